@@ -1,0 +1,369 @@
+"""The one cattrs converter, and Codex-exact bytes.
+
+Codex writes with Rust's serde_json: compact event lines, 2-space pretty files with no trailing
+newline, raw UTF-8, struct fields in declaration order. ``orjson`` produces the same bytes for
+the same dict, so the whole job here is building dicts in the right order (unstructure) and
+checking incoming dicts as strictly as serde does (structure), with serde's error wording so
+our reducer can repeat Codex's messages.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from typing import Any, Final, Literal, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+import orjson
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from . import events as ev
+
+T = TypeVar("T")
+
+_PRETTY: Final = orjson.OPT_INDENT_2
+_LINE: Final = orjson.OPT_APPEND_NEWLINE
+
+
+class DecodeError(ValueError):
+    """Input does not fit the schema; ``str(err)`` is serde's wording (without a position)."""
+
+
+# --- serde-style messages --------------------------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    if isinstance(value, list):
+        return "a sequence"
+    return "a map"
+
+
+def _invalid_type(value: Any, expected: str) -> DecodeError:
+    return DecodeError(f"invalid type: {_describe(value)}, expected {expected}")
+
+
+def _unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
+    if not allowed:
+        return DecodeError(f"unknown variant `{value}`, there are no variants")
+    if len(allowed) == 1:
+        expected = f"`{allowed[0]}`"
+    elif len(allowed) == 2:
+        expected = f"`{allowed[0]}` or `{allowed[1]}`"
+    else:
+        expected = "one of " + ", ".join(f"`{a}`" for a in allowed)
+    return DecodeError(f"unknown variant `{value}`, expected {expected}")
+
+
+def _missing(name: str) -> DecodeError:
+    return DecodeError(f"missing field `{name}`")
+
+
+def _need_map(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _invalid_type(value, what)
+    return value
+
+
+# --- leaf structure hooks ----------------------------------------------------------------------
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise _invalid_type(value, "a string")
+    return value
+
+
+def _int_hook(expected: str, lo: int, hi: int) -> Callable[[Any, Any], int]:
+    def structure(value: Any, _: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _invalid_type(value, expected)
+        if not lo <= value <= hi:
+            raise DecodeError(f"invalid value: integer `{value}`, expected {expected}")
+        return value
+
+    return structure
+
+
+_structure_u64 = _int_hook("u64", 0, 2**64 - 1)
+_structure_u32 = _int_hook("u32", 0, 2**32 - 1)
+_structure_i64 = _int_hook("i64", -(2**63), 2**63 - 1)
+
+
+def _structure_literal(tp: Any) -> Callable[[Any, Any], str]:
+    allowed: tuple[str, ...] = get_args(tp)
+
+    def structure(value: Any, _: Any) -> str:
+        if not isinstance(value, str):
+            raise _invalid_type(value, "a string")
+        if value not in allowed:
+            raise _unknown_variant(value, allowed)
+        return value
+
+    return structure
+
+
+def _tag_of(value: Any, allowed: tuple[str, ...]) -> str:
+    obj = _need_map(value, "internally tagged enum")
+    if "type" not in obj:
+        raise _missing("type")
+    tag = obj["type"]
+    if not isinstance(tag, str):
+        raise _invalid_type(tag, "a string")
+    if tag not in allowed:
+        raise _unknown_variant(tag, allowed)
+    return tag
+
+
+def _structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
+    obj = _need_map(value, "struct RawPayloadRef")
+    for name in ("raw_payload_id", "kind", "path"):
+        if name not in obj:
+            raise _missing(name)
+    kind = obj["kind"]
+    kind_obj = _need_map(kind, "adjacently tagged enum RawPayloadKind")
+    if "type" not in kind_obj:
+        raise _missing("type")
+    tag = kind_obj["type"]
+    if not isinstance(tag, str):
+        raise _invalid_type(tag, "variant identifier")
+    if tag not in ev.PAYLOAD_KINDS:
+        raise _unknown_variant(tag, ev.PAYLOAD_KINDS)
+    return ev.RawPayloadRef(
+        _structure_str(obj["raw_payload_id"], str),
+        tag,  # type: ignore[arg-type]
+        _structure_str(obj["path"], str),
+    )
+
+
+def _opt_str(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    return None if value is None else _structure_str(value, str)
+
+
+def _structure_tool_kind(value: Any, _: Any) -> ev.ToolCallKind:
+    tag = _tag_of(value, ev.TOOL_CALL_KIND_TYPES)
+    if tag == "other":
+        if "name" not in value:
+            raise _missing("name")
+        return ev.ToolCallKind("other", name=_structure_str(value["name"], str))
+    if tag == "mcp":
+        for name in ("server", "tool"):
+            if name not in value:
+                raise _missing(name)
+        return ev.ToolCallKind.mcp(
+            _structure_str(value["server"], str), _structure_str(value["tool"], str)
+        )
+    return ev.ToolCallKind(tag)  # type: ignore[arg-type]
+
+
+_REQUESTER_TAGS: Final = ("model", "code_cell")
+
+
+def _structure_requester(value: Any, _: Any) -> ev.ToolCallRequester:
+    if _tag_of(value, _REQUESTER_TAGS) == "model":
+        return ev.ModelRequester()
+    if "runtime_cell_id" not in value:
+        raise _missing("runtime_cell_id")
+    return ev.CodeCellRequester(_structure_str(value["runtime_cell_id"], str))
+
+
+_SUMMARY_CLASSES: Final[dict[str, type[Any]]] = {
+    "terminal": ev.TerminalSummary,
+    "agent": ev.AgentSummary,
+    "wait_agent": ev.WaitAgentSummary,
+    "generic": ev.GenericSummary,
+}
+_SUMMARY_TAGS: Final = {cls: tag for tag, cls in _SUMMARY_CLASSES.items()}
+
+
+def _structure_summary(value: Any, _: Any) -> ev.ToolCallSummary:
+    tag = _tag_of(value, tuple(_SUMMARY_CLASSES))
+    return converter.structure(value, _SUMMARY_CLASSES[tag])  # type: ignore[no-any-return]
+
+
+def _structure_payload(value: Any, _: Any) -> ev.EventPayload:
+    tag = _tag_of(value, tuple(ev.EVENT_TYPES))
+    return converter.structure(value, ev.EVENT_TYPES[tag])
+
+
+def _is_optional(tp: Any) -> bool:
+    return get_origin(tp) in (typing.Union, types.UnionType) and type(None) in get_args(tp)
+
+
+def _strict_attrs_structure(cls: type[T]) -> Callable[[Any, Any], T]:
+    """Structure an attrs class the way serde derives do: required fields must be present,
+    ``Option`` fields may be missing or null, unknown keys are ignored."""
+    hints = typing.get_type_hints(cls, vars(ev))
+    plan: list[tuple[str, bool, Callable[[Any, Any], Any], Any]] = []
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
+        tp = hints[field.name]
+        optional = _is_optional(tp)
+        inner = tp
+        if optional:
+            rest = tuple(a for a in get_args(tp) if a is not type(None))
+            inner = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
+        plan.append((field.name, optional, converter.get_structure_hook(inner), inner))
+    what = f"struct {cls.__name__}"
+
+    def structure(value: Any, _: Any) -> T:
+        obj = _need_map(value, what)
+        args = []
+        for name, optional, hook, inner in plan:
+            if name in obj:
+                item = obj[name]
+                args.append(None if optional and item is None else hook(item, inner))
+            elif optional:
+                args.append(None)
+            else:
+                raise _missing(name)
+        return cls(*args)
+
+    return structure
+
+
+# --- unstructure hooks -------------------------------------------------------------------------
+
+
+def _unstructure_ref(ref: ev.RawPayloadRef) -> dict[str, Any]:
+    return {"raw_payload_id": ref.raw_payload_id, "kind": {"type": ref.kind}, "path": ref.path}
+
+
+def _unstructure_tool_kind(kind: ev.ToolCallKind) -> dict[str, Any]:
+    if kind.type == "other":
+        return {"type": "other", "name": kind.name}
+    if kind.type == "mcp":
+        return {"type": "mcp", "server": kind.server, "tool": kind.tool}
+    return {"type": kind.type}
+
+
+def _unstructure_requester(requester: ev.ToolCallRequester) -> dict[str, Any]:
+    if isinstance(requester, ev.CodeCellRequester):
+        return {"type": "code_cell", "runtime_cell_id": requester.runtime_cell_id}
+    return {"type": "model"}
+
+
+def _tagged(tag: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    def unstructure(obj: Any) -> dict[str, Any]:
+        out = {"type": tag}
+        out.update(fn(obj))
+        return out
+
+    return unstructure
+
+
+def _unstructure_union(obj: Any) -> Any:
+    return converter.unstructure(obj, obj.__class__)
+
+
+def _is(target: object) -> Callable[[Any], bool]:
+    return lambda tp: tp is target
+
+
+def _is_literal(tp: Any) -> bool:
+    return get_origin(tp) is Literal
+
+
+def _identity(value: Any, _: Any) -> Any:
+    return value
+
+
+def _build_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_i64)
+    conv.register_structure_hook(ev.RawPayloadRef, _structure_ref)
+    conv.register_structure_hook(ev.ToolCallKind, _structure_tool_kind)
+    conv.register_structure_hook_func(_is(ev.ToolCallRequester), _structure_requester)
+    conv.register_structure_hook_func(_is(ev.ToolCallSummary), _structure_summary)
+    conv.register_structure_hook_func(_is(ev.EventPayload), _structure_payload)
+    conv.register_structure_hook_factory(_is_literal, _structure_literal)
+    conv.register_structure_hook_func(_is(Any), _identity)
+    conv.register_structure_hook_factory(attrs.has, _strict_attrs_structure)
+
+    conv.register_unstructure_hook(ev.RawPayloadRef, _unstructure_ref)
+    conv.register_unstructure_hook(ev.ToolCallKind, _unstructure_tool_kind)
+    conv.register_unstructure_hook(ev.ModelRequester, _unstructure_requester)
+    conv.register_unstructure_hook(ev.CodeCellRequester, _unstructure_requester)
+    for union in (ev.ToolCallRequester, ev.ToolCallSummary, ev.EventPayload):
+        conv.register_unstructure_hook_func(_is(union), _unstructure_union)
+    for tag, cls in _SUMMARY_CLASSES.items():
+        conv.register_unstructure_hook(cls, _tagged(tag, make_dict_unstructure_fn(cls, conv)))
+    for tag, cls in ev.EVENT_TYPES.items():
+        overrides: dict[str, Any] = {}
+        if cls is ev.HistoryItemAccepted:
+            overrides["agent_message_payload"] = override(omit_if_default=True)
+        conv.register_unstructure_hook(
+            cls, _tagged(tag, make_dict_unstructure_fn(cls, conv, **overrides))
+        )
+    return conv
+
+
+converter: Final[cattrs.Converter] = _build_converter()
+# Envelope integers: seq is a u64 and wall time an i64 in Codex; schema_version a u32.
+_ENVELOPE_INTS: Final = {"schema_version": _structure_u32, "seq": _structure_u64}
+
+
+# --- public helpers ----------------------------------------------------------------------------
+
+
+def event_to_dict(event: ev.TraceEvent) -> dict[str, Any]:
+    return converter.unstructure(event)  # type: ignore[no-any-return]
+
+
+def payload_to_dict(payload: ev.EventPayload) -> dict[str, Any]:
+    return converter.unstructure(payload, payload.__class__)  # type: ignore[no-any-return]
+
+
+def event_line(event: ev.TraceEvent) -> bytes:
+    """One ``trace.jsonl`` line, newline included."""
+    return orjson.dumps(converter.unstructure(event), option=_LINE)
+
+
+def event_from_dict(obj: Any) -> ev.TraceEvent:
+    """Check and build an event; raises :class:`DecodeError` with serde's wording."""
+    envelope = _need_map(obj, "struct TraceEvent")
+    for name, hook in _ENVELOPE_INTS.items():
+        if name in envelope:
+            hook(envelope[name], int)
+    return converter.structure(envelope, ev.TraceEvent)
+
+
+def parse_event_line(line: bytes | str) -> ev.TraceEvent:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(json_error_message(exc)) from None
+    return event_from_dict(obj)
+
+
+def manifest_from_dict(obj: Any) -> ev.Manifest:
+    manifest = _need_map(obj, "struct TraceBundleManifest")
+    if "schema_version" in manifest:
+        _structure_u32(manifest["schema_version"], int)
+    return converter.structure(manifest, ev.Manifest)
+
+
+def manifest_bytes(manifest: ev.Manifest) -> bytes:
+    return orjson.dumps(converter.unstructure(manifest), option=_PRETTY)
+
+
+def pretty_bytes(value: Any) -> bytes:
+    """2-space pretty JSON with no trailing newline: payload files, manifest, state.json."""
+    return orjson.dumps(value, option=_PRETTY)
+
+
+def json_error_message(exc: orjson.JSONDecodeError) -> str:
+    """orjson's message for a syntax error, trimmed to the part a person needs."""
+    return str(exc.msg if hasattr(exc, "msg") else exc)

@@ -1,0 +1,438 @@
+"""The raw trace vocabulary: one attrs class per event variant Codex 0.169 writes (schema 2).
+
+Classes are frozen and slotted because the recorder builds one per event on the hot path and
+nothing may mutate an event after it was snapshotted. Field order is serialisation order: the
+codec writes fields exactly as declared, so reordering a field here changes the bytes on disk.
+
+Enumerations that Codex writes as plain strings are ``Literal`` aliases (free at run time);
+tagged unions (``ToolCallKind``, ``ToolCallSummary``, ``ToolCallRequester``) are small classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal, TypeAlias
+
+import attrs
+
+SCHEMA_VERSION: Final = 2
+
+PayloadKind: TypeAlias = Literal[
+    "inference_request",
+    "inference_response",
+    "compaction_request",
+    "compaction_checkpoint",
+    "compaction_response",
+    "tool_invocation",
+    "tool_result",
+    "tool_runtime_event",
+    "terminal_runtime_event",
+    "protocol_event",
+    "session_metadata",
+    "agent_result",
+]
+PAYLOAD_KINDS: Final[tuple[str, ...]] = PayloadKind.__args__  # type: ignore[attr-defined]
+
+ExecutionStatus: TypeAlias = Literal["running", "completed", "failed", "cancelled", "aborted"]
+EXECUTION_STATUSES: Final[tuple[str, ...]] = ExecutionStatus.__args__  # type: ignore[attr-defined]
+
+RolloutStatus: TypeAlias = Literal["running", "completed", "failed", "aborted"]
+ROLLOUT_STATUSES: Final[tuple[str, ...]] = RolloutStatus.__args__  # type: ignore[attr-defined]
+
+CodeCellRuntimeStatus: TypeAlias = Literal[
+    "starting", "running", "yielded", "completed", "failed", "terminated"
+]
+CODE_CELL_RUNTIME_STATUSES: Final[tuple[str, ...]] = CodeCellRuntimeStatus.__args__  # type: ignore[attr-defined]
+
+ToolCallKindType: TypeAlias = Literal[
+    "exec_command",
+    "write_stdin",
+    "apply_patch",
+    "mcp",
+    "web",
+    "image_generation",
+    "spawn_agent",
+    "assign_agent_task",
+    "send_message",
+    "wait_agent",
+    "close_agent",
+    "other",
+]
+TOOL_CALL_KIND_TYPES: Final[tuple[str, ...]] = ToolCallKindType.__args__  # type: ignore[attr-defined]
+
+
+@attrs.frozen
+class RawPayloadRef:
+    """Points an event at ``payloads/N.json``; the file is on disk before the event is."""
+
+    raw_payload_id: str
+    kind: PayloadKind
+    path: str
+
+
+@attrs.frozen
+class ToolCallKind:
+    """What a tool call does. ``mcp`` carries server/tool, ``other`` carries the tool name."""
+
+    type: ToolCallKindType
+    name: str | None = None
+    server: str | None = None
+    tool: str | None = None
+
+    @classmethod
+    def other(cls, name: str) -> ToolCallKind:
+        return cls("other", name=name)
+
+    @classmethod
+    def mcp(cls, server: str, tool: str) -> ToolCallKind:
+        return cls("mcp", server=server, tool=tool)
+
+
+@attrs.frozen
+class ModelRequester:
+    """The model asked for the tool call (it has a model-visible call id)."""
+
+
+@attrs.frozen
+class CodeCellRequester:
+    """A code-mode cell asked for the tool call from inside its JavaScript runtime."""
+
+    runtime_cell_id: str
+
+
+ToolCallRequester: TypeAlias = ModelRequester | CodeCellRequester
+
+
+@attrs.frozen
+class GenericSummary:
+    label: str
+    input_preview: str | None
+    output_preview: str | None = None
+
+
+@attrs.frozen
+class TerminalSummary:
+    operation_id: str
+
+
+@attrs.frozen
+class AgentSummary:
+    target_agent_path: str
+    task_name: str | None
+    message_preview: str
+
+
+@attrs.frozen
+class WaitAgentSummary:
+    target_agent_path: str | None
+    timeout_ms: int | None
+
+
+ToolCallSummary: TypeAlias = GenericSummary | TerminalSummary | AgentSummary | WaitAgentSummary
+
+
+# --- event payload variants, in the order Codex's reducer lists them -----------------------------
+
+
+@attrs.frozen
+class RecordingCompleted:
+    """Last line of a finished bundle: everything the recorder had is on disk."""
+
+
+@attrs.frozen
+class RolloutStarted:
+    trace_id: str
+    root_thread_id: str
+
+
+@attrs.frozen
+class RolloutEnded:
+    status: RolloutStatus
+
+
+@attrs.frozen
+class ThreadStarted:
+    thread_id: str
+    agent_path: str
+    metadata_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class ThreadEnded:
+    thread_id: str
+    status: RolloutStatus
+
+
+@attrs.frozen
+class ThreadResumed:
+    thread_id: str
+
+
+@attrs.frozen
+class CodexTurnStarted:
+    codex_turn_id: str
+    thread_id: str
+
+
+@attrs.frozen
+class CodexTurnEnded:
+    codex_turn_id: str
+    status: ExecutionStatus
+
+
+@attrs.frozen
+class HistoryItemAccepted:
+    """A model item entered the thread's history; omitted payload key when absent."""
+
+    item_id: str
+    agent_message_payload: RawPayloadRef | None = None
+
+
+@attrs.frozen
+class InferenceStarted:
+    inference_call_id: str
+    thread_id: str
+    codex_turn_id: str
+    model: str
+    provider_name: str
+    request_payload: RawPayloadRef
+
+
+@attrs.frozen
+class InferenceCompleted:
+    inference_call_id: str
+    response_id: str | None
+    upstream_request_id: str | None
+    response_payload: RawPayloadRef
+
+
+@attrs.frozen
+class InferenceFailed:
+    inference_call_id: str
+    upstream_request_id: str | None
+    error: str
+    partial_response_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class InferenceCancelled:
+    inference_call_id: str
+    upstream_request_id: str | None
+    reason: str
+    partial_response_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class ToolCallStarted:
+    tool_call_id: str
+    model_visible_call_id: str | None
+    code_mode_runtime_tool_id: str | None
+    requester: ToolCallRequester
+    kind: ToolCallKind
+    summary: ToolCallSummary
+    invocation_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class McpToolCallCorrelationAssigned:
+    tool_call_id: str
+    mcp_call_id: str
+
+
+@attrs.frozen
+class StdinTargetResolved:
+    """A write_stdin call reached the process an earlier exec_command call started."""
+
+    tool_call_id: str
+    exec_tool_call_id: str
+
+
+@attrs.frozen
+class ToolCallRuntimeStarted:
+    tool_call_id: str
+    kind: ToolCallKind
+    runtime_payload: RawPayloadRef
+
+
+@attrs.frozen
+class ToolCallRuntimeEnded:
+    tool_call_id: str
+    status: ExecutionStatus
+    runtime_payload: RawPayloadRef
+
+
+@attrs.frozen
+class ToolCallEnded:
+    tool_call_id: str
+    status: ExecutionStatus
+    result_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class CodeCellStarted:
+    runtime_cell_id: str
+    model_visible_call_id: str
+    source_js: str
+
+
+@attrs.frozen
+class CodeCellInitialResponse:
+    runtime_cell_id: str
+    status: CodeCellRuntimeStatus
+    response_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class CodeCellEnded:
+    runtime_cell_id: str
+    status: CodeCellRuntimeStatus
+    response_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class CompactionRequestStarted:
+    compaction_id: str
+    compaction_request_id: str
+    thread_id: str
+    codex_turn_id: str
+    model: str
+    provider_name: str
+    request_payload: RawPayloadRef
+
+
+@attrs.frozen
+class CompactionRequestCompleted:
+    compaction_id: str
+    compaction_request_id: str
+    response_payload: RawPayloadRef
+
+
+@attrs.frozen
+class CompactionRequestFailed:
+    compaction_id: str
+    compaction_request_id: str
+    error: str
+
+
+@attrs.frozen
+class CompactionInstalled:
+    compaction_id: str
+    checkpoint_payload: RawPayloadRef
+
+
+@attrs.frozen
+class AgentResultObserved:
+    edge_id: str
+    child_thread_id: str
+    child_codex_turn_id: str
+    parent_thread_id: str
+    message: str
+    carried_payload: RawPayloadRef | None
+
+
+@attrs.frozen
+class ProtocolEventObserved:
+    event_type: str
+    event_payload: RawPayloadRef
+
+
+@attrs.frozen
+class Other:
+    """Declared by Codex, produced by nothing; its reducer refuses it."""
+
+    kind: str
+    summary: str
+    payloads: list[RawPayloadRef]
+    metadata: Any
+
+
+EventPayload: TypeAlias = (
+    RecordingCompleted
+    | RolloutStarted
+    | RolloutEnded
+    | ThreadStarted
+    | ThreadEnded
+    | ThreadResumed
+    | CodexTurnStarted
+    | CodexTurnEnded
+    | HistoryItemAccepted
+    | InferenceStarted
+    | InferenceCompleted
+    | InferenceFailed
+    | InferenceCancelled
+    | ToolCallStarted
+    | McpToolCallCorrelationAssigned
+    | StdinTargetResolved
+    | ToolCallRuntimeStarted
+    | ToolCallRuntimeEnded
+    | ToolCallEnded
+    | CodeCellStarted
+    | CodeCellInitialResponse
+    | CodeCellEnded
+    | CompactionRequestStarted
+    | CompactionRequestCompleted
+    | CompactionRequestFailed
+    | CompactionInstalled
+    | AgentResultObserved
+    | ProtocolEventObserved
+    | Other
+)
+
+#: ``payload.type`` tag → class, in the order Codex's "expected one of" message lists them.
+EVENT_TYPES: Final[dict[str, type[EventPayload]]] = {
+    "recording_completed": RecordingCompleted,
+    "rollout_started": RolloutStarted,
+    "rollout_ended": RolloutEnded,
+    "thread_started": ThreadStarted,
+    "thread_ended": ThreadEnded,
+    "thread_resumed": ThreadResumed,
+    "codex_turn_started": CodexTurnStarted,
+    "codex_turn_ended": CodexTurnEnded,
+    "history_item_accepted": HistoryItemAccepted,
+    "inference_started": InferenceStarted,
+    "inference_completed": InferenceCompleted,
+    "inference_failed": InferenceFailed,
+    "inference_cancelled": InferenceCancelled,
+    "tool_call_started": ToolCallStarted,
+    "mcp_tool_call_correlation_assigned": McpToolCallCorrelationAssigned,
+    "stdin_target_resolved": StdinTargetResolved,
+    "tool_call_runtime_started": ToolCallRuntimeStarted,
+    "tool_call_runtime_ended": ToolCallRuntimeEnded,
+    "tool_call_ended": ToolCallEnded,
+    "code_cell_started": CodeCellStarted,
+    "code_cell_initial_response": CodeCellInitialResponse,
+    "code_cell_ended": CodeCellEnded,
+    "compaction_request_started": CompactionRequestStarted,
+    "compaction_request_completed": CompactionRequestCompleted,
+    "compaction_request_failed": CompactionRequestFailed,
+    "compaction_installed": CompactionInstalled,
+    "agent_result_observed": AgentResultObserved,
+    "protocol_event_observed": ProtocolEventObserved,
+    "other": Other,
+}
+EVENT_TAGS: Final[dict[type[EventPayload], str]] = {cls: tag for tag, cls in EVENT_TYPES.items()}
+
+
+@attrs.frozen
+class TraceEvent:
+    """One ``trace.jsonl`` line: the envelope and its payload variant."""
+
+    schema_version: int
+    seq: int
+    wall_time_unix_ms: int
+    rollout_id: str
+    thread_id: str | None
+    codex_turn_id: str | None
+    payload: EventPayload
+
+
+@attrs.frozen
+class Manifest:
+    """``manifest.json``. ``rollout_id`` equals the root thread id in bundles Codex writes."""
+
+    schema_version: int
+    trace_id: str
+    rollout_id: str
+    root_thread_id: str
+    started_at_unix_ms: int
+    raw_event_log: str = "trace.jsonl"
+    payloads_dir: str = "payloads"

@@ -1,0 +1,1 @@
+"""Hot path: recorder handles, snapshotting and the background bundle writer."""

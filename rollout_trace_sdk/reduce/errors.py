@@ -1,0 +1,54 @@
+"""The reducer's one exception type.
+
+``message`` repeats Codex's text exactly (tests and users match on it); ``cause`` is the lower
+error Codex prints under "Caused by:". ``file``/``line``/``seq`` say where, when known: Codex
+leaves them out, we add them because a person needs them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ReduceError(Exception):
+    """A bundle could not be reduced (or validated)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str | None = None,
+        file: str | Path | None = None,
+        line: int | None = None,
+        seq: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.file = None if file is None else str(file)
+        self.line = line
+        self.seq = seq
+
+    def codex_text(self) -> str:
+        """What ``codex debug trace-reduce`` prints for this error (without location)."""
+        text = f"Error: {self.message}"
+        if self.cause is not None:
+            text += f"\n\nCaused by:\n    {self.cause}"
+        return text
+
+    def location(self) -> str | None:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.seq is not None:
+            parts.append(f"seq {self.seq}")
+        return ", ".join(parts) or None
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.cause is not None:
+            text += f": {self.cause}"
+        where = self.location()
+        return f"{text} ({where})" if where else text
