@@ -1,12 +1,15 @@
 """Reading a bundle: the manifest, the event stream with its per-line checks, confined payloads.
 
-Everything the reducer reads goes through here, so two promises live in one place: events are
-streamed line by line (memory does not grow with the log), and no payload path can make us read
-outside the bundle directory (Codex follows ``../`` and absolute paths; we refuse them).
+Everything the reducer reads goes through here, so three promises live in one place: events are
+streamed line by line (memory does not grow with the log), no payload path can make us read
+outside the bundle directory (Codex follows ``../`` and absolute paths; we refuse them), and
+every failure carries Codex's exact wording — serde_json's messages are recomputed by
+``model._serde_json`` only once the fast parse has already failed.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ..model import _serde_json as serde
 from ..model import codec
 from ..model.events import SCHEMA_VERSION, Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
 from .errors import ReduceError
@@ -22,12 +26,25 @@ from .errors import ReduceError
 MANIFEST: Final = "manifest.json"
 EVENT_LOG: Final = "trace.jsonl"
 
+# Rust's ``str::trim`` strips Unicode White_Space, so Codex skips a line of, say, NBSPs.
+_RUST_WHITESPACE: Final = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_NOT_UTF8: Final = "stream did not contain valid UTF-8"
+
 
 def io_error_text(exc: OSError) -> str:
     """Rust's wording for an OS error, which is what Codex prints under "Caused by"."""
     if exc.errno is None:
         return str(exc)
     return f"{os.strerror(exc.errno)} (os error {exc.errno})"
+
+
+def _loads_lenient_numbers(raw: bytes) -> Any:
+    """Parse JSON serde accepts but orjson refuses (numbers beyond f64: serde keeps them as
+    text). Only called after ``_serde_json`` confirmed serde would accept the bytes."""
+    return json.loads(raw)
 
 
 class MissingPayload(ReduceError):
@@ -51,8 +68,9 @@ class Bundle:
         #: What lenient mode passed over, one human sentence each.
         self.skipped: list[str] = []
         self._display = display
-        self._resolved_root = root.resolve()
+        self._resolved_root = os.path.realpath(root)
         self._valid_paths: set[str] = set()
+        self._confined_dirs: dict[str, bool] = {}
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -64,17 +82,15 @@ class Bundle:
         try:
             raw = (root / MANIFEST).read_bytes()
         except OSError as exc:
+            # Codex prints only the OS error here; we say which file (cause = Codex's text).
             raise ReduceError(
                 f"read {manifest_path}", cause=io_error_text(exc), file=manifest_path
             ) from None
         try:
             manifest = codec.manifest_from_dict(orjson.loads(raw))
-        except orjson.JSONDecodeError as exc:
-            raise ReduceError(
-                f"read {manifest_path}", cause=codec.json_error_message(exc), file=manifest_path
-            ) from None
-        except codec.DecodeError as exc:
-            raise ReduceError(f"read {manifest_path}", cause=str(exc), file=manifest_path) from None
+        except (orjson.JSONDecodeError, codec.DecodeError) as exc:
+            cause = serde.manifest_error(raw) or str(exc)
+            raise ReduceError(f"read {manifest_path}", cause=cause, file=manifest_path) from None
         if manifest.schema_version != SCHEMA_VERSION:
             raise ReduceError(
                 f"trace schema {manifest.schema_version} cannot establish accepted history; "
@@ -82,6 +98,10 @@ class Bundle:
                 file=manifest_path,
             )
         return cls(root, display, manifest, lenient=lenient)
+
+    @property
+    def display(self) -> str:
+        return self._display
 
     @property
     def event_log_display(self) -> str:
@@ -101,21 +121,20 @@ class Bundle:
         expected_seq = 1
         completed = False
         rollout_id = self.manifest.rollout_id
+        parse = codec.parse_event_line
         with handle:
             for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
                 try:
-                    event = codec.parse_event_line(raw)
+                    event = parse(raw)
                 except codec.DecodeError as exc:
-                    if self.lenient and not raw.endswith(b"\n"):
-                        self.skipped.append(
-                            f"{log}:{number}: skipped a truncated last line ({exc})"
-                        )
-                        return
-                    raise ReduceError(
-                        f"parse trace event line {number}", cause=str(exc), file=log, line=number
-                    ) from None
+                    if not raw.strip():
+                        continue
+                    recovered = self._recover_line(raw, number, exc)
+                    if recovered is None:
+                        if self.lenient and not raw.endswith(b"\n"):
+                            return
+                        continue
+                    event = recovered
                 if event.schema_version != SCHEMA_VERSION:
                     raise ReduceError(
                         f"unsupported trace event schema {event.schema_version} at line {number}",
@@ -149,36 +168,78 @@ class Bundle:
                 if isinstance(event.payload, RecordingCompleted):
                     completed = True
 
+    def _recover_line(self, raw: bytes, number: int, exc: codec.DecodeError) -> TraceEvent | None:
+        """The slow path for a line the fast parse refused: skip it if Codex would (blank by
+        Rust's rules), accept it if serde would (numbers orjson cannot hold), skip a torn last
+        line in lenient mode; otherwise raise Codex's error. None means "skip"."""
+        log = self.event_log_display
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if self.lenient and not raw.endswith(b"\n"):
+                self.skipped.append(f"{log}:{number}: skipped a truncated last line (not UTF-8)")
+                return None
+            raise ReduceError(
+                f"read trace event line {number}", cause=_NOT_UTF8, file=log, line=number
+            ) from None
+        if not text.strip(_RUST_WHITESPACE):
+            return None
+        cause = serde.event_line_error(raw)
+        if cause is None:
+            try:
+                return codec.event_from_dict(_loads_lenient_numbers(raw))
+            except (ValueError, codec.DecodeError) as again:
+                cause = str(again)
+        if self.lenient and not raw.endswith(b"\n"):
+            self.skipped.append(f"{log}:{number}: skipped a truncated last line ({cause})")
+            return None
+        raise ReduceError(
+            f"parse trace event line {number}", cause=cause or str(exc), file=log, line=number
+        )
+
     # --- payloads -----------------------------------------------------------------------------
 
     def payload_path(self, raw_payload_id: str, path: str) -> Path:
-        """The file a ref names, refused unless it lies inside the bundle (symlinks resolved)."""
-        relative = Path(path)
-        if relative.is_absolute() or ".." in relative.parts:
-            raise ReduceError(
-                f"open payload {raw_payload_id}",
-                cause=f"payload path {path!r} lies outside the bundle",
-                file=path,
-            )
-        full = self.root / relative
+        """The file a ref names, refused unless it lies inside the bundle (symlinks resolved).
+
+        Checked before anything is opened. Directories are resolved once and cached, so the
+        usual ``payloads/N.json`` costs one ``lstat`` beyond the read itself."""
+        if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
+            raise self._refuse(raw_payload_id, path, "it is absolute or climbs out with '..'")
+        full = os.path.join(self.root, path)
+        directory, _ = os.path.split(full)
+        inside = self._confined_dirs.get(directory)
+        if inside is None:
+            inside = self._inside(os.path.realpath(directory))
+            self._confined_dirs[directory] = inside
+        if not inside:
+            raise self._refuse(raw_payload_id, path, "its directory resolves outside the bundle")
         try:
-            resolved = full.resolve()
-        except OSError as exc:  # symlink loops
-            raise ReduceError(
-                f"open payload {raw_payload_id}", cause=io_error_text(exc), file=path
-            ) from None
-        if not resolved.is_relative_to(self._resolved_root):
-            raise ReduceError(
-                f"open payload {raw_payload_id}",
-                cause=f"payload path {path!r} resolves outside the bundle",
-                file=path,
-            )
-        return full
+            is_link = os.path.islink(full)
+        except OSError:  # pragma: no cover - islink swallows most errors itself
+            is_link = False
+        if is_link and not self._inside(os.path.realpath(full)):
+            raise self._refuse(raw_payload_id, path, "it is a symlink to a file outside the bundle")
+        return Path(full)
+
+    def _inside(self, resolved: str) -> bool:
+        root = self._resolved_root
+        return resolved == root or resolved.startswith(root.rstrip("/") + "/")
+
+    def _refuse(self, raw_payload_id: str, path: str, why: str) -> ReduceError:
+        return ReduceError(
+            f"open payload {raw_payload_id}",
+            cause=f"refusing payload path {path!r}: {why} "
+            f"(bundle {self._display}; Codex would read it, we do not)",
+            file=path,
+        )
 
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes:
+        """Bytes of a payload a handler needs: Codex's "open payload" for a file that cannot be
+        opened, "parse payload" for one that opens but cannot be read (a directory)."""
         full = self.payload_path(ref.raw_payload_id, ref.path)
         try:
-            return full.read_bytes()
+            handle = open(full, "rb")  # noqa: SIM115 - two error contexts, as Codex has
         except FileNotFoundError as exc:
             raise MissingPayload(
                 f"open payload {ref.raw_payload_id}", cause=io_error_text(exc), file=ref.path
@@ -187,6 +248,13 @@ class Bundle:
             raise ReduceError(
                 f"open payload {ref.raw_payload_id}", cause=io_error_text(exc), file=ref.path
             ) from None
+        with handle:
+            try:
+                return handle.read()
+            except OSError as exc:
+                raise ReduceError(
+                    f"parse payload {ref.raw_payload_id}", cause=io_error_text(exc), file=ref.path
+                ) from None
 
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload")."""
@@ -194,11 +262,17 @@ class Bundle:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ReduceError(
-                f"parse payload {ref.raw_payload_id}",
-                cause=codec.json_error_message(exc),
-                file=ref.path,
-            ) from None
+            cause = serde.syntax_error(raw)
+            if cause is not None:
+                raise ReduceError(
+                    f"parse payload {ref.raw_payload_id}", cause=cause, file=ref.path
+                ) from None
+            try:
+                value = _loads_lenient_numbers(raw)
+            except ValueError:
+                raise ReduceError(
+                    f"parse payload {ref.raw_payload_id}", cause=str(exc), file=ref.path
+                ) from None
         self._valid_paths.add(ref.path)
         return value
 
@@ -211,7 +285,10 @@ class Bundle:
             raw = full.read_bytes()
         except OSError as exc:
             if self.lenient:
-                self.skipped.append(f"{path}: payload {raw_payload_id} is unreadable ({exc})")
+                self.skipped.append(
+                    f"{self._display}/{path}: payload {raw_payload_id} is unreadable "
+                    f"({io_error_text(exc)}); left unchecked"
+                )
                 return
             raise ReduceError(
                 f"read payload {raw_payload_id}", cause=io_error_text(exc), file=path
@@ -219,12 +296,16 @@ class Bundle:
         try:
             orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            cause = serde.syntax_error(raw)
+            if cause is None:
+                self._valid_paths.add(path)
+                return
             if self.lenient:
-                self.skipped.append(f"{path}: payload {raw_payload_id} is not JSON")
+                self.skipped.append(
+                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({cause})"
+                )
                 return
             raise ReduceError(
-                f"invalid payload {raw_payload_id}",
-                cause=codec.json_error_message(exc),
-                file=path,
+                f"invalid payload {raw_payload_id}", cause=cause or str(exc), file=path
             ) from None
         self._valid_paths.add(path)
