@@ -1,0 +1,104 @@
+"""``content_sha256``: the identity of one content element (an image, an unknown part).
+
+Codex hashes the element's canonical JSON: compact, keys sorted at every depth, strings escaped
+the serde way, numbers spelled as in the payload file except for a normalised exponent. The
+number rule is why floats need their original text: a parsed float cannot say whether the file
+wrote ``1.50`` or ``1.5``. Payloads are parsed by orjson for speed; only when an element holds a
+float do we re-read its payload with the standard library, keeping number text verbatim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+_EXPONENT: Final = re.compile(r"[eE]([+-]?)(\d+)$")
+
+
+class RawNumber(str):
+    """A JSON number kept as the text the file used."""
+
+    __slots__ = ()
+
+
+def _raw_float(text: str) -> RawNumber:
+    return RawNumber(text)
+
+
+def _raw_int(text: str) -> RawNumber:
+    return RawNumber(text)
+
+
+def parse_keeping_numbers(raw: bytes) -> Any:
+    """Parse JSON with every number left as its source text (a :class:`RawNumber`)."""
+    return json.loads(raw, parse_float=_raw_float, parse_int=_raw_int)
+
+
+def has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_float(v) for v in value)
+    return False
+
+
+def _number_text(text: str) -> str:
+    match = _EXPONENT.search(text)
+    if match is None:
+        return text
+    sign = match.group(1) or "+"
+    return f"{text[: match.start()]}e{sign}{match.group(2)}"
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if isinstance(value, RawNumber):
+        out.append(_number_text(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_number_text(repr(value)))
+    elif isinstance(value, list):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _write(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for index, key in enumerate(sorted(value, key=lambda k: k.encode("utf-8"))):
+            if index:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _write(value[key], out)
+        out.append("}")
+    else:  # pragma: no cover - JSON has no other types
+        raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def canonical_json(value: Any) -> str:
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out)
+
+
+def content_sha256(value: Any, raw_element: Callable[[], Any] | None = None) -> str:
+    """Hash of one content element. ``raw_element`` re-reads the element with number text
+    kept; it is only called when the parsed element holds a float."""
+    if raw_element is not None and has_float(value):
+        value = raw_element()
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()

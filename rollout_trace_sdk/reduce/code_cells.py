@@ -1,0 +1,222 @@
+"""Code-mode cells: one JavaScript ``exec`` call, its runtime lifecycle and the tools it ran.
+
+A cell is named after the model-visible ``exec`` call (``code_cell:<call id>``), but runtime
+events only know the runtime's cell id, hence the (thread, runtime cell) map. Codex starts the
+cell before the response that asked for it is recorded, so a start whose ``custom_tool_call``
+item is not reduced yet waits (with its lifecycle events) until a later batch brings the item.
+"""
+
+from __future__ import annotations
+
+from ..model.events import CodeCellEnded, CodeCellInitialResponse, CodeCellStarted, TraceEvent
+from ..model.events import ExecutionStatus
+from ..model.state import CodeCell, ExecutionWindow, Producer
+from .context import PendingCellEvent, PendingCellStart, Replay, push_unique
+from .errors import ReduceError
+
+_ENDED_STATUS: dict[str, ExecutionStatus] = {
+    "starting": "running",
+    "running": "running",
+    "yielded": "running",
+    "completed": "completed",
+    "failed": "failed",
+    "terminated": "cancelled",
+}
+
+
+def _event_thread(replay: Replay, event: TraceEvent, runtime_cell_id: str, label: str) -> str:
+    if event.thread_id is not None:
+        return event.thread_id
+    if event.codex_turn_id is None:
+        raise ReduceError(f"{label} {runtime_cell_id} did not include a thread id")
+    turn = replay.turn(event.codex_turn_id)
+    if turn is None:
+        raise ReduceError(
+            f"{label} {runtime_cell_id} referenced unknown Codex turn {event.codex_turn_id}"
+        )
+    return turn.thread_id
+
+
+def _source_item(replay: Replay, thread_id: str, call_id: str) -> str | None:
+    items = replay.trace.conversation_items
+    found = [
+        i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind == "custom_tool_call"
+    ]
+    return min(found) if found else None
+
+
+def started(replay: Replay, event: TraceEvent, start: CodeCellStarted) -> None:
+    runtime = start.runtime_cell_id
+    thread_id = _event_thread(replay, event, runtime, "code cell start")
+    code_cell_id = f"code_cell:{start.model_visible_call_id}"
+    key = (thread_id, runtime)
+    mapped = replay.runtime_cells.get(key)
+    if mapped is not None and mapped != code_cell_id:
+        raise ReduceError(
+            f"runtime code cell {runtime} in thread {thread_id} mapped to both {mapped} and {code_cell_id}"
+        )
+    replay.runtime_cells[key] = code_cell_id
+    pending = PendingCellStart(
+        code_cell_id=code_cell_id,
+        seq=event.seq,
+        wall_time_unix_ms=event.wall_time_unix_ms,
+        thread_id=thread_id,
+        codex_turn_id=event.codex_turn_id,
+        runtime_cell_id=runtime,
+        model_visible_call_id=start.model_visible_call_id,
+        source_js=start.source_js,
+    )
+    if _source_item(replay, thread_id, start.model_visible_call_id) is None:
+        if code_cell_id in replay.pending_cell_starts:
+            raise ReduceError(f"duplicate code cell start for {code_cell_id}")
+        replay.pending_cell_starts[code_cell_id] = pending
+        return
+    _materialize(replay, pending)
+
+
+def _materialize(replay: Replay, pending: PendingCellStart) -> None:
+    trace = replay.trace
+    code_cell_id = pending.code_cell_id
+    if code_cell_id in trace.code_cells:
+        raise ReduceError(f"duplicate code cell start for {code_cell_id}")
+    turn_id = pending.codex_turn_id
+    if turn_id is None:
+        raise ReduceError(f"code cell start {code_cell_id} did not include a Codex turn id")
+    thread_id = pending.thread_id
+    if thread_id not in trace.threads:
+        raise ReduceError(f"code cell start {code_cell_id} referenced unknown thread {thread_id}")
+    turn = replay.turn(turn_id)
+    if turn is None:
+        raise ReduceError(f"code cell start {code_cell_id} referenced unknown Codex turn {turn_id}")
+    if turn.thread_id != thread_id:
+        raise ReduceError(
+            f"code cell start {code_cell_id} used thread {thread_id}, but Codex turn {turn_id} "
+            f"belongs to {turn.thread_id}"
+        )
+    call_id = pending.model_visible_call_id
+    source = _source_item(replay, thread_id, call_id)
+    if source is None:
+        raise ReduceError(
+            f"code cell {code_cell_id} referenced model-visible call {call_id}, but no custom "
+            "tool call item was observed"
+        )
+    items = trace.conversation_items
+    outputs = sorted(
+        i
+        for i in replay.items_by_call.get((thread_id, call_id), ())
+        if items[i].kind == "custom_tool_call_output"
+    )
+    nested = sorted(
+        tool_id for tool_id, tool in trace.tool_calls.items() if tool.requester_code_cell_id == code_cell_id
+    )
+    cell = CodeCell(
+        code_cell_id=code_cell_id,
+        model_visible_call_id=call_id,
+        thread_id=thread_id,
+        codex_turn_id=turn_id,
+        source_item_id=source,
+        execution=ExecutionWindow(pending.wall_time_unix_ms, pending.seq),
+        source_js=pending.source_js,
+        runtime_cell_id=pending.runtime_cell_id,
+        nested_tool_call_ids=nested,
+    )
+    trace.code_cells[code_cell_id] = cell
+    for item_id in outputs:
+        _add_output(replay, cell, item_id)
+    for tool_id in replay.tools_by_call.get(call_id, ()):
+        tool = trace.tool_calls[tool_id]
+        if tool.kind.type == "other" and tool.kind.name == "exec" and tool.started_code_cell_id is None:
+            tool.started_code_cell_id = code_cell_id
+    for queued in sorted(replay.pending_cell_events.pop(code_cell_id, ()), key=lambda e: e.seq):
+        _apply(replay, cell, queued)
+
+
+def flush_pending_starts(replay: Replay) -> None:
+    """Materialise queued starts whose source item exists now (in cell-id order)."""
+    if not replay.pending_cell_starts:
+        return
+    for code_cell_id in sorted(replay.pending_cell_starts):
+        pending = replay.pending_cell_starts[code_cell_id]
+        if _source_item(replay, pending.thread_id, pending.model_visible_call_id) is not None:
+            del replay.pending_cell_starts[code_cell_id]
+            _materialize(replay, pending)
+
+
+def _add_output(replay: Replay, cell: CodeCell, item_id: str) -> None:
+    push_unique(cell.output_item_ids, item_id)
+    item = replay.trace.conversation_items[item_id]
+    producer = Producer("code_cell", cell.code_cell_id)
+    if producer not in item.produced_by:
+        item.produced_by.append(producer)
+
+
+def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
+    if call_id is None or kind != "custom_tool_call_output":
+        return
+    cell = replay.trace.code_cells.get(f"code_cell:{call_id}")
+    if cell is not None:
+        _add_output(replay, cell, item_id)
+
+
+def lifecycle(
+    replay: Replay, event: TraceEvent, change: CodeCellInitialResponse | CodeCellEnded
+) -> None:
+    is_initial = isinstance(change, CodeCellInitialResponse)
+    label = "code cell initial response" if is_initial else "code cell end"
+    runtime = change.runtime_cell_id
+    thread_id = _event_thread(replay, event, runtime, label)
+    code_cell_id = replay.runtime_cells.get((thread_id, runtime))
+    if code_cell_id is None:
+        raise ReduceError(f"{label} referenced unknown runtime cell {runtime} in thread {thread_id}")
+    queued = PendingCellEvent(
+        kind="initial_response" if is_initial else "ended",
+        seq=event.seq,
+        wall_time_unix_ms=event.wall_time_unix_ms,
+        runtime_cell_id=runtime,
+        status=change.status,
+        payload_id=None if change.response_payload is None else change.response_payload.raw_payload_id,
+    )
+    if code_cell_id in replay.pending_cell_starts:
+        replay.pending_cell_events.setdefault(code_cell_id, []).append(queued)
+        return
+    cell = replay.trace.code_cells.get(code_cell_id)
+    if cell is None:
+        raise ReduceError(f"{label} referenced unknown cell {code_cell_id}")
+    _apply(replay, cell, queued)
+
+
+def _apply(replay: Replay, cell: CodeCell, change: PendingCellEvent) -> None:
+    status = change.status
+    if change.kind == "initial_response":
+        cell.runtime_cell_id = change.runtime_cell_id
+        if cell.initial_response_at_unix_ms is None:
+            cell.initial_response_at_unix_ms = change.wall_time_unix_ms
+            cell.initial_response_seq = change.seq
+        if cell.initial_response_status is None:
+            cell.initial_response_status = status  # type: ignore[assignment]
+            cell.raw_initial_response_payload_id = change.payload_id
+        if status == "yielded":
+            cell.yielded_at_unix_ms = change.wall_time_unix_ms
+            cell.yielded_seq = change.seq
+        cell.runtime_status = status  # type: ignore[assignment]
+        return
+    if cell.initial_response_at_unix_ms is None:
+        cell.initial_response_at_unix_ms = change.wall_time_unix_ms
+        cell.initial_response_seq = change.seq
+    cell.execution.end(change.wall_time_unix_ms, change.seq, _ENDED_STATUS[status])
+    cell.runtime_status = status  # type: ignore[assignment]
+    cell.raw_result_payload_id = change.payload_id
+
+
+def close_for_turn_end(replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int) -> None:
+    """A failed turn fails its running cells; a cancelled or aborted one terminates them."""
+    if turn_status == "failed":
+        runtime, execution = "failed", "failed"
+    elif turn_status in ("cancelled", "aborted"):
+        runtime, execution = "terminated", "cancelled"
+    else:
+        return
+    for cell in replay.trace.code_cells.values():
+        if cell.codex_turn_id == codex_turn_id and cell.execution.status == "running":
+            cell.execution.end(at, seq, execution)  # type: ignore[arg-type]
+            cell.runtime_status = runtime  # type: ignore[assignment]

@@ -1,0 +1,94 @@
+"""Compactions: the requests that summarised a thread, and the installed replacement history."""
+
+from __future__ import annotations
+
+from ..model.events import (
+    CompactionInstalled,
+    CompactionRequestCompleted,
+    CompactionRequestFailed,
+    CompactionRequestStarted,
+    TraceEvent,
+)
+from ..model.state import Compaction, CompactionRequest, ExecutionWindow
+from . import conversation
+from .context import Replay
+from .errors import ReduceError
+
+
+def _check_turn(replay: Replay, what: str, thread_id: str, turn_id: str) -> None:
+    replay.thread(thread_id)
+    turn = replay.turn(turn_id)
+    if turn is None:
+        raise ReduceError(f"{what} referenced unknown codex turn {turn_id}")
+    if turn.thread_id != thread_id:
+        raise ReduceError(
+            f"{what} used thread {thread_id}, but codex turn {turn_id} belongs to {turn.thread_id}"
+        )
+
+
+def request_started(replay: Replay, event: TraceEvent, started: CompactionRequestStarted) -> None:
+    request_id = started.compaction_request_id
+    requests = replay.trace.compaction_requests
+    if request_id in requests:
+        raise ReduceError(f"duplicate compaction request start for {request_id}")
+    _check_turn(replay, f"compaction request {request_id}", started.thread_id, started.codex_turn_id)
+    requests[request_id] = CompactionRequest(
+        compaction_request_id=request_id,
+        compaction_id=started.compaction_id,
+        thread_id=started.thread_id,
+        codex_turn_id=started.codex_turn_id,
+        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        model=started.model,
+        provider_name=started.provider_name,
+        raw_request_payload_id=started.request_payload.raw_payload_id,
+    )
+
+
+def request_finished(
+    replay: Replay, event: TraceEvent, finished: CompactionRequestCompleted | CompactionRequestFailed
+) -> None:
+    request_id = finished.compaction_request_id
+    request = replay.trace.compaction_requests.get(request_id)
+    if request is None:
+        raise ReduceError(f"compaction request completion referenced unknown request {request_id}")
+    if request.compaction_id != finished.compaction_id:
+        raise ReduceError(
+            f"compaction request {request_id} completion used compaction "
+            f"{finished.compaction_id}, but start used {request.compaction_id}"
+        )
+    if isinstance(finished, CompactionRequestCompleted):
+        request.execution.end(event.wall_time_unix_ms, event.seq, "completed")
+        request.raw_response_payload_id = finished.response_payload.raw_payload_id
+    else:
+        request.execution.end(event.wall_time_unix_ms, event.seq, "failed")
+        request.raw_response_payload_id = None
+
+
+def installed(replay: Replay, event: TraceEvent, done: CompactionInstalled) -> None:
+    compaction_id = done.compaction_id
+    thread_id = event.thread_id
+    if thread_id is None:
+        raise ReduceError(f"compaction installed event {compaction_id} did not include a thread id")
+    turn_id = event.codex_turn_id
+    if turn_id is None:
+        raise ReduceError(
+            f"compaction installed event {compaction_id} did not include a codex turn id"
+        )
+    if compaction_id in replay.trace.compactions:
+        raise ReduceError(f"duplicate compaction install for {compaction_id}")
+    _check_turn(replay, f"compaction install {compaction_id}", thread_id, turn_id)
+    at = event.wall_time_unix_ms
+    input_ids, marker_id, replacement_ids = conversation.reduce_checkpoint(
+        replay, compaction_id, thread_id, turn_id, at, done.checkpoint_payload
+    )
+    requests = replay.trace.compaction_requests
+    replay.trace.compactions[compaction_id] = Compaction(
+        compaction_id=compaction_id,
+        thread_id=thread_id,
+        codex_turn_id=turn_id,
+        installed_at_unix_ms=at,
+        marker_item_id=marker_id,
+        request_ids=[rid for rid in sorted(requests) if requests[rid].compaction_id == compaction_id],
+        input_item_ids=input_ids,
+        replacement_item_ids=replacement_ids,
+    )

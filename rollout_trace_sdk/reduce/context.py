@@ -1,0 +1,151 @@
+"""The replay's working state: the growing ``RolloutTrace`` plus the indexes replay needs.
+
+Every handler module works on one :class:`Replay`. The indexes exist so that replay stays
+near-linear in the size of the bundle: a long rollout resends its whole history with every
+inference request, so anything that scans all items or all calls per event would go quadratic.
+Handlers keep them up to date; nothing else reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import attrs
+
+from ..model.events import RawPayloadRef, ToolCallKind
+from ..model.state import AgentThread, CodexTurn, RolloutTrace
+from .errors import ReduceError
+from .normalize import NormItem
+
+
+class PayloadSource(Protocol):
+    """What replay needs from a bundle (``bundle.Bundle`` satisfies it)."""
+
+    def load_payload(self, ref: RawPayloadRef) -> Any: ...
+
+    def read_payload_bytes(self, ref: RawPayloadRef) -> bytes: ...
+
+
+@attrs.define(slots=True)
+class PendingCellStart:
+    """A ``code_cell_started`` whose ``exec`` call item has not been reduced yet."""
+
+    code_cell_id: str
+    seq: int
+    wall_time_unix_ms: int
+    thread_id: str
+    codex_turn_id: str | None
+    runtime_cell_id: str
+    model_visible_call_id: str
+    source_js: str
+
+
+@attrs.define(slots=True)
+class PendingCellEvent:
+    """An initial response or end that arrived while its cell start was queued."""
+
+    kind: str  # "initial_response" | "ended"
+    seq: int
+    wall_time_unix_ms: int
+    runtime_cell_id: str
+    status: str
+    payload_id: str | None
+
+
+@attrs.define(slots=True)
+class PendingEdge:
+    """An agent delivery waiting for the recipient-side conversation item."""
+
+    edge_id: str
+    kind: str
+    source: Any  # TraceAnchor
+    target_thread_id: str
+    content: str
+    spawn_fallback_thread_id: str | None
+    started_at_unix_ms: int
+    ended_at_unix_ms: int | None
+    carried_raw_payload_ids: list[str]
+
+
+@attrs.define(slots=True)
+class Replay:
+    payloads: PayloadSource
+    trace: RolloutTrace
+    next_item: int = 1
+    next_operation: int = 1
+    #: item id → normalised content key / reasoning identity (for matching)
+    item_key: dict[str, tuple[Any, ...]] = attrs.field(factory=dict)
+    item_identity: dict[str, tuple[str, str] | None] = attrs.field(factory=dict)
+    #: thread → last model-visible snapshot (item ids)
+    snapshots: dict[str, list[str]] = attrs.field(factory=dict)
+    #: thread → installed compaction replacement not yet seen by a full request
+    pending_replacement: dict[str, list[str]] = attrs.field(factory=dict)
+    #: (thread, responses id) → (wall time, seq) of the first acceptance
+    acceptance: dict[tuple[str, str], tuple[int, int]] = attrs.field(factory=dict)
+    #: items that belong to history (requests, compactions, receipts); acceptance adds more
+    history: set[str] = attrs.field(factory=set)
+    items_by_call: dict[tuple[str, str], list[str]] = attrs.field(factory=dict)
+    items_by_rid: dict[tuple[str, str], list[str]] = attrs.field(factory=dict)
+    #: (thread, responses id) → receipt item not yet claimed by a request
+    receipts: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    #: item id → inference calls whose response_item_ids contain it
+    response_owners: dict[str, list[str]] = attrs.field(factory=dict)
+    tools_by_call: dict[str, list[str]] = attrs.field(factory=dict)
+    runtime_cells: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    pending_cell_starts: dict[str, PendingCellStart] = attrs.field(factory=dict)
+    pending_cell_events: dict[str, list[PendingCellEvent]] = attrs.field(factory=dict)
+    pending_edges: list[PendingEdge] = attrs.field(factory=list)
+    edge_target_items: set[str] = attrs.field(factory=set)
+    #: thread → assistant message items (delivery candidates), creation order
+    assistant_messages: dict[str, list[str]] = attrs.field(factory=dict)
+    #: thread → process id → terminal session
+    process_sessions: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    #: terminal operation → the process id it is known to run in
+    operation_process: dict[str, str | None] = attrs.field(factory=dict)
+    #: codex turn → inference calls started in it
+    calls_by_turn: dict[str, list[str]] = attrs.field(factory=dict)
+    recording_completed: bool = False
+
+    # --- small shared helpers ---------------------------------------------------------------
+
+    def load(self, ref: RawPayloadRef) -> Any:
+        return self.payloads.load_payload(ref)
+
+    def thread(self, thread_id: str) -> AgentThread:
+        thread = self.trace.threads.get(thread_id)
+        if thread is None:
+            raise ReduceError(f"trace event referenced unknown thread {thread_id}")
+        return thread
+
+    def turn(self, codex_turn_id: str) -> CodexTurn | None:
+        return self.trace.codex_turns.get(codex_turn_id)
+
+    def new_item_id(self) -> str:
+        item_id = f"conversation_item:{self.next_item}"
+        self.next_item += 1
+        return item_id
+
+    def new_operation_id(self) -> str:
+        operation_id = f"terminal_operation:{self.next_operation}"
+        self.next_operation += 1
+        return operation_id
+
+    def single_tool_for_call(self, call_id: str) -> str | None:
+        tools = self.tools_by_call.get(call_id)
+        if not tools:
+            return None
+        if len(tools) > 1:
+            raise ReduceError(f"multiple tool calls matched model-visible call id {call_id}")
+        return tools[0]
+
+    def tool_kind(self, tool_call_id: str) -> ToolCallKind:
+        return self.trace.tool_calls[tool_call_id].kind
+
+    def remember_key(self, item_id: str, norm: NormItem) -> None:
+        self.item_key[item_id] = norm.key
+        self.item_identity[item_id] = norm.identity
+
+
+def push_unique(items: list[str], value: str) -> None:
+    if value not in items:
+        items.append(value)

@@ -1,0 +1,461 @@
+"""Conversation reconstruction: which model-facing item is which ``conversation_item:N``.
+
+Codex sends the model whole histories (full snapshots) or deltas after a previous response;
+responses append new items; compaction installs replacement history. Each batch of normalised
+items is reconciled against a baseline (the thread's last snapshot, or a pending compaction
+replacement): reuse by position, else (full snapshots only) by the first unused matching
+baseline item, else create. Items match on content and on compatible ``responses_item_id``s.
+
+Thread histories are decided at the end (``finalize_history``): an item belongs to history if a
+request carried it, a compaction touched it, or its responses id was accepted in its thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from ..model.events import HistoryItemAccepted, RawPayloadRef, TraceEvent
+from ..model.state import ConversationItem, ConversationPart, EncodedPart, Producer, SummaryPart, TextPart
+from . import agents, code_cells, tools
+from .canonical import parse_keeping_numbers
+from .context import Replay
+from .errors import ReduceError
+from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one, part_key
+
+
+class Mode(Enum):
+    FULL_SNAPSHOT = "full_snapshot"
+    APPEND_ONLY = "append_only"
+
+
+def raw_locator(replay: Replay, ref: RawPayloadRef) -> RawLocator:
+    """Lazily re-read a payload with number text kept, for content hashes of float elements."""
+    cache: list[Any] = []
+
+    def locate(path: Sequence[str | int]) -> Any:
+        if not cache:
+            cache.append(parse_keeping_numbers(replay.payloads.read_payload_bytes(ref)))
+        value = cache[0]
+        for step in path:
+            value = value[step]
+        return value
+
+    return locate
+
+
+# --- items -----------------------------------------------------------------------------------------
+
+
+def create_item(
+    replay: Replay,
+    thread_id: str,
+    codex_turn_id: str | None,
+    at: int,
+    norm: NormItem,
+    producers: Sequence[Producer],
+) -> str:
+    item_id = replay.new_item_id()
+    replay.trace.conversation_items[item_id] = ConversationItem(
+        item_id=item_id,
+        thread_id=thread_id,
+        codex_turn_id=codex_turn_id,
+        first_seen_at_unix_ms=at,
+        role=norm.role,
+        channel=norm.channel,
+        kind=norm.kind,
+        body=list(norm.body),
+        call_id=norm.call_id,
+        produced_by=list(producers),
+        agent_message=norm.agent_message,
+        responses_item_id=norm.responses_item_id,
+    )
+    replay.remember_key(item_id, norm)
+    if norm.call_id is not None:
+        replay.items_by_call.setdefault((thread_id, norm.call_id), []).append(item_id)
+    if norm.responses_item_id is not None:
+        replay.items_by_rid.setdefault((thread_id, norm.responses_item_id), []).append(item_id)
+    if norm.role == "assistant" and norm.kind == "message":
+        replay.assistant_messages.setdefault(thread_id, []).append(item_id)
+    return item_id
+
+
+def _content_matches(replay: Replay, item_id: str, norm: NormItem) -> bool:
+    if replay.item_key[item_id] == norm.key:
+        return True
+    if norm.identity is None:
+        return False
+    return replay.item_identity.get(item_id) == norm.identity
+
+
+def _ids_compatible(item: ConversationItem, norm: NormItem) -> bool:
+    rid = item.responses_item_id
+    return rid is None or norm.responses_item_id is None or rid == norm.responses_item_id
+
+
+def matches(replay: Replay, item_id: str, norm: NormItem) -> bool:
+    item = replay.trace.conversation_items.get(item_id)
+    if item is None:
+        return False
+    return _ids_compatible(item, norm) and _content_matches(replay, item_id, norm)
+
+
+def _check_call_id(replay: Replay, thread_id: str, norm: NormItem) -> None:
+    """A call id names one call: the same id and kind with other content is corrupt input."""
+    call_id = norm.call_id
+    if call_id is None:
+        return
+    items = replay.trace.conversation_items
+    for item_id in replay.items_by_call.get((thread_id, call_id), ()):
+        if items[item_id].kind == norm.kind and not _content_matches(replay, item_id, norm):
+            raise ReduceError(f"model-visible call id {call_id} was reused with different content")
+
+
+def _merge_reasoning(replay: Replay, item: ConversationItem, incoming: list[ConversationPart]) -> None:
+    existing = item.body
+    if [part_key(p) for p in existing] == [part_key(p) for p in incoming]:
+        return
+    texts = [p for p in existing if isinstance(p, TextPart)]
+    summaries = [p for p in existing if isinstance(p, SummaryPart)]
+    if texts and summaries:
+        return
+    if not texts:
+        texts = [p for p in incoming if isinstance(p, TextPart)]
+    if not summaries:
+        summaries = [p for p in incoming if isinstance(p, SummaryPart)]
+    encoded = [p for p in existing if isinstance(p, EncodedPart)]
+    item.body = [*texts, *summaries, *encoded]
+    _rekey(replay, item)
+
+
+def _rekey(replay: Replay, item: ConversationItem) -> None:
+    replay.item_key[item.item_id] = content_key(
+        item.role, item.channel, item.kind, item.call_id, item.agent_message, item.body
+    )
+    if item.kind == "reasoning":
+        for part in item.body:
+            if isinstance(part, EncodedPart):
+                replay.item_identity[item.item_id] = (part.label, part.value)
+                break
+
+
+def _sighting(replay: Replay, item_id: str, norm: NormItem, producers: Sequence[Producer]) -> None:
+    item = replay.trace.conversation_items[item_id]
+    if item.kind == "reasoning":
+        _merge_reasoning(replay, item, norm.body)
+    for producer in producers:
+        if producer not in item.produced_by:
+            item.produced_by.append(producer)
+    if item.responses_item_id is None and norm.responses_item_id is not None:
+        item.responses_item_id = norm.responses_item_id
+        replay.items_by_rid.setdefault((item.thread_id, norm.responses_item_id), []).append(item_id)
+
+
+def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
+    tools.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
+    code_cells.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
+    agents.resolve_pending_for_item(replay, item_id)
+
+
+class _Baseline:
+    """The batch's baseline with a lazily built content index for the out-of-position search."""
+
+    __slots__ = ("by_identity", "by_key", "ids")
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        self.ids = ids
+        self.by_key: dict[tuple[Any, ...], list[str]] | None = None
+        self.by_identity: dict[tuple[str, str], list[str]] = {}
+
+    def search(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
+        if self.by_key is None:
+            self.by_key = {}
+            for item_id in self.ids:
+                self.by_key.setdefault(replay.item_key[item_id], []).append(item_id)
+                identity = replay.item_identity.get(item_id)
+                if identity is not None:
+                    self.by_identity.setdefault(identity, []).append(item_id)
+        if norm.identity is not None:
+            candidates = self.by_identity.get(norm.identity, ())
+        else:
+            candidates = self.by_key.get(norm.key, ())
+        items = replay.trace.conversation_items
+        for item_id in candidates:
+            if item_id not in used and _ids_compatible(items[item_id], norm):
+                return item_id
+        return None
+
+
+def reconcile(
+    replay: Replay,
+    items: list[NormItem],
+    *,
+    thread_id: str,
+    codex_turn_id: str,
+    at: int,
+    producers: Sequence[Producer],
+    start: int,
+    mode: Mode,
+    baseline: Sequence[str],
+    claim_receipts: bool = False,
+) -> list[str]:
+    result: list[str] = []
+    used: set[str] = set()
+    index = _Baseline(baseline)
+    for offset, norm in enumerate(items):
+        position = start + offset
+        _check_call_id(replay, thread_id, norm)
+        item_id: str | None = None
+        if claim_receipts and norm.agent_message is not None and norm.responses_item_id is not None:
+            item_id = replay.receipts.pop((thread_id, norm.responses_item_id), None)
+            if item_id is not None:
+                receipt = replay.trace.conversation_items[item_id]
+                receipt.body = list(norm.body)
+                _rekey(replay, receipt)
+        if item_id is None and position < len(baseline):
+            previous = baseline[position]
+            if matches(replay, previous, norm):
+                item_id = previous
+            elif mode is Mode.APPEND_ONLY:
+                raise ReduceError(
+                    f"model conversation mismatch while reducing turn {codex_turn_id} for "
+                    f"thread {thread_id} at item index {position}: existing item {previous} "
+                    "does not match the current model payload item"
+                )
+        if item_id is None and mode is Mode.FULL_SNAPSHOT:
+            item_id = index.search(replay, norm, used)
+        if item_id is None:
+            item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers)
+        _sighting(replay, item_id, norm, producers)
+        _link(replay, item_id, norm)
+        result.append(item_id)
+        used.add(item_id)
+    code_cells.flush_pending_starts(replay)
+    return result
+
+
+def _reconcile_detached(
+    replay: Replay,
+    items: list[NormItem],
+    *,
+    thread_id: str,
+    codex_turn_id: str,
+    at: int,
+    producers: Sequence[Producer],
+    candidates: Sequence[str],
+) -> list[str]:
+    result: list[str] = []
+    used: set[str] = set()
+    index = _Baseline(candidates)
+    for norm in items:
+        _check_call_id(replay, thread_id, norm)
+        item_id = index.search(replay, norm, used) if candidates else None
+        if item_id is None:
+            item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers)
+        _sighting(replay, item_id, norm, producers)
+        _link(replay, item_id, norm)
+        result.append(item_id)
+        used.add(item_id)
+    code_cells.flush_pending_starts(replay)
+    return result
+
+
+# --- requests and responses ----------------------------------------------------------------------
+
+
+def reduce_request(
+    replay: Replay,
+    inference_call_id: str,
+    thread_id: str,
+    codex_turn_id: str,
+    at: int,
+    ref: RawPayloadRef,
+) -> list[str]:
+    pid = ref.raw_payload_id
+    payload = replay.load(ref)
+    if not isinstance(payload, dict) or "input" not in payload:
+        raise ReduceError(f"inference request payload {pid} did not contain input")
+    raw_items = payload["input"]
+    if not isinstance(raw_items, list):
+        raise ReduceError(f"inference request payload {pid} had non-array input")
+    previous = payload.get("previous_response_id")
+    items = normalize_items(raw_items, pid, ("input",), raw_locator(replay, ref))
+    del payload, raw_items
+    snapshot = replay.snapshots.get(thread_id, [])
+    if isinstance(previous, str):
+        prefix = _traced_response_snapshot(replay, thread_id, previous)
+        if prefix is None:
+            raise ReduceError(
+                f"incremental inference request {inference_call_id} referenced unknown "
+                f"previous_response_id {previous}"
+            )
+        delta = reconcile(
+            replay,
+            items,
+            thread_id=thread_id,
+            codex_turn_id=codex_turn_id,
+            at=at,
+            producers=(),
+            start=len(prefix),
+            mode=Mode.APPEND_ONLY,
+            baseline=snapshot,
+            claim_receipts=True,
+        )
+        result = prefix + delta
+    else:
+        replacement = replay.pending_replacement.get(thread_id)
+        result = reconcile(
+            replay,
+            items,
+            thread_id=thread_id,
+            codex_turn_id=codex_turn_id,
+            at=at,
+            producers=(),
+            start=0,
+            mode=Mode.FULL_SNAPSHOT,
+            baseline=snapshot if replacement is None else replacement,
+            claim_receipts=True,
+        )
+        if replacement is not None:
+            del replay.pending_replacement[thread_id]
+    replay.history.update(result)
+    replay.snapshots[thread_id] = list(result)
+    return result
+
+
+def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) -> list[str] | None:
+    calls = replay.trace.inference_calls
+    for call_id in sorted(calls):
+        call = calls[call_id]
+        if call.thread_id == thread_id and call.response_id == response_id:
+            return [*call.request_item_ids, *call.response_item_ids]
+    return None
+
+
+def reduce_response(
+    replay: Replay,
+    inference_call_id: str,
+    thread_id: str,
+    codex_turn_id: str,
+    at: int,
+    ref: RawPayloadRef,
+    payload: Any,
+) -> list[str]:
+    pid = ref.raw_payload_id
+    output = payload.get("output_items") if isinstance(payload, dict) else None
+    if not isinstance(output, list):
+        raise ReduceError(f"inference response payload {pid} did not contain output_items")
+    items = normalize_items(output, pid, ("output_items",), raw_locator(replay, ref))
+    snapshot = replay.snapshots.setdefault(thread_id, [])
+    result = reconcile(
+        replay,
+        items,
+        thread_id=thread_id,
+        codex_turn_id=codex_turn_id,
+        at=at,
+        producers=(Producer("inference", inference_call_id),),
+        start=len(snapshot),
+        mode=Mode.APPEND_ONLY,
+        baseline=snapshot,
+    )
+    replay.snapshots[thread_id].extend(result)
+    return result
+
+
+# --- compaction checkpoints ----------------------------------------------------------------------
+
+
+def reduce_checkpoint(
+    replay: Replay,
+    compaction_id: str,
+    thread_id: str,
+    codex_turn_id: str,
+    at: int,
+    ref: RawPayloadRef,
+) -> tuple[list[str], str, list[str]]:
+    pid = ref.raw_payload_id
+    payload = replay.load(ref)
+    histories: dict[str, list[Any]] = {}
+    for key in ("input_history", "replacement_history"):
+        value = payload.get(key) if isinstance(payload, dict) else None
+        if not isinstance(value, list):
+            raise ReduceError(f"compaction checkpoint payload {pid} did not contain array {key}")
+        histories[key] = value
+    locate = raw_locator(replay, ref)
+    input_items = normalize_items(histories["input_history"], pid, ("input_history",), locate)
+    replacement_items = normalize_items(
+        histories["replacement_history"], pid, ("replacement_history",), locate
+    )
+    del payload, histories
+    producer = Producer("compaction", compaction_id)
+    input_ids = _reconcile_detached(
+        replay,
+        input_items,
+        thread_id=thread_id,
+        codex_turn_id=codex_turn_id,
+        at=at,
+        producers=(),
+        candidates=replay.snapshots.get(thread_id, []),
+    )
+    marker = NormItem("assistant", None, "compaction_marker", [])
+    marker_id = create_item(replay, thread_id, codex_turn_id, at, marker, (producer,))
+    replacement_ids = _reconcile_detached(
+        replay,
+        replacement_items,
+        thread_id=thread_id,
+        codex_turn_id=codex_turn_id,
+        at=at,
+        producers=(producer,),
+        candidates=(),
+    )
+    replay.history.update(input_ids)
+    replay.history.add(marker_id)
+    replay.history.update(replacement_ids)
+    replay.pending_replacement[thread_id] = list(replacement_ids)
+    return input_ids, marker_id, replacement_ids
+
+
+# --- acceptance ----------------------------------------------------------------------------------
+
+
+def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItemAccepted) -> None:
+    thread_id = event.thread_id
+    if thread_id is None:
+        raise ReduceError("history acceptance has no thread")
+    replay.thread(thread_id)
+    key = (thread_id, accepted.item_id)
+    replay.acceptance.setdefault(key, (event.wall_time_unix_ms, event.seq))
+    ref = accepted.agent_message_payload
+    if ref is None:
+        return
+    payload = replay.load(ref)
+    norm = normalize_one(payload, ref.raw_payload_id, raw_locator(replay, ref))
+    is_agent_message = isinstance(payload, dict) and payload.get("type") == "agent_message"
+    if not is_agent_message or norm.responses_item_id != accepted.item_id:
+        raise ReduceError(f"accepted agent message does not match receipt {accepted.item_id}")
+    if key in replay.items_by_rid:
+        return
+    item_id = create_item(
+        replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, ()
+    )
+    replay.history.add(item_id)
+    replay.receipts[key] = item_id
+    agents.resolve_pending_for_item(replay, item_id)
+
+
+def finalize_history(replay: Replay) -> None:
+    """Fill accepted_* and each thread's history list (creation order)."""
+    threads = replay.trace.threads
+    acceptance = replay.acceptance
+    history = replay.history
+    for item_id, item in replay.trace.conversation_items.items():
+        accepted = None
+        if item.responses_item_id is not None:
+            accepted = acceptance.get((item.thread_id, item.responses_item_id))
+        if accepted is not None:
+            item.accepted_at_unix_ms, item.accepted_seq = accepted
+        if accepted is not None or item_id in history:
+            thread = threads.get(item.thread_id)
+            if thread is not None:
+                thread.conversation_item_ids.append(item_id)

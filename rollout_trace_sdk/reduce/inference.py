@@ -1,0 +1,147 @@
+"""Inference calls: one model request/response attempt, with the conversation it saw and made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.events import (
+    ExecutionStatus,
+    InferenceCancelled,
+    InferenceCompleted,
+    InferenceFailed,
+    InferenceStarted,
+    RawPayloadRef,
+    TraceEvent,
+)
+from ..model.state import ExecutionWindow, InferenceCall, TokenUsage
+from . import conversation
+from .context import Replay
+from .errors import ReduceError
+
+_USAGE_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+_I64_MIN = -(2**63)
+_I64_MAX = 2**63 - 1
+
+
+def _i64(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if not _I64_MIN <= value <= _I64_MAX:
+        return None
+    return max(value, 0)
+
+
+def token_usage(value: Any) -> TokenUsage | None:
+    """Usage only when all four counters are integers (Codex keeps the earlier usage otherwise)."""
+    if not isinstance(value, dict):
+        return None
+    counts = [_i64(value.get(name)) for name in _USAGE_FIELDS]
+    if any(count is None for count in counts):
+        return None
+    cache_write = _i64(value.get("cache_write_input_tokens")) or 0
+    input_tokens, cached, output, reasoning = (c or 0 for c in counts)
+    return TokenUsage(input_tokens, cached, cache_write, output, reasoning)
+
+
+def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
+    call_id = started.inference_call_id
+    trace = replay.trace
+    if call_id in trace.inference_calls:
+        raise ReduceError(f"duplicate inference start for {call_id}")
+    turn = replay.turn(started.codex_turn_id)
+    if turn is None:
+        raise ReduceError(
+            f"inference start {call_id} referenced unknown codex turn {started.codex_turn_id}"
+        )
+    if turn.thread_id != started.thread_id:
+        raise ReduceError(
+            f"inference start {call_id} used thread {started.thread_id}, but codex turn "
+            f"{started.codex_turn_id} belongs to {turn.thread_id}"
+        )
+    request_ids = conversation.reduce_request(
+        replay,
+        call_id,
+        started.thread_id,
+        started.codex_turn_id,
+        event.wall_time_unix_ms,
+        started.request_payload,
+    )
+    trace.inference_calls[call_id] = InferenceCall(
+        inference_call_id=call_id,
+        thread_id=started.thread_id,
+        codex_turn_id=started.codex_turn_id,
+        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        model=started.model,
+        provider_name=started.provider_name,
+        raw_request_payload_id=started.request_payload.raw_payload_id,
+        request_item_ids=request_ids,
+    )
+
+
+def finish(
+    replay: Replay, event: TraceEvent, ended: InferenceCompleted | InferenceFailed | InferenceCancelled
+) -> None:
+    status: ExecutionStatus
+    response_id: str | None = None
+    payload_ref: RawPayloadRef | None
+    if isinstance(ended, InferenceCompleted):
+        status, response_id, payload_ref = "completed", ended.response_id, ended.response_payload
+    elif isinstance(ended, InferenceFailed):
+        status, payload_ref = "failed", ended.partial_response_payload
+    else:
+        status, payload_ref = "cancelled", ended.partial_response_payload
+    call = replay.trace.inference_calls.get(ended.inference_call_id)
+    if call is None:
+        raise ReduceError(f"inference completion referenced unknown call {ended.inference_call_id}")
+    response_ids: list[str] | None = None
+    usage: TokenUsage | None = None
+    if payload_ref is not None:
+        payload = replay.load(payload_ref)
+        response_ids = conversation.reduce_response(
+            replay,
+            call.inference_call_id,
+            call.thread_id,
+            call.codex_turn_id,
+            event.wall_time_unix_ms,
+            payload_ref,
+            payload,
+        )
+        usage = token_usage(payload.get("token_usage"))
+        del payload
+        if usage is not None:
+            call.usage = usage
+    call.response_id = response_id
+    if call.execution.status == "running":
+        call.execution.end(event.wall_time_unix_ms, event.seq, status)
+    if ended.upstream_request_id is not None:
+        call.upstream_request_id = ended.upstream_request_id
+    if payload_ref is not None and response_ids is not None:
+        call.raw_response_payload_id = payload_ref.raw_payload_id
+        _replace_response_items(replay, call, response_ids)
+
+
+def _replace_response_items(replay: Replay, call: InferenceCall, item_ids: list[str]) -> None:
+    owners = replay.response_owners
+    for item_id in call.response_item_ids:
+        listed = owners.get(item_id)
+        if listed and call.inference_call_id in listed:
+            listed.remove(call.inference_call_id)
+    call.response_item_ids = item_ids
+    for item_id in item_ids:
+        owners.setdefault(item_id, []).append(call.inference_call_id)
+
+
+def close_for_turn_end(replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int) -> None:
+    """A turn that ends closes its still-running calls (cancelled, failed or aborted)."""
+    closing: ExecutionStatus
+    if turn_status in ("completed", "cancelled"):
+        closing = "cancelled"
+    elif turn_status == "failed":
+        closing = "failed"
+    elif turn_status == "aborted":
+        closing = "aborted"
+    else:
+        return
+    for call in replay.trace.inference_calls.values():
+        if call.codex_turn_id == codex_turn_id and call.execution.status == "running":
+            call.execution.end(at, seq, closing)

@@ -1,0 +1,381 @@
+"""From Responses-API items (requests, responses, checkpoints, receipts) to conversation data.
+
+A normalised item carries everything reconciliation compares, plus a precomputed match key:
+replay compares every resent history item with its baseline, so the comparison must be one
+tuple equality, not a walk over parts. Identity (``conversation_item:N``) is decided later, by
+the conversation module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeAlias
+
+import attrs
+import orjson
+
+from ..model.state import (
+    AgentMessageMeta,
+    CodePart,
+    ConversationChannel,
+    ConversationItemKind,
+    ConversationPart,
+    ConversationRole,
+    EncodedPart,
+    JsonPart,
+    PayloadRefPart,
+    SummaryPart,
+    TextPart,
+)
+from .canonical import content_sha256
+from .errors import ReduceError
+
+#: Re-reads one element of the payload with number text kept (see ``canonical``).
+RawLocator: TypeAlias = Callable[[Sequence[str | int]], Any]
+
+_JSON_SUMMARY_LIMIT: Final = 240
+_TEXT_TYPES: Final = frozenset({"input_text", "output_text", "text"})
+_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
+_PHASE_CHANNEL: Final[dict[str, ConversationChannel]] = {
+    "commentary": "commentary",
+    "final_answer": "final",
+    "summary": "summary",
+}
+_SERVER_CALLS: Final = frozenset(
+    {"tool_search_call", "web_search_call", "image_generation_call", "local_shell_call"}
+)
+_SERVER_OUTPUTS: Final = frozenset({"tool_search_output", "mcp_tool_call_output"})
+_COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
+
+
+def part_key(part: ConversationPart) -> tuple[Any, ...]:
+    """What makes two parts "the same" for reuse: JSON parts by summary only, payload refs by
+    hash when both have one (so one image resent in a new payload stays one item)."""
+    if isinstance(part, TextPart):
+        return ("t", part.text)
+    if isinstance(part, SummaryPart):
+        return ("s", part.text)
+    if isinstance(part, EncodedPart):
+        return ("e", part.label, part.value)
+    if isinstance(part, JsonPart):
+        return ("j", part.summary)
+    if isinstance(part, CodePart):
+        return ("c", part.language, part.source)
+    if part.content_sha256 is not None:
+        return ("h", part.label, part.content_sha256)
+    return ("r", part.label, part.raw_payload_id)
+
+
+def reasoning_identity(body: Sequence[ConversationPart]) -> tuple[str, str] | None:
+    """The first encoded part: a reasoning item's encrypted blob is its identity."""
+    for part in body:
+        if isinstance(part, EncodedPart):
+            return (part.label, part.value)
+    return None
+
+
+@attrs.define(slots=True)
+class NormItem:
+    role: ConversationRole
+    channel: ConversationChannel | None
+    kind: ConversationItemKind
+    body: list[ConversationPart]
+    call_id: str | None = None
+    agent_message: AgentMessageMeta | None = None
+    responses_item_id: str | None = None
+    key: tuple[Any, ...] = ()
+    identity: tuple[str, str] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.rekey()
+
+    def rekey(self) -> None:
+        self.key = content_key(
+            self.role, self.channel, self.kind, self.call_id, self.agent_message, self.body
+        )
+        self.identity = reasoning_identity(self.body) if self.kind == "reasoning" else None
+
+
+def content_key(
+    role: str,
+    channel: str | None,
+    kind: str,
+    call_id: str | None,
+    agent_message: AgentMessageMeta | None,
+    body: Sequence[ConversationPart],
+) -> tuple[Any, ...]:
+    meta = None if agent_message is None else (agent_message.author, agent_message.recipient)
+    return (role, channel, kind, call_id, meta, tuple(part_key(p) for p in body))
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def json_summary(value: Any) -> str:
+    """Compact JSON (payload key order kept), cut to 240 bytes at a character boundary."""
+    encoded = orjson.dumps(value)
+    if len(encoded) <= _JSON_SUMMARY_LIMIT:
+        return encoded.decode("utf-8")
+    cut = _JSON_SUMMARY_LIMIT
+    while cut > 0 and (encoded[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return encoded[:cut].decode("utf-8") + "..."
+
+
+def _json_body(value: Any, payload_id: str) -> list[ConversationPart]:
+    return [JsonPart(json_summary(value), payload_id)]
+
+
+def _call_id(item: dict[str, Any]) -> str | None:
+    value = item.get("call_id")
+    return value if isinstance(value, str) else None
+
+
+class _Context:
+    """Where the items come from: the payload id for parts, and a way back to raw numbers."""
+
+    __slots__ = ("locate", "payload_id")
+
+    def __init__(self, payload_id: str, locate: RawLocator | None) -> None:
+        self.payload_id = payload_id
+        self.locate = locate
+
+    def element_hash(self, element: Any, path: tuple[str | int, ...]) -> str:
+        locate = self.locate
+        if locate is None:
+            return content_sha256(element)
+        return content_sha256(element, lambda: locate(path))
+
+
+def _content_parts(
+    content: Any, ctx: _Context, path: tuple[str | int, ...]
+) -> list[ConversationPart]:
+    if not isinstance(content, list):
+        return [PayloadRefPart("content", ctx.payload_id)]
+    parts: list[ConversationPart] = []
+    for index, element in enumerate(content):
+        kind = element.get("type") if isinstance(element, dict) else None
+        if isinstance(kind, str) and kind in _TEXT_TYPES:
+            text = element.get("text")
+            if isinstance(text, str):
+                parts.append(TextPart(text))
+            continue
+        label = kind if isinstance(kind, str) else "content"
+        parts.append(
+            PayloadRefPart(label, ctx.payload_id, ctx.element_hash(element, (*path, index)))
+        )
+    return parts
+
+
+def _tool_output_body(
+    item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
+) -> list[ConversationPart]:
+    if "output" not in item:
+        return [PayloadRefPart("tool_output", ctx.payload_id)]
+    output = item["output"]
+    if isinstance(output, str):
+        return [TextPart(output)]
+    if isinstance(output, list):
+        return _content_parts(output, ctx, (*path, "output"))
+    return _json_body(output, ctx.payload_id)
+
+
+def _arguments_body(item: dict[str, Any], ctx: _Context) -> list[ConversationPart]:
+    if "arguments" not in item:
+        return [PayloadRefPart("payload", ctx.payload_id)]
+    arguments = item["arguments"]
+    if isinstance(arguments, str):
+        try:
+            parsed = orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return [TextPart(arguments)]
+        return _json_body(parsed, ctx.payload_id)
+    return _json_body(arguments, ctx.payload_id)
+
+
+def _custom_call_body(item: dict[str, Any], ctx: _Context) -> list[ConversationPart]:
+    source = item.get("input")
+    if not isinstance(source, str):
+        return _json_body(item, ctx.payload_id)
+    if item.get("name") == "exec":
+        return [CodePart("javascript", source)]
+    return [TextPart(source)]
+
+
+def _reasoning_body(item: dict[str, Any], pid: str) -> list[ConversationPart]:
+    parts: list[ConversationPart] = []
+    for key, allowed, what in (
+        ("content", ("reasoning_text", "text"), "content"),
+        ("summary", ("summary_text",), "summary"),
+    ):
+        if key not in item:
+            continue
+        entries = item[key]
+        if entries is None and key == "content":
+            continue
+        if not isinstance(entries, list):
+            raise ReduceError(f"reasoning item in payload {pid} had non-array {key}")
+        for entry in entries:
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            if not isinstance(kind, str):
+                raise ReduceError(f"reasoning item in payload {pid} had {key} entry without string type")
+            if kind not in allowed:
+                raise ReduceError(f"reasoning item in payload {pid} had unsupported {what} type {kind}")
+            text = entry.get("text")
+            if not isinstance(text, str):
+                raise ReduceError(f"reasoning item in payload {pid} had {what} entry without string text")
+            parts.append(TextPart(text) if key == "content" else SummaryPart(text))
+    if "encrypted_content" in item:
+        encrypted = item["encrypted_content"]
+        if isinstance(encrypted, str):
+            parts.append(EncodedPart("encrypted_content", encrypted))
+        elif encrypted is not None:
+            raise ReduceError(f"reasoning item in payload {pid} had non-string encrypted_content")
+    if not parts:
+        raise ReduceError(
+            f"reasoning item in payload {pid} contained no content, summary, or encrypted_content"
+        )
+    return parts
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    if isinstance(value, list):
+        return "a sequence"
+    return "a map"
+
+
+def _agent_parse_error(pid: str, cause: str) -> ReduceError:
+    return ReduceError(f"failed to parse agent_message item in payload {pid}", cause=cause)
+
+
+_AGENT_CONTENT_FIELDS: Final = {"input_text": "text", "encrypted_content": "encrypted_content"}
+
+
+def _agent_message(item: dict[str, Any], pid: str) -> tuple[AgentMessageMeta, list[ConversationPart]]:
+    """Codex parses agent messages with a typed struct, so errors are serde's."""
+    for key, value in item.items():
+        if key in ("author", "recipient") and not isinstance(value, str):
+            raise _agent_parse_error(pid, f"invalid type: {_describe(value)}, expected a string")
+        if key == "content" and not isinstance(value, list):
+            raise _agent_parse_error(pid, f"invalid type: {_describe(value)}, expected a sequence")
+        if key == "content":
+            for entry in value:
+                _agent_content_entry(entry, pid)
+    for name in ("author", "recipient", "content"):
+        if name not in item:
+            raise _agent_parse_error(pid, f"missing field `{name}`")
+    parts: list[ConversationPart] = []
+    for entry in item["content"]:
+        if entry["type"] == "input_text":
+            parts.append(TextPart(entry["text"]))
+        else:
+            parts.append(EncodedPart("encrypted_content", entry["encrypted_content"]))
+    if not parts:
+        raise ReduceError(f"agent_message item in payload {pid} contained no content")
+    return AgentMessageMeta(item["author"], item["recipient"]), parts
+
+
+def _agent_content_entry(entry: Any, pid: str) -> None:
+    if not isinstance(entry, dict):
+        raise _agent_parse_error(
+            pid, f"invalid type: {_describe(entry)}, expected internally tagged enum"
+        )
+    if "type" not in entry:
+        raise _agent_parse_error(pid, "missing field `type`")
+    tag = entry["type"]
+    if not isinstance(tag, str):
+        raise _agent_parse_error(pid, f"invalid type: {_describe(tag)}, expected variant identifier")
+    field = _AGENT_CONTENT_FIELDS.get(tag)
+    if field is None:
+        raise _agent_parse_error(
+            pid, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
+        )
+    if field not in entry:
+        raise _agent_parse_error(pid, f"missing field `{field}`")
+    if not isinstance(entry[field], str):
+        raise _agent_parse_error(
+            pid, f"invalid type: {_describe(entry[field])}, expected a string"
+        )
+
+
+# --- entry points ----------------------------------------------------------------------------------
+
+
+def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> NormItem:
+    pid = ctx.payload_id
+    kind = item.get("type") if isinstance(item, dict) else None
+    if not isinstance(kind, str):
+        raise ReduceError(f"model item in payload {pid} did not contain a string type")
+    responses_id = item.get("id")
+    rid = responses_id if isinstance(responses_id, str) else None
+    if kind == "message":
+        role = item.get("role")
+        if not isinstance(role, str):
+            raise ReduceError(f"message item in payload {pid} did not contain a string role")
+        if role not in _ROLES:
+            raise ReduceError(f"unsupported message role {role} in payload {pid}")
+        phase = item.get("phase")
+        channel = _PHASE_CHANNEL.get(phase) if isinstance(phase, str) else None
+        body = _content_parts(item.get("content"), ctx, (*path, "content"))
+        return NormItem(role, channel, "message", body, None, None, rid)  # type: ignore[arg-type]
+    if kind == "agent_message":
+        meta, body = _agent_message(item, pid)
+        return NormItem("assistant", "analysis", "message", body, None, meta, rid)
+    if kind == "reasoning":
+        return NormItem("assistant", "analysis", "reasoning", _reasoning_body(item, pid), None, None, rid)
+    if kind == "function_call":
+        return NormItem(
+            "assistant", "commentary", "function_call", _arguments_body(item, ctx), _call_id(item), None, rid
+        )
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        return NormItem(
+            "tool", "commentary", kind, _tool_output_body(item, ctx, path), _call_id(item), None, rid
+        )
+    if kind == "custom_tool_call":
+        return NormItem(
+            "assistant", "commentary", "custom_tool_call", _custom_call_body(item, ctx), _call_id(item), None, rid
+        )
+    if kind in _SERVER_CALLS:
+        return NormItem(
+            "assistant", "commentary", "function_call", _json_body(item, pid), _call_id(item), None, rid
+        )
+    if kind in _SERVER_OUTPUTS:
+        return NormItem(
+            "tool", "commentary", "function_call_output", _json_body(item, pid), _call_id(item), None, rid
+        )
+    if kind in _COMPACTIONS:
+        encrypted = item.get("encrypted_content")
+        if not isinstance(encrypted, str):
+            raise ReduceError(
+                f"compaction item in payload {pid} did not contain string encrypted_content"
+            )
+        return NormItem(
+            "assistant", "summary", "message", [EncodedPart("encrypted_content", encrypted)], None, None, rid
+        )
+    raise ReduceError(f"unsupported model item type {kind} in payload {pid}")
+
+
+def normalize_items(
+    items: list[Any],
+    payload_id: str,
+    path: tuple[str | int, ...],
+    locate: RawLocator | None = None,
+) -> list[NormItem]:
+    """Normalise an array of model items found at ``path`` inside payload ``payload_id``."""
+    ctx = _Context(payload_id, locate)
+    return [normalize_item(item, ctx, (*path, index)) for index, item in enumerate(items)]
+
+
+def normalize_one(item: Any, payload_id: str, locate: RawLocator | None = None) -> NormItem:
+    """Normalise a payload that is itself one model item (agent-message receipts)."""
+    return normalize_item(item, _Context(payload_id, locate), ())

@@ -1,0 +1,133 @@
+"""Replay: the one place that maps each event type to its handler, then finalises.
+
+Order per event (as Codex): register every payload ref the event carries, then apply the
+typed handler. After the last event every registered payload is checked (sorted by id), then
+the leftovers are settled: spawn edges fall back to their child thread, and the history lists
+and acceptance stamps are filled from the final acceptance map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..model import events as ev
+from ..model.state import RolloutTrace
+from . import agents, code_cells, compactions, conversation, inference, terminals, threads, tools
+from .context import Replay
+from .errors import ReduceError
+
+
+class ReplaySource(Protocol):
+    """What replay reads: ``bundle.Bundle`` or a test double with the same methods."""
+
+    manifest: ev.Manifest
+
+    def events(self) -> Iterator[Any]: ...
+
+    def load_payload(self, ref: ev.RawPayloadRef) -> Any: ...
+
+    def read_payload_bytes(self, ref: ev.RawPayloadRef) -> bytes: ...
+
+    def check_payload(self, raw_payload_id: str, path: str) -> None: ...
+
+
+def _refs(payload: ev.EventPayload) -> list[ev.RawPayloadRef]:
+    """Every payload ref an event carries, in field order."""
+    refs: list[ev.RawPayloadRef] = []
+    if isinstance(payload, ev.Other):
+        return list(payload.payloads)
+    for name in payload.__slots__:  # type: ignore[attr-defined]
+        value = getattr(payload, name, None)
+        if isinstance(value, ev.RawPayloadRef):
+            refs.append(value)
+    return refs
+
+
+def _unsupported(replay: Replay, event: ev.TraceEvent, payload: Any) -> None:
+    raise ReduceError("raw trace event has no reducer implementation")
+
+
+def _ignore(replay: Replay, event: ev.TraceEvent, payload: Any) -> None:
+    return None
+
+
+def _recording_completed(replay: Replay, event: ev.TraceEvent, payload: Any) -> None:
+    replay.trace.recording_complete = True
+
+
+Handler = Callable[[Replay, ev.TraceEvent, Any], None]
+
+_HANDLERS: dict[type, Handler] = {
+    ev.RecordingCompleted: _recording_completed,
+    ev.RolloutStarted: lambda r, e, p: threads.rollout_started(r, p),
+    ev.RolloutEnded: threads.rollout_ended,
+    ev.ThreadStarted: threads.thread_started,
+    ev.ThreadEnded: threads.thread_ended,
+    ev.ThreadResumed: lambda r, e, p: threads.thread_resumed(r, p),
+    ev.CodexTurnStarted: threads.turn_started,
+    ev.CodexTurnEnded: threads.turn_ended,
+    ev.HistoryItemAccepted: conversation.accept_history_item,
+    ev.InferenceStarted: inference.start,
+    ev.InferenceCompleted: inference.finish,
+    ev.InferenceFailed: inference.finish,
+    ev.InferenceCancelled: inference.finish,
+    ev.ToolCallStarted: tools.start,
+    ev.McpToolCallCorrelationAssigned: lambda r, e, p: tools.mcp_correlation(r, p),
+    ev.StdinTargetResolved: lambda r, e, p: terminals.resolve_stdin_target(r, p),
+    ev.ToolCallRuntimeStarted: tools.runtime_started,
+    ev.ToolCallRuntimeEnded: tools.runtime_ended,
+    ev.ToolCallEnded: tools.ended,
+    ev.CodeCellStarted: code_cells.started,
+    ev.CodeCellInitialResponse: code_cells.lifecycle,
+    ev.CodeCellEnded: code_cells.lifecycle,
+    ev.CompactionRequestStarted: compactions.request_started,
+    ev.CompactionRequestCompleted: compactions.request_finished,
+    ev.CompactionRequestFailed: compactions.request_finished,
+    ev.CompactionInstalled: compactions.installed,
+    ev.AgentResultObserved: agents.agent_result,
+    ev.ProtocolEventObserved: _ignore,
+    ev.Other: _unsupported,
+}
+
+
+def apply_event(replay: Replay, event: ev.TraceEvent) -> None:
+    payload = event.payload
+    raw_payloads = replay.trace.raw_payloads
+    for ref in _refs(payload):
+        raw_payloads[ref.raw_payload_id] = ref
+    _HANDLERS[type(payload)](replay, event, payload)
+
+
+def replay_source(source: ReplaySource) -> RolloutTrace:
+    manifest = source.manifest
+    trace = RolloutTrace(
+        trace_id=manifest.trace_id,
+        rollout_id=manifest.rollout_id,
+        root_thread_id=manifest.root_thread_id,
+        started_at_unix_ms=manifest.started_at_unix_ms,
+    )
+    replay = Replay(payloads=source, trace=trace)
+    for located in source.events():
+        event = located.event
+        try:
+            apply_event(replay, event)
+        except ReduceError as exc:
+            if exc.seq is None:
+                exc.seq = event.seq
+            if exc.line is None:
+                exc.line = located.line
+            raise
+    for payload_id in sorted(trace.raw_payloads):
+        source.check_payload(payload_id, trace.raw_payloads[payload_id].path)
+    agents.finalize(replay)
+    conversation.finalize_history(replay)
+    return trace
+
+
+def reduce_bundle(path: str | Path, *, lenient: bool = False) -> RolloutTrace:
+    """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``)."""
+    from .bundle import Bundle
+
+    return replay_source(Bundle.open(path, lenient=lenient))

@@ -1,0 +1,349 @@
+"""Terminal operations (exec_command / write_stdin) and the sessions they run in.
+
+Sessions are named after the operation that created them (``terminal_session:<op>``); each
+thread maps live process ids to its sessions so a later write_stdin finds the process an
+exec_command started. Operations start from the runtime begin (exec) or from the dispatch
+invocation (write_stdin), and end from the runtime end or, without runtime events, from the
+tool's dispatch result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..model.events import ExecutionStatus, RawPayloadRef, StdinTargetResolved, TraceEvent
+from ..model.state import (
+    ExecCommandRequest,
+    ExecutionWindow,
+    ModelObservation,
+    TerminalOperation,
+    TerminalResult,
+    TerminalSession,
+    WriteStdinRequest,
+)
+from .context import Replay, push_unique
+from .errors import ReduceError
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f'string "{value}"'
+    if isinstance(value, list):
+        return "a sequence"
+    return "a map"
+
+
+def _process_key(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int):
+        return str(value)
+    return None
+
+
+def _optional_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+# --- sessions --------------------------------------------------------------------------------------
+
+
+def _new_session(replay: Replay, operation: TerminalOperation, thread_id: str, process: str | None) -> str:
+    session_id = f"terminal_session:{operation.operation_id}"
+    replay.trace.terminal_sessions[session_id] = TerminalSession(
+        terminal_id=session_id,
+        thread_id=thread_id,
+        created_by_operation_id=operation.operation_id,
+        execution=ExecutionWindow(
+            operation.execution.started_at_unix_ms, operation.execution.started_seq
+        ),
+        operation_ids=[operation.operation_id],
+    )
+    operation.terminal_id = session_id
+    if process is not None:
+        replay.process_sessions.setdefault(thread_id, {})[process] = session_id
+    return session_id
+
+
+def _join_or_create(replay: Replay, operation: TerminalOperation, thread_id: str, process: str) -> None:
+    session_id = replay.process_sessions.get(thread_id, {}).get(process)
+    session = None if session_id is None else replay.trace.terminal_sessions.get(session_id)
+    if session is None:
+        _new_session(replay, operation, thread_id, process)
+        return
+    operation.terminal_id = session.terminal_id
+    push_unique(session.operation_ids, operation.operation_id)
+
+
+def _new_operation(
+    replay: Replay,
+    event: TraceEvent,
+    tool_call_id: str,
+    kind: Any,
+    request: ExecCommandRequest | WriteStdinRequest,
+    payload_id: str,
+) -> TerminalOperation:
+    operation = TerminalOperation(
+        operation_id=replay.new_operation_id(),
+        terminal_id=None,
+        tool_call_id=tool_call_id,
+        kind=kind,
+        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        request=request,
+        raw_payload_ids=[payload_id],
+    )
+    replay.trace.terminal_operations[operation.operation_id] = operation
+    return operation
+
+
+# --- starting ----------------------------------------------------------------------------------------
+
+
+def start_from_invocation(
+    replay: Replay, event: TraceEvent, thread_id: str, tool_call_id: str, ref: RawPayloadRef, invocation: Any
+) -> str | None:
+    """write_stdin names its target session only in the dispatch arguments."""
+    pid = ref.raw_payload_id
+    error = f"parse terminal invocation payload {pid} as dispatch payload"
+    if not isinstance(invocation, dict):
+        raise ReduceError(error, cause=f"invalid type: {_describe(invocation)}, expected a map")
+    tool_name = invocation.get("tool_name")
+    if tool_name != "write_stdin":
+        raise ReduceError(error, cause=f"dispatch terminal request is for {tool_name}, not write_stdin")
+    payload = invocation.get("payload")
+    payload_type = payload.get("type") if isinstance(payload, dict) else None
+    if payload_type != "function":
+        raise ReduceError(
+            error, cause=f"write_stdin dispatch payload used unsupported {payload_type} payload"
+        )
+    arguments = payload.get("arguments") if isinstance(payload, dict) else None
+    if not isinstance(arguments, str):
+        raise ReduceError(error, cause="write_stdin dispatch payload omitted function arguments")
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    process = _process_key(parsed.get("session_id"))
+    if process is None:
+        return None
+    chars = parsed.get("chars")
+    request = WriteStdinRequest(
+        stdin=chars if isinstance(chars, str) else "",
+        yield_time_ms=_optional_int(parsed.get("yield_time_ms")),
+        max_output_tokens=_optional_int(parsed.get("max_output_tokens")),
+    )
+    operation = _new_operation(replay, event, tool_call_id, "write_stdin", request, pid)
+    _join_or_create(replay, operation, thread_id, process)
+    return operation.operation_id
+
+
+def start_from_runtime(
+    replay: Replay, event: TraceEvent, thread_id: str, tool_call_id: str, kind: str, ref: RawPayloadRef
+) -> str | None:
+    pid = ref.raw_payload_id
+    payload = replay.load(ref)
+    error = f"parse terminal runtime start payload {pid}"
+    if not isinstance(payload, dict):
+        raise ReduceError(error, cause=f"invalid type: {_describe(payload)}, expected a map")
+    for name in ("command", "cwd"):
+        if name not in payload:
+            raise ReduceError(error, cause=f"missing field `{name}`")
+    command = payload["command"]
+    if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
+        bad = command if not isinstance(command, list) else next(c for c in command if not isinstance(c, str))
+        expected = "a sequence" if not isinstance(command, list) else "a string"
+        raise ReduceError(error, cause=f"invalid type: {_describe(bad)}, expected {expected}")
+    cwd = payload["cwd"]
+    if not isinstance(cwd, str):
+        raise ReduceError(error, cause=f"invalid type: {_describe(cwd)}, expected a string")
+    process = _process_key(payload.get("process_id"))
+    request: ExecCommandRequest | WriteStdinRequest
+    if kind == "exec_command":
+        request = ExecCommandRequest(command=list(command), display_command=" ".join(command), cwd=cwd)
+    else:
+        stdin = payload.get("interaction_input")
+        request = WriteStdinRequest(stdin=stdin if isinstance(stdin, str) else "")
+    operation = _new_operation(replay, event, tool_call_id, kind, request, pid)
+    replay.operation_process[operation.operation_id] = process
+    if process is not None:
+        if kind == "exec_command":
+            _new_session(replay, operation, thread_id, process)
+        else:
+            _join_or_create(replay, operation, thread_id, process)
+    return operation.operation_id
+
+
+# --- ending ------------------------------------------------------------------------------------------
+
+
+def _text_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(
+            part["text"] for part in value if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return orjson.dumps(value).decode("utf-8")
+
+
+def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
+    error = f"parse exec terminal response {pid}"
+    if not isinstance(payload, dict):
+        raise ReduceError(error, cause=f"invalid type: {_describe(payload)}, expected a map")
+    if "exit_code" not in payload:
+        raise ReduceError(error, cause="missing field `exit_code`")
+    exit_code = payload["exit_code"]
+    if isinstance(exit_code, bool) or not isinstance(exit_code, int) or not -(2**31) <= exit_code < 2**31:
+        raise ReduceError(error, cause=f"invalid type: {_describe(exit_code)}, expected i32")
+    output = payload.get("aggregated_output", "")
+    if output is None:
+        output = ""
+    if not isinstance(output, str):
+        raise ReduceError(error, cause=f"invalid type: {_describe(output)}, expected a string")
+    return TerminalResult(exit_code=exit_code, stdout=output, stderr=""), _process_key(
+        payload.get("process_id")
+    )
+
+
+def _dispatch_result(payload: Any) -> TerminalResult | None:
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("type")
+    if kind == "direct_response":
+        item = payload.get("response_item")
+        if isinstance(item, dict) and "output" in item:
+            text = _text_of(item["output"])
+        else:
+            text = orjson.dumps(item).decode("utf-8")
+        return TerminalResult(exit_code=None, stdout=text or "", stderr="", formatted_output=text)
+    if kind == "code_mode_response":
+        value = payload.get("value")
+        if isinstance(value, dict) and isinstance(value.get("output"), str):
+            chunk = value.get("chunk_id")
+            return TerminalResult(
+                exit_code=_optional_int(value.get("exit_code")),
+                stdout=value["output"],
+                stderr="",
+                formatted_output=value["output"],
+                original_token_count=_optional_int(value.get("original_token_count")),
+                chunk_id=chunk if isinstance(chunk, str) else None,
+            )
+        text = _text_of(value)
+        return TerminalResult(exit_code=None, stdout=text or "", stderr="", formatted_output=text)
+    if kind == "error":
+        error = payload.get("error")
+        text = error if isinstance(error, str) else _text_of(error)
+        return TerminalResult(exit_code=None, stdout="", stderr=text or "", formatted_output=text)
+    return None
+
+
+def end_operation(
+    replay: Replay,
+    event: TraceEvent,
+    thread_id: str,
+    operation_id: str,
+    status: ExecutionStatus,
+    ref: RawPayloadRef | None,
+) -> None:
+    operation = replay.trace.terminal_operations.get(operation_id)
+    if operation is None:
+        raise ReduceError(f"terminal end referenced unknown operation {operation_id}")
+    result: TerminalResult | None = None
+    process: str | None = None
+    if ref is not None:
+        payload = replay.load(ref)
+        if operation.kind == "exec_command":
+            result, process = _exec_result(payload, ref.raw_payload_id)
+        elif isinstance(payload, dict) and "exit_code" in payload and "type" not in payload:
+            result, process = _exec_result(payload, ref.raw_payload_id)
+        else:
+            result = _dispatch_result(payload)
+    operation.execution.end(event.wall_time_unix_ms, event.seq, status)
+    if ref is not None:
+        push_unique(operation.raw_payload_ids, ref.raw_payload_id)
+    known = replay.operation_process.get(operation_id)
+    if process is not None:
+        if known is not None and known != process:
+            raise ReduceError(
+                f"terminal operation {operation_id} changed process id from {known} to {process}"
+            )
+        if known is None:
+            replay.operation_process[operation_id] = process
+            if operation.terminal_id is None:
+                if operation.kind == "exec_command":
+                    _new_session(replay, operation, thread_id, process)
+                else:
+                    _join_or_create(replay, operation, thread_id, process)
+    if result is not None:
+        operation.result = result
+
+
+def resolve_stdin_target(replay: Replay, resolved: StdinTargetResolved) -> None:
+    tools = replay.trace.tool_calls
+    stdin_tool = tools.get(resolved.tool_call_id)
+    if stdin_tool is None:
+        raise ReduceError(f"stdin target referenced unknown call {resolved.tool_call_id}")
+    exec_tool = tools.get(resolved.exec_tool_call_id)
+    if exec_tool is None:
+        raise ReduceError(f"stdin target referenced unknown exec {resolved.exec_tool_call_id}")
+    if stdin_tool.terminal_operation_id is None or exec_tool.terminal_operation_id is None:
+        return
+    operations = replay.trace.terminal_operations
+    operation = operations[stdin_tool.terminal_operation_id]
+    target_id = operations[exec_tool.terminal_operation_id].terminal_id
+    if target_id is None or operation.terminal_id == target_id:
+        return
+    sessions = replay.trace.terminal_sessions
+    target = sessions.get(target_id)
+    if target is None:
+        return
+    if operation.terminal_id is not None:
+        previous = sessions.get(operation.terminal_id)
+        if previous is not None:
+            if operation.operation_id in previous.operation_ids:
+                previous.operation_ids.remove(operation.operation_id)
+            if not previous.operation_ids:
+                del sessions[previous.terminal_id]
+                for mapping in replay.process_sessions.values():
+                    for key in [k for k, v in mapping.items() if v == previous.terminal_id]:
+                        del mapping[key]
+    operation.terminal_id = target_id
+    push_unique(target.operation_ids, operation.operation_id)
+
+
+def sync_observation(replay: Replay, tool_call_id: str) -> None:
+    """Mirror the tool's model-visible call/output items onto its terminal operation."""
+    tool = replay.trace.tool_calls.get(tool_call_id)
+    if tool is None or tool.terminal_operation_id is None:
+        return
+    if not tool.model_visible_call_item_ids and not tool.model_visible_output_item_ids:
+        return
+    operation = replay.trace.terminal_operations.get(tool.terminal_operation_id)
+    if operation is None:
+        return
+    calls = list(tool.model_visible_call_item_ids)
+    outputs = list(tool.model_visible_output_item_ids)
+    for observation in operation.model_observations:
+        if observation.source == "direct_tool_call":
+            observation.call_item_ids = calls
+            observation.output_item_ids = outputs
+            return
+    operation.model_observations.append(ModelObservation(calls, outputs))

@@ -1,0 +1,158 @@
+"""Rollout, thread and Codex-turn lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.events import (
+    CodexTurnEnded,
+    CodexTurnStarted,
+    RawPayloadRef,
+    RolloutEnded,
+    RolloutStarted,
+    ThreadEnded,
+    ThreadResumed,
+    ThreadStarted,
+    TraceEvent,
+)
+from ..model.state import AgentThread, CodexTurn, ExecutionWindow, SpawnedOrigin
+from . import code_cells, inference
+from .context import Replay
+from .errors import ReduceError
+
+_METADATA_STRINGS = ("agent_path", "task_name", "nickname", "agent_role", "model")
+
+
+def rollout_started(replay: Replay, started: RolloutStarted) -> None:
+    replay.trace.trace_id = started.trace_id
+    replay.trace.root_thread_id = started.root_thread_id
+
+
+def rollout_ended(replay: Replay, event: TraceEvent, ended: RolloutEnded) -> None:
+    replay.trace.status = ended.status
+    replay.trace.ended_at_unix_ms = event.wall_time_unix_ms
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, list):
+        return "a sequence"
+    return "a map"
+
+
+def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any]:
+    value = replay.load(ref)
+    error = f"parse thread metadata {ref.raw_payload_id}"
+    if not isinstance(value, dict):
+        raise ReduceError(error, cause=f"invalid type: {_describe(value)}, expected a map")
+    for name in _METADATA_STRINGS:
+        field = value.get(name)
+        if field is not None and not isinstance(field, str):
+            raise ReduceError(error, cause=f"invalid type: {_describe(field)}, expected a string")
+    return value
+
+
+def _str(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _last_segment(path: str | None) -> str | None:
+    if path is None:
+        return None
+    return path.rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def thread_started(replay: Replay, event: TraceEvent, started: ThreadStarted) -> None:
+    thread_id = started.thread_id
+    if thread_id in replay.trace.threads:
+        raise ReduceError(f"duplicate thread start for {thread_id}")
+    metadata: dict[str, Any] = {}
+    if started.metadata_payload is not None:
+        metadata = _metadata(replay, started.metadata_payload)
+    spawn: dict[str, Any] | None = None
+    source = metadata.get("session_source")
+    if isinstance(source, dict):
+        subagent = source.get("subagent")
+        if isinstance(subagent, dict):
+            candidate = subagent.get("thread_spawn")
+            if isinstance(candidate, dict) and isinstance(candidate.get("parent_thread_id"), str):
+                spawn = candidate
+    agent_path = started.agent_path
+    origin: SpawnedOrigin | None = None
+    if spawn is not None:
+        spawn_path = _str(spawn, "agent_path")
+        agent_path = spawn_path or _str(metadata, "agent_path") or agent_path
+        task_name = (
+            _str(spawn, "task_name")
+            or _str(metadata, "task_name")
+            or _last_segment(spawn_path)
+            or _last_segment(agent_path)
+            or ""
+        )
+        agent_role = _str(spawn, "agent_role") or _str(metadata, "agent_role") or ""
+        parent = spawn["parent_thread_id"]
+        origin = SpawnedOrigin(parent, f"edge:spawn:{parent}:{thread_id}", task_name, agent_role)
+    else:
+        agent_path = _str(metadata, "agent_path") or agent_path
+    replay.trace.threads[thread_id] = AgentThread(
+        thread_id=thread_id,
+        agent_path=agent_path,
+        nickname=_str(metadata, "nickname"),
+        origin=origin,
+        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        default_model=_str(metadata, "model"),
+    )
+
+
+def thread_ended(replay: Replay, event: TraceEvent, ended: ThreadEnded) -> None:
+    thread = replay.thread(ended.thread_id)
+    thread.execution.end(event.wall_time_unix_ms, event.seq, ended.status)
+
+
+def thread_resumed(replay: Replay, resumed: ThreadResumed) -> None:
+    thread = replay.trace.threads.get(resumed.thread_id)
+    if thread is None:
+        raise ReduceError(
+            f"cannot resume thread {resumed.thread_id}: it was not started in this trace; "
+            "resuming threads from an earlier trace is not supported",
+            cause=f"trace event referenced unknown thread {resumed.thread_id}",
+        )
+    if thread.execution.ended_at_unix_ms is None:
+        raise ReduceError(f"resumed thread {resumed.thread_id} has not ended")
+    thread.execution.ended_at_unix_ms = None
+    thread.execution.ended_seq = None
+    thread.execution.status = "running"
+
+
+def turn_started(replay: Replay, event: TraceEvent, started: CodexTurnStarted) -> None:
+    turn_id = started.codex_turn_id
+    if turn_id in replay.trace.codex_turns:
+        raise ReduceError(f"duplicate codex turn start for {turn_id}")
+    replay.thread(started.thread_id)
+    replay.trace.codex_turns[turn_id] = CodexTurn(
+        codex_turn_id=turn_id,
+        thread_id=started.thread_id,
+        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+    )
+
+
+def turn_ended(replay: Replay, event: TraceEvent, ended: CodexTurnEnded) -> None:
+    turn_id = ended.codex_turn_id
+    turn = replay.turn(turn_id)
+    if turn is None:
+        raise ReduceError(f"codex turn end referenced unknown turn {turn_id}")
+    if event.thread_id is not None and event.thread_id != turn.thread_id:
+        raise ReduceError(
+            f"codex turn end for {turn_id} used thread {event.thread_id}, but the turn "
+            f"belongs to {turn.thread_id}"
+        )
+    at, seq = event.wall_time_unix_ms, event.seq
+    turn.execution.end(at, seq, ended.status)
+    code_cells.close_for_turn_end(replay, turn_id, ended.status, at, seq)
+    inference.close_for_turn_end(replay, turn_id, ended.status, at, seq)

@@ -1,0 +1,238 @@
+"""Tool calls: the generic index every tool invocation gets, and its links to the conversation,
+to code cells, to terminal operations and to agent interaction edges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..model.events import (
+    CodeCellRequester,
+    McpToolCallCorrelationAssigned,
+    TerminalSummary,
+    ToolCallEnded,
+    ToolCallKind,
+    ToolCallRuntimeEnded,
+    ToolCallRuntimeStarted,
+    ToolCallStarted,
+    TraceEvent,
+)
+from ..model.state import ExecutionWindow, Producer, ToolCall
+from . import agents, terminals
+from .context import Replay, push_unique
+from .errors import ReduceError
+
+_CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
+_OUTPUT_KINDS = frozenset({"function_call_output", "custom_tool_call_output"})
+_TERMINAL_KINDS = frozenset({"exec_command", "write_stdin"})
+EXEC_KIND = ToolCallKind.other("exec")
+
+
+def _thread_for_start(replay: Replay, event: TraceEvent) -> str:
+    thread_id = event.thread_id
+    turn_id = event.codex_turn_id
+    if thread_id is None:
+        if turn_id is None:
+            raise ReduceError("tool call start did not include thread or Codex turn context")
+        turn = replay.turn(turn_id)
+        if turn is None:
+            raise ReduceError(f"tool call start referenced unknown Codex turn {turn_id}")
+        thread_id = turn.thread_id
+    if thread_id not in replay.trace.threads:
+        raise ReduceError(f"tool call start referenced unknown thread {thread_id}")
+    if turn_id is not None:
+        turn = replay.turn(turn_id)
+        if turn is None:
+            raise ReduceError(f"tool call start referenced unknown Codex turn {turn_id}")
+        if turn.thread_id != thread_id:
+            raise ReduceError(
+                f"tool call start used thread {thread_id}, but Codex turn {turn_id} "
+                f"belongs to {turn.thread_id}"
+            )
+    return thread_id
+
+
+def _items_for_call(replay: Replay, thread_id: str, call_id: str, kinds: frozenset[str]) -> list[str]:
+    items = replay.trace.conversation_items
+    found = [i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds]
+    return sorted(found)
+
+
+def _link_wait(replay: Replay, thread_id: str, tool_call_id: str, invocation: Any, pid: str) -> None:
+    if not isinstance(invocation, dict) or invocation.get("tool_name") != "wait":
+        return
+    payload = invocation.get("payload")
+    arguments = payload.get("arguments") if isinstance(payload, dict) else None
+    if not isinstance(arguments, str):
+        raise ReduceError(f"wait tool request payload {pid} did not contain function arguments")
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError as exc:
+        raise ReduceError(f"wait tool request payload {pid} had invalid JSON arguments", cause=str(exc)) from None
+    cell_id = parsed.get("cell_id") if isinstance(parsed, dict) else None
+    if not isinstance(cell_id, str):
+        raise ReduceError(f"wait tool request payload {pid} did not contain cell_id")
+    code_cell_id = replay.runtime_cells.get((thread_id, cell_id))
+    cell = None if code_cell_id is None else replay.trace.code_cells.get(code_cell_id)
+    if cell is not None:
+        push_unique(cell.wait_tool_call_ids, tool_call_id)
+
+
+def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
+    tool_call_id = started.tool_call_id
+    trace = replay.trace
+    if tool_call_id in trace.tool_calls:
+        raise ReduceError(f"duplicate tool call start for {tool_call_id}")
+    call_id = started.model_visible_call_id
+    if call_id is not None:
+        existing = replay.single_tool_for_call(call_id)
+        if existing is not None and existing != tool_call_id:
+            raise ReduceError(f"duplicate tool call for model-visible call id {call_id}")
+    thread_id = _thread_for_start(replay, event)
+    requester_cell: str | None = None
+    if isinstance(started.requester, CodeCellRequester):
+        runtime = started.requester.runtime_cell_id
+        requester_cell = replay.runtime_cells.get((thread_id, runtime))
+        if requester_cell is None:
+            raise ReduceError(
+                f"code-mode nested tool referenced unknown runtime cell {runtime} in thread {thread_id}"
+            )
+    call_items: list[str] = []
+    output_items: list[str] = []
+    if call_id is not None:
+        call_items = _items_for_call(replay, thread_id, call_id, _CALL_KINDS)
+        output_items = _items_for_call(replay, thread_id, call_id, _OUTPUT_KINDS)
+    ref = started.invocation_payload
+    invocation: Any = None
+    if ref is not None:
+        invocation = replay.load(ref)
+    operation_id: str | None = None
+    if started.kind.type == "write_stdin" and ref is not None:
+        operation_id = terminals.start_from_invocation(
+            replay, event, thread_id, tool_call_id, ref, invocation
+        )
+    summary = started.summary if operation_id is None else TerminalSummary(operation_id)
+    if ref is not None:
+        _link_wait(replay, thread_id, tool_call_id, invocation, ref.raw_payload_id)
+    tool = ToolCall(
+        tool_call_id=tool_call_id,
+        model_visible_call_id=call_id,
+        code_mode_runtime_tool_id=started.code_mode_runtime_tool_id,
+        thread_id=thread_id,
+        started_by_codex_turn_id=event.codex_turn_id,
+        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        requester_code_cell_id=requester_cell,
+        kind=started.kind,
+        summary=summary,
+        raw_invocation_payload_id=None if ref is None else ref.raw_payload_id,
+        model_visible_call_item_ids=call_items,
+        terminal_operation_id=operation_id,
+    )
+    trace.tool_calls[tool_call_id] = tool
+    if call_id is not None:
+        replay.tools_by_call.setdefault(call_id, []).append(tool_call_id)
+        if started.kind == EXEC_KIND and f"code_cell:{call_id}" in trace.code_cells:
+            tool.started_code_cell_id = f"code_cell:{call_id}"
+    if requester_cell is not None:
+        cell = trace.code_cells.get(requester_cell)
+        if cell is not None:
+            push_unique(cell.nested_tool_call_ids, tool_call_id)
+    _link_inference(replay, tool)
+    for item_id in output_items:
+        _add_output(replay, tool, item_id)
+    terminals.sync_observation(replay, tool_call_id)
+
+
+def _tool(replay: Replay, tool_call_id: str, what: str) -> ToolCall:
+    tool = replay.trace.tool_calls.get(tool_call_id)
+    if tool is None:
+        raise ReduceError(f"{what} referenced unknown call {tool_call_id}")
+    return tool
+
+
+def mcp_correlation(replay: Replay, assigned: McpToolCallCorrelationAssigned) -> None:
+    tool = replay.trace.tool_calls.get(assigned.tool_call_id)
+    if tool is None:
+        raise ReduceError(f"MCP correlation referenced unknown tool call {assigned.tool_call_id}")
+    if tool.mcp_call_id is not None:
+        raise ReduceError(f"duplicate MCP correlation for tool call {assigned.tool_call_id}")
+    tool.mcp_call_id = assigned.mcp_call_id
+
+
+def runtime_started(replay: Replay, event: TraceEvent, started: ToolCallRuntimeStarted) -> None:
+    tool = _tool(replay, started.tool_call_id, "tool runtime start")
+    tool.kind = started.kind
+    push_unique(tool.raw_runtime_payload_ids, started.runtime_payload.raw_payload_id)
+    kind = started.kind.type
+    if tool.terminal_operation_id is not None and kind in _TERMINAL_KINDS:
+        raise ReduceError(
+            f"tool runtime start would create a second terminal operation for {tool.tool_call_id}"
+        )
+    if kind in _TERMINAL_KINDS:
+        operation_id = terminals.start_from_runtime(
+            replay, event, tool.thread_id, tool.tool_call_id, kind, started.runtime_payload
+        )
+        if operation_id is not None:
+            if tool.terminal_operation_id is None:
+                tool.terminal_operation_id = operation_id
+                tool.summary = TerminalSummary(operation_id)
+            terminals.sync_observation(replay, tool.tool_call_id)
+    agents.runtime_begin(replay, tool, started.runtime_payload)
+
+
+def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded) -> None:
+    tool = _tool(replay, ended.tool_call_id, "tool runtime end")
+    push_unique(tool.raw_runtime_payload_ids, ended.runtime_payload.raw_payload_id)
+    if tool.terminal_operation_id is not None:
+        terminals.end_operation(
+            replay, event, tool.thread_id, tool.terminal_operation_id, ended.status, ended.runtime_payload
+        )
+    agents.runtime_end(replay, event, tool, ended.runtime_payload)
+
+
+def ended(replay: Replay, event: TraceEvent, done: ToolCallEnded) -> None:
+    tool = _tool(replay, done.tool_call_id, "tool call end")
+    tool.execution.end(event.wall_time_unix_ms, event.seq, done.status)
+    ref = done.result_payload
+    tool.raw_result_payload_id = None if ref is None else ref.raw_payload_id
+    if not tool.raw_runtime_payload_ids and tool.terminal_operation_id is not None:
+        terminals.end_operation(
+            replay, event, tool.thread_id, tool.terminal_operation_id, done.status, ref
+        )
+    if ref is not None:
+        agents.attach_tool_result(replay, tool.tool_call_id, ref.raw_payload_id)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+def _add_output(replay: Replay, tool: ToolCall, item_id: str) -> None:
+    push_unique(tool.model_visible_output_item_ids, item_id)
+    item = replay.trace.conversation_items[item_id]
+    producer = Producer("tool", tool.tool_call_id)
+    if producer not in item.produced_by:
+        item.produced_by.append(producer)
+
+
+def _link_inference(replay: Replay, tool: ToolCall) -> None:
+    calls = replay.trace.inference_calls
+    for item_id in tool.model_visible_call_item_ids:
+        for inference_call_id in replay.response_owners.get(item_id, ()):
+            push_unique(calls[inference_call_id].tool_call_ids_started_by_response, tool.tool_call_id)
+
+
+def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
+    """A reconciled item carrying a call id joins the one tool with that call id."""
+    if call_id is None or (kind not in _CALL_KINDS and kind not in _OUTPUT_KINDS):
+        return
+    tool_call_id = replay.single_tool_for_call(call_id)
+    if tool_call_id is None:
+        return
+    tool = replay.trace.tool_calls[tool_call_id]
+    if kind in _CALL_KINDS:
+        push_unique(tool.model_visible_call_item_ids, item_id)
+        _link_inference(replay, tool)
+    else:
+        _add_output(replay, tool, item_id)
+    terminals.sync_observation(replay, tool_call_id)
