@@ -1,1 +1,36 @@
-"""Hot path: recorder handles, snapshotting and the background bundle writer."""
+"""Hot path: recorder handles, snapshotting and the background bundle writer.
+
+Open a rollout with :func:`open_rollout`; everything else is a handle it gives out:
+threads (:class:`AgentThread`), turns, inference calls, tool calls and what runs under them.
+"""
+
+from .compactions import Compaction, CompactionRequest
+from .inference import CALL_ID_HEADER, InferenceCall
+from .items import TokenUsage, agent_message, final_answer_text, task_message
+from .recorder import ROOT_ENV_VARS, Rollout, RolloutScope, open_rollout, trace_root_from_env
+from .runtime import RecorderWarning
+from .threads import AgentThread, Turn
+from .tools import CodeCell, McpCall, TerminalSession, ToolCall
+
+__all__ = [
+    "CALL_ID_HEADER",
+    "ROOT_ENV_VARS",
+    "AgentThread",
+    "CodeCell",
+    "Compaction",
+    "CompactionRequest",
+    "InferenceCall",
+    "McpCall",
+    "RecorderWarning",
+    "Rollout",
+    "RolloutScope",
+    "TerminalSession",
+    "TokenUsage",
+    "ToolCall",
+    "Turn",
+    "agent_message",
+    "final_answer_text",
+    "open_rollout",
+    "task_message",
+    "trace_root_from_env",
+]

@@ -390,7 +390,7 @@ def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserve
     best_seen = 0
     for item_id in sorted(replay.assistant_messages.get(child, ())):
         item = items[item_id]
-        if item.codex_turn_id != observed.child_codex_turn_id:
+        if item.codex_turn_id != observed.child_codex_turn_id or item.agent_message is not None:
             continue
         if best is None or item.first_seen_at_unix_ms >= best_seen:
             best, best_seen = item_id, item.first_seen_at_unix_ms

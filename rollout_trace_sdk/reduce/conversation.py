@@ -25,6 +25,9 @@ from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one, part_key
 
 
+_CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
+
+
 class Mode(Enum):
     FULL_SNAPSHOT = "full_snapshot"
     APPEND_ONLY = "append_only"
@@ -102,9 +105,10 @@ def matches(replay: Replay, item_id: str, norm: NormItem) -> bool:
 
 
 def _check_call_id(replay: Replay, thread_id: str, norm: NormItem) -> None:
-    """A call id names one call: the same id and kind with other content is corrupt input."""
+    """A call id names one call: the same id and call kind with other content is corrupt
+    input. Outputs are exempt (a code cell answers one call with several outputs)."""
     call_id = norm.call_id
-    if call_id is None:
+    if call_id is None or norm.kind not in _CALL_KINDS:
         return
     items = replay.trace.conversation_items
     for item_id in replay.items_by_call.get((thread_id, call_id), ()):
