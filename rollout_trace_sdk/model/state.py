@@ -110,7 +110,9 @@ class PayloadRefPart:
         return out
 
 
-ConversationPart: TypeAlias = TextPart | SummaryPart | EncodedPart | JsonPart | CodePart | PayloadRefPart
+ConversationPart: TypeAlias = (
+    TextPart | SummaryPart | EncodedPart | JsonPart | CodePart | PayloadRefPart
+)
 
 
 @attrs.frozen

@@ -65,7 +65,7 @@ def _field(payload: dict[str, Any], name: str, kind: type) -> Any:
     if name not in payload:
         raise ReduceError(f"missing field `{name}`")
     value = payload[name]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ReduceError(f"invalid type for field `{name}`")
     return value
 
@@ -142,8 +142,14 @@ def _upsert(replay: Replay, edge: InteractionEdge) -> None:
     if existing is None:
         edges[edge.edge_id] = edge
     else:
-        if existing.kind != edge.kind or existing.source != edge.source or existing.target != edge.target:
-            raise ReduceError(f"interaction edge {edge.edge_id} was observed with conflicting endpoints")
+        if (
+            existing.kind != edge.kind
+            or existing.source != edge.source
+            or existing.target != edge.target
+        ):
+            raise ReduceError(
+                f"interaction edge {edge.edge_id} was observed with conflicting endpoints"
+            )
         existing.started_at_unix_ms = min(existing.started_at_unix_ms, edge.started_at_unix_ms)
         if existing.ended_at_unix_ms is None:
             existing.ended_at_unix_ms = edge.ended_at_unix_ms
@@ -247,7 +253,9 @@ def _queue_tool_edge(
     )
 
 
-def _close_edge(replay: Replay, tool: ToolCall, target_thread_id: str, ended_at: int | None) -> None:
+def _close_edge(
+    replay: Replay, tool: ToolCall, target_thread_id: str, ended_at: int | None
+) -> None:
     if target_thread_id not in replay.trace.threads:
         return
     _upsert(
@@ -359,7 +367,9 @@ def _sub_agent_activity(replay: Replay, tool: ToolCall, payload: dict[str, Any],
     _queue_tool_edge(
         replay,
         tool,
-        edge_id=spawn_edge_id(tool.thread_id, target) if spawn else _tool_edge_id(tool.tool_call_id),
+        edge_id=spawn_edge_id(tool.thread_id, target)
+        if spawn
+        else _tool_edge_id(tool.tool_call_id),
         kind=edge_kind,
         target_thread_id=target,
         content=_invocation_message(replay, tool),
@@ -394,7 +404,9 @@ def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserve
             continue
         if best is None or item.first_seen_at_unix_ms >= best_seen:
             best, best_seen = item_id, item.first_seen_at_unix_ms
-    source = TraceAnchor("thread", child) if best is None else TraceAnchor("conversation_item", best)
+    source = (
+        TraceAnchor("thread", child) if best is None else TraceAnchor("conversation_item", best)
+    )
     at = event.wall_time_unix_ms
     _queue(
         replay,
@@ -408,7 +420,9 @@ def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserve
             started_at_unix_ms=at,
             ended_at_unix_ms=at,
             carried_raw_payload_ids=(
-                [] if observed.carried_payload is None else [observed.carried_payload.raw_payload_id]
+                []
+                if observed.carried_payload is None
+                else [observed.carried_payload.raw_payload_id]
             ),
         ),
     )

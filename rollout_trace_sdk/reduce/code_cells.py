@@ -8,8 +8,13 @@ item is not reduced yet waits (with its lifecycle events) until a later batch br
 
 from __future__ import annotations
 
-from ..model.events import CodeCellEnded, CodeCellInitialResponse, CodeCellStarted, TraceEvent
-from ..model.events import ExecutionStatus
+from ..model.events import (
+    CodeCellEnded,
+    CodeCellInitialResponse,
+    CodeCellStarted,
+    ExecutionStatus,
+    TraceEvent,
+)
 from ..model.state import CodeCell, ExecutionWindow, Producer
 from .context import PendingCellEvent, PendingCellStart, Replay, push_unique
 from .errors import ReduceError
@@ -40,7 +45,9 @@ def _event_thread(replay: Replay, event: TraceEvent, runtime_cell_id: str, label
 def _source_item(replay: Replay, thread_id: str, call_id: str) -> str | None:
     items = replay.trace.conversation_items
     found = [
-        i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind == "custom_tool_call"
+        i
+        for i in replay.items_by_call.get((thread_id, call_id), ())
+        if items[i].kind == "custom_tool_call"
     ]
     return min(found) if found else None
 
@@ -107,7 +114,9 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
         if items[i].kind == "custom_tool_call_output"
     )
     nested = sorted(
-        tool_id for tool_id, tool in trace.tool_calls.items() if tool.requester_code_cell_id == code_cell_id
+        tool_id
+        for tool_id, tool in trace.tool_calls.items()
+        if tool.requester_code_cell_id == code_cell_id
     )
     cell = CodeCell(
         code_cell_id=code_cell_id,
@@ -125,7 +134,11 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
         _add_output(replay, cell, item_id)
     for tool_id in replay.tools_by_call.get(call_id, ()):
         tool = trace.tool_calls[tool_id]
-        if tool.kind.type == "other" and tool.kind.name == "exec" and tool.started_code_cell_id is None:
+        if (
+            tool.kind.type == "other"
+            and tool.kind.name == "exec"
+            and tool.started_code_cell_id is None
+        ):
             tool.started_code_cell_id = code_cell_id
     for queued in sorted(replay.pending_cell_events.pop(code_cell_id, ()), key=lambda e: e.seq):
         _apply(replay, cell, queued)
@@ -167,14 +180,18 @@ def lifecycle(
     thread_id = _event_thread(replay, event, runtime, label)
     code_cell_id = replay.runtime_cells.get((thread_id, runtime))
     if code_cell_id is None:
-        raise ReduceError(f"{label} referenced unknown runtime cell {runtime} in thread {thread_id}")
+        raise ReduceError(
+            f"{label} referenced unknown runtime cell {runtime} in thread {thread_id}"
+        )
     queued = PendingCellEvent(
         kind="initial_response" if is_initial else "ended",
         seq=event.seq,
         wall_time_unix_ms=event.wall_time_unix_ms,
         runtime_cell_id=runtime,
         status=change.status,
-        payload_id=None if change.response_payload is None else change.response_payload.raw_payload_id,
+        payload_id=None
+        if change.response_payload is None
+        else change.response_payload.raw_payload_id,
     )
     if code_cell_id in replay.pending_cell_starts:
         replay.pending_cell_events.setdefault(code_cell_id, []).append(queued)
@@ -208,7 +225,9 @@ def _apply(replay: Replay, cell: CodeCell, change: PendingCellEvent) -> None:
     cell.raw_result_payload_id = change.payload_id
 
 
-def close_for_turn_end(replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int) -> None:
+def close_for_turn_end(
+    replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int
+) -> None:
     """A failed turn fails its running cells; a cancelled or aborted one terminates them."""
     if turn_status == "failed":
         runtime, execution = "failed", "failed"

@@ -31,7 +31,9 @@ def request_started(replay: Replay, event: TraceEvent, started: CompactionReques
     requests = replay.trace.compaction_requests
     if request_id in requests:
         raise ReduceError(f"duplicate compaction request start for {request_id}")
-    _check_turn(replay, f"compaction request {request_id}", started.thread_id, started.codex_turn_id)
+    _check_turn(
+        replay, f"compaction request {request_id}", started.thread_id, started.codex_turn_id
+    )
     requests[request_id] = CompactionRequest(
         compaction_request_id=request_id,
         compaction_id=started.compaction_id,
@@ -45,7 +47,9 @@ def request_started(replay: Replay, event: TraceEvent, started: CompactionReques
 
 
 def request_finished(
-    replay: Replay, event: TraceEvent, finished: CompactionRequestCompleted | CompactionRequestFailed
+    replay: Replay,
+    event: TraceEvent,
+    finished: CompactionRequestCompleted | CompactionRequestFailed,
 ) -> None:
     request_id = finished.compaction_request_id
     request = replay.trace.compaction_requests.get(request_id)
@@ -88,7 +92,9 @@ def installed(replay: Replay, event: TraceEvent, done: CompactionInstalled) -> N
         codex_turn_id=turn_id,
         installed_at_unix_ms=at,
         marker_item_id=marker_id,
-        request_ids=[rid for rid in sorted(requests) if requests[rid].compaction_id == compaction_id],
+        request_ids=[
+            rid for rid in sorted(requests) if requests[rid].compaction_id == compaction_id
+        ],
         input_item_ids=input_ids,
         replacement_item_ids=replacement_ids,
     )

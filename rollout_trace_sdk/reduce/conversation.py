@@ -17,13 +17,19 @@ from enum import Enum
 from typing import Any
 
 from ..model.events import HistoryItemAccepted, RawPayloadRef, TraceEvent
-from ..model.state import ConversationItem, ConversationPart, EncodedPart, Producer, SummaryPart, TextPart
+from ..model.state import (
+    ConversationItem,
+    ConversationPart,
+    EncodedPart,
+    Producer,
+    SummaryPart,
+    TextPart,
+)
 from . import agents, code_cells, tools
 from .canonical import parse_keeping_numbers
 from .context import Replay
 from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one, part_key
-
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
 
@@ -116,7 +122,9 @@ def _check_call_id(replay: Replay, thread_id: str, norm: NormItem) -> None:
             raise ReduceError(f"model-visible call id {call_id} was reused with different content")
 
 
-def _merge_reasoning(replay: Replay, item: ConversationItem, incoming: list[ConversationPart]) -> None:
+def _merge_reasoning(
+    replay: Replay, item: ConversationItem, incoming: list[ConversationPart]
+) -> None:
     existing = item.body
     if [part_key(p) for p in existing] == [part_key(p) for p in incoming]:
         return
@@ -440,9 +448,7 @@ def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItem
         raise ReduceError(f"accepted agent message does not match receipt {accepted.item_id}")
     if key in replay.items_by_rid:
         return
-    item_id = create_item(
-        replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, ()
-    )
+    item_id = create_item(replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, ())
     replay.history.add(item_id)
     replay.receipts[key] = item_id
     agents.resolve_pending_for_item(replay, item_id)

@@ -79,7 +79,9 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
 
 
 def finish(
-    replay: Replay, event: TraceEvent, ended: InferenceCompleted | InferenceFailed | InferenceCancelled
+    replay: Replay,
+    event: TraceEvent,
+    ended: InferenceCompleted | InferenceFailed | InferenceCancelled,
 ) -> None:
     status: ExecutionStatus
     response_id: str | None = None
@@ -131,7 +133,9 @@ def _replace_response_items(replay: Replay, call: InferenceCall, item_ids: list[
         owners.setdefault(item_id, []).append(call.inference_call_id)
 
 
-def close_for_turn_end(replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int) -> None:
+def close_for_turn_end(
+    replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int
+) -> None:
     """A turn that ends closes its still-running calls (cancelled, failed or aborted)."""
     closing: ExecutionStatus
     if turn_status in ("completed", "cancelled"):

@@ -218,12 +218,18 @@ def _reasoning_body(item: dict[str, Any], pid: str) -> list[ConversationPart]:
         for entry in entries:
             kind = entry.get("type") if isinstance(entry, dict) else None
             if not isinstance(kind, str):
-                raise ReduceError(f"reasoning item in payload {pid} had {key} entry without string type")
+                raise ReduceError(
+                    f"reasoning item in payload {pid} had {key} entry without string type"
+                )
             if kind not in allowed:
-                raise ReduceError(f"reasoning item in payload {pid} had unsupported {what} type {kind}")
+                raise ReduceError(
+                    f"reasoning item in payload {pid} had unsupported {what} type {kind}"
+                )
             text = entry.get("text")
             if not isinstance(text, str):
-                raise ReduceError(f"reasoning item in payload {pid} had {what} entry without string text")
+                raise ReduceError(
+                    f"reasoning item in payload {pid} had {what} entry without string text"
+                )
             parts.append(TextPart(text) if key == "content" else SummaryPart(text))
     if "encrypted_content" in item:
         encrypted = item["encrypted_content"]
@@ -261,7 +267,9 @@ def _agent_parse_error(pid: str, cause: str) -> ReduceError:
 _AGENT_CONTENT_FIELDS: Final = {"input_text": "text", "encrypted_content": "encrypted_content"}
 
 
-def _agent_message(item: dict[str, Any], pid: str) -> tuple[AgentMessageMeta, list[ConversationPart]]:
+def _agent_message(
+    item: dict[str, Any], pid: str
+) -> tuple[AgentMessageMeta, list[ConversationPart]]:
     """Codex parses agent messages with a typed struct, so errors are serde's."""
     for key, value in item.items():
         if key in ("author", "recipient") and not isinstance(value, str):
@@ -294,7 +302,9 @@ def _agent_content_entry(entry: Any, pid: str) -> None:
         raise _agent_parse_error(pid, "missing field `type`")
     tag = entry["type"]
     if not isinstance(tag, str):
-        raise _agent_parse_error(pid, f"invalid type: {_describe(tag)}, expected variant identifier")
+        raise _agent_parse_error(
+            pid, f"invalid type: {_describe(tag)}, expected variant identifier"
+        )
     field = _AGENT_CONTENT_FIELDS.get(tag)
     if field is None:
         raise _agent_parse_error(
@@ -303,9 +313,7 @@ def _agent_content_entry(entry: Any, pid: str) -> None:
     if field not in entry:
         raise _agent_parse_error(pid, f"missing field `{field}`")
     if not isinstance(entry[field], str):
-        raise _agent_parse_error(
-            pid, f"invalid type: {_describe(entry[field])}, expected a string"
-        )
+        raise _agent_parse_error(pid, f"invalid type: {_describe(entry[field])}, expected a string")
 
 
 # --- entry points ----------------------------------------------------------------------------------
@@ -332,26 +340,61 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         meta, body = _agent_message(item, pid)
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":
-        return NormItem("assistant", "analysis", "reasoning", _reasoning_body(item, pid), None, None, rid)
+        return NormItem(
+            "assistant", "analysis", "reasoning", _reasoning_body(item, pid), None, None, rid
+        )
     if kind == "function_call":
         return NormItem(
-            "assistant", "commentary", "function_call", _arguments_body(item, ctx), _call_id(item), None, rid
+            "assistant",
+            "commentary",
+            "function_call",
+            _arguments_body(item, ctx),
+            _call_id(item),
+            None,
+            rid,
         )
     if kind in ("function_call_output", "custom_tool_call_output"):
+        output_kind: ConversationItemKind = (
+            "function_call_output" if kind == "function_call_output" else "custom_tool_call_output"
+        )
         return NormItem(
-            "tool", "commentary", kind, _tool_output_body(item, ctx, path), _call_id(item), None, rid
+            "tool",
+            "commentary",
+            output_kind,
+            _tool_output_body(item, ctx, path),
+            _call_id(item),
+            None,
+            rid,
         )
     if kind == "custom_tool_call":
         return NormItem(
-            "assistant", "commentary", "custom_tool_call", _custom_call_body(item, ctx), _call_id(item), None, rid
+            "assistant",
+            "commentary",
+            "custom_tool_call",
+            _custom_call_body(item, ctx),
+            _call_id(item),
+            None,
+            rid,
         )
     if kind in _SERVER_CALLS:
         return NormItem(
-            "assistant", "commentary", "function_call", _json_body(item, pid), _call_id(item), None, rid
+            "assistant",
+            "commentary",
+            "function_call",
+            _json_body(item, pid),
+            _call_id(item),
+            None,
+            rid,
         )
     if kind in _SERVER_OUTPUTS:
         return NormItem(
-            "tool", "commentary", "function_call_output", _json_body(item, pid), _call_id(item), None, rid
+            "tool",
+            "commentary",
+            "function_call_output",
+            _json_body(item, pid),
+            _call_id(item),
+            None,
+            rid,
         )
     if kind in _COMPACTIONS:
         encrypted = item.get("encrypted_content")
@@ -360,7 +403,13 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
                 f"compaction item in payload {pid} did not contain string encrypted_content"
             )
         return NormItem(
-            "assistant", "summary", "message", [EncodedPart("encrypted_content", encrypted)], None, None, rid
+            "assistant",
+            "summary",
+            "message",
+            [EncodedPart("encrypted_content", encrypted)],
+            None,
+            None,
+            rid,
         )
     raise ReduceError(f"unsupported model item type {kind} in payload {pid}")
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+import attrs
+
 from ..model import events as ev
 from ..model.state import RolloutTrace
 from . import agents, code_cells, compactions, conversation, inference, terminals, threads, tools
@@ -33,14 +35,20 @@ class ReplaySource(Protocol):
     def check_payload(self, raw_payload_id: str, path: str) -> None: ...
 
 
+_REF_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in attrs.fields(cls) if "RawPayloadRef" in str(f.type))
+    for cls in ev.EVENT_TYPES.values()
+}
+
+
 def _refs(payload: ev.EventPayload) -> list[ev.RawPayloadRef]:
     """Every payload ref an event carries, in field order."""
-    refs: list[ev.RawPayloadRef] = []
     if isinstance(payload, ev.Other):
         return list(payload.payloads)
-    for name in payload.__slots__:  # type: ignore[attr-defined]
-        value = getattr(payload, name, None)
-        if isinstance(value, ev.RawPayloadRef):
+    refs: list[ev.RawPayloadRef] = []
+    for name in _REF_FIELDS[type(payload)]:
+        value = getattr(payload, name)
+        if value is not None:
             refs.append(value)
     return refs
 

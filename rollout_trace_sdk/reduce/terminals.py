@@ -62,7 +62,9 @@ def _optional_int(value: Any) -> int | None:
 # --- sessions --------------------------------------------------------------------------------------
 
 
-def _new_session(replay: Replay, operation: TerminalOperation, thread_id: str, process: str | None) -> str:
+def _new_session(
+    replay: Replay, operation: TerminalOperation, thread_id: str, process: str | None
+) -> str:
     session_id = f"terminal_session:{operation.operation_id}"
     replay.trace.terminal_sessions[session_id] = TerminalSession(
         terminal_id=session_id,
@@ -79,7 +81,9 @@ def _new_session(replay: Replay, operation: TerminalOperation, thread_id: str, p
     return session_id
 
 
-def _join_or_create(replay: Replay, operation: TerminalOperation, thread_id: str, process: str) -> None:
+def _join_or_create(
+    replay: Replay, operation: TerminalOperation, thread_id: str, process: str
+) -> None:
     session_id = replay.process_sessions.get(thread_id, {}).get(process)
     session = None if session_id is None else replay.trace.terminal_sessions.get(session_id)
     if session is None:
@@ -114,7 +118,12 @@ def _new_operation(
 
 
 def start_from_invocation(
-    replay: Replay, event: TraceEvent, thread_id: str, tool_call_id: str, ref: RawPayloadRef, invocation: Any
+    replay: Replay,
+    event: TraceEvent,
+    thread_id: str,
+    tool_call_id: str,
+    ref: RawPayloadRef,
+    invocation: Any,
 ) -> str | None:
     """write_stdin names its target session only in the dispatch arguments."""
     pid = ref.raw_payload_id
@@ -123,7 +132,9 @@ def start_from_invocation(
         raise ReduceError(error, cause=f"invalid type: {_describe(invocation)}, expected a map")
     tool_name = invocation.get("tool_name")
     if tool_name != "write_stdin":
-        raise ReduceError(error, cause=f"dispatch terminal request is for {tool_name}, not write_stdin")
+        raise ReduceError(
+            error, cause=f"dispatch terminal request is for {tool_name}, not write_stdin"
+        )
     payload = invocation.get("payload")
     payload_type = payload.get("type") if isinstance(payload, dict) else None
     if payload_type != "function":
@@ -154,7 +165,12 @@ def start_from_invocation(
 
 
 def start_from_runtime(
-    replay: Replay, event: TraceEvent, thread_id: str, tool_call_id: str, kind: str, ref: RawPayloadRef
+    replay: Replay,
+    event: TraceEvent,
+    thread_id: str,
+    tool_call_id: str,
+    kind: str,
+    ref: RawPayloadRef,
 ) -> str | None:
     pid = ref.raw_payload_id
     payload = replay.load(ref)
@@ -166,7 +182,11 @@ def start_from_runtime(
             raise ReduceError(error, cause=f"missing field `{name}`")
     command = payload["command"]
     if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
-        bad = command if not isinstance(command, list) else next(c for c in command if not isinstance(c, str))
+        bad = (
+            command
+            if not isinstance(command, list)
+            else next(c for c in command if not isinstance(c, str))
+        )
         expected = "a sequence" if not isinstance(command, list) else "a string"
         raise ReduceError(error, cause=f"invalid type: {_describe(bad)}, expected {expected}")
     cwd = payload["cwd"]
@@ -175,7 +195,9 @@ def start_from_runtime(
     process = _process_key(payload.get("process_id"))
     request: ExecCommandRequest | WriteStdinRequest
     if kind == "exec_command":
-        request = ExecCommandRequest(command=list(command), display_command=" ".join(command), cwd=cwd)
+        request = ExecCommandRequest(
+            command=list(command), display_command=" ".join(command), cwd=cwd
+        )
     else:
         stdin = payload.get("interaction_input")
         request = WriteStdinRequest(stdin=stdin if isinstance(stdin, str) else "")
@@ -199,7 +221,9 @@ def _text_of(value: Any) -> str | None:
         return value
     if isinstance(value, list):
         return "\n".join(
-            part["text"] for part in value if isinstance(part, dict) and isinstance(part.get("text"), str)
+            part["text"]
+            for part in value
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     return orjson.dumps(value).decode("utf-8")
 
@@ -211,7 +235,11 @@ def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
     if "exit_code" not in payload:
         raise ReduceError(error, cause="missing field `exit_code`")
     exit_code = payload["exit_code"]
-    if isinstance(exit_code, bool) or not isinstance(exit_code, int) or not -(2**31) <= exit_code < 2**31:
+    if (
+        isinstance(exit_code, bool)
+        or not isinstance(exit_code, int)
+        or not -(2**31) <= exit_code < 2**31
+    ):
         raise ReduceError(error, cause=f"invalid type: {_describe(exit_code)}, expected i32")
     output = payload.get("aggregated_output", "")
     if output is None:
@@ -270,9 +298,9 @@ def end_operation(
     process: str | None = None
     if ref is not None:
         payload = replay.load(ref)
-        if operation.kind == "exec_command":
-            result, process = _exec_result(payload, ref.raw_payload_id)
-        elif isinstance(payload, dict) and "exit_code" in payload and "type" not in payload:
+        if operation.kind == "exec_command" or (
+            isinstance(payload, dict) and "exit_code" in payload and "type" not in payload
+        ):
             result, process = _exec_result(payload, ref.raw_payload_id)
         else:
             result = _dispatch_result(payload)

@@ -53,13 +53,19 @@ def _thread_for_start(replay: Replay, event: TraceEvent) -> str:
     return thread_id
 
 
-def _items_for_call(replay: Replay, thread_id: str, call_id: str, kinds: frozenset[str]) -> list[str]:
+def _items_for_call(
+    replay: Replay, thread_id: str, call_id: str, kinds: frozenset[str]
+) -> list[str]:
     items = replay.trace.conversation_items
-    found = [i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds]
+    found = [
+        i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds
+    ]
     return sorted(found)
 
 
-def _link_wait(replay: Replay, thread_id: str, tool_call_id: str, invocation: Any, pid: str) -> None:
+def _link_wait(
+    replay: Replay, thread_id: str, tool_call_id: str, invocation: Any, pid: str
+) -> None:
     if not isinstance(invocation, dict) or invocation.get("tool_name") != "wait":
         return
     payload = invocation.get("payload")
@@ -69,7 +75,9 @@ def _link_wait(replay: Replay, thread_id: str, tool_call_id: str, invocation: An
     try:
         parsed = orjson.loads(arguments)
     except orjson.JSONDecodeError as exc:
-        raise ReduceError(f"wait tool request payload {pid} had invalid JSON arguments", cause=str(exc)) from None
+        raise ReduceError(
+            f"wait tool request payload {pid} had invalid JSON arguments", cause=str(exc)
+        ) from None
     cell_id = parsed.get("cell_id") if isinstance(parsed, dict) else None
     if not isinstance(cell_id, str):
         raise ReduceError(f"wait tool request payload {pid} did not contain cell_id")
@@ -186,7 +194,12 @@ def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded
     push_unique(tool.raw_runtime_payload_ids, ended.runtime_payload.raw_payload_id)
     if tool.terminal_operation_id is not None:
         terminals.end_operation(
-            replay, event, tool.thread_id, tool.terminal_operation_id, ended.status, ended.runtime_payload
+            replay,
+            event,
+            tool.thread_id,
+            tool.terminal_operation_id,
+            ended.status,
+            ended.runtime_payload,
         )
     agents.runtime_end(replay, event, tool, ended.runtime_payload)
 
@@ -219,7 +232,9 @@ def _link_inference(replay: Replay, tool: ToolCall) -> None:
     calls = replay.trace.inference_calls
     for item_id in tool.model_visible_call_item_ids:
         for inference_call_id in replay.response_owners.get(item_id, ()):
-            push_unique(calls[inference_call_id].tool_call_ids_started_by_response, tool.tool_call_id)
+            push_unique(
+                calls[inference_call_id].tool_call_ids_started_by_response, tool.tool_call_id
+            )
 
 
 def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
