@@ -1,20 +1,263 @@
-"""``rollout-trace``: demo | reduce | validate | summary."""
+"""``rollout-trace``: demo | reduce | validate | summary.
+
+Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
+where it happened), 2 usage errors. No traceback reaches the user for bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+from .reduce.bundle import EVENT_LOG, MANIFEST, collect_skipped
+from .reduce.errors import ReduceError
+
+_USAGE = 2
+_REFUSED = 1
+
+
+class _UsageError(Exception):
+    """Bad arguments found after parsing (exit 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rollout-trace", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="rollout-trace", description="Record, check and reduce rollout-trace bundles."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    reduce = commands.add_parser(
+        "reduce", help="reduce a bundle to state.json (as `codex debug trace-reduce`)"
+    )
+    reduce.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+    reduce.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write the state (default BUNDLE/state.json)",
+    )
+    reduce.add_argument(
+        "--lenient",
+        action="store_true",
+        help="reduce what a killed recorder left (torn last line, missing payloads) and "
+        "report what was skipped",
+    )
+
+    validate = commands.add_parser("validate", help="check a bundle against the writer's rules")
+    validate.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+
+    summary = commands.add_parser("summary", help="print a readable overview of a rollout")
+    summary.add_argument(
+        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
+    )
+    summary.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+
+    demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
+    demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
+    demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# --- reduce --------------------------------------------------------------------------------------
+
+
+def _reduce(path: str, *, lenient: bool) -> tuple[Any, list[str]]:
+    """Reduce through the replay package; returns (RolloutTrace, what lenient mode skipped)."""
+    try:
+        from .reduce import reduce_bundle
+    except ImportError as exc:
+        raise _UsageError(f"the reducer is not available in this build ({exc})") from None
+    with collect_skipped() as notes:
+        trace = reduce_bundle(path, lenient=lenient)
+    return trace, notes
+
+
+def _state_bytes(trace: Any) -> bytes:
+    from .model.state import state_bytes
+
+    return state_bytes(trace)
+
+
+def _forbidden_output(bundle: Path, output: Path) -> str | None:
+    """Why ``output`` must not be written, if it would clobber the bundle's own files."""
+    target = Path(os.path.realpath(output))
+    root = Path(os.path.realpath(bundle))
+    for name in (MANIFEST, EVENT_LOG):
+        if target == root / name:
+            return f"refusing to overwrite the bundle's {name}"
+    payloads = root / "payloads"
+    if target == payloads or payloads in target.parents:
+        return "refusing to write inside the bundle's payloads directory"
+    if target.is_dir():
+        return f"{output} is a directory"
+    return None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` in one step, so a reader never sees half a state file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _where(error: ReduceError) -> str | None:
+    """Where it happened, which Codex does not say. Replay stamps the trace line and seq onto
+    errors raised while reading a payload, so ``line`` may belong to trace.jsonl while ``file``
+    names the payload."""
+    seq = f"seq {error.seq}" if error.seq is not None else None
+    if error.file is not None and error.file.endswith(EVENT_LOG):
+        head = error.file if error.line is None else f"{error.file}:{error.line}"
+        return ", ".join(p for p in (head, seq) if p)
+    event = None
+    if error.line is not None:
+        event = f"trace.jsonl line {error.line}" + (f", {seq}" if seq else "")
+    elif seq:
+        event = seq
+    if error.file is not None:
+        return f"{error.file}" + (f" (event at {event})" if event else "")
+    return event
+
+
+def _report_error(error: ReduceError, err: TextIO) -> None:
+    print(error.codex_text(), file=err)
+    where = _where(error)
+    if where is not None:
+        print(f"\n  at {where}", file=err)
+
+
+def _print_skipped(notes: list[str], err: TextIO) -> None:
+    if notes:
+        print(f"lenient: skipped {len(notes)} thing(s):", file=err)
+        for note in notes:
+            print(f"  {note}", file=err)
+
+
+def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    bundle = Path(args.bundle)
+    output = Path(args.output) if args.output else None
+    shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/state.json"
+    if output is not None:
+        why = _forbidden_output(bundle, output)
+        if why is not None:
+            raise _UsageError(why)
+    trace, notes = _reduce(args.bundle, lenient=args.lenient)
+    data = _state_bytes(trace)
+    target = output or bundle / "state.json"
+    try:
+        _write_atomically(target, data)
+    except OSError as exc:
+        raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
+    _print_skipped(notes, err)
+    print(shown, file=out)
+    return 0
+
+
+def _os_text(exc: OSError) -> str:
+    from .reduce.bundle import io_error_text
+
+    return io_error_text(exc)
+
+
+# --- validate, summary, demo -----------------------------------------------------------------
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .reduce.validate import validate_bundle
+
+    report = validate_bundle(args.bundle)
+    for problem in report.problems:
+        print(problem, file=out)
+    for note in report.notes:
+        print(f"note: {note}", file=err)
+    if report.problems:
+        print(f"{len(report.problems)} problem(s) in {report.bundle}", file=err)
+        return _REFUSED
+    print(f"OK {report.bundle}: {report.events} events, {report.payloads} payloads", file=out)
+    return 0
+
+
+def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
+    path = Path(source)
+    if path.is_dir():
+        trace, notes = _reduce(source, lenient=lenient)
+        _print_skipped(notes, err)
+        return orjson.loads(_state_bytes(trace))
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        from .model._serde_json import syntax_error
+
+        raise ReduceError(
+            f"parse state {source}", cause=syntax_error(raw) or "not JSON", file=source
+        ) from None
+    if not isinstance(state, dict) or "threads" not in state:
+        raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=source)
+    return state
+
+
+def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .reduce.summary import summarize
+
+    state = _load_state(args.source, lenient=args.lenient, err=err)
+    out.write(summarize(state))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.scale < 1:
+        raise _UsageError("--scale must be at least 1")
+    try:
+        from . import demo
+    except ImportError as exc:
+        raise _UsageError(f"the demo is not available in this build ({exc})") from None
+    bundle = demo.run_demo(Path(args.out), args.scale)
+    print(bundle, file=out)
+    return 0
+
+
+_COMMANDS = {
+    "reduce": _cmd_reduce,
+    "validate": _cmd_validate,
+    "summary": _cmd_summary,
+    "demo": _cmd_demo,
+}
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
     parser = build_parser()
-    parser.parse_args(argv)
-    print("not implemented yet", file=sys.stderr)
-    return 2
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse already printed usage and the reason
+        return exit_.code if isinstance(exit_.code, int) else _USAGE
+    try:
+        return _COMMANDS[args.command](args, out, err)
+    except _UsageError as exc:
+        print(f"rollout-trace {args.command}: {exc}", file=err)
+        return _USAGE
+    except ReduceError as exc:
+        _report_error(exc, err)
+        return _REFUSED
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return 130

@@ -25,7 +25,7 @@ CASES = (
     else []
 )
 
-_REFUSED = "Codex would read it, we do not"
+_REFUSED = "payloads are read only from inside the bundle"
 #: case -> (headline, a fragment of our cause) where we deliberately differ from Codex.
 OURS: dict[str, tuple[str, str]] = {
     "payload_path_traversal": ("open payload raw_payload:4", "'../../etc/passwd'"),
@@ -37,7 +37,7 @@ OURS: dict[str, tuple[str, str]] = {
 
 def _reducer() -> Any:
     try:
-        from rollout_trace_sdk.reduce import reduce_bundle  # type: ignore[attr-defined]
+        from rollout_trace_sdk.reduce import reduce_bundle
     except ImportError:
         return None
     return reduce_bundle

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,6 +49,21 @@ def _loads_lenient_numbers(raw: bytes) -> Any:
     return json.loads(raw)
 
 
+_SKIPPED_SINK: ContextVar[list[str] | None] = ContextVar("_SKIPPED_SINK", default=None)
+
+
+@contextmanager
+def collect_skipped() -> Iterator[list[str]]:
+    """Gather what lenient bundles opened inside the block skipped, whoever opens them: the
+    CLI reports it without the reducer having to hand its ``Bundle`` back."""
+    notes: list[str] = []
+    token = _SKIPPED_SINK.set(notes)
+    try:
+        yield notes
+    finally:
+        _SKIPPED_SINK.reset(token)
+
+
 class MissingPayload(ReduceError):
     """A payload file is absent; lenient replay skips the event that needed it."""
 
@@ -66,7 +83,8 @@ class Bundle:
         self.manifest = manifest
         self.lenient = lenient
         #: What lenient mode passed over, one human sentence each.
-        self.skipped: list[str] = []
+        sink = _SKIPPED_SINK.get()
+        self.skipped: list[str] = sink if sink is not None else []
         self._display = display
         self._resolved_root = os.path.realpath(root)
         self._valid_paths: set[str] = set()
@@ -229,10 +247,13 @@ class Bundle:
     def _refuse(self, raw_payload_id: str, path: str, why: str) -> ReduceError:
         return ReduceError(
             f"open payload {raw_payload_id}",
-            cause=f"refusing payload path {path!r}: {why} "
-            f"(bundle {self._display}; Codex would read it, we do not)",
+            cause=f"refusing payload path {path!r}: {why}; payloads are read only from inside "
+            f"the bundle directory {self._display!r} (Codex would follow this path)",
             file=path,
         )
+
+    def _shown(self, path: str) -> str:
+        return f"{self._display}/{path}"
 
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes:
         """Bytes of a payload a handler needs: Codex's "open payload" for a file that cannot be
@@ -242,18 +263,24 @@ class Bundle:
             handle = open(full, "rb")  # noqa: SIM115 - two error contexts, as Codex has
         except FileNotFoundError as exc:
             raise MissingPayload(
-                f"open payload {ref.raw_payload_id}", cause=io_error_text(exc), file=ref.path
+                f"open payload {ref.raw_payload_id}",
+                cause=io_error_text(exc),
+                file=self._shown(ref.path),
             ) from None
         except OSError as exc:
             raise ReduceError(
-                f"open payload {ref.raw_payload_id}", cause=io_error_text(exc), file=ref.path
+                f"open payload {ref.raw_payload_id}",
+                cause=io_error_text(exc),
+                file=self._shown(ref.path),
             ) from None
         with handle:
             try:
                 return handle.read()
             except OSError as exc:
                 raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=io_error_text(exc), file=ref.path
+                    f"parse payload {ref.raw_payload_id}",
+                    cause=io_error_text(exc),
+                    file=self._shown(ref.path),
                 ) from None
 
     def load_payload(self, ref: RawPayloadRef) -> Any:
@@ -265,13 +292,15 @@ class Bundle:
             cause = serde.syntax_error(raw)
             if cause is not None:
                 raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=cause, file=ref.path
+                    f"parse payload {ref.raw_payload_id}", cause=cause, file=self._shown(ref.path)
                 ) from None
             try:
                 value = _loads_lenient_numbers(raw)
             except ValueError:
                 raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=str(exc), file=ref.path
+                    f"parse payload {ref.raw_payload_id}",
+                    cause=str(exc),
+                    file=self._shown(ref.path),
                 ) from None
         self._valid_paths.add(ref.path)
         return value
@@ -291,7 +320,7 @@ class Bundle:
                 )
                 return
             raise ReduceError(
-                f"read payload {raw_payload_id}", cause=io_error_text(exc), file=path
+                f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self._shown(path)
             ) from None
         try:
             orjson.loads(raw)
@@ -306,6 +335,6 @@ class Bundle:
                 )
                 return
             raise ReduceError(
-                f"invalid payload {raw_payload_id}", cause=cause or str(exc), file=path
+                f"invalid payload {raw_payload_id}", cause=cause or str(exc), file=self._shown(path)
             ) from None
         self._valid_paths.add(path)
