@@ -227,7 +227,11 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from . import demo
     except ImportError as exc:
         raise _UsageError(f"the demo is not available in this build ({exc})") from None
-    bundle = demo.run_demo(Path(args.out), args.scale)
+    try:
+        bundle = demo.run_demo(Path(args.out), args.scale)
+    except OSError as exc:
+        print(f"rollout-trace demo: cannot write under {args.out}: {exc}", file=err)
+        return _REFUSED
     print(bundle, file=out)
     return 0
 
@@ -261,3 +265,12 @@ def main(
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
+    except Exception as exc:  # a bug, not bad input: say so briefly, traceback on request
+        if os.environ.get("ROLLOUT_TRACE_DEBUG"):
+            raise
+        print(
+            f"rollout-trace {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+            "  (set ROLLOUT_TRACE_DEBUG=1 for the traceback)",
+            file=err,
+        )
+        return _REFUSED

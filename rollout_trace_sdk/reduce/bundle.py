@@ -261,6 +261,12 @@ class Bundle:
         full = self.payload_path(ref.raw_payload_id, ref.path)
         try:
             handle = open(full, "rb")  # noqa: SIM115 - two error contexts, as Codex has
+        except IsADirectoryError as exc:  # Rust opens a directory; reading it fails
+            raise ReduceError(
+                f"parse payload {ref.raw_payload_id}",
+                cause=io_error_text(exc),
+                file=self._shown(ref.path),
+            ) from None
         except FileNotFoundError as exc:
             raise MissingPayload(
                 f"open payload {ref.raw_payload_id}",

@@ -1,0 +1,293 @@
+"""The ``rollout-trace`` CLI, run in-process through ``main(argv)`` with captured streams."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+from tests.conftest import CONFORMANCE, conformance_bundles, needs_conformance
+from tests.reduce.test_bundle import event_lines, make_bundle
+
+ERRORS = CONFORMANCE / "_errors"
+
+
+def run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _corpus_bundle(name: str) -> Path:
+    for bundle in conformance_bundles():
+        if bundle.parent.name == name:
+            return bundle
+    raise AssertionError(f"no corpus bundle {name}")
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "bundle"
+    shutil.copytree(src, dst)
+    (dst / "expected_state.json").unlink(missing_ok=True)
+    return dst
+
+
+# --- usage --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["frobnicate"], ["reduce"], ["demo"], ["demo", "--out", "x", "--scale", "two"]]
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(*argv)[0] == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--help")[0] == 0
+    assert "reduce" in capsys.readouterr().out
+
+
+def test_python_dash_m_is_the_same_cli(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", "validate", str(bundle)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("OK ")
+
+
+# --- reduce ---------------------------------------------------------------------------------------
+
+
+@needs_conformance
+def test_reduce_writes_codexs_bytes_to_the_default_path(tmp_path: Path) -> None:
+    src = _corpus_bundle("single_exec")
+    bundle = _copy(src, tmp_path)
+    code, out, err = run("reduce", bundle)
+    assert (code, err) == (0, "")
+    assert out == f"{bundle}/state.json\n"
+    assert (bundle / "state.json").read_bytes() == (src / "expected_state.json").read_bytes()
+
+
+@needs_conformance
+def test_reduce_overwrites_an_existing_output(tmp_path: Path) -> None:
+    src = _corpus_bundle("single_exec")
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    code, out, _ = run("reduce", src, "-o", target)
+    assert code == 0 and out == f"{target}\n"
+    assert target.read_bytes() == (src / "expected_state.json").read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temp file left behind
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "trace.jsonl", "payloads/9.json", "payloads"])
+def test_reduce_never_writes_over_the_bundle(tmp_path: Path, name: str) -> None:
+    bundle = make_bundle(tmp_path)
+    before = {p: p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
+    code, out, err = run("reduce", bundle, "-o", bundle / name)
+    assert code == 2 and out == ""
+    assert "rollout-trace reduce: " in err
+    assert {p: p.read_bytes() for p in bundle.rglob("*") if p.is_file()} == before
+
+
+@needs_conformance
+@pytest.mark.parametrize(
+    "case", ["truncated_last_line", "missing_payload", "unknown_thread_id", "seq_gap"]
+)
+def test_reduce_errors_print_codexs_text_then_where(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ERRORS / case)
+    code, out, err = run("reduce", "bundle", "-o", tmp_path / "state.json")
+    expected = (ERRORS / case / "expected_error.txt").read_text().rstrip("\n")
+    assert (code, out) == (1, "")
+    assert err.startswith(expected + "\n")
+    assert "\n  at " in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "state.json").exists()
+
+
+@needs_conformance
+def test_reduce_error_location_names_line_and_seq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ERRORS / "seq_gap")
+    _, _, err = run("reduce", "bundle", "-o", tmp_path / "s.json")
+    assert err.rstrip().endswith("at bundle/trace.jsonl:13, seq 18")
+
+
+def test_reduce_of_a_missing_directory_names_the_manifest(tmp_path: Path) -> None:
+    code, _, err = run("reduce", tmp_path / "nope")
+    assert code == 1
+    assert err.startswith(f"Error: read {tmp_path}/nope/manifest.json\n")
+
+
+def test_lenient_reduce_of_a_killed_recording(tmp_path: Path) -> None:
+    data = event_lines()
+    bundle = make_bundle(tmp_path, data[:-25])  # torn last line, no recording_completed
+    strict = run("reduce", bundle, "-o", tmp_path / "strict.json")
+    assert strict[0] == 1 and "parse trace event line 6" in strict[2]
+    code, out, err = run("reduce", bundle, "--lenient", "-o", tmp_path / "lenient.json")
+    assert code == 0, err
+    assert out == f"{tmp_path / 'lenient.json'}\n"
+    assert "lenient: skipped 1 thing(s):" in err and "trace.jsonl:6" in err
+    state = orjson.loads((tmp_path / "lenient.json").read_bytes())
+    assert state["recording_complete"] is False
+    assert state["status"] == "completed"  # rollout_ended (line 5) made it to disk
+
+
+def test_lenient_reduce_with_a_missing_trailing_payload(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    (bundle / "payloads" / "2.json").unlink()
+    assert run("reduce", bundle, "-o", tmp_path / "s.json")[0] == 1
+    code, _, err = run("reduce", bundle, "--lenient", "-o", tmp_path / "s.json")
+    assert code == 0, err
+    assert "raw_payload:2" in err
+
+
+# --- validate -------------------------------------------------------------------------------------
+
+
+def test_validate_ok(tmp_path: Path) -> None:
+    code, out, _ = run("validate", make_bundle(tmp_path))
+    assert code == 0, out
+    assert out.startswith("OK ") and "6 events, 2 payloads" in out
+
+
+@needs_conformance
+@pytest.mark.parametrize("bundle", conformance_bundles(), ids=lambda p: p.parent.name)
+def test_every_corpus_bundle_validates(bundle: Path) -> None:
+    code, out, _ = run("validate", bundle)
+    assert code == 0, out
+
+
+def test_validate_lists_every_problem_with_file_and_line(tmp_path: Path) -> None:
+    lines = event_lines().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"seq":3', b'"seq":9')
+    lines[3] = b"{oops\n"
+    del lines[-1]  # no recording_completed
+    bundle = make_bundle(tmp_path, b"".join(lines))
+    (bundle / "payloads" / "7.json").write_bytes(b"{}")
+    code, out, err = run("validate", bundle)
+    assert code == 1
+    log = f"{bundle}/trace.jsonl"
+    assert f"{log}:3: seq 9, expected 3\n" in out
+    assert f"{log}:4: not a trace event: key must be a string at line 1 column 2\n" in out
+    # line 4 was the thread_ended event
+    assert f"{log}:2: thread 01a20c59-0000-7000-8000-000000000001 started here never ended" in out
+    assert f"{log}: no recording_completed event (recording not closed)\n" in out
+    assert f"{bundle}/payloads/7.json: not cited by any event\n" in out
+    assert "problem(s)" in err
+
+
+def test_validate_refuses_escaping_and_missing_payloads(tmp_path: Path) -> None:
+    data = event_lines().replace(b'"path":"payloads/1.json"', b'"path":"../x.json"')
+    bundle = make_bundle(tmp_path, data)
+    (bundle / "payloads" / "2.json").unlink()
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    assert "raw_payload:1: path '../x.json' leaves the bundle" in out
+    assert "payloads/2.json: No such file or directory (os error 2)" in out
+
+
+def test_validate_flags_payloads_written_long_after_their_event(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    # Fresh files (mtime now) but events claiming to be a minute old: the log itself was
+    # written "now" too, so the timing check applies only if the last event is recent.
+    import time
+
+    now_ms = int(time.time() * 1000)
+    (bundle / "trace.jsonl").write_bytes(event_lines(start_ms=now_ms - 10))
+    old = (now_ms - 30_000) / 1000
+    os.utime(bundle / "payloads" / "1.json", (old, old))
+    os.utime(bundle / "payloads" / "2.json", (old, old))
+    assert run("validate", bundle)[0] == 0
+    late = (now_ms + 10_000) / 1000
+    os.utime(bundle / "payloads" / "2.json", (late, late))
+    code, out, _ = run("validate", bundle)
+    assert code == 1 and "payloads/2.json was written" in out
+
+
+def test_validate_of_a_missing_directory(tmp_path: Path) -> None:
+    code, out, _ = run("validate", tmp_path / "nope")
+    assert code == 1 and "not a bundle directory" in out
+
+
+# --- summary --------------------------------------------------------------------------------------
+
+
+@needs_conformance
+def test_summary_of_a_state_file() -> None:
+    state = _corpus_bundle("multi_agent_v2_lifecycle") / "expected_state.json"
+    code, out, _ = run("summary", state)
+    assert code == 0
+    assert "threads (2)" in out and "/root/worker" in out
+    assert "tool calls (9)" in out and "spawn_agent" in out
+    assert "interaction edges (6)" in out
+    assert "1001 in / 20 out" in out
+
+
+@needs_conformance
+def test_summary_of_a_bundle_reduces_it_first() -> None:
+    code, out, _ = run("summary", _corpus_bundle("single_exec"))
+    assert code == 0
+    assert "exec_command" in out and "turns (1)" in out
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]"])
+def test_summary_refuses_what_is_not_a_state(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    code, out, err = run("summary", path)
+    assert (code, out) == (1, "")
+    assert str(path) in err and "Traceback" not in err
+
+
+def test_summary_of_a_missing_file(tmp_path: Path) -> None:
+    code, _, err = run("summary", tmp_path / "missing.json")
+    assert code == 1 and "No such file or directory (os error 2)" in err
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+def test_demo_without_the_demo_module_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "rollout_trace_sdk.demo", None)
+    code, _, err = run("demo", "--out", tmp_path)
+    assert code == 2 and "demo is not available" in err
+
+
+def test_demo_rejects_a_zero_scale(tmp_path: Path) -> None:
+    assert run("demo", "--out", tmp_path, "--scale", "0")[0] == 2
+
+
+def test_demo_calls_run_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    calls: list[tuple[Path, int]] = []
+
+    def run_demo(out: Path, scale: int = 1) -> Path:
+        calls.append((out, scale))
+        return out / "bundle"
+
+    fake = types.ModuleType("rollout_trace_sdk.demo")
+    fake.run_demo = run_demo  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "rollout_trace_sdk.demo", fake)
+    monkeypatch.delattr("rollout_trace_sdk.demo", raising=False)
+    code, out, _ = run("demo", "--out", tmp_path, "--scale", "3")
+    assert code == 0
+    assert calls == [(tmp_path, 3)]
+    assert out == f"{tmp_path / 'bundle'}\n"
