@@ -104,7 +104,11 @@ class Replay:
     operation_process: dict[str, str | None] = attrs.field(factory=dict)
     #: codex turn → inference calls started in it
     calls_by_turn: dict[str, list[str]] = attrs.field(factory=dict)
-    recording_completed: bool = False
+    #: thread → per snapshot position, the normalised request item reconciled there (None for
+    #: response items, which still need their first request sighting)
+    snapshot_norms: dict[str, list[NormItem | None]] = attrs.field(factory=dict)
+    #: thread → normalisations of its last request and response, by exact item bytes
+    norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
 
     # --- small shared helpers ---------------------------------------------------------------
 

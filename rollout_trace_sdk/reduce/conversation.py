@@ -19,7 +19,6 @@ from typing import Any
 from ..model.events import HistoryItemAccepted, RawPayloadRef, TraceEvent
 from ..model.state import (
     ConversationItem,
-    ConversationPart,
     EncodedPart,
     Producer,
     SummaryPart,
@@ -29,7 +28,7 @@ from . import agents, code_cells, tools
 from .canonical import parse_keeping_numbers
 from .context import Replay
 from .errors import ReduceError
-from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one, part_key
+from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
 
@@ -64,6 +63,7 @@ def create_item(
     at: int,
     norm: NormItem,
     producers: Sequence[Producer],
+    payload_id: str | None = None,
 ) -> str:
     item_id = replay.new_item_id()
     replay.trace.conversation_items[item_id] = ConversationItem(
@@ -74,7 +74,7 @@ def create_item(
         role=norm.role,
         channel=norm.channel,
         kind=norm.kind,
-        body=list(norm.body),
+        body=list(norm.body) if payload_id is None else norm.body_for(payload_id),
         call_id=norm.call_id,
         produced_by=list(producers),
         agent_message=norm.agent_message,
@@ -122,11 +122,12 @@ def _check_call_id(replay: Replay, thread_id: str, norm: NormItem) -> None:
             raise ReduceError(f"model-visible call id {call_id} was reused with different content")
 
 
-def _merge_reasoning(
-    replay: Replay, item: ConversationItem, incoming: list[ConversationPart]
-) -> None:
+def _merge_reasoning(replay: Replay, item: ConversationItem, norm: NormItem) -> None:
+    """Readable reasoning arrives in some payloads and not others; keep the most we saw, but
+    never let one text overwrite another."""
     existing = item.body
-    if [part_key(p) for p in existing] == [part_key(p) for p in incoming]:
+    incoming = norm.body
+    if replay.item_key[item.item_id][5] == norm.key[5]:
         return
     texts = [p for p in existing if isinstance(p, TextPart)]
     summaries = [p for p in existing if isinstance(p, SummaryPart)]
@@ -155,7 +156,7 @@ def _rekey(replay: Replay, item: ConversationItem) -> None:
 def _sighting(replay: Replay, item_id: str, norm: NormItem, producers: Sequence[Producer]) -> None:
     item = replay.trace.conversation_items[item_id]
     if item.kind == "reasoning":
-        _merge_reasoning(replay, item, norm.body)
+        _merge_reasoning(replay, item, norm)
     for producer in producers:
         if producer not in item.produced_by:
             item.produced_by.append(producer)
@@ -165,9 +166,11 @@ def _sighting(replay: Replay, item_id: str, norm: NormItem, producers: Sequence[
 
 
 def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
-    tools.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
-    code_cells.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
-    agents.resolve_pending_for_item(replay, item_id)
+    if norm.call_id is not None:
+        tools.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
+        code_cells.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
+    if replay.pending_edges:
+        agents.resolve_pending_for_item(replay, item_id)
 
 
 class _Baseline:
@@ -183,7 +186,12 @@ class _Baseline:
     def search(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
         if self.by_key is None:
             self.by_key = {}
+            # Usually every baseline item was reused by position already: then there is
+            # nothing to search, and no index to build over a long history.
+            unused = set(self.ids).difference(used)
             for item_id in self.ids:
+                if item_id not in unused:
+                    continue
                 self.by_key.setdefault(replay.item_key[item_id], []).append(item_id)
                 identity = replay.item_identity.get(item_id)
                 if identity is not None:
@@ -210,24 +218,54 @@ def reconcile(
     start: int,
     mode: Mode,
     baseline: Sequence[str],
+    payload_id: str,
     claim_receipts: bool = False,
+    resent: Sequence[NormItem | None] = (),
 ) -> list[str]:
+    """Reconcile one batch. This loop runs once per item per request (whole histories are
+    resent), so the common case is kept to a few operations: ``resent[i]`` is the normalised
+    item the previous request reconciled at baseline position ``i``; the very same item there
+    again is that baseline item, and every link it could make was made the first time."""
     result: list[str] = []
     used: set[str] = set()
     index = _Baseline(baseline)
+    conversation_items = replay.trace.conversation_items
+    item_key = replay.item_key
+    receipts = replay.receipts if claim_receipts else None
+    limit = len(baseline)
+    fast_limit = min(len(resent), limit)
     for offset, norm in enumerate(items):
         position = start + offset
-        _check_call_id(replay, thread_id, norm)
         item_id: str | None = None
-        if claim_receipts and norm.agent_message is not None and norm.responses_item_id is not None:
-            item_id = replay.receipts.pop((thread_id, norm.responses_item_id), None)
+        if position < fast_limit and resent[position] is norm:
+            reused = baseline[position]
+            if replay.pending_edges:
+                agents.resolve_pending_for_item(replay, reused)
+            result.append(reused)
+            used.add(reused)
+            continue
+        if norm.call_id is not None:
+            _check_call_id(replay, thread_id, norm)
+        if receipts and norm.agent_message is not None and norm.responses_item_id is not None:
+            item_id = receipts.pop((thread_id, norm.responses_item_id), None)
             if item_id is not None:
-                receipt = replay.trace.conversation_items[item_id]
-                receipt.body = list(norm.body)
+                receipt = conversation_items[item_id]
+                receipt.body = norm.body_for(payload_id)
                 _rekey(replay, receipt)
-        if item_id is None and position < len(baseline):
+        if item_id is None and position < limit:
             previous = baseline[position]
-            if matches(replay, previous, norm):
+            existing = conversation_items.get(previous)
+            if (
+                existing is not None
+                and (
+                    item_key[previous] == norm.key
+                    or (
+                        norm.identity is not None
+                        and replay.item_identity.get(previous) == norm.identity
+                    )
+                )
+                and _ids_compatible(existing, norm)
+            ):
                 item_id = previous
             elif mode is Mode.APPEND_ONLY:
                 raise ReduceError(
@@ -238,8 +276,14 @@ def reconcile(
         if item_id is None and mode is Mode.FULL_SNAPSHOT:
             item_id = index.search(replay, norm, used)
         if item_id is None:
-            item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers)
-        _sighting(replay, item_id, norm, producers)
+            item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
+        existing = conversation_items[item_id]
+        if (
+            producers
+            or existing.kind == "reasoning"
+            or (existing.responses_item_id is None and norm.responses_item_id is not None)
+        ):
+            _sighting(replay, item_id, norm, producers)
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
@@ -256,6 +300,7 @@ def _reconcile_detached(
     at: int,
     producers: Sequence[Producer],
     candidates: Sequence[str],
+    payload_id: str,
 ) -> list[str]:
     result: list[str] = []
     used: set[str] = set()
@@ -264,7 +309,7 @@ def _reconcile_detached(
         _check_call_id(replay, thread_id, norm)
         item_id = index.search(replay, norm, used) if candidates else None
         if item_id is None:
-            item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers)
+            item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
         _sighting(replay, item_id, norm, producers)
         _link(replay, item_id, norm)
         result.append(item_id)
@@ -292,7 +337,16 @@ def reduce_request(
     if not isinstance(raw_items, list):
         raise ReduceError(f"inference request payload {pid} had non-array input")
     previous = payload.get("previous_response_id")
-    items = normalize_items(raw_items, pid, ("input",), raw_locator(replay, ref))
+    remember: dict[bytes, NormItem] = {}
+    items = normalize_items(
+        raw_items,
+        pid,
+        ("input",),
+        raw_locator(replay, ref),
+        seen=replay.norm_cache.get(thread_id),
+        remember=remember,
+    )
+    replay.norm_cache[thread_id] = remember
     del payload, raw_items
     snapshot = replay.snapshots.get(thread_id, [])
     if isinstance(previous, str):
@@ -312,9 +366,13 @@ def reduce_request(
             start=len(prefix),
             mode=Mode.APPEND_ONLY,
             baseline=snapshot,
+            payload_id=pid,
             claim_receipts=True,
+            resent=replay.snapshot_norms.get(thread_id, ()),
         )
         result = prefix + delta
+        norms: list[NormItem | None] = [None] * len(prefix)
+        norms.extend(items)
     else:
         replacement = replay.pending_replacement.get(thread_id)
         result = reconcile(
@@ -327,12 +385,16 @@ def reduce_request(
             start=0,
             mode=Mode.FULL_SNAPSHOT,
             baseline=snapshot if replacement is None else replacement,
+            payload_id=pid,
             claim_receipts=True,
+            resent=replay.snapshot_norms.get(thread_id, ()) if replacement is None else (),
         )
+        norms = list(items)
         if replacement is not None:
             del replay.pending_replacement[thread_id]
     replay.history.update(result)
     replay.snapshots[thread_id] = list(result)
+    replay.snapshot_norms[thread_id] = norms
     return result
 
 
@@ -358,7 +420,13 @@ def reduce_response(
     output = payload.get("output_items") if isinstance(payload, dict) else None
     if not isinstance(output, list):
         raise ReduceError(f"inference response payload {pid} did not contain output_items")
-    items = normalize_items(output, pid, ("output_items",), raw_locator(replay, ref))
+    items = normalize_items(
+        output,
+        pid,
+        ("output_items",),
+        raw_locator(replay, ref),
+        remember=replay.norm_cache.setdefault(thread_id, {}),
+    )
     snapshot = replay.snapshots.setdefault(thread_id, [])
     result = reconcile(
         replay,
@@ -370,8 +438,10 @@ def reduce_response(
         start=len(snapshot),
         mode=Mode.APPEND_ONLY,
         baseline=snapshot,
+        payload_id=pid,
     )
     replay.snapshots[thread_id].extend(result)
+    replay.snapshot_norms.setdefault(thread_id, []).extend([None] * len(result))
     return result
 
 
@@ -409,6 +479,7 @@ def reduce_checkpoint(
         at=at,
         producers=(),
         candidates=replay.snapshots.get(thread_id, []),
+        payload_id=pid,
     )
     marker = NormItem("assistant", None, "compaction_marker", [])
     marker_id = create_item(replay, thread_id, codex_turn_id, at, marker, (producer,))
@@ -420,6 +491,7 @@ def reduce_checkpoint(
         at=at,
         producers=(producer,),
         candidates=(),
+        payload_id=pid,
     )
     replay.history.update(input_ids)
     replay.history.add(marker_id)

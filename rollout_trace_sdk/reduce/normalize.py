@@ -86,14 +86,32 @@ class NormItem:
     key: tuple[Any, ...] = ()
     identity: tuple[str, str] | None = None
 
+    #: whether the body names its payload (JSON parts) / is tied to it (payload refs)
+    has_json: bool = False
+    reusable: bool = True
+
     def __attrs_post_init__(self) -> None:
-        self.rekey()
+        if not self.key:
+            self.rekey()
+        self.has_json = any(isinstance(part, JsonPart) for part in self.body)
+        # Payload refs name their payload in the match key, so another payload's identical
+        # item must be normalised afresh.
+        self.reusable = not any(isinstance(part, PayloadRefPart) for part in self.body)
 
     def rekey(self) -> None:
         self.key = content_key(
             self.role, self.channel, self.kind, self.call_id, self.agent_message, self.body
         )
         self.identity = reasoning_identity(self.body) if self.kind == "reasoning" else None
+
+    def body_for(self, payload_id: str) -> list[ConversationPart]:
+        """The body as if normalised from payload ``payload_id`` (JSON parts name it)."""
+        if not self.has_json:
+            return list(self.body)
+        return [
+            JsonPart(part.summary, payload_id) if isinstance(part, JsonPart) else part
+            for part in self.body
+        ]
 
 
 def content_key(
@@ -419,10 +437,30 @@ def normalize_items(
     payload_id: str,
     path: tuple[str | int, ...],
     locate: RawLocator | None = None,
+    *,
+    seen: dict[bytes, NormItem] | None = None,
+    remember: dict[bytes, NormItem] | None = None,
 ) -> list[NormItem]:
-    """Normalise an array of model items found at ``path`` inside payload ``payload_id``."""
+    """Normalise an array of model items found at ``path`` inside payload ``payload_id``.
+
+    ``seen`` maps the exact bytes of items normalised before (the thread's previous request
+    and response) to their result: a resent history item is then one ``orjson.dumps`` and a
+    dict lookup instead of a walk in Python. ``remember`` collects this batch for next time.
+    """
     ctx = _Context(payload_id, locate)
-    return [normalize_item(item, ctx, (*path, index)) for index, item in enumerate(items)]
+    if seen is None and remember is None:
+        return [normalize_item(item, ctx, (*path, index)) for index, item in enumerate(items)]
+    out: list[NormItem] = []
+    dumps = orjson.dumps
+    for index, item in enumerate(items):
+        blob = dumps(item)
+        norm = None if seen is None else seen.get(blob)
+        if norm is None:
+            norm = normalize_item(item, ctx, (*path, index))
+        if remember is not None and norm.reusable:
+            remember[blob] = norm
+        out.append(norm)
+    return out
 
 
 def normalize_one(item: Any, payload_id: str, locate: RawLocator | None = None) -> NormItem:

@@ -239,15 +239,23 @@ def _link_inference(replay: Replay, tool: ToolCall) -> None:
 
 def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
     """A reconciled item carrying a call id joins the one tool with that call id."""
-    if call_id is None or (kind not in _CALL_KINDS and kind not in _OUTPUT_KINDS):
+    if call_id is None or call_id not in replay.tools_by_call:
+        return
+    is_call = kind in _CALL_KINDS
+    if not is_call and kind not in _OUTPUT_KINDS:
         return
     tool_call_id = replay.single_tool_for_call(call_id)
     if tool_call_id is None:
         return
     tool = replay.trace.tool_calls[tool_call_id]
-    if kind in _CALL_KINDS:
-        push_unique(tool.model_visible_call_item_ids, item_id)
+    if is_call:
+        known = item_id in tool.model_visible_call_item_ids
+        if not known:
+            tool.model_visible_call_item_ids.append(item_id)
         _link_inference(replay, tool)
     else:
-        _add_output(replay, tool, item_id)
-    terminals.sync_observation(replay, tool_call_id)
+        known = item_id in tool.model_visible_output_item_ids
+        if not known:
+            _add_output(replay, tool, item_id)
+    if not known:
+        terminals.sync_observation(replay, tool_call_id)
