@@ -1,0 +1,242 @@
+"""Compactions: the requests that summarise a thread's history, and the checkpoint that
+replaces it.
+
+A compaction may take several requests (a retry on another model shares the compaction id);
+``installed`` records the history before and after, which is what the reducer needs to reuse
+replacement items in the next request instead of creating new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..model import events as ev
+from .runtime import error_text, outcome_of
+
+if TYPE_CHECKING:
+    from .threads import Turn
+
+
+class Compaction:
+    """One compaction of a thread's history within a turn."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = ("_installed", "_turn", "compaction_id")
+
+    def __init__(self, turn: Turn, compaction_id: str) -> None:
+        self._turn = turn
+        self.compaction_id = compaction_id
+        self._installed = False
+
+    def request(
+        self,
+        request: Mapping[str, Any],
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+    ) -> CompactionRequest:
+        """Start a compaction request (``compaction_request_started``) with the request as
+        sent to the model."""
+        return CompactionRequest(self, request, model=model, provider_name=provider_name)
+
+    def installed(
+        self, *, input_history: Sequence[Any], replacement_history: Sequence[Any]
+    ) -> list[Any]:
+        """The compacted history replaces the old one (``compaction_installed``).
+
+        Returns the replacement items with ids; the thread's next request should send them
+        (or your own copies of them) as its history."""
+        turn = self._turn
+        thread = turn.thread
+        before = thread.ids.for_request(input_history)
+        after = thread.ids.for_request(replacement_history)
+        if self._installed:
+            return after
+        self._installed = True
+        thread.ids.reset_to(replacement_history)
+        rt = turn._rt
+        ref = rt.payload(
+            "compaction_checkpoint", {"input_history": before, "replacement_history": after}
+        )
+        if ref is not None:
+            rt.event(
+                ev.CompactionInstalled(self.compaction_id, ref),
+                thread_id=thread.thread_id,
+                codex_turn_id=turn.turn_id,
+            )
+        return after
+
+
+class CompactionRequest:
+    """One attempt at a compaction request."""
+
+    enabled: ClassVar[bool] = True
+    _ends_with_turn: ClassVar[bool] = True
+    __slots__ = ("_compaction", "_done", "_turn", "compaction_request_id")
+
+    def __init__(
+        self,
+        compaction: Compaction,
+        request: Mapping[str, Any],
+        *,
+        model: str | None,
+        provider_name: str | None,
+    ) -> None:
+        self._compaction = compaction
+        turn = compaction._turn
+        self._turn = turn
+        thread = turn.thread
+        rt = turn._rt
+        self.compaction_request_id = rt.next_compaction_request_id()
+        body = dict(request)
+        items = body.get("input")
+        if isinstance(items, list | tuple):
+            body["input"] = thread.ids.for_request(items)
+        if model is None:
+            requested = body.get("model")
+            model = requested if isinstance(requested, str) else thread.model
+        ref = rt.payload("compaction_request", body)
+        self._done = ref is None
+        if ref is None:
+            return
+        rt.event(
+            ev.CompactionRequestStarted(
+                compaction.compaction_id,
+                self.compaction_request_id,
+                thread.thread_id,
+                turn.turn_id,
+                model,
+                provider_name or thread.provider_name,
+                ref,
+            ),
+            thread_id=thread.thread_id,
+            codex_turn_id=turn.turn_id,
+        )
+        rt.opened(self)
+
+    def _emit(self, payload: ev.EventPayload) -> None:
+        turn = self._compaction._turn
+        turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
+
+    def completed(self, output_items: Sequence[Any]) -> list[Any]:
+        """The model returned the compacted items (e.g. one ``compaction`` item)."""
+        turn = self._compaction._turn
+        items = turn.thread.ids.for_snapshot(output_items)
+        if self._done:
+            return items
+        self._done = True
+        rt = turn._rt
+        rt.closed(self)
+        ref = rt.payload("compaction_response", {"output_items": items})
+        if ref is not None:
+            self._emit(
+                ev.CompactionRequestCompleted(
+                    self._compaction.compaction_id, self.compaction_request_id, ref
+                )
+            )
+        return items
+
+    def failed(self, error: str) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._compaction._turn._rt.closed(self)
+        self._emit(
+            ev.CompactionRequestFailed(
+                self._compaction.compaction_id, self.compaction_request_id, error
+            )
+        )
+
+    @property
+    def ended(self) -> bool:
+        return self._done
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.failed("ended before the compaction response")
+
+    async def __aenter__(self) -> CompactionRequest:
+        await self._compaction._turn._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._done:
+            return
+        outcome = outcome_of(exc)
+        if exc is not None and outcome == "failed":
+            self.failed(error_text(exc))
+        elif outcome == "cancelled":
+            self.failed("cancelled")
+        else:
+            self.failed("closed without a recorded response")
+
+
+# --- null twins --------------------------------------------------------------------------------
+
+
+class _NullCompactionRequest(CompactionRequest):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[CompactionRequest]
+
+    def __init__(self) -> None:
+        self.compaction_request_id = ""
+        self._done = True
+
+    def completed(self, output_items: Sequence[Any]) -> list[Any]:
+        return list(output_items)
+
+    def failed(self, error: str) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> CompactionRequest:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _NullCompaction(Compaction):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[Compaction]
+
+    def __init__(self) -> None:
+        self.compaction_id = ""
+        self._installed = False
+
+    def request(
+        self,
+        request: Mapping[str, Any],
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+    ) -> CompactionRequest:
+        return _NullCompactionRequest.INSTANCE
+
+    def installed(
+        self, *, input_history: Sequence[Any], replacement_history: Sequence[Any]
+    ) -> list[Any]:
+        return list(replacement_history)
+
+
+_NullCompactionRequest.INSTANCE = _NullCompactionRequest()
+_NullCompaction.INSTANCE = _NullCompaction()

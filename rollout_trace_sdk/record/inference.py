@@ -1,0 +1,295 @@
+"""Inference attempts: one request to the model and how it ended.
+
+Only the first terminal call (completed / failed / cancelled) of an attempt is recorded, so
+a loop may call ``completed`` and still leave the ``async with`` block by an exception without
+contradicting itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..model import events as ev
+from .items import TokenUsage, usage_payload
+from .runtime import error_text, outcome_of, uuid4
+
+if TYPE_CHECKING:
+    from .threads import Turn
+
+CALL_ID_HEADER = "x-codex-inference-call-id"
+
+
+def _request_dict(request: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+    if isinstance(request, Mapping):
+        return dict(request)
+    return {"input": list(request)}
+
+
+def last_assistant_text(items: Sequence[Any]) -> str | None:
+    """The text of the last assistant message among ``items`` (Codex's last_agent_message)."""
+    for item in reversed(items):
+        if not isinstance(item, Mapping) or item.get("type") != "message":
+            continue
+        if item.get("role") != "assistant":
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            texts = [
+                part["text"]
+                for part in content
+                if isinstance(part, Mapping) and isinstance(part.get("text"), str)
+            ]
+            if texts:
+                return "".join(texts)
+    return None
+
+
+class InferenceCall:
+    """One inference attempt (``inference_started`` … ``inference_completed/failed/cancelled``)."""
+
+    enabled: ClassVar[bool] = True
+    _ends_with_turn: ClassVar[bool] = True
+    __slots__ = ("_done", "_turn", "inference_call_id", "request")
+
+    def __init__(
+        self,
+        turn: Turn,
+        request: Mapping[str, Any] | Sequence[Any],
+        *,
+        model: str | None,
+        provider_name: str | None,
+    ) -> None:
+        self._turn = turn
+        self.inference_call_id = uuid4()
+        thread = turn.thread
+        body = _request_dict(request)
+        items = body.get("input")
+        if isinstance(items, list | tuple):
+            body["input"] = thread.ids.for_request(items)
+        else:
+            body["input"] = []
+        #: the request as recorded: the caller's dict with ids filled in (a copy)
+        self.request = body
+        if model is None:
+            requested = body.get("model")
+            model = requested if isinstance(requested, str) else thread.model
+        rt = turn._rt
+        ref = rt.payload("inference_request", body)
+        self._done = ref is None  # nothing to end if the start could not be recorded
+        if ref is None:
+            return
+        rt.event(
+            ev.InferenceStarted(
+                self.inference_call_id,
+                thread.thread_id,
+                turn.turn_id,
+                model,
+                provider_name or thread.provider_name,
+                ref,
+            ),
+            thread_id=thread.thread_id,
+            codex_turn_id=turn.turn_id,
+        )
+        rt.opened(self)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers to send with the request so provider logs can be joined with the trace."""
+        return {CALL_ID_HEADER: self.inference_call_id}
+
+    def _emit(self, payload: ev.EventPayload) -> None:
+        turn = self._turn
+        turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
+
+    def completed(
+        self,
+        *,
+        response_id: str | None = None,
+        output_items: Sequence[Any] = (),
+        token_usage: TokenUsage | Mapping[str, Any] | None = None,
+        upstream_request_id: str | None = None,
+        accept: bool = True,
+    ) -> list[Any]:
+        """The model answered. Output items get ids and (unless ``accept=False``) enter the
+        thread history. Returns the items as recorded; put those (or your own copies, which
+        get the same ids) into the history you send next."""
+        turn = self._turn
+        ids = turn.thread.ids
+        recorded: list[Any] = []
+        item_ids: list[str] = []
+        for item in output_items:
+            with_id, item_id = ids.for_history(item)
+            recorded.append(with_id)
+            if item_id is not None:
+                item_ids.append(item_id)
+        if self._done:
+            return recorded
+        self._done = True
+        rt = turn._rt
+        rt.closed(self)
+        text = last_assistant_text(recorded)
+        if text is not None:
+            turn.last_agent_message = text
+        ref = rt.payload(
+            "inference_response",
+            {
+                "response_id": response_id,
+                "upstream_request_id": upstream_request_id,
+                "token_usage": usage_payload(token_usage),
+                "output_items": recorded,
+            },
+        )
+        if ref is None:
+            return recorded
+        self._emit(
+            ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)
+        )
+        if accept:
+            for item_id in item_ids:
+                turn.accept_item_id(item_id)
+        return recorded
+
+    def _partial(self, items: Sequence[Any]) -> ev.RawPayloadRef | None:
+        if not items:
+            return None
+        turn = self._turn
+        return turn._rt.payload(
+            "inference_response",
+            {
+                "response_id": None,
+                "upstream_request_id": None,
+                "token_usage": None,
+                "output_items": turn.thread.ids.for_snapshot(items),
+            },
+        )
+
+    def failed(
+        self,
+        error: str,
+        *,
+        upstream_request_id: str | None = None,
+        partial_items: Sequence[Any] = (),
+    ) -> None:
+        """The attempt failed (HTTP error, broken stream, ...); partial output is kept."""
+        if self._done:
+            return
+        self._done = True
+        self._turn._rt.closed(self)
+        ref = self._partial(partial_items)
+        self._emit(ev.InferenceFailed(self.inference_call_id, upstream_request_id, error, ref))
+
+    def cancelled(
+        self,
+        reason: str = "cancelled",
+        *,
+        upstream_request_id: str | None = None,
+        partial_items: Sequence[Any] = (),
+    ) -> None:
+        """The attempt was abandoned (turn interrupted, task cancelled, ...)."""
+        if self._done:
+            return
+        self._done = True
+        self._turn._rt.closed(self)
+        ref = self._partial(partial_items)
+        self._emit(ev.InferenceCancelled(self.inference_call_id, upstream_request_id, reason, ref))
+
+    @property
+    def ended(self) -> bool:
+        return self._done
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        if status == "failed":
+            self.failed("ended before the response")
+        else:
+            self.cancelled("ended before the response")
+
+    async def __aenter__(self) -> InferenceCall:
+        await self._turn._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._done:
+            return
+        outcome = outcome_of(exc)
+        if outcome == "failed" and exc is not None:
+            self.failed(error_text(exc))
+        elif outcome == "cancelled":
+            self.cancelled("cancelled")
+        else:
+            self.cancelled("closed without a recorded response")
+
+
+class _NullInferenceCall(InferenceCall):
+    """The disabled twin of :class:`InferenceCall`."""
+
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[InferenceCall]
+
+    def __init__(self) -> None:
+        self.inference_call_id = ""
+        self.request = {}
+        self._done = True
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def completed(
+        self,
+        *,
+        response_id: str | None = None,
+        output_items: Sequence[Any] = (),
+        token_usage: TokenUsage | Mapping[str, Any] | None = None,
+        upstream_request_id: str | None = None,
+        accept: bool = True,
+    ) -> list[Any]:
+        return list(output_items)
+
+    def failed(
+        self,
+        error: str,
+        *,
+        upstream_request_id: str | None = None,
+        partial_items: Sequence[Any] = (),
+    ) -> None:
+        return None
+
+    def cancelled(
+        self,
+        reason: str = "cancelled",
+        *,
+        upstream_request_id: str | None = None,
+        partial_items: Sequence[Any] = (),
+    ) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> InferenceCall:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+_NullInferenceCall.INSTANCE = _NullInferenceCall()

@@ -1,0 +1,225 @@
+"""Model items as the trace needs them: string ids, agent messages, token usage.
+
+Codex 0.169 gives every model item an ``id``; the reducer uses it to tell "the same item sent
+again" from "a new item with the same text", and ``history_item_accepted`` names items by it.
+Agent loops written against other SDKs often keep id-less dicts in their history, so the
+recorder fills in ids itself. The ids are derived from the item's content, not drawn at
+random: a loop that resends its own id-less dicts in the next request gets the same ids again
+without keeping our copies. Identical items (two ``"continue"`` messages) are told apart by
+how many times that content already occurred, counted in history order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+import orjson
+
+#: Codex's id prefixes by item type; anything else gets ``item_``.
+_ID_PREFIX: Final[dict[str, str]] = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+    "reasoning": "rs",
+    "agent_message": "amsg",
+    "tool_search_output": "tso",
+    "web_search_call": "ws",
+}
+
+
+def _has_id(item: Any) -> bool:
+    return isinstance(item, Mapping) and isinstance(item.get("id"), str)
+
+
+def content_id(item: Mapping[str, Any]) -> str:
+    """The id an id-less item gets: type prefix + a digest of its canonical JSON."""
+    kind = item.get("type")
+    prefix = _ID_PREFIX.get(kind, "item") if isinstance(kind, str) else "item"
+    try:
+        body = orjson.dumps(
+            {k: v for k, v in item.items() if k != "id"},
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+            default=repr,
+        )
+    except (TypeError, orjson.JSONEncodeError):
+        body = repr(sorted(item.items(), key=lambda kv: str(kv[0]))).encode()
+    return f"{prefix}_{hashlib.blake2b(body, digest_size=12).hexdigest()}"
+
+
+def _with_id(item: Mapping[str, Any], item_id: str) -> dict[str, Any]:
+    copy = dict(item)
+    copy["id"] = item_id
+    return copy
+
+
+def _occurrence_id(base: str, occurrence: int) -> str:
+    return base if occurrence == 1 else f"{base}_{occurrence}"
+
+
+class ItemIds:
+    """Per-thread id assignment. Not thread-safe; one event loop owns a thread's handles."""
+
+    __slots__ = ("_history",)
+
+    def __init__(self) -> None:
+        # content id → how many id-less items with that content entered history so far
+        self._history: dict[str, int] = {}
+
+    def for_history(self, item: Any) -> tuple[Any, str | None]:
+        """An item entering the thread history: its id (assigned if needed) and the item to
+        record (a copy when an id was added; the caller's dict is never touched)."""
+        if _has_id(item):
+            return item, item["id"]
+        if not isinstance(item, Mapping):
+            return item, None
+        base = content_id(item)
+        seen = self._history.get(base, 0) + 1
+        self._history[base] = seen
+        item_id = _occurrence_id(base, seen)
+        return _with_id(item, item_id), item_id
+
+    def for_request(self, items: Sequence[Any]) -> list[Any]:
+        """Items sent to the model: the k-th id-less occurrence of some content in this list
+        gets the id the k-th such item got when it entered history."""
+        counts: dict[str, int] = {}
+        out: list[Any] = []
+        for item in items:
+            if _has_id(item) or not isinstance(item, Mapping):
+                out.append(item)
+                continue
+            base = content_id(item)
+            seen = counts.get(base, 0) + 1
+            counts[base] = seen
+            out.append(_with_id(item, _occurrence_id(base, seen)))
+        return out
+
+    def for_snapshot(self, items: Sequence[Any]) -> list[Any]:
+        """Items outside history (partial outputs): ids without counting an occurrence."""
+        return [
+            item
+            if _has_id(item) or not isinstance(item, Mapping)
+            else _with_id(item, content_id(item))
+            for item in items
+        ]
+
+    def reset_to(self, items: Iterable[Any]) -> None:
+        """After a compaction the replacement history is all the history there is."""
+        self._history.clear()
+        for item in items:
+            if isinstance(item, Mapping) and not _has_id(item):
+                base = content_id(item)
+                self._history[base] = self._history.get(base, 0) + 1
+
+
+# --- agent messages ----------------------------------------------------------------------------
+
+MessageType = Literal["NEW_TASK", "MESSAGE", "FINAL_ANSWER"]
+
+
+def agent_message(
+    author: str,
+    recipient: str,
+    text: str,
+    *,
+    encrypted_content: str | None = None,
+    item_id: str | None = None,
+) -> dict[str, Any]:
+    """An ``agent_message`` item as Codex delivers it between agents (paths like ``/root``).
+
+    The reducer matches a delivery to its interaction edge by content: the encrypted part
+    when present, else the text."""
+    content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
+    if encrypted_content is not None:
+        content.append({"type": "encrypted_content", "encrypted_content": encrypted_content})
+    item: dict[str, Any] = {"type": "agent_message"}
+    if item_id is not None:
+        item["id"] = item_id
+    item.update(author=author, recipient=recipient, content=content)
+    return item
+
+
+def _header(message_type: MessageType, task_name: str, sender: str) -> str:
+    return f"Message Type: {message_type}\nTask name: {task_name}\nSender: {sender}\nPayload:\n"
+
+
+def task_message(
+    sender: str, recipient: str, message: str, *, message_type: MessageType = "NEW_TASK"
+) -> dict[str, Any]:
+    """The item delivering a task or note to an agent: a header plus the message itself as the
+    encrypted part (what spawn_agent / send_message / followup_task edges match on)."""
+    return agent_message(
+        sender,
+        recipient,
+        _header(message_type, recipient, sender),
+        encrypted_content=message,
+    )
+
+
+def final_answer_text(sender: str, recipient: str, answer: str) -> str:
+    """The text a child's result is delivered as; the agent-result edge matches on it."""
+    return _header("FINAL_ANSWER", recipient, sender) + answer
+
+
+# --- token usage -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class TokenUsage:
+    """Token counts of one inference call, in Codex's field names."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_output_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    total_tokens: int | None = None
+
+    def to_payload(self) -> dict[str, int]:
+        total = self.total_tokens
+        if total is None:
+            total = self.input_tokens + self.output_tokens
+        return {
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_input_tokens": self.cache_write_input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_output_tokens": self.reasoning_output_tokens,
+            "total_tokens": total,
+        }
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def usage_payload(usage: TokenUsage | Mapping[str, Any] | None) -> dict[str, int] | None:
+    """Codex's ``token_usage`` object from our class, Codex's own shape, or an OpenAI
+    Responses ``usage`` object (``input_tokens_details.cached_tokens`` and friends)."""
+    if usage is None:
+        return None
+    if isinstance(usage, TokenUsage):
+        return usage.to_payload()
+    if not isinstance(usage, Mapping):
+        return None
+    in_details = usage.get("input_tokens_details")
+    out_details = usage.get("output_tokens_details")
+    cached = usage.get("cached_input_tokens")
+    if cached is None and isinstance(in_details, Mapping):
+        cached = in_details.get("cached_tokens")
+    reasoning = usage.get("reasoning_output_tokens")
+    if reasoning is None and isinstance(out_details, Mapping):
+        reasoning = out_details.get("reasoning_tokens")
+    total = usage.get("total_tokens")
+    return TokenUsage(
+        input_tokens=_int(usage.get("input_tokens", usage.get("prompt_tokens"))),
+        cached_input_tokens=_int(cached),
+        output_tokens=_int(usage.get("output_tokens", usage.get("completion_tokens"))),
+        reasoning_output_tokens=_int(reasoning),
+        cache_write_input_tokens=_int(usage.get("cache_write_input_tokens")),
+        total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
+    ).to_payload()

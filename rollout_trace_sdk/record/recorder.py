@@ -1,0 +1,292 @@
+"""Opening and closing a rollout: where the bundle goes, the writer task, and the last lines.
+
+``async with open_rollout(...) as rollout`` creates the bundle, starts the writer in a task
+group it owns, and records ``rollout_started`` and the root thread. On the way out (normally,
+by an exception or by cancellation) it ends whatever the agent left open, records
+``thread_ended`` and ``rollout_ended``, and lets the writer drain and append
+``recording_completed``. The agent's own exception always comes out unchanged.
+
+With no trace root (argument or environment), or when the bundle cannot be created, the
+rollout is the disabled twin: every handle it gives out is a null object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+
+import anyio
+import anyio.abc
+
+from ..model import events as ev
+from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
+from .threads import NULL_THREAD, AgentThread
+
+if TYPE_CHECKING:
+    from .writer import BundleWriter, WriterStats
+
+#: Environment variables naming the trace root, in order of preference.
+ROOT_ENV_VARS: Final = ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT")
+
+_ROLLOUT_STATUS: Final[dict[str, ev.RolloutStatus]] = {
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "aborted",
+}
+
+
+def trace_root_from_env() -> Path | None:
+    """The trace root the environment asks for (an empty value means the current directory)."""
+    for name in ROOT_ENV_VARS:
+        value = os.environ.get(name)
+        if value is not None:
+            return Path(value or ".")
+    return None
+
+
+class Rollout:
+    """An open, recording rollout: one bundle, a root thread and the threads it spawns."""
+
+    enabled: ClassVar[bool] = True
+
+    def __init__(self, rt: Runtime, writer: BundleWriter, root: AgentThread) -> None:
+        self._rt = rt
+        self._writer = writer
+        #: the root thread (agent path ``/root``)
+        self.root = root
+        self.trace_id: str = rt.trace_id
+        self.rollout_id: str = rt.rollout_id
+
+    @property
+    def bundle_dir(self) -> Path | None:
+        """The bundle directory (``<root>/trace-<trace_id>-<root_thread_id>``)."""
+        return self._writer.bundle_dir
+
+    @property
+    def stats(self) -> WriterStats | None:
+        """The writer's counters: written, dropped, queued bytes (``None`` when disabled)."""
+        return self._writer.stats
+
+    async def flush(self) -> None:
+        """Wait until everything recorded so far is on disk (written, not fsynced)."""
+        await self._writer.flush()
+
+
+class _NullRollout(Rollout):
+    """The disabled twin of :class:`Rollout`."""
+
+    enabled: ClassVar[bool] = False
+
+    def __init__(self) -> None:  # nothing to record into
+        self.root = NULL_THREAD
+        self.trace_id = ""
+        self.rollout_id = ""
+
+    @property
+    def bundle_dir(self) -> Path | None:
+        return None
+
+    @property
+    def stats(self) -> WriterStats | None:
+        return None
+
+    async def flush(self) -> None:
+        return None
+
+
+NULL_ROLLOUT: Final[Rollout] = _NullRollout()
+
+
+class _WriterStarted:
+    """Tells the task group the writer is running, at most once (even if ``run`` fails)."""
+
+    def __init__(self, task_status: anyio.abc.TaskStatus[None]) -> None:
+        self._task_status = task_status
+        self.done = False
+
+    def started(self, value: None = None) -> None:
+        if not self.done:
+            self.done = True
+            self._task_status.started()
+
+
+async def _run_writer(
+    writer: BundleWriter, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+) -> None:
+    """The writer task. Shielded: a cancelled agent must not lose what it already recorded,
+    so only ``aclose`` ends it. Guarded: a writer bug must not cancel the agent's work."""
+    status = _WriterStarted(task_status)
+    with anyio.CancelScope(shield=True):
+        try:
+            await writer.run(task_status=status)
+        except Exception as exc:
+            warn(f"rollout trace: the bundle writer stopped: {exc!r}")
+    status.started()
+
+
+class RolloutScope:
+    """What :func:`open_rollout` returns: ``async with`` it to get a :class:`Rollout`."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None,
+        *,
+        enabled: bool,
+        thread_id: str | None,
+        model: str,
+        provider_name: str,
+        cwd: str | None,
+        session_source: Any,
+        approval_policy: str,
+        sandbox_policy: str,
+        max_queued_bytes: int,
+        overflow: Literal["wait", "drop"],
+    ) -> None:
+        self._root = root
+        self._enabled = enabled
+        self._thread_id = thread_id
+        self._model = model
+        self._provider_name = provider_name
+        self._cwd = cwd
+        self._session_source = session_source
+        self._approval_policy = approval_policy
+        self._sandbox_policy = sandbox_policy
+        self._max_queued_bytes = max_queued_bytes
+        self._overflow = overflow
+        self._rollout: Rollout = NULL_ROLLOUT
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._entered = False
+
+    def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
+        from .writer import BundleWriter
+
+        return BundleWriter.create(
+            root,
+            trace_id=trace_id,
+            root_thread_id=thread_id,
+            max_queued_bytes=self._max_queued_bytes,
+            overflow=self._overflow,
+        )
+
+    async def __aenter__(self) -> Rollout:
+        if self._entered:
+            raise RuntimeError("a rollout scope can be entered only once")
+        self._entered = True
+        root = Path(self._root) if self._root is not None else trace_root_from_env()
+        if not self._enabled or root is None:
+            return NULL_ROLLOUT
+        thread_id = self._thread_id if self._thread_id and is_uuid(self._thread_id) else uuid7()
+        if self._thread_id and thread_id != self._thread_id:
+            warn(f"rollout trace: thread id {self._thread_id!r} is not a UUID; using {thread_id}")
+        trace_id = uuid4()
+        try:
+            writer = self._create_writer(root, trace_id, thread_id)
+        except Exception as exc:
+            warn(f"rollout trace: cannot create a bundle under {root}: {exc!r}; not recording")
+            return NULL_ROLLOUT
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            await tg.start(_run_writer, writer)
+        except BaseException:
+            tg.cancel_scope.cancel()
+            await tg.__aexit__(None, None, None)
+            raise
+        self._tg = tg
+        rt = Runtime(
+            writer,
+            trace_id=trace_id,
+            rollout_id=thread_id,
+            model=self._model,
+            provider_name=self._provider_name,
+            cwd=self._cwd or os.getcwd(),
+            approval_policy=self._approval_policy,
+            sandbox_policy=self._sandbox_policy,
+            wait_for_room=_room_probe(writer, self._max_queued_bytes)
+            if self._overflow == "wait"
+            else None,
+        )
+        rt.event(ev.RolloutStarted(trace_id, thread_id))
+        root_thread = AgentThread(
+            rt, thread_id=thread_id, agent_path="/root", session_source=self._session_source
+        )
+        self._rollout = Rollout(rt, writer, root_thread)
+        return self._rollout
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        rollout = self._rollout
+        tg = self._tg
+        if tg is None or not rollout.enabled:
+            return
+        self._tg = None
+        status = _ROLLOUT_STATUS[outcome_of(exc)]
+        rt = rollout._rt
+        try:
+            rt.close_all(status)
+            rt.event(ev.RolloutEnded(status))
+        except Exception as err:
+            warn(f"rollout trace: closing the rollout failed: {err!r}")
+        with anyio.CancelScope(shield=True):
+            try:
+                await rollout._writer.aclose()
+            except Exception as err:
+                warn(f"rollout trace: closing the bundle writer failed: {err!r}")
+        tg.cancel_scope.cancel()
+        await tg.__aexit__(None, None, None)
+
+
+def _room_probe(writer: BundleWriter, budget: int) -> Callable[[], bool]:
+    """``True`` when the writer holds more than half its byte budget: the next ``async with``
+    waits for it to catch up, so the ``*_nowait`` calls that follow find room."""
+    threshold = budget // 2
+
+    def over() -> bool:
+        return writer.queued_bytes > threshold
+
+    return over
+
+
+def open_rollout(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    enabled: bool = True,
+    thread_id: str | None = None,
+    model: str = "unknown",
+    provider_name: str = "unknown",
+    cwd: str | None = None,
+    session_source: Any = "exec",
+    approval_policy: str = "never",
+    sandbox_policy: str = "DangerFullAccess",
+    max_queued_bytes: int = 64 << 20,
+    overflow: Literal["wait", "drop"] = "wait",
+) -> RolloutScope:
+    """Record one rollout into a new bundle under ``root``.
+
+    ``root`` defaults to ``$ROLLOUT_TRACE_ROOT`` (or ``$CODEX_ROLLOUT_TRACE_ROOT``); with
+    neither, or with ``enabled=False``, the rollout is disabled and records nothing.
+    ``thread_id`` is the root thread's id (a UUID; one is drawn when omitted); ``model`` and
+    ``provider_name`` are the defaults for inference calls. The writer holds at most
+    ``max_queued_bytes`` in memory; past that it waits (``overflow="wait"``: producers slow
+    down at their next ``async with``) or drops and records the loss (``"drop"``).
+    """
+    return RolloutScope(
+        root,
+        enabled=enabled,
+        thread_id=thread_id,
+        model=model,
+        provider_name=provider_name,
+        cwd=cwd,
+        session_source=session_source,
+        approval_policy=approval_policy,
+        sandbox_policy=sandbox_policy,
+        max_queued_bytes=max_queued_bytes,
+        overflow=overflow,
+    )

@@ -1,0 +1,211 @@
+"""What every live handle of one rollout shares: the writer, the open-handle registry and a few
+counters.
+
+Handles call the writer's ``*_nowait`` methods directly (bound once, in ``__init__``), so a
+point event costs one attrs construction and one enqueue. Nothing here awaits except
+:meth:`Runtime.room`, which is the single place a producer slows down when the writer's
+budget is exhausted and the rollout was opened with ``overflow="wait"``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+import anyio
+
+from ..model import events as ev
+
+Outcome = Literal["completed", "failed", "cancelled"]
+
+
+class RecorderWarning(RuntimeWarning):
+    """Tracing could not do something; the agent keeps running."""
+
+
+def warn(message: str) -> None:
+    warnings.warn(message, RecorderWarning, stacklevel=3)
+
+
+class BundleSink(Protocol):
+    """The part of the bundle writer the handles use."""
+
+    def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None: ...
+
+    def event_nowait(
+        self,
+        payload: ev.EventPayload,
+        *,
+        thread_id: str | None = None,
+        codex_turn_id: str | None = None,
+    ) -> bool: ...
+
+    async def flush(self) -> None: ...
+
+
+class Closable(Protocol):
+    """A live handle the rollout must end if the agent did not."""
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None: ...
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def uuid7() -> str:
+    """A time-ordered UUID (version 7), like the thread and turn ids Codex draws."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & (2**48 - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & (2**62 - 1)
+    return str(uuid.UUID(int=value))
+
+
+def uuid4() -> str:
+    return str(uuid.uuid4())
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def outcome_of(exc: BaseException | None) -> Outcome:
+    """How a handle's ``async with`` block ended: normally, by cancellation, or by an error."""
+    if exc is None:
+        return "completed"
+    if _is_cancellation(exc):
+        return "cancelled"
+    return "failed"
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_cancellation(e) for e in exc.exceptions)
+    try:
+        return isinstance(exc, anyio.get_cancelled_exc_class())
+    except Exception:  # no async library running: not a cancellation we can know about
+        return False
+
+
+def error_text(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Runtime:
+    """Shared state of one enabled rollout."""
+
+    __slots__ = (
+        "_compactions",
+        "_open",
+        "_wait_for_room",
+        "approval_policy",
+        "cwd",
+        "event",
+        "model",
+        "payload",
+        "provider_name",
+        "rollout_id",
+        "sandbox_policy",
+        "sink",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        sink: BundleSink,
+        *,
+        trace_id: str,
+        rollout_id: str,
+        model: str,
+        provider_name: str,
+        cwd: str,
+        approval_policy: str,
+        sandbox_policy: str,
+        wait_for_room: Callable[[], bool] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.event = sink.event_nowait
+        self.payload = sink.payload_nowait
+        self.trace_id = trace_id
+        self.rollout_id = rollout_id
+        self.model = model
+        self.provider_name = provider_name
+        self.cwd = cwd
+        self.approval_policy = approval_policy
+        self.sandbox_policy = sandbox_policy
+        self._wait_for_room = wait_for_room
+        self._open: dict[int, Closable] = {}
+        self._compactions = 0
+
+    # --- open handles ----------------------------------------------------------------------
+
+    def opened(self, handle: Closable) -> None:
+        self._open[id(handle)] = handle
+
+    def closed(self, handle: Closable) -> None:
+        self._open.pop(id(handle), None)
+
+    def close_turn_work(self, turn: object, status: ev.RolloutStatus) -> None:
+        """End the calls a turn left running (inference, tools, compaction requests, MCP),
+        newest first, so nothing of the turn is recorded after its end. Code cells and
+        terminal sessions may outlive a turn and are left alone."""
+        owned = [
+            handle
+            for handle in reversed(self._open.values())
+            if getattr(handle, "_ends_with_turn", False) and getattr(handle, "_turn", None) is turn
+        ]
+        for handle in owned:
+            self._open.pop(id(handle), None)
+            try:
+                handle._close_at_shutdown(status)
+            except Exception as exc:
+                warn(f"rollout trace: closing {type(handle).__name__} failed: {exc!r}")
+
+    def close_all(self, status: ev.RolloutStatus) -> None:
+        """End everything still open, newest first (so inner handles end before outer ones:
+        an inference before its turn, a child thread before the root)."""
+        while self._open:
+            key = next(reversed(self._open))
+            handle = self._open.pop(key)
+            try:
+                handle._close_at_shutdown(status)
+            except Exception as exc:  # a bug here must not keep the bundle from closing
+                warn(f"rollout trace: closing {type(handle).__name__} failed: {exc!r}")
+
+    # --- ids and payload helpers -----------------------------------------------------------
+
+    def next_compaction_request_id(self) -> str:
+        self._compactions += 1
+        return f"compaction_request:{self._compactions}"
+
+    def protocol_event(self, event_type: str, body: dict[str, Any]) -> None:
+        """A ``protocol_event`` payload + ``protocol_event_observed`` (no envelope context);
+        nothing when the payload could not be stored, as Codex does."""
+        ref = self.payload("protocol_event", body)
+        if ref is not None:
+            self.event(ev.ProtocolEventObserved(event_type, ref))
+
+    async def room(self) -> None:
+        """Let the writer catch up when it is over budget (``overflow="wait"`` only)."""
+        if self._wait_for_room is not None and self._wait_for_room():
+            try:
+                await self.sink.flush()
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                warn(f"rollout trace: flush failed: {exc!r}")

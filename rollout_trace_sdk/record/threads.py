@@ -1,0 +1,586 @@
+"""Agent threads and their turns.
+
+A thread is one agent's conversation (``/root`` or a spawned ``/root/<task>``); a turn is one
+unit of work on it. Both record their start when created and their end when their
+``async with`` block exits (or when ``end()`` is called, whichever comes first), so a loop can
+use them either as context managers or as plain objects.
+
+Every class here has a null twin (``_Null…``) that the disabled recorder hands out: the same
+methods, doing nothing, so agent code never asks whether tracing is on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, Literal
+
+from ..model import events as ev
+from .compactions import Compaction, _NullCompaction
+from .inference import InferenceCall, _NullInferenceCall
+from .items import ItemIds, agent_message, final_answer_text
+from .runtime import Outcome, Runtime, error_text, now_ms, outcome_of, uuid7, warn
+from .tools import ToolCall, _NullToolCall
+
+AgentResultStatus = Literal["completed", "errored"]
+
+_TURN_STATUS: dict[Outcome, ev.ExecutionStatus] = {
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
+_THREAD_STATUS: dict[Outcome, ev.RolloutStatus] = {
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "aborted",
+}
+
+
+class AgentThread:
+    """One agent's thread in the rollout. Threads spawned from it share its bundle."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = (
+        "_ended",
+        "_rt",
+        "agent_path",
+        "depth",
+        "ids",
+        "model",
+        "nickname",
+        "parent",
+        "provider_name",
+        "role",
+        "task_name",
+        "thread_id",
+    )
+    _rt: Runtime
+    _ended: bool
+    thread_id: str
+    agent_path: str
+    parent: AgentThread | None
+    depth: int
+    task_name: str | None
+    nickname: str | None
+    role: str | None
+    model: str
+    provider_name: str
+    ids: ItemIds
+
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        thread_id: str,
+        agent_path: str,
+        parent: AgentThread | None = None,
+        task_name: str | None = None,
+        nickname: str | None = None,
+        role: str | None = None,
+        model: str | None = None,
+        provider_name: str | None = None,
+        session_source: Any = "exec",
+    ) -> None:
+        self._rt = rt
+        self.thread_id = thread_id
+        self.agent_path = agent_path
+        self.parent = parent
+        self.depth = 0 if parent is None else parent.depth + 1
+        self.task_name = task_name
+        self.nickname = nickname
+        self.role = role
+        self.model = model or rt.model
+        self.provider_name = provider_name or rt.provider_name
+        self.ids = ItemIds()
+        self._ended = False
+        if parent is not None:
+            session_source = {
+                "subagent": {
+                    "thread_spawn": {
+                        "parent_thread_id": parent.thread_id,
+                        "depth": self.depth,
+                        "agent_path": agent_path,
+                        "agent_nickname": nickname,
+                        "agent_role": role,
+                    }
+                }
+            }
+        metadata = {
+            "thread_id": thread_id,
+            "agent_path": agent_path,
+            "task_name": task_name,
+            "nickname": nickname,
+            "agent_role": role,
+            "session_source": session_source,
+            "cwd": rt.cwd,
+            "rollout_path": None,
+            "model": self.model,
+            "provider_name": self.provider_name,
+            "approval_policy": rt.approval_policy,
+            "sandbox_policy": rt.sandbox_policy,
+        }
+        ref = rt.payload("session_metadata", metadata)
+        rt.event(ev.ThreadStarted(thread_id, agent_path, ref))
+        configured: dict[str, Any] = {
+            "type": "session_configured",
+            "session_id": rt.rollout_id,
+            "thread_id": thread_id,
+        }
+        if parent is not None:
+            configured["parent_thread_id"] = parent.thread_id
+        configured.update(
+            thread_source="user" if parent is None else "subagent",
+            model=self.model,
+            model_provider_id=self.provider_name,
+            approval_policy=rt.approval_policy,
+            cwd=rt.cwd,
+        )
+        rt.protocol_event("session_configured", configured)
+        rt.opened(self)
+
+    # --- work on the thread ----------------------------------------------------------------
+
+    def turn(self, turn_id: str | None = None) -> Turn:
+        """Start a turn (``codex_turn_started``); end it with ``async with`` or :meth:`Turn.end`."""
+        return Turn(self, turn_id or uuid7())
+
+    def spawn(
+        self,
+        task_name: str,
+        *,
+        nickname: str | None = None,
+        role: str | None = None,
+        thread_id: str | None = None,
+        model: str | None = None,
+        provider_name: str | None = None,
+    ) -> AgentThread:
+        """Start a child thread at ``<this path>/<task_name>`` in the same bundle.
+
+        Prefer :meth:`ToolCall.spawn_agent` when a ``spawn_agent`` tool call did the spawning:
+        it also records what links the child to that call."""
+        return AgentThread(
+            self._rt,
+            thread_id=_thread_id(thread_id),
+            agent_path=f"{self.agent_path.rstrip('/')}/{task_name}",
+            parent=self,
+            task_name=task_name,
+            nickname=nickname,
+            role=role,
+            model=model or self.model,
+            provider_name=provider_name or self.provider_name,
+        )
+
+    def protocol_event(self, event_type: str, body: Mapping[str, Any] | None = None) -> None:
+        """Record a protocol event (``protocol_event_observed``); ``body`` gets its ``type``."""
+        payload = {"type": event_type}
+        if body:
+            payload.update(body)
+        self._rt.protocol_event(event_type, payload)
+
+    def end(self, status: ev.RolloutStatus = "completed") -> None:
+        """End the thread: ``shutdown_complete`` then ``thread_ended``. Idempotent."""
+        if self._ended:
+            return
+        self._ended = True
+        self._rt.closed(self)
+        self._rt.protocol_event("shutdown_complete", {"type": "shutdown_complete"})
+        self._rt.event(ev.ThreadEnded(self.thread_id, status))
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.end(status)
+
+    async def __aenter__(self) -> AgentThread:
+        await self._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.end(_THREAD_STATUS[outcome_of(exc)])
+
+
+def _thread_id(requested: str | None) -> str:
+    from .runtime import is_uuid
+
+    if requested is None:
+        return uuid7()
+    if not is_uuid(requested):
+        warn(f"rollout trace: thread id {requested!r} is not a UUID; using a generated one")
+        return uuid7()
+    return requested
+
+
+class Turn:
+    """One Codex turn on a thread: its inference calls, tool calls and accepted history."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = (
+        "_ended",
+        "_event",
+        "_rt",
+        "_started_s",
+        "last_agent_message",
+        "thread",
+        "turn_id",
+    )
+
+    def __init__(self, thread: AgentThread, turn_id: str) -> None:
+        rt = thread._rt
+        self._rt = rt
+        self._event = rt.event
+        self.thread = thread
+        self.turn_id = turn_id
+        self.last_agent_message: str | None = None
+        self._ended = False
+        self._started_s = now_ms() // 1000
+        rt.event(
+            ev.CodexTurnStarted(turn_id, thread.thread_id),
+            thread_id=thread.thread_id,
+            codex_turn_id=turn_id,
+        )
+        parent = thread.parent
+        rt.protocol_event(
+            "turn_started",
+            {
+                "type": "task_started",
+                "turn_attribution": {
+                    "turn_id": turn_id,
+                    "turn_trigger": "exec",
+                    "parent_turn_id": None,
+                    "initiating_agent_path": None if parent is None else parent.agent_path,
+                    "root_turn_id": turn_id,
+                },
+                "turn_id": turn_id,
+                "root_turn_id": turn_id,
+                "started_at": self._started_s,
+                "model_context_window": None,
+                "collaboration_mode_kind": "default",
+            },
+        )
+        rt.opened(self)
+
+    # --- history ---------------------------------------------------------------------------
+
+    def accept_item_id(self, item_id: str) -> None:
+        """``history_item_accepted`` for an item whose id you already know."""
+        self._event(
+            ev.HistoryItemAccepted(item_id),
+            thread_id=self.thread.thread_id,
+            codex_turn_id=self.turn_id,
+        )
+
+    def accept(self, *items: Any) -> list[Any]:
+        """Items enter the thread's history (user input, tool outputs the loop made up, ...).
+
+        Returns the items with their ids (copies where an id had to be added)."""
+        out: list[Any] = []
+        ids = self.thread.ids
+        for item in items:
+            recorded, item_id = ids.for_history(item)
+            if item_id is not None:
+                self.accept_item_id(item_id)
+            out.append(recorded)
+        return out
+
+    def accept_agent_message(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """An ``agent_message`` delivered to this thread (see :func:`task_message`): its item
+        is stored as a payload and accepted, which is what interaction edges land on."""
+        recorded, item_id = self.thread.ids.for_history(item)
+        if item_id is None:
+            return dict(item)
+        ref = self._rt.payload("protocol_event", recorded)
+        self._event(
+            ev.HistoryItemAccepted(item_id, ref),
+            thread_id=self.thread.thread_id,
+            codex_turn_id=self.turn_id,
+        )
+        return dict(recorded)
+
+    # --- work in the turn ------------------------------------------------------------------
+
+    def inference(
+        self,
+        request: Mapping[str, Any] | Sequence[Any],
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+    ) -> InferenceCall:
+        """Start an inference attempt with the request as sent (Responses-API shape, or just
+        its ``input`` list)."""
+        return InferenceCall(self, request, model=model, provider_name=provider_name)
+
+    def tool_call(
+        self,
+        tool_call_id: str,
+        name: str,
+        *,
+        arguments: str | Mapping[str, Any] | None = None,
+        input: str | None = None,
+        search: Mapping[str, Any] | None = None,
+        command: Sequence[str] | None = None,
+        namespace: str | None = None,
+    ) -> ToolCall:
+        """Start a tool call the model requested (``tool_call_id`` = its ``call_id``).
+
+        Give ``arguments`` for function tools, ``input`` for custom (freeform) tools such as
+        code mode's ``exec``, ``search`` for tool_search, ``command`` for local_shell."""
+        return ToolCall(
+            self,
+            tool_call_id,
+            name,
+            namespace=namespace,
+            arguments=arguments,
+            custom_input=input,
+            search=search,
+            command=command,
+            model_visible_call_id=tool_call_id,
+            code_cell=None,
+            runtime_tool_id=None,
+        )
+
+    def compaction(self, compaction_id: str | None = None) -> Compaction:
+        """A compaction of this thread's history: its requests and the installed checkpoint."""
+        return Compaction(self, compaction_id or uuid7())
+
+    def report_result(
+        self, answer: str | None = None, *, status: AgentResultStatus = "completed"
+    ) -> dict[str, Any]:
+        """A spawned agent's turn reports back to its parent (``agent_result_observed``).
+
+        Returns the ``agent_message`` to deliver to the parent thread with
+        :meth:`Turn.accept_agent_message`; the agent-result edge lands on it."""
+        thread = self.thread
+        parent = thread.parent
+        text = answer if answer is not None else (self.last_agent_message or "")
+        parent_path = parent.agent_path if parent is not None else "/root"
+        message = final_answer_text(thread.agent_path, parent_path, text)
+        delivery = agent_message(thread.agent_path, parent_path, message)
+        if parent is None:
+            warn("rollout trace: report_result on a root thread has no parent to report to")
+            return delivery
+        ref = self._rt.payload(
+            "agent_result",
+            {"child_agent_path": thread.agent_path, "message": message, "status": {status: text}},
+        )
+        self._event(
+            ev.AgentResultObserved(
+                f"edge:agent_result:{thread.thread_id}:{self.turn_id}:{parent.thread_id}",
+                thread.thread_id,
+                self.turn_id,
+                parent.thread_id,
+                message,
+                ref,
+            ),
+            thread_id=thread.thread_id,
+            codex_turn_id=self.turn_id,
+        )
+        return delivery
+
+    # --- ending ----------------------------------------------------------------------------
+
+    def end(self, outcome: Outcome = "completed", *, error: str | None = None) -> None:
+        """End the turn: completed, failed (with ``error``) or cancelled. Idempotent."""
+        if self._ended:
+            return
+        self._ended = True
+        rt = self._rt
+        rt.closed(self)
+        rt.close_turn_work(self, _THREAD_STATUS[outcome])
+        thread_id = self.thread.thread_id
+        if outcome == "failed":
+            rt.protocol_event("error", {"type": "error", "message": error or "turn failed"})
+        rt.event(
+            ev.CodexTurnEnded(self.turn_id, _TURN_STATUS[outcome]),
+            thread_id=thread_id,
+            codex_turn_id=self.turn_id,
+        )
+        done_s = now_ms() // 1000
+        if outcome == "cancelled":
+            rt.protocol_event(
+                "turn_aborted",
+                {
+                    "type": "turn_aborted",
+                    "root_turn_id": self.turn_id,
+                    "turn_id": self.turn_id,
+                    "reason": "interrupted",
+                    "started_at": self._started_s,
+                    "completed_at": done_s,
+                },
+            )
+            return
+        body: dict[str, Any] = {
+            "type": "task_complete",
+            "root_turn_id": self.turn_id,
+            "turn_id": self.turn_id,
+            "last_agent_message": self.last_agent_message,
+        }
+        if outcome == "failed":
+            body["error"] = {"message": error or "turn failed"}
+        body.update(started_at=self._started_s, completed_at=done_s)
+        rt.protocol_event("turn_complete", body)
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.end("failed" if status == "failed" else "cancelled", error="rollout ended")
+
+    async def __aenter__(self) -> Turn:
+        await self._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._ended:
+            outcome = outcome_of(exc)
+            self.end(outcome, error=None if exc is None else error_text(exc))
+
+
+# --- null twins --------------------------------------------------------------------------------
+
+
+class _NullAgentThread(AgentThread):
+    """The disabled twin of :class:`AgentThread`: accepts every call, records nothing."""
+
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+
+    def __init__(self) -> None:  # no super().__init__: there is nothing to record into
+        self.thread_id = ""
+        self.agent_path = ""
+        self.parent = None
+        self.depth = 0
+        self.task_name = None
+        self.nickname = None
+        self.role = None
+        self.model = ""
+        self.provider_name = ""
+        self._ended = False
+
+    def turn(self, turn_id: str | None = None) -> Turn:
+        return NULL_TURN
+
+    def spawn(
+        self,
+        task_name: str,
+        *,
+        nickname: str | None = None,
+        role: str | None = None,
+        thread_id: str | None = None,
+        model: str | None = None,
+        provider_name: str | None = None,
+    ) -> AgentThread:
+        return self
+
+    def protocol_event(self, event_type: str, body: Mapping[str, Any] | None = None) -> None:
+        return None
+
+    def end(self, status: ev.RolloutStatus = "completed") -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return False
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> AgentThread:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _NullTurn(Turn):
+    """The disabled twin of :class:`Turn`."""
+
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self.thread = NULL_THREAD
+        self.turn_id = ""
+        self.last_agent_message = None
+        self._ended = False
+
+    def accept_item_id(self, item_id: str) -> None:
+        return None
+
+    def accept(self, *items: Any) -> list[Any]:
+        return list(items)
+
+    def accept_agent_message(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(item)
+
+    def inference(
+        self,
+        request: Mapping[str, Any] | Sequence[Any],
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+    ) -> InferenceCall:
+        return _NullInferenceCall.INSTANCE
+
+    def tool_call(
+        self,
+        tool_call_id: str,
+        name: str,
+        *,
+        arguments: str | Mapping[str, Any] | None = None,
+        input: str | None = None,
+        search: Mapping[str, Any] | None = None,
+        command: Sequence[str] | None = None,
+        namespace: str | None = None,
+    ) -> ToolCall:
+        return _NullToolCall.INSTANCE
+
+    def compaction(self, compaction_id: str | None = None) -> Compaction:
+        return _NullCompaction.INSTANCE
+
+    def report_result(
+        self, answer: str | None = None, *, status: AgentResultStatus = "completed"
+    ) -> dict[str, Any]:
+        return agent_message("", "", answer or "")
+
+    def end(self, outcome: Outcome = "completed", *, error: str | None = None) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return False
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> Turn:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+NULL_THREAD: AgentThread = _NullAgentThread()
+NULL_TURN: Turn = _NullTurn()

@@ -1,0 +1,95 @@
+"""What a tool call is, derived from its name the way Codex derives it.
+
+The reducer builds terminal operations, agent edges and code-cell links from the ``kind`` on
+``tool_call_started`` (and the one on ``tool_call_runtime_started``), so these names are part
+of the format, not a matter of taste.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+from ..model import events as ev
+
+_KIND_BY_NAME: Final[dict[str, ev.ToolCallKind]] = {
+    **dict.fromkeys(
+        ("exec_command", "local_shell", "shell", "shell_command"), ev.ToolCallKind("exec_command")
+    ),
+    "write_stdin": ev.ToolCallKind("write_stdin"),
+    "apply_patch": ev.ToolCallKind("apply_patch"),
+    **dict.fromkeys(("web_search", "web_search_preview"), ev.ToolCallKind("web")),
+    **dict.fromkeys(
+        ("image_generation", "image_query", "imagegen"), ev.ToolCallKind("image_generation")
+    ),
+    "spawn_agent": ev.ToolCallKind("spawn_agent"),
+    "send_message": ev.ToolCallKind("send_message"),
+    **dict.fromkeys(("followup_task", "assign_task"), ev.ToolCallKind("assign_agent_task")),
+    "wait_agent": ev.ToolCallKind("wait_agent"),
+    **dict.fromkeys(("close_agent", "interrupt_agent"), ev.ToolCallKind("close_agent")),
+}
+
+PREVIEW_CHARS: Final = 160
+
+
+def tool_kind(name: str) -> ev.ToolCallKind:
+    kind = _KIND_BY_NAME.get(name)
+    return kind if kind is not None else ev.ToolCallKind.other(name)
+
+
+def preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
+
+
+def summary(name: str, namespace: str | None, preview_source: str | None) -> ev.GenericSummary:
+    label = f"{namespace}.{name}" if namespace else name
+    return ev.GenericSummary(label, None if preview_source is None else preview(preview_source))
+
+
+def arguments_text(arguments: str | Mapping[str, Any] | None) -> str:
+    """Function arguments as the model sent them: a JSON string."""
+    if arguments is None:
+        return "{}"
+    if isinstance(arguments, str):
+        return arguments
+    return orjson.dumps(arguments, default=repr).decode()
+
+
+def invocation(
+    name: str,
+    namespace: str | None,
+    *,
+    arguments: str | Mapping[str, Any] | None,
+    custom_input: str | None,
+    search: Mapping[str, Any] | None,
+    command: Sequence[str] | None,
+) -> tuple[dict[str, Any], str | None]:
+    """The ``tool_invocation`` payload and the text its preview is cut from."""
+    payload: dict[str, Any]
+    source: str | None
+    if custom_input is not None:
+        payload = {"type": "custom", "input": custom_input}
+        source = custom_input
+    elif search is not None:
+        payload = {"type": "tool_search", "arguments": dict(search)}
+        query = search.get("query")
+        source = query if isinstance(query, str) else None
+    elif command is not None:
+        payload = {
+            "type": "local_shell",
+            "command": list(command),
+            "workdir": None,
+            "timeout_ms": None,
+            "sandbox_permissions": None,
+            "prefix_rule": None,
+            "additional_permissions": None,
+            "justification": None,
+        }
+        source = " ".join(command)
+    else:
+        text = arguments_text(arguments)
+        payload = {"type": "function", "arguments": text}
+        source = text
+    return {"tool_name": name, "tool_namespace": namespace, "payload": payload}, source

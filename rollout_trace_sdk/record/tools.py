@@ -1,0 +1,761 @@
+"""Tool calls and what runs under them: terminal sessions, MCP calls, code cells, and the
+multi-agent tools' effects on other threads.
+
+A tool call is requested by the model (it has a model-visible call id) or by a code cell
+(it has the cell's runtime tool id). Its runtime events are recorded in the shapes Codex's
+protocol uses, because the reducer parses them: exec begin/end payloads build terminal
+operations, SubAgentActivity payloads build interaction edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+
+from ..model import events as ev
+from . import tool_kinds
+from .runtime import error_text, now_ms, outcome_of, uuid4, warn
+
+if TYPE_CHECKING:
+    from .threads import AgentThread, Turn
+
+ActivityKind = Literal["started", "interacted", "interrupted"]
+
+#: Which tool kinds may report which SubAgentActivity (anything else fails the reduction).
+_ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
+    "started": frozenset({"spawn_agent"}),
+    "interacted": frozenset({"send_message", "assign_agent_task"}),
+    "interrupted": frozenset({"close_agent"}),
+}
+_TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
+
+
+class ToolCall:
+    """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
+
+    enabled: ClassVar[bool] = True
+    _ends_with_turn: ClassVar[bool] = True
+    __slots__ = (
+        "_done",
+        "_terminal",
+        "_turn",
+        "kind",
+        "model_visible_call_id",
+        "name",
+        "requesting_cell",
+        "tool_call_id",
+    )
+
+    def __init__(
+        self,
+        turn: Turn,
+        tool_call_id: str,
+        name: str,
+        *,
+        namespace: str | None,
+        arguments: str | Mapping[str, Any] | None,
+        custom_input: str | None,
+        search: Mapping[str, Any] | None,
+        command: Sequence[str] | None,
+        model_visible_call_id: str | None,
+        code_cell: CodeCell | None,
+        runtime_tool_id: str | None,
+    ) -> None:
+        self._turn = turn
+        self.tool_call_id = tool_call_id
+        self.name = name
+        self.model_visible_call_id = model_visible_call_id
+        self.requesting_cell = code_cell
+        self.kind = tool_kinds.tool_kind(name)
+        self._done = False
+        self._terminal = False
+        rt = turn._rt
+        body, source = tool_kinds.invocation(
+            name,
+            namespace,
+            arguments=arguments,
+            custom_input=custom_input,
+            search=search,
+            command=command,
+        )
+        ref = rt.payload("tool_invocation", body)
+        requester: ev.ToolCallRequester = (
+            ev.ModelRequester()
+            if code_cell is None
+            else ev.CodeCellRequester(code_cell.runtime_cell_id)
+        )
+        self._emit(
+            ev.ToolCallStarted(
+                tool_call_id,
+                model_visible_call_id,
+                runtime_tool_id,
+                requester,
+                self.kind,
+                tool_kinds.summary(name, namespace, source),
+                ref,
+            )
+        )
+        rt.opened(self)
+
+    def _emit(self, payload: ev.EventPayload) -> None:
+        turn = self._turn
+        turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
+
+    def _end(self, status: ev.ExecutionStatus, result: Any) -> bool:
+        if self._done:
+            return False
+        self._done = True
+        rt = self._turn._rt
+        rt.closed(self)
+        ref = None if result is None else rt.payload("tool_result", result)
+        self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
+        return True
+
+    # --- results ---------------------------------------------------------------------------
+
+    def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
+        """The tool answered the model with ``output_item`` (e.g. a ``function_call_output``).
+
+        For a model-requested call the item then enters the thread history; the item is
+        returned with its id."""
+        if output_item is None:
+            self._end("completed", None)
+            return None
+        ended = self._end("completed", {"type": "direct_response", "response_item": output_item})
+        if self.requesting_cell is not None:
+            return output_item
+        if ended:
+            return self._turn.accept(output_item)[0]
+        return self._turn.thread.ids.for_snapshot([output_item])[0]
+
+    def completed_value(self, value: Any) -> None:
+        """The tool answered a code cell with a JSON value (``code_mode_response``)."""
+        self._end("completed", {"type": "code_mode_response", "value": value})
+
+    def failed(self, error: str) -> None:
+        self._end("failed", {"type": "error", "error": error})
+
+    def cancelled(self) -> None:
+        self._end("cancelled", None)
+
+    @property
+    def ended(self) -> bool:
+        return self._done
+
+    # --- runtime events --------------------------------------------------------------------
+
+    def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
+        """A ``tool_runtime_event`` payload + ``tool_call_runtime_started`` (any shape).
+
+        Terminal kinds are refused here: the reducer parses their runtime payloads, so use
+        :meth:`exec_started` (exec_command) or nothing (write_stdin) instead."""
+        effective = kind or self.kind
+        if effective.type in _TERMINAL_KINDS:
+            warn(f"rollout trace: use exec_started for {effective.type} runtime events")
+            return
+        self._runtime_started(payload, effective)
+
+    def _runtime_started(self, payload: Any, kind: ev.ToolCallKind) -> None:
+        ref = self._turn._rt.payload("tool_runtime_event", payload)
+        if ref is not None:
+            self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
+
+    def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
+        ref = self._turn._rt.payload("tool_runtime_event", payload)
+        if ref is not None:
+            self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
+
+    def exec_started(
+        self,
+        command: Sequence[str],
+        *,
+        process_id: str | int | None = None,
+        cwd: str | None = None,
+        parsed_cmd: Sequence[Any] | None = None,
+        source: str = "unified_exec_startup",
+    ) -> TerminalSession:
+        """A process started for this exec_command call. With a ``process_id`` it is a
+        terminal session that later write_stdin calls can reach (:meth:`stdin_target`).
+
+        One per call, and not for write_stdin calls (their terminal operation comes from
+        the invocation): the reducer refuses a second operation for one call."""
+        if self._terminal or self.kind.type == "write_stdin":
+            warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
+            return _NullTerminalSession.INSTANCE
+        self._terminal = True
+        return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
+
+    def stdin_target(self, session: TerminalSession) -> None:
+        """This write_stdin call writes to ``session`` (``stdin_target_resolved``)."""
+        self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
+
+    def mcp(self, server: str, tool: str, arguments: Any = None) -> McpCall:
+        """The call runs an MCP tool: runtime start (kind ``mcp``) and a correlation id."""
+        return McpCall(self, server, tool, arguments)
+
+    def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
+        """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``."""
+        return CodeCell(self, runtime_cell_id, source_js)
+
+    # --- multi-agent -----------------------------------------------------------------------
+
+    def _activity(
+        self,
+        kind: ActivityKind,
+        target: AgentThread,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
+    ) -> None:
+        if self.kind.type not in _ACTIVITY_KINDS[kind]:
+            # the reducer fails on an activity that does not fit the tool's kind
+            warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
+            return
+        self.runtime_ended(
+            {
+                "model": model,
+                "reasoning_effort": reasoning_effort,
+                "event_id": self.tool_call_id,
+                "occurred_at_ms": now_ms(),
+                "agent_thread_id": target.thread_id,
+                "agent_path": target.agent_path,
+                "kind": kind,
+            }
+        )
+
+    def spawn_agent(
+        self,
+        task_name: str,
+        *,
+        nickname: str | None = None,
+        role: str | None = None,
+        thread_id: str | None = None,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
+    ) -> AgentThread:
+        """This spawn_agent call started a child thread. The spawn edge lands on the task
+        message delivered to the child (:func:`task_message` with the call's ``message``)."""
+        parent = self._turn.thread
+        child = parent.spawn(
+            task_name, nickname=nickname, role=role, thread_id=thread_id, model=model
+        )
+        self._activity("started", child, child.model, reasoning_effort)
+        return child
+
+    def agent_interacted(self, target: AgentThread) -> None:
+        """This send_message / followup_task call delivered to ``target``."""
+        self._activity("interacted", target)
+
+    def agent_interrupted(self, target: AgentThread) -> None:
+        """This interrupt_agent / close_agent call stopped ``target``."""
+        self._activity("interrupted", target)
+
+    def wait_started(self, targets: Sequence[AgentThread] = ()) -> None:
+        """This wait_agent call starts waiting on ``targets`` (all agents when empty)."""
+        self.runtime_started(
+            {
+                "started_at_ms": now_ms(),
+                "sender_thread_id": self._turn.thread.thread_id,
+                "receiver_thread_ids": [t.thread_id for t in targets],
+                "call_id": self.tool_call_id,
+            }
+        )
+
+    def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
+        self.runtime_ended(
+            {
+                "sender_thread_id": self._turn.thread.thread_id,
+                "call_id": self.tool_call_id,
+                "completed_at_ms": now_ms(),
+                "statuses": dict(statuses or {}),
+            }
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        if status == "failed":
+            self.failed("ended before the tool call")
+        else:
+            self.cancelled()
+
+    async def __aenter__(self) -> ToolCall:
+        await self._turn._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._done:
+            return
+        outcome = outcome_of(exc)
+        if exc is not None and outcome == "failed":
+            self.failed(error_text(exc))
+        elif outcome == "cancelled":
+            self.cancelled()
+        else:
+            self.completed()
+
+
+class TerminalSession:
+    """A process an exec_command call started (runtime begin … runtime end)."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = ("_base", "_done", "_started_ns", "_tool", "process_id", "tool_call_id")
+
+    def __init__(
+        self,
+        tool: ToolCall,
+        command: Sequence[str],
+        process_id: str | int | None,
+        cwd: str | None,
+        parsed_cmd: Sequence[Any] | None,
+        source: str,
+    ) -> None:
+        import time
+
+        self._tool = tool
+        self.tool_call_id = tool.tool_call_id
+        self.process_id = None if process_id is None else str(process_id)
+        rt = tool._turn._rt
+        argv = [str(part) for part in command]
+        self._base: dict[str, Any] = {"call_id": tool.tool_call_id}
+        if self.process_id is not None:
+            self._base["process_id"] = self.process_id
+        self._base["turn_id"] = tool._turn.turn_id
+        self._started_ns = time.monotonic_ns()
+        self._done = False
+        shape = {
+            "command": argv,
+            "cwd": cwd or rt.cwd,
+            "parsed_cmd": list(parsed_cmd)
+            if parsed_cmd is not None
+            else [{"type": "unknown", "cmd": " ".join(argv)}],
+            "source": source,
+        }
+        begin = dict(self._base)
+        begin["started_at_ms"] = now_ms()
+        begin.update(shape)
+        self._base.update(shape)
+        tool._runtime_started(begin, ev.ToolCallKind("exec_command"))
+        rt.opened(self)
+
+    def exited(
+        self,
+        exit_code: int,
+        aggregated_output: str = "",
+        *,
+        status: Literal["completed", "failed"] | None = None,
+    ) -> None:
+        """The process ended (runtime end). Status defaults to completed iff exit code 0."""
+        import time
+
+        if self._done:
+            return
+        self._done = True
+        tool = self._tool
+        tool._turn._rt.closed(self)
+        elapsed = time.monotonic_ns() - self._started_ns
+        if status is None:
+            status = "completed" if exit_code == 0 else "failed"
+        end = {"call_id": self._base["call_id"]}
+        if self.process_id is not None:
+            end["process_id"] = self.process_id
+        end["turn_id"] = self._base["turn_id"]
+        end["completed_at_ms"] = now_ms()
+        for key in ("command", "cwd", "parsed_cmd", "source"):
+            end[key] = self._base[key]
+        end.update(
+            aggregated_output=aggregated_output,
+            exit_code=exit_code,
+            duration={"secs": elapsed // 1_000_000_000, "nanos": elapsed % 1_000_000_000},
+            status=status,
+        )
+        tool.runtime_ended(end, status=status)
+
+    @property
+    def ended(self) -> bool:
+        return self._done
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.exited(-1, status="failed")
+
+
+class McpCall:
+    """An MCP tool run under a tool call; correlates the MCP request with the trace."""
+
+    enabled: ClassVar[bool] = True
+    _ends_with_turn: ClassVar[bool] = True
+    __slots__ = ("_done", "_tool", "_turn", "mcp_call_id")
+
+    def __init__(self, tool: ToolCall, server: str, name: str, arguments: Any) -> None:
+        self._tool = tool
+        self._turn = tool._turn
+        self._done = False
+        self.mcp_call_id = uuid4()
+        tool._runtime_started(
+            {
+                "call_id": tool.tool_call_id,
+                "turn_id": tool._turn.turn_id,
+                "invocation": {"server": server, "tool": name, "arguments": arguments},
+            },
+            ev.ToolCallKind.mcp(server, name),
+        )
+        rt = tool._turn._rt
+        rt.event(ev.McpToolCallCorrelationAssigned(tool.tool_call_id, self.mcp_call_id))
+        rt.opened(self)
+
+    def meta(self, meta: Any = None) -> Any:
+        """The MCP request's ``_meta`` with ``codex_bridge_mcp_call_id`` added (a copy; JSON
+        that is neither null nor an object is returned unchanged)."""
+        if meta is None:
+            return {"codex_bridge_mcp_call_id": self.mcp_call_id}
+        if isinstance(meta, Mapping):
+            out = dict(meta)
+            out["codex_bridge_mcp_call_id"] = self.mcp_call_id
+            return out
+        return meta
+
+    def completed(self, result: Any) -> None:
+        """The MCP server answered (``result`` = the CallToolResult JSON)."""
+        self._end({"result": {"Ok": result}}, "completed")
+
+    def failed(self, error: str) -> None:
+        self._end({"result": {"Err": error}}, "failed")
+
+    def _end(self, payload: Any, status: ev.ExecutionStatus) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._tool._turn._rt.closed(self)
+        self._tool.runtime_ended(payload, status=status)
+
+    @property
+    def ended(self) -> bool:
+        return self._done
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.failed("ended before the MCP call")
+
+
+class CodeCell:
+    """A code-mode cell started by an ``exec`` tool call; nested tool calls come from it."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = ("_ended", "_initial", "_tool", "runtime_cell_id")
+
+    def __init__(self, tool: ToolCall, runtime_cell_id: str, source_js: str) -> None:
+        self._tool = tool
+        self.runtime_cell_id = runtime_cell_id
+        self._initial = False
+        self._ended = False
+        tool._emit(
+            ev.CodeCellStarted(
+                runtime_cell_id, tool.model_visible_call_id or tool.tool_call_id, source_js
+            )
+        )
+        tool._turn._rt.opened(self)
+
+    def tool_call(
+        self,
+        tool_call_id: str,
+        name: str,
+        *,
+        runtime_tool_id: str,
+        arguments: str | Mapping[str, Any] | None = None,
+        input: str | None = None,
+        namespace: str | None = None,
+    ) -> ToolCall:
+        """A tool call the cell's JavaScript made (``tools.<name>(...)``)."""
+        return ToolCall(
+            self._tool._turn,
+            tool_call_id,
+            name,
+            namespace=namespace,
+            arguments=arguments,
+            custom_input=input,
+            search=None,
+            command=None,
+            model_visible_call_id=None,
+            code_cell=self,
+            runtime_tool_id=runtime_tool_id,
+        )
+
+    def yielded(self, content_items: Sequence[Any] = ()) -> None:
+        """The cell handed control back while still running (a later wait ends it)."""
+        self._respond("Yielded", "yielded", content_items, None)
+
+    def finished(self, content_items: Sequence[Any] = (), *, error_text: str | None = None) -> None:
+        """The cell's script finished (failed when ``error_text`` is given)."""
+        self._respond("Result", "failed" if error_text else "completed", content_items, error_text)
+
+    def terminated(self, content_items: Sequence[Any] = ()) -> None:
+        self._respond("Terminated", "terminated", content_items, None)
+
+    def _respond(
+        self,
+        variant: str,
+        status: ev.CodeCellRuntimeStatus,
+        content_items: Sequence[Any],
+        error: str | None,
+    ) -> None:
+        if self._ended:
+            return
+        body: dict[str, Any] = {
+            "cell_id": self.runtime_cell_id,
+            "content_items": list(content_items),
+        }
+        if variant == "Result":
+            body["error_text"] = error
+        response = {"response": {variant: body}}
+        tool = self._tool
+        rt = tool._turn._rt
+        if not self._initial:
+            self._initial = True
+            ref = rt.payload("tool_result", response)
+            tool._emit(ev.CodeCellInitialResponse(self.runtime_cell_id, status, ref))
+        if variant == "Yielded":
+            return
+        self._ended = True
+        rt.closed(self)
+        ref = rt.payload("tool_result", response)
+        tool._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.terminated()
+
+    async def __aenter__(self) -> CodeCell:
+        await self._tool._turn._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._ended:
+            return
+        outcome = outcome_of(exc)
+        if exc is not None and outcome == "failed":
+            self.finished(error_text=error_text(exc))
+        elif outcome == "cancelled":
+            self.terminated()
+        elif not self._initial:
+            self.finished()
+
+
+# --- null twins --------------------------------------------------------------------------------
+
+
+class _NullToolCall(ToolCall):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[ToolCall]
+
+    def __init__(self) -> None:
+        self.tool_call_id = ""
+        self.name = ""
+        self.model_visible_call_id = None
+        self.requesting_cell = None
+        self.kind = ev.ToolCallKind.other("")
+        self._done = True
+        self._terminal = True
+
+    def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
+        return output_item
+
+    def completed_value(self, value: Any) -> None:
+        return None
+
+    def failed(self, error: str) -> None:
+        return None
+
+    def cancelled(self) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
+        return None
+
+    def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
+        return None
+
+    def exec_started(
+        self,
+        command: Sequence[str],
+        *,
+        process_id: str | int | None = None,
+        cwd: str | None = None,
+        parsed_cmd: Sequence[Any] | None = None,
+        source: str = "unified_exec_startup",
+    ) -> TerminalSession:
+        return _NullTerminalSession.INSTANCE
+
+    def stdin_target(self, session: TerminalSession) -> None:
+        return None
+
+    def mcp(self, server: str, tool: str, arguments: Any = None) -> McpCall:
+        return _NullMcpCall.INSTANCE
+
+    def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
+        return _NullCodeCell.INSTANCE
+
+    def spawn_agent(
+        self,
+        task_name: str,
+        *,
+        nickname: str | None = None,
+        role: str | None = None,
+        thread_id: str | None = None,
+        model: str | None = None,
+        reasoning_effort: str | None = None,
+    ) -> AgentThread:
+        from .threads import NULL_THREAD
+
+        return NULL_THREAD
+
+    def agent_interacted(self, target: AgentThread) -> None:
+        return None
+
+    def agent_interrupted(self, target: AgentThread) -> None:
+        return None
+
+    def wait_started(self, targets: Sequence[AgentThread] = ()) -> None:
+        return None
+
+    def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
+        return None
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> ToolCall:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _NullTerminalSession(TerminalSession):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[TerminalSession]
+
+    def __init__(self) -> None:
+        self.tool_call_id = ""
+        self.process_id = None
+        self._done = True
+
+    def exited(
+        self,
+        exit_code: int,
+        aggregated_output: str = "",
+        *,
+        status: Literal["completed", "failed"] | None = None,
+    ) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+
+class _NullMcpCall(McpCall):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[McpCall]
+
+    def __init__(self) -> None:
+        self.mcp_call_id = ""
+        self._done = True
+
+    def meta(self, meta: Any = None) -> Any:
+        return meta
+
+    def completed(self, result: Any) -> None:
+        return None
+
+    def failed(self, error: str) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+
+class _NullCodeCell(CodeCell):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[CodeCell]
+
+    def __init__(self) -> None:
+        self.runtime_cell_id = ""
+        self._initial = True
+        self._ended = True
+
+    def tool_call(
+        self,
+        tool_call_id: str,
+        name: str,
+        *,
+        runtime_tool_id: str,
+        arguments: str | Mapping[str, Any] | None = None,
+        input: str | None = None,
+        namespace: str | None = None,
+    ) -> ToolCall:
+        return _NullToolCall.INSTANCE
+
+    def yielded(self, content_items: Sequence[Any] = ()) -> None:
+        return None
+
+    def finished(self, content_items: Sequence[Any] = (), *, error_text: str | None = None) -> None:
+        return None
+
+    def terminated(self, content_items: Sequence[Any] = ()) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> CodeCell:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+_NullToolCall.INSTANCE = _NullToolCall()
+_NullTerminalSession.INSTANCE = _NullTerminalSession()
+_NullMcpCall.INSTANCE = _NullMcpCall()
+_NullCodeCell.INSTANCE = _NullCodeCell()

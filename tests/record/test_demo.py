@@ -1,0 +1,65 @@
+"""The demo writes one bundle that reduces, with the structure it means to show: a terminal
+session reused by write_stdin, a sub-agent spawned and reporting back, reasoning, a
+compaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.demo import bundle_summary, run_demo
+
+from .recorder_support import check_bundle, types
+
+
+def test_demo_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = run_demo(tmp_path / "out")
+    printed = capsys.readouterr().out
+    assert str(bundle) in printed
+    counts = bundle_summary(bundle)
+    assert f"{counts['events']} events, {counts['payloads']} payloads" in printed
+    assert bundle.parent == tmp_path / "out"
+    assert types(bundle)[-1] == "recording_completed"
+
+    state = check_bundle(bundle, tmp_path)
+    assert state["status"] == "completed" and state["recording_complete"] is True
+    threads = state["threads"]
+    root = state["root_thread_id"]
+    [child] = [t for t in threads.values() if t["thread_id"] != root]
+    assert child["agent_path"] == "/root/helper_0"
+    assert child["origin"]["parent_thread_id"] == root
+
+    items = state["conversation_items"]
+    edges = state["interaction_edges"]
+    spawn = edges[f"edge:spawn:{root}:{child['thread_id']}"]
+    assert spawn["target"]["type"] == "conversation_item"
+    delivered = items[spawn["target"]["item_id"]]
+    assert delivered["thread_id"] == child["thread_id"]
+    assert delivered["agent_message"]["recipient"] == "/root/helper_0"
+    [result] = [e for e in edges.values() if e["kind"] == "agent_result"]
+    assert items[result["source"]["item_id"]]["thread_id"] == child["thread_id"]
+    assert items[result["target"]["item_id"]]["thread_id"] == root
+
+    sessions = state["terminal_sessions"]
+    reused = [s for s in sessions.values() if len(s["operation_ids"]) == 3]
+    assert len(reused) == 1  # cat: exec_command + two write_stdin
+    operations = state["terminal_operations"]
+    kinds = sorted(operations[o]["kind"] for o in reused[0]["operation_ids"])
+    assert kinds == ["exec_command", "write_stdin", "write_stdin"]
+    assert "ping 0" in operations[reused[0]["created_by_operation_id"]]["result"]["stdout"]
+
+    assert len(state["compactions"]) == 1
+    assert any(i["kind"] == "reasoning" for i in items.values())
+    assert all(t["execution"]["status"] == "completed" for t in state["tool_calls"].values())
+
+
+def test_demo_scale_repeats_the_work(tmp_path: Path) -> None:
+    one = bundle_summary(run_demo(tmp_path / "one", scale=1))
+    bundle = run_demo(tmp_path / "three", scale=3)
+    three = bundle_summary(bundle)
+    assert three["events"] > 2.5 * one["events"]
+    state = check_bundle(bundle, tmp_path)
+    assert len(state["threads"]) == 4
+    assert len(state["compactions"]) == 3
+    assert len(state["codex_turns"]) == 6

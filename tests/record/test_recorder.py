@@ -1,0 +1,389 @@
+"""The recorder writes the events Codex writes, in Codex's order and envelopes; disabled, it
+writes nothing."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import (
+    CALL_ID_HEADER,
+    RecorderWarning,
+    TokenUsage,
+    compactions,
+    inference,
+    open_rollout,
+    task_message,
+    threads,
+    tools,
+)
+from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
+from rollout_trace_sdk.record.recorder import NULL_ROLLOUT, Rollout
+
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    events,
+    of_type,
+    payload,
+    types,
+)
+
+pytestmark = pytest.mark.anyio
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}
+BASE = {
+    "type": "message",
+    "role": "developer",
+    "content": [{"type": "input_text", "text": "be brief"}],
+}
+ANSWER = {
+    "type": "message",
+    "id": "msg_answer",
+    "role": "assistant",
+    "content": [{"type": "output_text", "text": "hi there"}],
+}
+
+
+async def test_minimal_rollout_lines(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path, model="gpt-test", provider_name="test-provider") as rollout:
+        assert rollout.enabled
+        root = rollout.root
+        async with root.turn("turn-1") as turn:
+            turn.accept(USER)
+            async with turn.inference({"model": "gpt-test", "input": [BASE, USER]}) as call:
+                assert call.headers == {CALL_ID_HEADER: call.inference_call_id}
+                call.completed(
+                    response_id="resp-1",
+                    upstream_request_id="req-1",
+                    output_items=[ANSWER],
+                    token_usage=TokenUsage(input_tokens=5, output_tokens=2),
+                )
+    bundle = bundle_in(tmp_path)
+    assert rollout.bundle_dir == bundle
+    assert bundle.name == f"trace-{rollout.trace_id}-{root.thread_id}"
+    assert types(bundle) == [
+        "rollout_started",
+        "thread_started",
+        "protocol_event_observed",  # session_configured
+        "codex_turn_started",
+        "protocol_event_observed",  # turn_started
+        "history_item_accepted",
+        "inference_started",
+        "inference_completed",
+        "history_item_accepted",
+        "codex_turn_ended",
+        "protocol_event_observed",  # turn_complete
+        "protocol_event_observed",  # shutdown_complete
+        "thread_ended",
+        "rollout_ended",
+        "recording_completed",
+    ]
+    lines = events(bundle)
+    assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))
+    assert {e["rollout_id"] for e in lines} == {root.thread_id}
+    contexts = [(e["thread_id"], e["codex_turn_id"]) for e in lines]
+    in_turn = (root.thread_id, "turn-1")
+    none = (None, None)
+    assert contexts[:9] == [none, none, none, in_turn, none, in_turn, in_turn, in_turn, in_turn]
+    assert contexts[9:] == [in_turn, none, none, none, none, none]
+    assert [e["payload"].get("event_type") for e in of_type(bundle, "protocol_event_observed")] == [
+        "session_configured",
+        "turn_started",
+        "turn_complete",
+        "shutdown_complete",
+    ]
+
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["schema_version"] == 2
+    assert manifest["rollout_id"] == manifest["root_thread_id"] == root.thread_id
+    assert manifest["trace_id"] == rollout.trace_id
+
+    started = lines[1]["payload"]
+    assert started["agent_path"] == "/root"
+    metadata = payload(bundle, started["metadata_payload"])
+    assert list(metadata) == [
+        "thread_id",
+        "agent_path",
+        "task_name",
+        "nickname",
+        "agent_role",
+        "session_source",
+        "cwd",
+        "rollout_path",
+        "model",
+        "provider_name",
+        "approval_policy",
+        "sandbox_policy",
+    ]
+    assert metadata["session_source"] == "exec"
+
+    accepted_user = lines[5]["payload"]["item_id"]
+    assert accepted_user == content_id(USER)
+    request = payload(bundle, lines[6]["payload"]["request_payload"])
+    assert [item["id"] for item in request["input"]] == [content_id(BASE), accepted_user]
+    assert lines[6]["payload"]["model"] == "gpt-test"
+    assert lines[6]["payload"]["provider_name"] == "test-provider"
+    completed = lines[7]["payload"]
+    assert (completed["response_id"], completed["upstream_request_id"]) == ("resp-1", "req-1")
+    response = payload(bundle, completed["response_payload"])
+    assert list(response) == ["response_id", "upstream_request_id", "token_usage", "output_items"]
+    assert response["token_usage"] == {
+        "input_tokens": 5,
+        "cached_input_tokens": 0,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 2,
+        "reasoning_output_tokens": 0,
+        "total_tokens": 7,
+    }
+    assert lines[8]["payload"] == {"type": "history_item_accepted", "item_id": "msg_answer"}
+    assert lines[9]["payload"]["status"] == "completed"
+    complete = payload(bundle, lines[10]["payload"]["event_payload"])
+    assert complete["type"] == "task_complete"
+    assert complete["last_agent_message"] == "hi there"
+    assert lines[12]["payload"]["status"] == lines[13]["payload"]["status"] == "completed"
+
+    state = check_bundle(bundle, tmp_path)
+    assert state["status"] == "completed"
+    assert state["recording_complete"] is True
+    call = next(iter(state["inference_calls"].values()))
+    assert call["execution"]["status"] == "completed"
+    assert call["upstream_request_id"] == "req-1"
+    items = state["conversation_items"]
+    assert all("accepted_seq" in items[i] for i in call["request_item_ids"][1:])
+    assert "accepted_seq" not in items[call["request_item_ids"][0]]  # base instructions
+
+
+async def _exercise_every_call(rollout: Rollout) -> None:
+    """Every public recording call once, against whatever the rollout gives out."""
+    root = rollout.root
+    root.protocol_event("warning", {"message": "x"})
+    async with root.turn() as turn:
+        turn.accept(USER)
+        turn.accept_item_id("id-1")
+        async with turn.inference([BASE, USER]) as call:
+            assert isinstance(call.headers, dict)
+            call.completed(response_id="r", output_items=[ANSWER])
+        call.failed("late")
+        async with turn.tool_call("c1", "exec_command", arguments={"cmd": "cat"}) as tool:
+            session = tool.exec_started(["cat"], process_id=7)
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": "x"})
+        async with turn.tool_call("c2", "write_stdin", arguments={"session_id": 7}) as tool:
+            tool.stdin_target(session)
+            tool.completed_value({"output": ""})
+        session.exited(0, "x")
+        async with turn.tool_call("c2b", "lookup", arguments={"q": 1}) as tool:
+            tool.runtime_started({"x": 1})
+            tool.runtime_ended({"x": 2})
+            tool.completed({"type": "function_call_output", "call_id": "c2b", "output": "ok"})
+        async with turn.tool_call("c3", "exec", input="text('hi')") as tool:
+            async with tool.code_cell("1", "text('hi')") as cell:
+                nested = cell.tool_call("n1", "echo", runtime_tool_id="tool-1", arguments="{}")
+                mcp = nested.mcp("demo", "echo", {})
+                assert mcp.meta({"a": 1})["a"] == 1
+                mcp.completed({"content": []})
+                nested.completed_value(1)
+                cell.yielded()
+                cell.finished([{"type": "input_text", "text": "hi"}])
+                cell.terminated()
+            tool.failed("boom")
+        async with turn.tool_call("c4", "spawn_agent", arguments={"message": "go"}) as tool:
+            child = tool.spawn_agent("w", nickname="N")
+            tool.cancelled()
+        async with turn.tool_call("c5", "send_message", arguments={"message": "note"}) as tool:
+            tool.agent_interacted(child)
+        async with turn.tool_call("c6", "wait_agent") as tool:
+            tool.wait_started([child])
+            tool.wait_ended({})
+        async with turn.tool_call("c7", "interrupt_agent") as tool:
+            tool.agent_interrupted(child)
+        async with child, child.turn() as child_turn:
+            child_turn.accept_agent_message(task_message("/root", child.agent_path, "go"))
+        turn.accept_agent_message(child_turn.report_result("done"))
+        other = root.spawn("plain")
+        other.end()
+        compaction = turn.compaction()
+        async with compaction.request({"input": [USER]}) as attempt:
+            attempt.completed([{"type": "compaction", "encrypted_content": "S"}])
+        compaction.installed(input_history=[USER], replacement_history=[USER])
+        async with compaction.request({"input": [USER]}) as attempt:
+            attempt.failed("no")
+        turn.end("completed")
+    await rollout.flush()
+
+
+async def test_disabled_without_root_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    async with open_rollout() as rollout:
+        assert rollout is NULL_ROLLOUT
+        assert not rollout.enabled
+        assert rollout.bundle_dir is None
+        await _exercise_every_call(rollout)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_enabled_false_ignores_root(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path, enabled=False) as rollout:
+        await _exercise_every_call(rollout)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_every_call_enabled_reduces(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        await _exercise_every_call(rollout)
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    assert state["recording_complete"] is True
+    assert len(state["threads"]) == 3
+
+
+@pytest.mark.parametrize("variable", ["ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT"])
+async def test_root_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.delenv("ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.delenv("CODEX_ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "traces"))
+    async with open_rollout() as rollout:
+        assert rollout.enabled
+    assert bundle_in(tmp_path / "traces") == rollout.bundle_dir
+
+
+async def test_our_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROLLOUT_TRACE_ROOT", str(tmp_path / "ours"))
+    monkeypatch.setenv("CODEX_ROLLOUT_TRACE_ROOT", str(tmp_path / "codex"))
+    async with open_rollout():
+        pass
+    assert bundle_in(tmp_path / "ours")
+    assert not (tmp_path / "codex").exists()
+
+
+async def test_uncreatable_bundle_warns_and_disables(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.warns(RecorderWarning, match="cannot create a bundle"):
+        async with open_rollout(blocker) as rollout:
+            assert not rollout.enabled
+            await _exercise_every_call(rollout)
+    assert blocker.read_text() == "not a directory"
+
+
+_TWINS = [
+    (threads.AgentThread, threads._NullAgentThread),
+    (threads.Turn, threads._NullTurn),
+    (inference.InferenceCall, inference._NullInferenceCall),
+    (tools.ToolCall, tools._NullToolCall),
+    (tools.TerminalSession, tools._NullTerminalSession),
+    (tools.McpCall, tools._NullMcpCall),
+    (tools.CodeCell, tools._NullCodeCell),
+    (compactions.Compaction, compactions._NullCompaction),
+    (compactions.CompactionRequest, compactions._NullCompactionRequest),
+]
+
+
+@pytest.mark.parametrize(("live", "null"), _TWINS, ids=[live.__name__ for live, _ in _TWINS])
+def test_null_twin_overrides_every_method(live: type[Any], null: type[Any]) -> None:
+    """A method the twin inherits would run live code on a handle with nothing behind it."""
+    names = [
+        name
+        for name, value in vars(live).items()
+        if (inspect.isfunction(value) or isinstance(value, property))
+        and (not name.startswith("_") or name in {"__aenter__", "__aexit__", "_close_at_shutdown"})
+    ]
+    missing = [name for name in names if name not in vars(null)]
+    assert missing == []
+    assert null.enabled is False and live.enabled is True
+
+
+def test_item_ids_never_touch_caller_items() -> None:
+    ids = ItemIds()
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
+    frozen = json.dumps(user)
+    first, first_id = ids.for_history(user)
+    _, again_id = ids.for_history(dict(user))
+    assert json.dumps(user) == frozen
+    assert first is not user and first["id"] == first_id
+    assert first_id is not None and first_id.startswith("msg_")
+    assert again_id == f"{first_id}_2"
+    request = ids.for_request([BASE, user, {"id": "keep", "type": "message"}, user])
+    assert [item["id"] for item in request] == [content_id(BASE), first_id, "keep", again_id]
+    with_id = {"type": "message", "id": "x"}
+    assert ids.for_history(with_id) == (with_id, "x")
+
+
+def test_usage_payload_accepts_openai_shape() -> None:
+    usage = {
+        "input_tokens": 100,
+        "input_tokens_details": {"cached_tokens": 40},
+        "output_tokens": 10,
+        "output_tokens_details": {"reasoning_tokens": 3},
+        "total_tokens": 110,
+    }
+    assert usage_payload(usage) == {
+        "input_tokens": 100,
+        "cached_input_tokens": 40,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 10,
+        "reasoning_output_tokens": 3,
+        "total_tokens": 110,
+    }
+    assert usage_payload(None) is None
+
+
+async def test_only_first_terminal_call_counts(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        call = turn.inference([USER])
+        call.failed("first", partial_items=[ANSWER])
+        call.completed(response_id="r", output_items=[ANSWER])
+        call.cancelled("third")
+        tool = turn.tool_call("c", "shell", command=["ls", "-l"])
+        tool.failed("no such file")
+        tool.completed({"type": "function_call_output", "call_id": "c", "output": ""})
+    bundle = bundle_in(tmp_path)
+    ends = [t for t in types(bundle) if t.startswith("inference_") and t != "inference_started"]
+    assert ends == ["inference_failed"]
+    failed = of_type(bundle, "inference_failed")[0]["payload"]
+    partial = payload(bundle, failed["partial_response_payload"])
+    assert partial["output_items"] == [ANSWER] and partial["response_id"] is None
+    started = of_type(bundle, "tool_call_started")[0]["payload"]
+    assert started["kind"] == {"type": "exec_command"}
+    assert started["summary"]["input_preview"] == "ls -l"
+    assert [e["payload"]["status"] for e in of_type(bundle, "tool_call_ended")] == ["failed"]
+    check_bundle(bundle, tmp_path)
+
+
+async def test_thread_ids_are_uuids(tmp_path: Path) -> None:
+    with pytest.warns(RecorderWarning, match="not a UUID"):
+        async with open_rollout(tmp_path, thread_id="root-thread") as rollout:
+            pass
+    uuid.UUID(rollout.root.thread_id)
+    given = str(uuid.uuid4())
+    async with open_rollout(tmp_path / "b", thread_id=given) as rollout:
+        assert rollout.root.thread_id == given
+
+
+def test_sync_callers_can_record(tmp_path: Path) -> None:
+    """Point events are plain calls: a worker thread records through ``from_thread``."""
+
+    async def main() -> None:
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+
+            def work() -> None:
+                anyio.from_thread.run_sync(turn.accept_item_id, "from-a-thread")
+
+            await anyio.to_thread.run_sync(work)
+
+    anyio.run(main)
+    accepted = of_type(bundle_in(tmp_path), "history_item_accepted")
+    assert [e["payload"]["item_id"] for e in accepted] == ["from-a-thread"]

@@ -1,0 +1,246 @@
+"""Errors and cancellation: the agent's exception comes out unchanged, every open handle is
+ended with the status Codex would give it, and the bundle still reduces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import Turn, open_rollout
+
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    of_type,
+    payload,
+    types,
+)
+
+pytestmark = pytest.mark.anyio
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
+
+
+class Boom(Exception):
+    pass
+
+
+def _statuses(bundle: Path, kind: str) -> list[str]:
+    return [e["payload"]["status"] for e in of_type(bundle, kind)]
+
+
+async def test_error_in_turn_fails_turn_thread_and_rollout(tmp_path: Path) -> None:
+    with pytest.raises(Boom, match="bad luck"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            turn.inference([USER])  # left open: the rollout must end it
+            raise Boom("bad luck")
+    bundle = bundle_in(tmp_path)
+    assert _statuses(bundle, "codex_turn_ended") == ["failed"]
+    assert _statuses(bundle, "thread_ended") == ["failed"]
+    assert _statuses(bundle, "rollout_ended") == ["failed"]
+    failed = of_type(bundle, "inference_failed")
+    assert len(failed) == 1
+    # the turn ends what it left running before its own end
+    assert types(bundle).index("inference_failed") < types(bundle).index("codex_turn_ended")
+    observed = [e["payload"]["event_type"] for e in of_type(bundle, "protocol_event_observed")]
+    assert observed == [
+        "session_configured",
+        "turn_started",
+        "error",
+        "turn_complete",
+        "shutdown_complete",
+    ]
+    assert types(bundle)[-1] == "recording_completed"
+    state = check_bundle(bundle, tmp_path)
+    assert state["status"] == "failed"
+
+
+async def test_error_in_inference_and_tool_is_recorded(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        with pytest.raises(Boom):
+            async with turn.inference([USER]):
+                raise Boom("provider said no")
+        with pytest.raises(Boom):
+            async with turn.tool_call("c1", "read_file", arguments={"path": "x"}):
+                raise Boom("disk on fire")
+    bundle = bundle_in(tmp_path)
+    failed = of_type(bundle, "inference_failed")[0]["payload"]
+    assert failed["error"] == "Boom: provider said no"
+    assert failed["partial_response_payload"] is None
+    ended = of_type(bundle, "tool_call_ended")[0]["payload"]
+    assert ended["status"] == "failed"
+    assert payload(bundle, ended["result_payload"]) == {
+        "type": "error",
+        "error": "Boom: disk on fire",
+    }
+    assert _statuses(bundle, "codex_turn_ended") == ["completed"]
+    state = check_bundle(bundle, tmp_path)
+    assert [c["execution"]["status"] for c in state["inference_calls"].values()] == ["failed"]
+    assert state["tool_calls"]["c1"]["execution"]["status"] == "failed"
+
+
+async def test_cancellation_inside_handles(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        with anyio.CancelScope() as scope:
+            async with (
+                rollout.root.turn() as turn,
+                turn.tool_call("c1", "exec_command", arguments={"cmd": "sleep 9"}) as tool,
+            ):
+                tool.exec_started(["sleep", "9"], process_id=42)
+                async with turn.inference([USER]):
+                    scope.cancel()
+                    await anyio.sleep(1)
+        assert scope.cancelled_caught
+    bundle = bundle_in(tmp_path)
+    cancelled = of_type(bundle, "inference_cancelled")[0]["payload"]
+    assert cancelled["reason"] == "cancelled"
+    assert _statuses(bundle, "tool_call_ended") == ["cancelled"]
+    assert _statuses(bundle, "codex_turn_ended") == ["cancelled"]
+    assert [e["payload"]["event_type"] for e in of_type(bundle, "protocol_event_observed")][-2] == (
+        "turn_aborted"
+    )
+    # the process outlived its call; the rollout ends it like Codex ends a killed one
+    assert _statuses(bundle, "tool_call_runtime_ended") == ["failed"]
+    runtime = of_type(bundle, "tool_call_runtime_ended")[0]["payload"]["runtime_payload"]
+    assert payload(bundle, runtime)["exit_code"] == -1
+    assert _statuses(bundle, "rollout_ended") == ["completed"]
+    check_bundle(bundle, tmp_path)
+
+
+async def test_outer_cancellation_aborts_and_still_completes_recording(tmp_path: Path) -> None:
+    with anyio.move_on_after(0.05) as scope:
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            child = rollout.root.spawn("worker")
+            child.turn()
+            turn.tool_call("c1", "exec", input="text(1)").code_cell("1", "text(1)")
+            turn.compaction().request({"input": [USER]})
+            await anyio.sleep_forever()
+    assert scope.cancelled_caught
+    bundle = bundle_in(tmp_path)
+    assert _statuses(bundle, "rollout_ended") == ["aborted"]
+    assert _statuses(bundle, "thread_ended") == ["aborted", "aborted"]
+    assert _statuses(bundle, "codex_turn_ended") == ["cancelled", "cancelled"]
+    assert _statuses(bundle, "code_cell_ended") == ["terminated"]
+    assert len(of_type(bundle, "compaction_request_failed")) == 1
+    assert types(bundle)[-1] == "recording_completed"
+    state = check_bundle(bundle, tmp_path)
+    assert state["status"] == "aborted"
+    assert state["recording_complete"] is True
+
+
+class _CancelAt:
+    """Cancels the enclosing scope at the k-th checkpoint the script passes."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.seen = 0
+        self.scope = anyio.CancelScope()
+
+    async def __call__(self) -> None:
+        self.seen += 1
+        if self.seen == self.k:
+            self.scope.cancel()
+        await anyio.lowlevel.checkpoint()
+
+
+async def _agent_script(turn: Turn, checkpoint: Any) -> None:
+    """A loop with a checkpoint between every recording call."""
+    await checkpoint()
+    turn.accept(USER)
+    async with turn.inference([USER]) as call:
+        await checkpoint()
+        out = call.completed(
+            response_id="r1",
+            output_items=[
+                {
+                    "type": "function_call",
+                    "name": "exec_command",
+                    "arguments": "{}",
+                    "call_id": "c1",
+                }
+            ],
+        )
+    await checkpoint()
+    async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+        await checkpoint()
+        session = tool.exec_started(["cat"], process_id=5)
+        await checkpoint()
+        tool.completed({"type": "function_call_output", "call_id": "c1", "output": "started"})
+    await checkpoint()
+    async with turn.tool_call(
+        "c2", "write_stdin", arguments={"session_id": 5, "chars": "x"}
+    ) as tool:
+        tool.stdin_target(session)
+        await checkpoint()
+        tool.completed({"type": "function_call_output", "call_id": "c2", "output": "x"})
+    session.exited(0, "x")
+    await checkpoint()
+    async with turn.tool_call("c3", "spawn_agent", arguments={"message": "m"}) as tool:
+        child = tool.spawn_agent("w")
+        await checkpoint()
+        tool.completed({"type": "function_call_output", "call_id": "c3", "output": "{}"})
+    async with child, child.turn() as child_turn:
+        await checkpoint()
+        child_turn.report_result("done")
+    await checkpoint()
+    async with turn.inference([USER, *out]) as call:
+        await checkpoint()
+        call.completed(response_id="r2", output_items=[])
+
+
+async def test_cancellation_at_every_checkpoint_leaves_a_reducible_bundle(tmp_path: Path) -> None:
+    total = _CancelAt(0)
+    async with open_rollout(tmp_path / "full") as rollout, rollout.root.turn() as turn:
+        await _agent_script(turn, total)
+    check_bundle(bundle_in(tmp_path / "full"), tmp_path)
+    assert total.seen > 8
+    for k in range(1, total.seen + 1):
+        cancel = _CancelAt(k)
+        out = tmp_path / f"k{k}"
+        with cancel.scope:
+            async with open_rollout(out) as rollout, rollout.root.turn() as turn:
+                await _agent_script(turn, cancel)
+        assert cancel.scope.cancelled_caught
+        bundle = bundle_in(out)
+        assert types(bundle)[-1] == "recording_completed"
+        assert _statuses(bundle, "rollout_ended") == ["aborted"]
+        check_bundle(bundle, tmp_path)
+
+
+async def test_two_hundred_concurrent_tasks(tmp_path: Path) -> None:
+    async def worker(turn: Turn, n: int) -> None:
+        call_id = f"call_{n}"
+        async with turn.inference([USER]) as call:
+            await anyio.sleep(0)
+            call.completed(
+                response_id=f"r{n}",
+                output_items=[
+                    {
+                        "type": "function_call",
+                        "name": "lookup",
+                        "arguments": str(n),
+                        "call_id": call_id,
+                    }
+                ],
+            )
+        async with turn.tool_call(call_id, "lookup", arguments=str(n)) as tool:
+            await anyio.sleep(0)
+            tool.completed({"type": "function_call_output", "call_id": call_id, "output": str(n)})
+
+    async with (
+        open_rollout(tmp_path) as rollout,
+        rollout.root.turn() as turn,
+        anyio.create_task_group() as tg,
+    ):
+        for n in range(200):
+            tg.start_soon(worker, turn, n)
+    bundle = bundle_in(tmp_path)
+    assert len(of_type(bundle, "inference_completed")) == 200
+    assert len(of_type(bundle, "tool_call_ended")) == 200
+    state = check_bundle(bundle, tmp_path)
+    assert len(state["tool_calls"]) == 200
+    assert all(t["execution"]["status"] == "completed" for t in state["tool_calls"].values())

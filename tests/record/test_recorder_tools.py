@@ -1,0 +1,398 @@
+"""Tool calls and what runs under them, recorded the way Codex records them, so that the
+reducer builds the same terminal sessions, code cells, MCP links and interaction edges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout, task_message
+
+from ..conftest import CONFORMANCE, needs_conformance
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    of_type,
+    payload,
+    types,
+)
+
+pytestmark = pytest.mark.anyio
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
+
+
+def _call(call_id: str, name: str, args: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "name": name,
+        **extra,
+        "arguments": json.dumps(args),
+        "call_id": call_id,
+    }
+
+
+def _output(call_id: str, text: str) -> dict[str, Any]:
+    return {"type": "function_call_output", "call_id": call_id, "output": text}
+
+
+class _Loop:
+    """Just enough of an agent loop: history, inference with canned output, tool calls."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.history: list[Any] = [USER]
+        turn.accept(USER)
+
+    async def infer(self, *output: dict[str, Any]) -> None:
+        async with self.turn.inference({"model": "m", "input": list(self.history)}) as call:
+            self.history += call.completed(response_id=f"r{len(self.history)}", output_items=output)
+
+    def tool_done(self, tool: Any, call_id: str, text: str) -> None:
+        tool.completed(_output(call_id, text))
+        self.history.append(_output(call_id, text))
+
+
+def _corpus_payload(scenario: str, number: int) -> Any:
+    bundle = next((CONFORMANCE / scenario).glob("trace-*"))
+    return orjson.loads((bundle / "payloads" / f"{number}.json").read_bytes())
+
+
+async def test_terminal_session_with_write_stdin(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        loop = _Loop(turn)
+        await loop.infer(_call("call_sess", "exec_command", {"cmd": "cat", "tty": True}))
+        async with turn.tool_call("call_sess", "exec_command", arguments={"cmd": "cat"}) as tool:
+            session = tool.exec_started(["/bin/sh", "-c", "cat"], process_id=98033, cwd="/work")
+            loop.tool_done(tool, "call_sess", "Process running with session ID 98033")
+        for n, chars in enumerate(["ping\n", ""], start=1):
+            call_id = f"call_w{n}"
+            args = {"session_id": 98033, "chars": chars}
+            await loop.infer(_call(call_id, "write_stdin", args))
+            async with turn.tool_call(call_id, "write_stdin", arguments=args) as tool:
+                tool.stdin_target(session)
+                loop.tool_done(tool, call_id, chars or "Process exited with code 0")
+        session.exited(0, "ping\n")
+        await loop.infer({"type": "message", "role": "assistant", "content": []})
+    bundle = bundle_in(tmp_path)
+    sequence = types(bundle)
+    first_stdin = sequence.index("stdin_target_resolved")
+    assert sequence[first_stdin - 1] == "tool_call_started"
+    resolved = of_type(bundle, "stdin_target_resolved")
+    assert [e["payload"]["exec_tool_call_id"] for e in resolved] == ["call_sess", "call_sess"]
+    begin = of_type(bundle, "tool_call_runtime_started")[0]["payload"]
+    assert begin["kind"] == {"type": "exec_command"}
+    end = of_type(bundle, "tool_call_runtime_ended")[0]["payload"]
+    begin_body = payload(bundle, begin["runtime_payload"])
+    end_body = payload(bundle, end["runtime_payload"])
+    assert begin_body["process_id"] == "98033"
+    assert begin_body["parsed_cmd"] == [{"type": "unknown", "cmd": "/bin/sh -c cat"}]
+    assert end_body["aggregated_output"] == "ping\n" and end_body["exit_code"] == 0
+    assert set(end_body["duration"]) == {"secs", "nanos"}
+    if CONFORMANCE.is_dir():  # the same keys, in the same order, as Codex's own payloads
+        assert list(begin_body) == list(_corpus_payload("single_exec", 7))
+        assert list(end_body) == list(_corpus_payload("single_exec", 8))
+    state = check_bundle(bundle, tmp_path)
+    [session_state] = state["terminal_sessions"].values()
+    assert len(session_state["operation_ids"]) == 3
+    exec_op = state["terminal_operations"][session_state["created_by_operation_id"]]
+    assert exec_op["result"]["stdout"] == "ping\n"
+
+
+async def test_one_shot_exec_without_process_id(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        async with turn.tool_call("c1", "shell", command=["echo", "hi"]) as tool:
+            run = tool.exec_started(["echo", "hi"])
+            run.exited(3, "hi\n")
+            with pytest.warns(RecorderWarning, match="cannot start another process"):
+                tool.exec_started(["echo", "again"])
+            tool.failed("exit 3")
+    bundle = bundle_in(tmp_path)
+    begin = of_type(bundle, "tool_call_runtime_started")[0]["payload"]["runtime_payload"]
+    assert "process_id" not in payload(bundle, begin)
+    assert [e["payload"]["status"] for e in of_type(bundle, "tool_call_runtime_ended")] == [
+        "failed"
+    ]
+    state = check_bundle(bundle, tmp_path)
+    [operation] = state["terminal_operations"].values()
+    assert operation["terminal_id"] is None
+    assert operation["result"]["exit_code"] == 3
+
+
+async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path) -> None:
+    source = "const r = await tools.exec_command({cmd: 'sleep 1; echo done'});\ntext(r.output);\n"
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        loop = _Loop(turn)
+        await loop.infer(
+            {"type": "custom_tool_call", "call_id": "call_cell", "name": "exec", "input": source}
+        )
+        async with turn.tool_call("call_cell", "exec", input=source) as tool:
+            cell = tool.code_cell("1", source)
+            nested = cell.tool_call(
+                "exec-nested-1",
+                "exec_command",
+                runtime_tool_id="tool-1",
+                arguments={"cmd": "sleep 1"},
+            )
+            run = nested.exec_started(["/bin/sh", "-c", "sleep 1; echo done"], process_id=7)
+            cell.yielded()
+            output = {
+                "type": "custom_tool_call_output",
+                "call_id": "call_cell",
+                "output": "Script running",
+            }
+            tool.completed(output)
+            loop.history.append(output)
+        wait_args = {"cell_id": "1", "yield_time_ms": 10000}
+        await loop.infer(_call("call_wait", "wait", wait_args))
+        async with turn.tool_call("call_wait", "wait", arguments=wait_args) as wait:
+            run.exited(0, "done\n")
+            nested.completed_value({"output": "done\n", "exit_code": 0})
+            cell.finished([{"type": "input_text", "text": "done\n"}])
+            loop.tool_done(wait, "call_wait", "Script completed")
+        await loop.infer({"type": "message", "role": "assistant", "content": []})
+    bundle = bundle_in(tmp_path)
+    sequence = types(bundle)
+    assert sequence.index("code_cell_started") == sequence.index("tool_call_started") + 1
+    assert sequence.count("code_cell_initial_response") == sequence.count("code_cell_ended") == 1
+    started = of_type(bundle, "tool_call_started")
+    assert started[0]["payload"]["kind"] == {"type": "other", "name": "exec"}
+    assert started[1]["payload"]["requester"] == {"type": "code_cell", "runtime_cell_id": "1"}
+    assert started[1]["payload"]["code_mode_runtime_tool_id"] == "tool-1"
+    assert started[1]["payload"]["model_visible_call_id"] is None
+    initial = of_type(bundle, "code_cell_initial_response")[0]["payload"]
+    assert payload(bundle, initial["response_payload"]) == {
+        "response": {"Yielded": {"cell_id": "1", "content_items": []}}
+    }
+    state = check_bundle(bundle, tmp_path)
+    cell_state = state["code_cells"]["code_cell:call_cell"]
+    assert cell_state["runtime_status"] == "completed"
+    assert cell_state["initial_response_status"] == "yielded"
+    assert cell_state["nested_tool_call_ids"] == ["exec-nested-1"]
+    assert cell_state["wait_tool_call_ids"] == ["call_wait"]
+    assert state["tool_calls"]["call_cell"]["started_code_cell_id"] == "code_cell:call_cell"
+
+
+async def test_mcp_call_correlation_and_meta(tmp_path: Path) -> None:
+    args = {"text": "hi from mcp ✓"}
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        loop = _Loop(turn)
+        await loop.infer(_call("call_mcp", "echo", args, namespace="mcp__demo"))
+        async with turn.tool_call(
+            "call_mcp", "echo", namespace="mcp__demo", arguments=args
+        ) as tool:
+            mcp = tool.mcp("demo", "echo", args)
+            mine = {"progressToken": 1}
+            meta = mcp.meta(mine)
+            assert meta == {"progressToken": 1, "codex_bridge_mcp_call_id": mcp.mcp_call_id}
+            assert mine == {"progressToken": 1}
+            assert mcp.meta() == {"codex_bridge_mcp_call_id": mcp.mcp_call_id}
+            assert mcp.meta([1]) == [1]
+            mcp.completed({"content": [{"type": "text", "text": "echo: hi"}], "isError": False})
+            loop.tool_done(tool, "call_mcp", "echo: hi")
+    bundle = bundle_in(tmp_path)
+    sequence = types(bundle)
+    at = sequence.index("tool_call_runtime_started")
+    assert sequence[at : at + 4] == [
+        "tool_call_runtime_started",
+        "mcp_tool_call_correlation_assigned",
+        "tool_call_runtime_ended",
+        "tool_call_ended",
+    ]
+    started = of_type(bundle, "tool_call_started")[0]["payload"]
+    assert started["kind"] == {"type": "other", "name": "echo"}
+    assert started["summary"]["label"] == "mcp__demo.echo"
+    correlation = of_type(bundle, "mcp_tool_call_correlation_assigned")[0]
+    assert (correlation["thread_id"], correlation["codex_turn_id"]) == (None, None)
+    state = check_bundle(bundle, tmp_path)
+    call = state["tool_calls"]["call_mcp"]
+    assert call["kind"] == {"type": "mcp", "server": "demo", "tool": "echo"}
+    assert call["mcp_call_id"] == mcp.mcp_call_id
+
+
+async def test_compaction_attempts_and_checkpoint(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path, model="big") as rollout, rollout.root.turn() as turn:
+        loop = _Loop(turn)
+        await loop.infer(
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "a"}],
+            }
+        )
+        compaction = turn.compaction("cmp-1")
+        async with compaction.request({"input": loop.history}, model="small") as first:
+            first.failed("context window exceeded")
+        async with compaction.request({"input": loop.history}) as second:
+            summary = second.completed([{"type": "compaction", "encrypted_content": "SUMMARY"}])
+        replacement = compaction.installed(
+            input_history=loop.history, replacement_history=[USER, *summary]
+        )
+        loop.history = [USER, *summary]
+        await loop.infer(
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "b"}],
+            }
+        )
+    bundle = bundle_in(tmp_path)
+    assert [r["id"] for r in replacement][1] == summary[0]["id"]
+    started = of_type(bundle, "compaction_request_started")
+    assert [e["payload"]["compaction_request_id"] for e in started] == [
+        "compaction_request:1",
+        "compaction_request:2",
+    ]
+    assert [e["payload"]["model"] for e in started] == ["small", "big"]
+    installed = of_type(bundle, "compaction_installed")[0]
+    assert installed["thread_id"] == rollout.root.thread_id
+    assert installed["codex_turn_id"] == turn.turn_id
+    state = check_bundle(bundle, tmp_path)
+    compaction_state = state["compactions"]["cmp-1"]
+    assert compaction_state["request_ids"] == ["compaction_request:1", "compaction_request:2"]
+    last_call = max(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    assert last_call["request_item_ids"] == compaction_state["replacement_item_ids"]
+
+
+async def test_multi_agent_edges(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        root = rollout.root
+        async with root.turn() as turn:
+            loop = _Loop(turn)
+            spawn_args = {"task_name": "worker", "message": "CHILD: run one echo and report."}
+            await loop.infer(
+                _call("call_spawn", "spawn_agent", spawn_args, namespace="collaboration")
+            )
+            async with turn.tool_call(
+                "call_spawn", "spawn_agent", namespace="collaboration", arguments=spawn_args
+            ) as tool:
+                child = tool.spawn_agent("worker", nickname="Nash", role="helper")
+                loop.tool_done(tool, "call_spawn", '{"task_name":"/root/worker"}')
+
+            async def child_turn(message: str, kind: Any) -> dict[str, Any]:
+                async with child.turn() as ct:
+                    delivered = ct.accept_agent_message(
+                        task_message("/root", child.agent_path, message, message_type=kind)
+                    )
+                    async with ct.inference({"input": [delivered]}) as call:
+                        call.completed(
+                            output_items=[
+                                {
+                                    "type": "message",
+                                    "role": "assistant",
+                                    "content": [{"type": "output_text", "text": f"did: {message}"}],
+                                }
+                            ]
+                        )
+                return ct.report_result()
+
+            result = await child_turn(spawn_args["message"], "NEW_TASK")
+            wait_args = {"timeout_ms": 1000}
+            await loop.infer(_call("call_wait", "wait_agent", wait_args, namespace="collaboration"))
+            async with turn.tool_call(
+                "call_wait", "wait_agent", namespace="collaboration", arguments=wait_args
+            ) as tool:
+                tool.wait_started()
+                tool.wait_ended({child.thread_id: {"completed": "did it"}})
+                loop.tool_done(tool, "call_wait", "Wait completed.")
+            loop.history.append(turn.accept_agent_message(result))
+
+            for call_id, name, kind in [
+                ("call_send", "send_message", "MESSAGE"),
+                ("call_follow", "followup_task", "NEW_TASK"),
+            ]:
+                args = {"target": "worker", "message": f"{name} payload"}
+                await loop.infer(_call(call_id, name, args, namespace="collaboration"))
+                async with turn.tool_call(
+                    call_id, name, namespace="collaboration", arguments=args
+                ) as tool:
+                    tool.agent_interacted(child)
+                    loop.tool_done(tool, call_id, "")
+                reply = await child_turn(args["message"], kind)
+                loop.history.append(turn.accept_agent_message(reply))
+
+            args = {"target": "/root/worker"}
+            await loop.infer(
+                _call("call_interrupt", "interrupt_agent", args, namespace="collaboration")
+            )
+            async with turn.tool_call(
+                "call_interrupt", "interrupt_agent", namespace="collaboration", arguments=args
+            ) as tool:
+                with pytest.warns(RecorderWarning, match="cannot record agent activity"):
+                    tool.agent_interacted(child)  # wrong activity for close_agent: refused
+                tool.agent_interrupted(child)
+                loop.tool_done(tool, "call_interrupt", "{}")
+            await loop.infer({"type": "message", "role": "assistant", "content": []})
+    bundle = bundle_in(tmp_path)
+    child_started = of_type(bundle, "thread_started")[1]
+    metadata = payload(bundle, child_started["payload"]["metadata_payload"])
+    assert metadata["session_source"] == {
+        "subagent": {
+            "thread_spawn": {
+                "parent_thread_id": root.thread_id,
+                "depth": 1,
+                "agent_path": "/root/worker",
+                "agent_nickname": "Nash",
+                "agent_role": "helper",
+            }
+        }
+    }
+    results = of_type(bundle, "agent_result_observed")
+    assert len(results) == 3
+    first = results[0]
+    assert first["payload"]["edge_id"] == (
+        f"edge:agent_result:{child.thread_id}:{first['codex_turn_id']}:{root.thread_id}"
+    )
+    assert payload(bundle, first["payload"]["carried_payload"])["status"] == {
+        "completed": f"did: {spawn_args['message']}"
+    }
+
+    state = check_bundle(bundle, tmp_path)
+    assert state["threads"][child.thread_id]["origin"]["type"] == "spawned"
+    assert state["threads"][child.thread_id]["nickname"] == "Nash"
+    edges = state["interaction_edges"]
+    items = state["conversation_items"]
+    spawn = edges[f"edge:spawn:{root.thread_id}:{child.thread_id}"]
+    assert spawn["source"] == {"type": "tool_call", "tool_call_id": "call_spawn"}
+    target = items[spawn["target"]["item_id"]]
+    assert target["thread_id"] == child.thread_id
+    assert target["agent_message"] == {"author": "/root", "recipient": "/root/worker"}
+    for call_id, kind in [("call_send", "send_message"), ("call_follow", "assign_agent_task")]:
+        edge = edges[f"edge:tool:{call_id}"]
+        assert edge["kind"] == kind
+        assert items[edge["target"]["item_id"]]["thread_id"] == child.thread_id
+    close = edges["edge:tool:call_interrupt"]
+    assert close["kind"] == "close_agent"
+    assert close["target"] == {"type": "thread", "thread_id": child.thread_id}
+    agent_results = [e for e in edges.values() if e["kind"] == "agent_result"]
+    assert len(agent_results) == 3
+    for edge in agent_results:
+        assert items[edge["source"]["item_id"]]["thread_id"] == child.thread_id
+        assert items[edge["target"]["item_id"]]["thread_id"] == root.thread_id
+
+
+async def test_preview_and_label(tmp_path: Path) -> None:
+    long_input = "x" * 200
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        turn.tool_call("c1", "apply_patch", input=long_input).completed()
+        turn.tool_call("c2", "tool_search", search={"query": "demo echo", "limit": 4}).completed()
+        turn.tool_call("c3", "imagegen", namespace="img", arguments='{"p": 1}').completed()
+    started = [e["payload"] for e in of_type(bundle_in(tmp_path), "tool_call_started")]
+    assert started[0]["kind"] == {"type": "apply_patch"}
+    assert started[0]["summary"]["input_preview"] == "x" * 160 + "..."
+    assert started[1]["summary"]["input_preview"] == "demo echo"
+    assert started[2]["kind"] == {"type": "image_generation"}
+    assert started[2]["summary"]["label"] == "img.imagegen"
+    check_bundle(bundle_in(tmp_path), tmp_path)
+
+
+@needs_conformance
+def test_corpus_has_the_shapes_we_copy() -> None:
+    """The corpus payloads the recorder imitates (guards against a corpus refresh)."""
+    assert "agent_thread_id" in _corpus_payload("multi_agent_v2_lifecycle", 9)
+    assert list(_corpus_payload("mcp_tool_call", 11)) == ["call_id", "turn_id", "invocation"]
