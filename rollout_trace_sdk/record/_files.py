@@ -1,0 +1,81 @@
+"""The only code that touches the disk for a bundle: create it, append lines, store payloads.
+
+Everything here is blocking and runs either once at creation (``create_bundle``) or inside the
+writer's worker thread. Traces hold prompts and model outputs, so directories are ``0700`` and
+files ``0600``, and nothing is ever opened without ``O_EXCL``: a bundle is never reused or
+overwritten. Tests replace :func:`write_payload_file` / :func:`append_lines` to simulate a
+full or failing disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+DIR_MODE: Final = 0o700
+FILE_MODE: Final = 0o600
+_NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+MANIFEST_NAME: Final = "manifest.json"
+LOG_NAME: Final = "trace.jsonl"
+PAYLOADS_NAME: Final = "payloads"
+
+
+def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
+    """Make ``bundle_dir`` (its parents too) with ``payloads/`` and ``manifest.json``; return a
+    file descriptor for appending to ``trace.jsonl``.
+
+    Raises ``FileExistsError`` when the bundle directory already exists: two recorders must
+    never interleave into one log. On any other failure the half-made directory is left as
+    it is (it holds nothing secret yet) and the ``OSError`` propagates.
+    """
+    bundle_dir.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.mkdir(bundle_dir, DIR_MODE)
+    os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
+    payloads = bundle_dir / PAYLOADS_NAME
+    os.mkdir(payloads, DIR_MODE)
+    os.chmod(payloads, DIR_MODE)
+    _write_new(bundle_dir / MANIFEST_NAME, manifest)
+    return os.open(bundle_dir / LOG_NAME, _NEW_FILE | os.O_APPEND, FILE_MODE)
+
+
+def _write_new(path: Path | str, data: bytes) -> None:
+    fd = os.open(path, _NEW_FILE, FILE_MODE)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> int:
+    """Write every byte (``os.write`` may write less); return how many made it on failure
+    too, through the exception's ``written`` attribute."""
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        try:
+            done += os.write(fd, view[done:])
+        except OSError as exc:
+            exc.written = done  # type: ignore[attr-defined]
+            raise
+    return done
+
+
+def write_payload_file(payloads_dir: str, ordinal: int, data: bytes) -> None:
+    """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning)."""
+    _write_new(os.path.join(payloads_dir, f"{ordinal}.json"), data)
+
+
+def append_lines(fd: int, data: bytes | memoryview) -> int:
+    """Append whole lines to ``trace.jsonl``. On failure the ``OSError`` carries ``written``
+    (bytes that reached the file), so the caller can cut a torn last line."""
+    return _write_all(fd, data)
+
+
+def truncate(fd: int, size: int) -> None:
+    """Cut ``trace.jsonl`` back to ``size`` bytes (drops a torn last line after a failure)."""
+    os.ftruncate(fd, size)
+
+
+def close(fd: int) -> None:
+    os.close(fd)

@@ -1,0 +1,576 @@
+"""The bundle writer: recording calls enqueue, one background task writes.
+
+Interface (the recorder builds on exactly this)::
+
+    writer = BundleWriter.create(root, trace_id=..., root_thread_id=...,
+                                 max_queued_bytes=64 << 20, overflow="wait")
+    # -> raises BundleCreateError (an OSError) when the bundle cannot be made: the recorder
+    #    catches it and falls back to a disabled recorder.
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)                 # the background writer task
+        ref = writer.payload_nowait("protocol_event", {...})   # RawPayloadRef, or None = dropped
+        ok = writer.event_nowait(ev.ProtocolEventObserved("x", ref))  # False = dropped
+        ref = await writer.payload(kind, value)    # same, but waits for room (overflow="wait")
+        ok = await writer.event(payload, thread_id=..., codex_turn_id=...)
+        await writer.flush()                       # everything enqueued so far is on disk
+        await writer.aclose()                      # drain, loss report, recording_completed
+    writer.stats                                   # WriterStats snapshot; writer.queued_bytes
+
+Why it is shaped like this:
+
+* **Off the hot path.** A recording call only snapshots: a payload value is serialised with
+  ``orjson`` right away (callers mutate their message lists right after), an event (a frozen
+  attrs object) is kept as is and turned into its line later. The call assigns the seq or the
+  payload ordinal and reads the wall clock, appends to one FIFO queue, and returns. The
+  event loop never waits on the disk: :meth:`run` encodes lines in short slices on the loop
+  and hands each chunk (payload files, then the lines) to one worker-thread call.
+* **Payload before line.** A caller gets its :class:`RawPayloadRef` before it can build the
+  event citing it, so the payload is ahead of the event in the queue; a chunk writes its
+  payload files before its lines, and chunks are written one at a time. The order of
+  operations is the whole invariant: no locks around it.
+* **Bounded memory.** Queued bytes (payload sizes plus a flat estimate per event) stay under
+  ``max_queued_bytes``. When full, ``await payload()/event()`` wait for room
+  (``overflow="wait"``); with ``overflow="drop"``, and always for the ``*_nowait`` calls,
+  the item is dropped and counted. A dropped event never takes a seq, so the log has no gap;
+  a dropped payload returns ``None`` and the caller drops the event or writes a null ref.
+* **Losses are never silent.** On close, if anything was lost, a ``protocol_event_observed``
+  (``event_type`` ``"warning"``) says how much, just before ``recording_completed``.
+* **Disk failure never reaches the agent.** The first ``OSError`` logs one warning on the
+  ``rollout_trace_sdk`` logger; the writer stops writing and counts what it could not write.
+  On close it makes one last attempt to append the loss report and ``recording_completed``
+  right after the last complete line (a torn line is cut off first), so a transient failure
+  still leaves a bundle that reduces.
+
+Everything runs in one event loop: the ``*_nowait`` calls may come from any task, or from sync
+code running in the loop's thread, never from another OS thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import attrs
+import orjson
+
+from ..model import codec
+from ..model import events as ev
+from . import _files
+from ._encode import MUTABLE_PAYLOADS, QueuedEvent, encode_line, payload_dict
+
+log = logging.getLogger("rollout_trace_sdk")
+
+Overflow = Literal["wait", "drop"]
+
+_PRETTY: Final = orjson.OPT_INDENT_2
+#: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
+EVENT_COST: Final = 256
+#: Bytes charged on top of a payload's JSON (the queue entry and the ref).
+PAYLOAD_OVERHEAD: Final = 128
+#: One worker-thread call writes at most this much (items / payload bytes).
+_CHUNK_ITEMS: Final = 4096
+_CHUNK_BYTES: Final = 8 << 20
+#: Lines encoded between two checkpoints, so the loop never stalls on a long queue.
+_ENCODE_SLICE: Final = 48
+
+#: A queued payload file: (ordinal, pretty JSON bytes).
+_QueuedPayload = tuple[int, bytes]
+
+
+class BundleCreateError(OSError):
+    """The bundle directory could not be created (it exists, the root is read-only, ...).
+
+    The recorder catches it and records nothing (a disabled recorder): tracing must never
+    keep an agent from running.
+    """
+
+
+@attrs.frozen
+class WriterStats:
+    """A snapshot of the writer's counters."""
+
+    events_written: int
+    payloads_written: int
+    events_dropped: int
+    payloads_dropped: int
+    #: payload bytes (and encoded line bytes) that never reached the disk
+    bytes_dropped: int
+    #: bytes currently held in memory by the queue (the budget's measure)
+    queued_bytes: int
+    max_queued_bytes: int
+    #: the disk error that stopped the writer, or ``None``
+    failed: BaseException | None
+    closed: bool
+
+    @property
+    def lost_anything(self) -> bool:
+        return bool(self.events_dropped or self.payloads_dropped)
+
+
+@attrs.define
+class _Chunk:
+    """What one worker-thread call writes, and how far it got."""
+
+    payloads: list[_QueuedPayload]
+    lines: bytes
+    first_seq: int
+    line_count: int
+    payloads_done: int = 0
+    lines_done: int = 0
+    bytes_done: int = 0
+    error: OSError | None = None
+
+
+class BundleWriter:
+    """Writes one bundle; see the module docstring for the contract."""
+
+    __slots__ = (
+        "_closed",
+        "_closing",
+        "_done",
+        "_enqueued",
+        "_failed",
+        "_fd",
+        "_lock",
+        "_log_size",
+        "_max",
+        "_ordinal",
+        "_overflow",
+        "_payloads_dir",
+        "_progress",
+        "_queue",
+        "_queued",
+        "_reasons",
+        "_rollout_id",
+        "_running",
+        "_salvage",
+        "_seq",
+        "_stats",
+        "_wakeup",
+        "_written_seq",
+        "bundle_dir",
+        "manifest",
+    )
+
+    def __init__(
+        self,
+        bundle_dir: Path,
+        fd: int,
+        manifest: ev.Manifest,
+        *,
+        max_queued_bytes: int,
+        overflow: Overflow,
+    ) -> None:
+        if overflow not in ("wait", "drop"):
+            raise ValueError(f"overflow must be 'wait' or 'drop', not {overflow!r}")
+        self.bundle_dir = bundle_dir
+        self.manifest = manifest
+        self._fd = fd
+        self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
+        self._rollout_id = manifest.rollout_id
+        self._max = max(int(max_queued_bytes), 1)
+        self._overflow = overflow
+        self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
+        self._queued = 0  # bytes charged to the budget, released once written or dropped
+        self._seq = 0  # last seq handed out
+        self._ordinal = 0  # last payload ordinal handed out
+        self._written_seq = 0  # last seq whose line is completely on disk
+        self._log_size = 0  # bytes of complete lines in trace.jsonl
+        self._enqueued = 0  # items ever queued (flush targets)
+        self._done = 0  # items written or dropped
+        # events_written, payloads_written, events_dropped, payloads_dropped, bytes_dropped
+        self._stats = [0, 0, 0, 0, 0]
+        self._reasons: list[str] = []
+        self._failed: OSError | None = None
+        self._salvage = False
+        self._closing = False
+        self._closed = False
+        self._running = 0
+        self._wakeup: anyio.Event | None = None
+        self._progress: anyio.Event | None = None
+        self._lock: anyio.Lock | None = None
+
+    # --- creation ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: Path | str,
+        *,
+        trace_id: str,
+        root_thread_id: str,
+        max_queued_bytes: int = 64 << 20,
+        overflow: Overflow = "wait",
+        started_at_unix_ms: int | None = None,
+    ) -> BundleWriter:
+        """Create ``<root>/trace-<trace_id>-<root_thread_id>/`` with its manifest, payload
+        directory and empty log. Raises :class:`BundleCreateError` if that is impossible,
+        including when the directory already exists (a bundle is never reused)."""
+        for name, value in (("trace_id", trace_id), ("root_thread_id", root_thread_id)):
+            if not value or "/" in value or os.sep in value or value in (".", ".."):
+                raise BundleCreateError(f"{name} {value!r} cannot name a bundle directory")
+        bundle_dir = Path(root) / f"trace-{trace_id}-{root_thread_id}"
+        started = _now_ms() if started_at_unix_ms is None else started_at_unix_ms
+        manifest = ev.Manifest(ev.SCHEMA_VERSION, trace_id, root_thread_id, root_thread_id, started)
+        try:
+            fd = _files.create_bundle(bundle_dir, codec.manifest_bytes(manifest))
+        except OSError as exc:
+            raise BundleCreateError(
+                exc.errno, f"cannot create trace bundle {bundle_dir}: {exc.strerror or exc}"
+            ) from exc
+        return cls(bundle_dir, fd, manifest, max_queued_bytes=max_queued_bytes, overflow=overflow)
+
+    # --- recording calls (hot path) ------------------------------------------------------
+
+    def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
+        """Snapshot ``value`` as ``payloads/N.json``; ``None`` if it was dropped (budget full,
+        writer failed or closed, or the value is not JSON-serialisable)."""
+        try:
+            data = orjson.dumps(value, option=_PRETTY)
+        except TypeError as exc:
+            self._unserialisable(kind, exc)
+            return None
+        return self._put_payload(kind, data)
+
+    async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
+        """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
+        try:
+            data = orjson.dumps(value, option=_PRETTY)
+        except TypeError as exc:
+            self._unserialisable(kind, exc)
+            return None
+        if self._overflow == "wait":
+            await self._room(len(data) + PAYLOAD_OVERHEAD)
+        return self._put_payload(kind, data)
+
+    def event_nowait(
+        self,
+        payload: ev.EventPayload,
+        *,
+        thread_id: str | None = None,
+        codex_turn_id: str | None = None,
+    ) -> bool:
+        """Append an event (seq and wall time assigned now); ``False`` if it was dropped."""
+        queued = self._queued
+        if (
+            self._closing
+            or self._failed is not None
+            or (queued and queued + EVENT_COST > self._max)
+        ):
+            self._drop_event()
+            return False
+        if payload.__class__ in MUTABLE_PAYLOADS:
+            payload = payload_dict(payload)  # type: ignore[assignment]
+        seq = self._seq = self._seq + 1
+        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
+        self._queued = queued + EVENT_COST
+        self._enqueued += 1
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            wakeup.set()
+        return True
+
+    async def event(
+        self,
+        payload: ev.EventPayload,
+        *,
+        thread_id: str | None = None,
+        codex_turn_id: str | None = None,
+    ) -> bool:
+        """Like :meth:`event_nowait`, but with ``overflow="wait"`` waits for room first."""
+        if self._overflow == "wait":
+            await self._room(EVENT_COST)
+        return self.event_nowait(payload, thread_id=thread_id, codex_turn_id=codex_turn_id)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes held by the queue right now (cheap: the recorder polls it)."""
+        return self._queued
+
+    @property
+    def max_queued_bytes(self) -> int:
+        return self._max
+
+    @property
+    def stats(self) -> WriterStats:
+        s = self._stats
+        return WriterStats(
+            events_written=s[0],
+            payloads_written=s[1],
+            events_dropped=s[2],
+            payloads_dropped=s[3],
+            bytes_dropped=s[4],
+            queued_bytes=self._queued,
+            max_queued_bytes=self._max,
+            failed=self._failed,
+            closed=self._closed,
+        )
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """The background writer task: writes whatever is queued until :meth:`aclose`.
+
+        Cancelling it loses nothing: the queue stays, and ``flush``/``aclose`` drain it
+        themselves when no writer task is running.
+        """
+        self._running += 1
+        task_status.started()
+        try:
+            while not self._closed:
+                if self._queue:
+                    await self._drain()
+                    continue
+                wakeup = self._wakeup = anyio.Event()
+                await wakeup.wait()
+        finally:
+            self._running -= 1
+
+    async def flush(self) -> None:
+        """Return once everything enqueued before the call is on disk (or counted as lost)."""
+        if not self._closed:
+            await self._drain(self._enqueued)
+
+    async def aclose(self) -> None:
+        """Drain, record any loss, append ``recording_completed`` (the last line), close.
+
+        Shielded from cancellation: a cancelled agent still leaves a complete bundle. Calls
+        that arrive once closing has begun are dropped and counted (in :attr:`stats` only).
+        """
+        if self._closing:
+            with anyio.CancelScope(shield=True):
+                while not self._closed:
+                    await self._wait_progress()
+            return
+        self._closing = True
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._drain()
+                self._append_final_lines()
+                await self._drain()
+            finally:
+                with contextlib.suppress(OSError):
+                    _files.close(self._fd)
+                self._closed = True
+                self._notify()
+
+    # --- queueing internals --------------------------------------------------------------
+
+    def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        size = len(data) + PAYLOAD_OVERHEAD
+        queued = self._queued
+        if self._closing or self._failed is not None or (queued and queued + size > self._max):
+            self._drop_payload(size - PAYLOAD_OVERHEAD)
+            return None
+        n = self._ordinal = self._ordinal + 1
+        self._queue.append((n, data))
+        self._queued = queued + size
+        self._enqueued += 1
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            wakeup.set()
+        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+
+    def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
+        """Queue an item past the budget and the closing flag (the final lines)."""
+        self._queue.append(item)
+        self._queued += size
+        self._enqueued += 1
+
+    def _drop_event(self) -> None:
+        self._stats[2] += 1
+        self._note_overflow()
+
+    def _drop_payload(self, nbytes: int) -> None:
+        self._stats[3] += 1
+        self._stats[4] += nbytes
+        self._note_overflow()
+
+    def _note_overflow(self) -> None:
+        if self._failed is None and not self._closing and not self._reasons:
+            self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
+            log.warning(
+                "rollout_trace_sdk: trace writer queue is full (%d bytes); dropping records "
+                "for %s (the bundle will say how many)",
+                self._max,
+                self.bundle_dir,
+            )
+
+    def _unserialisable(self, kind: str, exc: Exception) -> None:
+        self._stats[3] += 1
+        reason = "a payload could not be serialised to JSON"
+        if reason not in self._reasons:
+            self._reasons.append(reason)
+            log.warning("rollout_trace_sdk: dropped a %s payload: %s", kind, exc)
+
+    async def _room(self, size: int) -> None:
+        """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""
+        while (
+            self._queued
+            and self._queued + size > self._max
+            and not self._closing
+            and self._failed is None
+        ):
+            if not self._running:
+                await self._drain()
+            else:
+                await self._wait_progress()
+
+    async def _wait_progress(self) -> None:
+        progress = self._progress
+        if progress is None:
+            progress = self._progress = anyio.Event()
+        await progress.wait()
+
+    def _notify(self) -> None:
+        """Wake whoever waits for room, a flush or the close."""
+        progress, self._progress = self._progress, None
+        if progress is not None:
+            progress.set()
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None:
+            wakeup.set()
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def _drain(self, target: int | None = None) -> None:
+        """Write queued items in chunks until the queue is empty (or ``target`` items are
+        done). Each chunk is shielded: once taken off the queue it is written completely."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            while self._queue and (target is None or self._done < target):
+                with anyio.CancelScope(shield=True):
+                    await self._write_chunk()
+                self._notify()
+
+    async def _write_chunk(self) -> None:
+        queue = self._queue
+        payloads: list[_QueuedPayload] = []
+        events: list[QueuedEvent] = []
+        charged = 0
+        payload_bytes = 0
+        while queue and len(payloads) + len(events) < _CHUNK_ITEMS and payload_bytes < _CHUNK_BYTES:
+            item = queue.popleft()
+            if len(item) == 2:
+                payloads.append(item)
+                size = len(item[1])
+                payload_bytes += size
+                charged += size + PAYLOAD_OVERHEAD
+            else:
+                events.append(item)
+                charged += EVENT_COST
+        count = len(payloads) + len(events)
+        try:
+            if self._failed is not None and not self._salvage:
+                self._lose(payloads, len(events), b"")
+                return
+            lines = await self._encode(events)
+            chunk = _Chunk(payloads, lines, events[0][0] if events else 0, len(events))
+            if payloads or lines:
+                await anyio.to_thread.run_sync(self._write_in_thread, chunk)
+            self._account(chunk)
+        finally:
+            self._queued -= charged
+            self._done += count
+
+    async def _encode(self, events: list[QueuedEvent]) -> bytes:
+        rollout_id = self._rollout_id
+        parts: list[bytes] = []
+        for start in range(0, len(events), _ENCODE_SLICE):
+            if start:
+                await anyio.lowlevel.checkpoint()
+            parts.extend(encode_line(rollout_id, e) for e in events[start : start + _ENCODE_SLICE])
+        return b"".join(parts)
+
+    def _write_in_thread(self, chunk: _Chunk) -> None:
+        """Runs in the worker thread: payload files first, then the lines. Records how far it
+        got instead of raising, and cuts a torn last line off the log."""
+        try:
+            for ordinal, data in chunk.payloads:
+                _files.write_payload_file(self._payloads_dir, ordinal, data)
+                chunk.payloads_done += 1
+            if chunk.lines:
+                _files.append_lines(self._fd, chunk.lines)
+                chunk.bytes_done = len(chunk.lines)
+                chunk.lines_done = chunk.line_count
+        except OSError as exc:
+            chunk.error = exc
+            written = getattr(exc, "written", 0)
+            if chunk.payloads_done == len(chunk.payloads) and written:
+                whole = chunk.lines.rfind(b"\n", 0, written) + 1
+                chunk.bytes_done = whole
+                chunk.lines_done = chunk.lines.count(b"\n", 0, whole)
+                if whole != written:
+                    with contextlib.suppress(OSError):
+                        _files.truncate(self._fd, self._log_size + whole)
+
+    def _account(self, chunk: _Chunk) -> None:
+        stats = self._stats
+        stats[1] += chunk.payloads_done
+        stats[0] += chunk.lines_done
+        self._log_size += chunk.bytes_done
+        if chunk.lines_done:
+            self._written_seq = chunk.first_seq + chunk.lines_done - 1
+        if chunk.error is None:
+            return
+        self._lose(
+            chunk.payloads[chunk.payloads_done :],
+            chunk.line_count - chunk.lines_done,
+            chunk.lines[chunk.bytes_done :],
+        )
+        if self._failed is None:
+            self._failed = chunk.error
+            self._reasons.append(f"writing the bundle failed ({chunk.error})")
+            log.warning(
+                "rollout_trace_sdk: cannot write trace bundle %s: %s; recording stops here, "
+                "the agent goes on",
+                self.bundle_dir,
+                chunk.error,
+            )
+
+    def _lose(self, payloads: list[_QueuedPayload], events: int, lines: bytes) -> None:
+        stats = self._stats
+        stats[2] += events
+        stats[3] += len(payloads)
+        stats[4] += sum(len(data) for _, data in payloads) + len(lines)
+
+    def _append_final_lines(self) -> None:
+        """Queue the loss report (if anything was lost) and ``recording_completed``. After a
+        disk failure they continue right after the last complete line, in one last attempt."""
+        if self._failed is not None:
+            self._salvage = True
+            self._seq = self._written_seq
+        s = self._stats
+        if s[2] or s[3]:
+            reasons = "; ".join(self._reasons) or "unknown reason"
+            message = (
+                f"rollout_trace_sdk: dropped {s[2]} events and {s[3]} payloads ({s[4]} bytes) "
+                f"while recording this trace: {reasons}"
+            )
+            data = orjson.dumps({"type": "warning", "message": message}, option=_PRETTY)
+            n = self._ordinal = self._ordinal + 1
+            self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
+            ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
+            self._force_event(ev.ProtocolEventObserved("warning", ref))
+        self._force_event(ev.RecordingCompleted())
+
+    def _force_event(self, payload: ev.EventPayload) -> None:
+        seq = self._seq = self._seq + 1
+        self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
+
+
+def _now_ms() -> int:
+    return max(time.time_ns() // 1_000_000, 0)

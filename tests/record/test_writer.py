@@ -1,0 +1,280 @@
+"""The bundle writer: layout, exact bytes, ordering under concurrency, flush, close and
+cancellation. Budget and disk failures are in ``test_writer_limits.py``."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import anyio
+import orjson
+import pytest
+
+from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record._encode import encode_line
+from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
+from tests.codex_oracle import codex_reduce, needs_codex
+from tests.conftest import conformance_bundles, needs_conformance
+
+from .writer_support import (
+    ROOT,
+    TRACE_ID,
+    TURN,
+    make_writer,
+    read_bundle,
+    read_lines,
+    write_end,
+    write_inference,
+    write_start,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def test_layout_and_permissions(tmp_path: Path) -> None:
+    w = make_writer(tmp_path / "nested" / "root", started_at_unix_ms=1234)
+    bundle = tmp_path / "nested" / "root" / f"trace-{TRACE_ID}-{ROOT}"
+    assert w.bundle_dir == bundle
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        await w.aclose()
+    assert sorted(p.name for p in bundle.iterdir()) == ["manifest.json", "payloads", "trace.jsonl"]
+    for d in (bundle, bundle / "payloads"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    files = [bundle / "manifest.json", bundle / "trace.jsonl", *(bundle / "payloads").iterdir()]
+    assert len(files) == 3
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    expected = ev.Manifest(2, TRACE_ID, ROOT, ROOT, 1234)
+    assert (bundle / "manifest.json").read_bytes() == codec.manifest_bytes(expected)
+    assert codec.manifest_bytes(expected).startswith(b'{\n  "schema_version": 2,\n')
+
+
+async def test_bytes_match_the_codec(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    value = {"é": ["ü", 1.5, None, {"k": True}], "big": 2**63 - 1, "text": "a\nb\u2028"}
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        ref = w.payload_nowait("protocol_event", value)
+        assert ref == ev.RawPayloadRef("raw_payload:1", "protocol_event", "payloads/1.json")
+        w.event_nowait(ev.ProtocolEventObserved("warning", ref))
+        w.event_nowait(ev.HistoryItemAccepted("msg_1"), thread_id=ROOT, codex_turn_id=TURN)
+        w.event_nowait(ev.Other("k", "s", [ref], {"m": [1]}))
+        await w.aclose()
+    payload = (w.bundle_dir / "payloads" / "1.json").read_bytes()
+    assert payload == codec.pretty_bytes(value)
+    assert not payload.endswith(b"\n")
+    lines = read_lines(w.bundle_dir)
+    assert len(lines) == 4
+    for line in lines:
+        assert codec.event_line(codec.parse_event_line(line)) == line
+    assert b'"agent_message_payload"' not in lines[1]
+    assert orjson.loads(lines[-1])["payload"] == {"type": "recording_completed"}
+
+
+@needs_conformance
+def test_fast_encoder_matches_every_corpus_line() -> None:
+    checked = 0
+    for bundle in conformance_bundles():
+        for line in (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True):
+            e = codec.parse_event_line(line)
+            item = (e.seq, e.wall_time_unix_ms, e.thread_id, e.codex_turn_id, e.payload)
+            assert encode_line(e.rollout_id, item) == line
+            checked += 1
+    assert checked > 1000
+
+
+async def test_mutable_payload_objects_are_snapshotted(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    metadata: dict[str, list[int]] = {"m": [1]}
+    value = {"messages": ["a"]}
+    w.event_nowait(ev.Other("k", "s", [], metadata))
+    w.payload_nowait("inference_request", value)
+    metadata["m"].append(2)
+    value["messages"].append("b")
+    await w.aclose()
+    assert orjson.loads(read_lines(w.bundle_dir)[0])["payload"]["metadata"] == {"m": [1]}
+    assert orjson.loads((w.bundle_dir / "payloads/1.json").read_bytes()) == {"messages": ["a"]}
+
+
+async def test_many_concurrent_tasks_keep_order_and_lose_nothing(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    expected: dict[str, object] = {}
+
+    async def producer(i: int) -> None:
+        for j in range(10):
+            value = {"task": i, "step": j, "pad": "x" * (i * 37 % 900)}
+            ref = (
+                await w.payload("tool_result", value)
+                if j % 2
+                else w.payload_nowait("tool_result", value)
+            )
+            assert ref is not None
+            expected[ref.path] = value
+            payload = ev.ToolCallEnded(f"call-{i}-{j}", "completed", ref)
+            if j % 3:
+                assert await w.event(payload, thread_id=ROOT, codex_turn_id=TURN)
+            else:
+                assert w.event_nowait(payload, thread_id=ROOT, codex_turn_id=TURN)
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        async with anyio.create_task_group() as producers:
+            for i in range(200):
+                producers.start_soon(producer, i)
+        await w.aclose()
+    events = read_bundle(w.bundle_dir)
+    assert len(events) == 2001
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    seen = {}
+    for e in events[:-1]:
+        assert isinstance(e.payload, ev.ToolCallEnded)
+        ref = e.payload.result_payload
+        assert ref is not None
+        seen[ref.path] = orjson.loads((w.bundle_dir / ref.path).read_bytes())
+    assert seen == expected
+    assert len(list((w.bundle_dir / "payloads").iterdir())) == 2000
+    s = w.stats
+    assert (s.events_written, s.payloads_written) == (2001, 2000)
+    assert (s.events_dropped, s.payloads_dropped, s.bytes_dropped, s.queued_bytes) == (0, 0, 0, 0)
+    assert s.failed is None and s.closed
+
+
+async def test_flush_puts_everything_on_disk(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        for i in range(1000):
+            w.event_nowait(ev.ThreadResumed(f"t{i}"))
+        await w.flush()
+        assert len(read_lines(w.bundle_dir)) == 1000
+        assert w.stats.events_written == 1000
+        await w.aclose()
+
+
+async def test_flush_and_close_work_without_a_writer_task(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    await write_start(w)
+    await w.flush()
+    assert len(read_lines(w.bundle_dir)) == 3
+    await write_end(w)
+    await w.aclose()
+    events = read_bundle(w.bundle_dir)
+    assert len(events) == 7 and isinstance(events[-1].payload, ev.RecordingCompleted)
+    await w.aclose()  # closing twice is harmless
+    await w.flush()
+
+
+def _record_from_sync_code(w: BundleWriter, n: int) -> list[bool]:
+    return [w.event_nowait(ev.ThreadResumed(f"sync-{i}")) for i in range(n)]
+
+
+async def test_nowait_calls_from_sync_code_in_the_loop_thread(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        assert all(_record_from_sync_code(w, 50))
+        await anyio.sleep(0.05)  # the writer task picks them up without a flush
+        assert len(read_lines(w.bundle_dir)) == 50
+        await w.aclose()
+
+
+async def test_calls_after_close_are_dropped_and_counted(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    await w.aclose()
+    assert w.event_nowait(ev.ThreadResumed("late")) is False
+    assert w.payload_nowait("tool_result", {"late": True}) is None
+    assert await w.event(ev.ThreadResumed("late")) is False
+    s = w.stats
+    assert (s.events_dropped, s.payloads_dropped) == (2, 1)
+    assert [orjson.loads(x)["seq"] for x in read_lines(w.bundle_dir)] == [1]
+
+
+def test_never_reuses_an_existing_bundle(tmp_path: Path) -> None:
+    first = make_writer(tmp_path)
+    before = (first.bundle_dir / "manifest.json").read_bytes()
+    with pytest.raises(BundleCreateError) as err:
+        make_writer(tmp_path, started_at_unix_ms=1)
+    assert isinstance(err.value, OSError)
+    assert str(first.bundle_dir) in str(err.value)
+    assert (first.bundle_dir / "manifest.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("bad", ["", "..", "a/b"])
+def test_ids_that_cannot_name_a_directory_are_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(BundleCreateError):
+        BundleWriter.create(tmp_path, trace_id=bad, root_thread_id=ROOT)
+
+
+async def test_cancelled_task_group_still_leaves_a_complete_bundle(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    produced = 0
+
+    async def producer() -> None:
+        nonlocal produced
+        while True:
+            await write_inference(w, produced)
+            produced += 1
+            await anyio.sleep(0)
+
+    with anyio.CancelScope() as outer:
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(w.run)
+                await write_start(w)
+                tg.start_soon(producer)
+                await anyio.sleep(0.05)
+                outer.cancel()
+                await anyio.sleep_forever()
+        finally:
+            # the recorder's cleanup, still inside the cancelled scope
+            await write_end(w)
+            await w.aclose()
+    assert outer.cancelled_caught
+    events = read_bundle(w.bundle_dir)
+    assert produced > 0
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    assert isinstance(events[-2].payload, ev.RolloutEnded)
+    assert w.stats.events_dropped == 0
+
+
+async def test_cancelled_writer_task_loses_nothing(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        for i in range(3000):
+            w.event_nowait(ev.ThreadResumed(f"t{i}"))
+        await anyio.lowlevel.checkpoint()
+        tg.cancel_scope.cancel()
+    await w.aclose()
+    events = read_bundle(w.bundle_dir)
+    assert len(events) == 3001
+
+
+@needs_codex
+async def test_codex_reduces_a_written_rollout(tmp_path: Path) -> None:
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        for n in range(3):
+            await write_inference(w, n)
+        await write_end(w)
+        await w.aclose()
+    read_bundle(w.bundle_dir)
+    ok, stderr, state = codex_reduce(w.bundle_dir)
+    assert ok, stderr
+    assert state is not None
+    assert state["status"] == "completed" and state["recording_complete"] is True
+    assert len(state["inference_calls"]) == 3
+    assert len(state["raw_payloads"]) == 7
+    assert not os.path.exists(w.bundle_dir / "state.json")
