@@ -228,14 +228,15 @@ def _apply(replay: Replay, cell: CodeCell, change: PendingCellEvent) -> None:
 def close_for_turn_end(
     replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int
 ) -> None:
-    """A failed turn fails its running cells; a cancelled or aborted one terminates them."""
+    """A failed turn fails its running cells; a cancelled or aborted one terminates them,
+    exactly as if the runtime had reported that end."""
     if turn_status == "failed":
-        runtime, execution = "failed", "failed"
+        runtime = "failed"
     elif turn_status in ("cancelled", "aborted"):
-        runtime, execution = "terminated", "cancelled"
+        runtime = "terminated"
     else:
         return
     for cell in replay.trace.code_cells.values():
         if cell.codex_turn_id == codex_turn_id and cell.execution.status == "running":
-            cell.execution.end(at, seq, execution)  # type: ignore[arg-type]
-            cell.runtime_status = runtime  # type: ignore[assignment]
+            ending = PendingCellEvent("ended", seq, at, cell.runtime_cell_id or "", runtime, None)
+            _apply(replay, cell, ending)

@@ -1,0 +1,222 @@
+"""Reducer scenarios 24-27: code-mode cells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollout_trace_sdk.model import events as ev
+from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+
+SOURCE = "const r = await tools.exec_command({cmd: 'ls'});\ntext(r.output);\n"
+
+
+def exec_call(call_id: str = "call-cell", rid: str = "ctc1") -> dict[str, Any]:
+    return {
+        "type": "custom_tool_call",
+        "id": rid,
+        "call_id": call_id,
+        "name": "exec",
+        "input": SOURCE,
+    }
+
+
+def exec_output(text: str, rid: str, call_id: str = "call-cell") -> dict[str, Any]:
+    return {"type": "custom_tool_call_output", "id": rid, "call_id": call_id, "output": text}
+
+
+def _result(bundle: BundleBuilder, kind: str, status_text: str | None = None) -> ev.RawPayloadRef:
+    body: dict[str, Any] = {"cell_id": "1", "content_items": []}
+    if kind == "Result":
+        body["error_text"] = status_text
+    return bundle.payload("tool_result", {"response": {kind: body}})
+
+
+def _exec_tool(
+    bundle: BundleBuilder, call_id: str = "call-cell", thread: str = ROOT, turn: str = TURN
+) -> None:
+    invocation = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "exec",
+            "tool_namespace": None,
+            "payload": {"type": "custom", "input": SOURCE},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            call_id,
+            call_id,
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind.other("exec"),
+            ev.GenericSummary("exec", SOURCE),
+            invocation,
+        ),
+        thread=thread,
+        turn=turn,
+    )
+
+
+def test_24_full_lifecycle_with_yield_nested_tool_and_wait(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    _exec_tool(bundle)
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    nested = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "lookup",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": "{}"},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            "nested-1",
+            None,
+            "tool-1",
+            ev.CodeCellRequester("1"),
+            ev.ToolCallKind.other("lookup"),
+            ev.GenericSummary("lookup", "{}"),
+            nested,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.event(
+        ev.CodeCellInitialResponse("1", "yielded", _result(bundle, "Yielded")),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.event(ev.ToolCallEnded("call-cell", "completed", None), thread=ROOT, turn=TURN)
+    fc_wait = {
+        "type": "function_call",
+        "id": "fc2",
+        "call_id": "call-wait",
+        "name": "wait",
+        "arguments": '{"cell_id": "1"}',
+    }
+    bundle.infer(
+        "inf-2",
+        request(message("user", "run", "u1"), exec_call(), exec_output("running", "o1")),
+        response(fc_wait),
+    )
+    wait = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "wait",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": '{"cell_id": "1"}'},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            "call-wait",
+            "call-wait",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind.other("wait"),
+            ev.GenericSummary("wait", "{}"),
+            wait,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.event(
+        ev.CodeCellEnded("1", "completed", _result(bundle, "Result")), thread=ROOT, turn=TURN
+    )
+    bundle.end_turn()
+    bundle.finish()
+    state = bundle.reduce()
+    cell = state["code_cells"]["code_cell:call-cell"]
+    assert cell["source_item_id"] == "conversation_item:2"
+    assert cell["output_item_ids"] == ["conversation_item:3"]
+    assert cell["nested_tool_call_ids"] == ["nested-1"]
+    assert cell["wait_tool_call_ids"] == ["call-wait"]
+    assert cell["initial_response_status"] == "yielded"
+    assert cell["yielded_seq"] == cell["initial_response_seq"]
+    assert cell["runtime_status"] == "completed"
+    assert cell["execution"]["status"] == "completed"
+    assert state["tool_calls"]["call-cell"]["started_code_cell_id"] == "code_cell:call-cell"
+    assert state["tool_calls"]["nested-1"]["requester"] == {
+        "type": "code_cell",
+        "code_cell_id": "code_cell:call-cell",
+    }
+    producers = state["conversation_items"]["conversation_item:3"]["produced_by"]
+    assert {"type": "code_cell", "code_cell_id": "code_cell:call-cell"} in producers
+
+
+def test_25_fast_failure_before_the_source_exists(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    bundle.event(
+        ev.CodeCellInitialResponse("1", "failed", _result(bundle, "Result", "boom")),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.event(
+        ev.CodeCellEnded("1", "failed", _result(bundle, "Result", "boom")), thread=ROOT, turn=TURN
+    )
+    assert bundle.reduce()["code_cells"] == {}
+    bundle.complete("inf-1", response(exec_call()))
+    state = bundle.reduce()
+    cell = state["code_cells"]["code_cell:call-cell"]
+    assert cell["execution"]["status"] == "failed"
+    assert cell["execution"]["started_seq"] == 5
+    assert cell["initial_response_seq"] == 6
+    assert cell["raw_result_payload_id"] == "raw_payload:3"
+
+
+def test_26_cancelled_turn_terminates_the_cell(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    bundle.end_turn("cancelled")
+    state = bundle.reduce()
+    cell = state["code_cells"]["code_cell:call-cell"]
+    assert cell["runtime_status"] == "terminated"
+    assert cell["execution"]["status"] == "cancelled"
+
+
+def test_26b_yielded_cell_survives_a_completed_turn(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    bundle.event(ev.CodeCellInitialResponse("1", "yielded", None), thread=ROOT, turn=TURN)
+    bundle.end_turn("completed")
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert cell["runtime_status"] == "yielded"
+    assert cell["execution"]["status"] == "running"
+
+
+def test_27_runtime_ids_repeat_across_threads(bundle: BundleBuilder) -> None:
+    child = "thread-child"
+    bundle.begin()
+    bundle.start_thread(child, "/root/child")
+    bundle.start_turn("turn-2", child)
+    bundle.infer(
+        "inf-1", request(message("user", "run", "u1")), response(exec_call("call-a", "ctc-a"))
+    )
+    bundle.infer(
+        "inf-2",
+        request(message("user", "run", "u2")),
+        response(exec_call("call-b", "ctc-b")),
+        thread_id=child,
+        turn_id="turn-2",
+    )
+    bundle.event(ev.CodeCellStarted("1", "call-a", SOURCE), thread=ROOT, turn=TURN)
+    bundle.event(ev.CodeCellStarted("1", "call-b", SOURCE), thread=child, turn="turn-2")
+    bundle.event(ev.CodeCellEnded("1", "completed", None), thread=child, turn="turn-2")
+    state = bundle.reduce()
+    assert state["code_cells"]["code_cell:call-a"]["execution"]["status"] == "running"
+    assert state["code_cells"]["code_cell:call-b"]["execution"]["status"] == "completed"
+
+
+def test_unknown_runtime_cell(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(ev.CodeCellEnded("7", "completed", None), thread=ROOT, turn=TURN)
+    assert (
+        bundle.reduce_error().message
+        == f"code cell end referenced unknown runtime cell 7 in thread {ROOT}"
+    )

@@ -1,0 +1,405 @@
+"""Reducer scenarios 1-19 (reducer.md §11): conversation reconstruction, adapted to schema 2.
+
+Each bundle is also reduced by the real Codex binary when it is available (see ``builder``),
+and the two states must be equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+
+FC = {
+    "type": "function_call",
+    "id": "fc1",
+    "name": "exec_command",
+    "call_id": "call-1",
+    "arguments": '{"cmd": "ls"}',
+}
+FCO = {"type": "function_call_output", "id": "fco1", "call_id": "call-1", "output": "a b"}
+
+
+def items_of(state: dict[str, Any], *ids: str) -> list[dict[str, Any]]:
+    return [state["conversation_items"][i] for i in ids]
+
+
+def test_01_history_reuse_by_position(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "ok")))
+    bundle.infer(
+        "inf-2", request(message("user", "ok"), message("assistant", "ack"), message("user", "ok"))
+    )
+    state = bundle.reduce()
+    first = state["inference_calls"]["inf-1"]["request_item_ids"]
+    second = state["inference_calls"]["inf-2"]["request_item_ids"]
+    assert len(state["conversation_items"]) == 3
+    assert second[0] == first[0]
+    assert second[2] not in (first[0], second[1])
+
+
+def test_02_response_joins_conversation(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "hi", "u1")),
+        response(message("assistant", "hello", "a1")),
+        response_id="resp-1",
+    )
+    bundle.accept("a1")
+    state = bundle.reduce()
+    call = state["inference_calls"]["inf-1"]
+    (reply,) = items_of(state, *call["response_item_ids"])
+    assert reply["produced_by"] == [{"type": "inference", "inference_call_id": "inf-1"}]
+    assert reply["responses_item_id"] == "a1"
+    assert reply["accepted_seq"] == 6
+    assert state["threads"][ROOT]["conversation_item_ids"] == [
+        "conversation_item:1",
+        "conversation_item:2",
+    ]
+
+
+def test_03_later_full_request_reuses_call_item(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC))
+    bundle.infer("inf-2", request(message("user", "go", "u1"), FC, FCO))
+    state = bundle.reduce()
+    call_item = state["inference_calls"]["inf-1"]["response_item_ids"][0]
+    assert state["inference_calls"]["inf-2"]["request_item_ids"][1] == call_item
+    assert state["conversation_items"][call_item]["body"]["parts"][0]["summary"] == '{"cmd":"ls"}'
+
+
+def test_04_incremental_request_carries_prefix_and_usage(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    usage = {
+        "input_tokens": 10,
+        "cached_input_tokens": 2,
+        "output_tokens": 3,
+        "reasoning_output_tokens": -1,
+        "total_tokens": 13,
+    }
+    bundle.infer(
+        "inf-1",
+        request(message("user", "go", "u1")),
+        response(FC, usage=usage),
+        response_id="resp-1",
+    )
+    bundle.infer("inf-2", request(FCO, previous_response_id="resp-1"))
+    state = bundle.reduce()
+    first, second = state["inference_calls"]["inf-1"], state["inference_calls"]["inf-2"]
+    assert second["request_item_ids"][:2] == first["request_item_ids"] + first["response_item_ids"]
+    assert len(second["request_item_ids"]) == 3
+    assert first["usage"] == {
+        "input_tokens": 10,
+        "cached_input_tokens": 2,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 3,
+        "reasoning_output_tokens": 0,
+    }
+
+
+def test_05_full_snapshot_may_reorder_and_insert(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "a", "u1"), message("user", "b", "u2")))
+    bundle.infer(
+        "inf-2",
+        request(
+            message("user", "b", "u2"), message("user", "new", "u3"), message("user", "a", "u1")
+        ),
+    )
+    state = bundle.reduce()
+    first = state["inference_calls"]["inf-1"]["request_item_ids"]
+    second = state["inference_calls"]["inf-2"]["request_item_ids"]
+    assert second == [first[1], "conversation_item:3", first[0]]
+
+
+def reasoning(
+    rid: str, *, text: str | None = None, summary: str | None = None, encrypted: str | None = None
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "id": rid,
+        "summary": [] if summary is None else [{"type": "summary_text", "text": summary}],
+    }
+    if text is not None:
+        item["content"] = [{"type": "reasoning_text", "text": text}]
+    if encrypted is not None:
+        item["encrypted_content"] = encrypted
+    return item
+
+
+def test_06_reasoning_body_order(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "think")),
+        response(reasoning("rs1", text="raw", summary="sum", encrypted="ENC")),
+    )
+    state = bundle.reduce()
+    (item_id,) = state["inference_calls"]["inf-1"]["response_item_ids"]
+    assert state["conversation_items"][item_id]["body"]["parts"] == [
+        {"type": "text", "text": "raw"},
+        {"type": "summary", "text": "sum"},
+        {"type": "encoded", "label": "encrypted_content", "value": "ENC"},
+    ]
+
+
+def test_07_encrypted_reasoning_reused_across_requests(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "q", "u1")),
+        response(reasoning("rs1", summary="s", encrypted="ENC")),
+    )
+    bundle.infer("inf-2", request(message("user", "q", "u1"), reasoning("rs1", encrypted="ENC")))
+    state = bundle.reduce()
+    produced = state["inference_calls"]["inf-1"]["response_item_ids"][0]
+    assert state["inference_calls"]["inf-2"]["request_item_ids"][1] == produced
+    assert len(state["conversation_items"]) == 2
+
+
+def test_08_complementary_reasoning_merge(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "q", "u1")),
+        response(reasoning("rs1", summary="short", encrypted="ENC")),
+    )
+    bundle.infer(
+        "inf-2",
+        request(message("user", "q", "u1"), reasoning("rs1", text="long form", encrypted="ENC")),
+    )
+    state = bundle.reduce()
+    item = state["conversation_items"]["conversation_item:2"]
+    assert [p["type"] for p in item["body"]["parts"]] == ["text", "summary", "encoded"]
+
+
+def test_09_conflicting_reasoning_text_keeps_first(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "q", "u1")),
+        response(reasoning("rs1", text="first", summary="s", encrypted="ENC")),
+    )
+    bundle.infer(
+        "inf-2",
+        request(
+            message("user", "q", "u1"),
+            reasoning("rs1", text="second", summary="t", encrypted="ENC"),
+        ),
+    )
+    state = bundle.reduce()
+    parts = state["conversation_items"]["conversation_item:2"]["body"]["parts"]
+    assert parts[0] == {"type": "text", "text": "first"}
+    assert parts[1] == {"type": "summary", "text": "s"}
+
+
+def test_10_call_id_reused_with_different_content(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC))
+    other = {**FC, "id": "fc2", "arguments": '{"cmd": "pwd"}'}
+    bundle.infer("inf-2", request(message("user", "go", "u1"), other))
+    assert (
+        bundle.reduce_error().message
+        == "model-visible call id call-1 was reused with different content"
+    )
+
+
+def test_10b_outputs_may_share_a_call_id(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC))
+    second = {**FCO, "id": "fco2", "output": "other"}
+    bundle.infer("inf-2", request(message("user", "go", "u1"), FC, FCO, second))
+    state = bundle.reduce()
+    assert len(state["inference_calls"]["inf-2"]["request_item_ids"]) == 4
+
+
+def test_11_unsupported_item_type(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request({"type": "mystery", "id": "x"}))
+    assert (
+        bundle.reduce_error().message
+        == "unsupported model item type mystery in payload raw_payload:1"
+    )
+
+
+def test_12_missing_input(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", {"model": "gpt-test"})
+    assert (
+        bundle.reduce_error().message
+        == "inference request payload raw_payload:1 did not contain input"
+    )
+
+
+def test_13_request_input_mode_is_gone_so_payload_decides(bundle: BundleBuilder) -> None:
+    # v2 dropped request_input_mode; without a previous_response_id in the payload the request
+    # is a full snapshot even after a traced response.
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC), response_id="resp-1")
+    bundle.infer("inf-2", request(message("user", "go", "u1"), FC, FCO))
+    state = bundle.reduce()
+    assert state["inference_calls"]["inf-2"]["request_item_ids"][:2] == [
+        "conversation_item:1",
+        "conversation_item:2",
+    ]
+
+
+def test_14_untraced_previous_response_fails(bundle: BundleBuilder) -> None:
+    # v2 cannot express an untraced prefix: an incremental request must name a traced response.
+    bundle.begin()
+    bundle.infer("inf-1", request(FCO, previous_response_id="resp-elsewhere"))
+    assert bundle.reduce_error().message == (
+        "incremental inference request inf-1 referenced unknown previous_response_id resp-elsewhere"
+    )
+
+
+def test_15_unknown_previous_response(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC), response_id="resp-1")
+    bundle.infer("inf-2", request(FCO, previous_response_id="resp-2"))
+    assert "referenced unknown previous_response_id resp-2" in bundle.reduce_error().message
+
+
+def _compaction_bundle(bundle: BundleBuilder, summary_type: str) -> dict[str, Any]:
+    from rollout_trace_sdk.model import events as ev
+
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "long", "u1")),
+        response(message("assistant", "answer", "a1")),
+    )
+    bundle.accept("u1")
+    bundle.accept("a1")
+    summary = {"type": summary_type, "id": "cmp1", "encrypted_content": "SUMMARY"}
+    req = bundle.payload("compaction_request", {"input": []})
+    bundle.event(
+        ev.CompactionRequestStarted(
+            "cmp-1", "compaction_request:1", ROOT, TURN, "gpt-test", "test-provider", req
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    resp = bundle.payload("compaction_response", {"output_items": [summary]})
+    bundle.event(
+        ev.CompactionRequestCompleted("cmp-1", "compaction_request:1", resp), thread=ROOT, turn=TURN
+    )
+    checkpoint = bundle.payload(
+        "compaction_checkpoint",
+        {
+            "input_history": [message("user", "long", "u1"), message("assistant", "answer", "a1")],
+            "replacement_history": [message("user", "long", "u1"), summary],
+        },
+    )
+    bundle.event(ev.CompactionInstalled("cmp-1", checkpoint), thread=ROOT, turn=TURN)
+    bundle.infer(
+        "inf-2", request(message("user", "long", "u1"), summary, message("user", "next", "u2"))
+    )
+    bundle.finish()
+    return bundle.reduce()
+
+
+@pytest.mark.parametrize("summary_type", ["compaction", "context_compaction"])
+def test_16_17_compaction_boundary(bundle: BundleBuilder, summary_type: str) -> None:
+    state = _compaction_bundle(bundle, summary_type)
+    compaction = state["compactions"]["cmp-1"]
+    assert compaction["input_item_ids"] == ["conversation_item:1", "conversation_item:2"]
+    assert compaction["marker_item_id"] == "conversation_item:3"
+    assert compaction["replacement_item_ids"] == ["conversation_item:4", "conversation_item:5"]
+    assert compaction["request_ids"] == ["compaction_request:1"]
+    marker = state["conversation_items"]["conversation_item:3"]
+    assert marker["kind"] == "compaction_marker" and marker["body"] == {"parts": []}
+    assert "responses_item_id" not in marker
+    summary = state["conversation_items"]["conversation_item:5"]
+    assert summary["channel"] == "summary"
+    assert summary["body"]["parts"] == [
+        {"type": "encoded", "label": "encrypted_content", "value": "SUMMARY"}
+    ]
+    # The next full request reconciles against the replacement history.
+    assert state["inference_calls"]["inf-2"]["request_item_ids"] == [
+        "conversation_item:4",
+        "conversation_item:5",
+        "conversation_item:6",
+    ]
+    # A replacement copy of an accepted item shows the acceptance of its responses id.
+    assert (
+        state["conversation_items"]["conversation_item:4"]["accepted_seq"]
+        == state["conversation_items"]["conversation_item:1"]["accepted_seq"]
+    )
+
+
+def test_18_tool_linking_to_inference_and_outputs(bundle: BundleBuilder) -> None:
+    from rollout_trace_sdk.model import events as ev
+
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC), response_id="resp-1")
+    invocation = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "lookup",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": "{}"},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            "call-1",
+            "call-1",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind.other("lookup"),
+            ev.GenericSummary("lookup", "{}"),
+            invocation,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    result = bundle.payload("tool_result", {"type": "direct_response", "response_item": FCO})
+    bundle.event(ev.ToolCallEnded("call-1", "completed", result), thread=ROOT, turn=TURN)
+    bundle.infer("inf-2", request(message("user", "go", "u1"), FC, FCO))
+    state = bundle.reduce()
+    tool = state["tool_calls"]["call-1"]
+    assert tool["model_visible_call_item_ids"] == ["conversation_item:2"]
+    assert tool["model_visible_output_item_ids"] == ["conversation_item:3"]
+    assert state["inference_calls"]["inf-1"]["tool_call_ids_started_by_response"] == ["call-1"]
+    assert state["conversation_items"]["conversation_item:3"]["produced_by"] == [
+        {"type": "tool", "tool_call_id": "call-1"}
+    ]
+
+
+def test_19_unknown_turn(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go")), turn_id="turn-9")
+    assert (
+        bundle.reduce_error().message
+        == "inference start inf-1 referenced unknown codex turn turn-9"
+    )
+
+
+def test_history_keeps_only_accepted_or_resent_items(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "go", "u1")),
+        response(message("assistant", "one", "a1"), message("assistant", "two", "a2")),
+    )
+    bundle.accept("a2")
+    state = bundle.reduce()
+    assert state["threads"][ROOT]["conversation_item_ids"] == [
+        "conversation_item:1",
+        "conversation_item:3",
+    ]
+    assert "accepted_seq" not in state["conversation_items"]["conversation_item:2"]
+
+
+def test_ids_take_part_in_matching(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "hi", "u1")))
+    bundle.infer("inf-2", request(message("user", "hi", "u2")))
+    bundle.infer("inf-3", request(message("user", "hi")))
+    state = bundle.reduce()
+    assert state["inference_calls"]["inf-2"]["request_item_ids"] == ["conversation_item:2"]
+    assert state["inference_calls"]["inf-3"]["request_item_ids"] == ["conversation_item:2"]
