@@ -1,0 +1,313 @@
+"""The bundle writer under pressure: a full memory budget and a failing disk. Whatever happens,
+nothing raises into the caller, losses are counted and said in the bundle, and the log keeps
+seq 1..N without a gap or a dangling payload reference."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record import _files
+from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
+from tests.codex_oracle import codex_bin, codex_reduce
+
+from .writer_support import (
+    loss_reports,
+    make_writer,
+    read_bundle,
+    read_lines,
+    write_end,
+    write_inference,
+    write_start,
+)
+
+pytestmark = pytest.mark.anyio
+
+BIG = "x" * 2000
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _assert_codex_reduces(bundle: Path) -> None:
+    if codex_bin() is not None:
+        ok, stderr, state = codex_reduce(bundle)
+        assert ok, stderr
+        assert state is not None and state["recording_complete"] is True
+
+
+async def _many_inferences(w: BundleWriter, tasks: int, calls: int) -> None:
+    async def worker(t: int) -> None:
+        for c in range(calls):
+            await write_inference(w, t * 1000 + c, text=BIG)
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        for t in range(tasks):
+            tg.start_soon(worker, t)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "rollout_trace_sdk" and r.levelno == logging.WARNING
+    ]
+
+
+# --- memory budget -------------------------------------------------------------------------
+
+
+async def test_wait_policy_loses_nothing_and_respects_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budget = 8 * 1024
+    w = make_writer(tmp_path, max_queued_bytes=budget)
+    peak = 0
+    original = BundleWriter._put_payload
+
+    def watched(self: BundleWriter, kind: Any, data: bytes) -> Any:
+        nonlocal peak
+        ref = original(self, kind, data)
+        peak = max(peak, self.queued_bytes)
+        return ref
+
+    monkeypatch.setattr(BundleWriter, "_put_payload", watched)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        await _many_inferences(w, tasks=20, calls=5)
+        await write_end(w)
+        await w.aclose()
+    assert budget // 2 < peak <= budget  # the budget was reached, never exceeded
+    events = read_bundle(w.bundle_dir)
+    assert len(events) == 3 + 20 * 5 * 2 + 3 + 1
+    s = w.stats
+    assert (s.events_dropped, s.payloads_dropped, s.bytes_dropped) == (0, 0, 0)
+    assert loss_reports(w.bundle_dir, events) == []
+    _assert_codex_reduces(w.bundle_dir)
+
+
+async def test_an_item_larger_than_the_budget_still_goes_through_alone(tmp_path: Path) -> None:
+    w = make_writer(tmp_path, max_queued_bytes=100)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        assert await w.payload("tool_result", {"big": BIG}) is not None
+        assert await w.payload("tool_result", {"big": BIG}) is not None
+        await w.aclose()
+    assert w.stats.payloads_written == 2 and w.stats.payloads_dropped == 0
+
+
+@pytest.mark.parametrize("overflow", ["drop", "wait"])
+async def test_full_budget_drops_are_counted_and_reported(
+    tmp_path: Path, overflow: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``overflow="drop"`` drops in every call; with ``"wait"`` only the nowait calls drop."""
+    w = make_writer(tmp_path, max_queued_bytes=4 * 1024, overflow=overflow)
+    refs: list[ev.RawPayloadRef | None] = []
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        for _ in range(50):  # no checkpoint in between: the writer cannot keep up
+            ref = w.payload_nowait("protocol_event", {"type": "warning", "message": BIG})
+            refs.append(ref)
+            if ref is not None:
+                w.event_nowait(ev.ProtocolEventObserved("warning", ref))
+        await write_end(w)
+        await w.aclose()
+    assert None in refs and refs[0] is not None
+    s = w.stats
+    assert s.payloads_dropped == refs.count(None)
+    assert s.bytes_dropped == refs.count(None) * len(
+        codec.pretty_bytes({"type": "warning", "message": BIG})
+    )
+    events = read_bundle(w.bundle_dir)
+    reports = loss_reports(w.bundle_dir, events)
+    assert reports[-1].startswith(
+        f"rollout_trace_sdk: dropped {s.events_dropped} events and {s.payloads_dropped} "
+        f"payloads ({s.bytes_dropped} bytes)"
+    )
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    last_warning = events[-2].payload
+    assert isinstance(last_warning, ev.ProtocolEventObserved)
+    assert last_warning.event_type == "warning"
+    assert len(_warnings(caplog)) == 1
+    _assert_codex_reduces(w.bundle_dir)
+
+
+async def test_dropped_events_take_no_seq(tmp_path: Path) -> None:
+    w = make_writer(tmp_path, max_queued_bytes=1024, overflow="drop")
+    results = [w.event_nowait(ev.ThreadResumed(f"t{i}")) for i in range(20)]
+    assert results[:4] == [True] * 4 and not all(results)
+    assert await w.event(ev.ThreadResumed("late")) is False
+    await w.flush()
+    assert await w.event(ev.ThreadResumed("after-flush")) is True
+    await w.aclose()
+    events = read_bundle(w.bundle_dir)  # checks seq 1..N
+    kept = [e.payload.thread_id for e in events if isinstance(e.payload, ev.ThreadResumed)]
+    assert kept == [f"t{i}" for i, ok in enumerate(results) if ok] + ["after-flush"]
+    assert w.stats.events_dropped == results.count(False) + 1
+
+
+async def test_unserialisable_payload_is_dropped_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = make_writer(tmp_path)
+    assert w.payload_nowait("tool_result", {"x": object()}) is None
+    assert await w.payload("tool_result", {1: "non-string key"}) is None
+    assert w.payload_nowait("tool_result", {"fine": 1}) is not None
+    await w.aclose()
+    assert w.stats.payloads_dropped == 2
+    assert len(_warnings(caplog)) == 1
+    assert "could not be serialised" in loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))[0]
+
+
+# --- disk failures -------------------------------------------------------------------------
+
+
+def _failing(real: Any, *, after: int, times: int, code: int) -> Any:
+    """Wrap a file function: calls number ``after`` .. ``after + times - 1`` raise."""
+    calls = 0
+
+    def wrapper(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if after <= calls < after + times:
+            raise OSError(code, os.strerror(code))
+        return real(*args)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+async def test_payload_write_failure_is_contained_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, code: int
+) -> None:
+    """A transient failure: recording stops, and the close still records the loss."""
+    real = _files.write_payload_file
+    monkeypatch.setattr(_files, "write_payload_file", _failing(real, after=4, times=1, code=code))
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        for n in range(10):
+            await write_inference(w, n)
+            await w.flush()
+        await write_end(w)
+        await w.aclose()
+    s = w.stats
+    assert isinstance(s.failed, OSError) and s.failed.errno == code
+    assert s.payloads_written == 4  # metadata, req 1, resp 1, then the report
+    assert s.events_dropped > 0 and s.payloads_dropped > 0
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1 and os.strerror(code) in warnings[0]
+    events = read_bundle(w.bundle_dir)
+    [report] = loss_reports(w.bundle_dir, events)
+    assert os.strerror(code) in report
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    _assert_codex_reduces(w.bundle_dir)
+
+
+async def test_torn_line_is_cut_and_the_log_stays_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = _files.append_lines
+    calls = 0
+
+    def half_then_full(fd: int, data: bytes) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            written = real(fd, data[: len(data) // 2 + 1])
+            exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            exc.written = written  # type: ignore[attr-defined]
+            raise exc
+        return real(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", half_then_full)
+    w = make_writer(tmp_path)
+    await write_start(w)
+    await w.flush()
+    for n in range(5):
+        await write_inference(w, n)
+    await write_end(w)
+    await w.aclose()
+    events = read_bundle(w.bundle_dir)  # no torn line, no gap
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    assert w.stats.events_written == len(events)
+    assert w.stats.events_dropped > 0
+    assert len(loss_reports(w.bundle_dir, events)) == 1
+    assert len(_warnings(caplog)) == 1
+    _assert_codex_reduces(w.bundle_dir)
+
+
+async def test_persistent_failure_never_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk stays broken: the log holds whole lines only and the stats tell the loss."""
+    real = _files.append_lines
+    monkeypatch.setattr(
+        _files, "append_lines", _failing(real, after=2, times=10**9, code=errno.EIO)
+    )
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        await w.flush()
+        for n in range(5):
+            await write_inference(w, n)
+        await w.flush()
+        assert w.event_nowait(ev.ThreadResumed("after-failure")) is False
+        await write_end(w)
+        await w.aclose()
+    lines = read_lines(w.bundle_dir)
+    assert len(lines) == 3
+    s = w.stats
+    assert s.events_written == 3 and s.events_dropped >= 5 * 2 + 3 + 1
+    assert s.closed and isinstance(s.failed, OSError)
+    assert len(_warnings(caplog)) == 1
+
+
+def test_read_only_root_raises_bundle_create_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o500)
+    try:
+        if os.access(root, os.W_OK):  # running as root: simulate what the kernel would say
+            real_mkdir = os.mkdir
+
+            def read_only(path: Any, mode: int = 0o777) -> None:
+                if Path(path).parent == root:
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+                real_mkdir(path, mode)
+
+            monkeypatch.setattr(os, "mkdir", read_only)
+        with pytest.raises(BundleCreateError) as err:
+            make_writer(root)
+        assert err.value.errno in (errno.EROFS, errno.EACCES)
+        assert list(root.iterdir()) == []
+    finally:
+        root.chmod(0o700)
+
+
+def test_create_failure_midway_raises_bundle_create_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(*_: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", no_space)
+    with pytest.raises(BundleCreateError, match="No space left"):
+        make_writer(tmp_path)
