@@ -1,0 +1,261 @@
+"""Reducer scenarios 28-31: terminal operations and sessions (schema 2 session naming)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollout_trace_sdk.model import events as ev
+from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+
+EXEC = ev.ToolCallKind("exec_command")
+STDIN = ev.ToolCallKind("write_stdin")
+
+
+def fc(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": f"fc-{call_id}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+    }
+
+
+def fco(call_id: str, output: str) -> dict[str, Any]:
+    return {
+        "type": "function_call_output",
+        "id": f"fco-{call_id}",
+        "call_id": call_id,
+        "output": output,
+    }
+
+
+def start_tool(
+    bundle: BundleBuilder,
+    call_id: str,
+    kind: ev.ToolCallKind,
+    name: str,
+    arguments: str,
+    *,
+    invocation: bool = True,
+) -> None:
+    ref = None
+    if invocation:
+        ref = bundle.payload(
+            "tool_invocation",
+            {
+                "tool_name": name,
+                "tool_namespace": None,
+                "payload": {"type": "function", "arguments": arguments},
+            },
+        )
+    bundle.event(
+        ev.ToolCallStarted(
+            call_id,
+            call_id,
+            None,
+            ev.ModelRequester(),
+            kind,
+            ev.GenericSummary(name, arguments),
+            ref,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+
+
+def exec_runtime(
+    bundle: BundleBuilder,
+    call_id: str,
+    process_id: str | None,
+    output: str = "ok\n",
+    *,
+    kind: ev.ToolCallKind = EXEC,
+    stdin: str | None = None,
+) -> None:
+    begin: dict[str, Any] = {"call_id": call_id}
+    if process_id is not None:
+        begin["process_id"] = process_id
+    begin.update(
+        {
+            "turn_id": TURN,
+            "command": ["/bin/bash", "-lc", "cat"],
+            "cwd": "/work",
+            "parsed_cmd": [],
+            "source": "unified_exec_startup",
+        }
+    )
+    if stdin is not None:
+        begin["interaction_input"] = stdin
+    ref = bundle.payload("tool_runtime_event", begin)
+    bundle.event(ev.ToolCallRuntimeStarted(call_id, kind, ref), thread=ROOT, turn=TURN)
+    end = {
+        **begin,
+        "stdout": "ignored",
+        "stderr": "ignored",
+        "aggregated_output": output,
+        "exit_code": 0,
+        "duration": {"secs": 0, "nanos": 1},
+        "formatted_output": "ignored",
+        "status": "completed",
+    }
+    ref = bundle.payload("tool_runtime_event", end)
+    bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", ref), thread=ROOT, turn=TURN)
+
+
+def end_tool(bundle: BundleBuilder, call_id: str, result: dict[str, Any]) -> None:
+    ref = bundle.payload("tool_result", result)
+    bundle.event(ev.ToolCallEnded(call_id, "completed", ref), thread=ROOT, turn=TURN)
+
+
+def test_28_exec_command_operation_session_and_observation(bundle: BundleBuilder) -> None:
+    call = fc("call-e", "exec_command", '{"cmd": "cat"}')
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(call))
+    start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+    exec_runtime(bundle, "call-e", "4242", output="hello\n")
+    end_tool(bundle, "call-e", {"type": "direct_response", "response_item": fco("call-e", "hello")})
+    bundle.infer("inf-2", request(message("user", "go", "u1"), call, fco("call-e", "hello")))
+    state = bundle.reduce()
+    operation = state["terminal_operations"]["terminal_operation:1"]
+    assert operation["terminal_id"] == "terminal_session:terminal_operation:1"
+    assert operation["request"]["display_command"] == "/bin/bash -lc cat"
+    assert operation["result"] == {
+        "exit_code": 0,
+        "stdout": "hello\n",
+        "stderr": "",
+        "formatted_output": None,
+        "original_token_count": None,
+        "chunk_id": None,
+    }
+    assert operation["model_observations"] == [
+        {
+            "call_item_ids": ["conversation_item:2"],
+            "output_item_ids": ["conversation_item:3"],
+            "source": "direct_tool_call",
+        }
+    ]
+    session = state["terminal_sessions"]["terminal_session:terminal_operation:1"]
+    assert session["operation_ids"] == ["terminal_operation:1"]
+    assert session["execution"]["ended_seq"] is None
+    assert state["tool_calls"]["call-e"]["summary"] == {
+        "type": "terminal",
+        "operation_id": "terminal_operation:1",
+    }
+
+
+def test_29_write_stdin_runtime_begin_joins_the_process_session(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+    exec_runtime(bundle, "call-e", "77")
+    start_tool(bundle, "call-w", STDIN, "write_stdin", "", invocation=False)
+    exec_runtime(bundle, "call-w", "77", kind=STDIN, stdin="more\n")
+    state = bundle.reduce()
+    operation = state["terminal_operations"]["terminal_operation:2"]
+    assert operation["kind"] == "write_stdin"
+    assert operation["request"]["stdin"] == "more\n"
+    assert operation["terminal_id"] == "terminal_session:terminal_operation:1"
+
+
+def test_30_dispatch_write_stdin_with_numeric_session_id(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+    exec_runtime(bundle, "call-e", "98033")
+    arguments = '{"session_id": 98033, "chars": "ping\\n", "yield_time_ms": 300}'
+    start_tool(bundle, "call-w", STDIN, "write_stdin", arguments)
+    bundle.event(ev.StdinTargetResolved("call-w", "call-e"), thread=ROOT, turn=TURN)
+    end_tool(bundle, "call-w", {"type": "direct_response", "response_item": fco("call-w", "pong")})
+    state = bundle.reduce()
+    operation = state["terminal_operations"]["terminal_operation:2"]
+    assert operation["request"] == {
+        "type": "write_stdin",
+        "stdin": "ping\n",
+        "yield_time_ms": 300,
+        "max_output_tokens": None,
+    }
+    assert operation["result"]["stdout"] == operation["result"]["formatted_output"] == "pong"
+    assert operation["raw_payload_ids"] == ["raw_payload:4", "raw_payload:5"]
+    session = state["terminal_sessions"]["terminal_session:terminal_operation:1"]
+    assert session["operation_ids"] == ["terminal_operation:1", "terminal_operation:2"]
+
+
+def test_30b_stdin_target_moves_an_operation_between_sessions(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+    exec_runtime(bundle, "call-e", "1")
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "2"}')
+    assert "terminal_session:terminal_operation:2" in bundle.reduce()["terminal_sessions"]
+    bundle.event(ev.StdinTargetResolved("call-w", "call-e"), thread=ROOT, turn=TURN)
+    state = bundle.reduce()
+    assert list(state["terminal_sessions"]) == ["terminal_session:terminal_operation:1"]
+    assert (
+        state["terminal_operations"]["terminal_operation:2"]["terminal_id"]
+        == "terminal_session:terminal_operation:1"
+    )
+
+
+def test_31_code_mode_write_stdin_result_projection(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5", "chars": "x"}')
+    end_tool(
+        bundle,
+        "call-w",
+        {
+            "type": "code_mode_response",
+            "value": {
+                "output": "done",
+                "exit_code": 3,
+                "original_token_count": 9,
+                "chunk_id": "c1",
+            },
+        },
+    )
+    state = bundle.reduce()
+    assert state["terminal_operations"]["terminal_operation:1"]["result"] == {
+        "exit_code": 3,
+        "stdout": "done",
+        "stderr": "",
+        "formatted_output": "done",
+        "original_token_count": 9,
+        "chunk_id": "c1",
+    }
+
+
+def test_write_stdin_error_result(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5"}')
+    end_tool(bundle, "call-w", {"type": "error", "error": "no such session"})
+    result = bundle.reduce()["terminal_operations"]["terminal_operation:1"]["result"]
+    assert result["stderr"] == "no such session"
+
+
+def test_write_stdin_without_session_id_makes_no_operation(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"chars": "x"}')
+    state = bundle.reduce()
+    assert state["terminal_operations"] == {}
+    assert state["tool_calls"]["call-w"]["terminal_operation_id"] is None
+
+
+def test_exec_end_without_exit_code(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-e", EXEC, "exec_command", "{}")
+    begin = bundle.payload(
+        "tool_runtime_event", {"call_id": "call-e", "command": ["ls"], "cwd": "/"}
+    )
+    bundle.event(ev.ToolCallRuntimeStarted("call-e", EXEC, begin), thread=ROOT, turn=TURN)
+    end = bundle.payload("tool_runtime_event", {"call_id": "call-e", "aggregated_output": ""})
+    bundle.event(ev.ToolCallRuntimeEnded("call-e", "completed", end), thread=ROOT, turn=TURN)
+    error = bundle.reduce_error()
+    assert error.message == "parse exec terminal response raw_payload:3"
+    assert error.cause == "missing field `exit_code`"
+
+
+def test_second_terminal_operation_is_refused(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5"}')
+    exec_runtime(bundle, "call-w", "5", kind=STDIN)
+    assert (
+        bundle.reduce_error().message
+        == "tool runtime start would create a second terminal operation for call-w"
+    )
