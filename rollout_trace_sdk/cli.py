@@ -105,6 +105,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 is for secrets, not results
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temp, path)
@@ -129,6 +130,12 @@ def _where(error: ReduceError) -> str | None:
     if error.file is not None:
         return f"{error.file}" + (f" (event at {event})" if event else "")
     return event
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _report_error(error: ReduceError, err: TextIO) -> None:

@@ -1,0 +1,515 @@
+"""Our reducer against ``codex debug trace-reduce`` on large agent-loop bundles.
+
+Each bundle is one thread running N model steps the way a real loop does: every request resends
+the whole history so far (developer and user messages, then each earlier function_call and its
+function_call_output), the response asks for one ``exec_command``, the tool runs with runtime
+start/end payloads, and its output joins the history. Request payloads therefore grow
+quadratically, which is what makes long rollouts expensive to reduce.
+
+Bundles are written directly with ``rollout_trace_sdk.model.codec`` (no recorder involved) and
+cached under ``--work``. Both reducers run as child processes, alternating; wall time is the
+median of the runs and peak RSS comes from ``wait4`` for that one child. Both outputs must be
+byte-identical.
+
+    python benchmarks/reduce_vs_codex.py --quick          # N = 100, 200, 400 (under a minute)
+    python benchmarks/reduce_vs_codex.py                  # adds N = 800 (~166 MB)
+    python benchmarks/reduce_vs_codex.py --json           # last line: one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rollout_trace_sdk.model import codec
+
+ROLLOUT = "01a20c59-b0b0-7000-8000-00000000b0b0"
+TRACE = "b0b0b0b0-0000-4000-8000-00000000b0b0"
+TURN = "01a20c59-b0b1-7000-8000-00000000b0b1"
+MODEL = "gpt-5.5"
+#: Tool output per step; sized so that N=100 is about 4 MB, like the earlier Codex figures.
+OUTPUT_BYTES = 200
+TARGETS = {"time_ratio_45mb": 1.0, "time_ratio_166mb": 0.25, "rss_ratio": 2.0}
+
+
+def _codex_bin() -> str | None:
+    found = os.environ.get("CODEX_BIN") or shutil.which("codex")
+    if found:
+        return found
+    vendored = Path(
+        "/work/cache/codex/node_modules/@openai/codex-linux-x64/vendor/"
+        "x86_64-unknown-linux-musl/bin/codex"
+    )
+    return str(vendored) if vendored.exists() else None
+
+
+# --- building a bundle ---------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "payloads").mkdir(parents=True)
+        self.lines = (root / "trace.jsonl").open("wb")
+        self.seq = 0
+        self.payload = 0
+        self.clock = 1_795_000_000_000
+
+    def ref(self, kind: str, value: Any) -> dict[str, Any]:
+        self.payload += 1
+        path = f"payloads/{self.payload}.json"
+        (self.root / path).write_bytes(codec.pretty_bytes(value))
+        return {
+            "raw_payload_id": f"raw_payload:{self.payload}",
+            "kind": {"type": kind},
+            "path": path,
+        }
+
+    def event(self, payload: dict[str, Any], *, scoped: bool = True) -> None:
+        self.seq += 1
+        self.clock += 3
+        event = codec.event_from_dict(
+            {
+                "schema_version": 2,
+                "seq": self.seq,
+                "wall_time_unix_ms": self.clock,
+                "rollout_id": ROLLOUT,
+                "thread_id": ROLLOUT if scoped else None,
+                "codex_turn_id": TURN if scoped else None,
+                "payload": payload,
+            }
+        )
+        self.lines.write(codec.event_line(event))
+
+
+def _message(item_id: str, role: str, text: str) -> dict[str, Any]:
+    kind = "output_text" if role == "assistant" else "input_text"
+    part: dict[str, Any] = {"type": kind, "text": text}
+    if role == "assistant":
+        part["annotations"] = []
+    return {"type": "message", "id": item_id, "role": role, "content": [part]}
+
+
+def _request(history: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "model": MODEL,
+        "stream": True,
+        "input": history,
+        "tools": [],
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+        "store": False,
+        "prompt_cache_key": ROLLOUT,
+    }
+
+
+def _response(step: int, item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "response_id": f"resp_{step}",
+        "upstream_request_id": None,
+        "token_usage": {
+            "input_tokens": 1000 + step,
+            "cached_input_tokens": 0,
+            "cache_write_input_tokens": 0,
+            "output_tokens": 20,
+            "reasoning_output_tokens": 0,
+            "total_tokens": 1020 + step,
+        },
+        "output_items": [item],
+    }
+
+
+def build_bundle(root: Path, steps: int) -> None:
+    """Write a complete N-step agent-loop bundle at ``root``."""
+    w = _Writer(root)
+    manifest = codec.manifest_from_dict(
+        {
+            "schema_version": 2,
+            "trace_id": TRACE,
+            "rollout_id": ROLLOUT,
+            "root_thread_id": ROLLOUT,
+            "started_at_unix_ms": w.clock,
+            "raw_event_log": "trace.jsonl",
+            "payloads_dir": "payloads",
+        }
+    )
+    (root / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
+    w.event({"type": "rollout_started", "trace_id": TRACE, "root_thread_id": ROLLOUT}, scoped=False)
+    meta = w.ref("session_metadata", {"thread_id": ROLLOUT, "agent_path": "/root", "model": MODEL})
+    w.event(
+        {
+            "type": "thread_started",
+            "thread_id": ROLLOUT,
+            "agent_path": "/root",
+            "metadata_payload": meta,
+        },
+        scoped=False,
+    )
+    w.event({"type": "codex_turn_started", "codex_turn_id": TURN, "thread_id": ROLLOUT})
+    history = [
+        _message("msg_dev", "developer", "You are a benchmark agent. Use exec_command."),
+        _message("msg_user", "user", f"Run {steps} commands, one at a time."),
+    ]
+    for item in history:
+        w.event({"type": "history_item_accepted", "item_id": item["id"]})
+    filler = "x" * OUTPUT_BYTES
+    for step in range(1, steps + 1):
+        call_id = f"call_{step}"
+        arguments = orjson.dumps({"cmd": f"echo step-{step}"}).decode()
+        call = {
+            "type": "function_call",
+            "id": f"fc_{step}",
+            "name": "exec_command",
+            "arguments": arguments,
+            "call_id": call_id,
+        }
+        _inference(w, step, history, call)
+        w.event({"type": "history_item_accepted", "item_id": call["id"]})
+        history.append(call)
+        output = f"Process exited with code 0\nOutput:\nstep-{step} {filler}\n"
+        _tool_call(w, step, call_id, arguments, output)
+        result = {
+            "type": "function_call_output",
+            "id": f"fco_{step}",
+            "call_id": call_id,
+            "output": output,
+        }
+        w.event({"type": "history_item_accepted", "item_id": result["id"]})
+        history.append(result)
+    final = _message("msg_final", "assistant", "All commands ran.")
+    _inference(w, steps + 1, history, final)
+    w.event({"type": "history_item_accepted", "item_id": final["id"]})
+    w.event({"type": "codex_turn_ended", "codex_turn_id": TURN, "status": "completed"})
+    w.event({"type": "thread_ended", "thread_id": ROLLOUT, "status": "completed"}, scoped=False)
+    w.event({"type": "rollout_ended", "status": "completed"}, scoped=False)
+    w.event({"type": "recording_completed"}, scoped=False)
+    w.lines.close()
+
+
+def _inference(w: _Writer, step: int, history: list[dict[str, Any]], item: dict[str, Any]) -> None:
+    call = f"00000000-0000-4000-8000-{step:012d}"
+    request = w.ref("inference_request", _request(history))
+    w.event(
+        {
+            "type": "inference_started",
+            "inference_call_id": call,
+            "thread_id": ROLLOUT,
+            "codex_turn_id": TURN,
+            "model": MODEL,
+            "provider_name": "bench",
+            "request_payload": request,
+        }
+    )
+    response = w.ref("inference_response", _response(step, item))
+    w.event(
+        {
+            "type": "inference_completed",
+            "inference_call_id": call,
+            "response_id": f"resp_{step}",
+            "upstream_request_id": None,
+            "response_payload": response,
+        }
+    )
+
+
+def _tool_call(w: _Writer, step: int, call_id: str, arguments: str, output: str) -> None:
+    invocation = w.ref(
+        "tool_invocation",
+        {
+            "tool_name": "exec_command",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": arguments},
+        },
+    )
+    w.event(
+        {
+            "type": "tool_call_started",
+            "tool_call_id": call_id,
+            "model_visible_call_id": call_id,
+            "code_mode_runtime_tool_id": None,
+            "requester": {"type": "model"},
+            "kind": {"type": "exec_command"},
+            "summary": {
+                "type": "generic",
+                "label": "exec_command",
+                "input_preview": arguments,
+                "output_preview": None,
+            },
+            "invocation_payload": invocation,
+        }
+    )
+    command = ["/bin/bash", "-lc", f"echo step-{step}"]
+    common = {
+        "call_id": call_id,
+        "process_id": str(10_000 + step),
+        "turn_id": TURN,
+    }
+    begin = w.ref(
+        "tool_runtime_event",
+        {
+            **common,
+            "started_at_ms": w.clock,
+            "command": command,
+            "cwd": "/tmp",
+            "parsed_cmd": [],
+            "source": "unified_exec_startup",
+        },
+    )
+    w.event(
+        {
+            "type": "tool_call_runtime_started",
+            "tool_call_id": call_id,
+            "kind": {"type": "exec_command"},
+            "runtime_payload": begin,
+        }
+    )
+    end = w.ref(
+        "tool_runtime_event",
+        {
+            **common,
+            "completed_at_ms": w.clock + 2,
+            "command": command,
+            "cwd": "/tmp",
+            "parsed_cmd": [],
+            "source": "unified_exec_startup",
+            "aggregated_output": f"step-{step}\n",
+            "exit_code": 0,
+            "duration": {"secs": 0, "nanos": 5000},
+            "status": "completed",
+        },
+    )
+    w.event(
+        {
+            "type": "tool_call_runtime_ended",
+            "tool_call_id": call_id,
+            "status": "completed",
+            "runtime_payload": end,
+        }
+    )
+    result = w.ref(
+        "tool_result",
+        {
+            "type": "direct_response",
+            "response_item": {"type": "function_call_output", "call_id": call_id, "output": output},
+        },
+    )
+    w.event(
+        {
+            "type": "tool_call_ended",
+            "tool_call_id": call_id,
+            "status": "completed",
+            "result_payload": result,
+        }
+    )
+
+
+def cached_bundle(work: Path, steps: int) -> Path:
+    root = work / f"loop-{steps}-o{OUTPUT_BYTES}"
+    if not (root / "trace.jsonl").is_file() or not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        build_bundle(root, steps)
+        (root / ".complete").touch()
+    return root
+
+
+def bundle_stats(root: Path) -> tuple[int, int]:
+    """(events, bytes on disk)."""
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.name != ".complete")
+    with (root / "trace.jsonl").open("rb") as handle:
+        events = sum(1 for _ in handle)
+    return events, size
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+
+def measure(argv: list[str]) -> tuple[float, int, int, str]:
+    """(wall seconds, peak RSS in KiB, exit status, stderr) of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, int(usage.ru_maxrss), child.returncode, err.decode(errors="replace")
+
+
+def compare(bundle: Path, codex: str | None, runs: int, scratch: Path) -> dict[str, Any]:
+    ours_out, codex_out = scratch / "ours.json", scratch / "codex.json"
+    ours_cmd = [
+        sys.executable,
+        "-m",
+        "rollout_trace_sdk",
+        "reduce",
+        str(bundle),
+        "-o",
+        str(ours_out),
+    ]
+    codex_cmd = (
+        [codex, "debug", "trace-reduce", str(bundle), "-o", str(codex_out)] if codex else None
+    )
+    ours: list[tuple[float, int]] = []
+    theirs: list[tuple[float, int]] = []
+    failure = None
+    for _ in range(runs):
+        seconds, rss, status, err = measure(ours_cmd)
+        if status != 0:
+            failure = f"ours exited {status}: {err.strip()[-400:]}"
+            break
+        ours.append((seconds, rss))
+        if codex_cmd:
+            seconds, rss, status, err = measure(codex_cmd)
+            if status != 0:
+                failure = f"codex exited {status}: {err.strip()[-400:]}"
+                break
+            theirs.append((seconds, rss))
+    events, size = bundle_stats(bundle)
+    row: dict[str, Any] = {
+        "bundle": bundle.name,
+        "events": events,
+        "mb": round(size / 1e6, 1),
+        "runs": runs,
+    }
+    if failure:
+        row["error"] = failure
+        return row
+    row["ours_s"] = round(statistics.median(s for s, _ in ours), 3)
+    row["ours_rss_mb"] = round(max(r for _, r in ours) / 1024, 1)
+    row["events_per_s"] = round(events / row["ours_s"])
+    row["mb_per_s"] = round(size / 1e6 / row["ours_s"], 1)
+    if theirs:
+        row["codex_s"] = round(statistics.median(s for s, _ in theirs), 3)
+        row["codex_rss_mb"] = round(max(r for _, r in theirs) / 1024, 1)
+        row["time_ratio"] = round(row["ours_s"] / row["codex_s"], 2)
+        row["rss_ratio"] = round(row["ours_rss_mb"] / row["codex_rss_mb"], 2)
+        row["identical"] = ours_out.read_bytes() == codex_out.read_bytes()
+    return row
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    if "error" in row:
+        print(f"{row['bundle']:>18} {row['mb']:>7} MB  ERROR {row['error']}")
+        return
+    codex = (
+        f"codex {row['codex_s']:>7.3f} s {row['codex_rss_mb']:>7.1f} MB  "
+        f"ratio time {row['time_ratio']:>5.2f} rss {row['rss_ratio']:>5.2f}  "
+        f"same={'yes' if row['identical'] else 'NO'}"
+        if "codex_s" in row
+        else "codex not found"
+    )
+    print(
+        f"{row['bundle']:>18} {row['events']:>7} ev {row['mb']:>7} MB  "
+        f"ours {row['ours_s']:>7.3f} s {row['ours_rss_mb']:>7.1f} MB "
+        f"({row['events_per_s']} ev/s, {row['mb_per_s']} MB/s)  {codex}",
+        flush=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="N = 100, 200, 400 only")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object as the last line"
+    )
+    parser.add_argument("--steps", type=int, nargs="*", help="explicit step counts")
+    parser.add_argument(
+        "--runs", type=int, default=0, help="runs per size (default 3, 1 for >=400)"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "rollout-trace-bench"
+    )
+    parser.add_argument(
+        "--demo-scale", type=int, default=0, help="also time `rollout-trace demo --scale N`"
+    )
+    args = parser.parse_args()
+
+    steps = args.steps or ([100, 200, 400] if args.quick else [100, 200, 400, 800])
+    codex = _codex_bin()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(
+        f"targets: time ratio <= {TARGETS['time_ratio_45mb']} at ~45 MB, <= {TARGETS['time_ratio_166mb']} "
+        f"at ~166 MB; peak RSS <= {TARGETS['rss_ratio']}x Codex's"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        bundles: list[Path] = []
+        for n in steps:
+            started = time.perf_counter()
+            bundles.append(cached_bundle(args.work, n))
+            print(f"bundle N={n}: ready in {time.perf_counter() - started:.1f} s", flush=True)
+        if args.demo_scale:
+            demo = _demo_bundle(args.work, args.demo_scale)
+            if demo is not None:
+                bundles.append(demo)
+        for bundle in bundles:
+            n = int(bundle.name.split("-")[1]) if bundle.name.startswith("loop-") else 0
+            runs = args.runs or (3 if n < 400 else 1)
+            row = compare(bundle, codex, runs, Path(scratch))
+            rows.append(row)
+            _print_row(row)
+    verdict = _verdict(rows)
+    for line in verdict["lines"]:
+        print(line)
+    if args.json:
+        print(orjson.dumps({"rows": rows, "targets": TARGETS, "met": verdict["met"]}).decode())
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+def _demo_bundle(work: Path, scale: int) -> Path | None:
+    out = work / f"demo-{scale}"
+    shutil.rmtree(out, ignore_errors=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rollout_trace_sdk",
+            "demo",
+            "--out",
+            str(out),
+            "--scale",
+            str(scale),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"demo --scale {scale} failed: {done.stderr.strip()[-300:]}")
+        return None
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def _verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    lines: list[str] = []
+    met: dict[str, bool] = {}
+    for row in rows:
+        if "time_ratio" not in row:
+            continue
+        if 30 <= row["mb"] <= 70:
+            met["time_ratio_45mb"] = row["time_ratio"] <= TARGETS["time_ratio_45mb"]
+        if row["mb"] >= 120:
+            met["time_ratio_166mb"] = row["time_ratio"] <= TARGETS["time_ratio_166mb"]
+        met.setdefault("rss_ratio", True)
+        met["rss_ratio"] = met["rss_ratio"] and row["rss_ratio"] <= TARGETS["rss_ratio"]
+        met.setdefault("identical", True)
+        met["identical"] = met["identical"] and bool(row["identical"])
+    for key, ok in met.items():
+        lines.append(f"{key}: {'met' if ok else 'NOT met'}")
+    return {"lines": lines, "met": met}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
