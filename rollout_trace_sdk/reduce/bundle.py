@@ -9,18 +9,19 @@ every failure carries Codex's exact wording — serde_json's messages are recomp
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final
 
 import attrs
 import orjson
 
-from ..model import _serde_json as serde
 from ..model import codec
 from ..model.events import SCHEMA_VERSION, Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
 from .errors import ReduceError
@@ -41,6 +42,21 @@ def io_error_text(exc: OSError) -> str:
     if exc.errno is None:
         return str(exc)
     return f"{os.strerror(exc.errno)} (os error {exc.errno})"
+
+
+_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_all(fd: int) -> bytes:
+    with open(fd, "rb", closefd=True) as handle:
+        return handle.read()
+
+
+def _serde() -> ModuleType:
+    """serde_json's messages, imported only once something has already failed."""
+    from ..model import _serde_json
+
+    return _serde_json
 
 
 def _loads_lenient_numbers(raw: bytes) -> Any:
@@ -86,6 +102,7 @@ class Bundle:
         sink = _SKIPPED_SINK.get()
         self.skipped: list[str] = sink if sink is not None else []
         self._display = display
+        self._root_text = str(root)
         self._resolved_root = os.path.realpath(root)
         self._valid_paths: set[str] = set()
         self._confined_dirs: dict[str, bool] = {}
@@ -107,7 +124,7 @@ class Bundle:
         try:
             manifest = codec.manifest_from_dict(orjson.loads(raw))
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
-            cause = serde.manifest_error(raw) or str(exc)
+            cause = _serde().manifest_error(raw) or str(exc)
             raise ReduceError(f"read {manifest_path}", cause=cause, file=manifest_path) from None
         if manifest.schema_version != SCHEMA_VERSION:
             raise ReduceError(
@@ -202,7 +219,7 @@ class Bundle:
             ) from None
         if not text.strip(_RUST_WHITESPACE):
             return None
-        cause = serde.event_line_error(raw)
+        cause = _serde().event_line_error(raw)
         if cause is None:
             try:
                 return codec.event_from_dict(_loads_lenient_numbers(raw))
@@ -218,27 +235,41 @@ class Bundle:
     # --- payloads -----------------------------------------------------------------------------
 
     def payload_path(self, raw_payload_id: str, path: str) -> Path:
-        """The file a ref names, refused unless it lies inside the bundle (symlinks resolved).
+        """The file a ref names, refused unless it lies inside the bundle (symlinks resolved)."""
+        full = self._confined(raw_payload_id, path)
+        if os.path.islink(full) and not self._inside(os.path.realpath(full)):
+            raise self._refuse(raw_payload_id, path, "it is a symlink to a file outside the bundle")
+        return Path(full)
 
-        Checked before anything is opened. Directories are resolved once and cached, so the
-        usual ``payloads/N.json`` costs one ``lstat`` beyond the read itself."""
+    def _confined(self, raw_payload_id: str, path: str) -> str:
+        """Refuse absolute and ``..`` paths, and directories resolving outside the bundle.
+
+        Checked before anything is opened. Directories are resolved once and cached; the last
+        component (a symlinked file) is checked when opening, see ``_open``."""
         if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
             raise self._refuse(raw_payload_id, path, "it is absolute or climbs out with '..'")
-        full = os.path.join(self.root, path)
-        directory, _ = os.path.split(full)
+        full = os.path.join(self._root_text, path)
+        directory = os.path.dirname(full)
         inside = self._confined_dirs.get(directory)
         if inside is None:
             inside = self._inside(os.path.realpath(directory))
             self._confined_dirs[directory] = inside
         if not inside:
             raise self._refuse(raw_payload_id, path, "its directory resolves outside the bundle")
+        return full
+
+    def _open(self, raw_payload_id: str, path: str) -> int:
+        """Open a confined payload read-only. ``O_NOFOLLOW`` makes the common case one system
+        call; only a symlinked file costs a ``realpath`` to see where it points."""
+        full = self._confined(raw_payload_id, path)
         try:
-            is_link = os.path.islink(full)
-        except OSError:  # pragma: no cover - islink swallows most errors itself
-            is_link = False
-        if is_link and not self._inside(os.path.realpath(full)):
+            return os.open(full, _OPEN_FLAGS | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+        if not self._inside(os.path.realpath(full)):
             raise self._refuse(raw_payload_id, path, "it is a symlink to a file outside the bundle")
-        return Path(full)
+        return os.open(full, _OPEN_FLAGS)
 
     def _inside(self, resolved: str) -> bool:
         root = self._resolved_root
@@ -258,15 +289,8 @@ class Bundle:
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes:
         """Bytes of a payload a handler needs: Codex's "open payload" for a file that cannot be
         opened, "parse payload" for one that opens but cannot be read (a directory)."""
-        full = self.payload_path(ref.raw_payload_id, ref.path)
         try:
-            handle = open(full, "rb")  # noqa: SIM115 - two error contexts, as Codex has
-        except IsADirectoryError as exc:  # Rust opens a directory; reading it fails
-            raise ReduceError(
-                f"parse payload {ref.raw_payload_id}",
-                cause=io_error_text(exc),
-                file=self._shown(ref.path),
-            ) from None
+            fd = self._open(ref.raw_payload_id, ref.path)
         except FileNotFoundError as exc:
             raise MissingPayload(
                 f"open payload {ref.raw_payload_id}",
@@ -279,15 +303,14 @@ class Bundle:
                 cause=io_error_text(exc),
                 file=self._shown(ref.path),
             ) from None
-        with handle:
-            try:
-                return handle.read()
-            except OSError as exc:
-                raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}",
-                    cause=io_error_text(exc),
-                    file=self._shown(ref.path),
-                ) from None
+        try:
+            return _read_all(fd)
+        except OSError as exc:
+            raise ReduceError(
+                f"parse payload {ref.raw_payload_id}",
+                cause=io_error_text(exc),
+                file=self._shown(ref.path),
+            ) from None
 
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload")."""
@@ -295,7 +318,7 @@ class Bundle:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            cause = serde.syntax_error(raw)
+            cause = _serde().syntax_error(raw)
             if cause is not None:
                 raise ReduceError(
                     f"parse payload {ref.raw_payload_id}", cause=cause, file=self._shown(ref.path)
@@ -315,9 +338,8 @@ class Bundle:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""
         if path in self._valid_paths:
             return
-        full = self.payload_path(raw_payload_id, path)
         try:
-            raw = full.read_bytes()
+            raw = _read_all(self._open(raw_payload_id, path))
         except OSError as exc:
             if self.lenient:
                 self.skipped.append(
@@ -331,7 +353,7 @@ class Bundle:
         try:
             orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            cause = serde.syntax_error(raw)
+            cause = _serde().syntax_error(raw)
             if cause is None:
                 self._valid_paths.add(path)
                 return
