@@ -1,0 +1,367 @@
+"""Reducer scenarios 32-41: multi-agent threads and interaction edges."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rollout_trace_sdk.model import events as ev
+from tests.reduce.builder import BundleBuilder, message, request, response
+
+PARENT = "01a20c59-0000-7000-8000-000000000001"
+CHILD = "01a20c59-0000-7000-8000-000000000002"
+P_TURN, C_TURN = "turn-p", "turn-c"
+TASK = "CHILD: do the thing"
+
+
+def child_metadata(**spawn: Any) -> dict[str, Any]:
+    thread_spawn = {
+        "parent_thread_id": PARENT,
+        "depth": 1,
+        "agent_path": "/root/worker",
+        "agent_nickname": "Nash",
+        "agent_role": None,
+        **spawn,
+    }
+    return {
+        "thread_id": CHILD,
+        "agent_path": "/root/worker",
+        "task_name": None,
+        "nickname": "Nash",
+        "agent_role": None,
+        "session_source": {"subagent": {"thread_spawn": thread_spawn}},
+        "model": "gpt-test",
+    }
+
+
+def begin(bundle: BundleBuilder, *, child: bool = True) -> None:
+    bundle.event(ev.RolloutStarted("trace-1", PARENT))
+    bundle.start_thread(
+        PARENT, "/root", {"thread_id": PARENT, "agent_path": "/root", "model": "gpt-test"}
+    )
+    bundle.start_turn(P_TURN, PARENT)
+
+
+def start_child(bundle: BundleBuilder) -> None:
+    bundle.start_thread(CHILD, "/root/worker", child_metadata())
+    bundle.start_turn(C_TURN, CHILD)
+
+
+def agent_tool(
+    bundle: BundleBuilder, call_id: str, kind: ev.ToolCallKind, name: str, arguments: dict[str, Any]
+) -> None:
+    ref = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": name,
+            "tool_namespace": "collaboration",
+            "payload": {"type": "function", "arguments": json.dumps(arguments)},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            call_id, call_id, None, ev.ModelRequester(), kind, ev.GenericSummary(name, None), ref
+        ),
+        thread=PARENT,
+        turn=P_TURN,
+    )
+
+
+def activity(bundle: BundleBuilder, call_id: str, kind: str) -> None:
+    ref = bundle.payload(
+        "tool_runtime_event",
+        {
+            "model": None,
+            "reasoning_effort": None,
+            "event_id": call_id,
+            "occurred_at_ms": 1,
+            "agent_thread_id": CHILD,
+            "agent_path": "/root/worker",
+            "kind": kind,
+        },
+    )
+    bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", ref), thread=PARENT, turn=P_TURN)
+
+
+def end_tool(bundle: BundleBuilder, call_id: str) -> None:
+    ref = bundle.payload(
+        "tool_result",
+        {
+            "type": "direct_response",
+            "response_item": {"type": "function_call_output", "call_id": call_id, "output": "{}"},
+        },
+    )
+    bundle.event(ev.ToolCallEnded(call_id, "completed", ref), thread=PARENT, turn=P_TURN)
+
+
+def agent_message(
+    item_id: str,
+    text: str,
+    *,
+    author: str = "/root",
+    recipient: str = "/root/worker",
+    encrypted: str | None = None,
+) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
+    if encrypted is not None:
+        content.append({"type": "encrypted_content", "encrypted_content": encrypted})
+    return {
+        "type": "agent_message",
+        "id": item_id,
+        "author": author,
+        "recipient": recipient,
+        "content": content,
+    }
+
+
+def receipt(
+    bundle: BundleBuilder, item: dict[str, Any], thread: str = CHILD, turn: str = C_TURN
+) -> None:
+    bundle.accept(item["id"], thread_id=thread, turn_id=turn, receipt=item)
+
+
+def spawn(bundle: BundleBuilder) -> None:
+    agent_tool(
+        bundle,
+        "call-spawn",
+        ev.ToolCallKind("spawn_agent"),
+        "spawn_agent",
+        {"task_name": "worker", "message": TASK},
+    )
+    start_child(bundle)
+    activity(bundle, "call-spawn", "started")
+    end_tool(bundle, "call-spawn")
+
+
+def test_32_spawn_metadata_gives_spawned_origin_and_no_edge(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    state = bundle.reduce()
+    thread = state["threads"][CHILD]
+    assert thread["origin"] == {
+        "type": "spawned",
+        "parent_thread_id": PARENT,
+        "spawn_edge_id": f"edge:spawn:{PARENT}:{CHILD}",
+        "task_name": "worker",
+        "agent_role": "",
+    }
+    assert thread["nickname"] == "Nash" and thread["default_model"] == "gpt-test"
+    assert state["interaction_edges"] == {}
+
+
+def test_33_35_spawn_targets_the_delivered_child_message(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    spawn(bundle)
+    item = agent_message("amsg1", "Message Type: NEW_TASK\n", encrypted=TASK)
+    receipt(bundle, item)
+    bundle.infer("inf-c", request(item), thread_id=CHILD, turn_id=C_TURN)
+    state = bundle.reduce()
+    edge = state["interaction_edges"][f"edge:spawn:{PARENT}:{CHILD}"]
+    assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:1"}
+    assert edge["carried_item_ids"] == ["conversation_item:1"]
+    assert edge["carried_raw_payload_ids"] == ["raw_payload:2", "raw_payload:4", "raw_payload:5"]
+    assert state["inference_calls"]["inf-c"]["request_item_ids"] == ["conversation_item:1"]
+    assert state["conversation_items"]["conversation_item:1"]["agent_message"] == {
+        "author": "/root",
+        "recipient": "/root/worker",
+    }
+
+
+def test_34_spawn_falls_back_to_the_child_thread(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    spawn(bundle)
+    state = bundle.reduce()
+    edge = state["interaction_edges"][f"edge:spawn:{PARENT}:{CHILD}"]
+    assert edge["target"] == {"type": "thread", "thread_id": CHILD}
+    assert edge["carried_item_ids"] == []
+
+
+def test_36_send_message_via_begin_and_end(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    agent_tool(
+        bundle,
+        "call-send",
+        ev.ToolCallKind("send_message"),
+        "send_message",
+        {"target": "worker", "message": "NOTE"},
+    )
+    interaction = {
+        "call_id": "call-send",
+        "sender_thread_id": PARENT,
+        "receiver_thread_id": CHILD,
+        "prompt": "NOTE",
+    }
+    ref = bundle.payload("tool_runtime_event", interaction)
+    bundle.event(
+        ev.ToolCallRuntimeStarted("call-send", ev.ToolCallKind("send_message"), ref),
+        thread=PARENT,
+        turn=P_TURN,
+    )
+    ref = bundle.payload("tool_runtime_event", {**interaction, "status": "running"})
+    bundle.event(ev.ToolCallRuntimeEnded("call-send", "completed", ref), thread=PARENT, turn=P_TURN)
+    end_tool(bundle, "call-send")
+    text = json.dumps(
+        {
+            "author": "/root",
+            "recipient": "/root/worker",
+            "other_recipients": [],
+            "content": "NOTE",
+            "trigger_turn": False,
+        }
+    )
+    bundle.infer(
+        "inf-c", request(message("assistant", text, "m1")), thread_id=CHILD, turn_id=C_TURN
+    )
+    state = bundle.reduce()
+    edge = state["interaction_edges"]["edge:tool:call-send"]
+    assert edge["kind"] == "send_message"
+    assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:1"}
+    assert edge["carried_raw_payload_ids"] == [
+        "raw_payload:3",
+        "raw_payload:4",
+        "raw_payload:5",
+        "raw_payload:6",
+    ]
+
+
+def test_37_38_message_and_followup_activities(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    agent_tool(
+        bundle,
+        "call-send",
+        ev.ToolCallKind("send_message"),
+        "send_message",
+        {"target": "worker", "message": "NOTE"},
+    )
+    activity(bundle, "call-send", "interacted")
+    end_tool(bundle, "call-send")
+    agent_tool(
+        bundle,
+        "call-follow",
+        ev.ToolCallKind("assign_agent_task"),
+        "followup_task",
+        {"target": "worker", "message": "MORE"},
+    )
+    activity(bundle, "call-follow", "interacted")
+    end_tool(bundle, "call-follow")
+    receipt(bundle, agent_message("amsg1", "note:", encrypted="NOTE"))
+    receipt(bundle, agent_message("amsg2", "MORE"))
+    state = bundle.reduce()
+    edges = state["interaction_edges"]
+    assert edges["edge:tool:call-send"]["target"]["item_id"] == "conversation_item:1"
+    assert edges["edge:tool:call-follow"]["kind"] == "assign_agent_task"
+    assert edges["edge:tool:call-follow"]["target"]["item_id"] == "conversation_item:2"
+
+
+def test_activity_kind_mismatch(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    agent_tool(
+        bundle, "call-send", ev.ToolCallKind("send_message"), "send_message", {"message": "x"}
+    )
+    activity(bundle, "call-send", "started")
+    assert (
+        bundle.reduce_error().message
+        == "sub-agent activity Started does not match tool call kind SendMessage"
+    )
+
+
+def test_39_close_agent_edge(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    agent_tool(
+        bundle,
+        "call-close",
+        ev.ToolCallKind("close_agent"),
+        "interrupt_agent",
+        {"target": "/root/worker"},
+    )
+    activity(bundle, "call-close", "interrupted")
+    end_tool(bundle, "call-close")
+    edge = bundle.reduce()["interaction_edges"]["edge:tool:call-close"]
+    assert edge["kind"] == "close_agent"
+    assert edge["target"] == {"type": "thread", "thread_id": CHILD}
+    assert edge["carried_raw_payload_ids"] == ["raw_payload:3", "raw_payload:4", "raw_payload:5"]
+
+
+def _result(bundle: BundleBuilder, text: str) -> None:
+    carried = bundle.payload(
+        "agent_result",
+        {"child_agent_path": "/root/worker", "message": text, "status": {"completed": text}},
+    )
+    edge_id = f"edge:agent_result:{CHILD}:{C_TURN}:{PARENT}"
+    bundle.event(
+        ev.AgentResultObserved(edge_id, CHILD, C_TURN, PARENT, text, carried),
+        thread=CHILD,
+        turn=C_TURN,
+    )
+
+
+def test_40_agent_result_from_the_childs_last_message(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    bundle.infer(
+        "inf-c",
+        request(message("user", "work", "u1")),
+        response(message("assistant", "first", "a1"), message("assistant", "DONE", "a2")),
+        thread_id=CHILD,
+        turn_id=C_TURN,
+    )
+    _result(bundle, "DONE")
+    receipt(
+        bundle,
+        agent_message("amsg9", "DONE", author="/root/worker", recipient="/root"),
+        PARENT,
+        P_TURN,
+    )
+    state = bundle.reduce()
+    edge = state["interaction_edges"][f"edge:agent_result:{CHILD}:{C_TURN}:{PARENT}"]
+    assert edge["source"] == {"type": "conversation_item", "item_id": "conversation_item:3"}
+    assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:4"}
+
+
+def test_41_agent_result_falls_back_to_the_child_thread(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    receipt(
+        bundle,
+        agent_message("amsg9", "FAILED", author="/root/worker", recipient="/root"),
+        PARENT,
+        P_TURN,
+    )
+    _result(bundle, "FAILED")
+    state = bundle.reduce()
+    edge = state["interaction_edges"][f"edge:agent_result:{CHILD}:{C_TURN}:{PARENT}"]
+    assert edge["source"] == {"type": "thread", "thread_id": CHILD}
+    assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:1"}
+
+
+def test_agent_result_without_delivery_is_dropped(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    _result(bundle, "lost")
+    assert bundle.reduce()["interaction_edges"] == {}
+
+
+def test_receipt_must_match_its_acceptance(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    bundle.accept(
+        "amsg-other", thread_id=CHILD, turn_id=C_TURN, receipt=agent_message("amsg1", "x")
+    )
+    assert (
+        bundle.reduce_error().message == "accepted agent message does not match receipt amsg-other"
+    )
+
+
+def test_malformed_agent_message(bundle: BundleBuilder) -> None:
+    begin(bundle)
+    start_child(bundle)
+    item = agent_message("amsg1", "x")
+    del item["recipient"]
+    bundle.accept("amsg1", thread_id=CHILD, turn_id=C_TURN, receipt=item)
+    error = bundle.reduce_error()
+    assert error.message == "failed to parse agent_message item in payload raw_payload:3"
+    assert error.cause == "missing field `recipient`"

@@ -1,0 +1,114 @@
+"""Scenario 42 (writer round trip) and the rollout/thread/turn lifecycle rules of schema 2."""
+
+from __future__ import annotations
+
+from rollout_trace_sdk.model import events as ev
+from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request
+
+
+def test_42_writer_round_trip(bundle: BundleBuilder) -> None:
+    bundle.event(ev.RolloutStarted("trace-1", ROOT))
+    metadata = bundle.payload("protocol_event", {"source": "test", "model": "gpt-test"})
+    bundle.event(ev.ThreadStarted(ROOT, "/root", metadata))
+    bundle.start_turn()
+    req = bundle.payload("inference_request", request(message("user", "hello")))
+    bundle.event(
+        ev.InferenceStarted("inference-1", ROOT, TURN, "gpt-test", "test-provider", req),
+        thread=ROOT,
+        turn=TURN,
+    )
+    resp = bundle.payload("inference_response", {"response_id": "resp-1", "output_items": []})
+    bundle.event(
+        ev.InferenceCompleted("inference-1", "resp-1", "req-1", resp), thread=ROOT, turn=TURN
+    )
+    bundle.end_turn()
+    bundle.finish()
+    state = bundle.reduce()
+    assert state["status"] == "completed" and state["recording_complete"] is True
+    assert state["root_thread_id"] == ROOT
+    assert state["threads"][ROOT]["agent_path"] == "/root"
+    assert state["threads"][ROOT]["default_model"] == "gpt-test"
+    assert state["codex_turns"][TURN]["execution"]["status"] == "completed"
+    call = state["inference_calls"]["inference-1"]
+    assert (call["raw_request_payload_id"], call["raw_response_payload_id"]) == (
+        "raw_payload:2",
+        "raw_payload:3",
+    )
+    assert call["response_id"] == "resp-1" and call["upstream_request_id"] == "req-1"
+    assert state["raw_payloads"]["raw_payload:1"]["path"] == "payloads/1.json"
+
+
+def test_empty_log_reduces_to_a_running_rollout(bundle: BundleBuilder) -> None:
+    (bundle.root / "trace.jsonl").write_bytes(b"\n\n")
+    state = bundle.reduce()
+    assert state["status"] == "running" and state["recording_complete"] is False
+    assert state["threads"] == {}
+
+
+def test_recording_completed_alone(bundle: BundleBuilder) -> None:
+    bundle.event(ev.RecordingCompleted())
+    state = bundle.reduce()
+    assert (state["status"], state["recording_complete"]) == ("running", True)
+
+
+def test_thread_resume_reopens_an_ended_thread(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(ev.ThreadEnded(ROOT, "completed"))
+    bundle.event(ev.RolloutEnded("completed"))
+    bundle.event(ev.ThreadResumed(ROOT))
+    state = bundle.reduce()
+    assert state["status"] == "completed"
+    assert state["threads"][ROOT]["execution"]["status"] == "running"
+    assert state["threads"][ROOT]["execution"]["ended_seq"] is None
+
+
+def test_resuming_a_running_thread_fails(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(ev.ThreadResumed(ROOT))
+    assert bundle.reduce_error().message == f"resumed thread {ROOT} has not ended"
+
+
+def test_resuming_an_unknown_thread_fails(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(ev.ThreadResumed("elsewhere"))
+    error = bundle.reduce_error()
+    assert error.message.startswith(
+        "cannot resume thread elsewhere: it was not started in this trace"
+    )
+    assert error.cause == "trace event referenced unknown thread elsewhere"
+
+
+def test_acceptance_needs_a_thread(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.accept("u1", thread_id=None, turn_id=TURN)
+    assert bundle.reduce_error().message == "history acceptance has no thread"
+
+
+def test_duplicate_thread_start(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.start_thread()
+    assert bundle.reduce_error().message == f"duplicate thread start for {ROOT}"
+
+
+def test_turn_end_on_another_thread(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.start_thread("t2", "/root/t2")
+    bundle.event(ev.CodexTurnEnded(TURN, "completed"), thread="t2", turn=TURN)
+    assert bundle.reduce_error().message == (
+        f"codex turn end for {TURN} used thread t2, but the turn belongs to {ROOT}"
+    )
+
+
+def test_other_event_is_refused(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(ev.Other("custom", "s", [], None))
+    assert bundle.reduce_error().message == "raw trace event has no reducer implementation"
+
+
+def test_missing_payload_fails_at_the_end(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    ref = bundle.payload("protocol_event", {"type": "x"})
+    (bundle.root / ref.path).unlink()
+    bundle.event(ev.ProtocolEventObserved("warning", ref))
+    error = bundle.reduce_error()
+    assert error.message == "read payload raw_payload:1"
