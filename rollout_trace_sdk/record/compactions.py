@@ -101,7 +101,7 @@ class CompactionRequest:
         self._done = ref is None
         if ref is None:
             return
-        rt.event(
+        self._done = not rt.event(
             ev.CompactionRequestStarted(
                 compaction.compaction_id,
                 self.compaction_request_id,
@@ -114,7 +114,8 @@ class CompactionRequest:
             thread_id=thread.thread_id,
             codex_turn_id=turn.turn_id,
         )
-        rt.opened(self)
+        if not self._done:
+            rt.opened(self)
 
     def _emit(self, payload: ev.EventPayload) -> None:
         turn = self._compaction._turn

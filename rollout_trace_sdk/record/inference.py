@@ -82,7 +82,7 @@ class InferenceCall:
         self._done = ref is None  # nothing to end if the start could not be recorded
         if ref is None:
             return
-        rt.event(
+        self._done = not rt.event(
             ev.InferenceStarted(
                 self.inference_call_id,
                 thread.thread_id,
@@ -94,7 +94,8 @@ class InferenceCall:
             thread_id=thread.thread_id,
             codex_turn_id=turn.turn_id,
         )
-        rt.opened(self)
+        if not self._done:
+            rt.opened(self)
 
     @property
     def headers(self) -> dict[str, str]:

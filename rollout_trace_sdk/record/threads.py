@@ -42,6 +42,7 @@ class AgentThread:
     enabled: ClassVar[bool] = True
     __slots__ = (
         "_ended",
+        "_live",
         "_rt",
         "agent_path",
         "depth",
@@ -56,6 +57,7 @@ class AgentThread:
     )
     _rt: Runtime
     _ended: bool
+    _live: bool
     thread_id: str
     agent_path: str
     parent: AgentThread | None
@@ -120,7 +122,12 @@ class AgentThread:
             "sandbox_policy": rt.sandbox_policy,
         }
         ref = rt.payload("session_metadata", metadata)
-        rt.event(ev.ThreadStarted(thread_id, agent_path, ref))
+        # a thread whose start was dropped (writer full) must record nothing more: every
+        # later event would name a thread the reducer never saw
+        self._live = rt.event(ev.ThreadStarted(thread_id, agent_path, ref))
+        if not self._live:
+            self._ended = True
+            return
         configured: dict[str, Any] = {
             "type": "session_configured",
             "session_id": rt.rollout_id,
@@ -142,7 +149,10 @@ class AgentThread:
 
     def turn(self, turn_id: str | None = None) -> Turn:
         """Start a turn (``codex_turn_started``); end it with ``async with`` or :meth:`Turn.end`."""
-        return Turn(self, turn_id or uuid7())
+        if not self._live:
+            return NULL_TURN
+        turn = Turn(self, turn_id or uuid7())
+        return turn if turn._live else NULL_TURN
 
     def spawn(
         self,
@@ -158,7 +168,9 @@ class AgentThread:
 
         Prefer :meth:`ToolCall.spawn_agent` when a ``spawn_agent`` tool call did the spawning:
         it also records what links the child to that call."""
-        return AgentThread(
+        if not self._live:
+            return NULL_THREAD
+        child = AgentThread(
             self._rt,
             thread_id=_thread_id(thread_id),
             agent_path=f"{self.agent_path.rstrip('/')}/{task_name}",
@@ -169,6 +181,7 @@ class AgentThread:
             model=model or self.model,
             provider_name=provider_name or self.provider_name,
         )
+        return child if child._live else NULL_THREAD
 
     def protocol_event(self, event_type: str, body: Mapping[str, Any] | None = None) -> None:
         """Record a protocol event (``protocol_event_observed``); ``body`` gets its ``type``."""
@@ -224,6 +237,7 @@ class Turn:
     __slots__ = (
         "_ended",
         "_event",
+        "_live",
         "_rt",
         "_started_s",
         "last_agent_message",
@@ -240,11 +254,14 @@ class Turn:
         self.last_agent_message: str | None = None
         self._ended = False
         self._started_s = now_ms() // 1000
-        rt.event(
+        self._live = rt.event(
             ev.CodexTurnStarted(turn_id, thread.thread_id),
             thread_id=thread.thread_id,
             codex_turn_id=turn_id,
         )
+        if not self._live:  # the caller hands out NULL_TURN instead
+            self._ended = True
+            return
         parent = thread.parent
         rt.protocol_event(
             "turn_started",
@@ -331,7 +348,7 @@ class Turn:
 
         Give ``arguments`` for function tools, ``input`` for custom (freeform) tools such as
         code mode's ``exec``, ``search`` for tool_search, ``command`` for local_shell."""
-        return ToolCall(
+        tool = ToolCall(
             self,
             tool_call_id,
             name,
@@ -344,6 +361,7 @@ class Turn:
             code_cell=None,
             runtime_tool_id=None,
         )
+        return tool if tool._live else _NullToolCall.INSTANCE
 
     def compaction(self, compaction_id: str | None = None) -> Compaction:
         """A compaction of this thread's history: its requests and the installed checkpoint."""
@@ -468,6 +486,7 @@ class _NullAgentThread(AgentThread):
         self.model = ""
         self.provider_name = ""
         self._ended = False
+        self._live = False
 
     def turn(self, turn_id: str | None = None) -> Turn:
         return NULL_TURN
@@ -520,6 +539,7 @@ class _NullTurn(Turn):
         self.turn_id = ""
         self.last_agent_message = None
         self._ended = False
+        self._live = False
 
     def accept_item_id(self, item_id: str) -> None:
         return None

@@ -38,6 +38,7 @@ class ToolCall:
     _ends_with_turn: ClassVar[bool] = True
     __slots__ = (
         "_done",
+        "_live",
         "_terminal",
         "_turn",
         "kind",
@@ -85,7 +86,7 @@ class ToolCall:
             if code_cell is None
             else ev.CodeCellRequester(code_cell.runtime_cell_id)
         )
-        self._emit(
+        self._live = self._emit(
             ev.ToolCallStarted(
                 tool_call_id,
                 model_visible_call_id,
@@ -96,11 +97,14 @@ class ToolCall:
                 ref,
             )
         )
+        if not self._live:  # dropped start: nothing may refer to this call
+            self._done = True
+            return
         rt.opened(self)
 
-    def _emit(self, payload: ev.EventPayload) -> None:
+    def _emit(self, payload: ev.EventPayload) -> bool:
         turn = self._turn
-        turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
+        return turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
 
     def _end(self, status: ev.ExecutionStatus, result: Any) -> bool:
         if self._done:
@@ -151,6 +155,8 @@ class ToolCall:
         Terminal kinds are refused here: the reducer parses their runtime payloads, so use
         :meth:`exec_started` (exec_command) or nothing (write_stdin) instead."""
         effective = kind or self.kind
+        if not self._live:
+            return
         if effective.type in _TERMINAL_KINDS:
             warn(f"rollout trace: use exec_started for {effective.type} runtime events")
             return
@@ -162,6 +168,8 @@ class ToolCall:
             self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
 
     def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
+        if not self._live:
+            return
         ref = self._turn._rt.payload("tool_runtime_event", payload)
         if ref is not None:
             self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
@@ -180,6 +188,8 @@ class ToolCall:
 
         One per call, and not for write_stdin calls (their terminal operation comes from
         the invocation): the reducer refuses a second operation for one call."""
+        if not self._live:
+            return _NullTerminalSession.INSTANCE
         if self._terminal or self.kind.type == "write_stdin":
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
             return _NullTerminalSession.INSTANCE
@@ -188,15 +198,21 @@ class ToolCall:
 
     def stdin_target(self, session: TerminalSession) -> None:
         """This write_stdin call writes to ``session`` (``stdin_target_resolved``)."""
-        self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
+        if self._live and session.enabled:
+            self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
 
     def mcp(self, server: str, tool: str, arguments: Any = None) -> McpCall:
         """The call runs an MCP tool: runtime start (kind ``mcp``) and a correlation id."""
+        if not self._live:
+            return _NullMcpCall.INSTANCE
         return McpCall(self, server, tool, arguments)
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
         """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``."""
-        return CodeCell(self, runtime_cell_id, source_js)
+        if not self._live:
+            return _NullCodeCell.INSTANCE
+        cell = CodeCell(self, runtime_cell_id, source_js)
+        return cell if cell._live else _NullCodeCell.INSTANCE
 
     # --- multi-agent -----------------------------------------------------------------------
 
@@ -445,19 +461,22 @@ class CodeCell:
     """A code-mode cell started by an ``exec`` tool call; nested tool calls come from it."""
 
     enabled: ClassVar[bool] = True
-    __slots__ = ("_ended", "_initial", "_tool", "runtime_cell_id")
+    __slots__ = ("_ended", "_initial", "_live", "_tool", "runtime_cell_id")
 
     def __init__(self, tool: ToolCall, runtime_cell_id: str, source_js: str) -> None:
         self._tool = tool
         self.runtime_cell_id = runtime_cell_id
         self._initial = False
         self._ended = False
-        tool._emit(
+        self._live = tool._emit(
             ev.CodeCellStarted(
                 runtime_cell_id, tool.model_visible_call_id or tool.tool_call_id, source_js
             )
         )
-        tool._turn._rt.opened(self)
+        if self._live:
+            tool._turn._rt.opened(self)
+        else:  # dropped start: ``ToolCall.code_cell`` hands out the null twin instead
+            self._initial = self._ended = True
 
     def tool_call(
         self,
@@ -470,7 +489,9 @@ class CodeCell:
         namespace: str | None = None,
     ) -> ToolCall:
         """A tool call the cell's JavaScript made (``tools.<name>(...)``)."""
-        return ToolCall(
+        if not self._live:
+            return _NullToolCall.INSTANCE
+        tool = ToolCall(
             self._tool._turn,
             tool_call_id,
             name,
@@ -483,6 +504,7 @@ class CodeCell:
             code_cell=self,
             runtime_tool_id=runtime_tool_id,
         )
+        return tool if tool._live else _NullToolCall.INSTANCE
 
     def yielded(self, content_items: Sequence[Any] = ()) -> None:
         """The cell handed control back while still running (a later wait ends it)."""
@@ -568,6 +590,7 @@ class _NullToolCall(ToolCall):
         self.kind = ev.ToolCallKind.other("")
         self._done = True
         self._terminal = True
+        self._live = False
 
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
         return output_item
@@ -714,6 +737,7 @@ class _NullCodeCell(CodeCell):
         self.runtime_cell_id = ""
         self._initial = True
         self._ended = True
+        self._live = False
 
     def tool_call(
         self,

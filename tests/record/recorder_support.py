@@ -11,6 +11,7 @@ import pytest
 
 from ..codex_oracle import codex_bin, codex_reduce
 
+
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -4,6 +4,9 @@ compaction."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,26 @@ def test_demo_scale_repeats_the_work(tmp_path: Path) -> None:
     assert len(state["threads"]) == 4
     assert len(state["compactions"]) == 3
     assert len(state["codex_turns"]) == 6
+
+
+def test_minimal_loop_example(tmp_path: Path) -> None:
+    """examples/minimal_loop.py runs as documented, traced and untraced."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "minimal_loop.py"
+    env = {k: v for k, v in os.environ.items() if "ROLLOUT_TRACE_ROOT" not in k}
+    traced = subprocess.run(
+        [sys.executable, str(example), str(tmp_path / "traces")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    assert traced.stdout.startswith("It is ")
+    [bundle] = (tmp_path / "traces").glob("trace-*")
+    assert str(bundle) in traced.stdout
+    state = check_bundle(bundle, tmp_path)
+    assert [op["kind"] for op in state["terminal_operations"].values()] == ["exec_command"]
+    untraced = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert untraced.returncode == 0 and "bundle: None" in untraced.stdout

@@ -147,7 +147,7 @@ class _CancelAt:
         await anyio.lowlevel.checkpoint()
 
 
-async def _agent_script(turn: Turn, checkpoint: Any) -> None:
+async def _agent_script(turn: Turn, checkpoint: Any, tag: str = "") -> None:
     """A loop with a checkpoint between every recording call."""
     await checkpoint()
     turn.accept(USER)
@@ -160,29 +160,29 @@ async def _agent_script(turn: Turn, checkpoint: Any) -> None:
                     "type": "function_call",
                     "name": "exec_command",
                     "arguments": "{}",
-                    "call_id": "c1",
+                    "call_id": f"{tag}c1",
                 }
             ],
         )
     await checkpoint()
-    async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+    async with turn.tool_call(f"{tag}c1", "exec_command", arguments="{}") as tool:
         await checkpoint()
         session = tool.exec_started(["cat"], process_id=5)
         await checkpoint()
-        tool.completed({"type": "function_call_output", "call_id": "c1", "output": "started"})
+        tool.completed({"type": "function_call_output", "call_id": f"{tag}c1", "output": "started"})
     await checkpoint()
     async with turn.tool_call(
-        "c2", "write_stdin", arguments={"session_id": 5, "chars": "x"}
+        f"{tag}c2", "write_stdin", arguments={"session_id": 5, "chars": "x"}
     ) as tool:
         tool.stdin_target(session)
         await checkpoint()
-        tool.completed({"type": "function_call_output", "call_id": "c2", "output": "x"})
+        tool.completed({"type": "function_call_output", "call_id": f"{tag}c2", "output": "x"})
     session.exited(0, "x")
     await checkpoint()
-    async with turn.tool_call("c3", "spawn_agent", arguments={"message": "m"}) as tool:
-        child = tool.spawn_agent("w")
+    async with turn.tool_call(f"{tag}c3", "spawn_agent", arguments={"message": "m"}) as tool:
+        child = tool.spawn_agent(f"w{tag}")
         await checkpoint()
-        tool.completed({"type": "function_call_output", "call_id": "c3", "output": "{}"})
+        tool.completed({"type": "function_call_output", "call_id": f"{tag}c3", "output": "{}"})
     async with child, child.turn() as child_turn:
         await checkpoint()
         child_turn.report_result("done")
@@ -244,3 +244,29 @@ async def test_two_hundred_concurrent_tasks(tmp_path: Path) -> None:
     state = check_bundle(bundle, tmp_path)
     assert len(state["tool_calls"]) == 200
     assert all(t["execution"]["status"] == "completed" for t in state["tool_calls"].values())
+
+
+@pytest.mark.parametrize("budget", [1_500, 6_000, 20_000])
+async def test_dropped_records_never_break_the_bundle(tmp_path: Path, budget: int) -> None:
+    """A writer too small for the work drops records; whatever survives must still reduce
+    (a handle whose start was dropped records nothing more) and the loss is reported."""
+    async with open_rollout(tmp_path, max_queued_bytes=budget, overflow="drop") as rollout:
+        for round_no in range(6):
+            if round_no % 2:
+                await anyio.sleep(0.01)  # let the writer catch up now and then
+            await _agent_script(rollout.root.turn(), _CancelAt(0), f"r{round_no}")
+            child = rollout.root.spawn(f"helper{round_no}")
+            async with child, child.turn() as turn:
+                turn.report_result("ok")
+    bundle = bundle_in(tmp_path)
+    stats = rollout.stats
+    assert stats is not None
+    assert stats.events_dropped + stats.payloads_dropped > 0
+    warnings = [
+        payload(bundle, e["payload"]["event_payload"])
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == "warning"
+    ]
+    assert warnings, "the loss must be reported in the bundle"
+    assert types(bundle)[-1] == "recording_completed"
+    check_bundle(bundle, tmp_path)

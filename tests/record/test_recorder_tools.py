@@ -105,13 +105,16 @@ async def test_terminal_session_with_write_stdin(tmp_path: Path) -> None:
 
 
 async def test_one_shot_exec_without_process_id(tmp_path: Path) -> None:
-    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
-        async with turn.tool_call("c1", "shell", command=["echo", "hi"]) as tool:
-            run = tool.exec_started(["echo", "hi"])
-            run.exited(3, "hi\n")
-            with pytest.warns(RecorderWarning, match="cannot start another process"):
-                tool.exec_started(["echo", "again"])
-            tool.failed("exit 3")
+    async with (
+        open_rollout(tmp_path) as rollout,
+        rollout.root.turn() as turn,
+        turn.tool_call("c1", "shell", command=["echo", "hi"]) as tool,
+    ):
+        run = tool.exec_started(["echo", "hi"])
+        run.exited(3, "hi\n")
+        with pytest.warns(RecorderWarning, match="cannot start another process"):
+            tool.exec_started(["echo", "again"])
+        tool.failed("exit 3")
     bundle = bundle_in(tmp_path)
     begin = of_type(bundle, "tool_call_runtime_started")[0]["payload"]["runtime_payload"]
     assert "process_id" not in payload(bundle, begin)
