@@ -46,8 +46,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return f'string "{value}"'
     if isinstance(value, list):
-        return "a sequence"
-    return "a map"
+        return "sequence"
+    return "map"
 
 
 def _invalid_type(value: Any, expected: str) -> DecodeError:
@@ -114,8 +114,8 @@ def _structure_literal(tp: Any) -> Callable[[Any, Any], str]:
     return structure
 
 
-def _tag_of(value: Any, allowed: tuple[str, ...]) -> str:
-    obj = _need_map(value, "internally tagged enum")
+def _tag_of(value: Any, allowed: tuple[str, ...], enum: str) -> str:
+    obj = _need_map(value, f"internally tagged enum {enum}")
     if "type" not in obj:
         raise _missing("type")
     tag = obj["type"]
@@ -153,7 +153,7 @@ def _opt_str(obj: dict[str, Any], name: str) -> str | None:
 
 
 def _structure_tool_kind(value: Any, _: Any) -> ev.ToolCallKind:
-    tag = _tag_of(value, ev.TOOL_CALL_KIND_TYPES)
+    tag = _tag_of(value, ev.TOOL_CALL_KIND_TYPES, "ToolCallKind")
     if tag == "other":
         if "name" not in value:
             raise _missing("name")
@@ -172,7 +172,7 @@ _REQUESTER_TAGS: Final = ("model", "code_cell")
 
 
 def _structure_requester(value: Any, _: Any) -> ev.ToolCallRequester:
-    if _tag_of(value, _REQUESTER_TAGS) == "model":
+    if _tag_of(value, _REQUESTER_TAGS, "RawToolCallRequester") == "model":
         return ev.ModelRequester()
     if "runtime_cell_id" not in value:
         raise _missing("runtime_cell_id")
@@ -189,12 +189,12 @@ _SUMMARY_TAGS: Final = {cls: tag for tag, cls in _SUMMARY_CLASSES.items()}
 
 
 def _structure_summary(value: Any, _: Any) -> ev.ToolCallSummary:
-    tag = _tag_of(value, tuple(_SUMMARY_CLASSES))
+    tag = _tag_of(value, tuple(_SUMMARY_CLASSES), "ToolCallSummary")
     return converter.structure(value, _SUMMARY_CLASSES[tag])  # type: ignore[no-any-return]
 
 
 def _structure_payload(value: Any, _: Any) -> ev.EventPayload:
-    tag = _tag_of(value, tuple(ev.EVENT_TYPES))
+    tag = _tag_of(value, tuple(ev.EVENT_TYPES), "RawTraceEventPayload")
     return converter.structure(value, ev.EVENT_TYPES[tag])
 
 
