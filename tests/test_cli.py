@@ -266,6 +266,7 @@ def test_demo_without_the_demo_module_exits_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "rollout_trace_sdk.demo", None)
+    monkeypatch.delattr("rollout_trace_sdk.demo", raising=False)
     code, _, err = run("demo", "--out", tmp_path)
     assert code == 2 and "demo is not available" in err
 
