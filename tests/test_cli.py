@@ -312,3 +312,24 @@ def test_reduce_output_gets_ordinary_file_permissions(tmp_path: Path) -> None:
     mask = os.umask(0o022)
     os.umask(mask)
     assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_real_demo_bundle_validates_and_reduces(tmp_path: Path) -> None:
+    try:
+        import rollout_trace_sdk.demo  # noqa: F401
+    except ImportError:
+        pytest.skip("rollout_trace_sdk.demo is not present")
+    code, out, err = run("demo", "--out", tmp_path / "demo", "--scale", "1")
+    assert code == 0, err
+    bundle = Path(out.strip().splitlines()[-1])
+    assert run("validate", bundle)[0] == 0
+    code, _, err = run("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert code == 0, err
+    codex = os.environ.get("CODEX_BIN") or shutil.which("codex")
+    if codex:
+        subprocess.run(
+            [codex, "debug", "trace-reduce", str(bundle), "-o", str(tmp_path / "codex.json")],
+            check=True,
+            capture_output=True,
+        )
+        assert (tmp_path / "ours.json").read_bytes() == (tmp_path / "codex.json").read_bytes()
