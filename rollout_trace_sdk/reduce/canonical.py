@@ -4,7 +4,9 @@ Codex hashes the element's canonical JSON: compact, keys sorted at every depth, 
 the serde way, numbers spelled as in the payload file except for a normalised exponent. The
 number rule is why floats need their original text: a parsed float cannot say whether the file
 wrote ``1.50`` or ``1.5``. Payloads are parsed by orjson for speed; only when an element holds a
-float do we re-read its payload with the standard library, keeping number text verbatim.
+float (orjson also turns integers beyond 64 bits into floats) do we re-read it with the standard
+library, keeping number text verbatim. The JSON summaries of conversation parts follow the same
+number rule (Codex's serde_json keeps arbitrary-precision number text), in payload key order.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ def _raw_int(text: str) -> RawNumber:
 
 def parse_keeping_numbers(raw: bytes) -> Any:
     """Parse JSON with every number left as its source text (a :class:`RawNumber`)."""
-    return json.loads(raw, parse_float=_raw_float, parse_int=_raw_int)
+    return json.loads(
+        raw, parse_float=_raw_float, parse_int=_raw_int, parse_constant=_reject_constant
+    )
 
 
 def has_float(value: Any) -> bool:
@@ -55,7 +59,7 @@ def _number_text(text: str) -> str:
     return f"{text[: match.start()]}e{sign}{match.group(2)}"
 
 
-def _write(value: Any, out: list[str]) -> None:
+def _write(value: Any, out: list[str], sort_keys: bool = True) -> None:
     if isinstance(value, RawNumber):
         out.append(_number_text(value))
     elif isinstance(value, str):
@@ -75,19 +79,38 @@ def _write(value: Any, out: list[str]) -> None:
         for index, item in enumerate(value):
             if index:
                 out.append(",")
-            _write(item, out)
+            _write(item, out, sort_keys)
         out.append("]")
     elif isinstance(value, dict):
         out.append("{")
-        for index, key in enumerate(sorted(value, key=lambda k: k.encode("utf-8"))):
+        keys = sorted(value, key=lambda k: k.encode("utf-8")) if sort_keys else list(value)
+        for index, key in enumerate(keys):
             if index:
                 out.append(",")
             out.append(json.dumps(key, ensure_ascii=False))
             out.append(":")
-            _write(value[key], out)
+            _write(value[key], out, sort_keys)
         out.append("}")
     else:  # pragma: no cover - JSON has no other types
         raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def compact_json(value: Any) -> str:
+    """serde_json's compact form of a value parsed with number text kept (key order kept)."""
+    out: list[str] = []
+    _write(value, out, sort_keys=False)
+    return "".join(out)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_text_keeping_numbers(text: str) -> Any:
+    """Like :func:`parse_keeping_numbers` for a JSON document held in a string."""
+    return json.loads(
+        text, parse_float=_raw_float, parse_int=_raw_int, parse_constant=_reject_constant
+    )
 
 
 def canonical_json(value: Any) -> str:

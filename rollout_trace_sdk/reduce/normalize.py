@@ -27,7 +27,7 @@ from ..model.state import (
     SummaryPart,
     TextPart,
 )
-from .canonical import content_sha256
+from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
 from .errors import ReduceError
 
 #: Re-reads one element of the payload with number text kept (see ``canonical``).
@@ -130,8 +130,12 @@ def content_key(
 
 
 def json_summary(value: Any) -> str:
-    """Compact JSON (payload key order kept), cut to 240 bytes at a character boundary."""
-    encoded = orjson.dumps(value)
+    """Compact JSON (payload key order kept), cut to 240 bytes at a character boundary.
+
+    ``value`` holds no floats, or holds :class:`~.canonical.RawNumber`s with the file's text."""
+    if has_float(value):  # pragma: no cover - callers pass raw-number values then
+        raise TypeError("json_summary needs number text for floats")
+    encoded = orjson.dumps(value) if not _has_raw(value) else compact_json(value).encode("utf-8")
     if len(encoded) <= _JSON_SUMMARY_LIMIT:
         return encoded.decode("utf-8")
     cut = _JSON_SUMMARY_LIMIT
@@ -140,8 +144,20 @@ def json_summary(value: Any) -> str:
     return encoded[:cut].decode("utf-8") + "..."
 
 
-def _json_body(value: Any, payload_id: str) -> list[ConversationPart]:
-    return [JsonPart(json_summary(value), payload_id)]
+def _has_raw(value: Any) -> bool:
+    if isinstance(value, str):
+        return type(value) is not str
+    if isinstance(value, dict):
+        return any(_has_raw(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_raw(v) for v in value)
+    return False
+
+
+def _json_body(value: Any, ctx: _Context, path: tuple[str | int, ...]) -> list[ConversationPart]:
+    if has_float(value):
+        value = ctx.exact(value, path)
+    return [JsonPart(json_summary(value), ctx.payload_id)]
 
 
 def _call_id(item: dict[str, Any]) -> str | None:
@@ -157,6 +173,12 @@ class _Context:
     def __init__(self, payload_id: str, locate: RawLocator | None) -> None:
         self.payload_id = payload_id
         self.locate = locate
+
+    def exact(self, value: Any, path: tuple[str | int, ...]) -> Any:
+        """``value`` (found at ``path``) re-read with the payload's number text."""
+        if self.locate is None:
+            return parse_text_keeping_numbers(orjson.dumps(value).decode("utf-8"))
+        return self.locate(path)
 
     def element_hash(self, element: Any, path: tuple[str | int, ...]) -> str:
         locate = self.locate
@@ -195,26 +217,45 @@ def _tool_output_body(
         return [TextPart(output)]
     if isinstance(output, list):
         return _content_parts(output, ctx, (*path, "output"))
-    return _json_body(output, ctx.payload_id)
+    return _json_body(output, ctx, (*path, "output"))
 
 
-def _arguments_body(item: dict[str, Any], ctx: _Context) -> list[ConversationPart]:
+def _arguments_body(
+    item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
+) -> list[ConversationPart]:
     if "arguments" not in item:
         return [PayloadRefPart("payload", ctx.payload_id)]
     arguments = item["arguments"]
-    if isinstance(arguments, str):
-        try:
-            parsed = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
+    if not isinstance(arguments, str):
+        return _json_body(arguments, ctx, (*path, "arguments"))
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError as exc:
+        # orjson refuses numbers beyond f64 range; serde (arbitrary precision) keeps them.
+        if "infinity" not in str(exc):
             return [TextPart(arguments)]
-        return _json_body(parsed, ctx.payload_id)
-    return _json_body(arguments, ctx.payload_id)
+        parsed = _exact_text(arguments)
+        if parsed is None:
+            return [TextPart(arguments)]
+    else:
+        if has_float(parsed):
+            parsed = _exact_text(arguments)
+    return [JsonPart(json_summary(parsed), ctx.payload_id)]
 
 
-def _custom_call_body(item: dict[str, Any], ctx: _Context) -> list[ConversationPart]:
+def _exact_text(text: str) -> Any:
+    try:
+        return parse_text_keeping_numbers(text)
+    except ValueError:
+        return None
+
+
+def _custom_call_body(
+    item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
+) -> list[ConversationPart]:
     source = item.get("input")
     if not isinstance(source, str):
-        return _json_body(item, ctx.payload_id)
+        return _json_body(item, ctx, path)
     if item.get("name") == "exec":
         return [CodePart("javascript", source)]
     return [TextPart(source)]
@@ -366,7 +407,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
             "assistant",
             "commentary",
             "function_call",
-            _arguments_body(item, ctx),
+            _arguments_body(item, ctx, path),
             _call_id(item),
             None,
             rid,
@@ -389,7 +430,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
             "assistant",
             "commentary",
             "custom_tool_call",
-            _custom_call_body(item, ctx),
+            _custom_call_body(item, ctx, path),
             _call_id(item),
             None,
             rid,
@@ -399,7 +440,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
             "assistant",
             "commentary",
             "function_call",
-            _json_body(item, pid),
+            _json_body(item, ctx, path),
             _call_id(item),
             None,
             rid,
@@ -409,7 +450,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
             "tool",
             "commentary",
             "function_call_output",
-            _json_body(item, pid),
+            _json_body(item, ctx, path),
             _call_id(item),
             None,
             rid,
@@ -457,7 +498,10 @@ def normalize_items(
         norm = None if seen is None else seen.get(blob)
         if norm is None:
             norm = normalize_item(item, ctx, (*path, index))
-        if remember is not None and norm.reusable:
+            # Equal floats may have been written differently; only exact text may be borrowed.
+            if remember is not None and norm.reusable and not has_float(item):
+                remember[blob] = norm
+        elif remember is not None:
             remember[blob] = norm
         out.append(norm)
     return out

@@ -71,6 +71,19 @@ class BundleBuilder:
         (self.root / path).write_bytes(codec.pretty_bytes(value))
         return ev.RawPayloadRef(f"raw_payload:{self._payloads}", kind, path)
 
+    def raw_payload(self, kind: ev.PayloadKind, text: str) -> ev.RawPayloadRef:
+        """A payload file written verbatim (number spellings, invalid JSON, ...)."""
+        self._payloads += 1
+        path = f"payloads/{self._payloads}.json"
+        (self.root / path).write_text(text, encoding="utf-8")
+        return ev.RawPayloadRef(f"raw_payload:{self._payloads}", kind, path)
+
+    def infer_raw(self, call_id: str, request_text: str) -> None:
+        ref = self.raw_payload("inference_request", request_text)
+        self.event(
+            ev.InferenceStarted(call_id, ROOT, TURN, MODEL, PROVIDER, ref), thread=ROOT, turn=TURN
+        )
+
     def event(
         self, payload: ev.EventPayload, *, thread: str | None = None, turn: str | None = None
     ) -> int:
