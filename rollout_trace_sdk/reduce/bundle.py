@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import attrs
 import orjson
@@ -50,6 +50,23 @@ _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 def _read_all(fd: int) -> bytes:
     with open(fd, "rb", closefd=True) as handle:
         return handle.read()
+
+
+def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
+    """The log's lines, newline kept (Codex parses them with it); a read failure is Codex's
+    "read trace event line N"."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            raw = handle.readline()
+        except OSError as exc:
+            raise ReduceError(
+                f"read trace event line {number}", cause=io_error_text(exc), file=log, line=number
+            ) from None
+        if not raw:
+            return
+        yield raw
 
 
 def _serde() -> ModuleType:
@@ -148,17 +165,25 @@ class Bundle:
         """Stream events in file order, applying Codex's per-line checks in Codex's order."""
         log = self.event_log_display
         try:
-            handle = (self.root / EVENT_LOG).open("rb")
+            # os.open, as Rust's File::open, succeeds on a directory; reading it then fails.
+            fd = os.open(self.root / EVENT_LOG, _OPEN_FLAGS)
         except OSError as exc:
             raise ReduceError(
                 f"open trace event log {log}", cause=io_error_text(exc), file=log
+            ) from None
+        try:
+            handle = open(fd, "rb")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:  # Python refuses a directory here, Rust on the first read
+            os.close(fd)
+            raise ReduceError(
+                "read trace event line 1", cause=io_error_text(exc), file=log, line=1
             ) from None
         expected_seq = 1
         completed = False
         rollout_id = self.manifest.rollout_id
         parse = codec.parse_event_line
         with handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(_lines(handle, log), start=1):
                 try:
                     event = parse(raw)
                 except codec.DecodeError as exc:

@@ -292,3 +292,26 @@ def test_payload_numbers_beyond_f64_are_accepted(tmp_path: Path) -> None:
     bundle = Bundle.open(root)
     assert bundle.load_payload(_ref(2, "protocol_event")) == {"big": float("inf")}
     bundle.check_payload("raw_payload:2", "payloads/2.json")
+
+
+def test_event_log_that_is_a_directory_fails_on_reading_like_codex(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path)
+    (root / "trace.jsonl").unlink()
+    (root / "trace.jsonl").mkdir()
+    with pytest.raises(ReduceError) as info:
+        _drain(Bundle.open(root))
+    assert (info.value.message, info.value.cause) == (
+        "read trace event line 1",
+        "Is a directory (os error 21)",
+    )
+
+
+def test_missing_event_log_fails_on_opening(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path)
+    (root / "trace.jsonl").unlink()
+    with pytest.raises(ReduceError) as info:
+        _drain(Bundle.open(root))
+    assert info.value.codex_text() == (
+        f"Error: open trace event log {root}/trace.jsonl\n\n"
+        "Caused by:\n    No such file or directory (os error 2)"
+    )
