@@ -345,7 +345,9 @@ def measure(argv: list[str]) -> tuple[float, int, int, str]:
     return elapsed, int(usage.ru_maxrss), child.returncode, err.decode(errors="replace")
 
 
-def compare(bundle: Path, codex: str | None, runs: int, scratch: Path) -> dict[str, Any]:
+def compare(
+    bundle: Path, label: str, codex: str | None, runs: int, scratch: Path
+) -> dict[str, Any]:
     ours_out, codex_out = scratch / "ours.json", scratch / "codex.json"
     ours_cmd = [
         sys.executable,
@@ -376,7 +378,7 @@ def compare(bundle: Path, codex: str | None, runs: int, scratch: Path) -> dict[s
             theirs.append((seconds, rss))
     events, size = bundle_stats(bundle)
     row: dict[str, Any] = {
-        "bundle": bundle.name,
+        "bundle": label,
         "events": events,
         "mb": round(size / 1e6, 1),
         "runs": runs,
@@ -445,19 +447,19 @@ def main() -> int:
         f"at ~166 MB; peak RSS <= {TARGETS['rss_ratio']}x Codex's"
     )
     with tempfile.TemporaryDirectory() as scratch:
-        bundles: list[Path] = []
+        bundles: list[tuple[str, Path]] = []
         for n in steps:
             started = time.perf_counter()
-            bundles.append(cached_bundle(args.work, n))
+            bundles.append((f"loop N={n}", cached_bundle(args.work, n)))
             print(f"bundle N={n}: ready in {time.perf_counter() - started:.1f} s", flush=True)
         if args.demo_scale:
             demo = _demo_bundle(args.work, args.demo_scale)
             if demo is not None:
-                bundles.append(demo)
-        for bundle in bundles:
-            n = int(bundle.name.split("-")[1]) if bundle.name.startswith("loop-") else 0
-            runs = args.runs or (3 if n < 400 else 1)
-            row = compare(bundle, codex, runs, Path(scratch))
+                bundles.append((f"demo x{args.demo_scale}", demo))
+        for label, bundle in bundles:
+            small = bundle_stats(bundle)[1] < 20_000_000
+            runs = args.runs or (3 if small else 1)
+            row = compare(bundle, label, codex, runs, Path(scratch))
             rows.append(row)
             _print_row(row)
     verdict = _verdict(rows)
