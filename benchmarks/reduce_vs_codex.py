@@ -428,7 +428,7 @@ def main() -> int:
     )
     parser.add_argument("--steps", type=int, nargs="*", help="explicit step counts")
     parser.add_argument(
-        "--runs", type=int, default=0, help="runs per size (default 3, 1 for >=400)"
+        "--runs", type=int, default=0, help="runs per bundle (default 3 below 20 MB, else 1)"
     )
     parser.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "rollout-trace-bench"
