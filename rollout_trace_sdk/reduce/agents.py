@@ -21,6 +21,7 @@ from ..model.state import (
 )
 from .context import PendingEdge, Replay, push_unique
 from .errors import ReduceError
+from .serde_text import invalid_type
 
 _ACTIVITY_EDGES = {
     ("spawn_agent", "started"): "spawn_agent",
@@ -66,13 +67,13 @@ def _field(payload: dict[str, Any], name: str, kind: type) -> Any:
         raise ReduceError(f"missing field `{name}`")
     value = payload[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ReduceError(f"invalid type for field `{name}`")
+        raise ReduceError(invalid_type(value, "a string"))
     return value
 
 
 def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ReduceError("invalid type: expected a map")
+        raise ReduceError(invalid_type(value, "a map"))
     return value
 
 

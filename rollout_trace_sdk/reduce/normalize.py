@@ -29,6 +29,7 @@ from ..model.state import (
 )
 from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
 from .errors import ReduceError
+from .serde_text import invalid_type
 
 #: Re-reads one element of the payload with number text kept (see ``canonical``).
 RawLocator: TypeAlias = Callable[[Sequence[str | int]], Any]
@@ -303,22 +304,6 @@ def _reasoning_body(item: dict[str, Any], pid: str) -> list[ConversationPart]:
     return parts
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f'string "{value}"'
-    if isinstance(value, list):
-        return "a sequence"
-    return "a map"
-
-
 def _agent_parse_error(pid: str, cause: str) -> ReduceError:
     return ReduceError(f"failed to parse agent_message item in payload {pid}", cause=cause)
 
@@ -332,9 +317,9 @@ def _agent_message(
     """Codex parses agent messages with a typed struct, so errors are serde's."""
     for key, value in item.items():
         if key in ("author", "recipient") and not isinstance(value, str):
-            raise _agent_parse_error(pid, f"invalid type: {_describe(value)}, expected a string")
+            raise _agent_parse_error(pid, invalid_type(value, "a string"))
         if key == "content" and not isinstance(value, list):
-            raise _agent_parse_error(pid, f"invalid type: {_describe(value)}, expected a sequence")
+            raise _agent_parse_error(pid, invalid_type(value, "a sequence"))
         if key == "content":
             for entry in value:
                 _agent_content_entry(entry, pid)
@@ -354,16 +339,12 @@ def _agent_message(
 
 def _agent_content_entry(entry: Any, pid: str) -> None:
     if not isinstance(entry, dict):
-        raise _agent_parse_error(
-            pid, f"invalid type: {_describe(entry)}, expected internally tagged enum"
-        )
+        raise _agent_parse_error(pid, invalid_type(entry, "internally tagged enum"))
     if "type" not in entry:
         raise _agent_parse_error(pid, "missing field `type`")
     tag = entry["type"]
     if not isinstance(tag, str):
-        raise _agent_parse_error(
-            pid, f"invalid type: {_describe(tag)}, expected variant identifier"
-        )
+        raise _agent_parse_error(pid, invalid_type(tag, "variant identifier"))
     field = _AGENT_CONTENT_FIELDS.get(tag)
     if field is None:
         raise _agent_parse_error(
@@ -372,7 +353,7 @@ def _agent_content_entry(entry: Any, pid: str) -> None:
     if field not in entry:
         raise _agent_parse_error(pid, f"missing field `{field}`")
     if not isinstance(entry[field], str):
-        raise _agent_parse_error(pid, f"invalid type: {_describe(entry[field])}, expected a string")
+        raise _agent_parse_error(pid, invalid_type(entry[field], "a string"))
 
 
 # --- entry points ----------------------------------------------------------------------------------

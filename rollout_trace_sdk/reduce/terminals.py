@@ -25,22 +25,7 @@ from ..model.state import (
 )
 from .context import Replay, push_unique
 from .errors import ReduceError
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f'string "{value}"'
-    if isinstance(value, list):
-        return "a sequence"
-    return "a map"
+from .serde_text import invalid_type
 
 
 def _process_key(value: Any) -> str | None:
@@ -129,7 +114,7 @@ def start_from_invocation(
     pid = ref.raw_payload_id
     error = f"parse terminal invocation payload {pid} as dispatch payload"
     if not isinstance(invocation, dict):
-        raise ReduceError(error, cause=f"invalid type: {_describe(invocation)}, expected a map")
+        raise ReduceError(error, cause=invalid_type(invocation, "a map"))
     tool_name = invocation.get("tool_name")
     if tool_name != "write_stdin":
         raise ReduceError(
@@ -176,7 +161,7 @@ def start_from_runtime(
     payload = replay.load(ref)
     error = f"parse terminal runtime start payload {pid}"
     if not isinstance(payload, dict):
-        raise ReduceError(error, cause=f"invalid type: {_describe(payload)}, expected a map")
+        raise ReduceError(error, cause=invalid_type(payload, "a map"))
     for name in ("command", "cwd"):
         if name not in payload:
             raise ReduceError(error, cause=f"missing field `{name}`")
@@ -188,10 +173,10 @@ def start_from_runtime(
             else next(c for c in command if not isinstance(c, str))
         )
         expected = "a sequence" if not isinstance(command, list) else "a string"
-        raise ReduceError(error, cause=f"invalid type: {_describe(bad)}, expected {expected}")
+        raise ReduceError(error, cause=invalid_type(bad, expected))
     cwd = payload["cwd"]
     if not isinstance(cwd, str):
-        raise ReduceError(error, cause=f"invalid type: {_describe(cwd)}, expected a string")
+        raise ReduceError(error, cause=invalid_type(cwd, "a string"))
     process = _process_key(payload.get("process_id"))
     request: ExecCommandRequest | WriteStdinRequest
     if kind == "exec_command":
@@ -231,7 +216,7 @@ def _text_of(value: Any) -> str | None:
 def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
     error = f"parse exec terminal response {pid}"
     if not isinstance(payload, dict):
-        raise ReduceError(error, cause=f"invalid type: {_describe(payload)}, expected a map")
+        raise ReduceError(error, cause=invalid_type(payload, "a map"))
     if "exit_code" not in payload:
         raise ReduceError(error, cause="missing field `exit_code`")
     exit_code = payload["exit_code"]
@@ -240,12 +225,12 @@ def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
         or not isinstance(exit_code, int)
         or not -(2**31) <= exit_code < 2**31
     ):
-        raise ReduceError(error, cause=f"invalid type: {_describe(exit_code)}, expected i32")
+        raise ReduceError(error, cause=invalid_type(exit_code, "i32"))
     output = payload.get("aggregated_output", "")
     if output is None:
         output = ""
     if not isinstance(output, str):
-        raise ReduceError(error, cause=f"invalid type: {_describe(output)}, expected a string")
+        raise ReduceError(error, cause=invalid_type(output, "a string"))
     return TerminalResult(exit_code=exit_code, stdout=output, stderr=""), _process_key(
         payload.get("process_id")
     )

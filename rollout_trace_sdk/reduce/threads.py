@@ -19,6 +19,7 @@ from ..model.state import AgentThread, CodexTurn, ExecutionWindow, SpawnedOrigin
 from . import code_cells, inference
 from .context import Replay
 from .errors import ReduceError
+from .serde_text import invalid_type
 
 _METADATA_STRINGS = ("agent_path", "task_name", "nickname", "agent_role", "model")
 
@@ -33,27 +34,18 @@ def rollout_ended(replay: Replay, event: TraceEvent, ended: RolloutEnded) -> Non
     replay.trace.ended_at_unix_ms = event.wall_time_unix_ms
 
 
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, list):
-        return "a sequence"
-    return "a map"
-
-
 def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any]:
     value = replay.load(ref)
     error = f"parse thread metadata {ref.raw_payload_id}"
+    if isinstance(value, list) and value and not isinstance(value[0], str | None):
+        # serde reads a sequence into the struct field by field; the first is a string.
+        raise ReduceError(error, cause=invalid_type(value[0], "a string"))
     if not isinstance(value, dict):
-        raise ReduceError(error, cause=f"invalid type: {_describe(value)}, expected a map")
+        raise ReduceError(error, cause=invalid_type(value, "a map"))
     for name in _METADATA_STRINGS:
         field = value.get(name)
         if field is not None and not isinstance(field, str):
-            raise ReduceError(error, cause=f"invalid type: {_describe(field)}, expected a string")
+            raise ReduceError(error, cause=invalid_type(field, "a string"))
     return value
 
 

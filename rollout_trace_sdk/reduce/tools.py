@@ -22,6 +22,7 @@ from ..model.state import ExecutionWindow, Producer, ToolCall
 from . import agents, terminals
 from .context import Replay, push_unique
 from .errors import ReduceError
+from .serde_text import syntax_error
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
 _OUTPUT_KINDS = frozenset({"function_call_output", "custom_tool_call_output"})
@@ -74,9 +75,10 @@ def _link_wait(
         raise ReduceError(f"wait tool request payload {pid} did not contain function arguments")
     try:
         parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError as exc:
+    except orjson.JSONDecodeError:
         raise ReduceError(
-            f"wait tool request payload {pid} had invalid JSON arguments", cause=str(exc)
+            f"wait tool request payload {pid} had invalid JSON arguments",
+            cause=syntax_error(arguments),
         ) from None
     cell_id = parsed.get("cell_id") if isinstance(parsed, dict) else None
     if not isinstance(cell_id, str):
