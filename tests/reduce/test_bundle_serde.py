@@ -294,3 +294,37 @@ def test_codec_still_refuses_what_serde_refuses() -> None:
         except codec.DecodeError:
             continue
         raise AssertionError(f"codec accepted {line!r}")
+
+
+def _codec_verdict(line: bytes) -> bool:
+    """Does our fast path (or its stdlib fallback for huge numbers) accept the line?"""
+    import json
+
+    try:
+        codec.event_from_dict(json.loads(line))
+    except (ValueError, codec.DecodeError):
+        return False
+    return True
+
+
+L_TOOL = (
+    b'{"schema_version":2,"seq":11,"wall_time_unix_ms":5,"rollout_id":"r","thread_id":"t",'
+    b'"codex_turn_id":"u","payload":{"type":"tool_call_started","tool_call_id":"c",'
+    b'"model_visible_call_id":"c","code_mode_runtime_tool_id":null,"requester":{"type":"model"},'
+    b'"kind":{"type":"mcp","server":"s","tool":"t"},"summary":{"type":"generic","label":"x",'
+    b'"input_preview":"{}","output_preview":null},"invocation_payload":{"raw_payload_id":'
+    b'"raw_payload:6","kind":{"type":"tool_invocation"},"path":"payloads/6.json"}}}'
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data(), st.sampled_from([L, L_TOOL]))
+def test_serde_model_and_codec_agree_on_mutated_lines(data: st.DataObject, base: bytes) -> None:
+    """One byte changed anywhere in a valid event line: the slow path names an error exactly
+    when the codec refuses the line (so a refused line always gets serde's message)."""
+    assert _codec_verdict(base + b"\n")
+    line = bytearray(base)
+    at_ = data.draw(st.integers(0, len(line) - 1))
+    line[at_] = data.draw(st.sampled_from(b'{}[],:"\\ax0-e5tn\t '))
+    raw = bytes(line) + b"\n"
+    assert (serde.event_line_error(raw) is None) == _codec_verdict(raw), raw
