@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from .items import TokenUsage, usage_payload
+from .items import TokenUsage, plain, usage_payload
 from .runtime import error_text, outcome_of, uuid4
 
 if TYPE_CHECKING:
@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 CALL_ID_HEADER = "x-codex-inference-call-id"
 
 
-def _request_dict(request: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+def _request_dict(request: Any) -> dict[str, Any]:
+    request = plain(request)
     if isinstance(request, Mapping):
         return dict(request)
-    return {"input": list(request)}
+    if isinstance(request, list | tuple):
+        return {"input": list(request)}
+    return {"input": []}
 
 
 def last_assistant_text(items: Sequence[Any]) -> str | None:

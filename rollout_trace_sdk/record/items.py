@@ -32,6 +32,20 @@ _ID_PREFIX: Final[dict[str, str]] = {
 }
 
 
+def plain(value: Any) -> Any:
+    """SDK objects (pydantic models, as the OpenAI and Anthropic SDKs return) as plain JSON
+    dicts, so ``call.completed(output_items=response.output)`` works as is."""
+    if value is None or isinstance(value, dict | list | str | int | float):
+        return value
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json", exclude_none=True)
+        except Exception:
+            return value
+    return value
+
+
 def _has_id(item: Any) -> bool:
     return isinstance(item, Mapping) and isinstance(item.get("id"), str)
 
@@ -73,6 +87,7 @@ class ItemIds:
     def for_history(self, item: Any) -> tuple[Any, str | None]:
         """An item entering the thread history: its id (assigned if needed) and the item to
         record (a copy when an id was added; the caller's dict is never touched)."""
+        item = plain(item)
         if _has_id(item):
             return item, item["id"]
         if not isinstance(item, Mapping):
@@ -88,7 +103,7 @@ class ItemIds:
         gets the id the k-th such item got when it entered history."""
         counts: dict[str, int] = {}
         out: list[Any] = []
-        for item in items:
+        for item in map(plain, items):
             if _has_id(item) or not isinstance(item, Mapping):
                 out.append(item)
                 continue
@@ -104,13 +119,13 @@ class ItemIds:
             item
             if _has_id(item) or not isinstance(item, Mapping)
             else _with_id(item, content_id(item))
-            for item in items
+            for item in map(plain, items)
         ]
 
     def reset_to(self, items: Iterable[Any]) -> None:
         """After a compaction the replacement history is all the history there is."""
         self._history.clear()
-        for item in items:
+        for item in map(plain, items):
             if isinstance(item, Mapping) and not _has_id(item):
                 base = content_id(item)
                 self._history[base] = self._history.get(base, 0) + 1
@@ -204,6 +219,7 @@ def usage_payload(usage: TokenUsage | Mapping[str, Any] | None) -> dict[str, int
         return None
     if isinstance(usage, TokenUsage):
         return usage.to_payload()
+    usage = plain(usage)
     if not isinstance(usage, Mapping):
         return None
     in_details = usage.get("input_tokens_details")

@@ -191,7 +191,9 @@ class RolloutScope:
         await tg.__aenter__()
         try:
             await tg.start(_run_writer, writer)
-        except BaseException:
+        except BaseException:  # cancelled while starting: close the (empty) bundle properly
+            with anyio.CancelScope(shield=True):
+                await writer.aclose()
             tg.cancel_scope.cancel()
             await tg.__aexit__(None, None, None)
             raise

@@ -387,3 +387,38 @@ def test_sync_callers_can_record(tmp_path: Path) -> None:
     anyio.run(main)
     accepted = of_type(bundle_in(tmp_path), "history_item_accepted")
     assert [e["payload"]["item_id"] for e in accepted] == ["from-a-thread"]
+
+
+class _SdkObject:
+    """Quacks like the pydantic models provider SDKs return."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def model_dump(self, *, mode: str, exclude_none: bool) -> dict[str, Any]:
+        assert mode == "json"
+        return {k: v for k, v in self._data.items() if v is not None or not exclude_none}
+
+
+async def test_sdk_objects_are_recorded_as_plain_json(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        async with turn.inference({"input": [_SdkObject(USER)]}) as call:
+            out = call.completed(
+                output_items=[_SdkObject({**ANSWER, "status": None})],
+                token_usage=_SdkObject({"input_tokens": 3, "output_tokens": 1}),
+            )
+        async with turn.inference(_SdkObject({"input": [USER, *out]})) as call:
+            call.completed(output_items=[])
+    assert out == [ANSWER]
+    bundle = bundle_in(tmp_path)
+    [first, second] = of_type(bundle, "inference_started")
+    assert payload(bundle, first["payload"]["request_payload"])["input"] == [
+        {**USER, "id": content_id(USER)}
+    ]
+    assert len(payload(bundle, second["payload"]["request_payload"])["input"]) == 2
+    response = payload(
+        bundle, of_type(bundle, "inference_completed")[0]["payload"]["response_payload"]
+    )
+    assert response["output_items"] == [ANSWER]
+    assert response["token_usage"]["total_tokens"] == 4
+    check_bundle(bundle, tmp_path)
