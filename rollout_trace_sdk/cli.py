@@ -92,12 +92,23 @@ def _forbidden_output(bundle: Path, output: Path) -> str | None:
     for name in (MANIFEST, EVENT_LOG):
         if target == root / name:
             return f"refusing to overwrite the bundle's {name}"
-    payloads = root / "payloads"
-    if target == payloads or payloads in target.parents:
-        return "refusing to write inside the bundle's payloads directory"
+    for payloads in {root / "payloads", root / _declared_payloads_dir(root)}:
+        if target == payloads or payloads in target.parents:
+            return "refusing to write inside the bundle's payloads directory"
     if target.is_dir():
         return f"{output} is a directory"
     return None
+
+
+def _declared_payloads_dir(root: Path) -> str:
+    """The manifest's ``payloads_dir`` (Codex ignores it, but a writer may have used it)."""
+    try:
+        value = orjson.loads((root / MANIFEST).read_bytes()).get("payloads_dir")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return "payloads"
+    if not isinstance(value, str) or not value or os.path.isabs(value):
+        return "payloads"
+    return value
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

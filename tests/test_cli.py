@@ -333,3 +333,11 @@ def test_real_demo_bundle_validates_and_reduces(tmp_path: Path) -> None:
             capture_output=True,
         )
         assert (tmp_path / "ours.json").read_bytes() == (tmp_path / "codex.json").read_bytes()
+
+
+def test_validate_names_a_line_that_is_not_utf8(tmp_path: Path) -> None:
+    lines = event_lines().splitlines(keepends=True)
+    lines[1] = b'{"x":"\xff"}\n'
+    bundle = make_bundle(tmp_path, b"".join(lines))
+    code, out, _ = run("validate", bundle)
+    assert code == 1 and f"{bundle}/trace.jsonl:2: not UTF-8 text\n" in out

@@ -141,6 +141,11 @@ class _Validator:
                     obj = orjson.loads(raw)
                     event = codec.event_from_dict(obj)
                 except (orjson.JSONDecodeError, codec.DecodeError) as exc:
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        self.problem(self.log, number, "not UTF-8 text")
+                        continue
                     cause = serde.event_line_error(raw) or str(exc)
                     self.problem(self.log, number, f"not a trace event: {cause}")
                     continue
