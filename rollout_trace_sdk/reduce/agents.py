@@ -71,6 +71,31 @@ def _field(payload: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
+#: Required fields of Codex's collab protocol events, in declaration order (serde reports the
+#: first one missing).
+_REQUIRED = {
+    ("spawn_agent", "end"): (
+        "call_id",
+        "sender_thread_id",
+        "prompt",
+        "model",
+        "reasoning_effort",
+        "status",
+    ),
+    ("message", "begin"): ("call_id", "sender_thread_id", "receiver_thread_id", "prompt"),
+    ("message", "end"): ("call_id", "sender_thread_id", "receiver_thread_id", "prompt", "status"),
+    ("close_agent", "begin"): ("call_id", "sender_thread_id", "receiver_thread_id"),
+    ("close_agent", "end"): ("call_id", "sender_thread_id", "receiver_thread_id", "status"),
+}
+
+
+def _require(payload: dict[str, Any], kind: str, phase: str) -> None:
+    group = kind if kind in ("spawn_agent", "close_agent") else "message"
+    for name in _REQUIRED[(group, phase)]:
+        if name not in payload:
+            raise ReduceError(f"missing field `{name}`")
+
+
 def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ReduceError(invalid_type(value, "a map"))
@@ -279,6 +304,7 @@ def runtime_begin(replay: Replay, tool: ToolCall, ref: RawPayloadRef) -> None:
     if kind not in ("assign_agent_task", "send_message", "close_agent"):
         return
     payload = _object(replay.load(ref))
+    _require(payload, kind, "begin")
     receiver = _field(payload, "receiver_thread_id", str)
     if kind == "close_agent":
         _close_edge(replay, tool, receiver, None)
@@ -322,6 +348,7 @@ def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, ref: RawPaylo
     if "agent_thread_id" in payload:
         _sub_agent_activity(replay, tool, payload, at)
         return
+    _require(payload, kind, "end")
     if kind == "spawn_agent":
         child = payload.get("new_thread_id")
         if not isinstance(child, str):

@@ -48,9 +48,17 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _new_session(
-    replay: Replay, operation: TerminalOperation, thread_id: str, process: str | None
+    replay: Replay,
+    operation: TerminalOperation,
+    thread_id: str,
+    process: str | None,
+    session_id: str | None = None,
 ) -> str:
-    session_id = f"terminal_session:{operation.operation_id}"
+    """Open a session for ``operation``. Normally it is named after the operation; a process
+    id whose session was emptied (its only operation moved away by ``stdin_target_resolved``)
+    stays registered under the old name, and Codex reopens the session under that name."""
+    if session_id is None:
+        session_id = f"terminal_session:{operation.operation_id}"
     replay.trace.terminal_sessions[session_id] = TerminalSession(
         terminal_id=session_id,
         thread_id=thread_id,
@@ -72,7 +80,7 @@ def _join_or_create(
     session_id = replay.process_sessions.get(thread_id, {}).get(process)
     session = None if session_id is None else replay.trace.terminal_sessions.get(session_id)
     if session is None:
-        _new_session(replay, operation, thread_id, process)
+        _new_session(replay, operation, thread_id, process, session_id)
         return
     operation.terminal_id = session.terminal_id
     push_unique(session.operation_ids, operation.operation_id)
@@ -145,6 +153,7 @@ def start_from_invocation(
         max_output_tokens=_optional_int(parsed.get("max_output_tokens")),
     )
     operation = _new_operation(replay, event, tool_call_id, "write_stdin", request, pid)
+    replay.operation_process[operation.operation_id] = process
     _join_or_create(replay, operation, thread_id, process)
     return operation.operation_id
 
@@ -236,20 +245,63 @@ def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
     )
 
 
-def _dispatch_result(payload: Any) -> TerminalResult | None:
+_DISPATCH_TYPES = ("direct_response", "code_mode_response", "error")
+_DISPATCH_FIELDS = {
+    "direct_response": "response_item",
+    "code_mode_response": "value",
+    "error": "error",
+}
+
+
+def _dispatch_error(payload: Any) -> str | None:
+    """serde's complaint about a dispatch result payload, or None when it parses."""
     if not isinstance(payload, dict):
-        return None
-    kind = payload.get("type")
+        return invalid_type(payload, "internally tagged enum DispatchResult")
+    if "type" not in payload:
+        return "missing field `type`"
+    kind = payload["type"]
+    if not isinstance(kind, str):
+        return invalid_type(kind, "variant identifier")
+    if kind not in _DISPATCH_TYPES:
+        return f"unknown variant `{kind}`, expected one of " + ", ".join(
+            f"`{t}`" for t in _DISPATCH_TYPES
+        )
+    field = _DISPATCH_FIELDS[kind]
+    if field not in payload:
+        return f"missing field `{field}`"
+    if kind == "error" and not isinstance(payload[field], str):
+        return invalid_type(payload[field], "a string")
+    return None
+
+
+def _is_projection(value: Any) -> bool:
+    """Whether a code-mode value has the unified-exec result shape Codex projects."""
+    if not isinstance(value, dict) or not isinstance(value.get("output"), str):
+        return False
+    exit_code = value.get("exit_code")
+    tokens = value.get("original_token_count")
+    chunk = value.get("chunk_id")
+    return (
+        (
+            exit_code is None
+            or (_optional_int(exit_code) is not None and -(2**31) <= exit_code < 2**31)
+        )
+        and (tokens is None or (_optional_int(tokens) is not None and tokens >= 0))
+        and (chunk is None or isinstance(chunk, str))
+    )
+
+
+def _dispatch_result(payload: dict[str, Any]) -> TerminalResult:
+    kind = payload["type"]
     if kind == "direct_response":
         item = payload.get("response_item")
-        if isinstance(item, dict) and "output" in item:
-            text = _text_of(item["output"])
-        else:
+        text = _text_of(item["output"]) if isinstance(item, dict) and "output" in item else None
+        if text is None:
             text = orjson.dumps(item).decode("utf-8")
         return TerminalResult(exit_code=None, stdout=text or "", stderr="", formatted_output=text)
     if kind == "code_mode_response":
-        value = payload.get("value")
-        if isinstance(value, dict) and isinstance(value.get("output"), str):
+        value: Any = payload.get("value")
+        if isinstance(value, dict) and _is_projection(value):
             chunk = value.get("chunk_id")
             return TerminalResult(
                 exit_code=_optional_int(value.get("exit_code")),
@@ -261,11 +313,24 @@ def _dispatch_result(payload: Any) -> TerminalResult | None:
             )
         text = _text_of(value)
         return TerminalResult(exit_code=None, stdout=text or "", stderr="", formatted_output=text)
-    if kind == "error":
-        error = payload.get("error")
-        text = error if isinstance(error, str) else _text_of(error)
-        return TerminalResult(exit_code=None, stdout="", stderr=text or "", formatted_output=text)
-    return None
+    error = payload["error"]
+    return TerminalResult(exit_code=None, stdout="", stderr=error, formatted_output=error)
+
+
+def _stdin_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
+    """write_stdin ends from a protocol end event when there is one, else from the dispatch
+    result; Codex tries both shapes in that order."""
+    try:
+        return _exec_result(payload, pid)
+    except ReduceError as protocol:
+        problem = _dispatch_error(payload)
+        if problem is not None:
+            raise ReduceError(
+                f"parse write_stdin terminal response {pid} as protocol payload "
+                f"({protocol.cause}) or dispatch payload",
+                cause=problem,
+            ) from None
+    return _dispatch_result(payload), None
 
 
 def end_operation(
@@ -283,12 +348,10 @@ def end_operation(
     process: str | None = None
     if ref is not None:
         payload = replay.load(ref)
-        if operation.kind == "exec_command" or (
-            isinstance(payload, dict) and "exit_code" in payload and "type" not in payload
-        ):
+        if operation.kind == "exec_command":
             result, process = _exec_result(payload, ref.raw_payload_id)
         else:
-            result = _dispatch_result(payload)
+            result, process = _stdin_result(payload, ref.raw_payload_id)
     operation.execution.end(event.wall_time_unix_ms, event.seq, status)
     if ref is not None:
         push_unique(operation.raw_payload_ids, ref.raw_payload_id)
@@ -335,9 +398,6 @@ def resolve_stdin_target(replay: Replay, resolved: StdinTargetResolved) -> None:
                 previous.operation_ids.remove(operation.operation_id)
             if not previous.operation_ids:
                 del sessions[previous.terminal_id]
-                for mapping in replay.process_sessions.values():
-                    for key in [k for k, v in mapping.items() if v == previous.terminal_id]:
-                        del mapping[key]
     operation.terminal_id = target_id
     push_unique(target.operation_ids, operation.operation_id)
 
