@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import orjson
@@ -257,7 +257,9 @@ class _Scanner:
             first = False
             self.value()
 
-    def object_body(self) -> None:
+    def members(self) -> Iterator[None]:
+        """Walk an object after its ``{``, checking separators as serde does; stops at each
+        member with the key's opening quote next, and consumes the closing ``}``."""
         first = True
         while True:
             peek = self.whitespace()
@@ -278,14 +280,21 @@ class _Scanner:
             if peek != 0x22:
                 raise self.peek_error(KEY_NOT_STRING)
             first = False
+            yield
+
+    def colon(self) -> None:
+        peek = self.whitespace()
+        if peek is None:
+            raise self.peek_error(EOF_OBJECT)
+        if peek != 0x3A:
+            raise self.peek_error(EXPECTED_COLON)
+        self.i += 1
+
+    def object_body(self) -> None:
+        for _ in self.members():
             self.i += 1
             self.string()
-            peek = self.whitespace()
-            if peek is None:
-                raise self.peek_error(EOF_OBJECT)
-            if peek != 0x3A:
-                raise self.peek_error(EXPECTED_COLON)
-            self.i += 1
+            self.colon()
             self.value()
 
 
@@ -388,28 +397,9 @@ class _TypedScan:
         s.depth -= 1
         s.i += 1
         seen: set[str] = set()
-        first = True
-        while True:
-            peek = s.whitespace()
-            if peek == 0x7D:
-                s.i += 1
-                break
-            if peek == 0x2C and not first:
-                s.i += 1
-                peek = s.whitespace()
-            elif peek is None:
-                raise s.peek_error(EOF_OBJECT)
-            elif not first:
-                raise s.peek_error(EXPECTED_OBJECT_END)
-            if peek is None:
-                raise s.peek_error(EOF_VALUE)
-            if peek == 0x7D:
-                raise s.peek_error(TRAILING_COMMA)
-            if peek != 0x22:
-                raise s.peek_error(KEY_NOT_STRING)
-            first = False
+        for _ in s.members():
             key = self.key()
-            self.colon()
+            s.colon()
             seen.add(key)
             if key in self.nested:
                 self.nested[key](self)
@@ -427,14 +417,6 @@ class _TypedScan:
         self.s.string()
         key = _load(self.data[start : self.s.i])
         return key if isinstance(key, str) else ""
-
-    def colon(self) -> None:
-        peek = self.s.whitespace()
-        if peek is None:
-            raise self.s.peek_error(EOF_OBJECT)
-        if peek != 0x3A:
-            raise self.s.peek_error(EXPECTED_COLON)
-        self.s.i += 1
 
     def field(self, optional: bool, check: _Check) -> None:
         """A scalar field: serde reads the value, then complains about its type (a list or
@@ -506,28 +488,9 @@ def _event_payload(scan: _TypedScan) -> None:
     s.depth -= 1
     s.i += 1
     tag: str | None = None
-    first = True
-    while True:
-        peek = s.whitespace()
-        if peek == 0x7D:
-            s.i += 1
-            break
-        if peek == 0x2C and not first:
-            s.i += 1
-            peek = s.whitespace()
-        elif peek is None:
-            raise s.peek_error(EOF_OBJECT)
-        elif not first:
-            raise s.peek_error(EXPECTED_OBJECT_END)
-        if peek is None:
-            raise s.peek_error(EOF_VALUE)
-        if peek == 0x7D:
-            raise s.peek_error(TRAILING_COMMA)
-        if peek != 0x22:
-            raise s.peek_error(KEY_NOT_STRING)
-        first = False
+    for _ in s.members():
         key = scan.key()
-        scan.colon()
+        s.colon()
         if key != "type":
             s.value()
             continue
