@@ -181,5 +181,6 @@ def test_any_sequence_of_calls_leaves_a_reducible_bundle(
 def test_partial_outputs_of_two_failed_attempts() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        anyio.run(_run, root, ["infer_fail", "infer_fail"], 64 << 20)
+        ops: list[Op] = ["infer_fail", "infer_fail"]
+        anyio.run(_run, root, ops, 64 << 20)
         check_bundle(bundle_in(root), root)
