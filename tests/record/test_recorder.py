@@ -258,6 +258,7 @@ async def test_root_from_environment(
     async with open_rollout() as rollout:
         assert rollout.enabled
     assert bundle_in(tmp_path / "traces") == rollout.bundle_dir
+    check_bundle(bundle_in(tmp_path / "traces"), tmp_path)
 
 
 async def test_our_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -371,6 +372,7 @@ async def test_thread_ids_are_uuids(tmp_path: Path) -> None:
     given = str(uuid.uuid4())
     async with open_rollout(tmp_path / "b", thread_id=given) as rollout:
         assert rollout.root.thread_id == given
+    check_bundle(bundle_in(tmp_path / "b"), tmp_path)
 
 
 def test_sync_callers_can_record(tmp_path: Path) -> None:
@@ -387,6 +389,7 @@ def test_sync_callers_can_record(tmp_path: Path) -> None:
     anyio.run(main)
     accepted = of_type(bundle_in(tmp_path), "history_item_accepted")
     assert [e["payload"]["item_id"] for e in accepted] == ["from-a-thread"]
+    check_bundle(bundle_in(tmp_path), tmp_path)
 
 
 class _SdkObject:
