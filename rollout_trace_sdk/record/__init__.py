@@ -4,13 +4,16 @@ Open a rollout with :func:`open_rollout`; everything else is a handle it gives o
 threads (:class:`AgentThread`), turns, inference calls, tool calls and what runs under them.
 """
 
+from .code_cells import CodeCell
 from .compactions import Compaction, CompactionRequest
 from .inference import CALL_ID_HEADER, InferenceCall
 from .items import TokenUsage, agent_message, final_answer_text, task_message
+from .mcp import McpCall
 from .recorder import ROOT_ENV_VARS, Rollout, RolloutScope, open_rollout, trace_root_from_env
 from .runtime import RecorderWarning
+from .terminals import TerminalSession
 from .threads import AgentThread, Turn
-from .tools import CodeCell, McpCall, TerminalSession, ToolCall
+from .tools import ToolCall
 
 __all__ = [
     "CALL_ID_HEADER",

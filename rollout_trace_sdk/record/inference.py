@@ -61,7 +61,7 @@ class InferenceCall:
     def __init__(
         self,
         turn: Turn,
-        request: Mapping[str, Any] | Sequence[Any],
+        request: Mapping[str, Any] | Sequence[Any] | object,
         *,
         model: str | None,
         provider_name: str | None,
@@ -114,7 +114,7 @@ class InferenceCall:
         *,
         response_id: str | None = None,
         output_items: Sequence[Any] = (),
-        token_usage: TokenUsage | Mapping[str, Any] | None = None,
+        token_usage: TokenUsage | Mapping[str, Any] | object = None,
         upstream_request_id: str | None = None,
         accept: bool = True,
     ) -> list[Any]:
@@ -253,7 +253,7 @@ class _NullInferenceCall(InferenceCall):
         *,
         response_id: str | None = None,
         output_items: Sequence[Any] = (),
-        token_usage: TokenUsage | Mapping[str, Any] | None = None,
+        token_usage: TokenUsage | Mapping[str, Any] | object = None,
         upstream_request_id: str | None = None,
         accept: bool = True,
     ) -> list[Any]:

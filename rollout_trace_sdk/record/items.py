@@ -212,7 +212,7 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def usage_payload(usage: TokenUsage | Mapping[str, Any] | None) -> dict[str, int] | None:
+def usage_payload(usage: TokenUsage | Mapping[str, Any] | object) -> dict[str, int] | None:
     """Codex's ``token_usage`` object from our class, Codex's own shape, or an OpenAI
     Responses ``usage`` object (``input_tokens_details.cached_tokens`` and friends)."""
     if usage is None:

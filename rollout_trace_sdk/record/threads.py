@@ -324,7 +324,7 @@ class Turn:
 
     def inference(
         self,
-        request: Mapping[str, Any] | Sequence[Any],
+        request: Mapping[str, Any] | Sequence[Any] | object,
         *,
         model: str | None = None,
         provider_name: str | None = None,
@@ -552,7 +552,7 @@ class _NullTurn(Turn):
 
     def inference(
         self,
-        request: Mapping[str, Any] | Sequence[Any],
+        request: Mapping[str, Any] | Sequence[Any] | object,
         *,
         model: str | None = None,
         provider_name: str | None = None,

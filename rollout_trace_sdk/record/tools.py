@@ -1,5 +1,5 @@
-"""Tool calls and what runs under them: terminal sessions, MCP calls, code cells, and the
-multi-agent tools' effects on other threads.
+"""Tool calls, and the multi-agent tools' effects on other threads. What runs under a tool
+call has its own module: terminal sessions, MCP calls, code cells.
 
 A tool call is requested by the model (it has a model-visible call id) or by a code cell
 (it has the cell's runtime tool id). Its runtime events are recorded in the shapes Codex's
@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from ..model import events as ev
 from . import tool_kinds
-from .runtime import error_text, now_ms, outcome_of, uuid4, warn
+from .mcp import McpCall, _NullMcpCall
+from .runtime import error_text, now_ms, outcome_of, warn
+from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:
+    from .code_cells import CodeCell
     from .threads import AgentThread, Turn
 
 ActivityKind = Literal["started", "interacted", "interrupted"]
@@ -209,6 +212,8 @@ class ToolCall:
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
         """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``."""
+        from .code_cells import CodeCell, _NullCodeCell  # the cell makes tool calls in turn
+
         if not self._live:
             return _NullCodeCell.INSTANCE
         cell = CodeCell(self, runtime_cell_id, source_js)
@@ -316,264 +321,6 @@ class ToolCall:
             self.completed()
 
 
-class TerminalSession:
-    """A process an exec_command call started (runtime begin … runtime end)."""
-
-    enabled: ClassVar[bool] = True
-    __slots__ = ("_base", "_done", "_started_ns", "_tool", "process_id", "tool_call_id")
-
-    def __init__(
-        self,
-        tool: ToolCall,
-        command: Sequence[str],
-        process_id: str | int | None,
-        cwd: str | None,
-        parsed_cmd: Sequence[Any] | None,
-        source: str,
-    ) -> None:
-        import time
-
-        self._tool = tool
-        self.tool_call_id = tool.tool_call_id
-        self.process_id = None if process_id is None else str(process_id)
-        rt = tool._turn._rt
-        argv = [str(part) for part in command]
-        self._base: dict[str, Any] = {"call_id": tool.tool_call_id}
-        if self.process_id is not None:
-            self._base["process_id"] = self.process_id
-        self._base["turn_id"] = tool._turn.turn_id
-        self._started_ns = time.monotonic_ns()
-        self._done = False
-        shape = {
-            "command": argv,
-            "cwd": cwd or rt.cwd,
-            "parsed_cmd": list(parsed_cmd)
-            if parsed_cmd is not None
-            else [{"type": "unknown", "cmd": " ".join(argv)}],
-            "source": source,
-        }
-        begin = dict(self._base)
-        begin["started_at_ms"] = now_ms()
-        begin.update(shape)
-        self._base.update(shape)
-        tool._runtime_started(begin, ev.ToolCallKind("exec_command"))
-        rt.opened(self)
-
-    def exited(
-        self,
-        exit_code: int,
-        aggregated_output: str = "",
-        *,
-        status: Literal["completed", "failed"] | None = None,
-    ) -> None:
-        """The process ended (runtime end). Status defaults to completed iff exit code 0."""
-        import time
-
-        if self._done:
-            return
-        self._done = True
-        tool = self._tool
-        tool._turn._rt.closed(self)
-        elapsed = time.monotonic_ns() - self._started_ns
-        if status is None:
-            status = "completed" if exit_code == 0 else "failed"
-        end = {"call_id": self._base["call_id"]}
-        if self.process_id is not None:
-            end["process_id"] = self.process_id
-        end["turn_id"] = self._base["turn_id"]
-        end["completed_at_ms"] = now_ms()
-        for key in ("command", "cwd", "parsed_cmd", "source"):
-            end[key] = self._base[key]
-        end.update(
-            aggregated_output=aggregated_output,
-            exit_code=exit_code,
-            duration={"secs": elapsed // 1_000_000_000, "nanos": elapsed % 1_000_000_000},
-            status=status,
-        )
-        tool.runtime_ended(end, status=status)
-
-    @property
-    def ended(self) -> bool:
-        return self._done
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        self.exited(-1, status="failed")
-
-
-class McpCall:
-    """An MCP tool run under a tool call; correlates the MCP request with the trace."""
-
-    enabled: ClassVar[bool] = True
-    _ends_with_turn: ClassVar[bool] = True
-    __slots__ = ("_done", "_tool", "_turn", "mcp_call_id")
-
-    def __init__(self, tool: ToolCall, server: str, name: str, arguments: Any) -> None:
-        self._tool = tool
-        self._turn = tool._turn
-        self._done = False
-        self.mcp_call_id = uuid4()
-        tool._runtime_started(
-            {
-                "call_id": tool.tool_call_id,
-                "turn_id": tool._turn.turn_id,
-                "invocation": {"server": server, "tool": name, "arguments": arguments},
-            },
-            ev.ToolCallKind.mcp(server, name),
-        )
-        rt = tool._turn._rt
-        rt.event(ev.McpToolCallCorrelationAssigned(tool.tool_call_id, self.mcp_call_id))
-        rt.opened(self)
-
-    def meta(self, meta: Any = None) -> Any:
-        """The MCP request's ``_meta`` with ``codex_bridge_mcp_call_id`` added (a copy; JSON
-        that is neither null nor an object is returned unchanged)."""
-        if meta is None:
-            return {"codex_bridge_mcp_call_id": self.mcp_call_id}
-        if isinstance(meta, Mapping):
-            out = dict(meta)
-            out["codex_bridge_mcp_call_id"] = self.mcp_call_id
-            return out
-        return meta
-
-    def completed(self, result: Any) -> None:
-        """The MCP server answered (``result`` = the CallToolResult JSON)."""
-        self._end({"result": {"Ok": result}}, "completed")
-
-    def failed(self, error: str) -> None:
-        self._end({"result": {"Err": error}}, "failed")
-
-    def _end(self, payload: Any, status: ev.ExecutionStatus) -> None:
-        if self._done:
-            return
-        self._done = True
-        self._tool._turn._rt.closed(self)
-        self._tool.runtime_ended(payload, status=status)
-
-    @property
-    def ended(self) -> bool:
-        return self._done
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        self.failed("ended before the MCP call")
-
-
-class CodeCell:
-    """A code-mode cell started by an ``exec`` tool call; nested tool calls come from it."""
-
-    enabled: ClassVar[bool] = True
-    __slots__ = ("_ended", "_initial", "_live", "_tool", "runtime_cell_id")
-
-    def __init__(self, tool: ToolCall, runtime_cell_id: str, source_js: str) -> None:
-        self._tool = tool
-        self.runtime_cell_id = runtime_cell_id
-        self._initial = False
-        self._ended = False
-        self._live = tool._emit(
-            ev.CodeCellStarted(
-                runtime_cell_id, tool.model_visible_call_id or tool.tool_call_id, source_js
-            )
-        )
-        if self._live:
-            tool._turn._rt.opened(self)
-        else:  # dropped start: ``ToolCall.code_cell`` hands out the null twin instead
-            self._initial = self._ended = True
-
-    def tool_call(
-        self,
-        tool_call_id: str,
-        name: str,
-        *,
-        runtime_tool_id: str,
-        arguments: str | Mapping[str, Any] | None = None,
-        input: str | None = None,
-        namespace: str | None = None,
-    ) -> ToolCall:
-        """A tool call the cell's JavaScript made (``tools.<name>(...)``)."""
-        if not self._live:
-            return _NullToolCall.INSTANCE
-        tool = ToolCall(
-            self._tool._turn,
-            tool_call_id,
-            name,
-            namespace=namespace,
-            arguments=arguments,
-            custom_input=input,
-            search=None,
-            command=None,
-            model_visible_call_id=None,
-            code_cell=self,
-            runtime_tool_id=runtime_tool_id,
-        )
-        return tool if tool._live else _NullToolCall.INSTANCE
-
-    def yielded(self, content_items: Sequence[Any] = ()) -> None:
-        """The cell handed control back while still running (a later wait ends it)."""
-        self._respond("Yielded", "yielded", content_items, None)
-
-    def finished(self, content_items: Sequence[Any] = (), *, error_text: str | None = None) -> None:
-        """The cell's script finished (failed when ``error_text`` is given)."""
-        self._respond("Result", "failed" if error_text else "completed", content_items, error_text)
-
-    def terminated(self, content_items: Sequence[Any] = ()) -> None:
-        self._respond("Terminated", "terminated", content_items, None)
-
-    def _respond(
-        self,
-        variant: str,
-        status: ev.CodeCellRuntimeStatus,
-        content_items: Sequence[Any],
-        error: str | None,
-    ) -> None:
-        if self._ended:
-            return
-        body: dict[str, Any] = {
-            "cell_id": self.runtime_cell_id,
-            "content_items": list(content_items),
-        }
-        if variant == "Result":
-            body["error_text"] = error
-        response = {"response": {variant: body}}
-        tool = self._tool
-        rt = tool._turn._rt
-        if not self._initial:
-            self._initial = True
-            ref = rt.payload("tool_result", response)
-            tool._emit(ev.CodeCellInitialResponse(self.runtime_cell_id, status, ref))
-        if variant == "Yielded":
-            return
-        self._ended = True
-        rt.closed(self)
-        ref = rt.payload("tool_result", response)
-        tool._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        self.terminated()
-
-    async def __aenter__(self) -> CodeCell:
-        await self._tool._turn._rt.room()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._ended:
-            return
-        outcome = outcome_of(exc)
-        if exc is not None and outcome == "failed":
-            self.finished(error_text=error_text(exc))
-        elif outcome == "cancelled":
-            self.terminated()
-        elif not self._initial:
-            self.finished()
-
-
 # --- null twins --------------------------------------------------------------------------------
 
 
@@ -632,6 +379,8 @@ class _NullToolCall(ToolCall):
         return _NullMcpCall.INSTANCE
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
+        from .code_cells import _NullCodeCell
+
         return _NullCodeCell.INSTANCE
 
     def spawn_agent(
@@ -675,111 +424,4 @@ class _NullToolCall(ToolCall):
         return None
 
 
-class _NullTerminalSession(TerminalSession):
-    enabled: ClassVar[bool] = False
-    __slots__ = ()
-    INSTANCE: ClassVar[TerminalSession]
-
-    def __init__(self) -> None:
-        self.tool_call_id = ""
-        self.process_id = None
-        self._done = True
-
-    def exited(
-        self,
-        exit_code: int,
-        aggregated_output: str = "",
-        *,
-        status: Literal["completed", "failed"] | None = None,
-    ) -> None:
-        return None
-
-    @property
-    def ended(self) -> bool:
-        return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-
-class _NullMcpCall(McpCall):
-    enabled: ClassVar[bool] = False
-    __slots__ = ()
-    INSTANCE: ClassVar[McpCall]
-
-    def __init__(self) -> None:
-        self.mcp_call_id = ""
-        self._done = True
-
-    def meta(self, meta: Any = None) -> Any:
-        return meta
-
-    def completed(self, result: Any) -> None:
-        return None
-
-    def failed(self, error: str) -> None:
-        return None
-
-    @property
-    def ended(self) -> bool:
-        return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-
-class _NullCodeCell(CodeCell):
-    enabled: ClassVar[bool] = False
-    __slots__ = ()
-    INSTANCE: ClassVar[CodeCell]
-
-    def __init__(self) -> None:
-        self.runtime_cell_id = ""
-        self._initial = True
-        self._ended = True
-        self._live = False
-
-    def tool_call(
-        self,
-        tool_call_id: str,
-        name: str,
-        *,
-        runtime_tool_id: str,
-        arguments: str | Mapping[str, Any] | None = None,
-        input: str | None = None,
-        namespace: str | None = None,
-    ) -> ToolCall:
-        return _NullToolCall.INSTANCE
-
-    def yielded(self, content_items: Sequence[Any] = ()) -> None:
-        return None
-
-    def finished(self, content_items: Sequence[Any] = (), *, error_text: str | None = None) -> None:
-        return None
-
-    def terminated(self, content_items: Sequence[Any] = ()) -> None:
-        return None
-
-    @property
-    def ended(self) -> bool:
-        return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-    async def __aenter__(self) -> CodeCell:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-
 _NullToolCall.INSTANCE = _NullToolCall()
-_NullTerminalSession.INSTANCE = _NullTerminalSession()
-_NullMcpCall.INSTANCE = _NullMcpCall()
-_NullCodeCell.INSTANCE = _NullCodeCell()

@@ -1,0 +1,128 @@
+"""Terminal sessions: the processes exec_command calls start.
+
+The exec begin/end payloads keep the exact shape of Codex's protocol events (the reducer
+parses them into terminal operations and sessions); a session with a process id is what
+later write_stdin calls name with ``stdin_target_resolved``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from ..model import events as ev
+from .runtime import now_ms
+
+if TYPE_CHECKING:
+    from .tools import ToolCall
+
+
+class TerminalSession:
+    """A process an exec_command call started (runtime begin … runtime end)."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = ("_base", "_done", "_started_ns", "_tool", "process_id", "tool_call_id")
+
+    def __init__(
+        self,
+        tool: ToolCall,
+        command: Sequence[str],
+        process_id: str | int | None,
+        cwd: str | None,
+        parsed_cmd: Sequence[Any] | None,
+        source: str,
+    ) -> None:
+        self._tool = tool
+        self.tool_call_id = tool.tool_call_id
+        self.process_id = None if process_id is None else str(process_id)
+        rt = tool._turn._rt
+        argv = [str(part) for part in command]
+        self._base: dict[str, Any] = {"call_id": tool.tool_call_id}
+        if self.process_id is not None:
+            self._base["process_id"] = self.process_id
+        self._base["turn_id"] = tool._turn.turn_id
+        self._started_ns = time.monotonic_ns()
+        self._done = False
+        shape = {
+            "command": argv,
+            "cwd": cwd or rt.cwd,
+            "parsed_cmd": list(parsed_cmd)
+            if parsed_cmd is not None
+            else [{"type": "unknown", "cmd": " ".join(argv)}],
+            "source": source,
+        }
+        begin = dict(self._base)
+        begin["started_at_ms"] = now_ms()
+        begin.update(shape)
+        self._base.update(shape)
+        tool._runtime_started(begin, ev.ToolCallKind("exec_command"))
+        rt.opened(self)
+
+    def exited(
+        self,
+        exit_code: int,
+        aggregated_output: str = "",
+        *,
+        status: Literal["completed", "failed"] | None = None,
+    ) -> None:
+        """The process ended (runtime end). Status defaults to completed iff exit code 0."""
+        if self._done:
+            return
+        self._done = True
+        tool = self._tool
+        tool._turn._rt.closed(self)
+        elapsed = time.monotonic_ns() - self._started_ns
+        if status is None:
+            status = "completed" if exit_code == 0 else "failed"
+        end = {"call_id": self._base["call_id"]}
+        if self.process_id is not None:
+            end["process_id"] = self.process_id
+        end["turn_id"] = self._base["turn_id"]
+        end["completed_at_ms"] = now_ms()
+        for key in ("command", "cwd", "parsed_cmd", "source"):
+            end[key] = self._base[key]
+        end.update(
+            aggregated_output=aggregated_output,
+            exit_code=exit_code,
+            duration={"secs": elapsed // 1_000_000_000, "nanos": elapsed % 1_000_000_000},
+            status=status,
+        )
+        tool.runtime_ended(end, status=status)
+
+    @property
+    def ended(self) -> bool:
+        return self._done
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        self.exited(-1, status="failed")
+
+
+class _NullTerminalSession(TerminalSession):
+    enabled: ClassVar[bool] = False
+    __slots__ = ()
+    INSTANCE: ClassVar[TerminalSession]
+
+    def __init__(self) -> None:
+        self.tool_call_id = ""
+        self.process_id = None
+        self._done = True
+
+    def exited(
+        self,
+        exit_code: int,
+        aggregated_output: str = "",
+        *,
+        status: Literal["completed", "failed"] | None = None,
+    ) -> None:
+        return None
+
+    @property
+    def ended(self) -> bool:
+        return True
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+
+_NullTerminalSession.INSTANCE = _NullTerminalSession()
