@@ -238,8 +238,9 @@ def _queue(replay: Replay, pending: PendingEdge) -> None:
 
 
 def resolve_pending_for_item(replay: Replay, item_id: str) -> None:
-    """A reconciled delivery item takes the first pending edge waiting for its content."""
-    if not replay.pending_edges:
+    """A reconciled delivery item takes the first pending edge waiting for its content, unless
+    an edge already points at it."""
+    if not replay.pending_edges or item_id in replay.edge_target_items:
         return
     delivery = _delivery(replay, item_id)
     if delivery is None:

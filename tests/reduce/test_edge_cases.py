@@ -1,0 +1,278 @@
+"""Behaviours found by probing Codex 0.169 with small bundles; each assertion is what Codex
+produced (and with the binary present, ``reduce`` re-checks the whole state against it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rollout_trace_sdk.model import events as ev
+from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+
+PARENT = "01a20c59-0000-7000-8000-000000000001"
+CHILD = "01a20c59-0000-7000-8000-000000000002"
+STDIN = ev.ToolCallKind("write_stdin")
+EXEC = ev.ToolCallKind("exec_command")
+
+
+def agent_message(
+    item_id: str, text: str, *, author: str = "/root", recipient: str = "/root/w"
+) -> dict[str, Any]:
+    return {
+        "type": "agent_message",
+        "id": item_id,
+        "author": author,
+        "recipient": recipient,
+        "content": [{"type": "input_text", "text": text}],
+    }
+
+
+def two_threads(bundle: BundleBuilder) -> None:
+    bundle.event(ev.RolloutStarted("trace-1", PARENT))
+    bundle.start_thread(PARENT, "/root")
+    bundle.start_turn("tp", PARENT)
+    bundle.start_thread(CHILD, "/root/w")
+    bundle.start_turn("tc", CHILD)
+
+
+def send(bundle: BundleBuilder, call_id: str, text: str) -> None:
+    invocation = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "send_message",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": json.dumps({"message": text})},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            call_id,
+            call_id,
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind("send_message"),
+            ev.GenericSummary("send_message", None),
+            invocation,
+        ),
+        thread=PARENT,
+        turn="tp",
+    )
+    activity = bundle.payload(
+        "tool_runtime_event",
+        {
+            "event_id": call_id,
+            "agent_thread_id": CHILD,
+            "agent_path": "/root/w",
+            "kind": "interacted",
+        },
+    )
+    bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", activity), thread=PARENT, turn="tp")
+
+
+def write_stdin(
+    bundle: BundleBuilder, call_id: str, arguments: dict[str, Any], result: Any = None
+) -> None:
+    invocation = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "write_stdin",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": json.dumps(arguments)},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            call_id,
+            None,
+            None,
+            ev.ModelRequester(),
+            STDIN,
+            ev.GenericSummary("write_stdin", None),
+            invocation,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    if result is not None:
+        ref = bundle.payload("tool_result", result)
+        bundle.event(ev.ToolCallEnded(call_id, "completed", ref), thread=ROOT, turn=TURN)
+
+
+def test_json_summaries_keep_number_text(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer_raw(
+        "inf-1",
+        '{"input": [{"type": "function_call_output", "id": "o1", "call_id": "c1", '
+        '"output": {"score": 1.50, "n": 12345678901234567890123, "w": 2.5E3}}]}',
+    )
+    state = bundle.reduce()
+    part = state["conversation_items"]["conversation_item:1"]["body"]["parts"][0]
+    assert part["summary"] == '{"score":1.50,"n":12345678901234567890123,"w":2.5e+3}'
+
+
+def test_arguments_beyond_f64_are_still_json(bundle: BundleBuilder) -> None:
+    fc = {
+        "type": "function_call",
+        "id": "f1",
+        "call_id": "c1",
+        "name": "f",
+        "arguments": '{"a": 1e400}',
+    }
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "x")), response(fc))
+    part = bundle.reduce()["conversation_items"]["conversation_item:2"]["body"]["parts"][0]
+    assert part["summary"] == '{"a":1e+400}'
+
+
+def test_a_differently_spelled_float_is_another_item(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    text = '{"input": [{"type": "function_call_output", "id": "o1", "call_id": "c1", "output": {"s": 1.50}}]}'
+    bundle.infer_raw("inf-1", text)
+    bundle.infer_raw("inf-2", text.replace("1.50", "1.5"))
+    assert bundle.reduce()["inference_calls"]["inf-2"]["request_item_ids"] == [
+        "conversation_item:2"
+    ]
+
+
+def test_claimed_receipt_takes_the_request_body(bundle: BundleBuilder) -> None:
+    two_threads(bundle)
+    send(bundle, "s1", "hi")
+    bundle.accept("am1", thread_id=CHILD, turn_id="tc", receipt=agent_message("am1", "other"))
+    bundle.infer("inf-c", request(agent_message("am1", "hi")), thread_id=CHILD, turn_id="tc")
+    state = bundle.reduce()
+    assert state["conversation_items"]["conversation_item:1"]["body"]["parts"] == [
+        {"type": "text", "text": "hi"}
+    ]
+    assert state["interaction_edges"]["edge:tool:s1"]["target"]["item_id"] == "conversation_item:1"
+
+
+def test_an_edge_target_is_not_taken_twice(bundle: BundleBuilder) -> None:
+    two_threads(bundle)
+    send(bundle, "s1", "hi")
+    send(bundle, "s2", "hi")
+    bundle.accept("am1", thread_id=CHILD, turn_id="tc", receipt=agent_message("am1", "hi"))
+    bundle.infer("inf-c", request(agent_message("am1", "hi")), thread_id=CHILD, turn_id="tc")
+    assert list(bundle.reduce()["interaction_edges"]) == ["edge:tool:s1"]
+
+
+def test_emptied_session_reopens_under_its_registered_name(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(
+        ev.ToolCallStarted(
+            "e1", None, None, ev.ModelRequester(), EXEC, ev.GenericSummary("x", None), None
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    begin = bundle.payload("tool_runtime_event", {"command": ["sh"], "cwd": "/", "process_id": "1"})
+    bundle.event(ev.ToolCallRuntimeStarted("e1", EXEC, begin), thread=ROOT, turn=TURN)
+    write_stdin(bundle, "w1", {"session_id": "55"})
+    bundle.event(ev.StdinTargetResolved("w1", "e1"))
+    write_stdin(bundle, "w2", {"session_id": "55"})
+    state = bundle.reduce()
+    reopened = state["terminal_sessions"]["terminal_session:terminal_operation:2"]
+    assert reopened["created_by_operation_id"] == "terminal_operation:3"
+    assert reopened["operation_ids"] == ["terminal_operation:3"]
+
+
+def test_write_stdin_result_shapes(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    item = {"type": "function_call_output", "call_id": "w", "output": None}
+    write_stdin(bundle, "w0", {"session_id": 1}, {"type": "direct_response", "response_item": item})
+    write_stdin(
+        bundle,
+        "w1",
+        {"session_id": 1},
+        {"type": "code_mode_response", "value": {"output": "o", "exit_code": "bad"}},
+    )
+    write_stdin(bundle, "w2", {"session_id": 1}, {"exit_code": 3, "aggregated_output": "agg"})
+    operations = bundle.reduce()["terminal_operations"]
+    assert operations["terminal_operation:1"]["result"]["stdout"] == json.dumps(
+        item, separators=(",", ":")
+    )
+    assert (
+        operations["terminal_operation:2"]["result"]["stdout"] == '{"output":"o","exit_code":"bad"}'
+    )
+    assert operations["terminal_operation:3"]["result"]["exit_code"] == 3
+    assert operations["terminal_operation:3"]["result"]["stdout"] == "agg"
+
+
+def test_write_stdin_result_of_no_known_shape(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    write_stdin(bundle, "w0", {"session_id": 1}, {"type": "weird"})
+    error = bundle.reduce_error()
+    assert error.message == (
+        "parse write_stdin terminal response raw_payload:2 as protocol payload "
+        "(missing field `exit_code`) or dispatch payload"
+    )
+    assert (
+        error.cause
+        == "unknown variant `weird`, expected one of `direct_response`, `code_mode_response`, `error`"
+    )
+
+
+def test_write_stdin_protocol_result_cannot_change_process(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    write_stdin(bundle, "w0", {"session_id": 1}, {"exit_code": 0, "process_id": "77"})
+    assert (
+        bundle.reduce_error().message
+        == "terminal operation terminal_operation:1 changed process id from 1 to 77"
+    )
+
+
+def test_spawn_end_payload_needs_codex_fields(bundle: BundleBuilder) -> None:
+    two_threads(bundle)
+    bundle.event(
+        ev.ToolCallStarted(
+            "cs",
+            "cs",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind("spawn_agent"),
+            ev.GenericSummary("spawn_agent", None),
+            None,
+        ),
+        thread=PARENT,
+        turn="tp",
+    )
+    end = bundle.payload(
+        "tool_runtime_event", {"call_id": "cs", "sender_thread_id": PARENT, "prompt": "GO"}
+    )
+    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", end), thread=PARENT, turn="tp")
+    assert bundle.reduce_error().message == "missing field `model`"
+
+
+def test_wait_arguments_error_uses_serde_text(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    invocation = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "wait",
+            "tool_namespace": None,
+            "payload": {"type": "function", "arguments": "{bad"},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            "t1",
+            "t1",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind.other("wait"),
+            ev.GenericSummary("wait", None),
+            invocation,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    error = bundle.reduce_error()
+    assert error.cause == "key must be a string at line 1 column 2"
+
+
+def test_thread_metadata_type_error(bundle: BundleBuilder) -> None:
+    bundle.start_thread(metadata={"nickname": 5})
+    error = bundle.reduce_error()
+    assert (error.message, error.cause) == (
+        "parse thread metadata raw_payload:1",
+        "invalid type: number, expected a string",
+    )
