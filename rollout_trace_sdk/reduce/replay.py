@@ -17,6 +17,7 @@ import attrs
 from ..model import events as ev
 from ..model.state import RolloutTrace
 from . import agents, code_cells, compactions, conversation, inference, terminals, threads, tools
+from .bundle import Bundle, MissingPayload
 from .context import Replay
 from .errors import ReduceError
 
@@ -117,15 +118,23 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
         started_at_unix_ms=manifest.started_at_unix_ms,
     )
     replay = Replay(payloads=source, trace=trace)
+    lenient = bool(getattr(source, "lenient", False))
+    log: str | None = getattr(source, "event_log_display", None)
+    skipped: list[str] | None = getattr(source, "skipped", None)
     for located in source.events():
         event = located.event
         try:
             apply_event(replay, event)
+        except MissingPayload as exc:
+            if not lenient:
+                _locate(exc, log, located.line, event.seq)
+                raise
+            # A killed recorder can leave an event whose payload never reached the disk:
+            # lenient replay passes over that event and says so.
+            if skipped is not None:
+                skipped.append(f"line {located.line} (seq {event.seq}): skipped event ({exc})")
         except ReduceError as exc:
-            if exc.seq is None:
-                exc.seq = event.seq
-            if exc.line is None:
-                exc.line = located.line
+            _locate(exc, log, located.line, event.seq)
             raise
     for payload_id in sorted(trace.raw_payloads):
         source.check_payload(payload_id, trace.raw_payloads[payload_id].path)
@@ -134,8 +143,16 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
     return trace
 
 
+def _locate(exc: ReduceError, log: str | None, line: int, seq: int) -> None:
+    """Say where an event failed (Codex does not; a person needs it). An error that already
+    names a payload file keeps that file; the seq still says which event read it."""
+    if exc.seq is None:
+        exc.seq = seq
+    if exc.file is None:
+        exc.file = log
+        exc.line = line
+
+
 def reduce_bundle(path: str | Path, *, lenient: bool = False) -> RolloutTrace:
     """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``)."""
-    from .bundle import Bundle
-
     return replay_source(Bundle.open(path, lenient=lenient))

@@ -112,3 +112,26 @@ def test_missing_payload_fails_at_the_end(bundle: BundleBuilder) -> None:
     bundle.event(ev.ProtocolEventObserved("warning", ref))
     error = bundle.reduce_error()
     assert error.message == "read payload raw_payload:1"
+
+
+def test_errors_say_where(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.event(ev.ThreadEnded("nobody", "completed"))
+    error = bundle.reduce_error()
+    assert (error.line, error.seq) == (4, 4)
+    assert error.file is not None and error.file.endswith("trace.jsonl")
+
+
+def test_lenient_replay_skips_an_event_whose_payload_is_missing(bundle: BundleBuilder) -> None:
+    from rollout_trace_sdk.reduce import reduce_bundle
+    from rollout_trace_sdk.reduce.bundle import collect_skipped
+
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "hello")))
+    (bundle.root / "payloads" / "1.json").unlink()
+    bundle.end_turn()
+    with collect_skipped() as notes:
+        trace = reduce_bundle(bundle.root, lenient=True)
+    assert trace.inference_calls == {}
+    assert trace.codex_turns[TURN].execution.status == "completed"
+    assert any("seq 4" in note for note in notes)
