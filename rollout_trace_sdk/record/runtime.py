@@ -164,11 +164,20 @@ class Runtime:
         """End the calls a turn left running (inference, tools, compaction requests, MCP),
         newest first, so nothing of the turn is recorded after its end. Code cells and
         terminal sessions may outlive a turn and are left alone."""
-        owned = [
-            handle
-            for handle in reversed(self._open.values())
-            if getattr(handle, "_ends_with_turn", False) and getattr(handle, "_turn", None) is turn
-        ]
+        self._close_where(
+            lambda h: getattr(h, "_ends_with_turn", False) and getattr(h, "_turn", None) is turn,
+            status,
+        )
+
+    def close_thread_turns(self, thread: object, status: ev.RolloutStatus) -> None:
+        """End the turns a thread left open (each ends its own running calls first)."""
+        self._close_where(
+            lambda h: getattr(h, "_is_turn", False) and getattr(h, "thread", None) is thread,
+            status,
+        )
+
+    def _close_where(self, owned_by: Callable[[Closable], bool], status: ev.RolloutStatus) -> None:
+        owned = [handle for handle in reversed(self._open.values()) if owned_by(handle)]
         for handle in owned:
             self._open.pop(id(handle), None)
             try:

@@ -19,7 +19,7 @@ from ..model import events as ev
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
 from .items import ItemIds, agent_message, final_answer_text
-from .runtime import Outcome, Runtime, error_text, now_ms, outcome_of, uuid7, warn
+from .runtime import Outcome, Runtime, error_text, is_uuid, now_ms, outcome_of, uuid7, warn
 from .tools import ToolCall, _NullToolCall
 
 AgentResultStatus = Literal["completed", "errored"]
@@ -196,6 +196,7 @@ class AgentThread:
             return
         self._ended = True
         self._rt.closed(self)
+        self._rt.close_thread_turns(self, status)
         self._rt.protocol_event("shutdown_complete", {"type": "shutdown_complete"})
         self._rt.event(ev.ThreadEnded(self.thread_id, status))
 
@@ -220,8 +221,6 @@ class AgentThread:
 
 
 def _thread_id(requested: str | None) -> str:
-    from .runtime import is_uuid
-
     if requested is None:
         return uuid7()
     if not is_uuid(requested):
@@ -234,6 +233,7 @@ class Turn:
     """One Codex turn on a thread: its inference calls, tool calls and accepted history."""
 
     enabled: ClassVar[bool] = True
+    _is_turn: ClassVar[bool] = True
     __slots__ = (
         "_ended",
         "_event",
@@ -449,7 +449,9 @@ class Turn:
         return self._ended
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        self.end("failed" if status == "failed" else "cancelled", error="rollout ended")
+        self.end(
+            "failed" if status == "failed" else "cancelled", error="closed before the turn ended"
+        )
 
     async def __aenter__(self) -> Turn:
         await self._rt.room()

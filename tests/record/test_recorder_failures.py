@@ -270,3 +270,19 @@ async def test_dropped_records_never_break_the_bundle(tmp_path: Path, budget: in
     assert warnings, "the loss must be reported in the bundle"
     assert types(bundle)[-1] == "recording_completed"
     check_bundle(bundle, tmp_path)
+
+
+async def test_ending_a_thread_ends_its_open_turns_first(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        child = rollout.root.spawn("worker")
+        child.turn().inference([USER])
+        child.end()
+        child.end()  # idempotent
+    bundle = bundle_in(tmp_path)
+    sequence = types(bundle)
+    child_end = sequence.index("thread_ended")
+    assert sequence.index("inference_cancelled") < sequence.index("codex_turn_ended") < child_end
+    assert of_type(bundle, "thread_ended")[0]["payload"]["thread_id"] == child.thread_id
+    assert _statuses(bundle, "codex_turn_ended") == ["cancelled"]
+    assert _statuses(bundle, "thread_ended") == ["completed", "completed"]
+    check_bundle(bundle, tmp_path)
