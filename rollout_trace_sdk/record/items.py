@@ -30,12 +30,17 @@ _ID_PREFIX: Final[dict[str, str]] = {
     "tool_search_output": "tso",
     "web_search_call": "ws",
 }
+_CANONICAL: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def plain(value: Any) -> Any:
     """SDK objects (pydantic models, as the OpenAI and Anthropic SDKs return) as plain JSON
     dicts, so ``call.completed(output_items=response.output)`` works as is."""
-    if value is None or isinstance(value, dict | list | str | int | float):
+    if (
+        value.__class__ is dict
+        or value is None
+        or isinstance(value, dict | list | str | int | float)
+    ):
         return value
     dump = getattr(value, "model_dump", None)
     if callable(dump):
@@ -47,6 +52,8 @@ def plain(value: Any) -> Any:
 
 
 def _has_id(item: Any) -> bool:
+    if item.__class__ is dict:  # the common case, without the ABC check
+        return item.get("id").__class__ is str
     return isinstance(item, Mapping) and isinstance(item.get("id"), str)
 
 
@@ -54,15 +61,16 @@ def content_id(item: Mapping[str, Any]) -> str:
     """The id an id-less item gets: type prefix + a digest of its canonical JSON."""
     kind = item.get("type")
     prefix = _ID_PREFIX.get(kind, "item") if isinstance(kind, str) else "item"
+    source = item if item.__class__ is dict and "id" not in item else _without_id(item)
     try:
-        body = orjson.dumps(
-            {k: v for k, v in item.items() if k != "id"},
-            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-            default=repr,
-        )
+        body = orjson.dumps(source, option=_CANONICAL, default=repr)
     except (TypeError, orjson.JSONEncodeError):
         body = repr(sorted(item.items(), key=lambda kv: str(kv[0]))).encode()
     return f"{prefix}_{hashlib.blake2b(body, digest_size=12).hexdigest()}"
+
+
+def _without_id(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "id"}
 
 
 def _with_id(item: Mapping[str, Any], item_id: str) -> dict[str, Any]:
