@@ -21,7 +21,7 @@ from ..model.state import (
 )
 from .context import PendingEdge, Replay, push_unique
 from .errors import ReduceError
-from .serde_text import invalid_type
+from .serde_text import invalid_type, typed_text_error
 
 _ACTIVITY_EDGES = {
     ("spawn_agent", "started"): "spawn_agent",
@@ -322,22 +322,27 @@ def runtime_begin(replay: Replay, tool: ToolCall, ref: RawPayloadRef) -> None:
 
 
 def _invocation_message(replay: Replay, tool: ToolCall) -> str:
-    if tool.raw_invocation_payload_id is None:
-        return ""
-    ref = replay.trace.raw_payloads.get(tool.raw_invocation_payload_id)
+    """The ``message`` argument of the tool's invocation: what a sub-agent activity delivered."""
+    tool_call_id = tool.tool_call_id
+    ref = None
+    if tool.raw_invocation_payload_id is not None:
+        ref = replay.trace.raw_payloads.get(tool.raw_invocation_payload_id)
     if ref is None:
-        return ""
+        raise ReduceError(f"agent activity tool call {tool_call_id} missing invocation payload")
     invocation = replay.load(ref)
     payload = invocation.get("payload") if isinstance(invocation, dict) else None
     arguments = payload.get("arguments") if isinstance(payload, dict) else None
-    if not isinstance(arguments, str):
-        return ""
-    try:
-        parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return ""
-    message = parsed.get("message") if isinstance(parsed, dict) else None
-    return message if isinstance(message, str) else ""
+    if (
+        not isinstance(payload, dict)
+        or payload.get("type") != "function"
+        or not isinstance(arguments, str)
+    ):
+        raise ReduceError(f"agent activity tool call {tool_call_id} missing function arguments")
+    problem = typed_text_error(arguments, "AgentActivityArguments", ("message",))
+    if problem is not None:
+        raise ReduceError(f"parse agent activity tool call {tool_call_id} arguments", cause=problem)
+    message: str = orjson.loads(arguments)["message"]
+    return message
 
 
 def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, ref: RawPayloadRef) -> None:

@@ -30,6 +30,42 @@ def invalid_type(value: Any, expected: str) -> str:
     return f"invalid type: {describe(value)}, expected {expected}"
 
 
+def struct_error(value: Any, name: str, fields: int, first: str = "a string") -> str | None:
+    """serde's complaint when a payload that should be struct ``name`` is not a map, or None
+    for a map. A sequence is read field by field (the first field expects ``first``)."""
+    if isinstance(value, dict):
+        return None
+    if isinstance(value, list):
+        if not value:
+            return f"invalid length 0, expected struct {name} with {fields} elements"
+        if first == "a string" and not isinstance(value[0], str):
+            return invalid_type(value[0], first)
+        return f"invalid length {len(value)}, expected struct {name} with {fields} elements"
+    return invalid_type(value, f"struct {name}")
+
+
+def typed_text_error(text: str, name: str, required: tuple[str, ...]) -> str | None:
+    """serde's message (with position) for JSON ``text`` read as a struct whose ``required``
+    fields are strings, or None when it reads."""
+    from ..model import codec
+
+    def check_str(value: Any) -> object:
+        if not isinstance(value, str):
+            raise codec.DecodeError(f"invalid type: {codec._describe(value)}, expected a string")
+        return value
+
+    data = text.encode("utf-8")
+    problem = _serde_json.syntax_error(data)
+    if problem is not None:
+        return problem
+    scan = _serde_json._TypedScan(data, f"struct {name}", {f: (False, check_str) for f in required})
+    try:
+        scan.document()
+    except _serde_json._Fail as fail:
+        return _serde_json.at(fail.message, data, fail.index)
+    return None
+
+
 def syntax_error(text: str) -> str:
     """serde's message for JSON text that does not parse."""
     return _serde_json.syntax_error(text.encode("utf-8")) or "invalid JSON"

@@ -25,7 +25,7 @@ from ..model.state import (
 )
 from .context import Replay, push_unique
 from .errors import ReduceError
-from .serde_text import invalid_type
+from .serde_text import invalid_type, struct_error
 
 
 def _process_key(value: Any) -> str | None:
@@ -158,6 +158,28 @@ def start_from_invocation(
     return operation.operation_id
 
 
+def _begin_error(payload: Any) -> str | None:
+    """serde's complaint about an exec begin payload (``ExecCommandBeginPayload``)."""
+    problem = struct_error(payload, "ExecCommandBeginPayload", 4)
+    if problem is not None:
+        return problem
+    for key, value in payload.items():
+        if key == "command":
+            if not isinstance(value, list):
+                return invalid_type(value, "a sequence")
+            for part in value:
+                if not isinstance(part, str):
+                    return invalid_type(part, "a string")
+        elif (key == "cwd" and not isinstance(value, str)) or (
+            key in ("process_id", "interaction_input") and not isinstance(value, str | None)
+        ):
+            return invalid_type(value, "a string")
+    for name in ("command", "cwd"):
+        if name not in payload:
+            return f"missing field `{name}`"
+    return None
+
+
 def start_from_runtime(
     replay: Replay,
     event: TraceEvent,
@@ -168,25 +190,12 @@ def start_from_runtime(
 ) -> str | None:
     pid = ref.raw_payload_id
     payload = replay.load(ref)
-    error = f"parse terminal runtime start payload {pid}"
-    if not isinstance(payload, dict):
-        raise ReduceError(error, cause=invalid_type(payload, "a map"))
-    for name in ("command", "cwd"):
-        if name not in payload:
-            raise ReduceError(error, cause=f"missing field `{name}`")
-    command = payload["command"]
-    if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
-        bad = (
-            command
-            if not isinstance(command, list)
-            else next(c for c in command if not isinstance(c, str))
-        )
-        expected = "a sequence" if not isinstance(command, list) else "a string"
-        raise ReduceError(error, cause=invalid_type(bad, expected))
-    cwd = payload["cwd"]
-    if not isinstance(cwd, str):
-        raise ReduceError(error, cause=invalid_type(cwd, "a string"))
-    process = _process_key(payload.get("process_id"))
+    problem = _begin_error(payload)
+    if problem is not None:
+        raise ReduceError(f"parse terminal runtime start payload {pid}", cause=problem)
+    command: list[str] = payload["command"]
+    cwd: str = payload["cwd"]
+    process: str | None = payload.get("process_id")
     request: ExecCommandRequest | WriteStdinRequest
     if kind == "exec_command":
         request = ExecCommandRequest(
@@ -222,27 +231,33 @@ def _text_of(value: Any) -> str | None:
     return orjson.dumps(value).decode("utf-8")
 
 
-def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
-    error = f"parse exec terminal response {pid}"
-    if not isinstance(payload, dict):
-        raise ReduceError(error, cause=invalid_type(payload, "a map"))
+def _end_error(payload: Any) -> str | None:
+    """serde's complaint about an exec end payload (``ExecCommandEndPayload``)."""
+    problem = struct_error(payload, "ExecCommandEndPayload", 3)
+    if problem is not None:
+        return problem
+    for key, value in payload.items():
+        if key in ("process_id",) and not isinstance(value, str | None):
+            return invalid_type(value, "a string")
+        if key == "aggregated_output" and not isinstance(value, str):
+            return invalid_type(value, "a string")
+        if key == "exit_code":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return invalid_type(value, "i32")
+            if isinstance(value, float) or not -(2**31) <= value < 2**31:
+                return "invalid number"
     if "exit_code" not in payload:
-        raise ReduceError(error, cause="missing field `exit_code`")
-    exit_code = payload["exit_code"]
-    if (
-        isinstance(exit_code, bool)
-        or not isinstance(exit_code, int)
-        or not -(2**31) <= exit_code < 2**31
-    ):
-        raise ReduceError(error, cause=invalid_type(exit_code, "i32"))
+        return "missing field `exit_code`"
+    return None
+
+
+def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
+    problem = _end_error(payload)
+    if problem is not None:
+        raise ReduceError(f"parse exec terminal response {pid}", cause=problem)
     output = payload.get("aggregated_output", "")
-    if output is None:
-        output = ""
-    if not isinstance(output, str):
-        raise ReduceError(error, cause=invalid_type(output, "a string"))
-    return TerminalResult(exit_code=exit_code, stdout=output, stderr=""), _process_key(
-        payload.get("process_id")
-    )
+    result = TerminalResult(exit_code=payload["exit_code"], stdout=output, stderr="")
+    return result, payload.get("process_id")
 
 
 _DISPATCH_TYPES = ("direct_response", "code_mode_response", "error")

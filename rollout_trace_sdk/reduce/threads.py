@@ -19,7 +19,7 @@ from ..model.state import AgentThread, CodexTurn, ExecutionWindow, SpawnedOrigin
 from . import code_cells, inference
 from .context import Replay
 from .errors import ReduceError
-from .serde_text import invalid_type
+from .serde_text import invalid_type, struct_error
 
 _METADATA_STRINGS = ("agent_path", "task_name", "nickname", "agent_role", "model")
 
@@ -35,13 +35,11 @@ def rollout_ended(replay: Replay, event: TraceEvent, ended: RolloutEnded) -> Non
 
 
 def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any]:
-    value = replay.load(ref)
+    value: dict[str, Any] = replay.load(ref)
     error = f"parse thread metadata {ref.raw_payload_id}"
-    if isinstance(value, list) and value and not isinstance(value[0], str | None):
-        # serde reads a sequence into the struct field by field; the first is a string.
-        raise ReduceError(error, cause=invalid_type(value[0], "a string"))
-    if not isinstance(value, dict):
-        raise ReduceError(error, cause=invalid_type(value, "a map"))
+    problem = struct_error(value, "ThreadStartedMetadata", 6)
+    if problem is not None:
+        raise ReduceError(error, cause=problem)
     for name in _METADATA_STRINGS:
         field = value.get(name)
         if field is not None and not isinstance(field, str):
