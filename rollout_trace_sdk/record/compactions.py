@@ -55,7 +55,7 @@ class Compaction:
         if self._installed:
             return after
         self._installed = True
-        thread.ids.reset_to(replacement_history)
+        thread.ids.reset_to(after)
         rt = turn._rt
         ref = rt.payload(
             "compaction_checkpoint", {"input_history": before, "replacement_history": after}

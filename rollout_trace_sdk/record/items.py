@@ -12,7 +12,7 @@ how many times that content already occurred, counted in history order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 import attrs
@@ -79,18 +79,25 @@ def _with_id(item: Mapping[str, Any], item_id: str) -> dict[str, Any]:
     return copy
 
 
-def _occurrence_id(base: str, occurrence: int) -> str:
-    return base if occurrence == 1 else f"{base}_{occurrence}"
-
-
 class ItemIds:
-    """Per-thread id assignment. Not thread-safe; one event loop owns a thread's handles."""
+    """Per-thread id assignment. Not thread-safe; one event loop owns a thread's handles.
 
-    __slots__ = ("_history",)
+    A loop may keep our id-filled copies in its history, its own id-less dicts, or a mix;
+    an id we generated is recognised as "occurrence k of this content", so a mix never
+    gives two items of one request the same id."""
+
+    __slots__ = ("_generated", "_history")
 
     def __init__(self) -> None:
-        # content id → how many id-less items with that content entered history so far
+        # content id → how many items with that content entered history so far
         self._history: dict[str, int] = {}
+        # id we generated → (content id, occurrence)
+        self._generated: dict[str, tuple[str, int]] = {}
+
+    def _assign(self, base: str, occurrence: int) -> str:
+        item_id = base if occurrence == 1 else f"{base}_{occurrence}"
+        self._generated[item_id] = (base, occurrence)
+        return item_id
 
     def for_history(self, item: Any) -> tuple[Any, str | None]:
         """An item entering the thread history: its id (assigned if needed) and the item to
@@ -103,22 +110,30 @@ class ItemIds:
         base = content_id(item)
         seen = self._history.get(base, 0) + 1
         self._history[base] = seen
-        item_id = _occurrence_id(base, seen)
+        item_id = self._assign(base, seen)
         return _with_id(item, item_id), item_id
 
     def for_request(self, items: Sequence[Any]) -> list[Any]:
-        """Items sent to the model: the k-th id-less occurrence of some content in this list
-        gets the id the k-th such item got when it entered history."""
+        """Items sent to the model: the k-th occurrence of some content in this list gets
+        the id the k-th such item got when it entered history."""
         counts: dict[str, int] = {}
+        generated = self._generated
         out: list[Any] = []
         for item in map(plain, items):
-            if _has_id(item) or not isinstance(item, Mapping):
+            if _has_id(item):
+                known = generated.get(item["id"])
+                if known is not None:  # one of ours: it holds its occurrence number
+                    base, occurrence = known
+                    counts[base] = max(counts.get(base, 0), occurrence)
+                out.append(item)
+                continue
+            if not isinstance(item, Mapping):
                 out.append(item)
                 continue
             base = content_id(item)
             seen = counts.get(base, 0) + 1
             counts[base] = seen
-            out.append(_with_id(item, _occurrence_id(base, seen)))
+            out.append(_with_id(item, self._assign(base, seen)))
         return out
 
     def for_snapshot(self, items: Sequence[Any]) -> list[Any]:
@@ -130,13 +145,19 @@ class ItemIds:
             for item in map(plain, items)
         ]
 
-    def reset_to(self, items: Iterable[Any]) -> None:
-        """After a compaction the replacement history is all the history there is."""
-        self._history.clear()
-        for item in map(plain, items):
-            if isinstance(item, Mapping) and not _has_id(item):
-                base = content_id(item)
-                self._history[base] = self._history.get(base, 0) + 1
+    def reset_to(self, replacement: Sequence[Any]) -> None:
+        """After a compaction the replacement history (as returned by :meth:`for_request`)
+        is all the history there is; ids generated for items outside it are forgotten."""
+        history: dict[str, int] = {}
+        generated: dict[str, tuple[str, int]] = {}
+        for item in replacement:
+            known = self._generated.get(item["id"]) if _has_id(item) else None
+            if known is not None:
+                base, occurrence = known
+                history[base] = max(history.get(base, 0), occurrence)
+                generated[item["id"]] = known
+        self._history = history
+        self._generated = generated
 
 
 # --- agent messages ----------------------------------------------------------------------------

@@ -428,3 +428,35 @@ async def test_sdk_objects_are_recorded_as_plain_json(tmp_path: Path) -> None:
     assert response["output_items"] == [ANSWER]
     assert response["token_usage"]["total_tokens"] == 4
     check_bundle(bundle, tmp_path)
+
+
+def test_item_ids_mixing_our_copies_and_caller_dicts() -> None:
+    """A history holding our id-filled copy of an item and the caller's own id-less dict
+    with the same content must still give them different ids."""
+    ids = ItemIds()
+    first, first_id = ids.for_history(USER)
+    request = ids.for_request([first, USER])
+    assert [item["id"] for item in request] == [first_id, f"{first_id}_2"]
+    # once our copy of occurrence 3 is in the list, id-less duplicates come after it
+    third = {**USER, "id": f"{first_id}_3"}
+    ids.for_request([USER, USER, USER])  # registers occurrences 1..3
+    again = ids.for_request([third, USER])
+    assert [item["id"] for item in again] == [f"{first_id}_3", f"{first_id}_4"]
+
+
+async def test_copy_and_duplicate_in_one_request(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        async with rollout.root.turn() as turn:
+            history = turn.accept(USER)  # our copy, with its id
+            async with turn.inference(history) as call:
+                call.completed(output_items=[])
+        async with rollout.root.turn() as turn:
+            history.append(USER)  # the same words again, never accepted, no id
+            async with turn.inference(history) as call:
+                call.completed(output_items=[ANSWER])
+    bundle = bundle_in(tmp_path)
+    second = of_type(bundle, "inference_started")[1]["payload"]["request_payload"]
+    ids = [item["id"] for item in payload(bundle, second)["input"]]
+    assert len(set(ids)) == 2
+    state = check_bundle(bundle, tmp_path)
+    assert len(state["conversation_items"]) == 3
