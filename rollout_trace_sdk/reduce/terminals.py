@@ -9,6 +9,7 @@ tool's dispatch result.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from ..model.state import (
     TerminalSession,
     WriteStdinRequest,
 )
+from .canonical import RawNumber
 from .context import Replay, push_unique
 from .errors import ReduceError
 from .serde_text import invalid_type, struct_error
@@ -110,6 +112,85 @@ def _new_operation(
 # --- starting ----------------------------------------------------------------------------------------
 
 
+def _invocation_error(invocation: Any) -> str | None:
+    """serde's complaint about a dispatch invocation read as Codex's typed struct."""
+    problem = struct_error(invocation, "DispatchedToolInvocation", 3)
+    if problem is not None:
+        return problem
+    for key, value in invocation.items():
+        if key == "tool_name" and not isinstance(value, str):
+            return invalid_type(value, "a string")
+        if key == "tool_namespace" and not isinstance(value, str | None):
+            return invalid_type(value, "a string")
+        if key == "payload":
+            problem = struct_error(value, "DispatchedToolPayload", 3)
+            if problem is not None:
+                return problem
+            for field, item in value.items():
+                if field == "type" and not isinstance(item, str):
+                    return invalid_type(item, "a string")
+                if field in ("arguments", "input") and not isinstance(item, str | None):
+                    return invalid_type(item, "a string")
+            if "type" not in value:
+                return "missing field `type`"
+    for name in ("tool_name", "payload"):
+        if name not in invocation:
+            return f"missing field `{name}`"
+    return None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate field `{key}`")
+        out[key] = value
+    return out
+
+
+def _u64(value: Any) -> int | None:
+    if not isinstance(value, RawNumber) or not value.isdigit():
+        raise ValueError("expected u64")
+    number = int(value)
+    if number >= 2**64:
+        raise ValueError("expected u64")
+    return number
+
+
+def _stdin_arguments(arguments: str) -> tuple[str, WriteStdinRequest] | None:
+    """The write_stdin arguments as Codex's typed struct reads them; None when they do not
+    read (then there is no terminal operation, and no error)."""
+    try:
+        parsed = json.loads(
+            arguments,
+            object_pairs_hook=_no_duplicates,
+            parse_float=RawNumber,
+            parse_int=RawNumber,
+            parse_constant=_reject,
+        )
+        if not isinstance(parsed, dict) or "session_id" not in parsed:
+            return None
+        session = parsed["session_id"]
+        if isinstance(session, RawNumber):
+            process = str(session)
+        elif isinstance(session, str) and session:
+            process = session
+        else:
+            return None
+        chars = parsed.get("chars", "")
+        if type(chars) is not str:
+            return None
+        limits = [parsed.get(name) for name in ("yield_time_ms", "max_output_tokens")]
+        yield_time_ms, max_output_tokens = (None if v is None else _u64(v) for v in limits)
+    except ValueError:
+        return None
+    return process, WriteStdinRequest(chars, yield_time_ms, max_output_tokens)
+
+
+def _reject(name: str) -> Any:
+    raise ValueError(name)
+
+
 def start_from_invocation(
     replay: Replay,
     event: TraceEvent,
@@ -121,37 +202,27 @@ def start_from_invocation(
     """write_stdin names its target session only in the dispatch arguments."""
     pid = ref.raw_payload_id
     error = f"parse terminal invocation payload {pid} as dispatch payload"
-    if not isinstance(invocation, dict):
-        raise ReduceError(error, cause=invalid_type(invocation, "a map"))
-    tool_name = invocation.get("tool_name")
+    problem = _invocation_error(invocation)
+    if problem is not None:
+        raise ReduceError(error, cause=problem)
+    tool_name = invocation["tool_name"]
     if tool_name != "write_stdin":
         raise ReduceError(
             error, cause=f"dispatch terminal request is for {tool_name}, not write_stdin"
         )
-    payload = invocation.get("payload")
-    payload_type = payload.get("type") if isinstance(payload, dict) else None
+    payload = invocation["payload"]
+    payload_type = payload["type"]
     if payload_type != "function":
         raise ReduceError(
             error, cause=f"write_stdin dispatch payload used unsupported {payload_type} payload"
         )
-    arguments = payload.get("arguments") if isinstance(payload, dict) else None
-    if not isinstance(arguments, str):
+    arguments = payload.get("arguments")
+    if arguments is None:
         raise ReduceError(error, cause="write_stdin dispatch payload omitted function arguments")
-    try:
-        parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
+    parsed = _stdin_arguments(arguments)
+    if parsed is None:
         return None
-    if not isinstance(parsed, dict):
-        return None
-    process = _process_key(parsed.get("session_id"))
-    if process is None:
-        return None
-    chars = parsed.get("chars")
-    request = WriteStdinRequest(
-        stdin=chars if isinstance(chars, str) else "",
-        yield_time_ms=_optional_int(parsed.get("yield_time_ms")),
-        max_output_tokens=_optional_int(parsed.get("max_output_tokens")),
-    )
+    process, request = parsed
     operation = _new_operation(replay, event, tool_call_id, "write_stdin", request, pid)
     replay.operation_process[operation.operation_id] = process
     _join_or_create(replay, operation, thread_id, process)
@@ -271,7 +342,7 @@ _DISPATCH_FIELDS = {
 def _dispatch_error(payload: Any) -> str | None:
     """serde's complaint about a dispatch result payload, or None when it parses."""
     if not isinstance(payload, dict):
-        return invalid_type(payload, "internally tagged enum DispatchResult")
+        return invalid_type(payload, "internally tagged enum DispatchedToolTraceResponsePayload")
     if "type" not in payload:
         return "missing field `type`"
     kind = payload["type"]
