@@ -21,7 +21,13 @@ from ..model.state import (
 )
 from .context import PendingEdge, Replay, push_unique
 from .errors import ReduceError
-from .serde_text import invalid_type, typed_text_error
+from .serde_text import (
+    canonical_thread_id,
+    invalid_type,
+    struct_error,
+    typed_text_error,
+    uuid_error,
+)
 
 _ACTIVITY_EDGES = {
     ("spawn_agent", "started"): "spawn_agent",
@@ -71,35 +77,91 @@ def _field(payload: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-#: Required fields of Codex's collab protocol events, in declaration order (serde reports the
-#: first one missing).
-_REQUIRED = {
+#: Codex's collab protocol events: struct name, field count, required fields in declaration
+#: order (serde reports the first one missing).
+_STRUCTS: dict[tuple[str, str], tuple[str, int, tuple[str, ...]]] = {
     ("spawn_agent", "end"): (
-        "call_id",
-        "sender_thread_id",
-        "prompt",
-        "model",
-        "reasoning_effort",
-        "status",
+        "CollabAgentSpawnEndEvent",
+        10,
+        ("call_id", "sender_thread_id", "prompt", "model", "reasoning_effort", "status"),
     ),
-    ("message", "begin"): ("call_id", "sender_thread_id", "receiver_thread_id", "prompt"),
-    ("message", "end"): ("call_id", "sender_thread_id", "receiver_thread_id", "prompt", "status"),
-    ("close_agent", "begin"): ("call_id", "sender_thread_id", "receiver_thread_id"),
-    ("close_agent", "end"): ("call_id", "sender_thread_id", "receiver_thread_id", "status"),
+    ("message", "begin"): (
+        "CollabAgentInteractionBeginEvent",
+        5,
+        ("call_id", "sender_thread_id", "receiver_thread_id", "prompt"),
+    ),
+    ("message", "end"): (
+        "CollabAgentInteractionEndEvent",
+        8,
+        ("call_id", "sender_thread_id", "receiver_thread_id", "prompt", "status"),
+    ),
+    ("close_agent", "begin"): (
+        "CollabCloseBeginEvent",
+        4,
+        ("call_id", "sender_thread_id", "receiver_thread_id"),
+    ),
+    ("close_agent", "end"): (
+        "CollabCloseEndEvent",
+        7,
+        ("call_id", "sender_thread_id", "receiver_thread_id", "status"),
+    ),
 }
+_THREAD_ID_FIELDS = ("sender_thread_id", "receiver_thread_id", "new_thread_id", "agent_thread_id")
+_ACTIVITY_KINDS = ("started", "interacted", "interrupted", "completed")
+_ACTIVITY_FIELDS = ("event_id", "agent_thread_id", "agent_path", "kind")
+_ACTIVITY_KNOWN = frozenset((*_ACTIVITY_FIELDS, "occurred_at_ms"))
 
 
-def _require(payload: dict[str, Any], kind: str, phase: str) -> None:
-    group = kind if kind in ("spawn_agent", "close_agent") else "message"
-    for name in _REQUIRED[(group, phase)]:
+def _check_fields(
+    payload: dict[str, Any], required: tuple[str, ...], known: frozenset[str]
+) -> None:
+    """Thread ids must be UUIDs, strings strings; then every required field must be there.
+    Only the struct's own fields (``known``) are read; other keys are ignored, as serde does."""
+    activity = "agent_thread_id" in known
+    for key, value in payload.items():
+        if key not in known:
+            continue
+        if key in _THREAD_ID_FIELDS:
+            if value is None and key == "new_thread_id":
+                continue
+            if not isinstance(value, str):
+                raise ReduceError(invalid_type(value, "a string"))
+            problem = uuid_error(value)
+            if problem is not None:
+                raise ReduceError(problem)
+            payload[key] = canonical_thread_id(value)
+        elif key in ("prompt", "call_id", "event_id", "agent_path") and not isinstance(value, str):
+            raise ReduceError(invalid_type(value, "a string"))
+        elif key == "occurred_at_ms" and (
+            isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63
+        ):
+            raise ReduceError(invalid_type(value, "i64"))
+        elif key == "kind" and activity:
+            if not isinstance(value, str):
+                raise ReduceError(invalid_type(value, "string or map"))
+            if value not in _ACTIVITY_KINDS:
+                raise ReduceError(
+                    f"unknown variant `{value}`, expected one of "
+                    + ", ".join(f"`{k}`" for k in _ACTIVITY_KINDS)
+                )
+    for name in required:
         if name not in payload:
             raise ReduceError(f"missing field `{name}`")
 
 
-def _object(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ReduceError(invalid_type(value, "a map"))
-    return value
+def _collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:
+    group = kind if kind in ("spawn_agent", "close_agent") else "message"
+    name, count, required = _STRUCTS[(group, phase)]
+    problem = struct_error(payload, name, count)
+    if problem is not None:
+        raise ReduceError(problem)
+    known = {"call_id", "sender_thread_id", "prompt"} if group != "close_agent" else {"call_id"}
+    known.add("new_thread_id" if group == "spawn_agent" else "receiver_thread_id")
+    if group == "close_agent":
+        known.add("sender_thread_id")
+    checked: dict[str, Any] = payload
+    _check_fields(checked, required, frozenset(known))
+    return checked
 
 
 # --- delivery items --------------------------------------------------------------------------------
@@ -304,8 +366,7 @@ def runtime_begin(replay: Replay, tool: ToolCall, ref: RawPayloadRef) -> None:
     kind = tool.kind.type
     if kind not in ("assign_agent_task", "send_message", "close_agent"):
         return
-    payload = _object(replay.load(ref))
-    _require(payload, kind, "begin")
+    payload = _collab_payload(replay.load(ref), kind, "begin")
     receiver = _field(payload, "receiver_thread_id", str)
     if kind == "close_agent":
         _close_edge(replay, tool, receiver, None)
@@ -345,16 +406,18 @@ def _invocation_message(replay: Replay, tool: ToolCall) -> str:
     return message
 
 
-def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, ref: RawPayloadRef) -> None:
+def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, raw: Any) -> None:
+    """Any tool's runtime end may be a sub-agent activity; agent tools' ends are otherwise
+    Codex's collab end events."""
     kind = tool.kind.type
     at = event.wall_time_unix_ms
+    if isinstance(raw, dict) and "agent_thread_id" in raw:
+        _check_fields(raw, _ACTIVITY_FIELDS, _ACTIVITY_KNOWN)
+        _sub_agent_activity(replay, tool, raw, at)
+        return
     if kind not in ("spawn_agent", "assign_agent_task", "send_message", "close_agent"):
         return
-    payload = _object(replay.load(ref))
-    if "agent_thread_id" in payload:
-        _sub_agent_activity(replay, tool, payload, at)
-        return
-    _require(payload, kind, "end")
+    payload = _collab_payload(raw, kind, "end")
     if kind == "spawn_agent":
         child = payload.get("new_thread_id")
         if not isinstance(child, str):
@@ -389,6 +452,8 @@ def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, ref: RawPaylo
 def _sub_agent_activity(replay: Replay, tool: ToolCall, payload: dict[str, Any], at: int) -> None:
     target = _field(payload, "agent_thread_id", str)
     activity = _field(payload, "kind", str)
+    if activity == "completed":
+        return
     edge_kind = _ACTIVITY_EDGES.get((tool.kind.type, activity))
     if edge_kind is None:
         raise ReduceError(

@@ -7,6 +7,7 @@ Codex reads most payload fields by converting a ``serde_json::Value`` into a typ
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ..model import _serde_json
@@ -69,3 +70,42 @@ def typed_text_error(text: str, name: str, required: tuple[str, ...]) -> str | N
 def syntax_error(text: str) -> str:
     """serde's message for JSON text that does not parse."""
     return _serde_json.syntax_error(text.encode("utf-8")) or "invalid JSON"
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+_GROUPS = (8, 4, 4, 4, 12)
+
+
+def uuid_error(text: str) -> str | None:
+    """The uuid crate's complaint about a thread id, or None when it parses."""
+    body, offset, simple = text, 0, True
+    if len(text) >= 2 and text[0] == "{" and text[-1] == "}":
+        body, offset, simple = text[1:-1], 1, False
+    elif text.startswith("urn:uuid:"):
+        body, offset, simple = text[9:], 9, False
+    groups = body.split("-")
+    if (len(body) == 32 and simple and set(body) <= _HEX) or (
+        len(groups) == 5
+        and all(len(g) == n and set(g) <= _HEX for g, n in zip(groups, _GROUPS, strict=True))
+    ):
+        return None
+    for index, char in enumerate(body):
+        if char != "-" and char not in _HEX:
+            return (
+                "invalid character: expected an optional prefix of `urn:uuid:` followed by "
+                f"[0-9a-fA-F-], found `{char}` at {index + offset + 1}"
+            )
+    hyphens = body.count("-")
+    if hyphens == 0 and simple:
+        return f"invalid length: expected length 32 for simple format, found {len(body)}"
+    if hyphens != 4:
+        return f"invalid group count: expected 5, found {hyphens + 1}"
+    for number, (group, wanted) in enumerate(zip(groups, _GROUPS, strict=True)):
+        if len(group) != wanted:
+            return f"invalid group length in group {number}: expected {wanted}, found {len(group)}"
+    return "invalid UUID"
+
+
+def canonical_thread_id(text: str) -> str:
+    """A valid thread id as Codex prints it after parsing (lowercase, hyphenated)."""
+    return str(uuid.UUID(text))

@@ -426,14 +426,18 @@ def end_operation(
     operation_id: str,
     status: ExecutionStatus,
     ref: RawPayloadRef | None,
+    *,
+    loaded: Any = None,
 ) -> None:
+    """End an operation from a runtime end or dispatch result (``loaded``: that payload,
+    when the caller has already read it)."""
     operation = replay.trace.terminal_operations.get(operation_id)
     if operation is None:
         raise ReduceError(f"terminal end referenced unknown operation {operation_id}")
     result: TerminalResult | None = None
     process: str | None = None
     if ref is not None:
-        payload = replay.load(ref)
+        payload = replay.load(ref) if loaded is None else loaded
         if operation.kind == "exec_command":
             result, process = _exec_result(payload, ref.raw_payload_id)
         else:

@@ -194,6 +194,8 @@ def runtime_started(replay: Replay, event: TraceEvent, started: ToolCallRuntimeS
 def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded) -> None:
     tool = _tool(replay, ended.tool_call_id, "tool runtime end")
     push_unique(tool.raw_runtime_payload_ids, ended.runtime_payload.raw_payload_id)
+    # Read once: the terminal end and the sub-agent activity check both look at it.
+    payload = replay.load(ended.runtime_payload)
     if tool.terminal_operation_id is not None:
         terminals.end_operation(
             replay,
@@ -202,8 +204,9 @@ def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded
             tool.terminal_operation_id,
             ended.status,
             ended.runtime_payload,
+            loaded=payload,
         )
-    agents.runtime_end(replay, event, tool, ended.runtime_payload)
+    agents.runtime_end(replay, event, tool, payload)
 
 
 def ended(replay: Replay, event: TraceEvent, done: ToolCallEnded) -> None:
