@@ -27,6 +27,20 @@ def describe(value: Any) -> str:
     return "map"
 
 
+def describe_content(value: Any) -> str:
+    """serde's wording for a value buffered by an internally tagged enum (numbers keep their
+    value there)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    return describe(value)
+
+
 def invalid_type(value: Any, expected: str) -> str:
     return f"invalid type: {describe(value)}, expected {expected}"
 

@@ -27,7 +27,7 @@ from ..model.state import (
 from .canonical import RawNumber
 from .context import Replay, push_unique
 from .errors import ReduceError
-from .serde_text import invalid_type, struct_error
+from .serde_text import describe_content, invalid_type, struct_error
 
 
 def _process_key(value: Any) -> str | None:
@@ -341,8 +341,16 @@ _DISPATCH_FIELDS = {
 
 def _dispatch_error(payload: Any) -> str | None:
     """serde's complaint about a dispatch result payload, or None when it parses."""
+    if isinstance(payload, list):
+        # A sequence is read as (tag, fields...): its first element must name the variant.
+        if not payload:
+            return "invalid length 0, expected tuple"
+        return invalid_type(payload[0], "variant identifier")
     if not isinstance(payload, dict):
-        return invalid_type(payload, "internally tagged enum DispatchedToolTraceResponsePayload")
+        return (
+            f"invalid type: {describe_content(payload)}, "
+            "expected internally tagged enum DispatchedToolTraceResponsePayload"
+        )
     if "type" not in payload:
         return "missing field `type`"
     kind = payload["type"]
@@ -356,7 +364,7 @@ def _dispatch_error(payload: Any) -> str | None:
     if field not in payload:
         return f"missing field `{field}`"
     if kind == "error" and not isinstance(payload[field], str):
-        return invalid_type(payload[field], "a string")
+        return f"invalid type: {describe_content(payload[field])}, expected a string"
     return None
 
 
