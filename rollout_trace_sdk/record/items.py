@@ -82,21 +82,23 @@ def _with_id(item: Mapping[str, Any], item_id: str) -> dict[str, Any]:
 class ItemIds:
     """Per-thread id assignment. Not thread-safe; one event loop owns a thread's handles.
 
-    A loop may keep our id-filled copies in its history, its own id-less dicts, or a mix;
-    an id we generated is recognised as "occurrence k of this content", so a mix never
-    gives two items of one request the same id."""
+    For each content, occurrences are numbered in the order they are first handed out
+    (entering history, or first sent); ids never repeat within one request, whether the loop
+    keeps our id-filled copies, its own id-less dicts, or a mix of both."""
 
-    __slots__ = ("_generated", "_history")
+    __slots__ = ("_generated", "_occurrences")
 
     def __init__(self) -> None:
-        # content id → how many items with that content entered history so far
-        self._history: dict[str, int] = {}
-        # id we generated → (content id, occurrence)
+        # content id → the highest occurrence number handed out so far
+        self._occurrences: dict[str, int] = {}
+        # id we generated → (content id, occurrence); lets a compaction restart the numbering
         self._generated: dict[str, tuple[str, int]] = {}
 
     def _assign(self, base: str, occurrence: int) -> str:
         item_id = base if occurrence == 1 else f"{base}_{occurrence}"
         self._generated[item_id] = (base, occurrence)
+        if occurrence > self._occurrences.get(base, 0):
+            self._occurrences[base] = occurrence
         return item_id
 
     def for_history(self, item: Any) -> tuple[Any, str | None]:
@@ -108,32 +110,28 @@ class ItemIds:
         if not isinstance(item, Mapping):
             return item, None
         base = content_id(item)
-        seen = self._history.get(base, 0) + 1
-        self._history[base] = seen
-        item_id = self._assign(base, seen)
+        item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
         return _with_id(item, item_id), item_id
 
     def for_request(self, items: Sequence[Any]) -> list[Any]:
-        """Items sent to the model: the k-th occurrence of some content in this list gets
-        the id the k-th such item got when it entered history."""
+        """Items sent to the model: the k-th id-less occurrence of some content in the list
+        gets occurrence k, skipping ids the list already holds."""
+        items = [plain(item) for item in items]
+        used = {item["id"] for item in items if _has_id(item)}
         counts: dict[str, int] = {}
-        generated = self._generated
         out: list[Any] = []
-        for item in map(plain, items):
-            if _has_id(item):
-                known = generated.get(item["id"])
-                if known is not None:  # one of ours: it holds its occurrence number
-                    base, occurrence = known
-                    counts[base] = max(counts.get(base, 0), occurrence)
-                out.append(item)
-                continue
-            if not isinstance(item, Mapping):
+        for item in items:
+            if _has_id(item) or not isinstance(item, Mapping):
                 out.append(item)
                 continue
             base = content_id(item)
-            seen = counts.get(base, 0) + 1
-            counts[base] = seen
-            out.append(_with_id(item, self._assign(base, seen)))
+            occurrence = counts.get(base, 0) + 1
+            while (base if occurrence == 1 else f"{base}_{occurrence}") in used:
+                occurrence += 1
+            counts[base] = occurrence
+            item_id = self._assign(base, occurrence)
+            used.add(item_id)
+            out.append(_with_id(item, item_id))
         return out
 
     def for_snapshot(self, items: Sequence[Any]) -> list[Any]:
@@ -147,16 +145,16 @@ class ItemIds:
 
     def reset_to(self, replacement: Sequence[Any]) -> None:
         """After a compaction the replacement history (as returned by :meth:`for_request`)
-        is all the history there is; ids generated for items outside it are forgotten."""
-        history: dict[str, int] = {}
+        is all the history there is; numbering restarts from what it holds."""
+        occurrences: dict[str, int] = {}
         generated: dict[str, tuple[str, int]] = {}
         for item in replacement:
             known = self._generated.get(item["id"]) if _has_id(item) else None
             if known is not None:
                 base, occurrence = known
-                history[base] = max(history.get(base, 0), occurrence)
+                occurrences[base] = max(occurrences.get(base, 0), occurrence)
                 generated[item["id"]] = known
-        self._history = history
+        self._occurrences = occurrences
         self._generated = generated
 
 

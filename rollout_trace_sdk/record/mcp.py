@@ -60,7 +60,7 @@ class McpCall:
             return
         self._done = True
         self._tool._turn._rt.closed(self)
-        self._tool.runtime_ended(payload, status=status)
+        self._tool._runtime_ended(payload, status)
 
     @property
     def ended(self) -> bool:

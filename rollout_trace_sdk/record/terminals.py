@@ -88,7 +88,7 @@ class TerminalSession:
             duration={"secs": elapsed // 1_000_000_000, "nanos": elapsed % 1_000_000_000},
             status=status,
         )
-        tool.runtime_ended(end, status=status)
+        tool._runtime_ended(end, status)
 
     @property
     def ended(self) -> bool:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from ..model import events as ev
 from . import tool_kinds
+from .items import plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import error_text, now_ms, outcome_of, warn
 from .terminals import TerminalSession, _NullTerminalSession
@@ -129,6 +130,7 @@ class ToolCall:
         if output_item is None:
             self._end("completed", None)
             return None
+        output_item = plain(output_item)
         ended = self._end("completed", {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item
@@ -171,6 +173,14 @@ class ToolCall:
             self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
 
     def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
+        """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended`` (terminal kinds
+        refused, as for :meth:`runtime_started`; use :meth:`TerminalSession.exited`)."""
+        if self.kind.type in _TERMINAL_KINDS:
+            warn(f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events")
+            return
+        self._runtime_ended(payload, status)
+
+    def _runtime_ended(self, payload: Any, status: ev.ExecutionStatus) -> None:
         if not self._live:
             return
         ref = self._turn._rt.payload("tool_runtime_event", payload)
@@ -232,7 +242,7 @@ class ToolCall:
             # the reducer fails on an activity that does not fit the tool's kind
             warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
             return
-        self.runtime_ended(
+        self._runtime_ended(
             {
                 "model": model,
                 "reasoning_effort": reasoning_effort,
@@ -241,7 +251,8 @@ class ToolCall:
                 "agent_thread_id": target.thread_id,
                 "agent_path": target.agent_path,
                 "kind": kind,
-            }
+            },
+            "completed",
         )
 
     def spawn_agent(

@@ -432,16 +432,19 @@ async def test_sdk_objects_are_recorded_as_plain_json(tmp_path: Path) -> None:
 
 def test_item_ids_mixing_our_copies_and_caller_dicts() -> None:
     """A history holding our id-filled copy of an item and the caller's own id-less dict
-    with the same content must still give them different ids."""
+    with the same content must still give them different ids, stable across requests."""
     ids = ItemIds()
     first, first_id = ids.for_history(USER)
     request = ids.for_request([first, USER])
     assert [item["id"] for item in request] == [first_id, f"{first_id}_2"]
-    # once our copy of occurrence 3 is in the list, id-less duplicates come after it
-    third = {**USER, "id": f"{first_id}_3"}
-    ids.for_request([USER, USER, USER])  # registers occurrences 1..3
-    again = ids.for_request([third, USER])
-    assert [item["id"] for item in again] == [f"{first_id}_3", f"{first_id}_4"]
+    assert [item["id"] for item in ids.for_request([first, USER])] == [first_id, f"{first_id}_2"]
+    # an id-less item sent before an identical one entered history keeps its id
+    other = {**USER, "content": [{"type": "input_text", "text": "other"}]}
+    sent = ids.for_request([other])[0]["id"]
+    accepted, accepted_id = ids.for_history(other)
+    assert accepted_id == f"{sent}_2"
+    later = ids.for_request([other, accepted])
+    assert [item["id"] for item in later] == [sent, accepted_id]
 
 
 async def test_copy_and_duplicate_in_one_request(tmp_path: Path) -> None:
