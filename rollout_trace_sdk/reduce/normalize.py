@@ -29,7 +29,7 @@ from ..model.state import (
 )
 from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
 from .errors import ReduceError
-from .serde_text import invalid_type
+from .serde_text import describe_content
 
 #: Re-reads one element of the payload with number text kept (see ``canonical``).
 RawLocator: TypeAlias = Callable[[Sequence[str | int]], Any]
@@ -308,52 +308,91 @@ def _agent_parse_error(pid: str, cause: str) -> ReduceError:
     return ReduceError(f"failed to parse agent_message item in payload {pid}", cause=cause)
 
 
+_AGENT_VARIANTS: Final = ("input_text", "encrypted_content")
+_AGENT_VARIANT_NAMES: Final = {"input_text": "InputText", "encrypted_content": "EncryptedContent"}
 _AGENT_CONTENT_FIELDS: Final = {"input_text": "text", "encrypted_content": "encrypted_content"}
+_AGENT_ENUM: Final = "AgentMessageInputContent"
 
 
 def _agent_message(
     item: dict[str, Any], pid: str
 ) -> tuple[AgentMessageMeta, list[ConversationPart]]:
-    """Codex parses agent messages with a typed struct, so errors are serde's."""
+    """Codex parses agent messages with a typed struct, so errors are serde's (values buffered
+    for the tagged content enum are described with their value, e.g. ``integer `5```)."""
+    parts: list[ConversationPart] = []
     for key, value in item.items():
-        if key in ("author", "recipient") and not isinstance(value, str):
-            raise _agent_parse_error(pid, invalid_type(value, "a string"))
-        if key == "content" and not isinstance(value, list):
-            raise _agent_parse_error(pid, invalid_type(value, "a sequence"))
-        if key == "content":
-            for entry in value:
-                _agent_content_entry(entry, pid)
+        if key in ("author", "recipient") or (key == "id" and value is not None):
+            if not isinstance(value, str):
+                raise _agent_parse_error(
+                    pid, f"invalid type: {describe_content(value)}, expected a string"
+                )
+        elif key == "content":
+            if not isinstance(value, list):
+                raise _agent_parse_error(
+                    pid, f"invalid type: {describe_content(value)}, expected a sequence"
+                )
+            parts = [_agent_content_entry(entry, pid) for entry in value]
     for name in ("author", "recipient", "content"):
         if name not in item:
             raise _agent_parse_error(pid, f"missing field `{name}`")
-    parts: list[ConversationPart] = []
-    for entry in item["content"]:
-        if entry["type"] == "input_text":
-            parts.append(TextPart(entry["text"]))
-        else:
-            parts.append(EncodedPart("encrypted_content", entry["encrypted_content"]))
     if not parts:
         raise ReduceError(f"agent_message item in payload {pid} contained no content")
     return AgentMessageMeta(item["author"], item["recipient"]), parts
 
 
-def _agent_content_entry(entry: Any, pid: str) -> None:
-    if not isinstance(entry, dict):
-        raise _agent_parse_error(pid, invalid_type(entry, "internally tagged enum"))
-    if "type" not in entry:
-        raise _agent_parse_error(pid, "missing field `type`")
-    tag = entry["type"]
-    if not isinstance(tag, str):
-        raise _agent_parse_error(pid, invalid_type(tag, "variant identifier"))
-    field = _AGENT_CONTENT_FIELDS.get(tag)
-    if field is None:
+def _agent_variant(tag: Any, pid: str) -> str:
+    if isinstance(tag, str):
+        if tag not in _AGENT_VARIANTS:
+            raise _agent_parse_error(
+                pid, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
+            )
+        return tag
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        if 0 <= tag < len(_AGENT_VARIANTS):
+            return _AGENT_VARIANTS[tag]
         raise _agent_parse_error(
-            pid, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
+            pid, f"invalid value: integer `{tag}`, expected variant index 0 <= i < 2"
         )
-    if field not in entry:
-        raise _agent_parse_error(pid, f"missing field `{field}`")
-    if not isinstance(entry[field], str):
-        raise _agent_parse_error(pid, invalid_type(entry[field], "a string"))
+    raise _agent_parse_error(
+        pid, f"invalid type: {describe_content(tag)}, expected variant identifier"
+    )
+
+
+def _agent_text(value: Any, pid: str) -> str:
+    if not isinstance(value, str):
+        raise _agent_parse_error(pid, f"invalid type: {describe_content(value)}, expected a string")
+    return value
+
+
+def _agent_content_entry(entry: Any, pid: str) -> ConversationPart:
+    if isinstance(entry, dict):
+        if "type" not in entry:
+            raise _agent_parse_error(pid, "missing field `type`")
+        variant = _agent_variant(entry["type"], pid)
+        field = _AGENT_CONTENT_FIELDS[variant]
+        if field not in entry:
+            raise _agent_parse_error(pid, f"missing field `{field}`")
+        text = _agent_text(entry[field], pid)
+    elif isinstance(entry, list):
+        # serde also reads a tagged enum from a sequence: the tag, then the fields.
+        if not entry:
+            raise _agent_parse_error(pid, "missing field `type`")
+        variant = _agent_variant(entry[0], pid)
+        if len(entry) < 2:
+            raise _agent_parse_error(
+                pid,
+                f"invalid length 0, expected struct variant "
+                f"{_AGENT_ENUM}::{_AGENT_VARIANT_NAMES[variant]} with 1 element",
+            )
+        text = _agent_text(entry[1], pid)
+    else:
+        raise _agent_parse_error(
+            pid,
+            f"invalid type: {describe_content(entry)}, expected internally tagged enum {_AGENT_ENUM}",
+        )
+    if variant == "input_text":
+        return TextPart(text)
+    return EncodedPart("encrypted_content", text)
 
 
 # --- entry points ----------------------------------------------------------------------------------
