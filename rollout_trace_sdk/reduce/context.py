@@ -104,6 +104,8 @@ class Replay:
     operation_process: dict[str, str | None] = attrs.field(factory=dict)
     #: codex turn → inference calls started in it
     calls_by_turn: dict[str, list[str]] = attrs.field(factory=dict)
+    #: (thread, response id) → inference calls currently carrying that response id
+    calls_by_response: dict[tuple[str, str], set[str]] = attrs.field(factory=dict)
     #: thread → per snapshot position, the normalised request item reconciled there (None for
     #: response items, which still need their first request sighting)
     snapshot_norms: dict[str, list[NormItem | None]] = attrs.field(factory=dict)

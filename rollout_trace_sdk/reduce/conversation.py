@@ -399,12 +399,11 @@ def reduce_request(
 
 
 def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) -> list[str] | None:
-    calls = replay.trace.inference_calls
-    for call_id in sorted(calls):
-        call = calls[call_id]
-        if call.thread_id == thread_id and call.response_id == response_id:
-            return [*call.request_item_ids, *call.response_item_ids]
-    return None
+    holders = replay.calls_by_response.get((thread_id, response_id))
+    if not holders:
+        return None
+    call = replay.trace.inference_calls[min(holders)]  # the first in map order
+    return [*call.request_item_ids, *call.response_item_ids]
 
 
 def reduce_response(

@@ -76,6 +76,7 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
         raw_request_payload_id=started.request_payload.raw_payload_id,
         request_item_ids=request_ids,
     )
+    replay.calls_by_turn.setdefault(started.codex_turn_id, []).append(call_id)
 
 
 def finish(
@@ -112,7 +113,7 @@ def finish(
         del payload
         if usage is not None:
             call.usage = usage
-    call.response_id = response_id
+    _set_response_id(replay, call, response_id)
     if call.execution.status == "running":
         call.execution.end(event.wall_time_unix_ms, event.seq, status)
     if ended.upstream_request_id is not None:
@@ -120,6 +121,19 @@ def finish(
     if payload_ref is not None and response_ids is not None:
         call.raw_response_payload_id = payload_ref.raw_payload_id
         _replace_response_items(replay, call, response_ids)
+
+
+def _set_response_id(replay: Replay, call: InferenceCall, response_id: str | None) -> None:
+    """Keep the (thread, response id) index in step: incremental requests look calls up by it,
+    and a late failed or cancelled event wipes it."""
+    index = replay.calls_by_response
+    if call.response_id is not None:
+        holders = index.get((call.thread_id, call.response_id))
+        if holders is not None:
+            holders.discard(call.inference_call_id)
+    call.response_id = response_id
+    if response_id is not None:
+        index.setdefault((call.thread_id, response_id), set()).add(call.inference_call_id)
 
 
 def _replace_response_items(replay: Replay, call: InferenceCall, item_ids: list[str]) -> None:
@@ -146,6 +160,8 @@ def close_for_turn_end(
         closing = "aborted"
     else:
         return
-    for call in replay.trace.inference_calls.values():
-        if call.codex_turn_id == codex_turn_id and call.execution.status == "running":
+    calls = replay.trace.inference_calls
+    for call_id in replay.calls_by_turn.get(codex_turn_id, ()):
+        call = calls[call_id]
+        if call.execution.status == "running":
             call.execution.end(at, seq, closing)
