@@ -54,7 +54,7 @@ class _Agent:
     ) -> None:
         last_output = ""
         while not model.done:
-            if compact_before_answer and model._next == len(model._script) - 1:
+            if compact_before_answer and model.remaining == 1:
                 await self.compact(turn)
             request = {"model": MODEL, "input": list(self.history), "tools": TOOLS, "stream": True}
             async with turn.inference(request) as call:

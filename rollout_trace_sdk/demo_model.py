@@ -195,6 +195,11 @@ class ScriptedModel:
     def done(self) -> bool:
         return self._next >= len(self._script)
 
+    @property
+    def remaining(self) -> int:
+        """Responses left in the script (the demo compacts before the last one)."""
+        return len(self._script) - self._next
+
     def respond(self, request: dict[str, Any], last_output: str) -> Response:
         step = self._script[min(self._next, len(self._script) - 1)]
         self._next += 1
