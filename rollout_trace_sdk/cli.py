@@ -70,10 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _reduce(path: str, *, lenient: bool) -> tuple[Any, list[str]]:
     """Reduce through the replay package; returns (RolloutTrace, what lenient mode skipped)."""
-    try:
-        from .reduce import reduce_bundle
-    except ImportError as exc:
-        raise _UsageError(f"the reducer is not available in this build ({exc})") from None
+    from .reduce import reduce_bundle
+
     with collect_skipped() as notes:
         trace = reduce_bundle(path, lenient=lenient)
     return trace, notes
@@ -241,16 +239,20 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.scale < 1:
         raise _UsageError("--scale must be at least 1")
-    try:
-        from . import demo
-    except ImportError as exc:
-        raise _UsageError(f"the demo is not available in this build ({exc})") from None
+    from . import demo  # imported here: it pulls in the recorder, which other commands skip
+
     try:
         bundle = demo.run_demo(Path(args.out), args.scale)
     except OSError as exc:
         print(f"rollout-trace demo: cannot write under {args.out}: {exc}", file=err)
         return _REFUSED
+    counts = demo.bundle_summary(bundle)
     print(bundle, file=out)
+    print(
+        f"{counts['events']:,} events, {counts['payloads']:,} payloads, "
+        f"{counts['bytes']:,} bytes (scale {args.scale})",
+        file=out,
+    )
     return 0
 
 

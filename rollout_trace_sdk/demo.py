@@ -175,15 +175,8 @@ def bundle_summary(bundle: Path) -> dict[str, int]:
 
 
 def run_demo(out: Path, scale: int = 1) -> Path:
-    """Run the demo agent ``scale`` times into one bundle under ``out``; print and return its
-    path."""
+    """Run the demo agent ``scale`` times into one bundle under ``out`` and return its path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    bundle = anyio.run(_run, out, max(1, int(scale)))
-    counts = bundle_summary(bundle)
-    print(bundle)
-    print(
-        f"{counts['events']} events, {counts['payloads']} payloads, "
-        f"{counts['bytes']:,} bytes (scale {scale})"
-    )
+    bundle: Path = anyio.run(_run, out, max(1, int(scale)))
     return bundle

@@ -9,19 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from rollout_trace_sdk.demo import bundle_summary, run_demo
 
 from .recorder_support import check_bundle, types
 
 
-def test_demo_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_bundle(tmp_path: Path) -> None:
     bundle = run_demo(tmp_path / "out")
-    printed = capsys.readouterr().out
-    assert str(bundle) in printed
     counts = bundle_summary(bundle)
-    assert f"{counts['events']} events, {counts['payloads']} payloads" in printed
+    assert counts["events"] > 50 and counts["payloads"] > 30
     assert bundle.parent == tmp_path / "out"
     assert types(bundle)[-1] == "recording_completed"
 
