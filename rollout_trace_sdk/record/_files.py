@@ -9,9 +9,12 @@ full or failing disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Final
+
+import attrs
 
 DIR_MODE: Final = 0o700
 FILE_MODE: Final = 0o600
@@ -19,6 +22,9 @@ _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC
 MANIFEST_NAME: Final = "manifest.json"
 LOG_NAME: Final = "trace.jsonl"
 PAYLOADS_NAME: Final = "payloads"
+
+#: A queued payload file: (ordinal, pretty JSON bytes).
+QueuedPayload = tuple[int, bytes]
 
 
 def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
@@ -47,7 +53,7 @@ def _write_new(path: Path | str, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> int:
+def _write_all(fd: int, data: bytes | bytearray) -> int:
     """Write every byte (``os.write`` may write less); return how many made it on failure
     too, through the exception's ``written`` attribute."""
     view = memoryview(data)
@@ -66,7 +72,7 @@ def write_payload_file(payloads_dir: str, ordinal: int, data: bytes) -> None:
     _write_new(os.path.join(payloads_dir, f"{ordinal}.json"), data)
 
 
-def append_lines(fd: int, data: bytes | memoryview) -> int:
+def append_lines(fd: int, data: bytes | bytearray) -> int:
     """Append whole lines to ``trace.jsonl``. On failure the ``OSError`` carries ``written``
     (bytes that reached the file), so the caller can cut a torn last line."""
     return _write_all(fd, data)
@@ -79,3 +85,41 @@ def truncate(fd: int, size: int) -> None:
 
 def close(fd: int) -> None:
     os.close(fd)
+
+
+@attrs.define
+class Chunk:
+    """What one worker-thread call writes, and how far it got."""
+
+    payloads: list[QueuedPayload]
+    lines: bytes | bytearray
+    first_seq: int
+    line_count: int
+    payloads_done: int = 0
+    lines_done: int = 0
+    bytes_done: int = 0
+    error: OSError | None = None
+
+
+def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> None:
+    """Runs in the worker thread: the chunk's payload files first, then its lines, so no line
+    reaches the log before the payloads it cites. Records how far it got instead of raising,
+    and cuts a torn last line off the log (``log_size`` is its length before this chunk)."""
+    try:
+        for ordinal, data in chunk.payloads:
+            write_payload_file(payloads_dir, ordinal, data)
+            chunk.payloads_done += 1
+        if chunk.lines:
+            append_lines(log_fd, chunk.lines)
+            chunk.bytes_done = len(chunk.lines)
+            chunk.lines_done = chunk.line_count
+    except OSError as exc:
+        chunk.error = exc
+        written = getattr(exc, "written", 0)
+        if chunk.payloads_done == len(chunk.payloads) and written:
+            whole = chunk.lines.rfind(b"\n", 0, written) + 1
+            chunk.bytes_done = whole
+            chunk.lines_done = chunk.lines.count(b"\n", 0, whole)
+            if whole != written:
+                with contextlib.suppress(OSError):
+                    truncate(log_fd, log_size + whole)

@@ -64,7 +64,7 @@ import orjson
 from ..model import codec
 from ..model import events as ev
 from . import _files
-from ._encode import MUTABLE_PAYLOADS, QueuedEvent, encode_line, payload_dict
+from ._encode import MUTABLE_PAYLOADS, LineEncoder, QueuedEvent, payload_dict
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -78,11 +78,16 @@ PAYLOAD_OVERHEAD: Final = 128
 #: One worker-thread call writes at most this much (items / payload bytes).
 _CHUNK_ITEMS: Final = 4096
 _CHUNK_BYTES: Final = 8 << 20
+#: How long the writer task lets records gather before a write, unless ``_HURRY_BYTES`` (or a
+#: quarter of the budget) gathered first. ``flush`` and ``aclose`` never wait for it.
+_LINGER_S: Final = 0.02
+_HURRY_BYTES: Final = 256 << 10
+_NEVER: Final = 1 << 62
 #: Lines encoded between two checkpoints, so the loop never stalls on a long queue.
 _ENCODE_SLICE: Final = 48
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
-_QueuedPayload = tuple[int, bytes]
+_QueuedPayload = _files.QueuedPayload
 
 
 class BundleCreateError(OSError):
@@ -115,20 +120,6 @@ class WriterStats:
         return bool(self.events_dropped or self.payloads_dropped)
 
 
-@attrs.define
-class _Chunk:
-    """What one worker-thread call writes, and how far it got."""
-
-    payloads: list[_QueuedPayload]
-    lines: bytes
-    first_seq: int
-    line_count: int
-    payloads_done: int = 0
-    lines_done: int = 0
-    bytes_done: int = 0
-    error: OSError | None = None
-
-
 class BundleWriter:
     """Writes one bundle; see the module docstring for the contract."""
 
@@ -136,9 +127,12 @@ class BundleWriter:
         "_closed",
         "_closing",
         "_done",
+        "_encoder",
         "_enqueued",
         "_failed",
         "_fd",
+        "_hurry_at",
+        "_hurry_bytes",
         "_lock",
         "_log_size",
         "_max",
@@ -149,7 +143,6 @@ class BundleWriter:
         "_queue",
         "_queued",
         "_reasons",
-        "_rollout_id",
         "_running",
         "_salvage",
         "_seq",
@@ -175,7 +168,7 @@ class BundleWriter:
         self.manifest = manifest
         self._fd = fd
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
-        self._rollout_id = manifest.rollout_id
+        self._encoder = LineEncoder(manifest.rollout_id)
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
@@ -195,6 +188,10 @@ class BundleWriter:
         self._closed = False
         self._running = 0
         self._wakeup: anyio.Event | None = None
+        # The queue size at which a record wakes the writer task: 0 while it waits for work,
+        # a batch's worth while it lingers, never while it writes (it looks again after).
+        self._hurry_at = 0
+        self._hurry_bytes = min(self._max // 4, _HURRY_BYTES)
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
 
@@ -271,12 +268,11 @@ class BundleWriter:
             payload = payload_dict(payload)  # type: ignore[assignment]
         seq = self._seq = self._seq + 1
         self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
-        self._queued = queued + EVENT_COST
+        queued += EVENT_COST
+        self._queued = queued
         self._enqueued += 1
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            wakeup.set()
+        if queued >= self._hurry_at:
+            self._hurry()
         return True
 
     async def event(
@@ -329,13 +325,35 @@ class BundleWriter:
         task_status.started()
         try:
             while not self._closed:
-                if self._queue:
-                    await self._drain()
+                if not self._queue:
+                    await self._sleep(0, None)  # until the first record arrives
                     continue
-                wakeup = self._wakeup = anyio.Event()
-                await wakeup.wait()
+                if not self._closing and self._queued < self._hurry_bytes:
+                    # Linger: one thread call per record would cost far more than the
+                    # records themselves. Woken early once enough bytes are waiting.
+                    await self._sleep(self._hurry_bytes, _LINGER_S)
+                await self._drain(self._enqueued)  # what is here now; newcomers gather
         finally:
             self._running -= 1
+            self._hurry_at = 0
+
+    async def _sleep(self, hurry_at: int, timeout: float | None) -> None:
+        """Wait until the queue holds ``hurry_at`` bytes (or ``timeout`` passes, or close)."""
+        wakeup = self._wakeup = anyio.Event()
+        self._hurry_at = hurry_at
+        try:
+            with anyio.move_on_after(timeout):
+                await wakeup.wait()
+        finally:
+            self._hurry_at = _NEVER
+            self._wakeup = None
+
+    def _hurry(self) -> None:
+        self._hurry_at = _NEVER
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            wakeup.set()
 
     async def flush(self) -> None:
         """Return once everything enqueued before the call is on disk (or counted as lost)."""
@@ -375,12 +393,11 @@ class BundleWriter:
             return None
         n = self._ordinal = self._ordinal + 1
         self._queue.append((n, data))
-        self._queued = queued + size
+        queued += size
+        self._queued = queued
         self._enqueued += 1
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            wakeup.set()
+        if queued >= self._hurry_at:
+            self._hurry()
         return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
 
     def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
@@ -477,47 +494,22 @@ class BundleWriter:
             if self._failed is not None and not self._salvage:
                 self._lose(payloads, len(events), b"")
                 return
-            lines = await self._encode(events)
-            chunk = _Chunk(payloads, lines, events[0][0] if events else 0, len(events))
+            lines = bytearray()
+            for start in range(0, len(events), _ENCODE_SLICE):
+                if start:
+                    await anyio.lowlevel.checkpoint()
+                self._encoder.encode_into(lines, events[start : start + _ENCODE_SLICE])
+            chunk = _files.Chunk(payloads, lines, events[0][0] if events else 0, len(events))
             if payloads or lines:
-                await anyio.to_thread.run_sync(self._write_in_thread, chunk)
+                await anyio.to_thread.run_sync(
+                    _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
+                )
             self._account(chunk)
         finally:
             self._queued -= charged
             self._done += count
 
-    async def _encode(self, events: list[QueuedEvent]) -> bytes:
-        rollout_id = self._rollout_id
-        parts: list[bytes] = []
-        for start in range(0, len(events), _ENCODE_SLICE):
-            if start:
-                await anyio.lowlevel.checkpoint()
-            parts.extend(encode_line(rollout_id, e) for e in events[start : start + _ENCODE_SLICE])
-        return b"".join(parts)
-
-    def _write_in_thread(self, chunk: _Chunk) -> None:
-        """Runs in the worker thread: payload files first, then the lines. Records how far it
-        got instead of raising, and cuts a torn last line off the log."""
-        try:
-            for ordinal, data in chunk.payloads:
-                _files.write_payload_file(self._payloads_dir, ordinal, data)
-                chunk.payloads_done += 1
-            if chunk.lines:
-                _files.append_lines(self._fd, chunk.lines)
-                chunk.bytes_done = len(chunk.lines)
-                chunk.lines_done = chunk.line_count
-        except OSError as exc:
-            chunk.error = exc
-            written = getattr(exc, "written", 0)
-            if chunk.payloads_done == len(chunk.payloads) and written:
-                whole = chunk.lines.rfind(b"\n", 0, written) + 1
-                chunk.bytes_done = whole
-                chunk.lines_done = chunk.lines.count(b"\n", 0, whole)
-                if whole != written:
-                    with contextlib.suppress(OSError):
-                        _files.truncate(self._fd, self._log_size + whole)
-
-    def _account(self, chunk: _Chunk) -> None:
+    def _account(self, chunk: _files.Chunk) -> None:
         stats = self._stats
         stats[1] += chunk.payloads_done
         stats[0] += chunk.lines_done
@@ -541,7 +533,7 @@ class BundleWriter:
                 chunk.error,
             )
 
-    def _lose(self, payloads: list[_QueuedPayload], events: int, lines: bytes) -> None:
+    def _lose(self, payloads: list[_QueuedPayload], events: int, lines: bytes | bytearray) -> None:
         stats = self._stats
         stats[2] += events
         stats[3] += len(payloads)
