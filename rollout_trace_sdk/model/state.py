@@ -9,7 +9,7 @@ the byte format, and spelling them out per class keeps that visible in one place
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
 import orjson
@@ -120,6 +120,9 @@ class AgentMessageMeta:
     author: str
     recipient: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"author": self.author, "recipient": self.recipient}
+
 
 # --- producers and anchors -----------------------------------------------------------------------
 
@@ -167,10 +170,47 @@ class TraceAnchor:
 
 
 # --- objects -------------------------------------------------------------------------------------
+#
+# Field order is Codex's key order: ``_record`` writes attrs fields as declared (the big classes
+# are ``kw_only`` so their order can follow Codex rather than Python's defaults-last rule). Keys
+# named in a class's ``_OMIT_NONE`` are left out when unset, as Codex does; any other None is null.
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    omit: frozenset[str] = getattr(cls, "_OMIT_NONE", frozenset())
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(obj, name)
+        if value is None:
+            if name not in omit:
+                out[name] = None
+        elif isinstance(value, list):
+            objects = value and hasattr(value[0], "to_json")
+            out[name] = [v.to_json() for v in value] if objects else value
+        elif hasattr(value, "to_json"):
+            out[name] = value.to_json()
+        else:
+            out[name] = value
+    return out
+
+
+class _Record:
+    """Serialises as its fields, in declaration order."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return _record(self)
 
 
 @attrs.define(slots=True)
-class ExecutionWindow:
+class ExecutionWindow(_Record):
     started_at_unix_ms: int
     started_seq: int
     ended_at_unix_ms: int | None = None
@@ -182,15 +222,6 @@ class ExecutionWindow:
         self.ended_seq = seq
         self.status = status
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "started_at_unix_ms": self.started_at_unix_ms,
-            "started_seq": self.started_seq,
-            "ended_at_unix_ms": self.ended_at_unix_ms,
-            "ended_seq": self.ended_seq,
-            "status": self.status,
-        }
-
 
 @attrs.frozen
 class SpawnedOrigin:
@@ -200,159 +231,99 @@ class SpawnedOrigin:
     agent_role: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "type": "spawned",
-            "parent_thread_id": self.parent_thread_id,
-            "spawn_edge_id": self.spawn_edge_id,
-            "task_name": self.task_name,
-            "agent_role": self.agent_role,
-        }
+        return {"type": "spawned", **_record(self)}
 
 
-@attrs.define(slots=True)
-class AgentThread:
+@attrs.define(slots=True, kw_only=True)
+class AgentThread(_Record):
     thread_id: str
     agent_path: str
     nickname: str | None
-    origin: SpawnedOrigin | None  # None = root
+    #: None = a root thread
+    origin: SpawnedOrigin | None
     execution: ExecutionWindow
     default_model: str | None
     conversation_item_ids: list[str] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "thread_id": self.thread_id,
-            "agent_path": self.agent_path,
-            "nickname": self.nickname,
-            "origin": {"type": "root"} if self.origin is None else self.origin.to_json(),
-            "execution": self.execution.to_json(),
-            "default_model": self.default_model,
-            "conversation_item_ids": self.conversation_item_ids,
-        }
+        out = _record(self)
+        if self.origin is None:
+            out["origin"] = {"type": "root"}
+        return out
 
 
-@attrs.define(slots=True)
-class CodexTurn:
+@attrs.define(slots=True, kw_only=True)
+class CodexTurn(_Record):
     codex_turn_id: str
     thread_id: str
     execution: ExecutionWindow
     input_item_ids: list[str] = attrs.field(factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "codex_turn_id": self.codex_turn_id,
-            "thread_id": self.thread_id,
-            "execution": self.execution.to_json(),
-            "input_item_ids": self.input_item_ids,
-        }
 
-
-@attrs.define(slots=True)
+@attrs.define(slots=True, kw_only=True)
 class ConversationItem:
+    _OMIT_NONE: ClassVar[frozenset[str]] = frozenset(
+        {"responses_item_id", "accepted_at_unix_ms", "accepted_seq", "agent_message"}
+    )
+
     item_id: str
+    responses_item_id: str | None = None
+    accepted_at_unix_ms: int | None = None
+    accepted_seq: int | None = None
     thread_id: str
     codex_turn_id: str | None
     first_seen_at_unix_ms: int
     role: ConversationRole
     channel: ConversationChannel | None
     kind: ConversationItemKind
+    agent_message: AgentMessageMeta | None = None
     body: list[ConversationPart]
     call_id: str | None
     produced_by: list[Producer] = attrs.field(factory=list)
-    agent_message: AgentMessageMeta | None = None
-    responses_item_id: str | None = None
-    accepted_at_unix_ms: int | None = None
-    accepted_seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"item_id": self.item_id}
-        if self.responses_item_id is not None:
-            out["responses_item_id"] = self.responses_item_id
-        if self.accepted_at_unix_ms is not None:
-            out["accepted_at_unix_ms"] = self.accepted_at_unix_ms
-            out["accepted_seq"] = self.accepted_seq
-        out["thread_id"] = self.thread_id
-        out["codex_turn_id"] = self.codex_turn_id
-        out["first_seen_at_unix_ms"] = self.first_seen_at_unix_ms
-        out["role"] = self.role
-        out["channel"] = self.channel
-        out["kind"] = self.kind
-        if self.agent_message is not None:
-            out["agent_message"] = {
-                "author": self.agent_message.author,
-                "recipient": self.agent_message.recipient,
-            }
-        out["body"] = {"parts": [part.to_json() for part in self.body]}
-        out["call_id"] = self.call_id
-        out["produced_by"] = [producer.to_json() for producer in self.produced_by]
+        out = _record(self)
+        out["body"] = {"parts": out["body"]}
         return out
 
 
 @attrs.define(slots=True)
-class TokenUsage:
+class TokenUsage(_Record):
     input_tokens: int
     cached_input_tokens: int
     cache_write_input_tokens: int
     output_tokens: int
     reasoning_output_tokens: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.input_tokens,
-            "cached_input_tokens": self.cached_input_tokens,
-            "cache_write_input_tokens": self.cache_write_input_tokens,
-            "output_tokens": self.output_tokens,
-            "reasoning_output_tokens": self.reasoning_output_tokens,
-        }
 
-
-@attrs.define(slots=True)
-class InferenceCall:
+@attrs.define(slots=True, kw_only=True)
+class InferenceCall(_Record):
     inference_call_id: str
     thread_id: str
     codex_turn_id: str
     execution: ExecutionWindow
     model: str
     provider_name: str
-    raw_request_payload_id: str
     response_id: str | None = None
     upstream_request_id: str | None = None
     request_item_ids: list[str] = attrs.field(factory=list)
     response_item_ids: list[str] = attrs.field(factory=list)
     tool_call_ids_started_by_response: list[str] = attrs.field(factory=list)
     usage: TokenUsage | None = None
+    raw_request_payload_id: str
     raw_response_payload_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "inference_call_id": self.inference_call_id,
-            "thread_id": self.thread_id,
-            "codex_turn_id": self.codex_turn_id,
-            "execution": self.execution.to_json(),
-            "model": self.model,
-            "provider_name": self.provider_name,
-            "response_id": self.response_id,
-            "upstream_request_id": self.upstream_request_id,
-            "request_item_ids": self.request_item_ids,
-            "response_item_ids": self.response_item_ids,
-            "tool_call_ids_started_by_response": self.tool_call_ids_started_by_response,
-            "usage": None if self.usage is None else self.usage.to_json(),
-            "raw_request_payload_id": self.raw_request_payload_id,
-            "raw_response_payload_id": self.raw_response_payload_id,
-        }
 
-
-@attrs.define(slots=True)
-class CodeCell:
+@attrs.define(slots=True, kw_only=True)
+class CodeCell(_Record):
     code_cell_id: str
     model_visible_call_id: str
     thread_id: str
     codex_turn_id: str
     source_item_id: str
-    execution: ExecutionWindow
-    source_js: str
     output_item_ids: list[str] = attrs.field(factory=list)
     runtime_cell_id: str | None = None
+    execution: ExecutionWindow
     runtime_status: CodeCellRuntimeStatus = "starting"
     initial_response_at_unix_ms: int | None = None
     initial_response_seq: int | None = None
@@ -361,50 +332,29 @@ class CodeCell:
     raw_result_payload_id: str | None = None
     yielded_at_unix_ms: int | None = None
     yielded_seq: int | None = None
+    source_js: str
     nested_tool_call_ids: list[str] = attrs.field(factory=list)
     wait_tool_call_ids: list[str] = attrs.field(factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "code_cell_id": self.code_cell_id,
-            "model_visible_call_id": self.model_visible_call_id,
-            "thread_id": self.thread_id,
-            "codex_turn_id": self.codex_turn_id,
-            "source_item_id": self.source_item_id,
-            "output_item_ids": self.output_item_ids,
-            "runtime_cell_id": self.runtime_cell_id,
-            "execution": self.execution.to_json(),
-            "runtime_status": self.runtime_status,
-            "initial_response_at_unix_ms": self.initial_response_at_unix_ms,
-            "initial_response_seq": self.initial_response_seq,
-            "initial_response_status": self.initial_response_status,
-            "raw_initial_response_payload_id": self.raw_initial_response_payload_id,
-            "raw_result_payload_id": self.raw_result_payload_id,
-            "yielded_at_unix_ms": self.yielded_at_unix_ms,
-            "yielded_seq": self.yielded_seq,
-            "source_js": self.source_js,
-            "nested_tool_call_ids": self.nested_tool_call_ids,
-            "wait_tool_call_ids": self.wait_tool_call_ids,
-        }
 
-
-@attrs.define(slots=True)
+@attrs.define(slots=True, kw_only=True)
 class ToolCall:
     tool_call_id: str
+    mcp_call_id: str | None = None
     model_visible_call_id: str | None
     code_mode_runtime_tool_id: str | None
+    started_code_cell_id: str | None = None
     thread_id: str
     started_by_codex_turn_id: str | None
     execution: ExecutionWindow
-    requester_code_cell_id: str | None  # None = requested by the model
+    #: the requesting code cell; None = requested by the model
+    requester_code_cell_id: str | None
     kind: ToolCallKind
-    summary: ToolCallSummary
-    raw_invocation_payload_id: str | None
-    mcp_call_id: str | None = None
-    started_code_cell_id: str | None = None
     model_visible_call_item_ids: list[str] = attrs.field(factory=list)
     model_visible_output_item_ids: list[str] = attrs.field(factory=list)
     terminal_operation_id: str | None = None
+    summary: ToolCallSummary
+    raw_invocation_payload_id: str | None
     raw_result_payload_id: str | None = None
     raw_runtime_payload_ids: list[str] = attrs.field(factory=list)
 
@@ -436,26 +386,17 @@ class ToolCall:
         return out
 
 
-@attrs.define(slots=True)
-class TerminalSession:
+@attrs.define(slots=True, kw_only=True)
+class TerminalSession(_Record):
     terminal_id: str
     thread_id: str
     created_by_operation_id: str
-    execution: ExecutionWindow
     operation_ids: list[str] = attrs.field(factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "terminal_id": self.terminal_id,
-            "thread_id": self.thread_id,
-            "created_by_operation_id": self.created_by_operation_id,
-            "operation_ids": self.operation_ids,
-            "execution": self.execution.to_json(),
-        }
+    execution: ExecutionWindow
 
 
 @attrs.define(slots=True)
-class ExecCommandRequest:
+class ExecCommandRequest(_Record):
     command: list[str]
     display_command: str
     cwd: str
@@ -463,36 +404,24 @@ class ExecCommandRequest:
     max_output_tokens: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "type": "exec_command",
-            "command": self.command,
-            "display_command": self.display_command,
-            "cwd": self.cwd,
-            "yield_time_ms": self.yield_time_ms,
-            "max_output_tokens": self.max_output_tokens,
-        }
+        return {"type": "exec_command", **_record(self)}
 
 
 @attrs.define(slots=True)
-class WriteStdinRequest:
+class WriteStdinRequest(_Record):
     stdin: str
     yield_time_ms: int | None = None
     max_output_tokens: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "type": "write_stdin",
-            "stdin": self.stdin,
-            "yield_time_ms": self.yield_time_ms,
-            "max_output_tokens": self.max_output_tokens,
-        }
+        return {"type": "write_stdin", **_record(self)}
 
 
 TerminalRequest: TypeAlias = ExecCommandRequest | WriteStdinRequest
 
 
 @attrs.define(slots=True)
-class TerminalResult:
+class TerminalResult(_Record):
     exit_code: int | None
     stdout: str
     stderr: str
@@ -500,33 +429,16 @@ class TerminalResult:
     original_token_count: int | None = None
     chunk_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "exit_code": self.exit_code,
-            "stdout": self.stdout,
-            "stderr": self.stderr,
-            "formatted_output": self.formatted_output,
-            "original_token_count": self.original_token_count,
-            "chunk_id": self.chunk_id,
-        }
-
 
 @attrs.define(slots=True)
-class ModelObservation:
+class ModelObservation(_Record):
     call_item_ids: list[str]
     output_item_ids: list[str]
     source: Literal["direct_tool_call", "code_cell_output"] = "direct_tool_call"
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "call_item_ids": self.call_item_ids,
-            "output_item_ids": self.output_item_ids,
-            "source": self.source,
-        }
 
-
-@attrs.define(slots=True)
-class TerminalOperation:
+@attrs.define(slots=True, kw_only=True)
+class TerminalOperation(_Record):
     operation_id: str
     terminal_id: str | None
     tool_call_id: str
@@ -537,22 +449,9 @@ class TerminalOperation:
     model_observations: list[ModelObservation] = attrs.field(factory=list)
     raw_payload_ids: list[str] = attrs.field(factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "operation_id": self.operation_id,
-            "terminal_id": self.terminal_id,
-            "tool_call_id": self.tool_call_id,
-            "kind": self.kind,
-            "execution": self.execution.to_json(),
-            "request": self.request.to_json(),
-            "result": None if self.result is None else self.result.to_json(),
-            "model_observations": [obs.to_json() for obs in self.model_observations],
-            "raw_payload_ids": self.raw_payload_ids,
-        }
 
-
-@attrs.define(slots=True)
-class Compaction:
+@attrs.define(slots=True, kw_only=True)
+class Compaction(_Record):
     compaction_id: str
     thread_id: str
     codex_turn_id: str
@@ -562,21 +461,9 @@ class Compaction:
     input_item_ids: list[str]
     replacement_item_ids: list[str]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "compaction_id": self.compaction_id,
-            "thread_id": self.thread_id,
-            "codex_turn_id": self.codex_turn_id,
-            "installed_at_unix_ms": self.installed_at_unix_ms,
-            "marker_item_id": self.marker_item_id,
-            "request_ids": self.request_ids,
-            "input_item_ids": self.input_item_ids,
-            "replacement_item_ids": self.replacement_item_ids,
-        }
 
-
-@attrs.define(slots=True)
-class CompactionRequest:
+@attrs.define(slots=True, kw_only=True)
+class CompactionRequest(_Record):
     compaction_request_id: str
     compaction_id: str
     thread_id: str
@@ -587,22 +474,9 @@ class CompactionRequest:
     raw_request_payload_id: str
     raw_response_payload_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "compaction_request_id": self.compaction_request_id,
-            "compaction_id": self.compaction_id,
-            "thread_id": self.thread_id,
-            "codex_turn_id": self.codex_turn_id,
-            "execution": self.execution.to_json(),
-            "model": self.model,
-            "provider_name": self.provider_name,
-            "raw_request_payload_id": self.raw_request_payload_id,
-            "raw_response_payload_id": self.raw_response_payload_id,
-        }
 
-
-@attrs.define(slots=True)
-class InteractionEdge:
+@attrs.define(slots=True, kw_only=True)
+class InteractionEdge(_Record):
     edge_id: str
     kind: InteractionEdgeKind
     source: TraceAnchor
@@ -612,29 +486,17 @@ class InteractionEdge:
     carried_item_ids: list[str] = attrs.field(factory=list)
     carried_raw_payload_ids: list[str] = attrs.field(factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "edge_id": self.edge_id,
-            "kind": self.kind,
-            "source": self.source.to_json(),
-            "target": self.target.to_json(),
-            "started_at_unix_ms": self.started_at_unix_ms,
-            "ended_at_unix_ms": self.ended_at_unix_ms,
-            "carried_item_ids": self.carried_item_ids,
-            "carried_raw_payload_ids": self.carried_raw_payload_ids,
-        }
 
-
-@attrs.define(slots=True)
+@attrs.define(slots=True, kw_only=True)
 class RolloutTrace:
+    schema_version: int = STATE_SCHEMA_VERSION
     trace_id: str
     rollout_id: str
-    root_thread_id: str
     started_at_unix_ms: int
-    schema_version: int = STATE_SCHEMA_VERSION
     ended_at_unix_ms: int | None = None
     status: RolloutStatus = "running"
     recording_complete: bool = False
+    root_thread_id: str
     threads: dict[str, AgentThread] = attrs.field(factory=dict)
     codex_turns: dict[str, CodexTurn] = attrs.field(factory=dict)
     conversation_items: dict[str, ConversationItem] = attrs.field(factory=dict)
@@ -650,35 +512,28 @@ class RolloutTrace:
 
     def to_json(self) -> dict[str, Any]:
         """The state as plain JSON values in Codex's key order (maps sorted by key)."""
-        return {
-            "schema_version": self.schema_version,
-            "trace_id": self.trace_id,
-            "rollout_id": self.rollout_id,
-            "started_at_unix_ms": self.started_at_unix_ms,
-            "ended_at_unix_ms": self.ended_at_unix_ms,
-            "status": self.status,
-            "recording_complete": self.recording_complete,
-            "root_thread_id": self.root_thread_id,
-            "threads": _sorted_map(self.threads),
-            "codex_turns": _sorted_map(self.codex_turns),
-            "conversation_items": _sorted_map(self.conversation_items),
-            "inference_calls": _sorted_map(self.inference_calls),
-            "code_cells": _sorted_map(self.code_cells),
-            "tool_calls": _sorted_map(self.tool_calls),
-            "terminal_sessions": _sorted_map(self.terminal_sessions),
-            "terminal_operations": _sorted_map(self.terminal_operations),
-            "compactions": _sorted_map(self.compactions),
-            "compaction_requests": _sorted_map(self.compaction_requests),
-            "interaction_edges": _sorted_map(self.interaction_edges),
-            "raw_payloads": {
-                key: {
-                    "raw_payload_id": ref.raw_payload_id,
-                    "kind": {"type": ref.kind},
-                    "path": ref.path,
+        out: dict[str, Any] = {}
+        for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
+            value = getattr(self, name)
+            if name == "raw_payloads":
+                out[name] = {
+                    key: {
+                        "raw_payload_id": ref.raw_payload_id,
+                        "kind": {"type": ref.kind},
+                        "path": ref.path,
+                    }
+                    for key, ref in sorted(value.items())
                 }
-                for key, ref in sorted(self.raw_payloads.items())
-            },
-        }
+            elif isinstance(value, dict):
+                out[name] = _sorted_map(value)
+            else:
+                out[name] = value
+        return out
+
+
+def _trace_fields() -> tuple[str, ...]:
+    names = _FIELD_NAMES[RolloutTrace] = tuple(f.name for f in attrs.fields(RolloutTrace))
+    return names
 
 
 def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:

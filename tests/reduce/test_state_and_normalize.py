@@ -24,20 +24,20 @@ from rollout_trace_sdk.reduce.normalize import json_summary, normalize_items, no
 
 
 def test_state_bytes_sort_maps_as_strings_and_omit_unset_keys() -> None:
-    trace = RolloutTrace("t", "r", "root", 5)
+    trace = RolloutTrace(trace_id="t", rollout_id="r", root_thread_id="root", started_at_unix_ms=5)
     for n in (2, 10):
         item_id = f"conversation_item:{n}"
         trace.conversation_items[item_id] = ConversationItem(
-            item_id,
-            "root",
-            None,
-            1,
-            "user",
-            None,
-            "message",
-            [TextPart("é")],
-            None,
-            [Producer("harness")],
+            item_id=item_id,
+            thread_id="root",
+            codex_turn_id=None,
+            first_seen_at_unix_ms=1,
+            role="user",
+            channel=None,
+            kind="message",
+            body=[TextPart("é")],
+            call_id=None,
+            produced_by=[Producer("harness")],
         )
     data = state_bytes(trace)
     assert not data.endswith(b"\n")
