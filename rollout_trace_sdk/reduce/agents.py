@@ -168,7 +168,17 @@ def _collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:
 
 
 def _delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
-    """(thread, delivered content) when the item is a message delivered to its own thread."""
+    """(thread, delivered content) when the item is a message delivered to its own thread.
+    Cached: every queued edge looks through its target thread's assistant messages."""
+    cache = replay.deliveries
+    if item_id in cache:
+        return cache[item_id]
+    found = _find_delivery(replay, item_id)
+    cache[item_id] = found
+    return found
+
+
+def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
     item = replay.trace.conversation_items.get(item_id)
     if item is None or item.role != "assistant" or item.kind != "message":
         return None

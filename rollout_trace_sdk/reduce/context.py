@@ -98,6 +98,8 @@ class Replay:
     edge_target_items: set[str] = attrs.field(factory=set)
     #: thread → assistant message items (delivery candidates), creation order
     assistant_messages: dict[str, list[str]] = attrs.field(factory=dict)
+    #: item id → (thread, delivered content) or None; dropped when the item's body changes
+    deliveries: dict[str, tuple[str, str] | None] = attrs.field(factory=dict)
     #: thread → process id → terminal session
     process_sessions: dict[str, dict[str, str]] = attrs.field(factory=dict)
     #: terminal operation → the process id it is known to run in

@@ -143,6 +143,8 @@ def _merge_reasoning(replay: Replay, item: ConversationItem, norm: NormItem) -> 
 
 
 def _rekey(replay: Replay, item: ConversationItem) -> None:
+    """The item's body changed: recompute what matching and delivery checks use."""
+    replay.deliveries.pop(item.item_id, None)
     replay.item_key[item.item_id] = content_key(
         item.role, item.channel, item.kind, item.call_id, item.agent_message, item.body
     )
