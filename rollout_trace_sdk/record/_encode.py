@@ -14,6 +14,7 @@ until a join costs more than encoding them (fresh memory for each).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -38,6 +39,8 @@ _HEAD: Final = (
     b'{"schema_version":%d,"seq":%%d,"wall_time_unix_ms":%%d%%b%%b}\n' % ev.SCHEMA_VERSION
 )
 _CONTEXTS_KEPT: Final = 4096
+_CLOCK_EVERY: Final = 8
+_NO_END: Final = 1 << 62
 
 
 def payload_dict(payload: ev.EventPayload) -> dict[str, Any]:
@@ -70,17 +73,30 @@ class LineEncoder:
         )
         return fragment
 
-    def encode_into(self, buf: bytearray, events: list[QueuedEvent]) -> None:
-        """Append one line per event to ``buf``."""
+    def encode_into(
+        self, buf: bytearray, events: list[QueuedEvent], start: int = 0, until_ns: int = _NO_END
+    ) -> int:
+        """Append lines for ``events[start:]`` to ``buf``, stopping early once the
+        ``perf_counter_ns`` clock passes ``until_ns`` (checked every few lines); return the
+        index of the first event not yet encoded."""
         contexts = self._contexts
         hooks = _HOOKS
         dumps = orjson.dumps
         head = _HEAD
-        for seq, wall, thread_id, turn_id, payload in events:
-            key = (thread_id, turn_id)
-            context = contexts.get(key) or self._context(key)
-            body = payload if payload.__class__ is dict else hooks[payload.__class__](payload)
-            buf += head % (seq, wall, context, dumps(body))
+        clock = time.perf_counter_ns
+        end = len(events)
+        i = start
+        while i < end:
+            stop = min(i + _CLOCK_EVERY, end)
+            for seq, wall, thread_id, turn_id, payload in events[i:stop]:
+                key = (thread_id, turn_id)
+                context = contexts.get(key) or self._context(key)
+                body = payload if payload.__class__ is dict else hooks[payload.__class__](payload)
+                buf += head % (seq, wall, context, dumps(body))
+            i = stop
+            if clock() >= until_ns:
+                break
+        return i
 
     def line(self, event: QueuedEvent) -> bytes:
         buf = bytearray()

@@ -83,8 +83,9 @@ _CHUNK_BYTES: Final = 8 << 20
 _LINGER_S: Final = 0.02
 _HURRY_BYTES: Final = 256 << 10
 _NEVER: Final = 1 << 62
-#: Lines encoded between two checkpoints, so the loop never stalls on a long queue.
-_ENCODE_SLICE: Final = 48
+#: Encoding yields to the loop this often, so a long queue never stalls other tasks.
+_SLICE_NS: Final = 30_000
+_clock = time.perf_counter_ns
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
 _QueuedPayload = _files.QueuedPayload
@@ -495,10 +496,11 @@ class BundleWriter:
                 self._lose(payloads, len(events), b"")
                 return
             lines = bytearray()
-            for start in range(0, len(events), _ENCODE_SLICE):
-                if start:
+            done = 0
+            while done < len(events):
+                if done:
                     await anyio.lowlevel.checkpoint()
-                self._encoder.encode_into(lines, events[start : start + _ENCODE_SLICE])
+                done = self._encoder.encode_into(lines, events, done, _clock() + _SLICE_NS)
             chunk = _files.Chunk(payloads, lines, events[0][0] if events else 0, len(events))
             if payloads or lines:
                 await anyio.to_thread.run_sync(
