@@ -22,6 +22,7 @@ from ..model.state import (
 from .context import PendingEdge, Replay, push_unique
 from .errors import ReduceError
 from .serde_text import (
+    agent_path_error,
     canonical_thread_id,
     invalid_type,
     struct_error,
@@ -109,7 +110,7 @@ _STRUCTS: dict[tuple[str, str], tuple[str, int, tuple[str, ...]]] = {
 _THREAD_ID_FIELDS = ("sender_thread_id", "receiver_thread_id", "new_thread_id", "agent_thread_id")
 _ACTIVITY_KINDS = ("started", "interacted", "interrupted", "completed")
 _ACTIVITY_FIELDS = ("event_id", "agent_thread_id", "agent_path", "kind")
-_ACTIVITY_KNOWN = frozenset((*_ACTIVITY_FIELDS, "occurred_at_ms"))
+_ACTIVITY_KNOWN = frozenset((*_ACTIVITY_FIELDS, "occurred_at_ms", "model", "reasoning_effort"))
 
 
 def _check_fields(
@@ -131,6 +132,10 @@ def _check_fields(
                 raise ReduceError(problem)
             payload[key] = canonical_thread_id(value)
         elif key in ("prompt", "call_id", "event_id", "agent_path") and not isinstance(value, str):
+            raise ReduceError(invalid_type(value, "a string"))
+        elif key == "agent_path" and (problem := agent_path_error(value)) is not None:
+            raise ReduceError(problem)
+        elif key in ("model", "reasoning_effort") and not isinstance(value, str | None):
             raise ReduceError(invalid_type(value, "a string"))
         elif key == "occurred_at_ms" and (
             isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63
@@ -196,6 +201,8 @@ def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
         else:
             return None
         recipient = item.agent_message.recipient
+        if agent_path_error(item.agent_message.author) or agent_path_error(recipient):
+            return None
     else:
         if len(body) != 1 or not isinstance(body[0], TextPart):
             return None
@@ -218,11 +225,14 @@ def _communication(text: str) -> tuple[str, str] | None:
     author, recipient, content = value.get("author"), value.get("recipient"), value.get("content")
     if not (isinstance(author, str) and isinstance(recipient, str) and isinstance(content, str)):
         return None
+    if agent_path_error(author) or agent_path_error(recipient):
+        return None
     if not isinstance(value.get("trigger_turn"), bool):
         return None
     others = value.get("other_recipients", [])
     if others is not None and (
-        not isinstance(others, list) or not all(isinstance(o, str) for o in others)
+        not isinstance(others, list)
+        or not all(isinstance(o, str) and agent_path_error(o) is None for o in others)
     ):
         return None
     encrypted = value.get("encrypted_content")

@@ -29,7 +29,7 @@ from ..model.state import (
 )
 from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
 from .errors import ReduceError
-from .serde_text import describe_content
+from .serde_text import describe, describe_content
 
 #: Re-reads one element of the payload with number text kept (see ``canonical``).
 RawLocator: TypeAlias = Callable[[Sequence[str | int]], Any]
@@ -332,6 +332,12 @@ def _agent_message(
                     pid, f"invalid type: {describe_content(value)}, expected a sequence"
                 )
             parts = [_agent_content_entry(entry, pid) for entry in value]
+        elif key == "internal_chat_message_metadata_passthrough" and isinstance(value, dict):
+            turn_id = value.get("turn_id")
+            if turn_id is not None and not isinstance(turn_id, str):
+                raise _agent_parse_error(
+                    pid, f"invalid type: {describe(turn_id)}, expected a string"
+                )
     for name in ("author", "recipient", "content"):
         if name not in item:
             raise _agent_parse_error(pid, f"missing field `{name}`")

@@ -123,3 +123,24 @@ def uuid_error(text: str) -> str | None:
 def canonical_thread_id(text: str) -> str:
     """A valid thread id as Codex prints it after parsing (lowercase, hyphenated)."""
     return str(uuid.UUID(text))
+
+
+_AGENT_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def agent_path_error(path: str) -> str | None:
+    """Codex's complaint about an agent path (``/root``, ``/root/a/b`` or ``/morpheus``)."""
+    if path in ("/root", "/morpheus"):
+        return None
+    if not path.startswith("/root/"):
+        return "absolute agent paths must start with `/root` or be `/morpheus`"
+    if path.endswith("/"):
+        return "absolute agent path must not end with `/`"
+    for name in path[len("/root/") :].split("/"):
+        if not name:
+            return "agent_name must not be empty"
+        if name in (".", ".."):
+            return f"agent_name `{name}` is reserved"
+        if not set(name) <= _AGENT_NAME_CHARS:
+            return "agent_name must use only lowercase letters, digits, and underscores"
+    return None
