@@ -10,10 +10,12 @@ from pathlib import Path
 import anyio
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record._encode import encode_line
+from rollout_trace_sdk.record._encode import LineEncoder, QueuedEvent, encode_line
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_reduce, needs_codex
 from tests.conftest import conformance_bundles, needs_conformance
@@ -78,6 +80,40 @@ async def test_bytes_match_the_codec(tmp_path: Path) -> None:
         assert codec.event_line(codec.parse_event_line(line)) == line
     assert b'"agent_message_payload"' not in lines[1]
     assert orjson.loads(lines[-1])["payload"] == {"type": "recording_completed"}
+
+
+_PAYLOADS = st.one_of(
+    *(st.builds(cls) for cls in ev.EVENT_TYPES.values() if cls is not ev.Other),
+    st.builds(ev.Other, metadata=st.recursive(st.none() | st.integers() | st.text(), st.lists)),
+)
+_IDS = st.sampled_from([None, ROOT, TURN, 'é"\n\u2028']) | st.text(max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rollout_id=st.text(max_size=8),
+    events=st.lists(
+        st.tuples(
+            st.integers(1, 2**64 - 1),
+            st.integers(0, 2**63 - 1),
+            _IDS,
+            _IDS,
+            _PAYLOADS,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_fast_encoder_matches_the_codec(rollout_id: str, events: list[QueuedEvent]) -> None:
+    """Every variant, odd ids, the per-(thread, turn) fragment cache reused across lines."""
+    encoder = LineEncoder(rollout_id)
+    buf = bytearray()
+    assert encoder.encode_into(buf, events) == len(events)
+    expected = b"".join(
+        codec.event_line(ev.TraceEvent(2, seq, wall, rollout_id, thread, turn, payload))
+        for seq, wall, thread, turn, payload in events
+    )
+    assert bytes(buf) == expected
 
 
 @needs_conformance
