@@ -413,11 +413,7 @@ def _invocation_message(replay: Replay, tool: ToolCall) -> str:
     invocation = replay.load(ref)
     payload = invocation.get("payload") if isinstance(invocation, dict) else None
     arguments = payload.get("arguments") if isinstance(payload, dict) else None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("type") != "function"
-        or not isinstance(arguments, str)
-    ):
+    if not isinstance(arguments, str):
         raise ReduceError(f"agent activity tool call {tool_call_id} missing function arguments")
     problem = typed_text_error(arguments, "AgentActivityArguments", ("message",))
     if problem is not None:

@@ -332,18 +332,29 @@ def _agent_message(
                     pid, f"invalid type: {describe_content(value)}, expected a sequence"
                 )
             parts = [_agent_content_entry(entry, pid) for entry in value]
-        elif key == "internal_chat_message_metadata_passthrough" and isinstance(value, dict):
-            turn_id = value.get("turn_id")
-            if turn_id is not None and not isinstance(turn_id, str):
-                raise _agent_parse_error(
-                    pid, f"invalid type: {describe(turn_id)}, expected a string"
-                )
+        elif key == "internal_chat_message_metadata_passthrough" and value is not None:
+            problem = _passthrough_error(value)
+            if problem is not None:
+                raise _agent_parse_error(pid, problem)
     for name in ("author", "recipient", "content"):
         if name not in item:
             raise _agent_parse_error(pid, f"missing field `{name}`")
     if not parts:
         raise ReduceError(f"agent_message item in payload {pid} contained no content")
     return AgentMessageMeta(item["author"], item["recipient"]), parts
+
+
+def _passthrough_error(value: Any) -> str | None:
+    """Codex reads the metadata an agent message carries through as a typed struct too."""
+    if not isinstance(value, dict):
+        return f"invalid type: {describe(value)}, expected struct InternalChatMessageMetadataPassthrough"
+    turn_id = value.get("turn_id")
+    if turn_id is not None and not isinstance(turn_id, str):
+        return f"invalid type: {describe(turn_id)}, expected a string"
+    created = value.get("create_time")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
+        return f"invalid type: {describe(created)}, expected a JSON number"
+    return None
 
 
 def _agent_variant(tag: Any, pid: str) -> str:
