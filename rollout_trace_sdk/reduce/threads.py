@@ -52,6 +52,14 @@ def _str(obj: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _first(*values: str | None) -> str | None:
+    """The first value that is present (an empty string counts: Codex uses it as given)."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
 def _last_segment(path: str | None) -> str | None:
     if path is None:
         return None
@@ -77,19 +85,23 @@ def thread_started(replay: Replay, event: TraceEvent, started: ThreadStarted) ->
     origin: SpawnedOrigin | None = None
     if spawn is not None:
         spawn_path = _str(spawn, "agent_path")
-        agent_path = spawn_path or _str(metadata, "agent_path") or agent_path
-        task_name = (
-            _str(spawn, "task_name")
-            or _str(metadata, "task_name")
-            or _last_segment(spawn_path)
-            or _last_segment(agent_path)
-            or ""
+        chosen = _first(spawn_path, _str(metadata, "agent_path"))
+        agent_path = agent_path if chosen is None else chosen
+        task_name = _first(
+            _str(spawn, "task_name"),
+            _str(metadata, "task_name"),
+            _last_segment(spawn_path),
+            _last_segment(agent_path),
+            "",
         )
-        agent_role = _str(spawn, "agent_role") or _str(metadata, "agent_role") or ""
+        agent_role = _first(_str(spawn, "agent_role"), _str(metadata, "agent_role"), "")
         parent = spawn["parent_thread_id"]
-        origin = SpawnedOrigin(parent, f"edge:spawn:{parent}:{thread_id}", task_name, agent_role)
+        origin = SpawnedOrigin(
+            parent, f"edge:spawn:{parent}:{thread_id}", task_name or "", agent_role or ""
+        )
     else:
-        agent_path = _str(metadata, "agent_path") or agent_path
+        given = _str(metadata, "agent_path")
+        agent_path = agent_path if given is None else given
     replay.trace.threads[thread_id] = AgentThread(
         thread_id=thread_id,
         agent_path=agent_path,
