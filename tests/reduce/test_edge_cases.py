@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from rollout_trace_sdk.model import events as ev
 from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
 
@@ -276,3 +278,131 @@ def test_thread_metadata_type_error(bundle: BundleBuilder) -> None:
         "parse thread metadata raw_payload:1",
         "invalid type: number, expected a string",
     )
+
+
+def test_empty_metadata_strings_are_values(bundle: BundleBuilder) -> None:
+    bundle.event(ev.RolloutStarted("trace-1", PARENT))
+    bundle.start_thread(PARENT, "/root")
+    spawn = {"parent_thread_id": PARENT, "agent_path": "/root/a/b"}
+    bundle.start_thread(
+        CHILD, "/ev/x", {"session_source": {"subagent": {"thread_spawn": spawn}}, "task_name": ""}
+    )
+    bundle.start_thread("t3", "/ev/y", {"agent_path": ""})
+    threads = bundle.reduce()["threads"]
+    assert threads[CHILD]["origin"]["task_name"] == ""
+    assert threads[CHILD]["agent_path"] == "/root/a/b"
+    assert threads["t3"]["agent_path"] == ""
+
+
+def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: BundleBuilder) -> None:
+    two_threads(bundle)
+    invocation = bundle.payload(
+        "tool_invocation",
+        {
+            "tool_name": "spawn_agent",
+            "tool_namespace": None,
+            "payload": {"arguments": '{"message": "GO"}'},
+        },
+    )
+    bundle.event(
+        ev.ToolCallStarted(
+            "cs",
+            "cs",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind("spawn_agent"),
+            ev.GenericSummary("spawn_agent", None),
+            invocation,
+        ),
+        thread=PARENT,
+        turn="tp",
+    )
+    activity = bundle.payload(
+        "tool_runtime_event",
+        {
+            "event_id": "cs",
+            "agent_thread_id": "urn:uuid:" + CHILD.upper(),
+            "agent_path": "/root/w",
+            "kind": "started",
+        },
+    )
+    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", activity), thread=PARENT, turn="tp")
+    edges = bundle.reduce()["interaction_edges"]
+    assert edges[f"edge:spawn:{PARENT}:{CHILD}"]["target"] == {"type": "thread", "thread_id": CHILD}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "invalid length: expected length 32 for simple format, found 0"),
+        (
+            "x",
+            "invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `x` at 1",
+        ),
+        (
+            "01a20c59-0000-7000-8000-00000000000",
+            "invalid group length in group 4: expected 12, found 11",
+        ),
+    ],
+)
+def test_activity_thread_id_errors(bundle: BundleBuilder, value: str, message: str) -> None:
+    two_threads(bundle)
+    bundle.event(
+        ev.ToolCallStarted(
+            "cs",
+            "cs",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind("spawn_agent"),
+            ev.GenericSummary("spawn_agent", None),
+            None,
+        ),
+        thread=PARENT,
+        turn="tp",
+    )
+    activity = bundle.payload(
+        "tool_runtime_event",
+        {"event_id": "cs", "agent_thread_id": value, "agent_path": "/root/w", "kind": "started"},
+    )
+    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", activity), thread=PARENT, turn="tp")
+    assert bundle.reduce_error().message == message
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/rootx", "absolute agent paths must start with `/root` or be `/morpheus`"),
+        ("/root/", "absolute agent path must not end with `/`"),
+        ("/root/A", "agent_name must use only lowercase letters, digits, and underscores"),
+    ],
+)
+def test_activity_agent_path_errors(bundle: BundleBuilder, path: str, message: str) -> None:
+    two_threads(bundle)
+    bundle.event(
+        ev.ToolCallStarted(
+            "cs",
+            "cs",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind("wait_agent"),
+            ev.GenericSummary("wait_agent", None),
+            None,
+        ),
+        thread=PARENT,
+        turn="tp",
+    )
+    activity = bundle.payload(
+        "tool_runtime_event",
+        {"event_id": "cs", "agent_thread_id": CHILD, "agent_path": path, "kind": "completed"},
+    )
+    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", activity), thread=PARENT, turn="tp")
+    assert bundle.reduce_error().message == message
+
+
+def test_write_stdin_arguments_that_do_not_read_make_no_operation(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    write_stdin(bundle, "w1", {"session_id": 1, "chars": None})
+    write_stdin(bundle, "w2", {"session_id": 1, "yield_time_ms": -1})
+    write_stdin(bundle, "w3", {"session_id": 1.5})
+    operations = bundle.reduce()["terminal_operations"]
+    assert [op["tool_call_id"] for op in operations.values()] == ["w3"]
