@@ -14,6 +14,8 @@ until a join costs more than encoding them (fresh memory for each).
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -23,16 +25,19 @@ import orjson
 from ..model import codec
 from ..model import events as ev
 
+log = logging.getLogger("rollout_trace_sdk")
+
 _HOOKS: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
     cls: codec.converter.get_unstructure_hook(cls) for cls in ev.EVENT_TYPES.values()
 }
 
-#: Payload classes holding mutable values (lists, arbitrary JSON): they are turned into dicts at
-#: call time, since the caller may change them after recording. Every other payload class is
+#: Payload classes holding mutable values (lists, arbitrary JSON): they are serialised at call
+#: time, since the caller may change them after recording. Every other payload class is
 #: frozen and holds only strings, numbers and frozen objects, so it can be encoded later.
 MUTABLE_PAYLOADS: Final[frozenset[type[Any]]] = frozenset({ev.Other})
 
-#: A queued event: (seq, wall_time_unix_ms, thread_id, codex_turn_id, payload object or dict).
+#: A queued event: (seq, wall_time_unix_ms, thread_id, codex_turn_id, payload object, or the
+#: payload's JSON bytes for the mutable classes).
 QueuedEvent = tuple[int, int, "str | None", "str | None", Any]
 
 _HEAD: Final = (
@@ -91,8 +96,15 @@ class LineEncoder:
             for seq, wall, thread_id, turn_id, payload in events[i:stop]:
                 key = (thread_id, turn_id)
                 context = contexts.get(key) or self._context(key)
-                body = payload if payload.__class__ is dict else hooks[payload.__class__](payload)
-                buf += head % (seq, wall, context, dumps(body))
+                if payload.__class__ is bytes:
+                    body = payload
+                else:
+                    fields = hooks[payload.__class__](payload)
+                    try:
+                        body = dumps(fields)
+                    except TypeError:
+                        body = _lenient(fields)
+                buf += head % (seq, wall, context, body)
             i = stop
             if clock() >= until_ns:
                 break
@@ -102,6 +114,18 @@ class LineEncoder:
         buf = bytearray()
         self.encode_into(buf, [event])
         return bytes(buf)
+
+
+def _lenient(fields: dict[str, Any]) -> bytes:
+    """A payload that broke the types (an object where a string belongs, an integer beyond 64
+    bits): its seq is taken, so it must still become a line. Unknown objects become strings."""
+    log.warning(
+        "rollout_trace_sdk: an event held values JSON cannot represent; wrote str() of them"
+    )
+    try:
+        return orjson.dumps(fields, default=str)
+    except TypeError:
+        return json.dumps(fields, default=str, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def encode_line(rollout_id: str, event: QueuedEvent) -> bytes:

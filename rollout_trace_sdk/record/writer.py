@@ -266,7 +266,11 @@ class BundleWriter:
             self._drop_event()
             return False
         if payload.__class__ in MUTABLE_PAYLOADS:
-            payload = payload_dict(payload)  # type: ignore[assignment]
+            try:
+                payload = orjson.dumps(payload_dict(payload))  # type: ignore[assignment]
+            except TypeError as exc:
+                self._unserialisable("event", exc, event=True)
+                return False
         seq = self._seq = self._seq + 1
         self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
         queued += EVENT_COST
@@ -426,12 +430,13 @@ class BundleWriter:
                 self.bundle_dir,
             )
 
-    def _unserialisable(self, kind: str, exc: Exception) -> None:
-        self._stats[3] += 1
-        reason = "a payload could not be serialised to JSON"
+    def _unserialisable(self, kind: str, exc: Exception, *, event: bool = False) -> None:
+        self._stats[2 if event else 3] += 1
+        reason = f"{'an event' if event else 'a payload'} could not be serialised to JSON"
         if reason not in self._reasons:
             self._reasons.append(reason)
-            log.warning("rollout_trace_sdk: dropped a %s payload: %s", kind, exc)
+            what = "an event" if event else f"a {kind} payload"
+            log.warning("rollout_trace_sdk: dropped %s that is not JSON: %s", what, exc)
 
     async def _room(self, size: int) -> None:
         """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""

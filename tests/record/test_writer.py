@@ -84,7 +84,10 @@ async def test_bytes_match_the_codec(tmp_path: Path) -> None:
 
 _PAYLOADS = st.one_of(
     *(st.builds(cls) for cls in ev.EVENT_TYPES.values() if cls is not ev.Other),
-    st.builds(ev.Other, metadata=st.recursive(st.none() | st.integers() | st.text(), st.lists)),
+    st.builds(
+        ev.Other,
+        metadata=st.recursive(st.none() | st.integers(-(2**63), 2**64 - 1) | st.text(), st.lists),
+    ),
 )
 _IDS = st.sampled_from([None, ROOT, TURN, 'é"\n\u2028']) | st.text(max_size=5)
 
@@ -126,6 +129,27 @@ def test_fast_encoder_matches_every_corpus_line() -> None:
             assert encode_line(e.rollout_id, item) == line
             checked += 1
     assert checked > 1000
+
+
+async def test_values_json_cannot_hold_never_break_the_writer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = make_writer(tmp_path)
+    # a mutable payload is serialised at call time: refused there, no seq taken
+    assert w.event_nowait(ev.Other("k", "s", [], {"n": 2**70})) is False
+    # a frozen one is encoded later, after its seq was taken: written leniently
+    assert w.event_nowait(ev.ThreadResumed(object())) is True  # type: ignore[arg-type]
+    assert w.event_nowait(ev.ThreadResumed("fine")) is True
+    await w.aclose()
+    events = read_bundle(w.bundle_dir)
+    assert [type(e.payload) for e in events] == [
+        ev.ThreadResumed,
+        ev.ThreadResumed,
+        ev.ProtocolEventObserved,
+        ev.RecordingCompleted,
+    ]
+    assert w.stats.events_dropped == 1
+    assert len([r for r in caplog.records if r.name == "rollout_trace_sdk"]) == 2
 
 
 async def test_mutable_payload_objects_are_snapshotted(tmp_path: Path) -> None:
