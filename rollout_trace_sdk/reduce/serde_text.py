@@ -7,10 +7,29 @@ Codex reads most payload fields by converting a ``serde_json::Value`` into a typ
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Any
 
 from ..model import _serde_json
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+
+
+def rust_debug(text: str) -> str:
+    """A string as Rust's ``{:?}`` prints it (serde quotes strings in errors that way)."""
+    out = ['"']
+    for char in text:
+        escaped = _ESCAPES.get(char)
+        if escaped is not None:
+            out.append(escaped)
+        elif unicodedata.category(char) in _UNPRINTABLE:
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
 
 
 def describe(value: Any) -> str:
@@ -21,7 +40,7 @@ def describe(value: Any) -> str:
     if isinstance(value, int | float):
         return "number"
     if isinstance(value, str):
-        return f'string "{value}"'
+        return f"string {rust_debug(value)}"
     if isinstance(value, list):
         return "sequence"
     return "map"
