@@ -70,9 +70,9 @@ class LineEncoder:
             (
                 self._rollout,
                 b',"thread_id":',
-                orjson.dumps(thread_id),
+                _id_json(thread_id),
                 b',"codex_turn_id":',
-                orjson.dumps(turn_id),
+                _id_json(turn_id),
                 b',"payload":',
             )
         )
@@ -114,6 +114,13 @@ class LineEncoder:
         buf = bytearray()
         self.encode_into(buf, [event])
         return bytes(buf)
+
+
+def _id_json(value: str | None) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return orjson.dumps(str(value))
 
 
 def _lenient(fields: dict[str, Any]) -> bytes:

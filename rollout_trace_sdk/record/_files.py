@@ -98,7 +98,7 @@ class Chunk:
     payloads_done: int = 0
     lines_done: int = 0
     bytes_done: int = 0
-    error: OSError | None = None
+    error: Exception | None = None
 
 
 def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> None:

@@ -112,8 +112,8 @@ class WriterStats:
     #: bytes currently held in memory by the queue (the budget's measure)
     queued_bytes: int
     max_queued_bytes: int
-    #: the disk error that stopped the writer, or ``None``
-    failed: BaseException | None
+    #: the error (a disk error, as a rule) that stopped the writer, or ``None``
+    failed: Exception | None
     closed: bool
 
     @property
@@ -183,7 +183,7 @@ class BundleWriter:
         # events_written, payloads_written, events_dropped, payloads_dropped, bytes_dropped
         self._stats = [0, 0, 0, 0, 0]
         self._reasons: list[str] = []
-        self._failed: OSError | None = None
+        self._failed: Exception | None = None
         self._salvage = False
         self._closing = False
         self._closed = False
@@ -495,26 +495,27 @@ class BundleWriter:
             else:
                 events.append(item)
                 charged += EVENT_COST
-        count = len(payloads) + len(events)
+        self._queued -= charged
+        self._done += len(payloads) + len(events)
+        if self._failed is not None and not self._salvage:
+            self._lose(payloads, len(events), b"")
+            return
+        chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
         try:
-            if self._failed is not None and not self._salvage:
-                self._lose(payloads, len(events), b"")
-                return
             lines = bytearray()
             done = 0
             while done < len(events):
                 if done:
                     await anyio.lowlevel.checkpoint()
                 done = self._encoder.encode_into(lines, events, done, _clock() + _SLICE_NS)
-            chunk = _files.Chunk(payloads, lines, events[0][0] if events else 0, len(events))
+            chunk.lines = lines
             if payloads or lines:
                 await anyio.to_thread.run_sync(
                     _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
                 )
-            self._account(chunk)
-        finally:
-            self._queued -= charged
-            self._done += count
+        except Exception as exc:  # a bug must reach neither the agent nor the other records
+            chunk.error = exc
+        self._account(chunk)
 
     def _account(self, chunk: _files.Chunk) -> None:
         stats = self._stats

@@ -16,6 +16,7 @@ import pytest
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record import _files
+from rollout_trace_sdk.record._encode import LineEncoder
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_bin, codex_reduce
 
@@ -311,3 +312,32 @@ def test_create_failure_midway_raises_bundle_create_error(
     monkeypatch.setattr(os, "write", no_space)
     with pytest.raises(BundleCreateError, match="No space left"):
         make_writer(tmp_path)
+
+
+async def test_an_unexpected_error_is_contained_like_a_disk_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = LineEncoder.encode_into
+    calls = 0
+
+    def broken_once(self: LineEncoder, *args: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("bug")
+        return real(self, *args)
+
+    monkeypatch.setattr(LineEncoder, "encode_into", broken_once)
+    w = make_writer(tmp_path)
+    await write_start(w)
+    await w.flush()
+    await write_inference(w, 1)
+    await w.flush()  # the bug hits here, and stays inside the writer
+    await write_end(w)
+    await w.aclose()
+    assert isinstance(w.stats.failed, RuntimeError)
+    events = read_bundle(w.bundle_dir)
+    assert len(events) == 3 + 2  # the start, the loss report, recording_completed
+    assert "bug" in loss_reports(w.bundle_dir, events)[0]
+    assert len(_warnings(caplog)) == 1
+    _assert_codex_reduces(w.bundle_dir)
