@@ -114,7 +114,7 @@ def _new_operation(
 
 def _invocation_error(invocation: Any) -> str | None:
     """serde's complaint about a dispatch invocation read as Codex's typed struct."""
-    problem = struct_error(invocation, "DispatchedToolInvocation", 3)
+    problem = struct_error(invocation, "DispatchedToolTraceRequestPayload", 3)
     if problem is not None:
         return problem
     for key, value in invocation.items():
@@ -205,6 +205,8 @@ def start_from_invocation(
     problem = _invocation_error(invocation)
     if problem is not None:
         raise ReduceError(error, cause=problem)
+    if invocation.get("tool_namespace") is not None:
+        return None  # a namespaced tool is not the built-in write_stdin
     tool_name = invocation["tool_name"]
     if tool_name != "write_stdin":
         raise ReduceError(
