@@ -137,10 +137,8 @@ def _check_fields(
             raise ReduceError(problem)
         elif key in ("model", "reasoning_effort") and not isinstance(value, str | None):
             raise ReduceError(invalid_type(value, "a string"))
-        elif key == "occurred_at_ms" and (
-            isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63
-        ):
-            raise ReduceError(invalid_type(value, "i64"))
+        elif key == "occurred_at_ms" and (problem := _i64_error(value)) is not None:
+            raise ReduceError(problem)
         elif key == "kind" and activity:
             if not isinstance(value, str):
                 raise ReduceError(invalid_type(value, "string or map"))
@@ -152,6 +150,15 @@ def _check_fields(
     for name in required:
         if name not in payload:
             raise ReduceError(f"missing field `{name}`")
+
+
+def _i64_error(value: Any) -> str | None:
+    """serde (arbitrary-precision numbers) on an i64 field."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return invalid_type(value, "i64")
+    if isinstance(value, float) or not -(2**63) <= value < 2**63:
+        return "invalid number"
+    return None
 
 
 def _collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:
