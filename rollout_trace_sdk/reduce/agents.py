@@ -179,9 +179,9 @@ def _collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:
 # --- delivery items --------------------------------------------------------------------------------
 
 
-def _delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
-    """(thread, delivered content) when the item is a message delivered to its own thread.
-    Cached: every queued edge looks through its target thread's assistant messages."""
+def _delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
+    """(thread, delivered content, author path) when the item is a message delivered to its
+    own thread. Cached: every queued edge looks through its target thread's messages."""
     cache = replay.deliveries
     if item_id in cache:
         return cache[item_id]
@@ -190,7 +190,7 @@ def _delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
     return found
 
 
-def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
+def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
     item = replay.trace.conversation_items.get(item_id)
     if item is None or item.role != "assistant" or item.kind != "message":
         return None
@@ -208,7 +208,8 @@ def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
         else:
             return None
         recipient = item.agent_message.recipient
-        if agent_path_error(item.agent_message.author) or agent_path_error(recipient):
+        author = item.agent_message.author
+        if agent_path_error(author) or agent_path_error(recipient):
             return None
     else:
         if len(body) != 1 or not isinstance(body[0], TextPart):
@@ -216,13 +217,13 @@ def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str] | None:
         parsed = _communication(body[0].text)
         if parsed is None:
             return None
-        recipient, content = parsed
+        author, recipient, content = parsed
     if recipient != thread.agent_path:
         return None
-    return item.thread_id, content
+    return item.thread_id, content, author
 
 
-def _communication(text: str) -> tuple[str, str] | None:
+def _communication(text: str) -> tuple[str, str, str] | None:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -245,7 +246,7 @@ def _communication(text: str) -> tuple[str, str] | None:
     encrypted = value.get("encrypted_content")
     if encrypted is not None and not isinstance(encrypted, str):
         return None
-    return recipient, encrypted if encrypted is not None else content
+    return author, recipient, encrypted if encrypted is not None else content
 
 
 # --- edges -----------------------------------------------------------------------------------------
@@ -294,12 +295,22 @@ def _upsert_for_item(replay: Replay, pending: PendingEdge, item_id: str) -> None
     )
 
 
+def _delivers(replay: Replay, pending: PendingEdge, delivery: tuple[str, str, str]) -> bool:
+    """Whether a delivery item carries this edge: same target thread and content, written by
+    the sending thread's agent."""
+    thread_id, content, author = delivery
+    if pending.target_thread_id != thread_id or pending.content != content:
+        return False
+    sender = replay.trace.threads.get(pending.sender_thread_id)
+    return sender is not None and sender.agent_path == author
+
+
 def _queue(replay: Replay, pending: PendingEdge) -> None:
     for item_id in replay.assistant_messages.get(pending.target_thread_id, ()):
         if item_id in replay.edge_target_items:
             continue
         delivery = _delivery(replay, item_id)
-        if delivery is not None and delivery[1] == pending.content:
+        if delivery is not None and _delivers(replay, pending, delivery):
             _upsert_for_item(replay, pending, item_id)
             return
     for existing in replay.pending_edges:
@@ -334,9 +345,8 @@ def resolve_pending_for_item(replay: Replay, item_id: str) -> None:
     delivery = _delivery(replay, item_id)
     if delivery is None:
         return
-    thread_id, content = delivery
     for index, pending in enumerate(replay.pending_edges):
-        if pending.target_thread_id == thread_id and pending.content == content:
+        if _delivers(replay, pending, delivery):
             del replay.pending_edges[index]
             _upsert_for_item(replay, pending, item_id)
             return
@@ -359,6 +369,7 @@ def _queue_tool_edge(
             edge_id=edge_id,
             kind=kind,
             source=TraceAnchor("tool_call", tool.tool_call_id),
+            sender_thread_id=tool.thread_id,
             target_thread_id=target_thread_id,
             content=content,
             spawn_fallback_thread_id=fallback,
@@ -536,6 +547,7 @@ def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserve
             edge_id=observed.edge_id,
             kind="agent_result",
             source=source,
+            sender_thread_id=child,
             target_thread_id=observed.parent_thread_id,
             content=observed.message,
             spawn_fallback_thread_id=None,

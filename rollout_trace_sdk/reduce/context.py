@@ -59,6 +59,8 @@ class PendingEdge:
     edge_id: str
     kind: str
     source: Any  # TraceAnchor
+    #: the thread whose agent must be the delivery's author
+    sender_thread_id: str
     target_thread_id: str
     content: str
     spawn_fallback_thread_id: str | None
@@ -99,7 +101,7 @@ class Replay:
     #: thread → assistant message items (delivery candidates), creation order
     assistant_messages: dict[str, list[str]] = attrs.field(factory=dict)
     #: item id → (thread, delivered content) or None; dropped when the item's body changes
-    deliveries: dict[str, tuple[str, str] | None] = attrs.field(factory=dict)
+    deliveries: dict[str, tuple[str, str, str] | None] = attrs.field(factory=dict)
     #: thread → process id → terminal session
     process_sessions: dict[str, dict[str, str]] = attrs.field(factory=dict)
     #: terminal operation → the process id it is known to run in

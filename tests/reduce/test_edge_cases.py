@@ -406,3 +406,15 @@ def test_write_stdin_arguments_that_do_not_read_make_no_operation(bundle: Bundle
     write_stdin(bundle, "w3", {"session_id": 1.5})
     operations = bundle.reduce()["terminal_operations"]
     assert [op["tool_call_id"] for op in operations.values()] == ["w3"]
+
+
+def test_delivery_must_be_written_by_the_sending_agent(bundle: BundleBuilder) -> None:
+    two_threads(bundle)
+    send(bundle, "s1", "hi")
+    bundle.accept(
+        "am1",
+        thread_id=CHILD,
+        turn_id="tc",
+        receipt=agent_message("am1", "hi", author="/root/someone_else"),
+    )
+    assert bundle.reduce()["interaction_edges"] == {}
