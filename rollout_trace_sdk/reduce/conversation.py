@@ -374,7 +374,7 @@ def reduce_request(
         )
         result = prefix + delta
         norms: list[NormItem | None] = [None] * len(prefix)
-        norms.extend(items)
+        norms.extend(_exact(replay, items, delta))
     else:
         replacement = replay.pending_replacement.get(thread_id)
         result = reconcile(
@@ -391,13 +391,24 @@ def reduce_request(
             claim_receipts=True,
             resent=replay.snapshot_norms.get(thread_id, ()) if replacement is None else (),
         )
-        norms = list(items)
+        norms = _exact(replay, items, result)
         if replacement is not None:
             del replay.pending_replacement[thread_id]
     replay.history.update(result)
     replay.snapshots[thread_id] = list(result)
     replay.snapshot_norms[thread_id] = norms
     return result
+
+
+def _exact(replay: Replay, items: list[NormItem], ids: list[str]) -> list[NormItem | None]:
+    """The normalised items that now equal the item they were reconciled with: only those may
+    take the resent-history fast path next time (a claimed receipt keeps its own metadata, a
+    merged reasoning item its merged body)."""
+    keys = replay.item_key
+    return [
+        norm if keys[item_id] == norm.key else None
+        for norm, item_id in zip(items, ids, strict=True)
+    ]
 
 
 def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) -> list[str] | None:

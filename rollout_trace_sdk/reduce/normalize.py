@@ -346,6 +346,14 @@ def _agent_message(
 
 def _passthrough_error(value: Any) -> str | None:
     """Codex reads the metadata an agent message carries through as a typed struct too."""
+    if isinstance(value, list) and value:
+        # serde reads a sequence into the struct field by field; the first is the turn id.
+        first = value[0]
+        return (
+            None
+            if isinstance(first, str)
+            else f"invalid type: {describe(first)}, expected a string"
+        )
     if not isinstance(value, dict):
         return f"invalid type: {describe(value)}, expected struct InternalChatMessageMetadataPassthrough"
     turn_id = value.get("turn_id")

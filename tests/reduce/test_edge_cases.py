@@ -418,3 +418,23 @@ def test_delivery_must_be_written_by_the_sending_agent(bundle: BundleBuilder) ->
         receipt=agent_message("am1", "hi", author="/root/someone_else"),
     )
     assert bundle.reduce()["interaction_edges"] == {}
+
+
+def test_a_claimed_receipt_keeps_its_metadata_so_a_resend_may_not_match(
+    bundle: BundleBuilder,
+) -> None:
+    bundle.begin()
+    bundle.accept("am1", receipt=agent_message("am1", "hello", author="", recipient="/root"))
+    resent = agent_message("am1", "hello", author="/root/w", recipient="/root")
+    bundle.infer("inf-1", request(message("user", "x", "u1"), resent))
+    bundle.infer("inf-2", request(message("user", "x", "u1"), resent))
+    state = bundle.reduce()
+    assert state["inference_calls"]["inf-1"]["request_item_ids"] == [
+        "conversation_item:2",
+        "conversation_item:1",
+    ]
+    assert state["inference_calls"]["inf-2"]["request_item_ids"] == [
+        "conversation_item:2",
+        "conversation_item:3",
+    ]
+    assert state["conversation_items"]["conversation_item:1"]["agent_message"]["author"] == ""
