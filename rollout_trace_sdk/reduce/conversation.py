@@ -34,8 +34,13 @@ _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
 
 
 class Mode(Enum):
+    #: a full request: reuse by position, else the first unused matching baseline item
     FULL_SNAPSHOT = "full_snapshot"
+    #: an incremental delta: the baseline positions it covers must match
     APPEND_ONLY = "append_only"
+    #: response output: lands after the snapshot, but an output item carrying the same
+    #: responses id as an unused matching snapshot item is that item
+    RESPONSE = "response"
 
 
 def raw_locator(replay: Replay, ref: RawPayloadRef) -> RawLocator:
@@ -178,12 +183,34 @@ def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
 class _Baseline:
     """The batch's baseline with a lazily built content index for the out-of-position search."""
 
-    __slots__ = ("by_identity", "by_key", "ids")
+    __slots__ = ("by_identity", "by_key", "ids", "positions")
 
     def __init__(self, ids: Sequence[str]) -> None:
         self.ids = ids
+        self.positions: dict[str, int] | None = None
         self.by_key: dict[tuple[Any, ...], list[str]] | None = None
         self.by_identity: dict[tuple[str, str], list[str]] = {}
+
+    def search_same_id(
+        self, replay: Replay, thread_id: str, norm: NormItem, used: set[str]
+    ) -> str | None:
+        """The first unused baseline item with the same responses id and matching content."""
+        rid = norm.responses_item_id
+        if rid is None:
+            return None
+        candidates = [
+            item_id
+            for item_id in replay.items_by_rid.get((thread_id, rid), ())
+            if item_id not in used and _content_matches(replay, item_id, norm)
+        ]
+        if not candidates:
+            return None
+        if self.positions is None:
+            self.positions = {}
+            for position, item_id in enumerate(self.ids):
+                self.positions.setdefault(item_id, position)
+        placed = [(self.positions[i], i) for i in candidates if i in self.positions]
+        return min(placed)[1] if placed else None
 
     def search(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
         if self.by_key is None:
@@ -277,6 +304,8 @@ def reconcile(
                 )
         if item_id is None and mode is Mode.FULL_SNAPSHOT:
             item_id = index.search(replay, norm, used)
+        elif item_id is None and mode is Mode.RESPONSE:
+            item_id = index.search_same_id(replay, thread_id, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
         existing = conversation_items[item_id]
@@ -448,7 +477,7 @@ def reduce_response(
         at=at,
         producers=(Producer("inference", inference_call_id),),
         start=len(snapshot),
-        mode=Mode.APPEND_ONLY,
+        mode=Mode.RESPONSE,
         baseline=snapshot,
         payload_id=pid,
     )
