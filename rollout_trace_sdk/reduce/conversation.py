@@ -38,8 +38,7 @@ class Mode(Enum):
     FULL_SNAPSHOT = "full_snapshot"
     #: an incremental delta: the baseline positions it covers must match
     APPEND_ONLY = "append_only"
-    #: response output: lands after the snapshot, but an output item carrying the same
-    #: responses id as an unused matching snapshot item is that item
+    #: response output: lands after the snapshot, reusing only items its responses ids name
     RESPONSE = "response"
 
 
@@ -183,34 +182,36 @@ def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
 class _Baseline:
     """The batch's baseline with a lazily built content index for the out-of-position search."""
 
-    __slots__ = ("by_identity", "by_key", "ids", "positions")
+    __slots__ = ("by_identity", "by_key", "candidate_set", "candidates", "ids")
 
     def __init__(self, ids: Sequence[str]) -> None:
         self.ids = ids
-        self.positions: dict[str, int] | None = None
+        self.candidates: list[str] = []
+        self.candidate_set: set[str] = set()
         self.by_key: dict[tuple[Any, ...], list[str]] | None = None
         self.by_identity: dict[tuple[str, str], list[str]] = {}
 
-    def search_same_id(
+    def search_by_id(
         self, replay: Replay, thread_id: str, norm: NormItem, used: set[str]
     ) -> str | None:
-        """The first unused baseline item with the same responses id and matching content."""
+        """Response output: the thread's items carrying an output item's responses id become
+        candidates for the rest of the batch; an item takes the first unused candidate it
+        matches (so an id-less item can match a candidate an earlier item's id brought in)."""
         rid = norm.responses_item_id
-        if rid is None:
-            return None
-        candidates = [
-            item_id
-            for item_id in replay.items_by_rid.get((thread_id, rid), ())
-            if item_id not in used and _content_matches(replay, item_id, norm)
-        ]
-        if not candidates:
-            return None
-        if self.positions is None:
-            self.positions = {}
-            for position, item_id in enumerate(self.ids):
-                self.positions.setdefault(item_id, position)
-        placed = [(self.positions[i], i) for i in candidates if i in self.positions]
-        return min(placed)[1] if placed else None
+        if rid is not None:
+            for item_id in replay.items_by_rid.get((thread_id, rid), ()):
+                if item_id not in self.candidate_set:
+                    self.candidate_set.add(item_id)
+                    self.candidates.append(item_id)
+        items = replay.trace.conversation_items
+        for item_id in self.candidates:
+            if (
+                item_id not in used
+                and _ids_compatible(items[item_id], norm)
+                and _content_matches(replay, item_id, norm)
+            ):
+                return item_id
+        return None
 
     def search(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
         if self.by_key is None:
@@ -305,7 +306,7 @@ def reconcile(
         if item_id is None and mode is Mode.FULL_SNAPSHOT:
             item_id = index.search(replay, norm, used)
         elif item_id is None and mode is Mode.RESPONSE:
-            item_id = index.search_same_id(replay, thread_id, norm, used)
+            item_id = index.search_by_id(replay, thread_id, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
         existing = conversation_items[item_id]
