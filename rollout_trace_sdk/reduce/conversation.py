@@ -179,6 +179,10 @@ def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
         agents.resolve_pending_for_item(replay, item_id)
 
 
+def _ordinal(item_id: str) -> int:
+    return int(item_id.rsplit(":", 1)[1])
+
+
 class _Baseline:
     """The batch's baseline with a lazily built content index for the out-of-position search."""
 
@@ -199,10 +203,14 @@ class _Baseline:
         matches (so an id-less item can match a candidate an earlier item's id brought in)."""
         rid = norm.responses_item_id
         if rid is not None:
+            added = False
             for item_id in replay.items_by_rid.get((thread_id, rid), ()):
                 if item_id not in self.candidate_set:
                     self.candidate_set.add(item_id)
                     self.candidates.append(item_id)
+                    added = True
+            if added:  # creation order (an adopted id joins its item late)
+                self.candidates.sort(key=_ordinal)
         items = replay.trace.conversation_items
         for item_id in self.candidates:
             if (
