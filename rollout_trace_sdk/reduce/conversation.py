@@ -186,31 +186,24 @@ def _ordinal(item_id: str) -> int:
 class _Baseline:
     """The batch's baseline with a lazily built content index for the out-of-position search."""
 
-    __slots__ = ("by_identity", "by_key", "candidate_set", "candidates", "ids")
+    __slots__ = ("by_identity", "by_key", "candidates", "ids")
 
     def __init__(self, ids: Sequence[str]) -> None:
         self.ids = ids
         self.candidates: list[str] = []
-        self.candidate_set: set[str] = set()
         self.by_key: dict[tuple[Any, ...], list[str]] | None = None
         self.by_identity: dict[tuple[str, str], list[str]] = {}
 
-    def search_by_id(
-        self, replay: Replay, thread_id: str, norm: NormItem, used: set[str]
-    ) -> str | None:
-        """Response output: the thread's items carrying an output item's responses id become
-        candidates for the rest of the batch; an item takes the first unused candidate it
-        matches (so an id-less item can match a candidate an earlier item's id brought in)."""
-        rid = norm.responses_item_id
-        if rid is not None:
-            added = False
-            for item_id in replay.items_by_rid.get((thread_id, rid), ()):
-                if item_id not in self.candidate_set:
-                    self.candidate_set.add(item_id)
-                    self.candidates.append(item_id)
-                    added = True
-            if added:  # creation order (an adopted id joins its item late)
-                self.candidates.sort(key=_ordinal)
+    def collect_by_id(self, replay: Replay, thread_id: str, items: list[NormItem]) -> None:
+        """Response output: the candidates are the thread's items carrying any responses id
+        the output carries (creation order), so even an id-less output item can be one."""
+        found: set[str] = set()
+        for norm in items:
+            if norm.responses_item_id is not None:
+                found.update(replay.items_by_rid.get((thread_id, norm.responses_item_id), ()))
+        self.candidates = sorted(found, key=_ordinal)
+
+    def search_candidates(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
         items = replay.trace.conversation_items
         for item_id in self.candidates:
             if (
@@ -267,6 +260,8 @@ def reconcile(
     result: list[str] = []
     used: set[str] = set()
     index = _Baseline(baseline)
+    if mode is Mode.RESPONSE:
+        index.collect_by_id(replay, thread_id, items)
     conversation_items = replay.trace.conversation_items
     item_key = replay.item_key
     receipts = replay.receipts if claim_receipts else None
@@ -314,7 +309,7 @@ def reconcile(
         if item_id is None and mode is Mode.FULL_SNAPSHOT:
             item_id = index.search(replay, norm, used)
         elif item_id is None and mode is Mode.RESPONSE:
-            item_id = index.search_by_id(replay, thread_id, norm, used)
+            item_id = index.search_candidates(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
         existing = conversation_items[item_id]
