@@ -270,7 +270,7 @@ def reconcile(
     for offset, norm in enumerate(items):
         position = start + offset
         item_id: str | None = None
-        if position < fast_limit and resent[position] is norm:
+        if position < fast_limit and resent[position] is norm and baseline[position] not in used:
             reused = baseline[position]
             if replay.pending_edges:
                 agents.resolve_pending_for_item(replay, reused)
@@ -290,6 +290,7 @@ def reconcile(
             existing = conversation_items.get(previous)
             if (
                 existing is not None
+                and previous not in used
                 and (
                     item_key[previous] == norm.key
                     or (
