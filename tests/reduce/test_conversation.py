@@ -403,3 +403,52 @@ def test_ids_take_part_in_matching(bundle: BundleBuilder) -> None:
     state = bundle.reduce()
     assert state["inference_calls"]["inf-2"]["request_item_ids"] == ["conversation_item:2"]
     assert state["inference_calls"]["inf-3"]["request_item_ids"] == ["conversation_item:2"]
+
+
+def _ids(state: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
+    return {
+        k: (v["request_item_ids"], v["response_item_ids"])
+        for k, v in sorted(state["inference_calls"].items())
+    }
+
+
+def test_response_reuses_an_item_its_responses_id_names(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("i0", request(message("user", "a", "u1")))
+    bundle.infer("i1", request(message("user", "b", "u2")), response(message("user", "a", "u1")))
+    assert _ids(bundle.reduce())["i1"] == (["conversation_item:2"], ["conversation_item:1"])
+
+
+def test_response_without_ids_always_creates(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("i0", request(message("user", "hi")), response(message("user", "hi")))
+    assert _ids(bundle.reduce())["i0"] == (["conversation_item:1"], ["conversation_item:2"])
+
+
+def test_an_id_anywhere_in_the_response_brings_its_items_in(bundle: BundleBuilder) -> None:
+    def call(call_id: str, rid: str | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "type": "function_call",
+            "call_id": call_id,
+            "name": "f",
+            "arguments": "{}",
+        }
+        if rid:
+            item["id"] = rid
+        return item
+
+    bundle.begin()
+    bundle.infer("i0", request(message("user", "a", "u1")), response(call("c2", "u1")))
+    bundle.infer("i1", request(message("user", "b", "u2")), response(call("c2"), call("c1", "u1")))
+    assert _ids(bundle.reduce())["i1"] == (
+        ["conversation_item:3"],
+        ["conversation_item:2", "conversation_item:4"],
+    )
+
+
+def test_positional_reuse_takes_an_item_once(bundle: BundleBuilder) -> None:
+    out = {"type": "function_call_output", "call_id": "c2", "output": "o2"}
+    bundle.begin()
+    bundle.infer("i0", request(message("user", "a", "u1"), out))
+    bundle.infer("i1", request({**out, "id": "r1"}, out))
+    assert _ids(bundle.reduce())["i1"] == (["conversation_item:2", "conversation_item:3"], [])
