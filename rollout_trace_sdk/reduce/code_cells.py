@@ -132,14 +132,6 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
     trace.code_cells[code_cell_id] = cell
     for item_id in outputs:
         _add_output(replay, cell, item_id)
-    for tool_id in replay.tools_by_call.get(call_id, ()):
-        tool = trace.tool_calls[tool_id]
-        if (
-            tool.kind.type == "other"
-            and tool.kind.name == "exec"
-            and tool.started_code_cell_id is None
-        ):
-            tool.started_code_cell_id = code_cell_id
     for queued in sorted(replay.pending_cell_events.pop(code_cell_id, ()), key=lambda e: e.seq):
         _apply(replay, cell, queued)
 
@@ -206,10 +198,11 @@ def _apply(replay: Replay, cell: CodeCell, change: PendingCellEvent) -> None:
     status = change.status
     if change.kind == "initial_response":
         cell.runtime_cell_id = change.runtime_cell_id
-        if cell.initial_response_at_unix_ms is None:
+        if cell.initial_response_status is None:
+            # The first real initial response wins, even over a time an earlier end (or a
+            # turn end) back-filled.
             cell.initial_response_at_unix_ms = change.wall_time_unix_ms
             cell.initial_response_seq = change.seq
-        if cell.initial_response_status is None:
             cell.initial_response_status = status  # type: ignore[assignment]
             cell.raw_initial_response_payload_id = change.payload_id
         if status == "yielded":

@@ -139,6 +139,7 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
     for payload_id in sorted(trace.raw_payloads):
         source.check_payload(payload_id, trace.raw_payloads[payload_id].path)
     agents.finalize(replay)
+    tools.finalize(replay)
     conversation.finalize_history(replay)
     return trace
 

@@ -142,8 +142,6 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
     trace.tool_calls[tool_call_id] = tool
     if call_id is not None:
         replay.tools_by_call.setdefault(call_id, []).append(tool_call_id)
-        if started.kind == EXEC_KIND and f"code_cell:{call_id}" in trace.code_cells:
-            tool.started_code_cell_id = f"code_cell:{call_id}"
     if requester_cell is not None:
         cell = trace.code_cells.get(requester_cell)
         if cell is not None:
@@ -240,6 +238,16 @@ def _link_inference(replay: Replay, tool: ToolCall) -> None:
             push_unique(
                 calls[inference_call_id].tool_call_ids_started_by_response, tool.tool_call_id
             )
+
+
+def finalize(replay: Replay) -> None:
+    """``started_code_cell_id``: an ``exec`` tool (by its final kind) names the code cell its
+    model-visible call started, when that cell exists."""
+    cells = replay.trace.code_cells
+    for tool in replay.trace.tool_calls.values():
+        call_id = tool.model_visible_call_id
+        if call_id is not None and tool.kind == EXEC_KIND and f"code_cell:{call_id}" in cells:
+            tool.started_code_cell_id = f"code_cell:{call_id}"
 
 
 def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
