@@ -220,3 +220,42 @@ def test_unknown_runtime_cell(bundle: BundleBuilder) -> None:
         bundle.reduce_error().message
         == f"code cell end referenced unknown runtime cell 7 in thread {ROOT}"
     )
+
+
+def test_the_first_initial_response_wins_over_a_turn_end_backfill(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    bundle.end_turn("cancelled")
+    bundle.event(ev.CodeCellInitialResponse("1", "failed", None), thread=ROOT, turn=TURN)
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert (cell["initial_response_seq"], cell["initial_response_status"]) == (8, "failed")
+
+
+def test_started_code_cell_follows_the_final_tool_kind(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(
+        ev.ToolCallStarted(
+            "call-cell",
+            "call-cell",
+            None,
+            ev.ModelRequester(),
+            ev.ToolCallKind.other("foo"),
+            ev.GenericSummary("foo", None),
+            None,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    assert "started_code_cell_id" not in bundle.reduce()["tool_calls"]["call-cell"]
+    runtime = bundle.payload("tool_runtime_event", {})
+    bundle.event(
+        ev.ToolCallRuntimeStarted("call-cell", ev.ToolCallKind.other("exec"), runtime),
+        thread=ROOT,
+        turn=TURN,
+    )
+    assert (
+        bundle.reduce()["tool_calls"]["call-cell"]["started_code_cell_id"] == "code_cell:call-cell"
+    )
