@@ -104,8 +104,8 @@ class Replay:
     deliveries: dict[str, tuple[str, str, str] | None] = attrs.field(factory=dict)
     #: thread → process id → terminal session
     process_sessions: dict[str, dict[str, str]] = attrs.field(factory=dict)
-    #: terminal operation → the process id it is known to run in
-    operation_process: dict[str, str | None] = attrs.field(factory=dict)
+    #: terminal session → the process id it was opened for
+    session_process: dict[str, str] = attrs.field(factory=dict)
     #: codex turn → inference calls started in it
     calls_by_turn: dict[str, list[str]] = attrs.field(factory=dict)
     #: (thread, response id) → inference calls currently carrying that response id

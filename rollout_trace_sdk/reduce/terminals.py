@@ -73,6 +73,7 @@ def _new_session(
     operation.terminal_id = session_id
     if process is not None:
         replay.process_sessions.setdefault(thread_id, {})[process] = session_id
+        replay.session_process[session_id] = process
     return session_id
 
 
@@ -226,7 +227,6 @@ def start_from_invocation(
         return None
     process, request = parsed
     operation = _new_operation(replay, event, tool_call_id, "write_stdin", request, pid)
-    replay.operation_process[operation.operation_id] = process
     _join_or_create(replay, operation, thread_id, process)
     return operation.operation_id
 
@@ -278,7 +278,6 @@ def start_from_runtime(
         stdin = payload.get("interaction_input")
         request = WriteStdinRequest(stdin=stdin if isinstance(stdin, str) else "")
     operation = _new_operation(replay, event, tool_call_id, kind, request, pid)
-    replay.operation_process[operation.operation_id] = process
     if process is not None:
         if kind == "exec_command":
             _new_session(replay, operation, thread_id, process)
@@ -455,19 +454,20 @@ def end_operation(
     operation.execution.end(event.wall_time_unix_ms, event.seq, status)
     if ref is not None:
         push_unique(operation.raw_payload_ids, ref.raw_payload_id)
-    known = replay.operation_process.get(operation_id)
+    # An operation runs in its session's process (stdin_target_resolved may have moved it).
+    known = None
+    if operation.terminal_id is not None:
+        known = replay.session_process.get(operation.terminal_id)
     if process is not None:
         if known is not None and known != process:
             raise ReduceError(
                 f"terminal operation {operation_id} changed process id from {known} to {process}"
             )
-        if known is None:
-            replay.operation_process[operation_id] = process
-            if operation.terminal_id is None:
-                if operation.kind == "exec_command":
-                    _new_session(replay, operation, thread_id, process)
-                else:
-                    _join_or_create(replay, operation, thread_id, process)
+        if known is None and operation.terminal_id is None:
+            if operation.kind == "exec_command":
+                _new_session(replay, operation, thread_id, process)
+            else:
+                _join_or_create(replay, operation, thread_id, process)
     if result is not None:
         operation.result = result
 
