@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import codec
@@ -109,13 +109,16 @@ _IDS = st.sampled_from([None, ROOT, TURN, 'é"\n\u2028']) | st.text(max_size=5)
 )
 def test_fast_encoder_matches_the_codec(rollout_id: str, events: list[QueuedEvent]) -> None:
     """Every variant, odd ids, the per-(thread, turn) fragment cache reused across lines."""
+    try:
+        expected = b"".join(
+            codec.event_line(ev.TraceEvent(2, seq, wall, rollout_id, thread, turn, payload))
+            for seq, wall, thread, turn, payload in events
+        )
+    except TypeError:  # an integer JSON cannot hold: the lenient path, tested on its own
+        assume(False)
     encoder = LineEncoder(rollout_id)
     buf = bytearray()
     assert encoder.encode_into(buf, events) == len(events)
-    expected = b"".join(
-        codec.event_line(ev.TraceEvent(2, seq, wall, rollout_id, thread, turn, payload))
-        for seq, wall, thread, turn, payload in events
-    )
     assert bytes(buf) == expected
 
 
