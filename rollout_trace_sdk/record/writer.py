@@ -14,7 +14,8 @@ Interface (the recorder builds on exactly this)::
         ok = await writer.event(payload, thread_id=..., codex_turn_id=...)
         await writer.flush()                       # everything enqueued so far is on disk
         await writer.aclose()                      # drain, loss report, recording_completed
-    writer.stats                                   # WriterStats snapshot; writer.queued_bytes
+    writer.stats                                   # WriterStats snapshot (counters, failure)
+    writer.queued_bytes, writer.max_queued_bytes   # cheap budget probe for back-pressure
 
 Why it is shaped like this:
 
@@ -22,8 +23,10 @@ Why it is shaped like this:
   ``orjson`` right away (callers mutate their message lists right after), an event (a frozen
   attrs object) is kept as is and turned into its line later. The call assigns the seq or the
   payload ordinal and reads the wall clock, appends to one FIFO queue, and returns. The
-  event loop never waits on the disk: :meth:`run` encodes lines in short slices on the loop
-  and hands each chunk (payload files, then the lines) to one worker-thread call.
+  event loop never waits on the disk: :meth:`run` lets records gather for up to 20 ms (a
+  thread call costs ~100 µs, far more than a record), encodes lines in slices of ~30 µs on
+  the loop (encoding in the thread would hold the GIL against the loop for milliseconds), and
+  hands each chunk (payload files, then the lines) to one worker-thread call.
 * **Payload before line.** A caller gets its :class:`RawPayloadRef` before it can build the
   event citing it, so the payload is ahead of the event in the queue; a chunk writes its
   payload files before its lines, and chunks are written one at a time. The order of
@@ -35,8 +38,9 @@ Why it is shaped like this:
   a dropped payload returns ``None`` and the caller drops the event or writes a null ref.
 * **Losses are never silent.** On close, if anything was lost, a ``protocol_event_observed``
   (``event_type`` ``"warning"``) says how much, just before ``recording_completed``.
-* **Disk failure never reaches the agent.** The first ``OSError`` logs one warning on the
-  ``rollout_trace_sdk`` logger; the writer stops writing and counts what it could not write.
+* **Disk failure never reaches the agent.** The first ``OSError`` (or any unexpected error
+  while writing) logs one warning on the ``rollout_trace_sdk`` logger; the writer stops
+  writing and counts what it could not write.
   On close it makes one last attempt to append the loss report and ``recording_completed``
   right after the last complete line (a torn line is cut off first), so a transient failure
   still leaves a bundle that reduces.
