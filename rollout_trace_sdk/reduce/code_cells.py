@@ -49,7 +49,7 @@ def _source_item(replay: Replay, thread_id: str, call_id: str) -> str | None:
         for i in replay.items_by_call.get((thread_id, call_id), ())
         if items[i].kind == "custom_tool_call"
     ]
-    return min(found) if found else None
+    return found[0] if found else None  # the first created
 
 
 def started(replay: Replay, event: TraceEvent, start: CodeCellStarted) -> None:
@@ -108,11 +108,11 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
             "tool call item was observed"
         )
     items = trace.conversation_items
-    outputs = sorted(
+    outputs = [
         i
         for i in replay.items_by_call.get((thread_id, call_id), ())
         if items[i].kind == "custom_tool_call_output"
-    )
+    ]
     nested = sorted(
         tool_id
         for tool_id, tool in trace.tool_calls.items()

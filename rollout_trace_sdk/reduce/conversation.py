@@ -272,6 +272,11 @@ def reconcile(
         item_id: str | None = None
         if position < fast_limit and resent[position] is norm and baseline[position] not in used:
             reused = baseline[position]
+            if norm.call_id is not None:
+                # Tools link call-id items from any thread, and a tool may have started in
+                # another thread since this item was last seen.
+                tools.link_conversation_item(replay, reused, norm.call_id, norm.kind)
+                code_cells.link_conversation_item(replay, reused, norm.call_id, norm.kind)
             if replay.pending_edges:
                 agents.resolve_pending_for_item(replay, reused)
             result.append(reused)

@@ -58,10 +58,8 @@ def _items_for_call(
     replay: Replay, thread_id: str, call_id: str, kinds: frozenset[str]
 ) -> list[str]:
     items = replay.trace.conversation_items
-    found = [
-        i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds
-    ]
-    return sorted(found)
+    # creation order (the per-call index is appended as items are created)
+    return [i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds]
 
 
 def _link_wait(
