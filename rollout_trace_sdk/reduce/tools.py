@@ -240,12 +240,15 @@ def _link_inference(replay: Replay, tool: ToolCall) -> None:
 
 def finalize(replay: Replay) -> None:
     """``started_code_cell_id``: an ``exec`` tool (by its final kind) names the code cell its
-    model-visible call started, when that cell exists."""
+    model-visible call started in the same thread, when that cell exists."""
     cells = replay.trace.code_cells
     for tool in replay.trace.tool_calls.values():
         call_id = tool.model_visible_call_id
-        if call_id is not None and tool.kind == EXEC_KIND and f"code_cell:{call_id}" in cells:
-            tool.started_code_cell_id = f"code_cell:{call_id}"
+        if call_id is None or tool.kind != EXEC_KIND:
+            continue
+        cell = cells.get(f"code_cell:{call_id}")
+        if cell is not None and cell.thread_id == tool.thread_id:
+            tool.started_code_cell_id = cell.code_cell_id
 
 
 def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
