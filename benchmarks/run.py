@@ -10,9 +10,13 @@ Figures (each printed next to its target and to baselines measured in the same r
 * ``payload_100k_ratio``: recording a ~100 KB request payload ÷ ``orjson.dumps`` of the same
   value, interleaved in one loop with the same retention (medians; median of three runs).
   Pretty ``orjson.dumps`` (what a payload file holds) is shown too: recording costs the same.
-* ``loop_lag_ratio``: p99 scheduling lag of a ready task in a busy loop (agents doing CPU work, recording
-  events, waiting on simulated I/O) with tracing ÷ without; ``lag_100k_p99_ms`` /
-  ``lag_100k_max_ms``: the same loop when agents also record 100 KB payloads.
+* ``loop_lag_ratio``: p99 scheduling lag of a ready task (how long a task that could run
+  waits for the loop) in a busy loop: 4 agents each doing 50-150 µs of CPU work, recording 2
+  events and awaiting 0.5-2.5 ms of simulated I/O, over and over; traced ÷ untraced, in
+  interleaved short rounds. ``lag_100k_p99_ms`` / ``lag_100k_max_ms``: a lighter loop
+  (10-30 µs of work per step) whose agents also record a ~130 KB payload every 20 steps,
+  next to the same loop untraced. The lag probe times one trip through the scheduler at a
+  random moment; timing a sleep would mostly measure the selector's millisecond rounding.
 * ``events_per_s``: sustained rate from the first recording call until the last line is on
   disk (``flush`` returned), deferred encoding and writing included.
 
