@@ -224,6 +224,32 @@ async def test_flush_puts_everything_on_disk(tmp_path: Path) -> None:
         await w.aclose()
 
 
+async def test_flush_returns_while_others_keep_recording(tmp_path: Path) -> None:
+    """A flush waits for what was queued before it, not for a producer that never stops."""
+    w = make_writer(tmp_path)
+    stop = False
+
+    async def chatter() -> None:
+        n = 0
+        while not stop:
+            w.event_nowait(ev.ThreadResumed(f"c{n}"))
+            n += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        tg.start_soon(chatter)
+        for i in range(1, 21):
+            w.event_nowait(ev.ThreadResumed("mine"))
+            with anyio.fail_after(10):
+                await w.flush()
+            on_disk = (w.bundle_dir / "trace.jsonl").read_bytes()
+            assert on_disk.count(b'"thread_id":"mine"') == i
+        stop = True
+        await w.aclose()
+    assert read_bundle(w.bundle_dir)[-1].payload == ev.RecordingCompleted()
+
+
 async def test_flush_and_close_work_without_a_writer_task(tmp_path: Path) -> None:
     w = make_writer(tmp_path)
     await write_start(w)
