@@ -73,9 +73,9 @@ def started(replay: Replay, event: TraceEvent, start: CodeCellStarted) -> None:
         model_visible_call_id=start.model_visible_call_id,
         source_js=start.source_js,
     )
-    if code_cell_id in replay.pending_cell_starts or code_cell_id in replay.trace.code_cells:
-        raise ReduceError(f"duplicate code cell start for {code_cell_id}")
     if _source_item(replay, thread_id, start.model_visible_call_id) is None:
+        if code_cell_id in replay.pending_cell_starts or code_cell_id in replay.trace.code_cells:
+            raise ReduceError(f"duplicate code cell start for {code_cell_id}")
         replay.pending_cell_starts[code_cell_id] = pending
         return
     _materialize(replay, pending)
