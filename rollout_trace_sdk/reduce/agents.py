@@ -137,8 +137,10 @@ def _check_fields(
             raise ReduceError(problem)
         elif key in ("model", "reasoning_effort") and not isinstance(value, str | None):
             raise ReduceError(invalid_type(value, "a string"))
-        elif key == "occurred_at_ms" and (problem := _i64_error(value)) is not None:
-            raise ReduceError(problem)
+        elif key in ("occurred_at_ms", "status"):
+            problem = _i64_error(value) if key == "occurred_at_ms" else _status_error(value)
+            if problem is not None:
+                raise ReduceError(problem)
         elif key == "kind" and activity:
             if not isinstance(value, str):
                 raise ReduceError(invalid_type(value, "string or map"))
@@ -150,6 +152,30 @@ def _check_fields(
     for name in required:
         if name not in payload:
             raise ReduceError(f"missing field `{name}`")
+
+
+_AGENT_STATUSES = (
+    "pending_init",
+    "running",
+    "interrupted",
+    "completed",
+    "errored",
+    "shutdown",
+    "not_found",
+)
+
+
+def _status_error(value: Any) -> str | None:
+    """An agent status is an externally tagged enum: a variant name, or a one-key map."""
+    if isinstance(value, dict) and len(value) == 1:
+        value = next(iter(value))
+    elif not isinstance(value, str):
+        return invalid_type(value, "string or map")
+    if value not in _AGENT_STATUSES:
+        return f"unknown variant `{value}`, expected one of " + ", ".join(
+            f"`{s}`" for s in _AGENT_STATUSES
+        )
+    return None
 
 
 def _i64_error(value: Any) -> str | None:
@@ -168,6 +194,8 @@ def _collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:
     if problem is not None:
         raise ReduceError(problem)
     known = {"call_id", "sender_thread_id", "prompt"} if group != "close_agent" else {"call_id"}
+    if phase == "end":
+        known.add("status")
     known.add("new_thread_id" if group == "spawn_agent" else "receiver_thread_id")
     if group == "close_agent":
         known.add("sender_thread_id")
