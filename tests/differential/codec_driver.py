@@ -13,17 +13,24 @@ from rollout_trace_sdk.model import events as ev
 from .script import ChildScript, Script, StepScript, ToolScript, TurnScript
 
 ROOT = "thread-root"
+_IMAGES = [
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGP4z8AARwzEcQCukw",
+    "R0lGODlhAQABAIAAAP",
+    "UklGRiQAAABXRUJQVlA4",
+]
 
 
 class _Bundle:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, idless: bool) -> None:
         self.dir = directory
+        self.idless = idless
         (directory / "payloads").mkdir(parents=True)
         self.lines: list[bytes] = []
         self.payloads = 0
         self.clock = 1_700_000_000_000
         self.ids = 0
         self.started_execs: set[str] = set()
+        self.cells = 0
         manifest = ev.Manifest(2, "trace-1", ROOT, ROOT, self.clock)
         (directory / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
 
@@ -49,12 +56,23 @@ class _Bundle:
         (self.dir / "trace.jsonl").write_bytes(b"".join(self.lines))
 
 
-def _message(item_id: str, role: str, text: str) -> dict[str, Any]:
+def _message(item_id: str | None, role: str, text: str) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "message"}
+    if item_id is not None:
+        item["id"] = item_id
+    kind = "output_text" if role == "assistant" else "input_text"
+    item.update(role=role, content=[{"type": kind, "text": text}])
+    return item
+
+
+def _usage(step: StepScript) -> dict[str, int]:
     return {
-        "type": "message",
-        "id": item_id,
-        "role": role,
-        "content": [{"type": "input_text" if role != "assistant" else "output_text", "text": text}],
+        "input_tokens": step.input_tokens,
+        "cached_input_tokens": 0,
+        "cache_write_input_tokens": 0,
+        "output_tokens": step.output_tokens,
+        "reasoning_output_tokens": 0,
+        "total_tokens": step.input_tokens + step.output_tokens,
     }
 
 
@@ -63,26 +81,39 @@ class _Thread:
         self.b = bundle
         self.id = thread_id
         self.path = agent_path
-        self.history: list[dict[str, Any]] = [
-            _message(f"msg_base_{thread_id}", "developer", "be brief")
-        ]
+        base_id = None if bundle.idless else f"msg_base_{thread_id}"
+        self.history: list[dict[str, Any]] = [_message(base_id, "developer", "be brief")]
         self.response_no = 0
+        #: (response id, len(history) right after its output) of the last completed step
+        self.last_response: tuple[str, int] | None = None
+        self.yielded_cells: list[str] = []
 
     def accept(
         self, item: dict[str, Any], turn: str, payload: ev.RawPayloadRef | None = None
     ) -> None:
         self.history.append(item)
-        self.b.event(ev.HistoryItemAccepted(item["id"], payload), self.id, turn)
+        if "id" in item:
+            self.b.event(ev.HistoryItemAccepted(item["id"], payload), self.id, turn)
+
+    def loop_item_id(self, prefix: str) -> str | None:
+        return None if self.b.idless else self.b.next_id(prefix)
 
     def run_turn(self, script: TurnScript, turn_no: int, first_item: dict[str, Any] | None) -> None:
         b = self.b
         turn = f"{self.id}-turn-{turn_no}"
         b.event(ev.CodexTurnStarted(turn, self.id), self.id, turn)
         if first_item is not None:
-            ref = b.payload("protocol_event", first_item)
-            self.accept(first_item, turn, ref)
+            self.accept(first_item, turn, b.payload("protocol_event", first_item))
         else:
             user = _message(b.next_id("msg"), "user", script.user_text)
+            if script.image is not None:
+                user["content"].append(
+                    {
+                        "type": "input_image",
+                        "image_url": f"data:image/png;base64,{_IMAGES[script.image]}",
+                        "detail": "original",
+                    }
+                )
             if script.accept_user:
                 self.accept(user, turn)
             else:
@@ -100,15 +131,63 @@ class _Thread:
         request_items = list(self.history)
         if step.drop_index is not None and step.drop_index < len(request_items):
             del request_items[step.drop_index]
+        request: dict[str, Any] = {"model": "gpt-test", "input": request_items}
+        if step.incremental and self.last_response is not None:
+            previous, seen = self.last_response
+            request = {
+                "model": "gpt-test",
+                "previous_response_id": previous,
+                "input": self.history[seen:],
+            }
         call = b.next_id("inference")
-        request = b.payload("inference_request", {"model": "gpt-test", "input": request_items})
+        ref = b.payload("inference_request", request)
         b.event(
-            ev.InferenceStarted(call, self.id, turn, "gpt-test", "test-provider", request),
+            ev.InferenceStarted(call, self.id, turn, "gpt-test", "test-provider", ref),
             self.id,
             turn,
         )
         self.response_no += 1
         n = self.response_no
+        output = self._output(step, n)
+        if step.outcome != "completed":
+            self.last_response = None
+            partial = output[:1]
+            partial_ref: ev.RawPayloadRef | None = None
+            if partial:
+                body: dict[str, Any] = {
+                    "response_id": None,
+                    "upstream_request_id": None,
+                    "token_usage": None,
+                    "output_items": partial,
+                }
+                partial_ref = b.payload("inference_response", body)
+            if step.outcome == "failed":
+                failed = ev.InferenceFailed(call, "req-1", "stream disconnected", partial_ref)
+                b.event(failed, self.id, turn)
+            else:
+                cancelled = ev.InferenceCancelled(call, None, "turn interrupted", partial_ref)
+                b.event(cancelled, self.id, turn)
+            return
+        response_id = f"resp_{self.id}_{n}"
+        body = {
+            "response_id": response_id,
+            "upstream_request_id": None,
+            "token_usage": _usage(step),
+            "output_items": output,
+        }
+        b.event(
+            ev.InferenceCompleted(call, response_id, None, b.payload("inference_response", body)),
+            self.id,
+            turn,
+        )
+        for item, accepted in zip(output, step.accept, strict=False):
+            if accepted:
+                self.accept(item, turn)
+        self.last_response = (response_id, len(self.history))
+        for tool in step.tools:
+            self.run_tool(tool, turn)
+
+    def _output(self, step: StepScript, n: int) -> list[dict[str, Any]]:
         output: list[dict[str, Any]] = []
         if step.reasoning:
             reasoning: dict[str, Any] = {
@@ -117,7 +196,7 @@ class _Thread:
                 "summary": [{"type": "summary_text", "text": f"thinking {n}"}],
             }
             if step.encrypted_reasoning:
-                reasoning["encrypted_content"] = f"ENC{n}"
+                reasoning["encrypted_content"] = f"ENC{n % 3}"
             output.append(reasoning)
         if step.message is not None:
             message = _message(f"msg_{self.id}_{n}", "assistant", step.message)
@@ -125,12 +204,12 @@ class _Thread:
                 message["phase"] = step.phase
             output.append(message)
         for tool in step.tools:
-            if tool.name == "apply_patch":
+            if tool.name in ("apply_patch", "exec"):
                 output.append(
                     {
                         "type": "custom_tool_call",
                         "id": f"ctc_{tool.call_id}",
-                        "name": "apply_patch",
+                        "name": tool.name,
                         "input": tool.arguments,
                         "call_id": tool.call_id,
                     }
@@ -145,137 +224,191 @@ class _Thread:
                         "call_id": tool.call_id,
                     }
                 )
-        usage = {
-            "input_tokens": step.input_tokens,
-            "cached_input_tokens": 0,
-            "cache_write_input_tokens": 0,
-            "output_tokens": step.output_tokens,
-            "reasoning_output_tokens": 0,
-            "total_tokens": step.input_tokens + step.output_tokens,
-        }
-        if step.outcome == "failed":
-            partial = output[:1]
-            ref = None
-            if partial:
-                ref = b.payload(
-                    "inference_response",
-                    {
-                        "response_id": None,
-                        "upstream_request_id": None,
-                        "token_usage": None,
-                        "output_items": partial,
-                    },
-                )
-            b.event(ev.InferenceFailed(call, "req-1", "stream disconnected", ref), self.id, turn)
-            return
-        if step.outcome == "cancelled":
-            b.event(ev.InferenceCancelled(call, None, "turn interrupted", None), self.id, turn)
-            return
-        response = b.payload(
-            "inference_response",
-            {
-                "response_id": f"resp_{self.id}_{n}",
-                "upstream_request_id": None,
-                "token_usage": usage,
-                "output_items": output,
-            },
-        )
-        b.event(ev.InferenceCompleted(call, f"resp_{self.id}_{n}", None, response), self.id, turn)
-        for item, accepted in zip(output, step.accept, strict=False):
-            if accepted:
-                self.accept(item, turn)
-        for tool in step.tools:
-            self.run_tool(tool, turn)
+        return output
 
-    def run_tool(self, tool: ToolScript, turn: str) -> None:
+    def _tool_started(
+        self,
+        tool_call_id: str,
+        name: str,
+        arguments: str,
+        turn: str,
+        *,
+        custom: bool,
+        cell: str | None = None,
+        runtime_tool_id: str | None = None,
+    ) -> ev.ToolCallKind:
         b = self.b
-        custom = tool.name == "apply_patch"
         invocation = b.payload(
             "tool_invocation",
             {
-                "tool_name": tool.name,
+                "tool_name": name,
                 "tool_namespace": None,
-                "payload": {"type": "custom", "input": tool.arguments}
+                "payload": {"type": "custom", "input": arguments}
                 if custom
-                else {"type": "function", "arguments": tool.arguments},
+                else {"type": "function", "arguments": arguments},
             },
         )
         kind = {
             "exec_command": ev.ToolCallKind("exec_command"),
             "write_stdin": ev.ToolCallKind("write_stdin"),
             "apply_patch": ev.ToolCallKind("apply_patch"),
-        }.get(tool.name, ev.ToolCallKind.other(tool.name))
-        preview = tool.arguments if len(tool.arguments) <= 160 else tool.arguments[:160] + "..."
+        }.get(name, ev.ToolCallKind.other(name))
+        preview = arguments if len(arguments) <= 160 else arguments[:160] + "..."
+        requester: ev.ToolCallRequester = (
+            ev.ModelRequester() if cell is None else ev.CodeCellRequester(cell)
+        )
+        visible = tool_call_id if cell is None else None
         b.event(
             ev.ToolCallStarted(
-                tool.call_id,
-                tool.call_id,
-                None,
-                ev.ModelRequester(),
+                tool_call_id,
+                visible,
+                runtime_tool_id,
+                requester,
                 kind,
-                ev.GenericSummary(tool.name, preview, None),
+                ev.GenericSummary(name, preview, None),
                 invocation,
             ),
             self.id,
             turn,
         )
-        if tool.target_exec is not None and tool.target_exec in b.started_execs:
-            b.event(ev.StdinTargetResolved(tool.call_id, tool.target_exec), self.id, turn)
-        if tool.name == "exec_command":
-            b.started_execs.add(tool.call_id)
-            begin: dict[str, Any] = {"call_id": tool.call_id}
-            if tool.process_id is not None:
-                begin["process_id"] = tool.process_id
-            begin.update(
-                {
-                    "turn_id": turn,
-                    "started_at_ms": b.clock,
-                    "command": ["/bin/bash", "-lc", "echo"],
-                    "cwd": "/tmp",
-                    "parsed_cmd": [],
-                    "source": "unified_exec_startup",
-                }
-            )
-            ref = b.payload("tool_runtime_event", begin)
-            b.event(ev.ToolCallRuntimeStarted(tool.call_id, kind, ref), self.id, turn)
-            end = dict(begin)
-            end.pop("started_at_ms")
-            end["completed_at_ms"] = b.clock
-            end.update(
-                {
-                    "aggregated_output": tool.output,
-                    "exit_code": 0 if tool.status == "completed" else 1,
-                    "duration": {"secs": 0, "nanos": 5000},
-                    "status": tool.status,
-                }
-            )
-            ref = b.payload("tool_runtime_event", end)
-            b.event(ev.ToolCallRuntimeEnded(tool.call_id, tool.status, ref), self.id, turn)
-        output_type = "custom_tool_call_output" if custom else "function_call_output"
-        result = b.payload(
-            "tool_result",
+        return kind
+
+    def _exec_runtime(
+        self,
+        tool_call_id: str,
+        kind: ev.ToolCallKind,
+        turn: str,
+        process_id: str | None,
+        status: ev.ExecutionStatus,
+        output: str,
+    ) -> None:
+        b = self.b
+        b.started_execs.add(tool_call_id)
+        begin: dict[str, Any] = {"call_id": tool_call_id}
+        if process_id is not None:
+            begin["process_id"] = process_id
+        begin.update(
             {
-                "type": "direct_response",
-                "response_item": {
-                    "type": output_type,
-                    "call_id": tool.call_id,
-                    "output": tool.output,
-                },
-            },
+                "turn_id": turn,
+                "started_at_ms": b.clock,
+                "command": ["/bin/bash", "-lc", "echo"],
+                "cwd": "/tmp",
+                "parsed_cmd": [],
+                "source": "unified_exec_startup",
+            }
         )
-        b.event(ev.ToolCallEnded(tool.call_id, tool.status, result), self.id, turn)
-        self.accept(
+        b.event(
+            ev.ToolCallRuntimeStarted(tool_call_id, kind, b.payload("tool_runtime_event", begin)),
+            self.id,
+            turn,
+        )
+        end = dict(begin)
+        end.pop("started_at_ms")
+        end["completed_at_ms"] = b.clock
+        end.update(
             {
-                "type": output_type,
-                "id": b.next_id("fco"),
-                "call_id": tool.call_id,
-                "output": tool.output,
-            },
+                "aggregated_output": output,
+                "exit_code": 0 if status == "completed" else 1,
+                "duration": {"secs": 0, "nanos": 5000},
+                "status": status,
+            }
+        )
+        b.event(
+            ev.ToolCallRuntimeEnded(tool_call_id, status, b.payload("tool_runtime_event", end)),
+            self.id,
             turn,
         )
 
+    def run_tool(self, tool: ToolScript, turn: str) -> None:
+        b = self.b
+        custom = tool.name in ("apply_patch", "exec")
+        kind = self._tool_started(tool.call_id, tool.name, tool.arguments, turn, custom=custom)
+        if tool.target_exec is not None and tool.target_exec in b.started_execs:
+            b.event(ev.StdinTargetResolved(tool.call_id, tool.target_exec), self.id, turn)
+        if tool.name == "exec_command":
+            self._exec_runtime(tool.call_id, kind, turn, tool.process_id, tool.status, tool.output)
+        output: Any = tool.output
+        if tool.name == "exec":
+            output = self._code_cell(tool, turn)
+        output_type = "custom_tool_call_output" if custom else "function_call_output"
+        response_item = {"type": output_type, "call_id": tool.call_id, "output": output}
+        result = b.payload(
+            "tool_result", {"type": "direct_response", "response_item": response_item}
+        )
+        b.event(ev.ToolCallEnded(tool.call_id, tool.status, result), self.id, turn)
+        item_id = self.loop_item_id("fco")
+        item = (
+            {"type": output_type}
+            | ({"id": item_id} if item_id else {})
+            | {"call_id": tool.call_id, "output": output}
+        )
+        self.accept(item, turn)
+
+    def _code_cell(self, tool: ToolScript, turn: str) -> list[dict[str, Any]]:
+        b = self.b
+        b.cells += 1
+        cell = str(b.cells)
+        b.event(ev.CodeCellStarted(cell, tool.call_id, tool.arguments), self.id, turn)
+        texts = []
+        for k in range(tool.nested):
+            nested_id = b.next_id("exec")
+            kind = self._tool_started(
+                nested_id,
+                "exec_command",
+                f'{{"cmd":"echo {k}"}}',
+                turn,
+                custom=False,
+                cell=cell,
+                runtime_tool_id=f"tool-{k + 1}",
+            )
+            self._exec_runtime(nested_id, kind, turn, str(5000 + b.ids), "completed", f"{k}\n")
+            value = {
+                "chunk_id": "abc",
+                "wall_time_seconds": 6.087e-6,
+                "exit_code": 0,
+                "original_token_count": 1,
+                "output": f"{k}\n",
+            }
+            result = b.payload("tool_result", {"type": "code_mode_response", "value": value})
+            b.event(ev.ToolCallEnded(nested_id, "completed", result), self.id, turn)
+            texts.append({"type": "input_text", "text": f"{k}\n"})
+        if tool.yielded:
+            response: dict[str, Any] = {"Yielded": {"cell_id": cell, "content_items": texts}}
+            b.event(
+                ev.CodeCellInitialResponse(
+                    cell, "yielded", b.payload("tool_result", {"response": response})
+                ),
+                self.id,
+                turn,
+            )
+            self.yielded_cells.append(cell)
+            return [{"type": "input_text", "text": "Script running\n"}, *texts]
+        failed = tool.status == "failed"
+        response = {
+            "Result": {
+                "cell_id": cell,
+                "content_items": texts,
+                "error_text": "boom" if failed else None,
+            }
+        }
+        status: ev.CodeCellRuntimeStatus = "failed" if failed else "completed"
+        b.event(
+            ev.CodeCellInitialResponse(
+                cell, status, b.payload("tool_result", {"response": response})
+            ),
+            self.id,
+            turn,
+        )
+        b.event(
+            ev.CodeCellEnded(cell, status, b.payload("tool_result", {"response": response})),
+            self.id,
+            turn,
+        )
+        return [{"type": "input_text", "text": "Script completed\n"}, *texts]
+
     def compact(self, script: TurnScript, turn: str) -> None:
         b = self.b
+        self.last_response = None
         compaction = b.next_id("compaction")
         request_id = b.next_id("compaction_request")
         request = b.payload(
@@ -314,20 +447,22 @@ class _Thread:
 
     def spawn(self, child: ChildScript, turn: str) -> None:
         b = self.b
+        self.last_response = None
         call_id = b.next_id("call_spawn")
         child_id = f"00000000-0000-4000-8000-{b.ids:012d}"
         child_path = f"{self.path}/{child.task_name}"
         arguments = codec.pretty_bytes(
             {"task_name": child.task_name, "message": child.message}
         ).decode()
-        spawn_call = {
-            "type": "function_call",
-            "id": f"fc_{call_id}",
-            "name": "spawn_agent",
-            "arguments": arguments,
-            "call_id": call_id,
-        }
-        self.history.append(spawn_call)
+        self.history.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{call_id}",
+                "name": "spawn_agent",
+                "arguments": arguments,
+                "call_id": call_id,
+            }
+        )
         invocation = b.payload(
             "tool_invocation",
             {
@@ -336,6 +471,7 @@ class _Thread:
                 "payload": {"type": "function", "arguments": arguments},
             },
         )
+        summary = ev.GenericSummary("collaboration.spawn_agent", arguments[:160], None)
         b.event(
             ev.ToolCallStarted(
                 call_id,
@@ -343,12 +479,19 @@ class _Thread:
                 None,
                 ev.ModelRequester(),
                 ev.ToolCallKind("spawn_agent"),
-                ev.GenericSummary("collaboration.spawn_agent", arguments[:160], None),
+                summary,
                 invocation,
             ),
             self.id,
             turn,
         )
+        spawn = {
+            "parent_thread_id": self.id,
+            "depth": 1,
+            "agent_path": child_path,
+            "agent_nickname": "Nash",
+            "agent_role": None,
+        }
         metadata = b.payload(
             "session_metadata",
             {
@@ -357,17 +500,7 @@ class _Thread:
                 "task_name": child.task_name,
                 "nickname": "Nash",
                 "agent_role": None,
-                "session_source": {
-                    "subagent": {
-                        "thread_spawn": {
-                            "parent_thread_id": self.id,
-                            "depth": 1,
-                            "agent_path": child_path,
-                            "agent_nickname": "Nash",
-                            "agent_role": None,
-                        }
-                    }
-                },
+                "session_source": {"subagent": {"thread_spawn": spawn}},
                 "cwd": "/tmp",
                 "rollout_path": None,
                 "model": "gpt-test",
@@ -377,31 +510,29 @@ class _Thread:
             },
         )
         b.event(ev.ThreadStarted(child_id, child_path, metadata))
-        activity = b.payload(
-            "tool_runtime_event",
-            {
-                "model": "gpt-test",
-                "reasoning_effort": "medium",
-                "event_id": call_id,
-                "occurred_at_ms": b.clock,
-                "agent_thread_id": child_id,
-                "agent_path": child_path,
-                "kind": "started",
-            },
+        activity = {
+            "model": "gpt-test",
+            "reasoning_effort": "medium",
+            "event_id": call_id,
+            "occurred_at_ms": b.clock,
+            "agent_thread_id": child_id,
+            "agent_path": child_path,
+            "kind": "started",
+        }
+        b.event(
+            ev.ToolCallRuntimeEnded(
+                call_id, "completed", b.payload("tool_runtime_event", activity)
+            ),
+            self.id,
+            turn,
         )
-        b.event(ev.ToolCallRuntimeEnded(call_id, "completed", activity), self.id, turn)
-        result = b.payload(
-            "tool_result",
-            {
-                "type": "direct_response",
-                "response_item": {
-                    "type": "function_call_output",
-                    "call_id": call_id,
-                    "output": "{}",
-                },
-            },
+        result = {
+            "type": "direct_response",
+            "response_item": {"type": "function_call_output", "call_id": call_id, "output": "{}"},
+        }
+        b.event(
+            ev.ToolCallEnded(call_id, "completed", b.payload("tool_result", result)), self.id, turn
         )
-        b.event(ev.ToolCallEnded(call_id, "completed", result), self.id, turn)
         self.accept(
             {
                 "type": "function_call_output",
@@ -415,15 +546,16 @@ class _Thread:
         for n, child_turn in enumerate(child.turns):
             first = None
             if n == 0:
+                content = [
+                    {"type": "input_text", "text": "Message Type: NEW_TASK\n"},
+                    {"type": "encrypted_content", "encrypted_content": child.message},
+                ]
                 first = {
                     "type": "agent_message",
                     "id": b.next_id("amsg"),
                     "author": self.path,
                     "recipient": child_path,
-                    "content": [
-                        {"type": "input_text", "text": "Message Type: NEW_TASK\n"},
-                        {"type": "encrypted_content", "encrypted_content": child.message},
-                    ],
+                    "content": content,
                 }
             sub.run_turn(child_turn, n, first)
         last_turn = f"{child_id}-turn-{len(child.turns) - 1}"
@@ -435,15 +567,9 @@ class _Thread:
                 "status": {"completed": child.result},
             },
         )
+        edge = f"edge:agent_result:{child_id}:{last_turn}:{self.id}"
         b.event(
-            ev.AgentResultObserved(
-                f"edge:agent_result:{child_id}:{last_turn}:{self.id}",
-                child_id,
-                last_turn,
-                self.id,
-                child.result,
-                carried,
-            ),
+            ev.AgentResultObserved(edge, child_id, last_turn, self.id, child.result, carried),
             child_id,
             last_turn,
         )
@@ -461,7 +587,7 @@ class _Thread:
 def write_bundle(script: Script, directory: Path) -> Path:
     """Write ``script`` as a Codex-shaped bundle under ``directory`` and return its path."""
     bundle_dir = directory / f"trace-trace-1-{ROOT}"
-    b = _Bundle(bundle_dir)
+    b = _Bundle(bundle_dir, script.idless)
     b.event(ev.RolloutStarted("trace-1", ROOT))
     metadata = b.payload(
         "session_metadata",

@@ -25,6 +25,10 @@ class ToolScript:
     process_id: str | None = None
     #: write_stdin: the exec_command call whose process it writes to.
     target_exec: str | None = None
+    #: exec (code mode): how many nested exec_command calls the cell makes
+    nested: int = 0
+    #: exec (code mode): the cell yields before finishing (a later wait ends it)
+    yielded: bool = False
 
 
 @attrs.frozen
@@ -41,6 +45,8 @@ class StepScript:
     drop_index: int | None
     input_tokens: int
     output_tokens: int
+    #: send only the new items with previous_response_id (when the last step completed)
+    incremental: bool = False
 
 
 @attrs.frozen
@@ -59,11 +65,15 @@ class TurnScript:
     compaction: Literal["none", "installed", "failed"]
     end: Outcome
     spawn: ChildScript | None
+    #: attach image number N (small range, so the same image comes back) to the user message
+    image: int | None = None
 
 
 @attrs.frozen
 class Script:
     turns: tuple[TurnScript, ...]
+    #: the loop's own items (base instructions, tool outputs) carry no responses id
+    idless: bool = False
 
 
 _words = st.sampled_from(
@@ -77,7 +87,9 @@ def _tools(draw: st.DrawFn, prefix: str, execs: list[str]) -> tuple[ToolScript, 
     tools = []
     for n in range(count):
         call_id = f"call_{prefix}_{n}"
-        name = draw(st.sampled_from(["exec_command", "write_stdin", "view_file", "apply_patch"]))
+        name = draw(
+            st.sampled_from(["exec_command", "write_stdin", "view_file", "apply_patch", "exec"])
+        )
         status: ev.ExecutionStatus = draw(st.sampled_from(["completed", "completed", "failed"]))
         output = draw(_words)
         if name == "write_stdin" and not execs:
@@ -101,6 +113,15 @@ def _tools(draw: st.DrawFn, prefix: str, execs: list[str]) -> tuple[ToolScript, 
                     output,
                     target_exec=target,
                 )
+            )
+        elif name == "exec":
+            nested = draw(st.integers(0, 2))
+            source = "".join(
+                f'await tools.exec_command({{cmd: "echo {k}"}});\n' for k in range(nested)
+            )
+            yielded = draw(st.integers(0, 3)) == 0
+            tools.append(
+                ToolScript(call_id, name, source, status, output, nested=nested, yielded=yielded)
             )
         elif name == "apply_patch":
             tools.append(
@@ -131,6 +152,7 @@ def _step(draw: st.DrawFn, prefix: str, execs: list[str]) -> StepScript:
         drop_index=draw(st.one_of(st.none(), st.none(), st.integers(0, 6))),
         input_tokens=draw(st.integers(0, 5000)),
         output_tokens=draw(st.integers(0, 500)),
+        incremental=draw(st.integers(0, 4)) == 0,
     )
 
 
@@ -155,6 +177,7 @@ def _turn(draw: st.DrawFn, prefix: str, execs: list[str], allow_spawn: bool) -> 
         compaction=draw(st.sampled_from(["none"] * 4 + ["installed", "failed"])),
         end=draw(st.sampled_from(["completed"] * 5 + ["failed", "cancelled"])),
         spawn=spawn,
+        image=draw(st.one_of(st.none(), st.none(), st.integers(0, 2))),
     )
 
 
@@ -162,4 +185,4 @@ def _turn(draw: st.DrawFn, prefix: str, execs: list[str], allow_spawn: bool) -> 
 def scripts(draw: st.DrawFn) -> Script:
     execs: list[str] = []
     turns = tuple(draw(_turn(f"t{n}", execs, True)) for n in range(draw(st.integers(1, 3))))
-    return Script(turns)
+    return Script(turns, idless=draw(st.integers(0, 4)) == 0)
