@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from ..model import events as ev
-from .runtime import error_text, outcome_of
+from .runtime import NullLifecycle, error_text, outcome_of
 from .tools import ToolCall, _NullToolCall
 
 
@@ -132,7 +132,7 @@ class CodeCell:
             self.finished()
 
 
-class _NullCodeCell(CodeCell):
+class _NullCodeCell(NullLifecycle, CodeCell):
     enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[CodeCell]
@@ -167,20 +167,6 @@ class _NullCodeCell(CodeCell):
     @property
     def ended(self) -> bool:
         return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-    async def __aenter__(self) -> CodeCell:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
 
 _NullCodeCell.INSTANCE = _NullCodeCell()

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from .runtime import error_text, outcome_of
+from .runtime import NullLifecycle, error_text, outcome_of
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -181,7 +181,7 @@ class CompactionRequest:
 # --- null twins --------------------------------------------------------------------------------
 
 
-class _NullCompactionRequest(CompactionRequest):
+class _NullCompactionRequest(NullLifecycle, CompactionRequest):
     enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[CompactionRequest]
@@ -200,22 +200,8 @@ class _NullCompactionRequest(CompactionRequest):
     def ended(self) -> bool:
         return True
 
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
 
-    async def __aenter__(self) -> CompactionRequest:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-
-class _NullCompaction(Compaction):
+class _NullCompaction(NullLifecycle, Compaction):
     enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[Compaction]

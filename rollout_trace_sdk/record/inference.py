@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
 from .items import TokenUsage, plain, usage_payload
-from .runtime import error_text, outcome_of, uuid4
+from .runtime import NullLifecycle, error_text, outcome_of, uuid4
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -232,7 +232,7 @@ class InferenceCall:
             self.cancelled("closed without a recorded response")
 
 
-class _NullInferenceCall(InferenceCall):
+class _NullInferenceCall(NullLifecycle, InferenceCall):
     """The disabled twin of :class:`InferenceCall`."""
 
     enabled: ClassVar[bool] = False
@@ -280,20 +280,6 @@ class _NullInferenceCall(InferenceCall):
     @property
     def ended(self) -> bool:
         return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-    async def __aenter__(self) -> InferenceCall:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
 
 _NullInferenceCall.INSTANCE = _NullInferenceCall()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from .runtime import uuid4
+from .runtime import NullLifecycle, uuid4
 
 if TYPE_CHECKING:
     from .tools import ToolCall
@@ -70,7 +70,7 @@ class McpCall:
         self.failed("ended before the MCP call")
 
 
-class _NullMcpCall(McpCall):
+class _NullMcpCall(NullLifecycle, McpCall):
     enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[McpCall]
@@ -91,9 +91,6 @@ class _NullMcpCall(McpCall):
     @property
     def ended(self) -> bool:
         return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
 
 
 _NullMcpCall.INSTANCE = _NullMcpCall()

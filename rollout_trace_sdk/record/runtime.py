@@ -14,7 +14,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, Self
 
 import anyio
 
@@ -45,6 +45,23 @@ class BundleSink(Protocol):
     ) -> bool: ...
 
     async def flush(self) -> None: ...
+
+
+class NullLifecycle:
+    """What every disabled twin shares: entering, leaving and shutdown do nothing.
+
+    Listed first among a twin's bases so these win over the live handle's methods."""
+
+    __slots__ = ()
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
 
 
 class Closable(Protocol):

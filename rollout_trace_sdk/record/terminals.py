@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..model import events as ev
-from .runtime import now_ms
+from .runtime import NullLifecycle, now_ms
 
 if TYPE_CHECKING:
     from .tools import ToolCall
@@ -98,7 +98,7 @@ class TerminalSession:
         self.exited(-1, status="failed")
 
 
-class _NullTerminalSession(TerminalSession):
+class _NullTerminalSession(NullLifecycle, TerminalSession):
     enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[TerminalSession]
@@ -120,9 +120,6 @@ class _NullTerminalSession(TerminalSession):
     @property
     def ended(self) -> bool:
         return True
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
 
 
 _NullTerminalSession.INSTANCE = _NullTerminalSession()

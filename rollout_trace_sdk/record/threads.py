@@ -19,7 +19,17 @@ from ..model import events as ev
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
 from .items import ItemIds, agent_message, final_answer_text
-from .runtime import Outcome, Runtime, error_text, is_uuid, now_ms, outcome_of, uuid7, warn
+from .runtime import (
+    NullLifecycle,
+    Outcome,
+    Runtime,
+    error_text,
+    is_uuid,
+    now_ms,
+    outcome_of,
+    uuid7,
+    warn,
+)
 from .tools import ToolCall, _NullToolCall
 
 AgentResultStatus = Literal["completed", "errored"]
@@ -471,7 +481,7 @@ class Turn:
 # --- null twins --------------------------------------------------------------------------------
 
 
-class _NullAgentThread(AgentThread):
+class _NullAgentThread(NullLifecycle, AgentThread):
     """The disabled twin of :class:`AgentThread`: accepts every call, records nothing."""
 
     enabled: ClassVar[bool] = False
@@ -515,22 +525,8 @@ class _NullAgentThread(AgentThread):
     def ended(self) -> bool:
         return False
 
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
 
-    async def __aenter__(self) -> AgentThread:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
-
-
-class _NullTurn(Turn):
+class _NullTurn(NullLifecycle, Turn):
     """The disabled twin of :class:`Turn`."""
 
     enabled: ClassVar[bool] = False
@@ -588,20 +584,6 @@ class _NullTurn(Turn):
     @property
     def ended(self) -> bool:
         return False
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-    async def __aenter__(self) -> Turn:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
 
 NULL_THREAD: AgentThread = _NullAgentThread()

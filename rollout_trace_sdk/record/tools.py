@@ -17,7 +17,7 @@ from ..model import events as ev
 from . import tool_kinds
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
-from .runtime import error_text, now_ms, outcome_of, warn
+from .runtime import NullLifecycle, error_text, now_ms, outcome_of, warn
 from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:
@@ -335,7 +335,7 @@ class ToolCall:
 # --- null twins --------------------------------------------------------------------------------
 
 
-class _NullToolCall(ToolCall):
+class _NullToolCall(NullLifecycle, ToolCall):
     enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
@@ -418,20 +418,6 @@ class _NullToolCall(ToolCall):
         return None
 
     def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
-        return None
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
-        return None
-
-    async def __aenter__(self) -> ToolCall:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         return None
 
 
