@@ -275,7 +275,7 @@ def reconcile(
             if norm.call_id is not None:
                 # Tools link call-id items from any thread, and a tool may have started in
                 # another thread since this item was last seen.
-                tools.link_conversation_item(replay, reused, norm.call_id, norm.kind)
+                tools.link_resent_item(replay, reused, norm.call_id, norm.kind)
                 code_cells.link_conversation_item(replay, reused, norm.call_id, norm.kind)
             if replay.pending_edges:
                 agents.resolve_pending_for_item(replay, reused)
@@ -440,12 +440,17 @@ def reduce_request(
 
 
 def _exact(replay: Replay, items: list[NormItem], ids: list[str]) -> list[NormItem | None]:
-    """The normalised items that now equal the item they were reconciled with: only those may
-    take the resent-history fast path next time (a claimed receipt keeps its own metadata, a
-    merged reasoning item its merged body)."""
+    """The normalised items that still match the item they were reconciled with: seeing the
+    same item there again changes nothing, so those may take the resent-history fast path
+    next time (a claimed receipt that kept other metadata no longer matches; a merged
+    reasoning item still does, by its encrypted identity, and merging again is a no-op)."""
     keys = replay.item_key
+    identities = replay.item_identity
     return [
-        norm if keys[item_id] == norm.key else None
+        norm
+        if keys[item_id] == norm.key
+        or (norm.identity is not None and identities.get(item_id) == norm.identity)
+        else None
         for norm, item_id in zip(items, ids, strict=True)
     ]
 

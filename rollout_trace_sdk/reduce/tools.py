@@ -251,6 +251,19 @@ def finalize(replay: Replay) -> None:
             tool.started_code_cell_id = cell.code_cell_id
 
 
+def link_resent_item(replay: Replay, item_id: str, call_id: str, kind: str) -> None:
+    """A resent item already linked to its tool needs nothing more (no response changed
+    since it was last seen); otherwise link it as new."""
+    tools = replay.tools_by_call.get(call_id)
+    if tools is not None and len(tools) == 1:
+        tool = replay.trace.tool_calls[tools[0]]
+        if kind in _CALL_KINDS and item_id in tool.model_visible_call_item_ids:
+            return
+        if kind in _OUTPUT_KINDS and item_id in tool.model_visible_output_item_ids:
+            return
+    link_conversation_item(replay, item_id, call_id, kind)
+
+
 def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
     """A reconciled item carrying a call id joins the one tool with that call id."""
     if call_id is None or call_id not in replay.tools_by_call:
