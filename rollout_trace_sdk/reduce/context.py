@@ -116,10 +116,30 @@ class Replay:
     #: thread → normalisations of its last request and response, by exact item bytes
     norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
 
+    #: lenient replay: optional payloads that are missing are passed over (and noted)
+    lenient: bool = False
+    notes: list[str] | None = None
+
     # --- small shared helpers ---------------------------------------------------------------
 
     def load(self, ref: RawPayloadRef) -> Any:
         return self.payloads.load_payload(ref)
+
+    def load_optional(self, ref: RawPayloadRef) -> tuple[bool, Any]:
+        """(found, value) for an optional payload (thread metadata): lenient replay goes on
+        without it when the file is missing, as if the event carried none."""
+        from .bundle import MissingPayload
+
+        try:
+            return True, self.payloads.load_payload(ref)
+        except MissingPayload as exc:
+            if not self.lenient:
+                raise
+            if self.notes is not None:
+                self.notes.append(
+                    f"{ref.path}: went on without payload {ref.raw_payload_id} ({exc.cause})"
+                )
+            return False, None
 
     def thread(self, thread_id: str) -> AgentThread:
         thread = self.trace.threads.get(thread_id)

@@ -284,12 +284,8 @@ def reconcile(
             continue
         if norm.call_id is not None:
             _check_call_id(replay, thread_id, norm)
-        if receipts and norm.agent_message is not None and norm.responses_item_id is not None:
-            item_id = receipts.pop((thread_id, norm.responses_item_id), None)
-            if item_id is not None:
-                receipt = conversation_items[item_id]
-                receipt.body = norm.body_for(payload_id)
-                _rekey(replay, receipt)
+        if receipts:
+            item_id = _claim_receipt(replay, thread_id, norm, payload_id)
         if item_id is None and position < limit:
             previous = baseline[position]
             existing = conversation_items.get(previous)
@@ -332,6 +328,19 @@ def reconcile(
     return result
 
 
+def _claim_receipt(replay: Replay, thread_id: str, norm: NormItem, payload_id: str) -> str | None:
+    """The first agent message carrying an unclaimed receipt's id becomes that receipt item;
+    the receipt takes its body and keeps everything else."""
+    if norm.agent_message is None or norm.responses_item_id is None or not replay.receipts:
+        return None
+    item_id = replay.receipts.pop((thread_id, norm.responses_item_id), None)
+    if item_id is not None:
+        receipt = replay.trace.conversation_items[item_id]
+        receipt.body = norm.body_for(payload_id)
+        _rekey(replay, receipt)
+    return item_id
+
+
 def _reconcile_detached(
     replay: Replay,
     items: list[NormItem],
@@ -348,7 +357,10 @@ def _reconcile_detached(
     index = _Baseline(candidates)
     for norm in items:
         _check_call_id(replay, thread_id, norm)
-        item_id = index.search(replay, norm, used) if candidates else None
+        # A checkpoint claims an unclaimed receipt as a request does.
+        item_id = _claim_receipt(replay, thread_id, norm, payload_id)
+        if item_id is None and candidates:
+            item_id = index.search(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
         _sighting(replay, item_id, norm, producers)

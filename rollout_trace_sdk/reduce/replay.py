@@ -117,10 +117,10 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
         root_thread_id=manifest.root_thread_id,
         started_at_unix_ms=manifest.started_at_unix_ms,
     )
-    replay = Replay(payloads=source, trace=trace)
     lenient = bool(getattr(source, "lenient", False))
     log: str | None = getattr(source, "event_log_display", None)
     skipped: list[str] | None = getattr(source, "skipped", None)
+    replay = Replay(payloads=source, trace=trace, lenient=lenient, notes=skipped)
     for located in source.events():
         event = located.event
         try:

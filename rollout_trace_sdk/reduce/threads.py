@@ -34,8 +34,10 @@ def rollout_ended(replay: Replay, event: TraceEvent, ended: RolloutEnded) -> Non
     replay.trace.ended_at_unix_ms = event.wall_time_unix_ms
 
 
-def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any]:
-    value: dict[str, Any] = replay.load(ref)
+def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any] | None:
+    found, value = replay.load_optional(ref)
+    if not found:
+        return None
     error = f"parse thread metadata {ref.raw_payload_id}"
     problem = struct_error(value, "ThreadStartedMetadata", 6)
     if problem is not None:
@@ -44,7 +46,8 @@ def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any]:
         field = value.get(name)
         if field is not None and not isinstance(field, str):
             raise ReduceError(error, cause=invalid_type(field, "a string"))
-    return value
+    metadata: dict[str, Any] = value
+    return metadata
 
 
 def _str(obj: dict[str, Any], name: str) -> str | None:
@@ -72,7 +75,7 @@ def thread_started(replay: Replay, event: TraceEvent, started: ThreadStarted) ->
         raise ReduceError(f"duplicate thread start for {thread_id}")
     metadata: dict[str, Any] = {}
     if started.metadata_payload is not None:
-        metadata = _metadata(replay, started.metadata_payload)
+        metadata = _metadata(replay, started.metadata_payload) or {}
     spawn: dict[str, Any] | None = None
     source = metadata.get("session_source")
     if isinstance(source, dict):

@@ -438,3 +438,35 @@ def test_a_claimed_receipt_keeps_its_metadata_so_a_resend_may_not_match(
         "conversation_item:3",
     ]
     assert state["conversation_items"]["conversation_item:1"]["agent_message"]["author"] == ""
+
+
+def test_a_compaction_checkpoint_claims_a_receipt(bundle: BundleBuilder) -> None:
+    bundle.begin()
+    delivered = agent_message("am1", "done", author="/root/w", recipient="/root")
+    bundle.accept("am1", receipt=delivered)
+    checkpoint = bundle.payload(
+        "compaction_checkpoint",
+        {
+            "input_history": [delivered],
+            "replacement_history": [{"type": "compaction", "encrypted_content": "S"}],
+        },
+    )
+    bundle.event(ev.CompactionInstalled("cmp-1", checkpoint), thread=ROOT, turn=TURN)
+    compaction = bundle.reduce()["compactions"]["cmp-1"]
+    assert compaction["input_item_ids"] == ["conversation_item:1"]
+    assert compaction["marker_item_id"] == "conversation_item:2"
+
+
+def test_lenient_replay_goes_on_without_missing_thread_metadata(bundle: BundleBuilder) -> None:
+    from rollout_trace_sdk.reduce import reduce_bundle
+    from rollout_trace_sdk.reduce.bundle import collect_skipped
+
+    bundle.event(ev.RolloutStarted("trace-1", ROOT))
+    bundle.start_thread(metadata={"model": "m"})
+    bundle.start_turn()
+    (bundle.root / "payloads" / "1.json").unlink()
+    with collect_skipped() as notes:
+        trace = reduce_bundle(bundle.root, lenient=True)
+    assert trace.threads[ROOT].default_model is None
+    assert TURN in trace.codex_turns
+    assert any("raw_payload:1" in note for note in notes)
