@@ -286,10 +286,6 @@ def test_demo_calls_run_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert out == f"{tmp_path / 'bundle'}\n5 events, 2 payloads, 1,234 bytes (scale 3)\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="replay.py does not yet catch MissingPayload around handlers in lenient mode",
-)
 def test_lenient_reduce_skips_an_event_whose_handler_payload_is_missing(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path)
     (bundle / "payloads" / "1.json").unlink()  # thread metadata, read by thread_started

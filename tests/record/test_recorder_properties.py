@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.record import AgentThread, Rollout, TerminalSession, Turn, open_rollout
 from rollout_trace_sdk.record import task_message as make_task_message
 
-from ..codex_oracle import codex_bin
 from .recorder_support import bundle_in, check_bundle, types
 
 Op = Literal[
@@ -174,9 +172,8 @@ def test_any_sequence_of_calls_leaves_a_reducible_bundle(
         anyio.run(_run, root, ops, budget, backend=backend)
         bundle = bundle_in(root)
         assert types(bundle)[-1] == "recording_completed"
-        # both reducers must accept it; state equality is asserted by the scenario tests
-        # (see test_compaction_after_a_delivered_agent_message for a known divergence)
-        check_bundle(bundle, root, compare=False)
+        # both reducers accept it and build the same state
+        check_bundle(bundle, root)
 
 
 def test_partial_outputs_of_two_failed_attempts() -> None:
@@ -187,11 +184,6 @@ def test_partial_outputs_of_two_failed_attempts() -> None:
         check_bundle(bundle_in(root), root)
 
 
-@pytest.mark.xfail(
-    reason="our reducer reconciles a compaction's input history against an accepted "
-    "agent-message receipt differently from Codex (reducer issue)",
-    strict=bool(codex_bin()),
-)
 def test_compaction_after_a_delivered_agent_message() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -226,13 +226,15 @@ async def test_flush_puts_everything_on_disk(tmp_path: Path) -> None:
 
 async def test_flush_returns_while_others_keep_recording(tmp_path: Path) -> None:
     """A flush waits for what was queued before it, not for a producer that never stops."""
-    w = make_writer(tmp_path)
+    w = make_writer(tmp_path, max_queued_bytes=1 << 20)
     stop = False
 
     async def chatter() -> None:
         n = 0
         while not stop:
-            w.event_nowait(ev.ThreadResumed(f"c{n}"))
+            # the waiting call: a producer faster than the disk must not fill the budget and
+            # make the nowait records below drop
+            await w.event(ev.ThreadResumed(f"c{n}"))
             n += 1
             await anyio.lowlevel.checkpoint()
 
@@ -240,7 +242,7 @@ async def test_flush_returns_while_others_keep_recording(tmp_path: Path) -> None
         await tg.start(w.run)
         tg.start_soon(chatter)
         for i in range(1, 21):
-            w.event_nowait(ev.ThreadResumed("mine"))
+            assert await w.event(ev.ThreadResumed("mine"))
             with anyio.fail_after(10):
                 await w.flush()
             on_disk = (w.bundle_dir / "trace.jsonl").read_bytes()
