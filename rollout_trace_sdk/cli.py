@@ -218,7 +218,7 @@ def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
     try:
         state = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        from .model._serde_json import syntax_error
+        from .model.serde_errors import syntax_error
 
         raise ReduceError(
             f"parse state {source}", cause=syntax_error(raw) or "not JSON", file=source

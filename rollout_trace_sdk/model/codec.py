@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import types
 import typing
+import unicodedata
 from collections.abc import Callable
 from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 
@@ -34,7 +35,34 @@ class DecodeError(ValueError):
 # --- serde-style messages --------------------------------------------------------------------
 
 
-def _describe(value: Any) -> str:
+_DEBUG_ESCAPES: Final = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\0": "\\0",
+}
+_UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+
+
+def rust_debug(text: str) -> str:
+    """A string as Rust's ``{:?}`` prints it: serde quotes strings in its errors that way."""
+    out = ['"']
+    for char in text:
+        escaped = _DEBUG_ESCAPES.get(char)
+        if escaped is not None:
+            out.append(escaped)
+        elif unicodedata.category(char) in _UNPRINTABLE:
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def describe(value: Any) -> str:
+    """serde's words for an unexpected value in an "invalid type" error."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -44,17 +72,17 @@ def _describe(value: Any) -> str:
     if isinstance(value, float):
         return f"floating point `{value}`"
     if isinstance(value, str):
-        return f'string "{value}"'
+        return f"string {rust_debug(value)}"
     if isinstance(value, list):
         return "sequence"
     return "map"
 
 
 def _invalid_type(value: Any, expected: str) -> DecodeError:
-    return DecodeError(f"invalid type: {_describe(value)}, expected {expected}")
+    return DecodeError(f"invalid type: {describe(value)}, expected {expected}")
 
 
-def _unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
+def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
     if not allowed:
         return DecodeError(f"unknown variant `{value}`, there are no variants")
     if len(allowed) == 1:
@@ -108,7 +136,7 @@ def _structure_literal(tp: Any) -> Callable[[Any, Any], str]:
         if not isinstance(value, str):
             raise _invalid_type(value, "a string")
         if value not in allowed:
-            raise _unknown_variant(value, allowed)
+            raise unknown_variant(value, allowed)
         return value
 
     return structure
@@ -122,7 +150,7 @@ def _tag_of(value: Any, allowed: tuple[str, ...], enum: str) -> str:
     if not isinstance(tag, str):
         raise _invalid_type(tag, "a string")
     if tag not in allowed:
-        raise _unknown_variant(tag, allowed)
+        raise unknown_variant(tag, allowed)
     return tag
 
 
@@ -139,7 +167,7 @@ def _structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
     if not isinstance(tag, str):
         raise _invalid_type(tag, "variant identifier")
     if tag not in ev.PAYLOAD_KINDS:
-        raise _unknown_variant(tag, ev.PAYLOAD_KINDS)
+        raise unknown_variant(tag, ev.PAYLOAD_KINDS)
     return ev.RawPayloadRef(
         _structure_str(obj["raw_payload_id"], str),
         tag,  # type: ignore[arg-type]

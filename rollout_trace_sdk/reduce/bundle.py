@@ -4,7 +4,7 @@ Everything the reducer reads goes through here, so three promises live in one pl
 streamed line by line (memory does not grow with the log), no payload path can make us read
 outside the bundle directory (Codex follows ``../`` and absolute paths; we refuse them), and
 every failure carries Codex's exact wording — serde_json's messages are recomputed by
-``model._serde_json`` only once the fast parse has already failed.
+``model.serde_errors`` only once the fast parse has already failed.
 """
 
 from __future__ import annotations
@@ -71,14 +71,14 @@ def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
 
 def _serde() -> ModuleType:
     """serde_json's messages, imported only once something has already failed."""
-    from ..model import _serde_json
+    from ..model import serde_errors
 
-    return _serde_json
+    return serde_errors
 
 
 def _loads_lenient_numbers(raw: bytes) -> Any:
     """Parse JSON serde accepts but orjson refuses (numbers beyond f64: serde keeps them as
-    text). Only called after ``_serde_json`` confirmed serde would accept the bytes."""
+    text). Only called after ``serde_errors`` confirmed serde would accept the bytes."""
     return json.loads(raw)
 
 

@@ -7,29 +7,11 @@ Codex reads most payload fields by converting a ``serde_json::Value`` into a typ
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from typing import Any
 
-from ..model import _serde_json
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
-
-
-def rust_debug(text: str) -> str:
-    """A string as Rust's ``{:?}`` prints it (serde quotes strings in errors that way)."""
-    out = ['"']
-    for char in text:
-        escaped = _ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif unicodedata.category(char) in _UNPRINTABLE:
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+from ..model import serde_errors
+from ..model.codec import rust_debug
 
 
 def describe(value: Any) -> str:
@@ -81,28 +63,12 @@ def struct_error(value: Any, name: str, fields: int, first: str = "a string") ->
 def typed_text_error(text: str, name: str, required: tuple[str, ...]) -> str | None:
     """serde's message (with position) for JSON ``text`` read as a struct whose ``required``
     fields are strings, or None when it reads."""
-    from ..model import codec
-
-    def check_str(value: Any) -> object:
-        if not isinstance(value, str):
-            raise codec.DecodeError(f"invalid type: {codec._describe(value)}, expected a string")
-        return value
-
-    data = text.encode("utf-8")
-    problem = _serde_json.syntax_error(data)
-    if problem is not None:
-        return problem
-    scan = _serde_json._TypedScan(data, f"struct {name}", {f: (False, check_str) for f in required})
-    try:
-        scan.document()
-    except _serde_json._Fail as fail:
-        return _serde_json.at(fail.message, data, fail.index)
-    return None
+    return serde_errors.string_struct_error(text.encode("utf-8"), name, required)
 
 
 def syntax_error(text: str) -> str:
     """serde's message for JSON text that does not parse."""
-    return _serde_json.syntax_error(text.encode("utf-8")) or "invalid JSON"
+    return serde_errors.syntax_error(text.encode("utf-8")) or "invalid JSON"
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")

@@ -16,8 +16,8 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from ..model import _serde_json as serde
 from ..model import codec
+from ..model import serde_errors as serde
 from ..model.events import SCHEMA_VERSION
 from .bundle import EVENT_LOG, MANIFEST, io_error_text
 

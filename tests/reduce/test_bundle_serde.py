@@ -1,4 +1,4 @@
-"""serde_json's messages, recomputed after a failed parse (``model._serde_json``).
+"""serde_json's messages, recomputed after a failed parse (``model.serde_errors``).
 
 Every expected string below was printed by the real Codex 0.169.0 binary for exactly these bytes
 (as a payload file, a trace.jsonl line, or manifest.json); the optional differential test at the
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollout_trace_sdk.model import _serde_json as serde
 from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import serde_errors as serde
 
 PAYLOAD_CASES: list[tuple[bytes, str]] = [
     (b"", "EOF while parsing a value at line 1 column 0"),

@@ -22,8 +22,8 @@ import orjson
 
 from . import codec
 
-_describe = codec._describe
-_unknown_variant = codec._unknown_variant
+_describe = codec.describe
+_unknown_variant = codec.unknown_variant
 
 _RECURSION_LIMIT: Final = 128
 _WHITESPACE: Final = re.compile(rb"[ \n\t\r]*")
@@ -562,6 +562,27 @@ def manifest_error(data: bytes) -> str | None:
         },
     )
     scan.io_read = True  # Codex reads the manifest through serde_json::from_reader
+    try:
+        scan.document()
+    except _Fail as fail:
+        return at(fail.message, data, fail.index)
+    return None
+
+
+def string_struct_error(data: bytes, name: str, fields: tuple[str, ...]) -> str | None:
+    """serde's message (with position) for JSON ``data`` read as struct ``name`` whose
+    ``fields`` are required strings, or None when it reads."""
+    from .codec import DecodeError, describe
+
+    def check_str(value: Any) -> object:
+        if not isinstance(value, str):
+            raise DecodeError(f"invalid type: {describe(value)}, expected a string")
+        return value
+
+    problem = syntax_error(data)
+    if problem is not None:
+        return problem
+    scan = _TypedScan(data, f"struct {name}", {field: (False, check_str) for field in fields})
     try:
         scan.document()
     except _Fail as fail:
