@@ -108,3 +108,15 @@ def test_rows_show_status_duration_model_tokens_and_kind() -> None:
 def test_empty_state_says_none() -> None:
     text = summarize({"threads": {}})
     assert text.count("(none)") == 5
+
+
+def test_rows_follow_the_order_things_happened_not_their_ids() -> None:
+    def call(call_id: str, seq: int) -> dict[str, Any]:
+        execution = _execution(seq, seq + 1, "completed") | {"started_seq": seq}
+        return {"inference_call_id": call_id, "thread_id": "a", "execution": execution}
+
+    state = STATE | {
+        "inference_calls": {"aaa-late": call("aaa-late", 9), "zzz-early": call("zzz-early", 2)}
+    }
+    text = summarize(state)
+    assert text.index("zzz-early") < text.index("aaa-late")

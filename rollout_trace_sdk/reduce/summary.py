@@ -50,10 +50,19 @@ def _table(title: str, header: _Row, rows: list[_Row]) -> list[str]:
 
 
 def _map(state: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """The objects of one state map in the order they happened (state maps are sorted by id,
+    which for UUIDs is no order a reader can follow)."""
     value = state.get(key)
     if not isinstance(value, Mapping):
         return []
-    return [v for v in value.values() if isinstance(v, Mapping)]
+    objects = [v for v in value.values() if isinstance(v, Mapping)]
+    return sorted(objects, key=_started_seq)
+
+
+def _started_seq(obj: Mapping[str, Any]) -> int:
+    execution = obj.get("execution")
+    seq = execution.get("started_seq") if isinstance(execution, Mapping) else None
+    return seq if isinstance(seq, int) else 0
 
 
 def _endpoint(value: Any) -> str:
