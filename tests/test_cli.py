@@ -329,3 +329,26 @@ def test_validate_names_a_line_that_is_not_utf8(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path, b"".join(lines))
     code, out, _ = run("validate", bundle)
     assert code == 1 and f"{bundle}/trace.jsonl:2: not UTF-8 text\n" in out
+
+
+def test_lenient_reduce_skips_what_a_missing_payload_takes_with_it(tmp_path: Path) -> None:
+    """The inference whose request never reached the disk is skipped, and so is its completion,
+    which refers to a call the replay never saw; everything else is reduced."""
+    from tests.differential.codec_driver import write_bundle
+    from tests.differential.script import Script, StepScript, TurnScript
+
+    step = StepScript(False, False, "hi", None, (), "completed", (True,), None, 5, 5)
+    turn = TurnScript("go", True, (step, step), "none", "completed", None)
+    bundle = write_bundle(Script((turn,)), tmp_path)
+    events = [orjson.loads(line) for line in (bundle / "trace.jsonl").read_bytes().splitlines()]
+    started = [e for e in events if e["payload"]["type"] == "inference_started"][1]
+    (bundle / started["payload"]["request_payload"]["path"]).unlink()
+
+    assert run("reduce", bundle, "-o", tmp_path / "strict.json")[0] == 1
+    code, _, err = run("reduce", bundle, "--lenient", "-o", tmp_path / "s.json")
+    assert code == 0, err
+    assert f"(seq {started['seq']}): skipped payload missing" in err
+    assert "skipped not reducible: inference completion referenced unknown call" in err
+    state = orjson.loads((tmp_path / "s.json").read_bytes())
+    assert len(state["inference_calls"]) == 1
+    assert state["status"] == "completed"

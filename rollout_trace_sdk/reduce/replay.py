@@ -125,17 +125,19 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
         event = located.event
         try:
             apply_event(replay, event)
-        except MissingPayload as exc:
+        except ReduceError as exc:
             if not lenient:
                 _locate(exc, log, located.line, event.seq)
                 raise
-            # A killed recorder can leave an event whose payload never reached the disk:
-            # lenient replay passes over that event and says so.
+            # A killed recorder leaves events whose payload never reached the disk, and later
+            # events that refer to what those would have created: lenient replay passes over
+            # each such event and says so.
             if skipped is not None:
-                skipped.append(f"line {located.line} (seq {event.seq}): skipped event ({exc})")
-        except ReduceError as exc:
-            _locate(exc, log, located.line, event.seq)
-            raise
+                what = "payload missing" if isinstance(exc, MissingPayload) else "not reducible"
+                skipped.append(
+                    f"line {located.line} (seq {event.seq}): skipped {what}: {exc.message}"
+                    + (f" ({exc.cause})" if exc.cause else "")
+                )
     for payload_id in sorted(trace.raw_payloads):
         source.check_payload(payload_id, trace.raw_payloads[payload_id].path)
     agents.finalize(replay)
