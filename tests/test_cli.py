@@ -303,10 +303,6 @@ def test_reduce_output_gets_ordinary_file_permissions(tmp_path: Path) -> None:
 
 
 def test_real_demo_bundle_validates_and_reduces(tmp_path: Path) -> None:
-    try:
-        import rollout_trace_sdk.demo  # noqa: F401
-    except ImportError:
-        pytest.skip("rollout_trace_sdk.demo is not present")
     code, out, err = run("demo", "--out", tmp_path / "demo", "--scale", "1")
     assert code == 0, err
     bundle = Path(out.splitlines()[0])

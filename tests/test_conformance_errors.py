@@ -1,21 +1,17 @@
 """Every broken bundle of ``_errors/`` fails with Codex's exact text, or reduces to Codex's state.
 
 Deliberate differences (we refuse what Codex follows, or we say more than Codex does) are listed
-in ``OURS`` with the text we print instead. Cases whose outcome is decided during replay need
-the reducer's ``reduce_bundle``; until it exists they are checked as far as the bundle reader
-goes and skipped beyond that, saying why.
+in ``OURS`` with the text we print instead.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from rollout_trace_sdk.reduce.bundle import Bundle
-from rollout_trace_sdk.reduce.errors import ReduceError
+from rollout_trace_sdk.model.state import state_bytes
+from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
 from tests.conftest import CONFORMANCE, needs_conformance
 
 ERRORS = CONFORMANCE / "_errors"
@@ -35,25 +31,9 @@ OURS: dict[str, tuple[str, str]] = {
 }
 
 
-def _reducer() -> Any:
+def _outcome() -> tuple[str, ReduceError | bytes]:
+    """Run on the relative path ``bundle`` (from the case directory), as Codex was run."""
     try:
-        from rollout_trace_sdk.reduce import reduce_bundle
-    except ImportError:
-        return None
-    return reduce_bundle
-
-
-def _outcome(case_dir: Path) -> tuple[str, ReduceError | bytes | None]:
-    """Run in the case directory on the relative path ``bundle``, as Codex was run."""
-    reduce_bundle = _reducer()
-    try:
-        if reduce_bundle is None:
-            bundle = Bundle.open("bundle")
-            for _ in bundle.events():
-                pass
-            return "drained", None
-        from rollout_trace_sdk.model.state import state_bytes
-
         return "reduced", state_bytes(reduce_bundle("bundle"))
     except ReduceError as exc:
         return "error", exc
@@ -70,12 +50,10 @@ def test_error_case_matches_codex(case: str, monkeypatch: pytest.MonkeyPatch) ->
     case_dir = ERRORS / case
     result = json.loads((case_dir / "result.json").read_text())
     monkeypatch.chdir(case_dir)
-    kind, got = _outcome(case_dir)
+    kind, got = _outcome()
 
     if case in OURS:
         headline, fragment = OURS[case]
-        if kind == "drained":
-            pytest.skip("decided during replay: needs rollout_trace_sdk.reduce.reduce_bundle")
         assert isinstance(got, ReduceError), f"{case}: expected our refusal, got {kind}"
         assert got.message == headline
         assert got.cause is not None and fragment in got.cause
@@ -85,16 +63,12 @@ def test_error_case_matches_codex(case: str, monkeypatch: pytest.MonkeyPatch) ->
 
     if result["exit_code"] != 0:
         expected = (case_dir / "expected_error.txt").read_text().rstrip("\n")
-        if kind == "drained":
-            pytest.skip("decided during replay: needs rollout_trace_sdk.reduce.reduce_bundle")
         assert isinstance(got, ReduceError), f"{case}: Codex fails, we returned a state"
         assert _codex_text(got) == expected
         return
 
     if kind == "error":
         raise AssertionError(f"{case}: Codex accepts, we fail with {got!r}")
-    if kind == "drained":
-        pytest.skip("success case: comparing the state needs reduce_bundle")
     assert got == (case_dir / "reduced_state.json").read_bytes()
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+
 from ..codex_oracle import codex_bin, codex_reduce
 
 
@@ -41,12 +43,8 @@ def payload(bundle: Path, ref: dict[str, Any] | None) -> Any:
     return orjson.loads((bundle / ref["path"]).read_bytes())
 
 
-def our_reduce(bundle: Path) -> bytes | None:
-    """Our reducer's state bytes; ``None`` while the reducer is not importable."""
-    try:
-        from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
-    except ImportError:
-        return None
+def our_reduce(bundle: Path) -> bytes:
+    """Our reducer's state bytes."""
     return state_bytes(reduce_bundle(bundle))
 
 
@@ -57,10 +55,7 @@ def check_bundle(bundle: Path, tmp: Path | None = None, *, compare: bool = True)
     if codex_bin() is not None:
         ok, stderr, theirs = codex_reduce(bundle)
         assert ok, f"codex rejected {bundle}:\n{stderr}"
-    ours = our_reduce(bundle)
-    mine = None if ours is None else orjson.loads(ours)
-    if compare and theirs is not None and mine is not None:
+    mine: dict[str, Any] = orjson.loads(our_reduce(bundle))
+    if compare and theirs is not None:
         assert mine == theirs, f"our reducer disagrees with Codex on {bundle}"
-    state = theirs if theirs is not None else mine
-    assert state is not None, "neither Codex nor our reducer is available"
-    return state
+    return theirs if theirs is not None else mine

@@ -9,12 +9,13 @@ checked."""
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import anyio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 
 from rollout_trace_sdk.record import AgentThread, TerminalSession, Turn, open_rollout, task_message
 
@@ -181,7 +182,12 @@ async def _play(root: Path, script: Script) -> None:
             await loop.turn(turn_script, None)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@seed(20261124)
+@settings(
+    max_examples=int(os.environ.get("RECORDER_DIFFERENTIAL_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(script=scripts())
 def test_differential_scripts_through_the_recorder(script: Script) -> None:
     with tempfile.TemporaryDirectory() as tmp:
