@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from .reduce.bundle import EVENT_LOG, MANIFEST, collect_skipped
+from .reduce.bundle import EVENT_LOG, MANIFEST
 from .reduce.errors import ReduceError
 
 _USAGE = 2
@@ -72,8 +72,8 @@ def _reduce(path: str, *, lenient: bool) -> tuple[Any, list[str]]:
     """Reduce through the replay package; returns (RolloutTrace, what lenient mode skipped)."""
     from .reduce import reduce_bundle
 
-    with collect_skipped() as notes:
-        trace = reduce_bundle(path, lenient=lenient)
+    notes: list[str] = []
+    trace = reduce_bundle(path, lenient=lenient, skipped=notes)
     return trace, notes
 
 

@@ -13,8 +13,6 @@ import errno
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO, Final
@@ -82,21 +80,6 @@ def _loads_lenient_numbers(raw: bytes) -> Any:
     return json.loads(raw)
 
 
-_SKIPPED_SINK: ContextVar[list[str] | None] = ContextVar("_SKIPPED_SINK", default=None)
-
-
-@contextmanager
-def collect_skipped() -> Iterator[list[str]]:
-    """Gather what lenient bundles opened inside the block skipped, whoever opens them: the
-    CLI reports it without the reducer having to hand its ``Bundle`` back."""
-    notes: list[str] = []
-    token = _SKIPPED_SINK.set(notes)
-    try:
-        yield notes
-    finally:
-        _SKIPPED_SINK.reset(token)
-
-
 class MissingPayload(ReduceError):
     """A payload file is absent; lenient replay skips the event that needed it."""
 
@@ -111,13 +94,20 @@ class Bundle:
     """An opened bundle directory. ``open`` reads and gates the manifest; nothing else is read
     until asked for."""
 
-    def __init__(self, root: Path, display: str, manifest: Manifest, *, lenient: bool) -> None:
+    def __init__(
+        self,
+        root: Path,
+        display: str,
+        manifest: Manifest,
+        *,
+        lenient: bool,
+        skipped: list[str] | None = None,
+    ) -> None:
         self.root = root
         self.manifest = manifest
         self.lenient = lenient
-        #: What lenient mode passed over, one human sentence each.
-        sink = _SKIPPED_SINK.get()
-        self.skipped: list[str] = sink if sink is not None else []
+        #: What lenient mode passed over, one human sentence each (the caller's list if given).
+        self.skipped: list[str] = skipped if skipped is not None else []
         self._display = display
         self._root_text = str(root)
         self._resolved_root = os.path.realpath(root)
@@ -127,7 +117,9 @@ class Bundle:
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, lenient: bool = False) -> Bundle:
+    def open(
+        cls, path: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+    ) -> Bundle:
         root = Path(path)
         display = str(path).rstrip("/") or "/"
         manifest_path = f"{display}/{MANIFEST}"
@@ -149,7 +141,7 @@ class Bundle:
                 "use its matching reducer or record a new bundle",
                 file=manifest_path,
             )
-        return cls(root, display, manifest, lenient=lenient)
+        return cls(root, display, manifest, lenient=lenient, skipped=skipped)
 
     @property
     def display(self) -> str:

@@ -156,6 +156,11 @@ def _locate(exc: ReduceError, log: str | None, line: int, seq: int) -> None:
         exc.line = line
 
 
-def reduce_bundle(path: str | Path, *, lenient: bool = False) -> RolloutTrace:
-    """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``)."""
-    return replay_source(Bundle.open(path, lenient=lenient))
+def reduce_bundle(
+    path: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+) -> RolloutTrace:
+    """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``).
+
+    With ``lenient``, what could not be reduced is passed over and described, one sentence
+    each, in ``skipped`` (pass a list to read them)."""
+    return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped))

@@ -9,7 +9,7 @@ import pytest
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.reduce.bundle import Bundle, MissingPayload, collect_skipped
+from rollout_trace_sdk.reduce.bundle import Bundle, MissingPayload
 from rollout_trace_sdk.reduce.errors import ReduceError
 
 ROLLOUT = "01a20c59-0000-7000-8000-000000000001"
@@ -276,10 +276,10 @@ def test_lenient_end_check_notes_missing_and_invalid_payloads(tmp_path: Path) ->
     root = make_bundle(tmp_path)
     (root / "payloads" / "1.json").unlink()
     (root / "payloads" / "2.json").write_bytes(b"")
-    with collect_skipped() as notes:
-        bundle = Bundle.open(root, lenient=True)
-        bundle.check_payload("raw_payload:1", "payloads/1.json")
-        bundle.check_payload("raw_payload:2", "payloads/2.json")
+    notes: list[str] = []
+    bundle = Bundle.open(root, lenient=True, skipped=notes)
+    bundle.check_payload("raw_payload:1", "payloads/1.json")
+    bundle.check_payload("raw_payload:2", "payloads/2.json")
     assert notes is bundle.skipped
     assert len(notes) == 2
     assert "raw_payload:1" in notes[0] and "unreadable" in notes[0]

@@ -459,14 +459,13 @@ def test_a_compaction_checkpoint_claims_a_receipt(bundle: BundleBuilder) -> None
 
 def test_lenient_replay_goes_on_without_missing_thread_metadata(bundle: BundleBuilder) -> None:
     from rollout_trace_sdk.reduce import reduce_bundle
-    from rollout_trace_sdk.reduce.bundle import collect_skipped
 
     bundle.event(ev.RolloutStarted("trace-1", ROOT))
     bundle.start_thread(metadata={"model": "m"})
     bundle.start_turn()
     (bundle.root / "payloads" / "1.json").unlink()
-    with collect_skipped() as notes:
-        trace = reduce_bundle(bundle.root, lenient=True)
+    notes: list[str] = []
+    trace = reduce_bundle(bundle.root, lenient=True, skipped=notes)
     assert trace.threads[ROOT].default_model is None
     assert TURN in trace.codex_turns
     assert any("raw_payload:1" in note for note in notes)
