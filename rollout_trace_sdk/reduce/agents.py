@@ -7,7 +7,7 @@ delivered content) and resolve when a matching delivery item is reconciled or re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -139,6 +139,20 @@ def _communication(text: str) -> tuple[str, str, str] | None:
 # --- edges -----------------------------------------------------------------------------------------
 
 
+class _Window(Protocol):
+    started_at_unix_ms: int
+    ended_at_unix_ms: int | None
+
+
+def _widen_window(existing: _Window, seen: _Window) -> None:
+    """A second sighting of an edge: it started at the earliest and ended at the latest."""
+    existing.started_at_unix_ms = min(existing.started_at_unix_ms, seen.started_at_unix_ms)
+    if existing.ended_at_unix_ms is None:
+        existing.ended_at_unix_ms = seen.ended_at_unix_ms
+    elif seen.ended_at_unix_ms is not None:
+        existing.ended_at_unix_ms = max(existing.ended_at_unix_ms, seen.ended_at_unix_ms)
+
+
 def _upsert(replay: Replay, edge: InteractionEdge) -> None:
     edges = replay.trace.interaction_edges
     existing = edges.get(edge.edge_id)
@@ -153,11 +167,7 @@ def _upsert(replay: Replay, edge: InteractionEdge) -> None:
             raise ReduceError(
                 f"interaction edge {edge.edge_id} was observed with conflicting endpoints"
             )
-        existing.started_at_unix_ms = min(existing.started_at_unix_ms, edge.started_at_unix_ms)
-        if existing.ended_at_unix_ms is None:
-            existing.ended_at_unix_ms = edge.ended_at_unix_ms
-        elif edge.ended_at_unix_ms is not None:
-            existing.ended_at_unix_ms = max(existing.ended_at_unix_ms, edge.ended_at_unix_ms)
+        _widen_window(existing, edge)
         for item_id in edge.carried_item_ids:
             push_unique(existing.carried_item_ids, item_id)
         for payload_id in edge.carried_raw_payload_ids:
@@ -213,11 +223,7 @@ def _queue(replay: Replay, pending: PendingEdge) -> None:
             raise ReduceError(
                 f"pending interaction edge {pending.edge_id} was observed with conflicting delivery data"
             )
-        existing.started_at_unix_ms = min(existing.started_at_unix_ms, pending.started_at_unix_ms)
-        if existing.ended_at_unix_ms is None:
-            existing.ended_at_unix_ms = pending.ended_at_unix_ms
-        elif pending.ended_at_unix_ms is not None:
-            existing.ended_at_unix_ms = max(existing.ended_at_unix_ms, pending.ended_at_unix_ms)
+        _widen_window(existing, pending)
         for payload_id in pending.carried_raw_payload_ids:
             push_unique(existing.carried_raw_payload_ids, payload_id)
         return
