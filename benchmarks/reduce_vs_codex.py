@@ -43,14 +43,8 @@ TARGETS = {"time_ratio_45mb": 1.0, "time_ratio_166mb": 0.25, "rss_ratio": 2.0}
 
 
 def _codex_bin() -> str | None:
-    found = os.environ.get("CODEX_BIN") or shutil.which("codex")
-    if found:
-        return found
-    vendored = Path(
-        "/work/cache/codex/node_modules/@openai/codex-linux-x64/vendor/"
-        "x86_64-unknown-linux-musl/bin/codex"
-    )
-    return str(vendored) if vendored.exists() else None
+    """The schema-2 oracle: ``$CODEX_BIN`` (``scripts/test.sh`` installs it), else ``codex``."""
+    return os.environ.get("CODEX_BIN") or shutil.which("codex")
 
 
 # --- building a bundle ---------------------------------------------------------------------------

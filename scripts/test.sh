@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
-# Install everything (venv, package with test+dev extras, the Codex CLI used as oracle) and run
+# Install everything (venv, package with test+dev extras, the Codex CLIs used as oracles) and run
 # lint, type checks and the test suite. This is the one test command; .ci/run calls it.
+# Needs python3 (>= 3.11) and node/npm (for the Codex CLI), unless CODEX_BIN and CODEX3_BIN
+# already name the two Codex binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 CACHE=${ROLLOUT_TRACE_CACHE:-$HOME/.cache/rollout-trace-sdk}
-CODEX_VERSION=0.169.0
 
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/pip" install -q -e ".[test,dev]"
 
-if [ -z "${CODEX_BIN:-}" ]; then
-  mkdir -p "$CACHE/codex-$CODEX_VERSION"
-  if ! ls "$CACHE/codex-$CODEX_VERSION"/node_modules/@openai/codex-linux-*/vendor/*/bin/codex >/dev/null 2>&1; then
-    (cd "$CACHE/codex-$CODEX_VERSION" && npm install --no-audit --no-fund --silent "@openai/codex@$CODEX_VERSION" >/dev/null)
+# The oracles: Codex 0.169.0 reads and writes schema 2, Codex 0.171.0 schema 3.
+codex_oracle() {  # VERSION -> path of the binary, npm-installed once into $CACHE
+  local dir="$CACHE/codex-$1"
+  if ! ls "$dir"/node_modules/@openai/codex-linux-*/vendor/*/bin/codex >/dev/null 2>&1; then
+    if ! command -v npm >/dev/null; then
+      echo "scripts/test.sh: node/npm are needed to install the Codex CLI $1" \
+        "(or set CODEX_BIN and CODEX3_BIN)" >&2
+      exit 2
+    fi
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --silent "@openai/codex@$1" >/dev/null)
   fi
-  CODEX_BIN=$(ls "$CACHE/codex-$CODEX_VERSION"/node_modules/@openai/codex-linux-*/vendor/*/bin/codex | head -n 1)
-  export CODEX_BIN
-fi
-echo "codex oracle: $CODEX_BIN ($("$CODEX_BIN" --version))"
+  ls "$dir"/node_modules/@openai/codex-linux-*/vendor/*/bin/codex | head -n 1
+}
+CODEX_BIN=${CODEX_BIN:-$(codex_oracle 0.169.0)}
+CODEX3_BIN=${CODEX3_BIN:-$(codex_oracle 0.171.0)}
+export CODEX_BIN CODEX3_BIN
+unset RUST_BACKTRACE
+echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN" --version)"
 
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

@@ -1,6 +1,8 @@
 """Reduce a bundle with the real Codex binary when one is available (the oracle).
 
-Tests find Codex through ``$CODEX_BIN`` or ``codex`` on PATH and skip what needs it otherwise::
+Each bundle schema has its own oracle: Codex 0.169.0 reads only schema 2 and Codex 0.171.0
+only schema 3. Tests find them through ``$CODEX_BIN`` (schema 2) and ``$CODEX3_BIN``
+(schema 3); ``codex`` on PATH stands in for schema 2. What needs a missing binary is skipped::
 
     from tests.codex_oracle import codex_bin, codex_reduce, needs_codex
 
@@ -19,38 +21,80 @@ from typing import Any
 import orjson
 import pytest
 
+#: The environment variable that names the oracle for each bundle schema.
+ORACLE_ENV = {2: "CODEX_BIN", 3: "CODEX3_BIN"}
 
-def codex_bin() -> str | None:
-    """``$CODEX_BIN`` if it names an existing file, else ``codex`` on PATH, else ``None``."""
-    env = os.environ.get("CODEX_BIN")
+
+def codex_bin(schema: int = 2) -> str | None:
+    """The Codex binary that reads ``schema``, or ``None`` when this machine has none.
+
+    Args:
+        schema: the bundle schema the binary must read (2 or 3).
+
+    Returns:
+        ``$CODEX_BIN`` / ``$CODEX3_BIN`` if it names an existing file; for schema 2 also
+        ``codex`` on PATH; else ``None``.
+    """
+    env = os.environ.get(ORACLE_ENV[schema])
     if env:
         return env if Path(env).is_file() else None
-    return shutil.which("codex")
+    return shutil.which("codex") if schema == 2 else None
 
 
-needs_codex = pytest.mark.skipif(
-    codex_bin() is None, reason="no Codex binary (set CODEX_BIN or put codex on PATH)"
-)
+def bundle_schema(bundle: Path) -> int:
+    """The ``schema_version`` a bundle's manifest declares (2 when it cannot be read)."""
+    try:
+        value = orjson.loads((bundle / "manifest.json").read_bytes()).get("schema_version")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return 2
+    return value if value in ORACLE_ENV else 2
 
 
-def codex_reduce(bundle: Path, timeout: float = 300) -> tuple[bool, str, dict[str, Any] | None]:
+def needs_codex_for(schema: int) -> pytest.MarkDecorator:
+    """Skip a test when the oracle for ``schema`` is missing."""
+    return pytest.mark.skipif(
+        codex_bin(schema) is None,
+        reason=f"no Codex binary for schema {schema} (set {ORACLE_ENV[schema]})",
+    )
+
+
+needs_codex = needs_codex_for(2)
+needs_codex3 = needs_codex_for(3)
+
+
+def run_codex(
+    bundle: Path, out: Path, *, schema: int | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``codex debug trace-reduce bundle -o out`` with the oracle for the bundle's schema.
+
+    ``RUST_BACKTRACE`` is removed from the child's environment, so error texts are Codex's
+    message alone.
+    """
+    schema = bundle_schema(bundle) if schema is None else schema
+    binary = codex_bin(schema)
+    if binary is None:
+        raise RuntimeError(f"no Codex binary for schema {schema} ({ORACLE_ENV[schema]})")
+    env = {k: v for k, v in os.environ.items() if k != "RUST_BACKTRACE"}
+    return subprocess.run(
+        [binary, "debug", "trace-reduce", str(bundle), "-o", str(out)],
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
+
+
+def codex_reduce(
+    bundle: Path, timeout: float = 300, *, schema: int | None = None
+) -> tuple[bool, str, dict[str, Any] | None]:
     """Run ``codex debug trace-reduce`` on ``bundle``, writing outside it (the bundle stays as
     it was). Returns (succeeded, Codex's stderr, the parsed state or ``None``).
 
-    Call it only when :func:`codex_bin` found a binary (e.g. under ``@needs_codex``).
+    Call it only when :func:`codex_bin` found a binary for the bundle's schema.
     """
-    binary = codex_bin()
-    if binary is None:
-        raise RuntimeError("codex_reduce needs a Codex binary (CODEX_BIN or codex on PATH)")
     with tempfile.TemporaryDirectory(prefix="codex-oracle-") as tmp:
         out = Path(tmp) / "state.json"
-        result = subprocess.run(
-            [binary, "debug", "trace-reduce", str(bundle), "-o", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = run_codex(bundle, out, schema=schema, timeout=timeout)
         ok = result.returncode == 0 and out.is_file()
         state = orjson.loads(out.read_bytes()) if ok else None
-    return ok, result.stderr, state
+    return ok, result.stderr.decode("utf-8", "replace"), state

@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
+from tests.codex_oracle import bundle_schema, codex_bin, run_codex
 from tests.conftest import CONFORMANCE, conformance_bundles, needs_conformance
 from tests.reduce.test_bundle import event_lines, make_bundle
 
@@ -309,13 +310,8 @@ def test_real_demo_bundle_validates_and_reduces(tmp_path: Path) -> None:
     assert run("validate", bundle)[0] == 0
     code, _, err = run("reduce", bundle, "-o", tmp_path / "ours.json")
     assert code == 0, err
-    codex = os.environ.get("CODEX_BIN") or shutil.which("codex")
-    if codex:
-        subprocess.run(
-            [codex, "debug", "trace-reduce", str(bundle), "-o", str(tmp_path / "codex.json")],
-            check=True,
-            capture_output=True,
-        )
+    if codex_bin(bundle_schema(bundle)):
+        assert run_codex(bundle, tmp_path / "codex.json").returncode == 0
         assert (tmp_path / "ours.json").read_bytes() == (tmp_path / "codex.json").read_bytes()
 
 

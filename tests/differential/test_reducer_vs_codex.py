@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
+from ..codex_oracle import codex_bin, run_codex
 from .codec_driver import write_bundle
 from .script import Script, scripts
 
@@ -22,7 +22,7 @@ EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "120"))
 
 
 def _codex() -> str | None:
-    return os.environ.get("CODEX_BIN") or shutil.which("codex")
+    return codex_bin(2)
 
 
 def _ours(bundle: Path) -> tuple[bytes | None, str | None]:
@@ -35,15 +35,10 @@ def _ours(bundle: Path) -> tuple[bytes | None, str | None]:
 
 
 def _theirs(codex: str, bundle: Path, out: Path) -> tuple[bytes | None, str | None]:
-    proc = subprocess.run(
-        [codex, "debug", "trace-reduce", str(bundle), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_codex(bundle, out, schema=2)
     if proc.returncode == 0:
         return out.read_bytes(), None
-    return None, proc.stderr.strip()
+    return None, proc.stderr.decode("utf-8", "replace").strip()
 
 
 def assert_same_reduction(codex: str, bundle: Path) -> None:

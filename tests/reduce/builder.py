@@ -6,9 +6,6 @@ must say exactly what a test means, including things no well-behaved recorder wo
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,9 @@ from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model.state import state_bytes
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
+
+from ..codex_oracle import codex_bin
+from ..codex_oracle import run_codex as run_oracle
 
 ROOT = "thread-root"
 TURN = "turn-1"
@@ -185,27 +185,19 @@ class BundleBuilder:
 
 
 def codex_binary() -> str | None:
-    found = os.environ.get("CODEX_BIN") or shutil.which("codex")
-    return found if found and Path(found).exists() else None
+    return codex_bin(2)
 
 
 def run_codex(bundle: Path) -> tuple[bytes | None, str]:
     """Codex's state bytes (or None) and its stderr for a bundle."""
-    binary = codex_binary()
-    assert binary is not None
     out = bundle.parent / f"{bundle.name}.codex-state.json"
-    done = subprocess.run(
-        [binary, "debug", "trace-reduce", str(bundle), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_oracle(bundle, out, timeout=60)
+    stderr = done.stderr.decode("utf-8", "replace")
     if done.returncode != 0:
-        return None, done.stderr
+        return None, stderr
     data = out.read_bytes()
     out.unlink()
-    return data, done.stderr
+    return data, stderr
 
 
 def check_against_codex(

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import serde_errors as serde
 
+from ..codex_oracle import codex_bin
+
 PAYLOAD_CASES: list[tuple[bytes, str]] = [
     (b"", "EOF while parsing a value at line 1 column 0"),
     (b"{", "EOF while parsing an object at line 1 column 1"),
@@ -255,7 +257,7 @@ def test_every_strict_prefix_is_an_error_at_or_before_its_end(
 
 # --- differential against the real binary (skipped without it) ---------------------------------
 
-CODEX = os.environ.get("CODEX_BIN") or shutil.which("codex")
+CODEX = codex_bin(2)
 _BASE = "single_exec"
 
 
