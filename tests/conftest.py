@@ -5,18 +5,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+#: The Codex corpora: schema 2 (Codex 0.169.0) and schema 3 (Codex 0.171.0).
 CONFORMANCE = REPO.parent / "shared" / "conformance"
+CONFORMANCE_V3 = REPO.parent / "shared" / "conformance-v3"
 
 
-def conformance_bundles() -> list[Path]:
-    """Every bundle directory of the Codex corpus (empty when the corpus is absent)."""
-    if not CONFORMANCE.is_dir():
+def conformance_bundles(corpus: Path = CONFORMANCE) -> list[Path]:
+    """Every bundle directory of a Codex corpus (empty when the corpus is absent)."""
+    if not corpus.is_dir():
         return []
-    return sorted(
-        p.parent for p in CONFORMANCE.glob("*/*/manifest.json") if p.parts[-3] != "_errors"
-    )
+    return sorted(p.parent for p in corpus.glob("*/*/manifest.json") if p.parts[-3] != "_errors")
 
 
 needs_conformance = pytest.mark.skipif(
     not CONFORMANCE.is_dir(), reason="../shared/conformance is not present"
+)
+needs_conformance_v3 = pytest.mark.skipif(
+    not CONFORMANCE_V3.is_dir(), reason="../shared/conformance-v3 is not present"
 )
