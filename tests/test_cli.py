@@ -45,7 +45,7 @@ def _copy(src: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "argv", [[], ["frobnicate"], ["reduce"], ["demo"], ["demo", "--out", "x", "--scale", "two"]]
+    "argv", [["frobnicate"], ["reduce"], ["demo"], ["demo", "--out", "x", "--scale", "two"]]
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert run(*argv)[0] == 2
@@ -328,3 +328,18 @@ def test_lenient_reduce_skips_what_a_missing_payload_takes_with_it(tmp_path: Pat
     state = orjson.loads((tmp_path / "s.json").read_bytes())
     assert len(state["inference_calls"]) == 1
     assert state["status"] == "completed"
+
+
+def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--version`` prints the package version from its metadata and exits 0."""
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"rollout-trace {version('rollout-trace-sdk')}\n"
+
+
+def test_no_arguments_prints_the_help() -> None:
+    """A bare ``rollout-trace`` shows every command instead of a terse usage error."""
+    code, out, _ = run()
+    assert code == 2
+    assert out.startswith("usage: rollout-trace") and "reduce" in out and "demo" in out
