@@ -276,12 +276,11 @@ def test_lenient_reduce_skips_an_event_whose_handler_payload_is_missing(tmp_path
     assert "raw_payload:1" in err
 
 
-def test_reduce_output_gets_ordinary_file_permissions(tmp_path: Path) -> None:
+def test_reduce_output_is_private_to_its_owner(tmp_path: Path) -> None:
+    """state.json holds prompt text and tool output: 0600, whatever the umask."""
     bundle = make_bundle(tmp_path)
     assert run("reduce", bundle, "-o", tmp_path / "s.json")[0] == 0
-    mask = os.umask(0o022)
-    os.umask(mask)
-    assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o600
 
 
 def test_real_demo_bundle_validates_and_reduces(tmp_path: Path) -> None:
