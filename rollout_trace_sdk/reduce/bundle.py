@@ -19,6 +19,7 @@ import orjson
 
 from ..model import codec
 from ..model.events import SCHEMA_VERSION, Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
+from . import errors as words
 from .confined import BundleFileError, BundleFiles, os_error_text
 from .errors import ReduceError
 
@@ -30,7 +31,6 @@ _RUST_WHITESPACE: Final = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_NOT_UTF8: Final = "stream did not contain valid UTF-8"
 
 
 io_error_text = os_error_text
@@ -46,7 +46,7 @@ def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
             raw = handle.readline()
         except OSError as exc:
             raise ReduceError(
-                f"read trace event line {number}", cause=io_error_text(exc), file=log, line=number
+                words.read_line(number), cause=io_error_text(exc), file=log, line=number
             ) from None
         if not raw:
             return
@@ -132,8 +132,7 @@ class Bundle:
         if manifest.schema_version != SCHEMA_VERSION:
             files.close()
             raise ReduceError(
-                f"trace schema {manifest.schema_version} cannot establish accepted history; "
-                "use its matching reducer or record a new bundle",
+                words.schema_refused(manifest.schema_version),
                 file=manifest_path,
             )
         return cls(root, display, manifest, files, lenient=lenient, skipped=skipped)
@@ -179,28 +178,28 @@ class Bundle:
                     event = recovered
                 if event.schema_version != SCHEMA_VERSION:
                     raise ReduceError(
-                        f"unsupported trace event schema {event.schema_version} at line {number}",
+                        words.unsupported_event_schema(event.schema_version, number),
                         file=log,
                         line=number,
                         seq=event.seq,
                     )
                 if completed:
                     raise ReduceError(
-                        "trace event after recording completed",
+                        words.AFTER_COMPLETED,
                         file=log,
                         line=number,
                         seq=event.seq,
                     )
                 if event.seq != expected_seq:
                     raise ReduceError(
-                        f"missing or reordered trace event {expected_seq}",
+                        words.missing_or_reordered(expected_seq),
                         file=log,
                         line=number,
                         seq=event.seq,
                     )
                 if event.rollout_id != rollout_id:
                     raise ReduceError(
-                        "trace event belongs to another rollout",
+                        words.OTHER_ROLLOUT,
                         file=log,
                         line=number,
                         seq=event.seq,
@@ -222,7 +221,7 @@ class Bundle:
                 self.skipped.append(f"{log}:{number}: skipped a truncated last line (not UTF-8)")
                 return None
             raise ReduceError(
-                f"read trace event line {number}", cause=_NOT_UTF8, file=log, line=number
+                words.read_line(number), cause=words.NOT_UTF8, file=log, line=number
             ) from None
         if not text.strip(_RUST_WHITESPACE):
             return None
@@ -235,9 +234,7 @@ class Bundle:
         if self.lenient and not raw.endswith(b"\n"):
             self.skipped.append(f"{log}:{number}: skipped a truncated last line ({cause})")
             return None
-        raise ReduceError(
-            f"parse trace event line {number}", cause=cause or str(exc), file=log, line=number
-        )
+        raise ReduceError(words.parse_line(number), cause=cause or str(exc), file=log, line=number)
 
     # --- payloads -----------------------------------------------------------------------------
 

@@ -52,3 +52,36 @@ class ReduceError(Exception):
             text += f": {self.cause}"
         where = self.location()
         return f"{text} ({where})" if where else text
+
+
+# --- wording shared by ``reduce`` and ``validate`` ------------------------------------------------
+# Codex's headlines for the per-line checks, in one place so both commands word the same mistake
+# the same way.
+
+
+def schema_refused(version: int) -> str:
+    return (
+        f"trace schema {version} cannot establish accepted history; "
+        "use its matching reducer or record a new bundle"
+    )
+
+
+def unsupported_event_schema(version: int, line: int) -> str:
+    return f"unsupported trace event schema {version} at line {line}"
+
+
+def missing_or_reordered(expected_seq: int) -> str:
+    return f"missing or reordered trace event {expected_seq}"
+
+
+def read_line(line: int) -> str:
+    return f"read trace event line {line}"
+
+
+def parse_line(line: int) -> str:
+    return f"parse trace event line {line}"
+
+
+AFTER_COMPLETED = "trace event after recording completed"
+OTHER_ROLLOUT = "trace event belongs to another rollout"
+NOT_UTF8 = "stream did not contain valid UTF-8"
