@@ -167,3 +167,85 @@ def test_nesting_limit_matches_codex(tmp_path: Path, payload: bytes) -> None:
     code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
     assert code == 1
     assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")
+
+
+# --- found by the crafted fuzz cases, checked against Codex 0.169.0 ------------------------------
+
+
+def _after_completion(bundle: Path, line: bytes) -> None:
+    with (bundle / "trace.jsonl").open("ab") as log:
+        log.write(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b"garbage\n", "Error: trace event after recording completed"),
+        (b"x" * 100_000, "Error: trace event after recording completed"),
+        (
+            b"\xff\xfe\n",
+            "Error: read trace event line 7\n\nCaused by:\n    stream did not contain valid UTF-8",
+        ),
+        (b" \t\n\n", None),
+    ],
+    ids=["garbage", "torn-garbage", "not-utf8", "blank"],
+)
+def test_a_line_after_recording_completed_is_refused_before_it_is_parsed(
+    tmp_path: Path, line: bytes, expected: str | None
+) -> None:
+    bundle = make_bundle(tmp_path)
+    _after_completion(bundle, line)
+    code, text = cli("reduce", bundle, "-o", tmp_path / "s.json")
+    if expected is None:
+        assert code == 0, text
+    else:
+        assert code == 1 and text.startswith(expected + "\n"), text
+
+
+@needs_codex
+@needs_conformance
+@pytest.mark.parametrize("line", [b"garbage\n", b"\xff\n", b"{}\n"])
+def test_a_line_after_recording_completed_matches_codex(tmp_path: Path, line: bytes) -> None:
+    bundle = _single_exec(tmp_path)
+    _after_completion(bundle, line)
+    codex = run_codex(bundle, tmp_path / "codex.json", schema=2)
+    code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert (code, codex.returncode) == (1, 1)
+    assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")
+
+
+@needs_conformance
+@pytest.mark.parametrize(
+    ("literal", "cause"),
+    [
+        (b"3" * 5_000, "number out of range at line 1 column 5026"),
+        (b"1e400", "number out of range at line 1 column 31"),
+        (b"18446744073709551616", "invalid type: floating point `1.8446744073709552e+19`"),
+    ],
+)
+def test_a_number_beyond_f64_in_a_typed_field_is_out_of_range(
+    tmp_path: Path, literal: bytes, cause: str
+) -> None:
+    bundle = _single_exec(tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"seq":3', b'"seq":' + literal)
+    log.write_bytes(b"".join(lines))
+    code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert code == 1
+    assert text.startswith(f"Error: parse trace event line 3\n\nCaused by:\n    {cause}"), text
+
+
+@needs_codex
+@needs_conformance
+@pytest.mark.parametrize("literal", [b"3" * 5_000, b"1e400", b"-1e400", b"18446744073709551616"])
+def test_numbers_in_typed_fields_match_codex(tmp_path: Path, literal: bytes) -> None:
+    bundle = _single_exec(tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"seq":3', b'"seq":' + literal)
+    log.write_bytes(b"".join(lines))
+    codex = run_codex(bundle, tmp_path / "codex.json", schema=2)
+    code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert (code, codex.returncode) == (1, 1)
+    assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")

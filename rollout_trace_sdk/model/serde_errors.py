@@ -13,6 +13,7 @@ An error serde raises *at* a byte it only peeked at reports the position one byt
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -50,6 +51,7 @@ INVALID_CODE_POINT: Final = "invalid unicode code point"
 LONE_SURROGATE: Final = "lone leading surrogate in hex escape"
 END_OF_HEX_ESCAPE: Final = "unexpected end of hex escape"
 RECURSION_LIMIT: Final = "recursion limit exceeded"
+NUMBER_OUT_OF_RANGE: Final = "number out of range"
 
 
 def position(data: bytes, index: int) -> tuple[int, int]:
@@ -457,6 +459,7 @@ class _TypedScan:
             value = _load(self.data[start : s.i])
             if optional and value is None:
                 return
+            self.finite(value, start)
         try:
             check(value)
         except codec.DecodeError as exc:
@@ -465,6 +468,13 @@ class _TypedScan:
                 wanted = message.rsplit(", expected ", 1)[-1]
                 message = f"invalid type: {_unexpected(value)}, expected {wanted}"
             raise _Fail(message, self.stopped(start)) from None
+
+    def finite(self, value: Any, start: int) -> None:
+        """serde turns a number literal into an f64 before any visitor sees it (a typed field
+        is never skipped), and an infinite one is "number out of range" whatever type the
+        field wanted."""
+        if isinstance(value, float) and math.isinf(value):
+            raise _Fail(NUMBER_OUT_OF_RANGE, self.stopped(start))
 
     def stopped(self, start: int) -> int:
         """Where serde stands after refusing the value at ``start``. A reader over a stream
@@ -485,6 +495,7 @@ class _TypedScan:
         if s.data[start] not in b"[{":
             s.value()
             value: Any = _load(self.data[start : s.i])
+            self.finite(value, start)
         else:
             value = [] if s.data[start] == 0x5B else {}
         raise _Fail(f"invalid type: {_unexpected(value)}, expected {expected}", self.stopped(start))

@@ -60,6 +60,17 @@ def _serde() -> ModuleType:
     return serde_errors
 
 
+def _refused_after_completion(raw: bytes) -> bool:
+    """A line after ``recording_completed`` that Codex refuses before parsing it: one that reads
+    as text (else the read error comes first) and is not blank by Rust's ``str::trim``."""
+    if not raw.strip():
+        return False
+    try:
+        return bool(raw.decode("utf-8").strip(_RUST_WHITESPACE))
+    except UnicodeDecodeError:
+        return False
+
+
 def _serde_recursion_error(raw: bytes) -> str | None:
     from ..model.serde_errors import recursion_error
 
@@ -165,6 +176,9 @@ class Bundle:
         parse = codec.parse_event_line
         with handle:
             for number, raw in enumerate(_lines(handle, log), start=1):
+                if completed and _refused_after_completion(raw):
+                    # Codex refuses any further (non-blank) line before parsing it.
+                    raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)
                 try:
                     event = parse(raw)
                 except codec.DecodeError as exc:
@@ -179,13 +193,6 @@ class Bundle:
                 if event.schema_version != SCHEMA_VERSION:
                     raise ReduceError(
                         words.unsupported_event_schema(event.schema_version, number),
-                        file=log,
-                        line=number,
-                        seq=event.seq,
-                    )
-                if completed:
-                    raise ReduceError(
-                        words.AFTER_COMPLETED,
                         file=log,
                         line=number,
                         seq=event.seq,
