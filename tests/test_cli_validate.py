@@ -74,3 +74,14 @@ def test_validate_refuses_what_reduce_refuses_in_the_same_words(
     assert refused.message in out
     if refused.cause is not None:
         assert refused.cause in out
+
+
+def test_numbers_serde_accepts_are_not_problems(tmp_path: Path) -> None:
+    """A line orjson cannot hold (a 5,000-digit integer in an unknown field) reduces, as in
+    Codex, so validate must not call it broken."""
+    lines = event_lines().splitlines(keepends=True)
+    lines[0] = lines[0].rstrip(b"\n")[:-1] + b',"extra":' + b"9" * 5_000 + b"}\n"
+    bundle = make_bundle(tmp_path, b"".join(lines))
+    assert run("reduce", bundle, "-o", tmp_path / "s.json")[0] == 0
+    code, out, _ = run("validate", bundle)
+    assert code == 0, out

@@ -172,9 +172,16 @@ class _Validator:
             except UnicodeDecodeError:
                 self.problem(self.log, number, f"{words.read_line(number)}: {words.NOT_UTF8}")
                 return expected
-            cause = serde.event_line_error(raw) or str(exc)
-            self.problem(self.log, number, f"{words.parse_line(number)}: {cause}")
-            return expected
+            cause = serde.event_line_error(raw)
+            if cause is None:  # serde accepts what orjson cannot hold (numbers beyond f64)
+                try:
+                    obj = codec.loads_wide_numbers(raw)
+                    event = codec.event_from_dict(obj)
+                except (ValueError, codec.DecodeError) as again:
+                    cause = str(again)
+            if cause is not None:
+                self.problem(self.log, number, f"{words.parse_line(number)}: {cause or exc}")
+                return expected
         self.report.events += 1
         if event.schema_version != SCHEMA_VERSION:
             self.problem(

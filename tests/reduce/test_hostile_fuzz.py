@@ -87,6 +87,11 @@ def test_crafted_cases_end_cleanly_and_read_nothing_outside(tmp_path: Path) -> N
         if (why := verdict(result["code"], result["text"])) is not None
     ]
     assert not broken, "\n".join(broken)
+    by_case = [results[i : i + len(COMMANDS)] for i in range(0, len(results), len(COMMANDS))]
+    validate, reduce = COMMANDS.index(("validate",)), COMMANDS.index(("reduce",))
+    for (name, _, _), runs in zip(laid, by_case, strict=True):
+        if runs[validate]["code"] == 0:  # a bundle validate calls OK reduces
+            assert runs[reduce]["code"] == 0, name
     assert len(results) == len(CASES) * len(COMMANDS) >= 200
     if shutil.which("strace"):
         bad = []
@@ -134,7 +139,11 @@ def test_mutated_real_bundles_end_cleanly(
     bundle = root / "bundle"
     shutil.copytree(source, bundle)
     done = [mutate(bundle, rng) for _ in range(damage)]
+    codes = {}
     for command in COMMANDS:
         code, text = run_in_process(argv(command, bundle, root / "state.json"), TIMEOUT)
         why = verdict(code, text)
         assert why is None, f"{source.parent.name} after {done}: {' '.join(command)}: {why}\n{text}"
+        codes[command] = code
+    if codes[("validate",)] == 0:  # a bundle validate calls OK reduces
+        assert codes[("reduce",)] == 0, f"{source.parent.name} after {done}"
