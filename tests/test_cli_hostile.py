@@ -249,3 +249,10 @@ def test_numbers_in_typed_fields_match_codex(tmp_path: Path, literal: bytes) -> 
     code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
     assert (code, codex.returncode) == (1, 1)
     assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")
+
+
+def test_summary_of_a_state_that_is_a_fifo_does_not_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "state.json")
+    code, text = cli("summary", tmp_path / "state.json")
+    assert_clean_refusal(code, text)
+    assert "not a regular file" in text
