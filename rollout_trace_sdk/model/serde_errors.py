@@ -298,6 +298,99 @@ class _Scanner:
             self.colon()
             self.value()
 
+    # serde's ``ignore_value``: how a value nobody reads (an unknown field of a struct, an
+    # ``IgnoredAny`` document) is walked. No recursion limit and no recursion (a stack of
+    # open brackets), strings checked only for escapes and control characters, and slightly
+    # different separator errors: ``[1,]`` is "expected value", ``{"a":1,}`` "key must be a
+    # string".
+
+    def skip(self) -> None:
+        stack: list[int] = []
+        while True:
+            peek = self.whitespace()
+            if peek is None:
+                raise self.peek_error(EOF_VALUE)
+            if peek in (0x5B, 0x7B):
+                self.i += 1
+                frame = peek
+                accept_comma = False
+            else:
+                self.skip_scalar(peek)
+                if not stack:
+                    return
+                frame = stack.pop()
+                accept_comma = True
+            while True:
+                after = self.whitespace()
+                if after == 0x2C and accept_comma:
+                    self.i += 1
+                    break
+                closing = (frame == 0x5B and after == 0x5D) or (frame == 0x7B and after == 0x7D)
+                if after is None:
+                    raise self.peek_error(EOF_LIST if frame == 0x5B else EOF_OBJECT)
+                if not closing:
+                    if accept_comma:
+                        raise self.peek_error(
+                            EXPECTED_LIST_END if frame == 0x5B else EXPECTED_OBJECT_END
+                        )
+                    break
+                self.i += 1
+                if not stack:
+                    return
+                frame = stack.pop()
+                accept_comma = True
+            if frame == 0x7B:
+                key = self.whitespace()
+                if key is None:
+                    raise self.peek_error(EOF_OBJECT)
+                if key != 0x22:
+                    raise self.peek_error(KEY_NOT_STRING)
+                self.i += 1
+                self.ignore_string()
+                self.colon()
+            stack.append(frame)
+
+    def skip_scalar(self, peek: int) -> None:
+        if peek == 0x6E:  # n
+            self.i += 1
+            self.ident(b"ull")
+        elif peek == 0x74:  # t
+            self.i += 1
+            self.ident(b"rue")
+        elif peek == 0x66:  # f
+            self.i += 1
+            self.ident(b"alse")
+        elif peek == 0x2D:  # -
+            self.i += 1
+            self.number()
+        elif 0x30 <= peek <= 0x39:
+            self.number()
+        elif peek == 0x22:
+            self.i += 1
+            self.ignore_string()
+        else:
+            raise self.peek_error(EXPECTED_VALUE)
+
+    def ignore_string(self) -> None:
+        while True:
+            self.i = _PLAIN_STRING_RUN.match(self.data, self.i).end()  # type: ignore[union-attr]
+            if self.i >= self.size:
+                raise self.error(EOF_STRING)
+            byte = self.data[self.i]
+            self.i += 1
+            if byte == 0x22:
+                return
+            if byte != 0x5C:
+                raise self.error(CONTROL_CHARACTER)
+            if self.i >= self.size:
+                raise self.error(EOF_STRING)
+            escaped = self.data[self.i]
+            self.i += 1
+            if escaped == 0x75:  # u: four hex digits, whatever code point they make
+                self.hex4()
+            elif escaped not in _SIMPLE_ESCAPES:
+                raise self.error(INVALID_ESCAPE)
+
 
 def syntax_error(data: bytes, *, validate_utf8: bool = True) -> str | None:
     """serde_json's message (with position) for ``data`` as one JSON document, or None when
@@ -306,6 +399,19 @@ def syntax_error(data: bytes, *, validate_utf8: bool = True) -> str | None:
     scanner = _Scanner(data, validate_utf8=validate_utf8)
     try:
         scanner.document()
+    except _Fail as fail:
+        return at(fail.message, data, fail.index)
+    return None
+
+
+def ignored_error(data: bytes) -> str | None:
+    """serde's message for ``data`` read as ``IgnoredAny`` (a document nobody reads, as Codex's
+    end-of-replay payload check does once the text is known to be UTF-8), or None if accepted."""
+    scanner = _Scanner(data, validate_utf8=False)
+    try:
+        scanner.skip()
+        if scanner.whitespace() is not None:
+            raise scanner.peek_error(TRAILING_CHARACTERS)
     except _Fail as fail:
         return at(fail.message, data, fail.index)
     return None
@@ -397,6 +503,8 @@ class _TypedScan:
         self.fields = fields
         self.nested: dict[str, _Nested] = {}
         self.io_read = False
+        #: (start, end) of each unknown member's value: serde skipped it without reading it.
+        self.skipped: list[tuple[int, int]] = []
 
     def document(self) -> None:
         self.struct()
@@ -432,7 +540,9 @@ class _TypedScan:
             elif key in self.fields:
                 self.field(*self.fields[key])
             else:
-                s.value()
+                start = _value_start(self.data, s.i)
+                s.skip()
+                self.skipped.append((start, s.i))
         for name, (optional, _) in self.fields.items():
             if not optional and name not in seen:
                 raise _Fail(f"missing field `{name}`", s.i)
@@ -578,6 +688,23 @@ def event_line_error(line: bytes) -> str | None:
     except _Fail as fail:
         return at(fail.message, line, fail.index)
     return None
+
+
+def event_line_read(line: bytes) -> Any:
+    """The JSON value of an event line serde accepts (``event_line_error`` returned None) but
+    orjson refused: numbers beyond f64, or unknown fields nested too deeply for any JSON
+    parser here (serde skips those without reading them; so do we, by blanking them to 0)."""
+    scan = _event_scan(line)
+    scan.document()
+    if scan.skipped:
+        parts = []
+        last = 0
+        for start, end in scan.skipped:
+            parts += [line[last:start], b"0"]
+            last = end
+        parts.append(line[last:])
+        line = b"".join(parts)
+    return codec.loads_wide_numbers(line)
 
 
 def manifest_error(data: bytes) -> str | None:

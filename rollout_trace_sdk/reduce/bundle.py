@@ -235,7 +235,7 @@ class Bundle:
         cause = _serde().event_line_error(raw)
         if cause is None:
             try:
-                return codec.event_from_dict(_loads_lenient_numbers(raw))
+                return codec.event_from_dict(_serde().event_line_read(raw))
             except (ValueError, codec.DecodeError) as again:
                 cause = str(again)
         if self.lenient and not raw.endswith(b"\n"):
@@ -308,15 +308,17 @@ class Bundle:
         except OSError as exc:
             self._unreadable(raw_payload_id, path, exc)
             return
-        try:
-            parse_payload_json(raw, f"invalid payload {raw_payload_id}", self.files.shown(path))
-        except ReduceError as exc:
+        problem = end_check_error(raw)
+        if problem is not None:
+            message, cause = problem
             if self.lenient:
                 self.skipped.append(
-                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({exc.cause})"
+                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({cause})"
                 )
                 return
-            raise
+            raise ReduceError(
+                f"{message} payload {raw_payload_id}", cause=cause, file=self.files.shown(path)
+            )
         self._valid_paths.add(path)
 
     def _unreadable(self, raw_payload_id: str, path: str, exc: OSError) -> None:
@@ -329,6 +331,24 @@ class Bundle:
         raise ReduceError(
             f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self.files.shown(path)
         ) from None
+
+
+def end_check_error(raw: bytes) -> tuple[str, str] | None:
+    """Codex's end-of-replay check of a payload no handler read: the file is read as text
+    ("read payload": not UTF-8), then walked as ``IgnoredAny`` ("invalid payload": serde's
+    syntax error; no nesting limit). Returns (verb, cause) or None when it passes."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "read", words.NOT_UTF8
+    cause = _serde().ignored_error(raw)
+    return None if cause is None else ("invalid", cause)
 
 
 def parse_payload_json(raw: bytes, message: str, shown: str) -> Any:

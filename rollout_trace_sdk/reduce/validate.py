@@ -30,7 +30,7 @@ from ..model import codec
 from ..model import serde_errors as serde
 from ..model.events import SCHEMA_VERSION
 from . import errors as words
-from .bundle import EVENT_LOG, MANIFEST
+from .bundle import EVENT_LOG, MANIFEST, end_check_error
 from .confined import BundleFileError, BundleFiles
 from .errors import ReduceError
 
@@ -173,9 +173,9 @@ class _Validator:
                 self.problem(self.log, number, f"{words.read_line(number)}: {words.NOT_UTF8}")
                 return expected
             cause = serde.event_line_error(raw)
-            if cause is None:  # serde accepts what orjson cannot hold (numbers beyond f64)
+            if cause is None:  # serde accepts what orjson cannot hold (big numbers, deep skips)
                 try:
-                    obj = codec.loads_wide_numbers(raw)
+                    obj = serde.event_line_read(raw)
                     event = codec.event_from_dict(obj)
                 except (ValueError, codec.DecodeError) as again:
                     cause = str(again)
@@ -244,14 +244,10 @@ class _Validator:
             except BundleFileError as exc:
                 self.problem(shown, None, f"{exc.message}: {exc.cause} {where}")
                 continue
-            try:
-                orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                error = serde.syntax_error(raw) or (str(exc) if not raw.strip() else None)
-                if error is not None:
-                    self.problem(
-                        shown, None, f"invalid payload {citation.payload_id}: {error} {where}"
-                    )
+            error = end_check_error(raw)
+            if error is not None:
+                verb, cause = error
+                self.problem(shown, None, f"{verb} payload {citation.payload_id}: {cause} {where}")
         self.orphans(cited)
 
     def orphans(self, cited: set[str]) -> None:
