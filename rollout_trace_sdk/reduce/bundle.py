@@ -20,12 +20,14 @@ from typing import Any, BinaryIO, Final
 import attrs
 import orjson
 
-from ..model import codec
-from ..model.events import SCHEMA_VERSION, Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
-from .errors import ReduceError
+from ..model import codec, layout
+from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
+from .errors import MissingPayload, ReduceError
+from .schemas import event_gate_text, manifest_gate_text
+from .shards import ShardReader
 
-MANIFEST: Final = "manifest.json"
-EVENT_LOG: Final = "trace.jsonl"
+MANIFEST: Final = layout.MANIFEST
+EVENT_LOG: Final = layout.EVENT_LOG
 
 # Rust's ``str::trim`` strips Unicode White_Space, so Codex skips a line of, say, NBSPs.
 _RUST_WHITESPACE: Final = (
@@ -80,8 +82,7 @@ def _loads_lenient_numbers(raw: bytes) -> Any:
     return json.loads(raw)
 
 
-class MissingPayload(ReduceError):
-    """A payload file is absent; lenient replay skips the event that needed it."""
+__all__ = ["Bundle", "LocatedEvent", "MissingPayload", "io_error_text"]
 
 
 @attrs.frozen
@@ -113,6 +114,11 @@ class Bundle:
         self._resolved_root = os.path.realpath(root)
         self._valid_paths: set[str] = set()
         self._confined_dirs: dict[str, bool] = {}
+        #: the schema events are read by (the manifest's; the gate let only 2 and 3 through)
+        self.schema = manifest.schema_version
+        self._shards = (
+            ShardReader(display, self._read_shard_file) if self.schema == layout.SCHEMA_3 else None
+        )
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -135,12 +141,8 @@ class Bundle:
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
             cause = _serde().manifest_error(raw) or str(exc)
             raise ReduceError(f"read {manifest_path}", cause=cause, file=manifest_path) from None
-        if manifest.schema_version != SCHEMA_VERSION:
-            raise ReduceError(
-                f"trace schema {manifest.schema_version} cannot establish accepted history; "
-                "use its matching reducer or record a new bundle",
-                file=manifest_path,
-            )
+        if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
+            raise ReduceError(manifest_gate_text(manifest.schema_version, root), file=manifest_path)
         return cls(root, display, manifest, lenient=lenient, skipped=skipped)
 
     @property
@@ -174,10 +176,11 @@ class Bundle:
         completed = False
         rollout_id = self.manifest.rollout_id
         parse = codec.parse_event_line
+        schema = self.schema
         with handle:
             for number, raw in enumerate(_lines(handle, log), start=1):
                 try:
-                    event = parse(raw)
+                    event = parse(raw, schema)
                 except codec.DecodeError as exc:
                     if not raw.strip():
                         continue
@@ -187,9 +190,9 @@ class Bundle:
                             return
                         continue
                     event = recovered
-                if event.schema_version != SCHEMA_VERSION:
+                if event.schema_version != schema:
                     raise ReduceError(
-                        f"unsupported trace event schema {event.schema_version} at line {number}",
+                        event_gate_text(schema, event.schema_version, number),
                         file=log,
                         line=number,
                         seq=event.seq,
@@ -236,10 +239,10 @@ class Bundle:
             ) from None
         if not text.strip(_RUST_WHITESPACE):
             return None
-        cause = _serde().event_line_error(raw)
+        cause = _serde().event_line_error(raw, self.schema)
         if cause is None:
             try:
-                return codec.event_from_dict(_loads_lenient_numbers(raw))
+                return codec.event_from_dict(_loads_lenient_numbers(raw), self.schema)
             except (ValueError, codec.DecodeError) as again:
                 cause = str(again)
         if self.lenient and not raw.endswith(b"\n"):
@@ -303,9 +306,21 @@ class Bundle:
     def _shown(self, path: str) -> str:
         return f"{self._display}/{path}"
 
+    def _read_shard_file(self, path: str) -> bytes:
+        """A shard's bytes, confined like every payload read (schema 3)."""
+        return _read_all(self._open(path, path))
+
+    @property
+    def shards(self) -> ShardReader | None:
+        """Schema 3's payload store (None for schema 2)."""
+        return self._shards
+
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes:
         """Bytes of a payload a handler needs: Codex's "open payload" for a file that cannot be
-        opened, "parse payload" for one that opens but cannot be read (a directory)."""
+        opened, "parse payload" for one that opens but cannot be read (a directory). Schema 3:
+        the record in its shard, spliced if it is a template."""
+        if self._shards is not None:
+            return self._shards.text(ref)
         try:
             fd = self._open(ref.raw_payload_id, ref.path)
         except FileNotFoundError as exc:
@@ -332,24 +347,40 @@ class Bundle:
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload")."""
         raw = self.read_payload_bytes(ref)
+        shown = self._shown(ref.path)
+        if self._shards is not None and ref.shard is not None:
+            shown = self._shown(layout.shard_path(ref.shard))
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             cause = _serde().syntax_error(raw)
             if cause is not None:
                 raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=cause, file=self._shown(ref.path)
+                    f"parse payload {ref.raw_payload_id}", cause=cause, file=shown
                 ) from None
             try:
                 value = _loads_lenient_numbers(raw)
             except ValueError:
                 raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}",
-                    cause=str(exc),
-                    file=self._shown(ref.path),
+                    f"parse payload {ref.raw_payload_id}", cause=str(exc), file=shown
                 ) from None
-        self._valid_paths.add(ref.path)
+        if self._shards is not None:
+            self._shards.mark_checked(ref.raw_payload_id)
+        else:
+            self._valid_paths.add(ref.path)
         return value
+
+    def check_registered(self, refs: dict[str, RawPayloadRef], completed: bool) -> None:
+        """End-of-replay checks, in sorted id order. Schema 3 first checks that a completed
+        recording left every shard sealed, then each available payload's record and text."""
+        if self._shards is None:
+            for payload_id in sorted(refs):
+                self.check_payload(payload_id, refs[payload_id].path)
+            return
+        if completed:
+            self._shards.check_footers(list(refs.values()))
+        for payload_id in sorted(refs):
+            self._shards.check(refs[payload_id])
 
     def check_payload(self, raw_payload_id: str, path: str) -> None:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-from ..model.events import HistoryItemAccepted, RawPayloadRef, TraceEvent
+from ..model.events import HistoryItemAccepted, HistoryItemAcceptedV3, RawPayloadRef, TraceEvent
 from ..model.state import (
     ConversationItem,
     EncodedPart,
@@ -31,6 +31,18 @@ from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
+#: Schema 3: the normalised kinds of items an acceptance may create (with agent messages).
+_ACCEPTED_OUTPUT_KINDS = frozenset({"function_call_output", "custom_tool_call_output"})
+#: Schema 3: the Responses item types an acceptance payload may hold.
+_ACCEPTED_TYPES = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "tool_search_output",
+        "mcp_tool_call_output",
+        "agent_message",
+    }
+)
 
 
 class Mode(Enum):
@@ -265,6 +277,9 @@ def reconcile(
     conversation_items = replay.trace.conversation_items
     item_key = replay.item_key
     receipts = replay.receipts if claim_receipts else None
+    #: schema 3: (batch offset, item) of items this batch created and of outputs it claimed
+    created: list[tuple[int, str]] | None = [] if receipts is not None and replay.v3 else None
+    claimed: list[tuple[int, str]] = []
     limit = len(baseline)
     fast_limit = min(len(resent), limit)
     for offset, norm in enumerate(items):
@@ -286,6 +301,8 @@ def reconcile(
             _check_call_id(replay, thread_id, norm)
         if receipts:
             item_id = _claim_receipt(replay, thread_id, norm, payload_id)
+            if item_id is not None and norm.agent_message is None:
+                claimed.append((offset, item_id))
         if item_id is None and position < limit:
             previous = baseline[position]
             existing = conversation_items.get(previous)
@@ -314,6 +331,8 @@ def reconcile(
             item_id = index.search_candidates(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
+            if created is not None:
+                created.append((offset, item_id))
         existing = conversation_items[item_id]
         if (
             producers
@@ -324,14 +343,31 @@ def reconcile(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
+    if created and claimed:
+        _place_before_claimed(replay, created, claimed)
     code_cells.flush_pending_starts(replay)
     return result
+
+
+def _place_before_claimed(
+    replay: Replay, created: list[tuple[int, str]], claimed: list[tuple[int, str]]
+) -> None:
+    """Schema 3: an item a batch creates goes into the thread's history list just before the
+    first tool output that follows it in the batch and that the batch claimed (an output
+    created at its acceptance, hence earlier in the list), keeping batch order."""
+    for offset, item_id in created:
+        anchor = next((claim for at, claim in claimed if at > offset), None)
+        if anchor is not None:
+            base = replay.list_position.get(anchor, (_ordinal(anchor),))
+            replay.list_position[item_id] = (*base[:1], -1, offset)
 
 
 def _claim_receipt(replay: Replay, thread_id: str, norm: NormItem, payload_id: str) -> str | None:
     """The first agent message carrying an unclaimed receipt's id becomes that receipt item;
     the receipt takes its body and keeps everything else."""
-    if norm.agent_message is None or norm.responses_item_id is None or not replay.receipts:
+    if norm.responses_item_id is None or not replay.receipts:
+        return None
+    if norm.agent_message is None and not (replay.v3 and norm.kind in _ACCEPTED_OUTPUT_KINDS):
         return None
     item_id = replay.receipts.pop((thread_id, norm.responses_item_id), None)
     if item_id is not None:
@@ -355,23 +391,54 @@ def _reconcile_detached(
     result: list[str] = []
     used: set[str] = set()
     index = _Baseline(candidates)
-    for norm in items:
+    created: list[tuple[int, str]] | None = [] if replay.v3 else None
+    claimed: list[tuple[int, str]] = []
+    for offset, norm in enumerate(items):
         _check_call_id(replay, thread_id, norm)
         # A checkpoint claims an unclaimed receipt as a request does.
         item_id = _claim_receipt(replay, thread_id, norm, payload_id)
+        if item_id is not None and norm.agent_message is None:
+            claimed.append((offset, item_id))
         if item_id is None and candidates:
             item_id = index.search(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
+            if created is not None:
+                created.append((offset, item_id))
         _sighting(replay, item_id, norm, producers)
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
+    if created and claimed:
+        _place_before_claimed(replay, created, claimed)
     code_cells.flush_pending_starts(replay)
     return result
 
 
 # --- requests and responses ----------------------------------------------------------------------
+
+
+_STRIPPABLE = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "tool_search_output",
+        "mcp_tool_call_output",
+    }
+)
+
+
+def _restore_stripped_ids(raw_items: list[Any], stripped: Sequence[tuple[int, str]]) -> None:
+    """Schema 3: give back the ids the request stripped from tool outputs, before matching."""
+    for index, output_id in stripped:
+        if index >= len(raw_items):
+            raise ReduceError("stripped tool output index outside request")
+        item = raw_items[index]
+        if not isinstance(item, dict) or item.get("type") not in _STRIPPABLE or "id" in item:
+            raise ReduceError(
+                f"stripped tool output ID does not refer to an ID-less output at input {index}"
+            )
+        item["id"] = output_id
 
 
 def reduce_request(
@@ -381,6 +448,7 @@ def reduce_request(
     codex_turn_id: str,
     at: int,
     ref: RawPayloadRef,
+    stripped: Sequence[tuple[int, str]] = (),
 ) -> list[str]:
     pid = ref.raw_payload_id
     payload = replay.load(ref)
@@ -389,6 +457,8 @@ def reduce_request(
     raw_items = payload["input"]
     if not isinstance(raw_items, list):
         raise ReduceError(f"inference request payload {pid} had non-array input")
+    if stripped:
+        _restore_stripped_ids(raw_items, stripped)
     previous = payload.get("previous_response_id")
     remember: dict[bytes, NormItem] = {}
     items = normalize_items(
@@ -398,6 +468,7 @@ def reduce_request(
         raw_locator(replay, ref),
         seen=replay.norm_cache.get(thread_id),
         remember=remember,
+        unavailable=replay.v3,
     )
     replay.norm_cache[thread_id] = remember
     del payload, raw_items
@@ -494,6 +565,7 @@ def reduce_response(
         ("output_items",),
         raw_locator(replay, ref),
         remember=replay.norm_cache.setdefault(thread_id, {}),
+        unavailable=replay.v3,
     )
     snapshot = replay.snapshots.setdefault(thread_id, [])
     result = reconcile(
@@ -533,9 +605,15 @@ def reduce_checkpoint(
             raise ReduceError(f"compaction checkpoint payload {pid} did not contain array {key}")
         histories[key] = value
     locate = raw_locator(replay, ref)
-    input_items = normalize_items(histories["input_history"], pid, ("input_history",), locate)
+    input_items = normalize_items(
+        histories["input_history"], pid, ("input_history",), locate, unavailable=replay.v3
+    )
     replacement_items = normalize_items(
-        histories["replacement_history"], pid, ("replacement_history",), locate
+        histories["replacement_history"],
+        pid,
+        ("replacement_history",),
+        locate,
+        unavailable=replay.v3,
     )
     del payload, histories
     producer = Producer("compaction", compaction_id)
@@ -578,6 +656,9 @@ def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItem
     replay.thread(thread_id)
     key = (thread_id, accepted.item_id)
     replay.acceptance.setdefault(key, (event.wall_time_unix_ms, event.seq))
+    if isinstance(accepted, HistoryItemAcceptedV3):
+        _accept_v3(replay, event, accepted, thread_id)
+        return
     ref = accepted.agent_message_payload
     if ref is None:
         return
@@ -594,12 +675,52 @@ def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItem
     agents.resolve_pending_for_item(replay, item_id)
 
 
+def _accept_v3(
+    replay: Replay, event: TraceEvent, accepted: HistoryItemAcceptedV3, thread_id: str
+) -> None:
+    """Schema 3: an acceptance carrying its item creates the conversation item now, unclaimed
+    until a later request or checkpoint of the thread brings the same id (see
+    ``_claim_receipt``). It is produced by the tool whose call it answers, if that tool has
+    started, but not linked to it: linking happens when a batch claims it."""
+    ref = accepted.tool_output_payload or accepted.agent_message_payload
+    if ref is None or not ref.available:
+        return
+    item_id = accepted.item_id
+    payload = replay.load(ref)
+    norm = normalize_one(payload, ref.raw_payload_id, raw_locator(replay, ref), unavailable=True)
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    if kind not in _ACCEPTED_TYPES or norm.responses_item_id != item_id:
+        raise ReduceError(f"accepted item payload does not match {item_id}")
+    key = (thread_id, item_id)
+    if key in replay.items_by_rid:
+        return
+    producers: list[Producer] = []
+    if norm.call_id is not None:
+        tool = replay.single_tool_for_call(norm.call_id)
+        if tool is not None:
+            producers.append(Producer("tool", tool))
+    created = create_item(
+        replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, producers
+    )
+    replay.history.add(created)
+    replay.receipts[key] = created
+    if norm.agent_message is not None:
+        agents.resolve_pending_for_item(replay, created)
+
+
 def finalize_history(replay: Replay) -> None:
     """Fill accepted_* and each thread's history list (creation order)."""
     threads = replay.trace.threads
     acceptance = replay.acceptance
     history = replay.history
-    for item_id, item in replay.trace.conversation_items.items():
+    items = replay.trace.conversation_items
+    order: Any = items
+    if replay.list_position:
+        # schema 3: items placed before a claimed output (else creation order)
+        position = replay.list_position
+        order = sorted(items, key=lambda i: position.get(i, (_ordinal(i), 0)))
+    for item_id in order:
+        item = items[item_id]
         accepted = None
         if item.responses_item_id is not None:
             accepted = acceptance.get((item.thread_id, item.responses_item_id))

@@ -10,6 +10,7 @@ from ..model.events import (
     InferenceCompleted,
     InferenceFailed,
     InferenceStarted,
+    InferenceStartedV3,
     RawPayloadRef,
     TraceEvent,
 )
@@ -58,14 +59,26 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
             f"inference start {call_id} used thread {started.thread_id}, but codex turn "
             f"{started.codex_turn_id} belongs to {turn.thread_id}"
         )
-    request_ids = conversation.reduce_request(
-        replay,
-        call_id,
-        started.thread_id,
-        started.codex_turn_id,
-        event.wall_time_unix_ms,
-        started.request_payload,
-    )
+    prompt_id: str | None = None
+    request = started.request_payload
+    stripped: tuple[tuple[int, str], ...] = ()
+    if isinstance(started, InferenceStartedV3):
+        _check_evidence_kinds(started)
+        prompt_id = started.prepared_prompt_payload.raw_payload_id
+        # A warm-up context is what the model saw; it is reduced instead of the request.
+        request = started.warmup_context_payload or request
+        stripped = started.stripped_tool_output_ids or ()
+    request_ids: list[str] = []
+    if request.available:
+        request_ids = conversation.reduce_request(
+            replay,
+            call_id,
+            started.thread_id,
+            started.codex_turn_id,
+            event.wall_time_unix_ms,
+            request,
+            stripped,
+        )
     trace.inference_calls[call_id] = InferenceCall(
         inference_call_id=call_id,
         thread_id=started.thread_id,
@@ -74,9 +87,27 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
         model=started.model,
         provider_name=started.provider_name,
         raw_request_payload_id=started.request_payload.raw_payload_id,
+        prepared_prompt_payload_id=prompt_id,
         request_item_ids=request_ids,
     )
     replay.calls_by_turn.setdefault(started.codex_turn_id, []).append(call_id)
+
+
+_EVIDENCE_KINDS = (
+    ("request_payload", "inference_request"),
+    ("prepared_prompt_payload", "prepared_prompt"),
+    ("warmup_context_payload", "warmup_context"),
+)
+
+
+def _check_evidence_kinds(started: InferenceStartedV3) -> None:
+    """Schema 3: the request, prompt and warm-up references must carry their own kinds."""
+    for field, kind in _EVIDENCE_KINDS:
+        ref: RawPayloadRef | None = getattr(started, field)
+        if ref is not None and ref.kind != kind:
+            raise ReduceError(
+                f"inference {started.inference_call_id} has mislabeled request evidence"
+            )
 
 
 def finish(
@@ -98,7 +129,9 @@ def finish(
         raise ReduceError(f"inference completion referenced unknown call {ended.inference_call_id}")
     response_ids: list[str] | None = None
     usage: TokenUsage | None = None
-    if payload_ref is not None:
+    if payload_ref is not None and not payload_ref.available:
+        response_ids = []  # schema 3: a cut or omitted response names no items
+    elif payload_ref is not None:
         payload = replay.load(payload_ref)
         response_ids = conversation.reduce_response(
             replay,

@@ -14,6 +14,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 import orjson
 
+from ..model.layout import UNAVAILABLE_MARKER_KEY
 from ..model.state import (
     AgentMessageMeta,
     CodePart,
@@ -166,14 +167,28 @@ def _call_id(item: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def unavailable_part(value: Any) -> str | None:
+    """Schema 3: the part id when ``value`` is the placeholder Codex splices for a template
+    part it did not keep (``{"$trace_unavailable": id}``), else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        part = value.get(UNAVAILABLE_MARKER_KEY)
+        if isinstance(part, str):
+            return part
+    return None
+
+
 class _Context:
-    """Where the items come from: the payload id for parts, and a way back to raw numbers."""
+    """Where the items come from: the payload id for parts, and a way back to raw numbers.
+    ``unavailable``: schema 3, where placeholders for unkept template parts are understood."""
 
-    __slots__ = ("locate", "payload_id")
+    __slots__ = ("locate", "payload_id", "unavailable")
 
-    def __init__(self, payload_id: str, locate: RawLocator | None) -> None:
+    def __init__(
+        self, payload_id: str, locate: RawLocator | None, unavailable: bool = False
+    ) -> None:
         self.payload_id = payload_id
         self.locate = locate
+        self.unavailable = unavailable
 
     def exact(self, value: Any, path: tuple[str | int, ...]) -> Any:
         """``value`` (found at ``path``) re-read with the payload's number text."""
@@ -200,6 +215,8 @@ def _content_parts(
             text = element.get("text")
             if isinstance(text, str):
                 parts.append(TextPart(text))
+            elif ctx.unavailable and (part := unavailable_part(text)) is not None:
+                parts.append(PayloadRefPart("text", part))
             continue
         label = kind if isinstance(kind, str) else "content"
         parts.append(
@@ -526,19 +543,23 @@ def normalize_items(
     *,
     seen: dict[bytes, NormItem] | None = None,
     remember: dict[bytes, NormItem] | None = None,
+    unavailable: bool = False,
 ) -> list[NormItem]:
     """Normalise an array of model items found at ``path`` inside payload ``payload_id``.
 
     ``seen`` maps the exact bytes of items normalised before (the thread's previous request
     and response) to their result: a resent history item is then one ``orjson.dumps`` and a
     dict lookup instead of a walk in Python. ``remember`` collects this batch for next time.
+    ``unavailable`` (schema 3): a placeholder for an item Codex did not keep is no item.
     """
-    ctx = _Context(payload_id, locate)
-    if seen is None and remember is None:
+    ctx = _Context(payload_id, locate, unavailable)
+    if seen is None and remember is None and not unavailable:
         return [normalize_item(item, ctx, (*path, index)) for index, item in enumerate(items)]
     out: list[NormItem] = []
     dumps = orjson.dumps
     for index, item in enumerate(items):
+        if unavailable and unavailable_part(item) is not None:
+            continue
         blob = dumps(item)
         norm = None if seen is None else seen.get(blob)
         if norm is None:
@@ -552,6 +573,8 @@ def normalize_items(
     return out
 
 
-def normalize_one(item: Any, payload_id: str, locate: RawLocator | None = None) -> NormItem:
+def normalize_one(
+    item: Any, payload_id: str, locate: RawLocator | None = None, *, unavailable: bool = False
+) -> NormItem:
     """Normalise a payload that is itself one model item (agent-message receipts)."""
-    return normalize_item(item, _Context(payload_id, locate), ())
+    return normalize_item(item, _Context(payload_id, locate, unavailable), ())
