@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollout-trace", description="Record, check and reduce rollout-trace bundles."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reduce = commands.add_parser(
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
     demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
     return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 # --- reduce --------------------------------------------------------------------------------------
@@ -270,6 +277,9 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help(out)
+        return _USAGE
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the reason
