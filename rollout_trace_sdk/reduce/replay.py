@@ -16,7 +16,16 @@ import attrs
 
 from ..model import events as ev
 from ..model.state import RolloutTrace
-from . import agents, code_cells, compactions, conversation, inference, terminals, threads, tools
+from . import (
+    acceptance,
+    agents,
+    code_cells,
+    compactions,
+    inference,
+    terminals,
+    threads,
+    tools,
+)
 from .bundle import Bundle
 from .context import Replay
 from .errors import MissingPayload, ReduceError
@@ -77,8 +86,8 @@ _HANDLERS: dict[type, Handler] = {
     ev.ThreadResumed: lambda r, e, p: threads.thread_resumed(r, p),
     ev.CodexTurnStarted: threads.turn_started,
     ev.CodexTurnEnded: threads.turn_ended,
-    ev.HistoryItemAccepted: conversation.accept_history_item,
-    ev.HistoryItemAcceptedV3: conversation.accept_history_item,
+    ev.HistoryItemAccepted: acceptance.accept_history_item,
+    ev.HistoryItemAcceptedV3: acceptance.accept_history_item,
     ev.InferenceStarted: inference.start,
     ev.InferenceStartedV3: inference.start,
     ev.InferenceCompleted: inference.finish,
@@ -164,7 +173,7 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
     source.check_registered(trace.raw_payloads, trace.recording_complete)
     agents.finalize(replay)
     tools.finalize(replay)
-    conversation.finalize_history(replay)
+    acceptance.finalize_history(replay)
     return trace
 
 
