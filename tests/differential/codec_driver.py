@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 
@@ -75,8 +73,15 @@ class _Bundle:
         ):
             prompt = self.v3.last_prompt
             assert prompt is not None
-            fields = attrs.astuple(payload, recurse=False)
-            return ev.InferenceStartedV3(*fields, prepared_prompt_payload=prompt)
+            return ev.InferenceStartedV3(
+                payload.inference_call_id,
+                payload.thread_id,
+                payload.codex_turn_id,
+                payload.model,
+                payload.provider_name,
+                payload.request_payload,
+                prompt,
+            )
         if type(payload) is ev.HistoryItemAccepted:
             return ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
         return payload
