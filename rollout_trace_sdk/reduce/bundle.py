@@ -380,7 +380,12 @@ class Bundle:
         if completed:
             self._shards.check_footers(list(refs.values()))
         for payload_id in sorted(refs):
-            self._shards.check(refs[payload_id])
+            try:
+                self._shards.check(refs[payload_id])
+            except ReduceError as exc:
+                if not self.lenient:
+                    raise
+                self.skipped.append(f"{exc}; left unchecked")
 
     def check_payload(self, raw_payload_id: str, path: str) -> None:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""
