@@ -440,6 +440,8 @@ def reduce_request(
                 f"incremental inference request {inference_call_id} referenced unknown "
                 f"previous_response_id {previous}"
             )
+        if _blind_response(replay, thread_id, previous):
+            snapshot = prefix  # schema 3: the call it follows knew none of its request items
         delta = reconcile(
             replay,
             items,
@@ -504,6 +506,11 @@ def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) 
         return None
     call = replay.trace.inference_calls[min(holders)]  # the first in map order
     return [*call.request_item_ids, *call.response_item_ids]
+
+
+def _blind_response(replay: Replay, thread_id: str, response_id: str) -> bool:
+    holders = replay.calls_by_response.get((thread_id, response_id))
+    return bool(holders) and min(holders) in replay.blind_requests
 
 
 def reduce_response(
