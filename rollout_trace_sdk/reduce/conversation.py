@@ -510,7 +510,7 @@ def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) 
 
 def _blind_response(replay: Replay, thread_id: str, response_id: str) -> bool:
     holders = replay.calls_by_response.get((thread_id, response_id))
-    return bool(holders) and min(holders) in replay.blind_requests
+    return holders is not None and bool(holders) and min(holders) in replay.blind_requests
 
 
 def reduce_response(

@@ -200,8 +200,15 @@ class ShardReader:
 
     def check(self, ref: RawPayloadRef) -> None:
         """End-of-replay check of one registered payload: the record exists and the (spliced)
-        text is JSON. Unavailable payloads are not checked."""
-        if not ref.available or ref.shard is None or ref.raw_payload_id in self._checked:
+        text is JSON; a truncated one keeps exactly ``retained_bytes`` and is not parsed."""
+        if ref.shard is None or ref.raw_payload_id in self._checked:
+            return
+        capture = ref.capture
+        if capture is not None:
+            # a cut body is never parsed, but it must be as long as the reference says
+            body = self.record(ref.raw_payload_id, ref.shard)
+            if capture.status == "truncated" and len(body) != capture.retained_bytes:
+                raise ReduceError("invalid retained length", file=self._shown(ref.shard))
             return
         text = self.text(ref)
         try:

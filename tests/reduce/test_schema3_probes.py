@@ -132,6 +132,19 @@ def test_an_omitted_payload_has_no_shard(tmp_path: Path) -> None:
     _agrees_with_codex(bundle)
 
 
+def test_a_truncated_payload_keeps_its_retained_length(tmp_path: Path) -> None:
+    """Checked after the last event (an event error wins), and never parsed."""
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def cut(events: list[Event]) -> None:
+        ref = _first(events, "protocol_event_observed")["event_payload"]
+        ref["capture"] = {"status": "truncated", "original_bytes": 100_000, "retained_bytes": 10}
+
+    edit_events(bundle, cut)
+    assert _error(bundle).message == "invalid retained length"
+    _agrees_with_codex(bundle)
+
+
 def test_waits_are_linked_only_by_the_confirmed_target(tmp_path: Path) -> None:
     bundle = copy_bundle("code_mode_yield_wait", tmp_path)
     original = _state(corpus_bundle("code_mode_yield_wait"))
@@ -243,3 +256,60 @@ def test_lenient_reduces_what_a_crash_left(tmp_path: Path) -> None:
     assert state["recording_status"] == "unclosed"
     assert state["threads"] and notes
     assert any("missing payload" in note for note in notes)
+
+
+_ROUTING = "failed to parse agent_message routing in payload raw_payload:21"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda v: v.pop("author"), (_ROUTING, "missing field `author`")),
+        (lambda v: v.update(author=5), (_ROUTING, "invalid type: number, expected a string")),
+        (lambda v: v.pop("content"), ("expected agent_message content array", None)),
+        (lambda v: v.update(content="x"), ("expected agent_message content array", None)),
+        (
+            lambda v: v.update(content=[{"type": "zzz"}]),
+            ("unknown variant `zzz`, expected `input_text` or `encrypted_content`", None),
+        ),
+        (lambda v: v.update(content=[{"type": "input_text"}]), ("missing field `text`", None)),
+        (
+            lambda v: v.update(id=5),
+            (
+                "accepted item payload does not match amsg_01a23439-51e5-7303-8937-0be33b48cc78",
+                None,
+            ),
+        ),
+        (lambda v: (v.pop("author"), v.update(content="x")), (_ROUTING, "missing field `author`")),
+        (lambda v: v.update(internal_chat_message_metadata_passthrough=5), None),
+    ],
+    ids=[
+        "no_author",
+        "author_int",
+        "no_content",
+        "content_str",
+        "entry_variant",
+        "entry_no_text",
+        "id_int",
+        "routing_first",
+        "passthrough_not_read",
+    ],
+)
+def test_agent_message_acceptance_errors_use_0171_words(
+    tmp_path: Path, edit: Any, expected: tuple[str, str | None] | None
+) -> None:
+    """v3.md §12, each text as Codex 0.171 printed it for the same edit."""
+    bundle = copy_bundle("multi_agent_v2_lifecycle", tmp_path)
+
+    def change(records: dict[str, bytes]) -> None:
+        value = orjson.loads(records["raw_payload:21"])
+        edit(value)
+        records["raw_payload:21"] = orjson.dumps(value)
+
+    edit_shard(bundle, 1, change)
+    if expected is None:
+        _state(bundle)
+    else:
+        error = _error(bundle)
+        assert (error.message, error.cause) == expected
+    _agrees_with_codex(bundle)
