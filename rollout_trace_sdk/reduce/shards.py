@@ -24,6 +24,7 @@ import zstandard
 from ..model import layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
+from .confined import os_error_text
 from .errors import MissingPayload, ReduceError
 
 #: Decompressed bytes kept across shards (Codex rotates shards near 8 MiB).
@@ -37,8 +38,9 @@ class MissingShardPayload(MissingPayload):
     event that needed it."""
 
 
-#: Reads a bundle-relative file; raises OSError. Re-pointed to the confined reader when the
-#: reduce-safety module lands, so shard files follow the same rules as every other read.
+#: Reads a bundle-relative file: the bundle passes its confined reader (``confined.BundleFiles``,
+#: raising ``ReduceError`` in Codex's words), so shards follow the rules of every other read.
+#: An ``OSError`` (a plain reader) is worded here.
 FileReader = Callable[[str], bytes]
 
 
@@ -129,11 +131,9 @@ class ShardReader:
         shown = self._shown(number)
         try:
             raw = self._read_file(layout.shard_path(number))
-        except OSError as exc:
-            from .bundle import io_error_text
-
+        except OSError as exc:  # a plain reader (tests); the bundle's raises ReduceError
             error = MissingShardPayload if isinstance(exc, FileNotFoundError) else ReduceError
-            raise error(f"open shard {shown}", cause=io_error_text(exc), file=shown) from None
+            raise error(f"open shard {shown}", cause=os_error_text(exc), file=shown) from None
         try:
             data, sealed = _decompress(raw)
         except zstandard.ZstdError as exc:
