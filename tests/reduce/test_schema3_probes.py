@@ -313,3 +313,15 @@ def test_agent_message_acceptance_errors_use_0171_words(
         error = _error(bundle)
         assert (error.message, error.cause) == expected
     _agrees_with_codex(bundle)
+
+
+def test_shard_files_are_read_only_through_the_confined_reader(tmp_path: Path) -> None:
+    """A shard that is a symlink (even to a good copy) is refused, as every bundle file is."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / "payloads" / "000001.zst"
+    outside = tmp_path / "elsewhere.zst"
+    shard.rename(outside)
+    shard.symlink_to(outside)
+    error = _error(bundle)
+    assert error.message == f"open shard {bundle}/payloads/000001.zst"
+    assert error.cause is not None and "symlink" in error.cause
