@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary.
+"""``rollout-trace``: demo | reduce | validate | summary | convert.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
         "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
     )
     summary.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+
+    convert = commands.add_parser(
+        "convert", help="write a bundle in the other schema (2: Codex 0.169, 3: Codex 0.171)"
+    )
+    convert.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+    convert.add_argument("--to", type=int, choices=(2, 3), required=True, help="target schema")
+    convert.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="new bundle directory (must not exist)"
+    )
 
     demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
@@ -192,6 +201,16 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .reduce.convert import convert_bundle
+
+    if os.path.lexists(args.output):
+        raise _UsageError(f"{args.output} already exists; give a new directory")
+    convert_bundle(args.bundle, args.output, args.to)
+    print(args.output, file=out)
+    return 0
+
+
 def _os_text(exc: OSError) -> str:
     from .reduce.bundle import io_error_text
 
@@ -286,6 +305,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "summary": _cmd_summary,
     "demo": _cmd_demo,
+    "convert": _cmd_convert,
 }
 
 
