@@ -27,8 +27,10 @@ from ..model.events import RawPayloadRef
 from .confined import os_error_text
 from .errors import MissingPayload, ReduceError
 
-#: Decompressed bytes kept across shards (Codex rotates shards near 8 MiB).
-CACHE_BYTES: Final = 32 * 1024 * 1024
+#: Decompressed bytes kept across shards: one of Codex's shards (it rotates near 8 MiB; the
+#: most recent shard is always kept). Events read payloads in writing order, so an older shard
+#: is rarely needed again, and is decompressed again if it is.
+CACHE_BYTES: Final = 8 * 1024 * 1024
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 _ZSTD_PREFIX: Final = "zstd decompressor error: "
 
@@ -57,17 +59,20 @@ class _Shard:
 
 def _decompress(data: bytes) -> tuple[bytes, bool]:
     """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
-    last one is complete. A cut frame yields what decoded before the cut."""
-    out = bytearray()
+    last one is complete. A cut frame yields what decoded before the cut. A single frame (what
+    Codex writes) is decoded without a second copy."""
+    chunks: list[bytes] = []
     view = memoryview(data)
     offset = 0
+    sealed = True
     while offset < len(data):
         stream = zstandard.ZstdDecompressor().decompressobj()
-        out += stream.decompress(view[offset:])
+        chunks.append(stream.decompress(view[offset:]))
         if not stream.eof:
-            return bytes(out), False
+            sealed = False
+            break
         offset = len(data) - len(stream.unused_data)
-    return bytes(out), True
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
 
 
 def _index(number: int, data: bytes, sealed: bool) -> _Shard:
@@ -180,7 +185,7 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
-        out = bytearray(fragments[0])
+        out = bytes(fragments[0])
         for part, fragment in zip(ref.parts, fragments[1:], strict=True):
             out += self.text(part)
             out += fragment
