@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from .reduce.bundle import EVENT_LOG, MANIFEST
+from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from .reduce.errors import ReduceError
 
 _USAGE = 2
@@ -107,7 +107,7 @@ def _forbidden_output(bundle: Path, output: Path) -> str | None:
     for name in (MANIFEST, EVENT_LOG):
         if target == root / name:
             return f"refusing to overwrite the bundle's {name}"
-    for payloads in {root / "payloads", root / _declared_payloads_dir(root)}:
+    for payloads in {root / PAYLOADS_DIR, root / _declared_payloads_dir(root)}:
         if target == payloads or payloads in target.parents:
             return "refusing to write inside the bundle's payloads directory"
     if target.is_dir():
@@ -123,9 +123,9 @@ def _declared_payloads_dir(root: Path) -> str:
         with BundleFiles(root) as files:
             value = orjson.loads(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
     except (BundleFileError, orjson.JSONDecodeError, AttributeError):
-        return "payloads"
+        return PAYLOADS_DIR
     if not isinstance(value, str) or not value or os.path.isabs(value):
-        return "payloads"
+        return PAYLOADS_DIR
     return value
 
 
@@ -184,14 +184,14 @@ def _print_skipped(notes: list[str], err: TextIO) -> None:
 def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bundle = Path(args.bundle)
     output = Path(args.output) if args.output else None
-    shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/state.json"
+    shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/{STATE_FILE}"
     if output is not None:
         why = _forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
     trace, notes = _reduce(args.bundle, lenient=args.lenient)
     data = _state_bytes(trace)
-    target = output or bundle / "state.json"
+    target = output or bundle / STATE_FILE
     try:
         _write_atomically(target, data)
     except OSError as exc:

@@ -26,7 +26,6 @@ from . import layout
 
 T = TypeVar("T")
 
-_PRETTY: Final = orjson.OPT_INDENT_2
 _LINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
@@ -532,7 +531,7 @@ def manifest_from_dict(obj: Any) -> ev.Manifest:
 
 
 def manifest_bytes(manifest: ev.Manifest) -> bytes:
-    return orjson.dumps(converter.unstructure(manifest), option=_PRETTY)
+    return layout.pretty_json(converter.unstructure(manifest))
 
 
 def pretty_bytes(value: Any) -> bytes:
