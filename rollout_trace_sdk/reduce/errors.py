@@ -54,20 +54,14 @@ class ReduceError(Exception):
         return f"{text} ({where})" if where else text
 
 
+class MissingPayload(ReduceError):
+    """A payload is absent (its file, or its shard record); lenient replay skips the event
+    that needed it."""
+
+
 # --- wording shared by ``reduce`` and ``validate`` ------------------------------------------------
 # Codex's headlines for the per-line checks, in one place so both commands word the same mistake
 # the same way.
-
-
-def schema_refused(version: int) -> str:
-    return (
-        f"trace schema {version} cannot establish accepted history; "
-        "use its matching reducer or record a new bundle"
-    )
-
-
-def unsupported_event_schema(version: int, line: int) -> str:
-    return f"unsupported trace event schema {version} at line {line}"
 
 
 def missing_or_reordered(expected_seq: int) -> str:

@@ -26,13 +26,14 @@ from typing import Any
 import attrs
 import orjson
 
-from ..model import codec
+from ..model import codec, layout
 from ..model import serde_errors as serde
 from ..model.events import SCHEMA_VERSION
 from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, end_check_error
 from .confined import BundleFileError, BundleFiles
 from .errors import ReduceError
+from .schemas import event_gate_text, manifest_gate_text
 
 
 @attrs.frozen
@@ -99,6 +100,7 @@ class _Validator:
         self.last_type: str | None = None
         self.seen_rollout_ended = False
         self.seen_recording_completed = False
+        self.schema: int | None = None
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.report.problems.append(Problem(file, line, message))
@@ -117,8 +119,11 @@ class _Validator:
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
             self.problem(path, None, f"read {path}: {serde.manifest_error(raw) or exc}")
             return None
+        self.schema = manifest.schema_version
+        if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
+            self.problem(path, None, manifest_gate_text(manifest.schema_version, self.root))
         if manifest.schema_version != SCHEMA_VERSION:
-            self.problem(path, None, words.schema_refused(manifest.schema_version))
+            return None  # the structural pass knows schema 2; the reducer's pass still runs
         if manifest.raw_event_log != EVENT_LOG:
             self.problem(
                 path, None, f"raw_event_log is {manifest.raw_event_log!r}, not 'trace.jsonl'"
@@ -185,7 +190,7 @@ class _Validator:
         self.report.events += 1
         if event.schema_version != SCHEMA_VERSION:
             self.problem(
-                self.log, number, words.unsupported_event_schema(event.schema_version, number)
+                self.log, number, event_gate_text(SCHEMA_VERSION, event.schema_version, number)
             )
         if self.seen_recording_completed:
             self.problem(self.log, number, words.AFTER_COMPLETED)
@@ -313,8 +318,9 @@ def validate_bundle(path: str | Path) -> Report:
         return validator.report
     with validator.files:
         rollout_id = validator.manifest()
-        validator.events(rollout_id)
-        validator.payloads()
-        validator.closing()
+        if validator.schema in (None, SCHEMA_VERSION):
+            validator.events(rollout_id)
+            validator.payloads()
+            validator.closing()
         validator.replay()
     return validator.report
