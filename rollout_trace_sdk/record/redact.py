@@ -158,26 +158,23 @@ class Redactor:
     # --- finding ----------------------------------------------------------------------------
 
     def _find(self, data: bytes) -> list[_Span]:
-        low = data.lower()
         spans: list[_Span] = []
         for marker, (kind, pattern) in rules.TOKEN_RULES.items():
-            at = low.find(marker)
+            at = data.find(marker)
             while at >= 0:
                 self._token_at(data, at, kind, pattern, spans)
-                at = low.find(marker, at + 1)
-        for marker, pattern in rules.HEADER_MARKERS.items():
-            at = low.find(marker)
-            while at >= 0:
-                self._header_at(data, at - 1, pattern, spans)
-                at = low.find(marker, at + 1)
-        at = low.find(b"ookie")
-        while at >= 0:
-            self._cookie_at(data, low, at - 1, spans)
-            at = low.find(b"ookie", at + 1)
+                at = data.find(marker, at + 1)
+        low = data.lower()
         seen: set[int] = set()
         for marker in self._name_markers:
             at = low.find(marker)
             while at >= 0:
+                if marker == b"uthoriz":
+                    self._authorization_at(data, at - 1, spans)
+                elif marker == b"ookie":
+                    self._cookie_at(data, low, at - 1, spans)
+                elif marker == b"key" and low.startswith(b"private ", at - 8):
+                    self._private_key_at(data, at, spans)
                 self._name_at(data, at, seen, spans)
                 at = low.find(marker, at + 1)
         for kind, pattern in self._patterns:
@@ -206,25 +203,22 @@ class Redactor:
             out.append(_Span(s2, e2, "aws_secret_key", _SPAN_TOKEN, data[s2:e2]))
         out.append(_Span(start, end, kind, _SPAN_TOKEN, data[start:end]))
 
-    def _header_at(
-        self, data: bytes, at: int, pattern: re.Pattern[bytes], out: list[_Span]
-    ) -> None:
+    def _authorization_at(self, data: bytes, at: int, out: list[_Span]) -> None:
         if at < 0 or _in_placeholder(data, at):
             return
-        match = pattern.match(data, at)
+        match = rules.AUTHORIZATION.match(data, at)
         if match is None:
             return
         start, end = match.span("secret")
         secret = data[start:end]
-        if pattern is rules.AUTHORIZATION:
-            long_enough = len(secret) >= 6 if match["scheme"] else _looks_secret(secret, 12)
-            if not long_enough:
-                return
-            kind = "authorization"
-        else:
-            kind = "bearer"
-        if not _is_placeholder_text(data, start):
-            out.append(_Span(start, end, kind, _SPAN_HEADER, secret))
+        if len(secret) >= 6 if match["scheme"] else _looks_secret(secret, 12):
+            out.append(_Span(start, end, "authorization", _SPAN_HEADER, secret))
+
+    def _private_key_at(self, data: bytes, at: int, out: list[_Span]) -> None:
+        begin = data.rfind(b"-----BEGIN ", max(0, at - 60), at)
+        match = rules.PRIVATE_KEY.match(data, begin) if begin >= 0 else None
+        if match is not None:
+            out.append(_Span(begin, match.end(), "private_key", _SPAN_TOKEN, match[0]))
 
     def _cookie_at(self, data: bytes, low: bytes, at: int, out: list[_Span]) -> None:
         if at < 0 or _in_placeholder(data, at):
