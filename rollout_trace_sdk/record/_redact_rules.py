@@ -115,7 +115,7 @@ NAME_RIGHT: Final = re.compile(rb"[A-Za-z0-9_.\-]{0,64}")
 #: What may follow a name before its value: a closing quote (JSON key, possibly escaped), a
 #: ``:`` or ``=``, an opening quote.
 AFTER_NAME: Final = re.compile(
-    rb"(?:\\*[\"'])?(?:[ \t]|\\[nrt])*[:=](?:[ \t]|\\[nrt])*(?P<open>\\*\"|')?"
+    rb"(?P<close>\\*[\"'])?(?:[ \t]|\\[nrt])*[:=](?:[ \t]|\\[nrt])*(?P<open>\\*\"|')?"
 )
 #: A value in a plain JSON string (the opening quote just matched): any escapes, up to ``"``.
 VALUE_JSON: Final = re.compile(rb'(?:[^"\\]|\\.)*(?=")')

@@ -256,6 +256,8 @@ class Redactor:
         opened = after["open"]
         vstart = after.end()
         if opened is None:
+            if after["close"]:
+                return  # a JSON key whose value is a number, literal, object or array
             value = rules.VALUE_BARE.match(data, vstart)
             if value is None or not _looks_secret(value[0], 16) or kind == "cookie":
                 return
@@ -393,7 +395,7 @@ class Redactor:
             out: dict[str, Any] = {}
             for key, item in value.items():
                 kind = self._name_kind(key.encode())
-                if kind is not None and isinstance(item, str) and item:
+                if kind is not None and isinstance(item, str) and _bare_secret(item):
                     out[self._walk(key)] = self._placeholder(kind, item.encode()).decode()
                 else:
                     out[self._walk(key)] = self._walk(item)
@@ -435,6 +437,11 @@ def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:
     return chosen
 
 
+def _bare_secret(value: str) -> bool:
+    """A secret-named value the structural pass replaces (not one already redacted)."""
+    return bool(value) and "[REDACTED:" not in value
+
+
 def _normalise(name: bytes) -> bytes:
     return name.lower().translate(None, b"_-. ")
 
@@ -450,8 +457,12 @@ def _looks_secret(value: bytes, mixed_case_len: int) -> bool:
 
 
 def _in_placeholder(data: bytes, at: int) -> bool:
+    """Whether ``at`` falls inside a well-formed placeholder (its kind names a keyword)."""
     opened = data.rfind(rules.PLACEHOLDER_PREFIX, max(0, at - 60), at)
-    return opened >= 0 and data.find(b"]", opened, at) < 0
+    if opened < 0:
+        return False
+    match = rules.PLACEHOLDER.match(data, opened)
+    return match is not None and match.end() > at
 
 
 def _is_placeholder_text(data: bytes, at: int) -> bool:

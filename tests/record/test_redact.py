@@ -1,0 +1,389 @@
+"""Secret redaction on serialised JSON: what goes, what stays, and the promises (valid JSON,
+deterministic placeholders, idempotent) over generated JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from rollout_trace_sdk.record.redact import RedactionConfig, Redactor
+
+PRETTY = orjson.OPT_INDENT_2
+PLACEHOLDER = re.compile(r"\[REDACTED:([a-z0-9_]+):([0-9a-f]{8})\]")
+
+#: (kind, text holding the secret, the secret). Each must go wherever it is planted.
+PLANTED = [
+    ("authorization", "Authorization: Bearer abcDEF0123456789xyz", "abcDEF0123456789xyz"),
+    ("authorization", "authorization=Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    (
+        "sk_key",
+        "key sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2",
+        "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2",
+    ),
+    ("sk_key", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt012", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt012"),
+    ("sk_key", "OPENAI_API_KEY=sk-Ab12Cd34Ef56Gh78Ij90Kl12", "sk-Ab12Cd34Ef56Gh78Ij90Kl12"),
+    ("aws_access_key_id", "id AKIAZ7QW3RTY5UIOP2AS here", "AKIAZ7QW3RTY5UIOP2AS"),
+    ("aws_access_key_id", "ASIAZ7QW3RTY5UIOP2AS", "ASIAZ7QW3RTY5UIOP2AS"),
+    (
+        "aws_secret_key",
+        "AKIAZ7QW3RTY5UIOP2AS,wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+    ),
+    (
+        "aws_secret_key",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+    ),
+    (
+        "gcp_api_key",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+    ),
+    (
+        "github_token",
+        "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    ),
+    (
+        "github_token",
+        "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789",
+        "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789",
+    ),
+    ("slack_token", "xoxb-123456789012-abcdefABCDEF", "xoxb-123456789012-abcdefABCDEF"),
+    (
+        "private_key",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAx/+=\nQWERTY\n-----END RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEAx/+=",
+    ),
+    (
+        "jwt",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9Pl",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9Pl",
+    ),
+    ("cookie", "Cookie: session=q8Lx2Zp0; theme=dark", "q8Lx2Zp0"),
+    ("cookie", "Set-Cookie: sid=31d4d96e407aad42; Path=/; HttpOnly", "31d4d96e407aad42"),
+    ("url_password", "postgres://admin:s3cretPw@db:5432/app", "s3cretPw"),
+    ("password", "DB_PASSWORD=hunter2!", "hunter2!"),
+    ("password", "password: 'c0rrect h0rse'", "c0rrect h0rse"),
+    ("token", "GITHUB_TOKEN=abc123def456", "abc123def456"),
+    ("secret", "client_secret=Zx9-Yw8-Vu7", "Zx9-Yw8-Vu7"),
+    ("api_key", "X-Api-Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
+]
+
+#: JSON fields whose (string) value goes whole.
+FIELDS = [
+    ("api_key", "api_key"),
+    ("apiKey", "api_key"),
+    ("x-api-key", "api_key"),
+    ("password", "password"),
+    ("db_passwd", "password"),
+    ("client_secret", "secret"),
+    ("AWS_SECRET_ACCESS_KEY", "aws_secret_key"),
+    ("access_token", "token"),
+    ("refresh_token", "token"),
+    ("token", "token"),
+    ("Authorization", "authorization"),
+    ("session_cookie", "cookie"),
+    ("private_key", "private_key"),
+]
+
+#: Text that must come out unchanged.
+CLEAN = [
+    "The token limit is 128k tokens; keep the secret of success: practice.",
+    "Password reset links expire after 24 hours. Authorization is handled by the gateway.",
+    "3f1e0c8a-9b2d-4c6e-8f10-2a3b4c5d6e7f",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
+    "def f(api_key=None, token=api_key):\n    return os.environ.get('API_KEY')",
+    "max_tokens: 4096, input_tokens=12, total_tokens: 40",
+    "ask-questions-about-the-task-and-risk-assessment",
+    "Bearer of bad news",
+    "see https://example.com/docs:8080/path and git@github.com:org/repo.git",
+    "password=$DB_PASSWORD token=${TOKEN} secret: {{ secrets.X }}",
+    "Cookie: a small file the browser keeps",
+    "export PATH=/usr/local/bin:$PATH",
+]
+
+
+def redactor(**config: Any) -> Redactor:
+    return Redactor(RedactionConfig(**config), key=b"test-key")
+
+
+def positions(text: str) -> list[Any]:
+    """One value per JSON position a secret can take."""
+    return [
+        text,
+        {"output": text},
+        {"items": [1, {"content": [{"type": "input_text", "text": text}]}]},
+        [text, "x"],
+        {"arguments": json.dumps({"cmd": text, "n": 1})},
+        {"outer": json.dumps({"inner": json.dumps({"cmd": text})})},
+        {"preview": json.dumps({"cmd": text})[:160] + "…"},
+        {"a": f"line one\n{text}\nline three"},
+    ]
+
+
+@pytest.mark.parametrize("kind,text,secret", PLANTED, ids=[f"{k}:{t[:20]}" for k, t, _ in PLANTED])
+def test_planted_secret_goes_everywhere(kind: str, text: str, secret: str) -> None:
+    r = redactor()
+    for value in positions(text):
+        for data in (orjson.dumps(value), orjson.dumps(value, option=PRETTY)):
+            out = r.redact(data)
+            decoded = orjson.loads(out)
+            assert secret not in json.dumps(decoded, ensure_ascii=False), (value, out)
+            assert secret.encode() not in out
+            assert f"[REDACTED:{kind}:" in _deep_text(decoded), (kind, out)
+
+
+def _deep_text(value: Any) -> str:
+    """Every string, decoded as far as it nests (tool arguments hold JSON in a string)."""
+    text = json.dumps(value, ensure_ascii=False)
+    for _ in range(3):
+        text = text.replace("\\\\", "\\").replace('\\"', '"')
+    return text
+
+
+@pytest.mark.parametrize("name,kind", FIELDS)
+def test_secret_named_fields_lose_their_value(name: str, kind: str) -> None:
+    r = redactor()
+    # a bare "token" needs a token-like value (logprobs hold {"token": "Hello"})
+    value = "tok_9f8e7d6c5b4a" if name == "token" else "v4lue with spaces & symbols"
+    for doc in ({name: value}, {"cfg": {name: value, "other": "kept"}}):
+        for depth_doc in (doc, {"arguments": json.dumps(doc)}):
+            out = r.redact(orjson.dumps(depth_doc, option=PRETTY))
+            assert value.encode() not in out
+            assert f"[REDACTED:{kind}:".encode() in out
+            assert b"kept" in out or "other" not in json.dumps(doc)
+
+
+def test_token_named_fields_that_are_not_secrets_stay() -> None:
+    r = redactor()
+    doc = {
+        "logprobs": [{"token": "Hello", "logprob": -0.1}, {"token": " world", "logprob": -1}],
+        "token_usage": {"input_tokens": 5, "output_tokens": 10, "total_tokens": 15},
+        "max_output_tokens": 100,
+        "tokenizer": "o200k_base",
+        "secret_name": "prod-db",
+        "password": "",
+        "api_key": None,
+    }
+    data = orjson.dumps(doc, option=PRETTY)
+    assert r.redact(data) is data
+    assert r.counts == {}
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_clean_text_is_untouched(text: str) -> None:
+    r = redactor()
+    for value in positions(text):
+        data = orjson.dumps(value)
+        assert r.redact(data) == data, r.redact(data)
+
+
+def test_same_secret_same_placeholder_in_every_context() -> None:
+    r = redactor()
+    secret = "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2"
+    plain = r.redact(orjson.dumps({"text": f"key {secret}"}))
+    nested = r.redact(orjson.dumps({"arguments": json.dumps({"k": f"key {secret}"})}))
+    [a] = PLACEHOLDER.findall(plain.decode())
+    [b] = PLACEHOLDER.findall(nested.decode())
+    assert a == b
+    # a password with a quote in it, plain and escaped inside tool arguments
+    value = 'p"a\\ss w0rd'
+    one = r.redact(orjson.dumps({"password": value}))
+    two = r.redact(orjson.dumps({"arguments": json.dumps({"password": value})}))
+    assert PLACEHOLDER.findall(one.decode()) == PLACEHOLDER.findall(two.decode())
+    assert b"w0rd" not in two and b"w0rd" not in one
+
+
+def test_placeholders_depend_on_the_key() -> None:
+    data = orjson.dumps("token sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2")
+    assert Redactor(key=b"a").redact(data) == Redactor(key=b"a").redact(data)
+    assert Redactor(key=b"a").redact(data) != Redactor(key=b"b").redact(data)
+    assert Redactor().redact(data) != Redactor().redact(data)  # a random key per redactor
+
+
+def test_counts_by_kind() -> None:
+    r = redactor()
+    r.redact(orjson.dumps(["AKIAZ7QW3RTY5UIOP2AS", {"password": "x1"}, {"api_key": "k"}]))
+    r.redact(b'{"a":"AKIAZ7QW3RTY5UIOP2AS"}\n{"b":"ok"}\n', lines=True)
+    assert r.counts == {"aws_access_key_id": 2, "password": 1, "api_key": 1}
+
+
+def test_disabled_writes_everything_as_it_is() -> None:
+    r = redactor(enabled=False)
+    data = orjson.dumps({"password": "hunter2", "k": "AKIAZ7QW3RTY5UIOP2AS"})
+    assert r.redact(data) is data
+    assert not r.enabled and r.counts == {}
+
+
+def test_extra_patterns_keys_and_hook() -> None:
+    seen: list[bytes] = []
+
+    def hook(data: bytes) -> list[tuple[int, int, str]]:
+        seen.append(data)
+        at = data.find(b"hook-me")
+        return [(at, at + 7, "My Hook!")] if at >= 0 else []
+
+    r = redactor(
+        extra_patterns=[
+            ("internal", rb"INT-[0-9]{6}"),
+            ("employee", r"emp=(?P<secret>[a-z]+)"),
+            ("compiled", re.compile(rb"zz[0-9]+")),
+        ],
+        keys=["session"],
+        hook=hook,
+    )
+    doc = {"a": "ticket INT-123456 emp=alice zz42 hook-me", "user_session": "abc"}
+    out = r.redact(orjson.dumps(doc)).decode()
+    assert "INT-123456" not in out and "alice" not in out and "emp=[REDACTED:employee:" in out
+    assert "zz42" not in out and "hook-me" not in out and "[REDACTED:my_hook:" in out
+    assert "abc" not in out and "[REDACTED:session:" in out
+    assert seen
+    assert set(r.counts) == {"internal", "employee", "compiled", "my_hook", "session"}
+
+
+def test_a_failing_hook_is_counted_and_ignored() -> None:
+    def hook(data: bytes) -> list[tuple[int, int, str]]:
+        raise RuntimeError("boom")
+
+    r = redactor(hook=hook)
+    data = orjson.dumps({"password": "x1y2"})
+    assert b"x1y2" not in r.redact(data)
+    assert r.counts["hook_error"] == 1
+
+
+def test_a_pattern_that_would_break_the_json_is_redacted_value_by_value() -> None:
+    # the user's pattern swallows a quote: replacing it as text would break the document
+    r = redactor(extra_patterns=[("greedy", rb"secret[^,]*")])
+    value = {"a": "x secret1", "b": "y"}
+    pretty = r.redact(orjson.dumps(value, option=PRETTY))
+    assert b"secret1" not in pretty
+    assert orjson.loads(pretty)["b"] == "y"
+    lines = orjson.dumps(value) + b"\n" + orjson.dumps({"c": "fine"}) + b"\n"
+    out = r.redact(lines, lines=True)
+    first, second, rest = out.split(b"\n")
+    assert orjson.loads(first)["b"] == "y" and b"secret1" not in first
+    assert orjson.loads(second) == {"c": "fine"} and rest == b""
+
+
+def test_lines_mode_keeps_every_line() -> None:
+    r = redactor()
+    lines = [orjson.dumps({"seq": i, "p": f"AKIAZ7QW3RTY5UIOP2A{i}"}) for i in range(5)]
+    data = b"\n".join(lines) + b"\n"
+    out = r.redact(data, lines=True)
+    assert out.count(b"\n") == 5
+    assert [orjson.loads(x)["seq"] for x in out.splitlines()] == list(range(5))
+
+
+def test_big_integers_survive() -> None:
+    r = redactor()
+    data = b'{"n": ' + b"9" * 40 + b', "password": "hunter2"}'
+    out = r.redact(data)
+    assert json.loads(out)["n"] == int("9" * 40) and b"hunter2" not in out
+
+
+def test_redact_text() -> None:
+    r = redactor()
+    assert r.redact_text("no secrets here") == "no secrets here"
+    assert "AKIA" not in r.redact_text('say "AKIAZ7QW3RTY5UIOP2AS"\n')
+
+
+# --- properties ------------------------------------------------------------------------------
+
+_FRAGMENTS = [
+    "password",
+    "Password: ",
+    "token",
+    "api_key",
+    "secret=",
+    '"',
+    "\\",
+    "\n",
+    ":",
+    "=",
+    " ",
+    "'",
+    "Bearer ",
+    "Authorization: ",
+    "Cookie: a=b; ",
+    "Set-Cookie: ",
+    "sk-proj-",
+    "AKIA",
+    "AIza",
+    "ghp_",
+    "eyJ",
+    ".",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
+    "://u:",
+    "@",
+    "[REDACTED:x:",
+    "]",
+    "é",
+    "\u2028",
+    "\x00",
+]
+_text = st.lists(
+    st.one_of(st.sampled_from(_FRAGMENTS), st.text(min_size=1, max_size=12)), max_size=12
+).map("".join)
+_keys = st.one_of(st.sampled_from(["password", "api_key", "token", "Cookie", "x"]), st.text())
+_json: Any = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**63 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _text,
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(_keys, inner, max_size=4),
+        inner.map(lambda v: json.dumps(v)),  # JSON inside a string (tool arguments)
+    ),
+    max_leaves=12,
+)
+_secret = st.sampled_from([s for _, _, s in PLANTED if len(s) >= 12])
+
+
+def _plant(value: Any, secret: str, where: int) -> Any:
+    """Put a planted-secret text at one of the value's strings (or beside it)."""
+    text = next(t for _, t, s in PLANTED if s == secret)
+    spots = positions(text)
+    return [value, spots[where % len(spots)]]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_json, pretty=st.booleans())
+def test_output_is_valid_json_idempotent_and_deterministic(value: Any, pretty: bool) -> None:
+    data = orjson.dumps(value, option=PRETTY if pretty else 0)
+    out = redactor().redact(data)
+    assert orjson.loads(out) is not None or out == b"null"
+    assert redactor().redact(out) == out
+    assert redactor().redact(data) == out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_json, secret=_secret, where=st.integers(0, 7), pretty=st.booleans())
+def test_planted_secrets_never_survive(value: Any, secret: str, where: int, pretty: bool) -> None:
+    assume(secret not in json.dumps(value))
+    data = orjson.dumps(_plant(value, secret, where), option=PRETTY if pretty else 0)
+    out = redactor().redact(data)
+    orjson.loads(out)
+    assert secret.encode() not in out
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_json, min_size=1, max_size=6))
+def test_lines_stay_one_valid_document_each(lines: list[Any]) -> None:
+    data = b"".join(orjson.dumps(v) + b"\n" for v in lines)
+    out = redactor().redact(data, lines=True)
+    assert out.endswith(b"\n") and out.count(b"\n") == len(lines)
+    for line in out.splitlines():
+        orjson.loads(line)
