@@ -137,14 +137,30 @@ class Redactor:
                 after redaction is redacted value by value instead of as text.
 
         Returns:
-            The redacted bytes; valid JSON wherever the input was.
+            The redacted bytes; valid JSON wherever the input was. Never raises: should the
+            rules fail on some input (a bug), the document is redacted value by value and
+            the failure counted as ``redaction_error``.
         """
         if not self.config.enabled or not data:
             return data
-        spans = self._find(data)
-        if not spans:
-            return data
-        return self._apply(data, spans, lines)
+        try:
+            spans = self._find(data)
+            return self._apply(data, spans, lines) if spans else data
+        except Exception:  # a bug here must not stop the writer: fall back, and say so
+            self._count("redaction_error")
+            return self._fallback(data, lines)
+
+    def _fallback(self, data: bytes, lines: bool) -> bytes:
+        """Value by value, for each document that parses; what does not parse is written as
+        it is (it is not JSON, so no rule could have read it either)."""
+        docs = data.split(b"\n") if lines else [data]
+        out = []
+        for doc in docs:
+            try:
+                out.append(self._structural(doc, pretty=not lines) if doc.strip() else doc)
+            except Exception:
+                out.append(doc)
+        return b"\n".join(out)
 
     def redact_text(self, text: str) -> str:
         """Redact one string value (as if it were a JSON string), for callers holding text."""

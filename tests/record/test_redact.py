@@ -387,3 +387,20 @@ def test_lines_stay_one_valid_document_each(lines: list[Any]) -> None:
     assert out.endswith(b"\n") and out.count(b"\n") == len(lines)
     for line in out.splitlines():
         orjson.loads(line)
+
+
+def test_a_bug_in_the_rules_falls_back_to_value_by_value() -> None:
+    class Broken(Redactor):
+        calls = 0
+
+        def _find(self, data: bytes) -> Any:
+            Broken.calls += 1
+            if Broken.calls == 1:
+                raise IndexError("a bug")
+            return super()._find(data)
+
+    r = Broken(key=b"k")
+    out = r.redact(orjson.dumps({"password": "hunter2", "note": "AKIAZ7QW3RTY5UIOP2AS"}))
+    assert b"hunter2" not in out and b"AKIAZ7QW3RTY5UIOP2AS" not in out
+    assert r.counts["redaction_error"] == 1
+    assert set(orjson.loads(out)) == {"password", "note"}
