@@ -118,7 +118,7 @@ AFTER_NAME: Final = re.compile(
     rb"(?P<close>\\*[\"'])?(?:[ \t]|\\[nrt])*[:=](?:[ \t]|\\[nrt])*(?P<open>\\*\"|')?"
 )
 #: A value in a plain JSON string (the opening quote just matched): any escapes, up to ``"``.
-VALUE_JSON: Final = re.compile(rb'(?:[^"\\]|\\.)*(?=")')
+VALUE_JSON: Final = re.compile(rb'(?:[^"\\\n]|\\.)*(?=")')
 _NESTED: dict[int, re.Pattern[bytes]] = {}
 
 
@@ -130,7 +130,7 @@ def nested_value(run: int) -> re.Pattern[bytes]:
     pattern = _NESTED.get(run)
     if pattern is None:
         pattern = _NESTED[run] = re.compile(
-            rb'(?:[^"\\]++|\\++(?!")|(?=(?:\\\\)*+\\")(?!\\{%d}")\\++")*+(?=\\*")' % run
+            rb'(?:[^"\\\n]++|\\++(?!")|(?=(?:\\\\)*+\\")(?!\\{%d}")\\++")*+(?=\\*")' % run
         )
     return pattern
 

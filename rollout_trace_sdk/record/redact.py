@@ -269,10 +269,14 @@ class Redactor:
         after = rules.AFTER_NAME.match(data, end)
         if after is None:
             return
-        opened = after["open"]
+        opened, closed = after["open"], after["close"]
+        if opened is not None and closed is not None and closed != opened:
+            return
+        if opened == b'"' and closed is None:
+            return  # text inside a string, whose closing quote comes next
         vstart = after.end()
         if opened is None:
-            if after["close"]:
+            if closed:
                 return  # a JSON key whose value is a number, literal, object or array
             value = rules.VALUE_BARE.match(data, vstart)
             if value is None or not _looks_secret(value[0], 16) or kind == "cookie":
@@ -286,6 +290,14 @@ class Redactor:
         if value is None:
             return
         raw = value[0]
+        # `name: \"` in text inside a string may be that inner string's end: only a value
+        # closed by the same quote it opened with counts
+        if (
+            opened not in (None, b'"', b"'")
+            and closed is None
+            and (not data.startswith(opened, value.end()) or raw[:1] in (b",", b"}", b"]", b""))
+        ):
+            return
         if not raw or raw.startswith((b"${", b"$(", b"{{")) or rules.PLACEHOLDER_PREFIX in raw:
             return
         # logprobs carry {"token": "Hello"}: a bare "token" needs a token-like value
@@ -519,9 +531,14 @@ def _line_units(data: bytes, chosen: list[_Span]) -> Iterable[tuple[int, int, li
             group.append(span)
             end = max(end, _line_end(data, span.end))
             continue
+        line_start = data.rfind(b"\n", 0, span.start) + 1
+        if group and line_start < end:
+            group.append(span)
+            end = max(end, _line_end(data, span.end))
+            continue
         if group:
             yield start, end, group
-        start = data.rfind(b"\n", 0, span.start) + 1
+        start = line_start
         end = _line_end(data, span.end)
         group = [span]
     if group:
