@@ -139,5 +139,12 @@ VALUE_SINGLE: Final = re.compile(rb"[^'\"\\\r\n]*(?=')")
 VALUE_BARE: Final = re.compile(rb"[^\s\"'\\,;&\[\]{}()<>$`=|][^\s\"'\\,;&\[\]{}()<>$`|]*")
 SCHEME_ONLY: Final = re.compile(rb"(?i:bearer|basic|token|bot)?[ \t]*")
 
+#: Markers holding a byte that is rare in text (uppercase ``K``/``J``, ``z``): found by a
+#: memchr scan for that byte (``bytes.find`` of one byte, ~40x faster than a longer needle)
+#: and a comparison around each hit. Marker -> index of the rare byte.
+ANCHORS: Final = {b"AKIA": 1, b"AIza": 3, b"eyJ": 2, b"uthoriz": 6}
+#: After this many rare bytes a marker goes back to plain ``bytes.find`` (text full of them).
+ANCHOR_LIMIT: Final = 64
+
 PLACEHOLDER_PREFIX: Final = b"[REDACTED:"
 PLACEHOLDER: Final = re.compile(rb"\[REDACTED:[a-z0-9_]{1,40}:[0-9a-f]{8}\]")

@@ -37,7 +37,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final
 
 import attrs
@@ -176,15 +176,12 @@ class Redactor:
     def _find(self, data: bytes) -> list[_Span]:
         spans: list[_Span] = []
         for marker, (kind, pattern) in rules.TOKEN_RULES.items():
-            at = data.find(marker)
-            while at >= 0:
+            for at in _occurrences(data, marker):
                 self._token_at(data, at, kind, pattern, spans)
-                at = data.find(marker, at + 1)
         low = data.lower()
         seen: set[int] = set()
         for marker in self._name_markers:
-            at = low.find(marker)
-            while at >= 0:
+            for at in _occurrences(low, marker):
                 if marker == b"uthoriz":
                     self._authorization_at(data, at - 1, spans)
                 elif marker == b"ookie":
@@ -192,7 +189,6 @@ class Redactor:
                 elif marker == b"key" and low.startswith(b"private ", at - 8):
                     self._private_key_at(data, at, spans)
                 self._name_at(data, at, seen, spans)
-                at = low.find(marker, at + 1)
         for kind, pattern in self._patterns:
             for match in pattern.finditer(data):
                 group = "secret" if "secret" in pattern.groupindex else 0
@@ -429,6 +425,34 @@ class Redactor:
                     out[self._walk(key)] = self._walk(item)
             return out
         return value
+
+
+def _occurrences(hay: bytes, marker: bytes) -> Iterator[int]:
+    """Every offset of ``marker`` in ``hay``. A marker with a rare byte (see
+    ``rules.ANCHORS``) is found through a memchr scan for that byte, until the byte turns out
+    not to be rare in this text."""
+    anchor = rules.ANCHORS.get(marker)
+    if anchor is not None:
+        byte = marker[anchor : anchor + 1]
+        seen = 0
+        hit = hay.find(byte, anchor)
+        while hit >= 0:
+            seen += 1
+            if seen > rules.ANCHOR_LIMIT:
+                yield from _finds(hay, marker, hit - anchor)
+                return
+            if hay.startswith(marker, hit - anchor):
+                yield hit - anchor
+            hit = hay.find(byte, hit + 1)
+        return
+    yield from _finds(hay, marker, 0)
+
+
+def _finds(hay: bytes, marker: bytes, start: int) -> Iterator[int]:
+    at = hay.find(marker, start)
+    while at >= 0:
+        yield at
+        at = hay.find(marker, at + 1)
 
 
 def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:

@@ -404,3 +404,18 @@ def test_a_bug_in_the_rules_falls_back_to_value_by_value() -> None:
     assert b"hunter2" not in out and b"AKIAZ7QW3RTY5UIOP2AS" not in out
     assert r.counts["redaction_error"] == 1
     assert set(orjson.loads(out)) == {"password", "note"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hay=st.lists(
+        st.sampled_from([b"AKIA", b"K", b"z", b"uthoriz", b"eyJ", b"J", b"x"]), max_size=200
+    ),
+    marker=st.sampled_from([b"AKIA", b"AIza", b"eyJ", b"uthoriz", b"sk-"]),
+)
+def test_marker_scan_finds_what_find_finds(hay: list[bytes], marker: bytes) -> None:
+    from rollout_trace_sdk.record.redact import _occurrences
+
+    data = b"".join(hay)
+    expected = [i for i in range(len(data)) if data.startswith(marker, i)]
+    assert list(_occurrences(data, marker)) == expected
