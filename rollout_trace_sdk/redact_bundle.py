@@ -11,7 +11,8 @@ What is rewritten: ``trace.jsonl`` (line by line, in blocks), every payload file
 if present: reduced states hold prompt text). Any other regular file is copied as it is and
 named in the report. Nothing that is not
 a regular file or a directory inside the bundle is read: symlinks, FIFOs and devices are
-refused with an error naming them. The counts are recorded in the bundle as Codex's writer
+refused with an error naming them (reads go through the reducer's confined reader,
+``reduce/confined.py``). The counts are recorded in the bundle as Codex's writer
 would record a warning: a ``protocol_event_observed`` (``event_type`` ``"warning"``) just
 before ``recording_completed``.
 
@@ -21,6 +22,7 @@ Deliberately not part of ``reduce/`` (which must never import ``record/``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import stat
@@ -33,10 +35,10 @@ import attrs
 import orjson
 
 from .record.redact import RedactionConfig, Redactor
+from .reduce.confined import BundleFileError, BundleFiles
 
 DIR_MODE: Final = 0o700
 FILE_MODE: Final = 0o600
-_READ: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 _NEW: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 #: trace.jsonl is redacted in blocks of whole lines of about this size
 _BLOCK: Final = 4 << 20
@@ -87,8 +89,6 @@ def redact_bundle(
     """
     source = Path(bundle)
     _check_dir(source, "bundle")
-    for name in ("manifest.json", "trace.jsonl"):
-        _check_file(source / name)
     if in_place and output is not None:
         raise RedactBundleError("give either an output directory or --in-place, not both")
     target = source if in_place else Path(output or f"{str(source).rstrip('/')}-redacted")
@@ -113,53 +113,50 @@ def redact_bundle(
 def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str], bool]:
     files = 0
     copied: list[str] = []
-    recorded = False
-    for entry in _entries(source):
-        rel = entry.relative_to(source)
-        dest = temp / rel
-        if rel == Path("trace.jsonl"):
-            continue  # redacted last, when the counts are known
-        if rel.parts[0] == "payloads":
-            if entry.is_dir():
+    with BundleFiles(source) as bundle:
+        for rel, data in _walk(
+            bundle, [n for n in sorted(os.listdir(source)) if n != "trace.jsonl"]
+        ):
+            dest = temp / rel
+            if data is None:
                 _mkdir(dest)
-            else:
-                _write(dest, redactor.redact(_read(entry)))
+            elif rel.startswith("payloads/") or ("/" not in rel and rel.endswith(".json")):
+                _write(dest, redactor.redact(data))  # a payload, the manifest, a state.json
                 files += 1
-        elif len(rel.parts) == 1 and rel.suffix == ".json":  # manifest, state, ...
-            _write(dest, redactor.redact(_read(entry)))
-            files += 1
-        elif entry.is_dir():
-            _mkdir(dest)
-        else:
-            _write(dest, _read(entry))
-            copied.append(str(rel))
-    _mkdir(temp / "payloads")
-    recorded = _redact_log(source / "trace.jsonl", temp, redactor)
+            else:
+                _write(dest, data)
+                copied.append(rel)
+        _mkdir(temp / "payloads")
+        log = _read(bundle, "trace.jsonl")
+    recorded = _redact_log(log, temp, redactor)
     return files + 1, copied, recorded
 
 
-def _entries(root: Path) -> Iterator[Path]:
-    """Every entry under ``root``, parents first; anything but a regular file or a real
-    directory is refused (a symlink could point outside, a FIFO would hang the read)."""
-    with os.scandir(root) as scan:
-        entries = sorted(scan, key=lambda e: e.name)
-    for entry in entries:
-        path = Path(entry.path)
-        if entry.is_symlink():
-            raise RedactBundleError(f"{path}: refusing a symlink inside the bundle")
-        if entry.is_dir(follow_symlinks=False):
-            yield path
-            yield from _entries(path)
-        elif entry.is_file(follow_symlinks=False):
-            yield path
-        else:
-            raise RedactBundleError(f"{path}: not a regular file")
+def _walk(bundle: BundleFiles, names: list[str]) -> Iterator[tuple[str, bytes | None]]:
+    """``(relpath, content)`` for every file below the bundle (``None`` for a directory,
+    before its entries). Reads go through the reducer's confined reader: regular files and
+    real directories inside the bundle only; a symlink, FIFO or device is refused."""
+    for rel in names:
+        try:
+            yield rel, bundle.read_bytes(rel, what=rel)
+        except BundleFileError as exc:
+            if exc.os_error is None or exc.os_error.errno != errno.EISDIR:
+                raise RedactBundleError(f"{bundle.shown(rel)}: {exc.cause or exc}") from None
+            yield rel, None
+            listed = bundle.list_dir(rel, what=rel)
+            yield from _walk(bundle, [f"{rel}/{name}" for name in listed])
 
 
-def _redact_log(log: Path, temp: Path, redactor: Redactor) -> bool:
+def _read(bundle: BundleFiles, rel: str) -> bytes:
+    try:
+        return bundle.read_bytes(rel, what=rel)
+    except BundleFileError as exc:
+        raise RedactBundleError(f"{bundle.shown(rel)}: {exc.cause or exc}") from None
+
+
+def _redact_log(data: bytes, temp: Path, redactor: Redactor) -> bool:
     """Redact the log in blocks of whole lines; then record the counts before a final
     ``recording_completed`` (or after the last line when the recording was cut short)."""
-    data = _read(log)
     parts: list[bytes] = []
     at = 0
     while at < len(data):
@@ -248,30 +245,6 @@ def _check_dir(path: Path, what: str) -> None:
         raise RedactBundleError(f"{path}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
         raise RedactBundleError(f"{path}: the {what} is not a directory")
-
-
-def _check_file(path: Path) -> None:
-    try:
-        info = os.lstat(path)
-    except OSError as exc:
-        raise RedactBundleError(f"{path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise RedactBundleError(f"{path}: not a regular file")
-
-
-def _read(path: Path) -> bytes:
-    """Read a regular file without following a symlink or blocking on a FIFO."""
-    try:
-        fd = os.open(path, _READ)
-    except OSError as exc:
-        raise RedactBundleError(f"{path}: {exc.strerror}") from None
-    with open(fd, "rb", closefd=True) as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RedactBundleError(f"{path}: not a regular file")
-        try:
-            return handle.read()
-        except OSError as exc:
-            raise RedactBundleError(f"{path}: {exc.strerror}") from None
 
 
 def _write(path: Path, data: bytes) -> None:

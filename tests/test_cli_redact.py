@@ -173,9 +173,17 @@ def test_refusals_leave_everything_as_it_was(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     (bundle / "payloads" / "999.json").unlink()
     os.mkfifo(bundle / "payloads" / "998.json")
-    with pytest.raises(RedactBundleError, match=r"998\.json: not a regular file"):
+    with pytest.raises(RedactBundleError, match=r"998\.json.*FIFO"):
         redact_bundle(bundle, tmp_path / "clean")
     (bundle / "payloads" / "998.json").unlink()
+    assert _all_bytes(bundle) == before
+    log = bundle / "trace.jsonl"
+    log.rename(tmp_path / "log.jsonl")
+    log.symlink_to(tmp_path / "log.jsonl")
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 1 and "trace.jsonl" in err and "symlink" in err
+    log.unlink()
+    (tmp_path / "log.jsonl").rename(log)
     assert _all_bytes(bundle) == before
     code, _, err = run("redact", bundle, "-o", bundle)
     assert code == 1 and "already exists" in err
