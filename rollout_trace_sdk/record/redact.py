@@ -88,6 +88,8 @@ class _Span:
     rank: int
     #: the text hashed for the placeholder (decoded when it was escaped)
     secret: bytes = b""
+    #: an unquoted value of a name (it must still look secret when cut short)
+    bare: bool = False
 
 
 class Redactor:
@@ -305,7 +307,7 @@ class Redactor:
             return
         if kind == "cookie" and b"=" in raw:
             return  # a cookie header's value: its pairs were taken by the cookie rule
-        out.append(_Span(vstart, value.end(), kind, _SPAN_NAME, raw))
+        out.append(_Span(vstart, value.end(), kind, _SPAN_NAME, raw, opened is None))
 
     def _name_kind(self, name: bytes) -> str | None:
         norm = _normalise(name)
@@ -474,8 +476,16 @@ def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:
         while hi < len(chosen) and chosen[hi].start < span.end:
             hi += 1
         inner = chosen[lo:hi]
-        if any(s.end > span.end for s in inner):
-            continue
+        crossing = next((i for i, s in enumerate(inner) if s.end > span.end), None)
+        if crossing is not None:
+            # a token starts inside the value and runs past it: the value ends where it starts
+            cut = inner[crossing].start
+            value = data[span.start : cut]
+            if cut <= span.start or (span.bare and not _looks_secret(value, 16)):
+                continue
+            span = attrs.evolve(span, end=cut, secret=value)
+            hi = lo + crossing
+            inner = chosen[lo:hi]
         if inner:
             rest = bytearray()
             done = span.start

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.record.redact import RedactionConfig, Redactor
@@ -361,6 +361,8 @@ def _plant(value: Any, secret: str, where: int) -> Any:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_json, pretty=st.booleans())
+@example(value={"password": -10, "api_key": "null"}, pretty=False)
+@example(value="Password: 000-----BEGIN RSA PRIVATE KEY-----", pretty=False)
 def test_output_is_valid_json_idempotent_and_deterministic(value: Any, pretty: bool) -> None:
     data = orjson.dumps(value, option=PRETTY if pretty else 0)
     out = redactor().redact(data)
@@ -381,6 +383,7 @@ def test_planted_secrets_never_survive(value: Any, secret: str, where: int, pret
 
 @settings(max_examples=200, deadline=None)
 @given(lines=st.lists(_json, min_size=1, max_size=6))
+@example(lines=["Password: Password: ", ""])
 def test_lines_stay_one_valid_document_each(lines: list[Any]) -> None:
     data = b"".join(orjson.dumps(v) + b"\n" for v in lines)
     out = redactor().redact(data, lines=True)
