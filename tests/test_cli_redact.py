@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -216,3 +217,30 @@ def test_corpus_bundles_still_reduce_after_redaction(bundle: Path, tmp_path: Pat
         ok, stderr, codex_state = codex_reduce(tmp_path / "clean")
         assert ok, stderr
         assert codex_state == orjson.loads(state)
+
+
+def test_resent_items_still_link_after_redaction(tmp_path: Path) -> None:
+    """The same secret becomes the same placeholder in every copy of a resent message, so the
+    redacted bundle reduces to the very graph the original did, text aside."""
+    bundle = _demo(tmp_path)
+    task = b"Episode 0: exercise the shell and a helper agent."
+    secret = SECRETS["sk_proj"].encode()
+    copies = 0
+    for path in [*(bundle / "payloads").iterdir(), bundle / "trace.jsonl"]:
+        data = path.read_bytes()
+        copies += data.count(task)
+        path.write_bytes(data.replace(task, task + b" key " + secret))
+    assert copies >= 3  # the first user message, resent with every request
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.counts["sk_key"] == copies
+    placeholders = set(
+        re.findall(rb"\[REDACTED:sk_key:[0-9a-f]{8}\]", _all_bytes(tmp_path / "clean"))
+    )
+    assert len(placeholders) == 1
+    [placeholder] = placeholders
+    clean = orjson.loads(_state(tmp_path / "clean"))
+    original = orjson.loads(_state(bundle).replace(secret, placeholder))
+    # the one difference: the redaction summary's payload
+    summary = orjson.loads((tmp_path / "clean" / "trace.jsonl").read_bytes().splitlines()[-2])
+    del clean["raw_payloads"][summary["payload"]["event_payload"]["raw_payload_id"]]
+    assert clean == original
