@@ -245,7 +245,7 @@ class Redactor:
         for pair in rules.COOKIE_PAIR.finditer(match["value"]):
             start = pair.start("secret")
             secret = pair["secret"].strip()
-            if secret and not rules.PLACEHOLDER.fullmatch(secret):
+            if secret and rules.PLACEHOLDER_PREFIX not in secret:
                 lead = len(pair["secret"]) - len(pair["secret"].lstrip())
                 s = vstart + start + lead
                 out.append(_Span(s, s + len(secret), "cookie", _SPAN_HEADER, secret))

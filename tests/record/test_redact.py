@@ -363,6 +363,7 @@ def _plant(value: Any, secret: str, where: int) -> Any:
 @given(value=_json, pretty=st.booleans())
 @example(value={"password": -10, "api_key": "null"}, pretty=False)
 @example(value="Password: 000-----BEGIN RSA PRIVATE KEY-----", pretty=False)
+@example(value="Cookie: a=b; :=sk-proj-Password: ", pretty=False)
 def test_output_is_valid_json_idempotent_and_deterministic(value: Any, pretty: bool) -> None:
     data = orjson.dumps(value, option=PRETTY if pretty else 0)
     out = redactor().redact(data)
