@@ -145,6 +145,8 @@ SCHEME_ONLY: Final = re.compile(rb"(?i:bearer|basic|token|bot)?[ \t]*")
 ANCHORS: Final = {b"AKIA": 1, b"AIza": 3, b"eyJ": 2, b"uthoriz": 6}
 #: After this many rare bytes a marker goes back to plain ``bytes.find`` (text full of them).
 ANCHOR_LIMIT: Final = 64
+#: Below this size every marker is one plain ``bytes.find``.
+ANCHOR_MIN_BYTES: Final = 16 << 10
 
 PLACEHOLDER_PREFIX: Final = b"[REDACTED:"
 PLACEHOLDER: Final = re.compile(rb"\[REDACTED:[a-z0-9_]{1,40}:[0-9a-f]{8}\]")

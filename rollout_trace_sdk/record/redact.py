@@ -177,13 +177,20 @@ class Redactor:
 
     def _find(self, data: bytes) -> list[_Span]:
         spans: list[_Span] = []
+        # Small data: one find per marker is all it takes (a rare-byte scan would cost more
+        # in Python than it saves). Large data: markers with a rare byte go by memchr.
+        scan = _occurrences if len(data) >= rules.ANCHOR_MIN_BYTES else _finds
         for marker, (kind, pattern) in rules.TOKEN_RULES.items():
-            for at in _occurrences(data, marker):
+            if data.find(marker) < 0 and len(data) < rules.ANCHOR_MIN_BYTES:
+                continue
+            for at in scan(data, marker):
                 self._token_at(data, at, kind, pattern, spans)
         low = data.lower()
         seen: set[int] = set()
         for marker in self._name_markers:
-            for at in _occurrences(low, marker):
+            if low.find(marker) < 0 and len(data) < rules.ANCHOR_MIN_BYTES:
+                continue
+            for at in scan(low, marker):
                 if marker == b"uthoriz":
                     self._authorization_at(data, at - 1, spans)
                 elif marker == b"ookie":
@@ -450,7 +457,7 @@ def _occurrences(hay: bytes, marker: bytes) -> Iterator[int]:
     yield from _finds(hay, marker, 0)
 
 
-def _finds(hay: bytes, marker: bytes, start: int) -> Iterator[int]:
+def _finds(hay: bytes, marker: bytes, start: int = 0) -> Iterator[int]:
     at = hay.find(marker, start)
     while at >= 0:
         yield at
