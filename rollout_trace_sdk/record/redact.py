@@ -14,7 +14,8 @@ Why it works on bytes, and how it stays cheap:
   plus one ``bytes.find`` per marker (see :mod:`._redact_rules`) over clean data; only a
   marker hit runs a pattern, anchored at the hit, so no regular expression ever scans a
   whole payload. Scanning large data, it lets go of the GIL every ~100 µs (see
-  :class:`_Pause`), so a loop waking meanwhile waits ~0.1 ms, not the 5 ms switch interval.
+  :class:`._redact_scan.Pause`), so a loop waking meanwhile waits ~0.1 ms, not the 5 ms
+  switch interval.
 * **Deterministic placeholders.** A secret becomes ``[REDACTED:<kind>:<h>]`` where ``<h>`` is
   the first 8 hex digits of HMAC-SHA256(key, secret) and the key is random per
   :class:`Redactor` (one per bundle). The same secret gets the same placeholder everywhere in
@@ -38,21 +39,20 @@ import hmac
 import json
 import os
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 import attrs
 import orjson
 
 from . import _redact_rules as rules
+from . import _redact_scan as scan
 
 #: A custom detector: gets the bytes about to be written, returns ``(start, end, kind)`` spans.
 RedactionHook = Callable[[bytes], Iterable[tuple[int, int, str]]]
 
 _KIND_CHARS: Final = re.compile(r"[^a-z0-9_]+")
 _SPAN_TOKEN, _SPAN_HEADER, _SPAN_NAME = 0, 1, 2
-_PAUSE_NS: Final = 100_000
 
 
 def _kind_name(kind: str) -> str:
@@ -183,14 +183,14 @@ class Redactor:
         # Small data: one find per marker is all it takes (a rare-byte scan would cost more
         # in Python than it saves). Large data: markers with a rare byte go by memchr.
         big = len(data) >= rules.ANCHOR_MIN_BYTES
-        scan = _occurrences if big else _finds
-        pause = _Pause() if big else None
+        find_all = scan.occurrences if big else scan.finds
+        pause = scan.Pause() if big else None
         for marker, (kind, pattern) in rules.TOKEN_RULES.items():
             if pause is not None:
                 pause()
             elif data.find(marker) < 0:
                 continue
-            for at in scan(data, marker):
+            for at in find_all(data, marker):
                 self._token_at(data, at, kind, pattern, spans)
         low = data.lower()
         seen: set[int] = set()
@@ -199,7 +199,7 @@ class Redactor:
                 pause()
             elif low.find(marker) < 0:
                 continue
-            for at in scan(low, marker):
+            for at in find_all(low, marker):
                 if marker == b"uthoriz":
                     self._authorization_at(data, at - 1, spans)
                 elif marker == b"ookie":
@@ -351,7 +351,7 @@ class Redactor:
             return data
         if not lines:
             out = self._replace(data, chosen, 0)
-            if _parses(out) or not _parses(data):
+            if scan.parses(out) or not scan.parses(data):
                 return out
             return self._structural(data, pretty=True)
         parts: list[bytes] = []
@@ -360,7 +360,7 @@ class Redactor:
             parts.append(data[done:start])
             unit = data[start:end]
             out = self._replace(unit, group, start)
-            if not all(_parses(line) for line in out.split(b"\n") if line.strip()):
+            if not all(scan.parses(line) for line in out.split(b"\n") if line.strip()):
                 out = self._fix_lines(unit, group, start)
             parts.append(out)
             done = end
@@ -384,7 +384,7 @@ class Redactor:
         at = offset
         for line in unit.split(b"\n"):
             end = at + len(line)
-            if _parses(line):
+            if scan.parses(line):
                 out.append(self._structural(line, pretty=False))
             else:
                 mine = [
@@ -399,7 +399,7 @@ class Redactor:
     def _placeholder(self, kind: str, secret: bytes) -> bytes:
         cached = self._cache.get((kind, secret))
         if cached is None:
-            digest = hmac.new(self._key, _canonical(secret), hashlib.sha256).hexdigest()[:8]
+            digest = hmac.new(self._key, scan.canonical(secret), hashlib.sha256).hexdigest()[:8]
             cached = b"[REDACTED:%s:%s]" % (kind.encode(), digest.encode())
             if len(self._cache) < 4096:
                 self._cache[(kind, secret)] = cached
@@ -443,55 +443,6 @@ class Redactor:
                     out[self._walk(key)] = self._walk(item)
             return out
         return value
-
-
-class _Pause:
-    """Lets other threads have the GIL every ~100 µs of scanning.
-
-    ``bytes.find`` holds the GIL, and a thread waiting for it (the event loop's) gets it
-    only when the holder blocks or after ``sys.getswitchinterval()`` (5 ms): without these
-    pauses a loop waking up while a large payload is scanned waits ~5-10 ms. ``sleep(0)``
-    releases the GIL for a moment (~2 µs per pause, a few % of the scan).
-    """
-
-    __slots__ = ("_last",)
-
-    def __init__(self) -> None:
-        self._last = time.perf_counter_ns()
-
-    def __call__(self) -> None:
-        now = time.perf_counter_ns()
-        if now - self._last >= _PAUSE_NS:
-            time.sleep(0)
-            self._last = time.perf_counter_ns()
-
-
-def _occurrences(hay: bytes, marker: bytes) -> Iterator[int]:
-    """Every offset of ``marker`` in ``hay``. A marker with a rare byte (see
-    ``rules.ANCHORS``) is found through a memchr scan for that byte, until the byte turns out
-    not to be rare in this text."""
-    anchor = rules.ANCHORS.get(marker)
-    if anchor is not None:
-        byte = marker[anchor : anchor + 1]
-        seen = 0
-        hit = hay.find(byte, anchor)
-        while hit >= 0:
-            seen += 1
-            if seen > rules.ANCHOR_LIMIT:
-                yield from _finds(hay, marker, hit - anchor)
-                return
-            if hay.startswith(marker, hit - anchor):
-                yield hit - anchor
-            hit = hay.find(byte, hit + 1)
-        return
-    yield from _finds(hay, marker, 0)
-
-
-def _finds(hay: bytes, marker: bytes, start: int = 0) -> Iterator[int]:
-    at = hay.find(marker, start)
-    while at >= 0:
-        yield at
-        at = hay.find(marker, at + 1)
 
 
 def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:
@@ -562,34 +513,6 @@ def _in_placeholder(data: bytes, at: int) -> bool:
         return False
     match = rules.PLACEHOLDER.match(data, opened)
     return match is not None and match.end() > at
-
-
-def _is_placeholder_text(data: bytes, at: int) -> bool:
-    return data.startswith(rules.PLACEHOLDER_PREFIX, at)
-
-
-def _canonical(secret: bytes) -> bytes:
-    """The secret as text: JSON escapes undone (up to four levels of nesting), so the copy
-    inside an escaped string hashes like the plain one."""
-    for _ in range(4):
-        if b"\\" not in secret:
-            break
-        try:
-            secret = json.loads(b'"' + secret + b'"').encode("utf-8", "surrogatepass")
-        except (ValueError, UnicodeError):
-            break
-    return secret
-
-
-def _parses(doc: bytes) -> bool:
-    try:
-        orjson.loads(doc)
-    except orjson.JSONDecodeError:
-        try:  # orjson refuses integers past 64 bits, which JSON (and Codex) allow
-            json.loads(doc)
-        except ValueError:
-            return False
-    return True
 
 
 def _line_units(data: bytes, chosen: list[_Span]) -> Iterable[tuple[int, int, list[_Span]]]:

@@ -418,8 +418,8 @@ def test_a_bug_in_the_rules_falls_back_to_value_by_value() -> None:
     marker=st.sampled_from([b"AKIA", b"AIza", b"eyJ", b"uthoriz", b"sk-"]),
 )
 def test_marker_scan_finds_what_find_finds(hay: list[bytes], marker: bytes) -> None:
-    from rollout_trace_sdk.record.redact import _occurrences
+    from rollout_trace_sdk.record._redact_scan import occurrences
 
     data = b"".join(hay)
     expected = [i for i in range(len(data)) if data.startswith(marker, i)]
-    assert list(_occurrences(data, marker)) == expected
+    assert list(occurrences(data, marker)) == expected
