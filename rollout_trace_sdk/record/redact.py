@@ -40,7 +40,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, overload
 
 import attrs
 import orjson
@@ -132,28 +132,36 @@ class Redactor:
 
     # --- public -----------------------------------------------------------------------------
 
-    def redact(self, data: bytes, *, lines: bool = False) -> bytes:
+    @overload
+    def redact(self, data: bytes, *, lines: bool = False) -> bytes: ...
+    @overload
+    def redact(self, data: bytearray, *, lines: bool = False) -> bytes | bytearray: ...
+    def redact(self, data: bytes | bytearray, *, lines: bool = False) -> bytes | bytearray:
         """Return ``data`` with every secret replaced (``data`` itself when there is none).
 
         Args:
             data: UTF-8 JSON text: one document, or with ``lines=True`` newline-separated
-                documents (a chunk of ``trace.jsonl``).
+                documents (a chunk of ``trace.jsonl``; a ``bytearray`` is fine).
             lines: whether ``data`` holds one document per line; a line that would not parse
                 after redaction is redacted value by value instead of as text.
 
         Returns:
-            The redacted bytes; valid JSON wherever the input was. Never raises: should the
+            The redacted bytes (``data`` itself when nothing was found); valid JSON
+            wherever the input was. Never raises: should the
             rules fail on some input (a bug), the document is redacted value by value and
             the failure counted as ``redaction_error``.
         """
         if not self.config.enabled or not data:
             return data
+        given = data
+        data = bytes(data)  # the writer's log chunks are bytearrays (a no-op for bytes)
         try:
             spans = self._find(data)
-            return self._apply(data, spans, lines) if spans else data
+            out = self._apply(data, spans, lines) if spans else data
         except Exception:  # a bug here must not stop the writer: fall back, and say so
             self._count("redaction_error")
             return self._fallback(data, lines)
+        return given if out is data else out
 
     def _fallback(self, data: bytes, lines: bool) -> bytes:
         """Value by value, for each document that parses; what does not parse is written as

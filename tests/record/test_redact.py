@@ -423,3 +423,13 @@ def test_marker_scan_finds_what_find_finds(hay: list[bytes], marker: bytes) -> N
     data = b"".join(hay)
     expected = [i for i in range(len(data)) if data.startswith(marker, i)]
     assert list(occurrences(data, marker)) == expected
+
+
+def test_a_bytearray_chunk_is_redacted_like_bytes() -> None:
+    r = redactor()
+    lines = bytearray(b'{"a":"AKIAZ7QW3RTY5UIOP2AS"}\n{"b":"ok"}\n')
+    out = r.redact(lines, lines=True)
+    assert out == redactor().redact(bytes(lines), lines=True)
+    assert b"AKIA" not in out and "redaction_error" not in r.counts
+    clean = bytearray(b'{"b":"ok"}\n')
+    assert r.redact(clean, lines=True) is clean
