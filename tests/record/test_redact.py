@@ -433,3 +433,35 @@ def test_a_bytearray_chunk_is_redacted_like_bytes() -> None:
     assert b"AKIA" not in out and "redaction_error" not in r.counts
     clean = bytearray(b'{"b":"ok"}\n')
     assert r.redact(clean, lines=True) is clean
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "inference_failed", "error": "401: Authorization: Bearer abcDEF0123456789xyz"},
+        {
+            "type": "code_cell_started",
+            "source": 'const key = "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2";\nfetch(url)',
+        },
+        {
+            "type": "tool_call_started",
+            "summary": {
+                "input_preview": '{"cmd": "curl -b \\"session=q8Lx2Zp0\\" -H \\"X-Api-Key: 5f8e2c1d9b7a4e3f\\"'
+            },
+        },
+        {"type": "agent_message", "text": "Use AKIAZ7QW3RTY5UIOP2AS and password=hunter2!"},
+    ],
+    ids=["error", "code_cell", "preview", "message"],
+)
+def test_event_line_fields(payload: dict[str, Any]) -> None:
+    """Secrets in the free-text fields of log lines (error texts, code-cell source, previews,
+    agent messages) go, and each line stays one valid line."""
+    line = {"schema_version": 2, "seq": 7, "thread_id": None, "payload": payload}
+    data = orjson.dumps(line) + b"\n" + orjson.dumps({"seq": 8}) + b"\n"
+    out = redactor().redact(data, lines=True)
+    first, second, _ = out.split(b"\n")
+    assert orjson.loads(first)["seq"] == 7 and second == b'{"seq":8}'
+    for secret in (b"abcDEF0123456789xyz", b"sk-proj-Q2x9", b"5f8e2c1d9b7a4e3f", b"AKIAZ7"):
+        assert secret not in out
+    assert b"hunter2" not in out
+    assert b"[REDACTED:" in out
