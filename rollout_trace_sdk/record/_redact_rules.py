@@ -113,10 +113,9 @@ NAME_SUFFIXES: Final = (
 NAME_LEFT: Final = re.compile(rb"[A-Za-z0-9_.\-]{0,64}\Z")
 NAME_RIGHT: Final = re.compile(rb"[A-Za-z0-9_.\-]{0,64}")
 #: What may follow a name before its value: a closing quote (JSON key, possibly escaped), a
-#: ``:`` or ``=``, an opening quote.
-AFTER_NAME: Final = re.compile(
-    rb"(?P<close>\\*[\"'])?(?:[ \t]|\\[nrt])*[:=](?:[ \t]|\\[nrt])*(?P<open>\\*\"|')?"
-)
+#: ``:`` or ``=``, an opening quote; all on the name's line (JSON keys and their values, and
+#: assignments, never break a line there; prose that ends a line with "token." does).
+AFTER_NAME: Final = re.compile(rb"(?P<close>\\*[\"'])?[ \t]*[:=][ \t]*(?P<open>\\*\"|')?")
 #: A value in a plain JSON string (the opening quote just matched): any escapes, up to ``"``.
 VALUE_JSON: Final = re.compile(rb'(?:[^"\\\n]|\\.)*(?=")')
 _NESTED: dict[int, re.Pattern[bytes]] = {}
@@ -147,6 +146,13 @@ ANCHORS: Final = {b"AKIA": 1, b"AIza": 3, b"eyJ": 2, b"uthoriz": 6}
 ANCHOR_LIMIT: Final = 64
 #: Below this size every marker is one plain ``bytes.find``.
 ANCHOR_MIN_BYTES: Final = 16 << 10
+
+#: a dotted name (``os.environ``, ``rsa.RSAPrivateKey``): code, not a secret
+DOTTED_NAME: Final = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+#: a line break in JSON text, at any nesting depth
+LINE_BREAK: Final = re.compile(rb"\\+[nr]")
+#: base64 characters of a PEM body (a header alone is no key)
+KEY_BODY: Final = re.compile(rb"[A-Za-z0-9+/]")
 
 PLACEHOLDER_PREFIX: Final = b"[REDACTED:"
 PLACEHOLDER: Final = re.compile(rb"\[REDACTED:[a-z0-9_]{1,40}:[0-9a-f]{8}\]")

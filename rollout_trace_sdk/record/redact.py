@@ -249,13 +249,15 @@ class Redactor:
             return
         start, end = match.span("secret")
         secret = data[start:end]
-        if len(secret) >= 6 if match["scheme"] else _looks_secret(secret, 12):
+        if len(secret) >= 6 if match["scheme"] else _looks_secret(secret):
             out.append(_Span(start, end, "authorization", _SPAN_HEADER, secret))
 
     def _private_key_at(self, data: bytes, at: int, out: list[_Span]) -> None:
         begin = data.rfind(b"-----BEGIN ", max(0, at - 60), at)
         match = rules.PRIVATE_KEY.match(data, begin) if begin >= 0 else None
-        if match is not None:
+        # a key has a body; a bare header is a constant in code (`_START = b"-----BEGIN ...`)
+        body = data[match.end("label") : match.end()].split(b"-----END")[0] if match else b""
+        if match is not None and len(rules.KEY_BODY.findall(body)) >= 16:
             out.append(_Span(begin, match.end(), "private_key", _SPAN_TOKEN, match[0]))
 
     def _cookie_at(self, data: bytes, low: bytes, at: int, out: list[_Span]) -> None:
@@ -282,6 +284,8 @@ class Redactor:
         if left is None or right is None:
             return
         start, end = left.start(), right.end()
+        while end > at and data[end - 1] in b".-":
+            end -= 1  # "... the access token." ends a sentence, not a name
         if start in seen:
             return
         seen.add(start)
@@ -301,7 +305,12 @@ class Redactor:
             if closed:
                 return  # a JSON key whose value is a number, literal, object or array
             value = rules.VALUE_BARE.match(data, vstart)
-            if value is None or not _looks_secret(value[0], 16) or kind == "cookie":
+            if (
+                value is None
+                or not _looks_secret(value[0])
+                or kind == "cookie"
+                or data.startswith(b"(", value.end())  # a call: `token = make_token(...)`
+            ):
                 return
         elif opened == b'"':
             value = rules.VALUE_JSON.match(data, vstart)
@@ -313,14 +322,26 @@ class Redactor:
             return
         raw = value[0]
         # `name: \"` in text inside a string may be that inner string's end: only a value
-        # closed by the same quote it opened with counts
+        # closed by the same quote it opened with counts, and, in text (no JSON key), only
+        # a short one-line value (`password = \"...\"`), not a stretch of code up to the
+        # next quote
         if (
             opened not in (None, b'"', b"'")
             and closed is None
-            and (not data.startswith(opened, value.end()) or raw[:1] in (b",", b"}", b"]", b""))
+            and (
+                not data.startswith(opened, value.end())
+                or raw[:1] in (b",", b"}", b"]", b"", b")")
+                or len(raw) > 256
+                or rules.LINE_BREAK.search(raw) is not None
+            )
         ):
             return
-        if not raw or raw.startswith((b"${", b"$(", b"{{")) or rules.PLACEHOLDER_PREFIX in raw:
+        if (
+            not raw
+            or raw.startswith((b"${", b"$(", b"{{"))
+            or rules.PLACEHOLDER_PREFIX in raw
+            or rules.SCHEME_ONLY.fullmatch(raw)  # default_token='Bearer'
+        ):
             return
         # logprobs carry {"token": "Hello"}: a bare "token" needs a token-like value
         if (
@@ -477,7 +498,7 @@ def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:
             # a token starts inside the value and runs past it: the value ends where it starts
             cut = inner[crossing].start
             value = data[span.start : cut]
-            if cut <= span.start or (span.bare and not _looks_secret(value, 16)):
+            if cut <= span.start or (span.bare and not _looks_secret(value)):
                 continue
             span = attrs.evolve(span, end=cut, secret=value)
             hi = lo + crossing
@@ -504,14 +525,15 @@ def _normalise(name: bytes) -> bytes:
     return name.lower().translate(None, b"_-. ")
 
 
-def _looks_secret(value: bytes, mixed_case_len: int) -> bool:
+def _looks_secret(value: bytes) -> bool:
     """An unquoted value counts as a secret when it holds a digit or a symbol (``hunter2``,
-    ``s3cr3t!``), or is long and mixed case; ``None``, ``os.environ``, ``api_key`` are code."""
-    if len(value) < 3:
-        return False
-    if re.search(rb"[^A-Za-z_.]", value):
-        return True
-    return len(value) >= mixed_case_len and value.lower() != value and value.upper() != value
+    ``s3cr3t!``): ``None``, ``os.environ``, ``Keyword.Reserved``, ``ed25519.Key`` and
+    ``api_key`` are code, and real keys without a digit are vanishingly rare."""
+    return (
+        len(value) >= 3
+        and re.search(rb"[^A-Za-z_.]", value) is not None
+        and rules.DOTTED_NAME.fullmatch(value) is None
+    )
 
 
 def _in_placeholder(data: bytes, at: int) -> bool:

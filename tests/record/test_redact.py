@@ -108,6 +108,15 @@ CLEAN = [
     "password=$DB_PASSWORD token=${TOKEN} secret: {{ secrets.X }}",
     "Cookie: a small file the browser keeps",
     "export PATH=/usr/local/bin:$PATH",
+    # code that names secrets without holding one (false positives found on stdlib sources)
+    "token = Keyword.Reserved",
+    "private_key = ed25519.Ed25519PrivateKey.from_private_bytes(secret)",
+    "private_key: rsa.RSAPrivateKey, CHALLENGE_PASSWORD = ObjectIdentifier(oid)",
+    "    Check the access token.\n    :returns: True or False",
+    '_SK_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"',
+    "ResourceEndpoint.__init__(self, default_token='Bearer')",
+    'password = ask_password("Password: ")\n    return username, password, True',
+    "token = make_token(user_id=42)",
 ]
 
 
