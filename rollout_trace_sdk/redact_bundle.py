@@ -34,6 +34,7 @@ from typing import Final, TextIO
 import attrs
 import orjson
 
+from .model.events import SCHEMA_VERSION
 from .record.redact import RedactionConfig, Redactor
 from .reduce.confined import BundleFileError, BundleFiles
 
@@ -114,13 +115,14 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
     files = 0
     copied: list[str] = []
     with BundleFiles(source) as bundle:
+        _check_schema(bundle)
         for rel, data in _walk(
             bundle, [n for n in sorted(os.listdir(source)) if n != "trace.jsonl"]
         ):
             dest = temp / rel
             if data is None:
                 _mkdir(dest)
-            elif rel.startswith("payloads/") or ("/" not in rel and rel.endswith(".json")):
+            elif rel.endswith(".json") and (rel.startswith("payloads/") or "/" not in rel):
                 _write(dest, redactor.redact(data))  # a payload, the manifest, a state.json
                 files += 1
             else:
@@ -130,6 +132,21 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
         log = _read(bundle, "trace.jsonl")
     recorded = _redact_log(log, temp, redactor)
     return files + 1, copied, recorded
+
+
+def _check_schema(bundle: BundleFiles) -> None:
+    """Only schema 2 is rewritten: schema 3 keeps payloads in compressed shards, which a
+    byte-level redactor must not touch."""
+    raw = _read(bundle, "manifest.json")
+    try:
+        version = orjson.loads(raw).get("schema_version")
+    except (orjson.JSONDecodeError, AttributeError):
+        raise RedactBundleError(f"{bundle.shown('manifest.json')}: not a JSON object") from None
+    if version != SCHEMA_VERSION:
+        raise RedactBundleError(
+            f"{bundle.shown('manifest.json')}: schema_version {version!r}; only schema "
+            f"{SCHEMA_VERSION} bundles can be redacted (schema 3 payload shards are compressed)"
+        )
 
 
 def _walk(bundle: BundleFiles, names: list[str]) -> Iterator[tuple[str, bytes | None]]:

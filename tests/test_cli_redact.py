@@ -18,7 +18,12 @@ from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.redact_bundle import RedactBundleError, redact_bundle
 from rollout_trace_sdk.reduce import reduce_bundle
 from tests.codex_oracle import codex_bin, codex_reduce, needs_codex
-from tests.conftest import conformance_bundles, needs_conformance
+from tests.conftest import (
+    CONFORMANCE_V3,
+    conformance_bundles,
+    needs_conformance,
+    needs_conformance_v3,
+)
 
 #: The kinds an independent test planted (12 secrets), as they would reach a bundle.
 AWS_ID = "AKIAZ7QW3RTY5UIOP2AS"
@@ -244,3 +249,13 @@ def test_resent_items_still_link_after_redaction(tmp_path: Path) -> None:
     summary = orjson.loads((tmp_path / "clean" / "trace.jsonl").read_bytes().splitlines()[-2])
     del clean["raw_payloads"][summary["payload"]["event_payload"]["raw_payload_id"]]
     assert clean == original
+
+
+@needs_conformance_v3
+def test_schema_3_bundles_are_refused_untouched(tmp_path: Path) -> None:
+    """Schema 3 keeps payloads in compressed shards: a byte-level redactor must not touch
+    them, so the command refuses rather than corrupt or half-redact the bundle."""
+    bundle = conformance_bundles(CONFORMANCE_V3)[0]
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 1 and "schema_version 3" in err
+    assert not (tmp_path / "clean").exists()
