@@ -15,16 +15,16 @@ import orjson
 from . import _redact_rules as rules
 
 #: How much scanning (ns) runs between two pauses for the GIL.
-PAUSE_NS: Final = 100_000
+PAUSE_NS: Final = 200_000
 
 
 class Pause:
-    """Lets other threads have the GIL every ~100 µs of scanning.
+    """Lets other threads have the GIL every ~200 µs of scanning.
 
     ``bytes.find`` holds the GIL, and a thread waiting for it (the event loop's) gets it
     only when the holder blocks or after ``sys.getswitchinterval()`` (5 ms): without these
     pauses a loop waking up while a large payload is scanned waits ~5-10 ms. ``sleep(0)``
-    releases the GIL for a moment (~2 µs per pause, a few % of the scan).
+    releases the GIL for a moment (~2 µs per pause on an idle machine; under load it may also cost a wait for a core).
     """
 
     __slots__ = ("_last",)

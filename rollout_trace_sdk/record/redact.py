@@ -13,8 +13,8 @@ Why it works on bytes, and how it stays cheap:
 * **Off the event loop.** The agent never waits for it. Its cost is one ``bytes.lower()``
   plus one ``bytes.find`` per marker (see :mod:`._redact_rules`) over clean data; only a
   marker hit runs a pattern, anchored at the hit, so no regular expression ever scans a
-  whole payload. Scanning large data, it lets go of the GIL every ~100 µs (see
-  :class:`._redact_scan.Pause`), so a loop waking meanwhile waits ~0.1 ms, not the 5 ms
+  whole payload. Scanning large data, it lets go of the GIL every ~200 µs (see
+  :class:`._redact_scan.Pause`), so a loop waking meanwhile waits well under 1 ms, not the 5 ms
   switch interval.
 * **Deterministic placeholders.** A secret becomes ``[REDACTED:<kind>:<h>]`` where ``<h>`` is
   the first 8 hex digits of HMAC-SHA256(key, secret) and the key is random per
