@@ -34,7 +34,7 @@ from typing import Final, TextIO
 import attrs
 import orjson
 
-from .model.events import SCHEMA_VERSION
+from .model import layout
 from .record.redact import RedactionConfig, Redactor
 from .reduce.confined import BundleFileError, BundleFiles
 
@@ -117,19 +117,21 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
     with BundleFiles(source) as bundle:
         _check_schema(bundle)
         for rel, data in _walk(
-            bundle, [n for n in sorted(os.listdir(source)) if n != "trace.jsonl"]
+            bundle, [n for n in sorted(os.listdir(source)) if n != layout.EVENT_LOG]
         ):
             dest = temp / rel
             if data is None:
                 _mkdir(dest)
-            elif rel.endswith(".json") and (rel.startswith("payloads/") or "/" not in rel):
+            elif rel.endswith(".json") and (
+                rel.startswith(f"{layout.PAYLOADS_DIR}/") or "/" not in rel
+            ):
                 _write(dest, redactor.redact(data))  # a payload, the manifest, a state.json
                 files += 1
             else:
                 _write(dest, data)
                 copied.append(rel)
-        _mkdir(temp / "payloads")
-        log = _read(bundle, "trace.jsonl")
+        _mkdir(temp / layout.PAYLOADS_DIR)
+        log = _read(bundle, layout.EVENT_LOG)
     recorded = _redact_log(log, temp, redactor)
     return files + 1, copied, recorded
 
@@ -137,15 +139,16 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
 def _check_schema(bundle: BundleFiles) -> None:
     """Only schema 2 is rewritten: schema 3 keeps payloads in compressed shards, which a
     byte-level redactor must not touch."""
-    raw = _read(bundle, "manifest.json")
+    raw = _read(bundle, layout.MANIFEST)
     try:
         version = orjson.loads(raw).get("schema_version")
     except (orjson.JSONDecodeError, AttributeError):
-        raise RedactBundleError(f"{bundle.shown('manifest.json')}: not a JSON object") from None
-    if version != SCHEMA_VERSION:
+        raise RedactBundleError(f"{bundle.shown(layout.MANIFEST)}: not a JSON object") from None
+    if version != layout.SCHEMA_2:
         raise RedactBundleError(
-            f"{bundle.shown('manifest.json')}: schema_version {version!r}; only schema "
-            f"{SCHEMA_VERSION} bundles can be redacted (schema 3 payload shards are compressed)"
+            f"{bundle.shown(layout.MANIFEST)}: schema_version {version!r}; only schema "
+            f"{layout.SCHEMA_2} bundles can be redacted (schema 3 payload shards are compressed; "
+            "`rollout-trace convert --to 2` first)"
         )
 
 
@@ -183,7 +186,7 @@ def _redact_log(data: bytes, temp: Path, redactor: Redactor) -> bool:
         at = end
     out = b"".join(parts)
     out, recorded = _with_summary(out, temp, redactor.counts)
-    _write(temp / "trace.jsonl", out)
+    _write(temp / layout.EVENT_LOG, out)
     return recorded
 
 
@@ -199,12 +202,12 @@ def _with_summary(log: bytes, temp: Path, counts: dict[str, int]) -> tuple[bytes
         completed = last["payload"]["type"] == "recording_completed"
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return log, False
-    ordinal = _next_ordinal(temp / "payloads")
+    ordinal = _next_ordinal(temp / layout.PAYLOADS_DIR)
     total = sum(counts.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
     message = f"rollout_trace_sdk: redacted {total} secrets in this trace ({detail})"
     payload = orjson.dumps({"type": "warning", "message": message}, option=orjson.OPT_INDENT_2)
-    _write(temp / "payloads" / f"{ordinal}.json", payload)
+    _write(temp / layout.payload_path(ordinal), payload)
     warning_seq = seq if completed else seq + 1
     line = {
         "schema_version": last.get("schema_version", 2),
@@ -217,9 +220,9 @@ def _with_summary(log: bytes, temp: Path, counts: dict[str, int]) -> tuple[bytes
             "type": "protocol_event_observed",
             "event_type": "warning",
             "event_payload": {
-                "raw_payload_id": f"raw_payload:{ordinal}",
+                "raw_payload_id": layout.raw_payload_id(ordinal),
                 "kind": {"type": "protocol_event"},
-                "path": f"payloads/{ordinal}.json",
+                "path": layout.payload_path(ordinal),
             },
         },
     }
