@@ -259,3 +259,31 @@ def test_schema_3_bundles_are_refused_untouched(tmp_path: Path) -> None:
     code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
     assert code == 1 and "schema_version 3" in err
     assert not (tmp_path / "clean").exists()
+
+
+def test_an_unclosed_bundle_gets_the_counts_after_its_last_line(tmp_path: Path) -> None:
+    """A recording cut short (no recording_completed) still gets its counts, appended."""
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:-1]))  # drop recording_completed
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.recorded
+    out = [orjson.loads(x) for x in (tmp_path / "clean" / "trace.jsonl").read_bytes().splitlines()]
+    assert len(out) == len(lines)
+    assert out[-1]["seq"] == out[-2]["seq"] + 1
+    assert out[-1]["payload"]["event_type"] == "warning"
+    assert orjson.loads(_state(tmp_path / "clean"))["threads"]
+    if codex_bin() is not None:
+        ok, stderr, _ = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+
+
+def test_a_torn_last_line_is_kept_and_no_counts_are_added(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[:-20])  # a crash mid-line
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert not report.recorded
+    assert (tmp_path / "clean" / "trace.jsonl").read_bytes() == log.read_bytes()
