@@ -557,6 +557,7 @@ def _parent(names: list[str], runs: int, quick: bool) -> dict[str, Any]:
         # rotate the order so that noise from the rest of the machine falls on all alike
         for k in range(len(present)):
             name = present[(k + round_) % len(present)]
+            print(f"run {round_ + 1}/{runs}: {name}", file=sys.stderr, flush=True)
             collected[name].append(_run_child(name, quick))
     table: dict[str, dict[str, Any]] = {}
     for name in names:
