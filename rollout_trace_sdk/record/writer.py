@@ -369,21 +369,26 @@ class BundleWriter:
         if not self._closed:
             await self._drain(self._enqueued)
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, timeout: float | None = None) -> None:
         """Drain, record any loss, append ``recording_completed`` (the last line), close.
 
-        Shielded from cancellation: a cancelled agent still leaves a complete bundle. Calls
-        that arrive once closing has begun are dropped and counted (in :attr:`stats` only).
+        Shielded from cancellation, but bounded: a cancelled agent still leaves a complete
+        bundle, and never waits more than ``timeout`` seconds for the queue to drain (what
+        is left then is counted as lost; the closing lines are still written). Calls that
+        arrive once closing has begun are dropped and counted (in :attr:`stats` only).
         """
         if self._closing:
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(timeout):
                 while not self._closed:
                     await self._wait_progress()
             return
         self._closing = True
         with anyio.CancelScope(shield=True):
             try:
-                await self._drain()
+                with anyio.move_on_after(timeout):
+                    await self._drain()
+                if self._queue:
+                    self._abandon_queue(f"closing took longer than {timeout} s")
                 self._append_final_lines()
                 await self._drain()
             finally:
@@ -391,6 +396,17 @@ class BundleWriter:
                     _files.close(self._fd)
                 self._closed = True
                 self._notify()
+
+    def _abandon_queue(self, reason: str) -> None:
+        """Count everything still queued as lost (the close ran out of time)."""
+        queue = self._queue
+        payloads = [item for item in queue if len(item) == 2]
+        events = len(queue) - len(payloads)
+        queue.clear()
+        self._done = self._enqueued
+        self._queued = 0
+        self._lose(payloads, events, b"")
+        self._reasons.append(reason)
 
     # --- queueing internals --------------------------------------------------------------
 
@@ -479,6 +495,7 @@ class BundleWriter:
             self._lock = anyio.Lock()
         async with self._lock:
             while self._queue and (target is None or self._done < target):
+                await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
                 with anyio.CancelScope(shield=True):
                     await self._write_chunk()
                 self._notify()
