@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .writer import BundleWriter, WriterStats
 
 #: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
-DEFAULT_CLOSE_TIMEOUT: Final = 10.0
+DEFAULT_CLOSE_TIMEOUT: Final = 30.0
 
 #: Environment variables naming the trace root, in order of preference.
 ROOT_ENV_VARS: Final = ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT")

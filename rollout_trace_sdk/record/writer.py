@@ -52,10 +52,13 @@ code running in the loop's thread, never from another OS thread.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
+import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -69,6 +72,7 @@ from ..model import codec
 from ..model import events as ev
 from . import _files
 from ._encode import MUTABLE_PAYLOADS, LineEncoder, QueuedEvent, payload_dict
+from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -119,6 +123,8 @@ class WriterStats:
     #: the error (a disk error, as a rule) that stopped the writer, or ``None``
     failed: Exception | None
     closed: bool
+    #: values recorded approximately, by kind (``set``, ``bytes``, ``cycle``, ...)
+    approximated: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def lost_anything(self) -> bool:
@@ -138,12 +144,17 @@ class BundleWriter:
         "_fd",
         "_hurry_at",
         "_hurry_bytes",
+        "_inbox",
+        "_inbox_bytes",
+        "_inbox_lock",
         "_lock",
         "_log_size",
+        "_loop_ident",
         "_max",
-        "_ordinal",
+        "_ordinals",
         "_overflow",
         "_payloads_dir",
+        "_poke",
         "_progress",
         "_queue",
         "_queued",
@@ -152,10 +163,12 @@ class BundleWriter:
         "_salvage",
         "_seq",
         "_stats",
+        "_thread_drops",
         "_wakeup",
         "_written_seq",
         "bundle_dir",
         "manifest",
+        "values",
     )
 
     def __init__(
@@ -173,13 +186,23 @@ class BundleWriter:
         self.manifest = manifest
         self._fd = fd
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
-        self._encoder = LineEncoder(manifest.rollout_id)
+        #: turns agent values into JSON without ever raising; counts approximations
+        self.values = ValueEncoder()
+        self._encoder = LineEncoder(manifest.rollout_id, self.values)
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
         self._queued = 0  # bytes charged to the budget, released once written or dropped
         self._seq = 0  # last seq handed out
-        self._ordinal = 0  # last payload ordinal handed out
+        self._ordinals = itertools.count(1)  # payload ordinals (atomic: any thread may draw)
+        # Calls from other OS threads land in the inbox; the loop thread moves them into the
+        # queue (that is where seqs are drawn, so the log order is the queue order).
+        self._loop_ident = threading.get_ident()
+        self._inbox: deque[tuple[Any, ...]] = deque()
+        self._inbox_bytes = 0
+        self._inbox_lock = threading.Lock()
+        self._poke: Callable[[Callable[[], None]], Any] | None = _loop_poker()
+        self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
         self._written_seq = 0  # last seq whose line is completely on disk
         self._log_size = 0  # bytes of complete lines in trace.jsonl
         self._enqueued = 0  # items ever queued (flush targets)
@@ -234,20 +257,26 @@ class BundleWriter:
 
     def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Snapshot ``value`` as ``payloads/N.json``; ``None`` if it was dropped (budget full,
-        writer failed or closed, or the value is not JSON-serialisable)."""
+        writer failed or closed). A value JSON cannot hold is recorded approximately (see
+        ``_values``) and counted, never refused."""
+        data = self._snapshot(kind, value)
+        if data is None:
+            return None
+        if _get_ident() != self._loop_ident:
+            return self._payload_from_thread(kind, data)
+        return self._put_payload(kind, data)
+
+    def _snapshot(self, kind: str, value: Any) -> bytes | None:
         try:
-            data = orjson.dumps(value, option=_PRETTY)
-        except TypeError as exc:
+            return self.values.pretty(value)
+        except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)
             return None
-        return self._put_payload(kind, data)
 
     async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
-        try:
-            data = orjson.dumps(value, option=_PRETTY)
-        except TypeError as exc:
-            self._unserialisable(kind, exc)
+        data = self._snapshot(kind, value)
+        if data is None:
             return None
         if self._overflow == "wait":
             await self._room(len(data) + PAYLOAD_OVERHEAD)
@@ -260,7 +289,12 @@ class BundleWriter:
         thread_id: str | None = None,
         codex_turn_id: str | None = None,
     ) -> bool:
-        """Append an event (seq and wall time assigned now); ``False`` if it was dropped."""
+        """Append an event (seq and wall time assigned now); ``False`` if it was dropped.
+
+        From another OS thread the event goes through the inbox (its seq is drawn when the
+        loop thread takes it; its wall time is now)."""
+        if _get_ident() != self._loop_ident:
+            return self._event_from_thread(payload, thread_id, codex_turn_id)
         queued = self._queued
         if (
             self._closing
@@ -271,8 +305,8 @@ class BundleWriter:
             return False
         if payload.__class__ in MUTABLE_PAYLOADS:
             try:
-                payload = orjson.dumps(payload_dict(payload))  # type: ignore[assignment]
-            except TypeError as exc:
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+            except Exception as exc:
                 self._unserialisable("event", exc, event=True)
                 return False
         seq = self._seq = self._seq + 1
@@ -308,16 +342,18 @@ class BundleWriter:
     @property
     def stats(self) -> WriterStats:
         s = self._stats
+        t = self._thread_drops
         return WriterStats(
             events_written=s[0],
             payloads_written=s[1],
-            events_dropped=s[2],
-            payloads_dropped=s[3],
-            bytes_dropped=s[4],
+            events_dropped=s[2] + t[0],
+            payloads_dropped=s[3] + t[1],
+            bytes_dropped=s[4] + t[2],
             queued_bytes=self._queued,
             max_queued_bytes=self._max,
             failed=self._failed,
             closed=self._closed,
+            approximated=dict(self.values.counts),
         )
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -333,7 +369,10 @@ class BundleWriter:
         self._running += 1
         task_status.started()
         try:
+            if self._poke is None:
+                self._poke = _loop_poker()
             while not self._closed:
+                self._take_inbox()
                 if not self._queue:
                     await self._sleep(0, None)  # until the first record arrives
                     continue
@@ -367,6 +406,7 @@ class BundleWriter:
     async def flush(self) -> None:
         """Return once everything enqueued before the call is on disk (or counted as lost)."""
         if not self._closed:
+            self._take_inbox()
             await self._drain(self._enqueued)
 
     async def aclose(self, *, timeout: float | None = None) -> None:
@@ -382,7 +422,9 @@ class BundleWriter:
                 while not self._closed:
                     await self._wait_progress()
             return
-        self._closing = True
+        self._take_inbox()
+        with self._inbox_lock:  # thread calls from now on are dropped and counted
+            self._closing = True
         with anyio.CancelScope(shield=True):
             try:
                 with anyio.move_on_after(timeout):
@@ -398,7 +440,8 @@ class BundleWriter:
                 self._notify()
 
     def _abandon_queue(self, reason: str) -> None:
-        """Count everything still queued as lost (the close ran out of time)."""
+        """Count everything still queued as lost (the close ran out of time). The closing
+        lines then continue right after the last line on disk: the log keeps no seq gap."""
         queue = self._queue
         payloads = [item for item in queue if len(item) == 2]
         events = len(queue) - len(payloads)
@@ -407,6 +450,83 @@ class BundleWriter:
         self._queued = 0
         self._lose(payloads, events, b"")
         self._reasons.append(reason)
+        self._seq = self._written_seq
+
+    # --- calls from other OS threads ------------------------------------------------------
+
+    def _admit_from_thread(self, size: int) -> bool:
+        """Under the inbox lock: may a thread call add ``size`` bytes? Same budget as the
+        loop's calls (queue and inbox together), so memory stays bounded."""
+        return (
+            not self._closing
+            and self._failed is None
+            and self._queued + self._inbox_bytes + size <= self._max
+        )
+
+    def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        size = len(data) + PAYLOAD_OVERHEAD
+        with self._inbox_lock:
+            if not self._admit_from_thread(size):
+                drops = self._thread_drops
+                drops[1] += 1
+                drops[2] += len(data)
+                return None
+            n = next(self._ordinals)
+            self._inbox_put((n, data), size)
+        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+
+    def _event_from_thread(
+        self, payload: ev.EventPayload, thread_id: str | None, codex_turn_id: str | None
+    ) -> bool:
+        if payload.__class__ in MUTABLE_PAYLOADS:
+            try:
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+            except Exception as exc:
+                with self._inbox_lock:
+                    self._thread_drops[0] += 1
+                log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
+                return False
+        with self._inbox_lock:
+            if not self._admit_from_thread(EVENT_COST):
+                self._thread_drops[0] += 1
+                return False
+            wall = time.time_ns() // 1_000_000
+            self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
+        return True
+
+    def _inbox_put(self, item: tuple[Any, ...], size: int) -> None:
+        """Under the inbox lock: add ``item``; wake the loop thread if it is the first."""
+        first = not self._inbox
+        self._inbox.append(item)
+        self._inbox_bytes += size
+        poke = self._poke
+        if first and poke is not None:
+            # the loop may be gone: then the next flush or the close takes the inbox
+            with contextlib.suppress(Exception):
+                poke(self._take_inbox)
+
+    def _take_inbox(self) -> None:
+        """In the loop thread: move what other threads recorded into the queue, in order."""
+        if not self._inbox:
+            return
+        with self._inbox_lock:
+            items = list(self._inbox)
+            self._inbox.clear()
+            self._inbox_bytes = 0
+        queue = self._queue
+        added = 0
+        for item in items:
+            if len(item) == 2:
+                queue.append(item)
+                added += len(item[1]) + PAYLOAD_OVERHEAD
+            else:
+                seq = self._seq = self._seq + 1
+                queue.append((seq, *item))
+                added += EVENT_COST
+        self._queued += added
+        self._enqueued += len(items)
+        if self._queued >= self._hurry_at:
+            self._hurry()
 
     # --- queueing internals --------------------------------------------------------------
 
@@ -416,7 +536,7 @@ class BundleWriter:
         if self._closing or self._failed is not None or (queued and queued + size > self._max):
             self._drop_payload(size - PAYLOAD_OVERHEAD)
             return None
-        n = self._ordinal = self._ordinal + 1
+        n = next(self._ordinals)
         self._queue.append((n, data))
         queued += size
         self._queued = queued
@@ -579,15 +699,24 @@ class BundleWriter:
         if self._failed is not None:
             self._salvage = True
             self._seq = self._written_seq
+        with self._inbox_lock:
+            t, self._thread_drops = self._thread_drops, [0, 0, 0]
         s = self._stats
-        if s[2] or s[3]:
-            reasons = "; ".join(self._reasons) or "unknown reason"
+        for i in range(3):
+            s[2 + i] += t[i]
+        if t[0] or t[1]:
+            self._reasons.append("calls from other threads found the budget full or came late")
+        approximated = self.values.lost_text()
+        if s[2] or s[3] or approximated:
+            reasons = "; ".join(self._reasons) or "nothing was dropped"
             message = (
                 f"rollout_trace_sdk: dropped {s[2]} events and {s[3]} payloads ({s[4]} bytes) "
                 f"while recording this trace: {reasons}"
             )
+            if approximated:
+                message += f"; recorded approximately: {approximated}"
             data = orjson.dumps({"type": "warning", "message": message}, option=_PRETTY)
-            n = self._ordinal = self._ordinal + 1
+            n = next(self._ordinals)
             self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
             ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
             self._force_event(ev.ProtocolEventObserved("warning", ref))
@@ -596,6 +725,28 @@ class BundleWriter:
     def _force_event(self, payload: ev.EventPayload) -> None:
         seq = self._seq = self._seq + 1
         self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
+
+
+_get_ident = threading.get_ident
+
+
+def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
+    """How another OS thread schedules a call in this event loop (``None`` outside one)."""
+    try:
+        import sniffio
+
+        library = sniffio.current_async_library()
+    except Exception:
+        return None
+    if library == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    if library == "asyncio":
+        import asyncio
+
+        return asyncio.get_running_loop().call_soon_threadsafe
+    return None
 
 
 def _now_ms() -> int:

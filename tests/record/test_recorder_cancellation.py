@@ -20,6 +20,7 @@ from .recorder_support import (
     anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
+    events,
     of_type,
     payload,
     types,
@@ -109,7 +110,8 @@ async def test_close_that_runs_out_of_time_counts_what_it_left(tmp_path: Path) -
     stats = writer.stats
     assert stats.events_dropped == 50
     bundle = writer.bundle_dir
-    assert types(bundle)[-2:] == ["protocol_event_observed", "recording_completed"]
+    assert types(bundle) == ["protocol_event_observed", "recording_completed"]
+    assert [e["seq"] for e in events(bundle)] == [1, 2]  # no gap where the queue was
     warning = payload(
         bundle, of_type(bundle, "protocol_event_observed")[-1]["payload"]["event_payload"]
     )
