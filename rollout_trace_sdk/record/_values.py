@@ -106,6 +106,10 @@ class ValueEncoder:
             counts = dict(self.counts)
         return ", ".join(f"{n} {KIND_TEXT[kind]}" for kind, n in sorted(counts.items()))
 
+    def after_fork(self) -> None:
+        """In a forked child: the lock may have been held by a thread the child lacks."""
+        self._lock = threading.Lock()
+
     # --- internals ------------------------------------------------------------------------
 
     def note(self, kind: str) -> None:

@@ -57,6 +57,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -135,6 +136,7 @@ class BundleWriter:
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
+        "__weakref__",
         "_closed",
         "_closing",
         "_done",
@@ -203,6 +205,7 @@ class BundleWriter:
         self._inbox_lock = threading.Lock()
         self._poke: Callable[[Callable[[], None]], Any] | None = _loop_poker()
         self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
+        _LIVE.add(self)
         self._written_seq = 0  # last seq whose line is completely on disk
         self._log_size = 0  # bytes of complete lines in trace.jsonl
         self._enqueued = 0  # items ever queued (flush targets)
@@ -451,6 +454,22 @@ class BundleWriter:
         self._lose(payloads, events, b"")
         self._reasons.append(reason)
         self._seq = self._written_seq
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: record nothing, write nothing. The queue and the log belong to
+        the parent; writing them here would duplicate its seqs in its own file. Locks held
+        by threads that do not exist in the child are replaced."""
+        self._inbox_lock = threading.Lock()
+        self.values.after_fork()
+        self._queue.clear()
+        self._inbox.clear()
+        self._queued = self._inbox_bytes = 0
+        self._closing = self._closed = True
+        self._poke = None
+        self._wakeup = self._progress = None
+        self._lock = None
+        with contextlib.suppress(OSError):
+            _files.close(self._fd)  # the child's copy only; the parent's stays open
 
     # --- calls from other OS threads ------------------------------------------------------
 
@@ -728,6 +747,18 @@ class BundleWriter:
 
 
 _get_ident = threading.get_ident
+#: Writers of this process that may still hold a queue (a fork makes them inert in the child).
+_LIVE: weakref.WeakSet[BundleWriter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_LIVE):
+        writer._after_fork_in_child()
+    _LIVE.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
