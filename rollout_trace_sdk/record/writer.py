@@ -80,6 +80,29 @@ log = logging.getLogger("rollout_trace_sdk")
 Overflow = Literal["wait", "drop"]
 
 _PRETTY: Final = orjson.OPT_INDENT_2
+#: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
+#: up to this factor before anything is dropped; the awaitable points (``async with`` of a
+#: handle) wait for the writer first. The queue's memory bound is therefore
+#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the closing events of open handles).
+HARD_CAP_FACTOR: Final = 2
+#: Events that end something: never dropped for want of room (only a failed or closed writer
+#: loses them), so a reduced trace never shows a thread, turn or call still running because
+#: its end was dropped. One per open handle at most, so the overdraw they cause is bounded.
+CLOSING_EVENTS: Final[frozenset[type[Any]]] = frozenset(
+    {
+        ev.RolloutEnded,
+        ev.ThreadEnded,
+        ev.CodexTurnEnded,
+        ev.ToolCallEnded,
+        ev.InferenceCompleted,
+        ev.InferenceFailed,
+        ev.InferenceCancelled,
+        ev.CodeCellEnded,
+        ev.CompactionRequestCompleted,
+        ev.CompactionRequestFailed,
+        ev.ToolCallRuntimeEnded,
+    }
+)
 #: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
 EVENT_COST: Final = 256
 #: Bytes charged on top of a payload's JSON (the queue entry and the ref).
@@ -137,6 +160,7 @@ class BundleWriter:
 
     __slots__ = (
         "__weakref__",
+        "_cap",
         "_closed",
         "_closing",
         "_done",
@@ -193,6 +217,8 @@ class BundleWriter:
         self._encoder = LineEncoder(manifest.rollout_id, self.values)
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
+        # what a call that cannot wait may fill the queue up to (see HARD_CAP_FACTOR)
+        self._cap = self._max * HARD_CAP_FACTOR if overflow == "wait" else self._max
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
         self._queued = 0  # bytes charged to the budget, released once written or dropped
         self._seq = 0  # last seq handed out
@@ -302,7 +328,11 @@ class BundleWriter:
         if (
             self._closing
             or self._failed is not None
-            or (queued and queued + EVENT_COST > self._max)
+            or (
+                queued
+                and queued + EVENT_COST > self._cap
+                and payload.__class__ not in CLOSING_EVENTS
+            )
         ):
             self._drop_event()
             return False
@@ -479,7 +509,7 @@ class BundleWriter:
         return (
             not self._closing
             and self._failed is None
-            and self._queued + self._inbox_bytes + size <= self._max
+            and self._queued + self._inbox_bytes + size <= self._cap
         )
 
     def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
@@ -552,7 +582,7 @@ class BundleWriter:
     def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
         size = len(data) + PAYLOAD_OVERHEAD
         queued = self._queued
-        if self._closing or self._failed is not None or (queued and queued + size > self._max):
+        if self._closing or self._failed is not None or (queued and queued + size > self._cap):
             self._drop_payload(size - PAYLOAD_OVERHEAD)
             return None
         n = next(self._ordinals)
@@ -667,7 +697,10 @@ class BundleWriter:
             while done < len(events):
                 if done:
                     await anyio.lowlevel.checkpoint()
-                done = self._encoder.encode_into(lines, events, done, _clock() + _SLICE_NS)
+                # Behind (over half the budget): encode the chunk in one go. Producers then
+                # wait for the loop, which is the back-pressure sync calls cannot get.
+                until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
+                done = self._encoder.encode_into(lines, events, done, until)
             chunk.lines = lines
             if payloads or lines:
                 await anyio.to_thread.run_sync(
