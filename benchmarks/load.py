@@ -74,6 +74,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for thread in threads[1:]:
             thread.end()
     elapsed = time.perf_counter() - started
+    peak_rss = _rss_mb()  # before reading the bundle back (that costs memory of its own)
     stats = rollout.stats
     assert stats is not None and rollout.bundle_dir is not None
     lines = (rollout.bundle_dir / "trace.jsonl").read_bytes().splitlines()
@@ -100,7 +101,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": round(elapsed, 2),
         "events_per_s": round(len(lines) / elapsed),
         "rss_before_mb": round(rss_before, 1),
-        "peak_rss_mb": round(_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss, 1),
         "queue_bound_mb": round(budget * HARD_CAP_FACTOR / 2**20, 1),
     }
 

@@ -52,6 +52,7 @@ code running in the loop's thread, never from another OS thread.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import logging
 import os
@@ -115,6 +116,23 @@ _CHUNK_BYTES: Final = 8 << 20
 _LINGER_S: Final = 0.02
 _HURRY_BYTES: Final = 256 << 10
 _NEVER: Final = 1 << 62
+#: A write that fails with a transient error is retried after these pauses (then it counts
+#: as a failure and the writer stops). Errors that no wait can cure are not retried.
+_RETRY_DELAYS_S: Final = (0.05, 0.25, 1.0)
+_PERMANENT_ERRNOS: Final = frozenset(
+    {
+        errno.EBADF,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EFBIG,
+        errno.EINVAL,
+    }
+)
 #: Encoding yields to the loop this often, so a long queue never stalls other tasks.
 _SLICE_NS: Final = 30_000
 _clock = time.perf_counter_ns
@@ -185,6 +203,7 @@ class BundleWriter:
         "_queue",
         "_queued",
         "_reasons",
+        "_retries",
         "_running",
         "_salvage",
         "_seq",
@@ -239,6 +258,7 @@ class BundleWriter:
         # events_written, payloads_written, events_dropped, payloads_dropped, bytes_dropped
         self._stats = [0, 0, 0, 0, 0]
         self._reasons: list[str] = []
+        self._retries = 0  # writes retried after a transient error
         self._failed: Exception | None = None
         self._salvage = False
         self._closing = False
@@ -464,7 +484,13 @@ class BundleWriter:
                     await self._drain()
                 if self._queue:
                     self._abandon_queue(f"closing took longer than {timeout} s")
-                self._append_final_lines()
+                self._append_loss_report()
+                await self._drain()
+                if self._failed is not None:
+                    # the report may not have made it (its payload file could not be
+                    # written while the log still can be): the last line follows what did
+                    self._seq = self._written_seq
+                self._force_event(ev.RecordingCompleted())
                 await self._drain()
             finally:
                 with contextlib.suppress(OSError):
@@ -703,9 +729,14 @@ class BundleWriter:
                 done = self._encoder.encode_into(lines, events, done, until)
             chunk.lines = lines
             if payloads or lines:
-                await anyio.to_thread.run_sync(
-                    _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
-                )
+                for delay in (*_RETRY_DELAYS_S, None):
+                    await anyio.to_thread.run_sync(
+                        _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
+                    )
+                    if delay is None or not _transient(chunk.error):
+                        break
+                    self._retries += 1
+                    await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
         except Exception as exc:  # a bug must reach neither the agent nor the other records
             chunk.error = exc
         self._account(chunk)
@@ -745,9 +776,10 @@ class BundleWriter:
         stats[3] += len(payloads)
         stats[4] += sum(len(data) for _, data in payloads) + len(lines)
 
-    def _append_final_lines(self) -> None:
-        """Queue the loss report (if anything was lost) and ``recording_completed``. After a
-        disk failure they continue right after the last complete line, in one last attempt."""
+    def _append_loss_report(self) -> None:
+        """Queue the loss report (if anything was lost or approximated); ``aclose`` appends
+        ``recording_completed`` once it is written. After a disk failure both continue right
+        after the last complete line, in one last attempt each."""
         if self._failed is not None:
             self._salvage = True
             self._seq = self._written_seq
@@ -772,7 +804,6 @@ class BundleWriter:
             self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
             ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
             self._force_event(ev.ProtocolEventObserved("warning", ref))
-        self._force_event(ev.RecordingCompleted())
 
     def _force_event(self, payload: ev.EventPayload) -> None:
         seq = self._seq = self._seq + 1
@@ -780,6 +811,12 @@ class BundleWriter:
 
 
 _get_ident = threading.get_ident
+
+
+def _transient(error: Exception | None) -> bool:
+    return isinstance(error, OSError) and error.errno not in _PERMANENT_ERRNOS
+
+
 #: Writers of this process that may still hold a queue (a fork makes them inert in the child).
 _LIVE: weakref.WeakSet[BundleWriter] = weakref.WeakSet()
 
