@@ -35,7 +35,7 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     never interleave into one log. On any other failure the half-made directory is left as
     it is (it holds nothing secret yet) and the ``OSError`` propagates.
     """
-    bundle_dir.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    _make_parents(bundle_dir.parent)
     os.mkdir(bundle_dir, DIR_MODE)
     os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
     payloads = bundle_dir / PAYLOADS_NAME
@@ -43,6 +43,22 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     os.chmod(payloads, DIR_MODE)
     _write_new(bundle_dir / MANIFEST_NAME, manifest)
     return os.open(bundle_dir / LOG_NAME, _NEW_FILE | os.O_APPEND, FILE_MODE)
+
+
+def _make_parents(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each ``0700`` (``Path.mkdir`` gives the
+    parents ``0777 & ~umask``: a trace root's new parents must not be readable by others)."""
+    missing: list[Path] = []
+    while not directory.is_dir():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile (another recorder); ``os.mkdir`` below still checks
 
 
 def _write_new(path: Path | str, data: bytes) -> None:

@@ -13,6 +13,8 @@ rollout is the disabled twin: every handle it gives out is a null object.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +41,54 @@ _ROLLOUT_STATUS: Final[dict[str, ev.RolloutStatus]] = {
     "failed": "failed",
     "cancelled": "aborted",
 }
+
+
+class _SigtermAsSigint:
+    """While a rollout is open, SIGTERM unwinds the program the way SIGINT does.
+
+    With Python's default SIGTERM disposition the process dies on the spot and every open
+    bundle misses its closing lines. So when SIGTERM has the default disposition (nobody
+    else claimed it) and the rollout is opened in the main thread, the first open rollout
+    installs a handler that passes the signal to the current SIGINT handler (asyncio's
+    runner cancels the main task, trio raises KeyboardInterrupt, plain Python raises it),
+    and the last one to close puts the previous disposition back. The process then ends as
+    after Ctrl-C (``KeyboardInterrupt``) rather than killed by SIGTERM.
+    """
+
+    def __init__(self) -> None:
+        self._users = 0
+        self._installed = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIGINT ignored or default at C level: unwind as Python's default would
+            raise KeyboardInterrupt
+
+    def acquire(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._users += 1
+        if self._users == 1 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            try:
+                self._previous = signal.signal(signal.SIGTERM, self._handle)
+                self._installed = True
+            except (ValueError, OSError):  # not the main interpreter, or no signals here
+                self._installed = False
+
+    def release(self) -> None:
+        if threading.current_thread() is not threading.main_thread() or not self._users:
+            return
+        self._users -= 1
+        if self._users == 0 and self._installed:
+            self._installed = False
+            if signal.getsignal(signal.SIGTERM) == self._handle:  # nobody replaced it since
+                signal.signal(signal.SIGTERM, self._previous)
+
+
+_SIGTERM = _SigtermAsSigint()
 
 
 def trace_root_from_env() -> Path | None:
@@ -148,6 +198,7 @@ class RolloutScope:
         self._close_timeout = close_timeout
         self._rollout: Rollout = NULL_ROLLOUT
         self._tg: anyio.abc.TaskGroup | None = None
+        self._sigterm = False
         self._entered = False
 
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
@@ -184,6 +235,8 @@ class RolloutScope:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         tg.start_soon(_run_writer, writer)
+        _SIGTERM.acquire()
+        self._sigterm = True
         self._tg = tg
         rt = Runtime(
             writer,
@@ -227,6 +280,9 @@ class RolloutScope:
             await rollout._writer.aclose(timeout=self._close_timeout)
         except Exception as err:
             warn(f"rollout trace: closing the bundle writer failed: {err!r}")
+        if self._sigterm:
+            self._sigterm = False
+            _SIGTERM.release()
         tg.cancel_scope.cancel()  # the writer task ends at once (nothing is left to write)
         await tg.__aexit__(None, None, None)
 

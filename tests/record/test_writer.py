@@ -49,8 +49,9 @@ async def test_layout_and_permissions(tmp_path: Path) -> None:
         await write_start(w)
         await w.aclose()
     assert sorted(p.name for p in bundle.iterdir()) == ["manifest.json", "payloads", "trace.jsonl"]
-    for d in (bundle, bundle / "payloads"):
-        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    # the bundle, its payload folder and the parents the writer had to create: 0700
+    for d in (bundle, bundle / "payloads", tmp_path / "nested", tmp_path / "nested" / "root"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     files = [bundle / "manifest.json", bundle / "trace.jsonl", *(bundle / "payloads").iterdir()]
     assert len(files) == 3
     for f in files:
