@@ -32,21 +32,27 @@ Why it is shaped like this:
   payload files before its lines, and chunks are written one at a time. The order of
   operations is the whole invariant: no locks around it.
 * **Bounded memory.** Queued bytes (payload sizes plus a flat estimate per event) stay under
-  ``max_queued_bytes``. When full, ``await payload()/event()`` wait for room
-  (``overflow="wait"``); with ``overflow="drop"``, and always for the ``*_nowait`` calls,
-  the item is dropped and counted. A dropped event never takes a seq, so the log has no gap;
-  a dropped payload returns ``None`` and the caller drops the event or writes a null ref.
+  ``max_queued_bytes`` for the awaitable calls: with ``overflow="wait"`` they wait for room.
+  The ``*_nowait`` calls cannot wait: with ``"wait"`` they may overdraw up to
+  ``HARD_CAP_FACTOR × max_queued_bytes``, with ``"drop"`` the budget is the limit; past it
+  the item is dropped and counted, except :data:`CLOSING_EVENTS`. A dropped event never
+  takes a seq, so the log has no gap; a dropped payload returns ``None`` and the caller
+  drops the event or writes a null ref.
 * **Losses are never silent.** On close, if anything was lost, a ``protocol_event_observed``
   (``event_type`` ``"warning"``) says how much, just before ``recording_completed``.
-* **Disk failure never reaches the agent.** The first ``OSError`` (or any unexpected error
-  while writing) logs one warning on the ``rollout_trace_sdk`` logger; the writer stops
-  writing and counts what it could not write.
-  On close it makes one last attempt to append the loss report and ``recording_completed``
-  right after the last complete line (a torn line is cut off first), so a transient failure
-  still leaves a bundle that reduces.
-
-Everything runs in one event loop: the ``*_nowait`` calls may come from any task, or from sync
-code running in the loop's thread, never from another OS thread.
+* **Disk failure never reaches the agent.** A transient ``OSError`` is retried (0.05, 0.25,
+  1 s) from where the write stopped. A lasting one (or any unexpected error while writing)
+  logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
+  what it could not write. On close it makes one last attempt to append the loss report,
+  then ``recording_completed`` right after the last complete line (a torn line is cut off
+  first), so the bundle still reduces.
+* **Values never raise.** :class:`~._values.ValueEncoder` records what JSON cannot hold
+  approximately and counts it (see ``_values``).
+* **Any thread.** The ``*_nowait`` calls may come from any task, from sync code in the
+  loop's thread, or from another OS thread: those go through a lock-guarded inbox (same
+  budget) that the loop thread moves into the queue, drawing the seqs there.
+* **Fork.** In a forked child every writer is inert (queue dropped unwritten, nothing
+  written); the parent's bundle is never touched.
 """
 
 from __future__ import annotations
