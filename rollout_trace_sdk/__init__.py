@@ -1,8 +1,14 @@
-"""rollout_trace_sdk: record rollout traces of async agent loops as Codex-compatible bundles
-(schema 2), and reduce them offline into the graph that explains what happened.
+"""rollout_trace_sdk: record rollout traces of async agent loops as Codex-compatible bundles,
+and reduce them offline into the graph that explains what happened.
 
-The public API is re-exported here. Names load on first use, so ``rollout-trace reduce`` does
-not pay for the recorder and an agent that only records does not pay for the reducer.
+The public API is re-exported here from one table, :data:`_PUBLIC` (name → home module).
+Names load on first use, so ``rollout-trace reduce`` does not pay for the recorder and an agent
+that only records does not pay for the reducer.
+
+What is public: the names in ``__all__`` below, the modules users import by name
+(``rollout_trace_sdk.model.events``, ``rollout_trace_sdk.model.state``), and the ``rollout-trace``
+command. Everything else (any ``_private`` name, and every module not named here) may change
+between releases.
 """
 
 from __future__ import annotations
@@ -10,89 +16,78 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .model import DecodeError
-    from .model.state import RolloutTrace
-    from .record import (
-        AgentThread,
-        CodeCell,
-        Compaction,
-        CompactionRequest,
-        InferenceCall,
-        McpCall,
-        RecorderWarning,
-        Rollout,
-        TerminalSession,
-        TokenUsage,
-        ToolCall,
-        Turn,
-        agent_message,
-        open_rollout,
-        task_message,
-    )
-    from .reduce import ReduceError, reduce_bundle, state_bytes
-
-_HOMES = {
+#: Every public name and the module it lives in: the one list.
+_PUBLIC: dict[str, str] = {
+    "AgentThread": ".record",
+    "CodeCell": ".record",
+    "Compaction": ".record",
+    "CompactionRequest": ".record",
     "DecodeError": ".model",
-    "RolloutTrace": ".model.state",
+    "InferenceCall": ".record",
+    "McpCall": ".record",
+    "RecorderWarning": ".record",
     "ReduceError": ".reduce",
+    "Rollout": ".record",
+    "RolloutTrace": ".model.state",
+    "TerminalSession": ".record",
+    "TokenUsage": ".record",
+    "ToolCall": ".record",
+    "Turn": ".record",
+    "agent_message": ".record",
+    "open_rollout": ".record",
     "reduce_bundle": ".reduce",
     "state_bytes": ".reduce",
-    **{
-        name: ".record"
-        for name in (
-            "AgentThread",
-            "CodeCell",
-            "Compaction",
-            "CompactionRequest",
-            "InferenceCall",
-            "McpCall",
-            "RecorderWarning",
-            "Rollout",
-            "TerminalSession",
-            "TokenUsage",
-            "ToolCall",
-            "Turn",
-            "agent_message",
-            "open_rollout",
-            "task_message",
-        )
-    },
+    "task_message": ".record",
 }
 
-__all__ = [
-    "AgentThread",
-    "CodeCell",
-    "Compaction",
-    "CompactionRequest",
-    "DecodeError",
-    "InferenceCall",
-    "McpCall",
-    "RecorderWarning",
-    "ReduceError",
-    "Rollout",
-    "RolloutTrace",
-    "TerminalSession",
-    "TokenUsage",
-    "ToolCall",
-    "Turn",
-    "agent_message",
-    "open_rollout",
-    "reduce_bundle",
-    "state_bytes",
-    "task_message",
-]
-__version__ = "0.1.0"
+__all__ = [*_PUBLIC, "__version__"]
+
+if TYPE_CHECKING:  # what type checkers see; tests/test_public_api.py keeps it equal to _PUBLIC
+    from .model import DecodeError as DecodeError
+    from .model.state import RolloutTrace as RolloutTrace
+    from .record import AgentThread as AgentThread
+    from .record import CodeCell as CodeCell
+    from .record import Compaction as Compaction
+    from .record import CompactionRequest as CompactionRequest
+    from .record import InferenceCall as InferenceCall
+    from .record import McpCall as McpCall
+    from .record import RecorderWarning as RecorderWarning
+    from .record import Rollout as Rollout
+    from .record import TerminalSession as TerminalSession
+    from .record import TokenUsage as TokenUsage
+    from .record import ToolCall as ToolCall
+    from .record import Turn as Turn
+    from .record import agent_message as agent_message
+    from .record import open_rollout as open_rollout
+    from .record import task_message as task_message
+    from .reduce import ReduceError as ReduceError
+    from .reduce import reduce_bundle as reduce_bundle
+    from .reduce import state_bytes as state_bytes
+
+    __version__: str
+
+
+def _version() -> str:
+    """The installed distribution's version: written once, in pyproject.toml."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rollout-trace-sdk")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
+    if name == "__version__":
+        value: Any = _version()
+    else:
+        home = _PUBLIC.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home, __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+    return sorted({*globals(), *__all__})

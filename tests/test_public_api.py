@@ -29,3 +29,31 @@ def test_reducer_does_not_import_the_recorder() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_type_checking_imports_mirror_the_public_table() -> None:
+    """The imports type checkers see name exactly the table's names, from the same homes."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(rollout_trace_sdk))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+    )
+    seen = {
+        alias.asname: "." + (node.module or "")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert seen == rollout_trace_sdk._PUBLIC
+
+
+def test_version_comes_from_the_installed_distribution() -> None:
+    """``__version__`` is the version pyproject.toml gives, read from package metadata."""
+    from importlib.metadata import version
+
+    assert rollout_trace_sdk.__version__ == version("rollout-trace-sdk")
+    assert "__version__" in dir(rollout_trace_sdk)

@@ -13,7 +13,6 @@ An error serde raises *at* a byte it only peeked at reports the position one byt
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -310,6 +309,31 @@ def syntax_error(data: bytes, *, validate_utf8: bool = True) -> str | None:
     return None
 
 
+_STRING_LITERAL: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_SAME_BRACKETS: Final = bytes.maketrans(b"{}", b"[]")
+
+
+def recursion_error(data: bytes) -> str | None:
+    """serde_json's "recursion limit exceeded" for JSON that *parsed* (orjson allows 1024
+    levels, serde's ``Value`` 128), or None when it nests less deeply.
+
+    This one runs on the happy path, so it is cheap for ordinary documents: a count of opening
+    brackets first, then (only for documents with 128 or more of them) strings are cut out and
+    innermost bracket pairs removed one nesting level per pass, all in C; the exact position is
+    recomputed by the scanner only when the limit is really reached."""
+    if data.count(b"[") + data.count(b"{") < _RECURSION_LIMIT:
+        return None
+    brackets = _STRING_LITERAL.sub(b"", data).translate(_SAME_BRACKETS, _NOT_BRACKETS)
+    for _ in range(_RECURSION_LIMIT - 1):
+        if not brackets:
+            return None
+        brackets = brackets.replace(b"[]", b"")
+    if not brackets:
+        return None
+    return syntax_error(data)
+
+
 # --- locating values in JSON that did parse ----------------------------------------------------
 # --- typed documents: where serde's derived visitors stop ---------------------------------------
 #
@@ -325,7 +349,7 @@ def _load(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:  # numbers beyond f64 that serde keeps as text
-        return json.loads(raw)
+        return codec.loads_wide_numbers(raw)
 
 
 def _value_start(data: bytes, i: int) -> int:
@@ -473,11 +497,12 @@ class _TypedScan:
         return i + 1 if peeked else i
 
 
-def _event_payload(scan: _TypedScan) -> None:
+def _event_payload(scan: _TypedScan, schema: int) -> None:
     """``payload``: an internally tagged enum. serde reads the whole map (syntax only), deciding
     the variant as soon as it meets ``type``; the variant's fields are checked afterwards."""
     from . import events as ev
 
+    types = ev.event_types(schema)
     s = scan.s
     peek = s.whitespace()
     if peek is None:
@@ -503,18 +528,18 @@ def _event_payload(scan: _TypedScan) -> None:
         tag_start = s.i - 1
         s.string()
         tag = _load(scan.data[tag_start : s.i])
-        if tag not in ev.EVENT_TYPES:
-            raise _Fail(str(_unknown_variant(str(tag), tuple(ev.EVENT_TYPES))), s.i)
+        if tag not in types:
+            raise _Fail(str(_unknown_variant(str(tag), tuple(types))), s.i)
     s.depth += 1
     if tag is None:
         raise _Fail("missing field `type`", s.i)
     try:
-        codec.converter.structure(_load(scan.data[start : s.i]), ev.EVENT_TYPES[tag])
+        codec.converter_for(schema).structure(_load(scan.data[start : s.i]), types[tag])
     except codec.DecodeError as exc:
         raise _Fail(str(exc), scan.end_of_member()) from None
 
 
-def _event_scan(line: bytes) -> _TypedScan:
+def _event_scan(line: bytes, schema: int) -> _TypedScan:
     text = _hook(str)
     scan = _TypedScan(
         line,
@@ -529,15 +554,15 @@ def _event_scan(line: bytes) -> _TypedScan:
             "payload": (False, lambda _: None),
         },
     )
-    scan.nested["payload"] = _event_payload
+    scan.nested["payload"] = lambda scan: _event_payload(scan, schema)
     scan.s.validate_utf8 = False  # Codex reads lines as text: UTF-8 was checked on reading
     return scan
 
 
-def event_line_error(line: bytes) -> str | None:
+def event_line_error(line: bytes, schema: int = 2) -> str | None:
     """serde's message (with position) for a ``trace.jsonl`` line (newline included, as Codex
-    passes it) that is not a valid event, or None when serde would accept it."""
-    scan = _event_scan(line)
+    passes it) that is not a valid event of ``schema``, or None when serde would accept it."""
+    scan = _event_scan(line, schema)
     try:
         scan.document()
     except _Fail as fail:

@@ -158,17 +158,41 @@ def test_manifest_errors_carry_serdes_position(tmp_path: Path) -> None:
     assert info.value.cause == "EOF while parsing a value at line 1 column 21"
 
 
-def test_manifest_schema_gate(tmp_path: Path) -> None:
-    root = make_bundle(tmp_path)
+def _relabel(root: Path, schema: int) -> None:
     raw = (
         (root / "manifest.json")
         .read_bytes()
-        .replace(b'"schema_version": 2', b'"schema_version": 3')
+        .replace(b'"schema_version": 2', b'"schema_version": %d' % schema)
     )
     (root / "manifest.json").write_bytes(raw)
+
+
+def test_manifest_schema_gate(tmp_path: Path) -> None:
+    """A schema we do not read is refused in 0.169's words for a bundle of payload files."""
+    root = make_bundle(tmp_path)
+    _relabel(root, 4)
     with pytest.raises(ReduceError) as info:
         Bundle.open(root)
-    assert info.value.message.startswith("trace schema 3 cannot establish accepted history")
+    assert info.value.message.startswith("trace schema 4 cannot establish accepted history")
+
+
+def test_manifest_schema_gate_for_a_sharded_bundle(tmp_path: Path) -> None:
+    """...and in 0.171's words for a bundle of zstd shards."""
+    root = make_bundle(tmp_path)
+    _relabel(root, 1)
+    (root / "payloads" / "000001.zst").write_bytes(b"")
+    with pytest.raises(ReduceError) as info:
+        Bundle.open(root)
+    assert info.value.message == (
+        "unsupported manifest schema 1 (expected 3). "
+        "Run the exact Codex executable that recorded this bundle"
+    )
+
+
+def test_schema_3_manifest_is_read_as_schema_3(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path)
+    _relabel(root, 3)
+    assert Bundle.open(root).schema == 3
 
 
 # --- payload confinement --------------------------------------------------------------------------
@@ -214,10 +238,14 @@ def test_symlinked_directory_pointing_outside_is_refused(tmp_path: Path) -> None
         bundle.check_payload("raw_payload:9", "linked/9.json")
 
 
-def test_symlink_within_the_bundle_is_followed(tmp_path: Path) -> None:
+def test_symlink_within_the_bundle_is_refused_too(tmp_path: Path) -> None:
+    """No symlink below the bundle root is followed (a recorder never writes one), so no
+    check-then-open race can lead outside."""
     root = make_bundle(tmp_path)
     os.symlink(root / "payloads" / "1.json", root / "payloads" / "9.json")
-    assert Bundle.open(root).load_payload(_ref(9, "tool_result")) == {"model": "m"}
+    with pytest.raises(ReduceError, match="open payload raw_payload:9") as info:
+        Bundle.open(root).load_payload(_ref(9, "tool_result"))
+    assert info.value.cause is not None and "symlink" in info.value.cause
 
 
 def test_bundle_reached_through_a_symlink_still_reads_its_payloads(tmp_path: Path) -> None:

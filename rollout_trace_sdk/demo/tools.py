@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from .record import TerminalSession, ToolCall
+from ..record import TerminalSession, ToolCall
 
 _SHELL = "/bin/sh"
 

@@ -16,9 +16,9 @@ from typing import Any, Final
 import anyio
 import anyio.abc
 
-from .demo_model import MODEL, PROVIDER, TOOLS, ScriptedModel, helper_script, root_script
-from .demo_tools import Terminals
-from .record import AgentThread, ToolCall, Turn, open_rollout, task_message
+from ..record import AgentThread, ToolCall, Turn, open_rollout, task_message
+from .model import MODEL, PROVIDER, TOOLS, ScriptedModel, helper_script, root_script
+from .tools import Terminals
 
 INSTRUCTIONS: Final = (
     "You are the demo agent of rollout_trace_sdk. Use exec_command and write_stdin to work "
