@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -120,6 +121,8 @@ class Chunk:
     lines: bytes | bytearray
     first_seq: int
     line_count: int
+    #: applied to each payload's bytes before it is written (the depth cap)
+    repair: Callable[[bytes], bytes] | None = None
     payloads_done: int = 0
     lines_done: int = 0
     bytes_done: int = 0
@@ -135,8 +138,9 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
     writer retries transient errors this way)."""
     chunk.error = None
     try:
+        repair = chunk.repair
         for ordinal, data in chunk.payloads[chunk.payloads_done :]:
-            write_payload_file(payloads_dir, ordinal, data)
+            write_payload_file(payloads_dir, ordinal, data if repair is None else repair(data))
             chunk.payloads_done += 1
         if chunk.bytes_done < len(chunk.lines):
             append_lines(log_fd, memoryview(chunk.lines)[chunk.bytes_done :])

@@ -13,8 +13,9 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
   into ``"base64:<data>"`` strings; anything else becomes
   ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters).
 * **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
-  bits, a non-string key, a cycle, nesting beyond :data:`MAX_DEPTH`, a string holding a lone
-  surrogate) or the pretty output shows nesting beyond :data:`MAX_DEPTH`: one walk builds a
+  bits, a non-string key, a cycle, nesting beyond its own limit of 254, a string holding a
+  lone surrogate) or, in the writer's worker thread, when a payload file shows nesting beyond
+  :data:`MAX_DEPTH` (:meth:`ValueEncoder.cut_too_deep`): one walk builds a
   copy JSON can hold, and the standard library writes it (integers keep their exact digits,
   which Codex reads). Non-string keys become ``str(key)``; a container met again on its own
   path becomes ``"<cycle: dict>"``; a container nested deeper than :data:`MAX_DEPTH` becomes
@@ -84,14 +85,23 @@ class ValueEncoder:
     # --- public ---------------------------------------------------------------------------
 
     def pretty(self, value: Any) -> bytes:
-        """A payload file's bytes (2-space indent, as Codex writes them)."""
+        """A payload file's bytes (2-space indent, as Codex writes them). Nesting between
+        :data:`MAX_DEPTH` and orjson's own limit is cut later, off the recording call, by
+        :meth:`cut_too_deep` (the writer's worker thread runs it on every payload)."""
         try:
-            data = orjson.dumps(value, default=self.default, option=PRETTY)
+            return orjson.dumps(value, default=self.default, option=PRETTY)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=2)
-        if len(data) > _TOO_DEEP_MIN_SIZE and _TOO_DEEP_MARK in data:
-            return self._slow(value, indent=2)
-        return data
+
+    def cut_too_deep(self, data: bytes) -> bytes:
+        """``data`` (a payload file) with nesting beyond :data:`MAX_DEPTH` cut. One C-speed
+        search tells whether there is any; only then is the JSON read back and rewritten."""
+        if len(data) <= _TOO_DEEP_MIN_SIZE or _TOO_DEEP_MARK not in data:
+            return data
+        try:
+            return self._slow(json.loads(data), indent=2)
+        except Exception:  # cannot happen for our own output; never fail the write for it
+            return data
 
     def compact(self, value: Any) -> bytes:
         """One-line JSON (event fields, function-call argument strings)."""

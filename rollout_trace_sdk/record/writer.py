@@ -723,6 +723,7 @@ class BundleWriter:
             self._lose(payloads, len(events), b"")
             return
         chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
+        chunk.repair = self.values.cut_too_deep
         try:
             lines = bytearray()
             done = 0
