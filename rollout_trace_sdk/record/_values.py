@@ -60,6 +60,7 @@ KIND_TEXT: Final[dict[str, str]] = {
     "depth": f"values nested deeper than {MAX_DEPTH} levels cut",
     "float": "NaN or infinite numbers recorded as null",
     "surrogate": "strings with lone surrogates repaired",
+    "bigint": "integers beyond 64 bits recorded as text where Codex parses the item",
 }
 
 
@@ -109,6 +110,16 @@ class ValueEncoder:
             return orjson.dumps(value, default=self.default)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
+
+    def for_parsed_item(self, value: Any) -> Any:
+        """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
+        serde refuses integers beyond 64 bits, so they become their digits as a string
+        (counted). Everything else is left to :meth:`pretty`."""
+        try:
+            orjson.dumps(value, default=self.default)
+            return value
+        except (TypeError, RecursionError, ValueError):
+            return _Sanitiser(self.note, big_ints_as_text=True).walk(value, 0, set())
 
     def lost_text(self) -> str:
         """What the report says about approximations (empty when there were none)."""
@@ -177,13 +188,17 @@ def _convert(obj: Any, note: Any) -> Any:
 class _Sanitiser:
     """One walk building a copy the standard JSON writer takes (the slow path)."""
 
-    __slots__ = ("note",)
+    __slots__ = ("big_ints_as_text", "note")
 
-    def __init__(self, note: Any) -> None:
+    def __init__(self, note: Any, *, big_ints_as_text: bool = False) -> None:
         self.note = note
+        self.big_ints_as_text = big_ints_as_text
 
     def walk(self, value: Any, depth: int, path: set[int]) -> Any:
         cls = value.__class__
+        if cls is int and self.big_ints_as_text and not -(2**63) <= value < 2**64:
+            self.note("bigint")
+            return str(value)
         if value is None or cls is bool or cls is int:
             return value
         if cls is str:

@@ -135,6 +135,7 @@ class Runtime:
         "compact",
         "cwd",
         "event",
+        "for_parsed_item",
         "model",
         "payload",
         "provider_name",
@@ -162,6 +163,8 @@ class Runtime:
         self.payload = sink.payload_nowait
         #: one-line JSON of an agent value that never raises (see ``_values``)
         self.compact = sink.values.compact
+        #: an item Codex parses strictly (agent messages), made parseable (see ``_values``)
+        self.for_parsed_item = sink.values.for_parsed_item
         self.trace_id = trace_id
         self.rollout_id = rollout_id
         self.model = model

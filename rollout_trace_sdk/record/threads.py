@@ -322,7 +322,7 @@ class Turn:
         recorded, item_id = self.thread.ids.for_history(item)
         if item_id is None:
             return dict(item)
-        ref = self._rt.payload("protocol_event", recorded)
+        ref = self._rt.payload("protocol_event", self._rt.for_parsed_item(recorded))
         self._event(
             ev.HistoryItemAccepted(item_id, ref),
             thread_id=self.thread.thread_id,
