@@ -84,6 +84,26 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
     return done
 
 
+def sync(log_fd: int, payloads_dir: str) -> None:
+    """Durable mode's checkpoint: the log's content and the payload folder's entries reach
+    the disk (payload files were each fsynced when written)."""
+    os.fsync(log_fd)
+    fd = os.open(payloads_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_new_synced(path: str, data: bytes) -> None:
+    fd = os.open(path, _NEW_FILE, FILE_MODE)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_payload_file(payloads_dir: str, ordinal: int, data: bytes) -> None:
     """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning).
     A file left half-written by a failure is removed, so a retry can create it afresh."""
@@ -123,6 +143,8 @@ class Chunk:
     line_count: int
     #: applied to each payload's bytes before it is written (the depth cap)
     repair: Callable[[bytes], bytes] | None = None
+    #: durable mode: fsync each payload file, and the log and folder once the chunk is in
+    sync: bool = False
     payloads_done: int = 0
     lines_done: int = 0
     bytes_done: int = 0
@@ -140,12 +162,18 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
     try:
         repair = chunk.repair
         for ordinal, data in chunk.payloads[chunk.payloads_done :]:
-            write_payload_file(payloads_dir, ordinal, data if repair is None else repair(data))
+            data = data if repair is None else repair(data)
+            if chunk.sync:
+                _write_new_synced(os.path.join(payloads_dir, f"{ordinal}.json"), data)
+            else:
+                write_payload_file(payloads_dir, ordinal, data)
             chunk.payloads_done += 1
         if chunk.bytes_done < len(chunk.lines):
             append_lines(log_fd, memoryview(chunk.lines)[chunk.bytes_done :])
             chunk.bytes_done = len(chunk.lines)
             chunk.lines_done = chunk.line_count
+        if chunk.sync:
+            sync(log_fd, payloads_dir)
     except OSError as exc:
         chunk.error = exc
         written = getattr(exc, "written", 0)

@@ -183,6 +183,7 @@ class RolloutScope:
         max_queued_bytes: int,
         overflow: Literal["wait", "drop"],
         close_timeout: float,
+        durable: bool,
     ) -> None:
         self._root = root
         self._enabled = enabled
@@ -196,6 +197,7 @@ class RolloutScope:
         self._max_queued_bytes = max_queued_bytes
         self._overflow = overflow
         self._close_timeout = close_timeout
+        self._durable = durable
         self._rollout: Rollout = NULL_ROLLOUT
         self._tg: anyio.abc.TaskGroup | None = None
         self._sigterm = False
@@ -210,6 +212,7 @@ class RolloutScope:
             root_thread_id=thread_id,
             max_queued_bytes=self._max_queued_bytes,
             overflow=self._overflow,
+            durable=self._durable,
         )
 
     async def __aenter__(self) -> Rollout:
@@ -312,6 +315,7 @@ def open_rollout(
     max_queued_bytes: int = 64 << 20,
     overflow: Literal["wait", "drop"] = "wait",
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    durable: bool = False,
 ) -> RolloutScope:
     """Record one rollout into a new bundle under ``root``.
 
@@ -323,7 +327,9 @@ def open_rollout(
     down at their next ``async with``) or drops and records the loss (``"drop"``).
     Closing (even when cancelled) spends at most ``close_timeout`` seconds writing what is
     still queued; whatever is left then is counted as lost, and the closing lines are still
-    attempted.
+    attempted. With ``durable=True`` the bundle is fsynced at checkpoints (each turn's end,
+    once what it recorded is written, and the close), and every payload file when written:
+    a power cut then loses at most the turn in progress.
     """
     return RolloutScope(
         root,
@@ -338,4 +344,5 @@ def open_rollout(
         max_queued_bytes=max_queued_bytes,
         overflow=overflow,
         close_timeout=close_timeout,
+        durable=durable,
     )

@@ -47,6 +47,8 @@ class BundleSink(Protocol):
 
     async def flush(self) -> None: ...
 
+    def sync_point(self) -> None: ...
+
 
 class NullLifecycle:
     """What every disabled twin shares: entering, leaving and shutdown do nothing.

@@ -188,6 +188,7 @@ class BundleWriter:
         "_closed",
         "_closing",
         "_done",
+        "_durable",
         "_encoder",
         "_enqueued",
         "_failed",
@@ -214,6 +215,7 @@ class BundleWriter:
         "_salvage",
         "_seq",
         "_stats",
+        "_sync_at",
         "_thread_drops",
         "_wakeup",
         "_written_seq",
@@ -230,6 +232,7 @@ class BundleWriter:
         *,
         max_queued_bytes: int,
         overflow: Overflow,
+        durable: bool = False,
     ) -> None:
         if overflow not in ("wait", "drop"):
             raise ValueError(f"overflow must be 'wait' or 'drop', not {overflow!r}")
@@ -242,6 +245,8 @@ class BundleWriter:
         self._encoder = LineEncoder(manifest.rollout_id, self.values)
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
+        self._durable = durable
+        self._sync_at = 0  # durable mode: fsync once this many items are written
         # what a call that cannot wait may fill the queue up to (see HARD_CAP_FACTOR)
         self._cap = self._max * HARD_CAP_FACTOR if overflow == "wait" else self._max
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
@@ -290,6 +295,7 @@ class BundleWriter:
         max_queued_bytes: int = 64 << 20,
         overflow: Overflow = "wait",
         started_at_unix_ms: int | None = None,
+        durable: bool = False,
     ) -> BundleWriter:
         """Create ``<root>/trace-<trace_id>-<root_thread_id>/`` with its manifest, payload
         directory and empty log. Raises :class:`BundleCreateError` if that is impossible,
@@ -306,7 +312,14 @@ class BundleWriter:
             raise BundleCreateError(
                 exc.errno, f"cannot create trace bundle {bundle_dir}: {exc.strerror or exc}"
             ) from exc
-        return cls(bundle_dir, fd, manifest, max_queued_bytes=max_queued_bytes, overflow=overflow)
+        return cls(
+            bundle_dir,
+            fd,
+            manifest,
+            max_queued_bytes=max_queued_bytes,
+            overflow=overflow,
+            durable=durable,
+        )
 
     # --- recording calls (hot path) ------------------------------------------------------
 
@@ -388,6 +401,12 @@ class BundleWriter:
         if self._overflow == "wait":
             await self._room(EVENT_COST)
         return self.event_nowait(payload, thread_id=thread_id, codex_turn_id=codex_turn_id)
+
+    def sync_point(self) -> None:
+        """A checkpoint (a turn ended): in durable mode, everything recorded so far is
+        fsynced once written (and on close). Does nothing otherwise."""
+        if self._durable:
+            self._sync_at = self._enqueued
 
     @property
     def queued_bytes(self) -> int:
@@ -724,6 +743,9 @@ class BundleWriter:
             return
         chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
         chunk.repair = self.values.cut_too_deep
+        if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
+            chunk.sync = True
+            self._sync_at = 0
         try:
             lines = bytearray()
             done = 0

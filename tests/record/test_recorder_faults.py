@@ -122,3 +122,16 @@ async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> N
     stats = rollout.stats
     assert stats is not None and stats.events_dropped > 0
     check_bundle(bundle_in(tmp_path), tmp_path)
+
+
+@pytest.mark.anyio
+async def test_durable_mode_writes_the_same_bundle(tmp_path: Path) -> None:
+    """``durable=True`` only adds fsyncs: the bundle is complete and reduces the same way."""
+    async with open_rollout(tmp_path, durable=True) as rollout:
+        for n in range(3):
+            async with rollout.root.turn() as turn, turn.inference([]) as call:
+                call.completed(response_id=f"r{n}", output_items=[])
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    assert len(of_type(bundle, "codex_turn_ended")) == 3
+    check_bundle(bundle, tmp_path)
