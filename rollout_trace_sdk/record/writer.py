@@ -79,7 +79,14 @@ import orjson
 from ..model import codec
 from ..model import events as ev
 from . import _files
-from ._encode import MUTABLE_PAYLOADS, LineEncoder, QueuedEvent, payload_dict
+from ._encode import LineEncoder, QueuedEvent
+from ._queue import (
+    EVENT_COST,
+    HARD_CAP_FACTOR,
+    PAYLOAD_OVERHEAD,
+    RecordQueue,
+    loop_poker,
+)
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -87,33 +94,6 @@ log = logging.getLogger("rollout_trace_sdk")
 Overflow = Literal["wait", "drop"]
 
 _PRETTY: Final = orjson.OPT_INDENT_2
-#: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
-#: up to this factor before anything is dropped; the awaitable points (``async with`` of a
-#: handle) wait for the writer first. The queue's memory bound is therefore
-#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the closing events of open handles).
-HARD_CAP_FACTOR: Final = 2
-#: Events that end something: never dropped for want of room (only a failed or closed writer
-#: loses them), so a reduced trace never shows a thread, turn or call still running because
-#: its end was dropped. One per open handle at most, so the overdraw they cause is bounded.
-CLOSING_EVENTS: Final[frozenset[type[Any]]] = frozenset(
-    {
-        ev.RolloutEnded,
-        ev.ThreadEnded,
-        ev.CodexTurnEnded,
-        ev.ToolCallEnded,
-        ev.InferenceCompleted,
-        ev.InferenceFailed,
-        ev.InferenceCancelled,
-        ev.CodeCellEnded,
-        ev.CompactionRequestCompleted,
-        ev.CompactionRequestFailed,
-        ev.ToolCallRuntimeEnded,
-    }
-)
-#: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
-EVENT_COST: Final = 256
-#: Bytes charged on top of a payload's JSON (the queue entry and the ref).
-PAYLOAD_OVERHEAD: Final = 128
 #: One worker-thread call writes at most this much (items / payload bytes).
 _CHUNK_ITEMS: Final = 4096
 _CHUNK_BYTES: Final = 8 << 20
@@ -179,49 +159,26 @@ class WriterStats:
         return bool(self.events_dropped or self.payloads_dropped)
 
 
-class BundleWriter:
+class BundleWriter(RecordQueue):
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
         "__weakref__",
-        "_cap",
+        "_chunk_scope",
         "_closed",
-        "_closing",
         "_done",
-        "_durable",
         "_encoder",
-        "_enqueued",
-        "_failed",
         "_fd",
-        "_hurry_at",
         "_hurry_bytes",
-        "_inbox",
-        "_inbox_bytes",
-        "_inbox_lock",
         "_lock",
         "_log_size",
-        "_loop_ident",
-        "_max",
-        "_ordinals",
-        "_overflow",
         "_payloads_dir",
-        "_poke",
         "_progress",
-        "_queue",
-        "_queued",
-        "_reasons",
         "_retries",
         "_running",
         "_salvage",
-        "_seq",
-        "_stats",
-        "_sync_at",
-        "_thread_drops",
-        "_wakeup",
         "_written_seq",
-        "bundle_dir",
         "manifest",
-        "values",
     )
 
     def __init__(
@@ -259,7 +216,7 @@ class BundleWriter:
         self._inbox: deque[tuple[Any, ...]] = deque()
         self._inbox_bytes = 0
         self._inbox_lock = threading.Lock()
-        self._poke: Callable[[Callable[[], None]], Any] | None = _loop_poker()
+        self._poke: Callable[[Callable[[], None]], Any] | None = loop_poker()
         self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
         _LIVE.add(self)
         self._written_seq = 0  # last seq whose line is completely on disk
@@ -282,6 +239,7 @@ class BundleWriter:
         self._hurry_bytes = min(self._max // 4, _HURRY_BYTES)
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
+        self._chunk_scope: anyio.CancelScope | None = None
 
     # --- creation ------------------------------------------------------------------------
 
@@ -321,102 +279,6 @@ class BundleWriter:
             durable=durable,
         )
 
-    # --- recording calls (hot path) ------------------------------------------------------
-
-    def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
-        """Snapshot ``value`` as ``payloads/N.json``; ``None`` if it was dropped (budget full,
-        writer failed or closed). A value JSON cannot hold is recorded approximately (see
-        ``_values``) and counted, never refused."""
-        data = self._snapshot(kind, value)
-        if data is None:
-            return None
-        if _get_ident() != self._loop_ident:
-            return self._payload_from_thread(kind, data)
-        return self._put_payload(kind, data)
-
-    def _snapshot(self, kind: str, value: Any) -> bytes | None:
-        try:
-            return self.values.pretty(value)
-        except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
-            self._unserialisable(kind, exc)
-            return None
-
-    async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
-        """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
-        data = self._snapshot(kind, value)
-        if data is None:
-            return None
-        if self._overflow == "wait":
-            await self._room(len(data) + PAYLOAD_OVERHEAD)
-        return self._put_payload(kind, data)
-
-    def event_nowait(
-        self,
-        payload: ev.EventPayload,
-        *,
-        thread_id: str | None = None,
-        codex_turn_id: str | None = None,
-    ) -> bool:
-        """Append an event (seq and wall time assigned now); ``False`` if it was dropped.
-
-        From another OS thread the event goes through the inbox (its seq is drawn when the
-        loop thread takes it; its wall time is now)."""
-        if _get_ident() != self._loop_ident:
-            return self._event_from_thread(payload, thread_id, codex_turn_id)
-        queued = self._queued
-        if (
-            self._closing
-            or self._failed is not None
-            or (
-                queued
-                and queued + EVENT_COST > self._cap
-                and payload.__class__ not in CLOSING_EVENTS
-            )
-        ):
-            self._drop_event()
-            return False
-        if payload.__class__ in MUTABLE_PAYLOADS:
-            try:
-                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
-            except Exception as exc:
-                self._unserialisable("event", exc, event=True)
-                return False
-        seq = self._seq = self._seq + 1
-        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
-        queued += EVENT_COST
-        self._queued = queued
-        self._enqueued += 1
-        if queued >= self._hurry_at:
-            self._hurry()
-        return True
-
-    async def event(
-        self,
-        payload: ev.EventPayload,
-        *,
-        thread_id: str | None = None,
-        codex_turn_id: str | None = None,
-    ) -> bool:
-        """Like :meth:`event_nowait`, but with ``overflow="wait"`` waits for room first."""
-        if self._overflow == "wait":
-            await self._room(EVENT_COST)
-        return self.event_nowait(payload, thread_id=thread_id, codex_turn_id=codex_turn_id)
-
-    def sync_point(self) -> None:
-        """A checkpoint (a turn ended): in durable mode, everything recorded so far is
-        fsynced once written (and on close). Does nothing otherwise."""
-        if self._durable:
-            self._sync_at = self._enqueued
-
-    @property
-    def queued_bytes(self) -> int:
-        """Bytes held by the queue right now (cheap: the recorder polls it)."""
-        return self._queued
-
-    @property
-    def max_queued_bytes(self) -> int:
-        return self._max
-
     @property
     def stats(self) -> WriterStats:
         s = self._stats
@@ -448,7 +310,7 @@ class BundleWriter:
         task_status.started()
         try:
             if self._poke is None:
-                self._poke = _loop_poker()
+                self._poke = loop_poker()
             while not self._closed:
                 self._take_inbox()
                 if not self._queue:
@@ -473,13 +335,6 @@ class BundleWriter:
         finally:
             self._hurry_at = _NEVER
             self._wakeup = None
-
-    def _hurry(self) -> None:
-        self._hurry_at = _NEVER
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            wakeup.set()
 
     async def flush(self) -> None:
         """Return once everything enqueued before the call is on disk (or counted as lost)."""
@@ -549,134 +404,15 @@ class BundleWriter:
         self._poke = None
         self._wakeup = self._progress = None
         self._lock = None
+        # A write in flight waits for a worker thread the child does not have: unshield and
+        # cancel it, so the writer task (and the task group around it) can end in the child.
+        scope, self._chunk_scope = self._chunk_scope, None
+        if scope is not None:
+            with contextlib.suppress(Exception):
+                scope.shield = False
+                scope.cancel()
         with contextlib.suppress(OSError):
             _files.close(self._fd)  # the child's copy only; the parent's stays open
-
-    # --- calls from other OS threads ------------------------------------------------------
-
-    def _admit_from_thread(self, size: int) -> bool:
-        """Under the inbox lock: may a thread call add ``size`` bytes? Same budget as the
-        loop's calls (queue and inbox together), so memory stays bounded."""
-        return (
-            not self._closing
-            and self._failed is None
-            and self._queued + self._inbox_bytes + size <= self._cap
-        )
-
-    def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
-        size = len(data) + PAYLOAD_OVERHEAD
-        with self._inbox_lock:
-            if not self._admit_from_thread(size):
-                drops = self._thread_drops
-                drops[1] += 1
-                drops[2] += len(data)
-                return None
-            n = next(self._ordinals)
-            self._inbox_put((n, data), size)
-        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
-
-    def _event_from_thread(
-        self, payload: ev.EventPayload, thread_id: str | None, codex_turn_id: str | None
-    ) -> bool:
-        if payload.__class__ in MUTABLE_PAYLOADS:
-            try:
-                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
-            except Exception as exc:
-                with self._inbox_lock:
-                    self._thread_drops[0] += 1
-                log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
-                return False
-        with self._inbox_lock:
-            if not self._admit_from_thread(EVENT_COST):
-                self._thread_drops[0] += 1
-                return False
-            wall = time.time_ns() // 1_000_000
-            self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
-        return True
-
-    def _inbox_put(self, item: tuple[Any, ...], size: int) -> None:
-        """Under the inbox lock: add ``item``; wake the loop thread if it is the first."""
-        first = not self._inbox
-        self._inbox.append(item)
-        self._inbox_bytes += size
-        poke = self._poke
-        if first and poke is not None:
-            # the loop may be gone: then the next flush or the close takes the inbox
-            with contextlib.suppress(Exception):
-                poke(self._take_inbox)
-
-    def _take_inbox(self) -> None:
-        """In the loop thread: move what other threads recorded into the queue, in order."""
-        if not self._inbox:
-            return
-        with self._inbox_lock:
-            items = list(self._inbox)
-            self._inbox.clear()
-            self._inbox_bytes = 0
-        queue = self._queue
-        added = 0
-        for item in items:
-            if len(item) == 2:
-                queue.append(item)
-                added += len(item[1]) + PAYLOAD_OVERHEAD
-            else:
-                seq = self._seq = self._seq + 1
-                queue.append((seq, *item))
-                added += EVENT_COST
-        self._queued += added
-        self._enqueued += len(items)
-        if self._queued >= self._hurry_at:
-            self._hurry()
-
-    # --- queueing internals --------------------------------------------------------------
-
-    def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
-        size = len(data) + PAYLOAD_OVERHEAD
-        queued = self._queued
-        if self._closing or self._failed is not None or (queued and queued + size > self._cap):
-            self._drop_payload(size - PAYLOAD_OVERHEAD)
-            return None
-        n = next(self._ordinals)
-        self._queue.append((n, data))
-        queued += size
-        self._queued = queued
-        self._enqueued += 1
-        if queued >= self._hurry_at:
-            self._hurry()
-        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
-
-    def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
-        """Queue an item past the budget and the closing flag (the final lines)."""
-        self._queue.append(item)
-        self._queued += size
-        self._enqueued += 1
-
-    def _drop_event(self) -> None:
-        self._stats[2] += 1
-        self._note_overflow()
-
-    def _drop_payload(self, nbytes: int) -> None:
-        self._stats[3] += 1
-        self._stats[4] += nbytes
-        self._note_overflow()
-
-    def _note_overflow(self) -> None:
-        if self._failed is None and not self._closing and not self._reasons:
-            self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
-            log.warning(
-                "rollout_trace_sdk: trace writer queue is full (%d bytes); dropping records "
-                "for %s (the bundle will say how many)",
-                self._max,
-                self.bundle_dir,
-            )
-
-    def _unserialisable(self, kind: str, exc: Exception, *, event: bool = False) -> None:
-        self._stats[2 if event else 3] += 1
-        reason = f"{'an event' if event else 'a payload'} could not be serialised to JSON"
-        if reason not in self._reasons:
-            self._reasons.append(reason)
-            what = "an event" if event else f"a {kind} payload"
-            log.warning("rollout_trace_sdk: dropped %s that is not JSON: %s", what, exc)
 
     async def _room(self, size: int) -> None:
         """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""
@@ -716,8 +452,12 @@ class BundleWriter:
         async with self._lock:
             while self._queue and (target is None or self._done < target):
                 await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
-                with anyio.CancelScope(shield=True):
-                    await self._write_chunk()
+                with anyio.CancelScope(shield=True) as scope:
+                    self._chunk_scope = scope
+                    try:
+                        await self._write_chunk()
+                    finally:
+                        self._chunk_scope = None
                 self._notify()
 
     async def _write_chunk(self) -> None:
@@ -760,7 +500,13 @@ class BundleWriter:
             if payloads or lines:
                 for delay in (*_RETRY_DELAYS_S, None):
                     await anyio.to_thread.run_sync(
-                        _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
+                        _files.write_chunk,
+                        chunk,
+                        self._payloads_dir,
+                        self._fd,
+                        self._log_size,
+                        # shielded, so never abandoned, except in a forked child (see there)
+                        abandon_on_cancel=True,
                     )
                     if delay is None or not _transient(chunk.error):
                         break
@@ -839,9 +585,6 @@ class BundleWriter:
         self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
 
 
-_get_ident = threading.get_ident
-
-
 def _transient(error: Exception | None) -> bool:
     return isinstance(error, OSError) and error.errno not in _PERMANENT_ERRNOS
 
@@ -858,25 +601,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
-    """How another OS thread schedules a call in this event loop (``None`` outside one)."""
-    try:
-        import sniffio
-
-        library = sniffio.current_async_library()
-    except Exception:
-        return None
-    if library == "trio":
-        import trio
-
-        return trio.lowlevel.current_trio_token().run_sync_soon
-    if library == "asyncio":
-        import asyncio
-
-        return asyncio.get_running_loop().call_soon_threadsafe
-    return None
 
 
 def _now_ms() -> int:

@@ -1,10 +1,11 @@
 """``os.fork()`` while a rollout records: the child never writes into the parent's bundle
-(not even when it unwinds through the recorder with ``sys.exit``), and the parent's bundle
+and the parent's bundle
 keeps strictly increasing seqs, loses nothing and reduces. Runs in a child interpreter so
-pytest itself is never forked. On trio the child unwinds through the recorder with
-``sys.exit`` (which used to write the inherited queue into the parent's log); on asyncio it
-leaves with ``os._exit`` (asyncio's loop shares its epoll set with the child, so a child that
-keeps running it breaks the parent's loop, recorder or not)."""
+pytest itself is never forked. The child checks that its inherited recorder is inert (closed,
+queue dropped, its copy of the log descriptor closed: it can never write the inherited queue
+into the parent's log, as a trio child unwinding with ``sys.exit`` used to), then leaves with
+``os._exit``: the event loop's epoll set is shared with the parent, so a child that keeps
+running the loop breaks the parent's loop, recorder or not."""
 
 from __future__ import annotations
 
@@ -31,14 +32,20 @@ async def main(root: str) -> None:
                 pid = os.fork()
                 if pid == 0:
                     for n in range(20):
-                        turn.accept_item_id(f"child-{n}")
+                        turn.accept_item_id(f"child-{n}")  # dropped: the child is inert
                     tool.completed({"type": "function_call_output", "call_id": "c1", "output": "c"})
-                    if sys.argv[2] == "trio":
-                        sys.exit(0)  # unwinds through the recorder (and trio), in the child
-                    # asyncio's loop shares its epoll set with the child: a child that runs it
-                    # on breaks the parent's loop whatever the recorder does, so it leaves
-                    os._exit(0)
-                os.waitpid(pid, 0)
+                    writer = rollout._writer
+                    try:
+                        os.fstat(writer._fd)
+                        fd_open = True
+                    except OSError:
+                        fd_open = False
+                    inert = writer.stats.closed and not writer._queue and not fd_open
+                    # leave without running the inherited event loop on: its epoll set is
+                    # shared with the parent (asyncio and trio alike)
+                    os._exit(0 if inert else 3)
+                _, status = os.waitpid(pid, 0)
+                assert os.waitstatus_to_exitcode(status) == 0, "the child's recorder was not inert"
                 tool.completed({"type": "function_call_output", "call_id": "c1", "output": "p"})
             for n in range(50):
                 turn.accept_item_id(f"parent-after-{n}")
