@@ -30,7 +30,7 @@ import functools
 import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from ..record.current import current_turn
@@ -119,7 +119,7 @@ def _async_create(original: Callable[..., Awaitable[Any]], api: str) -> Callable
             _ended_by(call, exc)
             raise
         if kwargs.get("stream") is True:
-            return _AsyncRecordedStream(result, _Recorder(turn, call, api, started, result))
+            return _recorded(result, _Recorder(turn, call, api, started, result), True)
         _finish(call, api, result)
         return result
 
@@ -140,16 +140,21 @@ def _sync_create(original: Callable[..., Any], api: str) -> Callable[..., Any]:
             _ended_by(call, exc)
             raise
         if kwargs.get("stream") is True:
-            return _RecordedStream(result, _Recorder(turn, call, api, started, result))
+            return _recorded(result, _Recorder(turn, call, api, started, result), False)
         _finish(call, api, result)
         return result
 
     return create
 
 
-def _ended_by(call: InferenceCall, exc: BaseException, partial: list[Any] | None = None) -> None:
-    upstream = getattr(exc, "request_id", None)
-    upstream = upstream if isinstance(upstream, str) else None
+def _ended_by(
+    call: InferenceCall,
+    exc: BaseException,
+    partial: list[Any] | None = None,
+    upstream: str | None = None,
+) -> None:
+    from_error = getattr(exc, "request_id", None)
+    upstream = from_error if isinstance(from_error, str) else upstream
     if outcome_of(exc) == "cancelled" or isinstance(exc, GeneratorExit):
         call.cancelled("cancelled", upstream_request_id=upstream, partial_items=partial or ())
     else:
@@ -332,7 +337,7 @@ class _Recorder:
     def broken(self, exc: BaseException) -> None:
         """Reading the stream raised (connection lost, cancellation, ...)."""
         if not self._call.ended:
-            _ended_by(self._call, exc, self._partial())
+            _ended_by(self._call, exc, self._partial(), self._upstream)
 
     def closed(self) -> None:
         """The loop closed the stream: done if the answer was complete, else cancelled."""
@@ -348,86 +353,92 @@ class _Recorder:
         )
 
 
-class _AsyncRecordedStream:
-    """The SDK's ``AsyncStream``, with every event seen by a :class:`_Recorder` first."""
+def _async_methods(base: Any) -> dict[str, Any]:
+    """Methods of a recording subclass of the SDK's ``AsyncStream`` class ``base``: every
+    event is seen by the recorder first, and closing the stream is noticed."""
 
-    __slots__ = ("_recorder", "_stream")
-
-    def __init__(self, stream: Any, recorder: _Recorder) -> None:
-        self._stream = stream
-        self._recorder = recorder
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def __aiter__(self) -> _AsyncRecordedStream:
+    def __aiter__(self: Any) -> Any:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self: Any) -> Any:
+        recorder: _Recorder = self._rollout_trace_recorder
         try:
-            event = await self._stream.__anext__()
+            event = await base.__anext__(self)
         except StopAsyncIteration:
-            self._recorder.ended()
+            recorder.ended()
             raise
         except BaseException as exc:
-            self._recorder.broken(exc)
+            recorder.broken(exc)
             raise
-        self._recorder.see(event)
+        recorder.see(event)
         return event
 
-    async def close(self) -> None:
-        self._recorder.closed()
-        await self._stream.close()
+    async def close(self: Any) -> None:
+        self._rollout_trace_recorder.closed()
+        await base.close(self)
 
-    async def __aenter__(self) -> _AsyncRecordedStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self: Any, *exc_info: object) -> None:
         error = exc_info[1]
         if isinstance(error, BaseException):
-            self._recorder.broken(error)
+            self._rollout_trace_recorder.broken(error)
         await self.close()
 
+    return {"__aiter__": __aiter__, "__anext__": __anext__, "close": close, "__aexit__": __aexit__}
 
-class _RecordedStream:
-    """The SDK's sync ``Stream``, with every event seen by a :class:`_Recorder` first."""
 
-    __slots__ = ("_recorder", "_stream")
+def _sync_methods(base: Any) -> dict[str, Any]:
+    """The same for the SDK's sync ``Stream`` class ``base``."""
 
-    def __init__(self, stream: Any, recorder: _Recorder) -> None:
-        self._stream = stream
-        self._recorder = recorder
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self: Any) -> Any:
         return self
 
-    def __next__(self) -> Any:
+    def __next__(self: Any) -> Any:
+        recorder: _Recorder = self._rollout_trace_recorder
         try:
-            event = self._stream.__next__()
+            event = base.__next__(self)
         except StopIteration:
-            self._recorder.ended()
+            recorder.ended()
             raise
         except BaseException as exc:
-            self._recorder.broken(exc)
+            recorder.broken(exc)
             raise
-        self._recorder.see(event)
+        recorder.see(event)
         return event
 
-    def close(self) -> None:
-        self._recorder.closed()
-        self._stream.close()
+    def close(self: Any) -> None:
+        self._rollout_trace_recorder.closed()
+        base.close(self)
 
-    def __enter__(self) -> _RecordedStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self: Any, *exc_info: object) -> None:
         error = exc_info[1]
         if isinstance(error, BaseException):
-            self._recorder.broken(error)
+            self._rollout_trace_recorder.broken(error)
         self.close()
+
+    return {"__iter__": __iter__, "__next__": __next__, "close": close, "__exit__": __exit__}
+
+
+_RECORDING_CLASSES: dict[type, type] = {}
+
+
+def _recorded(stream: Any, recorder: _Recorder, is_async: bool) -> Any:
+    """``stream``, now recording. Its class is swapped for a subclass (made once per SDK
+    stream class, with the same name) that shows every event to the recorder, so
+    ``isinstance`` checks and every other attribute work as before. A stream that refuses
+    the swap is still ended (cancelled) with its turn."""
+    cls = type(stream)
+    recording = _RECORDING_CLASSES.get(cls)
+    if recording is None:
+        namespace = _async_methods(cls) if is_async else _sync_methods(cls)
+        namespace["__module__"] = cls.__module__
+        recording = type(cls.__name__, (cls,), namespace)
+        _RECORDING_CLASSES[cls] = recording
+    try:
+        stream._rollout_trace_recorder = recorder
+        stream.__class__ = recording
+    except (TypeError, AttributeError):  # pragma: no cover - an SDK stream with __slots__
+        pass
+    return stream
 
 
 # --- tools -------------------------------------------------------------------------------------
