@@ -114,6 +114,7 @@ def _async_create(original: Callable[..., Awaitable[Any]], api: str) -> Callable
         call = _start(turn, kwargs)
         started = time.perf_counter_ns()
         try:
+            await call.__aenter__()  # waits for the writer when the rollout says so
             result = await original(*args, **kwargs)
         except BaseException as exc:
             _ended_by(call, exc)

@@ -20,6 +20,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+import orjson
+
 __all__ = ["normalize_output_items", "normalize_request", "normalize_usage", "to_plain"]
 
 #: Message roles the reducers accept.
@@ -40,6 +42,10 @@ _FREE_TYPES: Final = frozenset(
     }
 )
 _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
+#: Content part types recorded as they are (anything else goes through ``_part``).
+_TYPED_PARTS: Final = frozenset(
+    {"input_text", "output_text", "input_image", "input_file", "input_audio", "refusal"}
+)
 _REASONING_ENTRIES: Final = (
     ("content", ("reasoning_text", "text")),
     ("summary", ("summary_text",)),
@@ -49,10 +55,14 @@ _REASONING_ENTRIES: Final = (
 # --- plain values ------------------------------------------------------------------------------
 
 
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """``value`` as plain JSON-like data: pydantic models (anything with ``model_dump``) and
     dataclasses become dicts, recursively inside dicts, lists and tuples (tuples become
-    lists). Plain values come back as they are (the same object when nothing changed).
+    lists). Plain values come back as they are (the same object when nothing changed), so a
+    request that is already plain costs one walk and no copy.
 
     Args:
         value: anything a client library hands out.
@@ -60,33 +70,56 @@ def to_plain(value: Any) -> Any:
     Returns:
         The plain value; objects this cannot convert are returned unchanged.
     """
+    if value.__class__ is dict or value.__class__ is list:
+        # Already plain JSON is by far the common case: one pass in C says so (dataclasses
+        # are made to fail it, so they are converted below).
+        try:
+            orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+        except TypeError:
+            pass
+        else:
+            return value
+    return _walk(value)
+
+
+def _walk(value: Any) -> Any:
     cls = value.__class__
-    if cls is str or cls is int or cls is float or cls is bool or value is None:
+    if cls in _SCALARS:
         return value
-    if cls is dict or isinstance(value, Mapping):
+    if cls is dict:
         out: dict[Any, Any] | None = None
         for key, item in value.items():
-            plain = to_plain(item)
-            if plain is not item and out is None:
-                out = dict(value)
-            if out is not None:
+            if item.__class__ in _SCALARS:
+                continue
+            plain = _walk(item)
+            if plain is not item:
+                if out is None:
+                    out = dict(value)
                 out[key] = plain
-        if out is None:
-            return value if cls is dict else dict(value)
-        return out
-    if cls is list or cls is tuple:
-        converted = [to_plain(item) for item in value]
-        if cls is list and all(a is b for a, b in zip(converted, value, strict=True)):
-            return value
-        return converted
+        return value if out is None else out
+    if cls is list:
+        out_list: list[Any] | None = None
+        for index, item in enumerate(value):
+            if item.__class__ in _SCALARS:
+                continue
+            plain = _walk(item)
+            if plain is not item:
+                if out_list is None:
+                    out_list = list(value)
+                out_list[index] = plain
+        return value if out_list is None else out_list
+    if cls is tuple:
+        return _walk(list(value))
+    if isinstance(value, Mapping):
+        return _walk(dict(value))
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return to_plain(dump(mode="json", exclude_none=True))
+            return dump(mode="json", exclude_none=True)  # plain all the way down
         except Exception:
             return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     return value
 
 
@@ -214,9 +247,20 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _detail(usage: Mapping[str, Any], key: str, field: str) -> int | None:
-    details = usage.get(key)
-    return _count(details.get(field)) if isinstance(details, Mapping) else None
+def _field(value: Any, key: str) -> Any:
+    """A field of a mapping, or an attribute of an object (pydantic model, dataclass): read
+    directly, without dumping the whole object."""
+    if isinstance(value, Mapping):
+        return value.get(key)
+    fields = getattr(value, "__dict__", None)  # pydantic v2 models and dataclasses keep them here
+    if fields is not None:
+        return fields.get(key)
+    return getattr(value, key, None)
+
+
+def _detail(usage: Any, key: str, field: str) -> int | None:
+    details = _field(usage, key)
+    return None if details is None else _count(_field(details, field))
 
 
 def _first(*values: int | None) -> int:
@@ -241,35 +285,36 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
 
     Returns:
         The six Codex counters (``total_tokens`` defaults to input + output), or ``None``
-        when there is no usage or it is not a mapping.
+        when there is no usage or it is a plain value (a string, a number, a list).
     """
-    if usage is None:
+    if usage is None or usage.__class__ in _SCALARS or isinstance(usage, list | tuple):
         return None
-    to_payload = getattr(usage, "to_payload", None)
+    to_payload = getattr(
+        type(usage), "to_payload", None
+    )  # on the class: pydantic's misses are slow
     if callable(to_payload):
-        result = to_payload()
+        result = to_payload(usage)
         return result if isinstance(result, dict) else None
-    value = to_plain(usage)
-    if not isinstance(value, Mapping):
-        return None
-    input_tokens = _first(_count(value.get("input_tokens")), _count(value.get("prompt_tokens")))
-    output_tokens = _first(
-        _count(value.get("output_tokens")), _count(value.get("completion_tokens"))
+    input_tokens = _first(
+        _count(_field(usage, "input_tokens")), _count(_field(usage, "prompt_tokens"))
     )
-    total = _count(value.get("total_tokens"))
+    output_tokens = _first(
+        _count(_field(usage, "output_tokens")), _count(_field(usage, "completion_tokens"))
+    )
+    total = _count(_field(usage, "total_tokens"))
     return {
         "input_tokens": input_tokens,
         "cached_input_tokens": _first(
-            _count(value.get("cached_input_tokens")),
-            _detail(value, "input_tokens_details", "cached_tokens"),
-            _detail(value, "prompt_tokens_details", "cached_tokens"),
+            _count(_field(usage, "cached_input_tokens")),
+            _detail(usage, "input_tokens_details", "cached_tokens"),
+            _detail(usage, "prompt_tokens_details", "cached_tokens"),
         ),
-        "cache_write_input_tokens": _first(_count(value.get("cache_write_input_tokens"))),
+        "cache_write_input_tokens": _first(_count(_field(usage, "cache_write_input_tokens"))),
         "output_tokens": output_tokens,
         "reasoning_output_tokens": _first(
-            _count(value.get("reasoning_output_tokens")),
-            _detail(value, "output_tokens_details", "reasoning_tokens"),
-            _detail(value, "completion_tokens_details", "reasoning_tokens"),
+            _count(_field(usage, "reasoning_output_tokens")),
+            _detail(usage, "output_tokens_details", "reasoning_tokens"),
+            _detail(usage, "completion_tokens_details", "reasoning_tokens"),
         ),
         "total_tokens": total if total is not None else input_tokens + output_tokens,
     }
@@ -280,13 +325,12 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
 
 def _items(raw: Sequence[Any], where: str, problems: list[str]) -> list[Any]:
     """Each element as zero or more typed items (a chat assistant message with tool calls
-    becomes several). Elements are converted with :func:`to_plain` first."""
+    becomes several). ``raw`` is plain already (see :func:`to_plain`)."""
     out: list[Any] = []
     custom_calls: set[str] = set()
     changed = False
     for index, element in enumerate(raw):
-        item = to_plain(element)
-        converted = _item(item, f"{where}[{index}]", problems, custom_calls)
+        converted = _item(element, f"{where}[{index}]", problems, custom_calls)
         if len(converted) != 1 or converted[0] is not element:
             changed = True
         out.extend(converted)
@@ -342,10 +386,12 @@ def _parts(content: Any, role: str) -> Any:
         return [{"type": text_type, "text": content}]
     if not isinstance(content, list):
         return content
-    parts = [_part(part, text_type) for part in content]
-    if all(a is b for a, b in zip(parts, content, strict=True)):
+    for part in content:
+        if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+            break
+    else:  # every part is typed already: the common case, nothing to copy
         return content
-    return parts
+    return [_part(part, text_type) for part in content]
 
 
 def _part(part: Any, text_type: str) -> Any:
