@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -395,3 +396,17 @@ async def test_worker_thread_calls_are_not_recorded(tmp_path: Path, fake: FakeOp
             )
     assert _Run(tmp_path).requests() == []
     assert CALL_ID_HEADER not in fake.requests[0][2]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_example_runs_offline(tmp_path: Path) -> None:
+    """examples/openai_client.py runs against its own fake API and leaves a bundle that
+    reduces, with the tool call in it."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "openai_client.py"
+    result = await anyio.run_process([sys.executable, str(example), str(tmp_path)], check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Oslo: " in result.stdout
+    run = _Run(tmp_path)
+    assert len(run.ends("completed")) == 2
+    assert [e["payload"]["status"] for e in of_type(run.bundle, "tool_call_ended")] == ["completed"]
+    check_bundle(run.bundle)
