@@ -116,7 +116,7 @@ class InferenceCall:
         self,
         *,
         response_id: str | None = None,
-        output_items: Sequence[Any] = (),
+        output_items: Sequence[Any] | object = (),
         token_usage: TokenUsage | Mapping[str, Any] | object = None,
         upstream_request_id: str | None = None,
         accept: bool = True,
@@ -259,12 +259,14 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
         self,
         *,
         response_id: str | None = None,
-        output_items: Sequence[Any] = (),
+        output_items: Sequence[Any] | object = (),
         token_usage: TokenUsage | Mapping[str, Any] | object = None,
         upstream_request_id: str | None = None,
         accept: bool = True,
     ) -> list[Any]:
-        return list(output_items)
+        if isinstance(output_items, list | tuple):
+            return list(output_items)
+        return normalize_output_items(output_items)[0]  # a Response or a ChatCompletion
 
     def failed(
         self,

@@ -295,6 +295,12 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
     if callable(to_payload):
         result = to_payload(usage)
         return result if isinstance(result, dict) else None
+    if not (
+        isinstance(usage, Mapping)
+        or hasattr(type(usage), "model_fields")  # pydantic v2: fields read in place
+        or dataclasses.is_dataclass(usage)
+    ):
+        usage = to_plain(usage)  # anything else with a model_dump
     input_tokens = _first(
         _count(_field(usage, "input_tokens")), _count(_field(usage, "prompt_tokens"))
     )

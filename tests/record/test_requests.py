@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from rollout_trace_sdk.record import RecorderWarning, TokenUsage, open_rollout
+from rollout_trace_sdk.record.inference import _NullInferenceCall
 from rollout_trace_sdk.record.requests import (
     normalize_output_items,
     normalize_request,
@@ -505,3 +506,14 @@ async def test_refused_item_warns_and_is_recorded_as_a_problem(tmp_path: Path) -
     kinds = [e["payload"].get("event_type") for e in events(bundle)]
     assert "rollout_trace_input_dropped" in kinds
     check_bundle(bundle)
+
+
+def test_disabled_call_returns_items_of_a_whole_response() -> None:
+    """With tracing off, ``completed`` given a ChatCompletion still returns its items."""
+    call = _NullInferenceCall.INSTANCE
+    completion = {"choices": [{"message": {"role": "assistant", "content": "hi"}}]}
+    assert call.completed(output_items=completion) == [
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hi"}]}
+    ]
+    items = [{"type": "message"}]
+    assert call.completed(output_items=items) == items
