@@ -5,6 +5,7 @@ and reported, never recorded to break the bundle."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -317,7 +318,7 @@ STYLES = ("string", "easy", "typed", "chat", "pydantic", "dataclass")
 
 class _PydMessage(BaseModel):
     role: str
-    content: str | None = None
+    content: str | list[dict[str, Any]] | None = None
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
 
@@ -330,8 +331,10 @@ class _DcRequest:
 
 def _easy(entry: tuple[str, ...]) -> dict[str, Any]:
     kind = entry[0]
-    if kind == "user":
-        return {"role": "user", "content": entry[1]}
+    if kind in ("user", "system"):
+        if entry[-1] == "parts":  # a string part and a typed one
+            return {"role": kind, "content": [entry[1]]}  # a bare string part
+        return {"role": kind, "content": entry[1]}
     if kind == "assistant":
         return {"role": "assistant", "content": entry[1]}
     if kind == "call":
@@ -341,7 +344,9 @@ def _easy(entry: tuple[str, ...]) -> dict[str, Any]:
 
 def _typed(entry: tuple[str, ...]) -> dict[str, Any]:
     kind = entry[0]
-    if kind in ("user", "assistant"):
+    if kind in ("user", "system") and entry[-1] == "parts":  # typed, but string content
+        return {"type": "message", "role": kind, "content": entry[1]}
+    if kind in ("user", "assistant", "system"):
         part = "output_text" if kind == "assistant" else "input_text"
         return {"type": "message", "role": kind, "content": [{"type": part, "text": entry[1]}]}
     return _easy(entry)
@@ -363,6 +368,8 @@ def _chat(history: list[tuple[str, ...]]) -> list[dict[str, Any]]:
                 out.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "output":
             out.append({"role": "tool", "tool_call_id": entry[1], "content": entry[2]})
+        elif entry[-1] == "parts":  # Chat Completions text parts
+            out.append({"role": kind, "content": [{"type": "text", "text": entry[1]}]})
         else:
             out.append({"role": kind, "content": entry[1]})
     return out
@@ -405,20 +412,28 @@ def _output(style: str, text: str, call: tuple[str, str] | None) -> Any:
 _TEXT = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
 )
-_STEP = st.tuples(st.sampled_from(STYLES), _TEXT, st.booleans(), st.booleans())
+_STEP = st.tuples(st.sampled_from(STYLES), _TEXT, st.booleans(), st.booleans(), st.booleans())
 
 
-async def _record(root: Path, steps: list[tuple[str, str, bool, bool]]) -> tuple[list[str], int]:
-    """Play ``steps`` (style, user text, tool call?, junk item?); return the user texts and
-    the number of requests that must have reported a problem."""
+Step = tuple[str, str, bool, bool, bool]
+
+
+async def _record(root: Path, steps: list[Step], system: bool) -> tuple[list[str], int]:
+    """Play ``steps`` (style, user text, tool call?, junk item?, content as parts?) after an
+    optional system message; return the texts to find and the number of requests that must
+    have reported a problem."""
     history: list[tuple[str, ...]] = []
     texts: list[str] = []
+    if system:
+        history.append(("system", "sys: be brief", "parts"))
+        if any(style != "string" for style, *_ in steps):
+            texts.append("sys: be brief")
     expected_problems = 0
     async with open_rollout(root, model="gpt-test") as rollout, rollout.root.turn() as turn:
-        for index, (style, text, with_call, junk) in enumerate(steps):
+        for index, (style, text, with_call, junk, as_parts) in enumerate(steps):
             user_text = f"u{index}:{text}"
             texts.append(user_text)
-            history.append(("user", user_text))
+            history.append(("user", user_text, "parts" if as_parts else "plain"))
             request, problem = _request(style, history, junk)
             expected_problems += problem
             call_entry = (f"call_{index}", f'{{"n":{index}}}') if with_call else None
@@ -445,20 +460,20 @@ def _strings(value: Any) -> list[str]:
 
 
 @settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("REQUEST_PROPERTY_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(steps=st.lists(_STEP, min_size=1, max_size=4))
+@given(steps=st.lists(_STEP, min_size=1, max_size=4), system=st.booleans())
 def test_any_request_shape_records_a_bundle_that_reduces_with_the_text(
-    steps: list[tuple[str, str, bool, bool]],
+    steps: list[Step], system: bool
 ) -> None:
     """Generated request shapes (strings, easy messages, typed items, chat messages with tool
     calls, pydantic objects, dataclasses, mixed across calls) reduce with both reducers to
     the same state, every user text is in it, and every dropped item was reported."""
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        texts, expected_problems = anyio.run(_record, Path(tmp), steps)
+        texts, expected_problems = anyio.run(_record, Path(tmp), steps, system)
         bundle = bundle_in(Path(tmp))
         state = check_bundle(bundle)
         reported = [
