@@ -250,7 +250,7 @@ def _count(value: Any) -> int | None:
 def _field(value: Any, key: str) -> Any:
     """A field of a mapping, or an attribute of an object (pydantic model, dataclass): read
     directly, without dumping the whole object."""
-    if isinstance(value, Mapping):
+    if value.__class__ is dict or isinstance(value, Mapping):
         return value.get(key)
     fields = getattr(value, "__dict__", None)  # pydantic v2 models and dataclasses keep them here
     if fields is not None:
@@ -289,6 +289,8 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
     """
     if usage is None or usage.__class__ in _SCALARS or isinstance(usage, list | tuple):
         return None
+    if usage.__class__ is dict:
+        return _usage_of(usage)
     to_payload = getattr(
         type(usage), "to_payload", None
     )  # on the class: pydantic's misses are slow
@@ -296,11 +298,19 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
         result = to_payload(usage)
         return result if isinstance(result, dict) else None
     if not (
-        isinstance(usage, Mapping)
+        usage.__class__ is dict
+        or isinstance(usage, Mapping)
         or hasattr(type(usage), "model_fields")  # pydantic v2: fields read in place
         or dataclasses.is_dataclass(usage)
     ):
         usage = to_plain(usage)  # anything else with a model_dump
+        if not isinstance(usage, Mapping):
+            return None
+    return _usage_of(usage)
+
+
+def _usage_of(usage: Any) -> dict[str, int]:
+    """The six counters from a mapping or an object with the fields as attributes."""
     input_tokens = _first(
         _count(_field(usage, "input_tokens")), _count(_field(usage, "prompt_tokens"))
     )
@@ -336,11 +346,32 @@ def _items(raw: Sequence[Any], where: str, problems: list[str]) -> list[Any]:
     custom_calls: set[str] = set()
     changed = False
     for index, element in enumerate(raw):
+        if element.__class__ is dict and _canonical(element):  # the common case, inline
+            out.append(element)
+            continue
         converted = _item(element, f"{where}[{index}]", problems, custom_calls)
         if len(converted) != 1 or converted[0] is not element:
             changed = True
         out.extend(converted)
     return out if changed or not isinstance(raw, list) else raw
+
+
+def _canonical(item: dict[str, Any]) -> bool:
+    """Whether ``item`` is recorded exactly as it is: a tool call or output (not a custom
+    call, whose id the chat mapping must remember), or a message with a role the reducers
+    accept and only typed content parts."""
+    kind = item.get("type")
+    if kind == "message":
+        if item.get("role") not in _ROLES:
+            return False
+        content = item.get("content")
+        if content.__class__ is not list:
+            return False
+        for part in content:
+            if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+                return False
+        return True
+    return kind in _FREE_TYPES and kind != "custom_tool_call"
 
 
 def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) -> list[Any]:
