@@ -22,6 +22,8 @@ from typing import Any, Final
 
 import orjson
 
+from ._values import MAX_DEPTH
+
 __all__ = ["normalize_output_items", "normalize_request", "normalize_usage", "to_plain"]
 
 #: Message roles the reducers accept.
@@ -79,19 +81,21 @@ def to_plain(value: Any) -> Any:
             pass
         else:
             return value
-    return _walk(value)
+    return _walk(value, 0)
 
 
-def _walk(value: Any) -> Any:
+def _walk(value: Any, depth: int) -> Any:
     cls = value.__class__
-    if cls in _SCALARS:
+    if cls in _SCALARS or depth > MAX_DEPTH:
+        # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
+        # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
         return value
     if cls is dict:
         out: dict[Any, Any] | None = None
         for key, item in value.items():
             if item.__class__ in _SCALARS:
                 continue
-            plain = _walk(item)
+            plain = _walk(item, depth + 1)
             if plain is not item:
                 if out is None:
                     out = dict(value)
@@ -102,16 +106,16 @@ def _walk(value: Any) -> Any:
         for index, item in enumerate(value):
             if item.__class__ in _SCALARS:
                 continue
-            plain = _walk(item)
+            plain = _walk(item, depth + 1)
             if plain is not item:
                 if out_list is None:
                     out_list = list(value)
                 out_list[index] = plain
         return value if out_list is None else out_list
     if cls is tuple:
-        return _walk(list(value))
+        return _walk(list(value), depth)
     if isinstance(value, Mapping):
-        return _walk(dict(value))
+        return _walk(dict(value), depth)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
@@ -119,7 +123,7 @@ def _walk(value: Any) -> Any:
         except Exception:
             return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
     return value
 
 
