@@ -125,6 +125,9 @@ class Redactor:
         self._suffixes = [(s.encode(), kind) for s, kind in suffixes]
         self._name_markers = tuple(dict.fromkeys(markers))
         self._cache: dict[tuple[str, bytes], bytes] = {}
+        self._scanner = (
+            scan.GateScanner(self._name_markers) if scan.GateScanner.available() else None
+        )
 
     @property
     def enabled(self) -> bool:
@@ -154,6 +157,14 @@ class Redactor:
         if not self.config.enabled or not data:
             return data
         given = data
+        if (
+            isinstance(given, bytearray)
+            and self._scanner is not None
+            and not self._patterns
+            and self.config.hook is None
+            and self._scanner.sites(given) is scan.NO_SITES
+        ):
+            return given  # a clean log chunk: not even a copy
         data = bytes(data)  # the writer's log chunks are bytearrays (a no-op for bytes)
         try:
             spans = self._find(data)
@@ -188,33 +199,27 @@ class Redactor:
 
     def _find(self, data: bytes) -> list[_Span]:
         spans: list[_Span] = []
-        # Small data: one find per marker is all it takes (a rare-byte scan would cost more
-        # in Python than it saves). Large data: markers with a rare byte go by memchr.
-        big = len(data) >= rules.ANCHOR_MIN_BYTES
-        find_all = scan.occurrences if big else scan.finds
-        pause = scan.Pause() if big else None
-        for marker, (kind, pattern) in rules.TOKEN_RULES.items():
-            if pause is not None:
-                pause()
-            elif data.find(marker) < 0:
-                continue
-            for at in find_all(data, marker):
+        # Large data: let a waiting thread have the GIL now and then while rules run.
+        pause = scan.Pause() if len(data) >= rules.ANCHOR_MIN_BYTES else None
+        if self._scanner is not None:
+            sites = self._scanner.sites(data)
+        else:
+            sites = scan.exhaustive_sites(data, self._name_markers, pause)
+        for marker, offsets in sites.tokens:
+            kind, pattern = rules.TOKEN_RULES[marker]
+            for at in offsets:
+                if pause is not None:
+                    pause()
                 self._token_at(data, at, kind, pattern, spans)
-        low = data.lower()
         seen: set[int] = set()
-        for marker in self._name_markers:
-            if pause is not None:
-                pause()
-            elif low.find(marker) < 0:
-                continue
-            for at in find_all(low, marker):
-                if marker == b"uthoriz":
-                    self._authorization_at(data, at - 1, spans)
-                elif marker == b"ookie":
-                    self._cookie_at(data, low, at - 1, spans)
-                elif marker == b"key" and low.startswith(b"private ", at - 8):
-                    self._private_key_at(data, at, spans)
-                self._name_at(data, at, seen, spans)
+        for marker, sites_of in sites.names:
+            for at, header, name in sites_of:
+                if pause is not None:
+                    pause()
+                if header:
+                    self._header_at(data, marker, at, spans)
+                if name:
+                    self._name_at(data, at, seen, spans)
         for kind, pattern in self._patterns:
             for match in pattern.finditer(data):
                 group = "secret" if "secret" in pattern.groupindex else 0
@@ -241,6 +246,16 @@ class Redactor:
             out.append(_Span(s2, e2, "aws_secret_key", _SPAN_TOKEN, data[s2:e2]))
         out.append(_Span(start, end, kind, _SPAN_TOKEN, data[start:end]))
 
+    def _header_at(self, data: bytes, marker: bytes, at: int, out: list[_Span]) -> None:
+        """The header rules a keyword marker starts (``Authorization``, ``Cookie``, a PEM
+        block's ``PRIVATE KEY``)."""
+        if marker == b"uthoriz":
+            self._authorization_at(data, at - 1, out)
+        elif marker == b"ookie":
+            self._cookie_at(data, at - 1, out)
+        elif marker == b"key" and at >= 8 and data[at - 8 : at].lower() == b"private ":
+            self._private_key_at(data, at, out)
+
     def _authorization_at(self, data: bytes, at: int, out: list[_Span]) -> None:
         if at < 0 or _in_placeholder(data, at):
             return
@@ -260,10 +275,10 @@ class Redactor:
         if match is not None and len(rules.KEY_BODY.findall(body)) >= 16:
             out.append(_Span(begin, match.end(), "private_key", _SPAN_TOKEN, match[0]))
 
-    def _cookie_at(self, data: bytes, low: bytes, at: int, out: list[_Span]) -> None:
+    def _cookie_at(self, data: bytes, at: int, out: list[_Span]) -> None:
         if at < 0 or _in_placeholder(data, at):
             return
-        begin = at - 4 if low[at - 4 : at] == b"set-" else at
+        begin = at - 4 if data[at - 4 : at].lower() == b"set-" else at
         match = rules.COOKIE.match(data, begin)
         if match is None:
             return
