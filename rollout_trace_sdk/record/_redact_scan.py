@@ -161,10 +161,12 @@ class GateScanner:
 
     Args:
         name_markers: the keyword markers, built-in and configured (lowercase).
+        suffixes: the normalised name endings that make a name secret.
     """
 
-    def __init__(self, name_markers: Sequence[bytes]) -> None:
+    def __init__(self, name_markers: Sequence[bytes], suffixes: Sequence[bytes]) -> None:
         self._name_markers = tuple(name_markers)
+        self._suffixes = tuple(suffixes)
         # gate id -> (kind, marker); kind _TOKEN / _HEADER / _NAME
         self._gates: list[tuple[int, bytes]] = []
         for marker in rules.TOKEN_RULES:
@@ -240,7 +242,10 @@ class GateScanner:
                 header.setdefault(marker, set()).add(end - after - len(marker))
             else:
                 stop = _name_end(data, end - 1)
-                windows.append((max(0, stop - 2 * rules.NAME_GATE_REACH), stop))
+                start = max(0, stop - 2 * rules.NAME_GATE_REACH)
+                # a name is secret by its ending: `max_tokens =` needs no window at all
+                if normalise(data[start:stop]).endswith(self._suffixes):
+                    windows.append((start, stop))
         name = _in_windows(data, self._name_markers, windows)
         tokens = [(m, sorted(token[m])) for m in rules.TOKEN_RULES if m in token]
         names = []
@@ -252,6 +257,11 @@ class GateScanner:
                     (marker, [(at, at in heads, at in named) for at in sorted(heads | named)])
                 )
         return Sites(tokens, names)
+
+
+def normalise(name: bytes | bytearray) -> bytes:
+    """A name as the suffixes are written: lowercase, without ``_-. ``."""
+    return bytes(name).lower().translate(None, b"_-. ")
 
 
 def _literal(text: bytes) -> bytes:

@@ -126,7 +126,9 @@ class Redactor:
         self._name_markers = tuple(dict.fromkeys(markers))
         self._cache: dict[tuple[str, bytes], bytes] = {}
         self._scanner = (
-            scan.GateScanner(self._name_markers) if scan.GateScanner.available() else None
+            scan.GateScanner(self._name_markers, [suffix for suffix, _ in self._suffixes])
+            if scan.GateScanner.available()
+            else None
         )
 
     @property
@@ -536,8 +538,7 @@ def _bare_secret(value: str) -> bool:
     return bool(value) and "[REDACTED:" not in value
 
 
-def _normalise(name: bytes) -> bytes:
-    return name.lower().translate(None, b"_-. ")
+_normalise = scan.normalise
 
 
 def _looks_secret(value: bytes) -> bool:
