@@ -118,7 +118,7 @@ class Redactor:
         suffixes = list(rules.NAME_SUFFIXES)
         markers = list(rules.NAME_MARKERS)
         for name in self.config.keys:
-            norm = _normalise(name.encode())
+            norm = scan.normalise(name.encode())
             if norm:
                 suffixes.append((norm.decode(), _kind_name(name)))
                 markers.append(norm)
@@ -364,7 +364,7 @@ class Redactor:
         # logprobs carry {"token": "Hello"}: a bare "token" needs a token-like value
         if (
             kind == "token"
-            and _normalise(data[start:end]) == b"token"
+            and scan.normalise(data[start:end]) == b"token"
             and (len(raw) < 8 or re.search(rb"\s|\\[nrt]", raw))
         ):
             return
@@ -373,7 +373,7 @@ class Redactor:
         out.append(_Span(vstart, value.end(), kind, _SPAN_NAME, raw, opened is None))
 
     def _name_kind(self, name: bytes) -> str | None:
-        norm = _normalise(name)
+        norm = scan.normalise(name)
         for suffix, kind in self._suffixes:
             if norm.endswith(suffix):
                 return kind
@@ -537,9 +537,6 @@ def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:
 def _bare_secret(value: str) -> bool:
     """A secret-named value the structural pass replaces (not one already redacted)."""
     return bool(value) and "[REDACTED:" not in value
-
-
-_normalise = scan.normalise
 
 
 def _looks_secret(value: bytes) -> bool:
