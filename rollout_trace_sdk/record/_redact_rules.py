@@ -120,10 +120,14 @@ COOKIE_PAIR: Final = re.compile(rb"(?:^|;)[ \t]*[^=;\s]+=(?P<secret>[^;]*)")
 #: Keyword markers (lowercase) for names: JSON keys, ``NAME=value`` assignments, ``Name:
 #: value`` headers. ``uthoriz`` and ``ookie`` also start the header rules above.
 NAME_MARKERS: Final = (b"oken", b"ecret", b"pass", b"key", b"ookie", b"uthoriz")
-#: Name gate (case-insensitive, after a keyword marker): the rest of the name, then what
-#: :data:`AFTER_NAME` starts with. A name ends at most :data:`NAME_GATE_REACH` bytes after a
-#: marker it holds, and starts at most as far before it (:data:`NAME_LEFT`, :data:`NAME_RIGHT`).
-NAME_GATE: Final = rb"[A-Za-z0-9_.\-]*(?:\\*[\"'])?[ \t]*[:=]"
+#: Name gates (case-insensitive, built by the scanner from the suffixes below): a keyword
+#: marker, then what makes its name end like a secret name (``api_key``, ``tokenSecret``;
+#: not ``key`` nor ``max_tokens``), then what :data:`AFTER_NAME` starts with. A name ends at
+#: most :data:`NAME_GATE_REACH` bytes after a marker it holds, and starts at most as far
+#: before it (:data:`NAME_LEFT`, :data:`NAME_RIGHT`).
+NAME_GATE_CHARS: Final = rb"[A-Za-z0-9_.\-]"
+NAME_GATE_SEPARATORS: Final = rb"[_.\-]*"
+NAME_GATE_AFTER: Final = rb"(?:\\*[\"'])?[ \t]*[:=]"
 NAME_GATE_REACH: Final = 64
 #: Header gates (case-insensitive): keyword marker -> (text before it, text after it) that
 #: its header rule needs (``Authorization``, ``Cookie``, ``PRIVATE KEY`` for a PEM block).

@@ -144,8 +144,8 @@ def exhaustive_sites(data: bytes, name_markers: Sequence[bytes], pause: Pause | 
 _TOKEN, _HEADER, _NAME = 0, 1, 2
 
 
-#: compiled databases by keyword markers (a database is read-only: threads share it)
-_DATABASES: dict[tuple[bytes, ...], hyperscan.Database] = {}
+#: compiled databases by keyword markers and suffixes (read-only: threads share them)
+_DATABASES: dict[tuple[tuple[bytes, ...], tuple[bytes, ...]], hyperscan.Database] = {}
 _COMPILING: Final = threading.Lock()
 
 
@@ -184,16 +184,18 @@ class GateScanner:
 
     def _prepare(self) -> None:
         assert hyperscan is not None
+        key = (self._name_markers, self._suffixes)
         with _COMPILING:
-            database = _DATABASES.get(self._name_markers)
+            database = _DATABASES.get(key)
             if database is None:
-                database = _DATABASES[self._name_markers] = self._compile()
+                database = _DATABASES[key] = self._compile()
         self._scratch = hyperscan.Scratch(database)  # one per thread: a scan writes to it
         self._database = database
 
     def _compile(self) -> hyperscan.Database:
         assert hyperscan is not None
-        expressions, flags = [], []
+        expressions: list[bytes] = []
+        flags: list[int] = []
         for kind, marker in self._gates:
             if kind == _TOKEN:
                 expressions.append(_literal(marker) + rules.TOKEN_GATES[marker])
@@ -203,7 +205,7 @@ class GateScanner:
                 expressions.append(_literal(before + marker + after))
                 flags.append(hyperscan.HS_FLAG_CASELESS)
             else:
-                expressions.append(_literal(marker) + rules.NAME_GATE)
+                expressions.append(self._name_gate(marker))
                 flags.append(hyperscan.HS_FLAG_CASELESS)
         database = hyperscan.Database()
         database.compile(
@@ -213,6 +215,24 @@ class GateScanner:
             flags=flags,
         )
         return database
+
+    def _name_gate(self, marker: bytes) -> bytes:
+        """A keyword marker whose name may end like a secret name. Either the name ends
+        with the marker (and separators): then a suffix ends with the marker (``api`` and
+        ``key``) or the marker with a suffix; or the name goes on: then its last letter is
+        some suffix's last letter. Separators (``_-.``) may sit between any two letters."""
+        sep = rules.NAME_GATE_SEPARATORS
+        before = {b"" for s in self._suffixes if marker.endswith(s)}
+        for s in self._suffixes:
+            if s.endswith(marker) and len(s) > len(marker):
+                before.add(
+                    b"".join(_literal(s[i : i + 1]) + sep for i in range(len(s) - len(marker)))
+                )
+        lasts = b"".join(sorted({_literal(s[-1:]) for s in self._suffixes}))
+        ends = [_literal(marker) + rules.NAME_GATE_CHARS + b"*[" + lasts + b"]"]
+        if before:
+            ends.append(b"(?:" + b"|".join(sorted(before)) + b")" + _literal(marker))
+        return b"(?:" + b"|".join(ends) + b")" + sep + rules.NAME_GATE_AFTER
 
     def sites(self, data: bytes | bytearray) -> Sites:
         """Where rules may apply in ``data`` (:data:`NO_SITES` for clean data)."""
