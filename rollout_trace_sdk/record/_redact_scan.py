@@ -156,8 +156,9 @@ def _collect(gate: int, _start: int, end: int, _flags: int, hits: object) -> Non
 class GateScanner:
     """One Hyperscan database for every gate, and a scratch space for one thread.
 
-    Compiling takes ~0.1 s, so it is done once per set of keyword markers (the built-in ones
-    plus :attr:`RedactionConfig.keys`), on first use, by whichever thread needs it first.
+    Compiling takes ~0.1 s, so it is done once per set of keyword markers and suffixes (the
+    built-in ones plus :attr:`RedactionConfig.keys`), on first use, by whichever thread needs
+    it first (the GIL is released meanwhile).
 
     Args:
         name_markers: the keyword markers, built-in and configured (lowercase).
@@ -178,9 +179,10 @@ class GateScanner:
         self._database: hyperscan.Database | None = None
         self._scratch: hyperscan.Scratch | None = None
 
-    @staticmethod
-    def available() -> bool:
-        return hyperscan is not None
+    @classmethod
+    def create(cls, name_markers: Sequence[bytes], suffixes: Sequence[bytes]) -> GateScanner | None:
+        """A scanner, or ``None`` without Hyperscan (then :func:`exhaustive_sites` serves)."""
+        return cls(name_markers, suffixes) if hyperscan is not None else None
 
     def _prepare(self) -> None:
         assert hyperscan is not None

@@ -126,11 +126,8 @@ class Redactor:
         self._suffixes = [(s.encode(), kind) for s, kind in suffixes]
         self._name_markers = tuple(dict.fromkeys(markers))
         self._cache: dict[tuple[str, bytes], bytes] = {}
-        self._scanner = (
-            scan.GateScanner(self._name_markers, [suffix for suffix, _ in self._suffixes])
-            if scan.GateScanner.available()
-            else None
-        )
+        names = [suffix for suffix, _ in self._suffixes]
+        self._scanner = scan.GateScanner.create(self._name_markers, names)
 
     @property
     def enabled(self) -> bool:
@@ -160,21 +157,21 @@ class Redactor:
         if not self.config.enabled or not data:
             return data
         given = data
-        if (
-            isinstance(given, bytearray)
-            and self._scanner is not None
-            and not self._patterns
-            and self.config.hook is None
-            and self._scanner.sites(given) is scan.NO_SITES
-        ):
-            return given  # a clean log chunk: not even a copy
-        data = bytes(data)  # the writer's log chunks are bytearrays (a no-op for bytes)
         try:
+            if (
+                isinstance(given, bytearray)
+                and self._scanner is not None
+                and not self._patterns
+                and self.config.hook is None
+                and self._sites(given, None) is scan.NO_SITES
+            ):
+                return given  # a clean log chunk: not even a copy
+            data = bytes(given)  # the writer's log chunks are bytearrays (a no-op for bytes)
             spans = self._find(data)
             out = self._apply(data, spans, lines) if spans else data
         except Exception:  # a bug here must not stop the writer: fall back, and say so
             self._count("redaction_error")
-            return self._fallback(data, lines)
+            return self._fallback(bytes(given), lines)
         return given if out is data else out
 
     def _fallback(self, data: bytes, lines: bool) -> bytes:
@@ -204,10 +201,7 @@ class Redactor:
         spans: list[_Span] = []
         # Large data: let a waiting thread have the GIL now and then while rules run.
         pause = scan.Pause() if len(data) >= rules.ANCHOR_MIN_BYTES else None
-        if self._scanner is not None:
-            sites = self._scanner.sites(data)
-        else:
-            sites = scan.exhaustive_sites(data, self._name_markers, pause)
+        sites = self._sites(data, pause)
         for marker, offsets in sites.tokens:
             kind, pattern = rules.TOKEN_RULES[marker]
             for at in offsets:
@@ -233,6 +227,15 @@ class Redactor:
             self._run_hook(data, spans)
         return spans
 
+    def _sites(self, data: bytes | bytearray, pause: scan.Pause | None) -> scan.Sites:
+        if self._scanner is not None:
+            try:
+                return self._scanner.sites(data)
+            except Exception:  # Hyperscan failed us (memory?): the slow scan from now on
+                self._scanner = None
+                self._count("redaction_error")
+        return scan.exhaustive_sites(bytes(data), self._name_markers, pause)
+
     def _token_at(
         self, data: bytes, at: int, kind: str, pattern: re.Pattern[bytes], out: list[_Span]
     ) -> None:
@@ -250,8 +253,7 @@ class Redactor:
         out.append(_Span(start, end, kind, _SPAN_TOKEN, data[start:end]))
 
     def _header_at(self, data: bytes, marker: bytes, at: int, out: list[_Span]) -> None:
-        """The header rules a keyword marker starts (``Authorization``, ``Cookie``, a PEM
-        block's ``PRIVATE KEY``)."""
+        """The header rules a keyword marker starts (``Authorization``, ``Cookie``, a PEM)."""
         if marker == b"uthoriz":
             self._authorization_at(data, at - 1, out)
         elif marker == b"ookie":

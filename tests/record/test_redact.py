@@ -563,3 +563,16 @@ def test_a_clean_bytearray_is_returned_uncopied_and_a_big_one_is_redacted() -> N
     out = r.redact(dirty, lines=True)
     assert b"hunter2" not in out and out.count(b"\n") == dirty.count(b"\n")
     assert out == _reference().redact(bytes(dirty), lines=True)
+
+
+def test_a_failing_scan_falls_back_even_for_a_clean_bytearray() -> None:
+    class Failing:
+        def sites(self, data: object) -> Any:
+            raise RuntimeError("scratch in use")
+
+    r = Redactor(key=b"k")
+    r._scanner = Failing()  # type: ignore[assignment]
+    chunk = bytearray(b'{"b":"ok"}\n{"password":"hunter2"}\n')
+    out = r.redact(chunk, lines=True)
+    assert b"hunter2" not in out and out.count(b"\n") == 2
+    assert r.counts["redaction_error"] == 1
