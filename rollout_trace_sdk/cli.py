@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary.
+"""``rollout-trace``: demo | reduce | validate | summary | view | show.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
     demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
+
+    from .view.commands import add_parsers as add_view_parsers
+
+    add_view_parsers(commands)
     return parser
 
 
@@ -263,11 +267,25 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import cmd_view
+
+    return cmd_view(args, out, err)
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import cmd_show
+
+    return cmd_show(args, out, err)
+
+
 _COMMANDS = {
     "reduce": _cmd_reduce,
     "validate": _cmd_validate,
     "summary": _cmd_summary,
     "demo": _cmd_demo,
+    "view": _cmd_view,
+    "show": _cmd_show,
 }
 
 

@@ -52,7 +52,9 @@ def render_page(model: Mapping[str, Any], *, boot: Mapping[str, Any], data: str 
     title = f"rollout {rollout}" if rollout else "rollout trace"
     blocks = [f'<script type="application/json" id="rt-boot">{_script_json(boot)}</script>']
     if model:
-        blocks.append(f'<script type="application/json" id="rt-model">{_script_json(model)}</script>')
+        blocks.append(
+            f'<script type="application/json" id="rt-model">{_script_json(model)}</script>'
+        )
     if data:
         blocks.append(data)
     page = static_text("index.html")
@@ -67,7 +69,9 @@ def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def embedded_payloads(reader: PayloadReader | None, model: Mapping[str, Any], limit: int) -> tuple[str, str]:
+def embedded_payloads(
+    reader: PayloadReader | None, model: Mapping[str, Any], limit: int
+) -> tuple[str, str]:
     """The payload element and a note for what was left out.
 
     Args:
@@ -80,7 +84,10 @@ def embedded_payloads(reader: PayloadReader | None, model: Mapping[str, Any], li
     """
     index = model.get("payloads") or {}
     if reader is None:
-        return "", "Payload bodies are not in this page: it was made from a state.json. Run `rollout-trace view BUNDLE` on the bundle directory to include them."
+        return (
+            "",
+            "Payload bodies are not in this page: it was made from a state.json. Run `rollout-trace view BUNDLE` on the bundle directory to include them.",
+        )
     encoded: dict[str, str] = {}
     total = 0
     left_out = 0
@@ -116,7 +123,10 @@ def _payload_number(payload_id: str) -> tuple[int, str]:
 
 
 def static_page(
-    state: Mapping[str, Any], reader: PayloadReader | None, *, payload_limit: int = DEFAULT_PAYLOAD_LIMIT
+    state: Mapping[str, Any],
+    reader: PayloadReader | None,
+    *,
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
 ) -> str:
     """One self-contained HTML page for a reduced state.
 

@@ -28,7 +28,9 @@ MAX_ITEM_TEXT: Final = 20_000
 _Obj = Mapping[str, Any]
 
 
-def load_state(source: str | Path, *, lenient: bool = False, skipped: list[str] | None = None) -> Any:
+def load_state(
+    source: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+) -> Any:
     """The reduced state of a bundle directory (reduced now) or of a ``state.json`` file.
 
     Args:
@@ -110,7 +112,9 @@ def _summary_part(parts: Any) -> str:
     if not isinstance(parts, list):
         return ""
     return "\n".join(
-        str(p.get("text", "")) for p in parts if isinstance(p, Mapping) and p.get("type") == "summary"
+        str(p.get("text", ""))
+        for p in parts
+        if isinstance(p, Mapping) and p.get("type") == "summary"
     )
 
 
@@ -233,7 +237,11 @@ class _Builder:
         }
 
     def turn_record(self, turn: _Obj) -> dict[str, Any]:
-        return {"id": turn.get("codex_turn_id"), "t": self.thread(turn.get("thread_id")), **self.window(turn)}
+        return {
+            "id": turn.get("codex_turn_id"),
+            "t": self.thread(turn.get("thread_id")),
+            **self.window(turn),
+        }
 
     def item_record(self, item: _Obj) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -317,7 +325,9 @@ class _Builder:
             "t": self.thread(tool.get("thread_id")),
             **self.window(tool),
             "name": tool_name(tool),
-            "kind": (tool.get("kind") or {}).get("type") if isinstance(tool.get("kind"), Mapping) else None,
+            "kind": (tool.get("kind") or {}).get("type")
+            if isinstance(tool.get("kind"), Mapping)
+            else None,
             "ci": self.indexes(self.item_ix, tool.get("model_visible_call_item_ids")),
             "oi": self.indexes(self.item_ix, tool.get("model_visible_output_item_ids")),
             "inv": tool.get("raw_invocation_payload_id"),
@@ -334,7 +344,13 @@ class _Builder:
         started_cell = tool.get("started_code_cell_id")
         if isinstance(started_cell, str) and started_cell in self.cell_ix:
             record["starts_cell"] = self.cell_ix[started_cell]
-        for key in ("input_preview", "output_preview", "message_preview", "target_agent_path", "label"):
+        for key in (
+            "input_preview",
+            "output_preview",
+            "message_preview",
+            "target_agent_path",
+            "label",
+        ):
             if summary.get(key):
                 record[key] = summary[key]
         if tool.get("mcp_call_id"):
@@ -378,13 +394,18 @@ class _Builder:
 
     def compaction_records(self) -> list[dict[str, Any]]:
         requests = {
-            str(r.get("compaction_id")): r for r in sorted(_map(self.state, "compaction_requests"), key=_seq)
+            str(r.get("compaction_id")): r
+            for r in sorted(_map(self.state, "compaction_requests"), key=_seq)
         }
         out = []
         for compaction in _map(self.state, "compactions"):
             request = requests.get(str(compaction.get("compaction_id")))
             installed = self.rel(compaction.get("installed_at_unix_ms"))
-            window = self.window(request) if request else {"s": installed, "e": installed, "st": "completed"}
+            window = (
+                self.window(request)
+                if request
+                else {"s": installed, "e": installed, "st": "completed"}
+            )
             out.append(
                 {
                     "id": compaction.get("compaction_id"),

@@ -51,16 +51,22 @@ class PayloadReader:
         """
         parts = path.replace("\\", "/").split("/")
         if os.path.isabs(path) or "\x00" in path or any(p in ("", ".", "..") for p in parts):
-            raise PayloadRefused(f"{payload_id}: refusing path {path!r} (not a plain path inside the bundle)")
+            raise PayloadRefused(
+                f"{payload_id}: refusing path {path!r} (not a plain path inside the bundle)"
+            )
         current = self.root
         for part in parts[:-1]:
             current = os.path.join(current, part)
             try:
                 mode = os.lstat(current).st_mode
             except OSError as exc:
-                raise PayloadRefused(f"{payload_id}: {path}: {os.strerror(exc.errno or 0)}") from None
+                raise PayloadRefused(
+                    f"{payload_id}: {path}: {os.strerror(exc.errno or 0)}"
+                ) from None
             if not stat.S_ISDIR(mode):
-                raise PayloadRefused(f"{payload_id}: refusing {path!r}: {part!r} is not a directory inside the bundle")
+                raise PayloadRefused(
+                    f"{payload_id}: refusing {path!r}: {part!r} is not a directory inside the bundle"
+                )
         full = os.path.join(current, parts[-1])
         try:
             fd = os.open(full, _FLAGS)
@@ -71,7 +77,9 @@ class PayloadReader:
             if not stat.S_ISREG(info.st_mode):
                 raise PayloadRefused(f"{payload_id}: refusing {path!r}: not a regular file")
             if info.st_size > MAX_PAYLOAD_BYTES:
-                raise PayloadRefused(f"{payload_id}: {path} is {info.st_size:,} bytes, over the viewer's {MAX_PAYLOAD_BYTES:,}-byte limit")
+                raise PayloadRefused(
+                    f"{payload_id}: {path} is {info.st_size:,} bytes, over the viewer's {MAX_PAYLOAD_BYTES:,}-byte limit"
+                )
             with open(fd, "rb", closefd=False) as handle:
                 return handle.read()
         except OSError as exc:

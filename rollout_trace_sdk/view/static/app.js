@@ -480,12 +480,22 @@
       if (Math.max(xa, xb) < LABEL_W - 20 || Math.min(xa, xb) > w + 20) continue;
       const ya = laneCenter(e.from), yb = laneCenter(e.to);
       if (ya == null || yb == null) continue;
-      if ((ya < AXIS_H && yb < AXIS_H) || (ya > h && yb > h)) continue;
+      const inA = ya >= AXIS_H && ya <= h, inB = yb >= AXIS_H && yb <= h;
+      if (!inA && !inB) continue;
       const selected = S.sel && S.sel.kind === "tool" && e.tool === S.sel.i;
       g.strokeStyle = COLORS.edge;
-      g.globalAlpha = selected ? 1 : 0.55;
+      g.globalAlpha = selected ? 1 : 0.6;
       g.lineWidth = selected ? 2.5 : 1.2;
       g.beginPath();
+      if (!(inA && inB)) {
+        // One end is scrolled away: a short stub pointing towards it, not a line across the view.
+        const [x, y, other] = inA ? [xa, ya, yb] : [xb, yb, ya];
+        const d = other > y ? 1 : -1;
+        g.moveTo(x, y); g.lineTo(x, y + 14 * d); g.stroke();
+        g.beginPath(); g.arc(x, y + 14 * d, 2, 0, 6.3); g.fillStyle = COLORS.edge; g.fill();
+        n++;
+        continue;
+      }
       g.moveTo(xa, ya);
       const mid = (ya + yb) / 2;
       g.bezierCurveTo(xa + 14, mid, xb - 14, mid, xb, yb);
