@@ -103,6 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif url.path == "/version":
                 token, _, _ = source.current()
                 self._send(HTTPStatus.OK, token.encode(), "text/plain")
+            elif url.path == "/favicon.ico":
+                self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             elif url.path == "/payload":
                 self._payload(parse_qs(url.query).get("id", [""])[0])
             else:

@@ -3,9 +3,10 @@ state.json, and headless Chromium through Playwright (the system's browser, neve
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,31 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.model import load_state
 
 
 def make_demo(root: Path, scale: int) -> Path:
-    """Record the demo (a real agent loop with real subprocesses) and return its bundle."""
-    out = io.StringIO()
-    assert main(["demo", "--out", str(root), "--scale", str(scale)], out=out) == 0
-    return Path(out.getvalue().splitlines()[0])
+    """Record the demo (a real agent loop with real subprocesses) and return its bundle.
+
+    In a child process: Playwright's sync API keeps an event loop marked running in this
+    thread, and the demo runs its own."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rollout_trace_sdk",
+            "demo",
+            "--out",
+            str(root),
+            "--scale",
+            str(scale),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return Path(done.stdout.splitlines()[0])
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +49,11 @@ def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_bundle_200(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_demo(tmp_path_factory.mktemp("demo200"), 200)
+
+
+@pytest.fixture(scope="session")
+def demo_state_200(demo_bundle_200: Path) -> Any:
+    return load_state(demo_bundle_200)
 
 
 @pytest.fixture(scope="session")
@@ -100,9 +122,7 @@ class Page:
     def __init__(self, browser: Any, width: int = 1500, height: int = 900) -> None:
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.errors: list[str] = []
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def open(self, url: str) -> Any:

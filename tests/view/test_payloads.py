@@ -23,7 +23,9 @@ def test_reads_a_payload_inside(bundle: Path) -> None:
     assert PayloadReader(bundle).read_checked("raw_payload:1", "payloads/1.json") == b'{"ok": true}'
 
 
-@pytest.mark.parametrize("path", ["../secret.json", "/etc/passwd", "payloads/../../secret.json", ""])
+@pytest.mark.parametrize(
+    "path", ["../secret.json", "/etc/passwd", "payloads/../../secret.json", ""]
+)
 def test_refuses_paths_that_leave(bundle: Path, path: str) -> None:
     with pytest.raises(PayloadRefused):
         PayloadReader(bundle).read_checked("raw_payload:9", path)
