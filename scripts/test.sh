@@ -32,6 +32,17 @@ export CODEX_BIN CODEX3_BIN
 unset RUST_BACKTRACE
 echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN" --version)"
 
+# The viewer's browser tests drive Debian's Chromium through Playwright (never `playwright
+# install`, which downloads browsers). Installed here when missing and we can; else they skip.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null \
+      || echo "scripts/test.sh: could not install chromium; the browser tests will skip" >&2
+  else
+    echo "scripts/test.sh: no chromium and no root apt-get; the browser tests will skip" >&2
+  fi
+fi
+
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"

@@ -78,7 +78,7 @@ def _seq(obj: _Obj) -> int:
     return seq if isinstance(seq, int) else 0
 
 
-def _text(parts: Any) -> str:
+def _text(parts: Any, *, summaries: bool = True) -> str:
     """An item's body as display text: text and summaries, JSON summaries, code, labels."""
     if isinstance(parts, Mapping):
         parts = parts.get("parts")
@@ -89,7 +89,7 @@ def _text(parts: Any) -> str:
         if not isinstance(part, Mapping):
             continue
         kind = part.get("type")
-        if kind in ("text", "summary"):
+        if kind == "text" or (kind == "summary" and summaries):
             out.append(str(part.get("text", "")))
         elif kind == "json":
             out.append(str(part.get("summary", "")))
@@ -250,7 +250,8 @@ class _Builder:
             "role": item.get("role"),
             "kind": item.get("kind"),
             "at": self.rel(item.get("first_seen_at_unix_ms")),
-            "text": _text(item.get("body")),
+            # reasoning keeps its summary apart (shown first, as the model's own gloss)
+            "text": _text(item.get("body"), summaries=item.get("kind") != "reasoning"),
         }
         if item.get("channel"):
             record["ch"] = item["channel"]

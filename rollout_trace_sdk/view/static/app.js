@@ -85,6 +85,11 @@
     S.t0 = 0;
     S.t1 = t1;
     if (first) { S.vx0 = 0; S.vx1 = S.t1 * 1.02; }
+    if (first) {
+      // A few lanes need less than the default pane: give the rest to the list and details.
+      const pane = $("timeline-pane"), want = S.totalH + AXIS_H + 34;
+      if (want < pane.offsetHeight) pane.style.height = Math.max(150, want) + "px";
+    }
     renderSummary();
     applyFilter();
     draw();
@@ -178,7 +183,7 @@
 
   function haystack(row) {
     const m = S.m, o = row.o, parts = [o.id];
-    const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.id, it.call_id || ""); };
+    const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.summary || "", it.id, it.call_id || ""); };
     if (row.kind === "call") {
       parts.push(o.model, o.response_id || "", o.rq || "", o.rs || "");
       o.resp.forEach(itemText);
@@ -231,24 +236,48 @@
     if (reset) list.scrollTop = Math.min(list.scrollTop, Math.max(0, n * ROW - list.clientHeight));
     const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 8);
     const last = Math.min(n, Math.ceil((list.scrollTop + list.clientHeight) / ROW) + 8);
-    const html = [];
-    for (let k = first; k < last; k++) html.push(rowHtml(S.shown[k], k));
-    for (const el of list.querySelectorAll(".row")) el.remove();
-    list.insertAdjacentHTML("beforeend", html.join(""));
+    // Row elements are pooled and refilled in place: scrolling creates no elements, so a
+    // frame costs the same on 30 rows or 30,000.
+    const pool = S.pool || (S.pool = []);
+    for (const el of list.querySelectorAll(".row.agents")) el.remove();
+    const want = Math.max(0, last - first);
+    while (pool.length < want) pool.push(makeRow(list));
+    while (pool.length > want) pool.pop().remove();
+    for (let p = 0; p < want; p++) fillRow(pool[p], S.shown[first + p], first + p);
   }
 
-  function rowHtml(r, k) {
-    const o = r.o, m = S.m;
+  function makeRow(list) {
+    const el = document.createElement("div");
+    el.className = "row";
+    for (let c = 0; c < 7; c++) el.appendChild(document.createElement("span"));
+    el.children[0].className = "num mono";
+    el.children[2].appendChild(document.createElement("i"));
+    el.children[4].appendChild(document.createElement("span"));
+    el.children[5].className = "num";
+    el.children[6].className = "num";
+    list.appendChild(el);
+    return el;
+  }
+
+  function fillRow(el, r, k) {
+    const o = r.o;
     const sel = S.sel && S.sel.kind === r.kind && S.sel.i === r.i ? " sel" : "";
     const bad = FAILED.has(o.st) ? " failed" : "";
     let name, dot, tokens = "";
     if (r.kind === "call") { name = o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
     else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
     else { name = "compaction · " + o.inputs + " items → " + o.repl.length; dot = "cmp"; }
-    return `<div class="row${sel}${bad}" style="top:${k * ROW}px" data-kind="${r.kind}" data-i="${r.i}" data-testid="row-${r.kind}">` +
-      `<span class="num mono">${o.s != null ? ms(o.s) : ""}</span><span title="${esc(laneName(r.t))}">${esc(laneName(r.t))}</span>` +
-      `<span><i class="dot ${dot}"></i></span><span title="${esc(name)}">${esc(name)}</span><span>${stTag(o.st)}</span>` +
-      `<span class="num">${dur(o)}</span><span class="num">${tokens}</span></div>`;
+    el.className = "row" + sel + bad;
+    el.style.top = k * ROW + "px";
+    el.dataset.kind = r.kind; el.dataset.i = r.i; el.dataset.testid = "row-" + r.kind;
+    const c = el.children, lane = laneName(r.t);
+    c[0].textContent = o.s != null ? ms(o.s) : "";
+    c[1].textContent = lane; c[1].title = lane;
+    c[2].firstChild.className = "dot " + dot;
+    c[3].textContent = name; c[3].title = name;
+    c[4].firstChild.className = "st " + o.st; c[4].firstChild.textContent = o.st;
+    c[5].textContent = dur(o);
+    c[6].textContent = tokens;
   }
 
   function agentStats() {
@@ -285,6 +314,7 @@
         `<span class=num>${ms(a.lat)}</span><span class=num>${a.calls ? ms(Math.round(a.lat / a.calls)) : ""}</span></div>`);
     }
     for (const el of list.querySelectorAll(".row")) el.remove();
+    S.pool = null;
     list.insertAdjacentHTML("beforeend", html.join(""));
   }
 
@@ -614,7 +644,7 @@
   function itemHtml(ix, cls, tags) {
     const it = S.m.items[ix];
     if (!it) return "";
-    const text = it.kind === "reasoning" && it.summary ? it.summary + (it.text && it.text !== it.summary ? "\n— " + it.text : "") : it.text;
+    const text = it.summary ? it.summary + (it.text ? "\n\n" + it.text : "") : it.text;
     const longText = text.split("\n").length > 10 || text.length > 1200;
     const extra = [it.kind !== "message" ? it.kind.replace(/_/g, " ") : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
     return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
@@ -830,7 +860,10 @@
     $("zoom-out").onclick = () => { zoomAt(tl.clientWidth / 2 + LABEL_W / 2, 2); draw(); };
     $("zoom-fit").onclick = () => { S.vx0 = 0; S.vx1 = S.t1 * 1.02; S.scrollY = 0; draw(); };
     window.addEventListener("resize", () => { draw(); renderList(false); });
-    $("list").addEventListener("scroll", () => renderList(false), { passive: true });
+    let listFrame = 0;
+    $("list").addEventListener("scroll", () => {
+      if (!listFrame) listFrame = requestAnimationFrame(() => { listFrame = 0; renderList(false); });
+    }, { passive: true });
     $("list").addEventListener("click", (ev) => {
       const row = ev.target.closest(".row");
       if (!row) return;
