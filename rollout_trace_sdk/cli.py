@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary | view | show.
+"""``rollout-trace``: demo | reduce | validate | summary | view | show | export.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -279,6 +279,12 @@ def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return cmd_show(args, out, err)
 
 
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import cmd_export
+
+    return cmd_export(args, out, err)
+
+
 _COMMANDS = {
     "reduce": _cmd_reduce,
     "validate": _cmd_validate,
@@ -286,6 +292,7 @@ _COMMANDS = {
     "demo": _cmd_demo,
     "view": _cmd_view,
     "show": _cmd_show,
+    "export": _cmd_export,
 }
 
 

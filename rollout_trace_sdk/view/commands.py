@@ -1,4 +1,4 @@
-"""The ``view`` and ``show`` subcommands (registered by ``cli.py``; the logic lives here)."""
+"""The ``view``, ``show`` and ``export`` subcommands (registered by ``cli.py``; the logic lives here)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ def add_parsers(commands: Any) -> None:
     )
     show.add_argument("--full", action="store_true", help="do not truncate outputs")
     show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+
+    export = commands.add_parser(
+        "export", help="export a rollout's timeline (Chrome trace-event JSON for Perfetto)"
+    )
+    export.add_argument(
+        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
+    )
+    export.add_argument("--format", choices=["perfetto"], default="perfetto", help="output format")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
 
 def _notes(notes: list[str], err: TextIO) -> None:
@@ -109,4 +119,24 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         render_rich(lines, Console(file=out, highlight=False))
     else:
         render_plain(lines, out)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write the Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing)."""
+    import orjson
+
+    from .model import load_state
+    from .perfetto import chrome_trace
+
+    notes: list[str] = []
+    state = load_state(args.source, lenient=args.lenient, skipped=notes)
+    _notes(notes, err)
+    target = Path(args.output)
+    try:
+        target.write_bytes(orjson.dumps(chrome_trace(state)))
+    except OSError as exc:
+        print(f"rollout-trace export: cannot write {target}: {exc.strerror or exc}", file=err)
+        return 1
+    print(target, file=out)
     return 0

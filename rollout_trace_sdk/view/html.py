@@ -42,7 +42,7 @@ def render_page(model: Mapping[str, Any], *, boot: Mapping[str, Any], data: str 
     Args:
         model: the view model, or an empty mapping when the page fetches it.
         boot: small settings the script reads first (``mode``, notes).
-        data: extra ``<script>`` elements (embedded payloads).
+        data: ``<script>`` elements placed after the page's script (embedded payloads).
 
     Returns:
         The HTML text.
@@ -55,14 +55,16 @@ def render_page(model: Mapping[str, Any], *, boot: Mapping[str, Any], data: str 
         blocks.append(
             f'<script type="application/json" id="rt-model">{_script_json(model)}</script>'
         )
-    if data:
-        blocks.append(data)
     page = static_text("index.html")
-    # Substitute the data last: the model's own text may contain the other markers.
     page = page.replace("__TITLE__", _html_escape(title))
     page = page.replace("/*__STYLE__*/", static_text("style.css"))
     page = page.replace("/*__SCRIPT__*/", static_text("app.js"))
-    return page.replace("__DATA__", "\n".join(blocks))
+    # The script runs as soon as it is parsed, with the model above it; the payloads come
+    # after it, so the page draws while the browser is still reading them. Data goes in by
+    # splitting on the markers, never by replace: the data's own text may contain them.
+    head, rest = page.split("__DATA__", 1)
+    middle, tail = rest.split("__PAYLOADS__", 1)
+    return "".join((head, "\n".join(blocks), middle, data, tail))
 
 
 def _html_escape(text: str) -> str:

@@ -13,7 +13,7 @@ that has the fields we read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -525,6 +525,26 @@ def build_view_model(state: _Obj) -> dict[str, Any]:
         if 0 <= tool < len(model["tools"]):
             op["t"] = model["tools"][tool]["t"]
     return model
+
+
+def thread_tree_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
+    """View-model thread indexes in tree order: each agent right after the one that spawned
+    it (transcript and exported tracks list agents this way)."""
+    children: dict[int, list[int]] = {}
+    for n, th in enumerate(threads):
+        children.setdefault(th.get("parent", -1), []).append(n)
+    order: list[int] = []
+    stack = list(reversed(children.get(-1, [])))
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        order.append(n)
+        stack.extend(reversed(children.get(n, [])))
+    order.extend(n for n in range(len(threads)) if n not in seen)
+    return order
 
 
 def view_model_bytes(state: _Obj) -> bytes:

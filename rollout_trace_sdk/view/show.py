@@ -17,7 +17,7 @@ from typing import Any, Final, TextIO
 
 import attrs
 
-from .model import build_view_model
+from .model import build_view_model, thread_tree_order
 
 _FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
 _OUTPUT_LINES: Final = 6
@@ -378,7 +378,7 @@ def transcript_lines(
         if found is None:
             raise LookupError(f"no inference call or tool call {call!r} in this rollout")
         return [*lines, *found]
-    threads = _thread_order(model["threads"])
+    threads = thread_tree_order(model["threads"])
     if thread is not None:
         threads = [
             n for n in threads if thread in (model["threads"][n]["path"], model["threads"][n]["id"])
@@ -388,25 +388,6 @@ def transcript_lines(
     for n in threads:
         lines.extend(t.thread(n))
     return lines
-
-
-def _thread_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Agents in tree order: each right after the one that spawned it."""
-    children: dict[int, list[int]] = {}
-    for n, th in enumerate(threads):
-        children.setdefault(th.get("parent", -1), []).append(n)
-    order: list[int] = []
-    stack = list(reversed(children.get(-1, [])))
-    seen: set[int] = set()
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        order.append(n)
-        stack.extend(reversed(children.get(n, [])))
-    order.extend(n for n in range(len(threads)) if n not in seen)
-    return order
 
 
 def render_plain(lines: Sequence[Line], out: TextIO) -> None:

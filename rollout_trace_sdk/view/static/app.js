@@ -42,10 +42,13 @@
     } else {
       model = JSON.parse($("rt-model").textContent);
     }
+    performance.mark("rt-parsed");
     S.payloadNote = cfg.payload_note || "";
     setModel(model, true);
+    performance.mark("rt-model");
     wire();
     selectFromHash();
+    performance.mark("rt-ready");
     window.__rt.ready = true;
   }
 
@@ -769,6 +772,7 @@
       return r.text();
     }
     if (!S.payloadBlob) {
+      if (document.readyState === "loading") await new Promise((done) => window.addEventListener("DOMContentLoaded", done, { once: true }));
       const el = $("rt-payloads");
       S.payloadBlob = el ? JSON.parse(el.textContent) : {};
     }
@@ -950,5 +954,7 @@
     zoom: (t0, t1) => { S.vx0 = t0; S.vx1 = t1; drawNow(); },
     scrollLanes: (y) => { S.scrollY = y; drawNow(); return S.scrollY; },
   };
-  window.addEventListener("DOMContentLoaded", () => { start().catch((e) => { document.body.insertAdjacentHTML("afterbegin", `<p class="note">viewer failed: ${esc(e.message || e)}</p>`); throw e; }); });
+  // Everything start() needs is above this script; the embedded payloads below it are read
+  // only when one is opened, so start now instead of waiting for the whole document.
+  start().catch((e) => { document.body.insertAdjacentHTML("afterbegin", `<p class="note">viewer failed: ${esc(e.message || e)}</p>`); throw e; });
 })();
