@@ -239,23 +239,31 @@ def _flows(
     turn_track: Mapping[int, int],
     tool_track: Mapping[int, tuple[int, int, int]],
 ) -> list[dict[str, Any]]:
-    """Each interaction edge as a flow: it starts inside the source's slice (the tool call
-    that caused it, else the source agent's turn track) and ends on the target's turn track."""
+    """Each interaction edge as a flow. It starts inside a slice of the source: the tool call
+    that caused it, else the source agent's turn (moved into the nearest turn if it fell just
+    outside one), and ends on the target agent's turn track."""
+    turns: dict[int, list[tuple[int, int]]] = {}
+    for turn in model["turns"]:
+        if turn.get("s") is not None:
+            end = turn["e"] if turn.get("e") is not None else turn["s"]
+            turns.setdefault(turn["t"], []).append((turn["s"], end))
     out: list[dict[str, Any]] = []
     for n, edge in enumerate(model["edges"]):
-        if (
-            edge.get("s") is None
-            or edge.get("to", -1) not in turn_track
-            or edge.get("from", -1) not in turn_track
-        ):
+        source, target = edge.get("from", -1), edge.get("to", -1)
+        if edge.get("s") is None or source not in turn_track or target not in turn_track:
             continue
         start = edge["s"]
         end = edge["e"] if edge.get("e") is not None else start
-        source_tid = turn_track[edge["from"]]
         tool = edge.get("tool")
         if tool is not None and tool in tool_track:
             source_tid, tool_start, tool_end = tool_track[tool]
             start = min(max(start, tool_start), tool_end)
+        else:
+            source_tid = turn_track[source]
+            windows = turns.get(source)
+            if not windows:
+                continue  # no slice to bind the arrow to
+            start = _nearest_inside(start, windows)
         common = {"pid": _PID, "name": edge["kind"], "cat": "interaction", "id": n + 1}
         out.append(
             {
@@ -266,13 +274,28 @@ def _flows(
                 "args": {"edge_id": edge["id"]},
             }
         )
-        out.append(
-            {
-                **common,
-                "ph": "f",
-                "bp": "e",
-                "tid": turn_track[edge["to"]],
-                "ts": max(end, start) * _US,
-            }
-        )
+        arrive = max(end, start)
+        finish: dict[str, Any] = {
+            **common,
+            "ph": "f",
+            "tid": turn_track[target],
+            "ts": arrive * _US,
+        }
+        # "bp": "e" binds to the slice enclosing the point; without it, to the next slice
+        # (a spawned agent's first turn starts just after the spawn edge).
+        if any(s <= arrive <= e for s, e in turns.get(target, ())):
+            finish["bp"] = "e"
+        elif not any(s >= arrive for s, _ in turns.get(target, ())):
+            out.pop()  # nothing on the target to bind to
+            continue
+        out.append(finish)
     return out
+
+
+def _nearest_inside(point: int, windows: list[tuple[int, int]]) -> int:
+    """``point`` moved into the closest of ``windows``."""
+    best = min(
+        windows,
+        key=lambda w: 0 if w[0] <= point <= w[1] else min(abs(point - w[0]), abs(point - w[1])),
+    )
+    return min(max(point, best[0]), best[1])
