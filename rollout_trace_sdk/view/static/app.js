@@ -229,24 +229,34 @@
 
   // --- virtualized list --------------------------------------------------------------------
 
-  function renderList(reset) {
+  function renderList(reset, scrolled) {
     const list = $("list");
     if (S.tab === "agents") return renderAgents();
-    $("list-head").className = "row head";
-    $("list-head").innerHTML = "<span>start</span><span>agent</span><span></span><span>call</span><span>status</span><span class=num>time</span><span class=num>tokens in/out</span>";
+    if (!scrolled) {
+      $("list-head").className = "row head";
+      $("list-head").innerHTML = "<span>start</span><span>agent</span><span></span><span>call</span><span>status</span><span class=num>time</span><span class=num>tokens in/out</span>";
+    }
     const n = S.shown.length;
     $("list-spacer").style.height = n * ROW + "px";
     if (reset) list.scrollTop = Math.min(list.scrollTop, Math.max(0, n * ROW - list.clientHeight));
     const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 8);
     const last = Math.min(n, Math.ceil((list.scrollTop + list.clientHeight) / ROW) + 8);
-    // Row elements are pooled and refilled in place: scrolling creates no elements, so a
-    // frame costs the same on 30 rows or 30,000.
-    const pool = S.pool || (S.pool = []);
+    // Row elements are recycled: a scroll refills only the rows that came into view (no
+    // elements created, rows still in view untouched), so a frame costs the same on 30 rows
+    // or 30,000. Anything else (filter, selection, resize) refills them all.
     for (const el of list.querySelectorAll(".row.agents")) el.remove();
-    const want = Math.max(0, last - first);
-    while (pool.length < want) pool.push(makeRow(list));
-    while (pool.length > want) pool.pop().remove();
-    for (let p = 0; p < want; p++) fillRow(pool[p], S.shown[first + p], first + p);
+    const live = S.rowEls || (S.rowEls = new Map());
+    const free = [];
+    for (const [k, el] of live) {
+      if (!scrolled || k < first || k >= last) { free.push(el); live.delete(k); }
+    }
+    for (let k = first; k < last; k++) {
+      if (live.has(k)) continue;
+      const el = free.pop() || makeRow(list);
+      fillRow(el, S.shown[k], k);
+      live.set(k, el);
+    }
+    for (const el of free) el.remove();
   }
 
   function makeRow(list) {
@@ -317,7 +327,7 @@
         `<span class=num>${ms(a.lat)}</span><span class=num>${a.calls ? ms(Math.round(a.lat / a.calls)) : ""}</span></div>`);
     }
     for (const el of list.querySelectorAll(".row")) el.remove();
-    S.pool = null;
+    S.rowEls = null;
     list.insertAdjacentHTML("beforeend", html.join(""));
   }
 
@@ -866,7 +876,7 @@
     window.addEventListener("resize", () => { draw(); renderList(false); });
     let listFrame = 0;
     $("list").addEventListener("scroll", () => {
-      if (!listFrame) listFrame = requestAnimationFrame(() => { listFrame = 0; renderList(false); });
+      if (!listFrame) listFrame = requestAnimationFrame(() => { listFrame = 0; renderList(false, true); });
     }, { passive: true });
     $("list").addEventListener("click", (ev) => {
       const row = ev.target.closest(".row");
