@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -111,9 +112,12 @@ def _forbidden_output(bundle: Path, output: Path) -> str | None:
 
 def _declared_payloads_dir(root: Path) -> str:
     """The manifest's ``payloads_dir`` (Codex ignores it, but a writer may have used it)."""
+    from .reduce.confined import BundleFileError, BundleFiles
+
     try:
-        value = orjson.loads((root / MANIFEST).read_bytes()).get("payloads_dir")
-    except (OSError, orjson.JSONDecodeError, AttributeError):
+        with BundleFiles(root) as files:
+            value = orjson.loads(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
+    except (BundleFileError, orjson.JSONDecodeError, AttributeError):
         return "payloads"
     if not isinstance(value, str) or not value or os.path.isabs(value):
         return "payloads"
@@ -222,10 +226,7 @@ def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
         trace, notes = _reduce(source, lenient=lenient)
         _print_skipped(notes, err)
         return orjson.loads(_state_bytes(trace))
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
+    raw = _read_state_file(source)
     try:
         state = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -237,6 +238,23 @@ def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
     if not isinstance(state, dict) or "threads" not in state:
         raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=source)
     return state
+
+
+def _read_state_file(source: str) -> bytes:
+    """A state file's bytes: a regular file only, opened without blocking (a FIFO or a device
+    named here would hang or never end)."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
+        os.set_blocking(fd, True)
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
 
 
 def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -21,7 +21,7 @@ CASES = (
     else []
 )
 
-_REFUSED = "payloads are read only from inside the bundle"
+_REFUSED = "bundle files are read only as regular files inside the bundle"
 #: case -> (headline, a fragment of our cause) where we deliberately differ from Codex.
 OURS: dict[str, tuple[str, str]] = {
     "payload_path_traversal": ("open payload raw_payload:4", "'../../etc/passwd'"),
