@@ -194,6 +194,8 @@ class ViewServer:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        if self.source.reader is not None:
+            self.source.reader.close()
 
     def __enter__(self) -> ViewServer:
         return self.start()
