@@ -367,12 +367,18 @@
     S.lanes = order.map(([t, depth]) => {
       const L = lanes[t];
       L.depth = depth;
+      L.calls.sort((a, b) => a.s - b.s);
+      L.cmps.sort((a, b) => a.s - b.s);
       L.callRows = pack(L.calls.concat(L.cmps));
       L.toolRows = pack(L.tools);
       L.opRows = L.ops.length ? pack(L.ops) : 0;
       L.h = LANE_PAD * 2 + 5 + (L.callRows + L.toolRows + L.opRows) * (BAR_H + 2) + 2;
       return L;
     });
+    // The longest block bounds how far left of the view a visible block can start.
+    let maxDur = 0;
+    for (const L of S.lanes) for (const arr of [L.calls, L.cmps, L.tools, L.ops]) for (const b of arr) maxDur = Math.max(maxDur, b.e - b.s);
+    S.maxDur = maxDur;
     S.laneOf = new Int32Array(m.threads.length).fill(-1);
     let y = 0;
     S.laneTop = S.lanes.map((L, k) => { S.laneOf[L.t] = k; const top = y; y += L.h; return top; });
@@ -456,19 +462,33 @@
   }
 
   function drawBlocks(g, arr, y0, w, sel) {
+    // Blocks are sorted by start (pack() sorted them), so the first one that can be on screen
+    // is found by bisection, and the loop stops at the first that starts past the right edge.
+    // Zoomed out, thousands of blocks share a pixel: a plain block that adds no new pixel to
+    // its row is skipped (failed, selected and search-matched ones are always drawn).
     let n = 0;
     const matches = S.match;
-    for (const b of arr) {
+    const tLeft = tOf(LABEL_W, w) - (S.maxDur || 0), tRight = tOf(w, w);
+    let lo = 0, hi = arr.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (arr[mid].s < tLeft) lo = mid + 1; else hi = mid; }
+    const covered = [];
+    for (let k = lo; k < arr.length; k++) {
+      const b = arr[k];
+      if (b.s > tRight) break;
       const x0 = xOf(b.s, w), x1 = xOf(b.e, w);
-      if (x1 < LABEL_W || x0 > w) continue;
+      if (x1 < LABEL_W) continue;
       const y = y0 + b.row * (BAR_H + 2);
       const xa = Math.max(LABEL_W, x0), width = Math.max(2, x1 - xa);
       const rowKind = b.kind === "call" ? "call" : b.kind === "tool" ? "tool" : b.kind === "cmp" ? "cmp" : null;
+      const isSel = sel && sel.kind === rowKind && sel.i === b.i;
       const faded = matches && !(rowKind && matches.has(rowKind + b.i));
+      const plain = !isSel && !faded && !matches && !FAILED.has(b.st);
+      if (plain && xa + width <= (covered[b.row] || 0) + 0.5) continue;
+      if (plain) covered[b.row] = Math.max(covered[b.row] || 0, xa + width);
       g.globalAlpha = faded ? 0.18 : 1;
       g.fillStyle = blockColor(b);
       g.fillRect(xa, y, width, BAR_H);
-      if (sel && sel.kind === rowKind && sel.i === b.i) {
+      if (isSel) {
         g.strokeStyle = "#111"; g.lineWidth = 2; g.strokeRect(xa - 1, y - 1, width + 2, BAR_H + 2); g.lineWidth = 1;
       }
       if (width > 60) {
