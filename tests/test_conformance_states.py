@@ -1,4 +1,5 @@
-"""Every corpus bundle reduces to Codex's ``expected_state.json``, byte for byte."""
+"""Every corpus bundle reduces to Codex's ``expected_state.json``, byte for byte: the schema-2
+corpus (Codex 0.169) and the schema-3 corpus (Codex 0.171)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
-from tests.conftest import CONFORMANCE, conformance_bundles, needs_conformance
+from tests.conftest import (
+    CONFORMANCE,
+    CONFORMANCE_V3,
+    conformance_bundles,
+    needs_conformance,
+    needs_conformance_v3,
+)
 
 BUNDLES = conformance_bundles()
+BUNDLES_V3 = conformance_bundles(CONFORMANCE_V3)
 
 
 def first_difference(ours: Any, expected: Any, path: str = "") -> str | None:
@@ -51,10 +59,12 @@ def test_first_difference_names_the_path() -> None:
     assert first_difference({"x": [1]}, {"x": [1]}) is None
 
 
-@needs_conformance
 @pytest.mark.conformance
+@pytest.mark.skipif(not BUNDLES + BUNDLES_V3, reason="no ../shared conformance corpus")
 @pytest.mark.parametrize(
-    "bundle", BUNDLES, ids=[f"{b.parent.name}/{b.name[-12:]}" for b in BUNDLES]
+    "bundle",
+    BUNDLES + BUNDLES_V3,
+    ids=[f"{b.parents[1].name}/{b.parent.name}/{b.name[-12:]}" for b in BUNDLES + BUNDLES_V3],
 )
 def test_bundle_reduces_to_codex_state(bundle: Path) -> None:
     ours = state_bytes(reduce_bundle(bundle))
@@ -68,3 +78,8 @@ def test_bundle_reduces_to_codex_state(bundle: Path) -> None:
 def test_corpus_is_not_empty() -> None:
     assert CONFORMANCE.is_dir()
     assert len(BUNDLES) >= 30
+
+
+@needs_conformance_v3
+def test_v3_corpus_is_not_empty() -> None:
+    assert len(BUNDLES_V3) >= 37

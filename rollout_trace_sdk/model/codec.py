@@ -22,10 +22,10 @@ import orjson
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from . import events as ev
+from . import layout
 
 T = TypeVar("T")
 
-_PRETTY: Final = orjson.OPT_INDENT_2
 _LINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
@@ -128,6 +128,7 @@ def _int_hook(expected: str, lo: int, hi: int) -> Callable[[Any, Any], int]:
 _structure_u64 = _int_hook("u64", 0, 2**64 - 1)
 _structure_u32 = _int_hook("u32", 0, 2**32 - 1)
 _structure_i64 = _int_hook("i64", -(2**63), 2**63 - 1)
+_structure_usize = _int_hook("usize", 0, 2**64 - 1)
 
 
 def _structure_literal(tp: Any) -> Callable[[Any, Any], str]:
@@ -155,25 +156,89 @@ def _tag_of(value: Any, allowed: tuple[str, ...], enum: str) -> str:
     return tag
 
 
-def _structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
-    obj = _need_map(value, "struct RawPayloadRef")
-    for name in ("raw_payload_id", "kind", "path"):
-        if name not in obj:
-            raise _missing(name)
-    kind = obj["kind"]
+def _payload_kind(kind: Any, allowed: tuple[str, ...]) -> ev.PayloadKind:
     kind_obj = _need_map(kind, "adjacently tagged enum RawPayloadKind")
     if "type" not in kind_obj:
         raise _missing("type")
     tag = kind_obj["type"]
     if not isinstance(tag, str):
         raise _invalid_type(tag, "variant identifier")
-    if tag not in ev.PAYLOAD_KINDS:
-        raise unknown_variant(tag, ev.PAYLOAD_KINDS)
+    if tag not in allowed:
+        raise unknown_variant(tag, allowed)
+    return tag  # type: ignore[return-value]
+
+
+def _structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
+    obj = _need_map(value, "struct RawPayloadRef")
+    for name in ("raw_payload_id", "kind", "path"):
+        if name not in obj:
+            raise _missing(name)
+    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS)
     return ev.RawPayloadRef(
-        _structure_str(obj["raw_payload_id"], str),
-        tag,  # type: ignore[arg-type]
-        _structure_str(obj["path"], str),
+        _structure_str(obj["raw_payload_id"], str), kind, _structure_str(obj["path"], str)
     )
+
+
+_PARTIAL_CAPTURES: Final = ("truncated", "omitted")
+
+
+def structure_capture(value: Any) -> ev.PayloadCapture | None:
+    """Schema 3's ``capture`` (internally tagged by ``status``); complete is None."""
+    obj = _need_map(value, "internally tagged enum PayloadCapture")
+    if "status" not in obj:
+        raise _missing("status")
+    status = obj["status"]
+    if not isinstance(status, str):
+        raise _invalid_type(status, "variant identifier")
+    if status not in ev.CAPTURE_STATUSES:
+        raise unknown_variant(status, ev.CAPTURE_STATUSES)
+    if status == "complete":
+        return None
+    if "original_bytes" not in obj:
+        raise _missing("original_bytes")
+    original = _structure_u64(obj["original_bytes"], int)
+    if status == "omitted":
+        return ev.PayloadCapture("omitted", original)
+    if "retained_bytes" not in obj:
+        raise _missing("retained_bytes")
+    return ev.PayloadCapture("truncated", original, _structure_u64(obj["retained_bytes"], int))
+
+
+def _structure_ref_v3(value: Any, _: Any) -> ev.RawPayloadRef:
+    """Schema 3: ``{raw_payload_id, kind, shard, capture?, parts?}``; ``path`` is ignored."""
+    obj = _need_map(value, "struct RawPayloadRef")
+    for name in ("raw_payload_id", "kind"):
+        if name not in obj:
+            raise _missing(name)
+    payload_id = _structure_str(obj["raw_payload_id"], str)
+    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS_V3)
+    shard = obj.get("shard")
+    if shard is not None:
+        shard = _structure_u64(shard, int)
+    capture = obj.get("capture")
+    if capture is not None:
+        capture = structure_capture(capture)
+    parts: tuple[ev.RawPayloadRef, ...] = ()
+    raw_parts = obj.get("parts")
+    if raw_parts is not None:
+        if not isinstance(raw_parts, list):
+            raise _invalid_type(raw_parts, "a sequence")
+        parts = tuple(_structure_ref_v3(part, None) for part in raw_parts)
+    return ev.RawPayloadRef(payload_id, kind, "", shard, capture, parts)
+
+
+def _structure_stripped_ids(value: Any, _: Any) -> tuple[tuple[int, str], ...]:
+    """``stripped_tool_output_ids``: a sequence of ``[usize, string]`` (null refused)."""
+    if not isinstance(value, list):
+        raise _invalid_type(value, "a sequence")
+    out = []
+    for entry in value:
+        if not isinstance(entry, list):
+            raise _invalid_type(entry, "a tuple of size 2")
+        if len(entry) != 2:
+            raise DecodeError(f"invalid length {len(entry)}, expected a tuple of size 2")
+        out.append((_structure_usize(entry[0], int), _structure_str(entry[1], str)))
+    return tuple(out)
 
 
 def _opt_str(obj: dict[str, Any], name: str) -> str | None:
@@ -222,38 +287,60 @@ def _structure_summary(value: Any, _: Any) -> ev.ToolCallSummary:
     return converter.structure(value, _SUMMARY_CLASSES[tag])  # type: ignore[no-any-return]
 
 
-def _structure_payload(value: Any, _: Any) -> ev.EventPayload:
-    tag = _tag_of(value, tuple(ev.EVENT_TYPES), "RawTraceEventPayload")
-    return converter.structure(value, ev.EVENT_TYPES[tag])
+def _payload_hook(
+    conv: cattrs.Converter, types: dict[str, type[ev.EventPayload]]
+) -> Callable[[Any, Any], ev.EventPayload]:
+    tags = tuple(types)
+
+    def structure(value: Any, _: Any) -> ev.EventPayload:
+        tag = _tag_of(value, tags, "RawTraceEventPayload")
+        return conv.structure(value, types[tag])
+
+    return structure
 
 
 def _is_optional(tp: Any) -> bool:
     return get_origin(tp) in (typing.Union, types.UnionType) and type(None) in get_args(tp)
 
 
-def _strict_attrs_structure(cls: type[T]) -> Callable[[Any, Any], T]:
+#: Fields serde fills with a default when absent but refuses as null (``#[serde(default)]``).
+_SERDE_DEFAULT: Final = {(ev.InferenceStartedV3, "stripped_tool_output_ids")}
+#: Rust struct names where ours differ (serde's messages name the Rust struct).
+_RUST_NAMES: Final[dict[type, str]] = {ev.InferenceStartedV3: "InferenceStarted"}
+
+
+def _strict_attrs_structure(conv: cattrs.Converter) -> Callable[[type[T]], Callable[[Any, Any], T]]:
+    def factory(cls: type[T]) -> Callable[[Any, Any], T]:
+        return _strict_attrs_plan(conv, cls)
+
+    return factory
+
+
+def _strict_attrs_plan(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], T]:
     """Structure an attrs class the way serde derives do: required fields must be present,
     ``Option`` fields may be missing or null, unknown keys are ignored."""
     hints = typing.get_type_hints(cls, vars(ev))
-    plan: list[tuple[str, bool, Callable[[Any, Any], Any], Any]] = []
+    plan: list[tuple[str, bool, bool, Callable[[Any, Any], Any], Any]] = []
     for field in attrs.fields(cls):  # type: ignore[arg-type]
         tp = hints[field.name]
-        optional = _is_optional(tp)
+        defaulted = (cls, field.name) in _SERDE_DEFAULT
+        optional = _is_optional(tp) and not defaulted
         inner = tp
-        if optional:
+        if _is_optional(tp):
             rest = tuple(a for a in get_args(tp) if a is not type(None))
             inner = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
-        plan.append((field.name, optional, converter.get_structure_hook(inner), inner))
-    what = f"struct {cls.__name__}"
+        plan.append((field.name, optional, defaulted, conv.get_structure_hook(inner), inner))
+    names: dict[type, str] = _RUST_NAMES
+    what = f"struct {names.get(cls, cls.__name__)}"
 
     def structure(value: Any, _: Any) -> T:
         obj = _need_map(value, what)
         args = []
-        for name, optional, hook, inner in plan:
+        for name, optional, defaulted, hook, inner in plan:
             if name in obj:
                 item = obj[name]
                 args.append(None if optional and item is None else hook(item, inner))
-            elif optional:
+            elif optional or defaulted:
                 args.append(None)
             else:
                 raise _missing(name)
@@ -267,6 +354,34 @@ def _strict_attrs_structure(cls: type[T]) -> Callable[[Any, Any], T]:
 
 def _unstructure_ref(ref: ev.RawPayloadRef) -> dict[str, Any]:
     return {"raw_payload_id": ref.raw_payload_id, "kind": {"type": ref.kind}, "path": ref.path}
+
+
+def capture_to_dict(capture: ev.PayloadCapture) -> dict[str, Any]:
+    if capture.status == "omitted":
+        return {"status": "omitted", "original_bytes": capture.original_bytes}
+    return {
+        "status": "truncated",
+        "original_bytes": capture.original_bytes,
+        "retained_bytes": capture.retained_bytes,
+    }
+
+
+def ref_to_dict_v3(ref: ev.RawPayloadRef) -> dict[str, Any]:
+    """Schema 3's reference, as Codex writes it in events and in ``raw_payloads``."""
+    out: dict[str, Any] = {
+        "raw_payload_id": ref.raw_payload_id,
+        "kind": {"type": ref.kind},
+        "shard": ref.shard,
+    }
+    if ref.capture is not None:
+        out["capture"] = capture_to_dict(ref.capture)
+    if ref.parts:
+        out["parts"] = [ref_to_dict_v3(part) for part in ref.parts]
+    return out
+
+
+def _unstructure_stripped(ids: tuple[tuple[int, str], ...]) -> list[list[Any]]:
+    return [[index, output_id] for index, output_id in ids]
 
 
 def _unstructure_tool_kind(kind: ev.ToolCallKind) -> dict[str, Any]:
@@ -292,12 +407,19 @@ def _tagged(tag: str, fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], di
     return unstructure
 
 
-def _unstructure_union(obj: Any) -> Any:
-    return converter.unstructure(obj, obj.__class__)
+def _unstructure_union(conv: cattrs.Converter) -> Callable[[Any], Any]:
+    return lambda obj: conv.unstructure(obj, obj.__class__)
 
 
 def _is(target: object) -> Callable[[Any], bool]:
     return lambda tp: tp is target
+
+
+def _equals(target: object) -> Callable[[Any], bool]:
+    return lambda tp: bool(tp == target)
+
+
+_STRIPPED: Final = tuple[tuple[int, str], ...]
 
 
 def _is_literal(tp: Any) -> bool:
@@ -308,38 +430,60 @@ def _identity(value: Any, _: Any) -> Any:
     return value
 
 
-def _build_converter() -> cattrs.Converter:
+#: Schema-3 fields Codex leaves out when unset.
+_OMIT_WHEN_NONE: Final = {
+    ev.HistoryItemAccepted: ("agent_message_payload",),
+    ev.HistoryItemAcceptedV3: ("agent_message_payload", "tool_output_payload"),
+    ev.InferenceStartedV3: ("warmup_context_payload", "stripped_tool_output_ids"),
+}
+
+
+def _build_converter(schema: int) -> cattrs.Converter:
     conv = cattrs.Converter()
+    v3 = schema == ev.SCHEMA_VERSION_V3
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_i64)
-    conv.register_structure_hook(ev.RawPayloadRef, _structure_ref)
+    conv.register_structure_hook(ev.RawPayloadRef, _structure_ref_v3 if v3 else _structure_ref)
+    conv.register_structure_hook_func(_equals(_STRIPPED), _structure_stripped_ids)
     conv.register_structure_hook(ev.ToolCallKind, _structure_tool_kind)
     conv.register_structure_hook_func(_is(ev.ToolCallRequester), _structure_requester)
     conv.register_structure_hook_func(_is(ev.ToolCallSummary), _structure_summary)
-    conv.register_structure_hook_func(_is(ev.EventPayload), _structure_payload)
+    conv.register_structure_hook_func(
+        _is(ev.EventPayload), _payload_hook(conv, ev.event_types(schema))
+    )
     conv.register_structure_hook_factory(_is_literal, _structure_literal)
     conv.register_structure_hook_func(_is(Any), _identity)
-    conv.register_structure_hook_factory(attrs.has, _strict_attrs_structure)
+    conv.register_structure_hook_factory(attrs.has, _strict_attrs_structure(conv))
 
-    conv.register_unstructure_hook(ev.RawPayloadRef, _unstructure_ref)
+    conv.register_unstructure_hook(ev.RawPayloadRef, ref_to_dict_v3 if v3 else _unstructure_ref)
+    conv.register_unstructure_hook_func(_equals(_STRIPPED), _unstructure_stripped)
     conv.register_unstructure_hook(ev.ToolCallKind, _unstructure_tool_kind)
     conv.register_unstructure_hook(ev.ModelRequester, _unstructure_requester)
     conv.register_unstructure_hook(ev.CodeCellRequester, _unstructure_requester)
     for union in (ev.ToolCallRequester, ev.ToolCallSummary, ev.EventPayload):
-        conv.register_unstructure_hook_func(_is(union), _unstructure_union)
+        conv.register_unstructure_hook_func(_is(union), _unstructure_union(conv))
     for tag, cls in _SUMMARY_CLASSES.items():
         conv.register_unstructure_hook(cls, _tagged(tag, make_dict_unstructure_fn(cls, conv)))
-    for tag, cls in ev.EVENT_TYPES.items():
-        overrides: dict[str, Any] = {}
-        if cls is ev.HistoryItemAccepted:
-            overrides["agent_message_payload"] = override(omit_if_default=True)
+    for tag, cls in ev.event_types(schema).items():
+        overrides: dict[str, Any] = {
+            name: override(omit_if_default=True) for name in _OMIT_WHEN_NONE.get(cls, ())
+        }
         conv.register_unstructure_hook(
             cls, _tagged(tag, make_dict_unstructure_fn(cls, conv, **overrides))
         )
     return conv
 
 
-converter: Final[cattrs.Converter] = _build_converter()
+#: Schema 2's converter (the recorder's and the default).
+converter: Final[cattrs.Converter] = _build_converter(ev.SCHEMA_VERSION)
+converter_v3: Final[cattrs.Converter] = _build_converter(ev.SCHEMA_VERSION_V3)
+
+
+def converter_for(schema: int) -> cattrs.Converter:
+    """The converter reading and writing ``schema`` (2 or 3)."""
+    return converter_v3 if schema == ev.SCHEMA_VERSION_V3 else converter
+
+
 # Envelope integers: seq is a u64 and wall time an i64 in Codex; schema_version a u32.
 _ENVELOPE_INTS: Final = {"schema_version": _structure_u32, "seq": _structure_u64}
 
@@ -347,34 +491,36 @@ _ENVELOPE_INTS: Final = {"schema_version": _structure_u32, "seq": _structure_u64
 # --- public helpers ----------------------------------------------------------------------------
 
 
-def event_to_dict(event: ev.TraceEvent) -> dict[str, Any]:
-    return converter.unstructure(event)  # type: ignore[no-any-return]
+def event_to_dict(event: ev.TraceEvent, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
+    return converter_for(schema).unstructure(event)  # type: ignore[no-any-return]
 
 
-def payload_to_dict(payload: ev.EventPayload) -> dict[str, Any]:
-    return converter.unstructure(payload, payload.__class__)  # type: ignore[no-any-return]
+def payload_to_dict(payload: ev.EventPayload, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
+    return converter_for(schema).unstructure(payload, payload.__class__)  # type: ignore[no-any-return]
 
 
-def event_line(event: ev.TraceEvent) -> bytes:
-    """One ``trace.jsonl`` line, newline included."""
-    return orjson.dumps(converter.unstructure(event), option=_LINE)
+def event_line(event: ev.TraceEvent, schema: int = ev.SCHEMA_VERSION) -> bytes:
+    """One ``trace.jsonl`` line of ``schema``, newline included."""
+    return orjson.dumps(converter_for(schema).unstructure(event), option=_LINE)
 
 
-def event_from_dict(obj: Any) -> ev.TraceEvent:
-    """Check and build an event; raises :class:`DecodeError` with serde's wording."""
+def event_from_dict(obj: Any, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
+    """Check and build an event of ``schema`` (the manifest's: events are parsed by the
+    bundle's rules, then their own ``schema_version`` is gated); raises :class:`DecodeError`
+    with serde's wording."""
     envelope = _need_map(obj, "struct TraceEvent")
     for name, hook in _ENVELOPE_INTS.items():
         if name in envelope:
             hook(envelope[name], int)
-    return converter.structure(envelope, ev.TraceEvent)
+    return converter_for(schema).structure(envelope, ev.TraceEvent)
 
 
-def parse_event_line(line: bytes | str) -> ev.TraceEvent:
+def parse_event_line(line: bytes | str, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise DecodeError(json_error_message(exc)) from None
-    return event_from_dict(obj)
+    return event_from_dict(obj, schema)
 
 
 def manifest_from_dict(obj: Any) -> ev.Manifest:
@@ -385,12 +531,12 @@ def manifest_from_dict(obj: Any) -> ev.Manifest:
 
 
 def manifest_bytes(manifest: ev.Manifest) -> bytes:
-    return orjson.dumps(converter.unstructure(manifest), option=_PRETTY)
+    return layout.pretty_json(converter.unstructure(manifest))
 
 
 def pretty_bytes(value: Any) -> bytes:
     """2-space pretty JSON with no trailing newline: payload files, manifest, state.json."""
-    return orjson.dumps(value, option=_PRETTY)
+    return layout.pretty_json(value)
 
 
 def json_error_message(exc: orjson.JSONDecodeError) -> str:

@@ -1,4 +1,10 @@
-"""The raw trace vocabulary: one attrs class per event variant Codex 0.169 writes (schema 2).
+"""The raw trace vocabulary: one attrs class per event variant of schema 2 (Codex 0.169) and of
+schema 3 (Codex 0.171).
+
+Schema 3 keeps every schema-2 variant and adds fields to two of them; those are subclasses
+(``InferenceStartedV3``, ``HistoryItemAcceptedV3``) so that handlers written for the schema-2
+class apply unchanged, and schema-2 code (the recorder's encoders) never sees the new fields.
+``EVENT_TYPES`` and ``EVENT_TYPES_V3`` are each schema's tag table.
 
 Classes are frozen and slotted because the recorder builds one per event on the hot path and
 nothing may mutate an event after it was snapshotted. Field order is serialisation order: the
@@ -10,14 +16,22 @@ tagged unions (``ToolCallKind``, ``ToolCallSummary``, ``ToolCallRequester``) are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
+from . import layout
+
 SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION_V3: Final = 3
 
 PayloadKind: TypeAlias = Literal[
     "inference_request",
+    "prepared_prompt",
+    "model_item",
+    "content_value",
+    "warmup_context",
     "inference_response",
     "compaction_request",
     "compaction_checkpoint",
@@ -30,7 +44,14 @@ PayloadKind: TypeAlias = Literal[
     "session_metadata",
     "agent_result",
 ]
-PAYLOAD_KINDS: Final[tuple[str, ...]] = PayloadKind.__args__  # type: ignore[attr-defined]
+#: Schema 3's kinds, in its parser's order.
+PAYLOAD_KINDS_V3: Final[tuple[str, ...]] = PayloadKind.__args__  # type: ignore[attr-defined]
+_NEW_IN_V3: Final = frozenset({"prepared_prompt", "model_item", "content_value", "warmup_context"})
+#: Schema 2's kinds, in its parser's order.
+PAYLOAD_KINDS: Final[tuple[str, ...]] = tuple(k for k in PAYLOAD_KINDS_V3 if k not in _NEW_IN_V3)
+
+CaptureStatus: TypeAlias = Literal["complete", "truncated", "omitted"]
+CAPTURE_STATUSES: Final[tuple[str, ...]] = CaptureStatus.__args__  # type: ignore[attr-defined]
 
 ExecutionStatus: TypeAlias = Literal["running", "completed", "failed", "cancelled", "aborted"]
 EXECUTION_STATUSES: Final[tuple[str, ...]] = ExecutionStatus.__args__  # type: ignore[attr-defined]
@@ -61,12 +82,45 @@ TOOL_CALL_KIND_TYPES: Final[tuple[str, ...]] = ToolCallKindType.__args__  # type
 
 
 @attrs.frozen
+class PayloadCapture:
+    """Schema 3: how much of a payload was kept when the recorder had size limits.
+
+    Only partial captures are represented; a complete capture is ``None`` on the reference
+    (Codex omits it when writing and drops an explicit ``complete`` when reducing)."""
+
+    status: Literal["truncated", "omitted"]
+    original_bytes: int
+    #: only for ``truncated``: the stored body is the first ``retained_bytes`` bytes
+    retained_bytes: int | None = None
+
+
+@attrs.frozen
 class RawPayloadRef:
-    """Points an event at ``payloads/N.json``; the file is on disk before the event is."""
+    """Where an event's payload is stored.
+
+    Schema 2: ``path`` names ``payloads/N.json`` (on disk before the event is). Schema 3:
+    ``shard`` names the zstd shard holding the record (None = not stored, see ``capture``),
+    ``capture`` says whether the body was cut, and ``parts`` makes the body a template whose
+    gaps are filled with these payloads' texts. ``path`` is empty in schema 3; the schema is
+    the bundle's, so a reference never needs to say which one it follows."""
 
     raw_payload_id: str
     kind: PayloadKind
-    path: str
+    path: str = ""
+    shard: int | None = None
+    capture: PayloadCapture | None = None
+    parts: tuple[RawPayloadRef, ...] = ()
+
+    @property
+    def available(self) -> bool:
+        """Schema 3: the full body is stored (not truncated, not omitted)."""
+        return self.capture is None
+
+    def walk(self) -> Iterator[RawPayloadRef]:
+        """This reference and its template parts, depth first (each is registered)."""
+        yield self
+        for part in self.parts:
+            yield from part.walk()
 
 
 @attrs.frozen
@@ -188,6 +242,14 @@ class HistoryItemAccepted:
 
 
 @attrs.frozen
+class HistoryItemAcceptedV3(HistoryItemAccepted):
+    """Schema 3: a tool output accepted into history carries its item, which creates the
+    conversation item at acceptance rather than at the next request."""
+
+    tool_output_payload: RawPayloadRef | None = None
+
+
+@attrs.frozen
 class InferenceStarted:
     inference_call_id: str
     thread_id: str
@@ -195,6 +257,17 @@ class InferenceStarted:
     model: str
     provider_name: str
     request_payload: RawPayloadRef
+
+
+@attrs.frozen
+class InferenceStartedV3(InferenceStarted):
+    """Schema 3: the prompt as Codex prepared it (a template of model items, never read by the
+    reducer), an optional warm-up context reduced instead of the request, and tool-output ids
+    the request stripped (``[input index, output id]``)."""
+
+    prepared_prompt_payload: RawPayloadRef
+    warmup_context_payload: RawPayloadRef | None = None
+    stripped_tool_output_ids: tuple[tuple[int, str], ...] | None = None
 
 
 @attrs.frozen
@@ -244,6 +317,14 @@ class StdinTargetResolved:
 
     tool_call_id: str
     exec_tool_call_id: str
+
+
+@attrs.frozen
+class CodeCellWaitTargetResolved:
+    """Schema 3: a ``wait`` call resolved to the code cell it waits on."""
+
+    tool_call_id: str
+    runtime_cell_id: str
 
 
 @attrs.frozen
@@ -355,13 +436,16 @@ EventPayload: TypeAlias = (
     | CodexTurnStarted
     | CodexTurnEnded
     | HistoryItemAccepted
+    | HistoryItemAcceptedV3
     | InferenceStarted
+    | InferenceStartedV3
     | InferenceCompleted
     | InferenceFailed
     | InferenceCancelled
     | ToolCallStarted
     | McpToolCallCorrelationAssigned
     | StdinTargetResolved
+    | CodeCellWaitTargetResolved
     | ToolCallRuntimeStarted
     | ToolCallRuntimeEnded
     | ToolCallEnded
@@ -409,7 +493,36 @@ EVENT_TYPES: Final[dict[str, type[EventPayload]]] = {
     "protocol_event_observed": ProtocolEventObserved,
     "other": Other,
 }
-EVENT_TAGS: Final[dict[type[EventPayload], str]] = {cls: tag for tag, cls in EVENT_TYPES.items()}
+
+
+def _v3_types() -> dict[str, type[EventPayload]]:
+    types: dict[str, type[EventPayload]] = {}
+    for tag, cls in EVENT_TYPES.items():
+        types[tag] = {
+            HistoryItemAccepted: HistoryItemAcceptedV3,
+            InferenceStarted: InferenceStartedV3,
+        }.get(cls, cls)
+        if tag == "stdin_target_resolved":
+            types["code_cell_wait_target_resolved"] = CodeCellWaitTargetResolved
+    return types
+
+
+#: Schema 3's tag table: schema 2's, two classes widened, one variant added (Codex's order).
+EVENT_TYPES_V3: Final[dict[str, type[EventPayload]]] = _v3_types()
+EVENT_TAGS: Final[dict[type[EventPayload], str]] = {
+    **{cls: tag for tag, cls in EVENT_TYPES.items()},
+    **{cls: tag for tag, cls in EVENT_TYPES_V3.items()},
+}
+
+
+def event_types(schema: int) -> dict[str, type[EventPayload]]:
+    """The tag table of ``schema`` (2 or 3)."""
+    return EVENT_TYPES_V3 if schema == SCHEMA_VERSION_V3 else EVENT_TYPES
+
+
+def payload_kinds(schema: int) -> tuple[str, ...]:
+    """The payload kinds ``schema`` accepts, in its parser's order."""
+    return PAYLOAD_KINDS_V3 if schema == SCHEMA_VERSION_V3 else PAYLOAD_KINDS
 
 
 @attrs.frozen
@@ -434,5 +547,5 @@ class Manifest:
     rollout_id: str
     root_thread_id: str
     started_at_unix_ms: int
-    raw_event_log: str = "trace.jsonl"
-    payloads_dir: str = "payloads"
+    raw_event_log: str = layout.EVENT_LOG
+    payloads_dir: str = layout.PAYLOADS_DIR

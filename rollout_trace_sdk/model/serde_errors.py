@@ -497,11 +497,12 @@ class _TypedScan:
         return i + 1 if peeked else i
 
 
-def _event_payload(scan: _TypedScan) -> None:
+def _event_payload(scan: _TypedScan, schema: int) -> None:
     """``payload``: an internally tagged enum. serde reads the whole map (syntax only), deciding
     the variant as soon as it meets ``type``; the variant's fields are checked afterwards."""
     from . import events as ev
 
+    types = ev.event_types(schema)
     s = scan.s
     peek = s.whitespace()
     if peek is None:
@@ -527,18 +528,18 @@ def _event_payload(scan: _TypedScan) -> None:
         tag_start = s.i - 1
         s.string()
         tag = _load(scan.data[tag_start : s.i])
-        if tag not in ev.EVENT_TYPES:
-            raise _Fail(str(_unknown_variant(str(tag), tuple(ev.EVENT_TYPES))), s.i)
+        if tag not in types:
+            raise _Fail(str(_unknown_variant(str(tag), tuple(types))), s.i)
     s.depth += 1
     if tag is None:
         raise _Fail("missing field `type`", s.i)
     try:
-        codec.converter.structure(_load(scan.data[start : s.i]), ev.EVENT_TYPES[tag])
+        codec.converter_for(schema).structure(_load(scan.data[start : s.i]), types[tag])
     except codec.DecodeError as exc:
         raise _Fail(str(exc), scan.end_of_member()) from None
 
 
-def _event_scan(line: bytes) -> _TypedScan:
+def _event_scan(line: bytes, schema: int) -> _TypedScan:
     text = _hook(str)
     scan = _TypedScan(
         line,
@@ -553,15 +554,15 @@ def _event_scan(line: bytes) -> _TypedScan:
             "payload": (False, lambda _: None),
         },
     )
-    scan.nested["payload"] = _event_payload
+    scan.nested["payload"] = lambda scan: _event_payload(scan, schema)
     scan.s.validate_utf8 = False  # Codex reads lines as text: UTF-8 was checked on reading
     return scan
 
 
-def event_line_error(line: bytes) -> str | None:
+def event_line_error(line: bytes, schema: int = 2) -> str | None:
     """serde's message (with position) for a ``trace.jsonl`` line (newline included, as Codex
-    passes it) that is not a valid event, or None when serde would accept it."""
-    scan = _event_scan(line)
+    passes it) that is not a valid event of ``schema``, or None when serde would accept it."""
+    scan = _event_scan(line, schema)
     try:
         scan.document()
     except _Fail as fail:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
-import orjson
 
-from . import codec
+from . import codec, layout
 from .events import (
+    SCHEMA_VERSION_V3,
     CodeCellRuntimeStatus,
     ExecutionStatus,
     RawPayloadRef,
@@ -37,6 +37,7 @@ ConversationItemKind: TypeAlias = Literal[
     "custom_tool_call_output",
     "compaction_marker",
 ]
+RecordingStatus: TypeAlias = Literal["complete", "unclosed", "closed_with_partial_payloads"]
 InteractionEdgeKind: TypeAlias = Literal[
     "spawn_agent", "assign_agent_task", "send_message", "agent_result", "close_agent"
 ]
@@ -298,6 +299,9 @@ class TokenUsage(_Record):
 
 @attrs.define(slots=True, kw_only=True)
 class InferenceCall(_Record):
+    #: schema 3 always sets the prompt id; schema 2 has no such key
+    _OMIT_NONE: ClassVar[frozenset[str]] = frozenset({"prepared_prompt_payload_id"})
+
     inference_call_id: str
     thread_id: str
     codex_turn_id: str
@@ -311,6 +315,7 @@ class InferenceCall(_Record):
     tool_call_ids_started_by_response: list[str] = attrs.field(factory=list)
     usage: TokenUsage | None = None
     raw_request_payload_id: str
+    prepared_prompt_payload_id: str | None = None
     raw_response_payload_id: str | None = None
 
 
@@ -344,6 +349,8 @@ class ToolCall:
     model_visible_call_id: str | None
     code_mode_runtime_tool_id: str | None
     started_code_cell_id: str | None = None
+    #: schema 3: the code cell a ``wait`` call resolved to (omitted when unset)
+    resolved_wait_runtime_cell_id: str | None = None
     thread_id: str
     started_by_codex_turn_id: str | None
     execution: ExecutionWindow
@@ -367,6 +374,8 @@ class ToolCall:
         }
         if self.started_code_cell_id is not None:
             out["started_code_cell_id"] = self.started_code_cell_id
+        if self.resolved_wait_runtime_cell_id is not None:
+            out["resolved_wait_runtime_cell_id"] = self.resolved_wait_runtime_cell_id
         out["thread_id"] = self.thread_id
         out["started_by_codex_turn_id"] = self.started_by_codex_turn_id
         out["execution"] = self.execution.to_json()
@@ -510,12 +519,32 @@ class RolloutTrace:
     interaction_edges: dict[str, InteractionEdge] = attrs.field(factory=dict)
     raw_payloads: dict[str, RawPayloadRef] = attrs.field(factory=dict)
 
+    @property
+    def recording_status(self) -> RecordingStatus:
+        """Schema 3: ``unclosed`` until ``recording_completed``; then whether every registered
+        payload (template parts included) was captured whole."""
+        if not self.recording_complete:
+            return "unclosed"
+        for ref in self.raw_payloads.values():
+            if any(not r.available for r in ref.walk()):
+                return "closed_with_partial_payloads"
+        return "complete"
+
     def to_json(self) -> dict[str, Any]:
-        """The state as plain JSON values in Codex's key order (maps sorted by key)."""
+        """The state as plain JSON values in Codex's key order (maps sorted by key).
+
+        Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
+        references with ``shard`` (and ``capture``/``parts``) instead of ``path``."""
+        v3 = self.schema_version == SCHEMA_VERSION_V3
         out: dict[str, Any] = {}
         for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
             value = getattr(self, name)
-            if name == "raw_payloads":
+            if name == "recording_complete" and v3:
+                out["recording_status"] = self.recording_status
+            elif name == "raw_payloads":
+                if v3:
+                    out[name] = {key: codec.ref_to_dict_v3(value[key]) for key in sorted(value)}
+                    continue
                 out[name] = {
                     key: {
                         "raw_payload_id": ref.raw_payload_id,
@@ -545,4 +574,4 @@ def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:
 def state_bytes(trace: RolloutTrace) -> bytes:
     """Exactly the bytes ``codex debug trace-reduce`` writes: 2-space pretty JSON, raw UTF-8,
     no trailing newline."""
-    return orjson.dumps(trace.to_json(), option=orjson.OPT_INDENT_2)
+    return layout.pretty_json(trace.to_json())

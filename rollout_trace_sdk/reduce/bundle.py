@@ -17,13 +17,15 @@ from typing import Any, BinaryIO, Final
 import attrs
 import orjson
 
-from ..model import codec
-from ..model.events import SCHEMA_VERSION, Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
+from ..model import codec, layout
+from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
 from .confined import BundleFileError, BundleFiles, os_error_text
-from .errors import ReduceError
+from .errors import MissingPayload, ReduceError
+from .schemas import event_gate_text, manifest_gate_text
+from .shards import MissingShardPayload, ShardReader
 
-MANIFEST: Final = "manifest.json"
-EVENT_LOG: Final = "trace.jsonl"
+MANIFEST: Final = layout.MANIFEST
+EVENT_LOG: Final = layout.EVENT_LOG
 
 # Rust's ``str::trim`` strips Unicode White_Space, so Codex skips a line of, say, NBSPs.
 _RUST_WHITESPACE: Final = (
@@ -72,8 +74,7 @@ def _loads_lenient_numbers(raw: bytes) -> Any:
     return codec.loads_wide_numbers(raw)
 
 
-class MissingPayload(ReduceError):
-    """A payload file is absent; lenient replay skips the event that needed it."""
+__all__ = ["Bundle", "LocatedEvent", "MissingPayload", "io_error_text", "parse_payload_json"]
 
 
 @attrs.frozen
@@ -104,6 +105,11 @@ class Bundle:
         self._display = display
         self.files = files
         self._valid_paths: set[str] = set()
+        #: the schema events are read by (the manifest's; the gate let only 2 and 3 through)
+        self.schema = manifest.schema_version
+        self._shards = (
+            ShardReader(display, self._read_shard_file) if self.schema == layout.SCHEMA_3 else None
+        )
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -129,13 +135,9 @@ class Bundle:
             files.close()
             cause = _serde().manifest_error(raw) or str(exc)
             raise ReduceError(f"read {manifest_path}", cause=cause, file=manifest_path) from None
-        if manifest.schema_version != SCHEMA_VERSION:
+        if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
             files.close()
-            raise ReduceError(
-                f"trace schema {manifest.schema_version} cannot establish accepted history; "
-                "use its matching reducer or record a new bundle",
-                file=manifest_path,
-            )
+            raise ReduceError(manifest_gate_text(manifest.schema_version, root), file=manifest_path)
         return cls(root, display, manifest, files, lenient=lenient, skipped=skipped)
 
     @property
@@ -164,10 +166,11 @@ class Bundle:
         completed = False
         rollout_id = self.manifest.rollout_id
         parse = codec.parse_event_line
+        schema = self.schema
         with handle:
             for number, raw in enumerate(_lines(handle, log), start=1):
                 try:
-                    event = parse(raw)
+                    event = parse(raw, schema)
                 except codec.DecodeError as exc:
                     if not raw.strip():
                         continue
@@ -177,9 +180,9 @@ class Bundle:
                             return
                         continue
                     event = recovered
-                if event.schema_version != SCHEMA_VERSION:
+                if event.schema_version != schema:
                     raise ReduceError(
-                        f"unsupported trace event schema {event.schema_version} at line {number}",
+                        event_gate_text(schema, event.schema_version, number),
                         file=log,
                         line=number,
                         seq=event.seq,
@@ -226,10 +229,10 @@ class Bundle:
             ) from None
         if not text.strip(_RUST_WHITESPACE):
             return None
-        cause = _serde().event_line_error(raw)
+        cause = _serde().event_line_error(raw, self.schema)
         if cause is None:
             try:
-                return codec.event_from_dict(_loads_lenient_numbers(raw))
+                return codec.event_from_dict(_loads_lenient_numbers(raw), self.schema)
             except (ValueError, codec.DecodeError) as again:
                 cause = str(again)
         if self.lenient and not raw.endswith(b"\n"):
@@ -257,11 +260,40 @@ class Bundle:
                 raise MissingPayload(exc.message, cause=exc.cause, file=exc.file) from None
             raise
 
+    def _read_shard_file(self, path: str) -> bytes:
+        """A shard's bytes through the confined reader (schema 3): Codex's "open shard <path>"
+        with the OS error, a missing file being a missing payload for lenient replay."""
+        try:
+            return self.files.read_bytes(path, what=f"shard {self.files.shown(path)}")
+        except BundleFileError as exc:
+            if isinstance(exc.os_error, FileNotFoundError):
+                raise MissingShardPayload(exc.message, cause=exc.cause, file=exc.file) from None
+            raise
+
+    @property
+    def shards(self) -> ShardReader | None:
+        """Schema 3's payload store (None for schema 2)."""
+        return self._shards
+
+    def _shown_ref(self, ref: RawPayloadRef) -> str:
+        if self._shards is not None and ref.shard is not None:
+            return self.files.shown(layout.shard_path(ref.shard))
+        return self.files.shown(ref.path)
+
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes:
-        """Bytes of a payload a handler needs (see ``_open_payload`` for the wording).
+        """Bytes of a payload a handler needs (see ``_open_payload`` for the wording); schema
+        3: the record in its shard, spliced if it is a template.
 
         Codex parses every such payload into a ``serde_json::Value``, which refuses nesting
         of 128 levels or more; so do we, with serde's text, before any caller parses it."""
+        if self._shards is not None:
+            raw = self._shards.text(ref)
+            too_deep = _serde_recursion_error(raw)
+            if too_deep is not None:
+                raise ReduceError(
+                    f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
+                )
+            return raw
         with self._open_payload(ref.raw_payload_id, ref.path) as handle:
             try:
                 raw = handle.read()
@@ -283,11 +315,29 @@ class Bundle:
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload")."""
         raw = self.read_payload_bytes(ref)
-        value = parse_payload_json(
-            raw, f"parse payload {ref.raw_payload_id}", self.files.shown(ref.path)
-        )
-        self._valid_paths.add(ref.path)
+        value = parse_payload_json(raw, f"parse payload {ref.raw_payload_id}", self._shown_ref(ref))
+        if self._shards is not None:
+            self._shards.mark_checked(ref.raw_payload_id)
+        else:
+            self._valid_paths.add(ref.path)
         return value
+
+    def check_registered(self, refs: dict[str, RawPayloadRef], completed: bool) -> None:
+        """End-of-replay checks, in sorted id order. Schema 3 first checks that a completed
+        recording left every shard sealed, then each available payload's record and text."""
+        if self._shards is None:
+            for payload_id in sorted(refs):
+                self.check_payload(payload_id, refs[payload_id].path)
+            return
+        if completed:
+            self._shards.check_footers(list(refs.values()))
+        for payload_id in sorted(refs):
+            try:
+                self._shards.check(refs[payload_id])
+            except ReduceError as exc:
+                if not self.lenient:
+                    raise
+                self.skipped.append(f"{exc}; left unchecked")
 
     def check_payload(self, raw_payload_id: str, path: str) -> None:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""

@@ -12,6 +12,7 @@ from ..model.events import (
     CodeCellEnded,
     CodeCellInitialResponse,
     CodeCellStarted,
+    CodeCellWaitTargetResolved,
     ExecutionStatus,
     TraceEvent,
 )
@@ -233,3 +234,28 @@ def close_for_turn_end(
         if cell.codex_turn_id == codex_turn_id and cell.execution.status == "running":
             ending = PendingCellEvent("ended", seq, at, cell.runtime_cell_id or "", runtime, None)
             _apply(replay, cell, ending)
+
+
+def wait_target_resolved(
+    replay: Replay, event: TraceEvent, resolved: CodeCellWaitTargetResolved
+) -> None:
+    """Schema 3: a ``wait`` call resolved to a code cell. The only source of wait links: the
+    tool records the runtime cell, and a cell already materialised in the event's thread lists
+    the tool (nothing is back-filled for a cell that appears later)."""
+    tool_call_id = resolved.tool_call_id
+    tool = replay.trace.tool_calls.get(tool_call_id)
+    if tool is None:
+        raise ReduceError(f"confirmed wait referenced unknown dispatch {tool_call_id}")
+    if event.thread_id is None:
+        raise ReduceError("confirmed wait missing thread")
+    if event.codex_turn_id is None:
+        raise ReduceError("confirmed wait missing turn")
+    if event.thread_id != tool.thread_id or event.codex_turn_id != tool.started_by_codex_turn_id:
+        raise ReduceError("confirmed wait target has wrong dispatch context")
+    if tool.resolved_wait_runtime_cell_id is not None:
+        raise ReduceError(f"duplicate confirmed wait target for {tool_call_id}")
+    tool.resolved_wait_runtime_cell_id = resolved.runtime_cell_id
+    code_cell_id = replay.runtime_cells.get((event.thread_id, resolved.runtime_cell_id))
+    cell = None if code_cell_id is None else replay.trace.code_cells.get(code_cell_id)
+    if cell is not None:
+        push_unique(cell.wait_tool_call_ids, tool_call_id)

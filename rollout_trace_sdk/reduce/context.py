@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..model.events import RawPayloadRef, ToolCallKind
+from ..model.events import SCHEMA_VERSION_V3, RawPayloadRef, ToolCallKind
 from ..model.state import AgentThread, CodexTurn, RolloutTrace
-from .errors import ReduceError
+from .errors import MissingPayload, ReduceError
 from .normalize import NormItem
 
 
@@ -116,11 +116,21 @@ class Replay:
     #: thread → normalisations of its last request and response, by exact item bytes
     norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
 
+    #: schema 3: inference calls whose request was cut or left out (no request items)
+    blind_requests: set[str] = attrs.field(factory=set)
+    #: schema 3: item → sort key in its thread's history list, for items not in creation order
+    list_position: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
+
     #: lenient replay: optional payloads that are missing are passed over (and noted)
     lenient: bool = False
     notes: list[str] | None = None
 
     # --- small shared helpers ---------------------------------------------------------------
+
+    @property
+    def v3(self) -> bool:
+        """Replaying a schema-3 bundle (Codex 0.171's rules where they differ)."""
+        return self.trace.schema_version == SCHEMA_VERSION_V3
 
     def load(self, ref: RawPayloadRef) -> Any:
         return self.payloads.load_payload(ref)
@@ -128,8 +138,8 @@ class Replay:
     def load_optional(self, ref: RawPayloadRef) -> tuple[bool, Any]:
         """(found, value) for an optional payload (thread metadata): lenient replay goes on
         without it when the file is missing, as if the event carried none."""
-        from .bundle import MissingPayload
-
+        if not ref.available:
+            return False, None  # schema 3: cut or omitted, as if the event carried none
         try:
             return True, self.payloads.load_payload(ref)
         except MissingPayload as exc:
@@ -137,7 +147,8 @@ class Replay:
                 raise
             if self.notes is not None:
                 self.notes.append(
-                    f"{ref.path}: went on without payload {ref.raw_payload_id} ({exc.cause})"
+                    f"{ref.path or exc.file}: went on without payload {ref.raw_payload_id} "
+                    f"({exc.cause or exc.message})"
                 )
             return False, None
 

@@ -12,11 +12,11 @@ request carried it, a compaction touched it, or its responses id was accepted in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
-from ..model.events import HistoryItemAccepted, RawPayloadRef, TraceEvent
+from ..model.events import RawPayloadRef
 from ..model.state import (
     ConversationItem,
     EncodedPart,
@@ -24,11 +24,11 @@ from ..model.state import (
     SummaryPart,
     TextPart,
 )
-from . import agents, code_cells, tools
+from . import acceptance, agents, code_cells, tools
 from .canonical import parse_keeping_numbers
 from .context import Replay
 from .errors import ReduceError
-from .normalize import NormItem, RawLocator, content_key, normalize_items, normalize_one
+from .normalize import NormItem, RawLocator, content_key, normalize_items
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
 
@@ -143,10 +143,10 @@ def _merge_reasoning(replay: Replay, item: ConversationItem, norm: NormItem) -> 
         summaries = [p for p in incoming if isinstance(p, SummaryPart)]
     encoded = [p for p in existing if isinstance(p, EncodedPart)]
     item.body = [*texts, *summaries, *encoded]
-    _rekey(replay, item)
+    rekey(replay, item)
 
 
-def _rekey(replay: Replay, item: ConversationItem) -> None:
+def rekey(replay: Replay, item: ConversationItem) -> None:
     """The item's body changed: recompute what matching and delivery checks use."""
     replay.deliveries.pop(item.item_id, None)
     replay.item_key[item.item_id] = content_key(
@@ -179,7 +179,7 @@ def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
         agents.resolve_pending_for_item(replay, item_id)
 
 
-def _ordinal(item_id: str) -> int:
+def ordinal(item_id: str) -> int:
     return int(item_id.rsplit(":", 1)[1])
 
 
@@ -201,7 +201,7 @@ class _Baseline:
         for norm in items:
             if norm.responses_item_id is not None:
                 found.update(replay.items_by_rid.get((thread_id, norm.responses_item_id), ()))
-        self.candidates = sorted(found, key=_ordinal)
+        self.candidates = sorted(found, key=ordinal)
 
     def search_candidates(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
         items = replay.trace.conversation_items
@@ -265,6 +265,9 @@ def reconcile(
     conversation_items = replay.trace.conversation_items
     item_key = replay.item_key
     receipts = replay.receipts if claim_receipts else None
+    #: schema 3: (batch offset, item) of items this batch created and of outputs it claimed
+    created: list[tuple[int, str]] | None = [] if receipts is not None and replay.v3 else None
+    claimed: list[tuple[int, str]] = []
     limit = len(baseline)
     fast_limit = min(len(resent), limit)
     for offset, norm in enumerate(items):
@@ -285,7 +288,9 @@ def reconcile(
         if norm.call_id is not None:
             _check_call_id(replay, thread_id, norm)
         if receipts:
-            item_id = _claim_receipt(replay, thread_id, norm, payload_id)
+            item_id = acceptance.claim_receipt(replay, thread_id, norm, payload_id)
+            if item_id is not None and norm.agent_message is None:
+                claimed.append((offset, item_id))
         if item_id is None and position < limit:
             previous = baseline[position]
             existing = conversation_items.get(previous)
@@ -314,6 +319,8 @@ def reconcile(
             item_id = index.search_candidates(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
+            if created is not None:
+                created.append((offset, item_id))
         existing = conversation_items[item_id]
         if (
             producers
@@ -324,21 +331,10 @@ def reconcile(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
+    if created and claimed:
+        acceptance.place_before_claimed(replay, created, claimed)
     code_cells.flush_pending_starts(replay)
     return result
-
-
-def _claim_receipt(replay: Replay, thread_id: str, norm: NormItem, payload_id: str) -> str | None:
-    """The first agent message carrying an unclaimed receipt's id becomes that receipt item;
-    the receipt takes its body and keeps everything else."""
-    if norm.agent_message is None or norm.responses_item_id is None or not replay.receipts:
-        return None
-    item_id = replay.receipts.pop((thread_id, norm.responses_item_id), None)
-    if item_id is not None:
-        receipt = replay.trace.conversation_items[item_id]
-        receipt.body = norm.body_for(payload_id)
-        _rekey(replay, receipt)
-    return item_id
 
 
 def _reconcile_detached(
@@ -355,18 +351,26 @@ def _reconcile_detached(
     result: list[str] = []
     used: set[str] = set()
     index = _Baseline(candidates)
-    for norm in items:
+    created: list[tuple[int, str]] | None = [] if replay.v3 else None
+    claimed: list[tuple[int, str]] = []
+    for offset, norm in enumerate(items):
         _check_call_id(replay, thread_id, norm)
         # A checkpoint claims an unclaimed receipt as a request does.
-        item_id = _claim_receipt(replay, thread_id, norm, payload_id)
+        item_id = acceptance.claim_receipt(replay, thread_id, norm, payload_id)
+        if item_id is not None and norm.agent_message is None:
+            claimed.append((offset, item_id))
         if item_id is None and candidates:
             item_id = index.search(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
+            if created is not None:
+                created.append((offset, item_id))
         _sighting(replay, item_id, norm, producers)
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
+    if created and claimed:
+        acceptance.place_before_claimed(replay, created, claimed)
     code_cells.flush_pending_starts(replay)
     return result
 
@@ -381,6 +385,7 @@ def reduce_request(
     codex_turn_id: str,
     at: int,
     ref: RawPayloadRef,
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> list[str]:
     pid = ref.raw_payload_id
     payload = replay.load(ref)
@@ -389,6 +394,8 @@ def reduce_request(
     raw_items = payload["input"]
     if not isinstance(raw_items, list):
         raise ReduceError(f"inference request payload {pid} had non-array input")
+    if prepare is not None:
+        prepare(raw_items)  # schema 3: stripped tool-output ids given back before matching
     previous = payload.get("previous_response_id")
     remember: dict[bytes, NormItem] = {}
     items = normalize_items(
@@ -398,6 +405,7 @@ def reduce_request(
         raw_locator(replay, ref),
         seen=replay.norm_cache.get(thread_id),
         remember=remember,
+        unavailable=replay.v3,
     )
     replay.norm_cache[thread_id] = remember
     del payload, raw_items
@@ -409,6 +417,8 @@ def reduce_request(
                 f"incremental inference request {inference_call_id} referenced unknown "
                 f"previous_response_id {previous}"
             )
+        if _blind_response(replay, thread_id, previous):
+            snapshot = prefix  # schema 3: the call it follows knew none of its request items
         delta = reconcile(
             replay,
             items,
@@ -475,6 +485,11 @@ def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) 
     return [*call.request_item_ids, *call.response_item_ids]
 
 
+def _blind_response(replay: Replay, thread_id: str, response_id: str) -> bool:
+    holders = replay.calls_by_response.get((thread_id, response_id))
+    return holders is not None and bool(holders) and min(holders) in replay.blind_requests
+
+
 def reduce_response(
     replay: Replay,
     inference_call_id: str,
@@ -494,6 +509,7 @@ def reduce_response(
         ("output_items",),
         raw_locator(replay, ref),
         remember=replay.norm_cache.setdefault(thread_id, {}),
+        unavailable=replay.v3,
     )
     snapshot = replay.snapshots.setdefault(thread_id, [])
     result = reconcile(
@@ -533,9 +549,15 @@ def reduce_checkpoint(
             raise ReduceError(f"compaction checkpoint payload {pid} did not contain array {key}")
         histories[key] = value
     locate = raw_locator(replay, ref)
-    input_items = normalize_items(histories["input_history"], pid, ("input_history",), locate)
+    input_items = normalize_items(
+        histories["input_history"], pid, ("input_history",), locate, unavailable=replay.v3
+    )
     replacement_items = normalize_items(
-        histories["replacement_history"], pid, ("replacement_history",), locate
+        histories["replacement_history"],
+        pid,
+        ("replacement_history",),
+        locate,
+        unavailable=replay.v3,
     )
     del payload, histories
     producer = Producer("compaction", compaction_id)
@@ -566,46 +588,3 @@ def reduce_checkpoint(
     replay.history.update(replacement_ids)
     replay.pending_replacement[thread_id] = list(replacement_ids)
     return input_ids, marker_id, replacement_ids
-
-
-# --- acceptance ----------------------------------------------------------------------------------
-
-
-def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItemAccepted) -> None:
-    thread_id = event.thread_id
-    if thread_id is None:
-        raise ReduceError("history acceptance has no thread")
-    replay.thread(thread_id)
-    key = (thread_id, accepted.item_id)
-    replay.acceptance.setdefault(key, (event.wall_time_unix_ms, event.seq))
-    ref = accepted.agent_message_payload
-    if ref is None:
-        return
-    payload = replay.load(ref)
-    norm = normalize_one(payload, ref.raw_payload_id, raw_locator(replay, ref))
-    is_agent_message = isinstance(payload, dict) and payload.get("type") == "agent_message"
-    if not is_agent_message or norm.responses_item_id != accepted.item_id:
-        raise ReduceError(f"accepted agent message does not match receipt {accepted.item_id}")
-    if key in replay.items_by_rid:
-        return
-    item_id = create_item(replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, ())
-    replay.history.add(item_id)
-    replay.receipts[key] = item_id
-    agents.resolve_pending_for_item(replay, item_id)
-
-
-def finalize_history(replay: Replay) -> None:
-    """Fill accepted_* and each thread's history list (creation order)."""
-    threads = replay.trace.threads
-    acceptance = replay.acceptance
-    history = replay.history
-    for item_id, item in replay.trace.conversation_items.items():
-        accepted = None
-        if item.responses_item_id is not None:
-            accepted = acceptance.get((item.thread_id, item.responses_item_id))
-        if accepted is not None:
-            item.accepted_at_unix_ms, item.accepted_seq = accepted
-        if accepted is not None or item_id in history:
-            thread = threads.get(item.thread_id)
-            if thread is not None:
-                thread.conversation_item_ids.append(item_id)

@@ -52,3 +52,8 @@ class ReduceError(Exception):
             text += f": {self.cause}"
         where = self.location()
         return f"{text} ({where})" if where else text
+
+
+class MissingPayload(ReduceError):
+    """A payload is absent (its file, or its shard record); lenient replay skips the event
+    that needed it."""

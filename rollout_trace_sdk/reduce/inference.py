@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..model.events import (
@@ -10,6 +11,7 @@ from ..model.events import (
     InferenceCompleted,
     InferenceFailed,
     InferenceStarted,
+    InferenceStartedV3,
     RawPayloadRef,
     TraceEvent,
 )
@@ -58,14 +60,30 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
             f"inference start {call_id} used thread {started.thread_id}, but codex turn "
             f"{started.codex_turn_id} belongs to {turn.thread_id}"
         )
-    request_ids = conversation.reduce_request(
-        replay,
-        call_id,
-        started.thread_id,
-        started.codex_turn_id,
-        event.wall_time_unix_ms,
-        started.request_payload,
-    )
+    prompt_id: str | None = None
+    request = started.request_payload
+    stripped: tuple[tuple[int, str], ...] = ()
+    if isinstance(started, InferenceStartedV3):
+        _check_evidence_kinds(started)
+        prompt_id = started.prepared_prompt_payload.raw_payload_id
+        # A warm-up context is what the model saw; it is reduced instead of the request.
+        request = started.warmup_context_payload or request
+        stripped = started.stripped_tool_output_ids or ()
+    request_ids: list[str] = []
+    if request.available:
+        request_ids = conversation.reduce_request(
+            replay,
+            call_id,
+            started.thread_id,
+            started.codex_turn_id,
+            event.wall_time_unix_ms,
+            request,
+            (lambda items: _restore_stripped_ids(items, stripped)) if stripped else None,
+        )
+    else:
+        # A cut or omitted request names no items and leaves the thread's snapshot alone;
+        # its response, if kept, then follows no request items (see ``finish``).
+        replay.blind_requests.add(call_id)
     trace.inference_calls[call_id] = InferenceCall(
         inference_call_id=call_id,
         thread_id=started.thread_id,
@@ -74,9 +92,50 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
         model=started.model,
         provider_name=started.provider_name,
         raw_request_payload_id=started.request_payload.raw_payload_id,
+        prepared_prompt_payload_id=prompt_id,
         request_item_ids=request_ids,
     )
     replay.calls_by_turn.setdefault(started.codex_turn_id, []).append(call_id)
+
+
+_STRIPPABLE = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "tool_search_output",
+        "mcp_tool_call_output",
+    }
+)
+
+
+def _restore_stripped_ids(raw_items: list[Any], stripped: Sequence[tuple[int, str]]) -> None:
+    """Schema 3: give back the ids the request stripped from tool outputs, before matching."""
+    for index, output_id in stripped:
+        if index >= len(raw_items):
+            raise ReduceError("stripped tool output index outside request")
+        item = raw_items[index]
+        if not isinstance(item, dict) or item.get("type") not in _STRIPPABLE or "id" in item:
+            raise ReduceError(
+                f"stripped tool output ID does not refer to an ID-less output at input {index}"
+            )
+        item["id"] = output_id
+
+
+_EVIDENCE_KINDS = (
+    ("request_payload", "inference_request"),
+    ("prepared_prompt_payload", "prepared_prompt"),
+    ("warmup_context_payload", "warmup_context"),
+)
+
+
+def _check_evidence_kinds(started: InferenceStartedV3) -> None:
+    """Schema 3: the request, prompt and warm-up references must carry their own kinds."""
+    for field, kind in _EVIDENCE_KINDS:
+        ref: RawPayloadRef | None = getattr(started, field)
+        if ref is not None and ref.kind != kind:
+            raise ReduceError(
+                f"inference {started.inference_call_id} has mislabeled request evidence"
+            )
 
 
 def finish(
@@ -98,7 +157,13 @@ def finish(
         raise ReduceError(f"inference completion referenced unknown call {ended.inference_call_id}")
     response_ids: list[str] | None = None
     usage: TokenUsage | None = None
-    if payload_ref is not None:
+    if payload_ref is not None and not payload_ref.available:
+        response_ids = []  # schema 3: a cut or omitted response names no items
+    elif payload_ref is not None:
+        if call.inference_call_id in replay.blind_requests:
+            # Codex appends a response to its call's request items: none are known here.
+            replay.snapshots[call.thread_id] = []
+            replay.snapshot_norms[call.thread_id] = []
         payload = replay.load(payload_ref)
         response_ids = conversation.reduce_response(
             replay,

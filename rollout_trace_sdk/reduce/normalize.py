@@ -14,6 +14,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 import orjson
 
+from ..model.layout import UNAVAILABLE_MARKER_KEY
 from ..model.state import (
     AgentMessageMeta,
     CodePart,
@@ -166,14 +167,26 @@ def _call_id(item: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def unavailable_part(value: Any) -> str | None:
+    """Schema 3: the part id when ``value`` is the placeholder Codex splices for a template
+    part it did not keep (``{"$trace_unavailable": id}``), else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        part = value.get(UNAVAILABLE_MARKER_KEY)
+        if isinstance(part, str):
+            return part
+    return None
+
+
 class _Context:
-    """Where the items come from: the payload id for parts, and a way back to raw numbers."""
+    """Where the items come from: the payload id for parts, and a way back to raw numbers.
+    ``v3``: schema 3 (placeholders for unkept template parts, 0.171's agent-message rules)."""
 
-    __slots__ = ("locate", "payload_id")
+    __slots__ = ("locate", "payload_id", "v3")
 
-    def __init__(self, payload_id: str, locate: RawLocator | None) -> None:
+    def __init__(self, payload_id: str, locate: RawLocator | None, v3: bool = False) -> None:
         self.payload_id = payload_id
         self.locate = locate
+        self.v3 = v3
 
     def exact(self, value: Any, path: tuple[str | int, ...]) -> Any:
         """``value`` (found at ``path``) re-read with the payload's number text."""
@@ -200,6 +213,8 @@ def _content_parts(
             text = element.get("text")
             if isinstance(text, str):
                 parts.append(TextPart(text))
+            elif ctx.v3 and (part := unavailable_part(text)) is not None:
+                parts.append(PayloadRefPart("text", part))
             continue
         label = kind if isinstance(kind, str) else "content"
         parts.append(
@@ -344,6 +359,37 @@ def _agent_message(
     return AgentMessageMeta(item["author"], item["recipient"]), parts
 
 
+def _agent_message_v3(
+    item: dict[str, Any], pid: str
+) -> tuple[AgentMessageMeta, list[ConversationPart]]:
+    """Codex 0.171 reads an agent message's routing as a struct (``routing`` errors), then its
+    content by hand: a content array of typed entries, whose errors are serde's, bare."""
+    for key, value in item.items():
+        if key in ("author", "recipient") and not isinstance(value, str):
+            raise ReduceError(
+                f"failed to parse agent_message routing in payload {pid}",
+                cause=f"invalid type: {describe(value)}, expected a string",
+            )
+    for name in ("author", "recipient"):
+        if name not in item:
+            raise ReduceError(
+                f"failed to parse agent_message routing in payload {pid}",
+                cause=f"missing field `{name}`",
+            )
+    content = item.get("content")
+    if not isinstance(content, list):
+        raise ReduceError("expected agent_message content array")
+    parts: list[ConversationPart] = []
+    for entry in content:
+        try:
+            parts.append(_agent_content_entry(entry, pid))
+        except ReduceError as exc:
+            raise ReduceError(exc.cause or exc.message) from None
+    if not parts:
+        raise ReduceError(f"agent_message item in payload {pid} contained no content")
+    return AgentMessageMeta(item["author"], item["recipient"]), parts
+
+
 def _passthrough_error(value: Any) -> str | None:
     """Codex reads the metadata an agent message carries through as a typed struct too."""
     if isinstance(value, list) and value:
@@ -441,7 +487,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         body = _content_parts(item.get("content"), ctx, (*path, "content"))
         return NormItem(role, channel, "message", body, None, None, rid)  # type: ignore[arg-type]
     if kind == "agent_message":
-        meta, body = _agent_message(item, pid)
+        meta, body = (_agent_message_v3 if ctx.v3 else _agent_message)(item, pid)
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":
         return NormItem(
@@ -526,19 +572,23 @@ def normalize_items(
     *,
     seen: dict[bytes, NormItem] | None = None,
     remember: dict[bytes, NormItem] | None = None,
+    unavailable: bool = False,
 ) -> list[NormItem]:
     """Normalise an array of model items found at ``path`` inside payload ``payload_id``.
 
     ``seen`` maps the exact bytes of items normalised before (the thread's previous request
     and response) to their result: a resent history item is then one ``orjson.dumps`` and a
     dict lookup instead of a walk in Python. ``remember`` collects this batch for next time.
+    ``unavailable`` (schema 3): a placeholder for an item Codex did not keep is no item.
     """
-    ctx = _Context(payload_id, locate)
-    if seen is None and remember is None:
+    ctx = _Context(payload_id, locate, unavailable)
+    if seen is None and remember is None and not unavailable:
         return [normalize_item(item, ctx, (*path, index)) for index, item in enumerate(items)]
     out: list[NormItem] = []
     dumps = orjson.dumps
     for index, item in enumerate(items):
+        if unavailable and unavailable_part(item) is not None:
+            continue
         blob = dumps(item)
         norm = None if seen is None else seen.get(blob)
         if norm is None:
@@ -552,6 +602,8 @@ def normalize_items(
     return out
 
 
-def normalize_one(item: Any, payload_id: str, locate: RawLocator | None = None) -> NormItem:
+def normalize_one(
+    item: Any, payload_id: str, locate: RawLocator | None = None, *, unavailable: bool = False
+) -> NormItem:
     """Normalise a payload that is itself one model item (agent-message receipts)."""
-    return normalize_item(item, _Context(payload_id, locate), ())
+    return normalize_item(item, _Context(payload_id, locate, unavailable), ())

@@ -16,10 +16,19 @@ import attrs
 
 from ..model import events as ev
 from ..model.state import RolloutTrace
-from . import agents, code_cells, compactions, conversation, inference, terminals, threads, tools
-from .bundle import Bundle, MissingPayload
+from . import (
+    acceptance,
+    agents,
+    code_cells,
+    compactions,
+    inference,
+    terminals,
+    threads,
+    tools,
+)
+from .bundle import Bundle
 from .context import Replay
-from .errors import ReduceError
+from .errors import MissingPayload, ReduceError
 
 
 class ReplaySource(Protocol):
@@ -33,12 +42,12 @@ class ReplaySource(Protocol):
 
     def read_payload_bytes(self, ref: ev.RawPayloadRef) -> bytes: ...
 
-    def check_payload(self, raw_payload_id: str, path: str) -> None: ...
+    def check_registered(self, refs: dict[str, ev.RawPayloadRef], completed: bool) -> None: ...
 
 
 _REF_FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in attrs.fields(cls) if "RawPayloadRef" in str(f.type))
-    for cls in ev.EVENT_TYPES.values()
+    for cls in {*ev.EVENT_TYPES.values(), *ev.EVENT_TYPES_V3.values()}
 }
 
 
@@ -77,14 +86,17 @@ _HANDLERS: dict[type, Handler] = {
     ev.ThreadResumed: lambda r, e, p: threads.thread_resumed(r, p),
     ev.CodexTurnStarted: threads.turn_started,
     ev.CodexTurnEnded: threads.turn_ended,
-    ev.HistoryItemAccepted: conversation.accept_history_item,
+    ev.HistoryItemAccepted: acceptance.accept_history_item,
+    ev.HistoryItemAcceptedV3: acceptance.accept_history_item,
     ev.InferenceStarted: inference.start,
+    ev.InferenceStartedV3: inference.start,
     ev.InferenceCompleted: inference.finish,
     ev.InferenceFailed: inference.finish,
     ev.InferenceCancelled: inference.finish,
     ev.ToolCallStarted: tools.start,
     ev.McpToolCallCorrelationAssigned: lambda r, e, p: tools.mcp_correlation(r, p),
     ev.StdinTargetResolved: lambda r, e, p: terminals.resolve_stdin_target(r, p),
+    ev.CodeCellWaitTargetResolved: code_cells.wait_target_resolved,
     ev.ToolCallRuntimeStarted: tools.runtime_started,
     ev.ToolCallRuntimeEnded: tools.runtime_ended,
     ev.ToolCallEnded: tools.ended,
@@ -101,17 +113,37 @@ _HANDLERS: dict[type, Handler] = {
 }
 
 
+def _register_v3(raw_payloads: dict[str, ev.RawPayloadRef], ref: ev.RawPayloadRef) -> None:
+    """Schema 3: every reference, its template parts included, is registered; all references
+    to one id must be identical, and the capture must agree with the shard."""
+    for each in ref.walk():
+        known = raw_payloads.get(each.raw_payload_id)
+        if known is not None and known != each:
+            raise ReduceError(f"conflicting references for payload {each.raw_payload_id}")
+        omitted = each.capture is not None and each.capture.status == "omitted"
+        if each.shard is None and not omitted:
+            raise ReduceError("payload omitted by size limit")
+        if omitted and each.shard is not None:
+            raise ReduceError("omitted payload has a shard")
+        raw_payloads[each.raw_payload_id] = each
+
+
 def apply_event(replay: Replay, event: ev.TraceEvent) -> None:
     payload = event.payload
     raw_payloads = replay.trace.raw_payloads
-    for ref in _refs(payload):
-        raw_payloads[ref.raw_payload_id] = ref
+    if replay.trace.schema_version == ev.SCHEMA_VERSION_V3:
+        for ref in _refs(payload):
+            _register_v3(raw_payloads, ref)
+    else:
+        for ref in _refs(payload):
+            raw_payloads[ref.raw_payload_id] = ref
     _HANDLERS[type(payload)](replay, event, payload)
 
 
 def replay_source(source: ReplaySource) -> RolloutTrace:
     manifest = source.manifest
     trace = RolloutTrace(
+        schema_version=manifest.schema_version,
         trace_id=manifest.trace_id,
         rollout_id=manifest.rollout_id,
         root_thread_id=manifest.root_thread_id,
@@ -138,11 +170,10 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
                     f"line {located.line} (seq {event.seq}): skipped {what}: {exc.message}"
                     + (f" ({exc.cause})" if exc.cause else "")
                 )
-    for payload_id in sorted(trace.raw_payloads):
-        source.check_payload(payload_id, trace.raw_payloads[payload_id].path)
+    source.check_registered(trace.raw_payloads, trace.recording_complete)
     agents.finalize(replay)
     tools.finalize(replay)
-    conversation.finalize_history(replay)
+    acceptance.finalize_history(replay)
     return trace
 
 

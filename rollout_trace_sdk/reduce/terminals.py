@@ -445,7 +445,7 @@ def end_operation(
         raise ReduceError(f"terminal end referenced unknown operation {operation_id}")
     result: TerminalResult | None = None
     process: str | None = None
-    if ref is not None:
+    if ref is not None and ref.available:
         payload = replay.load(ref) if loaded is None else loaded
         if operation.kind == "exec_command":
             result, process = _exec_result(payload, ref.raw_payload_id)

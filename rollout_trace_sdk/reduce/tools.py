@@ -113,6 +113,8 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
         output_items = _items_for_call(replay, thread_id, call_id, _OUTPUT_KINDS)
     ref = started.invocation_payload
     invocation: Any = None
+    if ref is not None and not ref.available:
+        ref = None  # schema 3: a cut or omitted invocation has no effect
     if ref is not None:
         invocation = replay.load(ref)
     operation_id: str | None = None
@@ -121,7 +123,8 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
             replay, event, thread_id, tool_call_id, ref, invocation
         )
     summary = started.summary if operation_id is None else TerminalSummary(operation_id)
-    if ref is not None:
+    if ref is not None and not replay.v3:
+        # schema 3 links waits only from code_cell_wait_target_resolved
         _link_wait(replay, thread_id, tool_call_id, invocation, ref.raw_payload_id)
     tool = ToolCall(
         tool_call_id=tool_call_id,
@@ -133,7 +136,11 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
         requester_code_cell_id=requester_cell,
         kind=started.kind,
         summary=summary,
-        raw_invocation_payload_id=None if ref is None else ref.raw_payload_id,
+        raw_invocation_payload_id=(
+            None
+            if started.invocation_payload is None
+            else started.invocation_payload.raw_payload_id
+        ),
         model_visible_call_item_ids=call_items,
         terminal_operation_id=operation_id,
     )
@@ -171,6 +178,8 @@ def runtime_started(replay: Replay, event: TraceEvent, started: ToolCallRuntimeS
     tool.kind = started.kind
     push_unique(tool.raw_runtime_payload_ids, started.runtime_payload.raw_payload_id)
     kind = started.kind.type
+    if not started.runtime_payload.available:
+        return  # schema 3: a cut or omitted runtime start opens no terminal operation
     if tool.terminal_operation_id is not None and kind in _TERMINAL_KINDS:
         raise ReduceError(
             f"tool runtime start would create a second terminal operation for {tool.tool_call_id}"
@@ -191,7 +200,8 @@ def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded
     tool = _tool(replay, ended.tool_call_id, "tool runtime end")
     push_unique(tool.raw_runtime_payload_ids, ended.runtime_payload.raw_payload_id)
     # Read once: the terminal end and the sub-agent activity check both look at it.
-    payload = replay.load(ended.runtime_payload)
+    available = ended.runtime_payload.available
+    payload = replay.load(ended.runtime_payload) if available else None
     if tool.terminal_operation_id is not None:
         terminals.end_operation(
             replay,
@@ -202,7 +212,8 @@ def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded
             ended.runtime_payload,
             loaded=payload,
         )
-    agents.runtime_end(replay, event, tool, payload)
+    if available:
+        agents.runtime_end(replay, event, tool, payload)
 
 
 def ended(replay: Replay, event: TraceEvent, done: ToolCallEnded) -> None:

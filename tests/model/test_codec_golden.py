@@ -7,26 +7,38 @@ from pathlib import Path
 import pytest
 
 from rollout_trace_sdk.model import DecodeError, codec, events
-from tests.conftest import conformance_bundles, needs_conformance
+from tests.conftest import CONFORMANCE_V3, conformance_bundles
 
-BUNDLES = conformance_bundles()
+#: (schema, bundle) for both Codex corpora; a corpus that is absent contributes nothing.
+BUNDLES = [(2, b) for b in conformance_bundles()] + [
+    (3, b) for b in conformance_bundles(CONFORMANCE_V3)
+]
 
 
-@needs_conformance
-@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: f"{p.parent.name}/{p.name[:14]}")
-def test_trace_lines_round_trip_byte_identical(bundle: Path) -> None:
+def _id(case: tuple[int, Path]) -> str:
+    schema, path = case
+    return f"v{schema}/{path.parent.name}/{path.name[:14]}"
+
+
+pytestmark = pytest.mark.skipif(not BUNDLES, reason="no ../shared conformance corpus")
+
+
+@pytest.mark.parametrize("case", BUNDLES, ids=_id)
+def test_trace_lines_round_trip_byte_identical(case: tuple[int, Path]) -> None:
+    schema, bundle = case
     lines = [raw for raw in (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)]
     assert lines, "corpus bundle has no events"
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
-        event = codec.parse_event_line(raw)
-        assert codec.event_line(event) == raw, f"line {number} of {bundle}"
+        event = codec.parse_event_line(raw, schema)
+        assert event.schema_version == schema
+        assert codec.event_line(event, schema) == raw, f"line {number} of {bundle}"
 
 
-@needs_conformance
-@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: f"{p.parent.name}/{p.name[:14]}")
-def test_manifest_round_trips_byte_identical(bundle: Path) -> None:
+@pytest.mark.parametrize("case", BUNDLES, ids=_id)
+def test_manifest_round_trips_byte_identical(case: tuple[int, Path]) -> None:
+    bundle = case[1]
     raw = (bundle / "manifest.json").read_bytes()
     manifest = codec.manifest_from_dict(__import__("orjson").loads(raw))
     assert codec.manifest_bytes(manifest) == raw

@@ -158,17 +158,41 @@ def test_manifest_errors_carry_serdes_position(tmp_path: Path) -> None:
     assert info.value.cause == "EOF while parsing a value at line 1 column 21"
 
 
-def test_manifest_schema_gate(tmp_path: Path) -> None:
-    root = make_bundle(tmp_path)
+def _relabel(root: Path, schema: int) -> None:
     raw = (
         (root / "manifest.json")
         .read_bytes()
-        .replace(b'"schema_version": 2', b'"schema_version": 3')
+        .replace(b'"schema_version": 2', b'"schema_version": %d' % schema)
     )
     (root / "manifest.json").write_bytes(raw)
+
+
+def test_manifest_schema_gate(tmp_path: Path) -> None:
+    """A schema we do not read is refused in 0.169's words for a bundle of payload files."""
+    root = make_bundle(tmp_path)
+    _relabel(root, 4)
     with pytest.raises(ReduceError) as info:
         Bundle.open(root)
-    assert info.value.message.startswith("trace schema 3 cannot establish accepted history")
+    assert info.value.message.startswith("trace schema 4 cannot establish accepted history")
+
+
+def test_manifest_schema_gate_for_a_sharded_bundle(tmp_path: Path) -> None:
+    """...and in 0.171's words for a bundle of zstd shards."""
+    root = make_bundle(tmp_path)
+    _relabel(root, 1)
+    (root / "payloads" / "000001.zst").write_bytes(b"")
+    with pytest.raises(ReduceError) as info:
+        Bundle.open(root)
+    assert info.value.message == (
+        "unsupported manifest schema 1 (expected 3). "
+        "Run the exact Codex executable that recorded this bundle"
+    )
+
+
+def test_schema_3_manifest_is_read_as_schema_3(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path)
+    _relabel(root, 3)
+    assert Bundle.open(root).schema == 3
 
 
 # --- payload confinement --------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""Bundle layout facts, in one place: file names, payload addressing, shard framing, JSON style.
+
+A bundle is ``manifest.json`` + ``trace.jsonl`` + ``payloads/``. Codex 0.169 (schema 2) keeps
+one pretty-printed ``payloads/<n>.json`` per payload and references it by ``path``; Codex 0.171
+(schema 3) packs compact payload bodies into zstd shards ``payloads/<nnnnnn>.zst`` and
+references them by ``shard`` number. Codex ignores the manifest's ``raw_event_log`` and
+``payloads_dir`` and always opens these fixed names, so the names below are the format, not
+defaults. No I/O here: the reducer, the recorder and the converter all read these facts.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Final
+
+import orjson
+
+#: The two schemas this library reads; the manifest's ``schema_version`` picks one.
+SCHEMA_2: Final = 2
+SCHEMA_3: Final = 3
+SUPPORTED_SCHEMAS: Final = (SCHEMA_2, SCHEMA_3)
+
+MANIFEST: Final = "manifest.json"
+EVENT_LOG: Final = "trace.jsonl"
+PAYLOADS_DIR: Final = "payloads"
+#: Where ``rollout-trace reduce`` writes the reduced state unless told otherwise.
+STATE_FILE: Final = "state.json"
+
+RAW_PAYLOAD_PREFIX: Final = "raw_payload:"
+
+
+def raw_payload_id(number: int) -> str:
+    """The id of the ``number``-th payload of a bundle (one counter per bundle, from 1)."""
+    return f"{RAW_PAYLOAD_PREFIX}{number}"
+
+
+# --- schema 2: one file per payload ---------------------------------------------------------------
+
+
+def payload_path(number: int) -> str:
+    """Schema 2: the bundle-relative ``path`` a reference to payload ``number`` carries."""
+    return f"{PAYLOADS_DIR}/{number}.json"
+
+
+# --- schema 3: zstd shards --------------------------------------------------------------------------
+
+
+def shard_name(shard: int) -> str:
+    """Schema 3: a shard's file name, six digits zero-padded and never truncated (Rust's
+    ``{:06}``): shard 1 → ``000001.zst``, shard 1234567 → ``1234567.zst``."""
+    return f"{shard:06}.zst"
+
+
+def shard_path(shard: int) -> str:
+    """Schema 3: the bundle-relative path of shard ``shard``."""
+    return f"{PAYLOADS_DIR}/{shard_name(shard)}"
+
+
+#: A decompressed shard is a run of records: id length (u16 LE), body length (u64 LE), id, body.
+SHARD_RECORD_HEADER: Final = struct.Struct("<HQ")
+#: Every content_value sits in a shard of its own; other payloads rotate near this many bytes.
+SHARD_ROTATE_BYTES: Final = 8 * 1024 * 1024
+#: A placeholder Codex splices for an unavailable template part (``{"$trace_unavailable": id}``).
+UNAVAILABLE_MARKER_KEY: Final = "$trace_unavailable"
+
+
+def shard_record(payload_id: str, body: bytes) -> bytes:
+    """One shard record (uncompressed) for ``payload_id``."""
+    ident = payload_id.encode()
+    return SHARD_RECORD_HEADER.pack(len(ident), len(body)) + ident + body
+
+
+# --- JSON style ----------------------------------------------------------------------------------
+# Codex writes with serde_json: events compact with a newline, the manifest, schema-2 payload
+# files and state.json pretty-printed (two spaces, no trailing newline), schema-3 payload bodies
+# compact. All raw UTF-8.
+
+
+def pretty_json(value: Any) -> bytes:
+    """2-space pretty JSON, no trailing newline: the manifest, schema-2 payloads, state.json."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2)
+
+
+def compact_json(value: Any) -> bytes:
+    """Compact JSON: schema-3 payload bodies (a trace line adds a newline)."""
+    return orjson.dumps(value)

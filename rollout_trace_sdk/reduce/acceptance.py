@@ -1,0 +1,147 @@
+"""History acceptance: the acceptance map, items created at acceptance, and their claiming.
+
+Codex records when an item entered a thread's history. Schema 2 creates an item at acceptance
+only for an agent message that carries its payload (a receipt); schema 3 also for every tool
+output carrying ``tool_output_payload``. Such an item is *unclaimed* until a later request or
+compaction checkpoint of the same thread brings the same id: that batch item becomes it
+(``claim_receipt``). The history lists are filled at the end from the acceptance map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.events import HistoryItemAccepted, HistoryItemAcceptedV3, TraceEvent
+from ..model.state import Producer
+from . import agents, conversation
+from .context import Replay
+from .errors import ReduceError
+from .normalize import NormItem, normalize_one
+
+#: Schema 3: the normalised kinds of items an acceptance may create (with agent messages).
+_ACCEPTED_OUTPUT_KINDS = frozenset({"function_call_output", "custom_tool_call_output"})
+#: Schema 3: the Responses item types an acceptance payload may hold.
+_ACCEPTED_TYPES = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "tool_search_output",
+        "mcp_tool_call_output",
+        "agent_message",
+    }
+)
+
+
+def place_before_claimed(
+    replay: Replay, created: list[tuple[int, str]], claimed: list[tuple[int, str]]
+) -> None:
+    """Schema 3: an item a batch creates goes into the thread's history list just before the
+    first tool output that follows it in the batch and that the batch claimed (an output
+    created at its acceptance, hence earlier in the list), keeping batch order."""
+    for offset, item_id in created:
+        anchor = next((claim for at, claim in claimed if at > offset), None)
+        if anchor is not None:
+            base = replay.list_position.get(anchor, (conversation.ordinal(anchor),))
+            replay.list_position[item_id] = (*base[:1], -1, offset)
+
+
+def claim_receipt(replay: Replay, thread_id: str, norm: NormItem, payload_id: str) -> str | None:
+    """The first agent message carrying an unclaimed receipt's id becomes that receipt item;
+    the receipt takes its body and keeps everything else."""
+    if norm.responses_item_id is None or not replay.receipts:
+        return None
+    if norm.agent_message is None and not (replay.v3 and norm.kind in _ACCEPTED_OUTPUT_KINDS):
+        return None
+    item_id = replay.receipts.pop((thread_id, norm.responses_item_id), None)
+    if item_id is not None:
+        receipt = replay.trace.conversation_items[item_id]
+        receipt.body = norm.body_for(payload_id)
+        conversation.rekey(replay, receipt)
+    return item_id
+
+
+def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItemAccepted) -> None:
+    thread_id = event.thread_id
+    if thread_id is None:
+        raise ReduceError("history acceptance has no thread")
+    replay.thread(thread_id)
+    key = (thread_id, accepted.item_id)
+    replay.acceptance.setdefault(key, (event.wall_time_unix_ms, event.seq))
+    if isinstance(accepted, HistoryItemAcceptedV3):
+        _accept_v3(replay, event, accepted, thread_id)
+        return
+    ref = accepted.agent_message_payload
+    if ref is None:
+        return
+    payload = replay.load(ref)
+    norm = normalize_one(payload, ref.raw_payload_id, conversation.raw_locator(replay, ref))
+    is_agent_message = isinstance(payload, dict) and payload.get("type") == "agent_message"
+    if not is_agent_message or norm.responses_item_id != accepted.item_id:
+        raise ReduceError(f"accepted agent message does not match receipt {accepted.item_id}")
+    if key in replay.items_by_rid:
+        return
+    item_id = conversation.create_item(
+        replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, ()
+    )
+    replay.history.add(item_id)
+    replay.receipts[key] = item_id
+    agents.resolve_pending_for_item(replay, item_id)
+
+
+def _accept_v3(
+    replay: Replay, event: TraceEvent, accepted: HistoryItemAcceptedV3, thread_id: str
+) -> None:
+    """Schema 3: an acceptance carrying its item creates the conversation item now, unclaimed
+    until a later request or checkpoint of the thread brings the same id (see
+    ``_claim_receipt``). It is produced by the tool whose call it answers, if that tool has
+    started, but not linked to it: linking happens when a batch claims it."""
+    ref = accepted.tool_output_payload or accepted.agent_message_payload
+    if ref is None or not ref.available:
+        return
+    item_id = accepted.item_id
+    payload = replay.load(ref)
+    norm = normalize_one(
+        payload, ref.raw_payload_id, conversation.raw_locator(replay, ref), unavailable=True
+    )
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    if kind not in _ACCEPTED_TYPES or norm.responses_item_id != item_id:
+        raise ReduceError(f"accepted item payload does not match {item_id}")
+    key = (thread_id, item_id)
+    if key in replay.items_by_rid:
+        return
+    producers: list[Producer] = []
+    if norm.call_id is not None:
+        tool = replay.single_tool_for_call(norm.call_id)
+        if tool is not None:
+            producers.append(Producer("tool", tool))
+    created = conversation.create_item(
+        replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, producers
+    )
+    replay.history.add(created)
+    replay.receipts[key] = created
+    if norm.agent_message is not None:
+        agents.resolve_pending_for_item(replay, created)
+
+
+def finalize_history(replay: Replay) -> None:
+    """Fill accepted_* and each thread's history list (creation order)."""
+    threads = replay.trace.threads
+    acceptance = replay.acceptance
+    history = replay.history
+    items = replay.trace.conversation_items
+    order: Any = items
+    if replay.list_position:
+        # schema 3: items placed before a claimed output (else creation order)
+        position = replay.list_position
+        order = sorted(items, key=lambda i: position.get(i, (conversation.ordinal(i), 0)))
+    for item_id in order:
+        item = items[item_id]
+        accepted = None
+        if item.responses_item_id is not None:
+            accepted = acceptance.get((item.thread_id, item.responses_item_id))
+        if accepted is not None:
+            item.accepted_at_unix_ms, item.accepted_seq = accepted
+        if accepted is not None or item_id in history:
+            thread = threads.get(item.thread_id)
+            if thread is not None:
+                thread.conversation_item_ids.append(item_id)

@@ -1,0 +1,260 @@
+"""Schema-3 payload storage: zstd shards of records, templates spliced from parts.
+
+A schema-3 reference names a shard (``payloads/000001.zst``) instead of a file. A shard is
+opened the first time a handler needs one of its payloads (registering a reference opens
+nothing, as in Codex), decompressed once into an index of record offsets, and its bytes are
+kept only in a small least-recently-used cache: memory follows the reduced state, not the
+bundle, and a bundle whose shards are read in order decompresses each one once.
+
+All of Codex 0.171's texts for broken shards live here: ``open shard``, ``decompress shard``,
+``duplicate payload``, ``partial record in sealed shard``, ``missing footer in payload shard``,
+``missing payload <id> in shard <n>``, ``invalid payload fragment count``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+import orjson
+import zstandard
+
+from ..model import layout
+from ..model import serde_errors as serde
+from ..model.events import RawPayloadRef
+from .confined import os_error_text
+from .errors import MissingPayload, ReduceError
+
+#: Decompressed bytes kept across shards: one of Codex's shards (it rotates near 8 MiB; the
+#: most recent shard is always kept). Events read payloads in writing order, so an older shard
+#: is rarely needed again, and is decompressed again if it is.
+CACHE_BYTES: Final = 8 * 1024 * 1024
+_HEADER: Final = layout.SHARD_RECORD_HEADER
+_ZSTD_PREFIX: Final = "zstd decompressor error: "
+
+
+class MissingShardPayload(MissingPayload):
+    """A payload is not in its shard (or the shard file is absent): lenient replay skips the
+    event that needed it."""
+
+
+#: Reads a bundle-relative file: the bundle passes its confined reader (``confined.BundleFiles``,
+#: raising ``ReduceError`` in Codex's words), so shards follow the rules of every other read.
+#: An ``OSError`` (a plain reader) is worded here.
+FileReader = Callable[[str], bytes]
+
+
+@attrs.define(slots=True)
+class _Shard:
+    number: int
+    #: the stream ended with a complete zstd frame
+    sealed: bool
+    #: payload id -> (offset, length) of its body in the decompressed data
+    records: dict[str, tuple[int, int]]
+    #: a trailing record cut short
+    partial_tail: bool
+
+
+def _decompress(data: bytes) -> tuple[bytes, bool]:
+    """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
+    last one is complete. A cut frame yields what decoded before the cut. A single frame (what
+    Codex writes) is decoded without a second copy."""
+    chunks: list[bytes] = []
+    view = memoryview(data)
+    offset = 0
+    sealed = True
+    while offset < len(data):
+        stream = zstandard.ZstdDecompressor().decompressobj()
+        chunks.append(stream.decompress(view[offset:]))
+        if not stream.eof:
+            sealed = False
+            break
+        offset = len(data) - len(stream.unused_data)
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
+
+
+def _index(number: int, data: bytes, sealed: bool) -> _Shard:
+    records: dict[str, tuple[int, int]] = {}
+    offset = 0
+    size = len(data)
+    partial = False
+    while offset < size:
+        if offset + _HEADER.size > size:
+            partial = True
+            break
+        id_len, body_len = _HEADER.unpack_from(data, offset)
+        start = offset + _HEADER.size
+        body_start = start + id_len
+        end = body_start + body_len
+        if end > size:
+            partial = True
+            break
+        try:
+            payload_id = data[start:body_start].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReduceError(_utf8_text(exc)) from None
+        if payload_id in records:
+            raise ReduceError(f"duplicate payload {payload_id} in shard {number}")
+        records[payload_id] = (body_start, body_len)
+        offset = end
+    if partial and sealed:
+        raise ReduceError(f"partial record in sealed shard {number}")
+    return _Shard(number, sealed, records, partial)
+
+
+def _utf8_text(exc: UnicodeDecodeError) -> str:
+    """Rust's ``Utf8Error`` wording."""
+    width = exc.end - exc.start
+    return f"invalid utf-8 sequence of {width} bytes from index {exc.start}"
+
+
+class ShardReader:
+    """The payloads of one schema-3 bundle."""
+
+    def __init__(self, display: str, read_file: FileReader) -> None:
+        self._display = display
+        self._read_file = read_file
+        self._shards: dict[int, _Shard] = {}
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cached_bytes = 0
+        self._checked: set[str] = set()
+
+    # --- shards ------------------------------------------------------------------------------
+
+    def _shown(self, shard: int) -> str:
+        return f"{self._display}/{layout.shard_path(shard)}"
+
+    def _load(self, number: int) -> tuple[_Shard, bytes]:
+        """The shard's index and decompressed bytes (from the cache when still there)."""
+        data = self._cache.get(number)
+        shard = self._shards.get(number)
+        if data is not None and shard is not None:
+            self._cache.move_to_end(number)
+            return shard, data
+        shown = self._shown(number)
+        try:
+            raw = self._read_file(layout.shard_path(number))
+        except OSError as exc:  # a plain reader (tests); the bundle's raises ReduceError
+            error = MissingShardPayload if isinstance(exc, FileNotFoundError) else ReduceError
+            raise error(f"open shard {shown}", cause=os_error_text(exc), file=shown) from None
+        try:
+            data, sealed = _decompress(raw)
+        except zstandard.ZstdError as exc:
+            text = str(exc)
+            cause = text[len(_ZSTD_PREFIX) :] if text.startswith(_ZSTD_PREFIX) else text
+            raise ReduceError(f"decompress shard {shown}", cause=cause, file=shown) from None
+        del raw
+        if shard is None:
+            try:
+                shard = _index(number, data, sealed)
+            except ReduceError as exc:
+                exc.file = shown
+                raise
+            self._shards[number] = shard
+        self._remember(number, data)
+        return shard, data
+
+    def _remember(self, number: int, data: bytes) -> None:
+        self._cache[number] = data
+        self._cached_bytes += len(data)
+        while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped)
+
+    def record(self, payload_id: str, shard: int) -> bytes:
+        """The stored body of ``payload_id`` (not spliced)."""
+        found, data = self._load(shard)
+        where = found.records.get(payload_id)
+        if where is None:
+            raise MissingShardPayload(
+                f"missing payload {payload_id} in shard {shard}", file=self._shown(shard)
+            )
+        start, length = where
+        return data[start : start + length]
+
+    # --- templates ---------------------------------------------------------------------------
+
+    def text(self, ref: RawPayloadRef) -> bytes:
+        """A payload's text: its body, or for a template the body's fragments with the parts'
+        texts between them. An unavailable part reads as ``{"$trace_unavailable": id}``."""
+        if not ref.available or ref.shard is None:
+            return orjson.dumps({layout.UNAVAILABLE_MARKER_KEY: ref.raw_payload_id})
+        body = self.record(ref.raw_payload_id, ref.shard)
+        if not ref.parts:
+            return body
+        fragments = _fragments(body, len(ref.parts) + 1)
+        out = bytes(fragments[0])
+        for part, fragment in zip(ref.parts, fragments[1:], strict=True):
+            out += self.text(part)
+            out += fragment
+        return bytes(out)
+
+    # --- end of replay -----------------------------------------------------------------------
+
+    def check_footers(self, refs: list[RawPayloadRef]) -> None:
+        """A completed recording leaves no shard unsealed (checked before payload bodies)."""
+        shards = sorted({r.shard for ref in refs for r in ref.walk() if r.shard is not None})
+        for number in shards:
+            shard, _ = self._load(number)
+            if not shard.sealed:
+                raise ReduceError(
+                    f"missing footer in payload shard {number}", file=self._shown(number)
+                )
+
+    def check(self, ref: RawPayloadRef) -> None:
+        """End-of-replay check of one registered payload: the record exists and the (spliced)
+        text is JSON; a truncated one keeps exactly ``retained_bytes`` and is not parsed."""
+        if ref.shard is None or ref.raw_payload_id in self._checked:
+            return
+        capture = ref.capture
+        if capture is not None:
+            # a cut body is never parsed, but it must be as long as the reference says
+            body = self.record(ref.raw_payload_id, ref.shard)
+            if capture.status == "truncated" and len(body) != capture.retained_bytes:
+                raise ReduceError("invalid retained length", file=self._shown(ref.shard))
+            return
+        text = self.text(ref)
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError:
+            cause = serde.syntax_error(text)
+            if cause is not None:
+                if ref.parts:
+                    raise ReduceError(cause, file=self._shown(ref.shard)) from None
+                raise ReduceError(
+                    f"invalid payload {ref.raw_payload_id}",
+                    cause=cause,
+                    file=self._shown(ref.shard),
+                ) from None
+        self._checked.add(ref.raw_payload_id)
+
+    def mark_checked(self, payload_id: str) -> None:
+        self._checked.add(payload_id)
+
+
+def _fragments(body: bytes, wanted: int) -> list[bytes]:
+    """A template body: a JSON array of exactly ``wanted`` strings."""
+    try:
+        value: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        value = None
+        cause = serde.syntax_error(body)
+        if cause is not None:
+            raise ReduceError(cause) from None
+    if not isinstance(value, list):
+        what = "map" if isinstance(value, dict) else _describe(value)
+        raise ReduceError(f"invalid type: {what}, expected a sequence at line 1 column 0")
+    for item in value:
+        if not isinstance(item, str):
+            raise ReduceError(f"invalid type: {_describe(item)}, expected a string")
+    if len(value) != wanted:
+        raise ReduceError("invalid payload fragment count")
+    return [item.encode() for item in value]
+
+
+def _describe(value: Any) -> str:
+    from ..model.codec import describe
+
+    return describe(value)
