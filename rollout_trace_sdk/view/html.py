@@ -72,19 +72,21 @@ def _html_escape(text: str) -> str:
 
 
 def embedded_payloads(
-    reader: PayloadReader | None, model: Mapping[str, Any], limit: int
+    reader: PayloadReader | None, state: Mapping[str, Any], limit: int
 ) -> tuple[str, str]:
     """The payload element and a note for what was left out.
 
     Args:
-        reader: confined reads from the bundle, or None (input was a state.json).
-        model: the view model (its ``payloads`` index names what to embed).
-        limit: raw bytes to embed at most; the rest is left out, smallest first kept.
+        reader: the bundle's payload reads, or None (input was a state.json).
+        state: the reduced state (its ``raw_payloads`` names what to embed).
+        limit: raw bytes to embed at most; past it the rest is left out, in id order.
 
     Returns:
         (the ``<script>`` element or "", a note for the page or "").
     """
-    index = model.get("payloads") or {}
+    index = state.get("raw_payloads")
+    if not isinstance(index, Mapping):
+        index = {}
     if reader is None:
         return (
             "",
@@ -95,10 +97,10 @@ def embedded_payloads(
     left_out = 0
     unreadable = 0
     for payload_id in sorted(index, key=_payload_number):
-        path = index[payload_id][0]
-        if not isinstance(path, str):
+        ref = index[payload_id]
+        if not isinstance(ref, Mapping):
             continue
-        raw = reader.read(payload_id, path)
+        raw = reader.read(ref)
         if raw is None:
             unreadable += 1
             continue
@@ -114,7 +116,7 @@ def embedded_payloads(
             "`rollout-trace view --serve` reads them from the bundle on demand."
         )
     if unreadable:
-        notes.append(f"{unreadable:,} payload files could not be read from the bundle.")
+        notes.append(f"{unreadable:,} payloads could not be read from the bundle.")
     element = f'<script type="application/json" id="rt-payloads">{_script_json(encoded)}</script>'
     return element, " ".join(notes)
 
@@ -141,5 +143,5 @@ def static_page(
         The HTML text.
     """
     model = build_view_model(state)
-    data, note = embedded_payloads(reader, model, payload_limit)
+    data, note = embedded_payloads(reader, state, payload_limit)
     return render_page(model, boot={"mode": "static", "payload_note": note}, data=data)

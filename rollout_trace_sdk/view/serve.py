@@ -4,7 +4,7 @@ A small threaded HTTP/1.1 server on 127.0.0.1 (never another interface). It foll
 that is still being written: when ``trace.jsonl`` (or the ``state.json`` given) changes, the
 next request reduces it again, leniently, since a live bundle ends mid-write; the page polls
 ``/version`` and refetches the model when it moves. Payload bodies are read on request, only
-at paths the reduced state names, through ``PayloadReader``'s confined reads.
+only as the reduced state names them, through the reducer's own reads (``PayloadReader``).
 
 Routes: ``/`` the page, ``/model.json`` the view model, ``/version`` a change token,
 ``/payload?id=raw_payload:N`` one payload body.
@@ -123,8 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         _, state, _ = source.current()
         try:
-            path = source.reader.path_of(state, payload_id)
-            body = source.reader.read_checked(payload_id, path)
+            body = source.reader.read_checked(source.reader.ref_of(state, payload_id))
         except PayloadRefused as exc:
             self._send(HTTPStatus.FORBIDDEN, str(exc).encode(), "text/plain")
             return
