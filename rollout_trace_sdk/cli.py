@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary | convert | view | show | export.
+"""``rollout-trace``: demo | reduce | validate | summary | convert | redact | view | show | export.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="new bundle directory (must not exist)"
     )
+
+    redact = commands.add_parser("redact", help="write a copy of a bundle with secrets redacted")
+    redact.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+    where = redact.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="DIR", help="new bundle (default BUNDLE-redacted)")
+    where.add_argument("--in-place", action="store_true", help="replace BUNDLE itself")
 
     demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
@@ -322,6 +328,12 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return cmd_export(args, out, err)
 
 
+def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .redact_bundle import run_cli
+
+    return run_cli(args.bundle, args.output, args.in_place, out, err)
+
+
 _COMMANDS = {
     "reduce": _cmd_reduce,
     "validate": _cmd_validate,
@@ -331,6 +343,7 @@ _COMMANDS = {
     "show": _cmd_show,
     "export": _cmd_export,
     "convert": _cmd_convert,
+    "redact": _cmd_redact,
 }
 
 
