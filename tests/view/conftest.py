@@ -97,8 +97,10 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API keeps an event loop marked running
+    in this thread while it is open, which would break later tests that run their own loop."""
     executable = chromium_path()
     if executable is None:
         pytest.skip(
