@@ -12,6 +12,10 @@ from typing import Any, Protocol
 import orjson
 
 from ..model.events import AgentResultObserved, RawPayloadRef, ToolCallKind, TraceEvent
+from ..model.serde_errors import (
+    agent_path_error,
+    typed_text_error,
+)
 from ..model.state import (
     EncodedPart,
     InteractionEdge,
@@ -22,10 +26,6 @@ from ..model.state import (
 from . import collab
 from .context import PendingEdge, Replay, push_unique
 from .errors import ReduceError
-from .serde_text import (
-    agent_path_error,
-    typed_text_error,
-)
 
 _ACTIVITY_EDGES = {
     ("spawn_agent", "started"): "spawn_agent",

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ReduceError
-from .serde_text import (
+from ..model.serde_errors import (
     agent_path_error,
     canonical_thread_id,
     invalid_type,
     struct_error,
     uuid_error,
 )
+from .errors import ReduceError
 
 
 def field(payload: dict[str, Any], name: str, kind: type) -> Any:

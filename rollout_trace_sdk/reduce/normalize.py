@@ -15,6 +15,7 @@ import attrs
 import orjson
 
 from ..model.layout import UNAVAILABLE_MARKER_KEY
+from ..model.serde_errors import describe, describe_content
 from ..model.state import (
     AgentMessageMeta,
     CodePart,
@@ -30,7 +31,6 @@ from ..model.state import (
 )
 from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
 from .errors import ReduceError
-from .serde_text import describe, describe_content
 
 #: Re-reads one element of the payload with number text kept (see ``canonical``).
 RawLocator: TypeAlias = Callable[[Sequence[str | int]], Any]

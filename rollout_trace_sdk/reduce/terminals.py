@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from ..model.events import ExecutionStatus, RawPayloadRef, StdinTargetResolved, TraceEvent
+from ..model.serde_errors import describe_content, invalid_type, struct_error
 from ..model.state import (
     ExecCommandRequest,
     ExecutionWindow,
@@ -27,7 +28,6 @@ from ..model.state import (
 from .canonical import RawNumber
 from .context import Replay, push_unique
 from .errors import ReduceError
-from .serde_text import describe_content, invalid_type, struct_error
 
 
 def _process_key(value: Any) -> str | None:

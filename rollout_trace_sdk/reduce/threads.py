@@ -15,11 +15,11 @@ from ..model.events import (
     ThreadStarted,
     TraceEvent,
 )
+from ..model.serde_errors import invalid_type, struct_error
 from ..model.state import AgentThread, CodexTurn, ExecutionWindow, SpawnedOrigin
 from . import code_cells, inference
 from .context import Replay
 from .errors import ReduceError
-from .serde_text import invalid_type, struct_error
 
 _METADATA_STRINGS = ("agent_path", "task_name", "nickname", "agent_role", "model")
 

@@ -18,11 +18,11 @@ from ..model.events import (
     ToolCallStarted,
     TraceEvent,
 )
+from ..model.serde_errors import text_syntax_error as syntax_error
 from ..model.state import ExecutionWindow, Producer, ToolCall
 from . import agents, terminals
 from .context import Replay, push_unique
 from .errors import ReduceError
-from .serde_text import syntax_error
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
 _OUTPUT_KINDS = frozenset({"function_call_output", "custom_tool_call_output"})

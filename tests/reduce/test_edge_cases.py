@@ -244,7 +244,7 @@ def test_spawn_end_payload_needs_codex_fields(bundle: BundleBuilder) -> None:
     assert bundle.reduce_error().message == "missing field `model`"
 
 
-def test_wait_arguments_error_uses_serde_text(bundle: BundleBuilder) -> None:
+def test_wait_arguments_error_uses_serde_wording(bundle: BundleBuilder) -> None:
     bundle.begin()
     invocation = bundle.payload(
         "tool_invocation",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..model import serde_errors
-from ..model.codec import rust_debug
+from ..codec import rust_debug
+from ._syntax import syntax_error as _syntax_error
+from ._typed import string_struct_error
 
 
 def describe(value: Any) -> str:
@@ -63,12 +64,12 @@ def struct_error(value: Any, name: str, fields: int, first: str = "a string") ->
 def typed_text_error(text: str, name: str, required: tuple[str, ...]) -> str | None:
     """serde's message (with position) for JSON ``text`` read as a struct whose ``required``
     fields are strings, or None when it reads."""
-    return serde_errors.string_struct_error(text.encode("utf-8"), name, required)
+    return string_struct_error(text.encode("utf-8"), name, required)
 
 
-def syntax_error(text: str) -> str:
+def text_syntax_error(text: str) -> str:
     """serde's message for JSON text that does not parse."""
-    return serde_errors.syntax_error(text.encode("utf-8")) or "invalid JSON"
+    return _syntax_error(text.encode("utf-8")) or "invalid JSON"
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")

@@ -1,0 +1,333 @@
+"""Where serde's derived visitors stop in typed documents (event lines, the manifest)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from .. import codec
+from ._syntax import (
+    _WHITESPACE,
+    EOF_VALUE,
+    NUMBER_OUT_OF_RANGE,
+    TRAILING_CHARACTERS,
+    _Fail,
+    _Scanner,
+    at,
+    syntax_error,
+)
+
+_describe = codec.describe
+_unknown_variant = codec.unknown_variant
+
+# --- typed documents: where serde's derived visitors stop ---------------------------------------
+#
+# Codex deserialises lines and the manifest straight into typed structs, so a schema error can
+# stop serde before it ever reaches a later syntax error (a stray ``}`` closes the event early
+# and yields ``missing field``). ``_TypedScan`` walks the bytes once, checking each field as serde
+# would at the moment the field's value ends.
+
+_Check = Callable[[Any], object]
+
+
+def _load(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:  # numbers beyond f64 that serde keeps as text
+        return codec.loads_wide_numbers(raw)
+
+
+def _value_start(data: bytes, i: int) -> int:
+    match = _WHITESPACE.match(data, i)
+    return match.end() if match else i
+
+
+def _hook(tp: Any) -> _Check:
+    hook = codec.converter.get_structure_hook(tp)
+    return lambda value: hook(value, tp)
+
+
+def _unsigned(bits: int) -> _Check:
+    def check(value: Any) -> object:
+        kind = f"u{bits}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise codec.DecodeError(f"invalid type: {_unexpected(value)}, expected {kind}")
+        if not 0 <= value < 2**bits:
+            raise codec.DecodeError(f"invalid value: integer `{value}`, expected {kind}")
+        return value
+
+    return check
+
+
+def _unexpected(value: Any) -> str:
+    """serde_json's wording for a value of the wrong type."""
+    if isinstance(value, list):
+        return "sequence"
+    if isinstance(value, dict):
+        return "map"
+    return _describe(value)
+
+
+_Nested = Callable[["_TypedScan"], None]
+
+
+class _TypedScan:
+    def __init__(self, data: bytes, name: str, fields: dict[str, tuple[bool, _Check]]) -> None:
+        self.s = _Scanner(data, validate_utf8=True)
+        self.data = data
+        self.name = name
+        #: field -> (optional, check) in declaration order.
+        self.fields = fields
+        self.nested: dict[str, _Nested] = {}
+        self.io_read = False
+        #: (start, end) of each unknown member's value: serde skipped it without reading it.
+        self.skipped: list[tuple[int, int]] = []
+
+    def document(self) -> None:
+        self.struct()
+        if self.s.whitespace() is not None:
+            raise self.s.peek_error(TRAILING_CHARACTERS)
+
+    def struct(self) -> None:
+        s = self.s
+        peek = s.whitespace()
+        if peek is None:
+            raise s.peek_error(EOF_VALUE)
+        if peek == 0x5B:
+            s.value()
+            value = _load(self.data[_value_start(self.data, 0) : s.i])
+            wanted = len(self.fields)
+            if len(value) < wanted:
+                raise _Fail(
+                    f"invalid length {len(value)}, expected {self.name} with {wanted} elements",
+                    s.i,
+                )
+            raise s.peek_error(TRAILING_CHARACTERS)
+        if peek != 0x7B:
+            self.scalar_type_error(self.name)
+        s.depth -= 1
+        s.i += 1
+        seen: set[str] = set()
+        for _ in s.members():
+            key = self.key()
+            s.colon()
+            seen.add(key)
+            if key in self.nested:
+                self.nested[key](self)
+            elif key in self.fields:
+                self.field(*self.fields[key])
+            else:
+                start = _value_start(self.data, s.i)
+                s.skip()
+                self.skipped.append((start, s.i))
+        for name, (optional, _) in self.fields.items():
+            if not optional and name not in seen:
+                raise _Fail(f"missing field `{name}`", s.i)
+
+    def key(self) -> str:
+        start = self.s.i
+        self.s.i += 1
+        self.s.string()
+        key = _load(self.data[start : self.s.i])
+        return key if isinstance(key, str) else ""
+
+    def field(self, optional: bool, check: _Check) -> None:
+        """A scalar field: serde reads the value, then complains about its type (a list or
+        map it refuses at the bracket, without reading it)."""
+        s = self.s
+        peek = s.whitespace()
+        if peek is None:
+            raise s.peek_error(EOF_VALUE)
+        start = s.i
+        if peek in (0x5B, 0x7B):
+            value: Any = [] if peek == 0x5B else {}
+        else:
+            s.value()
+            value = _load(self.data[start : s.i])
+            if optional and value is None:
+                return
+            self.finite(value, start)
+        try:
+            check(value)
+        except codec.DecodeError as exc:
+            message = str(exc)
+            if message.startswith("invalid type: "):
+                wanted = message.rsplit(", expected ", 1)[-1]
+                message = f"invalid type: {_unexpected(value)}, expected {wanted}"
+            raise _Fail(message, self.stopped(start)) from None
+
+    def finite(self, value: Any, start: int) -> None:
+        """serde turns a number literal into an f64 before any visitor sees it (a typed field
+        is never skipped), and an infinite one is "number out of range" whatever type the
+        field wanted."""
+        if isinstance(value, float) and math.isinf(value):
+            raise _Fail(NUMBER_OUT_OF_RANGE, self.stopped(start))
+
+    def stopped(self, start: int) -> int:
+        """Where serde stands after refusing the value at ``start``. A reader over a stream
+        (``from_reader``, used for the manifest) has also counted the byte it peeked at: the
+        bracket it refused, or the byte after a number."""
+        end = self.s.i
+        if not self.io_read:
+            return end
+        if self.data[start] in b"[{":
+            return start + 1
+        if self.data[start] in b"-0123456789" and end < len(self.data):
+            return end + 1
+        return end
+
+    def scalar_type_error(self, expected: str) -> None:
+        s = self.s
+        start = s.i
+        if s.data[start] not in b"[{":
+            s.value()
+            value: Any = _load(self.data[start : s.i])
+            self.finite(value, start)
+        else:
+            value = [] if s.data[start] == 0x5B else {}
+        raise _Fail(f"invalid type: {_unexpected(value)}, expected {expected}", self.stopped(start))
+
+    def end_of_member(self) -> int:
+        """Where serde stamps an error that surfaced once a member's value was complete: it
+        first tries to close the enclosing map, consuming ``}`` if that comes next."""
+        i = _value_start(self.data, self.s.i)
+        peeked = i < len(self.data) and (self.io_read or self.data[i] == 0x7D)
+        return i + 1 if peeked else i
+
+
+def _event_payload(scan: _TypedScan, schema: int) -> None:
+    """``payload``: an internally tagged enum. serde reads the whole map (syntax only), deciding
+    the variant as soon as it meets ``type``; the variant's fields are checked afterwards."""
+    from .. import events as ev
+
+    types = ev.event_types(schema)
+    s = scan.s
+    peek = s.whitespace()
+    if peek is None:
+        raise s.peek_error(EOF_VALUE)
+    if peek != 0x7B:
+        scan.scalar_type_error("internally tagged enum RawTraceEventPayload")
+    start = s.i
+    s.depth -= 1
+    s.i += 1
+    tag: str | None = None
+    for _ in s.members():
+        key = scan.key()
+        s.colon()
+        if key != "type":
+            s.value()
+            continue
+        peek = s.whitespace()
+        if peek != 0x22:
+            if peek is None:
+                raise s.peek_error(EOF_VALUE)
+            scan.scalar_type_error("variant identifier")
+        s.i += 1
+        tag_start = s.i - 1
+        s.string()
+        tag = _load(scan.data[tag_start : s.i])
+        if tag not in types:
+            raise _Fail(str(_unknown_variant(str(tag), tuple(types))), s.i)
+    s.depth += 1
+    if tag is None:
+        raise _Fail("missing field `type`", s.i)
+    try:
+        codec.converter_for(schema).structure(_load(scan.data[start : s.i]), types[tag])
+    except codec.DecodeError as exc:
+        raise _Fail(str(exc), scan.end_of_member()) from None
+
+
+def _event_scan(line: bytes, schema: int) -> _TypedScan:
+    text = _hook(str)
+    scan = _TypedScan(
+        line,
+        "struct RawTraceEvent",
+        {
+            "schema_version": (False, _unsigned(32)),
+            "seq": (False, _unsigned(64)),
+            "wall_time_unix_ms": (False, _hook(int)),
+            "rollout_id": (False, text),
+            "thread_id": (True, text),
+            "codex_turn_id": (True, text),
+            "payload": (False, lambda _: None),
+        },
+    )
+    scan.nested["payload"] = lambda scan: _event_payload(scan, schema)
+    scan.s.validate_utf8 = False  # Codex reads lines as text: UTF-8 was checked on reading
+    return scan
+
+
+def event_line_error(line: bytes, schema: int = 2) -> str | None:
+    """serde's message (with position) for a ``trace.jsonl`` line (newline included, as Codex
+    passes it) that is not a valid event of ``schema``, or None when serde would accept it."""
+    scan = _event_scan(line, schema)
+    try:
+        scan.document()
+    except _Fail as fail:
+        return at(fail.message, line, fail.index)
+    return None
+
+
+def event_line_read(line: bytes, schema: int = 2) -> Any:
+    """The JSON value of an event line serde accepts (``event_line_error`` returned None) but
+    orjson refused: numbers beyond f64, or unknown fields nested too deeply for any JSON
+    parser here (serde skips those without reading them; so do we, by blanking them to 0)."""
+    scan = _event_scan(line, schema)
+    scan.document()
+    if scan.skipped:
+        parts = []
+        last = 0
+        for start, end in scan.skipped:
+            parts += [line[last:start], b"0"]
+            last = end
+        parts.append(line[last:])
+        line = b"".join(parts)
+    return codec.loads_wide_numbers(line)
+
+
+def manifest_error(data: bytes) -> str | None:
+    """serde's message (with position) for ``manifest.json`` bytes, or None if acceptable."""
+    text = _hook(str)
+    scan = _TypedScan(
+        data,
+        "struct TraceBundleManifest",
+        {
+            "schema_version": (False, _unsigned(32)),
+            "trace_id": (False, text),
+            "rollout_id": (False, text),
+            "root_thread_id": (False, text),
+            "started_at_unix_ms": (False, _hook(int)),
+            "raw_event_log": (False, text),
+            "payloads_dir": (False, text),
+        },
+    )
+    scan.io_read = True  # Codex reads the manifest through serde_json::from_reader
+    try:
+        scan.document()
+    except _Fail as fail:
+        return at(fail.message, data, fail.index)
+    return None
+
+
+def string_struct_error(data: bytes, name: str, fields: tuple[str, ...]) -> str | None:
+    """serde's message (with position) for JSON ``data`` read as struct ``name`` whose
+    ``fields`` are required strings, or None when it reads."""
+    from ..codec import DecodeError, describe
+
+    def check_str(value: Any) -> object:
+        if not isinstance(value, str):
+            raise DecodeError(f"invalid type: {describe(value)}, expected a string")
+        return value
+
+    problem = syntax_error(data)
+    if problem is not None:
+        return problem
+    scan = _TypedScan(data, f"struct {name}", {field: (False, check_str) for field in fields})
+    try:
+        scan.document()
+    except _Fail as fail:
+        return at(fail.message, data, fail.index)
+    return None
