@@ -313,14 +313,17 @@ def runtime_begin(replay: Replay, tool: ToolCall, ref: RawPayloadRef) -> None:
     )
 
 
-def _invocation_message(replay: Replay, tool: ToolCall) -> str:
-    """The ``message`` argument of the tool's invocation: what a sub-agent activity delivered."""
+def _invocation_message(replay: Replay, tool: ToolCall) -> str | None:
+    """The ``message`` argument of the tool's invocation: what a sub-agent activity delivered
+    (None when a schema-3 recording cut or left out the invocation)."""
     tool_call_id = tool.tool_call_id
     ref = None
     if tool.raw_invocation_payload_id is not None:
         ref = replay.trace.raw_payloads.get(tool.raw_invocation_payload_id)
     if ref is None:
         raise ReduceError(f"agent activity tool call {tool_call_id} missing invocation payload")
+    if not ref.available:
+        return None
     invocation = replay.load(ref)
     payload = invocation.get("payload") if isinstance(invocation, dict) else None
     arguments = payload.get("arguments") if isinstance(payload, dict) else None
@@ -390,6 +393,9 @@ def _sub_agent_activity(replay: Replay, tool: ToolCall, payload: dict[str, Any],
         _close_edge(replay, tool, target, at)
         return
     spawn = edge_kind == "spawn_agent"
+    message = _invocation_message(replay, tool)
+    if message is None:
+        return  # schema 3: the delivered message was not kept, so no edge is traced
     _queue_tool_edge(
         replay,
         tool,
@@ -398,7 +404,7 @@ def _sub_agent_activity(replay: Replay, tool: ToolCall, payload: dict[str, Any],
         else _tool_edge_id(tool.tool_call_id),
         kind=edge_kind,
         target_thread_id=target,
-        content=_invocation_message(replay, tool),
+        content=message,
         ended_at=at,
         fallback=target if spawn else None,
     )

@@ -116,6 +116,8 @@ class Replay:
     #: thread → normalisations of its last request and response, by exact item bytes
     norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
 
+    #: schema 3: inference calls whose request was cut or left out (no request items)
+    blind_requests: set[str] = attrs.field(factory=set)
     #: schema 3: item → sort key in its thread's history list, for items not in creation order
     list_position: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
 

@@ -79,6 +79,10 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
             request,
             stripped,
         )
+    else:
+        # A cut or omitted request names no items and leaves the thread's snapshot alone;
+        # its response, if kept, then follows no request items (see ``finish``).
+        replay.blind_requests.add(call_id)
     trace.inference_calls[call_id] = InferenceCall(
         inference_call_id=call_id,
         thread_id=started.thread_id,
@@ -132,6 +136,10 @@ def finish(
     if payload_ref is not None and not payload_ref.available:
         response_ids = []  # schema 3: a cut or omitted response names no items
     elif payload_ref is not None:
+        if call.inference_call_id in replay.blind_requests:
+            # Codex appends a response to its call's request items: none are known here.
+            replay.snapshots[call.thread_id] = []
+            replay.snapshot_norms[call.thread_id] = []
         payload = replay.load(payload_ref)
         response_ids = conversation.reduce_response(
             replay,

@@ -136,7 +136,11 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
         requester_code_cell_id=requester_cell,
         kind=started.kind,
         summary=summary,
-        raw_invocation_payload_id=None if ref is None else ref.raw_payload_id,
+        raw_invocation_payload_id=(
+            None
+            if started.invocation_payload is None
+            else started.invocation_payload.raw_payload_id
+        ),
         model_visible_call_item_ids=call_items,
         terminal_operation_id=operation_id,
     )

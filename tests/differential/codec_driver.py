@@ -1,6 +1,6 @@
 """Turn a :class:`Script` into a bundle by writing events and payloads straight through the
-codec, the way Codex 0.169 lays them out. It needs nothing of the recorder, so reducer
-differential tests keep working while the recorder changes."""
+codec, the way Codex 0.169 (schema 2) or Codex 0.171 (schema 3) lays them out. It needs nothing
+of the recorder, so reducer differential tests keep working while the recorder changes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 
+from .schema3_payloads import Schema3Payloads
 from .script import ChildScript, Script, StepScript, ToolScript, TurnScript
 
 ROOT = "thread-root"
@@ -20,18 +21,25 @@ _IMAGES = [
 ]
 
 
+_OUTPUT_TYPES = frozenset({"function_call_output", "custom_tool_call_output"})
+
+
 class _Bundle:
-    def __init__(self, directory: Path, idless: bool) -> None:
+    def __init__(
+        self, directory: Path, idless: bool, schema: int = 2, capture: bool = False
+    ) -> None:
         self.dir = directory
         self.idless = idless
+        self.schema = schema
         (directory / "payloads").mkdir(parents=True)
+        self.v3 = Schema3Payloads(directory, capture=capture) if schema == 3 else None
         self.lines: list[bytes] = []
         self.payloads = 0
         self.clock = 1_700_000_000_000
         self.ids = 0
         self.started_execs: set[str] = set()
         self.cells = 0
-        manifest = ev.Manifest(2, "trace-1", ROOT, ROOT, self.clock)
+        manifest = ev.Manifest(schema, "trace-1", ROOT, ROOT, self.clock)
         (directory / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
 
     def next_id(self, prefix: str) -> str:
@@ -39,6 +47,8 @@ class _Bundle:
         return f"{prefix}_{self.ids}"
 
     def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef:
+        if self.v3 is not None:
+            return self.v3.payload(kind, value)
         self.payloads += 1
         path = f"payloads/{self.payloads}.json"
         (self.dir / path).write_bytes(codec.pretty_bytes(value))
@@ -49,11 +59,37 @@ class _Bundle:
     ) -> None:
         self.clock += 1
         seq = len(self.lines) + 1
-        event = ev.TraceEvent(2, seq, self.clock, ROOT, thread, turn, payload)
-        self.lines.append(codec.event_line(event))
+        if self.v3 is not None:
+            payload = self._upgrade(payload)
+        event = ev.TraceEvent(self.schema, seq, self.clock, ROOT, thread, turn, payload)
+        self.lines.append(codec.event_line(event, self.schema))
+
+    def _upgrade(self, payload: ev.EventPayload) -> ev.EventPayload:
+        """Schema 3: an inference start names its prepared prompt; an acceptance is the V3
+        variant (the tool output payload is attached by ``_Thread.accept``)."""
+        assert self.v3 is not None
+        if isinstance(payload, ev.InferenceStarted) and not isinstance(
+            payload, ev.InferenceStartedV3
+        ):
+            prompt = self.v3.last_prompt
+            assert prompt is not None
+            return ev.InferenceStartedV3(
+                payload.inference_call_id,
+                payload.thread_id,
+                payload.codex_turn_id,
+                payload.model,
+                payload.provider_name,
+                payload.request_payload,
+                prompt,
+            )
+        if type(payload) is ev.HistoryItemAccepted:
+            return ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
+        return payload
 
     def close(self) -> None:
         (self.dir / "trace.jsonl").write_bytes(b"".join(self.lines))
+        if self.v3 is not None:
+            self.v3.close()
 
 
 def _message(item_id: str | None, role: str, text: str) -> dict[str, Any]:
@@ -92,8 +128,15 @@ class _Thread:
         self, item: dict[str, Any], turn: str, payload: ev.RawPayloadRef | None = None
     ) -> None:
         self.history.append(item)
-        if "id" in item:
-            self.b.event(ev.HistoryItemAccepted(item["id"], payload), self.id, turn)
+        if "id" not in item:
+            return
+        if self.b.v3 is not None and item.get("type") in _OUTPUT_TYPES:
+            # 0.171 writes the accepted tool output with its acceptance
+            output = self.b.payload("protocol_event", item)
+            accepted: ev.EventPayload = ev.HistoryItemAcceptedV3(item["id"], payload, output)
+        else:
+            accepted = ev.HistoryItemAccepted(item["id"], payload)
+        self.b.event(accepted, self.id, turn)
 
     def loop_item_id(self, prefix: str) -> str | None:
         return None if self.b.idless else self.b.next_id(prefix)
@@ -584,10 +627,13 @@ class _Thread:
         self.accept(delivery, turn, b.payload("protocol_event", delivery))
 
 
-def write_bundle(script: Script, directory: Path) -> Path:
-    """Write ``script`` as a Codex-shaped bundle under ``directory`` and return its path."""
+def write_bundle(
+    script: Script, directory: Path, *, schema: int = 2, capture: bool = False
+) -> Path:
+    """Write ``script`` as a Codex-shaped bundle of ``schema`` under ``directory`` and return
+    its path (``capture``, schema 3: some payloads recorded cut or left out)."""
     bundle_dir = directory / f"trace-trace-1-{ROOT}"
-    b = _Bundle(bundle_dir, script.idless)
+    b = _Bundle(bundle_dir, script.idless, schema, capture)
     b.event(ev.RolloutStarted("trace-1", ROOT))
     metadata = b.payload(
         "session_metadata",

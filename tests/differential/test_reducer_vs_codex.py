@@ -1,6 +1,8 @@
 """Differential test: generated bundles reduce to the same state with our reducer and Codex's
-(or both refuse them, with the same message). CI runs a fixed seed and a bounded number of
-examples; set DIFFERENTIAL_EXAMPLES to run more."""
+(or both refuse them, with the same message): schema-2 bundles against Codex 0.169, schema-3
+bundles (shards, templates, acceptance payloads, and with ``capture`` cut or left-out payloads)
+against Codex 0.171. CI runs a fixed seed and a bounded number of examples; set
+DIFFERENTIAL_EXAMPLES to run more."""
 
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 from ..codex_oracle import codex_bin, run_codex
 from .codec_driver import write_bundle
 from .script import Script, scripts
 
 EXAMPLES = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "120"))
+EXAMPLES_V3 = int(os.environ.get("DIFFERENTIAL_EXAMPLES", "60"))
 
 
 def _codex() -> str | None:
@@ -34,15 +38,18 @@ def _ours(bundle: Path) -> tuple[bytes | None, str | None]:
         return None, exc.codex_text()
 
 
-def _theirs(codex: str, bundle: Path, out: Path) -> tuple[bytes | None, str | None]:
-    proc = run_codex(bundle, out, schema=2)
+def _theirs(
+    codex: str, bundle: Path, out: Path, schema: int = 2
+) -> tuple[bytes | None, str | None]:
+    proc = run_codex(bundle, out, schema=schema)
     if proc.returncode == 0:
         return out.read_bytes(), None
     return None, proc.stderr.decode("utf-8", "replace").strip()
 
 
-def assert_same_reduction(codex: str, bundle: Path) -> None:
-    theirs_state, theirs_error = _theirs(codex, bundle, bundle.parent / "codex_state.json")
+def assert_same_reduction(codex: str, bundle: Path, schema: int = 2) -> None:
+    out = bundle.parent / "codex_state.json"
+    theirs_state, theirs_error = _theirs(codex, bundle, out, schema)
     ours_state, ours_error = _ours(bundle)
     if theirs_error is not None or ours_error is not None:
         assert ours_error is not None, f"Codex refused the bundle, we did not: {theirs_error}"
@@ -91,3 +98,21 @@ def test_generated_bundles_reduce_like_codex(script: Script) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bundle = write_bundle(script, Path(tmp))
         assert_same_reduction(codex, bundle)
+
+
+@pytest.mark.codex
+@pytest.mark.skipif(codex_bin(3) is None, reason="no Codex 0.171 binary (CODEX3_BIN)")
+@seed(20261202)
+@settings(
+    max_examples=EXAMPLES_V3,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=list(HealthCheck),
+)
+@given(scripts(), st.booleans())
+def test_generated_v3_bundles_reduce_like_codex(script: Script, capture: bool) -> None:
+    codex = codex_bin(3)
+    assert codex is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = write_bundle(script, Path(tmp), schema=3, capture=capture)
+        assert_same_reduction(codex, bundle, schema=3)
