@@ -95,7 +95,7 @@ def list_template(head: bytes, count: int, tail: bytes) -> bytes:
     if count == 0:
         return orjson.dumps([(head + b"[]" + tail).decode()])
     middle = [","] * (count - 1)
-    return orjson.dumps([(head + b"[").decode(), *middle, ("]".encode() + tail).decode()])
+    return orjson.dumps([(head + b"[").decode(), *middle, (b"]" + tail).decode()])
 
 
 def _split_at_key(value: dict[str, Any], key: str) -> tuple[bytes, bytes]:

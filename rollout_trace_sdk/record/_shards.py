@@ -164,7 +164,8 @@ class ShardPlan:
             capture = PayloadCapture("truncated", size, len(body))
         budget = self._budget
         if budget is not None:
-            room = budget - self._used
+            # what the record takes besides the body: its header and id
+            room = budget - self._used - layout.SHARD_RECORD_HEADER.size - len(payload_id)
             if len(body) > room:
                 if parts or room < MIN_TRUNCATED_BYTES:
                     self.omitted += 1

@@ -35,7 +35,9 @@ class V3Bundle:
         self.dir = directory
         (directory / "payloads").mkdir(parents=True)
         self.plan = (
-            ShardPlan(limits) if rotate_bytes is None else ShardPlan(limits, rotate_bytes=rotate_bytes)
+            ShardPlan(limits)
+            if rotate_bytes is None
+            else ShardPlan(limits, rotate_bytes=rotate_bytes)
         )
         self.sink = ShardSink(directory / "payloads")
         kwargs: dict[str, Any] = {"incremental": incremental}
@@ -120,9 +122,10 @@ class Conversation:
         content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
         if image is not None:
             content.append({"type": "input_image", "image_url": image, "detail": "original"})
-        user = {"type": "message", "id": self.next_id("msg"), "role": "user", "content": content}
+        user_id = self.next_id("msg")
+        user = {"type": "message", "id": user_id, "role": "user", "content": content}
         self.history.append(user)
-        self.b.event(ev.HistoryItemAcceptedV3(user["id"]), ROOT, self.turn)
+        self.b.event(ev.HistoryItemAcceptedV3(user_id), ROOT, self.turn)
 
     def end_turn(self) -> None:
         self.b.event(ev.CodexTurnEnded(self.turn, "completed"), ROOT, self.turn)
@@ -133,7 +136,7 @@ class Conversation:
         *,
         text: str = "ok",
         call_tool: str | None = None,
-        response_id: str | None | bool = True,
+        response_id: str | bool | None = True,
         tools: list[Any] | None = None,
     ) -> list[dict[str, Any]]:
         """One inference over ``items`` (default: the history); returns its output items,
