@@ -61,6 +61,8 @@ DATA_URL_MIN_CHARS: Final = 64
 #: (and truncated on their own), so the item's structure survives the limit.
 SPLIT_MIN_CHARS: Final = 256
 _DIGEST: Final = 16
+#: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them.
+_RECENT_MAX: Final = 1024
 
 # A string no caller sends: orjson writes it as "\u0000rt<hex>\u0000"; the fragments of a
 # template are the serialised value split at those holes.
@@ -157,6 +159,7 @@ class ItemStore:
         "_incremental",
         "_max_payload",
         "_put",
+        "_recent",
         "_threads",
         "_values",
         "items_stored",
@@ -186,6 +189,9 @@ class ItemStore:
         self._threads: dict[str, _Thread] = {}
         self._by_content: dict[bytes, RawPayloadRef] = {}
         self._values: dict[bytes, RawPayloadRef] = {}
+        # objects given to item() lately (a tool output accepted into history), kept alive so
+        # the request that carries the same object next finds it without serialising it
+        self._recent: dict[int, tuple[Any, RawPayloadRef]] = {}
         #: model items / content values written so far (each once)
         self.items_stored = 0
         self.values_stored = 0
@@ -197,6 +203,14 @@ class ItemStore:
 
         Use it for a tool output accepted into history (``tool_output_payload``): the next
         request that carries the item references the same payload."""
+        ref = self._by_value(item)
+        recent = self._recent
+        if len(recent) >= _RECENT_MAX:
+            recent.clear()
+        recent[id(item)] = (item, ref)
+        return ref
+
+    def _by_value(self, item: Any) -> RawPayloadRef:
         data = orjson.dumps(item)
         key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
         ref = self._by_content.get(key)
@@ -209,7 +223,8 @@ class ItemStore:
         self.items_stored += 1
         limit = self._max_payload
         over = limit is not None and len(data) > limit
-        if len(data) >= DATA_URL_MIN_CHARS:
+        # walk the item only when a content value can be in it (a C search decides)
+        if over or len(data) >= self._content_min or b'"data:' in data:
             minimum = SPLIT_MIN_CHARS if over else self._content_min
             holes: list[RawPayloadRef] = []
             value = self._cut_values(item, minimum, holes)
@@ -296,10 +311,11 @@ class ItemStore:
         return result
 
     def _lookup(self, thread: _Thread, item: Any) -> RawPayloadRef:
-        kept = thread.keep.get(id(item))
+        kept = thread.keep.get(id(item)) or self._recent.pop(id(item), None)
         if kept is not None and kept[0] is item:
-            return kept[1]
-        ref = self.item(item)
+            ref = kept[1]
+        else:
+            ref = self._by_value(item)
         thread.keep[id(item)] = (item, ref)
         return ref
 
@@ -310,8 +326,8 @@ class ItemStore:
         keep: dict[int, tuple[Any, RawPayloadRef]] = {}
         refs: list[RawPayloadRef] = []
         for item in items:
-            kept = old.get(id(item))
-            ref = kept[1] if kept is not None and kept[0] is item else self.item(item)
+            kept = old.get(id(item)) or self._recent.pop(id(item), None)
+            ref = kept[1] if kept is not None and kept[0] is item else self._by_value(item)
             keep[id(item)] = (item, ref)
             refs.append(ref)
         thread.keep = keep
