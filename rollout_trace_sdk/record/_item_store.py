@@ -312,10 +312,7 @@ class ItemStore:
 
     def _lookup(self, thread: _Thread, item: Any) -> RawPayloadRef:
         kept = thread.keep.get(id(item)) or self._recent.pop(id(item), None)
-        if kept is not None and kept[0] is item:
-            ref = kept[1]
-        else:
-            ref = self._by_value(item)
+        ref = kept[1] if kept is not None and kept[0] is item else self._by_value(item)
         thread.keep[id(item)] = (item, ref)
         return ref
 
