@@ -11,8 +11,9 @@ plain tuple of bytes that the garbage collector never has to scan.
 layout of :func:`..model.layout.shard_record`) to one zstd frame per shard, with a checksum,
 as Codex writes them. After every batch it flushes a zstd block, so what was handed to the
 sink is decodable from the file even if the process dies before the shard is sealed (the
-reader then reads the records up to the cut). A shard is sealed (its frame finished) when
-the next record belongs to the next shard, and when the bundle closes. Nothing is fsynced:
+reader then reads the records up to the cut). A shard is sealed (its frame finished) by the
+writer once the plan has moved past it and nothing placed earlier is still queued
+(:meth:`ShardSink.seal_below`), and every shard is sealed before ``recording_completed``. Nothing is fsynced:
 like every other write of the recorder, durability is the kernel's page cache.
 
 Limits (v3.md §6), better than Codex's: ``max_payload_bytes`` keeps a payload's first bytes
@@ -135,6 +136,23 @@ class ShardPlan:
         ``closed_with_partial_payloads``."""
         return bool(self.truncated or self.omitted)
 
+    @property
+    def current_shard(self) -> int:
+        """The shard the next record goes to (the writer seals every shard below it once its
+        queue is empty)."""
+        return self._shard
+
+    def omit(
+        self, kind: PayloadKind, size: int, parts: tuple[RawPayloadRef, ...] = ()
+    ) -> RawPayloadRef:
+        """A payload of ``size`` bytes that will not be stored (the writer's queue was full,
+        or it failed): an ``omitted`` reference, so the bundle says what is missing and the
+        event citing it is still written."""
+        n = self._ordinal = self._ordinal + 1
+        self.omitted += 1
+        capture = PayloadCapture("omitted", size)
+        return RawPayloadRef(layout.raw_payload_id(n), kind, "", None, capture, parts)
+
     def charge(self, nbytes: int) -> None:
         """Count ``nbytes`` of event lines against ``max_bundle_bytes``."""
         self._used += nbytes
@@ -188,77 +206,78 @@ class ShardPlan:
 class ShardSink:
     """Appends records to ``payloads/NNNNNN.zst``, one zstd frame per shard (worker thread).
 
-    Not thread-safe: one worker thread calls it, one batch at a time. Records must arrive in
-    the order :class:`ShardPlan` placed them (shard numbers never go back).
+    Not thread-safe: one worker thread calls it, one batch at a time. Records of one shard
+    must arrive in the order :class:`ShardPlan` placed them; a record of an earlier shard may
+    still arrive after the plan rotated (a call from another OS thread reaches the queue a
+    little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
     """
 
-    __slots__ = ("_compressor", "_directory", "_fd", "_level", "_shard", "_stream", "bytes_written")
+    __slots__ = ("_directory", "_level", "_open", "bytes_written")
 
     def __init__(self, payloads_dir: str | os.PathLike[str], *, level: int = DEFAULT_LEVEL) -> None:
         self._directory = os.fspath(payloads_dir)
         self._level = level
-        self._compressor = zstandard.ZstdCompressor(
-            level=level, write_checksum=True, write_content_size=False
-        )
-        self._shard = 0
-        self._fd = -1
-        self._stream: zstandard.ZstdCompressionObj | None = None
+        #: shard -> (file descriptor, its open frame)
+        self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
         #: compressed bytes written to shard files so far
         self.bytes_written = 0
 
     @property
-    def open_shard(self) -> int:
-        """The shard whose frame is still open (0 when none)."""
-        return self._shard
+    def open_shards(self) -> list[int]:
+        """The shards whose frame is not finished yet."""
+        return sorted(self._open)
 
     def write(self, records: Iterable[ShardRecord]) -> int:
-        """Append ``records`` and make them decodable from disk (a zstd block flush).
+        """Append ``records`` and make them decodable from disk (a zstd block flush per
+        shard touched).
 
         Returns:
-            How many records were handed to the files. On an ``OSError`` the exception
-            carries on; the records before the failing write are on disk.
+            How many records were handed to the files. An ``OSError`` carries on; the
+            records of the shards flushed before it are on disk.
         """
         count = 0
-        out = bytearray()
+        pending: dict[int, bytearray] = {}
         for shard, record in records:
-            if shard != self._shard:
-                if out:
-                    self._emit(out)
-                    out = bytearray()
-                self._open(shard)
-            stream = self._stream
-            assert stream is not None
-            out += stream.compress(record)
+            out = pending.get(shard)
+            if out is None:
+                out = pending[shard] = bytearray()
+            entry = self._open.get(shard) or self._start(shard)
+            out += entry[1].compress(record)
             count += 1
-        if self._stream is not None:
-            out += self._stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
-        if out:
-            self._emit(out)
+        for shard, out in pending.items():
+            fd, stream = self._open[shard]
+            out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+            self._write_all(fd, out)
         return count
 
+    def seal_below(self, shard: int) -> None:
+        """Finish every open shard numbered below ``shard`` (the plan's current one, once
+        nothing placed earlier is still queued)."""
+        for number in [n for n in self._open if n < shard]:
+            self._seal(number)
+
     def seal(self) -> None:
-        """Finish the open shard's frame and close its file (at close, and on rotation)."""
-        stream, fd = self._stream, self._fd
-        self._stream = None
-        self._fd = -1
-        self._shard = 0
-        if stream is None:
-            return
+        """Finish every open shard (at close, before ``recording_completed`` is written)."""
+        for number in list(self._open):
+            self._seal(number)
+
+    def _seal(self, number: int) -> None:
+        fd, stream = self._open.pop(number)
         try:
-            tail = stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
-            self._write_all(fd, tail)
+            self._write_all(fd, stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
         finally:
             os.close(fd)
 
-    def _open(self, shard: int) -> None:
-        self.seal()
+    def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        self._stream = self._compressor.compressobj()
-        self._shard = shard
-
-    def _emit(self, data: bytes | bytearray) -> None:
-        self._write_all(self._fd, data)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        # one compressor per open frame: compression objects of one compressor share its
+        # context, so two open shards must not share one
+        compressor = zstandard.ZstdCompressor(
+            level=self._level, write_checksum=True, write_content_size=False
+        )
+        entry = self._open[shard] = (fd, compressor.compressobj())
+        return entry
 
     def _write_all(self, fd: int, data: bytes | bytearray) -> None:
         view = memoryview(data)

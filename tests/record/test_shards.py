@@ -64,6 +64,32 @@ def test_records_rotate_by_size_into_single_checksummed_frames(tmp_path: Path) -
         assert ids == [ref.raw_payload_id for ref, _ in placed if ref.shard == number]
 
 
+def test_a_late_record_of_an_earlier_shard_still_lands_in_it(tmp_path: Path) -> None:
+    """A call from another OS thread reaches the queue after the plan rotated: its shard's
+    frame is still open, and is sealed once nothing placed before the rotation is queued."""
+    plan = ShardPlan(rotate_bytes=200)  # records of 85 bytes: two per shard
+    sink = ShardSink(tmp_path)
+    early, _, late = (plan.place("protocol_event", b'"' + b"x" * 60 + b'"') for _ in range(3))
+    assert (early[0].shard, late[0].shard) == (1, 2)
+    sink.write([r for r in (late[1],) if r is not None])
+    sink.write([r for r in (early[1],) if r is not None])
+    assert sink.open_shards == [1, 2]
+    sink.seal_below(plan.current_shard)
+    assert sink.open_shards == [2]
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert sealed and [i for i, _ in _records(data)] == [early[0].raw_payload_id]
+    sink.seal()
+    assert not sink.open_shards
+
+
+def test_an_omitted_payload_takes_an_id_and_no_room() -> None:
+    plan = ShardPlan()
+    ref = plan.omit("tool_result", 1234)
+    assert ref.capture == ev.PayloadCapture("omitted", 1234) and ref.shard is None
+    assert plan.place("tool_result", b"{}")[0].raw_payload_id == "raw_payload:2"
+    assert plan.omitted == 1 and plan.partial
+
+
 def test_a_record_larger_than_the_rotation_size_gets_a_shard_of_its_own() -> None:
     plan = ShardPlan(rotate_bytes=100)
     shards = [plan.place("protocol_event", body)[0].shard for body in (b"1", b"2" * 500, b"3")]

@@ -77,6 +77,7 @@ class V3Bundle:
         """Payload records first, then the lines that cite them (the writer's invariant)."""
         self.sink.write(self.queue)
         self.queue.clear()
+        self.sink.seal_below(self.plan.current_shard)  # nothing earlier is queued now
         self.log.write(b"".join(self.lines[self._written :]))
         self._written = len(self.lines)
 
