@@ -9,6 +9,8 @@ function call back, runs the tool and appends a ~4 KB output (issue 8, item 7). 
   ``ShardPlan`` on the loop, ``ShardSink`` compressing, event lines through the codec), i.e.
   what the recorder will do once it writes schema 3; the writer task and handle objects are
   not in this figure, so it is the storage cost, not yet the whole recorder's;
+  ``loopN_v3_storage_cpu_ms_per_step`` leaves out turning events into lines (the harness
+  uses the codec for that; the writer has its own encoder);
 * ``schema 3 full``: the same, with incremental requests turned off (every request names
   every history item), to show what the inline reference trees alone cost.
 
@@ -100,7 +102,7 @@ async def _schema2(steps: int) -> tuple[float, int]:
     return cpu, size
 
 
-def _schema3(steps: int, *, incremental: bool) -> tuple[float, int]:
+def _schema3(steps: int, *, incremental: bool) -> tuple[float, int, float]:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.process_time()
         bundle = V3Bundle(Path(tmp) / "bundle", incremental=incremental)
@@ -115,15 +117,16 @@ def _schema3(steps: int, *, incremental: bool) -> tuple[float, int]:
         conv.finish()
         cpu = time.process_time() - t0
         size = _bundle_bytes(Path(tmp))
-    return cpu, size
+    return cpu, size, bundle.encode_ns / 1e9
 
 
 def run(step_counts: list[int]) -> dict[str, float]:
     results: dict[str, float] = {}
     for steps in step_counts:
         cpu2, size2 = anyio.run(_schema2, steps)
-        cpu3, size3 = _schema3(steps, incremental=True)
-        cpuf, sizef = _schema3(steps, incremental=False)
+        cpu3, size3, encode3 = _schema3(steps, incremental=True)
+        cpuf, sizef, _ = _schema3(steps, incremental=False)
+        results[f"loop{steps}_v3_storage_cpu_ms_per_step"] = (cpu3 - encode3) * 1000 / steps
         for name, cpu, size in (("v2", cpu2, size2), ("v3", cpu3, size3), ("v3full", cpuf, sizef)):
             results[f"loop{steps}_{name}_cpu_ms_per_step"] = cpu * 1000 / steps
             results[f"loop{steps}_{name}_bundle_mb"] = size / 1e6
@@ -146,6 +149,8 @@ def _table(r: dict[str, float], step_counts: list[int]) -> str:
                 f"{steps:>6} {label:>8} {r[f'loop{steps}_{name}_cpu_ms_per_step']:>12.3f}"
                 f" {r[f'loop{steps}_{name}_bundle_mb']:>10.3f}"
             )
+        storage = r[f"loop{steps}_v3_storage_cpu_ms_per_step"]
+        rows.append(f"{steps:>6} {'3 store':>8} {storage:>12.3f}  (without encoding event lines)")
     for name in ("v2", "v3", "v3full"):
         rows.append(f"size growth exponent {name}: N^{r[f'{name}_size_growth_exponent']:.2f}")
     last = step_counts[-1]
