@@ -60,6 +60,8 @@ DATA_URL_MIN_CHARS: Final = 64
 #: Under ``max_payload_bytes``, an oversized item's strings from this length on are cut out
 #: (and truncated on their own), so the item's structure survives the limit.
 SPLIT_MIN_CHARS: Final = 256
+#: Top-level request values this large (``tools``, instructions) are stored once.
+SHARED_VALUE_MIN_BYTES: Final = 2048
 _DIGEST: Final = 16
 #: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them.
 _RECENT_MAX: Final = 1024
@@ -90,21 +92,6 @@ def template_body(value: Any, parts: Sequence[RawPayloadRef]) -> bytes:
     if len(fragments) != len(parts) + 1:  # a caller's string equal to the hole token
         raise ValueError("template hole count does not match its parts")
     return orjson.dumps([f.decode() for f in fragments])
-
-
-def list_template(head: bytes, count: int, tail: bytes) -> bytes:
-    """Fragments for ``head + "[" + p0 + "," + ... + p(count-1) + "]" + tail``."""
-    if count == 0:
-        return orjson.dumps([(head + b"[]" + tail).decode()])
-    middle = [","] * (count - 1)
-    return orjson.dumps([(head + b"[").decode(), *middle, (b"]" + tail).decode()])
-
-
-def _split_at_key(value: dict[str, Any], key: str) -> tuple[bytes, bytes]:
-    """``value`` serialised with ``key``'s value cut out: (text before it, text after it)."""
-    value[key] = _HOLE
-    head, tail = _HOLE_RE.split(orjson.dumps(value), maxsplit=1)
-    return head, tail
 
 
 @attrs.frozen
@@ -253,7 +240,9 @@ class ItemStore:
 
     def content_value(self, value: Any) -> RawPayloadRef:
         """A ``content_value`` payload for ``value``, one per distinct content."""
-        data = orjson.dumps(value)
+        return self._value_ref(orjson.dumps(value))
+
+    def _value_ref(self, data: bytes) -> RawPayloadRef:
         key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
         ref = self._values.get(key)
         if ref is None:
@@ -299,7 +288,7 @@ class ItemStore:
             delta = refs[start:]
         else:
             delta = refs
-        request_ref = self._list_payload("inference_request", request, "input", delta)
+        request_ref = self._list_payload("inference_request", request, "input", delta, share=True)
         prompt_ref = self._prompt(thread, body, refs, start)
         result = RequestRefs(request_ref, prompt_ref, incremental, tuple(refs))
         thread.items = list(items)
@@ -336,15 +325,41 @@ class ItemStore:
         value: Mapping[str, Any],
         key: str,
         parts: Sequence[RawPayloadRef],
+        *,
+        share: bool = False,
     ) -> RawPayloadRef:
         """``value`` with ``value[key]`` = the spliced ``parts``: a template (plain JSON
-        when there are no parts)."""
+        when there are no parts). With ``share``, the other top-level values of at least
+        ``SHARED_VALUE_MIN_BYTES`` (a request's ``tools`` and instructions, sent again with
+        every request) become content values, stored once."""
         copy = dict(value)
-        if not parts:
-            copy[key] = []
+        if key not in copy:
+            copy[key] = None
+        holes: list[RawPayloadRef] = []
+        for name, item in copy.items():
+            if name == key:
+                copy[name] = [_HOLE] * len(parts)
+                holes.extend(parts)
+            elif share and item:
+                shared = self._shared_value(item)
+                if shared is not None:
+                    copy[name] = _HOLE
+                    holes.append(shared)
+        if not holes:
             return self._put(kind, orjson.dumps(copy), ())
-        head, tail = _split_at_key(copy, key)
-        return self._put(kind, list_template(head, len(parts), tail), tuple(parts))
+        return self._put(kind, template_body(copy, holes), tuple(holes))
+
+    def _shared_value(self, value: Any) -> RawPayloadRef | None:
+        """A content value for a large top-level request value, else ``None``."""
+        if value.__class__ is str:
+            if len(value) < SHARED_VALUE_MIN_BYTES:
+                return None
+        elif not isinstance(value, list | dict):
+            return None
+        data = orjson.dumps(value)
+        if len(data) < SHARED_VALUE_MIN_BYTES:
+            return None
+        return self._value_ref(data)
 
     def _prompt(
         self,
@@ -365,7 +380,7 @@ class ItemStore:
         prompt["input"] = None
         prompt["tools"] = body.get("tools", [])
         prompt["parallel_tool_calls"] = body.get("parallel_tool_calls", False)
-        ref = self._list_payload("prepared_prompt", prompt, "input", refs[first:])
+        ref = self._list_payload("prepared_prompt", prompt, "input", refs[first:], share=True)
         thread.prompt = ref
         thread.prompt_len = len(refs)
         return ref

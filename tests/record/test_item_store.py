@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record._item_store import ItemStore, list_template, template_body
+from rollout_trace_sdk.record._item_store import ItemStore, template_body
 from rollout_trace_sdk.record._shards import CaptureLimits
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -65,13 +65,35 @@ def _msg(n: int, text: str = "hi") -> dict[str, Any]:
 
 
 def test_templates_splice_back_to_the_value() -> None:
-    value = {"a": "\x00not a hole", "input": None, "z": [1, 2]}
-    head_tail = orjson.dumps({"a": "\x00not a hole"})
+    put = _Recorded()
+    store = ItemStore(put)
+    value = {"a": "\x00rt not a hole\x00", "z": [1, 2]}
+    # a caller's NUL-framed string is not mistaken for a hole: plain body, spliced as is
     assert orjson.loads(template_body(value, ())) == [orjson.dumps(value).decode()]
-    body = list_template(b'{"x":', 3, b"}")
-    assert orjson.loads(body) == ['{"x":[', ",", ",", "]}"]
-    assert orjson.loads(list_template(b"{", 0, b"}")) == ["{[]}"]
-    assert head_tail  # the NUL in a caller's string is not mistaken for a hole
+    first = store.request("t", {"a": "\x00rt", "input": None, "z": 1}, [_msg(1), _msg(2)])
+    assert orjson.loads(put.text(first.request)) == {
+        "a": "\x00rt",
+        "input": [_msg(1), _msg(2)],
+        "z": 1,
+    }
+    empty = store.request("u", {"input": None}, [])
+    assert not empty.request.parts
+    assert orjson.loads(put.text(empty.request)) == {"input": []}
+
+
+def test_large_request_values_are_stored_once() -> None:
+    """``tools`` and instructions go with every request: one content value for all."""
+    put = _Recorded()
+    store = ItemStore(put)
+    tools = [{"type": "function", "name": f"tool_{n}", "description": "d" * 200} for n in range(20)]
+    history = [_msg(1)]
+    for n in range(3):
+        refs = store.request("t", {"model": "m", "tools": tools, "input": None}, history)
+        history = [*history, _msg(10 + n)]
+        request = orjson.loads(put.text(refs.request))
+        assert request["tools"] == tools and request["input"][-1] == _msg(10 + n - 1 if n else 1)
+        assert orjson.loads(put.text(refs.prompt))["tools"] == tools
+    assert put.kinds().count("content_value") == 1
 
 
 def test_resent_history_stores_each_item_once() -> None:
