@@ -6,7 +6,8 @@ whole, so a bundle grows with the square of the number of steps. Schema 3 lets a
 payloads) spliced between them. This module stores each conversation item once, as a
 ``model_item`` payload, and writes requests, responses and prepared prompts as templates over
 those items. Large content values (image data URLs, very long strings) are cut out of their
-items into ``content_value`` payloads, stored once per distinct content.
+items into ``content_value`` payloads, stored once per distinct content, and so are a
+request's large top-level values (``tools``, instructions), which every request repeats.
 
 What it costs per request must follow the *new* items, not the history:
 
