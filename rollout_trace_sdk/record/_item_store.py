@@ -294,8 +294,8 @@ class ItemStore:
         result = RequestRefs(request_ref, prompt_ref, incremental, tuple(refs))
         thread.items = list(items)
         thread.refs = refs
-        thread.complete = all(r.available for r in delta) if start else _all_available(refs)
-        thread.complete = thread.complete and request_ref.available
+        whole = thread.complete if start else True  # the prefix's payloads, when one was kept
+        thread.complete = whole and _all_available(refs[start:]) and request_ref.available
         thread.response_id = None
         thread.last = result
         return result
