@@ -51,6 +51,9 @@ import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
 
+#: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
+#: raises on an odd value).
+Dumps = Callable[[Any], bytes]
 #: Stores one payload: (kind, body, template parts) -> its reference.
 Put = Callable[[PayloadKind, bytes, tuple[RawPayloadRef, ...]], RawPayloadRef]
 
@@ -75,20 +78,10 @@ _HOLE_BYTES: Final = orjson.dumps(_HOLE)
 _HOLE_RE: Final = re.compile(re.escape(_HOLE_BYTES))
 
 
-class _Holes:
-    """A value with holes: ``value`` serialises with ``_HOLE`` where each part goes."""
-
-    __slots__ = ("parts", "value")
-
-    def __init__(self, value: Any, parts: list[RawPayloadRef]) -> None:
-        self.value = value
-        self.parts = parts
-
-
-def template_body(value: Any, parts: Sequence[RawPayloadRef]) -> bytes:
+def template_body(value: Any, parts: Sequence[RawPayloadRef], dumps: Dumps = orjson.dumps) -> bytes:
     """The template body of ``value`` whose holes (``_HOLE`` strings, in serialisation
     order) are filled by ``parts``: a JSON array of ``len(parts) + 1`` strings."""
-    text = orjson.dumps(value)
+    text = dumps(value)
     fragments = _HOLE_RE.split(text)
     if len(fragments) != len(parts) + 1:  # a caller's string equal to the hole token
         raise ValueError("template hole count does not match its parts")
@@ -144,6 +137,7 @@ class ItemStore:
     __slots__ = (
         "_by_content",
         "_content_min",
+        "_dumps",
         "_incremental",
         "_max_payload",
         "_put",
@@ -161,6 +155,7 @@ class ItemStore:
         incremental: bool = True,
         content_value_min_chars: int = CONTENT_VALUE_MIN_CHARS,
         max_payload_bytes: int | None = None,
+        dumps: Dumps = orjson.dumps,
     ) -> None:
         """
         Args:
@@ -169,8 +164,10 @@ class ItemStore:
             content_value_min_chars: strings this long become content values.
             max_payload_bytes: the writer's per-payload limit; an item over it keeps its
                 structure and loses only its long strings (cut into truncated content values).
+            dumps: the JSON serialiser for items and bodies.
         """
         self._put = put
+        self._dumps = dumps
         self._incremental = incremental
         self._content_min = max(int(content_value_min_chars), 1)
         self._max_payload = max_payload_bytes
@@ -199,7 +196,7 @@ class ItemStore:
         return ref
 
     def _by_value(self, item: Any) -> RawPayloadRef:
-        data = orjson.dumps(item)
+        data = self._dumps(item)
         key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
         ref = self._by_content.get(key)
         if ref is None:
@@ -217,7 +214,9 @@ class ItemStore:
             holes: list[RawPayloadRef] = []
             value = self._cut_values(item, minimum, holes)
             if holes:
-                return self._put("model_item", template_body(value, holes), tuple(holes))
+                return self._put(
+                    "model_item", template_body(value, holes, self._dumps), tuple(holes)
+                )
         return self._put("model_item", data, ())
 
     def _cut_values(self, value: Any, minimum: int, holes: list[RawPayloadRef]) -> Any:
@@ -241,7 +240,7 @@ class ItemStore:
 
     def content_value(self, value: Any) -> RawPayloadRef:
         """A ``content_value`` payload for ``value``, one per distinct content."""
-        return self._value_ref(orjson.dumps(value))
+        return self._value_ref(self._dumps(value))
 
     def _value_ref(self, data: bytes) -> RawPayloadRef:
         key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
@@ -268,7 +267,7 @@ class ItemStore:
         if thread is None:
             thread = self._threads[thread_id] = _Thread()
         known = len(thread.items)
-        if known and len(items) >= known and items[:known] == thread.items:
+        if known and len(items) >= known and _same(items[:known], thread.items):
             start = known  # the usual case: the previous history, then new items
             new_refs = [self._lookup(thread, item) for item in items[known:]]
             refs = thread.refs + new_refs
@@ -347,8 +346,8 @@ class ItemStore:
                     copy[name] = _HOLE
                     holes.append(shared)
         if not holes:
-            return self._put(kind, orjson.dumps(copy), ())
-        return self._put(kind, template_body(copy, holes), tuple(holes))
+            return self._put(kind, self._dumps(copy), ())
+        return self._put(kind, template_body(copy, holes, self._dumps), tuple(holes))
 
     def _shared_value(self, value: Any) -> RawPayloadRef | None:
         """A content value for a large top-level request value, else ``None``."""
@@ -357,7 +356,7 @@ class ItemStore:
                 return None
         elif not isinstance(value, list | dict):
             return None
-        data = orjson.dumps(value)
+        data = self._dumps(value)
         if len(data) < SHARED_VALUE_MIN_BYTES:
             return None
         return self._value_ref(data)
@@ -443,3 +442,14 @@ class ItemStore:
 
 def _all_available(refs: Sequence[RawPayloadRef]) -> bool:
     return all(part.available for ref in refs for part in ref.walk())
+
+
+def _same(new: Sequence[Any], old: list[Any]) -> bool:
+    """``new == old``, identity first (C speed); a value whose ``==`` raises (an array
+    that refuses to be a bool) only means "not the same"."""
+    if new.__class__ is not list:
+        new = list(new)
+    try:
+        return bool(new == old)
+    except Exception:
+        return False

@@ -168,6 +168,26 @@ def test_oversized_item_keeps_its_structure_under_max_payload_bytes() -> None:
     assert '"call_id":"c1"' in skeleton[0]
 
 
+class _Touchy:
+    """A value that refuses comparison (as a numpy array does)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("ambiguous")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_odd_values_neither_raise_nor_stop_the_store() -> None:
+    put = _Recorded()
+    store = ItemStore(put, dumps=lambda v: orjson.dumps(v, default=repr))
+    odd = {"type": "message", "id": "m1", "role": "user", "content": [], "x": _Touchy()}
+    first = store.request("t", {"input": None}, [odd])
+    copy_of = {**odd, "x": _Touchy()}
+    second = store.request("t", {"input": None}, (copy_of, _msg(2)))  # a tuple, too
+    assert not second.incremental and len(second.item_refs) == 2
+    assert first.item_refs[0] != second.item_refs[0]  # repr differs: stored again, no error
+
+
 def test_a_response_id_seen_twice_in_a_thread_is_not_built_on() -> None:
     put = _Recorded()
     store = ItemStore(put)
