@@ -17,7 +17,10 @@ What it costs per request must follow the *new* items, not the history:
   identity before equality, so the old items are neither walked nor serialised. Anything else
   is looked up by object identity (the objects are kept alive while the thread's last request
   holds them, so an ``id()`` is never reused under us), and then by a content key: the
-  BLAKE2 digest of the item's JSON, which a new item needs anyway to be stored.
+  BLAKE2 digest of the item's JSON, which a new item needs anyway to be stored. Like any
+  identity cache this assumes a dict already sent is not changed in place afterwards (the
+  Responses API and Codex treat history items as immutable); an edited item should be a new
+  dict, which is then stored as new content.
 * **References in events are inline trees.** Codex repeats a template's whole ``parts`` tree
   wherever the reference appears, so an event line naming every history item costs ~75 bytes
   per item; over N steps that is still quadratic. Two things keep the lines short:
