@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary.
+"""``rollout-trace``: demo | reduce | validate | summary | convert.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from .reduce.bundle import EVENT_LOG, MANIFEST
+from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from .reduce.errors import ReduceError
 
 _USAGE = 2
@@ -60,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
+    convert = commands.add_parser(
+        "convert", help="write a bundle in the other schema (2: Codex 0.169, 3: Codex 0.171)"
+    )
+    convert.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+    convert.add_argument("--to", type=int, choices=(2, 3), required=True, help="target schema")
+    convert.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="new bundle directory (must not exist)"
+    )
+
     demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
     demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
@@ -97,7 +107,7 @@ def _forbidden_output(bundle: Path, output: Path) -> str | None:
     for name in (MANIFEST, EVENT_LOG):
         if target == root / name:
             return f"refusing to overwrite the bundle's {name}"
-    for payloads in {root / "payloads", root / _declared_payloads_dir(root)}:
+    for payloads in {root / PAYLOADS_DIR, root / _declared_payloads_dir(root)}:
         if target == payloads or payloads in target.parents:
             return "refusing to write inside the bundle's payloads directory"
     if target.is_dir():
@@ -107,12 +117,15 @@ def _forbidden_output(bundle: Path, output: Path) -> str | None:
 
 def _declared_payloads_dir(root: Path) -> str:
     """The manifest's ``payloads_dir`` (Codex ignores it, but a writer may have used it)."""
+    from .reduce.confined import BundleFileError, BundleFiles
+
     try:
-        value = orjson.loads((root / MANIFEST).read_bytes()).get("payloads_dir")
-    except (OSError, orjson.JSONDecodeError, AttributeError):
-        return "payloads"
+        with BundleFiles(root) as files:
+            value = orjson.loads(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
+    except (BundleFileError, orjson.JSONDecodeError, AttributeError):
+        return PAYLOADS_DIR
     if not isinstance(value, str) or not value or os.path.isabs(value):
-        return "payloads"
+        return PAYLOADS_DIR
     return value
 
 
@@ -171,20 +184,30 @@ def _print_skipped(notes: list[str], err: TextIO) -> None:
 def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bundle = Path(args.bundle)
     output = Path(args.output) if args.output else None
-    shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/state.json"
+    shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/{STATE_FILE}"
     if output is not None:
         why = _forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
     trace, notes = _reduce(args.bundle, lenient=args.lenient)
     data = _state_bytes(trace)
-    target = output or bundle / "state.json"
+    target = output or bundle / STATE_FILE
     try:
         _write_atomically(target, data)
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     _print_skipped(notes, err)
     print(shown, file=out)
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .reduce.convert import convert_bundle
+
+    if os.path.lexists(args.output):
+        raise _UsageError(f"{args.output} already exists; give a new directory")
+    convert_bundle(args.bundle, args.output, args.to)
+    print(args.output, file=out)
     return 0
 
 
@@ -218,10 +241,7 @@ def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
         trace, notes = _reduce(source, lenient=lenient)
         _print_skipped(notes, err)
         return orjson.loads(_state_bytes(trace))
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
+    raw = _read_state_file(source)
     try:
         state = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -233,6 +253,23 @@ def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
     if not isinstance(state, dict) or "threads" not in state:
         raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=source)
     return state
+
+
+def _read_state_file(source: str) -> bytes:
+    """A state file's bytes: a regular file only, opened without blocking (a FIFO or a device
+    named here would hang or never end)."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
+        os.set_blocking(fd, True)
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
 
 
 def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -268,6 +305,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "summary": _cmd_summary,
     "demo": _cmd_demo,
+    "convert": _cmd_convert,
 }
 
 

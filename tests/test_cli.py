@@ -199,7 +199,7 @@ def test_validate_refuses_escaping_and_missing_payloads(tmp_path: Path) -> None:
     (bundle / "payloads" / "2.json").unlink()
     code, out, _ = run("validate", bundle)
     assert code == 1
-    assert "raw_payload:1: path '../x.json' leaves the bundle" in out
+    assert "raw_payload:1: ../x.json: refusing path '../x.json'" in out
     assert "payloads/2.json: No such file or directory (os error 2)" in out
 
 

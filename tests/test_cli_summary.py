@@ -72,7 +72,7 @@ STATE: dict[str, Any] = {
 
 def test_every_section_is_rendered_with_agent_paths() -> None:
     text = summarize(STATE)
-    assert text.startswith("rollout r1  trace t1\nstatus running  recording complete: no")
+    assert text.startswith("rollout r1  trace t1\nstatus running  recording: unclosed")
     for title in (
         "threads (2)",
         "turns (1)",
@@ -120,3 +120,9 @@ def test_rows_follow_the_order_things_happened_not_their_ids() -> None:
     }
     text = summarize(state)
     assert text.index("zzz-early") < text.index("aaa-late")
+
+
+def test_summary_of_a_schema_3_state_shows_its_recording_status() -> None:
+    state: dict[str, Any] = {"rollout_id": "r", "trace_id": "t", "status": "completed"}
+    state["recording_status"] = "closed_with_partial_payloads"
+    assert "recording: closed with partial payloads" in summarize(state)

@@ -31,7 +31,7 @@ CASES = _cases(CONFORMANCE)
 CASES_V3 = _cases(CONFORMANCE_V3)
 ALL_CASES = [(ERRORS, c) for c in CASES] + [(ERRORS_V3, c) for c in CASES_V3]
 
-_REFUSED = "payloads are read only from inside the bundle"
+_REFUSED = "bundle files are read only as regular files inside the bundle"
 #: case -> (headline, a fragment of our cause) where we deliberately differ from Codex.
 OURS: dict[str, tuple[str, str]] = {
     "payload_path_traversal": ("open payload raw_payload:4", "'../../etc/passwd'"),

@@ -9,6 +9,7 @@ our reducer can repeat Codex's messages.
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 import unicodedata
@@ -25,7 +26,6 @@ from . import layout
 
 T = TypeVar("T")
 
-_PRETTY: Final = orjson.OPT_INDENT_2
 _LINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
@@ -531,7 +531,7 @@ def manifest_from_dict(obj: Any) -> ev.Manifest:
 
 
 def manifest_bytes(manifest: ev.Manifest) -> bytes:
-    return orjson.dumps(converter.unstructure(manifest), option=_PRETTY)
+    return layout.pretty_json(converter.unstructure(manifest))
 
 
 def pretty_bytes(value: Any) -> bytes:
@@ -542,3 +542,22 @@ def pretty_bytes(value: Any) -> bytes:
 def json_error_message(exc: orjson.JSONDecodeError) -> str:
     """orjson's message for a syntax error, trimmed to the part a person needs."""
     return str(exc.msg if hasattr(exc, "msg") else exc)
+
+
+#: Python refuses to turn longer digit strings into ``int`` (CVE-2020-10735 guard).
+_INT_DIGITS_LIMIT: Final = 4_000
+
+
+def _int_or_float(text: str) -> int | float:
+    """An integer literal as serde_json reads it into a ``Value``: exact while it fits, else a
+    float (infinite beyond f64). Never raises on length."""
+    digits = len(text) - text.startswith("-")
+    return int(text) if digits <= _INT_DIGITS_LIMIT else float(text)
+
+
+def loads_wide_numbers(raw: bytes | str) -> Any:
+    """Parse JSON that orjson refused only for its numbers (beyond f64 / i64 / u64).
+
+    Call only once serde's rules (``serde_errors``) have accepted ``raw``: integers of any
+    length are accepted, as serde does, instead of failing on Python's digit limit."""
+    return json.loads(raw, parse_int=_int_or_float)

@@ -21,6 +21,8 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
+from . import layout
+
 SCHEMA_VERSION: Final = 2
 SCHEMA_VERSION_V3: Final = 3
 
@@ -545,5 +547,5 @@ class Manifest:
     rollout_id: str
     root_thread_id: str
     started_at_unix_ms: int
-    raw_event_log: str = "trace.jsonl"
-    payloads_dir: str = "payloads"
+    raw_event_log: str = layout.EVENT_LOG
+    payloads_dir: str = layout.PAYLOADS_DIR

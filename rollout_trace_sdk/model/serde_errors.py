@@ -13,7 +13,6 @@ An error serde raises *at* a byte it only peeked at reports the position one byt
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -310,6 +309,31 @@ def syntax_error(data: bytes, *, validate_utf8: bool = True) -> str | None:
     return None
 
 
+_STRING_LITERAL: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_SAME_BRACKETS: Final = bytes.maketrans(b"{}", b"[]")
+
+
+def recursion_error(data: bytes) -> str | None:
+    """serde_json's "recursion limit exceeded" for JSON that *parsed* (orjson allows 1024
+    levels, serde's ``Value`` 128), or None when it nests less deeply.
+
+    This one runs on the happy path, so it is cheap for ordinary documents: a count of opening
+    brackets first, then (only for documents with 128 or more of them) strings are cut out and
+    innermost bracket pairs removed one nesting level per pass, all in C; the exact position is
+    recomputed by the scanner only when the limit is really reached."""
+    if data.count(b"[") + data.count(b"{") < _RECURSION_LIMIT:
+        return None
+    brackets = _STRING_LITERAL.sub(b"", data).translate(_SAME_BRACKETS, _NOT_BRACKETS)
+    for _ in range(_RECURSION_LIMIT - 1):
+        if not brackets:
+            return None
+        brackets = brackets.replace(b"[]", b"")
+    if not brackets:
+        return None
+    return syntax_error(data)
+
+
 # --- locating values in JSON that did parse ----------------------------------------------------
 # --- typed documents: where serde's derived visitors stop ---------------------------------------
 #
@@ -325,7 +349,7 @@ def _load(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:  # numbers beyond f64 that serde keeps as text
-        return json.loads(raw)
+        return codec.loads_wide_numbers(raw)
 
 
 def _value_start(data: bytes, i: int) -> int:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
-import orjson
 
-from . import codec
+from . import codec, layout
 from .events import (
     SCHEMA_VERSION_V3,
     CodeCellRuntimeStatus,
@@ -575,4 +574,4 @@ def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:
 def state_bytes(trace: RolloutTrace) -> bytes:
     """Exactly the bytes ``codex debug trace-reduce`` writes: 2-space pretty JSON, raw UTF-8,
     no trailing newline."""
-    return orjson.dumps(trace.to_json(), option=orjson.OPT_INDENT_2)
+    return layout.pretty_json(trace.to_json())

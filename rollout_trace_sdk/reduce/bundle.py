@@ -9,9 +9,6 @@ every failure carries Codex's exact wording — serde_json's messages are recomp
 
 from __future__ import annotations
 
-import errno
-import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -22,9 +19,10 @@ import orjson
 
 from ..model import codec, layout
 from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
+from .confined import BundleFileError, BundleFiles, os_error_text
 from .errors import MissingPayload, ReduceError
 from .schemas import event_gate_text, manifest_gate_text
-from .shards import ShardReader
+from .shards import MissingShardPayload, ShardReader
 
 MANIFEST: Final = layout.MANIFEST
 EVENT_LOG: Final = layout.EVENT_LOG
@@ -37,19 +35,7 @@ _RUST_WHITESPACE: Final = (
 _NOT_UTF8: Final = "stream did not contain valid UTF-8"
 
 
-def io_error_text(exc: OSError) -> str:
-    """Rust's wording for an OS error, which is what Codex prints under "Caused by"."""
-    if exc.errno is None:
-        return str(exc)
-    return f"{os.strerror(exc.errno)} (os error {exc.errno})"
-
-
-_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-
-
-def _read_all(fd: int) -> bytes:
-    with open(fd, "rb", closefd=True) as handle:
-        return handle.read()
+io_error_text = os_error_text
 
 
 def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
@@ -76,13 +62,19 @@ def _serde() -> ModuleType:
     return serde_errors
 
 
+def _serde_recursion_error(raw: bytes) -> str | None:
+    from ..model.serde_errors import recursion_error
+
+    return recursion_error(raw)
+
+
 def _loads_lenient_numbers(raw: bytes) -> Any:
     """Parse JSON serde accepts but orjson refuses (numbers beyond f64: serde keeps them as
     text). Only called after ``serde_errors`` confirmed serde would accept the bytes."""
-    return json.loads(raw)
+    return codec.loads_wide_numbers(raw)
 
 
-__all__ = ["Bundle", "LocatedEvent", "MissingPayload", "io_error_text"]
+__all__ = ["Bundle", "LocatedEvent", "MissingPayload", "io_error_text", "parse_payload_json"]
 
 
 @attrs.frozen
@@ -100,6 +92,7 @@ class Bundle:
         root: Path,
         display: str,
         manifest: Manifest,
+        files: BundleFiles,
         *,
         lenient: bool,
         skipped: list[str] | None = None,
@@ -110,10 +103,8 @@ class Bundle:
         #: What lenient mode passed over, one human sentence each (the caller's list if given).
         self.skipped: list[str] = skipped if skipped is not None else []
         self._display = display
-        self._root_text = str(root)
-        self._resolved_root = os.path.realpath(root)
+        self.files = files
         self._valid_paths: set[str] = set()
-        self._confined_dirs: dict[str, bool] = {}
         #: the schema events are read by (the manifest's; the gate let only 2 and 3 through)
         self.schema = manifest.schema_version
         self._shards = (
@@ -129,21 +120,25 @@ class Bundle:
         root = Path(path)
         display = str(path).rstrip("/") or "/"
         manifest_path = f"{display}/{MANIFEST}"
+        files = BundleFiles(root, display=display)
         try:
-            raw = (root / MANIFEST).read_bytes()
-        except OSError as exc:
+            raw = files.read_bytes(MANIFEST, what="manifest")
+        except BundleFileError as exc:
             # Codex prints only the OS error here; we say which file (cause = Codex's text).
+            files.close()
             raise ReduceError(
-                f"read {manifest_path}", cause=io_error_text(exc), file=manifest_path
+                f"read {manifest_path}", cause=exc.cause, file=manifest_path
             ) from None
         try:
             manifest = codec.manifest_from_dict(orjson.loads(raw))
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
+            files.close()
             cause = _serde().manifest_error(raw) or str(exc)
             raise ReduceError(f"read {manifest_path}", cause=cause, file=manifest_path) from None
         if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
+            files.close()
             raise ReduceError(manifest_gate_text(manifest.schema_version, root), file=manifest_path)
-        return cls(root, display, manifest, lenient=lenient, skipped=skipped)
+        return cls(root, display, manifest, files, lenient=lenient, skipped=skipped)
 
     @property
     def display(self) -> str:
@@ -159,19 +154,14 @@ class Bundle:
         """Stream events in file order, applying Codex's per-line checks in Codex's order."""
         log = self.event_log_display
         try:
-            # os.open, as Rust's File::open, succeeds on a directory; reading it then fails.
-            fd = os.open(self.root / EVENT_LOG, _OPEN_FLAGS)
-        except OSError as exc:
-            raise ReduceError(
-                f"open trace event log {log}", cause=io_error_text(exc), file=log
-            ) from None
-        try:
-            handle = open(fd, "rb")  # noqa: SIM115 - closed by the with below
-        except OSError as exc:  # Python refuses a directory here, Rust on the first read
-            os.close(fd)
-            raise ReduceError(
-                "read trace event line 1", cause=io_error_text(exc), file=log, line=1
-            ) from None
+            handle = self.files.open(EVENT_LOG, what=f"trace event log {log}")
+        except BundleFileError as exc:
+            # Codex opens a directory, then fails on reading its first line.
+            if isinstance(exc.os_error, IsADirectoryError):
+                raise ReduceError(
+                    "read trace event line 1", cause=exc.cause, file=log, line=1
+                ) from None
+            raise ReduceError(exc.message, cause=exc.cause, file=log) from None
         expected_seq = 1
         completed = False
         rollout_id = self.manifest.rollout_id
@@ -254,116 +244,78 @@ class Bundle:
 
     # --- payloads -----------------------------------------------------------------------------
 
-    def payload_path(self, raw_payload_id: str, path: str) -> Path:
-        """The file a ref names, refused unless it lies inside the bundle (symlinks resolved)."""
-        full = self._confined(raw_payload_id, path)
-        if os.path.islink(full) and not self._inside(os.path.realpath(full)):
-            raise self._refuse(raw_payload_id, path, "it is a symlink to a file outside the bundle")
-        return Path(full)
-
-    def _confined(self, raw_payload_id: str, path: str) -> str:
-        """Refuse absolute and ``..`` paths, and directories resolving outside the bundle.
-
-        Checked before anything is opened. Directories are resolved once and cached; the last
-        component (a symlinked file) is checked when opening, see ``_open``."""
-        if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
-            raise self._refuse(raw_payload_id, path, "it is absolute or climbs out with '..'")
-        full = os.path.join(self._root_text, path)
-        directory = os.path.dirname(full)
-        inside = self._confined_dirs.get(directory)
-        if inside is None:
-            inside = self._inside(os.path.realpath(directory))
-            self._confined_dirs[directory] = inside
-        if not inside:
-            raise self._refuse(raw_payload_id, path, "its directory resolves outside the bundle")
-        return full
-
-    def _open(self, raw_payload_id: str, path: str) -> int:
-        """Open a confined payload read-only. ``O_NOFOLLOW`` makes the common case one system
-        call; only a symlinked file costs a ``realpath`` to see where it points."""
-        full = self._confined(raw_payload_id, path)
+    def _open_payload(self, raw_payload_id: str, path: str) -> BinaryIO:
+        """Open a payload through the confined reader, in Codex's words when the OS refuses:
+        "open payload" for a file that cannot be opened, "parse payload" for a directory (Codex
+        opens it, then fails to read it). Our own refusals (outside, symlink, FIFO...) pass
+        through as they are."""
         try:
-            return os.open(full, _OPEN_FLAGS | os.O_NOFOLLOW)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
+            return self.files.open(path, what=f"payload {raw_payload_id}")
+        except BundleFileError as exc:
+            if exc.os_error is None:
                 raise
-        if not self._inside(os.path.realpath(full)):
-            raise self._refuse(raw_payload_id, path, "it is a symlink to a file outside the bundle")
-        return os.open(full, _OPEN_FLAGS)
-
-    def _inside(self, resolved: str) -> bool:
-        root = self._resolved_root
-        return resolved == root or resolved.startswith(root.rstrip("/") + "/")
-
-    def _refuse(self, raw_payload_id: str, path: str, why: str) -> ReduceError:
-        return ReduceError(
-            f"open payload {raw_payload_id}",
-            cause=f"refusing payload path {path!r}: {why}; payloads are read only from inside "
-            f"the bundle directory {self._display!r} (Codex would follow this path)",
-            file=path,
-        )
-
-    def _shown(self, path: str) -> str:
-        return f"{self._display}/{path}"
+            if isinstance(exc.os_error, IsADirectoryError):
+                exc.message = f"parse payload {raw_payload_id}"
+            elif isinstance(exc.os_error, FileNotFoundError):
+                raise MissingPayload(exc.message, cause=exc.cause, file=exc.file) from None
+            raise
 
     def _read_shard_file(self, path: str) -> bytes:
-        """A shard's bytes, confined like every payload read (schema 3)."""
-        return _read_all(self._open(path, path))
+        """A shard's bytes through the confined reader (schema 3): Codex's "open shard <path>"
+        with the OS error, a missing file being a missing payload for lenient replay."""
+        try:
+            return self.files.read_bytes(path, what=f"shard {self.files.shown(path)}")
+        except BundleFileError as exc:
+            if isinstance(exc.os_error, FileNotFoundError):
+                raise MissingShardPayload(exc.message, cause=exc.cause, file=exc.file) from None
+            raise
 
     @property
     def shards(self) -> ShardReader | None:
         """Schema 3's payload store (None for schema 2)."""
         return self._shards
 
+    def _shown_ref(self, ref: RawPayloadRef) -> str:
+        if self._shards is not None and ref.shard is not None:
+            return self.files.shown(layout.shard_path(ref.shard))
+        return self.files.shown(ref.path)
+
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes:
-        """Bytes of a payload a handler needs: Codex's "open payload" for a file that cannot be
-        opened, "parse payload" for one that opens but cannot be read (a directory). Schema 3:
-        the record in its shard, spliced if it is a template."""
+        """Bytes of a payload a handler needs (see ``_open_payload`` for the wording); schema
+        3: the record in its shard, spliced if it is a template.
+
+        Codex parses every such payload into a ``serde_json::Value``, which refuses nesting
+        of 128 levels or more; so do we, with serde's text, before any caller parses it."""
         if self._shards is not None:
-            return self._shards.text(ref)
-        try:
-            fd = self._open(ref.raw_payload_id, ref.path)
-        except FileNotFoundError as exc:
-            raise MissingPayload(
-                f"open payload {ref.raw_payload_id}",
-                cause=io_error_text(exc),
-                file=self._shown(ref.path),
-            ) from None
-        except OSError as exc:
-            raise ReduceError(
-                f"open payload {ref.raw_payload_id}",
-                cause=io_error_text(exc),
-                file=self._shown(ref.path),
-            ) from None
-        try:
-            return _read_all(fd)
-        except OSError as exc:
+            raw = self._shards.text(ref)
+            too_deep = _serde_recursion_error(raw)
+            if too_deep is not None:
+                raise ReduceError(
+                    f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
+                )
+            return raw
+        with self._open_payload(ref.raw_payload_id, ref.path) as handle:
+            try:
+                raw = handle.read()
+            except OSError as exc:
+                raise ReduceError(
+                    f"parse payload {ref.raw_payload_id}",
+                    cause=io_error_text(exc),
+                    file=self.files.shown(ref.path),
+                ) from None
+        too_deep = _serde_recursion_error(raw)
+        if too_deep is not None:
             raise ReduceError(
                 f"parse payload {ref.raw_payload_id}",
-                cause=io_error_text(exc),
-                file=self._shown(ref.path),
-            ) from None
+                cause=too_deep,
+                file=self.files.shown(ref.path),
+            )
+        return raw
 
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload")."""
         raw = self.read_payload_bytes(ref)
-        shown = self._shown(ref.path)
-        if self._shards is not None and ref.shard is not None:
-            shown = self._shown(layout.shard_path(ref.shard))
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            cause = _serde().syntax_error(raw)
-            if cause is not None:
-                raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=cause, file=shown
-                ) from None
-            try:
-                value = _loads_lenient_numbers(raw)
-            except ValueError:
-                raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=str(exc), file=shown
-                ) from None
+        value = parse_payload_json(raw, f"parse payload {ref.raw_payload_id}", self._shown_ref(ref))
         if self._shards is not None:
             self._shards.mark_checked(ref.raw_payload_id)
         else:
@@ -380,37 +332,61 @@ class Bundle:
         if completed:
             self._shards.check_footers(list(refs.values()))
         for payload_id in sorted(refs):
-            self._shards.check(refs[payload_id])
+            try:
+                self._shards.check(refs[payload_id])
+            except ReduceError as exc:
+                if not self.lenient:
+                    raise
+                self.skipped.append(f"{exc}; left unchecked")
 
     def check_payload(self, raw_payload_id: str, path: str) -> None:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""
         if path in self._valid_paths:
             return
         try:
-            raw = _read_all(self._open(raw_payload_id, path))
+            with self.files.open(path, what=f"payload {raw_payload_id}") as handle:
+                raw = handle.read()
+        except BundleFileError as exc:
+            if exc.os_error is None:
+                raise
+            self._unreadable(raw_payload_id, path, exc.os_error)
+            return
         except OSError as exc:
-            if self.lenient:
-                self.skipped.append(
-                    f"{self._display}/{path}: payload {raw_payload_id} is unreadable "
-                    f"({io_error_text(exc)}); left unchecked"
-                )
-                return
-            raise ReduceError(
-                f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self._shown(path)
-            ) from None
+            self._unreadable(raw_payload_id, path, exc)
+            return
         try:
-            orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            cause = _serde().syntax_error(raw)
-            if cause is None:
-                self._valid_paths.add(path)
-                return
+            parse_payload_json(raw, f"invalid payload {raw_payload_id}", self.files.shown(path))
+        except ReduceError as exc:
             if self.lenient:
                 self.skipped.append(
-                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({cause})"
+                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({exc.cause})"
                 )
                 return
-            raise ReduceError(
-                f"invalid payload {raw_payload_id}", cause=cause or str(exc), file=self._shown(path)
-            ) from None
+            raise
         self._valid_paths.add(path)
+
+    def _unreadable(self, raw_payload_id: str, path: str, exc: OSError) -> None:
+        if self.lenient:
+            self.skipped.append(
+                f"{self._display}/{path}: payload {raw_payload_id} is unreadable "
+                f"({io_error_text(exc)}); left unchecked"
+            )
+            return
+        raise ReduceError(
+            f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self.files.shown(path)
+        ) from None
+
+
+def parse_payload_json(raw: bytes, message: str, shown: str) -> Any:
+    """Parse a payload as serde_json would: its error text on failure, numbers beyond f64
+    accepted (kept as Python numbers)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        cause = _serde().syntax_error(raw)
+        if cause is not None:
+            raise ReduceError(message, cause=cause, file=shown) from None
+        try:
+            return _loads_lenient_numbers(raw)
+        except ValueError:
+            raise ReduceError(message, cause=str(exc), file=shown) from None

@@ -12,7 +12,7 @@ request carried it, a compaction touched it, or its responses id was accepted in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -378,29 +378,6 @@ def _reconcile_detached(
 # --- requests and responses ----------------------------------------------------------------------
 
 
-_STRIPPABLE = frozenset(
-    {
-        "function_call_output",
-        "custom_tool_call_output",
-        "tool_search_output",
-        "mcp_tool_call_output",
-    }
-)
-
-
-def _restore_stripped_ids(raw_items: list[Any], stripped: Sequence[tuple[int, str]]) -> None:
-    """Schema 3: give back the ids the request stripped from tool outputs, before matching."""
-    for index, output_id in stripped:
-        if index >= len(raw_items):
-            raise ReduceError("stripped tool output index outside request")
-        item = raw_items[index]
-        if not isinstance(item, dict) or item.get("type") not in _STRIPPABLE or "id" in item:
-            raise ReduceError(
-                f"stripped tool output ID does not refer to an ID-less output at input {index}"
-            )
-        item["id"] = output_id
-
-
 def reduce_request(
     replay: Replay,
     inference_call_id: str,
@@ -408,7 +385,7 @@ def reduce_request(
     codex_turn_id: str,
     at: int,
     ref: RawPayloadRef,
-    stripped: Sequence[tuple[int, str]] = (),
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> list[str]:
     pid = ref.raw_payload_id
     payload = replay.load(ref)
@@ -417,8 +394,8 @@ def reduce_request(
     raw_items = payload["input"]
     if not isinstance(raw_items, list):
         raise ReduceError(f"inference request payload {pid} had non-array input")
-    if stripped:
-        _restore_stripped_ids(raw_items, stripped)
+    if prepare is not None:
+        prepare(raw_items)  # schema 3: stripped tool-output ids given back before matching
     previous = payload.get("previous_response_id")
     remember: dict[bytes, NormItem] = {}
     items = normalize_items(
@@ -440,6 +417,8 @@ def reduce_request(
                 f"incremental inference request {inference_call_id} referenced unknown "
                 f"previous_response_id {previous}"
             )
+        if _blind_response(replay, thread_id, previous):
+            snapshot = prefix  # schema 3: the call it follows knew none of its request items
         delta = reconcile(
             replay,
             items,
@@ -504,6 +483,11 @@ def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) 
         return None
     call = replay.trace.inference_calls[min(holders)]  # the first in map order
     return [*call.request_item_ids, *call.response_item_ids]
+
+
+def _blind_response(replay: Replay, thread_id: str, response_id: str) -> bool:
+    holders = replay.calls_by_response.get((thread_id, response_id))
+    return holders is not None and bool(holders) and min(holders) in replay.blind_requests
 
 
 def reduce_response(

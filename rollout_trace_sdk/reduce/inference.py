@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..model.events import (
@@ -77,7 +78,7 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
             started.codex_turn_id,
             event.wall_time_unix_ms,
             request,
-            stripped,
+            (lambda items: _restore_stripped_ids(items, stripped)) if stripped else None,
         )
     else:
         # A cut or omitted request names no items and leaves the thread's snapshot alone;
@@ -95,6 +96,29 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
         request_item_ids=request_ids,
     )
     replay.calls_by_turn.setdefault(started.codex_turn_id, []).append(call_id)
+
+
+_STRIPPABLE = frozenset(
+    {
+        "function_call_output",
+        "custom_tool_call_output",
+        "tool_search_output",
+        "mcp_tool_call_output",
+    }
+)
+
+
+def _restore_stripped_ids(raw_items: list[Any], stripped: Sequence[tuple[int, str]]) -> None:
+    """Schema 3: give back the ids the request stripped from tool outputs, before matching."""
+    for index, output_id in stripped:
+        if index >= len(raw_items):
+            raise ReduceError("stripped tool output index outside request")
+        item = raw_items[index]
+        if not isinstance(item, dict) or item.get("type") not in _STRIPPABLE or "id" in item:
+            raise ReduceError(
+                f"stripped tool output ID does not refer to an ID-less output at input {index}"
+            )
+        item["id"] = output_id
 
 
 _EVIDENCE_KINDS = (

@@ -179,16 +179,14 @@ def unavailable_part(value: Any) -> str | None:
 
 class _Context:
     """Where the items come from: the payload id for parts, and a way back to raw numbers.
-    ``unavailable``: schema 3, where placeholders for unkept template parts are understood."""
+    ``v3``: schema 3 (placeholders for unkept template parts, 0.171's agent-message rules)."""
 
-    __slots__ = ("locate", "payload_id", "unavailable")
+    __slots__ = ("locate", "payload_id", "v3")
 
-    def __init__(
-        self, payload_id: str, locate: RawLocator | None, unavailable: bool = False
-    ) -> None:
+    def __init__(self, payload_id: str, locate: RawLocator | None, v3: bool = False) -> None:
         self.payload_id = payload_id
         self.locate = locate
-        self.unavailable = unavailable
+        self.v3 = v3
 
     def exact(self, value: Any, path: tuple[str | int, ...]) -> Any:
         """``value`` (found at ``path``) re-read with the payload's number text."""
@@ -215,7 +213,7 @@ def _content_parts(
             text = element.get("text")
             if isinstance(text, str):
                 parts.append(TextPart(text))
-            elif ctx.unavailable and (part := unavailable_part(text)) is not None:
+            elif ctx.v3 and (part := unavailable_part(text)) is not None:
                 parts.append(PayloadRefPart("text", part))
             continue
         label = kind if isinstance(kind, str) else "content"
@@ -361,6 +359,37 @@ def _agent_message(
     return AgentMessageMeta(item["author"], item["recipient"]), parts
 
 
+def _agent_message_v3(
+    item: dict[str, Any], pid: str
+) -> tuple[AgentMessageMeta, list[ConversationPart]]:
+    """Codex 0.171 reads an agent message's routing as a struct (``routing`` errors), then its
+    content by hand: a content array of typed entries, whose errors are serde's, bare."""
+    for key, value in item.items():
+        if key in ("author", "recipient") and not isinstance(value, str):
+            raise ReduceError(
+                f"failed to parse agent_message routing in payload {pid}",
+                cause=f"invalid type: {describe(value)}, expected a string",
+            )
+    for name in ("author", "recipient"):
+        if name not in item:
+            raise ReduceError(
+                f"failed to parse agent_message routing in payload {pid}",
+                cause=f"missing field `{name}`",
+            )
+    content = item.get("content")
+    if not isinstance(content, list):
+        raise ReduceError("expected agent_message content array")
+    parts: list[ConversationPart] = []
+    for entry in content:
+        try:
+            parts.append(_agent_content_entry(entry, pid))
+        except ReduceError as exc:
+            raise ReduceError(exc.cause or exc.message) from None
+    if not parts:
+        raise ReduceError(f"agent_message item in payload {pid} contained no content")
+    return AgentMessageMeta(item["author"], item["recipient"]), parts
+
+
 def _passthrough_error(value: Any) -> str | None:
     """Codex reads the metadata an agent message carries through as a typed struct too."""
     if isinstance(value, list) and value:
@@ -458,7 +487,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         body = _content_parts(item.get("content"), ctx, (*path, "content"))
         return NormItem(role, channel, "message", body, None, None, rid)  # type: ignore[arg-type]
     if kind == "agent_message":
-        meta, body = _agent_message(item, pid)
+        meta, body = (_agent_message_v3 if ctx.v3 else _agent_message)(item, pid)
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":
         return NormItem(

@@ -24,10 +24,13 @@ import zstandard
 from ..model import layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
+from .confined import os_error_text
 from .errors import MissingPayload, ReduceError
 
-#: Decompressed bytes kept across shards (Codex rotates shards near 8 MiB).
-CACHE_BYTES: Final = 32 * 1024 * 1024
+#: Decompressed bytes kept across shards: one of Codex's shards (it rotates near 8 MiB; the
+#: most recent shard is always kept). Events read payloads in writing order, so an older shard
+#: is rarely needed again, and is decompressed again if it is.
+CACHE_BYTES: Final = 8 * 1024 * 1024
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 _ZSTD_PREFIX: Final = "zstd decompressor error: "
 
@@ -37,8 +40,9 @@ class MissingShardPayload(MissingPayload):
     event that needed it."""
 
 
-#: Reads a bundle-relative file; raises OSError. Re-pointed to the confined reader when the
-#: reduce-safety module lands, so shard files follow the same rules as every other read.
+#: Reads a bundle-relative file: the bundle passes its confined reader (``confined.BundleFiles``,
+#: raising ``ReduceError`` in Codex's words), so shards follow the rules of every other read.
+#: An ``OSError`` (a plain reader) is worded here.
 FileReader = Callable[[str], bytes]
 
 
@@ -55,17 +59,20 @@ class _Shard:
 
 def _decompress(data: bytes) -> tuple[bytes, bool]:
     """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
-    last one is complete. A cut frame yields what decoded before the cut."""
-    out = bytearray()
+    last one is complete. A cut frame yields what decoded before the cut. A single frame (what
+    Codex writes) is decoded without a second copy."""
+    chunks: list[bytes] = []
     view = memoryview(data)
     offset = 0
+    sealed = True
     while offset < len(data):
         stream = zstandard.ZstdDecompressor().decompressobj()
-        out += stream.decompress(view[offset:])
+        chunks.append(stream.decompress(view[offset:]))
         if not stream.eof:
-            return bytes(out), False
+            sealed = False
+            break
         offset = len(data) - len(stream.unused_data)
-    return bytes(out), True
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
 
 
 def _index(number: int, data: bytes, sealed: bool) -> _Shard:
@@ -129,11 +136,9 @@ class ShardReader:
         shown = self._shown(number)
         try:
             raw = self._read_file(layout.shard_path(number))
-        except OSError as exc:
-            from .bundle import io_error_text
-
+        except OSError as exc:  # a plain reader (tests); the bundle's raises ReduceError
             error = MissingShardPayload if isinstance(exc, FileNotFoundError) else ReduceError
-            raise error(f"open shard {shown}", cause=io_error_text(exc), file=shown) from None
+            raise error(f"open shard {shown}", cause=os_error_text(exc), file=shown) from None
         try:
             data, sealed = _decompress(raw)
         except zstandard.ZstdError as exc:
@@ -180,7 +185,7 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
-        out = bytearray(fragments[0])
+        out = bytes(fragments[0])
         for part, fragment in zip(ref.parts, fragments[1:], strict=True):
             out += self.text(part)
             out += fragment
@@ -200,8 +205,15 @@ class ShardReader:
 
     def check(self, ref: RawPayloadRef) -> None:
         """End-of-replay check of one registered payload: the record exists and the (spliced)
-        text is JSON. Unavailable payloads are not checked."""
-        if not ref.available or ref.shard is None or ref.raw_payload_id in self._checked:
+        text is JSON; a truncated one keeps exactly ``retained_bytes`` and is not parsed."""
+        if ref.shard is None or ref.raw_payload_id in self._checked:
+            return
+        capture = ref.capture
+        if capture is not None:
+            # a cut body is never parsed, but it must be as long as the reference says
+            body = self.record(ref.raw_payload_id, ref.shard)
+            if capture.status == "truncated" and len(body) != capture.retained_bytes:
+                raise ReduceError("invalid retained length", file=self._shown(ref.shard))
             return
         text = self.text(ref)
         try:

@@ -106,8 +106,7 @@ def summarize(state: Mapping[str, Any]) -> str:
 
     lines = [
         f"rollout {state.get('rollout_id', '?')}  trace {state.get('trace_id', '?')}",
-        f"status {state.get('status', '?')}  recording complete: "
-        f"{'yes' if state.get('recording_complete') else 'no'}  "
+        f"status {state.get('status', '?')}  recording: {_recording(state)}  "
         f"conversation items: {len(_map(state, 'conversation_items'))}  "
         f"raw payloads: {len(_map(state, 'raw_payloads'))}",
         "",
@@ -185,3 +184,11 @@ def summarize(state: Mapping[str, Any]) -> str:
         ],
     )
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _recording(state: Mapping[str, Any]) -> str:
+    """Schema 3 says ``recording_status``; schema 2 says whether the recording completed."""
+    status = state.get("recording_status")
+    if isinstance(status, str):
+        return status.replace("_", " ")
+    return "complete" if state.get("recording_complete") else "unclosed"

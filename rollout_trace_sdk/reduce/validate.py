@@ -19,7 +19,8 @@ import orjson
 from ..model import codec
 from ..model import serde_errors as serde
 from ..model.events import SCHEMA_VERSION
-from .bundle import EVENT_LOG, MANIFEST, io_error_text
+from .bundle import EVENT_LOG, MANIFEST
+from .confined import BundleFileError, BundleFiles
 
 #: Slack between a payload file's mtime and the wall time of the line citing it: mtime
 #: granularity, clock steps, and the writer's queue (the event is stamped before its payload
@@ -82,7 +83,7 @@ class _Validator:
         self.display = str(root).rstrip("/") or "/"
         self.report = Report(self.display)
         self.log = f"{self.display}/{EVENT_LOG}"
-        self.resolved_root = os.path.realpath(root)
+        self.files = BundleFiles(root, display=self.display)
         self.citations: dict[str, _Citation] = {}
         self.open_threads: dict[str, int] = {}
         self.open_turns: dict[str, int] = {}
@@ -99,9 +100,9 @@ class _Validator:
     def manifest(self) -> str | None:
         path = f"{self.display}/{MANIFEST}"
         try:
-            raw = (self.root / MANIFEST).read_bytes()
-        except OSError as exc:
-            self.problem(path, None, f"cannot read the manifest: {io_error_text(exc)}")
+            raw = self.files.read_bytes(MANIFEST, what="manifest")
+        except BundleFileError as exc:
+            self.problem(path, None, f"cannot read the manifest: {exc.cause}")
             return None
         try:
             manifest = codec.manifest_from_dict(orjson.loads(raw))
@@ -124,9 +125,9 @@ class _Validator:
 
     def events(self, rollout_id: str | None) -> None:
         try:
-            handle = (self.root / EVENT_LOG).open("rb")
-        except OSError as exc:
-            self.problem(self.log, None, f"cannot open the event log: {io_error_text(exc)}")
+            handle = self.files.open(EVENT_LOG, what="trace event log")
+        except BundleFileError as exc:
+            self.problem(self.log, None, f"cannot open the event log: {exc.cause}")
             return
         expected = 1
         with handle:
@@ -203,18 +204,14 @@ class _Validator:
         cited: set[str] = set()
         for citation in sorted(self.citations.values(), key=lambda c: c.line):
             self.report.payloads += 1
-            full = self.confined(citation)
-            if full is None:
-                continue
-            cited.add(os.path.realpath(full))
+            cited.add(citation.path)
             try:
-                raw = Path(full).read_bytes()
-                mtime_ms = os.stat(full).st_mtime_ns // 1_000_000
-            except OSError as exc:
+                with self.files.open(citation.path, what=f"payload {citation.payload_id}") as fh:
+                    mtime_ms = os.fstat(fh.fileno()).st_mtime_ns // 1_000_000
+                    raw = fh.read()
+            except BundleFileError as exc:
                 self.problem(
-                    self.log,
-                    citation.line,
-                    f"{citation.payload_id}: {citation.path}: {io_error_text(exc)}",
+                    self.log, citation.line, f"{citation.payload_id}: {citation.path}: {exc.cause}"
                 )
                 continue
             error = None
@@ -241,42 +238,24 @@ class _Validator:
             )
         self.orphans(cited)
 
-    def confined(self, citation: _Citation) -> str | None:
-        path = citation.path
-        if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
-            self.problem(
-                self.log, citation.line, f"{citation.payload_id}: path {path!r} leaves the bundle"
-            )
-            return None
-        full = os.path.join(self.root, path)
-        resolved = os.path.realpath(full)
-        if not (resolved + "/").startswith(self.resolved_root.rstrip("/") + "/"):
-            self.problem(
-                self.log,
-                citation.line,
-                f"{citation.payload_id}: path {path!r} resolves outside the bundle",
-            )
-            return None
-        return full
-
     def timing_usable(self) -> bool:
         if self.last_wall_ms is None:
             return False
         try:
-            log_mtime_ms = os.stat(self.root / EVENT_LOG).st_mtime_ns // 1_000_000
-        except OSError:
+            with self.files.open(EVENT_LOG, what="trace event log") as fh:
+                log_mtime_ms = os.fstat(fh.fileno()).st_mtime_ns // 1_000_000
+        except BundleFileError:
             return False
         return abs(log_mtime_ms - self.last_wall_ms) <= _COPIED_AFTER_MS
 
     def orphans(self, cited: set[str]) -> None:
-        directory = self.root / "payloads"
-        if not directory.is_dir():
+        try:
+            names = self.files.list_dir("payloads", what="payloads directory")
+        except BundleFileError:
             return
-        for entry in sorted(directory.iterdir()):
-            if os.path.realpath(entry) not in cited:
-                self.problem(
-                    f"{self.display}/payloads/{entry.name}", None, "not cited by any event"
-                )
+        for name in names:
+            if f"payloads/{name}" not in cited:
+                self.problem(f"{self.display}/payloads/{name}", None, "not cited by any event")
 
     # --- closing -----------------------------------------------------------------------------
 

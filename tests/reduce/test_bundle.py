@@ -238,10 +238,14 @@ def test_symlinked_directory_pointing_outside_is_refused(tmp_path: Path) -> None
         bundle.check_payload("raw_payload:9", "linked/9.json")
 
 
-def test_symlink_within_the_bundle_is_followed(tmp_path: Path) -> None:
+def test_symlink_within_the_bundle_is_refused_too(tmp_path: Path) -> None:
+    """No symlink below the bundle root is followed (a recorder never writes one), so no
+    check-then-open race can lead outside."""
     root = make_bundle(tmp_path)
     os.symlink(root / "payloads" / "1.json", root / "payloads" / "9.json")
-    assert Bundle.open(root).load_payload(_ref(9, "tool_result")) == {"model": "m"}
+    with pytest.raises(ReduceError, match="open payload raw_payload:9") as info:
+        Bundle.open(root).load_payload(_ref(9, "tool_result"))
+    assert info.value.cause is not None and "symlink" in info.value.cause
 
 
 def test_bundle_reached_through_a_symlink_still_reads_its_payloads(tmp_path: Path) -> None:

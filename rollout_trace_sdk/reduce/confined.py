@@ -1,0 +1,294 @@
+"""Confined access to a bundle's files: every read of a bundle file goes through here.
+
+A bundle is untrusted input. Whatever a manifest, an event line or a payload reference names, the
+reducer must read only *regular files inside the bundle directory*, and opening one must never
+block. So:
+
+* the bundle directory is opened once (the path the user gave is followed, symlink or not: the
+  user named it), and every file below it is reached from that descriptor, one path component
+  at a time, with ``O_NOFOLLOW`` — a symlink anywhere below the bundle root is refused, wherever
+  it points, so no ``realpath`` race or check-then-open gap exists;
+* absolute paths, ``..`` components, empty paths and NUL bytes are refused before any system
+  call;
+* the last component is ``lstat``-ed first and opened only if it is a regular file (or a
+  directory, reported as Codex reports one, see below); it is opened ``O_NONBLOCK`` so that even
+  a FIFO swapped in between the two calls cannot hang us, and the open descriptor is ``fstat``-ed
+  again, so what we read is what we checked. FIFOs, devices and sockets are refused; a device is
+  never opened.
+
+A directory where a file belongs is reported as the OS error ``EISDIR``, because Codex opens it
+and then fails to read it ("Is a directory (os error 21)"), and callers keep Codex's wording.
+
+One exception type, :class:`BundleFileError` (a :class:`ReduceError`), covers every failure.
+Its ``os_error`` is set when the OS itself refused (missing file, permission, directory) — what
+Codex would also hit, so a caller can re-word it exactly as Codex does — and is ``None`` when we
+refused on principle (``unsafe``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from .errors import ReduceError
+
+_DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+#: Directory descriptors kept open for reuse (payloads/ is visited once per payload); a bundle
+#: citing thousands of directories cannot exhaust descriptors.
+_DIR_CACHE_LIMIT: Final = 32
+_REFUSAL_TAIL: Final = "bundle files are read only as regular files inside the bundle directory"
+
+
+class BundleFileError(ReduceError):
+    """A bundle file could not be read.
+
+    Attributes:
+        os_error: the OS error when the OS refused (Codex would meet the same error), else None.
+        relpath: the path as cited, relative to the bundle.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str,
+        file: str,
+        relpath: str,
+        os_error: OSError | None = None,
+    ) -> None:
+        super().__init__(message, cause=cause, file=file)
+        self.os_error = os_error
+        self.relpath = relpath
+
+    @property
+    def unsafe(self) -> bool:
+        """True when we refused the path on principle (outside, symlink, FIFO, device...)."""
+        return self.os_error is None
+
+
+def os_error_text(exc: OSError) -> str:
+    """Rust's wording for an OS error, which is what Codex prints under "Caused by"."""
+    if exc.errno is None:
+        return str(exc)
+    return f"{os.strerror(exc.errno)} (os error {exc.errno})"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
+
+
+class BundleFiles:
+    """The files of one bundle directory, read only through confined, non-blocking opens.
+
+    Args:
+        root: the bundle directory as the user named it (a symlink here is followed).
+        display: how to show the bundle in messages (default: ``root`` without trailing ``/``).
+
+    Use as a context manager or call :meth:`close`; descriptors are also closed on garbage
+    collection of the open files, never leaked into child processes (``O_CLOEXEC``).
+    """
+
+    def __init__(self, root: str | Path, *, display: str | None = None) -> None:
+        self.display = display if display is not None else (str(root).rstrip("/") or "/")
+        self._root_error: OSError | None = None
+        self._root_fd: int | None = None
+        try:
+            self._root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:  # reported when a file is asked for, naming that file
+            self._root_error = exc
+        self._dirs: dict[tuple[str, ...], int] = {}
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for fd in self._dirs.values():
+            os.close(fd)
+        self._dirs.clear()
+        if self._root_fd is not None:
+            os.close(self._root_fd)
+            self._root_fd = None
+
+    def __enter__(self) -> BundleFiles:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown: nothing useful to do
+            self.close()
+
+    # --- public reads -------------------------------------------------------------------------
+
+    def shown(self, relpath: str) -> str:
+        """``relpath`` as messages show it (under the bundle's display name)."""
+        return f"{self.display}/{relpath}"
+
+    def open(self, relpath: str, *, what: str) -> BinaryIO:
+        """Open a regular file of the bundle for reading (buffered, binary).
+
+        Args:
+            relpath: path relative to the bundle, as cited by the manifest or an event.
+            what: what the file is, for messages ("payload raw_payload:4", "trace event log").
+
+        Returns:
+            A binary stream; the caller closes it.
+
+        Raises:
+            BundleFileError: the path is unsafe, or the OS refused (``os_error`` set).
+        """
+        fd = self._open_fd(relpath, what)
+        return open(fd, "rb", closefd=True)
+
+    def read_bytes(self, relpath: str, *, what: str) -> bytes:
+        """The whole content of a regular file of the bundle (see :meth:`open`).
+
+        A read failure after a successful open is a :class:`BundleFileError` too."""
+        with self.open(relpath, what=what) as handle:
+            try:
+                return handle.read()
+            except OSError as exc:
+                raise self._os_failure(f"read {what}", relpath, exc) from None
+
+    def iter_lines(self, relpath: str, *, what: str) -> Iterator[bytes]:
+        """Lines of a regular file, newline kept, streamed (memory holds one line at a time)."""
+        with self.open(relpath, what=what) as handle:
+            while True:
+                try:
+                    line = handle.readline()
+                except OSError as exc:
+                    raise self._os_failure(f"read {what}", relpath, exc) from None
+                if not line:
+                    return
+                yield line
+
+    def exists(self, relpath: str) -> bool:
+        """True if ``relpath`` is a regular file inside the bundle reachable without symlinks."""
+        try:
+            self.open(relpath, what=relpath).close()
+        except BundleFileError:
+            return False
+        return True
+
+    def list_dir(self, relpath: str, *, what: str) -> list[str]:
+        """Names in a directory of the bundle (sorted), reached without symlinks.
+
+        Raises:
+            BundleFileError: as :meth:`open`; a missing directory has ``os_error`` set."""
+        parts = tuple(self._parts(relpath, what))
+        return sorted(os.listdir(self._directory(parts, relpath, what)))
+
+    def check_path(self, relpath: str, *, what: str) -> None:
+        """Refuse an unsafe path (absolute, ``..``, NUL, empty) without touching the disk."""
+        self._parts(relpath, what)
+
+    # --- the walk -----------------------------------------------------------------------------
+
+    def _parts(self, relpath: str, what: str) -> list[str]:
+        if not isinstance(relpath, str) or not relpath:
+            raise self._refuse(what, str(relpath), "it is empty")
+        if "\0" in relpath:
+            raise self._refuse(what, relpath, "it contains a NUL byte")
+        if relpath.startswith("/"):
+            raise self._refuse(what, relpath, "it is absolute (Codex would follow it)")
+        parts = [p for p in relpath.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise self._refuse(what, relpath, "it climbs out with '..' (Codex would follow it)")
+        if not parts:
+            raise self._refuse(what, relpath, "it names the bundle directory itself")
+        return parts
+
+    def _open_fd(self, relpath: str, what: str) -> int:
+        parts = self._parts(relpath, what)
+        directory = self._directory(tuple(parts[:-1]), relpath, what)
+        name = parts[-1]
+        try:
+            before = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError as exc:
+            raise self._os_failure(f"open {what}", relpath, exc) from None
+        if stat.S_ISDIR(before.st_mode):
+            raise self._os_failure(f"open {what}", relpath, IsADirectoryError(errno.EISDIR, ""))
+        if not stat.S_ISREG(before.st_mode):
+            raise self._refuse(what, relpath, f"it is {_kind(before.st_mode)}")
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=directory)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # replaced by a symlink since the lstat
+                raise self._refuse(what, relpath, "it is a symlink") from None
+            raise self._os_failure(f"open {what}", relpath, exc) from None
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode) or (after.st_dev, after.st_ino) != (
+            before.st_dev,
+            before.st_ino,
+        ):
+            os.close(fd)
+            raise self._refuse(what, relpath, "it was replaced while being opened")
+        os.set_blocking(fd, True)
+        return fd
+
+    def _directory(self, parts: tuple[str, ...], relpath: str, what: str) -> int:
+        """Descriptor of the directory ``parts`` below the root, walked without symlinks."""
+        if self._root_fd is None:
+            assert self._root_error is not None
+            raise self._os_failure(f"open {what}", relpath, self._root_error)
+        if not parts:
+            return self._root_fd
+        cached = self._dirs.get(parts)
+        if cached is not None:
+            return cached
+        parent = self._directory(parts[:-1], relpath, what)
+        name = parts[-1]
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                try:
+                    mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+                except OSError:
+                    mode = 0
+                if stat.S_ISLNK(mode):
+                    raise self._refuse(
+                        what, relpath, f"its directory {name!r} is a symlink"
+                    ) from None
+            raise self._os_failure(f"open {what}", relpath, exc) from None
+        if len(self._dirs) >= _DIR_CACHE_LIMIT:
+            os.close(self._dirs.pop(next(iter(self._dirs))))
+        self._dirs[parts] = fd
+        return fd
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def _refuse(self, what: str, relpath: str, why: str) -> BundleFileError:
+        return BundleFileError(
+            f"open {what}",
+            cause=f"refusing path {relpath!r}: {why}; {_REFUSAL_TAIL} {self.display!r}",
+            file=self.shown(relpath),
+            relpath=relpath,
+        )
+
+    def _os_failure(self, message: str, relpath: str, exc: OSError) -> BundleFileError:
+        return BundleFileError(
+            message,
+            cause=os_error_text(exc),
+            file=self.shown(relpath),
+            relpath=relpath,
+            os_error=exc,
+        )

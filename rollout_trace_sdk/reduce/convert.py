@@ -1,0 +1,211 @@
+"""Converting a bundle between schema 2 (Codex 0.169) and schema 3 (Codex 0.171).
+
+The source is read with the reducer's reader (confined files, Codex's checks per line); the
+target is written from ``model/layout`` facts by a small writer here, never by the recorder.
+What a conversion cannot carry over, and what the other Codex will therefore reduce
+differently, is listed in ``docs/reducing.md``:
+
+* 2 → 3: payload files become records of zstd shards (bodies kept byte for byte); every
+  ``inference_started`` gets a prepared prompt (an empty ``{}`` body, ids after the last one);
+  no ``tool_output_payload`` and no ``code_cell_wait_target_resolved`` are invented.
+* 3 → 2: every available payload becomes ``payloads/<n>.json`` holding its spliced text; the
+  schema-3 only payloads (prompts, model items, content values, tool-output payloads) and the
+  confirmed-wait events are dropped (seq renumbered); a cut or omitted payload cannot be
+  expressed in schema 2 and is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import attrs
+import zstandard
+
+from ..model import codec, layout
+from ..model import events as ev
+from .bundle import Bundle
+from .errors import ReduceError
+
+
+def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
+    """Write ``source`` as a bundle of ``schema`` (2 or 3) into the new directory ``target``.
+
+    Args:
+        source: a bundle directory (schema 2 or 3).
+        target: a directory that must not exist yet.
+        schema: the schema to write.
+
+    Raises:
+        ReduceError: the source is refused by the reader, or holds what ``schema`` cannot say.
+    """
+    if schema not in layout.SUPPORTED_SCHEMAS:
+        raise ReduceError(f"cannot convert to schema {schema}; schemas 2 and 3 are written")
+    bundle = Bundle.open(source)
+    out = Path(target)
+    try:
+        out.mkdir(mode=0o700)
+        (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
+    except OSError as exc:
+        raise ReduceError(f"create {out}", cause=os.strerror(exc.errno or 0)) from None
+    manifest = attrs.evolve(bundle.manifest, schema_version=schema)
+    (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
+    with (out / layout.EVENT_LOG).open("wb") as log:
+        if schema == layout.SCHEMA_3:
+            _to_v3(bundle, out, log)
+        else:
+            _to_v2(bundle, out, log)
+
+
+# --- 2 → 3 ------------------------------------------------------------------------------------------
+
+
+class _ShardWriter:
+    """Records into ``payloads/NNNNNN.zst``: one zstd frame with a checksum per shard, a new
+    shard near Codex's rotation size. Memory holds one compressor's window, not the shard."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.number = 0
+        self.size = 0
+        self._file: BinaryIO | None = None
+        self._writer: Any = None
+
+    def add(self, payload_id: str, body: bytes) -> int:
+        record = layout.shard_record(payload_id, body)
+        if self._writer is None or self.size + len(record) > layout.SHARD_ROTATE_BYTES:
+            self._rotate()
+        self._writer.write(record)
+        self.size += len(record)
+        return self.number
+
+    def _rotate(self) -> None:
+        self.close()
+        self.number += 1
+        self.size = 0
+        self._file = (self.root / layout.shard_path(self.number)).open("wb")
+        compressor = zstandard.ZstdCompressor(write_checksum=True)
+        self._writer = compressor.stream_writer(self._file, closefd=False)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            assert self._file is not None
+            self._file.close()
+        self._writer = self._file = None
+
+
+def _last_payload_number(bundle: Bundle) -> int:
+    last = 0
+    for located in bundle.events():
+        for ref in _refs(located.event.payload):
+            number = ref.raw_payload_id.rsplit(":", 1)[-1]
+            if number.isdigit():
+                last = max(last, int(number))
+    return last
+
+
+def _refs(payload: ev.EventPayload) -> Iterator[ev.RawPayloadRef]:
+    for field in attrs.fields(type(payload)):
+        value = getattr(payload, field.name)
+        if isinstance(value, ev.RawPayloadRef):
+            yield from value.walk()
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, ev.RawPayloadRef))
+
+
+def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
+    shards = _ShardWriter(out)
+    stored: dict[str, ev.RawPayloadRef] = {}
+    next_id = _last_payload_number(bundle) + 1
+
+    def store(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
+        known = stored.get(ref.raw_payload_id)
+        if known is None:
+            shard = shards.add(ref.raw_payload_id, bundle.read_payload_bytes(ref))
+            known = ev.RawPayloadRef(ref.raw_payload_id, ref.kind, "", shard)
+            stored[ref.raw_payload_id] = known
+        return known
+
+    try:
+        for located in bundle.events():
+            event = located.event
+            payload = _map_refs(event.payload, store)
+            if type(payload) is ev.InferenceStarted:
+                prompt_id = layout.raw_payload_id(next_id)
+                next_id += 1
+                prompt = ev.RawPayloadRef(
+                    prompt_id, "prepared_prompt", "", shards.add(prompt_id, b"{}")
+                )
+                payload = ev.InferenceStartedV3(
+                    payload.inference_call_id,
+                    payload.thread_id,
+                    payload.codex_turn_id,
+                    payload.model,
+                    payload.provider_name,
+                    payload.request_payload,
+                    prompt,
+                )
+            elif type(payload) is ev.HistoryItemAccepted:
+                payload = ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
+            converted = attrs.evolve(event, schema_version=layout.SCHEMA_3, payload=payload)
+            log.write(codec.event_line(converted, layout.SCHEMA_3))
+    finally:
+        shards.close()
+
+
+def _map_refs(payload: ev.EventPayload, change: Any) -> ev.EventPayload:
+    updates: dict[str, Any] = {}
+    for field in attrs.fields(type(payload)):
+        value = getattr(payload, field.name)
+        if isinstance(value, ev.RawPayloadRef):
+            updates[field.name] = change(value)
+        elif isinstance(value, list) and any(isinstance(v, ev.RawPayloadRef) for v in value):
+            updates[field.name] = [change(v) for v in value]
+    return attrs.evolve(payload, **updates) if updates else payload
+
+
+# --- 3 → 2 ------------------------------------------------------------------------------------------
+
+
+def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
+    written: set[str] = set()
+
+    def store(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
+        if not ref.available:
+            raise ReduceError(
+                f"payload {ref.raw_payload_id} was {ref.capture.status if ref.capture else ''} "
+                "by the recorder; schema 2 cannot say so"
+            )
+        number = ref.raw_payload_id.rsplit(":", 1)[-1]
+        path = layout.payload_path(int(number)) if number.isdigit() else ""
+        if not path:
+            raise ReduceError(f"payload id {ref.raw_payload_id} has no number for a file name")
+        if ref.raw_payload_id not in written:
+            (out / path).write_bytes(bundle.read_payload_bytes(ref))
+            written.add(ref.raw_payload_id)
+        return ev.RawPayloadRef(ref.raw_payload_id, ref.kind, path)
+
+    seq = 0
+    for located in bundle.events():
+        event = located.event
+        payload = event.payload
+        if isinstance(payload, ev.CodeCellWaitTargetResolved):
+            continue
+        if isinstance(payload, ev.InferenceStartedV3):
+            payload = ev.InferenceStarted(
+                payload.inference_call_id,
+                payload.thread_id,
+                payload.codex_turn_id,
+                payload.model,
+                payload.provider_name,
+                payload.request_payload,
+            )
+        elif isinstance(payload, ev.HistoryItemAcceptedV3):
+            payload = ev.HistoryItemAccepted(payload.item_id, payload.agent_message_payload)
+        payload = _map_refs(payload, store)
+        seq += 1
+        converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
+        log.write(codec.event_line(converted, layout.SCHEMA_2))

@@ -1,0 +1,144 @@
+"""``BundleFiles``: only regular files inside the bundle are ever opened, and nothing blocks."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.reduce.confined import BundleFileError, BundleFiles
+from rollout_trace_sdk.reduce.errors import ReduceError
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    root = tmp_path / "bundle"
+    (root / "payloads" / "deep").mkdir(parents=True)
+    (root / "manifest.json").write_bytes(b"{}")
+    (root / "trace.jsonl").write_bytes(b"one\ntwo\nthree")
+    (root / "payloads" / "1.json").write_bytes(b'{"a": 1}')
+    (root / "payloads" / "deep" / "2.json").write_bytes(b"[]")
+    (tmp_path / "secret.json").write_bytes(b'{"secret": true}')
+    return root
+
+
+def _refusal(files: BundleFiles, relpath: str) -> BundleFileError:
+    with pytest.raises(BundleFileError) as info:
+        files.read_bytes(relpath, what="payload raw_payload:9")
+    error = info.value
+    assert isinstance(error, ReduceError)
+    assert error.message == "open payload raw_payload:9"
+    assert error.relpath == relpath
+    return error
+
+
+def test_reads_regular_files_below_the_root(bundle: Path) -> None:
+    with BundleFiles(bundle) as files:
+        assert files.read_bytes("payloads/1.json", what="payload") == b'{"a": 1}'
+        assert files.read_bytes("./payloads//deep/2.json", what="payload") == b"[]"
+        assert list(files.iter_lines("trace.jsonl", what="log")) == [b"one\n", b"two\n", b"three"]
+        assert files.exists("manifest.json")
+        assert not files.exists("payloads/404.json")
+        assert not files.exists("payloads")
+        assert files.list_dir("payloads", what="payloads") == ["1.json", "deep"]
+
+
+@pytest.mark.parametrize(
+    ("relpath", "why"),
+    [
+        ("/etc/hostname", "absolute"),
+        ("../secret.json", "'..'"),
+        ("payloads/../../secret.json", "'..'"),
+        ("payloads/../1.json", "'..'"),
+        ("payloads/1.json\0.txt", "NUL"),
+        ("", "empty"),
+        ("./", "bundle directory itself"),
+    ],
+)
+def test_unsafe_paths_are_refused_before_any_system_call(
+    bundle: Path, relpath: str, why: str
+) -> None:
+    files = BundleFiles(bundle)
+    files.close()  # a closed reader proves nothing was opened: only the path was looked at
+    error = _refusal(files, relpath)
+    assert error.unsafe and error.os_error is None
+    assert error.cause is not None and repr(relpath) in error.cause and why in error.cause
+    assert "read only as regular files inside the bundle" in error.cause
+
+
+@pytest.mark.parametrize("target", ["inside", "outside"])
+def test_a_symlinked_file_is_refused_wherever_it_points(bundle: Path, target: str) -> None:
+    source = bundle / "payloads" / "1.json" if target == "inside" else bundle.parent / "secret.json"
+    os.symlink(source, bundle / "payloads" / "9.json")
+    error = _refusal(BundleFiles(bundle), "payloads/9.json")
+    assert error.unsafe and error.cause is not None and "symlink" in error.cause
+
+
+def test_a_symlinked_directory_is_refused(bundle: Path) -> None:
+    os.symlink(bundle.parent, bundle / "linked")
+    error = _refusal(BundleFiles(bundle), "linked/secret.json")
+    assert error.unsafe and error.cause is not None and "'linked' is a symlink" in error.cause
+
+
+def test_a_symlink_to_dev_zero_is_never_opened(bundle: Path) -> None:
+    (bundle / "trace.jsonl").unlink()
+    os.symlink("/dev/zero", bundle / "trace.jsonl")
+    with pytest.raises(BundleFileError, match="symlink"):
+        BundleFiles(bundle).open("trace.jsonl", what="trace event log")
+
+
+def test_a_fifo_is_refused_without_blocking(bundle: Path) -> None:
+    os.mkfifo(bundle / "payloads" / "9.json")
+    error = _refusal(BundleFiles(bundle), "payloads/9.json")
+    assert error.unsafe and error.cause is not None and "a FIFO" in error.cause
+
+
+def test_a_device_node_is_refused_without_opening_it(bundle: Path) -> None:
+    try:
+        os.mknod(bundle / "payloads" / "9.json", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    error = _refusal(BundleFiles(bundle), "payloads/9.json")
+    assert error.cause is not None and "a character device" in error.cause
+
+
+def test_os_refusals_keep_the_os_error_for_codexs_wording(bundle: Path) -> None:
+    files = BundleFiles(bundle)
+    missing = _refusal(files, "payloads/404.json")
+    assert isinstance(missing.os_error, FileNotFoundError)
+    assert missing.cause == "No such file or directory (os error 2)"
+    directory = _refusal(files, "payloads/deep")
+    assert isinstance(directory.os_error, IsADirectoryError)
+    assert directory.cause == "Is a directory (os error 21)"
+    not_dir = _refusal(files, "payloads/1.json/x")
+    assert not_dir.cause == "Not a directory (os error 20)"
+
+
+def test_the_bundle_path_the_user_named_may_be_a_symlink(bundle: Path) -> None:
+    alias = bundle.parent / "alias"
+    os.symlink(bundle, alias)
+    with BundleFiles(alias) as files:
+        assert files.read_bytes("payloads/1.json", what="payload") == b'{"a": 1}'
+        assert files.shown("payloads/1.json") == f"{alias}/payloads/1.json"
+
+
+def test_a_missing_bundle_is_reported_on_the_file_asked_for(tmp_path: Path) -> None:
+    files = BundleFiles(tmp_path / "nowhere")
+    with pytest.raises(BundleFileError) as info:
+        files.read_bytes("manifest.json", what="manifest")
+    assert info.value.file == f"{tmp_path}/nowhere/manifest.json"
+    assert isinstance(info.value.os_error, FileNotFoundError)
+
+
+def test_many_directories_do_not_exhaust_descriptors(bundle: Path) -> None:
+    for n in range(200):
+        (bundle / f"d{n}").mkdir()
+        (bundle / f"d{n}" / "x").write_bytes(b"x")
+    before = len(os.listdir("/proc/self/fd")) if Path("/proc/self/fd").is_dir() else None
+    with BundleFiles(bundle) as files:
+        for n in range(200):
+            assert files.read_bytes(f"d{n}/x", what="payload") == b"x"
+        if before is not None:
+            assert len(os.listdir("/proc/self/fd")) <= before + 40

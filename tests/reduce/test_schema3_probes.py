@@ -1,0 +1,327 @@
+"""Schema-3 rules on edited copies of corpus bundles: the probes of v3.md, checked against what
+Codex 0.171 did (and against the binary itself when ``$CODEX3_BIN`` is set)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
+from tests.codex_oracle import codex_bin, codex_reduce
+from tests.reduce.v3_bundles import (
+    Event,
+    copy_bundle,
+    corpus_bundle,
+    edit_events,
+    edit_shard,
+    payload_of,
+)
+
+
+def _state(bundle: Path) -> dict[str, Any]:
+    state: dict[str, Any] = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    return state
+
+
+def _error(bundle: Path) -> ReduceError:
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    return info.value
+
+
+def _agrees_with_codex(bundle: Path) -> None:
+    """When the 0.171 binary is here, it reduces the probe the way we do."""
+    if codex_bin(3) is None:
+        return
+    ok, stderr, state = codex_reduce(bundle, schema=3)
+    try:
+        ours: Any = _state(bundle)
+    except ReduceError as exc:
+        assert not ok and stderr.strip().splitlines()[0] == exc.codex_text().splitlines()[0]
+        return
+    assert ok and state == ours
+
+
+def _first(events: list[Event], kind: str) -> dict[str, Any]:
+    return next(payload_of(e) for e in events if payload_of(e)["type"] == kind)
+
+
+def test_references_to_one_payload_must_agree(tmp_path: Path) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def relabel(events: list[Event]) -> None:
+        prompts = [payload_of(e) for e in events if payload_of(e)["type"] == "inference_started"]
+        prompts[1]["prepared_prompt_payload"]["parts"][0]["kind"] = {"type": "content_value"}
+
+    edit_events(bundle, relabel)
+    assert _error(bundle).message == "conflicting references for payload raw_payload:5"
+    _agrees_with_codex(bundle)
+
+
+def test_request_evidence_must_carry_its_kind(tmp_path: Path) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def relabel(events: list[Event]) -> None:
+        _first(events, "inference_started")["request_payload"]["kind"] = {"type": "model_item"}
+
+    edit_events(bundle, relabel)
+    message = _error(bundle).message
+    assert (
+        message == "inference ab081bc1-e940-4230-b849-83d9349f215e has mislabeled request evidence"
+    )
+    _agrees_with_codex(bundle)
+
+
+def test_omitted_payload_marks_the_recording_partial(tmp_path: Path) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+    original = _state(corpus_bundle("single_exec"))
+
+    def omit(events: list[Event]) -> None:
+        ref = _first(events, "protocol_event_observed")["event_payload"]
+        ref["shard"] = None
+        ref["capture"] = {"status": "omitted", "original_bytes": 1000}
+
+    edit_events(bundle, omit)
+    state = _state(bundle)
+    assert state["recording_status"] == "closed_with_partial_payloads"
+    assert state["raw_payloads"]["raw_payload:2"] == {
+        "raw_payload_id": "raw_payload:2",
+        "kind": {"type": "protocol_event"},
+        "shard": None,
+        "capture": {"status": "omitted", "original_bytes": 1000},
+    }
+    for key in ("conversation_items", "inference_calls", "tool_calls"):
+        assert state[key] == original[key]
+    _agrees_with_codex(bundle)
+
+
+@pytest.mark.parametrize(
+    ("capture", "message"),
+    [
+        ({"status": "complete"}, "payload omitted by size limit"),
+        (None, "payload omitted by size limit"),
+    ],
+)
+def test_a_reference_without_a_shard_must_be_omitted(
+    tmp_path: Path, capture: dict[str, Any] | None, message: str
+) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def drop_shard(events: list[Event]) -> None:
+        ref = _first(events, "protocol_event_observed")["event_payload"]
+        ref["shard"] = None
+        if capture is not None:
+            ref["capture"] = capture
+
+    edit_events(bundle, drop_shard)
+    assert _error(bundle).message == message
+
+
+def test_an_omitted_payload_has_no_shard(tmp_path: Path) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def omit_keep_shard(events: list[Event]) -> None:
+        ref = _first(events, "protocol_event_observed")["event_payload"]
+        ref["capture"] = {"status": "omitted", "original_bytes": 10}
+
+    edit_events(bundle, omit_keep_shard)
+    assert _error(bundle).message == "omitted payload has a shard"
+    _agrees_with_codex(bundle)
+
+
+def test_a_truncated_payload_keeps_its_retained_length(tmp_path: Path) -> None:
+    """Checked after the last event (an event error wins), and never parsed."""
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def cut(events: list[Event]) -> None:
+        ref = _first(events, "protocol_event_observed")["event_payload"]
+        ref["capture"] = {"status": "truncated", "original_bytes": 100_000, "retained_bytes": 10}
+
+    edit_events(bundle, cut)
+    assert _error(bundle).message == "invalid retained length"
+    _agrees_with_codex(bundle)
+
+
+def test_waits_are_linked_only_by_the_confirmed_target(tmp_path: Path) -> None:
+    bundle = copy_bundle("code_mode_yield_wait", tmp_path)
+    original = _state(corpus_bundle("code_mode_yield_wait"))
+    assert original["tool_calls"]["call_wait_cell"]["resolved_wait_runtime_cell_id"] == "1"
+    assert original["code_cells"]["code_cell:call_cell2"]["wait_tool_call_ids"] == [
+        "call_wait_cell"
+    ]
+
+    def drop(events: list[Event]) -> list[Event]:
+        kept = [e for e in events if payload_of(e)["type"] != "code_cell_wait_target_resolved"]
+        for seq, event in enumerate(kept, start=1):
+            event["seq"] = seq
+        return kept
+
+    edit_events(bundle, drop)
+    state = _state(bundle)
+    assert "resolved_wait_runtime_cell_id" not in state["tool_calls"]["call_wait_cell"]
+    assert state["code_cells"]["code_cell:call_cell2"]["wait_tool_call_ids"] == []
+    _agrees_with_codex(bundle)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tool_call_id": "nope"}, "confirmed wait referenced unknown dispatch nope"),
+        ({"@thread": None}, "confirmed wait missing thread"),
+        ({"@turn": None}, "confirmed wait missing turn"),
+        ({"@turn": "other-turn"}, "confirmed wait target has wrong dispatch context"),
+        ({"@twice": True}, "duplicate confirmed wait target for call_wait_cell"),
+    ],
+)
+def test_confirmed_wait_checks(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    bundle = copy_bundle("code_mode_yield_wait", tmp_path)
+
+    def edit(events: list[Event]) -> list[Event]:
+        index = next(
+            n
+            for n, e in enumerate(events)
+            if payload_of(e)["type"] == "code_cell_wait_target_resolved"
+        )
+        event = events[index]
+        if change.get("@twice"):
+            events.insert(index + 1, orjson.loads(orjson.dumps(event)))
+            for seq, each in enumerate(events, start=1):
+                each["seq"] = seq
+        for key, value in change.items():
+            if key == "@thread":
+                event["thread_id"] = value
+            elif key == "@turn":
+                event["codex_turn_id"] = value
+            elif not key.startswith("@"):
+                event["payload"][key] = value
+        return events
+
+    edit_events(bundle, edit)
+    assert _error(bundle).message == message
+
+
+def test_stripped_tool_output_ids_are_restored(tmp_path: Path) -> None:
+    """v3.md §7.1: the request lost the output's id; the event gives it back."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    events_before = orjson.loads(state_bytes(reduce_bundle(corpus_bundle("single_exec"))))
+    output_id: list[str] = []
+
+    def strip(records: dict[str, bytes]) -> None:
+        request = orjson.loads(records["raw_payload:14"])
+        output_id.append(request["input"][4].pop("id"))
+        records["raw_payload:14"] = orjson.dumps(request)
+
+    edit_shard(bundle, 1, strip)
+
+    def name_it(events: list[Event]) -> None:
+        starts = [payload_of(e) for e in events if payload_of(e)["type"] == "inference_started"]
+        starts[1]["stripped_tool_output_ids"] = [[4, output_id[0]]]
+
+    edit_events(bundle, name_it)
+    assert _state(bundle) == events_before
+    _agrees_with_codex(bundle)
+
+
+def test_stripped_id_must_name_an_id_less_output(tmp_path: Path) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+
+    def name_it(events: list[Event]) -> None:
+        starts = [payload_of(e) for e in events if payload_of(e)["type"] == "inference_started"]
+        starts[1]["stripped_tool_output_ids"] = [[0, "x"]]
+
+    edit_events(bundle, name_it)
+    assert _error(bundle).message == (
+        "stripped tool output ID does not refer to an ID-less output at input 0"
+    )
+
+
+def test_lenient_reduces_what_a_crash_left(tmp_path: Path) -> None:
+    """A recording killed mid-write: the log cut mid-line and the shard's frame cut short.
+    Strict replay refuses the missing payload; lenient replay reduces the rest and says what
+    it passed over."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:16]) + lines[16][:40])
+    shard = bundle / "payloads" / "000001.zst"
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(ReduceError):
+        reduce_bundle(bundle)
+    notes: list[str] = []
+    state = orjson.loads(state_bytes(reduce_bundle(bundle, lenient=True, skipped=notes)))
+    assert state["recording_status"] == "unclosed"
+    assert state["threads"] and notes
+    assert any("missing payload" in note for note in notes)
+
+
+_ROUTING = "failed to parse agent_message routing in payload raw_payload:21"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda v: v.pop("author"), (_ROUTING, "missing field `author`")),
+        (lambda v: v.update(author=5), (_ROUTING, "invalid type: number, expected a string")),
+        (lambda v: v.pop("content"), ("expected agent_message content array", None)),
+        (lambda v: v.update(content="x"), ("expected agent_message content array", None)),
+        (
+            lambda v: v.update(content=[{"type": "zzz"}]),
+            ("unknown variant `zzz`, expected `input_text` or `encrypted_content`", None),
+        ),
+        (lambda v: v.update(content=[{"type": "input_text"}]), ("missing field `text`", None)),
+        (
+            lambda v: v.update(id=5),
+            (
+                "accepted item payload does not match amsg_01a23439-51e5-7303-8937-0be33b48cc78",
+                None,
+            ),
+        ),
+        (lambda v: (v.pop("author"), v.update(content="x")), (_ROUTING, "missing field `author`")),
+        (lambda v: v.update(internal_chat_message_metadata_passthrough=5), None),
+    ],
+    ids=[
+        "no_author",
+        "author_int",
+        "no_content",
+        "content_str",
+        "entry_variant",
+        "entry_no_text",
+        "id_int",
+        "routing_first",
+        "passthrough_not_read",
+    ],
+)
+def test_agent_message_acceptance_errors_use_0171_words(
+    tmp_path: Path, edit: Any, expected: tuple[str, str | None] | None
+) -> None:
+    """v3.md §12, each text as Codex 0.171 printed it for the same edit."""
+    bundle = copy_bundle("multi_agent_v2_lifecycle", tmp_path)
+
+    def change(records: dict[str, bytes]) -> None:
+        value = orjson.loads(records["raw_payload:21"])
+        edit(value)
+        records["raw_payload:21"] = orjson.dumps(value)
+
+    edit_shard(bundle, 1, change)
+    if expected is None:
+        _state(bundle)
+    else:
+        error = _error(bundle)
+        assert (error.message, error.cause) == expected
+    _agrees_with_codex(bundle)
+
+
+def test_shard_files_are_read_only_through_the_confined_reader(tmp_path: Path) -> None:
+    """A shard that is a symlink (even to a good copy) is refused, as every bundle file is."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / "payloads" / "000001.zst"
+    outside = tmp_path / "elsewhere.zst"
+    shard.rename(outside)
+    shard.symlink_to(outside)
+    error = _error(bundle)
+    assert error.message == f"open shard {bundle}/payloads/000001.zst"
+    assert error.cause is not None and "symlink" in error.cause

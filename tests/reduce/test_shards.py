@@ -1,0 +1,170 @@
+"""Schema-3 shard reading on hand-made shards: framing, records, templates, the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+import zstandard
+
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.model import layout
+from rollout_trace_sdk.reduce import shards
+from rollout_trace_sdk.reduce.errors import MissingPayload, ReduceError
+from rollout_trace_sdk.reduce.shards import ShardReader
+
+
+def _records(*pairs: tuple[str, bytes]) -> bytes:
+    return b"".join(layout.shard_record(pid, body) for pid, body in pairs)
+
+
+def _frame(raw: bytes, *, checksum: bool = True) -> bytes:
+    return zstandard.ZstdCompressor(write_checksum=checksum).compress(raw)
+
+
+class _Files:
+    """The reader's file access, over a directory; counts reads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.reads: list[str] = []
+
+    def write(self, number: int, data: bytes) -> None:
+        path = self.root / layout.shard_path(number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def read(self, relative: str) -> bytes:
+        self.reads.append(relative)
+        return (self.root / relative).read_bytes()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> _Files:
+    return _Files(tmp_path)
+
+
+def _ref(n: int, shard: int | None = 1, **kw: object) -> ev.RawPayloadRef:
+    return ev.RawPayloadRef(f"raw_payload:{n}", "tool_result", "", shard, **kw)  # type: ignore[arg-type]
+
+
+def test_records_are_found_in_any_order(files: _Files) -> None:
+    files.write(1, _frame(_records(("raw_payload:2", b'{"b":2}'), ("raw_payload:1", b"[1]"))))
+    reader = ShardReader("b", files.read)
+    assert reader.text(_ref(1)) == b"[1]"
+    assert reader.text(_ref(2)) == b'{"b":2}'
+    assert files.reads == ["payloads/000001.zst"], "one decompression for both records"
+
+
+def test_concatenated_and_skippable_frames_are_read(files: _Files) -> None:
+    skippable = b"\x50\x2a\x4d\x18" + (3).to_bytes(4, "little") + b"abc"
+    data = _frame(_records(("raw_payload:1", b"1"))) + skippable
+    data += _frame(_records(("raw_payload:2", b"2")), checksum=False)
+    files.write(1, data)
+    reader = ShardReader("b", files.read)
+    assert reader.text(_ref(2)) == b"2"
+
+
+def test_missing_record_and_missing_file_use_codex_words(files: _Files) -> None:
+    files.write(1, _frame(_records(("raw_payload:1", b"1"))))
+    reader = ShardReader("b", files.read)
+    with pytest.raises(MissingPayload) as info:
+        reader.text(_ref(9))
+    assert info.value.message == "missing payload raw_payload:9 in shard 1"
+    with pytest.raises(MissingPayload) as info:
+        reader.text(_ref(1, shard=7))
+    assert info.value.message == "open shard b/payloads/000007.zst"
+    assert info.value.cause == "No such file or directory (os error 2)"
+
+
+def test_duplicate_record_is_refused(files: _Files) -> None:
+    files.write(1, _frame(_records(("raw_payload:1", b"1"), ("raw_payload:1", b"2"))))
+    with pytest.raises(ReduceError, match=r"^duplicate payload raw_payload:1 in shard 1 \("):
+        ShardReader("b", files.read).text(_ref(1))
+
+
+def test_partial_record_in_a_sealed_shard_is_refused(files: _Files) -> None:
+    files.write(1, _frame(_records(("raw_payload:1", b"1"), ("raw_payload:2", b"22"))[:-1]))
+    with pytest.raises(ReduceError, match=r"^partial record in sealed shard 1 \("):
+        ShardReader("b", files.read).text(_ref(1))
+
+
+def test_unsealed_shard_keeps_the_records_before_the_cut(files: _Files) -> None:
+    """A frame cut by a crash: what decoded is used, the rest is missing."""
+    body = orjson.dumps(list(range(40_000)))
+    compressor = zstandard.ZstdCompressor(write_checksum=True)
+    stream = compressor.compressobj()
+    first = stream.compress(_records(("raw_payload:1", body)))
+    first += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    rest = stream.compress(_records(("raw_payload:2", body))) + stream.flush()
+    files.write(1, first + rest[: len(rest) // 2])
+    reader = ShardReader("b", files.read)
+    assert reader.text(_ref(1)) == body
+    with pytest.raises(MissingPayload, match="missing payload raw_payload:2 in shard 1"):
+        reader.text(_ref(2))
+    with pytest.raises(ReduceError, match=r"^missing footer in payload shard 1 \("):
+        reader.check_footers([_ref(1)])
+
+
+def test_bytes_after_the_frame_and_plain_records_do_not_decompress(files: _Files) -> None:
+    files.write(1, _frame(_records(("raw_payload:1", b"1"))) + b"junk")
+    files.write(2, _records(("raw_payload:1", b"1")))
+    for number in (1, 2):
+        with pytest.raises(ReduceError) as info:
+            ShardReader("b", files.read).text(_ref(1, shard=number))
+        assert info.value.message == f"decompress shard b/payloads/00000{number}.zst"
+        assert info.value.cause == "Unknown frame descriptor"
+
+
+def test_empty_file_is_a_shard_without_records(files: _Files) -> None:
+    files.write(1, b"")
+    with pytest.raises(MissingPayload, match="missing payload raw_payload:1 in shard 1"):
+        ShardReader("b", files.read).text(_ref(1))
+
+
+def test_templates_splice_their_parts_recursively(files: _Files) -> None:
+    files.write(
+        1,
+        _frame(
+            _records(
+                ("raw_payload:1", b'"img"'),
+                ("raw_payload:2", orjson.dumps(['{"url":', "}"])),
+                ("raw_payload:3", orjson.dumps(["[", ",", "]"])),
+            )
+        ),
+    )
+    image = _ref(1)
+    item = _ref(2, parts=(image,))
+    omitted = ev.RawPayloadRef(
+        "raw_payload:9", "model_item", "", None, ev.PayloadCapture("omitted", 5)
+    )
+    prompt = _ref(3, parts=(item, omitted))
+    reader = ShardReader("b", files.read)
+    assert orjson.loads(reader.text(prompt)) == [
+        {"url": "img"},
+        {"$trace_unavailable": "raw_payload:9"},
+    ]
+
+
+def test_template_with_the_wrong_number_of_fragments_is_refused(files: _Files) -> None:
+    files.write(1, _frame(_records(("raw_payload:1", b"1"), ("raw_payload:2", b'["a"]'))))
+    with pytest.raises(ReduceError, match=r"^invalid payload fragment count$"):
+        ShardReader("b", files.read).text(_ref(2, parts=(_ref(1),)))
+
+
+def test_decompressed_shards_are_not_all_kept(
+    files: _Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory follows the reduced state: past the cache budget, older shards are dropped and
+    read again only if needed."""
+    monkeypatch.setattr(shards, "CACHE_BYTES", 50_000)
+    body = orjson.dumps(list(range(8_000)))  # ~40 kB per shard
+    for number in range(1, 5):
+        files.write(number, _frame(_records((f"raw_payload:{number}", body))))
+    reader = ShardReader("b", files.read)
+    for number in range(1, 5):
+        assert reader.text(_ref(number, shard=number)) == body
+    assert len(reader._cache) == 1
+    reader.text(_ref(1, shard=1))
+    assert files.reads.count("payloads/000001.zst") == 2
