@@ -242,6 +242,37 @@ async def _payload_ratio(n: int, timer: float, burst: int) -> dict[str, float]:
     }
 
 
+async def _durable_cost(turns: int) -> dict[str, float]:
+    """Wall time per turn (an inference with a ~10 KB request and response, a tool call,
+    history) from the first call until the close returned, ``durable=True`` vs default,
+    interleaved rounds; the median of each."""
+    from rollout_trace_sdk.record import open_rollout
+
+    text = "z" * 10_000
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+    async def run(durable: bool) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            async with open_rollout(tmp, durable=durable) as rollout:
+                for n in range(turns):
+                    async with rollout.root.turn() as turn:
+                        turn.accept(item)
+                        async with turn.inference([item]) as call:
+                            call.completed(response_id=f"r{n}", output_items=[item])
+                        async with turn.tool_call(f"c{n}", "f", arguments="{}") as tool:
+                            tool.completed({"type": "function_call_output", "call_id": f"c{n}"})
+            return (time.perf_counter() - started) / turns * 1000
+
+    plain: list[float] = []
+    durable: list[float] = []
+    for _ in range(5):
+        plain.append(await run(False))
+        durable.append(await run(True))
+    p, d = statistics.median(plain), statistics.median(durable)
+    return {"turn_ms": p, "durable_turn_ms": d, "durable_cost_ratio": d / p}
+
+
 async def _throughput(n: int) -> dict[str, float]:
     refs = [_ref(i) for i in range(1, 65)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -437,6 +468,11 @@ def _table(r: dict[str, float]) -> str:
             f"{'recorder point event':<20} {r['recorder_event_p50_us']:>9.2f} µs  p50 "
             f"(p99 {r['recorder_event_p99_us']:.2f} µs) through Turn.accept_item_id"
         )
+    if "durable_turn_ms" in r:
+        lines.append(
+            f"{'durable=True':<20} {r['durable_turn_ms']:>9.2f} ms  per turn vs "
+            f"{r['turn_ms']:.2f} ms by default (×{r['durable_cost_ratio']:.1f}; fsync at turn ends)"
+        )
     lines.append(
         f"loop: {AGENTS} agents × ({WORK_US[0]}-{WORK_US[1]} µs CPU, {EVENTS_PER_STEP} events, "
         f"{IO_MS[0]:g}-{IO_MS[1]:g} ms simulated I/O); 100k: {WORK_US_100K[0]}-{WORK_US_100K[1]} µs CPU"
@@ -458,6 +494,7 @@ async def _main(quick: bool) -> dict[str, float]:
         key = "payload_100k_ratio" if burst == 1 else f"payload_100k_burst{burst}_ratio"
         results.update(sorted(runs, key=lambda r: r[key])[1])
     results.update(await _throughput(200_000 if quick else 1_000_000))
+    results.update(await _durable_cost(20 if quick else 100))
     results.update(await _loop_lag(0.4, 8 if quick else 30))
     return results
 

@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary | convert.
+"""``rollout-trace``: demo | reduce | validate | summary | convert | redact.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="FILE",
-        help="where to write the state (default BUNDLE/state.json)",
+        help="where to write the state (default BUNDLE/state.json; - for standard output)",
     )
     reduce.add_argument(
         "--lenient",
@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="new bundle directory (must not exist)"
     )
+
+    redact = commands.add_parser("redact", help="write a copy of a bundle with secrets redacted")
+    redact.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+    where = redact.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="DIR", help="new bundle (default BUNDLE-redacted)")
+    where.add_argument("--in-place", action="store_true", help="replace BUNDLE itself")
 
     demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
@@ -129,12 +135,56 @@ def _declared_payloads_dir(root: Path) -> str:
     return value
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) -> None:
+    """Write the state where the user asked, never replacing anything but a regular file.
+
+    * ``-``: standard output.
+    * A path that does not exist or is a regular file: a temporary file in the same directory,
+      mode 0600 (the state holds prompts and tool output), renamed over the path, so a reader
+      never sees half a state and nothing else is touched.
+    * Anything else a path the user named already names (a device such as ``/dev/null``, a
+      FIFO, a symlink — ``/dev/stdout`` is one): written in place through it, never renamed
+      over, so ``-o /dev/null`` run as root leaves ``/dev/null`` a device and a symlinked
+      output keeps both the link and its target's directory entry (the target's content is
+      rewritten).
+    * The default ``BUNDLE/state.json`` was not named by the user and lies in an untrusted
+      directory: whatever is there (a symlink to ``/etc/passwd``, a FIFO) is replaced by the
+      new file through the rename, never written through.
+    """
+    if target == "-":
+        binary = getattr(out, "buffer", None)
+        if binary is None:
+            out.write(data.decode("utf-8"))
+        else:
+            out.flush()
+            binary.write(data)
+            binary.flush()
+        return
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is None or stat.S_ISREG(mode) or not named:
+        _replace_atomically(Path(target), data)
+    else:
+        _write_in_place(target, data)
+
+
+def _write_in_place(target: str, data: bytes) -> None:
+    """Open what ``target`` names (following a symlink, never creating) and write to it; a
+    regular file reached through a link is truncated first."""
+    fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+    with open(fd, "wb") as handle:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+        handle.write(data)
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` in one step, so a reader never sees half a state file."""
     directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)  # mode 0600
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 is for secrets, not results
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temp, path)
@@ -161,12 +211,6 @@ def _where(error: ReduceError) -> str | None:
     return event
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _report_error(error: ReduceError, err: TextIO) -> None:
     print(error.codex_text(), file=err)
     where = _where(error)
@@ -185,19 +229,20 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bundle = Path(args.bundle)
     output = Path(args.output) if args.output else None
     shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/{STATE_FILE}"
-    if output is not None:
+    if output is not None and args.output != "-":
         why = _forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
     trace, notes = _reduce(args.bundle, lenient=args.lenient)
     data = _state_bytes(trace)
-    target = output or bundle / STATE_FILE
+    target = args.output or str(bundle / STATE_FILE)
     try:
-        _write_atomically(target, data)
+        _write_output(target, data, out, named=args.output is not None)
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     _print_skipped(notes, err)
-    print(shown, file=out)
+    if target != "-":
+        print(shown, file=out)
     return 0
 
 
@@ -300,12 +345,19 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .redact_bundle import run_cli
+
+    return run_cli(args.bundle, args.output, args.in_place, out, err)
+
+
 _COMMANDS = {
     "reduce": _cmd_reduce,
     "validate": _cmd_validate,
     "summary": _cmd_summary,
     "demo": _cmd_demo,
     "convert": _cmd_convert,
+    "redact": _cmd_redact,
 }
 
 

@@ -32,6 +32,13 @@ export CODEX_BIN CODEX3_BIN
 unset RUST_BACKTRACE
 echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN" --version)"
 
+# The hostile-bundle test watches every file open with strace; install it when we can (root with
+# apt-get). Without it that test falls back to a Python audit hook.
+if ! command -v strace >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -qq strace >/dev/null 2>&1 ||
+    echo "scripts/test.sh: could not install strace; the fuzz test uses an audit hook" >&2
+fi
+
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"

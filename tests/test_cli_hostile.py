@@ -167,3 +167,162 @@ def test_nesting_limit_matches_codex(tmp_path: Path, payload: bytes) -> None:
     code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
     assert code == 1
     assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")
+
+
+# --- found by the crafted fuzz cases, checked against Codex 0.169.0 ------------------------------
+
+
+def _after_completion(bundle: Path, line: bytes) -> None:
+    with (bundle / "trace.jsonl").open("ab") as log:
+        log.write(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (b"garbage\n", "Error: trace event after recording completed"),
+        (b"x" * 100_000, "Error: trace event after recording completed"),
+        (
+            b"\xff\xfe\n",
+            "Error: read trace event line 7\n\nCaused by:\n    stream did not contain valid UTF-8",
+        ),
+        (b" \t\n\n", None),
+    ],
+    ids=["garbage", "torn-garbage", "not-utf8", "blank"],
+)
+def test_a_line_after_recording_completed_is_refused_before_it_is_parsed(
+    tmp_path: Path, line: bytes, expected: str | None
+) -> None:
+    bundle = make_bundle(tmp_path)
+    _after_completion(bundle, line)
+    code, text = cli("reduce", bundle, "-o", tmp_path / "s.json")
+    if expected is None:
+        assert code == 0, text
+    else:
+        assert code == 1 and text.startswith(expected + "\n"), text
+
+
+@needs_codex
+@needs_conformance
+@pytest.mark.parametrize("line", [b"garbage\n", b"\xff\n", b"{}\n"])
+def test_a_line_after_recording_completed_matches_codex(tmp_path: Path, line: bytes) -> None:
+    bundle = _single_exec(tmp_path)
+    _after_completion(bundle, line)
+    codex = run_codex(bundle, tmp_path / "codex.json", schema=2)
+    code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert (code, codex.returncode) == (1, 1)
+    assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")
+
+
+@needs_conformance
+@pytest.mark.parametrize(
+    ("literal", "cause"),
+    [
+        (b"3" * 5_000, "number out of range at line 1 column 5026"),
+        (b"1e400", "number out of range at line 1 column 31"),
+        (b"18446744073709551616", "invalid type: floating point `1.8446744073709552e+19`"),
+    ],
+)
+def test_a_number_beyond_f64_in_a_typed_field_is_out_of_range(
+    tmp_path: Path, literal: bytes, cause: str
+) -> None:
+    bundle = _single_exec(tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"seq":3', b'"seq":' + literal)
+    log.write_bytes(b"".join(lines))
+    code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert code == 1
+    assert text.startswith(f"Error: parse trace event line 3\n\nCaused by:\n    {cause}"), text
+
+
+@needs_codex
+@needs_conformance
+@pytest.mark.parametrize("literal", [b"3" * 5_000, b"1e400", b"-1e400", b"18446744073709551616"])
+def test_numbers_in_typed_fields_match_codex(tmp_path: Path, literal: bytes) -> None:
+    bundle = _single_exec(tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b'"seq":3', b'"seq":' + literal)
+    log.write_bytes(b"".join(lines))
+    codex = run_codex(bundle, tmp_path / "codex.json", schema=2)
+    code, text = cli("reduce", bundle, "-o", tmp_path / "ours.json")
+    assert (code, codex.returncode) == (1, 1)
+    assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n")
+
+
+def test_summary_of_a_state_that_is_a_fifo_does_not_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "state.json")
+    code, text = cli("summary", tmp_path / "state.json")
+    assert_clean_refusal(code, text)
+    assert "not a regular file" in text
+
+
+# --- values nobody reads: serde's ignore_value, not its Value parser ------------------------------
+
+_SKIPPED = {
+    "trailing-comma-list": (b"[1,]", "expected value"),
+    "trailing-comma-map": (b'{"a":1,}', "key must be a string"),
+    "lone-surrogate": (b'"\\ud800"', None),
+    "nested-100000": (b"[" * 100_000 + b"]" * 100_000, None),
+    "bad-escape": (b'"a\\qb"', "invalid escape"),
+}
+
+
+def _skipped_value_bundles(tmp_path: Path, value: bytes) -> tuple[Path, Path]:
+    """The value in an unknown field of an event line, and as a payload only the final check
+    reads (raw_payload:2, a protocol event)."""
+    in_line = make_bundle(tmp_path / "line")
+    lines = (in_line / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    lines[0] = lines[0].rstrip(b"\n")[:-1] + b',"extra":' + value + b',"z":1}\n'
+    (in_line / "trace.jsonl").write_bytes(b"".join(lines))
+    in_payload = make_bundle(tmp_path / "payload")
+    (in_payload / "payloads" / "2.json").write_bytes(value)
+    return in_line, in_payload
+
+
+@pytest.mark.parametrize("name", sorted(_SKIPPED))
+def test_values_serde_only_skips_follow_ignore_rules(tmp_path: Path, name: str) -> None:
+    value, error = _SKIPPED[name]
+    for bundle in _skipped_value_bundles(tmp_path, value):
+        code, text = cli("reduce", bundle, "-o", tmp_path / "s.json")
+        if error is None:
+            assert code == 0, text
+        else:
+            assert code == 1 and f"    {error} at line 1 column" in text, text
+
+
+@needs_codex
+@needs_conformance
+@pytest.mark.parametrize("name", sorted(_SKIPPED))
+def test_values_serde_only_skips_match_codex(tmp_path: Path, name: str) -> None:
+    value = _SKIPPED[name][0]
+    source = _single_exec(tmp_path)
+    for where in ("line", "payload"):
+        bundle = tmp_path / where
+        shutil.copytree(source, bundle)
+        if where == "line":
+            log = bundle / "trace.jsonl"
+            lines = log.read_bytes().splitlines(keepends=True)
+            lines[0] = lines[0].rstrip(b"\n")[:-1] + b',"extra":' + value + b"}\n"
+            log.write_bytes(b"".join(lines))
+        else:
+            (bundle / "payloads" / "2.json").write_bytes(value)
+        codex = run_codex(bundle, tmp_path / f"{where}-codex.json", schema=2)
+        code, text = cli("reduce", bundle, "-o", tmp_path / f"{where}-ours.json")
+        assert code == codex.returncode, (where, text, codex.stderr)
+        if code == 0:
+            ours = (tmp_path / f"{where}-ours.json").read_bytes()
+            assert ours == (tmp_path / f"{where}-codex.json").read_bytes()
+        else:
+            assert text.startswith(codex.stderr.decode().rstrip("\n") + "\n"), where
+
+
+def test_a_payload_only_checked_at_the_end_must_be_utf8(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    (bundle / "payloads" / "2.json").write_bytes(b'"\xff"')
+    code, text = cli("reduce", bundle, "-o", tmp_path / "s.json")
+    assert code == 1
+    assert text.startswith(
+        "Error: read payload raw_payload:2\n\nCaused by:\n    stream did not contain valid UTF-8\n"
+    )

@@ -13,6 +13,7 @@ An error serde raises *at* a byte it only peeked at reports the position one byt
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -50,6 +51,7 @@ INVALID_CODE_POINT: Final = "invalid unicode code point"
 LONE_SURROGATE: Final = "lone leading surrogate in hex escape"
 END_OF_HEX_ESCAPE: Final = "unexpected end of hex escape"
 RECURSION_LIMIT: Final = "recursion limit exceeded"
+NUMBER_OUT_OF_RANGE: Final = "number out of range"
 
 
 def position(data: bytes, index: int) -> tuple[int, int]:
@@ -296,6 +298,99 @@ class _Scanner:
             self.colon()
             self.value()
 
+    # serde's ``ignore_value``: how a value nobody reads (an unknown field of a struct, an
+    # ``IgnoredAny`` document) is walked. No recursion limit and no recursion (a stack of
+    # open brackets), strings checked only for escapes and control characters, and slightly
+    # different separator errors: ``[1,]`` is "expected value", ``{"a":1,}`` "key must be a
+    # string".
+
+    def skip(self) -> None:
+        stack: list[int] = []
+        while True:
+            peek = self.whitespace()
+            if peek is None:
+                raise self.peek_error(EOF_VALUE)
+            if peek in (0x5B, 0x7B):
+                self.i += 1
+                frame = peek
+                accept_comma = False
+            else:
+                self.skip_scalar(peek)
+                if not stack:
+                    return
+                frame = stack.pop()
+                accept_comma = True
+            while True:
+                after = self.whitespace()
+                if after == 0x2C and accept_comma:
+                    self.i += 1
+                    break
+                closing = (frame == 0x5B and after == 0x5D) or (frame == 0x7B and after == 0x7D)
+                if after is None:
+                    raise self.peek_error(EOF_LIST if frame == 0x5B else EOF_OBJECT)
+                if not closing:
+                    if accept_comma:
+                        raise self.peek_error(
+                            EXPECTED_LIST_END if frame == 0x5B else EXPECTED_OBJECT_END
+                        )
+                    break
+                self.i += 1
+                if not stack:
+                    return
+                frame = stack.pop()
+                accept_comma = True
+            if frame == 0x7B:
+                key = self.whitespace()
+                if key is None:
+                    raise self.peek_error(EOF_OBJECT)
+                if key != 0x22:
+                    raise self.peek_error(KEY_NOT_STRING)
+                self.i += 1
+                self.ignore_string()
+                self.colon()
+            stack.append(frame)
+
+    def skip_scalar(self, peek: int) -> None:
+        if peek == 0x6E:  # n
+            self.i += 1
+            self.ident(b"ull")
+        elif peek == 0x74:  # t
+            self.i += 1
+            self.ident(b"rue")
+        elif peek == 0x66:  # f
+            self.i += 1
+            self.ident(b"alse")
+        elif peek == 0x2D:  # -
+            self.i += 1
+            self.number()
+        elif 0x30 <= peek <= 0x39:
+            self.number()
+        elif peek == 0x22:
+            self.i += 1
+            self.ignore_string()
+        else:
+            raise self.peek_error(EXPECTED_VALUE)
+
+    def ignore_string(self) -> None:
+        while True:
+            self.i = _PLAIN_STRING_RUN.match(self.data, self.i).end()  # type: ignore[union-attr]
+            if self.i >= self.size:
+                raise self.error(EOF_STRING)
+            byte = self.data[self.i]
+            self.i += 1
+            if byte == 0x22:
+                return
+            if byte != 0x5C:
+                raise self.error(CONTROL_CHARACTER)
+            if self.i >= self.size:
+                raise self.error(EOF_STRING)
+            escaped = self.data[self.i]
+            self.i += 1
+            if escaped == 0x75:  # u: four hex digits, whatever code point they make
+                self.hex4()
+            elif escaped not in _SIMPLE_ESCAPES:
+                raise self.error(INVALID_ESCAPE)
+
 
 def syntax_error(data: bytes, *, validate_utf8: bool = True) -> str | None:
     """serde_json's message (with position) for ``data`` as one JSON document, or None when
@@ -304,6 +399,19 @@ def syntax_error(data: bytes, *, validate_utf8: bool = True) -> str | None:
     scanner = _Scanner(data, validate_utf8=validate_utf8)
     try:
         scanner.document()
+    except _Fail as fail:
+        return at(fail.message, data, fail.index)
+    return None
+
+
+def ignored_error(data: bytes) -> str | None:
+    """serde's message for ``data`` read as ``IgnoredAny`` (a document nobody reads, as Codex's
+    end-of-replay payload check does once the text is known to be UTF-8), or None if accepted."""
+    scanner = _Scanner(data, validate_utf8=False)
+    try:
+        scanner.skip()
+        if scanner.whitespace() is not None:
+            raise scanner.peek_error(TRAILING_CHARACTERS)
     except _Fail as fail:
         return at(fail.message, data, fail.index)
     return None
@@ -395,6 +503,8 @@ class _TypedScan:
         self.fields = fields
         self.nested: dict[str, _Nested] = {}
         self.io_read = False
+        #: (start, end) of each unknown member's value: serde skipped it without reading it.
+        self.skipped: list[tuple[int, int]] = []
 
     def document(self) -> None:
         self.struct()
@@ -430,7 +540,9 @@ class _TypedScan:
             elif key in self.fields:
                 self.field(*self.fields[key])
             else:
-                s.value()
+                start = _value_start(self.data, s.i)
+                s.skip()
+                self.skipped.append((start, s.i))
         for name, (optional, _) in self.fields.items():
             if not optional and name not in seen:
                 raise _Fail(f"missing field `{name}`", s.i)
@@ -457,6 +569,7 @@ class _TypedScan:
             value = _load(self.data[start : s.i])
             if optional and value is None:
                 return
+            self.finite(value, start)
         try:
             check(value)
         except codec.DecodeError as exc:
@@ -465,6 +578,13 @@ class _TypedScan:
                 wanted = message.rsplit(", expected ", 1)[-1]
                 message = f"invalid type: {_unexpected(value)}, expected {wanted}"
             raise _Fail(message, self.stopped(start)) from None
+
+    def finite(self, value: Any, start: int) -> None:
+        """serde turns a number literal into an f64 before any visitor sees it (a typed field
+        is never skipped), and an infinite one is "number out of range" whatever type the
+        field wanted."""
+        if isinstance(value, float) and math.isinf(value):
+            raise _Fail(NUMBER_OUT_OF_RANGE, self.stopped(start))
 
     def stopped(self, start: int) -> int:
         """Where serde stands after refusing the value at ``start``. A reader over a stream
@@ -485,6 +605,7 @@ class _TypedScan:
         if s.data[start] not in b"[{":
             s.value()
             value: Any = _load(self.data[start : s.i])
+            self.finite(value, start)
         else:
             value = [] if s.data[start] == 0x5B else {}
         raise _Fail(f"invalid type: {_unexpected(value)}, expected {expected}", self.stopped(start))
@@ -568,6 +689,23 @@ def event_line_error(line: bytes, schema: int = 2) -> str | None:
     except _Fail as fail:
         return at(fail.message, line, fail.index)
     return None
+
+
+def event_line_read(line: bytes, schema: int = 2) -> Any:
+    """The JSON value of an event line serde accepts (``event_line_error`` returned None) but
+    orjson refused: numbers beyond f64, or unknown fields nested too deeply for any JSON
+    parser here (serde skips those without reading them; so do we, by blanking them to 0)."""
+    scan = _event_scan(line, schema)
+    scan.document()
+    if scan.skipped:
+        parts = []
+        last = 0
+        for start, end in scan.skipped:
+            parts += [line[last:start], b"0"]
+            last = end
+        parts.append(line[last:])
+        line = b"".join(parts)
+    return codec.loads_wide_numbers(line)
 
 
 def manifest_error(data: bytes) -> str | None:

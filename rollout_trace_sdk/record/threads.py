@@ -322,7 +322,7 @@ class Turn:
         recorded, item_id = self.thread.ids.for_history(item)
         if item_id is None:
             return dict(item)
-        ref = self._rt.payload("protocol_event", recorded)
+        ref = self._rt.payload("protocol_event", self._rt.for_parsed_item(recorded))
         self._event(
             ev.HistoryItemAccepted(item_id, ref),
             thread_id=self.thread.thread_id,
@@ -442,6 +442,7 @@ class Turn:
                     "completed_at": done_s,
                 },
             )
+            rt.sink.sync_point()
             return
         body: dict[str, Any] = {
             "type": "task_complete",
@@ -453,6 +454,7 @@ class Turn:
             body["error"] = {"message": error or "turn failed"}
         body.update(started_at=self._started_s, completed_at=done_s)
         rt.protocol_event("turn_complete", body)
+        rt.sink.sync_point()
 
     @property
     def ended(self) -> bool:

@@ -32,30 +32,41 @@ Why it is shaped like this:
   payload files before its lines, and chunks are written one at a time. The order of
   operations is the whole invariant: no locks around it.
 * **Bounded memory.** Queued bytes (payload sizes plus a flat estimate per event) stay under
-  ``max_queued_bytes``. When full, ``await payload()/event()`` wait for room
-  (``overflow="wait"``); with ``overflow="drop"``, and always for the ``*_nowait`` calls,
-  the item is dropped and counted. A dropped event never takes a seq, so the log has no gap;
-  a dropped payload returns ``None`` and the caller drops the event or writes a null ref.
+  ``max_queued_bytes`` for the awaitable calls: with ``overflow="wait"`` they wait for room.
+  The ``*_nowait`` calls cannot wait: with ``"wait"`` they may overdraw up to
+  ``HARD_CAP_FACTOR × max_queued_bytes``, with ``"drop"`` the budget is the limit; past it
+  the item is dropped and counted, except :data:`CLOSING_EVENTS`. A dropped event never
+  takes a seq, so the log has no gap; a dropped payload returns ``None`` and the caller
+  drops the event or writes a null ref.
 * **Losses are never silent.** On close, if anything was lost, a ``protocol_event_observed``
   (``event_type`` ``"warning"``) says how much, just before ``recording_completed``.
-* **Disk failure never reaches the agent.** The first ``OSError`` (or any unexpected error
-  while writing) logs one warning on the ``rollout_trace_sdk`` logger; the writer stops
-  writing and counts what it could not write.
-  On close it makes one last attempt to append the loss report and ``recording_completed``
-  right after the last complete line (a torn line is cut off first), so a transient failure
-  still leaves a bundle that reduces.
-
-Everything runs in one event loop: the ``*_nowait`` calls may come from any task, or from sync
-code running in the loop's thread, never from another OS thread.
+* **Disk failure never reaches the agent.** A transient ``OSError`` is retried (0.05, 0.25,
+  1 s) from where the write stopped. A lasting one (or any unexpected error while writing)
+  logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
+  what it could not write. On close it makes one last attempt to append the loss report,
+  then ``recording_completed`` right after the last complete line (a torn line is cut off
+  first), so the bundle still reduces.
+* **Values never raise.** :class:`~._values.ValueEncoder` records what JSON cannot hold
+  approximately and counts it (see ``_values``).
+* **Any thread.** The ``*_nowait`` calls may come from any task, from sync code in the
+  loop's thread, or from another OS thread: those go through a lock-guarded inbox (same
+  budget) that the loop thread moves into the queue, drawing the seqs there.
+* **Fork.** In a forked child every writer is inert (queue dropped unwritten, nothing
+  written); the parent's bundle is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import itertools
 import logging
 import os
+import threading
 import time
+import weakref
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -68,17 +79,21 @@ import orjson
 from ..model import codec
 from ..model import events as ev
 from . import _files
-from ._encode import MUTABLE_PAYLOADS, LineEncoder, QueuedEvent, payload_dict
+from ._encode import LineEncoder, QueuedEvent
+from ._queue import (
+    EVENT_COST,
+    HARD_CAP_FACTOR,
+    PAYLOAD_OVERHEAD,
+    RecordQueue,
+    loop_poker,
+)
+from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
 
 Overflow = Literal["wait", "drop"]
 
 _PRETTY: Final = orjson.OPT_INDENT_2
-#: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
-EVENT_COST: Final = 256
-#: Bytes charged on top of a payload's JSON (the queue entry and the ref).
-PAYLOAD_OVERHEAD: Final = 128
 #: One worker-thread call writes at most this much (items / payload bytes).
 _CHUNK_ITEMS: Final = 4096
 _CHUNK_BYTES: Final = 8 << 20
@@ -87,6 +102,23 @@ _CHUNK_BYTES: Final = 8 << 20
 _LINGER_S: Final = 0.02
 _HURRY_BYTES: Final = 256 << 10
 _NEVER: Final = 1 << 62
+#: A write that fails with a transient error is retried after these pauses (then it counts
+#: as a failure and the writer stops). Errors that no wait can cure are not retried.
+_RETRY_DELAYS_S: Final = (0.05, 0.25, 1.0)
+_PERMANENT_ERRNOS: Final = frozenset(
+    {
+        errno.EBADF,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EFBIG,
+        errno.EINVAL,
+    }
+)
 #: Encoding yields to the loop this often, so a long queue never stalls other tasks.
 _SLICE_NS: Final = 30_000
 _clock = time.perf_counter_ns
@@ -119,42 +151,33 @@ class WriterStats:
     #: the error (a disk error, as a rule) that stopped the writer, or ``None``
     failed: Exception | None
     closed: bool
+    #: values recorded approximately, by kind (``set``, ``bytes``, ``cycle``, ...)
+    approximated: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def lost_anything(self) -> bool:
         return bool(self.events_dropped or self.payloads_dropped)
 
 
-class BundleWriter:
+class BundleWriter(RecordQueue):
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
+        "__weakref__",
+        "_chunk_scope",
         "_closed",
-        "_closing",
         "_done",
         "_encoder",
-        "_enqueued",
-        "_failed",
         "_fd",
-        "_hurry_at",
         "_hurry_bytes",
         "_lock",
         "_log_size",
-        "_max",
-        "_ordinal",
-        "_overflow",
         "_payloads_dir",
         "_progress",
-        "_queue",
-        "_queued",
-        "_reasons",
+        "_retries",
         "_running",
         "_salvage",
-        "_seq",
-        "_stats",
-        "_wakeup",
         "_written_seq",
-        "bundle_dir",
         "manifest",
     )
 
@@ -166,6 +189,7 @@ class BundleWriter:
         *,
         max_queued_bytes: int,
         overflow: Overflow,
+        durable: bool = False,
     ) -> None:
         if overflow not in ("wait", "drop"):
             raise ValueError(f"overflow must be 'wait' or 'drop', not {overflow!r}")
@@ -173,13 +197,28 @@ class BundleWriter:
         self.manifest = manifest
         self._fd = fd
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
-        self._encoder = LineEncoder(manifest.rollout_id)
+        #: turns agent values into JSON without ever raising; counts approximations
+        self.values = ValueEncoder()
+        self._encoder = LineEncoder(manifest.rollout_id, self.values)
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
+        self._durable = durable
+        self._sync_at = 0  # durable mode: fsync once this many items are written
+        # what a call that cannot wait may fill the queue up to (see HARD_CAP_FACTOR)
+        self._cap = self._max * HARD_CAP_FACTOR if overflow == "wait" else self._max
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
         self._queued = 0  # bytes charged to the budget, released once written or dropped
         self._seq = 0  # last seq handed out
-        self._ordinal = 0  # last payload ordinal handed out
+        self._ordinals = itertools.count(1)  # payload ordinals (atomic: any thread may draw)
+        # Calls from other OS threads land in the inbox; the loop thread moves them into the
+        # queue (that is where seqs are drawn, so the log order is the queue order).
+        self._loop_ident = threading.get_ident()
+        self._inbox: deque[tuple[Any, ...]] = deque()
+        self._inbox_bytes = 0
+        self._inbox_lock = threading.Lock()
+        self._poke: Callable[[Callable[[], None]], Any] | None = loop_poker()
+        self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
+        _LIVE.add(self)
         self._written_seq = 0  # last seq whose line is completely on disk
         self._log_size = 0  # bytes of complete lines in trace.jsonl
         self._enqueued = 0  # items ever queued (flush targets)
@@ -187,6 +226,7 @@ class BundleWriter:
         # events_written, payloads_written, events_dropped, payloads_dropped, bytes_dropped
         self._stats = [0, 0, 0, 0, 0]
         self._reasons: list[str] = []
+        self._retries = 0  # writes retried after a transient error
         self._failed: Exception | None = None
         self._salvage = False
         self._closing = False
@@ -199,6 +239,7 @@ class BundleWriter:
         self._hurry_bytes = min(self._max // 4, _HURRY_BYTES)
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
+        self._chunk_scope: anyio.CancelScope | None = None
 
     # --- creation ------------------------------------------------------------------------
 
@@ -212,6 +253,7 @@ class BundleWriter:
         max_queued_bytes: int = 64 << 20,
         overflow: Overflow = "wait",
         started_at_unix_ms: int | None = None,
+        durable: bool = False,
     ) -> BundleWriter:
         """Create ``<root>/trace-<trace_id>-<root_thread_id>/`` with its manifest, payload
         directory and empty log. Raises :class:`BundleCreateError` if that is impossible,
@@ -228,96 +270,30 @@ class BundleWriter:
             raise BundleCreateError(
                 exc.errno, f"cannot create trace bundle {bundle_dir}: {exc.strerror or exc}"
             ) from exc
-        return cls(bundle_dir, fd, manifest, max_queued_bytes=max_queued_bytes, overflow=overflow)
-
-    # --- recording calls (hot path) ------------------------------------------------------
-
-    def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
-        """Snapshot ``value`` as ``payloads/N.json``; ``None`` if it was dropped (budget full,
-        writer failed or closed, or the value is not JSON-serialisable)."""
-        try:
-            data = orjson.dumps(value, option=_PRETTY)
-        except TypeError as exc:
-            self._unserialisable(kind, exc)
-            return None
-        return self._put_payload(kind, data)
-
-    async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
-        """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
-        try:
-            data = orjson.dumps(value, option=_PRETTY)
-        except TypeError as exc:
-            self._unserialisable(kind, exc)
-            return None
-        if self._overflow == "wait":
-            await self._room(len(data) + PAYLOAD_OVERHEAD)
-        return self._put_payload(kind, data)
-
-    def event_nowait(
-        self,
-        payload: ev.EventPayload,
-        *,
-        thread_id: str | None = None,
-        codex_turn_id: str | None = None,
-    ) -> bool:
-        """Append an event (seq and wall time assigned now); ``False`` if it was dropped."""
-        queued = self._queued
-        if (
-            self._closing
-            or self._failed is not None
-            or (queued and queued + EVENT_COST > self._max)
-        ):
-            self._drop_event()
-            return False
-        if payload.__class__ in MUTABLE_PAYLOADS:
-            try:
-                payload = orjson.dumps(payload_dict(payload))  # type: ignore[assignment]
-            except TypeError as exc:
-                self._unserialisable("event", exc, event=True)
-                return False
-        seq = self._seq = self._seq + 1
-        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
-        queued += EVENT_COST
-        self._queued = queued
-        self._enqueued += 1
-        if queued >= self._hurry_at:
-            self._hurry()
-        return True
-
-    async def event(
-        self,
-        payload: ev.EventPayload,
-        *,
-        thread_id: str | None = None,
-        codex_turn_id: str | None = None,
-    ) -> bool:
-        """Like :meth:`event_nowait`, but with ``overflow="wait"`` waits for room first."""
-        if self._overflow == "wait":
-            await self._room(EVENT_COST)
-        return self.event_nowait(payload, thread_id=thread_id, codex_turn_id=codex_turn_id)
-
-    @property
-    def queued_bytes(self) -> int:
-        """Bytes held by the queue right now (cheap: the recorder polls it)."""
-        return self._queued
-
-    @property
-    def max_queued_bytes(self) -> int:
-        return self._max
+        return cls(
+            bundle_dir,
+            fd,
+            manifest,
+            max_queued_bytes=max_queued_bytes,
+            overflow=overflow,
+            durable=durable,
+        )
 
     @property
     def stats(self) -> WriterStats:
         s = self._stats
+        t = self._thread_drops
         return WriterStats(
             events_written=s[0],
             payloads_written=s[1],
-            events_dropped=s[2],
-            payloads_dropped=s[3],
-            bytes_dropped=s[4],
+            events_dropped=s[2] + t[0],
+            payloads_dropped=s[3] + t[1],
+            bytes_dropped=s[4] + t[2],
             queued_bytes=self._queued,
             max_queued_bytes=self._max,
             failed=self._failed,
             closed=self._closed,
+            approximated=dict(self.values.counts),
         )
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -333,7 +309,10 @@ class BundleWriter:
         self._running += 1
         task_status.started()
         try:
+            if self._poke is None:
+                self._poke = loop_poker()
             while not self._closed:
+                self._take_inbox()
                 if not self._queue:
                     await self._sleep(0, None)  # until the first record arrives
                     continue
@@ -357,34 +336,41 @@ class BundleWriter:
             self._hurry_at = _NEVER
             self._wakeup = None
 
-    def _hurry(self) -> None:
-        self._hurry_at = _NEVER
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            wakeup.set()
-
     async def flush(self) -> None:
         """Return once everything enqueued before the call is on disk (or counted as lost)."""
         if not self._closed:
+            self._take_inbox()
             await self._drain(self._enqueued)
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, timeout: float | None = None) -> None:
         """Drain, record any loss, append ``recording_completed`` (the last line), close.
 
-        Shielded from cancellation: a cancelled agent still leaves a complete bundle. Calls
-        that arrive once closing has begun are dropped and counted (in :attr:`stats` only).
+        Shielded from cancellation, but bounded: a cancelled agent still leaves a complete
+        bundle, and never waits more than ``timeout`` seconds for the queue to drain (what
+        is left then is counted as lost; the closing lines are still written). Calls that
+        arrive once closing has begun are dropped and counted (in :attr:`stats` only).
         """
         if self._closing:
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(timeout):
                 while not self._closed:
                     await self._wait_progress()
             return
-        self._closing = True
+        self._take_inbox()
+        with self._inbox_lock:  # thread calls from now on are dropped and counted
+            self._closing = True
         with anyio.CancelScope(shield=True):
             try:
+                with anyio.move_on_after(timeout):
+                    await self._drain()
+                if self._queue:
+                    self._abandon_queue(f"closing took longer than {timeout} s")
+                self._append_loss_report()
                 await self._drain()
-                self._append_final_lines()
+                if self._failed is not None:
+                    # the report may not have made it (its payload file could not be
+                    # written while the log still can be): the last line follows what did
+                    self._seq = self._written_seq
+                self._force_event(ev.RecordingCompleted())
                 await self._drain()
             finally:
                 with contextlib.suppress(OSError):
@@ -392,55 +378,41 @@ class BundleWriter:
                 self._closed = True
                 self._notify()
 
-    # --- queueing internals --------------------------------------------------------------
+    def _abandon_queue(self, reason: str) -> None:
+        """Count everything still queued as lost (the close ran out of time). The closing
+        lines then continue right after the last line on disk: the log keeps no seq gap."""
+        queue = self._queue
+        payloads = [item for item in queue if len(item) == 2]
+        events = len(queue) - len(payloads)
+        queue.clear()
+        self._done = self._enqueued
+        self._queued = 0
+        self._lose(payloads, events, b"")
+        self._reasons.append(reason)
+        self._seq = self._written_seq
 
-    def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
-        size = len(data) + PAYLOAD_OVERHEAD
-        queued = self._queued
-        if self._closing or self._failed is not None or (queued and queued + size > self._max):
-            self._drop_payload(size - PAYLOAD_OVERHEAD)
-            return None
-        n = self._ordinal = self._ordinal + 1
-        self._queue.append((n, data))
-        queued += size
-        self._queued = queued
-        self._enqueued += 1
-        if queued >= self._hurry_at:
-            self._hurry()
-        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
-
-    def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
-        """Queue an item past the budget and the closing flag (the final lines)."""
-        self._queue.append(item)
-        self._queued += size
-        self._enqueued += 1
-
-    def _drop_event(self) -> None:
-        self._stats[2] += 1
-        self._note_overflow()
-
-    def _drop_payload(self, nbytes: int) -> None:
-        self._stats[3] += 1
-        self._stats[4] += nbytes
-        self._note_overflow()
-
-    def _note_overflow(self) -> None:
-        if self._failed is None and not self._closing and not self._reasons:
-            self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
-            log.warning(
-                "rollout_trace_sdk: trace writer queue is full (%d bytes); dropping records "
-                "for %s (the bundle will say how many)",
-                self._max,
-                self.bundle_dir,
-            )
-
-    def _unserialisable(self, kind: str, exc: Exception, *, event: bool = False) -> None:
-        self._stats[2 if event else 3] += 1
-        reason = f"{'an event' if event else 'a payload'} could not be serialised to JSON"
-        if reason not in self._reasons:
-            self._reasons.append(reason)
-            what = "an event" if event else f"a {kind} payload"
-            log.warning("rollout_trace_sdk: dropped %s that is not JSON: %s", what, exc)
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: record nothing, write nothing. The queue and the log belong to
+        the parent; writing them here would duplicate its seqs in its own file. Locks held
+        by threads that do not exist in the child are replaced."""
+        self._inbox_lock = threading.Lock()
+        self.values.after_fork()
+        self._queue.clear()
+        self._inbox.clear()
+        self._queued = self._inbox_bytes = 0
+        self._closing = self._closed = True
+        self._poke = None
+        self._wakeup = self._progress = None
+        self._lock = None
+        # A write in flight waits for a worker thread the child does not have: unshield and
+        # cancel it, so the writer task (and the task group around it) can end in the child.
+        scope, self._chunk_scope = self._chunk_scope, None
+        if scope is not None:
+            with contextlib.suppress(Exception):
+                scope.shield = False
+                scope.cancel()
+        with contextlib.suppress(OSError):
+            _files.close(self._fd)  # the child's copy only; the parent's stays open
 
     async def _room(self, size: int) -> None:
         """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""
@@ -479,8 +451,13 @@ class BundleWriter:
             self._lock = anyio.Lock()
         async with self._lock:
             while self._queue and (target is None or self._done < target):
-                with anyio.CancelScope(shield=True):
-                    await self._write_chunk()
+                await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
+                with anyio.CancelScope(shield=True) as scope:
+                    self._chunk_scope = scope
+                    try:
+                        await self._write_chunk()
+                    finally:
+                        self._chunk_scope = None
                 self._notify()
 
     async def _write_chunk(self) -> None:
@@ -505,18 +482,36 @@ class BundleWriter:
             self._lose(payloads, len(events), b"")
             return
         chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
+        chunk.repair = self.values.cut_too_deep
+        if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
+            chunk.sync = True
+            self._sync_at = 0
         try:
             lines = bytearray()
             done = 0
             while done < len(events):
                 if done:
                     await anyio.lowlevel.checkpoint()
-                done = self._encoder.encode_into(lines, events, done, _clock() + _SLICE_NS)
+                # Behind (over half the budget): encode the chunk in one go. Producers then
+                # wait for the loop, which is the back-pressure sync calls cannot get.
+                until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
+                done = self._encoder.encode_into(lines, events, done, until)
             chunk.lines = lines
             if payloads or lines:
-                await anyio.to_thread.run_sync(
-                    _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
-                )
+                for delay in (*_RETRY_DELAYS_S, None):
+                    await anyio.to_thread.run_sync(
+                        _files.write_chunk,
+                        chunk,
+                        self._payloads_dir,
+                        self._fd,
+                        self._log_size,
+                        # shielded, so never abandoned, except in a forked child (see there)
+                        abandon_on_cancel=True,
+                    )
+                    if delay is None or not _transient(chunk.error):
+                        break
+                    self._retries += 1
+                    await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
         except Exception as exc:  # a bug must reach neither the agent nor the other records
             chunk.error = exc
         self._account(chunk)
@@ -556,29 +551,56 @@ class BundleWriter:
         stats[3] += len(payloads)
         stats[4] += sum(len(data) for _, data in payloads) + len(lines)
 
-    def _append_final_lines(self) -> None:
-        """Queue the loss report (if anything was lost) and ``recording_completed``. After a
-        disk failure they continue right after the last complete line, in one last attempt."""
+    def _append_loss_report(self) -> None:
+        """Queue the loss report (if anything was lost or approximated); ``aclose`` appends
+        ``recording_completed`` once it is written. After a disk failure both continue right
+        after the last complete line, in one last attempt each."""
         if self._failed is not None:
             self._salvage = True
             self._seq = self._written_seq
+        with self._inbox_lock:
+            t, self._thread_drops = self._thread_drops, [0, 0, 0]
         s = self._stats
-        if s[2] or s[3]:
-            reasons = "; ".join(self._reasons) or "unknown reason"
+        for i in range(3):
+            s[2 + i] += t[i]
+        if t[0] or t[1]:
+            self._reasons.append("calls from other threads found the budget full or came late")
+        approximated = self.values.lost_text()
+        if s[2] or s[3] or approximated:
+            reasons = "; ".join(self._reasons) or "nothing was dropped"
             message = (
                 f"rollout_trace_sdk: dropped {s[2]} events and {s[3]} payloads ({s[4]} bytes) "
                 f"while recording this trace: {reasons}"
             )
+            if approximated:
+                message += f"; recorded approximately: {approximated}"
             data = orjson.dumps({"type": "warning", "message": message}, option=_PRETTY)
-            n = self._ordinal = self._ordinal + 1
+            n = next(self._ordinals)
             self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
             ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
             self._force_event(ev.ProtocolEventObserved("warning", ref))
-        self._force_event(ev.RecordingCompleted())
 
     def _force_event(self, payload: ev.EventPayload) -> None:
         seq = self._seq = self._seq + 1
         self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
+
+
+def _transient(error: Exception | None) -> bool:
+    return isinstance(error, OSError) and error.errno not in _PERMANENT_ERRNOS
+
+
+#: Writers of this process that may still hold a queue (a fork makes them inert in the child).
+_LIVE: weakref.WeakSet[BundleWriter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_LIVE):
+        writer._after_fork_in_child()
+    _LIVE.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _now_ms() -> int:

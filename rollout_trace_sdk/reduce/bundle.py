@@ -19,6 +19,7 @@ import orjson
 
 from ..model import codec, layout
 from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
+from . import errors as words
 from .confined import BundleFileError, BundleFiles, os_error_text
 from .errors import MissingPayload, ReduceError
 from .schemas import event_gate_text, manifest_gate_text
@@ -32,7 +33,6 @@ _RUST_WHITESPACE: Final = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_NOT_UTF8: Final = "stream did not contain valid UTF-8"
 
 
 io_error_text = os_error_text
@@ -48,7 +48,7 @@ def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
             raw = handle.readline()
         except OSError as exc:
             raise ReduceError(
-                f"read trace event line {number}", cause=io_error_text(exc), file=log, line=number
+                words.read_line(number), cause=io_error_text(exc), file=log, line=number
             ) from None
         if not raw:
             return
@@ -60,6 +60,17 @@ def _serde() -> ModuleType:
     from ..model import serde_errors
 
     return serde_errors
+
+
+def _refused_after_completion(raw: bytes) -> bool:
+    """A line after ``recording_completed`` that Codex refuses before parsing it: one that reads
+    as text (else the read error comes first) and is not blank by Rust's ``str::trim``."""
+    if not raw.strip():
+        return False
+    try:
+        return bool(raw.decode("utf-8").strip(_RUST_WHITESPACE))
+    except UnicodeDecodeError:
+        return False
 
 
 def _serde_recursion_error(raw: bytes) -> str | None:
@@ -169,6 +180,9 @@ class Bundle:
         schema = self.schema
         with handle:
             for number, raw in enumerate(_lines(handle, log), start=1):
+                if completed and _refused_after_completion(raw):
+                    # Codex refuses any further (non-blank) line before parsing it.
+                    raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)
                 try:
                     event = parse(raw, schema)
                 except codec.DecodeError as exc:
@@ -187,23 +201,16 @@ class Bundle:
                         line=number,
                         seq=event.seq,
                     )
-                if completed:
-                    raise ReduceError(
-                        "trace event after recording completed",
-                        file=log,
-                        line=number,
-                        seq=event.seq,
-                    )
                 if event.seq != expected_seq:
                     raise ReduceError(
-                        f"missing or reordered trace event {expected_seq}",
+                        words.missing_or_reordered(expected_seq),
                         file=log,
                         line=number,
                         seq=event.seq,
                     )
                 if event.rollout_id != rollout_id:
                     raise ReduceError(
-                        "trace event belongs to another rollout",
+                        words.OTHER_ROLLOUT,
                         file=log,
                         line=number,
                         seq=event.seq,
@@ -225,22 +232,22 @@ class Bundle:
                 self.skipped.append(f"{log}:{number}: skipped a truncated last line (not UTF-8)")
                 return None
             raise ReduceError(
-                f"read trace event line {number}", cause=_NOT_UTF8, file=log, line=number
+                words.read_line(number), cause=words.NOT_UTF8, file=log, line=number
             ) from None
         if not text.strip(_RUST_WHITESPACE):
             return None
         cause = _serde().event_line_error(raw, self.schema)
         if cause is None:
             try:
-                return codec.event_from_dict(_loads_lenient_numbers(raw), self.schema)
+                return codec.event_from_dict(
+                    _serde().event_line_read(raw, self.schema), self.schema
+                )
             except (ValueError, codec.DecodeError) as again:
                 cause = str(again)
         if self.lenient and not raw.endswith(b"\n"):
             self.skipped.append(f"{log}:{number}: skipped a truncated last line ({cause})")
             return None
-        raise ReduceError(
-            f"parse trace event line {number}", cause=cause or str(exc), file=log, line=number
-        )
+        raise ReduceError(words.parse_line(number), cause=cause or str(exc), file=log, line=number)
 
     # --- payloads -----------------------------------------------------------------------------
 
@@ -354,15 +361,17 @@ class Bundle:
         except OSError as exc:
             self._unreadable(raw_payload_id, path, exc)
             return
-        try:
-            parse_payload_json(raw, f"invalid payload {raw_payload_id}", self.files.shown(path))
-        except ReduceError as exc:
+        problem = end_check_error(raw)
+        if problem is not None:
+            message, cause = problem
             if self.lenient:
                 self.skipped.append(
-                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({exc.cause})"
+                    f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({cause})"
                 )
                 return
-            raise
+            raise ReduceError(
+                f"{message} payload {raw_payload_id}", cause=cause, file=self.files.shown(path)
+            )
         self._valid_paths.add(path)
 
     def _unreadable(self, raw_payload_id: str, path: str, exc: OSError) -> None:
@@ -375,6 +384,24 @@ class Bundle:
         raise ReduceError(
             f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self.files.shown(path)
         ) from None
+
+
+def end_check_error(raw: bytes) -> tuple[str, str] | None:
+    """Codex's end-of-replay check of a payload no handler read: the file is read as text
+    ("read payload": not UTF-8), then walked as ``IgnoredAny`` ("invalid payload": serde's
+    syntax error; no nesting limit). Returns (verb, cause) or None when it passes."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "read", words.NOT_UTF8
+    cause = _serde().ignored_error(raw)
+    return None if cause is None else ("invalid", cause)
 
 
 def parse_payload_json(raw: bytes, message: str, shown: str) -> Any:

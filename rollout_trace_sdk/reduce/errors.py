@@ -57,3 +57,25 @@ class ReduceError(Exception):
 class MissingPayload(ReduceError):
     """A payload is absent (its file, or its shard record); lenient replay skips the event
     that needed it."""
+
+
+# --- wording shared by ``reduce`` and ``validate`` ------------------------------------------------
+# Codex's headlines for the per-line checks, in one place so both commands word the same mistake
+# the same way.
+
+
+def missing_or_reordered(expected_seq: int) -> str:
+    return f"missing or reordered trace event {expected_seq}"
+
+
+def read_line(line: int) -> str:
+    return f"read trace event line {line}"
+
+
+def parse_line(line: int) -> str:
+    return f"parse trace event line {line}"
+
+
+AFTER_COMPLETED = "trace event after recording completed"
+OTHER_ROLLOUT = "trace event belongs to another rollout"
+NOT_UTF8 = "stream did not contain valid UTF-8"

@@ -1,34 +1,39 @@
 """Checking a bundle against the writer's promises, reporting every breach rather than the first.
 
 The reducer stops at the first thing Codex would refuse; a person debugging a recorder wants the
-whole list: each line that does not parse, each seq gap, each payload that is missing, outside
-the bundle, not JSON or written suspiciously late, each thread left open, and whether the
-recording was closed. Nothing here replays the events.
+whole list. ``validate`` therefore makes two passes:
+
+1. structural, over every line and payload, without stopping: each line that does not parse,
+   each seq out of order, each payload that is missing, unsafe or not JSON, each payload no
+   event cites, each thread or turn left open, and whether the recording was closed;
+2. the reducer itself (strict), so a bundle ``validate`` calls OK is one ``reduce`` accepts —
+   whatever only replay can see (a model item without a string ``type``, an unknown thread) is
+   reported with its file and line.
+
+A mistake both passes see is reported once, in the reducer's words (``errors`` holds the shared
+headlines). Nothing here looks at clocks or modification times: a writer that runs behind
+writes payloads after the wall time stamped on the line citing them, and a copied bundle has
+new mtimes, so timing says nothing about whether the bundle is sound. Every file is read through
+the confined reader (``confined.BundleFiles``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import attrs
 import orjson
 
-from ..model import codec
+from ..model import codec, layout
 from ..model import serde_errors as serde
 from ..model.events import SCHEMA_VERSION
-from .bundle import EVENT_LOG, MANIFEST
+from . import errors as words
+from .bundle import EVENT_LOG, MANIFEST, end_check_error
 from .confined import BundleFileError, BundleFiles
-
-#: Slack between a payload file's mtime and the wall time of the line citing it: mtime
-#: granularity, clock steps, and the writer's queue (the event is stamped before its payload
-#: reaches disk).
-TIMING_SLACK_MS: Final = 2_000
-#: If trace.jsonl was modified this long after its last event, the files were copied or touched
-#: since recording and their mtimes say nothing about write order.
-_COPIED_AFTER_MS: Final = 60_000
+from .errors import ReduceError
+from .schemas import event_gate_text, manifest_gate_text
 
 
 @attrs.frozen
@@ -60,7 +65,6 @@ class _Citation:
     payload_id: str
     path: str
     line: int
-    wall_time_ms: int | None
 
 
 def _refs(value: Any) -> Iterator[tuple[str, str]]:
@@ -77,6 +81,12 @@ def _refs(value: Any) -> Iterator[tuple[str, str]]:
             yield from _refs(item)
 
 
+def _said(error: ReduceError) -> str:
+    """A reducer error on one line: Codex's headline, its cause, and the seq when known."""
+    text = error.message if error.cause is None else f"{error.message}: {error.cause}"
+    return text if error.seq is None else f"{text} (seq {error.seq})"
+
+
 class _Validator:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -88,9 +98,9 @@ class _Validator:
         self.open_threads: dict[str, int] = {}
         self.open_turns: dict[str, int] = {}
         self.last_type: str | None = None
-        self.last_wall_ms: int | None = None
         self.seen_rollout_ended = False
         self.seen_recording_completed = False
+        self.schema: int | None = None
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.report.problems.append(Problem(file, line, message))
@@ -102,15 +112,18 @@ class _Validator:
         try:
             raw = self.files.read_bytes(MANIFEST, what="manifest")
         except BundleFileError as exc:
-            self.problem(path, None, f"cannot read the manifest: {exc.cause}")
+            self.problem(path, None, f"read {path}: {exc.cause}")
             return None
         try:
             manifest = codec.manifest_from_dict(orjson.loads(raw))
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
-            self.problem(path, None, f"not a manifest: {serde.manifest_error(raw) or exc}")
+            self.problem(path, None, f"read {path}: {serde.manifest_error(raw) or exc}")
             return None
+        self.schema = manifest.schema_version
+        if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
+            self.problem(path, None, manifest_gate_text(manifest.schema_version, self.root))
         if manifest.schema_version != SCHEMA_VERSION:
-            self.problem(path, None, f"schema_version is {manifest.schema_version}, not 2")
+            return None  # the structural pass knows schema 2; the reducer's pass still runs
         if manifest.raw_event_log != EVENT_LOG:
             self.problem(
                 path, None, f"raw_event_log is {manifest.raw_event_log!r}, not 'trace.jsonl'"
@@ -125,54 +138,77 @@ class _Validator:
 
     def events(self, rollout_id: str | None) -> None:
         try:
-            handle = self.files.open(EVENT_LOG, what="trace event log")
+            handle = self.files.open(EVENT_LOG, what=f"trace event log {self.log}")
         except BundleFileError as exc:
-            self.problem(self.log, None, f"cannot open the event log: {exc.cause}")
+            self.problem(self.log, None, f"{exc.message}: {exc.cause}")
             return
         expected = 1
         with handle:
             number = 0
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    self.problem(self.log, number, "blank line (the writer never writes one)")
-                    continue
-                if not raw.endswith(b"\n"):
-                    self.problem(self.log, number, "last line has no newline (torn write?)")
+            while True:
                 try:
-                    obj = orjson.loads(raw)
-                    event = codec.event_from_dict(obj)
-                except (orjson.JSONDecodeError, codec.DecodeError) as exc:
-                    try:
-                        raw.decode("utf-8")
-                    except UnicodeDecodeError:
-                        self.problem(self.log, number, "not UTF-8 text")
-                        continue
-                    cause = serde.event_line_error(raw) or str(exc)
-                    self.problem(self.log, number, f"not a trace event: {cause}")
-                    continue
-                self.report.events += 1
-                if event.schema_version != SCHEMA_VERSION:
-                    self.problem(self.log, number, f"schema_version {event.schema_version}, not 2")
-                if event.seq != expected:
-                    self.problem(self.log, number, f"seq {event.seq}, expected {expected}")
-                expected = event.seq + 1
-                if rollout_id is not None and event.rollout_id != rollout_id:
-                    self.problem(
-                        self.log, number, f"rollout_id {event.rollout_id} is not the manifest's"
-                    )
-                if self.seen_recording_completed:
-                    self.problem(self.log, number, "event after recording_completed")
-                self.track(number, obj, event.wall_time_unix_ms)
-            if number and self.report.events == 0:
-                self.problem(self.log, None, "no events")
+                    raw = handle.readline()
+                except OSError as exc:
+                    self.problem(self.log, number + 1, f"{words.read_line(number + 1)}: {exc}")
+                    break
+                if not raw:
+                    break
+                number += 1
+                expected = self.line(number, raw, rollout_id, expected)
+        if self.report.events == 0:
+            what = "the log is empty" if number == 0 else "no line is an event"
+            self.problem(
+                self.log, None, f"no events: {what} (a recording starts with rollout_started)"
+            )
 
-    def track(self, number: int, obj: dict[str, Any], wall_ms: int) -> None:
+    def line(self, number: int, raw: bytes, rollout_id: str | None, expected: int) -> int:
+        """Check one line; returns the seq expected next (resynchronised after a gap)."""
+        if not raw.strip():
+            self.problem(self.log, number, "blank line (the writer never writes one)")
+            return expected
+        if not raw.endswith(b"\n"):
+            self.problem(self.log, number, "last line has no newline (torn write?)")
+        try:
+            obj = orjson.loads(raw)
+            event = codec.event_from_dict(obj)
+        except (orjson.JSONDecodeError, codec.DecodeError) as exc:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.problem(self.log, number, f"{words.read_line(number)}: {words.NOT_UTF8}")
+                return expected
+            cause = serde.event_line_error(raw)
+            if cause is None:  # serde accepts what orjson cannot hold (big numbers, deep skips)
+                try:
+                    obj = serde.event_line_read(raw)
+                    event = codec.event_from_dict(obj)
+                except (ValueError, codec.DecodeError) as again:
+                    cause = str(again)
+            if cause is not None:
+                self.problem(self.log, number, f"{words.parse_line(number)}: {cause or exc}")
+                return expected
+        self.report.events += 1
+        if event.schema_version != SCHEMA_VERSION:
+            self.problem(
+                self.log, number, event_gate_text(SCHEMA_VERSION, event.schema_version, number)
+            )
+        if self.seen_recording_completed:
+            self.problem(self.log, number, words.AFTER_COMPLETED)
+        if event.seq != expected:
+            self.problem(
+                self.log, number, f"{words.missing_or_reordered(expected)} (seq {event.seq})"
+            )
+        if rollout_id is not None and event.rollout_id != rollout_id:
+            self.problem(self.log, number, words.OTHER_ROLLOUT)
+        self.track(number, obj)
+        return event.seq + 1
+
+    def track(self, number: int, obj: dict[str, Any]) -> None:
         payload = obj["payload"]
         kind = payload["type"]
         self.last_type = kind
-        self.last_wall_ms = wall_ms
         for ident, path in _refs(payload):
-            self.cite(ident, path, number, wall_ms)
+            self.cite(ident, path, number)
         if kind == "thread_started":
             self.open_threads[str(payload.get("thread_id"))] = number
         elif kind == "thread_ended":
@@ -186,10 +222,10 @@ class _Validator:
         elif kind == "recording_completed":
             self.seen_recording_completed = True
 
-    def cite(self, ident: str, path: str, number: int, wall_ms: int) -> None:
+    def cite(self, ident: str, path: str, number: int) -> None:
         earlier = self.citations.get(ident)
         if earlier is None:
-            self.citations[ident] = _Citation(ident, path, number, wall_ms)
+            self.citations[ident] = _Citation(ident, path, number)
         elif earlier.path != path:
             self.problem(
                 self.log,
@@ -200,53 +236,24 @@ class _Validator:
     # --- payloads ----------------------------------------------------------------------------
 
     def payloads(self) -> None:
-        timing = self.timing_usable()
+        """Each cited payload exists, is a regular file inside the bundle, and is complete
+        JSON — the writer's promise is that it is on disk before any line cites it."""
         cited: set[str] = set()
         for citation in sorted(self.citations.values(), key=lambda c: c.line):
             self.report.payloads += 1
-            cited.add(citation.path)
+            cited.add(citation.path.lstrip("./"))
+            shown = self.files.shown(citation.path)
+            where = f"(cited at {EVENT_LOG} line {citation.line})"
             try:
-                with self.files.open(citation.path, what=f"payload {citation.payload_id}") as fh:
-                    mtime_ms = os.fstat(fh.fileno()).st_mtime_ns // 1_000_000
-                    raw = fh.read()
+                raw = self.files.read_bytes(citation.path, what=f"payload {citation.payload_id}")
             except BundleFileError as exc:
-                self.problem(
-                    self.log, citation.line, f"{citation.payload_id}: {citation.path}: {exc.cause}"
-                )
+                self.problem(shown, None, f"{exc.message}: {exc.cause} {where}")
                 continue
-            error = None
-            try:
-                orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                error = serde.syntax_error(raw)
-                if error is None and not raw.strip():
-                    error = str(exc)
+            error = end_check_error(raw)
             if error is not None:
-                self.problem(f"{self.display}/{citation.path}", None, f"not JSON: {error}")
-            if timing and citation.wall_time_ms is not None:
-                late = mtime_ms - citation.wall_time_ms
-                if late > TIMING_SLACK_MS:
-                    self.problem(
-                        self.log,
-                        citation.line,
-                        f"{citation.path} was written {late} ms after the line citing it "
-                        "(payloads must be on disk before their event)",
-                    )
-        if not timing and self.citations:
-            self.report.notes.append(
-                "payload write order not checked: the files were modified long after recording"
-            )
+                verb, cause = error
+                self.problem(shown, None, f"{verb} payload {citation.payload_id}: {cause} {where}")
         self.orphans(cited)
-
-    def timing_usable(self) -> bool:
-        if self.last_wall_ms is None:
-            return False
-        try:
-            with self.files.open(EVENT_LOG, what="trace event log") as fh:
-                log_mtime_ms = os.fstat(fh.fileno()).st_mtime_ns // 1_000_000
-        except BundleFileError:
-            return False
-        return abs(log_mtime_ms - self.last_wall_ms) <= _COPIED_AFTER_MS
 
     def orphans(self, cited: set[str]) -> None:
         try:
@@ -273,16 +280,47 @@ class _Validator:
         elif self.last_type != "recording_completed":
             self.problem(self.log, None, "recording_completed is not the last event")
 
+    # --- the reducer's own checks ------------------------------------------------------------
+
+    def replay(self) -> None:
+        """Run the strict reducer. Its refusal is a problem; when pass 1 already reported one
+        at the same file and line, the reducer's words replace pass 1's (one mistake, one
+        wording: ``reduce``'s)."""
+        from .replay import reduce_bundle
+
+        try:
+            reduce_bundle(self.root)
+        except ReduceError as exc:
+            file = exc.file if exc.file is not None else self.log
+            found = Problem(file, exc.line, _said(exc))
+            problems = self.report.problems
+            for index, problem in enumerate(problems):
+                if (problem.file, problem.line) == (file, exc.line):
+                    problems[index] = found
+                    return
+            problems.append(found)
+
 
 def validate_bundle(path: str | Path) -> Report:
-    """Check every writer invariant of the bundle at ``path``; never raises for bad input."""
+    """Check every writer promise of the bundle at ``path``, then replay it; never raises for
+    bad input.
+
+    Args:
+        path: the bundle directory.
+
+    Returns:
+        A :class:`Report`; ``report.ok`` means no problem was found and the bundle reduces.
+    """
     root = Path(path)
     validator = _Validator(root)
     if not root.is_dir():
         validator.problem(validator.display, None, "not a bundle directory")
         return validator.report
-    rollout_id = validator.manifest()
-    validator.events(rollout_id)
-    validator.payloads()
-    validator.closing()
+    with validator.files:
+        rollout_id = validator.manifest()
+        if validator.schema in (None, SCHEMA_VERSION):
+            validator.events(rollout_id)
+            validator.payloads()
+            validator.closing()
+        validator.replay()
     return validator.report

@@ -1,0 +1,362 @@
+"""The recording side of the bundle writer: the calls that enqueue, and the budget.
+
+:class:`RecordQueue` holds the methods every recording call goes through (the hot path:
+snapshot, seq, enqueue, and the thread-safe inbox for calls from other OS threads);
+:class:`~.writer.BundleWriter` adds the writing side (the writer task, chunks, disk errors,
+close). One object, two modules: the contract is in ``writer``'s docstring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from ..model import events as ev
+from . import _files
+from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
+from ._values import ValueEncoder
+
+log = logging.getLogger("rollout_trace_sdk")
+
+#: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
+#: up to this factor before anything is dropped; the awaitable points (``async with`` of a
+#: handle) wait for the writer first. The queue's memory bound is therefore
+#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the closing events of open handles).
+HARD_CAP_FACTOR: Final = 2
+#: Events that end something: never dropped for want of room (only a failed or closed writer
+#: loses them), so a reduced trace never shows a thread, turn or call still running because
+#: its end was dropped. One per open handle at most, so the overdraw they cause is bounded.
+CLOSING_EVENTS: Final[frozenset[type[Any]]] = frozenset(
+    {
+        ev.RolloutEnded,
+        ev.ThreadEnded,
+        ev.CodexTurnEnded,
+        ev.ToolCallEnded,
+        ev.InferenceCompleted,
+        ev.InferenceFailed,
+        ev.InferenceCancelled,
+        ev.CodeCellEnded,
+        ev.CompactionRequestCompleted,
+        ev.CompactionRequestFailed,
+        ev.ToolCallRuntimeEnded,
+    }
+)
+#: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
+EVENT_COST: Final = 256
+#: Bytes charged on top of a payload's JSON (the queue entry and the ref).
+PAYLOAD_OVERHEAD: Final = 128
+_NEVER: Final = 1 << 62
+_get_ident = threading.get_ident
+_QueuedPayload = _files.QueuedPayload
+
+
+class RecordQueue:
+    """The enqueueing half of :class:`~.writer.BundleWriter` (which owns every attribute)."""
+
+    __slots__ = (
+        "_cap",
+        "_closing",
+        "_durable",
+        "_enqueued",
+        "_failed",
+        "_hurry_at",
+        "_inbox",
+        "_inbox_bytes",
+        "_inbox_lock",
+        "_loop_ident",
+        "_max",
+        "_ordinals",
+        "_overflow",
+        "_poke",
+        "_queue",
+        "_queued",
+        "_reasons",
+        "_seq",
+        "_stats",
+        "_sync_at",
+        "_thread_drops",
+        "_wakeup",
+        "bundle_dir",
+        "values",
+    )
+    values: ValueEncoder
+    _cap: int
+    _closing: bool
+    _enqueued: int
+    _failed: Exception | None
+    _hurry_at: int
+    _inbox: deque[tuple[Any, ...]]
+    _inbox_bytes: int
+    _inbox_lock: threading.Lock
+    _loop_ident: int
+    _max: int
+    _ordinals: Any
+    _overflow: str
+    _poke: Callable[[Callable[[], None]], Any] | None
+    _queue: deque[Any]
+    _queued: int
+    _reasons: list[str]
+    _seq: int
+    _stats: list[int]
+    _sync_at: int
+    _durable: bool
+    _thread_drops: list[int]
+    _wakeup: Any
+    bundle_dir: Path
+
+    async def _room(self, size: int) -> None:
+        raise NotImplementedError  # the writer waits for its own progress
+
+    # --- recording calls (hot path) ------------------------------------------------------
+
+    def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
+        """Snapshot ``value`` as ``payloads/N.json``; ``None`` if it was dropped (budget full,
+        writer failed or closed). A value JSON cannot hold is recorded approximately (see
+        ``_values``) and counted, never refused."""
+        data = self._snapshot(kind, value)
+        if data is None:
+            return None
+        if _get_ident() != self._loop_ident:
+            return self._payload_from_thread(kind, data)
+        return self._put_payload(kind, data)
+
+    def _snapshot(self, kind: str, value: Any) -> bytes | None:
+        try:
+            return self.values.pretty(value)
+        except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
+            self._unserialisable(kind, exc)
+            return None
+
+    async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
+        """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
+        data = self._snapshot(kind, value)
+        if data is None:
+            return None
+        if self._overflow == "wait":
+            await self._room(len(data) + PAYLOAD_OVERHEAD)
+        return self._put_payload(kind, data)
+
+    def event_nowait(
+        self,
+        payload: ev.EventPayload,
+        *,
+        thread_id: str | None = None,
+        codex_turn_id: str | None = None,
+    ) -> bool:
+        """Append an event (seq and wall time assigned now); ``False`` if it was dropped.
+
+        From another OS thread the event goes through the inbox (its seq is drawn when the
+        loop thread takes it; its wall time is now)."""
+        if _get_ident() != self._loop_ident:
+            return self._event_from_thread(payload, thread_id, codex_turn_id)
+        queued = self._queued
+        if (
+            self._closing
+            or self._failed is not None
+            or (
+                queued
+                and queued + EVENT_COST > self._cap
+                and payload.__class__ not in CLOSING_EVENTS
+            )
+        ):
+            self._drop_event()
+            return False
+        if payload.__class__ in MUTABLE_PAYLOADS:
+            try:
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+            except Exception as exc:
+                self._unserialisable("event", exc, event=True)
+                return False
+        seq = self._seq = self._seq + 1
+        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
+        queued += EVENT_COST
+        self._queued = queued
+        self._enqueued += 1
+        if queued >= self._hurry_at:
+            self._hurry()
+        return True
+
+    async def event(
+        self,
+        payload: ev.EventPayload,
+        *,
+        thread_id: str | None = None,
+        codex_turn_id: str | None = None,
+    ) -> bool:
+        """Like :meth:`event_nowait`, but with ``overflow="wait"`` waits for room first."""
+        if self._overflow == "wait":
+            await self._room(EVENT_COST)
+        return self.event_nowait(payload, thread_id=thread_id, codex_turn_id=codex_turn_id)
+
+    def sync_point(self) -> None:
+        """A checkpoint (a turn ended): in durable mode, everything recorded so far is
+        fsynced once written (and on close). Does nothing otherwise."""
+        if self._durable:
+            self._sync_at = self._enqueued
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes held by the queue right now (cheap: the recorder polls it)."""
+        return self._queued
+
+    @property
+    def max_queued_bytes(self) -> int:
+        return self._max
+
+    def _hurry(self) -> None:
+        self._hurry_at = _NEVER
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            wakeup.set()
+
+    # --- calls from other OS threads ------------------------------------------------------
+
+    def _admit_from_thread(self, size: int) -> bool:
+        """Under the inbox lock: may a thread call add ``size`` bytes? Same budget as the
+        loop's calls (queue and inbox together), so memory stays bounded."""
+        return (
+            not self._closing
+            and self._failed is None
+            and self._queued + self._inbox_bytes + size <= self._cap
+        )
+
+    def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        size = len(data) + PAYLOAD_OVERHEAD
+        with self._inbox_lock:
+            if not self._admit_from_thread(size):
+                drops = self._thread_drops
+                drops[1] += 1
+                drops[2] += len(data)
+                return None
+            n = next(self._ordinals)
+            self._inbox_put((n, data), size)
+        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+
+    def _event_from_thread(
+        self, payload: ev.EventPayload, thread_id: str | None, codex_turn_id: str | None
+    ) -> bool:
+        if payload.__class__ in MUTABLE_PAYLOADS:
+            try:
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+            except Exception as exc:
+                with self._inbox_lock:
+                    self._thread_drops[0] += 1
+                log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
+                return False
+        with self._inbox_lock:
+            if not self._admit_from_thread(EVENT_COST):
+                self._thread_drops[0] += 1
+                return False
+            wall = time.time_ns() // 1_000_000
+            self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
+        return True
+
+    def _inbox_put(self, item: tuple[Any, ...], size: int) -> None:
+        """Under the inbox lock: add ``item``; wake the loop thread if it is the first."""
+        first = not self._inbox
+        self._inbox.append(item)
+        self._inbox_bytes += size
+        poke = self._poke
+        if first and poke is not None:
+            # the loop may be gone: then the next flush or the close takes the inbox
+            with contextlib.suppress(Exception):
+                poke(self._take_inbox)
+
+    def _take_inbox(self) -> None:
+        """In the loop thread: move what other threads recorded into the queue, in order."""
+        if not self._inbox:
+            return
+        with self._inbox_lock:
+            items = list(self._inbox)
+            self._inbox.clear()
+            self._inbox_bytes = 0
+        queue = self._queue
+        added = 0
+        for item in items:
+            if len(item) == 2:
+                queue.append(item)
+                added += len(item[1]) + PAYLOAD_OVERHEAD
+            else:
+                seq = self._seq = self._seq + 1
+                queue.append((seq, *item))
+                added += EVENT_COST
+        self._queued += added
+        self._enqueued += len(items)
+        if self._queued >= self._hurry_at:
+            self._hurry()
+
+    # --- queueing internals --------------------------------------------------------------
+
+    def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        size = len(data) + PAYLOAD_OVERHEAD
+        queued = self._queued
+        if self._closing or self._failed is not None or (queued and queued + size > self._cap):
+            self._drop_payload(size - PAYLOAD_OVERHEAD)
+            return None
+        n = next(self._ordinals)
+        self._queue.append((n, data))
+        queued += size
+        self._queued = queued
+        self._enqueued += 1
+        if queued >= self._hurry_at:
+            self._hurry()
+        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+
+    def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
+        """Queue an item past the budget and the closing flag (the final lines)."""
+        self._queue.append(item)
+        self._queued += size
+        self._enqueued += 1
+
+    def _drop_event(self) -> None:
+        self._stats[2] += 1
+        self._note_overflow()
+
+    def _drop_payload(self, nbytes: int) -> None:
+        self._stats[3] += 1
+        self._stats[4] += nbytes
+        self._note_overflow()
+
+    def _note_overflow(self) -> None:
+        if self._failed is None and not self._closing and not self._reasons:
+            self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
+            log.warning(
+                "rollout_trace_sdk: trace writer queue is full (%d bytes); dropping records "
+                "for %s (the bundle will say how many)",
+                self._max,
+                self.bundle_dir,
+            )
+
+    def _unserialisable(self, kind: str, exc: Exception, *, event: bool = False) -> None:
+        self._stats[2 if event else 3] += 1
+        reason = f"{'an event' if event else 'a payload'} could not be serialised to JSON"
+        if reason not in self._reasons:
+            self._reasons.append(reason)
+            what = "an event" if event else f"a {kind} payload"
+            log.warning("rollout_trace_sdk: dropped %s that is not JSON: %s", what, exc)
+
+
+def loop_poker() -> Callable[[Callable[[], None]], Any] | None:
+    """How another OS thread schedules a call in this event loop (``None`` outside one)."""
+    try:
+        import sniffio
+
+        library = sniffio.current_async_library()
+    except Exception:
+        return None
+    if library == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    if library == "asyncio":
+        import asyncio
+
+        return asyncio.get_running_loop().call_soon_threadsafe
+    return None

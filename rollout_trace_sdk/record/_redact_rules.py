@@ -1,0 +1,158 @@
+"""What counts as a secret: the markers the pre-scan looks for and the patterns behind them.
+
+Every rule works on JSON text as the writer produces it (a pretty payload file or compact log
+lines), never on decoded values: a secret can sit in a JSON string (``"sk-proj-..."``), in a
+JSON string inside a JSON string (``"{\\"api_key\\": \\"...\\"}"``, a tool call's arguments), or
+in text inside either (a curl command, a ``.env`` file a tool printed). So the patterns accept
+JSON escapes where a secret's surroundings may hold them (``\\n`` before a token, ``\\"`` around
+a value), and every secret span they report is made of whole escape sequences and holds no
+quote: replacing it with a placeholder keeps the JSON valid.
+
+Finding is done with ``bytes.find``, one pass per marker: token markers (``sk-``, ``AKIA``) in
+the data as it is, keyword markers (``oken``, ``pass``) in a lowercased copy (one more pass,
+which makes them case-insensitive). A hit only costs an anchored match at that spot, so no
+pattern ever scans a whole payload. Each pass costs ~0.7 ns a byte, so the marker list is kept
+short: a kind that a keyword already finds (a PEM block says ``PRIVATE KEY``) has no marker
+of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+#: A token may start here: not inside a longer identifier, but right after a JSON escape
+#: (``\\n``, ``\\t``, ``\\u0041``) is fine, since the letter there is part of the escape.
+_START: Final = rb"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))"
+
+#: Token rules: case-sensitive marker -> (kind, pattern matched at the marker's offset). The
+#: whole match is the secret unless the pattern has a ``secret`` group.
+TOKEN_RULES: Final[dict[bytes, tuple[str, re.Pattern[bytes]]]] = {}
+
+
+def _token(kind: str, markers: tuple[bytes, ...], pattern: bytes, *, boundary: bool = True) -> None:
+    compiled = re.compile(_START + pattern if boundary else pattern)
+    for marker in markers:
+        TOKEN_RULES[marker] = (kind, compiled)
+
+
+# OpenAI / Anthropic / OpenRouter style keys. A bare ``sk-`` needs 20 characters and a digit
+# (checked in code) so that slugs such as ``sk-learn-tutorial`` stay.
+_token(
+    "sk_key",
+    (b"sk-",),
+    rb"sk-(?:(?:proj|ant|svcacct|admin|or)-[A-Za-z0-9_\-]{8,}|[A-Za-z0-9_\-]{20,})",
+)
+# AWS access key ids, and a 40-character secret key right after one (CSV, `aws configure`).
+_token(
+    "aws_access_key_id",
+    (b"AKIA", b"ASIA"),
+    rb"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
+    rb"(?:(?P<gap>(?:[\s,;:|=\"']|\\[nt\"]){1,24})(?P<aws_secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=]))?",
+)
+_token("gcp_api_key", (b"AIza",), rb"AIza[0-9A-Za-z_\-]{35,}")
+_token(
+    "github_token",
+    (b"ghp_", b"gho_", b"ghs_"),  # personal, OAuth (gh auth token), Actions
+    rb"gh[pousr]_[A-Za-z0-9]{30,}",
+)
+_token("github_token", (b"github_pat_",), rb"github_pat_[A-Za-z0-9_]{20,}")
+_token("slack_token", (b"xox",), rb"xox[abposr]-[A-Za-z0-9\-]{10,}")
+_token("jwt", (b"eyJ",), rb"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")
+# A PEM private key block; its line breaks are JSON escapes (``\\n``, ``\\\\n`` nested), so the
+# body may hold backslashes but never a quote. A block cut short (a preview) goes to its end.
+# Found through the ``key`` keyword (``PRIVATE KEY``), matched at its ``-----BEGIN``.
+PRIVATE_KEY: Final = re.compile(
+    rb"-----BEGIN (?P<label>[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----"
+    rb"(?:[A-Za-z0-9+/=:,.\- \t]|\\+[nrt])*?"
+    rb"(?:-----END (?P=label)-----|(?=\\*\"))"
+)
+# user:password@ in a URL: only the password goes.
+_token(
+    "url_password",
+    (b"://",),
+    rb"://[A-Za-z0-9._~%!$&*+,;=\-]{1,64}:(?P<secret>[^\s/@\"\\\[\]<>{}]{1,128})@",
+    boundary=False,
+)
+
+#: Header-like rules, anchored at the first letter of their keyword (marker offset - 1).
+AUTHORIZATION: Final = re.compile(
+    rb"(?i:authorization)(?:\\*[\"'])?(?:[ \t]|\\[nrt])*[:=](?:[ \t]|\\[nrt])*(?:\\*[\"'])?"
+    rb"(?:[ \t]|\\[nrt])*"
+    rb"(?:(?P<scheme>(?i:bearer|basic|token|bot|digest|negotiate|apikey|sso-key))[ \t]+)?"
+    rb"(?P<secret>[A-Za-z0-9._~+/=:\-]+)"
+)
+COOKIE: Final = re.compile(
+    rb"(?P<set>(?i:set-))?(?i:cookie)(?:\\*[\"'])?(?:[ \t]|\\[nrt])*:(?:[ \t]|\\[nrt])*"
+    rb"(?:\\*[\"'])?(?P<value>[^\"\\\r\n]*)"
+)
+#: one ``name=value`` pair of a cookie header's value (``value`` is redacted)
+COOKIE_PAIR: Final = re.compile(rb"(?:^|;)[ \t]*[^=;\s]+=(?P<secret>[^;]*)")
+
+#: Keyword markers (lowercase) for names: JSON keys, ``NAME=value`` assignments, ``Name:
+#: value`` headers. ``uthoriz`` and ``ookie`` also start the header rules above.
+NAME_MARKERS: Final = (b"oken", b"ecret", b"pass", b"key", b"ookie", b"uthoriz")
+
+#: Normalised name (lowercase, no ``_-. ``) ends with -> kind. Longest first.
+NAME_SUFFIXES: Final = (
+    ("authorization", "authorization"),
+    ("secretaccesskey", "aws_secret_key"),
+    ("clientsecret", "secret"),
+    ("passphrase", "password"),
+    ("privatekey", "private_key"),
+    ("accesskey", "access_key"),
+    ("secretkey", "secret"),
+    ("password", "password"),
+    ("apikey", "api_key"),
+    ("passwd", "password"),
+    ("secret", "secret"),
+    ("cookie", "cookie"),
+    ("token", "token"),
+)
+
+NAME_LEFT: Final = re.compile(rb"[A-Za-z0-9_.\-]{0,64}\Z")
+NAME_RIGHT: Final = re.compile(rb"[A-Za-z0-9_.\-]{0,64}")
+#: What may follow a name before its value: a closing quote (JSON key, possibly escaped), a
+#: ``:`` or ``=``, an opening quote; all on the name's line (JSON keys and their values, and
+#: assignments, never break a line there; prose that ends a line with "token." does).
+AFTER_NAME: Final = re.compile(rb"(?P<close>\\*[\"'])?[ \t]*[:=][ \t]*(?P<open>\\*\"|')?")
+#: A value in a plain JSON string (the opening quote just matched): any escapes, up to ``"``.
+VALUE_JSON: Final = re.compile(rb'(?:[^"\\\n]|\\.)*(?=")')
+_NESTED: dict[int, re.Pattern[bytes]] = {}
+
+
+def nested_value(run: int) -> re.Pattern[bytes]:
+    """The value of a JSON string nested in another, opened by ``run`` backslashes and a
+    quote: it ends at the same run and a quote (its own end) or at an even run and a quote
+    (the end of the enclosing string, when a preview cut it short). Backslash runs are taken
+    whole, so no escape is cut in two; longer odd runs before a quote are quotes inside it."""
+    pattern = _NESTED.get(run)
+    if pattern is None:
+        pattern = _NESTED[run] = re.compile(
+            rb'(?:[^"\\\n]++|\\++(?!")|(?=(?:\\\\)*+\\")(?!\\{%d}")\\++")*+(?=\\*")' % run
+        )
+    return pattern
+
+
+VALUE_SINGLE: Final = re.compile(rb"[^'\"\\\r\n]*(?=')")
+VALUE_BARE: Final = re.compile(rb"[^\s\"'\\,;&\[\]{}()<>$`=|][^\s\"'\\,;&\[\]{}()<>$`|]*")
+SCHEME_ONLY: Final = re.compile(rb"(?i:bearer|basic|token|bot)?[ \t]*")
+
+#: Markers holding a byte that is rare in text (uppercase ``K``/``J``, ``z``): found by a
+#: memchr scan for that byte (``bytes.find`` of one byte, ~40x faster than a longer needle)
+#: and a comparison around each hit. Marker -> index of the rare byte.
+ANCHORS: Final = {b"AKIA": 1, b"AIza": 3, b"eyJ": 2, b"uthoriz": 6}
+#: After this many rare bytes a marker goes back to plain ``bytes.find`` (text full of them).
+ANCHOR_LIMIT: Final = 64
+#: Below this size every marker is one plain ``bytes.find``.
+ANCHOR_MIN_BYTES: Final = 16 << 10
+
+#: a dotted name (``os.environ``, ``rsa.RSAPrivateKey``): code, not a secret
+DOTTED_NAME: Final = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+#: a line break in JSON text, at any nesting depth
+LINE_BREAK: Final = re.compile(rb"\\+[nr]")
+#: base64 characters of a PEM body (a header alone is no key)
+KEY_BODY: Final = re.compile(rb"[A-Za-z0-9+/]")
+
+PLACEHOLDER_PREFIX: Final = b"[REDACTED:"
+PLACEHOLDER: Final = re.compile(rb"\[REDACTED:[a-z0-9_]{1,40}:[0-9a-f]{8}\]")

@@ -1,0 +1,305 @@
+"""``rollout-trace redact``: redact an existing bundle (one recorded without redaction).
+
+The copy is built in a temporary directory beside its destination and renamed into place
+only once every file is written, so a failure (a full disk, a refused file) leaves the source
+untouched and no half-made bundle behind. ``--in-place`` swaps the finished copy in for the
+source the same way and removes the old files last. Directories are ``0700`` and files
+``0600``, like the recorder's.
+
+What is rewritten: ``trace.jsonl`` (line by line, in blocks), every payload file under
+``payloads/``, and every ``*.json`` file beside the log (the manifest, and a ``state.json``
+if present: reduced states hold prompt text). Any other regular file is copied as it is and
+named in the report. Nothing that is not
+a regular file or a directory inside the bundle is read: symlinks, FIFOs and devices are
+refused with an error naming them (reads go through the reducer's confined reader,
+``reduce/confined.py``). The counts are recorded in the bundle as Codex's writer
+would record a warning: a ``protocol_event_observed`` (``event_type`` ``"warning"``) just
+before ``recording_completed``.
+
+Deliberately not part of ``reduce/`` (which must never import ``record/``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final, TextIO
+
+import attrs
+import orjson
+
+from .model import layout
+from .record.redact import RedactionConfig, Redactor
+from .reduce.confined import BundleFileError, BundleFiles
+
+DIR_MODE: Final = 0o700
+FILE_MODE: Final = 0o600
+_NEW: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+#: trace.jsonl is redacted in blocks of whole lines of about this size
+_BLOCK: Final = 4 << 20
+
+
+class RedactBundleError(Exception):
+    """The bundle cannot be redacted; the message names the file and the reason."""
+
+
+@attrs.frozen
+class RedactReport:
+    """What ``redact_bundle`` did."""
+
+    output: Path
+    counts: dict[str, int]
+    files: int
+    #: files copied without redaction (not part of the bundle format)
+    copied: tuple[str, ...]
+    #: whether the counts were recorded in the bundle's log
+    recorded: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def redact_bundle(
+    bundle: Path | str,
+    output: Path | str | None = None,
+    *,
+    in_place: bool = False,
+    config: RedactionConfig | None = None,
+) -> RedactReport:
+    """Write a redacted copy of ``bundle``.
+
+    Args:
+        bundle: the bundle directory.
+        output: the new bundle directory (must not exist); default ``<bundle>-redacted``.
+        in_place: replace ``bundle`` itself (``output`` must then be ``None``).
+        config: what to redact (the defaults when omitted; ``enabled`` is ignored).
+
+    Returns:
+        A :class:`RedactReport`.
+
+    Raises:
+        RedactBundleError: the bundle is not a readable bundle or the copy cannot be written;
+            the source is unchanged.
+    """
+    source = Path(bundle)
+    _check_dir(source, "bundle")
+    if in_place and output is not None:
+        raise RedactBundleError("give either an output directory or --in-place, not both")
+    target = source if in_place else Path(output or f"{str(source).rstrip('/')}-redacted")
+    if not in_place and (target.exists() or target.is_symlink()):
+        raise RedactBundleError(f"{target} already exists")
+    cfg = attrs.evolve(config or RedactionConfig(), enabled=True)
+    redactor = Redactor(cfg)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.redact-", dir=parent))
+    except OSError as exc:
+        raise RedactBundleError(f"cannot create a directory in {parent}: {exc.strerror}") from None
+    try:
+        files, copied, recorded = _copy(source, temp, redactor)
+        _swap(source, temp, target, in_place)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return RedactReport(target, dict(redactor.counts), files, tuple(copied), recorded)
+
+
+def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str], bool]:
+    files = 0
+    copied: list[str] = []
+    with BundleFiles(source) as bundle:
+        _check_schema(bundle)
+        for rel, data in _walk(
+            bundle, [n for n in sorted(os.listdir(source)) if n != layout.EVENT_LOG]
+        ):
+            dest = temp / rel
+            if data is None:
+                _mkdir(dest)
+            elif rel.endswith(".json") and (
+                rel.startswith(f"{layout.PAYLOADS_DIR}/") or "/" not in rel
+            ):
+                _write(dest, redactor.redact(data))  # a payload, the manifest, a state.json
+                files += 1
+            else:
+                _write(dest, data)
+                copied.append(rel)
+        _mkdir(temp / layout.PAYLOADS_DIR)
+        log = _read(bundle, layout.EVENT_LOG)
+    recorded = _redact_log(log, temp, redactor)
+    return files + 1, copied, recorded
+
+
+def _check_schema(bundle: BundleFiles) -> None:
+    """Only schema 2 is rewritten: schema 3 keeps payloads in compressed shards, which a
+    byte-level redactor must not touch."""
+    raw = _read(bundle, layout.MANIFEST)
+    try:
+        version = orjson.loads(raw).get("schema_version")
+    except (orjson.JSONDecodeError, AttributeError):
+        raise RedactBundleError(f"{bundle.shown(layout.MANIFEST)}: not a JSON object") from None
+    if version != layout.SCHEMA_2:
+        raise RedactBundleError(
+            f"{bundle.shown(layout.MANIFEST)}: schema_version {version!r}; only schema "
+            f"{layout.SCHEMA_2} bundles can be redacted (schema 3 payload shards are compressed; "
+            "`rollout-trace convert --to 2` first)"
+        )
+
+
+def _walk(bundle: BundleFiles, names: list[str]) -> Iterator[tuple[str, bytes | None]]:
+    """``(relpath, content)`` for every file below the bundle (``None`` for a directory,
+    before its entries). Reads go through the reducer's confined reader: regular files and
+    real directories inside the bundle only; a symlink, FIFO or device is refused."""
+    for rel in names:
+        try:
+            yield rel, bundle.read_bytes(rel, what=rel)
+        except BundleFileError as exc:
+            if exc.os_error is None or exc.os_error.errno != errno.EISDIR:
+                raise RedactBundleError(f"{bundle.shown(rel)}: {exc.cause or exc}") from None
+            yield rel, None
+            listed = bundle.list_dir(rel, what=rel)
+            yield from _walk(bundle, [f"{rel}/{name}" for name in listed])
+
+
+def _read(bundle: BundleFiles, rel: str) -> bytes:
+    try:
+        return bundle.read_bytes(rel, what=rel)
+    except BundleFileError as exc:
+        raise RedactBundleError(f"{bundle.shown(rel)}: {exc.cause or exc}") from None
+
+
+def _redact_log(data: bytes, temp: Path, redactor: Redactor) -> bool:
+    """Redact the log in blocks of whole lines; then record the counts before a final
+    ``recording_completed`` (or after the last line when the recording was cut short)."""
+    parts: list[bytes] = []
+    at = 0
+    while at < len(data):
+        end = data.find(b"\n", min(at + _BLOCK, len(data) - 1))
+        end = len(data) if end < 0 else end + 1
+        parts.append(redactor.redact(data[at:end], lines=True))
+        at = end
+    out = b"".join(parts)
+    out, recorded = _with_summary(out, temp, redactor.counts)
+    _write(temp / layout.EVENT_LOG, out)
+    return recorded
+
+
+def _with_summary(log: bytes, temp: Path, counts: dict[str, int]) -> tuple[bytes, bool]:
+    if not counts or not log.endswith(b"\n"):
+        return log, False
+    body = log[:-1]
+    cut = body.rfind(b"\n") + 1
+    try:
+        last = orjson.loads(body[cut:])
+        seq = int(last["seq"])
+        rollout_id = last["rollout_id"]
+        completed = last["payload"]["type"] == "recording_completed"
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return log, False
+    ordinal = _next_ordinal(temp / layout.PAYLOADS_DIR)
+    total = sum(counts.values())
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+    message = f"rollout_trace_sdk: redacted {total} secrets in this trace ({detail})"
+    payload = orjson.dumps({"type": "warning", "message": message}, option=orjson.OPT_INDENT_2)
+    _write(temp / layout.payload_path(ordinal), payload)
+    warning_seq = seq if completed else seq + 1
+    line = {
+        "schema_version": last.get("schema_version", 2),
+        "seq": warning_seq,
+        "wall_time_unix_ms": last["wall_time_unix_ms"],
+        "rollout_id": rollout_id,
+        "thread_id": None,
+        "codex_turn_id": None,
+        "payload": {
+            "type": "protocol_event_observed",
+            "event_type": "warning",
+            "event_payload": {
+                "raw_payload_id": layout.raw_payload_id(ordinal),
+                "kind": {"type": "protocol_event"},
+                "path": layout.payload_path(ordinal),
+            },
+        },
+    }
+    added = orjson.dumps(line) + b"\n"
+    if not completed:
+        return log + added, True
+    last["seq"] = seq + 1
+    return log[:cut] + added + orjson.dumps(last) + b"\n", True
+
+
+def _next_ordinal(payloads: Path) -> int:
+    highest = 0
+    for name in os.listdir(payloads):
+        stem = name.removesuffix(".json")
+        if stem.isdigit():
+            highest = max(highest, int(stem))
+    return highest + 1
+
+
+def _swap(source: Path, temp: Path, target: Path, in_place: bool) -> None:
+    os.chmod(temp, DIR_MODE)
+    if not in_place:
+        os.rename(temp, target)  # target does not exist: checked, and rename never merges
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{source.name}.old-", dir=temp.parent))
+    os.rmdir(old)
+    os.rename(source, old)
+    try:
+        os.rename(temp, source)
+    except BaseException:
+        os.rename(old, source)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_dir(path: Path, what: str) -> None:
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise RedactBundleError(f"{path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise RedactBundleError(f"{path}: the {what} is not a directory")
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, _NEW, FILE_MODE)
+    except OSError as exc:
+        raise RedactBundleError(f"{path}: {exc.strerror}") from None
+    with open(fd, "wb", closefd=True) as handle:
+        os.fchmod(fd, FILE_MODE)
+        try:
+            handle.write(data)
+        except OSError as exc:
+            raise RedactBundleError(f"{path}: {exc.strerror}") from None
+
+
+def _mkdir(path: Path) -> None:
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, DIR_MODE)
+    os.chmod(path, DIR_MODE)
+
+
+def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: TextIO) -> int:
+    """``rollout-trace redact``: 0 done, 1 refused (the message says why)."""
+    try:
+        report = redact_bundle(bundle, output, in_place=in_place)
+    except RedactBundleError as exc:
+        print(f"rollout-trace redact: {exc}", file=err)
+        return 1
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(report.counts.items()))
+    print(report.output, file=out)
+    print(
+        f"{report.total} secrets redacted in {report.files} files"
+        + (f" ({detail})" if detail else ""),
+        file=out,
+    )
+    for name in report.copied:
+        print(f"note: copied without redaction (not a bundle file): {name}", file=err)
+    return 0

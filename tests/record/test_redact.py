@@ -1,0 +1,476 @@
+"""Secret redaction on serialised JSON: what goes, what stays, and the promises (valid JSON,
+deterministic placeholders, idempotent) over generated JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from rollout_trace_sdk.record.redact import RedactionConfig, Redactor
+
+PRETTY = orjson.OPT_INDENT_2
+PLACEHOLDER = re.compile(r"\[REDACTED:([a-z0-9_]+):([0-9a-f]{8})\]")
+
+#: (kind, text holding the secret, the secret). Each must go wherever it is planted.
+PLANTED = [
+    ("authorization", "Authorization: Bearer abcDEF0123456789xyz", "abcDEF0123456789xyz"),
+    ("authorization", "authorization=Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    (
+        "sk_key",
+        "key sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2",
+        "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2",
+    ),
+    ("sk_key", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt012", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt012"),
+    ("sk_key", "OPENAI_API_KEY=sk-Ab12Cd34Ef56Gh78Ij90Kl12", "sk-Ab12Cd34Ef56Gh78Ij90Kl12"),
+    ("aws_access_key_id", "id AKIAZ7QW3RTY5UIOP2AS here", "AKIAZ7QW3RTY5UIOP2AS"),
+    ("aws_access_key_id", "ASIAZ7QW3RTY5UIOP2AS", "ASIAZ7QW3RTY5UIOP2AS"),
+    (
+        "aws_secret_key",
+        "AKIAZ7QW3RTY5UIOP2AS,wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+    ),
+    (
+        "aws_secret_key",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE",
+    ),
+    (
+        "gcp_api_key",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+        "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+    ),
+    (
+        "github_token",
+        "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    ),
+    (
+        "github_token",
+        "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789",
+        "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789",
+    ),
+    ("slack_token", "xoxb-123456789012-abcdefABCDEF", "xoxb-123456789012-abcdefABCDEF"),
+    (
+        "private_key",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAx/+=\nQWERTY\n-----END RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEAx/+=",
+    ),
+    (
+        "jwt",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9Pl",
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9Pl",
+    ),
+    ("cookie", "Cookie: session=q8Lx2Zp0; theme=dark", "q8Lx2Zp0"),
+    ("cookie", "Set-Cookie: sid=31d4d96e407aad42; Path=/; HttpOnly", "31d4d96e407aad42"),
+    ("url_password", "postgres://admin:s3cretPw@db:5432/app", "s3cretPw"),
+    ("password", "DB_PASSWORD=hunter2!", "hunter2!"),
+    ("password", "password: 'c0rrect h0rse'", "c0rrect h0rse"),
+    ("token", "GITHUB_TOKEN=abc123def456", "abc123def456"),
+    ("secret", "client_secret=Zx9-Yw8-Vu7", "Zx9-Yw8-Vu7"),
+    ("api_key", "X-Api-Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
+]
+
+#: JSON fields whose (string) value goes whole.
+FIELDS = [
+    ("api_key", "api_key"),
+    ("apiKey", "api_key"),
+    ("x-api-key", "api_key"),
+    ("password", "password"),
+    ("db_passwd", "password"),
+    ("client_secret", "secret"),
+    ("AWS_SECRET_ACCESS_KEY", "aws_secret_key"),
+    ("access_token", "token"),
+    ("refresh_token", "token"),
+    ("token", "token"),
+    ("Authorization", "authorization"),
+    ("session_cookie", "cookie"),
+    ("private_key", "private_key"),
+]
+
+#: Text that must come out unchanged.
+CLEAN = [
+    "The token limit is 128k tokens; keep the secret of success: practice.",
+    "Password reset links expire after 24 hours. Authorization is handled by the gateway.",
+    "3f1e0c8a-9b2d-4c6e-8f10-2a3b4c5d6e7f",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
+    "def f(api_key=None, token=api_key):\n    return os.environ.get('API_KEY')",
+    "max_tokens: 4096, input_tokens=12, total_tokens: 40",
+    "ask-questions-about-the-task-and-risk-assessment",
+    "Bearer of bad news",
+    "see https://example.com/docs:8080/path and git@github.com:org/repo.git",
+    "password=$DB_PASSWORD token=${TOKEN} secret: {{ secrets.X }}",
+    "Cookie: a small file the browser keeps",
+    "export PATH=/usr/local/bin:$PATH",
+    # code that names secrets without holding one (false positives found on stdlib sources)
+    "token = Keyword.Reserved",
+    "private_key = ed25519.Ed25519PrivateKey.from_private_bytes(secret)",
+    "private_key: rsa.RSAPrivateKey, CHALLENGE_PASSWORD = ObjectIdentifier(oid)",
+    "    Check the access token.\n    :returns: True or False",
+    '_SK_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"',
+    "ResourceEndpoint.__init__(self, default_token='Bearer')",
+    'password = ask_password("Password: ")\n    return username, password, True',
+    "token = make_token(user_id=42)",
+]
+
+
+def redactor(**config: Any) -> Redactor:
+    return Redactor(RedactionConfig(**config), key=b"test-key")
+
+
+def positions(text: str) -> list[Any]:
+    """One value per JSON position a secret can take."""
+    return [
+        text,
+        {"output": text},
+        {"items": [1, {"content": [{"type": "input_text", "text": text}]}]},
+        [text, "x"],
+        {"arguments": json.dumps({"cmd": text, "n": 1})},
+        {"outer": json.dumps({"inner": json.dumps({"cmd": text})})},
+        {"preview": json.dumps({"cmd": text})[:160] + "…"},
+        {"a": f"line one\n{text}\nline three"},
+    ]
+
+
+@pytest.mark.parametrize("kind,text,secret", PLANTED, ids=[f"{k}:{t[:20]}" for k, t, _ in PLANTED])
+def test_planted_secret_goes_everywhere(kind: str, text: str, secret: str) -> None:
+    r = redactor()
+    for value in positions(text):
+        for data in (orjson.dumps(value), orjson.dumps(value, option=PRETTY)):
+            out = r.redact(data)
+            decoded = orjson.loads(out)
+            assert secret not in json.dumps(decoded, ensure_ascii=False), (value, out)
+            assert secret.encode() not in out
+            assert f"[REDACTED:{kind}:" in _deep_text(decoded), (kind, out)
+
+
+def _deep_text(value: Any) -> str:
+    """Every string, decoded as far as it nests (tool arguments hold JSON in a string)."""
+    text = json.dumps(value, ensure_ascii=False)
+    for _ in range(3):
+        text = text.replace("\\\\", "\\").replace('\\"', '"')
+    return text
+
+
+@pytest.mark.parametrize("name,kind", FIELDS)
+def test_secret_named_fields_lose_their_value(name: str, kind: str) -> None:
+    r = redactor()
+    # a bare "token" needs a token-like value (logprobs hold {"token": "Hello"})
+    value = "tok_9f8e7d6c5b4a" if name == "token" else "v4lue with spaces & symbols"
+    for doc in ({name: value}, {"cfg": {name: value, "other": "kept"}}):
+        for depth_doc in (doc, {"arguments": json.dumps(doc)}):
+            out = r.redact(orjson.dumps(depth_doc, option=PRETTY))
+            assert value.encode() not in out
+            assert f"[REDACTED:{kind}:".encode() in out
+            assert b"kept" in out or "other" not in json.dumps(doc)
+
+
+def test_token_named_fields_that_are_not_secrets_stay() -> None:
+    r = redactor()
+    doc = {
+        "logprobs": [{"token": "Hello", "logprob": -0.1}, {"token": " world", "logprob": -1}],
+        "token_usage": {"input_tokens": 5, "output_tokens": 10, "total_tokens": 15},
+        "max_output_tokens": 100,
+        "tokenizer": "o200k_base",
+        "secret_name": "prod-db",
+        "password": "",
+        "api_key": None,
+    }
+    data = orjson.dumps(doc, option=PRETTY)
+    assert r.redact(data) is data
+    assert r.counts == {}
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_clean_text_is_untouched(text: str) -> None:
+    r = redactor()
+    for value in positions(text):
+        data = orjson.dumps(value)
+        assert r.redact(data) == data, r.redact(data)
+
+
+def test_same_secret_same_placeholder_in_every_context() -> None:
+    r = redactor()
+    secret = "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2"
+    plain = r.redact(orjson.dumps({"text": f"key {secret}"}))
+    nested = r.redact(orjson.dumps({"arguments": json.dumps({"k": f"key {secret}"})}))
+    [a] = PLACEHOLDER.findall(plain.decode())
+    [b] = PLACEHOLDER.findall(nested.decode())
+    assert a == b
+    # a password with a quote in it, plain and escaped inside tool arguments
+    value = 'p"a\\ss w0rd'
+    one = r.redact(orjson.dumps({"password": value}))
+    two = r.redact(orjson.dumps({"arguments": json.dumps({"password": value})}))
+    assert PLACEHOLDER.findall(one.decode()) == PLACEHOLDER.findall(two.decode())
+    assert b"w0rd" not in two and b"w0rd" not in one
+
+
+def test_placeholders_depend_on_the_key() -> None:
+    data = orjson.dumps("token sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2")
+    assert Redactor(key=b"a").redact(data) == Redactor(key=b"a").redact(data)
+    assert Redactor(key=b"a").redact(data) != Redactor(key=b"b").redact(data)
+    assert Redactor().redact(data) != Redactor().redact(data)  # a random key per redactor
+
+
+def test_counts_by_kind() -> None:
+    r = redactor()
+    r.redact(orjson.dumps(["AKIAZ7QW3RTY5UIOP2AS", {"password": "x1"}, {"api_key": "k"}]))
+    r.redact(b'{"a":"AKIAZ7QW3RTY5UIOP2AS"}\n{"b":"ok"}\n', lines=True)
+    assert r.counts == {"aws_access_key_id": 2, "password": 1, "api_key": 1}
+
+
+def test_disabled_writes_everything_as_it_is() -> None:
+    r = redactor(enabled=False)
+    data = orjson.dumps({"password": "hunter2", "k": "AKIAZ7QW3RTY5UIOP2AS"})
+    assert r.redact(data) is data
+    assert not r.enabled and r.counts == {}
+
+
+def test_extra_patterns_keys_and_hook() -> None:
+    seen: list[bytes] = []
+
+    def hook(data: bytes) -> list[tuple[int, int, str]]:
+        seen.append(data)
+        at = data.find(b"hook-me")
+        return [(at, at + 7, "My Hook!")] if at >= 0 else []
+
+    r = redactor(
+        extra_patterns=[
+            ("internal", rb"INT-[0-9]{6}"),
+            ("employee", r"emp=(?P<secret>[a-z]+)"),
+            ("compiled", re.compile(rb"zz[0-9]+")),
+        ],
+        keys=["session"],
+        hook=hook,
+    )
+    doc = {"a": "ticket INT-123456 emp=alice zz42 hook-me", "user_session": "abc"}
+    out = r.redact(orjson.dumps(doc)).decode()
+    assert "INT-123456" not in out and "alice" not in out and "emp=[REDACTED:employee:" in out
+    assert "zz42" not in out and "hook-me" not in out and "[REDACTED:my_hook:" in out
+    assert "abc" not in out and "[REDACTED:session:" in out
+    assert seen
+    assert set(r.counts) == {"internal", "employee", "compiled", "my_hook", "session"}
+
+
+def test_a_failing_hook_is_counted_and_ignored() -> None:
+    def hook(data: bytes) -> list[tuple[int, int, str]]:
+        raise RuntimeError("boom")
+
+    r = redactor(hook=hook)
+    data = orjson.dumps({"password": "x1y2"})
+    assert b"x1y2" not in r.redact(data)
+    assert r.counts["hook_error"] == 1
+
+
+def test_a_pattern_that_would_break_the_json_is_redacted_value_by_value() -> None:
+    # the user's pattern swallows a quote: replacing it as text would break the document
+    r = redactor(extra_patterns=[("greedy", rb"secret[^,]*")])
+    value = {"a": "x secret1", "b": "y"}
+    pretty = r.redact(orjson.dumps(value, option=PRETTY))
+    assert b"secret1" not in pretty
+    assert orjson.loads(pretty)["b"] == "y"
+    lines = orjson.dumps(value) + b"\n" + orjson.dumps({"c": "fine"}) + b"\n"
+    out = r.redact(lines, lines=True)
+    first, second, rest = out.split(b"\n")
+    assert orjson.loads(first)["b"] == "y" and b"secret1" not in first
+    assert orjson.loads(second) == {"c": "fine"} and rest == b""
+
+
+def test_lines_mode_keeps_every_line() -> None:
+    r = redactor()
+    lines = [orjson.dumps({"seq": i, "p": f"AKIAZ7QW3RTY5UIOP2A{i}"}) for i in range(5)]
+    data = b"\n".join(lines) + b"\n"
+    out = r.redact(data, lines=True)
+    assert out.count(b"\n") == 5
+    assert [orjson.loads(x)["seq"] for x in out.splitlines()] == list(range(5))
+
+
+def test_big_integers_survive() -> None:
+    r = redactor()
+    data = b'{"n": ' + b"9" * 40 + b', "password": "hunter2"}'
+    out = r.redact(data)
+    assert json.loads(out)["n"] == int("9" * 40) and b"hunter2" not in out
+
+
+def test_redact_text() -> None:
+    r = redactor()
+    assert r.redact_text("no secrets here") == "no secrets here"
+    assert "AKIA" not in r.redact_text('say "AKIAZ7QW3RTY5UIOP2AS"\n')
+
+
+# --- properties ------------------------------------------------------------------------------
+
+_FRAGMENTS = [
+    "password",
+    "Password: ",
+    "token",
+    "api_key",
+    "secret=",
+    '"',
+    "\\",
+    "\n",
+    ":",
+    "=",
+    " ",
+    "'",
+    "Bearer ",
+    "Authorization: ",
+    "Cookie: a=b; ",
+    "Set-Cookie: ",
+    "sk-proj-",
+    "AKIA",
+    "AIza",
+    "ghp_",
+    "eyJ",
+    ".",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
+    "://u:",
+    "@",
+    "[REDACTED:x:",
+    "]",
+    "é",
+    "\u2028",
+    "\x00",
+]
+_text = st.lists(
+    st.one_of(st.sampled_from(_FRAGMENTS), st.text(min_size=1, max_size=12)), max_size=12
+).map("".join)
+_keys = st.one_of(st.sampled_from(["password", "api_key", "token", "Cookie", "x"]), st.text())
+_json: Any = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**63 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _text,
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(_keys, inner, max_size=4),
+        inner.map(lambda v: json.dumps(v)),  # JSON inside a string (tool arguments)
+    ),
+    max_leaves=12,
+)
+_secret = st.sampled_from([s for _, _, s in PLANTED if len(s) >= 12])
+
+
+def _plant(value: Any, secret: str, where: int) -> Any:
+    """Put a planted-secret text at one of the value's strings (or beside it)."""
+    text = next(t for _, t, s in PLANTED if s == secret)
+    spots = positions(text)
+    return [value, spots[where % len(spots)]]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_json, pretty=st.booleans())
+@example(value={"password": -10, "api_key": "null"}, pretty=False)
+@example(value="Password: 000-----BEGIN RSA PRIVATE KEY-----", pretty=False)
+@example(value="Cookie: a=b; :=sk-proj-Password: ", pretty=False)
+def test_output_is_valid_json_idempotent_and_deterministic(value: Any, pretty: bool) -> None:
+    data = orjson.dumps(value, option=PRETTY if pretty else 0)
+    out = redactor().redact(data)
+    assert orjson.loads(out) is not None or out == b"null"
+    assert redactor().redact(out) == out
+    assert redactor().redact(data) == out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_json, secret=_secret, where=st.integers(0, 7), pretty=st.booleans())
+def test_planted_secrets_never_survive(value: Any, secret: str, where: int, pretty: bool) -> None:
+    assume(secret not in json.dumps(value))
+    data = orjson.dumps(_plant(value, secret, where), option=PRETTY if pretty else 0)
+    out = redactor().redact(data)
+    orjson.loads(out)
+    assert secret.encode() not in out
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_json, min_size=1, max_size=6))
+@example(lines=["Password: Password: ", ""])
+def test_lines_stay_one_valid_document_each(lines: list[Any]) -> None:
+    data = b"".join(orjson.dumps(v) + b"\n" for v in lines)
+    out = redactor().redact(data, lines=True)
+    assert out.endswith(b"\n") and out.count(b"\n") == len(lines)
+    for line in out.splitlines():
+        orjson.loads(line)
+
+
+def test_a_bug_in_the_rules_falls_back_to_value_by_value() -> None:
+    class Broken(Redactor):
+        calls = 0
+
+        def _find(self, data: bytes) -> Any:
+            Broken.calls += 1
+            if Broken.calls == 1:
+                raise IndexError("a bug")
+            return super()._find(data)
+
+    r = Broken(key=b"k")
+    out = r.redact(orjson.dumps({"password": "hunter2", "note": "AKIAZ7QW3RTY5UIOP2AS"}))
+    assert b"hunter2" not in out and b"AKIAZ7QW3RTY5UIOP2AS" not in out
+    assert r.counts["redaction_error"] == 1
+    assert set(orjson.loads(out)) == {"password", "note"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hay=st.lists(
+        st.sampled_from([b"AKIA", b"K", b"z", b"uthoriz", b"eyJ", b"J", b"x"]), max_size=200
+    ),
+    marker=st.sampled_from([b"AKIA", b"AIza", b"eyJ", b"uthoriz", b"sk-"]),
+)
+def test_marker_scan_finds_what_find_finds(hay: list[bytes], marker: bytes) -> None:
+    from rollout_trace_sdk.record._redact_scan import occurrences
+
+    data = b"".join(hay)
+    expected = [i for i in range(len(data)) if data.startswith(marker, i)]
+    assert list(occurrences(data, marker)) == expected
+
+
+def test_a_bytearray_chunk_is_redacted_like_bytes() -> None:
+    r = redactor()
+    lines = bytearray(b'{"a":"AKIAZ7QW3RTY5UIOP2AS"}\n{"b":"ok"}\n')
+    out = r.redact(lines, lines=True)
+    assert out == redactor().redact(bytes(lines), lines=True)
+    assert b"AKIA" not in out and "redaction_error" not in r.counts
+    clean = bytearray(b'{"b":"ok"}\n')
+    assert r.redact(clean, lines=True) is clean
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "inference_failed", "error": "401: Authorization: Bearer abcDEF0123456789xyz"},
+        {
+            "type": "code_cell_started",
+            "source": 'const key = "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2";\nfetch(url)',
+        },
+        {
+            "type": "tool_call_started",
+            "summary": {
+                "input_preview": '{"cmd": "curl -b \\"session=q8Lx2Zp0\\" -H \\"X-Api-Key: 5f8e2c1d9b7a4e3f\\"'
+            },
+        },
+        {"type": "agent_message", "text": "Use AKIAZ7QW3RTY5UIOP2AS and password=hunter2!"},
+    ],
+    ids=["error", "code_cell", "preview", "message"],
+)
+def test_event_line_fields(payload: dict[str, Any]) -> None:
+    """Secrets in the free-text fields of log lines (error texts, code-cell source, previews,
+    agent messages) go, and each line stays one valid line."""
+    line = {"schema_version": 2, "seq": 7, "thread_id": None, "payload": payload}
+    data = orjson.dumps(line) + b"\n" + orjson.dumps({"seq": 8}) + b"\n"
+    out = redactor().redact(data, lines=True)
+    first, second, _ = out.split(b"\n")
+    assert orjson.loads(first)["seq"] == 7 and second == b'{"seq":8}'
+    for secret in (b"abcDEF0123456789xyz", b"sk-proj-Q2x9", b"5f8e2c1d9b7a4e3f", b"AKIAZ7"):
+        assert secret not in out
+    assert b"hunter2" not in out
+    assert b"[REDACTED:" in out

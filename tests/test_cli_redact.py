@@ -1,0 +1,289 @@
+"""``rollout-trace redact``: a redacted copy keeps no planted secret and still reduces, with our
+reducer and with Codex 0.169, to the same state."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.redact_bundle import RedactBundleError, redact_bundle
+from rollout_trace_sdk.reduce import reduce_bundle
+from tests.codex_oracle import codex_bin, codex_reduce, needs_codex
+from tests.conftest import (
+    CONFORMANCE_V3,
+    conformance_bundles,
+    needs_conformance,
+    needs_conformance_v3,
+)
+
+#: The kinds an independent test planted (12 secrets), as they would reach a bundle.
+AWS_ID = "AKIAZ7QW3RTY5UIOP2AS"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE"
+SECRETS = {
+    "bearer": "eyJraWQiOiJrMSJ9abcdef0123456789XYZ",
+    "api_key_field": "ak-live-5f8e2c1d9b7a4e3f",
+    "api_key_arg": "zq-91aa7b3c4d5e6f708192",
+    "session_cookie": "s%3AqL0r3mIpsum.8c1f2e",
+    "csrf_cookie": "Hq8fZ2pLk1x9Vw3",
+    "set_cookie": "31d4d96e407aad42",
+    "sk_proj": "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2jK4mN6pQ8rS",
+    "sk_ant": "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "aws_id": AWS_ID,
+    "aws_secret": AWS_SECRET,
+    "password": "hunter2-Correct!",
+    "github": "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+}
+
+
+def run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _demo(tmp_path: Path) -> Path:
+    code, out, _ = run("demo", "--out", tmp_path / "demo")
+    assert code == 0
+    return Path(out.splitlines()[0])
+
+
+def plant(bundle: Path) -> None:
+    """Put the secrets where a careless agent would: a tool's output, a tool result dict, a
+    tool call's arguments (payload and the log line's input preview)."""
+    s = SECRETS
+    text = (
+        f"$ env\nOPENAI_API_KEY={s['sk_proj']}\nANTHROPIC_API_KEY={s['sk_ant']}\n"
+        f"aws_access_key_id,aws_secret_access_key\n{s['aws_id']},{s['aws_secret']}\n"
+        f"Cookie: session={s['session_cookie']}; csrftoken={s['csrf_cookie']}\n"
+        f"Set-Cookie: id={s['set_cookie']}; Path=/; HttpOnly\n"
+        f"GITHUB_TOKEN={s['github']}\n"
+    )
+    planted_output = planted_args = False
+    for path in sorted((bundle / "payloads").iterdir(), key=lambda p: int(p.stem)):
+        doc = orjson.loads(path.read_bytes())
+        item: Any = doc.get("response_item") if isinstance(doc, dict) else None
+        invoked = doc.get("payload") if isinstance(doc, dict) and "tool_name" in doc else None
+        if not planted_output and _is(item, "function_call_output"):
+            item["output"] = f"{item['output']}\n{text}"
+            doc["metadata"] = {"api_key": s["api_key_field"], "db": {"password": s["password"]}}
+            planted_output = True
+        elif not planted_args and isinstance(invoked, dict) and "arguments" in invoked:
+            invoked["arguments"] = _arguments()
+            planted_args = True
+        else:
+            continue
+        path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    assert planted_output and planted_args
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines()
+    for i, raw in enumerate(lines):
+        line = orjson.loads(raw)
+        if line["payload"]["type"] == "tool_call_started":
+            line["payload"]["summary"]["input_preview"] = _arguments()[:160]
+            lines[i] = orjson.dumps(line)
+            break
+    log.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def _arguments() -> str:
+    return orjson.dumps({"cmd": _curl(), "api_key": SECRETS["api_key_arg"]}).decode()
+
+
+def _curl() -> str:
+    return f'curl -H "Authorization: Bearer {SECRETS["bearer"]}" https://api.example.com/v1'
+
+
+def _is(doc: Any, kind: str) -> bool:
+    return isinstance(doc, dict) and doc.get("type") == kind and isinstance(doc.get("output"), str)
+
+
+def _all_bytes(bundle: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file())
+
+
+def _state(bundle: Path) -> bytes:
+    from rollout_trace_sdk.model.state import state_bytes
+
+    return state_bytes(reduce_bundle(bundle))
+
+
+def test_planted_secrets_land_before_and_not_after(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    before = _all_bytes(bundle)
+    assert all(secret.encode() in before for secret in SECRETS.values())
+    _state(bundle)  # the planted bundle is healthy
+
+    code, out, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 0, err
+    clean = tmp_path / "clean"
+    assert out.splitlines()[0] == str(clean)
+    after = _all_bytes(clean)
+    leaked = [name for name, secret in SECRETS.items() if secret.encode() in after]
+    assert leaked == []
+    assert _all_bytes(bundle) == before  # the source is untouched
+    state = orjson.loads(_state(clean))
+    assert state["threads"]
+    # the counts are in the bundle, as a warning just before recording_completed
+    lines = [orjson.loads(x) for x in (clean / "trace.jsonl").read_bytes().splitlines()]
+    assert [x["seq"] for x in lines] == list(range(1, len(lines) + 1))
+    assert lines[-1]["payload"]["type"] == "recording_completed"
+    warning = lines[-2]["payload"]
+    assert warning["event_type"] == "warning"
+    message = orjson.loads((clean / warning["event_payload"]["path"]).read_bytes())["message"]
+    assert "redacted" in message and "sk_key 2" in message
+
+
+def test_modes_and_idempotence(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    report = redact_bundle(bundle, tmp_path / "once")
+    assert report.total >= len(SECRETS)
+    for path in [tmp_path / "once", *(tmp_path / "once").rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+    again = redact_bundle(tmp_path / "once", tmp_path / "twice")
+    assert again.total == 0 and not again.recorded
+    assert _all_bytes(tmp_path / "once") == _all_bytes(tmp_path / "twice")
+
+
+def test_in_place_replaces_the_bundle(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    code, _, err = run("redact", bundle, "--in-place")
+    assert code == 0, err
+    after = _all_bytes(bundle)
+    assert not any(secret.encode() in after for secret in SECRETS.values())
+    assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]  # no leftovers
+    _state(bundle)
+
+
+def test_refusals_leave_everything_as_it_was(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    before = _all_bytes(bundle)
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b'{"password": "x1y2z3"}')
+    (bundle / "payloads" / "999.json").symlink_to(outside)
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 1 and "999.json" in err and "symlink" in err
+    assert not (tmp_path / "clean").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    (bundle / "payloads" / "999.json").unlink()
+    os.mkfifo(bundle / "payloads" / "998.json")
+    with pytest.raises(RedactBundleError, match=r"998\.json.*FIFO"):
+        redact_bundle(bundle, tmp_path / "clean")
+    (bundle / "payloads" / "998.json").unlink()
+    assert _all_bytes(bundle) == before
+    log = bundle / "trace.jsonl"
+    log.rename(tmp_path / "log.jsonl")
+    log.symlink_to(tmp_path / "log.jsonl")
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 1 and "trace.jsonl" in err and "symlink" in err
+    log.unlink()
+    (tmp_path / "log.jsonl").rename(log)
+    assert _all_bytes(bundle) == before
+    code, _, err = run("redact", bundle, "-o", bundle)
+    assert code == 1 and "already exists" in err
+    code, _, err = run("redact", tmp_path / "missing")
+    assert code == 1 and "missing" in err
+    code, _, _ = run("redact", bundle, "-o", tmp_path / "x", "--in-place")
+    assert code == 2
+
+
+@needs_codex
+def test_codex_reduces_the_redacted_bundle_to_our_state(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    assert redact_bundle(bundle, tmp_path / "clean").recorded
+    ok, stderr, state = codex_reduce(tmp_path / "clean")
+    assert ok, stderr
+    assert state == orjson.loads(_state(tmp_path / "clean"))
+
+
+@needs_conformance
+@pytest.mark.parametrize("bundle", conformance_bundles(), ids=lambda b: b.parent.name)
+def test_corpus_bundles_still_reduce_after_redaction(bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    report = redact_bundle(copy, tmp_path / "clean")
+    state = _state(tmp_path / "clean")
+    if not report.total:  # nothing to redact: the very same state as before
+        assert state == _state(copy)
+    if codex_bin() is not None:
+        ok, stderr, codex_state = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+        assert codex_state == orjson.loads(state)
+
+
+def test_resent_items_still_link_after_redaction(tmp_path: Path) -> None:
+    """The same secret becomes the same placeholder in every copy of a resent message, so the
+    redacted bundle reduces to the very graph the original did, text aside."""
+    bundle = _demo(tmp_path)
+    task = b"Episode 0: exercise the shell and a helper agent."
+    secret = SECRETS["sk_proj"].encode()
+    copies = 0
+    for path in [*(bundle / "payloads").iterdir(), bundle / "trace.jsonl"]:
+        data = path.read_bytes()
+        copies += data.count(task)
+        path.write_bytes(data.replace(task, task + b" key " + secret))
+    assert copies >= 3  # the first user message, resent with every request
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.counts["sk_key"] == copies
+    placeholders = set(
+        re.findall(rb"\[REDACTED:sk_key:[0-9a-f]{8}\]", _all_bytes(tmp_path / "clean"))
+    )
+    assert len(placeholders) == 1
+    [placeholder] = placeholders
+    clean = orjson.loads(_state(tmp_path / "clean"))
+    original = orjson.loads(_state(bundle).replace(secret, placeholder))
+    # the one difference: the redaction summary's payload
+    summary = orjson.loads((tmp_path / "clean" / "trace.jsonl").read_bytes().splitlines()[-2])
+    del clean["raw_payloads"][summary["payload"]["event_payload"]["raw_payload_id"]]
+    assert clean == original
+
+
+@needs_conformance_v3
+def test_schema_3_bundles_are_refused_untouched(tmp_path: Path) -> None:
+    """Schema 3 keeps payloads in compressed shards: a byte-level redactor must not touch
+    them, so the command refuses rather than corrupt or half-redact the bundle."""
+    bundle = conformance_bundles(CONFORMANCE_V3)[0]
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 1 and "schema_version 3" in err
+    assert not (tmp_path / "clean").exists()
+
+
+def test_an_unclosed_bundle_gets_the_counts_after_its_last_line(tmp_path: Path) -> None:
+    """A recording cut short (no recording_completed) still gets its counts, appended."""
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:-1]))  # drop recording_completed
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.recorded
+    out = [orjson.loads(x) for x in (tmp_path / "clean" / "trace.jsonl").read_bytes().splitlines()]
+    assert len(out) == len(lines)
+    assert out[-1]["seq"] == out[-2]["seq"] + 1
+    assert out[-1]["payload"]["event_type"] == "warning"
+    assert orjson.loads(_state(tmp_path / "clean"))["threads"]
+    if codex_bin() is not None:
+        ok, stderr, _ = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+
+
+def test_a_torn_last_line_is_kept_and_no_counts_are_added(tmp_path: Path) -> None:
+    bundle = _demo(tmp_path)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[:-20])  # a crash mid-line
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert not report.recorded
+    assert (tmp_path / "clean" / "trace.jsonl").read_bytes() == log.read_bytes()
