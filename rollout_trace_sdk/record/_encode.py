@@ -15,7 +15,6 @@ until a join costs more than encoding them (fresh memory for each).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import typing
@@ -27,6 +26,7 @@ import orjson
 
 from ..model import codec
 from ..model import events as ev
+from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -108,9 +108,10 @@ def payload_dict(payload: ev.EventPayload) -> dict[str, Any]:
 class LineEncoder:
     """Encodes the events of one rollout (its id is in every line)."""
 
-    __slots__ = ("_contexts", "_rollout")
+    __slots__ = ("_contexts", "_rollout", "_values")
 
-    def __init__(self, rollout_id: str) -> None:
+    def __init__(self, rollout_id: str, values: ValueEncoder | None = None) -> None:
+        self._values = values or ValueEncoder()
         self._rollout = b',"rollout_id":' + orjson.dumps(rollout_id)
         self._contexts: dict[tuple[str | None, str | None], bytes] = {}
 
@@ -154,8 +155,8 @@ class LineEncoder:
                     fields = hooks[payload.__class__](payload)
                     try:
                         body = dumps(fields)
-                    except TypeError:
-                        body = _lenient(fields)
+                    except (TypeError, RecursionError):
+                        body = _lenient(fields, self._values)
                 buf += head % (seq, wall, context, body)
             i = stop
             if clock() >= until_ns:
@@ -175,16 +176,11 @@ def _id_json(value: str | None) -> bytes:
         return orjson.dumps(str(value))
 
 
-def _lenient(fields: dict[str, Any]) -> bytes:
+def _lenient(fields: dict[str, Any], values: ValueEncoder) -> bytes:
     """A payload that broke the types (an object where a string belongs, an integer beyond 64
-    bits): its seq is taken, so it must still become a line. Unknown objects become strings."""
-    log.warning(
-        "rollout_trace_sdk: an event held values JSON cannot represent; wrote str() of them"
-    )
-    try:
-        return orjson.dumps(fields, default=str)
-    except TypeError:
-        return json.dumps(fields, default=str, ensure_ascii=False, separators=(",", ":")).encode()
+    bits, a lone surrogate): its seq is taken, so it must still become a line. The value
+    encoder's rules apply (and count)."""
+    return values.compact(fields)
 
 
 def encode_line(rollout_id: str, event: QueuedEvent) -> bytes:

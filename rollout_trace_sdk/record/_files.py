@@ -35,7 +35,7 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     never interleave into one log. On any other failure the half-made directory is left as
     it is (it holds nothing secret yet) and the ``OSError`` propagates.
     """
-    bundle_dir.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    _make_parents(bundle_dir.parent)
     os.mkdir(bundle_dir, DIR_MODE)
     os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
     payloads = bundle_dir / PAYLOADS_NAME
@@ -43,6 +43,22 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     os.chmod(payloads, DIR_MODE)
     _write_new(bundle_dir / MANIFEST_NAME, manifest)
     return os.open(bundle_dir / LOG_NAME, _NEW_FILE | os.O_APPEND, FILE_MODE)
+
+
+def _make_parents(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each ``0700`` (``Path.mkdir`` gives the
+    parents ``0777 & ~umask``: a trace root's new parents must not be readable by others)."""
+    missing: list[Path] = []
+    while not directory.is_dir():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile (another recorder); ``os.mkdir`` below still checks
 
 
 def _write_new(path: Path | str, data: bytes) -> None:
@@ -53,7 +69,7 @@ def _write_new(path: Path | str, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> int:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
     """Write every byte (``os.write`` may write less); return how many made it on failure
     too, through the exception's ``written`` attribute."""
     view = memoryview(data)
@@ -68,11 +84,20 @@ def _write_all(fd: int, data: bytes | bytearray) -> int:
 
 
 def write_payload_file(payloads_dir: str, ordinal: int, data: bytes) -> None:
-    """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning)."""
-    _write_new(os.path.join(payloads_dir, f"{ordinal}.json"), data)
+    """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning).
+    A file left half-written by a failure is removed, so a retry can create it afresh."""
+    path = os.path.join(payloads_dir, f"{ordinal}.json")
+    try:
+        _write_new(path, data)
+    except FileExistsError:
+        raise
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
 
 
-def append_lines(fd: int, data: bytes | bytearray) -> int:
+def append_lines(fd: int, data: bytes | bytearray | memoryview) -> int:
     """Append whole lines to ``trace.jsonl``. On failure the ``OSError`` carries ``written``
     (bytes that reached the file), so the caller can cut a torn last line."""
     return _write_all(fd, data)
@@ -104,22 +129,28 @@ class Chunk:
 def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> None:
     """Runs in the worker thread: the chunk's payload files first, then its lines, so no line
     reaches the log before the payloads it cites. Records how far it got instead of raising,
-    and cuts a torn last line off the log (``log_size`` is its length before this chunk)."""
+    and cuts a torn last line off the log (``log_size`` is its length before this chunk).
+
+    Resumable: called again after a failure it goes on where the last call stopped (the
+    writer retries transient errors this way)."""
+    chunk.error = None
     try:
-        for ordinal, data in chunk.payloads:
+        for ordinal, data in chunk.payloads[chunk.payloads_done :]:
             write_payload_file(payloads_dir, ordinal, data)
             chunk.payloads_done += 1
-        if chunk.lines:
-            append_lines(log_fd, chunk.lines)
+        if chunk.bytes_done < len(chunk.lines):
+            append_lines(log_fd, memoryview(chunk.lines)[chunk.bytes_done :])
             chunk.bytes_done = len(chunk.lines)
             chunk.lines_done = chunk.line_count
     except OSError as exc:
         chunk.error = exc
         written = getattr(exc, "written", 0)
         if chunk.payloads_done == len(chunk.payloads) and written:
-            whole = chunk.lines.rfind(b"\n", 0, written) + 1
-            chunk.bytes_done = whole
-            chunk.lines_done = chunk.lines.count(b"\n", 0, whole)
-            if whole != written:
+            start = chunk.bytes_done
+            last = chunk.lines.rfind(b"\n", start, start + written)
+            if last >= 0:
+                chunk.lines_done += chunk.lines.count(b"\n", start, last + 1)
+                chunk.bytes_done = last + 1
+            if start + written != chunk.bytes_done:
                 with contextlib.suppress(OSError):
-                    truncate(log_fd, log_size + whole)
+                    truncate(log_fd, log_size + chunk.bytes_done)

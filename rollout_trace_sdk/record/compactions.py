@@ -131,12 +131,20 @@ class CompactionRequest:
         rt = turn._rt
         rt.closed(self)
         ref = rt.payload("compaction_response", {"output_items": items})
-        if ref is not None:
+        if ref is None:  # the request must still end, or the trace shows it running
             self._emit(
-                ev.CompactionRequestCompleted(
-                    self._compaction.compaction_id, self.compaction_request_id, ref
+                ev.CompactionRequestFailed(
+                    self._compaction.compaction_id,
+                    self.compaction_request_id,
+                    "rollout trace: the response could not be recorded",
                 )
             )
+            return items
+        self._emit(
+            ev.CompactionRequestCompleted(
+                self._compaction.compaction_id, self.compaction_request_id, ref
+            )
+        )
         return items
 
     def failed(self, error: str) -> None:

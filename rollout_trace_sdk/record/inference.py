@@ -147,7 +147,15 @@ class InferenceCall:
                 "output_items": recorded,
             },
         )
-        if ref is None:
+        if ref is None:  # the call must still end, or the trace shows it running
+            self._emit(
+                ev.InferenceFailed(
+                    self.inference_call_id,
+                    upstream_request_id,
+                    "rollout trace: the response could not be recorded",
+                    None,
+                )
+            )
             return recorded
         self._emit(
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 import attrs
-import orjson
+
+from ._values import canonical_bytes
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
 _ID_PREFIX: Final[dict[str, str]] = {
@@ -30,7 +31,6 @@ _ID_PREFIX: Final[dict[str, str]] = {
     "tool_search_output": "tso",
     "web_search_call": "ws",
 }
-_CANONICAL: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def plain(value: Any) -> Any:
@@ -62,10 +62,7 @@ def content_id(item: Mapping[str, Any]) -> str:
     kind = item.get("type")
     prefix = _ID_PREFIX.get(kind, "item") if isinstance(kind, str) else "item"
     source = item if item.__class__ is dict and "id" not in item else _without_id(item)
-    try:
-        body = orjson.dumps(source, option=_CANONICAL, default=repr)
-    except (TypeError, orjson.JSONEncodeError):
-        body = repr(sorted(item.items(), key=lambda kv: str(kv[0]))).encode()
+    body = canonical_bytes(source)
     return f"{prefix}_{hashlib.blake2b(body, digest_size=12).hexdigest()}"
 
 

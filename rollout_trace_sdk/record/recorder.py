@@ -13,6 +13,8 @@ rollout is the disabled twin: every handle it gives out is a null object.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +30,9 @@ from .threads import NULL_THREAD, AgentThread
 if TYPE_CHECKING:
     from .writer import BundleWriter, WriterStats
 
+#: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
+DEFAULT_CLOSE_TIMEOUT: Final = 30.0
+
 #: Environment variables naming the trace root, in order of preference.
 ROOT_ENV_VARS: Final = ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT")
 
@@ -36,6 +41,54 @@ _ROLLOUT_STATUS: Final[dict[str, ev.RolloutStatus]] = {
     "failed": "failed",
     "cancelled": "aborted",
 }
+
+
+class _SigtermAsSigint:
+    """While a rollout is open, SIGTERM unwinds the program the way SIGINT does.
+
+    With Python's default SIGTERM disposition the process dies on the spot and every open
+    bundle misses its closing lines. So when SIGTERM has the default disposition (nobody
+    else claimed it) and the rollout is opened in the main thread, the first open rollout
+    installs a handler that passes the signal to the current SIGINT handler (asyncio's
+    runner cancels the main task, trio raises KeyboardInterrupt, plain Python raises it),
+    and the last one to close puts the previous disposition back. The process then ends as
+    after Ctrl-C (``KeyboardInterrupt``) rather than killed by SIGTERM.
+    """
+
+    def __init__(self) -> None:
+        self._users = 0
+        self._installed = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIGINT ignored or default at C level: unwind as Python's default would
+            raise KeyboardInterrupt
+
+    def acquire(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._users += 1
+        if self._users == 1 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            try:
+                self._previous = signal.signal(signal.SIGTERM, self._handle)
+                self._installed = True
+            except (ValueError, OSError):  # not the main interpreter, or no signals here
+                self._installed = False
+
+    def release(self) -> None:
+        if threading.current_thread() is not threading.main_thread() or not self._users:
+            return
+        self._users -= 1
+        if self._users == 0 and self._installed:
+            self._installed = False
+            if signal.getsignal(signal.SIGTERM) == self._handle:  # nobody replaced it since
+                signal.signal(signal.SIGTERM, self._previous)
+
+
+_SIGTERM = _SigtermAsSigint()
 
 
 def trace_root_from_env() -> Path | None:
@@ -100,31 +153,16 @@ class _NullRollout(Rollout):
 NULL_ROLLOUT: Final[Rollout] = _NullRollout()
 
 
-class _WriterStarted:
-    """Tells the task group the writer is running, at most once (even if ``run`` fails)."""
-
-    def __init__(self, task_status: anyio.abc.TaskStatus[None]) -> None:
-        self._task_status = task_status
-        self.done = False
-
-    def started(self, value: None = None) -> None:
-        if not self.done:
-            self.done = True
-            self._task_status.started()
-
-
-async def _run_writer(
-    writer: BundleWriter, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-) -> None:
-    """The writer task. Shielded: a cancelled agent must not lose what it already recorded,
-    so only ``aclose`` ends it. Guarded: a writer bug must not cancel the agent's work."""
-    status = _WriterStarted(task_status)
-    with anyio.CancelScope(shield=True):
-        try:
-            await writer.run(task_status=status)
-        except Exception as exc:
-            warn(f"rollout trace: the bundle writer stopped: {exc!r}")
-    status.started()
+async def _run_writer(writer: BundleWriter) -> None:
+    """The writer task. Not shielded: cancelling it loses nothing (``aclose`` drains what is
+    left itself), and a shielded task that waits for work could keep a cancelled task group
+    from ever finishing. Guarded: a writer bug must not cancel the agent's work."""
+    try:
+        await writer.run()
+    except anyio.get_cancelled_exc_class():
+        raise
+    except Exception as exc:
+        warn(f"rollout trace: the bundle writer stopped: {exc!r}")
 
 
 class RolloutScope:
@@ -144,6 +182,7 @@ class RolloutScope:
         sandbox_policy: str,
         max_queued_bytes: int,
         overflow: Literal["wait", "drop"],
+        close_timeout: float,
     ) -> None:
         self._root = root
         self._enabled = enabled
@@ -156,8 +195,10 @@ class RolloutScope:
         self._sandbox_policy = sandbox_policy
         self._max_queued_bytes = max_queued_bytes
         self._overflow = overflow
+        self._close_timeout = close_timeout
         self._rollout: Rollout = NULL_ROLLOUT
         self._tg: anyio.abc.TaskGroup | None = None
+        self._sigterm = False
         self._entered = False
 
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
@@ -187,16 +228,15 @@ class RolloutScope:
         except Exception as exc:
             warn(f"rollout trace: cannot create a bundle under {root}: {exc!r}; not recording")
             return NULL_ROLLOUT
+        # Nothing here awaits anything that can block: entering in a cancelled scope (or one
+        # whose deadline passes now) must neither hang nor lose the bundle. The task group
+        # and its task are created without a checkpoint; the first checkpoint of the body
+        # sees the cancellation, and ``__aexit__`` closes the bundle as "aborted".
         tg = anyio.create_task_group()
         await tg.__aenter__()
-        try:
-            await tg.start(_run_writer, writer)
-        except BaseException:  # cancelled while starting: close the (empty) bundle properly
-            with anyio.CancelScope(shield=True):
-                await writer.aclose()
-            tg.cancel_scope.cancel()
-            await tg.__aexit__(None, None, None)
-            raise
+        tg.start_soon(_run_writer, writer)
+        _SIGTERM.acquire()
+        self._sigterm = True
         self._tg = tg
         rt = Runtime(
             writer,
@@ -236,12 +276,14 @@ class RolloutScope:
             rt.event(ev.RolloutEnded(status))
         except Exception as err:
             warn(f"rollout trace: closing the rollout failed: {err!r}")
-        with anyio.CancelScope(shield=True):
-            try:
-                await rollout._writer.aclose()
-            except Exception as err:
-                warn(f"rollout trace: closing the bundle writer failed: {err!r}")
-        tg.cancel_scope.cancel()
+        try:
+            await rollout._writer.aclose(timeout=self._close_timeout)
+        except Exception as err:
+            warn(f"rollout trace: closing the bundle writer failed: {err!r}")
+        if self._sigterm:
+            self._sigterm = False
+            _SIGTERM.release()
+        tg.cancel_scope.cancel()  # the writer task ends at once (nothing is left to write)
         await tg.__aexit__(None, None, None)
 
 
@@ -269,6 +311,7 @@ def open_rollout(
     sandbox_policy: str = "DangerFullAccess",
     max_queued_bytes: int = 64 << 20,
     overflow: Literal["wait", "drop"] = "wait",
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
 ) -> RolloutScope:
     """Record one rollout into a new bundle under ``root``.
 
@@ -278,6 +321,9 @@ def open_rollout(
     ``provider_name`` are the defaults for inference calls. The writer holds at most
     ``max_queued_bytes`` in memory; past that it waits (``overflow="wait"``: producers slow
     down at their next ``async with``) or drops and records the loss (``"drop"``).
+    Closing (even when cancelled) spends at most ``close_timeout`` seconds writing what is
+    still queued; whatever is left then is counted as lost, and the closing lines are still
+    attempted.
     """
     return RolloutScope(
         root,
@@ -291,4 +337,5 @@ def open_rollout(
         sandbox_policy=sandbox_policy,
         max_queued_bytes=max_queued_bytes,
         overflow=overflow,
+        close_timeout=close_timeout,
     )

@@ -19,12 +19,11 @@ from typing import Any, Literal, Protocol, Self
 import anyio
 
 from ..model import events as ev
+from ._values import RecorderWarning, ValueEncoder, text_of
+
+__all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
 
 Outcome = Literal["completed", "failed", "cancelled"]
-
-
-class RecorderWarning(RuntimeWarning):
-    """Tracing could not do something; the agent keeps running."""
 
 
 def warn(message: str) -> None:
@@ -33,6 +32,8 @@ def warn(message: str) -> None:
 
 class BundleSink(Protocol):
     """The part of the bundle writer the handles use."""
+
+    values: ValueEncoder
 
     def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None: ...
 
@@ -119,7 +120,7 @@ def _is_cancellation(exc: BaseException) -> bool:
 
 
 def error_text(exc: BaseException) -> str:
-    text = str(exc)
+    text = text_of(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -131,6 +132,7 @@ class Runtime:
         "_open",
         "_wait_for_room",
         "approval_policy",
+        "compact",
         "cwd",
         "event",
         "model",
@@ -158,6 +160,8 @@ class Runtime:
         self.sink = sink
         self.event = sink.event_nowait
         self.payload = sink.payload_nowait
+        #: one-line JSON of an agent value that never raises (see ``_values``)
+        self.compact = sink.values.compact
         self.trace_id = trace_id
         self.rollout_id = rollout_id
         self.model = model

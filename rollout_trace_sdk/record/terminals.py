@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..model import events as ev
+from ._values import text_of
 from .runtime import NullLifecycle, now_ms
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class TerminalSession:
         self.tool_call_id = tool.tool_call_id
         self.process_id = None if process_id is None else str(process_id)
         rt = tool._turn._rt
-        argv = [str(part) for part in command]
+        argv = [text_of(part) for part in command]
         self._base: dict[str, Any] = {"call_id": tool.tool_call_id}
         if self.process_id is not None:
             self._base["process_id"] = self.process_id

@@ -7,12 +7,11 @@ of the format, not a matter of taste.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-import orjson
-
 from ..model import events as ev
+from ._values import text_of
 
 _KIND_BY_NAME: Final[dict[str, ev.ToolCallKind]] = {
     **dict.fromkeys(
@@ -48,13 +47,16 @@ def summary(name: str, namespace: str | None, preview_source: str | None) -> ev.
     return ev.GenericSummary(label, None if preview_source is None else preview(preview_source))
 
 
-def arguments_text(arguments: str | Mapping[str, Any] | None) -> str:
-    """Function arguments as the model sent them: a JSON string."""
+def arguments_text(
+    arguments: str | Mapping[str, Any] | None, encode: Callable[[Any], bytes]
+) -> str:
+    """Function arguments as the model sent them: a JSON string (``encode`` never raises:
+    a 21-digit integer keeps its digits, a set becomes a list, ...)."""
     if arguments is None:
         return "{}"
     if isinstance(arguments, str):
         return arguments
-    return orjson.dumps(arguments, default=repr).decode()
+    return encode(arguments).decode()
 
 
 def invocation(
@@ -65,6 +67,7 @@ def invocation(
     custom_input: str | None,
     search: Mapping[str, Any] | None,
     command: Sequence[str] | None,
+    encode: Callable[[Any], bytes],
 ) -> tuple[dict[str, Any], str | None]:
     """The ``tool_invocation`` payload and the text its preview is cut from."""
     payload: dict[str, Any]
@@ -87,9 +90,9 @@ def invocation(
             "additional_permissions": None,
             "justification": None,
         }
-        source = " ".join(command)
+        source = " ".join(map(text_of, command))
     else:
-        text = arguments_text(arguments)
+        text = arguments_text(arguments, encode)
         payload = {"type": "function", "arguments": text}
         source = text
     return {"tool_name": name, "tool_namespace": namespace, "payload": payload}, source

@@ -83,6 +83,7 @@ class ToolCall:
             custom_input=custom_input,
             search=search,
             command=command,
+            encode=rt.compact,
         )
         ref = rt.payload("tool_invocation", body)
         requester: ev.ToolCallRequester = (

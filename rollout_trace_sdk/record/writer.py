@@ -32,30 +32,41 @@ Why it is shaped like this:
   payload files before its lines, and chunks are written one at a time. The order of
   operations is the whole invariant: no locks around it.
 * **Bounded memory.** Queued bytes (payload sizes plus a flat estimate per event) stay under
-  ``max_queued_bytes``. When full, ``await payload()/event()`` wait for room
-  (``overflow="wait"``); with ``overflow="drop"``, and always for the ``*_nowait`` calls,
-  the item is dropped and counted. A dropped event never takes a seq, so the log has no gap;
-  a dropped payload returns ``None`` and the caller drops the event or writes a null ref.
+  ``max_queued_bytes`` for the awaitable calls: with ``overflow="wait"`` they wait for room.
+  The ``*_nowait`` calls cannot wait: with ``"wait"`` they may overdraw up to
+  ``HARD_CAP_FACTOR × max_queued_bytes``, with ``"drop"`` the budget is the limit; past it
+  the item is dropped and counted, except :data:`CLOSING_EVENTS`. A dropped event never
+  takes a seq, so the log has no gap; a dropped payload returns ``None`` and the caller
+  drops the event or writes a null ref.
 * **Losses are never silent.** On close, if anything was lost, a ``protocol_event_observed``
   (``event_type`` ``"warning"``) says how much, just before ``recording_completed``.
-* **Disk failure never reaches the agent.** The first ``OSError`` (or any unexpected error
-  while writing) logs one warning on the ``rollout_trace_sdk`` logger; the writer stops
-  writing and counts what it could not write.
-  On close it makes one last attempt to append the loss report and ``recording_completed``
-  right after the last complete line (a torn line is cut off first), so a transient failure
-  still leaves a bundle that reduces.
-
-Everything runs in one event loop: the ``*_nowait`` calls may come from any task, or from sync
-code running in the loop's thread, never from another OS thread.
+* **Disk failure never reaches the agent.** A transient ``OSError`` is retried (0.05, 0.25,
+  1 s) from where the write stopped. A lasting one (or any unexpected error while writing)
+  logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
+  what it could not write. On close it makes one last attempt to append the loss report,
+  then ``recording_completed`` right after the last complete line (a torn line is cut off
+  first), so the bundle still reduces.
+* **Values never raise.** :class:`~._values.ValueEncoder` records what JSON cannot hold
+  approximately and counts it (see ``_values``).
+* **Any thread.** The ``*_nowait`` calls may come from any task, from sync code in the
+  loop's thread, or from another OS thread: those go through a lock-guarded inbox (same
+  budget) that the loop thread moves into the queue, drawing the seqs there.
+* **Fork.** In a forked child every writer is inert (queue dropped unwritten, nothing
+  written); the parent's bundle is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import itertools
 import logging
 import os
+import threading
 import time
+import weakref
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -69,12 +80,36 @@ from ..model import codec
 from ..model import events as ev
 from . import _files
 from ._encode import MUTABLE_PAYLOADS, LineEncoder, QueuedEvent, payload_dict
+from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
 
 Overflow = Literal["wait", "drop"]
 
 _PRETTY: Final = orjson.OPT_INDENT_2
+#: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
+#: up to this factor before anything is dropped; the awaitable points (``async with`` of a
+#: handle) wait for the writer first. The queue's memory bound is therefore
+#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the closing events of open handles).
+HARD_CAP_FACTOR: Final = 2
+#: Events that end something: never dropped for want of room (only a failed or closed writer
+#: loses them), so a reduced trace never shows a thread, turn or call still running because
+#: its end was dropped. One per open handle at most, so the overdraw they cause is bounded.
+CLOSING_EVENTS: Final[frozenset[type[Any]]] = frozenset(
+    {
+        ev.RolloutEnded,
+        ev.ThreadEnded,
+        ev.CodexTurnEnded,
+        ev.ToolCallEnded,
+        ev.InferenceCompleted,
+        ev.InferenceFailed,
+        ev.InferenceCancelled,
+        ev.CodeCellEnded,
+        ev.CompactionRequestCompleted,
+        ev.CompactionRequestFailed,
+        ev.ToolCallRuntimeEnded,
+    }
+)
 #: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
 EVENT_COST: Final = 256
 #: Bytes charged on top of a payload's JSON (the queue entry and the ref).
@@ -87,6 +122,23 @@ _CHUNK_BYTES: Final = 8 << 20
 _LINGER_S: Final = 0.02
 _HURRY_BYTES: Final = 256 << 10
 _NEVER: Final = 1 << 62
+#: A write that fails with a transient error is retried after these pauses (then it counts
+#: as a failure and the writer stops). Errors that no wait can cure are not retried.
+_RETRY_DELAYS_S: Final = (0.05, 0.25, 1.0)
+_PERMANENT_ERRNOS: Final = frozenset(
+    {
+        errno.EBADF,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EFBIG,
+        errno.EINVAL,
+    }
+)
 #: Encoding yields to the loop this often, so a long queue never stalls other tasks.
 _SLICE_NS: Final = 30_000
 _clock = time.perf_counter_ns
@@ -119,6 +171,8 @@ class WriterStats:
     #: the error (a disk error, as a rule) that stopped the writer, or ``None``
     failed: Exception | None
     closed: bool
+    #: values recorded approximately, by kind (``set``, ``bytes``, ``cycle``, ...)
+    approximated: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def lost_anything(self) -> bool:
@@ -129,6 +183,8 @@ class BundleWriter:
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
+        "__weakref__",
+        "_cap",
         "_closed",
         "_closing",
         "_done",
@@ -138,24 +194,32 @@ class BundleWriter:
         "_fd",
         "_hurry_at",
         "_hurry_bytes",
+        "_inbox",
+        "_inbox_bytes",
+        "_inbox_lock",
         "_lock",
         "_log_size",
+        "_loop_ident",
         "_max",
-        "_ordinal",
+        "_ordinals",
         "_overflow",
         "_payloads_dir",
+        "_poke",
         "_progress",
         "_queue",
         "_queued",
         "_reasons",
+        "_retries",
         "_running",
         "_salvage",
         "_seq",
         "_stats",
+        "_thread_drops",
         "_wakeup",
         "_written_seq",
         "bundle_dir",
         "manifest",
+        "values",
     )
 
     def __init__(
@@ -173,13 +237,26 @@ class BundleWriter:
         self.manifest = manifest
         self._fd = fd
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
-        self._encoder = LineEncoder(manifest.rollout_id)
+        #: turns agent values into JSON without ever raising; counts approximations
+        self.values = ValueEncoder()
+        self._encoder = LineEncoder(manifest.rollout_id, self.values)
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
+        # what a call that cannot wait may fill the queue up to (see HARD_CAP_FACTOR)
+        self._cap = self._max * HARD_CAP_FACTOR if overflow == "wait" else self._max
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
         self._queued = 0  # bytes charged to the budget, released once written or dropped
         self._seq = 0  # last seq handed out
-        self._ordinal = 0  # last payload ordinal handed out
+        self._ordinals = itertools.count(1)  # payload ordinals (atomic: any thread may draw)
+        # Calls from other OS threads land in the inbox; the loop thread moves them into the
+        # queue (that is where seqs are drawn, so the log order is the queue order).
+        self._loop_ident = threading.get_ident()
+        self._inbox: deque[tuple[Any, ...]] = deque()
+        self._inbox_bytes = 0
+        self._inbox_lock = threading.Lock()
+        self._poke: Callable[[Callable[[], None]], Any] | None = _loop_poker()
+        self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
+        _LIVE.add(self)
         self._written_seq = 0  # last seq whose line is completely on disk
         self._log_size = 0  # bytes of complete lines in trace.jsonl
         self._enqueued = 0  # items ever queued (flush targets)
@@ -187,6 +264,7 @@ class BundleWriter:
         # events_written, payloads_written, events_dropped, payloads_dropped, bytes_dropped
         self._stats = [0, 0, 0, 0, 0]
         self._reasons: list[str] = []
+        self._retries = 0  # writes retried after a transient error
         self._failed: Exception | None = None
         self._salvage = False
         self._closing = False
@@ -234,20 +312,26 @@ class BundleWriter:
 
     def payload_nowait(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Snapshot ``value`` as ``payloads/N.json``; ``None`` if it was dropped (budget full,
-        writer failed or closed, or the value is not JSON-serialisable)."""
+        writer failed or closed). A value JSON cannot hold is recorded approximately (see
+        ``_values``) and counted, never refused."""
+        data = self._snapshot(kind, value)
+        if data is None:
+            return None
+        if _get_ident() != self._loop_ident:
+            return self._payload_from_thread(kind, data)
+        return self._put_payload(kind, data)
+
+    def _snapshot(self, kind: str, value: Any) -> bytes | None:
         try:
-            data = orjson.dumps(value, option=_PRETTY)
-        except TypeError as exc:
+            return self.values.pretty(value)
+        except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)
             return None
-        return self._put_payload(kind, data)
 
     async def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Like :meth:`payload_nowait`, but with ``overflow="wait"`` waits for room first."""
-        try:
-            data = orjson.dumps(value, option=_PRETTY)
-        except TypeError as exc:
-            self._unserialisable(kind, exc)
+        data = self._snapshot(kind, value)
+        if data is None:
             return None
         if self._overflow == "wait":
             await self._room(len(data) + PAYLOAD_OVERHEAD)
@@ -260,19 +344,28 @@ class BundleWriter:
         thread_id: str | None = None,
         codex_turn_id: str | None = None,
     ) -> bool:
-        """Append an event (seq and wall time assigned now); ``False`` if it was dropped."""
+        """Append an event (seq and wall time assigned now); ``False`` if it was dropped.
+
+        From another OS thread the event goes through the inbox (its seq is drawn when the
+        loop thread takes it; its wall time is now)."""
+        if _get_ident() != self._loop_ident:
+            return self._event_from_thread(payload, thread_id, codex_turn_id)
         queued = self._queued
         if (
             self._closing
             or self._failed is not None
-            or (queued and queued + EVENT_COST > self._max)
+            or (
+                queued
+                and queued + EVENT_COST > self._cap
+                and payload.__class__ not in CLOSING_EVENTS
+            )
         ):
             self._drop_event()
             return False
         if payload.__class__ in MUTABLE_PAYLOADS:
             try:
-                payload = orjson.dumps(payload_dict(payload))  # type: ignore[assignment]
-            except TypeError as exc:
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+            except Exception as exc:
                 self._unserialisable("event", exc, event=True)
                 return False
         seq = self._seq = self._seq + 1
@@ -308,16 +401,18 @@ class BundleWriter:
     @property
     def stats(self) -> WriterStats:
         s = self._stats
+        t = self._thread_drops
         return WriterStats(
             events_written=s[0],
             payloads_written=s[1],
-            events_dropped=s[2],
-            payloads_dropped=s[3],
-            bytes_dropped=s[4],
+            events_dropped=s[2] + t[0],
+            payloads_dropped=s[3] + t[1],
+            bytes_dropped=s[4] + t[2],
             queued_bytes=self._queued,
             max_queued_bytes=self._max,
             failed=self._failed,
             closed=self._closed,
+            approximated=dict(self.values.counts),
         )
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -333,7 +428,10 @@ class BundleWriter:
         self._running += 1
         task_status.started()
         try:
+            if self._poke is None:
+                self._poke = _loop_poker()
             while not self._closed:
+                self._take_inbox()
                 if not self._queue:
                     await self._sleep(0, None)  # until the first record arrives
                     continue
@@ -367,24 +465,38 @@ class BundleWriter:
     async def flush(self) -> None:
         """Return once everything enqueued before the call is on disk (or counted as lost)."""
         if not self._closed:
+            self._take_inbox()
             await self._drain(self._enqueued)
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, timeout: float | None = None) -> None:
         """Drain, record any loss, append ``recording_completed`` (the last line), close.
 
-        Shielded from cancellation: a cancelled agent still leaves a complete bundle. Calls
-        that arrive once closing has begun are dropped and counted (in :attr:`stats` only).
+        Shielded from cancellation, but bounded: a cancelled agent still leaves a complete
+        bundle, and never waits more than ``timeout`` seconds for the queue to drain (what
+        is left then is counted as lost; the closing lines are still written). Calls that
+        arrive once closing has begun are dropped and counted (in :attr:`stats` only).
         """
         if self._closing:
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(timeout):
                 while not self._closed:
                     await self._wait_progress()
             return
-        self._closing = True
+        self._take_inbox()
+        with self._inbox_lock:  # thread calls from now on are dropped and counted
+            self._closing = True
         with anyio.CancelScope(shield=True):
             try:
+                with anyio.move_on_after(timeout):
+                    await self._drain()
+                if self._queue:
+                    self._abandon_queue(f"closing took longer than {timeout} s")
+                self._append_loss_report()
                 await self._drain()
-                self._append_final_lines()
+                if self._failed is not None:
+                    # the report may not have made it (its payload file could not be
+                    # written while the log still can be): the last line follows what did
+                    self._seq = self._written_seq
+                self._force_event(ev.RecordingCompleted())
                 await self._drain()
             finally:
                 with contextlib.suppress(OSError):
@@ -392,15 +504,120 @@ class BundleWriter:
                 self._closed = True
                 self._notify()
 
+    def _abandon_queue(self, reason: str) -> None:
+        """Count everything still queued as lost (the close ran out of time). The closing
+        lines then continue right after the last line on disk: the log keeps no seq gap."""
+        queue = self._queue
+        payloads = [item for item in queue if len(item) == 2]
+        events = len(queue) - len(payloads)
+        queue.clear()
+        self._done = self._enqueued
+        self._queued = 0
+        self._lose(payloads, events, b"")
+        self._reasons.append(reason)
+        self._seq = self._written_seq
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: record nothing, write nothing. The queue and the log belong to
+        the parent; writing them here would duplicate its seqs in its own file. Locks held
+        by threads that do not exist in the child are replaced."""
+        self._inbox_lock = threading.Lock()
+        self.values.after_fork()
+        self._queue.clear()
+        self._inbox.clear()
+        self._queued = self._inbox_bytes = 0
+        self._closing = self._closed = True
+        self._poke = None
+        self._wakeup = self._progress = None
+        self._lock = None
+        with contextlib.suppress(OSError):
+            _files.close(self._fd)  # the child's copy only; the parent's stays open
+
+    # --- calls from other OS threads ------------------------------------------------------
+
+    def _admit_from_thread(self, size: int) -> bool:
+        """Under the inbox lock: may a thread call add ``size`` bytes? Same budget as the
+        loop's calls (queue and inbox together), so memory stays bounded."""
+        return (
+            not self._closing
+            and self._failed is None
+            and self._queued + self._inbox_bytes + size <= self._cap
+        )
+
+    def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        size = len(data) + PAYLOAD_OVERHEAD
+        with self._inbox_lock:
+            if not self._admit_from_thread(size):
+                drops = self._thread_drops
+                drops[1] += 1
+                drops[2] += len(data)
+                return None
+            n = next(self._ordinals)
+            self._inbox_put((n, data), size)
+        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+
+    def _event_from_thread(
+        self, payload: ev.EventPayload, thread_id: str | None, codex_turn_id: str | None
+    ) -> bool:
+        if payload.__class__ in MUTABLE_PAYLOADS:
+            try:
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+            except Exception as exc:
+                with self._inbox_lock:
+                    self._thread_drops[0] += 1
+                log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
+                return False
+        with self._inbox_lock:
+            if not self._admit_from_thread(EVENT_COST):
+                self._thread_drops[0] += 1
+                return False
+            wall = time.time_ns() // 1_000_000
+            self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
+        return True
+
+    def _inbox_put(self, item: tuple[Any, ...], size: int) -> None:
+        """Under the inbox lock: add ``item``; wake the loop thread if it is the first."""
+        first = not self._inbox
+        self._inbox.append(item)
+        self._inbox_bytes += size
+        poke = self._poke
+        if first and poke is not None:
+            # the loop may be gone: then the next flush or the close takes the inbox
+            with contextlib.suppress(Exception):
+                poke(self._take_inbox)
+
+    def _take_inbox(self) -> None:
+        """In the loop thread: move what other threads recorded into the queue, in order."""
+        if not self._inbox:
+            return
+        with self._inbox_lock:
+            items = list(self._inbox)
+            self._inbox.clear()
+            self._inbox_bytes = 0
+        queue = self._queue
+        added = 0
+        for item in items:
+            if len(item) == 2:
+                queue.append(item)
+                added += len(item[1]) + PAYLOAD_OVERHEAD
+            else:
+                seq = self._seq = self._seq + 1
+                queue.append((seq, *item))
+                added += EVENT_COST
+        self._queued += added
+        self._enqueued += len(items)
+        if self._queued >= self._hurry_at:
+            self._hurry()
+
     # --- queueing internals --------------------------------------------------------------
 
     def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
         size = len(data) + PAYLOAD_OVERHEAD
         queued = self._queued
-        if self._closing or self._failed is not None or (queued and queued + size > self._max):
+        if self._closing or self._failed is not None or (queued and queued + size > self._cap):
             self._drop_payload(size - PAYLOAD_OVERHEAD)
             return None
-        n = self._ordinal = self._ordinal + 1
+        n = next(self._ordinals)
         self._queue.append((n, data))
         queued += size
         self._queued = queued
@@ -479,6 +696,7 @@ class BundleWriter:
             self._lock = anyio.Lock()
         async with self._lock:
             while self._queue and (target is None or self._done < target):
+                await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
                 with anyio.CancelScope(shield=True):
                     await self._write_chunk()
                 self._notify()
@@ -511,12 +729,20 @@ class BundleWriter:
             while done < len(events):
                 if done:
                     await anyio.lowlevel.checkpoint()
-                done = self._encoder.encode_into(lines, events, done, _clock() + _SLICE_NS)
+                # Behind (over half the budget): encode the chunk in one go. Producers then
+                # wait for the loop, which is the back-pressure sync calls cannot get.
+                until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
+                done = self._encoder.encode_into(lines, events, done, until)
             chunk.lines = lines
             if payloads or lines:
-                await anyio.to_thread.run_sync(
-                    _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
-                )
+                for delay in (*_RETRY_DELAYS_S, None):
+                    await anyio.to_thread.run_sync(
+                        _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
+                    )
+                    if delay is None or not _transient(chunk.error):
+                        break
+                    self._retries += 1
+                    await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
         except Exception as exc:  # a bug must reach neither the agent nor the other records
             chunk.error = exc
         self._account(chunk)
@@ -556,29 +782,78 @@ class BundleWriter:
         stats[3] += len(payloads)
         stats[4] += sum(len(data) for _, data in payloads) + len(lines)
 
-    def _append_final_lines(self) -> None:
-        """Queue the loss report (if anything was lost) and ``recording_completed``. After a
-        disk failure they continue right after the last complete line, in one last attempt."""
+    def _append_loss_report(self) -> None:
+        """Queue the loss report (if anything was lost or approximated); ``aclose`` appends
+        ``recording_completed`` once it is written. After a disk failure both continue right
+        after the last complete line, in one last attempt each."""
         if self._failed is not None:
             self._salvage = True
             self._seq = self._written_seq
+        with self._inbox_lock:
+            t, self._thread_drops = self._thread_drops, [0, 0, 0]
         s = self._stats
-        if s[2] or s[3]:
-            reasons = "; ".join(self._reasons) or "unknown reason"
+        for i in range(3):
+            s[2 + i] += t[i]
+        if t[0] or t[1]:
+            self._reasons.append("calls from other threads found the budget full or came late")
+        approximated = self.values.lost_text()
+        if s[2] or s[3] or approximated:
+            reasons = "; ".join(self._reasons) or "nothing was dropped"
             message = (
                 f"rollout_trace_sdk: dropped {s[2]} events and {s[3]} payloads ({s[4]} bytes) "
                 f"while recording this trace: {reasons}"
             )
+            if approximated:
+                message += f"; recorded approximately: {approximated}"
             data = orjson.dumps({"type": "warning", "message": message}, option=_PRETTY)
-            n = self._ordinal = self._ordinal + 1
+            n = next(self._ordinals)
             self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
             ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
             self._force_event(ev.ProtocolEventObserved("warning", ref))
-        self._force_event(ev.RecordingCompleted())
 
     def _force_event(self, payload: ev.EventPayload) -> None:
         seq = self._seq = self._seq + 1
         self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
+
+
+_get_ident = threading.get_ident
+
+
+def _transient(error: Exception | None) -> bool:
+    return isinstance(error, OSError) and error.errno not in _PERMANENT_ERRNOS
+
+
+#: Writers of this process that may still hold a queue (a fork makes them inert in the child).
+_LIVE: weakref.WeakSet[BundleWriter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_LIVE):
+        writer._after_fork_in_child()
+    _LIVE.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
+    """How another OS thread schedules a call in this event loop (``None`` outside one)."""
+    try:
+        import sniffio
+
+        library = sniffio.current_async_library()
+    except Exception:
+        return None
+    if library == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    if library == "asyncio":
+        import asyncio
+
+        return asyncio.get_running_loop().call_soon_threadsafe
+    return None
 
 
 def _now_ms() -> int:

@@ -49,8 +49,9 @@ async def test_layout_and_permissions(tmp_path: Path) -> None:
         await write_start(w)
         await w.aclose()
     assert sorted(p.name for p in bundle.iterdir()) == ["manifest.json", "payloads", "trace.jsonl"]
-    for d in (bundle, bundle / "payloads"):
-        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    # the bundle, its payload folder and the parents the writer had to create: 0700
+    for d in (bundle, bundle / "payloads", tmp_path / "nested", tmp_path / "nested" / "root"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     files = [bundle / "manifest.json", bundle / "trace.jsonl", *(bundle / "payloads").iterdir()]
     assert len(files) == 3
     for f in files:
@@ -138,21 +139,22 @@ async def test_values_json_cannot_hold_never_break_the_writer(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     w = make_writer(tmp_path)
-    # a mutable payload is serialised at call time: refused there, no seq taken
-    assert w.event_nowait(ev.Other("k", "s", [], {"n": 2**70})) is False
+    # a mutable payload is serialised at call time: its big integer keeps its digits
+    assert w.event_nowait(ev.Other("k", "s", [], {"n": 2**70})) is True
     # a frozen one is encoded later, after its seq was taken: written leniently
     assert w.event_nowait(ev.ThreadResumed(object())) is True  # type: ignore[arg-type]
     assert w.event_nowait(ev.ThreadResumed("fine")) is True
     await w.aclose()
     events = read_bundle(w.bundle_dir)
     assert [type(e.payload) for e in events] == [
+        ev.Other,
         ev.ThreadResumed,
         ev.ThreadResumed,
-        ev.ProtocolEventObserved,
+        ev.ProtocolEventObserved,  # the report: one object recorded as its type and repr
         ev.RecordingCompleted,
     ]
-    assert w.stats.events_dropped == 1
-    assert len([r for r in caplog.records if r.name == "rollout_trace_sdk"]) == 2
+    assert w.stats.events_dropped == 0
+    assert w.stats.approximated == {"object": 1}
 
 
 async def test_mutable_payload_objects_are_snapshotted(tmp_path: Path) -> None:
@@ -274,7 +276,10 @@ async def test_nowait_calls_from_sync_code_in_the_loop_thread(tmp_path: Path) ->
     async with anyio.create_task_group() as tg:
         await tg.start(w.run)
         assert all(_record_from_sync_code(w, 50))
-        await anyio.sleep(0.05)  # the writer task picks them up without a flush
+        # the writer task picks them up without a flush (polled: a loaded machine is slow)
+        with anyio.move_on_after(30):
+            while len(read_lines(w.bundle_dir)) < 50:
+                await anyio.sleep(0.01)
         assert len(read_lines(w.bundle_dir)) == 50
         await w.aclose()
 

@@ -15,7 +15,7 @@ import pytest
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import _files
+from rollout_trace_sdk.record import RecorderWarning, _files
 from rollout_trace_sdk.record._encode import LineEncoder
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -160,17 +160,19 @@ async def test_dropped_events_take_no_seq(tmp_path: Path) -> None:
     assert w.stats.events_dropped == results.count(False) + 1
 
 
-async def test_unserialisable_payload_is_dropped_not_raised(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_unserialisable_payload_is_recorded_approximately_not_raised(
+    tmp_path: Path,
 ) -> None:
     w = make_writer(tmp_path)
-    assert w.payload_nowait("tool_result", {"x": object()}) is None
-    assert await w.payload("tool_result", {1: "non-string key"}) is None
+    with pytest.warns(RecorderWarning):
+        assert w.payload_nowait("tool_result", {"x": object()}) is not None
+        assert await w.payload("tool_result", {1: "non-string key"}) is not None
     assert w.payload_nowait("tool_result", {"fine": 1}) is not None
     await w.aclose()
-    assert w.stats.payloads_dropped == 2
-    assert len(_warnings(caplog)) == 1
-    assert "could not be serialised" in loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))[0]
+    assert w.stats.payloads_dropped == 0
+    assert w.stats.approximated == {"object": 1, "key": 1}
+    [report] = loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))
+    assert "recorded approximately: 1 non-string keys" in report
 
 
 # --- disk failures -------------------------------------------------------------------------
@@ -191,12 +193,43 @@ def _failing(real: Any, *, after: int, times: int, code: int) -> Any:
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+async def test_transient_failure_is_retried_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, code: int
+) -> None:
+    """A transient failure (two failed attempts) is retried: the writer goes on, nothing is
+    lost, no loss report is needed."""
+    real_payload, real_lines = _files.write_payload_file, _files.append_lines
+    monkeypatch.setattr(
+        _files, "write_payload_file", _failing(real_payload, after=4, times=2, code=code)
+    )
+    monkeypatch.setattr(_files, "append_lines", _failing(real_lines, after=3, times=2, code=code))
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        for n in range(10):
+            await write_inference(w, n)
+            await w.flush()
+        await write_end(w)
+        await w.aclose()
+    s = w.stats
+    assert s.failed is None and not s.lost_anything
+    events = read_bundle(w.bundle_dir)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert loss_reports(w.bundle_dir, events) == []
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    assert _warnings(caplog) == []
+    _assert_codex_reduces(w.bundle_dir)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
 async def test_payload_write_failure_is_contained_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, code: int
 ) -> None:
-    """A transient failure: recording stops, and the close still records the loss."""
+    """A failure that outlasts the retries: recording stops, and the close still records
+    the loss (the disk recovered by then)."""
     real = _files.write_payload_file
-    monkeypatch.setattr(_files, "write_payload_file", _failing(real, after=4, times=1, code=code))
+    monkeypatch.setattr(_files, "write_payload_file", _failing(real, after=4, times=4, code=code))
     w = make_writer(tmp_path)
     async with anyio.create_task_group() as tg:
         await tg.start(w.run)
@@ -243,12 +276,13 @@ async def test_torn_line_is_cut_and_the_log_stays_whole(
         await write_inference(w, n)
     await write_end(w)
     await w.aclose()
-    events = read_bundle(w.bundle_dir)  # no torn line, no gap
+    events = read_bundle(w.bundle_dir)  # no torn line, no gap: the rest was retried
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert isinstance(events[-1].payload, ev.RecordingCompleted)
     assert w.stats.events_written == len(events)
-    assert w.stats.events_dropped > 0
-    assert len(loss_reports(w.bundle_dir, events)) == 1
-    assert len(_warnings(caplog)) == 1
+    assert w.stats.events_dropped == 0
+    assert loss_reports(w.bundle_dir, events) == []
+    assert _warnings(caplog) == []
     _assert_codex_reduces(w.bundle_dir)
 
 
@@ -276,6 +310,30 @@ async def test_persistent_failure_never_raises(
     s = w.stats
     assert s.events_written == 3 and s.events_dropped >= 5 * 2 + 3 + 1
     assert s.closed and isinstance(s.failed, OSError)
+    assert len(_warnings(caplog)) == 1
+
+
+async def test_permanent_payload_failure_still_closes_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Payload files can no longer be written, the log still can: the bundle still ends with
+    ``recording_completed`` right after its last whole line (no seq gap)."""
+    real = _files.write_payload_file
+    monkeypatch.setattr(
+        _files, "write_payload_file", _failing(real, after=3, times=10**9, code=errno.EIO)
+    )
+    w = make_writer(tmp_path)
+    await write_start(w)
+    await w.flush()
+    for n in range(3):
+        await write_inference(w, n)
+    await write_end(w)
+    await w.aclose()
+    s = w.stats
+    assert isinstance(s.failed, OSError) and s.lost_anything
+    events = read_bundle(w.bundle_dir)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert isinstance(events[-1].payload, ev.RecordingCompleted)
     assert len(_warnings(caplog)) == 1
 
 

@@ -1,0 +1,262 @@
+"""Any value an agent hands the recorder, as JSON bytes: never an exception, never silent.
+
+Agents record what their model and tools produced, and that is not always JSON: a set, raw
+bytes, a NaN, a 21-digit integer the model wrote, a dict that contains itself, an item nested
+thousands deep, an SDK object. The recorder must neither raise into the agent nor write a file
+Codex refuses, so every value goes through :class:`ValueEncoder`:
+
+* **Fast path.** ``orjson.dumps`` with a ``default`` hook. What orjson takes as it is (dicts
+  with string keys, lists, tuples, str, int within 64 bits, float, bool, None, dataclasses,
+  datetimes, UUIDs, enums) costs nothing extra.
+* **The hook** turns pydantic models (``model_dump(mode="json")``) and attrs classes into their
+  dict form, other mappings into dicts (faithful, not counted), sets into lists, and bytes
+  into ``"base64:<data>"`` strings; anything else becomes
+  ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters).
+* **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
+  bits, a non-string key, a cycle, nesting beyond :data:`MAX_DEPTH`, a string holding a lone
+  surrogate) or the pretty output shows nesting beyond :data:`MAX_DEPTH`: one walk builds a
+  copy JSON can hold, and the standard library writes it (integers keep their exact digits,
+  which Codex reads). Non-string keys become ``str(key)``; a container met again on its own
+  path becomes ``"<cycle: dict>"``; a container nested deeper than :data:`MAX_DEPTH` becomes
+  ``"<truncated: nested deeper than 100 levels>"`` (Codex's JSON reader refuses nesting beyond
+  128); NaN and the infinities become ``null`` (as orjson writes them on the fast path, where
+  they are not counted); lone surrogates become U+FFFD.
+
+Every change that loses information is counted by kind (:attr:`ValueEncoder.counts`); the
+writer puts the counts in the bundle's loss report and a :class:`RecorderWarning` is issued
+once per kind per encoder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import threading
+import warnings
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+import orjson
+
+#: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
+MAX_DEPTH: Final = 100
+PRETTY: Final = orjson.OPT_INDENT_2
+#: A pretty line indented past MAX_DEPTH levels: the only way such text can appear (string
+#: contents never hold a raw newline), so one C-speed search tells a too-deep payload.
+_TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
+_TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that indentation
+_REPR_CHARS: Final = 200
+
+#: Loss kinds and how the report names them.
+KIND_TEXT: Final[dict[str, str]] = {
+    "set": "sets recorded as lists",
+    "bytes": "bytes recorded as base64 text",
+    "object": "unserialisable objects recorded as their type and repr",
+    "key": "non-string keys recorded as strings",
+    "cycle": "cycles cut (recorded as '<cycle: ...>')",
+    "depth": f"values nested deeper than {MAX_DEPTH} levels cut",
+    "float": "NaN or infinite numbers recorded as null",
+    "surrogate": "strings with lone surrogates repaired",
+}
+
+
+class RecorderWarning(RuntimeWarning):
+    """Tracing could not do something (or not faithfully); the agent keeps running."""
+
+
+class ValueEncoder:
+    """Encodes agent values for one writer, counting what it could not keep as it was.
+
+    Safe to call from any thread: the counters are guarded by a lock taken only when a
+    value needed changing."""
+
+    __slots__ = ("_lock", "_warned", "counts", "default")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+        #: the hook orjson calls for types it does not know (bound once: no per-call cost)
+        self.default = self._default
+
+    # --- public ---------------------------------------------------------------------------
+
+    def pretty(self, value: Any) -> bytes:
+        """A payload file's bytes (2-space indent, as Codex writes them)."""
+        try:
+            data = orjson.dumps(value, default=self.default, option=PRETTY)
+        except (TypeError, RecursionError, ValueError):
+            return self._slow(value, indent=2)
+        if len(data) > _TOO_DEEP_MIN_SIZE and _TOO_DEEP_MARK in data:
+            return self._slow(value, indent=2)
+        return data
+
+    def compact(self, value: Any) -> bytes:
+        """One-line JSON (event fields, function-call argument strings)."""
+        try:
+            return orjson.dumps(value, default=self.default)
+        except (TypeError, RecursionError, ValueError):
+            return self._slow(value, indent=None)
+
+    def lost_text(self) -> str:
+        """What the report says about approximations (empty when there were none)."""
+        with self._lock:
+            counts = dict(self.counts)
+        return ", ".join(f"{n} {KIND_TEXT[kind]}" for kind, n in sorted(counts.items()))
+
+    def after_fork(self) -> None:
+        """In a forked child: the lock may have been held by a thread the child lacks."""
+        self._lock = threading.Lock()
+
+    # --- internals ------------------------------------------------------------------------
+
+    def note(self, kind: str) -> None:
+        with self._lock:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            first = kind not in self._warned
+            self._warned.add(kind)
+        if first:
+            warnings.warn(
+                f"rollout trace: {KIND_TEXT[kind]} (counted in the bundle's loss report)",
+                RecorderWarning,
+                stacklevel=2,
+            )
+
+    def _default(self, obj: Any) -> Any:
+        return _convert(obj, self.note)
+
+    def _slow(self, value: Any, *, indent: int | None) -> bytes:
+        safe = _Sanitiser(self.note).walk(value, 0, set())
+        separators = (",", ": ") if indent else (",", ":")
+        text = json.dumps(
+            safe, indent=indent, ensure_ascii=False, allow_nan=False, separators=separators
+        )
+        return text.encode()
+
+
+def _convert(obj: Any, note: Any) -> Any:
+    """One object orjson does not know, as something it may know (see the module doc)."""
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump) and not isinstance(obj, type):
+        try:
+            return dump(mode="json")
+        except Exception:
+            pass
+    if attrs.has(obj.__class__):
+        return attrs.asdict(obj, recurse=False)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, set | frozenset):
+        note("set")
+        return list(obj)
+    if isinstance(obj, bytes | bytearray | memoryview):
+        note("bytes")
+        return "base64:" + base64.b64encode(bytes(obj)).decode()
+    note("object")
+    try:
+        text = repr(obj)
+    except Exception:
+        text = "?"
+    if len(text) > _REPR_CHARS:
+        text = text[:_REPR_CHARS] + "..."
+    return f"<unserialisable {obj.__class__.__qualname__}: {text}>"
+
+
+class _Sanitiser:
+    """One walk building a copy the standard JSON writer takes (the slow path)."""
+
+    __slots__ = ("note",)
+
+    def __init__(self, note: Any) -> None:
+        self.note = note
+
+    def walk(self, value: Any, depth: int, path: set[int]) -> Any:
+        cls = value.__class__
+        if value is None or cls is bool or cls is int:
+            return value
+        if cls is str:
+            return self._text(value)
+        if cls is float:
+            if math.isfinite(value):
+                return value
+            self.note("float")
+            return None
+        if isinstance(value, dict | list | tuple):
+            return self._container(value, depth, path)
+        if isinstance(value, str):
+            return self._text(str(value))
+        if isinstance(value, bool | int):
+            return int(value)
+        if isinstance(value, float):
+            return self.walk(float(value), depth, path)
+        try:  # orjson's own types (datetime, UUID, enum, dataclass, numpy) first
+            return self.walk(orjson.loads(orjson.dumps(value)), depth, path)
+        except (TypeError, RecursionError, ValueError):
+            pass
+        if depth > MAX_DEPTH:
+            self.note("depth")
+            return f"<truncated: nested deeper than {MAX_DEPTH} levels>"
+        return self.walk(_convert(value, self.note), depth + 1, path)
+
+    def _container(self, value: Any, depth: int, path: set[int]) -> Any:
+        if depth >= MAX_DEPTH:
+            self.note("depth")
+            return f"<truncated: nested deeper than {MAX_DEPTH} levels>"
+        key = id(value)
+        if key in path:
+            self.note("cycle")
+            return f"<cycle: {value.__class__.__name__}>"
+        path.add(key)
+        try:
+            if isinstance(value, dict):
+                out: dict[str, Any] = {}
+                for k, v in value.items():
+                    out[self._key(k)] = self.walk(v, depth + 1, path)
+                return out
+            return [self.walk(v, depth + 1, path) for v in value]
+        finally:
+            path.discard(key)
+
+    def _key(self, key: Any) -> str:
+        if key.__class__ is str:
+            return self._text(key)  # type: ignore[no-any-return]
+        self.note("key")
+        try:
+            return self._text(str(key))  # type: ignore[no-any-return]
+        except Exception:
+            return f"<key {key.__class__.__qualname__}>"
+
+    def _text(self, text: str) -> Any:
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            self.note("surrogate")
+            return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+        return text
+
+
+def text_of(value: Any) -> str:
+    """``str(value)`` that never raises (a 2,000-deep list overflows ``repr``)."""
+    if value.__class__ is str:
+        return value
+    try:
+        return str(value)
+    except Exception:  # RecursionError, or a broken __str__
+        return f"<unprintable {value.__class__.__qualname__}>"
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Sorted-key compact JSON for content digests (item ids). Never raises, counts nothing:
+    an id only needs the same bytes for the same content."""
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    try:
+        return orjson.dumps(value, option=option, default=repr)
+    except (TypeError, RecursionError, ValueError):
+        safe = _Sanitiser(_ignore).walk(value, 0, set())
+        return json.dumps(safe, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _ignore(kind: str) -> None:
+    return None

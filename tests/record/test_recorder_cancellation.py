@@ -1,0 +1,131 @@
+"""Cancellation never hangs the agent: opening a rollout in a cancelled scope, a deadline that
+passes during start-up, a sibling that fails while the agent opens its rollout, and a close
+that cannot drain in time. The hang cases run in a child process with a timeout, so a
+regression fails the test instead of hanging the suite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record import open_rollout
+
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    events,
+    of_type,
+    payload,
+    types,
+)
+from .writer_support import make_writer
+
+_SCENARIOS = {
+    "already_cancelled": """
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            async with open_rollout(root) as rollout:
+                rollout.root.turn()
+                await anyio.sleep(5)
+        """,
+    "deadline_during_startup": """
+        with anyio.move_on_after(0.005):
+            async with open_rollout(root):
+                await anyio.sleep(5)
+        """,
+    "deadline_zero": """
+        with anyio.move_on_after(0):
+            async with open_rollout(root):
+                await anyio.sleep(5)
+        """,
+    "sibling_fails": """
+        async def agent() -> None:
+            async with open_rollout(root):
+                await anyio.sleep(5)
+
+        async def sibling() -> None:
+            raise ValueError("sibling")
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(agent)
+                tg.start_soon(sibling)
+        except BaseExceptionGroup as group:
+            assert group.subgroup(ValueError) is not None
+        """,
+}
+
+_SCRIPT = """
+import sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+root = sys.argv[1]
+
+async def main() -> None:
+{body}
+    print("returned")
+
+anyio.run(main, backend=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("scenario", sorted(_SCENARIOS))
+def test_cancellation_during_open_never_hangs(tmp_path: Path, backend: str, scenario: str) -> None:
+    body = textwrap.indent(textwrap.dedent(_SCENARIOS[scenario]), "    ")
+    script = _SCRIPT.format(body=body)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path), backend],
+            capture_output=True,
+            text=True,
+            timeout=30,  # the agent returns in well under a second; 30 s means a hang
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{scenario} on {backend}: the agent hung")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "returned"
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    assert [e["payload"]["status"] for e in of_type(bundle, "rollout_ended")] == ["aborted"]
+    check_bundle(bundle, tmp_path)
+
+
+@pytest.mark.anyio
+async def test_close_that_runs_out_of_time_counts_what_it_left(tmp_path: Path) -> None:
+    """``aclose(timeout=0)`` writes nothing more of the queue, but says how much it left and
+    still appends the closing lines."""
+    writer = make_writer(tmp_path)
+    for n in range(50):
+        writer.event_nowait(ev.ProtocolEventObserved(f"e{n}", None))  # type: ignore[arg-type]
+    await writer.aclose(timeout=0)
+    stats = writer.stats
+    assert stats.events_dropped == 50
+    bundle = writer.bundle_dir
+    assert types(bundle) == ["protocol_event_observed", "recording_completed"]
+    assert [e["seq"] for e in events(bundle)] == [1, 2]  # no gap where the queue was
+    warning = payload(
+        bundle, of_type(bundle, "protocol_event_observed")[-1]["payload"]["event_payload"]
+    )
+    assert "dropped 50 events" in warning["message"]
+    assert "closing took longer than 0 s" in warning["message"]
+
+
+@pytest.mark.anyio
+async def test_cancelled_body_closes_promptly_with_the_closing_lines(tmp_path: Path) -> None:
+    with anyio.CancelScope() as scope:
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn():
+            scope.cancel()
+            await anyio.sleep(5)
+    assert scope.cancelled_caught
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    check_bundle(bundle, tmp_path)

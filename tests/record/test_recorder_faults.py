@@ -1,0 +1,124 @@
+"""The rest of the fault matrix: a file-size limit hit mid-run (ENOSPC-like, in a child
+process), a 100 MB payload, two recorders in one process, and recording after close. Each:
+nothing reaches the agent, the bundle reduces (strictly, or with ``lenient`` saying why),
+and what was lost is counted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.reduce import reduce_bundle
+
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    events,
+    of_type,
+    types,
+)
+
+_FSIZE_SCRIPT = """
+import resource, signal, sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
+resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, 48 * 1024))
+
+async def main(root: str) -> None:
+    async with open_rollout(root) as rollout, rollout.root.turn() as turn:
+        for n in range(400):
+            async with turn.tool_call(f"c{n}", "f", arguments={"n": n, "pad": "x" * 200}) as tool:
+                tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": "ok"})
+            await anyio.sleep(0)
+    stats = rollout.stats
+    print("agent done", stats.failed is not None, stats.lost_anything)
+
+anyio.run(main, sys.argv[1], backend=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_file_size_limit_mid_run(tmp_path: Path, backend: str) -> None:
+    """The log outgrows RLIMIT_FSIZE (EFBIG, as a full disk would refuse it): the agent
+    finishes, the log holds whole lines only, and the lenient reducer reads it and says
+    the recording is incomplete."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FSIZE_SCRIPT, str(tmp_path), backend],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "agent done True True" in done.stdout
+    bundle = bundle_in(tmp_path)
+    log = (bundle / "trace.jsonl").read_bytes()
+    assert log.endswith(b"\n")
+    seqs = [e["seq"] for e in events(bundle)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    skipped: list[str] = []
+    state = reduce_bundle(bundle, lenient=True, skipped=skipped)
+    assert state is not None
+
+
+@pytest.mark.anyio
+async def test_hundred_megabyte_payload(tmp_path: Path) -> None:
+    big = {"type": "function_call_output", "call_id": "c1", "output": "x" * 100_000_000}
+    async with (
+        open_rollout(tmp_path) as rollout,
+        rollout.root.turn() as turn,
+        turn.tool_call("c1", "f", arguments="{}") as tool,
+    ):
+        tool.completed(big)
+    stats = rollout.stats
+    assert stats is not None and not stats.lost_anything
+    bundle = bundle_in(tmp_path)
+    ref = of_type(bundle, "tool_call_ended")[0]["payload"]["result_payload"]
+    assert (bundle / ref["path"]).stat().st_size > 100_000_000
+    assert types(bundle)[-1] == "recording_completed"
+
+
+@pytest.mark.anyio
+async def test_two_recorders_in_one_process(tmp_path: Path) -> None:
+    async def agent(root: Path, tag: str) -> None:
+        async with open_rollout(root) as rollout, rollout.root.turn() as turn:
+            for n in range(50):
+                turn.accept_item_id(f"{tag}-{n}")
+                await anyio.sleep(0)
+
+    async with open_rollout(tmp_path / "outer") as outer, outer.root.turn() as turn:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(agent, tmp_path / "a", "a")
+            tg.start_soon(agent, tmp_path / "b", "b")
+        turn.accept_item_id("outer")
+    for name, tag in (("a", "a"), ("b", "b"), ("outer", "outer")):
+        bundle = bundle_in(tmp_path / name)
+        ids = [e["payload"]["item_id"] for e in of_type(bundle, "history_item_accepted")]
+        assert ids and all(i.startswith(tag) for i in ids)
+        check_bundle(bundle, tmp_path)
+
+
+@pytest.mark.anyio
+async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        turn = rollout.root.turn()
+        tool = turn.tool_call("c1", "f", arguments="{}")
+    lines = (bundle_in(tmp_path) / "trace.jsonl").read_bytes()
+    # every kind of late call: none raises, none writes
+    turn.accept_item_id("late")
+    tool.completed({"type": "function_call_output", "call_id": "c1", "output": "late"})
+    rollout.root.spawn("late-child").turn().inference([]).completed(output_items=[])
+    async with turn.tool_call("c2", "f", arguments="{}"):
+        pass
+    await rollout.flush()
+    assert (bundle_in(tmp_path) / "trace.jsonl").read_bytes() == lines
+    stats = rollout.stats
+    assert stats is not None and stats.events_dropped > 0
+    check_bundle(bundle_in(tmp_path), tmp_path)

@@ -1,0 +1,68 @@
+"""Signals: SIGTERM and SIGINT both leave a closed bundle (the closing events written), and
+the SIGTERM handler the recorder installs is the previous one again once it closes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.record import open_rollout
+
+from .recorder_support import anyio_backend, bundle_in, check_bundle, of_type, types  # noqa: F401
+
+_SCRIPT = """
+import sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root: str) -> None:
+    async with open_rollout(root) as rollout, rollout.root.turn() as turn:
+        async with turn.tool_call("c1", "exec_command", arguments={"cmd": "sleep"}) as tool:
+            tool.exec_started(["sleep", "100"], process_id=7)
+            print("ready", flush=True)
+            await anyio.sleep(100)
+
+anyio.run(main, sys.argv[1], backend=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_leaves_a_closed_bundle(tmp_path: Path, backend: str, signum: int) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SCRIPT, str(tmp_path), backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signum)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    assert [e["payload"]["status"] for e in of_type(bundle, "rollout_ended")] == ["aborted"]
+    assert [e["payload"]["status"] for e in of_type(bundle, "tool_call_ended")] == ["cancelled"]
+    check_bundle(bundle, tmp_path)
+
+
+@pytest.mark.anyio
+async def test_sigterm_disposition_is_restored(tmp_path: Path) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are handled in the main thread only")
+    before = signal.getsignal(signal.SIGTERM)
+    async with open_rollout(tmp_path):
+        during = signal.getsignal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) == before
+    if before is signal.SIG_DFL:
+        assert during != signal.SIG_DFL

@@ -1,0 +1,82 @@
+"""Handles used from other OS threads (``anyio.to_thread.run_sync`` workers and plain
+``threading.Thread``s), on asyncio and trio: no exception reaches the caller, every record
+arrives in order (seq strictly increasing), nothing is lost, and the bundle reduces."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import Turn, open_rollout
+
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    events,
+    of_type,
+)
+
+pytestmark = pytest.mark.anyio
+
+PER_THREAD = 200
+
+
+def _record(turn: Turn, tag: str, errors: list[BaseException]) -> None:
+    """What a worker thread records: tool calls with payloads, and point events."""
+    try:
+        for n in range(PER_THREAD):
+            call_id = f"{tag}-{n}"
+            tool = turn.tool_call(call_id, "lookup", arguments={"n": n})
+            tool.runtime_started({"n": n})
+            tool.completed({"type": "function_call_output", "call_id": call_id, "output": "x"})
+    except BaseException as exc:  # pragma: no cover - the failure the test looks for
+        errors.append(exc)
+
+
+async def test_handles_from_worker_threads(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        plain = [threading.Thread(target=_record, args=(turn, f"t{k}", errors)) for k in range(2)]
+        for thread in plain:
+            thread.start()
+        async with anyio.create_task_group() as tg:
+            for k in range(2):
+                tg.start_soon(anyio.to_thread.run_sync, _record, turn, f"w{k}", errors)
+            for n in range(PER_THREAD):  # the loop thread records at the same time
+                turn.accept_item_id(f"loop-{n}")
+                await anyio.sleep(0)
+        for thread in plain:
+            await anyio.to_thread.run_sync(thread.join)
+    assert errors == []
+    bundle = bundle_in(tmp_path)
+    seqs = [e["seq"] for e in events(bundle)]
+    bad = [(i, s) for i, s in enumerate(seqs) if s != i + 1][:5]
+    assert seqs == list(range(1, len(seqs) + 1)), (
+        bad,
+        len(seqs),
+        [(e["seq"], e["payload"]["type"], e["thread_id"]) for e in events(bundle)][
+            bad[0][0] - 3 : bad[0][0] + 3
+        ]
+        if bad
+        else None,
+    )
+    assert len(of_type(bundle, "tool_call_ended")) == 4 * PER_THREAD
+    assert len(of_type(bundle, "history_item_accepted")) >= PER_THREAD
+    stats = rollout.stats
+    assert stats is not None and not stats.lost_anything
+    state = check_bundle(bundle, tmp_path)
+    assert len(state["tool_calls"]) == 4 * PER_THREAD
+
+
+async def test_thread_calls_after_close_are_dropped_and_counted(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        turn = rollout.root.turn()
+    # the rollout is closed: a late thread call must neither raise nor write
+    await anyio.to_thread.run_sync(turn.accept_item_id, "late")
+    stats = rollout.stats
+    assert stats is not None and stats.events_dropped >= 1
+    check_bundle(bundle_in(tmp_path), tmp_path)

@@ -1,0 +1,231 @@
+"""Values JSON cannot hold, handed to every recording call that takes agent data: nothing
+raises into the agent, the bundle reduces with our reducer and Codex, and what could not be
+recorded faithfully is counted in the bundle and warned about once per kind."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_trace_sdk.record import RecorderWarning, Turn, agent_message, open_rollout
+
+from .recorder_support import (
+    anyio_backend,  # noqa: F401  (fixture)
+    bundle_in,
+    check_bundle,
+    events,
+    of_type,
+    payload,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
+
+class Opaque:
+    def __repr__(self) -> str:
+        return "Opaque()"
+
+
+def _cycle() -> dict[str, Any]:
+    value: dict[str, Any] = {"a": 1}
+    value["self"] = value
+    return value
+
+
+def _deep(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+VALUES: dict[str, Callable[[], Any]] = {
+    "set": lambda: {1, 2, 3},
+    "bytes": lambda: b"\xff\x00binary",
+    "nan": lambda: float("nan"),
+    "infinity": lambda: float("inf"),
+    "cycle": _cycle,
+    "non_str_keys": lambda: {(1, 2): "tuple key", 3: "int key"},
+    "huge_int": lambda: json.loads("123456789012345678901"),
+    "deep": lambda: _deep(2000),
+    "deep_150": lambda: _deep(150),
+    "object": Opaque,
+    "dataclass": lambda: Point(1, 2),
+    "surrogate": lambda: "half a pair: \ud800",
+}
+
+FN_CALL = {"type": "function_call", "name": "f", "arguments": "{}", "call_id": "c1"}
+
+
+def _part(value: Any) -> dict[str, Any]:
+    return {"type": "input_text", "text": value}
+
+
+def _item(value: Any) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [_part(value)]}
+
+
+async def _site_accept(turn: Turn, value: Any) -> None:
+    turn.accept(_item(value))
+
+
+async def _site_accept_nested(turn: Turn, value: Any) -> None:
+    turn.accept(value if isinstance(value, dict) else {"type": "message", "x": value})
+
+
+async def _site_agent_message(turn: Turn, value: Any) -> None:
+    turn.accept_agent_message({**agent_message("/root/a", "/root", "note"), "metadata": value})
+
+
+async def _site_inference_request(turn: Turn, value: Any) -> None:
+    async with turn.inference({"input": [_item(value)], "metadata": value}) as call:
+        call.completed(response_id="r", output_items=[])
+
+
+async def _site_inference_response(turn: Turn, value: Any) -> None:
+    async with turn.inference([]) as call:
+        call.completed(response_id="r", output_items=[_item(value)], token_usage={"x": value})
+
+
+async def _site_inference_partial(turn: Turn, value: Any) -> None:
+    async with turn.inference([]) as call:
+        call.failed("boom", partial_items=[_item(value)])
+
+
+async def _site_tool_arguments(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "f", arguments={"n": value}) as tool:
+        tool.completed({"type": "function_call_output", "call_id": "c1", "output": "ok"})
+
+
+async def _site_tool_output(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "f", arguments="{}") as tool:
+        tool.completed({"type": "function_call_output", "call_id": "c1", "output": value})
+
+
+async def _site_tool_search(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "tool_search", search={"query": value}) as tool:
+        tool.completed(None)
+
+
+async def _site_local_shell(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "local_shell", command=["echo", value]) as tool:
+        tool.completed(None)
+
+
+async def _site_runtime(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "f", arguments="{}") as tool:
+        tool.runtime_started({"v": value})
+        tool.runtime_ended({"v": value})
+        tool.completed_value(value)
+
+
+async def _site_exec(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+        session = tool.exec_started(["cat", value], process_id=1, parsed_cmd=[value])
+        session.exited(0, "done")
+
+
+async def _site_mcp(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "f", arguments="{}") as tool:
+        call = tool.mcp("server", "tool", {"v": value})
+        call.meta({"v": value})
+        call.completed({"content": [value]})
+
+
+async def _site_code_cell(turn: Turn, value: Any) -> None:
+    async with turn.tool_call("c1", "exec", input="text(1)") as tool:
+        cell = tool.code_cell("1", "text(1)")
+        async with cell.tool_call("c2", "f", runtime_tool_id="t1", arguments={"v": value}) as inner:
+            inner.completed_value(value)
+        cell.finished([value])
+
+
+async def _site_compaction(turn: Turn, value: Any) -> None:
+    compaction = turn.compaction()
+    async with compaction.request({"input": [_item(value)], "v": value}) as request:
+        request.completed([_item(value)])
+    compaction.installed(input_history=[_item(value)], replacement_history=[_item(value)])
+
+
+async def _site_protocol_event(turn: Turn, value: Any) -> None:
+    turn.thread.protocol_event("custom", {"v": value})
+
+
+SITES: dict[str, Callable[[Turn, Any], Any]] = {
+    name.removeprefix("_site_"): fn for name, fn in globals().items() if name.startswith("_site_")
+}
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+async def test_unencodable_values_at_every_call_site(tmp_path: Path, site: str) -> None:
+    for name, make in VALUES.items():
+        root = tmp_path / name
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            async with open_rollout(root) as rollout, rollout.root.turn() as turn:
+                await SITES[site](turn, make())
+        bundle = bundle_in(root)
+        assert [e["payload"]["status"] for e in of_type(bundle, "rollout_ended")] == [
+            "completed"
+        ], (site, name)
+        check_bundle(bundle, tmp_path)
+        recorder_warnings = [w for w in caught if issubclass(w.category, RecorderWarning)]
+        kinds = {str(w.message) for w in recorder_warnings}
+        assert len(kinds) == len(recorder_warnings), "one warning per kind"
+
+
+async def test_what_each_value_becomes(tmp_path: Path) -> None:
+    """The documented rules (docs/guarantees.md), on a tool result payload."""
+    sample = {name: make() for name, make in VALUES.items() if name not in ("deep", "deep_150")}
+    sample["deep"] = _deep(150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with (
+            open_rollout(tmp_path) as rollout,
+            rollout.root.turn() as turn,
+            turn.tool_call("c1", "f", arguments="{}") as tool,
+        ):
+            tool.completed_value(sample)
+    bundle = bundle_in(tmp_path)
+    ended = of_type(bundle, "tool_call_ended")[0]["payload"]
+    # the standard reader keeps big integers exact (orjson reads them as floats)
+    value = json.loads((bundle / ended["result_payload"]["path"]).read_text())["value"]
+    assert sorted(value["set"]) == [1, 2, 3]
+    assert value["bytes"] == "base64:/wBiaW5hcnk="
+    assert value["nan"] is None and value["infinity"] is None
+    assert value["cycle"] == {"a": 1, "self": "<cycle: dict>"}
+    assert value["non_str_keys"] == {"(1, 2)": "tuple key", "3": "int key"}
+    assert value["huge_int"] == 123456789012345678901  # exact digits
+    assert value["object"] == "<unserialisable Opaque: Opaque()>"
+    assert value["dataclass"] == {"x": 1, "y": 2}
+    assert value["surrogate"] == "half a pair: \ufffd"
+    depth = 0
+    node = value["deep"]
+    while isinstance(node, list):
+        node = node[0]
+        depth += 1
+    assert node.startswith("<truncated: nested deeper than")
+    assert depth < 128  # serde_json's recursion limit (Codex refuses deeper payloads)
+    # the loss report names what could not be recorded faithfully
+    report = [
+        payload(bundle, e["payload"]["event_payload"])["message"]
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == "warning"
+    ]
+    assert len(report) == 1
+    for words in ("cycle", "nested deeper", "unserialisable object", "bytes", "set"):
+        assert words in report[0], (words, report[0])
+    assert "dropped 0 events" not in report[0] or "recorded approximately" in report[0]
+    assert events(bundle)[-1]["payload"]["type"] == "recording_completed"
