@@ -212,7 +212,7 @@ class ShardSink:
     little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
     """
 
-    __slots__ = ("_directory", "_level", "_open", "bytes_written")
+    __slots__ = ("_directory", "_level", "_open", "bytes_written", "failed")
 
     def __init__(self, payloads_dir: str | os.PathLike[str], *, level: int = DEFAULT_LEVEL) -> None:
         self._directory = os.fspath(payloads_dir)
@@ -221,6 +221,10 @@ class ShardSink:
         self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
         #: compressed bytes written to shard files so far
         self.bytes_written = 0
+        #: the first write error; from then on every write fails with it. A frame that lost
+        #: bytes cannot be continued, and compressing the same records again (a retry) would
+        #: store them twice.
+        self.failed: OSError | None = None
 
     @property
     def open_shards(self) -> list[int]:
@@ -235,6 +239,15 @@ class ShardSink:
             How many records were handed to the files. An ``OSError`` carries on; the
             records of the shards flushed before it are on disk.
         """
+        if self.failed is not None:
+            raise self.failed
+        try:
+            return self._write(records)
+        except OSError as exc:
+            self.failed = exc
+            raise
+
+    def _write(self, records: Iterable[ShardRecord]) -> int:
         count = 0
         pending: dict[int, bytearray] = {}
         for shard, record in records:
@@ -257,7 +270,14 @@ class ShardSink:
             self._seal(number)
 
     def seal(self) -> None:
-        """Finish every open shard (at close, before ``recording_completed`` is written)."""
+        """Finish every open shard (at close, before ``recording_completed`` is written).
+        After a write error the files are only closed: their frames stay cut, and a reader
+        takes the records up to the cut."""
+        if self.failed is not None:
+            for fd, _ in self._open.values():
+                os.close(fd)
+            self._open.clear()
+            return
         for number in list(self._open):
             self._seal(number)
 

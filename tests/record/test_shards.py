@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,30 @@ def test_a_late_record_of_an_earlier_shard_still_lands_in_it(tmp_path: Path) -> 
     assert sealed and [i for i, _ in _records(data)] == [early[0].raw_payload_id]
     sink.seal()
     assert not sink.open_shards
+
+
+def test_after_a_write_error_the_sink_refuses_instead_of_storing_twice(tmp_path: Path) -> None:
+    """A retry after a failed write would compress the same records again; the sink fails
+    every later call with the first error instead."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    first = plan.place("protocol_event", b'"one"')[1]
+    assert first is not None
+    sink.write([first])
+    readonly = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(readonly, sink._open[1][0])  # the shard's descriptor can no longer be written
+    os.close(readonly)
+    second = plan.place("protocol_event", b'"two"')[1]
+    assert second is not None
+    with pytest.raises(OSError) as caught:
+        sink.write([second])
+    with pytest.raises(OSError) as again:
+        sink.write([second])
+    assert again.value is caught.value is sink.failed
+    sink.seal()
+    assert not sink.open_shards
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert not sealed and [i for i, _ in _records(data)] == ["raw_payload:1"]
 
 
 def test_an_omitted_payload_takes_an_id_and_no_room() -> None:
