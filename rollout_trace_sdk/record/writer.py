@@ -80,6 +80,8 @@ from ..model import codec
 from ..model import events as ev
 from . import _files
 from ._encode import MUTABLE_PAYLOADS, LineEncoder, QueuedEvent, payload_dict
+from ._item_store import ItemStore
+from ._shards import CaptureLimits, ShardPlan, ShardSink
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -204,6 +206,7 @@ class BundleWriter:
         "_ordinals",
         "_overflow",
         "_payloads_dir",
+        "_plan",
         "_poke",
         "_progress",
         "_queue",
@@ -213,11 +216,13 @@ class BundleWriter:
         "_running",
         "_salvage",
         "_seq",
+        "_sink",
         "_stats",
         "_thread_drops",
         "_wakeup",
         "_written_seq",
         "bundle_dir",
+        "items",
         "manifest",
         "values",
     )
@@ -230,6 +235,7 @@ class BundleWriter:
         *,
         max_queued_bytes: int,
         overflow: Overflow,
+        limits: CaptureLimits | None = None,
     ) -> None:
         if overflow not in ("wait", "drop"):
             raise ValueError(f"overflow must be 'wait' or 'drop', not {overflow!r}")
@@ -239,7 +245,25 @@ class BundleWriter:
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
         #: turns agent values into JSON without ever raising; counts approximations
         self.values = ValueEncoder()
-        self._encoder = LineEncoder(manifest.rollout_id, self.values)
+        schema = manifest.schema_version
+        self._encoder = LineEncoder(manifest.rollout_id, self.values, schema=schema)
+        # Schema 3: shard placement on the loop, zstd in the worker thread, and the item
+        # store (each conversation item written once). ``None`` for schema 2.
+        self._plan: ShardPlan | None = None
+        self._sink: ShardSink | None = None
+        #: schema 3's item store (requests, responses, accepted items); ``None`` in schema 2
+        self.items: ItemStore | None = None
+        if schema == ev.SCHEMA_VERSION_V3:
+            limits = limits or CaptureLimits()
+            self._plan = ShardPlan(limits)
+            self._sink = ShardSink(self._payloads_dir)
+            self.items = ItemStore(
+                self._put_body,
+                max_payload_bytes=limits.max_payload_bytes,
+                dumps=self.values.compact,
+            )
+        elif limits is not None and limits != CaptureLimits():
+            raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
         # what a call that cannot wait may fill the queue up to (see HARD_CAP_FACTOR)
@@ -290,6 +314,8 @@ class BundleWriter:
         max_queued_bytes: int = 64 << 20,
         overflow: Overflow = "wait",
         started_at_unix_ms: int | None = None,
+        schema_version: int = ev.SCHEMA_VERSION,
+        limits: CaptureLimits | None = None,
     ) -> BundleWriter:
         """Create ``<root>/trace-<trace_id>-<root_thread_id>/`` with its manifest, payload
         directory and empty log. Raises :class:`BundleCreateError` if that is impossible,
@@ -299,14 +325,23 @@ class BundleWriter:
                 raise BundleCreateError(f"{name} {value!r} cannot name a bundle directory")
         bundle_dir = Path(root) / f"trace-{trace_id}-{root_thread_id}"
         started = _now_ms() if started_at_unix_ms is None else started_at_unix_ms
-        manifest = ev.Manifest(ev.SCHEMA_VERSION, trace_id, root_thread_id, root_thread_id, started)
+        if schema_version not in (ev.SCHEMA_VERSION, ev.SCHEMA_VERSION_V3):
+            raise ValueError(f"schema_version must be 2 or 3, not {schema_version!r}")
+        manifest = ev.Manifest(schema_version, trace_id, root_thread_id, root_thread_id, started)
         try:
             fd = _files.create_bundle(bundle_dir, codec.manifest_bytes(manifest))
         except OSError as exc:
             raise BundleCreateError(
                 exc.errno, f"cannot create trace bundle {bundle_dir}: {exc.strerror or exc}"
             ) from exc
-        return cls(bundle_dir, fd, manifest, max_queued_bytes=max_queued_bytes, overflow=overflow)
+        return cls(
+            bundle_dir,
+            fd,
+            manifest,
+            max_queued_bytes=max_queued_bytes,
+            overflow=overflow,
+            limits=limits,
+        )
 
     # --- recording calls (hot path) ------------------------------------------------------
 
@@ -323,6 +358,8 @@ class BundleWriter:
 
     def _snapshot(self, kind: str, value: Any) -> bytes | None:
         try:
+            if self._plan is not None:
+                return self.values.compact(value)  # schema 3: compact bodies, as Codex
             return self.values.pretty(value)
         except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)
@@ -492,6 +529,10 @@ class BundleWriter:
                     self._abandon_queue(f"closing took longer than {timeout} s")
                 self._append_loss_report()
                 await self._drain()
+                if self._sink is not None:
+                    # schema 3: every shard sealed before recording_completed is written
+                    with contextlib.suppress(OSError):
+                        await anyio.to_thread.run_sync(self._sink.seal)
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be
                     # written while the log still can be): the last line follows what did
@@ -547,11 +588,17 @@ class BundleWriter:
     def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
         size = len(data) + PAYLOAD_OVERHEAD
         with self._inbox_lock:
+            plan = self._plan
             if not self._admit_from_thread(size):
                 drops = self._thread_drops
                 drops[1] += 1
                 drops[2] += len(data)
-                return None
+                return None if plan is None else plan.omit(kind, len(data))
+            if plan is not None:
+                ref, record = plan.place(kind, data)
+                if record is not None:
+                    self._inbox_put(record, size)
+                return ref
             n = next(self._ordinals)
             self._inbox_put((n, data), size)
         return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
@@ -611,7 +658,33 @@ class BundleWriter:
 
     # --- queueing internals --------------------------------------------------------------
 
+    def _put_body(
+        self, kind: ev.PayloadKind, data: bytes, parts: tuple[ev.RawPayloadRef, ...] = ()
+    ) -> ev.RawPayloadRef:
+        """Schema 3 (loop thread): place ``data`` in a shard and queue its record. A payload
+        the queue cannot take is ``omitted`` (counted as dropped): the event citing it is
+        still written, and the bundle says what is missing."""
+        plan = self._plan
+        assert plan is not None
+        size = len(data) + PAYLOAD_OVERHEAD
+        queued = self._queued
+        with self._inbox_lock:  # the plan is shared with calls from other threads
+            if self._closing or self._failed is not None or (queued and queued + size > self._cap):
+                self._drop_payload(len(data))
+                return plan.omit(kind, len(data), parts)
+            ref, record = plan.place(kind, data, parts)
+        if record is not None:
+            self._queue.append(record)
+            queued += size
+            self._queued = queued
+            self._enqueued += 1
+            if queued >= self._hurry_at:
+                self._hurry()
+        return ref
+
     def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        if self._plan is not None:
+            return self._put_body(kind, data)
         size = len(data) + PAYLOAD_OVERHEAD
         queued = self._queued
         if self._closing or self._failed is not None or (queued and queued + size > self._cap):
@@ -734,11 +807,26 @@ class BundleWriter:
                 until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
                 done = self._encoder.encode_into(lines, events, done, until)
             chunk.lines = lines
+            seal_below = 0
+            if self._plan is not None:
+                self._plan.charge(len(lines))
+                # nothing placed before the plan's current shard is still queued: seal them
+                seal_below = 0 if queue or self._inbox else self._plan.current_shard
             if payloads or lines:
                 for delay in (*_RETRY_DELAYS_S, None):
-                    await anyio.to_thread.run_sync(
-                        _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
-                    )
+                    if self._sink is not None:
+                        await anyio.to_thread.run_sync(
+                            _files.write_chunk_v3,
+                            chunk,
+                            self._sink,
+                            self._fd,
+                            self._log_size,
+                            seal_below,
+                        )
+                    else:
+                        await anyio.to_thread.run_sync(
+                            _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
+                        )
                     if delay is None or not _transient(chunk.error):
                         break
                     self._retries += 1
@@ -805,10 +893,18 @@ class BundleWriter:
             )
             if approximated:
                 message += f"; recorded approximately: {approximated}"
-            data = orjson.dumps({"type": "warning", "message": message}, option=_PRETTY)
-            n = next(self._ordinals)
-            self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
-            ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
+            report = {"type": "warning", "message": message}
+            if self._plan is not None:
+                body = orjson.dumps(report)
+                with self._inbox_lock:
+                    ref, record = self._plan.place("protocol_event", body)
+                if record is not None:
+                    self._force(record, len(body) + PAYLOAD_OVERHEAD)
+            else:
+                data = orjson.dumps(report, option=_PRETTY)
+                n = next(self._ordinals)
+                self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
+                ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
             self._force_event(ev.ProtocolEventObserved("warning", ref))
 
     def _force_event(self, payload: ev.EventPayload) -> None:
