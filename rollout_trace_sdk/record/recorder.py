@@ -24,6 +24,7 @@ import anyio
 import anyio.abc
 
 from ..model import events as ev
+from ._shards import CaptureLimits
 from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 
@@ -183,7 +184,11 @@ class RolloutScope:
         max_queued_bytes: int,
         overflow: Literal["wait", "drop"],
         close_timeout: float,
+        schema_version: int = 2,
+        limits: CaptureLimits | None = None,
     ) -> None:
+        self._schema = schema_version
+        self._limits = limits
         self._root = root
         self._enabled = enabled
         self._thread_id = thread_id
@@ -210,6 +215,8 @@ class RolloutScope:
             root_thread_id=thread_id,
             max_queued_bytes=self._max_queued_bytes,
             overflow=self._overflow,
+            schema_version=self._schema,
+            limits=self._limits,
         )
 
     async def __aenter__(self) -> Rollout:
@@ -312,6 +319,9 @@ def open_rollout(
     max_queued_bytes: int = 64 << 20,
     overflow: Literal["wait", "drop"] = "wait",
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    schema_version: int | None = None,
+    max_payload_bytes: int | None = None,
+    max_bundle_bytes: int | None = None,
 ) -> RolloutScope:
     """Record one rollout into a new bundle under ``root``.
 
@@ -324,7 +334,19 @@ def open_rollout(
     Closing (even when cancelled) spends at most ``close_timeout`` seconds writing what is
     still queued; whatever is left then is counted as lost, and the closing lines are still
     attempted.
+
+    ``schema_version`` picks the bundle schema: 3 (Codex 0.171: zstd shards, each
+    conversation item stored once) or 2 (Codex 0.169); unset, ``$ROLLOUT_TRACE_SCHEMA``
+    decides, else :data:`DEFAULT_SCHEMA`. Schema 3 takes ``max_payload_bytes`` (per payload)
+    and ``max_bundle_bytes`` (the whole bundle); what they cut is recorded as truncated or
+    omitted and the bundle still closes.
     """
+    schema = _schema(schema_version)
+    limits = None
+    if max_payload_bytes is not None or max_bundle_bytes is not None:
+        if schema != 3:
+            raise ValueError("max_payload_bytes and max_bundle_bytes need schema_version=3")
+        limits = CaptureLimits(max_payload_bytes, max_bundle_bytes)
     return RolloutScope(
         root,
         enabled=enabled,
@@ -338,4 +360,25 @@ def open_rollout(
         max_queued_bytes=max_queued_bytes,
         overflow=overflow,
         close_timeout=close_timeout,
+        schema_version=schema,
+        limits=limits,
     )
+
+
+#: The schema a rollout writes when neither the call nor the environment says.
+DEFAULT_SCHEMA: Final = 2
+SCHEMA_ENV: Final = "ROLLOUT_TRACE_SCHEMA"
+
+
+def _schema(requested: int | None) -> int:
+    """The schema to write: the argument, else ``$ROLLOUT_TRACE_SCHEMA``, else the default."""
+    if requested is None:
+        text = os.environ.get(SCHEMA_ENV, "").strip()
+        if not text:
+            return DEFAULT_SCHEMA
+        if text not in ("2", "3"):
+            raise ValueError(f"${SCHEMA_ENV} must be 2 or 3, not {text!r}")
+        return int(text)
+    if requested not in (2, 3):
+        raise ValueError(f"schema_version must be 2 or 3, not {requested!r}")
+    return requested

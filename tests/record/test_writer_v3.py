@@ -106,3 +106,63 @@ def test_a_schema3_writer_bundle_reduces_alike_with_codex_and_ours(
         ok, stderr, expected = codex_reduce(bundle)
         assert ok, stderr
         assert ours == expected, first_difference(ours, expected)
+
+
+@pytest.mark.parametrize("limits", [(None, None), (400, None), (None, 20_000)])
+def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
+    tmp_path: Path, limits: tuple[int | None, int | None]
+) -> None:
+    per_payload, per_bundle = limits
+    limited = per_payload is not None or per_bundle is not None
+    from rollout_trace_sdk.record import open_rollout
+
+    async def main() -> None:
+        async with open_rollout(
+            tmp_path, schema_version=3, max_payload_bytes=per_payload, max_bundle_bytes=per_bundle
+        ) as rollout:
+            turn = rollout.root.turn()
+            history: list[Any] = turn.accept(
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "go"}],
+                }
+            )
+            for n in range(6):
+                async with turn.inference({"model": "m", "input": history}) as call:
+                    out = call.completed(
+                        response_id=f"resp_{n}",
+                        output_items=[
+                            {
+                                "type": "message",
+                                "role": "assistant",
+                                "content": [{"type": "output_text", "text": "a" * 300}],
+                            },
+                            {
+                                "type": "function_call",
+                                "name": "exec",
+                                "arguments": "{}",
+                                "call_id": f"c{n}",
+                            },
+                        ],
+                    )
+                history.extend(out)
+                async with turn.tool_call(f"c{n}", "exec", arguments="{}") as tool:
+                    item = tool.completed(
+                        {"type": "function_call_output", "call_id": f"c{n}", "output": "o" * 700}
+                    )
+                history.append(item)
+            turn.end()
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    assert orjson.loads((bundle / "manifest.json").read_bytes())["schema_version"] == 3
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["recording_status"] == ("closed_with_partial_payloads" if limited else "complete")
+    calls = sorted(ours["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    if not limited:
+        assert [len(c["request_item_ids"]) for c in calls] == [1 + 3 * n for n in range(6)]
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
