@@ -166,3 +166,24 @@ def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
         ok, stderr, expected = codex_reduce(bundle)
         assert ok, stderr
         assert ours == expected, first_difference(ours, expected)
+
+
+def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) -> None:
+    from rollout_trace_sdk.record import open_rollout
+
+    async def main() -> None:
+        async with open_rollout(tmp_path, schema_version=3) as rollout:
+            turn = rollout.root.turn()
+            with anyio.move_on_after(0):
+                async with turn.tool_call("c1", "exec", arguments="{}"):
+                    await anyio.sleep(1)
+            turn.end("cancelled")
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["tool_calls"]["c1"]["execution"]["status"] == "aborted"
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
