@@ -41,6 +41,8 @@ from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
 #: (shard number, encoded record) as queued for the worker thread.
 ShardRecord = tuple[int, bytes]
 
+#: Shard files are private to their owner, like every other file of a bundle.
+FILE_MODE: Final = 0o600
 #: zstd level: 3 is zstd's default and what the size targets were measured with.
 DEFAULT_LEVEL: Final = 3
 #: Below this much room a payload is omitted rather than cut to a useless stub.
@@ -290,7 +292,7 @@ class ShardSink:
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         # one compressor per open frame: compression objects of one compressor share its
         # context, so two open shards must not share one
         compressor = zstandard.ZstdCompressor(

@@ -60,7 +60,7 @@ def test_records_rotate_by_size_into_single_checksummed_frames(tmp_path: Path) -
         params = zstandard.get_frame_parameters(path.read_bytes())
         assert params.has_checksum and params.content_size == zstandard.CONTENTSIZE_UNKNOWN
         data, sealed = _frame(path)
-        assert sealed
+        assert sealed and path.stat().st_mode & 0o777 == 0o600
         ids = [ident for ident, _ in _records(data)]
         assert ids == [ref.raw_payload_id for ref, _ in placed if ref.shard == number]
 
