@@ -54,10 +54,10 @@ def _bundle_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-async def _schema2(steps: int) -> tuple[float, int]:
+async def _recorder(steps: int, schema: int = 2) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.process_time()
-        async with open_rollout(tmp) as rollout:
+        async with open_rollout(tmp, schema_version=schema) as rollout:
             turn = rollout.root.turn()
             history: list[Any] = [
                 {
@@ -126,7 +126,10 @@ def _schema3(steps: int, *, incremental: bool) -> tuple[float, int, float]:
 def run(step_counts: list[int]) -> dict[str, float]:
     results: dict[str, float] = {}
     for steps in step_counts:
-        cpu2, size2 = anyio.run(_schema2, steps)
+        cpu2, size2 = anyio.run(_recorder, steps, 2)
+        cpur, sizer = min(anyio.run(_recorder, steps, 3) for _ in range(REPEAT))
+        results[f"loop{steps}_v3rec_cpu_ms_per_step"] = cpur * 1000 / steps
+        results[f"loop{steps}_v3rec_bundle_mb"] = sizer / 1e6
         # the least CPU of a few runs: the machine's other load only ever adds to it
         cpu3, size3, encode3 = min(_schema3(steps, incremental=True) for _ in range(REPEAT))
         cpuf, sizef, _ = min(_schema3(steps, incremental=False) for _ in range(REPEAT))
@@ -153,6 +156,10 @@ def _table(r: dict[str, float], step_counts: list[int]) -> str:
                 f"{steps:>6} {label:>8} {r[f'loop{steps}_{name}_cpu_ms_per_step']:>12.3f}"
                 f" {r[f'loop{steps}_{name}_bundle_mb']:>10.3f}"
             )
+        rows.append(
+            f"{steps:>6} {'3 rec':>8} {r[f'loop{steps}_v3rec_cpu_ms_per_step']:>12.3f}"
+            f" {r[f'loop{steps}_v3rec_bundle_mb']:>10.3f}  (open_rollout, schema 3)"
+        )
         storage = r[f"loop{steps}_v3_storage_cpu_ms_per_step"]
         rows.append(f"{steps:>6} {'3 store':>8} {storage:>12.3f}  (without encoding event lines)")
     for name in ("v2", "v3", "v3full"):
