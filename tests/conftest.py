@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,12 @@ needs_conformance = pytest.mark.skipif(
 needs_conformance_v3 = pytest.mark.skipif(
     not CONFORMANCE_V3.is_dir(), reason="../shared/conformance-v3 is not present"
 )
+
+
+@pytest.fixture(autouse=True)
+def _recorder_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorder writes schema 3 by default. The tests written for schema 2 pin it through
+    ``$ROLLOUT_TRACE_SCHEMA`` (their expectations name schema-2 facts: payload files, ``path``,
+    ``recording_complete``); run them with ``ROLLOUT_TRACE_SCHEMA=3`` to exercise schema 3.
+    Schema-3 tests pass ``schema_version=3`` explicitly."""
+    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", os.environ.get("ROLLOUT_TRACE_SCHEMA", "2"))

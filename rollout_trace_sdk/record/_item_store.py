@@ -38,16 +38,19 @@ What it costs per request must follow the *new* items, not the history:
 
 The store talks to storage through one function, ``put(kind, body, parts) -> RawPayloadRef``
 (the writer's ``ShardPlan.place`` plus its queue), so it can be tested without a recorder.
-Not thread-safe: one event loop owns it.
+Thread-safe: a lock serialises its calls (an agent may record from worker threads); the
+``put`` it is given must be safe to call from whichever thread calls the store.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import orjson
@@ -89,6 +92,20 @@ def template_body(value: Any, parts: Sequence[RawPayloadRef], dumps: Dumps = orj
     if len(fragments) != len(parts) + 1:  # a caller's string equal to the hole token
         raise ValueError("template hole count does not match its parts")
     return orjson.dumps([f.decode() for f in fragments])
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run ``method`` under the store's lock."""
+
+    @functools.wraps(method)
+    def call(self: ItemStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]
 
 
 @attrs.frozen
@@ -142,6 +159,7 @@ class ItemStore:
         "_content_min",
         "_dumps",
         "_incremental",
+        "_lock",
         "_max_payload",
         "_put",
         "_recent",
@@ -171,6 +189,7 @@ class ItemStore:
         """
         self._put = put
         self._dumps = dumps
+        self._lock = threading.RLock()
         self._incremental = incremental
         self._content_min = max(int(content_value_min_chars), 1)
         self._max_payload = max_payload_bytes
@@ -186,6 +205,7 @@ class ItemStore:
 
     # --- single items ----------------------------------------------------------------------
 
+    @_locked
     def item(self, item: Any) -> RawPayloadRef:
         """The ``model_item`` reference of ``item``, storing it on first sight (by content).
 
@@ -241,6 +261,7 @@ class ItemStore:
             return seq if len(holes) != before else value
         return value
 
+    @_locked
     def content_value(self, value: Any) -> RawPayloadRef:
         """A ``content_value`` payload for ``value``, one per distinct content."""
         return self._value_ref(self._dumps(value))
@@ -255,6 +276,7 @@ class ItemStore:
 
     # --- requests --------------------------------------------------------------------------
 
+    @_locked
     def request(self, thread_id: str, body: Mapping[str, Any], items: Sequence[Any]) -> RequestRefs:
         """Store an inference request (``body`` with ``input`` = ``items``) and its prompt.
 
@@ -390,6 +412,7 @@ class ItemStore:
 
     # --- responses -------------------------------------------------------------------------
 
+    @_locked
     def response(
         self,
         thread_id: str,
@@ -430,6 +453,7 @@ class ItemStore:
             thread.response_id = None
         return ref
 
+    @_locked
     def reset(self, thread_id: str) -> None:
         """Forget the thread's history (after a compaction replaced it): the next request is
         matched item by item and recorded whole."""

@@ -318,6 +318,17 @@ class RecordQueue:
         plan = self._plan
         assert plan is not None
         size = len(data) + PAYLOAD_OVERHEAD
+        if _get_ident() != self._loop_ident:  # the item store called from a worker thread
+            with self._inbox_lock:
+                if not self._admit_from_thread(size):
+                    drops = self._thread_drops
+                    drops[1] += 1
+                    drops[2] += len(data)
+                    return plan.omit(kind, len(data), parts)
+                ref, record = plan.place(kind, data, parts)
+                if record is not None:
+                    self._inbox_put(record, size)
+            return ref
         queued = self._queued
         with self._inbox_lock:  # the plan is shared with calls from other threads
             if self._closing or self._failed is not None or (queued and queued + size > self._cap):

@@ -373,7 +373,7 @@ def open_rollout(
 
 
 #: The schema a rollout writes when neither the call nor the environment says.
-DEFAULT_SCHEMA: Final = 2
+DEFAULT_SCHEMA: Final = 3
 SCHEMA_ENV: Final = "ROLLOUT_TRACE_SCHEMA"
 
 
