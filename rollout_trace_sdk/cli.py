@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary | convert | redact.
+"""``rollout-trace``: demo | reduce | validate | summary | convert | redact | view | show | export.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
     demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
+
+    from .view.commands import add_parsers as add_view_parsers
+
+    add_view_parsers(commands)
     return parser
 
 
@@ -345,6 +349,24 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import cmd_view
+
+    return cmd_view(args, out, err)
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import cmd_show
+
+    return cmd_show(args, out, err)
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import cmd_export
+
+    return cmd_export(args, out, err)
+
+
 def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .redact_bundle import run_cli
 
@@ -356,6 +378,9 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "summary": _cmd_summary,
     "demo": _cmd_demo,
+    "view": _cmd_view,
+    "show": _cmd_show,
+    "export": _cmd_export,
     "convert": _cmd_convert,
     "redact": _cmd_redact,
 }

@@ -32,11 +32,21 @@ export CODEX_BIN CODEX3_BIN
 unset RUST_BACKTRACE
 echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN" --version)"
 
-# The hostile-bundle test watches every file open with strace; install it when we can (root with
-# apt-get). Without it that test falls back to a Python audit hook.
-if ! command -v strace >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  apt-get install -y -qq strace >/dev/null 2>&1 ||
-    echo "scripts/test.sh: could not install strace; the fuzz test uses an audit hook" >&2
+# System tools some tests use, installed when missing and we can (root with apt-get; one
+# `apt-get update` first, since a fresh machine has no package lists):
+# - strace: the hostile-bundle test watches every file open (else it uses a Python audit hook);
+# - chromium: the viewer's browser tests drive Debian's Chromium through Playwright (never
+#   `playwright install`, which downloads browsers); without it they skip, saying so.
+missing=()
+command -v strace >/dev/null || missing+=(strace)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 ||
+      echo "scripts/test.sh: could not install ${missing[*]}; the tests that need them skip or fall back" >&2
+  else
+    echo "scripts/test.sh: ${missing[*]} missing and no root apt-get; the tests that need them skip or fall back" >&2
+  fi
 fi
 
 "$VENV/bin/ruff" check .

@@ -8,12 +8,14 @@ JSON escapes where a secret's surroundings may hold them (``\\n`` before a token
 a value), and every secret span they report is made of whole escape sequences and holds no
 quote: replacing it with a placeholder keeps the JSON valid.
 
-Finding is done with ``bytes.find``, one pass per marker: token markers (``sk-``, ``AKIA``) in
-the data as it is, keyword markers (``oken``, ``pass``) in a lowercased copy (one more pass,
-which makes them case-insensitive). A hit only costs an anchored match at that spot, so no
-pattern ever scans a whole payload. Each pass costs ~0.7 ns a byte, so the marker list is kept
-short: a kind that a keyword already finds (a PEM block says ``PRIVATE KEY``) has no marker
-of its own.
+Every rule starts at a marker: token markers (``sk-``, ``AKIA``) as they are, keyword markers
+(``oken``, ``pass``) in any case. A marker's rule only runs anchored at the marker, so no
+pattern ever scans a whole payload. Finding the markers is one Hyperscan pass over the data
+(:mod:`._redact_scan`) for *gates*: a marker with what must follow it for its rule to have a
+chance (``sk-`` and 8 key characters; a keyword, the rest of its name and a ``:`` or ``=``).
+A gate is looser than its rule, never stricter, so the rules see every marker that could hold
+a secret, and clean text (``task-list``, ``sort(key=...)``) costs no Python at all. A kind that
+a keyword already finds (a PEM block says ``PRIVATE KEY``) has no marker of its own.
 """
 
 from __future__ import annotations
@@ -28,12 +30,25 @@ _START: Final = rb"(?:(?<![A-Za-z0-9_\-])|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))
 #: Token rules: case-sensitive marker -> (kind, pattern matched at the marker's offset). The
 #: whole match is the secret unless the pattern has a ``secret`` group.
 TOKEN_RULES: Final[dict[bytes, tuple[str, re.Pattern[bytes]]]] = {}
+#: Token gates: marker -> what must follow it for its rule to match (a Hyperscan regex, also
+#: valid for ``re``). Necessary, not sufficient: the rule decides. A gate's match (marker
+#: included) spans at most :data:`TOKEN_GATE_SPAN` bytes.
+TOKEN_GATES: Final[dict[bytes, bytes]] = {}
+TOKEN_GATE_SPAN: Final = 80
 
 
-def _token(kind: str, markers: tuple[bytes, ...], pattern: bytes, *, boundary: bool = True) -> None:
+def _token(
+    kind: str,
+    markers: tuple[bytes, ...],
+    pattern: bytes,
+    *,
+    gate: bytes,
+    boundary: bool = True,
+) -> None:
     compiled = re.compile(_START + pattern if boundary else pattern)
     for marker in markers:
         TOKEN_RULES[marker] = (kind, compiled)
+        TOKEN_GATES[marker] = gate
 
 
 # OpenAI / Anthropic / OpenRouter style keys. A bare ``sk-`` needs 20 characters and a digit
@@ -42,6 +57,7 @@ _token(
     "sk_key",
     (b"sk-",),
     rb"sk-(?:(?:proj|ant|svcacct|admin|or)-[A-Za-z0-9_\-]{8,}|[A-Za-z0-9_\-]{20,})",
+    gate=rb"[A-Za-z0-9_\-]{8}",
 )
 # AWS access key ids, and a 40-character secret key right after one (CSV, `aws configure`).
 _token(
@@ -49,16 +65,27 @@ _token(
     (b"AKIA", b"ASIA"),
     rb"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"
     rb"(?:(?P<gap>(?:[\s,;:|=\"']|\\[nt\"]){1,24})(?P<aws_secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=]))?",
+    gate=rb"[A-Z0-9]{8}",
 )
-_token("gcp_api_key", (b"AIza",), rb"AIza[0-9A-Za-z_\-]{35,}")
+_token("gcp_api_key", (b"AIza",), rb"AIza[0-9A-Za-z_\-]{35,}", gate=rb"[0-9A-Za-z_\-]{8}")
 _token(
     "github_token",
     (b"ghp_", b"gho_", b"ghs_"),  # personal, OAuth (gh auth token), Actions
     rb"gh[pousr]_[A-Za-z0-9]{30,}",
+    gate=rb"[A-Za-z0-9]{8}",
 )
-_token("github_token", (b"github_pat_",), rb"github_pat_[A-Za-z0-9_]{20,}")
-_token("slack_token", (b"xox",), rb"xox[abposr]-[A-Za-z0-9\-]{10,}")
-_token("jwt", (b"eyJ",), rb"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")
+_token(
+    "github_token", (b"github_pat_",), rb"github_pat_[A-Za-z0-9_]{20,}", gate=rb"[A-Za-z0-9_]{8}"
+)
+_token(
+    "slack_token", (b"xox",), rb"xox[abposr]-[A-Za-z0-9\-]{10,}", gate=rb"[abposr]-[A-Za-z0-9\-]{8}"
+)
+_token(
+    "jwt",
+    (b"eyJ",),
+    rb"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",
+    gate=rb"[A-Za-z0-9_\-]{8}",
+)
 # A PEM private key block; its line breaks are JSON escapes (``\\n``, ``\\\\n`` nested), so the
 # body may hold backslashes but never a quote. A block cut short (a preview) goes to its end.
 # Found through the ``key`` keyword (``PRIVATE KEY``), matched at its ``-----BEGIN``.
@@ -72,6 +99,7 @@ _token(
     "url_password",
     (b"://",),
     rb"://[A-Za-z0-9._~%!$&*+,;=\-]{1,64}:(?P<secret>[^\s/@\"\\\[\]<>{}]{1,128})@",
+    gate=rb"[A-Za-z0-9._~%!$&*+,;=\-]{1,64}:",
     boundary=False,
 )
 
@@ -92,6 +120,22 @@ COOKIE_PAIR: Final = re.compile(rb"(?:^|;)[ \t]*[^=;\s]+=(?P<secret>[^;]*)")
 #: Keyword markers (lowercase) for names: JSON keys, ``NAME=value`` assignments, ``Name:
 #: value`` headers. ``uthoriz`` and ``ookie`` also start the header rules above.
 NAME_MARKERS: Final = (b"oken", b"ecret", b"pass", b"key", b"ookie", b"uthoriz")
+#: Name gates (case-insensitive, built by the scanner from the suffixes below): a keyword
+#: marker, then what makes its name end like a secret name (``api_key``, ``tokenSecret``;
+#: not ``key`` nor ``max_tokens``), then what :data:`AFTER_NAME` starts with. A name ends at
+#: most :data:`NAME_GATE_REACH` bytes after a marker it holds, and starts at most as far
+#: before it (:data:`NAME_LEFT`, :data:`NAME_RIGHT`).
+NAME_GATE_CHARS: Final = rb"[A-Za-z0-9_.\-]"
+NAME_GATE_SEPARATORS: Final = rb"[_.\-]*"
+NAME_GATE_AFTER: Final = rb"(?:\\*[\"'])?[ \t]*[:=]"
+NAME_GATE_REACH: Final = 64
+#: Header gates (case-insensitive): keyword marker -> (text before it, text after it) that
+#: its header rule needs (``Authorization``, ``Cookie``, ``PRIVATE KEY`` for a PEM block).
+HEADER_GATES: Final = {
+    b"uthoriz": (b"a", b"ation"),
+    b"ookie": (b"c", b""),
+    b"key": (b"private ", b""),
+}
 
 #: Normalised name (lowercase, no ``_-. ``) ends with -> kind. Longest first.
 NAME_SUFFIXES: Final = (

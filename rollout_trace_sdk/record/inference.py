@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
 from ._item_store import RequestRefs
-from .items import TokenUsage, plain, usage_payload
-from .runtime import NullLifecycle, error_text, outcome_of, uuid4
+from .items import TokenUsage
+from .requests import normalize_output_items, normalize_request, normalize_usage
+from .runtime import NullLifecycle, error_text, outcome_of, uuid4, warn
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -22,13 +23,14 @@ if TYPE_CHECKING:
 CALL_ID_HEADER = "x-codex-inference-call-id"
 
 
-def _request_dict(request: Any) -> dict[str, Any]:
-    request = plain(request)
-    if isinstance(request, Mapping):
-        return dict(request)
-    if isinstance(request, list | tuple):
-        return {"input": list(request)}
-    return {"input": []}
+def _report(turn: Turn, call_id: str, what: str, problems: list[str]) -> None:
+    """Input the reducers would refuse was dropped: say so, and record it in the bundle."""
+    if problems:
+        warn(f"rollout trace: inference {what} {call_id}: " + "; ".join(problems))
+        turn.thread.protocol_event(
+            "rollout_trace_input_dropped",
+            {"inference_call_id": call_id, "what": what, "problems": problems},
+        )
 
 
 def last_assistant_text(items: Sequence[Any]) -> str | None:
@@ -70,7 +72,8 @@ class InferenceCall:
         self._turn = turn
         self.inference_call_id = uuid4()
         thread = turn.thread
-        body = _request_dict(request)
+        body, problems = normalize_request(request)
+        _report(turn, self.inference_call_id, "request", problems)
         items = body.get("input")
         if isinstance(items, list | tuple):
             body["input"] = thread.ids.for_request(items)
@@ -122,7 +125,7 @@ class InferenceCall:
         self,
         *,
         response_id: str | None = None,
-        output_items: Sequence[Any] = (),
+        output_items: Sequence[Any] | object = (),
         token_usage: TokenUsage | Mapping[str, Any] | object = None,
         upstream_request_id: str | None = None,
         accept: bool = True,
@@ -134,6 +137,8 @@ class InferenceCall:
         ids = turn.thread.ids
         recorded: list[Any] = []
         item_ids: list[str] = []
+        output_items, problems = normalize_output_items(output_items)
+        _report(turn, self.inference_call_id, "output", problems)
         for item in output_items:
             with_id, item_id = ids.for_history(item)
             recorded.append(with_id)
@@ -150,7 +155,7 @@ class InferenceCall:
         body = {
             "response_id": response_id,
             "upstream_request_id": upstream_request_id,
-            "token_usage": usage_payload(token_usage),
+            "token_usage": normalize_usage(token_usage),
             "output_items": recorded,
         }
         if rt.items is not None:
@@ -178,9 +183,11 @@ class InferenceCall:
         return recorded
 
     def _partial(self, items: Sequence[Any]) -> ev.RawPayloadRef | None:
+        turn = self._turn
+        items, problems = normalize_output_items(items)
+        _report(turn, self.inference_call_id, "partial output", problems)
         if not items:
             return None
-        turn = self._turn
         output = turn.thread.ids.for_snapshot(items)
         body = {
             "response_id": None,
@@ -275,12 +282,14 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
         self,
         *,
         response_id: str | None = None,
-        output_items: Sequence[Any] = (),
+        output_items: Sequence[Any] | object = (),
         token_usage: TokenUsage | Mapping[str, Any] | object = None,
         upstream_request_id: str | None = None,
         accept: bool = True,
     ) -> list[Any]:
-        return list(output_items)
+        if isinstance(output_items, list | tuple):
+            return list(output_items)
+        return normalize_output_items(output_items)[0]  # a Response or a ChatCompletion
 
     def failed(
         self,

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Final, Literal
 
 from ..model import events as ev
+from . import current
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
 from .items import ItemIds, agent_message, final_answer_text
@@ -477,6 +478,7 @@ class Turn:
 
     async def __aenter__(self) -> Turn:
         await self._rt.room()
+        current.entered(self)
         return self
 
     async def __aexit__(
@@ -485,6 +487,7 @@ class Turn:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        current.left(self)
         if not self._ended:
             outcome = outcome_of(exc)
             self.end(outcome, error=None if exc is None else error_text(exc))

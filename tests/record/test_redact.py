@@ -474,3 +474,105 @@ def test_event_line_fields(payload: dict[str, Any]) -> None:
         assert secret not in out
     assert b"hunter2" not in out
     assert b"[REDACTED:" in out
+
+
+# --- the gate scan against every marker occurrence -------------------------------------------
+
+_GATE_FRAGMENTS = [
+    *_FRAGMENTS,
+    "secret_",
+    "_key",
+    "KEY",
+    "oken",
+    "PASS",
+    "ookie",
+    "uthoriz",
+    "private key ",
+    "PRIVATE KEY-----",
+    "AKIAZ7QW3RTY5UIOP2AS",
+    "sk-",
+    "x" * 30,
+    "_" * 20,
+    "\\\\\\",
+    '\\"',
+    "\t",
+    "-",
+    "postgres://u:p@h",
+    "=hunter2!",
+]
+_gate_text = st.lists(
+    st.one_of(st.sampled_from(_GATE_FRAGMENTS), st.text(min_size=1, max_size=8)), max_size=24
+).map("".join)
+
+
+def _reference(config: RedactionConfig | None = None) -> Redactor:
+    """A redactor that runs the rules at every marker occurrence (no gate scan)."""
+    r = Redactor(config, key=b"k")
+    r._scanner = None
+    return r
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    value=st.one_of(
+        _gate_text, st.lists(_gate_text, max_size=3), st.dictionaries(_keys, _gate_text, max_size=3)
+    ),
+    pretty=st.booleans(),
+    nested=st.booleans(),
+)
+@example(value="ecret" + "x" * 56 + "_api_key: 'v4lue1'", pretty=False, nested=False)
+@example(value="secret" + "x" * 70 + "key=abc123", pretty=False, nested=True)
+def test_the_gate_scan_finds_what_every_marker_finds(
+    value: Any, pretty: bool, nested: bool
+) -> None:
+    """The gates only skip markers whose rules cannot match: same bytes, same counts as the
+    rules run at every occurrence of every marker."""
+    if nested:
+        value = json.dumps(value)
+    data = orjson.dumps(value, option=PRETTY if pretty else 0)
+    gated, reference = Redactor(key=b"k"), _reference()
+    assert gated._scanner is not None
+    assert gated.redact(data) == reference.redact(data)
+    assert gated.counts == reference.counts
+    lines = data.replace(b"\n", b" ") + b"\n" + orjson.dumps({"token": value}) + b"\n"
+    assert gated.redact(lines, lines=True) == reference.redact(lines, lines=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_gate_text, key=st.sampled_from(["session", "sess_id", "pass", "X-Trace"]))
+def test_the_gate_scan_with_configured_keys(value: str, key: str) -> None:
+    config = RedactionConfig(keys=[key])
+    data = orjson.dumps({"v": value, key: value, "t": f"{key}={value}"})
+    assert Redactor(config, key=b"k").redact(data) == _reference(config).redact(data)
+
+
+def test_gates_are_no_longer_than_their_window() -> None:
+    """A token gate's match must fit the window the scanner searches back for its marker."""
+    from rollout_trace_sdk.record import _redact_rules as rules
+
+    for marker, gate in rules.TOKEN_GATES.items():
+        width = re._parser.parse(re.escape(marker) + gate).getwidth()  # type: ignore[attr-defined]
+        assert width[1] <= rules.TOKEN_GATE_SPAN, marker
+
+
+def test_a_clean_bytearray_is_returned_uncopied_and_a_big_one_is_redacted() -> None:
+    r = Redactor(key=b"k")
+    clean = bytearray(b'{"b":"ok","max_tokens":5,"key":"k"}\n' * 2000)
+    assert r.redact(clean, lines=True) is clean
+    dirty = bytearray(clean + b'{"password":"hunter2"}\n' + clean)
+    out = r.redact(dirty, lines=True)
+    assert b"hunter2" not in out and out.count(b"\n") == dirty.count(b"\n")
+    assert out == _reference().redact(bytes(dirty), lines=True)
+
+
+def test_a_failing_scan_falls_back_even_for_a_clean_bytearray() -> None:
+    class Failing:
+        def sites(self, data: object) -> Any:
+            raise RuntimeError("scratch in use")
+
+    r = Redactor(key=b"k")
+    r._scanner = Failing()  # type: ignore[assignment]
+    chunk = bytearray(b'{"b":"ok"}\n{"password":"hunter2"}\n')
+    out = r.redact(chunk, lines=True)
+    assert b"hunter2" not in out and out.count(b"\n") == 2
+    assert r.counts["redaction_error"] == 1

@@ -1,0 +1,231 @@
+"""What the OpenAI SDK integration costs per inference call beyond recording it by hand.
+
+    python benchmarks/integrations.py [--blocks N] [--block CALLS] [--backend asyncio|trio]
+
+Three loops make the same ``responses.create`` (and ``chat.completions.create``) calls on a
+real ``AsyncOpenAI`` client whose ``create`` is replaced by a stub returning a real SDK
+``Response`` / ``ChatCompletion`` object parsed once (so HTTP, which costs milliseconds and
+varies far more than what is measured, is left out):
+
+* ``bare``: the stub alone, no tracing (the floor);
+* ``by_hand``: the call recorded by hand, as ``docs/recording.md`` shows it
+  (``async with turn.inference(request) as call`` + ``call.completed(response_id=...,
+  output_items=response.output, token_usage=response.usage, upstream_request_id=...)``);
+* ``instrumented``: the same call through ``instrument(client)`` in an open turn.
+
+Times are CPU time of the loop's thread. Blocks of calls interleave the three in one rollout
+and turn (the writer catches up between
+blocks, untimed); each figure is the median over blocks of the mean µs per call, and
+``overhead`` is the median over blocks of (instrumented − by hand), target ≤ 5 µs; the
+same difference between the fastest blocks is printed too (on a busy machine it is the
+least disturbed figure). The
+bundle goes to a temporary directory (``/dev/shm`` when there is one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion
+from openai.types.responses import Response
+
+from rollout_trace_sdk.integrations.openai import instrument
+from rollout_trace_sdk.record import Turn, open_rollout
+
+HISTORY = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "What is the weather in Oslo?"},
+    {
+        "type": "function_call",
+        "call_id": "call_1",
+        "name": "get_weather",
+        "arguments": '{"city":"Oslo"}',
+    },
+    {"type": "function_call_output", "call_id": "call_1", "output": "rain, 7 C"},
+]
+USAGE = {
+    "input_tokens": 120,
+    "input_tokens_details": {"cached_tokens": 64, "cache_write_tokens": 0},
+    "output_tokens": 12,
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 132,
+}
+RESPONSE = Response.model_validate(
+    {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 0,
+        "model": "gpt-test",
+        "status": "completed",
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_1",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": "Rain, 7 C.", "annotations": []}],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": USAGE,
+    }
+)
+COMPLETION = ChatCompletion.model_validate(
+    {
+        "id": "chatcmpl_1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-test",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Rain, 7 C."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132},
+    }
+)
+RESPONSE._request_id = "req_1"  # what the SDK sets from the x-request-id header
+COMPLETION._request_id = "req_1"
+MESSAGES = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "What is the weather in Oslo?"},
+]
+
+
+async def _response_stub(**kwargs: Any) -> Response:
+    return RESPONSE
+
+
+async def _completion_stub(**kwargs: Any) -> ChatCompletion:
+    return COMPLETION
+
+
+def _client(instrumented: bool) -> AsyncOpenAI:
+    client = AsyncOpenAI(api_key="bench", base_url="http://127.0.0.1:9/v1")
+    client.responses.create = _response_stub  # type: ignore[assignment,method-assign]
+    client.chat.completions.create = _completion_stub  # type: ignore[assignment,method-assign]
+    return instrument(client) if instrumented else client
+
+
+async def _bare(turn: Turn, client: AsyncOpenAI, calls: int, api: str) -> None:
+    for i in range(calls):
+        if api == "responses":
+            await client.responses.create(model="gpt-test", input=[*HISTORY, _user(i)])
+        else:
+            await client.chat.completions.create(model="gpt-test", messages=[*MESSAGES, _user(i)])
+
+
+async def _by_hand(turn: Turn, client: AsyncOpenAI, calls: int, api: str) -> None:
+    for i in range(calls):
+        if api == "responses":
+            request = {"model": "gpt-test", "input": [*HISTORY, _user(i)]}
+            async with turn.inference(request) as call:
+                response = await client.responses.create(**request, extra_headers=call.headers)
+                call.completed(
+                    response_id=response.id,
+                    output_items=response.output,
+                    token_usage=response.usage,
+                    upstream_request_id=response._request_id,
+                )
+        else:
+            chat_request = {"model": "gpt-test", "messages": [*MESSAGES, _user(i)]}
+            async with turn.inference(chat_request) as call:
+                completion = await client.chat.completions.create(
+                    **chat_request, extra_headers=call.headers
+                )
+                call.completed(
+                    response_id=completion.id,
+                    output_items=completion,
+                    token_usage=completion.usage,
+                    upstream_request_id=completion._request_id,
+                )
+
+
+def _user(i: int) -> dict[str, str]:
+    return {"role": "user", "content": f"and now? ({i})"}
+
+
+async def _block(turn: Turn, loop: Any, client: AsyncOpenAI, calls: int, api: str) -> float:
+    """Mean CPU µs per call of one block of ``calls`` calls. CPU time of this thread, not
+    wall time: the stubbed calls never wait, and other processes on a busy machine then do
+    not count (the writer does not run inside a block: nothing in it yields)."""
+    start = time.thread_time_ns()
+    await loop(turn, client, calls, api)
+    return (time.thread_time_ns() - start) / calls / 1000
+
+
+async def _instrumented(turn: Turn, client: AsyncOpenAI, calls: int, api: str) -> None:
+    await _bare(turn, client, calls, api)
+
+
+async def main(blocks: int, block: int) -> dict[str, float]:
+    """Blocks of ``block`` calls, the three ways in turn, ``blocks`` times, in one rollout
+    and one turn; the writer catches up between blocks (outside the timed part), so every
+    block starts with the same empty queue."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    plain, instrumented = _client(False), _client(True)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=base, prefix="bench-integrations-") as tmp:
+        async with open_rollout(Path(tmp), model="gpt-test") as rollout:
+            for api in ("responses", "chat"):
+                samples: dict[str, list[float]] = {"bare": [], "by_hand": [], "instrumented": []}
+                diffs: list[float] = []
+                async with rollout.root.turn() as turn:
+                    for _ in range(blocks):
+                        gc.collect()
+                        samples["bare"].append(await _block(turn, _bare, plain, block, api))
+                        hand = await _block(turn, _by_hand, plain, block, api)
+                        auto = await _block(turn, _instrumented, instrumented, block, api)
+                        samples["by_hand"].append(hand)
+                        samples["instrumented"].append(auto)
+                        diffs.append(auto - hand)
+                        await rollout.flush()
+                for name, values in samples.items():
+                    figures[f"{api}_{name}_us"] = statistics.median(values)
+                    figures[f"{api}_{name}_min_us"] = min(values)
+                figures[f"{api}_overhead_us"] = statistics.median(diffs)
+                # the fastest block of each is the least disturbed by other processes
+                figures[f"{api}_overhead_min_us"] = (
+                    figures[f"{api}_instrumented_min_us"] - figures[f"{api}_by_hand_min_us"]
+                )
+    return figures
+
+
+def _cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=60)
+    parser.add_argument("--block", type=int, default=25, help="calls per block")
+    parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
+    args = parser.parse_args()
+    figures = anyio.run(main, args.blocks, args.block, backend=args.backend)
+    for api in ("responses", "chat"):
+        print(
+            f"{api:9s} bare {figures[f'{api}_bare_us']:7.2f} µs/call   "
+            f"by hand {figures[f'{api}_by_hand_us']:7.2f}   "
+            f"instrumented {figures[f'{api}_instrumented_us']:7.2f}   "
+            f"overhead {figures[f'{api}_overhead_us']:+6.2f} µs (target ≤ 5); "
+            f"fastest blocks: by hand {figures[f'{api}_by_hand_min_us']:.2f}, "
+            f"instrumented {figures[f'{api}_instrumented_min_us']:.2f}, "
+            f"overhead {figures[f'{api}_overhead_min_us']:+.2f} µs"
+        )
+
+
+if __name__ == "__main__":
+    _cli()

@@ -1,0 +1,479 @@
+"""Record the OpenAI Python SDK's model calls with one line: ``client = instrument(client)``.
+
+``instrument`` replaces ``create`` on the client's ``responses`` and ``chat.completions``
+resources (this client object only; a copy made with ``with_options`` is not instrumented).
+A call made while a turn is current (inside ``async with turn:``) becomes one inference
+call of that turn:
+
+* the request, as sent (keyword arguments less the client-only ones; ``extra_body`` merged);
+* the ``x-codex-inference-call-id`` header added to it, so provider logs join the trace;
+* on success the response's output items (or the completion's message), token usage,
+  response id and the upstream ``x-request-id``; a Responses ``status: "failed"`` is a
+  failed call with the response's error text;
+* an exception: failed with its text (and the error's request id), or cancelled;
+* a stream (``stream=True``): recorded as it is consumed. The first delta records
+  ``rollout_trace_first_token`` (a protocol event with ``time_to_first_token_ms``); the
+  terminal event (Responses) or the end of the stream (Chat) completes the call; a stream
+  closed before that ends it cancelled with the items received so far; one that breaks
+  ends it failed. A stream dropped without closing is ended cancelled with its turn.
+
+Calls outside a turn are passed through untouched. The SDK is never imported here: the
+wrapper only looks at attributes of what the SDK returns, so any ``openai>=1.50`` works.
+
+Tool calls stay the loop's own; :func:`run_function_call` runs one ``function_call`` item
+and records it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
+
+from ..record.current import current_turn
+from ..record.inference import InferenceCall
+from ..record.requests import to_plain
+from ..record.runtime import error_text, outcome_of
+from ..record.threads import Turn
+
+__all__ = ["FIRST_TOKEN_EVENT", "instrument", "run_function_call"]
+
+#: The protocol event a stream's first delta records.
+FIRST_TOKEN_EVENT: Final = "rollout_trace_first_token"
+
+_CLIENT_OPTIONS: Final = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+_UNSET: Final = frozenset({"Omit", "NotGiven"})  # the SDK's "argument not given" sentinels
+_MARK: Final = "_rollout_trace_instrumented"
+#: The header the SDK's ``with_raw_response`` / ``with_streaming_response`` wrappers add.
+_RAW_HEADER: Final = "X-Stainless-Raw-Response"
+
+ClientT = TypeVar("ClientT")
+
+
+def instrument(client: ClientT) -> ClientT:
+    """Record the model calls ``client`` makes inside an open turn.
+
+    Args:
+        client: an ``openai.AsyncOpenAI`` or ``openai.OpenAI`` (or Azure) client.
+
+    Returns:
+        The same client, instrumented (instrumenting twice changes nothing).
+    """
+    if getattr(client, _MARK, False):
+        return client
+    is_async = any(cls.__name__ == "AsyncAPIClient" for cls in type(client).__mro__)
+    resources = [getattr(client, "responses", None)]
+    chat = getattr(client, "chat", None)
+    resources.append(getattr(chat, "completions", None))
+    for resource, api in zip(resources, ("responses", "chat"), strict=True):
+        original = getattr(resource, "create", None)
+        if original is None:
+            continue
+        if is_async or inspect.iscoroutinefunction(original):
+            wrapped: Callable[..., Any] = _async_create(original, api)
+        else:
+            wrapped = _sync_create(original, api)
+        resource.create = wrapped  # type: ignore[union-attr]
+    setattr(client, _MARK, True)
+    return client
+
+
+# --- the wrappers ------------------------------------------------------------------------------
+
+
+def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
+    """Start the inference call and add its header to the outgoing request."""
+    request: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key not in _CLIENT_OPTIONS and type(value).__name__ not in _UNSET:
+            request[key] = value
+    extra_body = kwargs.get("extra_body")
+    if isinstance(extra_body, Mapping):
+        request.update(extra_body)
+    call = turn.inference(request)
+    headers = kwargs.get("extra_headers")
+    kwargs["extra_headers"] = {**headers, **call.headers} if headers else call.headers
+    return call
+
+
+def _raw(kwargs: dict[str, Any]) -> bool:
+    """A raw-response call returns the HTTP response, not the model's answer: not recorded."""
+    headers = kwargs.get("extra_headers")
+    return isinstance(headers, Mapping) and _RAW_HEADER in headers
+
+
+def _async_create(original: Callable[..., Awaitable[Any]], api: str) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def create(*args: Any, **kwargs: Any) -> Any:
+        turn = current_turn()
+        if turn is None or _raw(kwargs):
+            return await original(*args, **kwargs)
+        call = _start(turn, kwargs)
+        started = time.perf_counter_ns()
+        try:
+            await call.__aenter__()  # waits for the writer when the rollout says so
+            result = await original(*args, **kwargs)
+        except BaseException as exc:
+            _ended_by(call, exc)
+            raise
+        if kwargs.get("stream") is True:
+            return _recorded(result, _Recorder(turn, call, api, started, result), True)
+        _finish(call, api, result)
+        return result
+
+    return create
+
+
+def _sync_create(original: Callable[..., Any], api: str) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def create(*args: Any, **kwargs: Any) -> Any:
+        turn = current_turn()
+        if turn is None or _raw(kwargs):
+            return original(*args, **kwargs)
+        call = _start(turn, kwargs)
+        started = time.perf_counter_ns()
+        try:
+            result = original(*args, **kwargs)
+        except BaseException as exc:
+            _ended_by(call, exc)
+            raise
+        if kwargs.get("stream") is True:
+            return _recorded(result, _Recorder(turn, call, api, started, result), False)
+        _finish(call, api, result)
+        return result
+
+    return create
+
+
+def _ended_by(
+    call: InferenceCall,
+    exc: BaseException,
+    partial: list[Any] | None = None,
+    upstream: str | None = None,
+) -> None:
+    from_error = getattr(exc, "request_id", None)
+    upstream = from_error if isinstance(from_error, str) else upstream
+    if outcome_of(exc) == "cancelled" or isinstance(exc, GeneratorExit):
+        call.cancelled("cancelled", upstream_request_id=upstream, partial_items=partial or ())
+    else:
+        call.failed(error_text(exc), upstream_request_id=upstream, partial_items=partial or ())
+
+
+def _request_id(result: Any) -> str | None:
+    value = getattr(result, "_request_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _finish(call: InferenceCall, api: str, result: Any, upstream: str | None = None) -> None:
+    """Record a whole response (a Responses ``Response`` or a ``ChatCompletion``)."""
+    upstream = upstream or _request_id(result)
+    if api == "chat":
+        call.completed(
+            response_id=getattr(result, "id", None),
+            output_items=result,
+            token_usage=getattr(result, "usage", None),
+            upstream_request_id=upstream,
+        )
+        return
+    status = getattr(result, "status", None)
+    output = getattr(result, "output", None) or ()
+    if status == "failed":
+        call.failed(_response_error(result), upstream_request_id=upstream, partial_items=output)
+    elif status == "cancelled":
+        call.cancelled("response cancelled", upstream_request_id=upstream, partial_items=output)
+    else:
+        call.completed(
+            response_id=getattr(result, "id", None),
+            output_items=output,
+            token_usage=getattr(result, "usage", None),
+            upstream_request_id=upstream,
+        )
+
+
+def _response_error(response: Any) -> str:
+    error = to_plain(getattr(response, "error", None))
+    if isinstance(error, Mapping):
+        code, message = error.get("code"), error.get("message")
+        return f"{code}: {message}" if code else str(message)
+    return "response failed"
+
+
+# --- streams -----------------------------------------------------------------------------------
+
+
+class _Recorder:
+    """Follows a stream's events and ends the inference call once (completed, failed or
+    cancelled), whichever way the stream ends."""
+
+    __slots__ = (
+        "_api",
+        "_call",
+        "_calls",
+        "_finished",
+        "_id",
+        "_items",
+        "_started",
+        "_text",
+        "_turn",
+        "_upstream",
+        "_usage",
+        "_waiting_first",
+    )
+
+    def __init__(
+        self, turn: Turn, call: InferenceCall, api: str, started: int, stream: Any
+    ) -> None:
+        self._turn = turn
+        self._call = call
+        self._api = api
+        self._started = started
+        self._waiting_first = True
+        self._items: list[Any] = []  # Responses: output items done so far
+        self._id: str | None = None
+        self._text: list[str] = []  # Chat: the message so far
+        self._calls: dict[int, dict[str, Any]] = {}  # Chat: tool calls by index
+        self._usage: Any = None
+        self._finished = False  # Chat: a finish_reason was seen
+        headers = getattr(getattr(stream, "response", None), "headers", None)
+        upstream = headers.get("x-request-id") if headers is not None else None
+        self._upstream: str | None = upstream if isinstance(upstream, str) else None
+
+    def _first_token(self) -> None:
+        self._waiting_first = False
+        elapsed_ms = (time.perf_counter_ns() - self._started) / 1e6
+        self._turn.thread.protocol_event(
+            FIRST_TOKEN_EVENT,
+            {
+                "inference_call_id": self._call.inference_call_id,
+                "time_to_first_token_ms": round(elapsed_ms, 3),
+            },
+        )
+
+    def see(self, event: Any) -> None:
+        if self._call.ended:
+            return
+        if self._api == "chat":
+            self._see_chunk(event)
+            return
+        kind = getattr(event, "type", None)
+        if not isinstance(kind, str):
+            return
+        if self._waiting_first and kind.endswith(".delta"):
+            self._first_token()
+        if kind == "response.output_item.done":
+            self._items.append(getattr(event, "item", None))
+        elif kind == "response.created":
+            self._id = getattr(getattr(event, "response", None), "id", None)
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            _finish(self._call, "responses", event.response, self._upstream)
+        elif kind == "error":
+            message = getattr(event, "message", None)
+            self._call.failed(
+                str(message), upstream_request_id=self._upstream, partial_items=self._items
+            )
+
+    def _see_chunk(self, chunk: Any) -> None:
+        self._id = self._id or getattr(chunk, "id", None)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self._usage = usage
+        choices = getattr(chunk, "choices", None)
+        if not choices:
+            return
+        choice = choices[0]
+        if getattr(choice, "finish_reason", None) is not None:
+            self._finished = True
+        delta = getattr(choice, "delta", None)
+        if delta is None:
+            return
+        content = getattr(delta, "content", None)
+        tool_calls = getattr(delta, "tool_calls", None)
+        if self._waiting_first and (content or tool_calls):
+            self._first_token()
+        if content:
+            self._text.append(content)
+        for part in tool_calls or ():
+            slot = self._calls.setdefault(
+                getattr(part, "index", len(self._calls)),
+                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            slot["id"] = getattr(part, "id", None) or slot["id"]
+            function = getattr(part, "function", None)
+            if function is not None:
+                slot["function"]["name"] += getattr(function, "name", None) or ""
+                slot["function"]["arguments"] += getattr(function, "arguments", None) or ""
+
+    def _message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
+        if self._calls:
+            message["tool_calls"] = [self._calls[i] for i in sorted(self._calls)]
+        return message
+
+    def _partial(self) -> list[Any]:
+        if self._api == "chat":
+            return [self._message()] if self._text or self._calls else []
+        return self._items
+
+    def ended(self) -> None:
+        """The stream has no more events."""
+        if self._call.ended:
+            return
+        if self._api == "chat":
+            self._call.completed(
+                response_id=self._id,
+                output_items=[self._message()],
+                token_usage=self._usage,
+                upstream_request_id=self._upstream,
+            )
+        else:
+            self._call.failed(
+                "stream ended before the response completed",
+                upstream_request_id=self._upstream,
+                partial_items=self._items,
+            )
+
+    def broken(self, exc: BaseException) -> None:
+        """Reading the stream raised (connection lost, cancellation, ...)."""
+        if not self._call.ended:
+            _ended_by(self._call, exc, self._partial(), self._upstream)
+
+    def closed(self) -> None:
+        """The loop closed the stream: done if the answer was complete, else cancelled."""
+        if self._call.ended:
+            return
+        if self._api == "chat" and self._finished:
+            self.ended()
+            return
+        self._call.cancelled(
+            "stream closed before the response completed",
+            upstream_request_id=self._upstream,
+            partial_items=self._partial(),
+        )
+
+
+def _async_methods(base: Any) -> dict[str, Any]:
+    """Methods of a recording subclass of the SDK's ``AsyncStream`` class ``base``: every
+    event is seen by the recorder first, and closing the stream is noticed."""
+
+    def __aiter__(self: Any) -> Any:
+        return self
+
+    async def __anext__(self: Any) -> Any:
+        recorder: _Recorder = self._rollout_trace_recorder
+        try:
+            event = await base.__anext__(self)
+        except StopAsyncIteration:
+            recorder.ended()
+            raise
+        except BaseException as exc:
+            recorder.broken(exc)
+            raise
+        recorder.see(event)
+        return event
+
+    async def close(self: Any) -> None:
+        self._rollout_trace_recorder.closed()
+        await base.close(self)
+
+    async def __aexit__(self: Any, *exc_info: object) -> None:
+        error = exc_info[1]
+        if isinstance(error, BaseException):
+            self._rollout_trace_recorder.broken(error)
+        await self.close()
+
+    return {"__aiter__": __aiter__, "__anext__": __anext__, "close": close, "__aexit__": __aexit__}
+
+
+def _sync_methods(base: Any) -> dict[str, Any]:
+    """The same for the SDK's sync ``Stream`` class ``base``."""
+
+    def __iter__(self: Any) -> Any:
+        return self
+
+    def __next__(self: Any) -> Any:
+        recorder: _Recorder = self._rollout_trace_recorder
+        try:
+            event = base.__next__(self)
+        except StopIteration:
+            recorder.ended()
+            raise
+        except BaseException as exc:
+            recorder.broken(exc)
+            raise
+        recorder.see(event)
+        return event
+
+    def close(self: Any) -> None:
+        self._rollout_trace_recorder.closed()
+        base.close(self)
+
+    def __exit__(self: Any, *exc_info: object) -> None:
+        error = exc_info[1]
+        if isinstance(error, BaseException):
+            self._rollout_trace_recorder.broken(error)
+        self.close()
+
+    return {"__iter__": __iter__, "__next__": __next__, "close": close, "__exit__": __exit__}
+
+
+_RECORDING_CLASSES: dict[type, type] = {}
+
+
+def _recorded(stream: Any, recorder: _Recorder, is_async: bool) -> Any:
+    """``stream``, now recording. Its class is swapped for a subclass (made once per SDK
+    stream class, with the same name) that shows every event to the recorder, so
+    ``isinstance`` checks and every other attribute work as before. A stream that refuses
+    the swap is still ended (cancelled) with its turn."""
+    cls = type(stream)
+    recording = _RECORDING_CLASSES.get(cls)
+    if recording is None:
+        namespace = _async_methods(cls) if is_async else _sync_methods(cls)
+        namespace["__module__"] = cls.__module__
+        recording = type(cls.__name__, (cls,), namespace)
+        _RECORDING_CLASSES[cls] = recording
+    try:
+        stream._rollout_trace_recorder = recorder
+        stream.__class__ = recording
+    except (TypeError, AttributeError):  # pragma: no cover - an SDK stream with __slots__
+        pass
+    return stream
+
+
+# --- tools -------------------------------------------------------------------------------------
+
+
+async def run_function_call(turn: Turn, item: Any, fn: Callable[..., Any]) -> dict[str, Any]:
+    """Run the tool a ``function_call`` item asks for, recorded as a tool call of ``turn``.
+
+    The item's JSON ``arguments`` object is passed to ``fn`` as keyword arguments (any other
+    JSON value as one positional argument); ``fn`` may be sync or async. A string result is
+    the output as is, anything else is sent as JSON. An exception (including arguments that
+    are not JSON) is recorded as the tool call failing, then raised.
+
+    Args:
+        turn: the turn the call belongs to.
+        item: the ``function_call`` item (dict or SDK object) from the model's output.
+        fn: the tool.
+
+    Returns:
+        The ``function_call_output`` item, with its id, already accepted into the thread
+        history: append it to the input of the next request.
+    """
+    call = to_plain(item)
+    if not isinstance(call, Mapping) or call.get("type") != "function_call":
+        raise ValueError(f"run_function_call needs a function_call item, not {item!r}")
+    call_id = str(call.get("call_id"))
+    arguments = call.get("arguments") or "{}"
+    async with turn.tool_call(call_id, str(call.get("name")), arguments=arguments) as tool:
+        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+        result = fn(**parsed) if isinstance(parsed, dict) else fn(parsed)
+        if inspect.isawaitable(result):
+            result = await result
+        output = result if isinstance(result, str) else json.dumps(to_plain(result))
+        done: dict[str, Any] = tool.completed(
+            {"type": "function_call_output", "call_id": call_id, "output": output}
+        )
+    return done

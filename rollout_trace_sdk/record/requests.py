@@ -1,0 +1,603 @@
+"""What clients send, in the one shape both reducers read: Responses-API requests and items.
+
+Agent loops hand the recorder whatever their client library takes: a Responses request with
+a plain string ``input``, "easy" messages (``role`` + ``content``, no ``type``), a Chat
+Completions request (``messages`` with ``tool_calls`` and ``tool`` messages), OpenAI SDK
+pydantic objects, dataclasses. The reducers (ours and Codex's) read only typed Responses
+items, and refuse a whole bundle for one item they do not know. So every request and every
+output is rewritten here, before it is recorded, into typed items, and whatever cannot be
+rewritten is dropped and *reported*: the caller warns and records the problem, and the
+bundle still reduces. The rules follow ``reduce/normalize.py`` (what the reducer accepts);
+the mapping is documented in ``docs/recording.md``.
+
+Pure functions: no I/O, no event loop. The caller's objects are never modified; a value is
+copied only when something in it changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+from ._values import MAX_DEPTH
+
+__all__ = ["normalize_output_items", "normalize_request", "normalize_usage", "to_plain"]
+
+#: Message roles the reducers accept.
+_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
+#: Item types the reducers accept with no further check.
+_FREE_TYPES: Final = frozenset(
+    {
+        "function_call",
+        "function_call_output",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        "tool_search_call",
+        "web_search_call",
+        "image_generation_call",
+        "local_shell_call",
+        "tool_search_output",
+        "mcp_tool_call_output",
+    }
+)
+_COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
+#: Content part types recorded as they are (anything else goes through ``_part``).
+_TYPED_PARTS: Final = frozenset(
+    {"input_text", "output_text", "input_image", "input_file", "input_audio", "refusal"}
+)
+_REASONING_ENTRIES: Final = (
+    ("content", ("reasoning_text", "text")),
+    ("summary", ("summary_text",)),
+)
+
+
+# --- plain values ------------------------------------------------------------------------------
+
+
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as plain JSON-like data: pydantic models (anything with ``model_dump``) and
+    dataclasses become dicts, recursively inside dicts, lists and tuples (tuples become
+    lists). Plain values come back as they are (the same object when nothing changed), so a
+    request that is already plain costs one walk and no copy.
+
+    Args:
+        value: anything a client library hands out.
+
+    Returns:
+        The plain value; objects this cannot convert are returned unchanged.
+    """
+    if value.__class__ is dict or value.__class__ is list:
+        # Already plain JSON is by far the common case: one pass in C says so (dataclasses
+        # are made to fail it, so they are converted below).
+        try:
+            orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+        except TypeError:
+            pass
+        else:
+            return value
+    return _walk(value, 0)
+
+
+def _walk(value: Any, depth: int) -> Any:
+    cls = value.__class__
+    if cls in _SCALARS or depth > MAX_DEPTH:
+        # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
+        # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
+        return value
+    if cls is dict:
+        out: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if item.__class__ in _SCALARS:
+                continue
+            plain = _walk(item, depth + 1)
+            if plain is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = plain
+        return value if out is None else out
+    if cls is list:
+        out_list: list[Any] | None = None
+        for index, item in enumerate(value):
+            if item.__class__ in _SCALARS:
+                continue
+            plain = _walk(item, depth + 1)
+            if plain is not item:
+                if out_list is None:
+                    out_list = list(value)
+                out_list[index] = plain
+        return value if out_list is None else out_list
+    if cls is tuple:
+        return _walk(list(value), depth)
+    if isinstance(value, Mapping):
+        return _walk(dict(value), depth)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="json", exclude_none=True)  # plain all the way down
+        except Exception:
+            return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
+    return value
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+def normalize_request(request: Any) -> tuple[dict[str, Any], list[str]]:
+    """A request as the reducers read it: a Responses-API dict whose ``input`` is a list of
+    typed items.
+
+    Accepted: a Responses request (``input`` a string or a list of items, typed or easy
+    messages), a Chat Completions request (``messages``; its ``tools`` are flattened to the
+    Responses form), just the list of items, or just the prompt string; as dicts, pydantic
+    models or dataclasses.
+
+    Args:
+        request: what the loop sends to the model.
+
+    Returns:
+        The normalised request (a new dict; the caller's is untouched) and the problems found:
+        one sentence per thing dropped or not understood. An empty list means nothing was lost.
+    """
+    problems: list[str] = []
+    value = to_plain(request)
+    if isinstance(value, str | list):
+        value = {"input": value}
+    elif not isinstance(value, dict):
+        problems.append(
+            f"request is a {type(request).__name__}, not a mapping or a list of items; "
+            "recorded with empty input"
+        )
+        return {"input": []}, problems
+    body = dict(value)
+    if "input" in body:
+        raw = body["input"]
+        if isinstance(raw, str):
+            body["input"] = [_text_message("user", raw)]
+        elif isinstance(raw, list):
+            body["input"] = _items(raw, "input", problems)
+        else:
+            problems.append(
+                f"request input is a {type(raw).__name__}, not a string or a list; "
+                "recorded as empty"
+            )
+            body["input"] = []
+    elif "messages" in body:
+        messages = body.pop("messages")
+        if isinstance(messages, list):
+            body["input"] = _items(messages, "messages", problems)
+        else:
+            problems.append(
+                f"request messages is a {type(messages).__name__}, not a list; recorded as empty"
+            )
+            body["input"] = []
+        tools = body.get("tools")
+        if isinstance(tools, list):
+            body["tools"] = [_flat_tool(tool) for tool in tools]
+    else:
+        problems.append("request has neither input nor messages; recorded with empty input")
+        body["input"] = []
+    return body, problems
+
+
+def _flat_tool(tool: Any) -> Any:
+    """A Chat Completions tool (``{"type": "function", "function": {...}}``) in the
+    Responses form (``{"type": "function", "name": ..., ...}``)."""
+    if isinstance(tool, dict) and tool.get("type") == "function":
+        inner = tool.get("function")
+        if isinstance(inner, dict):
+            flat = {"type": "function"}
+            flat.update(inner)
+            return flat
+    return tool
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+
+def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
+    """A response's output as typed items.
+
+    Accepted: a list of Responses output items (typed, pydantic, or easy messages), a whole
+    Responses ``Response`` (its ``output``), a Chat Completions ``ChatCompletion`` (the
+    first choice's message), one choice, or one assistant message (``tool_calls`` become
+    ``function_call`` items).
+
+    Args:
+        output: what the model answered, in any of the shapes above.
+
+    Returns:
+        The typed items and the problems found (dropped items, ignored extra choices).
+    """
+    problems: list[str] = []
+    value = to_plain(output)
+    if value is None:
+        return [], problems
+    if isinstance(value, dict):
+        if isinstance(value.get("output"), list):
+            value = value["output"]
+        elif isinstance(value.get("choices"), list):
+            choices = value["choices"]
+            if len(choices) > 1:
+                problems.append(f"response has {len(choices)} choices; only the first is recorded")
+            value = [choices[0]] if choices else []
+        else:
+            value = [value]
+    elif not isinstance(value, list):
+        problems.append(
+            f"output is a {type(output).__name__}, not a list of items; recorded as empty"
+        )
+        return [], problems
+    unwrapped = [
+        item["message"]
+        if isinstance(item, dict) and "type" not in item and isinstance(item.get("message"), dict)
+        else item
+        for item in value
+    ]
+    return _items(unwrapped, "output", problems), problems
+
+
+# --- token usage -------------------------------------------------------------------------------
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _field(value: Any, key: str) -> Any:
+    """A field of a mapping, or an attribute of an object (pydantic model, dataclass): read
+    directly, without dumping the whole object."""
+    if value.__class__ is dict or isinstance(value, Mapping):
+        return value.get(key)
+    fields = getattr(value, "__dict__", None)  # pydantic v2 models and dataclasses keep them here
+    if fields is not None:
+        return fields.get(key)
+    return getattr(value, key, None)
+
+
+def _detail(usage: Any, key: str, field: str) -> int | None:
+    details = _field(usage, key)
+    return None if details is None else _count(_field(details, field))
+
+
+def _first(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            return value
+    return 0
+
+
+def normalize_usage(usage: Any) -> dict[str, int] | None:
+    """Codex's ``token_usage`` object from any usage shape a client hands out.
+
+    Accepted: Codex's own field names (and the recorder's ``TokenUsage``), the Responses
+    ``usage`` (``input_tokens``, ``input_tokens_details.cached_tokens``,
+    ``output_tokens_details.reasoning_tokens``), the Chat Completions ``usage``
+    (``prompt_tokens``, ``completion_tokens``, ``prompt_tokens_details``,
+    ``completion_tokens_details``) and the Agents SDK ``Usage`` dataclass; as dicts,
+    pydantic models or dataclasses.
+
+    Args:
+        usage: the usage object, or ``None``.
+
+    Returns:
+        The six Codex counters (``total_tokens`` defaults to input + output), or ``None``
+        when there is no usage or it is a plain value (a string, a number, a list).
+    """
+    if usage is None or usage.__class__ in _SCALARS or isinstance(usage, list | tuple):
+        return None
+    if usage.__class__ is dict:
+        return _usage_of(usage)
+    to_payload = getattr(
+        type(usage), "to_payload", None
+    )  # on the class: pydantic's misses are slow
+    if callable(to_payload):
+        result = to_payload(usage)
+        return result if isinstance(result, dict) else None
+    if not (
+        usage.__class__ is dict
+        or isinstance(usage, Mapping)
+        or hasattr(type(usage), "model_fields")  # pydantic v2: fields read in place
+        or dataclasses.is_dataclass(usage)
+    ):
+        usage = to_plain(usage)  # anything else with a model_dump
+        if not isinstance(usage, Mapping):
+            return None
+    return _usage_of(usage)
+
+
+def _usage_of(usage: Any) -> dict[str, int]:
+    """The six counters from a mapping or an object with the fields as attributes."""
+    input_tokens = _first(
+        _count(_field(usage, "input_tokens")), _count(_field(usage, "prompt_tokens"))
+    )
+    output_tokens = _first(
+        _count(_field(usage, "output_tokens")), _count(_field(usage, "completion_tokens"))
+    )
+    total = _count(_field(usage, "total_tokens"))
+    return {
+        "input_tokens": input_tokens,
+        "cached_input_tokens": _first(
+            _count(_field(usage, "cached_input_tokens")),
+            _detail(usage, "input_tokens_details", "cached_tokens"),
+            _detail(usage, "prompt_tokens_details", "cached_tokens"),
+        ),
+        "cache_write_input_tokens": _first(_count(_field(usage, "cache_write_input_tokens"))),
+        "output_tokens": output_tokens,
+        "reasoning_output_tokens": _first(
+            _count(_field(usage, "reasoning_output_tokens")),
+            _detail(usage, "output_tokens_details", "reasoning_tokens"),
+            _detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        ),
+        "total_tokens": total if total is not None else input_tokens + output_tokens,
+    }
+
+
+# --- items -------------------------------------------------------------------------------------
+
+
+def _items(raw: Sequence[Any], where: str, problems: list[str]) -> list[Any]:
+    """Each element as zero or more typed items (a chat assistant message with tool calls
+    becomes several). ``raw`` is plain already (see :func:`to_plain`)."""
+    out: list[Any] = []
+    custom_calls: set[str] = set()
+    changed = False
+    for index, element in enumerate(raw):
+        if element.__class__ is dict and _canonical(element):  # the common case, inline
+            out.append(element)
+            continue
+        converted = _item(element, f"{where}[{index}]", problems, custom_calls)
+        if len(converted) != 1 or converted[0] is not element:
+            changed = True
+        out.extend(converted)
+    return out if changed or not isinstance(raw, list) else raw
+
+
+def _canonical(item: dict[str, Any]) -> bool:
+    """Whether ``item`` is recorded exactly as it is: a tool call or output (not a custom
+    call, whose id the chat mapping must remember), or a message with a role the reducers
+    accept and only typed content parts."""
+    kind = item.get("type")
+    if kind == "message":
+        if item.get("role") not in _ROLES:
+            return False
+        content = item.get("content")
+        if content.__class__ is not list:
+            return False
+        for part in content:
+            if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+                return False
+        return True
+    return kind in _FREE_TYPES and kind != "custom_tool_call"
+
+
+def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) -> list[Any]:
+    if isinstance(item, str):
+        return [_text_message("user", item)]
+    if not isinstance(item, dict):
+        problems.append(f"{where} is a {type(item).__name__}, not an item; dropped")
+        return []
+    kind = item.get("type")
+    if kind is None and "role" in item:
+        return _easy_message(item, where, problems, custom_calls)
+    if not isinstance(kind, str):
+        problems.append(f"{where} has no string type and no role; dropped")
+        return []
+    if kind == "message":
+        return _typed_message(item, where, problems)
+    if kind in _FREE_TYPES:
+        if kind == "custom_tool_call" and isinstance(item.get("call_id"), str):
+            custom_calls.add(item["call_id"])
+        return [item]
+    if kind == "reasoning":
+        problem = _reasoning_problem(item)
+    elif kind == "agent_message":
+        problem = _agent_message_problem(item)
+    elif kind in _COMPACTIONS:
+        problem = (
+            None
+            if isinstance(item.get("encrypted_content"), str)
+            else "has no string encrypted_content"
+        )
+    else:
+        problem = "is not an item type the reducers know"
+    if problem is not None:
+        problems.append(f"{where} ({kind}) {problem}; dropped")
+        return []
+    return [item]
+
+
+def _text_message(role: str, text: str) -> dict[str, Any]:
+    part = "output_text" if role == "assistant" else "input_text"
+    return {"type": "message", "role": role, "content": [{"type": part, "text": text}]}
+
+
+def _parts(content: Any, role: str) -> Any:
+    """Message content as a list of typed parts (the reducers show text only from those).
+    Returns ``content`` itself when it needs no change."""
+    text_type = "output_text" if role == "assistant" else "input_text"
+    if isinstance(content, str):
+        return [{"type": text_type, "text": content}]
+    if not isinstance(content, list):
+        return content
+    for part in content:
+        if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+            break
+    else:  # every part is typed already: the common case, nothing to copy
+        return content
+    return [_part(part, text_type) for part in content]
+
+
+def _part(part: Any, text_type: str) -> Any:
+    if isinstance(part, str):
+        return {"type": text_type, "text": part}
+    if not isinstance(part, dict):
+        return part
+    kind = part.get("type")
+    if kind == "text" or (kind is None and isinstance(part.get("text"), str)):
+        fixed = dict(part)
+        fixed["type"] = text_type
+        return fixed
+    if kind == "image_url":  # Chat Completions image part
+        image = part.get("image_url")
+        fixed = {"type": "input_image"}
+        if isinstance(image, dict):
+            fixed.update({"image_url": image.get("url"), "detail": image.get("detail", "auto")})
+        else:
+            fixed["image_url"] = image
+        return fixed
+    if kind == "file" and isinstance(part.get("file"), dict):  # Chat Completions file part
+        fixed = {"type": "input_file"}
+        fixed.update(part["file"])
+        return fixed
+    return part
+
+
+def _typed_message(item: dict[str, Any], where: str, problems: list[str]) -> list[Any]:
+    role = item.get("role")
+    if not isinstance(role, str) or role not in _ROLES:
+        problems.append(f"{where} (message) has role {role!r}, which the reducers refuse; dropped")
+        return []
+    content = item.get("content")
+    parts = _parts(content, role)
+    if parts is content:
+        return [item]
+    fixed = dict(item)
+    fixed["content"] = parts
+    return [fixed]
+
+
+def _easy_message(
+    item: dict[str, Any], where: str, problems: list[str], custom_calls: set[str]
+) -> list[Any]:
+    """An untyped message: a Responses "easy input message" or a Chat Completions message
+    (assistant ``tool_calls`` / legacy ``function_call``, ``tool`` / legacy ``function``
+    results)."""
+    role = item.get("role")
+    content = item.get("content")
+    if role == "tool" or role == "function":
+        output: dict[str, Any] = {"type": "function_call_output"}
+        call_id = item.get("tool_call_id")
+        if isinstance(call_id, str):
+            output["call_id"] = call_id
+            if call_id in custom_calls:
+                output["type"] = "custom_tool_call_output"
+        output["output"] = _parts(content, "tool") if isinstance(content, list) else content
+        if output["output"] is None:
+            output["output"] = ""
+        return [output]
+    if not isinstance(role, str) or role not in _ROLES:
+        problems.append(f"{where} has role {role!r}, which the reducers refuse; dropped")
+        return []
+    out: list[Any] = []
+    refusal = item.get("refusal")
+    has_content = content is not None and content != "" and content != []
+    if has_content or isinstance(refusal, str) or (role != "assistant" and content is not None):
+        message: dict[str, Any] = {"type": "message", "role": role}
+        if isinstance(item.get("id"), str):
+            message["id"] = item["id"]
+        parts = _parts(content, role) if content is not None else []
+        if isinstance(parts, list) and isinstance(refusal, str):
+            parts = [*parts, {"type": "refusal", "refusal": refusal}]
+        message["content"] = parts
+        if isinstance(item.get("phase"), str):
+            message["phase"] = item["phase"]
+        out.append(message)
+    if role == "assistant":
+        out.extend(_tool_calls(item, where, problems, custom_calls))
+    return out
+
+
+def _tool_calls(
+    item: dict[str, Any], where: str, problems: list[str], custom_calls: set[str]
+) -> Iterable[dict[str, Any]]:
+    legacy = item.get("function_call")
+    if isinstance(legacy, dict):
+        yield {
+            "type": "function_call",
+            "name": legacy.get("name"),
+            "arguments": legacy.get("arguments", ""),
+        }
+    calls = item.get("tool_calls")
+    if calls is None:
+        return
+    if not isinstance(calls, list):
+        problems.append(f"{where} has tool_calls that is not a list; dropped them")
+        return
+    for index, call in enumerate(calls):
+        if not isinstance(call, dict):
+            problems.append(f"{where}.tool_calls[{index}] is not an object; dropped")
+            continue
+        call_id = call.get("id")
+        custom = call.get("custom")
+        if call.get("type") == "custom" and isinstance(custom, dict):
+            if isinstance(call_id, str):
+                custom_calls.add(call_id)
+            yield {
+                "type": "custom_tool_call",
+                "call_id": call_id,
+                "name": custom.get("name"),
+                "input": custom.get("input", ""),
+            }
+            continue
+        function = call.get("function")
+        if not isinstance(function, dict):
+            problems.append(f"{where}.tool_calls[{index}] has no function; dropped")
+            continue
+        yield {
+            "type": "function_call",
+            "call_id": call_id,
+            "name": function.get("name"),
+            "arguments": function.get("arguments", ""),
+        }
+
+
+# --- checks the reducers make on the items they do not merely copy ------------------------------
+
+
+def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
+    found = False
+    for key, allowed in _REASONING_ENTRIES:
+        if key not in item:
+            continue
+        entries = item[key]
+        if entries is None and key == "content":
+            continue
+        if not isinstance(entries, list):
+            return f"has a non-list {key}"
+        for entry in entries:
+            if not isinstance(entry, dict) or entry.get("type") not in allowed:
+                return f"has a {key} entry that is not one of {', '.join(allowed)}"
+            if not isinstance(entry.get("text"), str):
+                return f"has a {key} entry without string text"
+            found = True
+    encrypted = item.get("encrypted_content")
+    if encrypted is not None and not isinstance(encrypted, str):
+        return "has a non-string encrypted_content"
+    if not found and encrypted is None:
+        return "has no content, summary or encrypted_content"
+    return None
+
+
+def _agent_message_problem(item: Mapping[str, Any]) -> str | None:
+    for key in ("author", "recipient"):
+        if not isinstance(item.get(key), str):
+            return f"has no string {key}"
+    if item.get("id") is not None and not isinstance(item["id"], str):
+        return "has a non-string id"
+    content = item.get("content")
+    if not isinstance(content, list) or not content:
+        return "has no content list"
+    for entry in content:
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        field = {"input_text": "text", "encrypted_content": "encrypted_content"}.get(kind or "")
+        if field is None or not isinstance(entry.get(field), str):
+            return "has a content entry that is neither input_text nor encrypted_content"
+    return None

@@ -1,0 +1,142 @@
+"""The ``view``, ``show`` and ``export`` subcommands (registered by ``cli.py``; the logic lives here)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def add_parsers(commands: Any) -> None:
+    """Add ``view`` and ``show`` to the CLI's subparsers."""
+    view = commands.add_parser(
+        "view", help="open a rollout in an HTML viewer (file or local server)"
+    )
+    view.add_argument(
+        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
+    )
+    view.add_argument(
+        "-o", "--output", metavar="FILE", help="page to write (default BUNDLE/view.html)"
+    )
+    view.add_argument(
+        "--serve", action="store_true", help="serve on 127.0.0.1 and follow a live bundle"
+    )
+    view.add_argument(
+        "--port", type=int, default=8765, metavar="N", help="port for --serve (0 = any)"
+    )
+    view.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+
+    show = commands.add_parser("show", help="print a rollout as a readable transcript")
+    show.add_argument(
+        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
+    )
+    show.add_argument("--thread", metavar="PATH", help="only this agent (agent path or thread id)")
+    show.add_argument(
+        "--call", metavar="ID", help="only this inference call (its conversation) or tool call"
+    )
+    show.add_argument("--full", action="store_true", help="do not truncate outputs")
+    show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+
+    export = commands.add_parser(
+        "export", help="export a rollout's timeline (Chrome trace-event JSON for Perfetto)"
+    )
+    export.add_argument(
+        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
+    )
+    export.add_argument("--format", choices=["perfetto"], default="perfetto", help="output format")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+
+
+def _notes(notes: list[str], err: TextIO) -> None:
+    if notes:
+        print(f"lenient: skipped {len(notes)} thing(s):", file=err)
+        for note in notes:
+            print(f"  {note}", file=err)
+
+
+def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write the static page, or serve until interrupted."""
+    from .html import static_page
+    from .model import load_state
+    from .payloads import PayloadReader
+
+    source = Path(args.source)
+    if args.serve:
+        from .serve import ViewServer
+
+        try:
+            server = ViewServer(source, args.port)
+        except OSError as exc:
+            print(
+                f"rollout-trace view: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",
+                file=err,
+            )
+            return 1
+        print(f"serving {source} at {server.url} (Ctrl-C to stop)", file=out, flush=True)
+        try:
+            server.serve_forever()
+        finally:
+            server.close()
+        return 0
+    notes: list[str] = []
+    state = load_state(source, lenient=args.lenient, skipped=notes)
+    _notes(notes, err)
+    reader = PayloadReader(source) if source.is_dir() else None
+    target = (
+        Path(args.output)
+        if args.output
+        else (source / "view.html" if source.is_dir() else source.with_suffix(".html"))
+    )
+    page = static_page(state, reader)
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        print(f"rollout-trace view: cannot write {target}: {exc.strerror or exc}", file=err)
+        return 1
+    print(target, file=out)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Print the transcript: rich on a terminal, plain text otherwise."""
+    from .model import load_state
+    from .show import render_plain, render_rich, transcript_lines
+
+    notes: list[str] = []
+    state = load_state(args.source, lenient=args.lenient, skipped=notes)
+    _notes(notes, err)
+    try:
+        lines = transcript_lines(state, thread=args.thread, call=args.call, full=args.full)
+    except LookupError as exc:
+        print(f"rollout-trace show: {exc.args[0]}", file=err)
+        return 1
+    if out is sys.stdout and out.isatty() and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+
+        render_rich(lines, Console(file=out, highlight=False))
+    else:
+        render_plain(lines, out)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write the Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing)."""
+    import orjson
+
+    from .model import load_state
+    from .perfetto import chrome_trace
+
+    notes: list[str] = []
+    state = load_state(args.source, lenient=args.lenient, skipped=notes)
+    _notes(notes, err)
+    target = Path(args.output)
+    try:
+        target.write_bytes(orjson.dumps(chrome_trace(state)))
+    except OSError as exc:
+        print(f"rollout-trace export: cannot write {target}: {exc.strerror or exc}", file=err)
+        return 1
+    print(target, file=out)
+    return 0

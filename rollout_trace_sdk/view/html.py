@@ -1,0 +1,147 @@
+"""The static page: one self-contained HTML file (styles, script and data inline) that opens
+from disk with no server and no network.
+
+The view model goes in as JSON inside a ``<script type="application/json">`` element, parsed
+once by the page. Raw payload bodies go in a second such element, each deflated and base64
+encoded, and are inflated by the browser's ``DecompressionStream`` only when the user opens
+one; past ``payload_limit`` bytes they are left out and the page says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any, Final
+
+import orjson
+
+from .model import build_view_model
+from .payloads import PayloadReader
+
+#: Raw payload bytes embedded in a static page by default (deflate usually shrinks them 5-10x).
+DEFAULT_PAYLOAD_LIMIT: Final = 256 * 1024 * 1024
+
+
+def static_text(name: str) -> str:
+    """A front-end file shipped as package data."""
+    return resources.files(__package__).joinpath("static", name).read_text("utf-8")
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a ``<script>`` element: ``</`` cannot close it, and U+2028/9 stay
+    escaped for older parsers."""
+    text = orjson.dumps(value).decode("utf-8")
+    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def render_page(model: Mapping[str, Any], *, boot: Mapping[str, Any], data: str = "") -> str:
+    """The page around a view model (static) or around nothing (serve: it fetches the model).
+
+    Args:
+        model: the view model, or an empty mapping when the page fetches it.
+        boot: small settings the script reads first (``mode``, notes).
+        data: ``<script>`` elements placed after the page's script (embedded payloads).
+
+    Returns:
+        The HTML text.
+    """
+    meta = model.get("meta") if isinstance(model, Mapping) else None
+    rollout = meta.get("rollout_id") if isinstance(meta, Mapping) else None
+    title = f"rollout {rollout}" if rollout else "rollout trace"
+    blocks = [f'<script type="application/json" id="rt-boot">{_script_json(boot)}</script>']
+    if model:
+        blocks.append(
+            f'<script type="application/json" id="rt-model">{_script_json(model)}</script>'
+        )
+    page = static_text("index.html")
+    page = page.replace("__TITLE__", _html_escape(title))
+    page = page.replace("/*__STYLE__*/", static_text("style.css"))
+    page = page.replace("/*__SCRIPT__*/", static_text("app.js"))
+    # The script runs as soon as it is parsed, with the model above it; the payloads come
+    # after it, so the page draws while the browser is still reading them. Data goes in by
+    # splitting on the markers, never by replace: the data's own text may contain them.
+    head, rest = page.split("__DATA__", 1)
+    middle, tail = rest.split("__PAYLOADS__", 1)
+    return "".join((head, "\n".join(blocks), middle, data, tail))
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def embedded_payloads(
+    reader: PayloadReader | None, state: Mapping[str, Any], limit: int
+) -> tuple[str, str]:
+    """The payload element and a note for what was left out.
+
+    Args:
+        reader: the bundle's payload reads, or None (input was a state.json).
+        state: the reduced state (its ``raw_payloads`` names what to embed).
+        limit: raw bytes to embed at most; past it the rest is left out, in id order.
+
+    Returns:
+        (the ``<script>`` element or "", a note for the page or "").
+    """
+    index = state.get("raw_payloads")
+    if not isinstance(index, Mapping):
+        index = {}
+    if reader is None:
+        return (
+            "",
+            "Payload bodies are not in this page: it was made from a state.json. Run `rollout-trace view BUNDLE` on the bundle directory to include them.",
+        )
+    encoded: dict[str, str] = {}
+    total = 0
+    left_out = 0
+    unreadable = 0
+    for payload_id in sorted(index, key=_payload_number):
+        ref = index[payload_id]
+        if not isinstance(ref, Mapping):
+            continue
+        raw = reader.read(ref)
+        if raw is None:
+            unreadable += 1
+            continue
+        if total + len(raw) > limit:
+            left_out += 1
+            continue
+        total += len(raw)
+        encoded[payload_id] = base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+    notes = []
+    if left_out:
+        notes.append(
+            f"{left_out:,} payload bodies were left out of this page (over the {limit:,}-byte limit); "
+            "`rollout-trace view --serve` reads them from the bundle on demand."
+        )
+    if unreadable:
+        notes.append(f"{unreadable:,} payloads could not be read from the bundle.")
+    element = f'<script type="application/json" id="rt-payloads">{_script_json(encoded)}</script>'
+    return element, " ".join(notes)
+
+
+def _payload_number(payload_id: str) -> tuple[int, str]:
+    tail = payload_id.rsplit(":", 1)[-1]
+    return (int(tail) if tail.isdigit() else 1 << 62, payload_id)
+
+
+def static_page(
+    state: Mapping[str, Any],
+    reader: PayloadReader | None,
+    *,
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+) -> str:
+    """One self-contained HTML page for a reduced state.
+
+    Args:
+        state: the reduced state as plain JSON values.
+        reader: confined payload reads from the bundle, or None to embed no payloads.
+        payload_limit: raw payload bytes to embed at most.
+
+    Returns:
+        The HTML text.
+    """
+    model = build_view_model(state)
+    data, note = embedded_payloads(reader, state, payload_limit)
+    return render_page(model, boot={"mode": "static", "payload_note": note}, data=data)

@@ -1,0 +1,552 @@
+"""The viewer's JSON view model: the reduced state cut down to what the page draws.
+
+``state.json`` names everything by string id and repeats id lists (a request lists every item
+the model saw), which makes it large and slow to walk in a browser. The view model numbers
+threads, items, calls and tool calls once, refers to them by index, stores times relative to
+the rollout start and keeps the text the page shows and searches. Raw payload bodies are not
+part of it: the page asks for them only when the user opens one.
+
+It is built from the state as plain JSON values (``orjson.loads(state_bytes(trace))`` or a
+``state.json`` read from disk), so one code path serves both inputs and any state version
+that has the fields we read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from ..reduce.errors import ReduceError
+
+VIEW_MODEL_VERSION: Final = 1
+#: Longest item text kept in the model; the rest is one click away in the raw payload.
+MAX_ITEM_TEXT: Final = 20_000
+
+_Obj = Mapping[str, Any]
+
+
+def load_state(
+    source: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+) -> Any:
+    """The reduced state of a bundle directory (reduced now) or of a ``state.json`` file.
+
+    Args:
+        source: a bundle directory or a state file.
+        lenient: reduce what a crashed or still-running recorder left behind.
+        skipped: receives lenient mode's notes.
+
+    Returns:
+        The state as plain JSON values.
+
+    Raises:
+        ReduceError: the input cannot be read or is not a reduced state.
+    """
+    path = Path(source)
+    if path.is_dir():
+        from ..reduce import reduce_bundle, state_bytes
+
+        trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
+        return orjson.loads(state_bytes(trace))
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        from ..reduce.bundle import io_error_text
+
+        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=str(source)) from None
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
+    if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
+        raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=str(source))
+    return state
+
+
+def _map(state: _Obj, key: str) -> list[_Obj]:
+    value = state.get(key)
+    if not isinstance(value, Mapping):
+        return []
+    return [v for v in value.values() if isinstance(v, Mapping)]
+
+
+def _seq(obj: _Obj) -> int:
+    execution = obj.get("execution")
+    seq = execution.get("started_seq") if isinstance(execution, Mapping) else None
+    return seq if isinstance(seq, int) else 0
+
+
+def _text(parts: Any, *, summaries: bool = True) -> str:
+    """An item's body as display text: text and summaries, JSON summaries, code, labels."""
+    if isinstance(parts, Mapping):
+        parts = parts.get("parts")
+    if not isinstance(parts, list):
+        return ""
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind == "text" or (kind == "summary" and summaries):
+            out.append(str(part.get("text", "")))
+        elif kind == "json":
+            out.append(str(part.get("summary", "")))
+        elif kind == "code":
+            out.append(str(part.get("source", "")))
+        elif kind == "encoded":
+            out.append(f"[{part.get('label', 'encoded')}]")
+        elif kind == "payload_ref":
+            out.append(f"[{part.get('label', 'payload')}]")
+    text = "\n".join(p for p in out if p)
+    if len(text) > MAX_ITEM_TEXT:
+        text = text[:MAX_ITEM_TEXT] + f"\n… ({len(text) - MAX_ITEM_TEXT:,} more characters)"
+    return text
+
+
+def _summary_part(parts: Any) -> str:
+    """Reasoning summaries only (shown apart from the raw reasoning text)."""
+    if isinstance(parts, Mapping):
+        parts = parts.get("parts")
+    if not isinstance(parts, list):
+        return ""
+    return "\n".join(
+        str(p.get("text", ""))
+        for p in parts
+        if isinstance(p, Mapping) and p.get("type") == "summary"
+    )
+
+
+def tool_name(tool: _Obj) -> str:
+    """A tool call's name as people say it: ``exec_command``, ``mcp server/tool``, the name of
+    an ``other`` tool, or a generic summary's label."""
+    kind = tool.get("kind")
+    tag = str(kind.get("type", "?")) if isinstance(kind, Mapping) else str(kind)
+    if isinstance(kind, Mapping) and tag == "mcp":
+        return f"{kind.get('server')}/{kind.get('tool')}"
+    if isinstance(kind, Mapping) and tag == "other" and kind.get("name"):
+        return str(kind["name"])
+    return tag
+
+
+class _Builder:
+    """Numbers the state's objects and writes the compact records."""
+
+    def __init__(self, state: _Obj) -> None:
+        self.state = state
+        started = state.get("started_at_unix_ms")
+        self.t0: int = started if isinstance(started, int) else 0
+        self.thread_ix: dict[str, int] = {}
+        self.item_ix: dict[str, int] = {}
+        self.call_ix: dict[str, int] = {}
+        self.tool_ix: dict[str, int] = {}
+        self.op_ix: dict[str, int] = {}
+        self.cell_ix: dict[str, int] = {}
+        self.turn_ix: dict[str, int] = {}
+
+    def rel(self, value: Any) -> int | None:
+        return value - self.t0 if isinstance(value, int) else None
+
+    def window(self, obj: _Obj) -> dict[str, Any]:
+        execution = obj.get("execution")
+        if not isinstance(execution, Mapping):
+            return {"s": None, "e": None, "st": "running"}
+        return {
+            "s": self.rel(execution.get("started_at_unix_ms")),
+            "e": self.rel(execution.get("ended_at_unix_ms")),
+            "st": execution.get("status", "running"),
+        }
+
+    def indexes(self, table: dict[str, int], ids: Any) -> list[int]:
+        if not isinstance(ids, list):
+            return []
+        return [table[i] for i in ids if isinstance(i, str) and i in table]
+
+    def thread(self, thread_id: Any) -> int:
+        return self.thread_ix.get(thread_id, -1) if isinstance(thread_id, str) else -1
+
+    def build(self) -> dict[str, Any]:
+        state = self.state
+        threads = sorted(_map(state, "threads"), key=_seq)
+        for n, thread in enumerate(threads):
+            self.thread_ix[str(thread.get("thread_id"))] = n
+        items = sorted(
+            _map(state, "conversation_items"),
+            key=lambda i: (i.get("first_seen_at_unix_ms") or 0, _item_number(i.get("item_id"))),
+        )
+        for n, item in enumerate(items):
+            self.item_ix[str(item.get("item_id"))] = n
+        calls = sorted(_map(state, "inference_calls"), key=_seq)
+        for n, call in enumerate(calls):
+            self.call_ix[str(call.get("inference_call_id"))] = n
+        tools = sorted(_map(state, "tool_calls"), key=_seq)
+        for n, tool in enumerate(tools):
+            self.tool_ix[str(tool.get("tool_call_id"))] = n
+        ops = sorted(_map(state, "terminal_operations"), key=_seq)
+        for n, op in enumerate(ops):
+            self.op_ix[str(op.get("operation_id"))] = n
+        cells = sorted(_map(state, "code_cells"), key=_seq)
+        for n, cell in enumerate(cells):
+            self.cell_ix[str(cell.get("code_cell_id"))] = n
+        turns = sorted(_map(state, "codex_turns"), key=_seq)
+        for n, turn in enumerate(turns):
+            self.turn_ix[str(turn.get("codex_turn_id"))] = n
+        return {
+            "version": VIEW_MODEL_VERSION,
+            "meta": self.meta(),
+            "threads": [self.thread_record(t) for t in threads],
+            "turns": [self.turn_record(t) for t in turns],
+            "items": [self.item_record(i) for i in items],
+            "calls": [self.call_record(c) for c in calls],
+            "tools": [self.tool_record(t) for t in tools],
+            "ops": [self.op_record(o) for o in ops],
+            "cells": [self.cell_record(c) for c in cells],
+            "compactions": self.compaction_records(),
+            "edges": self.edge_records(),
+            "payloads": self.payload_records(),
+        }
+
+    def meta(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "trace_id": state.get("trace_id"),
+            "rollout_id": state.get("rollout_id"),
+            "status": state.get("status"),
+            "recording_complete": bool(state.get("recording_complete")),
+            "t0": self.t0,
+            "end": self.rel(state.get("ended_at_unix_ms")),
+            "root": self.thread(state.get("root_thread_id")),
+        }
+
+    def thread_record(self, thread: _Obj) -> dict[str, Any]:
+        origin = thread.get("origin")
+        parent = -1
+        task = None
+        if isinstance(origin, Mapping) and origin.get("type") == "spawned":
+            parent = self.thread(origin.get("parent_thread_id"))
+            task = origin.get("task_name")
+        return {
+            "id": thread.get("thread_id"),
+            "path": thread.get("agent_path"),
+            "nick": thread.get("nickname"),
+            "model": thread.get("default_model"),
+            "parent": parent,
+            "task": task,
+            **self.window(thread),
+        }
+
+    def turn_record(self, turn: _Obj) -> dict[str, Any]:
+        return {
+            "id": turn.get("codex_turn_id"),
+            "t": self.thread(turn.get("thread_id")),
+            **self.window(turn),
+        }
+
+    def item_record(self, item: _Obj) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": item.get("item_id"),
+            "t": self.thread(item.get("thread_id")),
+            "role": item.get("role"),
+            "kind": item.get("kind"),
+            "at": self.rel(item.get("first_seen_at_unix_ms")),
+            # reasoning keeps its summary apart (shown first, as the model's own gloss)
+            "text": _text(item.get("body"), summaries=item.get("kind") != "reasoning"),
+        }
+        if item.get("channel"):
+            record["ch"] = item["channel"]
+        if item.get("call_id"):
+            record["call_id"] = item["call_id"]
+        if item.get("kind") == "reasoning":
+            summary = _summary_part(item.get("body"))
+            if summary:
+                record["summary"] = summary
+        message = item.get("agent_message")
+        if isinstance(message, Mapping):
+            record["from"] = message.get("author")
+            record["to"] = message.get("recipient")
+        producers = []
+        for producer in item.get("produced_by") or []:
+            if isinstance(producer, Mapping):
+                producers.append(self.producer(producer))
+        if producers:
+            record["by"] = producers
+        payload = _payload_of(item.get("body"))
+        if payload:
+            record["p"] = payload
+        return record
+
+    def producer(self, producer: _Obj) -> list[Any]:
+        """``[type, index or id]``: an index into calls/tools/cells when we know the object."""
+        kind = str(producer.get("type"))
+        tables = {
+            "inference": ("inference_call_id", self.call_ix),
+            "tool": ("tool_call_id", self.tool_ix),
+            "code_cell": ("code_cell_id", self.cell_ix),
+        }
+        if kind in tables:
+            field, table = tables[kind]
+            ident = producer.get(field)
+            return [kind, table.get(ident, ident) if isinstance(ident, str) else None]
+        ident = producer.get("edge_id") or producer.get("compaction_id")
+        return [kind, ident] if ident else [kind]
+
+    def call_record(self, call: _Obj) -> dict[str, Any]:
+        usage = call.get("usage")
+        record: dict[str, Any] = {
+            "id": call.get("inference_call_id"),
+            "t": self.thread(call.get("thread_id")),
+            "turn": self.turn_ix.get(call.get("codex_turn_id"), -1),  # type: ignore[arg-type]
+            **self.window(call),
+            "model": call.get("model"),
+            "provider": call.get("provider_name"),
+            "req": self.indexes(self.item_ix, call.get("request_item_ids")),
+            "resp": self.indexes(self.item_ix, call.get("response_item_ids")),
+            "tools": self.indexes(self.tool_ix, call.get("tool_call_ids_started_by_response")),
+            "rq": call.get("raw_request_payload_id"),
+            "rs": call.get("raw_response_payload_id"),
+        }
+        if isinstance(usage, Mapping):
+            record["u"] = [
+                usage.get("input_tokens", 0),
+                usage.get("cached_input_tokens", 0),
+                usage.get("output_tokens", 0),
+                usage.get("reasoning_output_tokens", 0),
+            ]
+        if call.get("response_id"):
+            record["response_id"] = call["response_id"]
+        return record
+
+    def tool_record(self, tool: _Obj) -> dict[str, Any]:
+        summary = tool.get("summary") if isinstance(tool.get("summary"), Mapping) else {}
+        assert isinstance(summary, Mapping)
+        requester = tool.get("requester")
+        record: dict[str, Any] = {
+            "id": tool.get("tool_call_id"),
+            "t": self.thread(tool.get("thread_id")),
+            **self.window(tool),
+            "name": tool_name(tool),
+            "kind": (tool.get("kind") or {}).get("type")
+            if isinstance(tool.get("kind"), Mapping)
+            else None,
+            "ci": self.indexes(self.item_ix, tool.get("model_visible_call_item_ids")),
+            "oi": self.indexes(self.item_ix, tool.get("model_visible_output_item_ids")),
+            "inv": tool.get("raw_invocation_payload_id"),
+            "res": tool.get("raw_result_payload_id"),
+        }
+        if tool.get("model_visible_call_id"):
+            record["call_id"] = tool["model_visible_call_id"]
+        op = tool.get("terminal_operation_id")
+        if isinstance(op, str) and op in self.op_ix:
+            record["op"] = self.op_ix[op]
+        if isinstance(requester, Mapping) and requester.get("type") == "code_cell":
+            cell = requester.get("code_cell_id")
+            record["cell"] = self.cell_ix.get(cell, -1) if isinstance(cell, str) else -1
+        started_cell = tool.get("started_code_cell_id")
+        if isinstance(started_cell, str) and started_cell in self.cell_ix:
+            record["starts_cell"] = self.cell_ix[started_cell]
+        for key in (
+            "input_preview",
+            "output_preview",
+            "message_preview",
+            "target_agent_path",
+            "label",
+        ):
+            if summary.get(key):
+                record[key] = summary[key]
+        if tool.get("mcp_call_id"):
+            record["mcp_call_id"] = tool["mcp_call_id"]
+        return record
+
+    def op_record(self, op: _Obj) -> dict[str, Any]:
+        request = op.get("request") if isinstance(op.get("request"), Mapping) else {}
+        result = op.get("result") if isinstance(op.get("result"), Mapping) else None
+        assert isinstance(request, Mapping)
+        record: dict[str, Any] = {
+            "id": op.get("operation_id"),
+            "terminal": op.get("terminal_id"),
+            "tool": self.tool_ix.get(op.get("tool_call_id"), -1),  # type: ignore[arg-type]
+            "kind": op.get("kind"),
+            **self.window(op),
+        }
+        if request.get("type") == "exec_command":
+            record["command"] = request.get("display_command")
+            record["cwd"] = request.get("cwd")
+        else:
+            record["stdin"] = request.get("stdin")
+        if result is not None:
+            record["exit"] = result.get("exit_code")
+            record["stdout"] = _clip(result.get("stdout"))
+            record["stderr"] = _clip(result.get("stderr"))
+        record["t"] = -1  # the tool call's lane, filled in once tools are numbered
+        return record
+
+    def cell_record(self, cell: _Obj) -> dict[str, Any]:
+        return {
+            "id": cell.get("code_cell_id"),
+            "t": self.thread(cell.get("thread_id")),
+            **self.window(cell),
+            "runtime": cell.get("runtime_status"),
+            "source": _clip(cell.get("source_js")),
+            "nested": self.indexes(self.tool_ix, cell.get("nested_tool_call_ids")),
+            "call_id": cell.get("model_visible_call_id"),
+            "out": self.indexes(self.item_ix, cell.get("output_item_ids")),
+        }
+
+    def compaction_records(self) -> list[dict[str, Any]]:
+        requests = {
+            str(r.get("compaction_id")): r
+            for r in sorted(_map(self.state, "compaction_requests"), key=_seq)
+        }
+        out = []
+        for compaction in _map(self.state, "compactions"):
+            request = requests.get(str(compaction.get("compaction_id")))
+            installed = self.rel(compaction.get("installed_at_unix_ms"))
+            window = (
+                self.window(request)
+                if request
+                else {"s": installed, "e": installed, "st": "completed"}
+            )
+            out.append(
+                {
+                    "id": compaction.get("compaction_id"),
+                    "t": self.thread(compaction.get("thread_id")),
+                    **window,
+                    "at": installed,
+                    "marker": self.item_ix.get(compaction.get("marker_item_id"), -1),  # type: ignore[arg-type]
+                    "inputs": len(compaction.get("input_item_ids") or []),
+                    "repl": self.indexes(self.item_ix, compaction.get("replacement_item_ids")),
+                    "rq": request.get("raw_request_payload_id") if request else None,
+                    "rs": request.get("raw_response_payload_id") if request else None,
+                }
+            )
+        out.sort(key=lambda c: c["at"] if c["at"] is not None else 0)
+        return out
+
+    def anchor_thread(self, anchor: Any) -> tuple[int, str]:
+        """The lane an edge end sits in, and a label for it."""
+        if not isinstance(anchor, Mapping):
+            return -1, "?"
+        kind = anchor.get("type")
+        if kind == "conversation_item":
+            ident = anchor.get("item_id")
+            items = self.state.get("conversation_items") or {}
+            item = items.get(ident) if isinstance(items, Mapping) else None
+            thread = self.thread(item.get("thread_id")) if isinstance(item, Mapping) else -1
+            return thread, str(ident)
+        if kind == "tool_call":
+            ident = anchor.get("tool_call_id")
+            tools = self.state.get("tool_calls") or {}
+            tool = tools.get(ident) if isinstance(tools, Mapping) else None
+            thread = self.thread(tool.get("thread_id")) if isinstance(tool, Mapping) else -1
+            return thread, str(ident)
+        if kind == "thread":
+            ident = anchor.get("thread_id")
+            return self.thread(ident), str(ident)
+        return -1, str(kind)
+
+    def edge_records(self) -> list[dict[str, Any]]:
+        out = []
+        for edge in _map(self.state, "interaction_edges"):
+            source, source_label = self.anchor_thread(edge.get("source"))
+            target, target_label = self.anchor_thread(edge.get("target"))
+            record: dict[str, Any] = {
+                "id": edge.get("edge_id"),
+                "kind": edge.get("kind"),
+                "from": source,
+                "to": target,
+                "src": source_label,
+                "dst": target_label,
+                "s": self.rel(edge.get("started_at_unix_ms")),
+                "e": self.rel(edge.get("ended_at_unix_ms")),
+                "items": self.indexes(self.item_ix, edge.get("carried_item_ids")),
+            }
+            source_anchor = edge.get("source")
+            if isinstance(source_anchor, Mapping) and source_anchor.get("type") == "tool_call":
+                record["tool"] = self.tool_ix.get(source_anchor.get("tool_call_id"), -1)  # type: ignore[arg-type]
+            out.append(record)
+        out.sort(key=lambda e: e["s"] if e["s"] is not None else 0)
+        return out
+
+    def payload_records(self) -> dict[str, list[Any]]:
+        payloads = self.state.get("raw_payloads")
+        if not isinstance(payloads, Mapping):
+            return {}
+        out: dict[str, list[Any]] = {}
+        for key, ref in payloads.items():
+            if isinstance(ref, Mapping):
+                kind = ref.get("kind")
+                out[str(key)] = [
+                    ref.get("path"),
+                    kind.get("type") if isinstance(kind, Mapping) else kind,
+                ]
+        return out
+
+
+def _item_number(item_id: Any) -> int:
+    """``conversation_item:12`` → 12, so ties in time keep creation order."""
+    if isinstance(item_id, str):
+        tail = item_id.rsplit(":", 1)[-1]
+        if tail.isdigit():
+            return int(tail)
+    return 0
+
+
+def _payload_of(body: Any) -> str | None:
+    parts = body.get("parts") if isinstance(body, Mapping) else None
+    if not isinstance(parts, list):
+        return None
+    for part in parts:
+        if isinstance(part, Mapping) and isinstance(part.get("raw_payload_id"), str):
+            return str(part["raw_payload_id"])
+    return None
+
+
+def _clip(value: Any, limit: int = MAX_ITEM_TEXT) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"\n… ({len(value) - limit:,} more characters)"
+    return value
+
+
+def build_view_model(state: _Obj) -> dict[str, Any]:
+    """The page's view model of a reduced state.
+
+    Args:
+        state: the reduced state as plain JSON values (see ``load_state``).
+
+    Returns:
+        A JSON-ready dict: threads, turns, items, inference calls, tool calls, terminal
+        operations, code cells, compactions, interaction edges and the payload index, each a
+        list of small records that refer to one another by list index.
+    """
+    model = _Builder(state).build()
+    for op in model["ops"]:
+        tool = op["tool"]
+        if 0 <= tool < len(model["tools"]):
+            op["t"] = model["tools"][tool]["t"]
+    return model
+
+
+def thread_tree_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
+    """View-model thread indexes in tree order: each agent right after the one that spawned
+    it (transcript and exported tracks list agents this way)."""
+    children: dict[int, list[int]] = {}
+    for n, th in enumerate(threads):
+        children.setdefault(th.get("parent", -1), []).append(n)
+    order: list[int] = []
+    stack = list(reversed(children.get(-1, [])))
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        order.append(n)
+        stack.extend(reversed(children.get(n, [])))
+    order.extend(n for n in range(len(threads)) if n not in seen)
+    return order
+
+
+def view_model_bytes(state: _Obj) -> bytes:
+    """``build_view_model`` as compact JSON bytes."""
+    return orjson.dumps(build_view_model(state))

@@ -1,0 +1,90 @@
+"""Reading payload bodies for the viewer, exactly as the reducer reads them.
+
+The page asks for payloads by id; the id is looked up in the reduced state's ``raw_payloads``
+map, so only references the state names are ever read, and each is read through the
+reducer's own ``Bundle``: schema 2's payload files through the confined reader (no absolute
+paths, no ``..``, no symlink below the bundle root, regular files only, non-blocking opens),
+schema 3's records from their zstd shards, templates spliced. The viewer adds a size cap on
+what it sends or embeds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from ..model import codec
+from ..model.events import RawPayloadRef
+from ..reduce.bundle import Bundle
+from ..reduce.errors import ReduceError
+
+#: Largest payload the viewer sends or embeds (the page shows the reason past it).
+MAX_PAYLOAD_BYTES: Final = 64 * 1024 * 1024
+
+
+class PayloadRefused(Exception):
+    """A payload the viewer will not read, with the reason (shown to the user)."""
+
+
+class PayloadReader:
+    """Read-only access to one bundle's payloads (shared by the server's threads: reads are
+    serialised, since schema 3's shard cache is not thread-safe).
+
+    Raises:
+        ReduceError: the bundle's manifest cannot be read.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self._bundle = Bundle.open(root, lenient=True)
+        self._converter = codec.converter_for(self._bundle.schema)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release the bundle's directory descriptors."""
+        with self._lock:
+            self._bundle.files.close()
+
+    def ref_of(self, state: Mapping[str, Any], payload_id: str) -> Mapping[str, Any]:
+        """The reference the state gives for ``payload_id`` (as JSON).
+
+        Raises:
+            PayloadRefused: the state names no such payload.
+        """
+        payloads = state.get("raw_payloads")
+        ref = payloads.get(payload_id) if isinstance(payloads, Mapping) else None
+        if not isinstance(ref, Mapping):
+            raise PayloadRefused(f"the reduced state names no payload {payload_id!r}")
+        return ref
+
+    def read_checked(self, ref: Mapping[str, Any]) -> bytes:
+        """The payload's bytes.
+
+        Raises:
+            PayloadRefused: the reference is malformed, the reducer refuses it (outside the
+                bundle, a symlink, not a regular file, a broken shard...), or it is too large.
+        """
+        try:
+            parsed = self._converter.structure(dict(ref), RawPayloadRef)
+        except Exception as exc:  # cattrs wraps the reason in its own exception types
+            raise PayloadRefused(f"malformed payload reference {dict(ref)!r}: {exc}") from None
+        try:
+            with self._lock:
+                raw = self._bundle.read_payload_bytes(parsed)
+        except ReduceError as exc:
+            cause = f": {exc.cause}" if exc.cause else ""
+            raise PayloadRefused(f"{exc.message}{cause}") from None
+        if len(raw) > MAX_PAYLOAD_BYTES:
+            raise PayloadRefused(
+                f"{parsed.raw_payload_id} is {len(raw):,} bytes, over the viewer's "
+                f"{MAX_PAYLOAD_BYTES:,}-byte limit"
+            )
+        return raw
+
+    def read(self, ref: Mapping[str, Any]) -> bytes | None:
+        """The payload's bytes, or None when it is refused or unreadable."""
+        try:
+            return self.read_checked(ref)
+        except PayloadRefused:
+            return None

@@ -1,0 +1,301 @@
+"""``rollout-trace export --format perfetto``: the rollout as Chrome trace-event JSON.
+
+Opens in ui.perfetto.dev and ``chrome://tracing``. One process for the rollout; each agent
+gets a group of tracks (trace-event "threads"), kept together and in tree order by
+``thread_sort_index``: its turns, its model calls (inference calls and compaction requests),
+its tool calls and its terminal operations / code cells. Complete events (``ph: X``) on one
+track must nest, and parallel tool calls overlap, so each kind is packed greedily onto as many
+tracks as its overlaps need ("tools", "tools 2", ...). Interaction edges become flow arrows
+(``ph: s`` / ``f``) from the source agent's track to the target agent's turn track.
+
+Times are microseconds from the rollout's start. Failed, aborted and cancelled slices carry
+their status in ``args`` and a red colour name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from .model import build_view_model, thread_tree_order
+
+_PID: Final = 1
+_FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
+_US: Final = 1000  # the view model's times are milliseconds
+
+
+class _Tracks:
+    """Allocates trace-event thread ids, one per track, in display order."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._next = 1
+
+    def new(self, name: str) -> int:
+        tid = self._next
+        self._next += 1
+        self.events.append(
+            {"ph": "M", "pid": _PID, "tid": tid, "name": "thread_name", "args": {"name": name}}
+        )
+        self.events.append(
+            {
+                "ph": "M",
+                "pid": _PID,
+                "tid": tid,
+                "name": "thread_sort_index",
+                "args": {"sort_index": tid},
+            }
+        )
+        return tid
+
+
+def _pack(spans: Iterable[tuple[int, int, Any]]) -> list[list[tuple[int, int, Any]]]:
+    """Greedy interval packing: each row holds spans that do not overlap."""
+    rows: list[list[tuple[int, int, Any]]] = []
+    ends: list[int] = []
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        start, end, _ = span
+        for n, last in enumerate(ends):
+            if last <= start:
+                rows[n].append(span)
+                ends[n] = end
+                break
+        else:
+            rows.append([span])
+            ends.append(end)
+    return rows
+
+
+def _slice(
+    tid: int, start: int, end: int, name: str, cat: str, status: Any, args: dict[str, Any]
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "ph": "X",
+        "pid": _PID,
+        "tid": tid,
+        "ts": start * _US,
+        "dur": max(0, end - start) * _US,
+        "name": name,
+        "cat": cat,
+        "args": {"status": status, **{k: v for k, v in args.items() if v is not None}},
+    }
+    if status in _FAILED:
+        event["cname"] = "terrible"
+    return event
+
+
+def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The Chrome trace-event document for a reduced state.
+
+    Args:
+        state: the reduced state as plain JSON values.
+
+    Returns:
+        ``{"traceEvents": [...], "displayTimeUnit": "ms", "otherData": {...}}``.
+    """
+    model = build_view_model(state)
+    meta = model["meta"]
+    horizon = meta.get("end") or 0
+    for key in ("threads", "calls", "tools", "ops", "cells", "turns", "compactions"):
+        for obj in model[key]:
+            horizon = max(horizon, obj.get("e") or 0, obj.get("s") or 0)
+
+    def window(obj: Mapping[str, Any]) -> tuple[int, int] | None:
+        start = obj.get("s")
+        if start is None:
+            return None
+        end = obj.get("e")
+        return start, end if end is not None else horizon
+
+    tracks = _Tracks()
+    tracks.events.append(
+        {
+            "ph": "M",
+            "pid": _PID,
+            "name": "process_name",
+            "args": {"name": f"rollout {meta.get('rollout_id')}"},
+        }
+    )
+    turn_track: dict[int, int] = {}
+    tool_track: dict[int, tuple[int, int, int]] = {}  # tool index -> (tid, start, end)
+    slices: list[dict[str, Any]] = []
+    for t in thread_tree_order(model["threads"]):
+        thread = model["threads"][t]
+        label = str(thread["path"]) + (f" ({thread['nick']})" if thread.get("nick") else "")
+        groups: list[tuple[str, list[tuple[int, int, Any]]]] = [
+            (
+                "turns",
+                [
+                    (*w, ("turn", n))
+                    for n, o in enumerate(model["turns"])
+                    if o["t"] == t
+                    if (w := window(o))
+                ],
+            ),
+            (
+                "model",
+                [
+                    (*w, ("call", n))
+                    for n, o in enumerate(model["calls"])
+                    if o["t"] == t
+                    if (w := window(o))
+                ]
+                + [
+                    (*w, ("cmp", n))
+                    for n, o in enumerate(model["compactions"])
+                    if o["t"] == t
+                    if (w := window(o))
+                ],
+            ),
+            (
+                "tools",
+                [
+                    (*w, ("tool", n))
+                    for n, o in enumerate(model["tools"])
+                    if o["t"] == t
+                    if (w := window(o))
+                ],
+            ),
+            (
+                "terminal",
+                [
+                    (*w, ("op", n))
+                    for n, o in enumerate(model["ops"])
+                    if o["t"] == t
+                    if (w := window(o))
+                ]
+                + [
+                    (*w, ("cell", n))
+                    for n, o in enumerate(model["cells"])
+                    if o["t"] == t
+                    if (w := window(o))
+                ],
+            ),
+        ]
+        for group, spans in groups:
+            if not spans and group != "turns":
+                continue
+            rows = _pack(spans) or [[]]
+            for r, row in enumerate(rows):
+                tid = tracks.new(f"{label} · {group}" + (f" {r + 1}" if r else ""))
+                if group == "turns" and r == 0:
+                    turn_track[t] = tid
+                for start, end, (kind, n) in row:
+                    slices.append(_describe(model, tid, start, end, kind, n))
+                    if kind == "tool":
+                        tool_track[n] = (tid, start, end)
+    flows = _flows(model, turn_track, tool_track)
+    return {
+        "traceEvents": tracks.events + slices + flows,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "rollout_id": meta.get("rollout_id"),
+            "trace_id": meta.get("trace_id"),
+            "status": meta.get("status"),
+            "started_at_unix_ms": meta.get("t0"),
+        },
+    }
+
+
+def _describe(
+    model: Mapping[str, Any], tid: int, start: int, end: int, kind: str, n: int
+) -> dict[str, Any]:
+    if kind == "turn":
+        o = model["turns"][n]
+        return _slice(tid, start, end, "turn", "turn", o["st"], {"codex_turn_id": o["id"]})
+    if kind == "call":
+        o = model["calls"][n]
+        usage = o.get("u") or [None, None, None, None]
+        return _slice(
+            tid, start, end, o.get("model") or "inference", "inference", o["st"],
+            {"inference_call_id": o["id"], "input_tokens": usage[0], "cached_input_tokens": usage[1],
+             "output_tokens": usage[2], "reasoning_output_tokens": usage[3], "request_items": len(o["req"])},
+        )  # fmt: skip
+    if kind == "cmp":
+        o = model["compactions"][n]
+        return _slice(
+            tid, start, end, "compaction", "compaction", o["st"],
+            {"compaction_id": o["id"], "input_items": o["inputs"], "replacement_items": len(o["repl"])},
+        )  # fmt: skip
+    if kind == "tool":
+        o = model["tools"][n]
+        return _slice(
+            tid, start, end, o["name"], "tool", o["st"],
+            {"tool_call_id": o["id"], "call_id": o.get("call_id"), "input": o.get("input_preview")},
+        )  # fmt: skip
+    if kind == "op":
+        o = model["ops"][n]
+        name = f"$ {o['command']}" if o.get("command") else "write_stdin"
+        return _slice(
+            tid, start, end, name, "terminal", o["st"],
+            {"operation_id": o["id"], "terminal_id": o.get("terminal"), "exit_code": o.get("exit")},
+        )  # fmt: skip
+    o = model["cells"][n]
+    return _slice(tid, start, end, "code cell", "code_cell", o["st"], {"code_cell_id": o["id"]})
+
+
+def _flows(
+    model: Mapping[str, Any],
+    turn_track: Mapping[int, int],
+    tool_track: Mapping[int, tuple[int, int, int]],
+) -> list[dict[str, Any]]:
+    """Each interaction edge as a flow. It starts inside a slice of the source: the tool call
+    that caused it, else the source agent's turn (moved into the nearest turn if it fell just
+    outside one), and ends on the target agent's turn track."""
+    turns: dict[int, list[tuple[int, int]]] = {}
+    for turn in model["turns"]:
+        if turn.get("s") is not None:
+            end = turn["e"] if turn.get("e") is not None else turn["s"]
+            turns.setdefault(turn["t"], []).append((turn["s"], end))
+    out: list[dict[str, Any]] = []
+    for n, edge in enumerate(model["edges"]):
+        source, target = edge.get("from", -1), edge.get("to", -1)
+        if edge.get("s") is None or source not in turn_track or target not in turn_track:
+            continue
+        start = edge["s"]
+        end = edge["e"] if edge.get("e") is not None else start
+        tool = edge.get("tool")
+        if tool is not None and tool in tool_track:
+            source_tid, tool_start, tool_end = tool_track[tool]
+            start = min(max(start, tool_start), tool_end)
+        else:
+            source_tid = turn_track[source]
+            windows = turns.get(source)
+            if not windows:
+                continue  # no slice to bind the arrow to
+            start = _nearest_inside(start, windows)
+        common = {"pid": _PID, "name": edge["kind"], "cat": "interaction", "id": n + 1}
+        out.append(
+            {
+                **common,
+                "ph": "s",
+                "tid": source_tid,
+                "ts": start * _US,
+                "args": {"edge_id": edge["id"]},
+            }
+        )
+        arrive = max(end, start)
+        finish: dict[str, Any] = {
+            **common,
+            "ph": "f",
+            "tid": turn_track[target],
+            "ts": arrive * _US,
+        }
+        # "bp": "e" binds to the slice enclosing the point; without it, to the next slice
+        # (a spawned agent's first turn starts just after the spawn edge).
+        if any(s <= arrive <= e for s, e in turns.get(target, ())):
+            finish["bp"] = "e"
+        elif not any(s >= arrive for s, _ in turns.get(target, ())):
+            out.pop()  # nothing on the target to bind to
+            continue
+        out.append(finish)
+    return out
+
+
+def _nearest_inside(point: int, windows: list[tuple[int, int]]) -> int:
+    """``point`` moved into the closest of ``windows``."""
+    best = min(
+        windows,
+        key=lambda w: 0 if w[0] <= point <= w[1] else min(abs(point - w[0]), abs(point - w[1])),
+    )
+    return min(max(point, best[0]), best[1])

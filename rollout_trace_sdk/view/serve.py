@@ -1,0 +1,203 @@
+"""``rollout-trace view --serve``: the page, its view model and payloads over local HTTP.
+
+A small threaded HTTP/1.1 server on 127.0.0.1 (never another interface). It follows a bundle
+that is still being written: when ``trace.jsonl`` (or the ``state.json`` given) changes, the
+next request reduces it again, leniently, since a live bundle ends mid-write; the page polls
+``/version`` and refetches the model when it moves. Payload bodies are read on request, only
+only as the reduced state names them, through the reducer's own reads (``PayloadReader``).
+
+Routes: ``/`` the page, ``/model.json`` the view model, ``/version`` a change token,
+``/payload?id=raw_payload:N`` one payload body.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from ..reduce.errors import ReduceError
+from .html import render_page
+from .model import build_view_model, load_state
+from .payloads import PayloadReader, PayloadRefused
+
+HOST: Final = "127.0.0.1"
+
+
+class _Source:
+    """The bundle (or state file) being viewed, reduced again whenever it changes."""
+
+    def __init__(self, source: str | Path) -> None:
+        self.path = Path(source)
+        self.is_bundle = self.path.is_dir()
+        self.reader = PayloadReader(self.path) if self.is_bundle else None
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._state: Any = None
+        self._model: bytes = b""
+        self.notes: list[str] = []
+        self.error: str | None = None
+
+    def token(self) -> str:
+        """Changes whenever the input's files change (size and modification time)."""
+        names = ("trace.jsonl", "manifest.json") if self.is_bundle else ("",)
+        parts = []
+        for name in names:
+            try:
+                info = os.stat(self.path / name if name else self.path)
+            except OSError:
+                parts.append("-")
+                continue
+            parts.append(f"{info.st_size}.{info.st_mtime_ns}")
+        return "/".join(parts)
+
+    def current(self) -> tuple[str, Any, bytes]:
+        """(token, state, view model bytes), reduced again if the input moved on."""
+        with self._lock:
+            token = self.token()
+            if token != self._token or self._state is None:
+                notes: list[str] = []
+                try:
+                    state = load_state(self.path, lenient=True, skipped=notes)
+                except ReduceError as exc:
+                    # Mid-write or broken: keep showing the last good state, say why.
+                    self.error = str(exc)
+                    if self._state is None:
+                        raise
+                else:
+                    self._state = state
+                    self._model = orjson.dumps(build_view_model(state))
+                    self.notes = notes
+                    self.error = None
+                self._token = token
+            return self._token, self._state, self._model
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the terminal shows the URL, not every poll."""
+
+    def do_GET(self) -> None:
+        if not self._host_ok():
+            self._send(HTTPStatus.FORBIDDEN, b"forbidden host", "text/plain")
+            return
+        url = urlsplit(self.path)
+        source = self.server.source
+        try:
+            if url.path in ("/", "/index.html"):
+                token, _, _ = source.current()
+                page = render_page({}, boot={"mode": "serve", "version": token})
+                self._send(HTTPStatus.OK, page.encode("utf-8"), "text/html; charset=utf-8")
+            elif url.path == "/model.json":
+                _, _, model = source.current()
+                self._send(HTTPStatus.OK, model, "application/json")
+            elif url.path == "/version":
+                token, _, _ = source.current()
+                self._send(HTTPStatus.OK, token.encode(), "text/plain")
+            elif url.path == "/favicon.ico":
+                self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
+            elif url.path == "/payload":
+                self._payload(parse_qs(url.query).get("id", [""])[0])
+            else:
+                self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+        except ReduceError as exc:
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc).encode(), "text/plain")
+
+    def _payload(self, payload_id: str) -> None:
+        source = self.server.source
+        if source.reader is None:
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                b"viewing a state.json: payload bodies are in the bundle",
+                "text/plain",
+            )
+            return
+        _, state, _ = source.current()
+        try:
+            body = source.reader.read_checked(source.reader.ref_of(state, payload_id))
+        except PayloadRefused as exc:
+            self._send(HTTPStatus.FORBIDDEN, str(exc).encode(), "text/plain")
+            return
+        self._send(HTTPStatus.OK, body, "application/json")
+
+    def _host_ok(self) -> bool:
+        """Only our own address may be asked for (no DNS-rebinding page reads the bundle)."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        return host in (HOST, "localhost", "")
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, source: _Source, port: int) -> None:
+        self.source = source
+        super().__init__((HOST, port), _Handler)
+
+
+class ViewServer:
+    """The viewer's HTTP server, started on 127.0.0.1.
+
+    Args:
+        source: a bundle directory or a state.json file.
+        port: the port, 0 for any free one.
+
+    Raises:
+        ReduceError: the input cannot be reduced at all.
+        OSError: the port cannot be bound.
+    """
+
+    def __init__(self, source: str | Path, port: int = 0) -> None:
+        self.source = _Source(source)
+        self.source.current()  # refuse bad input before listening
+        self._server = _Server(self.source, port)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self._server.server_address[1]}/"
+
+    def serve_forever(self) -> None:
+        """Serve until interrupted (the CLI's foreground mode)."""
+        self._server.serve_forever(poll_interval=0.2)
+
+    def start(self) -> ViewServer:
+        """Serve from a background thread (tests, notebooks)."""
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="rollout-trace-view", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+        if self.source.reader is not None:
+            self.source.reader.close()
+
+    def __enter__(self) -> ViewServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,407 @@
+"""``rollout-trace show``: a rollout as a readable transcript in the terminal.
+
+Per agent, in the order things happened: the input it was given, each inference call with the
+reasoning summaries and messages it produced, each tool call with its arguments, (truncated)
+output, status and terminal command, compactions, sub-agent spawns and the results that came
+back. Ids are shortened. On a TTY, ``rich`` adds colour and wraps to the terminal's width
+with the indentation kept; piped, the same lines come out as plain text.
+
+Built on the view model (``view/model.py``), so it reads the same bundle or ``state.json``
+the HTML viewer does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final, TextIO
+
+import attrs
+
+from .model import build_view_model, thread_tree_order
+
+_FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
+_OUTPUT_LINES: Final = 6
+_OUTPUT_CHARS: Final = 600
+_ARGS_CHARS: Final = 300
+
+Segment = tuple[str, str]  # (text, rich style; "" for none)
+
+
+@attrs.frozen
+class Line:
+    """One transcript entry: indentation depth and styled text (may span several lines)."""
+
+    indent: int
+    parts: tuple[Segment, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.parts)
+
+
+def short_id(ident: Any) -> str:
+    """Ids people can still tell apart: ``conversation_item:12`` → ``item:12``, UUIDs to
+    their first 8 characters."""
+    if ident is None:
+        return "?"
+    text = str(ident)
+    for long, brief in (
+        ("conversation_item:", "item:"),
+        ("raw_payload:", "payload:"),
+        ("terminal_operation:", "op:"),
+    ):
+        if text.startswith(long):
+            return brief + text[len(long) :]
+    if len(text) > 14 and text.count("-") >= 3:
+        return text[:8]
+    return text
+
+
+def _ms(value: int | None) -> str:
+    if value is None:
+        return "?"
+    if value < 1000:
+        return f"{value} ms"
+    if value < 60_000:
+        return f"{value / 1000:.2f} s"
+    return f"{value // 60_000}m {round(value % 60_000 / 1000)}s"
+
+
+def _duration(obj: Mapping[str, Any]) -> str:
+    if obj.get("s") is None or obj.get("e") is None:
+        return str(obj.get("st", "running"))
+    return _ms(obj["e"] - obj["s"])
+
+
+def _clip(text: str, full: bool, lines: int = _OUTPUT_LINES, chars: int = _OUTPUT_CHARS) -> str:
+    text = text.rstrip()
+    if full:
+        return text
+    cut = text
+    rows = cut.split("\n")
+    if len(rows) > lines:
+        cut = "\n".join(rows[:lines])
+    if len(cut) > chars:
+        cut = cut[:chars]
+    if cut != text:
+        cut = cut.rstrip() + f" … [{len(text) - len(cut):,} more chars]"
+    return cut
+
+
+def _status_style(status: Any) -> str:
+    if status in _FAILED:
+        return "bold red"
+    return "yellow" if status == "running" else "green"
+
+
+class _Transcript:
+    def __init__(self, model: Mapping[str, Any], *, full: bool) -> None:
+        self.m = model
+        self.full = full
+        self.tool_of_call: dict[int, int] = {}
+        for n, call in enumerate(model["calls"]):
+            for tool in call["tools"]:
+                self.tool_of_call[tool] = n
+
+    def lane(self, t: int) -> str:
+        threads = self.m["threads"]
+        if not 0 <= t < len(threads):
+            return "?"
+        th = threads[t]
+        return str(th["path"]) + (f" ({th['nick']})" if th.get("nick") else "")
+
+    def header(self) -> Iterator[Line]:
+        m = self.m
+        meta = m["meta"]
+        tokens_in = sum(c["u"][0] for c in m["calls"] if c.get("u"))
+        tokens_out = sum(c["u"][2] for c in m["calls"] if c.get("u"))
+        failed = sum(1 for c in m["calls"] + m["tools"] if c.get("st") in _FAILED)
+        yield Line(
+            0,
+            (
+                (f"rollout {short_id(meta.get('rollout_id'))}", "bold"),
+                (f" · {meta.get('status')}", _status_style(meta.get("status"))),
+                (
+                    f" · {len(m['threads'])} agents · {len(m['calls'])} inference calls · "
+                    f"{len(m['tools'])} tool calls · {tokens_in:,} in / {tokens_out:,} out tokens"
+                    + (f" · {_ms(meta['end'])}" if meta.get("end") is not None else ""),
+                    "dim",
+                ),
+                *((((f" · {failed} failed"), "bold red"),) if failed else ()),
+            ),
+        )
+
+    def thread(self, t: int) -> Iterator[Line]:
+        m = self.m
+        th = m["threads"][t]
+        calls = [c for c in m["calls"] if c["t"] == t]
+        spawned = f" · spawned by {self.lane(th['parent'])}" if th.get("parent", -1) >= 0 else ""
+        yield Line(0, (("", ""),))
+        yield Line(
+            0,
+            (
+                (f"━━ {self.lane(t)}", "bold cyan"),
+                (f"  {short_id(th['id'])} · {th.get('model') or '?'} · ", "dim"),
+                (str(th.get("st")), _status_style(th.get("st"))),
+                (f" · {len(calls)} calls · {_duration(th)}{spawned}", "dim"),
+            ),
+        )
+        entries: list[tuple[int, int, int, Iterator[Line]]] = []
+        for n, item in enumerate(m["items"]):
+            if item["t"] == t and not _made_by_call(item):
+                entries.append((item.get("at") or 0, 0, n, self.input_item(item)))
+        for n, call in enumerate(m["calls"]):
+            if call["t"] == t:
+                entries.append((call.get("s") or 0, 2, n, self.call(n)))
+        for n, tool in enumerate(m["tools"]):
+            if tool["t"] == t:
+                entries.append((tool.get("s") or 0, 3, n, self.tool(n)))
+        for n, compaction in enumerate(m["compactions"]):
+            if compaction["t"] == t:
+                entries.append((compaction.get("at") or 0, 1, n, self.compaction(compaction)))
+        entries.sort(key=lambda e: (e[0], e[1], e[2]))
+        for *_, lines in entries:
+            yield from lines
+
+    def input_item(self, item: Mapping[str, Any]) -> Iterator[Line]:
+        role = str(item.get("role"))
+        label = role
+        if item.get("from"):
+            label = f"{role} from {item['from']}"
+        by = item.get("by") or []
+        if any(p[0] == "interaction_edge" for p in by):
+            label = f"⇠ {label} (interaction)"
+        elif any(p[0] == "compaction" for p in by):
+            return
+        yield Line(
+            1,
+            (
+                (f"{label}: ", f"bold {_ROLE_STYLE.get(role, '')}".strip()),
+                (_clip(item["text"], self.full), ""),
+            ),
+        )
+
+    def call(self, n: int) -> Iterator[Line]:
+        call = self.m["calls"][n]
+        usage = call.get("u")
+        tokens = f" · {usage[0]:,} in / {usage[2]:,} out" if usage else ""
+        yield Line(
+            1,
+            (
+                ("▸ inference ", "bold blue"),
+                (f"{short_id(call['id'])} {call.get('model')} · ", ""),
+                (str(call.get("st")), _status_style(call.get("st"))),
+                (f" · {_duration(call)}{tokens}", "dim"),
+            ),
+        )
+        if call.get("st") in _FAILED:
+            yield Line(
+                2,
+                (
+                    (
+                        f"error: the call {call['st']}; see raw response {call.get('rs') or '(none)'}",
+                        "bold red",
+                    ),
+                ),
+            )
+        for ix in call["resp"]:
+            item = self.m["items"][ix]
+            kind = item.get("kind")
+            if kind == "reasoning":
+                summary = item.get("summary") or ""
+                if summary:
+                    yield Line(
+                        2,
+                        (("reasoning: ", "italic magenta"), (_clip(summary, self.full), "italic")),
+                    )
+            elif kind == "message":
+                yield Line(
+                    2,
+                    ((f"{item.get('role')}: ", "bold green"), (_clip(item["text"], self.full), "")),
+                )
+
+    def tool(self, n: int) -> Iterator[Line]:
+        m = self.m
+        tool = m["tools"][n]
+        args = (
+            "\n".join(m["items"][ix]["text"] for ix in tool["ci"])
+            or tool.get("input_preview")
+            or tool.get("message_preview")
+            or ""
+        )
+        target = f" → {tool['target_agent_path']}" if tool.get("target_agent_path") else ""
+        yield Line(
+            2,
+            (
+                ("⚙ ", "yellow"),
+                (f"{tool['name']}{target} ", "bold yellow"),
+                (f"{tool.get('call_id') or short_id(tool['id'])} · ", "dim"),
+                (str(tool.get("st")), _status_style(tool.get("st"))),
+                (f" · {_duration(tool)}", "dim"),
+            ),
+        )
+        if args:
+            yield Line(
+                3, (("args: ", "dim"), (_clip(args, self.full, lines=4, chars=_ARGS_CHARS), ""))
+            )
+        op = m["ops"][tool["op"]] if tool.get("op") is not None else None
+        if op is not None:
+            what = f"$ {op['command']}" if op.get("command") else f"stdin {op.get('stdin')!r}"
+            exit_code = f" (exit {op['exit']})" if op.get("exit") is not None else ""
+            yield Line(3, ((what + exit_code, "cyan"),))
+        for edge in m["edges"]:
+            if edge.get("tool") == n and edge.get("to", -1) >= 0:
+                yield Line(
+                    3,
+                    (
+                        (
+                            f"⇢ {edge['kind'].replace('_', ' ')} → {self.lane(edge['to'])}",
+                            "bold magenta",
+                        ),
+                    ),
+                )
+        output = (
+            "\n".join(m["items"][ix]["text"] for ix in tool["oi"])
+            or tool.get("output_preview")
+            or ""
+        )
+        failed = tool.get("st") in _FAILED
+        if failed:
+            error = output or (op or {}).get("stderr") or "(no error text was recorded)"
+            yield Line(3, (("error: ", "bold red"), (_clip(error, self.full), "red")))
+        elif output:
+            yield Line(3, (("→ ", "dim"), (_clip(output, self.full), "")))
+
+    def compaction(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
+        yield Line(
+            1,
+            (
+                ("⟲ compaction ", "bold magenta"),
+                (
+                    f"{compaction['inputs']} items → {len(compaction['repl'])} · {_duration(compaction)}",
+                    "dim",
+                ),
+            ),
+        )
+        for ix in compaction["repl"]:
+            item = self.m["items"][ix]
+            yield Line(
+                2, ((f"{item.get('role')}: ", "magenta"), (_clip(item["text"], self.full), ""))
+            )
+
+    def one_call(self, ident: str) -> Iterator[Line] | None:
+        """The conversation one inference call saw (new items marked), or one tool call."""
+        m = self.m
+        for n, call in enumerate(m["calls"]):
+            if call["id"] == ident:
+                return self._conversation(n)
+        for n, tool in enumerate(m["tools"]):
+            if ident in (tool["id"], tool.get("call_id")):
+                return self._tool_alone(n)
+        return None
+
+    def _tool_alone(self, n: int) -> Iterator[Line]:
+        tool = self.m["tools"][n]
+        yield Line(0, ((f"tool call {tool['id']} in {self.lane(tool['t'])}", "bold"),))
+        caller = self.tool_of_call.get(n)
+        if caller is not None:
+            yield Line(
+                1, ((f"started by inference {short_id(self.m['calls'][caller]['id'])}", "dim"),)
+            )
+        yield from self.tool(n)
+
+    def _conversation(self, n: int) -> Iterator[Line]:
+        m = self.m
+        call = m["calls"][n]
+        previous = next((c for c in reversed(m["calls"][:n]) if c["t"] == call["t"]), None)
+        seen = set(previous["req"]) | set(previous["resp"]) if previous else set()
+        yield Line(0, ((f"inference {call['id']} in {self.lane(call['t'])}", "bold"),))
+        yield from self.call(n)
+        new = sum(1 for ix in call["req"] if ix not in seen)
+        yield Line(1, ((f"request: {len(call['req'])} items, {new} new", "bold"),))
+        for ix in call["req"]:
+            item = m["items"][ix]
+            mark = "+" if ix not in seen else " "
+            kind = "" if item.get("kind") == "message" else f" [{item.get('kind')}]"
+            yield Line(
+                2,
+                (
+                    (
+                        f"{mark} {short_id(item['id'])} {item.get('role')}{kind}: ",
+                        "bold green" if mark == "+" else "dim",
+                    ),
+                    (_clip(item["text"], self.full), ""),
+                ),
+            )
+
+
+_ROLE_STYLE: Final = {
+    "user": "green",
+    "developer": "yellow",
+    "system": "yellow",
+    "assistant": "blue",
+    "tool": "cyan",
+}
+
+
+def _made_by_call(item: Mapping[str, Any]) -> bool:
+    """Items an inference call or tool produced are shown with that call, not as input."""
+    return any(p[0] in ("inference", "tool", "code_cell") for p in item.get("by") or [])
+
+
+def transcript_lines(
+    state: Mapping[str, Any],
+    *,
+    thread: str | None = None,
+    call: str | None = None,
+    full: bool = False,
+) -> list[Line]:
+    """The transcript of a reduced state.
+
+    Args:
+        state: the reduced state as plain JSON values.
+        thread: only the agent with this path or thread id (None = all, tree order).
+        call: only this inference call's conversation, or this tool call.
+        full: do not truncate outputs and arguments.
+
+    Returns:
+        The lines, for ``render_plain`` or ``render_rich``.
+
+    Raises:
+        LookupError: ``thread`` or ``call`` names nothing in the rollout.
+    """
+    model = build_view_model(state)
+    t = _Transcript(model, full=full)
+    lines = list(t.header())
+    if call is not None:
+        found = t.one_call(call)
+        if found is None:
+            raise LookupError(f"no inference call or tool call {call!r} in this rollout")
+        return [*lines, *found]
+    threads = thread_tree_order(model["threads"])
+    if thread is not None:
+        threads = [
+            n for n in threads if thread in (model["threads"][n]["path"], model["threads"][n]["id"])
+        ]
+        if not threads:
+            raise LookupError(f"no agent with path or thread id {thread!r} in this rollout")
+    for n in threads:
+        lines.extend(t.thread(n))
+    return lines
+
+
+def render_plain(lines: Sequence[Line], out: TextIO) -> None:
+    """Plain text: two spaces per level, continuation lines indented under their entry."""
+    for line in lines:
+        pad = "  " * line.indent
+        out.write(pad + line.text.replace("\n", "\n" + pad + "  ") + "\n")
+
+
+def render_rich(lines: Sequence[Line], console: Any) -> None:
+    """Colour and width-aware wrapping through a ``rich.console.Console``."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    for line in lines:
+        text = Text.assemble(*[(t, s) if s else t for t, s in line.parts])
+        console.print(Padding(text, (0, 0, 0, 2 * line.indent)), soft_wrap=False)

@@ -1,0 +1,299 @@
+"""A fake OpenAI API on 127.0.0.1 for tests: ``/v1/responses`` and ``/v1/chat/completions``,
+JSON or server-sent events, so the real ``openai`` package runs its real HTTP code path.
+
+What it answers depends on the last user text:
+
+* contains ``tool`` → a ``get_weather`` function call (``{"city": "Oslo"}``);
+* contains ``fail`` → HTTP 400 with an error body;
+* contains ``status-failed`` → (Responses) HTTP 200 with ``status: "failed"``;
+* contains ``stream-error`` → (streams) an ``error`` event (Responses) / a cut connection (Chat);
+* anything else → the text ``echo: <user text>``, streamed in three deltas.
+
+Every response carries ``x-request-id: req_<n>``; the requests received (body and headers)
+are kept in :attr:`FakeOpenAI.requests`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+USAGE_RESPONSES = {
+    "input_tokens": 12,
+    "input_tokens_details": {"cached_tokens": 2},
+    "output_tokens": 7,
+    "output_tokens_details": {"reasoning_tokens": 1},
+    "total_tokens": 19,
+}
+USAGE_CHAT = {
+    "prompt_tokens": 12,
+    "prompt_tokens_details": {"cached_tokens": 2},
+    "completion_tokens": 7,
+    "completion_tokens_details": {"reasoning_tokens": 1},
+    "total_tokens": 19,
+}
+ARGUMENTS = '{"city":"Oslo"}'
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    items = body.get("messages") if "messages" in body else body.get("input")
+    if isinstance(items, str):
+        return items
+    for item in reversed(items or []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            return _text_of(item.get("content"))
+    return ""
+
+
+class FakeOpenAI:
+    """The server; use as a context manager (starts a thread, stops it on exit)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self._ids = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append((self.path, body, dict(self.headers.items())))
+                fake.answer(self, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
+
+    # --- answers -----------------------------------------------------------------------------
+
+    def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        n = next(self._ids)
+        text = last_user_text(body)
+        if "fail" in text and "status-failed" not in text:
+            error = {
+                "error": {"message": "bad things", "type": "invalid_request_error", "code": "bad"}
+            }
+            self._json(handler, 400, error, n)
+            return
+        chat = handler.path.endswith("/chat/completions")
+        if body.get("stream"):
+            events = self._chat_chunks(n, text) if chat else self._response_events(n, text)
+            self._sse(handler, events, n, cut="stream-error" in text and chat)
+            return
+        answer = self._chat_completion(n, text) if chat else self._response(n, text)
+        self._json(handler, 200, answer, n)
+
+    def _output(self, n: int, text: str) -> list[dict[str, Any]]:
+        if "tool" in text:
+            return [
+                {
+                    "type": "function_call",
+                    "id": f"fc_{n}",
+                    "call_id": f"call_{n}",
+                    "name": "get_weather",
+                    "arguments": ARGUMENTS,
+                    "status": "completed",
+                }
+            ]
+        return [
+            {
+                "type": "message",
+                "id": f"msg_{n}",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": f"echo: {text}", "annotations": []}],
+            }
+        ]
+
+    def _response(self, n: int, text: str, status: str = "completed") -> dict[str, Any]:
+        failed = "status-failed" in text
+        return {
+            "id": f"resp_{n}",
+            "object": "response",
+            "created_at": 0,
+            "model": "gpt-test",
+            "status": "failed" if failed else status,
+            "error": {"code": "server_error", "message": "model fell over"} if failed else None,
+            "output": [] if failed else self._output(n, text),
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": USAGE_RESPONSES,
+        }
+
+    def _response_events(self, n: int, text: str) -> list[dict[str, Any]]:
+        response = self._response(n, text)
+        created = dict(response, status="in_progress", output=[], usage=None)
+        events: list[dict[str, Any]] = [{"type": "response.created", "response": created}]
+        for index, item in enumerate(response["output"]):
+            events.append(
+                {"type": "response.output_item.added", "output_index": index, "item": item}
+            )
+            if item["type"] == "message":
+                whole = item["content"][0]["text"]
+                for piece in (whole[:3], whole[3:6], whole[6:]):
+                    events.append(
+                        {
+                            "type": "response.output_text.delta",
+                            "item_id": item["id"],
+                            "output_index": index,
+                            "content_index": 0,
+                            "delta": piece,
+                        }
+                    )
+            else:
+                events.append(
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "delta": item["arguments"],
+                    }
+                )
+            events.append(
+                {"type": "response.output_item.done", "output_index": index, "item": item}
+            )
+        if "stream-error" in text:
+            events.append(
+                {"type": "error", "code": "server_error", "message": "stream broke", "param": None}
+            )
+        else:
+            events.append({"type": "response.completed", "response": response})
+        return events
+
+    def _chat_message(self, n: int, text: str) -> dict[str, Any]:
+        if "tool" in text:
+            call = {
+                "id": f"call_{n}",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": ARGUMENTS},
+            }
+            return {"role": "assistant", "content": None, "tool_calls": [call]}
+        return {"role": "assistant", "content": f"echo: {text}"}
+
+    def _chat_completion(self, n: int, text: str) -> dict[str, Any]:
+        message = self._chat_message(n, text)
+        return {
+            "id": f"chatcmpl_{n}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-test",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if "tool_calls" in message else "stop",
+                }
+            ],
+            "usage": USAGE_CHAT,
+        }
+
+    def _chat_chunks(self, n: int, text: str) -> list[dict[str, Any]]:
+        message = self._chat_message(n, text)
+        base = {
+            "id": f"chatcmpl_{n}",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "gpt-test",
+        }
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if message.get("tool_calls"):
+            call = message["tool_calls"][0]
+            deltas.append(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": ""},
+                        }
+                    ]
+                }
+            )
+            for piece in (ARGUMENTS[:5], ARGUMENTS[5:]):
+                deltas.append({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+        else:
+            whole = message["content"]
+            deltas += [{"content": whole[:3]}, {"content": whole[3:6]}, {"content": whole[6:]}]
+        chunks = [
+            dict(base, choices=[{"index": 0, "delta": d, "finish_reason": None}]) for d in deltas
+        ]
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
+        chunks.append(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish}]))
+        chunks.append(dict(base, choices=[], usage=USAGE_CHAT))
+        return chunks
+
+    # --- wire ----------------------------------------------------------------------------------
+
+    def _json(self, handler: BaseHTTPRequestHandler, status: int, value: Any, n: int) -> None:
+        data = json.dumps(value).encode()
+        handler.send_response(status)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(data)))
+        handler.send_header("x-request-id", f"req_{n}")
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _sse(
+        self, handler: BaseHTTPRequestHandler, events: list[dict[str, Any]], n: int, *, cut: bool
+    ) -> None:
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.send_header("x-request-id", f"req_{n}")
+        handler.send_header("transfer-encoding", "chunked")
+        handler.end_headers()
+        chat = "object" in events[0]
+        try:
+            for index, event in enumerate(events):
+                if cut and index == 2:
+                    handler.wfile.flush()
+                    handler.close_connection = True
+                    return  # no terminating chunk: the client sees a broken stream
+                line = (
+                    f"data: {json.dumps(event)}\n\n"
+                    if chat
+                    else (f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
+                )
+                self._chunk(handler, line.encode())
+            if chat:
+                self._chunk(handler, b"data: [DONE]\n\n")
+            handler.wfile.write(b"0\r\n\r\n")
+            handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+
+    @staticmethod
+    def _chunk(handler: BaseHTTPRequestHandler, data: bytes) -> None:
+        handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        handler.wfile.flush()

@@ -1,0 +1,412 @@
+"""The real ``openai`` package, instrumented, against a fake API on 127.0.0.1: every call made
+in a turn is one inference call (request, output, usage, upstream id, status, error text,
+cancellation, time to first token), and every bundle reduces with our reducer and Codex."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+pytest.importorskip("openai")
+
+from openai import APIStatusError, AsyncOpenAI, AsyncStream, OpenAI
+
+from rollout_trace_sdk.integrations import current_turn, use_turn
+from rollout_trace_sdk.integrations.openai import (
+    FIRST_TOKEN_EVENT,
+    instrument,
+    run_function_call,
+)
+from rollout_trace_sdk.record import CALL_ID_HEADER, open_rollout
+
+from ..record.recorder_support import (
+    anyio_backend,
+    bundle_in,
+    check_bundle,
+    of_type,
+    payload,
+)
+from .fake_openai import ARGUMENTS, FakeOpenAI
+
+__all__ = ["anyio_backend"]
+
+pytestmark = pytest.mark.anyio
+
+CODEX_USAGE = {
+    "input_tokens": 12,
+    "cached_input_tokens": 2,
+    "cache_write_input_tokens": 0,
+    "output_tokens": 7,
+    "reasoning_output_tokens": 1,
+    "total_tokens": 19,
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeOpenAI) -> AsyncIterator[AsyncOpenAI]:
+    # closed in the test's own event loop: left to the garbage collector, a client made
+    # under trio would be closed later by an asyncio test's loop
+    async with instrument(
+        AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    ) as instrumented:
+        yield instrumented
+
+
+class _Run:
+    """A rollout with one open turn, and what it left on disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def bundle(self) -> Path:
+        return bundle_in(self.root)
+
+    def ends(self, kind: str) -> list[dict[str, Any]]:
+        return [e["payload"] for e in of_type(self.bundle, f"inference_{kind}")]
+
+    def response(self, end: dict[str, Any]) -> Any:
+        ref = end.get("response_payload") or end.get("partial_response_payload")
+        return payload(self.bundle, ref)
+
+    def requests(self) -> list[Any]:
+        return [
+            payload(self.bundle, e["payload"]["request_payload"])
+            for e in of_type(self.bundle, "inference_started")
+        ]
+
+    def protocol(self, event_type: str) -> list[Any]:
+        return [
+            payload(self.bundle, e["payload"]["event_payload"])
+            for e in of_type(self.bundle, "protocol_event_observed")
+            if e["payload"]["event_type"] == event_type
+        ]
+
+
+@contextlib.contextmanager
+def _closing(client: OpenAI) -> Iterator[OpenAI]:
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _texts(state: Any) -> str:
+    return json.dumps(state)
+
+
+# --- Responses API ---------------------------------------------------------------------------
+
+
+async def test_responses_create_is_recorded(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    """A plain-string request: request, output, usage, response and upstream ids, header."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        response = await client.responses.create(model="gpt-test", input="hello there")
+    assert response.output_text == "echo: hello there"
+    run = _Run(tmp_path)
+    [end] = run.ends("completed")
+    assert (end["response_id"], end["upstream_request_id"]) == ("resp_1", "req_1")
+    assert run.response(end)["token_usage"] == CODEX_USAGE
+    [request] = run.requests()
+    assert request["input"][0]["content"] == [{"type": "input_text", "text": "hello there"}]
+    assert fake.requests[0][2][CALL_ID_HEADER] == end["inference_call_id"]
+    state = check_bundle(run.bundle)
+    assert "hello there" in _texts(state) and "echo: hello there" in _texts(state)
+
+
+async def test_responses_tool_loop_with_run_function_call(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """A function call run by the helper is a recorded tool call whose output feeds the next
+    request; the bundle links them."""
+    seen: list[str] = []
+
+    async def get_weather(city: str) -> dict[str, str]:
+        seen.append(city)
+        return {"city": city, "sky": "rain"}
+
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        history: list[Any] = [{"role": "user", "content": "weather? use a tool"}]
+        first = await client.responses.create(model="gpt-test", input=history)
+        history += first.output
+        output = await run_function_call(turn, first.output[0], get_weather)
+        history.append(output)
+        history.append({"role": "user", "content": "thanks"})
+        second = await client.responses.create(model="gpt-test", input=history)
+    assert seen == ["Oslo"] and second.output_text == "echo: thanks"
+    assert output["call_id"] == "call_1" and json.loads(output["output"])["sky"] == "rain"
+    run = _Run(tmp_path)
+    assert len(run.ends("completed")) == 2
+    [tool_end] = [e["payload"] for e in of_type(run.bundle, "tool_call_ended")]
+    assert tool_end["status"] == "completed"
+    state = check_bundle(run.bundle)
+    assert "thanks" in _texts(state) and ARGUMENTS.replace('"', '\\"') in _texts(state)
+
+
+async def test_responses_stream_is_recorded_with_first_token(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """A consumed stream completes the call from its terminal event; the first delta
+    records the time to first token."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.responses.create(model="gpt-test", input="stream me", stream=True)
+        kinds = [event.type async for event in stream]
+    assert kinds[-1] == "response.completed"
+    run = _Run(tmp_path)
+    [end] = run.ends("completed")
+    assert end["upstream_request_id"] == "req_1"
+    body = run.response(end)
+    assert body["token_usage"] == CODEX_USAGE
+    assert body["output_items"][0]["content"][0]["text"] == "echo: stream me"
+    [first] = run.protocol(FIRST_TOKEN_EVENT)
+    assert first["inference_call_id"] == end["inference_call_id"]
+    assert first["time_to_first_token_ms"] >= 0
+    check_bundle(run.bundle)
+
+
+async def test_stream_abandoned_midway_is_cancelled(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """Closing a stream before its end cancels the call, keeping the items received."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        async with await client.responses.create(
+            model="gpt-test", input="tool please", stream=True
+        ) as stream:
+            async for event in stream:
+                if event.type == "response.output_item.done":
+                    break
+        async with await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "abandon"}], stream=True
+        ) as chat_stream:
+            async for _chunk in chat_stream:
+                break
+    run = _Run(tmp_path)
+    cancelled = run.ends("cancelled")
+    assert [c["reason"] for c in cancelled] == ["stream closed before the response completed"] * 2
+    assert run.response(cancelled[0])["output_items"][0]["type"] == "function_call"
+    assert cancelled[1]["partial_response_payload"] is None  # nothing but an empty first delta came
+    assert run.ends("completed") == []
+    check_bundle(run.bundle)
+
+
+async def test_stream_dropped_without_close_ends_with_the_turn(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """A stream neither finished nor closed is cancelled when its turn ends."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.responses.create(model="gpt-test", input="drop me", stream=True)
+        await stream.__anext__()
+        await stream.response.aclose()
+    run = _Run(tmp_path)
+    assert len(run.ends("cancelled")) == 1
+    check_bundle(run.bundle)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "stream", "error"),
+    [
+        ("please fail", False, "BadRequestError: Error code: 400"),
+        ("status-failed", False, "server_error: model fell over"),
+        ("stream-error", True, "stream broke"),
+    ],
+)
+async def test_responses_failures_keep_the_error_text(
+    tmp_path: Path, client: AsyncOpenAI, prompt: str, stream: bool, error: str
+) -> None:
+    """An HTTP error, a failed response and an error event each fail the call with their
+    text and the upstream request id."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        try:
+            result = await client.responses.create(model="gpt-test", input=prompt, stream=stream)
+            if isinstance(result, AsyncStream):
+                async for _event in result:
+                    pass
+        except APIStatusError:
+            pass
+    run = _Run(tmp_path)
+    [failed] = run.ends("failed")
+    assert failed["error"].startswith(error)
+    assert failed["upstream_request_id"] == "req_1"
+    check_bundle(run.bundle)
+
+
+async def test_cancelled_request_is_cancelled(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """A call whose task is cancelled ends cancelled, and the cancellation goes on."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await client.responses.create(model="gpt-test", input="never sent")
+        assert scope.cancelled_caught
+    run = _Run(tmp_path)
+    [cancelled] = run.ends("cancelled")
+    assert cancelled["reason"] == "cancelled"
+    check_bundle(run.bundle)
+
+
+# --- Chat Completions ------------------------------------------------------------------------
+
+
+async def test_chat_tool_loop_is_recorded(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """Chat messages with tool calls and tool results reduce with both reducers, and the
+    user's text, the call and its result are in the state."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        messages: list[Any] = [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "weather via tool"},
+        ]
+        first = await client.chat.completions.create(model="gpt-test", messages=messages)
+        message = first.choices[0].message
+        assert message.tool_calls
+        call = message.tool_calls[0]
+        arguments = call.model_dump()["function"]["arguments"]
+        async with turn.tool_call(call.id, "get_weather", arguments=arguments) as tool:
+            tool.completed({"type": "function_call_output", "call_id": call.id, "output": "rain"})
+        messages += [message, {"role": "tool", "tool_call_id": call.id, "content": "rain"}]
+        messages.append({"role": "user", "content": "and tomorrow?"})
+        await client.chat.completions.create(model="gpt-test", messages=messages)
+    run = _Run(tmp_path)
+    ends = run.ends("completed")
+    assert [e["response_id"] for e in ends] == ["chatcmpl_1", "chatcmpl_2"]
+    assert run.response(ends[0])["token_usage"] == CODEX_USAGE
+    assert run.response(ends[0])["output_items"][0]["type"] == "function_call"
+    kinds = [item["type"] for item in run.requests()[1]["input"]]
+    assert kinds == ["message", "message", "function_call", "function_call_output", "message"]
+    state = check_bundle(run.bundle)
+    assert "and tomorrow?" in _texts(state) and "be brief" in _texts(state)
+
+
+async def test_chat_stream_is_assembled(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """Chat chunks are put together: text, tool-call arguments, usage, first token."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        for prompt in ("hi stream", "tool stream"):
+            stream = await client.chat.completions.create(
+                model="gpt-test",
+                messages=[{"role": "user", "content": prompt}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            async for _chunk in stream:
+                pass
+    run = _Run(tmp_path)
+    text_end, tool_end = run.ends("completed")
+    assert run.response(text_end)["output_items"][0]["content"] == [
+        {"type": "output_text", "text": "echo: hi stream"}
+    ]
+    call = run.response(tool_end)["output_items"][0]
+    assert (call["type"], call["call_id"], call["arguments"]) == (
+        "function_call",
+        "call_2",
+        ARGUMENTS,
+    )
+    assert run.response(tool_end)["token_usage"] == CODEX_USAGE
+    assert len(run.protocol(FIRST_TOKEN_EVENT)) == 2
+    check_bundle(run.bundle)
+
+
+async def test_chat_stream_cut_fails_the_call(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """A connection lost mid-stream fails the call with the SDK's error, keeping the text
+    received so far."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "stream-error"}], stream=True
+        )
+        with pytest.raises(Exception) as raised:
+            async for _chunk in stream:
+                pass
+    run = _Run(tmp_path)
+    [failed] = run.ends("failed")
+    assert failed["error"].startswith(type(raised.value).__name__)
+    assert failed["upstream_request_id"] == "req_1"
+    assert run.response(failed)["output_items"][0]["content"][0]["text"] == "ech"
+    check_bundle(run.bundle)
+
+
+# --- outside a turn, sync client ------------------------------------------------------------
+
+
+async def test_calls_outside_a_turn_are_not_recorded(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    """Before, after and without a turn the client works and nothing is recorded."""
+    response = await client.responses.create(model="gpt-test", input="no rollout")
+    async with open_rollout(tmp_path, model="gpt-test") as rollout:
+        await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "x"}]
+        )
+        async with rollout.root.turn() as turn:
+            assert current_turn() is turn
+        assert current_turn() is None
+        await client.responses.create(model="gpt-test", input="after the turn")
+    assert response.output_text == "echo: no rollout"
+    assert len(fake.requests) == 3
+    assert all(CALL_ID_HEADER not in headers for _, _, headers in fake.requests)
+    assert _Run(tmp_path).requests() == []
+
+
+async def test_disabled_rollout_passes_calls_through(client: AsyncOpenAI, fake: FakeOpenAI) -> None:
+    """With tracing off the turn is a null object and calls are not touched."""
+    async with open_rollout(enabled=False) as rollout, rollout.root.turn():
+        assert current_turn() is None
+        await client.responses.create(model="gpt-test", input="off")
+    assert CALL_ID_HEADER not in fake.requests[0][2]
+
+
+async def test_sync_client_and_use_turn(tmp_path: Path, fake: FakeOpenAI) -> None:
+    """The sync client records too, in a turn made current with ``use_turn``; a sync stream
+    is recorded as it is read; instrumenting twice is harmless."""
+    client = instrument(instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0)))
+    with _closing(client):
+        async with open_rollout(tmp_path, model="gpt-test") as rollout:
+            turn = rollout.root.turn()
+            with use_turn(turn):
+                client.responses.create(model="gpt-test", input="sync hello")
+                for _event in client.chat.completions.create(
+                    model="gpt-test",
+                    messages=[{"role": "user", "content": "sync stream"}],
+                    stream=True,
+                ):
+                    pass
+            turn.end()
+    run = _Run(tmp_path)
+    assert [e["upstream_request_id"] for e in run.ends("completed")] == ["req_1", "req_2"]
+    state = check_bundle(run.bundle)
+    assert "sync hello" in _texts(state) and "echo: sync stream" in _texts(state)
+
+
+async def test_worker_thread_calls_are_not_recorded(tmp_path: Path, fake: FakeOpenAI) -> None:
+    """A sync call in a worker thread (where handles may not be used) is passed through."""
+    client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
+    with _closing(client):
+        async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+            await anyio.to_thread.run_sync(
+                lambda: client.responses.create(model="gpt-test", input="from a thread")
+            )
+    assert _Run(tmp_path).requests() == []
+    assert CALL_ID_HEADER not in fake.requests[0][2]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_example_runs_offline(tmp_path: Path) -> None:
+    """examples/openai_client.py runs against its own fake API and leaves a bundle that
+    reduces, with the tool call in it."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "openai_client.py"
+    result = await anyio.run_process([sys.executable, str(example), str(tmp_path)], check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Oslo: " in result.stdout
+    run = _Run(tmp_path)
+    assert len(run.ends("completed")) == 2
+    assert [e["payload"]["status"] for e in of_type(run.bundle, "tool_call_ended")] == ["completed"]
+    check_bundle(run.bundle)

@@ -1,0 +1,534 @@
+"""Request, output and usage normalisation: every shape a client sends is recorded as typed
+Responses items both reducers accept, with no user text lost; what cannot be kept is dropped
+and reported, never recorded to break the bundle."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from rollout_trace_sdk.record import RecorderWarning, TokenUsage, open_rollout
+from rollout_trace_sdk.record.inference import _NullInferenceCall
+from rollout_trace_sdk.record.requests import (
+    normalize_output_items,
+    normalize_request,
+    normalize_usage,
+)
+
+from .recorder_support import bundle_in, check_bundle, events, of_type, payload
+
+# --- pure normalisation ------------------------------------------------------------------------
+
+
+def test_string_input_becomes_a_user_message() -> None:
+    """A plain string ``input`` (valid for the Responses API) is the user's message."""
+    body, problems = normalize_request({"model": "m", "input": "hi"})
+    assert body == {
+        "model": "m",
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+        ],
+    }
+    assert problems == []
+
+
+def test_easy_messages_become_typed_messages() -> None:
+    """Messages without ``type`` get it, and text parts typed by role."""
+    body, problems = normalize_request(
+        {
+            "input": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": [{"type": "input_text", "text": "q"}, "more"]},
+                {"role": "assistant", "content": "a"},
+            ]
+        }
+    )
+    assert problems == []
+    assert body["input"] == [
+        {
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": "be brief"}],
+        },
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "q"},
+                {"type": "input_text", "text": "more"},
+            ],
+        },
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a"}]},
+    ]
+
+
+def test_chat_completions_request_maps_to_responses_items() -> None:
+    """``messages`` with tool calls and tool results become message, function_call and
+    function_call_output items; ``tools`` are flattened; the caller's dict is untouched."""
+    request = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "developer", "content": "rules"},
+            {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "rain"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+    }
+    before = repr(request)
+    body, problems = normalize_request(request)
+    assert repr(request) == before
+    assert problems == []
+    assert "messages" not in body
+    assert body["tools"] == [{"type": "function", "name": "get_weather", "parameters": {}}]
+    assert body["input"] == [
+        {
+            "type": "message",
+            "role": "developer",
+            "content": [{"type": "input_text", "text": "rules"}],
+        },
+        {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "weather?"}],
+        },
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"city":"Oslo"}',
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": "rain"},
+    ]
+
+
+def test_typed_items_already_fine_are_kept_as_they_are() -> None:
+    """A request the reducers already read is recorded unchanged (same item objects)."""
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
+    call = {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"}
+    body, problems = normalize_request({"input": [item, call]})
+    assert problems == []
+    assert body["input"][0] is item and body["input"][1] is call
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        ({"type": "item_reference", "id": "x"}, "item_reference"),
+        ({"type": "message", "role": "critic", "content": "x"}, "'critic'"),
+        ({"type": "reasoning", "summary": []}, "no content, summary or encrypted_content"),
+        ({"type": "reasoning", "summary": [{"type": "x", "text": "t"}]}, "summary entry"),
+        ({"type": "compaction"}, "encrypted_content"),
+        ({"type": "agent_message", "author": "/a", "recipient": "/b", "content": []}, "content"),
+        ({"content": "no role, no type"}, "no string type"),
+        (42, "int"),
+    ],
+)
+def test_items_the_reducers_refuse_are_dropped_and_reported(item: Any, words: str) -> None:
+    """Each refused item is named in a problem; the rest of the request is kept."""
+    body, problems = normalize_request({"input": ["keep me", item]})
+    assert body["input"] == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "keep me"}]}
+    ]
+    assert len(problems) == 1 and "input[1]" in problems[0] and words in problems[0], problems
+
+
+class _Msg(BaseModel):
+    role: str
+    content: str
+
+
+@dataclasses.dataclass
+class _Request:
+    model: str
+    input: list[Any]
+
+
+def test_pydantic_and_dataclass_requests() -> None:
+    """Pydantic models and dataclasses are read like the dicts they dump to."""
+    body, problems = normalize_request(_Request("m", [_Msg(role="user", content="hello")]))
+    assert problems == []
+    assert body == {
+        "model": "m",
+        "input": [
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "hello"}],
+            }
+        ],
+    }
+
+
+def test_unreadable_request_is_reported() -> None:
+    """A request that is not a mapping, list or string is recorded empty, with a problem."""
+    body, problems = normalize_request(3.5)
+    assert body == {"input": []}
+    assert problems and "float" in problems[0]
+
+
+def test_chat_completion_output() -> None:
+    """A ChatCompletion's first choice gives a message and its tool calls; extra choices are
+    reported."""
+    completion = {
+        "id": "chatcmpl-1",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": "let me look",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
+            },
+            {"index": 1, "message": {"role": "assistant", "content": "other"}},
+        ],
+    }
+    items, problems = normalize_output_items(completion)
+    assert items == [
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "let me look"}],
+        },
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+    ]
+    assert problems == ["response has 2 choices; only the first is recorded"]
+
+
+def test_responses_output_and_custom_tool_round_trip() -> None:
+    """A Response's ``output`` is read; a chat custom tool call's result is a custom output."""
+    items, problems = normalize_output_items(
+        {"id": "r", "output": [{"role": "assistant", "content": "ok"}]}
+    )
+    assert problems == [] and items[0]["content"] == [{"type": "output_text", "text": "ok"}]
+    body, problems = normalize_request(
+        {
+            "messages": [
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"id": "k", "type": "custom", "custom": {"name": "patch", "input": "diff"}}
+                    ],
+                },
+                {
+                    "role": "tool",
+                    "tool_call_id": "k",
+                    "content": [{"type": "text", "text": "done"}],
+                },
+            ]
+        }
+    )
+    assert problems == []
+    assert body["input"] == [
+        {"type": "custom_tool_call", "call_id": "k", "name": "patch", "input": "diff"},
+        {
+            "type": "custom_tool_call_output",
+            "call_id": "k",
+            "output": [{"type": "input_text", "text": "done"}],
+        },
+    ]
+
+
+@dataclasses.dataclass
+class _Details:
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclasses.dataclass
+class _AgentsUsage:
+    """The Agents SDK ``Usage`` dataclass, in its fields."""
+
+    requests: int = 1
+    input_tokens: int = 10
+    input_tokens_details: _Details = dataclasses.field(default_factory=lambda: _Details(4, 0))
+    output_tokens: int = 5
+    output_tokens_details: _Details = dataclasses.field(default_factory=lambda: _Details(0, 2))
+    total_tokens: int = 15
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 4},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 2},
+            "total_tokens": 15,
+        },
+        {
+            "prompt_tokens": 10,
+            "prompt_tokens_details": {"cached_tokens": 4},
+            "completion_tokens": 5,
+            "completion_tokens_details": {"reasoning_tokens": 2},
+            "total_tokens": 15,
+        },
+        _AgentsUsage(),
+        TokenUsage(
+            input_tokens=10, cached_input_tokens=4, output_tokens=5, reasoning_output_tokens=2
+        ),
+    ],
+    ids=["responses", "chat", "agents-dataclass", "token-usage"],
+)
+def test_usage_shapes(usage: Any) -> None:
+    """Responses, Chat Completions and Agents SDK usage all give Codex's counters."""
+    assert normalize_usage(usage) == {
+        "input_tokens": 10,
+        "cached_input_tokens": 4,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 5,
+        "reasoning_output_tokens": 2,
+        "total_tokens": 15,
+    }
+    assert normalize_usage(None) is None and normalize_usage("x") is None
+
+
+# --- through the recorder: generated request shapes reduce, and keep the user's text ----------
+
+STYLES = ("string", "easy", "typed", "chat", "pydantic", "dataclass")
+
+
+class _PydMessage(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+@dataclasses.dataclass
+class _DcRequest:
+    model: str
+    messages: list[Any]
+
+
+def _easy(entry: tuple[str, ...]) -> dict[str, Any]:
+    kind = entry[0]
+    if kind in ("user", "system"):
+        if entry[-1] == "parts":  # a string part and a typed one
+            return {"role": kind, "content": [entry[1]]}  # a bare string part
+        return {"role": kind, "content": entry[1]}
+    if kind == "assistant":
+        return {"role": "assistant", "content": entry[1]}
+    if kind == "call":
+        return {"type": "function_call", "call_id": entry[1], "name": "f", "arguments": entry[2]}
+    return {"type": "function_call_output", "call_id": entry[1], "output": entry[2]}
+
+
+def _typed(entry: tuple[str, ...]) -> dict[str, Any]:
+    kind = entry[0]
+    if kind in ("user", "system") and entry[-1] == "parts":  # typed, but string content
+        return {"type": "message", "role": kind, "content": entry[1]}
+    if kind in ("user", "assistant", "system"):
+        part = "output_text" if kind == "assistant" else "input_text"
+        return {"type": "message", "role": kind, "content": [{"type": part, "text": entry[1]}]}
+    return _easy(entry)
+
+
+def _chat(history: list[tuple[str, ...]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for entry in history:
+        kind = entry[0]
+        if kind == "call":
+            call = {
+                "id": entry[1],
+                "type": "function",
+                "function": {"name": "f", "arguments": entry[2]},
+            }
+            if out and out[-1]["role"] == "assistant":
+                out[-1].setdefault("tool_calls", []).append(call)
+            else:
+                out.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "output":
+            out.append({"role": "tool", "tool_call_id": entry[1], "content": entry[2]})
+        elif entry[-1] == "parts":  # Chat Completions text parts
+            out.append({"role": kind, "content": [{"type": "text", "text": entry[1]}]})
+        else:
+            out.append({"role": kind, "content": entry[1]})
+    return out
+
+
+def _request(style: str, history: list[tuple[str, ...]], junk: bool) -> tuple[Any, bool]:
+    """The request in ``style``; the flag says whether a problem must be reported."""
+    extra: list[Any] = [{"type": "item_reference", "id": "ref_1"}] if junk else []
+    if style == "string":
+        return {"model": "gpt-test", "input": history[-1][1]}, False
+    if style == "easy":
+        return {"model": "gpt-test", "input": [_easy(e) for e in history] + extra}, junk
+    if style == "typed":
+        return [_typed(e) for e in history] + extra, junk
+    messages = _chat(history)
+    if style == "chat":
+        return {"model": "gpt-test", "messages": messages + extra}, junk
+    if style == "pydantic":
+        return {"model": "gpt-test", "messages": [_PydMessage(**m) for m in messages]}, False
+    return _DcRequest("gpt-test", messages), False
+
+
+def _output(style: str, text: str, call: tuple[str, str] | None) -> Any:
+    if style in ("chat", "pydantic", "dataclass"):
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if call is not None:
+            message["tool_calls"] = [
+                {"id": call[0], "type": "function", "function": {"name": "f", "arguments": call[1]}}
+            ]
+        completion = {"id": "c", "choices": [{"index": 0, "message": message}]}
+        return completion if style == "chat" else _PydMessage(**message)
+    items: list[Any] = [{"role": "assistant", "content": text}]
+    if call is not None:
+        items.append(
+            {"type": "function_call", "call_id": call[0], "name": "f", "arguments": call[1]}
+        )
+    return {"id": "resp", "output": items} if style == "typed" else items
+
+
+_TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
+)
+_STEP = st.tuples(st.sampled_from(STYLES), _TEXT, st.booleans(), st.booleans(), st.booleans())
+
+
+Step = tuple[str, str, bool, bool, bool]
+
+
+async def _record(root: Path, steps: list[Step], system: bool) -> tuple[list[str], int]:
+    """Play ``steps`` (style, user text, tool call?, junk item?, content as parts?) after an
+    optional system message; return the texts to find and the number of requests that must
+    have reported a problem."""
+    history: list[tuple[str, ...]] = []
+    texts: list[str] = []
+    if system:
+        history.append(("system", "sys: be brief", "parts"))
+        if any(style != "string" for style, *_ in steps):
+            texts.append("sys: be brief")
+    expected_problems = 0
+    async with open_rollout(root, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        for index, (style, text, with_call, junk, as_parts) in enumerate(steps):
+            user_text = f"u{index}:{text}"
+            texts.append(user_text)
+            history.append(("user", user_text, "parts" if as_parts else "plain"))
+            request, problem = _request(style, history, junk)
+            expected_problems += problem
+            call_entry = (f"call_{index}", f'{{"n":{index}}}') if with_call else None
+            async with turn.inference(request) as call:
+                call.completed(
+                    response_id=f"resp_{index}",
+                    output_items=_output(style, f"a{index}", call_entry),
+                    token_usage={"prompt_tokens": 3, "completion_tokens": 1},
+                )
+            history.append(("assistant", f"a{index}"))
+            if call_entry is not None:
+                history += [("call", *call_entry), ("output", call_entry[0], f"out{index}")]
+    return texts, expected_problems
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@settings(
+    max_examples=int(os.environ.get("REQUEST_PROPERTY_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(steps=st.lists(_STEP, min_size=1, max_size=4), system=st.booleans())
+def test_any_request_shape_records_a_bundle_that_reduces_with_the_text(
+    steps: list[Step], system: bool
+) -> None:
+    """Generated request shapes (strings, easy messages, typed items, chat messages with tool
+    calls, pydantic objects, dataclasses, mixed across calls) reduce with both reducers to
+    the same state, every user text is in it, and every dropped item was reported."""
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        texts, expected_problems = anyio.run(_record, Path(tmp), steps, system)
+        bundle = bundle_in(Path(tmp))
+        state = check_bundle(bundle)
+        reported = [
+            e
+            for e in of_type(bundle, "protocol_event_observed")
+            if e["payload"]["event_type"] == "rollout_trace_input_dropped"
+        ]
+        recorder_warnings = [w for w in caught if issubclass(w.category, RecorderWarning)]
+    shown = "\n".join(_strings(state))
+    for text in texts:
+        assert text in shown, f"user text {text!r} lost"
+    assert len(reported) == expected_problems == len(recorder_warnings)
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.anyio
+async def test_string_prompt_is_recorded_not_lost(tmp_path: Path) -> None:
+    """Regression: ``{"input": "hi"}`` was recorded as ``"input": []``."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test") as rollout,
+        rollout.root.turn() as turn,
+        turn.inference({"model": "gpt-test", "input": "hi"}) as call,
+    ):
+        call.completed(response_id="r", output_items=[{"role": "assistant", "content": "yo"}])
+    bundle = bundle_in(tmp_path)
+    started = of_type(bundle, "inference_started")[0]
+    request = payload(bundle, started["payload"]["request_payload"])
+    assert request["input"][0]["content"] == [{"type": "input_text", "text": "hi"}]
+    state = check_bundle(bundle)
+    assert "hi" in _strings(state) and "yo" in _strings(state)
+
+
+@pytest.mark.anyio
+async def test_refused_item_warns_and_is_recorded_as_a_problem(tmp_path: Path) -> None:
+    """Regression: an untyped item used to be recorded silently and break ``reduce``."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        with pytest.warns(RecorderWarning, match="input\\[1\\]"):
+            call = turn.inference({"input": ["hi", {"content": "typeless"}]})
+        call.completed(response_id="r", output_items=[])
+    bundle = bundle_in(tmp_path)
+    kinds = [e["payload"].get("event_type") for e in events(bundle)]
+    assert "rollout_trace_input_dropped" in kinds
+    check_bundle(bundle)
+
+
+def test_disabled_call_returns_items_of_a_whole_response() -> None:
+    """With tracing off, ``completed`` given a ChatCompletion still returns its items."""
+    call = _NullInferenceCall.INSTANCE
+    completion = {"choices": [{"message": {"role": "assistant", "content": "hi"}}]}
+    assert call.completed(output_items=completion) == [
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hi"}]}
+    ]
+    items = [{"type": "message"}]
+    assert call.completed(output_items=items) == items

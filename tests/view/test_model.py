@@ -1,0 +1,97 @@
+"""The view model against the reduced state it comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.reduce.errors import ReduceError
+from rollout_trace_sdk.view.html import _script_json, static_page
+from rollout_trace_sdk.view.model import build_view_model, load_state
+from rollout_trace_sdk.view.payloads import PayloadReader
+
+
+def test_counts_match_the_state(demo_state: Any) -> None:
+    model = build_view_model(demo_state)
+    pairs = {
+        "threads": "threads",
+        "turns": "codex_turns",
+        "items": "conversation_items",
+        "calls": "inference_calls",
+        "tools": "tool_calls",
+        "ops": "terminal_operations",
+        "cells": "code_cells",
+        "compactions": "compactions",
+        "edges": "interaction_edges",
+        "payloads": "raw_payloads",
+    }
+    for ours, theirs in pairs.items():
+        assert len(model[ours]) == len(demo_state[theirs]), ours
+
+
+def test_references_point_at_the_right_objects(demo_state: Any) -> None:
+    model = build_view_model(demo_state)
+    items = model["items"]
+    for call in model["calls"]:
+        state_call = demo_state["inference_calls"][call["id"]]
+        assert [items[i]["id"] for i in call["req"]] == state_call["request_item_ids"]
+        assert [items[i]["id"] for i in call["resp"]] == state_call["response_item_ids"]
+        assert model["threads"][call["t"]]["id"] == state_call["thread_id"]
+    for tool in model["tools"]:
+        state_tool = demo_state["tool_calls"][tool["id"]]
+        assert [items[i]["id"] for i in tool["oi"]] == state_tool["model_visible_output_item_ids"]
+        if state_tool["terminal_operation_id"]:
+            assert model["ops"][tool["op"]]["id"] == state_tool["terminal_operation_id"]
+    spawn = next(e for e in model["edges"] if e["kind"] == "spawn_agent")
+    assert model["threads"][spawn["from"]]["path"] == "/root"
+    assert model["threads"][spawn["to"]]["path"] == "/root/helper_0"
+    assert model["tools"][spawn["tool"]]["name"] == "spawn_agent"
+
+
+def test_times_are_relative_and_usage_kept(demo_state: Any) -> None:
+    model = build_view_model(demo_state)
+    assert model["meta"]["t0"] == demo_state["started_at_unix_ms"]
+    first = model["calls"][0]
+    state_call = demo_state["inference_calls"][first["id"]]
+    assert first["s"] == state_call["execution"]["started_at_unix_ms"] - model["meta"]["t0"]
+    assert first["u"][0] == state_call["usage"]["input_tokens"]
+    assert first["u"][2] == state_call["usage"]["output_tokens"]
+
+
+def test_load_state_reads_a_state_file_and_refuses_other_json(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    state_file = tmp_path / "state.json"
+    from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+
+    state_file.write_bytes(state_bytes(reduce_bundle(demo_bundle)))
+    assert load_state(state_file) == load_state(demo_bundle)
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    with pytest.raises(ReduceError, match="not a reduced state"):
+        load_state(other)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ReduceError, match="parse state"):
+        load_state(broken)
+
+
+def test_script_json_cannot_close_its_element() -> None:
+    text = _script_json({"t": "</script><script>alert(1)</script>\u2028"})
+    assert "</" not in text and "\u2028" not in text
+    assert orjson.loads(text) == {"t": "</script><script>alert(1)</script>\u2028"}
+
+
+def test_static_page_is_self_contained(demo_bundle: Path, demo_state: Any) -> None:
+    page = static_page(demo_state, PayloadReader(demo_bundle))
+    assert "<script src" not in page and "<link" not in page
+    assert "http://" not in page and "https://" not in page
+    assert page.count('id="rt-payloads"') == 1
+
+
+def test_static_page_payload_limit_leaves_a_note(demo_bundle: Path, demo_state: Any) -> None:
+    page = static_page(demo_state, PayloadReader(demo_bundle), payload_limit=1000)
+    assert "left out of this page" in page

@@ -1,0 +1,74 @@
+"""Payload reads go through the reducer's bundle reader: real files, symlinks and FIFOs, and
+schema 3's shards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_trace_sdk.view.model import load_state
+from rollout_trace_sdk.view.payloads import PayloadReader, PayloadRefused
+
+from ..conftest import CONFORMANCE_V3, conformance_bundles
+
+
+def _ref(payload_id: str, path: str) -> dict[str, Any]:
+    return {"raw_payload_id": payload_id, "kind": {"type": "tool_invocation"}, "path": path}
+
+
+@pytest.fixture
+def bundle(demo_bundle: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, root)
+    (tmp_path / "secret.json").write_text('{"secret": 1}')
+    return root
+
+
+def test_reads_what_the_state_names(bundle: Path, demo_state: Any) -> None:
+    reader = PayloadReader(bundle)
+    ref = reader.ref_of(demo_state, "raw_payload:1")
+    assert reader.read_checked(ref) == (bundle / ref["path"]).read_bytes()
+    with pytest.raises(PayloadRefused, match="names no payload"):
+        reader.ref_of(demo_state, "raw_payload:999999")
+
+
+@pytest.mark.parametrize(
+    "path", ["../secret.json", "/etc/passwd", "payloads/../../secret.json", ""]
+)
+def test_refuses_paths_that_leave(bundle: Path, path: str) -> None:
+    with pytest.raises(PayloadRefused):
+        PayloadReader(bundle).read_checked(_ref("raw_payload:9", path))
+
+
+def test_refuses_symlinks_file_and_directory(bundle: Path) -> None:
+    (bundle / "payloads" / "900.json").symlink_to(bundle.parent / "secret.json")
+    (bundle / "linked").symlink_to(bundle.parent)
+    reader = PayloadReader(bundle)
+    with pytest.raises(PayloadRefused, match="symlink"):
+        reader.read_checked(_ref("raw_payload:2", "payloads/900.json"))
+    with pytest.raises(PayloadRefused, match="symlink"):
+        reader.read_checked(_ref("raw_payload:3", "linked/secret.json"))
+
+
+def test_refuses_a_fifo_without_hanging(bundle: Path) -> None:
+    os.mkfifo(bundle / "payloads" / "901.json")
+    with pytest.raises(PayloadRefused, match="regular file"):
+        PayloadReader(bundle).read_checked(_ref("raw_payload:3", "payloads/901.json"))
+
+
+def test_malformed_reference_is_refused(bundle: Path) -> None:
+    with pytest.raises(PayloadRefused, match="malformed"):
+        PayloadReader(bundle).read_checked({"raw_payload_id": 5})
+
+
+@pytest.mark.skipif(not conformance_bundles(CONFORMANCE_V3), reason="no schema-3 corpus")
+def test_schema_3_payloads_come_from_shards() -> None:
+    bundle = conformance_bundles(CONFORMANCE_V3)[0]
+    state = load_state(bundle)
+    reader = PayloadReader(bundle)
+    read = [reader.read(ref) for ref in state["raw_payloads"].values()]
+    assert read and any(raw for raw in read)

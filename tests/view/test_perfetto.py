@@ -1,0 +1,130 @@
+"""The Perfetto / Chrome trace-event export, checked against the format's rules.
+
+Perfetto's own ``trace_processor`` Python package downloads its binary at run time, which
+cannot happen here, so this is a schema check of what its JSON importer relies on: event
+phases and fields, one named track per tid, complete events that nest on every track, flow
+pairs bound to slices, and counts equal to the reduced state's.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.view.perfetto import chrome_trace
+
+_PHASES = {"X", "M", "s", "f"}
+
+
+def check_trace(trace: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """Assert the trace-event rules; return the complete events per track."""
+    assert trace["displayTimeUnit"] == "ms"
+    events = trace["traceEvents"]
+    names: dict[int, str] = {}
+    slices: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        assert event["ph"] in _PHASES, event
+        assert isinstance(event["pid"], int) and isinstance(event["name"], str)
+        if event["ph"] == "M":
+            if event["name"] == "thread_name":
+                assert event["tid"] not in names
+                names[event["tid"]] = event["args"]["name"]
+            continue
+        assert isinstance(event["tid"], int) and isinstance(event["ts"], int) and event["ts"] >= 0
+        if event["ph"] == "X":
+            assert isinstance(event["dur"], int) and event["dur"] >= 0
+            slices[event["tid"]].append(event)
+    for tid, track in slices.items():
+        assert tid in names, f"track {tid} has no thread_name"
+        stack: list[int] = []  # end times of the open slices
+        for event in sorted(track, key=lambda e: (e["ts"], -e["dur"])):
+            while stack and stack[-1] <= event["ts"]:
+                stack.pop()
+            end = event["ts"] + event["dur"]
+            assert not stack or end <= stack[-1], f"{names[tid]}: {event['name']} overlaps"
+            stack.append(end)
+    flows: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for event in events:
+        if event["ph"] in ("s", "f"):
+            assert event["ph"] not in flows[event["id"]]
+            flows[event["id"]][event["ph"]] = event
+    for pair in flows.values():
+        assert set(pair) == {"s", "f"}
+        start, finish = pair["s"], pair["f"]
+        assert any(x["ts"] <= start["ts"] <= x["ts"] + x["dur"] for x in slices[start["tid"]])
+        if finish.get("bp") == "e":
+            assert any(x["ts"] <= finish["ts"] <= x["ts"] + x["dur"] for x in slices[finish["tid"]])
+        else:
+            assert any(x["ts"] >= finish["ts"] for x in slices[finish["tid"]])
+    return slices
+
+
+def _count(slices: dict[int, list[dict[str, Any]]], cat: str) -> int:
+    return sum(1 for track in slices.values() for e in track if e["cat"] == cat)
+
+
+def test_export_matches_the_state(demo_state: Any) -> None:
+    trace = chrome_trace(demo_state)
+    slices = check_trace(trace)
+    cats = Counter(e["cat"] for track in slices.values() for e in track)
+    assert cats["turn"] == len(demo_state["codex_turns"])
+    assert cats["inference"] == len(demo_state["inference_calls"])
+    assert cats["tool"] == len(demo_state["tool_calls"])
+    assert cats["terminal"] == len(demo_state["terminal_operations"])
+    assert cats["compaction"] == len(demo_state["compactions"])
+    flows = [e for e in trace["traceEvents"] if e["ph"] == "s"]
+    assert len(flows) == len(demo_state["interaction_edges"])
+    names = [e["args"]["name"] for e in trace["traceEvents"] if e["name"] == "thread_name"]
+    assert names[0] == "/root · turns"
+    assert "/root/helper_0 (Helper 0) · tools" in names
+    # the demo's terminal operations overlap (a long-lived `cat` session): a second track
+    assert "/root · terminal 2" in names
+    inference = next(e for track in slices.values() for e in track if e["cat"] == "inference")
+    assert inference["args"]["input_tokens"] > 0
+
+
+def test_parallel_tool_calls_get_their_own_tracks(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    cat = state["tool_calls"]["call_0_cat"]["execution"]
+    ping = state["tool_calls"]["call_0_ping"]["execution"]
+    ping["started_at_unix_ms"] = cat["started_at_unix_ms"] + 1  # inside cat's window, ends after
+    ping["ended_at_unix_ms"] = cat["ended_at_unix_ms"] + 5
+    slices = check_trace(chrome_trace(state))
+    tids = {
+        e["args"]["tool_call_id"]: tid
+        for tid, track in slices.items()
+        for e in track
+        if e["cat"] == "tool"
+    }
+    assert tids["call_0_cat"] != tids["call_0_ping"]
+
+
+def test_failed_slices_are_marked(failing_state: Path) -> None:
+    trace = chrome_trace(orjson.loads(failing_state.read_bytes()))
+    failed = [e for e in trace["traceEvents"] if e.get("args", {}).get("status") == "failed"]
+    assert [e["args"]["tool_call_id"] for e in failed] == ["call_0_sum"]
+    assert failed[0]["cname"] == "terrible"
+
+
+def test_cli_export_of_a_large_rollout(
+    demo_bundle: Path, demo_bundle_200: Path, demo_state_200: Any, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    target = tmp_path / "trace.json"
+    argv = ["export", "--format", "perfetto", str(demo_bundle_200), "-o", str(target)]
+    assert main(argv, out=out) == 0
+    trace = orjson.loads(target.read_bytes())
+    slices = check_trace(trace)
+    assert _count(slices, "tool") == len(demo_state_200["tool_calls"])
+    assert _count(slices, "inference") == len(demo_state_200["inference_calls"])
+    flows = sum(1 for e in trace["traceEvents"] if e["ph"] == "f")
+    assert flows == len(demo_state_200["interaction_edges"])
+    err = io.StringIO()
+    missing = str(tmp_path / "no" / "t.json")
+    assert main(["export", str(demo_bundle), "-o", missing], out=out, err=err) == 1
+    assert "cannot write" in err.getvalue()

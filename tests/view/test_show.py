@@ -1,0 +1,107 @@
+"""``rollout-trace show``: plain text when piped, rich on a terminal."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from rich.console import Console
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.view.show import render_plain, render_rich, transcript_lines
+
+from .conftest import PLANTED_ERROR
+
+
+def _plain(state: Any, **kwargs: Any) -> str:
+    out = io.StringIO()
+    render_plain(transcript_lines(state, **kwargs), out)
+    return out.getvalue()
+
+
+def test_transcript_tells_the_story_in_order(demo_state: Any) -> None:
+    text = _plain(demo_state)
+    expected_in_order = [
+        "rollout ",
+        "━━ /root ",
+        "user: Episode 0: exercise the shell and a helper agent.",
+        "▸ inference",
+        "reasoning: Start a session",
+        "exec_command call_0_cat",
+        'args: {"cmd":"cat","tty":true}',
+        "$ /bin/sh -c cat (exit 0)",
+        "spawn_agent call_0_spawn",
+        "⇢ spawn agent → /root/helper_0 (Helper 0)",
+        "assistant from /root/helper_0",
+        "⟲ compaction 16 items → 2",
+        "assistant: Episode 0 done",
+        "━━ /root/helper_0 (Helper 0)",
+        "spawned by /root",
+        "assistant: 2 squared is 4.",
+    ]
+    position = 0
+    for needle in expected_in_order:
+        found = text.find(needle, position)
+        assert found >= 0, f"{needle!r} missing after position {position}:\n{text}"
+        position = found
+    assert "\x1b[" not in text  # plain: no escape codes
+
+
+def test_long_outputs_are_truncated_unless_full(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    tool = state["tool_calls"]["call_0_cat"]
+    item = state["conversation_items"][tool["model_visible_output_item_ids"][0]]
+    item["body"]["parts"] = [{"type": "text", "text": "\n".join(f"line {n}" for n in range(100))}]
+    short = _plain(state)
+    assert "line 5" in short and "line 50" not in short and "more chars]" in short
+    assert "line 99" in _plain(state, full=True)
+
+
+def test_thread_and_call_filters(demo_state: Any) -> None:
+    helper = _plain(demo_state, thread="/root/helper_0")
+    assert "━━ /root/helper_0" in helper and "━━ /root " not in helper
+    call = _plain(demo_state, call="call_0_cat")
+    assert "tool call call_0_cat in /root" in call and "started by inference" in call
+    first = next(iter(demo_state["inference_calls"].values()))
+    conversation = _plain(demo_state, call=first["inference_call_id"])
+    assert f"request: {len(first['request_item_ids'])} items" in conversation
+    with pytest.raises(LookupError):
+        transcript_lines(demo_state, thread="/nobody")
+    with pytest.raises(LookupError):
+        transcript_lines(demo_state, call="call_nope")
+
+
+def test_failed_call_shows_its_error(failing_state: Path) -> None:
+    state = orjson.loads(failing_state.read_bytes())
+    text = _plain(state)
+    assert "exec_command call_0_sum · failed" in text
+    assert f"error: {PLANTED_ERROR}" in text
+    assert "1 failed" in text.splitlines()[0]
+
+
+def test_rich_rendering_wraps_to_width_and_colours(demo_state: Any) -> None:
+    console = Console(record=True, width=60, force_terminal=True, color_system="truecolor")
+    render_rich(transcript_lines(demo_state), console)
+    plain = console.export_text(styles=False, clear=False)
+    assert all(len(line) <= 60 for line in plain.splitlines())
+    # wrapped continuation lines keep their entry's indentation
+    developer = [n for n, line in enumerate(plain.splitlines()) if "developer: You are" in line]
+    assert developer and plain.splitlines()[developer[0] + 1].startswith("  ")
+    coloured = console.export_text(styles=True)
+    assert "\x1b[" in coloured
+    assert "exec_command" in plain
+
+
+def test_cli_show_piped_is_plain_and_errors_are_clear(demo_bundle: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["show", str(demo_bundle), "--thread", "/root/helper_0"], out=out, err=err) == 0
+    assert out.getvalue().startswith("rollout ") and "\x1b[" not in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["show", str(demo_bundle), "--call", "nope"], out=out, err=err) == 1
+    assert "no inference call or tool call 'nope'" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["show", str(demo_bundle / "missing")], out=out, err=err) == 1
+    assert "missing" in err.getvalue() and "Traceback" not in err.getvalue()
