@@ -26,10 +26,9 @@ needs_conformance_v3 = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def _recorder_schema(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The recorder writes schema 3 by default. The tests written for schema 2 pin it through
-    ``$ROLLOUT_TRACE_SCHEMA`` (their expectations name schema-2 facts: payload files, ``path``,
-    ``recording_complete``); run them with ``ROLLOUT_TRACE_SCHEMA=3`` to exercise schema 3.
-    Schema-3 tests pass ``schema_version=3`` explicitly."""
-    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", os.environ.get("ROLLOUT_TRACE_SCHEMA", "2"))
+# The recorder writes schema 3 by default. The tests written for schema 2 (and the fixtures
+# and subprocesses that record for them, such as the viewer's demo bundles) pin it through
+# the environment, set before any fixture runs; their expectations name schema-2 facts
+# (payload files, ``path``, ``recording_complete``). Run with ``ROLLOUT_TRACE_SCHEMA=3`` to
+# exercise schema 3 instead; schema-3 tests pass ``schema_version=3`` explicitly.
+os.environ.setdefault("ROLLOUT_TRACE_SCHEMA", "2")
