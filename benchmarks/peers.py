@@ -124,7 +124,9 @@ async def _ours() -> AsyncIterator[Recorder]:
     from rollout_trace_sdk import open_rollout
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with open_rollout(tmp, model="bench") as rollout:
+        async with open_rollout(
+            tmp, model="bench", schema_version=2
+        ) as rollout:  # counts payload files
             turn = rollout.root.turn()
             accept = turn.accept_item_id
 

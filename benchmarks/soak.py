@@ -51,7 +51,7 @@ async def child_agent(child):
                 call.completed(response_id=f"c{n}", output_items=[])
 
 async def main(root):
-    async with open_rollout(root) as rollout, rollout.root.turn() as turn:
+    async with open_rollout(root, schema_version=2) as rollout, rollout.root.turn() as turn:
         async with turn.tool_call("spawn", "spawn_agent", arguments={"message": "go"}) as tool:
             child = tool.spawn_agent("worker")
             tool.completed({"type": "function_call_output", "call_id": "spawn", "output": "{}"})

@@ -37,10 +37,18 @@ def _ref(ref: ev.RawPayloadRef) -> dict[str, Any]:
 
 _PLAIN: Final = (str, int, typing.Any)
 #: fields the codec leaves out when they hold their default (``None``)
-_OMITTED_WHEN_NONE: Final = {(ev.HistoryItemAccepted, "agent_message_payload")}
+_OMITTED_WHEN_NONE: Final = {
+    (ev.HistoryItemAccepted, "agent_message_payload"),
+    (ev.HistoryItemAcceptedV3, "agent_message_payload"),
+    (ev.HistoryItemAcceptedV3, "tool_output_payload"),
+    (ev.InferenceStartedV3, "warmup_context_payload"),
+    (ev.InferenceStartedV3, "stripped_tool_output_ids"),
+}
 
 
-def _field_expr(cls: type[Any], name: str, tp: Any, env: dict[str, Any]) -> str:
+def _field_expr(
+    cls: type[Any], name: str, tp: Any, env: dict[str, Any], schema: int = ev.SCHEMA_VERSION
+) -> str:
     """Python source for one field's JSON value (``o`` is the payload object)."""
     value = f"o.{name}"
     args = typing.get_args(tp)
@@ -56,19 +64,23 @@ def _field_expr(cls: type[Any], name: str, tp: Any, env: dict[str, Any]) -> str:
             return f"[_ref(x) for x in {value}]"
     # tagged unions (tool call kind, requester, summary): the codec's own hooks
     hook = f"_hook_{cls.__name__}_{name}"
-    env[hook] = codec.converter.get_unstructure_hook(tp)
+    env[hook] = codec.converter_for(schema).get_unstructure_hook(tp)
     return f"(None if {value} is None else {hook}({value}))" if optional else f"{hook}({value})"
 
 
-def _compile(cls: type[Any], tag: str) -> Callable[[Any], dict[str, Any]]:
+def _compile(
+    cls: type[Any], tag: str, schema: int = ev.SCHEMA_VERSION
+) -> Callable[[Any], dict[str, Any]]:
     """A function building the payload dict for ``cls`` directly: the codec's result, without
-    its per-call dispatch (checked equal for every variant by the tests)."""
+    its per-call dispatch (checked equal for every variant by the tests). Schema 3 writes
+    references with ``shard`` / ``capture`` / ``parts``."""
     hints = typing.get_type_hints(cls, vars(ev))
-    env: dict[str, Any] = {"_ref": _ref}
+    v3 = schema == ev.SCHEMA_VERSION_V3
+    env: dict[str, Any] = {"_ref": codec.ref_to_dict_v3 if v3 else _ref}
     items = [f'"type": {tag!r}']
     tail = []
     for field in attrs.fields(cls):
-        expr = _field_expr(cls, field.name, hints[field.name], env)
+        expr = _field_expr(cls, field.name, hints[field.name], env, schema)
         if (cls, field.name) in _OMITTED_WHEN_NONE:
             tail.append(f"    if o.{field.name} is not None:\n        d[{field.name!r}] = {expr}")
         else:
@@ -82,6 +94,12 @@ def _compile(cls: type[Any], tag: str) -> Callable[[Any], dict[str, Any]]:
 _HOOKS: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
     cls: _compile(cls, tag) for tag, cls in ev.EVENT_TYPES.items()
 }
+#: Schema 3: every class of its tag table (schema-2 classes too: the recorder may hand the
+#: plain ``HistoryItemAccepted``, which schema 3 writes the same way).
+_HOOKS_V3: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    cls: _compile(cls, tag, ev.SCHEMA_VERSION_V3)
+    for tag, cls in [*ev.EVENT_TYPES.items(), *ev.EVENT_TYPES_V3.items()]
+}
 
 #: Payload classes holding mutable values (lists, arbitrary JSON): they are serialised at call
 #: time, since the caller may change them after recording. Every other payload class is
@@ -92,25 +110,31 @@ MUTABLE_PAYLOADS: Final[frozenset[type[Any]]] = frozenset({ev.Other})
 #: payload's JSON bytes for the mutable classes).
 QueuedEvent = tuple[int, int, "str | None", "str | None", Any]
 
-_HEAD: Final = (
-    b'{"schema_version":%d,"seq":%%d,"wall_time_unix_ms":%%d%%b%%b}\n' % ev.SCHEMA_VERSION
-)
+_HEAD_FORMAT: Final = b'{"schema_version":%d,"seq":%%d,"wall_time_unix_ms":%%d%%b%%b}\n'
+_HEAD: Final = _HEAD_FORMAT % ev.SCHEMA_VERSION
+_HEAD_V3: Final = _HEAD_FORMAT % ev.SCHEMA_VERSION_V3
 _CONTEXTS_KEPT: Final = 4096
 _CLOCK_EVERY: Final = 8
 _NO_END: Final = 1 << 62
 
 
-def payload_dict(payload: ev.EventPayload) -> dict[str, Any]:
-    """The payload's JSON object, exactly as the codec builds it."""
-    return _HOOKS[payload.__class__](payload)
+def payload_dict(payload: ev.EventPayload, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
+    """The payload's JSON object, exactly as the codec builds it for ``schema``."""
+    hooks = _HOOKS_V3 if schema == ev.SCHEMA_VERSION_V3 else _HOOKS
+    return hooks[payload.__class__](payload)
 
 
 class LineEncoder:
     """Encodes the events of one rollout (its id is in every line)."""
 
-    __slots__ = ("_contexts", "_rollout", "_values")
+    __slots__ = ("_contexts", "_head", "_hooks", "_rollout", "_values")
 
-    def __init__(self, rollout_id: str, values: ValueEncoder | None = None) -> None:
+    def __init__(
+        self, rollout_id: str, values: ValueEncoder | None = None, schema: int = ev.SCHEMA_VERSION
+    ) -> None:
+        v3 = schema == ev.SCHEMA_VERSION_V3
+        self._hooks = _HOOKS_V3 if v3 else _HOOKS
+        self._head = _HEAD_V3 if v3 else _HEAD
         self._values = values or ValueEncoder()
         self._rollout = b',"rollout_id":' + orjson.dumps(rollout_id)
         self._contexts: dict[tuple[str | None, str | None], bytes] = {}
@@ -138,9 +162,9 @@ class LineEncoder:
         ``perf_counter_ns`` clock passes ``until_ns`` (checked every few lines); return the
         index of the first event not yet encoded."""
         contexts = self._contexts
-        hooks = _HOOKS
+        hooks = self._hooks
         dumps = orjson.dumps
-        head = _HEAD
+        head = self._head
         clock = time.perf_counter_ns
         end = len(events)
         i = start

@@ -13,9 +13,12 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
+
+if TYPE_CHECKING:
+    from ._shards import ShardSink
 
 DIR_MODE: Final = 0o700
 FILE_MODE: Final = 0o600
@@ -186,3 +189,23 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
             if start + written != chunk.bytes_done:
                 with contextlib.suppress(OSError):
                     truncate(log_fd, log_size + chunk.bytes_done)
+
+
+def write_chunk_v3(
+    chunk: Chunk, sink: ShardSink, log_fd: int, log_size: int, seal_below: int = 0
+) -> None:
+    """Schema 3's :func:`write_chunk`: the chunk's records into their shards (compressed
+    here, in the worker thread), then its lines. A shard sink that failed once fails again
+    rather than storing records twice, so a retry only retries the lines."""
+    records = chunk.payloads
+    if chunk.payloads_done < len(records):
+        chunk.error = None
+        try:
+            sink.write(records[chunk.payloads_done :])
+            chunk.payloads_done = len(records)
+            if seal_below:
+                sink.seal_below(seal_below)
+        except OSError as exc:
+            chunk.error = exc
+            return
+    write_chunk(chunk, "", log_fd, log_size)

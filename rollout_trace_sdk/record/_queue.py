@@ -20,6 +20,8 @@ from typing import Any, Final
 from ..model import events as ev
 from . import _files
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
+from ._item_store import ItemStore
+from ._shards import ShardPlan
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -73,6 +75,7 @@ class RecordQueue:
         "_max",
         "_ordinals",
         "_overflow",
+        "_plan",
         "_poke",
         "_queue",
         "_queued",
@@ -83,6 +86,7 @@ class RecordQueue:
         "_thread_drops",
         "_wakeup",
         "bundle_dir",
+        "items",
         "values",
     )
     values: ValueEncoder
@@ -107,6 +111,9 @@ class RecordQueue:
     _sync_at: int
     _durable: bool
     _thread_drops: list[int]
+    #: schema 3: shard placement and the item store (``None`` in schema 2)
+    _plan: ShardPlan | None
+    items: ItemStore | None
     _wakeup: Any
     bundle_dir: Path
 
@@ -128,6 +135,8 @@ class RecordQueue:
 
     def _snapshot(self, kind: str, value: Any) -> bytes | None:
         try:
+            if self._plan is not None:
+                return self.values.compact(value)  # schema 3: compact bodies, as Codex
             return self.values.pretty(value)
         except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)
@@ -230,11 +239,17 @@ class RecordQueue:
     def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
         size = len(data) + PAYLOAD_OVERHEAD
         with self._inbox_lock:
+            plan = self._plan
             if not self._admit_from_thread(size):
                 drops = self._thread_drops
                 drops[1] += 1
                 drops[2] += len(data)
-                return None
+                return None if plan is None else plan.omit(kind, len(data))
+            if plan is not None:
+                ref, record = plan.place(kind, data)
+                if record is not None:
+                    self._inbox_put(record, size)
+                return ref
             n = next(self._ordinals)
             self._inbox_put((n, data), size)
         return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
@@ -294,7 +309,44 @@ class RecordQueue:
 
     # --- queueing internals --------------------------------------------------------------
 
+    def _put_body(
+        self, kind: ev.PayloadKind, data: bytes, parts: tuple[ev.RawPayloadRef, ...] = ()
+    ) -> ev.RawPayloadRef:
+        """Schema 3 (loop thread): place ``data`` in a shard and queue its record. A payload
+        the queue cannot take is ``omitted`` (counted as dropped): the event citing it is
+        still written, and the bundle says what is missing."""
+        plan = self._plan
+        assert plan is not None
+        size = len(data) + PAYLOAD_OVERHEAD
+        if _get_ident() != self._loop_ident:  # the item store called from a worker thread
+            with self._inbox_lock:
+                if not self._admit_from_thread(size):
+                    drops = self._thread_drops
+                    drops[1] += 1
+                    drops[2] += len(data)
+                    return plan.omit(kind, len(data), parts)
+                ref, record = plan.place(kind, data, parts)
+                if record is not None:
+                    self._inbox_put(record, size)
+            return ref
+        queued = self._queued
+        with self._inbox_lock:  # the plan is shared with calls from other threads
+            if self._closing or self._failed is not None or (queued and queued + size > self._cap):
+                self._drop_payload(len(data))
+                return plan.omit(kind, len(data), parts)
+            ref, record = plan.place(kind, data, parts)
+        if record is not None:
+            self._queue.append(record)
+            queued += size
+            self._queued = queued
+            self._enqueued += 1
+            if queued >= self._hurry_at:
+                self._hurry()
+        return ref
+
     def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+        if self._plan is not None:
+            return self._put_body(kind, data)
         size = len(data) + PAYLOAD_OVERHEAD
         queued = self._queued
         if self._closing or self._failed is not None or (queued and queued + size > self._cap):

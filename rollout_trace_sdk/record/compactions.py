@@ -57,6 +57,9 @@ class Compaction:
         self._installed = True
         thread.ids.reset_to(after)
         rt = turn._rt
+        if rt.items is not None:
+            # schema 3: the history was replaced; the next request cannot extend the old one
+            rt.items.reset(thread.thread_id)
         ref = rt.payload(
             "compaction_checkpoint", {"input_history": before, "replacement_history": after}
         )

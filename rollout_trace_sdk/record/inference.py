@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
+from ._item_store import RequestRefs
 from .items import TokenUsage
 from .requests import normalize_output_items, normalize_request, normalize_usage
 from .runtime import NullLifecycle, error_text, outcome_of, uuid4, warn
@@ -58,7 +59,7 @@ class InferenceCall:
 
     enabled: ClassVar[bool] = True
     _ends_with_turn: ClassVar[bool] = True
-    __slots__ = ("_done", "_turn", "inference_call_id", "request")
+    __slots__ = ("_done", "_refs", "_turn", "inference_call_id", "request")
 
     def __init__(
         self,
@@ -84,22 +85,30 @@ class InferenceCall:
             requested = body.get("model")
             model = requested if isinstance(requested, str) else thread.model
         rt = turn._rt
-        ref = rt.payload("inference_request", body)
-        self._done = ref is None  # nothing to end if the start could not be recorded
-        if ref is None:
-            return
-        self._done = not rt.event(
-            ev.InferenceStarted(
+        self._refs: RequestRefs | None = None
+        started: ev.InferenceStarted
+        provider = provider_name or thread.provider_name
+        if rt.items is not None:
+            # schema 3: items stored once; the request and its prompt are templates
+            refs = self._refs = rt.items.request(thread.thread_id, body, body["input"])
+            started = ev.InferenceStartedV3(
                 self.inference_call_id,
                 thread.thread_id,
                 turn.turn_id,
                 model,
-                provider_name or thread.provider_name,
-                ref,
-            ),
-            thread_id=thread.thread_id,
-            codex_turn_id=turn.turn_id,
-        )
+                provider,
+                refs.request,
+                refs.prompt,
+            )
+        else:
+            ref = rt.payload("inference_request", body)
+            self._done = ref is None  # nothing to end if the start could not be recorded
+            if ref is None:
+                return
+            started = ev.InferenceStarted(
+                self.inference_call_id, thread.thread_id, turn.turn_id, model, provider, ref
+            )
+        self._done = not rt.event(started, thread_id=thread.thread_id, codex_turn_id=turn.turn_id)
         if not self._done:
             rt.opened(self)
 
@@ -143,15 +152,18 @@ class InferenceCall:
         text = last_assistant_text(recorded)
         if text is not None:
             turn.last_agent_message = text
-        ref = rt.payload(
-            "inference_response",
-            {
-                "response_id": response_id,
-                "upstream_request_id": upstream_request_id,
-                "token_usage": normalize_usage(token_usage),
-                "output_items": recorded,
-            },
-        )
+        body = {
+            "response_id": response_id,
+            "upstream_request_id": upstream_request_id,
+            "token_usage": normalize_usage(token_usage),
+            "output_items": recorded,
+        }
+        if rt.items is not None:
+            ref: ev.RawPayloadRef | None = rt.items.response(
+                turn.thread.thread_id, body, recorded, request=self._refs
+            )
+        else:
+            ref = rt.payload("inference_response", body)
         if ref is None:  # the call must still end, or the trace shows it running
             self._emit(
                 ev.InferenceFailed(
@@ -176,15 +188,17 @@ class InferenceCall:
         _report(turn, self.inference_call_id, "partial output", problems)
         if not items:
             return None
-        return turn._rt.payload(
-            "inference_response",
-            {
-                "response_id": None,
-                "upstream_request_id": None,
-                "token_usage": None,
-                "output_items": turn.thread.ids.for_snapshot(items),
-            },
-        )
+        output = turn.thread.ids.for_snapshot(items)
+        body = {
+            "response_id": None,
+            "upstream_request_id": None,
+            "token_usage": None,
+            "output_items": output,
+        }
+        rt = turn._rt
+        if rt.items is not None:
+            return rt.items.response(turn.thread.thread_id, body, output)
+        return rt.payload("inference_response", body)
 
     def failed(
         self,
@@ -258,6 +272,7 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
         self.inference_call_id = ""
         self.request = {}
         self._done = True
+        self._refs = None
 
     @property
     def headers(self) -> dict[str, str]:

@@ -83,13 +83,26 @@ class ItemIds:
     (entering history, or first sent); ids never repeat within one request, whether the loop
     keeps our id-filled copies, its own id-less dicts, or a mix of both."""
 
-    __slots__ = ("_generated", "_occurrences")
+    __slots__ = (
+        "_generated",
+        "_last_counts",
+        "_last_in",
+        "_last_out",
+        "_last_used",
+        "_occurrences",
+    )
 
     def __init__(self) -> None:
         # content id → the highest occurrence number handed out so far
         self._occurrences: dict[str, int] = {}
         # id we generated → (content id, occurrence); lets a compaction restart the numbering
         self._generated: dict[str, tuple[str, int]] = {}
+        # the last request: the caller's items, what was returned, and the numbering state,
+        # so a request that resends them plus new items only numbers the new ones
+        self._last_in: list[Any] = []
+        self._last_out: list[Any] = []
+        self._last_used: set[str] = set()
+        self._last_counts: dict[str, int] = {}
 
     def _assign(self, base: str, occurrence: int) -> str:
         item_id = base if occurrence == 1 else f"{base}_{occurrence}"
@@ -113,9 +126,26 @@ class ItemIds:
     def for_request(self, items: Sequence[Any]) -> list[Any]:
         """Items sent to the model: the k-th id-less occurrence of some content in the list
         gets occurrence k, skipping ids the list already holds."""
-        items = [plain(item) for item in items]
-        used = {item["id"] for item in items if _has_id(item)}
-        counts: dict[str, int] = {}
+        known = len(self._last_in)
+        if known and len(items) >= known and _same(items[:known], self._last_in):
+            # the previous request resent, then new items: earlier ids stay as they were
+            new = [plain(item) for item in items[known:]]
+            used = self._last_used
+            used.update(item["id"] for item in new if _has_id(item))
+            counts = self._last_counts
+            out = self._last_out + self._number(new, used, counts)
+        else:
+            plain_items = [plain(item) for item in items]
+            used = {item["id"] for item in plain_items if _has_id(item)}
+            counts = {}
+            out = self._number(plain_items, used, counts)
+        self._last_in = list(items)
+        self._last_out = out
+        self._last_used = used
+        self._last_counts = counts
+        return list(out)
+
+    def _number(self, items: list[Any], used: set[str], counts: dict[str, int]) -> list[Any]:
         out: list[Any] = []
         for item in items:
             if _has_id(item) or not isinstance(item, Mapping):
@@ -143,6 +173,7 @@ class ItemIds:
     def reset_to(self, replacement: Sequence[Any]) -> None:
         """After a compaction the replacement history (as returned by :meth:`for_request`)
         is all the history there is; numbering restarts from what it holds."""
+        self._last_in = []
         occurrences: dict[str, int] = {}
         generated: dict[str, tuple[str, int]] = {}
         for item in replacement:
@@ -263,3 +294,14 @@ def usage_payload(usage: TokenUsage | Mapping[str, Any] | object) -> dict[str, i
         cache_write_input_tokens=_int(usage.get("cache_write_input_tokens")),
         total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
     ).to_payload()
+
+
+def _same(new: Sequence[Any], old: list[Any]) -> bool:
+    """``new == old`` (identity first, at C speed); values whose ``==`` raises only mean
+    "not the same"."""
+    if new.__class__ is not list:
+        new = list(new)
+    try:
+        return bool(new == old)
+    except Exception:
+        return False

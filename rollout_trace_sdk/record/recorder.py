@@ -24,6 +24,7 @@ import anyio
 import anyio.abc
 
 from ..model import events as ev
+from ._shards import CaptureLimits
 from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 
@@ -184,7 +185,11 @@ class RolloutScope:
         overflow: Literal["wait", "drop"],
         close_timeout: float,
         durable: bool,
+        schema_version: int = 2,
+        limits: CaptureLimits | None = None,
     ) -> None:
+        self._schema = schema_version
+        self._limits = limits
         self._root = root
         self._enabled = enabled
         self._thread_id = thread_id
@@ -213,6 +218,8 @@ class RolloutScope:
             max_queued_bytes=self._max_queued_bytes,
             overflow=self._overflow,
             durable=self._durable,
+            schema_version=self._schema,
+            limits=self._limits,
         )
 
     async def __aenter__(self) -> Rollout:
@@ -316,6 +323,9 @@ def open_rollout(
     overflow: Literal["wait", "drop"] = "wait",
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     durable: bool = False,
+    schema_version: int | None = None,
+    max_payload_bytes: int | None = None,
+    max_bundle_bytes: int | None = None,
 ) -> RolloutScope:
     """Record one rollout into a new bundle under ``root``.
 
@@ -330,7 +340,19 @@ def open_rollout(
     attempted. With ``durable=True`` the bundle is fsynced at checkpoints (each turn's end,
     once what it recorded is written, and the close), and every payload file when written:
     a power cut then loses at most the turn in progress.
+
+    ``schema_version`` picks the bundle schema: 3 (Codex 0.171: zstd shards, each
+    conversation item stored once) or 2 (Codex 0.169); unset, ``$ROLLOUT_TRACE_SCHEMA``
+    decides, else :data:`DEFAULT_SCHEMA`. Schema 3 takes ``max_payload_bytes`` (per payload)
+    and ``max_bundle_bytes`` (the whole bundle); what they cut is recorded as truncated or
+    omitted and the bundle still closes.
     """
+    schema = _schema(schema_version)
+    limits = None
+    if max_payload_bytes is not None or max_bundle_bytes is not None:
+        if schema != 3:
+            raise ValueError("max_payload_bytes and max_bundle_bytes need schema_version=3")
+        limits = CaptureLimits(max_payload_bytes, max_bundle_bytes)
     return RolloutScope(
         root,
         enabled=enabled,
@@ -345,4 +367,25 @@ def open_rollout(
         overflow=overflow,
         close_timeout=close_timeout,
         durable=durable,
+        schema_version=schema,
+        limits=limits,
     )
+
+
+#: The schema a rollout writes when neither the call nor the environment says.
+DEFAULT_SCHEMA: Final = 3
+SCHEMA_ENV: Final = "ROLLOUT_TRACE_SCHEMA"
+
+
+def _schema(requested: int | None) -> int:
+    """The schema to write: the argument, else ``$ROLLOUT_TRACE_SCHEMA``, else the default."""
+    if requested is None:
+        text = os.environ.get(SCHEMA_ENV, "").strip()
+        if not text:
+            return DEFAULT_SCHEMA
+        if text not in ("2", "3"):
+            raise ValueError(f"${SCHEMA_ENV} must be 2 or 3, not {text!r}")
+        return int(text)
+    if requested not in (2, 3):
+        raise ValueError(f"schema_version must be 2 or 3, not {requested!r}")
+    return requested

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol, Self
 import anyio
 
 from ..model import events as ev
+from ._item_store import ItemStore
 from ._values import RecorderWarning, ValueEncoder, text_of
 
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
@@ -138,6 +139,7 @@ class Runtime:
         "cwd",
         "event",
         "for_parsed_item",
+        "items",
         "model",
         "payload",
         "provider_name",
@@ -163,6 +165,8 @@ class Runtime:
         self.sink = sink
         self.event = sink.event_nowait
         self.payload = sink.payload_nowait
+        #: schema 3: the writer's item store (each conversation item written once); None in 2
+        self.items: ItemStore | None = getattr(sink, "items", None)
         #: one-line JSON of an agent value that never raises (see ``_values``)
         self.compact = sink.values.compact
         #: an item Codex parses strictly (agent messages), made parseable (see ``_values``)

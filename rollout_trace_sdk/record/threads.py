@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from ..model import events as ev
 from . import current
@@ -310,10 +310,20 @@ class Turn:
         Returns the items with their ids (copies where an id had to be added)."""
         out: list[Any] = []
         ids = self.thread.ids
+        store = self._rt.items
         for item in items:
             recorded, item_id = ids.for_history(item)
             if item_id is not None:
-                self.accept_item_id(item_id)
+                if store is not None and _is_tool_output(recorded):
+                    # schema 3: the output item rides along (Codex: function and custom tool
+                    # outputs), stored once and referenced again by the next request
+                    self._event(
+                        ev.HistoryItemAcceptedV3(item_id, None, store.item(recorded)),
+                        thread_id=self.thread.thread_id,
+                        codex_turn_id=self.turn_id,
+                    )
+                else:
+                    self.accept_item_id(item_id)
             out.append(recorded)
         return out
 
@@ -593,3 +603,10 @@ class _NullTurn(NullLifecycle, Turn):
 
 NULL_THREAD: AgentThread = _NullAgentThread()
 NULL_TURN: Turn = _NullTurn()
+
+
+_TOOL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
+
+
+def _is_tool_output(item: Any) -> bool:
+    return isinstance(item, Mapping) and item.get("type") in _TOOL_OUTPUT_TYPES

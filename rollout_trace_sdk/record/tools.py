@@ -310,7 +310,12 @@ class ToolCall:
         if status == "failed":
             self.failed("ended before the tool call")
         else:
-            self.cancelled()
+            self._cut_off()
+
+    def _cut_off(self) -> None:
+        """The tool was interrupted (its block cancelled, or the rollout closed under it).
+        Schema 3 says ``aborted``, as Codex 0.171 does; schema 2 keeps ``cancelled``."""
+        self._end("aborted" if self._turn._rt.items is not None else "cancelled", None)
 
     async def __aenter__(self) -> ToolCall:
         await self._turn._rt.room()
@@ -328,7 +333,7 @@ class ToolCall:
         if exc is not None and outcome == "failed":
             self.failed(error_text(exc))
         elif outcome == "cancelled":
-            self.cancelled()
+            self._cut_off()
         else:
             self.completed()
 

@@ -80,6 +80,7 @@ from ..model import codec
 from ..model import events as ev
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
+from ._item_store import ItemStore
 from ._queue import (
     EVENT_COST,
     HARD_CAP_FACTOR,
@@ -87,6 +88,7 @@ from ._queue import (
     RecordQueue,
     loop_poker,
 )
+from ._shards import CaptureLimits, ShardPlan, ShardSink
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -177,6 +179,7 @@ class BundleWriter(RecordQueue):
         "_retries",
         "_running",
         "_salvage",
+        "_sink",
         "_written_seq",
         "manifest",
     )
@@ -190,6 +193,7 @@ class BundleWriter(RecordQueue):
         max_queued_bytes: int,
         overflow: Overflow,
         durable: bool = False,
+        limits: CaptureLimits | None = None,
     ) -> None:
         if overflow not in ("wait", "drop"):
             raise ValueError(f"overflow must be 'wait' or 'drop', not {overflow!r}")
@@ -199,7 +203,25 @@ class BundleWriter(RecordQueue):
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
         #: turns agent values into JSON without ever raising; counts approximations
         self.values = ValueEncoder()
-        self._encoder = LineEncoder(manifest.rollout_id, self.values)
+        schema = manifest.schema_version
+        self._encoder = LineEncoder(manifest.rollout_id, self.values, schema=schema)
+        # Schema 3: shard placement on the loop, zstd in the worker thread, and the item
+        # store (each conversation item written once). ``None`` for schema 2.
+        self._plan: ShardPlan | None = None
+        self._sink: ShardSink | None = None
+        #: schema 3's item store (requests, responses, accepted items); ``None`` in schema 2
+        self.items: ItemStore | None = None
+        if schema == ev.SCHEMA_VERSION_V3:
+            limits = limits or CaptureLimits()
+            self._plan = ShardPlan(limits)
+            self._sink = ShardSink(self._payloads_dir)
+            self.items = ItemStore(
+                self._put_body,
+                max_payload_bytes=limits.max_payload_bytes,
+                dumps=self.values.compact,
+            )
+        elif limits is not None and limits != CaptureLimits():
+            raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
         self._durable = durable
@@ -254,6 +276,8 @@ class BundleWriter(RecordQueue):
         overflow: Overflow = "wait",
         started_at_unix_ms: int | None = None,
         durable: bool = False,
+        schema_version: int = ev.SCHEMA_VERSION,
+        limits: CaptureLimits | None = None,
     ) -> BundleWriter:
         """Create ``<root>/trace-<trace_id>-<root_thread_id>/`` with its manifest, payload
         directory and empty log. Raises :class:`BundleCreateError` if that is impossible,
@@ -263,7 +287,9 @@ class BundleWriter(RecordQueue):
                 raise BundleCreateError(f"{name} {value!r} cannot name a bundle directory")
         bundle_dir = Path(root) / f"trace-{trace_id}-{root_thread_id}"
         started = _now_ms() if started_at_unix_ms is None else started_at_unix_ms
-        manifest = ev.Manifest(ev.SCHEMA_VERSION, trace_id, root_thread_id, root_thread_id, started)
+        if schema_version not in (ev.SCHEMA_VERSION, ev.SCHEMA_VERSION_V3):
+            raise ValueError(f"schema_version must be 2 or 3, not {schema_version!r}")
+        manifest = ev.Manifest(schema_version, trace_id, root_thread_id, root_thread_id, started)
         try:
             fd = _files.create_bundle(bundle_dir, codec.manifest_bytes(manifest))
         except OSError as exc:
@@ -277,6 +303,7 @@ class BundleWriter(RecordQueue):
             max_queued_bytes=max_queued_bytes,
             overflow=overflow,
             durable=durable,
+            limits=limits,
         )
 
     @property
@@ -366,6 +393,10 @@ class BundleWriter(RecordQueue):
                     self._abandon_queue(f"closing took longer than {timeout} s")
                 self._append_loss_report()
                 await self._drain()
+                if self._sink is not None:
+                    # schema 3: every shard sealed before recording_completed is written
+                    with contextlib.suppress(OSError):
+                        await anyio.to_thread.run_sync(self._sink.seal)
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be
                     # written while the log still can be): the last line follows what did
@@ -497,17 +528,33 @@ class BundleWriter(RecordQueue):
                 until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
                 done = self._encoder.encode_into(lines, events, done, until)
             chunk.lines = lines
+            seal_below = 0
+            if self._plan is not None:
+                self._plan.charge(len(lines))
+                # nothing placed before the plan's current shard is still queued: seal them
+                seal_below = 0 if self._queue or self._inbox else self._plan.current_shard
             if payloads or lines:
                 for delay in (*_RETRY_DELAYS_S, None):
-                    await anyio.to_thread.run_sync(
-                        _files.write_chunk,
-                        chunk,
-                        self._payloads_dir,
-                        self._fd,
-                        self._log_size,
-                        # shielded, so never abandoned, except in a forked child (see there)
-                        abandon_on_cancel=True,
-                    )
+                    if self._sink is not None:
+                        await anyio.to_thread.run_sync(
+                            _files.write_chunk_v3,
+                            chunk,
+                            self._sink,
+                            self._fd,
+                            self._log_size,
+                            seal_below,
+                            abandon_on_cancel=True,
+                        )
+                    else:
+                        await anyio.to_thread.run_sync(
+                            _files.write_chunk,
+                            chunk,
+                            self._payloads_dir,
+                            self._fd,
+                            self._log_size,
+                            # shielded, so never abandoned, except in a forked child (see there)
+                            abandon_on_cancel=True,
+                        )
                     if delay is None or not _transient(chunk.error):
                         break
                     self._retries += 1
@@ -574,10 +621,18 @@ class BundleWriter(RecordQueue):
             )
             if approximated:
                 message += f"; recorded approximately: {approximated}"
-            data = orjson.dumps({"type": "warning", "message": message}, option=_PRETTY)
-            n = next(self._ordinals)
-            self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
-            ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
+            report = {"type": "warning", "message": message}
+            if self._plan is not None:
+                body = orjson.dumps(report)
+                with self._inbox_lock:
+                    ref, record = self._plan.place("protocol_event", body)
+                if record is not None:
+                    self._force(record, len(body) + PAYLOAD_OVERHEAD)
+            else:
+                data = orjson.dumps(report, option=_PRETTY)
+                n = next(self._ordinals)
+                self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
+                ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
             self._force_event(ev.ProtocolEventObserved("warning", ref))
 
     def _force_event(self, payload: ev.EventPayload) -> None:

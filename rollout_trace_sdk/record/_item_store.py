@@ -1,0 +1,482 @@
+"""Schema 3: the history is paid once.
+
+An agent loop resends its whole history with every request. Schema 2 stores every request
+whole, so a bundle grows with the square of the number of steps. Schema 3 lets a payload be a
+*template* (v3.md §4): a JSON array of text fragments with ``parts`` (references to other
+payloads) spliced between them. This module stores each conversation item once, as a
+``model_item`` payload, and writes requests, responses and prepared prompts as templates over
+those items. Large content values (image data URLs, very long strings) are cut out of their
+items into ``content_value`` payloads, stored once per distinct content, and so are a
+request's large top-level values (``tools``, instructions), which every request repeats.
+
+What it costs per request must follow the *new* items, not the history:
+
+* **Recognising stored items.** Each thread keeps the objects of its last request plus the
+  response that followed, with their references. A request that starts with those objects
+  (the usual ``history + new`` list) is matched by one list comparison in C, which tests
+  identity before equality, so the old items are neither walked nor serialised. Anything else
+  is looked up by object identity (the objects are kept alive while the thread's last request
+  holds them, so an ``id()`` is never reused under us), and then by a content key: the
+  BLAKE2 digest of the item's JSON, which a new item needs anyway to be stored. Like any
+  identity cache this assumes a dict already sent is not changed in place afterwards (the
+  Responses API and Codex treat history items as immutable); an edited item should be a new
+  dict, which is then stored as new content.
+* **References in events are inline trees.** Codex repeats a template's whole ``parts`` tree
+  wherever the reference appears, so an event line naming every history item costs ~75 bytes
+  per item; over N steps that is still quadratic. Two things keep the lines short:
+  - *Incremental requests.* When a request is exactly the previous request of the thread,
+    then that request's response items, then new items, and the previous response had a
+    ``response_id`` no other call of the thread used, the request is recorded as what the
+    Responses API itself accepts: ``previous_response_id`` plus only the new items. The
+    reducer rebuilds the same history (its prefix rule: the earlier call's request items and
+    response items, then the delta), and the event names only the new items.
+  - *Chained prompts.* A ``prepared_prompt`` is never read by the reducer. A prompt whose
+    history starts with the previous prompt's names it in ``input_prefix_payload`` and lists
+    only the items after it; the full prompt is the chain followed back.
+* **Bytes at enqueue.** Everything is turned into bytes here (the caller may mutate its dicts
+  right after); queued records are tuples of bytes, which the garbage collector never scans.
+
+The store talks to storage through one function, ``put(kind, body, parts) -> RawPayloadRef``
+(the writer's ``ShardPlan.place`` plus its queue), so it can be tested without a recorder.
+Thread-safe: a lock serialises its calls (an agent may record from worker threads); the
+``put`` it is given must be safe to call from whichever thread calls the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TypeVar
+
+import attrs
+import orjson
+
+from ..model.events import PayloadKind, RawPayloadRef
+
+#: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
+#: raises on an odd value).
+Dumps = Callable[[Any], bytes]
+#: Stores one payload: (kind, body, template parts) -> its reference.
+Put = Callable[[PayloadKind, bytes, tuple[RawPayloadRef, ...]], RawPayloadRef]
+
+#: Strings at least this long become content values (stored once per distinct content).
+CONTENT_VALUE_MIN_CHARS: Final = 64 * 1024
+#: ``data:`` URLs (images) at least this long become content values.
+DATA_URL_MIN_CHARS: Final = 64
+#: Under ``max_payload_bytes``, an oversized item's strings from this length on are cut out
+#: (and truncated on their own), so the item's structure survives the limit.
+SPLIT_MIN_CHARS: Final = 256
+#: Top-level request values this large (``tools``, instructions) are stored once.
+SHARED_VALUE_MIN_BYTES: Final = 2048
+_DIGEST: Final = 16
+#: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them.
+_RECENT_MAX: Final = 1024
+
+# A string no caller sends: orjson writes it as "\u0000rt<hex>\u0000"; the fragments of a
+# template are the serialised value split at those holes.
+_TOKEN: Final = secrets.token_hex(8)
+_HOLE: Final = f"\x00rt{_TOKEN}\x00"
+_HOLE_BYTES: Final = orjson.dumps(_HOLE)
+_HOLE_RE: Final = re.compile(re.escape(_HOLE_BYTES))
+
+
+def template_body(value: Any, parts: Sequence[RawPayloadRef], dumps: Dumps = orjson.dumps) -> bytes:
+    """The template body of ``value`` whose holes (``_HOLE`` strings, in serialisation
+    order) are filled by ``parts``: a JSON array of ``len(parts) + 1`` strings."""
+    text = dumps(value)
+    fragments = _HOLE_RE.split(text)
+    if len(fragments) != len(parts) + 1:  # a caller's string equal to the hole token
+        raise ValueError("template hole count does not match its parts")
+    return orjson.dumps([f.decode() for f in fragments])
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    """Run ``method`` under the store's lock."""
+
+    @functools.wraps(method)
+    def call(self: ItemStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return call  # type: ignore[return-value]
+
+
+@attrs.frozen
+class RequestRefs:
+    """What :meth:`ItemStore.request` stored for one inference request."""
+
+    request: RawPayloadRef
+    prompt: RawPayloadRef
+    #: the request was recorded as ``previous_response_id`` + the new items
+    incremental: bool
+    #: references of every input item, in request order
+    item_refs: tuple[RawPayloadRef, ...]
+
+
+class _Thread:
+    """One thread's view of the last request (and the response after it)."""
+
+    __slots__ = (
+        "complete",
+        "items",
+        "keep",
+        "last",
+        "prompt",
+        "prompt_len",
+        "refs",
+        "response_id",
+        "response_ids",
+    )
+
+    def __init__(self) -> None:
+        #: the objects of the last request, then of its response; ``refs`` in parallel
+        self.items: list[Any] = []
+        self.refs: list[RawPayloadRef] = []
+        #: id(obj) -> (obj, ref): the objects are kept alive so the ids stay theirs
+        self.keep: dict[int, tuple[Any, RawPayloadRef]] = {}
+        self.last: RequestRefs | None = None
+        #: the last request's response id, when an incremental request may build on it
+        self.response_id: str | None = None
+        self.response_ids: dict[str, int] = {}
+        #: every payload behind ``items`` is stored whole (none truncated or omitted)
+        self.complete = True
+        self.prompt: RawPayloadRef | None = None
+        self.prompt_len = 0
+
+
+class ItemStore:
+    """Conversation items stored once; requests, responses and prompts as templates."""
+
+    __slots__ = (
+        "_by_content",
+        "_content_min",
+        "_dumps",
+        "_incremental",
+        "_lock",
+        "_max_payload",
+        "_put",
+        "_recent",
+        "_threads",
+        "_values",
+        "items_stored",
+        "values_stored",
+    )
+
+    def __init__(
+        self,
+        put: Put,
+        *,
+        incremental: bool = True,
+        content_value_min_chars: int = CONTENT_VALUE_MIN_CHARS,
+        max_payload_bytes: int | None = None,
+        dumps: Dumps = orjson.dumps,
+    ) -> None:
+        """
+        Args:
+            put: stores one payload and returns its reference.
+            incremental: record requests that extend the previous one as deltas (above).
+            content_value_min_chars: strings this long become content values.
+            max_payload_bytes: the writer's per-payload limit; an item over it keeps its
+                structure and loses only its long strings (cut into truncated content values).
+            dumps: the JSON serialiser for items and bodies.
+        """
+        self._put = put
+        self._dumps = dumps
+        self._lock = threading.RLock()
+        self._incremental = incremental
+        self._content_min = max(int(content_value_min_chars), 1)
+        self._max_payload = max_payload_bytes
+        self._threads: dict[str, _Thread] = {}
+        self._by_content: dict[bytes, RawPayloadRef] = {}
+        self._values: dict[bytes, RawPayloadRef] = {}
+        # objects given to item() lately (a tool output accepted into history), kept alive so
+        # the request that carries the same object next finds it without serialising it
+        self._recent: dict[int, tuple[Any, RawPayloadRef]] = {}
+        #: model items / content values written so far (each once)
+        self.items_stored = 0
+        self.values_stored = 0
+
+    # --- single items ----------------------------------------------------------------------
+
+    @_locked
+    def item(self, item: Any) -> RawPayloadRef:
+        """The ``model_item`` reference of ``item``, storing it on first sight (by content).
+
+        Use it for a tool output accepted into history (``tool_output_payload``): the next
+        request that carries the item references the same payload."""
+        ref = self._by_value(item)
+        recent = self._recent
+        if len(recent) >= _RECENT_MAX:
+            recent.clear()
+        recent[id(item)] = (item, ref)
+        return ref
+
+    def _by_value(self, item: Any) -> RawPayloadRef:
+        data = self._dumps(item)
+        key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
+        ref = self._by_content.get(key)
+        if ref is None:
+            ref = self._store_item(item, data)
+            self._by_content[key] = ref
+        return ref
+
+    def _store_item(self, item: Any, data: bytes) -> RawPayloadRef:
+        self.items_stored += 1
+        limit = self._max_payload
+        over = limit is not None and len(data) > limit
+        # walk the item only when a content value can be in it (a C search decides)
+        if over or len(data) >= self._content_min or b'"data:' in data:
+            minimum = SPLIT_MIN_CHARS if over else self._content_min
+            holes: list[RawPayloadRef] = []
+            value = self._cut_values(item, minimum, holes)
+            if holes:
+                return self._put(
+                    "model_item", template_body(value, holes, self._dumps), tuple(holes)
+                )
+        return self._put("model_item", data, ())
+
+    def _cut_values(self, value: Any, minimum: int, holes: list[RawPayloadRef]) -> Any:
+        """``value`` with its large strings replaced by holes (their content values appended
+        to ``holes`` in serialisation order); the caller's containers are never modified."""
+        if value.__class__ is str:
+            size = len(value)
+            if size >= minimum or (size >= DATA_URL_MIN_CHARS and value.startswith("data:")):
+                holes.append(self.content_value(value))
+                return _HOLE
+            return value
+        if isinstance(value, Mapping):
+            before = len(holes)
+            out = {k: self._cut_values(v, minimum, holes) for k, v in value.items()}
+            return out if len(holes) != before else value
+        if isinstance(value, list | tuple):
+            before = len(holes)
+            seq = [self._cut_values(v, minimum, holes) for v in value]
+            return seq if len(holes) != before else value
+        return value
+
+    @_locked
+    def content_value(self, value: Any) -> RawPayloadRef:
+        """A ``content_value`` payload for ``value``, one per distinct content."""
+        return self._value_ref(self._dumps(value))
+
+    def _value_ref(self, data: bytes) -> RawPayloadRef:
+        key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
+        ref = self._values.get(key)
+        if ref is None:
+            self.values_stored += 1
+            ref = self._values[key] = self._put("content_value", data, ())
+        return ref
+
+    # --- requests --------------------------------------------------------------------------
+
+    @_locked
+    def request(self, thread_id: str, body: Mapping[str, Any], items: Sequence[Any]) -> RequestRefs:
+        """Store an inference request (``body`` with ``input`` = ``items``) and its prompt.
+
+        Args:
+            thread_id: the thread the request belongs to (histories are per thread).
+            body: the request as recorded; its ``input`` is replaced by ``items``.
+            items: the input items, ids already assigned.
+
+        Returns:
+            The request and prompt references (and each item's).
+        """
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            thread = self._threads[thread_id] = _Thread()
+        known = len(thread.items)
+        if known and len(items) >= known and _same(items[:known], thread.items):
+            start = known  # the usual case: the previous history, then new items
+            new_refs = [self._lookup(thread, item) for item in items[known:]]
+            refs = thread.refs + new_refs
+        else:
+            start = 0
+            refs = self._rebuild(thread, items)
+        rid = thread.response_id
+        incremental = (
+            self._incremental
+            and rid is not None
+            and start == known
+            and thread.complete
+            and "previous_response_id" not in body
+        )
+        request = dict(body)
+        if incremental:
+            request["previous_response_id"] = rid
+            delta = refs[start:]
+        else:
+            delta = refs
+        request_ref = self._list_payload("inference_request", request, "input", delta, share=True)
+        prompt_ref = self._prompt(thread, body, refs, start)
+        result = RequestRefs(request_ref, prompt_ref, incremental, tuple(refs))
+        thread.items = list(items)
+        thread.refs = refs
+        whole = thread.complete if start else True  # the prefix's payloads, when one was kept
+        thread.complete = whole and _all_available(refs[start:]) and request_ref.available
+        thread.response_id = None
+        thread.last = result
+        return result
+
+    def _lookup(self, thread: _Thread, item: Any) -> RawPayloadRef:
+        kept = thread.keep.get(id(item)) or self._recent.pop(id(item), None)
+        ref = kept[1] if kept is not None and kept[0] is item else self._by_value(item)
+        thread.keep[id(item)] = (item, ref)
+        return ref
+
+    def _rebuild(self, thread: _Thread, items: Sequence[Any]) -> list[RawPayloadRef]:
+        """References for a history that is not the previous one extended: by identity,
+        then content. The identity map is rebuilt to hold only these objects."""
+        old = thread.keep
+        keep: dict[int, tuple[Any, RawPayloadRef]] = {}
+        refs: list[RawPayloadRef] = []
+        for item in items:
+            kept = old.get(id(item)) or self._recent.pop(id(item), None)
+            ref = kept[1] if kept is not None and kept[0] is item else self._by_value(item)
+            keep[id(item)] = (item, ref)
+            refs.append(ref)
+        thread.keep = keep
+        return refs
+
+    def _list_payload(
+        self,
+        kind: PayloadKind,
+        value: Mapping[str, Any],
+        key: str,
+        parts: Sequence[RawPayloadRef],
+        *,
+        share: bool = False,
+    ) -> RawPayloadRef:
+        """``value`` with ``value[key]`` = the spliced ``parts``: a template (plain JSON
+        when there are no parts). With ``share``, the other top-level values of at least
+        ``SHARED_VALUE_MIN_BYTES`` (a request's ``tools`` and instructions, sent again with
+        every request) become content values, stored once."""
+        copy = dict(value)
+        if key not in copy:
+            copy[key] = None
+        holes: list[RawPayloadRef] = []
+        for name, item in copy.items():
+            if name == key:
+                copy[name] = [_HOLE] * len(parts)
+                holes.extend(parts)
+            elif share and item:
+                shared = self._shared_value(item)
+                if shared is not None:
+                    copy[name] = _HOLE
+                    holes.append(shared)
+        if not holes:
+            return self._put(kind, self._dumps(copy), ())
+        return self._put(kind, template_body(copy, holes, self._dumps), tuple(holes))
+
+    def _shared_value(self, value: Any) -> RawPayloadRef | None:
+        """A content value for a large top-level request value, else ``None``."""
+        if value.__class__ is str:
+            if len(value) < SHARED_VALUE_MIN_BYTES:
+                return None
+        elif not isinstance(value, list | dict):
+            return None
+        data = self._dumps(value)
+        if len(data) < SHARED_VALUE_MIN_BYTES:
+            return None
+        return self._value_ref(data)
+
+    def _prompt(
+        self,
+        thread: _Thread,
+        body: Mapping[str, Any],
+        refs: list[RawPayloadRef],
+        start: int,
+    ) -> RawPayloadRef:
+        """The prepared prompt: ``input`` (items), ``tools``, ``parallel_tool_calls``. When
+        the history extends the previous prompt's, only the items after it are listed and
+        ``input_prefix_payload`` names that prompt."""
+        prompt: dict[str, Any] = {}
+        previous = thread.prompt
+        first = 0
+        if previous is not None and start and start >= thread.prompt_len:
+            prompt["input_prefix_payload"] = previous.raw_payload_id
+            first = thread.prompt_len
+        prompt["input"] = None
+        prompt["tools"] = body.get("tools", [])
+        prompt["parallel_tool_calls"] = body.get("parallel_tool_calls", False)
+        ref = self._list_payload("prepared_prompt", prompt, "input", refs[first:], share=True)
+        thread.prompt = ref
+        thread.prompt_len = len(refs)
+        return ref
+
+    # --- responses -------------------------------------------------------------------------
+
+    @_locked
+    def response(
+        self,
+        thread_id: str,
+        body: Mapping[str, Any],
+        output_items: Sequence[Any],
+        *,
+        request: RequestRefs | None = None,
+    ) -> RawPayloadRef:
+        """Store an inference response (``body`` with ``output_items`` = ``output_items``),
+        its items as model items.
+
+        Args:
+            thread_id: the thread of the inference.
+            body: ``response_id``, ``upstream_request_id``, ``token_usage`` (Codex's shape).
+            output_items: the output items as recorded (ids assigned).
+            request: the request this answers; when it is the thread's latest, the response
+                extends the thread's history (the next request may build on it).
+
+        Returns:
+            The response's reference.
+        """
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            thread = self._threads[thread_id] = _Thread()
+        refs = [self._lookup(thread, item) for item in output_items]
+        ref = self._list_payload("inference_response", body, "output_items", refs)
+        rid = body.get("response_id")
+        if isinstance(rid, str):
+            thread.response_ids[rid] = thread.response_ids.get(rid, 0) + 1
+        if request is not None and request is thread.last:
+            thread.items.extend(output_items)
+            thread.refs.extend(refs)
+            thread.complete = thread.complete and ref.available and _all_available(refs)
+            unique = isinstance(rid, str) and thread.response_ids[rid] == 1
+            thread.response_id = rid if unique else None
+            thread.last = None  # one response per request
+        else:
+            thread.response_id = None
+        return ref
+
+    @_locked
+    def reset(self, thread_id: str) -> None:
+        """Forget the thread's history (after a compaction replaced it): the next request is
+        matched item by item and recorded whole."""
+        thread = self._threads.get(thread_id)
+        if thread is not None:
+            thread.items = []
+            thread.refs = []
+            thread.response_id = None
+            thread.last = None
+            thread.prompt = None
+            thread.prompt_len = 0
+
+
+def _all_available(refs: Sequence[RawPayloadRef]) -> bool:
+    return all(part.available for ref in refs for part in ref.walk())
+
+
+def _same(new: Sequence[Any], old: list[Any]) -> bool:
+    """``new == old``, identity first (C speed); a value whose ``==`` raises (an array
+    that refuses to be a bool) only means "not the same"."""
+    if new.__class__ is not list:
+        new = list(new)
+    try:
+        return bool(new == old)
+    except Exception:
+        return False

@@ -1,0 +1,309 @@
+"""Schema-3 payload storage for the recorder: shard placement on the loop, zstd in the thread.
+
+A schema-3 reference names its shard (``{"raw_payload_id", "kind", "shard"}``), and the caller
+needs the reference before it can build the event that cites it, so *where* a payload goes is
+decided when it is enqueued, on the event loop: :class:`ShardPlan` hands out the id, picks
+the shard (rotating by decompressed size, as Codex does near 8 MiB) and applies the capture
+limits, all in O(1) from byte counts. It returns the reference and a :data:`ShardRecord`, a
+plain tuple of bytes that the garbage collector never has to scan.
+
+*Writing* happens in the writer's worker thread: :class:`ShardSink` appends the records (the
+layout of :func:`..model.layout.shard_record`) to one zstd frame per shard, with a checksum,
+as Codex writes them. After every batch it flushes a zstd block, so what was handed to the
+sink is decodable from the file even if the process dies before the shard is sealed (the
+reader then reads the records up to the cut). A shard is sealed (its frame finished) by the
+writer once the plan has moved past it and nothing placed earlier is still queued
+(:meth:`ShardSink.seal_below`), and every shard is sealed before ``recording_completed``. Nothing is fsynced:
+like every other write of the recorder, durability is the kernel's page cache.
+
+Limits (v3.md §6), better than Codex's: ``max_payload_bytes`` keeps a payload's first bytes
+(cut on a UTF-8 boundary, so the kept prefix is still text) and marks it ``truncated`` with
+its original and retained sizes; ``max_bundle_bytes`` bounds the bundle's uncompressed bytes.
+Codex stops its log when that budget is spent, so the recording never closes; here payloads
+that no longer fit are ``omitted`` (or cut to the room left) while a reserve is kept for the
+event lines, so the bundle still ends with ``recording_completed`` and its state says
+``closed_with_partial_payloads``. Templates (payloads with ``parts``) are never cut: a cut
+template would orphan its parts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+import zstandard
+
+from ..model import layout
+from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
+
+#: (shard number, encoded record) as queued for the worker thread.
+ShardRecord = tuple[int, bytes]
+
+#: Shard files are private to their owner, like every other file of a bundle.
+FILE_MODE: Final = 0o600
+#: zstd level: 3 is zstd's default and what the size targets were measured with.
+DEFAULT_LEVEL: Final = 3
+#: Below this much room a payload is omitted rather than cut to a useless stub.
+MIN_TRUNCATED_BYTES: Final = 1024
+#: The share of ``max_bundle_bytes`` kept back for event lines and the closing records.
+RESERVE_FRACTION: Final = 8
+MAX_RESERVE_BYTES: Final = 4 << 20
+
+
+@attrs.frozen
+class CaptureLimits:
+    """Size limits of one bundle (``None`` = no limit).
+
+    Attributes:
+        max_payload_bytes: the largest body stored whole; longer plain bodies keep their first
+            bytes and are marked ``truncated``.
+        max_bundle_bytes: the bundle's uncompressed bytes (payload bodies plus event lines);
+            payloads beyond it are ``omitted`` while a reserve is kept for events.
+    """
+
+    max_payload_bytes: int | None = None
+    max_bundle_bytes: int | None = None
+
+    @property
+    def reserve_bytes(self) -> int:
+        """Bytes of ``max_bundle_bytes`` that payloads never use: room for event lines."""
+        if self.max_bundle_bytes is None:
+            return 0
+        return min(self.max_bundle_bytes // RESERVE_FRACTION, MAX_RESERVE_BYTES)
+
+
+def utf8_prefix(body: bytes, limit: int) -> bytes:
+    """The longest prefix of ``body`` of at most ``limit`` bytes that does not end inside a
+    UTF-8 sequence (a truncated body is still text a person can read)."""
+    if len(body) <= limit:
+        return body
+    end = limit
+    # step back over continuation bytes (10xxxxxx) to the start of the cut character
+    while end > 0 and body[end] & 0xC0 == 0x80:
+        end -= 1
+    return body[:end]
+
+
+class ShardPlan:
+    """Ids, shard numbers and capture for a bundle's payloads, decided at enqueue time.
+
+    Runs on the event loop; every method is O(1) apart from copying a truncated prefix.
+    """
+
+    __slots__ = (
+        "_budget",
+        "_limits",
+        "_ordinal",
+        "_rotate",
+        "_shard",
+        "_shard_bytes",
+        "_used",
+        "omitted",
+        "truncated",
+    )
+
+    def __init__(
+        self, limits: CaptureLimits | None = None, *, rotate_bytes: int = layout.SHARD_ROTATE_BYTES
+    ) -> None:
+        self._limits = limits or CaptureLimits()
+        self._rotate = max(int(rotate_bytes), 1)
+        self._ordinal = 0
+        self._shard = 1
+        self._shard_bytes = 0
+        self._used = 0  # uncompressed bytes charged to max_bundle_bytes
+        total = self._limits.max_bundle_bytes
+        self._budget = None if total is None else max(total - self._limits.reserve_bytes, 0)
+        #: payloads stored cut short / not stored, so far
+        self.truncated = 0
+        self.omitted = 0
+
+    @property
+    def limits(self) -> CaptureLimits:
+        return self._limits
+
+    @property
+    def used_bytes(self) -> int:
+        """Uncompressed bytes charged so far (records and event lines)."""
+        return self._used
+
+    @property
+    def payload_count(self) -> int:
+        return self._ordinal
+
+    @property
+    def partial(self) -> bool:
+        """Some payload was truncated or omitted: the state will say
+        ``closed_with_partial_payloads``."""
+        return bool(self.truncated or self.omitted)
+
+    @property
+    def current_shard(self) -> int:
+        """The shard the next record goes to (the writer seals every shard below it once its
+        queue is empty)."""
+        return self._shard
+
+    def omit(
+        self, kind: PayloadKind, size: int, parts: tuple[RawPayloadRef, ...] = ()
+    ) -> RawPayloadRef:
+        """A payload of ``size`` bytes that will not be stored (the writer's queue was full,
+        or it failed): an ``omitted`` reference, so the bundle says what is missing and the
+        event citing it is still written."""
+        n = self._ordinal = self._ordinal + 1
+        self.omitted += 1
+        capture = PayloadCapture("omitted", size)
+        return RawPayloadRef(layout.raw_payload_id(n), kind, "", None, capture, parts)
+
+    def charge(self, nbytes: int) -> None:
+        """Count ``nbytes`` of event lines against ``max_bundle_bytes``."""
+        self._used += nbytes
+
+    def place(
+        self, kind: PayloadKind, body: bytes, parts: tuple[RawPayloadRef, ...] = ()
+    ) -> tuple[RawPayloadRef, ShardRecord | None]:
+        """Allocate the next payload id for ``body`` and decide where (and whether, and how
+        much of it) it is stored.
+
+        Args:
+            kind: the payload kind the reference carries.
+            body: the payload text (JSON, or a template's fragment array when ``parts``).
+            parts: the template's parts (already placed), in splice order.
+
+        Returns:
+            The reference to put in events, and the record to queue for :class:`ShardSink`
+            (``None`` when the payload is omitted).
+        """
+        n = self._ordinal = self._ordinal + 1
+        payload_id = layout.raw_payload_id(n)
+        size = len(body)
+        capture: PayloadCapture | None = None
+        limit = self._limits.max_payload_bytes
+        if not parts and limit is not None and size > limit:
+            body = utf8_prefix(body, limit)
+            capture = PayloadCapture("truncated", size, len(body))
+        budget = self._budget
+        if budget is not None:
+            # what the record takes besides the body: its header and id
+            room = budget - self._used - layout.SHARD_RECORD_HEADER.size - len(payload_id)
+            if len(body) > room:
+                if parts or room < MIN_TRUNCATED_BYTES:
+                    self.omitted += 1
+                    omitted = PayloadCapture("omitted", size)
+                    return RawPayloadRef(payload_id, kind, "", None, omitted, parts), None
+                body = utf8_prefix(body, room)
+                capture = PayloadCapture("truncated", size, len(body))
+        if capture is not None:
+            self.truncated += 1
+        record = layout.shard_record(payload_id, body)
+        shard = self._shard
+        if self._shard_bytes and self._shard_bytes + len(record) > self._rotate:
+            shard = self._shard = shard + 1
+            self._shard_bytes = 0
+        self._shard_bytes += len(record)
+        self._used += len(record)
+        return RawPayloadRef(payload_id, kind, "", shard, capture, parts), (shard, record)
+
+
+class ShardSink:
+    """Appends records to ``payloads/NNNNNN.zst``, one zstd frame per shard (worker thread).
+
+    Not thread-safe: one worker thread calls it, one batch at a time. Records of one shard
+    must arrive in the order :class:`ShardPlan` placed them; a record of an earlier shard may
+    still arrive after the plan rotated (a call from another OS thread reaches the queue a
+    little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
+    """
+
+    __slots__ = ("_directory", "_level", "_open", "bytes_written", "failed")
+
+    def __init__(self, payloads_dir: str | os.PathLike[str], *, level: int = DEFAULT_LEVEL) -> None:
+        self._directory = os.fspath(payloads_dir)
+        self._level = level
+        #: shard -> (file descriptor, its open frame)
+        self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
+        #: compressed bytes written to shard files so far
+        self.bytes_written = 0
+        #: the first write error; from then on every write fails with it. A frame that lost
+        #: bytes cannot be continued, and compressing the same records again (a retry) would
+        #: store them twice.
+        self.failed: OSError | None = None
+
+    @property
+    def open_shards(self) -> list[int]:
+        """The shards whose frame is not finished yet."""
+        return sorted(self._open)
+
+    def write(self, records: Iterable[ShardRecord]) -> int:
+        """Append ``records`` and make them decodable from disk (a zstd block flush per
+        shard touched).
+
+        Returns:
+            How many records were handed to the files. An ``OSError`` carries on; the
+            records of the shards flushed before it are on disk.
+        """
+        if self.failed is not None:
+            raise self.failed
+        try:
+            return self._write(records)
+        except OSError as exc:
+            self.failed = exc
+            raise
+
+    def _write(self, records: Iterable[ShardRecord]) -> int:
+        count = 0
+        pending: dict[int, bytearray] = {}
+        for shard, record in records:
+            out = pending.get(shard)
+            if out is None:
+                out = pending[shard] = bytearray()
+            entry = self._open.get(shard) or self._start(shard)
+            out += entry[1].compress(record)
+            count += 1
+        for shard, out in pending.items():
+            fd, stream = self._open[shard]
+            out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+            self._write_all(fd, out)
+        return count
+
+    def seal_below(self, shard: int) -> None:
+        """Finish every open shard numbered below ``shard`` (the plan's current one, once
+        nothing placed earlier is still queued)."""
+        for number in [n for n in self._open if n < shard]:
+            self._seal(number)
+
+    def seal(self) -> None:
+        """Finish every open shard (at close, before ``recording_completed`` is written).
+        After a write error the files are only closed: their frames stay cut, and a reader
+        takes the records up to the cut."""
+        if self.failed is not None:
+            for fd, _ in self._open.values():
+                os.close(fd)
+            self._open.clear()
+            return
+        for number in list(self._open):
+            self._seal(number)
+
+    def _seal(self, number: int) -> None:
+        fd, stream = self._open.pop(number)
+        try:
+            self._write_all(fd, stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
+        finally:
+            os.close(fd)
+
+    def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
+        path = os.path.join(self._directory, layout.shard_name(shard))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        # one compressor per open frame: compression objects of one compressor share its
+        # context, so two open shards must not share one
+        compressor = zstandard.ZstdCompressor(
+            level=self._level, write_checksum=True, write_content_size=False
+        )
+        entry = self._open[shard] = (fd, compressor.compressobj())
+        return entry
+
+    def _write_all(self, fd: int, data: bytes | bytearray) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+            self.bytes_written += written

@@ -1,0 +1,296 @@
+"""Shard placement and the zstd shard sink: Codex's framing, rotation, crash cuts, limits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rollout_trace_sdk.model import codec, layout
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record._shards import CaptureLimits, ShardPlan, ShardSink, utf8_prefix
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+from rollout_trace_sdk.reduce.errors import ReduceError
+from tests.codex_oracle import codex_bin, codex_reduce
+from tests.conftest import CONFORMANCE_V3, conformance_bundles
+from tests.record.v3_harness import Conversation, V3Bundle
+from tests.test_conformance_states import first_difference
+
+needs_codex3 = pytest.mark.skipif(codex_bin(3) is None, reason="no Codex 0.171 (set CODEX3_BIN)")
+
+
+def _records(data: bytes) -> list[tuple[str, bytes]]:
+    out = []
+    offset = 0
+    while offset < len(data):
+        id_len, body_len = layout.SHARD_RECORD_HEADER.unpack_from(data, offset)
+        offset += layout.SHARD_RECORD_HEADER.size
+        ident = data[offset : offset + id_len].decode()
+        offset += id_len
+        out.append((ident, data[offset : offset + body_len]))
+        offset += body_len
+    return out
+
+
+def _frame(path: Path) -> tuple[bytes, bool]:
+    """The decompressed data of a shard file and whether its (single) frame is complete."""
+    stream = zstandard.ZstdDecompressor().decompressobj()
+    data = stream.decompress(path.read_bytes())
+    return data, stream.eof and not stream.unused_data
+
+
+def test_records_rotate_by_size_into_single_checksummed_frames(tmp_path: Path) -> None:
+    plan = ShardPlan(rotate_bytes=1100)  # records of ~345 bytes: three per shard
+    sink = ShardSink(tmp_path)
+    placed = [plan.place("tool_result", orjson.dumps({"n": n, "pad": "x" * 300})) for n in range(7)]
+    sink.write(record for _, record in placed if record is not None)
+    sink.seal()
+    shards = [ref.shard for ref, _ in placed]
+    assert shards == [1, 1, 1, 2, 2, 2, 3]
+    assert [ref.raw_payload_id for ref, _ in placed] == [f"raw_payload:{n}" for n in range(1, 8)]
+    for number in (1, 2, 3):
+        path = tmp_path / layout.shard_name(number)
+        params = zstandard.get_frame_parameters(path.read_bytes())
+        assert params.has_checksum and params.content_size == zstandard.CONTENTSIZE_UNKNOWN
+        data, sealed = _frame(path)
+        assert sealed and path.stat().st_mode & 0o777 == 0o600
+        ids = [ident for ident, _ in _records(data)]
+        assert ids == [ref.raw_payload_id for ref, _ in placed if ref.shard == number]
+
+
+def test_a_late_record_of_an_earlier_shard_still_lands_in_it(tmp_path: Path) -> None:
+    """A call from another OS thread reaches the queue after the plan rotated: its shard's
+    frame is still open, and is sealed once nothing placed before the rotation is queued."""
+    plan = ShardPlan(rotate_bytes=200)  # records of 85 bytes: two per shard
+    sink = ShardSink(tmp_path)
+    early, _, late = (plan.place("protocol_event", b'"' + b"x" * 60 + b'"') for _ in range(3))
+    assert (early[0].shard, late[0].shard) == (1, 2)
+    sink.write([r for r in (late[1],) if r is not None])
+    sink.write([r for r in (early[1],) if r is not None])
+    assert sink.open_shards == [1, 2]
+    sink.seal_below(plan.current_shard)
+    assert sink.open_shards == [2]
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert sealed and [i for i, _ in _records(data)] == [early[0].raw_payload_id]
+    sink.seal()
+    assert not sink.open_shards
+
+
+def test_after_a_write_error_the_sink_refuses_instead_of_storing_twice(tmp_path: Path) -> None:
+    """A retry after a failed write would compress the same records again; the sink fails
+    every later call with the first error instead."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    first = plan.place("protocol_event", b'"one"')[1]
+    assert first is not None
+    sink.write([first])
+    readonly = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(readonly, sink._open[1][0])  # the shard's descriptor can no longer be written
+    os.close(readonly)
+    second = plan.place("protocol_event", b'"two"')[1]
+    assert second is not None
+    with pytest.raises(OSError) as caught:
+        sink.write([second])
+    with pytest.raises(OSError) as again:
+        sink.write([second])
+    assert again.value is caught.value is sink.failed
+    sink.seal()
+    assert not sink.open_shards
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert not sealed and [i for i, _ in _records(data)] == ["raw_payload:1"]
+
+
+def test_an_omitted_payload_takes_an_id_and_no_room() -> None:
+    plan = ShardPlan()
+    ref = plan.omit("tool_result", 1234)
+    assert ref.capture == ev.PayloadCapture("omitted", 1234) and ref.shard is None
+    assert plan.place("tool_result", b"{}")[0].raw_payload_id == "raw_payload:2"
+    assert plan.omitted == 1 and plan.partial
+
+
+def test_a_record_larger_than_the_rotation_size_gets_a_shard_of_its_own() -> None:
+    plan = ShardPlan(rotate_bytes=100)
+    shards = [plan.place("protocol_event", body)[0].shard for body in (b"1", b"2" * 500, b"3")]
+    assert shards == [1, 2, 3]
+
+
+def test_what_was_written_is_readable_before_the_shard_is_sealed(tmp_path: Path) -> None:
+    """A crash between batches loses nothing handed to the sink: each batch ends with a zstd
+    block flush, so the unsealed frame decodes up to it."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    first = [plan.place("protocol_event", orjson.dumps({"n": n}))[1] for n in range(3)]
+    sink.write(r for r in first if r is not None)
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert not sealed
+    assert [orjson.loads(body)["n"] for _, body in _records(data)] == [0, 1, 2]
+    sink.seal()
+    assert _frame(tmp_path / layout.shard_name(1))[1]
+
+
+def test_an_unsealed_shard_reduces_only_while_the_recording_is_unclosed(tmp_path: Path) -> None:
+    for complete in (False, True):
+        bundle = V3Bundle(tmp_path / str(complete))
+        conv = Conversation(bundle)
+        conv.start_turn("hi")
+        conv.infer()
+        conv.end_turn()
+        if complete:
+            bundle.event(ev.RecordingCompleted())
+        bundle.flush()  # the crash: lines and records are out, the frame is not finished
+        bundle.log.close()
+        if complete:
+            with pytest.raises(ReduceError, match="missing footer in payload shard 1"):
+                reduce_bundle(tmp_path / str(complete))
+        else:
+            assert reduce_bundle(tmp_path / str(complete)).recording_status == "unclosed"
+
+
+@given(st.text(max_size=40), st.integers(0, 200))
+def test_a_truncated_prefix_ends_on_a_character_boundary(text: str, limit: int) -> None:
+    body = text.encode()
+    cut = utf8_prefix(body, limit)
+    assert body.startswith(cut) and len(cut) <= limit
+    cut.decode()  # never ends inside a character
+    assert len(cut) == len(body) or limit - len(cut) < 4
+
+
+def test_max_payload_bytes_keeps_a_prefix_and_says_so() -> None:
+    plan = ShardPlan(CaptureLimits(max_payload_bytes=12))
+    ref, record = plan.place("tool_result", b'{"output":"' + "é".encode() * 20 + b'"}')
+    assert ref.capture == ev.PayloadCapture("truncated", 53, 11)
+    assert record is not None and record[1].endswith(b'{"output":"')  # é not split
+    small, _ = plan.place("tool_result", b"{}")
+    assert small.capture is None
+    template, _ = plan.place("prepared_prompt", b'["' + b"x" * 50 + b'",""]', (small,))
+    assert template.capture is None  # templates are never cut
+    assert plan.truncated == 1 and plan.partial
+
+
+def test_the_bundle_budget_omits_payloads_but_keeps_room_for_events() -> None:
+    limits = CaptureLimits(max_bundle_bytes=80_000)
+    plan = ShardPlan(limits)
+    budget = 80_000 - limits.reserve_bytes
+    refs = [plan.place("tool_result", b'"' + b"x" * 5000 + b'"')[0] for _ in range(40)]
+    stored = [r for r in refs if r.capture is None]
+    omitted = [r for r in refs if r.capture is not None and r.capture.status == "omitted"]
+    assert stored and omitted and all(r.shard is None for r in omitted)
+    assert plan.used_bytes <= budget
+    assert omitted[0].capture == ev.PayloadCapture("omitted", 5002)
+
+
+@needs_codex3
+@pytest.mark.parametrize(
+    "limits",
+    [CaptureLimits(max_payload_bytes=700), CaptureLimits(max_bundle_bytes=30_000)],
+    ids=["per_payload", "bundle"],
+)
+def test_a_limited_bundle_still_closes_and_says_what_was_cut(
+    tmp_path: Path, limits: CaptureLimits
+) -> None:
+    """Codex stops its log when its budget is spent (state ``unclosed``); ours keeps room
+    for the events, so both reducers see a closed recording with partial payloads."""
+    bundle = V3Bundle(tmp_path / "b", limits=limits)
+    conv = Conversation(bundle)
+    conv.start_turn("go")
+    for step in range(12):
+        out = conv.infer(text=f"answer {step} " * 100, call_tool=f"step {step}")
+        conv.tool(out[-1], f"output {step} " * 300)
+    conv.end_turn()
+    conv.finish()
+    ok, stderr, expected = codex_reduce(tmp_path / "b")
+    assert ok, stderr
+    assert expected is not None
+    ours = orjson.loads(state_bytes(reduce_bundle(tmp_path / "b")))
+    assert ours == expected, first_difference(ours, expected)
+    assert expected["recording_status"] == "closed_with_partial_payloads"
+    assert expected["status"] == "completed"
+    if limits.max_bundle_bytes is not None:
+        # events are never dropped; what the limit bounds is the payloads beside them
+        events = sum(len(line) for line in bundle.lines)
+        records = bundle.plan.used_bytes - events
+        assert 0 < records <= limits.max_bundle_bytes - limits.reserve_bytes
+        shards = sum(f.stat().st_size for f in (tmp_path / "b" / "payloads").iterdir())
+        assert shards <= records
+
+
+# --- the corpus, re-packed by our sink -----------------------------------------------------
+
+
+def _shard_one(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
+    parts = tuple(_shard_one(p) for p in ref.parts)
+    return attrs.evolve(ref, shard=None if ref.shard is None else 1, parts=parts)
+
+
+def _map_refs(value: Any) -> Any:
+    if isinstance(value, ev.RawPayloadRef):
+        return _shard_one(value)
+    if attrs.has(value.__class__):
+        changes = {}
+        for field in attrs.fields(value.__class__):
+            old = getattr(value, field.name)
+            new = _map_refs(old)
+            if new is not old:
+                changes[field.name] = new
+        return attrs.evolve(value, **changes) if changes else value
+    if isinstance(value, list):
+        return [_map_refs(v) for v in value]
+    return value
+
+
+def _repack(source: Path, target: Path) -> None:
+    """``source`` with every stored record moved, in id order, into one shard written by
+    :class:`ShardSink`, and every reference pointed at it."""
+    bodies: dict[int, bytes] = {}
+    for shard in sorted((source / "payloads").glob("*.zst")):
+        data = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+        for ident, body in _records(data):
+            bodies[int(ident.split(":")[1])] = body
+    (target / "payloads").mkdir(parents=True)
+    (target / "manifest.json").write_bytes((source / "manifest.json").read_bytes())
+    sink = ShardSink(target / "payloads")
+    sink.write(
+        (1, layout.shard_record(layout.raw_payload_id(n), bodies[n])) for n in sorted(bodies)
+    )
+    sink.seal()
+    lines = []
+    for line in (source / "trace.jsonl").read_bytes().splitlines():
+        event = codec.parse_event_line(line, 3)
+        lines.append(codec.event_line(_map_refs(event), 3))
+    (target / "trace.jsonl").write_bytes(b"".join(lines))
+
+
+def _expected_one_shard(state: Any) -> Any:
+    def fix(ref: dict[str, Any]) -> None:
+        if ref["shard"] is not None:
+            ref["shard"] = 1
+        for part in ref.get("parts", ()):
+            fix(part)
+
+    for ref in state["raw_payloads"].values():
+        fix(ref)
+    return state
+
+
+_V3 = conformance_bundles(CONFORMANCE_V3)
+
+
+@pytest.mark.skipif(not _V3, reason="../shared/conformance-v3 is not present")
+@pytest.mark.parametrize("bundle", _V3, ids=[p.parent.name for p in _V3])
+def test_corpus_repacked_by_our_sink_reduces_to_codex_state(tmp_path: Path, bundle: Path) -> None:
+    target = tmp_path / bundle.name
+    _repack(bundle, target)
+    expected = _expected_one_shard(orjson.loads((bundle / "expected_state.json").read_bytes()))
+    ours = orjson.loads(state_bytes(reduce_bundle(target)))
+    assert ours == expected, first_difference(ours, expected)
+    if codex_bin(3) is not None:
+        ok, stderr, state = codex_reduce(target)
+        assert ok, stderr
+        assert state == expected, first_difference(state, expected)

@@ -1,0 +1,189 @@
+"""The bundle writer in schema 3: shards, the item store, limits; reduced by Codex 0.171 and
+by our reducer to the same state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record._shards import CaptureLimits
+from rollout_trace_sdk.record.writer import BundleWriter
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+from tests.codex_oracle import codex_bin, codex_reduce
+from tests.test_conformance_states import first_difference
+
+ROOT = "thread-root"
+
+
+async def _loop(writer: BundleWriter, steps: int) -> None:
+    items = writer.items
+    assert items is not None
+    writer.event_nowait(ev.RolloutStarted("trace-1", ROOT))
+    meta = writer.payload_nowait("session_metadata", {"thread_id": ROOT})
+    writer.event_nowait(ev.ThreadStarted(ROOT, "/root", meta))
+    ctx: dict[str, Any] = {"thread_id": ROOT, "codex_turn_id": "turn-1"}
+    writer.event_nowait(ev.CodexTurnStarted("turn-1", ROOT), **ctx)
+    history: list[dict[str, Any]] = [
+        {
+            "type": "message",
+            "id": "u1",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "go"}],
+        }
+    ]
+    for n in range(steps):
+        refs = items.request(ROOT, {"model": "m", "input": None}, history)
+        call = f"inf-{n}"
+        writer.event_nowait(
+            ev.InferenceStartedV3(call, ROOT, "turn-1", "m", "p", refs.request, refs.prompt), **ctx
+        )
+        out: list[dict[str, Any]] = [
+            {
+                "type": "message",
+                "id": f"a{n}",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "x" * 500}],
+            },
+            {
+                "type": "function_call",
+                "id": f"fc{n}",
+                "name": "exec",
+                "arguments": "{}",
+                "call_id": f"c{n}",
+            },
+        ]
+        body = {
+            "response_id": f"r{n}",
+            "upstream_request_id": None,
+            "token_usage": None,
+            "output_items": None,
+        }
+        ref = items.response(ROOT, body, out, request=refs)
+        writer.event_nowait(ev.InferenceCompleted(call, f"r{n}", None, ref), **ctx)
+        history.extend(out)
+        fco = {
+            "type": "function_call_output",
+            "id": f"o{n}",
+            "call_id": f"c{n}",
+            "output": "y" * 900,
+        }
+        history.append(fco)
+        writer.event_nowait(ev.HistoryItemAcceptedV3(f"o{n}", None, items.item(fco)), **ctx)
+        if n % 3 == 0:
+            await writer.flush()
+    writer.event_nowait(ev.CodexTurnEnded("turn-1", "completed"), **ctx)
+    writer.event_nowait(ev.ThreadEnded(ROOT, "completed"))
+    writer.event_nowait(ev.RolloutEnded("completed"))
+
+
+@pytest.mark.parametrize(
+    "limits", [None, CaptureLimits(max_payload_bytes=300), CaptureLimits(max_bundle_bytes=8000)]
+)
+def test_a_schema3_writer_bundle_reduces_alike_with_codex_and_ours(
+    tmp_path: Path, limits: CaptureLimits | None
+) -> None:
+    async def main() -> Path:
+        writer = BundleWriter.create(
+            tmp_path, trace_id="trace-1", root_thread_id=ROOT, schema_version=3, limits=limits
+        )
+        async with anyio.create_task_group() as tg:
+            await tg.start(writer.run)
+            await _loop(writer, 12)
+            await writer.aclose()
+        return writer.bundle_dir
+
+    bundle = anyio.run(main)
+    assert sorted(p.name for p in (bundle / "payloads").iterdir()) == ["000001.zst"]
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    status = "complete" if limits is None else "closed_with_partial_payloads"
+    assert ours["recording_status"] == status
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
+
+
+@pytest.mark.parametrize("limits", [(None, None), (400, None), (None, 20_000)])
+def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
+    tmp_path: Path, limits: tuple[int | None, int | None]
+) -> None:
+    per_payload, per_bundle = limits
+    limited = per_payload is not None or per_bundle is not None
+    from rollout_trace_sdk.record import open_rollout
+
+    async def main() -> None:
+        async with open_rollout(
+            tmp_path, schema_version=3, max_payload_bytes=per_payload, max_bundle_bytes=per_bundle
+        ) as rollout:
+            turn = rollout.root.turn()
+            history: list[Any] = turn.accept(
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "go"}],
+                }
+            )
+            for n in range(6):
+                async with turn.inference({"model": "m", "input": history}) as call:
+                    out = call.completed(
+                        response_id=f"resp_{n}",
+                        output_items=[
+                            {
+                                "type": "message",
+                                "role": "assistant",
+                                "content": [{"type": "output_text", "text": "a" * 300}],
+                            },
+                            {
+                                "type": "function_call",
+                                "name": "exec",
+                                "arguments": "{}",
+                                "call_id": f"c{n}",
+                            },
+                        ],
+                    )
+                history.extend(out)
+                async with turn.tool_call(f"c{n}", "exec", arguments="{}") as tool:
+                    item = tool.completed(
+                        {"type": "function_call_output", "call_id": f"c{n}", "output": "o" * 700}
+                    )
+                history.append(item)
+            turn.end()
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    assert orjson.loads((bundle / "manifest.json").read_bytes())["schema_version"] == 3
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["recording_status"] == ("closed_with_partial_payloads" if limited else "complete")
+    calls = sorted(ours["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    if not limited:
+        assert [len(c["request_item_ids"]) for c in calls] == [1 + 3 * n for n in range(6)]
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
+
+
+def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) -> None:
+    from rollout_trace_sdk.record import open_rollout
+
+    async def main() -> None:
+        async with open_rollout(tmp_path, schema_version=3) as rollout:
+            turn = rollout.root.turn()
+            with anyio.move_on_after(0):
+                async with turn.tool_call("c1", "exec", arguments="{}"):
+                    await anyio.sleep(1)
+            turn.end("cancelled")
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["tool_calls"]["c1"]["execution"]["status"] == "aborted"
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
