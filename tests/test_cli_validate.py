@@ -85,3 +85,42 @@ def test_numbers_serde_accepts_are_not_problems(tmp_path: Path) -> None:
     assert run("reduce", bundle, "-o", tmp_path / "s.json")[0] == 0
     code, out, _ = run("validate", bundle)
     assert code == 0, out
+
+
+# --- schema 3 -----------------------------------------------------------------------------------
+
+
+def _v3_corpus_bundle(tmp_path: Path) -> Path:
+    from tests.conftest import CONFORMANCE_V3
+
+    bundles = conformance_bundles(CONFORMANCE_V3)
+    if not bundles:
+        pytest.skip("../shared/conformance-v3 is not present")
+    source = next(b for b in bundles if any((b / "payloads").glob("*.zst")))
+    bundle = tmp_path / "bundle"
+    shutil.copytree(source, bundle)
+    (bundle / "expected_state.json").unlink(missing_ok=True)
+    return bundle
+
+
+def test_schema3_bundles_get_the_structural_pass(tmp_path: Path) -> None:
+    """A healthy schema-3 bundle is counted (events and cited payloads), not skipped."""
+    bundle = _v3_corpus_bundle(tmp_path)
+    code, out, _ = run("validate", bundle)
+    assert code == 0, out
+    events = (bundle / "trace.jsonl").read_bytes().count(b"\n")
+    assert out.startswith(f"OK {bundle}: {events} events, ")
+    assert not out.startswith(f"OK {bundle}: {events} events, 0 payloads")
+
+
+def test_schema3_cut_shard_and_seq_gap_are_reported(tmp_path: Path) -> None:
+    """A shard cut short and a missing seq in a schema-3 log are both named."""
+    bundle = _v3_corpus_bundle(tmp_path)
+    shard = sorted((bundle / "payloads").glob("*.zst"))[0]
+    shard.write_bytes(shard.read_bytes()[: len(shard.read_bytes()) // 2])
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines[:2] + lines[3:]))
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    assert "trace.jsonl:3: " in out and "seq 4" in out
+    assert shard.name in out

@@ -28,7 +28,7 @@ import orjson
 
 from ..model import codec, layout
 from ..model import serde_errors as serde
-from ..model.events import SCHEMA_VERSION
+from ..model.events import RawPayloadRef
 from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, end_check_error
 from .confined import BundleFileError, BundleFiles
@@ -65,14 +65,30 @@ class _Citation:
     payload_id: str
     path: str
     line: int
+    ref: dict[str, Any] = attrs.field(eq=False)
 
 
-def _refs(value: Any) -> Iterator[tuple[str, str]]:
+def _where(ref: dict[str, Any]) -> str | None:
+    """Where a reference says its payload is: schema 2's ``path``; schema 3's shard, or
+    ``template``/``capture`` for a payload kept as parts or not kept at all."""
+    path = ref.get("path")
+    if isinstance(path, str):
+        return path
+    if "shard" in ref:
+        return f"shard {ref['shard']}"
+    if "parts" in ref:
+        return "template"
+    if "capture" in ref:
+        return "capture"
+    return None
+
+
+def _refs(value: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """Every payload reference inside an event, wherever the variant keeps it."""
     if isinstance(value, dict):
-        ident, path = value.get("raw_payload_id"), value.get("path")
-        if isinstance(ident, str) and isinstance(path, str) and "kind" in value:
-            yield ident, path
+        ident, where = value.get("raw_payload_id"), _where(value)
+        if isinstance(ident, str) and where is not None and "kind" in value:
+            yield ident, where, value
             return
         for item in value.values():
             yield from _refs(item)
@@ -122,8 +138,7 @@ class _Validator:
         self.schema = manifest.schema_version
         if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
             self.problem(path, None, manifest_gate_text(manifest.schema_version, self.root))
-        if manifest.schema_version != SCHEMA_VERSION:
-            return None  # the structural pass knows schema 2; the reducer's pass still runs
+            return None  # the reducer's pass says the rest, in Codex's words
         if manifest.raw_event_log != EVENT_LOG:
             self.problem(
                 path, None, f"raw_event_log is {manifest.raw_event_log!r}, not 'trace.jsonl'"
@@ -163,6 +178,7 @@ class _Validator:
 
     def line(self, number: int, raw: bytes, rollout_id: str | None, expected: int) -> int:
         """Check one line; returns the seq expected next (resynchronised after a gap)."""
+        schema = self.schema or layout.SCHEMA_2  # no readable manifest: read lines as schema 2
         if not raw.strip():
             self.problem(self.log, number, "blank line (the writer never writes one)")
             return expected
@@ -170,28 +186,26 @@ class _Validator:
             self.problem(self.log, number, "last line has no newline (torn write?)")
         try:
             obj = orjson.loads(raw)
-            event = codec.event_from_dict(obj)
+            event = codec.event_from_dict(obj, schema)
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
                 self.problem(self.log, number, f"{words.read_line(number)}: {words.NOT_UTF8}")
                 return expected
-            cause = serde.event_line_error(raw)
+            cause = serde.event_line_error(raw, schema)
             if cause is None:  # serde accepts what orjson cannot hold (big numbers, deep skips)
                 try:
-                    obj = serde.event_line_read(raw)
-                    event = codec.event_from_dict(obj)
+                    obj = serde.event_line_read(raw, schema)
+                    event = codec.event_from_dict(obj, schema)
                 except (ValueError, codec.DecodeError) as again:
                     cause = str(again)
             if cause is not None:
                 self.problem(self.log, number, f"{words.parse_line(number)}: {cause or exc}")
                 return expected
         self.report.events += 1
-        if event.schema_version != SCHEMA_VERSION:
-            self.problem(
-                self.log, number, event_gate_text(SCHEMA_VERSION, event.schema_version, number)
-            )
+        if event.schema_version != schema:
+            self.problem(self.log, number, event_gate_text(schema, event.schema_version, number))
         if self.seen_recording_completed:
             self.problem(self.log, number, words.AFTER_COMPLETED)
         if event.seq != expected:
@@ -207,8 +221,8 @@ class _Validator:
         payload = obj["payload"]
         kind = payload["type"]
         self.last_type = kind
-        for ident, path in _refs(payload):
-            self.cite(ident, path, number)
+        for ident, where, ref in _refs(payload):
+            self.cite(ident, where, number, ref)
         if kind == "thread_started":
             self.open_threads[str(payload.get("thread_id"))] = number
         elif kind == "thread_ended":
@@ -222,10 +236,10 @@ class _Validator:
         elif kind == "recording_completed":
             self.seen_recording_completed = True
 
-    def cite(self, ident: str, path: str, number: int) -> None:
+    def cite(self, ident: str, path: str, number: int, ref: dict[str, Any]) -> None:
         earlier = self.citations.get(ident)
         if earlier is None:
-            self.citations[ident] = _Citation(ident, path, number)
+            self.citations[ident] = _Citation(ident, path, number, ref)
         elif earlier.path != path:
             self.problem(
                 self.log,
@@ -238,6 +252,9 @@ class _Validator:
     def payloads(self) -> None:
         """Each cited payload exists, is a regular file inside the bundle, and is complete
         JSON — the writer's promise is that it is on disk before any line cites it."""
+        if self.schema == layout.SCHEMA_3:
+            self.shard_payloads()
+            return
         cited: set[str] = set()
         for citation in sorted(self.citations.values(), key=lambda c: c.line):
             self.report.payloads += 1
@@ -254,6 +271,28 @@ class _Validator:
                 verb, cause = error
                 self.problem(shown, None, f"{verb} payload {citation.payload_id}: {cause} {where}")
         self.orphans(cited)
+
+    def shard_payloads(self) -> None:
+        """Schema 3: each cited payload's record is whole in its shard (a template's parts
+        too); a payload the capture rules left out has nothing to read."""
+        from .bundle import Bundle
+
+        converter = codec.converter_for(layout.SCHEMA_3)
+        bundle = Bundle.open(self.root)
+        try:
+            for citation in sorted(self.citations.values(), key=lambda c: c.line):
+                self.report.payloads += 1
+                where = f"(cited at {EVENT_LOG} line {citation.line})"
+                try:
+                    ref = converter.structure(citation.ref, RawPayloadRef)
+                    if ref.shard is not None or ref.parts is not None:
+                        bundle.read_payload_bytes(ref)
+                except ReduceError as exc:
+                    self.problem(exc.file or self.log, None, f"{_said(exc)} {where}")
+                except Exception as exc:  # cattrs wraps a malformed reference in its own types
+                    self.problem(self.log, citation.line, f"malformed payload reference: {exc}")
+        finally:
+            bundle.files.close()
 
     def orphans(self, cited: set[str]) -> None:
         try:
@@ -318,7 +357,7 @@ def validate_bundle(path: str | Path) -> Report:
         return validator.report
     with validator.files:
         rollout_id = validator.manifest()
-        if validator.schema in (None, SCHEMA_VERSION):
+        if validator.schema in (None, *layout.SUPPORTED_SCHEMAS):
             validator.events(rollout_id)
             validator.payloads()
             validator.closing()
