@@ -7,6 +7,7 @@ where it happened), 2 usage errors. No traceback reaches the user for bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import stat
 import sys
@@ -410,6 +411,10 @@ def main(
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
+    except BrokenPipeError:  # `rollout-trace show B | head`: the reader has all it wanted
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug, not bad input: say so briefly, traceback on request
         if os.environ.get("ROLLOUT_TRACE_DEBUG"):
             raise

@@ -332,3 +332,20 @@ def test_no_arguments_prints_the_help() -> None:
     code, out, _ = run()
     assert code == 2
     assert out.startswith("usage: rollout-trace") and "reduce" in out and "demo" in out
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """``rollout-trace show BUNDLE | head``: a closed pipe ends the command quietly, exit 0."""
+    assert run("demo", "--out", tmp_path, "--scale", "30")[0] == 0
+    [bundle] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rollout_trace_sdk", "show", str(bundle)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert "error" not in stderr.lower()

@@ -10,6 +10,7 @@ bundle the way a long rollout would.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -167,11 +168,12 @@ async def _run(out: Path, scale: int) -> Path:
 
 
 def bundle_summary(bundle: Path) -> dict[str, int]:
-    """Counts a person wants after a run: events, payload files, bytes on disk."""
-    lines = (bundle / "trace.jsonl").read_bytes().count(b"\n")
-    payloads = list((bundle / "payloads").glob("*.json"))
+    """Counts a person wants after a run: events, payloads, bytes on disk. Payloads are the
+    distinct payload ids the log cites, so schema 3 (records in shards) counts them too."""
+    log = (bundle / "trace.jsonl").read_bytes()
+    payloads = set(re.findall(rb'"raw_payload_id":"([^"]+)"', log))
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
-    return {"events": lines, "payloads": len(payloads), "bytes": size}
+    return {"events": log.count(b"\n"), "payloads": len(payloads), "bytes": size}
 
 
 def run_demo(out: Path, scale: int = 1) -> Path:

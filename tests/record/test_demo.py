@@ -9,9 +9,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rollout_trace_sdk.demo import bundle_summary, run_demo
 
 from .recorder_support import check_bundle, types
+
+
+def test_demo_counts_payloads_of_either_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's summary counts cited payloads whether they are files (2) or shard records (3)."""
+    counts = {}
+    for schema in ("2", "3"):
+        monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", schema)
+        counts[schema] = bundle_summary(run_demo(tmp_path / schema))
+    assert counts["3"]["payloads"] > 30
+    assert counts["3"]["events"] == counts["2"]["events"]
 
 
 def test_demo_bundle(tmp_path: Path) -> None:
