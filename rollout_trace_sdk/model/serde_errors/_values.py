@@ -10,37 +10,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..codec import rust_debug
+from .. import codec
 from ._syntax import syntax_error as _syntax_error
 from ._typed import string_struct_error
 
+#: serde's wording for a value buffered by an internally tagged enum, or read straight from
+#: bytes into a typed field: numbers keep their value there (``integer `5```). One definition,
+#: the codec's, which words its own decode errors the same way.
+describe_content = codec.describe
+
 
 def describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int | float):
+    """serde's wording for a ``serde_json::Value`` that does not fit: numbers carry no digits
+    (Codex keeps arbitrary-precision number text), everything else as :data:`describe_content`."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return "number"
-    if isinstance(value, str):
-        return f"string {rust_debug(value)}"
-    if isinstance(value, list):
-        return "sequence"
-    return "map"
-
-
-def describe_content(value: Any) -> str:
-    """serde's wording for a value buffered by an internally tagged enum (numbers keep their
-    value there)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    return describe(value)
+    return describe_content(value)
 
 
 def invalid_type(value: Any, expected: str) -> str:
