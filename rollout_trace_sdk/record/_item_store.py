@@ -17,7 +17,7 @@ What it costs per request must follow the *new* items, not the history:
   identity before equality, so the old items are neither walked nor serialised. Anything else
   is looked up by object identity (the objects are kept alive while the thread's last request
   holds them, so an ``id()`` is never reused under us), and then by a content key: the
-  BLAKE2 digest of the item's JSON, which a new item needs anyway to be stored. Like any
+  SHA-256 digest of the item's JSON, which a new item needs anyway to be stored. Like any
   identity cache this assumes a dict already sent is not changed in place afterwards (the
   Responses API and Codex treat history items as immutable); an edited item should be a new
   dict, which is then stored as new content.
@@ -220,7 +220,7 @@ class ItemStore:
 
     def _by_value(self, item: Any) -> RawPayloadRef:
         data = self._dumps(item)
-        key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
+        key = hashlib.sha256(data).digest()[:_DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
             ref = self._store_item(item, data)
@@ -267,7 +267,7 @@ class ItemStore:
         return self._value_ref(self._dumps(value))
 
     def _value_ref(self, data: bytes) -> RawPayloadRef:
-        key = hashlib.blake2b(data, digest_size=_DIGEST).digest()
+        key = hashlib.sha256(data).digest()[:_DIGEST]
         ref = self._values.get(key)
         if ref is None:
             self.values_stored += 1
