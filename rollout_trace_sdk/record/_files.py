@@ -205,7 +205,11 @@ def write_chunk_v3(
             chunk.payloads_done = len(records)
             if seal_below:
                 sink.seal_below(seal_below)
+            if chunk.sync:
+                sink.fsync()
         except OSError as exc:
             chunk.error = exc
             return
-    write_chunk(chunk, "", log_fd, log_size)
+    # the records are written: write_chunk only appends the lines (and, durable, syncs the
+    # log and the shards' folder)
+    write_chunk(chunk, sink.directory, log_fd, log_size)

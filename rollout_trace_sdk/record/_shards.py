@@ -229,6 +229,17 @@ class ShardSink:
         self.failed: OSError | None = None
 
     @property
+    def directory(self) -> str:
+        """The payload folder the shard files are in."""
+        return self._directory
+
+    def fsync(self) -> None:
+        """Durable mode: the open shards' flushed blocks reach the disk (sealed shards were
+        closed after their last write; the folder is synced with the log)."""
+        for fd, _ in self._open.values():
+            os.fsync(fd)
+
+    @property
     def open_shards(self) -> list[int]:
         """The shards whose frame is not finished yet."""
         return sorted(self._open)

@@ -125,13 +125,17 @@ async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> N
 
 
 @pytest.mark.anyio
-async def test_durable_mode_writes_the_same_bundle(tmp_path: Path) -> None:
-    """``durable=True`` only adds fsyncs: the bundle is complete and reduces the same way."""
-    async with open_rollout(tmp_path, durable=True) as rollout:
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_durable_mode_writes_the_same_bundle(tmp_path: Path, schema: int) -> None:
+    """``durable=True`` only adds fsyncs, in either schema: the bundle is complete (no write
+    error stops the recording) and reduces the same way."""
+    async with open_rollout(tmp_path, durable=True, schema_version=schema) as rollout:
         for n in range(3):
             async with rollout.root.turn() as turn, turn.inference([]) as call:
                 call.completed(response_id=f"r{n}", output_items=[])
     bundle = bundle_in(tmp_path)
     assert types(bundle)[-1] == "recording_completed"
     assert len(of_type(bundle, "codex_turn_ended")) == 3
+    stats = rollout.stats
+    assert stats is not None and stats.failed is None
     check_bundle(bundle, tmp_path)
