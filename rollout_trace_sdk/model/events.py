@@ -270,6 +270,20 @@ class InferenceStartedV3(InferenceStarted):
     stripped_tool_output_ids: tuple[tuple[int, str], ...] | None = None
 
 
+def with_prepared_prompt(started: InferenceStarted, prompt: RawPayloadRef) -> InferenceStartedV3:
+    """A schema-2 ``inference_started`` as schema 3 writes it: the same fields plus the
+    prepared prompt (what converters and test writers need when they upgrade a start)."""
+    return InferenceStartedV3(
+        started.inference_call_id,
+        started.thread_id,
+        started.codex_turn_id,
+        started.model,
+        started.provider_name,
+        started.request_payload,
+        prompt,
+    )
+
+
 @attrs.frozen
 class InferenceCompleted:
     inference_call_id: str

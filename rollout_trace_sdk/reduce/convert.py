@@ -139,15 +139,7 @@ def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
                 prompt = ev.RawPayloadRef(
                     prompt_id, "prepared_prompt", "", shards.add(prompt_id, b"{}")
                 )
-                payload = ev.InferenceStartedV3(
-                    payload.inference_call_id,
-                    payload.thread_id,
-                    payload.codex_turn_id,
-                    payload.model,
-                    payload.provider_name,
-                    payload.request_payload,
-                    prompt,
-                )
+                payload = ev.with_prepared_prompt(payload, prompt)
             elif type(payload) is ev.HistoryItemAccepted:
                 payload = ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
             converted = attrs.evolve(event, schema_version=layout.SCHEMA_3, payload=payload)

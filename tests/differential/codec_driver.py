@@ -73,15 +73,7 @@ class _Bundle:
         ):
             prompt = self.v3.last_prompt
             assert prompt is not None
-            return ev.InferenceStartedV3(
-                payload.inference_call_id,
-                payload.thread_id,
-                payload.codex_turn_id,
-                payload.model,
-                payload.provider_name,
-                payload.request_payload,
-                prompt,
-            )
+            return ev.with_prepared_prompt(payload, prompt)
         if type(payload) is ev.HistoryItemAccepted:
             return ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
         return payload
