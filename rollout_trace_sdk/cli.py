@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .view.commands import add_parsers as add_view_parsers
 
     add_view_parsers(commands)
+    from .export.commands import add_parsers as add_export_parsers
+
+    add_export_parsers(commands)
     return parser
 
 
@@ -363,7 +366,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .view.commands import cmd_export
+    from .export.commands import cmd_export
 
     return cmd_export(args, out, err)
 

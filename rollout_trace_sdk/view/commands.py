@@ -1,4 +1,4 @@
-"""The ``view``, ``show`` and ``export`` subcommands (registered by ``cli.py``; the logic lives here)."""
+"""The ``view`` and ``show`` subcommands (registered by ``cli.py``; the logic lives here)."""
 
 from __future__ import annotations
 
@@ -39,18 +39,8 @@ def add_parsers(commands: Any) -> None:
     show.add_argument("--full", action="store_true", help="do not truncate outputs")
     show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
-    export = commands.add_parser(
-        "export", help="export a rollout's timeline (Chrome trace-event JSON for Perfetto)"
-    )
-    export.add_argument(
-        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
-    )
-    export.add_argument("--format", choices=["perfetto"], default="perfetto", help="output format")
-    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
-    export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
-
-def _notes(notes: list[str], err: TextIO) -> None:
+def notes_to(notes: list[str], err: TextIO) -> None:
     if notes:
         print(f"lenient: skipped {len(notes)} thing(s):", file=err)
         for note in notes:
@@ -83,7 +73,7 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     notes: list[str] = []
     state = load_state(source, lenient=args.lenient, skipped=notes)
-    _notes(notes, err)
+    notes_to(notes, err)
     reader = PayloadReader(source) if source.is_dir() else None
     target = (
         Path(args.output)
@@ -107,7 +97,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     notes: list[str] = []
     state = load_state(args.source, lenient=args.lenient, skipped=notes)
-    _notes(notes, err)
+    notes_to(notes, err)
     try:
         lines = transcript_lines(state, thread=args.thread, call=args.call, full=args.full)
     except LookupError as exc:
@@ -119,24 +109,4 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         render_rich(lines, Console(file=out, highlight=False))
     else:
         render_plain(lines, out)
-    return 0
-
-
-def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Write the Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing)."""
-    import orjson
-
-    from .model import load_state
-    from .perfetto import chrome_trace
-
-    notes: list[str] = []
-    state = load_state(args.source, lenient=args.lenient, skipped=notes)
-    _notes(notes, err)
-    target = Path(args.output)
-    try:
-        target.write_bytes(orjson.dumps(chrome_trace(state)))
-    except OSError as exc:
-        print(f"rollout-trace export: cannot write {target}: {exc.strerror or exc}", file=err)
-        return 1
-    print(target, file=out)
     return 0

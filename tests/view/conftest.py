@@ -1,83 +1,17 @@
-"""Fixtures for the viewer: demo bundles (made once per session), a failing variant as a
+"""Fixtures for the viewer (the demo bundles are in tests/conftest.py): a failing variant as a
 state.json, and headless Chromium through Playwright (the system's browser, never a download)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from rollout_trace_sdk.view.model import load_state
-
-
-def make_demo(root: Path, scale: int) -> Path:
-    """Record the demo (a real agent loop with real subprocesses) and return its bundle.
-
-    In a child process: Playwright's sync API keeps an event loop marked running in this
-    thread, and the demo runs its own."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rollout_trace_sdk",
-            "demo",
-            "--out",
-            str(root),
-            "--scale",
-            str(scale),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return Path(done.stdout.splitlines()[0])
-
-
-@pytest.fixture(scope="session")
-def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_demo(tmp_path_factory.mktemp("demo1"), 1)
-
-
-@pytest.fixture(scope="session")
-def demo_bundle_200(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_demo(tmp_path_factory.mktemp("demo200"), 200)
-
-
-@pytest.fixture(scope="session")
-def demo_state_200(demo_bundle_200: Path) -> Any:
-    return load_state(demo_bundle_200)
-
-
-@pytest.fixture(scope="session")
-def demo_state(demo_bundle: Path) -> Any:
-    return load_state(demo_bundle)
-
-
-#: The error text planted into a failed tool call (search and highlight must find it).
-PLANTED_ERROR = "permission denied: /etc/shadow </script><b>not bold</b>"
-
-
-@pytest.fixture(scope="session")
-def failing_state(demo_state: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's state with one tool call failed and its output replaced by an error: the
-    demo itself never fails, and a viewer must be shown a failure. The error text also
-    carries markup, which the page must show as text."""
-    state = orjson.loads(orjson.dumps(demo_state))
-    tool = state["tool_calls"]["call_0_sum"]
-    tool["execution"]["status"] = "failed"
-    output = state["conversation_items"][tool["model_visible_output_item_ids"][0]]
-    output["body"]["parts"] = [{"type": "text", "text": PLANTED_ERROR}]
-    path = tmp_path_factory.mktemp("failing") / "state.json"
-    path.write_bytes(orjson.dumps(state))
-    return path
+from ..conftest import PLANTED_ERROR as PLANTED_ERROR
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.view.perfetto import chrome_trace
+from rollout_trace_sdk.export.perfetto import chrome_trace
 
 _PHASES = {"X", "M", "s", "f"}
 

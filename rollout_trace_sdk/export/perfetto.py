@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .model import build_view_model, thread_tree_order
+from ..view.model import build_view_model, thread_tree_order
 
 _PID: Final = 1
 _FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
