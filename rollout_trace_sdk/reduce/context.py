@@ -1,6 +1,6 @@
 """The replay's working state: the growing ``RolloutTrace`` plus the indexes replay needs.
 
-Every handler module works on one :class:`Replay`. The indexes exist so that replay stays
+Every handler module works on one :class:`ReplayContext`. The indexes exist so that replay stays
 near-linear in the size of the bundle: a long rollout resends its whole history with every
 inference request, so anything that scans all items or all calls per event would go quadratic.
 Handlers keep them up to date; nothing else reads them.
@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from ..model import state as st
 from ..model.events import SCHEMA_VERSION_V3, RawPayloadRef, ToolCallKind
-from ..model.state import AgentThread, CodexTurn, RolloutTrace
 from .errors import MissingPayload, ReduceError
 from .normalize import NormItem
 
@@ -70,9 +70,9 @@ class PendingEdge:
 
 
 @attrs.define(slots=True)
-class Replay:
+class ReplayContext:
     payloads: PayloadSource
-    trace: RolloutTrace
+    trace: st.RolloutTrace
     next_item: int = 1
     next_operation: int = 1
     #: item id → normalised content key / reasoning identity (for matching)
@@ -152,13 +152,13 @@ class Replay:
                 )
             return False, None
 
-    def thread(self, thread_id: str) -> AgentThread:
+    def thread(self, thread_id: str) -> st.AgentThread:
         thread = self.trace.threads.get(thread_id)
         if thread is None:
             raise ReduceError(f"trace event referenced unknown thread {thread_id}")
         return thread
 
-    def turn(self, codex_turn_id: str) -> CodexTurn | None:
+    def turn(self, codex_turn_id: str) -> st.CodexTurn | None:
         return self.trace.codex_turns.get(codex_turn_id)
 
     def new_item_id(self) -> str:
