@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 
-def _partial(bundle: BundleBuilder, items: list[dict[str, Any]]) -> ev.RawPayloadRef:
+def _partial(bundle: Scenario, items: list[dict[str, Any]]) -> ev.RawPayloadRef:
     return bundle.payload("inference_response", response(*items))
 
 
-def test_20_cancelled_with_partial_output(bundle: BundleBuilder) -> None:
+def test_20_cancelled_with_partial_output(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
     partial = _partial(bundle, [message("assistant", "part", "a1")])
@@ -28,7 +28,7 @@ def test_20_cancelled_with_partial_output(bundle: BundleBuilder) -> None:
     assert call["raw_response_payload_id"] == "raw_payload:2"
 
 
-def test_21_turn_cancel_closes_running_inference(bundle: BundleBuilder) -> None:
+def test_21_turn_cancel_closes_running_inference(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
     bundle.end_turn("cancelled")
@@ -38,7 +38,7 @@ def test_21_turn_cancel_closes_running_inference(bundle: BundleBuilder) -> None:
     assert execution["ended_seq"] == state["codex_turns"][TURN]["execution"]["ended_seq"]
 
 
-def test_22_late_cancel_keeps_turn_end_status(bundle: BundleBuilder) -> None:
+def test_22_late_cancel_keeps_turn_end_status(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
     bundle.end_turn("failed")
@@ -52,7 +52,7 @@ def test_22_late_cancel_keeps_turn_end_status(bundle: BundleBuilder) -> None:
 
 
 def _tool(
-    bundle: BundleBuilder,
+    bundle: Scenario,
     call_id: str,
     kind: ev.ToolCallKind,
     tool_name: str,
@@ -81,7 +81,7 @@ def _tool(
     )
 
 
-def test_23_mcp_correlation_and_runtime_kind(bundle: BundleBuilder) -> None:
+def test_23_mcp_correlation_and_runtime_kind(bundle: Scenario) -> None:
     bundle.begin()
     _tool(bundle, "call-m", ev.ToolCallKind.other("mcp__demo__echo"), "mcp__demo__echo")
     bundle.event(
@@ -101,7 +101,7 @@ def test_23_mcp_correlation_and_runtime_kind(bundle: BundleBuilder) -> None:
     assert tool["raw_runtime_payload_ids"] == ["raw_payload:2"]
 
 
-def test_duplicate_mcp_correlation(bundle: BundleBuilder) -> None:
+def test_duplicate_mcp_correlation(bundle: Scenario) -> None:
     bundle.begin()
     _tool(bundle, "call-m", ev.ToolCallKind.other("x"), "x")
     bundle.event(ev.McpToolCallCorrelationAssigned("call-m", "a"))
@@ -109,13 +109,13 @@ def test_duplicate_mcp_correlation(bundle: BundleBuilder) -> None:
     assert bundle.reduce_error().message == "duplicate MCP correlation for tool call call-m"
 
 
-def test_tool_end_unknown_call(bundle: BundleBuilder) -> None:
+def test_tool_end_unknown_call(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.ToolCallEnded("nope", "completed", None), thread=ROOT, turn=TURN)
     assert bundle.reduce_error().message == "tool call end referenced unknown call nope"
 
 
-def test_tool_start_without_context(bundle: BundleBuilder) -> None:
+def test_tool_start_without_context(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(
         ev.ToolCallStarted(
@@ -134,7 +134,7 @@ def test_tool_start_without_context(bundle: BundleBuilder) -> None:
     )
 
 
-def test_tool_started_before_response_links_on_next_request(bundle: BundleBuilder) -> None:
+def test_tool_started_before_response_links_on_next_request(bundle: Scenario) -> None:
     fc = {"type": "function_call", "id": "fc1", "name": "x", "call_id": "c1", "arguments": "{}"}
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
