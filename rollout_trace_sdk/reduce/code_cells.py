@@ -95,14 +95,7 @@ def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
     thread_id = pending.thread_id
     if thread_id not in trace.threads:
         raise ReduceError(f"code cell start {code_cell_id} referenced unknown thread {thread_id}")
-    turn = replay.turn(turn_id)
-    if turn is None:
-        raise ReduceError(f"code cell start {code_cell_id} referenced unknown Codex turn {turn_id}")
-    if turn.thread_id != thread_id:
-        raise ReduceError(
-            f"code cell start {code_cell_id} used thread {thread_id}, but Codex turn {turn_id} "
-            f"belongs to {turn.thread_id}"
-        )
+    replay.turn_in_thread(f"code cell start {code_cell_id}", thread_id, turn_id)
     call_id = pending.model_visible_call_id
     source = _source_item(replay, thread_id, call_id)
     if source is None:
@@ -153,9 +146,7 @@ def flush_pending_starts(replay: ReplayContext) -> None:
 def _add_output(replay: ReplayContext, cell: st.CodeCell, item_id: str) -> None:
     push_unique(cell.output_item_ids, item_id)
     item = replay.trace.conversation_items[item_id]
-    producer = st.Producer("code_cell", cell.code_cell_id)
-    if producer not in item.produced_by:
-        item.produced_by.append(producer)
+    push_unique(item.produced_by, st.Producer("code_cell", cell.code_cell_id))
 
 
 def link_conversation_item(

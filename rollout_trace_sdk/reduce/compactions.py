@@ -17,13 +17,7 @@ from .errors import ReduceError
 
 def _check_turn(replay: ReplayContext, what: str, thread_id: str, turn_id: str) -> None:
     replay.thread(thread_id)
-    turn = replay.turn(turn_id)
-    if turn is None:
-        raise ReduceError(f"{what} referenced unknown codex turn {turn_id}")
-    if turn.thread_id != thread_id:
-        raise ReduceError(
-            f"{what} used thread {thread_id}, but codex turn {turn_id} belongs to {turn.thread_id}"
-        )
+    replay.turn_in_thread(what, thread_id, turn_id, codex="codex")
 
 
 def request_started(

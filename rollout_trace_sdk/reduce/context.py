@@ -8,7 +8,7 @@ Handlers keep them up to date; nothing else reads them.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -16,6 +16,8 @@ from ..model import state as st
 from ..model.events import SCHEMA_VERSION_V3, RawPayloadRef, ToolCallKind
 from .errors import MissingPayload, ReduceError
 from .normalize import NormItem
+
+T = TypeVar("T")
 
 
 class PayloadSource(Protocol):
@@ -161,6 +163,21 @@ class ReplayContext:
     def turn(self, codex_turn_id: str) -> st.CodexTurn | None:
         return self.trace.codex_turns.get(codex_turn_id)
 
+    def turn_in_thread(
+        self, what: str, thread_id: str, codex_turn_id: str, *, codex: str = "Codex"
+    ) -> st.CodexTurn:
+        """The turn an event names, which must exist and belong to ``thread_id``; otherwise
+        Codex's refusal, ``what`` naming the event (Codex spells "codex turn" in some)."""
+        turn = self.turn(codex_turn_id)
+        if turn is None:
+            raise ReduceError(f"{what} referenced unknown {codex} turn {codex_turn_id}")
+        if turn.thread_id != thread_id:
+            raise ReduceError(
+                f"{what} used thread {thread_id}, but {codex} turn {codex_turn_id} "
+                f"belongs to {turn.thread_id}"
+            )
+        return turn
+
     def new_item_id(self) -> str:
         item_id = f"conversation_item:{self.next_item}"
         self.next_item += 1
@@ -187,6 +204,7 @@ class ReplayContext:
         self.item_identity[item_id] = norm.identity
 
 
-def push_unique(items: list[str], value: str) -> None:
+def push_unique(items: list[T], value: T) -> None:
+    """Append ``value`` unless it is there already (Codex's lists keep first-seen order)."""
     if value not in items:
         items.append(value)

@@ -20,7 +20,7 @@ from ..model import state as st
 from ..model.events import RawPayloadRef
 from . import acceptance, code_cells, edges, tools
 from .canonical import parse_keeping_numbers
-from .context import ReplayContext
+from .context import ReplayContext, push_unique
 from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items
 
@@ -160,8 +160,7 @@ def _sighting(
     if item.kind == "reasoning":
         _merge_reasoning(replay, item, norm)
     for producer in producers:
-        if producer not in item.produced_by:
-            item.produced_by.append(producer)
+        push_unique(item.produced_by, producer)
     if item.responses_item_id is None and norm.responses_item_id is not None:
         item.responses_item_id = norm.responses_item_id
         replay.items_by_rid.setdefault((item.thread_id, norm.responses_item_id), []).append(item_id)
@@ -317,8 +316,7 @@ def reconcile(
             item_id = index.search_candidates(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
-            if created is not None:
-                created.append((offset, item_id))
+            _note_created(created, offset, item_id)
         existing = conversation_items[item_id]
         if (
             producers
@@ -329,10 +327,24 @@ def reconcile(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
+    _finish_batch(replay, created, claimed)
+    return result
+
+
+def _note_created(created: list[tuple[int, str]] | None, offset: int, item_id: str) -> None:
+    """Schema 3 keeps (batch offset, new item) so that claimed receipts can be placed after."""
+    if created is not None:
+        created.append((offset, item_id))
+
+
+def _finish_batch(
+    replay: ReplayContext, created: list[tuple[int, str]] | None, claimed: list[tuple[int, str]]
+) -> None:
+    """After a batch: new items go before the receipts it claimed (schema 3), and code-cell
+    starts that waited for this batch's ``exec`` items are reduced."""
     if created and claimed:
         acceptance.place_before_claimed(replay, created, claimed)
     code_cells.flush_pending_starts(replay)
-    return result
 
 
 def _reconcile_detached(
@@ -361,15 +373,12 @@ def _reconcile_detached(
             item_id = index.search(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
-            if created is not None:
-                created.append((offset, item_id))
+            _note_created(created, offset, item_id)
         _sighting(replay, item_id, norm, producers)
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    if created and claimed:
-        acceptance.place_before_claimed(replay, created, claimed)
-    code_cells.flush_pending_starts(replay)
+    _finish_batch(replay, created, claimed)
     return result
 
 

@@ -292,9 +292,16 @@ def runtime_begin(replay: ReplayContext, tool: st.ToolCall, ref: RawPayloadRef) 
     if kind not in ("assign_agent_task", "send_message", "close_agent"):
         return
     payload = collab.collab_payload(replay.load(ref), kind, "begin")
+    _receiver_edge(replay, tool, payload, kind, None)
+
+
+def _receiver_edge(
+    replay: ReplayContext, tool: st.ToolCall, payload: Any, kind: str, ended_at: int | None
+) -> None:
+    """A task, message or close edge to the collab payload's receiver (begin or end)."""
     receiver = collab.field(payload, "receiver_thread_id", str)
     if kind == "close_agent":
-        _close_edge(replay, tool, receiver, None)
+        _close_edge(replay, tool, receiver, ended_at)
         return
     _queue_tool_edge(
         replay,
@@ -303,7 +310,7 @@ def runtime_begin(replay: ReplayContext, tool: st.ToolCall, ref: RawPayloadRef) 
         kind=kind,
         target_thread_id=receiver,
         content=collab.field(payload, "prompt", str),
-        ended_at=None,
+        ended_at=ended_at,
     )
 
 
@@ -358,19 +365,7 @@ def runtime_end(replay: ReplayContext, event: TraceEvent, tool: st.ToolCall, raw
             fallback=child,
         )
         return
-    receiver = collab.field(payload, "receiver_thread_id", str)
-    if kind == "close_agent":
-        _close_edge(replay, tool, receiver, at)
-        return
-    _queue_tool_edge(
-        replay,
-        tool,
-        edge_id=_tool_edge_id(tool.tool_call_id),
-        kind=kind,
-        target_thread_id=receiver,
-        content=collab.field(payload, "prompt", str),
-        ended_at=at,
-    )
+    _receiver_edge(replay, tool, payload, kind, at)
 
 
 def _sub_agent_activity(

@@ -309,6 +309,20 @@ def _reasoning_body(item: dict[str, Any], payload_id: str) -> list[st.Conversati
     return parts
 
 
+_BodyOf: TypeAlias = Callable[
+    [dict[str, Any], "_Context", tuple[str | int, ...]], list[st.ConversationPart]
+]
+#: Tool calls and their outputs (ours and the server's): item type → (role, kind, body).
+_TOOL_ITEMS: Final[dict[str, tuple[st.ConversationRole, st.ConversationItemKind, _BodyOf]]] = {
+    "function_call": ("assistant", "function_call", _arguments_body),
+    "function_call_output": ("tool", "function_call_output", _tool_output_body),
+    "custom_tool_call_output": ("tool", "custom_tool_call_output", _tool_output_body),
+    "custom_tool_call": ("assistant", "custom_tool_call", _custom_call_body),
+    **{kind: ("assistant", "function_call", _json_body) for kind in _SERVER_CALLS},
+    **{kind: ("tool", "function_call_output", _json_body) for kind in _SERVER_OUTPUTS},
+}
+
+
 # --- entry points ----------------------------------------------------------------------------------
 
 
@@ -336,59 +350,11 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         return NormItem(
             "assistant", "analysis", "reasoning", _reasoning_body(item, payload_id), None, None, rid
         )
-    if kind == "function_call":
-        return NormItem(
-            "assistant",
-            "commentary",
-            "function_call",
-            _arguments_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind in ("function_call_output", "custom_tool_call_output"):
-        output_kind: st.ConversationItemKind = (
-            "function_call_output" if kind == "function_call_output" else "custom_tool_call_output"
-        )
-        return NormItem(
-            "tool",
-            "commentary",
-            output_kind,
-            _tool_output_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind == "custom_tool_call":
-        return NormItem(
-            "assistant",
-            "commentary",
-            "custom_tool_call",
-            _custom_call_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind in _SERVER_CALLS:
-        return NormItem(
-            "assistant",
-            "commentary",
-            "function_call",
-            _json_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind in _SERVER_OUTPUTS:
-        return NormItem(
-            "tool",
-            "commentary",
-            "function_call_output",
-            _json_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
+    tool_item = _TOOL_ITEMS.get(kind)
+    if tool_item is not None:
+        role, out_kind, body_of = tool_item
+        body = body_of(item, ctx, path)
+        return NormItem(role, "commentary", out_kind, body, _call_id(item), None, rid)
     if kind in _COMPACTIONS:
         encrypted = item.get("encrypted_content")
         if not isinstance(encrypted, str):

@@ -43,14 +43,7 @@ def _thread_for_start(replay: ReplayContext, event: TraceEvent) -> str:
     if thread_id not in replay.trace.threads:
         raise ReduceError(f"tool call start referenced unknown thread {thread_id}")
     if turn_id is not None:
-        turn = replay.turn(turn_id)
-        if turn is None:
-            raise ReduceError(f"tool call start referenced unknown Codex turn {turn_id}")
-        if turn.thread_id != thread_id:
-            raise ReduceError(
-                f"tool call start used thread {thread_id}, but Codex turn {turn_id} "
-                f"belongs to {turn.thread_id}"
-            )
+        replay.turn_in_thread("tool call start", thread_id, turn_id)
     return thread_id
 
 
@@ -237,9 +230,7 @@ def ended(replay: ReplayContext, event: TraceEvent, done: ToolCallEnded) -> None
 def _add_output(replay: ReplayContext, tool: st.ToolCall, item_id: str) -> None:
     push_unique(tool.model_visible_output_item_ids, item_id)
     item = replay.trace.conversation_items[item_id]
-    producer = st.Producer("tool", tool.tool_call_id)
-    if producer not in item.produced_by:
-        item.produced_by.append(producer)
+    push_unique(item.produced_by, st.Producer("tool", tool.tool_call_id))
 
 
 def _link_inference(replay: ReplayContext, tool: st.ToolCall) -> None:

@@ -7,16 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 
 from ..codex_oracle import codex_bin, codex_reduce
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def bundle_in(root: Path) -> Path:

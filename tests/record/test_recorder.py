@@ -30,7 +30,6 @@ from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
 from rollout_trace_sdk.record.recorder import NULL_ROLLOUT, Rollout
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,

@@ -16,7 +16,6 @@ from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.reduce import reduce_bundle
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,

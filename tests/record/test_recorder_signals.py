@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.record import open_rollout
 
-from .recorder_support import anyio_backend, bundle_in, check_bundle, of_type, types  # noqa: F401
+from .recorder_support import bundle_in, check_bundle, of_type, types
 
 _SCRIPT = """
 import sys

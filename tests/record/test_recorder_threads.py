@@ -13,7 +13,6 @@ import pytest
 from rollout_trace_sdk.record import Turn, open_rollout
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,

@@ -14,7 +14,6 @@ from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout, task_m
 
 from ..conftest import CONFORMANCE, needs_conformance
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     of_type,
