@@ -141,6 +141,19 @@ def apply_event(replay: ReplayContext, event: ev.TraceEvent) -> None:
 
 
 def replay_source(source: ReplaySource) -> st.RolloutTrace:
+    """Replay events from any source shaped like a bundle (an importer's own reader, say).
+
+    Args:
+        source: a manifest, an ``events()`` iterator of located events, and payload reads
+            (:class:`ReplaySource`); optional ``lenient``, ``skipped`` and
+            ``event_log_display`` attributes act as :func:`reduce_bundle`'s options.
+
+    Returns:
+        The reduced state, as :func:`reduce_bundle` returns it.
+
+    Raises:
+        ReduceError: what Codex would refuse (strict), located by line and seq.
+    """
     manifest = source.manifest
     trace = st.RolloutTrace(
         schema_version=manifest.schema_version,
@@ -192,6 +205,17 @@ def reduce_bundle(
 ) -> st.RolloutTrace:
     """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``).
 
-    With ``lenient``, what could not be reduced is passed over and described, one sentence
-    each, in ``skipped`` (pass a list to read them)."""
+    Args:
+        path: a bundle directory (schema 2 or 3; the manifest says which).
+        lenient: pass over what cannot be reduced (a killed recorder's missing payloads, and
+            the events that depend on them) instead of refusing the bundle.
+        skipped: with ``lenient``, a list that receives one sentence per thing passed over.
+
+    Returns:
+        The :class:`~rollout_trace_sdk.model.state.RolloutTrace`; :func:`state_bytes` turns
+        it into the exact bytes Codex writes.
+
+    Raises:
+        ReduceError: the bundle is refused, with Codex's message and the file, line and seq.
+    """
     return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped))
