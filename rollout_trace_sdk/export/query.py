@@ -102,9 +102,7 @@ def connect(directory: str | Path) -> Any:
         parts = root / table
         if any(parts.glob("*.parquet")):
             glob = str(parts / "*.parquet").replace("'", "''")
-            con.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', union_by_name=true)"
-            )
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}')")
         else:
             con.register(f"_empty_{table}", arrow_schema(table).empty_table())
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
