@@ -123,7 +123,10 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 2
-    from .parquet import BundleResult, ExportOptions, run_export
+    from .parquet import BundleResult, ExportOptions, is_url, run_export
+
+    # workers (Ray's above all) need not share this process's working directory
+    target = target if is_url(target) else str(Path(target).absolute())
 
     def report(result: BundleResult) -> None:
         if result.status == "failed":

@@ -23,6 +23,7 @@ reducer reads through confined local file descriptors.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import errno
 import hashlib
 import os
 import resource
@@ -356,6 +357,8 @@ class _OutputDir:
 
         self.fs, root = url_to_fs(to)
         self.root = root.rstrip("/")
+        if self.fs.exists(self.root) and not self.fs.isdir(self.root):
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", to)
 
     def part(self, table: str, key: str) -> str:
         return f"{self.root}/{table}/{key}.parquet"
