@@ -23,6 +23,7 @@ reducer reads through confined local file descriptors.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import errno
 import hashlib
 import os
@@ -304,6 +305,7 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
     notes: list[str] = []
     error: str | None = None
     status = "failed"
+    out: _OutputDir | None = None
     try:
         with _local_copy(source) as root:
             state, notes, error = _reduce(root, options.lenient, source.state_file)
@@ -333,6 +335,11 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
         error = f"{exc.filename or source.url}: {_os_text(exc)}"
     except Exception as exc:  # a defect must not stop the other bundles; it is reported
         error = f"internal error: {type(exc).__name__}: {exc}"
+    if status == "failed" and rows and out is not None:
+        # stopped while writing: leave no half-exported bundle in the tables
+        with contextlib.suppress(OSError):
+            out.remove_parts(source.key)
+        rows = {}
     return BundleResult(
         key=source.key,
         source=source.url,
@@ -385,7 +392,11 @@ class _OutputDir:
         if not self.fs.exists(path):
             return {}
         with self.fs.open(path, "rb") as f:
-            data = orjson.loads(f.read())
+            raw = f.read()
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return {}  # unreadable: export everything again (each bundle's parts are replaced)
         if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION:
             return {}
         bundles = data.get("bundles")

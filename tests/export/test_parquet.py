@@ -216,3 +216,14 @@ def test_parts_are_written_whole(three: list[Path], tmp_path: Path) -> None:
     leftovers = [p for p in out.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
     assert len(os.listdir(out / "rollouts")) == 3
+
+
+def test_an_unreadable_manifest_means_export_again_not_twice(
+    three: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1)
+    (out / MANIFEST_NAME).write_text("{ torn")
+    again = run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1)
+    assert len(again.exported) == 3 and again.skipped == 0
+    assert len(read_tables(out)["rollouts"]) == 3
