@@ -50,7 +50,7 @@ Column = tuple[str, str, str]
 TABLES: Final[dict[str, tuple[Column, ...]]] = {
     "rollouts": (
         *_KEYS,
-        ("source", _S, "the bundle's path or URL as given to export"),
+        ("source", _S, "the bundle's absolute path or URL"),
         ("schema_version", _I, "bundle schema (2: Codex 0.169, 3: Codex 0.171)"),
         ("started_at", _T, "rollout start"),
         ("ended_at", _T, "rollout end (null if it never ended)"),
