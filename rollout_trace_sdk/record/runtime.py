@@ -68,12 +68,6 @@ class NullLifecycle:
         return None
 
 
-class Closable(Protocol):
-    """A live handle the rollout must end if the agent did not."""
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None: ...
-
-
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -125,6 +119,14 @@ def _is_cancellation(exc: BaseException) -> bool:
 def error_text(exc: BaseException) -> str:
     text = text_of(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _close(close: Callable[[ev.RolloutStatus], None], status: ev.RolloutStatus) -> None:
+    try:
+        close(status)
+    except Exception as exc:  # a bug here must not keep the bundle from closing
+        owner = getattr(close, "__self__", close)
+        warn(f"rollout trace: closing {type(owner).__name__} failed: {exc!r}")
 
 
 class Runtime:
@@ -179,52 +181,39 @@ class Runtime:
         self.approval_policy = approval_policy
         self.sandbox_policy = sandbox_policy
         self._wait_for_room = wait_for_room
-        self._open: dict[int, Closable] = {}
+        #: id(handle) -> (how to end it, its owner), in the order they opened
+        self._open: dict[int, tuple[Callable[[ev.RolloutStatus], None], object | None]] = {}
         self._compactions = 0
 
     # --- open handles ----------------------------------------------------------------------
 
-    def opened(self, handle: Closable) -> None:
-        self._open[id(handle)] = handle
+    def opened(
+        self, handle: object, close: Callable[[ev.RolloutStatus], None], owner: object | None
+    ) -> None:
+        """``handle`` is open until :meth:`closed`; ``close`` ends it if the rollout closes
+        first, or ``owner`` (a turn for its calls, a thread for its turns) ends first."""
+        self._open[id(handle)] = (close, owner)
 
-    def closed(self, handle: Closable) -> None:
+    def closed(self, handle: object) -> None:
         self._open.pop(id(handle), None)
 
-    def close_turn_work(self, turn: object, status: ev.RolloutStatus) -> None:
-        """End the calls a turn left running (inference, tools, compaction requests, MCP),
-        newest first, so nothing of the turn is recorded after its end. Code cells and
-        terminal sessions may outlive a turn and are left alone."""
-        self._close_where(
-            lambda h: getattr(h, "_ends_with_turn", False) and getattr(h, "_turn", None) is turn,
-            status,
-        )
-
-    def close_thread_turns(self, thread: object, status: ev.RolloutStatus) -> None:
-        """End the turns a thread left open (each ends its own running calls first)."""
-        self._close_where(
-            lambda h: getattr(h, "_is_turn", False) and getattr(h, "thread", None) is thread,
-            status,
-        )
-
-    def _close_where(self, owned_by: Callable[[Closable], bool], status: ev.RolloutStatus) -> None:
-        owned = [handle for handle in reversed(self._open.values()) if owned_by(handle)]
-        for handle in owned:
-            self._open.pop(id(handle), None)
-            try:
-                handle._close_at_shutdown(status)
-            except Exception as exc:
-                warn(f"rollout trace: closing {type(handle).__name__} failed: {exc!r}")
+    def close_owned_by(self, owner: object, status: ev.RolloutStatus) -> None:
+        """End what ``owner`` left running, newest first: a turn's calls (inference, tools,
+        compaction requests, MCP), so nothing of the turn is recorded after its end; a
+        thread's turns (each ends its own calls first). Code cells and terminal sessions may
+        outlive a turn, and child threads their parent: they have no owner."""
+        owned = [key for key, (_, of) in reversed(self._open.items()) if of is owner]
+        for key in owned:
+            entry = self._open.pop(key, None)
+            if entry is not None:
+                _close(entry[0], status)
 
     def close_all(self, status: ev.RolloutStatus) -> None:
         """End everything still open, newest first (so inner handles end before outer ones:
         an inference before its turn, a child thread before the root)."""
         while self._open:
             key = next(reversed(self._open))
-            handle = self._open.pop(key)
-            try:
-                handle._close_at_shutdown(status)
-            except Exception as exc:  # a bug here must not keep the bundle from closing
-                warn(f"rollout trace: closing {type(handle).__name__} failed: {exc!r}")
+            _close(self._open.pop(key)[0], status)
 
     # --- ids and payload helpers -----------------------------------------------------------
 
