@@ -1,8 +1,8 @@
 """What every live handle of one rollout shares: the writer, the open-handle registry and a few
 counters.
 
-Handles call the writer's ``*_nowait`` methods directly (bound once, in ``__init__``), so a
-point event costs one attrs construction and one enqueue. Nothing here awaits except
+Handles reach the writer's ``*_nowait`` methods (bound once, in ``__init__``) through their
+base, ``_handle.Emitter``, so a point event costs one attrs construction and one enqueue. Nothing here awaits except
 :meth:`Runtime.room`, which is the single place a producer slows down when the writer's
 budget is exhausted and the rollout was opened with ``overflow="wait"``.
 """

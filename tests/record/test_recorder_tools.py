@@ -399,3 +399,27 @@ def test_corpus_has_the_shapes_we_copy() -> None:
     """The corpus payloads the recorder imitates (guards against a corpus refresh)."""
     assert "agent_thread_id" in _corpus_payload("multi_agent_v2_lifecycle", 9)
     assert list(_corpus_payload("mcp_tool_call", 11)) == ["call_id", "turn_id", "invocation"]
+
+
+async def test_terminal_and_mcp_blocks_left_without_an_end(tmp_path: Path) -> None:
+    """A terminal session or MCP call whose ``async with`` is left without its ending call
+    ends as when the rollout closes under it: exit code -1 failed; MCP failed."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        loop = _Loop(turn)
+        await loop.infer(_call("call_exec", "exec_command", {"cmd": "sleep 9"}))
+        async with turn.tool_call("call_exec", "exec_command", arguments={"cmd": "x"}) as tool:
+            async with tool.exec_started(["sleep", "9"], process_id=7) as session:
+                pass
+            assert session.ended
+            loop.tool_done(tool, "call_exec", "killed")
+        await loop.infer(_call("call_mcp", "echo", {}, namespace="mcp__demo"))
+        async with turn.tool_call("call_mcp", "echo", namespace="mcp__demo", arguments={}) as tool:
+            async with tool.mcp("demo", "echo", {}) as mcp:
+                pass
+            assert mcp.ended
+            loop.tool_done(tool, "call_mcp", "no answer")
+    bundle = bundle_in(tmp_path)
+    ended = [e["payload"] for e in of_type(bundle, "tool_call_runtime_ended")]
+    assert [e["status"] for e in ended] == ["failed", "failed"]
+    state = check_bundle(bundle, tmp_path)
+    assert state["tool_calls"]["call_mcp"]["kind"]["type"] == "mcp"
