@@ -48,6 +48,12 @@ PRETTY: Final = orjson.OPT_INDENT_2
 #: contents never hold a raw newline), so one C-speed search tells a too-deep payload.
 _TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
 _TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that indentation
+#: Compact text shorter than this cannot nest deeper than MAX_DEPTH (two brackets a level).
+_COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
+#: orjson refuses nesting past 254 containers: a value wrapped in this many lists passes
+#: exactly when it nests no deeper than MAX_DEPTH.
+_ORJSON_DEPTH: Final = 254
+_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
 
 #: Loss kinds and how the report names them.
@@ -111,6 +117,20 @@ class ValueEncoder:
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
 
+    def compact_payload(self, value: Any) -> bytes:
+        """A schema-3 payload body: :meth:`compact`, with nesting beyond :data:`MAX_DEPTH`
+        cut as in payload files. Codex 0.171 parses every payload (templates spliced) with
+        serde_json, which refuses 128 levels; compact text has no indentation to find deep
+        nesting by (:meth:`cut_too_deep`), so text long enough to hold it has its value's
+        containers measured (strings cost nothing: big payloads are mostly text)."""
+        try:
+            data = orjson.dumps(value, default=self.default)
+        except (TypeError, RecursionError, ValueError):
+            return self._slow(value, indent=None)  # which cuts deep nesting itself
+        if len(data) >= _COMPACT_TOO_DEEP_MIN_SIZE and _nests_too_deep(value):
+            return self._slow(value, indent=None)
+        return data
+
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
         serde refuses integers beyond 64 bits, so they become their digits as a string
@@ -155,6 +175,45 @@ class ValueEncoder:
             safe, indent=indent, ensure_ascii=False, allow_nan=False, separators=separators
         )
         return text.encode()
+
+
+def _nests_too_deep(value: Any) -> bool:
+    """Whether ``value`` holds containers nested more than :data:`MAX_DEPTH` deep (the depth
+    :class:`_Sanitiser` cuts at). Walks dicts, lists and tuples; a value holding anything
+    else (a dataclass, a model, a set: orjson or the hook serialise those their own way) is
+    measured by orjson itself instead."""
+    cls = value.__class__
+    if cls in _LEAVES:
+        return False
+    if cls is not dict and cls is not list and cls is not tuple:
+        return _orjson_too_deep(value)
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        for child in node.values() if node.__class__ is dict else node:
+            kind = child.__class__
+            if kind is dict or kind is list or kind is tuple:
+                if level >= MAX_DEPTH:  # also ends a cycle's walk
+                    return True
+                stack.append((child, level + 1))
+            elif kind not in _LEAVES:
+                return _orjson_too_deep(value)
+    return False
+
+
+def _orjson_too_deep(value: Any) -> bool:
+    wrapped: Any = value
+    for _ in range(_ORJSON_DEPTH - MAX_DEPTH):
+        wrapped = [wrapped]
+    try:
+        orjson.dumps(wrapped, default=_plain_default)
+    except (TypeError, ValueError, RecursionError):
+        return True  # too deep, or refused for another reason: the slow path decides
+    return False
+
+
+def _plain_default(obj: Any) -> Any:
+    return _convert(obj, _ignore)
 
 
 def _convert(obj: Any, note: Any) -> Any:

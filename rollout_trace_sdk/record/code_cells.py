@@ -97,6 +97,7 @@ class CodeCell(Handle):
             self._emit(ev.CodeCellInitialResponse(self.runtime_cell_id, status, ref))
         if variant == "Yielded" or not self._finish():
             return
+        self._rt.cell_ended(self._turn.thread.thread_id, self.runtime_cell_id)  # waits resolve
         ref = self._payload("tool_result", response)
         self._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))
 

@@ -136,6 +136,7 @@ class Runtime:
         "_compactions",
         "_open",
         "_wait_for_room",
+        "_waits",
         "approval_policy",
         "compact",
         "cwd",
@@ -184,6 +185,9 @@ class Runtime:
         #: id(handle) -> (how to end it, its owner), in the order they opened
         self._open: dict[int, tuple[Callable[[ev.RolloutStatus], None], object | None]] = {}
         self._compactions = 0
+        #: schema 3: open ``wait`` calls by (thread id, runtime cell id) -> how each records
+        #: that its cell resolved (``code_cell_wait_target_resolved``)
+        self._waits: dict[tuple[str, str], list[Callable[[str], None]]] = {}
 
     # --- open handles ----------------------------------------------------------------------
 
@@ -214,6 +218,26 @@ class Runtime:
         while self._open:
             key = next(reversed(self._open))
             _close(self._open.pop(key)[0], status)
+
+    # --- waits on code cells (schema 3) --------------------------------------------------------
+
+    def wait_opened(self, thread_id: str, cell_id: str, resolved: Callable[[str], None]) -> None:
+        """A ``wait`` call on cell ``cell_id`` is running; ``resolved`` records that it got
+        the cell's result."""
+        self._waits.setdefault((thread_id, cell_id), []).append(resolved)
+
+    def wait_closed(self, thread_id: str, cell_id: str, resolved: Callable[[str], None]) -> None:
+        waiting = self._waits.get((thread_id, cell_id))
+        if waiting is not None and resolved in waiting:
+            waiting.remove(resolved)
+            if not waiting:
+                del self._waits[(thread_id, cell_id)]
+
+    def cell_ended(self, thread_id: str, cell_id: str) -> None:
+        """Cell ``cell_id`` ended: every ``wait`` call running on it resolves to it (Codex
+        0.171 records this just before ``code_cell_ended``)."""
+        for resolved in self._waits.pop((thread_id, cell_id), ()):
+            resolved(cell_id)
 
     # --- ids and payload helpers -----------------------------------------------------------
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
+import orjson
+
 from ..model import events as ev
 from . import tool_kinds
 from ._handle import ToolWork, started
@@ -38,7 +40,15 @@ _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 class ToolCall(ToolWork):
     """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
 
-    __slots__ = ("_terminal", "_turn", "kind", "model_visible_call_id", "name", "requesting_cell")
+    __slots__ = (
+        "_terminal",
+        "_turn",
+        "_waits_on",
+        "kind",
+        "model_visible_call_id",
+        "name",
+        "requesting_cell",
+    )
 
     def __init__(
         self,
@@ -91,13 +101,24 @@ class ToolCall(ToolWork):
             ),
             turn,  # a turn that ends first ends its running tool calls
         )
+        #: schema 3: the code cell a running ``wait`` call waits on (the schema-2 reducer
+        #: reads it from the arguments; 0.171's needs ``code_cell_wait_target_resolved``)
+        self._waits_on = _wait_target(name, arguments) if rt.items is not None else None
+        if self._waits_on is not None and self._live:
+            rt.wait_opened(turn.thread.thread_id, self._waits_on, self._wait_resolved)
 
     def _end(self, status: ev.ExecutionStatus, result: Any) -> bool:
         if not self._finish():
             return False
+        if self._waits_on is not None:
+            self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
         ref = None if result is None else self._payload("tool_result", result)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
         return True
+
+    def _wait_resolved(self, runtime_cell_id: str) -> None:
+        self._waits_on = None
+        self._emit(ev.CodeCellWaitTargetResolved(self.tool_call_id, runtime_cell_id))
 
     # --- results ---------------------------------------------------------------------------
 
@@ -319,6 +340,19 @@ class ToolCall(ToolWork):
             self.completed()
 
 
+def _wait_target(name: str, arguments: str | Mapping[str, Any] | None) -> str | None:
+    """The cell a code-mode ``wait`` call names (its ``cell_id`` argument), if any."""
+    if name != "wait":
+        return None
+    if isinstance(arguments, str):
+        try:
+            arguments = orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return None
+    cell_id = arguments.get("cell_id") if isinstance(arguments, Mapping) else None
+    return cell_id if isinstance(cell_id, str) else None
+
+
 # --- null twins --------------------------------------------------------------------------------
 
 
@@ -333,6 +367,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
         self.model_visible_call_id = None
         self.requesting_cell = None
         self.kind = ev.ToolCallKind.other("")
+        self._waits_on = None
         self._done = True
         self._terminal = True
         self._live = False

@@ -127,7 +127,7 @@ async def test_one_shot_exec_without_process_id(tmp_path: Path) -> None:
     assert operation["result"]["exit_code"] == 3
 
 
-async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path) -> None:
+async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path, schema: int) -> None:
     source = "const r = await tools.exec_command({cmd: 'sleep 1; echo done'});\ntext(r.output);\n"
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
@@ -179,6 +179,16 @@ async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path) -> None
     assert cell_state["nested_tool_call_ids"] == ["exec-nested-1"]
     assert cell_state["wait_tool_call_ids"] == ["call_wait"]
     assert state["tool_calls"]["call_cell"]["started_code_cell_id"] == "code_cell:call_cell"
+    if schema == 3:  # 0.171 links waits only from this event, just before the cell's end
+        [resolved] = of_type(bundle, "code_cell_wait_target_resolved")
+        assert resolved["payload"]["tool_call_id"] == "call_wait"
+        assert resolved["payload"]["runtime_cell_id"] == "1"
+        assert sequence.index("code_cell_wait_target_resolved") + 1 == sequence.index(
+            "code_cell_ended"
+        )
+        assert state["tool_calls"]["call_wait"]["resolved_wait_runtime_cell_id"] == "1"
+    else:
+        assert "code_cell_wait_target_resolved" not in sequence
 
 
 async def test_mcp_call_correlation_and_meta(tmp_path: Path) -> None:
