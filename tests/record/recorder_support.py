@@ -42,16 +42,19 @@ def of_type(bundle: Path, kind: str) -> list[dict[str, Any]]:
 
 
 def payload(bundle: Path, ref: dict[str, Any] | None) -> Any:
-    """The value a payload ref (as an event line holds it) names: a schema-2 file, or a
-    schema-3 shard record with its template spliced (read as the reducer reads it)."""
+    """The value a payload ref (as an event line holds it) names."""
+    return orjson.loads(payload_text(bundle, ref))
+
+
+def payload_text(bundle: Path, ref: dict[str, Any] | None) -> bytes:
+    """The JSON text a payload ref names: a schema-2 file, or a schema-3 shard record with
+    its template spliced (read as the reducer reads it)."""
     assert ref is not None
     if "path" in ref:
-        return orjson.loads((bundle / ref["path"]).read_bytes())
+        return Path(bundle, ref["path"]).read_bytes()
     opened = Bundle.open(bundle)
     try:
-        return orjson.loads(
-            opened.read_payload_bytes(codec.converter_for(3).structure(ref, ev.RawPayloadRef))
-        )
+        return opened.read_payload_bytes(codec.converter_for(3).structure(ref, ev.RawPayloadRef))
     finally:
         opened.files.close()
 

@@ -36,6 +36,7 @@ from .recorder_support import (
     events,
     of_type,
     payload,
+    recorded_whole,
     types,
 )
 
@@ -55,7 +56,7 @@ ANSWER = {
 }
 
 
-async def test_minimal_rollout_lines(tmp_path: Path) -> None:
+async def test_minimal_rollout_lines(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path, model="gpt-test", provider_name="test-provider") as rollout:
         assert rollout.enabled
         root = rollout.root
@@ -105,7 +106,7 @@ async def test_minimal_rollout_lines(tmp_path: Path) -> None:
     ]
 
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 2
+    assert manifest["schema_version"] == schema
     assert manifest["rollout_id"] == manifest["root_thread_id"] == root.thread_id
     assert manifest["trace_id"] == rollout.trace_id
 
@@ -155,7 +156,7 @@ async def test_minimal_rollout_lines(tmp_path: Path) -> None:
 
     state = check_bundle(bundle, tmp_path)
     assert state["status"] == "completed"
-    assert state["recording_complete"] is True
+    assert recorded_whole(state)
     call = next(iter(state["inference_calls"].values()))
     assert call["execution"]["status"] == "completed"
     assert call["upstream_request_id"] == "req-1"
@@ -247,7 +248,7 @@ async def test_every_call_enabled_reduces(tmp_path: Path) -> None:
         await _exercise_every_call(rollout)
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle, tmp_path)
-    assert state["recording_complete"] is True
+    assert recorded_whole(state)
     assert len(state["threads"]) == 3
 
 
