@@ -243,7 +243,7 @@ async def test_enabled_false_ignores_root(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_every_call_enabled_reduces(tmp_path: Path) -> None:
+async def test_every_call_enabled_reduces(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout:
         await _exercise_every_call(rollout)
     bundle = bundle_in(tmp_path)
@@ -350,7 +350,7 @@ def test_usage_payload_accepts_openai_shape() -> None:
     assert usage_payload(None) is None
 
 
-async def test_only_first_terminal_call_counts(tmp_path: Path) -> None:
+async def test_only_first_terminal_call_counts(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         call = turn.inference([USER])
         call.failed("first", partial_items=[ANSWER])

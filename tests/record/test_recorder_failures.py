@@ -85,7 +85,7 @@ async def test_error_in_inference_and_tool_is_recorded(tmp_path: Path) -> None:
     assert state["tool_calls"]["c1"]["execution"]["status"] == "failed"
 
 
-async def test_cancellation_inside_handles(tmp_path: Path) -> None:
+async def test_cancellation_inside_handles(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout:
         with anyio.CancelScope() as scope:
             async with (

@@ -63,7 +63,7 @@ def _corpus_payload(scenario: str, number: int) -> Any:
     return orjson.loads((bundle / "payloads" / f"{number}.json").read_bytes())
 
 
-async def test_terminal_session_with_write_stdin(tmp_path: Path) -> None:
+async def test_terminal_session_with_write_stdin(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
         await loop.infer(_call("call_sess", "exec_command", {"cmd": "cat", "tty": True}))
@@ -272,7 +272,7 @@ async def test_compaction_attempts_and_checkpoint(tmp_path: Path) -> None:
     assert last_call["request_item_ids"] == compaction_state["replacement_item_ids"]
 
 
-async def test_multi_agent_edges(tmp_path: Path) -> None:
+async def test_multi_agent_edges(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout:
         root = rollout.root
         async with root.turn() as turn:
