@@ -115,7 +115,6 @@ class CodeCell(Handle):
 
 
 class _NullCodeCell(NullLifecycle, CodeCell):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[CodeCell]
 
@@ -145,10 +144,6 @@ class _NullCodeCell(NullLifecycle, CodeCell):
 
     def terminated(self, content_items: Sequence[Any] = ()) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullCodeCell.INSTANCE = _NullCodeCell()

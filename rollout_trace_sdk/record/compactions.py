@@ -159,7 +159,6 @@ class CompactionRequest(Handle):
 
 
 class _NullCompactionRequest(NullLifecycle, CompactionRequest):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[CompactionRequest]
 
@@ -174,13 +173,8 @@ class _NullCompactionRequest(NullLifecycle, CompactionRequest):
     def failed(self, error: str) -> None:
         return None
 
-    @property
-    def ended(self) -> bool:
-        return True
-
 
 class _NullCompaction(NullLifecycle, Compaction):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[Compaction]
 

@@ -239,7 +239,6 @@ class InferenceCall(Handle):
 class _NullInferenceCall(NullLifecycle, InferenceCall):
     """The disabled twin of :class:`InferenceCall`."""
 
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[InferenceCall]
 
@@ -283,10 +282,6 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
         partial_items: Sequence[Any] = (),
     ) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullInferenceCall.INSTANCE = _NullInferenceCall()

@@ -71,7 +71,6 @@ class McpCall(ToolWork):
 
 
 class _NullMcpCall(NullLifecycle, McpCall):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[McpCall]
 
@@ -88,10 +87,6 @@ class _NullMcpCall(NullLifecycle, McpCall):
 
     def failed(self, error: str) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullMcpCall.INSTANCE = _NullMcpCall()

@@ -14,7 +14,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal, Protocol, Self
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 import anyio
 
@@ -52,11 +52,18 @@ class BundleSink(Protocol):
 
 
 class NullLifecycle:
-    """What every disabled twin shares: entering, leaving and shutdown do nothing.
+    """What every disabled twin shares: it is not enabled, counts as ended (threads and turns
+    say otherwise, so agent code keeps using them), and entering, leaving and shutdown do
+    nothing.
 
     Listed first among a twin's bases so these win over the live handle's methods."""
 
+    enabled: ClassVar[bool] = False
     __slots__ = ()
+
+    @property
+    def ended(self) -> bool:
+        return True
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         return None

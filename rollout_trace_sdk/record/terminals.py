@@ -92,7 +92,6 @@ class TerminalSession(ToolWork):
 
 
 class _NullTerminalSession(NullLifecycle, TerminalSession):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[TerminalSession]
 
@@ -109,10 +108,6 @@ class _NullTerminalSession(NullLifecycle, TerminalSession):
         status: Literal["completed", "failed"] | None = None,
     ) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullTerminalSession.INSTANCE = _NullTerminalSession()

@@ -12,7 +12,7 @@ methods, doing nothing, so agent code never asks whether tracing is on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from ..model import events as ev
 from . import current
@@ -430,7 +430,6 @@ class Turn(Handle):
 class _NullAgentThread(NullLifecycle, AgentThread):
     """The disabled twin of :class:`AgentThread`: accepts every call, records nothing."""
 
-    enabled: ClassVar[bool] = False
     __slots__ = ()
 
     def __init__(self) -> None:  # no super().__init__: there is nothing to record into
@@ -475,7 +474,6 @@ class _NullAgentThread(NullLifecycle, AgentThread):
 class _NullTurn(NullLifecycle, Turn):
     """The disabled twin of :class:`Turn`."""
 
-    enabled: ClassVar[bool] = False
     __slots__ = ()
 
     def __init__(self) -> None:

@@ -357,7 +357,6 @@ def _wait_target(name: str, arguments: str | Mapping[str, Any] | None) -> str | 
 
 
 class _NullToolCall(NullLifecycle, ToolCall):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
 
@@ -383,10 +382,6 @@ class _NullToolCall(NullLifecycle, ToolCall):
 
     def cancelled(self) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
     def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
         return None
