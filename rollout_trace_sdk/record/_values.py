@@ -50,9 +50,9 @@ _TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
 _TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that indentation
 #: Compact text shorter than this cannot nest deeper than MAX_DEPTH (two brackets a level).
 _COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
-#: orjson refuses nesting past 254 containers: a value wrapped in this many lists passes
-#: exactly when it nests no deeper than MAX_DEPTH.
-_ORJSON_DEPTH: Final = 254
+#: Bodies this big are walked before they are encoded again (see ``_nests_too_deep``).
+_WALK_FROM_SIZE: Final = 64 * 1024
+_WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
 
@@ -121,13 +121,13 @@ class ValueEncoder:
         """A schema-3 payload body: :meth:`compact`, with nesting beyond :data:`MAX_DEPTH`
         cut as in payload files. Codex 0.171 parses every payload (templates spliced) with
         serde_json, which refuses 128 levels; compact text has no indentation to find deep
-        nesting by (:meth:`cut_too_deep`), so text long enough to hold it has its value's
-        containers measured (strings cost nothing: big payloads are mostly text)."""
+        nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
+        ``_nests_too_deep``)."""
         try:
             data = orjson.dumps(value, default=self.default)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)  # which cuts deep nesting itself
-        if len(data) >= _COMPACT_TOO_DEEP_MIN_SIZE and _nests_too_deep(value):
+        if len(data) >= _COMPACT_TOO_DEEP_MIN_SIZE and _nests_too_deep(value, len(data)):
             return self._slow(value, indent=None)
         return data
 
@@ -177,17 +177,34 @@ class ValueEncoder:
         return text.encode()
 
 
-def _nests_too_deep(value: Any) -> bool:
-    """Whether ``value`` holds containers nested more than :data:`MAX_DEPTH` deep (the depth
-    :class:`_Sanitiser` cuts at). Walks dicts, lists and tuples; a value holding anything
-    else (a dataclass, a model, a set: orjson or the hook serialise those their own way) is
-    measured by orjson itself instead."""
+def _nests_too_deep(value: Any, size: int) -> bool:
+    """Whether ``value`` (whose compact text is ``size`` bytes) holds containers nested more
+    than :data:`MAX_DEPTH` deep (where :class:`_Sanitiser` cuts).
+
+    orjson writes it again with indentation and one C-speed search looks for a line indented
+    past the limit (as :meth:`ValueEncoder.cut_too_deep` does): at most one more encoding.
+    A big body is first walked instead, container by container, which costs nothing for the
+    text that makes most big bodies big; past a few dozen containers the walk gives up."""
+    if size >= _WALK_FROM_SIZE:
+        verdict = _walk_too_deep(value)
+        if verdict is not None:
+            return verdict
+    try:
+        pretty = orjson.dumps(value, default=_plain_default, option=PRETTY)
+    except (TypeError, ValueError, RecursionError):
+        return True  # let the slow path decide
+    return _TOO_DEEP_MARK in pretty
+
+
+def _walk_too_deep(value: Any) -> bool | None:
+    """The verdict of :func:`_nests_too_deep` from a walk of dicts, lists and tuples;
+    ``None`` when the value holds more than :data:`_WALK_CONTAINERS` containers or anything
+    else (a dataclass, a model, a set: serialised their own way)."""
     cls = value.__class__
-    if cls in _LEAVES:
-        return False
     if cls is not dict and cls is not list and cls is not tuple:
-        return _orjson_too_deep(value)
+        return None
     stack: list[tuple[Any, int]] = [(value, 1)]
+    budget = _WALK_CONTAINERS
     while stack:
         node, level = stack.pop()
         for child in node.values() if node.__class__ is dict else node:
@@ -195,20 +212,12 @@ def _nests_too_deep(value: Any) -> bool:
             if kind is dict or kind is list or kind is tuple:
                 if level >= MAX_DEPTH:  # also ends a cycle's walk
                     return True
+                budget -= 1
+                if not budget:
+                    return None
                 stack.append((child, level + 1))
             elif kind not in _LEAVES:
-                return _orjson_too_deep(value)
-    return False
-
-
-def _orjson_too_deep(value: Any) -> bool:
-    wrapped: Any = value
-    for _ in range(_ORJSON_DEPTH - MAX_DEPTH):
-        wrapped = [wrapped]
-    try:
-        orjson.dumps(wrapped, default=_plain_default)
-    except (TypeError, ValueError, RecursionError):
-        return True  # too deep, or refused for another reason: the slow path decides
+                return None
     return False
 
 

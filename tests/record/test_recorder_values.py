@@ -258,8 +258,15 @@ def test_compact_payload_cuts_where_the_slow_path_does() -> None:
         when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
         shallow_odd = encoder.compact_payload({"when": when, "text": "x" * 300, "n": [[1]]})
         deep_odd = encoder.compact_payload([{"when": when}, _deep(MAX_DEPTH + 1)])
+        # big bodies: walked (mostly text), or checked by encoding (many containers)
+        big_text = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH)})
+        big_many = encoder.compact_payload([{"n": [k]} for k in range(5000)] + [_deep(MAX_DEPTH)])
+        big_fine = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH - 1)})
     assert json.loads(at_limit) == _deep(MAX_DEPTH)
     assert b"<truncated: nested deeper than" in past
     assert b"2026-01-02T00:00:00+00:00" in shallow_odd  # orjson's own types keep their form
     assert b"<truncated: nested deeper than" in deep_odd
-    assert encoder.counts == {"depth": 2}
+    assert b"<truncated: nested deeper than" in big_text
+    assert b"<truncated: nested deeper than" in big_many
+    assert json.loads(big_fine)["deep"] == _deep(MAX_DEPTH - 1)
+    assert encoder.counts == {"depth": 4}
