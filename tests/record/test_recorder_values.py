@@ -260,7 +260,7 @@ def test_compact_payload_cuts_where_the_slow_path_does() -> None:
         deep_odd = encoder.compact_payload([{"when": when}, _deep(MAX_DEPTH + 1)])
         # big bodies: walked (mostly text), or checked by encoding (many containers)
         big_text = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH)})
-        big_many = encoder.compact_payload([{"n": [k]} for k in range(5000)] + [_deep(MAX_DEPTH)])
+        big_many = encoder.compact_payload([{"n": [k]} for k in range(8000)] + [_deep(MAX_DEPTH)])
         big_fine = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH - 1)})
     assert json.loads(at_limit) == _deep(MAX_DEPTH)
     assert b"<truncated: nested deeper than" in past
