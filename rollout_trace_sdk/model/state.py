@@ -240,8 +240,9 @@ class AgentThread(_Record):
     thread_id: str
     agent_path: str
     nickname: str | None
-    #: None = a root thread
-    origin: SpawnedOrigin | None
+    #: None = a root thread; ``"unknown"``: schema 3, its metadata payload was omitted
+    #: (Codex 0.171 then cannot tell; a thread started with no metadata at all is a root)
+    origin: SpawnedOrigin | Literal["unknown"] | None
     execution: ExecutionWindow
     default_model: str | None
     conversation_item_ids: list[str] = attrs.field(factory=list)
@@ -250,6 +251,8 @@ class AgentThread(_Record):
         out = _record(self)
         if self.origin is None:
             out["origin"] = {"type": "root"}
+        elif self.origin == "unknown":
+            out["origin"] = {"type": "unknown"}
         return out
 
 

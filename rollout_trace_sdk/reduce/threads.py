@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ..model import state as st
 from ..model.events import (
@@ -85,8 +85,10 @@ def thread_started(replay: ReplayContext, event: TraceEvent, started: ThreadStar
             if isinstance(candidate, dict) and isinstance(candidate.get("parent_thread_id"), str):
                 spawn = candidate
     agent_path = started.agent_path
-    origin: st.SpawnedOrigin | None = None
-    if spawn is not None:
+    origin: st.SpawnedOrigin | Literal["unknown"] | None = None
+    if started.metadata_payload is not None and not started.metadata_payload.available:
+        origin = "unknown"  # 0.171: an omitted metadata payload (a null one means root)
+    elif spawn is not None:
         spawn_path = _str(spawn, "agent_path")
         chosen = _first(spawn_path, _str(metadata, "agent_path"))
         agent_path = agent_path if chosen is None else chosen
