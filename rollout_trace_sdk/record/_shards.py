@@ -5,11 +5,14 @@ needs the reference before it can build the event that cites it, so *where* a pa
 decided when it is enqueued, on the event loop: :class:`ShardPlan` hands out the id, picks
 the shard (rotating by decompressed size, as Codex does near 8 MiB) and applies the capture
 limits, all in O(1) from byte counts. It returns the reference and a :data:`ShardRecord`, a
-plain tuple of bytes that the garbage collector never has to scan.
+plain tuple (the body is not copied on the loop) that the garbage collector never has to scan.
 
-*Writing* happens in the writer's worker thread: :class:`ShardSink` appends the records (the
-layout of :func:`..model.layout.shard_record`) to one zstd frame per shard, with a checksum,
-as Codex writes them. After every batch it flushes a zstd block, so what was handed to the
+*Writing* happens in the writer's worker thread: :class:`ShardSink` redacts each body (when
+the writer redacts), cuts a truncated one to its limit *after* redaction (so a secret is
+never cut in half and left half-readable, and the reference's ``retained_bytes`` is the
+stored length; it is settled there, before any line citing the reference is encoded), frames
+the record (the layout of :func:`..model.layout.shard_record`) and appends it to one zstd
+frame per shard, with a checksum, as Codex writes them. After every batch it flushes a zstd block, so what was handed to the
 sink is decodable from the file even if the process dies before the shard is sealed (the
 reader then reads the records up to the cut). A shard is sealed (its frame finished) by the
 writer once the plan has moved past it and nothing placed earlier is still queued
@@ -29,8 +32,8 @@ template would orphan its parts.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 import attrs
 import zstandard
@@ -38,8 +41,12 @@ import zstandard
 from ..model import layout
 from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
 
-#: (shard number, encoded record) as queued for the worker thread.
-ShardRecord = tuple[int, bytes]
+#: ``((shard, payload id), body)`` as queued for the worker thread; a body to be cut short has
+#: ``(shard, payload id, limit, capture)``: the sink cuts it to ``limit`` bytes and settles
+#: the capture's ``retained_bytes``.
+ShardRecord = tuple[tuple[Any, ...], bytes]
+#: What the sink applies to each body before storing it (the writer's redaction).
+BodyFilter = Callable[[bytes], bytes]
 
 #: Shard files are private to their owner, like every other file of a bundle.
 FILE_MODE: Final = 0o600
@@ -84,6 +91,13 @@ def utf8_prefix(body: bytes, limit: int) -> bytes:
     while end > 0 and body[end] & 0xC0 == 0x80:
         end -= 1
     return body[:end]
+
+
+def settle_capture(capture: PayloadCapture, retained: int) -> None:
+    """Fill in a truncated capture's ``retained_bytes`` (in the worker thread, once the body
+    is redacted and cut). The reference is frozen for everyone else; until the record is
+    written no line citing it is encoded (the writer sees to that)."""
+    object.__setattr__(capture, "retained_bytes", retained)
 
 
 class ShardPlan:
@@ -176,33 +190,38 @@ class ShardPlan:
         """
         n = self._ordinal = self._ordinal + 1
         payload_id = layout.raw_payload_id(n)
-        size = len(body)
-        capture: PayloadCapture | None = None
+        size = kept = len(body)
+        cut: int | None = None
         limit = self._limits.max_payload_bytes
         if not parts and limit is not None and size > limit:
-            body = utf8_prefix(body, limit)
-            capture = PayloadCapture("truncated", size, len(body))
+            cut = kept = limit
         budget = self._budget
         if budget is not None:
             # what the record takes besides the body: its header and id
             room = budget - self._used - layout.SHARD_RECORD_HEADER.size - len(payload_id)
-            if len(body) > room:
+            if kept > room:
                 if parts or room < MIN_TRUNCATED_BYTES:
                     self.omitted += 1
                     omitted = PayloadCapture("omitted", size)
                     return RawPayloadRef(payload_id, kind, "", None, omitted, parts), None
-                body = utf8_prefix(body, room)
-                capture = PayloadCapture("truncated", size, len(body))
-        if capture is not None:
-            self.truncated += 1
-        record = layout.shard_record(payload_id, body)
+                cut = kept = room
+        length = layout.SHARD_RECORD_HEADER.size + len(payload_id) + kept
         shard = self._shard
-        if self._shard_bytes and self._shard_bytes + len(record) > self._rotate:
+        if self._shard_bytes and self._shard_bytes + length > self._rotate:
             shard = self._shard = shard + 1
             self._shard_bytes = 0
-        self._shard_bytes += len(record)
-        self._used += len(record)
-        return RawPayloadRef(payload_id, kind, "", shard, capture, parts), (shard, record)
+        self._shard_bytes += length
+        self._used += length
+        if cut is None:
+            return RawPayloadRef(payload_id, kind, "", shard, None, parts), (
+                (shard, payload_id),
+                body,
+            )
+        self.truncated += 1
+        # retained_bytes is settled by the sink, once the body is redacted and cut
+        capture = PayloadCapture("truncated", size, None)
+        ref = RawPayloadRef(payload_id, kind, "", shard, capture, parts)
+        return ref, ((shard, payload_id, cut, capture), body)
 
 
 class ShardSink:
@@ -214,11 +233,19 @@ class ShardSink:
     little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
     """
 
-    __slots__ = ("_directory", "_level", "_open", "bytes_written", "failed")
+    __slots__ = ("_directory", "_filter", "_level", "_open", "bytes_written", "failed")
 
-    def __init__(self, payloads_dir: str | os.PathLike[str], *, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self,
+        payloads_dir: str | os.PathLike[str],
+        *,
+        level: int = DEFAULT_LEVEL,
+        body_filter: BodyFilter | None = None,
+    ) -> None:
         self._directory = os.fspath(payloads_dir)
         self._level = level
+        #: applied to every body before it is cut and stored (the writer's redaction)
+        self._filter = body_filter
         #: shard -> (file descriptor, its open frame)
         self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
         #: compressed bytes written to shard files so far
@@ -263,12 +290,22 @@ class ShardSink:
     def _write(self, records: Iterable[ShardRecord]) -> int:
         count = 0
         pending: dict[int, bytearray] = {}
-        for shard, record in records:
+        body_filter = self._filter
+        header = layout.SHARD_RECORD_HEADER.pack
+        for meta, body in records:
+            shard = meta[0]
+            if body_filter is not None:
+                body = body_filter(body)
+            if len(meta) > 2:
+                body = utf8_prefix(body, meta[2])
+                settle_capture(meta[3], len(body))
+            ident = meta[1].encode()
             out = pending.get(shard)
             if out is None:
                 out = pending[shard] = bytearray()
-            entry = self._open.get(shard) or self._start(shard)
-            out += entry[1].compress(record)
+            stream = (self._open.get(shard) or self._start(shard))[1]
+            out += stream.compress(header(len(ident), len(body)) + ident)
+            out += stream.compress(body)
             count += 1
         for shard, out in pending.items():
             fd, stream = self._open[shard]
