@@ -92,11 +92,14 @@ class _Loop:
             self.history += call.completed(response_id=f"r{len(self.history)}", output_items=output)
 
 
-async def _record(root: Path, schema: int, redact: bool | RedactionConfig = True) -> Path:
+async def record(
+    root: Path, schema: int, redact: bool | RedactionConfig = True, **options: Any
+) -> Path:
+    """Record a rollout with every secret of :data:`SECRETS` planted; return its bundle."""
     s = SECRETS
     curl = f'curl -H "Authorization: Bearer {s["bearer"]}" https://api.example.com/v1'
     args = {"cmd": curl, "api_key": s["api_key_arg"]}
-    scope = open_rollout(root, schema_version=schema, redact=redact)
+    scope = open_rollout(root, schema_version=schema, redact=redact, **options)
     async with scope as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
         await loop.infer(_call("call_1", "exec_command", args))
@@ -141,7 +144,7 @@ async def _record(root: Path, schema: int, redact: bool | RedactionConfig = True
     return bundle_in(root)
 
 
-def _files(bundle: Path) -> dict[str, bytes]:
+def bundle_files(bundle: Path) -> dict[str, bytes]:
     """Every file of the bundle, schema-3 shards decompressed."""
     out = {}
     for path in sorted(bundle.rglob("*")):
@@ -153,7 +156,7 @@ def _files(bundle: Path) -> dict[str, bytes]:
     return out
 
 
-def _found(files: dict[str, bytes]) -> dict[str, list[str]]:
+def found(files: dict[str, bytes]) -> dict[str, list[str]]:
     """Secret name -> the files holding it verbatim (or JSON-escaped)."""
     found: dict[str, list[str]] = {}
     for name, secret in SECRETS.items():
@@ -185,7 +188,7 @@ def _payload_body(bundle: Path, files: dict[str, bytes], ref: dict[str, Any]) ->
     return orjson.loads(data[at : at + size])
 
 
-def _linked(state: dict[str, Any]) -> list[int]:
+def linked(state: dict[str, Any]) -> list[int]:
     """How many request items each inference call names, and how many items there are: equal
     lists mean resent items were matched to the same item ids."""
     calls = sorted(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
@@ -194,9 +197,9 @@ def _linked(state: dict[str, Any]) -> list[int]:
 
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_planted_secrets_are_redacted_by_default(tmp_path: Path, schema: int) -> None:
-    bundle = await _record(tmp_path / "on", schema)
-    files = _files(bundle)
-    assert _found(files) == {}
+    bundle = await record(tmp_path / "on", schema)
+    files = bundle_files(bundle)
+    assert found(files) == {}
     message = _redaction_report(bundle, files)
     assert message is not None and message.startswith("rollout_trace_sdk: redacted ")
     total = int(re.search(r"redacted (\d+) secrets", message)[1])  # type: ignore[index]
@@ -204,18 +207,18 @@ async def test_planted_secrets_are_redacted_by_default(tmp_path: Path, schema: i
     assert re.search(rb"\[REDACTED:sk_key:[0-9a-f]{8}\]", files["trace.jsonl"])  # a line field
     state = check_bundle(bundle, tmp_path)
 
-    plain = await _record(tmp_path / "off", schema, redact=False)
-    plain_files = _files(plain)
-    assert set(_found(plain_files)) == set(SECRETS)  # every secret was really recorded
+    plain = await record(tmp_path / "off", schema, redact=False)
+    plain_files = bundle_files(plain)
+    assert set(found(plain_files)) == set(SECRETS)  # every secret was really recorded
     assert _redaction_report(plain, plain_files) is None
     plain_state = check_bundle(plain, tmp_path)
-    assert _linked(state) == _linked(plain_state)
+    assert linked(state) == linked(plain_state)
     assert len(state["conversation_items"]) == len(plain_state["conversation_items"])
 
 
 async def test_the_same_secret_gets_the_same_placeholder_everywhere(tmp_path: Path) -> None:
-    bundle = await _record(tmp_path, 2)
-    data = b"".join(_files(bundle).values())
+    bundle = await record(tmp_path, 2)
+    data = b"".join(bundle_files(bundle).values())
     # the tool output is stored in the tool result, the next requests and a response item
     placeholders = set(re.findall(rb"\[REDACTED:github_token:[0-9a-f]{8}\]", data))
     assert len(placeholders) == 1
@@ -229,7 +232,7 @@ async def test_extra_patterns_and_hook_apply(tmp_path: Path) -> None:
     config = RedactionConfig(extra_patterns=[("ticket", rb"INT-[0-9]{6}")], hook=hook)
     async with open_rollout(tmp_path, schema_version=3, redact=config) as rollout:
         rollout.root.protocol_event("warning", {"message": "see INT-123456 before deploy"})
-    files = _files(bundle_in(tmp_path))
+    files = bundle_files(bundle_in(tmp_path))
     everything = b"".join(files.values())
     assert b"INT-123456" not in everything and b"before deploy" not in everything
     assert b"[REDACTED:ticket:" in everything and b"[REDACTED:deploy:" in everything
@@ -248,7 +251,7 @@ async def test_a_truncated_payload_is_redacted_before_it_is_cut(tmp_path: Path) 
         async with turn.tool_call("call_1", "exec_command", arguments=args) as tool:
             tool.completed(_output("call_1", text))
     bundle = bundle_in(tmp_path)
-    everything = b"".join(_files(bundle).values())
+    everything = b"".join(bundle_files(bundle).values())
     assert secret[:12].encode() not in everything
     assert b'"status":"truncated"' in everything
     check_bundle(bundle, tmp_path)
