@@ -52,6 +52,8 @@ BodyFilter = Callable[[bytes], bytes]
 FILE_MODE: Final = 0o600
 #: zstd level: 3 is zstd's default and what the size targets were measured with.
 DEFAULT_LEVEL: Final = 3
+#: Bodies are handed to zstd in slices of this size (it holds the GIL while compressing).
+COMPRESS_SLICE: Final = 64 << 10
 #: Below this much room a payload is omitted rather than cut to a useless stub.
 MIN_TRUNCATED_BYTES: Final = 1024
 #: The share of ``max_bundle_bytes`` kept back for event lines and the closing records.
@@ -305,7 +307,14 @@ class ShardSink:
                 out = pending[shard] = bytearray()
             stream = (self._open.get(shard) or self._start(shard))[1]
             out += stream.compress(header(len(ident), len(body)) + ident)
-            out += stream.compress(body)
+            if len(body) <= COMPRESS_SLICE:
+                out += stream.compress(body)
+            else:
+                # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
+                # in slices, so the event loop's thread gets the GIL back between them
+                view = memoryview(body)
+                for at in range(0, len(body), COMPRESS_SLICE):
+                    out += stream.compress(view[at : at + COMPRESS_SLICE])
             count += 1
         for shard, out in pending.items():
             fd, stream = self._open[shard]
