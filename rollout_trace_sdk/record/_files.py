@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from ._deferred import LazyBody, render
+
 if TYPE_CHECKING:
     from ._shards import ShardSink
 
@@ -28,7 +30,7 @@ LOG_NAME: Final = "trace.jsonl"
 PAYLOADS_NAME: Final = "payloads"
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
-QueuedPayload = tuple[Any, bytes]
+QueuedPayload = tuple[Any, "bytes | LazyBody"]
 
 
 def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
@@ -167,7 +169,8 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
     _filter_lines(chunk)
     try:
         repair = chunk.repair
-        for ordinal, data in chunk.payloads[chunk.payloads_done :]:
+        for ordinal, queued in chunk.payloads[chunk.payloads_done :]:
+            data = render(queued)  # long strings of a payload are escaped here
             data = data if repair is None else repair(data)
             if chunk.sync:
                 _write_new_synced(os.path.join(payloads_dir, f"{ordinal}.json"), data)

@@ -40,11 +40,12 @@ import zstandard
 
 from ..model import layout
 from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
+from ._deferred import LazyBody, render
 
 #: ``((shard, payload id), body)`` as queued for the worker thread; a body to be cut short has
 #: ``(shard, payload id, limit, capture)``: the sink cuts it to ``limit`` bytes and settles
 #: the capture's ``retained_bytes``.
-ShardRecord = tuple[tuple[Any, ...], bytes]
+ShardRecord = tuple[tuple[Any, ...], "bytes | LazyBody"]
 #: What the sink applies to each body before storing it (the writer's redaction).
 BodyFilter = Callable[[bytes], bytes]
 
@@ -81,6 +82,9 @@ class CaptureLimits:
         if self.max_bundle_bytes is None:
             return 0
         return min(self.max_bundle_bytes // RESERVE_FRACTION, MAX_RESERVE_BYTES)
+
+
+_NO_LIMITS: Final = CaptureLimits()
 
 
 def utf8_prefix(body: bytes, limit: int) -> bytes:
@@ -140,6 +144,11 @@ class ShardPlan:
         return self._limits
 
     @property
+    def limited(self) -> bool:
+        """Whether any size limit applies (its decisions need a body's exact size at once)."""
+        return self._limits != _NO_LIMITS
+
+    @property
     def used_bytes(self) -> int:
         """Uncompressed bytes charged so far (records and event lines)."""
         return self._used
@@ -176,7 +185,7 @@ class ShardPlan:
         self._used += nbytes
 
     def place(
-        self, kind: PayloadKind, body: bytes, parts: tuple[RawPayloadRef, ...] = ()
+        self, kind: PayloadKind, body: bytes | LazyBody, parts: tuple[RawPayloadRef, ...] = ()
     ) -> tuple[RawPayloadRef, ShardRecord | None]:
         """Allocate the next payload id for ``body`` and decide where (and whether, and how
         much of it) it is stored.
@@ -294,8 +303,9 @@ class ShardSink:
         pending: dict[int, bytearray] = {}
         body_filter = self._filter
         header = layout.SHARD_RECORD_HEADER.pack
-        for meta, body in records:
+        for meta, queued in records:
             shard = meta[0]
+            body = render(queued)
             if body_filter is not None:
                 body = body_filter(body)
             if len(meta) > 2:
