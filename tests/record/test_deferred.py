@@ -69,7 +69,8 @@ async def test_a_large_tool_output_is_stored_exactly_and_snapshotted(
     tmp_path: Path, schema: int
 ) -> None:
     text = 'line é "quoted" \\ tab\t\n' * ((_deferred.BIG_STRING // 20) + 10)
-    output = {"type": "function_call_output", "call_id": "c1", "output": text, "meta": [1]}
+    meta = [1]
+    output = {"type": "function_call_output", "call_id": "c1", "output": text, "meta": meta}
     expected = {"type": "direct_response", "response_item": dict(output, meta=[1])}
     async with (
         open_rollout(tmp_path, schema_version=schema) as rollout,
@@ -77,7 +78,7 @@ async def test_a_large_tool_output_is_stored_exactly_and_snapshotted(
     ):
         async with turn.tool_call("c1", "exec_command", arguments={"cmd": "cat"}) as tool:
             tool.completed(output)
-        output["meta"].append(2)  # the caller changes its value right after recording it
+        meta.append(2)  # the caller changes its value right after recording it
     bundle = bundle_in(tmp_path)
     [ended] = of_type(bundle, "tool_call_ended")
     if schema == 2:
