@@ -55,6 +55,8 @@ FILE_MODE: Final = 0o600
 DEFAULT_LEVEL: Final = 3
 #: Bodies are handed to zstd in slices of this size (it holds the GIL while compressing).
 COMPRESS_SLICE: Final = 64 << 10
+#: Small bodies are checked for anything to filter in batches of about this many bytes.
+CLEAN_BATCH_BYTES: Final = 64 << 10
 #: Below this much room a payload is omitted rather than cut to a useless stub.
 MIN_TRUNCATED_BYTES: Final = 1024
 #: The share of ``max_bundle_bytes`` kept back for event lines and the closing records.
@@ -244,7 +246,7 @@ class ShardSink:
     little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
     """
 
-    __slots__ = ("_directory", "_filter", "_level", "_open", "bytes_written", "failed")
+    __slots__ = ("_clean", "_directory", "_filter", "_level", "_open", "bytes_written", "failed")
 
     def __init__(
         self,
@@ -252,11 +254,15 @@ class ShardSink:
         *,
         level: int = DEFAULT_LEVEL,
         body_filter: BodyFilter | None = None,
+        clean: Callable[[list[bytes]], bool] | None = None,
     ) -> None:
         self._directory = os.fspath(payloads_dir)
         self._level = level
         #: applied to every body before it is cut and stored (the writer's redaction)
         self._filter = body_filter
+        #: ``True`` when the filter would change none of the given bodies (one cheap check
+        #: for a batch of small bodies; ``False`` when unsure)
+        self._clean = clean
         #: shard -> (file descriptor, its open frame)
         self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
         #: compressed bytes written to shard files so far
@@ -303,10 +309,11 @@ class ShardSink:
         pending: dict[int, bytearray] = {}
         body_filter = self._filter
         header = layout.SHARD_RECORD_HEADER.pack
-        for meta, queued in records:
+        items = [(meta, render(queued)) for meta, queued in records]
+        clean = self._known_clean([body for _, body in items])
+        for index, (meta, body) in enumerate(items):
             shard = meta[0]
-            body = render(queued)
-            if body_filter is not None:
+            if body_filter is not None and not clean[index]:
                 body = body_filter(body)
             if len(meta) > 2:
                 body = utf8_prefix(body, meta[2])
@@ -316,10 +323,10 @@ class ShardSink:
             if out is None:
                 out = pending[shard] = bytearray()
             stream = (self._open.get(shard) or self._start(shard))[1]
-            out += stream.compress(header(len(ident), len(body)) + ident)
             if len(body) <= COMPRESS_SLICE:
-                out += stream.compress(body)
+                out += stream.compress(header(len(ident), len(body)) + ident + body)
             else:
+                out += stream.compress(header(len(ident), len(body)) + ident)
                 # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
                 # in slices, so the event loop's thread gets the GIL back between them
                 view = memoryview(body)
@@ -331,6 +338,31 @@ class ShardSink:
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
             self._write_all(fd, out)
         return count
+
+    def _known_clean(self, bodies: list[bytes]) -> list[bool]:
+        """Which bodies certainly need no filtering: small bodies are checked together, in
+        batches of about :data:`CLEAN_BATCH_BYTES` (one scan instead of one per body)."""
+        flags = [False] * len(bodies)
+        check = self._clean
+        if check is None or self._filter is None:
+            return flags
+        batch: list[int] = []
+        size = 0
+        for index, body in enumerate(bodies):
+            if len(body) >= CLEAN_BATCH_BYTES:
+                continue
+            batch.append(index)
+            size += len(body)
+            if size >= CLEAN_BATCH_BYTES:
+                if len(batch) > 1 and check([bodies[i] for i in batch]):
+                    for i in batch:
+                        flags[i] = True
+                batch = []
+                size = 0
+        if len(batch) > 1 and check([bodies[i] for i in batch]):
+            for i in batch:
+                flags[i] = True
+        return flags
 
     def seal_below(self, shard: int) -> None:
         """Finish every open shard numbered below ``shard`` (the plan's current one, once

@@ -182,8 +182,12 @@ class BundleWriter(ChunkWriter):
         if schema == ev.SCHEMA_VERSION_V3:
             limits = limits or CaptureLimits()
             self._plan = ShardPlan(limits)
-            body_filter = None if self.redactor is None else self.redactor.redact
-            self._sink = ShardSink(self._payloads_dir, body_filter=body_filter)
+            redactor = self.redactor
+            self._sink = ShardSink(
+                self._payloads_dir,
+                body_filter=None if redactor is None else redactor.redact,
+                clean=None if redactor is None else redactor.clean,
+            )
             self.items = ItemStore(
                 self._put_body,
                 max_payload_bytes=limits.max_payload_bytes,

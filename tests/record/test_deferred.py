@@ -45,7 +45,7 @@ def test_rendered_bytes_are_what_dumping_the_whole_value_gives(value: dict[str, 
             assert lazy.render() == expected
 
 
-@pytest.mark.filterwarnings("ignore:rollout trace: strings with lone surrogates")
+@pytest.mark.filterwarnings("ignore::rollout_trace_sdk.record.runtime.RecorderWarning")
 def test_a_lone_surrogate_slice_takes_the_lenient_path() -> None:
     encoder = ValueEncoder()
     value = {"output": "a" * 10 + "\ud800" + "b" * 10}
