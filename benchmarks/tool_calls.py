@@ -115,10 +115,13 @@ class _GcPauses:
         gc.callbacks.remove(self)
 
 
-async def _burst_round(n: int, size: int, mode: str) -> tuple[list[float], float, float]:
+async def _burst_round(
+    n: int, size: int, mode: str, seconds: float = 0.0
+) -> tuple[list[float], float, float, float]:
     """Lag samples (ms) of a probe while ``n`` tool results of ``size`` bytes are recorded
-    (``mode`` ``off``: built but not recorded), the longest recording call (ms) and the
-    longest GC pause (ms)."""
+    (``mode`` ``off``: built but not recorded; the probe then goes on for ``seconds`` in
+    all, so the baseline has as many samples), the longest recording call (ms), the longest
+    GC pause (ms) and how long the round took (s)."""
     lags: list[float] = []
     longest = 0
     stop = False
@@ -147,23 +150,27 @@ async def _burst_round(n: int, size: int, mode: str) -> tuple[list[float], float
                     longest = max(longest, pc() - t0)
             await anyio.sleep(0)
 
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, _GcPauses() as pauses:
         async with anyio.create_task_group() as tg:
             tg.start_soon(probe)
             if mode == "off":
                 await produce(None)
+                await anyio.sleep(max(0.0, seconds - (time.perf_counter() - started)))
             else:
                 scope = open_rollout(tmp, schema_version=3, redact=mode == "on")
                 async with scope as rollout, rollout.root.turn() as turn:
                     await produce(turn)
             stop = True
-    return lags[5:], longest / 1e6, pauses.longest / 1e6
+    return lags[5:], longest / 1e6, pauses.longest / 1e6, time.perf_counter() - started
 
 
 async def burst(n: int, size: int = 100_000) -> dict[str, float]:
     results: dict[str, float] = {}
-    for mode, suffix in (("off", "_untraced"), ("on", ""), ("noredact", "_noredact")):
-        lags, call_ms, gc_ms = await _burst_round(n, size, mode)
+    seconds = 0.0
+    for mode, suffix in (("on", ""), ("noredact", "_noredact"), ("off", "_untraced")):
+        lags, call_ms, gc_ms, took = await _burst_round(n, size, mode, seconds)
+        seconds = max(seconds, took)
         results[f"burst_lag_p99_ms{suffix}"] = _quantile(lags, 0.99)
         results[f"burst_lag_max_ms{suffix}"] = max(lags)
         if mode != "off":
