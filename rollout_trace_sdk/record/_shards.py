@@ -122,6 +122,7 @@ class ShardPlan:
         "_shard",
         "_shard_bytes",
         "_used",
+        "limited",
         "omitted",
         "truncated",
     )
@@ -137,6 +138,8 @@ class ShardPlan:
         self._used = 0  # uncompressed bytes charged to max_bundle_bytes
         total = self._limits.max_bundle_bytes
         self._budget = None if total is None else max(total - self._limits.reserve_bytes, 0)
+        #: whether any size limit applies (its decisions need a body's exact size at once)
+        self.limited = self._limits != _NO_LIMITS
         #: payloads stored cut short / not stored, so far
         self.truncated = 0
         self.omitted = 0
@@ -145,10 +148,6 @@ class ShardPlan:
     def limits(self) -> CaptureLimits:
         return self._limits
 
-    @property
-    def limited(self) -> bool:
-        """Whether any size limit applies (its decisions need a body's exact size at once)."""
-        return self._limits != _NO_LIMITS
 
     @property
     def used_bytes(self) -> int:
