@@ -26,7 +26,13 @@ Why it is shaped like this:
   event loop never waits on the disk: :meth:`run` lets records gather for up to 20 ms (a
   thread call costs ~100 µs, far more than a record), encodes lines in slices of ~30 µs on
   the loop (encoding in the thread would hold the GIL against the loop for milliseconds), and
-  hands each chunk (payload files, then the lines) to one worker-thread call.
+  hands each chunk (payload files, then the lines) to one worker-thread call (``_chunks``).
+  Strings of a million characters or more in a payload are escaped in that thread, not in
+  the call (``_deferred``).
+* **Secrets never reach the disk.** Unless ``redaction`` says otherwise, the worker thread
+  redacts every payload body and every chunk of lines before writing it (``redact``;
+  schema 3 frames and cuts its records there too, after redaction), and on close the counts
+  are recorded as a ``warning`` protocol event before ``recording_completed``.
 * **Payload before line.** A caller gets its :class:`RawPayloadRef` before it can build the
   event citing it, so the payload is ahead of the event in the queue; a chunk writes its
   payload files before its lines, and chunks are written one at a time. The order of
