@@ -148,7 +148,6 @@ class ShardPlan:
     def limits(self) -> CaptureLimits:
         return self._limits
 
-
     @property
     def used_bytes(self) -> int:
         """Uncompressed bytes charged so far (records and event lines)."""
