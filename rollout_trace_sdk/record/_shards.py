@@ -32,6 +32,7 @@ template would orphan its parts.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -53,7 +54,8 @@ BodyFilter = Callable[[bytes], bytes]
 FILE_MODE: Final = 0o600
 #: zstd level: 3 is zstd's default and what the size targets were measured with.
 DEFAULT_LEVEL: Final = 3
-#: Bodies are handed to zstd in slices of this size (it holds the GIL while compressing).
+#: Bodies are handed to zstd in slices of this size (it holds the GIL while compressing); the
+#: sink yields the GIL after each slice, and after each such amount of smaller bodies.
 COMPRESS_SLICE: Final = 64 << 10
 #: Small bodies are checked for anything to filter in batches of about this many bytes.
 CLEAN_BATCH_BYTES: Final = 64 << 10
@@ -309,6 +311,7 @@ class ShardSink:
         header = layout.SHARD_RECORD_HEADER.pack
         items = [(meta, render(queued)) for meta, queued in records]
         clean = self._known_clean([body for _, body in items])
+        unyielded = 0
         for index, (meta, body) in enumerate(items):
             shard = meta[0]
             if body_filter is not None and not clean[index]:
@@ -330,7 +333,14 @@ class ShardSink:
                 view = memoryview(body)
                 for at in range(0, len(body), COMPRESS_SLICE):
                     out += stream.compress(view[at : at + COMPRESS_SLICE])
+                    time.sleep(0)
             count += 1
+            unyielded += len(body)
+            if unyielded >= COMPRESS_SLICE:
+                # Let the loop's thread have the GIL now: it gives it up for every hash or
+                # write of a few KB, and would otherwise wait for the 5 ms switch interval.
+                time.sleep(0)
+                unyielded = 0
         for shard, out in pending.items():
             fd, stream = self._open[shard]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
