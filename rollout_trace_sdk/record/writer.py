@@ -132,6 +132,8 @@ class WriterStats:
     closed: bool
     #: values recorded approximately, by kind (``set``, ``bytes``, ``cycle``, ...)
     approximated: dict[str, int] = attrs.field(factory=dict)
+    #: secrets redacted so far, by kind (empty with redaction off)
+    redacted: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def lost_anything(self) -> bool:
@@ -304,6 +306,7 @@ class BundleWriter(ChunkWriter):
             failed=self._failed,
             closed=self._closed,
             approximated=dict(self.values.counts),
+            redacted={} if self.redactor is None else dict(self.redactor.counts),
         )
 
     # --- lifecycle -----------------------------------------------------------------------

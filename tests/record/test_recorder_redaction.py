@@ -232,6 +232,8 @@ async def test_extra_patterns_and_hook_apply(tmp_path: Path) -> None:
     config = RedactionConfig(extra_patterns=[("ticket", rb"INT-[0-9]{6}")], hook=hook)
     async with open_rollout(tmp_path, schema_version=3, redact=config) as rollout:
         rollout.root.protocol_event("warning", {"message": "see INT-123456 before deploy"})
+    assert rollout.stats is not None
+    assert set(rollout.stats.redacted) == {"ticket", "deploy"}
     files = bundle_files(bundle_in(tmp_path))
     everything = b"".join(files.values())
     assert b"INT-123456" not in everything and b"before deploy" not in everything
