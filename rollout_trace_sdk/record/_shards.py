@@ -347,6 +347,10 @@ class ShardSink:
             self._write_all(fd, out)
         return count
 
+    def stop_filtering(self) -> None:
+        """Store later bodies as they are (the writer's own closing report)."""
+        self._filter = None
+
     def _known_clean(self, bodies: list[bytes]) -> list[bool]:
         """Which bodies certainly need no filtering: small bodies are checked together, in
         batches of about :data:`CLEAN_BATCH_BYTES` (one scan instead of one per body)."""

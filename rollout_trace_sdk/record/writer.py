@@ -498,6 +498,12 @@ class BundleWriter(ChunkWriter):
         self._append_warning(
             f"rollout_trace_sdk: redacted {sum(counts.values())} secrets in this trace ({detail})"
         )
+        # Nothing else is queued now (closing): the report and the closing line are written
+        # as they are; a user's pattern or hook could match its kind names.
+        self._redact_lines = None
+        self._redact_payload = self.values.cut_too_deep
+        if self._sink is not None:
+            self._sink.stop_filtering()
 
     def _append_warning(self, message: str) -> None:
         report = {"type": "warning", "message": message}
