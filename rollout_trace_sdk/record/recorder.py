@@ -29,6 +29,7 @@ from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 
 if TYPE_CHECKING:
+    from .redact import RedactionConfig
     from .writer import BundleWriter, WriterStats
 
 #: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
@@ -187,9 +188,11 @@ class RolloutScope:
         durable: bool,
         schema_version: int = 2,
         limits: CaptureLimits | None = None,
+        redaction: RedactionConfig | None = None,
     ) -> None:
         self._schema = schema_version
         self._limits = limits
+        self._redaction = redaction
         self._root = root
         self._enabled = enabled
         self._thread_id = thread_id
@@ -221,6 +224,7 @@ class RolloutScope:
             durable=self._durable,
             schema_version=self._schema,
             limits=self._limits,
+            redaction=self._redaction,
         )
 
     async def __aenter__(self) -> Rollout:
@@ -326,6 +330,7 @@ def open_rollout(
     schema_version: int | None = None,
     max_payload_bytes: int | None = None,
     max_bundle_bytes: int | None = None,
+    redact: bool | RedactionConfig = True,
 ) -> RolloutScope:
     """Record one rollout into a new bundle under ``root``.
 
@@ -346,6 +351,12 @@ def open_rollout(
     decides, else :data:`DEFAULT_SCHEMA`. Schema 3 takes ``max_payload_bytes`` (per payload)
     and ``max_bundle_bytes`` (the whole bundle); what they cut is recorded as truncated or
     omitted and the bundle still closes.
+
+    Secrets (API keys, bearer tokens, cookies, values of ``password``/``token``-like names,
+    ...) are redacted in every payload and log line before they reach the disk, in the
+    writer's thread: ``redact=False`` writes everything as it is; a
+    :class:`~.redact.RedactionConfig` adds patterns, names and a hook (see
+    docs/redaction.md).
     """
     schema = _schema(schema_version)
     limits = None
@@ -369,7 +380,22 @@ def open_rollout(
         durable=durable,
         schema_version=schema,
         limits=limits,
+        redaction=_redaction(redact),
     )
+
+
+def _redaction(redact: bool | RedactionConfig) -> RedactionConfig | None:
+    """``None`` is the default redaction (the redactor is imported with the writer, not
+    before a bundle is made)."""
+    if redact is True:
+        return None
+    from .redact import RedactionConfig
+
+    if redact is False:
+        return RedactionConfig(enabled=False)
+    if not isinstance(redact, RedactionConfig):
+        raise TypeError(f"redact must be a bool or a RedactionConfig, not {redact!r}")
+    return redact
 
 
 #: The schema a rollout writes when neither the call nor the environment says.
