@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,3 +219,47 @@ def test_without_a_root_nothing_is_recorded(
     result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION))
     assert result.final_output == REPORT
     assert list(tmp_path.iterdir()) == []
+
+
+def test_chat_completions_model_is_a_generation_span(
+    tmp_path: Path, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``OpenAIChatCompletionsModel`` traces ``generation`` spans (messages in, messages out,
+    a usage dict): recorded as inference calls in the Responses shape."""
+    from agents import OpenAIChatCompletionsModel
+
+    from .fake_openai import FakeOpenAI
+
+    _register(processors, tmp_path)
+    with FakeOpenAI() as fake:
+        client = AsyncOpenAI(base_url=fake.base_url, api_key="test")
+        agent = Agent(
+            name="Echo",
+            instructions="Repeat.",
+            model=OpenAIChatCompletionsModel("gpt-test", client),
+        )
+        result = asyncio.run(Runner.run(agent, "hello there"))
+    assert result.final_output == "echo: hello there"
+    [bundle] = _bundles(tmp_path)
+    [started] = [e["payload"] for e in of_type(bundle, "inference_started")]
+    state = _reduce_both(bundle)
+    [call] = state["inference_calls"].values()
+    assert call["execution"]["status"] == "completed" and call["usage"]["input_tokens"] == 12
+    text = json.dumps(state)
+    assert "Repeat." in text and "hello there" in text and "echo: hello there" in text
+    assert started["model"] == "gpt-test"
+
+
+def test_example_runs_offline(tmp_path: Path) -> None:
+    """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
+    with the writer as a child thread."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "agents_sdk.py"
+    result = subprocess.run(
+        [sys.executable, str(example), str(tmp_path)], capture_output=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Report: Oslo: rain, 7 C" in result.stdout
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    paths = {t["agent_path"] for t in state["threads"].values()}
+    assert paths == {"/root", "/root/writer"}
