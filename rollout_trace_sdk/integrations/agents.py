@@ -50,6 +50,8 @@ __all__ = ["RolloutTraceProcessor"]
 
 #: Span types that only give structure (the run, one model turn): nothing is recorded.
 _STRUCTURE: Final = frozenset({"task", "turn"})
+#: Spans that never have children (model calls): recorded whole when they end.
+_MODEL_CALLS: Final = frozenset({"response", "generation"})
 _NAME_CHARS: Final = re.compile(r"[^a-z0-9_]+")
 #: Seconds ``on_trace_start`` waits for the bundle to open before recording nothing.
 _OPEN_TIMEOUT: Final = 30.0
@@ -261,11 +263,15 @@ def _take_call(ctx: _Ctx, fits: Any) -> dict[str, Any] | None:
 
 
 def _function_calls(items: Any) -> list[dict[str, Any]]:
+    """The ``function_call`` items among a response's output, as dicts (the type is looked at
+    first: turning every message into a dict would cost more than recording it)."""
     calls = []
     for item in items or ():
-        plain = to_plain(item)
-        if isinstance(plain, dict) and plain.get("type") == "function_call":
-            calls.append(plain)
+        kind = item.get("type") if isinstance(item, Mapping) else getattr(item, "type", None)
+        if kind == "function_call":
+            plain = to_plain(item)
+            if isinstance(plain, dict):
+                calls.append(plain)
     return calls
 
 
@@ -356,6 +362,8 @@ class RolloutTraceProcessor(TracingProcessor):
     # --- spans -----------------------------------------------------------------------------
 
     def on_span_start(self, span: Span[Any]) -> None:
+        if span.span_data.type in _MODEL_CALLS:  # recorded at their end, with the request
+            return
         recording = self._traces.get(span.trace_id)
         if recording is None:
             return
@@ -401,17 +409,24 @@ class RolloutTraceProcessor(TracingProcessor):
             ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
 
     def _end(self, recording: _TraceRecording, span: Any) -> None:
+        data = span.span_data
+        kind = data.type
+        if kind in _MODEL_CALLS:  # never started here: they record into their parent's turn
+            parent = recording.spans.get(span.parent_id) if span.parent_id else None
+            if parent is None:
+                if recording.rollout is None:
+                    return
+                parent = _Ctx(_root_turn(recording), "")
+            if kind == "response":
+                _response(parent, span)
+            else:
+                _generation(parent, span)
+            return
         ctx = recording.spans.pop(span.span_id, None)
         if ctx is None:
             return
-        data = span.span_data
-        kind = data.type
         if kind == "agent":
             recording.agent_ended(span, ctx)
-        elif kind == "response":
-            _response(ctx, span)
-        elif kind == "generation":
-            _generation(ctx, span)
         elif kind == "function":
             _function(ctx, span)
         elif kind == "handoff":
