@@ -412,7 +412,7 @@ class RolloutTraceProcessor(TracingProcessor):
         data = span.span_data
         kind = data.type
         if kind in _MODEL_CALLS:  # never started here: they record into their parent's turn
-            parent = recording.spans.get(span.parent_id) if span.parent_id else None
+            parent = recording.spans.get(span.parent_id)
             if parent is None:
                 if recording.rollout is None:
                     return
