@@ -10,6 +10,7 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 
 from __future__ import annotations
 
+import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -42,12 +43,16 @@ def _text(n: int, text: str) -> dict[str, Any]:
 
 
 class FakeAgentsAPI(FakeOpenAI):
-    """The scripted server (a :class:`FakeOpenAI` with another ``/v1/responses`` script)."""
+    """The scripted server: a :class:`FakeOpenAI` whose Responses output follows the script
+    above, as JSON or (``stream: true``) as server-sent events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._request = threading.local()  # the body being answered, per server thread
 
     def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        n = next(self._ids)
-        instructions = str(body.get("instructions") or "")
-        if "fail" in instructions:
+        if "fail" in str(body.get("instructions") or ""):
+            n = next(self._ids)
             error = {
                 "error": {
                     "message": "model overloaded",
@@ -57,22 +62,29 @@ class FakeAgentsAPI(FakeOpenAI):
             }
             self._json(handler, 400, error, n)
             return
-        done = {
-            item.get("call_id")
-            for item in body.get("input") or []
-            if isinstance(item, dict) and item.get("type") == "function_call_output"
-        }
-        if "You triage." in instructions:
-            if "call_weather" not in done:
-                output = [_call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
-            elif "call_translate" not in done:
-                output = [_call(n, "call_translate", "translate", '{"input":"rain in Oslo"}')]
-            else:
-                output = [_call(n, "call_handoff", "transfer_to_writer", "{}")]
-        elif "You translate." in instructions:
-            output = [_text(n, TRANSLATION)]
-        else:
-            output = [_text(n, REPORT)]
-        response = self._response(n, "")
-        response.update(output=output, model=str(body.get("model") or "gpt-test"))
-        self._json(handler, 200, response, n)
+        self._request.body = body
+        super().answer(handler, body)
+
+    def _response(self, n: int, text: str, status: str = "completed") -> dict[str, Any]:
+        response = super()._response(n, text, status)
+        body: dict[str, Any] = self._request.body
+        response.update(output=_script(n, body), model=str(body.get("model") or "gpt-test"))
+        return response
+
+
+def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
+    instructions = str(body.get("instructions") or "")
+    done = {
+        item.get("call_id")
+        for item in body.get("input") or []
+        if isinstance(item, dict) and item.get("type") == "function_call_output"
+    }
+    if "You triage." in instructions:
+        if "call_weather" not in done:
+            return [_call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
+        if "call_translate" not in done:
+            return [_call(n, "call_translate", "translate", '{"input":"rain in Oslo"}')]
+        return [_call(n, "call_handoff", "transfer_to_writer", "{}")]
+    if "You translate." in instructions:
+        return [_text(n, TRANSLATION)]
+    return [_text(n, REPORT)]

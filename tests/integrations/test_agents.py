@@ -133,6 +133,33 @@ def test_runner_with_tool_agent_tool_and_handoff(
     assert WEATHER in outputs and TRANSLATION in outputs
 
 
+def test_streamed_run_is_recorded_the_same(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``Runner.run_streamed`` (server-sent events from the fake): the same bundle shape."""
+    _register(processors, tmp_path)
+
+    async def streamed() -> Any:
+        result = Runner.run_streamed(_triage(fake.base_url), QUESTION)
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    assert asyncio.run(streamed()) == REPORT
+    # the agent run as a tool runs unstreamed inside the streamed run
+    streams = [body.get("stream") is True for _, body, _ in fake.requests]
+    assert streams.count(True) == 4 and len(streams) == 5
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    assert len(state["threads"]) == 3 and len(state["inference_calls"]) == 5
+    assert set(state["tool_calls"]) == {"call_weather", "call_translate", "call_handoff"}
+    assert {e["kind"] for e in state["interaction_edges"].values()} == {
+        "spawn_agent",
+        "agent_result",
+    }
+    assert REPORT in json.dumps(state)
+
+
 def test_failed_model_call_keeps_the_error_text(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
