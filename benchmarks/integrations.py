@@ -223,8 +223,9 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
     processor's rollout lives on its own loop thread), so the difference is the processor's
     own work: finding the span's turn, building the request and remembering the function
     calls. Last, the same spans go into the recorder's disabled turn: what is left is the
-    processor's own work per call, the figure the target is about when the paired
-    difference drowns in noise. Spans are made before each block (the SDK's own cost is not ours); CPU time of
+    processor's own work per call, next to the hand-written calls into the same disabled
+    turn: their difference is what the processor adds, the figure the target is about when
+    the paired difference with recording on drowns in noise. Spans are made before each block (the SDK's own cost is not ours); CPU time of
     this thread; the writer catches up between blocks, untimed. ``None`` without the SDK."""
     try:
         from agents.tracing.span_data import AgentSpanData, ResponseSpanData
@@ -260,7 +261,7 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
                 for i in range(n)
             ]
 
-        def by_hand(n: int) -> float:
+        def by_hand(n: int, turn: Any = turn) -> float:
             start = time.thread_time_ns()
             for i in range(n):
                 call = turn.inference({"model": "gpt-test", "input": [*HISTORY, _user(i)]})
@@ -302,11 +303,17 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
         from rollout_trace_sdk.record.threads import NULL_TURN
 
         recording.spans[agent.span_id].turn = NULL_TURN
-        alone = []
+        alone: list[float] = []
+        hand_off: list[float] = []
+        alone_diffs: list[float] = []
         for _ in range(blocks):
             made = spans(block)
             gc.collect()
-            alone.append(processed(made))
+            off = by_hand(block, NULL_TURN)
+            auto = processed(made)
+            alone.append(auto)
+            hand_off.append(off)
+            alone_diffs.append(auto - off)
         processor.on_span_end(agent)
         processor.on_trace_end(trace)
         processor.shutdown()
@@ -319,6 +326,8 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
         "agents_overhead_min_us": min(auto_samples) - min(hand_samples),
         "agents_alone_us": statistics.median(alone),
         "agents_alone_min_us": min(alone),
+        "agents_hand_off_us": statistics.median(hand_off),
+        "agents_alone_overhead_us": statistics.median(alone_diffs),
     }
 
 
@@ -351,7 +360,9 @@ def _cli() -> None:
         f"processor {agents['agents_processor_min_us']:.2f}, "
         f"overhead {agents['agents_overhead_min_us']:+.2f} µs; "
         f"the processor's own work (recording off) {agents['agents_alone_us']:.2f} µs "
-        f"(fastest block {agents['agents_alone_min_us']:.2f})"
+        f"(fastest block {agents['agents_alone_min_us']:.2f}); by hand with recording off "
+        f"{agents['agents_hand_off_us']:.2f}; processor − by hand, recording off: "
+        f"{agents['agents_alone_overhead_us']:+.2f} µs"
     )
 
 

@@ -267,7 +267,7 @@ def _function_calls(items: Any) -> list[dict[str, Any]]:
     first: turning every message into a dict would cost more than recording it)."""
     calls = []
     for item in items or ():
-        kind = item.get("type") if isinstance(item, Mapping) else getattr(item, "type", None)
+        kind = item.get("type") if type(item) is dict else getattr(item, "type", None)
         if kind == "function_call":
             plain = to_plain(item)
             if isinstance(plain, dict):
