@@ -221,6 +221,11 @@ class RecordQueue:
         return self._queued
 
     @property
+    def held_bytes(self) -> int:
+        """Bytes held in memory: the queue and the other threads' inbox (not yet queued)."""
+        return self._queued + self._inbox_bytes
+
+    @property
     def max_queued_bytes(self) -> int:
         return self._max
 

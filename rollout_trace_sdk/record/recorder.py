@@ -125,6 +125,13 @@ class Rollout:
         """The writer's counters: written, dropped, queued bytes (``None`` when disabled)."""
         return self._writer.stats
 
+    @property
+    def backlogged(self) -> bool:
+        """More than half the writer's budget is queued: a producer that cannot ``await``
+        (a callback in another thread) should wait for :meth:`flush` before recording more,
+        which is what ``overflow="wait"`` does at every ``async with``."""
+        return self._writer.held_bytes > self._writer.max_queued_bytes // 2
+
     async def flush(self) -> None:
         """Wait until everything recorded so far is on disk (written, not fsynced)."""
         await self._writer.flush()
@@ -147,6 +154,10 @@ class _NullRollout(Rollout):
     @property
     def stats(self) -> WriterStats | None:
         return None
+
+    @property
+    def backlogged(self) -> bool:
+        return False
 
     async def flush(self) -> None:
         return None
