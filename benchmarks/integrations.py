@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -255,7 +255,7 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
                     None,
                     agent.span_id,
                     processor,
-                    ResponseSpanData(response=RESPONSE, input=[*HISTORY, _user(i)]),
+                    ResponseSpanData(response=RESPONSE, input=cast(Any, [*HISTORY, _user(i)])),
                     None,
                 )
                 for i in range(n)
