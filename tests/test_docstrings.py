@@ -1,6 +1,7 @@
 """Public names say why they exist and what they take and give (docs/architecture.md, "What
-is public"). The recorder's handles are checked where they live (record/ is being reworked
-into one handle base); this covers the reducer, the model and the testing kit."""
+is public"): the recorder's handles and functions, the reducer, the model, the testing kit and
+the integrations. A class's public methods are checked wherever they are defined, so a method a
+handle inherits from a private base counts as the handle's own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 import rollout_trace_sdk
+import rollout_trace_sdk.integrations.agents as agents_integration
 import rollout_trace_sdk.integrations.openai as openai_integration
 import rollout_trace_sdk.reduce as reduce
 import rollout_trace_sdk.testing as testing
@@ -18,27 +20,37 @@ import rollout_trace_sdk.testing as testing
 
 def _public() -> Iterator[tuple[str, Any]]:
     for name in rollout_trace_sdk.__all__:
-        home = rollout_trace_sdk._PUBLIC.get(name, "")
-        if home != ".record" and name != "__version__":
+        if name != "__version__":
             yield name, getattr(rollout_trace_sdk, name)
-    for module in (reduce, testing, openai_integration):
+    for module in (reduce, testing, openai_integration, agents_integration):
         for name in module.__all__:
             yield f"{module.__name__}.{name}", getattr(module, name)
 
 
-def _callables(name: str, obj: Any) -> Iterator[tuple[str, Callable[..., Any]]]:
+def _callables(name: str, obj: Any) -> Iterator[tuple[str, Callable[..., Any] | property]]:
     if inspect.isfunction(obj):
         yield name, obj
     elif inspect.isclass(obj) and obj.__module__.startswith("rollout_trace_sdk"):
-        for attr, value in vars(obj).items():
-            if not attr.startswith("_") and inspect.isfunction(value):
-                yield f"{name}.{attr}", value
+        seen: set[str] = set()
+        for cls in obj.__mro__:  # inherited methods are public on the handle too
+            if not cls.__module__.startswith("rollout_trace_sdk"):
+                continue
+            for attr, value in vars(cls).items():
+                if attr.startswith("_") or attr in seen:
+                    continue
+                seen.add(attr)
+                if inspect.isfunction(value):
+                    yield f"{name}.{attr}", value
+                elif isinstance(value, property) and value.fget is not None:
+                    yield f"{name}.{attr}", value  # a docstring; it takes and gives nothing
 
 
-def _problems(name: str, fn: Callable[..., Any]) -> list[str]:
+def _problems(name: str, fn: Callable[..., Any] | property) -> list[str]:
     doc = inspect.getdoc(fn) or ""
     if not doc:
         return [f"{name}: no docstring"]
+    if isinstance(fn, property):
+        return []
     signature = inspect.signature(fn)
     problems = []
     if any(p != "self" for p in signature.parameters) and "Args:" not in doc:

@@ -313,14 +313,25 @@ class RolloutTraceProcessor(TracingProcessor):
         self._warned = False
 
     def loop(self) -> _LoopThread:
-        """The processor's event-loop thread, started on first use."""
+        """The processor's event-loop thread, started on first use.
+
+        The SDK calls processors from plain threads; the rollouts need an event loop, so
+        they all live on this one.
+
+        Returns:
+            The loop thread (one per processor).
+        """
         with self._lock:
             if self._loop is None:
                 self._loop = _LoopThread()
             return self._loop
 
     def bundles(self) -> list[Path]:
-        """Bundles of the traces still open (for tests and tools)."""
+        """Bundles of the traces still open (for tests and tools).
+
+        Returns:
+            The bundle folders of the SDK traces being recorded now.
+        """
         with self._lock:
             traces = list(self._traces.values())
         return [r.rollout.bundle_dir for r in traces if r.rollout and r.rollout.bundle_dir]

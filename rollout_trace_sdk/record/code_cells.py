@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
 from ._handle import Handle, started
-from .runtime import NullLifecycle, Outcome, Runtime
+from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning
 from .tools import ToolCall, _NullToolCall
 
 if TYPE_CHECKING:
@@ -45,7 +45,21 @@ class CodeCell(Handle):
         input: str | None = None,
         namespace: str | None = None,
     ) -> ToolCall:
-        """A tool call the cell's JavaScript made (``tools.<name>(...)``)."""
+        """A tool call the cell's JavaScript made (``tools.<name>(...)``).
+
+        Args:
+            tool_call_id: the call's id in the trace.
+            name: the tool's name; it decides the call's kind.
+            runtime_tool_id: the code-mode runtime's id for the call (the model never sees
+                this call, so it has no model-visible call id).
+            arguments: a function tool's arguments (JSON text or object).
+            input: a custom (freeform) tool's input.
+            namespace: the namespace the tool name lives in, if any.
+
+        Returns:
+            The tool call (end it with :meth:`ToolCall.completed_value`), or a null call when
+            the cell is not live or the call's start was dropped.
+        """
         if not self._live:
             return _NullToolCall.INSTANCE
         tool = ToolCall(
@@ -65,14 +79,29 @@ class CodeCell(Handle):
         return started(tool, _NullToolCall.INSTANCE)
 
     def yielded(self, content_items: Sequence[Any] = ()) -> None:
-        """The cell handed control back while still running (a later wait ends it)."""
+        """The cell handed control back while still running (a later wait ends it).
+
+        Args:
+            content_items: what the cell returned so far (the initial response's content).
+        """
         self._respond("Yielded", "yielded", content_items, None)
 
     def finished(self, content_items: Sequence[Any] = (), *, error_text: str | None = None) -> None:
-        """The cell's script finished (failed when ``error_text`` is given)."""
+        """The cell's script finished (failed when ``error_text`` is given).
+
+        Args:
+            content_items: what the cell returned.
+            error_text: the script's error, for a cell that threw.
+        """
         self._respond("Result", "failed" if error_text else "completed", content_items, error_text)
 
     def terminated(self, content_items: Sequence[Any] = ()) -> None:
+        """The runtime stopped the cell before its script finished (cancelled, or the
+        rollout closed under it).
+
+        Args:
+            content_items: what the cell returned before it was stopped.
+        """
         self._respond("Terminated", "terminated", content_items, None)
 
     def _respond(
@@ -124,26 +153,8 @@ class _NullCodeCell(NullLifecycle, CodeCell):
         self._done = True
         self._live = False
 
-    def tool_call(
-        self,
-        tool_call_id: str,
-        name: str,
-        *,
-        runtime_tool_id: str,
-        arguments: str | Mapping[str, Any] | None = None,
-        input: str | None = None,
-        namespace: str | None = None,
-    ) -> ToolCall:
-        return _NullToolCall.INSTANCE
-
-    def yielded(self, content_items: Sequence[Any] = ()) -> None:
-        return None
-
-    def finished(self, content_items: Sequence[Any] = (), *, error_text: str | None = None) -> None:
-        return None
-
-    def terminated(self, content_items: Sequence[Any] = ()) -> None:
-        return None
+    tool_call = returning(lambda: _NullToolCall.INSTANCE)
+    yielded = finished = terminated = ignore
 
 
 _NullCodeCell.INSTANCE = _NullCodeCell()

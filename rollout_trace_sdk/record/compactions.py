@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
 from ._handle import Emitter, Handle
-from .runtime import NullLifecycle, Outcome, Runtime
+from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -40,7 +40,16 @@ class Compaction(Emitter):
         provider_name: str | None = None,
     ) -> CompactionRequest:
         """Start a compaction request (``compaction_request_started``) with the request as
-        sent to the model."""
+        sent to the model.
+
+        Args:
+            request: the request body; its ``input`` list gets the thread's item ids.
+            model: the model asked; the request's ``model``, else the thread's.
+            provider_name: the provider; the thread's when not given.
+
+        Returns:
+            The request, to end with :meth:`CompactionRequest.completed` or ``failed``.
+        """
         return CompactionRequest(
             self._rt,
             self._turn,
@@ -55,8 +64,16 @@ class Compaction(Emitter):
     ) -> list[Any]:
         """The compacted history replaces the old one (``compaction_installed``).
 
-        Returns the replacement items with ids; the thread's next request should send them
-        (or your own copies of them) as its history."""
+        Only the first call records the checkpoint; a later one just returns the items.
+
+        Args:
+            input_history: the history as it was before the compaction.
+            replacement_history: the history that replaces it.
+
+        Returns:
+            The replacement items with ids; the thread's next request should send them (or
+            your own copies of them) as its history.
+        """
         turn = self._turn
         thread = turn.thread
         before = thread.ids.for_request(input_history)
@@ -118,7 +135,17 @@ class CompactionRequest(Handle):
         self._start(started, turn)  # a turn that ends first ends its running requests
 
     def completed(self, output_items: Sequence[Any]) -> list[Any]:
-        """The model returned the compacted items (e.g. one ``compaction`` item)."""
+        """The model returned the compacted items (e.g. one ``compaction`` item).
+
+        When the response cannot be stored the request is recorded as failed, so the trace
+        never shows it running.
+
+        Args:
+            output_items: the items the model returned.
+
+        Returns:
+            The items with their ids (pass them on to :meth:`Compaction.installed`).
+        """
         items = self._turn.thread.ids.for_snapshot(output_items)
         if not self._finish():
             return items
@@ -138,6 +165,11 @@ class CompactionRequest(Handle):
         return items
 
     def failed(self, error: str) -> None:
+        """The request failed: it ends with ``error`` and no response.
+
+        Args:
+            error: what went wrong.
+        """
         if self._finish():
             self._emit(
                 ev.CompactionRequestFailed(self.compaction_id, self.compaction_request_id, error)
@@ -167,11 +199,10 @@ class _NullCompactionRequest(NullLifecycle, CompactionRequest):
         self.compaction_request_id = ""
         self._done = True
 
+    failed = ignore
+
     def completed(self, output_items: Sequence[Any]) -> list[Any]:
         return list(output_items)
-
-    def failed(self, error: str) -> None:
-        return None
 
 
 class _NullCompaction(NullLifecycle, Compaction):
@@ -182,14 +213,7 @@ class _NullCompaction(NullLifecycle, Compaction):
         self.compaction_id = ""
         self._installed = False
 
-    def request(
-        self,
-        request: Mapping[str, Any],
-        *,
-        model: str | None = None,
-        provider_name: str | None = None,
-    ) -> CompactionRequest:
-        return _NullCompactionRequest.INSTANCE
+    request = returning(lambda: _NullCompactionRequest.INSTANCE)
 
     def installed(
         self, *, input_history: Sequence[Any], replacement_history: Sequence[Any]

@@ -15,7 +15,7 @@ from ._handle import Handle
 from ._item_store import RequestRefs
 from .items import TokenUsage
 from .requests import normalize_output_items, normalize_request, normalize_usage
-from .runtime import NullLifecycle, Outcome, Runtime, uuid4, warn
+from .runtime import NullLifecycle, Outcome, Runtime, ignore, uuid4, warn
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -129,8 +129,22 @@ class InferenceCall(Handle):
         accept: bool = True,
     ) -> list[Any]:
         """The model answered. Output items get ids and (unless ``accept=False``) enter the
-        thread history. Returns the items as recorded; put those (or your own copies, which
-        get the same ids) into the history you send next."""
+        thread history. Only the first ending call records anything; when the response
+        cannot be stored the call is recorded as failed, so the trace never shows it running.
+
+        Args:
+            response_id: the provider's response id.
+            output_items: the output items, or a whole SDK ``Response`` / ``ChatCompletion``
+                (its output is taken from it).
+            token_usage: a :class:`TokenUsage`, Codex- or OpenAI-shaped usage JSON, or the
+                SDK's usage object.
+            upstream_request_id: the provider's request id (the ``x-request-id`` header).
+            accept: whether the items enter the thread history now.
+
+        Returns:
+            The items as recorded, with ids; put those (or your own copies, which get the same
+            ids) into the history you send next.
+        """
         turn = self._turn
         ids = turn.thread.ids
         recorded: list[Any] = []
@@ -202,7 +216,13 @@ class InferenceCall(Handle):
         upstream_request_id: str | None = None,
         partial_items: Sequence[Any] = (),
     ) -> None:
-        """The attempt failed (HTTP error, broken stream, ...); partial output is kept."""
+        """The attempt failed (HTTP error, broken stream, ...); partial output is kept.
+
+        Args:
+            error: what went wrong.
+            upstream_request_id: the provider's request id, when it answered at all.
+            partial_items: output items received before the failure.
+        """
         if not self._finish():
             return
         ref = self._partial(partial_items)
@@ -215,7 +235,13 @@ class InferenceCall(Handle):
         upstream_request_id: str | None = None,
         partial_items: Sequence[Any] = (),
     ) -> None:
-        """The attempt was abandoned (turn interrupted, task cancelled, ...)."""
+        """The attempt was abandoned (turn interrupted, task cancelled, ...).
+
+        Args:
+            reason: why it was abandoned.
+            upstream_request_id: the provider's request id, when it answered at all.
+            partial_items: output items received before it was abandoned.
+        """
         if not self._finish():
             return
         ref = self._partial(partial_items)
@@ -252,36 +278,12 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
     def headers(self) -> dict[str, str]:
         return {}
 
-    def completed(
-        self,
-        *,
-        response_id: str | None = None,
-        output_items: Sequence[Any] | object = (),
-        token_usage: TokenUsage | Mapping[str, Any] | object = None,
-        upstream_request_id: str | None = None,
-        accept: bool = True,
-    ) -> list[Any]:
+    def completed(self, *, output_items: Sequence[Any] | object = (), **_: Any) -> list[Any]:
         if isinstance(output_items, list | tuple):
             return list(output_items)
         return normalize_output_items(output_items)[0]  # a Response or a ChatCompletion
 
-    def failed(
-        self,
-        error: str,
-        *,
-        upstream_request_id: str | None = None,
-        partial_items: Sequence[Any] = (),
-    ) -> None:
-        return None
-
-    def cancelled(
-        self,
-        reason: str = "cancelled",
-        *,
-        upstream_request_id: str | None = None,
-        partial_items: Sequence[Any] = (),
-    ) -> None:
-        return None
+    failed = cancelled = ignore
 
 
 _NullInferenceCall.INSTANCE = _NullInferenceCall()

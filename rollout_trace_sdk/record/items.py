@@ -206,7 +206,18 @@ def agent_message(
     """An ``agent_message`` item as Codex delivers it between agents (paths like ``/root``).
 
     The reducer matches a delivery to its interaction edge by content: the encrypted part
-    when present, else the text."""
+    when present, else the text.
+
+    Args:
+        author: the sending agent's path.
+        recipient: the receiving agent's path.
+        text: the message's visible text.
+        encrypted_content: the message's encrypted part, if any.
+        item_id: the item's id, when it already has one.
+
+    Returns:
+        The item, ready for :meth:`Turn.accept_agent_message`.
+    """
     content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
     if encrypted_content is not None:
         content.append({"type": "encrypted_content", "encrypted_content": encrypted_content})
@@ -225,7 +236,17 @@ def task_message(
     sender: str, recipient: str, message: str, *, message_type: MessageType = "NEW_TASK"
 ) -> dict[str, Any]:
     """The item delivering a task or note to an agent: a header plus the message itself as the
-    encrypted part (what spawn_agent / send_message / followup_task edges match on)."""
+    encrypted part (what spawn_agent / send_message / followup_task edges match on).
+
+    Args:
+        sender: the sending agent's path.
+        recipient: the receiving agent's path (also the header's task name).
+        message: the task or note itself.
+        message_type: the header's message type.
+
+    Returns:
+        The ``agent_message`` item to deliver with :meth:`Turn.accept_agent_message`.
+    """
     return agent_message(
         sender,
         recipient,
@@ -254,6 +275,12 @@ class TokenUsage:
     total_tokens: int | None = None
 
     def to_payload(self) -> dict[str, int]:
+        """The usage as recorded in an inference response payload.
+
+        Returns:
+            The counts by Codex's field names; ``total_tokens`` is input plus output when
+            it was not given.
+        """
         total = self.total_tokens
         if total is None:
             total = self.input_tokens + self.output_tokens

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ..model import events as ev
 from ._handle import ToolWork
-from .runtime import NullLifecycle, Runtime, uuid4
+from .runtime import NullLifecycle, Runtime, ignore, uuid4
 
 
 class McpCall(ToolWork):
@@ -46,7 +46,16 @@ class McpCall(ToolWork):
 
     def meta(self, meta: Any = None) -> Any:
         """The MCP request's ``_meta`` with ``codex_bridge_mcp_call_id`` added (a copy; JSON
-        that is neither null nor an object is returned unchanged)."""
+        that is neither null nor an object is returned unchanged).
+
+        The id is what lets the trace be joined with the MCP server's own logs.
+
+        Args:
+            meta: the ``_meta`` the request would carry otherwise.
+
+        Returns:
+            The ``_meta`` to send.
+        """
         if meta is None:
             return {"codex_bridge_mcp_call_id": self.mcp_call_id}
         if isinstance(meta, Mapping):
@@ -56,10 +65,19 @@ class McpCall(ToolWork):
         return meta
 
     def completed(self, result: Any) -> None:
-        """The MCP server answered (``result`` = the CallToolResult JSON)."""
+        """The MCP server answered.
+
+        Args:
+            result: the CallToolResult JSON.
+        """
         self._end({"result": {"Ok": result}}, "completed")
 
     def failed(self, error: str) -> None:
+        """The MCP call failed (the server errored or could not be reached).
+
+        Args:
+            error: what went wrong.
+        """
         self._end({"result": {"Err": error}}, "failed")
 
     def _end(self, payload: Any, status: ev.ExecutionStatus) -> None:
@@ -82,11 +100,7 @@ class _NullMcpCall(NullLifecycle, McpCall):
     def meta(self, meta: Any = None) -> Any:
         return meta
 
-    def completed(self, result: Any) -> None:
-        return None
-
-    def failed(self, error: str) -> None:
-        return None
+    completed = failed = ignore
 
 
 _NullMcpCall.INSTANCE = _NullMcpCall()

@@ -368,6 +368,33 @@ def open_rollout(
     writer's thread: ``redact=False`` writes everything as it is; a
     :class:`~.redact.RedactionConfig` adds patterns, names and a hook (see
     docs/redaction.md).
+
+    Args:
+        root: the folder bundles are made in.
+        enabled: ``False`` records nothing (every handle is a null twin).
+        thread_id: the root thread's id.
+        model: the default model of inference calls.
+        provider_name: the default provider of inference calls.
+        cwd: the working directory recorded in the session metadata (the process's when
+            not given).
+        session_source: Codex's ``session_source`` of the root thread.
+        approval_policy: recorded in the session metadata, as Codex does.
+        sandbox_policy: recorded in the session metadata, as Codex does.
+        max_queued_bytes: the writer's memory budget.
+        overflow: what a producer does when the budget is used up.
+        close_timeout: seconds closing may spend writing what is still queued.
+        durable: fsync at checkpoints.
+        schema_version: the bundle schema, 2 or 3.
+        max_payload_bytes: schema 3's cap on one payload.
+        max_bundle_bytes: schema 3's cap on the whole bundle.
+        redact: whether (and how) secrets are redacted.
+
+    Returns:
+        The scope to enter with ``async with``; it gives the :class:`Rollout`.
+
+    Raises:
+        ValueError: a schema other than 2 or 3, or size caps without schema 3.
+        TypeError: ``redact`` is neither a bool nor a ``RedactionConfig``.
     """
     schema = _schema(schema_version)
     limits = None

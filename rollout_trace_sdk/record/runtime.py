@@ -75,6 +75,34 @@ class NullLifecycle:
         return None
 
 
+# A twin's methods are made by these two rather than written out: a twin that repeated each
+# live method's signature only to return a constant would be a second copy of every signature
+# to keep in step. A twin still writes out the few methods whose answer depends on their
+# arguments (an item handed back with its id, say).
+
+
+def ignore(self: object, *args: object, **kwargs: object) -> None:
+    """A null twin's method that takes whatever the live method takes and records nothing."""
+    return None
+
+
+def returning(make: Callable[[], Any]) -> Callable[..., Any]:
+    """A null twin's method that takes any arguments, records nothing and returns ``make()``.
+
+    Args:
+        make: gives the answer, on each call: usually another twin, looked up late because
+            the twins refer to each other across modules.
+
+    Returns:
+        The method, to assign in the twin's class body.
+    """
+
+    def method(self: object, *args: object, **kwargs: object) -> Any:
+        return make()
+
+    return method
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 

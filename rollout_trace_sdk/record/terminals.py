@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from ..model import events as ev
 from ._handle import ToolWork
 from ._values import text_of
-from .runtime import NullLifecycle, Runtime, now_ms
+from .runtime import NullLifecycle, Runtime, ignore, now_ms
 
 
 class TerminalSession(ToolWork):
@@ -66,7 +66,13 @@ class TerminalSession(ToolWork):
         *,
         status: Literal["completed", "failed"] | None = None,
     ) -> None:
-        """The process ended (runtime end). Status defaults to completed iff exit code 0."""
+        """The process ended (runtime end). Only the first call records anything.
+
+        Args:
+            exit_code: the process's exit code.
+            aggregated_output: its stdout and stderr as the model saw them.
+            status: the end's status; completed when ``exit_code`` is 0, else failed.
+        """
         if not self._finish():
             return
         elapsed = time.monotonic_ns() - self._started_ns
@@ -100,14 +106,7 @@ class _NullTerminalSession(NullLifecycle, TerminalSession):
         self.process_id = None
         self._done = True
 
-    def exited(
-        self,
-        exit_code: int,
-        aggregated_output: str = "",
-        *,
-        status: Literal["completed", "failed"] | None = None,
-    ) -> None:
-        return None
+    exited = ignore
 
 
 _NullTerminalSession.INSTANCE = _NullTerminalSession()

@@ -24,8 +24,10 @@ from .runtime import (
     NullLifecycle,
     Outcome,
     Runtime,
+    ignore,
     is_uuid,
     now_ms,
+    returning,
     uuid7,
     warn,
 )
@@ -151,7 +153,15 @@ class AgentThread(Handle):
     # --- work on the thread ----------------------------------------------------------------
 
     def turn(self, turn_id: str | None = None) -> Turn:
-        """Start a turn (``codex_turn_started``); end it with ``async with`` or :meth:`Turn.end`."""
+        """Start a turn (``codex_turn_started``); end it with ``async with`` or :meth:`Turn.end`.
+
+        Args:
+            turn_id: the turn's id; a fresh time-ordered UUID when not given.
+
+        Returns:
+            The live turn, or a null turn (records nothing) when this thread is not live or
+            the writer dropped the turn's start.
+        """
         if not self._live:
             return NULL_TURN
         return started(Turn(self._rt, self, turn_id or uuid7()), NULL_TURN)
@@ -169,7 +179,21 @@ class AgentThread(Handle):
         """Start a child thread at ``<this path>/<task_name>`` in the same bundle.
 
         Prefer :meth:`ToolCall.spawn_agent` when a ``spawn_agent`` tool call did the spawning:
-        it also records what links the child to that call."""
+        it also records what links the child to that call.
+
+        Args:
+            task_name: the last segment of the child's agent path.
+            nickname: the agent's display name, as Codex's ``agent_nickname``.
+            role: the agent's role, as Codex's ``agent_role``.
+            thread_id: the child's thread id; a fresh UUID when not given or not a UUID
+                (the latter with a warning).
+            model: the child's model; this thread's when not given.
+            provider_name: the child's provider; this thread's when not given.
+
+        Returns:
+            The child thread, or a null thread when this one is not live or the child's
+            start was dropped.
+        """
         if not self._live:
             return NULL_THREAD
         child = AgentThread(
@@ -186,14 +210,27 @@ class AgentThread(Handle):
         return started(child, NULL_THREAD)
 
     def protocol_event(self, event_type: str, body: Mapping[str, Any] | None = None) -> None:
-        """Record a protocol event (``protocol_event_observed``); ``body`` gets its ``type``."""
+        """Record a protocol event (``protocol_event_observed``): an event Codex would have
+        seen on its event stream that the recorder has no handle for.
+
+        Args:
+            event_type: the event's type; written into the payload as ``type``.
+            body: the rest of the event's fields (a ``type`` in it is overwritten).
+        """
         payload = {"type": event_type}
         if body:
             payload.update(body)
         self._rt.protocol_event(event_type, payload)
 
     def end(self, status: ev.RolloutStatus = "completed") -> None:
-        """End the thread: ``shutdown_complete`` then ``thread_ended``. Idempotent."""
+        """End the thread: ``shutdown_complete`` then ``thread_ended``. Idempotent.
+
+        Turns and calls still open on the thread are ended first, so the bundle never shows
+        work running on a thread that has ended.
+
+        Args:
+            status: the thread's final status.
+        """
         if not self._finish():
             return
         self._rt.close_owned_by(self, status)
@@ -255,13 +292,23 @@ class Turn(Handle):
     # --- history ---------------------------------------------------------------------------
 
     def accept_item_id(self, item_id: str) -> None:
-        """``history_item_accepted`` for an item whose id you already know."""
+        """``history_item_accepted`` for an item whose id you already know.
+
+        Args:
+            item_id: the id the item got when it was recorded (an output item's id, say).
+        """
         self._emit(ev.HistoryItemAccepted(item_id))
 
     def accept(self, *items: Any) -> list[Any]:
         """Items enter the thread's history (user input, tool outputs the loop made up, ...).
 
-        Returns the items with their ids (copies where an id had to be added)."""
+        Args:
+            *items: Responses-API input items, in the order they enter the history.
+
+        Returns:
+            The items with their ids (copies where an id had to be added); send these (or
+            copies) in the next request so the reducer can tell them apart from new ones.
+        """
         out: list[Any] = []
         ids = self.thread.ids
         store = self._rt.items
@@ -279,7 +326,14 @@ class Turn(Handle):
 
     def accept_agent_message(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """An ``agent_message`` delivered to this thread (see :func:`task_message`): its item
-        is stored as a payload and accepted, which is what interaction edges land on."""
+        is stored as a payload and accepted, which is what interaction edges land on.
+
+        Args:
+            item: the message item, as :func:`task_message` or :meth:`report_result` made it.
+
+        Returns:
+            The item with its id (a copy of ``item`` unchanged when it gets no id).
+        """
         recorded, item_id = self.thread.ids.for_history(item)
         if item_id is None:
             return dict(item)
@@ -297,7 +351,17 @@ class Turn(Handle):
         provider_name: str | None = None,
     ) -> InferenceCall:
         """Start an inference attempt with the request as sent (Responses-API shape, or just
-        its ``input`` list)."""
+        its ``input`` list).
+
+        Args:
+            request: the request body, its ``input`` list, or an SDK request object.
+            model: the model asked; the request's ``model``, else the thread's.
+            provider_name: the provider; the thread's when not given.
+
+        Returns:
+            The inference call, to end with :meth:`InferenceCall.completed` (or ``failed``
+            or ``cancelled``); a null call when its start could not be recorded.
+        """
         return InferenceCall(self._rt, self, request, model=model, provider_name=provider_name)
 
     def tool_call(
@@ -313,8 +377,18 @@ class Turn(Handle):
     ) -> ToolCall:
         """Start a tool call the model requested (``tool_call_id`` = its ``call_id``).
 
-        Give ``arguments`` for function tools, ``input`` for custom (freeform) tools such as
-        code mode's ``exec``, ``search`` for tool_search, ``command`` for local_shell."""
+        Args:
+            tool_call_id: the model's ``call_id`` for the call.
+            name: the tool's name; it decides the call's kind (exec_command, spawn_agent, ...).
+            arguments: a function tool's arguments (the JSON text, or its parsed object).
+            input: a custom (freeform) tool's input, such as code mode's ``exec`` source.
+            search: a ``tool_search`` call's arguments.
+            command: a ``local_shell`` call's argv.
+            namespace: the namespace an MCP-style tool name lives in, if any.
+
+        Returns:
+            The tool call, or a null call when this turn is not live or its start was dropped.
+        """
         tool = ToolCall(
             self._rt,
             self,
@@ -332,7 +406,15 @@ class Turn(Handle):
         return started(tool, _NullToolCall.INSTANCE)
 
     def compaction(self, compaction_id: str | None = None) -> Compaction:
-        """A compaction of this thread's history: its requests and the installed checkpoint."""
+        """A compaction of this thread's history: its requests and the installed checkpoint.
+
+        Args:
+            compaction_id: shared by every request of the compaction (retries included); a
+                fresh UUID when not given.
+
+        Returns:
+            The compaction, which records nothing until a request starts or it is installed.
+        """
         return Compaction(self._rt, self, compaction_id or uuid7())
 
     def report_result(
@@ -340,8 +422,16 @@ class Turn(Handle):
     ) -> dict[str, Any]:
         """A spawned agent's turn reports back to its parent (``agent_result_observed``).
 
-        Returns the ``agent_message`` to deliver to the parent thread with
-        :meth:`Turn.accept_agent_message`; the agent-result edge lands on it."""
+        A root thread has no parent: a warning, and nothing is recorded.
+
+        Args:
+            answer: the final answer; the turn's last agent message when not given.
+            status: whether the agent completed its task or errored.
+
+        Returns:
+            The ``agent_message`` to deliver to the parent thread with
+            :meth:`Turn.accept_agent_message`; the agent-result edge lands on it.
+        """
         thread = self.thread
         parent = thread.parent
         text = answer if answer is not None else (self.last_agent_message or "")
@@ -370,7 +460,15 @@ class Turn(Handle):
     # --- ending ----------------------------------------------------------------------------
 
     def end(self, outcome: Outcome = "completed", *, error: str | None = None) -> None:
-        """End the turn: completed, failed (with ``error``) or cancelled. Idempotent."""
+        """End the turn: completed, failed (with ``error``) or cancelled. Idempotent.
+
+        Calls still running in the turn are ended first; then come the turn's end event and
+        Codex's closing protocol event (``task_complete`` or ``turn_aborted``).
+
+        Args:
+            outcome: how the turn ended.
+            error: what went wrong, for a failed turn ("turn failed" when not given).
+        """
         if not self._finish():
             return
         rt = self._rt
@@ -445,26 +543,9 @@ class _NullAgentThread(NullLifecycle, AgentThread):
         self._done = False
         self._live = False
 
-    def turn(self, turn_id: str | None = None) -> Turn:
-        return NULL_TURN
-
-    def spawn(
-        self,
-        task_name: str,
-        *,
-        nickname: str | None = None,
-        role: str | None = None,
-        thread_id: str | None = None,
-        model: str | None = None,
-        provider_name: str | None = None,
-    ) -> AgentThread:
-        return self
-
-    def protocol_event(self, event_type: str, body: Mapping[str, Any] | None = None) -> None:
-        return None
-
-    def end(self, status: ev.RolloutStatus = "completed") -> None:
-        return None
+    turn = returning(lambda: NULL_TURN)
+    spawn = returning(lambda: NULL_THREAD)
+    protocol_event = end = ignore
 
     @property
     def ended(self) -> bool:
@@ -483,8 +564,10 @@ class _NullTurn(NullLifecycle, Turn):
         self._done = False
         self._live = False
 
-    def accept_item_id(self, item_id: str) -> None:
-        return None
+    accept_item_id = end = ignore
+    inference = returning(lambda: _NullInferenceCall.INSTANCE)
+    tool_call = returning(lambda: _NullToolCall.INSTANCE)
+    compaction = returning(lambda: _NullCompaction.INSTANCE)
 
     def accept(self, *items: Any) -> list[Any]:
         return list(items)
@@ -492,38 +575,10 @@ class _NullTurn(NullLifecycle, Turn):
     def accept_agent_message(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return dict(item)
 
-    def inference(
-        self,
-        request: Mapping[str, Any] | Sequence[Any] | object,
-        *,
-        model: str | None = None,
-        provider_name: str | None = None,
-    ) -> InferenceCall:
-        return _NullInferenceCall.INSTANCE
-
-    def tool_call(
-        self,
-        tool_call_id: str,
-        name: str,
-        *,
-        arguments: str | Mapping[str, Any] | None = None,
-        input: str | None = None,
-        search: Mapping[str, Any] | None = None,
-        command: Sequence[str] | None = None,
-        namespace: str | None = None,
-    ) -> ToolCall:
-        return _NullToolCall.INSTANCE
-
-    def compaction(self, compaction_id: str | None = None) -> Compaction:
-        return _NullCompaction.INSTANCE
-
     def report_result(
         self, answer: str | None = None, *, status: AgentResultStatus = "completed"
     ) -> dict[str, Any]:
         return agent_message("", "", answer or "")
-
-    def end(self, outcome: Outcome = "completed", *, error: str | None = None) -> None:
-        return None
 
     @property
     def ended(self) -> bool:

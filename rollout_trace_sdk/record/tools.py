@@ -19,7 +19,7 @@ from . import tool_kinds
 from ._handle import ToolWork, started
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
-from .runtime import NullLifecycle, Outcome, Runtime, now_ms, warn
+from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
 from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
@@ -125,8 +125,16 @@ class ToolCall(ToolWork):
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
         """The tool answered the model with ``output_item`` (e.g. a ``function_call_output``).
 
-        For a model-requested call the item then enters the thread history; the item is
-        returned with its id."""
+        For a model-requested call the item then enters the thread history. Only the first
+        ending call records anything.
+
+        Args:
+            output_item: the item the model will see; ``None`` ends the call with no result.
+
+        Returns:
+            The item with its id (send it in the next request), the item as given for a call
+            a code cell made, or ``None`` when no item was given.
+        """
         if output_item is None:
             self._end("completed", None)
             return None
@@ -139,13 +147,23 @@ class ToolCall(ToolWork):
         return self._turn.thread.ids.for_snapshot([output_item])[0]
 
     def completed_value(self, value: Any) -> None:
-        """The tool answered a code cell with a JSON value (``code_mode_response``)."""
+        """The tool answered a code cell with a JSON value (``code_mode_response``).
+
+        Args:
+            value: the JSON value the cell's JavaScript receives.
+        """
         self._end("completed", {"type": "code_mode_response", "value": value})
 
     def failed(self, error: str) -> None:
+        """The tool failed: the call ends ``failed`` with the error as its result.
+
+        Args:
+            error: what went wrong, as the tool reported it.
+        """
         self._end("failed", {"type": "error", "error": error})
 
     def cancelled(self) -> None:
+        """The call was abandoned before the tool answered: it ends ``cancelled``."""
         self._end("cancelled", None)
 
     # --- runtime events --------------------------------------------------------------------
@@ -153,8 +171,13 @@ class ToolCall(ToolWork):
     def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_started`` (any shape).
 
-        Terminal kinds are refused here: the reducer parses their runtime payloads, so use
-        :meth:`exec_started` (exec_command) or nothing (write_stdin) instead."""
+        Terminal kinds are refused here (with a warning): the reducer parses their runtime
+        payloads, so use :meth:`exec_started` (exec_command) or nothing (write_stdin) instead.
+
+        Args:
+            payload: the runtime event's JSON, in whatever shape the tool has.
+            kind: the kind to record; the call's own kind when not given.
+        """
         effective = kind or self.kind
         if not self._live:
             return
@@ -165,7 +188,12 @@ class ToolCall(ToolWork):
 
     def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended`` (terminal kinds
-        refused, as for :meth:`runtime_started`; use :meth:`TerminalSession.exited`)."""
+        refused, as for :meth:`runtime_started`; use :meth:`TerminalSession.exited`).
+
+        Args:
+            payload: the runtime event's JSON.
+            status: how the runtime work ended.
+        """
         if self.kind.type in _TERMINAL_KINDS:
             warn(f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events")
             return
@@ -185,7 +213,21 @@ class ToolCall(ToolWork):
         terminal session that later write_stdin calls can reach (:meth:`stdin_target`).
 
         One per call, and not for write_stdin calls (their terminal operation comes from
-        the invocation): the reducer refuses a second operation for one call."""
+        the invocation): the reducer refuses a second operation for one call, so a second
+        start is refused here with a warning.
+
+        Args:
+            command: the process's argv.
+            process_id: the session's id, for a process that stays up for write_stdin.
+            cwd: its working directory; the rollout's when not given.
+            parsed_cmd: Codex's parsed form of the command; one ``unknown`` entry when not
+                given.
+            source: what started the process, as Codex's ``source`` field.
+
+        Returns:
+            The terminal session, to end with :meth:`TerminalSession.exited`; a null
+            session when the call is not live or already started a process.
+        """
         if not self._live:
             return _NullTerminalSession.INSTANCE
         if self._terminal or self.kind.type == "write_stdin":
@@ -206,12 +248,26 @@ class ToolCall(ToolWork):
         )
 
     def stdin_target(self, session: TerminalSession) -> None:
-        """This write_stdin call writes to ``session`` (``stdin_target_resolved``)."""
+        """This write_stdin call writes to ``session`` (``stdin_target_resolved``).
+
+        Args:
+            session: the terminal session an earlier exec_command call started.
+        """
         if self._live and session.enabled:
             self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
 
     def mcp(self, server: str, tool: str, arguments: Any = None) -> McpCall:
-        """The call runs an MCP tool: runtime start (kind ``mcp``) and a correlation id."""
+        """The call runs an MCP tool: runtime start (kind ``mcp``) and a correlation id.
+
+        Args:
+            server: the MCP server's name.
+            tool: the tool's name on that server.
+            arguments: the tool's arguments as sent to the server.
+
+        Returns:
+            The MCP call (put :meth:`McpCall.meta` in the request's ``_meta``); a null call
+            when this call is not live.
+        """
         if not self._live:
             return _NullMcpCall.INSTANCE
         turn = self._turn
@@ -227,7 +283,15 @@ class ToolCall(ToolWork):
         )
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
-        """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``."""
+        """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``.
+
+        Args:
+            runtime_cell_id: the code-mode runtime's id for the cell.
+            source_js: the JavaScript the cell runs.
+
+        Returns:
+            The code cell, or a null cell when this call is not live or the start was dropped.
+        """
         # code_cells comes after this module (a cell makes tool calls): imported on first use
         from .code_cells import CodeCell, _NullCodeCell
 
@@ -281,7 +345,22 @@ class ToolCall(ToolWork):
         reasoning_effort: str | None = None,
     ) -> AgentThread:
         """This spawn_agent call started a child thread. The spawn edge lands on the task
-        message delivered to the child (:func:`task_message` with the call's ``message``)."""
+        message delivered to the child (:func:`task_message` with the call's ``message``).
+
+        A call whose tool is not ``spawn_agent`` still spawns the child but records no
+        activity (with a warning): the reducer would refuse it.
+
+        Args:
+            task_name: the last segment of the child's agent path.
+            nickname: the agent's display name.
+            role: the agent's role.
+            thread_id: the child's thread id; a fresh UUID when not given.
+            model: the child's model; the parent thread's when not given.
+            reasoning_effort: the reasoning effort the child was asked to use.
+
+        Returns:
+            The child thread (a null thread when the parent is not live).
+        """
         parent = self._turn.thread
         child = parent.spawn(
             task_name, nickname=nickname, role=role, thread_id=thread_id, model=model
@@ -290,15 +369,27 @@ class ToolCall(ToolWork):
         return child
 
     def agent_interacted(self, target: AgentThread) -> None:
-        """This send_message / followup_task call delivered to ``target``."""
+        """This send_message / followup_task call delivered to ``target``.
+
+        Args:
+            target: the thread the message went to.
+        """
         self._activity("interacted", target)
 
     def agent_interrupted(self, target: AgentThread) -> None:
-        """This interrupt_agent / close_agent call stopped ``target``."""
+        """This interrupt_agent / close_agent call stopped ``target``.
+
+        Args:
+            target: the thread that was stopped.
+        """
         self._activity("interrupted", target)
 
     def wait_started(self, targets: Sequence[AgentThread] = ()) -> None:
-        """This wait_agent call starts waiting on ``targets`` (all agents when empty)."""
+        """This wait_agent call starts waiting on ``targets`` (all agents when empty).
+
+        Args:
+            targets: the threads waited on.
+        """
         self.runtime_started(
             {
                 "started_at_ms": now_ms(),
@@ -309,6 +400,11 @@ class ToolCall(ToolWork):
         )
 
     def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
+        """This wait_agent call stopped waiting.
+
+        Args:
+            statuses: each waited-on agent's status, by thread id, as the tool reported it.
+        """
         self.runtime_ended(
             {
                 "sender_thread_id": self._turn.thread.thread_id,
@@ -371,71 +467,28 @@ class _NullToolCall(NullLifecycle, ToolCall):
         self._terminal = True
         self._live = False
 
+    completed_value = failed = cancelled = stdin_target = ignore
+    runtime_started = runtime_ended = ignore
+    agent_interacted = agent_interrupted = wait_started = wait_ended = ignore
+    exec_started = returning(lambda: _NullTerminalSession.INSTANCE)
+    mcp = returning(lambda: _NullMcpCall.INSTANCE)
+    code_cell = returning(lambda: _null_code_cell())
+    spawn_agent = returning(lambda: _null_thread())
+
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
         return output_item
 
-    def completed_value(self, value: Any) -> None:
-        return None
 
-    def failed(self, error: str) -> None:
-        return None
+def _null_code_cell() -> CodeCell:
+    from .code_cells import _NullCodeCell  # see ToolCall.code_cell
 
-    def cancelled(self) -> None:
-        return None
+    return _NullCodeCell.INSTANCE
 
-    def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
-        return None
 
-    def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
-        return None
+def _null_thread() -> AgentThread:
+    from .threads import NULL_THREAD  # threads comes after this module (it makes tool calls)
 
-    def exec_started(
-        self,
-        command: Sequence[str],
-        *,
-        process_id: str | int | None = None,
-        cwd: str | None = None,
-        parsed_cmd: Sequence[Any] | None = None,
-        source: str = "unified_exec_startup",
-    ) -> TerminalSession:
-        return _NullTerminalSession.INSTANCE
-
-    def stdin_target(self, session: TerminalSession) -> None:
-        return None
-
-    def mcp(self, server: str, tool: str, arguments: Any = None) -> McpCall:
-        return _NullMcpCall.INSTANCE
-
-    def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
-        from .code_cells import _NullCodeCell  # see ToolCall.code_cell
-
-        return _NullCodeCell.INSTANCE
-
-    def spawn_agent(
-        self,
-        task_name: str,
-        *,
-        nickname: str | None = None,
-        role: str | None = None,
-        thread_id: str | None = None,
-        model: str | None = None,
-        reasoning_effort: str | None = None,
-    ) -> AgentThread:
-        from .threads import NULL_THREAD  # threads comes after this module (it makes tool calls)
-
-        return NULL_THREAD
-
-    def agent_interacted(self, target: AgentThread) -> None:
-        return None
-
-    def agent_interrupted(self, target: AgentThread) -> None:
-        return None
-
-    def wait_started(self, targets: Sequence[AgentThread] = ()) -> None:
-        return None
-
-    def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
-        return None
+    return NULL_THREAD
 
 
 _NullToolCall.INSTANCE = _NullToolCall()
