@@ -96,6 +96,16 @@ def _strs(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def _strs_of(obj: _Obj, *names: str) -> Row:
+    """Columns named as the state's fields they copy, as text (most columns are)."""
+    return {name: _str(obj.get(name)) for name in names}
+
+
+def _ints_of(obj: _Obj, *names: str) -> Row:
+    """Columns named as the state's fields they copy, as integers."""
+    return {name: _int(obj.get(name)) for name in names}
+
+
 def _window(execution: Any) -> Row:
     e = _obj(execution)
     started, ended = _int(e.get("started_at_unix_ms")), _int(e.get("ended_at_unix_ms"))
@@ -104,8 +114,7 @@ def _window(execution: Any) -> Row:
         "ended_at": ended,
         "duration_ms": ended - started if started is not None and ended is not None else None,
         "status": _str(e.get("status")),
-        "started_seq": _int(e.get("started_seq")),
-        "ended_seq": _int(e.get("ended_seq")),
+        **_ints_of(e, "started_seq", "ended_seq"),
     }
 
 
@@ -144,13 +153,8 @@ def _thread(keys: Row, t: _Obj) -> Row:
     origin = _obj(t.get("origin"))
     return {
         **keys,
-        "thread_id": _str(t.get("thread_id")),
-        "agent_path": _str(t.get("agent_path")),
-        "nickname": _str(t.get("nickname")),
-        "parent_thread_id": _str(origin.get("parent_thread_id")),
-        "spawn_edge_id": _str(origin.get("spawn_edge_id")),
-        "task_name": _str(origin.get("task_name")),
-        "agent_role": _str(origin.get("agent_role")),
+        **_strs_of(t, "thread_id", "agent_path", "nickname"),
+        **_strs_of(origin, "parent_thread_id", "spawn_edge_id", "task_name", "agent_role"),
         "default_model": _str(t.get("default_model")),
         **_window(t.get("execution")),
         "conversation_items": len(_strs(t.get("conversation_item_ids"))),
@@ -160,8 +164,7 @@ def _thread(keys: Row, t: _Obj) -> Row:
 def _turn(keys: Row, t: _Obj) -> Row:
     return {
         **keys,
-        "codex_turn_id": _str(t.get("codex_turn_id")),
-        "thread_id": _str(t.get("thread_id")),
+        **_strs_of(t, "codex_turn_id", "thread_id"),
         **_window(t.get("execution")),
         "input_items": len(_strs(t.get("input_item_ids"))),
     }
@@ -194,18 +197,20 @@ def _item(keys: Row, i: _Obj) -> Row:
         producers.append({"type": _str(p.get("type")), "id": ident})
     return {
         **keys,
-        "item_id": _str(i.get("item_id")),
-        "thread_id": _str(i.get("thread_id")),
-        "codex_turn_id": _str(i.get("codex_turn_id")),
-        "responses_item_id": _str(i.get("responses_item_id")),
-        "role": _str(i.get("role")),
-        "channel": _str(i.get("channel")),
-        "kind": _str(i.get("kind")),
-        "call_id": _str(i.get("call_id")),
+        **_strs_of(
+            i,
+            "item_id",
+            "thread_id",
+            "codex_turn_id",
+            "responses_item_id",
+            "role",
+            "channel",
+            "kind",
+            "call_id",
+        ),
         "first_seen_at": _int(i.get("first_seen_at_unix_ms")),
         "accepted_at": _int(i.get("accepted_at_unix_ms")),
-        "author": _str(meta.get("author")),
-        "recipient": _str(meta.get("recipient")),
+        **_strs_of(meta, "author", "recipient"),
         "part_types": [str(p.get("type")) for p in parts],
         "text": text,
         "text_chars": len(text),
@@ -218,21 +223,24 @@ def _inference(keys: Row, c: _Obj) -> Row:
     usage = _obj(c.get("usage"))
     return {
         **keys,
-        "inference_call_id": _str(c.get("inference_call_id")),
-        "thread_id": _str(c.get("thread_id")),
-        "codex_turn_id": _str(c.get("codex_turn_id")),
-        "model": _str(c.get("model")),
-        "provider_name": _str(c.get("provider_name")),
-        "response_id": _str(c.get("response_id")),
-        "upstream_request_id": _str(c.get("upstream_request_id")),
+        **_strs_of(
+            c,
+            "inference_call_id",
+            "thread_id",
+            "codex_turn_id",
+            "model",
+            "provider_name",
+            "response_id",
+            "upstream_request_id",
+        ),
         **_window(c.get("execution")),
         **{name: _int(usage.get(name)) for name in TOKEN_NAMES},
         "request_items": len(_strs(c.get("request_item_ids"))),
         "response_items": len(_strs(c.get("response_item_ids"))),
         "tool_calls_started": len(_strs(c.get("tool_call_ids_started_by_response"))),
-        "raw_request_payload_id": _str(c.get("raw_request_payload_id")),
-        "prepared_prompt_payload_id": _str(c.get("prepared_prompt_payload_id")),
-        "raw_response_payload_id": _str(c.get("raw_response_payload_id")),
+        **_strs_of(
+            c, "raw_request_payload_id", "prepared_prompt_payload_id", "raw_response_payload_id"
+        ),
     }
 
 
@@ -251,28 +259,22 @@ def _tool(keys: Row, t: _Obj) -> Row:
     summary = _obj(t.get("summary"))
     return {
         **keys,
-        "tool_call_id": _str(t.get("tool_call_id")),
-        "thread_id": _str(t.get("thread_id")),
+        **_strs_of(t, "tool_call_id", "thread_id"),
         "codex_turn_id": _str(t.get("started_by_codex_turn_id")),
         "tool_name": _tool_name(kind, tag),
         "kind": tag,
         "mcp_server": _str(kind.get("server")),
         "mcp_tool": _str(kind.get("tool")),
-        "model_visible_call_id": _str(t.get("model_visible_call_id")),
-        "mcp_call_id": _str(t.get("mcp_call_id")),
-        "code_mode_runtime_tool_id": _str(t.get("code_mode_runtime_tool_id")),
+        **_strs_of(t, "model_visible_call_id", "mcp_call_id", "code_mode_runtime_tool_id"),
         "requester": _str(requester.get("type")),
         "requester_code_cell_id": _str(requester.get("code_cell_id")),
-        "started_code_cell_id": _str(t.get("started_code_cell_id")),
-        "terminal_operation_id": _str(t.get("terminal_operation_id")),
+        **_strs_of(t, "started_code_cell_id", "terminal_operation_id"),
         **_window(t.get("execution")),
         "summary_type": _str(summary.get("type")),
         "summary_label": _str(summary.get("label")),
         "input_preview": _str(summary.get("input_preview") or summary.get("message_preview")),
-        "output_preview": _str(summary.get("output_preview")),
-        "target_agent_path": _str(summary.get("target_agent_path")),
-        "raw_invocation_payload_id": _str(t.get("raw_invocation_payload_id")),
-        "raw_result_payload_id": _str(t.get("raw_result_payload_id")),
+        **_strs_of(summary, "output_preview", "target_agent_path"),
+        **_strs_of(t, "raw_invocation_payload_id", "raw_result_payload_id"),
         "raw_runtime_payload_ids": _strs(t.get("raw_runtime_payload_ids")),
     }
 
@@ -283,21 +285,15 @@ def _terminal(keys: Row, op: _Obj, tools: dict[str, _Obj]) -> Row:
     tool = tools.get(str(op.get("tool_call_id")), {})
     return {
         **keys,
-        "operation_id": _str(op.get("operation_id")),
-        "terminal_id": _str(op.get("terminal_id")),
-        "tool_call_id": _str(op.get("tool_call_id")),
+        **_strs_of(op, "operation_id", "terminal_id", "tool_call_id"),
         "thread_id": _str(tool.get("thread_id")),
         "kind": _str(op.get("kind")),
         **_window(op.get("execution")),
         "command": _strs(request.get("command")),
-        "display_command": _str(request.get("display_command")),
-        "cwd": _str(request.get("cwd")),
-        "stdin": _str(request.get("stdin")),
-        "yield_time_ms": _int(request.get("yield_time_ms")),
-        "max_output_tokens": _int(request.get("max_output_tokens")),
+        **_strs_of(request, "display_command", "cwd", "stdin"),
+        **_ints_of(request, "yield_time_ms", "max_output_tokens"),
         "exit_code": _int(result.get("exit_code")),
-        "stdout": _str(result.get("stdout")),
-        "stderr": _str(result.get("stderr")),
+        **_strs_of(result, "stdout", "stderr"),
         "original_token_count": _int(result.get("original_token_count")),
         "raw_payload_ids": _strs(op.get("raw_payload_ids")),
     }
@@ -306,12 +302,15 @@ def _terminal(keys: Row, op: _Obj, tools: dict[str, _Obj]) -> Row:
 def _cell(keys: Row, c: _Obj) -> Row:
     return {
         **keys,
-        "code_cell_id": _str(c.get("code_cell_id")),
-        "thread_id": _str(c.get("thread_id")),
-        "codex_turn_id": _str(c.get("codex_turn_id")),
-        "model_visible_call_id": _str(c.get("model_visible_call_id")),
-        "runtime_cell_id": _str(c.get("runtime_cell_id")),
-        "source_item_id": _str(c.get("source_item_id")),
+        **_strs_of(
+            c,
+            "code_cell_id",
+            "thread_id",
+            "codex_turn_id",
+            "model_visible_call_id",
+            "runtime_cell_id",
+            "source_item_id",
+        ),
         **_window(c.get("execution")),
         "runtime_status": _str(c.get("runtime_status")),
         "initial_response_at": _int(c.get("initial_response_at_unix_ms")),
@@ -321,8 +320,7 @@ def _cell(keys: Row, c: _Obj) -> Row:
         "output_items": len(_strs(c.get("output_item_ids"))),
         "nested_tool_calls": len(_strs(c.get("nested_tool_call_ids"))),
         "wait_tool_calls": len(_strs(c.get("wait_tool_call_ids"))),
-        "raw_initial_response_payload_id": _str(c.get("raw_initial_response_payload_id")),
-        "raw_result_payload_id": _str(c.get("raw_result_payload_id")),
+        **_strs_of(c, "raw_initial_response_payload_id", "raw_result_payload_id"),
     }
 
 
@@ -334,16 +332,13 @@ def _compaction(keys: Row, c: _Obj, requests: dict[str, _Obj]) -> Row:
     last = mine[-1] if mine else {}
     return {
         **keys,
-        "compaction_id": _str(c.get("compaction_id")),
-        "thread_id": _str(c.get("thread_id")),
-        "codex_turn_id": _str(c.get("codex_turn_id")),
+        **_strs_of(c, "compaction_id", "thread_id", "codex_turn_id"),
         "installed_at": _int(c.get("installed_at_unix_ms")),
         "marker_item_id": _str(c.get("marker_item_id")),
         "input_items": len(_strs(c.get("input_item_ids"))),
         "replacement_items": len(_strs(c.get("replacement_item_ids"))),
         "requests": len(_strs(c.get("request_ids"))),
-        "model": _str(last.get("model")),
-        "provider_name": _str(last.get("provider_name")),
+        **_strs_of(last, "model", "provider_name"),
         "request_started_at": min(starts, default=None),
         "request_ended_at": max(ends, default=None),
         "request_status": windows[-1]["status"] if windows else None,
@@ -375,8 +370,7 @@ def _edge(keys: Row, e: _Obj, items: dict[str, _Obj], tools: dict[str, _Obj]) ->
     t_type, t_id, t_thread = _anchor(e.get("target"), items, tools)
     return {
         **keys,
-        "edge_id": _str(e.get("edge_id")),
-        "kind": _str(e.get("kind")),
+        **_strs_of(e, "edge_id", "kind"),
         "source_type": s_type,
         "source_id": s_id,
         "source_thread_id": s_thread,
@@ -400,8 +394,7 @@ def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
         "path": _str(ref.get("path")),
         "shard": _int(ref.get("shard")),
         "capture_status": _str(capture.get("status")),
-        "original_bytes": _int(capture.get("original_bytes")),
-        "retained_bytes": _int(capture.get("retained_bytes")),
+        **_ints_of(capture, "original_bytes", "retained_bytes"),
         "part_ids": [str(_obj(p).get("raw_payload_id")) for p in ref.get("parts") or []],
         "text": body.decode("utf-8", "replace") if body is not None else None,
         "text_bytes": len(body) if body is not None else None,

@@ -119,10 +119,7 @@ def _async_create(original: Callable[..., Awaitable[Any]], api: str) -> Callable
         except BaseException as exc:
             _ended_by(call, exc)
             raise
-        if kwargs.get("stream") is True:
-            return _recorded(result, _Recorder(turn, call, api, started, result), True)
-        _finish(call, api, result)
-        return result
+        return _answered(turn, call, api, started, result, kwargs, is_async=True)
 
     return create
 
@@ -140,12 +137,27 @@ def _sync_create(original: Callable[..., Any], api: str) -> Callable[..., Any]:
         except BaseException as exc:
             _ended_by(call, exc)
             raise
-        if kwargs.get("stream") is True:
-            return _recorded(result, _Recorder(turn, call, api, started, result), False)
-        _finish(call, api, result)
-        return result
+        return _answered(turn, call, api, started, result, kwargs, is_async=False)
 
     return create
+
+
+def _answered(
+    turn: Turn,
+    call: InferenceCall,
+    api: str,
+    started: int,
+    result: Any,
+    kwargs: dict[str, Any],
+    *,
+    is_async: bool,
+) -> Any:
+    """What an instrumented ``create`` hands back: a stream wrapped so that reading it
+    records it, else the answer, recorded now. One place for both the async and sync client."""
+    if kwargs.get("stream") is True:
+        return _recorded(result, _Recorder(turn, call, api, started, result), is_async)
+    _finish(call, api, result)
+    return result
 
 
 def _ended_by(

@@ -56,6 +56,7 @@ import attrs
 import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
+from ._values import same_items
 
 #: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
 #: raises on an odd value).
@@ -292,7 +293,7 @@ class ItemStore:
         if thread is None:
             thread = self._threads[thread_id] = _Thread()
         known = len(thread.items)
-        if known and len(items) >= known and _same(items[:known], thread.items):
+        if known and len(items) >= known and same_items(items[:known], thread.items):
             start = known  # the usual case: the previous history, then new items
             new_refs = [self._lookup(thread, item) for item in items[known:]]
             refs = thread.refs + new_refs
@@ -469,14 +470,3 @@ class ItemStore:
 
 def _all_available(refs: Sequence[RawPayloadRef]) -> bool:
     return all(part.available for ref in refs for part in ref.walk())
-
-
-def _same(new: Sequence[Any], old: list[Any]) -> bool:
-    """``new == old``, identity first (C speed); a value whose ``==`` raises (an array
-    that refuses to be a bool) only means "not the same"."""
-    if new.__class__ is not list:
-        new = list(new)
-    try:
-        return bool(new == old)
-    except Exception:
-        return False

@@ -35,7 +35,7 @@ import json
 import math
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -353,3 +353,25 @@ def canonical_bytes(value: Any) -> bytes:
 
 def _ignore(kind: str) -> None:
     return None
+
+
+def same_items(new: Sequence[Any], old: list[Any]) -> bool:
+    """Whether a request starts with the items sent last time: how the recorder tells a
+    growing conversation from a new one.
+
+    ``new == old``, identity first (C speed); a value whose ``==`` raises (an array that
+    refuses to be a bool) only means "not the same".
+
+    Args:
+        new: the items to compare (a prefix of the new request).
+        old: the items recorded before.
+
+    Returns:
+        Whether they are equal.
+    """
+    if new.__class__ is not list:
+        new = list(new)
+    try:
+        return bool(new == old)
+    except Exception:
+        return False

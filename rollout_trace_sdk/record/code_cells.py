@@ -70,9 +70,6 @@ class CodeCell(Handle):
             namespace=namespace,
             arguments=arguments,
             custom_input=input,
-            search=None,
-            command=None,
-            model_visible_call_id=None,
             code_cell=self,
             runtime_tool_id=runtime_tool_id,
         )
@@ -147,14 +144,8 @@ class _NullCodeCell(NullLifecycle, CodeCell):
     __slots__ = ()
     INSTANCE: ClassVar[CodeCell]
 
-    def __init__(self) -> None:
-        self.runtime_cell_id = ""
-        self._initial = True
-        self._done = True
-        self._live = False
-
     tool_call = returning(lambda: _NullToolCall.INSTANCE)
     yielded = finished = terminated = ignore
 
 
-_NullCodeCell.INSTANCE = _NullCodeCell()
+_NullCodeCell.INSTANCE = _NullCodeCell(runtime_cell_id="", _initial=True, _done=True, _live=False)

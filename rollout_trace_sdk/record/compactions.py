@@ -194,11 +194,6 @@ class _NullCompactionRequest(NullLifecycle, CompactionRequest):
     __slots__ = ()
     INSTANCE: ClassVar[CompactionRequest]
 
-    def __init__(self) -> None:
-        self.compaction_id = ""
-        self.compaction_request_id = ""
-        self._done = True
-
     failed = ignore
 
     def completed(self, output_items: Sequence[Any]) -> list[Any]:
@@ -209,10 +204,6 @@ class _NullCompaction(NullLifecycle, Compaction):
     __slots__ = ()
     INSTANCE: ClassVar[Compaction]
 
-    def __init__(self) -> None:
-        self.compaction_id = ""
-        self._installed = False
-
     request = returning(lambda: _NullCompactionRequest.INSTANCE)
 
     def installed(
@@ -221,5 +212,7 @@ class _NullCompaction(NullLifecycle, Compaction):
         return list(replacement_history)
 
 
-_NullCompactionRequest.INSTANCE = _NullCompactionRequest()
-_NullCompaction.INSTANCE = _NullCompaction()
+_NullCompactionRequest.INSTANCE = _NullCompactionRequest(
+    compaction_id="", compaction_request_id="", _done=True
+)
+_NullCompaction.INSTANCE = _NullCompaction(compaction_id="", _installed=False)

@@ -268,12 +268,6 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
     __slots__ = ()
     INSTANCE: ClassVar[InferenceCall]
 
-    def __init__(self) -> None:
-        self.inference_call_id = ""
-        self.request = {}
-        self._done = True
-        self._refs = None
-
     @property
     def headers(self) -> dict[str, str]:
         return {}
@@ -286,4 +280,6 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
     failed = cancelled = ignore
 
 
-_NullInferenceCall.INSTANCE = _NullInferenceCall()
+_NullInferenceCall.INSTANCE = _NullInferenceCall(
+    inference_call_id="", request={}, _done=True, _refs=None
+)

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ._values import canonical_bytes
+from ._values import canonical_bytes, same_items
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
 _ID_PREFIX: Final[dict[str, str]] = {
@@ -131,7 +131,7 @@ class ItemIds:
         """Items sent to the model: the k-th id-less occurrence of some content in the list
         gets occurrence k, skipping ids the list already holds."""
         known = len(self._last_in)
-        if known and len(items) >= known and _same(items[:known], self._last_in):
+        if known and len(items) >= known and same_items(items[:known], self._last_in):
             # the previous request resent, then new items: earlier ids stay as they were
             new = [plain(item) for item in items[known:]]
             used = self._last_used
@@ -325,14 +325,3 @@ def usage_payload(usage: TokenUsage | Mapping[str, Any] | object) -> dict[str, i
         cache_write_input_tokens=_int(usage.get("cache_write_input_tokens")),
         total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
     ).to_payload()
-
-
-def _same(new: Sequence[Any], old: list[Any]) -> bool:
-    """``new == old`` (identity first, at C speed); values whose ``==`` raises only mean
-    "not the same"."""
-    if new.__class__ is not list:
-        new = list(new)
-    try:
-        return bool(new == old)
-    except Exception:
-        return False

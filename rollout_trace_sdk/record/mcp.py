@@ -92,15 +92,10 @@ class _NullMcpCall(NullLifecycle, McpCall):
     __slots__ = ()
     INSTANCE: ClassVar[McpCall]
 
-    def __init__(self) -> None:
-        self.mcp_call_id = ""
-        self.tool_call_id = ""
-        self._done = True
-
     def meta(self, meta: Any = None) -> Any:
         return meta
 
     completed = failed = ignore
 
 
-_NullMcpCall.INSTANCE = _NullMcpCall()
+_NullMcpCall.INSTANCE = _NullMcpCall(mcp_call_id="", tool_call_id="", _done=True)

@@ -61,6 +61,18 @@ class NullLifecycle:
     enabled: ClassVar[bool] = False
     __slots__ = ()
 
+    def __init__(self, **blank: object) -> None:
+        """Make the twin's one instance.
+
+        No twin writes out an ``__init__`` of its own, and none calls the live one: there is
+        nothing to record into.
+
+        Args:
+            **blank: the live class's attributes, blank (those the twin may be asked for).
+        """
+        for name, value in blank.items():
+            setattr(self, name, value)
+
     @property
     def ended(self) -> bool:
         return True

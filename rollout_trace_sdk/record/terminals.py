@@ -101,12 +101,7 @@ class _NullTerminalSession(NullLifecycle, TerminalSession):
     __slots__ = ()
     INSTANCE: ClassVar[TerminalSession]
 
-    def __init__(self) -> None:
-        self.tool_call_id = ""
-        self.process_id = None
-        self._done = True
-
     exited = ignore
 
 
-_NullTerminalSession.INSTANCE = _NullTerminalSession()
+_NullTerminalSession.INSTANCE = _NullTerminalSession(tool_call_id="", process_id=None, _done=True)

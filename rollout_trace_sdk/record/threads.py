@@ -400,8 +400,6 @@ class Turn(Handle):
             search=search,
             command=command,
             model_visible_call_id=tool_call_id,
-            code_cell=None,
-            runtime_tool_id=None,
         )
         return started(tool, _NullToolCall.INSTANCE)
 
@@ -530,19 +528,6 @@ class _NullAgentThread(NullLifecycle, AgentThread):
 
     __slots__ = ()
 
-    def __init__(self) -> None:  # no super().__init__: there is nothing to record into
-        self.thread_id = ""
-        self.agent_path = ""
-        self.parent = None
-        self.depth = 0
-        self.task_name = None
-        self.nickname = None
-        self.role = None
-        self.model = ""
-        self.provider_name = ""
-        self._done = False
-        self._live = False
-
     turn = returning(lambda: NULL_TURN)
     spawn = returning(lambda: NULL_THREAD)
     protocol_event = end = ignore
@@ -552,17 +537,25 @@ class _NullAgentThread(NullLifecycle, AgentThread):
         return False
 
 
+NULL_THREAD: AgentThread = _NullAgentThread(
+    thread_id="",
+    agent_path="",
+    parent=None,
+    depth=0,
+    task_name=None,
+    nickname=None,
+    role=None,
+    model="",
+    provider_name="",
+    _done=False,
+    _live=False,
+)
+
+
 class _NullTurn(NullLifecycle, Turn):
     """The disabled twin of :class:`Turn`."""
 
     __slots__ = ()
-
-    def __init__(self) -> None:
-        self.thread = NULL_THREAD
-        self.turn_id = ""
-        self.last_agent_message = None
-        self._done = False
-        self._live = False
 
     accept_item_id = end = ignore
     inference = returning(lambda: _NullInferenceCall.INSTANCE)
@@ -585,8 +578,9 @@ class _NullTurn(NullLifecycle, Turn):
         return False
 
 
-NULL_THREAD: AgentThread = _NullAgentThread()
-NULL_TURN: Turn = _NullTurn()
+NULL_TURN: Turn = _NullTurn(
+    thread=NULL_THREAD, turn_id="", last_agent_message=None, _done=False, _live=False
+)
 
 
 _TOOL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})

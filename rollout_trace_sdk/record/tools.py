@@ -57,14 +57,14 @@ class ToolCall(ToolWork):
         tool_call_id: str,
         name: str,
         *,
-        namespace: str | None,
-        arguments: str | Mapping[str, Any] | None,
-        custom_input: str | None,
-        search: Mapping[str, Any] | None,
-        command: Sequence[str] | None,
-        model_visible_call_id: str | None,
-        code_cell: CodeCell | None,
-        runtime_tool_id: str | None,
+        namespace: str | None = None,
+        arguments: str | Mapping[str, Any] | None = None,
+        custom_input: str | None = None,
+        search: Mapping[str, Any] | None = None,
+        command: Sequence[str] | None = None,
+        model_visible_call_id: str | None = None,
+        code_cell: CodeCell | None = None,
+        runtime_tool_id: str | None = None,
     ) -> None:
         super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
         self._turn = turn
@@ -456,17 +456,6 @@ class _NullToolCall(NullLifecycle, ToolCall):
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
 
-    def __init__(self) -> None:
-        self.tool_call_id = ""
-        self.name = ""
-        self.model_visible_call_id = None
-        self.requesting_cell = None
-        self.kind = ev.ToolCallKind.other("")
-        self._waits_on = None
-        self._done = True
-        self._terminal = True
-        self._live = False
-
     completed_value = failed = cancelled = stdin_target = ignore
     runtime_started = runtime_ended = ignore
     agent_interacted = agent_interrupted = wait_started = wait_ended = ignore
@@ -491,4 +480,14 @@ def _null_thread() -> AgentThread:
     return NULL_THREAD
 
 
-_NullToolCall.INSTANCE = _NullToolCall()
+_NullToolCall.INSTANCE = _NullToolCall(
+    tool_call_id="",
+    name="",
+    model_visible_call_id=None,
+    requesting_cell=None,
+    kind=ev.ToolCallKind.other(""),
+    _waits_on=None,
+    _done=True,
+    _terminal=True,
+    _live=False,
+)
