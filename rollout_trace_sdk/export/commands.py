@@ -28,6 +28,14 @@ def add_parsers(commands: Any) -> None:
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write")
     export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+    export.add_argument(
+        "--endpoint", metavar="URL", help="otlp: send to this OTLP/HTTP receiver (not with -o)"
+    )
+    export.add_argument(
+        "--inline-payloads",
+        action="store_true",
+        help="otlp: put messages, tool arguments/results and payload bodies on the spans",
+    )
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -70,6 +78,21 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Send OpenTelemetry GenAI spans to an OTLP/HTTP receiver, or write OTLP/JSON lines."""
+    try:
+        from .otlp_run import export_otlp
+    except ImportError as exc:
+        print(
+            f"rollout-trace export: --format otlp needs the otel extra "
+            f"(pip install 'rollout-trace-sdk[otel]'): {exc}",
+            file=err,
+        )
+        return 2
+    return export_otlp(args, out, err)
+
+
 _FORMATS: Final[dict[str, _Writer]] = {
+    "otlp": _otlp,
     "perfetto": _perfetto,
 }
