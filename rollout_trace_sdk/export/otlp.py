@@ -173,6 +173,10 @@ def _order(obj: _Obj) -> tuple[int, int]:
     return (_ms(execution.get("started_at_unix_ms")) or 0, _ms(execution.get("started_seq")) or 0)
 
 
+def _sorted(table: dict[str, _Obj]) -> list[tuple[str, _Obj]]:
+    return sorted(table.items(), key=lambda kv: (*_order(kv[1]), kv[0]))
+
+
 def _cut(text: str) -> str:
     if len(text) <= MAX_INLINE_CHARS:
         return text
@@ -256,17 +260,16 @@ class _Mapper:
     def span_id(self, kind: str, node_id: Any) -> int:
         return span_id_of(self.trace_id, kind, str(node_id))
 
-    def thread_parent(self, thread: _Obj) -> int:
+    def thread_parent(self, thread_id: str, thread: _Obj) -> int:
         """The spawning tool call, else the parent thread, else the root; the root too when
         following parents would loop (a malformed state), so the tree stays a tree."""
         seen: set[str] = set()
-        current: _Obj | None = thread
-        while current is not None:
-            thread_id = str(current.get("thread_id"))
-            if thread_id in seen:
+        current: str | None = thread_id
+        while current is not None and current in self.threads:
+            if current in seen:
                 return self.root_id
-            seen.add(thread_id)
-            current = self.threads.get(str(self._origin_parent(current)))
+            seen.add(current)
+            current = self._origin_parent(self.threads[current])
         origin = thread.get("origin")
         if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
             return self.root_id
@@ -303,16 +306,18 @@ class _Mapper:
     def run(self) -> OtlpTrace:
         self.link_edges()
         spans = [self.root()]
-        for thread in sorted(self.threads.values(), key=_order):
-            spans.append(self.thread(thread))
-        for turn in sorted(self.turns.values(), key=_order):
-            spans.append(self.turn(turn))
-        for call in sorted(self.calls.values(), key=_order):
-            spans.append(self.chat(call))
-        for request in sorted(self.compactions.values(), key=_order):
-            spans.append(self.compaction(request))
-        for tool in sorted(self.tools.values(), key=_order):
-            spans.append(self.tool(tool))
+        # Span ids come from the tables' keys (the ids every reference uses), not from the
+        # objects' own id fields, which a damaged state may lack.
+        for key, thread in _sorted(self.threads):
+            spans.append(self.thread(key, thread))
+        for key, turn in _sorted(self.turns):
+            spans.append(self.turn(key, turn))
+        for key, call in _sorted(self.calls):
+            spans.append(self.chat(key, call))
+        for key, request in _sorted(self.compactions):
+            spans.append(self.compaction(key, request))
+        for key, tool in _sorted(self.tools):
+            spans.append(self.tool(key, tool))
         spans = [attrs.evolve(s, links=tuple(self.links.get(s.span_id, ()))) for s in spans]
         resource: dict[str, AttrValue] = {"service.name": "rollout-trace"}
         return OtlpTrace(trace_id=self.trace_id, resource=resource, spans=spans)
@@ -364,8 +369,7 @@ class _Mapper:
             error=error,
         )
 
-    def thread(self, thread: _Obj) -> OtlpSpan:
-        thread_id = str(thread.get("thread_id"))
+    def thread(self, thread_id: str, thread: _Obj) -> OtlpSpan:
         raw_origin = thread.get("origin")
         origin: _Obj = raw_origin if isinstance(raw_origin, Mapping) else {}
         name = thread.get("nickname") or origin.get("task_name") or thread.get("agent_path")
@@ -394,7 +398,7 @@ class _Mapper:
         start, end = self.window(thread, self.start)
         return OtlpSpan(
             span_id=self.span_id("thread", thread_id),
-            parent_id=self.thread_parent(thread),
+            parent_id=self.thread_parent(thread_id, thread),
             name=f"invoke_agent {attributes[AGENT_NAME]}",
             kind="internal",
             start_ns=start,
@@ -408,12 +412,12 @@ class _Mapper:
         start = _ms(_execution(thread).get("started_at_unix_ms")) if thread else None
         return self.start if start is None else start
 
-    def turn(self, turn: _Obj) -> OtlpSpan:
-        attributes: dict[str, AttrValue] = {f"{OURS}.turn_id": str(turn.get("codex_turn_id"))}
+    def turn(self, turn_id: str, turn: _Obj) -> OtlpSpan:
+        attributes: dict[str, AttrValue] = {f"{OURS}.turn_id": turn_id}
         error = self.status(turn, attributes)
         start, end = self.window(turn, self._thread_start(turn.get("thread_id")))
         return OtlpSpan(
-            span_id=self.span_id("turn", turn.get("codex_turn_id")),
+            span_id=self.span_id("turn", turn_id),
             parent_id=self.owner(turn.get("thread_id"), None),
             name="turn",
             kind="internal",
@@ -423,13 +427,13 @@ class _Mapper:
             error=error,
         )
 
-    def chat(self, call: _Obj) -> OtlpSpan:
+    def chat(self, call_id: str, call: _Obj) -> OtlpSpan:
         model = str(call.get("model") or "")
         attributes: dict[str, AttrValue] = {
             OPERATION: "chat",
             PROVIDER: str(call.get("provider_name") or "_OTHER"),
             REQUEST_MODEL: model,
-            f"{OURS}.inference_call_id": str(call.get("inference_call_id")),
+            f"{OURS}.inference_call_id": call_id,
         }
         if isinstance(call.get("response_id"), str):
             attributes[RESPONSE_ID] = call["response_id"]
@@ -462,7 +466,7 @@ class _Mapper:
         error = self.status(call, attributes)
         start, end = self.window(call, self._thread_start(call.get("thread_id")))
         return OtlpSpan(
-            span_id=self.span_id("inference", call.get("inference_call_id")),
+            span_id=self.span_id("inference", call_id),
             parent_id=self.owner(call.get("thread_id"), call.get("codex_turn_id")),
             name=f"chat {model}".rstrip(),
             kind="client",
@@ -472,14 +476,14 @@ class _Mapper:
             error=error,
         )
 
-    def compaction(self, request: _Obj) -> OtlpSpan:
+    def compaction(self, request_id: str, request: _Obj) -> OtlpSpan:
         model = str(request.get("model") or "")
         attributes: dict[str, AttrValue] = {
             OPERATION: "chat",
             PROVIDER: str(request.get("provider_name") or "_OTHER"),
             REQUEST_MODEL: model,
             f"{OURS}.compaction_id": str(request.get("compaction_id")),
-            f"{OURS}.compaction_request_id": str(request.get("compaction_request_id")),
+            f"{OURS}.compaction_request_id": request_id,
         }
         self.refs(
             attributes,
@@ -489,7 +493,7 @@ class _Mapper:
         error = self.status(request, attributes)
         start, end = self.window(request, self._thread_start(request.get("thread_id")))
         return OtlpSpan(
-            span_id=self.span_id("compaction", request.get("compaction_request_id")),
+            span_id=self.span_id("compaction", request_id),
             parent_id=self.owner(request.get("thread_id"), request.get("codex_turn_id")),
             name=f"chat {model}".rstrip(),
             kind="client",
@@ -499,10 +503,10 @@ class _Mapper:
             error=error,
         )
 
-    def tool(self, tool: _Obj) -> OtlpSpan:
+    def tool(self, tool_id: str, tool: _Obj) -> OtlpSpan:
         name = tool_name(tool)
         kind = tool.get("kind")
-        call_id = tool.get("model_visible_call_id") or tool.get("tool_call_id")
+        call_id = tool.get("model_visible_call_id") or tool_id
         attributes: dict[str, AttrValue] = {
             OPERATION: "execute_tool",
             TOOL_NAME: name,
@@ -510,7 +514,7 @@ class _Mapper:
             TOOL_TYPE: "extension"
             if isinstance(kind, Mapping) and kind.get("type") == "mcp"
             else "function",
-            f"{OURS}.tool_call_id": str(tool.get("tool_call_id")),
+            f"{OURS}.tool_call_id": tool_id,
         }
         requester = tool.get("requester")
         if isinstance(requester, Mapping) and requester.get("type") == "code_cell":
@@ -529,7 +533,7 @@ class _Mapper:
         error = self.status(tool, attributes, result)
         start, end = self.window(tool, self._thread_start(tool.get("thread_id")))
         return OtlpSpan(
-            span_id=self.span_id("tool", tool.get("tool_call_id")),
+            span_id=self.span_id("tool", tool_id),
             parent_id=self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id")),
             name=f"execute_tool {name}",
             kind="internal",
