@@ -26,7 +26,8 @@ by default: ``rollout_trace.payload.<role>`` names the bundle's ``raw_payload:N`
 ``inline`` the conversation itself goes into ``gen_ai.input.messages``,
 ``gen_ai.output.messages``, ``gen_ai.tool.call.arguments`` and ``gen_ai.tool.call.result`` (all
 opt-in content in the conventions), and each referenced payload body, when a reader is given,
-into ``rollout_trace.payload.<role>.body``; long values are cut at :data:`MAX_INLINE_CHARS`.
+into ``rollout_trace.payload.<role>.body``; long values are cut at
+:data:`.otlp_content.MAX_INLINE_CHARS`.
 """
 
 from __future__ import annotations
@@ -37,12 +38,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal
 
 import attrs
-import orjson
 
 from ..view.model import tool_name
+from .otlp_content import Conversation, cut
 
-#: Longest inlined attribute value, in characters (receivers cap attribute and request sizes).
-MAX_INLINE_CHARS: Final = 64 * 1024
 #: Execution statuses reported as span status ERROR.
 FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
 
@@ -177,32 +176,6 @@ def _sorted(table: dict[str, _Obj]) -> list[tuple[str, _Obj]]:
     return sorted(table.items(), key=lambda kv: (*_order(kv[1]), kv[0]))
 
 
-def _cut(text: str) -> str:
-    if len(text) <= MAX_INLINE_CHARS:
-        return text
-    return text[:MAX_INLINE_CHARS] + f"… ({len(text) - MAX_INLINE_CHARS:,} more characters)"
-
-
-def _body_text(item: _Obj | None) -> str:
-    """A conversation item's body as text: text, summaries, JSON summaries, code, labels."""
-    body = item.get("body") if item else None
-    parts = body.get("parts") if isinstance(body, Mapping) else None
-    out: list[str] = []
-    for part in parts if isinstance(parts, list) else ():
-        if not isinstance(part, Mapping):
-            continue
-        kind = part.get("type")
-        if kind in ("text", "summary"):
-            out.append(str(part.get("text", "")))
-        elif kind == "json":
-            out.append(str(part.get("summary", "")))
-        elif kind == "code":
-            out.append(str(part.get("source", "")))
-        elif kind in ("encoded", "payload_ref"):
-            out.append(f"[{part.get('label', kind)}]")
-    return "\n".join(p for p in out if p)
-
-
 class _Mapper:
     """Walks the state once; spans are built in a fixed order so the output is stable."""
 
@@ -218,11 +191,7 @@ class _Mapper:
         self.tools = _table(state, "tool_calls")
         self.compactions = _table(state, "compaction_requests")
         self.edges = _table(state, "interaction_edges")
-        self.tool_by_call_id = {
-            str(t.get("model_visible_call_id")): t
-            for t in self.tools.values()
-            if t.get("model_visible_call_id") is not None
-        }
+        self.conversation = Conversation(self.items, self.tools)
         self.root_id = span_id_of(self.trace_id, "rollout", str(state.get("rollout_id")))
         self.start = _ms(state.get("started_at_unix_ms")) or self._earliest()
         self.horizon = max(self._latest(), self.start)
@@ -329,7 +298,7 @@ class _Mapper:
         if status not in FAILED_STATUSES:
             return None
         attributes[ERROR_TYPE] = status
-        return _cut(text) if text else status
+        return cut(text) if text else status
 
     def refs(self, attributes: dict[str, AttrValue], **payloads: Any) -> None:
         """Payload references (and, inlined, their bodies)."""
@@ -338,7 +307,7 @@ class _Mapper:
                 continue
             attributes[f"{OURS}.payload.{role}"] = payload_id
             if self.payload is not None and (body := self.payload(payload_id)) is not None:
-                attributes[f"{OURS}.payload.{role}.body"] = _cut(body)
+                attributes[f"{OURS}.payload.{role}.body"] = cut(body)
 
     def root(self) -> OtlpSpan:
         state = self.state
@@ -455,8 +424,12 @@ class _Mapper:
         attributes[f"{OURS}.request_items"] = len(requests)
         attributes[f"{OURS}.response_items"] = len(responses)
         if self.inline:
-            attributes[INPUT_MESSAGES] = self.messages(requests)
-            attributes[OUTPUT_MESSAGES] = self.output(call, responses)
+            attributes[INPUT_MESSAGES] = self.conversation.input_messages(requests)
+            attributes[OUTPUT_MESSAGES] = self.conversation.output_messages(
+                responses,
+                failed=str(_execution(call).get("status")) in FAILED_STATUSES,
+                called_tools=bool(call.get("tool_call_ids_started_by_response")),
+            )
         self.refs(
             attributes,
             request=call.get("raw_request_payload_id"),
@@ -519,12 +492,12 @@ class _Mapper:
         requester = tool.get("requester")
         if isinstance(requester, Mapping) and requester.get("type") == "code_cell":
             attributes[f"{OURS}.requester_code_cell_id"] = str(requester.get("code_cell_id"))
-        result = self.item_texts(tool.get("model_visible_output_item_ids"))
+        result = self.conversation.texts(tool.get("model_visible_output_item_ids"))
         if self.inline:
-            attributes[TOOL_ARGUMENTS] = _cut(
-                self.item_texts(tool.get("model_visible_call_item_ids"))
+            attributes[TOOL_ARGUMENTS] = cut(
+                self.conversation.texts(tool.get("model_visible_call_item_ids"))
             )
-            attributes[TOOL_RESULT] = _cut(result)
+            attributes[TOOL_RESULT] = cut(result)
         self.refs(
             attributes,
             invocation=tool.get("raw_invocation_payload_id"),
@@ -542,54 +515,6 @@ class _Mapper:
             attributes=attributes,
             error=error,
         )
-
-    # -- content -------------------------------------------------------------------------
-
-    def item_texts(self, ids: Any) -> str:
-        if not isinstance(ids, list):
-            return ""
-        return "\n".join(_body_text(self.items.get(str(i))) for i in ids)
-
-    def message(self, item: _Obj) -> dict[str, Any]:
-        """A conversation item in the conventions' message shape (role + parts)."""
-        role = {"developer": "system"}.get(str(item.get("role")), str(item.get("role")))
-        kind = item.get("kind")
-        text = _body_text(item)
-        call_id = item.get("call_id")
-        part: dict[str, Any]
-        if kind in ("function_call", "custom_tool_call"):
-            tool = self.tool_by_call_id.get(str(call_id))
-            name = tool_name(tool) if tool else "unknown"
-            part = {"type": "tool_call", "id": call_id, "name": name, "arguments": text}
-        elif kind in ("function_call_output", "custom_tool_call_output"):
-            role = "tool"
-            part = {"type": "tool_call_response", "id": call_id, "response": text}
-        elif kind == "reasoning":
-            part = {"type": "reasoning", "content": text}
-        else:
-            part = {"type": "text", "content": text}
-        return {"role": role, "parts": [part]}
-
-    def messages(self, ids: list[Any]) -> str:
-        found = [self.items[str(i)] for i in ids if str(i) in self.items]
-        return _cut(orjson.dumps([self.message(item) for item in found]).decode())
-
-    def output(self, call: _Obj, ids: list[Any]) -> str:
-        """The response as one assistant message (one choice), with a finish reason."""
-        parts = [
-            part
-            for i in ids
-            if str(i) in self.items
-            for part in self.message(self.items[str(i)])["parts"]
-        ]
-        if str(_execution(call).get("status")) in FAILED_STATUSES:
-            reason = "error"
-        elif call.get("tool_call_ids_started_by_response"):
-            reason = "tool_call"
-        else:
-            reason = "stop"
-        message = {"role": "assistant", "parts": parts, "finish_reason": reason}
-        return _cut(orjson.dumps([message]).decode())
 
     # -- links ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from rollout_trace_sdk.export.otlp import (
     span_id_of,
     trace_id_of,
 )
+from rollout_trace_sdk.export.otlp_content import MAX_INLINE_CHARS
 from rollout_trace_sdk.export.otlp_sdk import traces_url
 
 from ..conftest import PLANTED_ERROR
@@ -135,6 +136,16 @@ def test_references_by_default_content_on_request(demo_state: Any) -> None:
     output = orjson.loads(str(chat.attributes["gen_ai.output.messages"]))
     assert output[0]["role"] == "assistant" and output[0]["finish_reason"] in ("stop", "tool_call")
     assert bodies, "inline read no payload"
+
+
+def test_inlined_values_are_cut(demo_state: Any) -> None:
+    long = "x" * (MAX_INLINE_CHARS * 2)
+    trace = otlp_trace(demo_state, inline=True, payload=lambda _: long)
+    bodies = [v for s in trace.spans for k, v in s.attributes.items() if k.endswith(".body")]
+    assert bodies
+    for body in bodies:
+        assert isinstance(body, str) and body.startswith("x" * MAX_INLINE_CHARS)
+        assert body.endswith(f"({MAX_INLINE_CHARS:,} more characters)")
 
 
 def test_failure_is_an_error_status_with_its_text(failing_state: Path) -> None:
