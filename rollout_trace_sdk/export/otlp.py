@@ -311,16 +311,16 @@ class _Mapper:
 
     def root(self) -> OtlpSpan:
         state = self.state
-        attributes: dict[str, AttrValue] = {
-            OPERATION: "invoke_workflow",
-            WORKFLOW: "rollout",
-            CONVERSATION: str(state.get("rollout_id")),
-            f"{OURS}.rollout_id": str(state.get("rollout_id")),
-            f"{OURS}.trace_id": str(state.get("trace_id")),
-            f"{OURS}.status": str(state.get("status", "running")),
-        }
-        if isinstance(state.get("recording_status"), str):
-            attributes[f"{OURS}.recording_status"] = state["recording_status"]
+        attributes: dict[str, AttrValue] = {OPERATION: "invoke_workflow", WORKFLOW: "rollout"}
+        for key, name in (
+            ("rollout_id", CONVERSATION),
+            ("rollout_id", f"{OURS}.rollout_id"),
+            ("trace_id", f"{OURS}.trace_id"),
+            ("status", f"{OURS}.status"),
+            ("recording_status", f"{OURS}.recording_status"),
+        ):
+            if isinstance(state.get(key), str):  # a damaged state may lack or mistype them
+                attributes[name] = state[key]
         end = _ms(state.get("ended_at_unix_ms"))
         status = str(state.get("status", "running"))
         error = None
