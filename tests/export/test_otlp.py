@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import socket
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -292,3 +293,14 @@ def test_traces_url() -> None:
     assert (
         traces_url("https://x/api/public/otel/v1/traces") == "https://x/api/public/otel/v1/traces"
     )
+
+
+def test_missing_extra_is_named(demo_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the OpenTelemetry packages the command names the extra to install."""
+    for name in ("rollout_trace_sdk.export.otlp_run", "rollout_trace_sdk.export.otlp_sdk"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)  # import fails
+    err = io.StringIO()
+    argv = ["export", "--format", "otlp", str(demo_bundle), "-o", "x.jsonl"]
+    assert main(argv, out=io.StringIO(), err=err) == 2
+    assert "pip install 'rollout-trace-sdk[otel]'" in err.getvalue()
