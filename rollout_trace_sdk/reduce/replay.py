@@ -26,7 +26,7 @@ from . import (
     threads,
     tools,
 )
-from .bundle import Bundle
+from .bundle import Bundle, Progress
 from .context import Replay
 from .errors import MissingPayload, ReduceError
 
@@ -188,10 +188,22 @@ def _locate(exc: ReduceError, log: str | None, line: int, seq: int) -> None:
 
 
 def reduce_bundle(
-    path: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+    path: str | Path,
+    *,
+    lenient: bool = False,
+    skipped: list[str] | None = None,
+    progress: Progress | None = None,
 ) -> RolloutTrace:
     """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``).
 
-    With ``lenient``, what could not be reduced is passed over and described, one sentence
-    each, in ``skipped`` (pass a list to read them)."""
-    return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped))
+    Args:
+        path: the bundle directory.
+        lenient: pass over what cannot be reduced (a killed recorder's leftovers).
+        skipped: receives lenient mode's notes, one sentence each.
+        progress: called now and then with (bytes of trace.jsonl read, its size), for a
+            progress bar; None costs nothing.
+
+    Returns:
+        The reduced state.
+    """
+    return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped, progress=progress))

@@ -110,3 +110,66 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         render_plain(lines, out)
     return 0
+
+
+#: Rows per list in the text summary unless ``--limit`` says otherwise (JSON keeps all).
+SUMMARY_TEXT_LIMIT = 10
+#: Width of the text summary when it is not written to a terminal (``COLUMNS`` overrides).
+SUMMARY_PIPED_WIDTH = 100
+
+
+def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Totals and lists of a rollout: from an up-to-date ``state.json`` when the bundle has
+    one, else reduced now (standard error says which); text or ``--json``."""
+    import orjson
+
+    from .summary import FAILED, build_summary
+    from .summary_source import failure_texts, load_summary_state
+
+    if args.limit is not None and args.limit < 0:
+        print("rollout-trace summary: --limit must be 0 or more", file=err)
+        return 2
+    loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
+    print(f"summary: {loaded.how}", file=err)
+    errors: dict[str, str] = {}
+    if loaded.bundle is not None and _has_failed_calls(loaded.state, FAILED):
+        errors = failure_texts(loaded.bundle)
+    limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
+    try:
+        summary = build_summary(loaded.state, thread=args.thread, limit=limit, errors=errors)
+    except LookupError as exc:
+        print(f"rollout-trace summary: {exc.args[0]}", file=err)
+        return 1
+    if args.json:
+        out.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    from .summary_text import render_plain, render_rich, summary_lines
+
+    terminal = out is sys.stdout and out.isatty()
+    if terminal:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    else:
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() else SUMMARY_PIPED_WIDTH
+    lines = summary_lines(summary, width)
+    if terminal and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+
+        render_rich(lines, Console(file=out, highlight=False, width=width))
+    else:
+        render_plain(lines, out)
+    return 0
+
+
+def _has_failed_calls(state: Any, failed: frozenset[str]) -> bool:
+    """Whether an inference call or a compaction request failed: their error text is only in
+    trace.jsonl, which is then searched."""
+    for key in ("inference_calls", "compaction_requests"):
+        objects = state.get(key)
+        for obj in objects.values() if isinstance(objects, dict) else ():
+            execution = obj.get("execution") if isinstance(obj, dict) else None
+            if isinstance(execution, dict) and execution.get("status") in failed:
+                return True
+    return False
