@@ -125,12 +125,15 @@ class _VersionAction(argparse.Action):
 # --- reduce --------------------------------------------------------------------------------------
 
 
-def _reduce(path: str, *, lenient: bool) -> tuple[Any, list[str]]:
-    """Reduce through the replay package; returns (RolloutTrace, what lenient mode skipped)."""
+def _reduce(path: str, *, lenient: bool, err: TextIO) -> tuple[Any, list[str]]:
+    """Reduce through the replay package (a progress bar on a terminal's stderr when it takes
+    more than a second); returns (RolloutTrace, what lenient mode skipped)."""
     from .reduce import reduce_bundle
+    from .view.progress import reduction_progress
 
     notes: list[str] = []
-    trace = reduce_bundle(path, lenient=lenient, skipped=notes)
+    with reduction_progress(err, f"reducing {Path(path).name}") as progress:
+        trace = reduce_bundle(path, lenient=lenient, skipped=notes, progress=progress)
     return trace, notes
 
 
@@ -267,7 +270,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         why = _forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
-    trace, notes = _reduce(args.bundle, lenient=args.lenient)
+    trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
     data = _state_bytes(trace)
     target = args.output or str(bundle / STATE_FILE)
     try:
@@ -301,8 +304,10 @@ def _os_text(exc: OSError) -> str:
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reduce.validate import validate_bundle
+    from .view.progress import reduction_progress
 
-    report = validate_bundle(args.bundle)
+    with reduction_progress(err, f"replaying {Path(args.bundle).name}") as progress:
+        report = validate_bundle(args.bundle, progress=progress)
     for problem in report.problems:
         print(problem, file=out)
     for note in report.notes:

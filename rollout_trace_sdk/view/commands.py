@@ -123,7 +123,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     one, else reduced now (standard error says which); text or ``--json``."""
     import orjson
 
-    from .summary import FAILED, build_summary
+    from .summary import build_summary
     from .summary_source import failure_texts, load_summary_state
 
     if args.limit is not None and args.limit < 0:
@@ -131,9 +131,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
     print(f"summary: {loaded.how}", file=err)
-    errors: dict[str, str] = {}
-    if loaded.bundle is not None and _has_failed_calls(loaded.state, FAILED):
-        errors = failure_texts(loaded.bundle)
+    errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
     limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
     try:
         summary = build_summary(loaded.state, thread=args.thread, limit=limit, errors=errors)
@@ -161,15 +159,3 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         render_plain(lines, out)
     return 0
-
-
-def _has_failed_calls(state: Any, failed: frozenset[str]) -> bool:
-    """Whether an inference call or a compaction request failed: their error text is only in
-    trace.jsonl, which is then searched."""
-    for key in ("inference_calls", "compaction_requests"):
-        objects = state.get(key)
-        for obj in objects.values() if isinstance(objects, dict) else ():
-            execution = obj.get("execution") if isinstance(obj, dict) else None
-            if isinstance(execution, dict) and execution.get("status") in failed:
-                return True
-    return False

@@ -336,7 +336,7 @@ class _Summary:
             for obj in objects:
                 if _status(obj) in FAILED:
                     ident = obj.get(ident_field)
-                    error = self.errors.get(str(ident)) or self.error_text(kind, obj)
+                    error = self.error_text(kind, obj) or self.errors.get(str(ident))
                     record = {
                         "type": kind,
                         "id": ident,
@@ -509,7 +509,7 @@ def build_summary(
         thread: only this agent (agent path, thread id or a unique id prefix); adds its calls.
         limit: keep at most this many rows per list (``omitted`` says how many were cut).
         errors: error texts the state does not keep (an inference call's or a compaction
-            request's), by call id; see ``summary_source.failure_texts``.
+            request's, a tool call's raw result), by id; see ``summary_source.failure_texts``.
 
     Returns:
         A JSON-ready dict, ``summary_version`` first.

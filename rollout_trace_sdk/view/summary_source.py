@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -194,7 +195,8 @@ def parse_for_summary(raw: bytes) -> Any:
     Half of a large state is ``conversation_items`` and ``raw_payloads``; parsing them makes up
     most of the time ``summary`` would take. A pretty-printed state (every state ``reduce``
     or Codex writes) is cut at its top-level keys and only the other values are parsed;
-    ``conversation_items`` too when a tool call failed (its error is the output item's text).
+    the rest too when a tool call failed (its error is the output item's text or is in its
+    raw result payload).
     Any other layout is parsed whole.
 
     Raises:
@@ -211,8 +213,9 @@ def parse_for_summary(raw: bytes) -> Any:
         and t["execution"].get("status") in FAILED
         for t in tools.values()
     )
-    if failed and "conversation_items" in where:
-        state["conversation_items"] = _value(raw, where["conversation_items"])
+    if failed:  # the error is the output item's text, else the raw result payload's
+        for key in _UNREAD & where.keys():
+            state[key] = _value(raw, where[key])
     return state
 
 
@@ -249,14 +252,38 @@ def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedStat
     return LoadedState(orjson.loads(state_bytes(trace)), path, how)
 
 
-def failure_texts(bundle: Path) -> dict[str, str]:
-    """Error texts the reduced state does not keep: an inference call's ``error`` or
-    ``reason`` and a compaction request's ``error``, by call or request id.
+def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) -> dict[str, str]:
+    """Error texts the reduced state does not keep, by id: an inference call's ``error`` or
+    ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``), and a failed
+    tool call's ``error`` from its raw result payload.
 
-    Found by a byte search of ``trace.jsonl`` for the three event types (no full parse), so
-    it costs a read of the log; call it only when the state has such a failure. A log that
-    cannot be read gives no texts (the summary then says where to look instead).
+    The log is searched for the three event types as bytes (no full parse), and only when the
+    state has such a failure; at most ``most`` payloads are read. What cannot be read gives no
+    text (the summary then says where to look).
     """
+    texts: dict[str, str] = {}
+    if _failed(state, "inference_calls") or _failed(state, "compaction_requests"):
+        texts.update(_logged_errors(bundle))
+    tools = _failed(state, "tool_calls")[:most]
+    if tools:
+        texts.update(_payload_errors(bundle, state, tools))
+    return texts
+
+
+def _failed(state: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    objects = state.get(key)
+    if not isinstance(objects, dict):
+        return []
+    return [
+        o
+        for o in objects.values()
+        if isinstance(o, dict)
+        and isinstance(o.get("execution"), dict)
+        and o["execution"].get("status") in FAILED
+    ]
+
+
+def _logged_errors(bundle: Path) -> dict[str, str]:
     try:
         with BundleFiles(bundle) as files:
             raw = files.read_bytes(EVENT_LOG, what="trace event log")
@@ -277,4 +304,33 @@ def failure_texts(bundle: Path) -> dict[str, str]:
         text = payload.get("error") or payload.get("reason")
         if isinstance(ident, str) and isinstance(text, str):
             texts[ident] = text
+    return texts
+
+
+def _payload_errors(
+    bundle: Path, state: Mapping[str, Any], tools: list[dict[str, Any]]
+) -> dict[str, str]:
+    """A failed tool's ``{"type": "error", "error": ...}`` result, read as the viewer reads
+    payloads (only references the state names, confined to the bundle)."""
+    from .payloads import PayloadReader, PayloadRefused
+
+    texts: dict[str, str] = {}
+    try:
+        reader = PayloadReader(bundle)
+    except ReduceError:
+        return texts
+    try:
+        for tool in tools:
+            payload_id = tool.get("raw_result_payload_id")
+            if not isinstance(payload_id, str):
+                continue
+            try:
+                body = orjson.loads(reader.read_checked(reader.ref_of(state, payload_id)))
+            except (PayloadRefused, orjson.JSONDecodeError):
+                continue
+            error = body.get("error") if isinstance(body, dict) else None
+            if isinstance(error, str) and isinstance(tool.get("tool_call_id"), str):
+                texts[tool["tool_call_id"]] = error
+    finally:
+        reader.close()
     return texts

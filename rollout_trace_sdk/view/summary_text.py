@@ -335,7 +335,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         )
         total += summary["totals"]["compactions"]
         lines += _section("calls", table, len(calls), total - len(calls), width)
-    return lines
+    return [_fit(line, width) for line in lines]
 
 
 def _no_error_text(failure: Mapping[str, Any]) -> str:
