@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const FAILED = new Set(["failed", "aborted", "cancelled"]);
   const ROW = 24;
+  const OVERSCAN = 4; // rows kept beyond each edge of the list's viewport
   const LABEL_W = 190;
   const LANE_PAD = 4;
   const BAR_H = 11;
@@ -121,7 +122,10 @@
     if (v < 60000) return (v / 1000).toFixed(v < 10000 ? 2 : 1) + " s";
     return Math.floor(v / 60000) + "m " + Math.round((v % 60000) / 1000) + "s";
   }
-  const num = (n) => (n == null ? "" : n.toLocaleString("en-US"));
+  // One formatter for every number: toLocaleString builds a new one per call, which made
+  // number formatting a third of the list's scripting time on a fast scroll.
+  const NUMBER = new Intl.NumberFormat("en-US");
+  const num = (n) => (n == null ? "" : NUMBER.format(n));
   function short(id) {
     if (!id) return "";
     id = String(id);
@@ -237,14 +241,16 @@
       $("list-head").innerHTML = "<span>start</span><span>agent</span><span></span><span>call</span><span>status</span><span class=num>time</span><span class=num>tokens in/out</span>";
     }
     const n = S.shown.length;
-    $("list-spacer").style.height = n * ROW + "px";
+    if (S.spacerRows !== n) { $("list-spacer").style.height = n * ROW + "px"; S.spacerRows = n; }
     if (reset) list.scrollTop = Math.min(list.scrollTop, Math.max(0, n * ROW - list.clientHeight));
-    const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 8);
-    const last = Math.min(n, Math.ceil((list.scrollTop + list.clientHeight) / ROW) + 8);
+    // Read once, before any write: a read after a write would force a layout mid-frame.
+    const top = list.scrollTop, height = list.clientHeight;
+    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+    const last = Math.min(n, Math.ceil((top + height) / ROW) + OVERSCAN);
     // Row elements are recycled: a scroll refills only the rows that came into view (no
     // elements created, rows still in view untouched), so a frame costs the same on 30 rows
     // or 30,000. Anything else (filter, selection, resize) refills them all.
-    for (const el of list.querySelectorAll(".row.agents")) el.remove();
+    if (!scrolled) for (const el of list.querySelectorAll(".row.agents")) el.remove();
     const live = S.rowEls || (S.rowEls = new Map());
     const free = [];
     for (const [k, el] of live) {
@@ -258,6 +264,8 @@
     }
     for (const el of free) el.remove();
   }
+
+  function set(obj, key, value) { if (obj[key] !== value) obj[key] = value; }
 
   function makeRow(list) {
     const el = document.createElement("div");
@@ -280,17 +288,19 @@
     if (r.kind === "call") { name = o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
     else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
     else { name = "compaction · " + o.inputs + " items → " + o.repl.length; dot = "cmp"; }
-    el.className = "row" + sel + bad;
-    el.style.top = k * ROW + "px";
-    el.dataset.kind = r.kind; el.dataset.i = r.i; el.dataset.testid = "row-" + r.kind;
+    // Only what differs from the row's previous content is written: every write dirties
+    // style or layout, and a fast scroll refills twenty rows a frame.
     const c = el.children, lane = laneName(r.t);
-    c[0].textContent = o.s != null ? ms(o.s) : "";
-    c[1].textContent = lane; c[1].title = lane;
-    c[2].firstChild.className = "dot " + dot;
-    c[3].textContent = name; c[3].title = name;
-    c[4].firstChild.className = "st " + o.st; c[4].firstChild.textContent = o.st;
-    c[5].textContent = dur(o);
-    c[6].textContent = tokens;
+    set(el, "className", "row" + sel + bad);
+    el.style.transform = "translateY(" + k * ROW + "px)";
+    set(el.dataset, "kind", r.kind); set(el.dataset, "i", String(r.i)); set(el.dataset, "testid", "row-" + r.kind);
+    set(c[0], "textContent", o.s != null ? ms(o.s) : "");
+    set(c[1], "textContent", lane); set(c[1], "title", lane);
+    set(c[2].firstChild, "className", "dot " + dot);
+    set(c[3], "textContent", name); set(c[3], "title", name);
+    set(c[4].firstChild, "className", "st " + o.st); set(c[4].firstChild, "textContent", o.st);
+    set(c[5], "textContent", dur(o));
+    set(c[6], "textContent", tokens);
   }
 
   function agentStats() {
@@ -316,6 +326,7 @@
     $("list-head").innerHTML = "<span>agent</span><span class=num>calls</span><span class=num>tools</span><span class=num>failed</span><span class=num>tokens in</span><span class=num>tokens out</span><span class=num>model time</span><span class=num>avg call</span>";
     const n = m.threads.length;
     $("list-spacer").style.height = n * ROW + "px";
+    S.spacerRows = -1; // the calls list sets its own height again
     const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 8);
     const last = Math.min(n, Math.ceil((list.scrollTop + list.clientHeight) / ROW) + 8);
     const html = [];
