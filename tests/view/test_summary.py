@@ -468,3 +468,19 @@ def test_a_bar_is_drawn_on_a_terminal_only(demo_bundle_200: Path, monkeypatch: A
         assert progress is not None
         progress(1, 2)
     assert quick.getvalue() == ""
+
+
+def test_on_a_terminal_it_is_coloured_and_still_fits(demo_state_200: Any) -> None:
+    import re
+
+    from rich.console import Console
+
+    from rollout_trace_sdk.view.summary_text import render_rich
+
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=True, color_system="standard")
+    render_rich(summary_lines(build_summary(demo_state_200, limit=10), 80), console)
+    text = out.getvalue()
+    assert "\x1b[" in text
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert max(len(line) for line in plain.splitlines()) <= 80
