@@ -1,4 +1,4 @@
-"""``rollout-trace``: demo | reduce | validate | summary | convert | redact | view | show | export.
+"""``rollout-trace``: demo | reduce | validate | summary | convert | redact | view | show | export | query.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -363,6 +363,12 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return cmd_export(args, out, err)
 
 
+def _cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .export.commands import cmd_query
+
+    return cmd_query(args, out, err)
+
+
 def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .redact_bundle import run_cli
 
@@ -377,6 +383,7 @@ _COMMANDS = {
     "view": _cmd_view,
     "show": _cmd_show,
     "export": _cmd_export,
+    "query": _cmd_query,
     "convert": _cmd_convert,
     "redact": _cmd_redact,
 }

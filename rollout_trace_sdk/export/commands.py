@@ -18,21 +18,52 @@ _Writer = Callable[[argparse.Namespace, TextIO, TextIO], int]
 def add_parsers(commands: Any) -> None:
     """Add ``export`` to the CLI's subparsers."""
     export = commands.add_parser(
-        "export", help="export rollouts to other tools (perfetto: Chrome trace-event JSON)"
+        "export",
+        help="export rollouts to other tools (perfetto: Chrome trace-event JSON; parquet: "
+        "analytics tables over many bundles)",
     )
     export.add_argument(
-        "sources", nargs="+", metavar="SOURCE", help="bundle directory or a state.json file"
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="bundle directory or a state.json file; for parquet also a root searched for "
+        "bundles, or an fsspec URL (s3://, gs://, file://)",
     )
     export.add_argument(
-        "--format", choices=sorted(_FORMATS), default="perfetto", help="output format"
+        "--format",
+        choices=sorted(_FORMATS),
+        help="output format (default perfetto; parquet with --to)",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write")
     export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+    tables = export.add_argument_group("parquet (needs the [analytics] extra)")
+    tables.add_argument("--to", metavar="DIR", help="export directory (path or fsspec URL)")
+    tables.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: CPUs)"
+    )
+    tables.add_argument(
+        "--engine", choices=("process", "ray"), default="process", help="process pool or Ray"
+    )
+    tables.add_argument(
+        "--payload-text", action="store_true", help="store payload bodies in raw_payloads.text"
+    )
+    from .query import add_parser as add_query_parser
+
+    add_query_parser(commands)
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run the chosen format's writer."""
+    """Run the chosen format's writer (``--to`` implies parquet)."""
+    if args.format is None:
+        args.format = "parquet" if args.to else "perfetto"
     return _FORMATS[args.format](args, out, err)
+
+
+def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run ``rollout-trace query``."""
+    from .query import cmd_query as run
+
+    return run(args, out, err)
 
 
 def _single_source(args: argparse.Namespace, err: TextIO) -> str | None:
@@ -70,6 +101,63 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Write the analytics tables for every bundle under the sources (see parquet.py)."""
+    target = args.to or args.output
+    if not target:
+        print("rollout-trace export: --format parquet needs --to DIR", file=err)
+        return 2
+    if args.jobs < 0:
+        print("rollout-trace export: --jobs must be 0 (all CPUs) or more", file=err)
+        return 2
+    try:
+        import fsspec  # noqa: F401
+        import pyarrow  # noqa: F401
+
+        if args.engine == "ray":
+            import ray  # noqa: F401
+    except ImportError as exc:
+        extra = "ray" if args.engine == "ray" else "analytics"
+        print(
+            f"rollout-trace export: needs {exc.name}: pip install 'rollout-trace-sdk[{extra}]'",
+            file=err,
+        )
+        return 2
+    from .parquet import BundleResult, ExportOptions, is_url, run_export
+
+    # workers (Ray's above all) need not share this process's working directory
+    target = target if is_url(target) else str(Path(target).absolute())
+
+    def report(result: BundleResult) -> None:
+        if result.status == "failed":
+            print(f"rollout-trace export: {result.source}: {result.error}", file=err)
+        elif result.status == "lenient":
+            print(
+                f"lenient: {result.source}: exported as far as it goes ({result.error}); "
+                f"skipped {len(result.notes)} thing(s)",
+                file=err,
+            )
+
+    options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
+    try:
+        summary = run_export(
+            args.sources, options, jobs=args.jobs, engine=args.engine, on_result=report
+        )
+    except OSError as exc:
+        print(f"rollout-trace export: {exc.filename or target}: {exc.strerror or exc}", file=err)
+        return 1
+    for line in summary.listing_errors:
+        print(f"rollout-trace export: {line}", file=err)
+    failed = len(summary.failed)
+    print(
+        f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
+        f"{summary.skipped} unchanged (skipped) to {target} in {summary.seconds:.1f} s",
+        file=out,
+    )
+    return 1 if failed or summary.listing_errors else 0
+
+
 _FORMATS: Final[dict[str, _Writer]] = {
     "perfetto": _perfetto,
+    "parquet": _parquet,
 }

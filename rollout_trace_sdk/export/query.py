@@ -1,0 +1,227 @@
+"""``rollout-trace query DIR "SQL"``: embedded DuckDB over an export directory's tables.
+
+Each table is a view named like the table over ``DIR/<table>/*.parquet``; a table no bundle
+had rows for is an empty view with the documented columns, so a query never fails because,
+say, no rollout used code cells. The ready-made queries (``--recipe``) are the ones
+docs/exports.md shows; the tests run each of them.
+
+Output: a table on a terminal, CSV otherwise, or ``--format csv|json|parquet``; Parquet goes
+to ``-o FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import orjson
+
+from .schema import TABLE_NAMES, arrow_schema
+
+#: name → (what it answers, SQL). docs/exports.md shows each one verbatim.
+RECIPES: Final[dict[str, tuple[str, str]]] = {
+    "tokens-per-agent": (
+        "inference calls and tokens per agent path, over all rollouts",
+        """SELECT t.agent_path,
+       count(*) AS inference_calls,
+       sum(i.input_tokens) AS input_tokens,
+       sum(i.cached_input_tokens) AS cached_input_tokens,
+       sum(i.output_tokens) AS output_tokens
+FROM inference_calls i
+JOIN threads t USING (trace_id, thread_id)
+GROUP BY t.agent_path
+ORDER BY output_tokens DESC, t.agent_path""",
+    ),
+    "tool-failure-rates": (
+        "per tool: calls, failures (failed status or non-zero exit code) and the rate",
+        """SELECT c.tool_name,
+       count(*) AS calls,
+       count(*) FILTER (WHERE c.status = 'failed' OR o.exit_code <> 0) AS failed,
+       round(count(*) FILTER (WHERE c.status = 'failed' OR o.exit_code <> 0)
+             / count(*), 3) AS failure_rate
+FROM tool_calls c
+LEFT JOIN terminal_operations o
+  ON o.trace_id = c.trace_id AND o.operation_id = c.terminal_operation_id
+GROUP BY c.tool_name
+ORDER BY failure_rate DESC, calls DESC, c.tool_name""",
+    ),
+    "slowest-inference-calls": (
+        "the 20 slowest model calls, with their rollout",
+        """SELECT r.source, i.inference_call_id, i.model, i.duration_ms,
+       i.input_tokens, i.output_tokens
+FROM inference_calls i
+JOIN rollouts r USING (trace_id)
+WHERE i.duration_ms IS NOT NULL
+ORDER BY i.duration_ms DESC, i.trace_id, i.inference_call_id
+LIMIT 20""",
+    ),
+    "silent-sub-agents": (
+        "sub-agents that never reported back (no agent_result edge from their thread)",
+        """SELECT r.source, t.trace_id, t.agent_path, t.thread_id, t.status
+FROM threads t
+JOIN rollouts r USING (trace_id)
+WHERE t.parent_thread_id IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM interaction_edges e
+    WHERE e.trace_id = t.trace_id
+      AND e.kind = 'agent_result'
+      AND e.source_thread_id = t.thread_id)
+ORDER BY r.source, t.agent_path""",
+    ),
+}
+
+FORMATS: Final = ("table", "csv", "json", "parquet")
+
+
+class QueryError(Exception):
+    """The directory is not an export or DuckDB refused the query (message for the user)."""
+
+
+def connect(directory: str | Path) -> Any:
+    """An in-memory DuckDB connection with one view per table of the export in ``directory``.
+
+    Args:
+        directory: a local directory written by ``rollout-trace export --to``.
+
+    Returns:
+        The ``duckdb.DuckDBPyConnection``.
+
+    Raises:
+        QueryError: ``directory`` is not a directory.
+    """
+    import duckdb
+
+    root = Path(directory)
+    if not root.is_dir():
+        raise QueryError(f"{directory}: not a directory")
+    con = duckdb.connect()
+    for table in TABLE_NAMES:
+        parts = root / table
+        if any(parts.glob("*.parquet")):
+            glob = str(parts / "*.parquet").replace("'", "''")
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}')")
+        else:
+            con.register(f"_empty_{table}", arrow_schema(table).empty_table())
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
+    return con
+
+
+def run(directory: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run ``sql`` over an export; (column names, rows).
+
+    Raises:
+        QueryError: bad directory or a DuckDB error.
+    """
+    import duckdb
+
+    con = connect(directory)
+    try:
+        rel = con.sql(sql)
+        if rel is None:
+            return [], []
+        return list(rel.columns), rel.fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from None
+    finally:
+        con.close()
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``query`` to the CLI's subparsers."""
+    query = commands.add_parser("query", help="run SQL (DuckDB) over an export's Parquet tables")
+    query.add_argument("directory", metavar="DIR", help="directory written by export --to")
+    query.add_argument("sql", metavar="SQL", nargs="?", help="the query (views named as tables)")
+    query.add_argument("--recipe", choices=sorted(RECIPES), help="run a ready-made query")
+    query.add_argument("--format", choices=FORMATS, help="default: table on a terminal, else csv")
+    query.add_argument("-o", "--output", metavar="FILE", help="write here (parquet needs it)")
+
+
+def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run the query and print or write its result."""
+    if (args.sql is None) == (args.recipe is None):
+        print("rollout-trace query: give SQL or --recipe NAME (one of them)", file=err)
+        return 2
+    sql = args.sql if args.sql is not None else RECIPES[args.recipe][1]
+    fmt = args.format or ("table" if out.isatty() and not args.output else "csv")
+    if fmt == "parquet" and not args.output:
+        print("rollout-trace query: --format parquet needs -o FILE", file=err)
+        return 2
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print("rollout-trace query: needs duckdb: pip install 'rollout-trace-sdk[analytics]'")
+        return 2
+    try:
+        if fmt == "parquet":
+            _write_parquet(args.directory, sql, args.output)
+            print(args.output, file=out)
+            return 0
+        columns, rows = run(args.directory, sql)
+    except QueryError as exc:
+        print(f"rollout-trace query: {exc}", file=err)
+        return 1
+    except OSError as exc:
+        print(f"rollout-trace query: {exc.filename or args.output}: {exc.strerror}", file=err)
+        return 1
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as f:
+                _print(fmt, columns, rows, f)
+        except OSError as exc:
+            print(f"rollout-trace query: cannot write {args.output}: {exc.strerror}", file=err)
+            return 1
+        print(args.output, file=out)
+    else:
+        _print(fmt, columns, rows, out)
+    return 0
+
+
+def _write_parquet(directory: str, sql: str, target: str) -> None:
+    import duckdb
+    import pyarrow.parquet as pq
+
+    con = connect(directory)
+    try:
+        rel = con.sql(sql)
+        if rel is None:
+            raise QueryError("the statement returned no result to write")
+        fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
+        table = fetch()
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from None
+    finally:
+        con.close()
+    pq.write_table(table, target)
+
+
+def _cell(value: Any) -> str:
+    """A value as text: scalars as themselves, lists and structs as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict | tuple):
+        return orjson.dumps(value, default=str).decode()
+    return str(value)
+
+
+def _print(fmt: str, columns: list[str], rows: list[tuple[Any, ...]], out: TextIO) -> None:
+    if fmt == "json":
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        out.write(orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, show_lines=False)
+        for row in rows:
+            table.add_row(*(_cell(v) for v in row))
+        console = Console(file=out, width=None if out is sys.stdout else 160)
+        console.print(table)
+        console.print(f"{len(rows)} row(s)")

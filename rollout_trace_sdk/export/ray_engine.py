@@ -1,0 +1,66 @@
+"""``--engine ray``: the same per-bundle export as Ray tasks, on a local or existing cluster.
+
+Each task runs ``parquet.export_bundle`` for one bundle, so a Ray worker writes its own parts
+exactly as a pool process does and the tables are the same whichever engine ran. The driver
+keeps a bounded number of tasks in flight and writes the manifest itself. On a cluster the
+bundles and ``--to`` must be reachable from every node: a shared filesystem, or object-store
+URLs (``s3://...``) that fsspec opens on the workers.
+
+Which cluster: ``RAY_ADDRESS`` (or ``ray job submit``, which sets it) when set, else an
+already-initialised Ray in this process, else a local instance started here with ``jobs``
+CPUs and stopped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from .parquet import BundleResult, BundleSource, ExportOptions, export_bundle
+
+
+def _export_task(source: BundleSource, options: ExportOptions) -> BundleResult:
+    """The remote function's body (a module-level name, so Ray pickles it by reference)."""
+    return export_bundle(source, options)
+
+
+def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iterator[BundleResult]:
+    """Export ``todo`` as Ray tasks, at most ``4 * jobs`` in flight, yielding results as they
+    finish.
+
+    Args:
+        todo: the bundles to export.
+        options: output directory and options.
+        jobs: CPUs of a local instance, and the in-flight window's scale.
+
+    Returns:
+        An iterator of per-bundle results.
+    """
+    import ray
+
+    started_here = False
+    if not ray.is_initialized():
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
+        else:
+            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+            started_here = True
+    try:
+        task: Any = ray.remote(num_cpus=1, max_retries=1)(_export_task)
+        pending = iter(todo)
+        running: list[Any] = []
+        for source in pending:
+            running.append(task.remote(source, options))
+            if len(running) >= 4 * jobs:
+                break
+        while running:
+            done, running = ray.wait(running, num_returns=1)
+            for ref in done:
+                yield ray.get(ref)
+                following = next(pending, None)
+                if following is not None:
+                    running.append(task.remote(following, options))
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,408 @@
+"""One reduced state → the rows of the eleven analytics tables (schemas: ``schema.py``).
+
+The reduced state is a graph keyed by ids that are unique only inside one bundle, so every row
+carries the bundle's ``trace_id`` and ``rollout_id``. Nested state (execution windows, token
+usage, edge anchors, terminal requests and results) is flattened into typed columns so SQL
+needs no JSON functions, and an edge's ends get their owning thread looked up, so "who talked
+to whom" is a plain join. Rows are built from the state as plain JSON values
+(``RolloutTrace.to_json()`` or a parsed ``state.json``): both bundle schemas and any state
+version that has the fields read here go through one path, and a missing or mistyped field
+becomes a null rather than an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from .schema import TABLE_NAMES, TOKEN_NAMES, Row
+
+_Obj = Mapping[str, Any]
+
+PayloadText = Callable[[_Obj], bytes | None]
+
+
+def build_rows(
+    state: _Obj,
+    *,
+    source: str,
+    lenient: bool = False,
+    notes: list[str] | None = None,
+    payload_text: PayloadText | None = None,
+) -> dict[str, list[Row]]:
+    """Every table's rows for one reduced state.
+
+    Args:
+        state: the reduced state as plain JSON values.
+        source: the bundle's path or URL (``rollouts.source``).
+        lenient: the state came from a lenient reduction.
+        notes: what lenient reduction skipped.
+        payload_text: reads a payload reference's body; None leaves ``raw_payloads.text`` null.
+
+    Returns:
+        Table name → rows (dicts keyed by column name), every table present.
+    """
+    keys = {"trace_id": state.get("trace_id"), "rollout_id": state.get("rollout_id")}
+    items = _map(state, "conversation_items")
+    tools = _map(state, "tool_calls")
+    out: dict[str, list[Row]] = {
+        "threads": [_thread(keys, t) for t in _map(state, "threads").values()],
+        "turns": [_turn(keys, t) for t in _map(state, "codex_turns").values()],
+        "conversation_items": [_item(keys, i) for i in items.values()],
+        "inference_calls": [_inference(keys, c) for c in _map(state, "inference_calls").values()],
+        "tool_calls": [_tool(keys, t) for t in tools.values()],
+        "terminal_operations": [
+            _terminal(keys, op, tools) for op in _map(state, "terminal_operations").values()
+        ],
+        "code_cells": [_cell(keys, c) for c in _map(state, "code_cells").values()],
+        "compactions": [
+            _compaction(keys, c, _map(state, "compaction_requests"))
+            for c in _map(state, "compactions").values()
+        ],
+        "interaction_edges": [
+            _edge(keys, e, items, tools) for e in _map(state, "interaction_edges").values()
+        ],
+        "raw_payloads": [
+            _payload(keys, r, payload_text) for r in _map(state, "raw_payloads").values()
+        ],
+    }
+    out["rollouts"] = [_rollout(keys, state, out, source, lenient, notes or [])]
+    return {name: out[name] for name in TABLE_NAMES}
+
+
+# --- one builder per table -----------------------------------------------------------------------
+
+
+def _map(state: _Obj, key: str) -> dict[str, _Obj]:
+    value = state.get(key)
+    if not isinstance(value, Mapping):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(v, Mapping)}
+
+
+def _obj(value: Any) -> _Obj:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strs(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _window(execution: Any) -> Row:
+    e = _obj(execution)
+    started, ended = _int(e.get("started_at_unix_ms")), _int(e.get("ended_at_unix_ms"))
+    return {
+        "started_at": started,
+        "ended_at": ended,
+        "duration_ms": ended - started if started is not None and ended is not None else None,
+        "status": _str(e.get("status")),
+        "started_seq": _int(e.get("started_seq")),
+        "ended_seq": _int(e.get("ended_seq")),
+    }
+
+
+def _rollout(
+    keys: Row,
+    state: _Obj,
+    tables: dict[str, list[Row]],
+    source: str,
+    lenient: bool,
+    notes: list[str],
+) -> Row:
+    started, ended = _int(state.get("started_at_unix_ms")), _int(state.get("ended_at_unix_ms"))
+    recording = _str(state.get("recording_status"))
+    if recording is None and isinstance(state.get("recording_complete"), bool):
+        recording = "complete" if state["recording_complete"] else "unclosed"
+    row: Row = {
+        **keys,
+        "source": source,
+        "schema_version": _int(state.get("schema_version")),
+        "started_at": started,
+        "ended_at": ended,
+        "duration_ms": ended - started if started is not None and ended is not None else None,
+        "status": _str(state.get("status")),
+        "recording_status": recording,
+        "root_thread_id": _str(state.get("root_thread_id")),
+        **{name: len(rows) for name, rows in tables.items()},
+        "lenient": lenient,
+        "lenient_notes": list(notes),
+    }
+    for name in TOKEN_NAMES:
+        row[name] = sum(r[name] or 0 for r in tables["inference_calls"])
+    return row
+
+
+def _thread(keys: Row, t: _Obj) -> Row:
+    origin = _obj(t.get("origin"))
+    return {
+        **keys,
+        "thread_id": _str(t.get("thread_id")),
+        "agent_path": _str(t.get("agent_path")),
+        "nickname": _str(t.get("nickname")),
+        "parent_thread_id": _str(origin.get("parent_thread_id")),
+        "spawn_edge_id": _str(origin.get("spawn_edge_id")),
+        "task_name": _str(origin.get("task_name")),
+        "agent_role": _str(origin.get("agent_role")),
+        "default_model": _str(t.get("default_model")),
+        **_window(t.get("execution")),
+        "conversation_items": len(_strs(t.get("conversation_item_ids"))),
+    }
+
+
+def _turn(keys: Row, t: _Obj) -> Row:
+    return {
+        **keys,
+        "codex_turn_id": _str(t.get("codex_turn_id")),
+        "thread_id": _str(t.get("thread_id")),
+        **_window(t.get("execution")),
+        "input_items": len(_strs(t.get("input_item_ids"))),
+    }
+
+
+def _parts(body: Any) -> list[_Obj]:
+    parts = _obj(body).get("parts") if isinstance(body, Mapping) else body
+    return [p for p in parts if isinstance(p, Mapping)] if isinstance(parts, list) else []
+
+
+def _part_text(part: _Obj) -> str:
+    kind = part.get("type")
+    if kind in ("text", "summary"):
+        return str(part.get("text", ""))
+    if kind == "json":
+        return str(part.get("summary", ""))
+    if kind == "code":
+        return str(part.get("source", ""))
+    return ""
+
+
+def _item(keys: Row, i: _Obj) -> Row:
+    parts = _parts(i.get("body"))
+    text = "\n".join(t for t in map(_part_text, parts) if t)
+    meta = _obj(i.get("agent_message"))
+    producers = []
+    for p in i.get("produced_by") or []:
+        p = _obj(p)
+        ident = next((v for k, v in p.items() if k != "type" and isinstance(v, str)), None)
+        producers.append({"type": _str(p.get("type")), "id": ident})
+    return {
+        **keys,
+        "item_id": _str(i.get("item_id")),
+        "thread_id": _str(i.get("thread_id")),
+        "codex_turn_id": _str(i.get("codex_turn_id")),
+        "responses_item_id": _str(i.get("responses_item_id")),
+        "role": _str(i.get("role")),
+        "channel": _str(i.get("channel")),
+        "kind": _str(i.get("kind")),
+        "call_id": _str(i.get("call_id")),
+        "first_seen_at": _int(i.get("first_seen_at_unix_ms")),
+        "accepted_at": _int(i.get("accepted_at_unix_ms")),
+        "author": _str(meta.get("author")),
+        "recipient": _str(meta.get("recipient")),
+        "part_types": [str(p.get("type")) for p in parts],
+        "text": text,
+        "text_chars": len(text),
+        "raw_payload_ids": [str(p["raw_payload_id"]) for p in parts if "raw_payload_id" in p],
+        "produced_by": producers,
+    }
+
+
+def _inference(keys: Row, c: _Obj) -> Row:
+    usage = _obj(c.get("usage"))
+    return {
+        **keys,
+        "inference_call_id": _str(c.get("inference_call_id")),
+        "thread_id": _str(c.get("thread_id")),
+        "codex_turn_id": _str(c.get("codex_turn_id")),
+        "model": _str(c.get("model")),
+        "provider_name": _str(c.get("provider_name")),
+        "response_id": _str(c.get("response_id")),
+        "upstream_request_id": _str(c.get("upstream_request_id")),
+        **_window(c.get("execution")),
+        **{name: _int(usage.get(name)) for name in TOKEN_NAMES},
+        "request_items": len(_strs(c.get("request_item_ids"))),
+        "response_items": len(_strs(c.get("response_item_ids"))),
+        "tool_calls_started": len(_strs(c.get("tool_call_ids_started_by_response"))),
+        "raw_request_payload_id": _str(c.get("raw_request_payload_id")),
+        "prepared_prompt_payload_id": _str(c.get("prepared_prompt_payload_id")),
+        "raw_response_payload_id": _str(c.get("raw_response_payload_id")),
+    }
+
+
+def _tool_name(kind: _Obj, tag: str | None) -> str | None:
+    if tag == "mcp":
+        return f"{kind.get('server')}/{kind.get('tool')}"
+    if tag == "other" and kind.get("name"):
+        return str(kind["name"])
+    return tag
+
+
+def _tool(keys: Row, t: _Obj) -> Row:
+    kind = _obj(t.get("kind"))
+    tag = _str(kind.get("type"))
+    requester = _obj(t.get("requester"))
+    summary = _obj(t.get("summary"))
+    return {
+        **keys,
+        "tool_call_id": _str(t.get("tool_call_id")),
+        "thread_id": _str(t.get("thread_id")),
+        "codex_turn_id": _str(t.get("started_by_codex_turn_id")),
+        "tool_name": _tool_name(kind, tag),
+        "kind": tag,
+        "mcp_server": _str(kind.get("server")),
+        "mcp_tool": _str(kind.get("tool")),
+        "model_visible_call_id": _str(t.get("model_visible_call_id")),
+        "mcp_call_id": _str(t.get("mcp_call_id")),
+        "code_mode_runtime_tool_id": _str(t.get("code_mode_runtime_tool_id")),
+        "requester": _str(requester.get("type")),
+        "requester_code_cell_id": _str(requester.get("code_cell_id")),
+        "started_code_cell_id": _str(t.get("started_code_cell_id")),
+        "terminal_operation_id": _str(t.get("terminal_operation_id")),
+        **_window(t.get("execution")),
+        "summary_type": _str(summary.get("type")),
+        "summary_label": _str(summary.get("label")),
+        "input_preview": _str(summary.get("input_preview") or summary.get("message_preview")),
+        "output_preview": _str(summary.get("output_preview")),
+        "target_agent_path": _str(summary.get("target_agent_path")),
+        "raw_invocation_payload_id": _str(t.get("raw_invocation_payload_id")),
+        "raw_result_payload_id": _str(t.get("raw_result_payload_id")),
+        "raw_runtime_payload_ids": _strs(t.get("raw_runtime_payload_ids")),
+    }
+
+
+def _terminal(keys: Row, op: _Obj, tools: dict[str, _Obj]) -> Row:
+    request = _obj(op.get("request"))
+    result = _obj(op.get("result"))
+    tool = tools.get(str(op.get("tool_call_id")), {})
+    return {
+        **keys,
+        "operation_id": _str(op.get("operation_id")),
+        "terminal_id": _str(op.get("terminal_id")),
+        "tool_call_id": _str(op.get("tool_call_id")),
+        "thread_id": _str(tool.get("thread_id")),
+        "kind": _str(op.get("kind")),
+        **_window(op.get("execution")),
+        "command": _strs(request.get("command")),
+        "display_command": _str(request.get("display_command")),
+        "cwd": _str(request.get("cwd")),
+        "stdin": _str(request.get("stdin")),
+        "yield_time_ms": _int(request.get("yield_time_ms")),
+        "max_output_tokens": _int(request.get("max_output_tokens")),
+        "exit_code": _int(result.get("exit_code")),
+        "stdout": _str(result.get("stdout")),
+        "stderr": _str(result.get("stderr")),
+        "original_token_count": _int(result.get("original_token_count")),
+        "raw_payload_ids": _strs(op.get("raw_payload_ids")),
+    }
+
+
+def _cell(keys: Row, c: _Obj) -> Row:
+    return {
+        **keys,
+        "code_cell_id": _str(c.get("code_cell_id")),
+        "thread_id": _str(c.get("thread_id")),
+        "codex_turn_id": _str(c.get("codex_turn_id")),
+        "model_visible_call_id": _str(c.get("model_visible_call_id")),
+        "runtime_cell_id": _str(c.get("runtime_cell_id")),
+        "source_item_id": _str(c.get("source_item_id")),
+        **_window(c.get("execution")),
+        "runtime_status": _str(c.get("runtime_status")),
+        "initial_response_at": _int(c.get("initial_response_at_unix_ms")),
+        "initial_response_status": _str(c.get("initial_response_status")),
+        "yielded_at": _int(c.get("yielded_at_unix_ms")),
+        "source_js": _str(c.get("source_js")),
+        "output_items": len(_strs(c.get("output_item_ids"))),
+        "nested_tool_calls": len(_strs(c.get("nested_tool_call_ids"))),
+        "wait_tool_calls": len(_strs(c.get("wait_tool_call_ids"))),
+        "raw_initial_response_payload_id": _str(c.get("raw_initial_response_payload_id")),
+        "raw_result_payload_id": _str(c.get("raw_result_payload_id")),
+    }
+
+
+def _compaction(keys: Row, c: _Obj, requests: dict[str, _Obj]) -> Row:
+    mine = [requests[r] for r in _strs(c.get("request_ids")) if r in requests]
+    windows = [_window(r.get("execution")) for r in mine]
+    starts = [w["started_at"] for w in windows if w["started_at"] is not None]
+    ends = [w["ended_at"] for w in windows if w["ended_at"] is not None]
+    last = mine[-1] if mine else {}
+    return {
+        **keys,
+        "compaction_id": _str(c.get("compaction_id")),
+        "thread_id": _str(c.get("thread_id")),
+        "codex_turn_id": _str(c.get("codex_turn_id")),
+        "installed_at": _int(c.get("installed_at_unix_ms")),
+        "marker_item_id": _str(c.get("marker_item_id")),
+        "input_items": len(_strs(c.get("input_item_ids"))),
+        "replacement_items": len(_strs(c.get("replacement_item_ids"))),
+        "requests": len(_strs(c.get("request_ids"))),
+        "model": _str(last.get("model")),
+        "provider_name": _str(last.get("provider_name")),
+        "request_started_at": min(starts, default=None),
+        "request_ended_at": max(ends, default=None),
+        "request_status": windows[-1]["status"] if windows else None,
+    }
+
+
+_ANCHOR_ID: Final = {
+    "conversation_item": "item_id",
+    "tool_call": "tool_call_id",
+    "thread": "thread_id",
+}
+
+
+def _anchor(anchor: Any, items: dict[str, _Obj], tools: dict[str, _Obj]) -> tuple[Any, ...]:
+    """(type, id, owning thread) of an edge end; the thread is looked up for items and tools."""
+    a = _obj(anchor)
+    kind = _str(a.get("type"))
+    ident = _str(a.get(_ANCHOR_ID.get(kind or "", ""), None))
+    if kind == "thread":
+        thread = ident
+    else:
+        owner = (items if kind == "conversation_item" else tools).get(ident or "", {})
+        thread = _str(owner.get("thread_id"))
+    return kind, ident, thread
+
+
+def _edge(keys: Row, e: _Obj, items: dict[str, _Obj], tools: dict[str, _Obj]) -> Row:
+    s_type, s_id, s_thread = _anchor(e.get("source"), items, tools)
+    t_type, t_id, t_thread = _anchor(e.get("target"), items, tools)
+    return {
+        **keys,
+        "edge_id": _str(e.get("edge_id")),
+        "kind": _str(e.get("kind")),
+        "source_type": s_type,
+        "source_id": s_id,
+        "source_thread_id": s_thread,
+        "target_type": t_type,
+        "target_id": t_id,
+        "target_thread_id": t_thread,
+        "started_at": _int(e.get("started_at_unix_ms")),
+        "ended_at": _int(e.get("ended_at_unix_ms")),
+        "carried_item_ids": _strs(e.get("carried_item_ids")),
+        "carried_raw_payload_ids": _strs(e.get("carried_raw_payload_ids")),
+    }
+
+
+def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
+    capture = _obj(ref.get("capture"))
+    body = payload_text(ref) if payload_text is not None else None
+    return {
+        **keys,
+        "raw_payload_id": _str(ref.get("raw_payload_id")),
+        "kind": _str(_obj(ref.get("kind")).get("type")),
+        "path": _str(ref.get("path")),
+        "shard": _int(ref.get("shard")),
+        "capture_status": _str(capture.get("status")),
+        "original_bytes": _int(capture.get("original_bytes")),
+        "retained_bytes": _int(capture.get("retained_bytes")),
+        "part_ids": [str(_obj(p).get("raw_payload_id")) for p in ref.get("parts") or []],
+        "text": body.decode("utf-8", "replace") if body is not None else None,
+        "text_bytes": len(body) if body is not None else None,
+    }

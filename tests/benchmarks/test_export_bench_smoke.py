@@ -1,0 +1,37 @@
+"""benchmarks/export.py runs end to end on a few bundles (no Ray: its own test starts one) and
+reports every figure. No timing thresholds: the targets are printed by the script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "export.py"
+
+
+def test_small_run_reports_every_figure() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--count", "4", "--scales", "1,2", "--no-ray", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["count"] == 4 and report["engines_agree"] is True
+    assert set(report["runs"]) == {"1 process", "2 processes"}
+    for name, run in report["runs"].items():
+        assert run["bundles"] == 4 and run["failed"] == 0, name
+        assert run["bundles_per_s"] > 0 and run["mb_per_s"] > 0, name
+        assert all(mb > 0 for mb in run["peak_rss_mb_per_worker"]), name
+    assert report["rerun_skipped"] == 4
+    assert set(report["query_ms"]) == {
+        "tokens-per-agent",
+        "tool-failure-rates",
+        "slowest-inference-calls",
+        "silent-sub-agents",
+    }
+    assert "target 2 processes >= 1.8x one" in done.stdout

@@ -1,0 +1,229 @@
+"""``export --to DIR``: many bundles → Parquet tables, incrementally, from local or fsspec
+sources, failures reported without stopping the rest."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.parquet import MANIFEST_NAME, ExportOptions, run_export
+from rollout_trace_sdk.export.schema import STATE_MAPS
+from rollout_trace_sdk.reduce import reduce_bundle
+from tests.conftest import (
+    CONFORMANCE,
+    CONFORMANCE_V3,
+    conformance_bundles,
+    needs_conformance,
+    needs_conformance_v3,
+)
+from tests.export.tables_util import copies, counts_by_trace, read_tables
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _parts(directory: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(directory)): p.stat().st_mtime_ns for p in directory.rglob("*.parquet")
+    }
+
+
+@pytest.fixture
+def three(demo_bundle: Path, tmp_path: Path) -> list[Path]:
+    return copies(demo_bundle, tmp_path / "bundles", 3)
+
+
+def test_pool_exports_every_bundle_with_its_counts(three: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, err = _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--jobs", "2")
+    assert (code, err) == (0, "")
+    assert "exported 3 bundle(s), 0 failed, 0 unchanged" in stdout
+    state = reduce_bundle(three[0]).to_json()
+    sources = [r[0] for r in read_tables_rows(out, "SELECT source FROM rollouts ORDER BY 1")]
+    assert sources == sorted(str(b.absolute()) for b in three)
+    for table, key in STATE_MAPS.items():
+        assert counts_by_trace(out, table).get(state["trace_id"], 0) == 3 * len(state[key])
+
+
+def read_tables_rows(directory: Path, sql: str) -> list[tuple[Any, ...]]:
+    from rollout_trace_sdk.export.query import run
+
+    return run(directory, sql)[1]
+
+
+def test_rerun_skips_unchanged_and_redoes_changed(three: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    options = ExportOptions(to=str(out))
+    first = run_export([str(tmp_path / "bundles")], options, jobs=1)
+    assert len(first.exported) == 3 and not first.failed
+    before = _parts(out)
+    again = run_export([str(tmp_path / "bundles")], options, jobs=1)
+    assert (again.skipped, again.exported) == (3, [])
+    assert _parts(out) == before
+    manifest = three[1] / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes() + b"\n")
+    third = run_export([str(tmp_path / "bundles")], options, jobs=1)
+    assert third.skipped == 2 and [r.source for r in third.exported] == [str(three[1])]
+    changed = {k for k, v in _parts(out).items() if before.get(k) != v}
+    assert changed and all(third.exported[0].key in k for k in changed)
+    # other options are another export: payload text redoes every bundle
+    with_text = run_export(
+        [str(tmp_path / "bundles")], ExportOptions(to=str(out), payload_text=True), jobs=1
+    )
+    assert len(with_text.exported) == 3
+
+
+def test_a_failing_bundle_is_reported_and_the_rest_exported(
+    three: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--jobs", "2")[0] == 0
+    (three[2] / "manifest.json").write_text("{ not json")
+    code, stdout, err = _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--jobs", "2")
+    assert code == 1
+    assert "exported 0 bundle(s), 1 failed, 2 unchanged" in stdout
+    assert f"rollout-trace export: {three[2]}: " in err and "manifest.json" in err
+    assert "Traceback" not in err
+    # the broken bundle's old rows are gone; the others stay
+    sources = {r[0] for r in read_tables_rows(out, "SELECT source FROM rollouts")}
+    assert sources == {str(three[0]), str(three[1])}
+    entry = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"]
+    assert sorted(e["status"] for e in entry.values()) == ["failed", "ok", "ok"]
+
+
+def test_lenient_exports_a_torn_bundle_as_far_as_it_goes(demo_bundle: Path, tmp_path: Path) -> None:
+    torn = copies(demo_bundle, tmp_path / "bundles", 1)[0]
+    log = torn / "trace.jsonl"
+    data = log.read_bytes()
+    log.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 20])  # cut the last line
+    out = tmp_path / "out"
+    code, _, err = _cli("export", str(torn), "--to", str(out))
+    assert code == 1 and "parse trace event line" in err
+    assert not (out / "rollouts").exists()
+    code, stdout, err = _cli("export", str(torn), "--to", str(out), "--lenient")
+    assert code == 0 and "exported 1 bundle(s)" in stdout
+    assert f"lenient: {torn}: exported as far as it goes" in err
+    ((lenient, notes, items),) = read_tables_rows(
+        out, "SELECT lenient, lenient_notes, conversation_items FROM rollouts"
+    )
+    assert lenient is True and notes and items > 0
+
+
+def _put_tree(fs: Any, local: Path, remote: str) -> None:
+    for path in local.rglob("*"):
+        if path.is_file():
+            fs.pipe_file(f"{remote}/{path.relative_to(local)}", path.read_bytes())
+
+
+def test_fsspec_memory_source_matches_a_local_export(demo_bundle: Path, tmp_path: Path) -> None:
+    fs = fsspec.filesystem("memory")
+    _put_tree(fs, demo_bundle, f"/runs/a/{demo_bundle.name}")
+    try:
+        remote = run_export(["memory://runs"], ExportOptions(to=str(tmp_path / "m")), jobs=1)
+        assert [r.status for r in remote.exported] == ["ok"]
+        assert remote.exported[0].source == f"memory:///runs/a/{demo_bundle.name}"
+        run_export([str(demo_bundle)], ExportOptions(to=str(tmp_path / "l")), jobs=1)
+        # output to an fsspec URL too
+        run_export(["memory://runs"], ExportOptions(to="memory://exported"), jobs=1)
+        assert fs.exists(f"/exported/{MANIFEST_NAME}") and fs.glob("/exported/threads/*.parquet")
+    finally:
+        fs.rm("/runs", recursive=True)
+        if fs.exists("/exported"):
+            fs.rm("/exported", recursive=True)
+    remote_tables, local_tables = read_tables(tmp_path / "m"), read_tables(tmp_path / "l")
+    for table in local_tables:
+        if table != "rollouts":
+            assert remote_tables[table] == local_tables[table], table
+    assert len(remote_tables["rollouts"]) == len(local_tables["rollouts"]) == 1
+
+
+def test_file_urls_through_the_pool(three: list[Path], tmp_path: Path) -> None:
+    url = f"file://{tmp_path / 'bundles'}"
+    summary = run_export([url], ExportOptions(to=str(tmp_path / "out")), jobs=2)
+    assert sorted(r.status for r in summary.exported) == ["ok"] * 3
+    assert all(r.source.startswith("file://") for r in summary.exported)
+    assert len(read_tables(tmp_path / "out")["rollouts"]) == 3
+
+
+def test_payload_text_reads_every_body(demo_bundle: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert _cli("export", str(demo_bundle), "--to", str(out), "--payload-text")[0] == 0
+    rows = read_tables_rows(out, "SELECT text, text_bytes FROM raw_payloads")
+    assert rows and all(text is not None and n == len(text.encode()) for text, n in rows)
+    assert any("demo" in text for text, _ in rows)
+
+
+def test_usage_errors(demo_bundle: Path, tmp_path: Path) -> None:
+    code, _, err = _cli("export", str(demo_bundle), "--format", "parquet")
+    assert code == 2 and "needs --to DIR" in err
+    code, stdout, err = _cli("export", str(tmp_path / "nothing"), "--to", str(tmp_path / "o"))
+    assert code == 1 and "nothing: cannot list" in err and "exported 0 bundle(s)" in stdout
+    (tmp_path / "file").write_text("")
+    code, _, err = _cli("export", str(demo_bundle), "--to", str(tmp_path / "file"))
+    assert code == 1 and err == f"rollout-trace export: {tmp_path / 'file'}: Not a directory\n"
+    (tmp_path / "empty").mkdir()
+    code, _, err = _cli("export", str(tmp_path / "empty"), "--to", str(tmp_path / "o"))
+    assert code == 1 and "no bundle" in err
+
+
+def test_a_state_file_is_a_source(failing_state: Path, tmp_path: Path) -> None:
+    code, _, err = _cli("export", str(failing_state), "--to", str(tmp_path / "o"))
+    assert (code, err) == (0, "")
+    (status,) = read_tables_rows(
+        tmp_path / "o", "SELECT status FROM tool_calls WHERE tool_call_id = 'call_0_sum'"
+    )
+    assert status == ("failed",)
+
+
+def _check_corpus(corpus: Path, tmp_path: Path) -> None:
+    """Exported counts equal the reduced states' counts on every bundle of a corpus."""
+    bundles = conformance_bundles(corpus)
+    out = tmp_path / "out"
+    summary = run_export([str(b) for b in bundles], ExportOptions(to=str(out)), jobs=2)
+    assert not summary.failed and len(summary.exported) == len(bundles)
+    counts = {table: counts_by_trace(out, table) for table in STATE_MAPS}
+    rollouts = {r[0]: r[1:] for r in read_tables_rows(out, "SELECT trace_id, * FROM rollouts")}
+    assert len(rollouts) == len(bundles)
+    for bundle in bundles:
+        state = reduce_bundle(bundle).to_json()
+        for table, key in STATE_MAPS.items():
+            assert counts[table].get(state["trace_id"], 0) == len(state[key]), (bundle, table)
+
+
+@needs_conformance
+def test_conformance_counts(tmp_path: Path) -> None:
+    _check_corpus(CONFORMANCE, tmp_path)
+
+
+@needs_conformance_v3
+def test_conformance_v3_counts(tmp_path: Path) -> None:
+    _check_corpus(CONFORMANCE_V3, tmp_path)
+
+
+def test_parts_are_written_whole(three: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=2)
+    leftovers = [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+    assert len(os.listdir(out / "rollouts")) == 3
+
+
+def test_an_unreadable_manifest_means_export_again_not_twice(
+    three: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1)
+    (out / MANIFEST_NAME).write_text("{ torn")
+    again = run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1)
+    assert len(again.exported) == 3 and again.skipped == 0
+    assert len(read_tables(out)["rollouts"]) == 3

@@ -1,0 +1,172 @@
+"""``rollout-trace query``: DuckDB views over an export, the ready-made queries (each one run on
+rollouts where its answer is known), output formats and errors."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.parquet import ExportOptions, run_export
+from rollout_trace_sdk.export.query import RECIPES, run
+from rollout_trace_sdk.export.schema import TABLES
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def export_dir(
+    demo_bundle: Path,
+    demo_state: Any,
+    failing_state: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The demo three times under three trace ids: as recorded, with a failed tool call, and
+    with the helper's result edge removed (a sub-agent that never reported back)."""
+    root = tmp_path_factory.mktemp("query")
+    failing = orjson.loads(failing_state.read_bytes())
+    failing["trace_id"] = "trace-failing"
+    silent = orjson.loads(orjson.dumps(demo_state))
+    silent["trace_id"] = "trace-silent"
+    silent["interaction_edges"] = {
+        k: e for k, e in silent["interaction_edges"].items() if e["kind"] != "agent_result"
+    }
+    (root / "failing.json").write_bytes(orjson.dumps(failing))
+    (root / "silent.json").write_bytes(orjson.dumps(silent))
+    out = root / "out"
+    sources = [str(demo_bundle), str(root / "failing.json"), str(root / "silent.json")]
+    summary = run_export(sources, ExportOptions(to=str(out)), jobs=1)
+    assert not summary.failed and len(summary.exported) == 3
+    return out
+
+
+def _recipe(export_dir: Path, name: str) -> list[dict[str, Any]]:
+    columns, rows = run(export_dir, RECIPES[name][1])
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _agent_paths(state: Any) -> dict[str, str]:
+    return {t["thread_id"]: t["agent_path"] for t in state["threads"].values()}
+
+
+def test_tokens_per_agent(export_dir: Path, demo_state: Any) -> None:
+    paths = _agent_paths(demo_state)
+    expected: dict[str, list[int]] = {}
+    for call in demo_state["inference_calls"].values():
+        totals = expected.setdefault(paths[call["thread_id"]], [0, 0, 0])
+        totals[0] += 3
+        totals[1] += 3 * call["usage"]["input_tokens"]
+        totals[2] += 3 * call["usage"]["output_tokens"]
+    got = {
+        r["agent_path"]: [r["inference_calls"], r["input_tokens"], r["output_tokens"]]
+        for r in _recipe(export_dir, "tokens-per-agent")
+    }
+    assert got == expected and len(got) >= 2
+
+
+def test_tool_failure_rates(export_dir: Path, demo_state: Any) -> None:
+    rows = {r["tool_name"]: r for r in _recipe(export_dir, "tool-failure-rates")}
+    failed_tool = demo_state["tool_calls"]["call_0_sum"]
+    name = run(
+        export_dir, "SELECT DISTINCT tool_name FROM tool_calls WHERE tool_call_id = 'call_0_sum'"
+    )[1][0][0]
+    same = [t for t in demo_state["tool_calls"].values() if t["kind"] == failed_tool["kind"]]
+    assert rows[name]["calls"] == 3 * len(same) and rows[name]["failed"] == 1
+    assert rows[name]["failure_rate"] == pytest.approx(1 / (3 * len(same)), abs=1e-3)
+    others = [r for n, r in rows.items() if n != name]
+    assert others and all(r["failed"] == 0 for r in others)
+
+
+def test_slowest_inference_calls(export_dir: Path, demo_state: Any) -> None:
+    rows = _recipe(export_dir, "slowest-inference-calls")
+    durations = sorted(
+        (
+            c["execution"]["ended_at_unix_ms"] - c["execution"]["started_at_unix_ms"]
+            for c in demo_state["inference_calls"].values()
+        ),
+        reverse=True,
+    )
+    expected = sorted(durations * 3, reverse=True)[:20]
+    assert [r["duration_ms"] for r in rows] == expected
+
+
+def test_silent_sub_agents(export_dir: Path, demo_state: Any) -> None:
+    rows = _recipe(export_dir, "silent-sub-agents")
+    helpers = sorted(
+        t["agent_path"]
+        for t in demo_state["threads"].values()
+        if t["origin"].get("parent_thread_id")
+    )
+    assert [r["trace_id"] for r in rows] == ["trace-silent"] * len(helpers)
+    assert [r["agent_path"] for r in rows] == helpers
+    assert all(r["source"].endswith("silent.json") for r in rows)
+
+
+def test_docs_show_every_recipe_and_every_column() -> None:
+    text = DOCS.read_text()
+    blocks = re.findall(r"```sql\n(.*?)\n```", text, flags=re.S)
+    for _, sql in RECIPES.values():
+        assert sql in blocks
+    for table, columns in TABLES.items():
+        section = text.split(f"### `{table}`", 1)[1].split("\n### ", 1)[0]
+        for name, kind, _ in columns:
+            assert f"| `{name}` | {kind} |" in section, (table, name)
+
+
+def test_every_sql_block_of_the_docs_runs(export_dir: Path) -> None:
+    for sql in re.findall(r"```sql\n(.*?)\n```", DOCS.read_text(), flags=re.S):
+        run(export_dir, sql)
+
+
+def test_formats(export_dir: Path, tmp_path: Path) -> None:
+    sql = "SELECT trace_id, started_at, lenient_notes FROM rollouts ORDER BY trace_id"
+    code, out, err = _cli("query", str(export_dir), sql, "--format", "csv")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "trace_id,started_at,lenient_notes" and len(lines) == 4
+    assert lines[2].startswith("trace-failing,") and lines[2].endswith(",[]")
+    code, out, _ = _cli("query", str(export_dir), sql, "--format", "json")
+    records = orjson.loads(out)
+    assert code == 0 and [r["trace_id"] for r in records][1:] == ["trace-failing", "trace-silent"]
+    assert "T" in records[0]["started_at"]
+    target = tmp_path / "r.parquet"
+    code, out, _ = _cli("query", str(export_dir), sql, "--format", "parquet", "-o", str(target))
+    table = pq.read_table(target)
+    assert (
+        code == 0
+        and table.num_rows == 3
+        and str(table.schema.field("started_at").type).startswith("timestamp")
+    )
+    code, out, _ = _cli(
+        "query", str(export_dir), "--recipe", "silent-sub-agents", "--format", "table"
+    )
+    assert code == 0 and "agent_path" in out and "1 row(s)" in out
+
+
+def test_empty_tables_are_typed_views(export_dir: Path) -> None:
+    columns, rows = run(export_dir, "SELECT * FROM code_cells")
+    assert rows == [] and columns == [name for name, _, _ in TABLES["code_cells"]]
+
+
+def test_errors(export_dir: Path, tmp_path: Path) -> None:
+    code, _, err = _cli("query", str(export_dir), "SELECT nope FROM rollouts")
+    assert code == 1 and err.startswith("rollout-trace query: ") and "nope" in err
+    assert "Traceback" not in err
+    code, _, err = _cli("query", str(tmp_path / "missing"), "SELECT 1")
+    assert code == 1 and "not a directory" in err
+    code, _, err = _cli("query", str(export_dir))
+    assert code == 2 and "--recipe" in err
+    code, _, err = _cli("query", str(export_dir), "SELECT 1", "--format", "parquet")
+    assert code == 2 and "-o FILE" in err

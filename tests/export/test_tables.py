@@ -1,0 +1,75 @@
+"""Reduced state → table rows: one row per state object, keys on every row, typed columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, to_arrow
+from rollout_trace_sdk.export.tables import build_rows
+
+
+def test_one_row_per_state_object_and_keys_everywhere(demo_state: Any) -> None:
+    rows = build_rows(demo_state, source="b")
+    for table, key in STATE_MAPS.items():
+        assert len(rows[table]) == len(demo_state[key]), table
+    assert len(rows["rollouts"]) == 1
+    for table in TABLE_NAMES:
+        for row in rows[table]:
+            assert row["trace_id"] == demo_state["trace_id"]
+            assert row["rollout_id"] == demo_state["rollout_id"]
+    rollout = rows["rollouts"][0]
+    assert rollout["source"] == "b"
+    assert rollout["tool_calls"] == len(demo_state["tool_calls"])
+    usage = [c["usage"] for c in demo_state["inference_calls"].values() if c.get("usage")]
+    assert rollout["output_tokens"] == sum(u["output_tokens"] for u in usage) > 0
+
+
+def test_arrow_types_follow_the_schema(demo_state: Any) -> None:
+    rows = build_rows(demo_state, source="b")
+    calls = to_arrow("inference_calls", rows["inference_calls"])
+    assert calls.schema.field("started_at").type == pa.timestamp("ms", tz="UTC")
+    assert calls.schema.field("input_tokens").type == pa.int64()
+    first = min(demo_state["inference_calls"].values(), key=lambda c: c["inference_call_id"])
+    got = calls.filter(pa.compute.equal(calls["inference_call_id"], first["inference_call_id"]))
+    started = got["started_at"][0].as_py()
+    assert int(started.timestamp() * 1000) == first["execution"]["started_at_unix_ms"]
+    for table in TABLE_NAMES:
+        arrow = to_arrow(table, rows[table])
+        assert arrow.schema.names == [name for name, _, _ in TABLES[table]]
+        assert arrow.num_rows == len(rows[table])
+
+
+def test_edges_name_the_threads_at_both_ends(demo_state: Any) -> None:
+    rows = build_rows(demo_state, source="b")
+    threads = {t["thread_id"]: t for t in rows["threads"]}
+    spawned = [t for t in threads.values() if t["parent_thread_id"]]
+    assert spawned, "the demo spawns a helper agent"
+    for edge in rows["interaction_edges"]:
+        assert edge["source_thread_id"] in threads and edge["target_thread_id"] in threads
+    results = [e for e in rows["interaction_edges"] if e["kind"] == "agent_result"]
+    assert {e["source_thread_id"] for e in results} == {t["thread_id"] for t in spawned}
+
+
+def test_missing_and_mistyped_fields_become_nulls(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    call = next(iter(state["inference_calls"].values()))
+    call["usage"] = None
+    call["execution"] = "garbage"
+    del state["ended_at_unix_ms"]
+    rows = build_rows(state, source="b")
+    row = next(
+        r for r in rows["inference_calls"] if r["inference_call_id"] == call["inference_call_id"]
+    )
+    assert row["input_tokens"] is None and row["started_at"] is None and row["status"] is None
+    assert rows["rollouts"][0]["duration_ms"] is None
+    to_arrow("inference_calls", rows["inference_calls"])  # still fits the schema
+
+
+def test_payload_text_is_opt_in(demo_state: Any) -> None:
+    plain = build_rows(demo_state, source="b")["raw_payloads"]
+    assert all(r["text"] is None for r in plain)
+    read = build_rows(demo_state, source="b", payload_text=lambda ref: b'{"x": 1}')
+    assert all(r["text"] == '{"x": 1}' and r["text_bytes"] == 8 for r in read["raw_payloads"])
