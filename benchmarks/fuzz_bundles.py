@@ -16,6 +16,7 @@ bundle. The contract is in ``tests/hostile.py``; CI runs a small subset
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -73,6 +74,7 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=40, help="size multiplier (40: 200 MB line)")
     parser.add_argument("--mutants", type=int, default=250, help="random mutations to run")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--cases", type=int, help="run only the first N crafted cases")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
@@ -97,7 +99,7 @@ def main() -> int:
         healthy = make_bundle(work / "healthy")
         _, _, _, baseline_rss = run(["reduce", str(healthy), "-o", str(work / "h.json")], 120)
 
-        for index, (name, build) in enumerate(crafted_cases()):
+        for index, (name, build) in enumerate(itertools.islice(crafted_cases(), options.cases)):
             case = work / f"case{index}"
             (case / "scratch").mkdir(parents=True)
             (case / "out").mkdir()

@@ -127,15 +127,15 @@ def _client(instrumented: bool) -> AsyncOpenAI:
 async def _bare(turn: Turn, client: AsyncOpenAI, calls: int, api: str) -> None:
     for i in range(calls):
         if api == "responses":
-            await client.responses.create(model="gpt-test", input=[*HISTORY, _user(i)])
+            await client.responses.create(model="gpt-test", input=[*HISTORY, _user(i)])  # type: ignore[list-item]
         else:
-            await client.chat.completions.create(model="gpt-test", messages=[*MESSAGES, _user(i)])
+            await client.chat.completions.create(model="gpt-test", messages=[*MESSAGES, _user(i)])  # type: ignore[list-item]
 
 
 async def _by_hand(turn: Turn, client: AsyncOpenAI, calls: int, api: str) -> None:
     for i in range(calls):
         if api == "responses":
-            request = {"model": "gpt-test", "input": [*HISTORY, _user(i)]}
+            request: dict[str, Any] = {"model": "gpt-test", "input": [*HISTORY, _user(i)]}
             async with turn.inference(request) as call:
                 response = await client.responses.create(**request, extra_headers=call.headers)
                 call.completed(
@@ -145,7 +145,7 @@ async def _by_hand(turn: Turn, client: AsyncOpenAI, calls: int, api: str) -> Non
                     upstream_request_id=response._request_id,
                 )
         else:
-            chat_request = {"model": "gpt-test", "messages": [*MESSAGES, _user(i)]}
+            chat_request: dict[str, Any] = {"model": "gpt-test", "messages": [*MESSAGES, _user(i)]}
             async with turn.inference(chat_request) as call:
                 completion = await client.chat.completions.create(
                     **chat_request, extra_headers=call.headers

@@ -70,8 +70,10 @@ import anyio
 import anyio.lowlevel
 import orjson
 
-# The hot-path benchmark's helpers (this directory is on sys.path when run as a script).
-from run import _payload_100k, _quantile, _timer_cost_ns, pc
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# The hot-path benchmark's helpers.
+from benchmarks.run import _payload_100k, _quantile, _timer_cost_ns, pc
 
 PEERS: Final = ("ours", "otel", "agents_noop", "agents_batch", "logging", "untraced")
 #: The peers the targets compare us with (``untraced`` is the floor, not a peer).

@@ -29,6 +29,7 @@ process) while another thread redacts 100 KB payloads non-stop, next to an idle 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import statistics
@@ -174,7 +175,7 @@ def _before() -> Redactor:
     return redactor
 
 
-def measure(quick: bool) -> dict[str, dict[str, float]]:
+def measure(quick: bool, tiny: bool = False) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     for name, (value, lines) in workloads().items():
         if lines:
@@ -190,15 +191,13 @@ def measure(quick: bool) -> dict[str, dict[str, float]]:
 
         redactor, before = Redactor(key=b"bench"), _before()
         redactor.redact(data, lines=lines)  # compile the gates outside the timing
-        number = max(1, (10 if quick else 50) * 100_000 // max(len(data), 2_000))
-        cpu = _cpu_us(lambda d=data, r=redactor, li=lines: r.redact(d, lines=li), number)
-        old = _cpu_us(
-            lambda d=data, r=before, li=lines: r.redact(d, lines=li), max(1, number // 10)
-        )
-        wall = _time(lambda d=data, r=redactor, li=lines: r.redact(d, lines=li), number)
+        number = 1 if tiny else max(1, (10 if quick else 50) * 100_000 // max(len(data), 2_000))
+        cpu = _cpu_us(functools.partial(redactor.redact, data, lines=lines), number)
+        old = _cpu_us(functools.partial(before.redact, data, lines=lines), max(1, number // 10))
+        wall = _time(functools.partial(redactor.redact, data, lines=lines), number)
         orjson_us = _cpu_us(dump, number)
-        find = _cpu_us(lambda d=data: d.find(b"\x01\x02\x03\x04"), number)
-        memchr = _cpu_us(lambda d=data: d.find(b"\x01"), number)
+        find = _cpu_us(functools.partial(data.find, b"\x01\x02\x03\x04"), number)
+        memchr = _cpu_us(functools.partial(data.find, b"\x01"), number)
         counted = Redactor(key=b"bench")
         counted.redact(data, lines=lines)
         results[name] = {
@@ -245,14 +244,14 @@ def _lag(work: Callable[[], object] | None, seconds: float) -> tuple[float, floa
     return lags[len(lags) // 2], lags[int(len(lags) * 0.99)]
 
 
-def measure_lag(quick: bool) -> dict[str, tuple[float, float]]:
+def measure_lag(quick: bool, tiny: bool = False) -> dict[str, tuple[float, float]]:
     """Wake-up lag of a thread (the event loop's) while the writer's thread redacts."""
     value, _ = workloads()["clean_100k"]
     data = orjson.dumps(value, option=PRETTY)
     dirty, _ = workloads()["dirty_100k"]
     dirty_data = orjson.dumps(dirty, option=PRETTY)
     redactor = Redactor(key=b"bench")
-    seconds = 1.0 if quick else 3.0
+    seconds = 0.05 if tiny else 1.0 if quick else 3.0
     return {
         "idle thread": _lag(None, seconds),
         "redacting clean 100 KB": _lag(lambda: redactor.redact(data), seconds),
@@ -263,9 +262,12 @@ def measure_lag(quick: bool) -> dict[str, tuple[float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument(
+        "--tiny", action="store_true", help="smoke-test sizes (figures meaningless)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
-    results = measure(args.quick)
+    results = measure(args.quick, args.tiny)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -282,7 +284,7 @@ def main() -> None:
             f"{r['redactions']:5.0f}"
         )
     print("\nwake-up lag of a 1 ms sleep while another thread works (p50 / p99 ms):")
-    for label, (p50, p99) in measure_lag(args.quick).items():
+    for label, (p50, p99) in measure_lag(args.quick, args.tiny).items():
         print(f"  {label:28} {p50:6.2f} / {p99:6.2f}")
     clean = results["clean_100k"]["cpu_us"]
     small = max(results["clean_200b"]["cpu_us"], results["clean_2k"]["cpu_us"])

@@ -19,10 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reduce_vs_codex import cached_bundle, compare
-
+from benchmarks.reduce_vs_codex import cached_bundle, compare
 from rollout_trace_sdk.reduce.convert import convert_bundle
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "conformance-v3"
@@ -63,6 +62,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 100 and 400 only")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--steps", type=int, nargs="*", help="explicit loop lengths")
+    parser.add_argument("--corpus", type=int, default=2, help="largest corpus bundles to time")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rt-bench")
     args = parser.parse_args()
     codex = os.environ.get("CODEX3_BIN")
@@ -70,9 +71,9 @@ def main() -> int:
         print("CODEX3_BIN is not set: measuring our reducer alone", file=sys.stderr)
     args.work.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-v3-"))
-    for bundle in _largest_corpus_bundles(2) if CORPUS.is_dir() else []:
+    for bundle in _largest_corpus_bundles(args.corpus) if CORPUS.is_dir() else []:
         _show(compare(bundle, f"corpus {bundle.parent.name}", codex, args.runs, scratch))
-    for steps in (100, 400) if args.quick else (100, 400, 800):
+    for steps in args.steps or ((100, 400) if args.quick else (100, 400, 800)):
         bundle = _v3_loop(args.work, steps)
         _show(compare(bundle, f"loop N={steps} (v3)", codex, args.runs, scratch))
     return 0

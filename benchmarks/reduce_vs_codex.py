@@ -6,7 +6,7 @@ function_call_output), the response asks for one ``exec_command``, the tool runs
 start/end payloads, and its output joins the history. Request payloads therefore grow
 quadratically, which is what makes long rollouts expensive to reduce.
 
-Bundles are written directly with ``rollout_trace_sdk.model.codec`` (no recorder involved) and
+Bundles are written with ``rollout_trace_sdk.testing.BundleBuilder`` (no recorder involved) and
 cached under ``--work``. Both reducers run as child processes, alternating; wall time is the
 median of the runs and peak RSS comes from ``wait4`` for that one child. Both outputs must be
 byte-identical.
@@ -31,7 +31,8 @@ from typing import Any
 
 import orjson
 
-from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import BundleBuilder
 
 ROLLOUT = "01a20c59-b0b0-7000-8000-00000000b0b0"
 TRACE = "b0b0b0b0-0000-4000-8000-00000000b0b0"
@@ -50,40 +51,23 @@ def _codex_bin() -> str | None:
 # --- building a bundle ---------------------------------------------------------------------------
 
 
-class _Writer:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        (root / "payloads").mkdir(parents=True)
-        self.lines = (root / "trace.jsonl").open("wb")
-        self.seq = 0
-        self.payload = 0
-        self.clock = 1_795_000_000_000
+def _builder(root: Path, schema: int = 2) -> BundleBuilder:
+    """A bundle laid out as Codex writes it; payload files go straight to disk, lines are
+    buffered (the builder writes them in large chunks)."""
+    return BundleBuilder(
+        root,
+        schema=schema,
+        trace_id=TRACE,
+        rollout_id=ROLLOUT,
+        root_thread_id=ROLLOUT,
+        started_at=1_795_000_000_000,
+        clock_step=3,
+        autoflush=False,
+    )
 
-    def ref(self, kind: str, value: Any) -> dict[str, Any]:
-        self.payload += 1
-        path = f"payloads/{self.payload}.json"
-        (self.root / path).write_bytes(codec.pretty_bytes(value))
-        return {
-            "raw_payload_id": f"raw_payload:{self.payload}",
-            "kind": {"type": kind},
-            "path": path,
-        }
 
-    def event(self, payload: dict[str, Any], *, scoped: bool = True) -> None:
-        self.seq += 1
-        self.clock += 3
-        event = codec.event_from_dict(
-            {
-                "schema_version": 2,
-                "seq": self.seq,
-                "wall_time_unix_ms": self.clock,
-                "rollout_id": ROLLOUT,
-                "thread_id": ROLLOUT if scoped else None,
-                "codex_turn_id": TURN if scoped else None,
-                "payload": payload,
-            }
-        )
-        self.lines.write(codec.event_line(event))
+def _scoped(w: BundleBuilder, payload: ev.EventPayload) -> None:
+    w.event(payload, thread=ROLLOUT, turn=TURN)
 
 
 def _message(item_id: str, role: str, text: str) -> dict[str, Any]:
@@ -123,39 +107,21 @@ def _response(step: int, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_bundle(root: Path, steps: int) -> None:
-    """Write a complete N-step agent-loop bundle at ``root``."""
-    w = _Writer(root)
-    manifest = codec.manifest_from_dict(
-        {
-            "schema_version": 2,
-            "trace_id": TRACE,
-            "rollout_id": ROLLOUT,
-            "root_thread_id": ROLLOUT,
-            "started_at_unix_ms": w.clock,
-            "raw_event_log": "trace.jsonl",
-            "payloads_dir": "payloads",
-        }
+def build_bundle(root: Path, steps: int, *, schema: int = 2) -> None:
+    """Write a complete N-step agent-loop bundle of ``schema`` at ``root``."""
+    w = _builder(root, schema)
+    w.event(ev.RolloutStarted(TRACE, ROLLOUT))
+    meta = w.payload(
+        "session_metadata", {"thread_id": ROLLOUT, "agent_path": "/root", "model": MODEL}
     )
-    (root / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
-    w.event({"type": "rollout_started", "trace_id": TRACE, "root_thread_id": ROLLOUT}, scoped=False)
-    meta = w.ref("session_metadata", {"thread_id": ROLLOUT, "agent_path": "/root", "model": MODEL})
-    w.event(
-        {
-            "type": "thread_started",
-            "thread_id": ROLLOUT,
-            "agent_path": "/root",
-            "metadata_payload": meta,
-        },
-        scoped=False,
-    )
-    w.event({"type": "codex_turn_started", "codex_turn_id": TURN, "thread_id": ROLLOUT})
+    w.event(ev.ThreadStarted(ROLLOUT, "/root", meta))
+    _scoped(w, ev.CodexTurnStarted(TURN, ROLLOUT))
     history = [
         _message("msg_dev", "developer", "You are a benchmark agent. Use exec_command."),
         _message("msg_user", "user", f"Run {steps} commands, one at a time."),
     ]
     for item in history:
-        w.event({"type": "history_item_accepted", "item_id": item["id"]})
+        _scoped(w, ev.HistoryItemAccepted(item["id"]))
     filler = "x" * OUTPUT_BYTES
     for step in range(1, steps + 1):
         call_id = f"call_{step}"
@@ -168,7 +134,7 @@ def build_bundle(root: Path, steps: int) -> None:
             "call_id": call_id,
         }
         _inference(w, step, history, call)
-        w.event({"type": "history_item_accepted", "item_id": call["id"]})
+        _scoped(w, ev.HistoryItemAccepted(call["id"]))
         history.append(call)
         output = f"Process exited with code 0\nOutput:\nstep-{step} {filler}\n"
         _tool_call(w, step, call_id, arguments, output)
@@ -178,46 +144,30 @@ def build_bundle(root: Path, steps: int) -> None:
             "call_id": call_id,
             "output": output,
         }
-        w.event({"type": "history_item_accepted", "item_id": result["id"]})
+        _scoped(w, ev.HistoryItemAccepted(result["id"]))
         history.append(result)
     final = _message("msg_final", "assistant", "All commands ran.")
     _inference(w, steps + 1, history, final)
-    w.event({"type": "history_item_accepted", "item_id": final["id"]})
-    w.event({"type": "codex_turn_ended", "codex_turn_id": TURN, "status": "completed"})
-    w.event({"type": "thread_ended", "thread_id": ROLLOUT, "status": "completed"}, scoped=False)
-    w.event({"type": "rollout_ended", "status": "completed"}, scoped=False)
-    w.event({"type": "recording_completed"}, scoped=False)
-    w.lines.close()
+    _scoped(w, ev.HistoryItemAccepted(final["id"]))
+    _scoped(w, ev.CodexTurnEnded(TURN, "completed"))
+    w.event(ev.ThreadEnded(ROLLOUT, "completed"))
+    w.event(ev.RolloutEnded("completed"))
+    w.event(ev.RecordingCompleted())
+    w.close()
 
 
-def _inference(w: _Writer, step: int, history: list[dict[str, Any]], item: dict[str, Any]) -> None:
+def _inference(
+    w: BundleBuilder, step: int, history: list[dict[str, Any]], item: dict[str, Any]
+) -> None:
     call = f"00000000-0000-4000-8000-{step:012d}"
-    request = w.ref("inference_request", _request(history))
-    w.event(
-        {
-            "type": "inference_started",
-            "inference_call_id": call,
-            "thread_id": ROLLOUT,
-            "codex_turn_id": TURN,
-            "model": MODEL,
-            "provider_name": "bench",
-            "request_payload": request,
-        }
-    )
-    response = w.ref("inference_response", _response(step, item))
-    w.event(
-        {
-            "type": "inference_completed",
-            "inference_call_id": call,
-            "response_id": f"resp_{step}",
-            "upstream_request_id": None,
-            "response_payload": response,
-        }
-    )
+    request = w.payload("inference_request", _request(history))
+    _scoped(w, ev.InferenceStarted(call, ROLLOUT, TURN, MODEL, "bench", request))
+    response = w.payload("inference_response", _response(step, item))
+    _scoped(w, ev.InferenceCompleted(call, f"resp_{step}", None, response))
 
 
-def _tool_call(w: _Writer, step: int, call_id: str, arguments: str, output: str) -> None:
-    invocation = w.ref(
+def _tool_call(w: BundleBuilder, step: int, call_id: str, arguments: str, output: str) -> None:
+    invocation = w.payload(
         "tool_invocation",
         {
             "tool_name": "exec_command",
@@ -225,22 +175,11 @@ def _tool_call(w: _Writer, step: int, call_id: str, arguments: str, output: str)
             "payload": {"type": "function", "arguments": arguments},
         },
     )
-    w.event(
-        {
-            "type": "tool_call_started",
-            "tool_call_id": call_id,
-            "model_visible_call_id": call_id,
-            "code_mode_runtime_tool_id": None,
-            "requester": {"type": "model"},
-            "kind": {"type": "exec_command"},
-            "summary": {
-                "type": "generic",
-                "label": "exec_command",
-                "input_preview": arguments,
-                "output_preview": None,
-            },
-            "invocation_payload": invocation,
-        }
+    kind = ev.ToolCallKind("exec_command")
+    summary = ev.GenericSummary("exec_command", arguments, None)
+    _scoped(
+        w,
+        ev.ToolCallStarted(call_id, call_id, None, ev.ModelRequester(), kind, summary, invocation),
     )
     command = ["/bin/bash", "-lc", f"echo step-{step}"]
     common = {
@@ -248,7 +187,7 @@ def _tool_call(w: _Writer, step: int, call_id: str, arguments: str, output: str)
         "process_id": str(10_000 + step),
         "turn_id": TURN,
     }
-    begin = w.ref(
+    begin = w.payload(
         "tool_runtime_event",
         {
             **common,
@@ -259,15 +198,8 @@ def _tool_call(w: _Writer, step: int, call_id: str, arguments: str, output: str)
             "source": "unified_exec_startup",
         },
     )
-    w.event(
-        {
-            "type": "tool_call_runtime_started",
-            "tool_call_id": call_id,
-            "kind": {"type": "exec_command"},
-            "runtime_payload": begin,
-        }
-    )
-    end = w.ref(
+    _scoped(w, ev.ToolCallRuntimeStarted(call_id, kind, begin))
+    end = w.payload(
         "tool_runtime_event",
         {
             **common,
@@ -282,29 +214,15 @@ def _tool_call(w: _Writer, step: int, call_id: str, arguments: str, output: str)
             "status": "completed",
         },
     )
-    w.event(
-        {
-            "type": "tool_call_runtime_ended",
-            "tool_call_id": call_id,
-            "status": "completed",
-            "runtime_payload": end,
-        }
-    )
-    result = w.ref(
+    _scoped(w, ev.ToolCallRuntimeEnded(call_id, "completed", end))
+    result = w.payload(
         "tool_result",
         {
             "type": "direct_response",
             "response_item": {"type": "function_call_output", "call_id": call_id, "output": output},
         },
     )
-    w.event(
-        {
-            "type": "tool_call_ended",
-            "tool_call_id": call_id,
-            "status": "completed",
-            "result_payload": result,
-        }
-    )
+    _scoped(w, ev.ToolCallEnded(call_id, "completed", result))
 
 
 def cached_bundle(work: Path, steps: int) -> Path:

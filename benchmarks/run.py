@@ -482,31 +482,36 @@ def _table(r: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-async def _main(quick: bool) -> dict[str, float]:
+async def _main(quick: bool, tiny: bool = False) -> dict[str, float]:
+    """Every figure; ``tiny`` (the smoke test's size) runs each part a handful of times."""
     timer = _timer_cost_ns()
-    n = 100_000 if quick else 400_000
+    n = 2_000 if tiny else 100_000 if quick else 400_000
     results: dict[str, float] = {"timer_ns": timer}
     results.update(await _baselines(n, timer))
     results.update(await _event_costs(n, timer))
     results.update(await _recorder_event_costs(n // 2, timer))
     for burst in (1, 8):  # three fresh writers each; keep the median run
-        runs = [await _payload_ratio(300 if quick else 1000, timer, burst) for _ in range(3)]
+        steps = 5 if tiny else 300 if quick else 1000
+        runs = [await _payload_ratio(steps, timer, burst) for _ in range(3)]
         key = "payload_100k_ratio" if burst == 1 else f"payload_100k_burst{burst}_ratio"
         results.update(sorted(runs, key=lambda r: r[key])[1])
-    results.update(await _throughput(200_000 if quick else 1_000_000))
-    results.update(await _durable_cost(20 if quick else 100))
-    results.update(await _loop_lag(0.4, 8 if quick else 30))
+    results.update(await _throughput(2_000 if tiny else 200_000 if quick else 1_000_000))
+    results.update(await _durable_cost(2 if tiny else 20 if quick else 100))
+    results.update(await _loop_lag(0.2 if tiny else 0.4, 1 if tiny else 8 if quick else 30))
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller samples (under a minute)")
+    parser.add_argument(
+        "--tiny", action="store_true", help="smoke-test sizes (figures meaningless)"
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object line")
     parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     args = parser.parse_args(argv)
     gc.collect()
-    results = anyio.run(_main, args.quick, backend=args.backend)
+    results = anyio.run(_main, args.quick, args.tiny, backend=args.backend)
     print(_table(results))
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in results.items()}))

@@ -21,7 +21,6 @@ import io
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -144,6 +143,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=400)
     parser.add_argument("--bundle", type=Path, help="use this bundle instead of recording one")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="page generation only (no Chromium figures)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="view-bench-"))
     try:
@@ -174,10 +176,11 @@ def main() -> None:
             "html_vs_reduce": html_s / reduce_s,
             "page_mb": len(page) / 1e6,
         }
-        figures.update(_browser(page_path))
+        if not args.no_browser:
+            figures.update(_browser(page_path))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
+    if args.json or args.no_browser:
         print(orjson.dumps(figures).decode())
         return
     print(f"machine: {figures['cpus']} CPUs, load average {figures['load_average']:.1f}")
@@ -217,4 +220,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

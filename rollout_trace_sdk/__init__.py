@@ -5,10 +5,12 @@ The public API is re-exported here from one table, :data:`_PUBLIC` (name → hom
 Names load on first use, so ``rollout-trace reduce`` does not pay for the recorder and an agent
 that only records does not pay for the reducer.
 
-What is public: the names in ``__all__`` below, the modules users import by name
-(``rollout_trace_sdk.model.events``, ``rollout_trace_sdk.model.state``), and the ``rollout-trace``
-command. Everything else (any ``_private`` name, and every module not named here) may change
-between releases.
+What is public (the whole rule is in docs/architecture.md, "What is public"): the names in
+``__all__`` below; the ``__all__`` of ``rollout_trace_sdk.testing``,
+``rollout_trace_sdk.integrations.openai`` and ``rollout_trace_sdk.reduce``; the classes of
+``rollout_trace_sdk.model.events`` and ``rollout_trace_sdk.model.state``; and the
+``rollout-trace`` command. Everything else (any ``_private`` name, and every module not named
+here) may change between releases.
 """
 
 from __future__ import annotations

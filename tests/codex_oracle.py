@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 import pytest
 
+from rollout_trace_sdk.testing import run_codex_reduce
+
 #: The environment variable that names the oracle for each bundle schema.
 ORACLE_ENV = {2: "CODEX_BIN", 3: "CODEX3_BIN"}
 
@@ -74,14 +76,7 @@ def run_codex(
     binary = codex_bin(schema)
     if binary is None:
         raise RuntimeError(f"no Codex binary for schema {schema} ({ORACLE_ENV[schema]})")
-    env = {k: v for k, v in os.environ.items() if k != "RUST_BACKTRACE"}
-    return subprocess.run(
-        [binary, "debug", "trace-reduce", str(bundle), "-o", str(out)],
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-        env=env,
-    )
+    return run_codex_reduce(bundle, binary, out, timeout=timeout)
 
 
 def codex_reduce(

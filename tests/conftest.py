@@ -62,6 +62,13 @@ def make_demo(root: Path, scale: int) -> Path:
     return Path(done.stdout.splitlines()[0])
 
 
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The one backend fixture: every async test runs on asyncio and on trio (a test that
+    only means one says so with ``@pytest.mark.parametrize("anyio_backend", [...])``)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_demo(tmp_path_factory.mktemp("demo1"), 1)

@@ -144,28 +144,29 @@ def _structure_literal(tp: Any) -> Callable[[Any, Any], str]:
     return structure
 
 
-def _tag_of(value: Any, allowed: tuple[str, ...], enum: str) -> str:
-    obj = _need_map(value, f"internally tagged enum {enum}")
-    if "type" not in obj:
-        raise _missing("type")
-    tag = obj["type"]
+def _tag(
+    value: Any, what: str, allowed: tuple[str, ...], *, key: str = "type", kind: str = "a string"
+) -> str:
+    """The tag of a tagged enum, checked as serde does: a map, the key present, a string
+    (``kind`` is serde's word for what it expected), one of ``allowed``."""
+    obj = _need_map(value, what)
+    if key not in obj:
+        raise _missing(key)
+    tag = obj[key]
     if not isinstance(tag, str):
-        raise _invalid_type(tag, "a string")
+        raise _invalid_type(tag, kind)
     if tag not in allowed:
         raise unknown_variant(tag, allowed)
     return tag
 
 
+def _tag_of(value: Any, allowed: tuple[str, ...], enum: str) -> str:
+    return _tag(value, f"internally tagged enum {enum}", allowed)
+
+
 def _payload_kind(kind: Any, allowed: tuple[str, ...]) -> ev.PayloadKind:
-    kind_obj = _need_map(kind, "adjacently tagged enum RawPayloadKind")
-    if "type" not in kind_obj:
-        raise _missing("type")
-    tag = kind_obj["type"]
-    if not isinstance(tag, str):
-        raise _invalid_type(tag, "variant identifier")
-    if tag not in allowed:
-        raise unknown_variant(tag, allowed)
-    return tag  # type: ignore[return-value]
+    what = "adjacently tagged enum RawPayloadKind"
+    return _tag(kind, what, allowed, kind="variant identifier")  # type: ignore[return-value]
 
 
 def _structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
@@ -184,14 +185,9 @@ _PARTIAL_CAPTURES: Final = ("truncated", "omitted")
 
 def structure_capture(value: Any) -> ev.PayloadCapture | None:
     """Schema 3's ``capture`` (internally tagged by ``status``); complete is None."""
-    obj = _need_map(value, "internally tagged enum PayloadCapture")
-    if "status" not in obj:
-        raise _missing("status")
-    status = obj["status"]
-    if not isinstance(status, str):
-        raise _invalid_type(status, "variant identifier")
-    if status not in ev.CAPTURE_STATUSES:
-        raise unknown_variant(status, ev.CAPTURE_STATUSES)
+    what = "internally tagged enum PayloadCapture"
+    status = _tag(value, what, ev.CAPTURE_STATUSES, key="status", kind="variant identifier")
+    obj: dict[str, Any] = value
     if status == "complete":
         return None
     if "original_bytes" not in obj:

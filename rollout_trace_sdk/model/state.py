@@ -240,8 +240,9 @@ class AgentThread(_Record):
     thread_id: str
     agent_path: str
     nickname: str | None
-    #: None = a root thread
-    origin: SpawnedOrigin | None
+    #: None = a root thread; ``"unknown"``: schema 3, its metadata payload was omitted
+    #: (Codex 0.171 then cannot tell; a thread started with no metadata at all is a root)
+    origin: SpawnedOrigin | Literal["unknown"] | None
     execution: ExecutionWindow
     default_model: str | None
     conversation_item_ids: list[str] = attrs.field(factory=list)
@@ -250,6 +251,8 @@ class AgentThread(_Record):
         out = _record(self)
         if self.origin is None:
             out["origin"] = {"type": "root"}
+        elif self.origin == "unknown":
+            out["origin"] = {"type": "unknown"}
         return out
 
 
@@ -498,6 +501,13 @@ class InteractionEdge(_Record):
 
 @attrs.define(slots=True, kw_only=True)
 class RolloutTrace:
+    """The reduced state of one rollout: every object ``codex debug trace-reduce`` writes,
+    keyed by id (threads, turns, conversation items, inference and tool calls, code cells,
+    terminals, compactions, interaction edges, raw payload references).
+
+    :func:`state_bytes` gives its exact bytes; ``to_json`` the same as plain values.
+    """
+
     schema_version: int = STATE_SCHEMA_VERSION
     trace_id: str
     rollout_id: str
@@ -534,7 +544,11 @@ class RolloutTrace:
         """The state as plain JSON values in Codex's key order (maps sorted by key).
 
         Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
-        references with ``shard`` (and ``capture``/``parts``) instead of ``path``."""
+        references with ``shard`` (and ``capture``/``parts``) instead of ``path``.
+
+        Returns:
+            A dict ready for any JSON encoder (``state_bytes`` uses Codex's formatting).
+        """
         v3 = self.schema_version == SCHEMA_VERSION_V3
         out: dict[str, Any] = {}
         for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
@@ -573,5 +587,12 @@ def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:
 
 def state_bytes(trace: RolloutTrace) -> bytes:
     """Exactly the bytes ``codex debug trace-reduce`` writes: 2-space pretty JSON, raw UTF-8,
-    no trailing newline."""
+    no trailing newline.
+
+    Args:
+        trace: a reduced state (from :func:`~rollout_trace_sdk.reduce.reduce_bundle`).
+
+    Returns:
+        The ``state.json`` bytes.
+    """
     return layout.pretty_json(trace.to_json())

@@ -136,7 +136,7 @@ class RecordQueue:
     def _snapshot(self, kind: str, value: Any) -> bytes | None:
         try:
             if self._plan is not None:
-                return self.values.compact(value)  # schema 3: compact bodies, as Codex
+                return self.values.compact_payload(value)  # schema 3: compact bodies, as Codex
             return self.values.pretty(value)
         except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)

@@ -48,6 +48,12 @@ PRETTY: Final = orjson.OPT_INDENT_2
 #: contents never hold a raw newline), so one C-speed search tells a too-deep payload.
 _TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
 _TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that indentation
+#: Compact text shorter than this cannot nest deeper than MAX_DEPTH (two brackets a level).
+_COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
+#: Bodies this big are walked before they are encoded again (see ``_nests_too_deep``).
+_WALK_FROM_SIZE: Final = 64 * 1024
+_WALK_CONTAINERS: Final = 64
+_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
 
 #: Loss kinds and how the report names them.
@@ -111,6 +117,20 @@ class ValueEncoder:
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
 
+    def compact_payload(self, value: Any) -> bytes:
+        """A schema-3 payload body: :meth:`compact`, with nesting beyond :data:`MAX_DEPTH`
+        cut as in payload files. Codex 0.171 parses every payload (templates spliced) with
+        serde_json, which refuses 128 levels; compact text has no indentation to find deep
+        nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
+        ``_nests_too_deep``)."""
+        try:
+            data = orjson.dumps(value, default=self.default)
+        except (TypeError, RecursionError, ValueError):
+            return self._slow(value, indent=None)  # which cuts deep nesting itself
+        if len(data) >= _COMPACT_TOO_DEEP_MIN_SIZE and _nests_too_deep(value, len(data)):
+            return self._slow(value, indent=None)
+        return data
+
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
         serde refuses integers beyond 64 bits, so they become their digits as a string
@@ -155,6 +175,54 @@ class ValueEncoder:
             safe, indent=indent, ensure_ascii=False, allow_nan=False, separators=separators
         )
         return text.encode()
+
+
+def _nests_too_deep(value: Any, size: int) -> bool:
+    """Whether ``value`` (whose compact text is ``size`` bytes) holds containers nested more
+    than :data:`MAX_DEPTH` deep (where :class:`_Sanitiser` cuts).
+
+    orjson writes it again with indentation and one C-speed search looks for a line indented
+    past the limit (as :meth:`ValueEncoder.cut_too_deep` does): at most one more encoding.
+    A big body is first walked instead, container by container, which costs nothing for the
+    text that makes most big bodies big; past a few dozen containers the walk gives up."""
+    if size >= _WALK_FROM_SIZE:
+        verdict = _walk_too_deep(value)
+        if verdict is not None:
+            return verdict
+    try:
+        pretty = orjson.dumps(value, default=_plain_default, option=PRETTY)
+    except (TypeError, ValueError, RecursionError):
+        return True  # let the slow path decide
+    return _TOO_DEEP_MARK in pretty
+
+
+def _walk_too_deep(value: Any) -> bool | None:
+    """The verdict of :func:`_nests_too_deep` from a walk of dicts, lists and tuples;
+    ``None`` when the value holds more than :data:`_WALK_CONTAINERS` containers or anything
+    else (a dataclass, a model, a set: serialised their own way)."""
+    cls = value.__class__
+    if cls is not dict and cls is not list and cls is not tuple:
+        return None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    budget = _WALK_CONTAINERS
+    while stack:
+        node, level = stack.pop()
+        for child in node.values() if node.__class__ is dict else node:
+            kind = child.__class__
+            if kind is dict or kind is list or kind is tuple:
+                if level >= MAX_DEPTH:  # also ends a cycle's walk
+                    return True
+                budget -= 1
+                if not budget:
+                    return None
+                stack.append((child, level + 1))
+            elif kind not in _LEAVES:
+                return None
+    return False
+
+
+def _plain_default(obj: Any) -> Any:
+    return _convert(obj, _ignore)
 
 
 def _convert(obj: Any, note: Any) -> Any:

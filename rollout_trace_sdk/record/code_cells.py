@@ -7,34 +7,33 @@ it. A yielded cell ends later, when a ``wait`` call collects its result.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from .runtime import NullLifecycle, error_text, outcome_of
+from ._handle import Handle, started
+from .runtime import NullLifecycle, Outcome, Runtime
 from .tools import ToolCall, _NullToolCall
 
+if TYPE_CHECKING:
+    from .threads import Turn
 
-class CodeCell:
+
+class CodeCell(Handle):
     """A code-mode cell started by an ``exec`` tool call; nested tool calls come from it."""
 
-    enabled: ClassVar[bool] = True
-    __slots__ = ("_ended", "_initial", "_live", "_tool", "runtime_cell_id")
+    __slots__ = ("_initial", "_turn", "runtime_cell_id")
 
-    def __init__(self, tool: ToolCall, runtime_cell_id: str, source_js: str) -> None:
-        self._tool = tool
+    def __init__(
+        self, rt: Runtime, turn: Turn, runtime_cell_id: str, exec_call_id: str, source_js: str
+    ) -> None:
+        super().__init__(rt, turn.thread.thread_id, turn.turn_id)
+        self._turn = turn
         self.runtime_cell_id = runtime_cell_id
         self._initial = False
-        self._ended = False
-        self._live = tool._emit(
-            ev.CodeCellStarted(
-                runtime_cell_id, tool.model_visible_call_id or tool.tool_call_id, source_js
-            )
-        )
-        if self._live:
-            tool._turn._rt.opened(self)
-        else:  # dropped start: ``ToolCall.code_cell`` hands out the null twin instead
-            self._initial = self._ended = True
+        # no owner: a cell may outlive its turn. A dropped start: ``ToolCall.code_cell``
+        # hands out the null twin instead.
+        if not self._start(ev.CodeCellStarted(runtime_cell_id, exec_call_id, source_js)):
+            self._initial = True
 
     def tool_call(
         self,
@@ -50,7 +49,8 @@ class CodeCell:
         if not self._live:
             return _NullToolCall.INSTANCE
         tool = ToolCall(
-            self._tool._turn,
+            self._rt,
+            self._turn,
             tool_call_id,
             name,
             namespace=namespace,
@@ -62,7 +62,7 @@ class CodeCell:
             code_cell=self,
             runtime_tool_id=runtime_tool_id,
         )
-        return tool if tool._live else _NullToolCall.INSTANCE
+        return started(tool, _NullToolCall.INSTANCE)
 
     def yielded(self, content_items: Sequence[Any] = ()) -> None:
         """The cell handed control back while still running (a later wait ends it)."""
@@ -82,7 +82,7 @@ class CodeCell:
         content_items: Sequence[Any],
         error: str | None,
     ) -> None:
-        if self._ended:
+        if self._done:
             return
         body: dict[str, Any] = {
             "cell_id": self.runtime_cell_id,
@@ -91,56 +91,37 @@ class CodeCell:
         if variant == "Result":
             body["error_text"] = error
         response = {"response": {variant: body}}
-        tool = self._tool
-        rt = tool._turn._rt
         if not self._initial:
             self._initial = True
-            ref = rt.payload("tool_result", response)
-            tool._emit(ev.CodeCellInitialResponse(self.runtime_cell_id, status, ref))
-        if variant == "Yielded":
+            ref = self._payload("tool_result", response)
+            self._emit(ev.CodeCellInitialResponse(self.runtime_cell_id, status, ref))
+        if variant == "Yielded" or not self._finish():
             return
-        self._ended = True
-        rt.closed(self)
-        ref = rt.payload("tool_result", response)
-        tool._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
+        self._rt.cell_ended(self._turn.thread.thread_id, self.runtime_cell_id)  # waits resolve
+        ref = self._payload("tool_result", response)
+        self._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.terminated()
 
-    async def __aenter__(self) -> CodeCell:
-        await self._tool._turn._rt.room()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._ended:
-            return
-        outcome = outcome_of(exc)
-        if exc is not None and outcome == "failed":
-            self.finished(error_text=error_text(exc))
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if error is not None and outcome == "failed":
+            self.finished(error_text=error)
         elif outcome == "cancelled":
             self.terminated()
         elif not self._initial:
             self.finished()
+        # else: it yielded and runs on; a later wait collects its result
 
 
 class _NullCodeCell(NullLifecycle, CodeCell):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[CodeCell]
 
     def __init__(self) -> None:
         self.runtime_cell_id = ""
         self._initial = True
-        self._ended = True
+        self._done = True
         self._live = False
 
     def tool_call(
@@ -163,10 +144,6 @@ class _NullCodeCell(NullLifecycle, CodeCell):
 
     def terminated(self, content_items: Sequence[Any] = ()) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullCodeCell.INSTANCE = _NullCodeCell()

@@ -9,23 +9,25 @@ replacement items in the next request instead of creating new ones.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from .runtime import NullLifecycle, error_text, outcome_of
+from ._handle import Emitter, Handle
+from .runtime import NullLifecycle, Outcome, Runtime
 
 if TYPE_CHECKING:
     from .threads import Turn
 
 
-class Compaction:
-    """One compaction of a thread's history within a turn."""
+class Compaction(Emitter):
+    """One compaction of a thread's history within a turn (a group of requests, with no
+    lifecycle of its own)."""
 
     enabled: ClassVar[bool] = True
     __slots__ = ("_installed", "_turn", "compaction_id")
 
-    def __init__(self, turn: Turn, compaction_id: str) -> None:
+    def __init__(self, rt: Runtime, turn: Turn, compaction_id: str) -> None:
+        super().__init__(rt, turn.thread.thread_id, turn.turn_id)
         self._turn = turn
         self.compaction_id = compaction_id
         self._installed = False
@@ -39,7 +41,14 @@ class Compaction:
     ) -> CompactionRequest:
         """Start a compaction request (``compaction_request_started``) with the request as
         sent to the model."""
-        return CompactionRequest(self, request, model=model, provider_name=provider_name)
+        return CompactionRequest(
+            self._rt,
+            self._turn,
+            self.compaction_id,
+            request,
+            model=model,
+            provider_name=provider_name,
+        )
 
     def installed(
         self, *, input_history: Sequence[Any], replacement_history: Sequence[Any]
@@ -56,42 +65,36 @@ class Compaction:
             return after
         self._installed = True
         thread.ids.reset_to(after)
-        rt = turn._rt
-        if rt.items is not None:
+        if self._rt.items is not None:
             # schema 3: the history was replaced; the next request cannot extend the old one
-            rt.items.reset(thread.thread_id)
-        ref = rt.payload(
+            self._rt.items.reset(thread.thread_id)
+        ref = self._payload(
             "compaction_checkpoint", {"input_history": before, "replacement_history": after}
         )
         if ref is not None:
-            rt.event(
-                ev.CompactionInstalled(self.compaction_id, ref),
-                thread_id=thread.thread_id,
-                codex_turn_id=turn.turn_id,
-            )
+            self._emit(ev.CompactionInstalled(self.compaction_id, ref))
         return after
 
 
-class CompactionRequest:
+class CompactionRequest(Handle):
     """One attempt at a compaction request."""
 
-    enabled: ClassVar[bool] = True
-    _ends_with_turn: ClassVar[bool] = True
-    __slots__ = ("_compaction", "_done", "_turn", "compaction_request_id")
+    __slots__ = ("_turn", "compaction_id", "compaction_request_id")
 
     def __init__(
         self,
-        compaction: Compaction,
+        rt: Runtime,
+        turn: Turn,
+        compaction_id: str,
         request: Mapping[str, Any],
         *,
         model: str | None,
         provider_name: str | None,
     ) -> None:
-        self._compaction = compaction
-        turn = compaction._turn
+        super().__init__(rt, turn.thread.thread_id, turn.turn_id)
         self._turn = turn
+        self.compaction_id = compaction_id
         thread = turn.thread
-        rt = turn._rt
         self.compaction_request_id = rt.next_compaction_request_id()
         body = dict(request)
         items = body.get("input")
@@ -100,89 +103,52 @@ class CompactionRequest:
         if model is None:
             requested = body.get("model")
             model = requested if isinstance(requested, str) else thread.model
-        ref = rt.payload("compaction_request", body)
-        self._done = ref is None
-        if ref is None:
-            return
-        self._done = not rt.event(
-            ev.CompactionRequestStarted(
-                compaction.compaction_id,
+        ref = self._payload("compaction_request", body)
+        started = None
+        if ref is not None:  # nothing to end if the start could not be recorded
+            started = ev.CompactionRequestStarted(
+                compaction_id,
                 self.compaction_request_id,
                 thread.thread_id,
                 turn.turn_id,
                 model,
                 provider_name or thread.provider_name,
                 ref,
-            ),
-            thread_id=thread.thread_id,
-            codex_turn_id=turn.turn_id,
-        )
-        if not self._done:
-            rt.opened(self)
-
-    def _emit(self, payload: ev.EventPayload) -> None:
-        turn = self._compaction._turn
-        turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
+            )
+        self._start(started, turn)  # a turn that ends first ends its running requests
 
     def completed(self, output_items: Sequence[Any]) -> list[Any]:
         """The model returned the compacted items (e.g. one ``compaction`` item)."""
-        turn = self._compaction._turn
-        items = turn.thread.ids.for_snapshot(output_items)
-        if self._done:
+        items = self._turn.thread.ids.for_snapshot(output_items)
+        if not self._finish():
             return items
-        self._done = True
-        rt = turn._rt
-        rt.closed(self)
-        ref = rt.payload("compaction_response", {"output_items": items})
+        ref = self._payload("compaction_response", {"output_items": items})
         if ref is None:  # the request must still end, or the trace shows it running
             self._emit(
                 ev.CompactionRequestFailed(
-                    self._compaction.compaction_id,
+                    self.compaction_id,
                     self.compaction_request_id,
                     "rollout trace: the response could not be recorded",
                 )
             )
             return items
         self._emit(
-            ev.CompactionRequestCompleted(
-                self._compaction.compaction_id, self.compaction_request_id, ref
-            )
+            ev.CompactionRequestCompleted(self.compaction_id, self.compaction_request_id, ref)
         )
         return items
 
     def failed(self, error: str) -> None:
-        if self._done:
-            return
-        self._done = True
-        self._compaction._turn._rt.closed(self)
-        self._emit(
-            ev.CompactionRequestFailed(
-                self._compaction.compaction_id, self.compaction_request_id, error
+        if self._finish():
+            self._emit(
+                ev.CompactionRequestFailed(self.compaction_id, self.compaction_request_id, error)
             )
-        )
-
-    @property
-    def ended(self) -> bool:
-        return self._done
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.failed("ended before the compaction response")
 
-    async def __aenter__(self) -> CompactionRequest:
-        await self._compaction._turn._rt.room()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._done:
-            return
-        outcome = outcome_of(exc)
-        if exc is not None and outcome == "failed":
-            self.failed(error_text(exc))
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if error is not None and outcome == "failed":
+            self.failed(error)
         elif outcome == "cancelled":
             self.failed("cancelled")
         else:
@@ -193,11 +159,11 @@ class CompactionRequest:
 
 
 class _NullCompactionRequest(NullLifecycle, CompactionRequest):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[CompactionRequest]
 
     def __init__(self) -> None:
+        self.compaction_id = ""
         self.compaction_request_id = ""
         self._done = True
 
@@ -207,13 +173,8 @@ class _NullCompactionRequest(NullLifecycle, CompactionRequest):
     def failed(self, error: str) -> None:
         return None
 
-    @property
-    def ended(self) -> bool:
-        return True
-
 
 class _NullCompaction(NullLifecycle, Compaction):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[Compaction]
 

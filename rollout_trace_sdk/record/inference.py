@@ -8,14 +8,14 @@ contradicting itself.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
+from ._handle import Handle
 from ._item_store import RequestRefs
 from .items import TokenUsage
 from .requests import normalize_output_items, normalize_request, normalize_usage
-from .runtime import NullLifecycle, error_text, outcome_of, uuid4, warn
+from .runtime import NullLifecycle, Outcome, Runtime, uuid4, warn
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -54,21 +54,24 @@ def last_assistant_text(items: Sequence[Any]) -> str | None:
     return None
 
 
-class InferenceCall:
-    """One inference attempt (``inference_started`` … ``inference_completed/failed/cancelled``)."""
+class InferenceCall(Handle):
+    """One inference attempt (``inference_started`` … ``inference_completed/failed/cancelled``).
 
-    enabled: ClassVar[bool] = True
-    _ends_with_turn: ClassVar[bool] = True
-    __slots__ = ("_done", "_refs", "_turn", "inference_call_id", "request")
+    Unlike the other handles, a call whose start could not be recorded is handed out as it
+    is (ended), not replaced by the null twin: its ``request`` and ids are still useful."""
+
+    __slots__ = ("_refs", "_turn", "inference_call_id", "request")
 
     def __init__(
         self,
+        rt: Runtime,
         turn: Turn,
         request: Mapping[str, Any] | Sequence[Any] | object,
         *,
         model: str | None,
         provider_name: str | None,
     ) -> None:
+        super().__init__(rt, turn.thread.thread_id, turn.turn_id)
         self._turn = turn
         self.inference_call_id = uuid4()
         thread = turn.thread
@@ -84,9 +87,8 @@ class InferenceCall:
         if model is None:
             requested = body.get("model")
             model = requested if isinstance(requested, str) else thread.model
-        rt = turn._rt
         self._refs: RequestRefs | None = None
-        started: ev.InferenceStarted
+        started: ev.InferenceStarted | None
         provider = provider_name or thread.provider_name
         if rt.items is not None:
             # schema 3: items stored once; the request and its prompt are templates
@@ -101,25 +103,21 @@ class InferenceCall:
                 refs.prompt,
             )
         else:
-            ref = rt.payload("inference_request", body)
-            self._done = ref is None  # nothing to end if the start could not be recorded
-            if ref is None:
-                return
-            started = ev.InferenceStarted(
-                self.inference_call_id, thread.thread_id, turn.turn_id, model, provider, ref
+            ref = self._payload("inference_request", body)
+            # nothing to end if the start could not be recorded
+            started = (
+                None
+                if ref is None
+                else ev.InferenceStarted(
+                    self.inference_call_id, thread.thread_id, turn.turn_id, model, provider, ref
+                )
             )
-        self._done = not rt.event(started, thread_id=thread.thread_id, codex_turn_id=turn.turn_id)
-        if not self._done:
-            rt.opened(self)
+        self._start(started, turn)  # a turn that ends first ends its running calls
 
     @property
     def headers(self) -> dict[str, str]:
         """Headers to send with the request so provider logs can be joined with the trace."""
         return {CALL_ID_HEADER: self.inference_call_id}
-
-    def _emit(self, payload: ev.EventPayload) -> None:
-        turn = self._turn
-        turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
 
     def completed(
         self,
@@ -144,11 +142,9 @@ class InferenceCall:
             recorded.append(with_id)
             if item_id is not None:
                 item_ids.append(item_id)
-        if self._done:
+        if not self._finish():
             return recorded
-        self._done = True
-        rt = turn._rt
-        rt.closed(self)
+        rt = self._rt
         text = last_assistant_text(recorded)
         if text is not None:
             turn.last_agent_message = text
@@ -163,7 +159,7 @@ class InferenceCall:
                 turn.thread.thread_id, body, recorded, request=self._refs
             )
         else:
-            ref = rt.payload("inference_response", body)
+            ref = self._payload("inference_response", body)
         if ref is None:  # the call must still end, or the trace shows it running
             self._emit(
                 ev.InferenceFailed(
@@ -195,10 +191,9 @@ class InferenceCall:
             "token_usage": None,
             "output_items": output,
         }
-        rt = turn._rt
-        if rt.items is not None:
-            return rt.items.response(turn.thread.thread_id, body, output)
-        return rt.payload("inference_response", body)
+        if self._rt.items is not None:
+            return self._rt.items.response(turn.thread.thread_id, body, output)
+        return self._payload("inference_response", body)
 
     def failed(
         self,
@@ -208,10 +203,8 @@ class InferenceCall:
         partial_items: Sequence[Any] = (),
     ) -> None:
         """The attempt failed (HTTP error, broken stream, ...); partial output is kept."""
-        if self._done:
+        if not self._finish():
             return
-        self._done = True
-        self._turn._rt.closed(self)
         ref = self._partial(partial_items)
         self._emit(ev.InferenceFailed(self.inference_call_id, upstream_request_id, error, ref))
 
@@ -223,16 +216,10 @@ class InferenceCall:
         partial_items: Sequence[Any] = (),
     ) -> None:
         """The attempt was abandoned (turn interrupted, task cancelled, ...)."""
-        if self._done:
+        if not self._finish():
             return
-        self._done = True
-        self._turn._rt.closed(self)
         ref = self._partial(partial_items)
         self._emit(ev.InferenceCancelled(self.inference_call_id, upstream_request_id, reason, ref))
-
-    @property
-    def ended(self) -> bool:
-        return self._done
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         if status == "failed":
@@ -240,21 +227,9 @@ class InferenceCall:
         else:
             self.cancelled("ended before the response")
 
-    async def __aenter__(self) -> InferenceCall:
-        await self._turn._rt.room()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._done:
-            return
-        outcome = outcome_of(exc)
-        if outcome == "failed" and exc is not None:
-            self.failed(error_text(exc))
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if outcome == "failed" and error is not None:
+            self.failed(error)
         elif outcome == "cancelled":
             self.cancelled("cancelled")
         else:
@@ -264,7 +239,6 @@ class InferenceCall:
 class _NullInferenceCall(NullLifecycle, InferenceCall):
     """The disabled twin of :class:`InferenceCall`."""
 
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[InferenceCall]
 
@@ -308,10 +282,6 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
         partial_items: Sequence[Any] = (),
     ) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullInferenceCall.INSTANCE = _NullInferenceCall()

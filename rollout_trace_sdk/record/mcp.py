@@ -4,38 +4,45 @@ bridge puts in the request's ``_meta``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..model import events as ev
-from .runtime import NullLifecycle, uuid4
-
-if TYPE_CHECKING:
-    from .tools import ToolCall
+from ._handle import ToolWork
+from .runtime import NullLifecycle, Runtime, uuid4
 
 
-class McpCall:
-    """An MCP tool run under a tool call; correlates the MCP request with the trace."""
+class McpCall(ToolWork):
+    """An MCP tool run under a tool call; correlates the MCP request with the trace.
 
-    enabled: ClassVar[bool] = True
-    _ends_with_turn: ClassVar[bool] = True
-    __slots__ = ("_done", "_tool", "_turn", "mcp_call_id")
+    Leaving its ``async with`` block without an ending call records it as failed."""
 
-    def __init__(self, tool: ToolCall, server: str, name: str, arguments: Any) -> None:
-        self._tool = tool
-        self._turn = tool._turn
-        self._done = False
+    __slots__ = ("mcp_call_id",)
+
+    def __init__(
+        self,
+        rt: Runtime,
+        thread_id: str,
+        turn_id: str,
+        tool_call_id: str,
+        server: str,
+        name: str,
+        arguments: Any,
+        *,
+        owner: object,
+    ) -> None:
+        super().__init__(rt, thread_id, turn_id, tool_call_id)
         self.mcp_call_id = uuid4()
-        tool._runtime_started(
+        self._runtime_started(
             {
-                "call_id": tool.tool_call_id,
-                "turn_id": tool._turn.turn_id,
+                "call_id": tool_call_id,
+                "turn_id": turn_id,
                 "invocation": {"server": server, "tool": name, "arguments": arguments},
             },
             ev.ToolCallKind.mcp(server, name),
         )
-        rt = tool._turn._rt
-        rt.event(ev.McpToolCallCorrelationAssigned(tool.tool_call_id, self.mcp_call_id))
-        rt.opened(self)
+        # Codex writes the correlation with no envelope context
+        rt.event(ev.McpToolCallCorrelationAssigned(tool_call_id, self.mcp_call_id))
+        self._register(owner)  # the turn: if it ends first, it ends its running MCP calls
 
     def meta(self, meta: Any = None) -> Any:
         """The MCP request's ``_meta`` with ``codex_bridge_mcp_call_id`` added (a copy; JSON
@@ -56,27 +63,20 @@ class McpCall:
         self._end({"result": {"Err": error}}, "failed")
 
     def _end(self, payload: Any, status: ev.ExecutionStatus) -> None:
-        if self._done:
-            return
-        self._done = True
-        self._tool._turn._rt.closed(self)
-        self._tool._runtime_ended(payload, status)
-
-    @property
-    def ended(self) -> bool:
-        return self._done
+        if self._finish():
+            self._runtime_ended(payload, status)
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.failed("ended before the MCP call")
 
 
 class _NullMcpCall(NullLifecycle, McpCall):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[McpCall]
 
     def __init__(self) -> None:
         self.mcp_call_id = ""
+        self.tool_call_id = ""
         self._done = True
 
     def meta(self, meta: Any = None) -> Any:
@@ -87,10 +87,6 @@ class _NullMcpCall(NullLifecycle, McpCall):
 
     def failed(self, error: str) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullMcpCall.INSTANCE = _NullMcpCall()

@@ -203,7 +203,8 @@ class RolloutScope:
         self._overflow = overflow
         self._close_timeout = close_timeout
         self._durable = durable
-        self._rollout: Rollout = NULL_ROLLOUT
+        #: what the scope must close (kept here, not read back from the rollout it hands out)
+        self._open: tuple[Runtime, BundleWriter] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._sigterm = False
         self._entered = False
@@ -265,8 +266,8 @@ class RolloutScope:
         root_thread = AgentThread(
             rt, thread_id=thread_id, agent_path="/root", session_source=self._session_source
         )
-        self._rollout = Rollout(rt, writer, root_thread)
-        return self._rollout
+        self._open = (rt, writer)
+        return Rollout(rt, writer, root_thread)
 
     async def __aexit__(
         self,
@@ -274,20 +275,19 @@ class RolloutScope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        rollout = self._rollout
         tg = self._tg
-        if tg is None or not rollout.enabled:
+        if tg is None or self._open is None:
             return
         self._tg = None
+        rt, writer = self._open
         status = _ROLLOUT_STATUS[outcome_of(exc)]
-        rt = rollout._rt
         try:
             rt.close_all(status)
             rt.event(ev.RolloutEnded(status))
         except Exception as err:
             warn(f"rollout trace: closing the rollout failed: {err!r}")
         try:
-            await rollout._writer.aclose(timeout=self._close_timeout)
+            await writer.aclose(timeout=self._close_timeout)
         except Exception as err:
             warn(f"rollout trace: closing the bundle writer failed: {err!r}")
         if self._sigterm:

@@ -90,28 +90,17 @@ def _walk(value: Any, depth: int) -> Any:
         # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
         # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
         return value
-    if cls is dict:
-        out: dict[Any, Any] | None = None
-        for key, item in value.items():
+    if cls is dict or cls is list:
+        out: Any = None  # a copy, made at the first item that changes
+        for key, item in value.items() if cls is dict else enumerate(value):
             if item.__class__ in _SCALARS:
                 continue
             plain = _walk(item, depth + 1)
             if plain is not item:
                 if out is None:
-                    out = dict(value)
+                    out = cls(value)
                 out[key] = plain
         return value if out is None else out
-    if cls is list:
-        out_list: list[Any] | None = None
-        for index, item in enumerate(value):
-            if item.__class__ in _SCALARS:
-                continue
-            plain = _walk(item, depth + 1)
-            if plain is not item:
-                if out_list is None:
-                    out_list = list(value)
-                out_list[index] = plain
-        return value if out_list is None else out_list
     if cls is tuple:
         return _walk(list(value), depth)
     if isinstance(value, Mapping):

@@ -1,8 +1,8 @@
 """What every live handle of one rollout shares: the writer, the open-handle registry and a few
 counters.
 
-Handles call the writer's ``*_nowait`` methods directly (bound once, in ``__init__``), so a
-point event costs one attrs construction and one enqueue. Nothing here awaits except
+Handles reach the writer's ``*_nowait`` methods (bound once, in ``__init__``) through their
+base, ``_handle.Emitter``, so a point event costs one attrs construction and one enqueue. Nothing here awaits except
 :meth:`Runtime.room`, which is the single place a producer slows down when the writer's
 budget is exhausted and the rollout was opened with ``overflow="wait"``.
 """
@@ -14,7 +14,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal, Protocol, Self
+from typing import Any, ClassVar, Literal, Protocol, Self
 
 import anyio
 
@@ -52,11 +52,18 @@ class BundleSink(Protocol):
 
 
 class NullLifecycle:
-    """What every disabled twin shares: entering, leaving and shutdown do nothing.
+    """What every disabled twin shares: it is not enabled, counts as ended (threads and turns
+    say otherwise, so agent code keeps using them), and entering, leaving and shutdown do
+    nothing.
 
     Listed first among a twin's bases so these win over the live handle's methods."""
 
+    enabled: ClassVar[bool] = False
     __slots__ = ()
+
+    @property
+    def ended(self) -> bool:
+        return True
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         return None
@@ -66,12 +73,6 @@ class NullLifecycle:
 
     async def __aexit__(self, *exc_info: object) -> None:
         return None
-
-
-class Closable(Protocol):
-    """A live handle the rollout must end if the agent did not."""
-
-    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None: ...
 
 
 def now_ms() -> int:
@@ -127,6 +128,14 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _close(close: Callable[[ev.RolloutStatus], None], status: ev.RolloutStatus) -> None:
+    try:
+        close(status)
+    except Exception as exc:  # a bug here must not keep the bundle from closing
+        owner = getattr(close, "__self__", close)
+        warn(f"rollout trace: closing {type(owner).__name__} failed: {exc!r}")
+
+
 class Runtime:
     """Shared state of one enabled rollout."""
 
@@ -134,6 +143,7 @@ class Runtime:
         "_compactions",
         "_open",
         "_wait_for_room",
+        "_waits",
         "approval_policy",
         "compact",
         "cwd",
@@ -179,52 +189,62 @@ class Runtime:
         self.approval_policy = approval_policy
         self.sandbox_policy = sandbox_policy
         self._wait_for_room = wait_for_room
-        self._open: dict[int, Closable] = {}
+        #: id(handle) -> (how to end it, its owner), in the order they opened
+        self._open: dict[int, tuple[Callable[[ev.RolloutStatus], None], object | None]] = {}
         self._compactions = 0
+        #: schema 3: open ``wait`` calls by (thread id, runtime cell id) -> how each records
+        #: that its cell resolved (``code_cell_wait_target_resolved``)
+        self._waits: dict[tuple[str, str], list[Callable[[str], None]]] = {}
 
     # --- open handles ----------------------------------------------------------------------
 
-    def opened(self, handle: Closable) -> None:
-        self._open[id(handle)] = handle
+    def opened(
+        self, handle: object, close: Callable[[ev.RolloutStatus], None], owner: object | None
+    ) -> None:
+        """``handle`` is open until :meth:`closed`; ``close`` ends it if the rollout closes
+        first, or ``owner`` (a turn for its calls, a thread for its turns) ends first."""
+        self._open[id(handle)] = (close, owner)
 
-    def closed(self, handle: Closable) -> None:
+    def closed(self, handle: object) -> None:
         self._open.pop(id(handle), None)
 
-    def close_turn_work(self, turn: object, status: ev.RolloutStatus) -> None:
-        """End the calls a turn left running (inference, tools, compaction requests, MCP),
-        newest first, so nothing of the turn is recorded after its end. Code cells and
-        terminal sessions may outlive a turn and are left alone."""
-        self._close_where(
-            lambda h: getattr(h, "_ends_with_turn", False) and getattr(h, "_turn", None) is turn,
-            status,
-        )
-
-    def close_thread_turns(self, thread: object, status: ev.RolloutStatus) -> None:
-        """End the turns a thread left open (each ends its own running calls first)."""
-        self._close_where(
-            lambda h: getattr(h, "_is_turn", False) and getattr(h, "thread", None) is thread,
-            status,
-        )
-
-    def _close_where(self, owned_by: Callable[[Closable], bool], status: ev.RolloutStatus) -> None:
-        owned = [handle for handle in reversed(self._open.values()) if owned_by(handle)]
-        for handle in owned:
-            self._open.pop(id(handle), None)
-            try:
-                handle._close_at_shutdown(status)
-            except Exception as exc:
-                warn(f"rollout trace: closing {type(handle).__name__} failed: {exc!r}")
+    def close_owned_by(self, owner: object, status: ev.RolloutStatus) -> None:
+        """End what ``owner`` left running, newest first: a turn's calls (inference, tools,
+        compaction requests, MCP), so nothing of the turn is recorded after its end; a
+        thread's turns (each ends its own calls first). Code cells and terminal sessions may
+        outlive a turn, and child threads their parent: they have no owner."""
+        owned = [key for key, (_, of) in reversed(self._open.items()) if of is owner]
+        for key in owned:
+            entry = self._open.pop(key, None)
+            if entry is not None:
+                _close(entry[0], status)
 
     def close_all(self, status: ev.RolloutStatus) -> None:
         """End everything still open, newest first (so inner handles end before outer ones:
         an inference before its turn, a child thread before the root)."""
         while self._open:
             key = next(reversed(self._open))
-            handle = self._open.pop(key)
-            try:
-                handle._close_at_shutdown(status)
-            except Exception as exc:  # a bug here must not keep the bundle from closing
-                warn(f"rollout trace: closing {type(handle).__name__} failed: {exc!r}")
+            _close(self._open.pop(key)[0], status)
+
+    # --- waits on code cells (schema 3) --------------------------------------------------------
+
+    def wait_opened(self, thread_id: str, cell_id: str, resolved: Callable[[str], None]) -> None:
+        """A ``wait`` call on cell ``cell_id`` is running; ``resolved`` records that it got
+        the cell's result."""
+        self._waits.setdefault((thread_id, cell_id), []).append(resolved)
+
+    def wait_closed(self, thread_id: str, cell_id: str, resolved: Callable[[str], None]) -> None:
+        waiting = self._waits.get((thread_id, cell_id))
+        if waiting is not None and resolved in waiting:
+            waiting.remove(resolved)
+            if not waiting:
+                del self._waits[(thread_id, cell_id)]
+
+    def cell_ended(self, thread_id: str, cell_id: str) -> None:
+        """Cell ``cell_id`` ended: every ``wait`` call running on it resolves to it (Codex
+        0.171 records this just before ``code_cell_ended``)."""
+        for resolved in self._waits.pop((thread_id, cell_id), ()):
+            resolved(cell_id)
 
     # --- ids and payload helpers -----------------------------------------------------------
 

@@ -9,42 +9,41 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from ..model import events as ev
+from ._handle import ToolWork
 from ._values import text_of
-from .runtime import NullLifecycle, now_ms
-
-if TYPE_CHECKING:
-    from .tools import ToolCall
+from .runtime import NullLifecycle, Runtime, now_ms
 
 
-class TerminalSession:
-    """A process an exec_command call started (runtime begin … runtime end)."""
+class TerminalSession(ToolWork):
+    """A process an exec_command call started (runtime begin … runtime end).
 
-    enabled: ClassVar[bool] = True
-    __slots__ = ("_base", "_done", "_started_ns", "_tool", "process_id", "tool_call_id")
+    Leaving its ``async with`` block without :meth:`exited` records exit code -1, failed."""
+
+    __slots__ = ("_base", "_started_ns", "process_id")
 
     def __init__(
         self,
-        tool: ToolCall,
+        rt: Runtime,
+        thread_id: str,
+        turn_id: str,
+        tool_call_id: str,
         command: Sequence[str],
         process_id: str | int | None,
         cwd: str | None,
         parsed_cmd: Sequence[Any] | None,
         source: str,
     ) -> None:
-        self._tool = tool
-        self.tool_call_id = tool.tool_call_id
+        super().__init__(rt, thread_id, turn_id, tool_call_id)
         self.process_id = None if process_id is None else str(process_id)
-        rt = tool._turn._rt
         argv = [text_of(part) for part in command]
-        self._base: dict[str, Any] = {"call_id": tool.tool_call_id}
+        self._base: dict[str, Any] = {"call_id": tool_call_id}
         if self.process_id is not None:
             self._base["process_id"] = self.process_id
-        self._base["turn_id"] = tool._turn.turn_id
+        self._base["turn_id"] = turn_id
         self._started_ns = time.monotonic_ns()
-        self._done = False
         shape = {
             "command": argv,
             "cwd": cwd or rt.cwd,
@@ -57,8 +56,8 @@ class TerminalSession:
         begin["started_at_ms"] = now_ms()
         begin.update(shape)
         self._base.update(shape)
-        tool._runtime_started(begin, ev.ToolCallKind("exec_command"))
-        rt.opened(self)
+        self._runtime_started(begin, ev.ToolCallKind("exec_command"))
+        self._register()  # no owner: the process may outlive its tool call and turn
 
     def exited(
         self,
@@ -68,11 +67,8 @@ class TerminalSession:
         status: Literal["completed", "failed"] | None = None,
     ) -> None:
         """The process ended (runtime end). Status defaults to completed iff exit code 0."""
-        if self._done:
+        if not self._finish():
             return
-        self._done = True
-        tool = self._tool
-        tool._turn._rt.closed(self)
         elapsed = time.monotonic_ns() - self._started_ns
         if status is None:
             status = "completed" if exit_code == 0 else "failed"
@@ -89,18 +85,13 @@ class TerminalSession:
             duration={"secs": elapsed // 1_000_000_000, "nanos": elapsed % 1_000_000_000},
             status=status,
         )
-        tool._runtime_ended(end, status)
-
-    @property
-    def ended(self) -> bool:
-        return self._done
+        self._runtime_ended(end, status)
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.exited(-1, status="failed")
 
 
 class _NullTerminalSession(NullLifecycle, TerminalSession):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[TerminalSession]
 
@@ -117,10 +108,6 @@ class _NullTerminalSession(NullLifecycle, TerminalSession):
         status: Literal["completed", "failed"] | None = None,
     ) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
 
 _NullTerminalSession.INSTANCE = _NullTerminalSession()

@@ -12,11 +12,11 @@ methods, doing nothing, so agent code never asks whether tracing is on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, Final, Literal, Self
 
 from ..model import events as ev
 from . import current
+from ._handle import Handle, started
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
 from .items import ItemIds, agent_message, final_answer_text
@@ -24,10 +24,8 @@ from .runtime import (
     NullLifecycle,
     Outcome,
     Runtime,
-    error_text,
     is_uuid,
     now_ms,
-    outcome_of,
     uuid7,
     warn,
 )
@@ -47,14 +45,10 @@ _THREAD_STATUS: dict[Outcome, ev.RolloutStatus] = {
 }
 
 
-class AgentThread:
+class AgentThread(Handle):
     """One agent's thread in the rollout. Threads spawned from it share its bundle."""
 
-    enabled: ClassVar[bool] = True
     __slots__ = (
-        "_ended",
-        "_live",
-        "_rt",
         "agent_path",
         "depth",
         "ids",
@@ -66,9 +60,6 @@ class AgentThread:
         "task_name",
         "thread_id",
     )
-    _rt: Runtime
-    _ended: bool
-    _live: bool
     thread_id: str
     agent_path: str
     parent: AgentThread | None
@@ -94,7 +85,8 @@ class AgentThread:
         provider_name: str | None = None,
         session_source: Any = "exec",
     ) -> None:
-        self._rt = rt
+        # a thread's own events (start, end) have no envelope context, as in Codex
+        super().__init__(rt, None, None)
         self.thread_id = thread_id
         self.agent_path = agent_path
         self.parent = parent
@@ -105,7 +97,6 @@ class AgentThread:
         self.model = model or rt.model
         self.provider_name = provider_name or rt.provider_name
         self.ids = ItemIds()
-        self._ended = False
         if parent is not None:
             session_source = {
                 "subagent": {
@@ -132,12 +123,13 @@ class AgentThread:
             "approval_policy": rt.approval_policy,
             "sandbox_policy": rt.sandbox_policy,
         }
-        ref = rt.payload("session_metadata", metadata)
+        ref = self._payload("session_metadata", metadata)
         # a thread whose start was dropped (writer full) must record nothing more: every
-        # later event would name a thread the reducer never saw
-        self._live = rt.event(ev.ThreadStarted(thread_id, agent_path, ref))
-        if not self._live:
-            self._ended = True
+        # later event would name a thread the reducer never saw. Registered (below) only
+        # once its configuration is recorded, as before.
+        if not self._emit(ev.ThreadStarted(thread_id, agent_path, ref)):
+            self._live = False
+            self._done = True
             return
         configured: dict[str, Any] = {
             "type": "session_configured",
@@ -154,7 +146,7 @@ class AgentThread:
             cwd=rt.cwd,
         )
         rt.protocol_event("session_configured", configured)
-        rt.opened(self)
+        self._register()
 
     # --- work on the thread ----------------------------------------------------------------
 
@@ -162,8 +154,7 @@ class AgentThread:
         """Start a turn (``codex_turn_started``); end it with ``async with`` or :meth:`Turn.end`."""
         if not self._live:
             return NULL_TURN
-        turn = Turn(self, turn_id or uuid7())
-        return turn if turn._live else NULL_TURN
+        return started(Turn(self._rt, self, turn_id or uuid7()), NULL_TURN)
 
     def spawn(
         self,
@@ -192,7 +183,7 @@ class AgentThread:
             model=model or self.model,
             provider_name=provider_name or self.provider_name,
         )
-        return child if child._live else NULL_THREAD
+        return started(child, NULL_THREAD)
 
     def protocol_event(self, event_type: str, body: Mapping[str, Any] | None = None) -> None:
         """Record a protocol event (``protocol_event_observed``); ``body`` gets its ``type``."""
@@ -203,32 +194,17 @@ class AgentThread:
 
     def end(self, status: ev.RolloutStatus = "completed") -> None:
         """End the thread: ``shutdown_complete`` then ``thread_ended``. Idempotent."""
-        if self._ended:
+        if not self._finish():
             return
-        self._ended = True
-        self._rt.closed(self)
-        self._rt.close_thread_turns(self, status)
+        self._rt.close_owned_by(self, status)
         self._rt.protocol_event("shutdown_complete", {"type": "shutdown_complete"})
-        self._rt.event(ev.ThreadEnded(self.thread_id, status))
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
+        self._emit(ev.ThreadEnded(self.thread_id, status))
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.end(status)
 
-    async def __aenter__(self) -> AgentThread:
-        await self._rt.room()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.end(_THREAD_STATUS[outcome_of(exc)])
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        self.end(_THREAD_STATUS[outcome])
 
 
 def _thread_id(requested: str | None) -> str:
@@ -240,38 +216,20 @@ def _thread_id(requested: str | None) -> str:
     return requested
 
 
-class Turn:
+class Turn(Handle):
     """One Codex turn on a thread: its inference calls, tool calls and accepted history."""
 
-    enabled: ClassVar[bool] = True
-    _is_turn: ClassVar[bool] = True
-    __slots__ = (
-        "_ended",
-        "_event",
-        "_live",
-        "_rt",
-        "_started_s",
-        "last_agent_message",
-        "thread",
-        "turn_id",
-    )
+    __slots__ = ("_started_s", "last_agent_message", "thread", "turn_id")
 
-    def __init__(self, thread: AgentThread, turn_id: str) -> None:
-        rt = thread._rt
-        self._rt = rt
-        self._event = rt.event
+    def __init__(self, rt: Runtime, thread: AgentThread, turn_id: str) -> None:
+        super().__init__(rt, thread.thread_id, turn_id)
         self.thread = thread
         self.turn_id = turn_id
         self.last_agent_message: str | None = None
-        self._ended = False
         self._started_s = now_ms() // 1000
-        self._live = rt.event(
-            ev.CodexTurnStarted(turn_id, thread.thread_id),
-            thread_id=thread.thread_id,
-            codex_turn_id=turn_id,
-        )
-        if not self._live:  # the caller hands out NULL_TURN instead
-            self._ended = True
+        if not self._emit(ev.CodexTurnStarted(turn_id, thread.thread_id)):
+            self._live = False  # the caller hands out NULL_TURN instead
+            self._done = True
             return
         parent = thread.parent
         rt.protocol_event(
@@ -292,17 +250,13 @@ class Turn:
                 "collaboration_mode_kind": "default",
             },
         )
-        rt.opened(self)
+        self._register(thread)  # a thread that ends first ends its open turns
 
     # --- history ---------------------------------------------------------------------------
 
     def accept_item_id(self, item_id: str) -> None:
         """``history_item_accepted`` for an item whose id you already know."""
-        self._event(
-            ev.HistoryItemAccepted(item_id),
-            thread_id=self.thread.thread_id,
-            codex_turn_id=self.turn_id,
-        )
+        self._emit(ev.HistoryItemAccepted(item_id))
 
     def accept(self, *items: Any) -> list[Any]:
         """Items enter the thread's history (user input, tool outputs the loop made up, ...).
@@ -317,11 +271,7 @@ class Turn:
                 if store is not None and _is_tool_output(recorded):
                     # schema 3: the output item rides along (Codex: function and custom tool
                     # outputs), stored once and referenced again by the next request
-                    self._event(
-                        ev.HistoryItemAcceptedV3(item_id, None, store.item(recorded)),
-                        thread_id=self.thread.thread_id,
-                        codex_turn_id=self.turn_id,
-                    )
+                    self._emit(ev.HistoryItemAcceptedV3(item_id, None, store.item(recorded)))
                 else:
                     self.accept_item_id(item_id)
             out.append(recorded)
@@ -333,12 +283,8 @@ class Turn:
         recorded, item_id = self.thread.ids.for_history(item)
         if item_id is None:
             return dict(item)
-        ref = self._rt.payload("protocol_event", self._rt.for_parsed_item(recorded))
-        self._event(
-            ev.HistoryItemAccepted(item_id, ref),
-            thread_id=self.thread.thread_id,
-            codex_turn_id=self.turn_id,
-        )
+        ref = self._payload("protocol_event", self._rt.for_parsed_item(recorded))
+        self._emit(ev.HistoryItemAccepted(item_id, ref))
         return dict(recorded)
 
     # --- work in the turn ------------------------------------------------------------------
@@ -352,7 +298,7 @@ class Turn:
     ) -> InferenceCall:
         """Start an inference attempt with the request as sent (Responses-API shape, or just
         its ``input`` list)."""
-        return InferenceCall(self, request, model=model, provider_name=provider_name)
+        return InferenceCall(self._rt, self, request, model=model, provider_name=provider_name)
 
     def tool_call(
         self,
@@ -370,6 +316,7 @@ class Turn:
         Give ``arguments`` for function tools, ``input`` for custom (freeform) tools such as
         code mode's ``exec``, ``search`` for tool_search, ``command`` for local_shell."""
         tool = ToolCall(
+            self._rt,
             self,
             tool_call_id,
             name,
@@ -382,11 +329,11 @@ class Turn:
             code_cell=None,
             runtime_tool_id=None,
         )
-        return tool if tool._live else _NullToolCall.INSTANCE
+        return started(tool, _NullToolCall.INSTANCE)
 
     def compaction(self, compaction_id: str | None = None) -> Compaction:
         """A compaction of this thread's history: its requests and the installed checkpoint."""
-        return Compaction(self, compaction_id or uuid7())
+        return Compaction(self._rt, self, compaction_id or uuid7())
 
     def report_result(
         self, answer: str | None = None, *, status: AgentResultStatus = "completed"
@@ -404,11 +351,11 @@ class Turn:
         if parent is None:
             warn("rollout trace: report_result on a root thread has no parent to report to")
             return delivery
-        ref = self._rt.payload(
+        ref = self._payload(
             "agent_result",
             {"child_agent_path": thread.agent_path, "message": message, "status": {status: text}},
         )
-        self._event(
+        self._emit(
             ev.AgentResultObserved(
                 f"edge:agent_result:{thread.thread_id}:{self.turn_id}:{parent.thread_id}",
                 thread.thread_id,
@@ -416,9 +363,7 @@ class Turn:
                 parent.thread_id,
                 message,
                 ref,
-            ),
-            thread_id=thread.thread_id,
-            codex_turn_id=self.turn_id,
+            )
         )
         return delivery
 
@@ -426,20 +371,13 @@ class Turn:
 
     def end(self, outcome: Outcome = "completed", *, error: str | None = None) -> None:
         """End the turn: completed, failed (with ``error``) or cancelled. Idempotent."""
-        if self._ended:
+        if not self._finish():
             return
-        self._ended = True
         rt = self._rt
-        rt.closed(self)
-        rt.close_turn_work(self, _THREAD_STATUS[outcome])
-        thread_id = self.thread.thread_id
+        rt.close_owned_by(self, _THREAD_STATUS[outcome])
         if outcome == "failed":
             rt.protocol_event("error", {"type": "error", "message": error or "turn failed"})
-        rt.event(
-            ev.CodexTurnEnded(self.turn_id, _TURN_STATUS[outcome]),
-            thread_id=thread_id,
-            codex_turn_id=self.turn_id,
-        )
+        self._emit(ev.CodexTurnEnded(self.turn_id, _TURN_STATUS[outcome]))
         done_s = now_ms() // 1000
         if outcome == "cancelled":
             rt.protocol_event(
@@ -467,30 +405,23 @@ class Turn:
         rt.protocol_event("turn_complete", body)
         rt.sink.sync_point()
 
-    @property
-    def ended(self) -> bool:
-        return self._ended
-
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.end(
             "failed" if status == "failed" else "cancelled", error="closed before the turn ended"
         )
 
-    async def __aenter__(self) -> Turn:
-        await self._rt.room()
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        self.end(outcome, error=error)
+
+    # the turn is current inside its block (see ``current``), for instrumented clients
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
         current.entered(self)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: Any) -> None:
         current.left(self)
-        if not self._ended:
-            outcome = outcome_of(exc)
-            self.end(outcome, error=None if exc is None else error_text(exc))
+        await super().__aexit__(*exc_info)
 
 
 # --- null twins --------------------------------------------------------------------------------
@@ -499,7 +430,6 @@ class Turn:
 class _NullAgentThread(NullLifecycle, AgentThread):
     """The disabled twin of :class:`AgentThread`: accepts every call, records nothing."""
 
-    enabled: ClassVar[bool] = False
     __slots__ = ()
 
     def __init__(self) -> None:  # no super().__init__: there is nothing to record into
@@ -512,7 +442,7 @@ class _NullAgentThread(NullLifecycle, AgentThread):
         self.role = None
         self.model = ""
         self.provider_name = ""
-        self._ended = False
+        self._done = False
         self._live = False
 
     def turn(self, turn_id: str | None = None) -> Turn:
@@ -544,14 +474,13 @@ class _NullAgentThread(NullLifecycle, AgentThread):
 class _NullTurn(NullLifecycle, Turn):
     """The disabled twin of :class:`Turn`."""
 
-    enabled: ClassVar[bool] = False
     __slots__ = ()
 
     def __init__(self) -> None:
         self.thread = NULL_THREAD
         self.turn_id = ""
         self.last_agent_message = None
-        self._ended = False
+        self._done = False
         self._live = False
 
     def accept_item_id(self, item_id: str) -> None:

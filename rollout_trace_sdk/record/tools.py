@@ -10,17 +10,19 @@ operations, SubAgentActivity payloads build interaction edges.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+
+import orjson
 
 from ..model import events as ev
 from . import tool_kinds
+from ._handle import ToolWork, started
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
-from .runtime import NullLifecycle, error_text, now_ms, outcome_of, warn
+from .runtime import NullLifecycle, Outcome, Runtime, now_ms, warn
 from .terminals import TerminalSession, _NullTerminalSession
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
     from .code_cells import CodeCell
     from .threads import AgentThread, Turn
 
@@ -35,25 +37,22 @@ _ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 
 
-class ToolCall:
+class ToolCall(ToolWork):
     """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
 
-    enabled: ClassVar[bool] = True
-    _ends_with_turn: ClassVar[bool] = True
     __slots__ = (
-        "_done",
-        "_live",
         "_terminal",
         "_turn",
+        "_waits_on",
         "kind",
         "model_visible_call_id",
         "name",
         "requesting_cell",
-        "tool_call_id",
     )
 
     def __init__(
         self,
+        rt: Runtime,
         turn: Turn,
         tool_call_id: str,
         name: str,
@@ -67,15 +66,13 @@ class ToolCall:
         code_cell: CodeCell | None,
         runtime_tool_id: str | None,
     ) -> None:
+        super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
         self._turn = turn
-        self.tool_call_id = tool_call_id
         self.name = name
         self.model_visible_call_id = model_visible_call_id
         self.requesting_cell = code_cell
         self.kind = tool_kinds.tool_kind(name)
-        self._done = False
         self._terminal = False
-        rt = turn._rt
         body, source = tool_kinds.invocation(
             name,
             namespace,
@@ -85,13 +82,14 @@ class ToolCall:
             command=command,
             encode=rt.compact,
         )
-        ref = rt.payload("tool_invocation", body)
+        ref = self._payload("tool_invocation", body)
         requester: ev.ToolCallRequester = (
             ev.ModelRequester()
             if code_cell is None
             else ev.CodeCellRequester(code_cell.runtime_cell_id)
         )
-        self._live = self._emit(
+        # a dropped start leaves the call dead: nothing may refer to it (null twin instead)
+        self._start(
             ev.ToolCallStarted(
                 tool_call_id,
                 model_visible_call_id,
@@ -100,26 +98,27 @@ class ToolCall:
                 self.kind,
                 tool_kinds.summary(name, namespace, source),
                 ref,
-            )
+            ),
+            turn,  # a turn that ends first ends its running tool calls
         )
-        if not self._live:  # dropped start: nothing may refer to this call
-            self._done = True
-            return
-        rt.opened(self)
-
-    def _emit(self, payload: ev.EventPayload) -> bool:
-        turn = self._turn
-        return turn._rt.event(payload, thread_id=turn.thread.thread_id, codex_turn_id=turn.turn_id)
+        #: schema 3: the code cell a running ``wait`` call waits on (the schema-2 reducer
+        #: reads it from the arguments; 0.171's needs ``code_cell_wait_target_resolved``)
+        self._waits_on = _wait_target(name, arguments) if rt.items is not None else None
+        if self._waits_on is not None and self._live:
+            rt.wait_opened(turn.thread.thread_id, self._waits_on, self._wait_resolved)
 
     def _end(self, status: ev.ExecutionStatus, result: Any) -> bool:
-        if self._done:
+        if not self._finish():
             return False
-        self._done = True
-        rt = self._turn._rt
-        rt.closed(self)
-        ref = None if result is None else rt.payload("tool_result", result)
+        if self._waits_on is not None:
+            self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
+        ref = None if result is None else self._payload("tool_result", result)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
         return True
+
+    def _wait_resolved(self, runtime_cell_id: str) -> None:
+        self._waits_on = None
+        self._emit(ev.CodeCellWaitTargetResolved(self.tool_call_id, runtime_cell_id))
 
     # --- results ---------------------------------------------------------------------------
 
@@ -149,10 +148,6 @@ class ToolCall:
     def cancelled(self) -> None:
         self._end("cancelled", None)
 
-    @property
-    def ended(self) -> bool:
-        return self._done
-
     # --- runtime events --------------------------------------------------------------------
 
     def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
@@ -168,25 +163,14 @@ class ToolCall:
             return
         self._runtime_started(payload, effective)
 
-    def _runtime_started(self, payload: Any, kind: ev.ToolCallKind) -> None:
-        ref = self._turn._rt.payload("tool_runtime_event", payload)
-        if ref is not None:
-            self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
-
     def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended`` (terminal kinds
         refused, as for :meth:`runtime_started`; use :meth:`TerminalSession.exited`)."""
         if self.kind.type in _TERMINAL_KINDS:
             warn(f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events")
             return
-        self._runtime_ended(payload, status)
-
-    def _runtime_ended(self, payload: Any, status: ev.ExecutionStatus) -> None:
-        if not self._live:
-            return
-        ref = self._turn._rt.payload("tool_runtime_event", payload)
-        if ref is not None:
-            self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
+        if self._live:
+            self._runtime_ended(payload, status)
 
     def exec_started(
         self,
@@ -208,7 +192,18 @@ class ToolCall:
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
             return _NullTerminalSession.INSTANCE
         self._terminal = True
-        return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
+        turn = self._turn
+        return TerminalSession(
+            self._rt,
+            turn.thread.thread_id,
+            turn.turn_id,
+            self.tool_call_id,
+            command,
+            process_id,
+            cwd,
+            parsed_cmd,
+            source,
+        )
 
     def stdin_target(self, session: TerminalSession) -> None:
         """This write_stdin call writes to ``session`` (``stdin_target_resolved``)."""
@@ -219,16 +214,33 @@ class ToolCall:
         """The call runs an MCP tool: runtime start (kind ``mcp``) and a correlation id."""
         if not self._live:
             return _NullMcpCall.INSTANCE
-        return McpCall(self, server, tool, arguments)
+        turn = self._turn
+        return McpCall(
+            self._rt,
+            turn.thread.thread_id,
+            turn.turn_id,
+            self.tool_call_id,
+            server,
+            tool,
+            arguments,
+            owner=turn,
+        )
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
         """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``."""
-        from .code_cells import CodeCell, _NullCodeCell  # the cell makes tool calls in turn
+        # code_cells comes after this module (a cell makes tool calls): imported on first use
+        from .code_cells import CodeCell, _NullCodeCell
 
         if not self._live:
             return _NullCodeCell.INSTANCE
-        cell = CodeCell(self, runtime_cell_id, source_js)
-        return cell if cell._live else _NullCodeCell.INSTANCE
+        cell = CodeCell(
+            self._rt,
+            self._turn,
+            runtime_cell_id,
+            self.model_visible_call_id or self.tool_call_id,
+            source_js,
+        )
+        return started(cell, _NullCodeCell.INSTANCE)
 
     # --- multi-agent -----------------------------------------------------------------------
 
@@ -242,6 +254,8 @@ class ToolCall:
         if self.kind.type not in _ACTIVITY_KINDS[kind]:
             # the reducer fails on an activity that does not fit the tool's kind
             warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
+            return
+        if not self._live:
             return
         self._runtime_ended(
             {
@@ -315,34 +329,34 @@ class ToolCall:
     def _cut_off(self) -> None:
         """The tool was interrupted (its block cancelled, or the rollout closed under it).
         Schema 3 says ``aborted``, as Codex 0.171 does; schema 2 keeps ``cancelled``."""
-        self._end("aborted" if self._turn._rt.items is not None else "cancelled", None)
+        self._end("aborted" if self._rt.items is not None else "cancelled", None)
 
-    async def __aenter__(self) -> ToolCall:
-        await self._turn._rt.room()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._done:
-            return
-        outcome = outcome_of(exc)
-        if exc is not None and outcome == "failed":
-            self.failed(error_text(exc))
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if error is not None and outcome == "failed":
+            self.failed(error)
         elif outcome == "cancelled":
             self._cut_off()
         else:
             self.completed()
 
 
+def _wait_target(name: str, arguments: str | Mapping[str, Any] | None) -> str | None:
+    """The cell a code-mode ``wait`` call names (its ``cell_id`` argument), if any."""
+    if name != "wait":
+        return None
+    if isinstance(arguments, str):
+        try:
+            arguments = orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return None
+    cell_id = arguments.get("cell_id") if isinstance(arguments, Mapping) else None
+    return cell_id if isinstance(cell_id, str) else None
+
+
 # --- null twins --------------------------------------------------------------------------------
 
 
 class _NullToolCall(NullLifecycle, ToolCall):
-    enabled: ClassVar[bool] = False
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
 
@@ -352,6 +366,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
         self.model_visible_call_id = None
         self.requesting_cell = None
         self.kind = ev.ToolCallKind.other("")
+        self._waits_on = None
         self._done = True
         self._terminal = True
         self._live = False
@@ -367,10 +382,6 @@ class _NullToolCall(NullLifecycle, ToolCall):
 
     def cancelled(self) -> None:
         return None
-
-    @property
-    def ended(self) -> bool:
-        return True
 
     def runtime_started(self, payload: Any, *, kind: ev.ToolCallKind | None = None) -> None:
         return None
@@ -396,7 +407,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
         return _NullMcpCall.INSTANCE
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
-        from .code_cells import _NullCodeCell
+        from .code_cells import _NullCodeCell  # see ToolCall.code_cell
 
         return _NullCodeCell.INSTANCE
 
@@ -410,7 +421,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
         model: str | None = None,
         reasoning_effort: str | None = None,
     ) -> AgentThread:
-        from .threads import NULL_THREAD
+        from .threads import NULL_THREAD  # threads comes after this module (it makes tool calls)
 
         return NULL_THREAD
 

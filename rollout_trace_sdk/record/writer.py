@@ -218,7 +218,7 @@ class BundleWriter(RecordQueue):
             self.items = ItemStore(
                 self._put_body,
                 max_payload_bytes=limits.max_payload_bytes,
-                dumps=self.values.compact,
+                dumps=self.values.compact_payload,
             )
         elif limits is not None and limits != CaptureLimits():
             raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")

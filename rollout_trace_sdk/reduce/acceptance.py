@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..model import state as st
 from ..model.events import HistoryItemAccepted, HistoryItemAcceptedV3, TraceEvent
-from ..model.state import Producer
-from . import agents, conversation
-from .context import Replay
+from . import conversation, edges
+from .context import ReplayContext
 from .errors import ReduceError
 from .normalize import NormItem, normalize_one
 
@@ -33,7 +33,7 @@ _ACCEPTED_TYPES = frozenset(
 
 
 def place_before_claimed(
-    replay: Replay, created: list[tuple[int, str]], claimed: list[tuple[int, str]]
+    replay: ReplayContext, created: list[tuple[int, str]], claimed: list[tuple[int, str]]
 ) -> None:
     """Schema 3: an item a batch creates goes into the thread's history list just before the
     first tool output that follows it in the batch and that the batch claimed (an output
@@ -45,7 +45,9 @@ def place_before_claimed(
             replay.list_position[item_id] = (*base[:1], -1, offset)
 
 
-def claim_receipt(replay: Replay, thread_id: str, norm: NormItem, payload_id: str) -> str | None:
+def claim_receipt(
+    replay: ReplayContext, thread_id: str, norm: NormItem, payload_id: str
+) -> str | None:
     """The first agent message carrying an unclaimed receipt's id becomes that receipt item;
     the receipt takes its body and keeps everything else."""
     if norm.responses_item_id is None or not replay.receipts:
@@ -60,7 +62,9 @@ def claim_receipt(replay: Replay, thread_id: str, norm: NormItem, payload_id: st
     return item_id
 
 
-def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItemAccepted) -> None:
+def accept_history_item(
+    replay: ReplayContext, event: TraceEvent, accepted: HistoryItemAccepted
+) -> None:
     thread_id = event.thread_id
     if thread_id is None:
         raise ReduceError("history acceptance has no thread")
@@ -85,11 +89,11 @@ def accept_history_item(replay: Replay, event: TraceEvent, accepted: HistoryItem
     )
     replay.history.add(item_id)
     replay.receipts[key] = item_id
-    agents.resolve_pending_for_item(replay, item_id)
+    edges.resolve_pending_for_item(replay, item_id)
 
 
 def _accept_v3(
-    replay: Replay, event: TraceEvent, accepted: HistoryItemAcceptedV3, thread_id: str
+    replay: ReplayContext, event: TraceEvent, accepted: HistoryItemAcceptedV3, thread_id: str
 ) -> None:
     """Schema 3: an acceptance carrying its item creates the conversation item now, unclaimed
     until a later request or checkpoint of the thread brings the same id (see
@@ -109,21 +113,21 @@ def _accept_v3(
     key = (thread_id, item_id)
     if key in replay.items_by_rid:
         return
-    producers: list[Producer] = []
+    producers: list[st.Producer] = []
     if norm.call_id is not None:
         tool = replay.single_tool_for_call(norm.call_id)
         if tool is not None:
-            producers.append(Producer("tool", tool))
+            producers.append(st.Producer("tool", tool))
     created = conversation.create_item(
         replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, producers
     )
     replay.history.add(created)
     replay.receipts[key] = created
     if norm.agent_message is not None:
-        agents.resolve_pending_for_item(replay, created)
+        edges.resolve_pending_for_item(replay, created)
 
 
-def finalize_history(replay: Replay) -> None:
+def finalize_history(replay: ReplayContext) -> None:
     """Fill accepted_* and each thread's history list (creation order)."""
     threads = replay.trace.threads
     acceptance = replay.acceptance

@@ -8,6 +8,7 @@ item is not reduced yet waits (with its lifecycle events) until a later batch br
 
 from __future__ import annotations
 
+from ..model import state as st
 from ..model.events import (
     CodeCellEnded,
     CodeCellInitialResponse,
@@ -16,8 +17,7 @@ from ..model.events import (
     ExecutionStatus,
     TraceEvent,
 )
-from ..model.state import CodeCell, ExecutionWindow, Producer
-from .context import PendingCellEvent, PendingCellStart, Replay, push_unique
+from .context import PendingCellEvent, PendingCellStart, ReplayContext, push_unique
 from .errors import ReduceError
 
 _ENDED_STATUS: dict[str, ExecutionStatus] = {
@@ -30,7 +30,9 @@ _ENDED_STATUS: dict[str, ExecutionStatus] = {
 }
 
 
-def _event_thread(replay: Replay, event: TraceEvent, runtime_cell_id: str, label: str) -> str:
+def _event_thread(
+    replay: ReplayContext, event: TraceEvent, runtime_cell_id: str, label: str
+) -> str:
     if event.thread_id is not None:
         return event.thread_id
     if event.codex_turn_id is None:
@@ -43,7 +45,7 @@ def _event_thread(replay: Replay, event: TraceEvent, runtime_cell_id: str, label
     return turn.thread_id
 
 
-def _source_item(replay: Replay, thread_id: str, call_id: str) -> str | None:
+def _source_item(replay: ReplayContext, thread_id: str, call_id: str) -> str | None:
     items = replay.trace.conversation_items
     found = [
         i
@@ -53,7 +55,7 @@ def _source_item(replay: Replay, thread_id: str, call_id: str) -> str | None:
     return found[0] if found else None  # the first created
 
 
-def started(replay: Replay, event: TraceEvent, start: CodeCellStarted) -> None:
+def started(replay: ReplayContext, event: TraceEvent, start: CodeCellStarted) -> None:
     runtime = start.runtime_cell_id
     thread_id = _event_thread(replay, event, runtime, "code cell start")
     code_cell_id = f"code_cell:{start.model_visible_call_id}"
@@ -82,7 +84,7 @@ def started(replay: Replay, event: TraceEvent, start: CodeCellStarted) -> None:
     _materialize(replay, pending)
 
 
-def _materialize(replay: Replay, pending: PendingCellStart) -> None:
+def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
     trace = replay.trace
     code_cell_id = pending.code_cell_id
     if code_cell_id in trace.code_cells:
@@ -93,14 +95,7 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
     thread_id = pending.thread_id
     if thread_id not in trace.threads:
         raise ReduceError(f"code cell start {code_cell_id} referenced unknown thread {thread_id}")
-    turn = replay.turn(turn_id)
-    if turn is None:
-        raise ReduceError(f"code cell start {code_cell_id} referenced unknown Codex turn {turn_id}")
-    if turn.thread_id != thread_id:
-        raise ReduceError(
-            f"code cell start {code_cell_id} used thread {thread_id}, but Codex turn {turn_id} "
-            f"belongs to {turn.thread_id}"
-        )
+    replay.turn_in_thread(f"code cell start {code_cell_id}", thread_id, turn_id)
     call_id = pending.model_visible_call_id
     source = _source_item(replay, thread_id, call_id)
     if source is None:
@@ -119,13 +114,13 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
         for tool_id, tool in trace.tool_calls.items()
         if tool.requester_code_cell_id == code_cell_id
     )
-    cell = CodeCell(
+    cell = st.CodeCell(
         code_cell_id=code_cell_id,
         model_visible_call_id=call_id,
         thread_id=thread_id,
         codex_turn_id=turn_id,
         source_item_id=source,
-        execution=ExecutionWindow(pending.wall_time_unix_ms, pending.seq),
+        execution=st.ExecutionWindow(pending.wall_time_unix_ms, pending.seq),
         source_js=pending.source_js,
         runtime_cell_id=pending.runtime_cell_id,
         nested_tool_call_ids=nested,
@@ -137,7 +132,7 @@ def _materialize(replay: Replay, pending: PendingCellStart) -> None:
         _apply(replay, cell, queued)
 
 
-def flush_pending_starts(replay: Replay) -> None:
+def flush_pending_starts(replay: ReplayContext) -> None:
     """Materialise queued starts whose source item exists now (in cell-id order)."""
     if not replay.pending_cell_starts:
         return
@@ -148,15 +143,15 @@ def flush_pending_starts(replay: Replay) -> None:
             _materialize(replay, pending)
 
 
-def _add_output(replay: Replay, cell: CodeCell, item_id: str) -> None:
+def _add_output(replay: ReplayContext, cell: st.CodeCell, item_id: str) -> None:
     push_unique(cell.output_item_ids, item_id)
     item = replay.trace.conversation_items[item_id]
-    producer = Producer("code_cell", cell.code_cell_id)
-    if producer not in item.produced_by:
-        item.produced_by.append(producer)
+    push_unique(item.produced_by, st.Producer("code_cell", cell.code_cell_id))
 
 
-def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
+def link_conversation_item(
+    replay: ReplayContext, item_id: str, call_id: str | None, kind: str
+) -> None:
     if call_id is None or kind != "custom_tool_call_output":
         return
     cell = replay.trace.code_cells.get(f"code_cell:{call_id}")
@@ -165,7 +160,7 @@ def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, ki
 
 
 def lifecycle(
-    replay: Replay, event: TraceEvent, change: CodeCellInitialResponse | CodeCellEnded
+    replay: ReplayContext, event: TraceEvent, change: CodeCellInitialResponse | CodeCellEnded
 ) -> None:
     is_initial = isinstance(change, CodeCellInitialResponse)
     label = "code cell initial response" if is_initial else "code cell end"
@@ -195,7 +190,7 @@ def lifecycle(
     _apply(replay, cell, queued)
 
 
-def _apply(replay: Replay, cell: CodeCell, change: PendingCellEvent) -> None:
+def _apply(replay: ReplayContext, cell: st.CodeCell, change: PendingCellEvent) -> None:
     status = change.status
     if change.kind == "initial_response":
         cell.runtime_cell_id = change.runtime_cell_id
@@ -220,7 +215,7 @@ def _apply(replay: Replay, cell: CodeCell, change: PendingCellEvent) -> None:
 
 
 def close_for_turn_end(
-    replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int
+    replay: ReplayContext, codex_turn_id: str, turn_status: str, at: int, seq: int
 ) -> None:
     """A failed turn fails its running cells; a cancelled or aborted one terminates them,
     exactly as if the runtime had reported that end."""
@@ -237,7 +232,7 @@ def close_for_turn_end(
 
 
 def wait_target_resolved(
-    replay: Replay, event: TraceEvent, resolved: CodeCellWaitTargetResolved
+    replay: ReplayContext, event: TraceEvent, resolved: CodeCellWaitTargetResolved
 ) -> None:
     """Schema 3: a ``wait`` call resolved to a code cell. The only source of wait links: the
     tool records the runtime cell, and a cell already materialised in the event's thread lists

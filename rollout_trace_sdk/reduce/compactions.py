@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..model import state as st
 from ..model.events import (
     CompactionInstalled,
     CompactionRequestCompleted,
@@ -9,24 +10,19 @@ from ..model.events import (
     CompactionRequestStarted,
     TraceEvent,
 )
-from ..model.state import Compaction, CompactionRequest, ExecutionWindow
 from . import conversation
-from .context import Replay
+from .context import ReplayContext
 from .errors import ReduceError
 
 
-def _check_turn(replay: Replay, what: str, thread_id: str, turn_id: str) -> None:
+def _check_turn(replay: ReplayContext, what: str, thread_id: str, turn_id: str) -> None:
     replay.thread(thread_id)
-    turn = replay.turn(turn_id)
-    if turn is None:
-        raise ReduceError(f"{what} referenced unknown codex turn {turn_id}")
-    if turn.thread_id != thread_id:
-        raise ReduceError(
-            f"{what} used thread {thread_id}, but codex turn {turn_id} belongs to {turn.thread_id}"
-        )
+    replay.turn_in_thread(what, thread_id, turn_id, codex="codex")
 
 
-def request_started(replay: Replay, event: TraceEvent, started: CompactionRequestStarted) -> None:
+def request_started(
+    replay: ReplayContext, event: TraceEvent, started: CompactionRequestStarted
+) -> None:
     request_id = started.compaction_request_id
     requests = replay.trace.compaction_requests
     if request_id in requests:
@@ -34,12 +30,12 @@ def request_started(replay: Replay, event: TraceEvent, started: CompactionReques
     _check_turn(
         replay, f"compaction request {request_id}", started.thread_id, started.codex_turn_id
     )
-    requests[request_id] = CompactionRequest(
+    requests[request_id] = st.CompactionRequest(
         compaction_request_id=request_id,
         compaction_id=started.compaction_id,
         thread_id=started.thread_id,
         codex_turn_id=started.codex_turn_id,
-        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
         model=started.model,
         provider_name=started.provider_name,
         raw_request_payload_id=started.request_payload.raw_payload_id,
@@ -47,7 +43,7 @@ def request_started(replay: Replay, event: TraceEvent, started: CompactionReques
 
 
 def request_finished(
-    replay: Replay,
+    replay: ReplayContext,
     event: TraceEvent,
     finished: CompactionRequestCompleted | CompactionRequestFailed,
 ) -> None:
@@ -68,7 +64,7 @@ def request_finished(
         request.raw_response_payload_id = None
 
 
-def installed(replay: Replay, event: TraceEvent, done: CompactionInstalled) -> None:
+def installed(replay: ReplayContext, event: TraceEvent, done: CompactionInstalled) -> None:
     compaction_id = done.compaction_id
     thread_id = event.thread_id
     if thread_id is None:
@@ -86,7 +82,7 @@ def installed(replay: Replay, event: TraceEvent, done: CompactionInstalled) -> N
         replay, compaction_id, thread_id, turn_id, at, done.checkpoint_payload
     )
     requests = replay.trace.compaction_requests
-    replay.trace.compactions[compaction_id] = Compaction(
+    replay.trace.compactions[compaction_id] = st.Compaction(
         compaction_id=compaction_id,
         thread_id=thread_id,
         codex_turn_id=turn_id,

@@ -79,20 +79,19 @@ def os_error_text(exc: OSError) -> str:
     return f"{os.strerror(exc.errno)} (os error {exc.errno})"
 
 
+_KINDS: Final = (
+    (stat.S_ISLNK, "a symlink"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
 def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symlink"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "not a regular file"
+    """What a path that is not a regular file is, in the words our errors use."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 class BundleFiles:

@@ -1,6 +1,6 @@
 """The replay's working state: the growing ``RolloutTrace`` plus the indexes replay needs.
 
-Every handler module works on one :class:`Replay`. The indexes exist so that replay stays
+Every handler module works on one :class:`ReplayContext`. The indexes exist so that replay stays
 near-linear in the size of the bundle: a long rollout resends its whole history with every
 inference request, so anything that scans all items or all calls per event would go quadratic.
 Handlers keep them up to date; nothing else reads them.
@@ -8,14 +8,16 @@ Handlers keep them up to date; nothing else reads them.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from ..model import state as st
 from ..model.events import SCHEMA_VERSION_V3, RawPayloadRef, ToolCallKind
-from ..model.state import AgentThread, CodexTurn, RolloutTrace
 from .errors import MissingPayload, ReduceError
 from .normalize import NormItem
+
+T = TypeVar("T")
 
 
 class PayloadSource(Protocol):
@@ -70,9 +72,9 @@ class PendingEdge:
 
 
 @attrs.define(slots=True)
-class Replay:
+class ReplayContext:
     payloads: PayloadSource
-    trace: RolloutTrace
+    trace: st.RolloutTrace
     next_item: int = 1
     next_operation: int = 1
     #: item id → normalised content key / reasoning identity (for matching)
@@ -152,14 +154,29 @@ class Replay:
                 )
             return False, None
 
-    def thread(self, thread_id: str) -> AgentThread:
+    def thread(self, thread_id: str) -> st.AgentThread:
         thread = self.trace.threads.get(thread_id)
         if thread is None:
             raise ReduceError(f"trace event referenced unknown thread {thread_id}")
         return thread
 
-    def turn(self, codex_turn_id: str) -> CodexTurn | None:
+    def turn(self, codex_turn_id: str) -> st.CodexTurn | None:
         return self.trace.codex_turns.get(codex_turn_id)
+
+    def turn_in_thread(
+        self, what: str, thread_id: str, codex_turn_id: str, *, codex: str = "Codex"
+    ) -> st.CodexTurn:
+        """The turn an event names, which must exist and belong to ``thread_id``; otherwise
+        Codex's refusal, ``what`` naming the event (Codex spells "codex turn" in some)."""
+        turn = self.turn(codex_turn_id)
+        if turn is None:
+            raise ReduceError(f"{what} referenced unknown {codex} turn {codex_turn_id}")
+        if turn.thread_id != thread_id:
+            raise ReduceError(
+                f"{what} used thread {thread_id}, but {codex} turn {codex_turn_id} "
+                f"belongs to {turn.thread_id}"
+            )
+        return turn
 
     def new_item_id(self) -> str:
         item_id = f"conversation_item:{self.next_item}"
@@ -187,6 +204,7 @@ class Replay:
         self.item_identity[item_id] = norm.identity
 
 
-def push_unique(items: list[str], value: str) -> None:
+def push_unique(items: list[T], value: T) -> None:
+    """Append ``value`` unless it is there already (Codex's lists keep first-seen order)."""
     if value not in items:
         items.append(value)

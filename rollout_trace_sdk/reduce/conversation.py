@@ -16,17 +16,11 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
+from ..model import state as st
 from ..model.events import RawPayloadRef
-from ..model.state import (
-    ConversationItem,
-    EncodedPart,
-    Producer,
-    SummaryPart,
-    TextPart,
-)
-from . import acceptance, agents, code_cells, tools
+from . import acceptance, code_cells, edges, tools
 from .canonical import parse_keeping_numbers
-from .context import Replay
+from .context import ReplayContext, push_unique
 from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items
 
@@ -42,7 +36,7 @@ class Mode(Enum):
     RESPONSE = "response"
 
 
-def raw_locator(replay: Replay, ref: RawPayloadRef) -> RawLocator:
+def raw_locator(replay: ReplayContext, ref: RawPayloadRef) -> RawLocator:
     """Lazily re-read a payload with number text kept, for content hashes of float elements."""
     cache: list[Any] = []
 
@@ -61,16 +55,16 @@ def raw_locator(replay: Replay, ref: RawPayloadRef) -> RawLocator:
 
 
 def create_item(
-    replay: Replay,
+    replay: ReplayContext,
     thread_id: str,
     codex_turn_id: str | None,
     at: int,
     norm: NormItem,
-    producers: Sequence[Producer],
+    producers: Sequence[st.Producer],
     payload_id: str | None = None,
 ) -> str:
     item_id = replay.new_item_id()
-    replay.trace.conversation_items[item_id] = ConversationItem(
+    replay.trace.conversation_items[item_id] = st.ConversationItem(
         item_id=item_id,
         thread_id=thread_id,
         codex_turn_id=codex_turn_id,
@@ -94,7 +88,7 @@ def create_item(
     return item_id
 
 
-def _content_matches(replay: Replay, item_id: str, norm: NormItem) -> bool:
+def _content_matches(replay: ReplayContext, item_id: str, norm: NormItem) -> bool:
     if replay.item_key[item_id] == norm.key:
         return True
     if norm.identity is None:
@@ -102,19 +96,19 @@ def _content_matches(replay: Replay, item_id: str, norm: NormItem) -> bool:
     return replay.item_identity.get(item_id) == norm.identity
 
 
-def _ids_compatible(item: ConversationItem, norm: NormItem) -> bool:
+def _ids_compatible(item: st.ConversationItem, norm: NormItem) -> bool:
     rid = item.responses_item_id
     return rid is None or norm.responses_item_id is None or rid == norm.responses_item_id
 
 
-def matches(replay: Replay, item_id: str, norm: NormItem) -> bool:
+def matches(replay: ReplayContext, item_id: str, norm: NormItem) -> bool:
     item = replay.trace.conversation_items.get(item_id)
     if item is None:
         return False
     return _ids_compatible(item, norm) and _content_matches(replay, item_id, norm)
 
 
-def _check_call_id(replay: Replay, thread_id: str, norm: NormItem) -> None:
+def _check_call_id(replay: ReplayContext, thread_id: str, norm: NormItem) -> None:
     """A call id names one call: the same id and call kind with other content is corrupt
     input. Outputs are exempt (a code cell answers one call with several outputs)."""
     call_id = norm.call_id
@@ -126,27 +120,27 @@ def _check_call_id(replay: Replay, thread_id: str, norm: NormItem) -> None:
             raise ReduceError(f"model-visible call id {call_id} was reused with different content")
 
 
-def _merge_reasoning(replay: Replay, item: ConversationItem, norm: NormItem) -> None:
+def _merge_reasoning(replay: ReplayContext, item: st.ConversationItem, norm: NormItem) -> None:
     """Readable reasoning arrives in some payloads and not others; keep the most we saw, but
     never let one text overwrite another."""
     existing = item.body
     incoming = norm.body
     if replay.item_key[item.item_id][5] == norm.key[5]:
         return
-    texts = [p for p in existing if isinstance(p, TextPart)]
-    summaries = [p for p in existing if isinstance(p, SummaryPart)]
+    texts = [p for p in existing if isinstance(p, st.TextPart)]
+    summaries = [p for p in existing if isinstance(p, st.SummaryPart)]
     if texts and summaries:
         return
     if not texts:
-        texts = [p for p in incoming if isinstance(p, TextPart)]
+        texts = [p for p in incoming if isinstance(p, st.TextPart)]
     if not summaries:
-        summaries = [p for p in incoming if isinstance(p, SummaryPart)]
-    encoded = [p for p in existing if isinstance(p, EncodedPart)]
+        summaries = [p for p in incoming if isinstance(p, st.SummaryPart)]
+    encoded = [p for p in existing if isinstance(p, st.EncodedPart)]
     item.body = [*texts, *summaries, *encoded]
     rekey(replay, item)
 
 
-def rekey(replay: Replay, item: ConversationItem) -> None:
+def rekey(replay: ReplayContext, item: st.ConversationItem) -> None:
     """The item's body changed: recompute what matching and delivery checks use."""
     replay.deliveries.pop(item.item_id, None)
     replay.item_key[item.item_id] = content_key(
@@ -154,29 +148,30 @@ def rekey(replay: Replay, item: ConversationItem) -> None:
     )
     if item.kind == "reasoning":
         for part in item.body:
-            if isinstance(part, EncodedPart):
+            if isinstance(part, st.EncodedPart):
                 replay.item_identity[item.item_id] = (part.label, part.value)
                 break
 
 
-def _sighting(replay: Replay, item_id: str, norm: NormItem, producers: Sequence[Producer]) -> None:
+def _sighting(
+    replay: ReplayContext, item_id: str, norm: NormItem, producers: Sequence[st.Producer]
+) -> None:
     item = replay.trace.conversation_items[item_id]
     if item.kind == "reasoning":
         _merge_reasoning(replay, item, norm)
     for producer in producers:
-        if producer not in item.produced_by:
-            item.produced_by.append(producer)
+        push_unique(item.produced_by, producer)
     if item.responses_item_id is None and norm.responses_item_id is not None:
         item.responses_item_id = norm.responses_item_id
         replay.items_by_rid.setdefault((item.thread_id, norm.responses_item_id), []).append(item_id)
 
 
-def _link(replay: Replay, item_id: str, norm: NormItem) -> None:
+def _link(replay: ReplayContext, item_id: str, norm: NormItem) -> None:
     if norm.call_id is not None:
         tools.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
         code_cells.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
     if replay.pending_edges:
-        agents.resolve_pending_for_item(replay, item_id)
+        edges.resolve_pending_for_item(replay, item_id)
 
 
 def ordinal(item_id: str) -> int:
@@ -194,7 +189,7 @@ class _Baseline:
         self.by_key: dict[tuple[Any, ...], list[str]] | None = None
         self.by_identity: dict[tuple[str, str], list[str]] = {}
 
-    def collect_by_id(self, replay: Replay, thread_id: str, items: list[NormItem]) -> None:
+    def collect_by_id(self, replay: ReplayContext, thread_id: str, items: list[NormItem]) -> None:
         """Response output: the candidates are the thread's items carrying any responses id
         the output carries (creation order), so even an id-less output item can be one."""
         found: set[str] = set()
@@ -203,7 +198,9 @@ class _Baseline:
                 found.update(replay.items_by_rid.get((thread_id, norm.responses_item_id), ()))
         self.candidates = sorted(found, key=ordinal)
 
-    def search_candidates(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
+    def search_candidates(
+        self, replay: ReplayContext, norm: NormItem, used: set[str]
+    ) -> str | None:
         items = replay.trace.conversation_items
         for item_id in self.candidates:
             if (
@@ -214,7 +211,7 @@ class _Baseline:
                 return item_id
         return None
 
-    def search(self, replay: Replay, norm: NormItem, used: set[str]) -> str | None:
+    def search(self, replay: ReplayContext, norm: NormItem, used: set[str]) -> str | None:
         if self.by_key is None:
             self.by_key = {}
             # Usually every baseline item was reused by position already: then there is
@@ -239,13 +236,13 @@ class _Baseline:
 
 
 def reconcile(
-    replay: Replay,
+    replay: ReplayContext,
     items: list[NormItem],
     *,
     thread_id: str,
     codex_turn_id: str,
     at: int,
-    producers: Sequence[Producer],
+    producers: Sequence[st.Producer],
     start: int,
     mode: Mode,
     baseline: Sequence[str],
@@ -281,7 +278,7 @@ def reconcile(
                 tools.link_resent_item(replay, reused, norm.call_id, norm.kind)
                 code_cells.link_conversation_item(replay, reused, norm.call_id, norm.kind)
             if replay.pending_edges:
-                agents.resolve_pending_for_item(replay, reused)
+                edges.resolve_pending_for_item(replay, reused)
             result.append(reused)
             used.add(reused)
             continue
@@ -319,8 +316,7 @@ def reconcile(
             item_id = index.search_candidates(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
-            if created is not None:
-                created.append((offset, item_id))
+            _note_created(created, offset, item_id)
         existing = conversation_items[item_id]
         if (
             producers
@@ -331,20 +327,34 @@ def reconcile(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    if created and claimed:
-        acceptance.place_before_claimed(replay, created, claimed)
-    code_cells.flush_pending_starts(replay)
+    _finish_batch(replay, created, claimed)
     return result
 
 
+def _note_created(created: list[tuple[int, str]] | None, offset: int, item_id: str) -> None:
+    """Schema 3 keeps (batch offset, new item) so that claimed receipts can be placed after."""
+    if created is not None:
+        created.append((offset, item_id))
+
+
+def _finish_batch(
+    replay: ReplayContext, created: list[tuple[int, str]] | None, claimed: list[tuple[int, str]]
+) -> None:
+    """After a batch: new items go before the receipts it claimed (schema 3), and code-cell
+    starts that waited for this batch's ``exec`` items are reduced."""
+    if created and claimed:
+        acceptance.place_before_claimed(replay, created, claimed)
+    code_cells.flush_pending_starts(replay)
+
+
 def _reconcile_detached(
-    replay: Replay,
+    replay: ReplayContext,
     items: list[NormItem],
     *,
     thread_id: str,
     codex_turn_id: str,
     at: int,
-    producers: Sequence[Producer],
+    producers: Sequence[st.Producer],
     candidates: Sequence[str],
     payload_id: str,
 ) -> list[str]:
@@ -363,15 +373,12 @@ def _reconcile_detached(
             item_id = index.search(replay, norm, used)
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
-            if created is not None:
-                created.append((offset, item_id))
+            _note_created(created, offset, item_id)
         _sighting(replay, item_id, norm, producers)
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    if created and claimed:
-        acceptance.place_before_claimed(replay, created, claimed)
-    code_cells.flush_pending_starts(replay)
+    _finish_batch(replay, created, claimed)
     return result
 
 
@@ -379,7 +386,7 @@ def _reconcile_detached(
 
 
 def reduce_request(
-    replay: Replay,
+    replay: ReplayContext,
     inference_call_id: str,
     thread_id: str,
     codex_turn_id: str,
@@ -461,7 +468,7 @@ def reduce_request(
     return result
 
 
-def _exact(replay: Replay, items: list[NormItem], ids: list[str]) -> list[NormItem | None]:
+def _exact(replay: ReplayContext, items: list[NormItem], ids: list[str]) -> list[NormItem | None]:
     """The normalised items that still match the item they were reconciled with: seeing the
     same item there again changes nothing, so those may take the resent-history fast path
     next time (a claimed receipt that kept other metadata no longer matches; a merged
@@ -477,7 +484,9 @@ def _exact(replay: Replay, items: list[NormItem], ids: list[str]) -> list[NormIt
     ]
 
 
-def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) -> list[str] | None:
+def _traced_response_snapshot(
+    replay: ReplayContext, thread_id: str, response_id: str
+) -> list[str] | None:
     holders = replay.calls_by_response.get((thread_id, response_id))
     if not holders:
         return None
@@ -485,13 +494,13 @@ def _traced_response_snapshot(replay: Replay, thread_id: str, response_id: str) 
     return [*call.request_item_ids, *call.response_item_ids]
 
 
-def _blind_response(replay: Replay, thread_id: str, response_id: str) -> bool:
+def _blind_response(replay: ReplayContext, thread_id: str, response_id: str) -> bool:
     holders = replay.calls_by_response.get((thread_id, response_id))
     return holders is not None and bool(holders) and min(holders) in replay.blind_requests
 
 
 def reduce_response(
-    replay: Replay,
+    replay: ReplayContext,
     inference_call_id: str,
     thread_id: str,
     codex_turn_id: str,
@@ -518,7 +527,7 @@ def reduce_response(
         thread_id=thread_id,
         codex_turn_id=codex_turn_id,
         at=at,
-        producers=(Producer("inference", inference_call_id),),
+        producers=(st.Producer("inference", inference_call_id),),
         start=len(snapshot),
         mode=Mode.RESPONSE,
         baseline=snapshot,
@@ -533,7 +542,7 @@ def reduce_response(
 
 
 def reduce_checkpoint(
-    replay: Replay,
+    replay: ReplayContext,
     compaction_id: str,
     thread_id: str,
     codex_turn_id: str,
@@ -560,7 +569,7 @@ def reduce_checkpoint(
         unavailable=replay.v3,
     )
     del payload, histories
-    producer = Producer("compaction", compaction_id)
+    producer = st.Producer("compaction", compaction_id)
     input_ids = _reconcile_detached(
         replay,
         input_items,

@@ -30,13 +30,22 @@ class ReduceError(Exception):
         self.seq = seq
 
     def codex_text(self) -> str:
-        """What ``codex debug trace-reduce`` prints for this error (without location)."""
+        """What ``codex debug trace-reduce`` prints for this error.
+
+        Returns:
+            ``Error: <message>`` and, with a cause, Codex's "Caused by:" block; no location.
+        """
         text = f"Error: {self.message}"
         if self.cause is not None:
             text += f"\n\nCaused by:\n    {self.cause}"
         return text
 
     def location(self) -> str | None:
+        """Where it happened, which Codex does not say.
+
+        Returns:
+            ``"file:line, seq N"`` (the parts that are known), or None when none is.
+        """
         parts: list[str] = []
         if self.file is not None:
             parts.append(self.file if self.line is None else f"{self.file}:{self.line}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..model import state as st
 from ..model.events import (
     ExecutionStatus,
     InferenceCancelled,
@@ -15,9 +16,8 @@ from ..model.events import (
     RawPayloadRef,
     TraceEvent,
 )
-from ..model.state import ExecutionWindow, InferenceCall, TokenUsage
 from . import conversation
-from .context import Replay
+from .context import ReplayContext
 from .errors import ReduceError
 
 _USAGE_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
@@ -33,7 +33,7 @@ def _i64(value: Any) -> int | None:
     return max(value, 0)
 
 
-def token_usage(value: Any) -> TokenUsage | None:
+def token_usage(value: Any) -> st.TokenUsage | None:
     """Usage only when all four counters are integers (Codex keeps the earlier usage otherwise)."""
     if not isinstance(value, dict):
         return None
@@ -42,10 +42,10 @@ def token_usage(value: Any) -> TokenUsage | None:
         return None
     cache_write = _i64(value.get("cache_write_input_tokens")) or 0
     input_tokens, cached, output, reasoning = (c or 0 for c in counts)
-    return TokenUsage(input_tokens, cached, cache_write, output, reasoning)
+    return st.TokenUsage(input_tokens, cached, cache_write, output, reasoning)
 
 
-def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
+def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -> None:
     call_id = started.inference_call_id
     trace = replay.trace
     if call_id in trace.inference_calls:
@@ -84,11 +84,11 @@ def start(replay: Replay, event: TraceEvent, started: InferenceStarted) -> None:
         # A cut or omitted request names no items and leaves the thread's snapshot alone;
         # its response, if kept, then follows no request items (see ``finish``).
         replay.blind_requests.add(call_id)
-    trace.inference_calls[call_id] = InferenceCall(
+    trace.inference_calls[call_id] = st.InferenceCall(
         inference_call_id=call_id,
         thread_id=started.thread_id,
         codex_turn_id=started.codex_turn_id,
-        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
         model=started.model,
         provider_name=started.provider_name,
         raw_request_payload_id=started.request_payload.raw_payload_id,
@@ -139,7 +139,7 @@ def _check_evidence_kinds(started: InferenceStartedV3) -> None:
 
 
 def finish(
-    replay: Replay,
+    replay: ReplayContext,
     event: TraceEvent,
     ended: InferenceCompleted | InferenceFailed | InferenceCancelled,
 ) -> None:
@@ -156,7 +156,7 @@ def finish(
     if call is None:
         raise ReduceError(f"inference completion referenced unknown call {ended.inference_call_id}")
     response_ids: list[str] | None = None
-    usage: TokenUsage | None = None
+    usage: st.TokenUsage | None = None
     if payload_ref is not None and not payload_ref.available:
         response_ids = []  # schema 3: a cut or omitted response names no items
     elif payload_ref is not None:
@@ -188,7 +188,9 @@ def finish(
         _replace_response_items(replay, call, response_ids)
 
 
-def _set_response_id(replay: Replay, call: InferenceCall, response_id: str | None) -> None:
+def _set_response_id(
+    replay: ReplayContext, call: st.InferenceCall, response_id: str | None
+) -> None:
     """Keep the (thread, response id) index in step: incremental requests look calls up by it,
     and a late failed or cancelled event wipes it."""
     index = replay.calls_by_response
@@ -201,7 +203,9 @@ def _set_response_id(replay: Replay, call: InferenceCall, response_id: str | Non
         index.setdefault((call.thread_id, response_id), set()).add(call.inference_call_id)
 
 
-def _replace_response_items(replay: Replay, call: InferenceCall, item_ids: list[str]) -> None:
+def _replace_response_items(
+    replay: ReplayContext, call: st.InferenceCall, item_ids: list[str]
+) -> None:
     owners = replay.response_owners
     for item_id in call.response_item_ids:
         listed = owners.get(item_id)
@@ -213,7 +217,7 @@ def _replace_response_items(replay: Replay, call: InferenceCall, item_ids: list[
 
 
 def close_for_turn_end(
-    replay: Replay, codex_turn_id: str, turn_status: str, at: int, seq: int
+    replay: ReplayContext, codex_turn_id: str, turn_status: str, at: int, seq: int
 ) -> None:
     """A turn that ends closes its still-running calls (cancelled, failed or aborted)."""
     closing: ExecutionStatus

@@ -14,21 +14,9 @@ from typing import Any, Final, TypeAlias
 import attrs
 import orjson
 
+from ..model import state as st
 from ..model.layout import UNAVAILABLE_MARKER_KEY
-from ..model.serde_errors import describe, describe_content
-from ..model.state import (
-    AgentMessageMeta,
-    CodePart,
-    ConversationChannel,
-    ConversationItemKind,
-    ConversationPart,
-    ConversationRole,
-    EncodedPart,
-    JsonPart,
-    PayloadRefPart,
-    SummaryPart,
-    TextPart,
-)
+from .agent_messages import agent_message, agent_message_v3
 from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
 from .errors import ReduceError
 
@@ -38,7 +26,7 @@ RawLocator: TypeAlias = Callable[[Sequence[str | int]], Any]
 _JSON_SUMMARY_LIMIT: Final = 240
 _TEXT_TYPES: Final = frozenset({"input_text", "output_text", "text"})
 _ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
-_PHASE_CHANNEL: Final[dict[str, ConversationChannel]] = {
+_PHASE_CHANNEL: Final[dict[str, st.ConversationChannel]] = {
     "commentary": "commentary",
     "final_answer": "final",
     "summary": "summary",
@@ -50,40 +38,40 @@ _SERVER_OUTPUTS: Final = frozenset({"tool_search_output", "mcp_tool_call_output"
 _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
 
 
-def part_key(part: ConversationPart) -> tuple[Any, ...]:
+def part_key(part: st.ConversationPart) -> tuple[Any, ...]:
     """What makes two parts "the same" for reuse: JSON parts by summary only, payload refs by
     hash when both have one (so one image resent in a new payload stays one item)."""
-    if isinstance(part, TextPart):
+    if isinstance(part, st.TextPart):
         return ("t", part.text)
-    if isinstance(part, SummaryPart):
+    if isinstance(part, st.SummaryPart):
         return ("s", part.text)
-    if isinstance(part, EncodedPart):
+    if isinstance(part, st.EncodedPart):
         return ("e", part.label, part.value)
-    if isinstance(part, JsonPart):
+    if isinstance(part, st.JsonPart):
         return ("j", part.summary)
-    if isinstance(part, CodePart):
+    if isinstance(part, st.CodePart):
         return ("c", part.language, part.source)
     if part.content_sha256 is not None:
         return ("h", part.label, part.content_sha256)
     return ("r", part.label, part.raw_payload_id)
 
 
-def reasoning_identity(body: Sequence[ConversationPart]) -> tuple[str, str] | None:
+def reasoning_identity(body: Sequence[st.ConversationPart]) -> tuple[str, str] | None:
     """The first encoded part: a reasoning item's encrypted blob is its identity."""
     for part in body:
-        if isinstance(part, EncodedPart):
+        if isinstance(part, st.EncodedPart):
             return (part.label, part.value)
     return None
 
 
 @attrs.define(slots=True)
 class NormItem:
-    role: ConversationRole
-    channel: ConversationChannel | None
-    kind: ConversationItemKind
-    body: list[ConversationPart]
+    role: st.ConversationRole
+    channel: st.ConversationChannel | None
+    kind: st.ConversationItemKind
+    body: list[st.ConversationPart]
     call_id: str | None = None
-    agent_message: AgentMessageMeta | None = None
+    agent_message: st.AgentMessageMeta | None = None
     responses_item_id: str | None = None
     key: tuple[Any, ...] = ()
     identity: tuple[str, str] | None = None
@@ -95,10 +83,10 @@ class NormItem:
     def __attrs_post_init__(self) -> None:
         if not self.key:
             self.rekey()
-        self.has_json = any(isinstance(part, JsonPart) for part in self.body)
+        self.has_json = any(isinstance(part, st.JsonPart) for part in self.body)
         # Payload refs name their payload in the match key, so another payload's identical
         # item must be normalised afresh.
-        self.reusable = not any(isinstance(part, PayloadRefPart) for part in self.body)
+        self.reusable = not any(isinstance(part, st.PayloadRefPart) for part in self.body)
 
     def rekey(self) -> None:
         self.key = content_key(
@@ -106,12 +94,12 @@ class NormItem:
         )
         self.identity = reasoning_identity(self.body) if self.kind == "reasoning" else None
 
-    def body_for(self, payload_id: str) -> list[ConversationPart]:
+    def body_for(self, payload_id: str) -> list[st.ConversationPart]:
         """The body as if normalised from payload ``payload_id`` (JSON parts name it)."""
         if not self.has_json:
             return list(self.body)
         return [
-            JsonPart(part.summary, payload_id) if isinstance(part, JsonPart) else part
+            st.JsonPart(part.summary, payload_id) if isinstance(part, st.JsonPart) else part
             for part in self.body
         ]
 
@@ -121,8 +109,8 @@ def content_key(
     channel: str | None,
     kind: str,
     call_id: str | None,
-    agent_message: AgentMessageMeta | None,
-    body: Sequence[ConversationPart],
+    agent_message: st.AgentMessageMeta | None,
+    body: Sequence[st.ConversationPart],
 ) -> tuple[Any, ...]:
     meta = None if agent_message is None else (agent_message.author, agent_message.recipient)
     return (role, channel, kind, call_id, meta, tuple(part_key(p) for p in body))
@@ -156,10 +144,10 @@ def _has_raw(value: Any) -> bool:
     return False
 
 
-def _json_body(value: Any, ctx: _Context, path: tuple[str | int, ...]) -> list[ConversationPart]:
+def _json_body(value: Any, ctx: _Context, path: tuple[str | int, ...]) -> list[st.ConversationPart]:
     if has_float(value):
         value = ctx.exact(value, path)
-    return [JsonPart(json_summary(value), ctx.payload_id)]
+    return [st.JsonPart(json_summary(value), ctx.payload_id)]
 
 
 def _call_id(item: dict[str, Any]) -> str | None:
@@ -203,34 +191,34 @@ class _Context:
 
 def _content_parts(
     content: Any, ctx: _Context, path: tuple[str | int, ...]
-) -> list[ConversationPart]:
+) -> list[st.ConversationPart]:
     if not isinstance(content, list):
-        return [PayloadRefPart("content", ctx.payload_id)]
-    parts: list[ConversationPart] = []
+        return [st.PayloadRefPart("content", ctx.payload_id)]
+    parts: list[st.ConversationPart] = []
     for index, element in enumerate(content):
         kind = element.get("type") if isinstance(element, dict) else None
         if isinstance(kind, str) and kind in _TEXT_TYPES:
             text = element.get("text")
             if isinstance(text, str):
-                parts.append(TextPart(text))
+                parts.append(st.TextPart(text))
             elif ctx.v3 and (part := unavailable_part(text)) is not None:
-                parts.append(PayloadRefPart("text", part))
+                parts.append(st.PayloadRefPart("text", part))
             continue
         label = kind if isinstance(kind, str) else "content"
         parts.append(
-            PayloadRefPart(label, ctx.payload_id, ctx.element_hash(element, (*path, index)))
+            st.PayloadRefPart(label, ctx.payload_id, ctx.element_hash(element, (*path, index)))
         )
     return parts
 
 
 def _tool_output_body(
     item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
-) -> list[ConversationPart]:
+) -> list[st.ConversationPart]:
     if "output" not in item:
-        return [PayloadRefPart("tool_output", ctx.payload_id)]
+        return [st.PayloadRefPart("tool_output", ctx.payload_id)]
     output = item["output"]
     if isinstance(output, str):
-        return [TextPart(output)]
+        return [st.TextPart(output)]
     if isinstance(output, list):
         return _content_parts(output, ctx, (*path, "output"))
     return _json_body(output, ctx, (*path, "output"))
@@ -238,9 +226,9 @@ def _tool_output_body(
 
 def _arguments_body(
     item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
-) -> list[ConversationPart]:
+) -> list[st.ConversationPart]:
     if "arguments" not in item:
-        return [PayloadRefPart("payload", ctx.payload_id)]
+        return [st.PayloadRefPart("payload", ctx.payload_id)]
     arguments = item["arguments"]
     if not isinstance(arguments, str):
         return _json_body(arguments, ctx, (*path, "arguments"))
@@ -249,14 +237,14 @@ def _arguments_body(
     except orjson.JSONDecodeError as exc:
         # orjson refuses numbers beyond f64 range; serde (arbitrary precision) keeps them.
         if "infinity" not in str(exc):
-            return [TextPart(arguments)]
+            return [st.TextPart(arguments)]
         parsed = _exact_text(arguments)
         if parsed is None:
-            return [TextPart(arguments)]
+            return [st.TextPart(arguments)]
     else:
         if has_float(parsed):
             parsed = _exact_text(arguments)
-    return [JsonPart(json_summary(parsed), ctx.payload_id)]
+    return [st.JsonPart(json_summary(parsed), ctx.payload_id)]
 
 
 def _exact_text(text: str) -> Any:
@@ -268,17 +256,17 @@ def _exact_text(text: str) -> Any:
 
 def _custom_call_body(
     item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
-) -> list[ConversationPart]:
+) -> list[st.ConversationPart]:
     source = item.get("input")
     if not isinstance(source, str):
         return _json_body(item, ctx, path)
     if item.get("name") == "exec":
-        return [CodePart("javascript", source)]
-    return [TextPart(source)]
+        return [st.CodePart("javascript", source)]
+    return [st.TextPart(source)]
 
 
-def _reasoning_body(item: dict[str, Any], pid: str) -> list[ConversationPart]:
-    parts: list[ConversationPart] = []
+def _reasoning_body(item: dict[str, Any], payload_id: str) -> list[st.ConversationPart]:
+    parts: list[st.ConversationPart] = []
     for key, allowed, what in (
         ("content", ("reasoning_text", "text"), "content"),
         ("summary", ("summary_text",), "summary"),
@@ -289,279 +277,100 @@ def _reasoning_body(item: dict[str, Any], pid: str) -> list[ConversationPart]:
         if entries is None and key == "content":
             continue
         if not isinstance(entries, list):
-            raise ReduceError(f"reasoning item in payload {pid} had non-array {key}")
+            raise ReduceError(f"reasoning item in payload {payload_id} had non-array {key}")
         for entry in entries:
             kind = entry.get("type") if isinstance(entry, dict) else None
             if not isinstance(kind, str):
                 raise ReduceError(
-                    f"reasoning item in payload {pid} had {key} entry without string type"
+                    f"reasoning item in payload {payload_id} had {key} entry without string type"
                 )
             if kind not in allowed:
                 raise ReduceError(
-                    f"reasoning item in payload {pid} had unsupported {what} type {kind}"
+                    f"reasoning item in payload {payload_id} had unsupported {what} type {kind}"
                 )
             text = entry.get("text")
             if not isinstance(text, str):
                 raise ReduceError(
-                    f"reasoning item in payload {pid} had {what} entry without string text"
+                    f"reasoning item in payload {payload_id} had {what} entry without string text"
                 )
-            parts.append(TextPart(text) if key == "content" else SummaryPart(text))
+            parts.append(st.TextPart(text) if key == "content" else st.SummaryPart(text))
     if "encrypted_content" in item:
         encrypted = item["encrypted_content"]
         if isinstance(encrypted, str):
-            parts.append(EncodedPart("encrypted_content", encrypted))
+            parts.append(st.EncodedPart("encrypted_content", encrypted))
         elif encrypted is not None:
-            raise ReduceError(f"reasoning item in payload {pid} had non-string encrypted_content")
+            raise ReduceError(
+                f"reasoning item in payload {payload_id} had non-string encrypted_content"
+            )
     if not parts:
         raise ReduceError(
-            f"reasoning item in payload {pid} contained no content, summary, or encrypted_content"
+            f"reasoning item in payload {payload_id} contained no content, summary, or encrypted_content"
         )
     return parts
 
 
-def _agent_parse_error(pid: str, cause: str) -> ReduceError:
-    return ReduceError(f"failed to parse agent_message item in payload {pid}", cause=cause)
-
-
-_AGENT_VARIANTS: Final = ("input_text", "encrypted_content")
-_AGENT_VARIANT_NAMES: Final = {"input_text": "InputText", "encrypted_content": "EncryptedContent"}
-_AGENT_CONTENT_FIELDS: Final = {"input_text": "text", "encrypted_content": "encrypted_content"}
-_AGENT_ENUM: Final = "AgentMessageInputContent"
-
-
-def _agent_message(
-    item: dict[str, Any], pid: str
-) -> tuple[AgentMessageMeta, list[ConversationPart]]:
-    """Codex parses agent messages with a typed struct, so errors are serde's (values buffered
-    for the tagged content enum are described with their value, e.g. ``integer `5```)."""
-    parts: list[ConversationPart] = []
-    for key, value in item.items():
-        if key in ("author", "recipient") or (key == "id" and value is not None):
-            if not isinstance(value, str):
-                raise _agent_parse_error(
-                    pid, f"invalid type: {describe_content(value)}, expected a string"
-                )
-        elif key == "content":
-            if not isinstance(value, list):
-                raise _agent_parse_error(
-                    pid, f"invalid type: {describe_content(value)}, expected a sequence"
-                )
-            parts = [_agent_content_entry(entry, pid) for entry in value]
-        elif key == "internal_chat_message_metadata_passthrough" and value is not None:
-            problem = _passthrough_error(value)
-            if problem is not None:
-                raise _agent_parse_error(pid, problem)
-    for name in ("author", "recipient", "content"):
-        if name not in item:
-            raise _agent_parse_error(pid, f"missing field `{name}`")
-    if not parts:
-        raise ReduceError(f"agent_message item in payload {pid} contained no content")
-    return AgentMessageMeta(item["author"], item["recipient"]), parts
-
-
-def _agent_message_v3(
-    item: dict[str, Any], pid: str
-) -> tuple[AgentMessageMeta, list[ConversationPart]]:
-    """Codex 0.171 reads an agent message's routing as a struct (``routing`` errors), then its
-    content by hand: a content array of typed entries, whose errors are serde's, bare."""
-    for key, value in item.items():
-        if key in ("author", "recipient") and not isinstance(value, str):
-            raise ReduceError(
-                f"failed to parse agent_message routing in payload {pid}",
-                cause=f"invalid type: {describe(value)}, expected a string",
-            )
-    for name in ("author", "recipient"):
-        if name not in item:
-            raise ReduceError(
-                f"failed to parse agent_message routing in payload {pid}",
-                cause=f"missing field `{name}`",
-            )
-    content = item.get("content")
-    if not isinstance(content, list):
-        raise ReduceError("expected agent_message content array")
-    parts: list[ConversationPart] = []
-    for entry in content:
-        try:
-            parts.append(_agent_content_entry(entry, pid))
-        except ReduceError as exc:
-            raise ReduceError(exc.cause or exc.message) from None
-    if not parts:
-        raise ReduceError(f"agent_message item in payload {pid} contained no content")
-    return AgentMessageMeta(item["author"], item["recipient"]), parts
-
-
-def _passthrough_error(value: Any) -> str | None:
-    """Codex reads the metadata an agent message carries through as a typed struct too."""
-    if isinstance(value, list) and value:
-        # serde reads a sequence into the struct field by field; the first is the turn id.
-        first = value[0]
-        return (
-            None
-            if isinstance(first, str)
-            else f"invalid type: {describe(first)}, expected a string"
-        )
-    if not isinstance(value, dict):
-        return f"invalid type: {describe(value)}, expected struct InternalChatMessageMetadataPassthrough"
-    turn_id = value.get("turn_id")
-    if turn_id is not None and not isinstance(turn_id, str):
-        return f"invalid type: {describe(turn_id)}, expected a string"
-    created = value.get("create_time")
-    if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
-        return f"invalid type: {describe(created)}, expected a JSON number"
-    return None
-
-
-def _agent_variant(tag: Any, pid: str) -> str:
-    if isinstance(tag, str):
-        if tag not in _AGENT_VARIANTS:
-            raise _agent_parse_error(
-                pid, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
-            )
-        return tag
-    if isinstance(tag, int) and not isinstance(tag, bool):
-        if 0 <= tag < len(_AGENT_VARIANTS):
-            return _AGENT_VARIANTS[tag]
-        raise _agent_parse_error(
-            pid, f"invalid value: integer `{tag}`, expected variant index 0 <= i < 2"
-        )
-    raise _agent_parse_error(
-        pid, f"invalid type: {describe_content(tag)}, expected variant identifier"
-    )
-
-
-def _agent_text(value: Any, pid: str) -> str:
-    if not isinstance(value, str):
-        raise _agent_parse_error(pid, f"invalid type: {describe_content(value)}, expected a string")
-    return value
-
-
-def _agent_content_entry(entry: Any, pid: str) -> ConversationPart:
-    if isinstance(entry, dict):
-        if "type" not in entry:
-            raise _agent_parse_error(pid, "missing field `type`")
-        variant = _agent_variant(entry["type"], pid)
-        field = _AGENT_CONTENT_FIELDS[variant]
-        if field not in entry:
-            raise _agent_parse_error(pid, f"missing field `{field}`")
-        text = _agent_text(entry[field], pid)
-    elif isinstance(entry, list):
-        # serde also reads a tagged enum from a sequence: the tag, then the fields.
-        if not entry:
-            raise _agent_parse_error(pid, "missing field `type`")
-        variant = _agent_variant(entry[0], pid)
-        if len(entry) < 2:
-            raise _agent_parse_error(
-                pid,
-                f"invalid length 0, expected struct variant "
-                f"{_AGENT_ENUM}::{_AGENT_VARIANT_NAMES[variant]} with 1 element",
-            )
-        text = _agent_text(entry[1], pid)
-    else:
-        raise _agent_parse_error(
-            pid,
-            f"invalid type: {describe_content(entry)}, expected internally tagged enum {_AGENT_ENUM}",
-        )
-    if variant == "input_text":
-        return TextPart(text)
-    return EncodedPart("encrypted_content", text)
+_BodyOf: TypeAlias = Callable[
+    [dict[str, Any], "_Context", tuple[str | int, ...]], list[st.ConversationPart]
+]
+#: Tool calls and their outputs (ours and the server's): item type → (role, kind, body).
+_TOOL_ITEMS: Final[dict[str, tuple[st.ConversationRole, st.ConversationItemKind, _BodyOf]]] = {
+    "function_call": ("assistant", "function_call", _arguments_body),
+    "function_call_output": ("tool", "function_call_output", _tool_output_body),
+    "custom_tool_call_output": ("tool", "custom_tool_call_output", _tool_output_body),
+    "custom_tool_call": ("assistant", "custom_tool_call", _custom_call_body),
+    **{kind: ("assistant", "function_call", _json_body) for kind in _SERVER_CALLS},
+    **{kind: ("tool", "function_call_output", _json_body) for kind in _SERVER_OUTPUTS},
+}
 
 
 # --- entry points ----------------------------------------------------------------------------------
 
 
 def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> NormItem:
-    pid = ctx.payload_id
+    payload_id = ctx.payload_id
     kind = item.get("type") if isinstance(item, dict) else None
     if not isinstance(kind, str):
-        raise ReduceError(f"model item in payload {pid} did not contain a string type")
+        raise ReduceError(f"model item in payload {payload_id} did not contain a string type")
     responses_id = item.get("id")
     rid = responses_id if isinstance(responses_id, str) else None
     if kind == "message":
         role = item.get("role")
         if not isinstance(role, str):
-            raise ReduceError(f"message item in payload {pid} did not contain a string role")
+            raise ReduceError(f"message item in payload {payload_id} did not contain a string role")
         if role not in _ROLES:
-            raise ReduceError(f"unsupported message role {role} in payload {pid}")
+            raise ReduceError(f"unsupported message role {role} in payload {payload_id}")
         phase = item.get("phase")
         channel = _PHASE_CHANNEL.get(phase) if isinstance(phase, str) else None
         body = _content_parts(item.get("content"), ctx, (*path, "content"))
         return NormItem(role, channel, "message", body, None, None, rid)  # type: ignore[arg-type]
     if kind == "agent_message":
-        meta, body = (_agent_message_v3 if ctx.v3 else _agent_message)(item, pid)
+        meta, body = (agent_message_v3 if ctx.v3 else agent_message)(item, payload_id)
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":
         return NormItem(
-            "assistant", "analysis", "reasoning", _reasoning_body(item, pid), None, None, rid
+            "assistant", "analysis", "reasoning", _reasoning_body(item, payload_id), None, None, rid
         )
-    if kind == "function_call":
-        return NormItem(
-            "assistant",
-            "commentary",
-            "function_call",
-            _arguments_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind in ("function_call_output", "custom_tool_call_output"):
-        output_kind: ConversationItemKind = (
-            "function_call_output" if kind == "function_call_output" else "custom_tool_call_output"
-        )
-        return NormItem(
-            "tool",
-            "commentary",
-            output_kind,
-            _tool_output_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind == "custom_tool_call":
-        return NormItem(
-            "assistant",
-            "commentary",
-            "custom_tool_call",
-            _custom_call_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind in _SERVER_CALLS:
-        return NormItem(
-            "assistant",
-            "commentary",
-            "function_call",
-            _json_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
-    if kind in _SERVER_OUTPUTS:
-        return NormItem(
-            "tool",
-            "commentary",
-            "function_call_output",
-            _json_body(item, ctx, path),
-            _call_id(item),
-            None,
-            rid,
-        )
+    tool_item = _TOOL_ITEMS.get(kind)
+    if tool_item is not None:
+        role, out_kind, body_of = tool_item
+        body = body_of(item, ctx, path)
+        return NormItem(role, "commentary", out_kind, body, _call_id(item), None, rid)
     if kind in _COMPACTIONS:
         encrypted = item.get("encrypted_content")
         if not isinstance(encrypted, str):
             raise ReduceError(
-                f"compaction item in payload {pid} did not contain string encrypted_content"
+                f"compaction item in payload {payload_id} did not contain string encrypted_content"
             )
         return NormItem(
             "assistant",
             "summary",
             "message",
-            [EncodedPart("encrypted_content", encrypted)],
+            [st.EncodedPart("encrypted_content", encrypted)],
             None,
             None,
             rid,
         )
-    raise ReduceError(f"unsupported model item type {kind} in payload {pid}")
+    raise ReduceError(f"unsupported model item type {kind} in payload {payload_id}")
 
 
 def normalize_items(

@@ -15,19 +15,19 @@ from typing import Any, Protocol
 import attrs
 
 from ..model import events as ev
-from ..model.state import RolloutTrace
+from ..model import state as st
 from . import (
     acceptance,
-    agents,
     code_cells,
     compactions,
+    edges,
     inference,
     terminals,
     threads,
     tools,
 )
 from .bundle import Bundle, Progress
-from .context import Replay
+from .context import ReplayContext
 from .errors import MissingPayload, ReduceError
 
 
@@ -63,19 +63,19 @@ def _refs(payload: ev.EventPayload) -> list[ev.RawPayloadRef]:
     return refs
 
 
-def _unsupported(replay: Replay, event: ev.TraceEvent, payload: Any) -> None:
+def _unsupported(replay: ReplayContext, event: ev.TraceEvent, payload: Any) -> None:
     raise ReduceError("raw trace event has no reducer implementation")
 
 
-def _ignore(replay: Replay, event: ev.TraceEvent, payload: Any) -> None:
+def _ignore(replay: ReplayContext, event: ev.TraceEvent, payload: Any) -> None:
     return None
 
 
-def _recording_completed(replay: Replay, event: ev.TraceEvent, payload: Any) -> None:
+def _recording_completed(replay: ReplayContext, event: ev.TraceEvent, payload: Any) -> None:
     replay.trace.recording_complete = True
 
 
-Handler = Callable[[Replay, ev.TraceEvent, Any], None]
+Handler = Callable[[ReplayContext, ev.TraceEvent, Any], None]
 
 _HANDLERS: dict[type, Handler] = {
     ev.RecordingCompleted: _recording_completed,
@@ -107,7 +107,7 @@ _HANDLERS: dict[type, Handler] = {
     ev.CompactionRequestCompleted: compactions.request_finished,
     ev.CompactionRequestFailed: compactions.request_finished,
     ev.CompactionInstalled: compactions.installed,
-    ev.AgentResultObserved: agents.agent_result,
+    ev.AgentResultObserved: edges.agent_result,
     ev.ProtocolEventObserved: _ignore,
     ev.Other: _unsupported,
 }
@@ -128,7 +128,7 @@ def _register_v3(raw_payloads: dict[str, ev.RawPayloadRef], ref: ev.RawPayloadRe
         raw_payloads[each.raw_payload_id] = each
 
 
-def apply_event(replay: Replay, event: ev.TraceEvent) -> None:
+def apply_event(replay: ReplayContext, event: ev.TraceEvent) -> None:
     payload = event.payload
     raw_payloads = replay.trace.raw_payloads
     if replay.trace.schema_version == ev.SCHEMA_VERSION_V3:
@@ -140,9 +140,22 @@ def apply_event(replay: Replay, event: ev.TraceEvent) -> None:
     _HANDLERS[type(payload)](replay, event, payload)
 
 
-def replay_source(source: ReplaySource) -> RolloutTrace:
+def replay_source(source: ReplaySource) -> st.RolloutTrace:
+    """Replay events from any source shaped like a bundle (an importer's own reader, say).
+
+    Args:
+        source: a manifest, an ``events()`` iterator of located events, and payload reads
+            (:class:`ReplaySource`); optional ``lenient``, ``skipped`` and
+            ``event_log_display`` attributes act as :func:`reduce_bundle`'s options.
+
+    Returns:
+        The reduced state, as :func:`reduce_bundle` returns it.
+
+    Raises:
+        ReduceError: what Codex would refuse (strict), located by line and seq.
+    """
     manifest = source.manifest
-    trace = RolloutTrace(
+    trace = st.RolloutTrace(
         schema_version=manifest.schema_version,
         trace_id=manifest.trace_id,
         rollout_id=manifest.rollout_id,
@@ -152,7 +165,7 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
     lenient = bool(getattr(source, "lenient", False))
     log: str | None = getattr(source, "event_log_display", None)
     skipped: list[str] | None = getattr(source, "skipped", None)
-    replay = Replay(payloads=source, trace=trace, lenient=lenient, notes=skipped)
+    replay = ReplayContext(payloads=source, trace=trace, lenient=lenient, notes=skipped)
     for located in source.events():
         event = located.event
         try:
@@ -171,7 +184,7 @@ def replay_source(source: ReplaySource) -> RolloutTrace:
                     + (f" ({exc.cause})" if exc.cause else "")
                 )
     source.check_registered(trace.raw_payloads, trace.recording_complete)
-    agents.finalize(replay)
+    edges.finalize(replay)
     tools.finalize(replay)
     acceptance.finalize_history(replay)
     return trace
@@ -193,17 +206,22 @@ def reduce_bundle(
     lenient: bool = False,
     skipped: list[str] | None = None,
     progress: Progress | None = None,
-) -> RolloutTrace:
+) -> st.RolloutTrace:
     """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``).
 
     Args:
-        path: the bundle directory.
-        lenient: pass over what cannot be reduced (a killed recorder's leftovers).
-        skipped: receives lenient mode's notes, one sentence each.
+        path: a bundle directory (schema 2 or 3; the manifest says which).
+        lenient: pass over what cannot be reduced (a killed recorder's missing payloads, and
+            the events that depend on them) instead of refusing the bundle.
+        skipped: with ``lenient``, a list that receives one sentence per thing passed over.
         progress: called now and then with (bytes of trace.jsonl read, its size), for a
             progress bar; None costs nothing.
 
     Returns:
-        The reduced state.
+        The :class:`~rollout_trace_sdk.model.state.RolloutTrace`; :func:`state_bytes` turns
+        it into the exact bytes Codex writes.
+
+    Raises:
+        ReduceError: the bundle is refused, with Codex's message and the file, line and seq.
     """
     return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped, progress=progress))

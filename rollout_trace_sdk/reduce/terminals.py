@@ -14,19 +14,11 @@ from typing import Any
 
 import orjson
 
+from ..model import state as st
 from ..model.events import ExecutionStatus, RawPayloadRef, StdinTargetResolved, TraceEvent
 from ..model.serde_errors import describe_content, invalid_type, struct_error
-from ..model.state import (
-    ExecCommandRequest,
-    ExecutionWindow,
-    ModelObservation,
-    TerminalOperation,
-    TerminalResult,
-    TerminalSession,
-    WriteStdinRequest,
-)
 from .canonical import RawNumber
-from .context import Replay, push_unique
+from .context import ReplayContext, push_unique
 from .errors import ReduceError
 
 
@@ -50,8 +42,8 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _new_session(
-    replay: Replay,
-    operation: TerminalOperation,
+    replay: ReplayContext,
+    operation: st.TerminalOperation,
     thread_id: str,
     process: str | None,
     session_id: str | None = None,
@@ -61,11 +53,11 @@ def _new_session(
     stays registered under the old name, and Codex reopens the session under that name."""
     if session_id is None:
         session_id = f"terminal_session:{operation.operation_id}"
-    replay.trace.terminal_sessions[session_id] = TerminalSession(
+    replay.trace.terminal_sessions[session_id] = st.TerminalSession(
         terminal_id=session_id,
         thread_id=thread_id,
         created_by_operation_id=operation.operation_id,
-        execution=ExecutionWindow(
+        execution=st.ExecutionWindow(
             operation.execution.started_at_unix_ms, operation.execution.started_seq
         ),
         operation_ids=[operation.operation_id],
@@ -78,7 +70,7 @@ def _new_session(
 
 
 def _join_or_create(
-    replay: Replay, operation: TerminalOperation, thread_id: str, process: str
+    replay: ReplayContext, operation: st.TerminalOperation, thread_id: str, process: str
 ) -> None:
     session_id = replay.process_sessions.get(thread_id, {}).get(process)
     session = None if session_id is None else replay.trace.terminal_sessions.get(session_id)
@@ -90,19 +82,19 @@ def _join_or_create(
 
 
 def _new_operation(
-    replay: Replay,
+    replay: ReplayContext,
     event: TraceEvent,
     tool_call_id: str,
     kind: Any,
-    request: ExecCommandRequest | WriteStdinRequest,
+    request: st.ExecCommandRequest | st.WriteStdinRequest,
     payload_id: str,
-) -> TerminalOperation:
-    operation = TerminalOperation(
+) -> st.TerminalOperation:
+    operation = st.TerminalOperation(
         operation_id=replay.new_operation_id(),
         terminal_id=None,
         tool_call_id=tool_call_id,
         kind=kind,
-        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
         request=request,
         raw_payload_ids=[payload_id],
     )
@@ -158,7 +150,7 @@ def _u64(value: Any) -> int | None:
     return number
 
 
-def _stdin_arguments(arguments: str) -> tuple[str, WriteStdinRequest] | None:
+def _stdin_arguments(arguments: str) -> tuple[str, st.WriteStdinRequest] | None:
     """The write_stdin arguments as Codex's typed struct reads them; None when they do not
     read (then there is no terminal operation, and no error)."""
     try:
@@ -185,7 +177,7 @@ def _stdin_arguments(arguments: str) -> tuple[str, WriteStdinRequest] | None:
         yield_time_ms, max_output_tokens = (None if v is None else _u64(v) for v in limits)
     except ValueError:
         return None
-    return process, WriteStdinRequest(chars, yield_time_ms, max_output_tokens)
+    return process, st.WriteStdinRequest(chars, yield_time_ms, max_output_tokens)
 
 
 def _reject(name: str) -> Any:
@@ -193,7 +185,7 @@ def _reject(name: str) -> Any:
 
 
 def start_from_invocation(
-    replay: Replay,
+    replay: ReplayContext,
     event: TraceEvent,
     thread_id: str,
     tool_call_id: str,
@@ -254,7 +246,7 @@ def _begin_error(payload: Any) -> str | None:
 
 
 def start_from_runtime(
-    replay: Replay,
+    replay: ReplayContext,
     event: TraceEvent,
     thread_id: str,
     tool_call_id: str,
@@ -269,14 +261,14 @@ def start_from_runtime(
     command: list[str] = payload["command"]
     cwd: str = payload["cwd"]
     process: str | None = payload.get("process_id")
-    request: ExecCommandRequest | WriteStdinRequest
+    request: st.ExecCommandRequest | st.WriteStdinRequest
     if kind == "exec_command":
-        request = ExecCommandRequest(
+        request = st.ExecCommandRequest(
             command=list(command), display_command=" ".join(command), cwd=cwd
         )
     else:
         stdin = payload.get("interaction_input")
-        request = WriteStdinRequest(stdin=stdin if isinstance(stdin, str) else "")
+        request = st.WriteStdinRequest(stdin=stdin if isinstance(stdin, str) else "")
     operation = _new_operation(replay, event, tool_call_id, kind, request, pid)
     if process is not None:
         if kind == "exec_command":
@@ -323,12 +315,12 @@ def _end_error(payload: Any) -> str | None:
     return None
 
 
-def _exec_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
+def _exec_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None]:
     problem = _end_error(payload)
     if problem is not None:
         raise ReduceError(f"parse exec terminal response {pid}", cause=problem)
     output = payload.get("aggregated_output", "")
-    result = TerminalResult(exit_code=payload["exit_code"], stdout=output, stderr="")
+    result = st.TerminalResult(exit_code=payload["exit_code"], stdout=output, stderr="")
     return result, payload.get("process_id")
 
 
@@ -386,19 +378,21 @@ def _is_projection(value: Any) -> bool:
     )
 
 
-def _dispatch_result(payload: dict[str, Any]) -> TerminalResult:
+def _dispatch_result(payload: dict[str, Any]) -> st.TerminalResult:
     kind = payload["type"]
     if kind == "direct_response":
         item = payload.get("response_item")
         text = _text_of(item["output"]) if isinstance(item, dict) and "output" in item else None
         if text is None:
             text = orjson.dumps(item).decode("utf-8")
-        return TerminalResult(exit_code=None, stdout=text or "", stderr="", formatted_output=text)
+        return st.TerminalResult(
+            exit_code=None, stdout=text or "", stderr="", formatted_output=text
+        )
     if kind == "code_mode_response":
         value: Any = payload.get("value")
         if isinstance(value, dict) and _is_projection(value):
             chunk = value.get("chunk_id")
-            return TerminalResult(
+            return st.TerminalResult(
                 exit_code=_optional_int(value.get("exit_code")),
                 stdout=value["output"],
                 stderr="",
@@ -407,12 +401,14 @@ def _dispatch_result(payload: dict[str, Any]) -> TerminalResult:
                 chunk_id=chunk if isinstance(chunk, str) else None,
             )
         text = _text_of(value)
-        return TerminalResult(exit_code=None, stdout=text or "", stderr="", formatted_output=text)
+        return st.TerminalResult(
+            exit_code=None, stdout=text or "", stderr="", formatted_output=text
+        )
     error = payload["error"]
-    return TerminalResult(exit_code=None, stdout="", stderr=error, formatted_output=error)
+    return st.TerminalResult(exit_code=None, stdout="", stderr=error, formatted_output=error)
 
 
-def _stdin_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
+def _stdin_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None]:
     """write_stdin ends from a protocol end event when there is one, else from the dispatch
     result; Codex tries both shapes in that order."""
     try:
@@ -429,7 +425,7 @@ def _stdin_result(payload: Any, pid: str) -> tuple[TerminalResult, str | None]:
 
 
 def end_operation(
-    replay: Replay,
+    replay: ReplayContext,
     event: TraceEvent,
     thread_id: str,
     operation_id: str,
@@ -443,7 +439,7 @@ def end_operation(
     operation = replay.trace.terminal_operations.get(operation_id)
     if operation is None:
         raise ReduceError(f"terminal end referenced unknown operation {operation_id}")
-    result: TerminalResult | None = None
+    result: st.TerminalResult | None = None
     process: str | None = None
     if ref is not None and ref.available:
         payload = replay.load(ref) if loaded is None else loaded
@@ -472,7 +468,7 @@ def end_operation(
         operation.result = result
 
 
-def resolve_stdin_target(replay: Replay, resolved: StdinTargetResolved) -> None:
+def resolve_stdin_target(replay: ReplayContext, resolved: StdinTargetResolved) -> None:
     tools = replay.trace.tool_calls
     stdin_tool = tools.get(resolved.tool_call_id)
     if stdin_tool is None:
@@ -502,7 +498,7 @@ def resolve_stdin_target(replay: Replay, resolved: StdinTargetResolved) -> None:
     push_unique(target.operation_ids, operation.operation_id)
 
 
-def sync_observation(replay: Replay, tool_call_id: str) -> None:
+def sync_observation(replay: ReplayContext, tool_call_id: str) -> None:
     """Mirror the tool's model-visible call/output items onto its terminal operation."""
     tool = replay.trace.tool_calls.get(tool_call_id)
     if tool is None or tool.terminal_operation_id is None:
@@ -519,4 +515,4 @@ def sync_observation(replay: Replay, tool_call_id: str) -> None:
             observation.call_item_ids = calls
             observation.output_item_ids = outputs
             return
-    operation.model_observations.append(ModelObservation(calls, outputs))
+    operation.model_observations.append(st.ModelObservation(calls, outputs))

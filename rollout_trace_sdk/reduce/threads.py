@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from ..model import state as st
 from ..model.events import (
     CodexTurnEnded,
     CodexTurnStarted,
@@ -16,25 +17,24 @@ from ..model.events import (
     TraceEvent,
 )
 from ..model.serde_errors import invalid_type, struct_error
-from ..model.state import AgentThread, CodexTurn, ExecutionWindow, SpawnedOrigin
 from . import code_cells, inference
-from .context import Replay
+from .context import ReplayContext
 from .errors import ReduceError
 
 _METADATA_STRINGS = ("agent_path", "task_name", "nickname", "agent_role", "model")
 
 
-def rollout_started(replay: Replay, started: RolloutStarted) -> None:
+def rollout_started(replay: ReplayContext, started: RolloutStarted) -> None:
     replay.trace.trace_id = started.trace_id
     replay.trace.root_thread_id = started.root_thread_id
 
 
-def rollout_ended(replay: Replay, event: TraceEvent, ended: RolloutEnded) -> None:
+def rollout_ended(replay: ReplayContext, event: TraceEvent, ended: RolloutEnded) -> None:
     replay.trace.status = ended.status
     replay.trace.ended_at_unix_ms = event.wall_time_unix_ms
 
 
-def _metadata(replay: Replay, ref: RawPayloadRef) -> dict[str, Any] | None:
+def _metadata(replay: ReplayContext, ref: RawPayloadRef) -> dict[str, Any] | None:
     found, value = replay.load_optional(ref)
     if not found:
         return None
@@ -69,7 +69,7 @@ def _last_segment(path: str | None) -> str | None:
     return path.rstrip("/").rsplit("/", 1)[-1] or None
 
 
-def thread_started(replay: Replay, event: TraceEvent, started: ThreadStarted) -> None:
+def thread_started(replay: ReplayContext, event: TraceEvent, started: ThreadStarted) -> None:
     thread_id = started.thread_id
     if thread_id in replay.trace.threads:
         raise ReduceError(f"duplicate thread start for {thread_id}")
@@ -85,8 +85,10 @@ def thread_started(replay: Replay, event: TraceEvent, started: ThreadStarted) ->
             if isinstance(candidate, dict) and isinstance(candidate.get("parent_thread_id"), str):
                 spawn = candidate
     agent_path = started.agent_path
-    origin: SpawnedOrigin | None = None
-    if spawn is not None:
+    origin: st.SpawnedOrigin | Literal["unknown"] | None = None
+    if started.metadata_payload is not None and not started.metadata_payload.available:
+        origin = "unknown"  # 0.171: an omitted metadata payload (a null one means root)
+    elif spawn is not None:
         spawn_path = _str(spawn, "agent_path")
         chosen = _first(spawn_path, _str(metadata, "agent_path"))
         agent_path = agent_path if chosen is None else chosen
@@ -99,28 +101,28 @@ def thread_started(replay: Replay, event: TraceEvent, started: ThreadStarted) ->
         )
         agent_role = _first(_str(spawn, "agent_role"), _str(metadata, "agent_role"), "")
         parent = spawn["parent_thread_id"]
-        origin = SpawnedOrigin(
+        origin = st.SpawnedOrigin(
             parent, f"edge:spawn:{parent}:{thread_id}", task_name or "", agent_role or ""
         )
     else:
         given = _str(metadata, "agent_path")
         agent_path = agent_path if given is None else given
-    replay.trace.threads[thread_id] = AgentThread(
+    replay.trace.threads[thread_id] = st.AgentThread(
         thread_id=thread_id,
         agent_path=agent_path,
         nickname=_str(metadata, "nickname"),
         origin=origin,
-        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
         default_model=_str(metadata, "model"),
     )
 
 
-def thread_ended(replay: Replay, event: TraceEvent, ended: ThreadEnded) -> None:
+def thread_ended(replay: ReplayContext, event: TraceEvent, ended: ThreadEnded) -> None:
     thread = replay.thread(ended.thread_id)
     thread.execution.end(event.wall_time_unix_ms, event.seq, ended.status)
 
 
-def thread_resumed(replay: Replay, resumed: ThreadResumed) -> None:
+def thread_resumed(replay: ReplayContext, resumed: ThreadResumed) -> None:
     thread = replay.trace.threads.get(resumed.thread_id)
     if thread is None:
         raise ReduceError(
@@ -135,19 +137,19 @@ def thread_resumed(replay: Replay, resumed: ThreadResumed) -> None:
     thread.execution.status = "running"
 
 
-def turn_started(replay: Replay, event: TraceEvent, started: CodexTurnStarted) -> None:
+def turn_started(replay: ReplayContext, event: TraceEvent, started: CodexTurnStarted) -> None:
     turn_id = started.codex_turn_id
     if turn_id in replay.trace.codex_turns:
         raise ReduceError(f"duplicate codex turn start for {turn_id}")
     replay.thread(started.thread_id)
-    replay.trace.codex_turns[turn_id] = CodexTurn(
+    replay.trace.codex_turns[turn_id] = st.CodexTurn(
         codex_turn_id=turn_id,
         thread_id=started.thread_id,
-        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
     )
 
 
-def turn_ended(replay: Replay, event: TraceEvent, ended: CodexTurnEnded) -> None:
+def turn_ended(replay: ReplayContext, event: TraceEvent, ended: CodexTurnEnded) -> None:
     turn_id = ended.codex_turn_id
     turn = replay.turn(turn_id)
     if turn is None:

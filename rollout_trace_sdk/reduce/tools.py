@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from ..model import state as st
 from ..model.events import (
     CodeCellRequester,
     McpToolCallCorrelationAssigned,
@@ -19,9 +20,8 @@ from ..model.events import (
     TraceEvent,
 )
 from ..model.serde_errors import text_syntax_error as syntax_error
-from ..model.state import ExecutionWindow, Producer, ToolCall
-from . import agents, terminals
-from .context import Replay, push_unique
+from . import edges, terminals
+from .context import ReplayContext, push_unique
 from .errors import ReduceError
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
@@ -30,7 +30,7 @@ _TERMINAL_KINDS = frozenset({"exec_command", "write_stdin"})
 EXEC_KIND = ToolCallKind.other("exec")
 
 
-def _thread_for_start(replay: Replay, event: TraceEvent) -> str:
+def _thread_for_start(replay: ReplayContext, event: TraceEvent) -> str:
     thread_id = event.thread_id
     turn_id = event.codex_turn_id
     if thread_id is None:
@@ -43,19 +43,12 @@ def _thread_for_start(replay: Replay, event: TraceEvent) -> str:
     if thread_id not in replay.trace.threads:
         raise ReduceError(f"tool call start referenced unknown thread {thread_id}")
     if turn_id is not None:
-        turn = replay.turn(turn_id)
-        if turn is None:
-            raise ReduceError(f"tool call start referenced unknown Codex turn {turn_id}")
-        if turn.thread_id != thread_id:
-            raise ReduceError(
-                f"tool call start used thread {thread_id}, but Codex turn {turn_id} "
-                f"belongs to {turn.thread_id}"
-            )
+        replay.turn_in_thread("tool call start", thread_id, turn_id)
     return thread_id
 
 
 def _items_for_call(
-    replay: Replay, thread_id: str, call_id: str, kinds: frozenset[str]
+    replay: ReplayContext, thread_id: str, call_id: str, kinds: frozenset[str]
 ) -> list[str]:
     items = replay.trace.conversation_items
     # creation order (the per-call index is appended as items are created)
@@ -63,7 +56,7 @@ def _items_for_call(
 
 
 def _link_wait(
-    replay: Replay, thread_id: str, tool_call_id: str, invocation: Any, pid: str
+    replay: ReplayContext, thread_id: str, tool_call_id: str, invocation: Any, pid: str
 ) -> None:
     if not isinstance(invocation, dict) or invocation.get("tool_name") != "wait":
         return
@@ -87,7 +80,7 @@ def _link_wait(
         push_unique(cell.wait_tool_call_ids, tool_call_id)
 
 
-def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
+def start(replay: ReplayContext, event: TraceEvent, started: ToolCallStarted) -> None:
     tool_call_id = started.tool_call_id
     trace = replay.trace
     if tool_call_id in trace.tool_calls:
@@ -126,13 +119,13 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
     if ref is not None and not replay.v3:
         # schema 3 links waits only from code_cell_wait_target_resolved
         _link_wait(replay, thread_id, tool_call_id, invocation, ref.raw_payload_id)
-    tool = ToolCall(
+    tool = st.ToolCall(
         tool_call_id=tool_call_id,
         model_visible_call_id=call_id,
         code_mode_runtime_tool_id=started.code_mode_runtime_tool_id,
         thread_id=thread_id,
         started_by_codex_turn_id=event.codex_turn_id,
-        execution=ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
         requester_code_cell_id=requester_cell,
         kind=started.kind,
         summary=summary,
@@ -157,14 +150,14 @@ def start(replay: Replay, event: TraceEvent, started: ToolCallStarted) -> None:
     terminals.sync_observation(replay, tool_call_id)
 
 
-def _tool(replay: Replay, tool_call_id: str, what: str) -> ToolCall:
+def _tool(replay: ReplayContext, tool_call_id: str, what: str) -> st.ToolCall:
     tool = replay.trace.tool_calls.get(tool_call_id)
     if tool is None:
         raise ReduceError(f"{what} referenced unknown call {tool_call_id}")
     return tool
 
 
-def mcp_correlation(replay: Replay, assigned: McpToolCallCorrelationAssigned) -> None:
+def mcp_correlation(replay: ReplayContext, assigned: McpToolCallCorrelationAssigned) -> None:
     tool = replay.trace.tool_calls.get(assigned.tool_call_id)
     if tool is None:
         raise ReduceError(f"MCP correlation referenced unknown tool call {assigned.tool_call_id}")
@@ -173,7 +166,9 @@ def mcp_correlation(replay: Replay, assigned: McpToolCallCorrelationAssigned) ->
     tool.mcp_call_id = assigned.mcp_call_id
 
 
-def runtime_started(replay: Replay, event: TraceEvent, started: ToolCallRuntimeStarted) -> None:
+def runtime_started(
+    replay: ReplayContext, event: TraceEvent, started: ToolCallRuntimeStarted
+) -> None:
     tool = _tool(replay, started.tool_call_id, "tool runtime start")
     tool.kind = started.kind
     push_unique(tool.raw_runtime_payload_ids, started.runtime_payload.raw_payload_id)
@@ -193,10 +188,10 @@ def runtime_started(replay: Replay, event: TraceEvent, started: ToolCallRuntimeS
                 tool.terminal_operation_id = operation_id
                 tool.summary = TerminalSummary(operation_id)
             terminals.sync_observation(replay, tool.tool_call_id)
-    agents.runtime_begin(replay, tool, started.runtime_payload)
+    edges.runtime_begin(replay, tool, started.runtime_payload)
 
 
-def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded) -> None:
+def runtime_ended(replay: ReplayContext, event: TraceEvent, ended: ToolCallRuntimeEnded) -> None:
     tool = _tool(replay, ended.tool_call_id, "tool runtime end")
     push_unique(tool.raw_runtime_payload_ids, ended.runtime_payload.raw_payload_id)
     # Read once: the terminal end and the sub-agent activity check both look at it.
@@ -213,10 +208,10 @@ def runtime_ended(replay: Replay, event: TraceEvent, ended: ToolCallRuntimeEnded
             loaded=payload,
         )
     if available:
-        agents.runtime_end(replay, event, tool, payload)
+        edges.runtime_end(replay, event, tool, payload)
 
 
-def ended(replay: Replay, event: TraceEvent, done: ToolCallEnded) -> None:
+def ended(replay: ReplayContext, event: TraceEvent, done: ToolCallEnded) -> None:
     tool = _tool(replay, done.tool_call_id, "tool call end")
     tool.execution.end(event.wall_time_unix_ms, event.seq, done.status)
     ref = done.result_payload
@@ -226,21 +221,19 @@ def ended(replay: Replay, event: TraceEvent, done: ToolCallEnded) -> None:
             replay, event, tool.thread_id, tool.terminal_operation_id, done.status, ref
         )
     if ref is not None:
-        agents.attach_tool_result(replay, tool.tool_call_id, ref.raw_payload_id)
+        edges.attach_tool_result(replay, tool.tool_call_id, ref.raw_payload_id)
 
 
 # --- links ---------------------------------------------------------------------------------------
 
 
-def _add_output(replay: Replay, tool: ToolCall, item_id: str) -> None:
+def _add_output(replay: ReplayContext, tool: st.ToolCall, item_id: str) -> None:
     push_unique(tool.model_visible_output_item_ids, item_id)
     item = replay.trace.conversation_items[item_id]
-    producer = Producer("tool", tool.tool_call_id)
-    if producer not in item.produced_by:
-        item.produced_by.append(producer)
+    push_unique(item.produced_by, st.Producer("tool", tool.tool_call_id))
 
 
-def _link_inference(replay: Replay, tool: ToolCall) -> None:
+def _link_inference(replay: ReplayContext, tool: st.ToolCall) -> None:
     calls = replay.trace.inference_calls
     for item_id in tool.model_visible_call_item_ids:
         for inference_call_id in replay.response_owners.get(item_id, ()):
@@ -249,7 +242,7 @@ def _link_inference(replay: Replay, tool: ToolCall) -> None:
             )
 
 
-def finalize(replay: Replay) -> None:
+def finalize(replay: ReplayContext) -> None:
     """``started_code_cell_id``: an ``exec`` tool (by its final kind) names the code cell its
     model-visible call started in the same thread, when that cell exists."""
     cells = replay.trace.code_cells
@@ -262,7 +255,7 @@ def finalize(replay: Replay) -> None:
             tool.started_code_cell_id = cell.code_cell_id
 
 
-def link_resent_item(replay: Replay, item_id: str, call_id: str, kind: str) -> None:
+def link_resent_item(replay: ReplayContext, item_id: str, call_id: str, kind: str) -> None:
     """A resent item already linked to its tool needs nothing more (no response changed
     since it was last seen); otherwise link it as new."""
     tools = replay.tools_by_call.get(call_id)
@@ -275,7 +268,9 @@ def link_resent_item(replay: Replay, item_id: str, call_id: str, kind: str) -> N
     link_conversation_item(replay, item_id, call_id, kind)
 
 
-def link_conversation_item(replay: Replay, item_id: str, call_id: str | None, kind: str) -> None:
+def link_conversation_item(
+    replay: ReplayContext, item_id: str, call_id: str | None, kind: str
+) -> None:
     """A reconciled item carrying a call id joins the one tool with that call id."""
     if call_id is None or call_id not in replay.tools_by_call:
         return

@@ -1,16 +1,17 @@
-"""Turn a :class:`Script` into a bundle by writing events and payloads straight through the
-codec, the way Codex 0.169 (schema 2) or Codex 0.171 (schema 3) lays them out. It needs nothing
-of the recorder, so reducer differential tests keep working while the recorder changes."""
+"""Turn a :class:`Script` into a bundle with :class:`rollout_trace_sdk.testing.BundleBuilder`,
+the way Codex 0.169 (schema 2) or Codex 0.171 (schema 3) lays it out. It needs nothing of the
+recorder, so reducer differential tests keep working while the recorder changes."""
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
-from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import codec, layout
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import BundleBuilder, Capture
 
-from .schema3_payloads import Schema3Payloads
 from .script import ChildScript, Script, StepScript, ToolScript, TurnScript
 
 ROOT = "thread-root"
@@ -22,66 +23,56 @@ _IMAGES = [
 
 
 _OUTPUT_TYPES = frozenset({"function_call_output", "custom_tool_call_output"})
+#: kinds whose payloads may be cut or left out when ``capture`` is on
+_CAPTURABLE = frozenset(
+    {"inference_request", "inference_response", "tool_invocation", "tool_result", "protocol_event"}
+)
 
 
-class _Bundle:
+class _Bundle(BundleBuilder):
+    """A builder laid out as Codex writes (rollout id = root thread id, a realistic clock),
+    plus the counters the script driver needs. With ``capture`` (schema 3), some payloads
+    are recorded cut or left out, chosen by a hash of their bytes so that one script always
+    gives the same bundle."""
+
     def __init__(
         self, directory: Path, idless: bool, schema: int = 2, capture: bool = False
     ) -> None:
+        super().__init__(
+            directory,
+            schema=schema,
+            rollout_id=ROOT,
+            root_thread_id=ROOT,
+            started_at=1_700_000_000_000,
+            autoflush=False,
+        )
         self.dir = directory
         self.idless = idless
-        self.schema = schema
-        (directory / "payloads").mkdir(parents=True)
-        self.v3 = Schema3Payloads(directory, capture=capture) if schema == 3 else None
-        self.lines: list[bytes] = []
-        self.payloads = 0
-        self.clock = 1_700_000_000_000
+        self.v3 = schema == 3
+        self.capture = capture
         self.ids = 0
         self.started_execs: set[str] = set()
         self.cells = 0
-        manifest = ev.Manifest(schema, "trace-1", ROOT, ROOT, self.clock)
-        (directory / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
 
     def next_id(self, prefix: str) -> str:
         self.ids += 1
         return f"{prefix}_{self.ids}"
 
-    def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef:
-        if self.v3 is not None:
-            return self.v3.payload(kind, value)
-        self.payloads += 1
-        path = f"payloads/{self.payloads}.json"
-        (self.dir / path).write_bytes(codec.pretty_bytes(value))
-        return ev.RawPayloadRef(f"raw_payload:{self.payloads}", kind, path)
+    def payload(
+        self, kind: ev.PayloadKind, value: Any, *, capture: Capture | None = None
+    ) -> ev.RawPayloadRef:
+        if capture is None and self.capture and kind in _CAPTURABLE:
+            choice = zlib.crc32(layout.compact_json(value)) % 9
+            if choice == 0:
+                capture = "omitted"
+            elif choice == 1 and b"data:image" not in layout.compact_json(value):
+                capture = "truncated"
+        return super().payload(kind, value, capture=capture)
 
-    def event(
+    def emit(
         self, payload: ev.EventPayload, thread: str | None = None, turn: str | None = None
     ) -> None:
-        self.clock += 1
-        seq = len(self.lines) + 1
-        if self.v3 is not None:
-            payload = self._upgrade(payload)
-        event = ev.TraceEvent(self.schema, seq, self.clock, ROOT, thread, turn, payload)
-        self.lines.append(codec.event_line(event, self.schema))
-
-    def _upgrade(self, payload: ev.EventPayload) -> ev.EventPayload:
-        """Schema 3: an inference start names its prepared prompt; an acceptance is the V3
-        variant (the tool output payload is attached by ``_Thread.accept``)."""
-        assert self.v3 is not None
-        if isinstance(payload, ev.InferenceStarted) and not isinstance(
-            payload, ev.InferenceStartedV3
-        ):
-            prompt = self.v3.last_prompt
-            assert prompt is not None
-            return ev.with_prepared_prompt(payload, prompt)
-        if type(payload) is ev.HistoryItemAccepted:
-            return ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
-        return payload
-
-    def close(self) -> None:
-        (self.dir / "trace.jsonl").write_bytes(b"".join(self.lines))
-        if self.v3 is not None:
-            self.v3.close()
+        self.event(payload, thread=thread, turn=turn)
 
 
 def _message(item_id: str | None, role: str, text: str) -> dict[str, Any]:
@@ -122,13 +113,13 @@ class _Thread:
         self.history.append(item)
         if "id" not in item:
             return
-        if self.b.v3 is not None and item.get("type") in _OUTPUT_TYPES:
+        if self.b.v3 and item.get("type") in _OUTPUT_TYPES:
             # 0.171 writes the accepted tool output with its acceptance
             output = self.b.payload("protocol_event", item)
             accepted: ev.EventPayload = ev.HistoryItemAcceptedV3(item["id"], payload, output)
         else:
             accepted = ev.HistoryItemAccepted(item["id"], payload)
-        self.b.event(accepted, self.id, turn)
+        self.b.emit(accepted, self.id, turn)
 
     def loop_item_id(self, prefix: str) -> str | None:
         return None if self.b.idless else self.b.next_id(prefix)
@@ -136,7 +127,7 @@ class _Thread:
     def run_turn(self, script: TurnScript, turn_no: int, first_item: dict[str, Any] | None) -> None:
         b = self.b
         turn = f"{self.id}-turn-{turn_no}"
-        b.event(ev.CodexTurnStarted(turn, self.id), self.id, turn)
+        b.emit(ev.CodexTurnStarted(turn, self.id), self.id, turn)
         if first_item is not None:
             self.accept(first_item, turn, b.payload("protocol_event", first_item))
         else:
@@ -159,7 +150,7 @@ class _Thread:
             self.compact(script, turn)
         if script.spawn is not None:
             self.spawn(script.spawn, turn)
-        b.event(ev.CodexTurnEnded(turn, script.end), self.id, turn)
+        b.emit(ev.CodexTurnEnded(turn, script.end), self.id, turn)
 
     def run_step(self, step: StepScript, turn: str) -> None:
         b = self.b
@@ -176,7 +167,7 @@ class _Thread:
             }
         call = b.next_id("inference")
         ref = b.payload("inference_request", request)
-        b.event(
+        b.emit(
             ev.InferenceStarted(call, self.id, turn, "gpt-test", "test-provider", ref),
             self.id,
             turn,
@@ -198,10 +189,10 @@ class _Thread:
                 partial_ref = b.payload("inference_response", body)
             if step.outcome == "failed":
                 failed = ev.InferenceFailed(call, "req-1", "stream disconnected", partial_ref)
-                b.event(failed, self.id, turn)
+                b.emit(failed, self.id, turn)
             else:
                 cancelled = ev.InferenceCancelled(call, None, "turn interrupted", partial_ref)
-                b.event(cancelled, self.id, turn)
+                b.emit(cancelled, self.id, turn)
             return
         response_id = f"resp_{self.id}_{n}"
         body = {
@@ -210,7 +201,7 @@ class _Thread:
             "token_usage": _usage(step),
             "output_items": output,
         }
-        b.event(
+        b.emit(
             ev.InferenceCompleted(call, response_id, None, b.payload("inference_response", body)),
             self.id,
             turn,
@@ -293,7 +284,7 @@ class _Thread:
             ev.ModelRequester() if cell is None else ev.CodeCellRequester(cell)
         )
         visible = tool_call_id if cell is None else None
-        b.event(
+        b.emit(
             ev.ToolCallStarted(
                 tool_call_id,
                 visible,
@@ -332,7 +323,7 @@ class _Thread:
                 "source": "unified_exec_startup",
             }
         )
-        b.event(
+        b.emit(
             ev.ToolCallRuntimeStarted(tool_call_id, kind, b.payload("tool_runtime_event", begin)),
             self.id,
             turn,
@@ -348,7 +339,7 @@ class _Thread:
                 "status": status,
             }
         )
-        b.event(
+        b.emit(
             ev.ToolCallRuntimeEnded(tool_call_id, status, b.payload("tool_runtime_event", end)),
             self.id,
             turn,
@@ -359,7 +350,7 @@ class _Thread:
         custom = tool.name in ("apply_patch", "exec")
         kind = self._tool_started(tool.call_id, tool.name, tool.arguments, turn, custom=custom)
         if tool.target_exec is not None and tool.target_exec in b.started_execs:
-            b.event(ev.StdinTargetResolved(tool.call_id, tool.target_exec), self.id, turn)
+            b.emit(ev.StdinTargetResolved(tool.call_id, tool.target_exec), self.id, turn)
         if tool.name == "exec_command":
             self._exec_runtime(tool.call_id, kind, turn, tool.process_id, tool.status, tool.output)
         output: Any = tool.output
@@ -370,7 +361,7 @@ class _Thread:
         result = b.payload(
             "tool_result", {"type": "direct_response", "response_item": response_item}
         )
-        b.event(ev.ToolCallEnded(tool.call_id, tool.status, result), self.id, turn)
+        b.emit(ev.ToolCallEnded(tool.call_id, tool.status, result), self.id, turn)
         item_id = self.loop_item_id("fco")
         item = (
             {"type": output_type}
@@ -383,7 +374,7 @@ class _Thread:
         b = self.b
         b.cells += 1
         cell = str(b.cells)
-        b.event(ev.CodeCellStarted(cell, tool.call_id, tool.arguments), self.id, turn)
+        b.emit(ev.CodeCellStarted(cell, tool.call_id, tool.arguments), self.id, turn)
         texts = []
         for k in range(tool.nested):
             nested_id = b.next_id("exec")
@@ -405,11 +396,11 @@ class _Thread:
                 "output": f"{k}\n",
             }
             result = b.payload("tool_result", {"type": "code_mode_response", "value": value})
-            b.event(ev.ToolCallEnded(nested_id, "completed", result), self.id, turn)
+            b.emit(ev.ToolCallEnded(nested_id, "completed", result), self.id, turn)
             texts.append({"type": "input_text", "text": f"{k}\n"})
         if tool.yielded:
             response: dict[str, Any] = {"Yielded": {"cell_id": cell, "content_items": texts}}
-            b.event(
+            b.emit(
                 ev.CodeCellInitialResponse(
                     cell, "yielded", b.payload("tool_result", {"response": response})
                 ),
@@ -427,14 +418,14 @@ class _Thread:
             }
         }
         status: ev.CodeCellRuntimeStatus = "failed" if failed else "completed"
-        b.event(
+        b.emit(
             ev.CodeCellInitialResponse(
                 cell, status, b.payload("tool_result", {"response": response})
             ),
             self.id,
             turn,
         )
-        b.event(
+        b.emit(
             ev.CodeCellEnded(cell, status, b.payload("tool_result", {"response": response})),
             self.id,
             turn,
@@ -450,7 +441,7 @@ class _Thread:
             "compaction_request",
             {"model": "gpt-test", "input": [*self.history, {"type": "compaction_trigger"}]},
         )
-        b.event(
+        b.emit(
             ev.CompactionRequestStarted(
                 compaction, request_id, self.id, turn, "gpt-test", "OpenAI", request
             ),
@@ -458,7 +449,7 @@ class _Thread:
             turn,
         )
         if script.compaction == "failed":
-            b.event(
+            b.emit(
                 ev.CompactionRequestFailed(compaction, request_id, "compaction failed"),
                 self.id,
                 turn,
@@ -470,14 +461,14 @@ class _Thread:
             "encrypted_content": f"SUMMARY-{compaction}",
         }
         response = b.payload("compaction_response", {"output_items": [summary]})
-        b.event(ev.CompactionRequestCompleted(compaction, request_id, response), self.id, turn)
+        b.emit(ev.CompactionRequestCompleted(compaction, request_id, response), self.id, turn)
         users = [i for i in self.history if i.get("role") == "user"]
         replacement = [*users, summary]
         checkpoint = b.payload(
             "compaction_checkpoint",
             {"input_history": self.history[1:], "replacement_history": replacement},
         )
-        b.event(ev.CompactionInstalled(compaction, checkpoint), self.id, turn)
+        b.emit(ev.CompactionInstalled(compaction, checkpoint), self.id, turn)
         self.history = [self.history[0], *replacement]
 
     def spawn(self, child: ChildScript, turn: str) -> None:
@@ -507,7 +498,7 @@ class _Thread:
             },
         )
         summary = ev.GenericSummary("collaboration.spawn_agent", arguments[:160], None)
-        b.event(
+        b.emit(
             ev.ToolCallStarted(
                 call_id,
                 call_id,
@@ -544,7 +535,7 @@ class _Thread:
                 "sandbox_policy": "DangerFullAccess",
             },
         )
-        b.event(ev.ThreadStarted(child_id, child_path, metadata))
+        b.emit(ev.ThreadStarted(child_id, child_path, metadata))
         activity = {
             "model": "gpt-test",
             "reasoning_effort": "medium",
@@ -554,7 +545,7 @@ class _Thread:
             "agent_path": child_path,
             "kind": "started",
         }
-        b.event(
+        b.emit(
             ev.ToolCallRuntimeEnded(
                 call_id, "completed", b.payload("tool_runtime_event", activity)
             ),
@@ -565,7 +556,7 @@ class _Thread:
             "type": "direct_response",
             "response_item": {"type": "function_call_output", "call_id": call_id, "output": "{}"},
         }
-        b.event(
+        b.emit(
             ev.ToolCallEnded(call_id, "completed", b.payload("tool_result", result)), self.id, turn
         )
         self.accept(
@@ -603,12 +594,12 @@ class _Thread:
             },
         )
         edge = f"edge:agent_result:{child_id}:{last_turn}:{self.id}"
-        b.event(
+        b.emit(
             ev.AgentResultObserved(edge, child_id, last_turn, self.id, child.result, carried),
             child_id,
             last_turn,
         )
-        b.event(ev.ThreadEnded(child_id, "completed"))
+        b.emit(ev.ThreadEnded(child_id, "completed"))
         delivery = {
             "type": "agent_message",
             "id": b.next_id("amsg"),
@@ -626,17 +617,16 @@ def write_bundle(
     its path (``capture``, schema 3: some payloads recorded cut or left out)."""
     bundle_dir = directory / f"trace-trace-1-{ROOT}"
     b = _Bundle(bundle_dir, script.idless, schema, capture)
-    b.event(ev.RolloutStarted("trace-1", ROOT))
+    b.emit(ev.RolloutStarted("trace-1", ROOT))
     metadata = b.payload(
         "session_metadata",
         {"thread_id": ROOT, "agent_path": "/root", "session_source": "exec", "model": "gpt-test"},
     )
-    b.event(ev.ThreadStarted(ROOT, "/root", metadata))
+    b.emit(ev.ThreadStarted(ROOT, "/root", metadata))
     root = _Thread(b, ROOT, "/root")
     for n, turn in enumerate(script.turns):
         root.run_turn(turn, n, None)
-    b.event(ev.ThreadEnded(ROOT, "completed"))
-    b.event(ev.RolloutEnded("completed"))
-    b.event(ev.RecordingCompleted())
-    b.close()
-    return bundle_dir
+    b.emit(ev.ThreadEnded(ROOT, "completed"))
+    b.emit(ev.RolloutEnded("completed"))
+    b.emit(ev.RecordingCompleted())
+    return b.close()

@@ -27,15 +27,12 @@ from rollout_trace_sdk.integrations.openai import (
 from rollout_trace_sdk.record import CALL_ID_HEADER, open_rollout
 
 from ..record.recorder_support import (
-    anyio_backend,
     bundle_in,
     check_bundle,
     of_type,
     payload,
 )
 from .fake_openai import ARGUMENTS, FakeOpenAI
-
-__all__ = ["anyio_backend"]
 
 pytestmark = pytest.mark.anyio
 

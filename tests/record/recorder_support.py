@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
+from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+from rollout_trace_sdk.reduce.bundle import Bundle
 
 from ..codex_oracle import codex_bin, codex_reduce
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def bundle_in(root: Path) -> Path:
@@ -39,8 +36,26 @@ def of_type(bundle: Path, kind: str) -> list[dict[str, Any]]:
 
 
 def payload(bundle: Path, ref: dict[str, Any] | None) -> Any:
+    """The value a payload ref (as an event line holds it) names."""
+    return orjson.loads(payload_text(bundle, ref))
+
+
+def payload_text(bundle: Path, ref: dict[str, Any] | None) -> bytes:
+    """The JSON text a payload ref names: a schema-2 file, or a schema-3 shard record with
+    its template spliced (read as the reducer reads it)."""
     assert ref is not None
-    return orjson.loads((bundle / ref["path"]).read_bytes())
+    if "path" in ref:
+        return Path(bundle, ref["path"]).read_bytes()
+    opened = Bundle.open(bundle)
+    try:
+        return opened.read_payload_bytes(codec.converter_for(3).structure(ref, ev.RawPayloadRef))
+    finally:
+        opened.files.close()
+
+
+def schema_of(bundle: Path) -> int:
+    """The schema a bundle was written in (its manifest's)."""
+    return int(orjson.loads((bundle / "manifest.json").read_bytes())["schema_version"])
 
 
 def our_reduce(bundle: Path) -> bytes:
@@ -59,3 +74,17 @@ def check_bundle(bundle: Path, tmp: Path | None = None, *, compare: bool = True)
     if compare and theirs is not None:
         assert mine == theirs, f"our reducer disagrees with Codex on {bundle}"
     return theirs if theirs is not None else mine
+
+
+def recorded_whole(state: dict[str, Any]) -> bool:
+    """Whether the reduced state says the recording closed with nothing cut: schema 2's
+    ``recording_complete``, schema 3's ``recording_status``."""
+    if "recording_status" in state:
+        return bool(state["recording_status"] == "complete")
+    return state["recording_complete"] is True
+
+
+def cut_off_status(bundle: Path) -> str:
+    """How a tool call cut off by cancellation ends: ``aborted`` in schema 3 (as Codex 0.171
+    records it), ``cancelled`` in schema 2."""
+    return "aborted" if schema_of(bundle) == 3 else "cancelled"

@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.demo import bundle_summary, run_demo
 
-from .recorder_support import check_bundle, types
+from .recorder_support import check_bundle, recorded_whole, types
 
 
 def test_demo_counts_payloads_of_either_schema(
@@ -36,7 +36,7 @@ def test_demo_bundle(tmp_path: Path) -> None:
     assert types(bundle)[-1] == "recording_completed"
 
     state = check_bundle(bundle, tmp_path)
-    assert state["status"] == "completed" and state["recording_complete"] is True
+    assert state["status"] == "completed" and recorded_whole(state)
     threads = state["threads"]
     root = state["root_thread_id"]
     [child] = [t for t in threads.values() if t["thread_id"] != root]

@@ -30,12 +30,12 @@ from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
 from rollout_trace_sdk.record.recorder import NULL_ROLLOUT, Rollout
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,
     of_type,
     payload,
+    recorded_whole,
     types,
 )
 
@@ -55,7 +55,7 @@ ANSWER = {
 }
 
 
-async def test_minimal_rollout_lines(tmp_path: Path) -> None:
+async def test_minimal_rollout_lines(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path, model="gpt-test", provider_name="test-provider") as rollout:
         assert rollout.enabled
         root = rollout.root
@@ -105,7 +105,7 @@ async def test_minimal_rollout_lines(tmp_path: Path) -> None:
     ]
 
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["schema_version"] == 2
+    assert manifest["schema_version"] == schema
     assert manifest["rollout_id"] == manifest["root_thread_id"] == root.thread_id
     assert manifest["trace_id"] == rollout.trace_id
 
@@ -155,7 +155,7 @@ async def test_minimal_rollout_lines(tmp_path: Path) -> None:
 
     state = check_bundle(bundle, tmp_path)
     assert state["status"] == "completed"
-    assert state["recording_complete"] is True
+    assert recorded_whole(state)
     call = next(iter(state["inference_calls"].values()))
     assert call["execution"]["status"] == "completed"
     assert call["upstream_request_id"] == "req-1"
@@ -242,12 +242,12 @@ async def test_enabled_false_ignores_root(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_every_call_enabled_reduces(tmp_path: Path) -> None:
+async def test_every_call_enabled_reduces(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout:
         await _exercise_every_call(rollout)
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle, tmp_path)
-    assert state["recording_complete"] is True
+    assert recorded_whole(state)
     assert len(state["threads"]) == 3
 
 
@@ -349,7 +349,7 @@ def test_usage_payload_accepts_openai_shape() -> None:
     assert usage_payload(None) is None
 
 
-async def test_only_first_terminal_call_counts(tmp_path: Path) -> None:
+async def test_only_first_terminal_call_counts(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         call = turn.inference([USER])
         call.failed("first", partial_items=[ANSWER])

@@ -17,7 +17,6 @@ from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record import open_rollout
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,

@@ -13,7 +13,6 @@ import pytest
 from rollout_trace_sdk.record import Turn, open_rollout
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,
@@ -80,3 +79,20 @@ async def test_thread_calls_after_close_are_dropped_and_counted(tmp_path: Path) 
     stats = rollout.stats
     assert stats is not None and stats.events_dropped >= 1
     check_bundle(bundle_in(tmp_path), tmp_path)
+
+
+async def test_thread_whose_metadata_was_omitted(tmp_path: Path) -> None:
+    """Schema 3 with a bundle limit: the child's session metadata no longer fits and is
+    recorded as omitted. Codex 0.171 then gives the thread the origin ``unknown`` (a thread
+    started with no metadata payload at all is a root); both reducers must agree."""
+    async with open_rollout(tmp_path, schema_version=3, max_bundle_bytes=4000) as rollout:
+        rollout.root.protocol_event("warning", {"message": "x" * 3000})
+        child = rollout.root.spawn("helper")
+        async with child:
+            pass
+    bundle = bundle_in(tmp_path)
+    started = [e["payload"] for e in of_type(bundle, "thread_started")]
+    assert started[1]["metadata_payload"]["capture"]["status"] == "omitted"
+    state = check_bundle(bundle, tmp_path)
+    origins = {t["agent_path"]: t["origin"] for t in state["threads"].values()}
+    assert origins == {"/root": {"type": "root"}, "/root/helper": {"type": "unknown"}}

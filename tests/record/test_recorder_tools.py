@@ -14,7 +14,6 @@ from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout, task_m
 
 from ..conftest import CONFORMANCE, needs_conformance
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     of_type,
@@ -63,7 +62,7 @@ def _corpus_payload(scenario: str, number: int) -> Any:
     return orjson.loads((bundle / "payloads" / f"{number}.json").read_bytes())
 
 
-async def test_terminal_session_with_write_stdin(tmp_path: Path) -> None:
+async def test_terminal_session_with_write_stdin(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
         await loop.infer(_call("call_sess", "exec_command", {"cmd": "cat", "tty": True}))
@@ -127,7 +126,7 @@ async def test_one_shot_exec_without_process_id(tmp_path: Path) -> None:
     assert operation["result"]["exit_code"] == 3
 
 
-async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path) -> None:
+async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path, schema: int) -> None:
     source = "const r = await tools.exec_command({cmd: 'sleep 1; echo done'});\ntext(r.output);\n"
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
@@ -179,6 +178,16 @@ async def test_code_cell_with_nested_tool_yield_and_wait(tmp_path: Path) -> None
     assert cell_state["nested_tool_call_ids"] == ["exec-nested-1"]
     assert cell_state["wait_tool_call_ids"] == ["call_wait"]
     assert state["tool_calls"]["call_cell"]["started_code_cell_id"] == "code_cell:call_cell"
+    if schema == 3:  # 0.171 links waits only from this event, just before the cell's end
+        [resolved] = of_type(bundle, "code_cell_wait_target_resolved")
+        assert resolved["payload"]["tool_call_id"] == "call_wait"
+        assert resolved["payload"]["runtime_cell_id"] == "1"
+        assert sequence.index("code_cell_wait_target_resolved") + 1 == sequence.index(
+            "code_cell_ended"
+        )
+        assert state["tool_calls"]["call_wait"]["resolved_wait_runtime_cell_id"] == "1"
+    else:
+        assert "code_cell_wait_target_resolved" not in sequence
 
 
 async def test_mcp_call_correlation_and_meta(tmp_path: Path) -> None:
@@ -262,7 +271,7 @@ async def test_compaction_attempts_and_checkpoint(tmp_path: Path) -> None:
     assert last_call["request_item_ids"] == compaction_state["replacement_item_ids"]
 
 
-async def test_multi_agent_edges(tmp_path: Path) -> None:
+async def test_multi_agent_edges(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout:
         root = rollout.root
         async with root.turn() as turn:
@@ -399,3 +408,27 @@ def test_corpus_has_the_shapes_we_copy() -> None:
     """The corpus payloads the recorder imitates (guards against a corpus refresh)."""
     assert "agent_thread_id" in _corpus_payload("multi_agent_v2_lifecycle", 9)
     assert list(_corpus_payload("mcp_tool_call", 11)) == ["call_id", "turn_id", "invocation"]
+
+
+async def test_terminal_and_mcp_blocks_left_without_an_end(tmp_path: Path) -> None:
+    """A terminal session or MCP call whose ``async with`` is left without its ending call
+    ends as when the rollout closes under it: exit code -1 failed; MCP failed."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        loop = _Loop(turn)
+        await loop.infer(_call("call_exec", "exec_command", {"cmd": "sleep 9"}))
+        async with turn.tool_call("call_exec", "exec_command", arguments={"cmd": "x"}) as tool:
+            async with tool.exec_started(["sleep", "9"], process_id=7) as session:
+                pass
+            assert session.ended
+            loop.tool_done(tool, "call_exec", "killed")
+        await loop.infer(_call("call_mcp", "echo", {}, namespace="mcp__demo"))
+        async with turn.tool_call("call_mcp", "echo", namespace="mcp__demo", arguments={}) as tool:
+            async with tool.mcp("demo", "echo", {}) as mcp:
+                pass
+            assert mcp.ended
+            loop.tool_done(tool, "call_mcp", "no answer")
+    bundle = bundle_in(tmp_path)
+    ended = [e["payload"] for e in of_type(bundle, "tool_call_runtime_ended")]
+    assert [e["status"] for e in ended] == ["failed", "failed"]
+    state = check_bundle(bundle, tmp_path)
+    assert state["tool_calls"]["call_mcp"]["kind"]["type"] == "mcp"

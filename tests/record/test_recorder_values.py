@@ -5,6 +5,7 @@ recorded faithfully is counted in the bundle and warned about once per kind."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import warnings
 from collections.abc import Callable
@@ -14,14 +15,15 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, agent_message, open_rollout
+from rollout_trace_sdk.record._values import MAX_DEPTH, ValueEncoder
 
 from .recorder_support import (
-    anyio_backend,  # noqa: F401  (fixture)
     bundle_in,
     check_bundle,
     events,
     of_type,
     payload,
+    payload_text,
 )
 
 pytestmark = pytest.mark.anyio
@@ -186,7 +188,7 @@ async def test_unencodable_values_at_every_call_site(tmp_path: Path, site: str) 
         assert len(kinds) == len(recorder_warnings), "one warning per kind"
 
 
-async def test_what_each_value_becomes(tmp_path: Path) -> None:
+async def test_what_each_value_becomes(tmp_path: Path, schema: int) -> None:
     """The documented rules (docs/guarantees.md), on a tool result payload."""
     sample = {name: make() for name, make in VALUES.items() if name not in ("deep", "deep_150")}
     sample["deep"] = _deep(150)
@@ -201,7 +203,7 @@ async def test_what_each_value_becomes(tmp_path: Path) -> None:
     bundle = bundle_in(tmp_path)
     ended = of_type(bundle, "tool_call_ended")[0]["payload"]
     # the standard reader keeps big integers exact (orjson reads them as floats)
-    value = json.loads((bundle / ended["result_payload"]["path"]).read_text())["value"]
+    value = json.loads(payload_text(bundle, ended["result_payload"]))["value"]
     assert sorted(value["set"]) == [1, 2, 3]
     assert value["bytes"] == "base64:/wBiaW5hcnk="
     assert value["nan"] is None and value["infinity"] is None
@@ -229,3 +231,41 @@ async def test_what_each_value_becomes(tmp_path: Path) -> None:
         assert words in report[0], (words, report[0])
     assert "dropped 0 events" not in report[0] or "recorded approximately" in report[0]
     assert events(bundle)[-1]["payload"]["type"] == "recording_completed"
+    check_bundle(bundle, tmp_path)  # both reducers accept what the cut left (serde: < 128)
+
+
+@pytest.mark.parametrize("site", ["inference_request", "tool_output", "runtime"])
+async def test_nesting_past_the_limit_alone_is_cut(tmp_path: Path, schema: int, site: str) -> None:
+    """A value that is JSON as it is, only nested 150 deep: schema 3 writes compact bodies
+    (no indentation for the writer's depth repair to find), and Codex 0.171's reader refuses
+    128 levels, so the recorder cuts it at the call, as payload files are cut in schema 2."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            await SITES[site](turn, _deep(150))
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    assert rollout.stats is not None and rollout.stats.approximated.get("depth", 0) >= 1
+
+
+def test_compact_payload_cuts_where_the_slow_path_does() -> None:
+    encoder = ValueEncoder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        at_limit = encoder.compact_payload(_deep(MAX_DEPTH))
+        past = encoder.compact_payload({"a": _deep(MAX_DEPTH)})  # the dict is one more level
+        when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+        shallow_odd = encoder.compact_payload({"when": when, "text": "x" * 300, "n": [[1]]})
+        deep_odd = encoder.compact_payload([{"when": when}, _deep(MAX_DEPTH + 1)])
+        # big bodies: walked (mostly text), or checked by encoding (many containers)
+        big_text = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH)})
+        big_many = encoder.compact_payload([{"n": [k]} for k in range(8000)] + [_deep(MAX_DEPTH)])
+        big_fine = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH - 1)})
+    assert json.loads(at_limit) == _deep(MAX_DEPTH)
+    assert b"<truncated: nested deeper than" in past
+    assert b"2026-01-02T00:00:00+00:00" in shallow_odd  # orjson's own types keep their form
+    assert b"<truncated: nested deeper than" in deep_odd
+    assert b"<truncated: nested deeper than" in big_text
+    assert b"<truncated: nested deeper than" in big_many
+    assert json.loads(big_fine)["deep"] == _deep(MAX_DEPTH - 1)
+    assert encoder.counts == {"depth": 4}

@@ -488,11 +488,6 @@ def test_any_request_shape_records_a_bundle_that_reduces_with_the_text(
     assert len(reported) == expected_problems == len(recorder_warnings)
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.mark.anyio
 async def test_string_prompt_is_recorded_not_lost(tmp_path: Path) -> None:
     """Regression: ``{"input": "hi"}`` was recorded as ``"input": []``."""

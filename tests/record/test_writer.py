@@ -35,11 +35,6 @@ from .writer_support import (
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 async def test_layout_and_permissions(tmp_path: Path) -> None:
     w = make_writer(tmp_path / "nested" / "root", started_at_unix_ms=1234)
     bundle = tmp_path / "nested" / "root" / f"trace-{TRACE_ID}-{ROOT}"

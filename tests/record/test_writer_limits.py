@@ -35,11 +35,6 @@ pytestmark = pytest.mark.anyio
 BIG = "x" * 2000
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _assert_codex_reduces(bundle: Path) -> None:
     if codex_bin() is not None:
         ok, stderr, state = codex_reduce(bundle)

@@ -1,4 +1,6 @@
-"""Hand-built bundles for reducer tests: events through our codec, payloads as plain dicts.
+"""Reducer scenarios: :class:`rollout_trace_sdk.testing.BundleBuilder` plus the few steps
+every reducer test repeats, and a reduction that is checked against Codex whenever the oracle
+for the bundle's schema is on this machine.
 
 Independent of the recorder on purpose: these tests pin the reducer's rules, so the bundles
 must say exactly what a test means, including things no well-behaved recorder would write.
@@ -11,13 +13,12 @@ from typing import Any
 
 import orjson
 
-from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model.state import state_bytes
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
+from rollout_trace_sdk.testing import BundleBuilder, reduce_and_compare
 
 from ..codex_oracle import codex_bin
-from ..codex_oracle import run_codex as run_oracle
 
 ROOT = "thread-root"
 TURN = "turn-1"
@@ -42,57 +43,18 @@ def response(*items: dict[str, Any], usage: dict[str, int] | None = None) -> dic
     return {"response_id": None, "token_usage": usage, "output_items": list(items)}
 
 
-class BundleBuilder:
-    """Appends events with seq 1, 2, … and wall times 1001, 1002, …; payloads numbered in
-    write order."""
+class Scenario(BundleBuilder):
+    """A schema-2 bundle of rollout ``rollout-1`` (seq 1, 2, …; wall times 1001, 1002, …),
+    written through to disk after every event so a test may reduce it at any point."""
 
-    def __init__(
-        self,
-        root: Path,
-        *,
-        trace_id: str = "trace-1",
-        rollout_id: str = "rollout-1",
-        root_thread_id: str = ROOT,
-    ) -> None:
-        self.root = root
-        self.rollout_id = rollout_id
-        (root / "payloads").mkdir(parents=True, exist_ok=True)
-        manifest = ev.Manifest(2, trace_id, rollout_id, root_thread_id, 1000)
-        (root / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
-        self._lines: list[bytes] = []
-        self._payloads = 0
-        self.clock = 1000
-
-    # --- raw writing ------------------------------------------------------------------------
-
-    def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef:
-        self._payloads += 1
-        path = f"payloads/{self._payloads}.json"
-        (self.root / path).write_bytes(codec.pretty_bytes(value))
-        return ev.RawPayloadRef(f"raw_payload:{self._payloads}", kind, path)
-
-    def raw_payload(self, kind: ev.PayloadKind, text: str) -> ev.RawPayloadRef:
-        """A payload file written verbatim (number spellings, invalid JSON, ...)."""
-        self._payloads += 1
-        path = f"payloads/{self._payloads}.json"
-        (self.root / path).write_text(text, encoding="utf-8")
-        return ev.RawPayloadRef(f"raw_payload:{self._payloads}", kind, path)
+    def __init__(self, root: Path, *, schema: int = 2) -> None:
+        super().__init__(root, schema=schema, rollout_id="rollout-1", root_thread_id=ROOT)
 
     def infer_raw(self, call_id: str, request_text: str) -> None:
         ref = self.raw_payload("inference_request", request_text)
         self.event(
             ev.InferenceStarted(call_id, ROOT, TURN, MODEL, PROVIDER, ref), thread=ROOT, turn=TURN
         )
-
-    def event(
-        self, payload: ev.EventPayload, *, thread: str | None = None, turn: str | None = None
-    ) -> int:
-        self.clock += 1
-        seq = len(self._lines) + 1
-        event = ev.TraceEvent(2, seq, self.clock, self.rollout_id, thread, turn, payload)
-        self._lines.append(codec.event_line(event))
-        (self.root / "trace.jsonl").write_bytes(b"".join(self._lines))
-        return seq
 
     # --- conveniences -----------------------------------------------------------------------
 
@@ -171,45 +133,25 @@ class BundleBuilder:
     # --- reducing ---------------------------------------------------------------------------
 
     def reduce(self) -> dict[str, Any]:
-        state: dict[str, Any] = orjson.loads(state_bytes(reduce_bundle(self.root)))
-        check_against_codex(self.root, state=state)
-        return state
+        """Our state, after checking that Codex writes the same bytes (when it is here)."""
+        binary = codex_bin(self.schema)
+        if binary is None:
+            return dict(orjson.loads(state_bytes(reduce_bundle(self.flush()))))
+        result = reduce_and_compare(self.flush(), binary, timeout=60)
+        assert result.ours is not None, result.explain()
+        assert result.same, result.explain()
+        return dict(orjson.loads(result.ours))
 
     def reduce_error(self) -> ReduceError:
-        try:
-            reduce_bundle(self.root)
-        except ReduceError as exc:
-            check_against_codex(self.root, error=exc)
-            return exc
-        raise AssertionError("reduction unexpectedly succeeded")
-
-
-def codex_binary() -> str | None:
-    return codex_bin(2)
-
-
-def run_codex(bundle: Path) -> tuple[bytes | None, str]:
-    """Codex's state bytes (or None) and its stderr for a bundle."""
-    out = bundle.parent / f"{bundle.name}.codex-state.json"
-    done = run_oracle(bundle, out, timeout=60)
-    stderr = done.stderr.decode("utf-8", "replace")
-    if done.returncode != 0:
-        return None, stderr
-    data = out.read_bytes()
-    out.unlink()
-    return data, stderr
-
-
-def check_against_codex(
-    bundle: Path, *, state: dict[str, Any] | None = None, error: ReduceError | None = None
-) -> None:
-    """When the Codex binary is around, our outcome must be Codex's, byte for byte."""
-    if codex_binary() is None:
-        return
-    codex_state, stderr = run_codex(bundle)
-    if state is not None:
-        assert codex_state is not None, f"Codex failed where we succeeded:\n{stderr}"
-        assert orjson.loads(codex_state) == state
-    if error is not None:
-        assert codex_state is None, "Codex succeeded where we failed"
-        assert error.codex_text() in stderr, stderr
+        """Our refusal, after checking that Codex refuses with the same message."""
+        binary = codex_bin(self.schema)
+        if binary is None:
+            try:
+                reduce_bundle(self.flush())
+            except ReduceError as exc:
+                return exc
+            raise AssertionError("reduction unexpectedly succeeded")
+        result = reduce_and_compare(self.flush(), binary, timeout=60)
+        assert result.error is not None, "reduction unexpectedly succeeded"
+        assert result.same_text, result.explain()
+        return result.error

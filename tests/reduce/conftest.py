@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.reduce.builder import BundleBuilder
+from tests.reduce.builder import Scenario
 
 
 @pytest.fixture
-def bundle(tmp_path: Path) -> BundleBuilder:
-    return BundleBuilder(tmp_path / "bundle")
+def bundle(tmp_path: Path) -> Scenario:
+    return Scenario(tmp_path / "bundle")

@@ -11,6 +11,7 @@ from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.reduce.bundle import Bundle, MissingPayload
 from rollout_trace_sdk.reduce.errors import ReduceError
+from rollout_trace_sdk.testing import BundleBuilder
 
 ROLLOUT = "01a20c59-0000-7000-8000-000000000001"
 TRACE = "246c02a9-0000-4000-8000-000000000002"
@@ -42,14 +43,11 @@ def event_lines(payloads: list[ev.EventPayload] | None = None, start_ms: int = 1
 
 def make_bundle(root: Path, lines: bytes | None = None) -> Path:
     """A small, complete bundle as Codex lays it out (three events cite two payloads)."""
-    bundle = root / "bundle"
-    (bundle / "payloads").mkdir(parents=True)
-    manifest = ev.Manifest(2, TRACE, ROLLOUT, ROLLOUT, 1_000)
-    (bundle / "manifest.json").write_bytes(codec.manifest_bytes(manifest))
-    (bundle / "payloads" / "1.json").write_bytes(codec.pretty_bytes({"model": "m"}))
-    (bundle / "payloads" / "2.json").write_bytes(codec.pretty_bytes({"type": "x"}))
-    (bundle / "trace.jsonl").write_bytes(event_lines() if lines is None else lines)
-    return bundle
+    b = BundleBuilder(root / "bundle", trace_id=TRACE, root_thread_id=ROLLOUT, started_at=1_000)
+    b.payload("session_metadata", {"model": "m"})
+    b.payload("protocol_event", {"type": "x"})
+    b.raw_line(event_lines() if lines is None else lines)  # lines a test may have edited
+    return b.close()
 
 
 def _drain(bundle: Bundle) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 SOURCE = "const r = await tools.exec_command({cmd: 'ls'});\ntext(r.output);\n"
 
@@ -24,7 +24,7 @@ def exec_output(text: str, rid: str, call_id: str = "call-cell") -> dict[str, An
     return {"type": "custom_tool_call_output", "id": rid, "call_id": call_id, "output": text}
 
 
-def _result(bundle: BundleBuilder, kind: str, status_text: str | None = None) -> ev.RawPayloadRef:
+def _result(bundle: Scenario, kind: str, status_text: str | None = None) -> ev.RawPayloadRef:
     body: dict[str, Any] = {"cell_id": "1", "content_items": []}
     if kind == "Result":
         body["error_text"] = status_text
@@ -32,7 +32,7 @@ def _result(bundle: BundleBuilder, kind: str, status_text: str | None = None) ->
 
 
 def _exec_tool(
-    bundle: BundleBuilder, call_id: str = "call-cell", thread: str = ROOT, turn: str = TURN
+    bundle: Scenario, call_id: str = "call-cell", thread: str = ROOT, turn: str = TURN
 ) -> None:
     invocation = bundle.payload(
         "tool_invocation",
@@ -57,7 +57,7 @@ def _exec_tool(
     )
 
 
-def test_24_full_lifecycle_with_yield_nested_tool_and_wait(bundle: BundleBuilder) -> None:
+def test_24_full_lifecycle_with_yield_nested_tool_and_wait(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
     _exec_tool(bundle)
@@ -146,7 +146,7 @@ def test_24_full_lifecycle_with_yield_nested_tool_and_wait(bundle: BundleBuilder
     assert {"type": "code_cell", "code_cell_id": "code_cell:call-cell"} in producers
 
 
-def test_25_fast_failure_before_the_source_exists(bundle: BundleBuilder) -> None:
+def test_25_fast_failure_before_the_source_exists(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "run", "u1")))
     bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
@@ -168,7 +168,7 @@ def test_25_fast_failure_before_the_source_exists(bundle: BundleBuilder) -> None
     assert cell["raw_result_payload_id"] == "raw_payload:3"
 
 
-def test_26_cancelled_turn_terminates_the_cell(bundle: BundleBuilder) -> None:
+def test_26_cancelled_turn_terminates_the_cell(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
     bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
@@ -179,7 +179,7 @@ def test_26_cancelled_turn_terminates_the_cell(bundle: BundleBuilder) -> None:
     assert cell["execution"]["status"] == "cancelled"
 
 
-def test_26b_yielded_cell_survives_a_completed_turn(bundle: BundleBuilder) -> None:
+def test_26b_yielded_cell_survives_a_completed_turn(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
     bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
@@ -190,7 +190,7 @@ def test_26b_yielded_cell_survives_a_completed_turn(bundle: BundleBuilder) -> No
     assert cell["execution"]["status"] == "running"
 
 
-def test_27_runtime_ids_repeat_across_threads(bundle: BundleBuilder) -> None:
+def test_27_runtime_ids_repeat_across_threads(bundle: Scenario) -> None:
     child = "thread-child"
     bundle.begin()
     bundle.start_thread(child, "/root/child")
@@ -213,7 +213,7 @@ def test_27_runtime_ids_repeat_across_threads(bundle: BundleBuilder) -> None:
     assert state["code_cells"]["code_cell:call-b"]["execution"]["status"] == "completed"
 
 
-def test_unknown_runtime_cell(bundle: BundleBuilder) -> None:
+def test_unknown_runtime_cell(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.CodeCellEnded("7", "completed", None), thread=ROOT, turn=TURN)
     assert (
@@ -222,7 +222,7 @@ def test_unknown_runtime_cell(bundle: BundleBuilder) -> None:
     )
 
 
-def test_the_first_initial_response_wins_over_a_turn_end_backfill(bundle: BundleBuilder) -> None:
+def test_the_first_initial_response_wins_over_a_turn_end_backfill(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
     bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
@@ -232,7 +232,7 @@ def test_the_first_initial_response_wins_over_a_turn_end_backfill(bundle: Bundle
     assert (cell["initial_response_seq"], cell["initial_response_status"]) == (8, "failed")
 
 
-def test_started_code_cell_follows_the_final_tool_kind(bundle: BundleBuilder) -> None:
+def test_started_code_cell_follows_the_final_tool_kind(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
     bundle.event(

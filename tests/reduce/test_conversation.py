@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 FC = {
     "type": "function_call",
@@ -26,7 +26,7 @@ def items_of(state: dict[str, Any], *ids: str) -> list[dict[str, Any]]:
     return [state["conversation_items"][i] for i in ids]
 
 
-def test_01_history_reuse_by_position(bundle: BundleBuilder) -> None:
+def test_01_history_reuse_by_position(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "ok")))
     bundle.infer(
@@ -40,7 +40,7 @@ def test_01_history_reuse_by_position(bundle: BundleBuilder) -> None:
     assert second[2] not in (first[0], second[1])
 
 
-def test_02_response_joins_conversation(bundle: BundleBuilder) -> None:
+def test_02_response_joins_conversation(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer(
         "inf-1",
@@ -61,7 +61,7 @@ def test_02_response_joins_conversation(bundle: BundleBuilder) -> None:
     ]
 
 
-def test_03_later_full_request_reuses_call_item(bundle: BundleBuilder) -> None:
+def test_03_later_full_request_reuses_call_item(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC))
     bundle.infer("inf-2", request(message("user", "go", "u1"), FC, FCO))
@@ -71,7 +71,7 @@ def test_03_later_full_request_reuses_call_item(bundle: BundleBuilder) -> None:
     assert state["conversation_items"][call_item]["body"]["parts"][0]["summary"] == '{"cmd":"ls"}'
 
 
-def test_04_incremental_request_carries_prefix_and_usage(bundle: BundleBuilder) -> None:
+def test_04_incremental_request_carries_prefix_and_usage(bundle: Scenario) -> None:
     bundle.begin()
     usage = {
         "input_tokens": 10,
@@ -100,7 +100,7 @@ def test_04_incremental_request_carries_prefix_and_usage(bundle: BundleBuilder) 
     }
 
 
-def test_05_full_snapshot_may_reorder_and_insert(bundle: BundleBuilder) -> None:
+def test_05_full_snapshot_may_reorder_and_insert(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "a", "u1"), message("user", "b", "u2")))
     bundle.infer(
@@ -130,7 +130,7 @@ def reasoning(
     return item
 
 
-def test_06_reasoning_body_order(bundle: BundleBuilder) -> None:
+def test_06_reasoning_body_order(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer(
         "inf-1",
@@ -146,7 +146,7 @@ def test_06_reasoning_body_order(bundle: BundleBuilder) -> None:
     ]
 
 
-def test_07_encrypted_reasoning_reused_across_requests(bundle: BundleBuilder) -> None:
+def test_07_encrypted_reasoning_reused_across_requests(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer(
         "inf-1",
@@ -160,7 +160,7 @@ def test_07_encrypted_reasoning_reused_across_requests(bundle: BundleBuilder) ->
     assert len(state["conversation_items"]) == 2
 
 
-def test_08_complementary_reasoning_merge(bundle: BundleBuilder) -> None:
+def test_08_complementary_reasoning_merge(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer(
         "inf-1",
@@ -176,7 +176,7 @@ def test_08_complementary_reasoning_merge(bundle: BundleBuilder) -> None:
     assert [p["type"] for p in item["body"]["parts"]] == ["text", "summary", "encoded"]
 
 
-def test_09_conflicting_reasoning_text_keeps_first(bundle: BundleBuilder) -> None:
+def test_09_conflicting_reasoning_text_keeps_first(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer(
         "inf-1",
@@ -196,7 +196,7 @@ def test_09_conflicting_reasoning_text_keeps_first(bundle: BundleBuilder) -> Non
     assert parts[1] == {"type": "summary", "text": "s"}
 
 
-def test_10_call_id_reused_with_different_content(bundle: BundleBuilder) -> None:
+def test_10_call_id_reused_with_different_content(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC))
     other = {**FC, "id": "fc2", "arguments": '{"cmd": "pwd"}'}
@@ -207,7 +207,7 @@ def test_10_call_id_reused_with_different_content(bundle: BundleBuilder) -> None
     )
 
 
-def test_10b_outputs_may_share_a_call_id(bundle: BundleBuilder) -> None:
+def test_10b_outputs_may_share_a_call_id(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC))
     second = {**FCO, "id": "fco2", "output": "other"}
@@ -216,7 +216,7 @@ def test_10b_outputs_may_share_a_call_id(bundle: BundleBuilder) -> None:
     assert len(state["inference_calls"]["inf-2"]["request_item_ids"]) == 4
 
 
-def test_11_unsupported_item_type(bundle: BundleBuilder) -> None:
+def test_11_unsupported_item_type(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request({"type": "mystery", "id": "x"}))
     assert (
@@ -225,7 +225,7 @@ def test_11_unsupported_item_type(bundle: BundleBuilder) -> None:
     )
 
 
-def test_12_missing_input(bundle: BundleBuilder) -> None:
+def test_12_missing_input(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", {"model": "gpt-test"})
     assert (
@@ -234,7 +234,7 @@ def test_12_missing_input(bundle: BundleBuilder) -> None:
     )
 
 
-def test_13_request_input_mode_is_gone_so_payload_decides(bundle: BundleBuilder) -> None:
+def test_13_request_input_mode_is_gone_so_payload_decides(bundle: Scenario) -> None:
     # v2 dropped request_input_mode; without a previous_response_id in the payload the request
     # is a full snapshot even after a traced response.
     bundle.begin()
@@ -247,7 +247,7 @@ def test_13_request_input_mode_is_gone_so_payload_decides(bundle: BundleBuilder)
     ]
 
 
-def test_14_untraced_previous_response_fails(bundle: BundleBuilder) -> None:
+def test_14_untraced_previous_response_fails(bundle: Scenario) -> None:
     # v2 cannot express an untraced prefix: an incremental request must name a traced response.
     bundle.begin()
     bundle.infer("inf-1", request(FCO, previous_response_id="resp-elsewhere"))
@@ -256,14 +256,14 @@ def test_14_untraced_previous_response_fails(bundle: BundleBuilder) -> None:
     )
 
 
-def test_15_unknown_previous_response(bundle: BundleBuilder) -> None:
+def test_15_unknown_previous_response(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC), response_id="resp-1")
     bundle.infer("inf-2", request(FCO, previous_response_id="resp-2"))
     assert "referenced unknown previous_response_id resp-2" in bundle.reduce_error().message
 
 
-def _compaction_bundle(bundle: BundleBuilder, summary_type: str) -> dict[str, Any]:
+def _compaction_bundle(bundle: Scenario, summary_type: str) -> dict[str, Any]:
     from rollout_trace_sdk.model import events as ev
 
     bundle.begin()
@@ -303,7 +303,7 @@ def _compaction_bundle(bundle: BundleBuilder, summary_type: str) -> dict[str, An
 
 
 @pytest.mark.parametrize("summary_type", ["compaction", "context_compaction"])
-def test_16_17_compaction_boundary(bundle: BundleBuilder, summary_type: str) -> None:
+def test_16_17_compaction_boundary(bundle: Scenario, summary_type: str) -> None:
     state = _compaction_bundle(bundle, summary_type)
     compaction = state["compactions"]["cmp-1"]
     assert compaction["input_item_ids"] == ["conversation_item:1", "conversation_item:2"]
@@ -331,7 +331,7 @@ def test_16_17_compaction_boundary(bundle: BundleBuilder, summary_type: str) -> 
     )
 
 
-def test_18_tool_linking_to_inference_and_outputs(bundle: BundleBuilder) -> None:
+def test_18_tool_linking_to_inference_and_outputs(bundle: Scenario) -> None:
     from rollout_trace_sdk.model import events as ev
 
     bundle.begin()
@@ -370,7 +370,7 @@ def test_18_tool_linking_to_inference_and_outputs(bundle: BundleBuilder) -> None
     ]
 
 
-def test_19_unknown_turn(bundle: BundleBuilder) -> None:
+def test_19_unknown_turn(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go")), turn_id="turn-9")
     assert (
@@ -379,7 +379,7 @@ def test_19_unknown_turn(bundle: BundleBuilder) -> None:
     )
 
 
-def test_history_keeps_only_accepted_or_resent_items(bundle: BundleBuilder) -> None:
+def test_history_keeps_only_accepted_or_resent_items(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer(
         "inf-1",
@@ -395,7 +395,7 @@ def test_history_keeps_only_accepted_or_resent_items(bundle: BundleBuilder) -> N
     assert "accepted_seq" not in state["conversation_items"]["conversation_item:2"]
 
 
-def test_ids_take_part_in_matching(bundle: BundleBuilder) -> None:
+def test_ids_take_part_in_matching(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "hi", "u1")))
     bundle.infer("inf-2", request(message("user", "hi", "u2")))
@@ -412,20 +412,20 @@ def _ids(state: dict[str, Any]) -> dict[str, tuple[list[str], list[str]]]:
     }
 
 
-def test_response_reuses_an_item_its_responses_id_names(bundle: BundleBuilder) -> None:
+def test_response_reuses_an_item_its_responses_id_names(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("i0", request(message("user", "a", "u1")))
     bundle.infer("i1", request(message("user", "b", "u2")), response(message("user", "a", "u1")))
     assert _ids(bundle.reduce())["i1"] == (["conversation_item:2"], ["conversation_item:1"])
 
 
-def test_response_without_ids_always_creates(bundle: BundleBuilder) -> None:
+def test_response_without_ids_always_creates(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("i0", request(message("user", "hi")), response(message("user", "hi")))
     assert _ids(bundle.reduce())["i0"] == (["conversation_item:1"], ["conversation_item:2"])
 
 
-def test_an_id_anywhere_in_the_response_brings_its_items_in(bundle: BundleBuilder) -> None:
+def test_an_id_anywhere_in_the_response_brings_its_items_in(bundle: Scenario) -> None:
     def call(call_id: str, rid: str | None = None) -> dict[str, Any]:
         item: dict[str, Any] = {
             "type": "function_call",
@@ -446,7 +446,7 @@ def test_an_id_anywhere_in_the_response_brings_its_items_in(bundle: BundleBuilde
     )
 
 
-def test_positional_reuse_takes_an_item_once(bundle: BundleBuilder) -> None:
+def test_positional_reuse_takes_an_item_once(bundle: Scenario) -> None:
     out = {"type": "function_call_output", "call_id": "c2", "output": "o2"}
     bundle.begin()
     bundle.infer("i0", request(message("user", "a", "u1"), out))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 PARENT = "01a20c59-0000-7000-8000-000000000001"
 CHILD = "01a20c59-0000-7000-8000-000000000002"
@@ -29,7 +29,7 @@ def agent_message(
     }
 
 
-def two_threads(bundle: BundleBuilder) -> None:
+def two_threads(bundle: Scenario) -> None:
     bundle.event(ev.RolloutStarted("trace-1", PARENT))
     bundle.start_thread(PARENT, "/root")
     bundle.start_turn("tp", PARENT)
@@ -37,7 +37,7 @@ def two_threads(bundle: BundleBuilder) -> None:
     bundle.start_turn("tc", CHILD)
 
 
-def send(bundle: BundleBuilder, call_id: str, text: str) -> None:
+def send(bundle: Scenario, call_id: str, text: str) -> None:
     invocation = bundle.payload(
         "tool_invocation",
         {
@@ -72,7 +72,7 @@ def send(bundle: BundleBuilder, call_id: str, text: str) -> None:
 
 
 def write_stdin(
-    bundle: BundleBuilder, call_id: str, arguments: dict[str, Any], result: Any = None
+    bundle: Scenario, call_id: str, arguments: dict[str, Any], result: Any = None
 ) -> None:
     invocation = bundle.payload(
         "tool_invocation",
@@ -100,7 +100,7 @@ def write_stdin(
         bundle.event(ev.ToolCallEnded(call_id, "completed", ref), thread=ROOT, turn=TURN)
 
 
-def test_json_summaries_keep_number_text(bundle: BundleBuilder) -> None:
+def test_json_summaries_keep_number_text(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer_raw(
         "inf-1",
@@ -112,7 +112,7 @@ def test_json_summaries_keep_number_text(bundle: BundleBuilder) -> None:
     assert part["summary"] == '{"score":1.50,"n":12345678901234567890123,"w":2.5e+3}'
 
 
-def test_arguments_beyond_f64_are_still_json(bundle: BundleBuilder) -> None:
+def test_arguments_beyond_f64_are_still_json(bundle: Scenario) -> None:
     fc = {
         "type": "function_call",
         "id": "f1",
@@ -126,7 +126,7 @@ def test_arguments_beyond_f64_are_still_json(bundle: BundleBuilder) -> None:
     assert part["summary"] == '{"a":1e+400}'
 
 
-def test_a_differently_spelled_float_is_another_item(bundle: BundleBuilder) -> None:
+def test_a_differently_spelled_float_is_another_item(bundle: Scenario) -> None:
     bundle.begin()
     text = '{"input": [{"type": "function_call_output", "id": "o1", "call_id": "c1", "output": {"s": 1.50}}]}'
     bundle.infer_raw("inf-1", text)
@@ -136,7 +136,7 @@ def test_a_differently_spelled_float_is_another_item(bundle: BundleBuilder) -> N
     ]
 
 
-def test_claimed_receipt_takes_the_request_body(bundle: BundleBuilder) -> None:
+def test_claimed_receipt_takes_the_request_body(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
     bundle.accept("am1", thread_id=CHILD, turn_id="tc", receipt=agent_message("am1", "other"))
@@ -148,7 +148,7 @@ def test_claimed_receipt_takes_the_request_body(bundle: BundleBuilder) -> None:
     assert state["interaction_edges"]["edge:tool:s1"]["target"]["item_id"] == "conversation_item:1"
 
 
-def test_an_edge_target_is_not_taken_twice(bundle: BundleBuilder) -> None:
+def test_an_edge_target_is_not_taken_twice(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
     send(bundle, "s2", "hi")
@@ -157,7 +157,7 @@ def test_an_edge_target_is_not_taken_twice(bundle: BundleBuilder) -> None:
     assert list(bundle.reduce()["interaction_edges"]) == ["edge:tool:s1"]
 
 
-def test_emptied_session_reopens_under_its_registered_name(bundle: BundleBuilder) -> None:
+def test_emptied_session_reopens_under_its_registered_name(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(
         ev.ToolCallStarted(
@@ -177,7 +177,7 @@ def test_emptied_session_reopens_under_its_registered_name(bundle: BundleBuilder
     assert reopened["operation_ids"] == ["terminal_operation:3"]
 
 
-def test_write_stdin_result_shapes(bundle: BundleBuilder) -> None:
+def test_write_stdin_result_shapes(bundle: Scenario) -> None:
     bundle.begin()
     item = {"type": "function_call_output", "call_id": "w", "output": None}
     write_stdin(bundle, "w0", {"session_id": 1}, {"type": "direct_response", "response_item": item})
@@ -199,7 +199,7 @@ def test_write_stdin_result_shapes(bundle: BundleBuilder) -> None:
     assert operations["terminal_operation:3"]["result"]["stdout"] == "agg"
 
 
-def test_write_stdin_result_of_no_known_shape(bundle: BundleBuilder) -> None:
+def test_write_stdin_result_of_no_known_shape(bundle: Scenario) -> None:
     bundle.begin()
     write_stdin(bundle, "w0", {"session_id": 1}, {"type": "weird"})
     error = bundle.reduce_error()
@@ -213,7 +213,7 @@ def test_write_stdin_result_of_no_known_shape(bundle: BundleBuilder) -> None:
     )
 
 
-def test_write_stdin_protocol_result_cannot_change_process(bundle: BundleBuilder) -> None:
+def test_write_stdin_protocol_result_cannot_change_process(bundle: Scenario) -> None:
     bundle.begin()
     write_stdin(bundle, "w0", {"session_id": 1}, {"exit_code": 0, "process_id": "77"})
     assert (
@@ -222,7 +222,7 @@ def test_write_stdin_protocol_result_cannot_change_process(bundle: BundleBuilder
     )
 
 
-def test_spawn_end_payload_needs_codex_fields(bundle: BundleBuilder) -> None:
+def test_spawn_end_payload_needs_codex_fields(bundle: Scenario) -> None:
     two_threads(bundle)
     bundle.event(
         ev.ToolCallStarted(
@@ -244,7 +244,7 @@ def test_spawn_end_payload_needs_codex_fields(bundle: BundleBuilder) -> None:
     assert bundle.reduce_error().message == "missing field `model`"
 
 
-def test_wait_arguments_error_uses_serde_wording(bundle: BundleBuilder) -> None:
+def test_wait_arguments_error_uses_serde_wording(bundle: Scenario) -> None:
     bundle.begin()
     invocation = bundle.payload(
         "tool_invocation",
@@ -271,7 +271,7 @@ def test_wait_arguments_error_uses_serde_wording(bundle: BundleBuilder) -> None:
     assert error.cause == "key must be a string at line 1 column 2"
 
 
-def test_thread_metadata_type_error(bundle: BundleBuilder) -> None:
+def test_thread_metadata_type_error(bundle: Scenario) -> None:
     bundle.start_thread(metadata={"nickname": 5})
     error = bundle.reduce_error()
     assert (error.message, error.cause) == (
@@ -280,7 +280,7 @@ def test_thread_metadata_type_error(bundle: BundleBuilder) -> None:
     )
 
 
-def test_empty_metadata_strings_are_values(bundle: BundleBuilder) -> None:
+def test_empty_metadata_strings_are_values(bundle: Scenario) -> None:
     bundle.event(ev.RolloutStarted("trace-1", PARENT))
     bundle.start_thread(PARENT, "/root")
     spawn = {"parent_thread_id": PARENT, "agent_path": "/root/a/b"}
@@ -294,7 +294,7 @@ def test_empty_metadata_strings_are_values(bundle: BundleBuilder) -> None:
     assert threads["t3"]["agent_path"] == ""
 
 
-def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: BundleBuilder) -> None:
+def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: Scenario) -> None:
     two_threads(bundle)
     invocation = bundle.payload(
         "tool_invocation",
@@ -345,7 +345,7 @@ def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: BundleBuilder) 
         ),
     ],
 )
-def test_activity_thread_id_errors(bundle: BundleBuilder, value: str, message: str) -> None:
+def test_activity_thread_id_errors(bundle: Scenario, value: str, message: str) -> None:
     two_threads(bundle)
     bundle.event(
         ev.ToolCallStarted(
@@ -376,7 +376,7 @@ def test_activity_thread_id_errors(bundle: BundleBuilder, value: str, message: s
         ("/root/A", "agent_name must use only lowercase letters, digits, and underscores"),
     ],
 )
-def test_activity_agent_path_errors(bundle: BundleBuilder, path: str, message: str) -> None:
+def test_activity_agent_path_errors(bundle: Scenario, path: str, message: str) -> None:
     two_threads(bundle)
     bundle.event(
         ev.ToolCallStarted(
@@ -399,7 +399,7 @@ def test_activity_agent_path_errors(bundle: BundleBuilder, path: str, message: s
     assert bundle.reduce_error().message == message
 
 
-def test_write_stdin_arguments_that_do_not_read_make_no_operation(bundle: BundleBuilder) -> None:
+def test_write_stdin_arguments_that_do_not_read_make_no_operation(bundle: Scenario) -> None:
     bundle.begin()
     write_stdin(bundle, "w1", {"session_id": 1, "chars": None})
     write_stdin(bundle, "w2", {"session_id": 1, "yield_time_ms": -1})
@@ -408,7 +408,7 @@ def test_write_stdin_arguments_that_do_not_read_make_no_operation(bundle: Bundle
     assert [op["tool_call_id"] for op in operations.values()] == ["w3"]
 
 
-def test_delivery_must_be_written_by_the_sending_agent(bundle: BundleBuilder) -> None:
+def test_delivery_must_be_written_by_the_sending_agent(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
     bundle.accept(
@@ -421,7 +421,7 @@ def test_delivery_must_be_written_by_the_sending_agent(bundle: BundleBuilder) ->
 
 
 def test_a_claimed_receipt_keeps_its_metadata_so_a_resend_may_not_match(
-    bundle: BundleBuilder,
+    bundle: Scenario,
 ) -> None:
     bundle.begin()
     bundle.accept("am1", receipt=agent_message("am1", "hello", author="", recipient="/root"))
@@ -440,7 +440,7 @@ def test_a_claimed_receipt_keeps_its_metadata_so_a_resend_may_not_match(
     assert state["conversation_items"]["conversation_item:1"]["agent_message"]["author"] == ""
 
 
-def test_a_compaction_checkpoint_claims_a_receipt(bundle: BundleBuilder) -> None:
+def test_a_compaction_checkpoint_claims_a_receipt(bundle: Scenario) -> None:
     bundle.begin()
     delivered = agent_message("am1", "done", author="/root/w", recipient="/root")
     bundle.accept("am1", receipt=delivered)
@@ -457,7 +457,7 @@ def test_a_compaction_checkpoint_claims_a_receipt(bundle: BundleBuilder) -> None
     assert compaction["marker_item_id"] == "conversation_item:2"
 
 
-def test_lenient_replay_goes_on_without_missing_thread_metadata(bundle: BundleBuilder) -> None:
+def test_lenient_replay_goes_on_without_missing_thread_metadata(bundle: Scenario) -> None:
     from rollout_trace_sdk.reduce import reduce_bundle
 
     bundle.event(ev.RolloutStarted("trace-1", ROOT))

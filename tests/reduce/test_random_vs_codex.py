@@ -8,16 +8,15 @@ import random
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin, needs_codex
 from tests.reduce.builder import (
     ROOT,
     TURN,
-    BundleBuilder,
-    check_against_codex,
-    codex_binary,
+    Scenario,
     message,
     request,
     response,
@@ -70,7 +69,7 @@ def _item(rng: random.Random) -> dict[str, Any]:
 
 def build_random_conversation(root: Path, seed: int) -> None:
     rng = random.Random(seed)
-    bundle = BundleBuilder(root)
+    bundle = Scenario(root)
     bundle.begin()
     history: list[dict[str, Any]] = []
     responses = 0
@@ -109,16 +108,12 @@ def build_random_conversation(root: Path, seed: int) -> None:
     bundle.finish()
 
 
-@pytest.mark.skipif(codex_binary() is None, reason="needs the Codex binary (CODEX_BIN)")
+@needs_codex
 @pytest.mark.parametrize("seed", range(40))
 def test_random_conversation_matches_codex(tmp_path: Path, seed: int) -> None:
-    from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
-
     root = tmp_path / "bundle"
     build_random_conversation(root, seed)
-    try:
-        state = orjson.loads(state_bytes(reduce_bundle(root)))
-    except ReduceError as error:
-        check_against_codex(root, error=error)
-        return
-    check_against_codex(root, state=state)
+    binary = codex_bin(2)
+    assert binary is not None
+    result = reduce_and_compare(root, binary, timeout=60)
+    assert result.same_text, result.explain()

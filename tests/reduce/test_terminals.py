@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 EXEC = ev.ToolCallKind("exec_command")
 STDIN = ev.ToolCallKind("write_stdin")
@@ -31,7 +31,7 @@ def fco(call_id: str, output: str) -> dict[str, Any]:
 
 
 def start_tool(
-    bundle: BundleBuilder,
+    bundle: Scenario,
     call_id: str,
     kind: ev.ToolCallKind,
     name: str,
@@ -65,7 +65,7 @@ def start_tool(
 
 
 def exec_runtime(
-    bundle: BundleBuilder,
+    bundle: Scenario,
     call_id: str,
     process_id: str | None,
     output: str = "ok\n",
@@ -103,12 +103,12 @@ def exec_runtime(
     bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", ref), thread=ROOT, turn=TURN)
 
 
-def end_tool(bundle: BundleBuilder, call_id: str, result: dict[str, Any]) -> None:
+def end_tool(bundle: Scenario, call_id: str, result: dict[str, Any]) -> None:
     ref = bundle.payload("tool_result", result)
     bundle.event(ev.ToolCallEnded(call_id, "completed", ref), thread=ROOT, turn=TURN)
 
 
-def test_28_exec_command_operation_session_and_observation(bundle: BundleBuilder) -> None:
+def test_28_exec_command_operation_session_and_observation(bundle: Scenario) -> None:
     call = fc("call-e", "exec_command", '{"cmd": "cat"}')
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")), response(call))
@@ -144,7 +144,7 @@ def test_28_exec_command_operation_session_and_observation(bundle: BundleBuilder
     }
 
 
-def test_29_write_stdin_runtime_begin_joins_the_process_session(bundle: BundleBuilder) -> None:
+def test_29_write_stdin_runtime_begin_joins_the_process_session(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
     exec_runtime(bundle, "call-e", "77")
@@ -157,7 +157,7 @@ def test_29_write_stdin_runtime_begin_joins_the_process_session(bundle: BundleBu
     assert operation["terminal_id"] == "terminal_session:terminal_operation:1"
 
 
-def test_30_dispatch_write_stdin_with_numeric_session_id(bundle: BundleBuilder) -> None:
+def test_30_dispatch_write_stdin_with_numeric_session_id(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
     exec_runtime(bundle, "call-e", "98033")
@@ -179,7 +179,7 @@ def test_30_dispatch_write_stdin_with_numeric_session_id(bundle: BundleBuilder) 
     assert session["operation_ids"] == ["terminal_operation:1", "terminal_operation:2"]
 
 
-def test_30b_stdin_target_moves_an_operation_between_sessions(bundle: BundleBuilder) -> None:
+def test_30b_stdin_target_moves_an_operation_between_sessions(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
     exec_runtime(bundle, "call-e", "1")
@@ -194,7 +194,7 @@ def test_30b_stdin_target_moves_an_operation_between_sessions(bundle: BundleBuil
     )
 
 
-def test_31_code_mode_write_stdin_result_projection(bundle: BundleBuilder) -> None:
+def test_31_code_mode_write_stdin_result_projection(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5", "chars": "x"}')
     end_tool(
@@ -221,7 +221,7 @@ def test_31_code_mode_write_stdin_result_projection(bundle: BundleBuilder) -> No
     }
 
 
-def test_write_stdin_error_result(bundle: BundleBuilder) -> None:
+def test_write_stdin_error_result(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5"}')
     end_tool(bundle, "call-w", {"type": "error", "error": "no such session"})
@@ -229,7 +229,7 @@ def test_write_stdin_error_result(bundle: BundleBuilder) -> None:
     assert result["stderr"] == "no such session"
 
 
-def test_write_stdin_without_session_id_makes_no_operation(bundle: BundleBuilder) -> None:
+def test_write_stdin_without_session_id_makes_no_operation(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-w", STDIN, "write_stdin", '{"chars": "x"}')
     state = bundle.reduce()
@@ -237,7 +237,7 @@ def test_write_stdin_without_session_id_makes_no_operation(bundle: BundleBuilder
     assert state["tool_calls"]["call-w"]["terminal_operation_id"] is None
 
 
-def test_exec_end_without_exit_code(bundle: BundleBuilder) -> None:
+def test_exec_end_without_exit_code(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-e", EXEC, "exec_command", "{}")
     begin = bundle.payload(
@@ -251,7 +251,7 @@ def test_exec_end_without_exit_code(bundle: BundleBuilder) -> None:
     assert error.cause == "missing field `exit_code`"
 
 
-def test_second_terminal_operation_is_refused(bundle: BundleBuilder) -> None:
+def test_second_terminal_operation_is_refused(bundle: Scenario) -> None:
     bundle.begin()
     start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "5"}')
     exec_runtime(bundle, "call-w", "5", kind=STDIN)

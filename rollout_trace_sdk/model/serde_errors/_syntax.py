@@ -100,21 +100,7 @@ class _Scanner:
         peek = self.whitespace()
         if peek is None:
             raise self.peek_error(EOF_VALUE)
-        if peek == 0x6E:  # n
-            self.i += 1
-            self.ident(b"ull")
-        elif peek == 0x74:  # t
-            self.i += 1
-            self.ident(b"rue")
-        elif peek == 0x66:  # f
-            self.i += 1
-            self.ident(b"alse")
-        elif peek == 0x2D:  # -
-            self.i += 1
-            self.number()
-        elif 0x30 <= peek <= 0x39:
-            self.number()
-        elif peek == 0x22:
+        if peek == 0x22:  # a string is checked (escapes, UTF-8), not just skipped
             self.i += 1
             self.string()
         elif peek == 0x5B:
@@ -122,7 +108,7 @@ class _Scanner:
         elif peek == 0x7B:
             self.nested(self.object_body)
         else:
-            raise self.peek_error(EXPECTED_VALUE)
+            self.skip_scalar(peek)
 
     def nested(self, body: Callable[[], None]) -> None:
         self.depth -= 1
@@ -234,50 +220,40 @@ class _Scanner:
             raise self.error(INVALID_ESCAPE)
         return int(digits, 16)
 
-    def list_body(self) -> None:
+    def _elements(self, close: int, eof: str, expected_end: str) -> Iterator[int]:
+        """Walk the elements of an array or object after its opening bracket, checking the
+        separators as serde does; yields the first byte of each element and consumes the
+        closing ``close`` bracket."""
         first = True
         while True:
             peek = self.whitespace()
-            if peek == 0x5D:
+            if peek == close:
                 self.i += 1
                 return
             if peek == 0x2C and not first:
                 self.i += 1
                 peek = self.whitespace()
             elif peek is None:
-                raise self.peek_error(EOF_LIST)
+                raise self.peek_error(eof)
             elif not first:
-                raise self.peek_error(EXPECTED_LIST_END)
+                raise self.peek_error(expected_end)
             if peek is None:
                 raise self.peek_error(EOF_VALUE)
-            if peek == 0x5D:
+            if peek == close:
                 raise self.peek_error(TRAILING_COMMA)
             first = False
+            yield peek
+
+    def list_body(self) -> None:
+        for _ in self._elements(0x5D, EOF_LIST, EXPECTED_LIST_END):
             self.value()
 
     def members(self) -> Iterator[None]:
         """Walk an object after its ``{``, checking separators as serde does; stops at each
         member with the key's opening quote next, and consumes the closing ``}``."""
-        first = True
-        while True:
-            peek = self.whitespace()
-            if peek == 0x7D:
-                self.i += 1
-                return
-            if peek == 0x2C and not first:
-                self.i += 1
-                peek = self.whitespace()
-            elif peek is None:
-                raise self.peek_error(EOF_OBJECT)
-            elif not first:
-                raise self.peek_error(EXPECTED_OBJECT_END)
-            if peek is None:
-                raise self.peek_error(EOF_VALUE)
-            if peek == 0x7D:
-                raise self.peek_error(TRAILING_COMMA)
+        for peek in self._elements(0x7D, EOF_OBJECT, EXPECTED_OBJECT_END):
             if peek != 0x22:
                 raise self.peek_error(KEY_NOT_STRING)
-            first = False
             yield
 
     def colon(self) -> None:

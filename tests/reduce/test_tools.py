@@ -1,58 +1,13 @@
-"""Reducer scenarios 20-23 (inference lifecycle, MCP correlation) and tool-call rules."""
+"""Reducer scenario 23 (MCP correlation) and the tool-call rules."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request, response
-
-
-def _partial(bundle: BundleBuilder, items: list[dict[str, Any]]) -> ev.RawPayloadRef:
-    return bundle.payload("inference_response", response(*items))
-
-
-def test_20_cancelled_with_partial_output(bundle: BundleBuilder) -> None:
-    bundle.begin()
-    bundle.infer("inf-1", request(message("user", "go", "u1")))
-    partial = _partial(bundle, [message("assistant", "part", "a1")])
-    bundle.event(
-        ev.InferenceCancelled("inf-1", "req-9", "user interrupt", partial), thread=ROOT, turn=TURN
-    )
-    state = bundle.reduce()
-    call = state["inference_calls"]["inf-1"]
-    assert call["execution"]["status"] == "cancelled"
-    assert call["response_id"] is None
-    assert call["upstream_request_id"] == "req-9"
-    assert call["response_item_ids"] == ["conversation_item:2"]
-    assert call["raw_response_payload_id"] == "raw_payload:2"
-
-
-def test_21_turn_cancel_closes_running_inference(bundle: BundleBuilder) -> None:
-    bundle.begin()
-    bundle.infer("inf-1", request(message("user", "go", "u1")))
-    bundle.end_turn("cancelled")
-    state = bundle.reduce()
-    execution = state["inference_calls"]["inf-1"]["execution"]
-    assert execution["status"] == "cancelled"
-    assert execution["ended_seq"] == state["codex_turns"][TURN]["execution"]["ended_seq"]
-
-
-def test_22_late_cancel_keeps_turn_end_status(bundle: BundleBuilder) -> None:
-    bundle.begin()
-    bundle.infer("inf-1", request(message("user", "go", "u1")))
-    bundle.end_turn("failed")
-    partial = _partial(bundle, [message("assistant", "late", "a1")])
-    bundle.event(ev.InferenceCancelled("inf-1", None, "late", partial), thread=ROOT, turn=TURN)
-    state = bundle.reduce()
-    call = state["inference_calls"]["inf-1"]
-    assert call["execution"]["status"] == "failed"
-    assert call["execution"]["ended_seq"] == 5
-    assert call["response_item_ids"] == ["conversation_item:2"]
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 
 def _tool(
-    bundle: BundleBuilder,
+    bundle: Scenario,
     call_id: str,
     kind: ev.ToolCallKind,
     tool_name: str,
@@ -81,7 +36,7 @@ def _tool(
     )
 
 
-def test_23_mcp_correlation_and_runtime_kind(bundle: BundleBuilder) -> None:
+def test_23_mcp_correlation_and_runtime_kind(bundle: Scenario) -> None:
     bundle.begin()
     _tool(bundle, "call-m", ev.ToolCallKind.other("mcp__demo__echo"), "mcp__demo__echo")
     bundle.event(
@@ -101,7 +56,7 @@ def test_23_mcp_correlation_and_runtime_kind(bundle: BundleBuilder) -> None:
     assert tool["raw_runtime_payload_ids"] == ["raw_payload:2"]
 
 
-def test_duplicate_mcp_correlation(bundle: BundleBuilder) -> None:
+def test_duplicate_mcp_correlation(bundle: Scenario) -> None:
     bundle.begin()
     _tool(bundle, "call-m", ev.ToolCallKind.other("x"), "x")
     bundle.event(ev.McpToolCallCorrelationAssigned("call-m", "a"))
@@ -109,13 +64,13 @@ def test_duplicate_mcp_correlation(bundle: BundleBuilder) -> None:
     assert bundle.reduce_error().message == "duplicate MCP correlation for tool call call-m"
 
 
-def test_tool_end_unknown_call(bundle: BundleBuilder) -> None:
+def test_tool_end_unknown_call(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.ToolCallEnded("nope", "completed", None), thread=ROOT, turn=TURN)
     assert bundle.reduce_error().message == "tool call end referenced unknown call nope"
 
 
-def test_tool_start_without_context(bundle: BundleBuilder) -> None:
+def test_tool_start_without_context(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(
         ev.ToolCallStarted(
@@ -134,7 +89,7 @@ def test_tool_start_without_context(bundle: BundleBuilder) -> None:
     )
 
 
-def test_tool_started_before_response_links_on_next_request(bundle: BundleBuilder) -> None:
+def test_tool_started_before_response_links_on_next_request(bundle: Scenario) -> None:
     fc = {"type": "function_call", "id": "fc1", "name": "x", "call_id": "c1", "arguments": "{}"}
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))

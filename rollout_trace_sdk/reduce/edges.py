@@ -11,20 +11,14 @@ from typing import Any, Protocol
 
 import orjson
 
+from ..model import state as st
 from ..model.events import AgentResultObserved, RawPayloadRef, ToolCallKind, TraceEvent
 from ..model.serde_errors import (
     agent_path_error,
     typed_text_error,
 )
-from ..model.state import (
-    EncodedPart,
-    InteractionEdge,
-    TextPart,
-    ToolCall,
-    TraceAnchor,
-)
 from . import collab
-from .context import PendingEdge, Replay, push_unique
+from .context import PendingEdge, ReplayContext, push_unique
 from .errors import ReduceError
 
 _ACTIVITY_EDGES = {
@@ -55,7 +49,7 @@ def _kind_debug(kind: ToolCallKind) -> str:
     return _camel(kind.type)
 
 
-def _payload_ids(tool: ToolCall) -> list[str]:
+def _payload_ids(tool: st.ToolCall) -> list[str]:
     ids: list[str] = []
     if tool.raw_invocation_payload_id is not None:
         ids.append(tool.raw_invocation_payload_id)
@@ -66,7 +60,7 @@ def _payload_ids(tool: ToolCall) -> list[str]:
     return ids
 
 
-def _delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
+def _delivery(replay: ReplayContext, item_id: str) -> tuple[str, str, str] | None:
     """(thread, delivered content, author path) when the item is a message delivered to its
     own thread. Cached: every queued edge looks through its target thread's messages."""
     cache = replay.deliveries
@@ -77,7 +71,7 @@ def _delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
     return found
 
 
-def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
+def _find_delivery(replay: ReplayContext, item_id: str) -> tuple[str, str, str] | None:
     item = replay.trace.conversation_items.get(item_id)
     if item is None or item.role != "assistant" or item.kind != "message":
         return None
@@ -86,11 +80,11 @@ def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
         return None
     body = item.body
     if item.agent_message is not None:
-        if not body or not isinstance(body[0], TextPart):
+        if not body or not isinstance(body[0], st.TextPart):
             return None
         if len(body) == 1:
             content = body[0].text
-        elif len(body) == 2 and isinstance(body[1], EncodedPart):
+        elif len(body) == 2 and isinstance(body[1], st.EncodedPart):
             content = body[1].value
         else:
             return None
@@ -99,7 +93,7 @@ def _find_delivery(replay: Replay, item_id: str) -> tuple[str, str, str] | None:
         if agent_path_error(author) or agent_path_error(recipient):
             return None
     else:
-        if len(body) != 1 or not isinstance(body[0], TextPart):
+        if len(body) != 1 or not isinstance(body[0], st.TextPart):
             return None
         parsed = _communication(body[0].text)
         if parsed is None:
@@ -153,7 +147,7 @@ def _widen_window(existing: _Window, seen: _Window) -> None:
         existing.ended_at_unix_ms = max(existing.ended_at_unix_ms, seen.ended_at_unix_ms)
 
 
-def _upsert(replay: Replay, edge: InteractionEdge) -> None:
+def _upsert(replay: ReplayContext, edge: st.InteractionEdge) -> None:
     edges = replay.trace.interaction_edges
     existing = edges.get(edge.edge_id)
     if existing is None:
@@ -176,14 +170,14 @@ def _upsert(replay: Replay, edge: InteractionEdge) -> None:
         replay.edge_target_items.add(edge.target.id)
 
 
-def _upsert_for_item(replay: Replay, pending: PendingEdge, item_id: str) -> None:
+def _upsert_for_item(replay: ReplayContext, pending: PendingEdge, item_id: str) -> None:
     _upsert(
         replay,
-        InteractionEdge(
+        st.InteractionEdge(
             edge_id=pending.edge_id,
             kind=pending.kind,  # type: ignore[arg-type]
             source=pending.source,
-            target=TraceAnchor("conversation_item", item_id),
+            target=st.TraceAnchor("conversation_item", item_id),
             started_at_unix_ms=pending.started_at_unix_ms,
             ended_at_unix_ms=pending.ended_at_unix_ms,
             carried_item_ids=[item_id],
@@ -192,7 +186,7 @@ def _upsert_for_item(replay: Replay, pending: PendingEdge, item_id: str) -> None
     )
 
 
-def _delivers(replay: Replay, pending: PendingEdge, delivery: tuple[str, str, str]) -> bool:
+def _delivers(replay: ReplayContext, pending: PendingEdge, delivery: tuple[str, str, str]) -> bool:
     """Whether a delivery item carries this edge: same target thread and content, written by
     the sending thread's agent."""
     thread_id, content, author = delivery
@@ -202,7 +196,7 @@ def _delivers(replay: Replay, pending: PendingEdge, delivery: tuple[str, str, st
     return sender is not None and sender.agent_path == author
 
 
-def _queue(replay: Replay, pending: PendingEdge) -> None:
+def _queue(replay: ReplayContext, pending: PendingEdge) -> None:
     for item_id in replay.assistant_messages.get(pending.target_thread_id, ()):
         if item_id in replay.edge_target_items:
             continue
@@ -230,7 +224,7 @@ def _queue(replay: Replay, pending: PendingEdge) -> None:
     replay.pending_edges.append(pending)
 
 
-def resolve_pending_for_item(replay: Replay, item_id: str) -> None:
+def resolve_pending_for_item(replay: ReplayContext, item_id: str) -> None:
     """A reconciled delivery item takes the first pending edge waiting for its content, unless
     an edge already points at it."""
     if not replay.pending_edges or item_id in replay.edge_target_items:
@@ -246,8 +240,8 @@ def resolve_pending_for_item(replay: Replay, item_id: str) -> None:
 
 
 def _queue_tool_edge(
-    replay: Replay,
-    tool: ToolCall,
+    replay: ReplayContext,
+    tool: st.ToolCall,
     *,
     edge_id: str,
     kind: str,
@@ -261,7 +255,7 @@ def _queue_tool_edge(
         PendingEdge(
             edge_id=edge_id,
             kind=kind,
-            source=TraceAnchor("tool_call", tool.tool_call_id),
+            source=st.TraceAnchor("tool_call", tool.tool_call_id),
             sender_thread_id=tool.thread_id,
             target_thread_id=target_thread_id,
             content=content,
@@ -274,17 +268,17 @@ def _queue_tool_edge(
 
 
 def _close_edge(
-    replay: Replay, tool: ToolCall, target_thread_id: str, ended_at: int | None
+    replay: ReplayContext, tool: st.ToolCall, target_thread_id: str, ended_at: int | None
 ) -> None:
     if target_thread_id not in replay.trace.threads:
         return
     _upsert(
         replay,
-        InteractionEdge(
+        st.InteractionEdge(
             edge_id=_tool_edge_id(tool.tool_call_id),
             kind="close_agent",
-            source=TraceAnchor("tool_call", tool.tool_call_id),
-            target=TraceAnchor("thread", target_thread_id),
+            source=st.TraceAnchor("tool_call", tool.tool_call_id),
+            target=st.TraceAnchor("thread", target_thread_id),
             started_at_unix_ms=tool.execution.started_at_unix_ms,
             ended_at_unix_ms=ended_at,
             carried_item_ids=[],
@@ -293,14 +287,21 @@ def _close_edge(
     )
 
 
-def runtime_begin(replay: Replay, tool: ToolCall, ref: RawPayloadRef) -> None:
+def runtime_begin(replay: ReplayContext, tool: st.ToolCall, ref: RawPayloadRef) -> None:
     kind = tool.kind.type
     if kind not in ("assign_agent_task", "send_message", "close_agent"):
         return
     payload = collab.collab_payload(replay.load(ref), kind, "begin")
+    _receiver_edge(replay, tool, payload, kind, None)
+
+
+def _receiver_edge(
+    replay: ReplayContext, tool: st.ToolCall, payload: Any, kind: str, ended_at: int | None
+) -> None:
+    """A task, message or close edge to the collab payload's receiver (begin or end)."""
     receiver = collab.field(payload, "receiver_thread_id", str)
     if kind == "close_agent":
-        _close_edge(replay, tool, receiver, None)
+        _close_edge(replay, tool, receiver, ended_at)
         return
     _queue_tool_edge(
         replay,
@@ -309,11 +310,11 @@ def runtime_begin(replay: Replay, tool: ToolCall, ref: RawPayloadRef) -> None:
         kind=kind,
         target_thread_id=receiver,
         content=collab.field(payload, "prompt", str),
-        ended_at=None,
+        ended_at=ended_at,
     )
 
 
-def _invocation_message(replay: Replay, tool: ToolCall) -> str | None:
+def _invocation_message(replay: ReplayContext, tool: st.ToolCall) -> str | None:
     """The ``message`` argument of the tool's invocation: what a sub-agent activity delivered
     (None when a schema-3 recording cut or left out the invocation)."""
     tool_call_id = tool.tool_call_id
@@ -336,7 +337,7 @@ def _invocation_message(replay: Replay, tool: ToolCall) -> str | None:
     return message
 
 
-def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, raw: Any) -> None:
+def runtime_end(replay: ReplayContext, event: TraceEvent, tool: st.ToolCall, raw: Any) -> None:
     """Any tool's runtime end may be a sub-agent activity; agent tools' ends are otherwise
     Codex's collab end events."""
     kind = tool.kind.type
@@ -364,22 +365,12 @@ def runtime_end(replay: Replay, event: TraceEvent, tool: ToolCall, raw: Any) -> 
             fallback=child,
         )
         return
-    receiver = collab.field(payload, "receiver_thread_id", str)
-    if kind == "close_agent":
-        _close_edge(replay, tool, receiver, at)
-        return
-    _queue_tool_edge(
-        replay,
-        tool,
-        edge_id=_tool_edge_id(tool.tool_call_id),
-        kind=kind,
-        target_thread_id=receiver,
-        content=collab.field(payload, "prompt", str),
-        ended_at=at,
-    )
+    _receiver_edge(replay, tool, payload, kind, at)
 
 
-def _sub_agent_activity(replay: Replay, tool: ToolCall, payload: dict[str, Any], at: int) -> None:
+def _sub_agent_activity(
+    replay: ReplayContext, tool: st.ToolCall, payload: dict[str, Any], at: int
+) -> None:
     target = collab.field(payload, "agent_thread_id", str)
     activity = collab.field(payload, "kind", str)
     if activity == "completed":
@@ -410,7 +401,7 @@ def _sub_agent_activity(replay: Replay, tool: ToolCall, payload: dict[str, Any],
     )
 
 
-def attach_tool_result(replay: Replay, tool_call_id: str, payload_id: str) -> None:
+def attach_tool_result(replay: ReplayContext, tool_call_id: str, payload_id: str) -> None:
     edges = replay.trace.interaction_edges
     for edge_id in sorted(edges):
         edge = edges[edge_id]
@@ -423,7 +414,7 @@ def attach_tool_result(replay: Replay, tool_call_id: str, payload_id: str) -> No
             return
 
 
-def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserved) -> None:
+def agent_result(replay: ReplayContext, event: TraceEvent, observed: AgentResultObserved) -> None:
     child = observed.child_thread_id
     if child not in replay.trace.threads:
         raise ReduceError(f"agent edge referenced unknown thread {child}")
@@ -437,7 +428,9 @@ def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserve
         if best is None or item.first_seen_at_unix_ms >= best_seen:
             best, best_seen = item_id, item.first_seen_at_unix_ms
     source = (
-        TraceAnchor("thread", child) if best is None else TraceAnchor("conversation_item", best)
+        st.TraceAnchor("thread", child)
+        if best is None
+        else st.TraceAnchor("conversation_item", best)
     )
     at = event.wall_time_unix_ms
     _queue(
@@ -461,7 +454,7 @@ def agent_result(replay: Replay, event: TraceEvent, observed: AgentResultObserve
     )
 
 
-def finalize(replay: Replay) -> None:
+def finalize(replay: ReplayContext) -> None:
     """Spawn edges whose child never saw its task message point at the child thread."""
     pending_edges, replay.pending_edges = replay.pending_edges, []
     for pending in pending_edges:
@@ -476,11 +469,11 @@ def finalize(replay: Replay) -> None:
             continue
         _upsert(
             replay,
-            InteractionEdge(
+            st.InteractionEdge(
                 edge_id=pending.edge_id,
                 kind="spawn_agent",
                 source=pending.source,
-                target=TraceAnchor("thread", child),
+                target=st.TraceAnchor("thread", child),
                 started_at_unix_ms=pending.started_at_unix_ms,
                 ended_at_unix_ms=pending.ended_at_unix_ms,
                 carried_item_ids=[],

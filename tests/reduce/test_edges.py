@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import BundleBuilder, message, request, response
+from tests.reduce.builder import Scenario, message, request, response
 
 PARENT = "01a20c59-0000-7000-8000-000000000001"
 CHILD = "01a20c59-0000-7000-8000-000000000002"
@@ -34,7 +34,7 @@ def child_metadata(**spawn: Any) -> dict[str, Any]:
     }
 
 
-def begin(bundle: BundleBuilder, *, child: bool = True) -> None:
+def begin(bundle: Scenario, *, child: bool = True) -> None:
     bundle.event(ev.RolloutStarted("trace-1", PARENT))
     bundle.start_thread(
         PARENT, "/root", {"thread_id": PARENT, "agent_path": "/root", "model": "gpt-test"}
@@ -42,13 +42,13 @@ def begin(bundle: BundleBuilder, *, child: bool = True) -> None:
     bundle.start_turn(P_TURN, PARENT)
 
 
-def start_child(bundle: BundleBuilder) -> None:
+def start_child(bundle: Scenario) -> None:
     bundle.start_thread(CHILD, "/root/worker", child_metadata())
     bundle.start_turn(C_TURN, CHILD)
 
 
 def agent_tool(
-    bundle: BundleBuilder, call_id: str, kind: ev.ToolCallKind, name: str, arguments: dict[str, Any]
+    bundle: Scenario, call_id: str, kind: ev.ToolCallKind, name: str, arguments: dict[str, Any]
 ) -> None:
     ref = bundle.payload(
         "tool_invocation",
@@ -67,7 +67,7 @@ def agent_tool(
     )
 
 
-def activity(bundle: BundleBuilder, call_id: str, kind: str) -> None:
+def activity(bundle: Scenario, call_id: str, kind: str) -> None:
     ref = bundle.payload(
         "tool_runtime_event",
         {
@@ -83,7 +83,7 @@ def activity(bundle: BundleBuilder, call_id: str, kind: str) -> None:
     bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", ref), thread=PARENT, turn=P_TURN)
 
 
-def end_tool(bundle: BundleBuilder, call_id: str) -> None:
+def end_tool(bundle: Scenario, call_id: str) -> None:
     ref = bundle.payload(
         "tool_result",
         {
@@ -115,12 +115,12 @@ def agent_message(
 
 
 def receipt(
-    bundle: BundleBuilder, item: dict[str, Any], thread: str = CHILD, turn: str = C_TURN
+    bundle: Scenario, item: dict[str, Any], thread: str = CHILD, turn: str = C_TURN
 ) -> None:
     bundle.accept(item["id"], thread_id=thread, turn_id=turn, receipt=item)
 
 
-def spawn(bundle: BundleBuilder) -> None:
+def spawn(bundle: Scenario) -> None:
     agent_tool(
         bundle,
         "call-spawn",
@@ -133,7 +133,7 @@ def spawn(bundle: BundleBuilder) -> None:
     end_tool(bundle, "call-spawn")
 
 
-def test_32_spawn_metadata_gives_spawned_origin_and_no_edge(bundle: BundleBuilder) -> None:
+def test_32_spawn_metadata_gives_spawned_origin_and_no_edge(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     state = bundle.reduce()
@@ -149,7 +149,7 @@ def test_32_spawn_metadata_gives_spawned_origin_and_no_edge(bundle: BundleBuilde
     assert state["interaction_edges"] == {}
 
 
-def test_33_35_spawn_targets_the_delivered_child_message(bundle: BundleBuilder) -> None:
+def test_33_35_spawn_targets_the_delivered_child_message(bundle: Scenario) -> None:
     begin(bundle)
     spawn(bundle)
     item = agent_message("amsg1", "Message Type: NEW_TASK\n", encrypted=TASK)
@@ -167,7 +167,7 @@ def test_33_35_spawn_targets_the_delivered_child_message(bundle: BundleBuilder) 
     }
 
 
-def test_34_spawn_falls_back_to_the_child_thread(bundle: BundleBuilder) -> None:
+def test_34_spawn_falls_back_to_the_child_thread(bundle: Scenario) -> None:
     begin(bundle)
     spawn(bundle)
     state = bundle.reduce()
@@ -176,7 +176,7 @@ def test_34_spawn_falls_back_to_the_child_thread(bundle: BundleBuilder) -> None:
     assert edge["carried_item_ids"] == []
 
 
-def test_36_send_message_via_begin_and_end(bundle: BundleBuilder) -> None:
+def test_36_send_message_via_begin_and_end(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     agent_tool(
@@ -225,7 +225,7 @@ def test_36_send_message_via_begin_and_end(bundle: BundleBuilder) -> None:
     ]
 
 
-def test_37_38_message_and_followup_activities(bundle: BundleBuilder) -> None:
+def test_37_38_message_and_followup_activities(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     agent_tool(
@@ -255,7 +255,7 @@ def test_37_38_message_and_followup_activities(bundle: BundleBuilder) -> None:
     assert edges["edge:tool:call-follow"]["target"]["item_id"] == "conversation_item:2"
 
 
-def test_activity_kind_mismatch(bundle: BundleBuilder) -> None:
+def test_activity_kind_mismatch(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     agent_tool(
@@ -268,7 +268,7 @@ def test_activity_kind_mismatch(bundle: BundleBuilder) -> None:
     )
 
 
-def test_39_close_agent_edge(bundle: BundleBuilder) -> None:
+def test_39_close_agent_edge(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     agent_tool(
@@ -286,7 +286,7 @@ def test_39_close_agent_edge(bundle: BundleBuilder) -> None:
     assert edge["carried_raw_payload_ids"] == ["raw_payload:3", "raw_payload:4", "raw_payload:5"]
 
 
-def _result(bundle: BundleBuilder, text: str) -> None:
+def _result(bundle: Scenario, text: str) -> None:
     carried = bundle.payload(
         "agent_result",
         {"child_agent_path": "/root/worker", "message": text, "status": {"completed": text}},
@@ -299,7 +299,7 @@ def _result(bundle: BundleBuilder, text: str) -> None:
     )
 
 
-def test_40_agent_result_from_the_childs_last_message(bundle: BundleBuilder) -> None:
+def test_40_agent_result_from_the_childs_last_message(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     bundle.infer(
@@ -322,7 +322,7 @@ def test_40_agent_result_from_the_childs_last_message(bundle: BundleBuilder) -> 
     assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:4"}
 
 
-def test_41_agent_result_falls_back_to_the_child_thread(bundle: BundleBuilder) -> None:
+def test_41_agent_result_falls_back_to_the_child_thread(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     receipt(
@@ -338,14 +338,14 @@ def test_41_agent_result_falls_back_to_the_child_thread(bundle: BundleBuilder) -
     assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:1"}
 
 
-def test_agent_result_without_delivery_is_dropped(bundle: BundleBuilder) -> None:
+def test_agent_result_without_delivery_is_dropped(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     _result(bundle, "lost")
     assert bundle.reduce()["interaction_edges"] == {}
 
 
-def test_receipt_must_match_its_acceptance(bundle: BundleBuilder) -> None:
+def test_receipt_must_match_its_acceptance(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     bundle.accept(
@@ -356,7 +356,7 @@ def test_receipt_must_match_its_acceptance(bundle: BundleBuilder) -> None:
     )
 
 
-def test_malformed_agent_message(bundle: BundleBuilder) -> None:
+def test_malformed_agent_message(bundle: Scenario) -> None:
     begin(bundle)
     start_child(bundle)
     item = agent_message("amsg1", "x")

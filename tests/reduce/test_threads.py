@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, BundleBuilder, message, request
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request
 
 
-def test_42_writer_round_trip(bundle: BundleBuilder) -> None:
+def test_42_writer_round_trip(bundle: Scenario) -> None:
     bundle.event(ev.RolloutStarted("trace-1", ROOT))
     metadata = bundle.payload("protocol_event", {"source": "test", "model": "gpt-test"})
     bundle.event(ev.ThreadStarted(ROOT, "/root", metadata))
@@ -38,20 +38,20 @@ def test_42_writer_round_trip(bundle: BundleBuilder) -> None:
     assert state["raw_payloads"]["raw_payload:1"]["path"] == "payloads/1.json"
 
 
-def test_empty_log_reduces_to_a_running_rollout(bundle: BundleBuilder) -> None:
+def test_empty_log_reduces_to_a_running_rollout(bundle: Scenario) -> None:
     (bundle.root / "trace.jsonl").write_bytes(b"\n\n")
     state = bundle.reduce()
     assert state["status"] == "running" and state["recording_complete"] is False
     assert state["threads"] == {}
 
 
-def test_recording_completed_alone(bundle: BundleBuilder) -> None:
+def test_recording_completed_alone(bundle: Scenario) -> None:
     bundle.event(ev.RecordingCompleted())
     state = bundle.reduce()
     assert (state["status"], state["recording_complete"]) == ("running", True)
 
 
-def test_thread_resume_reopens_an_ended_thread(bundle: BundleBuilder) -> None:
+def test_thread_resume_reopens_an_ended_thread(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.ThreadEnded(ROOT, "completed"))
     bundle.event(ev.RolloutEnded("completed"))
@@ -62,13 +62,13 @@ def test_thread_resume_reopens_an_ended_thread(bundle: BundleBuilder) -> None:
     assert state["threads"][ROOT]["execution"]["ended_seq"] is None
 
 
-def test_resuming_a_running_thread_fails(bundle: BundleBuilder) -> None:
+def test_resuming_a_running_thread_fails(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.ThreadResumed(ROOT))
     assert bundle.reduce_error().message == f"resumed thread {ROOT} has not ended"
 
 
-def test_resuming_an_unknown_thread_fails(bundle: BundleBuilder) -> None:
+def test_resuming_an_unknown_thread_fails(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.ThreadResumed("elsewhere"))
     error = bundle.reduce_error()
@@ -78,19 +78,19 @@ def test_resuming_an_unknown_thread_fails(bundle: BundleBuilder) -> None:
     assert error.cause == "trace event referenced unknown thread elsewhere"
 
 
-def test_acceptance_needs_a_thread(bundle: BundleBuilder) -> None:
+def test_acceptance_needs_a_thread(bundle: Scenario) -> None:
     bundle.begin()
     bundle.accept("u1", thread_id=None, turn_id=TURN)
     assert bundle.reduce_error().message == "history acceptance has no thread"
 
 
-def test_duplicate_thread_start(bundle: BundleBuilder) -> None:
+def test_duplicate_thread_start(bundle: Scenario) -> None:
     bundle.begin()
     bundle.start_thread()
     assert bundle.reduce_error().message == f"duplicate thread start for {ROOT}"
 
 
-def test_turn_end_on_another_thread(bundle: BundleBuilder) -> None:
+def test_turn_end_on_another_thread(bundle: Scenario) -> None:
     bundle.begin()
     bundle.start_thread("t2", "/root/t2")
     bundle.event(ev.CodexTurnEnded(TURN, "completed"), thread="t2", turn=TURN)
@@ -99,13 +99,13 @@ def test_turn_end_on_another_thread(bundle: BundleBuilder) -> None:
     )
 
 
-def test_other_event_is_refused(bundle: BundleBuilder) -> None:
+def test_other_event_is_refused(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.Other("custom", "s", [], None))
     assert bundle.reduce_error().message == "raw trace event has no reducer implementation"
 
 
-def test_missing_payload_fails_at_the_end(bundle: BundleBuilder) -> None:
+def test_missing_payload_fails_at_the_end(bundle: Scenario) -> None:
     bundle.begin()
     ref = bundle.payload("protocol_event", {"type": "x"})
     (bundle.root / ref.path).unlink()
@@ -114,7 +114,7 @@ def test_missing_payload_fails_at_the_end(bundle: BundleBuilder) -> None:
     assert error.message == "read payload raw_payload:1"
 
 
-def test_errors_say_where(bundle: BundleBuilder) -> None:
+def test_errors_say_where(bundle: Scenario) -> None:
     bundle.begin()
     bundle.event(ev.ThreadEnded("nobody", "completed"))
     error = bundle.reduce_error()
@@ -122,7 +122,7 @@ def test_errors_say_where(bundle: BundleBuilder) -> None:
     assert error.file is not None and error.file.endswith("trace.jsonl")
 
 
-def test_lenient_replay_skips_an_event_whose_payload_is_missing(bundle: BundleBuilder) -> None:
+def test_lenient_replay_skips_an_event_whose_payload_is_missing(bundle: Scenario) -> None:
     from rollout_trace_sdk.reduce import reduce_bundle
 
     bundle.begin()

@@ -1,0 +1,172 @@
+"""The base of every live recorder handle: where it writes, and how it starts and ends.
+
+Each handle (thread, turn, inference call, tool call, code cell, terminal session, MCP call,
+compaction request) has the same life: a start event, some point events, one end that the
+first ending call decides (a second one is ignored, so a loop may call ``completed`` and
+still leave the ``async with`` block by an exception without contradicting itself), and an
+end chosen for it when the rollout closes first. That life is written once here; a handle
+keeps only what differs: its events and how each way out of its block ends it (``_exit``).
+
+:class:`Emitter` is the single door to the bundle writer: every payload and event a handle
+records passes through :meth:`Emitter._payload` and :meth:`Emitter._emit`. Anything that
+must see all recorded data (redaction, a thread-safe inbox, an integration's hook) goes
+there, not into the handles.
+
+A handle gets what it needs from its parent as constructor arguments (the runtime and the
+envelope ids); no handle reads another one's private attributes.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, ClassVar, Final, Self, TypeVar
+
+from ..model import events as ev
+from .runtime import Outcome, Runtime, error_text, outcome_of
+
+#: How a block left without an ending call ends a handle that has no better rule: as if the
+#: rollout closed under it with this status.
+_SHUTDOWN_STATUS: Final[dict[Outcome, ev.RolloutStatus]] = {
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "aborted",
+}
+
+
+class Emitter:
+    """Records payloads and events for one place of the rollout (a thread, a turn's work).
+
+    ``thread_id`` and ``turn_id`` are the envelope's context: ``None`` for the events Codex
+    writes without one (a thread's start and end)."""
+
+    __slots__ = ("_rt", "_thread_id", "_turn_id")
+
+    def __init__(self, rt: Runtime, thread_id: str | None, turn_id: str | None) -> None:
+        self._rt = rt
+        self._thread_id = thread_id
+        self._turn_id = turn_id
+
+    def _emit(self, payload: ev.EventPayload) -> bool:
+        """Enqueue one event in this handle's envelope; ``False`` when the writer dropped it."""
+        return self._rt.event(payload, thread_id=self._thread_id, codex_turn_id=self._turn_id)
+
+    def _payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
+        """Store one payload; ``None`` when it could not be stored (Codex then writes no ref)."""
+        return self._rt.payload(kind, value)
+
+
+class Handle(Emitter):
+    """A handle with a lifecycle: started once, ended once, ended for you if you forget.
+
+    Subclasses record their start with :meth:`_start` (or :meth:`_register` when another
+    handle's events stand for their start), guard every ending method with :meth:`_finish`,
+    and say in :meth:`_close_at_shutdown` and :meth:`_exit` how they end when the rollout
+    closes under them or their ``async with`` block is left without an ending call."""
+
+    enabled: ClassVar[bool] = True
+    __slots__ = ("_done", "_live")
+
+    def __init__(self, rt: Runtime, thread_id: str | None, turn_id: str | None) -> None:
+        super().__init__(rt, thread_id, turn_id)
+        self._done = False
+        self._live = True
+
+    # --- start and end ---------------------------------------------------------------------
+
+    def _start(self, started: ev.EventPayload | None, owner: object | None = None) -> bool:
+        """Record the start event and register the handle as open.
+
+        A start that could not be recorded (``started`` is ``None`` because its payload was
+        not stored, or the writer dropped the event) leaves the handle ended and not live:
+        nothing may refer to it later, so its parent hands out the null twin instead.
+
+        Args:
+            started: the start event, or ``None`` when it cannot be recorded.
+            owner: the handle whose end must end this one first (see :meth:`_register`).
+
+        Returns:
+            Whether the start was recorded.
+        """
+        if started is None or not self._emit(started):
+            self._live = False
+            self._done = True
+            return False
+        self._register(owner)
+        return True
+
+    def _register(self, owner: object | None = None) -> None:
+        """Open until ended: the rollout ends it when it closes first, and so does
+        ``owner`` (a turn for the calls in it, a thread for its turns) when it ends first."""
+        self._rt.opened(self, self._close_at_shutdown, owner)
+
+    def _finish(self) -> bool:
+        """The first ending call wins: ``True`` for it (the handle is now closed), ``False``
+        for every later one, which must record nothing."""
+        if self._done:
+            return False
+        self._done = True
+        self._rt.closed(self)
+        return True
+
+    @property
+    def ended(self) -> bool:
+        """Whether the handle's end has been recorded (or it can record nothing)."""
+        return self._done
+
+    def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        """End the handle because the rollout (or its owner) ends first with ``status``."""
+        raise NotImplementedError
+
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        """End the handle because its block was left without an ending call: normally,
+        by an exception (``error`` is its text) or by cancellation. By default, as when the
+        rollout closes under it."""
+        self._close_at_shutdown(_SHUTDOWN_STATUS[outcome])
+
+    # --- async with ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        # the single place a producer waits for the writer (``overflow="wait"``)
+        await self._rt.room()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._done:
+            self._exit(outcome_of(exc), None if exc is None else error_text(exc))
+
+
+H = TypeVar("H", bound="Handle")
+
+
+def started(handle: H, null: H) -> H:
+    """A handle just made, when its start was recorded, else its null twin ``null`` (a
+    handle is ended at birth only when its start was dropped)."""
+    return null if handle.ended else handle
+
+
+class ToolWork(Handle):
+    """A tool call, or what runs under one (a terminal session, an MCP call): each records
+    runtime events under the call's id, in the tool call's envelope."""
+
+    __slots__ = ("tool_call_id",)
+
+    def __init__(self, rt: Runtime, thread_id: str, turn_id: str, tool_call_id: str) -> None:
+        super().__init__(rt, thread_id, turn_id)
+        self.tool_call_id = tool_call_id
+
+    def _runtime_started(self, payload: Any, kind: ev.ToolCallKind) -> None:
+        """A ``tool_runtime_event`` payload + ``tool_call_runtime_started``."""
+        ref = self._payload("tool_runtime_event", payload)
+        if ref is not None:
+            self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
+
+    def _runtime_ended(self, payload: Any, status: ev.ExecutionStatus) -> None:
+        """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended``."""
+        ref = self._payload("tool_runtime_event", payload)
+        if ref is not None:
+            self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))

@@ -1,0 +1,163 @@
+"""Agent messages (``agent_message`` model items): their routing and typed content.
+
+Codex parses these with typed structs rather than generic JSON, so a malformed one fails with
+serde's words; this module repeats them (schema 2 and 0.171's schema 3 differ in where the
+error is reported). Only ``normalize`` calls it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ..model import state as st
+from ..model.serde_errors import describe, describe_content
+from .errors import ReduceError
+
+
+def _agent_parse_error(payload_id: str, cause: str) -> ReduceError:
+    return ReduceError(f"failed to parse agent_message item in payload {payload_id}", cause=cause)
+
+
+_AGENT_VARIANTS: Final = ("input_text", "encrypted_content")
+_AGENT_VARIANT_NAMES: Final = {"input_text": "InputText", "encrypted_content": "EncryptedContent"}
+_AGENT_CONTENT_FIELDS: Final = {"input_text": "text", "encrypted_content": "encrypted_content"}
+_AGENT_ENUM: Final = "AgentMessageInputContent"
+
+
+def agent_message(
+    item: dict[str, Any], payload_id: str
+) -> tuple[st.AgentMessageMeta, list[st.ConversationPart]]:
+    """Codex parses agent messages with a typed struct, so errors are serde's (values buffered
+    for the tagged content enum are described with their value, e.g. ``integer `5```)."""
+    parts: list[st.ConversationPart] = []
+    for key, value in item.items():
+        if key in ("author", "recipient") or (key == "id" and value is not None):
+            if not isinstance(value, str):
+                raise _agent_parse_error(
+                    payload_id, f"invalid type: {describe_content(value)}, expected a string"
+                )
+        elif key == "content":
+            if not isinstance(value, list):
+                raise _agent_parse_error(
+                    payload_id, f"invalid type: {describe_content(value)}, expected a sequence"
+                )
+            parts = [_agent_content_entry(entry, payload_id) for entry in value]
+        elif key == "internal_chat_message_metadata_passthrough" and value is not None:
+            problem = _passthrough_error(value)
+            if problem is not None:
+                raise _agent_parse_error(payload_id, problem)
+    for name in ("author", "recipient", "content"):
+        if name not in item:
+            raise _agent_parse_error(payload_id, f"missing field `{name}`")
+    if not parts:
+        raise ReduceError(f"agent_message item in payload {payload_id} contained no content")
+    return st.AgentMessageMeta(item["author"], item["recipient"]), parts
+
+
+def agent_message_v3(
+    item: dict[str, Any], payload_id: str
+) -> tuple[st.AgentMessageMeta, list[st.ConversationPart]]:
+    """Codex 0.171 reads an agent message's routing as a struct (``routing`` errors), then its
+    content by hand: a content array of typed entries, whose errors are serde's, bare."""
+    for key, value in item.items():
+        if key in ("author", "recipient") and not isinstance(value, str):
+            raise ReduceError(
+                f"failed to parse agent_message routing in payload {payload_id}",
+                cause=f"invalid type: {describe(value)}, expected a string",
+            )
+    for name in ("author", "recipient"):
+        if name not in item:
+            raise ReduceError(
+                f"failed to parse agent_message routing in payload {payload_id}",
+                cause=f"missing field `{name}`",
+            )
+    content = item.get("content")
+    if not isinstance(content, list):
+        raise ReduceError("expected agent_message content array")
+    parts: list[st.ConversationPart] = []
+    for entry in content:
+        try:
+            parts.append(_agent_content_entry(entry, payload_id))
+        except ReduceError as exc:
+            raise ReduceError(exc.cause or exc.message) from None
+    if not parts:
+        raise ReduceError(f"agent_message item in payload {payload_id} contained no content")
+    return st.AgentMessageMeta(item["author"], item["recipient"]), parts
+
+
+def _passthrough_error(value: Any) -> str | None:
+    """Codex reads the metadata an agent message carries through as a typed struct too."""
+    if isinstance(value, list) and value:
+        # serde reads a sequence into the struct field by field; the first is the turn id.
+        first = value[0]
+        return (
+            None
+            if isinstance(first, str)
+            else f"invalid type: {describe(first)}, expected a string"
+        )
+    if not isinstance(value, dict):
+        return f"invalid type: {describe(value)}, expected struct InternalChatMessageMetadataPassthrough"
+    turn_id = value.get("turn_id")
+    if turn_id is not None and not isinstance(turn_id, str):
+        return f"invalid type: {describe(turn_id)}, expected a string"
+    created = value.get("create_time")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
+        return f"invalid type: {describe(created)}, expected a JSON number"
+    return None
+
+
+def _agent_variant(tag: Any, payload_id: str) -> str:
+    if isinstance(tag, str):
+        if tag not in _AGENT_VARIANTS:
+            raise _agent_parse_error(
+                payload_id, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
+            )
+        return tag
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        if 0 <= tag < len(_AGENT_VARIANTS):
+            return _AGENT_VARIANTS[tag]
+        raise _agent_parse_error(
+            payload_id, f"invalid value: integer `{tag}`, expected variant index 0 <= i < 2"
+        )
+    raise _agent_parse_error(
+        payload_id, f"invalid type: {describe_content(tag)}, expected variant identifier"
+    )
+
+
+def _agent_text(value: Any, payload_id: str) -> str:
+    if not isinstance(value, str):
+        raise _agent_parse_error(
+            payload_id, f"invalid type: {describe_content(value)}, expected a string"
+        )
+    return value
+
+
+def _agent_content_entry(entry: Any, payload_id: str) -> st.ConversationPart:
+    if isinstance(entry, dict):
+        if "type" not in entry:
+            raise _agent_parse_error(payload_id, "missing field `type`")
+        variant = _agent_variant(entry["type"], payload_id)
+        field = _AGENT_CONTENT_FIELDS[variant]
+        if field not in entry:
+            raise _agent_parse_error(payload_id, f"missing field `{field}`")
+        text = _agent_text(entry[field], payload_id)
+    elif isinstance(entry, list):
+        # serde also reads a tagged enum from a sequence: the tag, then the fields.
+        if not entry:
+            raise _agent_parse_error(payload_id, "missing field `type`")
+        variant = _agent_variant(entry[0], payload_id)
+        if len(entry) < 2:
+            raise _agent_parse_error(
+                payload_id,
+                f"invalid length 0, expected struct variant "
+                f"{_AGENT_ENUM}::{_AGENT_VARIANT_NAMES[variant]} with 1 element",
+            )
+        text = _agent_text(entry[1], payload_id)
+    else:
+        raise _agent_parse_error(
+            payload_id,
+            f"invalid type: {describe_content(entry)}, expected internally tagged enum {_AGENT_ENUM}",
+        )
+    if variant == "input_text":
+        return st.TextPart(text)
+    return st.EncodedPart("encrypted_content", text)

@@ -1,0 +1,116 @@
+"""Every benchmark script runs end to end at a tiny size and reports its figures.
+
+The figures at these sizes mean nothing (speed targets live in the scripts, measured against a
+baseline of the same run); what is checked is that the script still runs against today's
+code and prints what it promises. ``peers.py`` has its own test (test_peers_smoke.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.codex_oracle import codex_bin
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _run(script: str, *args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def _last_json(stdout: str) -> dict[str, Any]:
+    """The JSON object a ``--json`` run ends with (one line, or an indented block)."""
+    text = stdout.strip()
+    start = text.rfind("\n{") + 1 if not text.endswith("}\n") else 0
+    for candidate in (text.splitlines()[-1], text[start:]):
+        try:
+            value = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        assert isinstance(value, dict)
+        return value
+    raise AssertionError(f"no JSON object at the end of:\n{stdout[-1000:]}")
+
+
+def test_run(tmp_path: Path) -> None:
+    figures = _last_json(_run("run.py", "--tiny", "--json"))
+    for key in ("timer_ns", "payload_100k_ratio", "payload_100k_burst8_ratio"):
+        assert figures[key] > 0, key
+
+
+def test_load() -> None:
+    figures = _last_json(
+        _run("load.py", "--tasks", "3", "--events", "3", "--threads", "2", "--json")
+    )
+    assert figures["recording_completed"] is True
+    assert figures["seq_strictly_increasing"] is True
+    assert figures["tool_calls_ended"] == figures["tool_calls_expected"]
+
+
+def test_soak() -> None:
+    figures = _last_json(_run("soak.py", "--runs", "1", "--graceful", "0", "--json"))
+    assert figures["runs"] == 1 and figures["problems"] == []
+    assert figures["strict_ok"] == figures["lenient_ok"] == 1
+
+
+def test_history() -> None:
+    figures = _last_json(_run("history.py", "--steps", "2,4", "--json"))
+    assert any(key.endswith("_size_growth_exponent") for key in figures)
+
+
+def test_redact() -> None:
+    figures = _last_json(_run("redact.py", "--tiny", "--json"))
+    assert figures and all(isinstance(row, dict) and row["bytes"] > 0 for row in figures.values())
+
+
+def test_integrations() -> None:
+    out = _run("integrations.py", "--blocks", "1", "--block", "1")
+    assert "responses" in out and "chat" in out and "overhead" in out
+
+
+def test_view_without_browser() -> None:
+    figures = _last_json(_run("view.py", "--scale", "1", "--no-browser"))
+    assert figures["events"] and figures["html_s"] and figures["reduce_s"]
+
+
+def test_fuzz_bundles() -> None:
+    figures = _last_json(
+        _run("fuzz_bundles.py", "--scale", "1", "--cases", "1", "--mutants", "0", "--json")
+    )
+    assert figures["failures"] == 0 and figures["runs"] == 4  # one case, four commands
+
+
+def test_reduce_vs_codex(tmp_path: Path) -> None:
+    figures = _last_json(
+        _run("reduce_vs_codex.py", "--steps", "2", "--runs", "1", "--work", str(tmp_path), "--json")
+    )
+    rows = figures["rows"]
+    assert isinstance(rows, list) and len(rows) == 1
+    row = rows[0]
+    assert "error" not in row and row["events"] > 0
+    if codex_bin(2) is not None:
+        assert row["identical"] is True
+
+
+@pytest.mark.skipif(codex_bin(3) is None, reason="no Codex 0.171 binary (CODEX3_BIN)")
+def test_reduce_v3_vs_codex(tmp_path: Path) -> None:
+    out = _run(
+        "reduce_v3_vs_codex.py",
+        *("--steps", "2", "--corpus", "0", "--runs", "1", "--work", str(tmp_path)),
+    )
+    assert "loop N=2 (v3)" in out and "identical=True" in out
