@@ -54,10 +54,10 @@ def _bundle_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-async def _recorder(steps: int, schema: int = 2) -> tuple[float, int]:
+async def _recorder(steps: int, schema: int = 2, redact: bool = True) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.process_time()
-        async with open_rollout(tmp, schema_version=schema) as rollout:
+        async with open_rollout(tmp, schema_version=schema, redact=redact) as rollout:
             turn = rollout.root.turn()
             history: list[Any] = [
                 {

@@ -1,6 +1,9 @@
-"""What the OpenAI SDK integration costs per inference call beyond recording it by hand.
+"""What the integrations cost per inference call beyond recording it by hand.
 
     python benchmarks/integrations.py [--blocks N] [--block CALLS] [--backend asyncio|trio]
+
+Two parts: the OpenAI SDK's ``instrument(client)`` (below), and the Agents SDK's
+``RolloutTraceProcessor`` (see :func:`agents_main`; skipped without ``openai-agents``).
 
 Three loops make the same ``responses.create`` (and ``chat.completions.create``) calls on a
 real ``AsyncOpenAI`` client whose ``create`` is replaced by a stub returning a real SDK
@@ -32,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 
@@ -208,6 +211,126 @@ async def main(blocks: int, block: int) -> dict[str, float]:
     return figures
 
 
+# --- the Agents SDK processor ---------------------------------------------------------------------
+
+
+def agents_main(blocks: int, block: int) -> dict[str, float] | None:
+    """The processor's cost per model call: one ``response`` span (a real ``SpanImpl`` with a
+    real ``ResponseSpanData`` holding the parsed ``Response``), started and ended through
+    ``on_span_start`` / ``on_span_end`` as the SDK calls them, against the same call recorded
+    by hand (``turn.inference(request)`` + ``call.completed(...)``) into the same turn of the
+    same bundle, from the same thread. Both record through the recorder's thread path (the
+    processor's rollout lives on its own loop thread), so the difference is the processor's
+    own work: finding the span's turn, building the request and remembering the function
+    calls. Last, the same spans go into the recorder's disabled turn: what is left is the
+    processor's own work per call, next to the hand-written calls into the same disabled
+    turn: their difference is what the processor adds, the figure the target is about when
+    the paired difference with recording on drowns in noise. Spans are made before each block (the SDK's own cost is not ours); CPU time of
+    this thread; the writer catches up between blocks, untimed. ``None`` without the SDK."""
+    try:
+        from agents.tracing.span_data import AgentSpanData, ResponseSpanData
+        from agents.tracing.spans import SpanImpl
+        from agents.tracing.traces import TraceImpl
+
+        from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+    except ImportError:
+        return None
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    with tempfile.TemporaryDirectory(dir=base, prefix="bench-agents-") as tmp:
+        processor = RolloutTraceProcessor(root=tmp, model="gpt-test")
+        trace = TraceImpl("bench", None, None, None, processor)
+        processor.on_trace_start(trace)
+        recording = processor._traces[trace.trace_id]
+        rollout = recording.rollout
+        assert rollout is not None
+        agent = SpanImpl(trace.trace_id, None, None, processor, AgentSpanData("Bench"), None)
+        processor.on_span_start(agent)
+        turn = recording.spans[agent.span_id].turn
+        loop = processor.loop()
+
+        def spans(n: int) -> list[Any]:
+            return [
+                SpanImpl(
+                    trace.trace_id,
+                    None,
+                    agent.span_id,
+                    processor,
+                    ResponseSpanData(response=RESPONSE, input=cast(Any, [*HISTORY, _user(i)])),
+                    None,
+                )
+                for i in range(n)
+            ]
+
+        def by_hand(n: int, turn: Any = turn) -> float:
+            start = time.thread_time_ns()
+            for i in range(n):
+                call = turn.inference({"model": "gpt-test", "input": [*HISTORY, _user(i)]})
+                call.completed(
+                    response_id=RESPONSE.id,
+                    output_items=RESPONSE.output,
+                    token_usage=RESPONSE.usage,
+                    upstream_request_id=RESPONSE._request_id,
+                )
+            return (time.thread_time_ns() - start) / n / 1000
+
+        def processed(made: list[Any]) -> float:
+            start = time.thread_time_ns()
+            for span in made:
+                processor.on_span_start(span)
+                processor.on_span_end(span)
+            return (time.thread_time_ns() - start) / len(made) / 1000
+
+        hand_samples: list[float] = []
+        auto_samples: list[float] = []
+        diffs: list[float] = []
+        for n in range(blocks):
+            made = spans(block)
+            gc.collect()
+            if n % 2:  # alternate which goes first: the second runs on a fuller queue
+                auto = processed(made)
+                loop.submit(rollout.flush()).result()
+                hand = by_hand(block)
+            else:
+                hand = by_hand(block)
+                loop.submit(rollout.flush()).result()
+                auto = processed(made)
+            hand_samples.append(hand)
+            auto_samples.append(auto)
+            diffs.append(auto - hand)
+            loop.submit(rollout.flush()).result()
+        # the processor's own work alone: the same spans into the recorder's disabled turn
+        # (whose calls return at once), so recording costs nothing here
+        from rollout_trace_sdk.record.threads import NULL_TURN
+
+        recording.spans[agent.span_id].turn = NULL_TURN
+        alone: list[float] = []
+        hand_off: list[float] = []
+        alone_diffs: list[float] = []
+        for _ in range(blocks):
+            made = spans(block)
+            gc.collect()
+            off = by_hand(block, NULL_TURN)
+            auto = processed(made)
+            alone.append(auto)
+            hand_off.append(off)
+            alone_diffs.append(auto - off)
+        processor.on_span_end(agent)
+        processor.on_trace_end(trace)
+        processor.shutdown()
+    return {
+        "agents_by_hand_us": statistics.median(hand_samples),
+        "agents_processor_us": statistics.median(auto_samples),
+        "agents_overhead_us": statistics.median(diffs),
+        "agents_by_hand_min_us": min(hand_samples),
+        "agents_processor_min_us": min(auto_samples),
+        "agents_overhead_min_us": min(auto_samples) - min(hand_samples),
+        "agents_alone_us": statistics.median(alone),
+        "agents_alone_min_us": min(alone),
+        "agents_hand_off_us": statistics.median(hand_off),
+        "agents_alone_overhead_us": statistics.median(alone_diffs),
+    }
+
+
 def _cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=60)
@@ -225,6 +348,22 @@ def _cli() -> None:
             f"instrumented {figures[f'{api}_instrumented_min_us']:.2f}, "
             f"overhead {figures[f'{api}_overhead_min_us']:+.2f} µs"
         )
+    agents = agents_main(args.blocks, args.block)
+    if agents is None:
+        print("agents    skipped (pip install openai-agents)")
+        return
+    print(
+        f"agents    by hand {agents['agents_by_hand_us']:7.2f} µs/call   "
+        f"processor {agents['agents_processor_us']:7.2f}   "
+        f"overhead {agents['agents_overhead_us']:+6.2f} µs (target ≤ 5); "
+        f"fastest blocks: by hand {agents['agents_by_hand_min_us']:.2f}, "
+        f"processor {agents['agents_processor_min_us']:.2f}, "
+        f"overhead {agents['agents_overhead_min_us']:+.2f} µs; "
+        f"the processor's own work (recording off) {agents['agents_alone_us']:.2f} µs "
+        f"(fastest block {agents['agents_alone_min_us']:.2f}); by hand with recording off "
+        f"{agents['agents_hand_off_us']:.2f}; processor − by hand, recording off: "
+        f"{agents['agents_alone_overhead_us']:+.2f} µs"
+    )
 
 
 if __name__ == "__main__":

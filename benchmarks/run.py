@@ -19,6 +19,10 @@ Figures (each printed next to its target and to baselines measured in the same r
   random moment; timing a sleep would mostly measure the selector's millisecond rounding.
 * ``events_per_s``: sustained rate from the first recording call until the last line is on
   disk (``flush`` returned), deferred encoding and writing included.
+* Issue 8's whole-call figures, from ``benchmarks/tool_calls.py`` (see there), each with
+  redaction on and off: ``tool_call_p50_us``, ``tool_call_cpu_us``, ``burst_lag_p99_ms``,
+  ``burst_lag_max_ms``, ``max_tracing_pause_ms``, ``loop400_cpu_ms_per_step``,
+  ``loop400_bundle_mb``.
 
 Baselines: ``orjson.dumps`` of a ~650-byte event dict; an attrs instance + a wall-clock read +
 an anyio memory-stream ``send_nowait`` (the least a queued recording call can do).
@@ -43,6 +47,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import tool_calls
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record.writer import BundleWriter
@@ -498,6 +503,7 @@ async def _main(quick: bool, tiny: bool = False) -> dict[str, float]:
     results.update(await _throughput(2_000 if tiny else 200_000 if quick else 1_000_000))
     results.update(await _durable_cost(2 if tiny else 20 if quick else 100))
     results.update(await _loop_lag(0.2 if tiny else 0.4, 1 if tiny else 8 if quick else 30))
+    results.update(await tool_calls.measure(quick, tiny=tiny))
     return results
 
 
@@ -512,7 +518,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     gc.collect()
     results = anyio.run(_main, args.quick, args.tiny, backend=args.backend)
+    if args.tiny:
+        results.update(tool_calls.loop400(1, steps=10))
+    else:
+        results.update(tool_calls.loop400(1 if args.quick else 3))
     print(_table(results))
+    print(tool_calls.table(results))
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in results.items()}))
     return 0

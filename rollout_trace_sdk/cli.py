@@ -1,4 +1,5 @@
-"""``rollout-trace``: demo | reduce | validate | summary | convert | redact | view | show | export | query.
+"""``rollout-trace``: demo | ls | reduce | validate | summary | convert | redact | view | show |
+export | query.
 
 Exit codes: 0 success, 1 the input was refused (Codex-style ``Error: ...`` text on stderr, plus
 where it happened), 2 usage errors. No traceback reaches the user for bad input.
@@ -20,6 +21,7 @@ import orjson
 
 from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from .reduce.errors import ReduceError
+from .sources import SourceError as _SourceError
 
 _USAGE = 2
 _REFUSED = 1
@@ -101,7 +103,29 @@ def build_parser() -> argparse.ArgumentParser:
     from .export.commands import add_parsers as add_export_parsers
 
     add_export_parsers(commands)
+
+    listing = commands.add_parser(
+        "ls", help="list the bundles under a traces root, newest first (without reducing)"
+    )
+    listing.add_argument("root", metavar="ROOT", help="traces root (a directory of bundles)")
+    for name in _SOURCE_COMMANDS:
+        commands.choices[name].add_argument(
+            "--latest",
+            action="store_true",
+            help="the argument is a traces root: read its newest bundle",
+        )
     return parser
+
+
+#: Commands whose argument goes through ``sources.resolve``: the attribute holding it, and
+#: whether only a bundle will do.
+_SOURCE_COMMANDS: dict[str, tuple[str, bool]] = {
+    "reduce": ("bundle", True),
+    "validate": ("bundle", True),
+    "summary": ("source", False),
+    "view": ("source", False),
+    "show": ("source", False),
+}
 
 
 def _version() -> str:
@@ -325,6 +349,24 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return cmd_summary(args, out, err)
 
 
+def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .sources import bundles_under, describe, looks_like_bundle
+
+    root = Path(args.root)
+    if not root.is_dir():
+        raise _UsageError(f"{args.root} is not a directory")
+    if looks_like_bundle(root):
+        raise _UsageError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
+    found = bundles_under(root)
+    if not found:
+        print(f"no bundles under {args.root}", file=err)
+        return 0
+    print(f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE", file=out)
+    for info in found:
+        print(describe(info), file=out)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.scale < 1:
         raise _UsageError("--scale must be at least 1")
@@ -376,6 +418,7 @@ def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 _COMMANDS = {
+    "ls": _cmd_ls,
     "reduce": _cmd_reduce,
     "validate": _cmd_validate,
     "summary": _cmd_summary,
@@ -387,6 +430,22 @@ _COMMANDS = {
     "convert": _cmd_convert,
     "redact": _cmd_redact,
 }
+
+
+def _resolve_source(args: argparse.Namespace) -> None:
+    """Replace the command's argument by what it should read (see ``sources.resolve``)."""
+    spec = _SOURCE_COMMANDS.get(args.command)
+    if spec is None:
+        return
+    from .sources import resolve
+
+    attribute, needs_bundle = spec
+    value = getattr(args, attribute)
+    setattr(
+        args,
+        attribute,
+        resolve(value, args.command, latest=args.latest, needs_bundle=needs_bundle),
+    )
 
 
 def main(
@@ -403,7 +462,11 @@ def main(
     except SystemExit as exit_:  # argparse already printed usage and the reason
         return exit_.code if isinstance(exit_.code, int) else _USAGE
     try:
+        _resolve_source(args)
         return _COMMANDS[args.command](args, out, err)
+    except _SourceError as exc:
+        print(f"rollout-trace {args.command}: {exc}", file=err)
+        return _REFUSED
     except _UsageError as exc:
         print(f"rollout-trace {args.command}: {exc}", file=err)
         return _USAGE

@@ -7,7 +7,9 @@ source the same way and removes the old files last. Directories are ``0700`` and
 ``0600``, like the recorder's.
 
 What is rewritten: ``trace.jsonl`` (line by line, in blocks), every payload file under
-``payloads/``, and every ``*.json`` file beside the log (the manifest, and a ``state.json``
+``payloads/`` (schema 3: every shard, decompressed, redacted record by record and
+recompressed into the same shard number; see ``_redact_shards``), and every ``*.json`` file
+beside the log (the manifest, and a ``state.json``
 if present: reduced states hold prompt text). Any other regular file is copied as it is and
 named in the report. Nothing that is not
 a regular file or a directory inside the bundle is read: symlinks, FIFOs and devices are
@@ -29,11 +31,12 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 import attrs
 import orjson
 
+from ._redact_shards import ShardError, ShardRewriter, fix_retained, is_shard, shard_number
 from .model import layout
 from .record.redact import RedactionConfig, Redactor
 from .reduce.confined import BundleFileError, BundleFiles
@@ -115,13 +118,22 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
     files = 0
     copied: list[str] = []
     with BundleFiles(source) as bundle:
-        _check_schema(bundle)
+        schema = _check_schema(bundle)
+        shards = ShardRewriter(temp / layout.PAYLOADS_DIR, redactor) if schema == 3 else None
         for rel, data in _walk(
             bundle, [n for n in sorted(os.listdir(source)) if n != layout.EVENT_LOG]
         ):
             dest = temp / rel
             if data is None:
                 _mkdir(dest)
+            elif shards is not None and is_shard(rel):
+                number = shard_number(rel.rpartition("/")[2])
+                assert number is not None
+                try:
+                    shards.rewrite(number, data)
+                except (ShardError, OSError) as exc:
+                    raise RedactBundleError(f"{bundle.shown(rel)}: {exc}") from None
+                files += 1
             elif rel.endswith(".json") and (
                 rel.startswith(f"{layout.PAYLOADS_DIR}/") or "/" not in rel
             ):
@@ -132,24 +144,23 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
                 copied.append(rel)
         _mkdir(temp / layout.PAYLOADS_DIR)
         log = _read(bundle, layout.EVENT_LOG)
-    recorded = _redact_log(log, temp, redactor)
+    recorded = _redact_log(log, temp, redactor, shards)
     return files + 1, copied, recorded
 
 
-def _check_schema(bundle: BundleFiles) -> None:
-    """Only schema 2 is rewritten: schema 3 keeps payloads in compressed shards, which a
-    byte-level redactor must not touch."""
+def _check_schema(bundle: BundleFiles) -> int:
+    """The bundle's schema (2: payload files; 3: zstd shards, rewritten record by record)."""
     raw = _read(bundle, layout.MANIFEST)
     try:
         version = orjson.loads(raw).get("schema_version")
     except (orjson.JSONDecodeError, AttributeError):
         raise RedactBundleError(f"{bundle.shown(layout.MANIFEST)}: not a JSON object") from None
-    if version != layout.SCHEMA_2:
+    if version not in layout.SUPPORTED_SCHEMAS:
         raise RedactBundleError(
-            f"{bundle.shown(layout.MANIFEST)}: schema_version {version!r}; only schema "
-            f"{layout.SCHEMA_2} bundles can be redacted (schema 3 payload shards are compressed; "
-            "`rollout-trace convert --to 2` first)"
+            f"{bundle.shown(layout.MANIFEST)}: schema_version {version!r}; only schemas "
+            f"{layout.SCHEMA_2} and {layout.SCHEMA_3} can be redacted"
         )
+    return int(version)
 
 
 def _walk(bundle: BundleFiles, names: list[str]) -> Iterator[tuple[str, bytes | None]]:
@@ -174,23 +185,31 @@ def _read(bundle: BundleFiles, rel: str) -> bytes:
         raise RedactBundleError(f"{bundle.shown(rel)}: {exc.cause or exc}") from None
 
 
-def _redact_log(data: bytes, temp: Path, redactor: Redactor) -> bool:
+def _redact_log(
+    data: bytes, temp: Path, redactor: Redactor, shards: ShardRewriter | None = None
+) -> bool:
     """Redact the log in blocks of whole lines; then record the counts before a final
-    ``recording_completed`` (or after the last line when the recording was cut short)."""
+    ``recording_completed`` (or after the last line when the recording was cut short).
+    Schema 3: references to truncated bodies whose length redaction changed are updated."""
     parts: list[bytes] = []
     at = 0
     while at < len(data):
         end = data.find(b"\n", min(at + _BLOCK, len(data) - 1))
         end = len(data) if end < 0 else end + 1
-        parts.append(redactor.redact(data[at:end], lines=True))
+        block = redactor.redact(data[at:end], lines=True)
+        if shards is not None and shards.changed:
+            block = b"\n".join(fix_retained(line, shards.changed) for line in block.split(b"\n"))
+        parts.append(block)
         at = end
     out = b"".join(parts)
-    out, recorded = _with_summary(out, temp, redactor.counts)
+    out, recorded = _with_summary(out, temp, redactor.counts, shards)
     _write(temp / layout.EVENT_LOG, out)
     return recorded
 
 
-def _with_summary(log: bytes, temp: Path, counts: dict[str, int]) -> tuple[bytes, bool]:
+def _with_summary(
+    log: bytes, temp: Path, counts: dict[str, int], shards: ShardRewriter | None
+) -> tuple[bytes, bool]:
     if not counts or not log.endswith(b"\n"):
         return log, False
     body = log[:-1]
@@ -202,12 +221,27 @@ def _with_summary(log: bytes, temp: Path, counts: dict[str, int]) -> tuple[bytes
         completed = last["payload"]["type"] == "recording_completed"
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return log, False
-    ordinal = _next_ordinal(temp / layout.PAYLOADS_DIR)
     total = sum(counts.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-    message = f"rollout_trace_sdk: redacted {total} secrets in this trace ({detail})"
-    payload = orjson.dumps({"type": "warning", "message": message}, option=orjson.OPT_INDENT_2)
-    _write(temp / layout.payload_path(ordinal), payload)
+    report = {
+        "type": "warning",
+        "message": f"rollout_trace_sdk: redacted {total} secrets in this trace ({detail})",
+    }
+    ref: dict[str, Any]
+    if shards is not None:
+        ident = layout.raw_payload_id(shards.max_ordinal + 1)
+        shard = shards.add(ident, orjson.dumps(report))
+        ref = {"raw_payload_id": ident, "kind": {"type": "protocol_event"}, "shard": shard}
+    else:
+        ordinal = _next_ordinal(temp / layout.PAYLOADS_DIR)
+        _write(
+            temp / layout.payload_path(ordinal), orjson.dumps(report, option=orjson.OPT_INDENT_2)
+        )
+        ref = {
+            "raw_payload_id": layout.raw_payload_id(ordinal),
+            "kind": {"type": "protocol_event"},
+            "path": layout.payload_path(ordinal),
+        }
     warning_seq = seq if completed else seq + 1
     line = {
         "schema_version": last.get("schema_version", 2),
@@ -219,11 +253,7 @@ def _with_summary(log: bytes, temp: Path, counts: dict[str, int]) -> tuple[bytes
         "payload": {
             "type": "protocol_event_observed",
             "event_type": "warning",
-            "event_payload": {
-                "raw_payload_id": layout.raw_payload_id(ordinal),
-                "kind": {"type": "protocol_event"},
-                "path": layout.payload_path(ordinal),
-            },
+            "event_payload": ref,
         },
     }
     added = orjson.dumps(line) + b"\n"

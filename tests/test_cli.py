@@ -209,8 +209,10 @@ def test_validate_refuses_escaping_and_missing_payloads(tmp_path: Path) -> None:
 
 
 def test_validate_of_a_missing_directory(tmp_path: Path) -> None:
-    code, out, _ = run("validate", tmp_path / "nope")
-    assert code == 1 and "not a bundle directory" in out
+    """Worded as ``reduce`` words it (tests/test_cli_sources.py compares the two)."""
+    code, out, err = run("validate", tmp_path / "nope")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: read {tmp_path}/nope/manifest.json\n")
 
 
 # --- summary --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ reducer and with Codex 0.169, to the same state."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -11,6 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
@@ -251,13 +253,74 @@ def test_resent_items_still_link_after_redaction(tmp_path: Path) -> None:
     assert clean == original
 
 
+_V3 = conformance_bundles(CONFORMANCE_V3)
+
+
 @needs_conformance_v3
-def test_schema_3_bundles_are_refused_untouched(tmp_path: Path) -> None:
-    """Schema 3 keeps payloads in compressed shards: a byte-level redactor must not touch
-    them, so the command refuses rather than corrupt or half-redact the bundle."""
-    bundle = conformance_bundles(CONFORMANCE_V3)[0]
+@pytest.mark.parametrize("bundle", _V3, ids=[b.parent.name for b in _V3])
+def test_schema_3_corpus_bundles_still_reduce_after_redaction(bundle: Path, tmp_path: Path) -> None:
+    """Shards are decompressed, redacted record by record and written back: nothing in the
+    corpus is a secret, so the state is the very same, with our reducer and Codex 0.171."""
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.total == 0
+    state = _state(tmp_path / "clean")
+    assert state == _state(bundle)
+    if codex_bin(3) is not None:
+        ok, stderr, codex_state = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+        assert codex_state == orjson.loads(state)
+
+
+def _record_v3(root: Path, **options: Any) -> Path:
+    from tests.record.test_recorder_redaction import record
+
+    return anyio.run(functools.partial(record, root, 3, redact=False, **options))
+
+
+def test_schema_3_planted_secrets_are_redacted_and_items_still_link(tmp_path: Path) -> None:
+    from tests.record.test_recorder_redaction import SECRETS as PLANTED
+    from tests.record.test_recorder_redaction import bundle_files, found, linked
+
+    bundle = _record_v3(tmp_path / "rec")
+    assert set(found(bundle_files(bundle))) == set(PLANTED)
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.recorded and report.total >= len(PLANTED)
+    files = bundle_files(tmp_path / "clean")
+    assert found(files) == {}
+    for name, data in files.items():
+        assert (tmp_path / "clean" / name).stat().st_mode & 0o777 == 0o600
+        assert not name.endswith(".zst") or data  # shards hold records
+    clean = orjson.loads(_state(tmp_path / "clean"))
+    assert linked(clean) == linked(orjson.loads(_state(bundle)))
+    if codex_bin(3) is not None:
+        ok, stderr, codex_state = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+        assert codex_state == clean
+
+
+def test_schema_3_truncated_bodies_state_their_new_length(tmp_path: Path) -> None:
+    """Redaction changes a truncated body's length: the references citing it are updated,
+    so both reducers still find ``retained_bytes`` equal to what is stored."""
+    bundle = _record_v3(tmp_path / "rec", max_payload_bytes=300)
+    assert b'"status":"truncated"' in (bundle / "trace.jsonl").read_bytes()
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.total
+    retained = re.compile(rb'"retained_bytes":(\d+)')
+    before = retained.findall((bundle / "trace.jsonl").read_bytes())
+    after = retained.findall((tmp_path / "clean" / "trace.jsonl").read_bytes())
+    assert len(before) == len(after) and before != after  # some bodies changed length
+    assert orjson.loads(_state(tmp_path / "clean"))["threads"]
+    if codex_bin(3) is not None:
+        ok, stderr, _ = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+
+
+def test_a_corrupt_shard_is_refused_naming_it(tmp_path: Path) -> None:
+    bundle = _record_v3(tmp_path / "rec")
+    shard = next((bundle / "payloads").glob("*.zst"))
+    shard.write_bytes(b"not zstd at all")
     code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
-    assert code == 1 and "schema_version 3" in err
+    assert code == 1 and shard.name in err and "zstd" in err
     assert not (tmp_path / "clean").exists()
 
 

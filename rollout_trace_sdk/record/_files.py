@@ -13,9 +13,11 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
+
+from ._deferred import LazyBody, render
 
 if TYPE_CHECKING:
     from ._shards import ShardSink
@@ -28,7 +30,7 @@ LOG_NAME: Final = "trace.jsonl"
 PAYLOADS_NAME: Final = "payloads"
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
-QueuedPayload = tuple[int, bytes]
+QueuedPayload = tuple[Any, "bytes | LazyBody"]
 
 
 def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
@@ -144,8 +146,10 @@ class Chunk:
     lines: bytes | bytearray
     first_seq: int
     line_count: int
-    #: applied to each payload's bytes before it is written (the depth cap)
+    #: applied to each payload's bytes before it is written (the depth cap, redaction)
     repair: Callable[[bytes], bytes] | None = None
+    #: applied once to the lines before the first byte of them is written (redaction)
+    filter_lines: Callable[[bytearray], bytes | bytearray] | None = None
     #: durable mode: fsync each payload file, and the log and folder once the chunk is in
     sync: bool = False
     payloads_done: int = 0
@@ -162,9 +166,11 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
     Resumable: called again after a failure it goes on where the last call stopped (the
     writer retries transient errors this way)."""
     chunk.error = None
+    _filter_lines(chunk)
     try:
         repair = chunk.repair
-        for ordinal, data in chunk.payloads[chunk.payloads_done :]:
+        for ordinal, queued in chunk.payloads[chunk.payloads_done :]:
+            data = render(queued)  # long strings of a payload are escaped here
             data = data if repair is None else repair(data)
             if chunk.sync:
                 _write_new_synced(os.path.join(payloads_dir, f"{ordinal}.json"), data)
@@ -191,12 +197,18 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
                     truncate(log_fd, log_size + chunk.bytes_done)
 
 
-def write_chunk_v3(
-    chunk: Chunk, sink: ShardSink, log_fd: int, log_size: int, seal_below: int = 0
-) -> None:
-    """Schema 3's :func:`write_chunk`: the chunk's records into their shards (compressed
-    here, in the worker thread), then its lines. A shard sink that failed once fails again
-    rather than storing records twice, so a retry only retries the lines."""
+def _filter_lines(chunk: Chunk) -> None:
+    """Redact the chunk's lines (once: a retry resumes in the redacted bytes)."""
+    line_filter = chunk.filter_lines
+    if line_filter is not None and isinstance(chunk.lines, bytearray):
+        chunk.filter_lines = None
+        chunk.lines = line_filter(chunk.lines)
+
+
+def write_records(chunk: Chunk, sink: ShardSink, seal_below: int = 0) -> bool:
+    """Schema 3: the chunk's records into their shards (redacted, cut and compressed here,
+    in the worker thread). Records the error instead of raising (and returns ``False``). A
+    shard sink that failed once fails again rather than storing records twice."""
     records = chunk.payloads
     if chunk.payloads_done < len(records):
         chunk.error = None
@@ -209,7 +221,18 @@ def write_chunk_v3(
                 sink.fsync()
         except OSError as exc:
             chunk.error = exc
-            return
+            return False
+    return True
+
+
+def write_chunk_v3(
+    chunk: Chunk, sink: ShardSink, log_fd: int, log_size: int, seal_below: int = 0
+) -> None:
+    """Schema 3's :func:`write_chunk`: the chunk's records into their shards (compressed
+    here, in the worker thread), then its lines. A shard sink that failed once fails again
+    rather than storing records twice, so a retry only retries the lines."""
+    if not write_records(chunk, sink, seal_below):
+        return
     # the records are written: write_chunk only appends the lines (and, durable, syncs the
     # log and the shards' folder)
     write_chunk(chunk, sink.directory, log_fd, log_size)

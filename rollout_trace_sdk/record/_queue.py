@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import _files
+from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
 from ._shards import ShardPlan
@@ -133,11 +134,16 @@ class RecordQueue:
             return self._payload_from_thread(kind, data)
         return self._put_payload(kind, data)
 
-    def _snapshot(self, kind: str, value: Any) -> bytes | None:
+    def _snapshot(self, kind: str, value: Any) -> bytes | LazyBody | None:
         try:
-            if self._plan is not None:
-                return self.values.compact_payload(value)  # schema 3: compact bodies, as Codex
-            return self.values.pretty(value)
+            plan = self._plan
+            # schema 3: compact bodies, as Codex; schema 2: pretty payload files
+            dumps = self.values.pretty if plan is None else self.values.compact_payload
+            if value.__class__ is dict and (plan is None or not plan.limited):
+                lazy = defer_big_strings(value, dumps)  # long strings: the worker escapes
+                if lazy is not None:
+                    return lazy
+            return dumps(value)
         except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)
             return None
@@ -215,6 +221,11 @@ class RecordQueue:
         return self._queued
 
     @property
+    def held_bytes(self) -> int:
+        """Bytes held in memory: the queue and the other threads' inbox (not yet queued)."""
+        return self._queued + self._inbox_bytes
+
+    @property
     def max_queued_bytes(self) -> int:
         return self._max
 
@@ -236,7 +247,9 @@ class RecordQueue:
             and self._queued + self._inbox_bytes + size <= self._cap
         )
 
-    def _payload_from_thread(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+    def _payload_from_thread(
+        self, kind: ev.PayloadKind, data: bytes | LazyBody
+    ) -> ev.RawPayloadRef | None:
         size = len(data) + PAYLOAD_OVERHEAD
         with self._inbox_lock:
             plan = self._plan
@@ -310,7 +323,10 @@ class RecordQueue:
     # --- queueing internals --------------------------------------------------------------
 
     def _put_body(
-        self, kind: ev.PayloadKind, data: bytes, parts: tuple[ev.RawPayloadRef, ...] = ()
+        self,
+        kind: ev.PayloadKind,
+        data: bytes | LazyBody,
+        parts: tuple[ev.RawPayloadRef, ...] = (),
     ) -> ev.RawPayloadRef:
         """Schema 3 (loop thread): place ``data`` in a shard and queue its record. A payload
         the queue cannot take is ``omitted`` (counted as dropped): the event citing it is
@@ -344,7 +360,7 @@ class RecordQueue:
                 self._hurry()
         return ref
 
-    def _put_payload(self, kind: ev.PayloadKind, data: bytes) -> ev.RawPayloadRef | None:
+    def _put_payload(self, kind: ev.PayloadKind, data: bytes | LazyBody) -> ev.RawPayloadRef | None:
         if self._plan is not None:
             return self._put_body(kind, data)
         size = len(data) + PAYLOAD_OVERHEAD

@@ -5,11 +5,14 @@ needs the reference before it can build the event that cites it, so *where* a pa
 decided when it is enqueued, on the event loop: :class:`ShardPlan` hands out the id, picks
 the shard (rotating by decompressed size, as Codex does near 8 MiB) and applies the capture
 limits, all in O(1) from byte counts. It returns the reference and a :data:`ShardRecord`, a
-plain tuple of bytes that the garbage collector never has to scan.
+plain tuple (the body is not copied on the loop) that the garbage collector never has to scan.
 
-*Writing* happens in the writer's worker thread: :class:`ShardSink` appends the records (the
-layout of :func:`..model.layout.shard_record`) to one zstd frame per shard, with a checksum,
-as Codex writes them. After every batch it flushes a zstd block, so what was handed to the
+*Writing* happens in the writer's worker thread: :class:`ShardSink` redacts each body (when
+the writer redacts), cuts a truncated one to its limit *after* redaction (so a secret is
+never cut in half and left half-readable, and the reference's ``retained_bytes`` is the
+stored length; it is settled there, before any line citing the reference is encoded), frames
+the record (the layout of :func:`..model.layout.shard_record`) and appends it to one zstd
+frame per shard, with a checksum, as Codex writes them. After every batch it flushes a zstd block, so what was handed to the
 sink is decodable from the file even if the process dies before the shard is sealed (the
 reader then reads the records up to the cut). A shard is sealed (its frame finished) by the
 writer once the plan has moved past it and nothing placed earlier is still queued
@@ -29,22 +32,33 @@ template would orphan its parts.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Final
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 import attrs
 import zstandard
 
 from ..model import layout
 from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
+from ._deferred import LazyBody, render
 
-#: (shard number, encoded record) as queued for the worker thread.
-ShardRecord = tuple[int, bytes]
+#: ``((shard, payload id), body)`` as queued for the worker thread; a body to be cut short has
+#: ``(shard, payload id, limit, capture)``: the sink cuts it to ``limit`` bytes and settles
+#: the capture's ``retained_bytes``.
+ShardRecord = tuple[tuple[Any, ...], "bytes | LazyBody"]
+#: What the sink applies to each body before storing it (the writer's redaction).
+BodyFilter = Callable[[bytes], bytes]
 
 #: Shard files are private to their owner, like every other file of a bundle.
 FILE_MODE: Final = 0o600
 #: zstd level: 3 is zstd's default and what the size targets were measured with.
 DEFAULT_LEVEL: Final = 3
+#: Bodies are handed to zstd in slices of this size (it holds the GIL while compressing); the
+#: sink yields the GIL after each slice, and after each such amount of smaller bodies.
+COMPRESS_SLICE: Final = 64 << 10
+#: Small bodies are checked for anything to filter in batches of about this many bytes.
+CLEAN_BATCH_BYTES: Final = 64 << 10
 #: Below this much room a payload is omitted rather than cut to a useless stub.
 MIN_TRUNCATED_BYTES: Final = 1024
 #: The share of ``max_bundle_bytes`` kept back for event lines and the closing records.
@@ -74,6 +88,9 @@ class CaptureLimits:
         return min(self.max_bundle_bytes // RESERVE_FRACTION, MAX_RESERVE_BYTES)
 
 
+_NO_LIMITS: Final = CaptureLimits()
+
+
 def utf8_prefix(body: bytes, limit: int) -> bytes:
     """The longest prefix of ``body`` of at most ``limit`` bytes that does not end inside a
     UTF-8 sequence (a truncated body is still text a person can read)."""
@@ -84,6 +101,13 @@ def utf8_prefix(body: bytes, limit: int) -> bytes:
     while end > 0 and body[end] & 0xC0 == 0x80:
         end -= 1
     return body[:end]
+
+
+def settle_capture(capture: PayloadCapture, retained: int) -> None:
+    """Fill in a truncated capture's ``retained_bytes`` (in the worker thread, once the body
+    is redacted and cut). The reference is frozen for everyone else; until the record is
+    written no line citing it is encoded (the writer sees to that)."""
+    object.__setattr__(capture, "retained_bytes", retained)
 
 
 class ShardPlan:
@@ -100,6 +124,7 @@ class ShardPlan:
         "_shard",
         "_shard_bytes",
         "_used",
+        "limited",
         "omitted",
         "truncated",
     )
@@ -115,6 +140,8 @@ class ShardPlan:
         self._used = 0  # uncompressed bytes charged to max_bundle_bytes
         total = self._limits.max_bundle_bytes
         self._budget = None if total is None else max(total - self._limits.reserve_bytes, 0)
+        #: whether any size limit applies (its decisions need a body's exact size at once)
+        self.limited = self._limits != _NO_LIMITS
         #: payloads stored cut short / not stored, so far
         self.truncated = 0
         self.omitted = 0
@@ -160,7 +187,7 @@ class ShardPlan:
         self._used += nbytes
 
     def place(
-        self, kind: PayloadKind, body: bytes, parts: tuple[RawPayloadRef, ...] = ()
+        self, kind: PayloadKind, body: bytes | LazyBody, parts: tuple[RawPayloadRef, ...] = ()
     ) -> tuple[RawPayloadRef, ShardRecord | None]:
         """Allocate the next payload id for ``body`` and decide where (and whether, and how
         much of it) it is stored.
@@ -176,33 +203,38 @@ class ShardPlan:
         """
         n = self._ordinal = self._ordinal + 1
         payload_id = layout.raw_payload_id(n)
-        size = len(body)
-        capture: PayloadCapture | None = None
+        size = kept = len(body)
+        cut: int | None = None
         limit = self._limits.max_payload_bytes
         if not parts and limit is not None and size > limit:
-            body = utf8_prefix(body, limit)
-            capture = PayloadCapture("truncated", size, len(body))
+            cut = kept = limit
         budget = self._budget
         if budget is not None:
             # what the record takes besides the body: its header and id
             room = budget - self._used - layout.SHARD_RECORD_HEADER.size - len(payload_id)
-            if len(body) > room:
+            if kept > room:
                 if parts or room < MIN_TRUNCATED_BYTES:
                     self.omitted += 1
                     omitted = PayloadCapture("omitted", size)
                     return RawPayloadRef(payload_id, kind, "", None, omitted, parts), None
-                body = utf8_prefix(body, room)
-                capture = PayloadCapture("truncated", size, len(body))
-        if capture is not None:
-            self.truncated += 1
-        record = layout.shard_record(payload_id, body)
+                cut = kept = room
+        length = layout.SHARD_RECORD_HEADER.size + len(payload_id) + kept
         shard = self._shard
-        if self._shard_bytes and self._shard_bytes + len(record) > self._rotate:
+        if self._shard_bytes and self._shard_bytes + length > self._rotate:
             shard = self._shard = shard + 1
             self._shard_bytes = 0
-        self._shard_bytes += len(record)
-        self._used += len(record)
-        return RawPayloadRef(payload_id, kind, "", shard, capture, parts), (shard, record)
+        self._shard_bytes += length
+        self._used += length
+        if cut is None:
+            return RawPayloadRef(payload_id, kind, "", shard, None, parts), (
+                (shard, payload_id),
+                body,
+            )
+        self.truncated += 1
+        # retained_bytes is settled by the sink, once the body is redacted and cut
+        capture = PayloadCapture("truncated", size, None)
+        ref = RawPayloadRef(payload_id, kind, "", shard, capture, parts)
+        return ref, ((shard, payload_id, cut, capture), body)
 
 
 class ShardSink:
@@ -214,11 +246,23 @@ class ShardSink:
     little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
     """
 
-    __slots__ = ("_directory", "_level", "_open", "bytes_written", "failed")
+    __slots__ = ("_clean", "_directory", "_filter", "_level", "_open", "bytes_written", "failed")
 
-    def __init__(self, payloads_dir: str | os.PathLike[str], *, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self,
+        payloads_dir: str | os.PathLike[str],
+        *,
+        level: int = DEFAULT_LEVEL,
+        body_filter: BodyFilter | None = None,
+        clean: Callable[[list[bytes]], bool] | None = None,
+    ) -> None:
         self._directory = os.fspath(payloads_dir)
         self._level = level
+        #: applied to every body before it is cut and stored (the writer's redaction)
+        self._filter = body_filter
+        #: ``True`` when the filter would change none of the given bodies (one cheap check
+        #: for a batch of small bodies; ``False`` when unsure)
+        self._clean = clean
         #: shard -> (file descriptor, its open frame)
         self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
         #: compressed bytes written to shard files so far
@@ -263,18 +307,74 @@ class ShardSink:
     def _write(self, records: Iterable[ShardRecord]) -> int:
         count = 0
         pending: dict[int, bytearray] = {}
-        for shard, record in records:
+        body_filter = self._filter
+        header = layout.SHARD_RECORD_HEADER.pack
+        items = [(meta, render(queued)) for meta, queued in records]
+        clean = self._known_clean([body for _, body in items])
+        unyielded = 0
+        for index, (meta, body) in enumerate(items):
+            shard = meta[0]
+            if body_filter is not None and not clean[index]:
+                body = body_filter(body)
+            if len(meta) > 2:
+                body = utf8_prefix(body, meta[2])
+                settle_capture(meta[3], len(body))
+            ident = meta[1].encode()
             out = pending.get(shard)
             if out is None:
                 out = pending[shard] = bytearray()
-            entry = self._open.get(shard) or self._start(shard)
-            out += entry[1].compress(record)
+            stream = (self._open.get(shard) or self._start(shard))[1]
+            if len(body) <= COMPRESS_SLICE:
+                out += stream.compress(header(len(ident), len(body)) + ident + body)
+            else:
+                out += stream.compress(header(len(ident), len(body)) + ident)
+                # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
+                # in slices, so the event loop's thread gets the GIL back between them
+                view = memoryview(body)
+                for at in range(0, len(body), COMPRESS_SLICE):
+                    out += stream.compress(view[at : at + COMPRESS_SLICE])
+                    time.sleep(0)
             count += 1
+            unyielded += len(body)
+            if unyielded >= COMPRESS_SLICE:
+                # Let the loop's thread have the GIL now: it gives it up for every hash or
+                # write of a few KB, and would otherwise wait for the 5 ms switch interval.
+                time.sleep(0)
+                unyielded = 0
         for shard, out in pending.items():
             fd, stream = self._open[shard]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
             self._write_all(fd, out)
         return count
+
+    def stop_filtering(self) -> None:
+        """Store later bodies as they are (the writer's own closing report)."""
+        self._filter = None
+
+    def _known_clean(self, bodies: list[bytes]) -> list[bool]:
+        """Which bodies certainly need no filtering: small bodies are checked together, in
+        batches of about :data:`CLEAN_BATCH_BYTES` (one scan instead of one per body)."""
+        flags = [False] * len(bodies)
+        check = self._clean
+        if check is None or self._filter is None:
+            return flags
+        batch: list[int] = []
+        size = 0
+        for index, body in enumerate(bodies):
+            if len(body) >= CLEAN_BATCH_BYTES:
+                continue
+            batch.append(index)
+            size += len(body)
+            if size >= CLEAN_BATCH_BYTES:
+                if len(batch) > 1 and check([bodies[i] for i in batch]):
+                    for i in batch:
+                        flags[i] = True
+                batch = []
+                size = 0
+        if len(batch) > 1 and check([bodies[i] for i in batch]):
+            for i in batch:
+                flags[i] = True
+        return flags
 
     def seal_below(self, shard: int) -> None:
         """Finish every open shard numbered below ``shard`` (the plan's current one, once

@@ -29,6 +29,7 @@ from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 
 if TYPE_CHECKING:
+    from .redact import RedactionConfig
     from .writer import BundleWriter, WriterStats
 
 #: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
@@ -124,6 +125,13 @@ class Rollout:
         """The writer's counters: written, dropped, queued bytes (``None`` when disabled)."""
         return self._writer.stats
 
+    @property
+    def backlogged(self) -> bool:
+        """More than half the writer's budget is queued: a producer that cannot ``await``
+        (a callback in another thread) should wait for :meth:`flush` before recording more,
+        which is what ``overflow="wait"`` does at every ``async with``."""
+        return self._writer.held_bytes > self._writer.max_queued_bytes // 2
+
     async def flush(self) -> None:
         """Wait until everything recorded so far is on disk (written, not fsynced)."""
         await self._writer.flush()
@@ -146,6 +154,10 @@ class _NullRollout(Rollout):
     @property
     def stats(self) -> WriterStats | None:
         return None
+
+    @property
+    def backlogged(self) -> bool:
+        return False
 
     async def flush(self) -> None:
         return None
@@ -187,9 +199,11 @@ class RolloutScope:
         durable: bool,
         schema_version: int = 2,
         limits: CaptureLimits | None = None,
+        redaction: RedactionConfig | None = None,
     ) -> None:
         self._schema = schema_version
         self._limits = limits
+        self._redaction = redaction
         self._root = root
         self._enabled = enabled
         self._thread_id = thread_id
@@ -221,6 +235,7 @@ class RolloutScope:
             durable=self._durable,
             schema_version=self._schema,
             limits=self._limits,
+            redaction=self._redaction,
         )
 
     async def __aenter__(self) -> Rollout:
@@ -326,6 +341,7 @@ def open_rollout(
     schema_version: int | None = None,
     max_payload_bytes: int | None = None,
     max_bundle_bytes: int | None = None,
+    redact: bool | RedactionConfig = True,
 ) -> RolloutScope:
     """Record one rollout into a new bundle under ``root``.
 
@@ -346,6 +362,12 @@ def open_rollout(
     decides, else :data:`DEFAULT_SCHEMA`. Schema 3 takes ``max_payload_bytes`` (per payload)
     and ``max_bundle_bytes`` (the whole bundle); what they cut is recorded as truncated or
     omitted and the bundle still closes.
+
+    Secrets (API keys, bearer tokens, cookies, values of ``password``/``token``-like names,
+    ...) are redacted in every payload and log line before they reach the disk, in the
+    writer's thread: ``redact=False`` writes everything as it is; a
+    :class:`~.redact.RedactionConfig` adds patterns, names and a hook (see
+    docs/redaction.md).
     """
     schema = _schema(schema_version)
     limits = None
@@ -369,7 +391,22 @@ def open_rollout(
         durable=durable,
         schema_version=schema,
         limits=limits,
+        redaction=_redaction(redact),
     )
+
+
+def _redaction(redact: bool | RedactionConfig) -> RedactionConfig | None:
+    """``None`` is the default redaction (the redactor is imported with the writer, not
+    before a bundle is made)."""
+    if redact is True:
+        return None
+    from .redact import RedactionConfig
+
+    if redact is False:
+        return RedactionConfig(enabled=False)
+    if not isinstance(redact, RedactionConfig):
+        raise TypeError(f"redact must be a bool or a RedactionConfig, not {redact!r}")
+    return redact
 
 
 #: The schema a rollout writes when neither the call nor the environment says.

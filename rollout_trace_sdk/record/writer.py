@@ -26,7 +26,13 @@ Why it is shaped like this:
   event loop never waits on the disk: :meth:`run` lets records gather for up to 20 ms (a
   thread call costs ~100 µs, far more than a record), encodes lines in slices of ~30 µs on
   the loop (encoding in the thread would hold the GIL against the loop for milliseconds), and
-  hands each chunk (payload files, then the lines) to one worker-thread call.
+  hands each chunk (payload files, then the lines) to one worker-thread call (``_chunks``).
+  Strings of a million characters or more in a payload are escaped in that thread, not in
+  the call (``_deferred``).
+* **Secrets never reach the disk.** Unless ``redaction`` says otherwise, the worker thread
+  redacts every payload body and every chunk of lines before writing it (``redact``;
+  schema 3 frames and cuts its records there too, after redaction), and on close the counts
+  are recorded as a ``warning`` protocol event before ``recording_completed``.
 * **Payload before line.** A caller gets its :class:`RawPayloadRef` before it can build the
   event citing it, so the payload is ahead of the event in the queue; a chunk writes its
   payload files before its lines, and chunks are written one at a time. The order of
@@ -58,7 +64,6 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import logging
 import os
@@ -72,58 +77,30 @@ from typing import Any, Final, Literal
 
 import anyio
 import anyio.abc
-import anyio.lowlevel
 import attrs
 import orjson
 
 from ..model import codec
 from ..model import events as ev
 from . import _files
+from ._chunks import ChunkWriter
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
-from ._queue import (
-    EVENT_COST,
-    HARD_CAP_FACTOR,
-    PAYLOAD_OVERHEAD,
-    RecordQueue,
-    loop_poker,
-)
+from ._queue import EVENT_COST, HARD_CAP_FACTOR, PAYLOAD_OVERHEAD, loop_poker
 from ._shards import CaptureLimits, ShardPlan, ShardSink
 from ._values import ValueEncoder
+from .redact import RedactionConfig, Redactor
 
 log = logging.getLogger("rollout_trace_sdk")
 
 Overflow = Literal["wait", "drop"]
 
 _PRETTY: Final = orjson.OPT_INDENT_2
-#: One worker-thread call writes at most this much (items / payload bytes).
-_CHUNK_ITEMS: Final = 4096
-_CHUNK_BYTES: Final = 8 << 20
 #: How long the writer task lets records gather before a write, unless ``_HURRY_BYTES`` (or a
 #: quarter of the budget) gathered first. ``flush`` and ``aclose`` never wait for it.
 _LINGER_S: Final = 0.02
 _HURRY_BYTES: Final = 256 << 10
 _NEVER: Final = 1 << 62
-#: A write that fails with a transient error is retried after these pauses (then it counts
-#: as a failure and the writer stops). Errors that no wait can cure are not retried.
-_RETRY_DELAYS_S: Final = (0.05, 0.25, 1.0)
-_PERMANENT_ERRNOS: Final = frozenset(
-    {
-        errno.EBADF,
-        errno.EROFS,
-        errno.EACCES,
-        errno.EPERM,
-        errno.ENOENT,
-        errno.ENOTDIR,
-        errno.EISDIR,
-        errno.EEXIST,
-        errno.EFBIG,
-        errno.EINVAL,
-    }
-)
-#: Encoding yields to the loop this often, so a long queue never stalls other tasks.
-_SLICE_NS: Final = 30_000
-_clock = time.perf_counter_ns
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
 _QueuedPayload = _files.QueuedPayload
@@ -155,33 +132,25 @@ class WriterStats:
     closed: bool
     #: values recorded approximately, by kind (``set``, ``bytes``, ``cycle``, ...)
     approximated: dict[str, int] = attrs.field(factory=dict)
+    #: secrets redacted so far, by kind (empty with redaction off)
+    redacted: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def lost_anything(self) -> bool:
         return bool(self.events_dropped or self.payloads_dropped)
 
 
-class BundleWriter(RecordQueue):
+class BundleWriter(ChunkWriter):
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
         "__weakref__",
-        "_chunk_scope",
         "_closed",
-        "_done",
-        "_encoder",
-        "_fd",
         "_hurry_bytes",
-        "_lock",
-        "_log_size",
-        "_payloads_dir",
         "_progress",
-        "_retries",
         "_running",
-        "_salvage",
-        "_sink",
-        "_written_seq",
         "manifest",
+        "redactor",
     )
 
     def __init__(
@@ -194,6 +163,7 @@ class BundleWriter(RecordQueue):
         overflow: Overflow,
         durable: bool = False,
         limits: CaptureLimits | None = None,
+        redaction: RedactionConfig | None = None,
     ) -> None:
         if overflow not in ("wait", "drop"):
             raise ValueError(f"overflow must be 'wait' or 'drop', not {overflow!r}")
@@ -205,6 +175,12 @@ class BundleWriter(RecordQueue):
         self.values = ValueEncoder()
         schema = manifest.schema_version
         self._encoder = LineEncoder(manifest.rollout_id, self.values, schema=schema)
+        #: redacts payload bodies and lines in the worker thread (``None``: redaction is off)
+        self.redactor: Redactor | None = None
+        if redaction is None or redaction.enabled:
+            self.redactor = Redactor(redaction)
+        self._redact_lines = None if self.redactor is None else _line_redaction(self.redactor)
+        self._redact_payload = _payload_repair(self.values.cut_too_deep, self.redactor, schema)
         # Schema 3: shard placement on the loop, zstd in the worker thread, and the item
         # store (each conversation item written once). ``None`` for schema 2.
         self._plan: ShardPlan | None = None
@@ -214,7 +190,12 @@ class BundleWriter(RecordQueue):
         if schema == ev.SCHEMA_VERSION_V3:
             limits = limits or CaptureLimits()
             self._plan = ShardPlan(limits)
-            self._sink = ShardSink(self._payloads_dir)
+            redactor = self.redactor
+            self._sink = ShardSink(
+                self._payloads_dir,
+                body_filter=None if redactor is None else redactor.redact,
+                clean=None if redactor is None else redactor.clean,
+            )
             self.items = ItemStore(
                 self._put_body,
                 max_payload_bytes=limits.max_payload_bytes,
@@ -278,10 +259,13 @@ class BundleWriter(RecordQueue):
         durable: bool = False,
         schema_version: int = ev.SCHEMA_VERSION,
         limits: CaptureLimits | None = None,
+        redaction: RedactionConfig | None = None,
     ) -> BundleWriter:
         """Create ``<root>/trace-<trace_id>-<root_thread_id>/`` with its manifest, payload
         directory and empty log. Raises :class:`BundleCreateError` if that is impossible,
-        including when the directory already exists (a bundle is never reused)."""
+        including when the directory already exists (a bundle is never reused).
+        ``redaction`` says what is redacted (``None``: the defaults; ``enabled=False``:
+        nothing)."""
         for name, value in (("trace_id", trace_id), ("root_thread_id", root_thread_id)):
             if not value or "/" in value or os.sep in value or value in (".", ".."):
                 raise BundleCreateError(f"{name} {value!r} cannot name a bundle directory")
@@ -304,6 +288,7 @@ class BundleWriter(RecordQueue):
             overflow=overflow,
             durable=durable,
             limits=limits,
+            redaction=redaction,
         )
 
     @property
@@ -321,6 +306,7 @@ class BundleWriter(RecordQueue):
             failed=self._failed,
             closed=self._closed,
             approximated=dict(self.values.counts),
+            redacted={} if self.redactor is None else dict(self.redactor.counts),
         )
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -392,6 +378,8 @@ class BundleWriter(RecordQueue):
                 if self._queue:
                     self._abandon_queue(f"closing took longer than {timeout} s")
                 self._append_loss_report()
+                await self._drain()
+                self._append_redaction_report()  # once everything else is redacted
                 await self._drain()
                 if self._sink is not None:
                     # schema 3: every shard sealed before recording_completed is written
@@ -473,130 +461,7 @@ class BundleWriter(RecordQueue):
         if wakeup is not None:
             wakeup.set()
 
-    # --- writing ---------------------------------------------------------------------------
-
-    async def _drain(self, target: int | None = None) -> None:
-        """Write queued items in chunks until the queue is empty (or ``target`` items are
-        done). Each chunk is shielded: once taken off the queue it is written completely."""
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        async with self._lock:
-            while self._queue and (target is None or self._done < target):
-                await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
-                with anyio.CancelScope(shield=True) as scope:
-                    self._chunk_scope = scope
-                    try:
-                        await self._write_chunk()
-                    finally:
-                        self._chunk_scope = None
-                self._notify()
-
-    async def _write_chunk(self) -> None:
-        queue = self._queue
-        payloads: list[_QueuedPayload] = []
-        events: list[QueuedEvent] = []
-        charged = 0
-        payload_bytes = 0
-        while queue and len(payloads) + len(events) < _CHUNK_ITEMS and payload_bytes < _CHUNK_BYTES:
-            item = queue.popleft()
-            if len(item) == 2:
-                payloads.append(item)
-                size = len(item[1])
-                payload_bytes += size
-                charged += size + PAYLOAD_OVERHEAD
-            else:
-                events.append(item)
-                charged += EVENT_COST
-        self._queued -= charged
-        self._done += len(payloads) + len(events)
-        if self._failed is not None and not self._salvage:
-            self._lose(payloads, len(events), b"")
-            return
-        chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
-        chunk.repair = self.values.cut_too_deep
-        if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
-            chunk.sync = True
-            self._sync_at = 0
-        try:
-            lines = bytearray()
-            done = 0
-            while done < len(events):
-                if done:
-                    await anyio.lowlevel.checkpoint()
-                # Behind (over half the budget): encode the chunk in one go. Producers then
-                # wait for the loop, which is the back-pressure sync calls cannot get.
-                until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
-                done = self._encoder.encode_into(lines, events, done, until)
-            chunk.lines = lines
-            seal_below = 0
-            if self._plan is not None:
-                self._plan.charge(len(lines))
-                # nothing placed before the plan's current shard is still queued: seal them
-                seal_below = 0 if self._queue or self._inbox else self._plan.current_shard
-            if payloads or lines:
-                for delay in (*_RETRY_DELAYS_S, None):
-                    if self._sink is not None:
-                        await anyio.to_thread.run_sync(
-                            _files.write_chunk_v3,
-                            chunk,
-                            self._sink,
-                            self._fd,
-                            self._log_size,
-                            seal_below,
-                            abandon_on_cancel=True,
-                        )
-                    else:
-                        await anyio.to_thread.run_sync(
-                            _files.write_chunk,
-                            chunk,
-                            self._payloads_dir,
-                            self._fd,
-                            self._log_size,
-                            # shielded, so never abandoned, except in a forked child (see there)
-                            abandon_on_cancel=True,
-                        )
-                    if delay is None or not _transient(chunk.error):
-                        break
-                    self._retries += 1
-                    await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
-        except Exception as exc:  # a bug must reach neither the agent nor the other records
-            chunk.error = exc
-        self._account(chunk)
-        # Free the payload bytes here and now: the worker thread keeps its last job's
-        # arguments alive until its next one, and memory that lingers is memory the next
-        # snapshot cannot reuse (fresh pages make orjson measurably slower).
-        payloads.clear()
-        chunk.lines = b""
-
-    def _account(self, chunk: _files.Chunk) -> None:
-        stats = self._stats
-        stats[1] += chunk.payloads_done
-        stats[0] += chunk.lines_done
-        self._log_size += chunk.bytes_done
-        if chunk.lines_done:
-            self._written_seq = chunk.first_seq + chunk.lines_done - 1
-        if chunk.error is None:
-            return
-        self._lose(
-            chunk.payloads[chunk.payloads_done :],
-            chunk.line_count - chunk.lines_done,
-            chunk.lines[chunk.bytes_done :],
-        )
-        if self._failed is None:
-            self._failed = chunk.error
-            self._reasons.append(f"writing the bundle failed ({chunk.error})")
-            log.warning(
-                "rollout_trace_sdk: cannot write trace bundle %s: %s; recording stops here, "
-                "the agent goes on",
-                self.bundle_dir,
-                chunk.error,
-            )
-
-    def _lose(self, payloads: list[_QueuedPayload], events: int, lines: bytes | bytearray) -> None:
-        stats = self._stats
-        stats[2] += events
-        stats[3] += len(payloads)
-        stats[4] += sum(len(data) for _, data in payloads) + len(lines)
+    # --- closing reports -------------------------------------------------------------------
 
     def _append_loss_report(self) -> None:
         """Queue the loss report (if anything was lost or approximated); ``aclose`` appends
@@ -621,27 +486,65 @@ class BundleWriter(RecordQueue):
             )
             if approximated:
                 message += f"; recorded approximately: {approximated}"
-            report = {"type": "warning", "message": message}
-            if self._plan is not None:
-                body = orjson.dumps(report)
-                with self._inbox_lock:
-                    ref, record = self._plan.place("protocol_event", body)
-                if record is not None:
-                    self._force(record, len(body) + PAYLOAD_OVERHEAD)
-            else:
-                data = orjson.dumps(report, option=_PRETTY)
-                n = next(self._ordinals)
-                self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
-                ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
-            self._force_event(ev.ProtocolEventObserved("warning", ref))
+            self._append_warning(message)
+
+    def _append_redaction_report(self) -> None:
+        """Queue how many secrets of each kind were redacted (when any were), the way the
+        loss report is recorded: a ``warning`` protocol event before ``recording_completed``."""
+        if self.redactor is None or not self.redactor.counts or self._failed is not None:
+            return
+        counts = dict(self.redactor.counts)
+        detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+        self._append_warning(
+            f"rollout_trace_sdk: redacted {sum(counts.values())} secrets in this trace ({detail})"
+        )
+        # Nothing else is queued now (closing): the report and the closing line are written
+        # as they are; a user's pattern or hook could match its kind names.
+        self._redact_lines = None
+        self._redact_payload = self.values.cut_too_deep
+        if self._sink is not None:
+            self._sink.stop_filtering()
+
+    def _append_warning(self, message: str) -> None:
+        report = {"type": "warning", "message": message}
+        if self._plan is not None:
+            body = orjson.dumps(report)
+            with self._inbox_lock:
+                ref, record = self._plan.place("protocol_event", body)
+            if record is not None:
+                self._force(record, len(body) + PAYLOAD_OVERHEAD)
+        else:
+            data = orjson.dumps(report, option=_PRETTY)
+            n = next(self._ordinals)
+            self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
+            ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
+        self._force_event(ev.ProtocolEventObserved("warning", ref))
 
     def _force_event(self, payload: ev.EventPayload) -> None:
         seq = self._seq = self._seq + 1
         self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
 
 
-def _transient(error: Exception | None) -> bool:
-    return isinstance(error, OSError) and error.errno not in _PERMANENT_ERRNOS
+def _line_redaction(redactor: Redactor) -> Callable[[bytearray], bytes | bytearray]:
+    def redact_lines(lines: bytearray) -> bytes | bytearray:
+        return redactor.redact(lines, lines=True)
+
+    return redact_lines
+
+
+def _payload_repair(
+    cut_too_deep: Callable[[bytes], bytes], redactor: Redactor | None, schema: int
+) -> Callable[[bytes], bytes]:
+    """What the worker thread applies to a schema-2 payload file before writing it: the depth
+    cap, then redaction. (Schema 3's shard sink redacts its bodies itself.)"""
+    if redactor is None or schema == ev.SCHEMA_VERSION_V3:
+        return cut_too_deep
+    redact = redactor.redact
+
+    def repair(data: bytes) -> bytes:
+        return redact(cut_too_deep(data))
+
+    return repair
 
 
 #: Writers of this process that may still hold a queue (a fork makes them inert in the child).

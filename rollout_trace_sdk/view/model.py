@@ -47,9 +47,12 @@ def load_state(
     path = Path(source)
     if path.is_dir():
         from ..reduce import reduce_bundle, state_bytes
+        from ..reduce.failures import annotate_failures
 
         trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
-        return orjson.loads(state_bytes(trace))
+        state = orjson.loads(state_bytes(trace))
+        annotate_failures(state, path)
+        return state
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -62,6 +65,9 @@ def load_state(
         raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
     if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
         raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=str(source))
+    from ..reduce.failures import annotate_failures
+
+    annotate_failures(state, path)  # when the state sits in its bundle
     return state
 
 
@@ -315,6 +321,8 @@ class _Builder:
             ]
         if call.get("response_id"):
             record["response_id"] = call["response_id"]
+        if isinstance(call.get("error_text"), str):  # from the log (see reduce/failures.py)
+            record["err"] = call["error_text"]
         return record
 
     def tool_record(self, tool: _Obj) -> dict[str, Any]:

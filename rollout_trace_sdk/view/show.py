@@ -195,13 +195,18 @@ class _Transcript:
             ),
         )
         if call.get("st") in _FAILED:
+            error = call.get("err")
             yield Line(
                 2,
                 (
-                    (
-                        f"error: the call {call['st']}; see raw response {call.get('rs') or '(none)'}",
-                        "bold red",
-                    ),
+                    (("error: ", "bold red"), (_clip(str(error), self.full), "red"))
+                    if error
+                    else (
+                        (
+                            f"error: the call {call['st']}; see raw response {call.get('rs') or '(none)'}",
+                            "bold red",
+                        ),
+                    )
                 ),
             )
         for ix in call["resp"]:

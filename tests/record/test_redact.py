@@ -576,3 +576,23 @@ def test_a_failing_scan_falls_back_even_for_a_clean_bytearray() -> None:
     out = r.redact(chunk, lines=True)
     assert b"hunter2" not in out and out.count(b"\n") == 2
     assert r.counts["redaction_error"] == 1
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=st.lists(_json, min_size=1, max_size=6), secret=_secret, where=st.integers(0, 7))
+def test_clean_batches_are_really_clean(docs: list[Any], secret: str, where: int) -> None:
+    """``clean`` (one scan of the documents joined) never says clean when one document
+    would change: the shard sink skips redaction on its word."""
+    r = redactor()
+    bodies = [orjson.dumps(d) for d in docs]
+    if r.clean(bodies):
+        assert all(r.redact(b) == b for b in bodies)
+    planted = [*bodies, orjson.dumps(_plant(docs[0], secret, where))]
+    assert not r.clean(planted)
+
+
+def test_clean_is_unsure_with_user_patterns_or_a_hook() -> None:
+    assert redactor().clean([b'{"a":1}', b'"hello"'])
+    patterns = Redactor(RedactionConfig(extra_patterns=[("x", rb"zzz")]))
+    assert not patterns.clean([b'{"a":1}'])
+    assert Redactor(RedactionConfig(enabled=False)).clean([b'"sk-proj-whatever12345678"'])

@@ -162,11 +162,18 @@ def test_a_truncated_prefix_ends_on_a_character_boundary(text: str, limit: int) 
     assert len(cut) == len(body) or limit - len(cut) < 4
 
 
-def test_max_payload_bytes_keeps_a_prefix_and_says_so() -> None:
+def test_max_payload_bytes_keeps_a_prefix_and_says_so(tmp_path: Path) -> None:
+    """The sink cuts the body (after redaction) and settles the retained size."""
     plan = ShardPlan(CaptureLimits(max_payload_bytes=12))
     ref, record = plan.place("tool_result", b'{"output":"' + "é".encode() * 20 + b'"}')
+    assert ref.capture == ev.PayloadCapture("truncated", 53, None)  # not written yet
+    assert record is not None
+    sink = ShardSink(tmp_path)
+    sink.write([record])
+    sink.seal()
     assert ref.capture == ev.PayloadCapture("truncated", 53, 11)
-    assert record is not None and record[1].endswith(b'{"output":"')  # é not split
+    data, _ = _frame(tmp_path / layout.shard_name(1))
+    assert _records(data) == [("raw_payload:1", b'{"output":"')]  # é not split
     small, _ = plan.place("tool_result", b"{}")
     assert small.capture is None
     template, _ = plan.place("prepared_prompt", b'["' + b"x" * 50 + b'",""]', (small,))
@@ -256,9 +263,7 @@ def _repack(source: Path, target: Path) -> None:
     (target / "payloads").mkdir(parents=True)
     (target / "manifest.json").write_bytes((source / "manifest.json").read_bytes())
     sink = ShardSink(target / "payloads")
-    sink.write(
-        (1, layout.shard_record(layout.raw_payload_id(n), bodies[n])) for n in sorted(bodies)
-    )
+    sink.write(((1, layout.raw_payload_id(n)), bodies[n]) for n in sorted(bodies))
     sink.seal()
     lines = []
     for line in (source / "trace.jsonl").read_bytes().splitlines():

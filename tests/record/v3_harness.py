@@ -60,6 +60,11 @@ class V3Bundle:
         ref, record = self.plan.place(kind, body, parts)
         if record is not None:
             self.queue.append(record)
+            if len(record[0]) > 2:
+                # a body to be cut: the sink settles its retained size, which the lines
+                # citing it carry (the writer writes such records before encoding lines)
+                self.sink.write(self.queue)
+                self.queue.clear()
         return ref
 
     def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef:

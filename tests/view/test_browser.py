@@ -9,6 +9,8 @@ page; serve: fetched), failures highlighted. Screenshots land in the artifacts d
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -181,4 +183,32 @@ def test_large_rollout_served(
         p.wait_for_selector("[data-testid=payload]")
         assert '"tool_name": "exec_command"' in p.inner_text("[data-testid=payload]")
         p.screenshot(path=str(artifacts / "large-served.png"))
+    assert page.errors == []
+
+
+_FAILED_CALL = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main() -> None:
+    async with open_rollout(sys.argv[1], model="m") as rollout, rollout.root.turn() as turn:
+        turn.inference({"model": "m", "input": "hi"}).failed(sys.argv[2])
+
+anyio.run(main)
+"""
+
+
+def test_failed_inference_call_shows_its_error_text(page: Page, tmp_path: Path) -> None:
+    """The error text of a failed inference call (in the log, not in the state) is shown in
+    the call's panel, as text. Recorded in a child process: Playwright keeps an event loop
+    running in this thread."""
+    error = "APIStatusError: model overloaded <b>(not bold)</b>"
+    traces = tmp_path / "traces"
+    subprocess.run([sys.executable, "-c", _FAILED_CALL, str(traces), error], check=True)
+    [bundle] = list(traces.iterdir())
+    p = page.open(_write_page(bundle, tmp_path / "failed-call.html"))
+    p.click("#count-failed")
+    p.locator("#list .row").first.click()
+    assert error in p.inner_text("[data-testid=call-error]")
+    assert p.locator("#detail b", has_text="not bold").count() == 0
     assert page.errors == []

@@ -46,7 +46,7 @@ function showCall(i) {
     ["latency", dur(c)], ["tokens", usageHtml(c.u)], ["turn", turn ? `<span class=mono>${esc(short(turn.id))}</span>` : ""],
     ["response", c.response_id ? `<span class=mono>${esc(c.response_id)}</span>` : ""],
     ["started tools", c.tools.map(toolLink).join(", ")], ["previous call", S.prevCall[i] >= 0 ? callLink(S.prevCall[i]) : "(first in this agent)"]]);
-  if (FAILED.has(c.st)) h += `<div class="error-box"><b>${esc(c.st)}</b>: the call did not complete. The raw response (if any) holds the provider's error.</div>`;
+  if (FAILED.has(c.st)) h += c.err ? `<div class="error-box" data-testid="call-error"><b>${esc(c.st)}</b><pre class="err">${esc(c.err)}</pre></div>` : `<div class="error-box"><b>${esc(c.st)}</b>: the call did not complete. The raw response (if any) holds the provider's error.</div>`;
   h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
   const onlyNew = S.onlyNew;
   const reqIds = onlyNew ? c.req.filter((x) => fresh.has(x)) : c.req;

@@ -1,0 +1,152 @@
+"""``rollout-trace redact`` for schema 3: payload shards are decompressed, each record's body
+redacted, and the records written back into the same shard numbers (one sealed frame each,
+with a checksum, as the recorder writes them).
+
+One :class:`~.record.redact.Redactor` serves the whole bundle, so an item stored once and
+cited by many requests (the item store's deduplication), and every copy of a secret in the
+lines, get the same placeholder: what the reducer linked before it still links.
+
+A *truncated* body (v3.md §6) is a prefix whose length the references state
+(``retained_bytes``); redaction may change that length, so the new lengths are returned and
+:func:`fix_retained` rewrites the references that cite them in the log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+import zstandard
+
+from .model import layout
+from .record._shards import ShardSink
+from .record.redact import Redactor
+
+_HEADER: Final = layout.SHARD_RECORD_HEADER
+
+
+class ShardError(Exception):
+    """A shard cannot be read (the message says why; the caller names the file)."""
+
+
+class ShardRewriter:
+    """Redacts shard after shard into ``payloads_dir`` (which must exist and be empty)."""
+
+    def __init__(self, payloads_dir: Path, redactor: Redactor) -> None:
+        self._sink = ShardSink(payloads_dir)
+        self._redactor = redactor
+        #: payload id -> its body's new length, for bodies redaction changed
+        self.changed: dict[str, int] = {}
+        self.max_ordinal = 0
+        self.max_shard = 0
+
+    def rewrite(self, number: int, data: bytes) -> int:
+        """Redact shard ``number`` (its file's bytes); return how many records it holds."""
+        records = _records(_decompress(data))
+        redact = self._redactor.redact
+        out = []
+        for ident, body in records:
+            clean = redact(body)
+            if len(clean) != len(body):
+                self.changed[ident] = len(clean)
+            out.append(((number, ident), clean))
+            stem = ident.removeprefix(layout.RAW_PAYLOAD_PREFIX)
+            if stem.isdigit():
+                self.max_ordinal = max(self.max_ordinal, int(stem))
+        self.max_shard = max(self.max_shard, number)
+        self._sink.write(out)
+        self._sink.seal()
+        return len(out)
+
+    def add(self, payload_id: str, body: bytes) -> int:
+        """Store one more record in a shard of its own; return the shard's number."""
+        number = self.max_shard = self.max_shard + 1
+        self._sink.write([((number, payload_id), body)])
+        self._sink.seal()
+        return number
+
+
+def shard_number(name: str) -> int | None:
+    """The number a shard file name carries (``000012.zst`` → 12), else ``None``."""
+    stem = name.removesuffix(".zst")
+    return int(stem) if stem != name and stem.isdigit() else None
+
+
+def fix_retained(line: bytes, changed: dict[str, int]) -> bytes:
+    """``line`` with every truncated reference to a changed body stating its new length."""
+    if not changed or b'"retained_bytes"' not in line:
+        return line
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return line
+    if not _fix(event, changed):
+        return line
+    return orjson.dumps(event)
+
+
+def _fix(value: Any, changed: dict[str, int]) -> bool:
+    touched = False
+    if isinstance(value, dict):
+        capture = value.get("capture")
+        ident = value.get("raw_payload_id")
+        if (
+            isinstance(capture, dict)
+            and capture.get("status") == "truncated"
+            and ident in changed
+            and capture.get("retained_bytes") != changed[ident]
+        ):
+            capture["retained_bytes"] = changed[ident]
+            touched = True
+        for item in value.values():
+            touched |= _fix(item, changed)
+    elif isinstance(value, list):
+        for item in value:
+            touched |= _fix(item, changed)
+    return touched
+
+
+def _decompress(data: bytes) -> bytes:
+    """Every frame of a shard; a frame cut short (a recording that crashed) yields what
+    decoded before the cut."""
+    chunks: list[bytes] = []
+    view = memoryview(data)
+    offset = 0
+    try:
+        while offset < len(data):
+            stream = zstandard.ZstdDecompressor().decompressobj()
+            chunks.append(stream.decompress(view[offset:]))
+            if not stream.eof:
+                break
+            offset = len(data) - len(stream.unused_data)
+    except zstandard.ZstdError as exc:
+        raise ShardError(f"not a zstd shard ({exc})") from None
+    return b"".join(chunks)
+
+
+def _records(data: bytes) -> list[tuple[str, bytes]]:
+    """The shard's complete records (a record cut short at the end is left out: the reducer
+    reads an unsealed shard up to its last complete record too)."""
+    out = []
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        id_len, body_len = _HEADER.unpack_from(data, offset)
+        start = offset + _HEADER.size
+        end = start + id_len + body_len
+        if end > len(data):
+            break
+        try:
+            ident = data[start : start + id_len].decode()
+        except UnicodeDecodeError:
+            raise ShardError(f"a payload id at offset {offset} is not UTF-8") from None
+        out.append((ident, data[start + id_len : end]))
+        offset = end
+    return out
+
+
+def is_shard(rel: str) -> bool:
+    """Whether a bundle-relative path is a schema-3 payload shard."""
+    head, _, name = rel.rpartition("/")
+    return head == layout.PAYLOADS_DIR and shard_number(name) is not None and os.sep not in name

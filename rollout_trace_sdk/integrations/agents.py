@@ -1,0 +1,555 @@
+"""Record OpenAI Agents SDK runs with one line: ``add_trace_processor(RolloutTraceProcessor())``.
+
+Each Agents SDK *trace* (one ``Runner.run``, or everything inside ``with trace(...)``) becomes
+one bundle. The processor maps the SDK's spans onto the recorder's handles:
+
+* the first agent is the root thread; an agent reached by a handoff is a child thread of the
+  agent that handed off, spawned by a ``spawn_agent`` tool call (namespace ``handoff``) so
+  the reducers draw a spawn edge (a handoff back to an agent that has a thread is a
+  ``send_message`` call with an interaction edge); an agent run as a tool is a child thread
+  of the calling agent, spawned for that call, whose result is delivered back (an
+  ``agent_result`` edge);
+* each agent span is one turn of its agent's thread;
+* a ``response`` span (Responses API) or ``generation`` span (Chat Completions and other
+  models) is one inference call with its request, output items, usage and error;
+* a ``function`` span is one tool call, with the model's ``call_id`` (taken from the
+  function call the model emitted), arguments and result;
+* guardrail, custom, MCP list-tools and speech spans are protocol events
+  (``agents_sdk_<type>``); task and turn spans only give structure.
+
+The SDK calls processors synchronously, from whatever thread runs the agent (and requires
+them to be thread-safe). A rollout needs an event loop of its own, so the processor runs one
+in a daemon thread: bundles are opened and closed there, and the callbacks record through
+the recorder's thread-safe path (other-thread calls go through its inbox, under the same
+memory budget). When the writer holds more than half its budget the callback waits for it to
+catch up, so nothing is dropped and memory stays bounded (``overflow="wait"``).
+
+The SDK itself is imported only for the base class; its span objects are read by attribute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from agents.tracing import Span, Trace, TracingProcessor
+
+from ..record import open_rollout
+from ..record.recorder import Rollout
+from ..record.requests import to_plain
+from ..record.runtime import warn
+from ..record.threads import AgentThread, Turn
+from ..record.tools import ToolCall
+
+__all__ = ["RolloutTraceProcessor"]
+
+#: Span types that only give structure (the run, one model turn): nothing is recorded.
+_STRUCTURE: Final = frozenset({"task", "turn"})
+#: Spans that never have children (model calls): recorded whole when they end.
+_MODEL_CALLS: Final = frozenset({"response", "generation"})
+_NAME_CHARS: Final = re.compile(r"[^a-z0-9_]+")
+#: Seconds ``on_trace_start`` waits for the bundle to open before recording nothing.
+_OPEN_TIMEOUT: Final = 30.0
+
+
+class _LoopThread:
+    """An asyncio event loop in a daemon thread, where the rollouts live."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="rollout-trace-agents", daemon=True
+        )
+        self.thread.start()
+
+    def submit(self, coro: Any) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+class _Ctx:
+    """What a span records into: its agent's thread and turn, and for a function span its
+    tool call."""
+
+    __slots__ = ("agent", "as_tool", "calls", "parent_turn", "tool", "tools", "turn")
+
+    def __init__(self, turn: Turn, agent: str, tools: Sequence[str] = ()) -> None:
+        self.turn = turn
+        self.agent = agent
+        self.tools = tools
+        self.tool: ToolCall | None = None
+        #: the function calls of this agent's latest response not yet matched to a span
+        self.calls: list[dict[str, Any]] = []
+        self.as_tool = False
+        self.parent_turn: Turn | None = None
+
+    def inherit(self) -> _Ctx:
+        child = _Ctx(self.turn, self.agent, self.tools)
+        child.calls = self.calls  # shared: a function span takes its call from its agent's list
+        return child
+
+
+class _TraceRecording:
+    """One trace's bundle: the rollout held open in the loop thread, and the span map."""
+
+    def __init__(self, processor: RolloutTraceProcessor, trace: Trace) -> None:
+        self.processor = processor
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.rollout: Rollout | None = None
+        self.done: asyncio.Event | None = None
+        self.spans: dict[str, _Ctx] = {}
+        self.threads: dict[str, AgentThread] = {}  # top-level agents by name
+        self.paths: set[str] = {"/root"}
+        self.root_used = False
+        self.trace = trace
+        self.future: concurrent.futures.Future[Any] | None = None
+
+    async def hold(self) -> None:
+        """In the loop thread: open the rollout and keep it open until the trace ends."""
+        self.done = asyncio.Event()
+        p = self.processor
+        try:
+            async with open_rollout(
+                p.root,
+                model=p.model,
+                provider_name=p.provider_name,
+                schema_version=p.schema_version,
+                max_queued_bytes=p.max_queued_bytes,
+                close_timeout=p.close_timeout,
+            ) as rollout:
+                self.rollout = rollout
+                self.ready.set()
+                await self.done.wait()
+        finally:
+            self.ready.set()
+
+    def close(self) -> None:
+        done, future = self.done, self.future
+        if done is not None:
+            self.processor.loop().loop.call_soon_threadsafe(done.set)
+        if future is not None:
+            try:
+                future.result(timeout=self.processor.close_timeout + 5)
+            except Exception as exc:
+                warn(f"rollout trace: closing the Agents SDK trace's bundle failed: {exc!r}")
+
+    # --- waiting for the writer ------------------------------------------------------------
+
+    def room(self) -> None:
+        """Block this (non-loop) thread while the writer holds more than half its budget."""
+        rollout = self.rollout
+        if rollout is None or not rollout.backlogged:
+            return
+        loop = self.processor.loop()
+        if threading.current_thread() is loop.thread:
+            return
+        try:
+            loop.submit(rollout.flush()).result(timeout=self.processor.close_timeout)
+        except Exception as exc:
+            warn(f"rollout trace: waiting for the bundle writer failed: {exc!r}")
+
+    # --- threads ---------------------------------------------------------------------------
+
+    def task_name(self, parent: AgentThread, agent: str) -> str:
+        """An agent path segment for ``agent`` under ``parent``, unique in the bundle."""
+        base = _NAME_CHARS.sub("_", agent.lower()).strip("_") or "agent"
+        name, n = base, 1
+        while f"{parent.agent_path.rstrip('/')}/{name}" in self.paths:
+            n += 1
+            name = f"{base}_{n}"
+        self.paths.add(f"{parent.agent_path.rstrip('/')}/{name}")
+        return name
+
+    def agent_started(self, span: Any, parent: _Ctx | None) -> _Ctx:
+        data = span.span_data
+        name = str(getattr(data, "name", None) or "agent")
+        rollout = self.rollout
+        assert rollout is not None
+        as_tool = parent is not None and parent.tool is not None
+        if as_tool:
+            assert parent is not None
+            caller = parent.turn.thread
+            thread = caller.spawn(self.task_name(caller, name), nickname=name)
+        elif name in self.threads:
+            thread = self.threads[name]
+        elif not self.root_used:
+            thread = rollout.root
+        else:  # reached without a handoff span we saw: a child of the root
+            thread = rollout.root.spawn(self.task_name(rollout.root, name), nickname=name)
+        if not as_tool:
+            self.threads[name] = thread
+        self.root_used = True
+        ctx = _Ctx(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
+        if as_tool:
+            assert parent is not None
+            ctx.as_tool = True
+            ctx.parent_turn = parent.turn
+        return ctx
+
+    def agent_ended(self, span: Any, ctx: _Ctx) -> None:
+        error = _error_text(span)
+        turn = ctx.turn
+        if ctx.as_tool and ctx.parent_turn is not None:
+            delivery = turn.report_result(status="errored" if error else "completed")
+            turn.end("failed" if error else "completed", error=error)
+            ctx.parent_turn.accept_agent_message(delivery)
+            turn.thread.end("failed" if error else "completed")
+            return
+        turn.end("failed" if error else "completed", error=error)
+
+    def handoff(self, span: Any, ctx: _Ctx) -> None:
+        data = span.span_data
+        target = str(getattr(data, "to_agent", None) or "")
+        source = str(getattr(data, "from_agent", None) or ctx.agent)
+        if not target:
+            ctx.turn.thread.protocol_event("agents_sdk_handoff", {"from_agent": source})
+            return
+        call = _take_call(ctx, lambda item: item.get("name") not in ctx.tools)
+        call_id = str(call.get("call_id")) if call else f"handoff_{span.span_id}"
+        message = f"Handoff from {source} to {target}"
+        existing = self.threads.get(target)
+        turn = ctx.turn
+        if existing is None:
+            caller = turn.thread
+            task = self.task_name(caller, target)
+            tool = turn.tool_call(
+                call_id,
+                "spawn_agent",
+                namespace="handoff",
+                arguments={"task_name": task, "message": message},
+            )
+            self.threads[target] = tool.spawn_agent(task, nickname=target)
+        else:
+            tool = turn.tool_call(
+                call_id,
+                "send_message",
+                namespace="handoff",
+                arguments={"target": existing.agent_path, "message": message},
+            )
+            tool.agent_interacted(existing)
+        error = _error_text(span)
+        if error:
+            tool.failed(error)
+        else:
+            tool.completed(None)
+
+
+def _error_text(span: Any) -> str | None:
+    """The span's error as one line: its message and, when the SDK kept it, the detail."""
+    error = getattr(span, "error", None)
+    if not error:
+        return None
+    message = str(error.get("message") or "error")
+    data = error.get("data")
+    detail = data.get("error") if isinstance(data, Mapping) else None
+    return f"{message}: {detail}" if detail else message
+
+
+def _take_call(ctx: _Ctx, fits: Any) -> dict[str, Any] | None:
+    """Take the first pending function call of the agent's latest response that ``fits``."""
+    for index, item in enumerate(ctx.calls):
+        if fits(item):
+            return ctx.calls.pop(index)
+    return None
+
+
+def _function_calls(items: Any) -> list[dict[str, Any]]:
+    """The ``function_call`` items among a response's output, as dicts (the type is looked at
+    first: turning every message into a dict would cost more than recording it)."""
+    calls = []
+    for item in items or ():
+        kind = item.get("type") if type(item) is dict else getattr(item, "type", None)
+        if kind == "function_call":
+            plain = to_plain(item)
+            if isinstance(plain, dict):
+                calls.append(plain)
+    return calls
+
+
+class RolloutTraceProcessor(TracingProcessor):
+    """An Agents SDK tracing processor that writes each trace as a rollout-trace bundle.
+
+    Register it once: ``agents.add_trace_processor(RolloutTraceProcessor(root="traces"))``
+    (or ``set_trace_processors([...])`` to replace the SDK's exporter).
+
+    Args:
+        root: the trace root (default ``$ROLLOUT_TRACE_ROOT``; with neither, nothing is
+            recorded).
+        model: the default model name for inference calls without one.
+        provider_name: recorded as the provider of every inference call.
+        schema_version: the bundle schema (2 or 3; default as :func:`open_rollout`).
+        max_queued_bytes: the writer's memory budget per bundle.
+        close_timeout: seconds a closing bundle may spend draining (bounds ``on_trace_end``).
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        model: str = "unknown",
+        provider_name: str = "openai",
+        schema_version: int | None = None,
+        max_queued_bytes: int = 64 << 20,
+        close_timeout: float = 30.0,
+    ) -> None:
+        self.root = root
+        self.model = model
+        self.provider_name = provider_name
+        self.schema_version = schema_version
+        self.max_queued_bytes = max_queued_bytes
+        self.close_timeout = close_timeout
+        self._lock = threading.Lock()
+        self._loop: _LoopThread | None = None
+        self._traces: dict[str, _TraceRecording] = {}
+        self._warned = False
+
+    def loop(self) -> _LoopThread:
+        """The processor's event-loop thread, started on first use."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = _LoopThread()
+            return self._loop
+
+    def bundles(self) -> list[Path]:
+        """Bundles of the traces still open (for tests and tools)."""
+        with self._lock:
+            traces = list(self._traces.values())
+        return [r.rollout.bundle_dir for r in traces if r.rollout and r.rollout.bundle_dir]
+
+    def _guard(self, exc: BaseException) -> None:
+        if not self._warned:
+            self._warned = True
+            warn(f"rollout trace: the Agents SDK processor skipped a span: {exc!r}")
+
+    # --- traces ----------------------------------------------------------------------------
+
+    def on_trace_start(self, trace: Trace) -> None:
+        try:
+            recording = _TraceRecording(self, trace)
+            recording.future = self.loop().submit(recording.hold())
+            if not recording.ready.wait(_OPEN_TIMEOUT) or recording.rollout is None:
+                return
+            with self._lock:
+                self._traces[trace.trace_id] = recording
+            exported = trace.export() or {}
+            recording.rollout.root.protocol_event(
+                "agents_sdk_trace",
+                {
+                    "trace_id": trace.trace_id,
+                    "workflow_name": exported.get("workflow_name", trace.name),
+                    "group_id": exported.get("group_id"),
+                    "metadata": exported.get("metadata"),
+                },
+            )
+        except Exception as exc:
+            self._guard(exc)
+
+    def on_trace_end(self, trace: Trace) -> None:
+        with self._lock:
+            recording = self._traces.pop(trace.trace_id, None)
+        if recording is not None:
+            recording.close()
+
+    # --- spans -----------------------------------------------------------------------------
+
+    def on_span_start(self, span: Span[Any]) -> None:
+        if span.span_data.type in _MODEL_CALLS:  # recorded at their end, with the request
+            return
+        recording = self._traces.get(span.trace_id)
+        if recording is None:
+            return
+        try:
+            with recording.lock:
+                self._start(recording, span)
+        except Exception as exc:
+            self._guard(exc)
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        recording = self._traces.get(span.trace_id)
+        if recording is None:
+            return
+        try:
+            recording.room()
+            with recording.lock:
+                self._end(recording, span)
+        except Exception as exc:
+            self._guard(exc)
+
+    def _start(self, recording: _TraceRecording, span: Any) -> None:
+        parent = recording.spans.get(span.parent_id) if span.parent_id else None
+        kind = span.span_data.type
+        if kind == "agent":
+            recording.spans[span.span_id] = recording.agent_started(span, parent)
+            return
+        if kind in _STRUCTURE:  # the task and turn spans between a tool call and its agent
+            if parent is not None:
+                recording.spans[span.span_id] = parent
+            return
+        if parent is None:  # outside any agent span (a custom span around the run)
+            if recording.rollout is None:
+                return
+            parent = _Ctx(_root_turn(recording), "")
+        ctx = parent.inherit()
+        recording.spans[span.span_id] = ctx
+        if kind == "function":
+            data = span.span_data
+            name = str(data.name)
+            call = _take_call(ctx, lambda item: item.get("name") == name)
+            arguments = data.input if data.input is not None else (call or {}).get("arguments")
+            call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
+            ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
+
+    def _end(self, recording: _TraceRecording, span: Any) -> None:
+        data = span.span_data
+        kind = data.type
+        if kind in _MODEL_CALLS:  # never started here: they record into their parent's turn
+            parent = recording.spans.get(span.parent_id)
+            if parent is None:
+                if recording.rollout is None:
+                    return
+                parent = _Ctx(_root_turn(recording), "")
+            if kind == "response":
+                _response(parent, span)
+            else:
+                _generation(parent, span)
+            return
+        ctx = recording.spans.pop(span.span_id, None)
+        if ctx is None:
+            return
+        if kind == "agent":
+            recording.agent_ended(span, ctx)
+        elif kind == "function":
+            _function(ctx, span)
+        elif kind == "handoff":
+            recording.handoff(span, ctx)
+        elif kind not in _STRUCTURE:
+            body = to_plain(data.export())
+            body = dict(body) if isinstance(body, Mapping) else {"data": body}
+            body.pop("type", None)
+            body["span_id"] = span.span_id
+            error = _error_text(span)
+            if error:
+                body["error"] = error
+            ctx.turn.thread.protocol_event(f"agents_sdk_{kind}", body)
+
+    # --- the SDK's lifecycle ---------------------------------------------------------------
+
+    def force_flush(self) -> None:
+        with self._lock:
+            traces = list(self._traces.values())
+            loop = self._loop
+        for recording in traces:
+            if loop is not None and recording.rollout is not None:
+                try:
+                    loop.submit(recording.rollout.flush()).result(timeout=self.close_timeout)
+                except Exception as exc:
+                    warn(f"rollout trace: flushing a bundle failed: {exc!r}")
+
+    def shutdown(self) -> None:
+        """Close every bundle still open and stop the loop thread."""
+        with self._lock:
+            traces = list(self._traces.values())
+            self._traces.clear()
+        for recording in traces:
+            recording.close()
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.stop()
+
+
+def _root_turn(recording: _TraceRecording) -> Turn:
+    """A span outside every agent span (a custom span around the run): the root thread's
+    turn, opened for it when no agent has one yet."""
+    rollout = recording.rollout
+    assert rollout is not None
+    ctx = recording.spans.get("__root__")
+    if ctx is None:
+        ctx = _Ctx(rollout.root.turn(), "")
+        recording.spans["__root__"] = ctx
+    return ctx.turn
+
+
+# --- spans that record calls -------------------------------------------------------------------
+
+
+def _response(ctx: _Ctx, span: Any) -> None:
+    """A Responses API call: the request is the span's input plus the response's settings
+    (model, instructions, tools), which is what was sent."""
+    data = span.span_data
+    response = data.response
+    request: dict[str, Any] = {}
+    if response is not None:
+        request["model"] = response.model
+        if response.instructions:
+            request["instructions"] = response.instructions
+    request["input"] = data.input if data.input is not None else []
+    if response is not None and response.tools:
+        request["tools"] = response.tools
+    model = getattr(response, "model", None)
+    call = ctx.turn.inference(request, model=model if isinstance(model, str) else None)
+    error = _error_text(span)
+    if error:
+        call.failed(error)
+        return
+    if response is None:
+        call.completed(response_id=getattr(data, "_response_id", None), token_usage=data.usage)
+        return
+    call.completed(
+        response_id=response.id,
+        output_items=response.output,
+        token_usage=response.usage if response.usage is not None else data.usage,
+        upstream_request_id=getattr(response, "_request_id", None),
+    )
+    ctx.calls[:] = _function_calls(response.output)
+
+
+def _generation(ctx: _Ctx, span: Any) -> None:
+    """A Chat Completions (or other model's) call: ``input`` is the messages sent, ``output``
+    the message(s) received."""
+    data = span.span_data
+    request: dict[str, Any] = {"messages": list(data.input or ())}
+    if data.model:
+        request = {"model": data.model, **request}
+    call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
+    error = _error_text(span)
+    if error:
+        call.failed(error)
+        return
+    output = list(data.output or ())
+    call.completed(output_items=output, token_usage=data.usage)
+    calls = []
+    for message in output:
+        for tool_call in (message.get("tool_calls") or ()) if isinstance(message, dict) else ():
+            function = tool_call.get("function") or {}
+            calls.append(
+                {
+                    "type": "function_call",
+                    "call_id": tool_call.get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                }
+            )
+    ctx.calls[:] = calls
+
+
+def _function(ctx: _Ctx, span: Any) -> None:
+    tool = ctx.tool
+    if tool is None:
+        return
+    error = _error_text(span)
+    if error:
+        tool.failed(error)
+        return
+    output = span.span_data.output
+    text = output if isinstance(output, str) else str(output) if output is not None else ""
+    tool.completed({"type": "function_call_output", "call_id": tool.tool_call_id, "output": text})

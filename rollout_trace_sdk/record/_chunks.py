@@ -1,0 +1,243 @@
+"""The writing side of the bundle writer: queued records in chunks, one worker-thread call each.
+
+:class:`ChunkWriter` takes records off the queue in chunks, encodes the chunk's event lines on
+the loop (in slices, yielding between them) and hands the chunk to one worker-thread call,
+which redacts it (payload bodies and lines, when the writer redacts), writes the payloads and
+then the lines, and reports how far it got; disk errors are retried or counted here. The
+contract is in :mod:`.writer`'s docstring; :class:`~.writer.BundleWriter` owns every attribute.
+
+A schema-3 chunk that holds a payload to be cut short (``max_payload_bytes`` or the bundle
+budget) writes its records *before* its lines are encoded: the body is redacted, then cut,
+in the worker thread, and only then is the reference's ``retained_bytes`` known.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Final
+
+import anyio
+import anyio.lowlevel
+
+from . import _files
+from ._encode import LineEncoder, QueuedEvent
+from ._queue import EVENT_COST, PAYLOAD_OVERHEAD, RecordQueue
+from ._shards import ShardSink
+
+log = logging.getLogger("rollout_trace_sdk")
+
+#: One worker-thread call writes at most this much (items / payload bytes).
+_CHUNK_ITEMS: Final = 4096
+_CHUNK_BYTES: Final = 8 << 20
+_NEVER: Final = 1 << 62
+#: A write that fails with a transient error is retried after these pauses (then it counts
+#: as a failure and the writer stops). Errors that no wait can cure are not retried.
+_RETRY_DELAYS_S: Final = (0.05, 0.25, 1.0)
+_PERMANENT_ERRNOS: Final = frozenset(
+    {
+        errno.EBADF,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EFBIG,
+        errno.EINVAL,
+    }
+)
+#: Encoding yields to the loop this often, so a long queue never stalls other tasks.
+_SLICE_NS: Final = 30_000
+_clock = time.perf_counter_ns
+
+_QueuedPayload = _files.QueuedPayload
+
+
+class ChunkWriter(RecordQueue):
+    """The chunk-writing half of :class:`~.writer.BundleWriter` (which owns every attribute)."""
+
+    __slots__ = (
+        "_chunk_scope",
+        "_done",
+        "_encoder",
+        "_fd",
+        "_lock",
+        "_log_size",
+        "_payloads_dir",
+        "_redact_lines",
+        "_redact_payload",
+        "_retries",
+        "_salvage",
+        "_sink",
+        "_written_seq",
+    )
+    _chunk_scope: anyio.CancelScope | None
+    _done: int
+    _encoder: LineEncoder
+    _fd: int
+    _lock: anyio.Lock | None
+    _log_size: int
+    _payloads_dir: str
+    _redact_lines: Any
+    _redact_payload: Any
+    _retries: int
+    _salvage: bool
+    _sink: ShardSink | None
+    _written_seq: int
+    _queue: deque[Any]
+    bundle_dir: Path
+
+    def _notify(self) -> None:
+        raise NotImplementedError  # the writer wakes its own waiters
+
+    async def _drain(self, target: int | None = None) -> None:
+        """Write queued items in chunks until the queue is empty (or ``target`` items are
+        done). Each chunk is shielded: once taken off the queue it is written completely."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            while self._queue and (target is None or self._done < target):
+                await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
+                with anyio.CancelScope(shield=True) as scope:
+                    self._chunk_scope = scope
+                    try:
+                        await self._write_chunk()
+                    finally:
+                        self._chunk_scope = None
+                self._notify()
+
+    def _take_chunk(self) -> tuple[list[_QueuedPayload], list[QueuedEvent]]:
+        queue = self._queue
+        payloads: list[_QueuedPayload] = []
+        events: list[QueuedEvent] = []
+        charged = 0
+        payload_bytes = 0
+        while queue and len(payloads) + len(events) < _CHUNK_ITEMS and payload_bytes < _CHUNK_BYTES:
+            item = queue.popleft()
+            if len(item) == 2:
+                payloads.append(item)
+                size = len(item[1])
+                payload_bytes += size
+                charged += size + PAYLOAD_OVERHEAD
+            else:
+                events.append(item)
+                charged += EVENT_COST
+        self._queued -= charged
+        self._done += len(payloads) + len(events)
+        return payloads, events
+
+    async def _write_chunk(self) -> None:
+        payloads, events = self._take_chunk()
+        if self._failed is not None and not self._salvage:
+            self._lose(payloads, len(events), b"")
+            return
+        chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
+        chunk.repair = self._redact_payload
+        chunk.filter_lines = self._redact_lines
+        if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
+            chunk.sync = True
+            self._sync_at = 0
+        try:
+            if self._cuts(payloads):
+                # a body is cut after redaction: its retained size, which lines citing it
+                # carry, is known once the records are written
+                assert self._sink is not None
+                await anyio.to_thread.run_sync(
+                    _files.write_records, chunk, self._sink, abandon_on_cancel=True
+                )
+            lines = bytearray()
+            done = 0
+            while done < len(events):
+                if done:
+                    await anyio.lowlevel.checkpoint()
+                # Behind (over half the budget): encode the chunk in one go. Producers then
+                # wait for the loop, which is the back-pressure sync calls cannot get.
+                until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
+                done = self._encoder.encode_into(lines, events, done, until)
+            chunk.lines = lines
+            seal_below = 0
+            if self._plan is not None:
+                self._plan.charge(len(lines))
+                # nothing placed before the plan's current shard is still queued: seal them
+                seal_below = 0 if self._queue or self._inbox else self._plan.current_shard
+            if payloads or lines:
+                for delay in (*_RETRY_DELAYS_S, None):
+                    if self._sink is not None:
+                        await anyio.to_thread.run_sync(
+                            _files.write_chunk_v3,
+                            chunk,
+                            self._sink,
+                            self._fd,
+                            self._log_size,
+                            seal_below,
+                            abandon_on_cancel=True,
+                        )
+                    else:
+                        await anyio.to_thread.run_sync(
+                            _files.write_chunk,
+                            chunk,
+                            self._payloads_dir,
+                            self._fd,
+                            self._log_size,
+                            # shielded, so never abandoned, except in a forked child (see there)
+                            abandon_on_cancel=True,
+                        )
+                    if delay is None or not _transient(chunk.error):
+                        break
+                    self._retries += 1
+                    await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
+        except Exception as exc:  # a bug must reach neither the agent nor the other records
+            chunk.error = exc
+        self._account(chunk)
+        # Free the payload bytes here and now: the worker thread keeps its last job's
+        # arguments alive until its next one, and memory that lingers is memory the next
+        # snapshot cannot reuse (fresh pages make orjson measurably slower).
+        payloads.clear()
+        chunk.lines = b""
+
+    def _cuts(self, payloads: list[_QueuedPayload]) -> bool:
+        """Whether a schema-3 record of ``payloads`` is to be cut short (rare: a bundle
+        with no truncation so far never looks)."""
+        plan = self._plan
+        if self._sink is None or plan is None or not plan.truncated:
+            return False
+        return any(len(meta) > 2 for meta, _ in payloads)
+
+    def _account(self, chunk: _files.Chunk) -> None:
+        stats = self._stats
+        stats[1] += chunk.payloads_done
+        stats[0] += chunk.lines_done
+        self._log_size += chunk.bytes_done
+        if chunk.lines_done:
+            self._written_seq = chunk.first_seq + chunk.lines_done - 1
+        if chunk.error is None:
+            return
+        self._lose(
+            chunk.payloads[chunk.payloads_done :],
+            chunk.line_count - chunk.lines_done,
+            chunk.lines[chunk.bytes_done :],
+        )
+        if self._failed is None:
+            self._failed = chunk.error
+            self._reasons.append(f"writing the bundle failed ({chunk.error})")
+            log.warning(
+                "rollout_trace_sdk: cannot write trace bundle %s: %s; recording stops here, "
+                "the agent goes on",
+                self.bundle_dir,
+                chunk.error,
+            )
+
+    def _lose(self, payloads: list[_QueuedPayload], events: int, lines: bytes | bytearray) -> None:
+        stats = self._stats
+        stats[2] += events
+        stats[3] += len(payloads)
+        stats[4] += sum(len(data) for _, data in payloads) + len(lines)
+
+
+def _transient(error: Exception | None) -> bool:
+    return isinstance(error, OSError) and error.errno not in _PERMANENT_ERRNOS

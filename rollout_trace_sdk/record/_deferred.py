@@ -1,0 +1,130 @@
+"""Large strings of a payload are escaped in the writer's worker thread, not on the event loop.
+
+A recording call must snapshot its value before it returns (the caller may change its dicts
+right after), and serialising a 100 MB tool output takes the loop ~0.3 s. Strings cannot
+change, though: only the containers around them can. So a payload dict whose top-level values
+include very long strings (:data:`BIG_STRING` characters or more) is serialised on the loop
+*without* them, each replaced by a hole (a string no caller sends: a NUL, a per-process
+nonce, a number, a NUL), and the strings themselves are kept by reference. The worker thread
+escapes them (``orjson`` on slices of :data:`SLICE` characters, letting go of the GIL
+between slices so the loop never waits long for it) and splices them into the holes
+(:meth:`LazyBody.render`). The bytes are the ones ``orjson`` would have written for the
+whole value: a JSON string is the concatenation of its slices' escapes.
+
+Only top-level values are looked at (one C-speed pass over the dict's values: a tool output
+``{"type": ..., "call_id": ..., "output": <text>}`` is the common large payload), and
+only when the bundle has no size limits (the limits' decisions need exact sizes at once).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import orjson
+
+#: Top-level strings this long (characters) are escaped in the worker thread.
+BIG_STRING: Final = 1 << 20
+#: The worker escapes this many characters at a time, then yields the GIL.
+SLICE: Final = 256 << 10
+_NONCE: Final = secrets.token_hex(8)
+
+
+def _hole(index: int) -> str:
+    return f"\x00rtbig{_NONCE}:{index}\x00"
+
+
+class LazyBody:
+    """A payload body whose long strings are still to be escaped (in the worker thread).
+
+    ``len()`` is an estimate (the template's bytes plus the strings' characters) for the
+    queue's byte budget; :meth:`render` gives the exact bytes."""
+
+    __slots__ = ("_fallback", "_size", "_strings", "_template")
+
+    def __init__(
+        self, template: bytes, strings: list[str], fallback: Callable[[Any], bytes]
+    ) -> None:
+        self._template = template
+        self._strings = strings
+        self._fallback = fallback
+        self._size = len(template) + sum(len(s) for s in strings)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def render(self) -> bytes:
+        """The body's bytes: each hole replaced by its string, escaped in slices."""
+        out: list[bytes] = []
+        template = self._template
+        done = 0
+        for index, text in enumerate(self._strings):
+            hole = orjson.dumps(_hole(index))
+            at = template.find(hole, done)
+            if at < 0:  # cannot happen: the hole was serialised into the template
+                continue
+            out.append(template[done:at])
+            out.append(self._escape(text))
+            done = at + len(hole)
+        out.append(template[done:])
+        return b"".join(out)
+
+    def _escape(self, text: str) -> bytes:
+        parts = [b'"']
+        for start in range(0, len(text), SLICE):
+            piece = text[start : start + SLICE]
+            try:
+                parts.append(orjson.dumps(piece)[1:-1])
+            except TypeError:  # a lone surrogate: the lenient encoder's rules (and count)
+                parts.append(self._fallback(piece)[1:-1])
+            time.sleep(0)  # let the loop's thread have the GIL between slices
+        parts.append(b'"')
+        return b"".join(parts)
+
+
+def defer_big_strings(value: Any, dumps: Callable[[Any], bytes]) -> LazyBody | None:
+    """A :class:`LazyBody` for ``value`` when it is a dict holding a string of
+    :data:`BIG_STRING` characters or more as a value, or as a value of a dict value (a tool
+    result's ``{"response_item": {"output": ...}}``); ``None`` otherwise (serialise it now).
+
+    Args:
+        value: the payload value.
+        dumps: serialises the rest (the writer's lenient encoder, compact or pretty); also
+            the fallback for a slice ``orjson`` refuses.
+    """
+    if value.__class__ is not dict or not _holds_big(value, 1):
+        return None
+    strings: list[str] = []
+    return LazyBody(dumps(_with_holes(value, 1, strings)), strings, dumps)
+
+
+def _holds_big(value: dict[Any, Any], depth: int) -> bool:
+    for item in value.values():
+        kind = item.__class__
+        if kind is str:
+            if len(item) >= BIG_STRING:
+                return True
+        elif kind is dict and depth and _holds_big(item, depth - 1):
+            return True
+    return False
+
+
+def _with_holes(value: dict[Any, Any], depth: int, strings: list[str]) -> dict[Any, Any]:
+    """A copy of the dicts on the way to the long strings (the rest is shared: it is
+    serialised right away), each long string replaced by a hole."""
+    copy = dict(value)
+    for key, item in value.items():
+        kind = item.__class__
+        if kind is str and len(item) >= BIG_STRING:
+            copy[key] = _hole(len(strings))
+            strings.append(item)
+        elif kind is dict and depth and _holds_big(item, depth - 1):
+            copy[key] = _with_holes(item, depth - 1, strings)
+    return copy
+
+
+def render(body: bytes | LazyBody) -> bytes:
+    """``body``'s bytes (rendering a :class:`LazyBody`; in the worker thread)."""
+    return body if isinstance(body, bytes) else body.render()

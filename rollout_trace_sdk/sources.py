@@ -1,0 +1,278 @@
+"""What a command was given: a bundle, a traces root holding bundles, or a reduced state.
+
+Every command that reads a rollout (``reduce``, ``validate``, ``summary``, ``view``, ``show``)
+resolves its argument here first, so the same mistake gets the same words whichever command
+it was made with: a traces root lists its bundles (newest first) and ``--latest`` picks the
+newest; a ``state.json`` where a bundle is needed says what to run instead. ``ls`` lists a
+root with the same cheap reading: the manifest and the tail of the event log, never a
+reduction.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import stat
+from pathlib import Path
+from typing import Final
+
+import attrs
+import orjson
+
+from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
+from .reduce.errors import ReduceError
+
+#: Bytes read from the end of the event log to find its last events.
+_TAIL: Final = 64 << 10
+_CHUNK: Final = 1 << 20
+_THREAD_STARTED: Final = b'"type":"thread_started"'
+#: Bundles listed in an error message before "... and N more".
+_LISTED: Final = 10
+
+
+class SourceError(Exception):
+    """The argument is not what the command reads; the text says what to do instead."""
+
+
+@attrs.frozen
+class BundleInfo:
+    """What ``ls`` shows of one bundle, read without reducing it."""
+
+    path: Path
+    started_at_unix_ms: int | None
+    #: ``complete`` (closed by the recorder), ``ended`` (rollout ended, the writer did not
+    #: finish), ``unclosed`` (still recording, or killed), ``torn`` (last line cut),
+    #: ``empty`` (no events) or ``no log``
+    status: str
+    #: ``completed`` / ``failed`` / ``aborted`` from ``rollout_ended``, else ``None``
+    rollout_status: str | None
+    threads: int
+    size: int
+
+    @property
+    def started(self) -> str:
+        """The start time, UTC, to the second (``-`` when unknown)."""
+        if self.started_at_unix_ms is None:
+            return "-"
+        moment = datetime.datetime.fromtimestamp(self.started_at_unix_ms / 1000, datetime.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def looks_like_bundle(path: Path) -> bool:
+    """A directory with any of a bundle's own entries (a damaged bundle still counts: the
+    command then says what is wrong with it)."""
+    return any(os.path.lexists(path / name) for name in (MANIFEST, EVENT_LOG, PAYLOADS_DIR))
+
+
+def bundles_under(root: Path) -> list[BundleInfo]:
+    """The bundles directly under ``root``, newest first."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = [
+        bundle_info(Path(entry.path))
+        for entry in entries
+        if entry.is_dir(follow_symlinks=False) and looks_like_bundle(Path(entry.path))
+    ]
+    found.sort(key=lambda b: (b.started_at_unix_ms or 0, b.path.name), reverse=True)
+    return found
+
+
+def bundle_info(bundle: Path) -> BundleInfo:
+    """Read the manifest and the log's tail (and count thread starts) of one bundle."""
+    started = _started(bundle)
+    status, rollout_status, threads = _log_facts(bundle / EVENT_LOG)
+    return BundleInfo(bundle, started, status, rollout_status, threads, _size(bundle))
+
+
+def _started(bundle: Path) -> int | None:
+    try:
+        manifest = orjson.loads(_read_regular(bundle / MANIFEST, 1 << 20))
+        value = manifest.get("started_at_unix_ms") if isinstance(manifest, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    except (OSError, orjson.JSONDecodeError, ValueError):
+        pass
+    try:
+        return int(os.lstat(bundle / EVENT_LOG).st_mtime * 1000)
+    except OSError:
+        return None
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file (never a FIFO or device, never through a
+    symlink)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        return handle.read(limit)
+
+
+def _log_facts(log: Path) -> tuple[str, str | None, int]:
+    """(status, rollout status, threads started) from the event log."""
+    try:
+        fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return "no log", None, 0
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "no log", None, 0
+        threads, carry = 0, b""
+        while chunk := handle.read(_CHUNK):
+            data = carry + chunk
+            threads += data.count(_THREAD_STARTED)
+            carry = data[-len(_THREAD_STARTED) + 1 :]
+            threads -= carry.count(_THREAD_STARTED)  # counted again with the next chunk
+        threads += carry.count(_THREAD_STARTED)
+        handle.seek(max(0, info.st_size - _TAIL))
+        tail = handle.read(_TAIL)
+    if not tail.strip():
+        return "empty", None, threads
+    lines = tail.split(b"\n")
+    torn = lines[-1] != b""
+    types: list[str] = []
+    rollout_status = None
+    for line in lines[1:] if info.st_size > _TAIL else lines:  # the first may be cut
+        if not line.strip():
+            continue
+        try:
+            event = orjson.loads(line)
+            payload = event["payload"]
+            types.append(str(payload["type"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue
+        if payload["type"] == "rollout_ended":
+            value = payload.get("status")
+            rollout_status = value if isinstance(value, str) else None
+    if torn:
+        return "torn", rollout_status, threads
+    if types and types[-1] == "recording_completed":
+        return "complete", rollout_status, threads
+    if rollout_status is not None:
+        return "ended", rollout_status, threads
+    return "unclosed", rollout_status, threads
+
+
+def _size(bundle: Path) -> int:
+    total = 0
+    for directory, _, files in os.walk(bundle):  # symlinks to directories are not followed
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+def describe(info: BundleInfo) -> str:
+    """One line per bundle: start, status, threads, size, path (``ls`` and error listings)."""
+    status = info.status
+    if info.rollout_status is not None and info.rollout_status != "completed":
+        status = f"{status} ({info.rollout_status})"
+    threads = f"{info.threads} thread" + ("" if info.threads == 1 else "s")
+    return f"{info.started}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  {info.path}"
+
+
+# --- resolving a command's argument -----------------------------------------------------------------
+
+
+def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bool) -> str:
+    """The bundle (or state file) ``command`` should read for the argument ``source``.
+
+    Args:
+        source: what the user gave.
+        command: the subcommand, for the suggestions.
+        latest: ``--latest``: ``source`` is a traces root; take its newest bundle.
+        needs_bundle: the command reads bundles only (``reduce``, ``validate``).
+
+    Returns:
+        ``source`` itself, or with ``latest`` the newest bundle under it.
+
+    Raises:
+        SourceError: a traces root without ``--latest``, ``--latest`` without bundles, or a
+            state file where a bundle is needed.
+        ReduceError: the path does not exist or is no bundle (the reducer's own words).
+    """
+    path = Path(source)
+    is_dir = path.is_dir()
+    if latest:
+        if is_dir and looks_like_bundle(path):
+            raise SourceError(
+                f"{source} is a bundle; --latest picks the newest bundle under a traces root"
+            )
+        found = bundles_under(path) if is_dir else []
+        if not found:
+            raise SourceError(f"--latest: no bundles under {source}")
+        return str(found[0].path)
+    if is_dir:
+        if looks_like_bundle(path):
+            return source
+        found = bundles_under(path)
+        if found:
+            raise SourceError(_root_text(source, command, found))
+        if needs_bundle:
+            raise _not_a_bundle(source, "No such file or directory (os error 2)")
+        return source
+    if not needs_bundle:
+        return source
+    if not os.path.lexists(path):
+        raise _not_a_bundle(source, "No such file or directory (os error 2)")
+    if _is_state(path):
+        raise SourceError(_state_text(source, command))
+    raise _not_a_bundle(source, "Not a directory (os error 20)")
+
+
+def _not_a_bundle(source: str, cause: str) -> ReduceError:
+    """What the reducer says when ``source`` has no manifest (reduce and validate alike)."""
+    manifest = f"{source.rstrip('/') or '/'}/{MANIFEST}"
+    return ReduceError(f"read {manifest}", cause=cause, file=manifest)
+
+
+def _is_state(path: Path) -> bool:
+    if path.name == STATE_FILE:
+        return True
+    try:
+        head = _read_regular(path, 4096)
+    except (OSError, ValueError):
+        return False
+    return head.lstrip().startswith(b"{") and b'"schema_version"' in head and b'"trace_id"' in head
+
+
+def _state_text(source: str, command: str) -> str:
+    parent = Path(source).resolve().parent
+    lines = [f"{source} is a reduced state (state.json), not a bundle; {command} reads a bundle"]
+    if looks_like_bundle(parent):
+        lines.append(f"  run: rollout-trace {command} {parent}")
+    else:
+        lines.append(
+            f"  give the bundle directory it was reduced from: rollout-trace {command} BUNDLE"
+        )
+    lines.append(f"  to read the state itself: rollout-trace summary {source}  (or show, view)")
+    return "\n".join(lines)
+
+
+def _root_text(source: str, command: str, found: list[BundleInfo]) -> str:
+    count = len(found)
+    lines = [
+        f"{source} is a traces root, not a bundle; it holds {count} "
+        f"bundle{'' if count == 1 else 's'} (newest first):"
+    ]
+    lines += [f"  {describe(info)}" for info in found[:_LISTED]]
+    if count > _LISTED:
+        lines.append(f"  ... and {count - _LISTED} more (rollout-trace ls {source})")
+    lines.append(f"  name one, or take the newest: rollout-trace {command} {source} --latest")
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""A scripted Responses API on 127.0.0.1 for Agents SDK runs (the real ``OpenAIResponsesModel``
+talks to it over HTTP). Each agent is told apart by its ``instructions``:
+
+* ``You triage.`` — calls ``get_weather``, then the ``translate`` agent-as-tool, then hands
+  off to the writer (``transfer_to_writer``), one step per request;
+* ``You translate.`` — answers ``regn i Oslo``;
+* ``You write.`` — answers with the final report;
+* instructions containing ``fail`` — HTTP 400 (the run fails with the error text).
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from .fake_openai import FakeOpenAI
+
+TRANSLATION = "regn i Oslo"
+REPORT = "Report: rain in Oslo (regn i Oslo)"
+WEATHER = "rain, 7 C"
+
+
+def _call(n: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": f"fc_{n}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": "completed",
+    }
+
+
+def _text(n: int, text: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": f"msg_{n}",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+class FakeAgentsAPI(FakeOpenAI):
+    """The scripted server: a :class:`FakeOpenAI` whose Responses output follows the script
+    above, as JSON or (``stream: true``) as server-sent events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._request = threading.local()  # the body being answered, per server thread
+
+    def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if "fail" in str(body.get("instructions") or ""):
+            n = next(self._ids)
+            error = {
+                "error": {
+                    "message": "model overloaded",
+                    "type": "server_error",
+                    "code": "overloaded",
+                }
+            }
+            self._json(handler, 400, error, n)
+            return
+        self._request.body = body
+        super().answer(handler, body)
+
+    def _response(self, n: int, text: str, status: str = "completed") -> dict[str, Any]:
+        response = super()._response(n, text, status)
+        body: dict[str, Any] = self._request.body
+        response.update(output=_script(n, body), model=str(body.get("model") or "gpt-test"))
+        return response
+
+
+def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
+    instructions = str(body.get("instructions") or "")
+    done = {
+        item.get("call_id")
+        for item in body.get("input") or []
+        if isinstance(item, dict) and item.get("type") == "function_call_output"
+    }
+    if "You triage." in instructions:
+        if "call_weather" not in done:
+            return [_call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
+        if "call_translate" not in done:
+            return [_call(n, "call_translate", "translate", '{"input":"rain in Oslo"}')]
+        return [_call(n, "call_handoff", "transfer_to_writer", "{}")]
+    if "You translate." in instructions:
+        return [_text(n, TRANSLATION)]
+    return [_text(n, REPORT)]

@@ -1,0 +1,292 @@
+"""The real OpenAI Agents SDK ``Runner`` with the real ``OpenAIResponsesModel`` against a scripted
+API on 127.0.0.1, recorded by :class:`RolloutTraceProcessor`: one bundle per trace, with a
+function tool, an agent run as a tool and a handoff, that reduces the same with our reducer and
+with Codex (schema 2 and 3); callbacks from several OS threads at once; back-pressure instead
+of loss when the writer's budget is small; the error text of a failed model call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+pytest.importorskip("agents")
+
+from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_trace_processors
+from agents.tracing import custom_span, guardrail_span, trace
+from openai import AsyncOpenAI
+
+from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+
+from ..codex_oracle import bundle_schema, codex_bin, codex_reduce
+from ..record.recorder_support import events, of_type, our_reduce, payload
+from .fake_agents_api import REPORT, TRANSLATION, WEATHER, FakeAgentsAPI
+
+QUESTION = "What is the weather in Oslo?"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAgentsAPI]:
+    server = FakeAgentsAPI()
+    with server:
+        yield server
+
+
+@pytest.fixture
+def processors() -> Iterator[list[RolloutTraceProcessor]]:
+    """Registers the processors a test makes (instead of the SDK's exporter), and puts the
+    SDK back to no processors afterwards."""
+    made: list[RolloutTraceProcessor] = []
+    yield made
+    set_trace_processors([])
+    for processor in made:
+        processor.shutdown()
+
+
+def _register(made: list[RolloutTraceProcessor], root: Path, **options: Any) -> None:
+    processor = RolloutTraceProcessor(root=root, **options)
+    made.append(processor)
+    set_trace_processors([processor])
+
+
+def _triage(base_url: str, instructions: str = "You triage.") -> Agent[Any]:
+    model = OpenAIResponsesModel("gpt-test", AsyncOpenAI(base_url=base_url, api_key="test"))
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    translator = Agent(name="Translator", instructions="You translate.", model=model)
+    writer = Agent(name="Writer", instructions="You write.", model=model)
+    return Agent(
+        name="Triage",
+        instructions=instructions,
+        model=model,
+        tools=[get_weather, translator.as_tool("translate", "Translate to Norwegian")],
+        handoffs=[writer],
+    )
+
+
+def _bundles(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.name.startswith("trace-"))
+
+
+def _reduce_both(bundle: Path) -> dict[str, Any]:
+    """Our reducer's state, checked equal to Codex's when the oracle for the bundle's schema
+    is here."""
+    mine: dict[str, Any] = orjson.loads(our_reduce(bundle))
+    if codex_bin(bundle_schema(bundle)) is not None:
+        ok, stderr, theirs = codex_reduce(bundle)
+        assert ok, f"codex rejected {bundle}:\n{stderr}"
+        assert mine == theirs, f"our reducer disagrees with Codex on {bundle}"
+    return mine
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_runner_with_tool_agent_tool_and_handoff(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    _register(processors, tmp_path, schema_version=schema)
+    result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION))
+    assert result.final_output == REPORT
+    [bundle] = _bundles(tmp_path)  # complete once the run returned
+    assert bundle_schema(bundle) == schema
+    state = _reduce_both(bundle)
+
+    threads = {t["agent_path"]: t for t in state["threads"].values()}
+    assert set(threads) == {"/root", "/root/translator", "/root/writer"}
+    assert threads["/root/writer"]["nickname"] == "Writer"
+    assert len(state["codex_turns"]) == 3  # one per agent span
+    calls = state["inference_calls"].values()
+    assert len(calls) == 5 and all(c["execution"]["status"] == "completed" for c in calls)
+    assert all(c["usage"]["input_tokens"] == 12 for c in calls)
+
+    tools = state["tool_calls"]
+    assert set(tools) == {"call_weather", "call_translate", "call_handoff"}
+    assert tools["call_weather"]["summary"]["input_preview"] == '{"city":"Oslo"}'
+    assert tools["call_handoff"]["kind"] == {"type": "spawn_agent"}
+    edges = {e["kind"]: e for e in state["interaction_edges"].values()}
+    assert set(edges) == {"spawn_agent", "agent_result"}
+    assert edges["spawn_agent"]["source"] == {"type": "tool_call", "tool_call_id": "call_handoff"}
+    assert edges["spawn_agent"]["target"]["thread_id"] == threads["/root/writer"]["thread_id"]
+
+    text = json.dumps(state)
+    for seen in (QUESTION, WEATHER, TRANSLATION, REPORT):
+        assert seen in text
+    # the tools' results entered the history as the function_call_outputs the model was sent
+    outputs = json.dumps(
+        [
+            item["body"]
+            for item in state["conversation_items"].values()
+            if item["kind"] == "function_call_output" and "accepted_at_unix_ms" in item
+        ]
+    )
+    assert WEATHER in outputs and TRANSLATION in outputs
+
+
+def test_streamed_run_is_recorded_the_same(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``Runner.run_streamed`` (server-sent events from the fake): the same bundle shape."""
+    _register(processors, tmp_path)
+
+    async def streamed() -> Any:
+        result = Runner.run_streamed(_triage(fake.base_url), QUESTION)
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    assert asyncio.run(streamed()) == REPORT
+    # the agent run as a tool runs unstreamed inside the streamed run
+    streams = [body.get("stream") is True for _, body, _ in fake.requests]
+    assert streams.count(True) == 4 and len(streams) == 5
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    assert len(state["threads"]) == 3 and len(state["inference_calls"]) == 5
+    assert set(state["tool_calls"]) == {"call_weather", "call_translate", "call_handoff"}
+    assert {e["kind"] for e in state["interaction_edges"].values()} == {
+        "spawn_agent",
+        "agent_result",
+    }
+    assert REPORT in json.dumps(state)
+
+
+def test_failed_model_call_keeps_the_error_text(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    _register(processors, tmp_path)
+    with pytest.raises(Exception, match="overloaded"):
+        asyncio.run(Runner.run(_triage(fake.base_url, "You fail."), QUESTION))
+    [bundle] = _bundles(tmp_path)
+    [failed] = [e["payload"] for e in of_type(bundle, "inference_failed")]
+    assert "Error getting response" in failed["error"] and "model overloaded" in failed["error"]
+    state = _reduce_both(bundle)
+    [call] = state["inference_calls"].values()
+    assert call["execution"]["status"] == "failed"
+    [turn] = state["codex_turns"].values()
+    assert turn["execution"]["status"] == "failed"
+
+
+def test_runs_in_several_os_threads_at_once(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``Runner.run_sync`` in four threads: the callbacks arrive from four OS threads (none of
+    them the processor's loop thread), concurrently; each trace is its own complete bundle."""
+    _register(processors, tmp_path)
+    outputs: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outputs.append(Runner.run_sync(_triage(fake.base_url), QUESTION).final_output)
+        except BaseException as exc:  # pragma: no cover - the failure the test looks for
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == [] and outputs == [REPORT] * 4
+    bundles = _bundles(tmp_path)
+    assert len(bundles) == 4
+    for bundle in bundles:
+        seqs = [e["seq"] for e in events(bundle)]
+        assert seqs == list(range(1, len(seqs) + 1))
+        state = _reduce_both(bundle)
+        assert len(state["inference_calls"]) == 5 and len(state["tool_calls"]) == 3
+
+
+def test_small_budget_waits_instead_of_dropping(
+    tmp_path: Path, processors: list[RolloutTraceProcessor]
+) -> None:
+    """300 spans of 20 KB each through a 64 KiB budget: the callbacks wait for the writer
+    (memory stays bounded) and nothing is dropped. Without the wait, the thread path drops
+    whatever goes past twice the budget."""
+    _register(processors, tmp_path, max_queued_bytes=64 << 10)
+    blob = "x" * 20_000
+    with trace("bulk"):
+        for n in range(300):
+            with custom_span("blob", {"n": n, "data": blob}):
+                pass
+        with guardrail_span("no_secrets", triggered=True):
+            pass
+    [bundle] = _bundles(tmp_path)
+    observed = [e["payload"] for e in of_type(bundle, "protocol_event_observed")]
+    customs = [p for p in observed if p["event_type"] == "agents_sdk_custom"]
+    assert len(customs) == 300
+    [guard] = [p for p in observed if p["event_type"] == "agents_sdk_guardrail"]
+    body = payload(bundle, guard["event_payload"])
+    assert body["name"] == "no_secrets" and body["triggered"] is True
+    assert events(bundle)[-1]["payload"]["type"] == "recording_completed"
+    _reduce_both(bundle)
+
+
+def test_without_a_root_nothing_is_recorded(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.delenv("CODEX_ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    processor = RolloutTraceProcessor()
+    processors.append(processor)
+    set_trace_processors([processor])
+    result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION))
+    assert result.final_output == REPORT
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_chat_completions_model_is_a_generation_span(
+    tmp_path: Path, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``OpenAIChatCompletionsModel`` traces ``generation`` spans (messages in, messages out,
+    a usage dict): recorded as inference calls in the Responses shape."""
+    from agents import OpenAIChatCompletionsModel
+
+    from .fake_openai import FakeOpenAI
+
+    _register(processors, tmp_path)
+    with FakeOpenAI() as fake:
+        client = AsyncOpenAI(base_url=fake.base_url, api_key="test")
+        agent = Agent(
+            name="Echo",
+            instructions="Repeat.",
+            model=OpenAIChatCompletionsModel("gpt-test", client),
+        )
+        result = asyncio.run(Runner.run(agent, "hello there"))
+    assert result.final_output == "echo: hello there"
+    [bundle] = _bundles(tmp_path)
+    [started] = [e["payload"] for e in of_type(bundle, "inference_started")]
+    state = _reduce_both(bundle)
+    [call] = state["inference_calls"].values()
+    assert call["execution"]["status"] == "completed" and call["usage"]["input_tokens"] == 12
+    text = json.dumps(state)
+    assert "Repeat." in text and "hello there" in text and "echo: hello there" in text
+    assert started["model"] == "gpt-test"
+
+
+def test_example_runs_offline(tmp_path: Path) -> None:
+    """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
+    with the writer as a child thread."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "agents_sdk.py"
+    result = subprocess.run(
+        [sys.executable, str(example), str(tmp_path)], capture_output=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Report: Oslo: rain, 7 C" in result.stdout
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    paths = {t["agent_path"] for t in state["threads"].values()}
+    assert paths == {"/root", "/root/writer"}

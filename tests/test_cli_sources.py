@@ -1,0 +1,214 @@
+"""What every reading command does with its argument (``rollout_trace_sdk/sources.py``): a
+traces root lists its bundles newest first and ``--latest`` picks the newest; a state file
+where a bundle is needed says what to run; ``reduce`` and ``validate`` word the same mistakes
+the same way; ``ls`` lists a root without reducing; a failed inference call's error text is
+shown by ``summary``, ``show`` and the viewer."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import anyio
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.record import open_rollout
+
+ERROR = "APIStatusError: model overloaded <b>(code overloaded)</b>"
+
+
+def run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def _record(root: Path, *, fail: bool = False, children: int = 0) -> Path:
+    async with open_rollout(root, model="m", schema_version=3) as rollout:
+        async with rollout.root.turn() as turn:
+            call = turn.inference({"model": "m", "input": "hi"})
+            if fail:
+                call.failed(ERROR)
+            else:
+                call.completed(output_items=[{"role": "assistant", "content": "hello"}])
+        for n in range(children):
+            async with rollout.root.spawn(f"worker{n}") as child, child.turn():
+                pass
+    assert rollout.bundle_dir is not None
+    return rollout.bundle_dir
+
+
+def _bundle(root: Path, **options: object) -> Path:
+    return anyio.run(lambda: _record(root, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A traces root with an older bundle (two threads) and a newer one (a failed call)."""
+    traces = tmp_path / "traces"
+    older = _bundle(traces, children=1)
+    while _started(older) == _started(_bundle(traces, fail=True)):  # pragma: no cover
+        shutil.rmtree(_newest(traces))  # same millisecond: record the newer one again
+    return traces
+
+
+def _started(bundle: Path) -> int:
+    value: int = orjson.loads((bundle / "manifest.json").read_bytes())["started_at_unix_ms"]
+    return value
+
+
+def _newest(root: Path) -> Path:
+    """The bundle with the failed call (recorded second)."""
+    return next(
+        b for b in root.iterdir() if b'"inference_failed"' in (b / "trace.jsonl").read_bytes()
+    )
+
+
+# --- the same mistakes, the same words ----------------------------------------------------------
+
+
+def _bad_inputs(tmp_path: Path, root: Path) -> dict[str, Path]:
+    newest = _newest(root)
+    assert run("reduce", newest)[0] == 0  # leaves newest/state.json
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("hello")
+    return {
+        "missing": tmp_path / "nope",
+        "file": tmp_path / "notes.txt",
+        "empty dir": tmp_path / "empty",
+        "state file": newest / "state.json",
+        "traces root": root,
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "empty dir", "state file", "traces root"])
+def test_reduce_and_validate_word_the_same_mistakes_alike(
+    tmp_path: Path, root: Path, case: str
+) -> None:
+    bad = _bad_inputs(tmp_path, root)[case]
+    code_r, out_r, err_r = run("reduce", bad)
+    code_v, out_v, err_v = run("validate", bad)
+    assert code_r == code_v == 1
+    assert out_r == out_v == ""
+    assert err_r.replace("rollout-trace reduce", "rollout-trace CMD").replace(
+        "; reduce reads", "; CMD reads"
+    ) == err_v.replace("rollout-trace validate", "rollout-trace CMD").replace(
+        "; validate reads", "; CMD reads"
+    )
+    assert "Traceback" not in err_r and str(bad) in err_r
+
+
+def test_a_traces_root_lists_its_bundles_newest_first(root: Path) -> None:
+    for command in ("reduce", "validate", "summary", "show", "view"):
+        code, _, err = run(command, root)
+        assert code == 1, command
+        lines = err.splitlines()
+        assert lines[0] == (
+            f"rollout-trace {command}: {root} is a traces root, not a bundle; "
+            "it holds 2 bundles (newest first):"
+        )
+        assert " complete " in lines[1] and " 1 thread " in lines[1]
+        assert lines[1].endswith(str(_newest(root)))
+        assert " complete " in lines[2] and " 2 threads " in lines[2]
+        assert (
+            lines[-1] == f"  name one, or take the newest: rollout-trace {command} {root} --latest"
+        )
+
+
+def test_latest_picks_the_newest_bundle(tmp_path: Path, root: Path) -> None:
+    code, out, _ = run("reduce", root, "--latest", "-o", tmp_path / "s.json")
+    assert code == 0
+    state = orjson.loads((tmp_path / "s.json").read_bytes())
+    newest = orjson.loads((_newest(root) / "manifest.json").read_bytes())
+    assert state["trace_id"] == newest["trace_id"]
+    code, out, _ = run("validate", root, "--latest")
+    assert code == 0 and out.startswith(f"OK {_newest(root)}")
+    code, out, _ = run("summary", root, "--latest")
+    assert code == 0 and "failures (1)" in out and "inference call" in out
+
+
+def test_latest_needs_a_root_with_bundles(tmp_path: Path, root: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, _, err = run("summary", tmp_path / "empty", "--latest")
+    assert (
+        code == 1
+        and err == f"rollout-trace summary: --latest: no bundles under {tmp_path / 'empty'}\n"
+    )
+    code, _, err = run("reduce", _newest(root), "--latest")
+    assert code == 1 and "is a bundle; --latest picks the newest bundle under a traces root" in err
+
+
+def test_a_state_file_where_a_bundle_is_needed_says_what_to_run(root: Path) -> None:
+    newest = _newest(root)
+    assert run("reduce", newest)[0] == 0
+    code, out, err = run("reduce", newest / "state.json")
+    assert (code, out) == (1, "")
+    assert "is a reduced state (state.json), not a bundle; reduce reads a bundle" in err
+    assert f"  run: rollout-trace reduce {newest.resolve()}\n" in err
+    # where a state is fine, it is read as before
+    assert run("summary", newest / "state.json")[0] == 0
+
+
+# --- ls ---------------------------------------------------------------------------------------------
+
+
+def test_ls_lists_status_threads_and_size(root: Path) -> None:
+    newest = _newest(root)
+    torn = root / "torn"
+    shutil.copytree(newest, torn)
+    log = (torn / "trace.jsonl").read_bytes()
+    (torn / "trace.jsonl").write_bytes(log[:-20])  # cut inside the last line
+    unclosed = root / "unclosed"
+    shutil.copytree(newest, unclosed)
+    lines = (unclosed / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    kept = [
+        line
+        for line in lines
+        if b'"rollout_ended"' not in line and b'"recording_completed"' not in line
+    ]
+    (unclosed / "trace.jsonl").write_bytes(b"".join(kept))
+    ended = root / "ended"
+    shutil.copytree(newest, ended)
+    (ended / "trace.jsonl").write_bytes(b"".join(lines[:-1]))
+
+    code, out, _ = run("ls", root)
+    assert code == 0
+    rows = out.splitlines()
+    assert rows[0].split() == ["STARTED", "(UTC)", "STATUS", "THREADS", "SIZE", "BUNDLE"]
+    by_name = {Path(row.split()[-1]).name: row for row in rows[1:]}
+    assert len(by_name) == 5
+    assert " torn " in by_name["torn"]
+    assert " unclosed " in by_name["unclosed"]
+    assert " ended " in by_name["ended"]
+    assert " complete " in by_name[newest.name] and " KB " in by_name[newest.name]
+    assert " 2 threads " in rows[-1]  # the oldest last
+
+
+def test_ls_of_a_bundle_or_a_file_is_a_usage_error(tmp_path: Path, root: Path) -> None:
+    assert run("ls", _newest(root))[0] == 2
+    assert run("ls", tmp_path / "nope")[0] == 2
+
+
+# --- a failed call's error text ---------------------------------------------------------------------
+
+
+def test_failed_inference_error_text_in_summary_show_and_view(tmp_path: Path, root: Path) -> None:
+    newest = _newest(root)
+    code, out, _ = run("summary", newest)
+    assert code == 0 and f"  {ERROR}\n" in out
+    code, out, _ = run("show", newest)
+    assert code == 0 and f"error: {ERROR}" in out
+    page = tmp_path / "view.html"
+    code, _, _ = run("view", newest, "-o", page)
+    assert code == 0
+    html = page.read_text()
+    # the view model embedded in the page carries the text (``</`` escaped in the script);
+    # tests/view/test_browser.py checks the page shows it
+    assert '"err":"APIStatusError: model overloaded <b>(code overloaded)<\\/b>"' in html
+    # a state file in its bundle finds the text in the bundle's log too
+    assert run("reduce", newest)[0] == 0
+    code, out, _ = run("show", newest / "state.json")
+    assert code == 0 and f"error: {ERROR}" in out
