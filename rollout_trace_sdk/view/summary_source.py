@@ -20,7 +20,6 @@ Anything else is reduced again, and the command says on standard error which it 
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,16 +31,12 @@ import orjson
 from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
+from ..reduce.failures import failure_texts as logged_failure_texts
 from .progress import reduction_progress
 from .summary import FAILED
 
 #: Manifest fields a state repeats: they must agree for the state to be this bundle's.
 _IDENTITY: Final = ("schema_version", "trace_id", "rollout_id", "started_at_unix_ms")
-#: Events whose error text the reduced state drops; ``failure_texts`` reads them back.
-_FAILURE_EVENTS: Final = re.compile(
-    rb'"type":\s*"(inference_failed|inference_cancelled|compaction_request_failed)"'
-)
-
 
 #: How a top-level key of a pretty-printed state begins.
 _TOP_KEY: Final = b'\n  "'
@@ -254,7 +249,7 @@ def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedStat
 
 def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) -> dict[str, str]:
     """Error texts the reduced state does not keep, by id: an inference call's ``error`` or
-    ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``), and a failed
+    ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``; see ``reduce.failures``), and a failed
     tool call's ``error`` from its raw result payload.
 
     The log is searched for the three event types as bytes (no full parse), and only when the
@@ -263,7 +258,7 @@ def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) 
     """
     texts: dict[str, str] = {}
     if _failed(state, "inference_calls") or _failed(state, "compaction_requests"):
-        texts.update(_logged_errors(bundle))
+        texts.update(logged_failure_texts(bundle))
     tools = _failed(state, "tool_calls")[:most]
     if tools:
         texts.update(_payload_errors(bundle, state, tools))
@@ -281,30 +276,6 @@ def _failed(state: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
         and isinstance(o.get("execution"), dict)
         and o["execution"].get("status") in FAILED
     ]
-
-
-def _logged_errors(bundle: Path) -> dict[str, str]:
-    try:
-        with BundleFiles(bundle) as files:
-            raw = files.read_bytes(EVENT_LOG, what="trace event log")
-    except BundleFileError:
-        return {}
-    texts: dict[str, str] = {}
-    for match in _FAILURE_EVENTS.finditer(raw):
-        start = raw.rfind(b"\n", 0, match.start()) + 1
-        end = raw.find(b"\n", match.end())
-        try:
-            event = orjson.loads(raw[start : end if end >= 0 else len(raw)])
-        except orjson.JSONDecodeError:
-            continue
-        payload = event.get("payload") if isinstance(event, dict) else None
-        if not isinstance(payload, dict):
-            continue
-        ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
-        text = payload.get("error") or payload.get("reason")
-        if isinstance(ident, str) and isinstance(text, str):
-            texts[ident] = text
-    return texts
 
 
 def _payload_errors(
