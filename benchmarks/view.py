@@ -79,6 +79,12 @@ def _timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
+def _p95(frames: list[float]) -> float:
+    """The 95th percentile: on a shared machine the single worst frame is mostly whatever
+    else ran then (the idle baseline shows how much), the 95th says what the page costs."""
+    return statistics.quantiles(frames, n=20)[18]
+
+
 def _browser(page_path: Path) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
@@ -121,6 +127,9 @@ def _browser(page_path: Path) -> dict[str, float]:
         "idle_max_frame_ms": max(idle_frames[1:]),
         "idle_median_frame_ms": statistics.median(idle_frames[1:]),
         "list_jump_max_frame_ms": max(jump_frames[1:]),
+        "list_jump_p95_frame_ms": _p95(jump_frames[1:]),
+        "list_scroll_p95_frame_ms": _p95(list_frames[1:]),
+        "idle_p95_frame_ms": _p95(idle_frames[1:]),
         "list_jump_median_frame_ms": statistics.median(jump_frames[1:]),
         "list_scroll_max_frame_ms": max(list_frames[1:]),
         "list_scroll_median_frame_ms": statistics.median(list_frames[1:]),
@@ -193,14 +202,17 @@ def main() -> None:
     )
     print(
         f"idle frames (baseline)   max {figures['idle_max_frame_ms']:.1f} ms, "
-        f"median {figures['idle_median_frame_ms']:.1f} ms"
+        f"p95 {figures['idle_p95_frame_ms']:.1f} ms, median {figures['idle_median_frame_ms']:.1f} ms"
     )
     print(
         f"calls list, 480 px/frame max {figures['list_jump_max_frame_ms']:.1f} ms, "
+        f"p95 {figures['list_jump_p95_frame_ms']:.1f} ms, "
         f"median {figures['list_jump_median_frame_ms']:.1f} ms"
     )
     print(
-        f"calls list, 120 px/frame max {figures['list_scroll_max_frame_ms']:.1f} ms, median {figures['list_scroll_median_frame_ms']:.1f} ms (target max <= 100)"
+        f"calls list, 120 px/frame max {figures['list_scroll_max_frame_ms']:.1f} ms, "
+        f"p95 {figures['list_scroll_p95_frame_ms']:.1f} ms, "
+        f"median {figures['list_scroll_median_frame_ms']:.1f} ms (target max <= 100)"
     )
     print(
         f"timeline wheel frames    max {figures['timeline_max_frame_ms']:.1f} ms, median {figures['timeline_median_frame_ms']:.1f} ms"

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollout-trace", description="Record, check and reduce rollout-trace bundles."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     reduce = commands.add_parser(
@@ -58,11 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a bundle against the writer's rules")
     validate.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
 
-    summary = commands.add_parser("summary", help="print a readable overview of a rollout")
+    summary = commands.add_parser(
+        "summary",
+        help="totals of a rollout (agents, calls, tokens, time, failures), then short lists",
+    )
     summary.add_argument(
-        "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
+        "source",
+        metavar="BUNDLE_OR_STATE",
+        help="bundle directory (its state.json is used when up to date) or a state.json file",
     )
     summary.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+    summary.add_argument(
+        "--limit", type=int, metavar="N", help="rows per list (text default 10; JSON: all)"
+    )
+    summary.add_argument(
+        "--thread", metavar="PATH", help="only this agent (agent path or thread id), with its calls"
+    )
+    summary.add_argument(
+        "--json", action="store_true", help="print the summary as JSON (docs/summary.md)"
+    )
 
     convert = commands.add_parser(
         "convert", help="write a bundle in the other schema (2: Codex 0.169, 3: Codex 0.171)"
@@ -120,15 +134,30 @@ def _version() -> str:
     return __version__
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked (package metadata costs ~0.1 s to import,
+    which every other command would pay for nothing)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        sys.stdout.write(f"{parser.prog} {_version()}\n")
+        parser.exit()
+
+
 # --- reduce --------------------------------------------------------------------------------------
 
 
-def _reduce(path: str, *, lenient: bool) -> tuple[Any, list[str]]:
-    """Reduce through the replay package; returns (RolloutTrace, what lenient mode skipped)."""
+def _reduce(path: str, *, lenient: bool, err: TextIO) -> tuple[Any, list[str]]:
+    """Reduce through the replay package (a progress bar on a terminal's stderr when it takes
+    more than a second); returns (RolloutTrace, what lenient mode skipped)."""
     from .reduce import reduce_bundle
+    from .view.progress import reduction_progress
 
     notes: list[str] = []
-    trace = reduce_bundle(path, lenient=lenient, skipped=notes)
+    with reduction_progress(err, f"reducing {Path(path).name}") as progress:
+        trace = reduce_bundle(path, lenient=lenient, skipped=notes, progress=progress)
     return trace, notes
 
 
@@ -265,7 +294,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         why = _forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
-    trace, notes = _reduce(args.bundle, lenient=args.lenient)
+    trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
     data = _state_bytes(trace)
     target = args.output or str(bundle / STATE_FILE)
     try:
@@ -299,8 +328,10 @@ def _os_text(exc: OSError) -> str:
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reduce.validate import validate_bundle
+    from .view.progress import reduction_progress
 
-    report = validate_bundle(args.bundle)
+    with reduction_progress(err, f"replaying {Path(args.bundle).name}") as progress:
+        report = validate_bundle(args.bundle, progress=progress)
     for problem in report.problems:
         print(problem, file=out)
     for note in report.notes:
@@ -312,56 +343,10 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _load_state(source: str, *, lenient: bool, err: TextIO) -> Any:
-    path = Path(source)
-    if path.is_dir():
-        trace, notes = _reduce(source, lenient=lenient)
-        _print_skipped(notes, err)
-        return orjson.loads(_state_bytes(trace))
-    raw = _read_state_file(source)
-    try:
-        state = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        from .model.serde_errors import syntax_error
-
-        raise ReduceError(
-            f"parse state {source}", cause=syntax_error(raw) or "not JSON", file=source
-        ) from None
-    if not isinstance(state, dict) or "threads" not in state:
-        raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=source)
-    return state
-
-
-def _read_state_file(source: str) -> bytes:
-    """A state file's bytes: a regular file only, opened without blocking (a FIFO or a device
-    named here would hang or never end)."""
-    try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
-        os.set_blocking(fd, True)
-        try:
-            return handle.read()
-        except OSError as exc:
-            raise ReduceError(f"read {source}", cause=_os_text(exc), file=source) from None
-
-
 def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .reduce.failures import failure_texts, log_for
-    from .reduce.summary import summarize
+    from .view.commands import cmd_summary
 
-    state = _load_state(args.source, lenient=args.lenient, err=err)
-    out.write(summarize(state))
-    log = log_for(args.source)
-    failures = failure_texts(log) if log is not None else {}
-    if failures:  # the state keeps a failed call's status only; the log keeps its error text
-        out.write(f"\nfailed inference calls ({len(failures)})\n")
-        for call_id, text in failures.items():
-            out.write(f"  {call_id}  {text}\n")
-    return 0
+    return cmd_summary(args, out, err)
 
 
 def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -8,6 +8,34 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 CACHE=${ROLLOUT_TRACE_CACHE:-$HOME/.cache/rollout-trace-sdk}
 
+# The OTLP export's round-trip test sends spans to Arize Phoenix (an OpenTelemetry trace store
+# from PyPI) served on 127.0.0.1. It is large (~850 MB; minutes to install), so it lives in its
+# own virtual environment in $CACHE, installed once; if that fails the test skips, saying so.
+PHOENIX_VERSION=20.26.1
+phoenix_receiver() {  # -> path of the `phoenix` command, or nothing
+  local dir="$CACHE/phoenix-$PHOENIX_VERSION"
+  mkdir -p "$CACHE"
+  if [ ! -f "$dir/.installed" ]; then
+    rm -rf "$dir"
+    if (python3 -m venv "$dir" && "$dir/bin/pip" install -q "arize-phoenix==$PHOENIX_VERSION") \
+      >"$CACHE/phoenix-install.log" 2>&1; then
+      touch "$dir/.installed"
+    else
+      rm -rf "$dir"
+      echo "scripts/test.sh: could not install arize-phoenix $PHOENIX_VERSION" \
+        "(see $CACHE/phoenix-install.log); the OTLP round-trip test skips" >&2
+      return 0
+    fi
+  fi
+  echo "$dir/bin/phoenix"
+}
+# Installed in the background while the rest is set up (it is mostly download time).
+phoenix_path="$(mktemp)"
+if [ -z "${PHOENIX_BIN:-}" ]; then
+  phoenix_receiver >"$phoenix_path" &
+  phoenix_pid=$!
+fi
+
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/pip" install -q -e ".[test,dev]"
@@ -29,6 +57,7 @@ codex_oracle() {  # VERSION -> path of the binary, npm-installed once into $CACH
 CODEX_BIN=${CODEX_BIN:-$(codex_oracle 0.169.0)}
 CODEX3_BIN=${CODEX3_BIN:-$(codex_oracle 0.171.0)}
 export CODEX_BIN CODEX3_BIN
+
 unset RUST_BACKTRACE
 echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN" --version)"
 
@@ -48,6 +77,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "scripts/test.sh: ${missing[*]} missing and no root apt-get; the tests that need them skip or fall back" >&2
   fi
 fi
+
+if [ -n "${phoenix_pid:-}" ]; then
+  wait "$phoenix_pid"
+  PHOENIX_BIN=$(cat "$phoenix_path")
+fi
+rm -f "$phoenix_path"
+export PHOENIX_BIN=${PHOENIX_BIN:-}
 
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

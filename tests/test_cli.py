@@ -221,19 +221,21 @@ def test_validate_of_a_missing_directory(tmp_path: Path) -> None:
 @needs_conformance
 def test_summary_of_a_state_file() -> None:
     state = _corpus_bundle("multi_agent_v2_lifecycle") / "expected_state.json"
-    code, out, _ = run("summary", state)
+    code, out, _ = run("summary", state, "--json")
     assert code == 0
-    assert "threads (2)" in out and "/root/worker" in out
-    assert "tool calls (9)" in out and "spawn_agent" in out
-    assert "interaction edges (6)" in out
-    assert "1001 in / 20 out" in out
+    summary = orjson.loads(out)
+    assert summary["totals"]["threads"] == 2
+    assert [a["agent_path"] for a in summary["agents"]] == ["/root", "/root/worker"]
+    assert summary["totals"]["tool_calls"]["total"] == 9
+    assert summary["totals"]["interaction_edges"]["by_kind"]["spawn_agent"] == 1
+    assert summary["totals"]["tokens"]["input_tokens"] == 12_078
 
 
 @needs_conformance
 def test_summary_of_a_bundle_reduces_it_first() -> None:
-    code, out, _ = run("summary", _corpus_bundle("single_exec"))
-    assert code == 0
-    assert "exec_command" in out and "turns (1)" in out
+    code, out, err = run("summary", _corpus_bundle("single_exec"))
+    assert code == 0 and err.startswith("summary: reduced ")
+    assert "exec_command" in out and "turns" in out
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"[1, 2]"])

@@ -1,128 +1,110 @@
-"""The summary table, on hand-written states (fields it does not know are ignored)."""
+"""``rollout-trace summary`` end to end: which state it read, text and JSON, the options."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from rollout_trace_sdk.reduce.summary import summarize
+import orjson
+import pytest
 
-
-def _execution(start: int, end: int | None, status: str) -> dict[str, Any]:
-    return {"started_at_unix_ms": start, "ended_at_unix_ms": end, "status": status}
-
-
-STATE: dict[str, Any] = {
-    "rollout_id": "r1",
-    "trace_id": "t1",
-    "status": "running",
-    "recording_complete": False,
-    "threads": {
-        "a": {
-            "thread_id": "a",
-            "agent_path": "/root",
-            "execution": _execution(0, 12_500, "completed"),
-        },
-        "b": {
-            "thread_id": "b",
-            "agent_path": "/root/child",
-            "nickname": "Kim",
-            "execution": _execution(5, None, "running"),
-        },
-    },
-    "codex_turns": {
-        "u": {"codex_turn_id": "u", "thread_id": "b", "execution": _execution(10, 250, "failed")}
-    },
-    "inference_calls": {
-        "i": {
-            "inference_call_id": "i",
-            "thread_id": "a",
-            "model": "m-1",
-            "execution": _execution(1, 2, "completed"),
-            "usage": {"input_tokens": 7, "output_tokens": 3},
-            "request_item_ids": ["x", "y"],
-            "response_item_ids": ["z"],
-            "future_field": [1, 2, 3],
-        }
-    },
-    "tool_calls": {
-        "c1": {
-            "tool_call_id": "c1",
-            "thread_id": "a",
-            "kind": {"type": "mcp", "server": "fs", "tool": "read"},
-            "execution": _execution(3, 4, "completed"),
-            "requester": {"type": "code_cell", "runtime_cell_id": "7"},
-        },
-        "c2": {
-            "tool_call_id": "c2",
-            "thread_id": "zz",
-            "kind": {"type": "other", "name": "list_agents"},
-            "execution": None,
-        },
-    },
-    "interaction_edges": {
-        "e": {
-            "kind": "spawn_agent",
-            "source": {"type": "tool_call", "tool_call_id": "c1"},
-            "target": {"type": "thread", "thread_id": "b"},
-            "carried_item_ids": ["q"],
-        }
-    },
-}
+from rollout_trace_sdk.cli import main
 
 
-def test_every_section_is_rendered_with_agent_paths() -> None:
-    text = summarize(STATE)
-    assert text.startswith("rollout r1  trace t1\nstatus running  recording: unclosed")
-    for title in (
-        "threads (2)",
-        "turns (1)",
-        "inference calls (1)",
-        "tool calls (2)",
-        "interaction edges (1)",
-    ):
-        assert title in text
+def run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
 
 
-def test_rows_show_status_duration_model_tokens_and_kind() -> None:
-    lines = summarize(STATE).splitlines()
-    thread_b = next(line for line in lines if line.strip().startswith("b "))
+@pytest.fixture
+def bundle(demo_bundle: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, copy, symlinks=True)
+    (copy / "state.json").unlink(missing_ok=True)
+    return copy
+
+
+def test_summary_reduces_once_then_reads_the_state_reduce_wrote(bundle: Path) -> None:
+    code, reduced, err = run("summary", bundle)
+    assert code == 0 and err.startswith(f"summary: reduced {bundle} (no state.json;")
+    assert run("reduce", bundle)[0] == 0
+    code, read, err = run("summary", bundle)
+    assert code == 0
     assert (
-        "/root/child" in thread_b
-        and "Kim" in thread_b
-        and "running" in thread_b
-        and "open" in thread_b
+        err == f"summary: read {bundle}/state.json (state.json is newer than the bundle's files)\n"
     )
-    assert any("12.5 s" in line for line in lines)  # long durations in seconds
-    turn = next(line for line in lines if line.strip().startswith("u "))
-    assert "/root/child" in turn and "failed" in turn and "240 ms" in turn
-    call = next(line for line in lines if line.strip().startswith("i "))
-    assert "m-1" in call and "7 in / 3 out" in call and "2/1" in call
-    mcp = next(line for line in lines if line.strip().startswith("c1 "))
-    assert "mcp fs/read" in mcp and "code_cell:7" in mcp
-    other = next(line for line in lines if line.strip().startswith("c2 "))
-    assert "other list_agents" in other and " zz " in f" {other} "
-    edge = next(line for line in lines if "spawn_agent" in line)
-    assert "tool_call:c1" in edge and "thread:b" in edge
+    assert read == reduced
+    code, again, err = run("summary", bundle / "state.json")
+    assert (code, again, err) == (0, reduced, f"summary: read {bundle}/state.json\n")
 
 
-def test_empty_state_says_none() -> None:
-    text = summarize({"threads": {}})
-    assert text.count("(none)") == 5
+def test_summary_text_puts_totals_first(bundle: Path) -> None:
+    code, out, _ = run("summary", bundle)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("rollout ") and lines[2] == "totals"
+    for label in ("agents", "inference calls", "tool calls", "terminal sessions", "tokens"):
+        assert any(line.strip().startswith(label) for line in lines[3:15]), label
+    for title in ("models (1)", "tool time by kind", "agents by tokens in", "compactions"):
+        assert any(line.startswith(title) for line in lines), title
 
 
-def test_rows_follow_the_order_things_happened_not_their_ids() -> None:
-    def call(call_id: str, seq: int) -> dict[str, Any]:
-        execution = _execution(seq, seq + 1, "completed") | {"started_seq": seq}
-        return {"inference_call_id": call_id, "thread_id": "a", "execution": execution}
+def test_summary_json_follows_the_documented_schema(bundle: Path) -> None:
+    code, out, _ = run("summary", bundle, "--json")
+    assert code == 0
+    summary = orjson.loads(out)
+    assert list(summary) == [
+        "summary_version",
+        "rollout",
+        "thread",
+        "totals",
+        "models",
+        "agents",
+        "tools_by_kind",
+        "compactions",
+        "terminal_sessions",
+        "failures",
+        "calls",
+        "omitted",
+    ]
+    assert summary["summary_version"] == 1 and summary["thread"] is None
+    agents = summary["agents"]
+    assert len(agents) == summary["totals"]["threads"]  # JSON keeps every row unless --limit
 
-    state = STATE | {
-        "inference_calls": {"aaa-late": call("aaa-late", 9), "zzz-early": call("zzz-early", 2)}
-    }
-    text = summarize(state)
-    assert text.index("zzz-early") < text.index("aaa-late")
+
+def test_limit_and_thread(bundle: Path) -> None:
+    code, out, _ = run("summary", bundle, "--json", "--limit", "1")
+    summary = orjson.loads(out)
+    assert code == 0 and len(summary["agents"]) == 1
+    assert summary["omitted"]["agents"] == summary["totals"]["threads"] - 1
+    code, out, _ = run("summary", bundle, "--thread", "/root", "--json")
+    summary = orjson.loads(out)
+    assert summary["thread"]["agent_path"] == "/root"
+    assert {c["type"] for c in summary["calls"]} >= {"inference_call", "tool_call", "compaction"}
+    code, out, _ = run("summary", bundle, "--thread", "/root")
+    assert code == 0 and any(line.startswith("calls (") for line in out.splitlines())
 
 
-def test_summary_of_a_schema_3_state_shows_its_recording_status() -> None:
-    state: dict[str, Any] = {"rollout_id": "r", "trace_id": "t", "status": "completed"}
-    state["recording_status"] = "closed_with_partial_payloads"
-    assert "recording: closed with partial payloads" in summarize(state)
+def test_bad_options_are_refused(bundle: Path) -> None:
+    code, out, err = run("summary", bundle, "--thread", "/nobody")
+    assert (code, out) == (1, "") and "no agent with path or thread id '/nobody'" in err
+    code, out, err = run("summary", bundle, "--limit", "-1")
+    assert (code, out) == (2, "") and "--limit must be 0 or more" in err
+
+
+@pytest.mark.parametrize("columns", ["80", "50"])
+def test_piped_output_is_plain_and_fits_columns(bundle: Path, columns: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", "summary", str(bundle)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": columns},
+        check=True,
+    )
+    assert "\x1b[" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= int(columns)

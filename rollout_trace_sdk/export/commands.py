@@ -20,7 +20,7 @@ def add_parsers(commands: Any) -> None:
     export = commands.add_parser(
         "export",
         help="export rollouts to other tools (perfetto: Chrome trace-event JSON; parquet: "
-        "analytics tables over many bundles)",
+        "analytics tables over many bundles; otlp: OpenTelemetry GenAI spans)",
     )
     export.add_argument(
         "sources",
@@ -36,6 +36,15 @@ def add_parsers(commands: Any) -> None:
     )
     export.add_argument("-o", "--output", metavar="FILE", help="file to write")
     export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
+    otlp = export.add_argument_group("otlp (needs the [otel] extra)")
+    otlp.add_argument(
+        "--endpoint", metavar="URL", help="send to this OTLP/HTTP receiver (instead of -o FILE)"
+    )
+    otlp.add_argument(
+        "--inline-payloads",
+        action="store_true",
+        help="put messages, tool arguments/results and payload bodies on the spans",
+    )
     tables = export.add_argument_group("parquet (needs the [analytics] extra)")
     tables.add_argument("--to", metavar="DIR", help="export directory (path or fsspec URL)")
     tables.add_argument(
@@ -53,9 +62,9 @@ def add_parsers(commands: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run the chosen format's writer (``--to`` implies parquet)."""
+    """Run the chosen format's writer (``--to`` implies parquet, ``--endpoint`` otlp)."""
     if args.format is None:
-        args.format = "parquet" if args.to else "perfetto"
+        args.format = "parquet" if args.to else "otlp" if args.endpoint else "perfetto"
     return _FORMATS[args.format](args, out, err)
 
 
@@ -99,6 +108,20 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     print(target, file=out)
     return 0
+
+
+def _otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Send OpenTelemetry GenAI spans to an OTLP/HTTP receiver, or write OTLP/JSON lines."""
+    try:
+        from .otlp_run import export_otlp
+    except ImportError as exc:
+        print(
+            f"rollout-trace export: --format otlp needs the otel extra "
+            f"(pip install 'rollout-trace-sdk[otel]'): {exc}",
+            file=err,
+        )
+        return 2
+    return export_otlp(args, out, err)
 
 
 def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -158,6 +181,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 _FORMATS: Final[dict[str, _Writer]] = {
+    "otlp": _otlp,
     "perfetto": _perfetto,
     "parquet": _parquet,
 }

@@ -9,7 +9,8 @@ every failure carries Codex's exact wording — serde_json's messages are recomp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO, Final
@@ -85,7 +86,19 @@ def _loads_lenient_numbers(raw: bytes) -> Any:
     return codec.loads_wide_numbers(raw)
 
 
-__all__ = ["Bundle", "LocatedEvent", "MissingPayload", "io_error_text", "parse_payload_json"]
+__all__ = [
+    "Bundle",
+    "LocatedEvent",
+    "MissingPayload",
+    "Progress",
+    "io_error_text",
+    "parse_payload_json",
+]
+
+#: Told ``(bytes of trace.jsonl read, its size)`` now and then while events are streamed.
+Progress = Callable[[int, int], None]
+#: Lines between two progress reports (a power of two less one: a mask, not a division).
+_PROGRESS_MASK: Final = 1023
 
 
 @attrs.frozen
@@ -107,8 +120,11 @@ class Bundle:
         *,
         lenient: bool,
         skipped: list[str] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.root = root
+        #: None unless someone shows progress: the loop then pays one test per line.
+        self.progress = progress
         self.manifest = manifest
         self.lenient = lenient
         #: What lenient mode passed over, one human sentence each (the caller's list if given).
@@ -126,7 +142,12 @@ class Bundle:
 
     @classmethod
     def open(
-        cls, path: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+        cls,
+        path: str | Path,
+        *,
+        lenient: bool = False,
+        skipped: list[str] | None = None,
+        progress: Progress | None = None,
     ) -> Bundle:
         root = Path(path)
         display = str(path).rstrip("/") or "/"
@@ -149,7 +170,9 @@ class Bundle:
         if manifest.schema_version not in layout.SUPPORTED_SCHEMAS:
             files.close()
             raise ReduceError(manifest_gate_text(manifest.schema_version, root), file=manifest_path)
-        return cls(root, display, manifest, files, lenient=lenient, skipped=skipped)
+        return cls(
+            root, display, manifest, files, lenient=lenient, skipped=skipped, progress=progress
+        )
 
     @property
     def display(self) -> str:
@@ -178,8 +201,12 @@ class Bundle:
         rollout_id = self.manifest.rollout_id
         parse = codec.parse_event_line
         schema = self.schema
+        progress = self.progress
+        size = os.fstat(handle.fileno()).st_size if progress is not None else 0
         with handle:
             for number, raw in enumerate(_lines(handle, log), start=1):
+                if progress is not None and not number & _PROGRESS_MASK:
+                    progress(handle.tell(), size)
                 if completed and _refused_after_completion(raw):
                     # Codex refuses any further (non-blank) line before parsing it.
                     raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)

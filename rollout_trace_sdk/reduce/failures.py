@@ -1,63 +1,66 @@
-"""Why inference calls failed, from the event log.
+"""Why calls failed, from the event log.
 
 The reduced state keeps a failed or cancelled call's status but not its error text (Codex's
-state has no field for it); the ``inference_failed`` / ``inference_cancelled`` events do. The
-readers (``summary``, ``show``, the viewer) take the text from here when the bundle is at hand:
-a bundle directory, or the bundle a ``state.json`` sits in.
+state has no field for it); the ``inference_failed`` / ``inference_cancelled`` and
+``compaction_request_failed`` events do. The readers (``summary``, ``show``, the viewer) take
+the text from here when the bundle is at hand: a bundle directory, or the bundle a
+``state.json`` sits in. The log is read like every bundle file, through :class:`BundleFiles`
+(confined, regular files only), one line at a time.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Final
 
 import orjson
 
 from ..model.layout import EVENT_LOG, MANIFEST
+from .confined import BundleFileError, BundleFiles
 
-_MARKERS: Final = (b'"inference_failed"', b'"inference_cancelled"')
+#: The events that carry an error text, as their line spells the type.
+_MARKERS: Final = (
+    b'"inference_failed"',
+    b'"inference_cancelled"',
+    b'"compaction_request_failed"',
+)
 
 
-def log_for(source: str | os.PathLike[str]) -> Path | None:
-    """The event log of ``source`` (a bundle, or a state file inside one), if there is one."""
+def bundle_for(source: str | os.PathLike[str]) -> Path | None:
+    """The bundle of ``source`` (a bundle, or a state file inside one), if there is one."""
     path = Path(source)
-    bundle = path if path.is_dir() else path.parent
-    if not path.is_dir() and not (bundle / MANIFEST).is_file():
-        return None
-    log = bundle / EVENT_LOG
-    return log if log.is_file() and not log.is_symlink() else None
+    if path.is_dir():
+        return path
+    return path.parent if (path.parent / MANIFEST).is_file() else None
 
 
-def failure_texts(log: Path) -> dict[str, str]:
-    """``inference_call_id`` → the error text (failed) or reason (cancelled), in log order.
+def failure_texts(bundle: Path) -> dict[str, str]:
+    """Inference call or compaction request id → its error text (failed) or reason
+    (cancelled), the last one in log order.
 
-    Lines are looked at only when they name one of the two events, so a large log costs one
+    Lines are parsed only when they name one of the three events, so a large log costs one
     pass over its bytes. A log that cannot be read gives no texts (the caller shows the state
     as it is)."""
     texts: dict[str, str] = {}
     try:
-        fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return texts
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return texts
-        for line in handle:
-            if not any(marker in line for marker in _MARKERS):
-                continue
-            try:
-                payload = orjson.loads(line)["payload"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                continue
-            if not isinstance(payload, dict):
-                continue
-            call_id = payload.get("inference_call_id")
-            text = payload.get("error") if payload.get("type") == "inference_failed" else None
-            text = text if text is not None else payload.get("reason")
-            if isinstance(call_id, str) and isinstance(text, str):
-                texts[call_id] = text
+        with BundleFiles(bundle) as files:
+            for line in files.iter_lines(EVENT_LOG, what="trace event log"):
+                if not any(marker in line for marker in _MARKERS):
+                    continue
+                try:
+                    payload = orjson.loads(line)["payload"]
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    continue
+                if not isinstance(payload, dict):
+                    continue
+                ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
+                text = payload.get("error")
+                text = text if isinstance(text, str) else payload.get("reason")
+                if isinstance(ident, str) and isinstance(text, str):
+                    texts[ident] = text
+    except BundleFileError:
+        pass
     return texts
 
 
@@ -67,8 +70,8 @@ def annotate_failures(state: dict[str, object], source: str | os.PathLike[str]) 
     calls = state.get("inference_calls")
     if not isinstance(calls, dict):
         return
-    log = log_for(source)
-    texts = failure_texts(log) if log is not None else {}
+    bundle = bundle_for(source)
+    texts = failure_texts(bundle) if bundle is not None else {}
     for call_id, text in texts.items():
         call = calls.get(call_id)
         if isinstance(call, dict):

@@ -26,7 +26,7 @@ from . import (
     threads,
     tools,
 )
-from .bundle import Bundle
+from .bundle import Bundle, Progress
 from .context import ReplayContext
 from .errors import MissingPayload, ReduceError
 
@@ -201,7 +201,11 @@ def _locate(exc: ReduceError, log: str | None, line: int, seq: int) -> None:
 
 
 def reduce_bundle(
-    path: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+    path: str | Path,
+    *,
+    lenient: bool = False,
+    skipped: list[str] | None = None,
+    progress: Progress | None = None,
 ) -> st.RolloutTrace:
     """Replay the bundle at ``path`` into the reduced state (``codex debug trace-reduce``).
 
@@ -210,6 +214,8 @@ def reduce_bundle(
         lenient: pass over what cannot be reduced (a killed recorder's missing payloads, and
             the events that depend on them) instead of refusing the bundle.
         skipped: with ``lenient``, a list that receives one sentence per thing passed over.
+        progress: called now and then with (bytes of trace.jsonl read, its size), for a
+            progress bar; None costs nothing.
 
     Returns:
         The :class:`~rollout_trace_sdk.model.state.RolloutTrace`; :func:`state_bytes` turns
@@ -218,4 +224,4 @@ def reduce_bundle(
     Raises:
         ReduceError: the bundle is refused, with Codex's message and the file, line and seq.
     """
-    return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped))
+    return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped, progress=progress))

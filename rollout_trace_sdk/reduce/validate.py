@@ -30,7 +30,7 @@ from ..model import codec, layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
 from . import errors as words
-from .bundle import EVENT_LOG, MANIFEST, end_check_error
+from .bundle import EVENT_LOG, MANIFEST, Progress, end_check_error
 from .confined import BundleFileError, BundleFiles
 from .errors import ReduceError
 from .schemas import event_gate_text, manifest_gate_text
@@ -104,8 +104,9 @@ def _said(error: ReduceError) -> str:
 
 
 class _Validator:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, progress: Progress | None = None) -> None:
         self.root = root
+        self.progress = progress
         self.display = str(root).rstrip("/") or "/"
         self.report = Report(self.display)
         self.log = f"{self.display}/{EVENT_LOG}"
@@ -328,7 +329,7 @@ class _Validator:
         from .replay import reduce_bundle
 
         try:
-            reduce_bundle(self.root)
+            reduce_bundle(self.root, progress=self.progress)
         except ReduceError as exc:
             file = exc.file if exc.file is not None else self.log
             found = Problem(file, exc.line, _said(exc))
@@ -340,18 +341,19 @@ class _Validator:
             problems.append(found)
 
 
-def validate_bundle(path: str | Path) -> Report:
+def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Report:
     """Check every writer promise of the bundle at ``path``, then replay it; never raises for
     bad input.
 
     Args:
         path: the bundle directory.
+        progress: told how far the replay (the long part) has read trace.jsonl.
 
     Returns:
         A :class:`Report`; ``report.ok`` means no problem was found and the bundle reduces.
     """
     root = Path(path)
-    validator = _Validator(root)
+    validator = _Validator(root, progress)
     if not root.is_dir():
         validator.problem(validator.display, None, "not a bundle directory")
         return validator.report

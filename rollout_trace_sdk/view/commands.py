@@ -110,3 +110,52 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         render_plain(lines, out)
     return 0
+
+
+#: Rows per list in the text summary unless ``--limit`` says otherwise (JSON keeps all).
+SUMMARY_TEXT_LIMIT = 10
+#: Width of the text summary when it is not written to a terminal (``COLUMNS`` overrides).
+SUMMARY_PIPED_WIDTH = 100
+
+
+def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Totals and lists of a rollout: from an up-to-date ``state.json`` when the bundle has
+    one, else reduced now (standard error says which); text or ``--json``."""
+    import orjson
+
+    from .summary import build_summary
+    from .summary_source import failure_texts, load_summary_state
+
+    if args.limit is not None and args.limit < 0:
+        print("rollout-trace summary: --limit must be 0 or more", file=err)
+        return 2
+    loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
+    print(f"summary: {loaded.how}", file=err)
+    errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
+    limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
+    try:
+        summary = build_summary(loaded.state, thread=args.thread, limit=limit, errors=errors)
+    except LookupError as exc:
+        print(f"rollout-trace summary: {exc.args[0]}", file=err)
+        return 1
+    if args.json:
+        out.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    from .summary_text import render_plain, render_rich, summary_lines
+
+    terminal = out is sys.stdout and out.isatty()
+    if terminal:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    else:
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() else SUMMARY_PIPED_WIDTH
+    lines = summary_lines(summary, width)
+    if terminal and not os.environ.get("NO_COLOR"):
+        from rich.console import Console
+
+        render_rich(lines, Console(file=out, highlight=False, width=width))
+    else:
+        render_plain(lines, out)
+    return 0

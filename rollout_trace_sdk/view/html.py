@@ -22,11 +22,24 @@ from .payloads import PayloadReader
 
 #: Raw payload bytes embedded in a static page by default (deflate usually shrinks them 5-10x).
 DEFAULT_PAYLOAD_LIMIT: Final = 256 * 1024 * 1024
+#: The page's script, one job per file, in the order they are joined: shared state and
+#: formatting, the calls list, the timeline, the details pane, then loading, events and start.
+SCRIPTS: Final = ("util.js", "list.js", "timeline.js", "detail.js", "app.js")
+#: Where ``--serve`` serves the joined script (the static page inlines it instead).
+SCRIPT_PATH: Final = "viewer.js"
+_SCRIPT_SLOT: Final = "<script>\n/*__SCRIPT__*/\n</script>"
 
 
 def static_text(name: str) -> str:
     """A front-end file shipped as package data."""
     return resources.files(__package__).joinpath("static", name).read_text("utf-8")
+
+
+def script_text() -> str:
+    """The viewer's script: the files of ``SCRIPTS`` joined in one function scope, so they
+    share their names with each other and with nothing else on the page."""
+    parts = [f"// --- {name} ---\n{static_text(name)}" for name in SCRIPTS]
+    return '"use strict";\n(function () {\n' + "\n".join(parts) + "})();\n"
 
 
 def _script_json(value: Any) -> str:
@@ -36,13 +49,20 @@ def _script_json(value: Any) -> str:
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def render_page(model: Mapping[str, Any], *, boot: Mapping[str, Any], data: str = "") -> str:
+def render_page(
+    model: Mapping[str, Any],
+    *,
+    boot: Mapping[str, Any],
+    data: str = "",
+    script_url: str | None = None,
+) -> str:
     """The page around a view model (static) or around nothing (serve: it fetches the model).
 
     Args:
         model: the view model, or an empty mapping when the page fetches it.
         boot: small settings the script reads first (``mode``, notes).
         data: ``<script>`` elements placed after the page's script (embedded payloads).
+        script_url: load the script from here (the server) instead of inlining it.
 
     Returns:
         The HTML text.
@@ -58,7 +78,10 @@ def render_page(model: Mapping[str, Any], *, boot: Mapping[str, Any], data: str 
     page = static_text("index.html")
     page = page.replace("__TITLE__", _html_escape(title))
     page = page.replace("/*__STYLE__*/", static_text("style.css"))
-    page = page.replace("/*__SCRIPT__*/", static_text("app.js"))
+    if script_url is None:
+        page = page.replace("/*__SCRIPT__*/", script_text())
+    else:
+        page = page.replace(_SCRIPT_SLOT, f'<script src="{_html_escape(script_url)}"></script>')
     # The script runs as soon as it is parsed, with the model above it; the payloads come
     # after it, so the page draws while the browser is still reading them. Data goes in by
     # splitting on the markers, never by replace: the data's own text may contain them.

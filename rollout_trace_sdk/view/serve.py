@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from ..reduce.errors import ReduceError
-from .html import render_page
+from .html import SCRIPT_PATH, render_page, script_text
 from .model import build_view_model, load_state
 from .payloads import PayloadReader, PayloadRefused
 
@@ -95,8 +95,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if url.path in ("/", "/index.html"):
                 token, _, _ = source.current()
-                page = render_page({}, boot={"mode": "serve", "version": token})
+                page = render_page(
+                    {}, boot={"mode": "serve", "version": token}, script_url=SCRIPT_PATH
+                )
                 self._send(HTTPStatus.OK, page.encode("utf-8"), "text/html; charset=utf-8")
+            elif url.path == f"/{SCRIPT_PATH}":
+                self._send(
+                    HTTPStatus.OK, script_text().encode("utf-8"), "text/javascript; charset=utf-8"
+                )
             elif url.path == "/model.json":
                 _, _, model = source.current()
                 self._send(HTTPStatus.OK, model, "application/json")

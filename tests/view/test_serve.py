@@ -66,3 +66,22 @@ def test_follows_a_bundle_being_written(demo_bundle: Path, tmp_path: Path) -> No
         late = orjson.loads(_get(server, "/model.json")[1])
         assert late["meta"]["status"] == "completed"
         assert len(late["calls"]) > len(early["calls"])
+
+
+def test_the_script_is_served_from_its_files_and_inlined_in_the_static_page(
+    demo_bundle: Path, demo_state: Any
+) -> None:
+    """One file per job (util, list, timeline, detail, app), joined in one function scope:
+    served as viewer.js by the server, inlined by the static page."""
+    from rollout_trace_sdk.view.html import SCRIPTS, script_text, static_page, static_text
+
+    joined = script_text()
+    assert joined.startswith('"use strict";\n(function () {') and joined.endswith("})();\n")
+    positions = [joined.index(static_text(name)) for name in SCRIPTS]
+    assert positions == sorted(positions)
+    with ViewServer(demo_bundle, 0) as server:
+        page = _get(server, "/")[1].decode()
+        assert '<script src="viewer.js"></script>' in page and "/*__SCRIPT__*/" not in page
+        assert _get(server, "/viewer.js") == (200, joined.encode())
+    static = static_page(demo_state, None)
+    assert joined in static and "<script src=" not in static

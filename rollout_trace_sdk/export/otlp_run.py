@@ -1,0 +1,84 @@
+"""The ``export --format otlp`` command: read each source, map it, send or write the spans.
+
+Kept apart from :mod:`.commands` so that module stays a table of writers, and from
+:mod:`.otlp` so the mapping stays free of OpenTelemetry imports (this module needs the
+``otel`` extra, and the command reports its absence).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..view.commands import notes_to
+from ..view.model import load_state
+from ..view.payloads import PayloadReader, PayloadRefused
+from .otlp import OtlpTrace, PayloadText, otlp_trace
+from .otlp_sdk import OtlpExportError, sdk_spans, send, traces_url, write
+
+
+def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run ``export --format otlp`` (``--endpoint URL`` or ``-o FILE``; many sources).
+
+    Returns:
+        0, or 1 when the receiver refused spans or the file could not be written, or 2 for a
+        usage error.
+    """
+    if bool(args.endpoint) == bool(args.output):
+        print("rollout-trace export: --format otlp needs --endpoint URL or -o FILE", file=err)
+        return 2
+    traces: list[OtlpTrace] = []
+    for source in args.sources:
+        notes: list[str] = []
+        state = load_state(source, lenient=args.lenient, skipped=notes)
+        notes_to(notes, err)
+        reader = PayloadReader(source) if args.inline_payloads and Path(source).is_dir() else None
+        if args.inline_payloads and reader is None:
+            print(
+                f"rollout-trace export: {source}: payload bodies are in the bundle, "
+                "not the state file; inlining the conversation only",
+                file=err,
+            )
+        try:
+            traces.append(
+                otlp_trace(state, inline=args.inline_payloads, payload=_text(reader, state))
+            )
+        finally:
+            if reader is not None:
+                reader.close()
+    spans = [span for trace in traces for span in sdk_spans(trace)]
+    if args.endpoint:
+        try:
+            send(spans, args.endpoint)
+        except OtlpExportError as exc:
+            print(f"rollout-trace export: {exc}", file=err)
+            return 1
+        print(f"{len(spans)} spans, {len(traces)} traces -> {traces_url(args.endpoint)}", file=out)
+        return 0
+    target = Path(args.output)
+    try:
+        with target.open("wb") as file:
+            write(spans, file)
+    except OSError as exc:
+        print(f"rollout-trace export: cannot write {target}: {exc.strerror or exc}", file=err)
+        return 1
+    print(target, file=out)
+    return 0
+
+
+def _text(reader: PayloadReader | None, state: Mapping[str, Any]) -> PayloadText | None:
+    """Payload bodies as text (UTF-8, undecodable bytes replaced), read the reducer's way; only
+    payloads the state names are read."""
+    if reader is None:
+        return None
+
+    def read(payload_id: str) -> str | None:
+        try:
+            raw = reader.read_checked(reader.ref_of(state, payload_id))
+        except PayloadRefused:
+            return None
+        return raw.decode("utf-8", errors="replace")
+
+    return read

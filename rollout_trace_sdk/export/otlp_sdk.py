@@ -1,0 +1,143 @@
+"""OpenTelemetry SDK glue for ``--format otlp``: span records to SDK spans, sent or written.
+
+Imported only when the format is chosen: it needs the ``otel`` extra
+(``opentelemetry-sdk`` and ``opentelemetry-exporter-otlp-proto-http``). The spans are built
+as finished ``ReadableSpan`` objects with the recorded start and end times and the derived
+ids, rather than through a tracer, which would stamp the current time and random ids.
+
+Sending uses the SDK's OTLP/HTTP (protobuf) exporter, so the usual ``OTEL_EXPORTER_OTLP_*``
+variables (headers for Langfuse's basic auth, certificates, timeout, compression) apply, and
+``OTEL_RESOURCE_ATTRIBUTES`` adds to the resource (``openinference.project.name=NAME``
+chooses a Phoenix project). Writing produces the OTLP/JSON file format: one
+``ExportTraceServiceRequest`` per line, in the protobuf JSON mapping with OTLP's two changes
+(hex trace and span ids, enums as integers), the format the Collector's file exporter
+writes and its OTLP/JSON file receiver reads.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from typing import IO, Any, Final
+from urllib.parse import urlsplit
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from .. import __version__
+from .otlp import OtlpTrace
+
+#: Spans per OTLP request (keeps each request well under receivers' body-size limits).
+BATCH: Final = 512
+_SCOPE: Final = InstrumentationScope("rollout_trace_sdk.export.otlp", __version__)
+_KINDS: Final = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
+_ID_KEYS: Final = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+class OtlpExportError(Exception):
+    """The receiver did not accept the spans (the message says which and why)."""
+
+
+def sdk_spans(trace: OtlpTrace) -> list[ReadableSpan]:
+    """The trace's spans as finished SDK spans.
+
+    Args:
+        trace: the spans of one rollout.
+
+    Returns:
+        One ``ReadableSpan`` per record, in the same order.
+    """
+    # Not Resource.create: it adds a random service.instance.id, and a re-export must be the
+    # same spans. OTEL_RESOURCE_ATTRIBUTES still applies.
+    resource = Resource(dict(trace.resource)).merge(OTELResourceDetector().detect())
+    flags = TraceFlags(TraceFlags.SAMPLED)
+
+    def context(span_id: int) -> SpanContext:
+        return SpanContext(trace.trace_id, span_id, is_remote=False, trace_flags=flags)
+
+    out: list[ReadableSpan] = []
+    for span in trace.spans:
+        status = (
+            Status(StatusCode.ERROR, span.error)
+            if span.error is not None
+            else Status(StatusCode.UNSET)
+        )
+        out.append(
+            ReadableSpan(
+                name=span.name,
+                context=context(span.span_id),
+                parent=context(span.parent_id) if span.parent_id is not None else None,
+                resource=resource,
+                attributes=span.attributes,
+                links=[Link(context(link.span_id), link.attributes) for link in span.links],
+                kind=_KINDS[span.kind],
+                status=status,
+                start_time=span.start_ns,
+                end_time=span.end_ns,
+                instrumentation_scope=_SCOPE,
+            )
+        )
+    return out
+
+
+def traces_url(endpoint: str) -> str:
+    """The OTLP/HTTP traces URL: ``endpoint`` as given when it has a path, else with the
+    standard ``/v1/traces`` appended (so ``http://127.0.0.1:4318`` works as for the SDK's
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
+    parts = urlsplit(endpoint)
+    if parts.path in ("", "/"):
+        return endpoint.rstrip("/") + "/v1/traces"
+    return endpoint
+
+
+def send(spans: Sequence[ReadableSpan], endpoint: str) -> None:
+    """Send spans to an OTLP/HTTP receiver, :data:`BATCH` per request.
+
+    Raises:
+        OtlpExportError: a request failed (the exporter has already retried what it retries).
+    """
+    url = traces_url(endpoint)
+    exporter = OTLPSpanExporter(endpoint=url)
+    try:
+        for start in range(0, len(spans), BATCH):
+            if exporter.export(spans[start : start + BATCH]) is not SpanExportResult.SUCCESS:
+                raise OtlpExportError(
+                    f"{url} did not accept spans {start + 1}-{min(len(spans), start + BATCH)} "
+                    f"of {len(spans)} (the exporter's log above says why)"
+                )
+    finally:
+        exporter.shutdown()  # type: ignore[no-untyped-call]
+
+
+def json_lines(spans: Sequence[ReadableSpan]) -> Iterable[bytes]:
+    """OTLP/JSON lines: one ``ExportTraceServiceRequest`` per :data:`BATCH` spans."""
+    import orjson
+    from google.protobuf.json_format import MessageToDict
+
+    for start in range(0, len(spans), BATCH):
+        request = encode_spans(spans[start : start + BATCH])
+        document = MessageToDict(request, use_integers_for_enums=True)
+        yield orjson.dumps(_hex_ids(document)) + b"\n"
+
+
+def write(spans: Sequence[ReadableSpan], out: IO[bytes]) -> None:
+    """Write :func:`json_lines` to a binary file."""
+    for line in json_lines(spans):
+        out.write(line)
+
+
+def _hex_ids(value: Any) -> Any:
+    """OTLP/JSON spells trace and span ids in hex where protobuf's mapping uses base64."""
+    if isinstance(value, dict):
+        return {
+            k: base64.b64decode(v).hex() if k in _ID_KEYS and isinstance(v, str) else _hex_ids(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_hex_ids(v) for v in value]
+    return value

@@ -1,0 +1,172 @@
+// The details pane: an inference call's conversation, a tool call, a compaction, a code cell
+// or an agent; payloads opened on demand (fetched, or inflated from the page).
+function threadLink(t) { return `<span class="link" data-go="thread:${t}">${esc(laneName(t))}</span>`; }
+function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
+function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
+function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${esc(id)}">${esc(label)}</button>` : ""; }
+function kv(rows) { return "<dl class=kv>" + rows.filter((r) => r[1] !== "" && r[1] != null).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("") + "</dl>"; }
+
+function producerHtml(it) {
+  if (!it.by) return "";
+  return it.by.map(([type, ref]) => {
+    if (type === "inference" && typeof ref === "number") return "from " + callLink(ref);
+    if (type === "tool" && typeof ref === "number") return "from " + toolLink(ref);
+    return esc(type.replace("_", " "));
+  }).join(", ");
+}
+
+function itemHtml(ix, cls, tags) {
+  const it = S.m.items[ix];
+  if (!it) return "";
+  const text = it.summary ? it.summary + (it.text ? "\n\n" + it.text : "") : it.text;
+  const longText = text.split("\n").length > 10 || text.length > 1200;
+  const extra = [it.kind !== "message" ? it.kind.replace(/_/g, " ") : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
+  return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
+    `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
+    `<div class="ib">${hl(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" data-expand="1">show all</span></div>` : "") + `</div>`;
+}
+
+const CHUNK = 150;
+function itemList(ids, clsOf, tagOf) {
+  const head = ids.slice(0, CHUNK).map((ix) => itemHtml(ix, clsOf(ix), tagOf(ix))).join("");
+  const rest = ids.length - CHUNK;
+  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" data-more="${CHUNK}">show ${rest} more items</span></p>` : "");
+}
+
+function usageHtml(u) {
+  if (!u) return "";
+  return `${num(u[0])} in (${num(u[1])} cached) · ${num(u[2])} out (${num(u[3])} reasoning)`;
+}
+
+function showCall(i) {
+  const m = S.m, c = m.calls[i], fresh = newItems(i);
+  const turn = m.turns[c.turn];
+  let h = `<h2><i class="dot inf"></i>Inference call ${stTag(c.st)}</h2>`;
+  h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["model", esc(c.model) + " · " + esc(c.provider)],
+    ["latency", dur(c)], ["tokens", usageHtml(c.u)], ["turn", turn ? `<span class=mono>${esc(short(turn.id))}</span>` : ""],
+    ["response", c.response_id ? `<span class=mono>${esc(c.response_id)}</span>` : ""],
+    ["started tools", c.tools.map(toolLink).join(", ")], ["previous call", S.prevCall[i] >= 0 ? callLink(S.prevCall[i]) : "(first in this agent)"]]);
+  if (FAILED.has(c.st)) h += c.err ? `<div class="error-box" data-testid="call-error"><b>${esc(c.st)}</b><pre class="err">${esc(c.err)}</pre></div>` : `<div class="error-box"><b>${esc(c.st)}</b>: the call did not complete. The raw response (if any) holds the provider's error.</div>`;
+  h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
+  const onlyNew = S.onlyNew;
+  const reqIds = onlyNew ? c.req.filter((x) => fresh.has(x)) : c.req;
+  h += `<h3>Conversation the model saw · ${c.req.length} items, ${fresh.size} new in this request <label class="check" style="display:inline-flex"><input type="checkbox" id="only-new"${onlyNew ? " checked" : ""}>only new</label></h3>`;
+  h += `<div data-list="req">` + itemList(reqIds, (ix) => (fresh.has(ix) ? "new" : ""), (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "")) + "</div>";
+  h += `<h3>Response · ${c.resp.length} items</h3>`;
+  h += itemList(c.resp, () => "resp", () => "");
+  setDetail(h, { list: reqIds, cls: (ix) => (fresh.has(ix) ? "new" : ""), tag: (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "") });
+  const box = $("only-new");
+  if (box) box.onchange = () => { S.onlyNew = box.checked; showCall(i); };
+}
+
+function errorText(t) {
+  const m = S.m, parts = [];
+  for (const ix of t.oi) if (m.items[ix] && m.items[ix].text) parts.push(m.items[ix].text);
+  if (t.output_preview) parts.push(t.output_preview);
+  const op = t.op != null ? m.ops[t.op] : null;
+  if (op && op.stderr) parts.push(op.stderr);
+  return parts.join("\n") || "(no error text was recorded)";
+}
+
+function showTool(i) {
+  const m = S.m, t = m.tools[i];
+  let h = `<h2><i class="dot tool"></i>${esc(t.name)} ${stTag(t.st)}</h2>`;
+  const caller = S.toolCall[i];
+  h += kv([["tool call id", `<span class=mono>${esc(t.id)}</span>`], ["model call id", t.call_id ? `<span class=mono>${esc(t.call_id)}</span>` : ""],
+    ["agent", threadLink(t.t)], ["duration", dur(t)], ["started by", caller >= 0 ? callLink(caller) : t.cell != null ? "a code cell" : ""],
+    ["target agent", esc(t.target_agent_path || "")], ["mcp call", esc(t.mcp_call_id || "")]]);
+  if (FAILED.has(t.st)) h += `<div class="error-box" data-testid="error"><b>${esc(t.st)}</b><pre class="err">${esc(errorText(t))}</pre></div>`;
+  const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
+  h += `<h3>Arguments</h3><pre data-testid="tool-args">${hl(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
+  const out = t.oi.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hl(out || t.output_preview || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
+  const op = t.op != null ? m.ops[t.op] : null;
+  if (op) {
+    h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
+      ["command", op.command ? `<span class=mono>${esc(op.command)}</span>` : ""], ["cwd", esc(op.cwd || "")], ["stdin", op.stdin != null ? `<span class=mono>${esc(JSON.stringify(op.stdin))}</span>` : ""],
+      ["exit code", op.exit != null ? String(op.exit) : ""], ["status", stTag(op.st)], ["duration", dur(op)]]);
+    if (op.stdout) h += `<pre>${hl(op.stdout)}</pre>`;
+    if (op.stderr) h += `<pre class="err">${hl(op.stderr)}</pre>`;
+  }
+  if (t.cell != null && m.cells[t.cell]) h += `<h3>Requested by code cell</h3><pre>${esc(m.cells[t.cell].source)}</pre>`;
+  if (t.starts_cell != null && m.cells[t.starts_cell]) h += `<h3>Code cell</h3><pre>${esc(m.cells[t.starts_cell].source)}</pre>`;
+  const edges = m.edges.filter((e) => e.tool === i);
+  if (edges.length) h += `<h3>Interactions</h3>` + edges.map((e) => `<div>${esc(e.kind.replace(/_/g, " "))} → ${e.to >= 0 ? threadLink(e.to) : esc(e.dst)}</div>`).join("");
+  h += `<p>${payloadBtn(t.inv, "raw invocation")}${payloadBtn(t.res, "raw result")}</p><div id="payload-view"></div>`;
+  setDetail(h);
+}
+
+function showCompaction(i) {
+  const c = S.m.compactions[i];
+  let h = `<h2><i class="dot cmp"></i>Compaction ${stTag(c.st)}</h2>`;
+  h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)], ["replaced", `${c.inputs} items with ${c.repl.length}`]]);
+  h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
+  h += `<h3>Replacement history</h3>` + itemList(c.repl, () => "", () => "");
+  setDetail(h);
+}
+
+function showCell(i) {
+  const c = S.m.cells[i];
+  if (!c) return;
+  let h = `<h2>Code cell ${stTag(c.st)}</h2>` + kv([["id", esc(c.id)], ["agent", threadLink(c.t)], ["runtime", esc(c.runtime)], ["duration", dur(c)], ["nested tools", c.nested.map(toolLink).join(", ")]]);
+  h += `<pre>${esc(c.source)}</pre>`;
+  setDetail(h);
+}
+
+function showThread(t) {
+  const m = S.m, th = m.threads[t];
+  if (!th) return;
+  const a = agentStats()[t];
+  let h = `<h2>${esc(th.path)} ${th.nick ? '<span class="muted">' + esc(th.nick) + "</span>" : ""} ${stTag(th.st)}</h2>`;
+  h += kv([["thread id", `<span class=mono>${esc(th.id)}</span>`], ["model", esc(th.model || "")], ["spawned by", th.parent >= 0 ? threadLink(th.parent) : "(root)"],
+    ["task", esc(th.task || "")], ["inference calls", `${a.calls} · ${ms(a.lat)} model time`], ["tool calls", `${a.tools} · ${ms(a.toolTime)}`],
+    ["tokens", `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
+  h += `<p><span class="btn" data-filter-thread="${t}">show only this agent's calls</span></p>`;
+  const kids = m.threads.map((x, k) => [x, k]).filter(([x]) => x.parent === t);
+  if (kids.length) h += `<h3>Sub-agents</h3>` + kids.slice(0, 300).map(([, k]) => `<div>${threadLink(k)}</div>`).join("");
+  setDetail(h);
+}
+
+function setDetail(html, more) {
+  const d = $("detail");
+  d.innerHTML = html;
+  d.parentElement.scrollTop = 0;
+  S.more = more || null;
+}
+
+// --- payloads ----------------------------------------------------------------------------
+
+async function payloadText(id) {
+  if (S.mode === "serve") {
+    const r = await fetch("payload?id=" + encodeURIComponent(id));
+    if (!r.ok) throw new Error((await r.text()) || r.statusText);
+    return r.text();
+  }
+  if (!S.payloadBlob) {
+    if (document.readyState === "loading") await new Promise((done) => window.addEventListener("DOMContentLoaded", done, { once: true }));
+    const el = $("rt-payloads");
+    S.payloadBlob = el ? JSON.parse(el.textContent) : {};
+  }
+  const b64 = S.payloadBlob[id];
+  if (b64 == null) throw new Error(S.payloadNote || "this payload is not embedded in the page");
+  const bin = atob(b64), bytes = new Uint8Array(bin.length);
+  for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Response(stream).text();
+}
+
+async function openPayload(id, btn) {
+  const view = $("payload-view");
+  if (!view) return;
+  const info = S.m.payloads[id];
+  view.innerHTML = `<p class="muted">loading ${esc(id)}…</p>`;
+  try {
+    let text = await payloadText(id);
+    try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
+    const cap = 400000;
+    const cut = text.length > cap;
+    view.innerHTML = `<h3>${esc(btn.textContent)} · ${esc(id)} · ${esc(info ? info[0] : "")} · ${num(text.length)} chars</h3><pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
+  } catch (e) {
+    view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>`;
+  }
+}

@@ -1,0 +1,521 @@
+"""``rollout-trace summary``'s figures: totals first, then the lists a person scans.
+
+Built straight from the reduced state's JSON form (``state.json`` or a fresh reduction), one
+pass per map and nothing per conversation item, so a 30,000-event rollout summarises in well
+under a second once its state is parsed; the view model (``view/model.py``) would cost several
+times that. The result is a plain dict: ``--json`` prints it as is (its schema is documented in
+docs/summary.md and versioned by ``SUMMARY_VERSION``), ``summary_text`` lays it out for a
+terminal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from .model import tool_name
+
+#: Bumped when a field changes meaning or goes away (adding a field does not bump it).
+SUMMARY_VERSION: Final = 1
+#: Statuses counted as failures.
+FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
+#: Longest error text kept per failure (the raw payloads have the rest).
+MAX_ERROR_CHARS: Final = 2_000
+
+_Obj = Mapping[str, Any]
+#: The lists ``limit`` cuts, in the order they are reported.
+LISTS: Final = ("models", "agents", "tools_by_kind", "compactions", "terminal_sessions", "failures")
+
+
+def _objects(state: _Obj, key: str) -> list[_Obj]:
+    """One state map's objects in the order they started (maps are sorted by id, which for
+    UUIDs is no order a reader can follow)."""
+    value = state.get(key)
+    if not isinstance(value, dict):
+        return []
+    found: list[_Obj] = [v for v in value.values() if isinstance(v, dict)]
+    found.sort(key=_started_seq)
+    return found
+
+
+def _started_seq(obj: _Obj) -> int:
+    execution = obj.get("execution")
+    seq = execution.get("started_seq") if isinstance(execution, dict) else None
+    return seq if isinstance(seq, int) else 0
+
+
+def _status(obj: _Obj) -> str:
+    execution = obj.get("execution")
+    status = execution.get("status") if isinstance(execution, dict) else None
+    return status if isinstance(status, str) else "running"
+
+
+def _window(obj: _Obj) -> tuple[int | None, int | None]:
+    execution = obj.get("execution")
+    if not isinstance(execution, dict):
+        return None, None
+    start, end = execution.get("started_at_unix_ms"), execution.get("ended_at_unix_ms")
+    return (start if isinstance(start, int) else None, end if isinstance(end, int) else None)
+
+
+def _duration(obj: _Obj) -> int | None:
+    start, end = _window(obj)
+    return end - start if start is not None and end is not None else None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+_TOKEN_FIELDS: Final = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+)
+
+
+def _add_tokens(into: dict[str, int], usage: Any) -> None:
+    if isinstance(usage, dict):
+        for name in _TOKEN_FIELDS:
+            into[name] = into.get(name, 0) + _int(usage.get(name))
+
+
+def _tokens() -> dict[str, int]:
+    return dict.fromkeys(_TOKEN_FIELDS, 0)
+
+
+def find_thread(state: _Obj, wanted: str) -> _Obj:
+    """The agent named by its path, its thread id or an unambiguous thread id prefix (as
+    short ids print it).
+
+    Raises:
+        LookupError: nothing, or more than one agent, matches.
+    """
+    threads = _objects(state, "threads")
+    for thread in threads:
+        if wanted in (thread.get("agent_path"), thread.get("thread_id")):
+            return thread
+    matches = [t for t in threads if str(t.get("thread_id", "")).startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise LookupError(f"{wanted!r} starts {len(matches)} thread ids; give more of it")
+    raise LookupError(f"no agent with path or thread id {wanted!r} in this rollout")
+
+
+class _Summary:
+    """One pass over each of the state's maps, restricted to one thread when asked."""
+
+    def __init__(self, state: _Obj, thread: _Obj | None, errors: Mapping[str, str]) -> None:
+        self.state = state
+        self.errors = errors
+        self.only = thread.get("thread_id") if thread is not None else None
+        self.paths: dict[Any, str] = {
+            t.get("thread_id"): str(t.get("agent_path") or "?") for t in _objects(state, "threads")
+        }
+
+    def mine(self, key: str, thread_field: str = "thread_id") -> list[_Obj]:
+        found = _objects(self.state, key)
+        if self.only is None:
+            return found
+        return [o for o in found if o.get(thread_field) == self.only]
+
+    def path(self, thread_id: Any) -> str:
+        return self.paths.get(thread_id, str(thread_id))
+
+    # --- the sections ---------------------------------------------------------------------------
+
+    def rollout(self) -> dict[str, Any]:
+        state = self.state
+        start, end = state.get("started_at_unix_ms"), state.get("ended_at_unix_ms")
+        recording = state.get("recording_status")
+        if not isinstance(recording, str):
+            recording = "complete" if state.get("recording_complete") else "unclosed"
+        return {
+            "rollout_id": state.get("rollout_id"),
+            "trace_id": state.get("trace_id"),
+            "schema_version": state.get("schema_version"),
+            "status": state.get("status"),
+            "recording": recording,
+            "started_at_unix_ms": start if isinstance(start, int) else None,
+            "ended_at_unix_ms": end if isinstance(end, int) else None,
+            "wall_ms": end - start if isinstance(start, int) and isinstance(end, int) else None,
+        }
+
+    def build(self, limit: int | None) -> dict[str, Any]:
+        threads = self.mine("threads")
+        turns = self.mine("codex_turns")
+        calls = self.mine("inference_calls")
+        tools = self.mine("tool_calls")
+        ops = self.mine_ops(tools)
+        sessions = self.mine("terminal_sessions")
+        compactions = self.mine("compactions")
+        requests = self.mine("compaction_requests")
+        cells = self.mine("code_cells")
+        edges = self.edges()
+        tokens = _tokens()
+        for call in calls:
+            _add_tokens(tokens, call.get("usage"))
+        lists: dict[str, list[dict[str, Any]]] = {
+            "models": self.models(calls),
+            "agents": self.agents(threads, calls, tools),
+            "tools_by_kind": self.tool_kinds(tools),
+            "compactions": self.compactions(compactions, requests),
+            "terminal_sessions": self.sessions(sessions),
+            "failures": self.failures(threads, turns, calls, tools, ops, requests, cells),
+        }
+        omitted = {}
+        for name in LISTS:
+            rows = lists[name]
+            omitted[name] = max(0, len(rows) - limit) if limit is not None else 0
+            if limit is not None:
+                lists[name] = rows[:limit]
+        return {
+            "summary_version": SUMMARY_VERSION,
+            "rollout": self.rollout(),
+            "thread": self.agent_record(threads[0], calls, tools) if self.only else None,
+            "totals": {
+                "threads": len(threads),
+                "turns": _by_status(turns),
+                "inference_calls": _by_status(calls),
+                "tool_calls": _by_status(tools),
+                "terminal_sessions": _by_status(sessions),
+                "terminal_operations": _by_status(ops),
+                "compactions": len(compactions),
+                "compaction_requests": _by_status(requests),
+                "code_cells": _by_status(cells),
+                "interaction_edges": {
+                    "total": len(edges),
+                    "by_kind": dict(sorted(Counter(str(e.get("kind")) for e in edges).items())),
+                },
+                "tokens": tokens,
+                "model_time_ms": sum(_duration(c) or 0 for c in calls),
+                "tool_time_ms": sum(_duration(t) or 0 for t in tools),
+            },
+            **lists,
+            "calls": self.timeline(calls, tools, compactions, limit) if self.only else None,
+            "omitted": omitted,
+        }
+
+    def mine_ops(self, tools: list[_Obj]) -> list[_Obj]:
+        ops = _objects(self.state, "terminal_operations")
+        if self.only is None:
+            return ops
+        mine = {t.get("tool_call_id") for t in tools}
+        return [o for o in ops if o.get("tool_call_id") in mine]
+
+    def edges(self) -> list[_Obj]:
+        edges = _objects(self.state, "interaction_edges")
+        if self.only is None:
+            return edges
+        return [e for e in edges if self.only in _edge_threads(self.state, e)]
+
+    def models(self, calls: list[_Obj]) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for call in calls:
+            model = str(call.get("model") or "?")
+            row = rows.setdefault(model, {"model": model, "inference_calls": 0, **_tokens()})
+            row["inference_calls"] += 1
+            _add_tokens(row, call.get("usage"))
+        return sorted(rows.values(), key=lambda r: (-r["input_tokens"], r["model"]))
+
+    def agent_record(
+        self, thread: _Obj, calls: Iterable[_Obj], tools: Iterable[_Obj]
+    ) -> dict[str, Any]:
+        return self.agents([thread], calls, tools)[0]
+
+    def agents(
+        self, threads: list[_Obj], calls: Iterable[_Obj], tools: Iterable[_Obj]
+    ) -> list[dict[str, Any]]:
+        rows: dict[Any, dict[str, Any]] = {}
+        for order, thread in enumerate(threads):
+            rows[thread.get("thread_id")] = {
+                "thread_id": thread.get("thread_id"),
+                "agent_path": thread.get("agent_path"),
+                "nickname": thread.get("nickname"),
+                "model": thread.get("default_model"),
+                "status": _status(thread),
+                "wall_ms": _duration(thread),
+                "inference_calls": 0,
+                "tool_calls": 0,
+                "failures": 1 if _status(thread) in FAILED else 0,
+                **_tokens(),
+                "_order": order,
+            }
+        for call in calls:
+            row = rows.get(call.get("thread_id"))
+            if row is not None:
+                row["inference_calls"] += 1
+                row["failures"] += _status(call) in FAILED
+                _add_tokens(row, call.get("usage"))
+        for tool in tools:
+            row = rows.get(tool.get("thread_id"))
+            if row is not None:
+                row["tool_calls"] += 1
+                row["failures"] += _status(tool) in FAILED
+        ordered = sorted(rows.values(), key=lambda r: (-r["input_tokens"], r["_order"]))
+        for row in ordered:
+            del row["_order"]
+        return ordered
+
+    def tool_kinds(self, tools: list[_Obj]) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for tool in tools:
+            kind = tool_name(tool)
+            row = rows.setdefault(
+                kind,
+                {"kind": kind, "calls": 0, "failed": 0, "total_ms": 0, "max_ms": 0, "_timed": 0},
+            )
+            row["calls"] += 1
+            row["failed"] += _status(tool) in FAILED
+            duration = _duration(tool)
+            if duration is not None:
+                row["_timed"] += 1
+                row["total_ms"] += duration
+                row["max_ms"] = max(row["max_ms"], duration)
+        for row in rows.values():
+            timed = row.pop("_timed")
+            row["mean_ms"] = round(row["total_ms"] / timed) if timed else None
+        return sorted(rows.values(), key=lambda r: (-r["total_ms"], r["kind"]))
+
+    def compactions(self, compactions: list[_Obj], requests: list[_Obj]) -> list[dict[str, Any]]:
+        status_of = {r.get("compaction_id"): _status(r) for r in requests}
+        rows = [
+            {
+                "compaction_id": c.get("compaction_id"),
+                "thread_id": c.get("thread_id"),
+                "agent_path": self.path(c.get("thread_id")),
+                "installed_at_unix_ms": c.get("installed_at_unix_ms"),
+                "input_items": len(c.get("input_item_ids") or []),
+                "replacement_items": len(c.get("replacement_item_ids") or []),
+                "request_status": status_of.get(c.get("compaction_id")),
+            }
+            for c in compactions
+        ]
+        rows.sort(key=lambda r: _int(r["installed_at_unix_ms"]))
+        return rows
+
+    def sessions(self, sessions: list[_Obj]) -> list[dict[str, Any]]:
+        ops = self.state.get("terminal_operations")
+        ops = ops if isinstance(ops, dict) else {}
+        rows = []
+        for session in sessions:
+            first = ops.get(session.get("created_by_operation_id"))
+            request = first.get("request") if isinstance(first, dict) else None
+            command = request.get("display_command") if isinstance(request, dict) else None
+            rows.append(
+                {
+                    "terminal_id": session.get("terminal_id"),
+                    "thread_id": session.get("thread_id"),
+                    "agent_path": self.path(session.get("thread_id")),
+                    "status": _status(session),
+                    "operations": len(session.get("operation_ids") or []),
+                    "wall_ms": _duration(session),
+                    "command": command,
+                }
+            )
+        return rows
+
+    def failures(
+        self,
+        threads: list[_Obj],
+        turns: list[_Obj],
+        calls: list[_Obj],
+        tools: list[_Obj],
+        ops: list[_Obj],
+        requests: list[_Obj],
+        cells: list[_Obj],
+    ) -> list[dict[str, Any]]:
+        found: list[tuple[int, dict[str, Any]]] = []
+
+        def add(
+            kind: str, ident_field: str, objects: list[_Obj], what: Callable[[_Obj], Any]
+        ) -> None:
+            for obj in objects:
+                if _status(obj) in FAILED:
+                    ident = obj.get(ident_field)
+                    error = self.error_text(kind, obj) or self.errors.get(str(ident))
+                    record = {
+                        "type": kind,
+                        "id": ident,
+                        "thread_id": obj.get("thread_id"),
+                        "agent_path": self.path(obj.get("thread_id")),
+                        "status": _status(obj),
+                        "name": what(obj),
+                        "duration_ms": _duration(obj),
+                        "error": _clip(error),
+                    }
+                    found.append((_started_seq(obj), record))
+
+        add("thread", "thread_id", threads, lambda o: o.get("agent_path"))
+        add("turn", "codex_turn_id", turns, lambda o: None)
+        add("inference_call", "inference_call_id", calls, lambda o: o.get("model"))
+        add("tool_call", "tool_call_id", tools, tool_name)
+        add("terminal_operation", "operation_id", [self.op_thread(o) for o in ops], _command)
+        add("compaction_request", "compaction_request_id", requests, lambda o: o.get("model"))
+        add("code_cell", "code_cell_id", cells, lambda o: None)
+        found.sort(key=lambda pair: pair[0])
+        return [record for _, record in found]
+
+    def op_thread(self, op: _Obj) -> _Obj:
+        """A terminal operation names its tool call, not its thread; failures need both."""
+        tools = self.state.get("tool_calls")
+        tool = tools.get(op.get("tool_call_id")) if isinstance(tools, dict) else None
+        thread = tool.get("thread_id") if isinstance(tool, dict) else None
+        return {**op, "thread_id": thread}
+
+    def error_text(self, kind: str, obj: _Obj) -> str | None:
+        """What the state itself says went wrong: a tool's output as the model saw it (else
+        its terminal's stderr), a terminal operation's stderr."""
+        if kind == "tool_call":
+            text = self.items_text(obj.get("model_visible_output_item_ids"))
+            if text:
+                return text
+            ops = self.state.get("terminal_operations")
+            op = ops.get(obj.get("terminal_operation_id")) if isinstance(ops, dict) else None
+            return _stderr(op) if isinstance(op, dict) else None
+        if kind == "terminal_operation":
+            return _stderr(obj)
+        return None
+
+    def items_text(self, ids: Any) -> str:
+        items = self.state.get("conversation_items")
+        if not isinstance(ids, list) or not isinstance(items, dict):
+            return ""
+        texts = []
+        for ident in ids:
+            item = items.get(ident) if isinstance(ident, str) else None
+            body = item.get("body") if isinstance(item, dict) else None
+            parts = body.get("parts") if isinstance(body, dict) else None
+            for part in parts if isinstance(parts, list) else []:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+        return "\n".join(texts).strip()
+
+    def timeline(
+        self, calls: list[_Obj], tools: list[_Obj], compactions: list[_Obj], limit: int | None
+    ) -> list[dict[str, Any]]:
+        """One agent's calls in start order: inference, tools and compactions."""
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for call in calls:
+            usage = call.get("usage")
+            record = {
+                "type": "inference_call",
+                "id": call.get("inference_call_id"),
+                "name": call.get("model"),
+                "status": _status(call),
+                "started_at_unix_ms": _window(call)[0],
+                "duration_ms": _duration(call),
+                "input_tokens": _int(usage.get("input_tokens"))
+                if isinstance(usage, dict)
+                else None,
+                "output_tokens": _int(usage.get("output_tokens"))
+                if isinstance(usage, dict)
+                else None,
+            }
+            rows.append((_started_seq(call), record))
+        for tool in tools:
+            record = {
+                "type": "tool_call",
+                "id": tool.get("tool_call_id"),
+                "name": tool_name(tool),
+                "status": _status(tool),
+                "started_at_unix_ms": _window(tool)[0],
+                "duration_ms": _duration(tool),
+                "input_tokens": None,
+                "output_tokens": None,
+            }
+            rows.append((_started_seq(tool), record))
+        for compaction in compactions:
+            at = compaction.get("installed_at_unix_ms")
+            record = {
+                "type": "compaction",
+                "id": compaction.get("compaction_id"),
+                "name": f"{len(compaction.get('input_item_ids') or [])} items → "
+                f"{len(compaction.get('replacement_item_ids') or [])}",
+                "status": "completed",
+                "started_at_unix_ms": at if isinstance(at, int) else None,
+                "duration_ms": None,
+                "input_tokens": None,
+                "output_tokens": None,
+            }
+            rows.append((_int(at), record))
+        # calls and tools order by seq; compactions carry only a time: order all by time,
+        # seq breaking ties, so the three kinds interleave as they happened
+        rows.sort(key=lambda pair: (_int(pair[1]["started_at_unix_ms"]), pair[0]))
+        ordered = [record for _, record in rows]
+        return ordered if limit is None else ordered[:limit]
+
+
+def _by_status(objects: list[_Obj]) -> dict[str, Any]:
+    counts = Counter(_status(o) for o in objects)
+    return {"total": len(objects), "by_status": dict(sorted(counts.items()))}
+
+
+def _edge_threads(state: _Obj, edge: _Obj) -> set[Any]:
+    """The threads an interaction edge touches (its ends name an item, a tool or a thread)."""
+    found = set()
+    for end in (edge.get("source"), edge.get("target")):
+        if not isinstance(end, dict):
+            continue
+        kind = end.get("type")
+        if kind == "thread":
+            found.add(end.get("thread_id"))
+            continue
+        table, key = (
+            ("conversation_items", "item_id")
+            if kind == "conversation_item"
+            else ("tool_calls", "tool_call_id")
+        )
+        objects = state.get(table)
+        obj = objects.get(end.get(key)) if isinstance(objects, dict) else None
+        if isinstance(obj, dict):
+            found.add(obj.get("thread_id"))
+    return found
+
+
+def _command(op: _Obj) -> Any:
+    request = op.get("request")
+    if not isinstance(request, dict):
+        return op.get("kind")
+    return request.get("display_command") or op.get("kind")
+
+
+def _stderr(op: _Obj) -> str | None:
+    result = op.get("result")
+    text = result.get("stderr") if isinstance(result, dict) else None
+    return text.strip() or None if isinstance(text, str) else None
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_ERROR_CHARS:
+        return text
+    return text[:MAX_ERROR_CHARS] + f"… ({len(text) - MAX_ERROR_CHARS:,} more characters)"
+
+
+def build_summary(
+    state: _Obj,
+    *,
+    thread: str | None = None,
+    limit: int | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The summary of a reduced state (schema in docs/summary.md).
+
+    Args:
+        state: the reduced state as plain JSON values.
+        thread: only this agent (agent path, thread id or a unique id prefix); adds its calls.
+        limit: keep at most this many rows per list (``omitted`` says how many were cut).
+        errors: error texts the state does not keep (an inference call's or a compaction
+            request's, a tool call's raw result), by id; see ``summary_source.failure_texts``.
+
+    Returns:
+        A JSON-ready dict, ``summary_version`` first.
+
+    Raises:
+        LookupError: ``thread`` names no agent.
+    """
+    chosen = find_thread(state, thread) if thread is not None else None
+    return _Summary(state, chosen, errors or {}).build(limit)

@@ -1,0 +1,307 @@
+"""Where ``summary`` gets its state: an up-to-date ``state.json`` beside the bundle when there is
+one, else a reduction.
+
+Reducing a large rollout takes tens of seconds; parsing the state ``rollout-trace reduce``
+already wrote takes a fraction of one. The file is used only when it is certainly the state of
+the bundle as it is now:
+
+* it is a regular file in the bundle directory (reached without a symlink, like every file
+  the reducer reads);
+* it is newer than everything the reduction reads: ``manifest.json``, ``trace.jsonl``, the
+  payloads directory (a schema-2 payload file added changes the directory) and every file in
+  it (schema 3's shards are appended to in place); a symlink among those means "cannot tell";
+* it is a reduced state of this bundle and schema: a JSON object with a ``threads`` map whose
+  ``schema_version``, ``trace_id``, ``rollout_id`` and ``started_at_unix_ms`` equal the
+  manifest's (``state.json`` is byte-identical to Codex's, so it cannot carry a stamp of ours).
+
+Anything else is reduced again, and the command says on standard error which it did and why.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import attrs
+import orjson
+
+from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
+from ..reduce.confined import BundleFileError, BundleFiles
+from ..reduce.errors import ReduceError
+from ..reduce.failures import failure_texts as logged_failure_texts
+from .progress import reduction_progress
+from .summary import FAILED
+
+#: Manifest fields a state repeats: they must agree for the state to be this bundle's.
+_IDENTITY: Final = ("schema_version", "trace_id", "rollout_id", "started_at_unix_ms")
+
+#: How a top-level key of a pretty-printed state begins.
+_TOP_KEY: Final = b'\n  "'
+#: Top-level values the summary does not read (about half of a large state).
+_UNREAD: Final = frozenset({"conversation_items", "raw_payloads"})
+
+
+@attrs.frozen
+class LoadedState:
+    """A state and how it was obtained."""
+
+    #: the reduced state as plain JSON values
+    state: dict[str, Any]
+    #: the bundle directory, when the source was one (error texts are read from its log)
+    bundle: Path | None
+    #: one sentence for standard error: what was read or reduced, and why
+    how: str
+
+
+def _mtime(path: Path) -> int | None:
+    """Modification time in ns, None for a symlink or anything unreadable (cannot tell)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return None if stat.S_ISLNK(info.st_mode) else info.st_mtime_ns
+
+
+def _inputs_mtime(root: Path) -> tuple[int | None, str]:
+    """The newest modification time among what a reduction reads, and that file's name."""
+    newest, name = -1, ""
+    names = [MANIFEST, EVENT_LOG, PAYLOADS_DIR]
+    payloads = root / PAYLOADS_DIR
+    if payloads.is_dir() and not payloads.is_symlink():
+        try:
+            names += [f"{PAYLOADS_DIR}/{n}" for n in os.listdir(payloads)]
+        except OSError:
+            return None, PAYLOADS_DIR
+    for each in names:
+        mtime = _mtime(root / each)
+        if mtime is None:
+            if each == PAYLOADS_DIR and not os.path.lexists(root / each):
+                continue  # no payloads at all: nothing to be newer than
+            return None, each
+        if mtime > newest:
+            newest, name = mtime, each
+    return newest, name
+
+
+def fresh_state(root: Path) -> tuple[dict[str, Any] | None, str]:
+    """``root/state.json`` when it is up to date (see the module docstring), else None; with
+    the reason either way (for standard error)."""
+    with BundleFiles(root) as files:
+        try:
+            handle = files.open(STATE_FILE, what=STATE_FILE)
+        except BundleFileError as exc:
+            if isinstance(exc.os_error, FileNotFoundError):
+                return None, f"no {STATE_FILE}"
+            return None, f"{STATE_FILE} unusable: {exc.cause or exc.message}"
+        with handle:
+            state_mtime = os.fstat(handle.fileno()).st_mtime_ns
+            newest, name = _inputs_mtime(root)
+            if newest is None:
+                return None, f"cannot tell whether {STATE_FILE} is newer than {name}"
+            if state_mtime <= newest:
+                return None, f"{STATE_FILE} is older than {name}"
+            raw = handle.read()
+        try:
+            manifest = orjson.loads(files.read_bytes(MANIFEST, what="manifest"))
+        except (BundleFileError, orjson.JSONDecodeError):
+            return None, "the manifest must be checked by the reducer"
+    try:
+        state = parse_for_summary(raw)
+    except orjson.JSONDecodeError:
+        return None, f"{STATE_FILE} is not JSON"
+    if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
+        return None, f"{STATE_FILE} is not a reduced state"
+    if not isinstance(manifest, dict):
+        return None, "the manifest must be checked by the reducer"
+    for field in _IDENTITY:
+        if state.get(field) != manifest.get(field):
+            return None, f"{STATE_FILE} is not this bundle's ({field} differs from the manifest)"
+    return state, f"{STATE_FILE} is newer than the bundle's files"
+
+
+def read_state_file(source: str) -> dict[str, Any]:
+    """A state file given by the user: a regular file only, opened without blocking (a FIFO or
+    a device named here would hang or never end), that parses to a reduced state.
+
+    Raises:
+        ReduceError: unreadable, not JSON (serde's wording), or not a reduced state.
+    """
+    from ..reduce.bundle import io_error_text
+
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
+        os.set_blocking(fd, True)
+        try:
+            raw = handle.read()
+        except OSError as exc:
+            raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
+    try:
+        state = parse_for_summary(raw)
+    except orjson.JSONDecodeError:
+        from ..model.serde_errors import syntax_error
+
+        raise ReduceError(
+            f"parse state {source}", cause=syntax_error(raw) or "not JSON", file=source
+        ) from None
+    if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
+        raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=source)
+    return state
+
+
+def _sections(raw: bytes) -> dict[str, tuple[int, int]] | None:
+    """Where each top-level value of a pretty-printed state lies, by key; None when ``raw`` is
+    not laid out as ``state_bytes`` (and Codex) write it: ``{``, then one key per line indented
+    by exactly two spaces. JSON strings hold no raw newline, so ``\\n  "`` starts a top-level
+    key and nothing else (deeper keys are indented further)."""
+    if not raw.startswith(b'{\n  "'):
+        return None
+    starts = []
+    at = raw.find(_TOP_KEY)
+    while at >= 0:
+        starts.append(at)
+        at = raw.find(_TOP_KEY, at + len(_TOP_KEY))
+    close = raw.rfind(b"}")
+    where: dict[str, tuple[int, int]] = {}
+    for n, start in enumerate(starts):
+        colon = raw.find(b'": ', start)
+        end = starts[n + 1] if n + 1 < len(starts) else close
+        if colon < 0 or colon > end:
+            return None
+        where[raw[start + len(_TOP_KEY) : colon].decode("utf-8", "replace")] = (colon + 3, end)
+    return where
+
+
+def _value(raw: bytes, span: tuple[int, int]) -> Any:
+    chunk = raw[span[0] : span[1]].rstrip()
+    return orjson.loads(chunk[:-1] if chunk.endswith(b",") else chunk)
+
+
+def parse_for_summary(raw: bytes) -> Any:
+    """A state parsed for ``summary``: what it reads, and nothing else when the layout allows.
+
+    Half of a large state is ``conversation_items`` and ``raw_payloads``; parsing them makes up
+    most of the time ``summary`` would take. A pretty-printed state (every state ``reduce``
+    or Codex writes) is cut at its top-level keys and only the other values are parsed;
+    the rest too when a tool call failed (its error is the output item's text or is in its
+    raw result payload).
+    Any other layout is parsed whole.
+
+    Raises:
+        orjson.JSONDecodeError: what is parsed is not JSON.
+    """
+    where = _sections(raw)
+    if where is None:
+        return orjson.loads(raw)
+    state = {key: _value(raw, span) for key, span in where.items() if key not in _UNREAD}
+    tools = state.get("tool_calls")
+    failed = isinstance(tools, dict) and any(
+        isinstance(t, dict)
+        and isinstance(t.get("execution"), dict)
+        and t["execution"].get("status") in FAILED
+        for t in tools.values()
+    )
+    if failed:  # the error is the output item's text, else the raw result payload's
+        for key in _UNREAD & where.keys():
+            state[key] = _value(raw, where[key])
+    return state
+
+
+def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedState:
+    """The state to summarise: a state file as given; for a bundle directory its up-to-date
+    ``state.json``, else a reduction (with a progress bar on a terminal).
+
+    Args:
+        source: a bundle directory or a state file.
+        lenient: reduce leniently when reducing (a fresh ``state.json`` is used as is).
+        err: standard error, for the progress bar.
+
+    Returns:
+        The state, the bundle (if any) and what was done.
+
+    Raises:
+        ReduceError: the source cannot be read or reduced.
+    """
+    path = Path(source)
+    shown = source.rstrip("/") or "/"
+    if not path.is_dir():
+        return LoadedState(read_state_file(source), None, f"read {shown}")
+    state, why = fresh_state(path)
+    if state is not None:
+        return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
+    from ..reduce import reduce_bundle, state_bytes
+
+    notes: list[str] = []
+    with reduction_progress(err, f"reducing {path.name}") as progress:
+        trace = reduce_bundle(path, lenient=lenient, skipped=notes, progress=progress)
+    how = f"reduced {shown} ({why}; `rollout-trace reduce` writes one, then summary reads it)"
+    if notes:
+        how += f"\nlenient: skipped {len(notes)} thing(s):" + "".join(f"\n  {n}" for n in notes)
+    return LoadedState(orjson.loads(state_bytes(trace)), path, how)
+
+
+def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) -> dict[str, str]:
+    """Error texts the reduced state does not keep, by id: an inference call's ``error`` or
+    ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``; see ``reduce.failures``), and a failed
+    tool call's ``error`` from its raw result payload.
+
+    The log is searched for the three event types as bytes (no full parse), and only when the
+    state has such a failure; at most ``most`` payloads are read. What cannot be read gives no
+    text (the summary then says where to look).
+    """
+    texts: dict[str, str] = {}
+    if _failed(state, "inference_calls") or _failed(state, "compaction_requests"):
+        texts.update(logged_failure_texts(bundle))
+    tools = _failed(state, "tool_calls")[:most]
+    if tools:
+        texts.update(_payload_errors(bundle, state, tools))
+    return texts
+
+
+def _failed(state: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    objects = state.get(key)
+    if not isinstance(objects, dict):
+        return []
+    return [
+        o
+        for o in objects.values()
+        if isinstance(o, dict)
+        and isinstance(o.get("execution"), dict)
+        and o["execution"].get("status") in FAILED
+    ]
+
+
+def _payload_errors(
+    bundle: Path, state: Mapping[str, Any], tools: list[dict[str, Any]]
+) -> dict[str, str]:
+    """A failed tool's ``{"type": "error", "error": ...}`` result, read as the viewer reads
+    payloads (only references the state names, confined to the bundle)."""
+    from .payloads import PayloadReader, PayloadRefused
+
+    texts: dict[str, str] = {}
+    try:
+        reader = PayloadReader(bundle)
+    except ReduceError:
+        return texts
+    try:
+        for tool in tools:
+            payload_id = tool.get("raw_result_payload_id")
+            if not isinstance(payload_id, str):
+                continue
+            try:
+                body = orjson.loads(reader.read_checked(reader.ref_of(state, payload_id)))
+            except (PayloadRefused, orjson.JSONDecodeError):
+                continue
+            error = body.get("error") if isinstance(body, dict) else None
+            if isinstance(error, str) and isinstance(tool.get("tool_call_id"), str):
+                texts[tool["tool_call_id"]] = error
+    finally:
+        reader.close()
+    return texts

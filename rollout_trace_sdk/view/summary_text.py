@@ -1,0 +1,365 @@
+"""The summary laid out for a person: totals, then tables cut to the terminal's width.
+
+Every line is fitted to ``width`` here (the column that can give, an agent path, a command or
+an error, is shortened with ``…``), so an 80-column terminal never wraps a row. Lines are runs
+of (text, style): ``render_rich`` colours them on a terminal, ``render_plain`` drops the styles
+when the output is piped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, TextIO
+
+from .show import short_id
+from .summary import FAILED
+
+Segment = tuple[str, str]  # (text, rich style; "" for none)
+TextLine = list[Segment]
+
+_INDENT: Final = "  "
+_GAP: Final = "  "
+#: Narrowest the giving column gets before the line is simply cut.
+_MIN_FLEX: Final = 8
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "-"
+
+
+def _ms(value: Any) -> str:
+    if not isinstance(value, int):
+        return "-"
+    if value < 1000:
+        return f"{value} ms"
+    if value < 60_000:
+        return f"{value / 1000:.2f} s"
+    if value < 3_600_000:
+        return f"{value // 60_000}m {value % 60_000 // 1000:02}s"
+    return f"{value // 3_600_000}h {value % 3_600_000 // 60_000:02}m"
+
+
+def _cut(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text
+    return text[: max(0, width - 1)] + "…" if width > 0 else ""
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split()) if text is not None else "-"
+
+
+def _status_style(status: Any) -> str:
+    if status in FAILED:
+        return "bold red"
+    return "yellow" if status == "running" else "green"
+
+
+def _statuses(counts: Mapping[str, Any]) -> TextLine:
+    """``3,600 (3,590 completed, 10 failed)``; the count alone when everything completed."""
+    total = counts.get("total", 0)
+    by_status = counts.get("by_status") or {}
+    out: TextLine = [(_n(total), "bold")]
+    if set(by_status) - {"completed"}:
+        out.append((" (", ""))
+        for n, (status, count) in enumerate(sorted(by_status.items(), key=lambda kv: -kv[1])):
+            out.append((", " if n else "", ""))
+            out.append((f"{_n(count)} {status}", _status_style(status)))
+        out.append((")", ""))
+    return out
+
+
+class _Table:
+    """Columns sized to their content; one flexible column absorbs what ``width`` lacks."""
+
+    def __init__(self, header: Sequence[str], *, right: Sequence[int] = (), flex: int = 0):
+        self.header = list(header)
+        self.right = set(right)
+        self.flex = flex
+        self.rows: list[list[Segment]] = []
+
+    def add(self, *cells: Any, style: Mapping[int, str] | None = None) -> None:
+        styles = style or {}
+        self.rows.append([(_one_line(c), styles.get(n, "")) for n, c in enumerate(cells)])
+
+    def lines(self, width: int) -> list[TextLine]:
+        columns = len(self.header)
+        widths = [
+            max(len(self.header[i]), *(len(r[i][0]) for r in self.rows)) for i in range(columns)
+        ]
+        spare = width - len(_INDENT) - len(_GAP) * (columns - 1) - sum(widths)
+        if spare < 0:
+            widths[self.flex] = max(_MIN_FLEX, widths[self.flex] + spare)
+        out = [self._line([(h, "dim") for h in self.header], widths, width)]
+        out += [self._line(row, widths, width) for row in self.rows]
+        return out
+
+    def _line(self, cells: list[Segment], widths: list[int], width: int) -> TextLine:
+        line: TextLine = [(_INDENT, "")]
+        for n, (text, style) in enumerate(cells):
+            text = _cut(text, widths[n])
+            last = n == len(cells) - 1
+            if n in self.right:
+                text = text.rjust(widths[n])
+            elif not last:
+                text = text.ljust(widths[n])
+            line.append((text, style))
+            if not last:
+                line.append((_GAP, ""))
+        return _fit(line, width)
+
+
+def _fit(line: TextLine, width: int) -> TextLine:
+    """Cut a line to ``width`` characters (the last resort when columns cannot shrink)."""
+    out: TextLine = []
+    room = width
+    for text, style in line:
+        if len(text) > room:
+            out.append((_cut(text, room), style))
+            break
+        out.append((text, style))
+        room -= len(text)
+    return out
+
+
+def _title(name: str, total: int, omitted: int) -> TextLine:
+    shown = f"; first {total - omitted:,} shown, --limit N for more" if omitted else ""
+    return [(f"{name} ", "bold"), (f"({total:,}{shown})", "dim")]
+
+
+def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
+    """The summary as styled lines, none longer than ``width``.
+
+    Args:
+        summary: ``build_summary``'s result.
+        width: the terminal's width (or the width chosen for piped output).
+
+    Returns:
+        Lines of (text, style) runs.
+    """
+    width = max(width, 40)
+    lines: list[TextLine] = []
+    rollout = summary["rollout"]
+    totals = summary["totals"]
+    omitted = summary["omitted"]
+    start = rollout.get("started_at_unix_ms")
+
+    lines.append(
+        _fit(
+            [
+                (f"rollout {short_id(rollout.get('rollout_id'))}", "bold"),
+                (" · ", ""),
+                (str(rollout.get("status")), _status_style(rollout.get("status"))),
+                (f" · recording {str(rollout.get('recording')).replace('_', ' ')}", ""),
+                (f" · {_ms(rollout.get('wall_ms'))} wall", ""),
+                (f" · trace {short_id(rollout.get('trace_id'))}", "dim"),
+                (f" · schema {rollout.get('schema_version')}", "dim"),
+            ],
+            width,
+        )
+    )
+    agent = summary.get("thread")
+    if agent is not None:
+        nick = f" ({agent['nickname']})" if agent.get("nickname") else ""
+        lines.append(
+            _fit(
+                [
+                    (f"agent {agent.get('agent_path')}{nick}", "bold"),
+                    (f" · thread {short_id(agent.get('thread_id'))}", "dim"),
+                    (f" · {agent.get('status')}", _status_style(agent.get("status"))),
+                    (f" · {_ms(agent.get('wall_ms'))}", ""),
+                ],
+                width,
+            )
+        )
+
+    lines += [[("", "")], [("totals", "bold")]]
+    tokens = totals["tokens"]
+    edges = totals["interaction_edges"]
+    kinds = ", ".join(f"{_n(v)} {k}" for k, v in sorted(edges["by_kind"].items()))
+    rows: list[tuple[str, TextLine]] = [
+        ("agents", [(_n(totals["threads"]), "bold")]),
+        ("turns", _statuses(totals["turns"])),
+        ("inference calls", _statuses(totals["inference_calls"])),
+        ("tool calls", _statuses(totals["tool_calls"])),
+        ("terminal sessions", _statuses(totals["terminal_sessions"])),
+        ("terminal operations", _statuses(totals["terminal_operations"])),
+        ("compactions", [(_n(totals["compactions"]), "bold")]),
+        ("code cells", _statuses(totals["code_cells"])),
+        ("interactions", [(_n(edges["total"]), "bold"), (f" ({kinds})" if kinds else "", "")]),
+        (
+            "tokens",
+            [
+                (f"{_n(tokens['input_tokens'])} in", "bold"),
+                (f" ({_n(tokens['cached_input_tokens'])} cached)", "dim"),
+                (f" · {_n(tokens['output_tokens'])} out", "bold"),
+                (f" ({_n(tokens['reasoning_output_tokens'])} reasoning)", "dim"),
+            ],
+        ),
+        (
+            "time in calls",
+            [(f"model {_ms(totals['model_time_ms'])} · tools {_ms(totals['tool_time_ms'])}", "")],
+        ),
+    ]
+    label = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        lines.append(_fit([(_INDENT + name.ljust(label) + _GAP, ""), *value], width))
+
+    failures = summary["failures"]
+    if failures or omitted["failures"]:
+        lines += [
+            [("", "")],
+            _title("failures", len(failures) + omitted["failures"], omitted["failures"]),
+        ]
+        for failure in failures:
+            what = failure.get("name")
+            lines.append(
+                _fit(
+                    [
+                        (_INDENT, ""),
+                        (f"{failure['type'].replace('_', ' ')} ", "bold"),
+                        (f"{short_id(failure.get('id'))} ", ""),
+                        (f"{failure.get('agent_path')} ", "dim"),
+                        (f"{_one_line(what)} " if what else "", ""),
+                        (str(failure.get("status")), "bold red"),
+                        (f" after {_ms(failure.get('duration_ms'))}", "dim"),
+                    ],
+                    width,
+                )
+            )
+            error = failure.get("error")
+            text = _one_line(error) if error else _no_error_text(failure)
+            lines.append(_fit([(_INDENT * 2, ""), (text, "red" if error else "dim")], width))
+
+    table = _Table(["model", "calls", "in", "cached", "out"], right=(1, 2, 3, 4))
+    for row in summary["models"]:
+        table.add(
+            row["model"],
+            _n(row["inference_calls"]),
+            _n(row["input_tokens"]),
+            _n(row["cached_input_tokens"]),
+            _n(row["output_tokens"]),
+        )
+    lines += _section("models", table, len(summary["models"]), omitted["models"], width)
+
+    table = _Table(["tool", "calls", "failed", "total", "mean", "max"], right=(1, 2, 3, 4, 5))
+    for row in summary["tools_by_kind"]:
+        table.add(
+            row["kind"],
+            _n(row["calls"]),
+            _n(row["failed"]),
+            _ms(row["total_ms"]),
+            _ms(row["mean_ms"]),
+            _ms(row["max_ms"]),
+            style={2: "bold red"} if row["failed"] else None,
+        )
+    lines += _section(
+        "tool time by kind", table, len(summary["tools_by_kind"]), omitted["tools_by_kind"], width
+    )
+
+    if agent is None:
+        table = _Table(
+            ["agent", "status", "wall", "calls", "tools", "failed", "in", "out"],
+            right=(2, 3, 4, 5, 6, 7),
+        )
+        for row in summary["agents"]:
+            nick = f" ({row['nickname']})" if row.get("nickname") else ""
+            table.add(
+                f"{row['agent_path']}{nick}",
+                row["status"],
+                _ms(row["wall_ms"]),
+                _n(row["inference_calls"]),
+                _n(row["tool_calls"]),
+                _n(row["failures"]),
+                _n(row["input_tokens"]),
+                _n(row["output_tokens"]),
+                style={1: _status_style(row["status"]), 5: "bold red" if row["failures"] else ""},
+            )
+        lines += _section(
+            "agents by tokens in", table, len(summary["agents"]), omitted["agents"], width
+        )
+
+    table = _Table(["agent", "at", "items", "kept", "request"], right=(1, 2, 3))
+    for row in summary["compactions"]:
+        at = row.get("installed_at_unix_ms")
+        table.add(
+            row["agent_path"],
+            "+" + _ms(at - start) if isinstance(at, int) and isinstance(start, int) else "-",
+            _n(row["input_items"]),
+            _n(row["replacement_items"]),
+            row.get("request_status") or "-",
+            style={4: _status_style(row.get("request_status"))},
+        )
+    lines += _section(
+        "compactions", table, len(summary["compactions"]), omitted["compactions"], width
+    )
+
+    table = _Table(["session", "agent", "ops", "status", "wall", "first command"], right=(2, 4))
+    table.flex = 5
+    for row in summary["terminal_sessions"]:
+        table.add(
+            short_id(str(row["terminal_id"]).removeprefix("terminal_session:")),
+            row["agent_path"],
+            _n(row["operations"]),
+            row["status"],
+            _ms(row["wall_ms"]),
+            row.get("command") or "-",
+            style={3: _status_style(row["status"])},
+        )
+    lines += _section(
+        "terminal sessions",
+        table,
+        len(summary["terminal_sessions"]),
+        omitted["terminal_sessions"],
+        width,
+    )
+
+    calls = summary.get("calls")
+    if calls is not None:
+        table = _Table(["at", "what", "id", "status", "took", "in", "out"], right=(0, 4, 5, 6))
+        table.flex = 1
+        for row in calls:
+            at = row.get("started_at_unix_ms")
+            table.add(
+                "+" + _ms(at - start) if isinstance(at, int) and isinstance(start, int) else "-",
+                f"{row['type'].replace('_call', '')} {row.get('name') or ''}",
+                short_id(row.get("id")),
+                row["status"],
+                _ms(row.get("duration_ms")),
+                _n(row.get("input_tokens")),
+                _n(row.get("output_tokens")),
+                style={3: _status_style(row["status"])},
+            )
+        total = (
+            summary["totals"]["inference_calls"]["total"] + summary["totals"]["tool_calls"]["total"]
+        )
+        total += summary["totals"]["compactions"]
+        lines += _section("calls", table, len(calls), total - len(calls), width)
+    return [_fit(line, width) for line in lines]
+
+
+def _no_error_text(failure: Mapping[str, Any]) -> str:
+    if failure.get("type") in ("inference_call", "compaction_request"):
+        return "(no error text: the bundle's trace.jsonl has it, a state file alone does not)"
+    return "(no error text was recorded)"
+
+
+def _section(name: str, table: _Table, shown: int, omitted: int, width: int) -> list[TextLine]:
+    if not table.rows:
+        return []
+    return [[("", "")], _title(name, shown + omitted, omitted), *table.lines(width)]
+
+
+def render_plain(lines: Sequence[TextLine], out: TextIO) -> None:
+    """The lines without styles (piped output, ``NO_COLOR``)."""
+    for line in lines:
+        out.write("".join(text for text, _ in line).rstrip() + "\n")
+
+
+def render_rich(lines: Sequence[TextLine], console: Any) -> None:
+    """The lines coloured through a ``rich.console.Console`` (already fitted: never wrapped)."""
+    from rich.text import Text
+
+    for line in lines:
+        text = Text.assemble(*[(t, s) if s else t for t, s in line])
+        console.print(text, no_wrap=True, overflow="crop", soft_wrap=False)

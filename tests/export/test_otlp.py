@@ -1,0 +1,306 @@
+"""The OTLP export's mapping and its OTLP/JSON file, checked against the reduced state.
+
+The round trip through a real receiver is in test_otlp_phoenix.py; here are the rules that
+hold whatever the receiver: one span per node, a tree rooted at the rollout, the GenAI
+attributes equal to the state's values, errors as ERROR status with the error text, content
+only when asked for, ids that do not change from one export to the next, and clear errors
+for bad usage and unreachable receivers.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.otlp import (
+    CONVERSATION,
+    INPUT_MESSAGES,
+    OtlpSpan,
+    OtlpTrace,
+    otlp_trace,
+    span_id_of,
+    trace_id_of,
+)
+from rollout_trace_sdk.export.otlp_content import MAX_INLINE_CHARS
+from rollout_trace_sdk.export.otlp_sdk import traces_url
+
+from ..conftest import PLANTED_ERROR
+
+
+def by_name(trace: OtlpTrace, prefix: str) -> list[OtlpSpan]:
+    return [s for s in trace.spans if s.name.startswith(prefix)]
+
+
+def check_tree(trace: OtlpTrace) -> None:
+    """One root; every parent is a span of the trace; following parents ends at the root."""
+    ids = {s.span_id: s for s in trace.spans}
+    assert len(ids) == len(trace.spans), "span ids collide"
+    roots = [s for s in trace.spans if s.parent_id is None]
+    assert roots == [trace.spans[0]]
+    for span in trace.spans:
+        seen: set[int] = set()
+        current = span
+        while current.parent_id is not None:
+            assert current.parent_id in ids, f"{current.name}: parent is not in the trace"
+            assert current.span_id not in seen, f"{span.name}: parents loop"
+            seen.add(current.span_id)
+            current = ids[current.parent_id]
+        assert current is roots[0]
+        assert 0 < span.start_ns <= span.end_ns
+        for link in span.links:
+            assert link.span_id in ids
+
+
+def test_one_span_per_node_in_a_tree(demo_state: Any) -> None:
+    trace = otlp_trace(demo_state)
+    check_tree(trace)
+    assert f"{trace.trace_id:032x}" == demo_state["trace_id"].replace("-", "")
+    assert len(by_name(trace, "invoke_workflow")) == 1
+    assert len(by_name(trace, "invoke_agent ")) == len(demo_state["threads"])
+    assert len(by_name(trace, "turn")) == len(demo_state["codex_turns"])
+    assert len(by_name(trace, "chat ")) == len(demo_state["inference_calls"]) + len(
+        demo_state["compaction_requests"]
+    )
+    assert len(by_name(trace, "execute_tool ")) == len(demo_state["tool_calls"])
+    links = [link for span in trace.spans for link in span.links]
+    assert Counter(str(link.attributes["rollout_trace.edge_kind"]) for link in links) == Counter(
+        e["kind"] for e in demo_state["interaction_edges"].values()
+    )
+
+
+def test_spawned_agent_hangs_under_its_spawn_call(demo_state: Any) -> None:
+    trace = otlp_trace(demo_state)
+    spawned = [t for t in demo_state["threads"].values() if t["origin"]["type"] == "spawned"]
+    assert spawned
+    for thread in spawned:
+        edge = demo_state["interaction_edges"][thread["origin"]["spawn_edge_id"]]
+        span = next(
+            s for s in trace.spans if s.attributes.get("gen_ai.agent.id") == thread["thread_id"]
+        )
+        assert span.parent_id == span_id_of(trace.trace_id, "tool", edge["source"]["tool_call_id"])
+        assert span.name == f"invoke_agent {thread['nickname'] or thread['origin']['task_name']}"
+
+
+def test_chat_spans_carry_model_and_usage(demo_state: Any) -> None:
+    trace = otlp_trace(demo_state)
+    spans = {s.attributes.get("rollout_trace.inference_call_id"): s for s in trace.spans}
+    for call in demo_state["inference_calls"].values():
+        span = spans[call["inference_call_id"]]
+        assert span.kind == "client"
+        attrs = span.attributes
+        assert attrs["gen_ai.operation.name"] == "chat"
+        assert attrs["gen_ai.request.model"] == call["model"]
+        assert attrs["gen_ai.provider.name"] == call["provider_name"]
+        assert attrs["gen_ai.response.id"] == call["response_id"]
+        assert attrs["gen_ai.usage.input_tokens"] == call["usage"]["input_tokens"]
+        assert attrs["gen_ai.usage.output_tokens"] == call["usage"]["output_tokens"]
+        assert attrs["gen_ai.usage.cache_read.input_tokens"] == call["usage"]["cached_input_tokens"]
+        assert attrs["rollout_trace.payload.request"] == call["raw_request_payload_id"]
+        assert span.start_ns == call["execution"]["started_at_unix_ms"] * 1_000_000
+        assert span.end_ns == call["execution"]["ended_at_unix_ms"] * 1_000_000
+        assert span.parent_id == span_id_of(trace.trace_id, "turn", call["codex_turn_id"])
+
+
+def test_references_by_default_content_on_request(demo_state: Any) -> None:
+    plain = otlp_trace(demo_state)
+    content = {"gen_ai.tool.call.arguments", "gen_ai.tool.call.result", INPUT_MESSAGES}
+    for span in plain.spans:
+        assert not content & set(span.attributes)
+        assert not any(key.endswith(".body") for key in span.attributes)
+    bodies: list[str] = []
+
+    def payload(payload_id: str) -> str:
+        bodies.append(payload_id)
+        return f"<{payload_id}>"
+
+    inline = otlp_trace(demo_state, inline=True, payload=payload)
+    assert [s.span_id for s in inline.spans] == [s.span_id for s in plain.spans]
+    tool = next(s for s in inline.spans if s.attributes.get("gen_ai.tool.call.id") == "call_0_sum")
+    assert "Process exited with code 0" in str(tool.attributes["gen_ai.tool.call.result"])
+    assert tool.attributes["rollout_trace.payload.invocation.body"] == (
+        f"<{tool.attributes['rollout_trace.payload.invocation']}>"
+    )
+    chat = by_name(inline, "chat ")[0]
+    messages = orjson.loads(str(chat.attributes[INPUT_MESSAGES]))
+    assert messages[0]["role"] == "system"  # the developer message
+    assert messages[0]["parts"][0]["type"] == "text"
+    output = orjson.loads(str(chat.attributes["gen_ai.output.messages"]))
+    assert output[0]["role"] == "assistant" and output[0]["finish_reason"] in ("stop", "tool_call")
+    assert bodies, "inline read no payload"
+
+
+def test_inlined_values_are_cut(demo_state: Any) -> None:
+    long = "x" * (MAX_INLINE_CHARS * 2)
+    trace = otlp_trace(demo_state, inline=True, payload=lambda _: long)
+    bodies = [v for s in trace.spans for k, v in s.attributes.items() if k.endswith(".body")]
+    assert bodies
+    for body in bodies:
+        assert isinstance(body, str) and body.startswith("x" * MAX_INLINE_CHARS)
+        assert body.endswith(f"({MAX_INLINE_CHARS:,} more characters)")
+
+
+def test_failure_is_an_error_status_with_its_text(failing_state: Path) -> None:
+    state = orjson.loads(failing_state.read_bytes())
+    trace = otlp_trace(state)
+    failed = [s for s in trace.spans if s.error is not None]
+    assert [s.attributes["gen_ai.tool.call.id"] for s in failed] == ["call_0_sum"]
+    assert failed[0].error == PLANTED_ERROR
+    assert failed[0].attributes["error.type"] == "failed"
+
+
+def test_spawn_cycle_is_cut_at_the_root(demo_state: Any) -> None:
+    """A malformed state where two agents spawn each other still gives a tree."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    root_id = state["root_thread_id"]
+    child = next(t for t in state["threads"].values() if t["origin"]["type"] == "spawned")
+    state["threads"][root_id]["origin"] = {
+        "type": "spawned",
+        "parent_thread_id": child["thread_id"],
+        "spawn_edge_id": "edge:none",
+        "task_name": "loop",
+        "agent_role": "",
+    }
+    check_tree(otlp_trace(state))
+
+
+_DROPPABLE = ["execution", "origin", "usage", "codex_turn_id", "thread_id", "source", "body"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_damaged_states_still_map_to_a_tree(demo_state: Any, data: st.DataObject) -> None:
+    """Fields a hand-edited or foreign state may lack or mistype never break the mapping."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    tables = [k for k, v in state.items() if isinstance(v, dict) and v]
+    for _ in range(data.draw(st.integers(1, 8))):
+        table = state[data.draw(st.sampled_from(tables))]
+        node = table[data.draw(st.sampled_from(sorted(table)))]
+        key = data.draw(st.sampled_from(_DROPPABLE))
+        node[key] = data.draw(st.sampled_from([None, 7, "x", [], {}]))
+    if data.draw(st.booleans()):
+        state["trace_id"] = data.draw(st.sampled_from([None, "not-a-uuid", 0]))
+    check_tree(otlp_trace(state, inline=data.draw(st.booleans())))
+
+
+def test_ids_are_stable_and_never_zero(demo_state: Any) -> None:
+    assert otlp_trace(demo_state) == otlp_trace(demo_state)
+    other = dict(demo_state, trace_id="not-a-uuid")
+    assert trace_id_of(other) != 0 and trace_id_of(other) == trace_id_of(dict(other))
+    assert trace_id_of(dict(demo_state, trace_id="00000000-0000-0000-0000-000000000000")) != 0
+
+
+def test_file_is_otlp_json_and_a_reexport_is_identical(demo_bundle: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for target in (first, second):
+        argv = ["export", "--format", "otlp", str(demo_bundle), "-o", str(target)]
+        assert main(argv, out=io.StringIO()) == 0
+    assert first.read_bytes() == second.read_bytes()
+    lines = first.read_bytes().splitlines()
+    assert len(lines) == 1
+    request = orjson.loads(lines[0])
+    (resource_spans,) = request["resourceSpans"]
+    resource = {a["key"]: a["value"] for a in resource_spans["resource"]["attributes"]}
+    assert resource["service.name"] == {"stringValue": "rollout-trace"}
+    (scope_spans,) = resource_spans["scopeSpans"]
+    spans = scope_spans["spans"]
+    trace = otlp_trace(_state(demo_bundle))
+    assert [s["name"] for s in spans] == [s.name for s in trace.spans]
+    for written, mapped in zip(spans, trace.spans, strict=True):
+        assert written["traceId"] == f"{trace.trace_id:032x}"
+        assert written["spanId"] == f"{mapped.span_id:016x}"
+        assert written.get("parentSpanId") == (
+            f"{mapped.parent_id:016x}" if mapped.parent_id else None
+        )
+        assert written["kind"] == {"internal": 1, "client": 3}[mapped.kind]
+        assert int(written["startTimeUnixNano"]) == mapped.start_ns
+        assert [link["spanId"] for link in written.get("links", [])] == [
+            f"{link.span_id:016x}" for link in mapped.links
+        ]
+        keys = {a["key"] for a in written["attributes"]}
+        assert keys == set(mapped.attributes)
+    root = {a["key"]: a["value"] for a in spans[0]["attributes"]}
+    assert root[CONVERSATION] == {"stringValue": _state(demo_bundle)["rollout_id"]}
+
+
+def _state(bundle: Path) -> Any:
+    from rollout_trace_sdk.view.model import load_state
+
+    return load_state(bundle)
+
+
+def test_several_sources_are_several_traces(demo_bundle: Path, failing_state: Path) -> None:
+    target = failing_state.parent / "two.jsonl"
+    argv = ["export", "--format", "otlp", str(demo_bundle), str(failing_state), "-o", str(target)]
+    err = io.StringIO()
+    assert main([*argv, "--inline-payloads"], out=io.StringIO(), err=err) == 0
+    assert "payload bodies are in the bundle" in err.getvalue()  # the state file's note
+    spans = [
+        span
+        for line in target.read_bytes().splitlines()
+        for rs in orjson.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    # the failing state is the demo's state edited, so both traces have the same ids
+    assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)
+    errors = [s for s in spans if s.get("status", {}).get("code") == 2]
+    assert [s["status"]["message"] for s in errors] == [PLANTED_ERROR]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "needs --endpoint URL or -o FILE"),
+        (["--endpoint", "http://127.0.0.1:9", "-o", "x.jsonl"], "needs --endpoint URL or -o FILE"),
+    ],
+)
+def test_usage_errors(demo_bundle: Path, extra: list[str], message: str) -> None:
+    err = io.StringIO()
+    # --endpoint alone chooses the format; without it, name it
+    argv = ["export", *([] if extra else ["--format", "otlp"]), str(demo_bundle), *extra]
+    assert main(argv, out=io.StringIO(), err=err) == 2
+    assert message in err.getvalue()
+
+
+def test_unreachable_receiver_is_a_clear_error(
+    demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2")
+        err = io.StringIO()
+        argv = ["export", "--format", "otlp", str(demo_bundle)]
+        code = main([*argv, "--endpoint", f"http://127.0.0.1:{port}"], out=io.StringIO(), err=err)
+    assert code == 1
+    assert f"http://127.0.0.1:{port}/v1/traces did not accept spans 1-" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_traces_url() -> None:
+    assert traces_url("http://127.0.0.1:4318") == "http://127.0.0.1:4318/v1/traces"
+    assert traces_url("http://127.0.0.1:4318/") == "http://127.0.0.1:4318/v1/traces"
+    assert (
+        traces_url("https://x/api/public/otel/v1/traces") == "https://x/api/public/otel/v1/traces"
+    )
+
+
+def test_missing_extra_is_named(demo_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the OpenTelemetry packages the command names the extra to install."""
+    for name in ("rollout_trace_sdk.export.otlp_run", "rollout_trace_sdk.export.otlp_sdk"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)  # import fails
+    err = io.StringIO()
+    argv = ["export", "--format", "otlp", str(demo_bundle), "-o", "x.jsonl"]
+    assert main(argv, out=io.StringIO(), err=err) == 2
+    assert "pip install 'rollout-trace-sdk[otel]'" in err.getvalue()
