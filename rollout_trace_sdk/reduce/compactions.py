@@ -11,7 +11,7 @@ from ..model.events import (
     TraceEvent,
 )
 from . import conversation
-from .context import ReplayContext
+from .context import ReplayContext, request_start
 from .errors import ReduceError
 
 
@@ -33,12 +33,7 @@ def request_started(
     requests[request_id] = st.CompactionRequest(
         compaction_request_id=request_id,
         compaction_id=started.compaction_id,
-        thread_id=started.thread_id,
-        codex_turn_id=started.codex_turn_id,
-        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
-        model=started.model,
-        provider_name=started.provider_name,
-        raw_request_payload_id=started.request_payload.raw_payload_id,
+        **request_start(event, started),
     )
 
 

@@ -13,7 +13,14 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from ..model import state as st
-from ..model.events import SCHEMA_VERSION_V3, RawPayloadRef, ToolCallKind
+from ..model.events import (
+    SCHEMA_VERSION_V3,
+    CompactionRequestStarted,
+    InferenceStarted,
+    RawPayloadRef,
+    ToolCallKind,
+    TraceEvent,
+)
 from .errors import MissingPayload, ReduceError
 from .normalize import NormItem
 
@@ -208,3 +215,26 @@ def push_unique(items: list[T], value: T) -> None:
     """Append ``value`` unless it is there already (Codex's lists keep first-seen order)."""
     if value not in items:
         items.append(value)
+
+
+def request_start(
+    event: TraceEvent, started: InferenceStarted | CompactionRequestStarted
+) -> dict[str, Any]:
+    """The fields a model request's record (an inference call or a compaction request) takes
+    from its start event: one place, as the two start events carry the same facts.
+
+    Args:
+        event: the start event's envelope (its time and seq open the execution window).
+        started: the start payload.
+
+    Returns:
+        Keyword arguments for ``st.InferenceCall`` or ``st.CompactionRequest``.
+    """
+    return {
+        "thread_id": started.thread_id,
+        "codex_turn_id": started.codex_turn_id,
+        "execution": st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
+        "model": started.model,
+        "provider_name": started.provider_name,
+        "raw_request_payload_id": started.request_payload.raw_payload_id,
+    }

@@ -17,7 +17,7 @@ from ..model.events import (
     TraceEvent,
 )
 from . import conversation
-from .context import ReplayContext
+from .context import ReplayContext, request_start
 from .errors import ReduceError
 
 _USAGE_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
@@ -86,12 +86,7 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
         replay.blind_requests.add(call_id)
     trace.inference_calls[call_id] = st.InferenceCall(
         inference_call_id=call_id,
-        thread_id=started.thread_id,
-        codex_turn_id=started.codex_turn_id,
-        execution=st.ExecutionWindow(event.wall_time_unix_ms, event.seq),
-        model=started.model,
-        provider_name=started.provider_name,
-        raw_request_payload_id=started.request_payload.raw_payload_id,
+        **request_start(event, started),
         prepared_prompt_payload_id=prompt_id,
         request_item_ids=request_ids,
     )
