@@ -400,7 +400,8 @@ def _async_methods(base: Any) -> dict[str, Any]:
 
 
 def _sync_methods(base: Any) -> dict[str, Any]:
-    """The same for the SDK's sync ``Stream`` class ``base``."""
+    """The same for the SDK's sync ``Stream`` class ``base``: line for line the async
+    methods, without ``await`` (one body cannot serve both)."""
 
     def __iter__(self: Any) -> Any:
         return self

@@ -352,6 +352,8 @@ class RecordQueue:
                 return plan.omit(kind, len(data), parts)
             ref, record = plan.place(kind, data, parts)
         if record is not None:
+            # the same bookkeeping as event_nowait, inlined on purpose: this is the hot path,
+            # and a shared method call would cost more than these lines
             self._queue.append(record)
             queued += size
             self._queued = queued
