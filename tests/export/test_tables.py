@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, to_arrow
 from rollout_trace_sdk.export.tables import build_rows
@@ -33,7 +34,7 @@ def test_arrow_types_follow_the_schema(demo_state: Any) -> None:
     assert calls.schema.field("started_at").type == pa.timestamp("ms", tz="UTC")
     assert calls.schema.field("input_tokens").type == pa.int64()
     first = min(demo_state["inference_calls"].values(), key=lambda c: c["inference_call_id"])
-    got = calls.filter(pa.compute.equal(calls["inference_call_id"], first["inference_call_id"]))
+    got = calls.filter(pc.equal(calls["inference_call_id"], first["inference_call_id"]))
     started = got["started_at"][0].as_py()
     assert int(started.timestamp() * 1000) == first["execution"]["started_at_unix_ms"]
     for table in TABLE_NAMES:
