@@ -7,6 +7,7 @@ of loss when the writer's budget is small; the error text of a failed model call
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -31,6 +32,17 @@ from ..record.recorder_support import events, of_type, our_reduce, payload
 from .fake_agents_api import REPORT, TRANSLATION, WEATHER, FakeAgentsAPI
 
 QUESTION = "What is the weather in Oslo?"
+
+
+@pytest.fixture(autouse=True)
+def _clients_collected_outside_a_loop() -> Iterator[None]:
+    """These tests run their agents in loops of their own (``asyncio.run``, ``run_sync``), so
+    the AsyncOpenAI clients outlive them. A client collected later, while another test's loop
+    runs, closes its connections on that loop (openai's ``__del__`` schedules ``aclose``) and
+    fails that test with "Event loop is closed"; collected here, with no loop running, it
+    does nothing."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
