@@ -13,6 +13,8 @@ that has the fields we read.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -53,12 +55,7 @@ def load_state(
         state = orjson.loads(state_bytes(trace))
         annotate_failures(state, path)
         return state
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        from ..reduce.bundle import io_error_text
-
-        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=str(source)) from None
+    raw = read_state_bytes(str(source))
     try:
         state = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -558,3 +555,26 @@ def thread_tree_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
 def view_model_bytes(state: _Obj) -> bytes:
     """``build_view_model`` as compact JSON bytes."""
     return orjson.dumps(build_view_model(state))
+
+
+def read_state_bytes(source: str) -> bytes:
+    """The bytes of a state file the user named: a regular file only, opened without
+    blocking (a FIFO or a device named here would hang or never end).
+
+    Raises:
+        ReduceError: the file cannot be opened or read, or is not a regular file.
+    """
+    from ..reduce.bundle import io_error_text
+
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
+        os.set_blocking(fd, True)
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None

@@ -32,6 +32,7 @@ from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
 from ..reduce.failures import failure_texts as logged_failure_texts
+from .model import read_state_bytes
 from .progress import reduction_progress
 from .summary import FAILED
 
@@ -129,20 +130,7 @@ def read_state_file(source: str) -> dict[str, Any]:
     Raises:
         ReduceError: unreadable, not JSON (serde's wording), or not a reduced state.
     """
-    from ..reduce.bundle import io_error_text
-
-    try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
-        os.set_blocking(fd, True)
-        try:
-            raw = handle.read()
-        except OSError as exc:
-            raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
+    raw = read_state_bytes(source)
     try:
         state = parse_for_summary(raw)
     except orjson.JSONDecodeError:

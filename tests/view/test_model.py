@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,21 @@ def test_static_page_is_self_contained(demo_bundle: Path, demo_state: Any) -> No
 def test_static_page_payload_limit_leaves_a_note(demo_bundle: Path, demo_state: Any) -> None:
     page = static_page(demo_state, PayloadReader(demo_bundle), payload_limit=1000)
     assert "left out of this page" in page
+
+
+@pytest.mark.parametrize("command", ["show", "view"])
+def test_a_fifo_named_as_the_state_is_refused_not_waited_on(tmp_path: Path, command: str) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: the state file is opened
+    without blocking and refused as not a regular file (this hung before)."""
+    fifo = tmp_path / "state.json"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", command, str(fifo), "-o", str(tmp_path / "o")]
+        if command == "view"
+        else [sys.executable, "-m", "rollout_trace_sdk", command, str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "not a regular file" in done.stderr
