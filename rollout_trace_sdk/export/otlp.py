@@ -436,18 +436,7 @@ class _Mapper:
             prompt=call.get("prepared_prompt_payload_id"),
             response=call.get("raw_response_payload_id"),
         )
-        error = self.status(call, attributes)
-        start, end = self.window(call, self._thread_start(call.get("thread_id")))
-        return OtlpSpan(
-            span_id=self.span_id("inference", call_id),
-            parent_id=self.owner(call.get("thread_id"), call.get("codex_turn_id")),
-            name=f"chat {model}".rstrip(),
-            kind="client",
-            start_ns=start,
-            end_ns=end,
-            attributes=attributes,
-            error=error,
-        )
+        return self._model_call("inference", call_id, call, model, attributes)
 
     def compaction(self, request_id: str, request: _Obj) -> OtlpSpan:
         model = str(request.get("model") or "")
@@ -463,11 +452,18 @@ class _Mapper:
             request=request.get("raw_request_payload_id"),
             response=request.get("raw_response_payload_id"),
         )
-        error = self.status(request, attributes)
-        start, end = self.window(request, self._thread_start(request.get("thread_id")))
+        return self._model_call("compaction", request_id, request, model, attributes)
+
+    def _model_call(
+        self, kind: str, ident: str, node: _Obj, model: str, attributes: dict[str, AttrValue]
+    ) -> OtlpSpan:
+        """The ``chat`` span of a model request (an inference call or a compaction request):
+        status, window and parent come from the node the same way for both."""
+        error = self.status(node, attributes)
+        start, end = self.window(node, self._thread_start(node.get("thread_id")))
         return OtlpSpan(
-            span_id=self.span_id("compaction", request_id),
-            parent_id=self.owner(request.get("thread_id"), request.get("codex_turn_id")),
+            span_id=self.span_id(kind, ident),
+            parent_id=self.owner(node.get("thread_id"), node.get("codex_turn_id")),
             name=f"chat {model}".rstrip(),
             kind="client",
             start_ns=start,

@@ -180,21 +180,11 @@ class _Builder:
         )
         for n, item in enumerate(items):
             self.item_ix[str(item.get("item_id"))] = n
-        calls = sorted(_map(state, "inference_calls"), key=_seq)
-        for n, call in enumerate(calls):
-            self.call_ix[str(call.get("inference_call_id"))] = n
-        tools = sorted(_map(state, "tool_calls"), key=_seq)
-        for n, tool in enumerate(tools):
-            self.tool_ix[str(tool.get("tool_call_id"))] = n
-        ops = sorted(_map(state, "terminal_operations"), key=_seq)
-        for n, op in enumerate(ops):
-            self.op_ix[str(op.get("operation_id"))] = n
-        cells = sorted(_map(state, "code_cells"), key=_seq)
-        for n, cell in enumerate(cells):
-            self.cell_ix[str(cell.get("code_cell_id"))] = n
-        turns = sorted(_map(state, "codex_turns"), key=_seq)
-        for n, turn in enumerate(turns):
-            self.turn_ix[str(turn.get("codex_turn_id"))] = n
+        calls = _indexed(state, "inference_calls", "inference_call_id", self.call_ix)
+        tools = _indexed(state, "tool_calls", "tool_call_id", self.tool_ix)
+        ops = _indexed(state, "terminal_operations", "operation_id", self.op_ix)
+        cells = _indexed(state, "code_cells", "code_cell_id", self.cell_ix)
+        turns = _indexed(state, "codex_turns", "codex_turn_id", self.turn_ix)
         return {
             "version": VIEW_MODEL_VERSION,
             "meta": self.meta(),
@@ -578,3 +568,12 @@ def read_state_bytes(source: str) -> bytes:
             return handle.read()
         except OSError as exc:
             raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
+
+
+def _indexed(state: _Obj, table: str, id_key: str, index: dict[str, int]) -> list[_Obj]:
+    """The objects of one state table in recording order, each id's position put in
+    ``index`` (the compact model refers to objects by these positions)."""
+    objects = sorted(_map(state, table), key=_seq)
+    for n, obj in enumerate(objects):
+        index[str(obj.get(id_key))] = n
+    return objects
