@@ -18,6 +18,7 @@ import zstandard
 from rollout_trace_sdk.record import Turn, open_rollout, task_message
 from rollout_trace_sdk.record.redact import RedactionConfig
 
+from ..planted_secrets import TWELVE
 from .recorder_support import (
     bundle_in,
     check_bundle,
@@ -25,22 +26,9 @@ from .recorder_support import (
 
 pytestmark = pytest.mark.anyio
 
-AWS_ID = "AKIAZ7QW3RTY5UIOP2AS"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9EXAMPLE"
 #: The twelve secrets of the issue's defect list, and where else agents put secrets.
 SECRETS = {
-    "bearer": "eyJraWQiOiJrMSJ9abcdef0123456789XYZ",
-    "api_key_field": "ak-live-5f8e2c1d9b7a4e3f",
-    "api_key_arg": "zq-91aa7b3c4d5e6f708192",
-    "session_cookie": "s%3AqL0r3mIpsum.8c1f2e",
-    "csrf_cookie": "Hq8fZ2pLk1x9Vw3",
-    "set_cookie": "31d4d96e407aad42",
-    "sk_proj": "sk-proj-Q2x9LmN4pR7sT1vW3yZ5bC8dF0gH2jK4mN6pQ8rS",
-    "sk_ant": "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
-    "aws_id": AWS_ID,
-    "aws_secret": AWS_SECRET,
-    "password": "hunter2-Correct!",
-    "github": "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    **TWELVE,
     # beyond the twelve: event-line texts
     "error_token": "sk-proj-ErrErrErr0123456789abcdefGHIJKLMN",
     "cell_key": "sk-proj-CellCell0123456789abcdefGHIJKLMN",
