@@ -92,7 +92,9 @@ def test_parallel_tool_calls_get_their_own_tracks(demo_state: Any) -> None:
     state = orjson.loads(orjson.dumps(demo_state))
     cat = state["tool_calls"]["call_0_cat"]["execution"]
     ping = state["tool_calls"]["call_0_ping"]["execution"]
-    ping["started_at_unix_ms"] = cat["started_at_unix_ms"] + 1  # inside cat's window, ends after
+    # cat runs 10 ms (the demo's may take under 1 ms); ping starts inside it and ends after
+    cat["ended_at_unix_ms"] = cat["started_at_unix_ms"] + 10
+    ping["started_at_unix_ms"] = cat["started_at_unix_ms"] + 1
     ping["ended_at_unix_ms"] = cat["ended_at_unix_ms"] + 5
     slices = check_trace(chrome_trace(state))
     tids = {
