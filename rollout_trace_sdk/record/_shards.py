@@ -306,12 +306,12 @@ class ShardSink:
 
     def _write(self, records: Iterable[ShardRecord]) -> int:
         count = 0
-        pending: dict[int, bytearray] = {}
+        #: shard -> (framed records not yet compressed, compressed bytes not yet written)
+        pending: dict[int, tuple[bytearray, bytearray]] = {}
         body_filter = self._filter
         header = layout.SHARD_RECORD_HEADER.pack
         items = [(meta, render(queued)) for meta, queued in records]
         clean = self._known_clean([body for _, body in items])
-        unyielded = 0
         for index, (meta, body) in enumerate(items):
             shard = meta[0]
             if body_filter is not None and not clean[index]:
@@ -320,32 +320,43 @@ class ShardSink:
                 body = utf8_prefix(body, meta[2])
                 settle_capture(meta[3], len(body))
             ident = meta[1].encode()
-            out = pending.get(shard)
-            if out is None:
-                out = pending[shard] = bytearray()
-            stream = (self._open.get(shard) or self._start(shard))[1]
+            buffers = pending.get(shard)
+            if buffers is None:
+                buffers = pending[shard] = (bytearray(), bytearray())
+            raw, out = buffers
+            raw += header(len(ident), len(body))
+            raw += ident
             if len(body) <= COMPRESS_SLICE:
-                out += stream.compress(header(len(ident), len(body)) + ident + body)
+                raw += body  # small records are compressed together: one zstd call a batch
             else:
-                out += stream.compress(header(len(ident), len(body)) + ident)
+                self._compress(shard, raw, out)
                 # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
                 # in slices, so the event loop's thread gets the GIL back between them
                 view = memoryview(body)
                 for at in range(0, len(body), COMPRESS_SLICE):
-                    out += stream.compress(view[at : at + COMPRESS_SLICE])
+                    out += self._stream(shard).compress(view[at : at + COMPRESS_SLICE])
                     time.sleep(0)
             count += 1
-            unyielded += len(body)
-            if unyielded >= COMPRESS_SLICE:
+            if len(raw) >= COMPRESS_SLICE:
+                self._compress(shard, raw, out)
                 # Let the loop's thread have the GIL now: it gives it up for every hash or
                 # write of a few KB, and would otherwise wait for the 5 ms switch interval.
                 time.sleep(0)
-                unyielded = 0
-        for shard, out in pending.items():
+        for shard, (raw, out) in pending.items():
+            self._compress(shard, raw, out)
             fd, stream = self._open[shard]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
             self._write_all(fd, out)
         return count
+
+    def _stream(self, shard: int) -> zstandard.ZstdCompressionObj:
+        return (self._open.get(shard) or self._start(shard))[1]
+
+    def _compress(self, shard: int, raw: bytearray, out: bytearray) -> None:
+        """Move ``raw`` (framed records) through the shard's zstd frame into ``out``."""
+        if raw:
+            out += self._stream(shard).compress(raw)
+            del raw[:]
 
     def stop_filtering(self) -> None:
         """Store later bodies as they are (the writer's own closing report)."""
