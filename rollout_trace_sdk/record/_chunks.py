@@ -193,6 +193,7 @@ class ChunkWriter(RecordQueue):
                 for delay in (*_RETRY_DELAYS_S, None):
                     if self._sink is not None:
                         await anyio.to_thread.run_sync(
+                            self._in_worker,
                             _files.write_chunk_v3,
                             chunk,
                             self._sink,
@@ -203,6 +204,7 @@ class ChunkWriter(RecordQueue):
                         )
                     else:
                         await anyio.to_thread.run_sync(
+                            self._in_worker,
                             _files.write_chunk,
                             chunk,
                             self._payloads_dir,
@@ -217,6 +219,7 @@ class ChunkWriter(RecordQueue):
                     await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
         except Exception as exc:  # a bug must reach neither the agent nor the other records
             chunk.error = exc
+        self._turn_wanted = False
         self._account(chunk)
         # Free the payload bytes here and now: the worker thread keeps its last job's
         # arguments alive until its next one, and memory that lingers is memory the next
@@ -231,6 +234,13 @@ class ChunkWriter(RecordQueue):
         if self._sink is None or plan is None or not plan.truncated:
             return False
         return any(len(meta) > 2 for meta, _ in payloads)
+
+    def _in_worker(self, write: Callable[..., None], *args: Any) -> None:
+        """Run ``write`` in the worker thread; once done, the writer task wants its turn."""
+        try:
+            write(*args)
+        finally:
+            self._turn_wanted = True
 
     def _account(self, chunk: _files.Chunk) -> None:
         stats = self._stats

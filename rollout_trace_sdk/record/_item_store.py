@@ -56,13 +56,14 @@ import attrs
 import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
+from ._deferred import LazyBody, hole_json
 from ._values import same_items
 
 #: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
 #: raises on an odd value).
 Dumps = Callable[[Any], bytes]
 #: Stores one payload: (kind, body, template parts) -> its reference.
-Put = Callable[[PayloadKind, bytes, tuple[RawPayloadRef, ...]], RawPayloadRef]
+Put = Callable[[PayloadKind, "bytes | LazyBody", tuple[RawPayloadRef, ...]], RawPayloadRef]
 
 #: Strings at least this long become content values (stored once per distinct content).
 CONTENT_VALUE_MIN_CHARS: Final = 64 * 1024
@@ -74,6 +75,10 @@ SPLIT_MIN_CHARS: Final = 256
 #: Top-level request values this large (``tools``, instructions) are stored once.
 SHARED_VALUE_MIN_BYTES: Final = 2048
 _DIGEST: Final = 16
+#: With lazy strings, strings this long are escaped by the worker thread, not on the loop.
+LAZY_MIN_CHARS: Final = CONTENT_VALUE_MIN_CHARS
+#: How deep :func:`_holds_long_string` looks into an item.
+_CUT_DEPTH: Final = 4
 #: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them.
 _RECENT_MAX: Final = 1024
 
@@ -83,6 +88,8 @@ _TOKEN: Final = secrets.token_hex(8)
 _HOLE: Final = f"\x00rt{_TOKEN}\x00"
 _HOLE_BYTES: Final = orjson.dumps(_HOLE)
 _HOLE_RE: Final = re.compile(re.escape(_HOLE_BYTES))
+#: A content value that is one long string: the string itself fills the one hole.
+_STRING_TEMPLATE: Final = hole_json(0)
 
 
 def template_body(value: Any, parts: Sequence[RawPayloadRef], dumps: Dumps = orjson.dumps) -> bytes:
@@ -160,6 +167,7 @@ class ItemStore:
         "_content_min",
         "_dumps",
         "_incremental",
+        "_lazy",
         "_lock",
         "_max_payload",
         "_put",
@@ -178,6 +186,7 @@ class ItemStore:
         content_value_min_chars: int = CONTENT_VALUE_MIN_CHARS,
         max_payload_bytes: int | None = None,
         dumps: Dumps = orjson.dumps,
+        lazy_strings: bool = False,
     ) -> None:
         """
         Args:
@@ -187,6 +196,11 @@ class ItemStore:
             max_payload_bytes: the writer's per-payload limit; an item over it keeps its
                 structure and loses only its long strings (cut into truncated content values).
             dumps: the JSON serialiser for items and bodies.
+            lazy_strings: ``put`` takes bodies whose long strings are escaped later (a
+                :class:`~._deferred.LazyBody`, in the writer's worker thread): a long
+                string is then cut out of its item before anything is serialised, and
+                stored as a content value keyed by the digest of its UTF-8 bytes, so the
+                event loop never escapes it (only hashes it once, to store it once).
         """
         self._put = put
         self._dumps = dumps
@@ -194,6 +208,8 @@ class ItemStore:
         self._incremental = incremental
         self._content_min = max(int(content_value_min_chars), 1)
         self._max_payload = max_payload_bytes
+        # with a per-payload limit every body's exact size is needed at once: no lazy bodies
+        self._lazy = lazy_strings and max_payload_bytes is None
         self._threads: dict[str, _Thread] = {}
         self._by_content: dict[bytes, RawPayloadRef] = {}
         self._values: dict[bytes, RawPayloadRef] = {}
@@ -220,12 +236,31 @@ class ItemStore:
         return ref
 
     def _by_value(self, item: Any) -> RawPayloadRef:
+        if self._lazy and _holds_long_string(item, self._content_min, _CUT_DEPTH):
+            return self._by_template(item)
         data = self._dumps(item)
         key = hashlib.sha256(data).digest()[:_DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
             ref = self._store_item(item, data)
             self._by_content[key] = ref
+        return ref
+
+    def _by_template(self, item: Any) -> RawPayloadRef:
+        """An item holding a long string: its content values first (each string hashed once,
+        escaped later), then the item as a template over them, keyed by the template's bytes
+        and its parts (equal parts are the same payload)."""
+        holes: list[RawPayloadRef] = []
+        value = self._cut_values(item, self._content_min, holes)
+        body = template_body(value, holes, self._dumps)
+        digest = hashlib.sha256(body)
+        for hole in holes:
+            digest.update(b"\x00" + hole.raw_payload_id.encode())
+        key = digest.digest()[:_DIGEST]
+        ref = self._by_content.get(key)
+        if ref is None:
+            self.items_stored += 1
+            ref = self._by_content[key] = self._put("model_item", body, tuple(holes))
         return ref
 
     def _store_item(self, item: Any, data: bytes) -> RawPayloadRef:
@@ -265,7 +300,21 @@ class ItemStore:
     @_locked
     def content_value(self, value: Any) -> RawPayloadRef:
         """A ``content_value`` payload for ``value``, one per distinct content."""
+        if self._lazy and value.__class__ is str and len(value) >= LAZY_MIN_CHARS:
+            return self._string_ref(value)
         return self._value_ref(self._dumps(value))
+
+    def _string_ref(self, text: str) -> RawPayloadRef:
+        """A long string's content value: keyed by its UTF-8 digest (no escaping on the
+        loop), its JSON written by the worker thread."""
+        raw = text.encode("utf-8", "surrogatepass")
+        key = b"s" + hashlib.sha256(raw).digest()[:_DIGEST]
+        ref = self._values.get(key)
+        if ref is None:
+            self.values_stored += 1
+            body = LazyBody(_STRING_TEMPLATE, [text], self._dumps)
+            ref = self._values[key] = self._put("content_value", body, ())
+        return ref
 
     def _value_ref(self, data: bytes) -> RawPayloadRef:
         key = hashlib.sha256(data).digest()[:_DIGEST]
@@ -466,6 +515,32 @@ class ItemStore:
             thread.last = None
             thread.prompt = None
             thread.prompt_len = 0
+
+
+def _holds_long_string(value: Any, minimum: int, depth: int) -> bool:
+    """Whether ``value`` holds, within ``depth`` levels, a string that becomes a content value
+    (``minimum`` characters, or a ``data:`` URL): the cheap look before an item is
+    serialised. An item's long text sits near its top (an output, a message's content
+    parts); one deeper down is still found, by the serialised item's size."""
+    kind = value.__class__
+    if kind is str:
+        size = len(value)
+        return size >= minimum or (size >= DATA_URL_MIN_CHARS and value.startswith("data:"))
+    if not depth:
+        return False
+    if kind is dict:
+        values: Any = value.values()
+    elif kind is list or kind is tuple:
+        values = value
+    else:
+        return False
+    for item in values:
+        if item.__class__ is str:
+            if len(item) >= DATA_URL_MIN_CHARS and _holds_long_string(item, minimum, 0):
+                return True
+        elif _holds_long_string(item, minimum, depth - 1):
+            return True
+    return False
 
 
 def _all_available(refs: Sequence[RawPayloadRef]) -> bool:

@@ -85,6 +85,7 @@ class RecordQueue:
         "_stats",
         "_sync_at",
         "_thread_drops",
+        "_turn_wanted",
         "_wakeup",
         "bundle_dir",
         "items",
@@ -112,6 +113,9 @@ class RecordQueue:
     _sync_at: int
     _durable: bool
     _thread_drops: list[int]
+    #: the writer task has work it cannot start until the loop runs it (woken, or its
+    #: worker-thread call is done); set from the worker thread too (a plain flag)
+    _turn_wanted: bool
     #: schema 3: shard placement and the item store (``None`` in schema 2)
     _plan: ShardPlan | None
     items: ItemStore | None
@@ -229,11 +233,18 @@ class RecordQueue:
     def max_queued_bytes(self) -> int:
         return self._max
 
+    @property
+    def turn_wanted(self) -> bool:
+        """The writer task is ready to run: an agent that never awaits anything should give
+        it a turn (``Runtime.room``), or the queue grows until the budget stops it."""
+        return self._turn_wanted
+
     def _hurry(self) -> None:
         self._hurry_at = _NEVER
         wakeup = self._wakeup
         if wakeup is not None:
             self._wakeup = None
+            self._turn_wanted = True
             wakeup.set()
 
     # --- calls from other OS threads ------------------------------------------------------

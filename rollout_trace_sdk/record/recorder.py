@@ -273,9 +273,9 @@ class RolloutScope:
             cwd=self._cwd or os.getcwd(),
             approval_policy=self._approval_policy,
             sandbox_policy=self._sandbox_policy,
-            wait_for_room=_room_probe(writer, self._max_queued_bytes)
-            if self._overflow == "wait"
-            else None,
+            wait_for_room=_room_probe(
+                writer, self._max_queued_bytes if self._overflow == "wait" else None
+            ),
         )
         rt.event(ev.RolloutStarted(trace_id, thread_id))
         root_thread = AgentThread(
@@ -312,15 +312,25 @@ class RolloutScope:
         await tg.__aexit__(None, None, None)
 
 
-def _room_probe(writer: BundleWriter, budget: int) -> Callable[[], bool]:
-    """``True`` when the writer holds more than half its byte budget: the next ``async with``
-    waits for it to catch up, so the ``*_nowait`` calls that follow find room."""
-    threshold = budget // 2
+def _room_probe(writer: BundleWriter, budget: int | None) -> Callable[[], int]:
+    """What the next ``async with`` of a handle does for the writer: 0 nothing; 1 give the
+    writer task its turn (it has work and an agent that never awaits anything would never
+    let it run: the queue would then grow into fresh memory until the budget stops it);
+    2 wait for it to catch up (``overflow="wait"`` and more than half the byte budget is
+    held), so the ``*_nowait`` calls that follow find room.
 
-    def over() -> bool:
-        return writer.queued_bytes > threshold
+    Args:
+        writer: the rollout's writer.
+        budget: its byte budget, or ``None`` when producers never wait (``overflow="drop"``).
+    """
+    threshold = (1 << 62) if budget is None else budget // 2
 
-    return over
+    def probe() -> int:
+        if writer.queued_bytes > threshold:
+            return 2
+        return 1 if writer.turn_wanted else 0
+
+    return probe
 
 
 def open_rollout(

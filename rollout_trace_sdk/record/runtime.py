@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Literal, Protocol, Self
 
 import anyio
+import anyio.lowlevel
 
 from ..model import events as ev
 from ._item_store import ItemStore
@@ -210,7 +211,7 @@ class Runtime:
         cwd: str,
         approval_policy: str,
         sandbox_policy: str,
-        wait_for_room: Callable[[], bool] | None = None,
+        wait_for_room: Callable[[], int] | None = None,
     ) -> None:
         self.sink = sink
         self.event = sink.event_nowait
@@ -300,8 +301,14 @@ class Runtime:
             self.event(ev.ProtocolEventObserved(event_type, ref))
 
     async def room(self) -> None:
-        """Let the writer catch up when it is over budget (``overflow="wait"`` only)."""
-        if self._wait_for_room is not None and self._wait_for_room():
+        """Give the writer task its turn when it has work waiting, and let it catch up when
+        it is over budget (``overflow="wait"`` only); see ``recorder._room_probe``."""
+        need = 0 if self._wait_for_room is None else self._wait_for_room()
+        if need == 1:
+            # one trip through the scheduler, never a cancellation point: the handle is
+            # already started, and an ``async with`` whose enter raised would never end it
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+        elif need:
             try:
                 await self.sink.flush()
             except anyio.get_cancelled_exc_class():

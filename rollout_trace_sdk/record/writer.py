@@ -27,7 +27,7 @@ Why it is shaped like this:
   thread call costs ~100 µs, far more than a record), encodes lines in slices of ~30 µs on
   the loop (encoding in the thread would hold the GIL against the loop for milliseconds), and
   hands each chunk (payload files, then the lines) to one worker-thread call (``_chunks``).
-  Strings of a million characters or more in a payload are escaped in that thread, not in
+  Strings of 64 K characters or more in a payload are escaped in that thread, not in
   the call (``_deferred``).
 * **Secrets never reach the disk.** Unless ``redaction`` says otherwise, the worker thread
   redacts every payload body and every chunk of lines before writing it (``redact``;
@@ -200,6 +200,7 @@ class BundleWriter(ChunkWriter):
                 self._put_body,
                 max_payload_bytes=limits.max_payload_bytes,
                 dumps=self.values.compact_payload,
+                lazy_strings=not self._plan.limited,
             )
         elif limits is not None and limits != CaptureLimits():
             raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")
@@ -240,6 +241,7 @@ class BundleWriter(ChunkWriter):
         # a batch's worth while it lingers, never while it writes (it looks again after).
         self._hurry_at = 0
         self._hurry_bytes = min(self._max // 4, _HURRY_BYTES)
+        self._turn_wanted = False
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
         self._chunk_scope: anyio.CancelScope | None = None
@@ -348,6 +350,7 @@ class BundleWriter(ChunkWriter):
         finally:
             self._hurry_at = _NEVER
             self._wakeup = None
+            self._turn_wanted = False
 
     async def flush(self) -> None:
         """Return once everything enqueued before the call is on disk (or counted as lost)."""

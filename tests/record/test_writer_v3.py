@@ -187,3 +187,84 @@ def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) ->
         ok, stderr, expected = codex_reduce(bundle)
         assert ok, stderr
         assert ours == expected, first_difference(ours, expected)
+
+
+def _content_values(bundle: Path) -> set[str]:
+    """The ids of the ``content_value`` payloads the log's references name (parts included)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("kind") == {"type": "content_value"}:
+                found.add(value["raw_payload_id"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for line in (bundle / "trace.jsonl").read_bytes().splitlines():
+        walk(orjson.loads(line))
+    return found
+
+
+def test_long_strings_are_stored_once_each_and_reduce_alike(tmp_path: Path) -> None:
+    """Long strings (a 100 KB tool output, a 70 KB message, an image sent in two different
+    messages as two equal string objects) are cut out of their items before anything is
+    serialised on the loop and stored once per distinct content; Codex 0.171 reads them."""
+    from rollout_trace_sdk.record import open_rollout
+
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 9000
+    text = "".join(f'line {i}: é "quoted" \\ tab\t\n' for i in range(3000))  # ~70 KB
+
+    def image_message(label: str) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": label},
+                {"type": "input_image", "image_url": "".join([image[:10], image[10:]])},
+            ],
+        }
+
+    async def main() -> None:
+        async with open_rollout(tmp_path, schema_version=3) as rollout:
+            turn = rollout.root.turn()
+            history: list[Any] = turn.accept(
+                image_message("first"), {"type": "message", "role": "user", "content": text}
+            )
+            for n in range(3):
+                async with turn.inference({"model": "m", "input": history}) as call:
+                    out = call.completed(
+                        response_id=f"resp_{n}",
+                        output_items=[
+                            {
+                                "type": "function_call",
+                                "name": "exec",
+                                "arguments": "{}",
+                                "call_id": f"c{n}",
+                            },
+                        ],
+                    )
+                history.extend(out)
+                async with turn.tool_call(f"c{n}", "exec", arguments="{}") as tool:
+                    output = f"run {n}\n" + "x" * 100_000
+                    item = tool.completed(
+                        {"type": "function_call_output", "call_id": f"c{n}", "output": output}
+                    )
+                history.append(item)
+            history.extend(turn.accept(image_message("again")))
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(response_id="resp_last", output_items=[])
+            turn.end()
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    # the image once, the message text once, each distinct tool output once
+    assert len(_content_values(bundle)) == 1 + 1 + 3
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["recording_status"] == "complete"
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
