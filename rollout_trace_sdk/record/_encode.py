@@ -155,6 +155,15 @@ class LineEncoder:
         )
         return fragment
 
+    def payload_bytes(self, payload: ev.EventPayload) -> bytes:
+        """The ``payload`` object of ``payload``'s line (the writer may encode it at enqueue);
+        a value JSON cannot hold follows the value encoder's rules."""
+        fields = self._hooks[payload.__class__](payload)
+        try:
+            return orjson.dumps(fields)
+        except (TypeError, RecursionError):
+            return _lenient(fields, self._values)
+
     def encode_into(
         self, buf: bytearray, events: list[QueuedEvent], start: int = 0, until_ns: int = _NO_END
     ) -> int:

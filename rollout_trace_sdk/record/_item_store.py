@@ -128,6 +128,33 @@ class RequestRefs:
     item_refs: tuple[RawPayloadRef, ...]
 
 
+class _Known:
+    """Stored payloads by content key. The references are kept as plain tuples, which the
+    garbage collector stops tracking once it has seen that they hold only strings and
+    numbers: one attrs object per stored item, kept for the whole recording, would be
+    scanned again by every full collection (and make them more frequent)."""
+
+    __slots__ = ("_refs",)
+
+    def __init__(self) -> None:
+        self._refs: dict[bytes, tuple[Any, ...]] = {}
+
+    def get(self, key: bytes) -> RawPayloadRef | None:
+        fields = self._refs.get(key)
+        return None if fields is None else RawPayloadRef(*fields)
+
+    def add(self, key: bytes, ref: RawPayloadRef) -> RawPayloadRef:
+        self._refs[key] = (
+            ref.raw_payload_id,
+            ref.kind,
+            ref.path,
+            ref.shard,
+            ref.capture,
+            ref.parts,
+        )
+        return ref
+
+
 class _Thread:
     """One thread's view of the last request (and the response after it)."""
 
@@ -211,8 +238,8 @@ class ItemStore:
         # with a per-payload limit every body's exact size is needed at once: no lazy bodies
         self._lazy = lazy_strings and max_payload_bytes is None
         self._threads: dict[str, _Thread] = {}
-        self._by_content: dict[bytes, RawPayloadRef] = {}
-        self._values: dict[bytes, RawPayloadRef] = {}
+        self._by_content = _Known()
+        self._values = _Known()
         # objects given to item() lately (a tool output accepted into history), kept alive so
         # the request that carries the same object next finds it without serialising it
         self._recent: dict[int, tuple[Any, RawPayloadRef]] = {}
@@ -242,8 +269,7 @@ class ItemStore:
         key = hashlib.sha256(data).digest()[:_DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
-            ref = self._store_item(item, data)
-            self._by_content[key] = ref
+            ref = self._by_content.add(key, self._store_item(item, data))
         return ref
 
     def _by_template(self, item: Any) -> RawPayloadRef:
@@ -260,7 +286,7 @@ class ItemStore:
         ref = self._by_content.get(key)
         if ref is None:
             self.items_stored += 1
-            ref = self._by_content[key] = self._put("model_item", body, tuple(holes))
+            ref = self._by_content.add(key, self._put("model_item", body, tuple(holes)))
         return ref
 
     def _store_item(self, item: Any, data: bytes) -> RawPayloadRef:
@@ -313,7 +339,7 @@ class ItemStore:
         if ref is None:
             self.values_stored += 1
             body = LazyBody(_STRING_TEMPLATE, [text], self._dumps)
-            ref = self._values[key] = self._put("content_value", body, ())
+            ref = self._values.add(key, self._put("content_value", body, ()))
         return ref
 
     def _value_ref(self, data: bytes) -> RawPayloadRef:
@@ -321,7 +347,7 @@ class ItemStore:
         ref = self._values.get(key)
         if ref is None:
             self.values_stored += 1
-            ref = self._values[key] = self._put("content_value", data, ())
+            ref = self._values.add(key, self._put("content_value", data, ()))
         return ref
 
     # --- requests --------------------------------------------------------------------------

@@ -66,6 +66,7 @@ class RecordQueue:
         "_cap",
         "_closing",
         "_durable",
+        "_eager",
         "_enqueued",
         "_failed",
         "_hurry_at",
@@ -95,6 +96,9 @@ class RecordQueue:
     _cap: int
     _closing: bool
     _enqueued: int
+    #: encodes an event payload's JSON at enqueue (``None``: kept as an object until its
+    #: line is written, which a truncated reference's size needs: it is settled later)
+    _eager: Callable[[Any], bytes] | None
     _failed: Exception | None
     _hurry_at: int
     _inbox: deque[tuple[Any, ...]]
@@ -186,7 +190,17 @@ class RecordQueue:
         ):
             self._drop_event()
             return False
-        if payload.__class__ in MUTABLE_PAYLOADS:
+        eager = self._eager
+        if eager is not None:
+            # the payload's JSON now: a queued tuple of strings, numbers and bytes is one the
+            # garbage collector stops tracking at once, while a queued attrs object would
+            # survive into the oldest generation and make full collections more frequent
+            try:
+                payload = eager(payload)  # type: ignore[assignment]
+            except Exception as exc:
+                self._unserialisable("event", exc, event=True)
+                return False
+        elif payload.__class__ in MUTABLE_PAYLOADS:
             try:
                 payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
             except Exception as exc:

@@ -103,8 +103,9 @@ async def test_close_that_runs_out_of_time_counts_what_it_left(tmp_path: Path) -
     """``aclose(timeout=0)`` writes nothing more of the queue, but says how much it left and
     still appends the closing lines."""
     writer = make_writer(tmp_path)
+    ref = ev.RawPayloadRef("raw_payload:9", "protocol_event", "payloads/9.json")
     for n in range(50):
-        writer.event_nowait(ev.ProtocolEventObserved(f"e{n}", None))  # type: ignore[arg-type]
+        writer.event_nowait(ev.ProtocolEventObserved(f"e{n}", ref))
     await writer.aclose(timeout=0)
     stats = writer.stats
     assert stats.events_dropped == 50
