@@ -353,6 +353,7 @@ class _Recorder:
         return None
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        # never suppresses: the SDK's caller sees the end or the error as before
         if isinstance(exc, (StopIteration, StopAsyncIteration)):
             self.ended()
         elif exc is not None:
