@@ -82,9 +82,7 @@ def fix_retained(line: bytes, changed: dict[str, int]) -> bytes:
         event = orjson.loads(line)
     except orjson.JSONDecodeError:
         return line
-    if not _fix(event, changed):
-        return line
-    return orjson.dumps(event)
+    return orjson.dumps(event) if _fix(event, changed) else line
 
 
 def _fix(value: Any, changed: dict[str, int]) -> bool:

@@ -279,14 +279,9 @@ def _report_error(error: ReduceError, err: TextIO) -> None:
         print(f"\n  at {where}", file=err)
 
 
-def _print_skipped(notes: list[str], err: TextIO) -> None:
-    if notes:
-        print(f"lenient: skipped {len(notes)} thing(s):", file=err)
-        for note in notes:
-            print(f"  {note}", file=err)
-
-
 def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .view.commands import notes_to
+
     bundle = Path(args.bundle)
     output = Path(args.output) if args.output else None
     shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/{STATE_FILE}"
@@ -301,7 +296,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _write_output(target, data, out, named=args.output is not None)
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
-    _print_skipped(notes, err)
+    notes_to(notes, err)
     if target != "-":
         print(shown, file=out)
     return 0

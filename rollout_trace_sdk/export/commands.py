@@ -87,8 +87,7 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Write the Chrome trace-event JSON (opens in ui.perfetto.dev and chrome://tracing)."""
     import orjson
 
-    from ..view.commands import notes_to
-    from ..view.model import load_state
+    from ..view.commands import load_noting, write_named
     from .perfetto import chrome_trace
 
     source = _single_source(args, err)
@@ -97,17 +96,10 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.output:
         print("rollout-trace export: --format perfetto needs -o FILE", file=err)
         return 2
-    notes: list[str] = []
-    state = load_state(source, lenient=args.lenient, skipped=notes)
-    notes_to(notes, err)
+    state = load_noting(source, args.lenient, err)
     target = Path(args.output)
-    try:
-        target.write_bytes(orjson.dumps(chrome_trace(state)))
-    except OSError as exc:
-        print(f"rollout-trace export: cannot write {target}: {exc.strerror or exc}", file=err)
-        return 1
-    print(target, file=out)
-    return 0
+    document = orjson.dumps(chrome_trace(state))
+    return write_named("export", target, lambda: target.write_bytes(document), out, err)
 
 
 def _otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -163,6 +163,15 @@ def _execution(obj: _Obj) -> _Obj:
     return value if isinstance(value, Mapping) else {}
 
 
+def _chat_attributes(node: _Obj) -> dict[str, AttrValue]:
+    """The attributes every model request's ``chat`` span starts with."""
+    return {
+        OPERATION: "chat",
+        PROVIDER: str(node.get("provider_name") or "_OTHER"),
+        REQUEST_MODEL: str(node.get("model") or ""),
+    }
+
+
 def _ms(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -239,28 +248,36 @@ class _Mapper:
                 return self.root_id
             seen.add(current)
             current = self._origin_parent(self.threads[current])
-        origin = thread.get("origin")
-        if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
+        spawn = self._spawn(thread)
+        if spawn is None:
             return self.root_id
-        edge = self.edges.get(str(origin.get("spawn_edge_id")))
-        source = edge.get("source") if edge else None
-        if isinstance(source, Mapping) and str(source.get("tool_call_id")) in self.tools:
-            return self.span_id("tool", source["tool_call_id"])
-        if str(origin.get("parent_thread_id")) in self.threads:
-            return self.span_id("thread", origin["parent_thread_id"])
+        tool, parent = spawn
+        if tool is not None:
+            return self.span_id("tool", tool)
+        if str(parent) in self.threads:
+            return self.span_id("thread", parent)
         return self.root_id
 
     def _origin_parent(self, thread: _Obj) -> str | None:
         """The thread that owns ``thread``'s parent span (through the spawning tool call)."""
+        spawn = self._spawn(thread)
+        if spawn is None:
+            return None
+        tool, parent = spawn
+        if tool is not None:
+            return str(self.tools[tool].get("thread_id"))
+        return str(parent) if parent is not None else None
+
+    def _spawn(self, thread: _Obj) -> tuple[str | None, Any] | None:
+        """A spawned thread's spawning tool call (its id, when the state has that call) and
+        its ``parent_thread_id`` as written; None for a thread that was not spawned."""
         origin = thread.get("origin")
         if not isinstance(origin, Mapping) or origin.get("type") != "spawned":
             return None
         edge = self.edges.get(str(origin.get("spawn_edge_id")))
         source = edge.get("source") if edge else None
-        if isinstance(source, Mapping) and str(source.get("tool_call_id")) in self.tools:
-            return str(self.tools[str(source["tool_call_id"])].get("thread_id"))
-        parent = origin.get("parent_thread_id")
-        return str(parent) if parent is not None else None
+        tool = str(source.get("tool_call_id")) if isinstance(source, Mapping) else None
+        return (tool if tool in self.tools else None), origin.get("parent_thread_id")
 
     def owner(self, thread_id: Any, turn_id: Any) -> int:
         """The span a call belongs under: its turn, else its thread, else the root."""
@@ -363,17 +380,12 @@ class _Mapper:
             attributes[REQUEST_MODEL] = thread["default_model"]
         if origin.get("agent_role"):
             attributes[f"{OURS}.agent_role"] = str(origin["agent_role"])
-        error = self.status(thread, attributes)
-        start, end = self.window(thread, self.start)
-        return OtlpSpan(
-            span_id=self.span_id("thread", thread_id),
-            parent_id=self.thread_parent(thread_id, thread),
-            name=f"invoke_agent {attributes[AGENT_NAME]}",
-            kind="internal",
-            start_ns=start,
-            end_ns=end,
-            attributes=attributes,
-            error=error,
+        return self.node_span(
+            ("thread", thread_id, thread),
+            self.thread_parent(thread_id, thread),
+            f"invoke_agent {attributes[AGENT_NAME]}",
+            attributes,
+            since=self.start,
         )
 
     def _thread_start(self, thread_id: Any) -> int:
@@ -383,27 +395,12 @@ class _Mapper:
 
     def turn(self, turn_id: str, turn: _Obj) -> OtlpSpan:
         attributes: dict[str, AttrValue] = {f"{OURS}.turn_id": turn_id}
-        error = self.status(turn, attributes)
-        start, end = self.window(turn, self._thread_start(turn.get("thread_id")))
-        return OtlpSpan(
-            span_id=self.span_id("turn", turn_id),
-            parent_id=self.owner(turn.get("thread_id"), None),
-            name="turn",
-            kind="internal",
-            start_ns=start,
-            end_ns=end,
-            attributes=attributes,
-            error=error,
-        )
+        parent = self.owner(turn.get("thread_id"), None)
+        return self.node_span(("turn", turn_id, turn), parent, "turn", attributes)
 
     def chat(self, call_id: str, call: _Obj) -> OtlpSpan:
-        model = str(call.get("model") or "")
-        attributes: dict[str, AttrValue] = {
-            OPERATION: "chat",
-            PROVIDER: str(call.get("provider_name") or "_OTHER"),
-            REQUEST_MODEL: model,
-            f"{OURS}.inference_call_id": call_id,
-        }
+        attributes = _chat_attributes(call)
+        attributes[f"{OURS}.inference_call_id"] = call_id
         if isinstance(call.get("response_id"), str):
             attributes[RESPONSE_ID] = call["response_id"]
         usage = call.get("usage")
@@ -436,41 +433,27 @@ class _Mapper:
             prompt=call.get("prepared_prompt_payload_id"),
             response=call.get("raw_response_payload_id"),
         )
-        return self._model_call("inference", call_id, call, model, attributes)
+        return self._model_call("inference", call_id, call, attributes)
 
     def compaction(self, request_id: str, request: _Obj) -> OtlpSpan:
-        model = str(request.get("model") or "")
-        attributes: dict[str, AttrValue] = {
-            OPERATION: "chat",
-            PROVIDER: str(request.get("provider_name") or "_OTHER"),
-            REQUEST_MODEL: model,
-            f"{OURS}.compaction_id": str(request.get("compaction_id")),
-            f"{OURS}.compaction_request_id": request_id,
-        }
+        attributes = _chat_attributes(request)
+        attributes[f"{OURS}.compaction_id"] = str(request.get("compaction_id"))
+        attributes[f"{OURS}.compaction_request_id"] = request_id
         self.refs(
             attributes,
             request=request.get("raw_request_payload_id"),
             response=request.get("raw_response_payload_id"),
         )
-        return self._model_call("compaction", request_id, request, model, attributes)
+        return self._model_call("compaction", request_id, request, attributes)
 
     def _model_call(
-        self, kind: str, ident: str, node: _Obj, model: str, attributes: dict[str, AttrValue]
+        self, kind: str, ident: str, node: _Obj, attributes: dict[str, AttrValue]
     ) -> OtlpSpan:
         """The ``chat`` span of a model request (an inference call or a compaction request):
         status, window and parent come from the node the same way for both."""
-        error = self.status(node, attributes)
-        start, end = self.window(node, self._thread_start(node.get("thread_id")))
-        return OtlpSpan(
-            span_id=self.span_id(kind, ident),
-            parent_id=self.owner(node.get("thread_id"), node.get("codex_turn_id")),
-            name=f"chat {model}".rstrip(),
-            kind="client",
-            start_ns=start,
-            end_ns=end,
-            attributes=attributes,
-            error=error,
-        )
+        parent = self.owner(node.get("thread_id"), node.get("codex_turn_id"))
+        name = f"chat {attributes[REQUEST_MODEL]}".rstrip()
+        return self.node_span((kind, ident, node), parent, name, attributes, client=True)
 
     def tool(self, tool_id: str, tool: _Obj) -> OtlpSpan:
         name = tool_name(tool)
@@ -499,13 +482,35 @@ class _Mapper:
             invocation=tool.get("raw_invocation_payload_id"),
             result=tool.get("raw_result_payload_id"),
         )
-        error = self.status(tool, attributes, result)
-        start, end = self.window(tool, self._thread_start(tool.get("thread_id")))
+        parent = self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
+        return self.node_span(
+            ("tool", tool_id, tool), parent, f"execute_tool {name}", attributes, text=result
+        )
+
+    def node_span(
+        self,
+        node: tuple[str, str, _Obj],
+        parent_id: int,
+        name: str,
+        attributes: dict[str, AttrValue],
+        *,
+        client: bool = False,
+        text: str = "",
+        since: int | None = None,
+    ) -> OtlpSpan:
+        """The span of a state node ``(kind, id, object)``: its status goes into
+        ``attributes`` (a failed node's ERROR says ``text`` when given), its window starts
+        at ``since`` (default: its thread's start) when the node has no start of its own."""
+        kind, ident, obj = node
+        error = self.status(obj, attributes, text)
+        if since is None:
+            since = self._thread_start(obj.get("thread_id"))
+        start, end = self.window(obj, since)
         return OtlpSpan(
-            span_id=self.span_id("tool", tool_id),
-            parent_id=self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id")),
-            name=f"execute_tool {name}",
-            kind="internal",
+            span_id=self.span_id(kind, ident),
+            parent_id=parent_id,
+            name=name,
+            kind="client" if client else "internal",
             start_ns=start,
             end_ns=end,
             attributes=attributes,

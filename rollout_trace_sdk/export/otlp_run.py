@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..view.commands import notes_to
-from ..view.model import load_state
+from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
 from .otlp import OtlpTrace, PayloadText, otlp_trace
 from .otlp_sdk import OtlpExportError, sdk_spans, send, traces_url, write
@@ -31,9 +30,7 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     traces: list[OtlpTrace] = []
     for source in args.sources:
-        notes: list[str] = []
-        state = load_state(source, lenient=args.lenient, skipped=notes)
-        notes_to(notes, err)
+        state = load_noting(source, args.lenient, err)
         reader = PayloadReader(source) if args.inline_payloads and Path(source).is_dir() else None
         if args.inline_payloads and reader is None:
             print(
@@ -58,14 +55,12 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{len(spans)} spans, {len(traces)} traces -> {traces_url(args.endpoint)}", file=out)
         return 0
     target = Path(args.output)
-    try:
+
+    def write_spans() -> None:
         with target.open("wb") as file:
             write(spans, file)
-    except OSError as exc:
-        print(f"rollout-trace export: cannot write {target}: {exc.strerror or exc}", file=err)
-        return 1
-    print(target, file=out)
-    return 0
+
+    return write_named("export", target, write_spans, out, err)
 
 
 def _text(reader: PayloadReader | None, state: Mapping[str, Any]) -> PayloadText | None:

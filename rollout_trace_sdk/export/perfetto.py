@@ -22,6 +22,14 @@ from ..view.model import build_view_model, thread_tree_order
 _PID: Final = 1
 _FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
 _US: Final = 1000  # the view model's times are milliseconds
+#: Each agent's track groups, in display order: group name -> (view-model table, slice kind)
+#: of the slices on its tracks.
+_GROUPS: Final = (
+    ("turns", (("turns", "turn"),)),
+    ("model", (("calls", "call"), ("compactions", "cmp"))),
+    ("tools", (("tools", "tool"),)),
+    ("terminal", (("ops", "op"), ("cells", "cell"))),
+)
 
 
 class _Tracks:
@@ -122,57 +130,14 @@ def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
     for t in thread_tree_order(model["threads"]):
         thread = model["threads"][t]
         label = str(thread["path"]) + (f" ({thread['nick']})" if thread.get("nick") else "")
-        groups: list[tuple[str, list[tuple[int, int, Any]]]] = [
-            (
-                "turns",
-                [
-                    (*w, ("turn", n))
-                    for n, o in enumerate(model["turns"])
-                    if o["t"] == t
-                    if (w := window(o))
-                ],
-            ),
-            (
-                "model",
-                [
-                    (*w, ("call", n))
-                    for n, o in enumerate(model["calls"])
-                    if o["t"] == t
-                    if (w := window(o))
-                ]
-                + [
-                    (*w, ("cmp", n))
-                    for n, o in enumerate(model["compactions"])
-                    if o["t"] == t
-                    if (w := window(o))
-                ],
-            ),
-            (
-                "tools",
-                [
-                    (*w, ("tool", n))
-                    for n, o in enumerate(model["tools"])
-                    if o["t"] == t
-                    if (w := window(o))
-                ],
-            ),
-            (
-                "terminal",
-                [
-                    (*w, ("op", n))
-                    for n, o in enumerate(model["ops"])
-                    if o["t"] == t
-                    if (w := window(o))
-                ]
-                + [
-                    (*w, ("cell", n))
-                    for n, o in enumerate(model["cells"])
-                    if o["t"] == t
-                    if (w := window(o))
-                ],
-            ),
-        ]
-        for group, spans in groups:
+        for group, sources in _GROUPS:
+            spans = [
+                (*w, (tag, n))
+                for table, tag in sources
+                for n, o in enumerate(model[table])
+                if o["t"] == t
+                if (w := window(o))
+            ]
             if not spans and group != "turns":
                 continue
             rows = _pack(spans) or [[]]

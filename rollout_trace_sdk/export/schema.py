@@ -35,6 +35,7 @@ _WINDOW: Final = (
     ("started_seq", _I, "event sequence number of the start"),
     ("ended_seq", _I, "event sequence number of the end"),
 )
+# Column lists are data: _WINDOW and _USAGE (and the tables below) look alike line by line only.
 _USAGE: Final = (
     ("input_tokens", _I, "prompt tokens"),
     ("cached_input_tokens", _I, "prompt tokens served from cache"),

@@ -279,6 +279,8 @@ def _tool(keys: Row, t: _Obj) -> Row:
     }
 
 
+# Each builder is the column list of one table (column: the field it copies): the builders
+# look alike line by line because they are tables of the same form, not one logic.
 def _terminal(keys: Row, op: _Obj, tools: dict[str, _Obj]) -> Row:
     request = _obj(op.get("request"))
     result = _obj(op.get("result"))

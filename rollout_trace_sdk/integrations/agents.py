@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -116,16 +117,8 @@ class _TraceRecording:
     async def hold(self) -> None:
         """In the loop thread: open the rollout and keep it open until the trace ends."""
         self.done = asyncio.Event()
-        p = self.processor
         try:
-            async with open_rollout(
-                p.root,
-                model=p.model,
-                provider_name=p.provider_name,
-                schema_version=p.schema_version,
-                max_queued_bytes=p.max_queued_bytes,
-                close_timeout=p.close_timeout,
-            ) as rollout:
+            async with self.processor._open_rollout() as rollout:
                 self.rollout = rollout
                 self.ready.set()
                 await self.done.wait()
@@ -302,11 +295,17 @@ class RolloutTraceProcessor(TracingProcessor):
         close_timeout: float = 30.0,
     ) -> None:
         self.root = root
-        self.model = model
-        self.provider_name = provider_name
-        self.schema_version = schema_version
-        self.max_queued_bytes = max_queued_bytes
         self.close_timeout = close_timeout
+        #: ``open_rollout`` with the processor's settings: one bundle per SDK trace
+        self._open_rollout = functools.partial(
+            open_rollout,
+            root,
+            model=model,
+            provider_name=provider_name,
+            schema_version=schema_version,
+            max_queued_bytes=max_queued_bytes,
+            close_timeout=close_timeout,
+        )
         self._lock = threading.Lock()
         self._loop: _LoopThread | None = None
         self._traces: dict[str, _TraceRecording] = {}

@@ -33,6 +33,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
+import attrs
+
 from ..record.current import current_turn
 from ..record.inference import InferenceCall
 from ..record.requests import to_plain
@@ -155,7 +157,8 @@ def _answered(
     """What an instrumented ``create`` hands back: a stream wrapped so that reading it
     records it, else the answer, recorded now. One place for both the async and sync client."""
     if kwargs.get("stream") is True:
-        return _recorded(result, _Recorder(turn, call, api, started, result), is_async)
+        recorder = _Recorder(turn, call, api, started, _stream_request_id(result))
+        return _recorded(result, recorder, is_async)
     _finish(call, api, result)
     return result
 
@@ -177,6 +180,13 @@ def _ended_by(
 def _request_id(result: Any) -> str | None:
     value = getattr(result, "_request_id", None)
     return value if isinstance(value, str) else None
+
+
+def _stream_request_id(stream: Any) -> str | None:
+    """The upstream ``x-request-id`` of the HTTP response a stream reads."""
+    headers = getattr(getattr(stream, "response", None), "headers", None)
+    upstream = headers.get("x-request-id") if headers is not None else None
+    return upstream if isinstance(upstream, str) else None
 
 
 def _finish(call: InferenceCall, api: str, result: Any, upstream: str | None = None) -> None:
@@ -216,42 +226,23 @@ def _response_error(response: Any) -> str:
 # --- streams -----------------------------------------------------------------------------------
 
 
+@attrs.define(eq=False)
 class _Recorder:
     """Follows a stream's events and ends the inference call once (completed, failed or
     cancelled), whichever way the stream ends."""
 
-    __slots__ = (
-        "_api",
-        "_call",
-        "_calls",
-        "_finished",
-        "_id",
-        "_items",
-        "_started",
-        "_text",
-        "_turn",
-        "_upstream",
-        "_usage",
-        "_waiting_first",
-    )
-
-    def __init__(
-        self, turn: Turn, call: InferenceCall, api: str, started: int, stream: Any
-    ) -> None:
-        self._turn = turn
-        self._call = call
-        self._api = api
-        self._started = started
-        self._waiting_first = True
-        self._items: list[Any] = []  # Responses: output items done so far
-        self._id: str | None = None
-        self._text: list[str] = []  # Chat: the message so far
-        self._calls: dict[int, dict[str, Any]] = {}  # Chat: tool calls by index
-        self._usage: Any = None
-        self._finished = False  # Chat: a finish_reason was seen
-        headers = getattr(getattr(stream, "response", None), "headers", None)
-        upstream = headers.get("x-request-id") if headers is not None else None
-        self._upstream: str | None = upstream if isinstance(upstream, str) else None
+    _turn: Turn
+    _call: InferenceCall
+    _api: str
+    _started: int  # perf_counter_ns at the request
+    _upstream: str | None  # the stream's x-request-id
+    _waiting_first: bool = True
+    _items: list[Any] = attrs.Factory(list)  # Responses: output items done so far
+    _id: str | None = None
+    _text: list[str] = attrs.Factory(list)  # Chat: the message so far
+    _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
+    _usage: Any = None
+    _finished: bool = False  # Chat: a finish_reason was seen
 
     def _first_token(self) -> None:
         self._waiting_first = False
@@ -352,6 +343,27 @@ class _Recorder:
         if not self._call.ended:
             _ended_by(self._call, exc, self._partial(), self._upstream)
 
+    def reading(self) -> _Recorder:
+        """``with recorder.reading():`` around reading the next event: the end of the stream
+        (``StopIteration``, ``StopAsyncIteration``) ends the call, any other exception
+        breaks it; both still propagate."""
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        # never suppresses: the SDK's caller sees the end or the error as before
+        if isinstance(exc, (StopIteration, StopAsyncIteration)):
+            self.ended()
+        elif exc is not None:
+            self.broken(exc)
+
+    def left(self, error: object) -> None:
+        """The ``with`` block holding the stream ended, by ``error`` if it is an exception."""
+        if isinstance(error, BaseException):
+            self.broken(error)
+
     def closed(self) -> None:
         """The loop closed the stream: done if the answer was complete, else cancelled."""
         if self._call.ended:
@@ -375,14 +387,8 @@ def _async_methods(base: Any) -> dict[str, Any]:
 
     async def __anext__(self: Any) -> Any:
         recorder: _Recorder = self._rollout_trace_recorder
-        try:
+        with recorder.reading():
             event = await base.__anext__(self)
-        except StopAsyncIteration:
-            recorder.ended()
-            raise
-        except BaseException as exc:
-            recorder.broken(exc)
-            raise
         recorder.see(event)
         return event
 
@@ -391,9 +397,7 @@ def _async_methods(base: Any) -> dict[str, Any]:
         await base.close(self)
 
     async def __aexit__(self: Any, *exc_info: object) -> None:
-        error = exc_info[1]
-        if isinstance(error, BaseException):
-            self._rollout_trace_recorder.broken(error)
+        self._rollout_trace_recorder.left(exc_info[1])
         await self.close()
 
     return {"__aiter__": __aiter__, "__anext__": __anext__, "close": close, "__aexit__": __aexit__}
@@ -408,14 +412,8 @@ def _sync_methods(base: Any) -> dict[str, Any]:
 
     def __next__(self: Any) -> Any:
         recorder: _Recorder = self._rollout_trace_recorder
-        try:
+        with recorder.reading():
             event = base.__next__(self)
-        except StopIteration:
-            recorder.ended()
-            raise
-        except BaseException as exc:
-            recorder.broken(exc)
-            raise
         recorder.see(event)
         return event
 
@@ -424,9 +422,7 @@ def _sync_methods(base: Any) -> dict[str, Any]:
         base.close(self)
 
     def __exit__(self: Any, *exc_info: object) -> None:
-        error = exc_info[1]
-        if isinstance(error, BaseException):
-            self._rollout_trace_recorder.broken(error)
+        self._rollout_trace_recorder.left(exc_info[1])
         self.close()
 
     return {"__iter__": __iter__, "__next__": __next__, "close": close, "__exit__": __exit__}

@@ -383,6 +383,8 @@ class CodeCellEnded:
     response_payload: RawPayloadRef | None
 
 
+# Shares InferenceStarted's fields, but is another Codex event whose keys come in its own
+# order (serialised as declared): two declarations, not one type.
 @attrs.frozen
 class CompactionRequestStarted:
     compaction_id: str

@@ -43,72 +43,116 @@ InteractionEdgeKind: TypeAlias = Literal[
 ]
 
 
+# --- serialisation -------------------------------------------------------------------------------
+#
+# Field order is Codex's key order: ``_record`` writes attrs fields as declared (the big classes
+# are ``kw_only`` so their order can follow Codex rather than Python's defaults-last rule). Keys
+# named in a class's ``_OMIT_NONE`` are left out when unset, as Codex does; any other None is null.
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
+    return names
+
+
+def _record(obj: Any) -> dict[str, Any]:
+    cls = type(obj)
+    names = _FIELD_NAMES.get(cls) or _field_names(cls)
+    omit: frozenset[str] = getattr(cls, "_OMIT_NONE", frozenset())
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(obj, name)
+        if value is None:
+            if name not in omit:
+                out[name] = None
+        elif isinstance(value, list):
+            objects = value and hasattr(value[0], "to_json")
+            out[name] = [v.to_json() for v in value] if objects else value
+        elif hasattr(value, "to_json"):
+            out[name] = value.to_json()
+        else:
+            out[name] = value
+    return out
+
+
+class _Record:
+    """Serialises as its fields, in declaration order."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return _record(self)
+
+
+class _Tagged:
+    """A variant of one of Codex's tagged enums: serialises as ``{"type": TYPE}`` followed by
+    its fields, which are plain JSON values (a leaner loop than ``_record``'s: a request has
+    a part or two per item)."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
+    _OMIT_NONE: ClassVar[frozenset[str]] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.TYPE}
+        omit = self._OMIT_NONE
+        for name in _FIELD_NAMES.get(type(self)) or _field_names(type(self)):
+            value = getattr(self, name)
+            if value is not None or name not in omit:
+                out[name] = value
+        return out
+
+
 # --- conversation parts --------------------------------------------------------------------------
 
 
 @attrs.frozen
-class TextPart:
+class TextPart(_Tagged):
+    TYPE: ClassVar[str] = "text"
     text: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "text", "text": self.text}
 
 
 @attrs.frozen
-class SummaryPart:
+class SummaryPart(_Tagged):
+    TYPE: ClassVar[str] = "summary"
     text: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "summary", "text": self.text}
 
 
 @attrs.frozen
-class EncodedPart:
+class EncodedPart(_Tagged):
+    TYPE: ClassVar[str] = "encoded"
     label: str
     value: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "encoded", "label": self.label, "value": self.value}
-
 
 @attrs.frozen
-class JsonPart:
+class JsonPart(_Tagged):
     """A JSON value shown as a cut-down summary; the payload holds the full value."""
 
+    TYPE: ClassVar[str] = "json"
     summary: str
     raw_payload_id: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "json", "summary": self.summary, "raw_payload_id": self.raw_payload_id}
-
 
 @attrs.frozen
-class CodePart:
+class CodePart(_Tagged):
+    TYPE: ClassVar[str] = "code"
     language: str
     source: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "code", "language": self.language, "source": self.source}
-
 
 @attrs.frozen
-class PayloadRefPart:
+class PayloadRefPart(_Tagged):
     """Content we do not inline (images, unknown element types); the hash, when present,
     is what makes one image in two request payloads the same part."""
 
+    TYPE: ClassVar[str] = "payload_ref"
+    _OMIT_NONE: ClassVar[frozenset[str]] = frozenset({"content_sha256"})
     label: str
     raw_payload_id: str
     content_sha256: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": "payload_ref",
-            "label": self.label,
-            "raw_payload_id": self.raw_payload_id,
-        }
-        if self.content_sha256 is not None:
-            out["content_sha256"] = self.content_sha256
-        return out
 
 
 ConversationPart: TypeAlias = (
@@ -170,46 +214,6 @@ class TraceAnchor:
         return {"type": self.type, _ANCHOR_FIELD[self.type]: self.id}
 
 
-# --- objects -------------------------------------------------------------------------------------
-#
-# Field order is Codex's key order: ``_record`` writes attrs fields as declared (the big classes
-# are ``kw_only`` so their order can follow Codex rather than Python's defaults-last rule). Keys
-# named in a class's ``_OMIT_NONE`` are left out when unset, as Codex does; any other None is null.
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _record(obj: Any) -> dict[str, Any]:
-    cls = type(obj)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
-    omit: frozenset[str] = getattr(cls, "_OMIT_NONE", frozenset())
-    out: dict[str, Any] = {}
-    for name in names:
-        value = getattr(obj, name)
-        if value is None:
-            if name not in omit:
-                out[name] = None
-        elif isinstance(value, list):
-            objects = value and hasattr(value[0], "to_json")
-            out[name] = [v.to_json() for v in value] if objects else value
-        elif hasattr(value, "to_json"):
-            out[name] = value.to_json()
-        else:
-            out[name] = value
-    return out
-
-
-class _Record:
-    """Serialises as its fields, in declaration order."""
-
-    __slots__ = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return _record(self)
-
-
 @attrs.define(slots=True)
 class ExecutionWindow(_Record):
     started_at_unix_ms: int
@@ -225,14 +229,12 @@ class ExecutionWindow(_Record):
 
 
 @attrs.frozen
-class SpawnedOrigin:
+class SpawnedOrigin(_Tagged):
+    TYPE: ClassVar[str] = "spawned"
     parent_thread_id: str
     spawn_edge_id: str
     task_name: str
     agent_role: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "spawned", **_record(self)}
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -258,6 +260,8 @@ class AgentThread(_Record):
 
 @attrs.define(slots=True, kw_only=True)
 class CodexTurn(_Record):
+    """One turn of one thread, and the items accepted as its input."""
+
     codex_turn_id: str
     thread_id: str
     execution: ExecutionWindow
@@ -398,8 +402,12 @@ class ToolCall:
         return out
 
 
+# Alike in shape to CodexTurn and its neighbours (a to_json ending, then fields), but each
+# class is one of Codex's state types spelling out its own keys in order: not one thing.
 @attrs.define(slots=True, kw_only=True)
 class TerminalSession(_Record):
+    """A terminal process, from the ``exec_command`` that started it to its last operation."""
+
     terminal_id: str
     thread_id: str
     created_by_operation_id: str
@@ -408,25 +416,21 @@ class TerminalSession(_Record):
 
 
 @attrs.define(slots=True)
-class ExecCommandRequest(_Record):
+class ExecCommandRequest(_Tagged):
+    TYPE: ClassVar[str] = "exec_command"
     command: list[str]
     display_command: str
     cwd: str
     yield_time_ms: int | None = None
     max_output_tokens: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "exec_command", **_record(self)}
-
 
 @attrs.define(slots=True)
-class WriteStdinRequest(_Record):
+class WriteStdinRequest(_Tagged):
+    TYPE: ClassVar[str] = "write_stdin"
     stdin: str
     yield_time_ms: int | None = None
     max_output_tokens: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": "write_stdin", **_record(self)}
 
 
 TerminalRequest: TypeAlias = ExecCommandRequest | WriteStdinRequest
@@ -551,7 +555,7 @@ class RolloutTrace:
         """
         v3 = self.schema_version == SCHEMA_VERSION_V3
         out: dict[str, Any] = {}
-        for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
+        for name in _FIELD_NAMES.get(RolloutTrace) or _field_names(RolloutTrace):
             value = getattr(self, name)
             if name == "recording_complete" and v3:
                 out["recording_status"] = self.recording_status
@@ -572,11 +576,6 @@ class RolloutTrace:
             else:
                 out[name] = value
         return out
-
-
-def _trace_fields() -> tuple[str, ...]:
-    names = _FIELD_NAMES[RolloutTrace] = tuple(f.name for f in attrs.fields(RolloutTrace))
-    return names
 
 
 def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:

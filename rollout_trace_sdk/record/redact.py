@@ -13,10 +13,10 @@ Why it works on bytes, and how it stays cheap:
 * **Off the event loop, and cheap on clean data.** The agent never waits for it. Clean data
   costs one Hyperscan pass over it (:class:`._redact_scan.GateScanner`, ~2 µs for a small
   payload, ~70 µs per 100 KB, the GIL released), which reports only the markers whose rule
-  could match (see :mod:`._redact_rules`); only those run a pattern, anchored at the marker,
-  so no regular expression ever scans a whole payload. Running rules on large data, it lets
-  go of the GIL every ~200 µs (see :class:`._redact_scan.Pause`), so a loop waking meanwhile
-  waits well under 1 ms, not the 5 ms switch interval.
+  could match (see :mod:`._redact_rules`); only those run a pattern, anchored at the marker
+  (:mod:`._redact_spans`), so no regular expression ever scans a whole payload. Running rules
+  on large data, it lets go of the GIL every ~200 µs (see :class:`._redact_scan.Pause`), so a
+  loop waking meanwhile waits well under 1 ms, not the 5 ms switch interval.
 * **Deterministic placeholders.** A secret becomes ``[REDACTED:<kind>:<h>]`` where ``<h>`` is
   the first 8 hex digits of HMAC-SHA256(key, secret) and the key is random per
   :class:`Redactor` (one per bundle). The same secret gets the same placeholder everywhere in
@@ -34,7 +34,6 @@ Why it works on bytes, and how it stays cheap:
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import hmac
 import json
@@ -48,12 +47,12 @@ import orjson
 
 from . import _redact_rules as rules
 from . import _redact_scan as scan
+from ._redact_spans import TOKEN, Span, header_at, name_at, resolve, token_at
 
 #: A custom detector: gets the bytes about to be written, returns ``(start, end, kind)`` spans.
 RedactionHook = Callable[[bytes], Iterable[tuple[int, int, str]]]
 
 _KIND_CHARS: Final = re.compile(r"[^a-z0-9_]+")
-_SPAN_TOKEN, _SPAN_HEADER, _SPAN_NAME = 0, 1, 2
 
 
 def _kind_name(kind: str) -> str:
@@ -82,18 +81,6 @@ class RedactionConfig:
     extra_patterns: Sequence[tuple[str, re.Pattern[bytes] | bytes | str]] = ()
     hook: RedactionHook | None = None
     keys: Sequence[str] = ()
-
-
-@attrs.frozen
-class _Span:
-    start: int
-    end: int
-    kind: str
-    rank: int
-    #: the text hashed for the placeholder (decoded when it was escaped)
-    secret: bytes = b""
-    #: an unquoted value of a name (it must still look secret when cut short)
-    bare: bool = False
 
 
 class Redactor:
@@ -211,8 +198,8 @@ class Redactor:
 
     # --- finding ----------------------------------------------------------------------------
 
-    def _find(self, data: bytes) -> list[_Span]:
-        spans: list[_Span] = []
+    def _find(self, data: bytes) -> list[Span]:
+        spans: list[Span] = []
         # Large data: let a waiting thread have the GIL now and then while rules run.
         pause = scan.Pause() if len(data) >= rules.ANCHOR_MIN_BYTES else None
         sites = self._sites(data, pause)
@@ -221,22 +208,22 @@ class Redactor:
             for at in offsets:
                 if pause is not None:
                     pause()
-                self._token_at(data, at, kind, pattern, spans)
+                token_at(data, at, kind, pattern, spans)
         seen: set[int] = set()
         for marker, sites_of in sites.names:
             for at, header, name in sites_of:
                 if pause is not None:
                     pause()
                 if header:
-                    self._header_at(data, marker, at, spans)
+                    header_at(data, marker, at, spans)
                 if name:
-                    self._name_at(data, at, seen, spans)
+                    name_at(data, at, seen, spans, self._name_kind)
         for kind, pattern in self._patterns:
             for match in pattern.finditer(data):
                 group = "secret" if "secret" in pattern.groupindex else 0
                 start, end = match.span(group)
                 if start < end:
-                    spans.append(_Span(start, end, kind, _SPAN_TOKEN, data[start:end]))
+                    spans.append(Span(start, end, kind, TOKEN, data[start:end]))
         if self.config.hook is not None:
             self._run_hook(data, spans)
         return spans
@@ -250,144 +237,6 @@ class Redactor:
                 self._count("redaction_error")
         return scan.exhaustive_sites(bytes(data), self._name_markers, pause)
 
-    def _token_at(
-        self, data: bytes, at: int, kind: str, pattern: re.Pattern[bytes], out: list[_Span]
-    ) -> None:
-        match = pattern.match(data, at)
-        if match is None or _in_placeholder(data, at):
-            return
-        if kind == "sk_key" and match[0].count(b"-") < 2 and not re.search(rb"[0-9]", match[0]):
-            return  # a bare sk- slug without a digit (sk-learn-...) is prose
-        group = "secret" if match.re.groupindex.get("secret") else 0
-        start, end = match.span(group)
-        if kind == "aws_access_key_id" and match["aws_secret"]:
-            start, end = match.span(0)[0], match.start("gap")
-            s2, e2 = match.span("aws_secret")
-            out.append(_Span(s2, e2, "aws_secret_key", _SPAN_TOKEN, data[s2:e2]))
-        out.append(_Span(start, end, kind, _SPAN_TOKEN, data[start:end]))
-
-    def _header_at(self, data: bytes, marker: bytes, at: int, out: list[_Span]) -> None:
-        """The header rules a keyword marker starts (``Authorization``, ``Cookie``, a PEM)."""
-        if marker == b"uthoriz":
-            self._authorization_at(data, at - 1, out)
-        elif marker == b"ookie":
-            self._cookie_at(data, at - 1, out)
-        elif marker == b"key" and at >= 8 and data[at - 8 : at].lower() == b"private ":
-            self._private_key_at(data, at, out)
-
-    def _authorization_at(self, data: bytes, at: int, out: list[_Span]) -> None:
-        if at < 0 or _in_placeholder(data, at):
-            return
-        match = rules.AUTHORIZATION.match(data, at)
-        if match is None:
-            return
-        start, end = match.span("secret")
-        secret = data[start:end]
-        if len(secret) >= 6 if match["scheme"] else _looks_secret(secret):
-            out.append(_Span(start, end, "authorization", _SPAN_HEADER, secret))
-
-    def _private_key_at(self, data: bytes, at: int, out: list[_Span]) -> None:
-        begin = data.rfind(b"-----BEGIN ", max(0, at - 60), at)
-        match = rules.PRIVATE_KEY.match(data, begin) if begin >= 0 else None
-        # a key has a body; a bare header is a constant in code (`_START = b"-----BEGIN ...`)
-        body = data[match.end("label") : match.end()].split(b"-----END")[0] if match else b""
-        if match is not None and len(rules.KEY_BODY.findall(body)) >= 16:
-            out.append(_Span(begin, match.end(), "private_key", _SPAN_TOKEN, match[0]))
-
-    def _cookie_at(self, data: bytes, at: int, out: list[_Span]) -> None:
-        if at < 0 or _in_placeholder(data, at):
-            return
-        begin = at - 4 if data[at - 4 : at].lower() == b"set-" else at
-        match = rules.COOKIE.match(data, begin)
-        if match is None:
-            return
-        vstart = match.start("value")
-        for pair in rules.COOKIE_PAIR.finditer(match["value"]):
-            start = pair.start("secret")
-            secret = pair["secret"].strip()
-            if secret and rules.PLACEHOLDER_PREFIX not in secret:
-                lead = len(pair["secret"]) - len(pair["secret"].lstrip())
-                s = vstart + start + lead
-                out.append(_Span(s, s + len(secret), "cookie", _SPAN_HEADER, secret))
-            if match["set"]:
-                break  # Set-Cookie: only the first pair is the cookie, the rest attributes
-
-    def _name_at(self, data: bytes, at: int, seen: set[int], out: list[_Span]) -> None:
-        left = rules.NAME_LEFT.search(data, max(0, at - 64), at)
-        right = rules.NAME_RIGHT.match(data, at)
-        if left is None or right is None:
-            return
-        start, end = left.start(), right.end()
-        while end > at and data[end - 1] in b".-":
-            end -= 1  # "... the access token." ends a sentence, not a name
-        if start in seen:
-            return
-        seen.add(start)
-        kind = self._name_kind(data[start:end])
-        if kind is None or _in_placeholder(data, start):
-            return
-        after = rules.AFTER_NAME.match(data, end)
-        if after is None:
-            return
-        opened, closed = after["open"], after["close"]
-        if opened is not None and closed is not None and closed != opened:
-            return
-        if opened == b'"' and closed is None:
-            return  # text inside a string, whose closing quote comes next
-        vstart = after.end()
-        if opened is None:
-            if closed:
-                return  # a JSON key whose value is a number, literal, object or array
-            value = rules.VALUE_BARE.match(data, vstart)
-            if (
-                value is None
-                or not _looks_secret(value[0])
-                or kind == "cookie"
-                or data.startswith(b"(", value.end())  # a call: `token = make_token(...)`
-            ):
-                return
-        elif opened == b'"':
-            value = rules.VALUE_JSON.match(data, vstart)
-        elif opened == b"'":
-            value = rules.VALUE_SINGLE.match(data, vstart)
-        else:
-            value = rules.nested_value(len(opened) - 1).match(data, vstart)
-        if value is None:
-            return
-        raw = value[0]
-        # `name: \"` in text inside a string may be that inner string's end: only a value
-        # closed by the same quote it opened with counts, and, in text (no JSON key), only
-        # a short one-line value (`password = \"...\"`), not a stretch of code up to the
-        # next quote
-        if (
-            opened not in (None, b'"', b"'")
-            and closed is None
-            and (
-                not data.startswith(opened, value.end())
-                or raw[:1] in (b",", b"}", b"]", b"", b")")
-                or len(raw) > 256
-                or rules.LINE_BREAK.search(raw) is not None
-            )
-        ):
-            return
-        if (
-            not raw
-            or raw.startswith((b"${", b"$(", b"{{"))
-            or rules.PLACEHOLDER_PREFIX in raw
-            or rules.SCHEME_ONLY.fullmatch(raw)  # default_token='Bearer'
-        ):
-            return
-        # logprobs carry {"token": "Hello"}: a bare "token" needs a token-like value
-        if (
-            kind == "token"
-            and scan.normalise(data[start:end]) == b"token"
-            and (len(raw) < 8 or re.search(rb"\s|\\[nrt]", raw))
-        ):
-            return
-        if kind == "cookie" and b"=" in raw:
-            return  # a cookie header's value: its pairs were taken by the cookie rule
-        out.append(_Span(vstart, value.end(), kind, _SPAN_NAME, raw, opened is None))
-
     def _name_kind(self, name: bytes) -> str | None:
         norm = scan.normalise(name)
         for suffix, kind in self._suffixes:
@@ -395,7 +244,7 @@ class Redactor:
                 return kind
         return None
 
-    def _run_hook(self, data: bytes, out: list[_Span]) -> None:
+    def _run_hook(self, data: bytes, out: list[Span]) -> None:
         assert self.config.hook is not None
         try:
             found = [(int(s), int(e), str(k)) for s, e, k in self.config.hook(data)]
@@ -404,12 +253,12 @@ class Redactor:
             return
         for start, end, kind in found:
             if 0 <= start < end <= len(data):
-                out.append(_Span(start, end, _kind_name(kind), _SPAN_TOKEN, data[start:end]))
+                out.append(Span(start, end, _kind_name(kind), TOKEN, data[start:end]))
 
     # --- replacing --------------------------------------------------------------------------
 
-    def _apply(self, data: bytes, spans: list[_Span], lines: bool) -> bytes:
-        chosen = _resolve(data, spans)
+    def _apply(self, data: bytes, spans: list[Span], lines: bool) -> bytes:
+        chosen = resolve(data, spans)
         if not chosen:
             return data
         if not lines:
@@ -430,7 +279,7 @@ class Redactor:
         parts.append(data[done:])
         return b"".join(parts)
 
-    def _replace(self, data: bytes, chosen: list[_Span], offset: int) -> bytes:
+    def _replace(self, data: bytes, chosen: list[Span], offset: int) -> bytes:
         parts: list[bytes] = []
         done = 0
         for span in chosen:
@@ -440,7 +289,7 @@ class Redactor:
         parts.append(data[done:])
         return b"".join(parts)
 
-    def _fix_lines(self, unit: bytes, chosen: list[_Span], offset: int) -> bytes:
+    def _fix_lines(self, unit: bytes, chosen: list[Span], offset: int) -> bytes:
         """A unit whose redacted lines do not all parse: each line that parsed before is
         redacted value by value; one that never parsed gets its own spans, cut to the line."""
         out: list[bytes] = []
@@ -451,7 +300,7 @@ class Redactor:
                 out.append(self._structural(line, pretty=False))
             else:
                 mine = [
-                    _Span(max(s.start, at), min(s.end, end), s.kind, s.rank, s.secret)
+                    Span(max(s.start, at), min(s.end, end), s.kind, s.rank, s.secret)
                     for s in chosen
                     if s.start < end and s.end > at
                 ]
@@ -484,7 +333,7 @@ class Redactor:
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
             encoded = orjson.dumps(value)
-            chosen = _resolve(encoded, self._find(encoded))
+            chosen = resolve(encoded, self._find(encoded))
             if not chosen:
                 return value
             try:
@@ -508,78 +357,16 @@ class Redactor:
         return value
 
 
-def _resolve(data: bytes, spans: list[_Span]) -> list[_Span]:
-    """Pick non-overlapping spans. Token and header spans win over each other by order;
-    a secret-named value wins over the spans inside it unless all it adds is an auth scheme
-    (``"Authorization": "Bearer <token>"`` keeps the token's own placeholder)."""
-    strong = sorted((s for s in spans if s.rank != _SPAN_NAME), key=lambda s: (s.start, s.rank))
-    chosen: list[_Span] = []
-    for span in strong:
-        if chosen and span.start < chosen[-1].end:
-            continue
-        chosen.append(span)
-    for span in sorted((s for s in spans if s.rank == _SPAN_NAME), key=lambda s: s.start):
-        starts = [s.start for s in chosen]
-        lo = bisect.bisect_left(starts, span.start)
-        if lo and chosen[lo - 1].end > span.start:
-            continue  # crosses a token span that began earlier
-        hi = lo
-        while hi < len(chosen) and chosen[hi].start < span.end:
-            hi += 1
-        inner = chosen[lo:hi]
-        crossing = next((i for i, s in enumerate(inner) if s.end > span.end), None)
-        if crossing is not None:
-            # a token starts inside the value and runs past it: the value ends where it starts
-            cut = inner[crossing].start
-            value = data[span.start : cut]
-            if cut <= span.start or (span.bare and not _looks_secret(value)):
-                continue
-            span = attrs.evolve(span, end=cut, secret=value)
-            hi = lo + crossing
-            inner = chosen[lo:hi]
-        if inner:
-            rest = bytearray()
-            done = span.start
-            for s in inner:
-                rest += data[done : s.start]
-                done = s.end
-            rest += data[done : span.end]
-            if rules.SCHEME_ONLY.fullmatch(bytes(rest)):
-                continue
-        chosen[lo:hi] = [span]
-    return chosen
-
-
 def _bare_secret(value: str) -> bool:
     """A secret-named value the structural pass replaces (not one already redacted)."""
     return bool(value) and "[REDACTED:" not in value
 
 
-def _looks_secret(value: bytes) -> bool:
-    """An unquoted value counts as a secret when it holds a digit or a symbol (``hunter2``,
-    ``s3cr3t!``): ``None``, ``os.environ``, ``Keyword.Reserved``, ``ed25519.Key`` and
-    ``api_key`` are code, and real keys without a digit are vanishingly rare."""
-    return (
-        len(value) >= 3
-        and re.search(rb"[^A-Za-z_.]", value) is not None
-        and rules.DOTTED_NAME.fullmatch(value) is None
-    )
-
-
-def _in_placeholder(data: bytes, at: int) -> bool:
-    """Whether ``at`` falls inside a well-formed placeholder (its kind names a keyword)."""
-    opened = data.rfind(rules.PLACEHOLDER_PREFIX, max(0, at - 60), at)
-    if opened < 0:
-        return False
-    match = rules.PLACEHOLDER.match(data, opened)
-    return match is not None and match.end() > at
-
-
-def _line_units(data: bytes, chosen: list[_Span]) -> Iterable[tuple[int, int, list[_Span]]]:
+def _line_units(data: bytes, chosen: list[Span]) -> Iterable[tuple[int, int, list[Span]]]:
     """Group spans by the lines they touch: ``(start, end, spans)`` with start/end on line
     boundaries (a span crossing a line break, from a user pattern, joins the lines)."""
     start = end = -1
-    group: list[_Span] = []
+    group: list[Span] = []
     for span in chosen:
         if group and span.start < end:
             group.append(span)

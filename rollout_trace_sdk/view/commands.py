@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,16 +42,41 @@ def add_parsers(commands: Any) -> None:
 
 
 def notes_to(notes: list[str], err: TextIO) -> None:
+    """Say on ``err`` what lenient reduction skipped (nothing when it skipped nothing)."""
     if notes:
         print(f"lenient: skipped {len(notes)} thing(s):", file=err)
         for note in notes:
             print(f"  {note}", file=err)
 
 
+def load_noting(source: str | Path, lenient: bool, err: TextIO) -> Any:
+    """The reduced state of a bundle or state file (``model.load_state``), with what lenient
+    reduction skipped said on ``err``; what every command showing a rollout starts with."""
+    from .model import load_state
+
+    notes: list[str] = []
+    state = load_state(source, lenient=lenient, skipped=notes)
+    notes_to(notes, err)
+    return state
+
+
+def write_named(
+    command: str, target: Path, write: Callable[[], object], out: TextIO, err: TextIO
+) -> int:
+    """Run ``write`` (which writes ``target``) and name the file on ``out``: 0; or say on
+    ``err`` why ``target`` could not be written: 1."""
+    try:
+        write()
+    except OSError as exc:
+        print(f"rollout-trace {command}: cannot write {target}: {exc.strerror or exc}", file=err)
+        return 1
+    print(target, file=out)
+    return 0
+
+
 def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Write the static page, or serve until interrupted."""
     from .html import static_page
-    from .model import load_state
     from .payloads import PayloadReader
 
     source = Path(args.source)
@@ -71,9 +97,7 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             server.close()
         return 0
-    notes: list[str] = []
-    state = load_state(source, lenient=args.lenient, skipped=notes)
-    notes_to(notes, err)
+    state = load_noting(source, args.lenient, err)
     reader = PayloadReader(source) if source.is_dir() else None
     target = (
         Path(args.output)
@@ -81,23 +105,14 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else (source / "view.html" if source.is_dir() else source.with_suffix(".html"))
     )
     page = static_page(state, reader)
-    try:
-        target.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        print(f"rollout-trace view: cannot write {target}: {exc.strerror or exc}", file=err)
-        return 1
-    print(target, file=out)
-    return 0
+    return write_named("view", target, lambda: target.write_text(page, encoding="utf-8"), out, err)
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print the transcript: rich on a terminal, plain text otherwise."""
-    from .model import load_state
     from .show import render_plain, render_rich, transcript_lines
 
-    notes: list[str] = []
-    state = load_state(args.source, lenient=args.lenient, skipped=notes)
-    notes_to(notes, err)
+    state = load_noting(args.source, args.lenient, err)
     try:
         lines = transcript_lines(state, thread=args.thread, call=args.call, full=args.full)
     except LookupError as exc:

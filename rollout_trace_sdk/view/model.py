@@ -28,6 +28,11 @@ VIEW_MODEL_VERSION: Final = 1
 MAX_ITEM_TEXT: Final = 20_000
 
 _Obj = Mapping[str, Any]
+#: Edge anchor type -> (its id field, the state table whose object says the anchor's thread).
+_ANCHOR_TABLES: Final = {
+    "conversation_item": ("item_id", "conversation_items"),
+    "tool_call": ("tool_call_id", "tool_calls"),
+}
 
 
 def load_state(
@@ -423,17 +428,12 @@ class _Builder:
         if not isinstance(anchor, Mapping):
             return -1, "?"
         kind = anchor.get("type")
-        if kind == "conversation_item":
-            ident = anchor.get("item_id")
-            items = self.state.get("conversation_items") or {}
-            item = items.get(ident) if isinstance(items, Mapping) else None
-            thread = self.thread(item.get("thread_id")) if isinstance(item, Mapping) else -1
-            return thread, str(ident)
-        if kind == "tool_call":
-            ident = anchor.get("tool_call_id")
-            tools = self.state.get("tool_calls") or {}
-            tool = tools.get(ident) if isinstance(tools, Mapping) else None
-            thread = self.thread(tool.get("thread_id")) if isinstance(tool, Mapping) else -1
+        if isinstance(kind, str) and kind in _ANCHOR_TABLES:
+            key, table = _ANCHOR_TABLES[kind]
+            ident = anchor.get(key)
+            objects = self.state.get(table) or {}
+            obj = objects.get(ident) if isinstance(objects, Mapping) else None
+            thread = self.thread(obj.get("thread_id")) if isinstance(obj, Mapping) else -1
             return thread, str(ident)
         if kind == "thread":
             ident = anchor.get("thread_id")

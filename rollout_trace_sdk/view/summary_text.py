@@ -231,16 +231,15 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             text = _one_line(error) if error else _no_error_text(failure)
             lines.append(_fit([(_INDENT * 2, ""), (text, "red" if error else "dim")], width))
 
+    def listed(title: str, key: str, table: _Table) -> list[TextLine]:
+        """The section of the list ``summary[key]`` (saying how many were left out)."""
+        return _section(title, table, len(summary[key]), omitted[key], width)
+
     table = _Table(["model", "calls", "in", "cached", "out"], right=(1, 2, 3, 4))
     for row in summary["models"]:
-        table.add(
-            row["model"],
-            _n(row["inference_calls"]),
-            _n(row["input_tokens"]),
-            _n(row["cached_input_tokens"]),
-            _n(row["output_tokens"]),
-        )
-    lines += _section("models", table, len(summary["models"]), omitted["models"], width)
+        counts = ("inference_calls", "input_tokens", "cached_input_tokens", "output_tokens")
+        table.add(row["model"], *(_n(row[key]) for key in counts))
+    lines += listed("models", "models", table)
 
     table = _Table(["tool", "calls", "failed", "total", "mean", "max"], right=(1, 2, 3, 4, 5))
     for row in summary["tools_by_kind"]:
@@ -248,14 +247,10 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             row["kind"],
             _n(row["calls"]),
             _n(row["failed"]),
-            _ms(row["total_ms"]),
-            _ms(row["mean_ms"]),
-            _ms(row["max_ms"]),
+            *(_ms(row[key]) for key in ("total_ms", "mean_ms", "max_ms")),
             style={2: "bold red"} if row["failed"] else None,
         )
-    lines += _section(
-        "tool time by kind", table, len(summary["tools_by_kind"]), omitted["tools_by_kind"], width
-    )
+    lines += listed("tool time by kind", "tools_by_kind", table)
 
     if agent is None:
         table = _Table(
@@ -275,9 +270,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
                 _n(row["output_tokens"]),
                 style={1: _status_style(row["status"]), 5: "bold red" if row["failures"] else ""},
             )
-        lines += _section(
-            "agents by tokens in", table, len(summary["agents"]), omitted["agents"], width
-        )
+        lines += listed("agents by tokens in", "agents", table)
 
     table = _Table(["agent", "at", "items", "kept", "request"], right=(1, 2, 3))
     for row in summary["compactions"]:
@@ -290,9 +283,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             row.get("request_status") or "-",
             style={4: _status_style(row.get("request_status"))},
         )
-    lines += _section(
-        "compactions", table, len(summary["compactions"]), omitted["compactions"], width
-    )
+    lines += listed("compactions", "compactions", table)
 
     table = _Table(["session", "agent", "ops", "status", "wall", "first command"], right=(2, 4))
     table.flex = 5
@@ -306,13 +297,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             row.get("command") or "-",
             style={3: _status_style(row["status"])},
         )
-    lines += _section(
-        "terminal sessions",
-        table,
-        len(summary["terminal_sessions"]),
-        omitted["terminal_sessions"],
-        width,
-    )
+    lines += listed("terminal sessions", "terminal_sessions", table)
 
     calls = summary.get("calls")
     if calls is not None:

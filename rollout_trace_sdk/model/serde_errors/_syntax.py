@@ -119,19 +119,24 @@ class _Scanner:
         self.depth += 1
 
     def ident(self, rest: bytes) -> None:
+        self.expect(rest, EOF_VALUE, EXPECTED_IDENT)
+
+    def expect(self, rest: bytes, eof: str, wrong: str) -> None:
+        """Consume the bytes ``rest``, one by one (serde reports the byte after the wrong one)."""
         for expected in rest:
-            if self.i >= self.size:
-                raise self.error(EOF_VALUE)
-            got = self.data[self.i]
-            self.i += 1
-            if got != expected:
-                raise self.error(EXPECTED_IDENT)
+            if self.take(eof) != expected:
+                raise self.error(wrong)
+
+    def take(self, eof: str) -> int:
+        """The next byte, consumed (serde's ``next_char``); at the end, the error ``eof``."""
+        if self.i >= self.size:
+            raise self.error(eof)
+        byte = self.data[self.i]
+        self.i += 1
+        return byte
 
     def number(self) -> None:
-        if self.i >= self.size:
-            raise self.error(EOF_VALUE)
-        first = self.data[self.i]
-        self.i += 1
+        first = self.take(EOF_VALUE)
         if first == 0x30:
             if self.i < self.size and 0x30 <= self.data[self.i] <= 0x39:
                 raise self.peek_error(INVALID_NUMBER)
@@ -186,10 +191,7 @@ class _Scanner:
             raise self.error(CONTROL_CHARACTER)
 
     def escape(self) -> None:
-        if self.i >= self.size:
-            raise self.error(EOF_STRING)
-        byte = self.data[self.i]
-        self.i += 1
+        byte = self.take(EOF_STRING)
         if byte in _SIMPLE_ESCAPES:
             return
         if byte != 0x75:  # u
@@ -199,13 +201,7 @@ class _Scanner:
             raise self.error(LONE_SURROGATE)
         if not 0xD800 <= unit <= 0xDBFF:
             return
-        for expected in (0x5C, 0x75):
-            if self.i >= self.size:
-                raise self.error(EOF_STRING)
-            got = self.data[self.i]
-            self.i += 1
-            if got != expected:
-                raise self.error(END_OF_HEX_ESCAPE)
+        self.expect(b"\\u", EOF_STRING, END_OF_HEX_ESCAPE)
         low = self.hex4()
         if not 0xDC00 <= low <= 0xDFFF:
             raise self.error(LONE_SURROGATE)
@@ -257,11 +253,15 @@ class _Scanner:
             yield
 
     def colon(self) -> None:
+        self.in_object(0x3A, EXPECTED_COLON)
+
+    def in_object(self, byte: int, wrong: str) -> None:
+        """Consume ``byte`` (a ``:``, a key's opening quote) after whitespace in an object."""
         peek = self.whitespace()
         if peek is None:
             raise self.peek_error(EOF_OBJECT)
-        if peek != 0x3A:
-            raise self.peek_error(EXPECTED_COLON)
+        if peek != byte:
+            raise self.peek_error(wrong)
         self.i += 1
 
     def object_body(self) -> None:
@@ -313,12 +313,7 @@ class _Scanner:
                 frame = stack.pop()
                 accept_comma = True
             if frame == 0x7B:
-                key = self.whitespace()
-                if key is None:
-                    raise self.peek_error(EOF_OBJECT)
-                if key != 0x22:
-                    raise self.peek_error(KEY_NOT_STRING)
-                self.i += 1
+                self.in_object(0x22, KEY_NOT_STRING)
                 self.ignore_string()
                 self.colon()
             stack.append(frame)
@@ -347,18 +342,12 @@ class _Scanner:
     def ignore_string(self) -> None:
         while True:
             self.i = _PLAIN_STRING_RUN.match(self.data, self.i).end()  # type: ignore[union-attr]
-            if self.i >= self.size:
-                raise self.error(EOF_STRING)
-            byte = self.data[self.i]
-            self.i += 1
+            byte = self.take(EOF_STRING)
             if byte == 0x22:
                 return
             if byte != 0x5C:
                 raise self.error(CONTROL_CHARACTER)
-            if self.i >= self.size:
-                raise self.error(EOF_STRING)
-            escaped = self.data[self.i]
-            self.i += 1
+            escaped = self.take(EOF_STRING)
             if escaped == 0x75:  # u: four hex digits, whatever code point they make
                 self.hex4()
             elif escaped not in _SIMPLE_ESCAPES:
