@@ -77,6 +77,8 @@ SHARED_VALUE_MIN_BYTES: Final = 2048
 _DIGEST: Final = 16
 #: With lazy strings, strings this long are escaped by the worker thread, not on the loop.
 LAZY_MIN_CHARS: Final = CONTENT_VALUE_MIN_CHARS
+#: With lazy strings, strings this long are not deduplicated by content (see ``_string_ref``).
+HUGE_CHARS: Final = 1 << 20
 #: How deep :func:`_holds_long_string` looks into an item.
 _CUT_DEPTH: Final = 4
 #: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them.
@@ -88,6 +90,8 @@ _TOKEN: Final = secrets.token_hex(8)
 _HOLE: Final = f"\x00rt{_TOKEN}\x00"
 _HOLE_BYTES: Final = orjson.dumps(_HOLE)
 _HOLE_RE: Final = re.compile(re.escape(_HOLE_BYTES))
+#: A tool result answering the model with one stored item (its one part).
+_DIRECT_RESPONSE: Final = orjson.dumps(['{"type":"direct_response","response_item":', "}"])
 #: A content value that is one long string: the string itself fills the one hole.
 _STRING_TEMPLATE: Final = hole_json(0)
 
@@ -333,6 +337,11 @@ class ItemStore:
     def _string_ref(self, text: str) -> RawPayloadRef:
         """A long string's content value: keyed by its UTF-8 digest (no escaping on the
         loop), its JSON written by the worker thread."""
+        if len(text) >= HUGE_CHARS:
+            # stored once per new item, not per content: digesting it here would cost the
+            # loop ~1 ms per MB (an item already stored is found by identity, not content)
+            self.values_stored += 1
+            return self._put("content_value", LazyBody(_STRING_TEMPLATE, [text], self._dumps), ())
         raw = text.encode("utf-8", "surrogatepass")
         key = b"s" + hashlib.sha256(raw).digest()[:_DIGEST]
         ref = self._values.get(key)
@@ -349,6 +358,12 @@ class ItemStore:
             self.values_stored += 1
             ref = self._values.add(key, self._put("content_value", data, ()))
         return ref
+
+    def tool_result(self, item_ref: RawPayloadRef) -> RawPayloadRef:
+        """A ``tool_result`` payload that answers the model with the stored item ``item_ref``
+        (``{"type": "direct_response", "response_item": <item>}``): a template over it, so a
+        tool's output is stored once, not once as the result and again as the item."""
+        return self._put("tool_result", _DIRECT_RESPONSE, (item_ref,))
 
     # --- requests --------------------------------------------------------------------------
 

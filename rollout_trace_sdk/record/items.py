@@ -57,8 +57,9 @@ def _has_id(item: Any) -> bool:
     return isinstance(item, Mapping) and isinstance(item.get("id"), str)
 
 
-#: Output items of a tool call: one call's output is told by its call id, not its text.
-_CALL_OUTPUTS: Final = frozenset({"function_call_output", "custom_tool_call_output"})
+#: Output items of a tool call: one call's output is told by its call id, not its text (and
+#: in schema 3 it rides along on its acceptance, see ``Turn.accept``).
+CALL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
 
 
 def content_id(item: Mapping[str, Any]) -> str:
@@ -73,7 +74,7 @@ def content_id(item: Mapping[str, Any]) -> str:
     SHA-256 (cut to 12 bytes): with the CPU's SHA extensions it hashes ~2 GB/s."""
     kind = item.get("type")
     prefix = _ID_PREFIX.get(kind, "item") if isinstance(kind, str) else "item"
-    if kind in _CALL_OUTPUTS:
+    if kind in CALL_OUTPUT_TYPES:
         call_id = item.get("call_id")
         if call_id.__class__ is str:
             body = f"{kind}\x00{call_id}".encode(errors="surrogatepass")

@@ -17,7 +17,7 @@ import orjson
 from ..model import events as ev
 from . import tool_kinds
 from ._handle import ToolWork, started
-from .items import plain
+from .items import CALL_OUTPUT_TYPES, plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
 from .terminals import TerminalSession, _NullTerminalSession
@@ -110,11 +110,14 @@ class ToolCall(ToolWork):
     def _end(self, status: ev.ExecutionStatus, result: Any) -> bool:
         if not self._finish():
             return False
+        ref = None if result is None else self._payload("tool_result", result)
+        self._ended(status, ref)
+        return True
+
+    def _ended(self, status: ev.ExecutionStatus, ref: ev.RawPayloadRef | None) -> None:
         if self._waits_on is not None:
             self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
-        ref = None if result is None else self._payload("tool_result", result)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
-        return True
 
     def _wait_resolved(self, runtime_cell_id: str) -> None:
         self._waits_on = None
@@ -139,6 +142,23 @@ class ToolCall(ToolWork):
             self._end("completed", None)
             return None
         output_item = plain(output_item)
+        store = self._rt.items
+        if (
+            store is not None
+            and self.requesting_cell is None
+            and not self._done
+            and output_item.__class__ is dict
+            and output_item.get("type") in CALL_OUTPUT_TYPES
+        ):
+            # schema 3: the output is stored once, as the item the history accepts, and the
+            # result refers to it; the events come in the usual order (end, then acceptance)
+            self._finish()
+            recorded, item_id = self._turn.thread.ids.for_history(output_item)
+            assert item_id is not None  # a dict always gets one
+            item_ref = store.item(recorded)
+            self._ended("completed", store.tool_result(item_ref))
+            self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
+            return recorded
         ended = self._end("completed", {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item

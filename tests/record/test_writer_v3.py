@@ -108,7 +108,7 @@ def test_a_schema3_writer_bundle_reduces_alike_with_codex_and_ours(
         assert ours == expected, first_difference(ours, expected)
 
 
-@pytest.mark.parametrize("limits", [(None, None), (400, None), (None, 20_000)])
+@pytest.mark.parametrize("limits", [(None, None), (400, None), (None, 12_000)])
 def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
     tmp_path: Path, limits: tuple[int | None, int | None]
 ) -> None:
