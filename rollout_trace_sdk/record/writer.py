@@ -20,15 +20,21 @@ Interface (the recorder builds on exactly this)::
 Why it is shaped like this:
 
 * **Off the hot path.** A recording call only snapshots: a payload value is serialised with
-  ``orjson`` right away (callers mutate their message lists right after), an event (a frozen
-  attrs object) is kept as is and turned into its line later. The call assigns the seq or the
-  payload ordinal and reads the wall clock, appends to one FIFO queue, and returns. The
-  event loop never waits on the disk: :meth:`run` lets records gather for up to 20 ms (a
-  thread call costs ~100 µs, far more than a record), encodes lines in slices of ~30 µs on
-  the loop (encoding in the thread would hold the GIL against the loop for milliseconds), and
-  hands each chunk (payload files, then the lines) to one worker-thread call (``_chunks``).
-  Strings of 64 K characters or more in a payload are escaped in that thread, not in
-  the call (``_deferred``).
+  ``orjson`` right away (callers mutate their message lists right after), and so is an
+  event's payload object (a queued tuple of strings, numbers and bytes is one the garbage
+  collector stops tracking at once; queued attrs objects lived long enough to reach the
+  oldest generation and made full collections frequent). Only a bundle with capture limits
+  keeps event objects until their lines are written: a truncated reference's retained size
+  is settled later. The call assigns the seq or the payload ordinal and reads the wall
+  clock, appends to one FIFO queue, and returns. The event loop never waits on the disk:
+  :meth:`run` lets records gather for up to 20 ms (a thread call costs ~100 µs, far more
+  than a record), assembles the lines on the loop in slices of ~30 µs (Python code in the
+  worker thread would contend with the loop for the GIL), and hands each chunk (payloads,
+  then the lines) to one worker-thread call (``_chunks``). Strings of 64 K characters or
+  more are escaped in that thread, not in the call (``_deferred``, and the item store's
+  content values). A handle's ``async with`` gives the writer task its turn when it has
+  work waiting, so an agent that never awaits anything does not grow the queue until the
+  budget stops it.
 * **Secrets never reach the disk.** Unless ``redaction`` says otherwise, the worker thread
   redacts every payload body and every chunk of lines before writing it (``redact``;
   schema 3 frames and cuts its records there too, after redaction), and on close the counts
