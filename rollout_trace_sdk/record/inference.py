@@ -14,7 +14,7 @@ from ..model import events as ev
 from ._handle import Handle
 from ._item_store import RequestRefs
 from .items import TokenUsage
-from .requests import normalize_output_items, normalize_request, normalize_usage
+from .requests import normalize_output_items, normalize_usage
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, uuid4, warn
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class InferenceCall(Handle):
         self._turn = turn
         self.inference_call_id = uuid4()
         thread = turn.thread
-        body, problems = normalize_request(request)
+        body, problems = rt.request_memo(thread.thread_id).normalize(request)
         _report(turn, self.inference_call_id, "request", problems)
         items = body.get("input")
         if isinstance(items, list | tuple):

@@ -119,7 +119,9 @@ def _walk(value: Any, depth: int) -> Any:
 # --- requests ----------------------------------------------------------------------------------
 
 
-def normalize_request(request: Any) -> tuple[dict[str, Any], list[str]]:
+def normalize_request(
+    request: Any, *, custom_calls: set[str] | None = None, offset: int = 0
+) -> tuple[dict[str, Any], list[str]]:
     """A request as the reducers read it: a Responses-API dict whose ``input`` is a list of
     typed items.
 
@@ -130,6 +132,10 @@ def normalize_request(request: Any) -> tuple[dict[str, Any], list[str]]:
 
     Args:
         request: what the loop sends to the model.
+        custom_calls: the custom tool calls' ids seen before this request's items (a tool
+            message answering one is a ``custom_tool_call_output``); updated in place.
+        offset: the index of the first item (when ``request`` carries only the items after
+            ones already normalised, see ``_request_memo``), for the problems' wording.
 
     Returns:
         The normalised request (a new dict; the caller's is untouched) and the problems found:
@@ -151,7 +157,7 @@ def normalize_request(request: Any) -> tuple[dict[str, Any], list[str]]:
         if isinstance(raw, str):
             body["input"] = [_text_message("user", raw)]
         elif isinstance(raw, list):
-            body["input"] = _items(raw, "input", problems)
+            body["input"] = _items(raw, "input", problems, custom_calls, offset)
         else:
             problems.append(
                 f"request input is a {type(raw).__name__}, not a string or a list; "
@@ -161,7 +167,7 @@ def normalize_request(request: Any) -> tuple[dict[str, Any], list[str]]:
     elif "messages" in body:
         messages = body.pop("messages")
         if isinstance(messages, list):
-            body["input"] = _items(messages, "messages", problems)
+            body["input"] = _items(messages, "messages", problems, custom_calls, offset)
         else:
             problems.append(
                 f"request messages is a {type(messages).__name__}, not a list; recorded as empty"
@@ -332,13 +338,20 @@ def _usage_of(usage: Any) -> dict[str, int]:
 # --- items -------------------------------------------------------------------------------------
 
 
-def _items(raw: Sequence[Any], where: str, problems: list[str]) -> list[Any]:
+def _items(
+    raw: Sequence[Any],
+    where: str,
+    problems: list[str],
+    custom_calls: set[str] | None = None,
+    offset: int = 0,
+) -> list[Any]:
     """Each element as zero or more typed items (a chat assistant message with tool calls
     becomes several). ``raw`` is plain already (see :func:`to_plain`)."""
     out: list[Any] = []
-    custom_calls: set[str] = set()
+    if custom_calls is None:
+        custom_calls = set()
     changed = False
-    for index, element in enumerate(raw):
+    for index, element in enumerate(raw, offset):
         if element.__class__ is dict and _canonical(element):  # the common case, inline
             out.append(element)
             continue

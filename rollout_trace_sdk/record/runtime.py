@@ -21,6 +21,7 @@ import anyio.lowlevel
 
 from ..model import events as ev
 from ._item_store import ItemStore
+from ._request_memo import RequestMemo
 from ._values import RecorderWarning, ValueEncoder, text_of
 
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
@@ -182,6 +183,7 @@ class Runtime:
 
     __slots__ = (
         "_compactions",
+        "_memos",
         "_open",
         "_wait_for_room",
         "_waits",
@@ -233,6 +235,8 @@ class Runtime:
         #: id(handle) -> (how to end it, its owner), in the order they opened
         self._open: dict[int, tuple[Callable[[ev.RolloutStatus], None], object | None]] = {}
         self._compactions = 0
+        #: thread id -> its last request, so the next costs only its new items
+        self._memos: dict[str, RequestMemo] = {}
         #: schema 3: open ``wait`` calls by (thread id, runtime cell id) -> how each records
         #: that its cell resolved (``code_cell_wait_target_resolved``)
         self._waits: dict[tuple[str, str], list[Callable[[str], None]]] = {}
@@ -288,6 +292,13 @@ class Runtime:
             resolved(cell_id)
 
     # --- ids and payload helpers -----------------------------------------------------------
+
+    def request_memo(self, thread_id: str) -> RequestMemo:
+        """The thread's request memo (see ``_request_memo``)."""
+        memo = self._memos.get(thread_id)
+        if memo is None:
+            memo = self._memos[thread_id] = RequestMemo()
+        return memo
 
     def next_compaction_request_id(self) -> str:
         self._compactions += 1
