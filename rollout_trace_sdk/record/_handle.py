@@ -13,7 +13,8 @@ must see all recorded data (redaction, a thread-safe inbox, an integration's hoo
 there, not into the handles.
 
 A handle gets what it needs from its parent as constructor arguments (the runtime and the
-envelope ids); no handle reads another one's private attributes.
+envelope ids); no handle reads another one's private attributes. What runs under a tool call
+is given the call itself: :class:`UnderToolCall`, part of this base, copies the call's envelope.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ class ToolWork(Handle):
     runtime events under the call's id, in the tool call's envelope."""
 
     __slots__ = ("tool_call_id",)
+    _thread_id: str
+    _turn_id: str
 
     def __init__(self, rt: Runtime, thread_id: str, turn_id: str, tool_call_id: str) -> None:
         super().__init__(rt, thread_id, turn_id)
@@ -170,3 +173,13 @@ class ToolWork(Handle):
         ref = self._payload("tool_runtime_event", payload)
         if ref is not None:
             self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
+
+
+class UnderToolCall(ToolWork):
+    """What runs under a tool call (a terminal session, an MCP call): made from the call
+    itself, it records in the call's envelope and under its id."""
+
+    __slots__ = ()
+
+    def __init__(self, call: ToolWork) -> None:
+        super().__init__(call._rt, call._thread_id, call._turn_id, call.tool_call_id)

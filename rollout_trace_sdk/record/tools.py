@@ -254,18 +254,7 @@ class ToolCall(ToolWork):
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
             return _NullTerminalSession.INSTANCE
         self._terminal = True
-        turn = self._turn
-        return TerminalSession(
-            self._rt,
-            turn.thread.thread_id,
-            turn.turn_id,
-            self.tool_call_id,
-            command,
-            process_id,
-            cwd,
-            parsed_cmd,
-            source,
-        )
+        return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
 
     def stdin_target(self, session: TerminalSession) -> None:
         """This write_stdin call writes to ``session`` (``stdin_target_resolved``).
@@ -290,17 +279,7 @@ class ToolCall(ToolWork):
         """
         if not self._live:
             return _NullMcpCall.INSTANCE
-        turn = self._turn
-        return McpCall(
-            self._rt,
-            turn.thread.thread_id,
-            turn.turn_id,
-            self.tool_call_id,
-            server,
-            tool,
-            arguments,
-            owner=turn,
-        )
+        return McpCall(self, server, tool, arguments, owner=self._turn)
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
         """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``.
