@@ -141,6 +141,29 @@ class Handle(Emitter):
             self._exit(outcome_of(exc), None if exc is None else error_text(exc))
 
 
+class ModelRequest(Handle):
+    """A request to the model (an inference call, a compaction request): it ends answered,
+    failed with an error, or unanswered with a reason (:meth:`_unanswered`)."""
+
+    __slots__ = ()
+
+    def failed(self, error: str) -> None:
+        """The request failed with ``error``."""
+        raise NotImplementedError
+
+    def _unanswered(self, reason: str) -> None:
+        """End the request with no response, for ``reason``."""
+        raise NotImplementedError
+
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if error is not None and outcome == "failed":
+            self.failed(error)
+        else:
+            self._unanswered(
+                "cancelled" if outcome == "cancelled" else "closed without a recorded response"
+            )
+
+
 H = TypeVar("H", bound="Handle")
 
 
