@@ -19,8 +19,9 @@ is given the call itself: :class:`UnderToolCall`, part of this base, copies the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self, TypeVar
+from typing import Any, ClassVar, Concatenate, Final, ParamSpec, Self, TypeVar
 
 from ..model import events as ev
 from .runtime import Outcome, Runtime, error_text, outcome_of
@@ -32,6 +33,9 @@ _SHUTDOWN_STATUS: Final[dict[Outcome, ev.RolloutStatus]] = {
     "failed": "failed",
     "cancelled": "aborted",
 }
+
+H = TypeVar("H", bound="Handle")
+P = ParamSpec("P")
 
 
 class Emitter:
@@ -114,6 +118,21 @@ class Handle(Emitter):
         """Whether the handle's end has been recorded (or it can record nothing)."""
         return self._done
 
+    def _child(
+        self,
+        null: H,
+        make: Callable[Concatenate[Runtime, P], H],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> H:
+        """A handle made under this one (``make(runtime, *args, **kwargs)``), or its null
+        twin ``null`` when this one is not live or the child's start was dropped (see
+        :func:`started`). The tool calls of a turn or a cell, made per call, do not come
+        through here: they skip the packing of their arguments."""
+        if not self._live:
+            return null
+        return started(make(self._rt, *args, **kwargs), null)
+
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         """End the handle because the rollout (or its owner) ends first with ``status``."""
         raise NotImplementedError
@@ -162,9 +181,6 @@ class ModelRequest(Handle):
             self._unanswered(
                 "cancelled" if outcome == "cancelled" else "closed without a recorded response"
             )
-
-
-H = TypeVar("H", bound="Handle")
 
 
 def started(handle: H, null: H) -> H:

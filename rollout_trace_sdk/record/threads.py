@@ -162,9 +162,7 @@ class AgentThread(Handle):
             The live turn, or a null turn (records nothing) when this thread is not live or
             the writer dropped the turn's start.
         """
-        if not self._live:
-            return NULL_TURN
-        return started(Turn(self._rt, self, turn_id or uuid7()), NULL_TURN)
+        return self._child(NULL_TURN, Turn, self, turn_id or uuid7())
 
     def spawn(
         self,

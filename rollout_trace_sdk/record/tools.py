@@ -16,7 +16,7 @@ import orjson
 
 from ..model import events as ev
 from . import tool_kinds
-from ._handle import ToolWork, started
+from ._handle import ToolWork
 from .items import CALL_OUTPUT_TYPES, plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
@@ -294,16 +294,14 @@ class ToolCall(ToolWork):
         # code_cells comes after this module (a cell makes tool calls): imported on first use
         from .code_cells import CodeCell, _NullCodeCell
 
-        if not self._live:
-            return _NullCodeCell.INSTANCE
-        cell = CodeCell(
-            self._rt,
+        return self._child(
+            _NullCodeCell.INSTANCE,
+            CodeCell,
             self._turn,
             runtime_cell_id,
             self.model_visible_call_id or self.tool_call_id,
             source_js,
         )
-        return started(cell, _NullCodeCell.INSTANCE)
 
     # --- multi-agent -----------------------------------------------------------------------
 
