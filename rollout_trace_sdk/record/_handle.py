@@ -150,6 +150,7 @@ class Handle(Emitter):
         await self._rt.room()
         return self
 
+    # the async-with protocol's signature, as RolloutScope's; the bodies share nothing
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,

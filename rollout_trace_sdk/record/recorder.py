@@ -276,6 +276,7 @@ class RolloutScope:
         self._open = (rt, writer)
         return Rollout(rt, writer, root_thread)
 
+    # the async-with protocol's signature, as Handle's; the bodies share nothing
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,

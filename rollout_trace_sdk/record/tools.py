@@ -331,6 +331,7 @@ class ToolCall(ToolWork):
             "completed",
         )
 
+    # AgentThread.spawn's keywords (no provider_name, plus reasoning_effort): a signature callers read
     def spawn_agent(
         self,
         task_name: str,
