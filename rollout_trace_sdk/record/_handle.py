@@ -13,13 +13,15 @@ must see all recorded data (redaction, a thread-safe inbox, an integration's hoo
 there, not into the handles.
 
 A handle gets what it needs from its parent as constructor arguments (the runtime and the
-envelope ids); no handle reads another one's private attributes.
+envelope ids); no handle reads another one's private attributes. What runs under a tool call
+is given the call itself: :class:`UnderToolCall`, part of this base, copies the call's envelope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self, TypeVar
+from typing import Any, ClassVar, Concatenate, Final, ParamSpec, Self, TypeVar
 
 from ..model import events as ev
 from .runtime import Outcome, Runtime, error_text, outcome_of
@@ -31,6 +33,9 @@ _SHUTDOWN_STATUS: Final[dict[Outcome, ev.RolloutStatus]] = {
     "failed": "failed",
     "cancelled": "aborted",
 }
+
+H = TypeVar("H", bound="Handle")
+P = ParamSpec("P")
 
 
 class Emitter:
@@ -113,6 +118,21 @@ class Handle(Emitter):
         """Whether the handle's end has been recorded (or it can record nothing)."""
         return self._done
 
+    def _child(
+        self,
+        null: H,
+        make: Callable[Concatenate[Runtime, P], H],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> H:
+        """A handle made under this one (``make(runtime, *args, **kwargs)``), or its null
+        twin ``null`` when this one is not live or the child's start was dropped (see
+        :func:`started`). The tool calls of a turn or a cell, made per call, do not come
+        through here: they skip the packing of their arguments."""
+        if not self._live:
+            return null
+        return started(make(self._rt, *args, **kwargs), null)
+
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         """End the handle because the rollout (or its owner) ends first with ``status``."""
         raise NotImplementedError
@@ -130,6 +150,7 @@ class Handle(Emitter):
         await self._rt.room()
         return self
 
+    # the async-with protocol's signature, as RolloutScope's; the bodies share nothing
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -140,7 +161,27 @@ class Handle(Emitter):
             self._exit(outcome_of(exc), None if exc is None else error_text(exc))
 
 
-H = TypeVar("H", bound="Handle")
+class ModelRequest(Handle):
+    """A request to the model (an inference call, a compaction request): it ends answered,
+    failed with an error, or unanswered with a reason (:meth:`_unanswered`)."""
+
+    __slots__ = ()
+
+    def failed(self, error: str) -> None:
+        """The request failed with ``error``."""
+        raise NotImplementedError
+
+    def _unanswered(self, reason: str) -> None:
+        """End the request with no response, for ``reason``."""
+        raise NotImplementedError
+
+    def _exit(self, outcome: Outcome, error: str | None) -> None:
+        if error is not None and outcome == "failed":
+            self.failed(error)
+        else:
+            self._unanswered(
+                "cancelled" if outcome == "cancelled" else "closed without a recorded response"
+            )
 
 
 def started(handle: H, null: H) -> H:
@@ -154,6 +195,8 @@ class ToolWork(Handle):
     runtime events under the call's id, in the tool call's envelope."""
 
     __slots__ = ("tool_call_id",)
+    _thread_id: str
+    _turn_id: str
 
     def __init__(self, rt: Runtime, thread_id: str, turn_id: str, tool_call_id: str) -> None:
         super().__init__(rt, thread_id, turn_id)
@@ -170,3 +213,13 @@ class ToolWork(Handle):
         ref = self._payload("tool_runtime_event", payload)
         if ref is not None:
             self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
+
+
+class UnderToolCall(ToolWork):
+    """What runs under a tool call (a terminal session, an MCP call): made from the call
+    itself, it records in the call's envelope and under its id."""
+
+    __slots__ = ()
+
+    def __init__(self, call: ToolWork) -> None:
+        super().__init__(call._rt, call._thread_id, call._turn_id, call.tool_call_id)

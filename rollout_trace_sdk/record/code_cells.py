@@ -62,6 +62,7 @@ class CodeCell(Handle):
         """
         if not self._live:
             return _NullToolCall.INSTANCE
+        # as in Turn.tool_call, but the cell requests this one: a runtime tool id, no model-visible id
         tool = ToolCall(
             self._rt,
             self._turn,

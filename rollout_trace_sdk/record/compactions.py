@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from ._handle import Emitter, Handle
-from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning
+from ._handle import Emitter, ModelRequest
+from .runtime import NullLifecycle, Runtime, ignore, returning
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -93,7 +93,7 @@ class Compaction(Emitter):
         return after
 
 
-class CompactionRequest(Handle):
+class CompactionRequest(ModelRequest):
     """One attempt at a compaction request."""
 
     __slots__ = ("_turn", "compaction_id", "compaction_request_id")
@@ -178,13 +178,8 @@ class CompactionRequest(Handle):
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.failed("ended before the compaction response")
 
-    def _exit(self, outcome: Outcome, error: str | None) -> None:
-        if error is not None and outcome == "failed":
-            self.failed(error)
-        elif outcome == "cancelled":
-            self.failed("cancelled")
-        else:
-            self.failed("closed without a recorded response")
+    def _unanswered(self, reason: str) -> None:
+        self.failed(reason)  # the schema has no cancelled end for a compaction request
 
 
 # --- null twins --------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
-from ._handle import Handle
+from ._handle import ModelRequest
 from ._item_store import RequestRefs
 from .items import TokenUsage
 from .requests import normalize_output_items, normalize_usage
-from .runtime import NullLifecycle, Outcome, Runtime, ignore, uuid4, warn
+from .runtime import NullLifecycle, Runtime, ignore, uuid4, warn
 
 if TYPE_CHECKING:
     from .threads import Turn
@@ -54,7 +54,7 @@ def last_assistant_text(items: Sequence[Any]) -> str | None:
     return None
 
 
-class InferenceCall(Handle):
+class InferenceCall(ModelRequest):
     """One inference attempt (``inference_started`` … ``inference_completed/failed/cancelled``).
 
     Unlike the other handles, a call whose start could not be recorded is handed out as it
@@ -253,13 +253,8 @@ class InferenceCall(Handle):
         else:
             self.cancelled("ended before the response")
 
-    def _exit(self, outcome: Outcome, error: str | None) -> None:
-        if outcome == "failed" and error is not None:
-            self.failed(error)
-        elif outcome == "cancelled":
-            self.cancelled("cancelled")
-        else:
-            self.cancelled("closed without a recorded response")
+    def _unanswered(self, reason: str) -> None:
+        self.cancelled(reason)
 
 
 class _NullInferenceCall(NullLifecycle, InferenceCall):

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..model import events as ev
-from ._handle import ToolWork
-from .runtime import NullLifecycle, Runtime, ignore, uuid4
+from ._handle import ToolWork, UnderToolCall
+from .runtime import NullLifecycle, ignore, uuid4
 
 
-class McpCall(ToolWork):
+class McpCall(UnderToolCall):
     """An MCP tool run under a tool call; correlates the MCP request with the trace.
 
     Leaving its ``async with`` block without an ending call records it as failed."""
@@ -19,29 +19,21 @@ class McpCall(ToolWork):
     __slots__ = ("mcp_call_id",)
 
     def __init__(
-        self,
-        rt: Runtime,
-        thread_id: str,
-        turn_id: str,
-        tool_call_id: str,
-        server: str,
-        name: str,
-        arguments: Any,
-        *,
-        owner: object,
+        self, call: ToolWork, server: str, name: str, arguments: Any, *, owner: object
     ) -> None:
-        super().__init__(rt, thread_id, turn_id, tool_call_id)
+        super().__init__(call)
         self.mcp_call_id = uuid4()
+        tool_call_id = self.tool_call_id
         self._runtime_started(
             {
                 "call_id": tool_call_id,
-                "turn_id": turn_id,
+                "turn_id": self._turn_id,
                 "invocation": {"server": server, "tool": name, "arguments": arguments},
             },
             ev.ToolCallKind.mcp(server, name),
         )
         # Codex writes the correlation with no envelope context
-        rt.event(ev.McpToolCallCorrelationAssigned(tool_call_id, self.mcp_call_id))
+        self._rt.event(ev.McpToolCallCorrelationAssigned(tool_call_id, self.mcp_call_id))
         self._register(owner)  # the turn: if it ends first, it ends its running MCP calls
 
     def meta(self, meta: Any = None) -> Any:

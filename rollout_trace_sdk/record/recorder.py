@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import anyio
 import anyio.abc
+import attrs
 
 from ..model import events as ev
 from ._shards import CaptureLimits
@@ -178,45 +179,33 @@ async def _run_writer(writer: BundleWriter) -> None:
         warn(f"rollout trace: the bundle writer stopped: {exc!r}")
 
 
+@attrs.frozen(kw_only=True)
+class _Settings:
+    """What :func:`open_rollout` was asked for, checked: a rollout scope's settings."""
+
+    root: str | os.PathLike[str] | None
+    enabled: bool
+    thread_id: str | None
+    model: str
+    provider_name: str
+    cwd: str | None
+    session_source: Any
+    approval_policy: str
+    sandbox_policy: str
+    max_queued_bytes: int
+    overflow: Literal["wait", "drop"]
+    close_timeout: float
+    durable: bool
+    schema_version: int
+    limits: CaptureLimits | None
+    redaction: RedactionConfig | None
+
+
 class RolloutScope:
     """What :func:`open_rollout` returns: ``async with`` it to get a :class:`Rollout`."""
 
-    def __init__(
-        self,
-        root: str | os.PathLike[str] | None,
-        *,
-        enabled: bool,
-        thread_id: str | None,
-        model: str,
-        provider_name: str,
-        cwd: str | None,
-        session_source: Any,
-        approval_policy: str,
-        sandbox_policy: str,
-        max_queued_bytes: int,
-        overflow: Literal["wait", "drop"],
-        close_timeout: float,
-        durable: bool,
-        schema_version: int = 2,
-        limits: CaptureLimits | None = None,
-        redaction: RedactionConfig | None = None,
-    ) -> None:
-        self._schema = schema_version
-        self._limits = limits
-        self._redaction = redaction
-        self._root = root
-        self._enabled = enabled
-        self._thread_id = thread_id
-        self._model = model
-        self._provider_name = provider_name
-        self._cwd = cwd
-        self._session_source = session_source
-        self._approval_policy = approval_policy
-        self._sandbox_policy = sandbox_policy
-        self._max_queued_bytes = max_queued_bytes
-        self._overflow = overflow
-        self._close_timeout = close_timeout
-        self._durable = durable
+    def __init__(self, settings: _Settings) -> None:
+        self._settings = settings
         #: what the scope must close (kept here, not read back from the rollout it hands out)
         self._open: tuple[Runtime, BundleWriter] | None = None
         self._tg: anyio.abc.TaskGroup | None = None
@@ -226,28 +215,31 @@ class RolloutScope:
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
         from .writer import BundleWriter
 
+        settings = self._settings
         return BundleWriter.create(
             root,
             trace_id=trace_id,
             root_thread_id=thread_id,
-            max_queued_bytes=self._max_queued_bytes,
-            overflow=self._overflow,
-            durable=self._durable,
-            schema_version=self._schema,
-            limits=self._limits,
-            redaction=self._redaction,
+            max_queued_bytes=settings.max_queued_bytes,
+            overflow=settings.overflow,
+            durable=settings.durable,
+            schema_version=settings.schema_version,
+            limits=settings.limits,
+            redaction=settings.redaction,
         )
 
     async def __aenter__(self) -> Rollout:
         if self._entered:
             raise RuntimeError("a rollout scope can be entered only once")
         self._entered = True
-        root = Path(self._root) if self._root is not None else trace_root_from_env()
-        if not self._enabled or root is None:
+        settings = self._settings
+        root = Path(settings.root) if settings.root is not None else trace_root_from_env()
+        if not settings.enabled or root is None:
             return NULL_ROLLOUT
-        thread_id = self._thread_id if self._thread_id and is_uuid(self._thread_id) else uuid7()
-        if self._thread_id and thread_id != self._thread_id:
-            warn(f"rollout trace: thread id {self._thread_id!r} is not a UUID; using {thread_id}")
+        requested = settings.thread_id
+        thread_id = requested if requested and is_uuid(requested) else uuid7()
+        if requested and thread_id != requested:
+            warn(f"rollout trace: thread id {requested!r} is not a UUID; using {thread_id}")
         trace_id = uuid4()
         try:
             writer = self._create_writer(root, trace_id, thread_id)
@@ -268,22 +260,23 @@ class RolloutScope:
             writer,
             trace_id=trace_id,
             rollout_id=thread_id,
-            model=self._model,
-            provider_name=self._provider_name,
-            cwd=self._cwd or os.getcwd(),
-            approval_policy=self._approval_policy,
-            sandbox_policy=self._sandbox_policy,
+            model=settings.model,
+            provider_name=settings.provider_name,
+            cwd=settings.cwd or os.getcwd(),
+            approval_policy=settings.approval_policy,
+            sandbox_policy=settings.sandbox_policy,
             wait_for_room=_room_probe(
-                writer, self._max_queued_bytes if self._overflow == "wait" else None
+                writer, settings.max_queued_bytes if settings.overflow == "wait" else None
             ),
         )
         rt.event(ev.RolloutStarted(trace_id, thread_id))
         root_thread = AgentThread(
-            rt, thread_id=thread_id, agent_path="/root", session_source=self._session_source
+            rt, thread_id=thread_id, agent_path="/root", session_source=settings.session_source
         )
         self._open = (rt, writer)
         return Rollout(rt, writer, root_thread)
 
+    # the async-with protocol's signature, as Handle's; the bodies share nothing
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -302,7 +295,7 @@ class RolloutScope:
         except Exception as err:
             warn(f"rollout trace: closing the rollout failed: {err!r}")
         try:
-            await writer.aclose(timeout=self._close_timeout)
+            await writer.aclose(timeout=self._settings.close_timeout)
         except Exception as err:
             warn(f"rollout trace: closing the bundle writer failed: {err!r}")
         if self._sigterm:
@@ -412,8 +405,8 @@ def open_rollout(
         if schema != 3:
             raise ValueError("max_payload_bytes and max_bundle_bytes need schema_version=3")
         limits = CaptureLimits(max_payload_bytes, max_bundle_bytes)
-    return RolloutScope(
-        root,
+    settings = _Settings(
+        root=root,
         enabled=enabled,
         thread_id=thread_id,
         model=model,
@@ -430,6 +423,7 @@ def open_rollout(
         limits=limits,
         redaction=_redaction(redact),
     )
+    return RolloutScope(settings)
 
 
 def _redaction(redact: bool | RedactionConfig) -> RedactionConfig | None:

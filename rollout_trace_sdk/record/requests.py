@@ -566,6 +566,7 @@ def _tool_calls(
 
 def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
     found = False
+    # reduce/normalize.py's _reasoning_body rules (no import across layers): it fails where this drops
     for key, allowed in _REASONING_ENTRIES:
         if key not in item:
             continue

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from ..model import events as ev
-from ._handle import ToolWork
+from ._handle import ToolWork, UnderToolCall
 from ._values import text_of
-from .runtime import NullLifecycle, Runtime, ignore, now_ms
+from .runtime import NullLifecycle, ignore, now_ms
 
 
-class TerminalSession(ToolWork):
+class TerminalSession(UnderToolCall):
     """A process an exec_command call started (runtime begin … runtime end).
 
     Leaving its ``async with`` block without :meth:`exited` records exit code -1, failed."""
@@ -26,27 +26,24 @@ class TerminalSession(ToolWork):
 
     def __init__(
         self,
-        rt: Runtime,
-        thread_id: str,
-        turn_id: str,
-        tool_call_id: str,
+        call: ToolWork,
         command: Sequence[str],
         process_id: str | int | None,
         cwd: str | None,
         parsed_cmd: Sequence[Any] | None,
         source: str,
     ) -> None:
-        super().__init__(rt, thread_id, turn_id, tool_call_id)
+        super().__init__(call)
         self.process_id = None if process_id is None else str(process_id)
         argv = [text_of(part) for part in command]
-        self._base: dict[str, Any] = {"call_id": tool_call_id}
+        self._base: dict[str, Any] = {"call_id": self.tool_call_id}
         if self.process_id is not None:
             self._base["process_id"] = self.process_id
-        self._base["turn_id"] = turn_id
+        self._base["turn_id"] = self._turn_id
         self._started_ns = time.monotonic_ns()
         shape = {
             "command": argv,
-            "cwd": cwd or rt.cwd,
+            "cwd": cwd or self._rt.cwd,
             "parsed_cmd": list(parsed_cmd)
             if parsed_cmd is not None
             else [{"type": "unknown", "cmd": " ".join(argv)}],

@@ -73,6 +73,7 @@ class AgentThread(Handle):
     provider_name: str
     ids: ItemIds
 
+    # spawn's keywords again, with defaults for the root thread, which has no parent or task
     def __init__(
         self,
         rt: Runtime,
@@ -162,10 +163,9 @@ class AgentThread(Handle):
             The live turn, or a null turn (records nothing) when this thread is not live or
             the writer dropped the turn's start.
         """
-        if not self._live:
-            return NULL_TURN
-        return started(Turn(self._rt, self, turn_id or uuid7()), NULL_TURN)
+        return self._child(NULL_TURN, Turn, self, turn_id or uuid7())
 
+    # public keywords, also in __init__ and ToolCall.spawn_agent: each signature shows its callers
     def spawn(
         self,
         task_name: str,
@@ -389,6 +389,7 @@ class Turn(Handle):
         Returns:
             The tool call, or a null call when this turn is not live or its start was dropped.
         """
+        # as in CodeCell.tool_call, but the model requests this one: a model-visible call id
         tool = ToolCall(
             self._rt,
             self,

@@ -16,7 +16,7 @@ import orjson
 
 from ..model import events as ev
 from . import tool_kinds
-from ._handle import ToolWork, started
+from ._handle import ToolWork
 from .items import CALL_OUTPUT_TYPES, plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
@@ -254,18 +254,7 @@ class ToolCall(ToolWork):
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
             return _NullTerminalSession.INSTANCE
         self._terminal = True
-        turn = self._turn
-        return TerminalSession(
-            self._rt,
-            turn.thread.thread_id,
-            turn.turn_id,
-            self.tool_call_id,
-            command,
-            process_id,
-            cwd,
-            parsed_cmd,
-            source,
-        )
+        return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
 
     def stdin_target(self, session: TerminalSession) -> None:
         """This write_stdin call writes to ``session`` (``stdin_target_resolved``).
@@ -290,17 +279,7 @@ class ToolCall(ToolWork):
         """
         if not self._live:
             return _NullMcpCall.INSTANCE
-        turn = self._turn
-        return McpCall(
-            self._rt,
-            turn.thread.thread_id,
-            turn.turn_id,
-            self.tool_call_id,
-            server,
-            tool,
-            arguments,
-            owner=turn,
-        )
+        return McpCall(self, server, tool, arguments, owner=self._turn)
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
         """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``.
@@ -315,16 +294,14 @@ class ToolCall(ToolWork):
         # code_cells comes after this module (a cell makes tool calls): imported on first use
         from .code_cells import CodeCell, _NullCodeCell
 
-        if not self._live:
-            return _NullCodeCell.INSTANCE
-        cell = CodeCell(
-            self._rt,
+        return self._child(
+            _NullCodeCell.INSTANCE,
+            CodeCell,
             self._turn,
             runtime_cell_id,
             self.model_visible_call_id or self.tool_call_id,
             source_js,
         )
-        return started(cell, _NullCodeCell.INSTANCE)
 
     # --- multi-agent -----------------------------------------------------------------------
 
@@ -354,6 +331,7 @@ class ToolCall(ToolWork):
             "completed",
         )
 
+    # AgentThread.spawn's keywords (no provider_name, plus reasoning_effort): a signature callers read
     def spawn_agent(
         self,
         task_name: str,

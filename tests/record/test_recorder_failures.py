@@ -112,6 +112,34 @@ async def test_cancellation_inside_handles(tmp_path: Path, schema: int) -> None:
     check_bundle(bundle, tmp_path)
 
 
+async def test_requests_left_without_an_ending_call(tmp_path: Path) -> None:
+    """An error ends a request failed with its text; a normal exit or a cancellation ends it
+    unanswered: an inference call cancelled, a compaction request failed (the schema has no
+    cancelled end for it), each with the same reason."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        async with turn.inference([USER]), turn.compaction().request({"input": [USER]}):
+            pass
+        with anyio.CancelScope() as scope:
+            async with turn.inference([USER]), turn.compaction().request({"input": [USER]}):
+                scope.cancel()
+                await anyio.sleep(1)
+        assert scope.cancelled_caught
+        with pytest.raises(RuntimeError):
+            async with turn.inference([USER]), turn.compaction().request({"input": [USER]}):
+                raise RuntimeError("boom")
+    bundle = bundle_in(tmp_path)
+    unanswered = ["closed without a recorded response", "cancelled"]
+    assert [e["payload"]["reason"] for e in of_type(bundle, "inference_cancelled")] == unanswered
+    assert [e["payload"]["error"] for e in of_type(bundle, "inference_failed")] == [
+        "RuntimeError: boom"
+    ]
+    assert [e["payload"]["error"] for e in of_type(bundle, "compaction_request_failed")] == [
+        *unanswered,
+        "RuntimeError: boom",
+    ]
+    check_bundle(bundle, tmp_path)
+
+
 async def test_outer_cancellation_aborts_and_still_completes_recording(tmp_path: Path) -> None:
     with anyio.move_on_after(0.05) as scope:
         async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
