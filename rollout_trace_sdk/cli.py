@@ -13,7 +13,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -161,10 +161,12 @@ def _reduce(path: str, *, lenient: bool, err: TextIO) -> tuple[Any, list[str]]:
     return trace, notes
 
 
-def _state_bytes(trace: Any) -> bytes:
-    from .model.state import state_bytes
+def _state_chunks(trace: Any) -> Iterable[bytes]:
+    """The state's bytes in pieces, written as they come: the whole state as one string (tens
+    of megabytes for a long rollout) would set the command's peak memory."""
+    from .model.state_json import state_chunks
 
-    return state_bytes(trace)
+    return state_chunks(trace)
 
 
 def _forbidden_output(bundle: Path, output: Path) -> str | None:
@@ -196,7 +198,7 @@ def _declared_payloads_dir(root: Path) -> str:
     return value
 
 
-def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) -> None:
+def _write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool = True) -> None:
     """Write the state where the user asked, never replacing anything but a regular file.
 
     * ``-``: standard output.
@@ -215,10 +217,10 @@ def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) 
     if target == "-":
         binary = getattr(out, "buffer", None)
         if binary is None:
-            out.write(data.decode("utf-8"))
+            out.write(b"".join(data).decode("utf-8"))
         else:
             out.flush()
-            binary.write(data)
+            binary.writelines(data)
             binary.flush()
         return
     try:
@@ -231,23 +233,23 @@ def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) 
         _write_in_place(target, data)
 
 
-def _write_in_place(target: str, data: bytes) -> None:
+def _write_in_place(target: str, data: Iterable[bytes]) -> None:
     """Open what ``target`` names (following a symlink, never creating) and write to it; a
     regular file reached through a link is truncated first."""
     fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
     with open(fd, "wb") as handle:
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.ftruncate(fd, 0)
-        handle.write(data)
+        handle.writelines(data)
 
 
-def _replace_atomically(path: Path, data: bytes) -> None:
+def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
     """Replace ``path`` in one step, so a reader never sees half a state file."""
     directory = path.parent if str(path.parent) else Path(".")
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)  # mode 0600
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines(data)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -295,7 +297,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if why is not None:
             raise _UsageError(why)
     trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
-    data = _state_bytes(trace)
+    data = _state_chunks(trace)
     target = args.output or str(bundle / STATE_FILE)
     try:
         _write_output(target, data, out, named=args.output is not None)

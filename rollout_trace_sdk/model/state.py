@@ -9,11 +9,12 @@ the byte format, and spelling them out per class keeps that visible in one place
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
 
-from . import codec, layout
+from . import codec
 from .events import (
     SCHEMA_VERSION_V3,
     CodeCellRuntimeStatus,
@@ -543,35 +544,33 @@ class RolloutTrace:
     def to_json(self) -> dict[str, Any]:
         """The state as plain JSON values in Codex's key order (maps sorted by key).
 
-        Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
-        references with ``shard`` (and ``capture``/``parts``) instead of ``path``.
-
         Returns:
             A dict ready for any JSON encoder (``state_bytes`` uses Codex's formatting).
         """
+        return {
+            name: value if entries is None else dict(entries)
+            for name, value, entries in self.json_fields()
+        }
+
+    def json_fields(self) -> Iterator[tuple[str, Any, Iterator[tuple[str, Any]] | None]]:
+        """The state's top-level keys in Codex's order, each as ``(key, value, None)`` or, for
+        the maps of objects, ``(key, None, entries)`` where ``entries`` yields ``(id, plain
+        JSON)`` sorted by id, one at a time (so a writer need not hold them all).
+
+        Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
+        references with ``shard`` (and ``capture``/``parts``) instead of ``path``.
+        """
         v3 = self.schema_version == SCHEMA_VERSION_V3
-        out: dict[str, Any] = {}
         for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
             value = getattr(self, name)
             if name == "recording_complete" and v3:
-                out["recording_status"] = self.recording_status
+                yield "recording_status", self.recording_status, None
             elif name == "raw_payloads":
-                if v3:
-                    out[name] = {key: codec.ref_to_dict_v3(value[key]) for key in sorted(value)}
-                    continue
-                out[name] = {
-                    key: {
-                        "raw_payload_id": ref.raw_payload_id,
-                        "kind": {"type": ref.kind},
-                        "path": ref.path,
-                    }
-                    for key, ref in sorted(value.items())
-                }
+                yield name, None, _payload_entries(value, v3)
             elif isinstance(value, dict):
-                out[name] = _sorted_map(value)
+                yield name, None, _sorted_entries(value)
             else:
-                out[name] = value
-        return out
+                yield name, value, None
 
 
 def _trace_fields() -> tuple[str, ...]:
@@ -579,10 +578,23 @@ def _trace_fields() -> tuple[str, ...]:
     return names
 
 
-def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:
+def _sorted_entries(objects: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     # Python's str ordering is by code point, which equals Rust's byte-wise BTreeMap order
     # for UTF-8 strings.
-    return {key: objects[key].to_json() for key in sorted(objects)}
+    for key in sorted(objects):
+        yield key, objects[key].to_json()
+
+
+def _payload_entries(refs: dict[str, RawPayloadRef], v3: bool) -> Iterator[tuple[str, Any]]:
+    for key in sorted(refs):
+        ref = refs[key]
+        if v3:
+            yield key, codec.ref_to_dict_v3(ref)
+            continue
+        yield (
+            key,
+            {"raw_payload_id": ref.raw_payload_id, "kind": {"type": ref.kind}, "path": ref.path},
+        )
 
 
 def state_bytes(trace: RolloutTrace) -> bytes:
@@ -595,4 +607,6 @@ def state_bytes(trace: RolloutTrace) -> bytes:
     Returns:
         The ``state.json`` bytes.
     """
-    return layout.pretty_json(trace.to_json())
+    from .state_json import state_chunks
+
+    return b"".join(state_chunks(trace))
