@@ -470,7 +470,9 @@ def _tagged_unstructure(
 ) -> Callable[[Any], dict[str, Any]]:
     """A summary or event variant's hook, generated on first use (cattrs caches it): making
     all of them up front cost the reducer ~40 ms of start-up for hooks it never calls."""
-    omit = {name: override(omit_if_default=True) for name in _OMIT_WHEN_NONE.get(cls, ())}
+    omit: dict[str, Any] = {
+        name: override(omit_if_default=True) for name in _OMIT_WHEN_NONE.get(cls, ())
+    }
     return _tagged(tag, make_dict_unstructure_fn(cls, conv, **omit))
 
 
