@@ -476,6 +476,16 @@ def _tagged_unstructure(
     return _tagged(tag, make_dict_unstructure_fn(cls, conv, **omit))
 
 
+def _resolve_annotations() -> None:
+    """The event classes' string annotations turned into types once (1 ms), as generating
+    every hook up front used to do: code reading ``attrs.fields(cls)[i].type`` (hypothesis's
+    strategies for attrs classes, for one) gets types, not strings."""
+    for value in vars(ev).values():
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == ev.__name__:
+            attrs.resolve_types(value)
+
+
+_resolve_annotations()
 #: Schema 2's converter (the recorder's and the default).
 converter: Final[cattrs.Converter] = _build_converter(ev.SCHEMA_VERSION)
 #: Each schema's converter, schema 3's built on first use.
