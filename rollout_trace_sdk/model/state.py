@@ -553,12 +553,15 @@ class RolloutTrace:
         }
 
     def json_fields(self) -> Iterator[tuple[str, Any, Iterator[tuple[str, Any]] | None]]:
-        """The state's top-level keys in Codex's order, each as ``(key, value, None)`` or, for
-        the maps of objects, ``(key, None, entries)`` where ``entries`` yields ``(id, plain
-        JSON)`` sorted by id, one at a time (so a writer need not hold them all).
+        """The state's top-level keys in Codex's order, one at a time.
 
         Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
         references with ``shard`` (and ``capture``/``parts``) instead of ``path``.
+
+        Returns:
+            ``(key, value, None)`` per plain key; for the maps of objects ``(key, None,
+            entries)``, where ``entries`` yields ``(id, plain JSON)`` sorted by id, so a writer
+            need not hold them all.
         """
         v3 = self.schema_version == SCHEMA_VERSION_V3
         for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
