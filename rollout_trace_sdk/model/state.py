@@ -9,14 +9,12 @@ the byte format, and spelling them out per class keeps that visible in one place
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
 
 from . import codec
 from .events import (
-    SCHEMA_VERSION_V3,
     CodeCellRuntimeStatus,
     ExecutionStatus,
     RawPayloadRef,
@@ -547,57 +545,12 @@ class RolloutTrace:
         Returns:
             A dict ready for any JSON encoder (``state_bytes`` uses Codex's formatting).
         """
+        from .state_json import state_fields
+
         return {
             name: value if entries is None else dict(entries)
-            for name, value, entries in self.json_fields()
+            for name, value, entries in state_fields(self)
         }
-
-    def json_fields(self) -> Iterator[tuple[str, Any, Iterator[tuple[str, Any]] | None]]:
-        """The state's top-level keys in Codex's order, one at a time.
-
-        Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
-        references with ``shard`` (and ``capture``/``parts``) instead of ``path``.
-
-        Returns:
-            ``(key, value, None)`` per plain key; for the maps of objects ``(key, None,
-            entries)``, where ``entries`` yields ``(id, plain JSON)`` sorted by id, so a writer
-            need not hold them all.
-        """
-        v3 = self.schema_version == SCHEMA_VERSION_V3
-        for name in _FIELD_NAMES.get(RolloutTrace) or _trace_fields():
-            value = getattr(self, name)
-            if name == "recording_complete" and v3:
-                yield "recording_status", self.recording_status, None
-            elif name == "raw_payloads":
-                yield name, None, _payload_entries(value, v3)
-            elif isinstance(value, dict):
-                yield name, None, _sorted_entries(value)
-            else:
-                yield name, value, None
-
-
-def _trace_fields() -> tuple[str, ...]:
-    names = _FIELD_NAMES[RolloutTrace] = tuple(f.name for f in attrs.fields(RolloutTrace))
-    return names
-
-
-def _sorted_entries(objects: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    # Python's str ordering is by code point, which equals Rust's byte-wise BTreeMap order
-    # for UTF-8 strings.
-    for key in sorted(objects):
-        yield key, objects[key].to_json()
-
-
-def _payload_entries(refs: dict[str, RawPayloadRef], v3: bool) -> Iterator[tuple[str, Any]]:
-    for key in sorted(refs):
-        ref = refs[key]
-        if v3:
-            yield key, codec.ref_to_dict_v3(ref)
-            continue
-        yield (
-            key,
-            {"raw_payload_id": ref.raw_payload_id, "kind": {"type": ref.kind}, "path": ref.path},
-        )
 
 
 def state_bytes(trace: RolloutTrace) -> bytes:

@@ -1,6 +1,6 @@
-"""``state.json`` bytes in pieces: the same bytes as one ``orjson`` pretty dump of
-``RolloutTrace.to_json()``, without ever holding the whole state as plain values nor as one
-bytes object.
+"""``state.json`` bytes in pieces, and the state's top-level keys as plain values (what
+``RolloutTrace.to_json()`` builds whole): the same bytes as one ``orjson`` pretty dump of it,
+without ever holding the whole state as plain values nor as one bytes object.
 
 A large rollout's state is tens of megabytes of JSON; building it as one dict tree and then as
 one string doubled the reducer's peak memory. Here each top-level map is written a batch of
@@ -15,7 +15,11 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
 
+import attrs
 import orjson
+
+from . import codec
+from .events import SCHEMA_VERSION_V3, RawPayloadRef
 
 if TYPE_CHECKING:
     from .state import RolloutTrace
@@ -38,7 +42,7 @@ def state_chunks(trace: RolloutTrace) -> Iterator[bytes]:
     """
     yield b"{"
     first = True
-    for name, value, entries in trace.json_fields():
+    for name, value, entries in state_fields(trace):
         yield b'\n  "' if first else b',\n  "'
         first = False
         yield name.encode() + b'": '
@@ -64,3 +68,52 @@ def _map_chunks(entries: Iterator[tuple[str, Any]]) -> Iterator[bytes]:
         separator = b",\n"
         batch = dict(islice(entries, _BATCH))
     yield b"\n  }"
+
+
+def state_fields(
+    trace: RolloutTrace,
+) -> Iterator[tuple[str, Any, Iterator[tuple[str, Any]] | None]]:
+    """The state's top-level keys in Codex's order, one at a time.
+
+    Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes references
+    with ``shard`` (and ``capture``/``parts``) instead of ``path``.
+
+    Args:
+        trace: a reduced state.
+
+    Returns:
+        ``(key, value, None)`` per plain key; for the maps of objects ``(key, None, entries)``,
+        where ``entries`` yields ``(id, plain JSON)`` sorted by id, so a writer need not hold
+        them all.
+    """
+    v3 = trace.schema_version == SCHEMA_VERSION_V3
+    for field in attrs.fields(type(trace)):
+        name = field.name
+        value = getattr(trace, name)
+        if name == "recording_complete" and v3:
+            yield "recording_status", trace.recording_status, None
+        elif name == "raw_payloads":
+            yield name, None, _payload_entries(value, v3)
+        elif isinstance(value, dict):
+            yield name, None, _sorted_entries(value)
+        else:
+            yield name, value, None
+
+
+def _sorted_entries(objects: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    # Python's str ordering is by code point, which equals Rust's byte-wise BTreeMap order
+    # for UTF-8 strings.
+    for key in sorted(objects):
+        yield key, objects[key].to_json()
+
+
+def _payload_entries(refs: dict[str, RawPayloadRef], v3: bool) -> Iterator[tuple[str, Any]]:
+    for key in sorted(refs):
+        ref = refs[key]
+        if v3:
+            yield key, codec.ref_to_dict_v3(ref)
+            continue
+        yield (
+            key,
+            {"raw_payload_id": ref.raw_payload_id, "kind": {"type": ref.kind}, "path": ref.path},
+        )
