@@ -12,10 +12,9 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 import orjson
 
@@ -31,7 +30,9 @@ class _UsageError(Exception):
     """Bad arguments found after parsing (exit 2)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; given the ``command`` about to run, only its own part when that is
+    one of this module's (the viewer's and the exports' parsers cost start-up time)."""
     parser = argparse.ArgumentParser(
         prog="rollout-trace", description="Record, check and reduce rollout-trace bundles."
     )
@@ -97,18 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
     demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
 
-    from .view.commands import add_parsers as add_view_parsers
+    if command not in _OWN_COMMANDS:
+        from .view.commands import add_parsers as add_view_parsers
 
-    add_view_parsers(commands)
-    from .export.commands import add_parsers as add_export_parsers
+        add_view_parsers(commands)
+        from .export.commands import add_parsers as add_export_parsers
 
-    add_export_parsers(commands)
+        add_export_parsers(commands)
 
     listing = commands.add_parser(
         "ls", help="list the bundles under a traces root, newest first (without reducing)"
     )
     listing.add_argument("root", metavar="ROOT", help="traces root (a directory of bundles)")
-    for name in _SOURCE_COMMANDS:
+    for name in _SOURCE_COMMANDS.keys() & commands.choices.keys():
         commands.choices[name].add_argument(
             "--latest",
             action="store_true",
@@ -116,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
     return parser
 
+
+#: The commands whose parsers ``build_parser`` makes itself.
+_OWN_COMMANDS: Final = frozenset(
+    {"reduce", "validate", "summary", "convert", "redact", "demo", "ls"}
+)
 
 #: Commands whose argument goes through ``sources.resolve``: the attribute holding it, and
 #: whether only a bundle will do.
@@ -161,10 +168,12 @@ def _reduce(path: str, *, lenient: bool, err: TextIO) -> tuple[Any, list[str]]:
     return trace, notes
 
 
-def _state_bytes(trace: Any) -> bytes:
-    from .model.state import state_bytes
+def _state_chunks(trace: Any) -> Iterable[bytes]:
+    """The state's bytes in pieces, written as they come: the whole state as one string (tens
+    of megabytes for a long rollout) would set the command's peak memory."""
+    from .model.state_json import state_chunks
 
-    return state_bytes(trace)
+    return state_chunks(trace)
 
 
 def _forbidden_output(bundle: Path, output: Path) -> str | None:
@@ -196,7 +205,7 @@ def _declared_payloads_dir(root: Path) -> str:
     return value
 
 
-def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) -> None:
+def _write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool = True) -> None:
     """Write the state where the user asked, never replacing anything but a regular file.
 
     * ``-``: standard output.
@@ -215,10 +224,10 @@ def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) 
     if target == "-":
         binary = getattr(out, "buffer", None)
         if binary is None:
-            out.write(data.decode("utf-8"))
+            out.write(b"".join(data).decode("utf-8"))
         else:
             out.flush()
-            binary.write(data)
+            binary.writelines(data)
             binary.flush()
         return
     try:
@@ -231,27 +240,39 @@ def _write_output(target: str, data: bytes, out: TextIO, *, named: bool = True) 
         _write_in_place(target, data)
 
 
-def _write_in_place(target: str, data: bytes) -> None:
+def _write_in_place(target: str, data: Iterable[bytes]) -> None:
     """Open what ``target`` names (following a symlink, never creating) and write to it; a
     regular file reached through a link is truncated first."""
     fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
     with open(fd, "wb") as handle:
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.ftruncate(fd, 0)
-        handle.write(data)
+        handle.writelines(data)
 
 
-def _replace_atomically(path: Path, data: bytes) -> None:
+def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
     """Replace ``path`` in one step, so a reader never sees half a state file."""
     directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)  # mode 0600
+    fd, temp = _private_file(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines(data)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _private_file(directory: Path, name: str) -> tuple[int, str]:
+    """A new file of mode 0600 beside ``name``, as ``tempfile.mkstemp`` makes it (importing
+    ``tempfile`` was a tenth of the command's start-up)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        temp = str(directory / f".{name}.{os.urandom(6).hex()}")
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue
 
 
 def _where(error: ReduceError) -> str | None:
@@ -290,7 +311,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if why is not None:
             raise _UsageError(why)
     trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
-    data = _state_bytes(trace)
+    data = _state_chunks(trace)
     target = args.output or str(bundle / STATE_FILE)
     try:
         _write_output(target, data, out, named=args.output is not None)
@@ -448,8 +469,9 @@ def main(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = build_parser()
-    if not (sys.argv[1:] if argv is None else argv):
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
+    if not arguments:
         parser.print_help(out)
         return _USAGE
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
 import shutil
@@ -353,3 +354,22 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, stderr
     assert "error" not in stderr.lower()
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(found[0].choices)
+
+
+def test_a_command_of_this_module_parses_without_the_viewer_and_export_parsers() -> None:
+    """`reduce` builds only this module's parsers (start-up time); its arguments and help are
+    the same as in the whole parser, which `--help` and the other commands still get."""
+    from rollout_trace_sdk.cli import build_parser
+
+    whole, own = build_parser(), build_parser("reduce")
+    assert {"view", "show", "export", "query"} <= _commands(whole).keys()
+    assert not {"view", "show", "export", "query"} & _commands(own).keys()
+    assert _commands(own)["reduce"].format_help() == _commands(whole)["reduce"].format_help()
+    argv = ["reduce", "B", "-o", "-", "--latest"]
+    assert vars(own.parse_args(argv)) == vars(whole.parse_args(argv))
+    assert "export" in _commands(build_parser("export"))

@@ -458,26 +458,48 @@ def _build_converter(schema: int) -> cattrs.Converter:
     conv.register_unstructure_hook(ev.CodeCellRequester, _unstructure_requester)
     for union in (ev.ToolCallRequester, ev.ToolCallSummary, ev.EventPayload):
         conv.register_unstructure_hook_func(_is(union), _unstructure_union(conv))
-    for tag, cls in _SUMMARY_CLASSES.items():
-        conv.register_unstructure_hook(cls, _tagged(tag, make_dict_unstructure_fn(cls, conv)))
-    for tag, cls in ev.event_types(schema).items():
-        overrides: dict[str, Any] = {
-            name: override(omit_if_default=True) for name in _OMIT_WHEN_NONE.get(cls, ())
-        }
-        conv.register_unstructure_hook(
-            cls, _tagged(tag, make_dict_unstructure_fn(cls, conv, **overrides))
-        )
+    tagged = {cls: tag for tag, cls in (*_SUMMARY_CLASSES.items(), *ev.event_types(schema).items())}
+    conv.register_unstructure_hook_factory(
+        tagged.__contains__, lambda cls: _tagged_unstructure(conv, cls, tagged[cls])
+    )
     return conv
 
 
+def _tagged_unstructure(
+    conv: cattrs.Converter, cls: type, tag: str
+) -> Callable[[Any], dict[str, Any]]:
+    """A summary or event variant's hook, generated on first use (cattrs caches it): making
+    all of them up front cost the reducer ~40 ms of start-up for hooks it never calls."""
+    omit: dict[str, Any] = {
+        name: override(omit_if_default=True) for name in _OMIT_WHEN_NONE.get(cls, ())
+    }
+    return _tagged(tag, make_dict_unstructure_fn(cls, conv, **omit))
+
+
+def _resolve_annotations() -> None:
+    """The event classes' string annotations turned into types once (1 ms), as generating
+    every hook up front used to do: code reading ``attrs.fields(cls)[i].type`` (hypothesis's
+    strategies for attrs classes, for one) gets types, not strings."""
+    for value in vars(ev).values():
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == ev.__name__:
+            attrs.resolve_types(value)
+
+
+_resolve_annotations()
 #: Schema 2's converter (the recorder's and the default).
 converter: Final[cattrs.Converter] = _build_converter(ev.SCHEMA_VERSION)
-converter_v3: Final[cattrs.Converter] = _build_converter(ev.SCHEMA_VERSION_V3)
+#: Each schema's converter, schema 3's built on first use.
+_CONVERTERS: Final[dict[int, cattrs.Converter]] = {ev.SCHEMA_VERSION: converter}
 
 
 def converter_for(schema: int) -> cattrs.Converter:
     """The converter reading and writing ``schema`` (2 or 3)."""
-    return converter_v3 if schema == ev.SCHEMA_VERSION_V3 else converter
+    if schema != ev.SCHEMA_VERSION_V3:
+        return converter
+    found = _CONVERTERS.get(schema)
+    if found is None:
+        found = _CONVERTERS[schema] = _build_converter(schema)
+    return found
 
 
 # Envelope integers: seq is a u64 and wall time an i64 in Codex; schema_version a u32.

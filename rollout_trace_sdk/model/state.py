@@ -13,9 +13,8 @@ from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
 
-from . import codec, layout
+from . import codec
 from .events import (
-    SCHEMA_VERSION_V3,
     CodeCellRuntimeStatus,
     ExecutionStatus,
     RawPayloadRef,
@@ -547,41 +546,15 @@ class RolloutTrace:
     def to_json(self) -> dict[str, Any]:
         """The state as plain JSON values in Codex's key order (maps sorted by key).
 
-        Schema 3 replaces ``recording_complete`` with ``recording_status`` and writes
-        references with ``shard`` (and ``capture``/``parts``) instead of ``path``.
-
         Returns:
             A dict ready for any JSON encoder (``state_bytes`` uses Codex's formatting).
         """
-        v3 = self.schema_version == SCHEMA_VERSION_V3
-        out: dict[str, Any] = {}
-        for name in _FIELD_NAMES.get(RolloutTrace) or _field_names(RolloutTrace):
-            value = getattr(self, name)
-            if name == "recording_complete" and v3:
-                out["recording_status"] = self.recording_status
-            elif name == "raw_payloads":
-                if v3:
-                    out[name] = {key: codec.ref_to_dict_v3(value[key]) for key in sorted(value)}
-                    continue
-                out[name] = {
-                    key: {
-                        "raw_payload_id": ref.raw_payload_id,
-                        "kind": {"type": ref.kind},
-                        "path": ref.path,
-                    }
-                    for key, ref in sorted(value.items())
-                }
-            elif isinstance(value, dict):
-                out[name] = _sorted_map(value)
-            else:
-                out[name] = value
-        return out
+        from .state_json import state_fields
 
-
-def _sorted_map(objects: dict[str, Any]) -> dict[str, Any]:
-    # Python's str ordering is by code point, which equals Rust's byte-wise BTreeMap order
-    # for UTF-8 strings.
-    return {key: objects[key].to_json() for key in sorted(objects)}
+        return {
+            name: value if entries is None else dict(entries)
+            for name, value, entries in state_fields(self)
+        }
 
 
 def state_bytes(trace: RolloutTrace) -> bytes:
@@ -594,4 +567,6 @@ def state_bytes(trace: RolloutTrace) -> bytes:
     Returns:
         The ``state.json`` bytes.
     """
-    return layout.pretty_json(trace.to_json())
+    from .state_json import state_chunks
+
+    return b"".join(state_chunks(trace))

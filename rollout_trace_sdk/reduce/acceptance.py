@@ -62,6 +62,22 @@ def claim_receipt(
     return item_id
 
 
+def claim_for_batch(
+    replay: ReplayContext,
+    thread_id: str,
+    norm: NormItem,
+    payload_id: str,
+    offset: int,
+    claimed: list[tuple[int, str]],
+) -> str | None:
+    """``claim_receipt`` for the item at ``offset`` of a reconciled batch; claimed items
+    other than agent messages are noted in ``claimed`` (see ``place_before_claimed``)."""
+    item_id = claim_receipt(replay, thread_id, norm, payload_id)
+    if item_id is not None and norm.agent_message is None:
+        claimed.append((offset, item_id))
+    return item_id
+
+
 def accept_history_item(
     replay: ReplayContext, event: TraceEvent, accepted: HistoryItemAccepted
 ) -> None:

@@ -365,13 +365,18 @@ class Bundle:
             return
         if completed:
             self._shards.check_footers(list(refs.values()))
-        for payload_id in sorted(refs):
+        # Checked shard by shard (in id order a long bundle's shards were decompressed again
+        # for nearly every payload), reported in id order as Codex checks them.
+        failed: dict[str, ReduceError] = {}
+        for payload_id in sorted(refs, key=lambda key: (refs[key].shard or 0, key)):
             try:
                 self._shards.check(refs[payload_id])
             except ReduceError as exc:
-                if not self.lenient:
-                    raise
-                self.skipped.append(f"{exc}; left unchecked")
+                failed[payload_id] = exc
+        for payload_id in sorted(failed):
+            if not self.lenient:
+                raise failed[payload_id]
+            self.skipped.append(f"{failed[payload_id]}; left unchecked")
 
     def check_payload(self, raw_payload_id: str, path: str) -> None:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""

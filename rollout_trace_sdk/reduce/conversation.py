@@ -285,9 +285,9 @@ def reconcile(
         if norm.call_id is not None:
             _check_call_id(replay, thread_id, norm)
         if receipts:
-            item_id = acceptance.claim_receipt(replay, thread_id, norm, payload_id)
-            if item_id is not None and norm.agent_message is None:
-                claimed.append((offset, item_id))
+            item_id = acceptance.claim_for_batch(
+                replay, thread_id, norm, payload_id, offset, claimed
+            )
         if item_id is None and position < limit:
             previous = baseline[position]
             existing = conversation_items.get(previous)
@@ -347,6 +347,7 @@ def _finish_batch(
     code_cells.flush_pending_starts(replay)
 
 
+# Not a mode of ``reconcile``: no baseline positions, every item claims and is sighted.
 def _reconcile_detached(
     replay: ReplayContext,
     items: list[NormItem],
@@ -366,9 +367,7 @@ def _reconcile_detached(
     for offset, norm in enumerate(items):
         _check_call_id(replay, thread_id, norm)
         # A checkpoint claims an unclaimed receipt as a request does.
-        item_id = acceptance.claim_receipt(replay, thread_id, norm, payload_id)
-        if item_id is not None and norm.agent_message is None:
-            claimed.append((offset, item_id))
+        item_id = acceptance.claim_for_batch(replay, thread_id, norm, payload_id, offset, claimed)
         if item_id is None and candidates:
             item_id = index.search(replay, norm, used)
         if item_id is None:

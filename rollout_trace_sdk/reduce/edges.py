@@ -104,6 +104,7 @@ def _find_delivery(replay: ReplayContext, item_id: str) -> tuple[str, str, str] 
     return item.thread_id, content, author
 
 
+# Opens like _redact_shards.fix_retained (parse or give up); the two share nothing else.
 def _communication(text: str) -> tuple[str, str, str] | None:
     try:
         value = orjson.loads(text)
@@ -196,6 +197,7 @@ def _delivers(replay: ReplayContext, pending: PendingEdge, delivery: tuple[str, 
     return sender is not None and sender.agent_path == author
 
 
+# The merge below looks like ``_upsert``'s but compares a pending edge's delivery fields.
 def _queue(replay: ReplayContext, pending: PendingEdge) -> None:
     for item_id in replay.assistant_messages.get(pending.target_thread_id, ()):
         if item_id in replay.edge_target_items:

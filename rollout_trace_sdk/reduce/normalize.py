@@ -224,6 +224,7 @@ def _tool_output_body(
     return _json_body(output, ctx, (*path, "output"))
 
 
+# Shaped like ``_tool_output_body``, but arguments are JSON text to parse; an output is not.
 def _arguments_body(
     item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
 ) -> list[st.ConversationPart]:

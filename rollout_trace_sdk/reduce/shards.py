@@ -31,6 +31,11 @@ from .errors import MissingPayload, ReduceError
 #: most recent shard is always kept). Events read payloads in writing order, so an older shard
 #: is rarely needed again, and is decompressed again if it is.
 CACHE_BYTES: Final = 8 * 1024 * 1024
+#: Texts of template parts kept once read. A prompt template names every item of the history
+#: so far, most of them stored in older shards: without these, each prompt decompressed those
+#: shards again (schema 3's `demo --scale 400`: ~4,000 decompressions of 8 MB shards). Parts
+#: are the conversation items, each stored once, a small share of a bundle's bytes.
+PART_CACHE_BYTES: Final = 32 * 1024 * 1024
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 _ZSTD_PREFIX: Final = "zstd decompressor error: "
 
@@ -120,6 +125,8 @@ class ShardReader:
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._checked: set[str] = set()
+        self._parts: dict[tuple[str, int | None], bytes] = {}
+        self._part_bytes = 0
 
     # --- shards ------------------------------------------------------------------------------
 
@@ -187,9 +194,21 @@ class ShardReader:
         fragments = _fragments(body, len(ref.parts) + 1)
         out = bytes(fragments[0])
         for part, fragment in zip(ref.parts, fragments[1:], strict=True):
-            out += self.text(part)
+            out += self._part_text(part)
             out += fragment
         return bytes(out)
+
+    def _part_text(self, part: RawPayloadRef) -> bytes:
+        """A template part's text, kept while the budget lasts (all references to one id are
+        identical: replay refuses conflicting ones when it registers them)."""
+        key = (part.raw_payload_id, part.shard)
+        text = self._parts.get(key)
+        if text is None:
+            text = self.text(part)
+            if self._part_bytes + len(text) <= PART_CACHE_BYTES:
+                self._parts[key] = text
+                self._part_bytes += len(text)
+        return text
 
     # --- end of replay -----------------------------------------------------------------------
 

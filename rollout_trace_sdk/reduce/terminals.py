@@ -10,6 +10,7 @@ tool's dispatch result.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -107,29 +108,53 @@ def _new_operation(
 
 def _invocation_error(invocation: Any) -> str | None:
     """serde's complaint about a dispatch invocation read as Codex's typed struct."""
-    problem = struct_error(invocation, "DispatchedToolTraceRequestPayload", 3)
+    return _struct_fields_error(
+        invocation,
+        "DispatchedToolTraceRequestPayload",
+        {"tool_name": _string, "tool_namespace": _optional_string, "payload": _payload_error},
+        ("tool_name", "payload"),
+    )
+
+
+def _payload_error(payload: Any) -> str | None:
+    return _struct_fields_error(
+        payload,
+        "DispatchedToolPayload",
+        {"type": _string, "arguments": _optional_string, "input": _optional_string},
+        ("type",),
+    )
+
+
+def _struct_fields_error(
+    value: Any,
+    struct: str,
+    checks: dict[str, Callable[[Any], str | None]],
+    required: tuple[str, ...],
+    *,
+    fields: int = 3,
+) -> str | None:
+    """serde's first complaint about a typed struct of ``fields`` fields: not a map, then each
+    checked field's type in document order, then the first missing required field."""
+    problem = struct_error(value, struct, fields)
     if problem is not None:
         return problem
-    for key, value in invocation.items():
-        if key == "tool_name" and not isinstance(value, str):
-            return invalid_type(value, "a string")
-        if key == "tool_namespace" and not isinstance(value, str | None):
-            return invalid_type(value, "a string")
-        if key == "payload":
-            problem = struct_error(value, "DispatchedToolPayload", 3)
-            if problem is not None:
-                return problem
-            for field, item in value.items():
-                if field == "type" and not isinstance(item, str):
-                    return invalid_type(item, "a string")
-                if field in ("arguments", "input") and not isinstance(item, str | None):
-                    return invalid_type(item, "a string")
-            if "type" not in value:
-                return "missing field `type`"
-    for name in ("tool_name", "payload"):
-        if name not in invocation:
+    for key, item in value.items():
+        check = checks.get(key)
+        problem = None if check is None else check(item)
+        if problem is not None:
+            return problem
+    for name in required:
+        if name not in value:
             return f"missing field `{name}`"
     return None
+
+
+def _string(value: Any) -> str | None:
+    return None if isinstance(value, str) else invalid_type(value, "a string")
+
+
+def _optional_string(value: Any) -> str | None:
+    return None if value is None else _string(value)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -225,24 +250,24 @@ def start_from_invocation(
 
 def _begin_error(payload: Any) -> str | None:
     """serde's complaint about an exec begin payload (``ExecCommandBeginPayload``)."""
-    problem = struct_error(payload, "ExecCommandBeginPayload", 4)
-    if problem is not None:
-        return problem
-    for key, value in payload.items():
-        if key == "command":
-            if not isinstance(value, list):
-                return invalid_type(value, "a sequence")
-            for part in value:
-                if not isinstance(part, str):
-                    return invalid_type(part, "a string")
-        elif (key == "cwd" and not isinstance(value, str)) or (
-            key in ("process_id", "interaction_input") and not isinstance(value, str | None)
-        ):
-            return invalid_type(value, "a string")
-    for name in ("command", "cwd"):
-        if name not in payload:
-            return f"missing field `{name}`"
-    return None
+    return _struct_fields_error(
+        payload,
+        "ExecCommandBeginPayload",
+        {
+            "command": _strings,
+            "cwd": _string,
+            "process_id": _optional_string,
+            "interaction_input": _optional_string,
+        },
+        ("command", "cwd"),
+        fields=4,
+    )
+
+
+def _strings(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return invalid_type(value, "a sequence")
+    return next((invalid_type(v, "a string") for v in value if not isinstance(v, str)), None)
 
 
 def start_from_runtime(
@@ -297,21 +322,19 @@ def _text_of(value: Any) -> str | None:
 
 def _end_error(payload: Any) -> str | None:
     """serde's complaint about an exec end payload (``ExecCommandEndPayload``)."""
-    problem = struct_error(payload, "ExecCommandEndPayload", 3)
-    if problem is not None:
-        return problem
-    for key, value in payload.items():
-        if key in ("process_id",) and not isinstance(value, str | None):
-            return invalid_type(value, "a string")
-        if key == "aggregated_output" and not isinstance(value, str):
-            return invalid_type(value, "a string")
-        if key == "exit_code":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return invalid_type(value, "i32")
-            if isinstance(value, float) or not -(2**31) <= value < 2**31:
-                return "invalid number"
-    if "exit_code" not in payload:
-        return "missing field `exit_code`"
+    return _struct_fields_error(
+        payload,
+        "ExecCommandEndPayload",
+        {"process_id": _optional_string, "aggregated_output": _string, "exit_code": _i32},
+        ("exit_code",),
+    )
+
+
+def _i32(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return invalid_type(value, "i32")
+    if isinstance(value, float) or not -(2**31) <= value < 2**31:
+        return "invalid number"
     return None
 
 

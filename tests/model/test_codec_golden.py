@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from rollout_trace_sdk.model import DecodeError, codec, events
@@ -87,3 +88,11 @@ def test_wrong_types_are_refused() -> None:
                 "payloads_dir": "payloads",
             }
         )
+
+
+def test_event_annotations_are_types_once_the_codec_is_loaded() -> None:
+    """Hooks are generated on first use, but the event classes' annotations are still resolved
+    when the codec loads (tools such as hypothesis read ``attrs.fields(...).type``)."""
+    assert codec.converter is not None
+    for cls in (events.ThreadResumed, events.RawPayloadRef, events.InferenceStartedV3):
+        assert all(not isinstance(f.type, str) for f in attrs.fields(cls)), cls

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record._deferred import LazyBody, render
 from rollout_trace_sdk.record._item_store import ItemStore, template_body
 from rollout_trace_sdk.record._shards import CaptureLimits
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
@@ -34,9 +35,9 @@ class _Recorded:
         self.payloads: list[tuple[str, bytes, tuple[ev.RawPayloadRef, ...]]] = []
 
     def __call__(
-        self, kind: ev.PayloadKind, body: bytes, parts: tuple[ev.RawPayloadRef, ...] = ()
+        self, kind: ev.PayloadKind, body: bytes | LazyBody, parts: tuple[ev.RawPayloadRef, ...] = ()
     ) -> ev.RawPayloadRef:
-        self.payloads.append((kind, body, parts))
+        self.payloads.append((kind, render(body), parts))
         n = len(self.payloads)
         return ev.RawPayloadRef(f"raw_payload:{n}", kind, "", 1, None, parts)
 

@@ -13,6 +13,7 @@ import orjson
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record._deferred import LazyBody
 from rollout_trace_sdk.record._item_store import ItemStore, RequestRefs
 from rollout_trace_sdk.record._shards import CaptureLimits, ShardPlan, ShardRecord, ShardSink
 
@@ -55,7 +56,7 @@ class V3Bundle:
         self.log = (directory / "trace.jsonl").open("wb")
 
     def put(
-        self, kind: ev.PayloadKind, body: bytes, parts: tuple[ev.RawPayloadRef, ...] = ()
+        self, kind: ev.PayloadKind, body: bytes | LazyBody, parts: tuple[ev.RawPayloadRef, ...] = ()
     ) -> ev.RawPayloadRef:
         ref, record = self.plan.place(kind, body, parts)
         if record is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import codec, layout
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.reduce.bundle import Bundle, MissingPayload
 from rollout_trace_sdk.reduce.errors import ReduceError
@@ -341,3 +341,32 @@ def test_missing_event_log_fails_on_opening(tmp_path: Path) -> None:
         f"Error: open trace event log {root}/trace.jsonl\n\n"
         "Caused by:\n    No such file or directory (os error 2)"
     )
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_schema3_end_check_reads_shard_by_shard_and_reports_in_id_order(
+    tmp_path: Path, lenient: bool
+) -> None:
+    """The end-of-replay check goes shard by shard (each decompressed once), but the payload
+    reported first is still the smallest id, as in Codex's sorted check."""
+    from tests.reduce.v3_bundles import copy_bundle, shard_bytes
+
+    root = copy_bundle("apply_patch", tmp_path)
+    for number, records in {
+        8: {"raw_payload:a1": b"[1]", "raw_payload:z": b"{bad"},
+        9: {"raw_payload:a2": b"{bad"},
+    }.items():
+        (root / layout.shard_path(number)).write_bytes(shard_bytes(records))
+    refs = {
+        pid: ev.RawPayloadRef(pid, "tool_result", "", shard)
+        for pid, shard in {"raw_payload:z": 8, "raw_payload:a1": 8, "raw_payload:a2": 9}.items()
+    }
+    skipped: list[str] = []
+    bundle = Bundle.open(root, lenient=lenient, skipped=skipped)
+    if not lenient:
+        with pytest.raises(ReduceError) as info:
+            bundle.check_registered(refs, completed=False)
+        assert info.value.message == "invalid payload raw_payload:a2"
+        return
+    bundle.check_registered(refs, completed=False)
+    assert [note.split(":")[1].split()[0] for note in skipped] == ["a2", "z"]

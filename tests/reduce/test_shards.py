@@ -168,3 +168,33 @@ def test_decompressed_shards_are_not_all_kept(
     assert len(reader._cache) == 1
     reader.text(_ref(1, shard=1))
     assert files.reads.count("payloads/000001.zst") == 2
+
+
+def test_template_parts_in_older_shards_are_read_once(
+    files: _Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every prompt names the whole history: a part stored in an older shard is read from it
+    once, not once per prompt (each shard here is past the shard cache's budget)."""
+    monkeypatch.setattr(shards, "CACHE_BYTES", 50_000)
+    filler = orjson.dumps(list(range(8_000)))
+    files.write(1, _frame(_records(("raw_payload:1", b'"first"'), ("raw_payload:8", filler))))
+    prompts = [(f"raw_payload:{n}", orjson.dumps(["[", "]"])) for n in range(2, 6)]
+    files.write(2, _frame(_records(*prompts, ("raw_payload:9", filler))))
+    part = _ref(1, shard=1)
+    reader = ShardReader("b", files.read)
+    for n in range(2, 6):
+        assert reader.text(_ref(n, shard=2, parts=(part,))) == b'["first"]'
+    assert files.reads.count("payloads/000001.zst") == 1
+    assert files.reads.count("payloads/000002.zst") == 2, "once, and again after shard 1"
+
+
+def test_part_cache_has_a_budget(files: _Files, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shards, "PART_CACHE_BYTES", 10)
+    files.write(
+        1, _frame(_records(("raw_payload:1", b'"0123456789ab"'), ("raw_payload:2", b"[1]")))
+    )
+    files.write(2, _frame(_records(("raw_payload:3", orjson.dumps(["[", ",", "]"])))))
+    reader = ShardReader("b", files.read)
+    prompt = _ref(3, shard=2, parts=(_ref(1), _ref(2)))
+    assert reader.text(prompt) == b'["0123456789ab",[1]]'
+    assert list(reader._parts) == [("raw_payload:2", 1)], "the 14-byte part did not fit"

@@ -379,8 +379,8 @@ def ignored_error(data: bytes) -> str | None:
     return None
 
 
-_STRING_LITERAL: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+#: Deleted to leave a document's skeleton: everything but quotes and brackets.
+_NOT_SKELETON: Final = bytes(b for b in range(256) if b not in b'"[]{}')
 _SAME_BRACKETS: Final = bytes.maketrans(b"{}", b"[]")
 
 
@@ -388,13 +388,20 @@ def recursion_error(data: bytes) -> str | None:
     """serde_json's "recursion limit exceeded" for JSON that *parsed* (orjson allows 1024
     levels, serde's ``Value`` 128), or None when it nests less deeply.
 
-    This one runs on the happy path, so it is cheap for ordinary documents: a count of opening
-    brackets first, then (only for documents with 128 or more of them) strings are cut out and
-    innermost bracket pairs removed one nesting level per pass, all in C; the exact position is
-    recomputed by the scanner only when the limit is really reached."""
+    This one runs on the happy path, so it is cheap for ordinary documents, all in C: a count
+    of opening brackets first; then (only for documents with 128 or more of them) escaped
+    backslashes and quotes are dropped, the rest cut down to quotes and brackets, the strings
+    cut out, and innermost bracket pairs removed one nesting level per pass. The exact
+    position is recomputed by the scanner only when the limit is really reached."""
     if data.count(b"[") + data.count(b"{") < _RECURSION_LIMIT:
         return None
-    brackets = _STRING_LITERAL.sub(b"", data).translate(_SAME_BRACKETS, _NOT_BRACKETS)
+    skeleton = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = skeleton.translate(_SAME_BRACKETS, _NOT_SKELETON)
+    # Most strings hold no bracket: their quotes now touch. If pairing touching quotes left
+    # none, every pair was a string; else cut the strings out by position.
+    brackets = skeleton.replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = b"".join(skeleton.split(b'"')[::2])
     for _ in range(_RECURSION_LIMIT - 1):
         if not brackets:
             return None
