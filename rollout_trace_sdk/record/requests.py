@@ -132,10 +132,8 @@ def normalize_request(
 
     Args:
         request: what the loop sends to the model.
-        custom_calls: the custom tool calls' ids seen before this request's items (a tool
-            message answering one is a ``custom_tool_call_output``); updated in place.
-        offset: the index of the first item (when ``request`` carries only the items after
-            ones already normalised, see ``_request_memo``), for the problems' wording.
+        custom_calls: ids of custom tool calls made earlier (updated in place).
+        offset: the index of the first item (see ``_request_memo``).
 
     Returns:
         The normalised request (a new dict; the caller's is untouched) and the problems found:
@@ -236,7 +234,7 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
         else item
         for item in value
     ]
-    return _items(unwrapped, "output", problems), problems
+    return _items(unwrapped, "output", problems, None, 0), problems
 
 
 # --- token usage -------------------------------------------------------------------------------
@@ -339,11 +337,7 @@ def _usage_of(usage: Any) -> dict[str, int]:
 
 
 def _items(
-    raw: Sequence[Any],
-    where: str,
-    problems: list[str],
-    custom_calls: set[str] | None = None,
-    offset: int = 0,
+    raw: Sequence[Any], where: str, problems: list[str], custom_calls: set[str] | None, offset: int
 ) -> list[Any]:
     """Each element as zero or more typed items (a chat assistant message with tool calls
     becomes several). ``raw`` is plain already (see :func:`to_plain`)."""
