@@ -64,8 +64,52 @@ def _field_expr(
             return f"[_ref(x) for x in {value}]"
     # tagged unions (tool call kind, requester, summary): the codec's own hooks
     hook = f"_hook_{cls.__name__}_{name}"
-    env[hook] = codec.converter_for(schema).get_unstructure_hook(tp)
+    env[hook] = unstructure = codec.converter_for(schema).get_unstructure_hook(tp)
+    if tp in _MOSTLY_CONSTANT:
+        env[hook] = _by_identity(unstructure)
+    elif tp is ev.ToolCallSummary:
+        env[hook] = _summary(unstructure)
     return f"(None if {value} is None else {hook}({value}))" if optional else f"{hook}({value})"
+
+
+#: Field types whose values are mostly a few shared objects (the kinds of the tool table, the
+#: model requester): their JSON is remembered per object.
+_MOSTLY_CONSTANT: Final = (ev.ToolCallKind, ev.ToolCallRequester)
+_MEMO_SIZE: Final = 64
+
+
+def _by_identity(unstructure: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``unstructure`` remembering its result for the first :data:`_MEMO_SIZE` objects it sees
+    (kept alive, so an ``id`` stays theirs; frozen, so the result stays right). The JSON is
+    shared between lines and must not be changed (nothing here does)."""
+    memo: dict[int, tuple[Any, Any]] = {}
+
+    def cached(value: Any) -> Any:
+        hit = memo.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        out = unstructure(value)
+        if len(memo) < _MEMO_SIZE:
+            memo[id(value)] = (value, out)
+        return out
+
+    return cached
+
+
+def _summary(unstructure: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The summary union's hook, with its common variant (generic) built directly."""
+
+    def summary(value: Any) -> Any:
+        if value.__class__ is ev.GenericSummary:
+            return {
+                "type": "generic",
+                "label": value.label,
+                "input_preview": value.input_preview,
+                "output_preview": value.output_preview,
+            }
+        return unstructure(value)
+
+    return summary
 
 
 def _compile(

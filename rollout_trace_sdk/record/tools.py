@@ -35,6 +35,7 @@ _ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
     "interrupted": frozenset({"close_agent"}),
 }
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
+_MODEL_REQUESTER: Final = ev.ModelRequester()
 
 
 class ToolCall(ToolWork):
@@ -84,7 +85,7 @@ class ToolCall(ToolWork):
         )
         ref = self._payload("tool_invocation", body)
         requester: ev.ToolCallRequester = (
-            ev.ModelRequester()
+            _MODEL_REQUESTER
             if code_cell is None
             else ev.CodeCellRequester(code_cell.runtime_cell_id)
         )

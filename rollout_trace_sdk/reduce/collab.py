@@ -10,6 +10,7 @@ from typing import Any
 from ..model.serde_errors import (
     agent_path_error,
     canonical_thread_id,
+    integer_error,
     invalid_type,
     struct_error,
     uuid_error,
@@ -85,7 +86,7 @@ def check_fields(payload: dict[str, Any], required: tuple[str, ...], known: froz
         elif key in ("model", "reasoning_effort") and not isinstance(value, str | None):
             raise ReduceError(invalid_type(value, "a string"))
         elif key in ("occurred_at_ms", "status"):
-            problem = _i64_error(value) if key == "occurred_at_ms" else _status_error(value)
+            problem = integer_error(value, 64) if key == "occurred_at_ms" else _status_error(value)
             if problem is not None:
                 raise ReduceError(problem)
         elif key == "kind" and activity:
@@ -122,15 +123,6 @@ def _status_error(value: Any) -> str | None:
         return f"unknown variant `{value}`, expected one of " + ", ".join(
             f"`{s}`" for s in _AGENT_STATUSES
         )
-    return None
-
-
-def _i64_error(value: Any) -> str | None:
-    """serde (arbitrary-precision numbers) on an i64 field."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return invalid_type(value, "i64")
-    if isinstance(value, float) or not -(2**63) <= value < 2**63:
-        return "invalid number"
     return None
 
 

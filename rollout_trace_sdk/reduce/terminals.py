@@ -17,7 +17,7 @@ import orjson
 
 from ..model import state as st
 from ..model.events import ExecutionStatus, RawPayloadRef, StdinTargetResolved, TraceEvent
-from ..model.serde_errors import describe_content, invalid_type, struct_error
+from ..model.serde_errors import describe_content, integer_error, invalid_type, struct_error
 from .canonical import RawNumber
 from .context import ReplayContext, push_unique
 from .errors import ReduceError
@@ -322,6 +322,7 @@ def _text_of(value: Any) -> str | None:
 
 def _end_error(payload: Any) -> str | None:
     """serde's complaint about an exec end payload (``ExecCommandEndPayload``)."""
+    # alike in shape with _payload_error: each is one struct's field table for one checker
     return _struct_fields_error(
         payload,
         "ExecCommandEndPayload",
@@ -331,11 +332,7 @@ def _end_error(payload: Any) -> str | None:
 
 
 def _i32(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return invalid_type(value, "i32")
-    if isinstance(value, float) or not -(2**31) <= value < 2**31:
-        return "invalid number"
-    return None
+    return integer_error(value, 32)
 
 
 def _exec_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None]:

@@ -32,6 +32,17 @@ def invalid_type(value: Any, expected: str) -> str:
     return f"invalid type: {describe(value)}, expected {expected}"
 
 
+def integer_error(value: Any, bits: int) -> str | None:
+    """serde's complaint about a ``serde_json::Value`` read into a signed integer field of
+    ``bits`` bits (``i32``, ``i64``), or None when it fits. A float, or an integer out of
+    range, is "invalid number" (arbitrary-precision number text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return invalid_type(value, f"i{bits}")
+    if isinstance(value, float) or not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        return "invalid number"
+    return None
+
+
 def struct_error(value: Any, name: str, fields: int, first: str = "a string") -> str | None:
     """serde's complaint when a payload that should be struct ``name`` is not a map, or None
     for a map. A sequence is read field by field (the first field expects ``first``)."""
