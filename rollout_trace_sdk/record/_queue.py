@@ -63,6 +63,7 @@ class RecordQueue:
     """The enqueueing half of :class:`~.writer.BundleWriter` (which owns every attribute)."""
 
     __slots__ = (
+        "_batch_bytes",
         "_cap",
         "_closing",
         "_durable",
@@ -120,6 +121,8 @@ class RecordQueue:
     #: the writer task has work it cannot start until the loop runs it (woken, or its
     #: worker-thread call is done); set from the worker thread too (a plain flag)
     _turn_wanted: bool
+    #: what the writer lets gather before it writes (unless it lingered long enough)
+    _batch_bytes: int
     #: schema 3: shard placement and the item store (``None`` in schema 2)
     _plan: ShardPlan | None
     items: ItemStore | None
@@ -249,9 +252,12 @@ class RecordQueue:
 
     @property
     def turn_wanted(self) -> bool:
-        """The writer task is ready to run: an agent that never awaits anything should give
-        it a turn (``Runtime.room``), or the queue grows until the budget stops it."""
-        return self._turn_wanted
+        """The writer task is ready to run and a batch's worth of records is waiting: an
+        agent that never awaits anything should give it a turn (``Runtime.room``), or the
+        queue grows until the budget stops it. (Not at every chance: each turn hands the
+        worker thread a chunk, and the fewer, larger chunks the less the two threads
+        contend for the GIL.)"""
+        return self._turn_wanted and self._queued >= self._batch_bytes
 
     def _hurry(self) -> None:
         self._hurry_at = _NEVER

@@ -249,7 +249,7 @@ class BundleWriter(ChunkWriter):
         # The queue size at which a record wakes the writer task: 0 while it waits for work,
         # a batch's worth while it lingers, never while it writes (it looks again after).
         self._hurry_at = 0
-        self._hurry_bytes = min(self._max // 4, _HURRY_BYTES)
+        self._hurry_bytes = self._batch_bytes = min(self._max // 4, _HURRY_BYTES)
         self._turn_wanted = False
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
