@@ -57,6 +57,7 @@ import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
 from ._deferred import LazyBody, hole_json
+from ._known_refs import KnownRefs, freeze, thaw
 from ._values import same_items
 
 #: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
@@ -132,33 +133,6 @@ class RequestRefs:
     item_refs: tuple[RawPayloadRef, ...]
 
 
-class _Known:
-    """Stored payloads by content key. The references are kept as plain tuples, which the
-    garbage collector stops tracking once it has seen that they hold only strings and
-    numbers: one attrs object per stored item, kept for the whole recording, would be
-    scanned again by every full collection (and make them more frequent)."""
-
-    __slots__ = ("_refs",)
-
-    def __init__(self) -> None:
-        self._refs: dict[bytes, tuple[Any, ...]] = {}
-
-    def get(self, key: bytes) -> RawPayloadRef | None:
-        fields = self._refs.get(key)
-        return None if fields is None else RawPayloadRef(*fields)
-
-    def add(self, key: bytes, ref: RawPayloadRef) -> RawPayloadRef:
-        self._refs[key] = (
-            ref.raw_payload_id,
-            ref.kind,
-            ref.path,
-            ref.shard,
-            ref.capture,
-            ref.parts,
-        )
-        return ref
-
-
 class _Thread:
     """One thread's view of the last request (and the response after it)."""
 
@@ -203,6 +177,7 @@ class ItemStore:
         "_max_payload",
         "_put",
         "_recent",
+        "_recent_refs",
         "_threads",
         "_values",
         "items_stored",
@@ -242,11 +217,13 @@ class ItemStore:
         # with a per-payload limit every body's exact size is needed at once: no lazy bodies
         self._lazy = lazy_strings and max_payload_bytes is None
         self._threads: dict[str, _Thread] = {}
-        self._by_content = _Known()
-        self._values = _Known()
+        self._by_content = KnownRefs()
+        self._values = KnownRefs()
         # objects given to item() lately (a tool output accepted into history), kept alive so
         # the request that carries the same object next finds it without serialising it
-        self._recent: dict[int, tuple[Any, RawPayloadRef]] = {}
+        self._recent: dict[int, Any] = {}
+        #: their references, frozen (see ``_known_refs``), by the same ids
+        self._recent_refs: dict[int, tuple[Any, ...]] = {}
         #: model items / content values written so far (each once)
         self.items_stored = 0
         self.values_stored = 0
@@ -263,8 +240,16 @@ class ItemStore:
         recent = self._recent
         if len(recent) >= _RECENT_MAX:
             recent.clear()
-        recent[id(item)] = (item, ref)
+            self._recent_refs.clear()
+        recent[id(item)] = item
+        self._recent_refs[id(item)] = freeze(ref)
         return ref
+
+    def _take_recent(self, item: Any) -> RawPayloadRef | None:
+        """The reference :meth:`item` gave ``item`` lately, if it did (forgotten then)."""
+        kept = self._recent.pop(id(item), None)
+        fields = self._recent_refs.pop(id(item), None)
+        return thaw(fields) if kept is item and fields is not None else None
 
     def _by_value(self, item: Any) -> RawPayloadRef:
         if self._lazy and _holds_long_string(item, self._content_min, _CUT_DEPTH):
@@ -416,8 +401,11 @@ class ItemStore:
         return result
 
     def _lookup(self, thread: _Thread, item: Any) -> RawPayloadRef:
-        kept = thread.keep.get(id(item)) or self._recent.pop(id(item), None)
-        ref = kept[1] if kept is not None and kept[0] is item else self._by_value(item)
+        kept = thread.keep.get(id(item))
+        if kept is not None and kept[0] is item:
+            ref = kept[1]
+        else:
+            ref = self._take_recent(item) or self._by_value(item)
         thread.keep[id(item)] = (item, ref)
         return ref
 
@@ -428,8 +416,11 @@ class ItemStore:
         keep: dict[int, tuple[Any, RawPayloadRef]] = {}
         refs: list[RawPayloadRef] = []
         for item in items:
-            kept = old.get(id(item)) or self._recent.pop(id(item), None)
-            ref = kept[1] if kept is not None and kept[0] is item else self._by_value(item)
+            kept = old.get(id(item))
+            if kept is not None and kept[0] is item:
+                ref = kept[1]
+            else:
+                ref = self._take_recent(item) or self._by_value(item)
             keep[id(item)] = (item, ref)
             refs.append(ref)
         thread.keep = keep
