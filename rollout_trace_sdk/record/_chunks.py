@@ -27,7 +27,7 @@ import anyio.lowlevel
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
 from ._queue import EVENT_COST, PAYLOAD_OVERHEAD, RecordQueue
-from ._shards import ShardSink
+from ._shards import ShardSink, is_cut
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -233,7 +233,7 @@ class ChunkWriter(RecordQueue):
         plan = self._plan
         if self._sink is None or plan is None or not plan.truncated:
             return False
-        return any(len(meta) > 2 for meta, _ in payloads)
+        return any(is_cut(meta) for meta, _ in payloads)
 
     def _in_worker(self, write: Callable[..., None], *args: Any) -> None:
         """Run ``write`` in the worker thread; once done, the writer task wants its turn."""

@@ -82,8 +82,10 @@ LAZY_MIN_CHARS: Final = CONTENT_VALUE_MIN_CHARS
 HUGE_CHARS: Final = 1 << 20
 #: How deep :func:`_holds_long_string` looks into an item.
 _CUT_DEPTH: Final = 4
-#: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them.
-_RECENT_MAX: Final = 1024
+#: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them: the
+#: tool outputs of one step (more than this between two requests are found by content).
+#: Few, so they do not outlive the collector's young generations for long.
+_RECENT_MAX: Final = 128
 
 # A string no caller sends: orjson writes it as "\u0000rt<hex>\u0000"; the fragments of a
 # template are the serialised value split at those holes.
@@ -238,9 +240,10 @@ class ItemStore:
         request that carries the item references the same payload."""
         ref = self._by_value(item)
         recent = self._recent
-        if len(recent) >= _RECENT_MAX:
-            recent.clear()
-            self._recent_refs.clear()
+        if len(recent) >= _RECENT_MAX:  # the oldest goes (found by content if sent later)
+            oldest = next(iter(recent))
+            del recent[oldest]
+            self._recent_refs.pop(oldest, None)
         recent[id(item)] = item
         self._recent_refs[id(item)] = freeze(ref)
         return ref

@@ -43,10 +43,22 @@ from ..model import layout
 from ..model.events import PayloadCapture, PayloadKind, RawPayloadRef
 from ._deferred import LazyBody, render
 
-#: ``((shard, payload id), body)`` as queued for the worker thread; a body to be cut short has
-#: ``(shard, payload id, limit, capture)``: the sink cuts it to ``limit`` bytes and settles
-#: the capture's ``retained_bytes``.
-ShardRecord = tuple[tuple[Any, ...], "bytes | LazyBody"]
+#: ``(where, body)`` as queued for the worker thread. ``where`` is, for a payload the plan
+#: placed whole, one integer: its shard and ordinal (a flat tuple of an int
+#: and bytes is one the garbage collector stops tracking at once); else ``(shard, payload
+#: id)``, or ``(shard, payload id, limit, capture)`` for a body to be cut short: the sink
+#: cuts it to ``limit`` bytes and settles the capture's ``retained_bytes``.
+ShardRecord = tuple["int | tuple[Any, ...]", "bytes | LazyBody"]
+#: Bits of a placed record's integer that hold the payload's ordinal (the rest: its shard).
+_ORDINAL_BITS: Final = 40
+_ORDINAL_MASK: Final = (1 << _ORDINAL_BITS) - 1
+
+
+def is_cut(where: int | tuple[Any, ...]) -> bool:
+    """Whether a record's ``where`` asks the sink to cut its body short."""
+    return isinstance(where, tuple) and len(where) > 2
+
+
 #: What the sink applies to each body before storing it (the writer's redaction).
 BodyFilter = Callable[[bytes], bytes]
 
@@ -227,7 +239,7 @@ class ShardPlan:
         self._used += length
         if cut is None:
             return RawPayloadRef(payload_id, kind, "", shard, None, parts), (
-                (shard, payload_id),
+                (shard << _ORDINAL_BITS) | n,
                 body,
             )
         self.truncated += 1
@@ -313,13 +325,17 @@ class ShardSink:
         items = [(meta, render(queued)) for meta, queued in records]
         clean = self._known_clean([body for _, body in items])
         for index, (meta, body) in enumerate(items):
-            shard = meta[0]
             if body_filter is not None and not clean[index]:
                 body = body_filter(body)
-            if len(meta) > 2:
-                body = utf8_prefix(body, meta[2])
-                settle_capture(meta[3], len(body))
-            ident = meta[1].encode()
+            if isinstance(meta, int):
+                shard = meta >> _ORDINAL_BITS
+                ident = layout.raw_payload_id(meta & _ORDINAL_MASK).encode()
+            else:
+                shard = meta[0]
+                if len(meta) > 2:
+                    body = utf8_prefix(body, meta[2])
+                    settle_capture(meta[3], len(body))
+                ident = meta[1].encode()
             buffers = pending.get(shard)
             if buffers is None:
                 buffers = pending[shard] = (bytearray(), bytearray())

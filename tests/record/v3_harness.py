@@ -15,7 +15,13 @@ from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._deferred import LazyBody
 from rollout_trace_sdk.record._item_store import ItemStore, RequestRefs
-from rollout_trace_sdk.record._shards import CaptureLimits, ShardPlan, ShardRecord, ShardSink
+from rollout_trace_sdk.record._shards import (
+    CaptureLimits,
+    ShardPlan,
+    ShardRecord,
+    ShardSink,
+    is_cut,
+)
 
 ROOT = "thread-root"
 V3 = 3
@@ -61,7 +67,7 @@ class V3Bundle:
         ref, record = self.plan.place(kind, body, parts)
         if record is not None:
             self.queue.append(record)
-            if len(record[0]) > 2:
+            if is_cut(record[0]):
                 # a body to be cut: the sink settles its retained size, which the lines
                 # citing it carry (the writer writes such records before encoding lines)
                 self.sink.write(self.queue)
