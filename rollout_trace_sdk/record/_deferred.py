@@ -18,6 +18,7 @@ only when the bundle has no size limits (the limits' decisions need exact sizes 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -49,7 +50,7 @@ class LazyBody:
     ``len()`` is an estimate (the template's bytes plus the strings' characters) for the
     queue's byte budget; :meth:`render` gives the exact bytes."""
 
-    __slots__ = ("_fallback", "_size", "_strings", "_template")
+    __slots__ = ("_fallback", "_size", "_strings", "_template", "digest_into")
 
     def __init__(
         self, template: bytes, strings: list[str], fallback: Callable[[Any], bytes]
@@ -58,6 +59,9 @@ class LazyBody:
         self._strings = strings
         self._fallback = fallback
         self._size = len(template) + sum(len(s) for s in strings)
+        #: when set, :meth:`render` puts the first string's :func:`string_digest` in [0]
+        #: (the item store learns a stored string's digest off the loop)
+        self.digest_into: list[Any] | None = None
 
     def __len__(self) -> int:
         return self._size
@@ -76,6 +80,8 @@ class LazyBody:
             out.append(self._escape(text))
             done = at + len(hole)
         out.append(template[done:])
+        if self.digest_into is not None and self._strings:
+            self.digest_into[0] = string_digest(self._strings[0])
         return b"".join(out)
 
     def _escape(self, text: str) -> bytes:
@@ -89,6 +95,24 @@ class LazyBody:
             time.sleep(0)  # let the loop's thread have the GIL between slices
         parts.append(b'"')
         return b"".join(parts)
+
+
+def string_digest(text: str) -> bytes:
+    """What tells a long string's content: the SHA-256 of its UTF-8 (lone surrogates as
+    they are), cut to 16 bytes. hashlib lets go of the GIL while it hashes."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:16]
+
+
+#: How much of a long string's start and end :func:`string_sketch` looks at (characters).
+SKETCH_CHARS: Final = 4096
+
+
+def string_sketch(text: str) -> bytes:
+    """A cheap key that equal strings share and different ones rarely do: the length and a
+    digest of the first and last :data:`SKETCH_CHARS` characters. Equal sketches only say
+    "maybe equal": :func:`string_digest` decides."""
+    ends = (text[:SKETCH_CHARS] + text[-SKETCH_CHARS:]).encode("utf-8", "surrogatepass")
+    return len(text).to_bytes(8, "little") + hashlib.sha256(ends).digest()[:16]
 
 
 def defer_big_strings(value: Any, dumps: Callable[[Any], bytes]) -> LazyBody | None:

@@ -56,7 +56,7 @@ import attrs
 import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
-from ._deferred import LazyBody, hole_json
+from ._deferred import LazyBody, hole_json, string_digest, string_sketch
 from ._known_refs import KnownRefs, freeze, thaw
 from ._values import same_items
 
@@ -78,8 +78,6 @@ SHARED_VALUE_MIN_BYTES: Final = 2048
 _DIGEST: Final = 16
 #: With lazy strings, strings this long are escaped by the worker thread, not on the loop.
 LAZY_MIN_CHARS: Final = CONTENT_VALUE_MIN_CHARS
-#: With lazy strings, strings this long are not deduplicated by content (see ``_string_ref``).
-HUGE_CHARS: Final = 1 << 20
 #: How deep :func:`_holds_long_string` looks into an item.
 _CUT_DEPTH: Final = 4
 #: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them: the
@@ -176,6 +174,7 @@ class ItemStore:
         "_incremental",
         "_lazy",
         "_lock",
+        "_long",
         "_max_payload",
         "_put",
         "_recent",
@@ -221,6 +220,8 @@ class ItemStore:
         self._threads: dict[str, _Thread] = {}
         self._by_content = KnownRefs()
         self._values = KnownRefs()
+        #: long strings (lazy): sketch -> [[digest or None until written, frozen ref], ...]
+        self._long: dict[bytes, list[list[Any]]] = {}
         # objects given to item() lately (a tool output accepted into history), kept alive so
         # the request that carries the same object next finds it without serialising it
         self._recent: dict[int, Any] = {}
@@ -323,20 +324,30 @@ class ItemStore:
         return self._value_ref(self._dumps(value))
 
     def _string_ref(self, text: str) -> RawPayloadRef:
-        """A long string's content value: keyed by its UTF-8 digest (no escaping on the
-        loop), its JSON written by the worker thread."""
-        if len(text) >= HUGE_CHARS:
-            # stored once per new item, not per content: digesting it here would cost the
-            # loop ~1 ms per MB (an item already stored is found by identity, not content)
-            self.values_stored += 1
-            return self._put("content_value", LazyBody(_STRING_TEMPLATE, [text], self._dumps), ())
-        raw = text.encode("utf-8", "surrogatepass")
-        key = b"s" + hashlib.sha256(raw).digest()[:_DIGEST]
-        ref = self._values.get(key)
-        if ref is None:
-            self.values_stored += 1
-            body = LazyBody(_STRING_TEMPLATE, [text], self._dumps)
-            ref = self._values.add(key, self._put("content_value", body, ()))
+        """A long string's content value, one per distinct content, with its JSON written
+        by the worker thread. New content is told cheaply: by its length and its first and
+        last few KB (:func:`~._deferred.string_sketch`). Only a string that matches one
+        already stored that way is digested here in full (a probable duplicate, which the
+        digest then saves storing again); the stored one's digest is taken by the worker
+        thread as it writes it. A duplicate that arrives before that is stored again."""
+        sketch = string_sketch(text)
+        known = self._long.get(sketch)
+        if known is not None:
+            digest = string_digest(text)
+            for seen in known:
+                if seen[0] == digest:
+                    return thaw(seen[1])
+        self.values_stored += 1
+        body = LazyBody(_STRING_TEMPLATE, [text], self._dumps)
+        entry: list[Any] = [None, None]
+        if known is None:
+            self._long[sketch] = [entry]
+            body.digest_into = entry  # the worker fills in entry[0]
+        else:
+            entry[0] = digest
+            known.append(entry)
+        ref = self._put("content_value", body, ())
+        entry[1] = freeze(ref)
         return ref
 
     def _value_ref(self, data: bytes) -> RawPayloadRef:

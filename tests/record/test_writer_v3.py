@@ -253,6 +253,7 @@ def test_long_strings_are_stored_once_each_and_reduce_alike(tmp_path: Path) -> N
                         {"type": "function_call_output", "call_id": f"c{n}", "output": output}
                     )
                 history.append(item)
+            await rollout.flush()  # the image is written (and digested) before it comes again
             history.extend(turn.accept(image_message("again")))
             async with turn.inference({"model": "m", "input": history}) as call:
                 call.completed(response_id="resp_last", output_items=[])
@@ -264,6 +265,46 @@ def test_long_strings_are_stored_once_each_and_reduce_alike(tmp_path: Path) -> N
     assert len(_content_values(bundle)) == 1 + 1 + 3
     ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
     assert ours["recording_status"] == "complete"
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
+
+
+def test_a_long_string_met_again_in_another_object_is_stored_once(tmp_path: Path) -> None:
+    """A 1.2 MB text sent again as an equal but different string is stored once: it shares
+    its sketch with the stored one, so it is digested in full and found (the stored one's
+    digest was taken by the worker thread as it wrote it). A different text of the same
+    length and ends is stored on its own."""
+    from rollout_trace_sdk.record import open_rollout
+
+    text = "".join(f"{i:07d} some text of a file that was read\n" for i in range(30_000))
+    middle = len(text) // 2
+    other = text[:middle] + "X" + text[middle + 1 :]  # same length, same ends
+
+    def message(body: str) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": body}],
+        }
+
+    async def main() -> None:
+        async with open_rollout(tmp_path, schema_version=3) as rollout:
+            turn = rollout.root.turn()
+            history: list[Any] = turn.accept(message(text))
+            async with turn.inference({"model": "m", "input": history}) as call:  # stores it
+                history += call.completed(response_id="resp_1", output_items=[])
+            await rollout.flush()  # written, and digested by the worker thread
+            history += turn.accept(message("".join([text[:10], text[10:]])), message(other))
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(response_id="resp_2", output_items=[])
+            turn.end()
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    assert len(_content_values(bundle)) == 2  # the text once, the other text once
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
     if codex_bin(3) is not None:
         ok, stderr, expected = codex_reduce(bundle)
         assert ok, stderr
