@@ -135,6 +135,17 @@ def _compile(
     return env["build"]  # type: ignore[no-any-return]
 
 
+def _encoder(build: Callable[[Any], dict[str, Any]]) -> Callable[[Any], bytes]:
+    """``build``'s dict as JSON bytes in one call (what the writer does for every event it
+    queues; ``orjson`` may raise, and the writer's slow path then decides)."""
+    dumps = orjson.dumps
+
+    def encode(o: Any) -> bytes:
+        return dumps(build(o))
+
+    return encode
+
+
 _HOOKS: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
     cls: _compile(cls, tag) for tag, cls in ev.EVENT_TYPES.items()
 }
@@ -144,6 +155,10 @@ _HOOKS_V3: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
     cls: _compile(cls, tag, ev.SCHEMA_VERSION_V3)
     for tag, cls in [*ev.EVENT_TYPES.items(), *ev.EVENT_TYPES_V3.items()]
 }
+
+#: The same, each giving the JSON bytes (see :meth:`LineEncoder.encoders`).
+_ENCODERS: Final = {cls: _encoder(build) for cls, build in _HOOKS.items()}
+_ENCODERS_V3: Final = {cls: _encoder(build) for cls, build in _HOOKS_V3.items()}
 
 #: Payload classes holding mutable values (lists, arbitrary JSON): they are serialised at call
 #: time, since the caller may change them after recording. Every other payload class is
@@ -198,6 +213,12 @@ class LineEncoder:
             )
         )
         return fragment
+
+    @property
+    def encoders(self) -> dict[type[Any], Callable[[Any], bytes]]:
+        """Payload class -> its ``payload`` JSON bytes, for this encoder's schema (fast,
+        may raise: :meth:`payload_bytes` is the path that never does)."""
+        return _ENCODERS_V3 if self._hooks is _HOOKS_V3 else _ENCODERS
 
     def payload_bytes(self, payload: ev.EventPayload) -> bytes:
         """The ``payload`` object of ``payload``'s line (the writer may encode it at enqueue);

@@ -68,6 +68,7 @@ class RecordQueue:
         "_closing",
         "_durable",
         "_eager",
+        "_eager_slow",
         "_enqueued",
         "_failed",
         "_hurry_at",
@@ -99,7 +100,8 @@ class RecordQueue:
     _enqueued: int
     #: encodes an event payload's JSON at enqueue (``None``: kept as an object until its
     #: line is written, which a truncated reference's size needs: it is settled later)
-    _eager: Callable[[Any], bytes] | None
+    _eager: dict[type[Any], Callable[[Any], bytes]] | None
+    _eager_slow: Callable[[Any], bytes]
     _failed: Exception | None
     _hurry_at: int
     _inbox: deque[tuple[Any, ...]]
@@ -199,10 +201,13 @@ class RecordQueue:
             # garbage collector stops tracking at once, while a queued attrs object would
             # survive into the oldest generation and make full collections more frequent
             try:
-                payload = eager(payload)  # type: ignore[assignment]
-            except Exception as exc:
-                self._unserialisable("event", exc, event=True)
-                return False
+                payload = eager[payload.__class__](payload)  # type: ignore[assignment]
+            except Exception:  # a value orjson refuses (a huge int, ...): the slow path
+                try:
+                    payload = self._eager_slow(payload)  # type: ignore[assignment]
+                except Exception as exc:
+                    self._unserialisable("event", exc, event=True)
+                    return False
         elif payload.__class__ in MUTABLE_PAYLOADS:
             try:
                 payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]

@@ -211,8 +211,9 @@ class BundleWriter(ChunkWriter):
         elif limits is not None and limits != CaptureLimits():
             raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")
         self._eager = None
+        self._eager_slow = self._encoder.payload_bytes
         if self._plan is None or not self._plan.limited:
-            self._eager = self._encoder.payload_bytes
+            self._eager = self._encoder.encoders
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
         self._durable = durable
