@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import orjson
@@ -53,10 +53,13 @@ class LazyBody:
     __slots__ = ("_fallback", "_size", "_strings", "_template", "digest_into")
 
     def __init__(
-        self, template: bytes, strings: list[str], fallback: Callable[[Any], bytes]
+        self, template: bytes, strings: Sequence[str], fallback: Callable[[Any], bytes]
     ) -> None:
         self._template = template
-        self._strings = strings
+        # a tuple of strings, which the collector stops tracking (the body may wait in the
+        # queue long enough to reach the oldest generation); ``fallback`` is the writer's
+        # own long-lived function, not a new bound method per body
+        self._strings = tuple(strings)
         self._fallback = fallback
         self._size = len(template) + sum(len(s) for s in strings)
         #: when set, :meth:`render` puts the first string's :func:`string_digest` in [0]

@@ -338,7 +338,7 @@ class ItemStore:
                 if seen[0] == digest:
                     return thaw(seen[1])
         self.values_stored += 1
-        body = LazyBody(_STRING_TEMPLATE, [text], self._dumps)
+        body = LazyBody(_STRING_TEMPLATE, (text,), self._dumps)
         entry: list[Any] = [None, None]
         if known is None:
             self._long[sketch] = [entry]

@@ -64,6 +64,7 @@ class RecordQueue:
 
     __slots__ = (
         "_batch_bytes",
+        "_body_dumps",
         "_cap",
         "_closing",
         "_durable",
@@ -102,6 +103,8 @@ class RecordQueue:
     #: line is written, which a truncated reference's size needs: it is settled later)
     _eager: dict[type[Any], Callable[[Any], bytes]] | None
     _eager_slow: Callable[[Any], bytes]
+    #: how a payload value becomes its body (schema 3 compact, schema 2 pretty)
+    _body_dumps: Callable[[Any], bytes]
     _failed: Exception | None
     _hurry_at: int
     _inbox: deque[tuple[Any, ...]]
@@ -150,8 +153,9 @@ class RecordQueue:
     def _snapshot(self, kind: str, value: Any) -> bytes | LazyBody | None:
         try:
             plan = self._plan
-            # schema 3: compact bodies, as Codex; schema 2: pretty payload files
-            dumps = self.values.pretty if plan is None else self.values.compact_payload
+            # schema 3: compact bodies, as Codex; schema 2: pretty payload files (one bound
+            # method, kept: a long string's lazy body holds it)
+            dumps = self._body_dumps
             if value.__class__ is dict and (plan is None or not plan.limited):
                 lazy = defer_big_strings(value, dumps)  # long strings: the worker escapes
                 if lazy is not None:
