@@ -50,7 +50,7 @@ class LazyBody:
     ``len()`` is an estimate (the template's bytes plus the strings' characters) for the
     queue's byte budget; :meth:`render` gives the exact bytes."""
 
-    __slots__ = ("_fallback", "_size", "_strings", "_template", "digest_into")
+    __slots__ = ("_fallback", "_size", "_strings", "_template", "digest_key", "digest_map")
 
     def __init__(
         self, template: bytes, strings: Sequence[str], fallback: Callable[[Any], bytes]
@@ -62,9 +62,11 @@ class LazyBody:
         self._strings = tuple(strings)
         self._fallback = fallback
         self._size = len(template) + sum(len(s) for s in strings)
-        #: when set, :meth:`render` puts the first string's :func:`string_digest` in [0]
-        #: (the item store learns a stored string's digest off the loop)
-        self.digest_into: list[Any] | None = None
+        #: when set, :meth:`render` puts the first string's :func:`string_digest` in
+        #: ``digest_map[digest_key]`` (the item store learns a stored string's digest off
+        #: the loop)
+        self.digest_map: dict[str, bytes] | None = None
+        self.digest_key = ""
 
     def __len__(self) -> int:
         return self._size
@@ -83,8 +85,8 @@ class LazyBody:
             out.append(self._escape(text))
             done = at + len(hole)
         out.append(template[done:])
-        if self.digest_into is not None and self._strings:
-            self.digest_into[0] = string_digest(self._strings[0])
+        if self.digest_map is not None and self._strings:
+            self.digest_map[self.digest_key] = string_digest(self._strings[0])
         return b"".join(out)
 
     def _escape(self, text: str) -> bytes:

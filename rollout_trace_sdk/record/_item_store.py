@@ -170,11 +170,13 @@ class ItemStore:
     __slots__ = (
         "_by_content",
         "_content_min",
+        "_digests",
         "_dumps",
         "_incremental",
         "_lazy",
         "_lock",
         "_long",
+        "_long_more",
         "_max_payload",
         "_put",
         "_recent",
@@ -220,8 +222,12 @@ class ItemStore:
         self._threads: dict[str, _Thread] = {}
         self._by_content = KnownRefs()
         self._values = KnownRefs()
-        #: long strings (lazy): sketch -> [[digest or None until written, frozen ref], ...]
-        self._long: dict[bytes, list[list[Any]]] = {}
+        #: long strings (lazy): sketch -> the first one's frozen reference (the others with
+        #: that sketch, rare, in ``_long_more``), and payload id -> digest (set by the worker
+        #: thread for the first ones): flat values the collector does not keep scanning
+        self._long: dict[bytes, tuple[Any, ...]] = {}
+        self._long_more: dict[bytes, list[tuple[Any, ...]]] = {}
+        self._digests: dict[str, bytes] = {}
         # objects given to item() lately (a tool output accepted into history), kept alive so
         # the request that carries the same object next finds it without serialising it
         self._recent: dict[int, Any] = {}
@@ -331,23 +337,24 @@ class ItemStore:
         digest then saves storing again); the stored one's digest is taken by the worker
         thread as it writes it. A duplicate that arrives before that is stored again."""
         sketch = string_sketch(text)
-        known = self._long.get(sketch)
-        if known is not None:
+        first = self._long.get(sketch)
+        digest = None
+        if first is not None:
             digest = string_digest(text)
-            for seen in known:
-                if seen[0] == digest:
-                    return thaw(seen[1])
+            digests = self._digests
+            for frozen in (first, *self._long_more.get(sketch, ())):
+                if digests.get(frozen[0]) == digest:
+                    return thaw(frozen)
         self.values_stored += 1
         body = LazyBody(_STRING_TEMPLATE, (text,), self._dumps)
-        entry: list[Any] = [None, None]
-        if known is None:
-            self._long[sketch] = [entry]
-            body.digest_into = entry  # the worker fills in entry[0]
-        else:
-            entry[0] = digest
-            known.append(entry)
         ref = self._put("content_value", body, ())
-        entry[1] = freeze(ref)
+        if digest is None:  # the first with this sketch: the worker digests it
+            body.digest_map = self._digests
+            body.digest_key = ref.raw_payload_id
+            self._long[sketch] = freeze(ref)
+        else:
+            self._digests[ref.raw_payload_id] = digest
+            self._long_more.setdefault(sketch, []).append(freeze(ref))
         return ref
 
     def _value_ref(self, data: bytes) -> RawPayloadRef:
