@@ -48,7 +48,7 @@ def freeze(ref: RawPayloadRef) -> tuple[Any, ...]:
 
 
 def thaw(fields: tuple[Any, ...]) -> RawPayloadRef:
-    """The reference :func:`_freeze` made ``fields`` of."""
+    """The reference :func:`freeze` made ``fields`` of."""
     return _thawed(fields, 0)[0]
 
 

@@ -12,14 +12,14 @@ methods, doing nothing, so agent code never asks whether tracing is on.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal, Self
+from typing import Any, Literal, Self
 
 from ..model import events as ev
 from . import current
 from ._handle import Handle, started
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
-from .items import ItemIds, agent_message, final_answer_text
+from .items import CALL_OUTPUT_TYPES, ItemIds, agent_message, final_answer_text
 from .runtime import (
     NullLifecycle,
     Outcome,
@@ -584,8 +584,5 @@ NULL_TURN: Turn = _NullTurn(
 )
 
 
-_TOOL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
-
-
 def _is_tool_output(item: Any) -> bool:
-    return isinstance(item, Mapping) and item.get("type") in _TOOL_OUTPUT_TYPES
+    return isinstance(item, Mapping) and item.get("type") in CALL_OUTPUT_TYPES

@@ -12,12 +12,51 @@ import pytest
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._shards import CaptureLimits
+from rollout_trace_sdk.record.threads import Turn
 from rollout_trace_sdk.record.writer import BundleWriter
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from tests.codex_oracle import codex_bin, codex_reduce
 from tests.test_conformance_states import first_difference
 
 ROOT = "thread-root"
+
+
+def _reduce_like_codex(bundle: Path) -> dict[str, Any]:
+    """Our reduced state of ``bundle``, which Codex 0.171 (when here) reduces to as well."""
+    ours: dict[str, Any] = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
+    return ours
+
+
+async def _tool_step(
+    turn: Turn, history: list[Any], n: int, output: str, *, text: str | None = None
+) -> None:
+    """One step of an agent loop: an inference that answers (``text``, then) a function call,
+    and the call's ``output``; ``history`` grows by what the loop sends next."""
+    said = [] if text is None else [_assistant(text)]
+    async with turn.inference({"model": "m", "input": history}) as call:
+        history += call.completed(
+            response_id=f"resp_{n}",
+            output_items=[
+                *said,
+                {"type": "function_call", "name": "exec", "arguments": "{}", "call_id": f"c{n}"},
+            ],
+        )
+    async with turn.tool_call(f"c{n}", "exec", arguments="{}") as tool:
+        history.append(
+            tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": output})
+        )
+
+
+def _assistant(text: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text}],
+    }
 
 
 async def _loop(writer: BundleWriter, steps: int) -> None:
@@ -99,13 +138,9 @@ def test_a_schema3_writer_bundle_reduces_alike_with_codex_and_ours(
 
     bundle = anyio.run(main)
     assert sorted(p.name for p in (bundle / "payloads").iterdir()) == ["000001.zst"]
-    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    ours = _reduce_like_codex(bundle)
     status = "complete" if limits is None else "closed_with_partial_payloads"
     assert ours["recording_status"] == status
-    if codex_bin(3) is not None:
-        ok, stderr, expected = codex_reduce(bundle)
-        assert ok, stderr
-        assert ours == expected, first_difference(ours, expected)
 
 
 @pytest.mark.parametrize("limits", [(None, None), (400, None), (None, 12_000)])
@@ -129,43 +164,17 @@ def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
                 }
             )
             for n in range(6):
-                async with turn.inference({"model": "m", "input": history}) as call:
-                    out = call.completed(
-                        response_id=f"resp_{n}",
-                        output_items=[
-                            {
-                                "type": "message",
-                                "role": "assistant",
-                                "content": [{"type": "output_text", "text": "a" * 300}],
-                            },
-                            {
-                                "type": "function_call",
-                                "name": "exec",
-                                "arguments": "{}",
-                                "call_id": f"c{n}",
-                            },
-                        ],
-                    )
-                history.extend(out)
-                async with turn.tool_call(f"c{n}", "exec", arguments="{}") as tool:
-                    item = tool.completed(
-                        {"type": "function_call_output", "call_id": f"c{n}", "output": "o" * 700}
-                    )
-                history.append(item)
+                await _tool_step(turn, history, n, "o" * 700, text="a" * 300)
             turn.end()
 
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
     assert orjson.loads((bundle / "manifest.json").read_bytes())["schema_version"] == 3
-    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    ours = _reduce_like_codex(bundle)
     assert ours["recording_status"] == ("closed_with_partial_payloads" if limited else "complete")
     calls = sorted(ours["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
     if not limited:
         assert [len(c["request_item_ids"]) for c in calls] == [1 + 3 * n for n in range(6)]
-    if codex_bin(3) is not None:
-        ok, stderr, expected = codex_reduce(bundle)
-        assert ok, stderr
-        assert ours == expected, first_difference(ours, expected)
 
 
 def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) -> None:
@@ -181,12 +190,8 @@ def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) ->
 
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
-    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    ours = _reduce_like_codex(bundle)
     assert ours["tool_calls"]["c1"]["execution"]["status"] == "aborted"
-    if codex_bin(3) is not None:
-        ok, stderr, expected = codex_reduce(bundle)
-        assert ok, stderr
-        assert ours == expected, first_difference(ours, expected)
 
 
 def _content_values(bundle: Path) -> set[str]:
@@ -234,25 +239,7 @@ def test_long_strings_are_stored_once_each_and_reduce_alike(tmp_path: Path) -> N
                 image_message("first"), {"type": "message", "role": "user", "content": text}
             )
             for n in range(3):
-                async with turn.inference({"model": "m", "input": history}) as call:
-                    out = call.completed(
-                        response_id=f"resp_{n}",
-                        output_items=[
-                            {
-                                "type": "function_call",
-                                "name": "exec",
-                                "arguments": "{}",
-                                "call_id": f"c{n}",
-                            },
-                        ],
-                    )
-                history.extend(out)
-                async with turn.tool_call(f"c{n}", "exec", arguments="{}") as tool:
-                    output = f"run {n}\n" + "x" * 100_000
-                    item = tool.completed(
-                        {"type": "function_call_output", "call_id": f"c{n}", "output": output}
-                    )
-                history.append(item)
+                await _tool_step(turn, history, n, f"run {n}\n" + "x" * 100_000)
             await rollout.flush()  # the image is written (and digested) before it comes again
             history.extend(turn.accept(image_message("again")))
             async with turn.inference({"model": "m", "input": history}) as call:
@@ -263,12 +250,8 @@ def test_long_strings_are_stored_once_each_and_reduce_alike(tmp_path: Path) -> N
     (bundle,) = tmp_path.iterdir()
     # the image once, the message text once, each distinct tool output once
     assert len(_content_values(bundle)) == 1 + 1 + 3
-    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    ours = _reduce_like_codex(bundle)
     assert ours["recording_status"] == "complete"
-    if codex_bin(3) is not None:
-        ok, stderr, expected = codex_reduce(bundle)
-        assert ok, stderr
-        assert ours == expected, first_difference(ours, expected)
 
 
 def test_a_long_string_met_again_in_another_object_is_stored_once(tmp_path: Path) -> None:
@@ -304,8 +287,4 @@ def test_a_long_string_met_again_in_another_object_is_stored_once(tmp_path: Path
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
     assert len(_content_values(bundle)) == 2  # the text once, the other text once
-    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
-    if codex_bin(3) is not None:
-        ok, stderr, expected = codex_reduce(bundle)
-        assert ok, stderr
-        assert ours == expected, first_difference(ours, expected)
+    _reduce_like_codex(bundle)
