@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -269,3 +271,45 @@ def test_compact_payload_cuts_where_the_slow_path_does() -> None:
     assert b"<truncated: nested deeper than" in big_many
     assert json.loads(big_fine)["deep"] == _deep(MAX_DEPTH - 1)
     assert encoder.counts == {"depth": 4}
+
+
+_TUPLE_CHAIN_CHILD = """
+import sys, warnings
+import anyio
+sys.path.insert(0, sys.argv[2])
+from rollout_trace_sdk.record import RecorderWarning, open_rollout
+from tests.record.test_recorder_values import SITES
+
+chain = "bottom"
+for _ in range(5000):
+    chain = (chain,)
+
+async def main(root):
+    for site in sorted(SITES):
+        async with open_rollout(f"{root}/{site}") as rollout, rollout.root.turn() as turn:
+            await SITES[site](turn, chain)
+    print("recorded", flush=True)
+
+warnings.simplefilter("ignore", RecorderWarning)
+anyio.run(main, sys.argv[1])
+"""
+
+
+def test_a_long_chain_of_tuples_is_cut_not_a_crash(tmp_path: Path) -> None:
+    """Tuples nested in tuples 5,000 deep, at every call site, in a child process. orjson
+    3.12 and 3.13 stopped counting tuple-in-tuple levels against their recursion limit and
+    corrupt the heap on such a chain (``free(): corrupted unsorted chunks``, the process
+    aborts), so pyproject.toml keeps orjson below 3.12: there the chain is refused like any
+    over-deep value and recorded cut. In a child so that a crash fails this test, not the
+    suite."""
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", _TUPLE_CHAIN_CHILD, str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == "recorded"
+    for site in SITES:
+        check_bundle(bundle_in(tmp_path / site), tmp_path)
