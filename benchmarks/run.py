@@ -1,6 +1,6 @@
 """Hot-path benchmarks for recording: what tracing costs the agent's event loop.
 
-    python benchmarks/run.py [--quick] [--json] [--backend asyncio|trio]
+    python benchmarks/run.py [--quick] [--json] [--backend asyncio|trio] [--schema 2|3]
 
 Figures (each printed next to its target and to baselines measured in the same run):
 
@@ -23,6 +23,9 @@ Figures (each printed next to its target and to baselines measured in the same r
   redaction on and off: ``tool_call_p50_us``, ``tool_call_cpu_us``, ``burst_lag_p99_ms``,
   ``burst_lag_max_ms``, ``max_tracing_pause_ms``, ``loop400_cpu_ms_per_step``,
   ``loop400_bundle_mb``.
+
+The writer figures (event, payload, lag, throughput) are measured in schema 3, what
+``open_rollout`` writes by default; ``--schema 2`` measures schema 2's payload files.
 
 Baselines: ``orjson.dumps`` of a ~650-byte event dict; an attrs instance + a wall-clock read +
 an anyio memory-stream ``send_nowait`` (the least a queued recording call can do).
@@ -80,8 +83,15 @@ def _timer_cost_ns() -> float:
     return statistics.median(pairs)
 
 
+#: The schema the writer figures are measured in (``--schema``): 3, what ``open_rollout``
+#: writes by default, unless asked otherwise.
+SCHEMA = ev.SCHEMA_VERSION_V3
+
+
 def _writer(tmp: str, **kwargs: Any) -> BundleWriter:
-    return BundleWriter.create(Path(tmp), trace_id="bench", root_thread_id=THREAD, **kwargs)
+    return BundleWriter.create(
+        Path(tmp), trace_id="bench", root_thread_id=THREAD, schema_version=SCHEMA, **kwargs
+    )
 
 
 def _ref(n: int) -> ev.RawPayloadRef:
@@ -465,7 +475,10 @@ def _table(r: dict[str, float]) -> str:
             f"≈ {1e6 / max(r['base_attrs_send_p50_us'], 1e-9):,.0f}/s attrs+send alone",
         ),
     ]
-    lines = [f"{'figure':<20} {'measured':>12}  {'target':<10} {'':<7} baseline (same run)"]
+    lines = [
+        f"writer figures in schema {SCHEMA}",
+        f"{'figure':<20} {'measured':>12}  {'target':<10} {'':<7} baseline (same run)",
+    ]
     for name, value, target, base in rows:
         lines.append(f"{name:<20} {value:>12}  {target:<10} {_met(name, r[name]):<7} {base}")
     if "recorder_event_p50_us" in r:
@@ -515,7 +528,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON object line")
     parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
+    parser.add_argument(
+        "--schema", type=int, default=3, choices=[2, 3], help="the writer's schema (3)"
+    )
     args = parser.parse_args(argv)
+    global SCHEMA
+    SCHEMA = args.schema
     gc.collect()
     results = anyio.run(_main, args.quick, args.tiny, backend=args.backend)
     if args.tiny:

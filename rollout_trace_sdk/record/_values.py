@@ -50,8 +50,11 @@ _TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
 _TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that indentation
 #: Compact text shorter than this cannot nest deeper than MAX_DEPTH (two brackets a level).
 _COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
-#: Bodies this big are walked before they are encoded again (see ``_nests_too_deep``).
-_WALK_FROM_SIZE: Final = 64 * 1024
+#: Up to this size, counting brackets is the cheaper first test of a compact body; past it,
+#: counting (about three times slower per byte than orjson writes) costs more than a walk of
+#: a few containers or asking orjson (see ``_DepthProbe``).
+_COUNT_UP_TO: Final = 2048
+#: A longer body is walked first, for this many containers at most (mostly text: no more).
 _WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
@@ -121,21 +124,23 @@ class ValueEncoder:
         """A schema-3 payload body: :meth:`compact`, with nesting beyond :data:`MAX_DEPTH`
         cut as in payload files. Codex 0.171 parses every payload (templates spliced) with
         serde_json, which refuses 128 levels; compact text has no indentation to find deep
-        nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
-        ``_nests_too_deep``)."""
+        nesting by (:meth:`cut_too_deep`), so a body that could nest that deep is checked by
+        orjson's own depth limit (:class:`_DepthProbe`)."""
         try:
             data = orjson.dumps(value, default=self.default)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)  # which cuts deep nesting itself
-        if (
-            len(data) >= _COMPACT_TOO_DEEP_MIN_SIZE
+        size = len(data)
+        if size < _COMPACT_TOO_DEEP_MIN_SIZE or (
             # every level opens a bracket: fewer brackets (strings' included) cannot nest
-            # that deep, and counting them is a C-speed pass over bytes already made
-            and data.count(b"[") + data.count(b"{") > MAX_DEPTH
-            and _nests_too_deep(value, len(data))
+            # that deep; counting them is the cheaper test on short text only
+            size <= _COUNT_UP_TO and data.count(b"[") + data.count(b"{") <= MAX_DEPTH
         ):
-            return self._slow(value, indent=None)
-        return data
+            return data
+        verdict = None if size <= _COUNT_UP_TO else _walk_too_deep(value)
+        if verdict is None:
+            verdict = not _DEPTH_PROBE.fits(value)
+        return self._slow(value, indent=None) if verdict else data
 
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
@@ -183,29 +188,43 @@ class ValueEncoder:
         return text.encode()
 
 
-def _nests_too_deep(value: Any, size: int) -> bool:
-    """Whether ``value`` (whose compact text is ``size`` bytes) holds containers nested more
-    than :data:`MAX_DEPTH` deep (where :class:`_Sanitiser` cuts).
+class _DepthProbe(threading.local):
+    """Whether a value nests no deeper than :data:`MAX_DEPTH`, asked of orjson in C.
 
-    orjson writes it again with indentation and one C-speed search looks for a line indented
-    past the limit (as :meth:`ValueEncoder.cut_too_deep` does): at most one more encoding.
-    A big body is first walked instead, container by container, which costs nothing for the
-    text that makes most big bodies big; past a few dozen containers the walk gives up."""
-    if size >= _WALK_FROM_SIZE:
-        verdict = _walk_too_deep(value)
-        if verdict is not None:
-            return verdict
-    try:
-        pretty = orjson.dumps(value, default=_plain_default, option=PRETTY)
-    except (TypeError, ValueError, RecursionError):
-        return True  # let the slow path decide
-    return _TOO_DEEP_MARK in pretty
+    orjson refuses to write more than its own number of nested levels (254 in 3.11). Put
+    inside a chain of ``limit - MAX_DEPTH`` one-element lists, a value is written only if it
+    nests at most :data:`MAX_DEPTH` deep: one compact encoding, about what the body itself
+    cost, where a walk in Python or an indented copy searched for deep lines cost several
+    times more on a body of many containers. Each thread has its own chain (the value sits in
+    its innermost list while orjson runs)."""
+
+    def __init__(self) -> None:
+        self._hole: list[Any] = [None]
+        chain: list[Any] = self._hole
+        for _ in range(_PROBE_LEVELS - 1):
+            chain = [chain]
+        self._chain = chain
+
+    def fits(self, value: Any) -> bool:
+        """Whether orjson writes ``value`` within the probe's levels (objects it does not
+        know converted as :meth:`ValueEncoder.compact` does, uncounted: the body written
+        was already counted)."""
+        hole = self._hole
+        hole[0] = value
+        try:
+            orjson.dumps(self._chain, default=_plain_default)
+        except (TypeError, RecursionError, ValueError):
+            return False
+        finally:
+            hole[0] = None
+        return True
 
 
 def _walk_too_deep(value: Any) -> bool | None:
-    """The verdict of :func:`_nests_too_deep` from a walk of dicts, lists and tuples;
-    ``None`` when the value holds more than :data:`_WALK_CONTAINERS` containers or anything
-    else (a dataclass, a model, a set: serialised their own way)."""
+    """Whether ``value`` nests deeper than :data:`MAX_DEPTH`, from a walk of its dicts, lists
+    and tuples; ``None`` (ask :class:`_DepthProbe`) when it holds more than
+    :data:`_WALK_CONTAINERS` containers or anything else (a dataclass, a model, a set:
+    serialised their own way). Cheap for the text that makes most long bodies long."""
     cls = value.__class__
     if cls is not dict and cls is not list and cls is not tuple:
         return None
@@ -225,6 +244,28 @@ def _walk_too_deep(value: Any) -> bool | None:
             elif kind not in _LEAVES:
                 return None
     return False
+
+
+def _orjson_depth_limit() -> int:
+    """How many nested lists orjson writes before it refuses (found once, by bisection)."""
+    low, high = 1, 4096  # low is always written
+    while high - low > 1:
+        middle = (low + high) // 2
+        chain: Any = 0
+        for _ in range(middle):
+            chain = [chain]
+        try:
+            orjson.dumps(chain)
+        except (TypeError, RecursionError, ValueError):
+            high = middle
+        else:
+            low = middle
+    return low
+
+
+#: The probe's chain: orjson's limit minus the levels a body may have.
+_PROBE_LEVELS: Final = max(1, _orjson_depth_limit() - MAX_DEPTH)
+_DEPTH_PROBE: Final = _DepthProbe()
 
 
 def _plain_default(obj: Any) -> Any:
