@@ -23,6 +23,7 @@ import zstandard
 from .model import layout
 from .record._shards import ShardSink
 from .record.redact import Redactor
+from .reduce.shards import ShardBomb, decompress_shard
 
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 
@@ -107,21 +108,14 @@ def _fix(value: Any, changed: dict[str, int]) -> bool:
 
 
 def _decompress(data: bytes) -> bytes:
-    """Every frame of a shard; a frame cut short (a recording that crashed) yields what
-    decoded before the cut."""
-    chunks: list[bytes] = []
-    view = memoryview(data)
-    offset = 0
+    """Every frame of a shard, as the reducer reads it (a frame cut short, by a recording
+    that crashed, yields what decoded before the cut; a decompression bomb is refused)."""
     try:
-        while offset < len(data):
-            stream = zstandard.ZstdDecompressor().decompressobj()
-            chunks.append(stream.decompress(view[offset:]))
-            if not stream.eof:
-                break
-            offset = len(data) - len(stream.unused_data)
-    except zstandard.ZstdError as exc:
-        raise ShardError(f"not a zstd shard ({exc})") from None
-    return b"".join(chunks)
+        return decompress_shard(data)[0]
+    except (zstandard.ZstdError, ShardBomb) as exc:
+        raise ShardError(
+            f"not a zstd shard ({exc})" if isinstance(exc, zstandard.ZstdError) else str(exc)
+        ) from None
 
 
 def _records(data: bytes) -> list[tuple[str, bytes]]:

@@ -38,6 +38,15 @@ CACHE_BYTES: Final = 8 * 1024 * 1024
 PART_CACHE_BYTES: Final = 32 * 1024 * 1024
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 _ZSTD_PREFIX: Final = "zstd decompressor error: "
+#: A shard may decompress to this many bytes, or to :data:`BOMB_RATIO` times its file's size
+#: if that is more; past both it is refused as a decompression bomb (a 200 KB shard of one
+#: record of spaces made 6 GB). Codex rotates shards near 8 MiB (one bigger record gets a
+#: shard of its own), and text compresses ~3-20 times, a long run of one line a few thousand.
+BOMB_FLOOR_BYTES: Final = 1 << 30
+BOMB_RATIO: Final = 1000
+#: The most output zstd makes of one input byte is below this (a 128 KB block of one byte
+#: repeated is a few bytes): input is fed in pieces small enough that no call overshoots.
+_MAX_EXPANSION: Final = 1 << 17
 
 
 class MissingShardPayload(MissingPayload):
@@ -62,21 +71,45 @@ class _Shard:
     partial_tail: bool
 
 
-def _decompress(data: bytes) -> tuple[bytes, bool]:
+class ShardBomb(ValueError):
+    """A shard decompresses to more than it may (see :data:`BOMB_FLOOR_BYTES`)."""
+
+
+def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes, bool]:
     """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
-    last one is complete. A cut frame yields what decoded before the cut. A single frame (what
-    Codex writes) is decoded without a second copy."""
+    last one is complete. A cut frame yields what decoded before the cut. A single small
+    frame (what Codex writes) is decoded without a second copy.
+
+    Raises:
+        zstandard.ZstdError: the bytes are not zstd.
+        ShardBomb: the output passes ``max(floor, BOMB_RATIO * len(data))`` bytes; input
+            is fed piece by piece, so no more than that is ever held.
+    """
+    limit = max(floor, BOMB_RATIO * len(data))
     chunks: list[bytes] = []
+    total = 0
     view = memoryview(data)
     offset = 0
     sealed = True
     while offset < len(data):
         stream = zstandard.ZstdDecompressor().decompressobj()
-        chunks.append(stream.decompress(view[offset:]))
+        while offset < len(data) and not stream.eof:
+            end = offset + max(64, (limit - total) // _MAX_EXPANSION)
+            out = stream.decompress(view[offset:end])
+            offset = min(end, len(data))
+            total += len(out)
+            if total > limit:
+                raise ShardBomb(
+                    f"decompresses to more than {limit:,} bytes (the larger of"
+                    f" {floor:,} and {BOMB_RATIO:,} times its {len(data):,}):"
+                    " refused as a decompression bomb"
+                )
+            if out:
+                chunks.append(out)
         if not stream.eof:
             sealed = False
             break
-        offset = len(data) - len(stream.unused_data)
+        offset -= len(stream.unused_data)
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
 
 
@@ -118,8 +151,12 @@ def _utf8_text(exc: UnicodeDecodeError) -> str:
 class ShardReader:
     """The payloads of one schema-3 bundle."""
 
-    def __init__(self, display: str, read_file: FileReader) -> None:
+    def __init__(
+        self, display: str, read_file: FileReader, *, floor: int = BOMB_FLOOR_BYTES
+    ) -> None:
         self._display = display
+        #: what a shard may decompress to at least, and a payload's spliced text at most
+        self._floor = floor
         self._read_file = read_file
         self._shards: dict[int, _Shard] = {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
@@ -147,11 +184,13 @@ class ShardReader:
             error = MissingShardPayload if isinstance(exc, FileNotFoundError) else ReduceError
             raise error(f"open shard {shown}", cause=os_error_text(exc), file=shown) from None
         try:
-            data, sealed = _decompress(raw)
+            data, sealed = decompress_shard(raw, self._floor)
         except zstandard.ZstdError as exc:
             text = str(exc)
             cause = text[len(_ZSTD_PREFIX) :] if text.startswith(_ZSTD_PREFIX) else text
             raise ReduceError(f"decompress shard {shown}", cause=cause, file=shown) from None
+        except ShardBomb as exc:
+            raise ReduceError(f"decompress shard {shown}", cause=str(exc), file=shown) from None
         del raw
         if shard is None:
             try:
@@ -192,10 +231,17 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
-        out = bytes(fragments[0])
+        out = bytearray(fragments[0])
         for part, fragment in zip(ref.parts, fragments[1:], strict=True):
             out += self._part_text(part)
             out += fragment
+            if len(out) > self._floor:
+                # a small log can cite one big record thousands of times
+                raise ReduceError(
+                    f"payload {ref.raw_payload_id}: spliced text passes {self._floor:,}"
+                    " bytes: refused as an expansion bomb",
+                    file=self._shown(ref.shard),
+                )
         return bytes(out)
 
     def _part_text(self, part: RawPayloadRef) -> bytes:

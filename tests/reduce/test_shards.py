@@ -198,3 +198,42 @@ def test_part_cache_has_a_budget(files: _Files, monkeypatch: pytest.MonkeyPatch)
     prompt = _ref(3, shard=2, parts=(_ref(1), _ref(2)))
     assert reader.text(prompt) == b'["0123456789ab",[1]]'
     assert list(reader._parts) == [("raw_payload:2", 1)], "the 14-byte part did not fit"
+
+
+def _zeros_frame(size: int) -> bytes:
+    return zstandard.ZstdCompressor(level=1).compress(bytes(size))
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_held(files: _Files) -> None:
+    """Past ``max(floor, 1,000 x the file)`` a shard is refused, fed to zstd piece by piece
+    so that no more than that is ever decompressed (a 200 KB shard of one record of spaces
+    made 6 GB: Codex 0.171 peaked at 8.4 GB on it)."""
+    record = layout.shard_record("raw_payload:1", b"[" + b" " * (8 << 20) + b"]")
+    data = _frame(record) + _zeros_frame(1 << 20) * 40  # 41 MB from a few KB
+    assert len(data) * shards.BOMB_RATIO < 40 << 20
+    files.write(1, data)
+    with pytest.raises(ReduceError) as info:
+        ShardReader("b", files.read, floor=16 << 20).text(_ref(1))
+    assert info.value.message == "decompress shard b/payloads/000001.zst"
+    assert info.value.cause is not None
+    assert info.value.cause.startswith("decompresses to more than 16,777,216 bytes (the larger")
+    assert info.value.cause.endswith("refused as a decompression bomb")
+    # under a higher floor it is decompressed whole; past the floor, never much further
+    decoded, sealed = shards.decompress_shard(data, 100 << 20)
+    assert sealed and len(decoded) == len(record) + (40 << 20)
+    with pytest.raises(shards.ShardBomb):
+        shards.decompress_shard(_zeros_frame(64 << 20), 1 << 20)
+
+
+def test_a_template_citing_one_big_record_many_times_is_refused(files: _Files) -> None:
+    """A small log can make a huge text: one record cited by every part of a template."""
+    big = b'"' + b"y" * (1 << 20) + b'"'
+    fragments = orjson.dumps(["["] + [","] * 99 + ["]"])
+    files.write(1, _frame(_records(("raw_payload:1", big), ("raw_payload:2", fragments))))
+    template = _ref(2, parts=tuple(_ref(1) for _ in range(100)))
+    assert len(ShardReader("b", files.read, floor=200 << 20).text(template)) > 100 << 20
+    with pytest.raises(ReduceError) as info:
+        ShardReader("b", files.read, floor=50 << 20).text(template)
+    assert info.value.message == (
+        "payload raw_payload:2: spliced text passes 52,428,800 bytes: refused as an expansion bomb"
+    )
