@@ -506,7 +506,14 @@ def reduce_response(
     at: int,
     ref: RawPayloadRef,
     payload: Any,
+    *,
+    after_blind_request: bool = False,
 ) -> list[str]:
+    """Reconcile a response's output and append it to the thread's snapshot, except (as Codex
+    0.169 and 0.171 do) while a compaction replacement is pending for the thread: then the
+    snapshot stays as it is, so a later checkpoint does not find these items among its
+    candidates. After a blind request the snapshot restarts from the output alone: Codex
+    appends a response to its call's request items, and none are known."""
     pid = ref.raw_payload_id
     output = payload.get("output_items") if isinstance(payload, dict) else None
     if not isinstance(output, list):
@@ -532,7 +539,12 @@ def reduce_response(
         baseline=snapshot,
         payload_id=pid,
     )
-    replay.snapshots[thread_id].extend(result)
+    if thread_id in replay.pending_replacement:
+        return result
+    if after_blind_request:
+        snapshot.clear()
+        replay.snapshot_norms[thread_id] = []
+    snapshot.extend(result)
     replay.snapshot_norms.setdefault(thread_id, []).extend([None] * len(result))
     return result
 

@@ -155,10 +155,6 @@ def finish(
     if payload_ref is not None and not payload_ref.available:
         response_ids = []  # schema 3: a cut or omitted response names no items
     elif payload_ref is not None:
-        if call.inference_call_id in replay.blind_requests:
-            # Codex appends a response to its call's request items: none are known here.
-            replay.snapshots[call.thread_id] = []
-            replay.snapshot_norms[call.thread_id] = []
         payload = replay.load(payload_ref)
         response_ids = conversation.reduce_response(
             replay,
@@ -168,6 +164,7 @@ def finish(
             event.wall_time_unix_ms,
             payload_ref,
             payload,
+            after_blind_request=call.inference_call_id in replay.blind_requests,
         )
         usage = token_usage(payload.get("token_usage"))
         del payload

@@ -6,6 +6,7 @@ and the two states must be equal.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -452,3 +453,109 @@ def test_positional_reuse_takes_an_item_once(bundle: Scenario) -> None:
     bundle.infer("i0", request(message("user", "a", "u1"), out))
     bundle.infer("i1", request({**out, "id": "r1"}, out))
     assert _ids(bundle.reduce())["i1"] == (["conversation_item:2", "conversation_item:3"], [])
+
+
+# --- responses while a compaction replacement is pending -----------------------------------------
+# Found by the 0.171 differential (a cut request, a response, a checkpoint) and probed against
+# both Codex versions: the rule is the pending replacement, not the cut request.
+
+SUMMARY = {"type": "compaction", "id": "sum1", "encrypted_content": "SUMMARY"}
+
+
+def _checkpoint(bundle: Scenario, compaction_id: str, *history: dict[str, Any]) -> None:
+    from rollout_trace_sdk.model import events as ev
+
+    payload = {
+        "input_history": list(history),
+        "replacement_history": [message("user", "long", "u1"), SUMMARY],
+    }
+    ref = bundle.payload("compaction_checkpoint", payload)
+    bundle.event(ev.CompactionInstalled(compaction_id, ref), thread=ROOT, turn=TURN)
+
+
+def _compacted(bundle: Scenario) -> None:
+    """ci:1 u1, ci:2 a1; the checkpoint: marker ci:3, replacement ci:4 u1 and ci:5 summary."""
+    bundle.begin()
+    bundle.infer(
+        "inf-1",
+        request(message("user", "long", "u1")),
+        response(message("assistant", "answer", "a1")),
+        response_id="resp-1",
+    )
+    _checkpoint(
+        bundle, "cmp-1", message("user", "long", "u1"), message("assistant", "answer", "a1")
+    )
+
+
+def _close(bundle: Scenario) -> dict[str, Any]:
+    bundle.end_turn()
+    bundle.finish()
+    return bundle.reduce()
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_response_while_replacement_pending_stays_out_of_the_snapshot(
+    tmp_path: Path, schema: int
+) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    _compacted(bundle)
+    # An incremental request does not use the pending replacement; its response (ci:7) is
+    # made, but the snapshot stays at the request's items [1, 2, 6].
+    bundle.infer(
+        "inf-2",
+        request(message("user", "more", "u2"), previous_response_id="resp-1"),
+        response(message("assistant", "two", "a2")),
+        response_id="resp-2",
+    )
+    _checkpoint(
+        bundle,
+        "cmp-2",
+        message("user", "long", "u1"),
+        message("assistant", "answer", "a1"),
+        message("user", "more", "u2"),
+        message("assistant", "two", "a2"),
+    )
+    state = _close(bundle)
+    compaction = state["compactions"]["cmp-2"]
+    assert compaction["input_item_ids"] == [f"conversation_item:{n}" for n in (1, 2, 6, 8)]
+    assert "conversation_item:7" not in state["threads"][ROOT]["conversation_item_ids"]
+
+
+def test_cut_request_then_incremental_then_checkpoint(tmp_path: Path) -> None:
+    """The differential's shape: after a compaction, a cut request, its response (ci:6), an
+    incremental request on it ([6, 7]) and its response (ci:8), a checkpoint. Only the
+    incremental request's items are candidates: the checkpoint's copy of a3 is a new item."""
+    from rollout_trace_sdk.model import events as ev
+
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    _compacted(bundle)
+    history = [message("user", "long", "u1"), SUMMARY, message("user", "more", "u2")]
+    cut = bundle.payload("inference_request", request(*history), capture="truncated")
+    bundle.event(
+        ev.InferenceStarted("inf-2", ROOT, TURN, "gpt-test", "test-provider", cut),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.complete("inf-2", response(message("assistant", "two", "a2")), response_id="resp-2")
+    bundle.infer(
+        "inf-3",
+        request(message("user", "again", "u3"), previous_response_id="resp-2"),
+        response(message("assistant", "three", "a3")),
+        response_id="resp-3",
+    )
+    _checkpoint(
+        bundle,
+        "cmp-2",
+        *history,
+        message("assistant", "two", "a2"),
+        message("user", "again", "u3"),
+        message("assistant", "three", "a3"),
+    )
+    state = _close(bundle)
+    assert state["inference_calls"]["inf-3"]["request_item_ids"] == [
+        "conversation_item:6",
+        "conversation_item:7",
+    ]
+    compaction = state["compactions"]["cmp-2"]
+    assert compaction["input_item_ids"] == [f"conversation_item:{n}" for n in (9, 10, 11, 6, 7, 12)]
+    assert "conversation_item:8" not in state["threads"][ROOT]["conversation_item_ids"]

@@ -225,6 +225,41 @@ def test_stripped_tool_output_ids_are_restored(tmp_path: Path) -> None:
     _agrees_with_codex(bundle)
 
 
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        # v3.md §9: the new replacement items (7, 8, 9) go before the claimed output (5); the
+        # marker (6) is no part of the batch and keeps its place after it.
+        (False, [1, 2, 3, 4, 7, 8, 9, 5, 6, 10, 11, 12, 13]),
+        # with the output first in the replacement history, nothing precedes it
+        (True, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
+    ],
+)
+def test_a_claimed_output_moved_into_the_replacement_history(
+    tmp_path: Path, first: bool, expected: list[int]
+) -> None:
+    """v3.md §9's compaction probe: ``auto_compaction_remote``'s checkpoint with its tool
+    output (unclaimed ci:5) moved from the input history into the replacement history."""
+    bundle = copy_bundle("auto_compaction_remote", tmp_path)
+
+    def move(records: dict[str, bytes]) -> None:
+        checkpoint = orjson.loads(records["raw_payload:16"])
+        outputs = [i for i in checkpoint["input_history"] if i["type"] == "function_call_output"]
+        assert len(outputs) == 1
+        checkpoint["input_history"].remove(outputs[0])
+        replacement = checkpoint["replacement_history"]
+        checkpoint["replacement_history"] = (
+            outputs + replacement if first else replacement + outputs
+        )
+        records["raw_payload:16"] = orjson.dumps(checkpoint)
+
+    edit_shard(bundle, 1, move)
+    state = _state(bundle)
+    listed = state["threads"][state["root_thread_id"]]["conversation_item_ids"]
+    assert listed == [f"conversation_item:{n}" for n in expected]
+    _agrees_with_codex(bundle)
+
+
 def test_stripped_id_must_name_an_id_less_output(tmp_path: Path) -> None:
     bundle = copy_bundle("single_exec", tmp_path)
 
