@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..model import state as st
 from ..model.events import (
     CompactionInstalled,
     CompactionRequestCompleted,
     CompactionRequestFailed,
     CompactionRequestStarted,
+    RawPayloadRef,
     TraceEvent,
 )
 from . import conversation
 from .context import ReplayContext, request_start
 from .errors import ReduceError
+from .normalize import NormItem, normalize_items
 
 
 def _check_turn(replay: ReplayContext, what: str, thread_id: str, turn_id: str) -> None:
@@ -73,7 +77,7 @@ def installed(replay: ReplayContext, event: TraceEvent, done: CompactionInstalle
         raise ReduceError(f"duplicate compaction install for {compaction_id}")
     _check_turn(replay, f"compaction install {compaction_id}", thread_id, turn_id)
     at = event.wall_time_unix_ms
-    input_ids, marker_id, replacement_ids = conversation.reduce_checkpoint(
+    input_ids, marker_id, replacement_ids = _reduce_checkpoint(
         replay, compaction_id, thread_id, turn_id, at, done.checkpoint_payload
     )
     requests = replay.trace.compaction_requests
@@ -89,3 +93,68 @@ def installed(replay: ReplayContext, event: TraceEvent, done: CompactionInstalle
         input_item_ids=input_ids,
         replacement_item_ids=replacement_ids,
     )
+
+
+def _reduce_checkpoint(
+    replay: ReplayContext,
+    compaction_id: str,
+    thread_id: str,
+    codex_turn_id: str,
+    at: int,
+    ref: RawPayloadRef,
+) -> tuple[list[str], str, list[str]]:
+    """The checkpoint's items: its input history matched against the thread's snapshot, a
+    new compaction marker, then its replacement history created fresh; the replacement
+    waits (``pending_replacement``) for the next full request to be matched against it.
+
+    Returns:
+        (input item ids, marker id, replacement item ids).
+    """
+    pid = ref.raw_payload_id
+    payload = replay.load(ref)
+    histories: dict[str, list[Any]] = {}
+    for key in ("input_history", "replacement_history"):
+        value = payload.get(key) if isinstance(payload, dict) else None
+        if not isinstance(value, list):
+            raise ReduceError(f"compaction checkpoint payload {pid} did not contain array {key}")
+        histories[key] = value
+    locate = conversation.raw_locator(replay, ref)
+    input_items = normalize_items(
+        histories["input_history"], pid, ("input_history",), locate, unavailable=replay.v3
+    )
+    replacement_items = normalize_items(
+        histories["replacement_history"],
+        pid,
+        ("replacement_history",),
+        locate,
+        unavailable=replay.v3,
+    )
+    del payload, histories
+    producer = st.Producer("compaction", compaction_id)
+    input_ids = conversation.reconcile_detached(
+        replay,
+        input_items,
+        thread_id=thread_id,
+        codex_turn_id=codex_turn_id,
+        at=at,
+        producers=(),
+        candidates=replay.snapshots.get(thread_id, []),
+        payload_id=pid,
+    )
+    marker = NormItem("assistant", None, "compaction_marker", [])
+    marker_id = conversation.create_item(replay, thread_id, codex_turn_id, at, marker, (producer,))
+    replacement_ids = conversation.reconcile_detached(
+        replay,
+        replacement_items,
+        thread_id=thread_id,
+        codex_turn_id=codex_turn_id,
+        at=at,
+        producers=(producer,),
+        candidates=(),
+        payload_id=pid,
+    )
+    replay.history.update(input_ids)
+    replay.history.add(marker_id)
+    replay.history.update(replacement_ids)
+    replay.pending_replacement[thread_id] = list(replacement_ids)
+    return input_ids, marker_id, replacement_ids

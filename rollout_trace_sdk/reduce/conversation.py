@@ -348,7 +348,7 @@ def _finish_batch(
 
 
 # Not a mode of ``reconcile``: no baseline positions, every item claims and is sighted.
-def _reconcile_detached(
+def reconcile_detached(
     replay: ReplayContext,
     items: list[NormItem],
     *,
@@ -550,61 +550,3 @@ def reduce_response(
 
 
 # --- compaction checkpoints ----------------------------------------------------------------------
-
-
-def reduce_checkpoint(
-    replay: ReplayContext,
-    compaction_id: str,
-    thread_id: str,
-    codex_turn_id: str,
-    at: int,
-    ref: RawPayloadRef,
-) -> tuple[list[str], str, list[str]]:
-    pid = ref.raw_payload_id
-    payload = replay.load(ref)
-    histories: dict[str, list[Any]] = {}
-    for key in ("input_history", "replacement_history"):
-        value = payload.get(key) if isinstance(payload, dict) else None
-        if not isinstance(value, list):
-            raise ReduceError(f"compaction checkpoint payload {pid} did not contain array {key}")
-        histories[key] = value
-    locate = raw_locator(replay, ref)
-    input_items = normalize_items(
-        histories["input_history"], pid, ("input_history",), locate, unavailable=replay.v3
-    )
-    replacement_items = normalize_items(
-        histories["replacement_history"],
-        pid,
-        ("replacement_history",),
-        locate,
-        unavailable=replay.v3,
-    )
-    del payload, histories
-    producer = st.Producer("compaction", compaction_id)
-    input_ids = _reconcile_detached(
-        replay,
-        input_items,
-        thread_id=thread_id,
-        codex_turn_id=codex_turn_id,
-        at=at,
-        producers=(),
-        candidates=replay.snapshots.get(thread_id, []),
-        payload_id=pid,
-    )
-    marker = NormItem("assistant", None, "compaction_marker", [])
-    marker_id = create_item(replay, thread_id, codex_turn_id, at, marker, (producer,))
-    replacement_ids = _reconcile_detached(
-        replay,
-        replacement_items,
-        thread_id=thread_id,
-        codex_turn_id=codex_turn_id,
-        at=at,
-        producers=(producer,),
-        candidates=(),
-        payload_id=pid,
-    )
-    replay.history.update(input_ids)
-    replay.history.add(marker_id)
-    replay.history.update(replacement_ids)
-    replay.pending_replacement[thread_id] = list(replacement_ids)
-    return input_ids, marker_id, replacement_ids
