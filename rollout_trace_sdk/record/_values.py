@@ -55,7 +55,9 @@ _COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
 #: a few containers or asking orjson (see ``_DepthProbe``).
 _COUNT_UP_TO: Final = 2048
 #: A longer body is walked first, for this many containers at most (mostly text: no more).
-_WALK_CONTAINERS: Final = 64
+_WALK_CONTAINERS: Final = 16
+#: A list this long at a body's top (a request's ``input``) makes it a body of many containers.
+_LONG_LIST: Final = 16
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
 
@@ -126,6 +128,11 @@ class ValueEncoder:
         serde_json, which refuses 128 levels; compact text has no indentation to find deep
         nesting by (:meth:`cut_too_deep`), so a body that could nest that deep is checked by
         orjson's own depth limit (:class:`_DepthProbe`)."""
+        if _long_list_at_top(value):
+            # many containers: checking their depth takes orjson anyway, so the body is
+            # written once, inside the probe's chain
+            data = _DEPTH_PROBE.dumps(value, self.default)
+            return self._slow(value, indent=None) if data is None else data
         try:
             data = orjson.dumps(value, default=self.default)
         except (TypeError, RecursionError, ValueError):
@@ -205,6 +212,19 @@ class _DepthProbe(threading.local):
             chain = [chain]
         self._chain = chain
 
+    def dumps(self, value: Any, default: Any) -> bytes | None:
+        """``value``'s compact JSON, or ``None`` when orjson refuses it (nested deeper than
+        :data:`MAX_DEPTH`, or anything else it refuses)."""
+        hole = self._hole
+        hole[0] = value
+        try:
+            data = orjson.dumps(self._chain, default=default)
+        except (TypeError, RecursionError, ValueError):
+            return None
+        finally:
+            hole[0] = None
+        return data[_PROBE_LEVELS:-_PROBE_LEVELS]
+
     def fits(self, value: Any) -> bool:
         """Whether orjson writes ``value`` within the probe's levels (objects it does not
         know converted as :meth:`ValueEncoder.compact` does, uncounted: the body written
@@ -218,6 +238,19 @@ class _DepthProbe(threading.local):
         finally:
             hole[0] = None
         return True
+
+
+def _long_list_at_top(value: Any) -> bool:
+    """Whether ``value`` is, or directly holds, a list or tuple of :data:`_LONG_LIST` items."""
+    cls = value.__class__
+    if cls is list or cls is tuple:
+        return len(value) >= _LONG_LIST
+    if cls is dict:
+        for item in value.values():
+            kind = item.__class__
+            if (kind is list or kind is tuple) and len(item) >= _LONG_LIST:
+                return True
+    return False
 
 
 def _walk_too_deep(value: Any) -> bool | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, agent_message, open_rollout
@@ -263,6 +264,11 @@ def test_compact_payload_cuts_where_the_slow_path_does() -> None:
         big_text = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH)})
         big_many = encoder.compact_payload([{"n": [k]} for k in range(8000)] + [_deep(MAX_DEPTH)])
         big_fine = encoder.compact_payload({"text": "x" * 70_000, "deep": _deep(MAX_DEPTH - 1)})
+        # a long list at the top (a request's input): written once, inside the depth probe
+        many = [{"n": [k]} for k in range(20)]
+        request_deep = encoder.compact_payload({"input": [*many, _deep(MAX_DEPTH)]})
+        request_fine = {"input": [*many, _deep(MAX_DEPTH - 2)], "when": when}  # 100 levels
+        request_bytes = encoder.compact_payload(request_fine)
     assert json.loads(at_limit) == _deep(MAX_DEPTH)
     assert b"<truncated: nested deeper than" in past
     assert b"2026-01-02T00:00:00+00:00" in shallow_odd  # orjson's own types keep their form
@@ -270,7 +276,9 @@ def test_compact_payload_cuts_where_the_slow_path_does() -> None:
     assert b"<truncated: nested deeper than" in big_text
     assert b"<truncated: nested deeper than" in big_many
     assert json.loads(big_fine)["deep"] == _deep(MAX_DEPTH - 1)
-    assert encoder.counts == {"depth": 4}
+    assert b"<truncated: nested deeper than" in request_deep
+    assert request_bytes == orjson.dumps(request_fine)
+    assert encoder.counts == {"depth": 5}
 
 
 _TUPLE_CHAIN_CHILD = """
