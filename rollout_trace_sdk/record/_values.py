@@ -51,13 +51,9 @@ _TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that 
 #: Compact text shorter than this cannot nest deeper than MAX_DEPTH (two brackets a level).
 _COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
 #: Up to this size, counting brackets is the cheaper first test of a compact body; past it,
-#: counting (about three times slower per byte than orjson writes) costs more than a walk of
-#: a few containers or asking orjson (see ``_DepthProbe``).
+#: counting (about three times slower per byte than orjson writes) costs more than the walk.
 _COUNT_UP_TO: Final = 2048
-#: A longer body is walked first, for this many containers at most (mostly text: no more).
-_WALK_CONTAINERS: Final = 16
-#: A list this long at a body's top (a request's ``input``) makes it a body of many containers.
-_LONG_LIST: Final = 16
+_WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
 
@@ -126,13 +122,8 @@ class ValueEncoder:
         """A schema-3 payload body: :meth:`compact`, with nesting beyond :data:`MAX_DEPTH`
         cut as in payload files. Codex 0.171 parses every payload (templates spliced) with
         serde_json, which refuses 128 levels; compact text has no indentation to find deep
-        nesting by (:meth:`cut_too_deep`), so a body that could nest that deep is checked by
-        orjson's own depth limit (:class:`_DepthProbe`)."""
-        if _long_list_at_top(value):
-            # many containers: checking their depth takes orjson anyway, so the body is
-            # written once, inside the probe's chain
-            data = _DEPTH_PROBE.dumps(value, self.default)
-            return self._slow(value, indent=None) if data is None else data
+        nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
+        ``_nests_too_deep``)."""
         try:
             data = orjson.dumps(value, default=self.default)
         except (TypeError, RecursionError, ValueError):
@@ -144,10 +135,7 @@ class ValueEncoder:
             size <= _COUNT_UP_TO and data.count(b"[") + data.count(b"{") <= MAX_DEPTH
         ):
             return data
-        verdict = None if size <= _COUNT_UP_TO else _walk_too_deep(value)
-        if verdict is None:
-            verdict = not _DEPTH_PROBE.fits(value)
-        return self._slow(value, indent=None) if verdict else data
+        return self._slow(value, indent=None) if _nests_too_deep(value, size) else data
 
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
@@ -195,69 +183,32 @@ class ValueEncoder:
         return text.encode()
 
 
-class _DepthProbe(threading.local):
-    """Whether a value nests no deeper than :data:`MAX_DEPTH`, asked of orjson in C.
+def _nests_too_deep(value: Any, size: int) -> bool:
+    """Whether ``value`` (whose compact text is ``size`` bytes) holds containers nested more
+    than :data:`MAX_DEPTH` deep (where :class:`_Sanitiser` cuts).
 
-    orjson refuses to write more than its own number of nested levels (254 in 3.11). Put
-    inside a chain of ``limit - MAX_DEPTH`` one-element lists, a value is written only if it
-    nests at most :data:`MAX_DEPTH` deep: one compact encoding, about what the body itself
-    cost, where a walk in Python or an indented copy searched for deep lines cost several
-    times more on a body of many containers. Each thread has its own chain (the value sits in
-    its innermost list while orjson runs)."""
-
-    def __init__(self) -> None:
-        self._hole: list[Any] = [None]
-        chain: list[Any] = self._hole
-        for _ in range(_PROBE_LEVELS - 1):
-            chain = [chain]
-        self._chain = chain
-
-    def dumps(self, value: Any, default: Any) -> bytes | None:
-        """``value``'s compact JSON, or ``None`` when orjson refuses it (nested deeper than
-        :data:`MAX_DEPTH`, or anything else it refuses)."""
-        hole = self._hole
-        hole[0] = value
-        try:
-            data = orjson.dumps(self._chain, default=default)
-        except (TypeError, RecursionError, ValueError):
-            return None
-        finally:
-            hole[0] = None
-        return data[_PROBE_LEVELS:-_PROBE_LEVELS]
-
-    def fits(self, value: Any) -> bool:
-        """Whether orjson writes ``value`` within the probe's levels (objects it does not
-        know converted as :meth:`ValueEncoder.compact` does, uncounted: the body written
-        was already counted)."""
-        hole = self._hole
-        hole[0] = value
-        try:
-            orjson.dumps(self._chain, default=_plain_default)
-        except (TypeError, RecursionError, ValueError):
-            return False
-        finally:
-            hole[0] = None
-        return True
-
-
-def _long_list_at_top(value: Any) -> bool:
-    """Whether ``value`` is, or directly holds, a list or tuple of :data:`_LONG_LIST` items."""
-    cls = value.__class__
-    if cls is list or cls is tuple:
-        return len(value) >= _LONG_LIST
-    if cls is dict:
-        for item in value.values():
-            kind = item.__class__
-            if (kind is list or kind is tuple) and len(item) >= _LONG_LIST:
-                return True
-    return False
+    orjson writes it again with indentation and one search looks for a line indented past the
+    limit (as :meth:`ValueEncoder.cut_too_deep` does): at most one more encoding. A body past
+    ``_COUNT_UP_TO`` is first walked instead, container by container, which costs nothing for
+    the text that makes most long bodies long; past a few dozen containers the walk gives up.
+    (orjson's own depth limit is no answer: it does not count every kind of container, a
+    dataclass between lists for one, and orjson 3.11 corrupts its heap serialising lists of
+    numbers nested 136 deep or more.)"""
+    if size > _COUNT_UP_TO:
+        verdict = _walk_too_deep(value)
+        if verdict is not None:
+            return verdict
+    try:
+        pretty = orjson.dumps(value, default=_plain_default, option=PRETTY)
+    except (TypeError, ValueError, RecursionError):
+        return True  # let the slow path decide
+    return _TOO_DEEP_MARK in pretty
 
 
 def _walk_too_deep(value: Any) -> bool | None:
-    """Whether ``value`` nests deeper than :data:`MAX_DEPTH`, from a walk of its dicts, lists
-    and tuples; ``None`` (ask :class:`_DepthProbe`) when it holds more than
-    :data:`_WALK_CONTAINERS` containers or anything else (a dataclass, a model, a set:
-    serialised their own way). Cheap for the text that makes most long bodies long."""
+    """The verdict of :func:`_nests_too_deep` from a walk of dicts, lists and tuples;
+    ``None`` when the value holds more than :data:`_WALK_CONTAINERS` containers or anything
+    else (a dataclass, a model, a set: serialised their own way)."""
     cls = value.__class__
     if cls is not dict and cls is not list and cls is not tuple:
         return None
@@ -277,28 +228,6 @@ def _walk_too_deep(value: Any) -> bool | None:
             elif kind not in _LEAVES:
                 return None
     return False
-
-
-def _orjson_depth_limit() -> int:
-    """How many nested lists orjson writes before it refuses (found once, by bisection)."""
-    low, high = 1, 4096  # low is always written
-    while high - low > 1:
-        middle = (low + high) // 2
-        chain: Any = 0
-        for _ in range(middle):
-            chain = [chain]
-        try:
-            orjson.dumps(chain)
-        except (TypeError, RecursionError, ValueError):
-            high = middle
-        else:
-            low = middle
-    return low
-
-
-#: The probe's chain: orjson's limit minus the levels a body may have.
-_PROBE_LEVELS: Final = max(1, _orjson_depth_limit() - MAX_DEPTH)
-_DEPTH_PROBE: Final = _DepthProbe()
 
 
 def _plain_default(obj: Any) -> Any:

@@ -83,7 +83,8 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
     Raises:
         zstandard.ZstdError: the bytes are not zstd.
         ShardBomb: the output passes ``max(floor, BOMB_RATIO * len(data))`` bytes; input
-            is fed piece by piece, so no more than that is ever held.
+            is fed piece by piece, so no more than that (and one block) is ever decoded.
+            Joining the pieces holds a shard's bytes twice for a moment.
     """
     limit = max(floor, BOMB_RATIO * len(data))
     chunks: list[bytes] = []
@@ -101,7 +102,7 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
             if total > limit:
                 raise ShardBomb(
                     f"decompresses to more than {limit:,} bytes (the larger of"
-                    f" {floor:,} and {BOMB_RATIO:,} times its {len(data):,}):"
+                    f" {floor:,} and {BOMB_RATIO:,} times the file's {len(data):,} bytes):"
                     " refused as a decompression bomb"
                 )
             if out:
@@ -238,8 +239,9 @@ class ShardReader:
             if len(out) > self._floor:
                 # a small log can cite one big record thousands of times
                 raise ReduceError(
-                    f"payload {ref.raw_payload_id}: spliced text passes {self._floor:,}"
-                    " bytes: refused as an expansion bomb",
+                    f"payload {ref.raw_payload_id}",
+                    cause=f"spliced text passes {self._floor:,} bytes:"
+                    " refused as an expansion bomb",
                     file=self._shown(ref.shard),
                 )
         return bytes(out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -281,21 +282,20 @@ def test_compact_payload_cuts_where_the_slow_path_does() -> None:
     assert encoder.counts == {"depth": 5}
 
 
-_TUPLE_CHAIN_CHILD = """
-import sys, warnings
+_DEEP_NUMBERS_CHILD = """
+import json, sys, warnings
 import anyio
 sys.path.insert(0, sys.argv[2])
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
 from tests.record.test_recorder_values import SITES
 
-chain = "bottom"
-for _ in range(5000):
-    chain = (chain,)
+# what a tool's JSON can be: lists 200 deep around a few hundred numbers
+value = [json.loads("[" * 200 + ",".join(["1"] * n) + "]" * 200) for n in range(300, 420, 3)]
 
 async def main(root):
     for site in sorted(SITES):
         async with open_rollout(f"{root}/{site}") as rollout, rollout.root.turn() as turn:
-            await SITES[site](turn, chain)
+            await SITES[site](turn, value)
     print("recorded", flush=True)
 
 warnings.simplefilter("ignore", RecorderWarning)
@@ -303,19 +303,20 @@ anyio.run(main, sys.argv[1])
 """
 
 
-def test_a_long_chain_of_tuples_is_cut_not_a_crash(tmp_path: Path) -> None:
-    """Tuples nested in tuples 5,000 deep, at every call site, in a child process. orjson
-    3.12 and 3.13 stopped counting tuple-in-tuple levels against their recursion limit and
-    corrupt the heap on such a chain (``free(): corrupted unsorted chunks``, the process
-    aborts), so pyproject.toml keeps orjson below 3.12: there the chain is refused like any
-    over-deep value and recorded cut. In a child so that a crash fails this test, not the
-    suite."""
+def test_numbers_nested_200_deep_are_cut_not_a_crash(tmp_path: Path) -> None:
+    """Parsed JSON nested 200 deep around lists of numbers, at every call site, in a child
+    process whose allocator checks its heap (``MALLOC_CHECK_=3``). orjson up to 3.11.9
+    corrupts its heap on such a value (the child aborts: ``free(): invalid next size``), so
+    pyproject.toml asks for 3.12 or later. In a child so that a crash fails this test, not
+    the suite."""
     root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONMALLOC": "malloc", "MALLOC_CHECK_": "3"}
     child = subprocess.run(
-        [sys.executable, "-c", _TUPLE_CHAIN_CHILD, str(tmp_path), str(root)],
+        [sys.executable, "-c", _DEEP_NUMBERS_CHILD, str(tmp_path), str(root)],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.strip() == "recorded"
