@@ -232,11 +232,15 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
-        out = bytearray(fragments[0])
-        for part, fragment in zip(ref.parts, fragments[1:], strict=True):
-            out += self._part_text(part)
-            out += fragment
-            if len(out) > self._floor:
+        # the parts' texts read shard by shard, then spliced in order: parts alternating
+        # between two shards that do not fit the cache together decompressed one of them
+        # again for every part
+        texts: list[bytes] = [b""] * len(ref.parts)
+        total = sum(len(fragment) for fragment in fragments)
+        for index in sorted(range(len(ref.parts)), key=lambda i: ref.parts[i].shard or 0):
+            text = texts[index] = self._part_text(ref.parts[index])
+            total += len(text)
+            if total > self._floor:
                 # a small log can cite one big record thousands of times
                 raise ReduceError(
                     f"payload {ref.raw_payload_id}",
@@ -244,6 +248,10 @@ class ShardReader:
                     " refused as an expansion bomb",
                     file=self._shown(ref.shard),
                 )
+        out = bytearray(fragments[0])
+        for text, fragment in zip(texts, fragments[1:], strict=True):
+            out += text
+            out += fragment
         return bytes(out)
 
     def _part_text(self, part: RawPayloadRef) -> bytes:

@@ -236,3 +236,20 @@ def test_a_template_citing_one_big_record_many_times_is_refused(files: _Files) -
         ShardReader("b", files.read, floor=50 << 20).text(template)
     assert info.value.message == "payload raw_payload:2"
     assert info.value.cause == "spliced text passes 52,428,800 bytes: refused as an expansion bomb"
+
+
+def test_a_template_reads_each_shard_once(files: _Files) -> None:
+    """Parts alternating between two shards that do not fit the cache together: read shard
+    by shard (each decompressed once), not part by part (once per part)."""
+    for shard in (1, 2):
+        pairs = [(f"raw_payload:{shard}{k:04d}", f"{shard}{k}".encode()) for k in range(50)]
+        pairs.append((f"raw_payload:pad{shard}", bytes(5 << 20)))  # the cache holds one
+        files.write(shard, _frame(_records(*pairs)))
+    files.write(3, _frame(_records(("raw_payload:9", orjson.dumps(["["] + [","] * 99 + ["]"])))))
+    parts = tuple(
+        ev.RawPayloadRef(f"raw_payload:{1 + k % 2}{k // 2:04d}", "tool_result", "", 1 + k % 2)
+        for k in range(100)
+    )
+    text = ShardReader("b", files.read).text(_ref(9, shard=3, parts=parts))
+    assert orjson.loads(text) == [int(f"{1 + k % 2}{k // 2}") for k in range(100)]
+    assert sorted(files.reads) == [f"payloads/00000{n}.zst" for n in (1, 2, 3)]
