@@ -13,6 +13,7 @@ Python traceback and never "internal error"; and nothing outside the bundle is o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -21,6 +22,8 @@ import socket
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import zstandard
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
@@ -445,10 +448,29 @@ _SCALAR = re.compile(rb'"(?:[^"\\\n]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|tru
 
 
 def mutate(bundle: Path, rng: random.Random) -> str:
-    """Damage one file of ``bundle`` in one of a dozen ways; returns what was done."""
+    """Damage one file of ``bundle`` in one of a dozen ways; returns what was done. A schema-3
+    shard is as often damaged inside (decompressed, damaged, compressed again: its records and
+    template bodies) as on disk."""
     files = sorted(p for p in bundle.rglob("*") if p.is_file() and p.name != "expected_state.json")
     target = rng.choice(files)
     data = target.read_bytes()
+    inner = None
+    if target.suffix == ".zst" and rng.random() < 0.5:
+        with contextlib.suppress(zstandard.ZstdError):  # damaged on disk already
+            inner = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    if inner is not None:
+        shard = target.with_suffix(".raw")
+        shard.write_bytes(inner)
+        try:
+            done = _damage(shard, inner, rng, str(target.relative_to(bundle)))
+            target.write_bytes(zstandard.ZstdCompressor().compress(shard.read_bytes()))
+        finally:
+            shard.unlink()
+        return f"{done}, inside"
+    return _damage(target, data, rng, str(target.relative_to(bundle)))
+
+
+def _damage(target: Path, data: bytes, rng: random.Random, shown: str) -> str:
     op = rng.choice(
         ["flip", "truncate", "insert", "splice", "splice", "splice", "dup", "drop", "swap", "nul"]
     )
@@ -479,4 +501,4 @@ def mutate(bundle: Path, rng: random.Random) -> str:
             lines[i], lines[j] = lines[j], lines[i]
         data = b"".join(lines)
     target.write_bytes(data)
-    return f"{op} {target.relative_to(bundle)} at {at}"
+    return f"{op} {shown} at {at}"

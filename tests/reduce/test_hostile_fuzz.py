@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO, conformance_bundles
+from tests.conftest import CONFORMANCE_V3, REPO, conformance_bundles
 from tests.hostile import (
     COMMANDS,
     FAST_SCALE,
@@ -119,6 +119,7 @@ def test_the_strace_reader_sees_a_read_outside(tmp_path: Path) -> None:
 
 
 _SMALL = [b for b in conformance_bundles() if sum(1 for _ in b.rglob("*")) < 60][:12]
+_SMALL += conformance_bundles(CONFORMANCE_V3)[:12]  # schema 3: shards, templates, captures
 
 
 @pytest.mark.skipif(not _SMALL, reason="../shared/conformance is not present")
