@@ -34,7 +34,21 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("reduce", "--lenient"),
     ("validate",),
     ("summary",),
+    ("view",),
+    ("show",),
+    ("export", "--format", "perfetto"),
+    ("export", "--format", "otlp"),
+    ("convert", "--to", "3"),
+    ("redact",),
 )
+#: Where each writing command puts its output, beside ``reduce``'s state.json.
+_OUTPUTS: dict[tuple[str, ...], str] = {
+    ("view",): "view.html",
+    ("export", "--format", "perfetto"): "trace.perfetto.json",
+    ("export", "--format", "otlp"): "otlp.jsonl",
+    ("convert", "--to", "3"): "converted",
+    ("redact",): "redacted",
+}
 #: What a decoy outside the bundle contains; seeing it in any output means it was read.
 SECRET = "decoy-secret-7f3a"
 
@@ -42,9 +56,12 @@ Builder = Callable[[Path, int], Path]
 
 
 def argv(command: tuple[str, ...], bundle: Path, out: Path) -> list[str]:
-    """The CLI arguments for ``command`` on ``bundle`` (``reduce`` writes to ``out``)."""
+    """The CLI arguments for ``command`` on ``bundle`` (``reduce`` writes to ``out``, the
+    other writing commands beside it)."""
     if command[0] == "reduce":
         return [*command, str(bundle), "-o", str(out)]
+    if command in _OUTPUTS:
+        return [*command, str(bundle), "-o", str(out.parent / _OUTPUTS[command])]
     return [*command, str(bundle)]
 
 

@@ -172,8 +172,15 @@ def _chat_attributes(node: _Obj) -> dict[str, AttrValue]:
     }
 
 
+#: OTLP times are unsigned 64-bit nanoseconds: a time in milliseconds outside this range (a
+#: damaged or hostile state's: before 1970, or past 2554) cannot be carried, and is absent.
+_MAX_MS: Final = (2**64 - 1) // 1_000_000
+
+
 def _ms(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MS:
+        return value
+    return None
 
 
 def _order(obj: _Obj) -> tuple[int, int]:

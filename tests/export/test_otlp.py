@@ -10,6 +10,7 @@ for bad usage and unreachable receivers.
 from __future__ import annotations
 
 import io
+import json
 import socket
 import sys
 from collections import Counter
@@ -190,6 +191,28 @@ def test_damaged_states_still_map_to_a_tree(demo_state: Any, data: st.DataObject
     if data.draw(st.booleans()):
         state["trace_id"] = data.draw(st.sampled_from([None, "not-a-uuid", 0]))
     check_tree(otlp_trace(state, inline=data.draw(st.booleans())))
+
+
+@pytest.mark.parametrize("when", [-1, -(2**62), 2**62, 2**70])
+def test_times_otlp_cannot_carry_are_absent(
+    demo_bundle: Path, demo_state: Any, tmp_path: Path, when: int
+) -> None:
+    """OTLP times are unsigned 64-bit nanoseconds: a damaged state's time before 1970 or past
+    2554 is treated as absent (the OTLP encoder raised ``Value out of range``, which the CLI
+    reported as an internal error, found by the hostile-bundle fuzz)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    state["started_at_unix_ms"] = when
+    for table in ("threads", "inference_calls", "tool_calls"):
+        for node in state.get(table, {}).values():
+            if isinstance(node.get("execution"), dict):
+                node["execution"]["started_at_unix_ms"] = when
+    check_tree(otlp_trace(state))
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state))  # orjson refuses 2**70
+    target = tmp_path / "otlp.jsonl"
+    code = main(["export", "--format", "otlp", str(path), "-o", str(target)], err=io.StringIO())
+    assert code == 0 or when > 2**64  # a state.json orjson cannot read is a clear error
+    assert code != 0 or target.stat().st_size > 0
 
 
 def test_ids_are_stable_and_never_zero(demo_state: Any) -> None:
