@@ -1,5 +1,6 @@
 """The long hostile-bundle run: every crafted case at full size plus random mutations of real
-bundles, each of ``reduce``, ``reduce --lenient``, ``validate`` and ``summary`` in its own
+bundles, each command of ``tests.hostile.COMMANDS`` (``reduce``, ``reduce --lenient``,
+``validate``, ``summary``, ``view``, ``show``, ``export``, ``convert``, ``redact``) in its own
 process with a timeout.
 
     python benchmarks/fuzz_bundles.py                      # scale 40 (a 200 MB line), 250 mutants
