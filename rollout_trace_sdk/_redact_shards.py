@@ -112,10 +112,10 @@ def _decompress(data: bytes) -> bytes:
     that crashed, yields what decoded before the cut; a decompression bomb is refused)."""
     try:
         return decompress_shard(data)[0]
-    except (zstandard.ZstdError, ShardBomb) as exc:
-        raise ShardError(
-            f"not a zstd shard ({exc})" if isinstance(exc, zstandard.ZstdError) else str(exc)
-        ) from None
+    except zstandard.ZstdError as exc:
+        raise ShardError(f"not a zstd shard ({exc})") from None
+    except ShardBomb as exc:
+        raise ShardError(str(exc)) from None
 
 
 def _records(data: bytes) -> list[tuple[str, bytes]]:

@@ -27,6 +27,7 @@ import zstandard
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.reduce.shards import decompress_shard
 from tests.reduce.test_bundle import ROLLOUT, TRACE, event_lines, make_bundle
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
@@ -474,7 +475,7 @@ def mutate(bundle: Path, rng: random.Random) -> str:
     inner = None
     if target.suffix == ".zst" and rng.random() < 0.5:
         with contextlib.suppress(zstandard.ZstdError):  # damaged on disk already
-            inner = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+            inner = decompress_shard(data)[0]
     if inner is not None:
         shard = target.with_suffix(".raw")
         shard.write_bytes(inner)

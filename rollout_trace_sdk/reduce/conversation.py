@@ -547,6 +547,3 @@ def reduce_response(
     snapshot.extend(result)
     replay.snapshot_norms.setdefault(thread_id, []).extend([None] * len(result))
     return result
-
-
-# --- compaction checkpoints ----------------------------------------------------------------------

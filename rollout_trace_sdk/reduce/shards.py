@@ -77,14 +77,14 @@ class ShardBomb(ValueError):
 
 def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes, bool]:
     """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
-    last one is complete. A cut frame yields what decoded before the cut. A single small
-    frame (what Codex writes) is decoded without a second copy.
+    last one is complete. A cut frame yields what decoded before the cut.
 
     Raises:
         zstandard.ZstdError: the bytes are not zstd.
         ShardBomb: the output passes ``max(floor, BOMB_RATIO * len(data))`` bytes; input
             is fed piece by piece, so no more than that (and one block) is ever decoded.
-            Joining the pieces holds a shard's bytes twice for a moment.
+            Joining the pieces holds a shard's bytes twice for a moment (a shard decoded
+            in one piece, under ~8 KB compressed at the default floor, is not copied).
     """
     limit = max(floor, BOMB_RATIO * len(data))
     chunks: list[bytes] = []
