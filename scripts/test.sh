@@ -85,6 +85,11 @@ fi
 rm -f "$phoenix_path"
 export PHOENIX_BIN=${PHOENIX_BIN:-}
 
+# The installs above can leave gigabytes of dirty pages; a fresh VM then writes them back for
+# minutes, stalling every write meanwhile (seen: 30-60 s), and the signal and crash-soak tests
+# give their children a bounded time. Write them out first so the tests own the disk.
+sync
+
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"

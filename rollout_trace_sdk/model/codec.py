@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import types
 import typing
-import unicodedata
 from collections.abc import Callable
 from typing import Any, Final, Literal, TypeVar, get_args, get_origin
 
@@ -23,264 +22,52 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from . import events as ev
 from . import layout
+from .duplicate_keys import manifest_repeat, may_repeat_keys
+from .serde_read import (
+    SUMMARY_CLASSES,
+    DecodeError,
+    describe,
+    enum_tag,
+    internal_tag,
+    is_wide_number,
+    missing_field,
+    need_map,
+    rust_debug,
+    structure_i64,
+    structure_literal,
+    structure_ref,
+    structure_ref_v3,
+    structure_requester,
+    structure_str,
+    structure_stripped_ids,
+    structure_tool_kind,
+    structure_u32,
+    structure_u64,
+    tag_first,
+    unit_variant,
+    unknown_variant,
+)
 
 T = TypeVar("T")
 
 _LINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
-class DecodeError(ValueError):
-    """Input does not fit the schema; ``str(err)`` is serde's wording (without a position)."""
-
-
-# --- serde-style messages --------------------------------------------------------------------
-
-
-_DEBUG_ESCAPES: Final = {
-    "\\": "\\\\",
-    '"': '\\"',
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\0": "\\0",
-}
-_UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
-
-
-def rust_debug(text: str) -> str:
-    """A string as Rust's ``{:?}`` prints it: serde quotes strings in its errors that way."""
-    out = ['"']
-    for char in text:
-        escaped = _DEBUG_ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif unicodedata.category(char) in _UNPRINTABLE:
-            out.append(f"\\u{{{ord(char):x}}}")
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
-
-
-def describe(value: Any) -> str:
-    """serde's words for an unexpected value in an "invalid type" error."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean `{'true' if value else 'false'}`"
-    if isinstance(value, int):
-        return f"integer `{value}`"
-    if isinstance(value, float):
-        return f"floating point `{value}`"
-    if isinstance(value, str):
-        return f"string {rust_debug(value)}"
-    if isinstance(value, list):
-        return "sequence"
-    return "map"
-
-
-def _invalid_type(value: Any, expected: str) -> DecodeError:
-    return DecodeError(f"invalid type: {describe(value)}, expected {expected}")
-
-
-def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
-    if not allowed:
-        return DecodeError(f"unknown variant `{value}`, there are no variants")
-    if len(allowed) == 1:
-        expected = f"`{allowed[0]}`"
-    elif len(allowed) == 2:
-        expected = f"`{allowed[0]}` or `{allowed[1]}`"
-    else:
-        expected = "one of " + ", ".join(f"`{a}`" for a in allowed)
-    return DecodeError(f"unknown variant `{value}`, expected {expected}")
-
-
-def _missing(name: str) -> DecodeError:
-    return DecodeError(f"missing field `{name}`")
-
-
-def _need_map(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _invalid_type(value, what)
-    return value
-
-
-# --- leaf structure hooks ----------------------------------------------------------------------
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise _invalid_type(value, "a string")
-    return value
-
-
-def _int_hook(expected: str, lo: int, hi: int) -> Callable[[Any, Any], int]:
-    def structure(value: Any, _: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _invalid_type(value, expected)
-        if not lo <= value <= hi:
-            raise DecodeError(f"invalid value: integer `{value}`, expected {expected}")
-        return value
-
-    return structure
-
-
-_structure_u64 = _int_hook("u64", 0, 2**64 - 1)
-_structure_u32 = _int_hook("u32", 0, 2**32 - 1)
-_structure_i64 = _int_hook("i64", -(2**63), 2**63 - 1)
-_structure_usize = _int_hook("usize", 0, 2**64 - 1)
-
-
-def _structure_literal(tp: Any) -> Callable[[Any, Any], str]:
-    allowed: tuple[str, ...] = get_args(tp)
-
-    def structure(value: Any, _: Any) -> str:
-        if not isinstance(value, str):
-            raise _invalid_type(value, "a string")
-        if value not in allowed:
-            raise unknown_variant(value, allowed)
-        return value
-
-    return structure
-
-
-def _tag(
-    value: Any, what: str, allowed: tuple[str, ...], *, key: str = "type", kind: str = "a string"
-) -> str:
-    """The tag of a tagged enum, checked as serde does: a map, the key present, a string
-    (``kind`` is serde's word for what it expected), one of ``allowed``."""
-    obj = _need_map(value, what)
-    if key not in obj:
-        raise _missing(key)
-    tag = obj[key]
-    if not isinstance(tag, str):
-        raise _invalid_type(tag, kind)
-    if tag not in allowed:
-        raise unknown_variant(tag, allowed)
-    return tag
-
-
-def _tag_of(value: Any, allowed: tuple[str, ...], enum: str) -> str:
-    return _tag(value, f"internally tagged enum {enum}", allowed)
-
-
-def _payload_kind(kind: Any, allowed: tuple[str, ...]) -> ev.PayloadKind:
-    what = "adjacently tagged enum RawPayloadKind"
-    return _tag(kind, what, allowed, kind="variant identifier")  # type: ignore[return-value]
-
-
-def _structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
-    obj = _need_map(value, "struct RawPayloadRef")
-    for name in ("raw_payload_id", "kind", "path"):
-        if name not in obj:
-            raise _missing(name)
-    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS)
-    return ev.RawPayloadRef(
-        _structure_str(obj["raw_payload_id"], str), kind, _structure_str(obj["path"], str)
-    )
-
-
-_PARTIAL_CAPTURES: Final = ("truncated", "omitted")
-
-
-def structure_capture(value: Any) -> ev.PayloadCapture | None:
-    """Schema 3's ``capture`` (internally tagged by ``status``); complete is None."""
-    what = "internally tagged enum PayloadCapture"
-    status = _tag(value, what, ev.CAPTURE_STATUSES, key="status", kind="variant identifier")
-    obj: dict[str, Any] = value
-    if status == "complete":
-        return None
-    if "original_bytes" not in obj:
-        raise _missing("original_bytes")
-    original = _structure_u64(obj["original_bytes"], int)
-    if status == "omitted":
-        return ev.PayloadCapture("omitted", original)
-    if "retained_bytes" not in obj:
-        raise _missing("retained_bytes")
-    return ev.PayloadCapture("truncated", original, _structure_u64(obj["retained_bytes"], int))
-
-
-def _structure_ref_v3(value: Any, _: Any) -> ev.RawPayloadRef:
-    """Schema 3: ``{raw_payload_id, kind, shard, capture?, parts?}``; ``path`` is ignored."""
-    obj = _need_map(value, "struct RawPayloadRef")
-    for name in ("raw_payload_id", "kind"):
-        if name not in obj:
-            raise _missing(name)
-    payload_id = _structure_str(obj["raw_payload_id"], str)
-    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS_V3)
-    shard = obj.get("shard")
-    if shard is not None:
-        shard = _structure_u64(shard, int)
-    capture = obj.get("capture")
-    if capture is not None:
-        capture = structure_capture(capture)
-    parts: tuple[ev.RawPayloadRef, ...] = ()
-    raw_parts = obj.get("parts")
-    if raw_parts is not None:
-        if not isinstance(raw_parts, list):
-            raise _invalid_type(raw_parts, "a sequence")
-        parts = tuple(_structure_ref_v3(part, None) for part in raw_parts)
-    return ev.RawPayloadRef(payload_id, kind, "", shard, capture, parts)
-
-
-def _structure_stripped_ids(value: Any, _: Any) -> tuple[tuple[int, str], ...]:
-    """``stripped_tool_output_ids``: a sequence of ``[usize, string]`` (null refused)."""
-    if not isinstance(value, list):
-        raise _invalid_type(value, "a sequence")
-    out = []
-    for entry in value:
-        if not isinstance(entry, list):
-            raise _invalid_type(entry, "a tuple of size 2")
-        if len(entry) != 2:
-            raise DecodeError(f"invalid length {len(entry)}, expected a tuple of size 2")
-        out.append((_structure_usize(entry[0], int), _structure_str(entry[1], str)))
-    return tuple(out)
-
-
-def _opt_str(obj: dict[str, Any], name: str) -> str | None:
-    value = obj.get(name)
-    return None if value is None else _structure_str(value, str)
-
-
-def _structure_tool_kind(value: Any, _: Any) -> ev.ToolCallKind:
-    tag = _tag_of(value, ev.TOOL_CALL_KIND_TYPES, "ToolCallKind")
-    if tag == "other":
-        if "name" not in value:
-            raise _missing("name")
-        return ev.ToolCallKind("other", name=_structure_str(value["name"], str))
-    if tag == "mcp":
-        for name in ("server", "tool"):
-            if name not in value:
-                raise _missing(name)
-        return ev.ToolCallKind.mcp(
-            _structure_str(value["server"], str), _structure_str(value["tool"], str)
-        )
-    return ev.ToolCallKind(tag)  # type: ignore[arg-type]
-
-
-_REQUESTER_TAGS: Final = ("model", "code_cell")
-
-
-def _structure_requester(value: Any, _: Any) -> ev.ToolCallRequester:
-    if _tag_of(value, _REQUESTER_TAGS, "RawToolCallRequester") == "model":
-        return ev.ModelRequester()
-    if "runtime_cell_id" not in value:
-        raise _missing("runtime_cell_id")
-    return ev.CodeCellRequester(_structure_str(value["runtime_cell_id"], str))
-
-
-_SUMMARY_CLASSES: Final[dict[str, type[Any]]] = {
-    "terminal": ev.TerminalSummary,
-    "agent": ev.AgentSummary,
-    "wait_agent": ev.WaitAgentSummary,
-    "generic": ev.GenericSummary,
-}
-_SUMMARY_TAGS: Final = {cls: tag for tag, cls in _SUMMARY_CLASSES.items()}
+__all__ = [
+    "DecodeError",
+    "describe",
+    "is_wide_number",
+    "rust_debug",
+    "unit_variant",
+    "unknown_variant",
+]
 
 
 def _structure_summary(value: Any, _: Any) -> ev.ToolCallSummary:
-    tag = _tag_of(value, tuple(_SUMMARY_CLASSES), "ToolCallSummary")
-    return converter.structure(value, _SUMMARY_CLASSES[tag])  # type: ignore[no-any-return]
+    fields = {tag: len(attrs.fields(cls)) for tag, cls in SUMMARY_CLASSES.items()}
+    value = tag_first(value, "type", "ToolCallSummary", tuple(SUMMARY_CLASSES), fields)
+    tag = internal_tag(value, tuple(SUMMARY_CLASSES), "ToolCallSummary")
+    return converter.structure(value, SUMMARY_CLASSES[tag])  # type: ignore[no-any-return]
 
 
 def _payload_hook(
@@ -289,7 +76,8 @@ def _payload_hook(
     tags = tuple(types)
 
     def structure(value: Any, _: Any) -> ev.EventPayload:
-        tag = _tag_of(value, tags, "RawTraceEventPayload")
+        # read straight from the line (not buffered): a name only, never an index
+        tag = enum_tag(value, "internally tagged enum RawTraceEventPayload", tags, by_index=False)
         return conv.structure(value, types[tag])
 
     return structure
@@ -330,7 +118,7 @@ def _strict_attrs_plan(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, A
     what = f"struct {names.get(cls, cls.__name__)}"
 
     def structure(value: Any, _: Any) -> T:
-        obj = _need_map(value, what)
+        obj = need_map(value, what)
         args = []
         for name, optional, defaulted, hook, inner in plan:
             if name in obj:
@@ -339,7 +127,7 @@ def _strict_attrs_plan(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, A
             elif optional or defaulted:
                 args.append(None)
             else:
-                raise _missing(name)
+                raise missing_field(name)
         return cls(*args)
 
     return structure
@@ -437,17 +225,17 @@ _OMIT_WHEN_NONE: Final = {
 def _build_converter(schema: int) -> cattrs.Converter:
     conv = cattrs.Converter()
     v3 = schema == ev.SCHEMA_VERSION_V3
-    conv.register_structure_hook(str, _structure_str)
-    conv.register_structure_hook(int, _structure_i64)
-    conv.register_structure_hook(ev.RawPayloadRef, _structure_ref_v3 if v3 else _structure_ref)
-    conv.register_structure_hook_func(_equals(_STRIPPED), _structure_stripped_ids)
-    conv.register_structure_hook(ev.ToolCallKind, _structure_tool_kind)
-    conv.register_structure_hook_func(_is(ev.ToolCallRequester), _structure_requester)
+    conv.register_structure_hook(str, structure_str)
+    conv.register_structure_hook(int, structure_i64)
+    conv.register_structure_hook(ev.RawPayloadRef, structure_ref_v3 if v3 else structure_ref)
+    conv.register_structure_hook_func(_equals(_STRIPPED), structure_stripped_ids)
+    conv.register_structure_hook(ev.ToolCallKind, structure_tool_kind)
+    conv.register_structure_hook_func(_is(ev.ToolCallRequester), structure_requester)
     conv.register_structure_hook_func(_is(ev.ToolCallSummary), _structure_summary)
     conv.register_structure_hook_func(
         _is(ev.EventPayload), _payload_hook(conv, ev.event_types(schema))
     )
-    conv.register_structure_hook_factory(_is_literal, _structure_literal)
+    conv.register_structure_hook_factory(_is_literal, structure_literal)
     conv.register_structure_hook_func(_is(Any), _identity)
     conv.register_structure_hook_factory(attrs.has, _strict_attrs_structure(conv))
 
@@ -458,7 +246,7 @@ def _build_converter(schema: int) -> cattrs.Converter:
     conv.register_unstructure_hook(ev.CodeCellRequester, _unstructure_requester)
     for union in (ev.ToolCallRequester, ev.ToolCallSummary, ev.EventPayload):
         conv.register_unstructure_hook_func(_is(union), _unstructure_union(conv))
-    tagged = {cls: tag for tag, cls in (*_SUMMARY_CLASSES.items(), *ev.event_types(schema).items())}
+    tagged = {cls: tag for tag, cls in (*SUMMARY_CLASSES.items(), *ev.event_types(schema).items())}
     conv.register_unstructure_hook_factory(
         tagged.__contains__, lambda cls: _tagged_unstructure(conv, cls, tagged[cls])
     )
@@ -503,7 +291,7 @@ def converter_for(schema: int) -> cattrs.Converter:
 
 
 # Envelope integers: seq is a u64 and wall time an i64 in Codex; schema_version a u32.
-_ENVELOPE_INTS: Final = {"schema_version": _structure_u32, "seq": _structure_u64}
+_ENVELOPE_INTS: Final = {"schema_version": structure_u32, "seq": structure_u64}
 
 
 # --- public helpers ----------------------------------------------------------------------------
@@ -526,7 +314,7 @@ def event_from_dict(obj: Any, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
     """Check and build an event of ``schema`` (the manifest's: events are parsed by the
     bundle's rules, then their own ``schema_version`` is gated); raises :class:`DecodeError`
     with serde's wording."""
-    envelope = _need_map(obj, "struct TraceEvent")
+    envelope = need_map(obj, "struct TraceEvent")
     for name, hook in _ENVELOPE_INTS.items():
         if name in envelope:
             hook(envelope[name], int)
@@ -534,17 +322,30 @@ def event_from_dict(obj: Any, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
 
 
 def parse_event_line(line: bytes | str, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
+    """The event on one ``trace.jsonl`` line; :class:`DecodeError` for one serde may refuse
+    (the caller recomputes serde's exact message), a key given twice included."""
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise DecodeError(json_error_message(exc)) from None
+    if may_repeat_keys(line if isinstance(line, bytes) else line.encode(), obj):
+        raise DecodeError("a key is given twice")
     return event_from_dict(obj, schema)
 
 
+def manifest_from_bytes(raw: bytes) -> ev.Manifest:
+    """``manifest.json``; :class:`DecodeError` (or orjson's) for one serde refuses, a known
+    field given twice included (the caller recomputes serde's message)."""
+    obj = orjson.loads(raw)
+    if manifest_repeat(raw) is not None:
+        raise DecodeError("a key is given twice")
+    return manifest_from_dict(obj)
+
+
 def manifest_from_dict(obj: Any) -> ev.Manifest:
-    manifest = _need_map(obj, "struct TraceBundleManifest")
+    manifest = need_map(obj, "struct TraceBundleManifest")
     if "schema_version" in manifest:
-        _structure_u32(manifest["schema_version"], int)
+        structure_u32(manifest["schema_version"], int)
     return converter.structure(manifest, ev.Manifest)
 
 

@@ -162,7 +162,7 @@ class Bundle:
                 f"read {manifest_path}", cause=exc.cause, file=manifest_path
             ) from None
         try:
-            manifest = codec.manifest_from_dict(orjson.loads(raw))
+            manifest = codec.manifest_from_bytes(raw)
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
             files.close()
             cause = _serde().manifest_error(raw) or str(exc)

@@ -35,7 +35,8 @@ def _event_thread(
 ) -> str:
     if event.thread_id is not None:
         return event.thread_id
-    if event.codex_turn_id is None:
+    if event.codex_turn_id is None or replay.v3:
+        # 0.169 falls back on the turn's thread; 0.171 wants the event's own
         raise ReduceError(f"{label} {runtime_cell_id} did not include a thread id")
     turn = replay.turn(event.codex_turn_id)
     if turn is None:
@@ -95,6 +96,8 @@ def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
     thread_id = pending.thread_id
     if thread_id not in trace.threads:
         raise ReduceError(f"code cell start {code_cell_id} referenced unknown thread {thread_id}")
+    if replay.turn(turn_id) is None:  # Codex names no cell here
+        raise ReduceError(f"code cell start referenced unknown Codex turn {turn_id}")
     replay.turn_in_thread(f"code cell start {code_cell_id}", thread_id, turn_id)
     call_id = pending.model_visible_call_id
     source = _source_item(replay, thread_id, call_id)

@@ -87,4 +87,6 @@ def parse_line(line: int) -> str:
 
 AFTER_COMPLETED = "trace event after recording completed"
 OTHER_ROLLOUT = "trace event belongs to another rollout"
+#: Schema 3: a stored payload whose reference names no shard, once it is read or checked.
+OMITTED_BY_SIZE = "payload omitted by size limit"
 NOT_UTF8 = "stream did not contain valid UTF-8"

@@ -115,14 +115,13 @@ _HANDLERS: dict[type, Handler] = {
 
 def _register_v3(raw_payloads: dict[str, ev.RawPayloadRef], ref: ev.RawPayloadRef) -> None:
     """Schema 3: every reference, its template parts included, is registered; all references
-    to one id must be identical, and the capture must agree with the shard."""
+    to one id must be identical, and an omitted payload has no shard. (A stored one that names
+    no shard is refused when it is read, or by the end-of-replay check: see ``ShardReader``.)"""
     for each in ref.walk():
         known = raw_payloads.get(each.raw_payload_id)
         if known is not None and known != each:
             raise ReduceError(f"conflicting references for payload {each.raw_payload_id}")
         omitted = each.capture is not None and each.capture.status == "omitted"
-        if each.shard is None and not omitted:
-            raise ReduceError("payload omitted by size limit")
         if omitted and each.shard is not None:
             raise ReduceError("omitted payload has a shard")
         raw_payloads[each.raw_payload_id] = each

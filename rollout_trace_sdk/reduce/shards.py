@@ -24,6 +24,7 @@ import zstandard
 from ..model import layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
+from . import errors as words
 from .confined import os_error_text
 from .errors import MissingPayload, ReduceError
 
@@ -226,8 +227,10 @@ class ShardReader:
     def text(self, ref: RawPayloadRef) -> bytes:
         """A payload's text: its body, or for a template the body's fragments with the parts'
         texts between them. An unavailable part reads as ``{"$trace_unavailable": id}``."""
-        if not ref.available or ref.shard is None:
+        if not ref.available:
             return orjson.dumps({layout.UNAVAILABLE_MARKER_KEY: ref.raw_payload_id})
+        if ref.shard is None:
+            raise ReduceError(words.OMITTED_BY_SIZE)
         body = self.record(ref.raw_payload_id, ref.shard)
         if not ref.parts:
             return body
@@ -281,7 +284,11 @@ class ShardReader:
     def check(self, ref: RawPayloadRef) -> None:
         """End-of-replay check of one registered payload: the record exists and the (spliced)
         text is JSON; a truncated one keeps exactly ``retained_bytes`` and is not parsed."""
-        if ref.shard is None or ref.raw_payload_id in self._checked:
+        if ref.raw_payload_id in self._checked:
+            return
+        if ref.shard is None:
+            if ref.capture is None:  # stored, says the reference, but nowhere
+                raise ReduceError(words.OMITTED_BY_SIZE)
             return
         capture = ref.capture
         if capture is not None:

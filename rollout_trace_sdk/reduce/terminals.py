@@ -134,7 +134,13 @@ def _struct_fields_error(
     fields: int = 3,
 ) -> str | None:
     """serde's first complaint about a typed struct of ``fields`` fields: not a map, then each
-    checked field's type in document order, then the first missing required field."""
+    checked field's type in document order, then the first missing required field. A
+    sequence is read field by field, in ``checks``' (declaration) order."""
+    if isinstance(value, list):
+        for field_check, element in zip(checks.values(), value, strict=False):
+            problem = field_check(element)
+            if problem is not None:
+                return problem
     problem = struct_error(value, struct, fields)
     if problem is not None:
         return problem

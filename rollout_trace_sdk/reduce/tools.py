@@ -194,6 +194,10 @@ def runtime_started(
 def runtime_ended(replay: ReplayContext, event: TraceEvent, ended: ToolCallRuntimeEnded) -> None:
     tool = _tool(replay, ended.tool_call_id, "tool runtime end")
     push_unique(tool.raw_runtime_payload_ids, ended.runtime_payload.raw_payload_id)
+    if tool.kind.type == "mcp" and tool.terminal_operation_id is None:
+        # Codex reads no MCP runtime end (0.169 and 0.171): a payload that is not JSON, or
+        # holds a sub-agent activity of any shape, fails only the end-of-replay check
+        return
     # Read once: the terminal end and the sub-agent activity check both look at it.
     available = ended.runtime_payload.available
     payload = replay.load(ended.runtime_payload) if available else None

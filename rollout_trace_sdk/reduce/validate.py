@@ -132,7 +132,7 @@ class _Validator:
             self.problem(path, None, f"read {path}: {exc.cause}")
             return None
         try:
-            manifest = codec.manifest_from_dict(orjson.loads(raw))
+            manifest = codec.manifest_from_bytes(raw)
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
             self.problem(path, None, f"read {path}: {serde.manifest_error(raw) or exc}")
             return None

@@ -346,6 +346,9 @@ class _Scanner:
             if byte == 0x22:
                 return
             if byte != 0x5C:
+                # serde's ``ignore_str`` reports the control character unconsumed (its
+                # ``parse_str`` consumes it first): one column earlier, no new line counted
+                self.i -= 1
                 raise self.error(CONTROL_CHARACTER)
             escaped = self.take(EOF_STRING)
             if escaped == 0x75:  # u: four hex digits, whatever code point they make

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from .. import codec
+from ..duplicate_keys import payload_repeat
 from ._syntax import (
     _WHITESPACE,
     EOF_VALUE,
@@ -54,7 +55,7 @@ def _unsigned(bits: int) -> _Check:
     def check(value: Any) -> object:
         kind = f"u{bits}"
         if isinstance(value, bool) or not isinstance(value, int):
-            raise codec.DecodeError(f"invalid type: {_unexpected(value)}, expected {kind}")
+            raise codec.DecodeError(f"invalid type: {_unexpected(value, kind)}, expected {kind}")
         if not 0 <= value < 2**bits:
             raise codec.DecodeError(f"invalid value: integer `{value}`, expected {kind}")
         return value
@@ -62,13 +63,34 @@ def _unsigned(bits: int) -> _Check:
     return check
 
 
-def _unexpected(value: Any) -> str:
-    """serde_json's wording for a value of the wrong type."""
+#: What serde's number visitors expect: a wrong number there is shown with its value.
+_NUMERIC: frozenset[str] = frozenset(
+    {"u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "f32", "f64"}
+)
+
+
+def _unexpected(value: Any, expected: str = "") -> str:
+    """serde_json's wording for a value of the wrong type in a field read straight from the
+    text (an event's envelope, the manifest). Any other visitor meets a float or an integer
+    beyond u64/i64 as serde_json's ``arbitrary_precision`` text: "number"."""
     if isinstance(value, list):
         return "sequence"
     if isinstance(value, dict):
         return "map"
+    if expected not in _NUMERIC and codec.is_wide_number(value):
+        return "number"
     return _describe(value)
+
+
+def _stream_number(value: Any) -> Any:
+    """An integer read straight from the text beyond u64 and i64 is parsed as an f64 by
+    serde_json's number visitors (infinite past f64's range)."""
+    if value.__class__ is int and not -(2**63) <= value < 2**64:
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    return value
 
 
 _Nested = Callable[["_TypedScan"], None]
@@ -113,6 +135,9 @@ class _TypedScan:
         seen: set[str] = set()
         for _ in s.members():
             key = self.key()
+            if key in seen and (key in self.fields or key in self.nested):
+                # serde's derived visitor, on meeting a known key again (before its colon)
+                raise _Fail(f"duplicate field `{key}`", s.i + self.io_read)
             s.colon()
             seen.add(key)
             if key in self.nested:
@@ -146,23 +171,24 @@ class _TypedScan:
             value: Any = [] if peek == 0x5B else {}
         else:
             s.value()
-            value = _load(self.data[start : s.i])
+            value = _stream_number(_load(self.data[start : s.i]))
             if optional and value is None:
                 return
-            self.finite(value, start)
         try:
             check(value)
         except codec.DecodeError as exc:
             message = str(exc)
             if message.startswith("invalid type: "):
                 wanted = message.rsplit(", expected ", 1)[-1]
-                message = f"invalid type: {_unexpected(value)}, expected {wanted}"
+                if wanted in _NUMERIC:
+                    self.finite(value, start)
+                message = f"invalid type: {_unexpected(value, wanted)}, expected {wanted}"
             raise _Fail(message, self.stopped(start)) from None
 
     def finite(self, value: Any, start: int) -> None:
-        """serde turns a number literal into an f64 before any visitor sees it (a typed field
-        is never skipped), and an infinite one is "number out of range" whatever type the
-        field wanted."""
+        """A number visitor (a numeric field) turns a literal into an f64 first: an infinite
+        one is "number out of range". Any other visitor meets it as serde_json's
+        ``arbitrary_precision`` text: no range, just "number" (see :func:`_unexpected`)."""
         if isinstance(value, float) and math.isinf(value):
             raise _Fail(NUMBER_OUT_OF_RANGE, self.stopped(start))
 
@@ -185,10 +211,14 @@ class _TypedScan:
         if s.data[start] not in b"[{":
             s.value()
             value: Any = _load(self.data[start : s.i])
-            self.finite(value, start)
+            if expected in _NUMERIC:
+                self.finite(value, start)
         else:
             value = [] if s.data[start] == 0x5B else {}
-        raise _Fail(f"invalid type: {_unexpected(value)}, expected {expected}", self.stopped(start))
+        raise _Fail(
+            f"invalid type: {_unexpected(value, expected)}, expected {expected}",
+            self.stopped(start),
+        )
 
     def end_of_member(self) -> int:
         """Where serde stamps an error that surfaced once a member's value was complete: it
@@ -196,6 +226,30 @@ class _TypedScan:
         i = _value_start(self.data, self.s.i)
         peeked = i < len(self.data) and (self.io_read or self.data[i] == 0x7D)
         return i + 1 if peeked else i
+
+
+def _payload_sequence(scan: _TypedScan, types: dict[str, Any]) -> None:
+    """``payload`` as a JSON array: serde's visitor for an internally tagged enum takes a
+    sequence too, its first element being the tag. An empty one lacks the tag; a first
+    element that is not a known variant's name is refused as the tag. (A known name would go
+    on to read the variant's fields from the rest: not modelled, refused as a sequence.)"""
+    s = scan.s
+    bracket = s.i
+    s.i += 1
+    peek = s.whitespace()
+    if peek == 0x5D:
+        s.i += 1
+        raise s.error("missing field `type`")
+    if peek is not None and peek != 0x22:
+        scan.scalar_type_error("variant identifier")
+    if peek == 0x22:
+        start = s.i
+        s.i += 1
+        s.string()
+        tag = _load(scan.data[start : s.i])
+        if tag not in types:
+            raise _Fail(str(_unknown_variant(str(tag), tuple(types))), s.i)
+    s.i = bracket
 
 
 def _event_payload(scan: _TypedScan, schema: int) -> None:
@@ -208,6 +262,15 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
     peek = s.whitespace()
     if peek is None:
         raise s.peek_error(EOF_VALUE)
+    if peek == 0x5B:
+        _payload_sequence(scan, types)
+    if peek == 0x2D or 0x30 <= peek <= 0x39:
+        start = s.i
+        s.value()
+        if codec.is_wide_number(_load(scan.data[start : s.i])):
+            # serde_json's one-entry map for a number kept as text: no tag in it
+            raise s.error("missing field `type`")
+        s.i = start
     if peek != 0x7B:
         scan.scalar_type_error("internally tagged enum RawTraceEventPayload")
     start = s.i
@@ -216,10 +279,13 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
     tag: str | None = None
     for _ in s.members():
         key = scan.key()
+        after_key = s.i
         s.colon()
         if key != "type":
             s.value()
             continue
+        if tag is not None:  # the tag met again: refused as soon as its key is read
+            raise _Fail("duplicate field `type`", after_key)
         peek = s.whitespace()
         if peek != 0x22:
             if peek is None:
@@ -234,8 +300,12 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
     s.depth += 1
     if tag is None:
         raise _Fail("missing field `type`", s.i)
+    body = scan.data[start : s.i]
     try:
-        codec.converter_for(schema).structure(_load(scan.data[start : s.i]), types[tag])
+        codec.converter_for(schema).structure(_load(body), types[tag])
+        repeated = payload_repeat(body, types[tag])
+        if repeated is not None:
+            raise codec.DecodeError(f"duplicate field `{repeated}`")
     except codec.DecodeError as exc:
         raise _Fail(str(exc), scan.end_of_member()) from None
 

@@ -1,0 +1,100 @@
+"""Keys given twice in a bundle's JSON. JSON parsers here keep the last value; serde's derived visitors refuse a
+known field met a second time (``duplicate field `seq```) and skip unknown ones, so a line
+with a repeated key must not take the fast path. Found by a second parse that keeps pairs,
+only when the cheap test (the line is not what its parsed value encodes back to) fails."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import attrs
+import orjson
+
+from . import events as ev
+
+
+class _Repeated(Exception):
+    """A key met twice in one object (the first such, in document order)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen[key] = value
+    return seen
+
+
+def _repeats(data: bytes | str) -> list[tuple[str, bool]] | None:
+    """Every repeated key, each with whether its object is the document's top level (objects
+    close inner first, so the top level is the last one built); None if the text is not
+    JSON a parser here can read."""
+    found: list[tuple[str, int]] = []
+    built = 0
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal built
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj:
+                found.append((key, built))
+            obj[key] = value
+        built += 1
+        return obj
+
+    try:
+        json.loads(data, object_pairs_hook=hook)
+    except (ValueError, RecursionError):
+        return None
+    return [(key, index == built - 1) for key, index in found]
+
+
+def may_repeat_keys(line: bytes, value: Any) -> bool:
+    """Whether an event line parsed to ``value`` may hold a key twice. The cheap test: a
+    line Codex or our writer wrote encodes back to itself; only another line is parsed again,
+    keeping pairs."""
+    try:
+        if orjson.dumps(value) == line.rstrip(b"\r\n"):
+            return False
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes: parse again
+        pass
+    return bool(_repeats(line))
+
+
+def manifest_repeat(data: bytes) -> str | None:
+    """The first field of the manifest's struct that ``manifest.json`` gives twice, if any
+    (the manifest is small: always parsed again)."""
+    known = {field.name for field in attrs.fields(ev.Manifest)}
+    for key, top in _repeats(data) or ():
+        if top and key in known:
+            return key
+    return None
+
+
+@cache
+def _nested_fields() -> frozenset[str]:
+    """The keys of the structs an event payload nests (refs, kinds, captures, summaries,
+    requesters): a key among these given twice in a nested object is refused too."""
+    names = {"type", "server", "tool", "name", "runtime_cell_id"}
+    names |= {"raw_payload_id", "kind", "path", "shard", "capture", "parts"}
+    names |= {"status", "original_bytes", "retained_bytes"}
+    for cls in (ev.TerminalSummary, ev.AgentSummary, ev.WaitAgentSummary, ev.GenericSummary):
+        names |= {field.name for field in attrs.fields(cls)}
+    return frozenset(names)
+
+
+def payload_repeat(body: bytes, cls: type[Any]) -> str | None:
+    """The first field an event payload of class ``cls`` gives twice that serde refuses (a
+    field of the payload's struct, or of a struct nested in it), or None."""
+    known = {"type"} | {field.name for field in attrs.fields(cls)}
+    for key, top in _repeats(body) or ():
+        if key in (known if top else _nested_fields()):
+            return key
+    return None

@@ -1,0 +1,381 @@
+"""How serde reads what Codex deserialises from an event line's buffered ``payload`` (and the
+leaf types the envelope shares), as strict structure hooks for the converter, with serde's
+error wording: fieldless enums (``deserialize_enum``), internally and adjacently tagged enums,
+payload refs, and the numbers serde_json keeps as text (Codex is built with
+``arbitrary_precision``). :mod:`.codec` registers these hooks; the positions of errors are
+:mod:`.serde_errors`' job.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from typing import Any, Final, get_args
+
+from . import events as ev
+
+
+class DecodeError(ValueError):
+    """Input does not fit the schema; ``str(err)`` is serde's wording (without a position)."""
+
+
+# --- serde-style messages --------------------------------------------------------------------
+
+
+_DEBUG_ESCAPES: Final = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\0": "\\0",
+}
+_UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+
+
+def rust_debug(text: str) -> str:
+    """A string as Rust's ``{:?}`` prints it: serde quotes strings in its errors that way."""
+    out = ['"']
+    for char in text:
+        escaped = _DEBUG_ESCAPES.get(char)
+        if escaped is not None:
+            out.append(escaped)
+        elif unicodedata.category(char) in _UNPRINTABLE:
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def describe(value: Any) -> str:
+    """serde's words for an unexpected value in an "invalid type" error."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{'true' if value else 'false'}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f"string {rust_debug(value)}"
+    if isinstance(value, list):
+        return "sequence"
+    return "map"
+
+
+#: The map serde_json (``arbitrary_precision``) hands a visitor for a number kept as text.
+_NUMBER_TOKEN: Final = "$serde_json::private::Number"
+
+
+def is_wide_number(value: Any) -> bool:
+    """A number serde_json (built with ``arbitrary_precision``, as Codex is) keeps as text: a
+    float, or an integer beyond both u64 and i64."""
+    if isinstance(value, float):
+        return True
+    return isinstance(value, int) and not -(2**63) <= value < 2**64 and value is not True
+
+
+def _invalid_type(value: Any, expected: str) -> DecodeError:
+    """serde's error for a value of the wrong type inside an event's ``payload``. Codex reads
+    that internally tagged enum through serde's buffered ``Content``, where a number kept as
+    text is a one-entry map (serde_json's private number token), so it is called a "map"."""
+    shown = "map" if is_wide_number(value) else describe(value)
+    return DecodeError(f"invalid type: {shown}, expected {expected}")
+
+
+def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
+    if not allowed:
+        return DecodeError(f"unknown variant `{value}`, there are no variants")
+    if len(allowed) == 1:
+        expected = f"`{allowed[0]}`"
+    elif len(allowed) == 2:
+        expected = f"`{allowed[0]}` or `{allowed[1]}`"
+    else:
+        expected = "one of " + ", ".join(f"`{a}`" for a in allowed)
+    return DecodeError(f"unknown variant `{value}`, expected {expected}")
+
+
+def missing_field(name: str) -> DecodeError:
+    return DecodeError(f"missing field `{name}`")
+
+
+def need_map(value: Any, what: str) -> dict[str, Any]:
+    """A struct's map. A number kept as text is serde_json's one-entry map (see
+    :func:`_invalid_type`): a map whose only key no struct knows, so it lacks every field."""
+    if isinstance(value, dict):
+        return value
+    if is_wide_number(value):
+        return {_NUMBER_TOKEN: str(value)}
+    raise _invalid_type(value, what)
+
+
+def _struct_sequence(value: list[Any], what: str, fields: int, first: str) -> DecodeError:
+    """serde's derived visitors take a sequence for a struct too (fields in order): the
+    error for ``value``, whose first element must be a string (``first``)."""
+    if not value:
+        return DecodeError(f"invalid length 0, expected {what} with {fields} elements")
+    if not isinstance(value[0], str):
+        return _invalid_type(value[0], "a string")
+    if len(value) == 1:
+        return DecodeError(f"invalid length 1, expected {what} with {fields} elements")
+    return _invalid_type(value, first)
+
+
+# --- leaf structure hooks ----------------------------------------------------------------------
+
+
+def structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise _invalid_type(value, "a string")
+    return value
+
+
+def _int_hook(expected: str, lo: int, hi: int) -> Callable[[Any, Any], int]:
+    def structure(value: Any, _: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or is_wide_number(value):
+            raise _invalid_type(value, expected)
+        if not lo <= value <= hi:
+            raise DecodeError(f"invalid value: integer `{value}`, expected {expected}")
+        return value
+
+    return structure
+
+
+structure_u64 = _int_hook("u64", 0, 2**64 - 1)
+structure_u32 = _int_hook("u32", 0, 2**32 - 1)
+structure_i64 = _int_hook("i64", -(2**63), 2**63 - 1)
+structure_usize = _int_hook("usize", 0, 2**64 - 1)
+
+
+def unit_variant(value: Any, allowed: tuple[str, ...]) -> str:
+    """A fieldless enum inside an event's ``payload``, as serde's ``deserialize_enum`` reads
+    it from buffered ``Content``: a string names the variant, and so does the one key of a
+    map whose value is null or ``{}`` (a float is such a map, keyed by serde_json's number
+    token); anything else is refused in serde's words.
+
+    Args:
+        value: the parsed JSON value.
+        allowed: the variant names, in Codex's declaration order.
+
+    Returns:
+        The variant's name.
+    """
+    if isinstance(value, str):
+        name = value
+    elif is_wide_number(value):
+        name = _NUMBER_TOKEN
+    elif isinstance(value, dict):
+        if len(value) != 1:
+            raise DecodeError("invalid value: map, expected map with a single key")
+        ((name, inner),) = value.items()
+        if name not in allowed:
+            raise unknown_variant(name, allowed)
+        if inner is not None and inner != {}:
+            raise _invalid_type(inner, "unit")
+        return str(name)
+    else:
+        raise _invalid_type(value, "string or map")
+    if name not in allowed:
+        raise unknown_variant(name, allowed)
+    return name
+
+
+def structure_literal(tp: Any) -> Callable[[Any, Any], str]:
+    allowed: tuple[str, ...] = get_args(tp)
+
+    def structure(value: Any, _: Any) -> str:
+        if value.__class__ is str and value in allowed:
+            return value
+        return unit_variant(value, allowed)
+
+    return structure
+
+
+def enum_tag(
+    value: Any, what: str, allowed: tuple[str, ...], *, key: str = "type", by_index: bool = True
+) -> str:
+    """The tag of an internally tagged enum inside an event's ``payload``, checked as serde
+    does over buffered ``Content``: a map, the key present, then the tag as a variant
+    identifier: a name, or (``by_index``) an unsigned integer taken as the variant's index in
+    ``allowed`` (Codex's declaration order)."""
+    obj = need_map(value, what)
+    if key not in obj:
+        raise missing_field(key)
+    tag = obj[key]
+    if tag.__class__ is str:
+        if tag not in allowed:
+            raise unknown_variant(tag, allowed)
+        return tag
+    if by_index and tag.__class__ is int and 0 <= tag < 2**64:
+        if tag >= len(allowed):
+            raise DecodeError(
+                f"invalid value: integer `{tag}`, expected variant index 0 <= i < {len(allowed)}"
+            )
+        return allowed[tag]
+    raise _invalid_type(tag, "variant identifier")
+
+
+def tag_first(
+    value: Any, key: str, enum: str, allowed: tuple[str, ...], fields: dict[str, int]
+) -> Any:
+    """serde's visitor for an internally tagged enum also takes a sequence: its first element
+    is the tag, the rest the variant's fields by position. An empty one lacks the tag; a lone
+    tag of a fieldless variant reads as ``{key: tag}``; ``fields`` counts each other
+    variant's fields (a sequence that holds them is left to be refused as a sequence)."""
+    if value.__class__ is not list:
+        return value
+    if not value:
+        raise missing_field(key)
+    tag = enum_tag({key: value[0]}, f"internally tagged enum {enum}", allowed, key=key)
+    wanted = fields.get(tag, 0)
+    given = len(value) - 1
+    if wanted == 0 and given:
+        raise DecodeError(f"invalid length {given}, expected 0 elements in sequence")
+    if wanted and not given:
+        variant = tag.title().replace("_", "")
+        plural = "" if wanted == 1 else "s"
+        raise DecodeError(
+            f"invalid length 0, expected struct variant {enum}::{variant} with {wanted} element{plural}"
+        )
+    return {key: value[0]} if wanted == 0 else value
+
+
+def internal_tag(value: Any, allowed: tuple[str, ...], enum: str) -> str:
+    return enum_tag(value, f"internally tagged enum {enum}", allowed)
+
+
+def _payload_kind(kind: Any, allowed: tuple[str, ...]) -> ev.PayloadKind:
+    """``{"type": K}``: serde reads an adjacent tag with ``deserialize_enum``; as a sequence,
+    the tag then the (missing) content."""
+    what = "adjacently tagged enum RawPayloadKind"
+    if isinstance(kind, list):
+        if kind:
+            enum_tag({"type": kind[0]}, what, allowed)
+        raise DecodeError(f"invalid length {min(len(kind), 1)}, expected {what}")
+    obj = need_map(kind, what)
+    if "type" not in obj:
+        raise missing_field("type")
+    return unit_variant(obj["type"], allowed)  # type: ignore[return-value]
+
+
+def structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
+    if isinstance(value, list):
+        raise _struct_sequence(value, "struct RawPayloadRef", 3, "struct RawPayloadRef")
+    obj = need_map(value, "struct RawPayloadRef")
+    for name in ("raw_payload_id", "kind", "path"):
+        if name not in obj:
+            raise missing_field(name)
+    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS)
+    return ev.RawPayloadRef(
+        structure_str(obj["raw_payload_id"], str), kind, structure_str(obj["path"], str)
+    )
+
+
+_PARTIAL_CAPTURES: Final = ("truncated", "omitted")
+
+
+def structure_capture(value: Any) -> ev.PayloadCapture | None:
+    """Schema 3's ``capture`` (internally tagged by ``status``); complete is None."""
+    what = "internally tagged enum PayloadCapture"
+    value = tag_first(
+        value, "status", "PayloadCapture", ev.CAPTURE_STATUSES, {"truncated": 2, "omitted": 1}
+    )
+    status = enum_tag(value, what, ev.CAPTURE_STATUSES, key="status")
+    obj: dict[str, Any] = value
+    if status == "complete":
+        return None
+    if "original_bytes" not in obj:
+        raise missing_field("original_bytes")
+    original = structure_usize(obj["original_bytes"], int)
+    if status == "omitted":
+        return ev.PayloadCapture("omitted", original)
+    if "retained_bytes" not in obj:
+        raise missing_field("retained_bytes")
+    retained = structure_usize(obj["retained_bytes"], int)
+    return ev.PayloadCapture("truncated", original, retained)
+
+
+def structure_ref_v3(value: Any, _: Any) -> ev.RawPayloadRef:
+    """Schema 3: ``{raw_payload_id, kind, shard, capture?, parts?}``; ``path`` is ignored."""
+    if isinstance(value, list):
+        raise _struct_sequence(value, "struct RawPayloadRef", 5, "struct RawPayloadRef")
+    obj = need_map(value, "struct RawPayloadRef")
+    for name in ("raw_payload_id", "kind"):
+        if name not in obj:
+            raise missing_field(name)
+    payload_id = structure_str(obj["raw_payload_id"], str)
+    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS_V3)
+    shard = obj.get("shard")
+    if shard is not None:
+        shard = structure_u64(shard, int)
+    capture = obj.get("capture")
+    if capture is not None or "capture" in obj:  # defaulted when absent, null refused
+        capture = structure_capture(capture)
+    parts: tuple[ev.RawPayloadRef, ...] = ()
+    raw_parts = obj.get("parts")
+    if raw_parts is not None or "parts" in obj:  # a defaulted list: null is refused
+        if not isinstance(raw_parts, list):
+            raise _invalid_type(raw_parts, "a sequence")
+        parts = tuple(structure_ref_v3(part, None) for part in raw_parts)
+    return ev.RawPayloadRef(payload_id, kind, "", shard, capture, parts)
+
+
+def structure_stripped_ids(value: Any, _: Any) -> tuple[tuple[int, str], ...]:
+    """``stripped_tool_output_ids``: a sequence of ``[usize, string]`` (null refused)."""
+    if not isinstance(value, list):
+        raise _invalid_type(value, "a sequence")
+    out = []
+    for entry in value:
+        if not isinstance(entry, list):
+            raise _invalid_type(entry, "a tuple of size 2")
+        if len(entry) != 2:
+            raise DecodeError(f"invalid length {len(entry)}, expected a tuple of size 2")
+        out.append((structure_usize(entry[0], int), structure_str(entry[1], str)))
+    return tuple(out)
+
+
+def _opt_str(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    return None if value is None else structure_str(value, str)
+
+
+def structure_tool_kind(value: Any, _: Any) -> ev.ToolCallKind:
+    value = tag_first(
+        value, "type", "ToolCallKind", ev.TOOL_CALL_KIND_TYPES, {"mcp": 2, "other": 1}
+    )
+    tag = internal_tag(value, ev.TOOL_CALL_KIND_TYPES, "ToolCallKind")
+    if tag == "other":
+        if "name" not in value:
+            raise missing_field("name")
+        return ev.ToolCallKind("other", name=structure_str(value["name"], str))
+    if tag == "mcp":
+        for name in ("server", "tool"):
+            if name not in value:
+                raise missing_field(name)
+        return ev.ToolCallKind.mcp(
+            structure_str(value["server"], str), structure_str(value["tool"], str)
+        )
+    return ev.ToolCallKind(tag)  # type: ignore[arg-type]
+
+
+REQUESTER_TAGS: Final = ("model", "code_cell")
+
+
+def structure_requester(value: Any, _: Any) -> ev.ToolCallRequester:
+    value = tag_first(value, "type", "RawToolCallRequester", REQUESTER_TAGS, {"code_cell": 1})
+    if internal_tag(value, REQUESTER_TAGS, "RawToolCallRequester") == "model":
+        return ev.ModelRequester()
+    if "runtime_cell_id" not in value:
+        raise missing_field("runtime_cell_id")
+    return ev.CodeCellRequester(structure_str(value["runtime_cell_id"], str))
+
+
+SUMMARY_CLASSES: Final[dict[str, type[Any]]] = {
+    "terminal": ev.TerminalSummary,
+    "agent": ev.AgentSummary,
+    "wait_agent": ev.WaitAgentSummary,
+    "generic": ev.GenericSummary,
+}
+SUMMARY_TAGS: Final = {cls: tag for tag, cls in SUMMARY_CLASSES.items()}

@@ -1,0 +1,53 @@
+"""Mutation differential: real bundles of both corpora, each damaged once (its bytes, see
+``tests.hostile.mutate``, or what its JSON says, see ``tests.mutants``), reduce with our
+reducer exactly as with the matching Codex: the same state bytes, or the same refusal, cause
+and position included. CI runs a fixed seed and a bounded number; set MUTANT_EXAMPLES (and
+MUTANT_SEED) for more. Each difference found this way became a case of
+``tests/reduce/test_serde_edges.py``."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+from tests.hostile import mutate
+from tests.mutants import json_mutate
+
+EXAMPLES = int(os.environ.get("MUTANT_EXAMPLES", "400"))
+SEED = int(os.environ.get("MUTANT_SEED", "20261202"))
+BUNDLES = [(b, 2) for b in conformance_bundles(CONFORMANCE)]
+BUNDLES += [(b, 3) for b in conformance_bundles(CONFORMANCE_V3)]
+
+
+@pytest.mark.codex
+@pytest.mark.skipif(not BUNDLES, reason="the conformance corpora are not present")
+@pytest.mark.skipif(
+    codex_bin(2) is None or codex_bin(3) is None, reason="needs both Codex binaries"
+)
+def test_mutated_bundles_reduce_as_codex_reduces_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # both reducers are given the same relative path
+    differences = []
+    for number in range(EXAMPLES):
+        rng = random.Random(SEED + number)
+        source, schema = BUNDLES[rng.randrange(len(BUNDLES))]
+        bundle = Path(f"m{number}")
+        shutil.copytree(source, bundle, ignore=shutil.ignore_patterns("expected_state.json"))
+        done = (json_mutate if rng.random() < 0.6 else mutate)(bundle, rng)
+        codex = codex_bin(schema)
+        assert codex is not None
+        result = reduce_and_compare(bundle, codex, timeout=60)
+        if not result.same_text:
+            differences.append(
+                f"seed {SEED + number}, {source.parent.name} ({done}): {result.explain()}"
+            )
+        shutil.rmtree(bundle)
+    assert not differences, "\n".join(differences[:5])

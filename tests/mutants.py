@@ -1,0 +1,93 @@
+"""Edits that keep a bundle's JSON well formed but change what it says: a key dropped or
+renamed, a value of another type, a value another line gives the same key (an id of another
+thread, a status of another event). With :func:`tests.hostile.mutate` (damage to the bytes)
+these drive the mutation differential against Codex."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+#: What a value may become: every JSON type, numbers serde_json keeps as text included.
+VALUES: tuple[Any, ...] = (
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    "",
+    "x",
+    [],
+    {},
+    2**62,
+    "mystery",
+    [1],
+    {"a": 1},
+)
+
+_Path = tuple[str | int, ...]
+
+
+def _paths(value: Any, at: _Path = ()) -> Iterator[_Path]:
+    yield at
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*at, index))
+
+
+def _get(value: Any, path: _Path) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def json_mutate(bundle: Path, rng: random.Random) -> str:
+    """Change one value, key or member of a line of ``trace.jsonl`` (most often), of the
+    manifest or of a schema-2 payload file; returns what was done."""
+    files = [bundle / "trace.jsonl"] * 6 + [bundle / "manifest.json"]
+    files += sorted((bundle / "payloads").glob("*.json"))
+    target = rng.choice(files)
+    lines = target.read_bytes().splitlines() if target.name == "trace.jsonl" else []
+    index = rng.randrange(len(lines)) if lines else 0
+    doc = orjson.loads(lines[index] if lines else target.read_bytes())
+    paths = [p for p in _paths(doc) if p]
+    if not paths:
+        return "nothing to edit"
+    path = rng.choice(paths)
+    parent, key = _get(doc, path[:-1]), path[-1]
+    op = rng.choice(["del", "set", "set", "same_key", "rename"])
+    if op == "del" and isinstance(parent, dict):
+        del parent[key]
+    elif op == "rename" and isinstance(parent, dict):
+        parent[f"{key}_x"] = parent.pop(key)
+    elif op == "same_key" and lines:
+        others = [
+            _get(other, p)
+            for line in lines
+            for other in [orjson.loads(line)]
+            for p in _paths(other)
+            if p and p[-1] == key and _get(other, p) != parent[key]
+        ]
+        if not others:
+            return "nothing to edit"
+        parent[key] = rng.choice(others)
+    else:
+        op = "set"
+        parent[key] = rng.choice(VALUES)
+    if lines:
+        lines[index] = orjson.dumps(doc)
+        target.write_bytes(b"\n".join(lines) + b"\n")
+        where = f"trace.jsonl line {index + 1}"
+    else:
+        pretty = target.parent.name == "payloads" or target.name == "manifest.json"
+        target.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if pretty else 0))
+        where = str(target.relative_to(bundle))
+    return f"{op} {where} at {'/'.join(map(str, path))}"

@@ -1,0 +1,416 @@
+"""Serde's reading rules at the edges, each pinned by an edited copy of a corpus bundle and the
+exact text Codex printed for it (0.169 for schema 2, 0.171 for schema 3), found by the mutation
+differential (``tests/differential/test_mutants_vs_codex.py``): numbers serde_json keeps as
+text, enums read through buffered ``Content`` (by index, as one-key maps, as sequences), keys
+given twice, defaulted fields given as null, which payloads a handler never reads, and a few
+reducer checks whose place or wording differs between the two Codex versions. When the
+matching Codex binary is here, it is asked too."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import attrs
+import pytest
+
+from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3
+
+
+@attrs.frozen
+class Case:
+    """The first ``old`` in ``file`` of the scenario's bundle becomes ``new``; Codex then
+    printed ``expected`` (None: it reduced the bundle)."""
+
+    name: str
+    schema: int
+    scenario: str
+    file: str
+    old: bytes
+    new: bytes
+    expected: str | None
+
+
+CASES = [
+    Case(
+        "float_for_envelope_string",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,"wall_time_unix_ms":1796172463234,"rollout_id":"01a23438-bc17-72b1-adb2-8fea1955a706","thread_id":null',
+        b'"seq":5,"wall_time_unix_ms":1796172463234,"rollout_id":"01a23438-bc17-72b1-adb2-8fea1955a706","thread_id":1.5',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid type: number, expected a string at line 1 column 129",
+    ),
+    Case(
+        "big_integer_for_envelope_string",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"thread_id":null',
+        b'"thread_id":18446744073709551616',
+        "Error: parse trace event line 1\n\nCaused by:\n    invalid type: number, expected a string at line 1 column 146",
+    ),
+    Case(
+        "float_for_seq",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,',
+        b'"seq":5.5,',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid type: floating point `5.5`, expected u64 at line 1 column 29",
+    ),
+    Case(
+        "huge_integer_for_seq",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,',
+        b'"seq":9999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999,',
+        "Error: parse trace event line 5\n\nCaused by:\n    number out of range at line 1 column 426",
+    ),
+    Case(
+        "float_in_payload_string",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"event_type":"turn_started"',
+        b'"event_type":1.5',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid type: map, expected a string at line 1 column 308",
+    ),
+    Case(
+        "float_for_shard",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"},"shard":1}',
+        b'"kind":{"type":"protocol_event"},"shard":1.5}',
+        "Error: parse trace event line 3\n\nCaused by:\n    invalid type: map, expected u64 at line 1 column 327",
+    ),
+    Case(
+        "sequence_for_payload_kind",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"}',
+        b'"kind":{"type":[]}',
+        "Error: parse trace event line 3\n\nCaused by:\n    invalid type: sequence, expected string or map at line 1 column 326",
+    ),
+    Case(
+        "empty_map_for_payload_kind",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"}',
+        b'"kind":{"type":{}}',
+        "Error: parse trace event line 3\n\nCaused by:\n    invalid value: map, expected map with a single key at line 1 column 311",
+    ),
+    Case(
+        "payload_kind_as_one_key_map",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"}',
+        b'"kind":{"type":{"protocol_event":null}}',
+        None,
+    ),
+    Case(
+        "payload_kind_map_with_value",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"}',
+        b'"kind":{"type":{"protocol_event":1}}',
+        "Error: parse trace event line 3\n\nCaused by:\n    invalid type: integer `1`, expected unit at line 1 column 329",
+    ),
+    Case(
+        "float_for_payload_kind",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"}',
+        b'"kind":{"type":1.5}',
+        "Error: parse trace event line 3\n\nCaused by:\n    unknown variant `$serde_json::private::Number`, expected one of `inference_request`, `inference_response`, `compaction_request`, `compaction_checkpoint`, `compaction_response`, `tool_invocation`, `tool_result`, `tool_runtime_event`, `terminal_runtime_event`, `protocol_event`, `session_metadata`, `agent_result` at line 1 column 327",
+    ),
+    Case(
+        "status_as_one_key_map",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"status":"completed"',
+        b'"status":{"completed":{}}',
+        None,
+    ),
+    Case(
+        "status_integer",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"status":"completed"',
+        b'"status":0',
+        "Error: parse trace event line 13\n\nCaused by:\n    invalid type: integer `0`, expected string or map at line 1 column 419",
+    ),
+    Case(
+        "tool_kind_by_index",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"exec_command"}',
+        b'"kind":{"type":1}',
+        "Error: parse terminal invocation payload raw_payload:9 as dispatch payload\n\nCaused by:\n    dispatch terminal request is for exec_command, not write_stdin",
+    ),
+    Case(
+        "tool_kind_index_out_of_range",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"exec_command"}',
+        b'"kind":{"type":99}',
+        "Error: parse trace event line 11\n\nCaused by:\n    invalid value: integer `99`, expected variant index 0 <= i < 12 at line 1 column 643",
+    ),
+    Case(
+        "requester_type_null",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"requester":{"type":"model"}',
+        b'"requester":{"type":null}',
+        "Error: parse trace event line 11\n\nCaused by:\n    invalid type: null, expected variant identifier at line 1 column 637",
+    ),
+    Case(
+        "tool_kind_as_lone_tag",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"exec_command"}',
+        b'"kind":["write_stdin"]',
+        "Error: parse terminal invocation payload raw_payload:9 as dispatch payload\n\nCaused by:\n    dispatch terminal request is for exec_command, not write_stdin",
+    ),
+    Case(
+        "tool_kind_lone_tag_with_fields",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"exec_command"}',
+        b'"kind":["mcp"]',
+        "Error: parse trace event line 11\n\nCaused by:\n    invalid length 0, expected struct variant ToolCallKind::Mcp with 2 elements at line 1 column 639",
+    ),
+    Case(
+        "payload_empty_sequence",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"payload":{"type":"protocol_event_observed","event_type":"turn_started","event_payload":{"raw_payload_id":"raw_payload:3","kind":{"type":"protocol_event"},"shard":1}}',
+        b'"payload":[ ]',
+        "Error: parse trace event line 5\n\nCaused by:\n    missing field `type` at line 1 column 165",
+    ),
+    Case(
+        "payload_sequence_integer_tag",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"payload":{"type":"protocol_event_observed","event_type":"turn_started","event_payload":{"raw_payload_id":"raw_payload:3","kind":{"type":"protocol_event"},"shard":1}}',
+        b'"payload":[1]',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid type: integer `1`, expected variant identifier at line 1 column 164",
+    ),
+    Case(
+        "payload_float",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"payload":{"type":"protocol_event_observed","event_type":"turn_started","event_payload":{"raw_payload_id":"raw_payload:3","kind":{"type":"protocol_event"},"shard":1}}',
+        b'"payload":1.5',
+        "Error: parse trace event line 5\n\nCaused by:\n    missing field `type` at line 1 column 165",
+    ),
+    Case(
+        "ref_as_sequence",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"event_payload":{"raw_payload_id":"raw_payload:3","kind":{"type":"protocol_event"},"shard":1}',
+        b'"event_payload":["raw_payload:3"]',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid length 1, expected struct RawPayloadRef with 5 elements at line 1 column 259",
+    ),
+    Case(
+        "ref_as_float",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"event_payload":{"raw_payload_id":"raw_payload:3","kind":{"type":"protocol_event"},"path":"payloads/3.json"}',
+        b'"event_payload":2.5',
+        "Error: parse trace event line 5\n\nCaused by:\n    missing field `raw_payload_id` at line 1 column 245",
+    ),
+    Case(
+        "parts_null",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"},"shard":1}',
+        b'"kind":{"type":"protocol_event"},"shard":1,"parts":null}',
+        "Error: parse trace event line 3\n\nCaused by:\n    invalid type: null, expected a sequence at line 1 column 338",
+    ),
+    Case(
+        "capture_null",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"},"shard":1}',
+        b'"kind":{"type":"protocol_event"},"shard":1,"capture":null}',
+        "Error: parse trace event line 3\n\nCaused by:\n    invalid type: null, expected internally tagged enum PayloadCapture at line 1 column 340",
+    ),
+    Case(
+        "capture_bytes_are_usize",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"},"shard":1}',
+        b'"kind":{"type":"protocol_event"},"shard":1,"capture":{"status":"omitted","original_bytes":"x"}}',
+        'Error: parse trace event line 3\n\nCaused by:\n    invalid type: string "x", expected usize at line 1 column 377',
+    ),
+    Case(
+        "envelope_field_twice",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,',
+        b'"seq":5,"seq":5,',
+        "Error: parse trace event line 5\n\nCaused by:\n    duplicate field `seq` at line 1 column 33",
+    ),
+    Case(
+        "payload_tag_twice",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'{"type":"protocol_event_observed",',
+        b'{"type":"protocol_event_observed","type":"protocol_event_observed",',
+        "Error: parse trace event line 3\n\nCaused by:\n    duplicate field `type` at line 1 column 202",
+    ),
+    Case(
+        "payload_field_twice",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"event_type":"turn_started",',
+        b'"event_type":"turn_started","event_type":"turn_started",',
+        "Error: parse trace event line 5\n\nCaused by:\n    duplicate field `event_type` at line 1 column 347",
+    ),
+    Case(
+        "ref_field_twice",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"shard":1}',
+        b'"shard":1,"shard":1}',
+        "Error: parse trace event line 2\n\nCaused by:\n    duplicate field `shard` at line 1 column 369",
+    ),
+    Case(
+        "unknown_field_twice",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,',
+        b'"seq":5,"extra":1,"extra":2,',
+        None,
+    ),
+    Case(
+        "manifest_field_twice",
+        3,
+        "single_exec",
+        "manifest.json",
+        b'  "trace_id"',
+        b'  "rollout_id": "x",\n  "trace_id"',
+        "Error: read bundle/manifest.json\n\nCaused by:\n    duplicate field `rollout_id` at line 5 column 15",
+    ),
+    Case(
+        "ref_without_shard_read_at_the_end",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"kind":{"type":"protocol_event"},"shard":1}',
+        b'"kind":{"type":"protocol_event"}}',
+        "Error: payload omitted by size limit",
+    ),
+    Case(
+        "unknown_field_control_character",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,',
+        b'"seq":5,"extra":"a\x01b",',
+        "Error: parse trace event line 5\n\nCaused by:\n    control character (\\u0000-\\u001F) found while parsing a string at line 1 column 38",
+    ),
+    Case(
+        "code_cell_end_without_thread",
+        3,
+        "code_mode_yield_wait",
+        "trace.jsonl",
+        b'"thread_id":"01a23439-6438-7ec0-b261-43942972bb09","codex_turn_id":"01a23439-644a-77c2-9975-55c04fdaea99","payload":{"type":"code_cell_ended"',
+        b'"thread_id":null,"codex_turn_id":"01a23439-644a-77c2-9975-55c04fdaea99","payload":{"type":"code_cell_ended"',
+        "Error: code cell end 1 did not include a thread id",
+    ),
+    Case(
+        "code_cell_start_unknown_turn",
+        2,
+        "code_mode_yield_wait",
+        "trace.jsonl",
+        b'"codex_turn_id":"01a20c59-a906-7471-9cc7-d60f134ed272","payload":{"type":"code_cell_started"',
+        b'"codex_turn_id":"zzz","payload":{"type":"code_cell_started"',
+        "Error: code cell start referenced unknown Codex turn zzz",
+    ),
+    Case(
+        "mcp_runtime_end_is_not_read",
+        2,
+        "mcp_tool_call",
+        "payloads/24.json",
+        b'"result"',
+        b'"result" x',
+        "Error: invalid payload raw_payload:24\n\nCaused by:\n    expected `:` at line 2 column 12",
+    ),
+    Case(
+        "acceptance_of_a_known_item_is_not_compared",
+        3,
+        "view_image",
+        "trace.jsonl",
+        b'"item_id":"fco_01a23439-1345-7970-ae3c-073c444c46dc"',
+        b'"item_id":"fco_01a23439-131d-7162-9a29-0aefc831dfad"',
+        None,
+    ),
+]
+
+
+def _edited(case: Case, tmp_path: Path) -> Path | None:
+    corpus = CONFORMANCE_V3 if case.schema == 3 else CONFORMANCE
+    found = sorted((corpus / case.scenario).glob("trace-*"))
+    if not found:
+        return None
+    bundle = tmp_path / "bundle"
+    shutil.copytree(found[0], bundle, ignore=shutil.ignore_patterns("expected_state.json"))
+    target = bundle / case.file
+    data = target.read_bytes()
+    assert case.old in data, f"{case.name}: the corpus changed"
+    target.write_bytes(data.replace(case.old, case.new, 1))
+    return bundle
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_edge_reads_as_codex_read_it(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = _edited(case, tmp_path)
+    if bundle is None:
+        pytest.skip("the conformance corpus is not present")
+    monkeypatch.chdir(tmp_path)  # errors name the bundle as Codex was given it: "bundle"
+    relative = Path("bundle")
+    if case.expected is None:
+        assert state_bytes(reduce_bundle(relative))
+    else:
+        with pytest.raises(ReduceError) as info:
+            reduce_bundle(relative)
+        assert info.value.codex_text() == case.expected
+    codex = codex_bin(case.schema)
+    if codex is not None and os.environ.get("SERDE_EDGES_WITHOUT_CODEX") is None:
+        result = reduce_and_compare(relative, codex)
+        assert result.same_text, result.explain()
