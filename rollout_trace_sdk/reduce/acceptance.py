@@ -120,8 +120,8 @@ def _accept_v3(
         return
     item_id = accepted.item_id
     key = (thread_id, item_id)
-    if key in replay.items_by_rid:
-        return  # Codex 0.171 looks no further: the payload is neither read nor compared
+    if key in replay.created_by_acceptance:
+        return  # accepted again: Codex 0.171 neither reads nor compares the payload
     payload = replay.load(ref)
     norm = normalize_one(
         payload, ref.raw_payload_id, conversation.raw_locator(replay, ref), unavailable=True
@@ -129,6 +129,9 @@ def _accept_v3(
     kind = payload.get("type") if isinstance(payload, dict) else None
     if kind not in _ACCEPTED_TYPES or norm.responses_item_id != item_id:
         raise ReduceError(f"accepted item payload does not match {item_id}")
+    if key in replay.items_by_rid:
+        return
+    replay.created_by_acceptance.add(key)
     producers: list[st.Producer] = []
     if norm.call_id is not None:
         tool = replay.single_tool_for_call(norm.call_id)

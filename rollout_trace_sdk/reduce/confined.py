@@ -202,7 +202,7 @@ class BundleFiles:
     # --- the walk -----------------------------------------------------------------------------
 
     def _parts(self, relpath: str, what: str) -> list[str]:
-        if not isinstance(relpath, str) or not relpath:
+        if not isinstance(relpath, str):
             raise self._refuse(what, str(relpath), "it is empty")
         if "\0" in relpath:
             raise self._refuse(what, relpath, "it contains a NUL byte")
@@ -211,12 +211,12 @@ class BundleFiles:
         parts = [p for p in relpath.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise self._refuse(what, relpath, "it climbs out with '..' (Codex would follow it)")
-        if not parts:
-            raise self._refuse(what, relpath, "it names the bundle directory itself")
         return parts
 
     def _open_fd(self, relpath: str, what: str) -> int:
         parts = self._parts(relpath, what)
+        if not parts:  # "", ".": the bundle directory itself, which is no file (as for Codex)
+            raise self._os_failure(f"open {what}", relpath, IsADirectoryError(errno.EISDIR, ""))
         directory = self._directory(tuple(parts[:-1]), relpath, what)
         name = parts[-1]
         try:

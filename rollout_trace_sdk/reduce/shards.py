@@ -146,6 +146,8 @@ def _index(number: int, data: bytes, sealed: bool) -> _Shard:
 
 def _utf8_text(exc: UnicodeDecodeError) -> str:
     """Rust's ``Utf8Error`` wording."""
+    if exc.reason == "unexpected end of data":
+        return f"incomplete utf-8 byte sequence from index {exc.start}"
     width = exc.end - exc.start
     return f"invalid utf-8 sequence of {width} bytes from index {exc.start}"
 
@@ -235,6 +237,7 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
+        _check_skeleton(fragments)
         # the parts' texts read shard by shard, then spliced in order: parts alternating
         # between two shards that do not fit the cache together decompressed one of them
         # again for every part
@@ -264,6 +267,10 @@ class ShardReader:
         text = self._parts.get(key)
         if text is None:
             text = self.text(part)
+            try:  # Codex splices parts as Rust strings: the Utf8Error alone, index in the part
+                text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ReduceError(_utf8_text(exc)) from None
             if self._part_bytes + len(text) <= PART_CACHE_BYTES:
                 self._parts[key] = text
                 self._part_bytes += len(text)
@@ -334,6 +341,19 @@ def _fragments(body: bytes, wanted: int) -> list[bytes]:
     if len(value) != wanted:
         raise ReduceError("invalid payload fragment count")
     return [item.encode() for item in value]
+
+
+def _check_skeleton(fragments: list[bytes]) -> None:
+    """Codex first checks a template's shape, ``null`` standing for each part, before it
+    reads any part: a syntax error there is serde's message alone, its position counted in
+    that skeleton."""
+    skeleton = b"null".join(fragments)
+    try:
+        orjson.loads(skeleton)
+    except orjson.JSONDecodeError:
+        cause = serde.syntax_error(skeleton)
+        if cause is not None:
+            raise ReduceError(cause) from None
 
 
 def _describe(value: Any) -> str:

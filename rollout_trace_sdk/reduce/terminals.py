@@ -312,18 +312,29 @@ def start_from_runtime(
 # --- ending ------------------------------------------------------------------------------------------
 
 
-def _text_of(value: Any) -> str | None:
+def _text_of(value: Any, *, content_only: bool = False) -> str | None:
+    """A tool output's text: the string, or the text items of a list joined. With
+    ``content_only`` (a function output), a list holding anything that is neither a text nor
+    an image item is no content: None, and Codex shows the whole item as JSON instead."""
     if value is None:
         return None
     if isinstance(value, str):
         return value
     if isinstance(value, list):
+        if content_only and not all(_is_content_item(part) for part in value):
+            return None
         return "\n".join(
             part["text"]
             for part in value
             if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
     return orjson.dumps(value).decode("utf-8")
+
+
+def _is_content_item(part: Any) -> bool:
+    return isinstance(part, dict) and (
+        isinstance(part.get("text"), str) or isinstance(part.get("image_url"), str)
+    )
 
 
 def _end_error(payload: Any) -> str | None:
@@ -408,7 +419,8 @@ def _dispatch_result(payload: dict[str, Any]) -> st.TerminalResult:
     kind = payload["type"]
     if kind == "direct_response":
         item = payload.get("response_item")
-        text = _text_of(item["output"]) if isinstance(item, dict) and "output" in item else None
+        output = item.get("output") if isinstance(item, dict) else None
+        text = _text_of(output, content_only=True) if output is not None else None
         if text is None:
             text = orjson.dumps(item).decode("utf-8")
         return st.TerminalResult(

@@ -108,7 +108,8 @@ def start(replay: ReplayContext, event: TraceEvent, started: ToolCallStarted) ->
     invocation: Any = None
     if ref is not None and not ref.available:
         ref = None  # schema 3: a cut or omitted invocation has no effect
-    if ref is not None:
+    if ref is not None and (not replay.v3 or started.kind.type == "write_stdin"):
+        # 0.169 reads every invocation here (waits link from it); 0.171 only a write_stdin's
         invocation = replay.load(ref)
     operation_id: str | None = None
     if started.kind.type == "write_stdin" and ref is not None:

@@ -50,4 +50,5 @@ def test_mutated_bundles_reduce_as_codex_reduces_them(
                 f"seed {SEED + number}, {source.parent.name} ({done}): {result.explain()}"
             )
         shutil.rmtree(bundle)
-    assert not differences, "\n".join(differences[:5])
+    shown = "\n".join(differences[:5])
+    assert not differences, f"{len(differences)} of {EXAMPLES} differ; the first:\n{shown}"

@@ -53,8 +53,6 @@ def test_reads_regular_files_below_the_root(bundle: Path) -> None:
         ("payloads/../../secret.json", "'..'"),
         ("payloads/../1.json", "'..'"),
         ("payloads/1.json\0.txt", "NUL"),
-        ("", "empty"),
-        ("./", "bundle directory itself"),
     ],
 )
 def test_unsafe_paths_are_refused_before_any_system_call(
@@ -66,6 +64,16 @@ def test_unsafe_paths_are_refused_before_any_system_call(
     assert error.unsafe and error.os_error is None
     assert error.cause is not None and repr(relpath) in error.cause and why in error.cause
     assert "read only as regular files inside the bundle" in error.cause
+
+
+@pytest.mark.parametrize("relpath", ["", ".", "./"])
+def test_the_bundle_directory_itself_is_a_directory_not_a_file(bundle: Path, relpath: str) -> None:
+    """Codex joins an empty path to the bundle and fails reading a directory: so do we, the
+    same OS error, nothing opened."""
+    files = BundleFiles(bundle)
+    files.close()
+    error = _refusal(files, relpath)
+    assert not error.unsafe and isinstance(error.os_error, IsADirectoryError)
 
 
 @pytest.mark.parametrize("target", ["inside", "outside"])

@@ -19,12 +19,13 @@ from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3
+from tests.reduce.serde_edges_support import apply_edit
 
 
 @attrs.frozen
 class Case:
-    """The first ``old`` in ``file`` of the scenario's bundle becomes ``new``; Codex then
-    printed ``expected`` (None: it reduced the bundle)."""
+    """The first ``old`` in ``file`` of the scenario's bundle becomes ``new`` (see
+    ``apply_edit``); Codex then printed ``expected`` (None: it reduced the bundle)."""
 
     name: str
     schema: int
@@ -378,6 +379,60 @@ CASES = [
         b'"item_id":"fco_01a23439-131d-7162-9a29-0aefc831dfad"',
         None,
     ),
+    Case(
+        "acceptance_of_a_response_item_is_compared",
+        3,
+        "unknown_tool",
+        "trace.jsonl",
+        b'"item_id":"fco_01a23438-e73a-7181-958a-6d831690d241"',
+        b'"item_id":"fc_1_0"',
+        "Error: accepted item payload does not match fc_1_0",
+    ),
+    Case(
+        "empty_payload_path_is_the_bundle_directory",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"path":"payloads/3.json"',
+        b'"path":""',
+        "Error: read payload raw_payload:3\n\nCaused by:\n    Is a directory (os error 21)",
+    ),
+    Case(
+        "template_shape_is_checked_before_its_parts",
+        3,
+        "interrupt_during_tool",
+        "payloads/000001.zst#raw_payload:7",
+        b'\\"type\\":\\"string',
+        b'\\"type\\":\\bstring',
+        "Error: expected value at line 1 column 244",
+    ),
+    Case(
+        "template_part_not_utf8",
+        3,
+        "app_server_thread_resume",
+        "payloads/000001.zst#raw_payload:6",
+        b'"content":[',
+        b'"content"\xba[',
+        "Error: invalid utf-8 sequence of 1 bytes from index 89",
+    ),
+    Case(
+        "v3_invocation_is_read_only_for_write_stdin",
+        3,
+        "auto_compaction_local",
+        "payloads/000001.zst@6020",
+        b"",
+        b"",
+        "Error: missing payload raw_payload:10 in shard 1",
+    ),
+    Case(
+        "function_output_list_that_is_not_content",
+        2,
+        "terminal_session_reuse",
+        "payloads/16.json",
+        b'"output": "',
+        b'"output": [1], "was": "',
+        None,
+    ),
 ]
 
 
@@ -388,10 +443,7 @@ def _edited(case: Case, tmp_path: Path) -> Path | None:
         return None
     bundle = tmp_path / "bundle"
     shutil.copytree(found[0], bundle, ignore=shutil.ignore_patterns("expected_state.json"))
-    target = bundle / case.file
-    data = target.read_bytes()
-    assert case.old in data, f"{case.name}: the corpus changed"
-    target.write_bytes(data.replace(case.old, case.new, 1))
+    apply_edit(bundle, case.file, case.old, case.new)
     return bundle
 
 
