@@ -86,23 +86,24 @@ def agent_message_v3(
 
 
 def _passthrough_error(value: Any) -> str | None:
-    """Codex reads the metadata an agent message carries through as a typed struct too."""
+    """Codex reads the metadata an agent message carries through as a typed struct too (its
+    numbers keep their value: ``integer `0```, ``floating point `1.5```)."""
     if isinstance(value, list) and value:
         # serde reads a sequence into the struct field by field; the first is the turn id.
         first = value[0]
         return (
             None
             if isinstance(first, str)
-            else f"invalid type: {describe(first)}, expected a string"
+            else f"invalid type: {describe_content(first)}, expected a string"
         )
     if not isinstance(value, dict):
-        return f"invalid type: {describe(value)}, expected struct InternalChatMessageMetadataPassthrough"
+        return f"invalid type: {describe_content(value)}, expected struct InternalChatMessageMetadataPassthrough"
     turn_id = value.get("turn_id")
     if turn_id is not None and not isinstance(turn_id, str):
-        return f"invalid type: {describe(turn_id)}, expected a string"
+        return f"invalid type: {describe_content(turn_id)}, expected a string"
     created = value.get("create_time")
     if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
-        return f"invalid type: {describe(created)}, expected a JSON number"
+        return f"invalid type: {describe_content(created)}, expected a JSON number"
     return None
 
 

@@ -271,10 +271,26 @@ class ShardReader:
                 text.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise ReduceError(_utf8_text(exc)) from None
+            if part.available:
+                self._check_part(part, text)
             if self._part_bytes + len(text) <= PART_CACHE_BYTES:
                 self._parts[key] = text
                 self._part_bytes += len(text)
         return text
+
+    def _check_part(self, part: RawPayloadRef, text: bytes) -> None:
+        """A part is checked as a payload of its own before it is spliced: one that is not
+        JSON is "invalid payload <part>", whichever template cites it."""
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError:
+            cause = serde.ignored_error(text)  # walked as IgnoredAny, as the end check does
+            if cause is not None:
+                raise ReduceError(
+                    f"invalid payload {part.raw_payload_id}",
+                    cause=cause,
+                    file=self._shown(part.shard or 0),
+                ) from None
 
     # --- end of replay -----------------------------------------------------------------------
 
@@ -294,7 +310,8 @@ class ShardReader:
         if ref.raw_payload_id in self._checked:
             return
         if ref.shard is None:
-            if ref.capture is None:  # stored, says the reference, but nowhere
+            if ref.capture is None or ref.capture.status != "omitted":
+                # stored (whole or cut), says the reference, but in no shard
                 raise ReduceError(words.OMITTED_BY_SIZE)
             return
         capture = ref.capture
@@ -308,7 +325,8 @@ class ShardReader:
         try:
             orjson.loads(text)
         except orjson.JSONDecodeError:
-            cause = serde.syntax_error(text)
+            # a plain body is walked as IgnoredAny; a template's splice is parsed
+            cause = serde.syntax_error(text) if ref.parts else serde.ignored_error(text)
             if cause is not None:
                 if ref.parts:
                     raise ReduceError(cause, file=self._shown(ref.shard)) from None

@@ -321,7 +321,7 @@ def _text_of(value: Any, *, content_only: bool = False) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        if content_only and not all(_is_content_item(part) for part in value):
+        if content_only and not (value and all(_is_content_item(part) for part in value)):
             return None
         return "\n".join(
             part["text"]

@@ -50,5 +50,8 @@ def test_mutated_bundles_reduce_as_codex_reduces_them(
                 f"seed {SEED + number}, {source.parent.name} ({done}): {result.explain()}"
             )
         shutil.rmtree(bundle)
+    report = os.environ.get("MUTANT_REPORT")
+    if report:  # every difference, one per line, for a long run
+        Path(report).write_text("".join(f"{d}\n" for d in differences))
     shown = "\n".join(differences[:5])
     assert not differences, f"{len(differences)} of {EXAMPLES} differ; the first:\n{shown}"
