@@ -8,6 +8,7 @@ payload refs, and the numbers serde_json keeps as text (Codex is built with
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Callable
 from typing import Any, Final, get_args
@@ -57,7 +58,8 @@ def describe(value: Any) -> str:
     if isinstance(value, int):
         return f"integer `{value}`"
     if isinstance(value, float):
-        return f"floating point `{value}`"
+        # an infinite literal is no f64 to serde_json: it stays its number token, a map
+        return f"floating point `{value}`" if math.isfinite(value) else "map"
     if isinstance(value, str):
         return f"string {rust_debug(value)}"
     if isinstance(value, list):

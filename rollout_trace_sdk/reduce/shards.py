@@ -325,6 +325,11 @@ class ShardReader:
         try:
             orjson.loads(text)
         except orjson.JSONDecodeError:
+            if not ref.parts:  # a plain body is read as a Rust string first
+                try:
+                    text.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ReduceError(_utf8_text(exc), file=self._shown(ref.shard)) from None
             # a plain body is walked as IgnoredAny; a template's splice is parsed
             cause = serde.syntax_error(text) if ref.parts else serde.ignored_error(text)
             if cause is not None:

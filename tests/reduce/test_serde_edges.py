@@ -478,6 +478,24 @@ CASES = [
         b'"raw_payload_id":"raw_payload:13","kind":{"type":"protocol_event"},',
         "Error: payload omitted by size limit",
     ),
+    Case(
+        "unread_record_not_utf8",
+        3,
+        "single_exec",
+        "payloads/000001.zst#raw_payload:20",
+        b"{",
+        b'{"a": "\xba", ',
+        "Error: invalid utf-8 sequence of 1 bytes from index 7",
+    ),
+    Case(
+        "agent_message_metadata_infinite_number",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/63.json",
+        b'"turn_id": "01a20c59-a34d-73b2-864d-f1d1114f5448"',
+        b'"turn_id": -1e400',
+        "Error: failed to parse agent_message item in payload raw_payload:63\n\nCaused by:\n    invalid type: map, expected a string",
+    ),
 ]
 
 
