@@ -88,8 +88,11 @@ def agent_message_v3(
 def _passthrough_error(value: Any) -> str | None:
     """Codex reads the metadata an agent message carries through as a typed struct too (its
     numbers keep their value: ``integer `0```, ``floating point `1.5```)."""
-    if isinstance(value, list) and value:
-        # serde reads a sequence into the struct field by field; the first is the turn id.
+    if isinstance(value, list):
+        # serde reads a sequence into the struct field by field; the first is the turn id
+        # (every field has a default: an empty sequence is an empty struct)
+        if not value:
+            return None
         first = value[0]
         return (
             None
@@ -114,8 +117,9 @@ def _agent_variant(tag: Any, payload_id: str) -> str:
                 payload_id, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
             )
         return tag
-    if isinstance(tag, int) and not isinstance(tag, bool):
-        if 0 <= tag < len(_AGENT_VARIANTS):
+    if isinstance(tag, int) and not isinstance(tag, bool) and 0 <= tag < 2**64:
+        # an unsigned integer is a variant index (a negative one is no identifier at all)
+        if tag < len(_AGENT_VARIANTS):
             return _AGENT_VARIANTS[tag]
         raise _agent_parse_error(
             payload_id, f"invalid value: integer `{tag}`, expected variant index 0 <= i < 2"

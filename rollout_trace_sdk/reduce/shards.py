@@ -167,6 +167,7 @@ class ShardReader:
         self._cached_bytes = 0
         self._checked: set[str] = set()
         self._parts: dict[tuple[str, int | None], bytes] = {}
+        self._checked_parts: set[str] = set()
         self._part_bytes = 0
 
     # --- shards ------------------------------------------------------------------------------
@@ -226,9 +227,13 @@ class ShardReader:
 
     # --- templates ---------------------------------------------------------------------------
 
-    def text(self, ref: RawPayloadRef) -> bytes:
+    def text(self, ref: RawPayloadRef, *, checking: bool = False) -> bytes:
         """A payload's text: its body, or for a template the body's fragments with the parts'
-        texts between them. An unavailable part reads as ``{"$trace_unavailable": id}``."""
+        texts between them. An unavailable part reads as ``{"$trace_unavailable": id}``.
+
+        ``checking``: for the end-of-replay check, which first checks a template's shape and
+        each part as a payload of its own (a handler's read splices the bytes as they are and
+        leaves the whole to the parse)."""
         if not ref.available:
             return orjson.dumps({layout.UNAVAILABLE_MARKER_KEY: ref.raw_payload_id})
         if ref.shard is None:
@@ -237,7 +242,8 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
-        _check_skeleton(fragments)
+        if checking:
+            _check_skeleton(fragments)
         # the parts' texts read shard by shard, then spliced in order: parts alternating
         # between two shards that do not fit the cache together decompressed one of them
         # again for every part
@@ -245,6 +251,8 @@ class ShardReader:
         total = sum(len(fragment) for fragment in fragments)
         for index in sorted(range(len(ref.parts)), key=lambda i: ref.parts[i].shard or 0):
             text = texts[index] = self._part_text(ref.parts[index])
+            if checking:
+                self._check_part(ref.parts[index], text)
             total += len(text)
             if total > self._floor:
                 # a small log can cite one big record thousands of times
@@ -267,20 +275,22 @@ class ShardReader:
         text = self._parts.get(key)
         if text is None:
             text = self.text(part)
-            try:  # Codex splices parts as Rust strings: the Utf8Error alone, index in the part
-                text.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ReduceError(_utf8_text(exc)) from None
-            if part.available:
-                self._check_part(part, text)
             if self._part_bytes + len(text) <= PART_CACHE_BYTES:
                 self._parts[key] = text
                 self._part_bytes += len(text)
         return text
 
     def _check_part(self, part: RawPayloadRef, text: bytes) -> None:
-        """A part is checked as a payload of its own before it is spliced: one that is not
-        JSON is "invalid payload <part>", whichever template cites it."""
+        """The end check takes a template's parts as Rust strings (a part that is not UTF-8
+        fails with the ``Utf8Error`` alone, its index in the part), each checked as a payload
+        of its own before the splice: one that is not JSON is "invalid payload <part>",
+        whichever template cites it."""
+        if not part.available or part.raw_payload_id in self._checked_parts:
+            return
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReduceError(_utf8_text(exc)) from None
         try:
             orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -291,6 +301,7 @@ class ShardReader:
                     cause=cause,
                     file=self._shown(part.shard or 0),
                 ) from None
+        self._checked_parts.add(part.raw_payload_id)
 
     # --- end of replay -----------------------------------------------------------------------
 
@@ -321,7 +332,7 @@ class ShardReader:
             if capture.status == "truncated" and len(body) != capture.retained_bytes:
                 raise ReduceError("invalid retained length", file=self._shown(ref.shard))
             return
-        text = self.text(ref)
+        text = self.text(ref, checking=True)
         try:
             orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -496,6 +496,33 @@ CASES = [
         b'"turn_id": -1e400',
         "Error: failed to parse agent_message item in payload raw_payload:63\n\nCaused by:\n    invalid type: map, expected a string",
     ),
+    Case(
+        "agent_message_metadata_empty_sequence",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/48.json",
+        b'"internal_chat_message_metadata_passthrough": {',
+        b'"internal_chat_message_metadata_passthrough": [], "was": {',
+        None,
+    ),
+    Case(
+        "agent_message_variant_negative",
+        2,
+        "multi_agent_v2_nested_fork",
+        "payloads/13.json",
+        b'"type": "encrypted_content"',
+        b'"type": -1',
+        "Error: failed to parse agent_message item in payload raw_payload:13\n\nCaused by:\n    invalid type: integer `-1`, expected variant identifier",
+    ),
+    Case(
+        "read_template_splices_bytes_as_they_are",
+        3,
+        "user_image_input",
+        "payloads/000002.zst#raw_payload:4",
+        b"base64,",
+        b"base64,\xba",
+        "Error: parse payload raw_payload:5\n\nCaused by:\n    invalid unicode code point at line 1 column 866",
+    ),
 ]
 
 
