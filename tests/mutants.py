@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from tests.reduce.v3_bundles import read_records, shard_bytes
+
 #: What a value may become: every JSON type, numbers serde_json keeps as text included.
 VALUES: tuple[Any, ...] = (
     None,
@@ -49,15 +51,40 @@ def _get(value: Any, path: _Path) -> Any:
     return value
 
 
-def json_mutate(bundle: Path, rng: random.Random) -> str:
-    """Change one value, key or member of a line of ``trace.jsonl`` (most often), of the
-    manifest or of a schema-2 payload file; returns what was done."""
-    files = [bundle / "trace.jsonl"] * 6 + [bundle / "manifest.json"]
-    files += sorted((bundle / "payloads").glob("*.json"))
-    target = rng.choice(files)
-    lines = target.read_bytes().splitlines() if target.name == "trace.jsonl" else []
-    index = rng.randrange(len(lines)) if lines else 0
-    doc = orjson.loads(lines[index] if lines else target.read_bytes())
+def _move_line(log: Path, rng: random.Random) -> str:
+    """Move one event to another place, the seqs renumbered in file order (so the log stays
+    ordered and only what the event means there is wrong)."""
+    events = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+    if len(events) < 2:
+        return "nothing to edit"
+    source = rng.randrange(len(events))
+    moved = events.pop(source)
+    target = rng.randrange(len(events) + 1)
+    events.insert(target, moved)
+    for seq, event in enumerate(events, start=1):
+        if isinstance(event, dict):
+            event["seq"] = seq
+    log.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    return f"move trace.jsonl line {source + 1} to {target + 1}"
+
+
+def _edit_record(shard: Path, rng: random.Random) -> str:
+    """Change one value, key or member of a schema-3 record's JSON, inside its shard."""
+    records = read_records(shard)
+    payload_id = rng.choice(sorted(records))
+    try:
+        doc = orjson.loads(records[payload_id])
+    except orjson.JSONDecodeError:
+        return "nothing to edit"
+    done = _edit(doc, rng, [])
+    records[payload_id] = orjson.dumps(doc)
+    shard.write_bytes(shard_bytes(records))
+    return f"{done} in {shard.name} record {payload_id}"
+
+
+def _edit(doc: Any, rng: random.Random, lines: list[bytes]) -> str:
+    """Change one value, key or member of ``doc`` in place (``lines``: the log's lines, for
+    a value another line gives the same key)."""
     paths = [p for p in _paths(doc) if p]
     if not paths:
         return "nothing to edit"
@@ -82,6 +109,28 @@ def json_mutate(bundle: Path, rng: random.Random) -> str:
     else:
         op = "set"
         parent[key] = rng.choice(VALUES)
+    return f"{op} at {'/'.join(map(str, path))}"
+
+
+def json_mutate(bundle: Path, rng: random.Random) -> str:
+    """Change one value, key or member of a line of ``trace.jsonl`` (most often), of the
+    manifest, of a schema-2 payload file or of a schema-3 record; or move one event
+    elsewhere. Returns what was done."""
+    log = bundle / "trace.jsonl"
+    if rng.random() < 0.1:
+        return _move_line(log, rng)
+    shards = sorted((bundle / "payloads").glob("*.zst"))
+    if shards and rng.random() < 0.25:
+        return _edit_record(rng.choice(shards), rng)
+    files = [log] * 6 + [bundle / "manifest.json"]
+    files += sorted((bundle / "payloads").glob("*.json"))
+    target = rng.choice(files)
+    lines = target.read_bytes().splitlines() if target.name == "trace.jsonl" else []
+    index = rng.randrange(len(lines)) if lines else 0
+    doc = orjson.loads(lines[index] if lines else target.read_bytes())
+    done = _edit(doc, rng, lines)
+    if done == "nothing to edit":
+        return done
     if lines:
         lines[index] = orjson.dumps(doc)
         target.write_bytes(b"\n".join(lines) + b"\n")
@@ -90,4 +139,4 @@ def json_mutate(bundle: Path, rng: random.Random) -> str:
         pretty = target.parent.name == "payloads" or target.name == "manifest.json"
         target.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if pretty else 0))
         where = str(target.relative_to(bundle))
-    return f"{op} {where} at {'/'.join(map(str, path))}"
+    return f"{done} in {where}"

@@ -90,6 +90,8 @@ def check_fields(payload: dict[str, Any], required: tuple[str, ...], known: froz
             if problem is not None:
                 raise ReduceError(problem)
         elif key == "kind" and activity:
+            if isinstance(value, dict) and len(value) != 1:
+                raise ReduceError(_NOT_ONE_KEY)
             if not isinstance(value, str):
                 raise ReduceError(invalid_type(value, "string or map"))
             if value not in _ACTIVITY_KINDS:
@@ -113,9 +115,15 @@ _AGENT_STATUSES = (
 )
 
 
+#: serde_json's ``Value::deserialize_enum`` on a map with no key or several.
+_NOT_ONE_KEY = "invalid value: map, expected map with a single key"
+
+
 def _status_error(value: Any) -> str | None:
     """An agent status is an externally tagged enum: a variant name, or a one-key map."""
-    if isinstance(value, dict) and len(value) == 1:
+    if isinstance(value, dict) and len(value) != 1:
+        return _NOT_ONE_KEY
+    if isinstance(value, dict):
         value = next(iter(value))
     elif not isinstance(value, str):
         return invalid_type(value, "string or map")

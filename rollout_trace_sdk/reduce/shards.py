@@ -233,7 +233,7 @@ class ShardReader:
 
         ``checking``: for the end-of-replay check, which first checks a template's shape and
         each part as a payload of its own (a handler's read splices the bytes as they are and
-        leaves the whole to the parse)."""
+        leaves the whole to its parse)."""
         if not ref.available:
             return orjson.dumps({layout.UNAVAILABLE_MARKER_KEY: ref.raw_payload_id})
         if ref.shard is None:
@@ -369,9 +369,9 @@ def _fragments(body: bytes, wanted: int) -> list[bytes]:
     if not isinstance(value, list):
         what = "map" if isinstance(value, dict) else _describe(value)
         raise ReduceError(f"invalid type: {what}, expected a sequence at line 1 column 0")
-    for item in value:
-        if not isinstance(item, str):
-            raise ReduceError(f"invalid type: {_describe(item)}, expected a string")
+    if not all(isinstance(item, str) for item in value):
+        cause = serde.string_list_error(body)
+        raise ReduceError(cause or "invalid type: expected a string")
     if len(value) != wanted:
         raise ReduceError("invalid payload fragment count")
     return [item.encode() for item in value]
@@ -385,7 +385,7 @@ def _check_skeleton(fragments: list[bytes]) -> None:
     try:
         orjson.loads(skeleton)
     except orjson.JSONDecodeError:
-        cause = serde.syntax_error(skeleton)
+        cause = serde.ignored_error(skeleton)  # walked as IgnoredAny
         if cause is not None:
             raise ReduceError(cause) from None
 

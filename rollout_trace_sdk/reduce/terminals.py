@@ -122,6 +122,7 @@ def _payload_error(payload: Any) -> str | None:
         "DispatchedToolPayload",
         {"type": _string, "arguments": _optional_string, "input": _optional_string},
         ("type",),
+        fields=2,  # as serde counts it (0.169 and 0.171)
     )
 
 

@@ -523,6 +523,33 @@ CASES = [
         b"base64,\xba",
         "Error: parse payload raw_payload:5\n\nCaused by:\n    invalid unicode code point at line 1 column 866",
     ),
+    Case(
+        "template_fragment_not_a_string",
+        3,
+        "single_exec",
+        "payloads/000001.zst#raw_payload:7",
+        b'["',
+        b'[1.5,"',
+        "Error: invalid type: number, expected a string at line 1 column 4",
+    ),
+    Case(
+        "dispatch_payload_as_sequence",
+        2,
+        "terminal_session_reuse",
+        "payloads/15.json",
+        b'"payload": {',
+        b'"payload": [], "was": {',
+        "Error: parse terminal invocation payload raw_payload:15 as dispatch payload\n\nCaused by:\n    invalid length 0, expected struct DispatchedToolPayload with 2 elements",
+    ),
+    Case(
+        "activity_kind_empty_map",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/42.json",
+        b'"kind": "interacted"',
+        b'"kind": {}',
+        "Error: invalid value: map, expected map with a single key",
+    ),
 ]
 
 

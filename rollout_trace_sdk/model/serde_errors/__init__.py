@@ -37,7 +37,13 @@ from ._syntax import (
     recursion_error,
     syntax_error,
 )
-from ._typed import event_line_error, event_line_read, manifest_error, string_struct_error
+from ._typed import (
+    event_line_error,
+    event_line_read,
+    manifest_error,
+    string_list_error,
+    string_struct_error,
+)
 from ._values import (
     agent_path_error,
     canonical_thread_id,
@@ -85,6 +91,7 @@ __all__ = [
     "manifest_error",
     "position",
     "recursion_error",
+    "string_list_error",
     "string_struct_error",
     "struct_error",
     "syntax_error",

@@ -240,6 +240,10 @@ class _Scanner:
             first = False
             yield peek
 
+    def elements(self) -> Iterator[int]:
+        """Walk an array after its ``[`` (see :meth:`members` for objects)."""
+        return self._elements(0x5D, EOF_LIST, EXPECTED_LIST_END)
+
     def list_body(self) -> None:
         for _ in self._elements(0x5D, EOF_LIST, EXPECTED_LIST_END):
             self.value()

@@ -401,3 +401,31 @@ def string_struct_error(data: bytes, name: str, fields: tuple[str, ...]) -> str 
     except _Fail as fail:
         return at(fail.message, data, fail.index)
     return None
+
+
+def string_list_error(data: bytes) -> str | None:
+    """serde's message (with position) for JSON ``data`` read as ``Vec<String>`` straight from
+    the text (a template body), or None when it reads. An element of another type is refused
+    where serde stands after it (before it, for a bracket), a float there being "number"."""
+    from ..codec import DecodeError
+
+    def check_str(value: Any) -> object:
+        if not isinstance(value, str):
+            raise DecodeError(f"invalid type: {_unexpected(value, 'a string')}, expected a string")
+        return value
+
+    scan = _TypedScan(data, "a sequence", {})
+    s = scan.s
+    try:
+        peek = s.whitespace()
+        if peek != 0x5B:
+            return None  # not a sequence: the caller's words
+        s.i += 1
+        s.depth -= 1
+        for _ in s.elements():
+            scan.field(False, check_str)
+        if s.whitespace() is not None:
+            raise s.peek_error(TRAILING_CHARACTERS)
+    except _Fail as fail:
+        return at(fail.message, data, fail.index)
+    return None
