@@ -90,8 +90,13 @@ def check_fields(payload: dict[str, Any], required: tuple[str, ...], known: froz
             if problem is not None:
                 raise ReduceError(problem)
         elif key == "kind" and activity:
-            if isinstance(value, dict) and len(value) != 1:
-                raise ReduceError(_NOT_ONE_KEY)
+            if isinstance(value, dict):  # an enum read from a Value: a one-key map names it
+                if len(value) != 1:
+                    raise ReduceError(_NOT_ONE_KEY)
+                ((value, inner),) = value.items()
+                if value in _ACTIVITY_KINDS and inner is not None:
+                    raise ReduceError(invalid_type(inner, "unit"))
+                payload[key] = value
             if not isinstance(value, str):
                 raise ReduceError(invalid_type(value, "string or map"))
             if value not in _ACTIVITY_KINDS:

@@ -341,8 +341,8 @@ class ShardReader:
                     text.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise ReduceError(_utf8_text(exc), file=self._shown(ref.shard)) from None
-            # a plain body is walked as IgnoredAny; a template's splice is parsed
-            cause = serde.syntax_error(text) if ref.parts else serde.ignored_error(text)
+            # walked as IgnoredAny, spliced or not (a lone surrogate escape passes)
+            cause = serde.ignored_error(text)
             if cause is not None:
                 if ref.parts:
                     raise ReduceError(cause, file=self._shown(ref.shard)) from None

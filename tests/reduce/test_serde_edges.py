@@ -550,6 +550,24 @@ CASES = [
         b'"kind": {}',
         "Error: invalid value: map, expected map with a single key",
     ),
+    Case(
+        "activity_kind_one_key_map",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/42.json",
+        b'"kind": "interacted"',
+        b'"kind": {"a": 1}',
+        "Error: unknown variant `a`, expected one of `started`, `interacted`, `interrupted`, `completed`",
+    ),
+    Case(
+        "end_check_skips_surrogates_in_a_splice",
+        3,
+        "single_exec",
+        "payloads/000001.zst#raw_payload:5",
+        b'"type":"message"',
+        b'"type":"message","z":"\\ud800"',
+        None,
+    ),
 ]
 
 
