@@ -347,9 +347,25 @@ class Bundle:
         return raw
 
     def load_payload(self, ref: RawPayloadRef) -> Any:
-        """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload")."""
-        raw = self.read_payload_bytes(ref)
-        value = parse_payload_json(raw, f"parse payload {ref.raw_payload_id}", self._shown_ref(ref))
+        """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload").
+
+        Codex 0.171 reads a response that is a template (capture limits write them) without
+        that context: serde's message alone, as for every template part."""
+        try:
+            raw = self.read_payload_bytes(ref)
+            value = parse_payload_json(
+                raw, f"parse payload {ref.raw_payload_id}", self._shown_ref(ref)
+            )
+        except ReduceError as exc:
+            without_context = (
+                ref.parts
+                and ref.kind == "inference_response"
+                and exc.cause is not None
+                and exc.message == f"parse payload {ref.raw_payload_id}"
+            )
+            if without_context:
+                raise ReduceError(str(exc.cause), file=exc.file) from None
+            raise
         if self._shards is not None:
             self._shards.mark_checked(ref.raw_payload_id)
         else:

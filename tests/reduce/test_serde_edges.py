@@ -568,6 +568,24 @@ CASES = [
         b'"type":"message","z":"\\ud800"',
         None,
     ),
+    Case(
+        "response_template_error_has_no_context",
+        3,
+        "capture_payload_limit_exec",
+        "payloads/000003.zst#raw_payload:25",
+        b'\\"upstream_request_id\\":null',
+        b'\\"upstream_request_id\\":nul',
+        "Error: expected ident at line 1 column 50",
+    ),
+    Case(
+        "request_template_error_has_context",
+        3,
+        "view_image",
+        "payloads/000003.zst#raw_payload:13",
+        b'","',
+        b'","x',
+        "Error: parse payload raw_payload:13\n\nCaused by:\n    expected `,` or `}` at line 1 column 1072",
+    ),
 ]
 
 
