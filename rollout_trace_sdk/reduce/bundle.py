@@ -349,8 +349,8 @@ class Bundle:
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload").
 
-        Codex 0.171 reads a response that is a template (capture limits write them) without
-        that context: serde's message alone, as for every template part."""
+        Codex 0.171 reads a template with a cut or left-out part (capture limits write them)
+        without that context: serde's message alone, as for every template part."""
         try:
             raw = self.read_payload_bytes(ref)
             value = parse_payload_json(
@@ -359,9 +359,9 @@ class Bundle:
         except ReduceError as exc:
             without_context = (
                 ref.parts
-                and ref.kind == "inference_response"
                 and exc.cause is not None
                 and exc.message == f"parse payload {ref.raw_payload_id}"
+                and any(not part.available for part in ref.walk())
             )
             if without_context:
                 raise ReduceError(str(exc.cause), file=exc.file) from None

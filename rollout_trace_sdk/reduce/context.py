@@ -89,6 +89,9 @@ class ReplayContext:
     item_identity: dict[str, tuple[str, str] | None] = attrs.field(factory=dict)
     #: thread → last model-visible snapshot (item ids)
     snapshots: dict[str, list[str]] = attrs.field(factory=dict)
+    #: thread → the inference call whose request set its snapshot (only that call's
+    #: response extends it: one that completes after a later request does not)
+    snapshot_owner: dict[str, str] = attrs.field(factory=dict)
     #: thread → installed compaction replacement not yet seen by a full request
     pending_replacement: dict[str, list[str]] = attrs.field(factory=dict)
     #: (thread, responses id) → (wall time, seq) of the first acceptance

@@ -463,6 +463,7 @@ def reduce_request(
             del replay.pending_replacement[thread_id]
     replay.history.update(result)
     replay.snapshots[thread_id] = list(result)
+    replay.snapshot_owner[thread_id] = inference_call_id
     replay.snapshot_norms[thread_id] = norms
     return result
 
@@ -527,6 +528,14 @@ def reduce_response(
         unavailable=replay.v3,
     )
     snapshot = replay.snapshots.setdefault(thread_id, [])
+    owner = replay.snapshot_owner.get(thread_id)
+    # a call that completes after the thread's next request (calls interleaved) answers
+    # its own request: its output follows those items, and the thread's snapshot, now the
+    # later request's, stays as it is (Codex 0.169 and 0.171)
+    overtaken = owner is not None and owner != inference_call_id and not after_blind_request
+    baseline = (
+        replay.trace.inference_calls[inference_call_id].request_item_ids if overtaken else snapshot
+    )
     result = reconcile(
         replay,
         items,
@@ -534,12 +543,12 @@ def reduce_response(
         codex_turn_id=codex_turn_id,
         at=at,
         producers=(st.Producer("inference", inference_call_id),),
-        start=len(snapshot),
+        start=len(baseline),
         mode=Mode.RESPONSE,
-        baseline=snapshot,
+        baseline=baseline,
         payload_id=pid,
     )
-    if thread_id in replay.pending_replacement:
+    if overtaken or thread_id in replay.pending_replacement:
         return result
     if after_blind_request:
         snapshot.clear()

@@ -559,3 +559,32 @@ def test_cut_request_then_incremental_then_checkpoint(tmp_path: Path) -> None:
     compaction = state["compactions"]["cmp-2"]
     assert compaction["input_item_ids"] == [f"conversation_item:{n}" for n in (9, 10, 11, 6, 7, 12)]
     assert "conversation_item:8" not in state["threads"][ROOT]["conversation_item_ids"]
+
+
+@pytest.mark.parametrize("resent", [True, False])
+def test_a_call_overtaken_by_a_later_request_answers_its_own_request(
+    bundle: Scenario, resent: bool
+) -> None:
+    """Calls interleaved in one thread (C starts, B starts and completes, then C completes):
+    C's output follows C's request, and the thread's snapshot stays B's, so a later request
+    that resends C's output does not find it there and makes a new item (as Codex does)."""
+    user = message("user", "a")
+    bundle.begin()
+    bundle.infer("A", request(user), response(message("assistant", "x1")), response_id="rA")
+    sent = [user, message("assistant", "x1"), message("user", "y1")]
+    bundle.infer("C", request(*sent, message("assistant", "x2"), message("user", "y2")))
+    bundle.infer("B", request(*sent), response(message("assistant", "x2")), response_id="rB")
+    bundle.complete("C", response(message("assistant", "x3")), response_id="rC")
+    later = [*sent, message("assistant", "x2")]
+    if resent:
+        later.append(message("assistant", "x3"))
+    bundle.infer("D", request(*later))
+    state = bundle.reduce()
+    calls = state["inference_calls"]
+    c_output = calls["C"]["response_item_ids"]
+    assert len(c_output) == 1
+    assert c_output[0] not in calls["B"]["request_item_ids"] + calls["B"]["response_item_ids"]
+    d_request = calls["D"]["request_item_ids"]
+    assert d_request[3] == calls["B"]["response_item_ids"][0]
+    if resent:
+        assert d_request[4] != c_output[0]  # not found in the thread's snapshot: a new item

@@ -586,6 +586,15 @@ CASES = [
         b'","x',
         "Error: parse payload raw_payload:13\n\nCaused by:\n    expected `,` or `}` at line 1 column 1072",
     ),
+    Case(
+        "template_with_a_cut_part_error_has_no_context",
+        3,
+        "capture_payload_limit_exec",
+        "payloads/000001.zst#raw_payload:19",
+        b'","',
+        b'","x',
+        "Error: expected `,` or `]` at line 1 column 289",
+    ),
 ]
 
 
