@@ -105,6 +105,9 @@ def _passthrough_error(value: Any) -> str | None:
     if turn_id is not None and not isinstance(turn_id, str):
         return f"invalid type: {describe_content(turn_id)}, expected a string"
     created = value.get("create_time")
+    if isinstance(created, dict) and created:
+        # serde_json's number visitor takes a map only as its private number token
+        return "expected field with custom name"
     if created is not None and (isinstance(created, bool) or not isinstance(created, int | float)):
         return f"invalid type: {describe_content(created)}, expected a JSON number"
     return None

@@ -595,6 +595,15 @@ CASES = [
         b'","x',
         "Error: expected `,` or `]` at line 1 column 289",
     ),
+    Case(
+        "agent_message_create_time_as_a_map",
+        2,
+        "multi_agent_v2_child_failure",
+        "payloads/23.json",
+        b'"create_time": 1795503545.1694863',
+        b'"create_time": {"a": 1}',
+        "Error: failed to parse agent_message item in payload raw_payload:23\n\nCaused by:\n    expected field with custom name",
+    ),
 ]
 
 
