@@ -7,6 +7,7 @@ error is reported). Only ``normalize`` calls it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from ..model import state as st
@@ -77,7 +78,7 @@ def agent_message_v3(
     parts: list[st.ConversationPart] = []
     for entry in content:
         try:
-            parts.append(_agent_content_entry(entry, payload_id))
+            parts.append(_agent_content_entry(entry, payload_id, describe))
         except ReduceError as exc:
             raise ReduceError(exc.cause or exc.message) from None
     if not parts:
@@ -113,7 +114,9 @@ def _passthrough_error(value: Any) -> str | None:
     return None
 
 
-def _agent_variant(tag: Any, payload_id: str) -> str:
+def _agent_variant(
+    tag: Any, payload_id: str, shown: Callable[[Any], str] = describe_content
+) -> str:
     if isinstance(tag, str):
         if tag not in _AGENT_VARIANTS:
             raise _agent_parse_error(
@@ -127,44 +130,44 @@ def _agent_variant(tag: Any, payload_id: str) -> str:
         raise _agent_parse_error(
             payload_id, f"invalid value: integer `{tag}`, expected variant index 0 <= i < 2"
         )
-    raise _agent_parse_error(
-        payload_id, f"invalid type: {describe_content(tag)}, expected variant identifier"
-    )
+    raise _agent_parse_error(payload_id, f"invalid type: {shown(tag)}, expected variant identifier")
 
 
-def _agent_text(value: Any, payload_id: str) -> str:
+def _agent_text(value: Any, payload_id: str, shown: Callable[[Any], str] = describe_content) -> str:
     if not isinstance(value, str):
-        raise _agent_parse_error(
-            payload_id, f"invalid type: {describe_content(value)}, expected a string"
-        )
+        raise _agent_parse_error(payload_id, f"invalid type: {shown(value)}, expected a string")
     return value
 
 
-def _agent_content_entry(entry: Any, payload_id: str) -> st.ConversationPart:
+def _agent_content_entry(
+    entry: Any, payload_id: str, shown: Callable[[Any], str] = describe_content
+) -> st.ConversationPart:
+    """One content entry. ``shown``: how serde words a wrong value (0.169 reads the entry
+    buffered, numbers with their value; 0.171 from a ``Value``, any number "number")."""
     if isinstance(entry, dict):
         if "type" not in entry:
             raise _agent_parse_error(payload_id, "missing field `type`")
-        variant = _agent_variant(entry["type"], payload_id)
+        variant = _agent_variant(entry["type"], payload_id, shown)
         field = _AGENT_CONTENT_FIELDS[variant]
         if field not in entry:
             raise _agent_parse_error(payload_id, f"missing field `{field}`")
-        text = _agent_text(entry[field], payload_id)
+        text = _agent_text(entry[field], payload_id, shown)
     elif isinstance(entry, list):
         # serde also reads a tagged enum from a sequence: the tag, then the fields.
         if not entry:
             raise _agent_parse_error(payload_id, "missing field `type`")
-        variant = _agent_variant(entry[0], payload_id)
+        variant = _agent_variant(entry[0], payload_id, shown)
         if len(entry) < 2:
             raise _agent_parse_error(
                 payload_id,
                 f"invalid length 0, expected struct variant "
                 f"{_AGENT_ENUM}::{_AGENT_VARIANT_NAMES[variant]} with 1 element",
             )
-        text = _agent_text(entry[1], payload_id)
+        text = _agent_text(entry[1], payload_id, shown)
     else:
         raise _agent_parse_error(
             payload_id,
-            f"invalid type: {describe_content(entry)}, expected internally tagged enum {_AGENT_ENUM}",
+            f"invalid type: {shown(entry)}, expected internally tagged enum {_AGENT_ENUM}",
         )
     if variant == "input_text":
         return st.TextPart(text)

@@ -604,6 +604,15 @@ CASES = [
         b'"create_time": {"a": 1}',
         "Error: failed to parse agent_message item in payload raw_payload:23\n\nCaused by:\n    expected field with custom name",
     ),
+    Case(
+        "v3_agent_message_numbers_are_numbers",
+        3,
+        "multi_agent_v2_nested_fork",
+        "payloads/000001.zst#raw_payload:55",
+        b'"content":[{"type":"input_text"',
+        b'"content":[{"type":-1',
+        "Error: invalid type: number, expected variant identifier",
+    ),
 ]
 
 
