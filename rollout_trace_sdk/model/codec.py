@@ -337,7 +337,10 @@ def manifest_from_bytes(raw: bytes) -> ev.Manifest:
     """``manifest.json``; :class:`DecodeError` (or orjson's) for one serde refuses, a known
     field given twice included (the caller recomputes serde's message)."""
     obj = orjson.loads(raw)
-    if manifest_repeat(raw) is not None:
+    if isinstance(obj, list) and len(obj) == len(attrs.fields(ev.Manifest)):
+        # serde takes a struct as a sequence of its fields, in declaration order
+        obj = dict(zip((field.name for field in attrs.fields(ev.Manifest)), obj, strict=True))
+    elif manifest_repeat(raw) is not None:
         raise DecodeError("a key is given twice")
     return manifest_from_dict(obj)
 

@@ -613,6 +613,15 @@ CASES = [
         b'"content":[{"type":-1',
         "Error: invalid type: number, expected variant identifier",
     ),
+    Case(
+        "manifest_as_a_sequence",
+        3,
+        "empty_response",
+        "manifest.json",
+        b"{",
+        b"[",
+        'Error: read bundle/manifest.json\n\nCaused by:\n    invalid type: string "schema_version", expected u32 at line 2 column 18',
+    ),
 ]
 
 

@@ -118,6 +118,9 @@ class _TypedScan:
         peek = s.whitespace()
         if peek is None:
             raise s.peek_error(EOF_VALUE)
+        if peek == 0x5B and not self.nested:
+            self.sequence()
+            return
         if peek == 0x5B:
             s.value()
             value = _load(self.data[_value_start(self.data, 0) : s.i])
@@ -151,6 +154,26 @@ class _TypedScan:
         for name, (optional, _) in self.fields.items():
             if not optional and name not in seen:
                 raise _Fail(f"missing field `{name}`", s.i)
+
+    def sequence(self) -> None:
+        """The struct given as a JSON array: serde reads its fields in declaration order, each
+        checked as it comes; fewer is "invalid length", more is trailing characters."""
+        s = self.s
+        s.i += 1
+        s.depth -= 1
+        fields = list(self.fields.values())
+        count = 0
+        for _ in s.elements():
+            if count == len(fields):
+                raise _Fail(TRAILING_CHARACTERS, s.i + self.io_read)
+            optional, check = fields[count]
+            self.field(optional, check)
+            count += 1
+        s.depth += 1
+        if count < len(fields):
+            raise _Fail(
+                f"invalid length {count}, expected {self.name} with {len(fields)} elements", s.i
+            )
 
     def key(self) -> str:
         start = self.s.i
