@@ -1,7 +1,8 @@
-"""Keys given twice in a bundle's JSON. JSON parsers here keep the last value; serde's derived visitors refuse a
-known field met a second time (``duplicate field `seq```) and skip unknown ones, so a line
-with a repeated key must not take the fast path. Found by a second parse that keeps pairs,
-only when the cheap test (the line is not what its parsed value encodes back to) fails."""
+"""Keys given twice in a bundle's JSON. The JSON parsers here keep the last value; serde's
+derived visitors refuse a known field met a second time (``duplicate field `seq```) and skip
+unknown ones, so a line with a repeated key must not take the fast path. Found by a second
+parse that keeps pairs, only when the cheap test (the line is not what its parsed value
+encodes back to) fails."""
 
 from __future__ import annotations
 
@@ -13,23 +14,7 @@ import attrs
 import orjson
 
 from . import events as ev
-
-
-class _Repeated(Exception):
-    """A key met twice in one object (the first such, in document order)."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _Repeated(key)
-        seen[key] = value
-    return seen
+from .serde_read import SUMMARY_CLASSES
 
 
 def _repeats(data: bytes | str) -> list[tuple[str, bool]] | None:
@@ -85,7 +70,7 @@ def _nested_fields() -> frozenset[str]:
     names = {"type", "server", "tool", "name", "runtime_cell_id"}
     names |= {"raw_payload_id", "kind", "path", "shard", "capture", "parts"}
     names |= {"status", "original_bytes", "retained_bytes"}
-    for cls in (ev.TerminalSummary, ev.AgentSummary, ev.WaitAgentSummary, ev.GenericSummary):
+    for cls in SUMMARY_CLASSES.values():
         names |= {field.name for field in attrs.fields(cls)}
     return frozenset(names)
 

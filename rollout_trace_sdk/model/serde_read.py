@@ -275,9 +275,6 @@ def structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
     )
 
 
-_PARTIAL_CAPTURES: Final = ("truncated", "omitted")
-
-
 def structure_capture(value: Any) -> ev.PayloadCapture | None:
     """Schema 3's ``capture`` (internally tagged by ``status``); complete is None."""
     what = "internally tagged enum PayloadCapture"
@@ -338,11 +335,6 @@ def structure_stripped_ids(value: Any, _: Any) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
-def _opt_str(obj: dict[str, Any], name: str) -> str | None:
-    value = obj.get(name)
-    return None if value is None else structure_str(value, str)
-
-
 def structure_tool_kind(value: Any, _: Any) -> ev.ToolCallKind:
     value = tag_first(
         value, "type", "ToolCallKind", ev.TOOL_CALL_KIND_TYPES, {"mcp": 2, "other": 1}
@@ -380,4 +372,3 @@ SUMMARY_CLASSES: Final[dict[str, type[Any]]] = {
     "wait_agent": ev.WaitAgentSummary,
     "generic": ev.GenericSummary,
 }
-SUMMARY_TAGS: Final = {cls: tag for tag, cls in SUMMARY_CLASSES.items()}
