@@ -63,10 +63,14 @@ __all__ = [
 ]
 
 
+#: Each summary variant's field count, for a summary given as a sequence (``tag_first``).
+_SUMMARY_FIELDS: Final = {tag: len(attrs.fields(cls)) for tag, cls in SUMMARY_CLASSES.items()}
+_SUMMARY_VARIANTS: Final = tuple(SUMMARY_CLASSES)
+
+
 def _structure_summary(value: Any, _: Any) -> ev.ToolCallSummary:
-    fields = {tag: len(attrs.fields(cls)) for tag, cls in SUMMARY_CLASSES.items()}
-    value = tag_first(value, "type", "ToolCallSummary", tuple(SUMMARY_CLASSES), fields)
-    tag = internal_tag(value, tuple(SUMMARY_CLASSES), "ToolCallSummary")
+    value = tag_first(value, "type", "ToolCallSummary", _SUMMARY_VARIANTS, _SUMMARY_FIELDS)
+    tag = internal_tag(value, _SUMMARY_VARIANTS, "ToolCallSummary")
     return converter.structure(value, SUMMARY_CLASSES[tag])  # type: ignore[no-any-return]
 
 

@@ -405,20 +405,20 @@ def manifest_error(data: bytes) -> str | None:
     return None
 
 
+def _check_string(value: Any) -> object:
+    """A string field's check (:meth:`_TypedScan.field` words a refusal as serde would)."""
+    if not isinstance(value, str):
+        raise codec.DecodeError(f"invalid type: {_describe(value)}, expected a string")
+    return value
+
+
 def string_struct_error(data: bytes, name: str, fields: tuple[str, ...]) -> str | None:
     """serde's message (with position) for JSON ``data`` read as struct ``name`` whose
     ``fields`` are required strings, or None when it reads."""
-    from ..codec import DecodeError, describe
-
-    def check_str(value: Any) -> object:
-        if not isinstance(value, str):
-            raise DecodeError(f"invalid type: {describe(value)}, expected a string")
-        return value
-
     problem = syntax_error(data)
     if problem is not None:
         return problem
-    scan = _TypedScan(data, f"struct {name}", {field: (False, check_str) for field in fields})
+    scan = _TypedScan(data, f"struct {name}", {field: (False, _check_string) for field in fields})
     try:
         scan.document()
     except _Fail as fail:
@@ -430,13 +430,6 @@ def string_list_error(data: bytes) -> str | None:
     """serde's message (with position) for JSON ``data`` read as ``Vec<String>`` straight from
     the text (a template body), or None when it reads. An element of another type is refused
     where serde stands after it (before it, for a bracket), a float there being "number"."""
-    from ..codec import DecodeError
-
-    def check_str(value: Any) -> object:
-        if not isinstance(value, str):
-            raise DecodeError(f"invalid type: {_unexpected(value, 'a string')}, expected a string")
-        return value
-
     scan = _TypedScan(data, "a sequence", {})
     s = scan.s
     try:
@@ -446,7 +439,7 @@ def string_list_error(data: bytes) -> str | None:
         s.i += 1
         s.depth -= 1
         for _ in s.elements():
-            scan.field(False, check_str)
+            scan.field(False, _check_string)
         if s.whitespace() is not None:
             raise s.peek_error(TRAILING_CHARACTERS)
     except _Fail as fail:
