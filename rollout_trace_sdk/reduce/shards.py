@@ -167,7 +167,6 @@ class ShardReader:
         self._cached_bytes = 0
         self._checked: set[str] = set()
         self._parts: dict[tuple[str, int | None], bytes] = {}
-        self._checked_parts: set[str] = set()
         self._part_bytes = 0
 
     # --- shards ------------------------------------------------------------------------------
@@ -281,27 +280,33 @@ class ShardReader:
         return text
 
     def _check_part(self, part: RawPayloadRef, text: bytes) -> None:
-        """The end check takes a template's parts as Rust strings (a part that is not UTF-8
-        fails with the ``Utf8Error`` alone, its index in the part), each checked as a payload
-        of its own before the splice: one that is not JSON is "invalid payload <part>",
-        whichever template cites it."""
-        if not part.available or part.raw_payload_id in self._checked_parts:
+        """The end check takes each part of a template as a payload of its own before the
+        splice, whichever template cites it (see :meth:`_check_stored`). A part that passes
+        needs no check of its own later: it would be the same one."""
+        if not part.available or part.raw_payload_id in self._checked:
             return
+        self._check_stored(part, text)
+        self._checked.add(part.raw_payload_id)
+
+    def _check_stored(self, ref: RawPayloadRef, text: bytes) -> None:
+        """A stored payload read as its own: as a Rust string first (not UTF-8: the
+        ``Utf8Error`` alone, its index in this payload), then walked as IgnoredAny (not
+        JSON: "invalid payload <id>" with serde's cause)."""
+        try:
+            orjson.loads(text)
+            return
+        except orjson.JSONDecodeError:
+            pass
+        shown = self._shown(ref.shard or 0)
         try:
             text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ReduceError(_utf8_text(exc)) from None
-        try:
-            orjson.loads(text)
-        except orjson.JSONDecodeError:
-            cause = serde.ignored_error(text)  # walked as IgnoredAny, as the end check does
-            if cause is not None:
-                raise ReduceError(
-                    f"invalid payload {part.raw_payload_id}",
-                    cause=cause,
-                    file=self._shown(part.shard or 0),
-                ) from None
-        self._checked_parts.add(part.raw_payload_id)
+            raise ReduceError(_utf8_text(exc), file=shown) from None
+        cause = serde.ignored_error(text)
+        if cause is not None:
+            raise ReduceError(
+                f"invalid payload {ref.raw_payload_id}", cause=cause, file=shown
+            ) from None
 
     # --- end of replay -----------------------------------------------------------------------
 
@@ -333,24 +338,14 @@ class ShardReader:
                 raise ReduceError("invalid retained length", file=self._shown(ref.shard))
             return
         text = self.text(ref, checking=True)
-        try:
-            orjson.loads(text)
-        except orjson.JSONDecodeError:
-            if not ref.parts:  # a plain body is read as a Rust string first
-                try:
-                    text.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ReduceError(_utf8_text(exc), file=self._shown(ref.shard)) from None
-            # walked as IgnoredAny, spliced or not (a lone surrogate escape passes)
-            cause = serde.ignored_error(text)
+        if not ref.parts:
+            self._check_stored(ref, text)
+        else:
+            # a splice is walked as IgnoredAny too (a lone surrogate escape passes), and its
+            # error is serde's message alone
+            cause = _ignored_json_error(text)
             if cause is not None:
-                if ref.parts:
-                    raise ReduceError(cause, file=self._shown(ref.shard)) from None
-                raise ReduceError(
-                    f"invalid payload {ref.raw_payload_id}",
-                    cause=cause,
-                    file=self._shown(ref.shard),
-                ) from None
+                raise ReduceError(cause, file=self._shown(ref.shard))
         self._checked.add(ref.raw_payload_id)
 
     def mark_checked(self, payload_id: str) -> None:
@@ -381,13 +376,19 @@ def _check_skeleton(fragments: list[bytes]) -> None:
     """Codex first checks a template's shape, ``null`` standing for each part, before it
     reads any part: a syntax error there is serde's message alone, its position counted in
     that skeleton."""
-    skeleton = b"null".join(fragments)
+    cause = _ignored_json_error(b"null".join(fragments))
+    if cause is not None:
+        raise ReduceError(cause)
+
+
+def _ignored_json_error(text: bytes) -> str | None:
+    """serde's complaint walking ``text`` as IgnoredAny, or None (orjson first: the common
+    case of a valid document costs one fast parse)."""
     try:
-        orjson.loads(skeleton)
+        orjson.loads(text)
     except orjson.JSONDecodeError:
-        cause = serde.ignored_error(skeleton)  # walked as IgnoredAny
-        if cause is not None:
-            raise ReduceError(cause) from None
+        return serde.ignored_error(text)
+    return None
 
 
 def _describe(value: Any) -> str:
