@@ -1,7 +1,9 @@
 """Edits that keep a bundle's JSON well formed but change what it says: a key dropped or
 renamed, a value of another type, a value another line gives the same key (an id of another
-thread, a status of another event). With :func:`tests.hostile.mutate` (damage to the bytes)
-these drive the mutation differential against Codex."""
+thread, a status of another event), in a log line, the manifest, a schema-2 payload file or a
+schema-3 record inside its shard; or an event moved elsewhere, seqs renumbered. With
+:func:`tests.hostile.mutate` (damage to the bytes) these drive the mutation differential
+against Codex."""
 
 from __future__ import annotations
 

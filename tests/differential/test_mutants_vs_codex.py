@@ -1,8 +1,10 @@
 """Mutation differential: real bundles of both corpora, each damaged once (its bytes, see
 ``tests.hostile.mutate``, or what its JSON says, see ``tests.mutants``), reduce with our
 reducer exactly as with the matching Codex: the same state bytes, or the same refusal, cause
-and position included. CI runs a fixed seed and a bounded number; set MUTANT_EXAMPLES (and
-MUTANT_SEED) for more. Each difference found this way became a case of
+and position included. Mutants our confinement refuses (Codex follows the path) and those
+Codex hangs on (a path to /dev/zero) are counted apart. CI runs a fixed seed and a bounded
+number; set MUTANT_EXAMPLES (and MUTANT_SEED) for more, MUTANT_REPORT=FILE to keep every
+difference. Each difference found this way became a case of
 ``tests/reduce/test_serde_edges.py``."""
 
 from __future__ import annotations
