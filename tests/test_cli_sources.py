@@ -152,6 +152,18 @@ def test_a_state_file_where_a_bundle_is_needed_says_what_to_run(root: Path) -> N
     assert run("summary", newest / "state.json")[0] == 0
 
 
+def test_a_manifest_given_for_its_bundle_says_what_to_run(root: Path) -> None:
+    """A manifest holds a schema version and a trace id, as a state does: it is named as
+    what it is, with the bundle to give instead."""
+    newest = _newest(root)
+    for command in ("reduce", "validate"):
+        code, out, err = run(command, newest / "manifest.json")
+        assert (code, out) == (1, "")
+        assert f"manifest.json is a bundle's manifest; {command} reads the bundle directory" in err
+        assert f"  run: rollout-trace {command} {newest.resolve()}\n" in err
+        assert "reduced state" not in err
+
+
 # --- ls ---------------------------------------------------------------------------------------------
 
 
