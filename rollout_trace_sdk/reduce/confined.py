@@ -36,6 +36,9 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from .errors import ReduceError
+from .os_errors import os_error_text
+
+__all__ = ["BundleFileError", "BundleFiles", "os_error_text"]
 
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -70,13 +73,6 @@ class BundleFileError(ReduceError):
     def unsafe(self) -> bool:
         """True when we refused the path on principle (outside, symlink, FIFO, device...)."""
         return self.os_error is None
-
-
-def os_error_text(exc: OSError) -> str:
-    """Rust's wording for an OS error, which is what Codex prints under "Caused by"."""
-    if exc.errno is None:
-        return str(exc)
-    return f"{os.strerror(exc.errno)} (os error {exc.errno})"
 
 
 _KINDS: Final = (

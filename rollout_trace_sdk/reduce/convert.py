@@ -16,7 +16,6 @@ differently, is listed in ``docs/reducing.md``:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +27,7 @@ from ..model import codec, layout
 from ..model import events as ev
 from .bundle import Bundle
 from .errors import ReduceError
+from .os_errors import os_error_text
 
 
 def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
@@ -49,7 +49,7 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
         out.mkdir(mode=0o700)
         (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
     except OSError as exc:
-        raise ReduceError(f"create {out}", cause=os.strerror(exc.errno or 0)) from None
+        raise ReduceError(f"create {out}", cause=os_error_text(exc)) from None
     manifest = attrs.evolve(bundle.manifest, schema_version=schema)
     (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
     with (out / layout.EVENT_LOG).open("wb") as log:
