@@ -1,7 +1,10 @@
 """Edits that keep a bundle's JSON well formed but change what it says: a key dropped or
 renamed, a value of another type, a value another line gives the same key (an id of another
 thread, a status of another event), in a log line, the manifest, a schema-2 payload file or a
-schema-3 record inside its shard; or an event moved elsewhere, seqs renumbered. With
+schema-3 record inside its shard; or an event moved elsewhere, seqs renumbered; an event's
+thread and turn ids both taken from another line; one stored payload's body put in place of
+another's (a payload file, or a record of a shard); a template's part pointed at another
+stored payload, dropped, or two parts swapped. With
 :func:`tests.hostile.mutate` (damage to the bytes) these drive the mutation differential
 against Codex."""
 
@@ -84,6 +87,109 @@ def _edit_record(shard: Path, rng: random.Random) -> str:
     return f"{done} in {shard.name} record {payload_id}"
 
 
+def _swap_context(log: Path, rng: random.Random) -> str:
+    """Give one event the thread id and turn id of another line, together (an event filed
+    under another thread's turn, rather than one id of a pair changed alone)."""
+    lines = log.read_bytes().splitlines()
+    events = [orjson.loads(line) for line in lines]
+    pairs = sorted(
+        {
+            (e.get("thread_id"), e.get("codex_turn_id"))
+            for e in events
+            if isinstance(e, dict) and ("thread_id" in e or "codex_turn_id" in e)
+        },
+        key=repr,
+    )
+    index = rng.randrange(len(events))
+    event = events[index]
+    if not isinstance(event, dict):
+        return "nothing to edit"
+    mine = (event.get("thread_id"), event.get("codex_turn_id"))
+    others = [pair for pair in pairs if pair != mine]
+    if not others:
+        return "nothing to edit"
+    thread_id, turn_id = rng.choice(others)
+    for key, value in (("thread_id", thread_id), ("codex_turn_id", turn_id)):
+        if value is None:
+            event.pop(key, None)
+        else:
+            event[key] = value
+    lines[index] = orjson.dumps(event)
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    return f"context of line {index + 1} set to {thread_id}/{turn_id}"
+
+
+def _substitute_payload(bundle: Path, rng: random.Random) -> str:
+    """Put one stored payload's body in place of another's: a schema-2 payload file over
+    another, or a schema-3 record's body over another record's (any shards)."""
+    payloads = bundle / "payloads"
+    shards = sorted(payloads.glob("*.zst"))
+    if shards:
+        bodies = {
+            (shard, payload_id): body
+            for shard in shards
+            for payload_id, body in read_records(shard).items()
+        }
+        if len(bodies) < 2:
+            return "nothing to edit"
+        (shard, target), source = rng.sample(sorted(bodies), 2)
+        records = read_records(shard)
+        records[target] = bodies[source]
+        shard.write_bytes(shard_bytes(records))
+        return f"record {target} in {shard.name} given the body of {source[1]}"
+    files = sorted(payloads.glob("*.json"))
+    if len(files) < 2:
+        return "nothing to edit"
+    target_file, source_file = rng.sample(files, 2)
+    target_file.write_bytes(source_file.read_bytes())
+    return f"{target_file.name} given the body of {source_file.name}"
+
+
+def _refs(value: Any) -> Iterator[dict[str, Any]]:
+    """Every payload reference in a parsed line (a map with a ``raw_payload_id``)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("raw_payload_id"), str):
+            yield value
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+def _repoint_part(log: Path, rng: random.Random) -> str:
+    """Change a schema-3 template's parts in its event line: one part pointed at another
+    stored payload (its whole reference, or only its id), one dropped, or two swapped."""
+    lines = log.read_bytes().splitlines()
+    events = [orjson.loads(line) for line in lines]
+    every = [ref for event in events for ref in _refs(event)]
+    templates = [
+        (index, ref)
+        for index, event in enumerate(events)
+        for ref in _refs(event)
+        if isinstance(ref.get("parts"), list) and ref["parts"]
+    ]
+    if not templates:
+        return "nothing to edit"
+    index, ref = rng.choice(templates)
+    parts = ref["parts"]
+    at = rng.randrange(len(parts))
+    op = rng.choice(["ref", "id", "drop", "swap"])
+    if op == "drop":
+        del parts[at]
+    elif op == "swap" and len(parts) > 1:
+        other = rng.choice([k for k in range(len(parts)) if k != at])
+        parts[at], parts[other] = parts[other], parts[at]
+    elif op == "id" and isinstance(parts[at], dict):
+        parts[at]["raw_payload_id"] = rng.choice(every)["raw_payload_id"]
+    else:
+        op = "ref"
+        parts[at] = orjson.loads(orjson.dumps(rng.choice(every)))
+    lines[index] = orjson.dumps(events[index])
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    return f"{op} part {at} of {ref['raw_payload_id']} on line {index + 1}"
+
+
 def _edit(doc: Any, rng: random.Random, lines: list[bytes]) -> str:
     """Change one value, key or member of ``doc`` in place (``lines``: the log's lines, for
     a value another line gives the same key)."""
@@ -117,11 +223,19 @@ def _edit(doc: Any, rng: random.Random, lines: list[bytes]) -> str:
 def json_mutate(bundle: Path, rng: random.Random) -> str:
     """Change one value, key or member of a line of ``trace.jsonl`` (most often), of the
     manifest, of a schema-2 payload file or of a schema-3 record; or move one event
-    elsewhere. Returns what was done."""
+    elsewhere, refile one under another thread and turn, substitute one stored body for
+    another, or change a template's parts. Returns what was done."""
     log = bundle / "trace.jsonl"
-    if rng.random() < 0.1:
+    draw = rng.random()
+    if draw < 0.1:
         return _move_line(log, rng)
+    if draw < 0.15:
+        return _swap_context(log, rng)
+    if draw < 0.2:
+        return _substitute_payload(bundle, rng)
     shards = sorted((bundle / "payloads").glob("*.zst"))
+    if shards and draw < 0.27:
+        return _repoint_part(log, rng)
     if shards and rng.random() < 0.25:
         return _edit_record(rng.choice(shards), rng)
     files = [log] * 6 + [bundle / "manifest.json"]
