@@ -357,19 +357,39 @@ def _fragments(body: bytes, wanted: int) -> list[bytes]:
     try:
         value: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
+        # serde reads the body as it goes: a map is refused by its type before the rest is
+        # read, an element by its type before a later syntax error
         value = None
-        cause = serde.syntax_error(body)
-        if cause is not None:
-            raise ReduceError(cause) from None
+        start = body.lstrip(b" \t\n\r")[:1]
+        if start == b"{":
+            value = {}
+        else:
+            cause = (serde.string_list_error(body) if start == b"[" else None) or (
+                serde.syntax_error(body)
+            )
+            if cause is not None:
+                raise ReduceError(cause) from None
     if not isinstance(value, list):
         what = "map" if isinstance(value, dict) else _describe(value)
-        raise ReduceError(f"invalid type: {what}, expected a sequence at line 1 column 0")
+        at = _peeked_at(body, scalar=not isinstance(value, dict))
+        raise ReduceError(f"invalid type: {what}, expected a sequence at {at}")
     if not all(isinstance(item, str) for item in value):
         cause = serde.string_list_error(body)
         raise ReduceError(cause or "invalid type: expected a string")
     if len(value) != wanted:
         raise ReduceError("invalid payload fragment count")
     return [item.encode() for item in value]
+
+
+def _peeked_at(body: bytes, *, scalar: bool) -> str:
+    """Where serde stands when it refuses the type of a body's one value: a reader counts
+    only what it consumed, so that is before a map (seen by its brace) and after a scalar
+    (read whole to be described)."""
+    ws = b" \t\n\r"
+    read = body.rstrip(ws) if scalar else body[: len(body) - len(body.lstrip(ws))]
+    line = read.count(b"\n") + 1
+    column = len(read) - (read.rfind(b"\n") + 1)
+    return f"line {line} column {column}"
 
 
 def _check_skeleton(fragments: list[bytes]) -> None:

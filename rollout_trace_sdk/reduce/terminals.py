@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -136,12 +136,23 @@ def _struct_fields_error(
 ) -> str | None:
     """serde's first complaint about a typed struct of ``fields`` fields: not a map, then each
     checked field's type in document order, then the first missing required field. A
-    sequence is read field by field, in ``checks``' (declaration) order."""
+    sequence is read field by field, in ``checks``' (declaration) order; one of exactly
+    ``fields`` elements that pass is the struct (see :func:`_as_fields`)."""
     if isinstance(value, list):
         for field_check, element in zip(checks.values(), value, strict=False):
             problem = field_check(element)
             if problem is not None:
                 return problem
+        if len(checks) == fields:
+            count = len(value)
+            if count < fields:
+                return f"invalid length {count}, expected struct {struct} with {fields} elements"
+            # every field read; serde's Value deserializer then refuses what is left over
+            return (
+                f"invalid length {count}, expected fewer elements in array"
+                if count > fields
+                else None
+            )
     problem = struct_error(value, struct, fields)
     if problem is not None:
         return problem
@@ -154,6 +165,12 @@ def _struct_fields_error(
         if name not in value:
             return f"missing field `{name}`"
     return None
+
+
+def _as_fields(value: Any, names: tuple[str, ...]) -> Any:
+    """A struct payload :func:`_struct_fields_error` accepted, as a map: serde reads one given
+    as a sequence field by field, in declaration order (``names``)."""
+    return dict(zip(names, value, strict=True)) if isinstance(value, list) else value
 
 
 def _string(value: Any) -> str | None:
@@ -260,12 +277,7 @@ def _begin_error(payload: Any) -> str | None:
     return _struct_fields_error(
         payload,
         "ExecCommandBeginPayload",
-        {
-            "command": _strings,
-            "cwd": _string,
-            "process_id": _optional_string,
-            "interaction_input": _optional_string,
-        },
+        dict(zip(_BEGIN_FIELDS, _BEGIN_CHECKS, strict=True)),
         ("command", "cwd"),
         fields=4,
     )
@@ -275,6 +287,17 @@ def _strings(value: Any) -> str | None:
     if not isinstance(value, list):
         return invalid_type(value, "a sequence")
     return next((invalid_type(v, "a string") for v in value if not isinstance(v, str)), None)
+
+
+#: ExecCommandBeginPayload's fields in declaration order (a payload given as a sequence is
+#: read in it) and their checks.
+_BEGIN_FIELDS: Final = ("process_id", "command", "cwd", "interaction_input")
+_BEGIN_CHECKS: Final[tuple[Callable[[Any], str | None], ...]] = (
+    _optional_string,
+    _strings,
+    _string,
+    _optional_string,
+)
 
 
 def start_from_runtime(
@@ -290,6 +313,7 @@ def start_from_runtime(
     problem = _begin_error(payload)
     if problem is not None:
         raise ReduceError(f"parse terminal runtime start payload {pid}", cause=problem)
+    payload = _as_fields(payload, _BEGIN_FIELDS)
     command: list[str] = payload["command"]
     cwd: str = payload["cwd"]
     process: str | None = payload.get("process_id")
@@ -344,7 +368,7 @@ def _end_error(payload: Any) -> str | None:
     return _struct_fields_error(
         payload,
         "ExecCommandEndPayload",
-        {"process_id": _optional_string, "aggregated_output": _string, "exit_code": _i32},
+        dict(zip(_END_FIELDS, (_optional_string, _string, _i32), strict=True)),
         ("exit_code",),
     )
 
@@ -353,10 +377,15 @@ def _i32(value: Any) -> str | None:
     return integer_error(value, 32)
 
 
+#: The exec end payload's fields in declaration order.
+_END_FIELDS: Final = ("process_id", "aggregated_output", "exit_code")
+
+
 def _exec_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None]:
     problem = _end_error(payload)
     if problem is not None:
         raise ReduceError(f"parse exec terminal response {pid}", cause=problem)
+    payload = _as_fields(payload, _END_FIELDS)
     output = payload.get("aggregated_output", "")
     result = st.TerminalResult(exit_code=payload["exit_code"], stdout=output, stderr="")
     return result, payload.get("process_id")

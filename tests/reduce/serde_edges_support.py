@@ -6,11 +6,15 @@ from pathlib import Path
 
 from tests.reduce.v3_bundles import read_records, shard_bytes
 
+#: As a record edit's ``old``: the whole record is replaced.
+WHOLE = b"<whole record>"
+
 
 def apply_edit(bundle: Path, where: str, old: bytes, new: bytes) -> None:
     """The first ``old`` in ``where`` becomes ``new``. ``where`` is a file of the bundle, a
     record of a shard (``payloads/000001.zst#raw_payload:7``, edited decompressed), or a
-    shard cut to a length (``payloads/000001.zst@6020``)."""
+    shard cut to a length (``payloads/000001.zst@6020``). A record's ``old`` may be
+    :data:`WHOLE`: its whole body becomes ``new``."""
     if "@" in where:
         name, length = where.split("@")
         target = bundle / name
@@ -19,8 +23,11 @@ def apply_edit(bundle: Path, where: str, old: bytes, new: bytes) -> None:
     if "#" in where:
         name, payload_id = where.split("#")
         records = read_records(bundle / name)
-        assert old in records[payload_id], f"{where}: the corpus changed"
-        records[payload_id] = records[payload_id].replace(old, new, 1)
+        if old == WHOLE:
+            records[payload_id] = new
+        else:
+            assert old in records[payload_id], f"{where}: the corpus changed"
+            records[payload_id] = records[payload_id].replace(old, new, 1)
         (bundle / name).write_bytes(shard_bytes(records))
         return
     target = bundle / where

@@ -19,7 +19,7 @@ from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3
-from tests.reduce.serde_edges_support import apply_edit
+from tests.reduce.serde_edges_support import WHOLE, apply_edit
 
 
 @attrs.frozen
@@ -621,6 +621,72 @@ CASES = [
         b"{",
         b"[",
         'Error: read bundle/manifest.json\n\nCaused by:\n    invalid type: string "schema_version", expected u32 at line 2 column 18',
+    ),
+    Case(
+        "exec_begin_given_as_a_sequence_reads_fields_in_declaration_order",
+        3,
+        "app_server_manual_compaction_local",
+        "payloads/000001.zst#raw_payload:10",
+        WHOLE,
+        b'[null,["a","b"],"/x","in"]',
+        None,
+    ),
+    Case(
+        "exec_begin_sequence_second_field_is_the_command",
+        3,
+        "app_server_manual_compaction_local",
+        "payloads/000001.zst#raw_payload:10",
+        WHOLE,
+        b'["p",",","/x",null]',
+        "Error: parse terminal runtime start payload raw_payload:10\n\nCaused by:\n"
+        '    invalid type: string ",", expected a sequence',
+    ),
+    Case(
+        "exec_end_sequence_with_an_element_too_many",
+        3,
+        "app_server_manual_compaction_local",
+        "payloads/000001.zst#raw_payload:11",
+        WHOLE,
+        b'["p","out",0,1]',
+        "Error: parse exec terminal response raw_payload:11\n\nCaused by:\n"
+        "    invalid length 4, expected fewer elements in array",
+    ),
+    Case(
+        "exec_end_sequence_an_element_short",
+        3,
+        "app_server_manual_compaction_local",
+        "payloads/000001.zst#raw_payload:11",
+        WHOLE,
+        b'[null,"out"]',
+        "Error: parse exec terminal response raw_payload:11\n\nCaused by:\n"
+        "    invalid length 2, expected struct ExecCommandEndPayload with 3 elements",
+    ),
+    Case(
+        "template_body_a_cut_map_is_refused_by_its_type",
+        3,
+        "capture_payload_limit_exec",
+        "payloads/000001.zst#raw_payload:7",
+        WHOLE,
+        b'  {"input":[',
+        "Error: invalid type: map, expected a sequence at line 1 column 2",
+    ),
+    Case(
+        "template_element_type_before_a_later_syntax_error",
+        3,
+        "capture_payload_limit_exec",
+        "payloads/000001.zst#raw_payload:7",
+        WHOLE,
+        b'["a", 1, xx',
+        "Error: invalid type: integer `1`, expected a string at line 1 column 7",
+    ),
+    Case(
+        "template_body_a_scalar_after_whitespace",
+        3,
+        "capture_payload_limit_exec",
+        "payloads/000001.zst#raw_payload:7",
+        WHOLE,
+        b"\n 5 ",
+        "Error: invalid type: integer `5`, expected a sequence at line 2 column 2",
     ),
 ]
 
