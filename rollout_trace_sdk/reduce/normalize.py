@@ -266,7 +266,8 @@ def _custom_call_body(
     return [st.TextPart(source)]
 
 
-def _reasoning_body(item: dict[str, Any], payload_id: str) -> list[st.ConversationPart]:
+def _reasoning_body(item: dict[str, Any], ctx: _Context) -> list[st.ConversationPart]:
+    payload_id = ctx.payload_id
     parts: list[st.ConversationPart] = []
     for key, allowed, what in (
         ("content", ("reasoning_text", "text"), "content"),
@@ -290,6 +291,11 @@ def _reasoning_body(item: dict[str, Any], payload_id: str) -> list[st.Conversati
                     f"reasoning item in payload {payload_id} had unsupported {what} type {kind}"
                 )
             text = entry.get("text")
+            if ctx.v3 and (part := unavailable_part(text)) is not None:
+                # a text the recorder did not keep (capture limits): a reference to it, named
+                # by the list it was in (0.171)
+                parts.append(st.PayloadRefPart(key, part))
+                continue
             if not isinstance(text, str):
                 raise ReduceError(
                     f"reasoning item in payload {payload_id} had {what} entry without string text"
@@ -349,7 +355,7 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":
         return NormItem(
-            "assistant", "analysis", "reasoning", _reasoning_body(item, payload_id), None, None, rid
+            "assistant", "analysis", "reasoning", _reasoning_body(item, ctx), None, None, rid
         )
     tool_item = _TOOL_ITEMS.get(kind)
     if tool_item is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rollout_trace_sdk.model import state as st
 from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.reduce.normalize import json_summary, normalize_items, normalize_one
 
@@ -83,3 +84,21 @@ def test_agent_message_unknown_content_variant() -> None:
     assert (
         caught.value.cause == "unknown variant `zzz`, expected `input_text` or `encrypted_content`"
     )
+
+
+def test_a_reasoning_text_the_recorder_did_not_keep_is_a_reference_named_by_its_list() -> None:
+    """Capture limits (0.171): a reasoning summary or content text cut out of its item is
+    spliced as the unavailable marker; the part refers to it under "summary" / "content"."""
+    item = {
+        "type": "reasoning",
+        "id": "rs_1",
+        "summary": [{"type": "summary_text", "text": {"$trace_unavailable": "raw_payload:8"}}],
+        "content": [{"type": "reasoning_text", "text": {"$trace_unavailable": "raw_payload:9"}}],
+    }
+    body = normalize_one(item, "raw_payload:12", unavailable=True).body
+    assert body == [
+        st.PayloadRefPart("content", "raw_payload:9"),
+        st.PayloadRefPart("summary", "raw_payload:8"),
+    ]
+    with pytest.raises(ReduceError, match="content entry without string text"):
+        normalize_one(item, "raw_payload:12")  # schema 2: no marker, only a wrong type

@@ -1,0 +1,140 @@
+"""A scripted fake of the OpenAI Responses API on 127.0.0.1, for driving the real Codex CLI.
+
+Codex (``codex exec`` with a ``model_providers`` entry pointing here) sends each model request
+as ``POST /v1/responses``; the first rule that matches the request answers it, streamed as
+server-sent events (``response.created``, each item ``added`` and ``done``, then
+``response.completed`` with usage), or as an HTTP error. A rule matches on:
+
+* ``step``: how many tool outputs the request's input holds (0 for the first request);
+* ``last_call_id``: the ``call_id`` of the request's last input item (the output just sent);
+* ``any_contains``: a text anywhere in the request body;
+
+and may be used at most ``times`` times. No rule matching answers with a short message, so a
+scenario that goes further than scripted still ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Rule = dict[str, Any]
+
+_USAGE = {
+    "input_tokens": 100,
+    "input_tokens_details": {"cached_tokens": 0},
+    "output_tokens": 10,
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 110,
+}
+_DONE: Rule = {
+    "name": "default",
+    "items": [
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "done", "annotations": []}],
+        }
+    ],
+}
+
+
+class FakeResponses:
+    """The server; a context manager (serves from a thread until the block ends)."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.requests: list[dict[str, Any]] = []
+        self._used: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:  # model lists and the like: none here
+                self.send_response(404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                size = int(self.headers.get("content-length", "0"))
+                try:
+                    body = json.loads(self.rfile.read(size) or b"{}")
+                except ValueError:
+                    body = {}
+                fake.requests.append(body)
+                fake._answer(self, body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeResponses:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _pick(self, body: dict[str, Any]) -> Rule:
+        items = [i for i in body.get("input") or [] if isinstance(i, dict)]
+        step = sum(1 for i in items if str(i.get("type", "")).endswith("_output"))
+        last = items[-1] if items else {}
+        text = json.dumps(body)
+        for rule in self.rules:
+            match = rule.get("match", {})
+            if self._used.get(rule["name"], 0) >= rule.get("times", 1 << 30):
+                continue
+            if "step" in match and match["step"] != step:
+                continue
+            if "last_call_id" in match and last.get("call_id") != match["last_call_id"]:
+                continue
+            if "any_contains" in match and match["any_contains"] not in text:
+                continue
+            self._used[rule["name"]] = self._used.get(rule["name"], 0) + 1
+            return rule
+        return _DONE
+
+    def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        rule = self._pick(body)
+        if "http_status" in rule:
+            data = json.dumps(rule.get("body", {})).encode()
+            handler.send_response(rule["http_status"])
+            handler.send_header("content-type", "application/json")
+        else:
+            data = self._stream(rule)
+            handler.send_response(200)
+            handler.send_header("content-type", "text/event-stream")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _stream(self, rule: Rule) -> bytes:
+        response_id = f"resp_{next(self._ids)}"
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": {"id": response_id}}
+        ]
+        for index, given in enumerate(rule.get("items", [])):
+            item = dict(given)
+            if item.get("type") == "message":
+                item.setdefault("id", f"msg_{response_id}_{index}")
+            for kind in ("response.output_item.added", "response.output_item.done"):
+                events.append({"type": kind, "output_index": index, "item": item})
+        usage = rule.get("usage", _USAGE)
+        events.append(
+            {"type": "response.completed", "response": {"id": response_id, "usage": usage}}
+        )
+        return b"".join(
+            f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
+        )

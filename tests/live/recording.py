@@ -1,0 +1,54 @@
+"""Recording a scenario with the real Codex CLI: ``codex exec`` against
+:class:`~tests.live.fake_responses.FakeResponses`, with ``CODEX_ROLLOUT_TRACE_ROOT`` set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.live.fake_responses import FakeResponses
+from tests.live.scenarios import Scenario
+
+INSTRUCTIONS = "You are a scripted test agent used to record traces.\n"
+
+
+def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -> list[Path]:
+    """Run ``scenario`` with ``codex`` under ``root``; the bundles it wrote, oldest first."""
+    home, workspace, traces = root / "home", root / "workspace", root / "traces"
+    for folder in (home, workspace, traces):
+        folder.mkdir(parents=True, exist_ok=True)
+    for name, data in scenario.files.items():
+        (workspace / name).write_bytes(data)
+    instructions = root / "instructions.md"
+    instructions.write_text(INSTRUCTIONS)
+    with FakeResponses(scenario.rules) as fake:
+        provider = (
+            f'{{name="fake", base_url="{fake.base_url}", wire_api="responses", '
+            'env_key="FAKE_API_KEY", request_max_retries=0, stream_max_retries=0}'
+        )
+        argv = [codex, "exec", "-m", "gpt-5.5"]
+        for setting in (
+            f'model_instructions_file="{instructions}"',
+            "include_permissions_instructions=false",
+            "include_environment_context=false",
+            "skills.include_instructions=false",
+            "skills.bundled.enabled=false",
+            "model_provider=fake",
+            f"model_providers.fake={provider}",
+        ):
+            argv += ["-c", setting]
+        argv += [*scenario.extra, "-s", "danger-full-access", "--skip-git-repo-check"]
+        argv += ["-C", str(workspace), "--", scenario.prompt]
+        env = dict(os.environ, CODEX_HOME=str(home), CODEX_ROLLOUT_TRACE_ROOT=str(traces))
+        env["FAKE_API_KEY"] = "not-a-key"
+        env.pop("RUST_BACKTRACE", None)
+        subprocess.run(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    return sorted(traces.glob("trace-*"), key=lambda p: p.stat().st_mtime_ns)

@@ -1,0 +1,369 @@
+"""Scenarios the conformance corpora do not hold, recorded afresh by the real Codex CLI against
+:mod:`tests.live.fake_responses` (each run by Codex 0.169 for schema 2 and 0.171 for schema 3).
+
+A scenario is the user prompt, the scripted model's rules, files to put in the workspace and
+extra ``codex exec`` arguments; ``schemas`` says which Codex versions record it (capture
+limits exist only in 0.171)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import attrs
+
+#: A 1x1 PNG, for view_image and image generation.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    prompt: str
+    rules: list[dict[str, Any]]
+    files: dict[str, bytes] = attrs.field(factory=dict)
+    extra: tuple[str, ...] = ()
+    schemas: tuple[int, ...] = (2, 3)
+
+
+def message(text: str, phase: str | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+    if phase is not None:
+        item["phase"] = phase
+    return item
+
+
+def call(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {"type": "function_call", "name": name, "arguments": text, "call_id": call_id}
+
+
+def custom(name: str, text: str, call_id: str) -> dict[str, Any]:
+    return {"type": "custom_tool_call", "name": name, "input": text, "call_id": call_id}
+
+
+def first(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "first", "match": {"step": 0}, "items": list(items)}
+
+
+def after(call_id: str, *items: dict[str, Any]) -> dict[str, Any]:
+    return {"name": f"after_{call_id}", "match": {"last_call_id": call_id}, "items": list(items)}
+
+
+_LIMIT = ("-c", "rollout_trace.max_payload_bytes=600")
+_CODE_MODE = ("--enable", "code_mode")
+
+SCENARIOS = [
+    Scenario(
+        "update_plan",
+        "Plan it.",
+        [
+            first(
+                call(
+                    "update_plan",
+                    {
+                        "explanation": "two steps",
+                        "plan": [
+                            {"step": "read", "status": "completed"},
+                            {"step": "write", "status": "in_progress"},
+                        ],
+                    },
+                    "call_plan",
+                )
+            ),
+            after("call_plan", message("Planned.")),
+        ],
+    ),
+    Scenario(
+        "exec_fails",
+        "Fail.",
+        [
+            first(call("exec_command", {"cmd": "echo oops >&2; exit 3"}, "call_f")),
+            after("call_f", message("It failed.")),
+        ],
+    ),
+    Scenario(
+        "exec_three_parallel",
+        "Three.",
+        [
+            first(
+                call("exec_command", {"cmd": "echo a"}, "c1"),
+                call("exec_command", {"cmd": "ls /nonexistent"}, "c2"),
+                call("exec_command", {"cmd": "printf 'x\\ty'"}, "c3"),
+            ),
+            {"name": "end", "match": {"step": 3}, "items": [message("Three done.")]},
+        ],
+    ),
+    Scenario(
+        "apply_patch_add_delete",
+        "Patch.",
+        [
+            first(
+                custom(
+                    "apply_patch",
+                    "*** Begin Patch\n*** Add File: new.txt\n+hello\n*** Delete File: old.txt\n"
+                    "*** End Patch\n",
+                    "call_p",
+                )
+            ),
+            after("call_p", message("Patched.")),
+        ],
+        files={"old.txt": b"old\n"},
+    ),
+    Scenario(
+        "reasoning_and_phases",
+        "Think.",
+        [
+            first(
+                {
+                    "type": "reasoning",
+                    "id": "rs_1",
+                    "summary": [{"type": "summary_text", "text": "Thinking **hard**"}],
+                    "encrypted_content": "gAAAA",
+                },
+                message("Let me check.", phase="commentary"),
+                call("exec_command", {"cmd": "echo hi"}, "c_r"),
+            ),
+            after(
+                "c_r",
+                {"type": "reasoning", "id": "rs_2", "summary": []},
+                message("All good.", phase="final_answer"),
+            ),
+        ],
+    ),
+    Scenario(
+        "web_search_actions",
+        "Search.",
+        [
+            first(
+                {
+                    "type": "web_search_call",
+                    "id": "ws_1",
+                    "status": "completed",
+                    "action": {"type": "search", "query": "rust serde"},
+                },
+                {
+                    "type": "web_search_call",
+                    "id": "ws_2",
+                    "status": "completed",
+                    "action": {"type": "open_page", "url": "https://example.com"},
+                },
+                {
+                    "type": "web_search_call",
+                    "id": "ws_3",
+                    "status": "completed",
+                    "action": {
+                        "type": "find_in_page",
+                        "url": "https://example.com",
+                        "pattern": "x",
+                    },
+                },
+                message("Found it."),
+            )
+        ],
+    ),
+    Scenario(
+        "image_generation",
+        "Draw.",
+        [
+            first(
+                {
+                    "type": "image_generation_call",
+                    "id": "ig_1",
+                    "status": "completed",
+                    "revised_prompt": "a dot",
+                    "result": base64.b64encode(PNG).decode(),
+                },
+                message("Drawn."),
+            )
+        ],
+    ),
+    Scenario(
+        "message_of_two_parts",
+        "Two parts.",
+        [
+            first(
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_text", "text": "Part one.", "annotations": []},
+                        {"type": "output_text", "text": "Part two.", "annotations": []},
+                    ],
+                }
+            )
+        ],
+    ),
+    Scenario(
+        "exec_arguments_not_json",
+        "Bad.",
+        [first(call("exec_command", "{bad json", "c_bad")), after("c_bad", message("Recovered."))],
+    ),
+    Scenario(
+        "custom_tool_unknown",
+        "Custom.",
+        [first(custom("mystery_tool", "abc", "c_m")), after("c_m", message("Unknown tool."))],
+    ),
+    Scenario(
+        "exec_then_http_400",
+        "Then fail.",
+        [
+            first(call("exec_command", {"cmd": "echo one"}, "c1")),
+            {
+                "name": "fail",
+                "match": {"last_call_id": "c1"},
+                "http_status": 400,
+                "body": {
+                    "error": {"message": "scripted bad request", "type": "invalid_request_error"}
+                },
+            },
+        ],
+    ),
+    Scenario(
+        "view_image_png",
+        "Look.",
+        [first(call("view_image", {"path": "dot.png"}, "c_v")), after("c_v", message("Saw it."))],
+        files={"dot.png": PNG},
+    ),
+    Scenario(
+        "exec_binary_output",
+        "Bytes.",
+        [
+            first(call("exec_command", {"cmd": "printf '\\377\\376abc\\000def'"}, "c_b")),
+            after("c_b", message("Bytes seen.")),
+        ],
+    ),
+    Scenario(
+        "exec_session_left_running",
+        "Leave it.",
+        [
+            first(call("exec_command", {"cmd": "sleep 3; echo late", "yield_time_ms": 250}, "c_s")),
+            after("c_s", message("Left it running.")),
+        ],
+    ),
+    Scenario(
+        "two_messages_one_response",
+        "Two.",
+        [first(message("First.", phase="commentary"), message("Second.", phase="final_answer"))],
+    ),
+    Scenario(
+        "message_then_call_in_one_response",
+        "Mixed.",
+        [
+            first(message("Running now."), call("exec_command", {"cmd": "echo mixed"}, "c_x")),
+            after("c_x", message("Mixed done.")),
+        ],
+    ),
+    Scenario(
+        "code_cell_throws",
+        "Throw.",
+        [
+            first(
+                custom("exec", 'text("before");\nthrow new Error("scripted failure");\n', "cell")
+            ),
+            after("cell", message("The cell threw.")),
+        ],
+        extra=_CODE_MODE,
+    ),
+    Scenario(
+        "code_cell_nested_tool_fails",
+        "Nested fail.",
+        [
+            first(
+                custom(
+                    "exec",
+                    'const r = await tools.exec_command({cmd: "exit 7"});\ntext(r.output);\n',
+                    "cell",
+                )
+            ),
+            after("cell", message("Nested failure seen.")),
+        ],
+        extra=_CODE_MODE,
+    ),
+    Scenario(
+        "limit_parallel_exec",
+        "Three, limited.",
+        [
+            first(
+                call("exec_command", {"cmd": "seq 1 400"}, "c1"),
+                call("exec_command", {"cmd": "echo small"}, "c2"),
+            ),
+            {"name": "end", "match": {"step": 2}, "items": [message("Limited.")]},
+        ],
+        extra=_LIMIT,
+        schemas=(3,),
+    ),
+    Scenario(
+        "limit_reasoning_and_image",
+        "Limited image.",
+        [
+            first(call("view_image", {"path": "dot.png"}, "c_v")),
+            after(
+                "c_v",
+                {
+                    "type": "reasoning",
+                    "id": "rs_1",
+                    "summary": [{"type": "summary_text", "text": "x" * 900}],
+                },
+                message("y" * 900),
+            ),
+        ],
+        files={"dot.png": PNG},
+        extra=_LIMIT,
+        schemas=(3,),
+    ),
+    Scenario(
+        "limit_long_texts_everywhere",
+        "Long texts.",
+        [
+            first(
+                {
+                    "type": "reasoning",
+                    "id": "rs_1",
+                    "summary": [{"type": "summary_text", "text": "s" * 900}],
+                    "content": [{"type": "reasoning_text", "text": "r" * 900}],
+                },
+                call("exec_command", {"cmd": "echo " + "a" * 900}, "c1"),
+            ),
+            after(
+                "c1",
+                custom(
+                    "apply_patch",
+                    "*** Begin Patch\n*** Add File: a.txt\n+" + "p" * 900 + "\n*** End Patch\n",
+                    "c2",
+                ),
+            ),
+            after("c2", call("exec_command", {"cmd": "seq 1 300"}, "c3")),
+            after(
+                "c3",
+                {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_text", "text": "o" * 900, "annotations": []},
+                        {"type": "refusal", "refusal": "f" * 900},
+                    ],
+                },
+            ),
+        ],
+        extra=_LIMIT,
+        schemas=(3,),
+    ),
+    Scenario(
+        "limit_total_bytes",
+        "Out of budget.",
+        [
+            first(call("exec_command", {"cmd": "seq 1 3000"}, "c1")),
+            after("c1", message("Budget gone.")),
+        ],
+        extra=("-c", "rollout_trace.max_bytes=40000"),
+        schemas=(3,),
+    ),
+]
