@@ -8,6 +8,10 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
 * ``step``: how many tool outputs the request's input holds (0 for the first request);
 * ``last_call_id``: the ``call_id`` of the request's last input item (the output just sent);
 * ``any_contains``: a text anywhere in the request body;
+* ``thread``: a text in one of the input's user messages (a sub-agent's task names its
+  thread: ``CHILD-A: ...``);
+* ``lacks_call_id`` / ``has_call_id``: a call id absent from / present in the body;
+* ``last_type``: the type of the request's last input item;
 
 and may be used at most ``times`` times. No rule matching answers with a short message, so a
 scenario that goes further than scripted still ends.
@@ -40,6 +44,18 @@ _DONE: Rule = {
         }
     ],
 }
+
+
+def _user_texts(items: list[dict[str, Any]]) -> list[str]:
+    texts = []
+    for item in items:
+        if item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, str):
+                texts.append(content)
+            elif isinstance(content, list):
+                texts += [str(part.get("text", "")) for part in content if isinstance(part, dict)]
+    return texts
 
 
 class FakeResponses:
@@ -101,6 +117,14 @@ class FakeResponses:
             if "last_call_id" in match and last.get("call_id") != match["last_call_id"]:
                 continue
             if "any_contains" in match and match["any_contains"] not in text:
+                continue
+            if "thread" in match and not any(match["thread"] in t for t in _user_texts(items)):
+                continue
+            if "lacks_call_id" in match and match["lacks_call_id"] in text:
+                continue
+            if "has_call_id" in match and match["has_call_id"] not in text:
+                continue
+            if "last_type" in match and last.get("type") != match["last_type"]:
                 continue
             self._used[rule["name"]] = self._used.get(rule["name"], 0) + 1
             return rule

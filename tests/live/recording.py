@@ -40,7 +40,11 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
             argv += ["-c", setting]
         argv += [*scenario.extra, "-s", "danger-full-access", "--skip-git-repo-check"]
         argv += ["-C", str(workspace), "--", scenario.prompt]
-        env = dict(os.environ, CODEX_HOME=str(home), CODEX_ROLLOUT_TRACE_ROOT=str(traces))
+        # HOME too: the commands run in login shells, which must not source this machine's
+        # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
+        # made every later shell wait 10 s)
+        env = dict(os.environ, HOME=str(home), CODEX_HOME=str(home))
+        env["CODEX_ROLLOUT_TRACE_ROOT"] = str(traces)
         env["FAKE_API_KEY"] = "not-a-key"
         env.pop("RUST_BACKTRACE", None)
         subprocess.run(

@@ -59,6 +59,13 @@ def after(call_id: str, *items: dict[str, Any]) -> dict[str, Any]:
 
 _LIMIT = ("-c", "rollout_trace.max_payload_bytes=600")
 _CODE_MODE = ("--enable", "code_mode")
+_MULTI_AGENT = ("--enable", "multi_agent_v2")
+
+
+def _collab(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    """A multi-agent tool call (multi_agent_v2 puts them in the collaboration namespace)."""
+    return {**call(name, arguments, call_id), "namespace": "collaboration"}
+
 
 SCENARIOS = [
     Scenario(
@@ -286,6 +293,127 @@ SCENARIOS = [
             after("cell", message("Nested failure seen.")),
         ],
         extra=_CODE_MODE,
+    ),
+    Scenario(
+        "two_workers_in_parallel",
+        "Coordinate two workers.",
+        [
+            {
+                "name": "a0",
+                "match": {"any_contains": "Task name: /root/wa", "lacks_call_id": "c_a"},
+                "items": [
+                    call("exec_command", {"cmd": "echo a-work", "yield_time_ms": 1000}, "c_a")
+                ],
+            },
+            {
+                "name": "a1",
+                "match": {"last_call_id": "c_a"},
+                "items": [message("worker a done")],
+            },
+            {
+                "name": "b0",
+                "match": {"any_contains": "Task name: /root/wb", "lacks_call_id": "c_b"},
+                "items": [call("exec_command", {"cmd": "exit 2", "yield_time_ms": 1000}, "c_b")],
+            },
+            {
+                "name": "b1",
+                "match": {"last_call_id": "c_b"},
+                "items": [message("worker b failed its command")],
+            },
+            {
+                "name": "root0",
+                "match": {"thread": "Coordinate", "step": 0},
+                "items": [
+                    _collab(
+                        "spawn_agent",
+                        {"task_name": "wa", "message": "CHILD-A: echo.", "fork_turns": "none"},
+                        "s_a",
+                    ),
+                    _collab(
+                        "spawn_agent",
+                        {"task_name": "wb", "message": "CHILD-B: fail.", "fork_turns": "none"},
+                        "s_b",
+                    ),
+                ],
+            },
+            {
+                "name": "root1",
+                "match": {"step": 2, "lacks_call_id": "w_1"},
+                "items": [_collab("wait_agent", {"timeout_ms": 20000}, "w_1")],
+            },
+            # (a sub-agent's command runs until its yield time, 10 s by default, here)
+            after(
+                "w_1",
+                _collab("interrupt_agent", {"target": "/root/wa"}, "x_a"),
+                _collab("interrupt_agent", {"target": "/root/wb"}, "x_b"),
+            ),
+            {"name": "end", "match": {"step": 5}, "items": [message("Both workers reported.")]},
+        ],
+        extra=_MULTI_AGENT,
+    ),
+    Scenario(
+        "worker_interrupted_while_running",
+        "Start and stop a worker.",
+        [
+            {
+                "name": "c0",
+                "match": {"any_contains": "Task name: /root/wc", "lacks_call_id": "c_c"},
+                "items": [call("exec_command", {"cmd": "sleep 2; echo late"}, "c_c")],
+            },
+            {
+                "name": "c1",
+                "match": {"last_call_id": "c_c"},
+                "items": [message("worker c done")],
+            },
+            {
+                "name": "root0",
+                "match": {"thread": "Start and stop", "step": 0},
+                "items": [
+                    _collab(
+                        "spawn_agent",
+                        {"task_name": "wc", "message": "CHILD-C: sleep.", "fork_turns": "none"},
+                        "s_c",
+                    )
+                ],
+            },
+            after("s_c", _collab("interrupt_agent", {"target": "/root/wc"}, "i_c")),
+            after("i_c", message("Stopped the worker.")),
+        ],
+        extra=_MULTI_AGENT,
+    ),
+    Scenario(
+        "worker_forked_with_history",
+        "Fork a worker with history.",
+        [
+            {
+                "name": "f0",
+                "match": {"any_contains": "Task name: /root/forky", "lacks_call_id": "c_f"},
+                "items": [
+                    call("exec_command", {"cmd": "echo forked", "yield_time_ms": 1000}, "c_f")
+                ],
+            },
+            {
+                "name": "f1",
+                "match": {"last_call_id": "c_f"},
+                "items": [message("forked worker done")],
+            },
+            {
+                "name": "root0",
+                "match": {"step": 0},
+                "items": [
+                    message("Forking now.", phase="commentary"),
+                    _collab(
+                        "spawn_agent",
+                        {"task_name": "forky", "message": "FORK: echo.", "fork_turns": "all"},
+                        "s_f",
+                    ),
+                ],
+            },
+            after("s_f", _collab("wait_agent", {"timeout_ms": 20000}, "w_f")),
+            after("w_f", _collab("interrupt_agent", {"target": "/root/forky"}, "x_f")),
+            after("x_f", message("The fork reported.")),
+        ],
+        extra=_MULTI_AGENT,
     ),
     Scenario(
         "limit_parallel_exec",
