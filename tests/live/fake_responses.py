@@ -12,9 +12,11 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
   thread: ``CHILD-A: ...``);
 * ``lacks_call_id`` / ``has_call_id``: a call id absent from / present in the body;
 * ``last_type``: the type of the request's last input item;
+* ``last_user``: a text in the input's last user message;
 
 and may be used at most ``times`` times. No rule matching answers with a short message, so a
-scenario that goes further than scripted still ends.
+scenario that goes further than scripted still ends; one that loops is refused after
+:data:`MAX_REQUESTS` requests.
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ _USAGE = {
     "output_tokens": 10,
     "output_tokens_details": {"reasoning_tokens": 0},
     "total_tokens": 110,
+}
+#: A scenario that loops (its rules keep asking for work) is cut off after this many requests.
+MAX_REQUESTS = 40
+_LOOPING: Rule = {
+    "name": "looping",
+    "http_status": 400,
+    "body": {
+        "error": {"message": "too many requests in one scenario", "type": "invalid_request_error"}
+    },
 }
 _DONE: Rule = {
     "name": "default",
@@ -126,12 +137,14 @@ class FakeResponses:
                 continue
             if "last_type" in match and last.get("type") != match["last_type"]:
                 continue
+            if "last_user" in match and match["last_user"] not in (_user_texts(items) or [""])[-1]:
+                continue
             self._used[rule["name"]] = self._used.get(rule["name"], 0) + 1
             return rule
         return _DONE
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        rule = self._pick(body)
+        rule = self._pick(body) if len(self.requests) <= MAX_REQUESTS else _LOOPING
         if "http_status" in rule:
             data = json.dumps(rule.get("body", {})).encode()
             handler.send_response(rule["http_status"])
@@ -155,7 +168,7 @@ class FakeResponses:
                 item.setdefault("id", f"msg_{response_id}_{index}")
             for kind in ("response.output_item.added", "response.output_item.done"):
                 events.append({"type": kind, "output_index": index, "item": item})
-        usage = rule.get("usage", _USAGE)
+        usage = {**_USAGE, **rule.get("usage", {})}  # Codex needs every count
         events.append(
             {"type": "response.completed", "response": {"id": response_id, "usage": usage}}
         )

@@ -27,7 +27,7 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
             f'{{name="fake", base_url="{fake.base_url}", wire_api="responses", '
             'env_key="FAKE_API_KEY", request_max_retries=0, stream_max_retries=0}'
         )
-        argv = [codex, "exec", "-m", "gpt-5.5"]
+        argv = [codex, "exec"]
         for setting in (
             f'model_instructions_file="{instructions}"',
             "include_permissions_instructions=false",
@@ -39,7 +39,11 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
         ):
             argv += ["-c", setting]
         argv += [*scenario.extra, "-s", "danger-full-access", "--skip-git-repo-check"]
-        argv += ["-C", str(workspace), "--", scenario.prompt]
+        argv += ["-C", str(workspace)]
+        # the scenario's prompt, then each later one in the same session (resumed: a new
+        # process, the same CODEX_HOME), as the corpus ran them
+        runs = [[*argv, "-m", "gpt-5.5", "--", scenario.prompt]]
+        runs += [[*argv, "resume", "--last", "-m", "gpt-5.5", then] for then in scenario.then]
         # HOME too: the commands run in login shells, which must not source this machine's
         # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
         # made every later shell wait 10 s)
@@ -47,12 +51,8 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
         env["CODEX_ROLLOUT_TRACE_ROOT"] = str(traces)
         env["FAKE_API_KEY"] = "not-a-key"
         env.pop("RUST_BACKTRACE", None)
-        subprocess.run(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        for run in runs:
+            subprocess.run(
+                run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+            )
     return sorted(traces.glob("trace-*"), key=lambda p: p.stat().st_mtime_ns)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,6 +29,8 @@ class Scenario:
     files: dict[str, bytes] = attrs.field(factory=dict)
     extra: tuple[str, ...] = ()
     schemas: tuple[int, ...] = (2, 3)
+    #: later prompts, each in ``codex exec resume --last`` (the same session, a new process)
+    then: tuple[str, ...] = ()
 
 
 def message(text: str, phase: str | None = None) -> dict[str, Any]:
@@ -60,6 +64,18 @@ def after(call_id: str, *items: dict[str, Any]) -> dict[str, Any]:
 _LIMIT = ("-c", "rollout_trace.max_payload_bytes=600")
 _CODE_MODE = ("--enable", "code_mode")
 _MULTI_AGENT = ("--enable", "multi_agent_v2")
+_SMALL_CONTEXT = ("-c", "model_auto_compact_token_limit=5000")
+#: usage past the small context limit: Codex compacts before its next request
+_HIGH_USAGE = {"input_tokens": 9000, "total_tokens": 9100}
+_MCP = (
+    "-c",
+    f'mcp_servers.demo={{command="{sys.executable}", args=["{Path(__file__).parent / "mcp_server.py"}"]}}',
+)
+
+
+def _mcp(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    """A call of a tool of the demo MCP server (``tests/live/mcp_server.py``)."""
+    return {**call(name, arguments, call_id), "namespace": "mcp__demo"}
 
 
 def _collab(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
@@ -414,6 +430,117 @@ SCENARIOS = [
             after("x_f", message("The fork reported.")),
         ],
         extra=_MULTI_AGENT,
+    ),
+    Scenario(
+        "mcp_tools_of_every_result",
+        "Use the demo MCP server.",
+        [
+            first(
+                {
+                    "type": "tool_search_call",
+                    "call_id": "c_search",
+                    "execution": "client",
+                    "status": "completed",
+                    "arguments": {"query": "demo echo add pixel boom", "limit": 8},
+                }
+            ),
+            after("c_search", _mcp("echo", {"text": "hi ✓"}, "m_echo")),
+            after(
+                "m_echo",
+                _mcp("add", {"a": 2, "b": 40}, "m_add"),
+                _mcp("add", {"a": "x"}, "m_bad"),
+            ),
+            {
+                "name": "pixel",
+                "match": {"step": 4, "lacks_call_id": "m_pixel"},
+                "items": [_mcp("pixel", {}, "m_pixel")],
+            },
+            after("m_pixel", _mcp("boom", {}, "m_boom")),
+            after("m_boom", _mcp("missing", {}, "m_missing")),
+            after("m_missing", message("MCP tools answered in every way.")),
+        ],
+        extra=_MCP,
+    ),
+    Scenario(
+        "compaction_local_twice",
+        "Run two commands; context is tiny.",
+        [
+            {
+                "name": "summarize",
+                "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+                "items": [message("SUMMARY: commands ran so far.")],
+            },
+            {
+                "name": "again",
+                "match": {"any_contains": "SUMMARY: commands"},
+                "times": 1,
+                "items": [call("exec_command", {"cmd": "echo two"}, "k2")],
+                "usage": _HIGH_USAGE,
+            },
+            {  # after the second compaction (k2 is summarised away)
+                "name": "end",
+                "match": {"any_contains": "SUMMARY: commands"},
+                "items": [message("Two commands, two compactions.")],
+            },
+            {
+                "name": "first",
+                "match": {"step": 0},
+                "items": [call("exec_command", {"cmd": "echo one"}, "k1")],
+                "usage": _HIGH_USAGE,
+            },
+        ],
+        extra=_SMALL_CONTEXT,
+    ),
+    Scenario(
+        "compaction_remote_mid_turn",
+        "Run two commands; context is tiny (remote).",
+        [
+            {
+                "name": "compact",
+                "match": {"last_type": "compaction_trigger"},
+                "items": [{"type": "compaction", "encrypted_content": "ENC_SUMMARY_X"}],
+            },
+            {
+                "name": "after_compact",
+                "match": {"any_contains": "ENC_SUMMARY_X", "lacks_call_id": "r2"},
+                "items": [
+                    {"type": "reasoning", "id": "rs_x", "summary": [], "encrypted_content": "e"},
+                    call("exec_command", {"cmd": "echo two"}, "r2"),
+                ],
+            },
+            after("r2", message("Done after remote compaction.")),
+            {
+                "name": "first",
+                "match": {"step": 0},
+                "items": [call("exec_command", {"cmd": "echo one"}, "r1")],
+                "usage": _HIGH_USAGE,
+            },
+        ],
+        extra=(*_SMALL_CONTEXT, "-c", 'model_providers.fake.name="OpenAI"'),
+    ),
+    Scenario(
+        "resumed_twice",
+        "First turn: write a file.",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "First turn", "step": 0},
+                "items": [call("exec_command", {"cmd": "echo one > f.txt"}, "t1")],
+            },
+            after("t1", message("Wrote it.")),
+            {
+                "name": "t2",
+                "match": {"last_user": "Second turn"},
+                "items": [message("Nothing to do.", phase="final_answer")],
+            },
+            {
+                "name": "t3",
+                "match": {"last_user": "Third turn", "lacks_call_id": "t3"},
+                "items": [call("exec_command", {"cmd": "cat f.txt"}, "t3")],
+            },
+            after("t3", message("It says one.")),
+        ],
+        then=("Second turn: nothing.", "Third turn: read it."),
     ),
     Scenario(
         "limit_parallel_exec",

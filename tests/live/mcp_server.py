@@ -1,0 +1,72 @@
+"""A small stdio MCP server for the live scenarios (newline-delimited JSON-RPC 2.0), started
+by Codex from ``mcp_servers.demo``. Tools: ``echo`` (text), ``add`` (text and structured
+content; a bad argument is a tool error), ``pixel`` (an image), ``boom`` (a JSON-RPC error)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
+TOOLS = [
+    {"name": "echo", "description": "Echo a text.", "inputSchema": _SCHEMA},
+    {"name": "add", "description": "Add two numbers.", "inputSchema": _SCHEMA},
+    {"name": "pixel", "description": "A one-pixel image.", "inputSchema": _SCHEMA},
+    {"name": "boom", "description": "Always fails.", "inputSchema": _SCHEMA},
+]
+
+
+def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    if name == "echo":
+        return {"content": [{"type": "text", "text": str(arguments.get("text", ""))}]}
+    if name == "add":
+        a, b = arguments.get("a"), arguments.get("b")
+        if not isinstance(a, int | float) or not isinstance(b, int | float):
+            return {
+                "content": [{"type": "text", "text": "a and b must be numbers"}],
+                "isError": True,
+            }
+        return {
+            "content": [{"type": "text", "text": str(a + b)}],
+            "structuredContent": {"sum": a + b},
+        }
+    if name == "pixel":
+        return {"content": [{"type": "image", "data": PIXEL, "mimeType": "image/png"}]}
+    raise ValueError(f"tool {name} failed on purpose")
+
+
+def main() -> None:
+    for line in sys.stdin:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if "id" not in message:
+            continue  # a notification
+        method, params = message.get("method"), message.get("params") or {}
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
+        if method == "initialize":
+            reply["result"] = {
+                "protocolVersion": params.get("protocolVersion", "2025-03-26"),
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "demo", "version": "1.0.0"},
+            }
+        elif method == "tools/list":
+            reply["result"] = {"tools": TOOLS}
+        elif method == "tools/call":
+            try:
+                reply["result"] = _call(params.get("name", ""), params.get("arguments") or {})
+            except ValueError as exc:
+                reply["error"] = {"code": -32000, "message": str(exc)}
+        elif method == "ping":
+            reply["result"] = {}
+        else:
+            reply["error"] = {"code": -32601, "message": f"no method {method}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
