@@ -158,6 +158,11 @@ class FakeResponses:
         handler.wfile.write(data)
 
     def _stream(self, rule: Rule) -> bytes:
+        """The rule's answer as server-sent events. Besides ``items``: ``deltas`` streams a
+        message's text in pieces first; ``end`` is ``"completed"`` (the default),
+        ``"incomplete"`` (``response.incomplete``, reason ``max_output_tokens``), ``"failed"``
+        (``response.failed`` with ``error``), ``"error"`` (an ``error`` event) or ``"cut"``
+        (the stream stops after the items, with no final event)."""
         response_id = f"resp_{next(self._ids)}"
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": {"id": response_id}}
@@ -166,12 +171,35 @@ class FakeResponses:
             item = dict(given)
             if item.get("type") == "message":
                 item.setdefault("id", f"msg_{response_id}_{index}")
-            for kind in ("response.output_item.added", "response.output_item.done"):
-                events.append({"type": kind, "output_index": index, "item": item})
+            events.append(
+                {"type": "response.output_item.added", "output_index": index, "item": item}
+            )
+            for delta in rule.get("deltas", []) if item.get("type") == "message" else []:
+                events.append(
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "delta": delta,
+                    }
+                )
+            events.append(
+                {"type": "response.output_item.done", "output_index": index, "item": item}
+            )
         usage = {**_USAGE, **rule.get("usage", {})}  # Codex needs every count
-        events.append(
-            {"type": "response.completed", "response": {"id": response_id, "usage": usage}}
-        )
+        end = rule.get("end", "completed")
+        response: dict[str, Any] = {"id": response_id, "usage": usage}
+        if end == "completed":
+            events.append({"type": "response.completed", "response": response})
+        elif end == "incomplete":
+            response["incomplete_details"] = {"reason": "max_output_tokens"}
+            events.append({"type": "response.incomplete", "response": response})
+        elif end == "failed":
+            response["error"] = rule.get("error", {"code": "server_error", "message": "scripted"})
+            events.append({"type": "response.failed", "response": response})
+        elif end == "error":
+            events.append({"type": "error", **rule.get("error", {"message": "scripted"})})
         return b"".join(
             f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
         )

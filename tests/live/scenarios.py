@@ -65,6 +65,12 @@ _LIMIT = ("-c", "rollout_trace.max_payload_bytes=600")
 _CODE_MODE = ("--enable", "code_mode")
 _MULTI_AGENT = ("--enable", "multi_agent_v2")
 _SMALL_CONTEXT = ("-c", "model_auto_compact_token_limit=5000")
+_ONE_RETRY = (
+    "-c",
+    "model_providers.fake.request_max_retries=1",
+    "-c",
+    "model_providers.fake.stream_max_retries=1",
+)
 #: usage past the small context limit: Codex compacts before its next request
 _HIGH_USAGE = {"input_tokens": 9000, "total_tokens": 9100}
 _MCP = (
@@ -541,6 +547,103 @@ SCENARIOS = [
             after("t3", message("It says one.")),
         ],
         then=("Second turn: nothing.", "Third turn: read it."),
+    ),
+    Scenario(
+        "stream_cut_after_a_call_then_retried",
+        "Cut.",
+        [
+            {
+                "name": "cut",
+                "match": {"step": 0},
+                "times": 1,
+                "items": [call("exec_command", {"cmd": "echo never"}, "c_cut")],
+                "end": "cut",
+            },
+            first(
+                message("Partial", phase="commentary"),
+                call("exec_command", {"cmd": "echo ok"}, "c_ok"),
+            ),
+            after("c_ok", message("Done after the retry.")),
+        ],
+        extra=_ONE_RETRY,
+    ),
+    Scenario(
+        "response_failed_mid_turn",
+        "Fail later.",
+        [
+            first(call("exec_command", {"cmd": "echo one"}, "c1")),
+            {
+                "name": "failed",
+                "match": {"last_call_id": "c1"},
+                "items": [message("half an answer")],
+                "end": "failed",
+                "error": {"code": "invalid_prompt", "message": "scripted refusal"},
+            },
+        ],
+    ),
+    Scenario(
+        "response_incomplete_with_deltas",
+        "Run long.",
+        [
+            {
+                "name": "incomplete",
+                "match": {"step": 0},
+                "items": [message("This answer was cut")],
+                "deltas": ["This answer ", "was cut"],
+                "end": "incomplete",
+            }
+        ],
+    ),
+    Scenario(
+        "error_event_then_retried",
+        "Error event.",
+        [
+            {
+                "name": "error",
+                "match": {"step": 0},
+                "times": 1,
+                "items": [],
+                "end": "error",
+                "error": {"code": "server_error", "message": "scripted stream error"},
+            },
+            first(message("Recovered after the error event.")),
+        ],
+        extra=_ONE_RETRY,
+    ),
+    Scenario(
+        "http_429_then_retried",
+        "Rate limited.",
+        [
+            {
+                "name": "busy",
+                "match": {"step": 0},
+                "times": 1,
+                "http_status": 429,
+                "body": {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}},
+            },
+            first(call("exec_command", {"cmd": "echo later"}, "c_l")),
+            after("c_l", message("Done after the rate limit.")),
+        ],
+        extra=_ONE_RETRY,
+    ),
+    Scenario(
+        "context_window_exceeded",
+        "Too long.",
+        [
+            first(call("exec_command", {"cmd": "echo fits"}, "c_fit")),
+            {
+                "name": "too_long",
+                "match": {"last_call_id": "c_fit"},
+                "http_status": 400,
+                "body": {
+                    "error": {
+                        "message": "Your input exceeds the context window of this model.",
+                        "type": "invalid_request_error",
+                        "code": "context_length_exceeded",
+                    }
+                },
+            },
+        ],
     ),
     Scenario(
         "limit_parallel_exec",
