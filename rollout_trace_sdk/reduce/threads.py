@@ -87,7 +87,9 @@ def thread_started(replay: ReplayContext, event: TraceEvent, started: ThreadStar
     agent_path = started.agent_path
     origin: st.SpawnedOrigin | Literal["unknown"] | None = None
     if started.metadata_payload is not None and not started.metadata_payload.available:
-        origin = "unknown"  # 0.171: an omitted metadata payload (a null one means root)
+        # 0.171, metadata cut or omitted (a null one means root): the rollout's own thread
+        # (its id is the rollout id) is still the root, any other's origin is unknown
+        origin = None if thread_id == replay.trace.rollout_id else "unknown"
     elif spawn is not None:
         spawn_path = _str(spawn, "agent_path")
         chosen = _first(spawn_path, _str(metadata, "agent_path"))

@@ -715,6 +715,34 @@ SCENARIOS = [
         schemas=(3,),
     ),
     Scenario(
+        "limit_workers_metadata_cut",
+        "Coordinate a limited worker.",
+        [
+            {
+                "name": "w0",
+                "match": {"any_contains": "Task name: /root/wl", "lacks_call_id": "c_w"},
+                "items": [call("exec_command", {"cmd": "echo w", "yield_time_ms": 1000}, "c_w")],
+            },
+            {"name": "w1", "match": {"last_call_id": "c_w"}, "items": [message("worker done")]},
+            {
+                "name": "root0",
+                "match": {"step": 0},
+                "items": [
+                    _collab(
+                        "spawn_agent",
+                        {"task_name": "wl", "message": "LIMITED: echo.", "fork_turns": "none"},
+                        "s_w",
+                    )
+                ],
+            },
+            after("s_w", _collab("wait_agent", {"timeout_ms": 20000}, "w_w")),
+            after("w_w", _collab("interrupt_agent", {"target": "/root/wl"}, "x_w")),
+            after("x_w", message("The limited worker reported.")),
+        ],
+        extra=(*_MULTI_AGENT, "-c", "rollout_trace.max_payload_bytes=300"),
+        schemas=(3,),
+    ),
+    Scenario(
         "limit_total_bytes",
         "Out of budget.",
         [

@@ -96,3 +96,19 @@ async def test_thread_whose_metadata_was_omitted(tmp_path: Path) -> None:
     state = check_bundle(bundle, tmp_path)
     origins = {t["agent_path"]: t["origin"] for t in state["threads"].values()}
     assert origins == {"/root": {"type": "root"}, "/root/helper": {"type": "unknown"}}
+
+
+async def test_threads_whose_metadata_was_cut(tmp_path: Path) -> None:
+    """Schema 3 with a per-payload limit below the session metadata's size: every thread's
+    metadata is truncated. Codex 0.171 keeps the rollout's own thread (its id is the rollout
+    id) a root and gives any other the origin ``unknown``; both reducers must agree."""
+    async with open_rollout(tmp_path, schema_version=3, max_payload_bytes=64) as rollout:
+        child = rollout.root.spawn("helper")
+        async with child:
+            pass
+    bundle = bundle_in(tmp_path)
+    started = [e["payload"] for e in of_type(bundle, "thread_started")]
+    assert [s["metadata_payload"]["capture"]["status"] for s in started] == ["truncated"] * 2
+    state = check_bundle(bundle, tmp_path)
+    origins = {t["agent_path"]: t["origin"] for t in state["threads"].values()}
+    assert origins == {"/root": {"type": "root"}, "/root/helper": {"type": "unknown"}}

@@ -1,0 +1,110 @@
+"""Random scenarios for the live differential: a few model steps, each a random mix of
+messages, reasoning, web searches and tool calls of every kind Codex runs (commands that
+succeed, fail, print Unicode or bytes, or keep running; plans; images; patches good and bad;
+unknown tools), chained by their last call id; sometimes with code mode or, for schema 3,
+a payload size limit."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from tests.live.scenarios import PNG, Scenario, call, custom, message
+
+_COMMANDS = (
+    {"cmd": "echo hello"},
+    {"cmd": "echo oops >&2; exit 4"},
+    {"cmd": "printf 'ünïcødé ✓ 漢字\\n'"},
+    {"cmd": "printf '\\377\\000bytes'"},
+    {"cmd": "seq 1 200"},
+    {"cmd": "cat missing.txt"},
+    {"cmd": "sleep 1; echo late", "yield_time_ms": 200},
+    {"cmd": "echo a; echo b >&2", "workdir": "."},
+)
+_PATCHES = (
+    "*** Begin Patch\n*** Add File: made.txt\n+made\n*** End Patch\n",
+    "*** Begin Patch\n*** Update File: notes.txt\n@@\n-old line\n+new line\n*** End Patch\n",
+    "*** Begin Patch\n*** Update File: absent.txt\n@@\n-x\n+y\n*** End Patch\n",
+    "not a patch at all",
+)
+
+
+def _call_item(rng: random.Random, call_id: str) -> dict[str, Any]:
+    kind = rng.choice(["exec"] * 5 + ["plan", "image", "patch", "unknown", "bad_args"])
+    if kind == "exec":
+        return call("exec_command", rng.choice(_COMMANDS), call_id)
+    if kind == "plan":
+        steps = [
+            {"step": f"s{i}", "status": rng.choice(["pending", "in_progress", "completed"])}
+            for i in range(rng.randint(1, 3))
+        ]
+        return call("update_plan", {"plan": steps}, call_id)
+    if kind == "image":
+        return call("view_image", {"path": rng.choice(["dot.png", "nope.png"])}, call_id)
+    if kind == "patch":
+        return custom("apply_patch", rng.choice(_PATCHES), call_id)
+    if kind == "unknown":
+        return call("no_such_tool", {"x": 1}, call_id)
+    return call("exec_command", "{not json", call_id)
+
+
+def _extras(rng: random.Random, step: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if rng.random() < 0.3:
+        summary = [{"type": "summary_text", "text": "thinking " * rng.randint(1, 80)}]
+        item: dict[str, Any] = {"type": "reasoning", "id": f"rs_{step}", "summary": summary}
+        if rng.random() < 0.5:
+            item["encrypted_content"] = "gAAAA" + "x" * rng.randint(0, 50)
+        out.append(item)
+    if rng.random() < 0.2:
+        out.append(
+            {
+                "type": "web_search_call",
+                "id": f"ws_{step}",
+                "status": "completed",
+                "action": {"type": "search", "query": "q" * rng.randint(1, 30)},
+            }
+        )
+    if rng.random() < 0.4:
+        out.append(message("note " * rng.randint(1, 300), phase="commentary"))
+    return out
+
+
+def random_scenario(seed: int) -> Scenario:
+    """The scenario of ``seed`` (the same seed, the same scenario)."""
+    rng = random.Random(seed)
+    rules: list[dict[str, Any]] = []
+    previous: str | None = None
+    steps = rng.randint(1, 4)
+    for step in range(steps):
+        items = _extras(rng, step)
+        calls = (
+            []
+            if step == steps - 1
+            else [f"c{step}_{k}" for k in range(rng.choice([1, 1, 1, 2, 3]))]
+        )
+        items += [_call_item(rng, call_id) for call_id in calls]
+        if not calls:
+            items.append(message("final " * rng.randint(1, 200), phase="final_answer"))
+        match = {"step": 0} if previous is None else {"last_call_id": previous}
+        rules.append({"name": f"step{step}", "match": match, "items": items})
+        previous = calls[-1] if calls else None
+    extra: tuple[str, ...] = ()
+    schemas: tuple[int, ...] = (2, 3)
+    if rng.random() < 0.25:
+        limit = rng.choice([300, 800, 2000])
+        extra = ("-c", f"rollout_trace.max_payload_bytes={limit}")
+        schemas = (3,)
+    return Scenario(
+        f"random_{seed}",
+        "Do what the script says.",
+        rules,
+        files={"dot.png": PNG, "notes.txt": b"old line\n"},
+        extra=extra,
+        schemas=schemas,
+    )
+
+
+def describe(scenario: Scenario) -> str:
+    return json.dumps(scenario.rules)[:2000]
