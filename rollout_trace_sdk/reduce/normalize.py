@@ -380,6 +380,16 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
     raise ReduceError(f"unsupported model item type {kind} in payload {payload_id}")
 
 
+#: Input items that are no part of the conversation: Codex (0.169 and 0.171) leaves them out
+#: of a request's items (``additional_tools``: the tool list a forked thread's first request
+#: carries as an input item).
+_NOT_ITEMS: Final = frozenset({"additional_tools"})
+
+
+def _not_an_item(item: Any) -> bool:
+    return item.__class__ is dict and item.get("type") in _NOT_ITEMS
+
+
 def normalize_items(
     items: list[Any],
     payload_id: str,
@@ -399,11 +409,15 @@ def normalize_items(
     """
     ctx = _Context(payload_id, locate, unavailable)
     if seen is None and remember is None and not unavailable:
-        return [normalize_item(item, ctx, (*path, index)) for index, item in enumerate(items)]
+        return [
+            normalize_item(item, ctx, (*path, index))
+            for index, item in enumerate(items)
+            if not _not_an_item(item)
+        ]
     out: list[NormItem] = []
     dumps = orjson.dumps
     for index, item in enumerate(items):
-        if unavailable and unavailable_part(item) is not None:
+        if (unavailable and unavailable_part(item) is not None) or _not_an_item(item):
             continue
         blob = dumps(item)
         norm = None if seen is None else seen.get(blob)

@@ -10,7 +10,7 @@ import json
 import random
 from typing import Any
 
-from tests.live.scenarios import PNG, Scenario, call, custom, message
+from tests.live.scenarios import MCP, PNG, Scenario, call, custom, message
 
 _COMMANDS = (
     {"cmd": "echo hello"},
@@ -30,8 +30,37 @@ _PATCHES = (
 )
 
 
-def _call_item(rng: random.Random, call_id: str) -> dict[str, Any]:
-    kind = rng.choice(["exec"] * 5 + ["plan", "image", "patch", "unknown", "bad_args"])
+_CELLS = (
+    'text("plain text from a cell");\n',
+    'const r = await tools.exec_command({cmd: "echo nested"});\ntext(r.output);\n',
+    'const r = await tools.exec_command({cmd: "exit 5"});\ntext(JSON.stringify(r));\n',
+    'throw new Error("cell failed");\n',
+    'const [a, b] = await Promise.all([tools.exec_command({cmd: "echo a"}),'
+    ' tools.exec_command({cmd: "echo b"})]);\ntext(a.output + b.output);\n',
+    "const r = await tools.demo_echo ? 1 : 0;\ntext(String(r));\n",
+)
+
+
+def _call_item(rng: random.Random, call_id: str, modes: set[str]) -> dict[str, Any]:
+    kinds = ["exec"] * 5 + ["plan", "image", "patch", "unknown", "bad_args"]
+    if "code" in modes:
+        kinds += ["cell"] * 4
+    if "mcp" in modes:
+        kinds += ["mcp"] * 3
+    kind = rng.choice(kinds)
+    if kind == "cell":
+        return custom("exec", rng.choice(_CELLS), call_id)
+    if kind == "mcp":
+        name, arguments = rng.choice(
+            [
+                ("echo", {"text": "hi ✓"}),
+                ("add", {"a": 1, "b": 2}),
+                ("add", {"a": "x"}),
+                ("pixel", {}),
+                ("boom", {}),
+            ]
+        )
+        return {**call(name, arguments, call_id), "namespace": "mcp__demo"}
     if kind == "exec":
         return call("exec_command", rng.choice(_COMMANDS), call_id)
     if kind == "plan":
@@ -76,6 +105,7 @@ def random_scenario(seed: int) -> Scenario:
     rng = random.Random(seed)
     rules: list[dict[str, Any]] = []
     previous: str | None = None
+    modes = {mode for mode in ("code", "mcp", "compact") if rng.random() < 0.2}
     steps = rng.randint(1, 4)
     for step in range(steps):
         items = _extras(rng, step)
@@ -84,17 +114,36 @@ def random_scenario(seed: int) -> Scenario:
             if step == steps - 1
             else [f"c{step}_{k}" for k in range(rng.choice([1, 1, 1, 2, 3]))]
         )
-        items += [_call_item(rng, call_id) for call_id in calls]
+        items += [_call_item(rng, call_id, modes) for call_id in calls]
         if not calls:
             items.append(message("final " * rng.randint(1, 200), phase="final_answer"))
         match = {"step": 0} if previous is None else {"last_call_id": previous}
-        rules.append({"name": f"step{step}", "match": match, "items": items})
+        rule: dict[str, Any] = {"name": f"step{step}", "match": match, "items": items}
+        if "compact" in modes and step == 0:
+            rule["usage"] = {"input_tokens": 9000, "total_tokens": 9100}  # compacts next
+        rules.append(rule)
         previous = calls[-1] if calls else None
     extra: tuple[str, ...] = ()
+    if "code" in modes:
+        extra += ("--enable", "code_mode")
+    if "mcp" in modes:
+        extra += MCP
+    if "compact" in modes:
+        # the summary request (local compaction) answers with a summary; the request after
+        # it resends no call output, so the chain goes on from the first rule's call
+        rules.insert(
+            0,
+            {
+                "name": "summarize",
+                "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+                "items": [message("SUMMARY: so far so good.")],
+            },
+        )
+        extra += ("-c", "model_auto_compact_token_limit=5000")
     schemas: tuple[int, ...] = (2, 3)
     if rng.random() < 0.25:
         limit = rng.choice([300, 800, 2000])
-        extra = ("-c", f"rollout_trace.max_payload_bytes={limit}")
+        extra += ("-c", f"rollout_trace.max_payload_bytes={limit}")
         schemas = (3,)
     return Scenario(
         f"random_{seed}",

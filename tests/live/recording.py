@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from tests.live.app_server import AppServer, run_actions
 from tests.live.fake_responses import FakeResponses
 from tests.live.scenarios import Scenario
 
@@ -38,6 +39,7 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
             f"model_providers.fake={provider}",
         ):
             argv += ["-c", setting]
+        settings = argv[2:]
         argv += [*scenario.extra, "-s", "danger-full-access", "--skip-git-repo-check"]
         argv += ["-C", str(workspace)]
         # the scenario's prompt, then each later one in the same session (resumed: a new
@@ -51,8 +53,15 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
         env["CODEX_ROLLOUT_TRACE_ROOT"] = str(traces)
         env["FAKE_API_KEY"] = "not-a-key"
         env.pop("RUST_BACKTRACE", None)
-        for run in runs:
-            subprocess.run(
-                run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
-            )
+        if scenario.app_server:
+            server = AppServer([codex, "app-server", *settings, *scenario.extra], env)
+            try:
+                run_actions(server, str(workspace), list(scenario.app_server))
+            finally:
+                server.close()
+        else:
+            for run in runs:
+                subprocess.run(
+                    run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+                )
     return sorted(traces.glob("trace-*"), key=lambda p: p.stat().st_mtime_ns)

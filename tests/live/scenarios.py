@@ -31,6 +31,9 @@ class Scenario:
     schemas: tuple[int, ...] = (2, 3)
     #: later prompts, each in ``codex exec resume --last`` (the same session, a new process)
     then: tuple[str, ...] = ()
+    #: driven through ``codex app-server`` instead of ``codex exec`` (``prompt`` unused): the
+    #: actions of ``tests.live.app_server.run_actions``
+    app_server: tuple[dict[str, Any], ...] = ()
 
 
 def message(text: str, phase: str | None = None) -> dict[str, Any]:
@@ -73,7 +76,7 @@ _ONE_RETRY = (
 )
 #: usage past the small context limit: Codex compacts before its next request
 _HIGH_USAGE = {"input_tokens": 9000, "total_tokens": 9100}
-_MCP = (
+MCP = (
     "-c",
     f'mcp_servers.demo={{command="{sys.executable}", args=["{Path(__file__).parent / "mcp_server.py"}"]}}',
 )
@@ -465,7 +468,7 @@ SCENARIOS = [
             after("m_boom", _mcp("missing", {}, "m_missing")),
             after("m_missing", message("MCP tools answered in every way.")),
         ],
-        extra=_MCP,
+        extra=MCP,
     ),
     Scenario(
         "compaction_local_twice",
@@ -644,6 +647,115 @@ SCENARIOS = [
                 },
             },
         ],
+    ),
+    Scenario(
+        "app_server_fork_then_turn_on_the_fork",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "base turn", "lacks_call_id": "b1"},
+                "items": [call("exec_command", {"cmd": "echo base"}, "b1")],
+            },
+            after("b1", message("Base done.")),
+            {
+                "name": "t2",
+                "match": {"last_user": "on the fork"},
+                "items": [message("Answered on the fork.")],
+            },
+        ],
+        app_server=(
+            {"op": "turn", "text": "base turn"},
+            {"op": "fork"},
+            {"op": "turn", "text": "on the fork"},
+        ),
+    ),
+    Scenario(
+        "app_server_steer_a_running_turn",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "slow turn", "lacks_call_id": "s1"},
+                "items": [call("exec_command", {"cmd": "sleep 1; echo slow"}, "s1")],
+            },
+            {
+                "name": "steered",
+                "match": {"any_contains": "also say hi"},
+                "items": [message("Saying hi as steered.")],
+            },
+            after("s1", message("Slow done.")),
+        ],
+        app_server=(
+            {"op": "turn", "text": "slow turn", "steer_after": 0.3, "steer": "also say hi"},
+        ),
+    ),
+    Scenario(
+        "app_server_inject_and_shell_then_turn",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "after injection"},
+                "items": [message("Saw the injected items.")],
+            },
+        ],
+        app_server=(
+            {
+                "op": "inject",
+                "items": [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": "injected note"}],
+                    },
+                    {
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": "injected answer"}],
+                    },
+                ],
+            },
+            {"op": "shell", "command": "echo from-shell"},
+            {"op": "turn", "text": "after injection"},
+        ),
+    ),
+    Scenario(
+        "app_server_manual_compaction_twice",
+        "",
+        [
+            {
+                "name": "summarize",
+                "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+                "items": [message("SUMMARY: two turns so far.")],
+            },
+            {
+                "name": "t1",
+                "match": {"last_user": "first", "lacks_call_id": "m1"},
+                "items": [call("exec_command", {"cmd": "echo first"}, "m1")],
+            },
+            after("m1", message("First done.")),
+            {"name": "t2", "match": {"last_user": "second"}, "items": [message("Second done.")]},
+        ],
+        app_server=(
+            {"op": "turn", "text": "first"},
+            {"op": "compact"},
+            {"op": "turn", "text": "second"},
+            {"op": "compact"},
+        ),
+    ),
+    Scenario(
+        "app_server_review",
+        "",
+        [
+            {
+                "name": "review",
+                "match": {"any_contains": "Review the notes"},
+                "items": [message('{"findings": [], "overall_correctness": "patch is correct"}')],
+            },
+        ],
+        app_server=({"op": "review", "instructions": "Review the notes file."},),
+        files={"notes.txt": b"a note\n"},
     ),
     Scenario(
         "limit_parallel_exec",

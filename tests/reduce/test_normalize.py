@@ -102,3 +102,14 @@ def test_a_reasoning_text_the_recorder_did_not_keep_is_a_reference_named_by_its_
     ]
     with pytest.raises(ReduceError, match="content entry without string text"):
         normalize_one(item, "raw_payload:12")  # schema 2: no marker, only a wrong type
+
+
+def test_additional_tools_items_are_no_conversation_items() -> None:
+    """A forked thread's first request carries its tool list as an ``additional_tools`` input
+    item; Codex leaves it out of the request's items (and out of a response's)."""
+    tools = {"type": "additional_tools", "id": "at_1", "role": "developer", "tools": []}
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    items = normalize_items([tools, user], "raw_payload:4", ("input",))
+    assert [item.kind for item in items] == ["message"]
+    with pytest.raises(ReduceError, match="unsupported model item type ghost_snapshot"):
+        normalize_items([{"type": "ghost_snapshot"}], "raw_payload:4", ("input",))

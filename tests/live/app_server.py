@@ -1,0 +1,167 @@
+"""Driving ``codex app-server`` (JSON-RPC over stdio, a message a line) for the live scenarios
+that ``codex exec`` cannot express: turns interrupted or steered, manual compaction, forks,
+injected items, shell commands, resumed and reverted threads."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import threading
+import time
+from typing import Any
+
+#: An app-server action: ``{"op": "turn", "text": ..., "interrupt_after": s, "steer": text}``,
+#: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
+#: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
+#: ``{"op": "revert"}`` (before the last turn), ``{"op": "review", "instructions": ...}``.
+Action = dict[str, Any]
+
+
+class AppServer:
+    """One ``codex app-server`` process and its JSON-RPC stream."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self._ids = 0
+        self._messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.notifications: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            try:
+                self._messages.put(json.loads(line))
+            except ValueError:
+                continue
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(message) + "\n")
+        self._process.stdin.flush()
+
+    def request(self, method: str, params: dict[str, Any], timeout: float = 30) -> Any:
+        """Send a request and wait for its response (notifications meanwhile are kept)."""
+        self._ids += 1
+        ident = self._ids
+        self._send({"id": ident, "method": method, "params": params})
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._next(deadline)
+            if message.get("id") == ident and "method" not in message:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result")
+            self._keep(message)
+
+    def wait_for(self, method: str, timeout: float = 30, **fields: Any) -> dict[str, Any]:
+        """The first notification ``method`` whose params hold ``fields`` (kept or new)."""
+        deadline = time.monotonic() + timeout
+        for seen in self.notifications:
+            if _matches(seen, method, fields):
+                self.notifications.remove(seen)
+                return seen
+        while True:
+            message = self._next(deadline)
+            if _matches(message, method, fields):
+                return message
+            self._keep(message)
+
+    def _keep(self, message: dict[str, Any]) -> None:
+        if "id" in message and "method" in message:  # a request to us: approve nothing
+            self._send({"id": message["id"], "error": {"code": -32601, "message": "no"}})
+        else:
+            self.notifications.append(message)
+
+    def _next(self, deadline: float) -> dict[str, Any]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("app-server did not answer in time")
+        return self._messages.get(timeout=left)
+
+    def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        self._send({"method": method, **({"params": params} if params is not None else {})})
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def _matches(message: dict[str, Any], method: str, fields: dict[str, Any]) -> bool:
+    if message.get("method") != method:
+        return False
+    params = message.get("params") or {}
+    return all(_dig(params, key) == value for key, value in fields.items())
+
+
+def _dig(params: dict[str, Any], key: str) -> Any:
+    value: Any = params
+    for part in key.split("__"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> None:
+    """Start a thread and carry out ``actions`` on it, each to its end."""
+    server.request("initialize", {"clientInfo": {"name": "rollout-trace-tests", "version": "1"}})
+    server.notify("initialized")
+    started = server.request(
+        "thread/start",
+        {
+            "cwd": workspace,
+            "model": "gpt-5.5",
+            "sandbox": "danger-full-access",
+            "approvalPolicy": "never",
+        },
+    )
+    thread = started["thread"]["id"]
+    turns: list[str] = []
+    for action in actions:
+        op = action["op"]
+        if op == "turn":
+            text = [{"type": "text", "text": action["text"]}]
+            turn = server.request("turn/start", {"threadId": thread, "input": text})["turn"]["id"]
+            turns.append(turn)
+            if "steer_after" in action:
+                time.sleep(action["steer_after"])
+                steer = [{"type": "text", "text": action["steer"]}]
+                server.request(
+                    "turn/steer", {"threadId": thread, "expectedTurnId": turn, "input": steer}
+                )
+            if "interrupt_after" in action:
+                time.sleep(action["interrupt_after"])
+                server.request("turn/interrupt", {"threadId": thread, "turnId": turn})
+            server.wait_for("turn/completed", turn__id=turn)
+        elif op == "compact":
+            server.request("thread/compact/start", {"threadId": thread})
+            server.wait_for("turn/completed")
+        elif op == "fork":
+            thread = server.request("thread/fork", {"threadId": thread})["thread"]["id"]
+        elif op == "inject":
+            server.request("thread/inject_items", {"threadId": thread, "items": action["items"]})
+        elif op == "shell":
+            server.request(
+                "thread/shellCommand", {"threadId": thread, "command": action["command"]}
+            )
+            server.wait_for("turn/completed")
+        elif op == "revert":
+            server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns[-1]})
+        elif op == "review":
+            target = {"type": "custom", "instructions": action["instructions"]}
+            server.request("review/start", {"threadId": thread, "target": target})
+            server.wait_for("turn/completed")
+        else:
+            raise ValueError(f"unknown app-server action {op}")
