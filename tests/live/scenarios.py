@@ -745,6 +745,47 @@ SCENARIOS = [
         ),
     ),
     Scenario(
+        "app_server_revert_then_turn",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "keep this"},
+                "items": [message("Kept.")],
+            },
+            {
+                "name": "t2",
+                "match": {"last_user": "undo this", "lacks_call_id": "u1"},
+                "items": [call("exec_command", {"cmd": "echo undone"}, "u1")],
+            },
+            after("u1", message("Will be reverted.")),
+            {"name": "t3", "match": {"last_user": "after revert"}, "items": [message("Reverted.")]},
+        ],
+        app_server=(
+            {"op": "turn", "text": "keep this"},
+            {"op": "turn", "text": "undo this"},
+            {"op": "revert"},
+            {"op": "turn", "text": "after revert"},
+        ),
+    ),
+    Scenario(
+        "app_server_interrupt_then_fork",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "long", "lacks_call_id": "l1"},
+                "items": [call("exec_command", {"cmd": "sleep 5; echo late"}, "l1")],
+            },
+            {"name": "t2", "match": {"last_user": "forked after"}, "items": [message("Fork ok.")]},
+        ],
+        app_server=(
+            {"op": "turn", "text": "long", "interrupt_after": 0.5},
+            {"op": "fork"},
+            {"op": "turn", "text": "forked after"},
+        ),
+    ),
+    Scenario(
         "app_server_review",
         "",
         [
