@@ -14,6 +14,8 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
 * ``last_type``: the type of the request's last input item;
 * ``last_user``: a text in the input's last user message;
 
+``$AGENT_ID`` in an answer's call arguments is the id in the latest spawn output seen.
+
 and may be used at most ``times`` times. No rule matching answers with a short message, so a
 scenario that goes further than scripted still ends; one that loops is refused after
 :data:`MAX_REQUESTS` requests.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +60,19 @@ _DONE: Rule = {
 }
 
 
+#: A sub-agent id as a spawn's output gives it (inside an output string, so escaped).
+_AGENT_ID = re.compile(r'\\"agent_id\\":\\"([0-9a-f-]+)\\"')
+
+
+def _with_agent_id(item: dict[str, Any], agent_id: str) -> dict[str, Any]:
+    """``$AGENT_ID`` in a call's arguments becomes the id the last spawn gave (sub-agents of
+    multi_agent v1 are named by ids Codex draws)."""
+    arguments = item.get("arguments")
+    if isinstance(arguments, str) and "$AGENT_ID" in arguments:
+        item["arguments"] = arguments.replace("$AGENT_ID", agent_id)
+    return item
+
+
 def _user_texts(items: list[dict[str, Any]]) -> list[str]:
     texts = []
     for item in items:
@@ -76,6 +92,7 @@ class FakeResponses:
         self.rules = rules
         self.requests: list[dict[str, Any]] = []
         self._used: dict[str, int] = {}
+        self._agent_id = ""
         self._ids = itertools.count(1)
         fake = self
 
@@ -144,6 +161,9 @@ class FakeResponses:
         return _DONE
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        found = _AGENT_ID.findall(json.dumps(body))
+        if found:
+            self._agent_id = found[-1]
         rule = self._pick(body) if len(self.requests) <= MAX_REQUESTS else _LOOPING
         if "http_status" in rule:
             data = json.dumps(rule.get("body", {})).encode()
@@ -168,7 +188,7 @@ class FakeResponses:
             {"type": "response.created", "response": {"id": response_id}}
         ]
         for index, given in enumerate(rule.get("items", [])):
-            item = dict(given)
+            item = _with_agent_id(dict(given), self._agent_id)
             if item.get("type") == "message":
                 item.setdefault("id", f"msg_{response_id}_{index}")
             events.append(

@@ -87,6 +87,21 @@ def _mcp(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
     return {**call(name, arguments, call_id), "namespace": "mcp__demo"}
 
 
+#: A tool search that loads the deferred multi_agent_v1 tools.
+_SEARCH_AGENTS = {
+    "type": "tool_search_call",
+    "call_id": "ts",
+    "execution": "client",
+    "status": "completed",
+    "arguments": {"query": "spawn agent wait close", "limit": 8},
+}
+
+
+def _v1(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    """A multi-agent v1 tool call (deferred: loaded by a tool search first)."""
+    return {**call(name, arguments, call_id), "namespace": "multi_agent_v1"}
+
+
 def _collab(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
     """A multi-agent tool call (multi_agent_v2 puts them in the collaboration namespace)."""
     return {**call(name, arguments, call_id), "namespace": "collaboration"}
@@ -797,6 +812,53 @@ SCENARIOS = [
         ],
         app_server=({"op": "review", "instructions": "Review the notes file."},),
         files={"notes.txt": b"a note\n"},
+    ),
+    Scenario(
+        "multi_agent_v1_spawn_wait_close",
+        "Use a v1 sub-agent.",
+        [
+            {
+                "name": "child0",
+                "match": {"any_contains": "V1-CHILD", "lacks_call_id": "ce"},
+                "items": [call("exec_command", {"cmd": "echo child", "yield_time_ms": 1000}, "ce")],
+            },
+            {"name": "child1", "match": {"last_call_id": "ce"}, "items": [message("child done")]},
+            first(_SEARCH_AGENTS),
+            after("ts", _v1("spawn_agent", {"message": "V1-CHILD: echo."}, "sp")),
+            after("sp", _v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")),
+            after("wt", _v1("close_agent", {"target": "$AGENT_ID"}, "cl")),
+            after("cl", message("The v1 agent finished and was closed.")),
+        ],
+    ),
+    Scenario(
+        "multi_agent_v1_send_input_and_resume",
+        "Steer a v1 sub-agent.",
+        [
+            {
+                "name": "child0",
+                "match": {"any_contains": "V1-OTHER", "lacks_call_id": "ce"},
+                "items": [call("exec_command", {"cmd": "echo other", "yield_time_ms": 1000}, "ce")],
+            },
+            {"name": "child1", "match": {"last_call_id": "ce"}, "items": [message("other done")]},
+            first(_SEARCH_AGENTS),
+            after(
+                "ts",
+                _v1("spawn_agent", {"message": "V1-OTHER: echo.", "fork_context": True}, "sp"),
+            ),
+            after(
+                "sp",
+                _v1(
+                    "send_input",
+                    {"target": "$AGENT_ID", "message": "NOTE", "interrupt": True},
+                    "si",
+                ),
+            ),
+            after("si", _v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")),
+            after("wt", _v1("close_agent", {"target": "$AGENT_ID"}, "cl")),
+            after("cl", _v1("resume_agent", {"id": "$AGENT_ID"}, "rs")),
+            after("rs", _v1("close_agent", {"target": "$AGENT_ID"}, "c2")),
+            after("c2", message("Steered, closed, resumed, closed.")),
+        ],
     ),
     Scenario(
         "limit_parallel_exec",
