@@ -14,7 +14,8 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
 * ``last_type``: the type of the request's last input item;
 * ``last_user``: a text in the input's last user message;
 
-``$AGENT_ID`` in an answer's call arguments is the id in the latest spawn output seen.
+``$AGENT_ID`` / ``$SESSION_ID`` in an answer's call arguments are the ids in the latest spawn
+output / running command output seen.
 
 and may be used at most ``times`` times. No rule matching answers with a short message, so a
 scenario that goes further than scripted still ends; one that loops is refused after
@@ -64,12 +65,19 @@ _DONE: Rule = {
 _AGENT_ID = re.compile(r'\\"agent_id\\":\\"([0-9a-f-]+)\\"')
 
 
-def _with_agent_id(item: dict[str, Any], agent_id: str) -> dict[str, Any]:
-    """``$AGENT_ID`` in a call's arguments becomes the id the last spawn gave (sub-agents of
-    multi_agent v1 are named by ids Codex draws)."""
+#: A terminal session id as a running command's output gives it.
+_SESSION_ID = re.compile(r"session ID (\d+)")
+
+
+def _with_ids(item: dict[str, Any], seen: dict[str, str]) -> dict[str, Any]:
+    """``$AGENT_ID`` / ``$SESSION_ID`` in a call's arguments become the latest id of that kind
+    seen in a request (sub-agents of multi_agent v1 and terminal sessions are named by ids
+    Codex draws)."""
     arguments = item.get("arguments")
-    if isinstance(arguments, str) and "$AGENT_ID" in arguments:
-        item["arguments"] = arguments.replace("$AGENT_ID", agent_id)
+    if isinstance(arguments, str):
+        for key, value in seen.items():
+            arguments = arguments.replace(key, value)
+        item["arguments"] = arguments
     return item
 
 
@@ -92,7 +100,7 @@ class FakeResponses:
         self.rules = rules
         self.requests: list[dict[str, Any]] = []
         self._used: dict[str, int] = {}
-        self._agent_id = ""
+        self._ids_seen: dict[str, str] = {}
         self._ids = itertools.count(1)
         fake = self
 
@@ -161,9 +169,11 @@ class FakeResponses:
         return _DONE
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        found = _AGENT_ID.findall(json.dumps(body))
-        if found:
-            self._agent_id = found[-1]
+        text = json.dumps(body)
+        for pattern, key in ((_AGENT_ID, "$AGENT_ID"), (_SESSION_ID, "$SESSION_ID")):
+            found = pattern.findall(text)
+            if found:
+                self._ids_seen[key] = found[-1]
         rule = self._pick(body) if len(self.requests) <= MAX_REQUESTS else _LOOPING
         if "http_status" in rule:
             data = json.dumps(rule.get("body", {})).encode()
@@ -188,7 +198,7 @@ class FakeResponses:
             {"type": "response.created", "response": {"id": response_id}}
         ]
         for index, given in enumerate(rule.get("items", [])):
-            item = _with_agent_id(dict(given), self._agent_id)
+            item = _with_ids(dict(given), self._ids_seen)
             if item.get("type") == "message":
                 item.setdefault("id", f"msg_{response_id}_{index}")
             events.append(

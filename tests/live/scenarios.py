@@ -861,6 +861,59 @@ SCENARIOS = [
         ],
     ),
     Scenario(
+        "goals_set_read_update",
+        "Track a goal.",
+        [
+            first(call("create_goal", {"objective": "ship the feature"}, "g1")),
+            after("g1", call("get_goal", {}, "g2")),
+            after("g2", call("update_goal", {"status": "complete"}, "g3")),
+            after("g3", message("Goal tracked.")),
+        ],
+    ),
+    Scenario(
+        "terminal_session_with_stdin",
+        "Talk to a program.",
+        [
+            first(
+                call(
+                    "exec_command",
+                    {
+                        "cmd": "read a; echo got:$a; read b; echo got:$b",
+                        "tty": True,
+                        "yield_time_ms": 300,
+                    },
+                    "t1",
+                )
+            ),
+            after(
+                "t1",
+                call(
+                    "write_stdin",
+                    '{"session_id": $SESSION_ID, "chars": "one\\n", "yield_time_ms": 300}',
+                    "t2",
+                ),
+            ),
+            after(
+                "t2",
+                call(
+                    "write_stdin",
+                    '{"session_id": $SESSION_ID, "chars": "", "yield_time_ms": 300}',
+                    "t3",
+                ),
+            ),
+            after(
+                "t3",
+                call(
+                    "write_stdin",
+                    '{"session_id": $SESSION_ID, "chars": "two\\n", "yield_time_ms": 500}',
+                    "t4",
+                ),
+            ),
+            after("t4", call("write_stdin", {"session_id": 99999, "chars": "x"}, "t5")),
+            after("t5", message("Talked to it.")),
+        ],
+    ),
+    Scenario(
         "limit_parallel_exec",
         "Three, limited.",
         [
