@@ -14,7 +14,9 @@ from typing import Any
 #: An app-server action: ``{"op": "turn", "text": ..., "interrupt_after": s, "steer": text}``,
 #: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
 #: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
-#: ``{"op": "revert"}`` (before the last turn), ``{"op": "review", "instructions": ...}``.
+#: ``{"op": "revert"}`` (before the last turn), ``{"op": "review", "instructions": ...}``,
+#: ``{"op": "rpc", "method": ..., "params": {...}}`` (any other request; ``$THREAD`` in the
+#: params is the thread's id). A turn's ``params`` are added to its ``turn/start``.
 Action = dict[str, Any]
 
 
@@ -133,7 +135,8 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
         op = action["op"]
         if op == "turn":
             text = [{"type": "text", "text": action["text"]}]
-            turn = server.request("turn/start", {"threadId": thread, "input": text})["turn"]["id"]
+            params = {"threadId": thread, "input": text, **action.get("params", {})}
+            turn = server.request("turn/start", params)["turn"]["id"]
             turns.append(turn)
             if "steer_after" in action:
                 time.sleep(action["steer_after"])
@@ -159,6 +162,11 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             server.wait_for("turn/completed")
         elif op == "revert":
             server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns[-1]})
+        elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
+            params = json.loads(json.dumps(action["params"]).replace("$THREAD", thread))
+            server.request(action["method"], params)
+            if action.get("wait_turn"):
+                server.wait_for("turn/completed")
         elif op == "review":
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})

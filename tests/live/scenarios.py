@@ -801,6 +801,39 @@ SCENARIOS = [
         ),
     ),
     Scenario(
+        "app_server_named_thread_model_switch_and_direct_mcp_call",
+        "",
+        [
+            {"name": "t1", "match": {"last_user": "first"}, "items": [message("First.")]},
+            {
+                "name": "t2",
+                "match": {"last_user": "second", "lacks_call_id": "m2"},
+                "items": [_mcp("echo", {"text": "in a turn"}, "m2")],
+            },
+            after("m2", message("Second.")),
+        ],
+        app_server=(
+            {
+                "op": "rpc",
+                "method": "thread/name/set",
+                "params": {"threadId": "$THREAD", "name": "Named"},
+            },
+            {"op": "turn", "text": "first", "params": {"effort": "high"}},
+            {
+                "op": "rpc",
+                "method": "mcpServer/tool/call",
+                "params": {
+                    "threadId": "$THREAD",
+                    "server": "demo",
+                    "tool": "add",
+                    "arguments": {"a": 1, "b": 2},
+                },
+            },
+            {"op": "turn", "text": "second", "params": {"model": "gpt-5.5", "effort": "low"}},
+        ),
+        extra=MCP,
+    ),
+    Scenario(
         "app_server_review",
         "",
         [
