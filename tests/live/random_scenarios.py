@@ -10,7 +10,7 @@ import json
 import random
 from typing import Any
 
-from tests.live.scenarios import MCP, PNG, Scenario, call, custom, message
+from tests.live.scenarios import MCP, PNG, Scenario, after, call, custom, message
 
 _COMMANDS = (
     {"cmd": "echo hello"},
@@ -157,3 +157,76 @@ def random_scenario(seed: int) -> Scenario:
 
 def describe(scenario: Scenario) -> str:
     return json.dumps(scenario.rules)[:2000]
+
+
+def random_app_scenario(seed: int) -> Scenario:
+    """A random ``codex app-server`` session of ``seed``: turns (answered at once, after a
+    command, or cut off while a slow command runs; some steered), manual compactions, forks,
+    reverts, injected items and shell commands, in random order."""
+    rng = random.Random(seed)
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "summarize",
+            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+            "items": [message("SUMMARY: the session so far.")],
+        }
+    ]
+    actions: list[dict[str, Any]] = []
+    turns = 0
+    for k in range(rng.randint(2, 6)):
+        kind = rng.choice(
+            ["turn"] * 5 + ["compact", "inject", "shell"] + ["revert", "fork"] * (turns > 0)
+        )
+        if kind != "turn":
+            action: dict[str, Any] = {"op": kind}
+            if kind == "inject":
+                action["items"] = [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": f"note {k}"}],
+                    }
+                ]
+            elif kind == "shell":
+                action["command"] = rng.choice(["echo shell", "exit 3", "printf 'ü\\n'"])
+            actions.append(action)
+            continue
+        turns += 1
+        text, call_id = f"T{k} go", f"t{k}c"
+        action = {"op": "turn", "text": text}
+        style = rng.choice(["answer", "command", "slow_interrupt", "slow_steer"])
+        if style == "answer":
+            rules.append(
+                {
+                    "name": f"r{k}",
+                    "match": {"last_user": text},
+                    "items": [*_extras(rng, k), message(f"answer {k}")],
+                }
+            )
+        else:
+            cmd = {"cmd": "echo quick"} if style == "command" else {"cmd": "sleep 2; echo slow"}
+            rules.append(
+                {
+                    "name": f"r{k}",
+                    "match": {"last_user": text, "lacks_call_id": call_id},
+                    "items": [*_extras(rng, k), call("exec_command", cmd, call_id)],
+                }
+            )
+            rules.append(after(call_id, message(f"done {k}")))
+            if style == "slow_interrupt":
+                action["interrupt_after"] = 0.4
+            elif style == "slow_steer":
+                action["steer_after"] = 0.3
+                action["steer"] = f"S{k} more"
+                rules.insert(
+                    1,
+                    {
+                        "name": f"s{k}",
+                        "match": {"last_user": f"S{k} more"},
+                        "items": [message(f"steered {k}")],
+                    },
+                )
+        actions.append(action)
+    if not turns:
+        actions.append({"op": "turn", "text": "last go"})
+    return Scenario(f"random_app_{seed}", "", rules, app_server=tuple(actions))
