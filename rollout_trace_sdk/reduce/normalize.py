@@ -387,7 +387,10 @@ _NOT_ITEMS: Final = frozenset({"additional_tools"})
 
 
 def _not_an_item(item: Any) -> bool:
-    return item.__class__ is dict and item.get("type") in _NOT_ITEMS
+    if item.__class__ is not dict:
+        return False
+    kind = item.get("type")
+    return kind.__class__ is str and kind in _NOT_ITEMS
 
 
 def normalize_items(

@@ -113,3 +113,6 @@ def test_additional_tools_items_are_no_conversation_items() -> None:
     assert [item.kind for item in items] == ["message"]
     with pytest.raises(ReduceError, match="unsupported model item type ghost_snapshot"):
         normalize_items([{"type": "ghost_snapshot"}], "raw_payload:4", ("input",))
+    for kind in (["additional_tools"], {"a": 1}, None):  # not a string: Codex's own words
+        with pytest.raises(ReduceError, match="did not contain a string type"):
+            normalize_items([{"type": kind}], "raw_payload:4", ("input",), seen={})
