@@ -243,9 +243,13 @@ class Bundle:
                         seq=event.seq,
                     )
                 expected_seq += 1
-                yield LocatedEvent(number, event)
                 if isinstance(event.payload, RecordingCompleted):
+                    if not raw.endswith(b"\n"):
+                        # its line was cut before its newline: Codex (both versions) reads it
+                        # but does not count the recording as completed
+                        return
                     completed = True
+                yield LocatedEvent(number, event)
 
     def _recover_line(self, raw: bytes, number: int, exc: codec.DecodeError) -> TraceEvent | None:
         """The slow path for a line the fast parse refused: skip it if Codex would (blank by
