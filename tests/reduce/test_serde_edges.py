@@ -706,6 +706,35 @@ CASES = [
         b'"recording_completed"}}',
         None,  # recording_status "unclosed"
     ),
+    Case(
+        "thread_metadata_given_as_a_sequence_of_six",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:1",
+        WHOLE,
+        b'["/root/a","t","n","r","m",null]',
+        None,
+    ),
+    Case(
+        "thread_metadata_sequence_too_long",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:1",
+        WHOLE,
+        b'[null,null,null,null,null,null,"x","y","z"]',
+        "Error: parse thread metadata raw_payload:1\n\nCaused by:\n"
+        "    invalid length 9, expected fewer elements in array",
+    ),
+    Case(
+        "thread_metadata_sequence_second_field_a_number",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:1",
+        WHOLE,
+        b'["p",5]',
+        "Error: parse thread metadata raw_payload:1\n\nCaused by:\n"
+        "    invalid type: number, expected a string",
+    ),
 ]
 
 
