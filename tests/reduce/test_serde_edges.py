@@ -735,6 +735,26 @@ CASES = [
         "Error: parse thread metadata raw_payload:1\n\nCaused by:\n"
         "    invalid type: number, expected a string",
     ),
+    Case(
+        "event_line_given_as_a_sequence_is_read_field_by_field",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'{"schema_version":2,"seq":3,',
+        b'["schema_version":2,"seq":3,',
+        "Error: parse trace event line 3\n\nCaused by:\n"
+        '    invalid type: string "schema_version", expected u32 at line 1 column 17',
+    ),
+    Case(
+        "event_line_sequence_wrong_at_its_fourth_field",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'{"schema_version":2,"seq":3,"wall_time_unix_ms":',
+        b"[2,3,1,2,",
+        "Error: parse trace event line 3\n\nCaused by:\n"
+        "    invalid type: integer `2`, expected a string at line 1 column 8",
+    ),
 ]
 
 

@@ -122,6 +122,11 @@ class _TypedScan:
             self.sequence()
             return
         if peek == 0x5B:
+            # fields are read one by one (a wrong first element is refused before a later
+            # syntax error); one that reads whole is refused as before
+            mark = s.i
+            self.sequence()
+            s.i = mark
             s.value()
             value = _load(self.data[_value_start(self.data, 0) : s.i])
             wanted = len(self.fields)
@@ -161,13 +166,16 @@ class _TypedScan:
         s = self.s
         s.i += 1
         s.depth -= 1
-        fields = list(self.fields.values())
+        fields = list(self.fields.items())
         count = 0
         for _ in s.elements():
             if count == len(fields):
                 raise _Fail(TRAILING_CHARACTERS, s.i + self.io_read)
-            optional, check = fields[count]
-            self.field(optional, check)
+            name, (optional, check) = fields[count]
+            if name in self.nested:
+                self.nested[name](self)
+            else:
+                self.field(optional, check)
             count += 1
         s.depth += 1
         if count < len(fields):
