@@ -133,11 +133,13 @@ def _struct_fields_error(
     required: tuple[str, ...],
     *,
     fields: int = 3,
+    defaults: tuple[str, ...] = (),
 ) -> str | None:
     """serde's first complaint about a typed struct of ``fields`` fields: not a map, then each
     checked field's type in document order, then the first missing required field. A
     sequence is read field by field, in ``checks``' (declaration) order; one of exactly
-    ``fields`` elements that pass is the struct (see :func:`_as_fields`)."""
+    ``fields`` elements that pass is the struct (see :func:`_as_fields`), and so is a shorter
+    one whose missing fields all have defaults (``defaults``, ``#[serde(default)]``)."""
     if isinstance(value, list):
         for field_check, element in zip(checks.values(), value, strict=False):
             problem = field_check(element)
@@ -145,8 +147,12 @@ def _struct_fields_error(
                 return problem
         if len(checks) == fields:
             count = len(value)
-            if count < fields:
-                return f"invalid length {count}, expected struct {struct} with {fields} elements"
+            missing = [i for i, name in enumerate(checks) if i >= count and name not in defaults]
+            if missing:
+                # serde names the first field it could not default: its index
+                return (
+                    f"invalid length {missing[0]}, expected struct {struct} with {fields} elements"
+                )
             # every field read; serde's Value deserializer then refuses what is left over
             return (
                 f"invalid length {count}, expected fewer elements in array"
@@ -169,8 +175,9 @@ def _struct_fields_error(
 
 def _as_fields(value: Any, names: tuple[str, ...]) -> Any:
     """A struct payload :func:`_struct_fields_error` accepted, as a map: serde reads one given
-    as a sequence field by field, in declaration order (``names``)."""
-    return dict(zip(names, value, strict=True)) if isinstance(value, list) else value
+    as a sequence field by field, in declaration order (``names``; defaulted ones it lacks are
+    left out)."""
+    return dict(zip(names, value, strict=False)) if isinstance(value, list) else value
 
 
 def _string(value: Any) -> str | None:
@@ -370,6 +377,7 @@ def _end_error(payload: Any) -> str | None:
         "ExecCommandEndPayload",
         dict(zip(_END_FIELDS, (_optional_string, _string, _i32), strict=True)),
         ("exit_code",),
+        defaults=("aggregated_output",),
     )
 
 
@@ -404,8 +412,24 @@ def _dispatch_error(payload: Any) -> str | None:
     if isinstance(payload, list):
         # A sequence is read as (tag, fields...): its first element must name the variant.
         if not payload:
-            return "invalid length 0, expected tuple"
-        return invalid_type(payload[0], "variant identifier")
+            return "missing field `type`"
+        tag = payload[0]
+        if not isinstance(tag, str):
+            return invalid_type(tag, "variant identifier")
+        if tag not in _DISPATCH_TYPES:
+            return f"unknown variant `{tag}`, expected one of " + ", ".join(
+                f"`{t}`" for t in _DISPATCH_TYPES
+            )
+        # the variant's one field from the rest of the sequence
+        if len(payload) < 2:
+            variant = "".join(word.title() for word in tag.split("_"))
+            return (
+                "invalid length 0, expected struct variant "
+                f"DispatchedToolTraceResponsePayload::{variant} with 1 element"
+            )
+        if tag == "error" and not isinstance(payload[1], str):
+            return f"invalid type: {describe_content(payload[1])}, expected a string"
+        return None
     if not isinstance(payload, dict):
         return (
             f"invalid type: {describe_content(payload)}, "
@@ -489,6 +513,8 @@ def _stdin_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None
                 f"({protocol.cause}) or dispatch payload",
                 cause=problem,
             ) from None
+    if isinstance(payload, list):  # (tag, field) as serde read it
+        payload = {"type": payload[0], _DISPATCH_FIELDS[payload[0]]: payload[1]}
     return _dispatch_result(payload), None
 
 

@@ -755,6 +755,50 @@ CASES = [
         "Error: parse trace event line 3\n\nCaused by:\n"
         "    invalid type: integer `2`, expected a string at line 1 column 8",
     ),
+    Case(
+        "write_stdin_result_sequence_unknown_tag",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:28",
+        WHOLE,
+        b'["zzz"]',
+        "Error: parse write_stdin terminal response raw_payload:28 as protocol payload "
+        "(invalid length 2, expected struct ExecCommandEndPayload with 3 elements) or dispatch "
+        "payload\n\nCaused by:\n    unknown variant `zzz`, expected one of `direct_response`, "
+        "`code_mode_response`, `error`",
+    ),
+    Case(
+        "write_stdin_result_sequence_known_tag_without_its_field",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:28",
+        WHOLE,
+        b'["direct_response"]',
+        "Error: parse write_stdin terminal response raw_payload:28 as protocol payload "
+        "(invalid length 2, expected struct ExecCommandEndPayload with 3 elements) or dispatch "
+        "payload\n\nCaused by:\n    invalid length 0, expected struct variant "
+        "DispatchedToolTraceResponsePayload::DirectResponse with 1 element",
+    ),
+    Case(
+        "write_stdin_result_sequence_error_variant",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:28",
+        WHOLE,
+        b'["error","boom"]',
+        None,
+    ),
+    Case(
+        "write_stdin_result_empty_sequence",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:28",
+        WHOLE,
+        b"[]",
+        "Error: parse write_stdin terminal response raw_payload:28 as protocol payload "
+        "(invalid length 0, expected struct ExecCommandEndPayload with 3 elements) or dispatch "
+        "payload\n\nCaused by:\n    missing field `type`",
+    ),
 ]
 
 
