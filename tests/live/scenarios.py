@@ -102,6 +102,19 @@ def _v1(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
     return {**call(name, arguments, call_id), "namespace": "multi_agent_v1"}
 
 
+def _worker(task: str, command: dict[str, Any], call_id: str, answer: str) -> list[dict[str, Any]]:
+    """A sub-agent's two rules: its first request (told by its task name) runs ``command``,
+    the next one answers."""
+    return [
+        {
+            "name": f"{task}_0",
+            "match": {"any_contains": f"Task name: /root/{task}", "lacks_call_id": call_id},
+            "items": [call("exec_command", command, call_id)],
+        },
+        {"name": f"{task}_1", "match": {"last_call_id": call_id}, "items": [message(answer)]},
+    ]
+
+
 def _collab(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
     """A multi-agent tool call (multi_agent_v2 puts them in the collaboration namespace)."""
     return {**call(name, arguments, call_id), "namespace": "collaboration"}
@@ -338,28 +351,10 @@ SCENARIOS = [
         "two_workers_in_parallel",
         "Coordinate two workers.",
         [
-            {
-                "name": "a0",
-                "match": {"any_contains": "Task name: /root/wa", "lacks_call_id": "c_a"},
-                "items": [
-                    call("exec_command", {"cmd": "echo a-work", "yield_time_ms": 1000}, "c_a")
-                ],
-            },
-            {
-                "name": "a1",
-                "match": {"last_call_id": "c_a"},
-                "items": [message("worker a done")],
-            },
-            {
-                "name": "b0",
-                "match": {"any_contains": "Task name: /root/wb", "lacks_call_id": "c_b"},
-                "items": [call("exec_command", {"cmd": "exit 2", "yield_time_ms": 1000}, "c_b")],
-            },
-            {
-                "name": "b1",
-                "match": {"last_call_id": "c_b"},
-                "items": [message("worker b failed its command")],
-            },
+            *_worker("wa", {"cmd": "echo a-work", "yield_time_ms": 1000}, "c_a", "worker a done"),
+            *_worker(
+                "wb", {"cmd": "exit 2", "yield_time_ms": 1000}, "c_b", "worker b failed its command"
+            ),
             {
                 "name": "root0",
                 "match": {"thread": "Coordinate", "step": 0},
@@ -395,16 +390,7 @@ SCENARIOS = [
         "worker_interrupted_while_running",
         "Start and stop a worker.",
         [
-            {
-                "name": "c0",
-                "match": {"any_contains": "Task name: /root/wc", "lacks_call_id": "c_c"},
-                "items": [call("exec_command", {"cmd": "sleep 2; echo late"}, "c_c")],
-            },
-            {
-                "name": "c1",
-                "match": {"last_call_id": "c_c"},
-                "items": [message("worker c done")],
-            },
+            *_worker("wc", {"cmd": "sleep 2; echo late"}, "c_c", "worker c done"),
             {
                 "name": "root0",
                 "match": {"thread": "Start and stop", "step": 0},
@@ -425,18 +411,9 @@ SCENARIOS = [
         "worker_forked_with_history",
         "Fork a worker with history.",
         [
-            {
-                "name": "f0",
-                "match": {"any_contains": "Task name: /root/forky", "lacks_call_id": "c_f"},
-                "items": [
-                    call("exec_command", {"cmd": "echo forked", "yield_time_ms": 1000}, "c_f")
-                ],
-            },
-            {
-                "name": "f1",
-                "match": {"last_call_id": "c_f"},
-                "items": [message("forked worker done")],
-            },
+            *_worker(
+                "forky", {"cmd": "echo forked", "yield_time_ms": 1000}, "c_f", "forked worker done"
+            ),
             {
                 "name": "root0",
                 "match": {"step": 0},
