@@ -14,7 +14,7 @@ from typing import Any
 #: An app-server action: ``{"op": "turn", "text": ..., "interrupt_after": s, "steer": text}``,
 #: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
 #: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
-#: ``{"op": "revert"}`` (before the last turn), ``{"op": "review", "instructions": ...}``,
+#: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any), ``{"op": "review", "instructions": ...}``,
 #: ``{"op": "rpc", "method": ..., "params": {...}}`` (any other request; ``$THREAD`` in the
 #: params is the thread's id). A turn's ``params`` are added to its ``turn/start``.
 Action = dict[str, Any]
@@ -153,6 +153,7 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             server.wait_for("turn/completed")
         elif op == "fork":
             thread = server.request("thread/fork", {"threadId": thread})["thread"]["id"]
+            turns = []  # the fork's own turns (a revert reaches only those)
         elif op == "inject":
             server.request("thread/inject_items", {"threadId": thread, "items": action["items"]})
         elif op == "shell":
@@ -160,8 +161,9 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
                 "thread/shellCommand", {"threadId": thread, "command": action["command"]}
             )
             server.wait_for("turn/completed")
-        elif op == "revert":
-            server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns[-1]})
+        elif op == "revert":  # the thread's last turn not yet reverted; none: nothing to do
+            if turns:
+                server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns.pop()})
         elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
             params = json.loads(json.dumps(action["params"]).replace("$THREAD", thread))
             server.request(action["method"], params)
