@@ -17,10 +17,11 @@ import orjson
 
 from ..model import state as st
 from ..model.events import ExecutionStatus, RawPayloadRef, StdinTargetResolved, TraceEvent
-from ..model.serde_errors import describe_content, integer_error, invalid_type, struct_error
+from ..model.serde_errors import describe_content, invalid_type
 from .canonical import RawNumber
 from .context import ReplayContext, push_unique
 from .errors import ReduceError
+from .typed_payloads import as_fields, i32, optional_string, string, strings, struct_fields_error
 
 
 def _process_key(value: Any) -> str | None:
@@ -108,84 +109,22 @@ def _new_operation(
 
 def _invocation_error(invocation: Any) -> str | None:
     """serde's complaint about a dispatch invocation read as Codex's typed struct."""
-    return _struct_fields_error(
+    return struct_fields_error(
         invocation,
         "DispatchedToolTraceRequestPayload",
-        {"tool_name": _string, "tool_namespace": _optional_string, "payload": _payload_error},
+        {"tool_name": string, "tool_namespace": optional_string, "payload": _payload_error},
         ("tool_name", "payload"),
     )
 
 
 def _payload_error(payload: Any) -> str | None:
-    return _struct_fields_error(
+    return struct_fields_error(
         payload,
         "DispatchedToolPayload",
-        {"type": _string, "arguments": _optional_string, "input": _optional_string},
+        {"type": string, "arguments": optional_string, "input": optional_string},
         ("type",),
         fields=2,  # as serde counts it (0.169 and 0.171)
     )
-
-
-def _struct_fields_error(
-    value: Any,
-    struct: str,
-    checks: dict[str, Callable[[Any], str | None]],
-    required: tuple[str, ...],
-    *,
-    fields: int = 3,
-    defaults: tuple[str, ...] = (),
-) -> str | None:
-    """serde's first complaint about a typed struct of ``fields`` fields: not a map, then each
-    checked field's type in document order, then the first missing required field. A
-    sequence is read field by field, in ``checks``' (declaration) order; one of exactly
-    ``fields`` elements that pass is the struct (see :func:`_as_fields`), and so is a shorter
-    one whose missing fields all have defaults (``defaults``, ``#[serde(default)]``)."""
-    if isinstance(value, list):
-        for field_check, element in zip(checks.values(), value, strict=False):
-            problem = field_check(element)
-            if problem is not None:
-                return problem
-        if len(checks) == fields:
-            count = len(value)
-            missing = [i for i, name in enumerate(checks) if i >= count and name not in defaults]
-            if missing:
-                # serde names the first field it could not default: its index
-                return (
-                    f"invalid length {missing[0]}, expected struct {struct} with {fields} elements"
-                )
-            # every field read; serde's Value deserializer then refuses what is left over
-            return (
-                f"invalid length {count}, expected fewer elements in array"
-                if count > fields
-                else None
-            )
-    problem = struct_error(value, struct, fields)
-    if problem is not None:
-        return problem
-    for key, item in value.items():
-        check = checks.get(key)
-        problem = None if check is None else check(item)
-        if problem is not None:
-            return problem
-    for name in required:
-        if name not in value:
-            return f"missing field `{name}`"
-    return None
-
-
-def _as_fields(value: Any, names: tuple[str, ...]) -> Any:
-    """A struct payload :func:`_struct_fields_error` accepted, as a map: serde reads one given
-    as a sequence field by field, in declaration order (``names``; defaulted ones it lacks are
-    left out)."""
-    return dict(zip(names, value, strict=False)) if isinstance(value, list) else value
-
-
-def _string(value: Any) -> str | None:
-    return None if isinstance(value, str) else invalid_type(value, "a string")
-
-
-def _optional_string(value: Any) -> str | None:
-    return None if value is None else _string(value)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -281,7 +220,7 @@ def start_from_invocation(
 
 def _begin_error(payload: Any) -> str | None:
     """serde's complaint about an exec begin payload (``ExecCommandBeginPayload``)."""
-    return _struct_fields_error(
+    return struct_fields_error(
         payload,
         "ExecCommandBeginPayload",
         dict(zip(_BEGIN_FIELDS, _BEGIN_CHECKS, strict=True)),
@@ -290,20 +229,14 @@ def _begin_error(payload: Any) -> str | None:
     )
 
 
-def _strings(value: Any) -> str | None:
-    if not isinstance(value, list):
-        return invalid_type(value, "a sequence")
-    return next((invalid_type(v, "a string") for v in value if not isinstance(v, str)), None)
-
-
 #: ExecCommandBeginPayload's fields in declaration order (a payload given as a sequence is
 #: read in it) and their checks.
 _BEGIN_FIELDS: Final = ("process_id", "command", "cwd", "interaction_input")
 _BEGIN_CHECKS: Final[tuple[Callable[[Any], str | None], ...]] = (
-    _optional_string,
-    _strings,
-    _string,
-    _optional_string,
+    optional_string,
+    strings,
+    string,
+    optional_string,
 )
 
 
@@ -320,7 +253,7 @@ def start_from_runtime(
     problem = _begin_error(payload)
     if problem is not None:
         raise ReduceError(f"parse terminal runtime start payload {pid}", cause=problem)
-    payload = _as_fields(payload, _BEGIN_FIELDS)
+    payload = as_fields(payload, _BEGIN_FIELDS)
     command: list[str] = payload["command"]
     cwd: str = payload["cwd"]
     process: str | None = payload.get("process_id")
@@ -372,17 +305,13 @@ def _is_content_item(part: Any) -> bool:
 def _end_error(payload: Any) -> str | None:
     """serde's complaint about an exec end payload (``ExecCommandEndPayload``)."""
     # alike in shape with _payload_error: each is one struct's field table for one checker
-    return _struct_fields_error(
+    return struct_fields_error(
         payload,
         "ExecCommandEndPayload",
-        dict(zip(_END_FIELDS, (_optional_string, _string, _i32), strict=True)),
+        dict(zip(_END_FIELDS, (optional_string, string, i32), strict=True)),
         ("exit_code",),
         defaults=("aggregated_output",),
     )
-
-
-def _i32(value: Any) -> str | None:
-    return integer_error(value, 32)
 
 
 #: The exec end payload's fields in declaration order.
@@ -393,7 +322,7 @@ def _exec_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None]
     problem = _end_error(payload)
     if problem is not None:
         raise ReduceError(f"parse exec terminal response {pid}", cause=problem)
-    payload = _as_fields(payload, _END_FIELDS)
+    payload = as_fields(payload, _END_FIELDS)
     output = payload.get("aggregated_output", "")
     result = st.TerminalResult(exit_code=payload["exit_code"], stdout=output, stderr="")
     return result, payload.get("process_id")
@@ -407,6 +336,12 @@ _DISPATCH_FIELDS = {
 }
 
 
+def _unknown_dispatch(tag: str) -> str:
+    return f"unknown variant `{tag}`, expected one of " + ", ".join(
+        f"`{t}`" for t in _DISPATCH_TYPES
+    )
+
+
 def _dispatch_error(payload: Any) -> str | None:
     """serde's complaint about a dispatch result payload, or None when it parses."""
     if isinstance(payload, list):
@@ -417,9 +352,7 @@ def _dispatch_error(payload: Any) -> str | None:
         if not isinstance(tag, str):
             return invalid_type(tag, "variant identifier")
         if tag not in _DISPATCH_TYPES:
-            return f"unknown variant `{tag}`, expected one of " + ", ".join(
-                f"`{t}`" for t in _DISPATCH_TYPES
-            )
+            return _unknown_dispatch(tag)
         # the variant's one field from the rest of the sequence
         if len(payload) < 2:
             variant = "".join(word.title() for word in tag.split("_"))
@@ -441,9 +374,7 @@ def _dispatch_error(payload: Any) -> str | None:
     if not isinstance(kind, str):
         return invalid_type(kind, "variant identifier")
     if kind not in _DISPATCH_TYPES:
-        return f"unknown variant `{kind}`, expected one of " + ", ".join(
-            f"`{t}`" for t in _DISPATCH_TYPES
-        )
+        return _unknown_dispatch(kind)
     field = _DISPATCH_FIELDS[kind]
     if field not in payload:
         return f"missing field `{field}`"

@@ -1,0 +1,117 @@
+"""The vocabulary of the live scenarios: :class:`Scenario` (what Codex is asked, and the
+scripted model's rules for :mod:`tests.live.fake_responses`), builders of the model's items
+and rules, and the ``codex`` arguments the scenarios share."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+#: A 1x1 PNG, for view_image and image generation.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    prompt: str
+    rules: list[dict[str, Any]]
+    files: dict[str, bytes] = attrs.field(factory=dict)
+    extra: tuple[str, ...] = ()
+    schemas: tuple[int, ...] = (2, 3)
+    #: later prompts, each in ``codex exec resume --last`` (the same session, a new process)
+    then: tuple[str, ...] = ()
+    #: driven through ``codex app-server`` instead of ``codex exec`` (``prompt`` unused): the
+    #: actions of ``tests.live.app_server.run_actions``
+    app_server: tuple[dict[str, Any], ...] = ()
+
+
+def message(text: str, phase: str | None = None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+    if phase is not None:
+        item["phase"] = phase
+    return item
+
+
+def call(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {"type": "function_call", "name": name, "arguments": text, "call_id": call_id}
+
+
+def custom(name: str, text: str, call_id: str) -> dict[str, Any]:
+    return {"type": "custom_tool_call", "name": name, "input": text, "call_id": call_id}
+
+
+def first(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"name": "first", "match": {"step": 0}, "items": list(items)}
+
+
+def after(call_id: str, *items: dict[str, Any]) -> dict[str, Any]:
+    return {"name": f"after_{call_id}", "match": {"last_call_id": call_id}, "items": list(items)}
+
+
+LIMIT = ("-c", "rollout_trace.max_payload_bytes=600")
+CODE_MODE = ("--enable", "code_mode")
+MULTI_AGENT = ("--enable", "multi_agent_v2")
+SMALL_CONTEXT = ("-c", "model_auto_compact_token_limit=5000")
+ONE_RETRY = (
+    "-c",
+    "model_providers.fake.request_max_retries=1",
+    "-c",
+    "model_providers.fake.stream_max_retries=1",
+)
+#: usage past the small context limit: Codex compacts before its next request
+HIGH_USAGE = {"input_tokens": 9000, "total_tokens": 9100}
+MCP = (
+    "-c",
+    f'mcp_servers.demo={{command="{sys.executable}", args=["{Path(__file__).parent / "mcp_server.py"}"]}}',
+)
+
+
+def mcp(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    """A call of a tool of the demo MCP server (``tests/live/mcp_server.py``)."""
+    return {**call(name, arguments, call_id), "namespace": "mcp__demo"}
+
+
+#: A tool search that loads the deferred multi_agent_v1 tools.
+SEARCH_AGENTS = {
+    "type": "tool_search_call",
+    "call_id": "ts",
+    "execution": "client",
+    "status": "completed",
+    "arguments": {"query": "spawn agent wait close", "limit": 8},
+}
+
+
+def v1(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    """A multi-agent v1 tool call (deferred: loaded by a tool search first)."""
+    return {**call(name, arguments, call_id), "namespace": "multi_agent_v1"}
+
+
+def worker(task: str, command: dict[str, Any], call_id: str, answer: str) -> list[dict[str, Any]]:
+    """A sub-agent's two rules: its first request (told by its task name) runs ``command``,
+    the next one answers."""
+    return [
+        {
+            "name": f"{task}_0",
+            "match": {"any_contains": f"Task name: /root/{task}", "lacks_call_id": call_id},
+            "items": [call("exec_command", command, call_id)],
+        },
+        {"name": f"{task}_1", "match": {"last_call_id": call_id}, "items": [message(answer)]},
+    ]
+
+
+def collab(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
+    """A multi-agent tool call (multi_agent_v2 puts them in the collaboration namespace)."""
+    return {**call(name, arguments, call_id), "namespace": "collaboration"}
