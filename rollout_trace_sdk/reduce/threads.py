@@ -20,11 +20,16 @@ from ..model.serde_errors import invalid_type, struct_error
 from . import code_cells, inference
 from .context import ReplayContext
 from .errors import ReduceError
+from .typed_payloads import as_fields, optional_string, struct_fields_error
 
 #: ThreadStartedMetadata's string fields, in declaration order (then ``session_source``, any
 #: JSON): a metadata payload given as a sequence is read field by field in this order.
 _METADATA_STRINGS = ("agent_path", "task_name", "nickname", "agent_role", "model")
 _METADATA_FIELDS = (*_METADATA_STRINGS, "session_source")
+_METADATA_CHECKS = {
+    **dict.fromkeys(_METADATA_STRINGS, optional_string),
+    "session_source": lambda value: None,
+}
 
 
 def rollout_started(replay: ReplayContext, started: RolloutStarted) -> None:
@@ -42,8 +47,13 @@ def _metadata(replay: ReplayContext, ref: RawPayloadRef) -> dict[str, Any] | Non
     if not found:
         return None
     error = f"parse thread metadata {ref.raw_payload_id}"
-    if isinstance(value, list):
-        value = _metadata_from_sequence(value, error)
+    if isinstance(value, list):  # read field by field, in declaration order
+        problem = struct_fields_error(
+            value, "ThreadStartedMetadata", _METADATA_CHECKS, (), fields=6
+        )
+        if problem is not None:
+            raise ReduceError(error, cause=problem)
+        value = as_fields(value, _METADATA_FIELDS)
     problem = struct_error(value, "ThreadStartedMetadata", 6)
     if problem is not None:
         raise ReduceError(error, cause=problem)
@@ -53,21 +63,6 @@ def _metadata(replay: ReplayContext, ref: RawPayloadRef) -> dict[str, Any] | Non
             raise ReduceError(error, cause=invalid_type(field, "a string"))
     metadata: dict[str, Any] = value
     return metadata
-
-
-def _metadata_from_sequence(value: list[Any], error: str) -> dict[str, Any]:
-    """serde reading the metadata struct from a sequence (through a Value): one element a
-    field, in declaration order; fewer than six is too short, more is too long."""
-    for element in value[: len(_METADATA_STRINGS)]:
-        if element is not None and not isinstance(element, str):
-            raise ReduceError(error, cause=invalid_type(element, "a string"))
-    count, wanted = len(value), len(_METADATA_FIELDS)
-    if count < wanted:
-        cause = f"invalid length {count}, expected struct ThreadStartedMetadata with 6 elements"
-        raise ReduceError(error, cause=cause)
-    if count > wanted:
-        raise ReduceError(error, cause=f"invalid length {count}, expected fewer elements in array")
-    return dict(zip(_METADATA_FIELDS, value, strict=True))
 
 
 def _str(obj: dict[str, Any], name: str) -> str | None:
