@@ -352,6 +352,10 @@ class ShardReader:
         self._checked.add(payload_id)
 
 
+#: What JSON counts as whitespace between tokens.
+_JSON_WHITESPACE: Final = b" \t\n\r"
+
+
 def _fragments(body: bytes, wanted: int) -> list[bytes]:
     """A template body: a JSON array of exactly ``wanted`` strings."""
     try:
@@ -360,7 +364,7 @@ def _fragments(body: bytes, wanted: int) -> list[bytes]:
         # serde reads the body as it goes: a map is refused by its type before the rest is
         # read, an element by its type before a later syntax error
         value = None
-        start = body.lstrip(b" \t\n\r")[:1]
+        start = body.lstrip(_JSON_WHITESPACE)[:1]
         if start == b"{":
             value = {}
         else:
@@ -385,7 +389,7 @@ def _peeked_at(body: bytes, *, scalar: bool) -> str:
     """Where serde stands when it refuses the type of a body's one value: a reader counts
     only what it consumed, so that is before a map (seen by its brace) and after a scalar
     (read whole to be described)."""
-    ws = b" \t\n\r"
+    ws = _JSON_WHITESPACE
     read = body.rstrip(ws) if scalar else body[: len(body) - len(body.lstrip(ws))]
     line = read.count(b"\n") + 1
     column = len(read) - (read.rfind(b"\n") + 1)

@@ -118,14 +118,13 @@ class _TypedScan:
         peek = s.whitespace()
         if peek is None:
             raise s.peek_error(EOF_VALUE)
-        if peek == 0x5B and not self.nested:
-            self.sequence()
-            return
         if peek == 0x5B:
-            # fields are read one by one (a wrong first element is refused before a later
-            # syntax error); one that reads whole is refused as before
+            # fields are read one by one (a wrong element is refused before a later syntax
+            # error); with nested structs, one that reads whole is not modelled: refused below
             mark = s.i
             self.sequence()
+            if not self.nested:
+                return
             s.i = mark
             s.value()
             value = _load(self.data[_value_start(self.data, 0) : s.i])
