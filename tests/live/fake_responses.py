@@ -27,9 +27,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer, QuietHandler
 
 Rule = dict[str, Any]
 
@@ -93,7 +94,7 @@ def _user_texts(items: list[dict[str, Any]]) -> list[str]:
     return texts
 
 
-class FakeResponses:
+class FakeResponses(LoopbackServer):
     """The server; a context manager (serves from a thread until the block ends)."""
 
     def __init__(self, rules: list[Rule]) -> None:
@@ -104,12 +105,7 @@ class FakeResponses:
         self._ids = itertools.count(1)
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # model lists and the like: none here
                 self.send_response(404)
                 self.send_header("content-length", "0")
@@ -124,20 +120,7 @@ class FakeResponses:
                 fake.requests.append(body)
                 fake._answer(self, body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> FakeResponses:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
     def _pick(self, body: dict[str, Any]) -> Rule:
         items = [i for i in body.get("input") or [] if isinstance(i, dict)]
