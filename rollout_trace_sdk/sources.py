@@ -231,8 +231,8 @@ def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bo
         return source
     if not os.path.lexists(path):
         raise _not_a_bundle(source, "No such file or directory (os error 2)")
-    if path.name == MANIFEST and looks_like_bundle(path.resolve().parent):
-        parent = path.resolve().parent
+    parent = path.resolve().parent
+    if path.name == MANIFEST and looks_like_bundle(parent):
         raise SourceError(
             f"{source} is a bundle's manifest; {command} reads the bundle directory\n"
             f"  run: rollout-trace {command} {parent}"
