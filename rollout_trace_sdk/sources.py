@@ -11,6 +11,7 @@ reduction.
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import stat
 from pathlib import Path
@@ -21,6 +22,7 @@ import orjson
 
 from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from .reduce.errors import ReduceError
+from .reduce.os_errors import errno_text
 
 #: Bytes read from the end of the event log to find its last events.
 _TAIL: Final = 64 << 10
@@ -225,12 +227,12 @@ def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bo
         if found:
             raise SourceError(_root_text(source, command, found))
         if needs_bundle:
-            raise _not_a_bundle(source, "No such file or directory (os error 2)")
+            raise _not_a_bundle(source, errno_text(errno.ENOENT))
         return source
     if not needs_bundle:
         return source
     if not os.path.lexists(path):
-        raise _not_a_bundle(source, "No such file or directory (os error 2)")
+        raise _not_a_bundle(source, errno_text(errno.ENOENT))
     parent = path.resolve().parent
     if path.name == MANIFEST and looks_like_bundle(parent):
         raise SourceError(
@@ -239,7 +241,7 @@ def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bo
         )
     if _is_state(path):
         raise SourceError(_state_text(source, command))
-    raise _not_a_bundle(source, "Not a directory (os error 20)")
+    raise _not_a_bundle(source, errno_text(errno.ENOTDIR))
 
 
 def _not_a_bundle(source: str, cause: str) -> ReduceError:

@@ -138,4 +138,17 @@ def os_error_text(exc: OSError) -> str:
     """
     if exc.errno is None:
         return str(exc)
-    return f"{strerror(exc.errno)} (os error {exc.errno})"
+    return errno_text(exc.errno)
+
+
+def errno_text(code: int) -> str:
+    """Rust's wording for OS error ``code`` (for a failure we report without an ``OSError``
+    in hand, as Codex would have hit it).
+
+    Args:
+        code: an ``errno`` value.
+
+    Returns:
+        ``"<musl text> (os error <code>)"``.
+    """
+    return f"{strerror(code)} (os error {code})"
