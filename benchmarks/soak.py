@@ -37,6 +37,9 @@ from rollout_trace_sdk.reduce import reduce_bundle
 
 AGENT = r"""
 import sys
+import signal
+# Python's own SIGINT handler even when started with SIGINT ignored (a background job)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import anyio
 from rollout_trace_sdk.record import open_rollout, task_message
 

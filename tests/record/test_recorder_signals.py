@@ -17,6 +17,9 @@ from .recorder_support import bundle_in, check_bundle, cut_off_status, of_type, 
 
 _SCRIPT = """
 import sys
+import signal
+# Python's own SIGINT handler even when started with SIGINT ignored (a background job)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import anyio
 from rollout_trace_sdk.record import open_rollout
 
