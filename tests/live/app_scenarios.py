@@ -1,9 +1,70 @@
 """Live scenarios driven through ``codex app-server`` (``tests.live.app_server``): forks,
-steering, injected items, shell commands, manual compaction, review, revert."""
+steering, injected items, shell commands, manual compaction, review, revert, the client's own
+(dynamic) tools, plan mode's questions, image inputs and a structured output."""
 
 from __future__ import annotations
 
-from tests.live.script import MCP, Scenario, after, call, mcp, message
+import base64
+from typing import Any
+
+from tests.live.script import MCP, PNG, Scenario, after, call, mcp, message
+
+
+def _schema(**properties: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {k: {"type": t} for k, t in properties.items()}}
+
+
+def _namespaced(namespace: str, name: str, arguments: str, call_id: str) -> dict[str, Any]:
+    call_item = {"type": "function_call", "name": name, "arguments": arguments, "call_id": call_id}
+    return {**call_item, "namespace": namespace}
+
+
+#: Tools the app-server client runs itself (``item/tool/call``): a plain one, one in a
+#: namespace, and a deferred one the model finds through tool_search.
+_LOOKUP = {
+    "type": "function",
+    "name": "lookup_ticket",
+    "description": "Look up a ticket by id.",
+    "inputSchema": _schema(id="string"),
+}
+_CRM = {
+    "type": "namespace",
+    "name": "crm",
+    "description": "CRM tools.",
+    "tools": [
+        {
+            "type": "function",
+            "name": "find_customer",
+            "description": "Find a customer.",
+            "inputSchema": _schema(q="string"),
+        }
+    ],
+}
+_TICKETS = {
+    "type": "namespace",
+    "name": "tickets",
+    "description": "Ticket tools.",
+    "tools": [
+        {
+            "type": "function",
+            "name": "archive_ticket",
+            "description": "Archive a ticket.",
+            "deferLoading": True,
+            "inputSchema": _schema(id="string"),
+        }
+    ],
+}
+
+
+def _answer(text: str, success: bool = True, image: str | None = None) -> dict[str, Any]:
+    """A client's answer to a dynamic tool call."""
+    items: list[dict[str, Any]] = [{"type": "inputText", "text": text}]
+    if image is not None:
+        items.append({"type": "inputImage", "imageUrl": image})
+    return {"contentItems": items, "success": success}
+
+
+_PNG_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()
 
 APP_SERVER_SCENARIOS = [
     Scenario(
@@ -188,5 +249,191 @@ APP_SERVER_SCENARIOS = [
         ],
         app_server=({"op": "review", "instructions": "Review the notes file."},),
         files={"notes.txt": b"a note\n"},
+    ),
+    Scenario(
+        "app_server_dynamic_tools",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "look it up", "lacks_call_id": "call_dyn1"},
+                "items": [call("lookup_ticket", {"id": "T-1"}, "call_dyn1")],
+            },
+            after("call_dyn1", call("lookup_ticket", {"id": "T-404"}, "call_dyn2")),
+            after("call_dyn2", message("T-1 is open; T-404 does not exist.")),
+        ],
+        app_server=(
+            {"op": "start", "experimental": True, "params": {"dynamicTools": [_LOOKUP]}},
+            {
+                "op": "answer",
+                "method": "item/tool/call",
+                "results": [
+                    _answer("ticket T-1 is open"),
+                    _answer("no such ticket", success=False, image=_PNG_URL),
+                ],
+            },
+            {"op": "turn", "text": "look it up"},
+        ),
+    ),
+    Scenario(
+        "app_server_dynamic_namespace_and_deferred_tool",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "crm work", "lacks_call_id": "call_ns1"},
+                "items": [_namespaced("crm", "find_customer", '{"q": "acme"}', "call_ns1")],
+            },
+            after(
+                "call_ns1",
+                {
+                    "type": "tool_search_call",
+                    "call_id": "call_ts1",
+                    "status": "completed",
+                    "execution": "client",
+                    "arguments": {"query": "archive ticket"},
+                },
+            ),
+            after(
+                "call_ts1", _namespaced("tickets", "archive_ticket", '{"id": "T-9"}', "call_arc1")
+            ),
+            after("call_arc1", message("CRM done.")),
+        ],
+        app_server=(
+            {"op": "start", "experimental": True, "params": {"dynamicTools": [_CRM, _TICKETS]}},
+            {"op": "answer", "method": "item/tool/call", "results": [_answer("acme: customer 7")]},
+            {"op": "turn", "text": "crm work"},
+        ),
+    ),
+    Scenario(
+        "app_server_plan_mode_asks_the_user",
+        "",
+        [
+            {
+                "name": "t1",
+                "match": {"last_user": "plan with me", "lacks_call_id": "call_ask1"},
+                "items": [
+                    call(
+                        "request_user_input",
+                        {
+                            "questions": [
+                                {
+                                    "id": "q1",
+                                    "header": "Scope",
+                                    "question": "Which part first?",
+                                    "options": [
+                                        {"label": "API (Recommended)", "description": "the API"},
+                                        {"label": "UI", "description": "the UI"},
+                                    ],
+                                }
+                            ]
+                        },
+                        "call_ask1",
+                    )
+                ],
+            },
+            after("call_ask1", message("<proposed_plan>\n1. API\n2. UI\n</proposed_plan>")),
+        ],
+        app_server=(
+            {"op": "start", "experimental": True},
+            {
+                "op": "answer",
+                "method": "item/tool/requestUserInput",
+                "results": [{"answers": {"q1": {"answers": ["API (Recommended)"]}}}],
+            },
+            {
+                "op": "turn",
+                "text": "plan with me",
+                "params": {"collaborationMode": {"mode": "plan", "settings": {"model": "gpt-5.5"}}},
+            },
+        ),
+    ),
+    Scenario(
+        "app_server_image_inputs_and_output_schema",
+        "",
+        [{"name": "t1", "match": {"step": 0}, "items": [message('{"answer": "a picture"}')]}],
+        files={"pic.png": PNG},
+        app_server=(
+            {
+                "op": "turn",
+                "text": "describe",
+                "params": {
+                    "input": [
+                        {"type": "text", "text": "describe these"},
+                        {"type": "image", "url": _PNG_URL},
+                        {"type": "localImage", "path": "$WORKSPACE/pic.png"},
+                    ],
+                    "outputSchema": {
+                        **_schema(answer="string"),
+                        "required": ["answer"],
+                        "additionalProperties": False,
+                    },
+                },
+            },
+        ),
+    ),
+    # thread/sample answers a prompt on a copy of the thread: a second bundle
+    Scenario(
+        "app_server_sample_beside_the_thread",
+        "",
+        [
+            {"name": "t1", "match": {"last_user": "base"}, "items": [message("Base answer.")]},
+            {"name": "s", "match": {"any_contains": "sample this"}, "items": [message("Sampled.")]},
+        ],
+        app_server=(
+            {"op": "start", "experimental": True},
+            {"op": "turn", "text": "base"},
+            {
+                "op": "rpc",
+                "method": "thread/sample",
+                "params": {
+                    "threadId": "$THREAD",
+                    "expectedTurnId": "$TURN",
+                    "prompt": "sample this",
+                },
+            },
+            {"op": "turn", "text": "after sampling"},
+        ),
+    ),
+    Scenario(
+        "app_server_unsubscribe_then_resume",
+        "",
+        [
+            {"name": "t1", "match": {"last_user": "one"}, "items": [message("One.")]},
+            {"name": "t2", "match": {"last_user": "two"}, "items": [message("Two.")]},
+        ],
+        app_server=(
+            {"op": "turn", "text": "one"},
+            {"op": "rpc", "method": "thread/unsubscribe", "params": {"threadId": "$THREAD"}},
+            {
+                "op": "rpc",
+                "method": "thread/resume",
+                "params": {"threadId": "$THREAD"},
+                "switch": True,
+            },
+            {"op": "turn", "text": "two"},
+        ),
+    ),
+    Scenario(
+        "app_server_queued_turn",
+        "",
+        [
+            {"name": "t1", "match": {"last_user": "first"}, "items": [message("First.")]},
+            {"name": "t2", "match": {"last_user": "queued"}, "items": [message("Queued one.")]},
+        ],
+        app_server=(
+            {"op": "start", "experimental": True},
+            {"op": "turn", "text": "first"},
+            {
+                "op": "rpc",
+                "method": "thread/queue/add",
+                "params": {
+                    "threadId": "$THREAD",
+                    "clientUserMessageId": "cm1",
+                    "input": [{"type": "text", "text": "queued"}],
+                },
+                "wait_turn": True,
+            },
+        ),
     ),
 ]

@@ -11,12 +11,19 @@ import threading
 import time
 from typing import Any
 
-#: An app-server action: ``{"op": "turn", "text": ..., "interrupt_after": s, "steer": text}``,
+#: An app-server action: ``{"op": "turn", "text": ..., "interrupt_after": s, "steer": text}``
+#: (its ``params`` are added to its ``turn/start``; ``$WORKSPACE`` in them is the workspace),
 #: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
 #: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
-#: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any), ``{"op": "review", "instructions": ...}``,
-#: ``{"op": "rpc", "method": ..., "params": {...}}`` (any other request; ``$THREAD`` in the
-#: params is the thread's id). A turn's ``params`` are added to its ``turn/start``.
+#: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any),
+#: ``{"op": "review", "instructions": ...}``, ``{"op": "rpc", "method": ..., "params": {...}}``
+#: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its last
+#: turn's; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
+#: true``: wait for a turn it started), ``{"op": "answer", "method": ..., "results": [...]}``
+#: (how the server's next requests of that method are answered, in turn; the last one
+#: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
+#: the ``thread/start`` parameters (and opts into the experimental API: dynamic tools, plan
+#: mode, thread/sample, the queue).
 Action = dict[str, Any]
 
 
@@ -35,6 +42,8 @@ class AppServer:
         self._ids = 0
         self._messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
+        #: server request method -> the results to answer it with, in turn (see ``answer``)
+        self.answers: dict[str, list[Any]] = {}
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -78,8 +87,13 @@ class AppServer:
             self._keep(message)
 
     def _keep(self, message: dict[str, Any]) -> None:
-        if "id" in message and "method" in message:  # a request to us: approve nothing
-            self._send({"id": message["id"], "error": {"code": -32601, "message": "no"}})
+        if "id" in message and "method" in message:  # a request to us
+            results = self.answers.get(message["method"])
+            if not results:  # nothing scripted: refuse it
+                self._send({"id": message["id"], "error": {"code": -32601, "message": "no"}})
+                return
+            result = results.pop(0) if len(results) > 1 else results[0]
+            self._send({"id": message["id"], "result": result})
         else:
             self.notifications.append(message)
 
@@ -118,24 +132,32 @@ def _dig(params: dict[str, Any], key: str) -> Any:
 
 def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> None:
     """Start a thread and carry out ``actions`` on it, each to its end."""
-    server.request("initialize", {"clientInfo": {"name": "rollout-trace-tests", "version": "1"}})
+    start: Action = {}
+    if actions and actions[0]["op"] == "start":
+        start, actions = actions[0], actions[1:]
+    client: dict[str, Any] = {"clientInfo": {"name": "rollout-trace-tests", "version": "1"}}
+    if start.get("experimental"):
+        client["capabilities"] = {"experimentalApi": True}
+    server.request("initialize", client)
     server.notify("initialized")
-    started = server.request(
-        "thread/start",
-        {
-            "cwd": workspace,
-            "model": "gpt-5.5",
-            "sandbox": "danger-full-access",
-            "approvalPolicy": "never",
-        },
-    )
+    params = {
+        "cwd": workspace,
+        "model": "gpt-5.5",
+        "sandbox": "danger-full-access",
+        "approvalPolicy": "never",
+        **start.get("params", {}),
+    }
+    started = server.request("thread/start", params)
     thread = started["thread"]["id"]
     turns: list[str] = []
     for action in actions:
         op = action["op"]
         if op == "turn":
             text = [{"type": "text", "text": action["text"]}]
-            params = {"threadId": thread, "input": text, **action.get("params", {})}
+            extra = json.loads(
+                json.dumps(action.get("params", {})).replace("$WORKSPACE", workspace)
+            )
+            params = {"threadId": thread, "input": text, **extra}
             turn = server.request("turn/start", params)["turn"]["id"]
             turns.append(turn)
             if "steer_after" in action:
@@ -165,10 +187,16 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             if turns:
                 server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns.pop()})
         elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
-            params = json.loads(json.dumps(action["params"]).replace("$THREAD", thread))
-            server.request(action["method"], params)
+            raw = json.dumps(action["params"]).replace("$THREAD", thread)
+            params = json.loads(raw.replace("$TURN", turns[-1] if turns else ""))
+            result = server.request(action["method"], params)
+            if action.get("switch"):  # later actions run on the thread this one returned
+                thread = result["thread"]["id"]
+                turns = []
             if action.get("wait_turn"):
                 server.wait_for("turn/completed")
+        elif op == "answer":
+            server.answers[action["method"]] = list(action["results"])
         elif op == "review":
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})

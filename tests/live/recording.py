@@ -21,6 +21,8 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
         folder.mkdir(parents=True, exist_ok=True)
     for name, data in scenario.files.items():
         (workspace / name).write_bytes(data)
+    for name, data in scenario.home_files.items():
+        (home / name).write_bytes(data)
     instructions = root / "instructions.md"
     instructions.write_text(INSTRUCTIONS)
     with FakeResponses(scenario.rules) as fake:

@@ -24,6 +24,8 @@ class Scenario:
     prompt: str
     rules: list[dict[str, Any]]
     files: dict[str, bytes] = attrs.field(factory=dict)
+    #: files written into CODEX_HOME (``hooks.json``, say)
+    home_files: dict[str, bytes] = attrs.field(factory=dict)
     extra: tuple[str, ...] = ()
     schemas: tuple[int, ...] = (2, 3)
     #: later prompts, each in ``codex exec resume --last`` (the same session, a new process)
