@@ -1,4 +1,5 @@
-"""Large strings of a payload are escaped in the writer's worker thread, not on the event loop.
+"""Large strings of a payload are escaped in the writer's worker thread, not on the event loop
+(and a body's depth check is done there too: see :class:`LazyBody`'s ``repair``).
 
 A recording call must snapshot its value before it returns (the caller may change its dicts
 right after), and serialising a 100 MB tool output takes the loop ~0.3 s. Strings cannot
@@ -50,12 +51,33 @@ class LazyBody:
     ``len()`` is an estimate (the template's bytes plus the strings' characters) for the
     queue's byte budget; :meth:`render` gives the exact bytes."""
 
-    __slots__ = ("_fallback", "_size", "_strings", "_template", "digest_key", "digest_map")
+    __slots__ = (
+        "_fallback",
+        "_repair",
+        "_size",
+        "_strings",
+        "_template",
+        "digest_key",
+        "digest_map",
+    )
 
     def __init__(
-        self, template: bytes, strings: Sequence[str], fallback: Callable[[Any], bytes]
+        self,
+        template: bytes,
+        strings: Sequence[str],
+        fallback: Callable[[Any], bytes],
+        repair: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        """
+        Args:
+            template: the body's text with a hole for each long string.
+            strings: the long strings, in hole order.
+            fallback: serialises a slice ``orjson`` refuses (a lone surrogate).
+            repair: what the worker does to the rendered bytes last (the depth check a
+                body's text still needs, see ``_values.ValueEncoder.compact_body``).
+        """
         self._template = template
+        self._repair = repair
         # a tuple of strings, which the collector stops tracking (the body may wait in the
         # queue long enough to reach the oldest generation); ``fallback`` is the writer's
         # own long-lived function, not a new bound method per body
@@ -87,7 +109,8 @@ class LazyBody:
         out.append(template[done:])
         if self.digest_map is not None and self._strings:
             self.digest_map[self.digest_key] = string_digest(self._strings[0])
-        return b"".join(out)
+        body = b"".join(out) if len(out) > 1 else template
+        return body if self._repair is None else self._repair(body)
 
     def _escape(self, text: str) -> bytes:
         parts = [b'"']

@@ -65,6 +65,8 @@ class RecordQueue:
     __slots__ = (
         "_batch_bytes",
         "_body_dumps",
+        "_body_repair",
+        "_body_unchecked",
         "_cap",
         "_closing",
         "_durable",
@@ -130,6 +132,10 @@ class RecordQueue:
     _batch_bytes: int
     #: schema 3: shard placement and the item store (``None`` in schema 2)
     _plan: ShardPlan | None
+    #: schema 3: a body's text and whether its depth check is left to the worker, and that
+    #: check (the encoder's bound methods, made once)
+    _body_unchecked: Callable[[Any], tuple[bytes, bool]]
+    _body_repair: Callable[[bytes], bytes]
     items: ItemStore | None
     _wakeup: Any
     bundle_dir: Path
@@ -156,10 +162,14 @@ class RecordQueue:
             # schema 3: compact bodies, as Codex; schema 2: pretty payload files (one bound
             # method, kept: a long string's lazy body holds it)
             dumps = self._body_dumps
-            if value.__class__ is dict and (plan is None or not plan.limited):
-                lazy = defer_big_strings(value, dumps)  # long strings: the worker escapes
-                if lazy is not None:
-                    return lazy
+            if plan is None or not plan.limited:
+                if value.__class__ is dict:
+                    lazy = defer_big_strings(value, dumps)  # long strings: the worker escapes
+                    if lazy is not None:
+                        return lazy
+                if plan is not None:  # schema 3: the depth check of long text, in the worker
+                    data, check = self._body_unchecked(value)
+                    return LazyBody(data, (), dumps, self._body_repair) if check else data
             return dumps(value)
         except Exception as exc:  # a bug in a value's own hooks: drop it, count it, go on
             self._unserialisable(kind, exc)

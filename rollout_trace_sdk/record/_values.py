@@ -53,6 +53,10 @@ _COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
 #: Up to this size, counting brackets is the cheaper first test of a compact body; past it,
 #: counting (about three times slower per byte than orjson writes) costs more than the walk.
 _COUNT_UP_TO: Final = 2048
+#: Past counting and up to this size, :meth:`ValueEncoder.compact_body` leaves the depth
+#: check to the worker thread (it reads the text back: ~1 ms of the GIL per MB at most);
+#: larger bodies are checked on the loop as before, so no single read holds the GIL long.
+_DEFER_CHECK_UP_TO: Final = 1 << 20
 _WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
@@ -136,6 +140,39 @@ class ValueEncoder:
         ):
             return data
         return self._slow(value, indent=None) if _nests_too_deep(value, size) else data
+
+    def compact_body(self, value: Any) -> tuple[bytes, bool]:
+        """:meth:`compact_payload` for the event loop: the text, and whether its depth check
+        is still to be done (by :meth:`cut_too_deep_text`, in the worker thread).
+
+        That check costs the loop more than writing the text does (a walk, then the text
+        written again with indentation) and almost never finds anything; the worker can do
+        it from the text alone, because the value may change once the call returns but the
+        text cannot. Short text is checked here (counting brackets is cheap), and so is very
+        long text (see :data:`_DEFER_CHECK_UP_TO`)."""
+        try:
+            data = orjson.dumps(value, default=self.default)
+        except (TypeError, RecursionError, ValueError):
+            return self._slow(value, indent=None), False  # which cuts deep nesting itself
+        size = len(data)
+        if size < _COMPACT_TOO_DEEP_MIN_SIZE:
+            return data, False
+        if size <= _COUNT_UP_TO:
+            if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+                return data, False
+        elif size <= _DEFER_CHECK_UP_TO:
+            return data, True
+        return (self._slow(value, indent=None) if _nests_too_deep(value, size) else data), False
+
+    def cut_too_deep_text(self, data: bytes) -> bytes:
+        """``data`` (compact text :meth:`compact_body` wrote) with nesting beyond
+        :data:`MAX_DEPTH` cut, read back from the text (worker thread). Values the encoder
+        converted are plain JSON by now, so nothing is counted twice."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:  # cannot happen for our own output; keep it as it is
+            return data
+        return self._slow(value, indent=None) if _nests_too_deep(value, len(data)) else data
 
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,

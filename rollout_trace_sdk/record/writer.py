@@ -211,6 +211,8 @@ class BundleWriter(ChunkWriter):
         elif limits is not None and limits != CaptureLimits():
             raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")
         self._body_dumps = self.values.pretty if self._plan is None else self.values.compact_payload
+        self._body_unchecked = self.values.compact_body
+        self._body_repair = self.values.cut_too_deep_text
         self._eager = None
         self._eager_slow = self._encoder.payload_bytes
         if self._plan is None or not self._plan.limited:

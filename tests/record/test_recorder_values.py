@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import pytest
@@ -250,6 +250,54 @@ async def test_nesting_past_the_limit_alone_is_cut(tmp_path: Path, schema: int, 
     bundle = bundle_in(tmp_path)
     check_bundle(bundle, tmp_path)
     assert rollout.stats is not None and rollout.stats.approximated.get("depth", 0) >= 1
+
+
+#: Deep values past the size where the check is counted on the loop: the worker checks them
+_DEEP_LONG: Final[dict[str, Callable[[], Any]]] = {
+    "text": lambda: {"pad": "x" * 5000, "deep": _deep(150)},
+    "containers": lambda: [{"n": [k]} for k in range(500)] + [_deep(150)],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_DEEP_LONG))
+@pytest.mark.parametrize("site", ["inference_request", "tool_output", "runtime"])
+async def test_long_text_nested_past_the_limit_is_cut_by_the_worker(
+    tmp_path: Path, schema: int, site: str, shape: str
+) -> None:
+    """A long body's depth check is left to the worker thread (``compact_body``): what it
+    writes is cut all the same, and counted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            await SITES[site](turn, _DEEP_LONG[shape]())
+    check_bundle(bundle_in(tmp_path), tmp_path)
+    assert rollout.stats is not None and rollout.stats.approximated.get("depth", 0) >= 1
+
+
+def test_compact_body_and_the_workers_check_give_what_compact_payload_gives() -> None:
+    """``compact_body`` (the loop's half) and ``cut_too_deep_text`` (the worker's) write the
+    bytes ``compact_payload`` writes, for short and long bodies, deep or not."""
+    values = [
+        _deep(MAX_DEPTH),
+        {"a": _deep(MAX_DEPTH)},
+        {"text": "x" * 3000, "deep": _deep(MAX_DEPTH)},
+        {"text": "x" * 3000, "deep": _deep(MAX_DEPTH - 1)},
+        [{"n": [k]} for k in range(800)] + [_deep(MAX_DEPTH)],
+        [{"n": [k]} for k in range(800)] + [_deep(MAX_DEPTH - 1)],
+        {"input": [{"type": "message", "text": "y" * 100} for _ in range(300)]},
+        {"big": ["z" * 1000] * 1200, "deep": _deep(MAX_DEPTH + 5)},  # past the deferred size
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        for value in values:
+            loop, worker = ValueEncoder(), ValueEncoder()
+            data, check = worker.compact_body(value)
+            if check:
+                data = worker.cut_too_deep_text(data)
+            assert data == loop.compact_payload(value)
+            assert worker.counts == loop.counts
+    assert ValueEncoder().compact_body(values[4])[1]  # a long body is left to the worker
+    assert not ValueEncoder().compact_body(values[7])[1]  # a very long one is not
 
 
 def test_compact_payload_cuts_where_the_slow_path_does() -> None:
