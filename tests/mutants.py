@@ -57,20 +57,25 @@ def _get(value: Any, path: _Path) -> Any:
 
 
 def _move_line(log: Path, rng: random.Random) -> str:
-    """Move one event to another place, the seqs renumbered in file order (so the log stays
-    ordered and only what the event means there is wrong)."""
+    """Move one event to another place, copy it there, or drop it, the seqs renumbered in file
+    order (so the log stays ordered and only what the events mean there is wrong: an event
+    out of its place, one recorded twice, one missing)."""
     events = [orjson.loads(line) for line in log.read_bytes().splitlines()]
     if len(events) < 2:
         return "nothing to edit"
+    op = rng.choice(["move", "move", "copy", "drop"])
     source = rng.randrange(len(events))
-    moved = events.pop(source)
+    moved = events[source] if op == "copy" else events.pop(source)
     target = rng.randrange(len(events) + 1)
-    events.insert(target, moved)
+    if op != "drop":
+        events.insert(target, dict(moved) if isinstance(moved, dict) else moved)
     for seq, event in enumerate(events, start=1):
         if isinstance(event, dict):
             event["seq"] = seq
     log.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
-    return f"move trace.jsonl line {source + 1} to {target + 1}"
+    if op == "drop":
+        return f"drop trace.jsonl line {source + 1}"
+    return f"{op} trace.jsonl line {source + 1} to {target + 1}"
 
 
 def _edit_record(shard: Path, rng: random.Random) -> str:
