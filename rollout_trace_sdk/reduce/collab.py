@@ -1,21 +1,26 @@
 """Codex's collab protocol payloads (sub-agent activity, spawn/interaction/close events),
 checked the way Codex's serde structs read them: field types, UUID thread ids (in canonical
-form afterwards), agent paths, agent statuses, required fields in declaration order.
+form afterwards), agent paths, agent statuses, required fields in declaration order; the
+collab events given as sequences too, element by element (a sub-agent activity is told by
+its ``agent_thread_id`` key, so a sequence never is one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import attrs
 
 from ..model.serde_errors import (
     agent_path_error,
     canonical_thread_id,
     integer_error,
     invalid_type,
-    struct_error,
     uuid_error,
 )
 from .errors import ReduceError
+from .typed_payloads import as_fields, optional_string, string, struct_fields_error
 
 
 def field(payload: dict[str, Any], name: str, kind: type) -> Any:
@@ -28,32 +33,76 @@ def field(payload: dict[str, Any], name: str, kind: type) -> Any:
     return value
 
 
-#: Codex's collab protocol events: struct name, field count, required fields in declaration
-#: order (serde reports the first one missing).
-_STRUCTS: dict[tuple[str, str], tuple[str, int, tuple[str, ...]]] = {
-    ("spawn_agent", "end"): (
+@attrs.frozen
+class _Struct:
+    """One of Codex's collab protocol events, as serde reads it."""
+
+    name: str
+    #: every field, in declaration order (how a payload given as a sequence is read)
+    fields: tuple[str, ...]
+    #: fields with ``#[serde(default)]`` (a sequence may stop before them)
+    defaults: tuple[str, ...]
+    #: fields a map must hold, in declaration order (serde reports the first one missing)
+    required: tuple[str, ...]
+
+
+_STRUCTS: dict[tuple[str, str], _Struct] = {
+    ("spawn_agent", "end"): _Struct(
         "CollabAgentSpawnEndEvent",
-        10,
+        (
+            "call_id",
+            "completed_at_ms",
+            "sender_thread_id",
+            "new_thread_id",
+            "new_agent_nickname",
+            "new_agent_role",
+            "prompt",
+            "model",
+            "reasoning_effort",
+            "status",
+        ),
+        ("completed_at_ms", "new_agent_nickname", "new_agent_role"),
         ("call_id", "sender_thread_id", "prompt", "model", "reasoning_effort", "status"),
     ),
-    ("message", "begin"): (
+    ("message", "begin"): _Struct(
         "CollabAgentInteractionBeginEvent",
-        5,
+        ("call_id", "started_at_ms", "sender_thread_id", "receiver_thread_id", "prompt"),
+        ("started_at_ms",),
         ("call_id", "sender_thread_id", "receiver_thread_id", "prompt"),
     ),
-    ("message", "end"): (
+    ("message", "end"): _Struct(
         "CollabAgentInteractionEndEvent",
-        8,
+        (
+            "call_id",
+            "completed_at_ms",
+            "sender_thread_id",
+            "receiver_thread_id",
+            "receiver_agent_nickname",
+            "receiver_agent_role",
+            "prompt",
+            "status",
+        ),
+        ("completed_at_ms", "receiver_agent_nickname", "receiver_agent_role"),
         ("call_id", "sender_thread_id", "receiver_thread_id", "prompt", "status"),
     ),
-    ("close_agent", "begin"): (
+    ("close_agent", "begin"): _Struct(
         "CollabCloseBeginEvent",
-        4,
+        ("call_id", "started_at_ms", "sender_thread_id", "receiver_thread_id"),
+        ("started_at_ms",),
         ("call_id", "sender_thread_id", "receiver_thread_id"),
     ),
-    ("close_agent", "end"): (
+    ("close_agent", "end"): _Struct(
         "CollabCloseEndEvent",
-        7,
+        (
+            "call_id",
+            "completed_at_ms",
+            "sender_thread_id",
+            "receiver_thread_id",
+            "receiver_agent_nickname",
+            "receiver_agent_role",
+            "status",
+        ),
+        ("completed_at_ms", "receiver_agent_nickname", "receiver_agent_role"),
         ("call_id", "sender_thread_id", "receiver_thread_id", "status"),
     ),
 }
@@ -140,21 +189,63 @@ def _status_error(value: Any) -> str | None:
 
 
 def collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:
-    """A begin or end event of an agent tool (``kind``), checked as Codex reads it."""
+    """A begin or end event of an agent tool (``kind``), checked as Codex reads it: a map
+    field by field, a sequence element by element in declaration order (see
+    :func:`~.typed_payloads.struct_fields_error`). Returns it as a map, thread ids in
+    canonical form."""
     group = kind if kind in ("spawn_agent", "close_agent") else "message"
-    name, count, required = _STRUCTS[(group, phase)]
-    problem = struct_error(payload, name, count)
+    struct = _STRUCTS[(group, phase)]
+    checks = {name: _FIELD_CHECKS[name] for name in struct.fields}
+    problem = struct_fields_error(
+        payload,
+        struct.name,
+        checks,
+        struct.required,
+        fields=len(struct.fields),
+        defaults=struct.defaults,
+    )
     if problem is not None:
         raise ReduceError(problem)
-    known = {"call_id", "sender_thread_id", "prompt"} if group != "close_agent" else {"call_id"}
-    if phase == "end":
-        known.add("status")
-    known.add("new_thread_id" if group == "spawn_agent" else "receiver_thread_id")
-    if group == "close_agent":
-        known.add("sender_thread_id")
-    checked: dict[str, Any] = payload
-    check_fields(checked, required, frozenset(known))
+    checked: dict[str, Any] = as_fields(payload, struct.fields)
+    for key in _THREAD_ID_FIELDS:
+        value = checked.get(key)
+        if isinstance(value, str):
+            checked[key] = canonical_thread_id(value)
     return checked
+
+
+def _thread_id(value: Any) -> str | None:
+    """A ``ThreadId``: a string the uuid crate parses."""
+    if not isinstance(value, str):
+        return invalid_type(value, "a string")
+    return uuid_error(value)
+
+
+def _optional_thread_id(value: Any) -> str | None:
+    return None if value is None else _thread_id(value)
+
+
+def _i64(value: Any) -> str | None:
+    return integer_error(value, 64)
+
+
+#: Each collab event field's check (its type, as serde reads it from a ``Value``).
+_FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "call_id": string,
+    "prompt": string,
+    "model": string,
+    "reasoning_effort": string,
+    "started_at_ms": _i64,
+    "completed_at_ms": _i64,
+    "sender_thread_id": _thread_id,
+    "receiver_thread_id": _thread_id,
+    "new_thread_id": _optional_thread_id,
+    "new_agent_nickname": optional_string,
+    "new_agent_role": optional_string,
+    "receiver_agent_nickname": optional_string,
+    "receiver_agent_role": optional_string,
+    "status": lambda value: _status_error(value),
+}
 
 
 # --- delivery items --------------------------------------------------------------------------------

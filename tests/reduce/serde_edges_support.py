@@ -6,15 +6,15 @@ from pathlib import Path
 
 from tests.reduce.v3_bundles import read_records, shard_bytes
 
-#: As a record edit's ``old``: the whole record is replaced.
+#: As an edit's ``old``: the whole record (or file) is replaced.
 WHOLE = b"<whole record>"
 
 
 def apply_edit(bundle: Path, where: str, old: bytes, new: bytes) -> None:
     """The first ``old`` in ``where`` becomes ``new``. ``where`` is a file of the bundle, a
     record of a shard (``payloads/000001.zst#raw_payload:7``, edited decompressed), or a
-    shard cut to a length (``payloads/000001.zst@6020``). A record's ``old`` may be
-    :data:`WHOLE`: its whole body becomes ``new``."""
+    shard cut to a length (``payloads/000001.zst@6020``). ``old`` may be :data:`WHOLE`: the
+    whole file or record body becomes ``new``."""
     if "@" in where:
         name, length = where.split("@")
         target = bundle / name
@@ -31,6 +31,9 @@ def apply_edit(bundle: Path, where: str, old: bytes, new: bytes) -> None:
         (bundle / name).write_bytes(shard_bytes(records))
         return
     target = bundle / where
+    if old == WHOLE:
+        target.write_bytes(new)
+        return
     data = target.read_bytes()
     assert old in data, f"{where}: the corpus changed"
     target.write_bytes(data.replace(old, new, 1))

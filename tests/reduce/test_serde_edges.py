@@ -799,6 +799,71 @@ CASES = [
         "(invalid length 0, expected struct ExecCommandEndPayload with 3 elements) or dispatch "
         "payload\n\nCaused by:\n    missing field `type`",
     ),
+    Case(
+        "collab_close_end_given_as_a_sequence_reads_the_completion_time_second",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:113",
+        WHOLE,
+        b'["{\\"input\\":[",",",",",",",",","],\\"tools\\":"]',
+        'Error: invalid type: string ",", expected i64',
+    ),
+    Case(
+        "collab_close_end_sequence_short_of_its_first_field_without_a_default",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:113",
+        WHOLE,
+        b'["call_interrupt"]',
+        "Error: invalid length 2, expected struct CollabCloseEndEvent with 7 elements",
+    ),
+    Case(
+        "collab_close_end_as_a_whole_sequence_is_read",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:113",
+        WHOLE,
+        b'["call_interrupt",5,"01a23439-50c4-7ad0-a0a3-0397a4de549a","01a23439-51b7-7811-89fc-b12097f1e1db",null,null,"running"]',
+        None,
+    ),
+    Case(
+        "collab_close_end_completion_time_is_an_i64",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:113",
+        WHOLE,
+        b'{"call_id":"call_interrupt","completed_at_ms":"x","sender_thread_id":"01a23439-50c4-7ad0-a0a3-0397a4de549a",'
+        b'"receiver_thread_id":"01a23439-51b7-7811-89fc-b12097f1e1db","status":"running"}',
+        'Error: invalid type: string "x", expected i64',
+    ),
+    Case(
+        "collab_spawn_end_model_is_a_string_not_an_option",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:13",
+        WHOLE,
+        b'{"call_id":"call_spawn","sender_thread_id":"01a23439-50c4-7ad0-a0a3-0397a4de549a","new_thread_id":"01a23439-51b7-7811-89fc-b12097f1e1db",'
+        b'"prompt":"p","model":null,"reasoning_effort":"medium","status":"running"}',
+        "Error: invalid type: null, expected a string",
+    ),
+    Case(
+        "collab_interaction_end_sequence_nickname_is_an_optional_string",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:62",
+        WHOLE,
+        b'["call_send",5,"01a23439-50c4-7ad0-a0a3-0397a4de549a","01a23439-51b7-7811-89fc-b12097f1e1db",{},null,"p","running"]',
+        "Error: invalid type: map, expected a string",
+    ),
+    Case(
+        "collab_close_end_sequence_in_schema_2",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/67.json",
+        WHOLE,
+        b'["x","s"]',
+        'Error: invalid type: string "s", expected i64',
+    ),
 ]
 
 
