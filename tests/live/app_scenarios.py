@@ -424,16 +424,7 @@ APP_SERVER_SCENARIOS = [
         app_server=(
             {"op": "start", "experimental": True},
             {"op": "turn", "text": "first"},
-            {
-                "op": "rpc",
-                "method": "thread/queue/add",
-                "params": {
-                    "threadId": "$THREAD",
-                    "clientUserMessageId": "cm1",
-                    "input": [{"type": "text", "text": "queued"}],
-                },
-                "wait_turn": True,
-            },
+            {"op": "queue", "id": "cm1", "input": [{"type": "text", "text": "queued"}]},
         ),
     ),
 ]

@@ -4,6 +4,7 @@ injected items, shell commands, resumed and reverted threads."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import subprocess
@@ -16,7 +17,8 @@ from typing import Any
 #: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
 #: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
 #: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any),
-#: ``{"op": "review", "instructions": ...}``, ``{"op": "rpc", "method": ..., "params": {...}}``
+#: ``{"op": "review", "instructions": ...}``, ``{"op": "queue", "id": ..., "input": [...]}``
+#: (a turn through the thread's queue), ``{"op": "rpc", "method": ..., "params": {...}}``
 #: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its last
 #: turn's; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
 #: true``: wait for a turn it started), ``{"op": "answer", "method": ..., "results": [...]}``
@@ -172,7 +174,7 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             server.wait_for("turn/completed", turn__id=turn)
         elif op == "compact":
             server.request("thread/compact/start", {"threadId": thread})
-            server.wait_for("turn/completed")
+            server.wait_for("turn/completed", threadId=thread)
         elif op == "fork":
             thread = server.request("thread/fork", {"threadId": thread})["thread"]["id"]
             turns = []  # the fork's own turns (a revert reaches only those)
@@ -182,7 +184,7 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             server.request(
                 "thread/shellCommand", {"threadId": thread, "command": action["command"]}
             )
-            server.wait_for("turn/completed")
+            server.wait_for("turn/completed", threadId=thread)
         elif op == "revert":  # the thread's last turn not yet reverted; none: nothing to do
             if turns:
                 server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns.pop()})
@@ -190,16 +192,26 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             raw = json.dumps(action["params"]).replace("$THREAD", thread)
             params = json.loads(raw.replace("$TURN", turns[-1] if turns else ""))
             result = server.request(action["method"], params)
-            if action.get("switch"):  # later actions run on the thread this one returned
+            # "switch": later actions run on the thread this one returned (its own turns)
+            if action.get("switch") and result["thread"]["id"] != thread:
                 thread = result["thread"]["id"]
                 turns = []
             if action.get("wait_turn"):
-                server.wait_for("turn/completed")
+                server.wait_for("turn/completed", threadId=thread)
+        elif op == "queue":  # a turn queued; it starts by itself when the thread is idle,
+            # except after an interrupted turn: then it is started here
+            server.request(
+                "thread/queue/add",
+                {"threadId": thread, "clientUserMessageId": action["id"], "input": action["input"]},
+            )
+            with contextlib.suppress(RuntimeError):  # already started: "queue is empty"
+                server.request("thread/queue/start", {"threadId": thread})
+            server.wait_for("turn/completed", threadId=thread)
         elif op == "answer":
             server.answers[action["method"]] = list(action["results"])
         elif op == "review":
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})
-            server.wait_for("turn/completed")
+            server.wait_for("turn/completed", threadId=thread)
         else:
             raise ValueError(f"unknown app-server action {op}")

@@ -1,8 +1,10 @@
 """Random scenarios for the live differential: a few model steps, each a random mix of
 messages, reasoning, web searches and tool calls of every kind Codex runs (commands that
 succeed, fail, print Unicode or bytes, or keep running; plans; images; patches good and bad;
-unknown tools), chained by their last call id; sometimes with code mode or, for schema 3,
-a payload size limit."""
+unknown tools), chained by their last call id; sometimes with code mode, MCP, compaction,
+sub-agents, hooks or, for schema 3, a payload size limit. App-server sessions mix turns
+(some needing approvals or calling the client's dynamic tools) with compactions, forks,
+reverts, injected items, shell commands, samples, queued turns and resumed threads."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import random
 from typing import Any
 
 from tests.live.scenarios import MCP, PNG, Scenario, after, call, custom, message
+from tests.live.script import MULTI_AGENT, collab, worker
 
 _COMMANDS = (
     {"cmd": "echo hello"},
@@ -100,12 +103,57 @@ def _extras(rng: random.Random, step: int) -> list[dict[str, Any]]:
     return out
 
 
+def _hook(text: str) -> dict[str, Any]:
+    return {"type": "command", "command": text}
+
+
+def _context_hook(event: str, text: str) -> dict[str, Any]:
+    out = json.dumps({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}})
+    return _hook(f"cat > /dev/null; echo '{out}'")
+
+
+def _random_hooks(rng: random.Random) -> dict[str, Any]:
+    """A ``hooks.json``: some of context on prompts and after tools, commands blocked by a
+    word, outputs rejected, a Stop hook that sends the first final answer back once."""
+    hooks: dict[str, Any] = {}
+    if rng.random() < 0.5:
+        hooks["UserPromptSubmit"] = [{"hooks": [_context_hook("UserPromptSubmit", "be brief")]}]
+    word = rng.choice(["seq", "oops", "echo", "made"])
+    hooks["PreToolUse"] = [
+        {"matcher": "*", "hooks": [_hook(f"grep -q {word} && {{ echo no >&2; exit 2; }}; exit 0")]}
+    ]
+    post = rng.choice(["context", "reject", "none"])
+    if post == "context":
+        hooks["PostToolUse"] = [{"matcher": "*", "hooks": [_context_hook("PostToolUse", "noted")]}]
+    elif post == "reject":
+        reject = """cat > /dev/null; echo '{"decision": "block", "reason": "no"}'"""
+        hooks["PostToolUse"] = [{"matcher": "*", "hooks": [_hook(reject)]}]
+    if rng.random() < 0.3:
+        again = "grep -q 'final final' || exit 0; grep -q 'once more' && exit 0; echo 'once more' >&2; exit 2"
+        hooks["Stop"] = [{"hooks": [_hook(again)]}]
+    return {"hooks": hooks}
+
+
+def _spawn(
+    rng: random.Random, step: int, call_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A spawn_agent call and its worker's rules (a command, then an answer)."""
+    task = f"w{step}"
+    command = rng.choice(_COMMANDS[:6])
+    arguments = {"task_name": task, "message": f"CHILD-{step}: work.", "fork_turns": "none"}
+    return collab("spawn_agent", arguments, call_id), worker(
+        task, command, f"{task}c", f"{task} done"
+    )
+
+
 def random_scenario(seed: int) -> Scenario:
     """The scenario of ``seed`` (the same seed, the same scenario)."""
     rng = random.Random(seed)
     rules: list[dict[str, Any]] = []
+    workers: list[dict[str, Any]] = []
     previous: str | None = None
     modes = {mode for mode in ("code", "mcp", "compact") if rng.random() < 0.2}
+    modes |= {mode for mode in ("agents", "hooks") if rng.random() < 0.15}
     steps = rng.randint(1, 4)
     for step in range(steps):
         items = _extras(rng, step)
@@ -114,7 +162,15 @@ def random_scenario(seed: int) -> Scenario:
             if step == steps - 1
             else [f"c{step}_{k}" for k in range(rng.choice([1, 1, 1, 2, 3]))]
         )
-        items += [_call_item(rng, call_id, modes) for call_id in calls]
+        for k, call_id in enumerate(calls):
+            if "agents" in modes and k == 0 and rng.random() < 0.6:
+                spawn, its_rules = _spawn(rng, step, call_id)
+                items.append(spawn)
+                workers += its_rules
+            elif "agents" in modes and k == 0 and workers and rng.random() < 0.5:
+                items.append(collab("wait_agent", {"timeout_ms": 5000}, call_id))
+            else:
+                items.append(_call_item(rng, call_id, modes))
         if not calls:
             items.append(message("final " * rng.randint(1, 200), phase="final_answer"))
         match = {"step": 0} if previous is None else {"last_call_id": previous}
@@ -123,7 +179,14 @@ def random_scenario(seed: int) -> Scenario:
             rule["usage"] = {"input_tokens": 9000, "total_tokens": 9100}  # compacts next
         rules.append(rule)
         previous = calls[-1] if calls else None
+    rules[:0] = workers  # a sub-agent's requests are told by its task name, first
     extra: tuple[str, ...] = ()
+    home_files: dict[str, bytes] = {}
+    if "agents" in modes:
+        extra += MULTI_AGENT
+    if "hooks" in modes:
+        home_files["hooks.json"] = json.dumps(_random_hooks(rng)).encode()
+        extra += ("--dangerously-bypass-hook-trust",)
     if "code" in modes:
         extra += ("--enable", "code_mode")
     if "mcp" in modes:
@@ -150,6 +213,7 @@ def random_scenario(seed: int) -> Scenario:
         "Do what the script says.",
         rules,
         files={"dot.png": PNG, "notes.txt": b"old line\n"},
+        home_files=home_files,
         extra=extra,
         schemas=schemas,
     )
@@ -159,24 +223,93 @@ def describe(scenario: Scenario) -> str:
     return json.dumps(scenario.rules)[:2000]
 
 
+#: The dynamic tool of random app-server sessions (answered by the driver).
+_LOOKUP = {
+    "type": "function",
+    "name": "lookup_ticket",
+    "description": "Look up a ticket by id.",
+    "inputSchema": {"type": "object", "properties": {"id": {"type": "string"}}},
+}
+
+
 def random_app_scenario(seed: int) -> Scenario:
     """A random ``codex app-server`` session of ``seed``: turns (answered at once, after a
-    command, or cut off while a slow command runs; some steered), manual compactions, forks,
-    reverts, injected items and shell commands, in random order."""
+    command, or cut off while a slow command runs; some steered; with approvals, some asking
+    to run outside the sandbox; with dynamic tools, some calling one), manual compactions,
+    forks, reverts, injected items, shell commands, samples, queued turns and threads
+    unsubscribed and resumed, in random order."""
     rng = random.Random(seed)
     rules: list[dict[str, Any]] = [
         {
             "name": "summarize",
             "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
             "items": [message("SUMMARY: the session so far.")],
-        }
+        },
+        {"name": "sampled", "match": {"any_contains": "SAMPLE"}, "items": [message("sampled")]},
     ]
-    actions: list[dict[str, Any]] = []
+    setup = rng.choice(["plain", "approvals", "dynamic"])
+    start: dict[str, Any] = {"op": "start", "experimental": True, "params": {}}
+    actions: list[dict[str, Any]] = [start]
+    styles = ["answer", "command", "slow_interrupt", "slow_steer"]
+    if setup == "approvals":
+        start["params"] = {"approvalPolicy": "on-request", "sandbox": "read-only"}
+        decisions = [{"decision": rng.choice(["accept", "decline", "cancel"])} for _ in range(4)]
+        actions.append(
+            {
+                "op": "answer",
+                "method": "item/commandExecution/requestApproval",
+                "results": decisions,
+            }
+        )
+        styles += ["escalated"] * 2
+    elif setup == "dynamic":
+        start["params"] = {"dynamicTools": [_LOOKUP]}
+        answers = [
+            {"contentItems": [{"type": "inputText", "text": f"ticket {n}"}], "success": n % 3 > 0}
+            for n in range(4)
+        ]
+        actions.append({"op": "answer", "method": "item/tool/call", "results": answers})
+        styles += ["dynamic"] * 2
     turns = 0
+    here = 0  # turns of the thread the actions are on (a fork has none; a revert drops one)
     for k in range(rng.randint(2, 6)):
         kind = rng.choice(
-            ["turn"] * 5 + ["compact", "inject", "shell"] + ["revert", "fork"] * (turns > 0)
+            ["turn"] * 5
+            + ["compact", "inject", "shell", "queue"]
+            + ["revert", "fork"] * (turns > 0)
+            + ["sample", "resume"] * (here > 0)
         )
+        if kind == "fork":
+            here = 0
+        elif kind == "revert":
+            here = max(here - 1, 0)
+        elif kind in ("turn", "queue"):
+            here += 1
+        if kind == "sample":
+            sample = {"threadId": "$THREAD", "expectedTurnId": "$TURN", "prompt": f"SAMPLE {k}"}
+            actions.append({"op": "rpc", "method": "thread/sample", "params": sample})
+            continue
+        if kind == "queue":
+            text = f"Q{k} queued"
+            rules.append({"name": f"q{k}", "match": {"last_user": text}, "items": [message(text)]})
+            actions.append(
+                {"op": "queue", "id": f"q{k}", "input": [{"type": "text", "text": text}]}
+            )
+            turns += 1
+            continue
+        if kind == "resume":
+            actions.append(
+                {"op": "rpc", "method": "thread/unsubscribe", "params": {"threadId": "$THREAD"}}
+            )
+            actions.append(
+                {
+                    "op": "rpc",
+                    "method": "thread/resume",
+                    "params": {"threadId": "$THREAD"},
+                    "switch": True,
+                }
+            )
+            continue
         if kind != "turn":
             action: dict[str, Any] = {"op": kind}
             if kind == "inject":
@@ -194,8 +327,25 @@ def random_app_scenario(seed: int) -> Scenario:
         turns += 1
         text, call_id = f"T{k} go", f"t{k}c"
         action = {"op": "turn", "text": text}
-        style = rng.choice(["answer", "command", "slow_interrupt", "slow_steer"])
-        if style == "answer":
+        style = rng.choice(styles)
+        if style in ("escalated", "dynamic"):
+            if style == "escalated":
+                arguments = {
+                    "cmd": f"echo w{k} > w{k}.txt",
+                    "sandbox_permissions": "require_escalated",
+                }
+                asked = call("exec_command", arguments, call_id)
+            else:
+                asked = call("lookup_ticket", {"id": f"T-{k}"}, call_id)
+            rules.append(
+                {
+                    "name": f"r{k}",
+                    "match": {"last_user": text, "lacks_call_id": call_id},
+                    "items": [*_extras(rng, k), asked],
+                }
+            )
+            rules.append(after(call_id, message(f"done {k}")))
+        elif style == "answer":
             rules.append(
                 {
                     "name": f"r{k}",
