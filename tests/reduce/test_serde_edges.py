@@ -2,7 +2,9 @@
 exact text Codex printed for it (0.169 for schema 2, 0.171 for schema 3), found by the mutation
 differential (``tests/differential/test_mutants_vs_codex.py``): numbers serde_json keeps as
 text, enums read through buffered ``Content`` (by index, as one-key maps, as sequences), keys
-given twice, defaulted fields given as null, which payloads a handler never reads, and a few
+given twice, defaulted fields given as null, numbers cut off by the end of the text (the
+``Value`` parser's "EOF" against the ``IgnoredAny`` walk's "invalid number"), collab events
+given as sequences, which payloads a handler never reads, and a few
 reducer checks whose place or wording differs between the two Codex versions. When the
 matching Codex binary is here, it is asked too."""
 
@@ -863,6 +865,51 @@ CASES = [
         WHOLE,
         b'["x","s"]',
         'Error: invalid type: string "s", expected i64',
+    ),
+    Case(
+        "payload_number_cut_by_the_end_is_an_invalid_number_to_the_ignoring_walk",
+        2,
+        "code_mode_nested_tool",
+        "payloads/16.json",
+        WHOLE,
+        b'{"a": 3.',
+        "Error: invalid payload raw_payload:16\n\nCaused by:\n    invalid number at line 1 column 8",
+    ),
+    Case(
+        "record_minus_cut_by_the_end_is_an_invalid_number",
+        3,
+        "code_mode_nested_tool",
+        "payloads/000001.zst#raw_payload:16",
+        WHOLE,
+        b"[-",
+        "Error: invalid payload raw_payload:16\n\nCaused by:\n    invalid number at line 1 column 2",
+    ),
+    Case(
+        "record_exponent_cut_by_the_end_is_an_invalid_number",
+        3,
+        "code_mode_nested_tool",
+        "payloads/000001.zst#raw_payload:16",
+        WHOLE,
+        b'{"a": 3.5e+',
+        "Error: invalid payload raw_payload:16\n\nCaused by:\n    invalid number at line 1 column 11",
+    ),
+    Case(
+        "manifest_unknown_field_number_cut_by_the_end_is_skipped_as_ignored",
+        2,
+        "single_exec",
+        "manifest.json",
+        WHOLE,
+        b'{"schema_version":2,"seq":1.',
+        "Error: read bundle/manifest.json\n\nCaused by:\n    invalid number at line 1 column 28",
+    ),
+    Case(
+        "manifest_known_field_number_cut_by_the_end_is_eof",
+        3,
+        "single_exec",
+        "manifest.json",
+        WHOLE,
+        b'{"schema_version": -',
+        "Error: read bundle/manifest.json\n\nCaused by:\n    EOF while parsing a value at line 1 column 20",
     ),
 ]
 

@@ -108,7 +108,7 @@ class _Scanner:
         elif peek == 0x7B:
             self.nested(self.object_body)
         else:
-            self.skip_scalar(peek)
+            self.skip_scalar(peek, EOF_VALUE)
 
     def nested(self, body: Callable[[], None]) -> None:
         self.depth -= 1
@@ -135,8 +135,11 @@ class _Scanner:
         self.i += 1
         return byte
 
-    def number(self) -> None:
-        first = self.take(EOF_VALUE)
+    def number(self, eof: str = EOF_VALUE) -> None:
+        """A number; one the text's end cuts off is ``eof``: serde's ``Value`` parser says "EOF
+        while parsing a value", its ``IgnoredAny`` walk (:meth:`skip`) "invalid number", at
+        the same place."""
+        first = self.take(eof)
         if first == 0x30:
             if self.i < self.size and 0x30 <= self.data[self.i] <= 0x39:
                 raise self.peek_error(INVALID_NUMBER)
@@ -151,17 +154,17 @@ class _Scanner:
             if self.i == start + 1:
                 if self.i < self.size:
                     raise self.peek_error(INVALID_NUMBER)
-                raise self.peek_error(EOF_VALUE)
+                raise self.peek_error(eof)
             peek = self.data[self.i] if self.i < self.size else None
         if peek in (0x65, 0x45):  # e E
-            self.exponent()
+            self.exponent(eof)
 
-    def exponent(self) -> None:
+    def exponent(self, eof: str) -> None:
         self.i += 1
         if self.i < self.size and self.data[self.i] in (0x2B, 0x2D):
             self.i += 1
         if self.i >= self.size:
-            raise self.error(EOF_VALUE)
+            raise self.error(eof)
         if not 0x30 <= self.data[self.i] <= 0x39:
             self.i += 1
             raise self.error(INVALID_NUMBER)
@@ -292,7 +295,7 @@ class _Scanner:
                 frame = peek
                 accept_comma = False
             else:
-                self.skip_scalar(peek)
+                self.skip_scalar(peek, INVALID_NUMBER)
                 if not stack:
                     return
                 frame = stack.pop()
@@ -322,7 +325,9 @@ class _Scanner:
                 self.colon()
             stack.append(frame)
 
-    def skip_scalar(self, peek: int) -> None:
+    def skip_scalar(self, peek: int, number_eof: str) -> None:
+        """A scalar; ``number_eof`` is what a number cut off by the text's end is (see
+        :meth:`number`)."""
         if peek == 0x6E:  # n
             self.i += 1
             self.ident(b"ull")
@@ -334,9 +339,9 @@ class _Scanner:
             self.ident(b"alse")
         elif peek == 0x2D:  # -
             self.i += 1
-            self.number()
+            self.number(number_eof)
         elif 0x30 <= peek <= 0x39:
-            self.number()
+            self.number(number_eof)
         elif peek == 0x22:
             self.i += 1
             self.ignore_string()
