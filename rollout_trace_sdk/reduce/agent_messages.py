@@ -7,11 +7,10 @@ error is reported). Only ``normalize`` calls it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final
 
 from ..model import state as st
-from ..model.serde_errors import describe, describe_content
+from ..model.serde_errors import buffered_number_error, describe, describe_content
 from .errors import ReduceError
 
 
@@ -78,7 +77,7 @@ def agent_message_v3(
     parts: list[st.ConversationPart] = []
     for entry in content:
         try:
-            parts.append(_agent_content_entry(entry, payload_id, describe))
+            parts.append(_agent_content_entry(entry, payload_id, v3=True))
         except ReduceError as exc:
             raise ReduceError(exc.cause or exc.message) from None
     if not parts:
@@ -114,15 +113,19 @@ def _passthrough_error(value: Any) -> str | None:
     return None
 
 
-def _agent_variant(
-    tag: Any, payload_id: str, shown: Callable[[Any], str] = describe_content
-) -> str:
+def _agent_variant(tag: Any, payload_id: str, *, v3: bool = False) -> str:
+    """The variant a tag names. 0.169 reads it buffered, where an unsigned integer is a
+    variant index; 0.171 reads it from the ``Value``, where any number is just "number"."""
     if isinstance(tag, str):
         if tag not in _AGENT_VARIANTS:
             raise _agent_parse_error(
                 payload_id, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
             )
         return tag
+    if v3:
+        raise _agent_parse_error(
+            payload_id, f"invalid type: {describe(tag)}, expected variant identifier"
+        )
     if isinstance(tag, int) and not isinstance(tag, bool) and 0 <= tag < 2**64:
         # an unsigned integer is a variant index (a negative one is no identifier at all)
         if tag < len(_AGENT_VARIANTS):
@@ -130,44 +133,58 @@ def _agent_variant(
         raise _agent_parse_error(
             payload_id, f"invalid value: integer `{tag}`, expected variant index 0 <= i < 2"
         )
-    raise _agent_parse_error(payload_id, f"invalid type: {shown(tag)}, expected variant identifier")
+    raise _agent_parse_error(
+        payload_id, f"invalid type: {describe_content(tag)}, expected variant identifier"
+    )
 
 
-def _agent_text(value: Any, payload_id: str, shown: Callable[[Any], str] = describe_content) -> str:
+def _agent_text(value: Any, payload_id: str) -> str:
     if not isinstance(value, str):
-        raise _agent_parse_error(payload_id, f"invalid type: {shown(value)}, expected a string")
+        raise _agent_parse_error(
+            payload_id, f"invalid type: {describe_content(value)}, expected a string"
+        )
     return value
 
 
-def _agent_content_entry(
-    entry: Any, payload_id: str, shown: Callable[[Any], str] = describe_content
-) -> st.ConversationPart:
-    """One content entry. ``shown``: how serde words a wrong value (0.169 reads the entry
-    buffered, numbers with their value; 0.171 from a ``Value``, any number "number")."""
+def _agent_content_entry(entry: Any, payload_id: str, *, v3: bool = False) -> st.ConversationPart:
+    """One content entry, an internally tagged enum: its tag read (see
+    :func:`_agent_variant`), the rest buffered, numbers worded with their value (a buffered
+    integer past u64 / i64 is refused while buffering, in 0.171, as serde refuses it)."""
     if isinstance(entry, dict):
+        if v3:
+            for key, value in entry.items():
+                if key == "type":
+                    _agent_variant(value, payload_id, v3=True)
+                else:
+                    problem = buffered_number_error(value)
+                    if problem is not None:
+                        raise _agent_parse_error(payload_id, problem)
         if "type" not in entry:
             raise _agent_parse_error(payload_id, "missing field `type`")
-        variant = _agent_variant(entry["type"], payload_id, shown)
+        variant = _agent_variant(entry["type"], payload_id, v3=v3)
         field = _AGENT_CONTENT_FIELDS[variant]
         if field not in entry:
             raise _agent_parse_error(payload_id, f"missing field `{field}`")
-        text = _agent_text(entry[field], payload_id, shown)
+        text = _agent_text(entry[field], payload_id)
     elif isinstance(entry, list):
         # serde also reads a tagged enum from a sequence: the tag, then the fields.
         if not entry:
             raise _agent_parse_error(payload_id, "missing field `type`")
-        variant = _agent_variant(entry[0], payload_id, shown)
+        variant = _agent_variant(entry[0], payload_id, v3=v3)
+        problem = buffered_number_error(entry[1:]) if v3 else None
+        if problem is not None:
+            raise _agent_parse_error(payload_id, problem)
         if len(entry) < 2:
             raise _agent_parse_error(
                 payload_id,
                 f"invalid length 0, expected struct variant "
                 f"{_AGENT_ENUM}::{_AGENT_VARIANT_NAMES[variant]} with 1 element",
             )
-        text = _agent_text(entry[1], payload_id, shown)
+        text = _agent_text(entry[1], payload_id)
     else:
         raise _agent_parse_error(
             payload_id,
-            f"invalid type: {shown(entry)}, expected internally tagged enum {_AGENT_ENUM}",
+            f"invalid type: {describe_content(entry)}, expected internally tagged enum {_AGENT_ENUM}",
         )
     if variant == "input_text":
         return st.TextPart(text)

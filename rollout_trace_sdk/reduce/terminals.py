@@ -10,14 +10,16 @@ tool's dispatch result.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
 
 from ..model import state as st
+from ..model.codec import loads_wide_numbers
 from ..model.events import ExecutionStatus, RawPayloadRef, StdinTargetResolved, TraceEvent
-from ..model.serde_errors import describe_content, invalid_type
+from ..model.serde_errors import buffered_number_error, describe_content, invalid_type
 from .canonical import RawNumber
 from .context import ReplayContext, push_unique
 from .errors import ReduceError
@@ -343,16 +345,21 @@ def _unknown_dispatch(tag: str) -> str:
 
 
 def _dispatch_error(payload: Any) -> str | None:
-    """serde's complaint about a dispatch result payload, or None when it parses."""
+    """serde's complaint about a dispatch result payload, or None when it parses. It is an
+    internally tagged enum read from a ``Value``: serde takes the tag and buffers everything
+    else, in document order (a number ``Content`` cannot hold is refused there, see
+    :func:`~..model.serde_errors.buffered_number_error`), then reads the variant's field."""
     if isinstance(payload, list):
         # A sequence is read as (tag, fields...): its first element must name the variant.
         if not payload:
             return "missing field `type`"
         tag = payload[0]
-        if not isinstance(tag, str):
-            return invalid_type(tag, "variant identifier")
-        if tag not in _DISPATCH_TYPES:
-            return _unknown_dispatch(tag)
+        problem = _dispatch_tag_error(tag)
+        if problem is not None:
+            return problem
+        problem = buffered_number_error(payload[1:])
+        if problem is not None:
+            return problem
         # the variant's one field from the rest of the sequence
         if len(payload) < 2:
             variant = "".join(word.title() for word in tag.split("_"))
@@ -368,19 +375,25 @@ def _dispatch_error(payload: Any) -> str | None:
             f"invalid type: {describe_content(payload)}, "
             "expected internally tagged enum DispatchedToolTraceResponsePayload"
         )
+    for key, value in payload.items():
+        problem = _dispatch_tag_error(value) if key == "type" else buffered_number_error(value)
+        if problem is not None:
+            return problem
     if "type" not in payload:
         return "missing field `type`"
     kind = payload["type"]
-    if not isinstance(kind, str):
-        return invalid_type(kind, "variant identifier")
-    if kind not in _DISPATCH_TYPES:
-        return _unknown_dispatch(kind)
     field = _DISPATCH_FIELDS[kind]
     if field not in payload:
         return f"missing field `{field}`"
     if kind == "error" and not isinstance(payload[field], str):
         return f"invalid type: {describe_content(payload[field])}, expected a string"
     return None
+
+
+def _dispatch_tag_error(tag: Any) -> str | None:
+    if not isinstance(tag, str):
+        return invalid_type(tag, "variant identifier")
+    return None if tag in _DISPATCH_TYPES else _unknown_dispatch(tag)
 
 
 def _is_projection(value: Any) -> bool:
@@ -431,13 +444,27 @@ def _dispatch_result(payload: dict[str, Any]) -> st.TerminalResult:
     return st.TerminalResult(exit_code=None, stdout="", stderr=error, formatted_output=error)
 
 
-def _stdin_result(payload: Any, pid: str) -> tuple[st.TerminalResult, str | None]:
+#: Only text with a run of 19 digits can hold an integer past i64 or u64.
+_LONG_DIGITS: Final = re.compile(rb"[0-9]{19}")
+
+
+def _with_exact_integers(replay: ReplayContext, ref: RawPayloadRef, payload: Any) -> Any:
+    """``payload`` read again keeping integers past i64 / u64 as integers (the loaded value
+    has them as floats, as orjson reads them), when its text can hold one."""
+    raw = replay.payloads.read_payload_bytes(ref)
+    return loads_wide_numbers(raw) if _LONG_DIGITS.search(raw) else payload
+
+
+def _stdin_result(
+    payload: Any, pid: str, exact: Callable[[], Any]
+) -> tuple[st.TerminalResult, str | None]:
     """write_stdin ends from a protocol end event when there is one, else from the dispatch
-    result; Codex tries both shapes in that order."""
+    result; Codex tries both shapes in that order. ``exact()`` is the payload again with its
+    integers exact (the dispatch check tells a wide integer from a float)."""
     try:
         return _exec_result(payload, pid)
     except ReduceError as protocol:
-        problem = _dispatch_error(payload)
+        problem = _dispatch_error(exact())
         if problem is not None:
             raise ReduceError(
                 f"parse write_stdin terminal response {pid} as protocol payload "
@@ -471,7 +498,9 @@ def end_operation(
         if operation.kind == "exec_command":
             result, process = _exec_result(payload, ref.raw_payload_id)
         else:
-            result, process = _stdin_result(payload, ref.raw_payload_id)
+            result, process = _stdin_result(
+                payload, ref.raw_payload_id, lambda: _with_exact_integers(replay, ref, payload)
+            )
     operation.execution.end(event.wall_time_unix_ms, event.seq, status)
     if ref is not None:
         push_unique(operation.raw_payload_ids, ref.raw_payload_id)

@@ -38,6 +38,11 @@ class Case:
     expected: str | None
 
 
+#: The second content entry of an agent message in the schema-3 multi-agent corpus bundle.
+_SECOND_CONTENT = (
+    b'{"type":"encrypted_content","encrypted_content":"NOTE: a message without a new turn."}'
+)
+
 CASES = [
     Case(
         "float_for_envelope_string",
@@ -910,6 +915,56 @@ CASES = [
         WHOLE,
         b'{"schema_version": -',
         "Error: read bundle/manifest.json\n\nCaused by:\n    EOF while parsing a value at line 1 column 20",
+    ),
+    Case(
+        "dispatch_result_buffers_an_integer_below_i64_as_i128_which_it_refuses",
+        2,
+        "terminal_session_reuse",
+        "payloads/16.json",
+        b'"call_id": "call_w2"',
+        b'"call_id": "call_w2", "zz": -9223372036854775809',
+        "Error: parse write_stdin terminal response raw_payload:16 as protocol payload "
+        "(missing field `exit_code`) or dispatch payload\n\nCaused by:\n"
+        "    invalid type: integer `-9223372036854775809` as i128, expected any value",
+    ),
+    Case(
+        "dispatch_result_buffers_an_integer_past_u64_as_u128_in_schema_3",
+        3,
+        "terminal_session_reuse",
+        "payloads/000001.zst#raw_payload:28",
+        b'"call_id":"call_w2"',
+        b'"call_id":18446744073709551616',
+        "Error: parse write_stdin terminal response raw_payload:28 as protocol payload "
+        "(missing field `exit_code`) or dispatch payload\n\nCaused by:\n"
+        "    invalid type: integer `18446744073709551616` as u128, expected any value",
+    ),
+    Case(
+        "v3_agent_content_entry_a_number_is_worded_with_its_value",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:79",
+        _SECOND_CONTENT,
+        b"1.5",
+        "Error: invalid type: floating point `1.5`, expected internally tagged enum "
+        "AgentMessageInputContent",
+    ),
+    Case(
+        "v3_agent_content_tag_a_number_is_no_variant_index",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:79",
+        _SECOND_CONTENT,
+        b'{"type":0,"text":"x"}',
+        "Error: invalid type: number, expected variant identifier",
+    ),
+    Case(
+        "v3_agent_content_text_a_number_is_worded_with_its_value",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:79",
+        _SECOND_CONTENT,
+        b'["input_text",-2]',
+        "Error: invalid type: integer `-2`, expected a string",
     ),
 ]
 

@@ -46,6 +46,7 @@ from ._typed import (
 )
 from ._values import (
     agent_path_error,
+    buffered_number_error,
     canonical_thread_id,
     describe,
     describe_content,
@@ -80,6 +81,7 @@ __all__ = [
     "TRAILING_COMMA",
     "agent_path_error",
     "at",
+    "buffered_number_error",
     "canonical_thread_id",
     "describe",
     "describe_content",

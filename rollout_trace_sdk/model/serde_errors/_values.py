@@ -8,7 +8,7 @@ Codex reads most payload fields by converting a ``serde_json::Value`` into a typ
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Final
 
 from .. import codec
 from ._syntax import syntax_error as _syntax_error
@@ -41,6 +41,36 @@ def integer_error(value: Any, bits: int) -> str | None:
     if isinstance(value, float) or not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
         return "invalid number"
     return None
+
+
+def buffered_number_error(value: Any) -> str | None:
+    """serde's complaint when ``value`` (a payload Codex parsed into a ``Value``) is buffered
+    as ``Content``, as an internally tagged enum is: serde_json hands over an integer past
+    u64 as a u128 and one below i64 as an i128, for which ``Content`` has no place. The first
+    such integer in document order; wider ones stay text (a map) and pass, as do floats."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if _U64_END <= value < _U128_END:
+            return f"invalid type: integer `{value}` as u128, expected any value"
+        if _I128_MIN <= value < _I64_MIN:
+            return f"invalid type: integer `{value}` as i128, expected any value"
+        return None
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return None
+    for item in value:
+        problem = buffered_number_error(item)
+        if problem is not None:
+            return problem
+    return None
+
+
+_U64_END: Final = 2**64
+_U128_END: Final = 2**128
+_I64_MIN: Final = -(2**63)
+_I128_MIN: Final = -(2**127)
 
 
 def struct_error(value: Any, name: str, fields: int, first: str = "a string") -> str | None:
