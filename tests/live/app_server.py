@@ -206,7 +206,8 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             )
             with contextlib.suppress(RuntimeError):  # already started: "queue is empty"
                 server.request("thread/queue/start", {"threadId": thread})
-            server.wait_for("turn/completed", threadId=thread)
+            done = server.wait_for("turn/completed", threadId=thread)
+            turns.append(done["params"]["turn"]["id"])  # a turn of the thread like any other
         elif op == "answer":
             server.answers[action["method"]] = list(action["results"])
         elif op == "review":
