@@ -134,6 +134,8 @@ def check_fields(payload: dict[str, Any], required: tuple[str, ...], known: froz
             raise ReduceError(problem)
         elif key in ("model", "reasoning_effort") and not isinstance(value, str | None):
             raise ReduceError(invalid_type(value, "a string"))
+        elif key == "reasoning_effort" and value == "":
+            raise ReduceError(_EMPTY_EFFORT)
         elif key in ("occurred_at_ms", "status"):
             problem = integer_error(value, 64) if key == "occurred_at_ms" else _status_error(value)
             if problem is not None:
@@ -168,6 +170,9 @@ _AGENT_STATUSES = (
     "not_found",
 )
 
+
+#: Codex's reasoning effort is any text but the empty one.
+_EMPTY_EFFORT = "reasoning_effort must not be empty"
 
 #: serde_json's ``Value::deserialize_enum`` on a map with no key or several.
 _NOT_ONE_KEY = "invalid value: map, expected map with a single key"
@@ -234,7 +239,7 @@ _FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "call_id": string,
     "prompt": string,
     "model": string,
-    "reasoning_effort": string,
+    "reasoning_effort": lambda value: string(value) or (_EMPTY_EFFORT if value == "" else None),
     "started_at_ms": _i64,
     "completed_at_ms": _i64,
     "sender_thread_id": _thread_id,

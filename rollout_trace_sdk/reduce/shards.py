@@ -332,9 +332,13 @@ class ShardReader:
             return
         capture = ref.capture
         if capture is not None:
-            # a cut body is never parsed, but it must be as long as the reference says
+            # a cut body is never parsed, but it must be as long as the reference says, and
+            # shorter than the original
             body = self.record(ref.raw_payload_id, ref.shard)
-            if capture.status == "truncated" and len(body) != capture.retained_bytes:
+            if capture.status == "truncated" and (
+                len(body) != capture.retained_bytes
+                or (capture.retained_bytes or 0) >= capture.original_bytes
+            ):
                 raise ReduceError("invalid retained length", file=self._shown(ref.shard))
             return
         text = self.text(ref, checking=True)

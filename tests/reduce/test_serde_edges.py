@@ -966,6 +966,33 @@ CASES = [
         b'["input_text",-2]',
         "Error: invalid type: integer `-2`, expected a string",
     ),
+    Case(
+        "truncated_capture_must_keep_less_than_the_original",
+        3,
+        "capture_payload_limit_exec",
+        "trace.jsonl",
+        b'"capture":{"status":"truncated","original_bytes":40798,"retained_bytes":2048}',
+        b'"capture":{"status":"truncated","original_bytes":2048,"retained_bytes":2048}',
+        "Error: invalid retained length",
+    ),
+    Case(
+        "sub_agent_activity_reasoning_effort_must_not_be_empty",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/9.json",
+        b'"reasoning_effort": "medium"',
+        b'"reasoning_effort": ""',
+        "Error: reasoning_effort must not be empty",
+    ),
+    Case(
+        "collab_spawn_end_reasoning_effort_must_not_be_empty",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:13",
+        WHOLE,
+        b'["call_spawn",5,"01a23439-50c4-7ad0-a0a3-0397a4de549a","01a23439-51b7-7811-89fc-b12097f1e1db",null,null,"p","m","","running"]',
+        "Error: reasoning_effort must not be empty",
+    ),
 ]
 
 
