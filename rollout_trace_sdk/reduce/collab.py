@@ -42,8 +42,24 @@ class _Struct:
     fields: tuple[str, ...]
     #: fields with ``#[serde(default)]`` (a sequence may stop before them)
     defaults: tuple[str, ...]
-    #: fields a map must hold, in declaration order (serde reports the first one missing)
-    required: tuple[str, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The fields a map must hold, in declaration order (serde reports the first one
+        missing): those without a default that are no ``Option``."""
+        return tuple(f for f in self.fields if f not in self.defaults and f not in _OPTIONAL)
+
+
+#: The collab events' ``Option`` fields (a map may leave them out; a sequence may not).
+_OPTIONAL = frozenset(
+    {
+        "new_thread_id",
+        "new_agent_nickname",
+        "new_agent_role",
+        "receiver_agent_nickname",
+        "receiver_agent_role",
+    }
+)
 
 
 _STRUCTS: dict[tuple[str, str], _Struct] = {
@@ -62,13 +78,11 @@ _STRUCTS: dict[tuple[str, str], _Struct] = {
             "status",
         ),
         ("completed_at_ms", "new_agent_nickname", "new_agent_role"),
-        ("call_id", "sender_thread_id", "prompt", "model", "reasoning_effort", "status"),
     ),
     ("message", "begin"): _Struct(
         "CollabAgentInteractionBeginEvent",
         ("call_id", "started_at_ms", "sender_thread_id", "receiver_thread_id", "prompt"),
         ("started_at_ms",),
-        ("call_id", "sender_thread_id", "receiver_thread_id", "prompt"),
     ),
     ("message", "end"): _Struct(
         "CollabAgentInteractionEndEvent",
@@ -83,13 +97,11 @@ _STRUCTS: dict[tuple[str, str], _Struct] = {
             "status",
         ),
         ("completed_at_ms", "receiver_agent_nickname", "receiver_agent_role"),
-        ("call_id", "sender_thread_id", "receiver_thread_id", "prompt", "status"),
     ),
     ("close_agent", "begin"): _Struct(
         "CollabCloseBeginEvent",
         ("call_id", "started_at_ms", "sender_thread_id", "receiver_thread_id"),
         ("started_at_ms",),
-        ("call_id", "sender_thread_id", "receiver_thread_id"),
     ),
     ("close_agent", "end"): _Struct(
         "CollabCloseEndEvent",
@@ -103,7 +115,6 @@ _STRUCTS: dict[tuple[str, str], _Struct] = {
             "status",
         ),
         ("completed_at_ms", "receiver_agent_nickname", "receiver_agent_role"),
-        ("call_id", "sender_thread_id", "receiver_thread_id", "status"),
     ),
 }
 _THREAD_ID_FIELDS = ("sender_thread_id", "receiver_thread_id", "new_thread_id", "agent_thread_id")
