@@ -1,13 +1,29 @@
-"""How a case of ``test_serde_edges`` edits its copy of a corpus bundle."""
+"""What a case of ``test_serde_edges`` is, and how it edits its copy of a corpus bundle."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from tests.reduce.v3_bundles import read_records, shard_bytes
 
 #: As an edit's ``old``: the whole record (or file) is replaced.
 WHOLE = b"<whole record>"
+
+
+@attrs.frozen
+class Case:
+    """The first ``old`` in ``file`` of the scenario's bundle becomes ``new`` (see
+    :func:`apply_edit`); Codex then printed ``expected`` (None: it reduced the bundle)."""
+
+    name: str
+    schema: int
+    scenario: str
+    file: str
+    old: bytes
+    new: bytes
+    expected: str | None
 
 
 def apply_edit(bundle: Path, where: str, old: bytes, new: bytes) -> None:
