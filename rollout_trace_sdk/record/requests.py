@@ -22,6 +22,7 @@ from typing import Any, Final
 
 import orjson
 
+from ..model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
 from ._values import MAX_DEPTH
 
 __all__ = ["normalize_output_items", "normalize_request", "normalize_usage", "to_plain"]
@@ -47,10 +48,6 @@ _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_co
 #: Content part types recorded as they are (anything else goes through ``_part``).
 _TYPED_PARTS: Final = frozenset(
     {"input_text", "output_text", "input_image", "input_file", "input_audio", "refusal"}
-)
-_REASONING_ENTRIES: Final = (
-    ("content", ("reasoning_text", "text")),
-    ("summary", ("summary_text",)),
 )
 
 
@@ -560,8 +557,8 @@ def _tool_calls(
 
 def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
     found = False
-    # reduce/normalize.py's _reasoning_body rules (no import across layers): it fails where this drops
-    for key, allowed in _REASONING_ENTRIES:
+    # the reducer's rules (model.items): it fails where this drops
+    for key, allowed in REASONING_ENTRIES:
         if key not in item:
             continue
         entries = item[key]
@@ -594,7 +591,7 @@ def _agent_message_problem(item: Mapping[str, Any]) -> str | None:
         return "has no content list"
     for entry in content:
         kind = entry.get("type") if isinstance(entry, dict) else None
-        field = {"input_text": "text", "encrypted_content": "encrypted_content"}.get(kind or "")
+        field = AGENT_CONTENT_FIELDS.get(kind or "")
         if field is None or not isinstance(entry.get(field), str):
             return "has a content entry that is neither input_text nor encrypted_content"
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..model import state as st
+from ..model.items import AGENT_CONTENT_FIELDS
 from ..model.serde_errors import buffered_number_error, describe, describe_content
 from .errors import ReduceError
 
@@ -18,9 +19,8 @@ def _agent_parse_error(payload_id: str, cause: str) -> ReduceError:
     return ReduceError(f"failed to parse agent_message item in payload {payload_id}", cause=cause)
 
 
-_AGENT_VARIANTS: Final = ("input_text", "encrypted_content")
+_AGENT_VARIANTS: Final = tuple(AGENT_CONTENT_FIELDS)
 _AGENT_VARIANT_NAMES: Final = {"input_text": "InputText", "encrypted_content": "EncryptedContent"}
-_AGENT_CONTENT_FIELDS: Final = {"input_text": "text", "encrypted_content": "encrypted_content"}
 _AGENT_ENUM: Final = "AgentMessageInputContent"
 
 
@@ -162,7 +162,7 @@ def _agent_content_entry(entry: Any, payload_id: str, *, v3: bool = False) -> st
         if "type" not in entry:
             raise _agent_parse_error(payload_id, "missing field `type`")
         variant = _agent_variant(entry["type"], payload_id, v3=v3)
-        field = _AGENT_CONTENT_FIELDS[variant]
+        field = AGENT_CONTENT_FIELDS[variant]
         if field not in entry:
             raise _agent_parse_error(payload_id, f"missing field `{field}`")
         text = _agent_text(entry[field], payload_id)

@@ -15,6 +15,7 @@ import attrs
 import orjson
 
 from ..model import state as st
+from ..model.items import REASONING_ENTRIES
 from ..model.layout import UNAVAILABLE_MARKER_KEY
 from .agent_messages import agent_message, agent_message_v3
 from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
@@ -269,10 +270,7 @@ def _custom_call_body(
 def _reasoning_body(item: dict[str, Any], ctx: _Context) -> list[st.ConversationPart]:
     payload_id = ctx.payload_id
     parts: list[st.ConversationPart] = []
-    for key, allowed, what in (
-        ("content", ("reasoning_text", "text"), "content"),
-        ("summary", ("summary_text",), "summary"),
-    ):
+    for key, allowed in REASONING_ENTRIES:
         if key not in item:
             continue
         entries = item[key]
@@ -288,7 +286,7 @@ def _reasoning_body(item: dict[str, Any], ctx: _Context) -> list[st.Conversation
                 )
             if kind not in allowed:
                 raise ReduceError(
-                    f"reasoning item in payload {payload_id} had unsupported {what} type {kind}"
+                    f"reasoning item in payload {payload_id} had unsupported {key} type {kind}"
                 )
             text = entry.get("text")
             if ctx.v3 and (part := unavailable_part(text)) is not None:
@@ -298,7 +296,7 @@ def _reasoning_body(item: dict[str, Any], ctx: _Context) -> list[st.Conversation
                 continue
             if not isinstance(text, str):
                 raise ReduceError(
-                    f"reasoning item in payload {payload_id} had {what} entry without string text"
+                    f"reasoning item in payload {payload_id} had {key} entry without string text"
                 )
             parts.append(st.TextPart(text) if key == "content" else st.SummaryPart(text))
     if "encrypted_content" in item:
