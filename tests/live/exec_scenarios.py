@@ -280,6 +280,31 @@ EXEC_SCENARIOS = [
         extra=MCP,
     ),
     Scenario(
+        "mcp_resources",
+        "Read the demo server's resources.",
+        [
+            # Codex's own resource tools (no tool search): all servers' resources, a text and
+            # a blob read in parallel, then templates, a missing resource, an unknown server
+            first(call("list_mcp_resources", {}, "r_list")),
+            after(
+                "r_list",
+                call("read_mcp_resource", {"server": "demo", "uri": "demo://notes"}, "r_text"),
+                call("read_mcp_resource", {"server": "demo", "uri": "demo://pixel"}, "r_blob"),
+            ),
+            {
+                "name": "templates",
+                "match": {"step": 3},
+                "items": [
+                    call("list_mcp_resource_templates", {"server": "demo"}, "r_templates"),
+                    call("read_mcp_resource", {"server": "demo", "uri": "demo://gone"}, "r_gone"),
+                    call("list_mcp_resources", {"server": "nope"}, "r_nope"),
+                ],
+            },
+            {"name": "end", "match": {"step": 4}, "items": [message("Resources read.")]},
+        ],
+        extra=MCP,
+    ),
+    Scenario(
         "compaction_local_twice",
         "Run two commands; context is tiny.",
         [

@@ -1,6 +1,8 @@
 """A small stdio MCP server for the live scenarios (newline-delimited JSON-RPC 2.0), started
 by Codex from ``mcp_servers.demo``. Tools: ``echo`` (text), ``add`` (text and structured
-content; a bad argument is a tool error), ``pixel`` (an image), ``boom`` (a JSON-RPC error)."""
+content; a bad argument is a tool error), ``pixel`` (an image), ``boom`` (a JSON-RPC error);
+resources: ``demo://notes`` (text) and ``demo://pixel`` (a blob), one template ``demo://notes/{day}``;
+reading any other URI is a JSON-RPC error."""
 
 from __future__ import annotations
 
@@ -16,6 +18,21 @@ TOOLS = [
     {"name": "pixel", "description": "A one-pixel image.", "inputSchema": _SCHEMA},
     {"name": "boom", "description": "Always fails.", "inputSchema": _SCHEMA},
 ]
+
+
+RESOURCES = [
+    {"uri": "demo://notes", "name": "notes", "mimeType": "text/plain"},
+    {"uri": "demo://pixel", "name": "pixel", "mimeType": "image/png"},
+]
+TEMPLATES = [{"uriTemplate": "demo://notes/{day}", "name": "notes of a day"}]
+
+
+def _read(uri: str) -> dict[str, Any]:
+    if uri == "demo://notes":
+        return {"contents": [{"uri": uri, "mimeType": "text/plain", "text": "buy milk\n"}]}
+    if uri == "demo://pixel":
+        return {"contents": [{"uri": uri, "mimeType": "image/png", "blob": PIXEL}]}
+    raise ValueError(f"no resource {uri}")
 
 
 def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +67,7 @@ def main() -> None:
         if method == "initialize":
             reply["result"] = {
                 "protocolVersion": params.get("protocolVersion", "2025-03-26"),
-                "capabilities": {"tools": {}},
+                "capabilities": {"tools": {}, "resources": {}},
                 "serverInfo": {"name": "demo", "version": "1.0.0"},
             }
         elif method == "tools/list":
@@ -60,6 +77,15 @@ def main() -> None:
                 reply["result"] = _call(params.get("name", ""), params.get("arguments") or {})
             except ValueError as exc:
                 reply["error"] = {"code": -32000, "message": str(exc)}
+        elif method == "resources/list":
+            reply["result"] = {"resources": RESOURCES}
+        elif method == "resources/templates/list":
+            reply["result"] = {"resourceTemplates": TEMPLATES}
+        elif method == "resources/read":
+            try:
+                reply["result"] = _read(str(params.get("uri", "")))
+            except ValueError as exc:
+                reply["error"] = {"code": -32002, "message": str(exc)}
         elif method == "ping":
             reply["result"] = {}
         else:
