@@ -1,13 +1,14 @@
-"""Live scenarios where something outside the model decides what a tool call may do:
-approvals answered by the client (accept, decline, cancel) or by Codex's auto-reviewer, and
-hooks (``hooks.json`` in CODEX_HOME) that add context, block a call or continue a turn."""
+"""Live scenarios where something outside the model decides what a tool call may do: the
+sandbox, approvals answered by the client (accept, decline, cancel) or by Codex's
+auto-reviewer, and hooks (``hooks.json`` in CODEX_HOME) that add context, block a call or
+continue a turn."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.live.script import Scenario, after, call, custom, message
+from tests.live.script import Scenario, after, call, custom, first, message
 
 
 def _escalated(cmd: str, call_id: str) -> dict[str, Any]:
@@ -70,6 +71,19 @@ _TRUST_HOOKS = ("--dangerously-bypass-hook-trust",)
 _APPROVALS = {"approvalPolicy": "on-request", "sandbox": "read-only"}
 
 POLICY_SCENARIOS = [
+    Scenario(
+        "exec_read_only_sandbox",
+        "Write.",
+        [
+            # writes the sandbox refuses; an escalation with no one to approve it (exec never
+            # asks); a patch outside the workspace
+            first(call("exec_command", {"cmd": "echo x > /etc/x.txt; touch out.txt"}, "sb1")),
+            after("sb1", _escalated("echo y > y.txt", "sb2")),
+            after("sb2", custom("apply_patch", _patch("../outside.txt", "x"), "sb3")),
+            after("sb3", message("The sandbox held.")),
+        ],
+        sandbox="read-only",
+    ),
     Scenario(
         "app_server_exec_approved_then_declined",
         "",

@@ -42,7 +42,7 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
         ):
             argv += ["-c", setting]
         settings = argv[2:]
-        argv += [*scenario.extra, "-s", "danger-full-access", "--skip-git-repo-check"]
+        argv += [*scenario.extra, "-s", scenario.sandbox, "--skip-git-repo-check"]
         argv += ["-C", str(workspace)]
         # the scenario's prompt, then each later one in the same session (resumed: a new
         # process, the same CODEX_HOME), as the corpus ran them

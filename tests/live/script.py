@@ -27,6 +27,8 @@ class Scenario:
     #: files written into CODEX_HOME (``hooks.json``, say)
     home_files: dict[str, bytes] = attrs.field(factory=dict)
     extra: tuple[str, ...] = ()
+    #: ``codex exec``'s ``-s``: what its sandbox lets commands do
+    sandbox: str = "danger-full-access"
     schemas: tuple[int, ...] = (2, 3)
     #: later prompts, each in ``codex exec resume --last`` (the same session, a new process)
     then: tuple[str, ...] = ()
