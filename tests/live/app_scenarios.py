@@ -427,4 +427,40 @@ APP_SERVER_SCENARIOS = [
             {"op": "queue", "id": "cm1", "input": [{"type": "text", "text": "queued"}]},
         ),
     ),
+    Scenario(
+        "app_server_background_terminals_cleaned",
+        "",
+        [
+            # a command left running in each turn; the client cleans them up (all, then one)
+            {
+                "name": "t1",
+                "match": {"last_user": "start", "lacks_call_id": "c_bg1"},
+                "items": [call("exec_command", {"cmd": "sleep 30", "yield_time_ms": 300}, "c_bg1")],
+            },
+            after("c_bg1", message("Started.")),
+            {
+                "name": "t2",
+                "match": {"last_user": "again", "lacks_call_id": "c_bg2"},
+                "items": [call("exec_command", {"cmd": "sleep 40", "yield_time_ms": 300}, "c_bg2")],
+            },
+            after("c_bg2", message("Again.")),
+            {"name": "t3", "match": {"last_user": "after"}, "items": [message("After.")]},
+        ],
+        app_server=(
+            {"op": "start", "experimental": True},
+            {"op": "turn", "text": "start"},
+            {
+                "op": "rpc",
+                "method": "thread/backgroundTerminals/clean",
+                "params": {"threadId": "$THREAD"},
+            },
+            {"op": "turn", "text": "again"},
+            {
+                "op": "rpc",
+                "method": "thread/backgroundTerminals/terminate",
+                "params": {"threadId": "$THREAD", "processId": "1001"},
+            },
+            {"op": "turn", "text": "after"},
+        ),
+    ),
 ]
