@@ -1,8 +1,9 @@
 """Random scenarios for the live differential: a few model steps, each a random mix of
 messages, reasoning, web searches and tool calls of every kind Codex runs (commands that
 succeed, fail, print Unicode or bytes, or keep running; plans; images; patches good and bad;
-unknown tools), chained by their last call id; sometimes with code mode, MCP, compaction,
-sub-agents, hooks or, for schema 3, a payload size limit. App-server sessions mix turns
+unknown tools), chained by their last call id; sometimes with code mode, MCP (tools and
+resources), compaction, sub-agents, hooks, a read-only sandbox or, for schema 3, a payload
+size limit. App-server sessions mix turns
 (some needing approvals or calling the client's dynamic tools) with compactions, forks,
 reverts, injected items, shell commands, samples, queued turns and resumed threads."""
 
@@ -44,6 +45,16 @@ _CELLS = (
 )
 
 
+#: Codex's MCP resource tools, on the demo server's resources (and ones it lacks).
+_RESOURCE_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("list_mcp_resources", {}),
+    ("list_mcp_resource_templates", {"server": "demo"}),
+    ("read_mcp_resource", {"server": "demo", "uri": "demo://notes"}),
+    ("read_mcp_resource", {"server": "demo", "uri": "demo://pixel"}),
+    ("read_mcp_resource", {"server": "demo", "uri": "demo://gone"}),
+]
+
+
 def _call_item(rng: random.Random, call_id: str, modes: set[str]) -> dict[str, Any]:
     kinds = ["exec"] * 5 + ["plan", "image", "patch", "unknown", "bad_args"]
     if "code" in modes:
@@ -61,8 +72,11 @@ def _call_item(rng: random.Random, call_id: str, modes: set[str]) -> dict[str, A
                 ("add", {"a": "x"}),
                 ("pixel", {}),
                 ("boom", {}),
+                *_RESOURCE_CALLS,
             ]
         )
+        if (name, arguments) in _RESOURCE_CALLS:  # Codex's own tools, not the server's
+            return call(name, arguments, call_id)
         return {**call(name, arguments, call_id), "namespace": "mcp__demo"}
     if kind == "exec":
         return call("exec_command", rng.choice(_COMMANDS), call_id)
@@ -208,6 +222,8 @@ def random_scenario(seed: int) -> Scenario:
         limit = rng.choice([300, 800, 2000])
         extra += ("-c", f"rollout_trace.max_payload_bytes={limit}")
         schemas = (3,)
+    # sometimes the sandbox refuses the writes (the commands and patches go on regardless)
+    sandbox = "read-only" if rng.random() < 0.15 else "danger-full-access"
     return Scenario(
         f"random_{seed}",
         "Do what the script says.",
@@ -216,6 +232,7 @@ def random_scenario(seed: int) -> Scenario:
         home_files=home_files,
         extra=extra,
         schemas=schemas,
+        sandbox=sandbox,
     )
 
 
