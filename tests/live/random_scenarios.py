@@ -3,9 +3,10 @@ messages, reasoning, web searches and tool calls of every kind Codex runs (comma
 succeed, fail, print Unicode or bytes, or keep running; plans; images; patches good and bad;
 unknown tools), chained by their last call id; sometimes with code mode, MCP (tools and
 resources), compaction, sub-agents, hooks, a read-only sandbox or, for schema 3, a payload
-size limit. App-server sessions mix turns
-(some needing approvals or calling the client's dynamic tools) with compactions, forks,
-reverts, injected items, shell commands, samples, queued turns and resumed threads."""
+size limit. App-server sessions mix turns (some needing approvals or calling the client's
+dynamic tools, some leaving a command running) with compactions, forks, reverts, injected
+items, shell commands, cleaned background terminals, samples, queued turns and resumed
+threads."""
 
 from __future__ import annotations
 
@@ -251,10 +252,11 @@ _LOOKUP = {
 
 def random_app_scenario(seed: int) -> Scenario:
     """A random ``codex app-server`` session of ``seed``: turns (answered at once, after a
-    command, or cut off while a slow command runs; some steered; with approvals, some asking
-    to run outside the sandbox; with dynamic tools, some calling one), manual compactions,
-    forks, reverts, injected items, shell commands, samples, queued turns and threads
-    unsubscribed and resumed, in random order."""
+    command, or cut off while a slow command runs; some steered; some leaving a command
+    running; with approvals, some asking to run outside the sandbox; with dynamic tools, some
+    calling one), manual compactions, forks, reverts, injected items, shell commands,
+    background terminals cleaned, samples, queued turns and threads unsubscribed and resumed,
+    in random order."""
     rng = random.Random(seed)
     rules: list[dict[str, Any]] = [
         {
@@ -267,7 +269,7 @@ def random_app_scenario(seed: int) -> Scenario:
     setup = rng.choice(["plain", "approvals", "dynamic"])
     start: dict[str, Any] = {"op": "start", "experimental": True, "params": {}}
     actions: list[dict[str, Any]] = [start]
-    styles = ["answer", "command", "slow_interrupt", "slow_steer"]
+    styles = ["answer", "command", "slow_interrupt", "slow_steer", "background"]
     if setup == "approvals":
         start["params"] = {"approvalPolicy": "on-request", "sandbox": "read-only"}
         decisions = [{"decision": rng.choice(["accept", "decline", "cancel"])} for _ in range(4)]
@@ -292,7 +294,7 @@ def random_app_scenario(seed: int) -> Scenario:
     for k in range(rng.randint(2, 6)):
         kind = rng.choice(
             ["turn"] * 5
-            + ["compact", "inject", "shell", "queue"]
+            + ["compact", "inject", "shell", "queue", "clean"]
             + ["revert", "fork"] * (turns > 0)
             + ["sample", "resume"] * (here > 0)
         )
@@ -302,6 +304,12 @@ def random_app_scenario(seed: int) -> Scenario:
             here = max(here - 1, 0)
         elif kind in ("turn", "queue"):
             here += 1
+        if kind == "clean":  # end the commands left running (a "background" turn's)
+            clean = {"threadId": "$THREAD"}
+            actions.append(
+                {"op": "rpc", "method": "thread/backgroundTerminals/clean", "params": clean}
+            )
+            continue
         if kind == "sample":
             sample = {"threadId": "$THREAD", "expectedTurnId": "$TURN", "prompt": f"SAMPLE {k}"}
             actions.append({"op": "rpc", "method": "thread/sample", "params": sample})
@@ -371,7 +379,10 @@ def random_app_scenario(seed: int) -> Scenario:
                 }
             )
         else:
-            cmd = {"cmd": "echo quick"} if style == "command" else {"cmd": "sleep 2; echo slow"}
+            cmd = {
+                "command": {"cmd": "echo quick"},
+                "background": {"cmd": "sleep 20", "yield_time_ms": 300},  # left running
+            }.get(style, {"cmd": "sleep 2; echo slow"})
             rules.append(
                 {
                     "name": f"r{k}",
