@@ -19,8 +19,8 @@ from typing import Any
 #: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any),
 #: ``{"op": "review", "instructions": ...}``, ``{"op": "queue", "id": ..., "input": [...]}``
 #: (a turn through the thread's queue), ``{"op": "rpc", "method": ..., "params": {...}}``
-#: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its last
-#: turn's; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
+#: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its
+#: latest finished turn's, a shell command's or compaction's included; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
 #: true``: wait for a turn it started), ``{"op": "answer", "method": ..., "results": [...]}``
 #: (how the server's next requests of that method are answered, in turn; the last one
 #: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
@@ -151,7 +151,8 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
     }
     started = server.request("thread/start", params)
     thread = started["thread"]["id"]
-    turns: list[str] = []
+    turns: list[str] = []  # the thread's user turns (a revert goes before the last)
+    latest = ""  # the thread's latest finished turn of any kind
     for action in actions:
         op = action["op"]
         if op == "turn":
@@ -171,33 +172,33 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             if "interrupt_after" in action:
                 time.sleep(action["interrupt_after"])
                 server.request("turn/interrupt", {"threadId": thread, "turnId": turn})
-            server.wait_for("turn/completed", turn__id=turn)
+            latest = _turn_id(server.wait_for("turn/completed", turn__id=turn))
         elif op == "compact":
             server.request("thread/compact/start", {"threadId": thread})
-            server.wait_for("turn/completed", threadId=thread)
+            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
         elif op == "fork":
             thread = server.request("thread/fork", {"threadId": thread})["thread"]["id"]
-            turns = []  # the fork's own turns (a revert reaches only those)
+            turns, latest = [], ""  # the fork's own turns (a revert reaches only those)
         elif op == "inject":
             server.request("thread/inject_items", {"threadId": thread, "items": action["items"]})
         elif op == "shell":
             server.request(
                 "thread/shellCommand", {"threadId": thread, "command": action["command"]}
             )
-            server.wait_for("turn/completed", threadId=thread)
+            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
         elif op == "revert":  # the thread's last turn not yet reverted; none: nothing to do
             if turns:
                 server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns.pop()})
         elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
             raw = json.dumps(action["params"]).replace("$THREAD", thread)
-            params = json.loads(raw.replace("$TURN", turns[-1] if turns else ""))
+            params = json.loads(raw.replace("$TURN", latest))
             result = server.request(action["method"], params)
             # "switch": later actions run on the thread this one returned (its own turns)
             if action.get("switch") and result["thread"]["id"] != thread:
                 thread = result["thread"]["id"]
-                turns = []
+                turns, latest = [], ""
             if action.get("wait_turn"):
-                server.wait_for("turn/completed", threadId=thread)
+                latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
         elif op == "queue":  # a turn queued; it starts by itself when the thread is idle,
             # except after an interrupted turn: then it is started here
             server.request(
@@ -206,13 +207,18 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             )
             with contextlib.suppress(RuntimeError):  # already started: "queue is empty"
                 server.request("thread/queue/start", {"threadId": thread})
-            done = server.wait_for("turn/completed", threadId=thread)
-            turns.append(done["params"]["turn"]["id"])  # a turn of the thread like any other
+            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
+            turns.append(latest)  # a turn of the thread like any other
         elif op == "answer":
             server.answers[action["method"]] = list(action["results"])
         elif op == "review":
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})
-            server.wait_for("turn/completed", threadId=thread)
+            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
         else:
             raise ValueError(f"unknown app-server action {op}")
+
+
+def _turn_id(completed: dict[str, Any]) -> str:
+    """The id of the turn a ``turn/completed`` notification reports."""
+    return str(completed["params"]["turn"]["id"])
