@@ -126,9 +126,7 @@ async def _ours() -> AsyncIterator[Recorder]:
     from rollout_trace_sdk import open_rollout
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with open_rollout(
-            tmp, model="bench", schema_version=2
-        ) as rollout:  # counts payload files
+        async with open_rollout(tmp, model="bench") as rollout:  # the default: schema 3
             turn = rollout.root.turn()
             accept = turn.accept_item_id
 
@@ -151,8 +149,25 @@ async def _ours() -> AsyncIterator[Recorder]:
 
 
 def _bundle_counts(bundle: Path) -> dict[str, int]:
-    """Point events and tool results that are on disk: log lines, and the result files the
-    ``tool_call_ended`` lines name."""
+    """Point events and tool results that are on disk: log lines, and the results the
+    ``tool_call_ended`` lines name (a payload file in schema 2; in schema 3 shard records,
+    the template's parts included)."""
+    from rollout_trace_sdk.reduce.errors import ReduceError
+    from rollout_trace_sdk.reduce.shards import ShardReader
+
+    shards = ShardReader(str(bundle), lambda name: (bundle / name).read_bytes())
+
+    def stored(ref: dict[str, Any]) -> bool:
+        if "path" in ref:
+            return (bundle / str(ref["path"])).is_file()
+        if ref.get("shard") is None:  # omitted by a size limit
+            return False
+        try:
+            shards.record(ref["raw_payload_id"], ref["shard"])
+        except ReduceError:
+            return False
+        return all(stored(part) for part in ref.get("parts") or ())
+
     events = tools = 0
     marker = f'"item_id":"{ITEM_ID}"'.encode()
     with (bundle / "trace.jsonl").open("rb") as log:
@@ -161,7 +176,7 @@ def _bundle_counts(bundle: Path) -> dict[str, int]:
                 events += 1
             elif b'"type":"tool_call_ended"' in line:
                 ref = orjson.loads(line)["payload"]["result_payload"]
-                tools += ref is not None and (bundle / ref["path"]).is_file()
+                tools += ref is not None and stored(ref)
     return {"events": events, "tools": tools}
 
 
