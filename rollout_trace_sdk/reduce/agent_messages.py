@@ -7,11 +7,17 @@ error is reported). Only ``normalize`` calls it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 from ..model import state as st
 from ..model.items import AGENT_CONTENT_FIELDS
-from ..model.serde_errors import buffered_number_error, describe, describe_content
+from ..model.serde_errors import (
+    buffered_number_error,
+    describe,
+    describe_content,
+    wide_integer,
+)
 from .errors import ReduceError
 
 
@@ -28,7 +34,12 @@ def agent_message(
     item: dict[str, Any], payload_id: str
 ) -> tuple[st.AgentMessageMeta, list[st.ConversationPart]]:
     """Codex parses agent messages with a typed struct, so errors are serde's (values buffered
-    for the tagged content enum are described with their value, e.g. ``integer `5```)."""
+    for the tagged content enum are described with their value, e.g. ``integer `5```). 0.169
+    buffers the whole item first (a response item variant): an integer ``Content`` cannot
+    hold, anywhere in it, is refused before any field is read."""
+    problem = buffered_number_error(item)
+    if problem is not None:
+        raise _agent_parse_error(payload_id, problem)
     parts: list[st.ConversationPart] = []
     for key, value in item.items():
         if key in ("author", "recipient") or (key == "id" and value is not None):
@@ -182,9 +193,12 @@ def _agent_content_entry(entry: Any, payload_id: str, *, v3: bool = False) -> st
             )
         text = _agent_text(entry[1], payload_id)
     else:
+        if isinstance(entry, float) and not math.isfinite(entry):
+            # a number past f64 reaches serde as its private one-entry map: no tag there
+            raise _agent_parse_error(payload_id, "missing field `type`")
+        shown = (wide_integer(entry) if v3 else None) or describe_content(entry)
         raise _agent_parse_error(
-            payload_id,
-            f"invalid type: {describe_content(entry)}, expected internally tagged enum {_AGENT_ENUM}",
+            payload_id, f"invalid type: {shown}, expected internally tagged enum {_AGENT_ENUM}"
         )
     if variant == "input_text":
         return st.TextPart(text)

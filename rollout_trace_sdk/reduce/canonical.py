@@ -41,6 +41,40 @@ def parse_keeping_numbers(raw: bytes) -> Any:
     )
 
 
+#: Integer text past 128 bits is read as an f64 by serde_json: no need to make such an int.
+_WIDEST_INTEGER_DIGITS: Final = 40
+
+
+def visited_numbers(value: Any) -> Any:
+    """``value`` (parsed with :func:`parse_keeping_numbers`) with each number as serde_json
+    (arbitrary precision) hands it to a visitor: an integer while it fits u128 / i128 (exact,
+    where orjson gave a float past 64 bits), else an f64, infinite beyond its range."""
+    if isinstance(value, RawNumber):
+        digits = value.lstrip("-")
+        if digits.isdigit() and len(digits) <= _WIDEST_INTEGER_DIGITS:
+            number = int(value)
+            if -(2**127) <= number < 2**128:
+                return number
+        return float(value)
+    if isinstance(value, list):
+        return [visited_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: visited_numbers(item) for key, item in value.items()}
+    return value
+
+
+def may_hold_wide_integer(value: Any) -> bool:
+    """Whether ``value`` (parsed by orjson) has a float that may have been an integer past
+    64 bits in the text (orjson reads those as floats): a whole one of that size."""
+    if isinstance(value, float):
+        return abs(value) >= 2**63 and value.is_integer()
+    if isinstance(value, dict):
+        return any(may_hold_wide_integer(v) for v in value.values())
+    if isinstance(value, list):
+        return any(may_hold_wide_integer(v) for v in value)
+    return False
+
+
 def has_float(value: Any) -> bool:
     if isinstance(value, float):
         return True

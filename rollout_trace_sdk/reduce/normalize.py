@@ -18,7 +18,14 @@ from ..model import state as st
 from ..model.items import REASONING_ENTRIES
 from ..model.layout import UNAVAILABLE_MARKER_KEY
 from .agent_messages import agent_message, agent_message_v3
-from .canonical import compact_json, content_sha256, has_float, parse_text_keeping_numbers
+from .canonical import (
+    compact_json,
+    content_sha256,
+    has_float,
+    may_hold_wide_integer,
+    parse_text_keeping_numbers,
+    visited_numbers,
+)
 from .errors import ReduceError
 
 #: Re-reads one element of the payload with number text kept (see ``canonical``).
@@ -349,6 +356,10 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         body = _content_parts(item.get("content"), ctx, (*path, "content"))
         return NormItem(role, channel, "message", body, None, None, rid)  # type: ignore[arg-type]
     if kind == "agent_message":
+        if may_hold_wide_integer(item):
+            # Codex reads the item from serde_json's Value, where an integer past 64 bits
+            # keeps its value (orjson made it a float) and is refused or named by it
+            item = visited_numbers(ctx.exact(item, path))
         meta, body = (agent_message_v3 if ctx.v3 else agent_message)(item, payload_id)
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":

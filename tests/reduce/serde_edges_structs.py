@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from tests.reduce.serde_edges_support import WHOLE, Case
 
+#: An integer past u64 (serde_json hands it over as a u128).
+_U128 = b"18446744073709551616"
+#: The content entry of the agent message in the schema-2 multi-agent corpus bundle's payload 39.
+_V2_FIRST_ENTRY = (
+    b'{\n          "type": "input_text",\n          "text": "Message Type: FINAL_ANSWER\\n'
+    b'Task name: /root\\nSender: /root/worker\\nPayload:\\nchild finished task one"\n        }'
+)
 #: The second content entry of an agent message in the schema-3 multi-agent corpus bundle.
 _SECOND_CONTENT = (
     b'{"type":"encrypted_content","encrypted_content":"NOTE: a message without a new turn."}'
@@ -358,6 +365,64 @@ STRUCT_CASES = [
         _SECOND_CONTENT,
         b'["input_text",-2]',
         "Error: invalid type: integer `-2`, expected a string",
+    ),
+    Case(
+        "v3_agent_content_entry_past_u64_is_named_as_u128",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:79",
+        _SECOND_CONTENT,
+        _U128,
+        f"Error: invalid type: integer `{_U128.decode()}` as u128, expected internally tagged "
+        "enum AgentMessageInputContent",
+    ),
+    Case(
+        "v3_agent_content_entry_past_f64_is_a_map_without_a_tag",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:79",
+        _SECOND_CONTENT,
+        b"1e400",
+        "Error: missing field `type`",
+    ),
+    Case(
+        "v3_agent_content_untagged_field_past_u64_is_refused_while_buffering",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:79",
+        _SECOND_CONTENT,
+        b'{"type":"input_text","text":"x","extra":' + _U128 + b"}",
+        f"Error: invalid type: integer `{_U128.decode()}` as u128, expected any value",
+    ),
+    Case(
+        "v2_agent_message_buffers_the_whole_item_first",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/39.json",
+        b'"author": "/root/worker"',
+        b'"author": ' + _U128,
+        "Error: failed to parse agent_message item in payload raw_payload:39\n\nCaused by:\n"
+        f"    invalid type: integer `{_U128.decode()}` as u128, expected any value",
+    ),
+    Case(
+        "v2_agent_content_tag_below_i64_is_refused_while_buffering",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/39.json",
+        b'"type": "input_text",\n          "text": "Message Type: FINAL_ANSWER',
+        b'"type": -9223372036854775809,\n          "text": "Message Type: FINAL_ANSWER',
+        "Error: failed to parse agent_message item in payload raw_payload:39\n\nCaused by:\n"
+        "    invalid type: integer `-9223372036854775809` as i128, expected any value",
+    ),
+    Case(
+        "v2_agent_content_entry_past_f64_is_a_map_without_a_tag",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/39.json",
+        _V2_FIRST_ENTRY,
+        b"1e400",
+        "Error: failed to parse agent_message item in payload raw_payload:39\n\nCaused by:\n"
+        "    missing field `type`",
     ),
     Case(
         "truncated_capture_must_keep_less_than_the_original",

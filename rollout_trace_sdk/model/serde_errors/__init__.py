@@ -56,6 +56,7 @@ from ._values import (
     text_syntax_error,
     typed_text_error,
     uuid_error,
+    wide_integer,
 )
 
 __all__ = [
@@ -100,4 +101,5 @@ __all__ = [
     "text_syntax_error",
     "typed_text_error",
     "uuid_error",
+    "wide_integer",
 ]

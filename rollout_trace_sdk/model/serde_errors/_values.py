@@ -43,6 +43,18 @@ def integer_error(value: Any, bits: int) -> str | None:
     return None
 
 
+def wide_integer(value: Any) -> str | None:
+    """How serde names an integer serde_json hands over as a u128 (past u64) or an i128
+    (below i64): ``integer `N` as u128``; None for any other value."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    if _U64_END <= value < _U128_END:
+        return f"integer `{value}` as u128"
+    if _I128_MIN <= value < _I64_MIN:
+        return f"integer `{value}` as i128"
+    return None
+
+
 def buffered_number_error(value: Any) -> str | None:
     """serde's complaint when ``value`` (a payload Codex parsed into a ``Value``) is buffered
     as ``Content``, as an internally tagged enum is: serde_json hands over an integer past
@@ -51,11 +63,8 @@ def buffered_number_error(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if _U64_END <= value < _U128_END:
-            return f"invalid type: integer `{value}` as u128, expected any value"
-        if _I128_MIN <= value < _I64_MIN:
-            return f"invalid type: integer `{value}` as i128, expected any value"
-        return None
+        wide = wide_integer(value)
+        return None if wide is None else f"invalid type: {wide}, expected any value"
     if isinstance(value, dict):
         value = value.values()
     elif not isinstance(value, list):
