@@ -189,19 +189,33 @@ _EMPTY_EFFORT = "reasoning_effort must not be empty"
 _NOT_ONE_KEY = "invalid value: map, expected map with a single key"
 
 
+#: The agent statuses that carry a value: ``Completed(Option<String>)``, ``Errored(String)``.
+_NEWTYPE_STATUSES = {"completed": True, "errored": False}  # name -> whether null is allowed
+
+
 def _status_error(value: Any) -> str | None:
-    """An agent status is an externally tagged enum: a variant name, or a one-key map."""
+    """An agent status is an externally tagged enum: a variant name (a unit variant), or a
+    one-key map (a variant and its value: null for a unit variant, the message of a completed
+    or errored agent)."""
     if isinstance(value, dict) and len(value) != 1:
         return _NOT_ONE_KEY
-    if isinstance(value, dict):
-        value = next(iter(value))
+    inner: Any = None
+    given = isinstance(value, dict)
+    if given:
+        ((value, inner),) = value.items()
     elif not isinstance(value, str):
         return invalid_type(value, "string or map")
     if value not in _AGENT_STATUSES:
         return f"unknown variant `{value}`, expected one of " + ", ".join(
             f"`{s}`" for s in _AGENT_STATUSES
         )
-    return None
+    if value not in _NEWTYPE_STATUSES:
+        return None if inner is None else invalid_type(inner, "unit")
+    if not given:
+        return "invalid type: unit variant, expected newtype variant"
+    if isinstance(inner, str) or (inner is None and _NEWTYPE_STATUSES[value]):
+        return None
+    return invalid_type(inner, "a string")
 
 
 def collab_payload(payload: Any, kind: str, phase: str) -> dict[str, Any]:

@@ -7,6 +7,19 @@ from __future__ import annotations
 
 from tests.reduce.serde_edges_support import WHOLE, Case
 
+
+def _interaction_end(receiver: bytes, status: bytes) -> bytes:
+    """A send_message end event (to the worker thread ``receiver``) in place of the sub-agent
+    activity the corpus has, with ``status`` as its agent status and no sender: serde reports
+    a bad status on its way through the map, before any missing field."""
+    return (
+        b'{"call_id":"call_send","receiver_thread_id":"' + receiver + b'",'
+        b'"receiver_agent_nickname":null,"receiver_agent_role":null,"prompt":"p","status":'
+        + status
+        + b"}"
+    )
+
+
 #: An integer past u64 (serde_json hands it over as a u128).
 _U128 = b"18446744073709551616"
 #: The content entry of the agent message in the schema-2 multi-agent corpus bundle's payload 39.
@@ -270,6 +283,33 @@ STRUCT_CASES = [
         WHOLE,
         b'["x","s"]',
         'Error: invalid type: string "s", expected i64',
+    ),
+    Case(
+        "collab_status_completed_carries_a_message",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/37.json",
+        WHOLE,
+        _interaction_end(b"01a20c59-a379-75c1-8d00-05879518f232", b'"completed"'),
+        "Error: invalid type: unit variant, expected newtype variant",
+    ),
+    Case(
+        "collab_status_errored_message_is_a_string",
+        2,
+        "multi_agent_v2_lifecycle",
+        "payloads/37.json",
+        WHOLE,
+        _interaction_end(b"01a20c59-a379-75c1-8d00-05879518f232", b'{"errored":null}'),
+        "Error: invalid type: null, expected a string",
+    ),
+    Case(
+        "collab_status_unit_variant_as_a_map_holds_null",
+        3,
+        "multi_agent_v2_lifecycle",
+        "payloads/000001.zst#raw_payload:62",
+        WHOLE,
+        _interaction_end(b"01a23439-51b7-7811-89fc-b12097f1e1db", b'{"running":5}'),
+        "Error: invalid type: number, expected unit",
     ),
     Case(
         "payload_number_cut_by_the_end_is_an_invalid_number_to_the_ignoring_walk",
