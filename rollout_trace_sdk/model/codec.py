@@ -93,6 +93,10 @@ def _is_optional(tp: Any) -> bool:
 
 #: Fields serde fills with a default when absent but refuses as null (``#[serde(default)]``).
 _SERDE_DEFAULT: Final = {(ev.InferenceStartedV3, "stripped_tool_output_ids")}
+#: Integer fields that are not Codex's default ``i64`` (a ``seq`` is a ``u64``).
+_INT_FIELDS: Final[dict[tuple[type, str], Callable[[Any, Any], int]]] = {
+    (ev.TraceEvent, "seq"): structure_u64
+}
 #: Rust struct names where ours differ (serde's messages name the Rust struct).
 _RUST_NAMES: Final[dict[type, str]] = {ev.InferenceStartedV3: "InferenceStarted"}
 
@@ -117,7 +121,8 @@ def _strict_attrs_plan(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, A
         if _is_optional(tp):
             rest = tuple(a for a in get_args(tp) if a is not type(None))
             inner = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
-        plan.append((field.name, optional, defaulted, conv.get_structure_hook(inner), inner))
+        hook = _INT_FIELDS.get((cls, field.name)) or conv.get_structure_hook(inner)
+        plan.append((field.name, optional, defaulted, hook, inner))
     names: dict[type, str] = _RUST_NAMES
     what = f"struct {names.get(cls, cls.__name__)}"
 

@@ -44,6 +44,15 @@ LINE_CASES = [
         "Error: parse trace event line 5\n\nCaused by:\n    number out of range at line 1 column 426",
     ),
     Case(
+        "seq_past_i64_is_a_u64",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,',
+        b'"seq":9223372036854775808,',
+        "Error: missing or reordered trace event 5",
+    ),
+    Case(
         "float_in_payload_string",
         3,
         "single_exec",
