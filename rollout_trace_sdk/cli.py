@@ -10,15 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import stat
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-import orjson
-
-from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
+from .model.layout import EVENT_LOG, STATE_FILE
+from .outputs import forbidden_output, write_output
 from .reduce.errors import ReduceError
 from .sources import SourceError as _SourceError
 
@@ -176,105 +174,6 @@ def _state_chunks(trace: Any) -> Iterable[bytes]:
     return state_chunks(trace)
 
 
-def _forbidden_output(bundle: Path, output: Path) -> str | None:
-    """Why ``output`` must not be written, if it would clobber the bundle's own files."""
-    target = Path(os.path.realpath(output))
-    root = Path(os.path.realpath(bundle))
-    for name in (MANIFEST, EVENT_LOG):
-        if target == root / name:
-            return f"refusing to overwrite the bundle's {name}"
-    for payloads in {root / PAYLOADS_DIR, root / _declared_payloads_dir(root)}:
-        if target == payloads or payloads in target.parents:
-            return "refusing to write inside the bundle's payloads directory"
-    if target.is_dir():
-        return f"{output} is a directory"
-    return None
-
-
-def _declared_payloads_dir(root: Path) -> str:
-    """The manifest's ``payloads_dir`` (Codex ignores it, but a writer may have used it)."""
-    from .reduce.confined import BundleFileError, BundleFiles
-
-    try:
-        with BundleFiles(root) as files:
-            value = orjson.loads(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
-    except (BundleFileError, orjson.JSONDecodeError, AttributeError):
-        return PAYLOADS_DIR
-    if not isinstance(value, str) or not value or os.path.isabs(value):
-        return PAYLOADS_DIR
-    return value
-
-
-def _write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool = True) -> None:
-    """Write the state where the user asked, never replacing anything but a regular file.
-
-    * ``-``: standard output.
-    * A path that does not exist or is a regular file: a temporary file in the same directory,
-      mode 0600 (the state holds prompts and tool output), renamed over the path, so a reader
-      never sees half a state and nothing else is touched.
-    * Anything else a path the user named already names (a device such as ``/dev/null``, a
-      FIFO, a symlink — ``/dev/stdout`` is one): written in place through it, never renamed
-      over, so ``-o /dev/null`` run as root leaves ``/dev/null`` a device and a symlinked
-      output keeps both the link and its target's directory entry (the target's content is
-      rewritten).
-    * The default ``BUNDLE/state.json`` was not named by the user and lies in an untrusted
-      directory: whatever is there (a symlink to ``/etc/passwd``, a FIFO) is replaced by the
-      new file through the rename, never written through.
-    """
-    if target == "-":
-        binary = getattr(out, "buffer", None)
-        if binary is None:
-            out.write(b"".join(data).decode("utf-8"))
-        else:
-            out.flush()
-            binary.writelines(data)
-            binary.flush()
-        return
-    try:
-        mode = os.lstat(target).st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is None or stat.S_ISREG(mode) or not named:
-        _replace_atomically(Path(target), data)
-    else:
-        _write_in_place(target, data)
-
-
-def _write_in_place(target: str, data: Iterable[bytes]) -> None:
-    """Open what ``target`` names (following a symlink, never creating) and write to it; a
-    regular file reached through a link is truncated first."""
-    fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
-    with open(fd, "wb") as handle:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.ftruncate(fd, 0)
-        handle.writelines(data)
-
-
-def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
-    """Replace ``path`` in one step, so a reader never sees half a state file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = _private_file(directory, path.name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.writelines(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _private_file(directory: Path, name: str) -> tuple[int, str]:
-    """A new file of mode 0600 beside ``name``, as ``tempfile.mkstemp`` makes it (importing
-    ``tempfile`` was a tenth of the command's start-up)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    while True:
-        temp = str(directory / f".{name}.{os.urandom(6).hex()}")
-        try:
-            return os.open(temp, flags, 0o600), temp
-        except FileExistsError:
-            continue
-
-
 def _where(error: ReduceError) -> str | None:
     """Where it happened, which Codex does not say. Replay stamps the trace line and seq onto
     errors raised while reading a payload, so ``line`` may belong to trace.jsonl while ``file``
@@ -307,14 +206,14 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     output = Path(args.output) if args.output else None
     shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/{STATE_FILE}"
     if output is not None and args.output != "-":
-        why = _forbidden_output(bundle, output)
+        why = forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
     trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
     data = _state_chunks(trace)
     target = args.output or str(bundle / STATE_FILE)
     try:
-        _write_output(target, data, out, named=args.output is not None)
+        write_output(target, data, out, named=args.output is not None)
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     notes_to(notes, err)

@@ -97,9 +97,10 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print("rollout-trace export: --format perfetto needs -o FILE", file=err)
         return 2
     state = load_noting(source, args.lenient, err)
-    target = Path(args.output)
     document = orjson.dumps(chrome_trace(state))
-    return write_named("export", target, lambda: target.write_bytes(document), out, err)
+    return write_named(
+        "export", [source], args.output, Path(args.output), lambda: [document], out, err
+    )
 
 
 def _otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -8,6 +8,7 @@ Kept apart from :mod:`.commands` so that module stays a table of writers, and fr
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
 from .otlp import OtlpTrace, PayloadText, otlp_trace
-from .otlp_sdk import OtlpExportError, sdk_spans, send, traces_url, write
+from .otlp_sdk import OtlpExportError, json_lines, sdk_spans, send, traces_url
 
 
 def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -54,13 +55,9 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 1
         print(f"{len(spans)} spans, {len(traces)} traces -> {traces_url(args.endpoint)}", file=out)
         return 0
-    target = Path(args.output)
 
-    def write_spans() -> None:
-        with target.open("wb") as file:
-            write(spans, file)
-
-    return write_named("export", target, write_spans, out, err)
+    lines = functools.partial(json_lines, spans)
+    return write_named("export", args.sources, args.output, Path(args.output), lines, out, err)
 
 
 def _text(reader: PayloadReader | None, state: Mapping[str, Any]) -> PayloadText | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Sequence
-from typing import IO, Any, Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -123,12 +123,6 @@ def json_lines(spans: Sequence[ReadableSpan]) -> Iterable[bytes]:
         request = encode_spans(spans[start : start + BATCH])
         document = MessageToDict(request, use_integers_for_enums=True)
         yield orjson.dumps(_hex_ids(document)) + b"\n"
-
-
-def write(spans: Sequence[ReadableSpan], out: IO[bytes]) -> None:
-    """Write :func:`json_lines` to a binary file."""
-    for line in json_lines(spans):
-        out.write(line)
 
 
 def _hex_ids(value: Any) -> Any:

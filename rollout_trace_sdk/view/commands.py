@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -61,16 +61,35 @@ def load_noting(source: str | Path, lenient: bool, err: TextIO) -> Any:
 
 
 def write_named(
-    command: str, target: Path, write: Callable[[], object], out: TextIO, err: TextIO
+    command: str,
+    sources: Sequence[str | Path],
+    output: str | None,
+    default: Path,
+    data: Callable[[], Iterable[bytes]],
+    out: TextIO,
+    err: TextIO,
 ) -> int:
-    """Run ``write`` (which writes ``target``) and name the file on ``out``: 0; or say on
-    ``err`` why ``target`` could not be written: 1."""
+    """Write a command's output by :func:`~..outputs.write_output`'s rules (``-`` is standard
+    output; a path the user named is refused when it would clobber ``source``; the
+    ``default`` path, not named, is replaced, never written through) and name the file on
+    ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a refused path).
+    ``sources``: what the command read (bundles or state files), none of which it may clobber."""
+    from ..outputs import forbidden_output, write_output
+
+    target = output or str(default)
+    if output is not None and output != "-":
+        for source in sources:
+            why = forbidden_output(Path(source), Path(output))
+            if why is not None:
+                print(f"rollout-trace {command}: {why}", file=err)
+                return 2
     try:
-        write()
+        write_output(target, data(), out, named=output is not None)
     except OSError as exc:
         print(f"rollout-trace {command}: cannot write {target}: {exc.strerror or exc}", file=err)
         return 1
-    print(target, file=out)
+    if target != "-":
+        print(target, file=out)
     return 0
 
 
@@ -99,13 +118,11 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     state = load_noting(source, args.lenient, err)
     reader = PayloadReader(source) if source.is_dir() else None
-    target = (
-        Path(args.output)
-        if args.output
-        else (source / "view.html" if source.is_dir() else source.with_suffix(".html"))
-    )
+    default = source / "view.html" if source.is_dir() else source.with_suffix(".html")
     page = static_page(state, reader)
-    return write_named("view", target, lambda: target.write_text(page, encoding="utf-8"), out, err)
+    return write_named(
+        "view", [source], args.output, default, lambda: [page.encode("utf-8")], out, err
+    )
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

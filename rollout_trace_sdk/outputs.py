@@ -1,0 +1,131 @@
+"""Where commands write their outputs (``reduce``'s state, ``view``'s page, ``export``'s
+files): one set of rules, so that no command clobbers its input or replaces what is not a
+regular file, and every output is written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+import orjson
+
+from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR
+
+__all__ = ["forbidden_output", "write_output"]
+
+
+def forbidden_output(source: Path, output: Path) -> str | None:
+    """Why ``output`` must not be written: it would clobber the input (a bundle's own files,
+    or the state file read), or it is a directory. None when it may be written.
+
+    Args:
+        source: what the command reads, a bundle directory or a ``state.json``.
+        output: the path the user named.
+
+    Returns:
+        The reason, worded for the user, or None.
+    """
+    target = Path(os.path.realpath(output))
+    root = Path(os.path.realpath(source))
+    if not root.is_dir():
+        if target == root:
+            return f"refusing to overwrite the input {source}"
+    else:
+        for name in (MANIFEST, EVENT_LOG):
+            if target == root / name:
+                return f"refusing to overwrite the bundle's {name}"
+        for payloads in {root / PAYLOADS_DIR, root / _declared_payloads_dir(root)}:
+            if target == payloads or payloads in target.parents:
+                return "refusing to write inside the bundle's payloads directory"
+    if target.is_dir():
+        return f"{output} is a directory"
+    return None
+
+
+def _declared_payloads_dir(root: Path) -> str:
+    """The manifest's ``payloads_dir`` (Codex ignores it, but a writer may have used it)."""
+    from .reduce.confined import BundleFileError, BundleFiles
+
+    try:
+        with BundleFiles(root) as files:
+            value = orjson.loads(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
+    except (BundleFileError, orjson.JSONDecodeError, AttributeError):
+        return PAYLOADS_DIR
+    if not isinstance(value, str) or not value or os.path.isabs(value):
+        return PAYLOADS_DIR
+    return value
+
+
+def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool = True) -> None:
+    """Write a command's output (a state, a page, an export) where the user asked, never
+    replacing anything but a regular file.
+
+    * ``-``: standard output.
+    * A path that does not exist or is a regular file: a temporary file in the same directory,
+      mode 0600 (outputs hold prompts and tool output), renamed over the path, so a reader
+      never sees half an output, a failed write leaves the old file, and nothing else is
+      touched.
+    * Anything else a path the user named already names (a device such as ``/dev/null``, a
+      FIFO, a symlink — ``/dev/stdout`` is one): written in place through it, never renamed
+      over, so ``-o /dev/null`` run as root leaves ``/dev/null`` a device and a symlinked
+      output keeps both the link and its target's directory entry (the target's content is
+      rewritten).
+    * A default path (``BUNDLE/state.json``, ``BUNDLE/view.html``) was not named by the user
+      (``named`` false) and lies in an untrusted directory: whatever is there (a symlink to ``/etc/passwd``, a FIFO) is replaced by the
+      new file through the rename, never written through.
+    """
+    if target == "-":
+        binary = getattr(out, "buffer", None)
+        if binary is None:
+            out.write(b"".join(data).decode("utf-8"))
+        else:
+            out.flush()
+            binary.writelines(data)
+            binary.flush()
+        return
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is None or stat.S_ISREG(mode) or not named:
+        _replace_atomically(Path(target), data)
+    else:
+        _write_in_place(target, data)
+
+
+def _write_in_place(target: str, data: Iterable[bytes]) -> None:
+    """Open what ``target`` names (following a symlink, never creating) and write to it; a
+    regular file reached through a link is truncated first."""
+    fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+    with open(fd, "wb") as handle:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+        handle.writelines(data)
+
+
+def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
+    """Replace ``path`` in one step, so a reader never sees half a file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temp = _private_file(directory, path.name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.writelines(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _private_file(directory: Path, name: str) -> tuple[int, str]:
+    """A new file of mode 0600 beside ``name``, as ``tempfile.mkstemp`` makes it (importing
+    ``tempfile`` was a tenth of the command's start-up)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        temp = str(directory / f".{name}.{os.urandom(6).hex()}")
+        try:
+            return os.open(temp, flags, 0o600), temp
+        except FileExistsError:
+            continue

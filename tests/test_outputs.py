@@ -1,0 +1,89 @@
+"""Where ``view`` and ``export`` write (``rollout_trace_sdk.outputs``, the rules ``reduce -o``
+follows too, see ``test_cli_output.py``): never through an entry planted in the bundle, never
+over the input, ``-`` to standard output, private files written whole."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.reduce.test_bundle import make_bundle
+from tests.test_cli import run
+
+
+def _tree(bundle: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(bundle)): p.read_bytes() for p in sorted(bundle.rglob("*")) if p.is_file()
+    }
+
+
+def test_the_default_page_is_never_written_through_a_planted_symlink(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("IMPORTANT")
+    (bundle / "view.html").symlink_to(victim)
+    code, printed, _ = run("view", bundle)
+    assert code == 0 and printed == f"{bundle / 'view.html'}\n"
+    assert victim.read_text() == "IMPORTANT"
+    page = os.lstat(bundle / "view.html")
+    assert stat.S_ISREG(page.st_mode) and stat.S_IMODE(page.st_mode) == 0o600
+
+
+def test_a_fifo_in_place_of_the_default_page_is_replaced_not_waited_on(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    os.mkfifo(bundle / "view.html")
+    result: list[int] = []
+    worker = threading.Thread(target=lambda: result.append(run("view", bundle)[0]), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert result == [0]  # a hang leaves it empty
+    assert stat.S_ISREG(os.lstat(bundle / "view.html").st_mode)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("view", "{b}", "-o", "{b}/trace.jsonl"),
+        ("view", "{b}", "-o", "{b}/../bundle//manifest.json"),
+        ("export", "{b}", "-o", "{b}/manifest.json"),
+        ("export", "{b}", "-o", "{b}/payloads/1.json"),
+    ],
+)
+def test_a_bundles_own_files_are_refused(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    bundle = make_bundle(tmp_path)
+    before = _tree(bundle)
+    code, _, err = run(*(a.format(b=bundle) for a in argv))
+    assert code == 2 and "refusing to" in err
+    assert _tree(bundle) == before
+
+
+def test_the_state_file_read_is_not_overwritten(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    state = tmp_path / "state.json"
+    assert run("reduce", bundle, "-o", state)[0] == 0
+    before = state.read_bytes()
+    code, _, err = run("view", state, "-o", state)
+    assert code == 2 and "refusing to overwrite the input" in err
+    assert state.read_bytes() == before
+
+
+def test_dash_is_standard_output(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    code, printed, _ = run("view", bundle, "-o", "-")
+    assert code == 0 and printed.startswith("<!doctype html>") and printed.endswith("</html>\n")
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
+def test_an_export_file_is_private_and_replaced_whole(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    target = tmp_path / "trace.perfetto.json"
+    target.write_text("old")
+    os.chmod(target, 0o644)
+    code, printed, _ = run("export", bundle, "-o", target)
+    assert code == 0 and printed == f"{target}\n"
+    assert target.read_bytes().startswith(b"{") and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["bundle", "trace.perfetto.json"]  # no temp left
