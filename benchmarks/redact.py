@@ -23,7 +23,8 @@ a 2 KB agent message; an inference response (its ``token_usage`` keys hit the ``
 marker); 1,000 log lines (a ``trace.jsonl`` chunk).
 
 Then the GIL: how late a thread sleeping 1 ms wakes (the event loop, in the writer's
-process) while another thread redacts 100 KB payloads non-stop, next to an idle thread.
+process) while another thread redacts 100 KB payloads non-stop, next to an idle thread. And
+adversarial text (``ADVERSARIAL``): the cost per KB at two sizes, which must stay flat.
 """
 
 from __future__ import annotations
@@ -259,6 +260,36 @@ def measure_lag(quick: bool, tiny: bool = False) -> dict[str, tuple[float, float
     }
 
 
+#: Text built to make a redactor scan the same bytes again from every marker: runs of markers
+#: whose values overlap, runs that are rejected only at their end, keys without END lines.
+ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "token= run": lambda n: "token=" * n,
+    "rejected bare run": lambda n: "token=a1" * n + "(",
+    "Authorization: run": lambda n: "Authorization: " * n,
+    "Cookie: run": lambda n: 'Cookie:\\"' * n,
+    "PEM without END": lambda n: ("-----BEGIN RSA PRIVATE KEY-----\n" + "QUJD" * 16 + "\n") * n,
+}
+
+
+def measure_adversarial(quick: bool, tiny: bool = False) -> dict[str, tuple[float, float, float]]:
+    """Each adversarial shape at n and 4n repetitions: µs per KB at both sizes and the time
+    ratio over the size ratio (1 for linear time; a quadratic redactor gives ~4)."""
+    redactor = Redactor()
+    n = 50 if tiny else (2_000 if quick else 8_000)
+    out: dict[str, tuple[float, float, float]] = {}
+    for name, make in ADVERSARIAL.items():
+        costs = []
+        for count in (n, 4 * n):
+            data = orjson.dumps({"type": "function_call_output", "output": make(count)})
+            started = time.perf_counter()
+            redactor.redact(data)
+            costs.append(((time.perf_counter() - started) * 1e6, len(data) / 1000))
+        (small_us, small_kb), (large_us, large_kb) = costs
+        growth = (large_us / small_us) / (large_kb / small_kb)
+        out[name] = (small_us / small_kb, large_us / large_kb, growth)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -286,6 +317,9 @@ def main() -> None:
     print("\nwake-up lag of a 1 ms sleep while another thread works (p50 / p99 ms):")
     for label, (p50, p99) in measure_lag(args.quick, args.tiny).items():
         print(f"  {label:28} {p50:6.2f} / {p99:6.2f}")
+    print("\nadversarial text (µs per KB at n and 4n; growth 1 = linear, 4 = quadratic):")
+    for label, (small, large, growth) in measure_adversarial(args.quick, args.tiny).items():
+        print(f"  {label:20} {small:8.1f} {large:8.1f}  growth {growth:4.2f}")
     clean = results["clean_100k"]["cpu_us"]
     small = max(results["clean_200b"]["cpu_us"], results["clean_2k"]["cpu_us"])
     print(f"\nclean 100 KB: {clean:.0f} µs (target < 100); clean 200 B-2 KB: {small:.1f} µs")

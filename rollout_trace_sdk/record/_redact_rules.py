@@ -179,7 +179,12 @@ def nested_value(run: int) -> re.Pattern[bytes]:
 
 
 VALUE_SINGLE: Final = re.compile(rb"[^'\"\\\r\n]*(?=')")
-VALUE_BARE: Final = re.compile(rb"[^\s\"'\\,;&\[\]{}()<>$`=|][^\s\"'\\,;&\[\]{}()<>$`|]*")
+#: An unquoted value, at most :data:`BARE_VALUE_REACH` bytes: a longer run is taken up to there
+#: (a rejected run scanned again from every marker inside it would cost quadratic time).
+BARE_VALUE_REACH: Final = 4096
+VALUE_BARE: Final = re.compile(
+    rb"[^\s\"'\\,;&\[\]{}()<>$`=|][^\s\"'\\,;&\[\]{}()<>$`|]{0,%d}" % (BARE_VALUE_REACH - 1)
+)
 SCHEME_ONLY: Final = re.compile(rb"(?i:bearer|basic|token|bot)?[ \t]*")
 
 #: Markers holding a byte that is rare in text (uppercase ``K``/``J``, ``z``): found by a

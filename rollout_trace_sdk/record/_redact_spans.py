@@ -200,8 +200,8 @@ def resolve(data: bytes, spans: list[Span]) -> list[Span]:
         if chosen and span.start < chosen[-1].end:
             continue
         chosen.append(span)
+    starts = [s.start for s in chosen]  # kept beside ``chosen`` (rebuilt per span: quadratic)
     for span in sorted((s for s in spans if s.rank == NAME), key=lambda s: s.start):
-        starts = [s.start for s in chosen]
         lo = bisect.bisect_left(starts, span.start)
         if lo and chosen[lo - 1].end > span.start:
             continue  # crosses a token span that began earlier
@@ -229,6 +229,7 @@ def resolve(data: bytes, spans: list[Span]) -> list[Span]:
             if rules.SCHEME_ONLY.fullmatch(bytes(rest)):
                 continue
         chosen[lo:hi] = [span]
+        starts[lo:hi] = [span.start]
     return chosen
 
 

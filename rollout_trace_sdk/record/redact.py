@@ -211,13 +211,21 @@ class Redactor:
                 token_at(data, at, kind, pattern, spans)
         seen: set[int] = set()
         for marker, sites_of in sites.names:
+            # a marker inside a value this marker's rules already took is part of that secret:
+            # trying it again would scan the same value (quadratic on "token=token=...")
+            taken = -1
             for at, header, name in sites_of:
+                if at < taken:
+                    continue
                 if pause is not None:
                     pause()
+                found = len(spans)
                 if header:
                     header_at(data, marker, at, spans)
                 if name:
                     name_at(data, at, seen, spans, self._name_kind)
+                for span in spans[found:]:
+                    taken = max(taken, span.end)
         for kind, pattern in self._patterns:
             for match in pattern.finditer(data):
                 group = "secret" if "secret" in pattern.groupindex else 0

@@ -596,3 +596,21 @@ def test_clean_is_unsure_with_user_patterns_or_a_hook() -> None:
     patterns = Redactor(RedactionConfig(extra_patterns=[("x", rb"zzz")]))
     assert not patterns.clean([b'{"a":1}'])
     assert Redactor(RedactionConfig(enabled=False)).clean([b'"sk-proj-whatever12345678"'])
+
+
+def test_a_run_of_markers_is_one_value_found_once() -> None:
+    # every "token" in the run lies inside the first one's value: it is not tried again
+    # (trying each scanned the rest of the run: quadratic time on long runs)
+    out = Redactor().redact(orjson.dumps({"output": "token=" * 300}))
+    assert orjson.loads(out)["output"].startswith("token=[REDACTED:token:")
+    assert len(PLACEHOLDER.findall(out.decode())) == 1
+
+
+def test_an_unquoted_value_is_taken_up_to_its_reach() -> None:
+    from rollout_trace_sdk.record._redact_rules import BARE_VALUE_REACH
+
+    value = "a1" * BARE_VALUE_REACH
+    out = orjson.loads(Redactor().redact(orjson.dumps({"output": f"token={value} done"})))
+    redacted, rest = out["output"].split("]", 1)
+    assert PLACEHOLDER.fullmatch(redacted.removeprefix("token=") + "]")
+    assert rest == value[BARE_VALUE_REACH:] + " done"
