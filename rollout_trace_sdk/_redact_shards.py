@@ -53,9 +53,7 @@ class ShardRewriter:
             if len(clean) != len(body):
                 self.changed[ident] = len(clean)
             out.append(((number, ident), clean))
-            stem = ident.removeprefix(layout.RAW_PAYLOAD_PREFIX)
-            if stem.isdigit():
-                self.max_ordinal = max(self.max_ordinal, int(stem))
+            self.max_ordinal = max(self.max_ordinal, layout.payload_number(ident) or 0)
         self.max_shard = max(self.max_shard, number)
         self._sink.write(out)
         self._sink.seal()
@@ -72,7 +70,7 @@ class ShardRewriter:
 def shard_number(name: str) -> int | None:
     """The number a shard file name carries (``000012.zst`` → 12), else ``None``."""
     stem = name.removesuffix(".zst")
-    return int(stem) if stem != name and stem.isdigit() else None
+    return int(stem) if stem != name and stem.isascii() and stem.isdigit() else None
 
 
 def fix_retained(line: bytes, changed: dict[str, int]) -> bytes:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -91,13 +92,16 @@ def redact_bundle(
         RedactBundleError: the bundle is not a readable bundle or the copy cannot be written;
             the source is unchanged.
     """
-    source = Path(bundle)
-    _check_dir(source, "bundle")
+    _check_dir(Path(bundle), "bundle")
+    # the real path: "." names no parent to put the copy or the default output beside
+    source = Path(os.path.realpath(bundle))
     if in_place and output is not None:
         raise RedactBundleError("give either an output directory or --in-place, not both")
-    target = source if in_place else Path(output or f"{str(source).rstrip('/')}-redacted")
+    target = source if in_place else Path(output or f"{source}-redacted")
     if not in_place and (target.exists() or target.is_symlink()):
         raise RedactBundleError(f"{target} already exists")
+    if not in_place and Path(os.path.realpath(target)).is_relative_to(source):
+        raise RedactBundleError(f"{target} is inside the bundle; give a directory outside it")
     cfg = attrs.evolve(config or RedactionConfig(), enabled=True)
     redactor = Redactor(cfg)
     parent = target.parent if str(target.parent) else Path(".")
@@ -108,6 +112,10 @@ def redact_bundle(
     try:
         files, copied, recorded = _copy(source, temp, redactor)
         _swap(source, temp, target, in_place)
+    except OSError as exc:  # another process made the output meanwhile, a busy mount, ...
+        shutil.rmtree(temp, ignore_errors=True)
+        why = "it exists now" if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) else exc.strerror
+        raise RedactBundleError(f"cannot write {target}: {why}") from None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
@@ -228,12 +236,12 @@ def _with_summary(
         "message": f"rollout_trace_sdk: redacted {total} secrets in this trace ({detail})",
     }
     ref: dict[str, Any]
+    ordinal = _next_ordinal(log, temp / layout.PAYLOADS_DIR, shards)
     if shards is not None:
-        ident = layout.raw_payload_id(shards.max_ordinal + 1)
+        ident = layout.raw_payload_id(ordinal)
         shard = shards.add(ident, orjson.dumps(report))
         ref = {"raw_payload_id": ident, "kind": {"type": "protocol_event"}, "shard": shard}
     else:
-        ordinal = _next_ordinal(temp / layout.PAYLOADS_DIR)
         _write(
             temp / layout.payload_path(ordinal), orjson.dumps(report, option=orjson.OPT_INDENT_2)
         )
@@ -263,11 +271,20 @@ def _with_summary(
     return log[:cut] + added + orjson.dumps(last) + b"\n", True
 
 
-def _next_ordinal(payloads: Path) -> int:
-    highest = 0
+#: Every payload id a line cites (Codex writes compact lines; spaces are allowed anyway).
+_CITED_IDS: Final = re.compile(rb'"raw_payload_id"\s*:\s*"raw_payload:([0-9]{1,19})"')
+
+
+def _next_ordinal(log: bytes, payloads: Path, shards: ShardRewriter | None) -> int:
+    """A payload number no id of the bundle has and no file of its payloads directory is
+    named by: past every id the log cites (payloads a size limit omitted have no record),
+    every record of its shards and every ``N.json`` (a file need not be named by its id)."""
+    highest = max((int(n) for n in _CITED_IDS.findall(log)), default=0)
+    if shards is not None:
+        highest = max(highest, shards.max_ordinal)
     for name in os.listdir(payloads):
         stem = name.removesuffix(".json")
-        if stem.isdigit():
+        if stem.isascii() and stem.isdigit():
             highest = max(highest, int(stem))
     return highest + 1
 

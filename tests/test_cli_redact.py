@@ -335,3 +335,44 @@ def test_a_torn_last_line_is_kept_and_no_counts_are_added(tmp_path: Path) -> Non
     report = redact_bundle(bundle, tmp_path / "clean")
     assert not report.recorded
     assert (tmp_path / "clean" / "trace.jsonl").read_bytes() == log.read_bytes()
+
+
+@needs_conformance_v3
+def test_the_counts_take_an_id_no_payload_has(tmp_path: Path) -> None:
+    """Payloads a size limit omitted have no record, only their id in the log: the counts'
+    payload must not take one (``raw_payload:42`` was given twice, which Codex refuses)."""
+    from tests.reduce.v3_bundles import copy_bundle, edit_shard
+
+    bundle = copy_bundle("capture_total_limit_multi_step", tmp_path)
+    assert b'"status":"omitted"' in (bundle / "trace.jsonl").read_bytes()
+    secret = b"AKIAABCDEFGHIJKLMNOP "
+    edit_shard(
+        bundle,
+        1,
+        lambda records: {
+            k: v.replace(b"Process exited", secret + b"Process exited") for k, v in records.items()
+        },
+    )
+    cited = set(re.findall(rb'"raw_payload_id":"([^"]+)"', (bundle / "trace.jsonl").read_bytes()))
+    assert redact_bundle(bundle, tmp_path / "clean").recorded
+    log = (tmp_path / "clean" / "trace.jsonl").read_bytes().splitlines()
+    warning = orjson.loads(log[-2])["payload"]["event_payload"]["raw_payload_id"]
+    assert warning.encode() not in cited
+    reduce_bundle(tmp_path / "clean")
+    if codex_bin(3) is not None:
+        ok, stderr, _ = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+
+
+def test_an_output_inside_the_bundle_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = _demo(tmp_path)
+    before = _all_bytes(bundle)
+    code, _, err = run("redact", bundle, "-o", bundle / "inside")
+    assert code == 1 and "inside the bundle" in err
+    assert _all_bytes(bundle) == before
+    monkeypatch.chdir(bundle)  # "." names the bundle: the copy goes beside it, not into it
+    code, printed, _ = run("redact", ".")
+    assert code == 0 and printed.splitlines()[0] == f"{bundle.resolve()}-redacted"
+    assert _all_bytes(bundle) == before

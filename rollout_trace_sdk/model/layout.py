@@ -34,6 +34,17 @@ def raw_payload_id(number: int) -> str:
     return f"{RAW_PAYLOAD_PREFIX}{number}"
 
 
+def payload_number(payload_id: str) -> int | None:
+    """The ``N`` of an id spelled as :func:`raw_payload_id` spells it (``raw_payload:N``, ASCII
+    digits, no leading zero), else None: ``raw_payload:01`` and ``raw_payload:²`` are ids of
+    their own, whose numbers would collide with another's or mean nothing to ``int``."""
+    tail = payload_id.removeprefix(RAW_PAYLOAD_PREFIX)
+    if tail == payload_id or not tail.isascii() or not tail.isdigit() or len(tail) > 19:
+        return None
+    number = int(tail)
+    return number if str(number) == tail else None
+
+
 # --- schema 2: one file per payload ---------------------------------------------------------------
 
 

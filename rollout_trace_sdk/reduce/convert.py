@@ -16,6 +16,9 @@ differently, is listed in ``docs/reducing.md``:
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -44,19 +47,32 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
     if schema not in layout.SUPPORTED_SCHEMAS:
         raise ReduceError(f"cannot convert to schema {schema}; schemas 2 and 3 are written")
     bundle = Bundle.open(source)
-    out = Path(target)
+    final = Path(target)
+    if final.exists() or final.is_symlink():
+        raise ReduceError(f"create {final}", cause="File exists (os error 17)")
+    # written beside the target and renamed into place whole: a conversion that fails (a
+    # payload schema 2 cannot hold, a full disk) leaves nothing a reader could take for a bundle
+    out = final.parent / f".{final.name}.convert-{os.urandom(6).hex()}"
     try:
         out.mkdir(mode=0o700)
         (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
+        manifest = attrs.evolve(bundle.manifest, schema_version=schema)
+        (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
+        with (out / layout.EVENT_LOG).open("wb") as log:
+            if schema == layout.SCHEMA_3:
+                _to_v3(bundle, out, log)
+            else:
+                _to_v2(bundle, out, log)
+        for path in out.rglob("*"):  # files 0600 (the directories are 0700): prompts, outputs
+            if path.is_file():
+                path.chmod(0o600)
+        os.rename(out, final)
     except OSError as exc:
-        raise ReduceError(f"create {out}", cause=os_error_text(exc)) from None
-    manifest = attrs.evolve(bundle.manifest, schema_version=schema)
-    (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
-    with (out / layout.EVENT_LOG).open("wb") as log:
-        if schema == layout.SCHEMA_3:
-            _to_v3(bundle, out, log)
-        else:
-            _to_v2(bundle, out, log)
+        shutil.rmtree(out, ignore_errors=True)
+        raise ReduceError(f"create {final}", cause=os_error_text(exc)) from None
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 # --- 2 → 3 ------------------------------------------------------------------------------------------
@@ -101,9 +117,7 @@ def _last_payload_number(bundle: Bundle) -> int:
     last = 0
     for located in bundle.events():
         for ref in _refs(located.event.payload):
-            number = ref.raw_payload_id.rsplit(":", 1)[-1]
-            if number.isdigit():
-                last = max(last, int(number))
+            last = max(last, layout.payload_number(ref.raw_payload_id) or 0)
     return last
 
 
@@ -163,7 +177,8 @@ def _map_refs(payload: ev.EventPayload, change: Any) -> ev.EventPayload:
 
 
 def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
-    written: set[str] = set()
+    paths: dict[str, str] = {}  # payload id -> its file, one file per id
+    taken: set[str] = set()
 
     def store(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
         if not ref.available:
@@ -171,13 +186,12 @@ def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
                 f"payload {ref.raw_payload_id} was {ref.capture.status if ref.capture else ''} "
                 "by the recorder; schema 2 cannot say so"
             )
-        number = ref.raw_payload_id.rsplit(":", 1)[-1]
-        path = layout.payload_path(int(number)) if number.isdigit() else ""
-        if not path:
-            raise ReduceError(f"payload id {ref.raw_payload_id} has no number for a file name")
-        if ref.raw_payload_id not in written:
+        path = paths.get(ref.raw_payload_id)
+        if path is None:
+            path = _v2_path(ref.raw_payload_id, taken)
             (out / path).write_bytes(bundle.read_payload_bytes(ref))
-            written.add(ref.raw_payload_id)
+            paths[ref.raw_payload_id] = path
+            taken.add(path)
         return ev.RawPayloadRef(ref.raw_payload_id, ref.kind, path)
 
     seq = 0
@@ -201,3 +215,15 @@ def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
         seq += 1
         converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
         log.write(codec.event_line(converted, layout.SCHEMA_2))
+
+
+def _v2_path(payload_id: str, taken: set[str]) -> str:
+    """The file of a payload in schema 2: ``payloads/N.json`` for ``raw_payload:N`` as Codex
+    spells ids, else (``raw_payload:01`` beside ``raw_payload:1``, any other spelling) a
+    name from the id's digest, so that no two ids share a file."""
+    number = layout.payload_number(payload_id)
+    path = None if number is None else layout.payload_path(number)
+    if path is None or path in taken:
+        digest = hashlib.sha256(payload_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        path = f"{layout.PAYLOADS_DIR}/id-{digest}.json"
+    return path

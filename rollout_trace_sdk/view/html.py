@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import orjson
 
+from ..model import layout
 from .model import build_view_model
 from .payloads import PayloadReader
 
@@ -43,10 +44,12 @@ def script_text() -> str:
 
 
 def _script_json(value: Any) -> str:
-    """JSON safe inside a ``<script>`` element: ``</`` cannot close it, and U+2028/9 stay
-    escaped for older parsers."""
+    """JSON safe inside a ``<script>`` element: no ``<`` at all (so neither ``</script>`` nor
+    ``<!--``, which puts the HTML parser in a state where a later ``<script>`` keeps the
+    element open and swallows the page's own code), and U+2028/9 escaped for older parsers.
+    ``<`` only ever occurs inside JSON strings, where ``\\u003c`` means the same."""
     text = orjson.dumps(value).decode("utf-8")
-    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def render_page(
@@ -145,8 +148,8 @@ def embedded_payloads(
 
 
 def _payload_number(payload_id: str) -> tuple[int, str]:
-    tail = payload_id.rsplit(":", 1)[-1]
-    return (int(tail) if tail.isdigit() else 1 << 62, payload_id)
+    number = layout.payload_number(payload_id)
+    return (1 << 62 if number is None else number, payload_id)
 
 
 def static_page(

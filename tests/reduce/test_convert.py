@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,7 @@ from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.convert import convert_bundle
 from tests.codex_oracle import codex_bin, codex_reduce
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+from tests.reduce.v3_bundles import copy_bundle, corpus_bundle, edit_shard
 
 V2 = conformance_bundles(CONFORMANCE)
 V3 = conformance_bundles(CONFORMANCE_V3)
@@ -60,3 +62,43 @@ def test_schema_3_converts_to_schema_2(bundle: Path, tmp_path: Path) -> None:
 def test_cli_convert_refuses_an_existing_target(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     assert main(["convert", str(tmp_path), "--to", "3", "-o", str(tmp_path / "out")]) == 2
+
+
+def _bodies(bundle: Path) -> dict[str, bytes]:
+    """Each payload id the log cites -> the bytes stored for it."""
+    from rollout_trace_sdk.reduce.bundle import Bundle
+    from rollout_trace_sdk.reduce.convert import _refs
+
+    opened = Bundle.open(bundle)
+    return {
+        ref.raw_payload_id: opened.read_payload_bytes(ref)
+        for located in opened.events()
+        for ref in _refs(located.event.payload)
+        if ref.available
+    }
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+def test_ids_that_would_share_a_file_keep_files_of_their_own(tmp_path: Path) -> None:
+    # "raw_payload:01" is an id of its own (Codex keys payloads by the whole id); as
+    # payloads/1.json it overwrote raw_payload:1's session metadata
+    source = copy_bundle("plain_message", tmp_path / "v3")
+    log = source / "trace.jsonl"
+    log.write_bytes(log.read_bytes().replace(b'"raw_payload:10"', b'"raw_payload:01"'))
+    edit_shard(source, 1, lambda records: {k.replace(":10", ":01"): v for k, v in records.items()})
+    before = _bodies(source)
+    assert {"raw_payload:1", "raw_payload:01"} <= before.keys()
+    out = tmp_path / "v2"
+    convert_bundle(source, out, 2)
+    after = _bodies(out)  # templates spliced: their parts are cited no more
+    assert {"raw_payload:1", "raw_payload:01"} <= after.keys()
+    assert after.items() <= before.items()
+    assert {oct(p.stat().st_mode & 0o777) for p in out.rglob("*") if p.is_file()} == {"0o600"}
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+def test_a_conversion_that_fails_leaves_nothing(tmp_path: Path) -> None:
+    source = corpus_bundle("capture_payload_limit_exec")
+    with pytest.raises(ReduceError, match="schema 2 cannot say so"):
+        convert_bundle(source, tmp_path / "out", 2)
+    assert os.listdir(tmp_path) == []  # neither the target nor a half-written copy

@@ -212,3 +212,19 @@ def test_failed_inference_call_shows_its_error_text(page: Page, tmp_path: Path) 
     assert error in p.inner_text("[data-testid=call-error]")
     assert p.locator("#detail b", has_text="not bold").count() == 0
     assert page.errors == []
+
+
+def test_text_that_opens_an_html_comment_leaves_the_page_working(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    # "<!--<script>" inside the page's JSON kept the element open and swallowed the app
+    import orjson
+
+    state = orjson.loads(orjson.dumps(demo_state))
+    first = next(iter(state["threads"].values()))
+    first["agent_path"] = "/root <!--<script> here"
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    p = page.open(_write_page(source, tmp_path / "page.html"))
+    _expect_counts(p.evaluate("window.__rt.stats()"), state)
+    assert page.errors == []
