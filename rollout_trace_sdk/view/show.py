@@ -395,11 +395,25 @@ def transcript_lines(
     return lines
 
 
+#: Control characters (C0 but newline and tab, DEL, C1) spelled out: model and tool output
+#: must not move the cursor, retitle the window or recolour the terminal that shows it.
+_CONTROLS: Final = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+    if code not in (9, 10)
+}
+
+
+def visible(text: str) -> str:
+    """``text`` with its terminal control characters spelled as ``\\xNN``."""
+    return text.translate(_CONTROLS)
+
+
 def render_plain(lines: Sequence[Line], out: TextIO) -> None:
     """Plain text: two spaces per level, continuation lines indented under their entry."""
     for line in lines:
         pad = "  " * line.indent
-        out.write(pad + line.text.replace("\n", "\n" + pad + "  ") + "\n")
+        out.write(pad + visible(line.text).replace("\n", "\n" + pad + "  ") + "\n")
 
 
 def render_rich(lines: Sequence[Line], console: Any) -> None:
@@ -408,5 +422,5 @@ def render_rich(lines: Sequence[Line], console: Any) -> None:
     from rich.text import Text
 
     for line in lines:
-        text = Text.assemble(*[(t, s) if s else t for t, s in line.parts])
+        text = Text.assemble(*[(visible(t), s) if s else visible(t) for t, s in line.parts])
         console.print(Padding(text, (0, 0, 0, 2 * line.indent)), soft_wrap=False)

@@ -105,3 +105,17 @@ def test_cli_show_piped_is_plain_and_errors_are_clear(demo_bundle: Path) -> None
     out, err = io.StringIO(), io.StringIO()
     assert main(["show", str(demo_bundle / "missing")], out=out, err=err) == 1
     assert "missing" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_terminal_control_characters_are_spelled_out(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    hostile = "/root/x\x1b[31mRED\x1b]0;pwned\x07\r\x1b[2Kfake\x9bend"
+    for thread in state["threads"].values():
+        thread["agent_path"] = hostile
+    plain = _plain(state)
+    console = Console(record=True, width=200, force_terminal=True, color_system="truecolor")
+    render_rich(transcript_lines(state), console)
+    shown = console.export_text(styles=False, clear=False)
+    for text in (plain, shown):
+        assert "\\x1b[31mRED\\x1b]0;pwned\\x07\\x0d\\x1b[2Kfake\\x9bend" in text
+        assert not any(ch in text for ch in "\x1b\x07\r\x9b")
