@@ -217,9 +217,9 @@ def test_failed_inference_error_text_in_summary_show_and_view(tmp_path: Path, ro
     code, _, _ = run("view", newest, "-o", page)
     assert code == 0
     html = page.read_text()
-    # the view model embedded in the page carries the text (``</`` escaped in the script);
+    # the view model embedded in the page carries the text (``<`` escaped in the script);
     # tests/view/test_browser.py checks the page shows it
-    assert '"err":"APIStatusError: model overloaded <b>(code overloaded)<\\/b>"' in html
+    assert '"err":"APIStatusError: model overloaded \\u003cb>(code overloaded)\\u003c/b>"' in html
     # a state file in its bundle finds the text in the bundle's log too
     assert run("reduce", newest)[0] == 0
     code, out, _ = run("show", newest / "state.json")

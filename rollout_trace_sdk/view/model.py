@@ -65,9 +65,10 @@ def load_state(
         state = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
-    if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
-        raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=str(source))
     from ..reduce.failures import annotate_failures
+    from .state_shape import refuse_unless_state
+
+    refuse_unless_state(state, source)
 
     annotate_failures(state, path)  # when the state sits in its bundle
     return state

@@ -139,9 +139,11 @@ def read_state_file(source: str) -> dict[str, Any]:
         raise ReduceError(
             f"parse state {source}", cause=syntax_error(raw) or "not JSON", file=source
         ) from None
-    if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
-        raise ReduceError(f"{source} is not a reduced state (no `threads`)", file=source)
-    return state
+    from .state_shape import refuse_unless_state
+
+    refuse_unless_state(state, source)
+    checked: dict[str, Any] = state
+    return checked
 
 
 def _sections(raw: bytes) -> dict[str, tuple[int, int]] | None:
