@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 from openai import AsyncOpenAI
+from openai.types.responses import FunctionToolParam
 
 from rollout_trace_sdk.integrations.openai import instrument, run_function_call
 from rollout_trace_sdk.record import open_rollout
@@ -30,7 +31,7 @@ def get_weather(city: str) -> dict[str, str]:
 
 async def main(root: str | None, base_url: str, model: str) -> None:
     client = instrument(AsyncOpenAI(base_url=base_url))  # the one line
-    tools = [
+    tools: list[FunctionToolParam] = [
         {
             "type": "function",
             "name": "get_weather",
@@ -39,6 +40,7 @@ async def main(root: str | None, base_url: str, model: str) -> None:
                 "properties": {"city": {"type": "string"}},
                 "required": ["city"],
             },
+            "strict": False,
         }
     ]
     async with open_rollout(root, model=model) as rollout, rollout.root.turn() as turn:
