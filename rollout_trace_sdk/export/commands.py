@@ -162,6 +162,9 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OSError as exc:
         print(f"rollout-trace export: {exc.filename or target}: {exc.strerror or exc}", file=err)
         return 1
+    except ImportError as exc:  # fsspec names the package a URL's filesystem needs (s3fs, gcsfs)
+        print(f"rollout-trace export: {exc}", file=err)
+        return 2
     for line in summary.listing_errors:
         print(f"rollout-trace export: {line}", file=err)
     failed = len(summary.failed)

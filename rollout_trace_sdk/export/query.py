@@ -93,6 +93,7 @@ def connect(directory: str | Path) -> Any:
         QueryError: ``directory`` is not a directory.
     """
     import duckdb
+    import pyarrow.dataset
 
     root = Path(directory)
     if not root.is_dir():
@@ -100,9 +101,11 @@ def connect(directory: str | Path) -> Any:
     con = duckdb.connect()
     for table in TABLE_NAMES:
         parts = root / table
-        if any(parts.glob("*.parquet")):
-            glob = str(parts / "*.parquet").replace("'", "''")
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}')")
+        files = sorted(str(path) for path in parts.glob("*.parquet"))
+        if files:
+            # the files by name through Arrow, not a DuckDB pattern: a directory named
+            # "runs[1]" or "a*" is no glob
+            con.register(table, pyarrow.dataset.dataset(files, format="parquet"))
         else:
             con.register(f"_empty_{table}", arrow_schema(table).empty_table())
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")

@@ -3,8 +3,10 @@ rollouts where its answer is known), output formats and errors."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +174,20 @@ def test_errors(export_dir: Path, tmp_path: Path) -> None:
     assert code == 2 and "--recipe" in err
     code, _, err = _cli("query", str(export_dir), "SELECT 1", "--format", "parquet")
     assert code == 2 and "-o FILE" in err
+
+
+def test_a_directory_named_like_a_pattern_is_read_by_name(export_dir: Path, tmp_path: Path) -> None:
+    # DuckDB took "runs[1]/rollouts/*.parquet" as a glob and found nothing
+    odd = tmp_path / "runs[1]*"
+    shutil.copytree(export_dir, odd)
+    code, out, err = _cli(
+        "query", str(odd), "SELECT count(*) AS n FROM rollouts", "--format", "csv"
+    )
+    assert (code, err) == (0, "") and out.splitlines() == ["n", "3"]
+
+
+def test_a_url_whose_filesystem_is_not_installed_is_a_clear_refusal(tmp_path: Path) -> None:
+    if importlib.util.find_spec("adlfs") is not None:
+        pytest.skip("adlfs is installed here")
+    code, _, err = _cli("export", "--format", "parquet", str(tmp_path), "--to", "abfs://c/x")
+    assert code == 2 and "Install adlfs" in err and "internal error" not in err
