@@ -39,7 +39,7 @@ CACHE_BYTES: Final = 8 * 1024 * 1024
 PART_CACHE_BYTES: Final = 32 * 1024 * 1024
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 _ZSTD_PREFIX: Final = "zstd decompressor error: "
-#: A shard may decompress to this many bytes, or to :data:`BOMB_RATIO` times its file's size
+#: A shard may decompress to this many bytes, or to :data:`BOMB_RATIO` times its compressed size
 #: if that is more; past both it is refused as a decompression bomb (a 200 KB shard of one
 #: record of spaces made 6 GB). Codex rotates shards near 8 MiB (one bigger record gets a
 #: shard of its own), and text compresses ~3-20 times, a long run of one line a few thousand.
@@ -82,29 +82,34 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
 
     Raises:
         zstandard.ZstdError: the bytes are not zstd.
-        ShardBomb: the output passes ``max(floor, BOMB_RATIO * len(data))`` bytes; input
-            is fed piece by piece, so no more than that (and one block) is ever decoded.
-            Joining the pieces holds a shard's bytes twice for a moment (a shard decoded
-            in one piece, under ~8 KB compressed at the default floor, is not copied).
+        ShardBomb: the output passes ``max(floor, BOMB_RATIO * fed)`` bytes, ``fed`` being
+            the compressed bytes decoded so far: skippable frames, which decode to nothing,
+            do not count (padding a shard with one let a small frame decode to gigabytes).
+            Input is fed piece by piece, so no more than that (and one block) is ever
+            decoded. Joining the pieces holds a shard's bytes twice for a moment (a shard
+            decoded in one piece, under ~8 KB compressed at the default floor, is not copied).
     """
-    limit = max(floor, BOMB_RATIO * len(data))
     chunks: list[bytes] = []
-    total = 0
+    total = fed = 0
     view = memoryview(data)
     offset = 0
     sealed = True
     while offset < len(data):
         stream = zstandard.ZstdDecompressor().decompressobj()
+        counted = not _skippable(data, offset)
         while offset < len(data) and not stream.eof:
-            end = offset + max(64, (limit - total) // _MAX_EXPANSION)
+            end = offset + max(64, (max(floor, BOMB_RATIO * fed) - total) // _MAX_EXPANSION)
             out = stream.decompress(view[offset:end])
+            if counted:
+                fed += min(end, len(data)) - offset
             offset = min(end, len(data))
             total += len(out)
+            limit = max(floor, BOMB_RATIO * fed)
             if total > limit:
                 raise ShardBomb(
-                    f"decompresses to more than {limit:,} bytes (the larger of"
-                    f" {floor:,} and {BOMB_RATIO:,} times the file's {len(data):,} bytes):"
-                    " refused as a decompression bomb"
+                    f"decompresses to more than {limit:,} bytes (the larger of {floor:,} and"
+                    f" {BOMB_RATIO:,} times its {fed:,} compressed bytes): refused as a"
+                    " decompression bomb"
                 )
             if out:
                 chunks.append(out)
@@ -112,7 +117,18 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
             sealed = False
             break
         offset -= len(stream.unused_data)
+        if counted:
+            fed -= len(stream.unused_data)
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
+
+
+#: The magic numbers of zstd's skippable frames (0x184D2A50 to 0x184D2A5F, little-endian).
+_SKIPPABLE_MAGIC: Final = 0x184D2A50
+
+
+def _skippable(data: bytes, offset: int) -> bool:
+    magic = int.from_bytes(data[offset : offset + 4], "little")
+    return magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC
 
 
 def _index(number: int, data: bytes, sealed: bool) -> _Shard:
@@ -166,6 +182,8 @@ class ShardReader:
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._checked: set[str] = set()
+        #: shards that could not be read or decompressed, and why
+        self._failed: dict[int, tuple[str, str | None, str | None]] = {}
         self._parts: dict[tuple[str, int | None], bytes] = {}
         self._part_bytes = 0
 
@@ -181,6 +199,20 @@ class ShardReader:
         if data is not None and shard is not None:
             self._cache.move_to_end(number)
             return shard, data
+        failed = self._failed.get(number)
+        if (
+            failed is not None
+        ):  # the same error again, not the same work (validate asks per payload)
+            message, cause, file = failed
+            raise ReduceError(message, cause=cause, file=file)
+        try:
+            return self._read(number, shard)
+        except ReduceError as exc:
+            if not isinstance(exc, MissingPayload):
+                self._failed[number] = (exc.message, exc.cause, exc.file)
+            raise
+
+    def _read(self, number: int, shard: _Shard | None) -> tuple[_Shard, bytes]:
         shown = self._shown(number)
         try:
             raw = self._read_file(layout.shard_path(number))

@@ -253,3 +253,43 @@ def test_a_template_reads_each_shard_once(files: _Files) -> None:
     text = ShardReader("b", files.read).text(_ref(9, shard=3, parts=parts))
     assert orjson.loads(text) == [int(f"{1 + k % 2}{k // 2}") for k in range(100)]
     assert sorted(files.reads) == [f"payloads/00000{n}.zst" for n in (1, 2, 3)]
+
+
+def test_skippable_frames_do_not_raise_the_bomb_limit() -> None:
+    # 10 MB of zeros compress to ~1 KB: with a 20 KB skippable frame beside them, a limit
+    # of 1,000 times the file's size let them through; only decoded bytes count now
+    frame = zstandard.ZstdCompressor().compress(bytes(10_000_000))
+    padding = (0x184D2A50).to_bytes(4, "little") + (20_000).to_bytes(4, "little") + bytes(20_000)
+    assert len(frame) * 1000 < 10_000_000 < len(padding + frame) * 1000
+    with pytest.raises(shards.ShardBomb, match="compressed bytes"):
+        shards.decompress_shard(padding + frame, floor=1_000_000)
+    with pytest.raises(shards.ShardBomb):
+        shards.decompress_shard(frame + padding, floor=1_000_000)
+    small = zstandard.ZstdCompressor().compress(b"x" * 1000)
+    assert shards.decompress_shard(padding + small + padding, floor=1_000_000) == (
+        b"x" * 1000,
+        True,
+    )
+
+
+def test_a_shard_that_cannot_be_decompressed_is_tried_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # validate asks for every payload: each ask decompressed the shard again (115 s for a
+    # bomb cited 73 times); the first failure is remembered and said again
+    from rollout_trace_sdk.reduce.validate import validate_bundle
+    from tests.reduce.v3_bundles import copy_bundle
+
+    bundle = copy_bundle("single_exec", tmp_path)
+    (bundle / "payloads" / "000001.zst").write_bytes(b"not zstd at all" * 10)
+    calls = 0
+    real = shards.decompress_shard
+
+    def counting(data: bytes, floor: int = shards.BOMB_FLOOR_BYTES) -> tuple[bytes, bool]:
+        nonlocal calls
+        calls += 1
+        return real(data, floor)
+
+    monkeypatch.setattr(shards, "decompress_shard", counting)
+    report = validate_bundle(bundle)
+    assert len(report.problems) > 3 and calls <= 2  # its own check, then the replay's
