@@ -356,6 +356,8 @@ def _resolve_source(args: argparse.Namespace) -> None:
 
     attribute, needs_bundle = spec
     value = getattr(args, attribute)
+    if value == "":
+        raise _UsageError("an empty path names nothing; give a bundle, a state file or a root")
     setattr(
         args,
         attribute,
@@ -363,11 +365,21 @@ def _resolve_source(args: argparse.Namespace) -> None:
     )
 
 
+def _printable(stream: TextIO) -> TextIO:
+    """``stream``, made to print any path: a file name that is not valid UTF-8 reaches Python
+    as lone surrogates, which a strict UTF-8 stream refuses after the work is done."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+    return stream
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
+    out = out or _printable(sys.stdout)
+    err = err or _printable(sys.stderr)
     arguments = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
     if not arguments:

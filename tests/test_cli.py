@@ -373,3 +373,8 @@ def test_a_command_of_this_module_parses_without_the_viewer_and_export_parsers()
     argv = ["reduce", "B", "-o", "-", "--latest"]
     assert vars(own.parse_args(argv)) == vars(whole.parse_args(argv))
     assert "export" in _commands(build_parser("export"))
+
+
+def test_an_empty_path_is_a_usage_error() -> None:
+    code, _, err = run("summary", "")
+    assert code == 2 and "empty path" in err

@@ -143,3 +143,20 @@ def test_the_default_output_never_writes_through_the_bundles_own_entries(
     os.mkfifo(bundle / "state.json")
     assert run("reduce", bundle)[0] == 0
     assert (bundle / "state.json").read_bytes() == state
+
+
+def test_a_path_that_is_not_utf8_is_printed_not_fatal(tmp_path: Path) -> None:
+    # the state was written, then printing its name on a strict UTF-8 stdout failed
+    bundle = make_bundle(tmp_path)
+    odd = tmp_path / os.fsdecode(b"bad\xffname")
+    bundle.rename(odd)
+    done = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", "reduce", odd],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(b"bad\\udcffname/state.json\n")
+    assert (odd / "state.json").is_file()

@@ -191,3 +191,14 @@ def test_a_url_whose_filesystem_is_not_installed_is_a_clear_refusal(tmp_path: Pa
         pytest.skip("adlfs is installed here")
     code, _, err = _cli("export", "--format", "parquet", str(tmp_path), "--to", "abfs://c/x")
     assert code == 2 and "Install adlfs" in err and "internal error" not in err
+
+
+def test_an_export_into_a_bundle_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "manifest.json").write_text("{}")
+    (bundle / "trace.jsonl").write_text("")
+    for target in (bundle, bundle / "payloads" / "x"):
+        code, _, err = _cli("export", "--format", "parquet", str(bundle), "--to", str(target))
+        assert code == 2 and "is inside the bundle" in err
+    assert sorted(p.name for p in bundle.iterdir()) == ["manifest.json", "trace.jsonl"]
