@@ -124,3 +124,17 @@ def test_schema3_cut_shard_and_seq_gap_are_reported(tmp_path: Path) -> None:
     assert code == 1
     assert "trace.jsonl:3: " in out and "seq 4" in out
     assert shard.name in out
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_unreadable_manifest_is_one_problem_not_one_per_line(
+    tmp_path: Path, schema: int
+) -> None:
+    # without a manifest the lines were read as schema 2: a schema-3 log gave 120 problems
+    bundle = make_bundle(tmp_path) if schema == 2 else _v3_corpus_bundle(tmp_path)
+    (bundle / "manifest.json").rename(tmp_path / "manifest.json")
+    (bundle / "manifest.json").symlink_to(tmp_path / "manifest.json")
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    problems = [line for line in out.splitlines() if line.startswith(str(bundle))]
+    assert len(problems) == 1 and "manifest.json" in problems[0] and "symlink" in problems[0]
