@@ -74,8 +74,15 @@ def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool
       output keeps both the link and its target's directory entry (the target's content is
       rewritten).
     * A default path (``BUNDLE/state.json``, ``BUNDLE/view.html``) was not named by the user
-      (``named`` false) and lies in an untrusted directory: whatever is there (a symlink to ``/etc/passwd``, a FIFO) is replaced by the
-      new file through the rename, never written through.
+      (``named`` false) and lies in an untrusted directory: whatever is there (a symlink to
+      ``/etc/passwd``, a FIFO) is replaced by the new file through the rename, never written
+      through.
+
+    Args:
+        target: the path, or ``-`` for ``out``.
+        data: the output's bytes, in pieces (written as they come).
+        out: standard output (its binary buffer when it has one).
+        named: whether the user named ``target`` (a default path is never written through).
     """
     if target == "-":
         binary = getattr(out, "buffer", None)
