@@ -116,8 +116,13 @@ _HANDLERS: dict[type, Handler] = {
 def _register_v3(raw_payloads: dict[str, ev.RawPayloadRef], ref: ev.RawPayloadRef) -> None:
     """Schema 3: every reference, its template parts included, is registered; all references
     to one id must be identical, and an omitted payload has no shard. (A stored one that names
-    no shard is refused when it is read, or by the end-of-replay check: see ``ShardReader``.)"""
-    for each in ref.walk():
+    no shard is refused when it is read, or by the end-of-replay check: see ``ShardReader``.)
+    Codex walks a reference with a stack, a template before its parts and its last part first:
+    which of two conflicting references is named follows that order."""
+    stack = [ref]
+    while stack:
+        each = stack.pop()
+        stack.extend(each.parts)
         known = raw_payloads.get(each.raw_payload_id)
         if known is not None and known != each:
             raise ReduceError(f"conflicting references for payload {each.raw_payload_id}")

@@ -277,4 +277,18 @@ PAYLOAD_CASES = [
         b'"content":[{"type":-1',
         "Error: invalid type: number, expected variant identifier",
     ),
+    Case(
+        "conflicting_references_are_found_in_codexs_stack_order",
+        3,
+        "view_image",
+        "trace.jsonl",
+        # the first prompt's template names raw_payload:23 as its image part; the next prompt
+        # has 15 with part 12 again, then 23 as a model item: Codex walks a template before its
+        # parts and its last part first, so 23 is named, not 15
+        b'"raw_payload_id":"raw_payload:15","kind":{"type":"model_item"},"shard":3,'
+        b'"parts":[{"raw_payload_id":"raw_payload:12"',
+        b'"raw_payload_id":"raw_payload:15","kind":{"type":"model_item"},"shard":3,'
+        b'"parts":[{"raw_payload_id":"raw_payload:23"',
+        "Error: conflicting references for payload raw_payload:23",
+    ),
 ]
