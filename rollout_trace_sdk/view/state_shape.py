@@ -60,126 +60,112 @@ def state_shape_error(state: Any) -> str | None:
     Returns:
         The first difference, or None.
     """
-    if _valid(st.RolloutTrace)(state):  # the common case, without building any path
+    miss = _checker(st.RolloutTrace)(state)
+    if miss is None:
         return None
-    return _check(state, st.RolloutTrace, "")
+    where = ""
+    for step in reversed(miss.path):
+        where += f"[{step}]" if isinstance(step, int) else (f".{step}" if where else step)
+    return f"{where or 'the state'}: expected {miss.expected}, found {miss.found}"
 
 
-Valid = Callable[[Any], bool]
-_VALID: dict[Any, Valid] = {}
-_ANY: Final[Valid] = lambda value: True  # noqa: E731
+class _Miss:
+    """A value of the wrong type: what was expected, what was found, and the path to it (built
+    on the way back up, innermost step first, so a state that fits builds no path at all)."""
+
+    __slots__ = ("expected", "found", "path")
+
+    def __init__(self, value: Any, expected: str) -> None:
+        self.expected = expected
+        self.found = _NAMES.get(type(value), type(value).__name__)
+        self.path: list[str | int] = []
 
 
-def _valid(hint: Any) -> Valid:
-    """A fast yes/no check of ``hint``'s JSON shape (:func:`_check`'s rules; it says where)."""
-    found = _VALID.get(hint)
+Check = Callable[[Any], _Miss | None]
+_CHECKS: dict[Any, Check] = {}
+
+
+def _fits(value: Any) -> None:
+    return None
+
+
+def _checker(hint: Any) -> Check:
+    """The check of ``hint``'s JSON shape, made once per hint."""
+    found = _CHECKS.get(hint)
     if found is None:
-        found = _VALID[hint] = _make_valid(hint)
+        found = _CHECKS[hint] = _make_checker(hint)
     return found
 
 
-def _make_valid(hint: Any) -> Valid:
+def _make_checker(hint: Any) -> Check:
     origin = get_origin(hint)
     if hint is Any:
-        return _ANY
+        return _fits
     if origin in (typing.Union, types.UnionType):
         others = [o for o in get_args(hint) if o is not type(None)]
-        nullable = len(others) < len(get_args(hint))
-        inner = _valid(others[0]) if len(others) == 1 else (lambda value: type(value) is dict)
-        return (lambda value: value is None or inner(value)) if nullable else inner
+        # a tagged union of records (conversation parts, requests): a map is all we ask
+        inner = _checker(others[0]) if len(others) == 1 else _checker(dict[str, Any])
+        if len(others) == len(get_args(hint)):
+            return inner
+        return lambda value: None if value is None else inner(value)
     if origin is Literal:
         kinds = frozenset(type(a) for a in get_args(hint))
-        return lambda value: type(value) in kinds
+        what = _NAMES.get(type(get_args(hint)[0]), "a value")
+        return lambda value: None if type(value) in kinds else _Miss(value, what)
     if origin in (list, tuple):
-        item = _valid(get_args(hint)[0]) if get_args(hint) else _ANY
-        if item is _ANY:
-            return lambda value: type(value) is list
-        return lambda value: type(value) is list and all(map(item, value))
+        return _container(list, _checker(get_args(hint)[0]) if get_args(hint) else _fits)
     if origin is dict:
-        entry = _valid(get_args(hint)[1])
-        return lambda value: type(value) is dict and all(map(entry, value.values()))
+        return _container(dict, _checker(get_args(hint)[1]))
     if isinstance(hint, type) and attrs.has(hint):
-        if hint.__module__ != st.__name__:
-            return lambda value: type(value) is dict
-        fields = [(name, _valid(field_hint)) for name, field_hint in _fields(hint)]
-
-        def record(value: Any) -> bool:
-            return type(value) is dict and all(
-                name not in value or check(value[name]) for name, check in fields
-            )
-
-        return record
-    if hint is float:
-        return lambda value: type(value) in (int, float)
-    if isinstance(hint, type):
-        return lambda value: type(value) is hint
-    return _ANY
-
-
-def _found(value: Any) -> str:
-    return _NAMES.get(type(value), type(value).__name__)
-
-
-def _expected(value: Any, hint: Any, where: str, what: str) -> str:
-    return f"{where or 'the state'}: expected {what}, found {_found(value)}"
-
-
-def _check(value: Any, hint: Any, where: str) -> str | None:
-    origin = get_origin(hint)
-    if hint is Any:
-        return None
-    if origin in (typing.Union, types.UnionType):
-        options = get_args(hint)
-        if value is None:
-            return None if type(None) in options else _expected(value, hint, where, "a value")
-        others = [o for o in options if o is not type(None)]
-        if len(others) == 1:
-            return _check(value, others[0], where)
-        # a tagged union of records (conversation parts, requests): a map is all we ask
-        return None if isinstance(value, dict) else _expected(value, hint, where, "a map")
-    if origin is Literal:
-        kinds = {type(a) for a in get_args(hint)}
-        if type(value) in kinds:
-            return None
-        return _expected(value, hint, where, _NAMES.get(next(iter(kinds)), "a value"))
-    if origin in (list, tuple):
-        if not isinstance(value, list):
-            return _expected(value, hint, where, "a list")
-        inner = get_args(hint)[0] if get_args(hint) else Any
-        for index, item in enumerate(value):
-            problem = _check(item, inner, f"{where}[{index}]")
-            if problem is not None:
-                return problem
-        return None
-    if origin is dict:
-        if not isinstance(value, dict):
-            return _expected(value, hint, where, "a map")
-        inner = get_args(hint)[1]
-        for key, item in value.items():
-            problem = _check(item, inner, f"{where}.{key}" if where else key)
-            if problem is not None:
-                return problem
-        return None
-    if isinstance(hint, type) and attrs.has(hint):
-        if not isinstance(value, dict):
-            return _expected(value, hint, where, "a map")
         if hint.__module__ != st.__name__:  # the events' payload references: a map is enough
-            return None
-        for name, field_hint in _fields(hint):
-            if name in value:
-                problem = _check(value[name], field_hint, f"{where}.{name}" if where else name)
-                if problem is not None:
-                    return problem
-        return None
+            return _container(dict, _fits)
+        return _record([(name, _checker(field_hint)) for name, field_hint in _fields(hint)])
     if hint is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-    elif hint is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(hint, type):
-        ok = isinstance(value, hint)
-    else:
+        return lambda value: None if type(value) in (int, float) else _Miss(value, _NAMES[float])
+    if isinstance(hint, type):
+        what = _NAMES.get(hint, hint.__name__)
+        return lambda value: None if type(value) is hint else _Miss(value, what)
+    return _fits
+
+
+def _container(kind: type, item: Check) -> Check:
+    """A list or map whose items all pass ``item``: checked at C speed (``any`` over ``map``;
+    a miss is truthy), and walked again only to say which item missed."""
+    what = _NAMES[kind]
+
+    def check(value: Any) -> _Miss | None:
+        if type(value) is not kind:
+            return _Miss(value, what)
+        if item is _fits:
+            return None
+        box: Any = value  # a list or a dict now (``type(...) is kind`` narrows it to object)
+        if not any(map(item, box if kind is list else box.values())):
+            return None
+        for step, each in enumerate(box) if kind is list else box.items():
+            miss = item(each)
+            if miss is not None:
+                miss.path.append(step)
+                return miss
+        return None  # pragma: no cover - the first pass found a miss
+
+    return check
+
+
+def _record(fields: list[tuple[str, Check]]) -> Check:
+    """A record of the state model: a map whose present fields pass their checks."""
+
+    def check(value: Any) -> _Miss | None:
+        if type(value) is not dict:
+            return _Miss(value, _NAMES[dict])
+        for name, field in fields:
+            if name in value:
+                miss = field(value[name])
+                if miss is not None:
+                    miss.path.append(name)
+                    return miss
         return None
-    return None if ok else _expected(value, hint, where, _NAMES.get(hint, hint.__name__))
+
+    return check
 
 
 #: Fields whose JSON is not their annotation's (``to_json`` reshapes them).
