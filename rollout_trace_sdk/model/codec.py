@@ -93,9 +93,16 @@ def _is_optional(tp: Any) -> bool:
 
 #: Fields serde fills with a default when absent but refuses as null (``#[serde(default)]``).
 _SERDE_DEFAULT: Final = {(ev.InferenceStartedV3, "stripped_tool_output_ids")}
-#: Integer fields that are not Codex's default ``i64`` (a ``seq`` is a ``u64``).
+# Envelope integers: seq is a u64 and wall time an i64 in Codex; schema_version a u32. Checked
+# on the parsed envelope first (``event_from_dict``), then structured by the same hooks (any
+# other integer field is an i64).
+_ENVELOPE_INTS: Final[dict[str, Callable[[Any, Any], int]]] = {
+    "schema_version": structure_u32,
+    "seq": structure_u64,
+}
+#: Integer fields that are not Codex's default ``i64``.
 _INT_FIELDS: Final[dict[tuple[type, str], Callable[[Any, Any], int]]] = {
-    (ev.TraceEvent, "seq"): structure_u64
+    (ev.TraceEvent, name): hook for name, hook in _ENVELOPE_INTS.items()
 }
 #: Rust struct names where ours differ (serde's messages name the Rust struct).
 _RUST_NAMES: Final[dict[type, str]] = {ev.InferenceStartedV3: "InferenceStarted"}
@@ -297,10 +304,6 @@ def converter_for(schema: int) -> cattrs.Converter:
     if found is None:
         found = _CONVERTERS[schema] = _build_converter(schema)
     return found
-
-
-# Envelope integers: seq is a u64 and wall time an i64 in Codex; schema_version a u32.
-_ENVELOPE_INTS: Final = {"schema_version": structure_u32, "seq": structure_u64}
 
 
 # --- public helpers ----------------------------------------------------------------------------

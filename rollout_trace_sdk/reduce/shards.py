@@ -200,9 +200,8 @@ class ShardReader:
             self._cache.move_to_end(number)
             return shard, data
         failed = self._failed.get(number)
-        if (
-            failed is not None
-        ):  # the same error again, not the same work (validate asks per payload)
+        if failed is not None:
+            # the same error again, not the same work (validate asks for every payload)
             message, cause, file = failed
             raise ReduceError(message, cause=cause, file=file)
         try:

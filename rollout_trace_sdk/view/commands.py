@@ -70,10 +70,10 @@ def write_named(
     err: TextIO,
 ) -> int:
     """Write a command's output by :func:`~..outputs.write_output`'s rules (``-`` is standard
-    output; a path the user named is refused when it would clobber ``source``; the
-    ``default`` path, not named, is replaced, never written through) and name the file on
-    ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a refused path).
-    ``sources``: what the command read (bundles or state files), none of which it may clobber."""
+    output; a path the user named is refused when it would clobber one of ``sources``, what
+    the command read; the ``default`` path, not named, is replaced, never written through)
+    and name the file on ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a
+    refused path)."""
     from ..outputs import forbidden_output, write_output
 
     target = output or str(default)
