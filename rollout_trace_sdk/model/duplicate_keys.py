@@ -46,10 +46,12 @@ def may_repeat_keys(line: bytes, value: Any) -> bool:
     line Codex or our writer wrote encodes back to itself; only another line is parsed again,
     keeping pairs."""
     try:
-        if orjson.dumps(value) == line.rstrip(b"\r\n"):
-            return False
+        encoded = orjson.dumps(value)
     except orjson.JSONEncodeError:  # nested deeper than orjson writes: parse again
-        pass
+        return bool(_repeats(line))
+    # compared in place: a stripped copy of a 100 MB line would hold 100 MB more
+    if line.startswith(encoded) and not line[len(encoded) :].strip(b"\r\n"):
+        return False
     return bool(_repeats(line))
 
 
