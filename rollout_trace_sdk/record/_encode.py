@@ -26,7 +26,7 @@ import orjson
 
 from ..model import codec
 from ..model import events as ev
-from ._values import ValueEncoder
+from ._values import ValueEncoder, as_status, as_text
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -56,7 +56,19 @@ def _field_expr(
     inner = [a for a in args if a is not type(None)] if optional else [tp]
     if len(inner) == 1:
         base = inner[0]
-        if base in _PLAIN or typing.get_origin(base) is typing.Literal:
+        # a string or status of another type or value is recorded as one (and counted):
+        # the type hints are not checked when the agent calls, and a reducer refuses it
+        if base is str:
+            check = f"{value}.__class__ is str" + (f" or {value} is None" if optional else "")
+            return f"({value} if {check} else _as_text({value}))"
+        if typing.get_origin(base) is typing.Literal:
+            allowed = typing.get_args(base)
+            name = f"_allowed_{cls.__name__}_{name}"
+            env[name] = frozenset(allowed)
+            check = f"{value}.__class__ is str and {value} in {name}"
+            check += f" or {value} is None" if optional else ""
+            return f"({value} if {check} else _as_status({value}, {allowed!r}))"
+        if base in _PLAIN:
             return value
         if base is ev.RawPayloadRef:
             return f"(None if {value} is None else _ref({value}))" if optional else f"_ref({value})"
@@ -120,7 +132,11 @@ def _compile(
     references with ``shard`` / ``capture`` / ``parts``."""
     hints = typing.get_type_hints(cls, vars(ev))
     v3 = schema == ev.SCHEMA_VERSION_V3
-    env: dict[str, Any] = {"_ref": codec.ref_to_dict_v3 if v3 else _ref}
+    env: dict[str, Any] = {
+        "_ref": codec.ref_to_dict_v3 if v3 else _ref,
+        "_as_text": as_text,
+        "_as_status": as_status,
+    }
     items = [f'"type": {tag!r}']
     tail = []
     for field in attrs.fields(cls):
@@ -206,9 +222,9 @@ class LineEncoder:
             (
                 self._rollout,
                 b',"thread_id":',
-                _id_json(thread_id),
+                _id_json(thread_id, self._values),
                 b',"codex_turn_id":',
-                _id_json(turn_id),
+                _id_json(turn_id, self._values),
                 b',"payload":',
             )
         )
@@ -267,11 +283,16 @@ class LineEncoder:
         return bytes(buf)
 
 
-def _id_json(value: str | None) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return orjson.dumps(str(value))
+def _id_json(value: str | None, values: ValueEncoder) -> bytes:
+    """An envelope id (a thread's, a turn's) as JSON: a string or null. Another value, or a
+    string with a lone surrogate, follows the value encoder's rules (and counts): an id
+    that cannot be written must not stop the log (every line holds one)."""
+    if value is None or value.__class__ is str:
+        try:
+            return orjson.dumps(value)
+        except TypeError:
+            return values.compact(value)
+    return values.compact(as_text(value))
 
 
 def _lenient(fields: dict[str, Any], values: ValueEncoder) -> bytes:

@@ -24,7 +24,8 @@ from types import TracebackType
 from typing import Any, ClassVar, Concatenate, Final, ParamSpec, Self, TypeVar
 
 from ..model import events as ev
-from .runtime import Outcome, Runtime, error_text, outcome_of
+from ._guard import guard_methods
+from .runtime import NullLifecycle, Outcome, Runtime, error_text, outcome_of
 
 #: How a block left without an ending call ends a handle that has no better rule: as if the
 #: rollout closed under it with this status.
@@ -45,6 +46,13 @@ class Emitter:
     writes without one (a thread's start and end)."""
 
     __slots__ = ("_rt", "_thread_id", "_turn_id")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every live handle class has its public methods guarded (see ``_guard``): no
+        recording call raises into the agent. The disabled twins need no guard."""
+        super().__init_subclass__(**kwargs)
+        if not issubclass(cls, NullLifecycle):
+            guard_methods(cls)
 
     def __init__(self, rt: Runtime, thread_id: str | None, turn_id: str | None) -> None:
         self._rt = rt

@@ -72,6 +72,10 @@ KIND_TEXT: Final[dict[str, str]] = {
     "float": "NaN or infinite numbers recorded as null",
     "surrogate": "strings with lone surrogates repaired",
     "bigint": "integers beyond 64 bits recorded as text where Codex parses the item",
+    "mistyped": "values of another type than the trace holds recorded as that type",
+    "call": "recording calls that failed on their arguments (recorded in part)",
+    "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
+    "as code mode's)",
 }
 
 
@@ -196,12 +200,14 @@ class ValueEncoder:
 
     # --- internals ------------------------------------------------------------------------
 
-    def note(self, kind: str) -> None:
+    def note(self, kind: str, *, warn: bool = True) -> None:
+        """Count one change of ``kind``; the first of each kind warns (unless the caller
+        issues a warning of its own: ``warn=False``)."""
         with self._lock:
             self.counts[kind] = self.counts.get(kind, 0) + 1
             first = kind not in self._warned
             self._warned.add(kind)
-        if first:
+        if first and warn:
             warnings.warn(
                 f"rollout trace: {KIND_TEXT[kind]} (counted in the bundle's loss report)",
                 RecorderWarning,
@@ -271,8 +277,80 @@ def _plain_default(obj: Any) -> Any:
     return _convert(obj, _ignore)
 
 
+class Mistyped:
+    """An event field's value of another type than the field holds, with what is recorded
+    instead. orjson does not know this class, so a line holding one takes the value
+    encoder's path, which counts it (``mistyped``) and writes :attr:`value`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | int) -> None:
+        self.value = value
+
+
+_I32_MIN: Final = -(2**31)
+_I32_MAX: Final = 2**31 - 1
+#: Status words agents use for the ones the trace knows.
+_STATUS_WORDS: Final = {
+    "done": "completed",
+    "ok": "completed",
+    "success": "completed",
+    "succeeded": "completed",
+    "complete": "completed",
+    "finished": "completed",
+    "error": "failed",
+    "errored": "failed",
+    "failure": "failed",
+    "cancel": "cancelled",
+    "canceled": "cancelled",
+    "interrupted": "aborted",
+}
+
+
+def as_text(value: Any) -> Any:
+    """A string field's value: ``value`` when it is a string, else a :class:`Mistyped`
+    holding its text (``None`` becomes the empty string)."""
+    if isinstance(value, str):
+        return str(value)
+    return Mistyped("" if value is None else text_of(value))
+
+
+def as_exit_code(value: Any) -> Any:
+    """A process's exit code as Codex holds it (an ``i32``): ``value`` when it is one, else
+    a :class:`Mistyped` holding it as one (``True``, ``3.0``, ``"2"``) or as -1 (``None``,
+    a process whose end was not seen, and anything else)."""
+    if value.__class__ is int and _I32_MIN <= value <= _I32_MAX:
+        return value
+    number = -1
+    if isinstance(value, int | float | str):
+        try:
+            whole = None if isinstance(value, float) and not value.is_integer() else int(value)
+        except (ValueError, OverflowError):
+            whole = None
+        if whole is not None and _I32_MIN <= whole <= _I32_MAX:
+            number = whole
+    return Mistyped(number)
+
+
+def as_status(value: Any, allowed: tuple[str, ...]) -> Any:
+    """A status field's value: one of ``allowed`` (the field's statuses) as given, else a
+    :class:`Mistyped` holding the nearest: the same word in another case or spelling
+    ("done", "ok", "success" -> completed; "error" -> failed; "canceled" -> cancelled, or
+    aborted where there is no cancelled), else failed."""
+    word = text_of(value).strip().lower() if value is not None else ""
+    word = _STATUS_WORDS.get(word, word)
+    if word == "cancelled" and word not in allowed:
+        word = "aborted"
+    if word not in allowed:
+        word = "failed" if "failed" in allowed else allowed[0]
+    return Mistyped(word)
+
+
 def _convert(obj: Any, note: Any) -> Any:
     """One object orjson does not know, as something it may know (see the module doc)."""
+    if obj.__class__ is Mistyped:
+        note("mistyped")
+        return obj.value
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         try:

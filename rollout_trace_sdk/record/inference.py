@@ -8,7 +8,7 @@ contradicting itself.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..model import events as ev
 from ._handle import ModelRequest
@@ -278,3 +278,5 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
 _NullInferenceCall.INSTANCE = _NullInferenceCall(
     inference_call_id="", request={}, _done=True, _refs=None
 )
+#: The disabled inference call (what an integration records into when it cannot start one).
+NULL_INFERENCE_CALL: Final[InferenceCall] = _NullInferenceCall.INSTANCE

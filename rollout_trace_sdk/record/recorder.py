@@ -12,6 +12,7 @@ rollout is the disabled twin: every handle it gives out is a null object.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
@@ -396,10 +397,20 @@ def open_rollout(
         The scope to enter with ``async with``; it gives the :class:`Rollout`.
 
     Raises:
-        ValueError: a schema other than 2 or 3, or size caps without schema 3.
-        TypeError: ``redact`` is neither a bool nor a ``RedactionConfig``.
+        ValueError: a schema other than 2 or 3, size caps without schema 3, an ``overflow``
+            other than "wait" or "drop", a negative or non-finite ``close_timeout``.
+        TypeError: ``redact`` is neither a bool nor a ``RedactionConfig``; a size or
+            timeout that is not a number (``"100"``, ``10.5`` for a byte count).
     """
     schema = _schema(schema_version)
+    # Options are checked here, where a wrong one is the caller's to see: found later, in
+    # the writer, it could only stop the recording.
+    _whole("max_queued_bytes", max_queued_bytes)
+    _whole("max_payload_bytes", max_payload_bytes, optional=True)
+    _whole("max_bundle_bytes", max_bundle_bytes, optional=True)
+    _seconds("close_timeout", close_timeout)
+    if overflow not in ("wait", "drop"):
+        raise ValueError(f'overflow must be "wait" or "drop", not {overflow!r}')
     limits = None
     if max_payload_bytes is not None or max_bundle_bytes is not None:
         if schema != 3:
@@ -424,6 +435,23 @@ def open_rollout(
         redaction=_redaction(redact),
     )
     return RolloutScope(settings)
+
+
+def _whole(name: str, value: object, *, optional: bool = False) -> None:
+    """A byte count must be an ``int`` (``None`` too when ``optional``)."""
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        wanted = "an int or None" if optional else "an int"
+        raise TypeError(f"{name} must be {wanted}, not {value!r}")
+
+
+def _seconds(name: str, value: object) -> None:
+    """A duration must be a finite, non-negative number of seconds."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and not negative, not {value!r}")
 
 
 def _redaction(redact: bool | RedactionConfig) -> RedactionConfig | None:

@@ -20,6 +20,7 @@ import anyio
 import anyio.lowlevel
 
 from ..model import events as ev
+from ._guard import TWINS
 from ._item_store import ItemStore
 from ._request_memo import RequestMemo
 from ._values import RecorderWarning, ValueEncoder, text_of
@@ -74,6 +75,9 @@ class NullLifecycle:
         """
         for name, value in blank.items():
             setattr(self, name, value)
+        # the live class's guard answers a failed call as this twin would (see ``_guard``)
+        live = type(self).__bases__[type(self).__bases__.index(NullLifecycle) + 1]
+        TWINS[live] = self
 
     @property
     def ended(self) -> bool:
@@ -170,6 +174,18 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _snapshot(opened: dict[int, Any]) -> list[tuple[int, Any]]:
+    """The open handles now. Handles used from worker threads open and close while the loop
+    thread ends their turn: copying the dict can still meet a change (the copy allocates, and
+    a collection it starts may let another thread run), so it is tried again; a change is
+    one handle's start or end, so a few tries get a copy. Iterating the live dict raised."""
+    while True:
+        try:
+            return list(opened.items())
+        except RuntimeError:  # "dictionary changed size during iteration"
+            continue
+
+
 def _close(close: Callable[[ev.RolloutStatus], None], status: ev.RolloutStatus) -> None:
     try:
         close(status)
@@ -258,7 +274,8 @@ class Runtime:
         compaction requests, MCP), so nothing of the turn is recorded after its end; a
         thread's turns (each ends its own calls first). Code cells and terminal sessions may
         outlive a turn, and child threads their parent: they have no owner."""
-        owned = [key for key, (_, of) in reversed(self._open.items()) if of is owner]
+        entries = _snapshot(self._open)
+        owned = [key for key, (_, of) in reversed(entries) if of is owner]
         for key in owned:
             entry = self._open.pop(key, None)
             if entry is not None:
@@ -268,8 +285,11 @@ class Runtime:
         """End everything still open, newest first (so inner handles end before outer ones:
         an inference before its turn, a child thread before the root)."""
         while self._open:
-            key = next(reversed(self._open))
-            _close(self._open.pop(key)[0], status)
+            try:
+                _, (close, _owner) = self._open.popitem()  # the newest
+            except KeyError:  # another thread closed the last one first
+                break
+            _close(close, status)
 
     # --- waits on code cells (schema 3) --------------------------------------------------------
 

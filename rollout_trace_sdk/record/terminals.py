@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from ..model import events as ev
 from ._handle import ToolWork, UnderToolCall
-from ._values import text_of
+from ._values import Mistyped, as_exit_code, as_status, as_text, text_of
 from .runtime import NullLifecycle, ignore, now_ms
+
+#: The statuses :meth:`TerminalSession.exited` takes.
+_END_STATUSES: Final = ("completed", "failed")
 
 
 class TerminalSession(UnderToolCall):
@@ -73,8 +76,15 @@ class TerminalSession(UnderToolCall):
         if not self._finish():
             return
         elapsed = time.monotonic_ns() - self._started_ns
+        exit_code = as_exit_code(exit_code)
         if status is None:
-            status = "completed" if exit_code == 0 else "failed"
+            number = exit_code.value if isinstance(exit_code, Mistyped) else exit_code
+            status = "completed" if number == 0 else "failed"
+        elif status not in _END_STATUSES:
+            status = as_status(status, _END_STATUSES).value
+            self._rt.sink.values.note("mistyped")
+        if aggregated_output.__class__ is not str:
+            aggregated_output = as_text(aggregated_output)
         end = {"call_id": self._base["call_id"]}
         if self.process_id is not None:
             end["process_id"] = self.process_id

@@ -1,0 +1,126 @@
+"""No recording call raises into the agent: every public method of a live handle is guarded.
+
+A handle's methods take the agent's values as they come, and a value the type hints do not
+allow (``None`` where a list belongs, a word where a status belongs) could make one of them
+fail half-way. Rather than trust each method to check each argument, the base class wraps
+every public method of every live handle class once, when the class is made: a method that
+raises ends with a :class:`RecorderWarning` naming it and the error, the failure is counted
+in the bundle's loss report (``recording calls that failed``), and the caller gets what the
+handle's disabled twin answers for the same arguments (a null handle, the items handed
+back), or ``None``. ``async with`` blocks are guarded the same way: entering still enters,
+leaving never adds an exception of its own. Cancellation and other ``BaseException`` s pass
+through untouched: they are the agent's, not the recorder's.
+
+What a failed call had already recorded stays; what it had not is missing, and the handle
+it belonged to is still ended by its block or by the rollout's close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from ._values import RecorderWarning, text_of
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The methods guarded besides the public ones.
+_DUNDERS: Final = frozenset({"__aenter__", "__aexit__"})
+#: live handle class -> its disabled twin's one instance (see ``runtime.NullLifecycle``)
+TWINS: Final[dict[type, object]] = {}
+
+
+def guard_methods(cls: type) -> None:
+    """Wrap the public methods ``cls`` defines itself (and its ``async with`` methods)."""
+    for name, value in list(vars(cls).items()):
+        if not inspect.isfunction(value) or (name.startswith("_") and name not in _DUNDERS):
+            continue
+        if inspect.iscoroutinefunction(value):
+            setattr(cls, name, _guarded_async(name, value))
+        else:
+            setattr(cls, name, _guarded(name, value))
+
+
+def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            _failed(self, name, exc)
+            return _twin_answer(self, name, args, kwargs)
+
+    return guarded
+
+
+def _guarded_async(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except Exception as exc:
+            _failed(self, name, exc)
+            # entering still enters (the block runs with this handle); leaving adds nothing
+            return self if name == "__aenter__" else None
+
+    return guarded
+
+
+def _failed(handle: Any, name: str, exc: Exception) -> None:
+    """Count the failure in the bundle (once per call) and say which call failed."""
+    # a handle without a runtime has no bundle to count in
+    with contextlib.suppress(Exception):
+        handle._rt.sink.values.note("call", warn=False)
+    warnings.warn(
+        f"rollout trace: {type(handle).__name__}.{name} failed and recorded nothing more "
+        f"({type(exc).__name__}: {text_of(exc)[:200]}); the agent goes on",
+        RecorderWarning,
+        stacklevel=3,
+    )
+
+
+def _twin_answer(handle: Any, name: str, args: Any, kwargs: Any) -> Any:
+    """What the disabled twin of ``handle``'s class answers to the same call, or None."""
+    for cls in type(handle).__mro__:
+        twin = TWINS.get(cls)
+        if twin is not None:
+            try:
+                return getattr(twin, name)(*args, **kwargs)
+            except Exception:
+                return None
+    return None
+
+
+def quietly(what: str) -> Callable[[F], F]:
+    """A decorator for recording code that runs inside the agent's own calls (an
+    integration's hooks on a client's stream, say): an exception it raises becomes a
+    :class:`RecorderWarning` naming ``what``, and the function returns ``None``.
+
+    Args:
+        what: what the function records, for the warning.
+
+    Returns:
+        The decorator.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                warnings.warn(
+                    f"rollout trace: recording {what} failed ({type(exc).__name__}: "
+                    f"{text_of(exc)[:200]}); the agent goes on",
+                    RecorderWarning,
+                    stacklevel=2,
+                )
+                return None
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate

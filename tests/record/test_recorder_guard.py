@@ -1,0 +1,231 @@
+"""Arguments the type hints do not allow, as agent code plausibly passes them (an exit code
+still ``None``, a status word of its own, an id that is a number, ``None`` for a list): no
+recording call raises into the agent, and the bundle still reduces, with our reducer and
+Codex (schema 2 and 3). Each case raised or made a bundle neither reducer reads before the
+handles were guarded (``record/_guard.py``) and event fields coerced (``record/_encode.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import warnings
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
+
+from .recorder_support import bundle_in, check_bundle, of_type, payload_text
+
+pytestmark = pytest.mark.anyio
+
+Case = Callable[[Turn], Awaitable[None]]
+
+
+def _user(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+async def _exit_code_none(t: Turn) -> None:
+    async with t.tool_call("c1", "exec_command", arguments='{"cmd":"sleep 9"}') as tool:
+        tool.exec_started(["sleep", "9"], process_id=1).exited(None, "killed")  # type: ignore[arg-type]
+
+
+async def _output_none(t: Turn) -> None:
+    async with t.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
+        tool.exec_started(["ls"], process_id=1).exited(0, None)  # type: ignore[arg-type]
+
+
+async def _exit_status_word(t: Turn) -> None:
+    async with t.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
+        tool.exec_started(["ls"], process_id=1).exited(0, "o", status="success")  # type: ignore[arg-type]
+
+
+async def _failed_none(t: Turn) -> None:
+    async with t.inference([_user("q")]) as call:
+        call.failed(None)  # type: ignore[arg-type]
+
+
+async def _model_not_text(t: Turn) -> None:
+    async with t.inference([_user("q")], model=["gpt"]) as call:  # type: ignore[arg-type]
+        call.completed(output_items=[])
+
+
+async def _runtime_status_word(t: Turn) -> None:
+    async with t.tool_call("c1", "f", arguments="{}") as tool:
+        tool.runtime_started({"x": 1})
+        tool.runtime_ended({"x": 1}, status="ok")  # type: ignore[arg-type]
+
+
+async def _call_id_a_number(t: Turn) -> None:
+    async with t.tool_call(17, "f", arguments="{}") as tool:  # type: ignore[arg-type]
+        tool.completed(None)
+
+
+async def _thread_end_word(t: Turn) -> None:
+    t.thread.spawn("w").end("done")  # type: ignore[arg-type]
+
+
+async def _item_id_a_number(t: Turn) -> None:
+    t.accept_item_id(12)  # type: ignore[arg-type]
+
+
+async def _turn_end_word(t: Turn) -> None:
+    async with t.thread.turn() as second:
+        second.end("done")  # type: ignore[arg-type]
+
+
+async def _protocol_body_text(t: Turn) -> None:
+    t.thread.protocol_event("note", "some text")  # type: ignore[arg-type]
+
+
+async def _report_a_number(t: Turn) -> None:
+    child = t.thread.spawn("w")
+    async with child, child.turn() as child_turn:
+        child_turn.report_result(42)  # type: ignore[arg-type]
+
+
+async def _custom_input_a_number(t: Turn) -> None:
+    async with t.tool_call("c1", "exec", input=42) as tool:  # type: ignore[arg-type]
+        tool.completed(None)
+
+
+async def _cell_finished_none(t: Turn) -> None:
+    async with t.tool_call("c1", "exec", input="x") as tool:
+        tool.code_cell("1", "src").finished(None)  # type: ignore[arg-type]
+
+
+async def _agent_message_none(t: Turn) -> None:
+    t.accept_agent_message(None)  # type: ignore[arg-type]
+
+
+async def _installed_none(t: Turn) -> None:
+    t.compaction().installed(input_history=None, replacement_history=None)  # type: ignore[arg-type]
+
+
+async def _exec_started_none(t: Turn) -> None:
+    async with t.tool_call("c1", "exec_command", arguments="{}") as tool:
+        tool.exec_started(None)  # type: ignore[arg-type]
+
+
+async def _surrogate_turn_id(t: Turn) -> None:
+    async with t.thread.turn(b"turn-\xff".decode("utf-8", "surrogateescape")) as second:
+        second.accept(_user("after"))
+
+
+CASES: dict[str, Case] = {
+    name.lstrip("_"): case
+    for name, case in dict(globals()).items()
+    if name.startswith("_")
+    and callable(case)
+    and getattr(case, "__code__", None) is not None
+    and case.__code__.co_flags & 0x80  # coroutine functions: the cases
+}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_odd_arguments_neither_raise_nor_break_the_bundle(
+    name: str, schema: int, tmp_path: Path
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(_user("hello"))
+            await CASES[name](turn)
+    assert any(issubclass(w.category, RecorderWarning) for w in caught)
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle)
+    assert state["threads"], "the rollout's events were lost"
+    assert "recorded approximately" in _loss_report(bundle), "not counted in the bundle"
+
+
+def _loss_report(bundle: Path) -> str:
+    """The loss report's text (a ``warning`` protocol event's payload), or ""."""
+    for event in of_type(bundle, "protocol_event_observed"):
+        text = payload_text(bundle, event["payload"]["event_payload"]).decode()
+        if "rollout_trace_sdk: dropped" in text:
+            return text
+    return ""
+
+
+async def test_a_status_word_is_recorded_as_the_status_it_names(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        await _thread_end_word(turn)
+    ended = of_type(bundle_in(tmp_path), "thread_ended")
+    assert [e["payload"]["status"] for e in ended] == ["completed", "completed"]
+
+
+async def test_a_handle_call_that_fails_answers_as_the_disabled_twin(tmp_path: Path) -> None:
+    with pytest.warns(RecorderWarning, match=r"Turn\.accept_agent_message failed"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            # the twin hands a mapping back as a dict; None it cannot: the answer is None
+            assert turn.accept_agent_message(None) is None  # type: ignore[arg-type]
+    assert "1 recording calls that failed" in _loss_report(bundle_in(tmp_path))
+
+
+async def test_turns_end_while_worker_threads_open_and_close_tool_calls(tmp_path: Path) -> None:
+    """``Turn.end`` walks the open handles on the loop thread while worker threads open and
+    close theirs: it walked the live dict, which raised "dictionary changed size during
+    iteration" into the agent and lost the turn's end."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # makes the window likely; it exists at any interval
+    try:
+        async with open_rollout(tmp_path) as rollout:
+            thread = rollout.root
+            busy = thread.turn()
+            for i in range(3000):
+                busy.tool_call(f"open{i}", "f", arguments="{}")
+            stop = threading.Event()
+
+            def worker(k: int) -> None:
+                turn = thread.turn()
+                n = 0
+                while not stop.is_set():
+                    turn.tool_call(f"w{k}_{n}", "f", arguments="{}").completed(None)
+                    n += 1
+
+            workers = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+            for w in workers:
+                w.start()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", RecorderWarning)  # a guarded failure fails
+                    for _ in range(40):
+                        thread.turn().end()
+            finally:
+                stop.set()
+                for w in workers:
+                    w.join()
+    finally:
+        sys.setswitchinterval(interval)
+    ended = of_type(bundle_in(tmp_path), "codex_turn_ended")
+    assert sum(e["payload"]["status"] == "completed" for e in ended) >= 40
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"max_payload_bytes": "100"}, TypeError),
+        ({"max_payload_bytes": 10.5}, TypeError),
+        ({"max_bundle_bytes": True}, TypeError),
+        ({"max_queued_bytes": None}, TypeError),
+        ({"close_timeout": float("nan")}, ValueError),
+        ({"close_timeout": -1}, ValueError),
+        ({"close_timeout": "5"}, TypeError),
+        ({"overflow": "block"}, ValueError),
+    ],
+)
+def test_options_of_the_wrong_type_are_refused_at_the_call(
+    options: dict[str, Any], error: type[Exception], tmp_path: Path
+) -> None:
+    """Found later, in the writer, they stopped the recording (``"100"`` raised a cancel
+    scope error into the agent, ``10.5`` lost every event without a count)."""
+    with pytest.raises(error):
+        open_rollout(tmp_path, schema_version=3, **options)
