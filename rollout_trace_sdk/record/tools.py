@@ -83,7 +83,14 @@ class ToolCall(ToolWork):
             command=command,
             encode=rt.compact,
         )
-        ref = self._payload("tool_invocation", body)
+        ref = None
+        if rt.items is not None or name != "wait" or _wait_target(name, arguments) is not None:
+            ref = self._payload("tool_invocation", body)
+        else:
+            # Codex 0.169's reducer reads every tool named ``wait`` as code mode's, whose
+            # arguments must name a cell: an agent's own ``wait`` would make the bundle
+            # unreadable, so its invocation is left out (and counted)
+            rt.sink.values.note("wait")
         requester: ev.ToolCallRequester = (
             _MODEL_REQUESTER
             if code_cell is None

@@ -3,6 +3,7 @@ reducer builds the same terminal sessions, code cells, MCP links and interaction
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,28 @@ async def test_terminal_and_mcp_blocks_left_without_an_end(tmp_path: Path) -> No
     assert [e["status"] for e in ended] == ["failed", "failed"]
     state = check_bundle(bundle, tmp_path)
     assert state["tool_calls"]["call_mcp"]["kind"]["type"] == "mcp"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("arguments", ['{"seconds": 5}', "{not json", '{"cell_id": 7}'])
+async def test_an_agents_own_wait_tool_keeps_the_bundle_readable(
+    tmp_path: Path, schema: int, arguments: str
+) -> None:
+    """Codex 0.169 reads every tool named ``wait`` as code mode's, whose arguments name a
+    cell; an agent's own ``wait`` made the whole schema-2 bundle unreadable. Schema 2 now
+    leaves such a call's invocation out (counted); schema 3 keeps it (0.171 links waits
+    from ``code_cell_wait_target_resolved`` only)."""
+    warned = pytest.warns(RecorderWarning, match="tool named wait")
+    with warned if schema == 2 else contextlib.nullcontext():
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(USER)
+            async with turn.tool_call("call_1", "wait", arguments=arguments) as tool:
+                tool.completed(_output("call_1", "waited"))
+    bundle = bundle_in(tmp_path)
+    (started,) = of_type(bundle, "tool_call_started")
+    assert (started["payload"]["invocation_payload"] is None) is (schema == 2)
+    state = check_bundle(bundle)
+    assert len(state["tool_calls"]) == 1
