@@ -30,13 +30,16 @@ import functools
 import inspect
 import json
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import attrs
 
+from ..record._guard import quietly
+from ..record._values import RecorderWarning
 from ..record.current import current_turn
-from ..record.inference import InferenceCall
+from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.requests import to_plain
 from ..record.runtime import error_text, outcome_of
 from ..record.threads import Turn
@@ -87,7 +90,21 @@ def instrument(client: ClientT) -> ClientT:
 
 
 def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
-    """Start the inference call and add its header to the outgoing request."""
+    """Start the inference call and add its header to the outgoing request (unless the
+    request's own options are not what the SDK takes: the SDK then says so, not us)."""
+    try:
+        return _started(turn, kwargs)
+    except Exception as exc:
+        warnings.warn(
+            f"rollout trace: recording a request failed ({error_text(exc)[:200]}); the agent "
+            "goes on",
+            RecorderWarning,
+            stacklevel=3,
+        )
+        return NULL_INFERENCE_CALL
+
+
+def _started(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
     request: dict[str, Any] = {}
     for key, value in kwargs.items():
         if key not in _CLIENT_OPTIONS and type(value).__name__ not in _UNSET:
@@ -97,8 +114,14 @@ def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
         request.update(extra_body)
     call = turn.inference(request)
     headers = kwargs.get("extra_headers")
-    kwargs["extra_headers"] = {**headers, **call.headers} if headers else call.headers
+    if headers is None or isinstance(headers, Mapping):
+        kwargs["extra_headers"] = {**headers, **call.headers} if headers else call.headers
     return call
+
+
+def _text(value: Any) -> str:
+    """A streamed delta's text field: "" when absent (or not text)."""
+    return value if isinstance(value, str) else ""
 
 
 def _raw(kwargs: dict[str, Any]) -> bool:
@@ -163,6 +186,7 @@ def _answered(
     return result
 
 
+@quietly("a failed request")
 def _ended_by(
     call: InferenceCall,
     exc: BaseException,
@@ -189,6 +213,7 @@ def _stream_request_id(stream: Any) -> str | None:
     return upstream if isinstance(upstream, str) else None
 
 
+@quietly("a response")
 def _finish(call: InferenceCall, api: str, result: Any, upstream: str | None = None) -> None:
     """Record a whole response (a Responses ``Response`` or a ``ChatCompletion``)."""
     upstream = upstream or _request_id(result)
@@ -241,6 +266,7 @@ class _Recorder:
     _id: str | None = None
     _text: list[str] = attrs.Factory(list)  # Chat: the message so far
     _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
+    _order: list[dict[str, Any]] = attrs.Factory(list)  # Chat: tool calls as they came
     _usage: Any = None
     _finished: bool = False  # Chat: a finish_reason was seen
 
@@ -255,6 +281,7 @@ class _Recorder:
             },
         )
 
+    @quietly("a stream event")
     def see(self, event: Any) -> None:
         if self._call.ended:
             return
@@ -286,7 +313,10 @@ class _Recorder:
         choices = getattr(chunk, "choices", None)
         if not choices:
             return
-        choice = choices[0]
+        # the first choice, as for a whole completion (``n`` > 1 streams several, by index)
+        choice = next((c for c in choices if getattr(c, "index", None) in (0, None)), None)
+        if choice is None:
+            return
         if getattr(choice, "finish_reason", None) is not None:
             self._finished = True
         delta = getattr(choice, "delta", None)
@@ -296,23 +326,41 @@ class _Recorder:
         tool_calls = getattr(delta, "tool_calls", None)
         if self._waiting_first and (content or tool_calls):
             self._first_token()
-        if content:
+        if isinstance(content, str) and content:
             self._text.append(content)
         for part in tool_calls or ():
-            slot = self._calls.setdefault(
-                getattr(part, "index", len(self._calls)),
-                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
-            )
-            slot["id"] = getattr(part, "id", None) or slot["id"]
+            slot = self._slot(getattr(part, "index", None), _text(getattr(part, "id", None)))
             function = getattr(part, "function", None)
             if function is not None:
-                slot["function"]["name"] += getattr(function, "name", None) or ""
-                slot["function"]["arguments"] += getattr(function, "arguments", None) or ""
+                slot["function"]["name"] += _text(getattr(function, "name", None))
+                slot["function"]["arguments"] += _text(getattr(function, "arguments", None))
+
+    def _slot(self, index: Any, call_id: str) -> dict[str, Any]:
+        """The tool call a delta continues. Deltas name it by ``index``; some servers send
+        none, and then a new call id starts a new call and a delta without one continues
+        the last."""
+        numbered = isinstance(index, int) and not isinstance(index, bool)
+        slot = self._calls.get(index) if numbered else None
+        if slot is None and not numbered and self._order:
+            last = self._order[-1]
+            if not call_id or call_id == last["id"] or not last["id"]:
+                slot = last
+        if slot is None:
+            slot = {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+            self._order.append(slot)
+            if numbered:
+                self._calls[index] = slot
+        slot["id"] = call_id or slot["id"]
+        return slot
 
     def _message(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
-        if self._calls:
-            message["tool_calls"] = [self._calls[i] for i in sorted(self._calls)]
+        if self._order:
+            # by index, as the API numbers them; those without one where they came
+            by_index = {id(slot): i for i, slot in self._calls.items()}
+            message["tool_calls"] = sorted(
+                self._order, key=lambda slot: by_index.get(id(slot), len(self._order))
+            )
         return message
 
     def _partial(self) -> list[Any]:
@@ -320,6 +368,7 @@ class _Recorder:
             return [self._message()] if self._text or self._calls else []
         return self._items
 
+    @quietly("the end of a stream")
     def ended(self) -> None:
         """The stream has no more events."""
         if self._call.ended:
@@ -338,6 +387,7 @@ class _Recorder:
                 partial_items=self._items,
             )
 
+    @quietly("a broken stream")
     def broken(self, exc: BaseException) -> None:
         """Reading the stream raised (connection lost, cancellation, ...)."""
         if not self._call.ended:
@@ -352,6 +402,7 @@ class _Recorder:
     def __enter__(self) -> None:
         return None
 
+    @quietly("a stream read")
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         # never suppresses: the SDK's caller sees the end or the error as before
         if isinstance(exc, (StopIteration, StopAsyncIteration)):
@@ -359,11 +410,13 @@ class _Recorder:
         elif exc is not None:
             self.broken(exc)
 
+    @quietly("a stream's block")
     def left(self, error: object) -> None:
         """The ``with`` block holding the stream ended, by ``error`` if it is an exception."""
         if isinstance(error, BaseException):
             self.broken(error)
 
+    @quietly("a closed stream")
     def closed(self) -> None:
         """The loop closed the stream: done if the answer was complete, else cancelled."""
         if self._call.ended:

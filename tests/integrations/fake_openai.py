@@ -7,6 +7,9 @@ What it answers depends on the last user text:
 * contains ``fail`` → HTTP 400 with an error body;
 * contains ``status-failed`` → (Responses) HTTP 200 with ``status: "failed"``;
 * contains ``stream-error`` → (streams) an ``error`` event (Responses) / a cut connection (Chat);
+* contains ``loose-index`` → (Chat streams) two ``get_weather`` calls whose deltas carry
+  ``index`` 0 then null (``null-index``: null throughout), as some compatible servers send;
+* contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
 Every response carries ``x-request-id: req_<n>``; the requests received (body and headers)
@@ -206,6 +209,8 @@ class FakeOpenAI(LoopbackServer):
             "created": 0,
             "model": "gpt-test",
         }
+        if "index" in text or "two-choices" in text:
+            return self._odd_chat_chunks(base, text)
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
         if message.get("tool_calls"):
             call = message["tool_calls"][0]
@@ -233,6 +238,40 @@ class FakeOpenAI(LoopbackServer):
         chunks.append(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish}]))
         chunks.append(dict(base, choices=[], usage=USAGE_CHAT))
         return chunks
+
+    @staticmethod
+    def _odd_chat_chunks(base: dict[str, Any], text: str) -> list[dict[str, Any]]:
+        """Chunks real servers send that the API reference does not: tool-call deltas
+        without an index, or two choices at once."""
+
+        def chunk(delta: dict[str, Any], index: int = 0, finish: str | None = None) -> Any:
+            return dict(base, choices=[{"index": index, "delta": delta, "finish_reason": finish}])
+
+        def call(index: int | None, call_id: str | None, name: str, arguments: str) -> Any:
+            part: dict[str, Any] = {"index": index, "type": "function"}
+            if call_id:
+                part["id"] = call_id
+            part["function"] = {"name": name, "arguments": arguments}
+            return {"tool_calls": [part]}
+
+        if "two-choices" in text:
+            return [
+                chunk({"role": "assistant", "content": "A1 "}, 0),
+                chunk({"role": "assistant", "content": "B1 "}, 1),
+                chunk({"content": "A2"}, 0),
+                chunk({"content": "B2"}, 1),
+                chunk({}, 0, "stop"),
+                chunk({}, 1, "stop"),
+            ]
+        first = None if "null-index" in text else 0
+        return [
+            chunk({"role": "assistant", "content": None}),
+            chunk(call(first, "call_a", "get_weather", '{"city":')),
+            chunk(call(first, None, "", '"Oslo"}')),
+            chunk(call(None, "call_b", "get_weather", '{"city":')),
+            chunk(call(None, None, "", '"Rome"}')),
+            chunk({}, 0, "tool_calls"),
+        ]
 
     # --- wire ----------------------------------------------------------------------------------
 

@@ -313,6 +313,54 @@ async def test_chat_stream_is_assembled(tmp_path: Path, client: AsyncOpenAI) -> 
     check_bundle(run.bundle)
 
 
+@pytest.mark.parametrize("prompt", ["loose-index", "null-index"])
+async def test_chat_stream_tool_calls_without_an_index(
+    tmp_path: Path, client: AsyncOpenAI, prompt: str
+) -> None:
+    """Tool-call deltas without an index (some compatible servers): a new call id starts a
+    new call. Mixed with numbered deltas, the end of the stream raised ``TypeError`` into
+    the agent's ``async for``; all unnumbered, two calls were recorded as one (``getget``)."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": prompt}], stream=True
+        )
+        async for _chunk in stream:
+            pass
+    run = _Run(tmp_path)
+    (end,) = run.ends("completed")
+    calls = [
+        (item["call_id"], item["name"], item["arguments"])
+        for item in run.response(end)["output_items"]
+    ]
+    assert calls == [
+        ("call_a", "get_weather", '{"city":"Oslo"}'),
+        ("call_b", "get_weather", '{"city":"Rome"}'),
+    ]
+    check_bundle(run.bundle)
+
+
+async def test_chat_stream_of_two_choices_records_the_first(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """With ``n=2`` the choices' deltas interleave: the first choice is the answer, as for a
+    whole completion (both texts were joined into one message)."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.chat.completions.create(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "two-choices"}],
+            stream=True,
+            n=2,
+        )
+        async for _chunk in stream:
+            pass
+    run = _Run(tmp_path)
+    (end,) = run.ends("completed")
+    assert run.response(end)["output_items"][0]["content"] == [
+        {"type": "output_text", "text": "A1 A2"}
+    ]
+    check_bundle(run.bundle)
+
+
 async def test_chat_stream_cut_fails_the_call(tmp_path: Path, client: AsyncOpenAI) -> None:
     """A connection lost mid-stream fails the call with the SDK's error, keeping the text
     received so far."""
