@@ -74,6 +74,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "bigint": "integers beyond 64 bits recorded as text where Codex parses the item",
     "mistyped": "values of another type than the trace holds recorded as that type",
     "call": "recording calls that failed on their arguments (recorded in part)",
+    "renamed": "turn and tool call ids used twice in the rollout made unique (such a tool "
+    "call loses its link to the model's item)",
     "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
     "as code mode's)",
 }

@@ -257,23 +257,30 @@ class RolloutScope:
         _SIGTERM.acquire()
         self._sigterm = True
         self._tg = tg
-        rt = Runtime(
-            writer,
-            trace_id=trace_id,
-            rollout_id=thread_id,
-            model=settings.model,
-            provider_name=settings.provider_name,
-            cwd=settings.cwd or os.getcwd(),
-            approval_policy=settings.approval_policy,
-            sandbox_policy=settings.sandbox_policy,
-            wait_for_room=_room_probe(
-                writer, settings.max_queued_bytes if settings.overflow == "wait" else None
-            ),
-        )
-        rt.event(ev.RolloutStarted(trace_id, thread_id))
-        root_thread = AgentThread(
-            rt, thread_id=thread_id, agent_path="/root", session_source=settings.session_source
-        )
+        try:
+            rt = Runtime(
+                writer,
+                trace_id=trace_id,
+                rollout_id=thread_id,
+                model=settings.model,
+                provider_name=settings.provider_name,
+                cwd=settings.cwd or os.getcwd(),
+                approval_policy=settings.approval_policy,
+                sandbox_policy=settings.sandbox_policy,
+                wait_for_room=_room_probe(
+                    writer, settings.max_queued_bytes if settings.overflow == "wait" else None
+                ),
+            )
+            rt.event(ev.RolloutStarted(trace_id, thread_id))
+            root_thread = AgentThread(
+                rt, thread_id=thread_id, agent_path="/root", session_source=settings.session_source
+            )
+        except Exception as exc:
+            # a bug must not reach the agent, nor leave the writer's task group entered (its
+            # exit would then fail on a cancel scope the agent's task never entered)
+            warn(f"rollout trace: cannot start recording: {exc!r}; not recording")
+            await self._close(None, writer, "failed")
+            return NULL_ROLLOUT
         self._open = (rt, writer)
         return Rollout(rt, writer, root_thread)
 
@@ -284,17 +291,23 @@ class RolloutScope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        tg = self._tg
-        if tg is None or self._open is None:
+        if self._tg is None or self._open is None:
             return
-        self._tg = None
         rt, writer = self._open
-        status = _ROLLOUT_STATUS[outcome_of(exc)]
-        try:
-            rt.close_all(status)
-            rt.event(ev.RolloutEnded(status))
-        except Exception as err:
-            warn(f"rollout trace: closing the rollout failed: {err!r}")
+        await self._close(rt, writer, _ROLLOUT_STATUS[outcome_of(exc)])
+
+    async def _close(
+        self, rt: Runtime | None, writer: BundleWriter, status: ev.RolloutStatus
+    ) -> None:
+        """End what is open with ``status``, close the bundle and leave the task group."""
+        tg, self._tg = self._tg, None
+        assert tg is not None
+        if rt is not None:
+            try:
+                rt.close_all(status)
+                rt.event(ev.RolloutEnded(status))
+            except Exception as err:
+                warn(f"rollout trace: closing the rollout failed: {err!r}")
         try:
             await writer.aclose(timeout=self._settings.close_timeout)
         except Exception as err:

@@ -199,6 +199,7 @@ class Runtime:
 
     __slots__ = (
         "_compactions",
+        "_ids_used",
         "_memos",
         "_open",
         "_wait_for_room",
@@ -256,6 +257,9 @@ class Runtime:
         #: schema 3: open ``wait`` calls by (thread id, runtime cell id) -> how each records
         #: that its cell resolved (``code_cell_wait_target_resolved``)
         self._waits: dict[tuple[str, str], list[Callable[[str], None]]] = {}
+        #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
+        #: second start of either anywhere in the rollout
+        self._ids_used: set[tuple[str, str]] = set()
 
     # --- open handles ----------------------------------------------------------------------
 
@@ -319,6 +323,21 @@ class Runtime:
         if memo is None:
             memo = self._memos[thread_id] = RequestMemo()
         return memo
+
+    def unused_id(self, kind: str, wanted: Any) -> str:
+        """``wanted`` as the id of a new ``kind`` ("turn", "tool call") when no other has
+        had it in this rollout, else ``wanted#2`` (``#3``, ...), counted: a bundle that
+        starts one twice is refused whole by both reducers (an agent numbering its own turns
+        per thread, a server numbering tool calls from zero in each response)."""
+        text = wanted if isinstance(wanted, str) else text_of(wanted)
+        candidate, n = text, 1
+        while (kind, candidate) in self._ids_used:
+            n += 1
+            candidate = f"{text}#{n}"
+        self._ids_used.add((kind, candidate))
+        if n > 1:
+            self.sink.values.note("renamed")
+        return candidate
 
     def next_compaction_request_id(self) -> str:
         self._compactions += 1

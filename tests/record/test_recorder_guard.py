@@ -229,3 +229,75 @@ def test_options_of_the_wrong_type_are_refused_at_the_call(
     scope error into the agent, ``10.5`` lost every event without a count)."""
     with pytest.raises(error):
         open_rollout(tmp_path, schema_version=3, **options)
+
+
+async def _turn_id_twice(t: Turn) -> None:
+    for _ in range(2):
+        async with t.thread.turn("turn-1"):
+            pass
+
+
+async def _call_id_twice_in_a_thread(t: Turn) -> None:
+    for _ in range(2):
+        async with t.tool_call("call_0", "get_weather", arguments='{"city":"Oslo"}') as tool:
+            tool.completed({"type": "function_call_output", "call_id": "call_0", "output": "sun"})
+
+
+async def _call_id_in_a_child_thread_too(t: Turn) -> None:
+    child = t.thread.spawn("worker")
+    for turn in (t, child.turn()):
+        async with turn.tool_call("call_0", "get_weather", arguments='{"city":"Oslo"}') as tool:
+            tool.completed({"type": "function_call_output", "call_id": "call_0", "output": "sun"})
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    "case", [_turn_id_twice, _call_id_twice_in_a_thread, _call_id_in_a_child_thread_too]
+)
+async def test_ids_used_twice_are_made_unique(case: Case, schema: int, tmp_path: Path) -> None:
+    """An agent numbering its own turns per thread, a server numbering tool calls from zero
+    in each response: both reducers refused the whole bundle ("duplicate codex turn start",
+    "duplicate tool call start"). The second gets ``<id>#2``; a tool call so renamed keeps no
+    model-visible call id (it may link one call only)."""
+    with pytest.warns(RecorderWarning, match="used twice"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(_user("hello"))
+            await case(turn)
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    started = [e["payload"] for e in of_type(bundle, "codex_turn_started")]
+    calls = [e["payload"] for e in of_type(bundle, "tool_call_started")]
+    ids = [p["codex_turn_id"] for p in started] + [p["tool_call_id"] for p in calls]
+    assert len(ids) == len(set(ids))
+    assert any(i.endswith("#2") for i in ids)
+    assert [p["model_visible_call_id"] for p in calls if p["tool_call_id"].endswith("#2")] in (
+        [],
+        [None],
+    )
+    assert "used twice in the rollout made unique" in _loss_report(bundle)
+
+
+async def test_a_failure_while_starting_leaves_a_disabled_rollout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault injected where the root thread is made (standing for any bug there): the
+    agent got "Attempted to exit a cancel scope that isn't the current task's" from the
+    writer's task group, left entered. Now the rollout is disabled and the next one works."""
+    from rollout_trace_sdk.record import recorder
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(recorder, "AgentThread", broken)
+        with pytest.warns(RecorderWarning, match="cannot start recording"):
+            async with open_rollout(tmp_path / "a") as rollout:
+                assert not rollout.enabled
+                async with rollout.root.turn() as turn:
+                    turn.accept(_user("still runs"))
+    async with open_rollout(tmp_path / "b") as rollout, rollout.root.turn() as turn:
+        turn.accept(_user("records"))
+    check_bundle(bundle_in(tmp_path / "b"))
