@@ -41,6 +41,11 @@ class Span:
     bare: bool = False
 
 
+#: ``Authorization:`` (quoted, escaped, spaced) just before a bearer token: the
+#: authorization rule names that secret.
+_AFTER_AUTHORIZATION: Final = re.compile(rb"(?i:authorization)(?:[\"'\\ \t:=]|\\[nrt])*\Z")
+
+
 def token_at(data: bytes, at: int, kind: str, pattern: re.Pattern[bytes], out: list[Span]) -> None:
     """The token a token marker at ``at`` starts (``sk-...``, ``AKIA...``), if its rule
     matches there and it is not inside a placeholder."""
@@ -49,6 +54,11 @@ def token_at(data: bytes, at: int, kind: str, pattern: re.Pattern[bytes], out: l
         return
     if kind == "sk_key" and match[0].count(b"-") < 2 and not re.search(rb"[0-9]", match[0]):
         return  # a bare sk- slug without a digit (sk-learn-...) is prose
+    if kind == "bearer_token" and (
+        not re.search(rb"[0-9]", match["secret"])  # "Bearer authentication_required": prose
+        or _AFTER_AUTHORIZATION.search(data, max(0, at - 40), at)  # the header rule's
+    ):
+        return
     group = "secret" if match.re.groupindex.get("secret") else 0
     start, end = match.span(group)
     if kind == "aws_access_key_id" and match["aws_secret"]:
@@ -129,6 +139,7 @@ def name_at(
         return
     after = rules.AFTER_NAME.match(data, end)
     if after is None:
+        _pair_at(data, start, end, kind, out)
         return
     opened, closed = after["open"], after["close"]
     if opened is not None and closed is not None and closed != opened:
@@ -188,6 +199,40 @@ def name_at(
     if kind == "cookie" and b"=" in raw:
         return  # a cookie header's value: its pairs were taken by the cookie rule
     out.append(Span(vstart, value.end(), kind, NAME, raw, opened is None))
+
+
+def _pair_at(data: bytes, start: int, end: int, kind: str, out: list[Span]) -> None:
+    """The value of a name/value pair whose name (``data[start:end]``, secret of ``kind``)
+    is a string: ``{"name": "OPENAI_API_KEY", "value": "..."}`` (Kubernetes env, HAR
+    headers) or ``["authorization", "Bearer ..."]`` (raw header lists). An auth scheme
+    before the value stays, as in an ``Authorization`` header."""
+    after = rules.PAIR_AFTER_NAME.match(data, end)
+    if after is None:
+        return
+    window = max(0, start - 64)
+    if after["key"] is not None:
+        if rules.PAIR_NAME_KEY.search(data, window, start) is None:
+            return
+    elif rules.PAIR_LIST_OPEN.search(data, window, start) is None:
+        return
+    quote = after["open"]
+    vstart = after.end()
+    if quote == b'"':
+        value = rules.VALUE_JSON.match(data, vstart)
+    else:
+        value = rules.nested_value(len(quote) - 1).match(data, vstart)
+    if value is None or not data.startswith(quote, value.end()):
+        return
+    if after["key"] is None and not rules.PAIR_LIST_CLOSE.match(data, value.end() + len(quote)):
+        return
+    raw = value[0]
+    scheme = rules.SCHEME_ONLY.match(raw)
+    lead = 0 if scheme is None else scheme.end()
+    if lead == len(raw) or rules.PLACEHOLDER_PREFIX in raw or _in_placeholder(data, start):
+        return
+    if after["key"] is None and not _looks_secret(raw[lead:]):
+        return  # ["password", "email"]: two field names, not a header and its value
+    out.append(Span(vstart + lead, value.end(), kind, NAME, raw[lead:], False))
 
 
 def resolve(data: bytes, spans: list[Span]) -> list[Span]:

@@ -74,6 +74,17 @@ PLANTED = [
     ("token", "GITHUB_TOKEN=abc123def456", "abc123def456"),
     ("secret", "client_secret=Zx9-Yw8-Vu7", "Zx9-Yw8-Vu7"),
     ("api_key", "X-Api-Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
+    # found by the recorder review (session 10)
+    ("api_key", "Ocp-Apim-Subscription-Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
+    ("api_key", "your API Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
+    ("bearer_token", "retrying with Bearer bareBearerTok3n9xyz", "bareBearerTok3n9xyz"),
+    ("url_password", "redis://:r3disPw0123@cache:6379/0", "r3disPw0123"),
+    ("url_password", "postgres://app:p@ss0123w0rdTail@db:5432/app", "p@ss0123w0rdTail"),
+    (
+        "github_token",
+        "ghu_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        "ghu_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    ),
 ]
 
 #: JSON fields whose (string) value goes whole.
@@ -117,7 +128,58 @@ CLEAN = [
     "ResourceEndpoint.__init__(self, default_token='Bearer')",
     'password = ask_password("Password: ")\n    return username, password, True',
     "token = make_token(user_id=42)",
+    "Bearer authentication_required_for_this_route",
 ]
+
+
+#: (kind, a JSON value naming a secret by a name/value pair or a spaced key, the secret).
+PAIRS = [
+    (
+        "authorization",
+        {"headers": [{"name": "Authorization", "value": "Bearer harT0kenVal9xQ"}]},
+        "harT0kenVal9xQ",
+    ),
+    (
+        "api_key",
+        {"env": [{"name": "OPENAI_API_KEY", "value": "pl4inEnvS3cretV"}]},
+        "pl4inEnvS3cretV",
+    ),
+    ("authorization", {"raw": [["authorization", "Bearer pairT0kenVal9x"]]}, "pairT0kenVal9x"),
+    ("api_key", {"cfg": {"API Key": "spAc3dK3yValue"}}, "spAc3dK3yValue"),
+]
+#: Name/value look-alikes that hold no secret.
+PAIRS_CLEAN = [
+    {"fields": ["password", "email"]},
+    {"fields": ["username", "password", "email"]},
+    {"env": [{"name": "TOKEN_COUNT", "value": "12"}]},
+    {"pair": ["token", "limit"]},
+]
+
+
+@pytest.mark.parametrize(
+    "kind,value,secret", PAIRS, ids=[k + str(i) for i, (k, _, _) in enumerate(PAIRS)]
+)
+def test_name_value_pairs_and_spaced_names(kind: str, value: Any, secret: str) -> None:
+    """Kubernetes env vars and HAR headers (``{"name": ..., "value": ...}``), raw header
+    lists, a key with a space: each landed verbatim. An auth scheme stays readable."""
+    r = redactor()
+    for held in (
+        value,
+        {"arguments": json.dumps(value)},
+        {"nested": json.dumps([json.dumps(value)])},
+    ):
+        for data in (orjson.dumps(held), orjson.dumps(held, option=PRETTY)):
+            out = r.redact(data)
+            assert secret.encode() not in out, out
+            assert f"[REDACTED:{kind}:" in _deep_text(orjson.loads(out)), out
+            assert (b"Bearer " in out) is (b"Bearer " in data)
+
+
+@pytest.mark.parametrize("value", PAIRS_CLEAN, ids=[str(i) for i in range(len(PAIRS_CLEAN))])
+def test_name_value_look_alikes_stay(value: Any) -> None:
+    r = redactor()
+    for data in (orjson.dumps(value), orjson.dumps(value, option=PRETTY)):
+        assert r.redact(data) == data
 
 
 def redactor(**config: Any) -> Redactor:
