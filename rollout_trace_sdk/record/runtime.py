@@ -324,12 +324,15 @@ class Runtime:
             memo = self._memos[thread_id] = RequestMemo()
         return memo
 
-    def unused_id(self, kind: str, wanted: Any) -> str:
+    def unused_id(self, kind: str, wanted: Any) -> tuple[str, bool]:
         """``wanted`` as the id of a new ``kind`` ("turn", "tool call") when no other has
         had it in this rollout, else ``wanted#2`` (``#3``, ...), counted: a bundle that
         starts one twice is refused whole by both reducers (an agent numbering its own turns
-        per thread, a server numbering tool calls from zero in each response)."""
+        per thread, a server numbering tool calls from zero in each response). Returns the
+        id (text, whatever ``wanted`` was) and whether it was renamed."""
         text = wanted if isinstance(wanted, str) else text_of(wanted)
+        if text is not wanted:
+            self.sink.values.note("mistyped")
         candidate, n = text, 1
         while (kind, candidate) in self._ids_used:
             n += 1
@@ -337,7 +340,7 @@ class Runtime:
         self._ids_used.add((kind, candidate))
         if n > 1:
             self.sink.values.note("renamed")
-        return candidate
+        return candidate, n > 1
 
     def next_compaction_request_id(self) -> str:
         self._compactions += 1

@@ -259,7 +259,7 @@ class Turn(Handle):
     __slots__ = ("_started_s", "last_agent_message", "thread", "turn_id")
 
     def __init__(self, rt: Runtime, thread: AgentThread, turn_id: str) -> None:
-        turn_id = rt.unused_id("turn", turn_id)
+        turn_id, _ = rt.unused_id("turn", turn_id)
         super().__init__(rt, thread.thread_id, turn_id)
         self.thread = thread
         self.turn_id = turn_id

@@ -67,12 +67,11 @@ class ToolCall(ToolWork):
         code_cell: CodeCell | None = None,
         runtime_tool_id: str | None = None,
     ) -> None:
-        unique = rt.unused_id("tool call", tool_call_id)
-        if unique != tool_call_id:
-            if model_visible_call_id == tool_call_id:
-                # the model-visible id may link one call only: this one keeps none
-                model_visible_call_id = None
-            tool_call_id = unique
+        unique, renamed = rt.unused_id("tool call", tool_call_id)
+        if model_visible_call_id is not None and model_visible_call_id == tool_call_id:
+            # the model-visible id may link one call only: a renamed one keeps none
+            model_visible_call_id = None if renamed else unique
+        tool_call_id = unique
         super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
         self._turn = turn
         self.name = name
