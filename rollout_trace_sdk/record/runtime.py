@@ -23,7 +23,7 @@ from ..model import events as ev
 from ._guard import TWINS
 from ._item_store import ItemStore
 from ._request_memo import RequestMemo
-from ._values import RecorderWarning, ValueEncoder, text_of
+from ._values import RecorderWarning, ValueEncoder, as_status, text_of
 
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
 
@@ -341,6 +341,15 @@ class Runtime:
         if n > 1:
             self.sink.values.note("renamed")
         return candidate, n > 1
+
+    def known_status(self, value: Any, allowed: tuple[str, ...]) -> Any:
+        """``value`` when it is one of ``allowed``, else the nearest of them (see
+        ``_values.as_status``), counted: for calls that decide by the status, before the
+        encoder would correct it."""
+        if value.__class__ is str and value in allowed:
+            return value
+        self.sink.values.note("mistyped")
+        return as_status(value, allowed).value
 
     def next_compaction_request_id(self) -> str:
         self._compactions += 1

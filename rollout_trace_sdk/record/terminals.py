@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from ..model import events as ev
 from ._handle import ToolWork, UnderToolCall
-from ._values import Mistyped, as_exit_code, as_status, as_text, text_of
+from ._values import Mistyped, as_exit_code, as_text, text_of
 from .runtime import NullLifecycle, ignore, now_ms
 
 #: The statuses :meth:`TerminalSession.exited` takes.
@@ -80,9 +80,8 @@ class TerminalSession(UnderToolCall):
         if status is None:
             number = exit_code.value if isinstance(exit_code, Mistyped) else exit_code
             status = "completed" if number == 0 else "failed"
-        elif status not in _END_STATUSES:
-            status = as_status(status, _END_STATUSES).value
-            self._rt.sink.values.note("mistyped")
+        else:
+            status = self._rt.known_status(status, _END_STATUSES)
         if aggregated_output.__class__ is not str:
             aggregated_output = as_text(aggregated_output)
         end = {"call_id": self._base["call_id"]}

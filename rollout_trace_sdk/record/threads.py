@@ -11,8 +11,9 @@ methods, doing nothing, so agent code never asks whether tracing is on.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from ..model import events as ev
 from . import current
@@ -45,6 +46,9 @@ _THREAD_STATUS: dict[Outcome, ev.RolloutStatus] = {
     "failed": "failed",
     "cancelled": "aborted",
 }
+#: what ``Turn.end`` and ``AgentThread.end`` take (another word is read as the nearest)
+_OUTCOMES: Final = tuple(_TURN_STATUS)
+_ROLLOUT_STATUSES: Final = typing.get_args(ev.RolloutStatus)
 
 
 class AgentThread(Handle):
@@ -233,6 +237,7 @@ class AgentThread(Handle):
         """
         if not self._finish():
             return
+        status = self._rt.known_status(status, _ROLLOUT_STATUSES)
         self._rt.close_owned_by(self, status)
         self._rt.protocol_event("shutdown_complete", {"type": "shutdown_complete"})
         self._emit(ev.ThreadEnded(self.thread_id, status))
@@ -472,6 +477,7 @@ class Turn(Handle):
         if not self._finish():
             return
         rt = self._rt
+        outcome = rt.known_status(outcome, _OUTCOMES)
         rt.close_owned_by(self, _THREAD_STATUS[outcome])
         if outcome == "failed":
             rt.protocol_event("error", {"type": "error", "message": error or "turn failed"})

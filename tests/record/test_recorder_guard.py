@@ -158,8 +158,19 @@ def _loss_report(bundle: Path) -> str:
 async def test_a_status_word_is_recorded_as_the_status_it_names(tmp_path: Path) -> None:
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         await _thread_end_word(turn)
-    ended = of_type(bundle_in(tmp_path), "thread_ended")
-    assert [e["payload"]["status"] for e in ended] == ["completed", "completed"]
+        await _turn_end_word(turn)
+        await _exit_status_word(turn)
+    bundle = bundle_in(tmp_path)
+    assert [e["payload"]["status"] for e in of_type(bundle, "thread_ended")] == [
+        "completed",
+        "completed",
+    ]
+    assert [e["payload"]["status"] for e in of_type(bundle, "codex_turn_ended")] == [
+        "completed",
+        "completed",
+    ]
+    (runtime_end,) = of_type(bundle, "tool_call_runtime_ended")
+    assert runtime_end["payload"]["status"] == "completed"
 
 
 async def test_a_handle_call_that_fails_answers_as_the_disabled_twin(tmp_path: Path) -> None:
