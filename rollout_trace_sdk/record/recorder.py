@@ -234,7 +234,11 @@ class RolloutScope:
             raise RuntimeError("a rollout scope can be entered only once")
         self._entered = True
         settings = self._settings
-        root = Path(settings.root) if settings.root is not None else trace_root_from_env()
+        try:
+            root = _root(settings.root)
+        except (TypeError, ValueError) as exc:
+            warn(f"rollout trace: cannot use {settings.root!r} as the trace root: {exc}")
+            return NULL_ROLLOUT
         if not settings.enabled or root is None:
             return NULL_ROLLOUT
         requested = settings.thread_id
@@ -264,7 +268,7 @@ class RolloutScope:
                 rollout_id=thread_id,
                 model=settings.model,
                 provider_name=settings.provider_name,
-                cwd=settings.cwd or os.getcwd(),
+                cwd=os.fsdecode(settings.cwd) if settings.cwd else os.getcwd(),
                 approval_policy=settings.approval_policy,
                 sandbox_policy=settings.sandbox_policy,
                 wait_for_room=_room_probe(
@@ -317,6 +321,11 @@ class RolloutScope:
             _SIGTERM.release()
         tg.cancel_scope.cancel()  # the writer task ends at once (nothing is left to write)
         await tg.__aexit__(None, None, None)
+
+
+def _root(root: str | os.PathLike[str] | bytes | None) -> Path | None:
+    """The trace root: the argument (text, bytes or a path), else the environment's."""
+    return Path(os.fsdecode(root)) if root is not None else trace_root_from_env()
 
 
 def _room_probe(writer: BundleWriter, budget: int | None) -> Callable[[], int]:

@@ -7,6 +7,7 @@ later write_stdin calls name with ``stdin_target_resolved``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final, Literal
@@ -15,6 +16,12 @@ from ..model import events as ev
 from ._handle import ToolWork, UnderToolCall
 from ._values import Mistyped, as_exit_code, as_text, text_of
 from .runtime import NullLifecycle, ignore, now_ms
+
+
+def _path_text(path: Any) -> Any:
+    """A path as text (a ``Path`` is a natural thing to pass); anything else as given."""
+    return os.fsdecode(path) if isinstance(path, os.PathLike | bytes) else path
+
 
 #: The statuses :meth:`TerminalSession.exited` takes.
 _END_STATUSES: Final = ("completed", "failed")
@@ -46,7 +53,7 @@ class TerminalSession(UnderToolCall):
         self._started_ns = time.monotonic_ns()
         shape = {
             "command": argv,
-            "cwd": cwd or self._rt.cwd,
+            "cwd": _path_text(cwd) or self._rt.cwd,
             "parsed_cmd": list(parsed_cmd)
             if parsed_cmd is not None
             else [{"type": "unknown", "cmd": " ".join(argv)}],

@@ -7,6 +7,7 @@ handles were guarded (``record/_guard.py``) and event fields coerced (``record/_
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import warnings
@@ -312,3 +313,24 @@ async def test_a_failure_while_starting_leaves_a_disabled_rollout(
     async with open_rollout(tmp_path / "b") as rollout, rollout.root.turn() as turn:
         turn.accept(_user("records"))
     check_bundle(bundle_in(tmp_path / "b"))
+
+
+async def test_paths_may_be_given_as_paths_or_bytes(tmp_path: Path) -> None:
+    """``root=b"/path"`` raised ``TypeError`` into the agent; a ``Path`` for ``cwd`` was
+    recorded as ``<unserialisable PosixPath: ...>``."""
+    root = os.fsencode(tmp_path)
+    async with (
+        open_rollout(root, cwd=tmp_path) as rollout,  # type: ignore[arg-type]
+        rollout.root.turn() as turn,
+        turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
+    ):
+        session = tool.exec_started(["ls"], process_id=1, cwd=tmp_path / "sub")  # type: ignore[arg-type]
+        session.exited(0, "")
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    text = b"".join(p.read_bytes() for p in bundle.rglob("*.json")) + b"".join(
+        payload_text(bundle, e["payload"]["runtime_payload"])
+        for e in of_type(bundle, "tool_call_runtime_started")
+    )
+    assert b"unserialisable" not in text
+    assert str(tmp_path / "sub").encode() in text
