@@ -30,14 +30,13 @@ import functools
 import inspect
 import json
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import attrs
 
 from ..record._guard import quietly
-from ..record._values import RecorderWarning
+from ..record._values import recorder_warning
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.requests import to_plain
@@ -95,10 +94,9 @@ def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
     try:
         return _started(turn, kwargs)
     except Exception as exc:
-        warnings.warn(
+        recorder_warning(
             f"rollout trace: recording a request failed ({error_text(exc)[:200]}); the agent "
             "goes on",
-            RecorderWarning,
             stacklevel=3,
         )
         return NULL_INFERENCE_CALL
@@ -365,7 +363,7 @@ class _Recorder:
 
     def _partial(self) -> list[Any]:
         if self._api == "chat":
-            return [self._message()] if self._text or self._calls else []
+            return [self._message()] if self._text or self._order else []
         return self._items
 
     @quietly("the end of a stream")

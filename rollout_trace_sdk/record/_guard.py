@@ -20,11 +20,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import warnings
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from ._values import RecorderWarning, text_of
+from ._values import recorder_warning, text_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,10 +74,9 @@ def _failed(handle: Any, name: str, exc: Exception) -> None:
     # a handle without a runtime has no bundle to count in
     with contextlib.suppress(Exception):
         handle._rt.sink.values.note("call", warn=False)
-    warnings.warn(
+    recorder_warning(
         f"rollout trace: {type(handle).__name__}.{name} failed and recorded nothing more "
         f"({type(exc).__name__}: {text_of(exc)[:200]}); the agent goes on",
-        RecorderWarning,
         stacklevel=3,
     )
 
@@ -113,10 +111,9 @@ def quietly(what: str) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                warnings.warn(
+                recorder_warning(
                     f"rollout trace: recording {what} failed ({type(exc).__name__}: "
                     f"{text_of(exc)[:200]}); the agent goes on",
-                    RecorderWarning,
                     stacklevel=2,
                 )
                 return None

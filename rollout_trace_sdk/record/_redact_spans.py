@@ -56,6 +56,7 @@ def token_at(data: bytes, at: int, kind: str, pattern: re.Pattern[bytes], out: l
         return  # a bare sk- slug without a digit (sk-learn-...) is prose
     if kind == "bearer_token" and (
         not re.search(rb"[0-9]", match["secret"])  # "Bearer authentication_required": prose
+        or _wordy(match["secret"])
         or _AFTER_AUTHORIZATION.search(data, max(0, at - 40), at)  # the header rule's
     ):
         return
@@ -142,6 +143,13 @@ def name_at(
         _pair_at(data, start, end, kind, out)
         return
     opened, closed = after["open"], after["close"]
+    if not closed and b" " in data[start:end]:
+        # words before a name count in a quoted key only ("API Key": ...); in text they
+        # are prose ("Invalid API key: 401"), and the last word alone names no secret
+        start = data.rindex(b" ", start, end) + 1
+        kind = name_kind(data[start:end])
+        if kind is None:
+            return
     if opened is not None and closed is not None and closed != opened:
         return
     if opened == b'"' and closed is None:
@@ -230,9 +238,32 @@ def _pair_at(data: bytes, start: int, end: int, kind: str, out: list[Span]) -> N
     lead = 0 if scheme is None else scheme.end()
     if lead == len(raw) or rules.PLACEHOLDER_PREFIX in raw or _in_placeholder(data, start):
         return
-    if after["key"] is None and not _looks_secret(raw[lead:]):
-        return  # ["password", "email"]: two field names, not a header and its value
+    if after["key"] is None and not _header_pair(data[start:end], kind, raw[lead:]):
+        return
     out.append(Span(vstart + lead, value.end(), kind, NAME, raw[lead:], False))
+
+
+def _header_pair(name: bytes, kind: str, value: bytes) -> bool:
+    """Whether a two-string list is a header and its value: a header's name (an
+    ``Authorization`` or ``Cookie`` one, or a dashed ``X-Api-Key``) and a value with no
+    blank, of token length. ``["password", "confirm password"]``, ``["api_key",
+    "api_key_v2"]``: field names, not a header."""
+    return (
+        (kind in ("authorization", "cookie") or b"-" in name)
+        and len(value) >= 8
+        and re.search(rb"\s|\\[nrt]", value) is None
+        and _looks_secret(value)
+    )
+
+
+#: a run of letters between separators: a word, which tokens rarely hold two of
+_WORD: Final = re.compile(rb"(?:^|[-._~+/])[A-Za-z]{4,}(?=[-._~+/]|$)")
+
+
+def _wordy(token: bytes) -> bool:
+    """Whether a bearer token reads as words ("scheme-2024-update", "OAuth2-compatible-
+    tokens"): two or more all-letter parts of 4 letters between separators."""
+    return len(_WORD.findall(token)) >= 2
 
 
 def resolve(data: bytes, spans: list[Span]) -> list[Span]:

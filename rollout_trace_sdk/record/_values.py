@@ -31,6 +31,7 @@ once per kind per encoder.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import threading
@@ -83,6 +84,15 @@ KIND_TEXT: Final[dict[str, str]] = {
 
 class RecorderWarning(RuntimeWarning):
     """Tracing could not do something (or not faithfully); the agent keeps running."""
+
+
+def recorder_warning(message: str, stacklevel: int = 1) -> None:
+    """Issue a :class:`RecorderWarning` from the caller's caller (``stacklevel`` as for
+    ``warnings.warn``, counted from the caller). A filter that makes warnings errors
+    (``-W error``, pytest's ``filterwarnings = error``) must not make a recording call fail
+    half-way, so the error it raises is dropped."""
+    with contextlib.suppress(Exception):  # the warning became an error: not the agent's
+        warnings.warn(message, RecorderWarning, stacklevel=stacklevel + 1)
 
 
 class ValueEncoder:
@@ -210,9 +220,8 @@ class ValueEncoder:
             first = kind not in self._warned
             self._warned.add(kind)
         if first and warn:
-            warnings.warn(
+            recorder_warning(
                 f"rollout trace: {KIND_TEXT[kind]} (counted in the bundle's loss report)",
-                RecorderWarning,
                 stacklevel=2,
             )
 
@@ -307,13 +316,19 @@ _STATUS_WORDS: Final = {
     "canceled": "cancelled",
     "interrupted": "aborted",
 }
+#: Two words for a stop that was not an end: a status set has one or the other.
+_STOPPED: Final = ("cancelled", "aborted")
 
 
 def as_text(value: Any) -> Any:
-    """A string field's value: ``value`` when it is a string, else a :class:`Mistyped`
-    holding its text (``None`` becomes the empty string)."""
+    """A string field's value: ``value`` when it is a string (a ``str`` subclass, an enum
+    member with a string value: its string, not its name), bytes as they are (the encoder
+    writes them as base64, counted), else a :class:`Mistyped` holding its text (``None``
+    becomes the empty string)."""
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return value
     return Mistyped("" if value is None else text_of(value))
 
 
@@ -338,11 +353,18 @@ def as_status(value: Any, allowed: tuple[str, ...]) -> Any:
     """A status field's value: one of ``allowed`` (the field's statuses) as given, else a
     :class:`Mistyped` holding the nearest: the same word in another case or spelling
     ("done", "ok", "success" -> completed; "error" -> failed; "canceled" -> cancelled, or
-    aborted where there is no cancelled), else failed."""
-    word = text_of(value).strip().lower() if value is not None else ""
+    aborted where there is no cancelled, and the other way), else failed. A string subclass
+    naming one of ``allowed`` (an enum member) is that status, not counted."""
+    if isinstance(value, str):
+        word = str.__str__(value)
+        if word in allowed:
+            return word
+    else:
+        word = "" if value is None else text_of(value)
+    word = word.strip().lower()
     word = _STATUS_WORDS.get(word, word)
-    if word == "cancelled" and word not in allowed:
-        word = "aborted"
+    if word in _STOPPED and word not in allowed:
+        word = next((w for w in _STOPPED if w in allowed), word)
     if word not in allowed:
         word = "failed" if "failed" in allowed else allowed[0]
     return Mistyped(word)

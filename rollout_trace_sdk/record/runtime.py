@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import time
 import uuid
-import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, Protocol, Self
 
@@ -23,7 +22,7 @@ from ..model import events as ev
 from ._guard import TWINS
 from ._item_store import ItemStore
 from ._request_memo import RequestMemo
-from ._values import RecorderWarning, ValueEncoder, as_status, text_of
+from ._values import RecorderWarning, ValueEncoder, as_status, recorder_warning, text_of
 
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
 
@@ -31,7 +30,7 @@ Outcome = Literal["completed", "failed", "cancelled"]
 
 
 def warn(message: str) -> None:
-    warnings.warn(message, RecorderWarning, stacklevel=3)
+    recorder_warning(message, stacklevel=3)
 
 
 class BundleSink(Protocol):
@@ -330,8 +329,10 @@ class Runtime:
         starts one twice is refused whole by both reducers (an agent numbering its own turns
         per thread, a server numbering tool calls from zero in each response). Returns the
         id (text, whatever ``wanted`` was) and whether it was renamed."""
-        text = wanted if isinstance(wanted, str) else text_of(wanted)
-        if text is not wanted:
+        if isinstance(wanted, str):
+            text = str.__str__(wanted)  # an enum member's value, not its name
+        else:
+            text = text_of(wanted)
             self.sink.values.note("mistyped")
         candidate, n = text, 1
         while (kind, candidate) in self._ids_used:
@@ -348,8 +349,11 @@ class Runtime:
         encoder would correct it."""
         if value.__class__ is str and value in allowed:
             return value
+        status = as_status(value, allowed)
+        if status.__class__ is str:  # an enum member naming a status: that status
+            return status
         self.sink.values.note("mistyped")
-        return as_status(value, allowed).value
+        return status.value
 
     def next_compaction_request_id(self) -> str:
         self._compactions += 1

@@ -339,6 +339,28 @@ async def test_chat_stream_tool_calls_without_an_index(
     check_bundle(run.bundle)
 
 
+async def test_chat_stream_closed_early_keeps_calls_without_an_index(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """A stream closed before its end keeps the calls received so far, numbered or not
+    (unnumbered ones were left out of the partial answer)."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "null-index"}], stream=True
+        )
+        seen = 0
+        async for _chunk in stream:
+            seen += 1
+            if seen == 3:
+                break
+        await stream.close()
+    run = _Run(tmp_path)
+    (end,) = run.ends("cancelled")
+    calls = run.response(end)["output_items"]
+    assert [(c["call_id"], c["arguments"]) for c in calls] == [("call_a", '{"city":"Oslo"}')]
+    check_bundle(run.bundle)
+
+
 async def test_chat_stream_of_two_choices_records_the_first(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:

@@ -7,6 +7,7 @@ handles were guarded (``record/_guard.py``) and event fields coerced (``record/_
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import threading
@@ -334,3 +335,65 @@ async def test_paths_may_be_given_as_paths_or_bytes(tmp_path: Path) -> None:
     )
     assert b"unserialisable" not in text
     assert str(tmp_path / "sub").encode() in text
+
+
+class _Ids(str, enum.Enum):  # noqa: UP042 - the case: str() of it is its name
+    TURN = "turn_a"
+    CALL = "call_a"
+
+
+class _Outcome(str, enum.Enum):  # noqa: UP042
+    DONE = "completed"
+
+
+async def test_string_enums_are_their_values(tmp_path: Path) -> None:
+    """A ``(str, Enum)`` member was recorded by its name (``"_Ids.TURN"``) once ids went
+    through ``str()``, and a status given so became ``failed``: a string subclass is its
+    string, not counted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)  # nothing to warn about
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn(_Ids.TURN) as turn:
+            async with turn.tool_call(_Ids.CALL, "f", arguments="{}") as tool:
+                tool.completed({"type": "function_call_output", "call_id": "call_a", "output": "x"})
+            turn.end(_Outcome.DONE)  # type: ignore[arg-type]
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    (started,) = of_type(bundle, "tool_call_started")
+    assert (started["payload"]["tool_call_id"], started["payload"]["model_visible_call_id"]) == (
+        "call_a",
+        "call_a",
+    )
+    (ended,) = of_type(bundle, "codex_turn_ended")
+    assert (ended["codex_turn_id"], ended["payload"]["status"]) == ("turn_a", "completed")
+
+
+async def test_bytes_output_is_base64_as_documented(tmp_path: Path) -> None:
+    async with (
+        open_rollout(tmp_path) as rollout,
+        rollout.root.turn() as turn,
+        turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
+    ):
+        tool.exec_started(["ls"], process_id=1).exited(0, b"hello\n")  # type: ignore[arg-type]
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    (end,) = of_type(bundle, "tool_call_runtime_ended")
+    body = payload_text(bundle, end["payload"]["runtime_payload"])
+    assert b"base64:aGVsbG8K" in body
+
+
+@pytest.mark.parametrize("name", ["agent_message_none", "protocol_body_text", "turn_end_word"])
+async def test_warnings_made_errors_do_not_reach_the_agent(name: str, tmp_path: Path) -> None:
+    """Under ``-W error`` (pytest's ``filterwarnings = error``) the warnings a recording
+    call issues raised into the agent, and a warning raised inside ``Turn.end`` lost the
+    turn's end."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        async with (
+            open_rollout(tmp_path) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(_user("hello"))
+            await CASES[name](turn)
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    assert all(e["payload"]["status"] == "completed" for e in of_type(bundle, "codex_turn_ended"))

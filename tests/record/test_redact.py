@@ -76,7 +76,6 @@ PLANTED = [
     ("api_key", "X-Api-Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
     # found by the recorder review (session 10)
     ("api_key", "Ocp-Apim-Subscription-Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
-    ("api_key", "your API Key: 5f8e2c1d9b7a4e3f", "5f8e2c1d9b7a4e3f"),
     ("bearer_token", "retrying with Bearer bareBearerTok3n9xyz", "bareBearerTok3n9xyz"),
     ("url_password", "redis://:r3disPw0123@cache:6379/0", "r3disPw0123"),
     ("url_password", "postgres://app:p@ss0123w0rdTail@db:5432/app", "p@ss0123w0rdTail"),
@@ -129,6 +128,10 @@ CLEAN = [
     'password = ask_password("Password: ")\n    return username, password, True',
     "token = make_token(user_id=42)",
     "Bearer authentication_required_for_this_route",
+    "Invalid API key: 401 Unauthorized",
+    "Refresh Token: 30d TTL",
+    "we moved to the Bearer scheme-2024-update.",
+    "Bearer OAuth2-compatible-tokens are accepted",
 ]
 
 
@@ -153,6 +156,15 @@ PAIRS_CLEAN = [
     {"fields": ["username", "password", "email"]},
     {"env": [{"name": "TOKEN_COUNT", "value": "12"}]},
     {"pair": ["token", "limit"]},
+    # found by a second review: two-string lists of field names, not headers
+    {"enum": ["access_token", "refresh-token"]},
+    ["Access token", "Expires in 30 days"],
+    ["password", "last changed"],
+    ["password", "confirm password"],
+    ["secret", "k8s.io/v1"],
+    ["api_key", "api_key_v2"],
+    ["token", "2fa"],
+    ["test_token", "test_token[1]"],
 ]
 
 
