@@ -7,8 +7,9 @@ every public method of every live handle class once, when the class is made: a m
 raises ends with a :class:`RecorderWarning` naming it and the error, the failure is counted
 in the bundle's loss report (``recording calls that failed``), and the caller gets what the
 handle's disabled twin answers for the same arguments (a null handle, the items handed
-back), or ``None``. ``async with`` blocks are guarded the same way: entering still enters,
-leaving never adds an exception of its own. Cancellation and other ``BaseException`` s pass
+back), or ``None``. ``async with`` blocks guard their bodies inline, with
+:func:`call_failed` (a wrapper coroutine per enter and exit cost ~3 µs a tool call):
+entering still enters, leaving never adds an exception of its own. Cancellation and other ``BaseException`` s pass
 through untouched: they are the agent's, not the recorder's.
 
 What a failed call had already recorded stays; what it had not is missing, and the handle
@@ -27,20 +28,16 @@ from ._values import recorder_warning, text_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The methods guarded besides the public ones.
-_DUNDERS: Final = frozenset({"__aenter__", "__aexit__"})
 #: live handle class -> its disabled twin's one instance (see ``runtime.NullLifecycle``)
 TWINS: Final[dict[type, object]] = {}
 
 
 def guard_methods(cls: type) -> None:
-    """Wrap the public methods ``cls`` defines itself (and its ``async with`` methods)."""
+    """Wrap the public methods ``cls`` defines itself. Its ``async with`` methods guard
+    their bodies inline (a wrapper coroutine per enter and exit costs more than the rest of
+    a tool call's guarding together): they call :func:`call_failed` themselves."""
     for name, value in list(vars(cls).items()):
-        if not inspect.isfunction(value) or (name.startswith("_") and name not in _DUNDERS):
-            continue
-        if inspect.iscoroutinefunction(value):
-            setattr(cls, name, _guarded_async(name, value))
-        else:
+        if inspect.isfunction(value) and not name.startswith("_"):
             setattr(cls, name, _guarded(name, value))
 
 
@@ -50,27 +47,15 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
-            _failed(self, name, exc)
+            call_failed(self, name, exc)
             return _twin_answer(self, name, args, kwargs)
 
     return guarded
 
 
-def _guarded_async(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    async def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await method(self, *args, **kwargs)
-        except Exception as exc:
-            _failed(self, name, exc)
-            # entering still enters (the block runs with this handle); leaving adds nothing
-            return self if name == "__aenter__" else None
-
-    return guarded
-
-
-def _failed(handle: Any, name: str, exc: Exception) -> None:
-    """Count the failure in the bundle (once per call) and say which call failed."""
+def call_failed(handle: Any, name: str, exc: Exception) -> None:
+    """A call of ``handle``'s method ``name`` failed with ``exc``: count it in the bundle
+    and say which call failed (the caller goes on as if it had recorded nothing more)."""
     # a handle without a runtime has no bundle to count in
     with contextlib.suppress(Exception):
         handle._rt.sink.values.note("call", warn=False)

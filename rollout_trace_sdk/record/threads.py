@@ -17,6 +17,7 @@ from typing import Any, Final, Literal, Self
 
 from ..model import events as ev
 from . import current
+from ._guard import call_failed
 from ._handle import Handle, started
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
@@ -520,11 +521,17 @@ class Turn(Handle):
     # the turn is current inside its block (see ``current``), for instrumented clients
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        current.entered(self)
+        try:
+            current.entered(self)
+        except Exception as exc:
+            call_failed(self, "__aenter__", exc)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        current.left(self)
+        try:
+            current.left(self)
+        except Exception as exc:
+            call_failed(self, "__aexit__", exc)
         await super().__aexit__(*exc_info)
 
 
