@@ -117,6 +117,27 @@ def test_bytes_after_the_frame_and_plain_records_do_not_decompress(files: _Files
         assert info.value.cause == "Unknown frame descriptor"
 
 
+@pytest.mark.parametrize(("descriptor", "refused"), [(0x68, False), (0x69, True), (0x80, True)])
+def test_a_frame_asking_for_a_window_past_8_mib_is_refused(
+    files: _Files, descriptor: int, refused: bool
+) -> None:
+    """Codex 0.171 refuses a frame whose window passes 8 MiB; we decoded it (mutation seed
+    114018740: one flipped bit in a frame header). ``0x68`` asks for 8 MiB, ``0x69`` 9 MiB."""
+    compressor = zstandard.ZstdCompressor(write_checksum=True, write_content_size=False)
+    frame = bytearray(compressor.compress(_records(("raw_payload:1", b"1"))))
+    assert frame[4] & 0x20 == 0  # not single-segment: the window descriptor follows
+    frame[5] = descriptor
+    files.write(1, bytes(frame))
+    reader = ShardReader("b", files.read)
+    if not refused:
+        assert reader.text(_ref(1)) == b"1"
+        return
+    with pytest.raises(ReduceError) as info:
+        reader.text(_ref(1))
+    assert info.value.message == "decompress shard b/payloads/000001.zst"
+    assert info.value.cause == "Frame requires too much memory for decoding"
+
+
 def test_empty_file_is_a_shard_without_records(files: _Files) -> None:
     files.write(1, b"")
     with pytest.raises(MissingPayload, match="missing payload raw_payload:1 in shard 1"):
