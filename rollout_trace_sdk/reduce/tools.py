@@ -261,12 +261,15 @@ def finalize(replay: ReplayContext) -> None:
 
 
 def link_resent_item(replay: ReplayContext, item_id: str, call_id: str, kind: str) -> None:
-    """A resent item already linked to its tool needs nothing more (no response changed
-    since it was last seen); otherwise link it as new."""
+    """A resent item already linked to its tool links that tool to the responses owning
+    its call items again: one may have come to own an item since (a response is linked
+    before it owns its items; Codex links it on the next resend: mutation seed 114017826);
+    otherwise the item is linked as new."""
     tools = replay.tools_by_call.get(call_id)
     if tools is not None and len(tools) == 1:
         tool = replay.trace.tool_calls[tools[0]]
         if kind in _CALL_KINDS and item_id in tool.model_visible_call_item_ids:
+            _link_inference(replay, tool)
             return
         if kind in _OUTPUT_KINDS and item_id in tool.model_visible_output_item_ids:
             return

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import orjson
+
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
+from tests.conftest import CONFORMANCE, needs_conformance
 from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 
@@ -99,3 +108,23 @@ def test_tool_started_before_response_links_on_next_request(bundle: Scenario) ->
     state = bundle.reduce()
     assert state["inference_calls"]["inf-1"]["tool_call_ids_started_by_response"] == ["c1"]
     assert state["tool_calls"]["c1"]["model_visible_call_item_ids"] == ["conversation_item:2"]
+
+
+@needs_conformance
+def test_a_resent_call_item_links_its_tool_to_every_response_owning_it(tmp_path: Path) -> None:
+    """A child's response given its parent's body (mutation seed 114017826; here the
+    schema-2 lifecycle bundle, the child's last response given the root's first): the
+    parent's ``spawn_agent`` call item in the child's history is answered again. The
+    response is linked before it owns its items, so the root's next request resending the
+    item links the tool to it, as Codex does; resent items used to skip the link as known."""
+    source = next((CONFORMANCE / "multi_agent_v2_lifecycle").glob("trace-*"))
+    bundle = tmp_path / "bundle"
+    shutil.copytree(source, bundle, ignore=shutil.ignore_patterns("expected_state.json"))
+    (bundle / "payloads" / "58.json").write_bytes((bundle / "payloads" / "5.json").read_bytes())
+    state = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    call = state["inference_calls"]["0983788b-df44-44f1-8f35-1cb6968647c7"]
+    assert call["tool_call_ids_started_by_response"] == ["call_spawn"]  # Codex 0.169's
+    codex = codex_bin(2)
+    if codex is not None:
+        result = reduce_and_compare(bundle, codex)
+        assert result.same_text, result.explain()
