@@ -148,7 +148,9 @@ async def test_values_json_cannot_hold_never_break_the_writer(
         ev.ProtocolEventObserved,  # the report: one object recorded as its text
         ev.RecordingCompleted,
     ]
-    assert events[1].payload.thread_id.startswith("<object object at ")
+    resumed = events[1].payload
+    assert isinstance(resumed, ev.ThreadResumed)
+    assert resumed.thread_id.startswith("<object object at ")
     assert w.stats.events_dropped == 0
     assert w.stats.approximated == {"mistyped": 1}
 
