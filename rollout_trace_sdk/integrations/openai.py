@@ -35,8 +35,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ..record._guard import quietly
-from ..record._values import recorder_warning
+from ..record._guard import quietly, warn_failed
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.requests import to_plain
@@ -94,11 +93,7 @@ def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
     try:
         return _started(turn, kwargs)
     except Exception as exc:
-        recorder_warning(
-            f"rollout trace: recording a request failed ({error_text(exc)[:200]}); the agent "
-            "goes on",
-            stacklevel=3,
-        )
+        warn_failed("recording a request", exc, stacklevel=3)
         return NULL_INFERENCE_CALL
 
 

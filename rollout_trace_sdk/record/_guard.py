@@ -9,8 +9,8 @@ in the bundle's loss report (``recording calls that failed``), and the caller ge
 handle's disabled twin answers for the same arguments (a null handle, the items handed
 back), or ``None``. ``async with`` blocks guard their bodies inline, with
 :func:`call_failed` (a wrapper coroutine per enter and exit cost ~3 µs a tool call):
-entering still enters, leaving never adds an exception of its own. Cancellation and other ``BaseException`` s pass
-through untouched: they are the agent's, not the recorder's.
+entering still enters, leaving never adds an exception of its own. Cancellation and other
+``BaseException`` s pass through untouched: they are the agent's, not the recorder's.
 
 What a failed call had already recorded stays; what it had not is missing, and the handle
 it belonged to is still ended by its block or by the rollout's close.
@@ -59,10 +59,16 @@ def call_failed(handle: Any, name: str, exc: Exception) -> None:
     # a handle without a runtime has no bundle to count in
     with contextlib.suppress(Exception):
         handle._rt.sink.values.note("call", warn=False)
+    warn_failed(f"{type(handle).__name__}.{name}", exc, stacklevel=3)
+
+
+def warn_failed(what: str, exc: Exception, stacklevel: int = 1) -> None:
+    """Say that recording ``what`` failed with ``exc`` and the agent goes on (one wording
+    for every guard; ``stacklevel`` counted from the caller, as for ``warnings.warn``)."""
     recorder_warning(
-        f"rollout trace: {type(handle).__name__}.{name} failed and recorded nothing more "
-        f"({type(exc).__name__}: {text_of(exc)[:200]}); the agent goes on",
-        stacklevel=3,
+        f"rollout trace: {what} failed ({type(exc).__name__}: {text_of(exc)[:200]}); "
+        "the agent goes on",
+        stacklevel=stacklevel + 1,
     )
 
 
@@ -96,11 +102,7 @@ def quietly(what: str) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                recorder_warning(
-                    f"rollout trace: recording {what} failed ({type(exc).__name__}: "
-                    f"{text_of(exc)[:200]}); the agent goes on",
-                    stacklevel=2,
-                )
+                warn_failed(f"recording {what}", exc, stacklevel=2)
                 return None
 
         return guarded  # type: ignore[return-value]

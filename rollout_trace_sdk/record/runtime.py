@@ -323,17 +323,21 @@ class Runtime:
             memo = self._memos[thread_id] = RequestMemo()
         return memo
 
+    def text(self, value: Any) -> str:
+        """A text argument as text: a string subclass's string (an enum member's value, not
+        its name); another value's text, counted (``mistyped``): the call still records."""
+        if isinstance(value, str):
+            return str.__str__(value)
+        self.sink.values.note("mistyped")
+        return text_of(value)
+
     def unused_id(self, kind: str, wanted: Any) -> tuple[str, bool]:
         """``wanted`` as the id of a new ``kind`` ("turn", "tool call") when no other has
         had it in this rollout, else ``wanted#2`` (``#3``, ...), counted: a bundle that
         starts one twice is refused whole by both reducers (an agent numbering its own turns
         per thread, a server numbering tool calls from zero in each response). Returns the
         id (text, whatever ``wanted`` was) and whether it was renamed."""
-        if isinstance(wanted, str):
-            text = str.__str__(wanted)  # an enum member's value, not its name
-        else:
-            text = text_of(wanted)
-            self.sink.values.note("mistyped")
+        text = self.text(wanted)
         candidate, n = text, 1
         while (kind, candidate) in self._ids_used:
             n += 1

@@ -17,7 +17,6 @@ import orjson
 from ..model import events as ev
 from . import tool_kinds
 from ._handle import ToolWork
-from ._values import text_of
 from .items import CALL_OUTPUT_TYPES, plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
@@ -69,9 +68,9 @@ class ToolCall(ToolWork):
         runtime_tool_id: str | None = None,
     ) -> None:
         # the tool's name decides its kind, and a custom input is its preview's text
-        name = _text_arg(rt, name)
+        name = rt.text(name)
         if custom_input is not None:
-            custom_input = _text_arg(rt, custom_input)
+            custom_input = rt.text(custom_input)
         unique, renamed = rt.unused_id("tool call", tool_call_id)
         if model_visible_call_id is not None and model_visible_call_id == tool_call_id:
             # the model-visible id may link one call only: a renamed one keeps none
@@ -450,14 +449,6 @@ class ToolCall(ToolWork):
             self._cut_off()
         else:
             self.completed()
-
-
-def _text_arg(rt: Runtime, value: Any) -> str:
-    """A text argument as text: another value's text, counted (the call still records)."""
-    if isinstance(value, str):
-        return str.__str__(value)
-    rt.sink.values.note("mistyped")
-    return text_of(value)
 
 
 def _wait_target(name: str, arguments: str | Mapping[str, Any] | None) -> str | None:
