@@ -75,8 +75,9 @@ KIND_TEXT: Final[dict[str, str]] = {
     "bigint": "integers beyond 64 bits recorded as text where Codex parses the item",
     "mistyped": "values of another type than the trace holds recorded as that type",
     "call": "recording calls that failed on their arguments (recorded in part)",
-    "renamed": "turn and tool call ids used twice in the rollout made unique (such a tool "
-    "call loses its link to the model's item)",
+    "renamed": "turn and tool call ids used twice in the rollout made unique",
+    "call id": "calls recorded under <id>#2, #3, ... because the model gave an earlier call "
+    "their call id (the agent's copies keep the model's ids)",
     "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
     "as code mode's)",
 }

@@ -79,7 +79,7 @@ class Compaction(Emitter):
         before = thread.ids.for_request(input_history)
         after = thread.ids.for_request(replacement_history)
         if self._installed:
-            return after
+            return thread.ids.calls.unrenamed(after)
         self._installed = True
         thread.ids.reset_to(after)
         if self._rt.items is not None:
@@ -90,7 +90,7 @@ class Compaction(Emitter):
         )
         if ref is not None:
             self._emit(ev.CompactionInstalled(self.compaction_id, ref))
-        return after
+        return thread.ids.calls.unrenamed(after)
 
 
 class CompactionRequest(ModelRequest):
@@ -146,9 +146,11 @@ class CompactionRequest(ModelRequest):
         Returns:
             The items with their ids (pass them on to :meth:`Compaction.installed`).
         """
-        items = self._turn.thread.ids.for_snapshot(output_items)
+        ids = self._turn.thread.ids
+        items = ids.for_snapshot(output_items)
+        returned = ids.calls.unrenamed(items)
         if not self._finish():
-            return items
+            return returned
         ref = self._payload("compaction_response", {"output_items": items})
         if ref is None:  # the request must still end, or the trace shows it running
             self._emit(
@@ -158,11 +160,11 @@ class CompactionRequest(ModelRequest):
                     "rollout trace: the response could not be recorded",
                 )
             )
-            return items
+            return returned
         self._emit(
             ev.CompactionRequestCompleted(self.compaction_id, self.compaction_request_id, ref)
         )
-        return items
+        return returned
 
     def failed(self, error: str) -> None:
         """The request failed: it ends with ``error`` and no response.

@@ -152,12 +152,12 @@ class InferenceCall(ModelRequest):
         output_items, problems = normalize_output_items(output_items)
         _report(turn, self.inference_call_id, "output", problems)
         for item in output_items:
-            with_id, item_id = ids.for_history(item)
+            with_id, item_id = ids.for_history(item, produced=True)
             recorded.append(with_id)
             if item_id is not None:
                 item_ids.append(item_id)
         if not self._finish():
-            return recorded
+            return ids.calls.unrenamed(recorded)
         rt = self._rt
         text = last_assistant_text(recorded)
         if text is not None:
@@ -183,14 +183,14 @@ class InferenceCall(ModelRequest):
                     None,
                 )
             )
-            return recorded
+            return ids.calls.unrenamed(recorded)
         self._emit(
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)
         )
         if accept:
             for item_id in item_ids:
                 turn.accept_item_id(item_id)
-        return recorded
+        return ids.calls.unrenamed(recorded)
 
     def _partial(self, items: Sequence[Any]) -> ev.RawPayloadRef | None:
         turn = self._turn
@@ -198,7 +198,7 @@ class InferenceCall(ModelRequest):
         _report(turn, self.inference_call_id, "partial output", problems)
         if not items:
             return None
-        output = turn.thread.ids.for_snapshot(items)
+        output = turn.thread.ids.for_snapshot(items, cut=True)
         body = {
             "response_id": None,
             "upstream_request_id": None,

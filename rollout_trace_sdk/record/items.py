@@ -12,11 +12,12 @@ how many times that content already occurred, counted in history order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 import attrs
 
+from ._call_ids import CALL_OUTPUT_TYPES, CallIds, RequestCalls, RolloutCallNames
 from ._values import canonical_bytes, same_items
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
@@ -57,15 +58,11 @@ def _has_id(item: Any) -> bool:
     return isinstance(item, Mapping) and isinstance(item.get("id"), str)
 
 
-#: Output items of a tool call: one call's output is told by its call id, not its text (and
-#: in schema 3 it rides along on its acceptance, see ``Turn.accept``).
-CALL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
-
-
 def content_id(item: Mapping[str, Any]) -> str:
     """The id an id-less item gets: type prefix + a digest of what identifies it.
 
-    That is the item's canonical JSON, except for a tool call's output, which is identified
+    That is the item's canonical JSON, except for a tool call's output (``CALL_OUTPUT_TYPES``;
+    in schema 3 it rides along on its acceptance, see ``Turn.accept``), which is identified
     by its type and call id: a call has one output, and digesting its text (a 100 KB command
     output, say) on the event loop for every accepted result would cost more than the rest
     of the call. Two different outputs sent for one call id are still told apart, as any
@@ -99,28 +96,44 @@ class ItemIds:
 
     For each content, occurrences are numbered in the order they are first handed out
     (entering history, or first sent); ids never repeat within one request, whether the loop
-    keeps our id-filled copies, its own id-less dicts, or a mix of both."""
+    keeps our id-filled copies, its own id-less dicts, or a mix of both. Ids are given by
+    the item as the model sent it; the copy recorded may then carry another call id
+    (:attr:`calls`, see :mod:`._call_ids`).
+
+    Args:
+        note: counts a loss-report kind (see :class:`._call_ids.CallIds`).
+        names: the rollout's recorded call ids (see :class:`._call_ids.CallIds`).
+    """
 
     __slots__ = (
         "_generated",
+        "_last_calls",
         "_last_counts",
         "_last_in",
         "_last_out",
         "_last_used",
         "_occurrences",
+        "calls",
     )
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        note: Callable[[str], None] = lambda kind: None,
+        names: RolloutCallNames | None = None,
+    ) -> None:
+        #: the thread's calls by model-visible id
+        self.calls = CallIds(note, names)
         # content id → the highest occurrence number handed out so far
         self._occurrences: dict[str, int] = {}
         # id we generated → (content id, occurrence); lets a compaction restart the numbering
         self._generated: dict[str, tuple[str, int]] = {}
-        # the last request: the caller's items, what was returned, and the numbering state,
+        # the last request: the caller's items, what was recorded, and the numbering state,
         # so a request that resends them plus new items only numbers the new ones
         self._last_in: list[Any] = []
         self._last_out: list[Any] = []
         self._last_used: set[str] = set()
         self._last_counts: dict[str, int] = {}
+        self._last_calls = RequestCalls()
 
     def _assign(self, base: str, occurrence: int) -> str:
         item_id = base if occurrence == 1 else f"{base}_{occurrence}"
@@ -129,21 +142,33 @@ class ItemIds:
             self._occurrences[base] = occurrence
         return item_id
 
-    def for_history(self, item: Any) -> tuple[Any, str | None]:
-        """An item entering the thread history: its id (assigned if needed) and the item to
-        record (a copy when an id was added; the caller's dict is never touched)."""
+    def for_history(
+        self, item: Any, *, produced: bool = False, call: str | None = None
+    ) -> tuple[Any, str | None]:
+        """An item entering the thread history: the item to record (a copy when an id was
+        added or its call renamed; the caller's dict is never touched) and its id.
+
+        Args:
+            item: the item.
+            produced: whether the model just produced it (see :meth:`.CallIds.produced`).
+            call: for a tool's output, the recorded id of the call the tool ran.
+        """
         item = plain(item)
         if _has_id(item):
-            return item, item["id"]
-        if not isinstance(item, Mapping):
+            item_id: str | None = item["id"]
+        elif isinstance(item, Mapping):
+            base = content_id(item)
+            item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
+            item = _with_id(item, item_id)
+        else:
             return item, None
-        base = content_id(item)
-        item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
-        return _with_id(item, item_id), item_id
+        if produced:
+            return self.calls.produced(item, item_id), item_id
+        return self.calls.entered(item, item_id, call), item_id
 
     def for_request(self, items: Sequence[Any]) -> list[Any]:
-        """Items sent to the model: the k-th id-less occurrence of some content in the list
-        gets occurrence k, skipping ids the list already holds."""
+        """Items sent to the model, as recorded: the k-th id-less occurrence of some
+        content in the list gets occurrence k, skipping ids the list already holds."""
         known = len(self._last_in)
         if known and len(items) >= known and same_items(items[:known], self._last_in):
             # the previous request resent, then new items: earlier ids stay as they were
@@ -151,22 +176,31 @@ class ItemIds:
             used = self._last_used
             used.update(item["id"] for item in new if _has_id(item))
             counts = self._last_counts
-            out = self._last_out + self._number(new, used, counts)
+            calls = self._last_calls
+            out = self._last_out + self._number(new, used, counts, calls)
         else:
             plain_items = [plain(item) for item in items]
             used = {item["id"] for item in plain_items if _has_id(item)}
             counts = {}
-            out = self._number(plain_items, used, counts)
+            calls = RequestCalls()
+            out = self._number(plain_items, used, counts, calls)
         self._last_in = list(items)
         self._last_out = out
         self._last_used = used
         self._last_counts = counts
+        self._last_calls = calls
         return list(out)
 
-    def _number(self, items: list[Any], used: set[str], counts: dict[str, int]) -> list[Any]:
+    def _number(
+        self, items: list[Any], used: set[str], counts: dict[str, int], request: RequestCalls
+    ) -> list[Any]:
         out: list[Any] = []
+        sent = self.calls.sent
         for item in items:
-            if _has_id(item) or not isinstance(item, Mapping):
+            if _has_id(item):
+                out.append(sent(item, item["id"], request))
+                continue
+            if not isinstance(item, Mapping):
                 out.append(item)
                 continue
             base = content_id(item)
@@ -176,15 +210,22 @@ class ItemIds:
             counts[base] = occurrence
             item_id = self._assign(base, occurrence)
             used.add(item_id)
-            out.append(_with_id(item, item_id))
+            out.append(sent(_with_id(item, item_id), item_id, request))
         return out
 
-    def for_snapshot(self, items: Sequence[Any]) -> list[Any]:
-        """Items outside history (partial outputs): ids without counting an occurrence."""
+    def for_snapshot(self, items: Sequence[Any], *, cut: bool = False) -> list[Any]:
+        """Items outside history: ids without counting an occurrence.
+
+        Args:
+            items: the items.
+            cut: whether they are the output of a response cut off (see
+                :meth:`.CallIds.cut`).
+        """
+        seen = self.calls.cut if cut else self.calls.seen
         return [
-            item
+            seen(item)
             if _has_id(item) or not isinstance(item, Mapping)
-            else _with_id(item, content_id(item))
+            else seen(_with_id(item, content_id(item)))
             for item in map(plain, items)
         ]
 

@@ -19,6 +19,7 @@ import anyio
 import anyio.lowlevel
 
 from ..model import events as ev
+from ._call_ids import RolloutCallNames
 from ._guard import TWINS
 from ._item_store import ItemStore
 from ._request_memo import RequestMemo
@@ -204,6 +205,7 @@ class Runtime:
         "_wait_for_room",
         "_waits",
         "approval_policy",
+        "call_names",
         "compact",
         "cwd",
         "event",
@@ -259,6 +261,8 @@ class Runtime:
         #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
         #: second start of either anywhere in the rollout
         self._ids_used: set[tuple[str, str]] = set()
+        #: the model-visible call ids recorded, over all threads (see ``_call_ids``)
+        self.call_names = RolloutCallNames()
 
     # --- open handles ----------------------------------------------------------------------
 

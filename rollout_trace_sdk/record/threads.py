@@ -17,11 +17,12 @@ from typing import Any, Final, Literal, Self
 
 from ..model import events as ev
 from . import current
+from ._call_ids import CALL_OUTPUT_TYPES
 from ._guard import call_failed
 from ._handle import Handle, started
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
-from .items import CALL_OUTPUT_TYPES, ItemIds, agent_message, final_answer_text
+from .items import ItemIds, agent_message, final_answer_text
 from .runtime import (
     NullLifecycle,
     Outcome,
@@ -104,7 +105,7 @@ class AgentThread(Handle):
         self.role = role
         self.model = model or rt.model
         self.provider_name = provider_name or rt.provider_name
-        self.ids = ItemIds()
+        self.ids = ItemIds(rt.sink.values.note, rt.call_names)
         if parent is not None:
             session_source = {
                 "subagent": {
@@ -316,11 +317,15 @@ class Turn(Handle):
             The items with their ids (copies where an id had to be added); send these (or
             copies) in the next request so the reducer can tell them apart from new ones.
         """
+        return self._accept_items(items, None)
+
+    def _accept_items(self, items: Sequence[Any], call: str | None) -> list[Any]:
+        """:meth:`accept`; a tool's output names ``call`` (see ``ItemIds.for_history``)."""
         out: list[Any] = []
         ids = self.thread.ids
         store = self._rt.items
         for item in items:
-            recorded, item_id = ids.for_history(item)
+            recorded, item_id = ids.for_history(item, call=call)
             if item_id is not None:
                 if store is not None and _is_tool_output(recorded):
                     # schema 3: the output item rides along (Codex: function and custom tool
@@ -329,7 +334,7 @@ class Turn(Handle):
                 else:
                     self.accept_item_id(item_id)
             out.append(recorded)
-        return out
+        return ids.calls.unrenamed(out)
 
     def accept_agent_message(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """An ``agent_message`` delivered to this thread (see :func:`task_message`): its item

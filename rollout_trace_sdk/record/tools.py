@@ -16,8 +16,9 @@ import orjson
 
 from ..model import events as ev
 from . import tool_kinds
+from ._call_ids import CALL_OUTPUT_TYPES
 from ._handle import ToolWork
-from .items import CALL_OUTPUT_TYPES, plain
+from .items import plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
 from .terminals import TerminalSession, _NullTerminalSession
@@ -71,11 +72,14 @@ class ToolCall(ToolWork):
         name = rt.text(name)
         if custom_input is not None:
             custom_input = rt.text(custom_input)
-        unique, renamed = rt.unused_id("tool call", tool_call_id)
-        if model_visible_call_id is not None and model_visible_call_id == tool_call_id:
-            # the model-visible id may link one call only: a renamed one keeps none
-            model_visible_call_id = None if renamed else unique
-        tool_call_id = unique
+        if model_visible_call_id is not None:
+            # the model's call as the trace names it (see _call_ids); a call one tool call
+            # already ran links no other
+            model_visible_call_id = turn.thread.ids.calls.claim(
+                rt.text(model_visible_call_id),
+                custom_input if arguments is None else arguments,
+            )
+        tool_call_id, _ = rt.unused_id("tool call", tool_call_id)
         super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
         self._turn = turn
         self.name = name
@@ -170,18 +174,21 @@ class ToolCall(ToolWork):
             # schema 3: the output is stored once, as the item the history accepts, and the
             # result refers to it; the events come in the usual order (end, then acceptance)
             self._finish()
-            recorded, item_id = self._turn.thread.ids.for_history(output_item)
+            recorded, item_id = self._turn.thread.ids.for_history(
+                output_item, call=self.model_visible_call_id
+            )
             assert item_id is not None  # a dict always gets one
             item_ref = store.item(recorded)
             self._ended("completed", store.tool_result(item_ref))
             self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
-            return recorded
+            return self._turn.thread.ids.calls.unrenamed([recorded])[0]
         ended = self._end("completed", {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item
         if ended:
-            return self._turn.accept(output_item)[0]
-        return self._turn.thread.ids.for_snapshot([output_item])[0]
+            return self._turn._accept_items([output_item], self.model_visible_call_id)[0]
+        ids = self._turn.thread.ids
+        return ids.calls.unrenamed(ids.for_snapshot([output_item]))[0]
 
     def completed_value(self, value: Any) -> None:
         """The tool answered a code cell with a JSON value (``code_mode_response``).

@@ -66,6 +66,8 @@ class FakeOpenAI(LoopbackServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self._ids = itertools.count(1)
+        #: a server numbering tool calls from zero in each response: every call's id
+        self.call_id: str | None = None
         fake = self
 
         class Handler(QuietHandler):
@@ -102,7 +104,7 @@ class FakeOpenAI(LoopbackServer):
                 {
                     "type": "function_call",
                     "id": f"fc_{n}",
-                    "call_id": f"call_{n}",
+                    "call_id": self.call_id or f"call_{n}",
                     "name": "get_weather",
                     "arguments": ARGUMENTS,
                     "status": "completed",
@@ -177,7 +179,7 @@ class FakeOpenAI(LoopbackServer):
     def _chat_message(self, n: int, text: str) -> dict[str, Any]:
         if "tool" in text:
             call = {
-                "id": f"call_{n}",
+                "id": self.call_id or f"call_{n}",
                 "type": "function",
                 "function": {"name": "get_weather", "arguments": ARGUMENTS},
             }

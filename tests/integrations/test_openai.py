@@ -155,6 +155,50 @@ async def test_responses_tool_loop_with_run_function_call(
     assert "thanks" in _texts(state) and ARGUMENTS.replace('"', '\\"') in _texts(state)
 
 
+@pytest.mark.parametrize("api", ["responses", "chat"])
+async def test_a_server_reusing_call_ids(
+    api: str, tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    """A server that names every tool call ``call_0``: the provider gets its own ids back
+    each time (the history the loop sends is untouched), and the bundle, which both
+    reducers refused whole, records the second call as ``call_0#2`` with its own tool call."""
+    fake.call_id = "call_0"
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        if api == "responses":
+            history: list[Any] = []
+            for question in ("weather? use a tool", "and tomorrow? use a tool"):
+                history.append({"role": "user", "content": question})
+                response = await client.responses.create(model="gpt-test", input=history)
+                history += response.output
+                history.append(
+                    await run_function_call(turn, response.output[0], lambda city: "rain")
+                )
+            await client.responses.create(model="gpt-test", input=history)
+        else:
+            messages: list[Any] = []
+            for question in ("weather? use a tool", "and tomorrow? use a tool"):
+                messages.append({"role": "user", "content": question})
+                answer = await client.chat.completions.create(model="gpt-test", messages=messages)
+                message = answer.choices[0].message
+                [call] = message.tool_calls or []
+                arguments = call.model_dump()["function"]["arguments"]
+                async with turn.tool_call(call.id, "get_weather", arguments=arguments) as tool:
+                    tool.completed(
+                        {"type": "function_call_output", "call_id": call.id, "output": "rain"}
+                    )
+                messages += [message, {"role": "tool", "tool_call_id": call.id, "content": "rain"}]
+            await client.chat.completions.create(model="gpt-test", messages=messages)
+    sent = json.dumps([body for _, body, _ in fake.requests])
+    assert "call_0" in sent and "call_0#" not in sent, "the provider saw our names"
+    state = check_bundle(_Run(tmp_path).bundle)
+    tools = sorted(
+        (t["model_visible_call_id"], len(t["model_visible_call_item_ids"]))
+        for t in state["tool_calls"].values()
+        if t["model_visible_call_id"] is not None  # not linked: the failure this tests
+    )
+    assert tools == [("call_0", 1), ("call_0#2", 1)]
+
+
 async def test_responses_stream_is_recorded_with_first_token(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:

@@ -58,6 +58,15 @@ def schema_of(bundle: Path) -> int:
     return int(orjson.loads((bundle / "manifest.json").read_bytes())["schema_version"])
 
 
+def loss_report(bundle: Path) -> str:
+    """The loss report's text (a ``warning`` protocol event's payload), or ""."""
+    for event in of_type(bundle, "protocol_event_observed"):
+        text = payload_text(bundle, event["payload"]["event_payload"]).decode()
+        if "rollout_trace_sdk: dropped" in text:
+            return text
+    return ""
+
+
 def our_reduce(bundle: Path) -> bytes:
     """Our reducer's state bytes."""
     return state_bytes(reduce_bundle(bundle))

@@ -20,7 +20,7 @@ import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
-from .recorder_support import bundle_in, check_bundle, of_type, payload_text
+from .recorder_support import bundle_in, check_bundle, loss_report, of_type, payload_text
 
 pytestmark = pytest.mark.anyio
 
@@ -145,16 +145,7 @@ async def test_odd_arguments_neither_raise_nor_break_the_bundle(
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle)
     assert state["threads"], "the rollout's events were lost"
-    assert "recorded approximately" in _loss_report(bundle), "not counted in the bundle"
-
-
-def _loss_report(bundle: Path) -> str:
-    """The loss report's text (a ``warning`` protocol event's payload), or ""."""
-    for event in of_type(bundle, "protocol_event_observed"):
-        text = payload_text(bundle, event["payload"]["event_payload"]).decode()
-        if "rollout_trace_sdk: dropped" in text:
-            return text
-    return ""
+    assert "recorded approximately" in loss_report(bundle), "not counted in the bundle"
 
 
 async def test_a_status_word_is_recorded_as_the_status_it_names(tmp_path: Path) -> None:
@@ -180,7 +171,7 @@ async def test_a_handle_call_that_fails_answers_as_the_disabled_twin(tmp_path: P
         async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
             # the twin hands a mapping back as a dict; None it cannot: the answer is None
             assert turn.accept_agent_message(None) is None  # type: ignore[arg-type]
-    assert "1 recording calls that failed" in _loss_report(bundle_in(tmp_path))
+    assert "1 recording calls that failed" in loss_report(bundle_in(tmp_path))
 
 
 async def test_turns_end_while_worker_threads_open_and_close_tool_calls(tmp_path: Path) -> None:
@@ -270,8 +261,10 @@ async def _call_id_in_a_child_thread_too(t: Turn) -> None:
 async def test_ids_used_twice_are_made_unique(case: Case, schema: int, tmp_path: Path) -> None:
     """An agent numbering its own turns per thread, a server numbering tool calls from zero
     in each response: both reducers refused the whole bundle ("duplicate codex turn start",
-    "duplicate tool call start"). The second gets ``<id>#2``; a tool call so renamed keeps no
-    model-visible call id (it may link one call only)."""
+    "duplicate tool call start"). The second gets ``<id>#2``. A model-visible call id links
+    one tool call in the rollout: a second tool call for it in the same thread keeps none, one
+    in another thread links that thread's call, recorded as ``call_0#2`` (see
+    ``test_call_ids.py``)."""
     with pytest.warns(RecorderWarning, match="used twice"):
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
@@ -286,11 +279,10 @@ async def test_ids_used_twice_are_made_unique(case: Case, schema: int, tmp_path:
     ids = [p["codex_turn_id"] for p in started] + [p["tool_call_id"] for p in calls]
     assert len(ids) == len(set(ids))
     assert any(i.endswith("#2") for i in ids)
-    assert [p["model_visible_call_id"] for p in calls if p["tool_call_id"].endswith("#2")] in (
-        [],
-        [None],
-    )
-    assert "used twice in the rollout made unique" in _loss_report(bundle)
+    visible = [p["model_visible_call_id"] for p in calls]
+    assert visible in ([], ["call_0", None], ["call_0", "call_0#2"])
+    assert (visible == ["call_0", "call_0#2"]) == (case is _call_id_in_a_child_thread_too)
+    assert "used twice in the rollout made unique" in loss_report(bundle)
 
 
 async def test_a_failure_while_starting_leaves_a_disabled_rollout(
