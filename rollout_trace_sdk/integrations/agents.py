@@ -80,13 +80,15 @@ class _Ctx:
     """What a span records into: its agent's thread and turn, and for a function span its
     tool call."""
 
-    __slots__ = ("agent", "as_tool", "calls", "parent_turn", "tool", "tools", "turn")
+    __slots__ = ("agent", "as_tool", "call_id", "calls", "parent_turn", "tool", "tools", "turn")
 
     def __init__(self, turn: Turn, agent: str, tools: Sequence[str] = ()) -> None:
         self.turn = turn
         self.agent = agent
         self.tools = tools
         self.tool: ToolCall | None = None
+        #: the model's call id of that tool call (its output answers it)
+        self.call_id = ""
         #: the function calls of this agent's latest response not yet matched to a span
         self.calls: list[dict[str, Any]] = []
         self.as_tool = False
@@ -416,6 +418,7 @@ class RolloutTraceProcessor(TracingProcessor):
             call = _take_call(ctx, lambda item: item.get("name") == name)
             arguments = data.input if data.input is not None else (call or {}).get("arguments")
             call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
+            ctx.call_id = call_id
             ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
 
     def _end(self, recording: _TraceRecording, span: Any) -> None:
@@ -562,4 +565,4 @@ def _function(ctx: _Ctx, span: Any) -> None:
         return
     output = span.span_data.output
     text = output if isinstance(output, str) else str(output) if output is not None else ""
-    tool.completed({"type": "function_call_output", "call_id": tool.tool_call_id, "output": text})
+    tool.completed({"type": "function_call_output", "call_id": ctx.call_id, "output": text})
