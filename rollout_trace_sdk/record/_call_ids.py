@@ -13,19 +13,26 @@ request, its output, the tool call that ran it, its code cell). The agent's own 
 ``completed``, ``accept`` and ``installed`` return) keep the model's ids:
 :meth:`CallIds.unrenamed`.
 
-Which call a mention means:
+Only a model's response makes a new call (in a response cut off too: its retry makes the
+same calls again), or a call item the agent accepts with arguments no call with its id had (a
+loop that records no responses); requests never do, so a call resent with its arguments
+rebuilt stays the call it was. Every other mention names one of the calls already made with
+its id; which one matters only once there are two:
 
-- a call item in a response is a new call (in a response cut off too; its retry makes the
-  same calls again);
-- an item whose id was recorded before (ids are handed out by :class:`.items.ItemIds`, or
-  the model's own) names the call it was recorded with;
-- a call item sent in a request otherwise: the first call with that id and content the
-  request has not named yet (a resend), else a new call (one the loop made up);
-- an output: the call its tool call ran, else the call item before it in the same request,
-  else the latest call with its id;
-- a tool call: of the calls with its id no tool call has yet, the first with its arguments.
+- a call item: the one its item id was recorded with, if the request has not gone past it;
+  else (a history lists calls in the order they were made) the next with its arguments,
+  else the one its id names, else the next one;
+- an output: the one its tool call ran (``ToolCall.completed``) or its item id was recorded
+  with (an output's id is made from its call's name); else, in a request, the call whose
+  output has its text (told by length, head and tail), else the request's first call still
+  unanswered; else (``accept``) the first unanswered call of the latest response;
+- a tool call: of the calls no tool call has yet (those with its arguments, if any), the
+  first of the latest response's.
 
-Where no id is reused this costs a few dict operations per call item.
+Two calls with one id and the same arguments, and outputs of parallel same-id calls accepted
+(or tools given no arguments) in another order than the calls, cannot be told apart: order
+decides. Content is compared by fingerprints, never whole (a call's arguments or an output may
+be 100 KB), and an id with one call costs a few dict operations per mention.
 """
 
 from __future__ import annotations
@@ -35,64 +42,66 @@ from typing import Any, Final
 
 import orjson
 
-#: Items that are a call (the model's) and items that answer one, by ``type``.
-CALL_TYPES: Final = frozenset({"function_call", "custom_tool_call"})
+#: Items that answer a call of a tool the agent runs, by ``type``.
 CALL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
-_MENTIONS: Final = CALL_TYPES | CALL_OUTPUT_TYPES
-
-_Content = tuple[Any, Any, Any, Any]
-
-
-def _content(item: dict[str, Any]) -> _Content:
-    """What tells two calls with one id apart."""
-    return (item.get("type"), item.get("name"), item.get("arguments"), item.get("input"))
-
-
-def _same_content(a: _Content, b: _Content) -> bool:
-    if a == b:
-        return True
-    # arguments the loop serialised again ('{"a": 1}' for '{"a":1}') are still one call, as
-    # the reducers see it
-    if a[:2] != b[:2] or a[3] != b[3] or a[2].__class__ is not str or b[2].__class__ is not str:
-        return False
-    try:
-        return bool(orjson.loads(a[2]) == orjson.loads(b[2]))
-    except (orjson.JSONDecodeError, RecursionError):
-        return False
+#: Every call a call id names, as the reducers read them (server-side calls too), and every
+#: item that mentions one (the only items this module looks at).
+_CALLS: Final = frozenset(
+    {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
+)
+MENTIONS: Final = _CALLS | CALL_OUTPUT_TYPES | {"tool_search_output"}
+#: How much of a text's head and tail a fingerprint holds.
+_ENDS: Final = 48
 
 
-def _same(known: dict[str, Any], item: dict[str, Any]) -> bool:
-    """Whether ``item`` is the call ``known`` (the item that call was recorded from)."""
-    return known is item or _same_content(_content(known), _content(item))
+def _fingerprint(value: Any) -> int | None:
+    """A text (or JSON value) told apart by its length, head and tail, in bounded time."""
+    if value.__class__ is not str:
+        if value is None:
+            return None
+        try:
+            value = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            return None
+    if len(value) <= 2 * _ENDS:
+        return hash(value)
+    return hash((len(value), value[:_ENDS], value[-_ENDS:]))
 
 
-def _runs(known: dict[str, Any] | None, arguments: Any) -> bool:
-    """Whether a tool call given ``arguments`` (JSON text, its parsed object, or a custom
-    input) runs the call recorded from ``known``."""
-    if known is None or arguments is None:
-        return False
-    kind, name, recorded, custom = _content(known)
-    if arguments.__class__ is str:
-        return arguments == custom or _same_content(
-            (kind, name, recorded, custom), (kind, name, arguments, custom)
-        )
-    if recorded.__class__ is not str:
-        return bool(recorded == arguments)
-    try:
-        return bool(orjson.loads(recorded) == arguments)
-    except (orjson.JSONDecodeError, RecursionError):
-        return False
+def _arguments(item: dict[str, Any]) -> int | None:
+    """A call item's arguments (a function's), input (a custom tool's) or action (a local
+    shell's), fingerprinted."""
+    for key in ("arguments", "input", "action"):
+        value = item.get(key)
+        if value is not None:
+            return _fingerprint(value)
+    return None
 
 
-class RequestCalls:
-    """What one request's item list said so far: the call each id last named, and the
-    calls it mentioned (a resend names each call once)."""
+def _unanswered(calls: list[_Call]) -> _Call:
+    """The call an output the agent accepts answers: of those with no output yet, the
+    first the latest response made; else the latest."""
+    unanswered = [c for c in calls if not c.outputs]
+    if not unanswered:
+        return calls[-1]
+    latest = unanswered[-1].response
+    return next(c for c in unanswered if c.response is latest)
 
-    __slots__ = ("current", "taken")
 
-    def __init__(self) -> None:
-        self.current: dict[str, str] = {}
-        self.taken: set[str] = set()
+class _Call:
+    """One call the model made with some id."""
+
+    __slots__ = ("arguments", "name", "outputs", "response")
+
+    def __init__(self, name: str, response: object, arguments: int | None) -> None:
+        #: its id in the trace
+        self.name = name
+        #: the response that made it (None: only a mention was seen)
+        self.response = response
+        #: its arguments' fingerprint
+        self.arguments = arguments
+        #: its outputs' fingerprints, as they entered the history
+        self.outputs: list[int | None] = []
 
 
 class RolloutCallNames:
@@ -107,6 +116,17 @@ class RolloutCallNames:
         self.used: set[str] = set()
         #: the recorded call ids a tool call links to
         self.claimed: set[str] = set()
+
+
+class RequestCalls:
+    """What one request's item list named so far, for ids with more than one call: the last
+    call it named (by index) and the calls still unanswered in it, in order."""
+
+    __slots__ = ("last", "pending")
+
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {}
+        self.pending: dict[str, list[_Call]] = {}
 
 
 class CallIds:
@@ -124,51 +144,53 @@ class CallIds:
     def __init__(self, note: Callable[[str], None], names: RolloutCallNames | None = None) -> None:
         self._note = note
         self._names = RolloutCallNames() if names is None else names
-        # the model's call id → (recorded name, the item it was recorded from) of each call
-        # made with it, in order; no item when only its output or tool call was seen so far
-        self._calls: dict[str, list[tuple[str, dict[str, Any] | None]]] = {}
-        # item id → the call id it was recorded with
+        # the model's call id → the calls made with it, in order
+        self._calls: dict[str, list[_Call]] = {}
+        # call item id → the name it was recorded with
         self._named: dict[str, str] = {}
         # recorded name → the model's call id, for the names that differ
         self._original: dict[str, str] = {}
-        # item id → the call a cut-off response made with it: a retry that makes it again
-        # makes the same call
-        self._cut: dict[str, str] = {}
+        # (call id, arguments) → the calls cut-off responses made with them, in order: a
+        # retry that makes one again makes the same call
+        self._cut: dict[tuple[str, int | None], list[_Call]] = {}
 
-    # --- naming --------------------------------------------------------------------------------
+    # --- calls -----------------------------------------------------------------------------
 
-    def _new_call(self, call_id: str, item: dict[str, Any] | None) -> str:
+    def _new_call(self, call_id: str, response: object, arguments: int | None) -> _Call:
         used = self._names.used
         calls = self._calls.get(call_id)
         if calls is None:
-            if call_id not in used:  # the common case: the first call with this id
-                used.add(call_id)
-                self._calls[call_id] = [(call_id, item)]
-                return call_id
             calls = self._calls[call_id] = []
-        n = len(calls) + 1
-        while (name := f"{call_id}#{n}") in used or name in self._calls or n < 2:
-            n += 1  # the model's own ids may look like ours
-        calls.append((name, item))
+        name = self._next_name(call_id, calls)
+        call = _Call(name, response, arguments)
+        calls.append(call)
         used.add(name)
-        self._original[name] = call_id
-        self._note("call id")
+        if name != call_id:
+            self._original[name] = call_id
+            self._note("call id")
+        return call
+
+    def _next_name(self, call_id: str, calls: list[_Call] | None) -> str:
+        """The name the next call with this id gets."""
+        used = self._names.used
+        if not calls and call_id not in used:
+            return call_id
+        n = len(calls) + 1 if calls else 2
+        while (name := f"{call_id}#{n}") in used or name in self._calls:
+            n += 1  # the model's own ids may look like ours
         return name
 
-    def _next_name(self, call_id: str) -> str:
-        """The name the next call with this id will get (nothing recorded)."""
+    def _known(self, call_id: str) -> list[_Call]:
+        """The calls with this id; a mention of one this thread has not seen (a tool call or
+        an output of a loop that records no responses) makes it known."""
         calls = self._calls.get(call_id)
-        used = self._names.used
-        if calls is None and call_id not in used:
-            return call_id
-        n = 1 if calls is None else len(calls) + 1
-        while (name := f"{call_id}#{n}") in used or name in self._calls or n < 2:
-            n += 1
-        return name
+        if calls is None:
+            self._new_call(call_id, None, None)
+            calls = self._calls[call_id]
+        return calls
 
     def _as(self, item: dict[str, Any], item_id: str | None, call_id: str, name: str) -> Any:
-        """``item`` as recorded under ``name``; remembers the name of its id (a later
-        mention by id is that call, whatever calls have the id by then)."""
+        """``item`` as recorded under ``name``; its id remembers it."""
         if item_id is not None:
             self._named[item_id] = name
         if name == call_id:
@@ -177,113 +199,190 @@ class CallIds:
         copy["call_id"] = name
         return copy
 
-    def _latest(self, call_id: str) -> str:
-        """The latest call with this id; an output or a tool call of a call this thread
-        has not seen yet makes it known (its item comes with its first call item)."""
-        calls = self._calls.get(call_id)
-        if calls is not None:
-            return calls[-1][0]
-        return self._new_call(call_id, None)
+    def _which_call(
+        self, calls: list[_Call], item: dict[str, Any], item_id: str | None, after: int
+    ) -> int:
+        """Which of several calls a call item (not from a response) names, as an index into
+        ``calls``. A history lists calls in the order they were made, so: the one its id was
+        recorded with, if after index ``after``; else the first after ``after`` with its
+        arguments (an id derived from the content is the same for two calls with the same
+        arguments); else the one its id names; else the first with its arguments; else the
+        first after ``after``; else the latest."""
+        named = self._named.get(item_id) if item_id is not None else None
+        by_id = next((i for i, c in enumerate(calls) if c.name == named), None)
+        if by_id is not None and by_id > after:
+            return by_id
+        arguments = _arguments(item)
+        same = [
+            i for i, c in enumerate(calls) if arguments is not None and c.arguments == arguments
+        ]
+        later = next((i for i in same if i > after), None)
+        if later is not None:
+            return later
+        if by_id is not None:
+            return by_id
+        return same[0] if same else min(after + 1, len(calls) - 1)
 
-    def _matching(self, call_id: str, item: dict[str, Any], taken: set[str] | None) -> str | None:
-        """The first call with this id and content not in ``taken``; with no ``taken``, the
-        latest such call. A call known only by its output takes this item."""
-        calls = self._calls.get(call_id)
-        if calls is None:
+    @staticmethod
+    def _answered(calls: list[_Call], output: int | None, pending: list[_Call]) -> _Call | None:
+        """The call whose output (fingerprinted) this is, by its text: one still unanswered
+        in the request first (two calls may give the same text)."""
+        if output is None:
             return None
-        found = None
-        for i, (name, known) in enumerate(calls):
-            if known is None:
-                calls[i] = (name, item)
-            elif not _same(known, item):
-                continue
-            if taken is None:
-                found = name
-            elif name not in taken:
-                return name
-        return found
+        found = [c for c in calls if output in c.outputs]
+        return next((c for c in pending if c in found), found[0] if found else None)
 
     # --- mentions ------------------------------------------------------------------------------
 
-    def produced(self, item: Any, item_id: str | None) -> Any:
-        """An item the model just produced: a call item is a new call, even with an id and
-        content seen before (the model called the same thing again)."""
-        if item.__class__ is not dict or item.get("type") not in CALL_TYPES:
+    def produced(self, item: Any, item_id: str | None, response: object) -> Any:
+        """An item the model just produced in ``response``: a call item is a new call, even
+        with an id and arguments seen before (the model called the same thing again)."""
+        if item.__class__ is not dict or item.get("type") not in _CALLS:
             return self.entered(item, item_id)
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
-        name = self._cut.pop(item_id, None) if self._cut and item_id is not None else None
-        return self._as(item, item_id, call_id, name or self._new_call(call_id, item))
+        arguments = _arguments(item)
+        call = self._retried(call_id, arguments) if self._cut else None
+        if call is not None:
+            call.response = response
+        else:
+            calls = self._calls.get(call_id)
+            if calls is not None and len(calls) == 1 and calls[0].response is None:
+                call = calls[0]  # known from its tool call or output only: this is it
+                call.response, call.arguments = response, arguments
+            else:
+                call = self._new_call(call_id, response, arguments)
+        return self._as(item, item_id, call_id, call.name)
 
-    def cut(self, item: Any) -> Any:
+    def _retried(self, call_id: str, arguments: int | None) -> _Call | None:
+        """A call a cut-off response made that this one makes again (same id and
+        arguments), taken off the list of calls cut off."""
+        cut = self._cut.get((call_id, arguments))
+        if not cut:
+            return None
+        call = cut.pop(0)
+        if not cut:
+            del self._cut[(call_id, arguments)]
+        return call
+
+    def cut(self, item: Any, response: object) -> Any:
         """An item of a response cut off (failed, cancelled): its calls are calls the
         model made, as in :meth:`produced`, and a retry making them again makes the same."""
-        if item.__class__ is not dict or item.get("type") not in CALL_TYPES:
+        if item.__class__ is not dict or item.get("type") not in _CALLS:
             return self.seen(item)
         call_id = item.get("call_id")
-        item_id = item.get("id")
-        if call_id.__class__ is not str or item_id.__class__ is not str:
+        if call_id.__class__ is not str:
             return item
-        name = self._cut.get(item_id) or self._new_call(call_id, item)
-        self._cut[item_id] = name
-        return self._as(item, item_id, call_id, name)
+        arguments = _arguments(item)
+        cut = self._cut.setdefault((call_id, arguments), [])
+        # the same call cut off before (a retry cut off again), else a new one
+        call = next((c for c in cut if c.response is not response), None)
+        if call is None:
+            call = self._new_call(call_id, response, arguments)
+            cut.append(call)
+        call.response = response
+        # no item id remembers it: a snapshot's ids are not counted, others may have them
+        return self._as(item, None, call_id, call.name)
 
     def entered(self, item: Any, item_id: str | None, call: str | None = None) -> Any:
-        """An item entering the history from the agent (``accept``, a tool's output): a
-        call item is the latest call it matches, else a new one; an output answers ``call``
-        (the recorded id of the tool call's call) when it names that call, else the latest
-        call with its id."""
-        if item.__class__ is not dict or (kind := item.get("type")) not in _MENTIONS:
+        """An item entering the history from the agent (``accept``, a tool's output):
+        ``call`` is the recorded id of the call a tool ran, when a tool gives its output."""
+        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
+        if kind in _CALLS:
+            return self._as(item, item_id, call_id, self._accepted_call(call_id, item, item_id))
+        calls = self._known(call_id)
+        ran = None
         if call is not None and (call == call_id or self._original.get(call) == call_id):
-            name = call
-        elif kind in CALL_TYPES:
-            name = self._matching(call_id, item, None) or self._new_call(call_id, item)
-        else:
-            calls = self._calls.get(call_id)
-            name = self._new_call(call_id, None) if calls is None else calls[-1][0]
-        return self._as(item, item_id, call_id, name)
+            ran = next((c for c in calls if c.name == call), None)
+        answered = ran or _unanswered(calls)
+        answered.outputs.append(_fingerprint(item.get("output")))
+        return self._as(item, item_id, call_id, answered.name)
+
+    def remember(self, item_id: str, item: Any) -> None:
+        """An output's id, given once it was named (its id comes from its call's name)."""
+        name = item.get("call_id")
+        if name.__class__ is str:
+            self._named[item_id] = name
+
+    def _accepted_call(self, call_id: str, item: dict[str, Any], item_id: str | None) -> str:
+        """The call a call item the agent accepts is: the one recorded with its id, else the
+        latest with its arguments, else a new one (a loop recording no responses accepts
+        the model's calls itself)."""
+        named = self._named.get(item_id) if item_id is not None else None
+        if named is not None:
+            return named
+        arguments = _arguments(item)
+        calls = self._calls.get(call_id)
+        if calls is None:
+            return self._new_call(call_id, None, arguments).name
+        if len(calls) == 1 and calls[0].arguments is None:
+            calls[0].arguments = arguments  # known from its tool call or output only
+            return calls[0].name
+        same = [c for c in calls if arguments is not None and c.arguments == arguments]
+        return same[-1].name if same else self._new_call(call_id, None, arguments).name
 
     def sent(self, item: Any, item_id: str | None, request: RequestCalls) -> Any:
         """An item of a request's list, in list order (see the module docstring)."""
-        if item.__class__ is not dict or (kind := item.get("type")) not in _MENTIONS:
+        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
-        name = None if item_id is None else self._named.get(item_id)
-        if kind in CALL_TYPES:
-            if name is None:
-                name = self._matching(call_id, item, request.taken) or (
-                    self._matching(call_id, item, None) or self._new_call(call_id, item)
-                )
-            request.current[call_id] = name
-            request.taken.add(name)
-        elif name is None:
-            name = request.current.get(call_id) or self._latest(call_id)
-        return self._as(item, item_id, call_id, name)
+        calls = self._calls.get(call_id)
+        if calls is not None and len(calls) == 1:  # the common case, kept short
+            if kind in _CALLS:
+                request.last[call_id] = 0  # the order matters once there are two
+            name = calls[0].name
+            return item if name == call_id else self._as(item, item_id, call_id, name)
+        calls = self._known(call_id)
+        if len(calls) == 1:
+            return self._as(item, item_id, call_id, calls[0].name)
+        if kind in _CALLS:
+            index = self._which_call(calls, item, item_id, request.last.get(call_id, -1))
+            request.last[call_id] = index
+            found = calls[index]
+            request.pending.setdefault(call_id, []).append(found)
+        else:
+            pending = request.pending.get(call_id) or []
+            output = _fingerprint(item.get("output"))
+            named = self._named.get(item_id) if item_id is not None else None
+            found = (
+                next((c for c in calls if c.name == named), None)
+                or self._answered(calls, output, pending)
+                or (pending[0] if pending else calls[-1])
+            )
+            if found in pending:
+                pending.remove(found)
+            if output not in found.outputs:
+                found.outputs.append(output)
+        return self._as(item, item_id, call_id, found.name)
 
     def seen(self, item: Any) -> Any:
-        """An item outside the history (a partial output, a snapshot): named as a mention
-        would be, without counting a call."""
-        if item.__class__ is not dict or (kind := item.get("type")) not in _MENTIONS:
+        """An item outside the history (a snapshot of a tool's output, a compaction's):
+        named as a mention would be, without making any call known."""
+        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
-        item_id = item.get("id")
-        name = self._named.get(item_id) if item_id.__class__ is str else None
-        if name is None:
-            calls = self._calls.get(call_id)
-            if calls is not None and kind not in CALL_TYPES:
-                name = calls[-1][0]
-            else:
-                # a call seen before, or the name the next call will get
-                name = (calls and self._matching(call_id, item, None)) or self._next_name(call_id)
+        calls = self._calls.get(call_id)
+        if calls is None:
+            name = self._next_name(call_id, None)
+        elif len(calls) == 1:
+            name = calls[0].name
+        elif kind in _CALLS:
+            item_id = item.get("id")
+            name = calls[
+                self._which_call(calls, item, item_id if item_id.__class__ is str else None, -1)
+            ].name
+        else:
+            output = _fingerprint(item.get("output"))
+            name = (self._answered(calls, output, []) or calls[-1]).name
         if name == call_id:
             return item
         copy = dict(item)
@@ -308,21 +407,23 @@ class CallIds:
 
     def claim(self, call_id: str, arguments: Any = None) -> str | None:
         """The recorded id of the call a tool call runs: of the calls with ``call_id`` no
-        tool call has yet, the first whose arguments (or custom input) are ``arguments``,
-        else the latest; ``None`` when every one has its tool call (one call, one link)."""
+        tool call has yet (those with its arguments or custom input, if any), the first the
+        latest response made; ``None`` when every one has its tool call (one call, one
+        link)."""
         claimed = self._names.claimed
-        calls = self._calls.get(call_id)
-        if calls is None:
-            name: str | None = self._new_call(call_id, None)
-        elif len(calls) == 1:  # the common case: nothing to choose
-            name = calls[0][0]
-        else:
-            free = [(name, known) for name, known in calls if name not in claimed]
-            name = next(
-                (name for name, known in free if _runs(known, arguments)),
-                free[-1][0] if free else None,
-            )
-        if name is None or name in claimed:
+        calls = self._known(call_id)
+        if len(calls) == 1:  # the common case: nothing to choose
+            name = calls[0].name
+            if name in claimed:
+                return None
+            claimed.add(name)
+            return name
+        free = [c for c in calls if c.name not in claimed]
+        if not free:
             return None
-        claimed.add(name)
-        return name
+        wanted = _fingerprint(arguments)
+        pool = [c for c in free if wanted is not None and c.arguments == wanted] or free
+        latest = pool[-1].response
+        found = next(c for c in pool if c.response is latest)
+        claimed.add(found.name)
+        return found.name

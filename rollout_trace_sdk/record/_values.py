@@ -76,8 +76,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "mistyped": "values of another type than the trace holds recorded as that type",
     "call": "recording calls that failed on their arguments (recorded in part)",
     "renamed": "turn and tool call ids used twice in the rollout made unique",
-    "call id": "calls recorded under <id>#2, #3, ... because the model gave an earlier call "
-    "their call id (the agent's copies keep the model's ids)",
+    "call id": "calls recorded under <id>#2, #3, ... because an earlier call had their call "
+    "id (the agent's copies keep the model's ids)",
     "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
     "as code mode's)",
 }

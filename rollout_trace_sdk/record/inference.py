@@ -152,7 +152,7 @@ class InferenceCall(ModelRequest):
         output_items, problems = normalize_output_items(output_items)
         _report(turn, self.inference_call_id, "output", problems)
         for item in output_items:
-            with_id, item_id = ids.for_history(item, produced=True)
+            with_id, item_id = ids.for_history(item, produced=self.inference_call_id)
             recorded.append(with_id)
             if item_id is not None:
                 item_ids.append(item_id)
@@ -198,7 +198,7 @@ class InferenceCall(ModelRequest):
         _report(turn, self.inference_call_id, "partial output", problems)
         if not items:
             return None
-        output = turn.thread.ids.for_snapshot(items, cut=True)
+        output = turn.thread.ids.for_snapshot(items, cut=self.inference_call_id)
         body = {
             "response_id": None,
             "upstream_request_id": None,

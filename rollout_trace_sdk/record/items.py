@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ._call_ids import CALL_OUTPUT_TYPES, CallIds, RequestCalls, RolloutCallNames
+from ._call_ids import CALL_OUTPUT_TYPES, MENTIONS, CallIds, RequestCalls, RolloutCallNames
 from ._values import canonical_bytes, same_items
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
@@ -63,10 +63,11 @@ def content_id(item: Mapping[str, Any]) -> str:
 
     That is the item's canonical JSON, except for a tool call's output (``CALL_OUTPUT_TYPES``;
     in schema 3 it rides along on its acceptance, see ``Turn.accept``), which is identified
-    by its type and call id: a call has one output, and digesting its text (a 100 KB command
-    output, say) on the event loop for every accepted result would cost more than the rest
-    of the call. Two different outputs sent for one call id are still told apart, as any
-    repeated content is: by occurrence (``_2``, ``_3``, ...).
+    by its type and call id (as recorded: ``call_0#2`` when the model gave two calls
+    ``call_0``, see ``_call_ids``): a call has one output, and digesting its text (a 100 KB
+    command output, say) on the event loop for every accepted result would cost more than
+    the rest of the call. Two different outputs sent for one call id are still told apart,
+    as any repeated content is: by occurrence (``_2``, ``_3``, ...).
 
     SHA-256 (cut to 12 bytes): with the CPU's SHA extensions it hashes ~2 GB/s."""
     kind = item.get("type")
@@ -79,6 +80,10 @@ def content_id(item: Mapping[str, Any]) -> str:
     source = item if item.__class__ is dict and "id" not in item else _without_id(item)
     body = canonical_bytes(source)
     return f"{prefix}_{hashlib.sha256(body).hexdigest()[:24]}"
+
+
+def _is_output(item: Any) -> bool:
+    return item.__class__ is dict and item.get("type") in CALL_OUTPUT_TYPES
 
 
 def _without_id(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,27 +148,35 @@ class ItemIds:
         return item_id
 
     def for_history(
-        self, item: Any, *, produced: bool = False, call: str | None = None
+        self, item: Any, *, produced: object = None, call: str | None = None
     ) -> tuple[Any, str | None]:
         """An item entering the thread history: the item to record (a copy when an id was
         added or its call renamed; the caller's dict is never touched) and its id.
 
         Args:
             item: the item.
-            produced: whether the model just produced it (see :meth:`.CallIds.produced`).
+            produced: the response that produced it, when the model just did (see
+                :meth:`.CallIds.produced`).
             call: for a tool's output, the recorded id of the call the tool ran.
         """
         item = plain(item)
         if _has_id(item):
-            item_id: str | None = item["id"]
+            item_id: str = item["id"]
+        elif _is_output(item):
+            # an output's id comes from the call it answers, as recorded (see content_id)
+            item = self.calls.entered(item, None, call)
+            base = content_id(item)
+            item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
+            self.calls.remember(item_id, item)
+            return _with_id(item, item_id), item_id
         elif isinstance(item, Mapping):
             base = content_id(item)
             item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
             item = _with_id(item, item_id)
         else:
             return item, None
-        if produced:
-            return self.calls.produced(item, item_id), item_id
+        if produced is not None:
+            return self.calls.produced(item, item_id, produced), item_id
         return self.calls.entered(item, item_id, call), item_id
 
     def for_request(self, items: Sequence[Any]) -> list[Any]:
@@ -198,11 +211,17 @@ class ItemIds:
         sent = self.calls.sent
         for item in items:
             if _has_id(item):
-                out.append(sent(item, item["id"], request))
+                # most items name no call: not even a call to see that
+                out.append(
+                    sent(item, item["id"], request) if item.get("type") in MENTIONS else item
+                )
                 continue
             if not isinstance(item, Mapping):
                 out.append(item)
                 continue
+            output = _is_output(item)
+            if output:  # its id comes from the call it answers, as recorded
+                item = sent(item, None, request)
             base = content_id(item)
             occurrence = counts.get(base, 0) + 1
             while (base if occurrence == 1 else f"{base}_{occurrence}") in used:
@@ -210,24 +229,34 @@ class ItemIds:
             counts[base] = occurrence
             item_id = self._assign(base, occurrence)
             used.add(item_id)
-            out.append(sent(_with_id(item, item_id), item_id, request))
+            item = _with_id(item, item_id)
+            if output:
+                self.calls.remember(item_id, item)
+                out.append(item)
+            else:
+                out.append(sent(item, item_id, request))
         return out
 
-    def for_snapshot(self, items: Sequence[Any], *, cut: bool = False) -> list[Any]:
+    def for_snapshot(self, items: Sequence[Any], *, cut: object = None) -> list[Any]:
         """Items outside history: ids without counting an occurrence.
 
         Args:
             items: the items.
-            cut: whether they are the output of a response cut off (see
+            cut: the response cut off that produced them, if they are its output (see
                 :meth:`.CallIds.cut`).
         """
-        seen = self.calls.cut if cut else self.calls.seen
-        return [
-            seen(item)
-            if _has_id(item) or not isinstance(item, Mapping)
-            else seen(_with_id(item, content_id(item)))
-            for item in map(plain, items)
-        ]
+        calls = self.calls
+        out = []
+        for item in map(plain, items):
+            if _has_id(item) or not isinstance(item, Mapping):
+                out.append(calls.seen(item) if cut is None else calls.cut(item, cut))
+            elif _is_output(item):  # named first: its id comes from the call it answers
+                item = calls.seen(item)
+                out.append(_with_id(item, content_id(item)))
+            else:
+                item = _with_id(item, content_id(item))
+                out.append(calls.seen(item) if cut is None else calls.cut(item, cut))
+        return out
 
     def reset_to(self, replacement: Sequence[Any]) -> None:
         """After a compaction the replacement history (as returned by :meth:`for_request`)

@@ -83,6 +83,8 @@ class ToolCall(ToolWork):
         super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
         self._turn = turn
         self.name = name
+        #: the call it runs, as the trace names it (``call_0#2`` for the model's second call
+        #: ``call_0``, see ``_call_ids``): what the provider knows is the model's own id
         self.model_visible_call_id = model_visible_call_id
         self.requesting_cell = code_cell
         self.kind = tool_kinds.tool_kind(name)

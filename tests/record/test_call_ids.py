@@ -7,9 +7,12 @@ agent's copies keep the model's ids (``record/_call_ids.py``)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import tempfile
+import tracemalloc
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,7 +102,7 @@ async def test_a_server_numbering_calls_from_zero_in_each_response(
     """Three responses, each asking ``call_0``: for Rome, for Oslo, and for Rome again
     (the same content: still another call)."""
     calls = [("call_0", "Rome"), ("call_0", "Oslo"), ("call_0", "Rome")]
-    with pytest.warns(RecorderWarning, match="the model gave an earlier call"):
+    with pytest.warns(RecorderWarning, match="an earlier call had their call id"):
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
@@ -172,50 +175,50 @@ async def test_a_compaction_keeps_the_names(schema: int, tmp_path: Path) -> None
 
 
 def test_a_resend_is_the_call_it_resends() -> None:
-    """A resent call is named by its id when it has one of ours, else by its content: the
-    first call with that content the request has not named yet, even with its arguments
-    serialised again; an output follows the call before it."""
+    """Only a response makes calls; a request names them: by the id an item was recorded
+    with, else by its arguments (the first after the call the request named last), else by
+    order (arguments serialised again); an output by its text, else the request's first
+    unanswered call."""
     notes: list[str] = []
     ids = ItemIds(notes.append)
-    first, _ = ids.for_history(_call("call_0", "Rome"), produced=True)
-    second, _ = ids.for_history(_call("call_0", "Rome"), produced=True)
-    third, _ = ids.for_history(_call("call_0", "Oslo"), produced=True)
-    assert [first["call_id"], second["call_id"], third["call_id"]] == [
-        "call_0",
-        "call_0#2",
-        "call_0#3",
-    ]
+    made = []
+    for n, city in enumerate(["Rome", "Oslo", "Rome"]):
+        call, _ = ids.for_history(_call("call_0", city), produced=f"response {n}")
+        output, _ = ids.for_history(_output("call_0", city), call=call["call_id"])
+        made += [call["call_id"], output["call_id"]]
+    assert made == ["call_0", "call_0", "call_0#2", "call_0#2", "call_0#3", "call_0#3"]
     assert notes == ["call id", "call id"]
-    sent = ids.for_request(
-        [
-            _call("call_0", "Rome", spaced=True),
-            _output("call_0", "Rome"),
-            _call("call_0", "Oslo", spaced=True),
-            _output("call_0", "Oslo"),
-            _call("call_0", "Rome", spaced=True),
-            _output("call_0", "Rome"),
-        ]
-    )
-    assert [item["call_id"] for item in sent] == [
+    own = [_call("call_0", "Rome"), _call("call_0", "Oslo"), _call("call_0", "Rome")]
+    spaced = [_call("call_0", c, spaced=True) for c in ("Rome", "Oslo", "Rome")]
+    outputs = [_output("call_0", c) for c in ("Rome", "Oslo", "Rome")]
+    full = [item for pair in zip(own, outputs, strict=True) for item in pair]
+    assert [i["call_id"] for i in ids.for_request(full)] == made
+    assert [i["call_id"] for i in ids.for_request([*spaced, *outputs[:2]])] == [
         "call_0",
-        "call_0",
-        "call_0#3",
-        "call_0#3",
         "call_0#2",
+        "call_0#3",
+        "call_0",  # "Rome: rain": the first unanswered of the two with that text
         "call_0#2",
     ]
-    assert ids.calls.unrenamed(sent) == [{**item, "call_id": "call_0"} for item in sent], (
+    # a window holding the last two exchanges: Oslo by its arguments, Rome after it
+    window = ids.for_request([own[1], outputs[1], own[2], outputs[2]])
+    assert [i["call_id"] for i in window] == ["call_0#2", "call_0#2", "call_0#3", "call_0#3"]
+    assert ids.calls.unrenamed(window) == [{**i, "call_id": "call_0"} for i in window], (
         "the agent's copies keep the model's ids"
     )
-    assert notes == ["call id", "call id"], "a resend is no new call"
+    assert notes == ["call id", "call id"], "a request makes no call"
 
 
-def test_a_call_the_loop_made_up_is_a_call_of_its_own() -> None:
-    """Content no call with that id had (a loop writing its own history): a new call."""
+def test_only_a_response_or_an_acceptance_makes_a_call() -> None:
+    """A call item in a request with arguments no call had (re-serialised, parsed and
+    dumped again, elided) is one of the calls made, not a new one; a call item the agent
+    accepts with other arguments is a new call (a loop recording no responses)."""
     ids = ItemIds()
-    ids.for_history(_call("call_0", "Rome"), produced=True)
-    sent = ids.for_request([_call("call_0", "Rome"), _call("call_0", "Paris")])
-    assert [item["call_id"] for item in sent] == ["call_0", "call_0#2"]
+    ids.for_history(_call("call_0", "Rome"), produced="response")
+    elided = {**_call("call_0", "Rome"), "arguments": '{"city": "Ro…"}'}
+    assert [i["call_id"] for i in ids.for_request([elided])] == ["call_0"]
+    accepted, _ = ids.for_history(_call("call_0", "Paris"))
+    assert accepted["call_id"] == "call_0#2"
 
 
 def test_a_cut_response_made_its_calls() -> None:
@@ -234,19 +237,188 @@ def test_a_cut_response_made_its_calls() -> None:
     assert output["call_id"] == "call_0#2"
 
 
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("keep", ["ours", "theirs"])
+@pytest.mark.parametrize("answer", ["tools, last first", "tools without arguments", "accept"])
+async def test_parallel_calls_with_one_id(
+    schema: int, keep: Keep, answer: str, tmp_path: Path
+) -> None:
+    """One response asking ``call_0`` twice (Rome, Oslo), answered by tools that finish in
+    the other order, by tools given no arguments, or by outputs the loop accepts; the next
+    request sends the outputs in the calls' order. Found by review: the outputs were
+    swapped (an output's id named the call by the order outputs entered), the tools without
+    arguments took the latest call, the accepted outputs all answered the latest."""
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history: list[Any] = turn.accept(_user("weather in two cities"))
+        items = [_call("call_0", "Rome"), _call("call_0", "Oslo")]
+        async with turn.inference({"model": "m", "input": list(history)}) as inference:
+            returned = inference.completed(output_items=items)
+        history += returned if keep == "ours" else items
+        theirs = [_output("call_0", "Rome"), _output("call_0", "Oslo")]
+        if answer == "accept":
+            accepted = turn.accept(*theirs)
+            history += accepted if keep == "ours" else theirs
+        else:
+            order = [1, 0] if answer == "tools, last first" else [0, 1]
+            outputs = {}
+            for n in order:
+                arguments = items[n]["arguments"] if answer == "tools, last first" else None
+                async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
+                    outputs[n] = tool.completed(theirs[n])
+            history += [outputs[0], outputs[1]] if keep == "ours" else theirs
+        async with turn.inference({"model": "m", "input": list(history)}) as inference:
+            inference.completed(output_items=[_answer("done")])
+    state = check_bundle(bundle_in(tmp_path))
+    answered = sorted(
+        (item["call_id"], item["body"]["parts"][0]["text"])
+        for item in state["conversation_items"].values()
+        if item["kind"] == "function_call_output"
+    )
+    assert answered == [("call_0", "Rome: rain"), ("call_0#2", "Oslo: rain")]
+    if answer != "accept":
+        assert [(name, text) for name, _, text in _links(state)] == answered
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("history", ["window", "compaction"])
+async def test_a_history_holding_only_the_last_calls(
+    schema: int, history: str, tmp_path: Path
+) -> None:
+    """Three responses asking ``call_0`` (Rome, Oslo, Rome); the loop then sends only the
+    last two exchanges as its own dicts, by a window or a compaction. Found by review: the
+    resent outputs answered the first call (their id said so), the second Rome was taken
+    for the first."""
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        user = turn.accept(_user("weather"))
+        kept: list[Any] = []
+        for city in ("Rome", "Oslo", "Rome"):
+            async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                inference.completed(output_items=[_call("call_0", city)])
+            arguments = _call("call_0", city)["arguments"]
+            async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
+                tool.completed(_output("call_0", city))
+            kept = [*kept, _call("call_0", city), _output("call_0", city)][-4:]
+        if history == "compaction":
+            kept = turn.compaction().installed(
+                input_history=[*user, *kept], replacement_history=[_user("summary"), *kept]
+            )
+        async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+            inference.completed(output_items=[_answer("done")])
+    state = check_bundle(bundle_in(tmp_path))
+    assert [(name, text) for name, _, text in _links(state)] == [
+        ("call_0", "Rome: rain"),
+        ("call_0#2", "Oslo: rain"),
+        ("call_0#3", "Rome: rain"),
+    ]
+    _answers(state)
+
+
+def _elided(arguments: str) -> str:
+    """Arguments as a loop that shortens long values keeps them (both reducers compare the
+    first 240 bytes)."""
+    value = json.loads(arguments)
+    return json.dumps({**value, "content": value["content"][:300] + "…[elided]"})
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    "resend",
+    [
+        pytest.param(lambda c: {**c, "arguments": json.loads(c["arguments"])}, id="parsed"),
+        pytest.param(lambda c: {**c, "arguments": _elided(c["arguments"])}, id="elided"),
+        pytest.param(lambda c: {**c, "name": "functions.write"}, id="namespaced"),
+        pytest.param(
+            lambda c: {**c, "arguments": json.dumps(json.loads(c["arguments"]))}, id="spaced"
+        ),
+    ],
+)
+async def test_an_ordinary_loop_is_recorded_as_it_was(
+    schema: int, resend: Callable[[dict[str, Any]], dict[str, Any]], tmp_path: Path
+) -> None:
+    """No id used twice, the call resent as the loop rebuilt it (arguments parsed, a long
+    value elided, the name namespaced, re-serialised): nothing renamed, nothing counted.
+    Found by review: a first version took such a resend for a new call (``call_abc#2``)."""
+    call = {
+        "type": "function_call",
+        "call_id": "call_abc",
+        "name": "write",
+        "arguments": json.dumps({"path": "f.txt", "content": "x" * 2000}),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history: list[Any] = turn.accept(_user("write it"))
+            async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                inference.completed(output_items=[call])
+            async with turn.tool_call("call_abc", "write", arguments=call["arguments"]) as tool:
+                tool.completed(_output("call_abc", "done"))
+            history += [resend(call), _output("call_abc", "done")]
+            async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                inference.completed(output_items=[_answer("done")])
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle)
+    assert "#" not in json.dumps(state)
+    assert loss_report(bundle) == ""
+
+
+def test_memory_per_call_stays_small() -> None:
+    """A long loop keeping only a window, each call with 20 KB of arguments: what the ids
+    keep per step is bounded by a few hundred bytes (found by review: a first version kept
+    every call item, arguments and all, ~21 KB a step)."""
+    ids = ItemIds()
+    window = [ids.for_history(_user("go"))[0]]
+
+    def step(i: int) -> None:
+        nonlocal window
+        arguments = json.dumps({"i": i, "content": f"{i:05d}" * 4000})
+        ids.for_request(window)
+        call, _ = ids.for_history(
+            {"type": "function_call", "call_id": f"call_{i}", "name": "w", "arguments": arguments},
+            produced=f"response {i}",
+        )
+        output, _ = ids.for_history(_output(f"call_{i}", "ok"), call=call["call_id"])
+        window = [window[0], call, output]
+
+    for i in range(200):
+        step(i)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(200, 1200):
+            step(i)
+        window = window[:1]
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown / 1000 < 2000, f"{grown / 1000:.0f} bytes a step"
+
+
 # --- property -------------------------------------------------------------------------------
 
 _CALL_IDS = ["call_0", "call_1"]
 _CITIES = ["Rome", "Oslo"]
 Extra = Literal["", "cut first", "compact after"]
-Step = tuple[list[tuple[int, int]], Keep | Literal["spaced"], bool, Extra]
+Run = Literal["not run", "in order", "reversed", "accepted"]
+Step = tuple[list[tuple[int, int]], Keep | Literal["spaced"], Run, Extra]
 
 
 def _steps() -> st.SearchStrategy[list[Step]]:
     calls = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=1, max_size=2)
     keep = st.sampled_from(["ours", "theirs", "spaced"])
+    run = st.sampled_from(["not run", "in order", "reversed", "accepted"])
     extra = st.sampled_from(["", "cut first", "compact after"])
-    step = st.tuples(calls, keep, st.booleans(), extra)
+    step = st.tuples(calls, keep, run, extra)
     return st.lists(step, min_size=1, max_size=4)  # type: ignore[arg-type]
 
 
@@ -266,19 +438,39 @@ async def _play(root: Path, schema: int, steps: list[Step]) -> None:
                 returned = inference.completed(output_items=items)
             own = [_call(_CALL_IDS[c], _CITIES[k], spaced=True) for c, k in calls]
             history += {"ours": returned, "theirs": items, "spaced": own}[keep]
-            for item in items if run else ():
-                city = json.loads(item["arguments"])["city"]
-                async with turn.tool_call(
-                    item["call_id"], "get_weather", arguments=item["arguments"]
-                ) as tool:
-                    output = tool.completed(_output(item["call_id"], city))
-                history.append(output if keep == "ours" else _output(item["call_id"], city))
+            theirs = [_output(i["call_id"], json.loads(i["arguments"])["city"]) for i in items]
+            if run == "accepted":  # outputs the loop accepts itself, in the calls' order
+                accepted = turn.accept(*theirs)
+                history += accepted if keep == "ours" else theirs
+            elif run != "not run":  # tools run (in either order), outputs sent in call order
+                order = list(range(len(items)))[:: -1 if run == "reversed" else 1]
+                outputs: dict[int, Any] = {}
+                for n in order:
+                    item = items[n]
+                    async with turn.tool_call(
+                        item["call_id"], "get_weather", arguments=item["arguments"]
+                    ) as tool:
+                        outputs[n] = tool.completed(theirs[n])
+                history += [outputs[n] if keep == "ours" else theirs[n] for n in sorted(outputs)]
             if extra == "compact after":
                 history = turn.compaction().installed(
                     input_history=history, replacement_history=[_user("summary"), *history[1:]]
                 )
         async with turn.inference({"model": "m", "input": list(history)}) as inference:
             inference.completed(output_items=[_answer("done")])
+
+
+def _answers(state: dict[str, Any]) -> None:
+    """Every output in the conversation answers a call (same recorded id) with its city."""
+    cities: dict[str, set[str]] = {}
+    for item in state["conversation_items"].values():
+        if item["kind"] == "function_call":
+            summary = item["body"]["parts"][0]["summary"]
+            cities.setdefault(item["call_id"], set()).add(json.loads(summary)["city"])
+    for item in state["conversation_items"].values():
+        if item["kind"] == "function_call_output":
+            city = item["body"]["parts"][0]["text"].split(":")[0]
+            assert cities.get(item["call_id"]) == {city}, (item["call_id"], city, cities)
 
 
 @settings(
@@ -288,9 +480,11 @@ async def _play(root: Path, schema: int, steps: list[Step]) -> None:
 )
 @given(schema=st.sampled_from([2, 3]), steps=_steps())
 def test_any_reuse_of_call_ids_reduces(schema: int, steps: list[Step]) -> None:
-    """Responses asking one or two calls with ids from a pool of two, run or not, the
-    history kept as the recorder's copies or the loop's own: the bundle reduces (Codex and
-    ours agree) and every tool call links a call with its own arguments."""
+    """Responses asking one or two calls with ids from a pool of two, run in order, in
+    reverse, or answered by outputs the loop accepts, or not at all, some cut off and
+    retried, some histories compacted, kept as the recorder's copies or the loop's own: the
+    bundle reduces (Codex and ours agree), every tool call links the call with its own
+    arguments and every output answers its own call."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         with warnings.catch_warnings():
@@ -299,3 +493,4 @@ def test_any_reuse_of_call_ids_reduces(schema: int, steps: list[Step]) -> None:
         state = check_bundle(bundle_in(root))
         for _, arguments, output in _links(state):
             assert output.startswith(json.loads(arguments)["city"])
+        _answers(state)
