@@ -26,13 +26,19 @@ its id; which one matters only once there are two:
   with (an output's id is made from its call's name); else, in a request, the call whose
   output has its text (told by length, head and tail), else the request's first call still
   unanswered; else (``accept``) the first unanswered call of the latest response;
-- a tool call: of the calls no tool call has yet (those with its arguments, if any), the
-  first of the latest response's.
+- a tool call: of the calls no tool call has yet (those with its arguments, input or
+  command, if any), the first of the latest response's.
+
+Arguments match as given or as JSON values (keys sorted, spacing dropped), so arguments
+serialised again or given parsed still match; an item id (a provider may give every item the
+same) is not trusted against arguments that say otherwise. A call cut off mid-arguments and
+its retry are two contents to the reducers, so two calls here too.
 
 Two calls with one id and the same arguments, and outputs of parallel same-id calls accepted
 (or tools given no arguments) in another order than the calls, cannot be told apart: order
-decides. Content is compared by fingerprints, never whole (a call's arguments or an output may
-be 100 KB), and an id with one call costs a few dict operations per mention.
+decides. Content is compared by fingerprints (whole up to 8 KB, sampled beyond: a call's
+arguments or an output may be 100 KB), and an id with one call costs a few dict operations
+per mention.
 """
 
 from __future__ import annotations
@@ -50,32 +56,70 @@ _CALLS: Final = frozenset(
     {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
 )
 MENTIONS: Final = _CALLS | CALL_OUTPUT_TYPES | {"tool_search_output"}
-#: How much of a text's head and tail a fingerprint holds.
-_ENDS: Final = 48
+#: Texts up to this length are hashed whole; longer ones by their length and samples.
+_WHOLE: Final = 8192
+_SAMPLES: Final = 32
 
 
 def _fingerprint(value: Any) -> int | None:
-    """A text (or JSON value) told apart by its length, head and tail, in bounded time."""
+    """A text (or JSON value) told apart in bounded time: hashed whole up to
+    :data:`_WHOLE` characters, else by its length and evenly spread samples."""
     if value.__class__ is not str:
         if value is None:
             return None
-        try:
-            value = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        except (TypeError, orjson.JSONEncodeError):
+        value = _canonical(value)
+        if value is None:
             return None
-    if len(value) <= 2 * _ENDS:
+    if len(value) <= _WHOLE:
         return hash(value)
-    return hash((len(value), value[:_ENDS], value[-_ENDS:]))
+    step = len(value) // _SAMPLES
+    return hash((len(value), *(value[i : i + 16] for i in range(0, len(value), step))))
 
 
-def _arguments(item: dict[str, Any]) -> int | None:
-    """A call item's arguments (a function's), input (a custom tool's) or action (a local
-    shell's), fingerprinted."""
-    for key in ("arguments", "input", "action"):
+def _canonical(value: Any) -> str | None:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+
+
+#: A call's arguments: fingerprints of their text as given and of their JSON value (keys
+#: sorted, spacing dropped), so arguments serialised again, or given parsed, still match.
+_Args = tuple[int | None, int | None]
+_NO_ARGS: Final[_Args] = (None, None)
+
+
+def _args_of(value: Any) -> _Args:
+    if value is None:
+        return _NO_ARGS
+    if value.__class__ is not str:
+        canonical = _fingerprint(value)
+        return canonical, canonical
+    raw = _fingerprint(value)
+    if len(value) > _WHOLE:
+        return raw, raw
+    try:
+        parsed = orjson.loads(value)
+    except (orjson.JSONDecodeError, RecursionError):
+        return raw, raw
+    return raw, _fingerprint(parsed)
+
+
+def _arguments(item: dict[str, Any]) -> _Args:
+    """A call item's arguments (a function's), input (a custom tool's) or command (a local
+    shell's)."""
+    for key in ("arguments", "input"):
         value = item.get(key)
         if value is not None:
-            return _fingerprint(value)
-    return None
+            return _args_of(value)
+    action = item.get("action")
+    if action.__class__ is dict:
+        return _args_of(action.get("command"))
+    return _NO_ARGS
+
+
+def _same_args(a: _Args, b: _Args) -> bool:
+    return (a[0] is not None and a[0] == b[0]) or (a[1] is not None and a[1] == b[1])
 
 
 def _unanswered(calls: list[_Call]) -> _Call:
@@ -93,12 +137,12 @@ class _Call:
 
     __slots__ = ("arguments", "name", "outputs", "response")
 
-    def __init__(self, name: str, response: object, arguments: int | None) -> None:
+    def __init__(self, name: str, response: object, arguments: _Args) -> None:
         #: its id in the trace
         self.name = name
         #: the response that made it (None: only a mention was seen)
         self.response = response
-        #: its arguments' fingerprint
+        #: its arguments' fingerprints
         self.arguments = arguments
         #: its outputs' fingerprints, as they entered the history
         self.outputs: list[int | None] = []
@@ -150,13 +194,13 @@ class CallIds:
         self._named: dict[str, str] = {}
         # recorded name → the model's call id, for the names that differ
         self._original: dict[str, str] = {}
-        # (call id, arguments) → the calls cut-off responses made with them, in order: a
-        # retry that makes one again makes the same call
-        self._cut: dict[tuple[str, int | None], list[_Call]] = {}
+        # call id → the calls cut-off responses made with it, in order: a retry that makes
+        # one again makes the same call
+        self._cut: dict[str, list[_Call]] = {}
 
     # --- calls -----------------------------------------------------------------------------
 
-    def _new_call(self, call_id: str, response: object, arguments: int | None) -> _Call:
+    def _new_call(self, call_id: str, response: object, arguments: _Args) -> _Call:
         used = self._names.used
         calls = self._calls.get(call_id)
         if calls is None:
@@ -185,7 +229,7 @@ class CallIds:
         an output of a loop that records no responses) makes it known."""
         calls = self._calls.get(call_id)
         if calls is None:
-            self._new_call(call_id, None, None)
+            self._new_call(call_id, None, _NO_ARGS)
             calls = self._calls[call_id]
         return calls
 
@@ -210,12 +254,13 @@ class CallIds:
         first after ``after``; else the latest."""
         named = self._named.get(item_id) if item_id is not None else None
         by_id = next((i for i, c in enumerate(calls) if c.name == named), None)
+        arguments = _arguments(item)
+        known = calls[by_id].arguments if by_id is not None else _NO_ARGS
+        if known[1] is not None and not _same_args(known, arguments):
+            by_id = None  # an id the provider gives every item: the arguments say no
         if by_id is not None and by_id > after:
             return by_id
-        arguments = _arguments(item)
-        same = [
-            i for i, c in enumerate(calls) if arguments is not None and c.arguments == arguments
-        ]
+        same = [i for i, c in enumerate(calls) if _same_args(c.arguments, arguments)]
         later = next((i for i in same if i > after), None)
         if later is not None:
             return later
@@ -245,7 +290,7 @@ class CallIds:
         arguments = _arguments(item)
         call = self._retried(call_id, arguments) if self._cut else None
         if call is not None:
-            call.response = response
+            call.response, call.arguments = response, arguments
         else:
             calls = self._calls.get(call_id)
             if calls is not None and len(calls) == 1 and calls[0].response is None:
@@ -255,16 +300,20 @@ class CallIds:
                 call = self._new_call(call_id, response, arguments)
         return self._as(item, item_id, call_id, call.name)
 
-    def _retried(self, call_id: str, arguments: int | None) -> _Call | None:
+    def _retried(self, call_id: str, arguments: _Args) -> _Call | None:
         """A call a cut-off response made that this one makes again (same id and
-        arguments), taken off the list of calls cut off."""
-        cut = self._cut.get((call_id, arguments))
+        arguments), taken off the calls cut off. A call cut off mid-arguments is not the
+        one its retry makes: the reducers see two contents, so two names are needed."""
+        cut = self._cut.get(call_id)
         if not cut:
             return None
-        call = cut.pop(0)
-        if not cut:
-            del self._cut[(call_id, arguments)]
-        return call
+        for n, call in enumerate(cut):
+            if _same_args(call.arguments, arguments):
+                del cut[n]
+                if not cut:
+                    del self._cut[call_id]
+                return call
+        return None
 
     def cut(self, item: Any, response: object) -> Any:
         """An item of a response cut off (failed, cancelled): its calls are calls the
@@ -275,9 +324,12 @@ class CallIds:
         if call_id.__class__ is not str:
             return item
         arguments = _arguments(item)
-        cut = self._cut.setdefault((call_id, arguments), [])
+        cut = self._cut.setdefault(call_id, [])
         # the same call cut off before (a retry cut off again), else a new one
-        call = next((c for c in cut if c.response is not response), None)
+        call = next(
+            (c for c in cut if c.response is not response and _same_args(c.arguments, arguments)),
+            None,
+        )
         if call is None:
             call = self._new_call(call_id, response, arguments)
             cut.append(call)
@@ -320,10 +372,10 @@ class CallIds:
         calls = self._calls.get(call_id)
         if calls is None:
             return self._new_call(call_id, None, arguments).name
-        if len(calls) == 1 and calls[0].arguments is None:
+        if len(calls) == 1 and calls[0].arguments == _NO_ARGS:
             calls[0].arguments = arguments  # known from its tool call or output only
             return calls[0].name
-        same = [c for c in calls if arguments is not None and c.arguments == arguments]
+        same = [c for c in calls if _same_args(c.arguments, arguments)]
         return same[-1].name if same else self._new_call(call_id, None, arguments).name
 
     def sent(self, item: Any, item_id: str | None, request: RequestCalls) -> Any:
@@ -351,8 +403,11 @@ class CallIds:
             pending = request.pending.get(call_id) or []
             output = _fingerprint(item.get("output"))
             named = self._named.get(item_id) if item_id is not None else None
+            by_id = next((c for c in calls if c.name == named), None)
+            if by_id is not None and by_id.outputs and output not in by_id.outputs:
+                by_id = None  # an id given to every output: the text says no
             found = (
-                next((c for c in calls if c.name == named), None)
+                by_id
                 or self._answered(calls, output, pending)
                 or (pending[0] if pending else calls[-1])
             )
@@ -421,8 +476,8 @@ class CallIds:
         free = [c for c in calls if c.name not in claimed]
         if not free:
             return None
-        wanted = _fingerprint(arguments)
-        pool = [c for c in free if wanted is not None and c.arguments == wanted] or free
+        wanted = _args_of(arguments)
+        pool = [c for c in free if _same_args(c.arguments, wanted)] or free
         latest = pool[-1].response
         found = next(c for c in pool if c.response is latest)
         claimed.add(found.name)

@@ -75,9 +75,9 @@ class ToolCall(ToolWork):
         if model_visible_call_id is not None:
             # the model's call as the trace names it (see _call_ids); a call one tool call
             # already ran links no other
+            given = next((a for a in (arguments, custom_input, command) if a is not None), None)
             model_visible_call_id = turn.thread.ids.calls.claim(
-                rt.text(model_visible_call_id),
-                custom_input if arguments is None else arguments,
+                rt.text(model_visible_call_id), given
             )
         tool_call_id, _ = rt.unused_id("tool call", tool_call_id)
         super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)

@@ -319,6 +319,110 @@ async def test_a_history_holding_only_the_last_calls(
     _answers(state)
 
 
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tool arguments parsed",
+        "tool arguments compact",
+        "window re-serialised",
+        "compaction re-serialised",
+        "texts alike but in the middle",
+        "local shell commands",
+        "item ids reused too",
+    ],
+)
+async def test_what_tells_same_id_calls_apart(schema: int, case: str, tmp_path: Path) -> None:
+    """Two calls ``call_0`` that differ, told apart where the loop gives what differs in
+    another form. Found by the second review: tool arguments given parsed or compact, a
+    window or compaction resending the calls with arguments serialised again (both reducers
+    refused it), arguments and outputs alike in head, tail and length, local shell commands,
+    a provider giving every item the id ``fc_0`` with a request rebuilt (both refused)."""
+    middle = "/home/user/projects/webapp/src/components/layout/{}.tsx"
+
+    def make(n: int) -> dict[str, Any]:
+        city = ("Rome", "Oslo")[n]
+        if case == "local shell commands":
+            return {
+                "type": "local_shell_call",
+                "call_id": "call_0",
+                "status": "completed",
+                "action": {"type": "exec", "command": ["echo", city]},
+            }
+        if case == "texts alike but in the middle":
+            path = middle.format(("Header", "Footer")[n])
+            tail = {"encoding": "utf-8", "limit": 200, "offset": 0, "mode": "text"}
+            arguments = json.dumps({"path": path, **tail}, separators=(",", ":"))
+            return {**_call("call_0", city), "arguments": arguments}
+        item = _call("call_0", city, spaced=case == "tool arguments parsed")
+        return {**item, "id": "fc_0"} if case == "item ids reused too" else item
+
+    def text(n: int) -> str:
+        city = ("Rome", "Oslo")[n]
+        return "x" * 100 + f" {city} " + "x" * 100 if "alike" in case else f"{city}: rain"
+
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        user = turn.accept(_user("weather"))
+        kept: list[Any] = []
+        parallel = case in (
+            "tool arguments parsed",
+            "tool arguments compact",
+            "texts alike but in the middle",
+            "local shell commands",
+        )
+        batches = [[0, 1]] if parallel else [[0], [1]]
+        for batch in batches:
+            items = [make(n) for n in batch]
+            async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                inference.completed(output_items=items)
+            kept += items
+            for n in reversed(batch):  # the last call's tool finishes first
+                item = make(n)
+                given: dict[str, Any] = {}
+                if case == "local shell commands":
+                    given["command"] = item["action"]["command"]
+                elif case == "tool arguments parsed":
+                    given["arguments"] = json.loads(item["arguments"])
+                elif case == "tool arguments compact":
+                    given["arguments"] = json.dumps(json.loads(item["arguments"]))
+                else:
+                    given["arguments"] = item["arguments"]
+                name = "local_shell" if "shell" in case else "get_weather"
+                async with turn.tool_call("call_0", name, **given) as tool:
+                    tool.completed(
+                        {"type": "function_call_output", "call_id": "call_0", "output": text(n)}
+                    )
+            # outputs sent as they came (the last call's first): told apart by their texts
+            kept += [
+                {"type": "function_call_output", "call_id": "call_0", "output": text(n)}
+                for n in reversed(batch)
+            ]
+        if "re-serialised" in case:  # only the last exchange, the arguments dumped again
+            last = {**make(1), "arguments": json.dumps(json.loads(make(1)["arguments"]))}
+            kept = [last, kept[-1]]
+            if case.startswith("compaction"):
+                kept = turn.compaction().installed(
+                    input_history=[*user, *kept], replacement_history=[_user("summary"), *kept]
+                )
+        if case == "item ids reused too":
+            kept = [_user("a line put first"), *kept]  # a list rebuilt: every item named again
+        async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+            inference.completed(output_items=[_answer("done")])
+    state = check_bundle(bundle_in(tmp_path))
+    texts = {t: n for n in (0, 1) for t in [text(n)]}
+    for tool in state["tool_calls"].values():
+        outputs = {
+            state["conversation_items"][i]["body"]["parts"][0]["text"]
+            for i in tool["model_visible_output_item_ids"]
+        }
+        [output] = outputs
+        expected = "call_0" if texts[output] == 0 else "call_0#2"
+        assert tool["model_visible_call_id"] == expected, (tool, output)
+
+
 def _elided(arguments: str) -> str:
     """Arguments as a loop that shortens long values keeps them (both reducers compare the
     first 240 bytes)."""
