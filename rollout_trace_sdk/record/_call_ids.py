@@ -475,6 +475,13 @@ class CallIds:
         latest response made; ``None`` when every one has its tool call (one call, one
         link)."""
         claimed = self._names.claimed
+        calls = self._calls.get(call_id)
+        if calls is None and call_id not in self._names.used:
+            # the common case of a loop that records no responses: a call made known here
+            self._names.used.add(call_id)
+            self._calls[call_id] = [_Call(call_id, None, _NO_ARGS)]
+            claimed.add(call_id)
+            return call_id
         calls = self._known(call_id)
         if len(calls) == 1:  # the common case: nothing to choose
             name = calls[0].name
