@@ -84,6 +84,13 @@ PLANTED = [
         "ghu_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
         "ghu_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
     ),
+    # the two session 10 left out for the scan's speed (session 11: within the target)
+    (
+        "github_token",
+        "ghr_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        "ghr_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+    ),
+    ("bearer_token", "curl -H 'x: y' then bearer lowerTok3n9xyzABCD", "lowerTok3n9xyzABCD"),
 ]
 
 #: JSON fields whose (string) value goes whole.
