@@ -188,7 +188,7 @@ class CallIds:
         self._names = RolloutCallNames() if names is None else names
         # the model's call id → the calls made with it, in order
         self._calls: dict[str, list[_Call]] = {}
-        # call item id → the name it was recorded with
+        # item id (a call's, an output's) → the call id it was recorded with
         self._named: dict[str, str] = {}
         # recorded name → the model's call id, for the names that differ
         self._original: dict[str, str] = {}
