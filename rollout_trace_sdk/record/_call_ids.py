@@ -181,7 +181,7 @@ class CallIds:
         names: the rollout's recorded call ids (a new one each when not given).
     """
 
-    __slots__ = ("_calls", "_cut", "_named", "_names", "_note", "_original")
+    __slots__ = ("_calls", "_cut", "_named", "_names", "_note", "_original", "_solo")
 
     def __init__(self, note: Callable[[str], None], names: RolloutCallNames | None = None) -> None:
         self._note = note
@@ -195,12 +195,35 @@ class CallIds:
         # call id → the calls cut-off responses made with it, in order: a retry that makes
         # one again makes the same call
         self._cut: dict[str, list[_Call]] = {}
+        # ids of one call known only by its tool call or output, named as they are: no
+        # record until it takes one (a loop that records no responses makes many, and each
+        # record would be one more object for the garbage collector to walk)
+        self._solo: set[str] = set()
 
     # --- calls -----------------------------------------------------------------------------
 
+    def _calls_of(self, call_id: str) -> list[_Call] | None:
+        """The calls made with this id (a solo id's one call recorded now), if any."""
+        calls = self._calls.get(call_id)
+        if calls is None and call_id in self._solo:
+            self._solo.discard(call_id)
+            calls = self._calls[call_id] = [_Call(call_id, None, _NO_ARGS)]
+        return calls
+
+    def _solo_name(self, call_id: str) -> bool:
+        """Whether this id names one call known only by mentions, named as it is (made
+        so if the id is new to the rollout)."""
+        if call_id in self._solo:
+            return True
+        if call_id in self._calls or call_id in self._names.used:
+            return False
+        self._names.used.add(call_id)
+        self._solo.add(call_id)
+        return True
+
     def _new_call(self, call_id: str, response: object, arguments: _Args) -> _Call:
         used = self._names.used
-        calls = self._calls.get(call_id)
+        calls = self._calls_of(call_id)
         if calls is None:
             calls = self._calls[call_id] = []
         name = self._next_name(call_id, calls)
@@ -225,7 +248,7 @@ class CallIds:
     def _known(self, call_id: str) -> list[_Call]:
         """The calls with this id; a mention of one this thread has not seen (a tool call or
         an output of a loop that records no responses) makes it known."""
-        calls = self._calls.get(call_id)
+        calls = self._calls_of(call_id)
         if calls is None:
             self._new_call(call_id, None, _NO_ARGS)
             calls = self._calls[call_id]
@@ -286,7 +309,7 @@ class CallIds:
         if call_id.__class__ is not str:
             return item
         arguments = _arguments(item)
-        calls = self._calls.get(call_id)
+        calls = self._calls_of(call_id)
         used = self._names.used
         if calls is None and call_id not in used and not self._cut:
             # the common case, kept short: the first call with this id in the rollout
@@ -353,6 +376,8 @@ class CallIds:
             return item
         if kind in _CALLS:
             return self._as(item, item_id, call_id, self._accepted_call(call_id, item, item_id))
+        if call_id not in self._calls and self._solo_name(call_id):
+            return self._as(item, item_id, call_id, call_id)  # a loop recording no responses
         calls = self._known(call_id)
         if len(calls) == 1:  # the common case: nothing to choose
             answered = calls[0]
@@ -378,7 +403,7 @@ class CallIds:
         if named is not None:
             return named
         arguments = _arguments(item)
-        calls = self._calls.get(call_id)
+        calls = self._calls_of(call_id)
         if calls is None:
             return self._new_call(call_id, None, arguments).name
         if len(calls) == 1 and calls[0].arguments == _NO_ARGS:
@@ -394,6 +419,10 @@ class CallIds:
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
+        if call_id in self._solo:
+            if kind in _CALLS:
+                request.last[call_id] = 0
+            return self._as(item, item_id, call_id, call_id)
         calls = self._calls.get(call_id)
         if calls is not None and len(calls) == 1:  # the common case, kept short
             if kind in _CALLS:
@@ -436,7 +465,7 @@ class CallIds:
             return item
         calls = self._calls.get(call_id)
         if calls is None:
-            name = self._next_name(call_id, None)
+            name = call_id if call_id in self._solo else self._next_name(call_id, None)
         elif len(calls) == 1:
             name = calls[0].name
         elif kind in _CALLS:
@@ -475,12 +504,8 @@ class CallIds:
         latest response made; ``None`` when every one has its tool call (one call, one
         link)."""
         claimed = self._names.claimed
-        calls = self._calls.get(call_id)
-        if calls is None and call_id not in self._names.used:
-            # the common case of a loop that records no responses: a call made known here
-            self._names.used.add(call_id)
-            self._calls[call_id] = [_Call(call_id, None, _NO_ARGS)]
-            claimed.add(call_id)
+        if call_id not in self._calls and call_id not in self._solo and self._solo_name(call_id):
+            claimed.add(call_id)  # the common case of a loop that records no responses
             return call_id
         calls = self._known(call_id)
         if len(calls) == 1:  # the common case: nothing to choose
