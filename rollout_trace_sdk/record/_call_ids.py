@@ -210,11 +210,9 @@ class CallIds:
             calls = self._calls[call_id] = [_Call(call_id, None, _NO_ARGS)]
         return calls
 
-    def _solo_name(self, call_id: str) -> bool:
-        """Whether this id names one call known only by mentions, named as it is (made
-        so if the id is new to the rollout)."""
-        if call_id in self._solo:
-            return True
+    def _new_solo(self, call_id: str) -> bool:
+        """Make an id new to the rollout (solo ids are in ``used`` too) a solo id: one call
+        known only by mentions, named as it is. Returns whether it was new."""
         if call_id in self._calls or call_id in self._names.used:
             return False
         self._names.used.add(call_id)
@@ -376,7 +374,7 @@ class CallIds:
             return item
         if kind in _CALLS:
             return self._as(item, item_id, call_id, self._accepted_call(call_id, item, item_id))
-        if call_id not in self._calls and self._solo_name(call_id):
+        if call_id in self._solo or self._new_solo(call_id):
             return self._as(item, item_id, call_id, call_id)  # a loop recording no responses
         calls = self._known(call_id)
         if len(calls) == 1:  # the common case: nothing to choose
@@ -476,11 +474,7 @@ class CallIds:
         else:
             output = _fingerprint(item.get("output"))
             name = (self._answered(calls, output, []) or calls[-1]).name
-        if name == call_id:
-            return item
-        copy = dict(item)
-        copy["call_id"] = name
-        return copy
+        return self._as(item, None, call_id, name)
 
     # --- the agent's side ----------------------------------------------------------------------
 
@@ -504,7 +498,7 @@ class CallIds:
         latest response made; ``None`` when every one has its tool call (one call, one
         link)."""
         claimed = self._names.claimed
-        if call_id not in self._calls and call_id not in self._solo and self._solo_name(call_id):
+        if self._new_solo(call_id):
             claimed.add(call_id)  # the common case of a loop that records no responses
             return call_id
         calls = self._known(call_id)

@@ -162,17 +162,16 @@ class ItemIds:
         item = plain(item)
         if _has_id(item):
             item_id: str = item["id"]
-        elif _is_output(item):
-            # an output's id comes from the call it answers, as recorded (see content_id)
-            item = self.calls.entered(item, None, call)
-            base = content_id(item)
-            item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
-            self.calls.remember(item_id, item)
-            return _with_id(item, item_id), item_id
         elif isinstance(item, Mapping):
+            output = _is_output(item)
+            if output:  # an output's id comes from the call it answers, as recorded
+                item = self.calls.entered(item, None, call)
             base = content_id(item)
             item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
             item = _with_id(item, item_id)
+            if output:
+                self.calls.remember(item_id, item)
+                return item, item_id
         else:
             return item, None
         if produced is not None:
@@ -248,14 +247,13 @@ class ItemIds:
         calls = self.calls
         out = []
         for item in map(plain, items):
-            if _has_id(item) or not isinstance(item, Mapping):
-                out.append(calls.seen(item) if cut is None else calls.cut(item, cut))
-            elif _is_output(item):  # named first: its id comes from the call it answers
-                item = calls.seen(item)
-                out.append(_with_id(item, content_id(item)))
-            else:
+            if not _has_id(item) and isinstance(item, Mapping):
+                if _is_output(item):  # named first: its id comes from the call it answers
+                    item = calls.seen(item)
+                    out.append(_with_id(item, content_id(item)))
+                    continue
                 item = _with_id(item, content_id(item))
-                out.append(calls.seen(item) if cut is None else calls.cut(item, cut))
+            out.append(calls.seen(item) if cut is None else calls.cut(item, cut))
         return out
 
     def reset_to(self, replacement: Sequence[Any]) -> None:

@@ -330,6 +330,8 @@ class Runtime:
     def text(self, value: Any) -> str:
         """A text argument as text: a string subclass's string (an enum member's value, not
         its name); another value's text, counted (``mistyped``): the call still records."""
+        if value.__class__ is str:  # the common case, without the subclass check
+            return value
         if isinstance(value, str):
             return str.__str__(value)
         self.sink.values.note("mistyped")

@@ -75,12 +75,15 @@ class ToolCall(ToolWork):
         if model_visible_call_id is not None:
             # the model's call as the trace names it (see _call_ids); a call one tool call
             # already ran links no other
-            given = arguments if arguments is not None else custom_input or command
+            given = (
+                arguments
+                if arguments is not None
+                else custom_input
+                if custom_input is not None
+                else command
+            )
             model_visible_call_id = turn.thread.ids.calls.claim(
-                model_visible_call_id
-                if model_visible_call_id.__class__ is str
-                else rt.text(model_visible_call_id),
-                given,
+                rt.text(model_visible_call_id), given
             )
         tool_call_id, _ = rt.unused_id("tool call", tool_call_id)
         super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
