@@ -26,7 +26,7 @@ import orjson
 
 from ..model import codec
 from ..model import events as ev
-from ._values import ValueEncoder, as_status, as_text
+from ._values import ValueEncoder, as_status, as_text, right_sized
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -157,7 +157,7 @@ def _encoder(build: Callable[[Any], dict[str, Any]]) -> Callable[[Any], bytes]:
     dumps = orjson.dumps
 
     def encode(o: Any) -> bytes:
-        return dumps(build(o))
+        return right_sized(dumps(build(o)))
 
     return encode
 

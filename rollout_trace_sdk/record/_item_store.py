@@ -58,7 +58,7 @@ import orjson
 from ..model.events import PayloadKind, RawPayloadRef
 from ._deferred import LazyBody, hole_json, string_digest, string_sketch
 from ._known_refs import KnownRefs, freeze, thaw
-from ._values import same_items
+from ._values import right_sized, same_items
 
 #: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
 #: raises on an odd value).
@@ -104,7 +104,7 @@ def template_body(value: Any, parts: Sequence[RawPayloadRef], dumps: Dumps = orj
     fragments = _HOLE_RE.split(text)
     if len(fragments) != len(parts) + 1:  # a caller's string equal to the hole token
         raise ValueError("template hole count does not match its parts")
-    return orjson.dumps([f.decode() for f in fragments])
+    return right_sized(orjson.dumps([f.decode() for f in fragments]))
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -5,8 +5,10 @@ seq 1..N without a gap or a dangling payload reference."""
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import RecorderWarning, _files
+from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
 from rollout_trace_sdk.record._encode import LineEncoder
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -51,6 +53,12 @@ async def _many_inferences(w: BundleWriter, tasks: int, calls: int) -> None:
     async with anyio.create_task_group() as tg:
         for t in range(tasks):
             tg.start_soon(worker, t)
+
+
+def _queued_bytes(rollout: Any) -> int:
+    stats = rollout.stats
+    assert stats is not None
+    return int(stats.queued_bytes)
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -92,6 +100,43 @@ async def test_wait_policy_loses_nothing_and_respects_the_budget(
     assert (s.events_dropped, s.payloads_dropped, s.bytes_dropped) == (0, 0, 0)
     assert loss_reports(w.bundle_dir, events) == []
     _assert_codex_reduces(w.bundle_dir)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_the_queue_holds_what_its_budget_counts(tmp_path: Path, schema: int) -> None:
+    """The budget bounds memory only if a queued record costs about what it is charged.
+    orjson (3.12 and later) returns its text in a buffer of at least 4 KB (8 to 16 times the
+    text past that): queued as it was, a tool call's 1.7 KB of records held 22 KB. Tool
+    calls recorded without a checkpoint (the writer cannot drain) show what the queue holds."""
+    arguments = {"cmd": "ls -la /srv/app", "workdir": "/srv/app", "timeout_ms": 10_000}
+    n = 1500
+    outputs = [
+        {"type": "function_call_output", "call_id": f"call_{i}", "output": f"{i} " + "x" * 200}
+        for i in range(n)
+    ]
+    async with (
+        open_rollout(tmp_path, schema_version=schema, redact=False) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        await rollout.flush()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            start, charged = tracemalloc.get_traced_memory()[0], _queued_bytes(rollout)
+            for i, output in enumerate(outputs):
+                async with turn.tool_call(f"call_{i}", "exec_command", arguments=arguments) as tool:
+                    tool.completed(output)
+            gc.collect()
+            queued = tracemalloc.get_traced_memory()[0] - start
+            charged = _queued_bytes(rollout) - charged
+            await rollout.flush()
+            gc.collect()
+            kept = tracemalloc.get_traced_memory()[0] - start  # the ids and indexes it keeps
+        finally:
+            tracemalloc.stop()
+    held = queued - kept
+    assert charged > 1000 * n  # nothing was written yet
+    assert held <= 2 * charged, f"{held / n:.0f} bytes held a call, {charged / n:.0f} charged"
 
 
 async def test_an_item_larger_than_the_budget_still_goes_through_alone(tmp_path: Path) -> None:
