@@ -26,7 +26,8 @@ import orjson
 
 from ..model import codec
 from ..model import events as ev
-from ._values import ValueEncoder, as_status, as_text, right_sized
+from ..model.layout import right_sized
+from ._values import ValueEncoder, as_status, as_text
 
 log = logging.getLogger("rollout_trace_sdk")
 

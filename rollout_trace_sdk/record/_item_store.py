@@ -56,9 +56,10 @@ import attrs
 import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
+from ..model.layout import right_sized
 from ._deferred import LazyBody, hole_json, string_digest, string_sketch
 from ._known_refs import KnownRefs, freeze, thaw
-from ._values import right_sized, same_items
+from ._values import same_items
 
 #: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
 #: raises on an odd value).

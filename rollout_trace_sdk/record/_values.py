@@ -42,6 +42,8 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ..model.layout import right_sized
+
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
 PRETTY: Final = orjson.OPT_INDENT_2
@@ -58,12 +60,6 @@ _COUNT_UP_TO: Final = 2048
 #: check to the worker thread (it reads the text back: ~1 ms of the GIL per MB at most);
 #: larger bodies are checked on the loop as before, so no single read holds the GIL long.
 _DEFER_CHECK_UP_TO: Final = 1 << 20
-#: ``right_sized(data)``: ``data`` copied into an allocation of its own size. orjson (3.12
-#: and later) returns its text in the buffer it wrote it in: at least 4 KB, and 8 to 16 times
-#: the text beyond that. Text the recorder keeps (queued for the writer, stored in a shard
-#: plan) is copied, so the queue holds what its byte budget counts, and orjson's buffer is
-#: freed at once and reused by the next call instead of fresh pages faulted in for each.
-right_sized: Final = b"%b".__mod__
 _WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
@@ -105,7 +101,8 @@ def recorder_warning(message: str, stacklevel: int = 1) -> None:
 class ValueEncoder:
     """Encodes agent values for one writer, counting what it could not keep as it was.
 
-    The bytes it returns are :func:`right_sized`: the queue keeps them as they are.
+    The bytes it returns are right-sized (``model.layout.right_sized``): the queue keeps
+    them as they are.
     Safe to call from any thread: the counters are guarded by a lock taken only when a
     value needed changing."""
 

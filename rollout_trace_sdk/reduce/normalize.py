@@ -16,7 +16,7 @@ import orjson
 
 from ..model import state as st
 from ..model.items import REASONING_ENTRIES
-from ..model.layout import UNAVAILABLE_MARKER_KEY
+from ..model.layout import UNAVAILABLE_MARKER_KEY, right_sized
 from .agent_messages import agent_message, agent_message_v3
 from .canonical import (
     compact_json,
@@ -125,12 +125,6 @@ def content_key(
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-
-#: A copy of orjson's text in an allocation of its own size: orjson (3.12 and later) returns
-#: it in the buffer it wrote it in, at least 4 KB and 8 to 16 times the text beyond that, and
-#: the keys of ``remember`` live as long as a thread's history.
-_right_sized: Final = b"%b".__mod__
 
 
 def json_summary(value: Any) -> str:
@@ -443,9 +437,9 @@ def normalize_items(
             norm = normalize_item(item, ctx, (*path, index))
             # Equal floats may have been written differently; only exact text may be borrowed.
             if remember is not None and norm.reusable and not has_float(item):
-                remember[_right_sized(blob)] = norm
+                remember[right_sized(blob)] = norm
         elif remember is not None:
-            remember[_right_sized(blob)] = norm
+            remember[right_sized(blob)] = norm
         out.append(norm)
     return out
 

@@ -1,10 +1,18 @@
-"""``model.layout``: payload ids and the numbers they carry."""
+"""``model.layout``: payload ids and the numbers they carry; JSON text kept in memory."""
 
 from __future__ import annotations
 
+import tracemalloc
+
+import orjson
 import pytest
 
-from rollout_trace_sdk.model.layout import payload_number, raw_payload_id
+from rollout_trace_sdk.model.layout import (
+    RIGHT_SIZE_BELOW,
+    payload_number,
+    raw_payload_id,
+    right_sized,
+)
 
 
 @pytest.mark.parametrize("number", [1, 9, 10, 123456789])
@@ -19,3 +27,32 @@ def test_ids_as_codex_spells_them_carry_their_number(number: int) -> None:
 def test_other_spellings_carry_none(payload_id: str) -> None:
     # as numbers they would collide with another id's file or fail int()
     assert payload_number(payload_id) is None
+
+
+def _held(make: object, n: int = 200) -> float:
+    """Bytes held per object ``make()`` returns, as the allocator was asked for them."""
+    assert callable(make)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [make() for _ in range(n)]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == n
+    return held / n
+
+
+@pytest.mark.parametrize("size", [10, 1_000, 20_000])
+def test_short_texts_are_kept_in_their_own_size(size: int) -> None:
+    value = {"text": "x" * size}
+    text = orjson.dumps(value)
+    assert right_sized(text) == text
+    # orjson 3.12 and 3.13 hold 4 KB, 8 KB and 260 KB for these (not asserted: a later
+    # orjson may stop); the copy holds the text and an object header
+    assert _held(lambda: right_sized(orjson.dumps(value))) < len(text) + 100
+
+
+def test_long_texts_are_kept_as_they_are() -> None:
+    text = orjson.dumps("x" * RIGHT_SIZE_BELOW)
+    assert right_sized(text) is text  # its unused tail costs no memory; a copy costs time
