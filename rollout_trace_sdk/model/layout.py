@@ -69,6 +69,8 @@ def shard_path(shard: int) -> str:
 
 #: A decompressed shard is a run of records: id length (u16 LE), body length (u64 LE), id, body.
 SHARD_RECORD_HEADER: Final = struct.Struct("<HQ")
+#: The longest payload id a shard record can hold (its length is a u16), in UTF-8 bytes.
+MAX_SHARD_ID_BYTES: Final = 0xFFFF
 #: Every content_value sits in a shard of its own; other payloads rotate near this many bytes.
 SHARD_ROTATE_BYTES: Final = 8 * 1024 * 1024
 #: A placeholder Codex splices for an unavailable template part (``{"$trace_unavailable": id}``).

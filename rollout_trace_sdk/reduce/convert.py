@@ -16,6 +16,7 @@ differently, is listed in ``docs/reducing.md``:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -28,7 +29,7 @@ import zstandard
 
 from ..model import codec, layout
 from ..model import events as ev
-from .bundle import Bundle
+from .bundle import Bundle, LocatedEvent
 from .errors import ReduceError
 from .os_errors import os_error_text
 
@@ -135,18 +136,34 @@ def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
     stored: dict[str, ev.RawPayloadRef] = {}
     next_id = _last_payload_number(bundle) + 1
 
+    cited: dict[str, tuple[str, str]] = {}  # payload id -> (path, kind) as first cited
+
     def store(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
         known = stored.get(ref.raw_payload_id)
         if known is None:
+            if len(ref.raw_payload_id.encode()) > layout.MAX_SHARD_ID_BYTES:
+                raise ReduceError(
+                    f"payload id of {len(ref.raw_payload_id.encode()):,} bytes; a schema-3 "
+                    f"shard record holds ids of at most {layout.MAX_SHARD_ID_BYTES:,}"
+                )
             shard = shards.add(ref.raw_payload_id, bundle.read_payload_bytes(ref))
             known = ev.RawPayloadRef(ref.raw_payload_id, ref.kind, "", shard)
             stored[ref.raw_payload_id] = known
+            cited[ref.raw_payload_id] = (ref.path, ref.kind)
+        elif cited[ref.raw_payload_id] != (ref.path, ref.kind):
+            # schema 3 names a payload by its id alone: one of the two would be lost
+            path, kind = cited[ref.raw_payload_id]
+            raise ReduceError(
+                f"payload {ref.raw_payload_id} is cited as {ref.kind} at {ref.path}, and "
+                f"earlier as {kind} at {path}; schema 3 cannot tell them apart"
+            )
         return known
 
     try:
         for located in bundle.events():
             event = located.event
-            payload = _map_refs(event.payload, store)
+            with _where(bundle, located):
+                payload = _map_refs(event.payload, store)
             if type(payload) is ev.InferenceStarted:
                 prompt_id = layout.raw_payload_id(next_id)
                 next_id += 1
@@ -160,6 +177,19 @@ def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
             log.write(codec.event_line(converted, layout.SCHEMA_3))
     finally:
         shards.close()
+
+
+@contextlib.contextmanager
+def _where(bundle: Bundle, located: LocatedEvent) -> Iterator[None]:
+    """A refusal while converting ``located`` names its line (unless it names a file)."""
+    try:
+        yield
+    except ReduceError as exc:
+        if exc.file is None:
+            exc.file = f"{bundle.display}/{layout.EVENT_LOG}"
+            exc.line = located.line
+            exc.seq = located.event.seq
+        raise
 
 
 def _map_refs(payload: ev.EventPayload, change: Any) -> ev.EventPayload:
@@ -181,11 +211,14 @@ def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
     taken: set[str] = set()
 
     def store(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
-        if not ref.available:
-            raise ReduceError(
-                f"payload {ref.raw_payload_id} was {ref.capture.status if ref.capture else ''} "
-                "by the recorder; schema 2 cannot say so"
-            )
+        for part in ref.walk():  # a template's part cut short is a body cut short
+            if not part.available:
+                status = part.capture.status if part.capture else "not stored"
+                within = "" if part is ref else f" (a part of {ref.raw_payload_id})"
+                raise ReduceError(
+                    f"payload {part.raw_payload_id}{within} was {status} by the recorder; "
+                    "schema 2 cannot say so"
+                )
         path = paths.get(ref.raw_payload_id)
         if path is None:
             path = _v2_path(ref.raw_payload_id, taken)
@@ -200,21 +233,33 @@ def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
         payload = event.payload
         if isinstance(payload, ev.CodeCellWaitTargetResolved):
             continue
-        if isinstance(payload, ev.InferenceStartedV3):
-            payload = ev.InferenceStarted(
-                payload.inference_call_id,
-                payload.thread_id,
-                payload.codex_turn_id,
-                payload.model,
-                payload.provider_name,
-                payload.request_payload,
-            )
-        elif isinstance(payload, ev.HistoryItemAcceptedV3):
-            payload = ev.HistoryItemAccepted(payload.item_id, payload.agent_message_payload)
-        payload = _map_refs(payload, store)
+        with _where(bundle, located):
+            if isinstance(payload, ev.InferenceStartedV3):
+                payload = _started_v2(payload)
+            elif isinstance(payload, ev.HistoryItemAcceptedV3):
+                payload = ev.HistoryItemAccepted(payload.item_id, payload.agent_message_payload)
+            payload = _map_refs(payload, store)
         seq += 1
         converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
         log.write(codec.event_line(converted, layout.SCHEMA_2))
+
+
+def _started_v2(started: ev.InferenceStartedV3) -> ev.InferenceStarted:
+    """A schema-3 start as schema 2 writes it. A warm-up context (reduced instead of the
+    request) and stripped tool-output ids change what 0.171 reduces and have no schema-2
+    form: refused rather than dropped."""
+    if started.warmup_context_payload is not None:
+        raise ReduceError("inference_started has a warmup_context_payload; schema 2 cannot say so")
+    if started.stripped_tool_output_ids:
+        raise ReduceError("inference_started has stripped_tool_output_ids; schema 2 cannot say so")
+    return ev.InferenceStarted(
+        started.inference_call_id,
+        started.thread_id,
+        started.codex_turn_id,
+        started.model,
+        started.provider_name,
+        started.request_payload,
+    )
 
 
 def _v2_path(payload_id: str, taken: set[str]) -> str:

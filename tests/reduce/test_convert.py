@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import orjson
@@ -102,3 +103,101 @@ def test_a_conversion_that_fails_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ReduceError, match="schema 2 cannot say so"):
         convert_bundle(source, tmp_path / "out", 2)
     assert os.listdir(tmp_path) == []  # neither the target nor a half-written copy
+
+
+def _v2_copy(scenario: str, into: Path) -> Path:
+    found = sorted((CONFORMANCE / scenario).glob("trace-*"))
+    if not found:
+        pytest.skip(f"../shared/conformance/{scenario} is not present")
+    target = into / "bundle"
+    shutil.copytree(found[0], target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    return target
+
+
+def _edit_log(bundle: Path, old: bytes, new: bytes, count: int = 1) -> None:
+    log = bundle / "trace.jsonl"
+    text = log.read_bytes()
+    assert text.count(old) >= count
+    log.write_bytes(text.replace(old, new, count))
+
+
+def test_a_cut_part_of_a_template_is_refused(tmp_path: Path) -> None:
+    """A template whose content-value part was cut by ``max_payload_bytes`` (the template
+    itself is whole) was converted with the unavailable marker as data, and the schema-2
+    bundle said it was complete (found by review)."""
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> Path:
+        async with (
+            open_rollout(tmp_path / "traces", schema_version=3, max_payload_bytes=1000) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            text = {"type": "input_text", "text": "go " * 1000}
+            history = turn.accept({"type": "message", "role": "user", "content": [text]})
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(output_items=[])
+        assert rollout.bundle_dir is not None
+        return Path(rollout.bundle_dir)
+
+    source = anyio.run(record)
+    with pytest.raises(ReduceError, match=r"\(a part of raw_payload:\d+\) was truncated") as info:
+        convert_bundle(source, tmp_path / "out", 2)
+    assert info.value.file is not None and info.value.file.endswith("trace.jsonl")
+    assert info.value.line is not None and info.value.seq is not None
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not V2, reason="../shared/conformance is not present")
+def test_one_id_cited_as_two_payloads_is_refused(tmp_path: Path) -> None:
+    """Schema 2 reads a payload by its path, schema 3 by its id: a second citation of an id
+    with another path (or kind) lost its body in the conversion (found by review)."""
+    source = _v2_copy("single_exec", tmp_path)
+    _edit_log(
+        source,
+        b'"raw_payload_id":"raw_payload:10","kind":{"type":"inference_request"}',
+        b'"raw_payload_id":"raw_payload:4","kind":{"type":"inference_request"}',
+    )
+    reduce_bundle(source)  # schema 2 reads it (so does Codex 0.169)
+    with pytest.raises(ReduceError, match="raw_payload:4 is cited as") as info:
+        convert_bundle(source, tmp_path / "out", 3)
+    assert info.value.line is not None
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not V2, reason="../shared/conformance is not present")
+def test_an_id_too_long_for_a_shard_record_is_refused(tmp_path: Path) -> None:
+    source = _v2_copy("single_exec", tmp_path)
+    long_id = b"raw_payload:" + b"x" * 70_000
+    _edit_log(source, b'"raw_payload_id":"raw_payload:13"', b'"raw_payload_id":"' + long_id + b'"')
+    with pytest.raises(ReduceError, match="at most 65,535"):
+        convert_bundle(source, tmp_path / "out", 3)  # was an internal error (struct.error)
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("stripped_tool_output_ids", [[4, "fco_1"]]),
+        (
+            "warmup_context_payload",
+            {"raw_payload_id": "raw_payload:2", "kind": {"type": "inference_request"}, "shard": 1},
+        ),
+    ],
+)
+def test_what_0_171_reduces_from_a_start_schema_2_lacks_is_refused(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    """Both change what Codex 0.171 reduces and have no schema-2 form: they were dropped."""
+    from tests.reduce.v3_bundles import payload_of, read_events, write_events
+
+    source = copy_bundle("single_exec", tmp_path)
+    events = read_events(source)
+    started = next(e for e in events if payload_of(e)["type"] == "inference_started")
+    payload_of(started)[field] = value
+    write_events(source, events)
+    with pytest.raises(ReduceError, match=f"{field}; schema 2 cannot say so"):
+        convert_bundle(source, tmp_path / "out", 2)
