@@ -8,7 +8,8 @@ lines, get the same placeholder: what the reducer linked before it still links.
 
 A *truncated* body (v3.md §6) is a prefix whose length the references state
 (``retained_bytes``); redaction may change that length, so the new lengths are returned and
-:func:`fix_retained` rewrites the references that cite them in the log.
+:func:`fix_retained` rewrites the references that cite them in the log (and the original
+size, when a prefix grew as long as it: Codex wants the prefix shorter than the whole).
 """
 
 from __future__ import annotations
@@ -95,7 +96,13 @@ def _fix(value: Any, changed: dict[str, int]) -> bool:
             and ident in changed
             and capture.get("retained_bytes") != changed[ident]
         ):
+            grown = changed[ident] - capture.get("retained_bytes", 0)
             capture["retained_bytes"] = changed[ident]
+            original = capture.get("original_bytes")
+            if isinstance(original, int) and changed[ident] >= original:
+                # Codex refuses a kept prefix as long as the whole ("invalid retained
+                # length"); the whole, redacted, would have grown at least as its prefix did
+                capture["original_bytes"] = original + grown
             touched = True
         for item in value.values():
             touched |= _fix(item, changed)

@@ -300,6 +300,42 @@ def test_schema_3_truncated_bodies_state_their_new_length(tmp_path: Path) -> Non
         assert ok, stderr
 
 
+def test_a_truncated_body_that_grows_past_its_original_size_stays_readable(
+    tmp_path: Path,
+) -> None:
+    """Placeholders are longer than the keys they replace: a prefix cut a few bytes short of
+    its whole grew past ``original_bytes``, and both reducers refused the redacted bundle
+    ("invalid retained length"; found by review)."""
+    import json
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> Path:
+        out = "AKIAZ7QW3RTY5UIOP2AS " * 8 + "z" * (1000 - 8 * 21 + 3)
+        async with (
+            open_rollout(
+                tmp_path / "rec", schema_version=3, max_payload_bytes=1000, redact=False
+            ) as rollout,
+            rollout.root.turn() as turn,
+            turn.tool_call("c1", "exec_command", arguments=json.dumps({})) as tool,
+        ):
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": out})
+        assert rollout.bundle_dir is not None
+        return Path(rollout.bundle_dir)
+
+    bundle = anyio.run(record)
+    redact_bundle(bundle, tmp_path / "clean")
+    sizes = re.findall(
+        rb'"original_bytes":(\d+),"retained_bytes":(\d+)',
+        (tmp_path / "clean" / "trace.jsonl").read_bytes(),
+    )
+    assert sizes and all(int(kept) < int(whole) for whole, kept in sizes)
+    assert orjson.loads(_state(tmp_path / "clean"))["recording_status"]
+    if codex_bin(3) is not None:
+        ok, stderr, _ = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+
+
 def test_a_corrupt_shard_is_refused_naming_it(tmp_path: Path) -> None:
     bundle = _record_v3(tmp_path / "rec")
     shard = next((bundle / "payloads").glob("*.zst"))
