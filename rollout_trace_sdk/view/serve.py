@@ -45,7 +45,7 @@ class _Source:
         self.error: str | None = None
 
     def token(self) -> str:
-        """Changes whenever the input's files change (size and modification time)."""
+        """Changes whenever the input's files change (file, size and modification time)."""
         names = ("trace.jsonl", "manifest.json") if self.is_bundle else ("",)
         parts = []
         for name in names:
@@ -54,7 +54,7 @@ class _Source:
             except OSError:
                 parts.append("-")
                 continue
-            parts.append(f"{info.st_size}.{info.st_mtime_ns}")
+            parts.append(f"{info.st_ino}.{info.st_size}.{info.st_mtime_ns}")
         return "/".join(parts)
 
     def current(self) -> tuple[str, Any, bytes]:
@@ -75,6 +75,11 @@ class _Source:
                     self._model = orjson.dumps(build_view_model(state))
                     self.notes = notes
                     self.error = None
+                    if self.is_bundle:
+                        # a reader keeps what it read of each shard (and holds the bundle's
+                        # directory open): shards grow with the log, and a bundle may be
+                        # replaced at its path, so the new state gets a reader of its own
+                        self.reader = PayloadReader(self.path)
                 self._token = token
             return self._token, self._state, self._model
 

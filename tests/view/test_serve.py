@@ -85,3 +85,36 @@ def test_the_script_is_served_from_its_files_and_inlined_in_the_static_page(
         assert _get(server, "/viewer.js") == (200, joined.encode())
     static = static_page(demo_state, None)
     assert joined in static and "<script src=" not in static
+
+
+def test_follows_a_schema_3_bundle_being_written(tmp_path: Path) -> None:
+    """Payloads written after the server read a shard are served too: the shard's index was
+    kept for the server's life, so every later payload of that shard was refused as missing,
+    and a bundle replaced at the same path had its payloads served from the old one (found by
+    review)."""
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+    from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+
+    def served(server: ViewServer, bundle: Path) -> dict[str, int]:
+        state = orjson.loads(state_bytes(reduce_bundle(bundle, lenient=True)))
+        return {ident: _get(server, f"/payload?id={ident}")[0] for ident in state["raw_payloads"]}
+
+    async def scenario() -> None:
+        async with open_rollout(tmp_path / "traces", schema_version=3) as rollout:
+            bundle = Path(str(rollout.bundle_dir))
+            async with rollout.root.turn() as turn:
+                turn.accept({"type": "message", "role": "user", "content": "first"})
+            await rollout.flush()
+            with ViewServer(bundle, 0) as server:
+                first = served(server, bundle)
+                assert first and set(first.values()) == {200}
+                for n in range(3):
+                    async with rollout.root.turn() as turn:
+                        turn.accept({"type": "message", "role": "user", "content": f"more {n}"})
+                    await rollout.flush()
+                    later = served(server, bundle)
+                    assert len(later) > len(first) and set(later.values()) == {200}
+
+    anyio.run(scenario)
