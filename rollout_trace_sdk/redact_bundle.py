@@ -106,7 +106,7 @@ def redact_bundle(
     redactor = Redactor(cfg)
     parent = target.parent if str(target.parent) else Path(".")
     try:
-        temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.redact-", dir=parent))
+        temp = Path(tempfile.mkdtemp(prefix=layout.work_prefix(target.name, "redact"), dir=parent))
     except OSError as exc:
         raise RedactBundleError(f"cannot create a directory in {parent}: {exc.strerror}") from None
     try:
@@ -294,7 +294,7 @@ def _swap(source: Path, temp: Path, target: Path, in_place: bool) -> None:
     if not in_place:
         os.rename(temp, target)  # target does not exist: checked, and rename never merges
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{source.name}.old-", dir=temp.parent))
+    old = Path(tempfile.mkdtemp(prefix=layout.work_prefix(source.name, "old"), dir=temp.parent))
     os.rmdir(old)
     os.rename(source, old)
     try:

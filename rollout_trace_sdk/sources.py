@@ -20,7 +20,7 @@ from typing import Final
 import attrs
 import orjson
 
-from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
+from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE, is_work_in_progress
 from .reduce.errors import ReduceError
 from .reduce.os_errors import errno_text
 
@@ -75,7 +75,9 @@ def bundles_under(root: Path) -> list[BundleInfo]:
     found = [
         bundle_info(Path(entry.path))
         for entry in entries
-        if entry.is_dir(follow_symlinks=False) and looks_like_bundle(Path(entry.path))
+        if entry.is_dir(follow_symlinks=False)
+        and not is_work_in_progress(entry.name)  # a killed convert or redact left it
+        and looks_like_bundle(Path(entry.path))
     ]
     found.sort(key=lambda b: (b.started_at_unix_ms or 0, b.path.name), reverse=True)
     return found

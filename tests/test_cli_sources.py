@@ -130,6 +130,21 @@ def test_latest_picks_the_newest_bundle(tmp_path: Path, root: Path) -> None:
     assert code == 0 and "failures (1)" in out and "inference call" in out
 
 
+def test_a_killed_convert_or_redact_leaves_nothing_latest_would_pick(root: Path) -> None:
+    """``convert`` and ``redact`` write beside the target under a hidden name; killed (SIGKILL)
+    they leave it behind, half written and newer than anything: ``ls`` listed it first and
+    ``--latest`` read it (found by review)."""
+    from rollout_trace_sdk.model import layout
+
+    newest = _newest(root)
+    for verb in ("convert", "redact", "old"):
+        shutil.copytree(newest, root / (layout.work_prefix("out", verb) + "a1b2c3"))
+    code, out, _ = run("ls", root)
+    assert code == 0 and "out." not in out and str(newest) in out
+    code, out, _ = run("validate", root, "--latest")
+    assert code == 0 and out.startswith(f"OK {newest}")
+
+
 def test_latest_needs_a_root_with_bundles(tmp_path: Path, root: Path) -> None:
     (tmp_path / "empty").mkdir()
     code, _, err = run("summary", tmp_path / "empty", "--latest")

@@ -10,6 +10,7 @@ defaults. No I/O here: the reducer, the recorder and the converter all read thes
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any, Final
 
@@ -81,6 +82,27 @@ def shard_record(payload_id: str, body: bytes) -> bytes:
     """One shard record (uncompressed) for ``payload_id``."""
     ident = payload_id.encode()
     return SHARD_RECORD_HEADER.pack(len(ident), len(body)) + ident + body
+
+
+# --- bundles being written by our commands -------------------------------------------------------
+# ``convert`` and ``redact`` write a bundle beside its target, under a hidden name, and rename it
+# into place whole; ``redact --in-place`` parks the old bundle so for a moment. A command killed
+# meanwhile (SIGKILL) leaves that directory behind: listings and ``--latest`` skip it.
+
+_WORK_VERBS: Final = ("convert", "redact", "old")
+_WORK_NAME: Final = re.compile(r"\..+\.(?:" + "|".join(_WORK_VERBS) + r")-[A-Za-z0-9_]+")
+
+
+def work_prefix(target_name: str, verb: str) -> str:
+    """The start of the hidden name a command writes ``target_name`` under (a random suffix
+    follows). ``verb`` is one of ``convert``, ``redact``, ``old``."""
+    assert verb in _WORK_VERBS
+    return f".{target_name}.{verb}-"
+
+
+def is_work_in_progress(name: str) -> bool:
+    """Whether a directory name is one :func:`work_prefix` made (not a bundle to list)."""
+    return _WORK_NAME.fullmatch(name) is not None
 
 
 # --- JSON style ----------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
         raise ReduceError(f"create {final}", cause="File exists (os error 17)")
     # written beside the target and renamed into place whole: a conversion that fails (a
     # payload schema 2 cannot hold, a full disk) leaves nothing a reader could take for a bundle
-    out = final.parent / f".{final.name}.convert-{os.urandom(6).hex()}"
+    out = final.parent / (layout.work_prefix(final.name, "convert") + os.urandom(6).hex())
     try:
         out.mkdir(mode=0o700)
         (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
