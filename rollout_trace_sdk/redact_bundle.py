@@ -97,6 +97,8 @@ def redact_bundle(
     source = Path(os.path.realpath(bundle))
     if in_place and output is not None:
         raise RedactBundleError("give either an output directory or --in-place, not both")
+    if output is not None and str(output) in ("", "-"):
+        raise RedactBundleError(f"cannot write a bundle to {str(output)!r}: give a new directory")
     target = source if in_place else Path(output or f"{source}-redacted")
     if not in_place and (target.exists() or target.is_symlink()):
         raise RedactBundleError(f"{target} already exists")

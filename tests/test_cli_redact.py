@@ -184,6 +184,10 @@ def test_refusals_leave_everything_as_it_was(tmp_path: Path) -> None:
     assert code == 1 and "missing" in err
     code, _, _ = run("redact", bundle, "-o", tmp_path / "x", "--in-place")
     assert code == 2
+    for output in ("-", ""):  # made a directory named "-"; "" meant the default output
+        with pytest.raises(RedactBundleError, match="give a new directory"):
+            redact_bundle(bundle, output)
+    assert not Path("-").exists() and not Path(f"{bundle}-redacted").exists()
 
 
 @needs_codex

@@ -47,10 +47,14 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
     """
     if schema not in layout.SUPPORTED_SCHEMAS:
         raise ReduceError(f"cannot convert to schema {schema}; schemas 2 and 3 are written")
+    if str(target) in ("", "-"):
+        raise ReduceError(f"cannot write a bundle to {str(target)!r}: give a new directory")
     bundle = Bundle.open(source)
     final = Path(target)
     if final.exists() or final.is_symlink():
         raise ReduceError(f"create {final}", cause="File exists (os error 17)")
+    if Path(os.path.realpath(final)).is_relative_to(os.path.realpath(source)):
+        raise ReduceError(f"{final} is inside the bundle; give a directory outside it")
     # written beside the target and renamed into place whole: a conversion that fails (a
     # payload schema 2 cannot hold, a full disk) leaves nothing a reader could take for a bundle
     out = final.parent / (layout.work_prefix(final.name, "convert") + os.urandom(6).hex())
