@@ -69,9 +69,14 @@ class ShardRewriter:
 
 
 def shard_number(name: str) -> int | None:
-    """The number a shard file name carries (``000012.zst`` → 12), else ``None``."""
+    """The number a shard file name carries (``000012.zst`` → 12), else ``None``. Only the
+    name Codex opens counts: ``1.zst`` beside ``000001.zst`` is a stray file (copied as it
+    is), not a second shard 1."""
     stem = name.removesuffix(".zst")
-    return int(stem) if stem != name and stem.isascii() and stem.isdigit() else None
+    if stem == name or not (stem.isascii() and stem.isdigit()):
+        return None
+    number = int(stem)
+    return number if layout.shard_name(number) == name else None
 
 
 def fix_retained(line: bytes, changed: dict[str, int]) -> bytes:

@@ -349,6 +349,16 @@ def test_a_corrupt_shard_is_refused_naming_it(tmp_path: Path) -> None:
     assert not (tmp_path / "clean").exists()
 
 
+def test_a_stray_file_named_like_a_shard_is_not_a_second_shard(tmp_path: Path) -> None:
+    """Codex opens ``000001.zst``; a ``1.zst`` beside it was taken for shard 1 again and the
+    command failed with "File exists" (found by review). It is copied as any stray file."""
+    bundle = _record_v3(tmp_path / "rec")
+    shutil.copy(bundle / "payloads" / "000001.zst", bundle / "payloads" / "1.zst")
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert "payloads/1.zst" in report.copied
+    assert orjson.loads(_state(tmp_path / "clean"))["threads"]  # the real shard 1 reads
+
+
 def test_an_unclosed_bundle_gets_the_counts_after_its_last_line(tmp_path: Path) -> None:
     """A recording cut short (no recording_completed) still gets its counts, appended."""
     bundle = _demo(tmp_path)
