@@ -220,8 +220,10 @@ def _redact_log(
 def _with_summary(
     log: bytes, temp: Path, counts: dict[str, int], shards: ShardRewriter | None
 ) -> tuple[bytes, bool]:
-    if not counts or not log.endswith(b"\n"):
+    whole, blank = _blank_tail(log)  # Codex skips blank lines at the end: they stay last
+    if not counts or not whole.endswith(b"\n"):
         return log, False
+    log = whole
     body = log[:-1]
     cut = body.rfind(b"\n") + 1
     try:
@@ -268,9 +270,20 @@ def _with_summary(
     }
     added = orjson.dumps(line) + b"\n"
     if not completed:
-        return log + added, True
+        return log + added + blank, True
     last["seq"] = seq + 1
-    return log[:cut] + added + orjson.dumps(last) + b"\n", True
+    return log[:cut] + added + orjson.dumps(last) + b"\n" + blank, True
+
+
+def _blank_tail(log: bytes) -> tuple[bytes, bytes]:
+    """``log`` split before the blank (empty or whitespace) lines it ends with."""
+    end = len(log)
+    while end and log.endswith(b"\n", 0, end):
+        start = log.rfind(b"\n", 0, end - 1) + 1
+        if log[start : end - 1].strip():
+            break
+        end = start
+    return log[:end], log[end:]
 
 
 #: Every payload id a line cites (Codex writes compact lines; spaces are allowed anyway).
@@ -351,4 +364,10 @@ def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: T
     )
     for name in report.copied:
         print(f"note: copied without redaction (not a bundle file): {name}", file=err)
+    if report.total and not report.recorded:
+        print(
+            "note: the counts are not recorded in the bundle: its log does not end with a "
+            "whole event line",
+            file=err,
+        )
     return 0

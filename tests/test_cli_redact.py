@@ -154,7 +154,9 @@ def test_in_place_replaces_the_bundle(tmp_path: Path) -> None:
     _state(bundle)
 
 
-def test_refusals_leave_everything_as_it_was(tmp_path: Path) -> None:
+def test_refusals_leave_everything_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = _demo(tmp_path)
     before = _all_bytes(bundle)
     outside = tmp_path / "outside.json"
@@ -184,10 +186,11 @@ def test_refusals_leave_everything_as_it_was(tmp_path: Path) -> None:
     assert code == 1 and "missing" in err
     code, _, _ = run("redact", bundle, "-o", tmp_path / "x", "--in-place")
     assert code == 2
+    monkeypatch.chdir(tmp_path)
     for output in ("-", ""):  # made a directory named "-"; "" meant the default output
         with pytest.raises(RedactBundleError, match="give a new directory"):
             redact_bundle(bundle, output)
-    assert not Path("-").exists() and not Path(f"{bundle}-redacted").exists()
+    assert not (tmp_path / "-").exists() and not Path(f"{bundle}-redacted").exists()
 
 
 @needs_codex
@@ -378,6 +381,25 @@ def test_an_unclosed_bundle_gets_the_counts_after_its_last_line(tmp_path: Path) 
         assert ok, stderr
 
 
+def test_blank_lines_at_the_end_stay_last_and_the_counts_go_before_them(tmp_path: Path) -> None:
+    """Codex accepts blank lines at the end of the log; the counts were silently left out of
+    such a bundle (found by review)."""
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes() + b"\n  \n")
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.recorded and report.total
+    text = (tmp_path / "clean" / "trace.jsonl").read_bytes()
+    assert text.endswith(b"}\n\n  \n")
+    out = [orjson.loads(x) for x in text.splitlines() if x.strip()]
+    assert out[-1]["payload"]["type"] == "recording_completed"
+    assert out[-2]["payload"]["event_type"] == "warning"
+    if codex_bin() is not None:
+        ok, stderr, _ = codex_reduce(tmp_path / "clean")
+        assert ok, stderr
+
+
 def test_a_torn_last_line_is_kept_and_no_counts_are_added(tmp_path: Path) -> None:
     bundle = _demo(tmp_path)
     log = bundle / "trace.jsonl"
@@ -385,6 +407,9 @@ def test_a_torn_last_line_is_kept_and_no_counts_are_added(tmp_path: Path) -> Non
     report = redact_bundle(bundle, tmp_path / "clean")
     assert not report.recorded
     assert (tmp_path / "clean" / "trace.jsonl").read_bytes() == log.read_bytes()
+    plant(bundle)
+    code, _, err = run("redact", bundle, "-o", tmp_path / "again")
+    assert code == 0 and "the counts are not recorded in the bundle" in err
 
 
 @needs_conformance_v3

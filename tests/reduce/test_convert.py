@@ -205,13 +205,16 @@ def test_what_0_171_reduces_from_a_start_schema_2_lacks_is_refused(
 
 @pytest.mark.skipif(not V2, reason="../shared/conformance is not present")
 @pytest.mark.parametrize("target", ["-", "", "inside"])
-def test_a_target_that_names_no_new_bundle_is_refused(tmp_path: Path, target: str) -> None:
+def test_a_target_that_names_no_new_bundle_is_refused(
+    tmp_path: Path, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``-`` made a directory named ``-``; a target inside the source wrote into the bundle
     being read (found by review)."""
     source = _v2_copy("single_exec", tmp_path)
+    monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in source.rglob("*"))
     out: str | Path = source / "payloads" / "converted" if target == "inside" else target
     with pytest.raises(ReduceError, match="give a"):
         convert_bundle(source, out, 3)
     assert sorted(p.name for p in source.rglob("*")) == before
-    assert not Path("-").exists()
+    assert not (tmp_path / "-").exists()
