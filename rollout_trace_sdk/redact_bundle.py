@@ -10,8 +10,9 @@ What is rewritten: ``trace.jsonl`` (line by line, in blocks), every payload file
 ``payloads/`` (schema 3: every shard, decompressed, redacted record by record and
 recompressed into the same shard number; see ``_redact_shards``), and every ``*.json`` file
 beside the log (the manifest, and a ``state.json``
-if present: reduced states hold prompt text). Any other regular file is copied as it is and
-named in the report. Nothing that is not
+if present: reduced states hold prompt text). A viewer page beside the log (``view.html``,
+which embeds the payloads) is left out and named; any other regular file is copied as it is
+and named in the report. Nothing that is not
 a regular file or a directory inside the bundle is read: symlinks, FIFOs and devices are
 refused with an error naming them (reads go through the reducer's confined reader,
 ``reduce/confined.py``). The counts are recorded in the bundle as Codex's writer
@@ -64,6 +65,9 @@ class RedactReport:
     copied: tuple[str, ...]
     #: whether the counts were recorded in the bundle's log
     recorded: bool
+    #: pages made from the bundle (``view.html``), left out: they embed its payloads as
+    #: they were, and cannot be redacted; ``rollout-trace view`` makes them again
+    left_out: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -112,7 +116,7 @@ def redact_bundle(
     except OSError as exc:
         raise RedactBundleError(f"cannot create a directory in {parent}: {exc.strerror}") from None
     try:
-        files, copied, recorded = _copy(source, temp, redactor)
+        files, copied, recorded, left_out = _copy(source, temp, redactor)
         _swap(source, temp, target, in_place)
     except OSError as exc:  # another process made the output meanwhile, a busy mount, ...
         shutil.rmtree(temp, ignore_errors=True)
@@ -121,12 +125,15 @@ def redact_bundle(
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return RedactReport(target, dict(redactor.counts), files, tuple(copied), recorded)
+    return RedactReport(
+        target, dict(redactor.counts), files, tuple(copied), recorded, tuple(left_out)
+    )
 
 
-def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str], bool]:
+def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str], bool, list[str]]:
     files = 0
     copied: list[str] = []
+    left_out: list[str] = []
     with BundleFiles(source) as bundle:
         schema = _check_schema(bundle)
         shards = ShardRewriter(temp / layout.PAYLOADS_DIR, redactor) if schema == 3 else None
@@ -149,13 +156,15 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
             ):
                 _write(dest, redactor.redact(data))  # a payload, the manifest, a state.json
                 files += 1
+            elif rel.endswith(".html") and "/" not in rel:
+                left_out.append(rel)  # a viewer page: the payloads, deflated, unredacted
             else:
                 _write(dest, data)
                 copied.append(rel)
         _mkdir(temp / layout.PAYLOADS_DIR)
         log = _read(bundle, layout.EVENT_LOG)
     recorded = _redact_log(log, temp, redactor, shards)
-    return files + 1, copied, recorded
+    return files + 1, copied, recorded, left_out
 
 
 def _check_schema(bundle: BundleFiles) -> int:
@@ -364,6 +373,12 @@ def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: T
     )
     for name in report.copied:
         print(f"note: copied without redaction (not a bundle file): {name}", file=err)
+    for name in report.left_out:
+        print(
+            f"note: left out {name}: a page holding the payloads as they were; "
+            "make it again with rollout-trace view",
+            file=err,
+        )
     if report.total and not report.recorded:
         print(
             "note: the counts are not recorded in the bundle: its log does not end with a "

@@ -362,6 +362,19 @@ def test_a_stray_file_named_like_a_shard_is_not_a_second_shard(tmp_path: Path) -
     assert orjson.loads(_state(tmp_path / "clean"))["threads"]  # the real shard 1 reads
 
 
+def test_a_viewer_page_is_left_out_not_copied(tmp_path: Path) -> None:
+    """``view.html`` embeds every payload as it was: copied, the secrets survived
+    ``redact --in-place`` in it (found by review)."""
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    assert main(["view", str(bundle)]) == 0
+    assert (bundle / "view.html").exists()
+    code, _, err = run("redact", bundle, "--in-place")
+    assert code == 0 and "left out view.html" in err
+    assert not (bundle / "view.html").exists()
+    assert "view.html" not in err.split("left out", 1)[0]  # not "copied without redaction"
+
+
 def test_an_unclosed_bundle_gets_the_counts_after_its_last_line(tmp_path: Path) -> None:
     """A recording cut short (no recording_completed) still gets its counts, appended."""
     bundle = _demo(tmp_path)
