@@ -193,10 +193,15 @@ def _where(error: ReduceError) -> str | None:
 
 
 def _report_error(error: ReduceError, err: TextIO) -> None:
-    print(error.codex_text(), file=err)
+    """Codex's error text and where it happened, control characters spelled out here, at the
+    terminal: the text quotes agent-controlled ids (an ESC in a call id must not retitle or
+    recolour the terminal), and the exception keeps Codex's exact wording."""
+    from .view.show import visible
+
+    print(visible(error.codex_text()), file=err)
     where = _where(error)
     if where is not None:
-        print(f"\n  at {where}", file=err)
+        print(visible(f"\n  at {where}"), file=err)
 
 
 def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -129,6 +129,24 @@ def test_reduce_error_location_names_line_and_seq(
     assert err.rstrip().endswith("at bundle/trace.jsonl:13, seq 18")
 
 
+@needs_conformance
+def test_reduce_errors_spell_out_control_characters_at_the_terminal(tmp_path: Path) -> None:
+    """The error quotes an agent-controlled id: printed with its escapes spelled out, while
+    the exception keeps Codex's exact text."""
+    from rollout_trace_sdk.reduce import reduce_bundle
+    from rollout_trace_sdk.reduce.errors import ReduceError
+    from tests.view.conftest import HOSTILE_ID, HOSTILE_ID_SHOWN, hostile_id_bundle
+
+    bundle = hostile_id_bundle(tmp_path)
+    code, _, err = run("reduce", bundle, "-o", tmp_path / "s.json")
+    assert code == 1
+    assert err.startswith(f"Error: tool call end referenced unknown call {HOSTILE_ID_SHOWN}\n")
+    assert not any(ch in err for ch in "\x1b\x07")
+    with pytest.raises(ReduceError) as raised:
+        reduce_bundle(bundle)
+    assert HOSTILE_ID in raised.value.codex_text()
+
+
 def test_reduce_of_a_missing_directory_names_the_manifest(tmp_path: Path) -> None:
     code, _, err = run("reduce", tmp_path / "nope")
     assert code == 1

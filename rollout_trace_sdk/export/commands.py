@@ -150,12 +150,18 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
 
     def report(result: BundleResult) -> None:
+        """One line per bundle that failed or was exported leniently; its error quotes the
+        bundle's (agent-controlled) ids, so control characters are spelled out."""
+        from ..view.show import visible
+
         if result.status == "failed":
-            print(f"rollout-trace export: {result.source}: {result.error}", file=err)
+            print(visible(f"rollout-trace export: {result.source}: {result.error}"), file=err)
         elif result.status == "lenient":
             print(
-                f"lenient: {result.source}: exported as far as it goes ({result.error}); "
-                f"skipped {len(result.notes)} thing(s)",
+                visible(
+                    f"lenient: {result.source}: exported as far as it goes ({result.error}); "
+                    f"skipped {len(result.notes)} thing(s)"
+                ),
                 file=err,
             )
 

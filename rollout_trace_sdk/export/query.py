@@ -6,13 +6,16 @@ say, no rollout used code cells. The ready-made queries (``--recipe``) are the o
 docs/exports.md shows; the tests run each of them.
 
 Output: a table on a terminal, CSV otherwise, or ``--format csv|json|parquet``; Parquet goes
-to ``-o FILE``.
+to ``-o FILE`` (or ``-o -``, standard output). ``-o`` follows every command's output rules: a
+file is replaced whole, and neither the export's own files nor a directory is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
+import os
 import sys
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -143,47 +146,78 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run the query and print or write its result."""
+    """Run the query and print or write its result (``-o`` by the rules of every command's
+    output, :func:`~..view.commands.write_named`; ``-o -`` is standard output)."""
     if (args.sql is None) == (args.recipe is None):
         print("rollout-trace query: give SQL or --recipe NAME (one of them)", file=err)
         return 2
     sql = args.sql if args.sql is not None else RECIPES[args.recipe][1]
-    fmt = args.format or ("table" if out.isatty() and not args.output else "csv")
+    named = args.output not in (None, "-")
+    fmt = args.format or ("table" if out.isatty() and not named else "csv")
     if fmt == "parquet" and not args.output:
-        print("rollout-trace query: --format parquet needs -o FILE", file=err)
+        print("rollout-trace query: --format parquet needs -o FILE (or -o -)", file=err)
+        return 2
+    why = _export_file(args.directory, args.output) if named else None
+    if why is not None:
+        print(f"rollout-trace query: {why}", file=err)
         return 2
     try:
         import duckdb  # noqa: F401
     except ImportError:
-        print("rollout-trace query: needs duckdb: pip install 'rollout-trace-sdk[analytics]'")
+        print(
+            "rollout-trace query: needs duckdb: pip install 'rollout-trace-sdk[analytics]'",
+            file=err,
+        )
         return 2
     try:
         if fmt == "parquet":
-            _write_parquet(args.directory, sql, args.output)
-            print(args.output, file=out)
-            return 0
-        columns, rows = run(args.directory, sql)
+            data = _parquet_bytes(args.directory, sql)
+        else:
+            columns, rows = run(args.directory, sql)
     except QueryError as exc:
         print(f"rollout-trace query: {exc}", file=err)
         return 1
     except OSError as exc:
-        print(f"rollout-trace query: {exc.filename or args.output}: {exc.strerror}", file=err)
+        print(f"rollout-trace query: {exc.filename or args.directory}: {exc.strerror}", file=err)
         return 1
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8", newline="") as f:
-                _print(fmt, columns, rows, f)
-        except OSError as exc:
-            print(f"rollout-trace query: cannot write {args.output}: {exc.strerror}", file=err)
-            return 1
-        print(args.output, file=out)
-    else:
-        _print(fmt, columns, rows, out)
-    return 0
+    if fmt != "parquet":
+        if not named:
+            _print(fmt, columns, rows, out)
+            return 0
+        text = io.StringIO()
+        _print(fmt, columns, rows, text)
+        data = text.getvalue().encode("utf-8")
+    from ..view.commands import write_named
+
+    output = str(args.output)
+    return write_named("query", [args.directory], output, Path(output), lambda: [data], out, err)
 
 
-def _write_parquet(directory: str, sql: str, target: str) -> None:
+def _export_file(directory: str, output: str) -> str | None:
+    """Why ``output`` must not be written: it is one of the export's own files (its manifest,
+    or a part of a table the query reads), which :func:`~..outputs.forbidden_output`, knowing
+    bundles only, lets through. None when it may be written."""
+    from .parquet import MANIFEST_NAME
+
+    root = Path(os.path.realpath(directory))
+    target = Path(os.path.realpath(output))
+    if target == root / MANIFEST_NAME:
+        return f"refusing to overwrite the export's {MANIFEST_NAME}"
+    for table in TABLE_NAMES:
+        if root / table in (target, *target.parents):
+            return f"refusing to write inside the export's {table} table"
+    return None
+
+
+def _parquet_bytes(directory: str, sql: str) -> bytes:
+    """The query's result as a Parquet file (whole, so it is written or replaced in one step).
+
+    Raises:
+        QueryError: DuckDB refused the query, or Parquet has no type for a column of the result
+            (an ``INTERVAL``).
+    """
     import duckdb
+    import pyarrow
     import pyarrow.parquet as pq
 
     con = connect(directory)
@@ -197,7 +231,13 @@ def _write_parquet(directory: str, sql: str, target: str) -> None:
         raise QueryError(str(exc)) from None
     finally:
         con.close()
-    pq.write_table(table, target)
+    sink = pyarrow.BufferOutputStream()
+    try:
+        pq.write_table(table, sink)
+    except pyarrow.ArrowException as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise QueryError(f"cannot write the result as Parquet: {first}") from None
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def _cell(value: Any) -> str:
@@ -207,6 +247,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | dict | tuple):
         return orjson.dumps(value, default=str).decode()
     return str(value)
+
+
+def _literal(text: str) -> Any:
+    """A table cell as it is: rich would read ``[/]`` or ``[link=...]`` in agent text as
+    markup (an error, a hyperlink), and ESC or OSC sequences would reach the terminal."""
+    from rich.text import Text
+
+    from ..view.show import visible
+
+    return Text(visible(text))
 
 
 def _print(fmt: str, columns: list[str], rows: list[tuple[Any, ...]], out: TextIO) -> None:
@@ -222,9 +272,11 @@ def _print(fmt: str, columns: list[str], rows: list[tuple[Any, ...]], out: TextI
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*columns, show_lines=False)
+        table = Table(show_lines=False)
+        for name in columns:
+            table.add_column(header=_literal(name))
         for row in rows:
-            table.add_row(*(_cell(v) for v in row))
+            table.add_row(*(_literal(_cell(v)) for v in row))
         console = Console(file=out, width=None if out is sys.stdout else 160)
         console.print(table)
         console.print(f"{len(rows)} row(s)")

@@ -25,7 +25,7 @@ def add_parsers(commands: Any) -> None:
         "--serve", action="store_true", help="serve on 127.0.0.1 and follow a live bundle"
     )
     view.add_argument(
-        "--port", type=int, default=8765, metavar="N", help="port for --serve (0 = any)"
+        "--port", type=_port, default=8765, metavar="N", help="port for --serve (0 = any)"
     )
     view.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
@@ -41,12 +41,27 @@ def add_parsers(commands: Any) -> None:
     show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535, checked while parsing: a usage error, not the socket's
+    ``OverflowError`` once the page is being served."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, not {port}")
+    return port
+
+
 def notes_to(notes: list[str], err: TextIO) -> None:
-    """Say on ``err`` what lenient reduction skipped (nothing when it skipped nothing)."""
+    """Say on ``err`` what lenient reduction skipped (nothing when it skipped nothing), with
+    control characters spelled out: a note quotes the bundle's ids, which the agent chose."""
+    from .show import visible
+
     if notes:
         print(f"lenient: skipped {len(notes)} thing(s):", file=err)
         for note in notes:
-            print(f"  {note}", file=err)
+            print(f"  {visible(note)}", file=err)
 
 
 def load_noting(source: str | Path, lenient: bool, err: TextIO) -> Any:
@@ -70,18 +85,20 @@ def write_named(
     err: TextIO,
 ) -> int:
     """Write a command's output by :func:`~..outputs.write_output`'s rules (``-`` is standard
-    output; a path the user named is refused when it would clobber one of ``sources``, what
-    the command read; the ``default`` path, not named, is replaced, never written through)
-    and name the file on ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a
+    output; a path is refused when it would clobber one of ``sources``, what the command read,
+    whether the user named it or it is the ``default``, which ``view run.html`` makes the
+    state file itself; the default path, not named, is replaced, never written through) and
+    name the file on ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a
     refused path)."""
     from ..outputs import forbidden_output, write_output
 
     target = output or str(default)
-    if output is not None and output != "-":
+    if target != "-":
         for source in sources:
-            why = forbidden_output(Path(source), Path(output))
+            why = forbidden_output(Path(source), Path(target))
             if why is not None:
-                print(f"rollout-trace {command}: {why}", file=err)
+                hint = "" if output is not None else "; name another with -o FILE"
+                print(f"rollout-trace {command}: {why}{hint}", file=err)
                 return 2
     try:
         write_output(target, data(), out, named=output is not None)
@@ -161,8 +178,10 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.limit is not None and args.limit < 0:
         print("rollout-trace summary: --limit must be 0 or more", file=err)
         return 2
+    from .show import visible
+
     loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
-    print(f"summary: {loaded.how}", file=err)
+    print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids
     errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
     limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
     try:

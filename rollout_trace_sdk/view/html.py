@@ -10,6 +10,7 @@ one; past ``payload_limit`` bytes they are left out and the page says so.
 from __future__ import annotations
 
 import base64
+import re
 import zlib
 from collections.abc import Mapping
 from importlib import resources
@@ -78,19 +79,31 @@ def render_page(
         blocks.append(
             f'<script type="application/json" id="rt-model">{_script_json(model)}</script>'
         )
-    page = static_text("index.html")
-    page = page.replace("__TITLE__", _html_escape(title))
-    page = page.replace("/*__STYLE__*/", static_text("style.css"))
     if script_url is None:
-        page = page.replace("/*__SCRIPT__*/", script_text())
+        script = f"<script>\n{script_text()}\n</script>"
     else:
-        page = page.replace(_SCRIPT_SLOT, f'<script src="{_html_escape(script_url)}"></script>')
+        script = f'<script src="{_html_escape(script_url)}"></script>'
     # The script runs as soon as it is parsed, with the model above it; the payloads come
-    # after it, so the page draws while the browser is still reading them. Data goes in by
-    # splitting on the markers, never by replace: the data's own text may contain them.
-    head, rest = page.split("__DATA__", 1)
-    middle, tail = rest.split("__PAYLOADS__", 1)
-    return "".join((head, "\n".join(blocks), middle, data, tail))
+    # after it, so the page draws while the browser is still reading them.
+    return _fill(
+        static_text("index.html"),
+        {
+            "__TITLE__": _html_escape(title),
+            "/*__STYLE__*/": static_text("style.css"),
+            _SCRIPT_SLOT: script,
+            "__DATA__": "\n".join(blocks),
+            "__PAYLOADS__": data,
+        },
+    )
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each marker (a key of ``values``) replaced, in one pass over the
+    template only: no value is searched for markers, so a rollout id in the title or agent
+    text in the data that contains ``__DATA__`` or ``/*__SCRIPT__*/`` stays text, whatever
+    order the markers come in."""
+    pattern = "|".join(re.escape(marker) for marker in values)
+    return re.sub(pattern, lambda match: values[match.group(0)], template)
 
 
 def _html_escape(text: str) -> str:

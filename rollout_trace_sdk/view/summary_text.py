@@ -3,7 +3,9 @@
 Every line is fitted to ``width`` here (the column that can give, an agent path, a command or
 an error, is shortened with ``…``), so an 80-column terminal never wraps a row. Lines are runs
 of (text, style): ``render_rich`` colours them on a terminal, ``render_plain`` drops the styles
-when the output is piped.
+when the output is piped. Agent-controlled text (models, commands, error texts, agent paths)
+has its terminal control characters spelled out as ``show`` does, before it is measured, so an
+escaped line still fits.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from .show import short_id
+from .show import short_id, visible
 from .summary import FAILED
 
 Segment = tuple[str, str]  # (text, rich style; "" for none)
@@ -46,7 +48,14 @@ def _cut(text: str, width: int) -> str:
 
 
 def _one_line(text: Any) -> str:
-    return " ".join(str(text).split()) if text is not None else "-"
+    """A cell's text on one line, escaped here so its column is as wide as what is shown."""
+    return visible(" ".join(str(text).split())) if text is not None else "-"
+
+
+def _visible(line: TextLine) -> TextLine:
+    """A line with no terminal control characters: ESC, OSC or CR in a model name or agent
+    path must not retitle, recolour or overwrite the terminal that shows the summary."""
+    return [(visible(text), style) for text, style in line]
 
 
 def _status_style(status: Any) -> str:
@@ -320,7 +329,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         )
         total += summary["totals"]["compactions"]
         lines += _section("calls", table, len(calls), total - len(calls), width)
-    return [_fit(line, width) for line in lines]
+    return [_fit(_visible(line), width) for line in lines]
 
 
 def _no_error_text(failure: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -202,3 +203,80 @@ def test_an_export_into_a_bundle_is_refused(tmp_path: Path) -> None:
         code, _, err = _cli("export", "--format", "parquet", str(bundle), "--to", str(target))
         assert code == 2 and "is inside the bundle" in err
     assert sorted(p.name for p in bundle.iterdir()) == ["manifest.json", "trace.jsonl"]
+
+
+_HOSTILE_SQL = (
+    "SELECT '[/] [link=https://evil.example]x[/link] ' || chr(27) || ']0;PWNED' || chr(7)"
+    ' AS "[b]v[/]"'
+)
+
+
+def test_table_cells_are_literal_text_with_control_characters_spelled_out(
+    export_dir: Path,
+) -> None:
+    """Agent text in a cell is neither rich markup (``[/]`` was a MarkupError, ``[link=]`` a
+    hyperlink) nor terminal escapes."""
+    code, out, err = _cli("query", str(export_dir), _HOSTILE_SQL, "--format", "table")
+    assert (code, err) == (0, "")
+    assert "[b]v[/]" in out and "[/] [link=https://evil.example]x[/link]" in out
+    assert "\\x1b]0;PWNED\\x07" in out and "\x1b" not in out and "\x07" not in out
+
+
+def _binary_out() -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+
+
+def test_dash_is_standard_output_for_every_format(
+    export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where a file named "-" was made
+    sql = "SELECT trace_id FROM rollouts ORDER BY trace_id"
+    for fmt in ("csv", "json", "parquet"):
+        out = _binary_out()
+        err = io.StringIO()
+        argv = ["query", str(export_dir), sql, "--format", fmt, "-o", "-"]
+        assert main(argv, out=out, err=err) == 0, err.getvalue()
+        out.flush()
+        data = out.buffer.getvalue()  # type: ignore[attr-defined]
+        assert b"trace-failing" in data
+        if fmt == "parquet":
+            assert pq.read_table(pa.BufferReader(data)).num_rows == 3
+    assert not (tmp_path / "-").exists()
+
+
+def test_an_existing_output_is_replaced_whole(export_dir: Path, tmp_path: Path) -> None:
+    """Replaced by a rename, never truncated in place: a hard link to the old file (a reader
+    holding it) keeps the old content."""
+    for fmt in ("csv", "parquet"):
+        target = tmp_path / f"r.{fmt}"
+        target.write_text("old")
+        (tmp_path / f"link.{fmt}").hardlink_to(target)
+        code, out, _ = _cli(
+            "query", str(export_dir), "SELECT 1 AS n", "--format", fmt, "-o", str(target)
+        )
+        assert (code, out) == (0, f"{target}\n")
+        assert (tmp_path / f"link.{fmt}").read_text() == "old"
+        assert target.read_bytes() != b"old"
+
+
+def test_the_exports_own_files_are_refused(export_dir: Path) -> None:
+    part = next((export_dir / "rollouts").glob("*.parquet"))
+    before = part.read_bytes()
+    for target in (part, export_dir / "rollouts" / "new.parquet", export_dir / "_export.json"):
+        for fmt in ("csv", "parquet"):
+            code, _, err = _cli(
+                "query", str(export_dir), "SELECT 1", "--format", fmt, "-o", str(target)
+            )
+            assert code == 2 and "refusing" in err, (target, fmt, err)
+    assert part.read_bytes() == before
+    assert not (export_dir / "rollouts" / "new.parquet").exists()
+    code, _, err = _cli("query", str(export_dir), "SELECT 1", "-o", str(export_dir))
+    assert code == 2 and "is a directory" in err
+
+
+def test_a_result_parquet_cannot_hold_is_a_clean_error(export_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "i.parquet"
+    argv = ("query", str(export_dir), "SELECT INTERVAL 1 DAY AS d", "--format", "parquet")
+    code, _, err = _cli(*argv, "-o", str(target))
+    assert code == 1 and err.startswith("rollout-trace query: cannot write the result as Parquet")
+    assert err.count("\n") == 1 and "internal error" not in err and not target.exists()

@@ -9,9 +9,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from ..conftest import CONFORMANCE
 from ..conftest import PLANTED_ERROR as PLANTED_ERROR
+
+#: A call id an agent made of terminal escapes: an OSC window title, then a background colour.
+HOSTILE_ID = "call_\x1b]0;PWNED\x07\x1b[41mRED"
+#: How ``show.visible`` spells it.
+HOSTILE_ID_SHOWN = "call_\\x1b]0;PWNED\\x07\\x1b[41mRED"
+
+
+def hostile_id_bundle(root: Path) -> Path:
+    """The Codex corpus's ``tool_end_unknown_call`` bundle with the unknown call id made
+    :data:`HOSTILE_ID`: strict reduction fails quoting it, lenient reduction skips the event
+    with a note quoting it (tests using it need ``needs_conformance``)."""
+    bundle = root / "hostile"
+    shutil.copytree(CONFORMANCE / "_errors" / "tool_end_unknown_call" / "bundle", bundle)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes().replace(b'"call_never_started"', orjson.dumps(HOSTILE_ID)))
+    return bundle
 
 
 @pytest.fixture(scope="session")

@@ -484,3 +484,32 @@ def test_on_a_terminal_it_is_coloured_and_still_fits(demo_state_200: Any) -> Non
     assert "\x1b[" in text
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
     assert max(len(line) for line in plain.splitlines()) <= 80
+
+
+def test_terminal_control_characters_are_spelled_out_and_still_fit() -> None:
+    """Agent text (model, agent path, terminal command, error text) reaches the terminal with
+    its control characters escaped as ``show`` escapes them, piped and through rich."""
+    import copy
+
+    from rich.console import Console
+
+    from rollout_trace_sdk.view.summary_text import render_rich
+
+    hostile = "\x1b]0;PWNED\x07\x1b[41mRED\x9b"
+    state = copy.deepcopy(STATE)
+    state["inference_calls"]["i1"]["model"] = "m" + hostile
+    state["threads"]["bbbb2222-0000-0000-0000-000000000000"]["agent_path"] = "/root/c" + hostile
+    operation = state["terminal_operations"]["terminal_operation:1"]
+    operation["request"]["display_command"] = "ls" + hostile
+    summary = build_summary(state, errors={"i2": "HTTP 503" + hostile})
+    lines = summary_lines(summary, 120)
+    plain = io.StringIO()
+    render_plain(lines, plain)
+    console = Console(record=True, width=120, force_terminal=True, color_system="standard")
+    render_rich(lines, console)
+    shown = console.export_text(styles=False, clear=False)
+    for text in (plain.getvalue(), shown):
+        assert not any(ch in text for ch in "\x1b\x07\x9b")
+        assert "m\\x1b]0;PWNED\\x07\\x1b[41mRED\\x9b" in text
+        assert "HTTP 503\\x1b]0;PWNED" in text and "ls\\x1b]0;PWNED" in text
+        assert max(len(line) for line in text.splitlines()) <= 120

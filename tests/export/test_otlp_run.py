@@ -1,0 +1,47 @@
+"""``export --format otlp --endpoint`` (export/otlp_run.py): what it prints of the URL."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.cli import main
+
+from ..loopback import LoopbackServer, QuietHandler
+
+
+class _Receiver(QuietHandler):
+    """An OTLP/HTTP receiver that answers every POST with the class's status."""
+
+    status = 200
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class _Refusing(_Receiver):
+    status = 400  # not retried
+
+
+@pytest.mark.parametrize("handler", [_Receiver, _Refusing])
+def test_credentials_in_the_endpoint_are_not_printed(
+    demo_bundle: Path, handler: type[_Receiver]
+) -> None:
+    """``user:password@`` and a query string carry credentials: masked on success and on
+    failure, so they do not land in a CI log."""
+    with LoopbackServer(handler) as server:
+        host, port = server.server.server_address[:2]
+        endpoint = f"http://alice:s3cret@{host!s}:{port}/v1/traces?api_key=k3y"
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["export", "--format", "otlp", str(demo_bundle), "--endpoint", endpoint]
+        code = main(argv, out=out, err=err)
+    printed = out.getvalue() + err.getvalue()
+    assert code == (0 if handler is _Receiver else 1), printed
+    assert f"http://***@{host!s}:{port}/v1/traces?***" in printed
+    assert "s3cret" not in printed and "alice" not in printed and "k3y" not in printed

@@ -1,0 +1,60 @@
+"""The ``view``/``show``/``summary`` commands' own rules (view/commands.py): what reaches
+standard error, where the page goes by default, what ``--port`` accepts."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.cli import main
+
+from ..conftest import needs_conformance
+from .conftest import HOSTILE_ID_SHOWN, hostile_id_bundle
+
+
+def _run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@needs_conformance
+@pytest.mark.parametrize("command", ["show", "summary", "view"])
+def test_lenient_notes_spell_out_control_characters(command: str, tmp_path: Path) -> None:
+    """A note quotes the skipped event's id, which the agent chose: its ESC and BEL must not
+    retitle or recolour the terminal."""
+    bundle = hostile_id_bundle(tmp_path)
+    extra = ["-o", str(tmp_path / "page.html")] if command == "view" else []
+    code, _, err = _run(command, "--lenient", bundle, *extra)
+    assert code == 0
+    assert "lenient: skipped 1 thing(s):" in err and HOSTILE_ID_SHOWN in err
+    assert not any(ch in err for ch in "\x1b\x07")
+
+
+def test_the_default_page_never_replaces_the_state_it_was_made_from(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """``view run.html`` (a state file) would write ``run.html``: refused, the state kept."""
+    state = tmp_path / "run.html"
+    assert _run("reduce", demo_bundle, "-o", state)[0] == 0
+    before = state.read_bytes()
+    code, out, err = _run("view", state)
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == f"rollout-trace view: refusing to overwrite the input {state}; name another with -o FILE\n"
+    )
+    assert state.read_bytes() == before
+    code, out, _ = _run("view", state, "-o", tmp_path / "page.html")
+    assert (code, out) == (0, f"{tmp_path / 'page.html'}\n")
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "65536"])
+def test_a_port_out_of_range_is_a_usage_error(
+    port: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("view", tmp_path, "--serve", "--port", port)[0] == 2
+    err = capsys.readouterr().err  # argparse writes to sys.stderr
+    assert "argument --port:" in err and "internal error" not in err

@@ -1,0 +1,38 @@
+"""The page template (view/html.py): what the producer controls cannot reshape it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.view.html import render_page, script_text, static_page
+
+MARKERS = "__DATA__ /*__SCRIPT__*/ __PAYLOADS__ /*__STYLE__*/ __TITLE__"
+
+
+@pytest.mark.parametrize("script_url", [None, "/viewer.js"])
+def test_markers_in_the_rollout_id_stay_text(script_url: str | None) -> None:
+    """The title goes in after the template is split: a rollout id holding the template's
+    markers put the model inside ``<title>`` and left the viewer unable to start."""
+    model: dict[str, Any] = {"meta": {"rollout_id": "r " + MARKERS}, "calls": [MARKERS]}
+    page = render_page(
+        model, boot={"mode": "static"}, data="<p id=after></p>", script_url=script_url
+    )
+    assert re.search(r"<title>(.*?)</title>", page, re.S)[1] == "rollout r " + MARKERS  # type: ignore[index]
+    found = re.findall(r'<script type="application/json" id="rt-model">(.*?)</script>', page)
+    assert [orjson.loads(text) for text in found] == [model]
+    assert page.count('id="rt-boot"') == 1 and page.count("<p id=after></p>") == 1
+    script = script_text() if script_url is None else '<script src="/viewer.js">'
+    assert page.count(script) == 1
+    assert page.index('id="rt-model"') < page.index(script) < page.index("<p id=after>")
+
+
+def test_a_static_page_of_such_a_state_is_whole(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    state["rollout_id"] = "__DATA__" + str(state["rollout_id"])
+    page = static_page(state, None)
+    assert page.count('id="rt-model"') == 1 and page.count(script_text()) == 1
+    assert "<title>rollout __DATA__" in page
