@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -380,6 +381,32 @@ def _printable(stream: TextIO) -> TextIO:
     return stream
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the command is, so its cleanup runs as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a stopping container) ends the command the way Ctrl-C
+    does: ``convert`` and ``redact`` remove the bundle they were writing beside the target,
+    an output being written is not left half-made. Only in the main thread (where Python
+    runs signal handlers); the previous handler is put back."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -395,8 +422,9 @@ def main(
     except SystemExit as exit_:  # argparse already printed usage and the reason
         return exit_.code if isinstance(exit_.code, int) else _USAGE
     try:
-        _resolve_source(args)
-        return _COMMANDS[args.command](args, out, err)
+        with _terminated_as_interrupted():
+            _resolve_source(args)
+            return _COMMANDS[args.command](args, out, err)
     except _SourceError as exc:
         print(f"rollout-trace {args.command}: {exc}", file=err)
         return _REFUSED
@@ -409,6 +437,9 @@ def main(
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
+    except _Terminated:
+        print("terminated", file=err)
+        return 128 + signal.SIGTERM
     except BrokenPipeError:  # `rollout-trace show B | head`: the reader has all it wanted
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
