@@ -80,7 +80,18 @@ class _Ctx:
     """What a span records into: its agent's thread and turn, and for a function span its
     tool call."""
 
-    __slots__ = ("agent", "as_tool", "call_id", "calls", "parent_turn", "tool", "tools", "turn")
+    __slots__ = (
+        "agent",
+        "as_tool",
+        "call_id",
+        "calls",
+        "error",
+        "interrupted",
+        "parent_turn",
+        "tool",
+        "tools",
+        "turn",
+    )
 
     def __init__(self, turn: Turn, agent: str, tools: Sequence[str] = ()) -> None:
         self.turn = turn
@@ -93,6 +104,11 @@ class _Ctx:
         self.calls: list[dict[str, Any]] = []
         self.as_tool = False
         self.parent_turn: Turn | None = None
+        #: the first error of a task or turn span under this agent (a guardrail's tripwire is
+        #: set there, not on the agent's span): the agent's turn then fails
+        self.error = ""
+        #: its latest model call ended before the model answered (the run was cancelled)
+        self.interrupted = False
 
     def inherit(self) -> _Ctx:
         child = _Ctx(self.turn, self.agent, self.tools)
@@ -191,8 +207,11 @@ class _TraceRecording:
         return ctx
 
     def agent_ended(self, span: Any, ctx: _Ctx) -> None:
-        error = _error_text(span)
+        error = _error_text(span) or ctx.error
         turn = ctx.turn
+        if not error and ctx.interrupted and not ctx.as_tool:
+            turn.end("cancelled")  # the run stopped while the model had not answered
+            return
         if ctx.as_tool and ctx.parent_turn is not None:
             delivery = turn.report_result(status="errored" if error else "completed")
             turn.end("failed" if error else "completed", error=error)
@@ -438,13 +457,16 @@ class RolloutTraceProcessor(TracingProcessor):
         ctx = recording.spans.pop(span.span_id, None)
         if ctx is None:
             return
+        if kind in _STRUCTURE:
+            ctx.error = ctx.error or _error_text(span) or ""
+            return
         if kind == "agent":
             recording.agent_ended(span, ctx)
         elif kind == "function":
             _function(ctx, span)
         elif kind == "handoff":
             recording.handoff(span, ctx)
-        elif kind not in _STRUCTURE:
+        else:
             body = to_plain(data.export())
             body = dict(body) if isinstance(body, Mapping) else {"data": body}
             body.pop("type", None)
@@ -515,8 +537,16 @@ def _response(ctx: _Ctx, span: Any) -> None:
         call.failed(error)
         return
     if response is None:
-        call.completed(response_id=getattr(data, "_response_id", None), token_usage=data.usage)
+        response_id = getattr(data, "_response_id", None)
+        if response_id is None and data.usage is None:
+            # the span ended with nothing from the model and no error: the run was cancelled
+            # (or a guardrail tripped) while the request was in flight
+            call.cancelled("ended before the response")
+            ctx.interrupted = True
+            return
+        call.completed(response_id=response_id, token_usage=data.usage)
         return
+    ctx.interrupted = False
     call.completed(
         response_id=response.id,
         output_items=response.output,
@@ -538,6 +568,11 @@ def _generation(ctx: _Ctx, span: Any) -> None:
     if error:
         call.failed(error)
         return
+    if data.output is None and data.usage is None:  # ended before the model answered
+        call.cancelled("ended before the response")
+        ctx.interrupted = True
+        return
+    ctx.interrupted = False
     output = list(data.output or ())
     call.completed(output_items=output, token_usage=data.usage)
     calls = []

@@ -5,12 +5,16 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
   off to the writer (``transfer_to_writer``), one step per request;
 * ``You translate.`` — answers ``regn i Oslo``;
 * ``You write.`` — answers with the final report;
-* instructions containing ``fail`` — HTTP 400 (the run fails with the error text).
+* instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
+* instructions containing ``stall`` — answered after :data:`STALL_S` (a run cancelled, or a
+  guardrail tripping, while the request is in flight).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -19,6 +23,7 @@ from .fake_openai import FakeOpenAI
 TRANSLATION = "regn i Oslo"
 REPORT = "Report: rain in Oslo (regn i Oslo)"
 WEATHER = "rain, 7 C"
+STALL_S = 1.0
 
 
 def _call(n: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
@@ -63,6 +68,12 @@ class FakeAgentsAPI(FakeOpenAI):
             self._json(handler, 400, error, n)
             return
         self._request.body = body
+        if "stall" in str(body.get("instructions") or ""):
+            time.sleep(STALL_S)
+            # the client may have given up meanwhile: what these runs are about
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().answer(handler, body)
+            return
         super().answer(handler, body)
 
     def _response(self, n: int, text: str, status: str = "completed") -> dict[str, Any]:

@@ -188,6 +188,60 @@ def test_failed_model_call_keeps_the_error_text(
     assert turn["execution"]["status"] == "failed"
 
 
+def _stalled(base_url: str, **options: Any) -> Agent[Any]:
+    model = OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
+    )
+    return Agent(name="Staller", instructions="You stall.", model=model, **options)
+
+
+def _statuses(bundle: Path) -> tuple[list[str], list[str]]:
+    state = _reduce_both(bundle)
+    calls = [c["execution"]["status"] for c in state["inference_calls"].values()]
+    turns = [t["execution"]["status"] for t in state["codex_turns"].values()]
+    return calls, turns
+
+
+def test_a_run_cancelled_while_the_model_thinks_is_not_completed(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The SDK ends the response span with no response and no error: the call was recorded
+    completed (no output, no usage), and so was the turn (found by review)."""
+    _register(processors, tmp_path)
+
+    async def run() -> None:
+        task = asyncio.ensure_future(Runner.run(_stalled(fake.base_url), QUESTION))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    processors[0].shutdown()
+    [bundle] = _bundles(tmp_path)
+    assert _statuses(bundle) == (["cancelled"], ["cancelled"])
+
+
+def test_a_tripped_guardrail_fails_the_turn(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The tripwire's error is on the SDK's turn span, not the agent's: the turn was recorded
+    completed, and the request it cut short completed too (found by review)."""
+    from agents import GuardrailFunctionOutput, InputGuardrailTripwireTriggered, input_guardrail
+
+    @input_guardrail
+    async def refuse(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+        await asyncio.sleep(0.2)
+        return GuardrailFunctionOutput(output_info={}, tripwire_triggered=True)
+
+    _register(processors, tmp_path)
+    with pytest.raises(InputGuardrailTripwireTriggered):
+        asyncio.run(Runner.run(_stalled(fake.base_url, input_guardrails=[refuse]), QUESTION))
+    processors[0].shutdown()
+    [bundle] = _bundles(tmp_path)
+    assert _statuses(bundle) == (["cancelled"], ["failed"])
+
+
 def test_runs_in_several_os_threads_at_once(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
