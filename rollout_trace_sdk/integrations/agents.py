@@ -72,8 +72,12 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def stop(self) -> None:
+        """Stop the loop and close it (its selector and self-pipe are file descriptors: left
+        to the garbage collector, each processor kept three and warned when collected)."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+        if not self.thread.is_alive():  # a loop still running cannot be closed
+            self.loop.close()
 
 
 class _Ctx:

@@ -26,6 +26,7 @@ and records it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -80,6 +81,9 @@ def instrument(client: ClientT) -> ClientT:
         else:
             wrapped = _sync_create(original, api)
         resource.create = wrapped  # type: ignore[union-attr]
+    helper = getattr(resources[0], "stream", None)
+    if helper is not None:  # ``responses.stream(...)``: a block around ``create(stream=True)``
+        resources[0].stream = _stream_helper(helper, is_async)  # type: ignore[union-attr]
     setattr(client, _MARK, True)
     return client
 
@@ -474,27 +478,85 @@ def _sync_methods(base: Any) -> dict[str, Any]:
     return {"__iter__": __iter__, "__next__": __next__, "close": close, "__exit__": __exit__}
 
 
+def _helper_recorder(manager: Any) -> _Recorder | None:
+    """The recorder of the raw stream under a ``responses.stream`` block, if it records."""
+    stream = getattr(getattr(manager, "_rollout_trace_stream", None), "_raw_stream", None)
+    recorder = getattr(stream, "_rollout_trace_recorder", None)
+    return recorder if isinstance(recorder, _Recorder) else None
+
+
+def _helper_left(manager: Any, error: object) -> None:
+    """The block ended (by ``error`` if it is an exception): the call ends now, before the
+    SDK closes the connection (which may take a while)."""
+    recorder = _helper_recorder(manager)
+    if recorder is not None:
+        recorder.left(error)
+        recorder.closed()
+
+
+def _helper_methods(base: Any, is_async: bool) -> dict[str, Any]:
+    """Methods of a recording subclass of the SDK's ``responses.stream`` block (its stream
+    manager). Leaving the block closes the HTTP response directly, never the raw stream the
+    recorder watches: the block's end is noticed here instead, failed by the block's
+    exception, else cancelled unless the response was complete."""
+    if is_async:
+
+        async def __aenter__(self: Any) -> Any:
+            self._rollout_trace_stream = await base.__aenter__(self)
+            return self._rollout_trace_stream
+
+        async def __aexit__(self: Any, *exc_info: Any) -> Any:
+            _helper_left(self, exc_info[1])
+            return await base.__aexit__(self, *exc_info)
+
+        return {"__aenter__": __aenter__, "__aexit__": __aexit__}
+
+    def __enter__(self: Any) -> Any:
+        self._rollout_trace_stream = base.__enter__(self)
+        return self._rollout_trace_stream
+
+    def __exit__(self: Any, *exc_info: Any) -> Any:
+        _helper_left(self, exc_info[1])
+        return base.__exit__(self, *exc_info)
+
+    return {"__enter__": __enter__, "__exit__": __exit__}
+
+
+def _stream_helper(original: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def stream(*args: Any, **kwargs: Any) -> Any:
+        manager = original(*args, **kwargs)
+        return _swapped(manager, functools.partial(_helper_methods, is_async=is_async))
+
+    return stream
+
+
 _RECORDING_CLASSES: dict[type, type] = {}
 
 
-def _recorded(stream: Any, recorder: _Recorder, is_async: bool) -> Any:
-    """``stream``, now recording. Its class is swapped for a subclass (made once per SDK
-    stream class, with the same name) that shows every event to the recorder, so
-    ``isinstance`` checks and every other attribute work as before. A stream that refuses
-    the swap is still ended (cancelled) with its turn."""
-    cls = type(stream)
+def _swapped(obj: Any, methods: Callable[[Any], dict[str, Any]]) -> Any:
+    """``obj`` with its class swapped for a subclass (made once per SDK class, with the same
+    name) holding ``methods(cls)``, so ``isinstance`` checks and every other attribute work
+    as before. An object that refuses the swap is left as it is."""
+    cls = type(obj)
     recording = _RECORDING_CLASSES.get(cls)
     if recording is None:
-        namespace = _async_methods(cls) if is_async else _sync_methods(cls)
+        namespace = methods(cls)
         namespace["__module__"] = cls.__module__
         recording = type(cls.__name__, (cls,), namespace)
         _RECORDING_CLASSES[cls] = recording
-    try:
+    with contextlib.suppress(TypeError, AttributeError):  # an SDK class with __slots__
+        obj.__class__ = recording
+    return obj
+
+
+def _recorded(stream: Any, recorder: _Recorder, is_async: bool) -> Any:
+    """``stream``, now recording: every event is shown to the recorder first (see
+    :func:`_swapped`). A stream that refuses the swap is still ended (cancelled) with its
+    turn."""
+    with contextlib.suppress(TypeError, AttributeError):
         stream._rollout_trace_recorder = recorder
-        stream.__class__ = recording
-    except (TypeError, AttributeError):  # pragma: no cover - an SDK stream with __slots__
-        pass
-    return stream
+    return _swapped(stream, _async_methods if is_async else _sync_methods)
 
 
 # --- tools -------------------------------------------------------------------------------------

@@ -242,6 +242,19 @@ def test_a_tripped_guardrail_fails_the_turn(
     assert _statuses(bundle) == (["cancelled"], ["failed"])
 
 
+def test_shutdown_closes_the_processors_loop(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Each processor's loop kept its selector and self-pipe open after ``shutdown`` (three
+    file descriptors, and a ResourceWarning when collected; found by review)."""
+    _register(processors, tmp_path)
+    asyncio.run(Runner.run(_triage(fake.base_url), QUESTION))
+    loop = processors[0]._loop
+    assert loop is not None
+    processors[0].shutdown()
+    assert loop.loop.is_closed()
+
+
 def test_runs_in_several_os_threads_at_once(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:

@@ -243,6 +243,44 @@ async def test_stream_abandoned_midway_is_cancelled(tmp_path: Path, client: Asyn
     check_bundle(run.bundle)
 
 
+async def test_the_stream_helper_block_ends_the_call(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    """``responses.stream(...)`` closes the HTTP response, never the raw stream, when its
+    block ends: a block left early kept the call running until the turn ended (then ended
+    "before the response", without the request id), and an exception in it was recorded
+    cancelled, its text lost (found by review). Async and sync clients alike."""
+    sync_client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
+    with _closing(sync_client):
+        async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+            async with client.responses.stream(model="gpt-test", input="left early") as stream:
+                async for _event in stream:
+                    break
+            with pytest.raises(ValueError, match="agent bug"):
+                async with client.responses.stream(model="gpt-test", input="raises") as stream:
+                    async for _event in stream:
+                        raise ValueError("agent bug")
+            async with client.responses.stream(model="gpt-test", input="read whole") as stream:
+                final = await stream.get_final_response()
+            with sync_client.responses.stream(model="gpt-test", input="sync, left") as sync:
+                for _event in sync:
+                    break
+            await rollout.flush()  # the calls ended with their blocks, not with the turn
+            assert len(of_type(bundle_in(tmp_path), "inference_cancelled")) == 2
+    assert final.output_text == "echo: read whole"
+    run = _Run(tmp_path)
+    cancelled, [failed], [completed] = (
+        run.ends("cancelled"),
+        run.ends("failed"),
+        run.ends("completed"),
+    )
+    assert [c["reason"] for c in cancelled] == ["stream closed before the response completed"] * 2
+    assert all(c["upstream_request_id"] for c in cancelled)
+    assert "ValueError: agent bug" in failed["error"] and failed["upstream_request_id"]
+    assert completed["upstream_request_id"]
+    check_bundle(run.bundle)
+
+
 async def test_stream_dropped_without_close_ends_with_the_turn(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:
