@@ -16,7 +16,8 @@ request, its output, the tool call that ran it, its code cell). The agent's own 
 Only a model's response makes a new call (in a response cut off too: its retry makes the
 same calls again), or a call item the agent accepts with arguments no call with its id had (a
 loop that records no responses); requests never do, so a call resent with its arguments
-rebuilt stays the call it was. Every other mention names one of the calls already made with
+rebuilt stays the call it was. A request naming a call its thread never saw but another
+thread made (a handoff's or a fork's history) names that call, under its name. Every other mention names one of the calls already made with
 its id; which one matters only once there are two:
 
 - a call item: the one its item id was recorded with, if the request has not gone past it;
@@ -144,6 +145,12 @@ class _Call:
         self.arguments = arguments
         #: its outputs' fingerprints, as they entered the history
         self.outputs: list[int | None] = []
+
+
+#: The "response" of a call another thread of the rollout made, seen here in a request (a
+#: history handed over or forked): not this thread's model's, so a response of this thread
+#: that makes a call with the id makes a new one.
+_ELSEWHERE: Final = object()
 
 
 class RolloutCallNames:
@@ -427,6 +434,14 @@ class CallIds:
                 request.last[call_id] = 0  # the order matters once there are two
             name = calls[0].name
             return item if name == call_id else self._as(item, item_id, call_id, name)
+        if calls is None and call_id in self._names.used:
+            # a call this thread never saw but another made (a handoff's or a fork's history):
+            # the same call, under the name the rollout knows it by
+            arguments = _arguments(item) if kind in _CALLS else _NO_ARGS
+            self._calls[call_id] = [_Call(call_id, _ELSEWHERE, arguments)]
+            if kind in _CALLS:
+                request.last[call_id] = 0
+            return self._as(item, item_id, call_id, call_id)
         calls = self._known(call_id)
         if len(calls) == 1:
             return self._as(item, item_id, call_id, calls[0].name)

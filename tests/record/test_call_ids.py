@@ -140,6 +140,42 @@ async def test_sub_agents_numbering_their_own_calls(schema: int, tmp_path: Path)
 
 
 @pytest.mark.parametrize("schema", [2, 3])
+async def test_a_history_handed_to_another_thread_keeps_its_names(
+    schema: int, tmp_path: Path
+) -> None:
+    """A handoff (or a fork) gives the new thread the history so far: the calls in it are
+    the other thread's calls, not new ones. Each was recorded as ``call_0#2`` with a warning
+    and a loss-report entry (found by review: every Agents SDK handoff); the new thread's
+    own ``call_0`` is still a call of its own."""
+    async with open_rollout(tmp_path, schema_version=schema) as rollout:
+        child = rollout.root.spawn("worker")
+        history: list[Any] = [_user("weather")]
+        async with rollout.root.turn() as turn:
+            turn.accept(history[0])
+            async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                history += inference.completed(output_items=[_call("call_0", "Rome")])
+            async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
+                history.append(tool.completed(_output("call_0", "Rome")))
+        with pytest.warns(RecorderWarning) as seen:
+            async with child.turn() as turn:
+                async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                    history += inference.completed(output_items=[_call("call_0", "Oslo")])
+                async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
+                    history.append(tool.completed(_output("call_0", "Oslo")))
+                async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                    inference.completed(output_items=[_answer("done")])
+        # one for the child's own call_0 (and one for its tool call's id, "call_0" again)
+        assert len([w for w in seen if "an earlier call had their" in str(w.message)]) == 1
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle)
+    assert _links(state) == [
+        ("call_0", '{"city":"Rome"}', "Rome: rain"),
+        ("call_0#2", '{"city":"Oslo"}', "Oslo: rain"),
+    ]
+    assert "1 calls recorded under <id>#2" in loss_report(bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
 async def test_a_compaction_keeps_the_names(schema: int, tmp_path: Path) -> None:
     """A compacted history holding both calls, handed back with the model's ids and sent
     again: each call keeps its name, and the next response's ``call_0`` is a third call."""
