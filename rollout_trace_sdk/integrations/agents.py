@@ -41,6 +41,7 @@ from typing import Any, Final
 from agents.tracing import Span, Trace, TracingProcessor
 
 from ..record import open_rollout
+from ..record.items import task_message
 from ..record.recorder import Rollout
 from ..record.requests import to_plain
 from ..record.runtime import warn
@@ -131,6 +132,9 @@ class _TraceRecording:
         self.done: asyncio.Event | None = None
         self.spans: dict[str, _Ctx] = {}
         self.threads: dict[str, AgentThread] = {}  # top-level agents by name
+        #: a handoff's note to an agent that has a thread already (sender's path, text):
+        #: delivered into that agent's next turn, where the send_message edge lands
+        self.notes: dict[str, tuple[str, str]] = {}
         self.paths: set[str] = {"/root"}
         self.root_used = False
         self.trace = trace
@@ -208,6 +212,10 @@ class _TraceRecording:
             assert parent is not None
             ctx.as_tool = True
             ctx.parent_turn = parent.turn
+        note = self.notes.pop(name, None) if not as_tool else None
+        if note is not None:
+            sender, text = note
+            ctx.turn.accept_agent_message(task_message(sender, thread.agent_path, text))
         return ctx
 
     def agent_ended(self, span: Any, ctx: _Ctx) -> None:
@@ -254,6 +262,7 @@ class _TraceRecording:
                 arguments={"target": existing.agent_path, "message": message},
             )
             tool.agent_interacted(existing)
+            self.notes[target] = (turn.thread.agent_path, message)
         error = _error_text(span)
         if error:
             tool.failed(error)

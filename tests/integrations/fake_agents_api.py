@@ -5,6 +5,7 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
   off to the writer (``transfer_to_writer``), one step per request;
 * ``You translate.`` — answers ``regn i Oslo``;
 * ``You write.`` — answers with the final report;
+* ``You ping.`` / ``You pong.`` — a handoff to Pong and one back to Ping, which answers;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
 * instructions containing ``stall`` — answered after :data:`STALL_S` (a run cancelled, or a
   guardrail tripping, while the request is in flight).
@@ -98,4 +99,10 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
         return [_call(n, "call_handoff", "transfer_to_writer", "{}")]
     if "You translate." in instructions:
         return [_text(n, TRANSLATION)]
+    if "You ping." in instructions:  # hands off to Pong once, then answers
+        if "call_ping" not in done:
+            return [_call(n, "call_ping", "transfer_to_pong", "{}")]
+        return [_text(n, "ping done")]
+    if "You pong." in instructions:  # hands back to Ping
+        return [_call(n, "call_pong", "transfer_to_ping", "{}")]
     return [_text(n, REPORT)]

@@ -255,6 +255,26 @@ def test_shutdown_closes_the_processors_loop(
     assert loop.loop.is_closed()
 
 
+def test_a_handoff_back_is_an_interaction_edge(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A handoff to an agent that has a thread already is a ``send_message`` call, whose edge
+    lands where its message is delivered: it never was, so the edge was missing (found by
+    review). The note now opens the agent's next turn."""
+    model = OpenAIResponsesModel("gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test"))
+    ping = Agent(name="Ping", instructions="You ping.", model=model)
+    pong = Agent(name="Pong", instructions="You pong.", model=model, handoffs=[ping])
+    ping.handoffs = [pong]
+    _register(processors, tmp_path)
+    result = asyncio.run(Runner.run(ping, QUESTION))
+    assert result.final_output == "ping done"
+    processors[0].shutdown()
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    edges = sorted(e["kind"] for e in state["interaction_edges"].values())
+    assert edges == ["send_message", "spawn_agent"]
+
+
 def test_runs_in_several_os_threads_at_once(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
