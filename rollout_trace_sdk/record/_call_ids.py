@@ -16,8 +16,10 @@ request, its output, the tool call that ran it, its code cell). The agent's own 
 Only a model's response makes a new call (in a response cut off too: its retry makes the
 same calls again), or a call item the agent accepts with arguments no call with its id had (a
 loop that records no responses); requests never do, so a call resent with its arguments
-rebuilt stays the call it was. A request naming a call its thread never saw but another
-thread made (a handoff's or a fork's history) names that call, under its name. Every other mention names one of the calls already made with
+rebuilt stays the call it was. A request naming calls its thread never saw but another
+thread made (a handoff's or a fork's history) names those calls, under their names: such an
+id is *shared*, and its mentions go the long way below over this thread's calls and the
+others' (taken again whenever a thread has made another call with the id). Every other mention names one of the calls already made with
 its id; which one matters only once there are two:
 
 - a call item: the one its item id was recorded with, if the request has not gone past it;
@@ -158,13 +160,35 @@ class RolloutCallNames:
     links a tool call to a model-visible call id across the whole rollout, so two threads
     whose models both said ``call_0`` record it under two names too."""
 
-    __slots__ = ("claimed", "used")
+    __slots__ = ("claimed", "shared", "threads", "used")
 
     def __init__(self) -> None:
         #: every recorded call id
         self.used: set[str] = set()
         #: the recorded call ids a tool call links to
         self.claimed: set[str] = set()
+        #: each thread's calls (read only when a thread's request names another's calls)
+        self.threads: list[CallIds] = []
+        #: model call ids more than one thread has calls with -> how many times a thread has
+        #: made one since: a request naming one may name another thread's call (a history
+        #: handed over), so its mentions take the long way, adopting what is new
+        self.shared: dict[str, int] = {}
+
+    def made_elsewhere(self, call_id: str, here: CallIds, known: list[_Call]) -> list[_Call]:
+        """The calls other threads made with this model id that ``known`` (``here``'s) lacks,
+        as ``here`` may name them (its own copies: names, arguments and outputs'
+        fingerprints), in each thread's order."""
+        names = {call.name for call in known}
+        found = []
+        for ids in self.threads:
+            if ids is not here:
+                for call in ids.calls_made(call_id):
+                    if call.name not in names:
+                        names.add(call.name)
+                        copy = _Call(call.name, _ELSEWHERE, call.arguments)
+                        copy.outputs = list(call.outputs)
+                        found.append(copy)
+        return found
 
 
 class RequestCalls:
@@ -188,7 +212,7 @@ class CallIds:
         names: the rollout's recorded call ids (a new one each when not given).
     """
 
-    __slots__ = ("_calls", "_cut", "_named", "_names", "_note", "_original", "_solo")
+    __slots__ = ("_adopted", "_calls", "_cut", "_named", "_names", "_note", "_original", "_solo")
 
     def __init__(self, note: Callable[[str], None], names: RolloutCallNames | None = None) -> None:
         self._note = note
@@ -206,8 +230,32 @@ class CallIds:
         # record until it takes one (a loop that records no responses makes many, and each
         # record would be one more object for the garbage collector to walk)
         self._solo: set[str] = set()
+        # shared call id -> the rollout's count of its calls when this thread last took
+        # the other threads' calls with it
+        self._adopted: dict[str, int] = {}
+        self._names.threads.append(self)
 
     # --- calls -----------------------------------------------------------------------------
+
+    def _adopt(self, call_id: str, calls: list[_Call] | None) -> None:
+        """Add the calls other threads made with this id to this thread's (none, ``calls``):
+        the id is shared from now on."""
+        known = [] if calls is None else calls
+        found = self._names.made_elsewhere(call_id, self, known)
+        if not found and calls is None:
+            found = [_Call(call_id, _ELSEWHERE, _NO_ARGS)]  # another thread's solo id
+        for call in found:
+            if call.name != call_id:
+                self._original[call.name] = call_id
+        self._calls[call_id] = known + found
+
+    def calls_made(self, call_id: str) -> list[_Call]:
+        """This thread's calls with the model id (its solo id's one call too), without
+        recording anything."""
+        calls = self._calls.get(call_id)
+        if calls is not None:
+            return calls
+        return [_Call(call_id, None, _NO_ARGS)] if call_id in self._solo else []
 
     def _calls_of(self, call_id: str) -> list[_Call] | None:
         """The calls made with this id (a solo id's one call recorded now), if any."""
@@ -231,6 +279,11 @@ class CallIds:
         calls = self._calls_of(call_id)
         if calls is None:
             calls = self._calls[call_id] = []
+        shared = self._names.shared
+        if call_id in shared:
+            shared[call_id] += 1  # one more call others may be handed
+        elif not calls and call_id in used:
+            shared[call_id] = 1  # another thread has calls with this id
         name = self._next_name(call_id, calls)
         call = _Call(name, response, arguments)
         calls.append(call)
@@ -429,19 +482,21 @@ class CallIds:
                 request.last[call_id] = 0
             return self._as(item, item_id, call_id, call_id)
         calls = self._calls.get(call_id)
-        if calls is not None and len(calls) == 1:  # the common case, kept short
+        shared = self._names.shared
+        if calls is not None and len(calls) == 1 and call_id not in shared:
+            # the common case, kept short
             if kind in _CALLS:
                 request.last[call_id] = 0  # the order matters once there are two
             name = calls[0].name
             return item if name == call_id else self._as(item, item_id, call_id, name)
-        if calls is None and call_id in self._names.used:
-            # a call this thread never saw but another made (a handoff's or a fork's history):
-            # the same call, under the name the rollout knows it by
-            arguments = _arguments(item) if kind in _CALLS else _NO_ARGS
-            self._calls[call_id] = [_Call(call_id, _ELSEWHERE, arguments)]
-            if kind in _CALLS:
-                request.last[call_id] = 0
-            return self._as(item, item_id, call_id, call_id)
+        version = shared.get(call_id)
+        if version is None and calls is None and call_id in self._names.used:
+            version = shared[call_id] = 1  # another thread's call, named here
+        if version is not None and self._adopted.get(call_id) != version:
+            # calls this thread never saw but others made (a handoff's or a fork's history):
+            # the same calls, under the names the rollout knows them by
+            self._adopt(call_id, calls)
+            self._adopted[call_id] = version
         calls = self._known(call_id)
         if len(calls) == 1:
             return self._as(item, item_id, call_id, calls[0].name)
