@@ -270,6 +270,14 @@ class InferenceStartedV3(InferenceStarted):
     stripped_tool_output_ids: tuple[tuple[int, str], ...] | None = None
 
 
+def without_prepared_prompt(started: InferenceStartedV3) -> InferenceStarted:
+    """A schema-3 ``inference_started`` as schema 2 writes it: its schema-2 fields (what a
+    converter keeps; whether the others may be dropped is the converter's to decide)."""
+    return InferenceStarted(
+        *(getattr(started, field.name) for field in attrs.fields(InferenceStarted))
+    )
+
+
 def with_prepared_prompt(started: InferenceStarted, prompt: RawPayloadRef) -> InferenceStartedV3:
     """A schema-2 ``inference_started`` as schema 3 writes it: the same fields plus the
     prepared prompt (what converters and test writers need when they upgrade a start)."""

@@ -256,14 +256,7 @@ def _started_v2(started: ev.InferenceStartedV3) -> ev.InferenceStarted:
         raise ReduceError("inference_started has a warmup_context_payload; schema 2 cannot say so")
     if started.stripped_tool_output_ids:
         raise ReduceError("inference_started has stripped_tool_output_ids; schema 2 cannot say so")
-    return ev.InferenceStarted(
-        started.inference_call_id,
-        started.thread_id,
-        started.codex_turn_id,
-        started.model,
-        started.provider_name,
-        started.request_payload,
-    )
+    return ev.without_prepared_prompt(started)
 
 
 def _v2_path(payload_id: str, taken: set[str]) -> str:

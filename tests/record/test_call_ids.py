@@ -77,6 +77,18 @@ async def _weather_loop(turn: Turn, calls: list[tuple[str, str]], keep: Keep) ->
         inference.completed(output_items=[_answer("done")])
 
 
+async def _step(turn: Turn, history: list[Any], call_id: str, city: str, keep: Keep) -> None:
+    """One response asking ``call_id`` for ``city``, the tool run, both kept in ``history``
+    (the recorder's copies or the loop's own dicts)."""
+    async with turn.inference({"model": "m", "input": list(history)}) as inference:
+        returned = inference.completed(output_items=[_call(call_id, city)])
+    history.extend(returned if keep == "ours" else [_call(call_id, city)])
+    arguments = _call(call_id, city)["arguments"]
+    async with turn.tool_call(call_id, "get_weather", arguments=arguments) as tool:
+        output = tool.completed(_output(call_id, city))
+    history.append(output if keep == "ours" else _output(call_id, city))
+
+
 def _links(state: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Each tool call's (model-visible id, its call's arguments, its output's text). A tool
     call links its call and output items (more than one of each only where a compaction
@@ -152,16 +164,10 @@ async def test_a_history_handed_to_another_thread_keeps_its_names(
         history: list[Any] = [_user("weather")]
         async with rollout.root.turn() as turn:
             turn.accept(history[0])
-            async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                history += inference.completed(output_items=[_call("call_0", "Rome")])
-            async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
-                history.append(tool.completed(_output("call_0", "Rome")))
+            await _step(turn, history, "call_0", "Rome", "ours")
         with pytest.warns(RecorderWarning) as seen:
             async with child.turn() as turn:
-                async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                    history += inference.completed(output_items=[_call("call_0", "Oslo")])
-                async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
-                    history.append(tool.completed(_output("call_0", "Oslo")))
+                await _step(turn, history, "call_0", "Oslo", "ours")
                 async with turn.inference({"model": "m", "input": list(history)}) as inference:
                     inference.completed(output_items=[_answer("done")])
         # one for the child's own call_0 (and one for its tool call's id, "call_0" again)
@@ -187,14 +193,7 @@ async def test_histories_handed_back_and_forth_keep_every_name(schema: int, tmp_
 
         async def step(thread: Any, city: str, keep: Keep) -> None:
             async with thread.turn() as turn:
-                async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                    returned = inference.completed(output_items=[_call("call_0", city)])
-                history.extend(returned if keep == "ours" else [_call("call_0", city)])
-                async with turn.tool_call(
-                    "call_0", "get_weather", arguments=_call("call_0", city)["arguments"]
-                ) as tool:
-                    output = tool.completed(_output("call_0", city))
-                history.append(output if keep == "ours" else _output("call_0", city))
+                await _step(turn, history, "call_0", city, keep)
                 async with turn.inference({"model": "m", "input": list(history)}) as inference:
                     inference.completed(output_items=[_answer("done")])
 
