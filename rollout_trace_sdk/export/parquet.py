@@ -177,7 +177,8 @@ def _os_text(exc: BaseException) -> str:
 
 
 def _list_local(spec: str, options: ExportOptions) -> Iterator[BundleSource]:
-    root = Path(spec).absolute()
+    # one bundle, one key: ``root/../root/b`` and a symlink to ``b`` name the same bundle
+    root = Path(os.path.realpath(spec))
     if root.is_file():
         st = root.stat()
         fingerprint, size = _fingerprint([(root.name, st.st_size, st.st_mtime_ns)], options.stamp())
@@ -446,8 +447,10 @@ def run_export(
         on_result: called in the driver for each bundle as it finishes.
 
     Returns:
-        What was exported, skipped and could not be listed. The manifest is saved every 64
-        bundles and at the end, so an interrupted run keeps what it finished.
+        What was exported, skipped and could not be listed. The bundles to export lose
+        their manifest entries before any of their files change; the manifest is saved every
+        64 bundles and at the end, so an interrupted run keeps what it finished and the next
+        one redoes the rest.
     """
     started = time.perf_counter()
     summary = ExportSummary()
@@ -463,6 +466,12 @@ def run_export(
             summary.skipped += 1
         else:
             todo.append(source)
+    if todo:
+        # their files change from now on: not done until each is again (a run killed midway
+        # must not leave an entry that says a half-rewritten bundle is exported)
+        for source in todo:
+            manifest.pop(source.key, None)
+        out.write_manifest(manifest)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     runner: Runner
     if engine == "ray":
@@ -512,17 +521,50 @@ def _run_processes(
     # import pyarrow again in every worker)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(_PRELOAD))
-    pending = iter(todo)
-    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
-        running: set[cf.Future[BundleResult]] = set()
-        for source in pending:
-            running.add(pool.submit(export_bundle, source, options))
-            if len(running) >= 4 * jobs:
-                break
+    pending = list(reversed(todo))
+    while pending:  # a new pool after one lost a worker (killed, out of memory)
+        yield from _pool_round(pending, options, jobs, context)
+
+
+def _pool_round(
+    pending: list[BundleSource], options: ExportOptions, jobs: int, context: Any
+) -> Iterator[BundleResult]:
+    """Export from ``pending`` (taken from its end) until it is empty or the pool breaks: the
+    bundles whose worker died then fail, each saying so, and the caller starts another pool
+    for the rest."""
+    workers = min(jobs, len(pending))
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        running: dict[cf.Future[BundleResult], BundleSource] = {}
+        while pending and len(running) < 4 * jobs:
+            source = pending.pop()
+            running[pool.submit(export_bundle, source, options)] = source
         while running:
-            done, running = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                yield future.result()
-                source_next = next(pending, None)
-                if source_next is not None:
-                    running.add(pool.submit(export_bundle, source_next, options))
+                source = running.pop(future)
+                try:
+                    yield future.result()
+                except cf.process.BrokenProcessPool as exc:
+                    yield _failed(source, f"its worker process died: {exc}")
+                    continue
+                if pending:
+                    source = pending.pop()
+                    running[pool.submit(export_bundle, source, options)] = source
+
+
+def _failed(source: BundleSource, error: str) -> BundleResult:
+    """A bundle that could not be exported (its parts, if any, are removed next time)."""
+    return BundleResult(
+        key=source.key,
+        source=source.url,
+        fingerprint=source.fingerprint,
+        status="failed",
+        error=error,
+        notes=(),
+        rows={},
+        size_bytes=source.size_bytes,
+        seconds=0.0,
+        cpu_seconds=0.0,
+        pid=0,
+        max_rss_kb=0,
+    )

@@ -388,7 +388,10 @@ def _edge(keys: Row, e: _Obj, items: dict[str, _Obj], tools: dict[str, _Obj]) ->
 
 def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
     capture = _obj(ref.get("capture"))
-    body = payload_text(ref) if payload_text is not None else None
+    # a payload recorded cut short or left out has no text to give (the reader would give
+    # its placeholder, ``{"$trace_unavailable": id}``): its capture columns say why
+    whole = capture.get("status") in (None, "complete")
+    body = payload_text(ref) if payload_text is not None and whole else None
     return {
         **keys,
         "raw_payload_id": _str(ref.get("raw_payload_id")),

@@ -227,3 +227,102 @@ def test_an_unreadable_manifest_means_export_again_not_twice(
     again = run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1)
     assert len(again.exported) == 3 and again.skipped == 0
     assert len(read_tables(out)["rollouts"]) == 3
+
+
+def test_a_run_killed_midway_is_redone_whatever_the_next_options(
+    three: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed while it rewrote bundles (SIGKILL: no manifest saved at its end) left
+    their old entries saying "exported, these options": the next run with those options
+    skipped them, keeping the killed run's rows (found by review)."""
+    from rollout_trace_sdk.export import parquet
+
+    out = tmp_path / "out"
+    root = str(tmp_path / "bundles")
+    assert not run_export([root], ExportOptions(to=str(out)), jobs=1).failed
+    saved = parquet._OutputDir.write_manifest
+    writes = 0
+
+    def killed_after_the_first_write(self: Any, bundles: dict[str, Any]) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 1:  # before any bundle is touched: the only one a SIGKILL lets through
+            saved(self, bundles)
+
+    class Killed(BaseException):
+        pass
+
+    def kill(result: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(parquet._OutputDir, "write_manifest", killed_after_the_first_write)
+    with pytest.raises(Killed):
+        run_export([root], ExportOptions(to=str(out), payload_text=True), jobs=1, on_result=kill)
+    monkeypatch.setattr(parquet._OutputDir, "write_manifest", saved)
+    again = run_export([root], ExportOptions(to=str(out)), jobs=1)
+    assert len(again.exported) == 3 and not again.failed
+    texts = read_tables_rows(out, "SELECT count(*) FROM raw_payloads WHERE text IS NOT NULL")
+    assert texts == [(0,)]
+
+
+def test_one_bundle_under_two_spellings_is_one_source(three: list[Path], tmp_path: Path) -> None:
+    """``root/../root/b`` and a symlink to ``b`` named the bundle ``b`` again: two more
+    copies of its rows (found by review)."""
+    out = tmp_path / "out"
+    root = tmp_path / "bundles"
+    (tmp_path / "link").symlink_to(three[0])
+    for spec in (root, root / ".." / "bundles" / three[0].name, tmp_path / "link"):
+        assert not run_export([str(spec)], ExportOptions(to=str(out)), jobs=1).failed
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(3,)]
+
+
+_REAL_EXPORT = run_export.__globals__["export_bundle"]
+
+
+def _dies_on_marked(source: Any, options: Any) -> Any:
+    """``export_bundle``, but the worker exporting ``$RTT_TEST_DIES_ON`` dies (as a SIGKILL
+    would have it); module-level, so the pool can send it to its workers."""
+    if source.url == os.environ.get("RTT_TEST_DIES_ON"):
+        os._exit(9)
+    return _REAL_EXPORT(source, options)
+
+
+def test_a_dead_worker_fails_its_bundles_and_the_rest_are_exported(
+    three: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed (out of memory, a signal) broke the pool, and the whole export ended
+    in an internal error (found by review)."""
+    import multiprocessing
+
+    from rollout_trace_sdk.export import parquet
+
+    # forked workers see the patched function (forkserver ones would import it afresh)
+    monkeypatch.setenv("RTT_TEST_DIES_ON", str(three[1]))
+    monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
+    sources = parquet.list_bundles([str(tmp_path / "bundles")], ExportOptions(to=""), [])
+    results = list(
+        parquet._pool_round(
+            list(reversed(sources)),
+            ExportOptions(to=str(tmp_path / "out")),
+            1,
+            multiprocessing.get_context("fork"),
+        )
+    )
+    by_source = {r.source: r for r in results}
+    assert by_source[str(three[1])].status == "failed"
+    assert "worker process died" in (by_source[str(three[1])].error or "")
+    assert len(results) <= 3  # the rest: exported, or failed alike if in flight with it
+
+
+@needs_conformance_v3
+def test_payload_text_of_a_cut_or_omitted_payload_is_null(tmp_path: Path) -> None:
+    """The reader's placeholder (``{"$trace_unavailable": id}``) was stored as the text of
+    payloads recorded truncated or omitted (found by review)."""
+    [bundle] = sorted((CONFORMANCE_V3 / "capture_payload_limit_exec").glob("trace-*"))
+    out = tmp_path / "out"
+    summary = run_export([str(bundle)], ExportOptions(to=str(out), payload_text=True), jobs=1)
+    assert not summary.failed
+    rows = read_tables_rows(out, "SELECT capture_status, text, text_bytes FROM raw_payloads")
+    cut = [(text, n) for status, text, n in rows if status in ("truncated", "omitted")]
+    assert cut and set(cut) == {(None, None)}
+    assert all(text is not None for status, text, _ in rows if status in (None, "complete"))
