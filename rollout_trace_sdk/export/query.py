@@ -34,7 +34,7 @@ RECIPES: Final[dict[str, tuple[str, str]]] = {
        sum(i.cached_input_tokens) AS cached_input_tokens,
        sum(i.output_tokens) AS output_tokens
 FROM inference_calls i
-JOIN threads t USING (trace_id, thread_id)
+JOIN threads t USING (source, trace_id, thread_id)
 GROUP BY t.agent_path
 ORDER BY output_tokens DESC, t.agent_path""",
     ),
@@ -47,32 +47,31 @@ ORDER BY output_tokens DESC, t.agent_path""",
              / count(*), 3) AS failure_rate
 FROM tool_calls c
 LEFT JOIN terminal_operations o
-  ON o.trace_id = c.trace_id AND o.operation_id = c.terminal_operation_id
+  ON o.source = c.source AND o.trace_id = c.trace_id
+ AND o.operation_id = c.terminal_operation_id
 GROUP BY c.tool_name
 ORDER BY failure_rate DESC, calls DESC, c.tool_name""",
     ),
     "slowest-inference-calls": (
         "the 20 slowest model calls, with their rollout",
-        """SELECT r.source, i.inference_call_id, i.model, i.duration_ms,
+        """SELECT i.source, i.inference_call_id, i.model, i.duration_ms,
        i.input_tokens, i.output_tokens
 FROM inference_calls i
-JOIN rollouts r USING (trace_id)
 WHERE i.duration_ms IS NOT NULL
-ORDER BY i.duration_ms DESC, i.trace_id, i.inference_call_id
+ORDER BY i.duration_ms DESC, i.source, i.trace_id, i.inference_call_id
 LIMIT 20""",
     ),
     "silent-sub-agents": (
         "sub-agents that never reported back (no agent_result edge from their thread)",
-        """SELECT r.source, t.trace_id, t.agent_path, t.thread_id, t.status
+        """SELECT t.source, t.trace_id, t.agent_path, t.thread_id, t.status
 FROM threads t
-JOIN rollouts r USING (trace_id)
 WHERE t.parent_thread_id IS NOT NULL
   AND NOT EXISTS (
     SELECT 1 FROM interaction_edges e
-    WHERE e.trace_id = t.trace_id
+    WHERE e.source = t.source AND e.trace_id = t.trace_id
       AND e.kind = 'agent_result'
       AND e.source_thread_id = t.thread_id)
-ORDER BY r.source, t.agent_path""",
+ORDER BY t.source, t.agent_path""",
     ),
 }
 

@@ -2,8 +2,9 @@
 
 The Parquet writer, the query command's empty views, the row builders (``tables.py``) and the
 documentation test all read ``TABLES``. Every table starts with the bundle's ``trace_id``
-(unique per recording) and ``rollout_id`` (shared by a resumed rollout's bundles); a row's
-key is ``trace_id`` plus the table's id column. Times are UTC timestamps in milliseconds,
+(unique per recording), ``rollout_id`` (shared by a resumed rollout's bundles) and ``source``
+(its path or URL: copies of one bundle are two sources with the same ids); a row's key is
+``source`` and ``trace_id`` plus the table's id column. Times are UTC timestamps in milliseconds,
 token counts and sequence numbers 64-bit integers, id lists lists of strings. pyarrow is
 imported only inside ``arrow_schema`` and ``to_arrow``.
 """
@@ -16,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 1
+TABLES_VERSION: Final = 2
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -26,7 +27,11 @@ _B = "bool"
 _L = "list<string>"
 _P = "list<struct<type: string, id: string>>"
 
-_KEYS: Final = (("trace_id", _S, "the bundle's trace id"), ("rollout_id", _S, "its rollout id"))
+_KEYS: Final = (
+    ("trace_id", _S, "the bundle's trace id"),
+    ("rollout_id", _S, "its rollout id"),
+    ("source", _S, "the bundle's absolute path or URL (copies of a bundle: two sources)"),
+)
 _WINDOW: Final = (
     ("started_at", _T, "start time"),
     ("ended_at", _T, "end time (null while running)"),
@@ -51,7 +56,6 @@ Column = tuple[str, str, str]
 TABLES: Final[dict[str, tuple[Column, ...]]] = {
     "rollouts": (
         *_KEYS,
-        ("source", _S, "the bundle's absolute path or URL"),
         ("schema_version", _I, "bundle schema (2: Codex 0.169, 3: Codex 0.171)"),
         ("started_at", _T, "rollout start"),
         ("ended_at", _T, "rollout end (null if it never ended)"),

@@ -34,7 +34,7 @@ def build_rows(
 
     Args:
         state: the reduced state as plain JSON values.
-        source: the bundle's path or URL (``rollouts.source``).
+        source: the bundle's path or URL (every row's ``source``).
         lenient: the state came from a lenient reduction.
         notes: what lenient reduction skipped.
         payload_text: reads a payload reference's body; None leaves ``raw_payloads.text`` null.
@@ -42,7 +42,11 @@ def build_rows(
     Returns:
         Table name → rows (dicts keyed by column name), every table present.
     """
-    keys = {"trace_id": state.get("trace_id"), "rollout_id": state.get("rollout_id")}
+    keys = {
+        "trace_id": state.get("trace_id"),
+        "rollout_id": state.get("rollout_id"),
+        "source": source,
+    }
     items = _map(state, "conversation_items")
     tools = _map(state, "tool_calls")
     out: dict[str, list[Row]] = {
@@ -66,7 +70,7 @@ def build_rows(
             _payload(keys, r, payload_text) for r in _map(state, "raw_payloads").values()
         ],
     }
-    out["rollouts"] = [_rollout(keys, state, out, source, lenient, notes or [])]
+    out["rollouts"] = [_rollout(keys, state, out, lenient, notes or [])]
     return {name: out[name] for name in TABLE_NAMES}
 
 
@@ -122,7 +126,6 @@ def _rollout(
     keys: Row,
     state: _Obj,
     tables: dict[str, list[Row]],
-    source: str,
     lenient: bool,
     notes: list[str],
 ) -> Row:
@@ -132,7 +135,6 @@ def _rollout(
         recording = "complete" if state["recording_complete"] else "unclosed"
     row: Row = {
         **keys,
-        "source": source,
         "schema_version": _int(state.get("schema_version")),
         "started_at": started,
         "ended_at": ended,

@@ -117,6 +117,27 @@ def test_silent_sub_agents(export_dir: Path, demo_state: Any) -> None:
     assert all(r["source"].endswith("silent.json") for r in rows)
 
 
+def test_copies_of_a_bundle_count_once_each(
+    demo_bundle: Path, demo_state: Any, tmp_path: Path
+) -> None:
+    """Two copies of one bundle share every id: joined by ``trace_id`` alone, each copy's
+    rows met the other's, and the recipes counted N copies N² times (found by review)."""
+    from tests.export.tables_util import copies
+
+    sources = copies(demo_bundle, tmp_path / "bundles", 2)
+    out = tmp_path / "out"
+    assert not run_export([str(s) for s in sources], ExportOptions(to=str(out)), jobs=1).failed
+    calls = {r["agent_path"]: r["inference_calls"] for r in _recipe(out, "tokens-per-agent")}
+    paths = _agent_paths(demo_state)
+    expected: dict[str, int] = {}
+    for call in demo_state["inference_calls"].values():
+        expected[paths[call["thread_id"]]] = expected.get(paths[call["thread_id"]], 0) + 2
+    assert calls == expected
+    slowest = _recipe(out, "slowest-inference-calls")
+    keys = [(r["source"], r["inference_call_id"]) for r in slowest]
+    assert len(keys) == len(set(keys))  # each call once per copy
+
+
 def test_docs_show_every_recipe_and_every_column() -> None:
     text = DOCS.read_text()
     blocks = re.findall(r"```sql\n(.*?)\n```", text, flags=re.S)
