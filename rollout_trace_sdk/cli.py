@@ -381,26 +381,24 @@ def _printable(stream: TextIO) -> TextIO:
     return stream
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised where the command is, so its cleanup runs as for Ctrl-C."""
-
-
 @contextlib.contextmanager
-def _terminated_as_interrupted() -> Iterator[None]:
+def _sigterm_as_sigint(terminated: list[bool]) -> Iterator[None]:
     """SIGTERM (``kill``, ``timeout``, a stopping container) ends the command the way Ctrl-C
-    does: ``convert`` and ``redact`` remove the bundle they were writing beside the target,
-    an output being written is not left half-made. Only in the main thread (where Python
-    runs signal handlers); the previous handler is put back."""
+    does, and says so in ``terminated``: ``convert`` and ``redact`` remove the bundle they
+    were writing beside the target, an open rollout closes its bundle. Only in the main
+    thread (where Python runs signal handlers); the previous handler is put back."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    from ._signals import unwind_as_sigint
 
-    def terminated(signum: int, frame: object) -> None:
-        raise _Terminated
+    def handle(signum: int, frame: object) -> None:
+        terminated.append(True)
+        unwind_as_sigint(frame)
 
-    previous = signal.signal(signal.SIGTERM, terminated)
+    previous = signal.signal(signal.SIGTERM, handle)
     try:
         yield
     finally:
@@ -421,8 +419,9 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the reason
         return exit_.code if isinstance(exit_.code, int) else _USAGE
+    terminated: list[bool] = []
     try:
-        with _terminated_as_interrupted():
+        with _sigterm_as_sigint(terminated):
             _resolve_source(args)
             return _COMMANDS[args.command](args, out, err)
     except _SourceError as exc:
@@ -435,11 +434,11 @@ def main(
         _report_error(exc, err)
         return _REFUSED
     except KeyboardInterrupt:
+        if terminated:
+            print("terminated", file=err)
+            return 128 + signal.SIGTERM
         print("interrupted", file=err)
         return 130
-    except _Terminated:
-        print("terminated", file=err)
-        return 128 + signal.SIGTERM
     except BrokenPipeError:  # `rollout-trace show B | head`: the reader has all it wanted
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

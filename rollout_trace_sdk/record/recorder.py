@@ -25,6 +25,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from .._signals import unwind_as_sigint
 from ..model import events as ev
 from ._shards import CaptureLimits
 from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
@@ -65,11 +66,7 @@ class _SigtermAsSigint:
         self._previous: Any = None
 
     def _handle(self, signum: int, frame: Any) -> None:
-        handler = signal.getsignal(signal.SIGINT)
-        if callable(handler):
-            handler(signal.SIGINT, frame)
-        else:  # SIGINT ignored or default at C level: unwind as Python's default would
-            raise KeyboardInterrupt
+        unwind_as_sigint(frame)
 
     def acquire(self) -> None:
         if threading.current_thread() is not threading.main_thread():
