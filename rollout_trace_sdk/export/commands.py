@@ -57,6 +57,11 @@ def add_parsers(commands: Any) -> None:
     tables.add_argument(
         "--payload-text", action="store_true", help="store payload bodies in raw_payloads.text"
     )
+    tables.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove the rows of sources earlier runs exported that SOURCES no longer hold",
+    )
     from .query import add_parser as add_query_parser
 
     add_query_parser(commands)
@@ -168,7 +173,12 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
     try:
         summary = run_export(
-            args.sources, options, jobs=args.jobs, engine=args.engine, on_result=report
+            args.sources,
+            options,
+            jobs=args.jobs,
+            engine=args.engine,
+            on_result=report,
+            prune=args.prune,
         )
     except OSError as exc:
         print(f"rollout-trace export: {exc.filename or target}: {exc.strerror or exc}", file=err)
@@ -181,7 +191,9 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     failed = len(summary.failed)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
-        f"{summary.skipped} unchanged (skipped) to {target} in {summary.seconds:.1f} s",
+        f"{summary.skipped} unchanged (skipped)"
+        + (f", {summary.pruned} pruned" if summary.pruned else "")
+        + f" to {target} in {summary.seconds:.1f} s",
         file=out,
     )
     return 1 if failed or summary.listing_errors else 0

@@ -102,6 +102,8 @@ class ExportSummary:
 
     exported: list[BundleResult] = attrs.field(factory=list)
     skipped: int = 0
+    #: sources of earlier runs removed (``prune``)
+    pruned: int = 0
     listing_errors: list[str] = attrs.field(factory=list)
     seconds: float = 0.0
 
@@ -436,6 +438,7 @@ def run_export(
     jobs: int = 0,
     engine: str = "process",
     on_result: Callable[[BundleResult], None] | None = None,
+    prune: bool = False,
 ) -> ExportSummary:
     """Export every bundle under ``specs`` to ``options.to``, skipping unchanged ones.
 
@@ -445,6 +448,9 @@ def run_export(
         jobs: worker processes (``process`` engine) or tasks in flight (``ray``); 0 = CPUs.
         engine: ``process`` (a local process pool; 1 job runs in this process) or ``ray``.
         on_result: called in the driver for each bundle as it finishes.
+        prune: remove the rows of every source an earlier run exported that ``specs`` no
+            longer list (a bundle deleted, moved or renamed); not when a spec could not be
+            listed (its bundles would look gone).
 
     Returns:
         What was exported, skipped and could not be listed. The bundles to export lose
@@ -457,6 +463,14 @@ def run_export(
     sources = list_bundles(specs, options, summary.listing_errors)
     out = _OutputDir(options.to)
     manifest = out.read_manifest()
+    if prune and not summary.listing_errors:
+        listed = {source.key for source in sources}
+        for key in [key for key in manifest if key not in listed]:
+            out.remove_parts(key)
+            del manifest[key]
+            summary.pruned += 1
+        if summary.pruned:
+            out.write_manifest(manifest)
     todo = []
     for source in sources:
         entry = manifest.get(source.key)

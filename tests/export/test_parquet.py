@@ -330,3 +330,27 @@ def test_payload_text_of_a_cut_or_omitted_payload_is_null(tmp_path: Path) -> Non
     cut = [(text, n) for status, text, n in rows if status in ("truncated", "omitted")]
     assert cut and set(cut) == {(None, None)}
     assert all(text is not None for status, text, _ in rows if status in (None, "complete"))
+
+
+def test_prune_removes_the_rows_of_bundles_gone_since(three: list[Path], tmp_path: Path) -> None:
+    """Rows of a bundle deleted or renamed since an earlier export stayed for good (found by
+    review): ``--prune`` removes every source the run's SOURCES no longer hold, and only then."""
+    import shutil
+
+    out = tmp_path / "out"
+    root = tmp_path / "bundles"
+    assert _cli("export", str(root), "--to", str(out))[0] == 0
+    shutil.rmtree(three[0])
+    three[1].rename(three[1].with_name(three[1].name + "-moved"))
+    assert _cli("export", str(root), "--to", str(out))[0] == 0
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(4,)]  # kept, as documented
+    code, stdout, _ = _cli("export", str(root), "--to", str(out), "--prune")
+    assert code == 0 and "2 pruned" in stdout
+    sources = {r[0] for r in read_tables_rows(out, "SELECT DISTINCT source FROM threads")}
+    assert sources == {str(three[2]), str(three[1]) + "-moved"}
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"]
+    assert len(manifest) == 2
+    # a spec that cannot be listed prunes nothing: its bundles would only look gone
+    code, _, err = _cli("export", str(tmp_path / "missing"), "--to", str(out), "--prune")
+    assert code == 1 and "cannot list" in err
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
