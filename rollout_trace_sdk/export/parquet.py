@@ -22,7 +22,6 @@ reducer reads through confined local file descriptors.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import errno
 import hashlib
@@ -390,6 +389,27 @@ class _OutputDir:
             pq.write_table(data, f, compression="zstd")
         self.fs.mv(temp, final)
 
+    def remove_stale_temps(self) -> int:
+        """Remove the dot-files of parts a killed run was writing (``.KEY.PID.tmp`` of a
+        process no longer alive), on a local directory; how many. A remote filesystem's are
+        left: whose process wrote them cannot be told from here."""
+        protocol = self.fs.protocol
+        if "file" not in (protocol if isinstance(protocol, tuple) else (protocol,)):
+            return 0
+        removed = 0
+        for table in TABLE_NAMES:
+            try:
+                names = os.listdir(f"{self.root}/{table}")
+            except OSError:
+                continue
+            for name in names:
+                pid = name.rsplit(".", 2)[-2] if name.startswith(".") else ""
+                if name.endswith(".tmp") and pid.isdigit() and not _alive(int(pid)):
+                    with contextlib.suppress(OSError):
+                        os.remove(f"{self.root}/{table}/{name}")
+                        removed += 1
+        return removed
+
     def read_manifest(self) -> dict[str, Any]:
         path = f"{self.root}/{MANIFEST_NAME}"
         if not self.fs.exists(path):
@@ -412,6 +432,17 @@ class _OutputDir:
         with self.fs.open(temp, "wb") as f:
             f.write(orjson.dumps({**body, "bundles": bundles}, option=orjson.OPT_INDENT_2))
         self.fs.mv(temp, f"{self.root}/{MANIFEST_NAME}")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (or cannot be signalled: then it is taken to run)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _entry(result: BundleResult) -> dict[str, Any]:
@@ -463,6 +494,7 @@ def run_export(
     sources = list_bundles(specs, options, summary.listing_errors)
     out = _OutputDir(options.to)
     manifest = out.read_manifest()
+    out.remove_stale_temps()
     if prune and not summary.listing_errors:
         listed = {source.key for source in sources}
         for key in [key for key in manifest if key not in listed]:
@@ -493,7 +525,9 @@ def run_export(
 
         runner = run_ray
     else:
-        runner = _run_processes
+        from .process_engine import run_processes
+
+        runner = run_processes
     try:
         for n, result in enumerate(runner(todo, options, jobs), start=1):
             summary.exported.append(result)
@@ -507,78 +541,3 @@ def run_export(
             out.write_manifest(manifest)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-_PRELOAD: Final = (
-    "rollout_trace_sdk.export.parquet",
-    "rollout_trace_sdk.reduce",
-    "pyarrow",
-    "pyarrow.parquet",
-    "fsspec",
-)
-
-
-def _run_processes(
-    todo: list[BundleSource], options: ExportOptions, jobs: int
-) -> Iterator[BundleResult]:
-    """One bundle per task over a pool of ``jobs`` processes, at most ``4 * jobs``
-    tasks in flight (the driver holds only small results, however many bundles there are).
-    One job runs in this process: no pool to start, and in-memory filesystems stay visible."""
-    if jobs <= 1 or len(todo) <= 1:
-        for source in todo:
-            yield export_bundle(source, options)
-        return
-    import multiprocessing
-
-    # forkserver: workers fork from a clean server process that imported the heavy modules
-    # once (fork from this driver could inherit fsspec's or pyarrow's threads; spawn would
-    # import pyarrow again in every worker)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(_PRELOAD))
-    pending = list(reversed(todo))
-    while pending:  # a new pool after one lost a worker (killed, out of memory)
-        yield from _pool_round(pending, options, jobs, context)
-
-
-def _pool_round(
-    pending: list[BundleSource], options: ExportOptions, jobs: int, context: Any
-) -> Iterator[BundleResult]:
-    """Export from ``pending`` (taken from its end) until it is empty or the pool breaks: the
-    bundles whose worker died then fail, each saying so, and the caller starts another pool
-    for the rest."""
-    workers = min(jobs, len(pending))
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        running: dict[cf.Future[BundleResult], BundleSource] = {}
-        while pending and len(running) < 4 * jobs:
-            source = pending.pop()
-            running[pool.submit(export_bundle, source, options)] = source
-        while running:
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                source = running.pop(future)
-                try:
-                    yield future.result()
-                except cf.process.BrokenProcessPool as exc:
-                    yield _failed(source, f"its worker process died: {exc}")
-                    continue
-                if pending:
-                    source = pending.pop()
-                    running[pool.submit(export_bundle, source, options)] = source
-
-
-def _failed(source: BundleSource, error: str) -> BundleResult:
-    """A bundle that could not be exported (its parts, if any, are removed next time)."""
-    return BundleResult(
-        key=source.key,
-        source=source.url,
-        fingerprint=source.fingerprint,
-        status="failed",
-        error=error,
-        notes=(),
-        rows={},
-        size_bytes=source.size_bytes,
-        seconds=0.0,
-        cpu_seconds=0.0,
-        pid=0,
-        max_rss_kb=0,
-    )

@@ -298,14 +298,14 @@ def test_a_dead_worker_fails_its_bundles_and_the_rest_are_exported(
     in an internal error (found by review)."""
     import multiprocessing
 
-    from rollout_trace_sdk.export import parquet
+    from rollout_trace_sdk.export import parquet, process_engine
 
     # forked workers see the patched function (forkserver ones would import it afresh)
     monkeypatch.setenv("RTT_TEST_DIES_ON", str(three[1]))
     monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
     sources = parquet.list_bundles([str(tmp_path / "bundles")], ExportOptions(to=""), [])
     results = list(
-        parquet._pool_round(
+        process_engine._pool_round(
             list(reversed(sources)),
             ExportOptions(to=str(tmp_path / "out")),
             1,
@@ -354,3 +354,23 @@ def test_prune_removes_the_rows_of_bundles_gone_since(three: list[Path], tmp_pat
     code, _, err = _cli("export", str(tmp_path / "missing"), "--to", str(out), "--prune")
     assert code == 1 and "cannot list" in err
     assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
+
+
+def test_a_killed_runs_part_files_are_removed_by_the_next(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """A run killed while it wrote a part left ``.KEY.PID.tmp`` in the table's folder for
+    good (found by review); one of a process still running is left alone."""
+    import subprocess
+
+    out = tmp_path / "out"
+    root = str(tmp_path / "bundles")
+    assert not run_export([root], ExportOptions(to=str(out)), jobs=1).failed
+    gone = subprocess.Popen(["true"])  # a process that has ended
+    gone.wait()
+    stale = out / "threads" / f".somekey.{gone.pid}.tmp"
+    live = out / "threads" / f".otherkey.{os.getpid()}.tmp"
+    stale.write_bytes(b"half a part")
+    live.write_bytes(b"being written")
+    run_export([root], ExportOptions(to=str(out)), jobs=1)
+    assert not stale.exists() and live.exists()
