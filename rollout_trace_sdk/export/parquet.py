@@ -26,6 +26,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import resource
 import shutil
 import tempfile
@@ -383,7 +384,7 @@ class _OutputDir:
         import pyarrow.parquet as pq
 
         final = self.part(table, key)
-        temp = f"{self.root}/{table}/.{key}.{os.getpid()}.tmp"
+        temp = f"{self.root}/{table}/{_temp_name(key, os.getpid())}"
         self.fs.makedirs(f"{self.root}/{table}", exist_ok=True)
         with self.fs.open(temp, "wb") as f:
             pq.write_table(data, f, compression="zstd")
@@ -403,8 +404,8 @@ class _OutputDir:
             except OSError:
                 continue
             for name in names:
-                pid = name.rsplit(".", 2)[-2] if name.startswith(".") else ""
-                if name.endswith(".tmp") and pid.isdigit() and not _alive(int(pid)):
+                temp = _TEMP_NAME.fullmatch(name)
+                if temp is not None and not _alive(int(temp.group(1))):
                     with contextlib.suppress(OSError):
                         os.remove(f"{self.root}/{table}/{name}")
                         removed += 1
@@ -432,6 +433,14 @@ class _OutputDir:
         with self.fs.open(temp, "wb") as f:
             f.write(orjson.dumps({**body, "bundles": bundles}, option=orjson.OPT_INDENT_2))
         self.fs.mv(temp, f"{self.root}/{MANIFEST_NAME}")
+
+
+#: A part being written: ``.KEY.PID.tmp`` (renamed to ``KEY.parquet`` when whole).
+_TEMP_NAME: Final = re.compile(r"\..+\.([0-9]+)\.tmp")
+
+
+def _temp_name(key: str, pid: int) -> str:
+    return f".{key}.{pid}.tmp"
 
 
 def _alive(pid: int) -> bool:

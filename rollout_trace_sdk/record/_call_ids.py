@@ -19,8 +19,9 @@ loop that records no responses); requests never do, so a call resent with its ar
 rebuilt stays the call it was. A request naming calls its thread never saw but another
 thread made (a handoff's or a fork's history) names those calls, under their names: such an
 id is *shared*, and its mentions go the long way below over this thread's calls and the
-others' (taken again whenever a thread has made another call with the id). Every other mention names one of the calls already made with
-its id; which one matters only once there are two:
+others' (taken again whenever a thread has made another call with the id). Every other
+mention names one of the calls already made with its id; which one matters only once there
+are two:
 
 - a call item: the one its item id was recorded with, if the request has not gone past it;
   else (a history lists calls in the order they were made) the next with its arguments,

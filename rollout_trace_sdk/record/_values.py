@@ -103,6 +103,7 @@ class ValueEncoder:
 
     The bytes it returns are right-sized (``model.layout.right_sized``): the queue keeps
     them as they are.
+
     Safe to call from any thread: the counters are guarded by a lock taken only when a
     value needed changing."""
 

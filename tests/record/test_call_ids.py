@@ -63,29 +63,23 @@ async def _weather_loop(turn: Turn, calls: list[tuple[str, str]], keep: Keep) ->
     history: list[Any] = [_user("weather, one city at a time")]
     turn.accept(history[0])
     for call_id, city in calls:
-        async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            returned = inference.completed(output_items=[_call(call_id, city)])
-        assert [item["call_id"] for item in returned] == [call_id]  # the model's id
-        history += returned if keep == "ours" else [_call(call_id, city)]
-        async with turn.tool_call(
-            call_id, "get_weather", arguments=_call(call_id, city)["arguments"]
-        ) as tool:
-            output = tool.completed(_output(call_id, city))
-        assert output["call_id"] == call_id
-        history.append(output if keep == "ours" else _output(call_id, city))
+        await _step(turn, history, call_id, city, keep)
     async with turn.inference({"model": "m", "input": list(history)}) as inference:
         inference.completed(output_items=[_answer("done")])
 
 
 async def _step(turn: Turn, history: list[Any], call_id: str, city: str, keep: Keep) -> None:
     """One response asking ``call_id`` for ``city``, the tool run, both kept in ``history``
-    (the recorder's copies or the loop's own dicts)."""
+    (the recorder's copies or the loop's own dicts); what the agent gets back keeps the
+    model's id."""
     async with turn.inference({"model": "m", "input": list(history)}) as inference:
         returned = inference.completed(output_items=[_call(call_id, city)])
+    assert [item["call_id"] for item in returned] == [call_id]  # the model's id
     history.extend(returned if keep == "ours" else [_call(call_id, city)])
     arguments = _call(call_id, city)["arguments"]
     async with turn.tool_call(call_id, "get_weather", arguments=arguments) as tool:
         output = tool.completed(_output(call_id, city))
+    assert output["call_id"] == call_id
     history.append(output if keep == "ours" else _output(call_id, city))
 
 
