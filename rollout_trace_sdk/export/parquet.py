@@ -324,7 +324,7 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
                         source=source.url,
                         lenient=error is not None,
                         notes=notes,
-                        payload_text=reader.read if reader is not None else None,
+                        payload_text=reader.read_or_reason if reader is not None else None,
                     )
                 finally:
                     if reader is not None:

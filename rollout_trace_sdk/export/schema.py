@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 2
+TABLES_VERSION: Final = 3
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -73,7 +73,10 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("compactions", _I, "rows in compactions"),
         ("interaction_edges", _I, "rows in interaction_edges"),
         ("raw_payloads", _I, "rows in raw_payloads"),
-        *((name, _I, f"sum of inference_calls.{name}") for name in TOKEN_NAMES),
+        *(
+            (name, _I, f"sum of inference_calls.{name} (null if no call has it)")
+            for name in TOKEN_NAMES
+        ),
         ("lenient", _B, "reduced with --lenient after a strict reduction failed"),
         ("lenient_notes", _L, "what lenient reduction skipped"),
     ),
@@ -244,6 +247,7 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("part_ids", _L, "schema 3: template parts"),
         ("text", _S, "the body as UTF-8 text (only with --payload-text)"),
         ("text_bytes", _I, "size of the body read (only with --payload-text)"),
+        ("text_unread", _S, "why text is null with --payload-text (cut, left out, too large...)"),
     ),
 }
 

@@ -19,7 +19,8 @@ from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
 
-PayloadText = Callable[[_Obj], bytes | None]
+#: A payload reference's body, or why it cannot be read (a text).
+PayloadText = Callable[[_Obj], bytes | str]
 
 
 def build_rows(
@@ -37,7 +38,8 @@ def build_rows(
         source: the bundle's path or URL (every row's ``source``).
         lenient: the state came from a lenient reduction.
         notes: what lenient reduction skipped.
-        payload_text: reads a payload reference's body; None leaves ``raw_payloads.text`` null.
+        payload_text: reads a payload reference's body (or says why it cannot); None leaves
+            ``raw_payloads.text`` null.
 
     Returns:
         Table name → rows (dicts keyed by column name), every table present.
@@ -147,7 +149,9 @@ def _rollout(
         "lenient_notes": list(notes),
     }
     for name in TOKEN_NAMES:
-        row[name] = sum(r[name] or 0 for r in tables["inference_calls"])
+        # as SQL's sum(): null when no call reported the count (0 would claim a measurement)
+        counts = [r[name] for r in tables["inference_calls"] if r[name] is not None]
+        row[name] = sum(counts) if counts else None
     return row
 
 
@@ -248,7 +252,9 @@ def _inference(keys: Row, c: _Obj) -> Row:
 
 def _tool_name(kind: _Obj, tag: str | None) -> str | None:
     if tag == "mcp":
-        return f"{kind.get('server')}/{kind.get('tool')}"
+        # "server/tool", or whichever of the two the state names ("mcp" if neither)
+        named = [str(kind[key]) for key in ("server", "tool") if kind.get(key) is not None]
+        return "/".join(named) or tag
     if tag == "other" and kind.get("name"):
         return str(kind["name"])
     return tag
@@ -392,8 +398,12 @@ def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
     capture = _obj(ref.get("capture"))
     # a payload recorded cut short or left out has no text to give (the reader would give
     # its placeholder, ``{"$trace_unavailable": id}``): its capture columns say why
-    whole = capture.get("status") in (None, "complete")
-    body = payload_text(ref) if payload_text is not None and whole else None
+    status = capture.get("status")
+    body: bytes | None = None
+    unread: str | None = None
+    if payload_text is not None:
+        read = payload_text(ref) if status in (None, "complete") else f"recorded {status}"
+        body, unread = (read, None) if isinstance(read, bytes) else (None, read)
     return {
         **keys,
         "raw_payload_id": _str(ref.get("raw_payload_id")),
@@ -405,4 +415,5 @@ def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
         "part_ids": [str(_obj(p).get("raw_payload_id")) for p in ref.get("parts") or []],
         "text": body.decode("utf-8", "replace") if body is not None else None,
         "text_bytes": len(body) if body is not None else None,
+        "text_unread": unread,
     }

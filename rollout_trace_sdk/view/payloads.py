@@ -88,3 +88,10 @@ class PayloadReader:
             return self.read_checked(ref)
         except PayloadRefused:
             return None
+
+    def read_or_reason(self, ref: Mapping[str, Any]) -> bytes | str:
+        """The payload's bytes, or why they cannot be given (for a table that says so)."""
+        try:
+            return self.read_checked(ref)
+        except PayloadRefused as exc:
+            return str(exc)

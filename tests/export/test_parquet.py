@@ -326,10 +326,14 @@ def test_payload_text_of_a_cut_or_omitted_payload_is_null(tmp_path: Path) -> Non
     out = tmp_path / "out"
     summary = run_export([str(bundle)], ExportOptions(to=str(out), payload_text=True), jobs=1)
     assert not summary.failed
-    rows = read_tables_rows(out, "SELECT capture_status, text, text_bytes FROM raw_payloads")
-    cut = [(text, n) for status, text, n in rows if status in ("truncated", "omitted")]
-    assert cut and set(cut) == {(None, None)}
-    assert all(text is not None for status, text, _ in rows if status in (None, "complete"))
+    rows = read_tables_rows(
+        out, "SELECT capture_status, text, text_bytes, text_unread FROM raw_payloads"
+    )
+    cut = [(text, n, why) for status, text, n, why in rows if status in ("truncated", "omitted")]
+    assert cut and {(text, n) for text, n, _ in cut} == {(None, None)}
+    assert {why for _, _, why in cut} <= {"recorded truncated", "recorded omitted"}
+    whole = [(text, why) for status, text, _, why in rows if status in (None, "complete")]
+    assert whole and all(text is not None and why is None for text, why in whole)
 
 
 def test_prune_removes_the_rows_of_bundles_gone_since(three: list[Path], tmp_path: Path) -> None:

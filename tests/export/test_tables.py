@@ -8,7 +8,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, to_arrow
+from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, TOKEN_NAMES, to_arrow
 from rollout_trace_sdk.export.tables import build_rows
 
 
@@ -74,3 +74,37 @@ def test_payload_text_is_opt_in(demo_state: Any) -> None:
     assert all(r["text"] is None for r in plain)
     read = build_rows(demo_state, source="b", payload_text=lambda ref: b'{"x": 1}')
     assert all(r["text"] == '{"x": 1}' and r["text_bytes"] == 8 for r in read["raw_payloads"])
+
+
+def test_token_totals_are_null_when_no_call_reported_them(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    for call in state["inference_calls"].values():
+        call["usage"] = None
+    rollout = build_rows(state, source="b")["rollouts"][0]
+    assert all(rollout[name] is None for name in TOKEN_NAMES), rollout
+
+
+def test_an_mcp_tool_is_named_by_what_the_state_has(demo_state: Any) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    calls = list(state["tool_calls"].values())[:3]
+    kinds = [
+        {"type": "mcp", "server": "files", "tool": "read"},
+        {"type": "mcp", "server": None, "tool": "read"},
+        {"type": "mcp", "server": None, "tool": None},
+    ]
+    for call, kind in zip(calls, kinds, strict=True):
+        call["kind"] = kind
+    rows = {r["tool_call_id"]: r for r in build_rows(state, source="b")["tool_calls"]}
+    names = [rows[call["tool_call_id"]]["tool_name"] for call in calls]
+    assert names == ["files/read", "read", "mcp"]
+
+
+def test_a_payload_the_reader_refuses_says_why(demo_state: Any) -> None:
+    """A body over the reader's limit (or unreadable) had a null text and nothing saying why."""
+    rows = build_rows(demo_state, source="b", payload_text=lambda ref: "over the limit")
+    assert rows["raw_payloads"]
+    assert {(r["text"], r["text_unread"]) for r in rows["raw_payloads"]} == {
+        (None, "over the limit")
+    }
+    plain = build_rows(demo_state, source="b")["raw_payloads"]
+    assert all(r["text_unread"] is None for r in plain)
