@@ -43,10 +43,14 @@ class ShardRewriter:
         self.changed: dict[str, int] = {}
         self.max_ordinal = 0
         self.max_shard = 0
+        #: shard number -> bytes after its last whole record (a record cut short), left out
+        self.cut: dict[int, int] = {}
 
     def rewrite(self, number: int, data: bytes) -> int:
         """Redact shard ``number`` (its file's bytes); return how many records it holds."""
-        records = _records(_decompress(data))
+        records, tail = _records(_decompress(data))
+        if tail:
+            self.cut[number] = tail
         redact = self._redactor.redact
         out = []
         for ident, body in records:
@@ -128,9 +132,10 @@ def _decompress(data: bytes) -> bytes:
         raise ShardError(str(exc)) from None
 
 
-def _records(data: bytes) -> list[tuple[str, bytes]]:
-    """The shard's complete records (a record cut short at the end is left out: the reducer
-    reads an unsealed shard up to its last complete record too)."""
+def _records(data: bytes) -> tuple[list[tuple[str, bytes]], int]:
+    """The shard's complete records, and how many bytes follow the last of them (a record
+    cut short at the end is left out: the reducer reads an unsealed shard up to its last
+    complete record too, and refuses one in a sealed shard)."""
     out = []
     offset = 0
     while offset + _HEADER.size <= len(data):
@@ -145,7 +150,7 @@ def _records(data: bytes) -> list[tuple[str, bytes]]:
             raise ShardError(f"a payload id at offset {offset} is not UTF-8") from None
         out.append((ident, data[start + id_len : end]))
         offset = end
-    return out
+    return out, len(data) - offset
 
 
 def is_shard(rel: str) -> bool:

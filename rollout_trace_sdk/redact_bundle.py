@@ -68,6 +68,8 @@ class RedactReport:
     #: pages made from the bundle (``view.html``), left out: they embed its payloads as
     #: they were, and cannot be redacted; ``rollout-trace view`` makes them again
     left_out: tuple[str, ...] = ()
+    #: shards that ended in a record cut short (a crash), with its bytes, left out
+    cut_records: tuple[tuple[str, int], ...] = ()
 
     @property
     def total(self) -> int:
@@ -116,7 +118,7 @@ def redact_bundle(
     except OSError as exc:
         raise RedactBundleError(f"cannot create a directory in {parent}: {exc.strerror}") from None
     try:
-        files, copied, recorded, left_out = _copy(source, temp, redactor)
+        files, copied, recorded, left_out, cut = _copy(source, temp, redactor)
         _swap(source, temp, target, in_place)
     except OSError as exc:  # another process made the output meanwhile, a busy mount, ...
         shutil.rmtree(temp, ignore_errors=True)
@@ -126,11 +128,13 @@ def redact_bundle(
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return RedactReport(
-        target, dict(redactor.counts), files, tuple(copied), recorded, tuple(left_out)
+        target, dict(redactor.counts), files, tuple(copied), recorded, tuple(left_out), cut
     )
 
 
-def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str], bool, list[str]]:
+def _copy(
+    source: Path, temp: Path, redactor: Redactor
+) -> tuple[int, list[str], bool, list[str], tuple[tuple[str, int], ...]]:
     files = 0
     copied: list[str] = []
     left_out: list[str] = []
@@ -164,7 +168,11 @@ def _copy(source: Path, temp: Path, redactor: Redactor) -> tuple[int, list[str],
         _mkdir(temp / layout.PAYLOADS_DIR)
         log = _read(bundle, layout.EVENT_LOG)
     recorded = _redact_log(log, temp, redactor, shards)
-    return files + 1, copied, recorded, left_out
+    cut = tuple(
+        (f"{layout.PAYLOADS_DIR}/{layout.shard_name(n)}", size)
+        for n, size in sorted(shards.cut.items() if shards is not None else ())
+    )
+    return files + 1, copied, recorded, left_out, cut
 
 
 def _check_schema(bundle: BundleFiles) -> int:
@@ -331,7 +339,7 @@ def _swap(source: Path, temp: Path, target: Path, in_place: bool) -> None:
 
 def _check_dir(path: Path, what: str) -> None:
     try:
-        info = os.lstat(path)
+        info = os.stat(path)  # a symlink to a bundle names it, as for reduce and convert
     except OSError as exc:
         raise RedactBundleError(f"{path}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
@@ -377,6 +385,12 @@ def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: T
         print(
             f"note: left out {name}: a page holding the payloads as they were; "
             "make it again with rollout-trace view",
+            file=err,
+        )
+    for name, size in report.cut_records:
+        print(
+            f"note: {name} ended in a record cut short ({size:,} bytes, a crash while it was "
+            "written): left out",
             file=err,
         )
     if report.total and not report.recorded:

@@ -362,6 +362,34 @@ def test_a_stray_file_named_like_a_shard_is_not_a_second_shard(tmp_path: Path) -
     assert orjson.loads(_state(tmp_path / "clean"))["threads"]  # the real shard 1 reads
 
 
+def test_a_record_cut_short_at_a_shards_end_is_named(tmp_path: Path) -> None:
+    """A crash while a record was written leaves part of it at the shard's end: the copy
+    left it out without a word (found by review)."""
+    import zstandard
+
+    from rollout_trace_sdk.model.layout import SHARD_RECORD_HEADER
+
+    bundle = _record_v3(tmp_path / "rec")
+    shard = max((bundle / "payloads").glob("*.zst"))
+    partial = SHARD_RECORD_HEADER.pack(5, 4000) + b"raw_9" + b"x" * 40
+    with shard.open("ab") as handle:
+        handle.write(zstandard.ZstdCompressor().compress(partial))
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 0
+    assert f"note: payloads/{shard.name} ended in a record cut short (55 bytes" in err
+    assert orjson.loads(_state(tmp_path / "clean"))["threads"]
+
+
+def test_a_symlink_to_a_bundle_names_the_bundle(tmp_path: Path) -> None:
+    """``reduce`` and ``convert`` follow a symlink to a bundle; ``redact`` refused it."""
+    bundle = _demo(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(bundle)
+    code, _, err = run("redact", link, "-o", tmp_path / "clean")
+    assert code == 0, err
+    assert _state(tmp_path / "clean") == _state(bundle)
+
+
 def test_a_viewer_page_is_left_out_not_copied(tmp_path: Path) -> None:
     """``view.html`` embeds every payload as it was: copied, the secrets survived
     ``redact --in-place`` in it (found by review)."""
