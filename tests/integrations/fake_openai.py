@@ -12,6 +12,10 @@ What it answers depends on the last user text:
 * contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
+A Responses request with ``background: true`` is answered ``queued`` with no output; ``GET
+/v1/responses/<id>`` then answers ``in_progress`` as many times as the text has ``slow``,
+then the finished response; ``POST /v1/responses/<id>/cancel`` answers it ``cancelled``.
+
 Every response carries ``x-request-id: req_<n>``; the requests received (body and headers)
 are kept in :attr:`FakeOpenAI.requests`.
 """
@@ -68,6 +72,8 @@ class FakeOpenAI(LoopbackServer):
         self._ids = itertools.count(1)
         #: a server numbering tool calls from zero in each response: every call's id
         self.call_id: str | None = None
+        #: background responses: id -> (request number, user text, polls left unfinished)
+        self.background: dict[str, tuple[int, str, int]] = {}
         fake = self
 
         class Handler(QuietHandler):
@@ -75,7 +81,14 @@ class FakeOpenAI(LoopbackServer):
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append((self.path, body, dict(self.headers.items())))
-                fake.answer(self, body)
+                if self.path.endswith("/cancel"):
+                    fake.poll(self, self.path.split("/")[-2], cancel=True)
+                else:
+                    fake.answer(self, body)
+
+            def do_GET(self) -> None:
+                fake.requests.append((self.path, {}, dict(self.headers.items())))
+                fake.poll(self, self.path.rsplit("/", 1)[-1], cancel=False)
 
         super().__init__(Handler)
 
@@ -95,8 +108,27 @@ class FakeOpenAI(LoopbackServer):
             events = self._chat_chunks(n, text) if chat else self._response_events(n, text)
             self._sse(handler, events, n, cut="stream-error" in text and chat)
             return
+        if body.get("background") and not chat:
+            answer = dict(self._response(n, text, "queued"), output=[], usage=None)
+            answer["background"] = True
+            self.background[answer["id"]] = (n, text, text.count("slow"))
+            self._json(handler, 200, answer, n)
+            return
         answer = self._chat_completion(n, text) if chat else self._response(n, text)
         self._json(handler, 200, answer, n)
+
+    def poll(self, handler: BaseHTTPRequestHandler, ident: str, *, cancel: bool) -> None:
+        """A background response, retrieved or cancelled."""
+        n, text, left = self.background[ident]
+        self.background[ident] = (n, text, max(0, left - 1))
+        if cancel:
+            answer = dict(self._response(n, text, "cancelled"), output=[], usage=None)
+        elif left:
+            answer = dict(self._response(n, text, "in_progress"), output=[], usage=None)
+        else:
+            answer = self._response(n, text)
+        answer["background"] = True
+        self._json(handler, 200, answer, next(self._ids))
 
     def _output(self, n: int, text: str) -> list[dict[str, Any]]:
         if "tool" in text:

@@ -335,6 +335,66 @@ async def test_cancelled_request_is_cancelled(tmp_path: Path, client: AsyncOpenA
     check_bundle(run.bundle)
 
 
+async def test_a_background_response_is_recorded_when_retrieved_finished(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """``background=True`` returns the response ``queued``: it was recorded completed with
+    no output. The call now stays open until a retrieve returns the response finished."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        queued = await client.responses.create(model="gpt-test", input="slow work", background=True)
+        assert queued.status == "queued"
+        polled = await client.responses.retrieve(queued.id)
+        assert polled.status == "in_progress"
+        done = await client.responses.retrieve(queued.id)
+        assert done.status == "completed"
+        again = await client.responses.retrieve(queued.id)  # a later fetch changes nothing
+        assert again.output_text == "echo: slow work"
+    run = _Run(tmp_path)
+    [end] = run.ends("completed")
+    assert end["response_id"] == queued.id
+    assert run.response(end)["output_items"][0]["content"][0]["text"] == "echo: slow work"
+    assert run.ends("cancelled") == run.ends("failed") == []
+    state = check_bundle(run.bundle)
+    assert "echo: slow work" in _texts(state)
+
+
+async def test_a_background_response_cancelled_or_never_fetched_ends_cancelled(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """``responses.cancel`` ends the call cancelled; a response never fetched finished is
+    ended by its turn (cancelled), and a fetch after that records nothing more."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout:
+        async with rollout.root.turn():
+            first = await client.responses.create(model="gpt-test", input="a", background=True)
+            await client.responses.cancel(first.id)
+            second = await client.responses.create(model="gpt-test", input="b", background=True)
+        late = await client.responses.retrieve(second.id)  # the turn has ended
+        assert late.status == "completed"
+    run = _Run(tmp_path)
+    ends = run.ends("cancelled")
+    assert [e["reason"] for e in ends] == ["response cancelled", "ended before the response"]
+    assert run.ends("completed") == []
+    check_bundle(run.bundle)
+
+
+async def test_a_sync_background_response_is_recorded_when_retrieved(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
+    with _closing(client):
+        async with open_rollout(tmp_path, model="gpt-test") as rollout:
+            turn = rollout.root.turn()
+            with use_turn(turn):
+                queued = client.responses.create(model="gpt-test", input="s", background=True)
+                client.responses.retrieve(queued.id)
+            turn.end()
+    run = _Run(tmp_path)
+    [end] = run.ends("completed")
+    assert end["response_id"] == queued.id
+    assert run.response(end)["output_items"][0]["content"][0]["text"] == "echo: s"
+    check_bundle(run.bundle)
+
+
 # --- Chat Completions ------------------------------------------------------------------------
 
 

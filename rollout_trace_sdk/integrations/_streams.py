@@ -1,0 +1,338 @@
+"""OpenAI SDK streams, recorded as they are read: the SDK's ``AsyncStream`` / ``Stream`` (and
+the ``responses.stream(...)`` block) get their class swapped for a recording subclass, so
+``isinstance`` and every attribute work as before, and the first delta, the terminal event,
+an early close or a broken read end the inference call once."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+
+from ..record._guard import quietly
+from ..record.inference import InferenceCall
+from ..record.threads import Turn
+from ._answers import ended_by, finish
+
+#: The protocol event a stream's first delta records.
+FIRST_TOKEN_EVENT: Final = "rollout_trace_first_token"
+
+
+def _text(value: Any) -> str:
+    """A streamed delta's text field: "" when absent (or not text)."""
+    return value if isinstance(value, str) else ""
+
+
+@attrs.define(eq=False)
+class Recorder:
+    """Follows a stream's events and ends the inference call once (completed, failed or
+    cancelled), whichever way the stream ends."""
+
+    _turn: Turn
+    _call: InferenceCall
+    _api: str
+    _started: int  # perf_counter_ns at the request
+    _upstream: str | None  # the stream's x-request-id
+    _waiting_first: bool = True
+    _items: list[Any] = attrs.Factory(list)  # Responses: output items done so far
+    _id: str | None = None
+    _text: list[str] = attrs.Factory(list)  # Chat: the message so far
+    _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
+    _order: list[dict[str, Any]] = attrs.Factory(list)  # Chat: tool calls as they came
+    _usage: Any = None
+    _finished: bool = False  # Chat: a finish_reason was seen
+
+    def _first_token(self) -> None:
+        self._waiting_first = False
+        elapsed_ms = (time.perf_counter_ns() - self._started) / 1e6
+        self._turn.thread.protocol_event(
+            FIRST_TOKEN_EVENT,
+            {
+                "inference_call_id": self._call.inference_call_id,
+                "time_to_first_token_ms": round(elapsed_ms, 3),
+            },
+        )
+
+    @quietly("a stream event")
+    def see(self, event: Any) -> None:
+        if self._call.ended:
+            return
+        if self._api == "chat":
+            self._see_chunk(event)
+            return
+        kind = getattr(event, "type", None)
+        if not isinstance(kind, str):
+            return
+        if self._waiting_first and kind.endswith(".delta"):
+            self._first_token()
+        if kind == "response.output_item.done":
+            self._items.append(getattr(event, "item", None))
+        elif kind == "response.created":
+            self._id = getattr(getattr(event, "response", None), "id", None)
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            finish(self._call, "responses", event.response, self._upstream)
+        elif kind == "error":
+            message = getattr(event, "message", None)
+            self._call.failed(
+                str(message), upstream_request_id=self._upstream, partial_items=self._items
+            )
+
+    def _see_chunk(self, chunk: Any) -> None:
+        self._id = self._id or getattr(chunk, "id", None)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self._usage = usage
+        choices = getattr(chunk, "choices", None)
+        if not choices:
+            return
+        # the first choice, as for a whole completion (``n`` > 1 streams several, by index)
+        choice = next((c for c in choices if getattr(c, "index", None) in (0, None)), None)
+        if choice is None:
+            return
+        if getattr(choice, "finish_reason", None) is not None:
+            self._finished = True
+        delta = getattr(choice, "delta", None)
+        if delta is None:
+            return
+        content = getattr(delta, "content", None)
+        tool_calls = getattr(delta, "tool_calls", None)
+        if self._waiting_first and (content or tool_calls):
+            self._first_token()
+        if isinstance(content, str) and content:
+            self._text.append(content)
+        for part in tool_calls or ():
+            slot = self._slot(getattr(part, "index", None), _text(getattr(part, "id", None)))
+            function = getattr(part, "function", None)
+            if function is not None:
+                slot["function"]["name"] += _text(getattr(function, "name", None))
+                slot["function"]["arguments"] += _text(getattr(function, "arguments", None))
+
+    def _slot(self, index: Any, call_id: str) -> dict[str, Any]:
+        """The tool call a delta continues. Deltas name it by ``index``; some servers send
+        none, and then a new call id starts a new call and a delta without one continues
+        the last."""
+        numbered = isinstance(index, int) and not isinstance(index, bool)
+        slot = self._calls.get(index) if numbered else None
+        if slot is None and not numbered and self._order:
+            last = self._order[-1]
+            if not call_id or call_id == last["id"] or not last["id"]:
+                slot = last
+        if slot is None:
+            slot = {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
+            self._order.append(slot)
+            if numbered:
+                self._calls[index] = slot
+        slot["id"] = call_id or slot["id"]
+        return slot
+
+    def _message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
+        if self._order:
+            # by index, as the API numbers them; those without one where they came
+            by_index = {id(slot): i for i, slot in self._calls.items()}
+            message["tool_calls"] = sorted(
+                self._order, key=lambda slot: by_index.get(id(slot), len(self._order))
+            )
+        return message
+
+    def _partial(self) -> list[Any]:
+        if self._api == "chat":
+            return [self._message()] if self._text or self._order else []
+        return self._items
+
+    @quietly("the end of a stream")
+    def ended(self) -> None:
+        """The stream has no more events."""
+        if self._call.ended:
+            return
+        if self._api == "chat":
+            self._call.completed(
+                response_id=self._id,
+                output_items=[self._message()],
+                token_usage=self._usage,
+                upstream_request_id=self._upstream,
+            )
+        else:
+            self._call.failed(
+                "stream ended before the response completed",
+                upstream_request_id=self._upstream,
+                partial_items=self._items,
+            )
+
+    @quietly("a broken stream")
+    def broken(self, exc: BaseException) -> None:
+        """Reading the stream raised (connection lost, cancellation, ...)."""
+        if not self._call.ended:
+            ended_by(self._call, exc, self._partial(), self._upstream)
+
+    def reading(self) -> Recorder:
+        """``with recorder.reading():`` around reading the next event: the end of the stream
+        (``StopIteration``, ``StopAsyncIteration``) ends the call, any other exception
+        breaks it; both still propagate."""
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    @quietly("a stream read")
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        # never suppresses: the SDK's caller sees the end or the error as before
+        if isinstance(exc, (StopIteration, StopAsyncIteration)):
+            self.ended()
+        elif exc is not None:
+            self.broken(exc)
+
+    @quietly("a stream's block")
+    def left(self, error: object) -> None:
+        """The ``with`` block holding the stream ended, by ``error`` if it is an exception."""
+        if isinstance(error, BaseException):
+            self.broken(error)
+
+    @quietly("a closed stream")
+    def closed(self) -> None:
+        """The loop closed the stream: done if the answer was complete, else cancelled."""
+        if self._call.ended:
+            return
+        if self._api == "chat" and self._finished:
+            self.ended()
+            return
+        self._call.cancelled(
+            "stream closed before the response completed",
+            upstream_request_id=self._upstream,
+            partial_items=self._partial(),
+        )
+
+
+def _async_methods(base: Any) -> dict[str, Any]:
+    """Methods of a recording subclass of the SDK's ``AsyncStream`` class ``base``: every
+    event is seen by the recorder first, and closing the stream is noticed."""
+
+    def __aiter__(self: Any) -> Any:
+        return self
+
+    async def __anext__(self: Any) -> Any:
+        recorder: Recorder = self._rollout_trace_recorder
+        with recorder.reading():
+            event = await base.__anext__(self)
+        recorder.see(event)
+        return event
+
+    async def close(self: Any) -> None:
+        self._rollout_trace_recorder.closed()
+        await base.close(self)
+
+    async def __aexit__(self: Any, *exc_info: object) -> None:
+        self._rollout_trace_recorder.left(exc_info[1])
+        await self.close()
+
+    return {"__aiter__": __aiter__, "__anext__": __anext__, "close": close, "__aexit__": __aexit__}
+
+
+def _sync_methods(base: Any) -> dict[str, Any]:
+    """The same for the SDK's sync ``Stream`` class ``base``: line for line the async
+    methods, without ``await`` (one body cannot serve both)."""
+
+    def __iter__(self: Any) -> Any:
+        return self
+
+    def __next__(self: Any) -> Any:
+        recorder: Recorder = self._rollout_trace_recorder
+        with recorder.reading():
+            event = base.__next__(self)
+        recorder.see(event)
+        return event
+
+    def close(self: Any) -> None:
+        self._rollout_trace_recorder.closed()
+        base.close(self)
+
+    def __exit__(self: Any, *exc_info: object) -> None:
+        self._rollout_trace_recorder.left(exc_info[1])
+        self.close()
+
+    return {"__iter__": __iter__, "__next__": __next__, "close": close, "__exit__": __exit__}
+
+
+def _helper_recorder(manager: Any) -> Recorder | None:
+    """The recorder of the raw stream under a ``responses.stream`` block, if it records."""
+    stream = getattr(getattr(manager, "_rollout_trace_stream", None), "_raw_stream", None)
+    recorder = getattr(stream, "_rollout_trace_recorder", None)
+    return recorder if isinstance(recorder, Recorder) else None
+
+
+def _helper_left(manager: Any, error: object) -> None:
+    """The block ended (by ``error`` if it is an exception): the call ends now, before the
+    SDK closes the connection (which may take a while)."""
+    recorder = _helper_recorder(manager)
+    if recorder is not None:
+        recorder.left(error)
+        recorder.closed()
+
+
+def _helper_methods(base: Any, is_async: bool) -> dict[str, Any]:
+    """Methods of a recording subclass of the SDK's ``responses.stream`` block (its stream
+    manager). Leaving the block closes the HTTP response directly, never the raw stream the
+    recorder watches: the block's end is noticed here instead, failed by the block's
+    exception, else cancelled unless the response was complete."""
+    if is_async:
+
+        async def __aenter__(self: Any) -> Any:
+            self._rollout_trace_stream = await base.__aenter__(self)
+            return self._rollout_trace_stream
+
+        async def __aexit__(self: Any, *exc_info: Any) -> Any:
+            _helper_left(self, exc_info[1])
+            return await base.__aexit__(self, *exc_info)
+
+        return {"__aenter__": __aenter__, "__aexit__": __aexit__}
+
+    def __enter__(self: Any) -> Any:
+        self._rollout_trace_stream = base.__enter__(self)
+        return self._rollout_trace_stream
+
+    def __exit__(self: Any, *exc_info: Any) -> Any:
+        _helper_left(self, exc_info[1])
+        return base.__exit__(self, *exc_info)
+
+    return {"__enter__": __enter__, "__exit__": __exit__}
+
+
+def stream_helper(original: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def stream(*args: Any, **kwargs: Any) -> Any:
+        manager = original(*args, **kwargs)
+        return _swapped(manager, functools.partial(_helper_methods, is_async=is_async))
+
+    return stream
+
+
+_RECORDING_CLASSES: dict[type, type] = {}
+
+
+def _swapped(obj: Any, methods: Callable[[Any], dict[str, Any]]) -> Any:
+    """``obj`` with its class swapped for a subclass (made once per SDK class, with the same
+    name) holding ``methods(cls)``, so ``isinstance`` checks and every other attribute work
+    as before. An object that refuses the swap is left as it is."""
+    cls = type(obj)
+    recording = _RECORDING_CLASSES.get(cls)
+    if recording is None:
+        namespace = methods(cls)
+        namespace["__module__"] = cls.__module__
+        recording = type(cls.__name__, (cls,), namespace)
+        _RECORDING_CLASSES[cls] = recording
+    with contextlib.suppress(TypeError, AttributeError):  # an SDK class with __slots__
+        obj.__class__ = recording
+    return obj
+
+
+def recorded(stream: Any, recorder: Recorder, is_async: bool) -> Any:
+    """``stream``, now recording: every event is shown to the recorder first (see
+    :func:`_swapped`). A stream that refuses the swap is still ended (cancelled) with its
+    turn."""
+    with contextlib.suppress(TypeError, AttributeError):
+        stream._rollout_trace_recorder = recorder
+    return _swapped(stream, _async_methods if is_async else _sync_methods)
