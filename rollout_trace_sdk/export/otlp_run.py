@@ -12,12 +12,11 @@ import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
 from .otlp import OtlpTrace, PayloadText, otlp_trace
-from .otlp_sdk import OtlpExportError, json_lines, sdk_spans, send, traces_url
+from .otlp_sdk import OtlpExportError, json_lines, masked_url, sdk_spans, send, traces_url
 
 
 def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -53,24 +52,13 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             send(spans, args.endpoint)
         except OtlpExportError as exc:
-            print(f"rollout-trace export: {str(exc).replace(url, _masked_url(url))}", file=err)
+            print(f"rollout-trace export: {str(exc).replace(url, masked_url(url))}", file=err)
             return 1
-        print(f"{len(spans)} spans, {len(traces)} traces -> {_masked_url(url)}", file=out)
+        print(f"{len(spans)} spans, {len(traces)} traces -> {masked_url(url)}", file=out)
         return 0
 
     lines = functools.partial(json_lines, spans)
     return write_named("export", args.sources, args.output, Path(args.output), lines, out, err)
-
-
-def _masked_url(url: str) -> str:
-    """``url`` as it may be printed: a ``user:password@`` and a query string (``?api_key=``)
-    carry credentials that would land in logs, so each is shown as ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    query = "***" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _text(reader: PayloadReader | None, state: Mapping[str, Any]) -> PayloadText | None:

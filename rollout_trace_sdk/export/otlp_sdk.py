@@ -17,9 +17,11 @@ writes and its OTLP/JSON file receiver reads.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -95,6 +97,53 @@ def traces_url(endpoint: str) -> str:
     return endpoint
 
 
+def masked_url(url: str) -> str:
+    """``url`` as it may be printed: a ``user:password@`` and a query string (``?api_key=``)
+    carry credentials that would land in logs, so each is shown as ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class _MaskCredentials(logging.Filter):
+    """Masks ``url``'s credentials in what the exporter logs: its retry warning quotes the
+    HTTP library's error, which names the path with its query string."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        parts = urlsplit(url)
+        # the query string and the password (the user name alone is no secret, and a short
+        # one would be masked wherever its letters appear in the message)
+        self._secrets = [s for s in (parts.query, parts.password) if s and len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = text
+        for secret in self._secrets:
+            masked = masked.replace(secret, "***")
+        if masked != text:
+            record.msg, record.args = masked, ()
+        return True
+
+
+@contextlib.contextmanager
+def _masked_logs(url: str) -> Iterator[None]:
+    # the exporter hands its own logger to the HTTP client it makes; both are covered
+    loggers = [logging.getLogger(OTLPSpanExporter.__module__)]
+    loggers.append(logging.getLogger("opentelemetry.exporter.otlp.common.http"))
+    mask = _MaskCredentials(url)
+    for logger in loggers:
+        logger.addFilter(mask)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(mask)
+
+
 def send(spans: Sequence[ReadableSpan], endpoint: str) -> None:
     """Send spans to an OTLP/HTTP receiver, :data:`BATCH` per request.
 
@@ -103,6 +152,11 @@ def send(spans: Sequence[ReadableSpan], endpoint: str) -> None:
     """
     url = traces_url(endpoint)
     exporter = OTLPSpanExporter(endpoint=url)
+    with _masked_logs(url):
+        _send(exporter, url, spans)
+
+
+def _send(exporter: OTLPSpanExporter, url: str, spans: Sequence[ReadableSpan]) -> None:
     try:
         for start in range(0, len(spans), BATCH):
             if exporter.export(spans[start : start + BATCH]) is not SpanExportResult.SUCCESS:

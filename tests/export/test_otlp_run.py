@@ -45,3 +45,28 @@ def test_credentials_in_the_endpoint_are_not_printed(
     assert code == (0 if handler is _Receiver else 1), printed
     assert f"http://***@{host!s}:{port}/v1/traces?***" in printed
     assert "s3cret" not in printed and "alice" not in printed and "k3y" not in printed
+
+
+def test_the_exporters_retry_log_does_not_print_the_query_string(
+    demo_bundle: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's retry warning quotes the HTTP library's error, which names the path with
+    its query string (``?api_key=...``): masked in the log as in what we print."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused, retried
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "3")  # one retry
+    endpoint = f"http://alice:s3cretpw@127.0.0.1:{port}/v1/traces?api_key=k3y-long"
+    out, err = io.StringIO(), io.StringIO()
+    with caplog.at_level("WARNING"):
+        code = main(
+            ["export", "--format", "otlp", str(demo_bundle), "--endpoint", endpoint],
+            out=out,
+            err=err,
+        )
+    assert code == 1
+    logged = caplog.text
+    assert "Transient error" in logged and "/v1/traces?***" in logged, logged
+    assert "k3y-long" not in logged + err.getvalue() and "s3cretpw" not in logged
