@@ -533,6 +533,14 @@ class CallIds:
         if call_id.__class__ is not str:
             return item
         calls = self._calls.get(call_id)
+        version = self._names.shared.get(call_id)
+        if (version is not None and self._adopted.get(call_id) != version) or (
+            calls is None and call_id not in self._solo and call_id in self._names.used
+        ):
+            # other threads' calls with this id, as a request would adopt them (looked at
+            # only: a snapshot makes nothing known)
+            known = [] if calls is None else calls
+            calls = known + self._names.made_elsewhere(call_id, self, known) or None
         if calls is None:
             name = call_id if call_id in self._solo else self._next_name(call_id, None)
         elif len(calls) == 1:

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
+from rollout_trace_sdk.record._call_ids import RolloutCallNames
 from rollout_trace_sdk.record.items import ItemIds
 
 from .recorder_support import bundle_in, check_bundle, loss_report
@@ -287,6 +288,22 @@ def test_only_a_response_or_an_acceptance_makes_a_call() -> None:
     assert [i["call_id"] for i in ids.for_request([elided])] == ["call_0"]
     accepted, _ = ids.for_history(_call("call_0", "Paris"))
     assert accepted["call_id"] == "call_0#2"
+
+
+def test_a_snapshot_names_another_threads_call_as_a_request_would() -> None:
+    """A snapshot (a compaction's items, a cut response's) naming a call another thread
+    made, before any request of this thread named it, got a ``call_0#2`` no call has."""
+    names = RolloutCallNames()
+    parent, child = ItemIds(names=names), ItemIds(names=names)
+    parent.for_history(_call("call_0", "Rome"), produced="response")
+    parent.for_history(_output("call_0", "Rome"), call="call_0")
+    snapshot = child.for_snapshot([_call("call_0", "Rome"), _output("call_0", "Rome")])
+    assert [item["call_id"] for item in snapshot] == ["call_0", "call_0"]
+    made, _ = child.for_history(_call("call_0", "Oslo"), produced="its own response")
+    assert made["call_id"] == "call_0#2", "the snapshot made no call known"
+    child.for_history(_output("call_0", "Oslo"), call="call_0#2")
+    later = child.for_snapshot([_output("call_0", "Rome"), _output("call_0", "Oslo")])
+    assert [item["call_id"] for item in later] == ["call_0", "call_0#2"]
 
 
 def test_a_cut_response_made_its_calls() -> None:
