@@ -34,7 +34,7 @@ import concurrent.futures
 import functools
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -46,7 +46,14 @@ from ..record.recorder import Rollout
 from ..record.requests import to_plain
 from ..record.runtime import warn
 from ..record.threads import AgentThread, Turn
-from ..record.tools import ToolCall
+from ._agent_spans import (
+    SpanScope,
+    error_text,
+    record_function,
+    record_generation,
+    record_response,
+    take_call,
+)
 
 __all__ = ["RolloutTraceProcessor"]
 
@@ -81,46 +88,6 @@ class _LoopThread:
             self.loop.close()
 
 
-class _Ctx:
-    """What a span records into: its agent's thread and turn, and for a function span its
-    tool call."""
-
-    __slots__ = (
-        "agent",
-        "as_tool",
-        "call_id",
-        "calls",
-        "error",
-        "interrupted",
-        "parent_turn",
-        "tool",
-        "tools",
-        "turn",
-    )
-
-    def __init__(self, turn: Turn, agent: str, tools: Sequence[str] = ()) -> None:
-        self.turn = turn
-        self.agent = agent
-        self.tools = tools
-        self.tool: ToolCall | None = None
-        #: the model's call id of that tool call (its output answers it)
-        self.call_id = ""
-        #: the function calls of this agent's latest response not yet matched to a span
-        self.calls: list[dict[str, Any]] = []
-        self.as_tool = False
-        self.parent_turn: Turn | None = None
-        #: the first error of a task or turn span under this agent (a guardrail's tripwire is
-        #: set there, not on the agent's span): the agent's turn then fails
-        self.error = ""
-        #: its latest model call ended before the model answered (the run was cancelled)
-        self.interrupted = False
-
-    def inherit(self) -> _Ctx:
-        child = _Ctx(self.turn, self.agent, self.tools)
-        child.calls = self.calls  # shared: a function span takes its call from its agent's list
-        return child
-
-
 class _TraceRecording:
     """One trace's bundle: the rollout held open in the loop thread, and the span map."""
 
@@ -130,7 +97,7 @@ class _TraceRecording:
         self.ready = threading.Event()
         self.rollout: Rollout | None = None
         self.done: asyncio.Event | None = None
-        self.spans: dict[str, _Ctx] = {}
+        self.spans: dict[str, SpanScope] = {}
         self.threads: dict[str, AgentThread] = {}  # top-level agents by name
         #: a handoff's note to an agent that has a thread already (sender's path, text):
         #: delivered into that agent's next turn, where the send_message edge lands
@@ -188,7 +155,7 @@ class _TraceRecording:
         self.paths.add(f"{parent.agent_path.rstrip('/')}/{name}")
         return name
 
-    def agent_started(self, span: Any, parent: _Ctx | None) -> _Ctx:
+    def agent_started(self, span: Any, parent: SpanScope | None) -> SpanScope:
         data = span.span_data
         name = str(getattr(data, "name", None) or "agent")
         rollout = self.rollout
@@ -207,7 +174,7 @@ class _TraceRecording:
         if not as_tool:
             self.threads[name] = thread
         self.root_used = True
-        ctx = _Ctx(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
+        ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
         if as_tool:
             assert parent is not None
             ctx.as_tool = True
@@ -218,8 +185,8 @@ class _TraceRecording:
             ctx.turn.accept_agent_message(task_message(sender, thread.agent_path, text))
         return ctx
 
-    def agent_ended(self, span: Any, ctx: _Ctx) -> None:
-        error = _error_text(span) or ctx.error
+    def agent_ended(self, span: Any, ctx: SpanScope) -> None:
+        error = error_text(span) or ctx.error
         turn = ctx.turn
         if not error and ctx.interrupted and not ctx.as_tool:
             turn.end("cancelled")  # the run stopped while the model had not answered
@@ -232,14 +199,14 @@ class _TraceRecording:
             return
         turn.end("failed" if error else "completed", error=error)
 
-    def handoff(self, span: Any, ctx: _Ctx) -> None:
+    def handoff(self, span: Any, ctx: SpanScope) -> None:
         data = span.span_data
         target = str(getattr(data, "to_agent", None) or "")
         source = str(getattr(data, "from_agent", None) or ctx.agent)
         if not target:
             ctx.turn.thread.protocol_event("agents_sdk_handoff", {"from_agent": source})
             return
-        call = _take_call(ctx, lambda item: item.get("name") not in ctx.tools)
+        call = take_call(ctx, lambda item: item.get("name") not in ctx.tools)
         call_id = str(call.get("call_id")) if call else f"handoff_{span.span_id}"
         message = f"Handoff from {source} to {target}"
         existing = self.threads.get(target)
@@ -263,43 +230,11 @@ class _TraceRecording:
             )
             tool.agent_interacted(existing)
             self.notes[target] = (turn.thread.agent_path, message)
-        error = _error_text(span)
+        error = error_text(span)
         if error:
             tool.failed(error)
         else:
             tool.completed(None)
-
-
-def _error_text(span: Any) -> str | None:
-    """The span's error as one line: its message and, when the SDK kept it, the detail."""
-    error = getattr(span, "error", None)
-    if not error:
-        return None
-    message = str(error.get("message") or "error")
-    data = error.get("data")
-    detail = data.get("error") if isinstance(data, Mapping) else None
-    return f"{message}: {detail}" if detail else message
-
-
-def _take_call(ctx: _Ctx, fits: Any) -> dict[str, Any] | None:
-    """Take the first pending function call of the agent's latest response that ``fits``."""
-    for index, item in enumerate(ctx.calls):
-        if fits(item):
-            return ctx.calls.pop(index)
-    return None
-
-
-def _function_calls(items: Any) -> list[dict[str, Any]]:
-    """The ``function_call`` items among a response's output, as dicts (the type is looked at
-    first: turning every message into a dict would cost more than recording it)."""
-    calls = []
-    for item in items or ():
-        kind = item.get("type") if type(item) is dict else getattr(item, "type", None)
-        if kind == "function_call":
-            plain = to_plain(item)
-            if isinstance(plain, dict):
-                calls.append(plain)
-    return calls
 
 
 class RolloutTraceProcessor(TracingProcessor):
@@ -441,13 +376,13 @@ class RolloutTraceProcessor(TracingProcessor):
         if parent is None:  # outside any agent span (a custom span around the run)
             if recording.rollout is None:
                 return
-            parent = _Ctx(_root_turn(recording), "")
+            parent = SpanScope(_root_turn(recording), "")
         ctx = parent.inherit()
         recording.spans[span.span_id] = ctx
         if kind == "function":
             data = span.span_data
             name = str(data.name)
-            call = _take_call(ctx, lambda item: item.get("name") == name)
+            call = take_call(ctx, lambda item: item.get("name") == name)
             arguments = data.input if data.input is not None else (call or {}).get("arguments")
             call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
             ctx.call_id = call_id
@@ -461,22 +396,22 @@ class RolloutTraceProcessor(TracingProcessor):
             if parent is None:
                 if recording.rollout is None:
                     return
-                parent = _Ctx(_root_turn(recording), "")
+                parent = SpanScope(_root_turn(recording), "")
             if kind == "response":
-                _response(parent, span)
+                record_response(parent, span)
             else:
-                _generation(parent, span)
+                record_generation(parent, span)
             return
         ctx = recording.spans.pop(span.span_id, None)
         if ctx is None:
             return
         if kind in _STRUCTURE:
-            ctx.error = ctx.error or _error_text(span) or ""
+            ctx.error = ctx.error or error_text(span) or ""
             return
         if kind == "agent":
             recording.agent_ended(span, ctx)
         elif kind == "function":
-            _function(ctx, span)
+            record_function(ctx, span)
         elif kind == "handoff":
             recording.handoff(span, ctx)
         else:
@@ -484,7 +419,7 @@ class RolloutTraceProcessor(TracingProcessor):
             body = dict(body) if isinstance(body, Mapping) else {"data": body}
             body.pop("type", None)
             body["span_id"] = span.span_id
-            error = _error_text(span)
+            error = error_text(span)
             if error:
                 body["error"] = error
             ctx.turn.thread.protocol_event(f"agents_sdk_{kind}", body)
@@ -522,95 +457,6 @@ def _root_turn(recording: _TraceRecording) -> Turn:
     assert rollout is not None
     ctx = recording.spans.get("__root__")
     if ctx is None:
-        ctx = _Ctx(rollout.root.turn(), "")
+        ctx = SpanScope(rollout.root.turn(), "")
         recording.spans["__root__"] = ctx
     return ctx.turn
-
-
-# --- spans that record calls -------------------------------------------------------------------
-
-
-def _response(ctx: _Ctx, span: Any) -> None:
-    """A Responses API call: the request is the span's input plus the response's settings
-    (model, instructions, tools), which is what was sent."""
-    data = span.span_data
-    response = data.response
-    request: dict[str, Any] = {}
-    if response is not None:
-        request["model"] = response.model
-        if response.instructions:
-            request["instructions"] = response.instructions
-    request["input"] = data.input if data.input is not None else []
-    if response is not None and response.tools:
-        request["tools"] = response.tools
-    model = getattr(response, "model", None)
-    call = ctx.turn.inference(request, model=model if isinstance(model, str) else None)
-    error = _error_text(span)
-    if error:
-        call.failed(error)
-        return
-    if response is None:
-        response_id = getattr(data, "_response_id", None)
-        if response_id is None and data.usage is None:
-            # the span ended with nothing from the model and no error: the run was cancelled
-            # (or a guardrail tripped) while the request was in flight
-            call.cancelled("ended before the response")
-            ctx.interrupted = True
-            return
-        call.completed(response_id=response_id, token_usage=data.usage)
-        return
-    ctx.interrupted = False
-    call.completed(
-        response_id=response.id,
-        output_items=response.output,
-        token_usage=response.usage if response.usage is not None else data.usage,
-        upstream_request_id=getattr(response, "_request_id", None),
-    )
-    ctx.calls[:] = _function_calls(response.output)
-
-
-def _generation(ctx: _Ctx, span: Any) -> None:
-    """A Chat Completions (or other model's) call: ``input`` is the messages sent, ``output``
-    the message(s) received."""
-    data = span.span_data
-    request: dict[str, Any] = {"messages": list(data.input or ())}
-    if data.model:
-        request = {"model": data.model, **request}
-    call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
-    error = _error_text(span)
-    if error:
-        call.failed(error)
-        return
-    if data.output is None and data.usage is None:  # ended before the model answered
-        call.cancelled("ended before the response")
-        ctx.interrupted = True
-        return
-    ctx.interrupted = False
-    output = list(data.output or ())
-    call.completed(output_items=output, token_usage=data.usage)
-    calls = []
-    for message in output:
-        for tool_call in (message.get("tool_calls") or ()) if isinstance(message, dict) else ():
-            function = tool_call.get("function") or {}
-            calls.append(
-                {
-                    "type": "function_call",
-                    "call_id": tool_call.get("id"),
-                    "name": function.get("name"),
-                    "arguments": function.get("arguments"),
-                }
-            )
-    ctx.calls[:] = calls
-
-
-def _function(ctx: _Ctx, span: Any) -> None:
-    tool = ctx.tool
-    if tool is None:
-        return
-    error = _error_text(span)
-    if error:
-        tool.failed(error)
-        return
-    output = span.span_data.output
-    text = output if isinstance(output, str) else str(output) if output is not None else ""
-    tool.completed({"type": "function_call_output", "call_id": ctx.call_id, "output": text})

@@ -1,0 +1,173 @@
+"""What the Agents SDK processor records into, and the spans that record calls: a
+``response`` or ``generation`` span is one inference call, a ``function`` span one tool call
+(its model call id taken from the function calls of its agent's latest response)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..record.requests import to_plain
+from ..record.threads import Turn
+from ..record.tools import ToolCall
+
+
+class SpanScope:
+    """What a span records into: its agent's thread and turn, and for a function span its
+    tool call."""
+
+    __slots__ = (
+        "agent",
+        "as_tool",
+        "call_id",
+        "calls",
+        "error",
+        "interrupted",
+        "parent_turn",
+        "tool",
+        "tools",
+        "turn",
+    )
+
+    def __init__(self, turn: Turn, agent: str, tools: Sequence[str] = ()) -> None:
+        self.turn = turn
+        self.agent = agent
+        self.tools = tools
+        self.tool: ToolCall | None = None
+        #: the model's call id of that tool call (its output answers it)
+        self.call_id = ""
+        #: the function calls of this agent's latest response not yet matched to a span
+        self.calls: list[dict[str, Any]] = []
+        self.as_tool = False
+        self.parent_turn: Turn | None = None
+        #: the first error of a task or turn span under this agent (a guardrail's tripwire is
+        #: set there, not on the agent's span): the agent's turn then fails
+        self.error = ""
+        #: its latest model call ended before the model answered (the run was cancelled)
+        self.interrupted = False
+
+    def inherit(self) -> SpanScope:
+        child = SpanScope(self.turn, self.agent, self.tools)
+        child.calls = self.calls  # shared: a function span takes its call from its agent's list
+        return child
+
+
+def error_text(span: Any) -> str | None:
+    """The span's error as one line: its message and, when the SDK kept it, the detail."""
+    error = getattr(span, "error", None)
+    if not error:
+        return None
+    message = str(error.get("message") or "error")
+    data = error.get("data")
+    detail = data.get("error") if isinstance(data, Mapping) else None
+    return f"{message}: {detail}" if detail else message
+
+
+def take_call(ctx: SpanScope, fits: Any) -> dict[str, Any] | None:
+    """Take the first pending function call of the agent's latest response that ``fits``."""
+    for index, item in enumerate(ctx.calls):
+        if fits(item):
+            return ctx.calls.pop(index)
+    return None
+
+
+def function_calls(items: Any) -> list[dict[str, Any]]:
+    """The ``function_call`` items among a response's output, as dicts (the type is looked at
+    first: turning every message into a dict would cost more than recording it)."""
+    calls = []
+    for item in items or ():
+        kind = item.get("type") if type(item) is dict else getattr(item, "type", None)
+        if kind == "function_call":
+            plain = to_plain(item)
+            if isinstance(plain, dict):
+                calls.append(plain)
+    return calls
+
+
+# --- spans that record calls -------------------------------------------------------------------
+
+
+def record_response(ctx: SpanScope, span: Any) -> None:
+    """A Responses API call: the request is the span's input plus the response's settings
+    (model, instructions, tools), which is what was sent."""
+    data = span.span_data
+    response = data.response
+    request: dict[str, Any] = {}
+    if response is not None:
+        request["model"] = response.model
+        if response.instructions:
+            request["instructions"] = response.instructions
+    request["input"] = data.input if data.input is not None else []
+    if response is not None and response.tools:
+        request["tools"] = response.tools
+    model = getattr(response, "model", None)
+    call = ctx.turn.inference(request, model=model if isinstance(model, str) else None)
+    error = error_text(span)
+    if error:
+        call.failed(error)
+        return
+    if response is None:
+        response_id = getattr(data, "_response_id", None)
+        if response_id is None and data.usage is None:
+            # the span ended with nothing from the model and no error: the run was cancelled
+            # (or a guardrail tripped) while the request was in flight
+            call.cancelled("ended before the response")
+            ctx.interrupted = True
+            return
+        call.completed(response_id=response_id, token_usage=data.usage)
+        return
+    ctx.interrupted = False
+    call.completed(
+        response_id=response.id,
+        output_items=response.output,
+        token_usage=response.usage if response.usage is not None else data.usage,
+        upstream_request_id=getattr(response, "_request_id", None),
+    )
+    ctx.calls[:] = function_calls(response.output)
+
+
+def record_generation(ctx: SpanScope, span: Any) -> None:
+    """A Chat Completions (or other model's) call: ``input`` is the messages sent, ``output``
+    the message(s) received."""
+    data = span.span_data
+    request: dict[str, Any] = {"messages": list(data.input or ())}
+    if data.model:
+        request = {"model": data.model, **request}
+    call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
+    error = error_text(span)
+    if error:
+        call.failed(error)
+        return
+    if data.output is None and data.usage is None:  # ended before the model answered
+        call.cancelled("ended before the response")
+        ctx.interrupted = True
+        return
+    ctx.interrupted = False
+    output = list(data.output or ())
+    call.completed(output_items=output, token_usage=data.usage)
+    calls = []
+    for message in output:
+        for tool_call in (message.get("tool_calls") or ()) if isinstance(message, dict) else ():
+            function = tool_call.get("function") or {}
+            calls.append(
+                {
+                    "type": "function_call",
+                    "call_id": tool_call.get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                }
+            )
+    ctx.calls[:] = calls
+
+
+def record_function(ctx: SpanScope, span: Any) -> None:
+    tool = ctx.tool
+    if tool is None:
+        return
+    error = error_text(span)
+    if error:
+        tool.failed(error)
+        return
+    output = span.span_data.output
+    text = output if isinstance(output, str) else str(output) if output is not None else ""
+    tool.completed({"type": "function_call_output", "call_id": ctx.call_id, "output": text})
