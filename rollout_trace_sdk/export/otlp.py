@@ -27,7 +27,7 @@ by default: ``rollout_trace.payload.<role>`` names the bundle's ``raw_payload:N`
 ``gen_ai.output.messages``, ``gen_ai.tool.call.arguments`` and ``gen_ai.tool.call.result`` (all
 opt-in content in the conventions), and each referenced payload body, when a reader is given,
 into ``rollout_trace.payload.<role>.body``; long values are cut at
-:data:`.otlp_content.MAX_INLINE_CHARS`.
+:data:`.otlp_content.MAX_INLINE_BYTES`.
 """
 
 from __future__ import annotations
@@ -490,8 +490,10 @@ class _Mapper:
             result=tool.get("raw_result_payload_id"),
         )
         parent = self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
+        # the output is content: the ERROR description says it only when content is sent
+        text = result if self.inline else ""
         return self.node_span(
-            ("tool", tool_id, tool), parent, f"execute_tool {name}", attributes, text=result
+            ("tool", tool_id, tool), parent, f"execute_tool {name}", attributes, text=text
         )
 
     def node_span(

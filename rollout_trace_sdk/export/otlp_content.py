@@ -16,17 +16,24 @@ import orjson
 
 from ..view.model import tool_name
 
-#: Longest inlined attribute value, in characters (receivers cap attribute and request sizes).
-MAX_INLINE_CHARS: Final = 64 * 1024
+#: Longest inlined attribute value, in UTF-8 bytes (receivers cap attribute and request
+#: sizes in bytes: 64 Ki characters could be 256 KiB).
+MAX_INLINE_BYTES: Final = 64 * 1024
 
 _Obj = Mapping[str, Any]
 
 
 def cut(text: str) -> str:
-    """``text``, cut at :data:`MAX_INLINE_CHARS` with a note of how much was left out."""
-    if len(text) <= MAX_INLINE_CHARS:
+    """``text``, cut at :data:`MAX_INLINE_BYTES` (on a character boundary) with a note of
+    how much was left out."""
+    if len(text) <= MAX_INLINE_BYTES // 4:  # no character is over 4 bytes
         return text
-    return text[:MAX_INLINE_CHARS] + f"… ({len(text) - MAX_INLINE_CHARS:,} more characters)"
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_INLINE_BYTES:
+        return text
+    kept = data[:MAX_INLINE_BYTES].decode("utf-8", "ignore")  # a split character is dropped
+    left = len(data) - len(kept.encode("utf-8", "surrogatepass"))
+    return f"{kept}… ({left:,} more bytes)"
 
 
 def body_text(item: _Obj | None) -> str:

@@ -34,8 +34,12 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from .. import __version__
 from .otlp import OtlpTrace
 
-#: Spans per OTLP request (keeps each request well under receivers' body-size limits).
+#: Most spans per OTLP request.
 BATCH: Final = 512
+#: Most bytes of attribute text per OTLP request (inlined content makes spans of up to a few
+#: hundred KiB; receivers commonly cap a request at 4 to 16 MiB). A span over it goes alone.
+BATCH_BYTES: Final = 3 * 1024 * 1024
+_SPAN_OVERHEAD: Final = 256  # ids, times, names and the protobuf framing, roughly
 _SCOPE: Final = InstrumentationScope("rollout_trace_sdk.export.otlp", __version__)
 _KINDS: Final = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 _ID_KEYS: Final = frozenset({"traceId", "spanId", "parentSpanId"})
@@ -92,8 +96,8 @@ def traces_url(endpoint: str) -> str:
     standard ``/v1/traces`` appended (so ``http://127.0.0.1:4318`` works as for the SDK's
     ``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
     parts = urlsplit(endpoint)
-    if parts.path in ("", "/"):
-        return endpoint.rstrip("/") + "/v1/traces"
+    if parts.path in ("", "/"):  # before a query string, not inside it
+        return urlunsplit(parts._replace(path="/v1/traces"))
     return endpoint
 
 
@@ -158,23 +162,47 @@ def send(spans: Sequence[ReadableSpan], endpoint: str) -> None:
 
 def _send(exporter: OTLPSpanExporter, url: str, spans: Sequence[ReadableSpan]) -> None:
     try:
-        for start in range(0, len(spans), BATCH):
-            if exporter.export(spans[start : start + BATCH]) is not SpanExportResult.SUCCESS:
+        for start, end in _batches(spans):
+            if exporter.export(spans[start:end]) is not SpanExportResult.SUCCESS:
                 raise OtlpExportError(
-                    f"{url} did not accept spans {start + 1}-{min(len(spans), start + BATCH)} "
+                    f"{url} did not accept spans {start + 1}-{end} "
                     f"of {len(spans)} (the exporter's log above says why)"
                 )
     finally:
         exporter.shutdown()  # type: ignore[no-untyped-call]
 
 
+def _span_bytes(span: ReadableSpan) -> int:
+    """About how many bytes ``span`` takes in a request: its attribute texts, and more."""
+    size = _SPAN_OVERHEAD + len(span.name)
+    for key, value in (span.attributes or {}).items():
+        size += len(key) + (len(value.encode()) if isinstance(value, str) else 16)
+    for link in span.links:
+        size += _SPAN_OVERHEAD // 2 + sum(len(k) + 16 for k in link.attributes or {})
+    return size
+
+
+def _batches(spans: Sequence[ReadableSpan]) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each request: at most :data:`BATCH` spans and, but for a single
+    span, at most :data:`BATCH_BYTES` of them."""
+    start, size = 0, 0
+    for index, span in enumerate(spans):
+        grown = size + _span_bytes(span)
+        if index > start and (index - start >= BATCH or grown > BATCH_BYTES):
+            yield start, index
+            start, grown = index, _span_bytes(span)
+        size = grown
+    if start < len(spans):
+        yield start, len(spans)
+
+
 def json_lines(spans: Sequence[ReadableSpan]) -> Iterable[bytes]:
-    """OTLP/JSON lines: one ``ExportTraceServiceRequest`` per :data:`BATCH` spans."""
+    """OTLP/JSON lines: one ``ExportTraceServiceRequest`` per request :func:`send` would make."""
     import orjson
     from google.protobuf.json_format import MessageToDict
 
-    for start in range(0, len(spans), BATCH):
-        request = encode_spans(spans[start : start + BATCH])
+    for start, end in _batches(spans):
+        request = encode_spans(spans[start:end])
         document = MessageToDict(request, use_integers_for_enums=True)
         yield orjson.dumps(_hex_ids(document)) + b"\n"
 

@@ -32,8 +32,8 @@ from rollout_trace_sdk.export.otlp import (
     span_id_of,
     trace_id_of,
 )
-from rollout_trace_sdk.export.otlp_content import MAX_INLINE_CHARS
-from rollout_trace_sdk.export.otlp_sdk import traces_url
+from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, cut
+from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
 
 from ..conftest import PLANTED_ERROR
 
@@ -141,22 +141,36 @@ def test_references_by_default_content_on_request(demo_state: Any) -> None:
 
 
 def test_inlined_values_are_cut(demo_state: Any) -> None:
-    long = "x" * (MAX_INLINE_CHARS * 2)
+    long = "x" * (MAX_INLINE_BYTES * 2)
     trace = otlp_trace(demo_state, inline=True, payload=lambda _: long)
     bodies = [v for s in trace.spans for k, v in s.attributes.items() if k.endswith(".body")]
     assert bodies
     for body in bodies:
-        assert isinstance(body, str) and body.startswith("x" * MAX_INLINE_CHARS)
-        assert body.endswith(f"({MAX_INLINE_CHARS:,} more characters)")
+        assert isinstance(body, str) and body.startswith("x" * MAX_INLINE_BYTES)
+        assert body.endswith(f"({MAX_INLINE_BYTES:,} more bytes)")
 
 
 def test_failure_is_an_error_status_with_its_text(failing_state: Path) -> None:
+    """The error text a tool gave is its output: content, sent only with ``inline`` (it was
+    the ERROR description by default, found by review); the status word otherwise."""
     state = orjson.loads(failing_state.read_bytes())
-    trace = otlp_trace(state)
-    failed = [s for s in trace.spans if s.error is not None]
-    assert [s.attributes["gen_ai.tool.call.id"] for s in failed] == ["call_0_sum"]
-    assert failed[0].error == PLANTED_ERROR
-    assert failed[0].attributes["error.type"] == "failed"
+    for inline, description in ((True, PLANTED_ERROR), (False, "failed")):
+        trace = otlp_trace(state, inline=inline)
+        failed = [s for s in trace.spans if s.error is not None]
+        assert [s.attributes["gen_ai.tool.call.id"] for s in failed] == ["call_0_sum"]
+        assert failed[0].error == description
+        assert failed[0].attributes["error.type"] == "failed"
+        assert inline or PLANTED_ERROR not in repr([s.attributes for s in trace.spans])
+
+
+def test_inlined_values_are_cut_in_bytes() -> None:
+    """The cut counted characters: 64 Ki of them could be 256 KiB (found by review)."""
+    wide = "€" * MAX_INLINE_BYTES  # 3 bytes each
+    kept = cut(wide)
+    assert len(kept.encode()) <= MAX_INLINE_BYTES + 40
+    assert kept.startswith("€" * (MAX_INLINE_BYTES // 3))
+    assert kept.endswith(f"… ({len(wide.encode()) - MAX_INLINE_BYTES // 3 * 3:,} more bytes)")
+    assert cut("€" * 100) == "€" * 100
 
 
 def test_spawn_cycle_is_cut_at_the_root(demo_state: Any) -> None:
@@ -316,6 +330,33 @@ def test_traces_url() -> None:
     assert (
         traces_url("https://x/api/public/otel/v1/traces") == "https://x/api/public/otel/v1/traces"
     )
+    # the path goes before a query string, not into it (found by review)
+    assert traces_url("http://h:4318?api_key=S") == "http://h:4318/v1/traces?api_key=S"
+
+
+def test_requests_are_bounded_in_bytes_not_only_in_spans(
+    demo_state: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """512 spans of inlined content made one request of ~128 MiB (found by review): a
+    request now holds at most ``BATCH_BYTES`` of attribute text (lowered here to the demo's
+    size), and every span is sent once."""
+    from rollout_trace_sdk.export import otlp_sdk
+
+    monkeypatch.setattr(otlp_sdk, "BATCH_BYTES", 400_000)
+    big = "y" * 200_000  # cut to 64 KiB per value
+    spans = sdk_spans(otlp_trace(demo_state, inline=True, payload=lambda _: big))
+    assert len(spans) < 512, "one request by count"
+    lines = list(json_lines(spans))
+    assert len(lines) > 3
+    assert all(len(line) < 400_000 + 150_000 for line in lines)  # one span may overshoot
+    sent = [
+        span["spanId"]
+        for line in lines
+        for rs in orjson.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert len(sent) == len(set(sent)) == len(spans)
 
 
 def test_missing_extra_is_named(demo_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
