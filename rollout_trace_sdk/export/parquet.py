@@ -95,6 +95,25 @@ class BundleResult:
     pid: int
     max_rss_kb: int
 
+    @classmethod
+    def failed(cls, source: BundleSource, error: str) -> BundleResult:
+        """A bundle its engine could not export (a worker died; its parts, if any, are
+        removed by the next run)."""
+        return cls(
+            key=source.key,
+            source=source.url,
+            fingerprint=source.fingerprint,
+            status="failed",
+            error=error,
+            notes=(),
+            rows={},
+            size_bytes=source.size_bytes,
+            seconds=0.0,
+            cpu_seconds=0.0,
+            pid=0,
+            max_rss_kb=0,
+        )
+
 
 @attrs.define
 class ExportSummary:

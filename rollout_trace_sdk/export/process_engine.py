@@ -65,26 +65,8 @@ def _pool_round(
                 try:
                     yield future.result()
                 except cf.process.BrokenProcessPool as exc:
-                    yield _failed(source, f"its worker process died: {exc}")
+                    yield BundleResult.failed(source, f"its worker process died: {exc}")
                     continue
                 if pending:
                     source = pending.pop()
                     running[pool.submit(parquet.export_bundle, source, options)] = source
-
-
-def _failed(source: BundleSource, error: str) -> BundleResult:
-    """A bundle that could not be exported (its parts, if any, are removed next time)."""
-    return BundleResult(
-        key=source.key,
-        source=source.url,
-        fingerprint=source.fingerprint,
-        status="failed",
-        error=error,
-        notes=(),
-        rows={},
-        size_bytes=source.size_bytes,
-        seconds=0.0,
-        cpu_seconds=0.0,
-        pid=0,
-        max_rss_kb=0,
-    )

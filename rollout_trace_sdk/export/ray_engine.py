@@ -49,18 +49,27 @@ def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iter
     try:
         task: Any = ray.remote(num_cpus=1, max_retries=1)(_export_task)
         pending = iter(todo)
-        running: list[Any] = []
+        sources: dict[Any, BundleSource] = {}
         for source in pending:
-            running.append(task.remote(source, options))
-            if len(running) >= 4 * jobs:
+            sources[task.remote(source, options)] = source
+            if len(sources) >= 4 * jobs:
                 break
-        while running:
-            done, running = ray.wait(running, num_returns=1)
+        while sources:
+            done, _ = ray.wait(list(sources), num_returns=1)
             for ref in done:
-                yield ray.get(ref)
+                source = sources.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    # its worker died (killed, out of memory) after Ray's retry, or the task
+                    # could not run: this bundle fails, saying so, and the others go on
+                    why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    yield BundleResult.failed(
+                        source, f"its Ray task failed: {type(exc).__name__}: {why}"
+                    )
                 following = next(pending, None)
                 if following is not None:
-                    running.append(task.remote(following, options))
+                    sources[task.remote(following, options)] = following
     finally:
         if started_here:
             ray.shutdown()

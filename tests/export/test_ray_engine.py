@@ -13,6 +13,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.parquet import ExportOptions, run_export
+from tests.export.ray_worker_hook import MARK
 from tests.export.tables_util import copies, read_tables
 
 ray = pytest.importorskip("ray")
@@ -20,7 +21,12 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    root = str(Path(__file__).resolve().parents[2])
+    hook = {  # a worker given a bundle marked ``worker-dies`` exits (see ray_worker_hook)
+        "env_vars": {"PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])},
+        "worker_process_setup_hook": "tests.export.ray_worker_hook.setup",
+    }
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=hook)
     try:
         yield
     finally:
@@ -54,3 +60,21 @@ def test_ray_tables_equal_the_pool_tables(
     )
     assert code == 1 and "0 bundle(s), 1 failed, 2 unchanged" in out.getvalue()
     assert str(bundles[2]) in err.getvalue()
+
+
+def test_a_worker_that_dies_fails_its_bundle_only(
+    local_ray: None, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """A Ray worker killed while it exported a bundle (after Ray's one retry) ended the
+    whole export with ``WorkerCrashedError`` (found by review): that bundle fails, saying
+    so, and the others are exported, as with the process pool."""
+    bundles = copies(demo_bundle, tmp_path / "bundles", 3)
+    dying = bundles[0].rename(bundles[0].with_name(f"a-{MARK}"))
+    summary = run_export(
+        [str(tmp_path / "bundles")], ExportOptions(to=str(tmp_path / "r")), jobs=2, engine="ray"
+    )
+    assert sorted(r.status for r in summary.exported) == ["failed", "ok", "ok"]
+    [failed] = summary.failed
+    assert failed.source == str(dying) and failed.error is not None
+    assert failed.error.startswith("its Ray task failed: ") and "Crash" in failed.error
+    assert len(read_tables(tmp_path / "r")["rollouts"]) == 2
