@@ -32,6 +32,7 @@ into ``rollout_trace.payload.<role>.body``; long values are cut at
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -39,7 +40,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ..view.model import tool_name
+from ..view.model import own_item_ids, tool_name
 from .otlp_content import Conversation, cut
 
 #: Execution statuses reported as span status ERROR.
@@ -478,10 +479,11 @@ class _Mapper:
         requester = tool.get("requester")
         if isinstance(requester, Mapping) and requester.get("type") == "code_cell":
             attributes[f"{OURS}.requester_code_cell_id"] = str(requester.get("code_cell_id"))
-        result = self.conversation.texts(tool.get("model_visible_output_item_ids"))
+        own = functools.partial(own_item_ids, tool, items=self.items)
+        result = self.conversation.texts(own("model_visible_output_item_ids"))
         if self.inline:
             attributes[TOOL_ARGUMENTS] = cut(
-                self.conversation.texts(tool.get("model_visible_call_item_ids"))
+                self.conversation.texts(own("model_visible_call_item_ids"))
             )
             attributes[TOOL_RESULT] = cut(result)
         self.refs(

@@ -133,10 +133,36 @@ def tool_name(tool: _Obj) -> str:
     kind = tool.get("kind")
     tag = str(kind.get("type", "?")) if isinstance(kind, Mapping) else str(kind)
     if isinstance(kind, Mapping) and tag == "mcp":
-        return f"{kind.get('server')}/{kind.get('tool')}"
+        named = [str(kind[key]) for key in ("server", "tool") if kind.get(key) is not None]
+        return "/".join(named) or tag
     if isinstance(kind, Mapping) and tag == "other" and kind.get("name"):
         return str(kind["name"])
     return tag
+
+
+def own_item_ids(tool: _Obj, key: str, items: Any) -> list[str]:
+    """The ids a tool call lists under ``key`` (``model_visible_call_item_ids``,
+    ``model_visible_output_item_ids``) of items in the call's own thread. A spawn that copies
+    the history into the child (``fork_turns``) lists the child's copies of the call and its
+    output there too (the copy of the output reads "aborted"): the child's items, not what
+    this call was given or gave. All of them when none is known to be in its thread.
+
+    Args:
+        tool: the tool call, as the state has it.
+        key: which of its item lists.
+        items: the state's ``conversation_items`` by id.
+
+    Returns:
+        The item ids, in the state's order.
+    """
+    ids = [i for i in tool.get(key) or () if isinstance(i, str)]
+    if not isinstance(items, Mapping):
+        return ids
+    thread = tool.get("thread_id")
+    own = [
+        i for i in ids if isinstance(items.get(i), Mapping) and items[i].get("thread_id") == thread
+    ]
+    return own or ids
 
 
 class _Builder:
@@ -319,6 +345,7 @@ class _Builder:
         return record
 
     def tool_record(self, tool: _Obj) -> dict[str, Any]:
+        items = self.state.get("conversation_items")
         summary = tool.get("summary") if isinstance(tool.get("summary"), Mapping) else {}
         assert isinstance(summary, Mapping)
         requester = tool.get("requester")
@@ -330,8 +357,12 @@ class _Builder:
             "kind": (tool.get("kind") or {}).get("type")
             if isinstance(tool.get("kind"), Mapping)
             else None,
-            "ci": self.indexes(self.item_ix, tool.get("model_visible_call_item_ids")),
-            "oi": self.indexes(self.item_ix, tool.get("model_visible_output_item_ids")),
+            "ci": self.indexes(
+                self.item_ix, own_item_ids(tool, "model_visible_call_item_ids", items)
+            ),
+            "oi": self.indexes(
+                self.item_ix, own_item_ids(tool, "model_visible_output_item_ids", items)
+            ),
             "inv": tool.get("raw_invocation_payload_id"),
             "res": tool.get("raw_result_payload_id"),
         }

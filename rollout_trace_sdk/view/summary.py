@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from .model import tool_name
+from .model import own_item_ids, tool_name
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 SUMMARY_VERSION: Final = 1
@@ -370,7 +370,8 @@ class _Summary:
         """What the state itself says went wrong: a tool's output as the model saw it (else
         its terminal's stderr), a terminal operation's stderr."""
         if kind == "tool_call":
-            text = self.items_text(obj.get("model_visible_output_item_ids"))
+            items = self.state.get("conversation_items")
+            text = self.items_text(own_item_ids(obj, "model_visible_output_item_ids", items))
             if text:
                 return text
             ops = self.state.get("terminal_operations")

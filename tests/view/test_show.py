@@ -13,6 +13,7 @@ from rich.console import Console
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.show import render_plain, render_rich, transcript_lines
 
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import PLANTED_ERROR
 
 
@@ -119,3 +120,25 @@ def test_terminal_control_characters_are_spelled_out(demo_state: Any) -> None:
     for text in (plain, shown):
         assert "\\x1b[31mRED\\x1b]0;pwned\\x07\\x0d\\x1b[2Kfake\\x9bend" in text
         assert not any(ch in text for ch in "\x1b\x07\r\x9b")
+
+
+@needs_conformance_v3
+def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
+    """A spawn that copies the history into the child (``fork_turns: "all"``) lists the
+    child's copies of the call and its output under the tool call too: the transcript printed
+    the arguments twice and the result followed by the child's "aborted", the OTLP export
+    joined two JSON documents as the arguments (found by review)."""
+    from rollout_trace_sdk.export.otlp import otlp_trace
+    from rollout_trace_sdk.view.model import load_state
+
+    [bundle] = sorted((CONFORMANCE_V3 / "multi_agent_v2_nested_fork").glob("trace-*"))
+    state = load_state(bundle)
+    lines = _plain(state, call="call_r_spawn")
+    assert lines.count('"fork_turns":"all"') == 1, lines
+    assert "aborted" not in lines
+    spans = otlp_trace(state, inline=True).spans
+    [spawn] = [s for s in spans if s.attributes.get("gen_ai.tool.call.id") == "call_r_spawn"]
+    assert orjson.loads(str(spawn.attributes["gen_ai.tool.call.arguments"]))["fork_turns"] == "all"
+    assert orjson.loads(str(spawn.attributes["gen_ai.tool.call.result"])) == {
+        "task_name": "/root/planner"
+    }
