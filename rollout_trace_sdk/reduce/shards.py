@@ -14,7 +14,7 @@ All of Codex 0.171's texts for broken shards live here: ``open shard``, ``decomp
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import attrs
@@ -345,13 +345,19 @@ class ShardReader:
 
     # --- end of replay -----------------------------------------------------------------------
 
-    def check_footers(self, refs: list[RawPayloadRef]) -> None:
-        """A completed recording leaves no shard unsealed (checked before payload bodies)."""
+    def footer_errors(self, refs: list[RawPayloadRef]) -> Iterator[ReduceError]:
+        """Why a completed recording's shards are not all sealed (checked before payload
+        bodies), shard by shard: unreadable, or without its footer. Strict reduction stops at
+        the first; lenient reduction notes each and goes on to the payloads."""
         shards = sorted({r.shard for ref in refs for r in ref.walk() if r.shard is not None})
         for number in shards:
-            shard, _ = self._load(number)
+            try:
+                shard, _ = self._load(number)
+            except ReduceError as exc:
+                yield exc
+                continue
             if not shard.sealed:
-                raise ReduceError(
+                yield ReduceError(
                     f"missing footer in payload shard {number}", file=self._shown(number)
                 )
 

@@ -293,6 +293,29 @@ def test_lenient_reduces_what_a_crash_left(tmp_path: Path) -> None:
     assert any("missing payload" in note for note in notes)
 
 
+def test_lenient_reduces_a_closed_log_over_a_cut_shard(tmp_path: Path) -> None:
+    """The log closed (``recording_completed``) but a shard cut short or unsealed (a full
+    disk, a copy cut off): lenient replay refused the whole bundle with "missing footer"
+    (found by review); it notes each such shard and reduces what is whole."""
+    bundle = copy_bundle("view_image", tmp_path)
+    shard = max((bundle / "payloads").glob("*.zst"))
+    shard.write_bytes(shard.read_bytes()[:-30])
+    with pytest.raises(ReduceError, match="missing footer in payload shard"):
+        reduce_bundle(bundle)
+    notes: list[str] = []
+    state = orjson.loads(state_bytes(reduce_bundle(bundle, lenient=True, skipped=notes)))
+    assert state["threads"]
+    assert any(
+        note.startswith(f"missing footer in payload shard {int(shard.stem)} (")
+        and note.endswith("; the recording said it was complete")
+        for note in notes
+    ), notes
+    shard.write_bytes(b"")  # nothing readable at all
+    notes = []
+    reduce_bundle(bundle, lenient=True, skipped=notes)
+    assert notes
+
+
 _ROUTING = "failed to parse agent_message routing in payload raw_payload:21"
 
 

@@ -103,8 +103,8 @@ def test_unsealed_shard_keeps_the_records_before_the_cut(files: _Files) -> None:
     assert reader.text(_ref(1)) == body
     with pytest.raises(MissingPayload, match="missing payload raw_payload:2 in shard 1"):
         reader.text(_ref(2))
-    with pytest.raises(ReduceError, match=r"^missing footer in payload shard 1 \("):
-        reader.check_footers([_ref(1)])
+    [error] = reader.footer_errors([_ref(1)])
+    assert str(error).startswith("missing footer in payload shard 1 (")
 
 
 def test_bytes_after_the_frame_and_plain_records_do_not_decompress(files: _Files) -> None:
