@@ -57,7 +57,9 @@ Why it is shaped like this:
   logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
   what it could not write. On close it makes one last attempt to append the loss report,
   then ``recording_completed`` right after the last complete line (a torn line is cut off
-  first), so the bundle still reduces.
+  first), so the bundle still reduces. Schema 3 with a shard left unsealed by the failure
+  gets no ``recording_completed``: Codex refuses a closed log over an unsealed shard, and
+  reads an unclosed one.
 * **Values never raise.** :class:`~._values.ValueEncoder` records what JSON cannot hold
   approximately and counts it (see ``_values``).
 * **Any thread.** The ``*_nowait`` calls may come from any task, from sync code in the
@@ -397,16 +399,24 @@ class BundleWriter(ChunkWriter):
                 await self._drain()
                 self._append_redaction_report()  # once everything else is redacted
                 await self._drain()
+                sealed = True
                 if self._sink is not None:
                     # schema 3: every shard sealed before recording_completed is written
-                    with contextlib.suppress(OSError):
+                    try:
                         await anyio.to_thread.run_sync(self._sink.seal)
+                    except OSError:
+                        sealed = False
+                    sealed = sealed and self._sink.failed is None
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be
                     # written while the log still can be): the last line follows what did
                     self._seq = self._written_seq
-                self._force_event(ev.RecordingCompleted())
-                await self._drain()
+                if sealed:
+                    self._force_event(ev.RecordingCompleted())
+                    await self._drain()
+                # else a shard's frame stays cut (its writes failed): a log closed over it
+                # is refused whole by Codex ("missing footer in payload shard N"); left
+                # unclosed, every reducer reads what is whole
             finally:
                 with contextlib.suppress(OSError):
                     _files.close(self._fd)

@@ -68,6 +68,45 @@ def test_file_size_limit_mid_run(tmp_path: Path, backend: str) -> None:
     assert state is not None
 
 
+_SHARD_FSIZE_SCRIPT = """
+import os, resource, signal, sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+async def main(root: str) -> None:
+    async with open_rollout(root, schema_version=3) as rollout, rollout.root.turn() as turn:
+        for n in range(40):  # outputs zstd cannot shrink: the shard outgrows the limit first
+            async with turn.tool_call(f"c{n}", "f", arguments={"n": n}) as tool:
+                output = os.urandom(2000).hex()
+                tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": output})
+            await anyio.sleep(0.01)
+    print("agent done", rollout.stats.failed is not None, rollout.stats.lost_anything)
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+def test_a_shard_over_the_file_size_limit_leaves_a_bundle_codex_reads(tmp_path: Path) -> None:
+    """The shard, not the log, hits RLIMIT_FSIZE: the writer left it unsealed and still
+    closed the log, a bundle Codex and strict reduction refuse whole ("missing footer in
+    payload shard 1"; found by review). The log now stays unclosed: both read it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SHARD_FSIZE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "agent done True True" in done.stdout
+    bundle = bundle_in(tmp_path)
+    assert "recording_completed" not in types(bundle)
+    state = check_bundle(bundle)  # strict, and byte-identical with Codex 0.171 when here
+    assert state["recording_status"] == "unclosed"
+
+
 @pytest.mark.anyio
 async def test_hundred_megabyte_payload(tmp_path: Path) -> None:
     big = {"type": "function_call_output", "call_id": "c1", "output": "x" * 100_000_000}
