@@ -20,6 +20,7 @@ import orjson
 
 from ..model import codec, layout
 from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
+from ..model.json_check import surely_ignorable
 from . import errors as words
 from .confined import BundleFileError, BundleFiles, os_error_text
 from .errors import MissingPayload, ReduceError
@@ -446,11 +447,7 @@ def end_check_error(raw: bytes) -> tuple[str, str] | None:
     """Codex's end-of-replay check of a payload no handler read: the file is read as text
     ("read payload": not UTF-8), then walked as ``IgnoredAny`` ("invalid payload": serde's
     syntax error; no nesting limit). Returns (verb, cause) or None when it passes."""
-    try:
-        orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
-    else:
+    if surely_ignorable(raw):
         return None
     try:
         raw.decode("utf-8")

@@ -24,6 +24,7 @@ import zstandard
 from ..model import layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
+from ..model.json_check import surely_ignorable
 from . import errors as words
 from .confined import os_error_text
 from .errors import MissingPayload, ReduceError
@@ -327,11 +328,8 @@ class ShardReader:
         """A stored payload read as its own: as a Rust string first (not UTF-8: the
         ``Utf8Error`` alone, its index in this payload), then walked as IgnoredAny (not
         JSON: "invalid payload <id>" with serde's cause)."""
-        try:
-            orjson.loads(text)
+        if surely_ignorable(text):
             return
-        except orjson.JSONDecodeError:
-            pass
         shown = self._shown(ref.shard or 0)
         try:
             text.decode("utf-8")
@@ -453,11 +451,7 @@ def _check_skeleton(fragments: list[bytes]) -> None:
 def _ignored_json_error(text: bytes) -> str | None:
     """serde's complaint walking ``text`` as IgnoredAny, or None (orjson first: the common
     case of a valid document costs one fast parse)."""
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return serde.ignored_error(text)
-    return None
+    return None if surely_ignorable(text) else serde.ignored_error(text)
 
 
 def _describe(value: Any) -> str:
