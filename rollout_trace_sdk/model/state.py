@@ -531,13 +531,19 @@ class RolloutTrace:
     compaction_requests: dict[str, CompactionRequest] = attrs.field(factory=dict)
     interaction_edges: dict[str, InteractionEdge] = attrs.field(factory=dict)
     raw_payloads: dict[str, RawPayloadRef] = attrs.field(factory=dict)
+    #: A lenient replay passed over something (an event, a payload, a shard): the state then
+    #: never says the recording is whole. Not a key of the state.
+    lenient_gaps: bool = attrs.field(default=False, metadata={"written": False})
 
     @property
     def recording_status(self) -> RecordingStatus:
         """Schema 3: ``unclosed`` until ``recording_completed``; then whether every registered
-        payload (template parts included) was captured whole."""
+        payload (template parts included) was captured whole (and, after a lenient replay
+        that passed over something, reached the reducer)."""
         if not self.recording_complete:
             return "unclosed"
+        if self.lenient_gaps:
+            return "closed_with_partial_payloads"
         for ref in self.raw_payloads.values():
             if any(not r.available for r in ref.walk()):
                 return "closed_with_partial_payloads"

@@ -88,6 +88,8 @@ def state_fields(
     """
     v3 = trace.schema_version == SCHEMA_VERSION_V3
     for field in attrs.fields(type(trace)):
+        if field.metadata.get("written") is False:
+            continue
         name = field.name
         value = getattr(trace, name)
         if name == "recording_complete" and v3:

@@ -191,6 +191,12 @@ def replay_source(source: ReplaySource) -> st.RolloutTrace:
     edges.finalize(replay)
     tools.finalize(replay)
     acceptance.finalize_history(replay)
+    if lenient and skipped:
+        # what was passed over is missing from the state: it must not read as whole once
+        # the notes are gone (schema 2: not complete; schema 3: partial payloads)
+        trace.lenient_gaps = True
+        if trace.schema_version != ev.SCHEMA_VERSION_V3:
+            trace.recording_complete = False
     return trace
 
 

@@ -312,6 +312,20 @@ def test_lenient_end_check_notes_missing_and_invalid_payloads(tmp_path: Path) ->
     assert "raw_payload:2" in notes[1] and "EOF while parsing a value" in notes[1]
 
 
+def test_a_lenient_state_with_gaps_never_reads_as_whole(tmp_path: Path) -> None:
+    """A lenient replay that passed over something gave a state saying the recording was
+    complete: once the notes were gone nothing showed it (found by review)."""
+    from rollout_trace_sdk.reduce import reduce_bundle
+
+    root = make_bundle(tmp_path)
+    assert reduce_bundle(root, lenient=True).recording_complete
+    (root / "payloads" / "2.json").write_bytes(b"")
+    notes: list[str] = []
+    state = reduce_bundle(root, lenient=True, skipped=notes)
+    assert notes and not state.recording_complete
+    assert "lenient_gaps" not in state.to_json()
+
+
 def test_payload_numbers_beyond_f64_are_accepted(tmp_path: Path) -> None:
     root = make_bundle(tmp_path)
     (root / "payloads" / "2.json").write_bytes(b'{"big": 1e400}')

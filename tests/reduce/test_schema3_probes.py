@@ -305,6 +305,7 @@ def test_lenient_reduces_a_closed_log_over_a_cut_shard(tmp_path: Path) -> None:
     notes: list[str] = []
     state = orjson.loads(state_bytes(reduce_bundle(bundle, lenient=True, skipped=notes)))
     assert state["threads"]
+    assert state["recording_status"] == "closed_with_partial_payloads"  # not "complete"
     assert any(
         note.startswith(f"missing footer in payload shard {int(shard.stem)} (")
         and note.endswith("; the recording said it was complete")
