@@ -301,12 +301,17 @@ class Bundle:
 
     def _read_shard_file(self, path: str) -> bytes:
         """A shard's bytes through the confined reader (schema 3): Codex's "open shard <path>"
-        with the OS error, a missing file being a missing payload for lenient replay."""
+        with the OS error, a missing file being a missing payload for lenient replay, and
+        "decompress shard <path>" for a directory (Codex opens it, then its decoder fails to
+        read it)."""
+        shown = self.files.shown(path)
         try:
-            return self.files.read_bytes(path, what=f"shard {self.files.shown(path)}")
+            return self.files.read_bytes(path, what=f"shard {shown}")
         except BundleFileError as exc:
             if isinstance(exc.os_error, FileNotFoundError):
                 raise MissingShardPayload(exc.message, cause=exc.cause, file=exc.file) from None
+            if isinstance(exc.os_error, IsADirectoryError):
+                exc.message = f"decompress shard {shown}"
             raise
 
     @property

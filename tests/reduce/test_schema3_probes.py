@@ -317,6 +317,19 @@ def test_lenient_reduces_a_closed_log_over_a_cut_shard(tmp_path: Path) -> None:
     assert notes
 
 
+def test_a_shard_that_is_a_directory_is_worded_as_codex_words_it(tmp_path: Path) -> None:
+    """Codex opens a directory, then its decoder fails to read it: "decompress shard", not
+    "open shard" (found by review)."""
+    bundle = copy_bundle("view_image", tmp_path)
+    shard = max((bundle / "payloads").glob("*.zst"))
+    shard.unlink()
+    shard.mkdir()
+    error = _error(bundle)
+    assert error.message == f"decompress shard {bundle}/payloads/{shard.name}"
+    assert error.cause == "Is a directory (os error 21)"
+    _agrees_with_codex(bundle)
+
+
 _ROUTING = "failed to parse agent_message routing in payload raw_payload:21"
 
 
