@@ -149,7 +149,7 @@ def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
                     slices.append(_describe(model, tid, start, end, kind, n))
                     if kind == "tool":
                         tool_track[n] = (tid, start, end)
-    flows = _flows(model, turn_track, tool_track)
+    flows = _flows(model, turn_track, tool_track, horizon)
     return {
         "traceEvents": tracks.events + slices + flows,
         "displayTimeUnit": "ms",
@@ -178,6 +178,11 @@ def _describe(
         )  # fmt: skip
     if kind == "cmp":
         o = model["compactions"][n]
+        if o.get("req"):  # a request that installed nothing
+            return _slice(
+                tid, start, end, "compaction request", "compaction", o["st"],
+                {"compaction_request_id": o["id"]},
+            )  # fmt: skip
         return _slice(
             tid, start, end, "compaction", "compaction", o["st"],
             {"compaction_id": o["id"], "input_items": o["inputs"], "replacement_items": len(o["repl"])},
@@ -203,14 +208,17 @@ def _flows(
     model: Mapping[str, Any],
     turn_track: Mapping[int, int],
     tool_track: Mapping[int, tuple[int, int, int]],
+    horizon: int,
 ) -> list[dict[str, Any]]:
     """Each interaction edge as a flow. It starts inside a slice of the source: the tool call
     that caused it, else the source agent's turn (moved into the nearest turn if it fell just
-    outside one), and ends on the target agent's turn track."""
+    outside one), and ends on the target agent's turn track: in the turn it arrived in, else
+    the next one, else (a ``close_agent`` after the agent's last turn) the end of the last.
+    Running turns reach ``horizon``, as their slices do."""
     turns: dict[int, list[tuple[int, int]]] = {}
     for turn in model["turns"]:
         if turn.get("s") is not None:
-            end = turn["e"] if turn.get("e") is not None else turn["s"]
+            end = turn["e"] if turn.get("e") is not None else horizon
             turns.setdefault(turn["t"], []).append((turn["s"], end))
     out: list[dict[str, Any]] = []
     for n, edge in enumerate(model["edges"]):
@@ -248,11 +256,15 @@ def _flows(
         }
         # "bp": "e" binds to the slice enclosing the point; without it, to the next slice
         # (a spawned agent's first turn starts just after the spawn edge).
-        if any(s <= arrive <= e for s, e in turns.get(target, ())):
+        windows = turns.get(target, [])
+        if any(s <= arrive <= e for s, e in windows):
             finish["bp"] = "e"
-        elif not any(s >= arrive for s, _ in turns.get(target, ())):
-            out.pop()  # nothing on the target to bind to
-            continue
+        elif not any(s >= arrive for s, _ in windows):
+            if not windows:
+                out.pop()  # the target has no turn to bind to
+                continue
+            finish["ts"] = _nearest_inside(arrive, windows) * _US
+            finish["bp"] = "e"
         out.append(finish)
     return out
 

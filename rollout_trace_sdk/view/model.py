@@ -426,11 +426,18 @@ class _Builder:
         }
 
     def compaction_records(self) -> list[dict[str, Any]]:
-        requests = {
-            str(r.get("compaction_id")): r
-            for r in sorted(_map(self.state, "compaction_requests"), key=_seq)
-        }
-        out = []
+        """One record per compaction installed (timed by its last request) and one per
+        request that installed nothing (failed, cancelled, retried: ``"req": True``), so the
+        model track shows every compaction request."""
+        ordered = sorted(_map(self.state, "compaction_requests"), key=_seq)
+        requests = {str(r.get("compaction_id")): r for r in ordered}
+        done = {str(c.get("compaction_id")) for c in _map(self.state, "compactions")}
+        out = [
+            self.request_only(request)
+            for request in ordered
+            if str(request.get("compaction_id")) not in done
+            or requests[str(request.get("compaction_id"))] is not request
+        ]
         for compaction in _map(self.state, "compactions"):
             request = requests.get(str(compaction.get("compaction_id")))
             installed = self.rel(compaction.get("installed_at_unix_ms"))
@@ -454,6 +461,22 @@ class _Builder:
             )
         out.sort(key=lambda c: c["at"] if c["at"] is not None else 0)
         return out
+
+    def request_only(self, request: _Obj) -> dict[str, Any]:
+        """A compaction request that installed nothing, as a compaction record."""
+        window = self.window(request)
+        return {
+            "id": request.get("compaction_request_id"),
+            "t": self.thread(request.get("thread_id")),
+            **window,
+            "at": window["e"] if window["e"] is not None else window["s"],
+            "marker": -1,
+            "inputs": 0,
+            "repl": [],
+            "rq": request.get("raw_request_payload_id"),
+            "rs": request.get("raw_response_payload_id"),
+            "req": True,
+        }
 
     def anchor_thread(self, anchor: Any) -> tuple[int, str]:
         """The lane an edge end sits in, and a label for it."""

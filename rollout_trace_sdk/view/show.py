@@ -102,6 +102,8 @@ class _Transcript:
         for n, call in enumerate(model["calls"]):
             for tool in call["tools"]:
                 self.tool_of_call[tool] = n
+        #: items a tool call prints (its call items): an inference call does not print them
+        self.tool_items = {ix for tool in model["tools"] for ix in tool["ci"]}
 
     def lane(self, t: int) -> str:
         threads = self.m["threads"]
@@ -224,6 +226,11 @@ class _Transcript:
                     2,
                     ((f"{item.get('role')}: ", "bold green"), (_clip(item["text"], self.full), "")),
                 )
+            elif ix not in self.tool_items:
+                # what the model did that no tool call records (a web search it ran itself,
+                # a local shell call the agent did not run): still what happened
+                label = str(kind or "item").replace("_", " ")
+                yield Line(2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), "")))
 
     def tool(self, n: int) -> Iterator[Line]:
         m = self.m
@@ -278,6 +285,19 @@ class _Transcript:
             yield Line(3, (("→ ", "dim"), (_clip(output, self.full), "")))
 
     def compaction(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
+        if compaction.get("req"):  # a request that installed nothing
+            failed = compaction.get("st") in _FAILED
+            yield Line(
+                1,
+                (
+                    ("⟲ compaction request ", "bold magenta"),
+                    (
+                        f"{compaction.get('st')} · {_duration(compaction)}",
+                        "red" if failed else "dim",
+                    ),
+                ),
+            )
+            return
         yield Line(
             1,
             (

@@ -130,3 +130,42 @@ def test_cli_export_of_a_large_rollout(
     missing = str(tmp_path / "no" / "t.json")
     assert main(["export", str(demo_bundle), "-o", missing], out=out, err=err) == 1
     assert "cannot write" in err.getvalue()
+
+
+def _corpus_state(scenario: str) -> Any:
+    from rollout_trace_sdk.view.model import load_state
+
+    from ..conftest import CONFORMANCE_V3
+
+    found = sorted((CONFORMANCE_V3 / scenario).glob("trace-*"))
+    if not found:
+        import pytest
+
+        pytest.skip("the conformance corpus is not present")
+    return load_state(found[0])
+
+
+def test_every_edge_is_a_flow_and_every_compaction_request_a_slice() -> None:
+    """A ``close_agent`` reaching an agent after its last turn, and every edge into a turn
+    still running, were dropped; a compaction request that installed nothing (failed) had no
+    slice (found by review)."""
+    import copy
+
+    state = _corpus_state("multi_agent_v2_lifecycle")
+    for running in (False, True):
+        edited = copy.deepcopy(state)
+        if running:  # the worker's turns never ended: their slices reach the rollout's end
+            root = edited["root_thread_id"]
+            for turn in edited["codex_turns"].values():
+                if turn["thread_id"] != root:
+                    turn["execution"].update(ended_at_unix_ms=None, ended_seq=None)
+                    turn["execution"]["status"] = "running"
+        trace = chrome_trace(edited)
+        check_trace(trace)
+        flows = [e for e in trace["traceEvents"] if e["ph"] == "s"]
+        assert len(flows) == len(edited["interaction_edges"]), running
+    failed = _corpus_state("compaction_remote_failed")
+    assert failed["compaction_requests"] and not failed["compactions"]
+    slices = check_trace(chrome_trace(failed))
+    [request] = [e for track in slices.values() for e in track if e["cat"] == "compaction"]
+    assert request["name"] == "compaction request"

@@ -142,3 +142,23 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
     assert orjson.loads(str(spawn.attributes["gen_ai.tool.call.result"])) == {
         "task_name": "/root/planner"
     }
+
+
+@needs_conformance_v3
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        ("web_search_call", ['"query":"rollout trace format"', '"url":"https://example.com/docs"']),
+        ("local_shell_call", ['"command":["echo","legacy-shell"]']),
+        ("compaction_remote_failed", ["⟲ compaction request failed · "]),
+    ],
+)
+def test_what_no_tool_call_records_is_still_shown(scenario: str, expected: list[str]) -> None:
+    """The model's own web searches and a local shell call no tool call ran were left out,
+    and so was a compaction request that installed nothing (found by review)."""
+    from rollout_trace_sdk.view.model import load_state
+
+    [bundle] = sorted((CONFORMANCE_V3 / scenario).glob("trace-*"))
+    text = _plain(load_state(bundle))
+    for needle in expected:
+        assert needle in text, text

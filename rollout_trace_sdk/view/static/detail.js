@@ -98,6 +98,13 @@ function showTool(i) {
 
 function showCompaction(i) {
   const c = S.m.compactions[i];
+  if (c.req) {  // a request that installed nothing (failed, cancelled, retried)
+    let h = `<h2><i class="dot cmp"></i>Compaction request ${stTag(c.st)}</h2>`;
+    h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)]]);
+    h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
+    setDetail(h);
+    return;
+  }
   let h = `<h2><i class="dot cmp"></i>Compaction ${stTag(c.st)}</h2>`;
   h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)], ["replaced", `${c.inputs} items with ${c.repl.length}`]]);
   h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;

@@ -176,7 +176,7 @@ function blockLabel(b) {
   if (b.kind === "tool") return m.tools[b.i].name;
   if (b.kind === "op") { const o = m.ops[b.i]; return o.command || ("stdin " + JSON.stringify(o.stdin || "")); }
   if (b.kind === "cell") return "code cell";
-  return "compaction";
+  return m.compactions[b.i].req ? "compaction request" : "compaction";
 }
 
 const clipCache = new Map();
@@ -299,7 +299,7 @@ function tipText(b) {
   const m = S.m;
   if (b.kind === "thread") { const th = m.threads[b.i]; return laneName(b.i) + "\n" + th.id; }
   const o = b.kind === "call" ? m.calls[b.i] : b.kind === "tool" ? m.tools[b.i] : b.kind === "op" ? m.ops[b.i] : b.kind === "cell" ? m.cells[b.i] : m.compactions[b.i];
-  const what = b.kind === "call" ? "inference " + o.model : b.kind === "tool" ? "tool " + o.name : b.kind === "op" ? "terminal " + (o.command || "write_stdin") : b.kind === "cell" ? "code cell" : "compaction";
+  const what = b.kind === "call" ? "inference " + o.model : b.kind === "tool" ? "tool " + o.name : b.kind === "op" ? "terminal " + (o.command || "write_stdin") : b.kind === "cell" ? "code cell" : o.req ? "compaction request" : "compaction";
   let s = `${what} · ${o.st} · ${dur(o)}\n${o.id}`;
   if (b.kind === "call" && o.u) s += `\n${num(o.u[0])} in / ${num(o.u[2])} out tokens`;
   return s;
