@@ -45,20 +45,27 @@ anyio.run(main, sys.argv[1], backend=sys.argv[2])
 """
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_file_size_limit_mid_run(tmp_path: Path, backend: str) -> None:
-    """The log outgrows RLIMIT_FSIZE (EFBIG, as a full disk would refuse it): the agent
-    finishes, the log holds whole lines only, and the lenient reducer reads it and says
-    the recording is incomplete."""
+def _agent_under_a_limit(script: str, root: Path, *args: str) -> Path:
+    """Run ``script`` (an agent recording under ``root`` with a file-size limit) in a child
+    process; it must finish and say the recorder failed and lost something. Returns the
+    bundle it left."""
     done = subprocess.run(
-        [sys.executable, "-c", _FSIZE_SCRIPT, str(tmp_path), backend],
+        [sys.executable, "-c", script, str(root), *args],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "agent done True True" in done.stdout
-    bundle = bundle_in(tmp_path)
+    return bundle_in(root)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_file_size_limit_mid_run(tmp_path: Path, backend: str) -> None:
+    """The log outgrows RLIMIT_FSIZE (EFBIG, as a full disk would refuse it): the agent
+    finishes, the log holds whole lines only, and the lenient reducer reads it and says
+    the recording is incomplete."""
+    bundle = _agent_under_a_limit(_FSIZE_SCRIPT, tmp_path, backend)
     log = (bundle / "trace.jsonl").read_bytes()
     assert log.endswith(b"\n")
     seqs = [e["seq"] for e in events(bundle)]
@@ -93,15 +100,7 @@ def test_a_shard_over_the_file_size_limit_leaves_a_bundle_codex_reads(tmp_path: 
     """The shard, not the log, hits RLIMIT_FSIZE: the writer left it unsealed and still
     closed the log, a bundle Codex and strict reduction refuse whole ("missing footer in
     payload shard 1"; found by review). The log now stays unclosed: both read it."""
-    done = subprocess.run(
-        [sys.executable, "-c", _SHARD_FSIZE_SCRIPT, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "agent done True True" in done.stdout
-    bundle = bundle_in(tmp_path)
+    bundle = _agent_under_a_limit(_SHARD_FSIZE_SCRIPT, tmp_path)
     assert "recording_completed" not in types(bundle)
     state = check_bundle(bundle)  # strict, and byte-identical with Codex 0.171 when here
     assert state["recording_status"] == "unclosed"
