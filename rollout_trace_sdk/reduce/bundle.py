@@ -389,12 +389,15 @@ class Bundle:
             for payload_id in sorted(refs):
                 self.check_payload(payload_id, refs[payload_id].path)
             return
-        if completed:
-            for error in self._shards.footer_errors(list(refs.values())):
-                if not self.lenient:
-                    raise error
-                # a shard a failing disk or a crash left open under a closing log
-                self.skipped.append(f"{error}; the recording said it was complete")
+        for error in self._shards.footer_errors(list(refs.values()), completed):
+            if not self.lenient:
+                raise error
+            # a shard a failing disk or a crash left open under a closing log, or before
+            # the last shard
+            self.skipped.append(
+                f"{error}; "
+                + ("the recording said it was complete" if completed else "not the last shard")
+            )
         # Checked shard by shard (in id order a long bundle's shards were decompressed again
         # for nearly every payload), reported in id order as Codex checks them.
         failed: dict[str, ReduceError] = {}

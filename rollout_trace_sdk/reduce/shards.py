@@ -343,11 +343,16 @@ class ShardReader:
 
     # --- end of replay -----------------------------------------------------------------------
 
-    def footer_errors(self, refs: list[RawPayloadRef]) -> Iterator[ReduceError]:
-        """Why a completed recording's shards are not all sealed (checked before payload
-        bodies), shard by shard: unreadable, or without its footer. Strict reduction stops at
-        the first; lenient reduction notes each and goes on to the payloads."""
+    def footer_errors(self, refs: list[RawPayloadRef], completed: bool) -> Iterator[ReduceError]:
+        """Why the shards the payloads cite are not sealed as they must be (checked before
+        payload bodies), shard by shard: unreadable, or without its footer. A completed
+        recording leaves every shard sealed; one cut short may leave the last shard it cites
+        open (a writer seals a shard before it starts the next), only that one (Codex 0.171:
+        "missing footer in payload shard N" for any other). Strict reduction stops at the
+        first; lenient reduction notes each and goes on to the payloads."""
         shards = sorted({r.shard for ref in refs for r in ref.walk() if r.shard is not None})
+        if not completed:
+            shards = shards[:-1]
         for number in shards:
             try:
                 shard, _ = self._load(number)

@@ -317,6 +317,31 @@ def test_lenient_reduces_a_closed_log_over_a_cut_shard(tmp_path: Path) -> None:
     assert notes
 
 
+@pytest.mark.parametrize(("unsealed", "expected"), [(3, None), (2, 2), (1, 1)])
+def test_only_the_last_shard_a_cut_recording_cites_may_be_unsealed(
+    tmp_path: Path, unsealed: int, expected: int | None
+) -> None:
+    """A recording cut short (no ``recording_completed``) may leave the last shard it cites
+    open, and only that one: a writer seals a shard before it starts the next. Codex 0.171
+    refuses any other ("missing footer in payload shard N"); we accepted them all (found by
+    probing a bundle whose loss report went to a shard of its own)."""
+    import zstandard
+
+    bundle = copy_bundle("view_image", tmp_path)
+    edit_events(bundle, lambda events: events[:-1])  # recording_completed
+    started = zstandard.ZstdCompressor(write_checksum=True).compress(b"x" * 100)[:9]
+    with (bundle / "payloads" / f"{unsealed:06d}.zst").open("ab") as handle:
+        handle.write(started)  # a frame begun, not finished: the shard is not sealed
+    if expected is None:
+        reduce_bundle(bundle)
+    else:
+        assert _error(bundle).message == f"missing footer in payload shard {expected}"
+        notes: list[str] = []
+        reduce_bundle(bundle, lenient=True, skipped=notes)
+        assert any(note.endswith("; not the last shard") for note in notes), notes
+    _agrees_with_codex(bundle)
+
+
 def test_a_shard_that_is_a_directory_is_worded_as_codex_words_it(tmp_path: Path) -> None:
     """Codex opens a directory, then its decoder fails to read it: "decompress shard", not
     "open shard" (found by review)."""
