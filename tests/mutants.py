@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import zstandard
 
 from tests.reduce.v3_bundles import read_records, shard_bytes
 
@@ -150,6 +151,30 @@ def _substitute_payload(bundle: Path, rng: random.Random) -> str:
     return f"{target_file.name} given the body of {source_file.name}"
 
 
+def _crash_cut(bundle: Path, rng: random.Random) -> str:
+    """What a crash or a full disk leaves: the log cut after a line (or only its closing line
+    gone), and in schema 3 maybe one shard cut short or left with a frame begun but not
+    finished (unsealed)."""
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    keep = len(lines) - 1 if rng.random() < 0.5 else rng.randrange(1, len(lines) + 1)
+    log.write_bytes(b"".join(lines[:keep]))
+    done = f"log cut after line {keep} of {len(lines)}"
+    shards = sorted((bundle / "payloads").glob("*.zst"))
+    if shards and rng.random() < 0.7:
+        shard = rng.choice(shards)
+        data = shard.read_bytes()
+        if rng.random() < 0.5:
+            begun = zstandard.ZstdCompressor(write_checksum=True).compress(b"x" * 64)
+            shard.write_bytes(data + begun[: rng.randrange(1, len(begun))])
+            done += f"; {shard.name} unsealed"
+        else:
+            cut = rng.randrange(len(data) + 1)
+            shard.write_bytes(data[:cut])
+            done += f"; {shard.name} cut at {cut} of {len(data)}"
+    return done
+
+
 def _refs(value: Any) -> Iterator[dict[str, Any]]:
     """Every payload reference in a parsed line (a map with a ``raw_payload_id``)."""
     if isinstance(value, dict):
@@ -229,7 +254,8 @@ def json_mutate(bundle: Path, rng: random.Random) -> str:
     """Change one value, key or member of a line of ``trace.jsonl`` (most often), of the
     manifest, of a schema-2 payload file or of a schema-3 record; or move one event
     elsewhere, refile one under another thread and turn, substitute one stored body for
-    another, or change a template's parts. Returns what was done."""
+    another, change a template's parts, or cut the bundle as a crash would. Returns what was
+    done."""
     log = bundle / "trace.jsonl"
     draw = rng.random()
     if draw < 0.1:
@@ -238,6 +264,8 @@ def json_mutate(bundle: Path, rng: random.Random) -> str:
         return _swap_context(log, rng)
     if draw < 0.2:
         return _substitute_payload(bundle, rng)
+    if draw < 0.23:
+        return _crash_cut(bundle, rng)
     shards = sorted((bundle / "payloads").glob("*.zst"))
     if shards and draw < 0.27:
         return _repoint_part(log, rng)
