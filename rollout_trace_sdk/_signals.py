@@ -9,6 +9,7 @@ runner cancels the main task, trio raises ``KeyboardInterrupt``, plain Python ra
 from __future__ import annotations
 
 import signal
+import sys
 from typing import Any
 
 
@@ -21,5 +22,21 @@ def unwind_as_sigint(frame: Any) -> None:
     handler = signal.getsignal(signal.SIGINT)
     if callable(handler):
         handler(signal.SIGINT, frame)
-    else:  # SIGINT ignored or default at C level: unwind as Python's default would
+    elif not _delivered_to_trio():
+        # SIGINT ignored or default at C level: unwind as Python's default would
         raise KeyboardInterrupt
+
+
+def _delivered_to_trio() -> bool:
+    """Under a trio run that installed no SIGINT handler of its own (SIGINT was ignored
+    when it started: a job started in the background), hand the interrupt to its runner, as
+    that handler would: trio raises ``KeyboardInterrupt`` in the main task where it is safe
+    to. Raised here instead, it could land inside trio's own loop and break the run (the
+    bundle was then left unclosed). ``False`` when no trio run is current in this thread."""
+    run = sys.modules.get("trio._core._run")
+    context = getattr(run, "GLOBAL_RUN_CONTEXT", None)
+    deliver = getattr(getattr(context, "runner", None), "deliver_ki", None)
+    if not callable(deliver):
+        return False
+    deliver()
+    return True

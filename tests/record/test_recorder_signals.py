@@ -18,8 +18,9 @@ from .recorder_support import bundle_in, check_bundle, cut_off_status, of_type, 
 _SCRIPT = """
 import sys
 import signal
-# Python's own SIGINT handler even when started with SIGINT ignored (a background job)
-signal.signal(signal.SIGINT, signal.default_int_handler)
+# Python's own SIGINT handler even when started with SIGINT ignored (a background job),
+# unless the test asks for it ignored
+signal.signal(signal.SIGINT, signal.SIG_IGN if sys.argv[3:] else signal.default_int_handler)
 import anyio
 from rollout_trace_sdk.record import open_rollout
 
@@ -52,13 +53,41 @@ def test_signal_leaves_a_closed_bundle(tmp_path: Path, backend: str, signum: int
         if child.poll() is None:
             child.kill()
             child.wait()
-    bundle = bundle_in(tmp_path)
+    _closed_by_the_signal(tmp_path)
+
+
+def _closed_by_the_signal(root: Path) -> None:
+    bundle = bundle_in(root)
     assert types(bundle)[-1] == "recording_completed"
     assert [e["payload"]["status"] for e in of_type(bundle, "rollout_ended")] == ["aborted"]
     assert [e["payload"]["status"] for e in of_type(bundle, "tool_call_ended")] == [
         cut_off_status(bundle)
     ]
-    check_bundle(bundle, tmp_path)
+    check_bundle(bundle, root)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_sigterm_closes_the_bundle_with_sigint_ignored(tmp_path: Path, backend: str) -> None:
+    """A program started with SIGINT ignored (``agent.py &`` from a script): trio installs
+    no SIGINT handler then, and the KeyboardInterrupt our SIGTERM handler raised landed in
+    trio's own loop and broke the run, leaving the bundle unclosed (found by review)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SCRIPT, str(tmp_path), backend, "ignore-sigint"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert "Trio guest run got abandoned" not in stderr and "NoEventLoopError" not in stderr
+    _closed_by_the_signal(tmp_path)
 
 
 @pytest.mark.anyio
