@@ -6,10 +6,10 @@ Names load on first use, so ``rollout-trace reduce`` does not pay for the record
 that only records does not pay for the reducer.
 
 What is public (the whole rule is in docs/architecture.md, "What is public"): the names in
-``__all__`` below; the ``__all__`` of ``rollout_trace_sdk.testing``,
-``rollout_trace_sdk.integrations.openai`` and ``rollout_trace_sdk.reduce``; the classes of
-``rollout_trace_sdk.model.events`` and ``rollout_trace_sdk.model.state``; and the
-``rollout-trace`` command. Everything else (any ``_private`` name, and every module not named
+``__all__`` below; the ``__all__`` of the modules users import by name (``record``,
+``record.redact``, ``reduce``, ``testing``, ``integrations`` and its ``openai`` and ``agents``,
+``export.parquet``, ``export.query``); the classes of ``rollout_trace_sdk.model.events`` and
+``rollout_trace_sdk.model.state``; and the ``rollout-trace`` command. Everything else (any ``_private`` name, and every module not named
 here) may change between releases.
 """
 
@@ -28,6 +28,7 @@ _PUBLIC: dict[str, str] = {
     "InferenceCall": ".record",
     "McpCall": ".record",
     "RecorderWarning": ".record",
+    "RedactionConfig": ".record",
     "ReduceError": ".reduce",
     "Rollout": ".record",
     "RolloutTrace": ".model.state",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # what type checkers see; tests/test_public_api.py keeps it e
     from .record import InferenceCall as InferenceCall
     from .record import McpCall as McpCall
     from .record import RecorderWarning as RecorderWarning
+    from .record import RedactionConfig as RedactionConfig
     from .record import Rollout as Rollout
     from .record import TerminalSession as TerminalSession
     from .record import TokenUsage as TokenUsage

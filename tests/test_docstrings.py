@@ -12,8 +12,13 @@ from typing import Any
 import pytest
 
 import rollout_trace_sdk
+import rollout_trace_sdk.export.parquet as parquet_export
+import rollout_trace_sdk.export.query as query_export
+import rollout_trace_sdk.integrations as integrations
 import rollout_trace_sdk.integrations.agents as agents_integration
 import rollout_trace_sdk.integrations.openai as openai_integration
+import rollout_trace_sdk.record as record
+import rollout_trace_sdk.record.redact as redact
 import rollout_trace_sdk.reduce as reduce
 import rollout_trace_sdk.testing as testing
 
@@ -22,7 +27,17 @@ def _public() -> Iterator[tuple[str, Any]]:
     for name in rollout_trace_sdk.__all__:
         if name != "__version__":
             yield name, getattr(rollout_trace_sdk, name)
-    for module in (reduce, testing, openai_integration, agents_integration):
+    for module in (
+        record,
+        redact,
+        reduce,
+        testing,
+        integrations,
+        openai_integration,
+        agents_integration,
+        parquet_export,
+        query_export,
+    ):
         for name in module.__all__:
             yield f"{module.__name__}.{name}", getattr(module, name)
 

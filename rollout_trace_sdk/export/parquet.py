@@ -43,6 +43,8 @@ from ..model.layout import MANIFEST
 from .schema import TABLE_NAMES, TABLES_VERSION, to_arrow
 from .tables import build_rows
 
+__all__ = ["BundleResult", "ExportOptions", "ExportSummary", "run_export"]
+
 MANIFEST_NAME: Final = "_export.json"
 _MANIFEST_VERSION: Final = 1
 
@@ -72,7 +74,11 @@ class ExportOptions:
     payload_text: bool = False
 
     def stamp(self) -> str:
-        """The options that change a bundle's rows, folded into its fingerprint."""
+        """The options that change a bundle's rows, folded into its fingerprint.
+
+        Returns:
+            A short text naming the tables' version and those options.
+        """
         return f"v{TABLES_VERSION}:lenient={self.lenient}:payload_text={self.payload_text}"
 
 
@@ -98,7 +104,15 @@ class BundleResult:
     @classmethod
     def failed(cls, source: BundleSource, error: str) -> BundleResult:
         """A bundle its engine could not export (a worker died; its parts, if any, are
-        removed by the next run)."""
+        removed by the next run).
+
+        Args:
+            source: the bundle.
+            error: why, as the run reports it.
+
+        Returns:
+            A ``failed`` result with no rows.
+        """
         return cls(
             key=source.key,
             source=source.url,
@@ -128,14 +142,20 @@ class ExportSummary:
 
     @property
     def failed(self) -> list[BundleResult]:
+        """The bundles this run could not export."""
         return [r for r in self.exported if r.status == "failed"]
 
     @property
     def bytes_exported(self) -> int:
+        """The bundles' bytes this run read (exported or failed)."""
         return sum(r.size_bytes for r in self.exported)
 
     def max_rss_kb_by_pid(self) -> dict[int, int]:
-        """Peak resident memory of each worker process that exported something."""
+        """Peak resident memory of each worker process that exported something.
+
+        Returns:
+            Worker pid -> its peak resident set in KiB.
+        """
         peaks: dict[int, int] = {}
         for r in self.exported:
             peaks[r.pid] = max(peaks.get(r.pid, 0), r.max_rss_kb)

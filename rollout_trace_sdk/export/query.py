@@ -24,6 +24,8 @@ import orjson
 
 from .schema import TABLE_NAMES, arrow_schema
 
+__all__ = ["connect", "run"]
+
 #: name → (what it answers, SQL). docs/exports.md shows each one verbatim.
 RECIPES: Final[dict[str, tuple[str, str]]] = {
     "tokens-per-agent": (
@@ -115,7 +117,14 @@ def connect(directory: str | Path) -> Any:
 
 
 def run(directory: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run ``sql`` over an export; (column names, rows).
+    """Run ``sql`` over an export.
+
+    Args:
+        directory: the export's directory (``export --to DIR``) or its URL.
+        sql: a DuckDB query over the tables (views named as the tables are).
+
+    Returns:
+        The column names and the rows.
 
     Raises:
         QueryError: bad directory or a DuckDB error.

@@ -10,6 +10,7 @@ from .inference import CALL_ID_HEADER, InferenceCall
 from .items import TokenUsage, agent_message, final_answer_text, task_message
 from .mcp import McpCall
 from .recorder import ROOT_ENV_VARS, Rollout, RolloutScope, open_rollout, trace_root_from_env
+from .redact import RedactionConfig
 from .runtime import RecorderWarning
 from .terminals import TerminalSession
 from .threads import AgentThread, Turn
@@ -25,6 +26,7 @@ __all__ = [
     "InferenceCall",
     "McpCall",
     "RecorderWarning",
+    "RedactionConfig",
     "Rollout",
     "RolloutScope",
     "TerminalSession",

@@ -338,7 +338,16 @@ def task_message(
 
 
 def final_answer_text(sender: str, recipient: str, answer: str) -> str:
-    """The text a child's result is delivered as; the agent-result edge matches on it."""
+    """The text a child's result is delivered as; the agent-result edge matches on it.
+
+    Args:
+        sender: the child's agent path (who answers).
+        recipient: the parent's agent path (who receives it).
+        answer: the child's final answer.
+
+    Returns:
+        The message text, with the header the reducers recognise.
+    """
     return _header("FINAL_ANSWER", recipient, sender) + answer
 
 

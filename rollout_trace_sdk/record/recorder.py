@@ -93,7 +93,12 @@ _SIGTERM = _SigtermAsSigint()
 
 
 def trace_root_from_env() -> Path | None:
-    """The trace root the environment asks for (an empty value means the current directory)."""
+    """The trace root the environment asks for (an empty value means the current directory).
+
+    Returns:
+        ``$ROLLOUT_TRACE_ROOT`` (else ``$CODEX_ROLLOUT_TRACE_ROOT``) as a path, or ``None``
+        when neither is set.
+    """
     for name in ROOT_ENV_VARS:
         value = os.environ.get(name)
         if value is not None:

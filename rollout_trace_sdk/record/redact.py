@@ -49,6 +49,8 @@ from . import _redact_rules as rules
 from . import _redact_scan as scan
 from ._redact_spans import TOKEN, Span, header_at, name_at, resolve, token_at
 
+__all__ = ["RedactionConfig", "Redactor"]
+
 #: A custom detector: gets the bytes about to be written, returns ``(start, end, kind)`` spans.
 RedactionHook = Callable[[bytes], Iterable[tuple[int, int, str]]]
 
@@ -118,6 +120,7 @@ class Redactor:
 
     @property
     def enabled(self) -> bool:
+        """Whether this redactor changes anything (``RedactionConfig.enabled``)."""
         return self.config.enabled
 
     # --- public -----------------------------------------------------------------------------
@@ -164,8 +167,15 @@ class Redactor:
     def clean(self, documents: Sequence[bytes]) -> bool:
         """Whether :meth:`redact` would leave every one of ``documents`` as it is, decided by
         one scan of them joined (a gate never matches less in the joined text: no gate is
-        anchored, and a newline between documents is what their edges look like). ``False``
-        when unsure (user patterns, a hook, no Hyperscan)."""
+        anchored, and a newline between documents is what their edges look like).
+
+        Args:
+            documents: JSON documents about to be written.
+
+        Returns:
+            ``True`` when none holds anything to redact; ``False`` when one does, or when
+            unsure (user patterns, a hook, no Hyperscan).
+        """
         if not self.config.enabled:
             return True
         if self._scanner is None or self._patterns or self.config.hook is not None:
@@ -188,7 +198,14 @@ class Redactor:
         return b"\n".join(out)
 
     def redact_text(self, text: str) -> str:
-        """Redact one string value (as if it were a JSON string), for callers holding text."""
+        """Redact one string value (as if it were a JSON string), for callers holding text.
+
+        Args:
+            text: the value.
+
+        Returns:
+            ``text`` with its secrets replaced (``text`` itself when it has none).
+        """
         encoded = orjson.dumps(text)
         out = self.redact(encoded)
         if out is encoded:
