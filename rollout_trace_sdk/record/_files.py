@@ -210,18 +210,18 @@ def write_records(chunk: Chunk, sink: ShardSink, seal_below: int = 0) -> bool:
     in the worker thread). Records the error instead of raising (and returns ``False``). A
     shard sink that failed once fails again rather than storing records twice."""
     records = chunk.payloads
-    if chunk.payloads_done < len(records):
-        chunk.error = None
-        try:
+    chunk.error = None
+    try:
+        if chunk.payloads_done < len(records):
             sink.write(records[chunk.payloads_done :])
             chunk.payloads_done = len(records)
-            if seal_below:
-                sink.seal_below(seal_below)
-            if chunk.sync:
-                sink.fsync()
-        except OSError as exc:
-            chunk.error = exc
-            return False
+        if seal_below:  # a retry resumes a seal a write error stopped
+            sink.seal_below(seal_below)
+        if chunk.sync:
+            sink.fsync()
+    except OSError as exc:
+        chunk.error = exc
+        return False
     return True
 
 

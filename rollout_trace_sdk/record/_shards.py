@@ -258,7 +258,16 @@ class ShardSink:
     little later), so a shard's frame stays open until :meth:`seal_below` or :meth:`seal`.
     """
 
-    __slots__ = ("_clean", "_directory", "_filter", "_level", "_open", "bytes_written", "failed")
+    __slots__ = (
+        "_clean",
+        "_directory",
+        "_filter",
+        "_level",
+        "_open",
+        "_sealing",
+        "bytes_written",
+        "failed",
+    )
 
     def __init__(
         self,
@@ -277,6 +286,9 @@ class ShardSink:
         self._clean = clean
         #: shard -> (file descriptor, its open frame)
         self._open: dict[int, tuple[int, zstandard.ZstdCompressionObj]] = {}
+        #: shard -> (file descriptor, the end of its frame not written yet): a seal a write
+        #: error stopped, resumed by the next seal (the frame's last bytes are made once)
+        self._sealing: dict[int, tuple[int, memoryview]] = {}
         #: compressed bytes written to shard files so far
         self.bytes_written = 0
         #: the first write error; from then on every write fails with it. A frame that lost
@@ -292,13 +304,13 @@ class ShardSink:
     def fsync(self) -> None:
         """Durable mode: the open shards' flushed blocks reach the disk (sealed shards were
         closed after their last write; the folder is synced with the log)."""
-        for fd, _ in self._open.values():
+        for fd, _ in (*self._open.values(), *self._sealing.values()):
             os.fsync(fd)
 
     @property
     def open_shards(self) -> list[int]:
         """The shards whose frame is not finished yet."""
-        return sorted(self._open)
+        return sorted({*self._open, *self._sealing})
 
     def write(self, records: Iterable[ShardRecord]) -> int:
         """Append ``records`` and make them decodable from disk (a zstd block flush per
@@ -405,7 +417,13 @@ class ShardSink:
 
     def seal_below(self, shard: int) -> None:
         """Finish every open shard numbered below ``shard`` (the plan's current one, once
-        nothing placed earlier is still queued)."""
+        nothing placed earlier is still queued), and any seal a write error stopped.
+
+        Raises:
+            OSError: a frame's end could not be written; the next seal resumes it.
+        """
+        for number in sorted(self._sealing):
+            self._finish(number)
         for number in [n for n in self._open if n < shard]:
             self._seal(number)
 
@@ -414,19 +432,36 @@ class ShardSink:
         After a write error the files are only closed: their frames stay cut, and a reader
         takes the records up to the cut."""
         if self.failed is not None:
-            for fd, _ in self._open.values():
+            for fd, _ in (*self._open.values(), *self._sealing.values()):
                 os.close(fd)
             self._open.clear()
+            self._sealing.clear()
             return
-        for number in list(self._open):
-            self._seal(number)
+        self.seal_below(max(self._open, default=0) + 1)
+
+    @property
+    def sealed(self) -> bool:
+        """Whether every shard begun has its frame finished (a bundle may then close)."""
+        return self.failed is None and not self._open and not self._sealing
 
     def _seal(self, number: int) -> None:
         fd, stream = self._open.pop(number)
-        try:
-            self._write_all(fd, stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH))
-        finally:
-            os.close(fd)
+        self._sealing[number] = (fd, memoryview(stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)))
+        self._finish(number)
+
+    def _finish(self, number: int) -> None:
+        """Write the rest of a frame's end; kept for the next seal if a write fails."""
+        fd, rest = self._sealing[number]
+        while rest:
+            try:
+                written = os.write(fd, rest)
+            except OSError:
+                self._sealing[number] = (fd, rest)
+                raise
+            rest = rest[written:]
+            self.bytes_written += written
+        del self._sealing[number]
+        os.close(fd)
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))

@@ -406,7 +406,7 @@ class BundleWriter(ChunkWriter):
                         await anyio.to_thread.run_sync(self._sink.seal)
                     except OSError:
                         sealed = False
-                    sealed = sealed and self._sink.failed is None
+                    sealed = sealed and self._sink.sealed
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be
                     # written while the log still can be): the last line follows what did

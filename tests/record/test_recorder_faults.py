@@ -5,14 +5,18 @@ and what was lost is counted."""
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 
 from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record._shards import ShardSink
 from rollout_trace_sdk.reduce import reduce_bundle
 
 from .recorder_support import (
@@ -28,6 +32,7 @@ _FSIZE_SCRIPT = """
 import resource, signal, sys
 import anyio
 from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record._shards import ShardSink
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
 resource.setrlimit(resource.RLIMIT_FSIZE, (48 * 1024, 48 * 1024))
@@ -79,6 +84,7 @@ _SHARD_FSIZE_SCRIPT = """
 import os, resource, signal, sys
 import anyio
 from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record._shards import ShardSink
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
@@ -104,6 +110,52 @@ def test_a_shard_over_the_file_size_limit_leaves_a_bundle_codex_reads(tmp_path: 
     assert "recording_completed" not in types(bundle)
     state = check_bundle(bundle)  # strict, and byte-identical with Codex 0.171 when here
     assert state["recording_status"] == "unclosed"
+
+
+async def _rotating_agent(root: Path) -> Any:
+    """Six ~3 MB tool outputs zstd cannot shrink: the shards rotate (8 MiB) twice."""
+    async with open_rollout(root, schema_version=3) as rollout, rollout.root.turn() as turn:
+        for n in range(6):
+            async with turn.tool_call(f"c{n}", "f", arguments={"n": n}) as tool:
+                output = os.urandom(1_500_000).hex()
+                tool.completed(
+                    {"type": "function_call_output", "call_id": f"c{n}", "output": output}
+                )
+            await anyio.sleep(0.02)
+    return rollout
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("failures", [1, 10**9])
+async def test_a_shard_whose_seal_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failures: int
+) -> None:
+    """The end of a rotated shard's frame could not be written (a full disk at that
+    moment): the shard was closed unsealed and forgotten, nothing was counted, and the log
+    still closed, a bundle Codex refuses whole ("missing footer in payload shard 1"; found
+    by review). The seal is now resumed by the next one; if it never succeeds the log
+    stays unclosed."""
+    real = ShardSink._finish
+    left = [failures]
+
+    def failing(self: ShardSink, number: int) -> None:
+        if left[0] > 0:
+            left[0] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, number)
+
+    monkeypatch.setattr(ShardSink, "_finish", failing)
+    rollout = await _rotating_agent(tmp_path)
+    bundle = bundle_in(tmp_path)
+    assert len(list((bundle / "payloads").glob("*.zst"))) >= 2
+    if failures == 1:  # retried at once, as any transient write error
+        assert rollout.stats.failed is None and not rollout.stats.lost_anything
+        assert types(bundle)[-1] == "recording_completed"
+        assert check_bundle(bundle)["recording_status"] == "complete"
+    else:
+        assert rollout.stats.failed is not None and rollout.stats.lost_anything
+        assert "recording_completed" not in types(bundle)
+        assert reduce_bundle(bundle, lenient=True, skipped=[]) is not None
 
 
 @pytest.mark.anyio
