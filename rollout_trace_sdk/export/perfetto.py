@@ -149,7 +149,15 @@ def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
                     slices.append(_describe(model, tid, start, end, kind, n))
                     if kind == "tool":
                         tool_track[n] = (tid, start, end)
-    flows = _flows(model, turn_track, tool_track, horizon)
+    turns = _turn_windows(model, horizon)
+    points = _edge_points(model, turn_track, tool_track, turns)
+    for t, (start, end) in _agent_windows(model, turns, points, horizon).items():
+        if t in turn_track:
+            thread = model["threads"][t]
+            args = {"thread_id": thread.get("id"), "agent_path": thread.get("path")}
+            status = thread.get("st")
+            slices.append(_slice(turn_track[t], start, end, "agent", "agent", status, args))
+    flows = _flows(points, turn_track)
     return {
         "traceEvents": tracks.events + slices + flows,
         "displayTimeUnit": "ms",
@@ -204,23 +212,27 @@ def _describe(
     return _slice(tid, start, end, "code cell", "code_cell", o["st"], {"code_cell_id": o["id"]})
 
 
-def _flows(
-    model: Mapping[str, Any],
-    turn_track: Mapping[int, int],
-    tool_track: Mapping[int, tuple[int, int, int]],
-    horizon: int,
-) -> list[dict[str, Any]]:
-    """Each interaction edge as a flow. It starts inside a slice of the source: the tool call
-    that caused it, else the source agent's turn (moved into the nearest turn if it fell just
-    outside one), and ends on the target agent's turn track: in the turn it arrived in, else
-    the next one, else (a ``close_agent`` after the agent's last turn) the end of the last.
-    Running turns reach ``horizon``, as their slices do."""
+def _turn_windows(model: Mapping[str, Any], horizon: int) -> dict[int, list[tuple[int, int]]]:
+    """Each agent's turns as (start, end); a running turn reaches ``horizon``, as its slice."""
     turns: dict[int, list[tuple[int, int]]] = {}
     for turn in model["turns"]:
         if turn.get("s") is not None:
             end = turn["e"] if turn.get("e") is not None else horizon
             turns.setdefault(turn["t"], []).append((turn["s"], end))
-    out: list[dict[str, Any]] = []
+    return turns
+
+
+def _edge_points(
+    model: Mapping[str, Any],
+    turn_track: Mapping[int, int],
+    tool_track: Mapping[int, tuple[int, int, int]],
+    turns: Mapping[int, list[tuple[int, int]]],
+) -> list[tuple[int, Mapping[str, Any], int, int, int]]:
+    """Where each interaction edge's arrow starts and ends: ``(n, edge, source track, start,
+    arrival)``. It starts inside a slice of the source (the tool call that caused it, else the
+    source agent's turn, moved into the nearest turn if it fell just outside one) and never
+    ends before it starts."""
+    out = []
     for n, edge in enumerate(model["edges"]):
         source, target = edge.get("from", -1), edge.get("to", -1)
         if edge.get("s") is None or source not in turn_track or target not in turn_track:
@@ -237,6 +249,36 @@ def _flows(
             if not windows:
                 continue  # no slice to bind the arrow to
             start = _nearest_inside(start, windows)
+        out.append((n, edge, source_tid, start, max(end, start)))
+    return out
+
+
+def _agent_windows(
+    model: Mapping[str, Any],
+    turns: Mapping[int, list[tuple[int, int]]],
+    points: list[tuple[int, Mapping[str, Any], int, int, int]],
+    horizon: int,
+) -> dict[int, tuple[int, int]]:
+    """Each agent's slice on its turns track: its lifetime, stretched over its turns and over
+    every arrow that reaches it (a ``close_agent`` lands after its last turn), so each arrow
+    ends inside a slice of its target."""
+    times: dict[int, list[int]] = {t: [s for w in ws for s in w] for t, ws in turns.items()}
+    for _, edge, _, _, arrive in points:
+        times.setdefault(edge["to"], []).append(arrive)
+    for t, thread in enumerate(model["threads"]):
+        if thread.get("s") is not None:
+            times.setdefault(t, []).append(thread["s"])
+            times[t].append(thread["e"] if thread.get("e") is not None else horizon)
+    return {t: (min(ts), max(ts)) for t, ts in times.items() if ts}
+
+
+def _flows(
+    points: list[tuple[int, Mapping[str, Any], int, int, int]], turn_track: Mapping[int, int]
+) -> list[dict[str, Any]]:
+    """Each interaction edge as a flow, from its start to its arrival on the target agent's
+    turns track, bound to the slice enclosing that point (a turn, else the agent's slice)."""
+    out: list[dict[str, Any]] = []
+    for n, edge, source_tid, start, arrive in points:
         common = {"pid": _PID, "name": edge["kind"], "cat": "interaction", "id": n + 1}
         out.append(
             {
@@ -247,25 +289,9 @@ def _flows(
                 "args": {"edge_id": edge["id"]},
             }
         )
-        arrive = max(end, start)
-        finish: dict[str, Any] = {
-            **common,
-            "ph": "f",
-            "tid": turn_track[target],
-            "ts": arrive * _US,
-        }
-        # "bp": "e" binds to the slice enclosing the point; without it, to the next slice
-        # (a spawned agent's first turn starts just after the spawn edge).
-        windows = turns.get(target, [])
-        if any(s <= arrive <= e for s, e in windows):
-            finish["bp"] = "e"
-        elif not any(s >= arrive for s, _ in windows):
-            if not windows:
-                out.pop()  # the target has no turn to bind to
-                continue
-            finish["ts"] = _nearest_inside(arrive, windows) * _US
-            finish["bp"] = "e"
-        out.append(finish)
+        # "bp": "e" binds to the slice enclosing the point (without it, to the next slice)
+        tid = turn_track[edge["to"]]
+        out.append({**common, "ph": "f", "tid": tid, "ts": arrive * _US, "bp": "e"})
     return out
 
 

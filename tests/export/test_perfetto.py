@@ -56,6 +56,8 @@ def check_trace(trace: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
     for pair in flows.values():
         assert set(pair) == {"s", "f"}
         start, finish = pair["s"], pair["f"]
+        # Perfetto sorts events by time: a finish before its start is dropped as unmatched
+        assert finish["ts"] >= start["ts"], (start, finish)
         assert any(x["ts"] <= start["ts"] <= x["ts"] + x["dur"] for x in slices[start["tid"]])
         if finish.get("bp") == "e":
             assert any(x["ts"] <= finish["ts"] <= x["ts"] + x["dur"] for x in slices[finish["tid"]])
