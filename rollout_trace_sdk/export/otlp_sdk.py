@@ -19,9 +19,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -119,15 +120,24 @@ class _MaskCredentials(logging.Filter):
     def __init__(self, url: str) -> None:
         super().__init__()
         parts = urlsplit(url)
-        # the query string and the password (the user name alone is no secret, and a short
-        # one would be masked wherever its letters appear in the message)
-        self._secrets = [s for s in (parts.query, parts.password) if s and len(s) >= 4]
+        # the password (the user name alone is no secret, and a short one would be masked
+        # wherever its letters appear), as given and as the HTTP library may quote it
+        password = parts.password or ""
+        self._secrets = {p for p in (password, quote(password), unquote(password)) if len(p) >= 4}
+        # the query string: whatever follows the path and "?" up to a space or a quote, in
+        # any spelling the HTTP library gives it (it requotes and unquotes characters)
+        self._query = (
+            re.compile(re.escape(parts.path or "/") + r"\?[^\s'\"()]*") if parts.query else None
+        )
+        self._masked_query = f"{parts.path or '/'}?***"
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         masked = text
         for secret in self._secrets:
             masked = masked.replace(secret, "***")
+        if self._query is not None:
+            masked = self._query.sub(self._masked_query, masked)
         if masked != text:
             record.msg, record.args = masked, ()
         return True

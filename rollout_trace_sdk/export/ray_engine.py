@@ -25,6 +25,23 @@ def _export_task(source: BundleSource, options: ExportOptions) -> BundleResult:
     return export_bundle(source, options)
 
 
+_WORKER_LOST: tuple[str, ...] = (
+    "WorkerCrashedError",
+    "NodeDiedError",
+    "OutOfMemoryError",
+    "ObjectLostError",
+    "OwnerDiedError",
+    "LocalRayletDiedError",
+    "TaskUnschedulableError",
+)
+
+
+def _worker_lost(ray: Any) -> tuple[type[BaseException], ...]:
+    """Ray's errors for a task whose worker (or node) went away, as this Ray names them."""
+    found = (getattr(ray.exceptions, name, None) for name in _WORKER_LOST)
+    return tuple(cls for cls in found if isinstance(cls, type))
+
+
 def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iterator[BundleResult]:
     """Export ``todo`` as Ray tasks, at most ``4 * jobs`` in flight, yielding results as they
     finish.
@@ -60,9 +77,11 @@ def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iter
                 source = sources.pop(ref)
                 try:
                     yield ray.get(ref)
-                except ray.exceptions.RayError as exc:
-                    # its worker died (killed, out of memory) after Ray's retry, or the task
-                    # could not run: this bundle fails, saying so, and the others go on
+                except _worker_lost(ray) as exc:
+                    # its worker died (killed, out of memory, its node gone) after Ray's
+                    # retry, or the task could not be placed: this bundle fails, saying so,
+                    # and the others go on (an error of the export itself ends the run, as
+                    # with the process pool)
                     why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                     yield BundleResult.failed(
                         source, f"its Ray task failed: {type(exc).__name__}: {why}"

@@ -186,7 +186,11 @@ def _answered(
     if kwargs.get("stream") is True:
         recorder = Recorder(turn, call, api, started, stream_request_id(result))
         return recorded(result, recorder, is_async)
-    if background is None or not background.hold(call, result, kwargs.get("background")):
+    asked = kwargs.get("background")
+    extra_body = kwargs.get("extra_body")
+    if asked is None and isinstance(extra_body, Mapping):
+        asked = extra_body.get("background")  # sent as an extra field of the request
+    if background is None or not background.hold(call, result, asked):
         finish(call, api, result)
     return result
 

@@ -12,6 +12,8 @@ the HTML viewer does.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final, TextIO
 
@@ -229,7 +231,7 @@ class _Transcript:
             elif ix not in self.tool_items:
                 # what the model did that no tool call records (a web search it ran itself,
                 # a local shell call the agent did not run): still what happened
-                label = str(kind or "item").replace("_", " ")
+                label = _action_label(kind, item["text"])
                 yield Line(2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), "")))
 
     def tool(self, n: int) -> Iterator[Line]:
@@ -372,6 +374,15 @@ _ROLE_STYLE: Final = {
 def _made_by_call(item: Mapping[str, Any]) -> bool:
     """Items an inference call or tool produced are shown with that call, not as input."""
     return any(p[0] in ("inference", "tool", "code_cell") for p in item.get("by") or [])
+
+
+def _action_label(kind: Any, text: str) -> str:
+    """How an item no tool call records is named: its JSON ``type`` when its text is one
+    (``web_search_call``, ``local_shell_call``), else its kind."""
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not an object
+            kind = json.loads(text).get("type") or kind
+    return str(kind or "item").replace("_", " ")
 
 
 def transcript_lines(

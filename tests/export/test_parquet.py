@@ -187,6 +187,11 @@ def test_a_state_file_is_a_source(failing_state: Path, tmp_path: Path) -> None:
         tmp_path / "o", "SELECT status FROM tool_calls WHERE tool_call_id = 'call_0_sum'"
     )
     assert status == ("failed",)
+    # asked for payload text, a state file says why it has none (it was null, silently)
+    code, _, err = _cli("export", str(failing_state), "--to", str(tmp_path / "t"), "--payload-text")
+    assert code == 0, err
+    unread = read_tables_rows(tmp_path / "t", "SELECT DISTINCT text, text_unread FROM raw_payloads")
+    assert unread == [(None, "a state file: the bodies are in its bundle")]
 
 
 def _check_corpus(corpus: Path, tmp_path: Path) -> None:

@@ -377,6 +377,21 @@ async def test_a_background_response_cancelled_or_never_fetched_ends_cancelled(
     check_bundle(run.bundle)
 
 
+async def test_background_asked_through_extra_body_is_recorded_when_retrieved(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """``extra_body={"background": True}`` sends the same request (found by review)."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        queued = await client.responses.create(
+            model="gpt-test", input="extra", extra_body={"background": True}
+        )
+        assert queued.status == "queued"
+        await client.responses.retrieve(queued.id)
+    run = _Run(tmp_path)
+    [end] = run.ends("completed")
+    assert run.response(end)["output_items"][0]["content"][0]["text"] == "echo: extra"
+
+
 async def test_a_sync_background_response_is_recorded_when_retrieved(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:

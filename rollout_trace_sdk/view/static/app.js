@@ -86,7 +86,7 @@ function stats() {
   return {
     lanes: S.lanes.length, calls: m.calls.length, tools: m.tools.length, edges: m.edges.length,
     edgesDrawable: m.edges.filter((e) => e.from >= 0 && e.to >= 0).length,
-    turns: m.turns.length, compactions: m.compactions.length, ops: m.ops.length, cells: m.cells.length,
+    turns: m.turns.length, compactions: m.compactions.filter((c) => !c.req).length, ops: m.ops.length, cells: m.cells.length,
     items: m.items.length, listRows: S.shown.length, drawn: Object.assign({}, S.drawn),
   };
 }
