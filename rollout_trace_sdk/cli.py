@@ -131,6 +131,8 @@ _SOURCE_COMMANDS: dict[str, tuple[str, bool]] = {
     "summary": ("source", False),
     "view": ("source", False),
     "show": ("source", False),
+    "convert": ("bundle", True),
+    "redact": ("bundle", True),
 }
 
 

@@ -116,7 +116,7 @@ def _otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ImportError as exc:
         print(
             f"rollout-trace export: --format otlp needs the otel extra "
-            f"(pip install 'rollout-trace-sdk[otel]'): {exc}",
+            f"(pip install '.[otel]' in a checkout): {exc}",
             file=err,
         )
         return 2
@@ -141,7 +141,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ImportError as exc:
         extra = "ray" if args.engine == "ray" else "analytics"
         print(
-            f"rollout-trace export: needs {exc.name}: pip install 'rollout-trace-sdk[{extra}]'",
+            f"rollout-trace export: needs {exc.name}: pip install '.[{extra}]' in a checkout",
             file=err,
         )
         return 2

@@ -173,7 +173,7 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         import duckdb  # noqa: F401
     except ImportError:
         print(
-            "rollout-trace query: needs duckdb: pip install 'rollout-trace-sdk[analytics]'",
+            "rollout-trace query: needs duckdb: pip install '.[analytics]' in a checkout",
             file=err,
         )
         return 2

@@ -367,4 +367,4 @@ def test_missing_extra_is_named(demo_bundle: Path, monkeypatch: pytest.MonkeyPat
     err = io.StringIO()
     argv = ["export", "--format", "otlp", str(demo_bundle), "-o", "x.jsonl"]
     assert main(argv, out=io.StringIO(), err=err) == 2
-    assert "pip install 'rollout-trace-sdk[otel]'" in err.getvalue()
+    assert "pip install '.[otel]'" in err.getvalue()
