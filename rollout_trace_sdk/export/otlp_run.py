@@ -27,7 +27,9 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         usage error.
     """
     if bool(args.endpoint) == bool(args.output):
-        print("rollout-trace export: --format otlp needs --endpoint URL or -o FILE", file=err)
+        print(
+            "rollout-trace export: --format otlp needs one of --endpoint URL and -o FILE", file=err
+        )
         return 2
     traces: list[OtlpTrace] = []
     for source in args.sources:

@@ -297,8 +297,11 @@ def test_several_sources_are_several_traces(demo_bundle: Path, failing_state: Pa
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ([], "needs --endpoint URL or -o FILE"),
-        (["--endpoint", "http://127.0.0.1:9", "-o", "x.jsonl"], "needs --endpoint URL or -o FILE"),
+        ([], "needs one of --endpoint URL and -o FILE"),
+        (
+            ["--endpoint", "http://127.0.0.1:9", "-o", "x.jsonl"],
+            "needs one of --endpoint URL and -o FILE",
+        ),
     ],
 )
 def test_usage_errors(demo_bundle: Path, extra: list[str], message: str) -> None:
