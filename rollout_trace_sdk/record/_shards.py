@@ -31,6 +31,7 @@ template would orphan its parts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -132,10 +133,12 @@ class ShardPlan:
         "_budget",
         "_limits",
         "_ordinal",
+        "_placed",
         "_rotate",
         "_shard",
         "_shard_bytes",
         "_used",
+        "finished",
         "limited",
         "omitted",
         "truncated",
@@ -149,6 +152,11 @@ class ShardPlan:
         self._ordinal = 0
         self._shard = 1
         self._shard_bytes = 0
+        self._placed = 0  # records placed in the current shard
+        #: shard -> how many records were placed in it, for the shards the plan moved past:
+        #: the sink seals such a shard as soon as it has written that many (read from the
+        #: worker thread; a crash then leaves only the last shard unsealed, as Codex requires)
+        self.finished: dict[int, int] = {}
         self._used = 0  # uncompressed bytes charged to max_bundle_bytes
         total = self._limits.max_bundle_bytes
         self._budget = None if total is None else max(total - self._limits.reserve_bytes, 0)
@@ -233,9 +241,12 @@ class ShardPlan:
         length = layout.SHARD_RECORD_HEADER.size + len(payload_id) + kept
         shard = self._shard
         if self._shard_bytes and self._shard_bytes + length > self._rotate:
+            self.finished[shard] = self._placed
             shard = self._shard = shard + 1
             self._shard_bytes = 0
+            self._placed = 0
         self._shard_bytes += length
+        self._placed += 1
         self._used += length
         if cut is None:
             return RawPayloadRef(payload_id, kind, "", shard, None, parts), (
@@ -262,9 +273,11 @@ class ShardSink:
         "_clean",
         "_directory",
         "_filter",
+        "_finished",
         "_level",
         "_open",
         "_sealing",
+        "_written",
         "bytes_written",
         "failed",
     )
@@ -276,8 +289,13 @@ class ShardSink:
         level: int = DEFAULT_LEVEL,
         body_filter: BodyFilter | None = None,
         clean: Callable[[list[bytes]], bool] | None = None,
+        finished: dict[int, int] | None = None,
     ) -> None:
         self._directory = os.fspath(payloads_dir)
+        #: the plan's finished shards and their record counts (see ``ShardPlan.finished``)
+        self._finished = finished
+        #: shard -> records written to it so far
+        self._written: dict[int, int] = {}
         self._level = level
         #: applied to every body before it is cut and stored (the writer's redaction)
         self._filter = body_filter
@@ -323,10 +341,24 @@ class ShardSink:
         if self.failed is not None:
             raise self.failed
         try:
-            return self._write(records)
+            count = self._write(records)
         except OSError as exc:
             self.failed = exc
             raise
+        if self._finished:
+            with contextlib.suppress(OSError):  # kept and resumed by the next seal
+                self._seal_complete()
+        return count
+
+    def _seal_complete(self) -> None:
+        """Seal every open shard the plan moved past once all its records are written: a
+        crash then leaves at most the last shard unsealed (Codex 0.171 refuses any other)."""
+        finished = self._finished
+        assert finished is not None
+        for number in sorted(self._sealing):
+            self._finish(number)
+        for number in [n for n in self._open if finished.get(n) == self._written.get(n)]:
+            self._seal(number)
 
     def _write(self, records: Iterable[ShardRecord]) -> int:
         count = 0
@@ -365,6 +397,7 @@ class ShardSink:
                     out += self._stream(shard).compress(view[at : at + COMPRESS_SLICE])
                     time.sleep(0)
             count += 1
+            self._written[shard] = self._written.get(shard, 0) + 1
             if len(raw) >= COMPRESS_SLICE:
                 self._compress(shard, raw, out)
                 # Let the loop's thread have the GIL now: it gives it up for every hash or

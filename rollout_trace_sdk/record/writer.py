@@ -203,6 +203,7 @@ class BundleWriter(ChunkWriter):
                 self._payloads_dir,
                 body_filter=None if redactor is None else redactor.redact,
                 clean=None if redactor is None else redactor.clean,
+                finished=self._plan.finished,
             )
             self.items = ItemStore(
                 self._put_body,

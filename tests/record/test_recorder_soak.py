@@ -5,9 +5,16 @@ reduce (leniently when cut). Schema 3 (the default) on both backends, schema 2 o
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from benchmarks.soak import soak
+
+from .recorder_support import bundle_in, check_bundle
 
 
 @pytest.mark.parametrize(("backend", "schema"), [("asyncio", 3), ("trio", 3), ("asyncio", 2)])
@@ -17,3 +24,45 @@ def test_crash_soak(backend: str, schema: int) -> None:
     assert result["runs"] == 5
     assert result["lenient_ok"] == 5
     assert result["completed"] >= 2  # the SIGTERM and SIGINT runs
+
+
+_TIGHT_AGENT = """
+import sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+PAD = "y" * 100_000
+
+async def main(root):
+    async with open_rollout(root, schema_version=3) as rollout, rollout.root.turn() as turn:
+        print("ready", flush=True)
+        for n in range(10**7):  # never waits: the writer's queue is never empty
+            async with turn.tool_call(f"t{n}", "f", arguments="{}") as tool:
+                output = f"{n}" + PAD
+                tool.completed({"type": "function_call_output", "call_id": f"t{n}", "output": output})
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("delay", [0.6, 1.0, 1.4])
+def test_a_busy_agent_killed_leaves_only_its_last_shard_unsealed(
+    tmp_path: Path, delay: float
+) -> None:
+    """An agent that never waits keeps the writer's queue full, and shards the plan had
+    moved past stayed open: killed, 7 of 12 such bundles were refused by Codex 0.171 and by
+    strict reduction ("missing footer in payload shard N"). Each is sealed as soon as its
+    records are written now, so the crash leaves only the last one open."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TIGHT_AGENT, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+    finally:
+        child.kill()
+        child.wait()
+    bundle = bundle_in(tmp_path)
+    assert len(list((bundle / "payloads").glob("*.zst"))) > 1, "no shard rotated"
+    check_bundle(bundle)  # strict, and as Codex 0.171 reads it when here

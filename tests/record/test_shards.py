@@ -83,6 +83,27 @@ def test_a_late_record_of_an_earlier_shard_still_lands_in_it(tmp_path: Path) -> 
     assert not sink.open_shards
 
 
+def test_a_shard_is_sealed_as_soon_as_all_its_records_are_written(tmp_path: Path) -> None:
+    """A shard the plan moved past stayed open until the writer's queue was empty, which a
+    busy agent never lets happen: SIGKILL then left several shards unsealed, and Codex 0.171
+    refuses any but the last (7 of 12 killed tight loops). It is sealed once the records
+    placed in it are all written, in whatever order they arrive."""
+    plan = ShardPlan(rotate_bytes=200)  # records of 85 bytes: two per shard
+    sink = ShardSink(tmp_path, finished=plan.finished)
+    first, second, third = (plan.place("protocol_event", b'"' + b"x" * 60 + b'"') for _ in range(3))
+    assert [r[0].shard for r in (first, second, third)] == [1, 1, 2]
+    sink.write([r for r in (third[1],) if r is not None])
+    sink.write([r for r in (second[1],) if r is not None])
+    assert sink.open_shards == [1, 2]  # the first record of shard 1 is still on its way
+    sink.write([r for r in (first[1],) if r is not None])
+    assert sink.open_shards == [2]
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert sealed and [i for i, _ in _records(data)] == [
+        second[0].raw_payload_id,
+        first[0].raw_payload_id,
+    ]
+
+
 def test_after_a_write_error_the_sink_refuses_instead_of_storing_twice(tmp_path: Path) -> None:
     """A retry after a failed write would compress the same records again; the sink fails
     every later call with the first error instead."""
