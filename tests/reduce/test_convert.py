@@ -60,9 +60,10 @@ def test_schema_3_converts_to_schema_2(bundle: Path, tmp_path: Path) -> None:
         assert theirs == ours
 
 
-def test_cli_convert_refuses_an_existing_target(tmp_path: Path) -> None:
+def test_cli_convert_refuses_an_existing_target(tmp_path: Path, demo_bundle: Path) -> None:
     (tmp_path / "out").mkdir()
-    assert main(["convert", str(tmp_path), "--to", "3", "-o", str(tmp_path / "out")]) == 2
+    assert main(["convert", str(demo_bundle), "--to", "2", "-o", str(tmp_path / "out")]) == 2
+    assert not any((tmp_path / "out").iterdir())
 
 
 def _bodies(bundle: Path) -> dict[str, bytes]:
