@@ -8,8 +8,10 @@ runner cancels the main task, trio raises ``KeyboardInterrupt``, plain Python ra
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -40,3 +42,20 @@ def _delivered_to_trio() -> bool:
         return False
     deliver()
     return True
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for a few steps that must not stop half-way (swapping a
+    bundle for its redacted copy and removing the old one): a signal that arrives meanwhile
+    is delivered once they are done. Only the calling thread's mask changes."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    except (AttributeError, OSError, ValueError):  # no such call here: nothing to hold
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

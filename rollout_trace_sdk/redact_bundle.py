@@ -39,6 +39,7 @@ import attrs
 import orjson
 
 from ._redact_shards import ShardError, ShardRewriter, fix_retained, is_shard, shard_number
+from ._signals import held
 from .model import layout
 from .record.redact import RedactionConfig, Redactor
 from .reduce.confined import BundleFileError, BundleFiles
@@ -328,13 +329,17 @@ def _swap(source: Path, temp: Path, target: Path, in_place: bool) -> None:
         return
     old = Path(tempfile.mkdtemp(prefix=layout.work_prefix(source.name, "old"), dir=temp.parent))
     os.rmdir(old)
-    os.rename(source, old)
-    try:
-        os.rename(temp, source)
-    except BaseException:
-        os.rename(old, source)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    # Held from the first rename to the last file removed: stopped between them, the old copy
+    # (the secrets) was left hidden beside the bundle and the command said "terminated"
+    # though the redaction was done. A signal that comes meanwhile ends the command after.
+    with held():
+        os.rename(source, old)
+        try:
+            os.rename(temp, source)
+        except BaseException:
+            os.rename(old, source)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _check_dir(path: Path, what: str) -> None:

@@ -154,6 +154,33 @@ def test_in_place_replaces_the_bundle(tmp_path: Path) -> None:
     _state(bundle)
 
 
+def test_a_signal_while_the_old_copy_is_removed_leaves_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM as ``--in-place`` removed the old copy: the unredacted copy stayed hidden
+    beside the bundle, and the command said "terminated" (found by review). The swap and
+    the removal finish first; the signal still ends the command after them."""
+    import signal
+
+    import rollout_trace_sdk.redact_bundle as module
+
+    bundle = _demo(tmp_path)
+    plant(bundle)
+    real = shutil.rmtree
+
+    def interrupted(path: Any, *args: Any, **kwargs: Any) -> None:
+        if ".old" in str(path):
+            os.kill(os.getpid(), signal.SIGTERM)  # held until the removal is done
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(module.shutil, "rmtree", interrupted)
+    code, _, err = run("redact", bundle, "--in-place")
+    assert code == 143 and "terminated" in err
+    assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]  # no old copy
+    after = _all_bytes(bundle)
+    assert not any(secret.encode() in after for secret in SECRETS.values())
+
+
 def test_refusals_leave_everything_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
