@@ -162,8 +162,6 @@ def test_a_signal_while_the_old_copy_is_removed_leaves_no_secret(
     the removal finish first; the signal still ends the command after them."""
     import signal
 
-    import rollout_trace_sdk.redact_bundle as module
-
     bundle = _demo(tmp_path)
     plant(bundle)
     real = shutil.rmtree
@@ -173,7 +171,7 @@ def test_a_signal_while_the_old_copy_is_removed_leaves_no_secret(
             os.kill(os.getpid(), signal.SIGTERM)  # held until the removal is done
         real(path, *args, **kwargs)
 
-    monkeypatch.setattr(module.shutil, "rmtree", interrupted)
+    monkeypatch.setattr(shutil, "rmtree", interrupted)
     code, _, err = run("redact", bundle, "--in-place")
     assert code == 143 and "terminated" in err
     assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]  # no old copy
