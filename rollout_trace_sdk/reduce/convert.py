@@ -185,13 +185,15 @@ def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
 
 @contextlib.contextmanager
 def _where(bundle: Bundle, located: LocatedEvent) -> Iterator[None]:
-    """A refusal while converting ``located`` names its line (unless it names a file)."""
+    """A refusal while converting ``located`` names its line, or (one that names a payload
+    file or shard) the seq of the event that cited it, as ``reduce`` does."""
     try:
         yield
     except ReduceError as exc:
         if exc.file is None:
             exc.file = f"{bundle.display}/{layout.EVENT_LOG}"
             exc.line = located.line
+        if exc.seq is None:
             exc.seq = located.event.seq
         raise
 

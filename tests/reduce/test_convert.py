@@ -253,3 +253,21 @@ def test_sigterm_mid_conversion_leaves_nothing(tmp_path: Path) -> None:
             return
         assert child.returncode == 0  # finished before the signal: try again
     pytest.skip("the conversion finished before it could be interrupted, 5 times")
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+def test_a_refusal_over_a_payload_names_the_event_that_cited_it(tmp_path: Path) -> None:
+    """``reduce`` names the seq of the event whose payload is missing; ``convert`` named only
+    the shard (found by review)."""
+    source = CONFORMANCE_V3 / "_errors" / "missing_payload" / "bundle"
+    if not source.is_dir():
+        pytest.skip("the error corpus is not present")
+    with pytest.raises(ReduceError) as converting:
+        convert_bundle(source, tmp_path / "out", 2)
+    with pytest.raises(ReduceError) as reducing:
+        reduce_bundle(source)
+    assert converting.value.seq is not None
+    assert (converting.value.file, converting.value.seq) == (
+        reducing.value.file,
+        reducing.value.seq,
+    )
