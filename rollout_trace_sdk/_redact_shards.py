@@ -45,10 +45,15 @@ class ShardRewriter:
         self.max_shard = 0
         #: shard number -> bytes after its last whole record (a record cut short), left out
         self.cut: dict[int, int] = {}
+        #: shards whose frame was not finished (a crash, a full disk): finished in the copy
+        self.unsealed: list[int] = []
 
     def rewrite(self, number: int, data: bytes) -> int:
         """Redact shard ``number`` (its file's bytes); return how many records it holds."""
-        records, tail = _records(_decompress(data))
+        text, sealed = _decompress(data)
+        if not sealed:
+            self.unsealed.append(number)
+        records, tail = _records(text)
         if tail:
             self.cut[number] = tail
         redact = self._redactor.redact
@@ -121,11 +126,12 @@ def _fix(value: Any, changed: dict[str, int]) -> bool:
     return touched
 
 
-def _decompress(data: bytes) -> bytes:
+def _decompress(data: bytes) -> tuple[bytes, bool]:
     """Every frame of a shard, as the reducer reads it (a frame cut short, by a recording
-    that crashed, yields what decoded before the cut; a decompression bomb is refused)."""
+    that crashed, yields what decoded before the cut; a decompression bomb is refused), and
+    whether its last frame was finished."""
     try:
-        return decompress_shard(data)[0]
+        return decompress_shard(data)
     except zstandard.ZstdError as exc:
         raise ShardError(f"not a zstd shard ({exc})") from None
     except ShardBomb as exc:

@@ -71,6 +71,8 @@ class RedactReport:
     left_out: tuple[str, ...] = ()
     #: shards that ended in a record cut short (a crash), with its bytes, left out
     cut_records: tuple[tuple[str, int], ...] = ()
+    #: shards whose zstd frame was not finished (a crash, a full disk): finished in the copy
+    unsealed: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -119,7 +121,7 @@ def redact_bundle(
     except OSError as exc:
         raise RedactBundleError(f"cannot create a directory in {parent}: {exc.strerror}") from None
     try:
-        files, copied, recorded, left_out, cut = _copy(source, temp, redactor)
+        files, copied, recorded, left_out, cut, unsealed = _copy(source, temp, redactor)
         _swap(source, temp, target, in_place)
     except OSError as exc:  # another process made the output meanwhile, a busy mount, ...
         shutil.rmtree(temp, ignore_errors=True)
@@ -129,13 +131,20 @@ def redact_bundle(
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return RedactReport(
-        target, dict(redactor.counts), files, tuple(copied), recorded, tuple(left_out), cut
+        target,
+        dict(redactor.counts),
+        files,
+        tuple(copied),
+        recorded,
+        tuple(left_out),
+        cut,
+        unsealed,
     )
 
 
 def _copy(
     source: Path, temp: Path, redactor: Redactor
-) -> tuple[int, list[str], bool, list[str], tuple[tuple[str, int], ...]]:
+) -> tuple[int, list[str], bool, list[str], tuple[tuple[str, int], ...], tuple[str, ...]]:
     files = 0
     copied: list[str] = []
     left_out: list[str] = []
@@ -173,7 +182,11 @@ def _copy(
         (f"{layout.PAYLOADS_DIR}/{layout.shard_name(n)}", size)
         for n, size in sorted(shards.cut.items() if shards is not None else ())
     )
-    return files + 1, copied, recorded, left_out, cut
+    unsealed = tuple(
+        f"{layout.PAYLOADS_DIR}/{layout.shard_name(n)}"
+        for n in sorted(shards.unsealed if shards is not None else ())
+    )
+    return files + 1, copied, recorded, left_out, cut, unsealed
 
 
 def _check_schema(bundle: BundleFiles) -> int:
@@ -261,6 +274,10 @@ def _with_summary(
     ordinal = _next_ordinal(log, temp / layout.PAYLOADS_DIR, shards)
     if shards is not None:
         ident = layout.raw_payload_id(ordinal)
+        # a shard of its own, numbered past every shard on disk and every one the log cites
+        # (one it cites may be missing: its number must keep saying so)
+        cited = (int(n) for n in re.findall(rb'"shard":(\d+)', log))
+        shards.max_shard = max(shards.max_shard, *cited, 0)
         shard = shards.add(ident, orjson.dumps(report))
         ref = {"raw_payload_id": ident, "kind": {"type": "protocol_event"}, "shard": shard}
     else:
@@ -396,6 +413,12 @@ def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: T
         print(
             f"note: {name} ended in a record cut short ({size:,} bytes, a crash while it was "
             "written): left out",
+            file=err,
+        )
+    for name in report.unsealed:
+        print(
+            f"note: {name} was not finished (a crash or a full disk while it was written): "
+            "the copy's is",
             file=err,
         )
     if report.total and not report.recorded:

@@ -18,7 +18,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.redact_bundle import RedactBundleError, redact_bundle
-from rollout_trace_sdk.reduce import reduce_bundle
+from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
 from tests.codex_oracle import codex_bin, codex_reduce, needs_codex
 from tests.conftest import (
     CONFORMANCE_V3,
@@ -403,6 +403,31 @@ def test_a_record_cut_short_at_a_shards_end_is_named(tmp_path: Path) -> None:
     assert code == 0
     assert f"note: payloads/{shard.name} ended in a record cut short (55 bytes" in err
     assert orjson.loads(_state(tmp_path / "clean"))["threads"]
+
+
+def test_a_missing_shard_keeps_its_number_and_an_unfinished_one_is_named(
+    tmp_path: Path,
+) -> None:
+    """The counts' shard took the number of a shard the log cites but the disk lacked, so
+    the copy's error spoke of a missing payload instead of a missing shard; and a shard
+    left unfinished by a crash was finished in the copy without a word (found by review)."""
+    import zstandard
+
+    bundle = _record_v3(tmp_path / "rec")
+    shard = max((bundle / "payloads").glob("*.zst"))
+    begun = zstandard.ZstdCompressor(write_checksum=True).compress(b"x" * 64)[:9]
+    with shard.open("ab") as handle:
+        handle.write(begun)
+    code, _, err = run("redact", bundle, "-o", tmp_path / "unfinished")
+    assert code == 0
+    assert f"note: payloads/{shard.name} was not finished (a crash or a full disk" in err
+    shard.unlink()
+    report = redact_bundle(bundle, tmp_path / "missing")
+    assert report.recorded
+    assert not (tmp_path / "missing" / "payloads" / shard.name).exists()
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(tmp_path / "missing")
+    assert info.value.message.startswith("open shard ")
 
 
 def test_a_symlink_to_a_bundle_names_the_bundle(tmp_path: Path) -> None:
