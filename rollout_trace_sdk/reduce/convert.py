@@ -215,8 +215,10 @@ def _map_refs(payload: ev.EventPayload, change: Any) -> ev.EventPayload:
 def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
     paths: dict[str, str] = {}  # payload id -> its file, one file per id
     taken: set[str] = set()
+    cited: list[ev.RawPayloadRef] = []
 
     def store(ref: ev.RawPayloadRef) -> ev.RawPayloadRef:
+        cited.append(ref)
         for part in ref.walk():  # a template's part cut short is a body cut short
             if not part.available:
                 status = part.capture.status if part.capture else "not stored"
@@ -248,6 +250,12 @@ def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
         seq += 1
         converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
         log.write(codec.event_line(converted, layout.SCHEMA_2))
+    # a shard left unfinished where the reader requires it finished (under a closed log, or
+    # before the last shard) makes the source unreadable to 0.171: schema 2 cannot say so
+    completed = isinstance(payload, ev.RecordingCompleted) if seq else False
+    if bundle.shards is not None:
+        for error in bundle.shards.footer_errors(cited, completed):
+            raise error
 
 
 def _started_v2(started: ev.InferenceStartedV3) -> ev.InferenceStarted:

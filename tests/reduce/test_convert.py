@@ -271,3 +271,25 @@ def test_a_refusal_over_a_payload_names_the_event_that_cited_it(tmp_path: Path) 
         reducing.value.file,
         reducing.value.seq,
     )
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+def test_a_source_0_171_refuses_for_an_unfinished_shard_is_refused(tmp_path: Path) -> None:
+    """A closed log over a shard whose frame was cut: strict reduction and Codex 0.171 refuse
+    it, and ``convert --to 2`` wrote a schema-2 bundle 0.169 read as complete (found by
+    review). The same shard unfinished in a log cut short is what a crash leaves: converted."""
+    import zstandard
+
+    bundle = copy_bundle("view_image", tmp_path / "src")
+    shard = max((bundle / "payloads").glob("*.zst"))
+    begun = zstandard.ZstdCompressor(write_checksum=True).compress(b"x" * 64)[:9]
+    with shard.open("ab") as handle:
+        handle.write(begun)  # the records are whole; the frame after them is not
+    with pytest.raises(ReduceError) as info:
+        convert_bundle(bundle, tmp_path / "out", 2)
+    assert info.value.message == f"missing footer in payload shard {int(shard.stem)}"
+    assert not (tmp_path / "out").exists()
+    log = bundle / "trace.jsonl"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))  # cut short
+    convert_bundle(bundle, tmp_path / "out", 2)
+    assert reduce_bundle(tmp_path / "out").recording_complete is False
