@@ -147,11 +147,14 @@ def _log_facts(log: Path) -> tuple[str, str | None, int]:
             payload = event["payload"]
             types.append(str(payload["type"]))
         except (orjson.JSONDecodeError, KeyError, TypeError):
+            types.append("")  # not an event
             continue
         if payload["type"] == "rollout_ended":
             value = payload.get("status")
             rollout_status = value if isinstance(value, str) else None
-    if torn:
+    # a last line that is no event, even followed by its newline or blank lines (a write cut
+    # off, then more appended), leaves the log as torn as one cut mid-line: reducers refuse it
+    if torn or (types and not types[-1]):
         return "torn", rollout_status, threads
     if types and types[-1] == "recording_completed":
         return "complete", rollout_status, threads

@@ -207,14 +207,18 @@ def test_ls_lists_status_threads_and_size(root: Path) -> None:
     ended = root / "ended"
     shutil.copytree(newest, ended)
     (ended / "trace.jsonl").write_bytes(b"".join(lines[:-1]))
+    # a cut write followed by its newline and a blank line: torn too, not "unclosed" (review)
+    garbage = root / "garbage"
+    shutil.copytree(newest, garbage)
+    (garbage / "trace.jsonl").write_bytes(b"".join(lines[:-2]) + lines[-2][:30] + b"\n\n")
 
     code, out, _ = run("ls", root)
     assert code == 0
     rows = out.splitlines()
     assert rows[0].split() == ["STARTED", "(UTC)", "STATUS", "THREADS", "SIZE", "BUNDLE"]
     by_name = {Path(row.split()[-1]).name: row for row in rows[1:]}
-    assert len(by_name) == 5
-    assert " torn " in by_name["torn"]
+    assert len(by_name) == 6
+    assert " torn " in by_name["torn"] and " torn " in by_name["garbage"]
     assert " unclosed " in by_name["unclosed"]
     assert " ended " in by_name["ended"]
     assert " complete " in by_name[newest.name] and " KB " in by_name[newest.name]

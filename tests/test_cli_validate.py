@@ -39,6 +39,18 @@ def test_an_empty_log_is_not_ok(tmp_path: Path) -> None:
     assert f"{bundle}/trace.jsonl: no events: the log is empty" in out
 
 
+def test_a_torn_last_line_is_one_problem(tmp_path: Path) -> None:
+    """Pass 1's "no newline" and its parse error on the same line both gave way to the
+    reducer's words: the one problem was printed twice (found by review)."""
+    bundle = make_bundle(tmp_path)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[:-20])
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    torn = [line for line in out.splitlines() if "parse trace event line" in line]
+    assert len(torn) == 1, out
+
+
 @needs_conformance
 def test_what_only_replay_sees_is_reported_with_file_and_line(tmp_path: Path) -> None:
     source = next(b for b in conformance_bundles() if b.parent.name == "single_exec")

@@ -340,11 +340,15 @@ class _Validator:
             file = exc.file if exc.file is not None else self.log
             found = Problem(file, exc.line, _said(exc))
             problems = self.report.problems
-            for index, problem in enumerate(problems):
-                if (problem.file, problem.line) == (file, exc.line):
-                    problems[index] = found
-                    return
-            problems.append(found)
+            same = [i for i, p in enumerate(problems) if (p.file, p.line) == (file, exc.line)]
+            if not same:
+                problems.append(found)
+                return
+            # every pass-1 word on that spot gives way (a torn last line was reported twice:
+            # "no newline" became the reducer's words beside pass 1's own parse error)
+            problems[same[0]] = found
+            for index in reversed(same[1:]):
+                del problems[index]
 
 
 def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Report:
