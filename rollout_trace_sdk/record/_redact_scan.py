@@ -13,6 +13,7 @@ serves when Hyperscan cannot be imported, and the tests check the two agree.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -146,7 +147,19 @@ _TOKEN, _HEADER, _NAME = 0, 1, 2
 
 #: compiled databases by keyword markers and suffixes (read-only: threads share them)
 _DATABASES: dict[tuple[tuple[bytes, ...], tuple[bytes, ...]], hyperscan.Database] = {}
-_COMPILING: Final = threading.Lock()
+_COMPILING = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:
+    """A fork while a parent's thread compiled a database copied the lock held, with no
+    thread left to release it: a rollout the child opened then hung for good (found by
+    review). The child gets a free one (and compiles again if it needs to)."""
+    global _COMPILING
+    _COMPILING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 
 def _collect(gate: int, _start: int, end: int, _flags: int, hits: object) -> None:

@@ -74,3 +74,47 @@ def test_fork_leaves_the_parents_bundle_alone(tmp_path: Path, backend: str) -> N
     assert len(of_type(bundle, "recording_completed")) == 1
     assert len(of_type(bundle, "tool_call_ended")) == 1
     check_bundle(bundle, tmp_path)
+
+
+_LOCKED_FORK = """
+import os, sys
+import anyio
+from rollout_trace_sdk.record import RedactionConfig, open_rollout
+from rollout_trace_sdk.record import _redact_scan
+
+async def child(root: str) -> None:
+    # keys of its own: the child must compile a scanner database, under the lock
+    config = RedactionConfig(keys=("child_only_secret",))
+    with anyio.fail_after(20):
+        async with open_rollout(root, redact=config) as rollout, rollout.root.turn() as turn:
+            async with turn.tool_call("c1", "f", arguments={"child_only_secret": "x"}) as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c1", "output": "ok"})
+
+_redact_scan._COMPILING.acquire()  # as a parent's writer thread compiling at the fork
+pid = os.fork()
+if pid == 0:
+    try:
+        anyio.run(child, sys.argv[1])
+    except BaseException:
+        os._exit(3)
+    os._exit(0)
+_redact_scan._COMPILING.release()
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_fork_while_a_scanner_compiled_does_not_hang_the_childs_rollout(
+    tmp_path: Path,
+) -> None:
+    """A fork while the parent's writer thread compiled the redaction scanner copied its
+    lock held: a rollout the child opened hung for good, past its close timeout (found by
+    review: 28 of 40 children forked during a parent's first write)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOCKED_FORK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    check_bundle(bundle_in(tmp_path))
