@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,14 +49,28 @@ def _delivered_to_trio() -> bool:
 def held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM back for a few steps that must not stop half-way (swapping a
     bundle for its redacted copy and removing the old one): a signal that arrives meanwhile
-    is delivered once they are done. Only the calling thread's mask changes."""
-    signals = {signal.SIGINT, signal.SIGTERM}
-    try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    except (AttributeError, OSError, ValueError):  # no such call here: nothing to hold
+    is handed to the handler that was in place once they are done. Python runs handlers in
+    the main thread whichever thread the kernel picked, so the handlers are swapped (not the
+    thread's signal mask); from another thread nothing can be held, and nothing is."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    caught: list[tuple[int, Any]] = []
+    previous: dict[int, Any] = {}
+    for held_signal in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):
+            previous[held_signal] = signal.signal(
+                held_signal, lambda n, frame: caught.append((n, frame))
+            )
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signum, frame = caught[0]
+            handler = previous.get(signum)
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)  # what it would have done: end the process

@@ -215,7 +215,10 @@ def write_records(chunk: Chunk, sink: ShardSink, seal_below: int = 0) -> bool:
         if chunk.payloads_done < len(records):
             sink.write(records[chunk.payloads_done :])
             chunk.payloads_done = len(records)
-        if seal_below:  # a retry resumes a seal a write error stopped
+        # what a write error left unwritten (a disk full for a moment) goes first: no line
+        # may cite a record, or a shard after one, that is not whole on disk (a retry resumes)
+        sink.settle()
+        if seal_below:
             sink.seal_below(seal_below)
         if chunk.sync:
             sink.fsync()

@@ -277,6 +277,7 @@ class ShardSink:
         "_level",
         "_open",
         "_sealing",
+        "_unflushed",
         "_written",
         "bytes_written",
         "failed",
@@ -307,6 +308,9 @@ class ShardSink:
         #: shard -> (file descriptor, the end of its frame not written yet): a seal a write
         #: error stopped, resumed by the next seal (the frame's last bytes are made once)
         self._sealing: dict[int, tuple[int, memoryview]] = {}
+        #: shard -> compressed blocks of records a write error left unwritten (the frame's
+        #: state is past them): :meth:`settle` writes them before anything else of the shard
+        self._unflushed: dict[int, memoryview] = {}
         #: compressed bytes written to shard files so far
         self.bytes_written = 0
         #: the first write error; from then on every write fails with it. A frame that lost
@@ -335,8 +339,11 @@ class ShardSink:
         shard touched).
 
         Returns:
-            How many records were handed to the files. An ``OSError`` carries on; the
-            records of the shards flushed before it are on disk.
+            How many records were handed to the files. Bytes a write error (a full disk for
+            a moment) left unwritten are kept and written by :meth:`settle`, which the caller
+            must see succeed before it writes lines citing these records. An ``OSError``
+            that leaves a frame it cannot continue (a shard file that cannot be created)
+            carries on, and every later call fails with it.
         """
         if self.failed is not None:
             raise self.failed
@@ -345,18 +352,34 @@ class ShardSink:
         except OSError as exc:
             self.failed = exc
             raise
-        if self._finished:
-            with contextlib.suppress(OSError):  # kept and resumed by the next seal
+        with contextlib.suppress(OSError):  # kept: settle() and the next seal resume it
+            self.settle()
+            if self._finished:
                 self._seal_complete()
         return count
+
+    def settle(self) -> None:
+        """Write what earlier write errors left in memory: the compressed blocks first, then
+        the ends of frames being sealed.
+
+        Raises:
+            OSError: still cannot; everything is kept for the next call.
+        """
+        for shard in sorted(self._unflushed):
+            try:
+                self._write_rest(self._open[shard][0], self._unflushed[shard])
+            except _Stopped as stop:
+                self._unflushed[shard] = stop.rest
+                raise stop.error from None
+            del self._unflushed[shard]
+        for number in sorted(self._sealing):
+            self._finish(number)
 
     def _seal_complete(self) -> None:
         """Seal every open shard the plan moved past once all its records are written: a
         crash then leaves at most the last shard unsealed (Codex 0.171 refuses any other)."""
         finished = self._finished
         assert finished is not None
-        for number in sorted(self._sealing):
-            self._finish(number)
         for number in [n for n in self._open if finished.get(n) == self._written.get(n)]:
             self._seal(number)
 
@@ -405,9 +428,11 @@ class ShardSink:
                 time.sleep(0)
         for shard, (raw, out) in pending.items():
             self._compress(shard, raw, out)
-            fd, stream = self._open[shard]
+            stream = self._open[shard][1]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
-            self._write_all(fd, out)
+            held = self._unflushed.get(shard)
+            # written by settle(), after what an earlier error left (a frame's bytes in order)
+            self._unflushed[shard] = memoryview(out if held is None else bytes(held) + out)
         return count
 
     def _stream(self, shard: int) -> zstandard.ZstdCompressionObj:
@@ -455,8 +480,7 @@ class ShardSink:
         Raises:
             OSError: a frame's end could not be written; the next seal resumes it.
         """
-        for number in sorted(self._sealing):
-            self._finish(number)
+        self.settle()
         for number in [n for n in self._open if n < shard]:
             self._seal(number)
 
@@ -469,32 +493,43 @@ class ShardSink:
                 os.close(fd)
             self._open.clear()
             self._sealing.clear()
+            self._unflushed.clear()
             return
         self.seal_below(max(self._open, default=0) + 1)
 
     @property
     def sealed(self) -> bool:
         """Whether every shard begun has its frame finished (a bundle may then close)."""
-        return self.failed is None and not self._open and not self._sealing
+        return self.failed is None and not (self._open or self._sealing or self._unflushed)
 
     def _seal(self, number: int) -> None:
         fd, stream = self._open.pop(number)
-        self._sealing[number] = (fd, memoryview(stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)))
+        end = stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+        held = self._unflushed.pop(number, None)  # what an error left comes first
+        self._sealing[number] = (fd, memoryview(end if held is None else bytes(held) + end))
         self._finish(number)
 
     def _finish(self, number: int) -> None:
         """Write the rest of a frame's end; kept for the next seal if a write fails."""
         fd, rest = self._sealing[number]
+        try:
+            self._write_rest(fd, rest)
+        except _Stopped as stop:
+            self._sealing[number] = (fd, stop.rest)
+            raise stop.error from None
+        del self._sealing[number]
+        os.close(fd)
+
+    def _write_rest(self, fd: int, rest: memoryview) -> memoryview:
+        """Write all of ``rest``; on an error, :class:`_Stopped` says what is left."""
         while rest:
             try:
                 written = os.write(fd, rest)
-            except OSError:
-                self._sealing[number] = (fd, rest)
-                raise
+            except OSError as exc:
+                raise _Stopped(exc, rest) from None
             rest = rest[written:]
             self.bytes_written += written
-        del self._sealing[number]
-        os.close(fd)
+        return rest
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))
@@ -507,9 +542,11 @@ class ShardSink:
         entry = self._open[shard] = (fd, compressor.compressobj())
         return entry
 
-    def _write_all(self, fd: int, data: bytes | bytearray) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-            self.bytes_written += written
+
+class _Stopped(Exception):
+    """A write that stopped part way: the error, and the bytes it did not write."""
+
+    def __init__(self, error: OSError, rest: memoryview) -> None:
+        super().__init__(error)
+        self.error = error
+        self.rest = rest

@@ -159,6 +159,40 @@ async def test_a_shard_whose_seal_fails(
 
 
 @pytest.mark.anyio
+async def test_a_moment_of_full_disk_on_a_shard_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC on a shard's write for a moment: the sink failed for good, and a schema-3
+    recording lost the rest of its run (294 events, 339 payloads in the review's run; schema
+    2 lost nothing). The bytes not written are kept and the writer's retry writes them:
+    nothing is lost, the bundle closes, and no line cites a shard before it is whole."""
+    real_write = os.write
+    left = [3]
+    shard_fds: set[int] = set()
+    real_start = ShardSink._start
+
+    def start(self: ShardSink, shard: int) -> Any:
+        entry = real_start(self, shard)
+        shard_fds.add(entry[0])
+        return entry
+
+    def full_for_a_moment(fd: int, data: Any) -> int:
+        if fd in shard_fds and left[0] > 0:
+            left[0] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(ShardSink, "_start", start)
+    monkeypatch.setattr(os, "write", full_for_a_moment)
+    rollout = await _rotating_agent(tmp_path)
+    assert left[0] == 0, "the disk was never full"
+    assert rollout.stats.failed is None and not rollout.stats.lost_anything
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    assert check_bundle(bundle)["recording_status"] == "complete"
+
+
+@pytest.mark.anyio
 async def test_hundred_megabyte_payload(tmp_path: Path) -> None:
     big = {"type": "function_call_output", "call_id": "c1", "output": "x" * 100_000_000}
     async with (

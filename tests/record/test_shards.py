@@ -104,28 +104,51 @@ def test_a_shard_is_sealed_as_soon_as_all_its_records_are_written(tmp_path: Path
     ]
 
 
-def test_after_a_write_error_the_sink_refuses_instead_of_storing_twice(tmp_path: Path) -> None:
-    """A retry after a failed write would compress the same records again; the sink fails
-    every later call with the first error instead."""
+def test_a_write_error_keeps_what_was_not_written_and_a_retry_stores_it_once(
+    tmp_path: Path,
+) -> None:
+    """A write error (a disk full for a moment) stopped the shard for good: every later
+    write failed, and a schema-3 recording lost the rest of the run (found by review). The
+    compressed bytes not written are kept; :meth:`ShardSink.settle` fails until the disk
+    takes them, then writes them once, and the frame goes on."""
     plan = ShardPlan()
     sink = ShardSink(tmp_path)
     first = plan.place("protocol_event", b'"one"')[1]
     assert first is not None
     sink.write([first])
+    fd = sink._open[1][0]
+    saved = os.dup(fd)
     readonly = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(readonly, sink._open[1][0])  # the shard's descriptor can no longer be written
+    os.dup2(readonly, fd)  # the shard's descriptor can no longer be written
     os.close(readonly)
     second = plan.place("protocol_event", b'"two"')[1]
     assert second is not None
-    with pytest.raises(OSError) as caught:
-        sink.write([second])
-    with pytest.raises(OSError) as again:
-        sink.write([second])
-    assert again.value is caught.value is sink.failed
+    assert sink.write([second]) == 1  # handed over: a retry must not compress it again
+    for _ in range(2):
+        with pytest.raises(OSError):
+            sink.settle()
+    assert not sink.sealed and sink.failed is None
+    os.dup2(saved, fd)  # the disk takes writes again
+    os.close(saved)
+    sink.settle()
     sink.seal()
-    assert not sink.open_shards
+    assert sink.sealed and not sink.open_shards
     data, sealed = _frame(tmp_path / layout.shard_name(1))
-    assert not sealed and [i for i, _ in _records(data)] == ["raw_payload:1"]
+    assert sealed and [i for i, _ in _records(data)] == ["raw_payload:1", "raw_payload:2"]
+
+
+def test_a_shard_file_that_cannot_be_made_fails_the_sink_for_good(tmp_path: Path) -> None:
+    """An error before a record is compressed into a frame (its shard file cannot be made)
+    leaves nothing to resume: every later write fails with the first error."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path / "missing")  # no such folder: the shard cannot be created
+    record = plan.place("protocol_event", b'"one"')[1]
+    assert record is not None
+    with pytest.raises(OSError) as caught:
+        sink.write([record])
+    with pytest.raises(OSError) as again:
+        sink.write([record])
+    assert again.value is caught.value is sink.failed
 
 
 def test_an_omitted_payload_takes_an_id_and_no_room() -> None:
