@@ -313,9 +313,10 @@ class ShardSink:
         self._unflushed: dict[int, memoryview] = {}
         #: compressed bytes written to shard files so far
         self.bytes_written = 0
-        #: the first write error; from then on every write fails with it. A frame that lost
-        #: bytes cannot be continued, and compressing the same records again (a retry) would
-        #: store them twice.
+        #: the first error that left a frame it cannot continue (records compressed whose
+        #: bytes were lost, as when a shard file cannot be created); from then on every write
+        #: fails with it: compressing the same records again (a retry) would store them twice.
+        #: A write the disk refused only keeps its bytes in ``_unflushed`` for :meth:`settle`.
         self.failed: OSError | None = None
 
     @property
@@ -520,7 +521,7 @@ class ShardSink:
         del self._sealing[number]
         os.close(fd)
 
-    def _write_rest(self, fd: int, rest: memoryview) -> memoryview:
+    def _write_rest(self, fd: int, rest: memoryview) -> None:
         """Write all of ``rest``; on an error, :class:`_Stopped` says what is left."""
         while rest:
             try:
@@ -529,7 +530,6 @@ class ShardSink:
                 raise _Stopped(exc, rest) from None
             rest = rest[written:]
             self.bytes_written += written
-        return rest
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))
