@@ -347,6 +347,8 @@ class _Validator:
             # every pass-1 word on that spot gives way (a torn last line was reported twice:
             # "no newline" became the reducer's words beside pass 1's own parse error)
             problems[same[0]] = found
+            if exc.line is None:  # a file's several payloads: each problem stands
+                return
             for index in reversed(same[1:]):
                 del problems[index]
 
