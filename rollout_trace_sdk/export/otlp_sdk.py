@@ -197,11 +197,11 @@ def _batches(spans: Sequence[ReadableSpan]) -> Iterator[tuple[int, int]]:
     span, at most :data:`BATCH_BYTES` of them."""
     start, size = 0, 0
     for index, span in enumerate(spans):
-        grown = size + _span_bytes(span)
-        if index > start and (index - start >= BATCH or grown > BATCH_BYTES):
+        cost = _span_bytes(span)
+        if index > start and (index - start >= BATCH or size + cost > BATCH_BYTES):
             yield start, index
-            start, grown = index, _span_bytes(span)
-        size = grown
+            start, size = index, 0
+        size += cost
     if start < len(spans):
         yield start, len(spans)
 

@@ -326,14 +326,14 @@ def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str]
         return None, notes, f"{error} (lenient: {exc})"
 
 
-def _payload_text(options: ExportOptions, source: BundleSource, reader: Any) -> Any:
+def _payload_text(options: ExportOptions, reader: Any) -> Any:
     """What fills ``raw_payloads.text``: the bundle's reader, or (a state file asked for
     text) the reason there is none; ``None`` when text was not asked for."""
     if not options.payload_text:
         return None
     if reader is not None:
         return reader.read_or_reason
-    return lambda ref: "a state file: the bodies are in its bundle" if source.state_file else None
+    return lambda ref: "a state file: the bodies are in its bundle"  # no reader: a state file
 
 
 def _payload_reader(root: Path) -> Any:
@@ -373,7 +373,7 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
                         source=source.url,
                         lenient=error is not None,
                         notes=notes,
-                        payload_text=_payload_text(options, source, reader),
+                        payload_text=_payload_text(options, reader),
                     )
                 finally:
                     if reader is not None:

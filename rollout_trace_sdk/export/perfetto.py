@@ -108,13 +108,6 @@ def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
         for obj in model[key]:
             horizon = max(horizon, obj.get("e") or 0, obj.get("s") or 0)
 
-    def window(obj: Mapping[str, Any]) -> tuple[int, int] | None:
-        start = obj.get("s")
-        if start is None:
-            return None
-        end = obj.get("e")
-        return start, end if end is not None else horizon
-
     tracks = _Tracks()
     tracks.events.append(
         {
@@ -136,7 +129,7 @@ def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
                 for table, tag in sources
                 for n, o in enumerate(model[table])
                 if o["t"] == t
-                if (w := window(o))
+                if (w := _window(o, horizon))
             ]
             if not spans and group != "turns":
                 continue
@@ -212,13 +205,22 @@ def _describe(
     return _slice(tid, start, end, "code cell", "code_cell", o["st"], {"code_cell_id": o["id"]})
 
 
+def _window(obj: Mapping[str, Any], horizon: int) -> tuple[int, int] | None:
+    """An object's (start, end) as its slice is drawn: one still running reaches
+    ``horizon``; ``None`` without a start."""
+    start = obj.get("s")
+    if start is None:
+        return None
+    end = obj.get("e")
+    return start, end if end is not None else horizon
+
+
 def _turn_windows(model: Mapping[str, Any], horizon: int) -> dict[int, list[tuple[int, int]]]:
-    """Each agent's turns as (start, end); a running turn reaches ``horizon``, as its slice."""
+    """Each agent's turns as their slices are drawn."""
     turns: dict[int, list[tuple[int, int]]] = {}
     for turn in model["turns"]:
-        if turn.get("s") is not None:
-            end = turn["e"] if turn.get("e") is not None else horizon
-            turns.setdefault(turn["t"], []).append((turn["s"], end))
+        if (window := _window(turn, horizon)) is not None:
+            turns.setdefault(turn["t"], []).append(window)
     return turns
 
 
@@ -266,9 +268,8 @@ def _agent_windows(
     for _, edge, _, _, arrive in points:
         times.setdefault(edge["to"], []).append(arrive)
     for t, thread in enumerate(model["threads"]):
-        if thread.get("s") is not None:
-            times.setdefault(t, []).append(thread["s"])
-            times[t].append(thread["e"] if thread.get("e") is not None else horizon)
+        if (window := _window(thread, horizon)) is not None:
+            times.setdefault(t, []).extend(window)
     return {t: (min(ts), max(ts)) for t, ts in times.items() if ts}
 
 

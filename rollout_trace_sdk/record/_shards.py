@@ -431,9 +431,8 @@ class ShardSink:
             self._compress(shard, raw, out)
             stream = self._open[shard][1]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
-            held = self._unflushed.get(shard)
             # written by settle(), after what an earlier error left (a frame's bytes in order)
-            self._unflushed[shard] = memoryview(out if held is None else bytes(held) + out)
+            self._unflushed[shard] = _after(self._unflushed.get(shard), out)
         return count
 
     def _stream(self, shard: int) -> zstandard.ZstdCompressionObj:
@@ -506,8 +505,8 @@ class ShardSink:
     def _seal(self, number: int) -> None:
         fd, stream = self._open.pop(number)
         end = stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
-        held = self._unflushed.pop(number, None)  # what an error left comes first
-        self._sealing[number] = (fd, memoryview(end if held is None else bytes(held) + end))
+        # what an error left comes first
+        self._sealing[number] = (fd, _after(self._unflushed.pop(number, None), end))
         self._finish(number)
 
     def _finish(self, number: int) -> None:
@@ -541,6 +540,12 @@ class ShardSink:
         )
         entry = self._open[shard] = (fd, compressor.compressobj())
         return entry
+
+
+def _after(held: memoryview | None, data: bytes | bytearray) -> memoryview:
+    """``data``, behind the bytes a write error left unwritten (if any): a frame's bytes
+    reach its file in the order they were made."""
+    return memoryview(data if held is None else bytes(held) + data)
 
 
 class _Stopped(Exception):

@@ -402,12 +402,11 @@ class BundleWriter(ChunkWriter):
                 await self._drain()
                 sealed = True
                 if self._sink is not None:
-                    # schema 3: every shard sealed before recording_completed is written
-                    try:
+                    # schema 3: every shard sealed before recording_completed is written (a
+                    # seal that failed leaves its shard open, and ``sealed`` says so)
+                    with contextlib.suppress(OSError):
                         await anyio.to_thread.run_sync(self._sink.seal)
-                    except OSError:
-                        sealed = False
-                    sealed = sealed and self._sink.sealed
+                    sealed = self._sink.sealed
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be
                     # written while the log still can be): the last line follows what did

@@ -38,8 +38,15 @@ anyio.run(main, sys.argv[1], backend=sys.argv[2])
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_leaves_a_closed_bundle(tmp_path: Path, backend: str, signum: int) -> None:
+    _signalled(tmp_path, backend, signum)
+    _closed_by_the_signal(tmp_path)
+
+
+def _signalled(root: Path, backend: str, signum: int, *args: str) -> str:
+    """Run the agent script recording under ``root``, send ``signum`` once it is ready, and
+    return what it printed on stderr."""
     child = subprocess.Popen(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path), backend],
+        [sys.executable, "-c", _SCRIPT, str(root), backend, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -48,12 +55,12 @@ def test_signal_leaves_a_closed_bundle(tmp_path: Path, backend: str, signum: int
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         child.send_signal(signum)
-        child.wait(timeout=60)
+        _, stderr = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    _closed_by_the_signal(tmp_path)
+    return stderr
 
 
 def _closed_by_the_signal(root: Path) -> None:
@@ -71,21 +78,7 @@ def test_sigterm_closes_the_bundle_with_sigint_ignored(tmp_path: Path, backend: 
     """A program started with SIGINT ignored (``agent.py &`` from a script): trio installs
     no SIGINT handler then, and the KeyboardInterrupt our SIGTERM handler raised landed in
     trio's own loop and broke the run, leaving the bundle unclosed (found by review)."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path), backend, "ignore-sigint"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        child.send_signal(signal.SIGTERM)
-        _, stderr = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    stderr = _signalled(tmp_path, backend, signal.SIGTERM, "ignore-sigint")
     assert "Trio guest run got abandoned" not in stderr and "NoEventLoopError" not in stderr
     _closed_by_the_signal(tmp_path)
 
