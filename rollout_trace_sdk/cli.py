@@ -230,11 +230,17 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _new_directory(output: str | None) -> None:
+    """An output directory that exists is a usage error (exit 2) for every command writing
+    a bundle: nothing is ever merged into or written over."""
+    if output and os.path.lexists(output):
+        raise _UsageError(f"{output} already exists; give a new directory")
+
+
 def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reduce.convert import convert_bundle
 
-    if os.path.lexists(args.output):
-        raise _UsageError(f"{args.output} already exists; give a new directory")
+    _new_directory(args.output)
     convert_bundle(args.bundle, args.output, args.to)
     print(args.output, file=out)
     return 0
@@ -337,6 +343,8 @@ def _cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .redact_bundle import run_cli
 
+    if not args.in_place:
+        _new_directory(args.output)
     return run_cli(args.bundle, args.output, args.in_place, out, err)
 
 

@@ -72,6 +72,22 @@ def test_python_dash_m_is_the_same_cli(tmp_path: Path) -> None:
 # --- reduce ---------------------------------------------------------------------------------------
 
 
+def test_reduce_loads_only_what_reducing_needs(tmp_path: Path) -> None:
+    """Start-up is most of reducing a small bundle: the command must not import the
+    recorder, the exports, the viewer's page and transcript, or its model."""
+    bundle = make_bundle(tmp_path)
+    code = (
+        "import sys; from rollout_trace_sdk.cli import main; "
+        f"assert main(['reduce', {str(bundle)!r}, '-o', {str(tmp_path / 'o.json')!r}]) == 0; "
+        "print(sorted(m for m in sys.modules if m.startswith(('rollout_trace_sdk.record', "
+        "'rollout_trace_sdk.export', 'rollout_trace_sdk.view.show', "
+        "'rollout_trace_sdk.view.model', 'rollout_trace_sdk.view.html', 'rich'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 @needs_conformance
 def test_reduce_writes_codexs_bytes_to_the_default_path(tmp_path: Path) -> None:
     src = _corpus_bundle("single_exec")

@@ -206,7 +206,7 @@ def test_refusals_leave_everything_as_it_was(
     (tmp_path / "log.jsonl").rename(log)
     assert _all_bytes(bundle) == before
     code, _, err = run("redact", bundle, "-o", bundle)
-    assert code == 1 and "already exists" in err
+    assert code == 2 and "already exists; give a new directory" in err  # as convert says
     code, _, err = run("redact", tmp_path / "missing")
     assert code == 1 and "missing" in err
     code, _, _ = run("redact", bundle, "-o", tmp_path / "x", "--in-place")

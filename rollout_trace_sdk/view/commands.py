@@ -56,9 +56,9 @@ def _port(text: str) -> int:
 def notes_to(notes: list[str], err: TextIO) -> None:
     """Say on ``err`` what lenient reduction skipped (nothing when it skipped nothing), with
     control characters spelled out: a note quotes the bundle's ids, which the agent chose."""
-    from .show import visible
-
     if notes:
+        from .show import visible  # here: the transcript module costs ~8 ms to import
+
         print(f"lenient: skipped {len(notes)} thing(s):", file=err)
         for note in notes:
             print(f"  {visible(note)}", file=err)
