@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
-from tests.conftest import CONFORMANCE, conformance_bundles, needs_conformance
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance
 from tests.reduce.test_bundle import event_lines, make_bundle
 from tests.test_cli import run
 
@@ -30,6 +30,19 @@ def test_a_writer_that_ran_behind_is_healthy(tmp_path: Path) -> None:
         os.utime(bundle / "payloads" / name, (late, late))
     code, out, _ = run("validate", bundle)
     assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    "bundle",
+    conformance_bundles() + conformance_bundles(CONFORMANCE_V3),
+    ids=lambda b: f"{b.parts[-3]}/{b.parts[-2]}",
+)
+def test_the_payload_count_is_codexs(bundle: Path) -> None:
+    """``N payloads`` counts what Codex registers in ``raw_payloads``: in schema 3 that
+    includes the parts of templates (a prompt's history items), which no event cites alone."""
+    code, out, _ = run("validate", bundle)
+    registered = json.loads((bundle / "expected_state.json").read_bytes())["raw_payloads"]
+    assert code == 0 and out.rstrip().endswith(f", {len(registered)} payloads"), out
 
 
 def test_an_empty_log_is_not_ok(tmp_path: Path) -> None:
