@@ -24,6 +24,7 @@ class SpanScope:
         "error",
         "interrupted",
         "parent_turn",
+        "running",
         "tool",
         "tools",
         "turn",
@@ -45,11 +46,24 @@ class SpanScope:
         self.error = ""
         #: its latest model call ended before the model answered (the run was cancelled)
         self.interrupted = False
+        #: the agent's function spans started and not ended (shared with its children)
+        self.running: set[str] = set()
 
     def inherit(self) -> SpanScope:
         child = SpanScope(self.turn, self.agent, self.tools)
         child.calls = self.calls  # shared: a function span takes its call from its agent's list
+        child.running = self.running
         return child
+
+    def stopped(self) -> bool:
+        """Whether the agent's run was stopped (cancelled) in the middle of its work: its
+        latest model call never answered, a tool it started never ended, or the model asked
+        for tools that never ran (a handoff the SDK skipped is not a tool of the agent's)."""
+        return (
+            self.interrupted
+            or bool(self.running)
+            or any(call.get("name") in self.tools for call in self.calls)
+        )
 
 
 def error_text(span: Any) -> str | None:
@@ -169,5 +183,23 @@ def record_function(ctx: SpanScope, span: Any) -> None:
         tool.failed(error)
         return
     output = span.span_data.output
-    text = output if isinstance(output, str) else str(output) if output is not None else ""
-    tool.completed({"type": "function_call_output", "call_id": ctx.call_id, "output": text})
+    tool.completed(
+        {"type": "function_call_output", "call_id": ctx.call_id, "output": _sent_output(output)}
+    )
+
+
+def _sent_output(output: Any) -> Any:
+    """A tool's return value as the SDK sends it to the model: text, or content parts for
+    its structured outputs (``ToolOutputText``, ``ToolOutputImage``, ``ToolOutputFileContent``
+    and lists of them), converted by the SDK's own rule; ``str`` when that rule is not there
+    (another SDK version)."""
+    if output is None:
+        return ""
+    if isinstance(output, str):
+        return output
+    try:
+        from agents.items import ItemHelpers
+
+        return to_plain(ItemHelpers._convert_tool_output(output))
+    except Exception:
+        return str(output)

@@ -7,11 +7,16 @@ retrieve or cancel that returns the response finished (``completed``, ``incomple
 fetched finished is ended by its turn, as any open call (``cancelled``).
 
 The fetch may come from any task (or, for a sync client, the thread the turn is current
-in) while the turn is open: only the response id ties a fetch to its call.
+in) and through any instrumented client (one table, :data:`CALLS`, serves them all) while
+the turn is open: only the response id ties a fetch to its call. A fetch that streams the
+response (``retrieve(id, stream=True)``, ``responses.stream(response_id=id)``) ends the call
+with the response its terminal event carries; a stream closed before that leaves the call
+open, as the response itself goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Awaitable, Callable
@@ -20,14 +25,19 @@ from typing import Any, Final
 from ..record._guard import quietly
 from ..record.inference import InferenceCall
 from ._answers import finish
+from ._streams import swapped
 
 #: What a background response says while its output is still being made.
 UNFINISHED: Final = frozenset({"queued", "in_progress"})
+#: The stream events that carry a background response finished.
+_TERMINAL_EVENTS: Final = frozenset(
+    {"response.completed", "response.incomplete", "response.failed", "response.cancelled"}
+)
 
 
 class BackgroundCalls:
-    """One client's inference calls waiting for their background response (a fetched answer
-    is recorded as a created one would be)."""
+    """Inference calls waiting for their background response (a fetched answer is recorded
+    as a created one would be)."""
 
     def __init__(self) -> None:
         self._calls: dict[str, InferenceCall] = {}
@@ -61,15 +71,27 @@ class BackgroundCalls:
         if call is not None and not call.ended:
             finish(call, "responses", response)
 
+    @quietly("a background response's stream event")
+    def streamed(self, event: Any) -> None:
+        """An event of a streamed fetch: a terminal one carries the finished response."""
+        if self._calls and getattr(event, "type", None) in _TERMINAL_EVENTS:
+            self.fetched(getattr(event, "response", None))
+
+    def _answer(self, response: Any, kwargs: dict[str, Any], is_async: bool) -> Any:
+        if not self._calls:
+            return response
+        if kwargs.get("stream") is True:
+            return _watched(response, self, is_async)
+        self.fetched(response)
+        return response
+
     def wrap_async(self, original: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
-        """An async ``retrieve`` / ``cancel`` that reports what it returns."""
+        """An async ``retrieve`` / ``cancel`` that reports what it returns (or, streamed,
+        what its events carry)."""
 
         @functools.wraps(original)
         async def fetch(*args: Any, **kwargs: Any) -> Any:
-            response = await original(*args, **kwargs)
-            if self._calls:
-                self.fetched(response)
-            return response
+            return self._answer(await original(*args, **kwargs), kwargs, True)
 
         return fetch
 
@@ -78,9 +100,45 @@ class BackgroundCalls:
 
         @functools.wraps(original)
         def fetch(*args: Any, **kwargs: Any) -> Any:
-            response = original(*args, **kwargs)
-            if self._calls:
-                self.fetched(response)
-            return response
+            return self._answer(original(*args, **kwargs), kwargs, False)
 
         return fetch
+
+
+#: Every instrumented client's background calls: a response id names one call, whichever
+#: client (a copy made with ``with_options``, another client) fetches it.
+CALLS: Final = BackgroundCalls()
+
+
+def _async_watch(base: Any) -> dict[str, Any]:
+    def __aiter__(self: Any) -> Any:
+        return self
+
+    async def __anext__(self: Any) -> Any:
+        event = await base.__anext__(self)
+        self._rollout_trace_background.streamed(event)
+        return event
+
+    return {"__aiter__": __aiter__, "__anext__": __anext__}
+
+
+def _sync_watch(base: Any) -> dict[str, Any]:
+    def __iter__(self: Any) -> Any:
+        return self
+
+    def __next__(self: Any) -> Any:
+        event = base.__next__(self)
+        self._rollout_trace_background.streamed(event)
+        return event
+
+    return {"__iter__": __iter__, "__next__": __next__}
+
+
+_WATCHING_CLASSES: dict[type, type] = {}
+
+
+def _watched(stream: Any, calls: BackgroundCalls, is_async: bool) -> Any:
+    """``stream`` (a streamed retrieve), its events shown to ``calls`` as they are read."""
+    with contextlib.suppress(TypeError, AttributeError):
+        stream._rollout_trace_background = calls
+    return swapped(stream, _async_watch if is_async else _sync_watch, _WATCHING_CLASSES)

@@ -305,25 +305,29 @@ def stream_helper(original: Callable[..., Any], is_async: bool) -> Callable[...,
     @functools.wraps(original)
     def stream(*args: Any, **kwargs: Any) -> Any:
         manager = original(*args, **kwargs)
-        return _swapped(manager, functools.partial(_helper_methods, is_async=is_async))
+        return swapped(
+            manager, functools.partial(_helper_methods, is_async=is_async), _HELPER_CLASSES
+        )
 
     return stream
 
 
 _RECORDING_CLASSES: dict[type, type] = {}
+_HELPER_CLASSES: dict[type, type] = {}
 
 
-def _swapped(obj: Any, methods: Callable[[Any], dict[str, Any]]) -> Any:
+def swapped(obj: Any, methods: Callable[[Any], dict[str, Any]], made: dict[type, type]) -> Any:
     """``obj`` with its class swapped for a subclass (made once per SDK class, with the same
-    name) holding ``methods(cls)``, so ``isinstance`` checks and every other attribute work
-    as before. An object that refuses the swap is left as it is."""
+    name, and kept in ``made``: one table per kind of swap) holding ``methods(cls)``, so
+    ``isinstance`` checks and every other attribute work as before. An object that refuses
+    the swap is left as it is."""
     cls = type(obj)
-    recording = _RECORDING_CLASSES.get(cls)
+    recording = made.get(cls)
     if recording is None:
         namespace = methods(cls)
         namespace["__module__"] = cls.__module__
         recording = type(cls.__name__, (cls,), namespace)
-        _RECORDING_CLASSES[cls] = recording
+        made[cls] = recording
     with contextlib.suppress(TypeError, AttributeError):  # an SDK class with __slots__
         obj.__class__ = recording
     return obj
@@ -331,8 +335,8 @@ def _swapped(obj: Any, methods: Callable[[Any], dict[str, Any]]) -> Any:
 
 def recorded(stream: Any, recorder: Recorder, is_async: bool) -> Any:
     """``stream``, now recording: every event is shown to the recorder first (see
-    :func:`_swapped`). A stream that refuses the swap is still ended (cancelled) with its
+    :func:`swapped`). A stream that refuses the swap is still ended (cancelled) with its
     turn."""
     with contextlib.suppress(TypeError, AttributeError):
         stream._rollout_trace_recorder = recorder
-    return _swapped(stream, _async_methods if is_async else _sync_methods)
+    return swapped(stream, _async_methods if is_async else _sync_methods, _RECORDING_CLASSES)

@@ -40,11 +40,12 @@ from typing import Any, Final
 
 from agents.tracing import Span, Trace, TracingProcessor
 
+from ..model.events import RolloutStatus
 from ..record import open_rollout
 from ..record.items import task_message
 from ..record.recorder import Rollout
 from ..record.requests import to_plain
-from ..record.runtime import warn
+from ..record.runtime import Outcome, warn
 from ..record.threads import AgentThread, Turn
 from ._agent_spans import (
     SpanScope,
@@ -64,6 +65,20 @@ _MODEL_CALLS: Final = frozenset({"response", "generation"})
 _NAME_CHARS: Final = re.compile(r"[^a-z0-9_]+")
 #: Seconds ``on_trace_start`` waits for the bundle to open before recording nothing.
 _OPEN_TIMEOUT: Final = 30.0
+#: The span map's key for the root-thread turn of spans outside every agent.
+_OUTSIDE: Final = "__outside_agents__"
+#: A thread's end for how its agent's latest turn ended.
+_THREAD_STATUS: Final[dict[Outcome, RolloutStatus]] = {
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "aborted",
+}
+#: What the rollout's exit is handed for how the run ended (see ``hold``).
+_ENDINGS: Final[dict[Outcome, BaseException | None]] = {
+    "completed": None,
+    "failed": RuntimeError("the Agents SDK run failed"),
+    "cancelled": asyncio.CancelledError(),
+}
 
 
 class _LoopThread:
@@ -106,17 +121,42 @@ class _TraceRecording:
         self.root_used = False
         self.trace = trace
         self.future: concurrent.futures.Future[Any] | None = None
+        #: how each top-level agent's latest turn ended, and the run's (the last one's)
+        self.outcomes: dict[str, Outcome] = {}
+        self.outcome: Outcome = "completed"
 
     async def hold(self) -> None:
-        """In the loop thread: open the rollout and keep it open until the trace ends."""
+        """In the loop thread: open the rollout and keep it open until the trace ends; then
+        end the agents' threads as their latest turns ended, and the rollout as the run did
+        (the ``async with`` protocol spelled out: the run's failure or cancellation is
+        handed to the rollout's exit as the exception it would have been)."""
         self.done = asyncio.Event()
+        scope = self.processor._open_rollout()
         try:
-            async with self.processor._open_rollout() as rollout:
-                self.rollout = rollout
-                self.ready.set()
+            self.rollout = await scope.__aenter__()
+            self.ready.set()
+            try:
                 await self.done.wait()
+                self.end_threads()
+            except BaseException as exc:
+                await scope.__aexit__(type(exc), exc, exc.__traceback__)
+                raise
+            ending = _ENDINGS[self.outcome]
+            await scope.__aexit__(type(ending) if ending else None, ending, None)
         finally:
             self.ready.set()
+
+    def end_threads(self) -> None:
+        """End the turn opened for spans outside every agent, and each agent's thread
+        (the root's ends with the rollout) as its latest turn ended."""
+        rollout = self.rollout
+        outside = self.spans.pop(_OUTSIDE, None)
+        if outside is not None:
+            outside.turn.end()
+        for name, thread in self.threads.items():
+            outcome = self.outcomes.get(name)
+            if rollout is not None and thread is not rollout.root and outcome is not None:
+                thread.end(_THREAD_STATUS[outcome])
 
     def close(self) -> None:
         done, future = self.done, self.future
@@ -173,6 +213,11 @@ class _TraceRecording:
             thread = rollout.root.spawn(self.task_name(rollout.root, name), nickname=name)
         if not as_tool:
             self.threads[name] = thread
+        if thread is rollout.root:
+            # the turn spans outside every agent were recorded in ends where the agent's begins
+            outside = self.spans.pop(_OUTSIDE, None)
+            if outside is not None:
+                outside.turn.end()
         self.root_used = True
         ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
         if as_tool:
@@ -188,16 +233,17 @@ class _TraceRecording:
     def agent_ended(self, span: Any, ctx: SpanScope) -> None:
         error = error_text(span) or ctx.error
         turn = ctx.turn
-        if not error and ctx.interrupted and not ctx.as_tool:
-            turn.end("cancelled")  # the run stopped while the model had not answered
-            return
         if ctx.as_tool and ctx.parent_turn is not None:
             delivery = turn.report_result(status="errored" if error else "completed")
             turn.end("failed" if error else "completed", error=error)
             ctx.parent_turn.accept_agent_message(delivery)
             turn.thread.end("failed" if error else "completed")
             return
-        turn.end("failed" if error else "completed", error=error)
+        # the SDK names the agent's tools on its span after the span has started
+        ctx.tools = tuple(getattr(span.span_data, "tools", None) or ctx.tools)
+        outcome: Outcome = "failed" if error else "cancelled" if ctx.stopped() else "completed"
+        self.outcomes[ctx.agent] = self.outcome = outcome
+        turn.end(outcome, error=error)
 
     def handoff(self, span: Any, ctx: SpanScope) -> None:
         data = span.span_data
@@ -380,6 +426,7 @@ class RolloutTraceProcessor(TracingProcessor):
         ctx = parent.inherit()
         recording.spans[span.span_id] = ctx
         if kind == "function":
+            ctx.running.add(span.span_id)
             data = span.span_data
             name = str(data.name)
             call = take_call(ctx, lambda item: item.get("name") == name)
@@ -411,6 +458,7 @@ class RolloutTraceProcessor(TracingProcessor):
         if kind == "agent":
             recording.agent_ended(span, ctx)
         elif kind == "function":
+            ctx.running.discard(span.span_id)
             record_function(ctx, span)
         elif kind == "handoff":
             recording.handoff(span, ctx)
@@ -451,12 +499,13 @@ class RolloutTraceProcessor(TracingProcessor):
 
 
 def _root_turn(recording: _TraceRecording) -> Turn:
-    """A span outside every agent span (a custom span around the run): the root thread's
-    turn, opened for it when no agent has one yet."""
+    """A span outside every agent span (a custom span before, around or after the run): a
+    turn of the root thread opened for such spans, ended when an agent's turn begins on the
+    root thread or when the trace ends."""
     rollout = recording.rollout
     assert rollout is not None
-    ctx = recording.spans.get("__root__")
-    if ctx is None:
+    ctx = recording.spans.get(_OUTSIDE)
+    if ctx is None or ctx.turn.ended:
         ctx = SpanScope(rollout.root.turn(), "")
-        recording.spans["__root__"] = ctx
+        recording.spans[_OUTSIDE] = ctx
     return ctx.turn

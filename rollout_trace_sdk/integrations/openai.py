@@ -1,9 +1,9 @@
 """Record the OpenAI Python SDK's model calls with one line: ``client = instrument(client)``.
 
-``instrument`` replaces ``create`` on the client's ``responses`` and ``chat.completions``
-resources (this client object only; a copy made with ``with_options`` is not instrumented).
-A call made while a turn is current (inside ``async with turn:``) becomes one inference
-call of that turn:
+``instrument`` replaces ``create`` and ``parse`` (and wraps the ``stream`` blocks) on the
+client's ``responses`` and ``chat.completions`` resources, for this client object and the
+copies ``copy`` / ``with_options`` make of it. A call made while a turn is current (inside
+``async with turn:``) becomes one inference call of that turn:
 
 * the request, as sent (keyword arguments less the client-only ones; ``extra_body`` merged);
 * the ``x-codex-inference-call-id`` header added to it, so provider logs join the trace;
@@ -17,11 +17,14 @@ call of that turn:
   closed before that ends it cancelled with the items received so far; one that breaks
   ends it failed. A stream dropped without closing is ended cancelled with its turn.
 * a ``background=True`` response that comes back unfinished (``queued``, ``in_progress``)
-  keeps its call open until ``responses.retrieve`` or ``responses.cancel`` returns it
-  finished, then records that response (see ``_background``).
+  keeps its call open until a ``responses.retrieve`` or ``responses.cancel`` of any
+  instrumented client returns it finished (or streams it to its terminal event), then
+  records that response (see ``_background``).
 
-Calls outside a turn are passed through untouched. The SDK is never imported here: the
-wrapper only looks at attributes of what the SDK returns, so any ``openai>=1.50`` works.
+Calls outside a turn are passed through untouched. The SDK is imported here only to turn
+``parse``'s class-valued ``text_format`` / ``response_format`` into the schema it sends;
+otherwise the wrapper only looks at attributes of what the SDK returns, so any
+``openai>=1.50`` works.
 
 Tool calls stay the loop's own; :func:`run_function_call` runs one ``function_call`` item
 and records it.
@@ -29,6 +32,7 @@ and records it.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import inspect
 import json
@@ -42,7 +46,7 @@ from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.requests import to_plain
 from ..record.threads import Turn
 from ._answers import ended_by, finish, stream_request_id
-from ._background import BackgroundCalls
+from ._background import CALLS, BackgroundCalls
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 
 __all__ = ["FIRST_TOKEN_EVENT", "instrument", "run_function_call"]
@@ -71,27 +75,39 @@ def instrument(client: ClientT) -> ClientT:
     resources = [getattr(client, "responses", None)]
     chat = getattr(client, "chat", None)
     resources.append(getattr(chat, "completions", None))
-    background = BackgroundCalls()
     for resource, api in zip(resources, ("responses", "chat"), strict=True):
-        original = getattr(resource, "create", None)
-        if original is None:
-            continue
-        held = background if api == "responses" else None
-        if is_async or inspect.iscoroutinefunction(original):
-            wrapped: Callable[..., Any] = _async_create(original, api, held)
-        else:
-            wrapped = _sync_create(original, api, held)
-        resource.create = wrapped  # type: ignore[union-attr]
+        held = CALLS if api == "responses" else None
+        # ``parse`` (structured output) posts the request itself, not through ``create``
+        for name in ("create", "parse"):
+            original = getattr(resource, name, None)
+            if original is None:
+                continue
+            if is_async or inspect.iscoroutinefunction(original):
+                wrapped: Callable[..., Any] = _async_create(original, api, held)
+            else:
+                wrapped = _sync_create(original, api, held)
+            setattr(resource, name, wrapped)
+        helper = getattr(resource, "stream", None)
+        if helper is not None:  # ``stream(...)``: a block around ``create(stream=True)``
+            resource.stream = stream_helper(helper, is_async)  # type: ignore[union-attr]
     for name in ("retrieve", "cancel"):  # what ends a background response's call
         fetch = getattr(resources[0], name, None)
         if fetch is not None:
-            wrap = background.wrap_async if is_async else background.wrap_sync
-            setattr(resources[0], name, wrap(fetch))
-    helper = getattr(resources[0], "stream", None)
-    if helper is not None:  # ``responses.stream(...)``: a block around ``create(stream=True)``
-        resources[0].stream = stream_helper(helper, is_async)  # type: ignore[union-attr]
+            setattr(resources[0], name, (CALLS.wrap_async if is_async else CALLS.wrap_sync)(fetch))
+    for name in ("copy", "with_options"):  # a copy (another timeout, ...) records as well
+        make = getattr(client, name, None)
+        if callable(make):
+            setattr(client, name, _copies_instrumented(make))
     setattr(client, _MARK, True)
     return client
+
+
+def _copies_instrumented(make: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(make)
+    def copy(*args: Any, **kwargs: Any) -> Any:
+        return instrument(make(*args, **kwargs))
+
+    return copy
 
 
 # --- the wrappers ------------------------------------------------------------------------------
@@ -112,6 +128,8 @@ def _started(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
     for key, value in kwargs.items():
         if key not in _CLIENT_OPTIONS and type(value).__name__ not in _UNSET:
             request[key] = value
+    if isinstance(request.get("response_format"), type) or "text_format" in request:
+        _sent_format(request)
     extra_body = kwargs.get("extra_body")
     if isinstance(extra_body, Mapping):
         request.update(extra_body)
@@ -120,6 +138,33 @@ def _started(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
     if headers is None or isinstance(headers, Mapping):
         kwargs["extra_headers"] = {**headers, **call.headers} if headers else call.headers
     return call
+
+
+def _sent_format(request: dict[str, Any]) -> None:
+    """``parse(text_format=Model)`` / ``parse(response_format=Model)`` send the class's JSON
+    schema, made by the SDK's own helpers (imported only here, where a client of that SDK is
+    in use): record the request as sent, ``text_format`` merged into ``text`` as the SDK
+    does. Should the helpers be missing, the class is recorded by name."""
+    text_format = request.pop("text_format", None)
+    response_format = request.get("response_format")
+    try:
+        if text_format is not None:
+            from openai.lib._parsing._responses import type_to_text_format_param
+
+            text = request.get("text")
+            request["text"] = {
+                **(text if isinstance(text, Mapping) else {}),
+                "format": type_to_text_format_param(text_format),
+            }
+        if isinstance(response_format, type):
+            from openai.lib._parsing._completions import type_to_response_format_param
+
+            request["response_format"] = type_to_response_format_param(response_format)
+    except Exception:  # another SDK version: the class's name says what was asked
+        if text_format is not None:
+            request["text_format"] = getattr(text_format, "__name__", repr(text_format))
+        if isinstance(response_format, type):
+            request["response_format"] = response_format.__name__
 
 
 def _raw(kwargs: dict[str, Any]) -> bool:
@@ -203,8 +248,11 @@ async def run_function_call(turn: Turn, item: Any, fn: Callable[..., Any]) -> di
 
     The item's JSON ``arguments`` object is passed to ``fn`` as keyword arguments (any other
     JSON value as one positional argument); ``fn`` may be sync or async. A string result is
-    the output as is, anything else is sent as JSON. An exception (including arguments that
-    are not JSON) is recorded as the tool call failing, then raised.
+    the output as is, anything else is sent as JSON, what JSON cannot hold as its nearest
+    text (a set as a list, bytes decoded as UTF-8, a date in ISO 8601, anything else by
+    ``str``): the tool has run, and its result must not turn into a failure the loop might
+    retry. An exception (including arguments that are not JSON) is recorded as the tool call
+    failing, then raised.
 
     Args:
         turn: the turn the call belongs to.
@@ -225,8 +273,27 @@ async def run_function_call(turn: Turn, item: Any, fn: Callable[..., Any]) -> di
         result = fn(**parsed) if isinstance(parsed, dict) else fn(parsed)
         if inspect.isawaitable(result):
             result = await result
-        output = result if isinstance(result, str) else json.dumps(to_plain(result))
+        output = result if isinstance(result, str) else _json_text(result)
         done: dict[str, Any] = tool.completed(
             {"type": "function_call_output", "call_id": call_id, "output": output}
         )
     return done
+
+
+def _json_text(result: Any) -> str:
+    """A tool's result as the JSON text the model is sent (its ``str`` when not even the
+    nearest JSON exists: keys that are not text, a cycle)."""
+    try:
+        return json.dumps(to_plain(result), default=_nearest_json)
+    except (TypeError, ValueError, RecursionError):
+        return str(result)
+
+
+def _nearest_json(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)

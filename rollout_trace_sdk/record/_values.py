@@ -36,7 +36,7 @@ import json
 import math
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -384,7 +384,7 @@ def _convert(obj: Any, note: Any) -> Any:
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         try:
-            return dump(mode="json")
+            return model_dumped(dump)
         except Exception:
             pass
     if attrs.has(obj.__class__):
@@ -529,3 +529,22 @@ def same_items(new: Sequence[Any], old: list[Any]) -> bool:
         return bool(new == old)
     except Exception:
         return False
+
+
+def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
+    """A pydantic model's ``model_dump(mode="json", **options)`` without its serializer
+    warnings: they would reach the agent's output for what tracing did (the SDK's parsed
+    responses warn on every dump of their generic field). A ``model_dump`` that takes no
+    ``warnings`` is called without it.
+
+    Args:
+        dump: the bound ``model_dump`` method.
+        **options: passed on (``exclude_none``).
+
+    Returns:
+        What the dump returns (it raises what the dump raises).
+    """
+    try:
+        return dump(mode="json", warnings=False, **options)
+    except TypeError:
+        return dump(mode="json", **options)

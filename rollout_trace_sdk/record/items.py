@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ._call_ids import CALL_OUTPUT_TYPES, MENTIONS, CallIds, RequestCalls, RolloutCallNames
-from ._values import canonical_bytes, same_items
+from ._values import canonical_bytes, model_dumped, same_items
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
 _ID_PREFIX: Final[dict[str, str]] = {
@@ -46,7 +46,7 @@ def plain(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return dump(mode="json", exclude_none=True)
+            return model_dumped(dump, exclude_none=True)
         except Exception:
             return value
     return value

@@ -23,7 +23,7 @@ from typing import Any, Final
 import orjson
 
 from ..model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
-from ._values import MAX_DEPTH
+from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["normalize_output_items", "normalize_request", "normalize_usage", "to_plain"]
 
@@ -105,7 +105,7 @@ def _walk(value: Any, depth: int) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return dump(mode="json", exclude_none=True)  # plain all the way down
+            return model_dumped(dump, exclude_none=True)  # plain all the way down
         except Exception:
             return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -64,6 +64,13 @@ def last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
+def _said(text: str) -> str:
+    """The model's answer: an echo, as a JSON object for prompts asking ``as-json`` (what a
+    structured-output ``parse`` reads)."""
+    echo = f"echo: {text}"
+    return json.dumps({"text": echo}) if "as-json" in text else echo
+
+
 class FakeOpenAI(LoopbackServer):
     """The server; use as a context manager (starts a thread, stops it on exit)."""
 
@@ -118,8 +125,16 @@ class FakeOpenAI(LoopbackServer):
         self._json(handler, 200, answer, n)
 
     def poll(self, handler: BaseHTTPRequestHandler, ident: str, *, cancel: bool) -> None:
-        """A background response, retrieved or cancelled."""
+        """A background response, retrieved or cancelled; retrieved with ``stream=true``, its
+        events from the start (what ``retrieve(id, stream=True)`` reads)."""
+        ident, _, query = ident.partition("?")
         n, text, left = self.background[ident]
+        if "stream=true" in query:
+            events = self._response_events(n, text)
+            for number, event in enumerate(events):
+                event["sequence_number"] = number
+            self._sse(handler, events, next(self._ids), cut=False)
+            return
         self.background[ident] = (n, text, max(0, left - 1))
         if cancel:
             answer = dict(self._response(n, text, "cancelled"), output=[], usage=None)
@@ -148,7 +163,7 @@ class FakeOpenAI(LoopbackServer):
                 "id": f"msg_{n}",
                 "role": "assistant",
                 "status": "completed",
-                "content": [{"type": "output_text", "text": f"echo: {text}", "annotations": []}],
+                "content": [{"type": "output_text", "text": _said(text), "annotations": []}],
             }
         ]
 
@@ -216,7 +231,7 @@ class FakeOpenAI(LoopbackServer):
                 "function": {"name": "get_weather", "arguments": ARGUMENTS},
             }
             return {"role": "assistant", "content": None, "tool_calls": [call]}
-        return {"role": "assistant", "content": f"echo: {text}"}
+        return {"role": "assistant", "content": _said(text)}
 
     def _chat_completion(self, n: int, text: str) -> dict[str, Any]:
         message = self._chat_message(n, text)

@@ -69,22 +69,34 @@ def _register(made: list[RolloutTraceProcessor], root: Path, **options: Any) -> 
     set_trace_processors([processor])
 
 
-def _triage(base_url: str, instructions: str = "You triage.") -> Agent[Any]:
-    model = OpenAIResponsesModel("gpt-test", AsyncOpenAI(base_url=base_url, api_key="test"))
+def _triage(
+    base_url: str,
+    instructions: str = "You triage.",
+    *,
+    writer: str = "You write.",
+    weather: Any = WEATHER,
+    weather_s: float = 0.0,
+) -> Agent[Any]:
+    """The scripted triage agent: ``writer`` is the writer's instructions, ``weather`` what
+    the weather tool returns, after ``weather_s`` seconds."""
+    model = OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
+    )
 
     @function_tool
-    def get_weather(city: str) -> str:
+    async def get_weather(city: str) -> Any:
         """The weather in a city."""
-        return WEATHER
+        await asyncio.sleep(weather_s)
+        return weather
 
     translator = Agent(name="Translator", instructions="You translate.", model=model)
-    writer = Agent(name="Writer", instructions="You write.", model=model)
+    writer_agent = Agent(name="Writer", instructions=writer, model=model)
     return Agent(
         name="Triage",
         instructions=instructions,
         model=model,
         tools=[get_weather, translator.as_tool("translate", "Translate to Norwegian")],
-        handoffs=[writer],
+        handoffs=[writer_agent],
     )
 
 
@@ -220,6 +232,101 @@ def test_a_run_cancelled_while_the_model_thinks_is_not_completed(
     processors[0].shutdown()
     [bundle] = _bundles(tmp_path)
     assert _statuses(bundle) == (["cancelled"], ["cancelled"])
+
+
+def _ended(state: dict[str, Any]) -> tuple[str, dict[str, str], list[str]]:
+    """The rollout's status, each thread's by agent path, and the turns' statuses."""
+    threads = {t["agent_path"]: t["execution"]["status"] for t in state["threads"].values()}
+    turns = [t["execution"]["status"] for t in state["codex_turns"].values()]
+    return state["status"], threads, turns
+
+
+@pytest.mark.parametrize("how", ["task cancelled during the tool", "streamed run cancelled"])
+def test_a_run_stopped_after_the_model_answered_is_not_completed(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], how: str
+) -> None:
+    """Stopped while its tool ran, or before the tool the model asked for ran, the run
+    left a completed turn and a completed rollout (found by review)."""
+    _register(processors, tmp_path)
+    agent = _triage(fake.base_url, weather_s=1.0)
+
+    async def run() -> None:
+        if how.startswith("task"):
+            task = asyncio.ensure_future(Runner.run(agent, QUESTION))
+            await asyncio.sleep(0.4)  # the model asked for the weather; the tool runs 1 s
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return
+        result = Runner.run_streamed(agent, QUESTION)
+        async for event in result.stream_events():
+            if event.type == "run_item_stream_event" and event.item.type == "tool_call_item":
+                result.cancel()
+
+    asyncio.run(run())
+    processors[0].shutdown()
+    [bundle] = _bundles(tmp_path)
+    assert _ended(_reduce_both(bundle)) == ("aborted", {"/root": "aborted"}, ["cancelled"])
+
+
+def test_a_failed_run_fails_its_agents_thread_and_the_rollout(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The writer's model call fails after the handoff: its turn failed, but its thread and
+    the rollout were completed (found by review)."""
+    _register(processors, tmp_path)
+    with pytest.raises(Exception, match="overloaded"):
+        asyncio.run(Runner.run(_triage(fake.base_url, writer="You write, then fail."), QUESTION))
+    [bundle] = _bundles(tmp_path)
+    status, threads, turns = _ended(_reduce_both(bundle))
+    assert status == "failed" and turns == ["completed", "completed", "failed"]
+    assert threads == {"/root": "failed", "/root/translator": "completed", "/root/writer": "failed"}
+
+
+def test_spans_outside_the_agents_leave_no_turn_running(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A custom span before and after the run, in one trace: the root-thread turn opened for
+    it was never ended, and the state showed a cancelled turn that never happened."""
+    _register(processors, tmp_path)
+
+    async def run() -> None:
+        with trace("around"):
+            with custom_span("before", {"n": 1}):
+                pass
+            await Runner.run(_triage(fake.base_url), QUESTION)
+            with custom_span("after", {"n": 2}):
+                pass
+
+    asyncio.run(run())
+    [bundle] = _bundles(tmp_path)
+    status, _, turns = _ended(_reduce_both(bundle))
+    assert status == "completed" and set(turns) == {"completed"} and len(turns) == 5
+    assert len(of_type(bundle, "protocol_event_observed")) >= 2
+
+
+def test_structured_tool_outputs_are_recorded_as_sent(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A tool returning an image is sent to the model as content parts; it was recorded as
+    the Python repr of the SDK's object (found by review)."""
+    from agents import ToolOutputImage
+
+    image = "data:image/png;base64,iVBORw0KGgo="
+    _register(processors, tmp_path)
+    asyncio.run(
+        Runner.run(_triage(fake.base_url, weather=ToolOutputImage(image_url=image)), QUESTION)
+    )
+    [bundle] = _bundles(tmp_path)
+    [ended] = [
+        e["payload"]
+        for e in of_type(bundle, "tool_call_ended")
+        if e["payload"]["tool_call_id"] == "call_weather"
+    ]
+    result = payload(bundle, ended["result_payload"])
+    sent = result.get("response_item", result)["output"]
+    assert sent == [{"type": "input_image", "image_url": image}]
+    _reduce_both(bundle)
 
 
 def test_a_tripped_guardrail_fails_the_turn(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,41 @@ async def test_the_stream_helper_block_ends_the_call(
     check_bundle(run.bundle)
 
 
+async def test_the_chat_stream_helper_block_ends_the_call(
+    tmp_path: Path, client: AsyncOpenAI
+) -> None:
+    """``chat.completions.stream(...)`` is built on ``create(stream=True)`` and, like the
+    Responses helper, closes the HTTP response when its block ends: a block left early or
+    by an exception ended its call with the turn, not the block, as "ended before the
+    response" (found by review)."""
+    messages: Any = [{"role": "user", "content": "hello there"}]
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        async with client.chat.completions.stream(model="gpt-test", messages=messages) as s:
+            async for event in s:
+                if event.type == "content.delta" and event.delta:
+                    break
+        with pytest.raises(ValueError, match="agent bug"):
+            async with client.chat.completions.stream(model="gpt-test", messages=messages) as s:
+                async for _ in s:
+                    raise ValueError("agent bug")
+        async with client.chat.completions.stream(model="gpt-test", messages=messages) as s:
+            final = await s.get_final_completion()
+        await rollout.flush()  # the calls ended with their blocks, not with the turn
+        assert len(of_type(bundle_in(tmp_path), "inference_cancelled")) == 1
+    assert final.choices[0].message.content == "echo: hello there"
+    run = _Run(tmp_path)
+    [cancelled], [failed], [completed] = (
+        run.ends("cancelled"),
+        run.ends("failed"),
+        run.ends("completed"),
+    )
+    assert cancelled["reason"] == "stream closed before the response completed"
+    assert run.response(cancelled)["output_items"]  # what the block had read is kept
+    assert "ValueError: agent bug" in failed["error"] and failed["upstream_request_id"]
+    assert completed["upstream_request_id"]
+    check_bundle(run.bundle)
+
+
 async def test_stream_dropped_without_close_ends_with_the_turn(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:
@@ -407,6 +443,109 @@ async def test_a_sync_background_response_is_recorded_when_retrieved(
     [end] = run.ends("completed")
     assert end["response_id"] == queued.id
     assert run.response(end)["output_items"][0]["content"][0]["text"] == "echo: s"
+    check_bundle(run.bundle)
+
+
+def _completed_in_order(run: _Run, ids: list[str], texts: list[str]) -> None:
+    """The calls completed with these responses and texts, in order, and none cancelled."""
+    ends = run.ends("completed")
+    assert [e["response_id"] for e in ends] == ids
+    assert [run.response(e)["output_items"][0]["content"][0]["text"] for e in ends] == texts
+    assert run.ends("cancelled") == []
+    check_bundle(run.bundle)
+
+
+async def test_a_background_response_fetched_through_another_client(
+    tmp_path: Path, fake: FakeOpenAI, client: AsyncOpenAI
+) -> None:
+    """A response id names its call whichever client fetches it: a copy made with
+    ``with_options`` (instrumented with its original) or another instrumented client."""
+    other = instrument(AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
+    async with other, open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        first = await client.responses.create(model="gpt-test", input="one", background=True)
+        second = await client.responses.create(model="gpt-test", input="two", background=True)
+        assert (await client.with_options(timeout=5).responses.retrieve(first.id)).output_text
+        assert (await other.responses.retrieve(second.id)).output_text
+    _completed_in_order(_Run(tmp_path), [first.id, second.id], ["echo: one", "echo: two"])
+
+
+async def test_a_background_response_read_as_a_stream(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """``retrieve(id, stream=True)`` and ``responses.stream(response_id=id)`` end the call
+    with the response their terminal event carries; a streamed fetch closed before it leaves
+    the call open for a later fetch."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        first = await client.responses.create(model="gpt-test", input="one", background=True)
+        async with await client.responses.retrieve(first.id, stream=True) as events:
+            async for _ in events:
+                break  # closed early: the response goes on, the call stays open
+        async with await client.responses.retrieve(first.id, stream=True) as events:
+            async for _ in events:
+                pass
+        second = await client.responses.create(model="gpt-test", input="two", background=True)
+        async with client.responses.stream(response_id=second.id) as stream:
+            final = await stream.get_final_response()
+        assert final.output_text == "echo: two"
+    _completed_in_order(_Run(tmp_path), [first.id, second.id], ["echo: one", "echo: two"])
+
+
+async def test_structured_output_parse_is_recorded(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """``parse`` posts its request itself, not through ``create``: it is recorded too, with
+    the JSON schema the SDK made of the class, as sent."""
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+            parsed = await client.responses.parse(
+                model="gpt-test", input="as-json please", text_format=Answer
+            )
+            chat = await client.chat.completions.parse(
+                model="gpt-test",
+                messages=[{"role": "user", "content": "as-json chat"}],
+                response_format=Answer,
+            )
+    # recording dumps the parsed answers: pydantic's serializer warnings stay out of sight
+    assert [str(w.message) for w in shown] == []
+    assert parsed.output_parsed == Answer(text="echo: as-json please")
+    assert chat.choices[0].message.parsed == Answer(text="echo: as-json chat")
+    run = _Run(tmp_path)
+    ends = run.ends("completed")
+    assert [e["response_id"] for e in ends] == [parsed.id, chat.id]
+    sent = [
+        payload(run.bundle, e["payload"]["request_payload"])
+        for e in of_type(run.bundle, "inference_started")
+    ]
+    assert sent[0]["text"]["format"]["type"] == "json_schema"
+    assert sent[0]["text"]["format"]["schema"]["properties"] == {
+        "text": {"title": "Text", "type": "string"}
+    }
+    assert "text_format" not in sent[0]
+    assert sent[1]["response_format"]["type"] == "json_schema"
+    check_bundle(run.bundle)
+
+
+async def test_run_function_call_sends_what_json_cannot_hold_as_its_nearest_text(
+    tmp_path: Path,
+) -> None:
+    """The tool has run: a result JSON cannot hold (a date, a set, bytes) must not turn into
+    a failure the loop might retry."""
+    import datetime
+
+    item = {"type": "function_call", "call_id": "c1", "name": "now", "arguments": "{}"}
+    results = [datetime.date(2024, 1, 2), {1}, b"raw", {(1, 2): "tuple key"}]
+    outputs = []
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        for n, value in enumerate(results):
+            call = dict(item, call_id=f"c{n}")
+            done = await run_function_call(turn, call, lambda value=value: value)
+            outputs.append(done["output"])
+    assert outputs == ['"2024-01-02"', "[1]", '"raw"', "{(1, 2): 'tuple key'}"]
+    run = _Run(tmp_path)
+    ended = [e["payload"] for e in of_type(run.bundle, "tool_call_ended")]
+    assert [e["status"] for e in ended] == ["completed"] * 4
     check_bundle(run.bundle)
 
 
