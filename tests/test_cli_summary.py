@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -108,3 +110,38 @@ def test_piped_output_is_plain_and_fits_columns(bundle: Path, columns: str) -> N
     )
     assert "\x1b[" not in done.stdout
     assert max(len(line) for line in done.stdout.splitlines()) <= int(columns)
+
+
+def test_token_sums_past_64_bits_are_written_exact(demo_state: Any, tmp_path: Path) -> None:
+    """Each count fits in 64 bits, their sum does not: orjson refused it and ``summary
+    --json`` ended in an internal error (found by review)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    for call in state["inference_calls"].values():
+        call["usage"] = {"input_tokens": 2**63, "output_tokens": 2**63 - 1}
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    code, out, _ = run("summary", source, "--json")
+    assert code == 0
+    calls = len(state["inference_calls"])
+    tokens = json.loads(out)["totals"]["tokens"]
+    assert (tokens["input_tokens"], tokens["output_tokens"]) == (calls * 2**63, calls * (2**63 - 1))
+    code, out, _ = run("summary", source)
+    assert code == 0 and f"{calls * 2**63:,} in" in out
+
+
+def test_bidi_controls_never_reach_the_terminal(demo_state: Any, tmp_path: Path) -> None:
+    """Text spells them out as ``show`` does; JSON writes them as ``\\uNNNN`` escapes (orjson
+    writes them raw), which is the same JSON value (found by review)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    hostile = "/root/\u202eevil\u2066x\u2069\u200f\x9b"
+    for thread in state["threads"].values():
+        thread["agent_path"] = hostile
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    code, text, _ = run("summary", source)
+    assert code == 0 and "/root/\\u202eevil\\u2066x\\u2069\\u200f\\x9b" in text
+    code, out, _ = run("summary", source, "--json")
+    assert code == 0 and "\\u202eevil\\u2066x\\u2069\\u200f\\u009b" in out
+    for raw in (text, out):
+        assert not any(ch in raw for ch in "\u202e\u2066\u2069\u200f\x9b")
+    assert orjson.loads(out)["agents"][0]["agent_path"] == hostile

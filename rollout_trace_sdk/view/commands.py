@@ -91,6 +91,7 @@ def write_named(
     name the file on ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a
     refused path)."""
     from ..outputs import forbidden_output, write_output
+    from .show import visible  # paths are named by whoever made them: spelled out as well
 
     target = output or str(default)
     if target != "-":
@@ -98,15 +99,16 @@ def write_named(
             why = forbidden_output(Path(source), Path(target))
             if why is not None:
                 hint = "" if output is not None else "; name another with -o FILE"
-                print(f"rollout-trace {command}: {why}{hint}", file=err)
+                print(visible(f"rollout-trace {command}: {why}{hint}"), file=err)
                 return 2
     try:
         write_output(target, data(), out, named=output is not None)
     except OSError as exc:
-        print(f"rollout-trace {command}: cannot write {target}: {exc.strerror or exc}", file=err)
+        why = f"cannot write {target}: {exc.strerror or exc}"
+        print(visible(f"rollout-trace {command}: {why}"), file=err)
         return 1
     if target != "-":
-        print(target, file=out)
+        print(visible(target), file=out)
     return 0
 
 
@@ -118,16 +120,18 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source = Path(args.source)
     if args.serve:
         from .serve import ViewServer
+        from .show import visible
 
         try:
-            server = ViewServer(source, args.port)
+            server = ViewServer(source, args.port, err=err)
         except OSError as exc:
             print(
                 f"rollout-trace view: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",
                 file=err,
             )
             return 1
-        print(f"serving {source} at {server.url} (Ctrl-C to stop)", file=out, flush=True)
+        shown = visible(str(source))
+        print(f"serving {shown} at {server.url} (Ctrl-C to stop)", file=out, flush=True)
         try:
             server.serve_forever()
         finally:
@@ -167,11 +171,29 @@ SUMMARY_TEXT_LIMIT = 10
 SUMMARY_PIPED_WIDTH = 100
 
 
+def summary_json(summary: Any) -> str:
+    """``summary --json``'s text: orjson's, indented; a count past 64 bits (token sums of an
+    odd state), which orjson refuses, written exact by the standard library instead. DEL, C1
+    and bidi controls, which JSON allows raw, are written ``\\uNNNN`` (orjson escapes C0
+    only): the same JSON value, and nothing that reaches a terminal as a control. They occur
+    only inside strings, where the escape means the same character."""
+    import orjson
+
+    from .show import BIDI_CONTROLS
+
+    try:
+        text = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:
+        import json
+
+        text = json.dumps(summary, indent=2, ensure_ascii=False)
+    escapes = (0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS)
+    return text.translate({code: f"\\u{code:04x}" for code in escapes})
+
+
 def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Totals and lists of a rollout: from an up-to-date ``state.json`` when the bundle has
     one, else reduced now (standard error says which); text or ``--json``."""
-    import orjson
-
     from .summary import build_summary
     from .summary_source import failure_texts, load_summary_state
 
@@ -190,7 +212,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"rollout-trace summary: {exc.args[0]}", file=err)
         return 1
     if args.json:
-        out.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+        out.write(summary_json(summary) + "\n")
         return 0
     from .summary_text import render_plain, render_rich, summary_lines
 

@@ -51,26 +51,29 @@ def load_state(
     Raises:
         ReduceError: the input cannot be read or is not a reduced state.
     """
+    from ..reduce.failures import annotate_failures, bundle_for
+    from .payloads import annotate_tool_errors
+
     path = Path(source)
     if path.is_dir():
         from ..reduce import reduce_bundle, state_bytes
-        from ..reduce.failures import annotate_failures
 
         trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
         state = orjson.loads(state_bytes(trace))
         annotate_failures(state, path)
+        annotate_tool_errors(state, path)
         return state
     raw = read_state_bytes(str(source))
     try:
         state = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
-    from ..reduce.failures import annotate_failures
     from .state_shape import refuse_unless_state
 
     refuse_unless_state(state, source)
 
     annotate_failures(state, path)  # when the state sits in its bundle
+    annotate_tool_errors(state, bundle_for(path))
     return state
 
 
@@ -108,10 +111,7 @@ def _text(parts: Any, *, summaries: bool = True) -> str:
             out.append(f"[{part.get('label', 'encoded')}]")
         elif kind == "payload_ref":
             out.append(f"[{part.get('label', 'payload')}]")
-    text = "\n".join(p for p in out if p)
-    if len(text) > MAX_ITEM_TEXT:
-        text = text[:MAX_ITEM_TEXT] + f"\n… ({len(text) - MAX_ITEM_TEXT:,} more characters)"
-    return text
+    return _cut("\n".join(p for p in out if p))
 
 
 def _summary_part(parts: Any) -> str:
@@ -120,10 +120,12 @@ def _summary_part(parts: Any) -> str:
         parts = parts.get("parts")
     if not isinstance(parts, list):
         return ""
-    return "\n".join(
-        str(p.get("text", ""))
-        for p in parts
-        if isinstance(p, Mapping) and p.get("type") == "summary"
+    return _cut(
+        "\n".join(
+            str(p.get("text", ""))
+            for p in parts
+            if isinstance(p, Mapping) and p.get("type") == "summary"
+        )
     )
 
 
@@ -341,7 +343,7 @@ class _Builder:
         if call.get("response_id"):
             record["response_id"] = call["response_id"]
         if isinstance(call.get("error_text"), str):  # from the log (see reduce/failures.py)
-            record["err"] = call["error_text"]
+            record["err"] = _clip(call["error_text"])
         return record
 
     def tool_record(self, tool: _Obj) -> dict[str, Any]:
@@ -368,6 +370,8 @@ class _Builder:
         }
         if tool.get("model_visible_call_id"):
             record["call_id"] = tool["model_visible_call_id"]
+        if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
+            record["err"] = _clip(tool["error_text"])
         op = tool.get("terminal_operation_id")
         if isinstance(op, str) and op in self.op_ix:
             record["op"] = self.op_ix[op]
@@ -385,7 +389,7 @@ class _Builder:
             "label",
         ):
             if summary.get(key):
-                record[key] = summary[key]
+                record[key] = _clip(summary[key])
         if tool.get("mcp_call_id"):
             record["mcp_call_id"] = tool["mcp_call_id"]
         return record
@@ -402,10 +406,10 @@ class _Builder:
             **self.window(op),
         }
         if request.get("type") == "exec_command":
-            record["command"] = request.get("display_command")
-            record["cwd"] = request.get("cwd")
+            record["command"] = _clip(request.get("display_command"))
+            record["cwd"] = _clip(request.get("cwd"))
         else:
-            record["stdin"] = request.get("stdin")
+            record["stdin"] = _clip(request.get("stdin"))
         if result is not None:
             record["exit"] = result.get("exit_code")
             record["stdout"] = _clip(result.get("stdout"))
@@ -552,10 +556,18 @@ def _payload_of(body: Any) -> str | None:
     return None
 
 
-def _clip(value: Any, limit: int = MAX_ITEM_TEXT) -> Any:
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + f"\n… ({len(value) - limit:,} more characters)"
-    return value
+def _clip(value: Any) -> Any:
+    """Text cut as :func:`_cut` cuts it; anything else as it is."""
+    return _cut(value) if isinstance(value, str) else value
+
+
+def _cut(text: str, limit: int = MAX_ITEM_TEXT) -> str:
+    """Text cut to ``limit`` characters, saying how much was left out (the raw payload has
+    it all). Every text the model keeps goes through here: one 4 MB command or reasoning
+    summary must not make the page (or ``show``) carry 4 MB."""
+    if len(text) > limit:
+        return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+    return text
 
 
 def build_view_model(state: _Obj) -> dict[str, Any]:

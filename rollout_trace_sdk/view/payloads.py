@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
+
 from ..model import codec
 from ..model.events import RawPayloadRef
 from ..reduce.bundle import Bundle
@@ -95,3 +97,69 @@ class PayloadReader:
             return self.read_checked(ref)
         except PayloadRefused as exc:
             return str(exc)
+
+
+def failed_tool_errors(
+    bundle: Path, state: Mapping[str, Any], *, most: int = 1_000
+) -> dict[str, str]:
+    """Failed tool calls' error texts, by tool call id: ``tool.failed(error)`` records the
+    text only in the raw result payload (``{"type": "error", "error": ...}``), which the
+    reduced state names but does not hold. The one place ``summary``, ``show`` and the page
+    read it from.
+
+    Args:
+        bundle: the bundle directory.
+        state: its reduced state (only payloads it names are read, confined to the bundle).
+        most: read at most this many payloads (the first failed tools in the state's order).
+
+    Returns:
+        The texts found; a payload that cannot be read or holds no error gives none.
+    """
+    from .summary import FAILED
+
+    tools = state.get("tool_calls")
+    failed = [
+        tool
+        for tool in (tools.values() if isinstance(tools, Mapping) else ())
+        if isinstance(tool, Mapping)
+        and isinstance(tool.get("execution"), Mapping)
+        and tool["execution"].get("status") in FAILED
+        and isinstance(tool.get("raw_result_payload_id"), str)
+        and isinstance(tool.get("tool_call_id"), str)
+    ][:most]
+    texts: dict[str, str] = {}
+    if not failed:
+        return texts
+    try:
+        reader = PayloadReader(bundle)
+    except ReduceError:
+        return texts
+    try:
+        for tool in failed:
+            try:
+                body = orjson.loads(
+                    reader.read_checked(reader.ref_of(state, tool["raw_result_payload_id"]))
+                )
+            except (PayloadRefused, orjson.JSONDecodeError):
+                continue
+            error = body.get("error") if isinstance(body, dict) else None
+            if isinstance(error, str):
+                texts[tool["tool_call_id"]] = error
+    finally:
+        reader.close()
+    return texts
+
+
+def annotate_tool_errors(state: dict[str, Any], bundle: Path | None) -> None:
+    """Give each failed tool call of ``state`` its ``error_text`` from its raw result payload
+    (:func:`failed_tool_errors`), as ``reduce.failures.annotate_failures`` does for inference
+    calls from the log: a key Codex's state does not have, read by the view model."""
+    if bundle is None:
+        return
+    tools = state.get("tool_calls")
+    if not isinstance(tools, dict):
+        return
+    for tool_id, text in failed_tool_errors(bundle, state).items():
+        tool = tools.get(tool_id)
+        if isinstance(tool, dict):
+            tool["error_text"] = text

@@ -7,17 +7,20 @@ next request reduces it again, leniently, since a live bundle ends mid-write; th
 only as the reduced state names them, through the reducer's own reads (``PayloadReader``).
 
 Routes: ``/`` the page, ``/model.json`` the view model, ``/version`` a change token,
-``/payload?id=raw_payload:N`` one payload body.
+``/status`` the token with what lenient reduction skipped and why the input could not be read
+again (the page polls it), ``/payload?id=raw_payload:N`` one payload body. The same notes and
+errors are said on standard error once each time they change.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -28,13 +31,19 @@ from .model import build_view_model, load_state
 from .payloads import PayloadReader, PayloadRefused
 
 HOST: Final = "127.0.0.1"
+#: Seconds a connection may sit idle or half-sent before it is dropped: each one holds a
+#: thread, and a client that never finishes its request must not hold one forever.
+REQUEST_TIMEOUT_S: Final = 30.0
 
 
 class _Source:
-    """The bundle (or state file) being viewed, reduced again whenever it changes."""
+    """The bundle (or state file) being viewed, reduced again whenever it changes; what
+    lenient reduction skipped and why a new reading failed are said on ``err`` (when given)
+    each time they change, and kept for the page."""
 
-    def __init__(self, source: str | Path) -> None:
+    def __init__(self, source: str | Path, err: TextIO | None = None) -> None:
         self.path = Path(source)
+        self.err = err
         self.is_bundle = self.path.is_dir()
         self.reader = PayloadReader(self.path) if self.is_bundle else None
         self._lock = threading.Lock()
@@ -67,12 +76,21 @@ class _Source:
                     state = load_state(self.path, lenient=True, skipped=notes)
                 except ReduceError as exc:
                     # Mid-write or broken: keep showing the last good state, say why.
-                    self.error = str(exc)
                     if self._state is None:
                         raise
+                    if str(exc) != self.error:
+                        self._say(
+                            f"rollout-trace view: cannot read {self.path} again: {exc}; "
+                            "serving the last state read"
+                        )
+                    self.error = str(exc)
                 else:
                     self._state = state
                     self._model = orjson.dumps(build_view_model(state))
+                    if notes != self.notes:
+                        self._say_notes(notes)
+                    if self.error is not None:
+                        self._say(f"rollout-trace view: {self.path} read again")
                     self.notes = notes
                     self.error = None
                     if self.is_bundle:
@@ -83,10 +101,32 @@ class _Source:
                 self._token = token
             return self._token, self._state, self._model
 
+    def status(self) -> dict[str, Any]:
+        """What the page polls: the change token, lenient notes and the last reading's error
+        (the model then is the last state that could be read)."""
+        token, _, _ = self.current()
+        return {"version": token, "notes": self.notes, "error": self.error}
+
+    def _say_notes(self, notes: list[str]) -> None:
+        if self.err is not None:
+            from .commands import notes_to
+
+            notes_to(notes, self.err)
+            self.err.flush()
+
+    def _say(self, text: str) -> None:
+        if self.err is not None:
+            from .show import visible  # the error quotes the bundle's ids and paths
+
+            print(visible(text), file=self.err, flush=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    #: the socket's timeout (``StreamRequestHandler`` sets it); a read that times out ends
+    #: the connection quietly (``handle_one_request``, then ``_Server.handle_error``)
+    timeout = REQUEST_TIMEOUT_S
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the terminal shows the URL, not every poll."""
@@ -99,9 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
         source = self.server.source
         try:
             if url.path in ("/", "/index.html"):
-                token, _, _ = source.current()
                 page = render_page(
-                    {}, boot={"mode": "serve", "version": token}, script_url=SCRIPT_PATH
+                    {}, boot={"mode": "serve", **source.status()}, script_url=SCRIPT_PATH
                 )
                 self._send(HTTPStatus.OK, page.encode("utf-8"), "text/html; charset=utf-8")
             elif url.path == f"/{SCRIPT_PATH}":
@@ -114,6 +153,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif url.path == "/version":
                 token, _, _ = source.current()
                 self._send(HTTPStatus.OK, token.encode(), "text/plain")
+            elif url.path == "/status":
+                self._send(HTTPStatus.OK, orjson.dumps(source.status()), "application/json")
             elif url.path == "/favicon.ico":
                 self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             elif url.path == "/payload":
@@ -162,6 +203,13 @@ class _Server(ThreadingHTTPServer):
         self.source = source
         super().__init__((HOST, port), _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a reloaded tab, an aborted poll) or stopped sending is
+        no error of ours: the connection is dropped quietly. Anything else is printed."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class ViewServer:
     """The viewer's HTTP server, started on 127.0.0.1.
@@ -169,14 +217,16 @@ class ViewServer:
     Args:
         source: a bundle directory or a state.json file.
         port: the port, 0 for any free one.
+        err: where to say what lenient reduction skipped and that the input could not be
+            read again (standard error in the CLI), each time that changes; None: nowhere.
 
     Raises:
         ReduceError: the input cannot be reduced at all.
         OSError: the port cannot be bound.
     """
 
-    def __init__(self, source: str | Path, port: int = 0) -> None:
-        self.source = _Source(source)
+    def __init__(self, source: str | Path, port: int = 0, *, err: TextIO | None = None) -> None:
+        self.source = _Source(source, err)
         self.source.current()  # refuse bad input before listening
         self._server = _Server(self.source, port)
         self._thread: threading.Thread | None = None

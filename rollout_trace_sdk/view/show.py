@@ -60,13 +60,23 @@ def short_id(ident: Any) -> str:
 
 
 def _ms(value: int | None) -> str:
+    """A duration: ``850 ms``, ``12.34 s``, ``2m 5s``, ``3h 20m``, ``12d 4h``. The whole value
+    is rounded to the last unit shown before it is split, so 119,600 ms reads ``2m 0s``,
+    never ``1m 60s`` (nor 59,996 ms ``60.00 s``)."""
     if value is None:
         return "?"
     if value < 1000:
         return f"{value} ms"
-    if value < 60_000:
+    if value < 59_995:
         return f"{value / 1000:.2f} s"
-    return f"{value // 60_000}m {round(value % 60_000 / 1000)}s"
+    seconds = round(value / 1000)
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60}s"
+    minutes = round(value / 60_000)
+    if minutes < 1440:
+        return f"{minutes // 60}h {minutes % 60}m"
+    hours = round(value / 3_600_000)
+    return f"{hours // 24}d {hours % 24}h"
 
 
 def _duration(obj: Mapping[str, Any]) -> str:
@@ -261,6 +271,7 @@ class _Transcript:
         op = m["ops"][tool["op"]] if tool.get("op") is not None else None
         if op is not None:
             what = f"$ {op['command']}" if op.get("command") else f"stdin {op.get('stdin')!r}"
+            what = _clip(what, self.full, lines=4, chars=_ARGS_CHARS)
             exit_code = f" (exit {op['exit']})" if op.get("exit") is not None else ""
             yield Line(3, ((what + exit_code, "cyan"),))
         for edge in m["edges"]:
@@ -269,7 +280,7 @@ class _Transcript:
                     3,
                     (
                         (
-                            f"⇢ {edge['kind'].replace('_', ' ')} → {self.lane(edge['to'])}",
+                            f"⇢ {_kind(edge)} → {self.lane(edge['to'])}",
                             "bold magenta",
                         ),
                     ),
@@ -281,7 +292,12 @@ class _Transcript:
         )
         failed = tool.get("st") in _FAILED
         if failed:
-            error = output or (op or {}).get("stderr") or "(no error text was recorded)"
+            error = (
+                output
+                or (op or {}).get("stderr")
+                or tool.get("err")  # tool.failed(error): in the raw result
+                or "(no error text was recorded)"
+            )
             yield Line(3, (("error: ", "bold red"), (_clip(error, self.full), "red")))
         elif output:
             yield Line(3, (("→ ", "dim"), (_clip(output, self.full), "")))
@@ -371,6 +387,12 @@ _ROLE_STYLE: Final = {
 }
 
 
+def _kind(record: Mapping[str, Any]) -> str:
+    """An edge's or item's kind as words; a state may lack it (it is read, not required)."""
+    kind = record.get("kind")
+    return kind.replace("_", " ") if isinstance(kind, str) else "unknown"
+
+
 def _made_by_call(item: Mapping[str, Any]) -> bool:
     """Items an inference call or tool produced are shown with that call, not as input."""
     return any(p[0] in ("inference", "tool", "code_cell") for p in item.get("by") or [])
@@ -426,17 +448,25 @@ def transcript_lines(
     return lines
 
 
+#: Bidirectional controls (ALM, LRM and RLM, the embeddings and overrides, the isolates): text
+#: after one is shown reordered, so agent text could make a line read other than it is.
+BIDI_CONTROLS: Final = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 #: Control characters (C0 but newline and tab, DEL, C1) spelled out: model and tool output
-#: must not move the cursor, retitle the window or recolour the terminal that shows it.
+#: must not move the cursor, retitle the window or recolour the terminal that shows it; nor
+#: reorder what it shows (bidi controls, spelled ``\\uNNNN``).
 _CONTROLS: Final = {
-    code: f"\\x{code:02x}"
-    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
-    if code not in (9, 10)
+    **{
+        code: f"\\x{code:02x}"
+        for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+        if code not in (9, 10)
+    },
+    **{code: f"\\u{code:04x}" for code in BIDI_CONTROLS},
 }
 
 
 def visible(text: str) -> str:
-    """``text`` with its terminal control characters spelled as ``\\xNN``."""
+    """``text`` with its terminal control characters spelled as ``\\xNN`` (bidi controls as
+    ``\\uNNNN``)."""
     return text.translate(_CONTROLS)
 
 

@@ -249,9 +249,10 @@ def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) 
     texts: dict[str, str] = {}
     if _failed(state, "inference_calls") or _failed(state, "compaction_requests"):
         texts.update(logged_failure_texts(bundle))
-    tools = _failed(state, "tool_calls")[:most]
-    if tools:
-        texts.update(_payload_errors(bundle, state, tools))
+    if _failed(state, "tool_calls"):
+        from .payloads import failed_tool_errors  # here: it opens the bundle's payloads
+
+        texts.update(failed_tool_errors(bundle, state, most=most))
     return texts
 
 
@@ -266,32 +267,3 @@ def _failed(state: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
         and isinstance(o.get("execution"), dict)
         and o["execution"].get("status") in FAILED
     ]
-
-
-def _payload_errors(
-    bundle: Path, state: Mapping[str, Any], tools: list[dict[str, Any]]
-) -> dict[str, str]:
-    """A failed tool's ``{"type": "error", "error": ...}`` result, read as the viewer reads
-    payloads (only references the state names, confined to the bundle)."""
-    from .payloads import PayloadReader, PayloadRefused
-
-    texts: dict[str, str] = {}
-    try:
-        reader = PayloadReader(bundle)
-    except ReduceError:
-        return texts
-    try:
-        for tool in tools:
-            payload_id = tool.get("raw_result_payload_id")
-            if not isinstance(payload_id, str):
-                continue
-            try:
-                body = orjson.loads(reader.read_checked(reader.ref_of(state, payload_id)))
-            except (PayloadRefused, orjson.JSONDecodeError):
-                continue
-            error = body.get("error") if isinstance(body, dict) else None
-            if isinstance(error, str) and isinstance(tool.get("tool_call_id"), str):
-                texts[tool["tool_call_id"]] = error
-    finally:
-        reader.close()
-    return texts

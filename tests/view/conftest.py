@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,57 @@ def hostile_id_bundle(root: Path) -> Path:
     shutil.copytree(CONFORMANCE / "_errors" / "tool_end_unknown_call" / "bundle", bundle)
     log = bundle / "trace.jsonl"
     log.write_bytes(log.read_bytes().replace(b'"call_never_started"', orjson.dumps(HOSTILE_ID)))
+    return bundle
+
+
+#: The error a recorded tool call failed with: only its raw result payload holds it.
+TOOL_ERROR = "permission denied: /etc/shadow <b>not bold</b>"
+
+_FAILED_TOOL = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root, error):
+    call_item = {"type": "function_call", "name": "exec_command", "call_id": "c1", "arguments": "{}"}
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "go"})
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[call_item])
+        async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+            tool.failed(error)
+    print(rollout.bundle_dir)
+
+anyio.run(main, sys.argv[1], sys.argv[2])
+"""
+
+
+@pytest.fixture(scope="session")
+def failed_tool_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recorded rollout whose one tool call ended with ``tool.failed(TOOL_ERROR)``. Recorded
+    in a child process: Playwright keeps an event loop running in the test thread."""
+    root = tmp_path_factory.mktemp("failed-tool")
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILED_TOOL, str(root), TOOL_ERROR],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip())
+
+
+def skipping_bundle(demo_bundle: Path, root: Path) -> Path:
+    """A copy of the demo bundle whose first tool call end names a call never started (its id
+    :data:`HOSTILE_ID`): strict reduction refuses it, lenient reduction skips it with a note
+    quoting the id."""
+    bundle = root / "skipping"
+    shutil.copytree(demo_bundle, bundle)
+    (bundle / "state.json").unlink(missing_ok=True)
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if b'"tool_call_ended"' in line)
+    event = orjson.loads(lines[at])
+    event["payload"]["tool_call_id"] = HOSTILE_ID
+    lines[at] = orjson.dumps(event) + b"\n"
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines))
     return bundle
 
 
@@ -79,9 +132,9 @@ class Page:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
-    def open(self, url: str) -> Any:
+    def open(self, url: str, timeout: float = 60_000) -> Any:
         self.page.goto(url)
-        self.page.wait_for_function("window.__rt && window.__rt.ready", timeout=60_000)
+        self.page.wait_for_function("window.__rt && window.__rt.ready", timeout=timeout)
         return self.page
 
     def close(self) -> None:

@@ -9,17 +9,20 @@ page; serve: fetched), failures highlighted. Screenshots land in the artifacts d
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.serve import ViewServer
 
-from .conftest import PLANTED_ERROR, Page
+from .conftest import HOSTILE_ID, PLANTED_ERROR, TOOL_ERROR, Page, skipping_bundle
 
 
 def _write_page(source: Path, target: Path) -> str:
@@ -227,4 +230,247 @@ def test_text_that_opens_an_html_comment_leaves_the_page_working(
     source.write_bytes(orjson.dumps(state))
     p = page.open(_write_page(source, tmp_path / "page.html"))
     _expect_counts(p.evaluate("window.__rt.stats()"), state)
+    assert page.errors == []
+
+
+def _state_page(state: Any, tmp_path: Path) -> str:
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    return _write_page(source, tmp_path / "page.html")
+
+
+def _copy(state: Any) -> Any:
+    return orjson.loads(orjson.dumps(state))
+
+
+def _rows(p: Any) -> list[tuple[str, int]]:
+    return [
+        (kind, int(i))
+        for kind, i in p.evaluate(
+            "[...document.querySelectorAll('#list .row[data-kind]')].map(r => [r.dataset.kind, r.dataset.i])"
+        )
+    ]
+
+
+def test_a_failed_tool_calls_error_is_shown_from_its_raw_result(
+    page: Page, failed_tool_bundle: Path, tmp_path: Path
+) -> None:
+    """The page said "(no error text was recorded)" where ``summary`` showed the text
+    ``tool.failed`` recorded in the raw result (found by review)."""
+    p = page.open(_write_page(failed_tool_bundle, tmp_path / "failed-tool.html"))
+    p.click("#count-failed")
+    p.locator("#list .row").first.click()
+    error = p.inner_text("[data-testid=error]")
+    assert TOOL_ERROR in error and "no error text" not in error
+    assert p.locator("#detail b", has_text="not bold").count() == 0
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("ended", [2**52, 4_102_444_800_000])  # 2^52 ms; 2100-01-01
+def test_a_far_future_time_leaves_the_page_responsive(
+    page: Page, demo_state: Any, tmp_path: Path, ended: int
+) -> None:
+    """The axis's steps stopped at an hour: a span of millennia drew (span / 1 h) ticks a
+    frame and froze the page (found by review)."""
+    state = _copy(demo_state)
+    state["ended_at_unix_ms"] = ended
+    p = page.open(_state_page(state, tmp_path), timeout=5_000)
+    p.wait_for_function("window.__rt.stats().drawn.ticks > 0", timeout=5_000)
+    assert 3 <= p.evaluate("window.__rt.stats().drawn.ticks") <= 100
+    p.evaluate("window.__rt.zoom(0, 1e300)")  # no span is too long to draw
+    assert 1 <= p.evaluate("window.__rt.stats().drawn.ticks") <= 100
+    assert page.errors == []
+
+
+def test_search_finds_tool_and_compaction_payload_ids_whole(page: Page, small_page: str) -> None:
+    """Payload ids of tool calls and compactions were not searchable, and ``raw_payload:4``
+    matched ``raw_payload:46`` (found by review)."""
+    p = page.open(small_page)
+    model = p.evaluate("JSON.parse(document.getElementById('rt-model').textContent)")
+    for kind, table, keys in (
+        ("tool", "tools", ("inv", "res")),
+        ("cmp", "compactions", ("rq", "rs")),
+    ):
+        for key in keys:
+            ident = model[table][0][key]
+            p.fill("#search", ident)
+            p.wait_for_function(
+                f"document.querySelector('#filter-note').textContent.includes({ident!r})"
+            )
+            assert (kind, 0) in _rows(p), (kind, key, ident)
+
+    def mentions(record: Any, ident: str) -> bool:
+        direct = {record.get(k) for k in ("rq", "rs", "inv", "res")}
+        listed = [ix for k in ("req", "resp", "ci", "oi", "repl") for ix in record.get(k, [])]
+        return ident in direct or any(model["items"][ix].get("p") == ident for ix in listed)
+
+    tables = {"call": model["calls"], "tool": model["tools"], "cmp": model["compactions"]}
+    for short in {c["rq"] for c in model["calls"]} | {t["inv"] for t in model["tools"]}:
+        longer = [f"{short}{n}" for n in range(10)]
+        if not any(
+            r.get(k) in longer
+            for r in model["calls"] + model["tools"]
+            for k in ("rq", "rs", "inv", "res")
+        ):
+            continue  # only ids that prefix another one tell anything
+        p.fill("#search", short)
+        p.wait_for_function(
+            f"document.querySelector('#filter-note').textContent.includes('“{short}”')"
+        )
+        rows = _rows(p)
+        assert rows and all(mentions(tables[kind][i], short) for kind, i in rows), (short, rows)
+    assert page.errors == []
+
+
+def test_deep_links_that_do_not_decode_or_hold_line_breaks(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """A malformed link threw before the page was ready; an id with CR or LF did not come
+    back from its own link (found by review)."""
+    state = _copy(demo_state)
+    ident = "call_0\r\ncat"
+    state["tool_calls"]["call_0_cat"].update(tool_call_id=ident, model_visible_call_id=None)
+    url = _state_page(state, tmp_path)
+    p = page.open(url + "#call=%E0%A4%A", timeout=5_000)
+    assert "Select a call" in p.inner_text("#detail")
+    p.evaluate(f"window.__rt.select({ident!r})")
+    link = p.evaluate("location.hash")
+    assert link == "#call=call_0%0D%0Acat"
+    p.goto("about:blank")  # a fresh load, not a hash change of the page that selected it
+    p.goto(url + link)
+    p.wait_for_function("window.__rt && window.__rt.ready", timeout=5_000)
+    assert '"cmd":"cat"' in p.inner_text("[data-testid=tool-args]")
+    assert page.errors == []
+
+
+def test_a_spawn_chain_thousands_deep_is_drawn(page: Page, demo_state: Any, tmp_path: Path) -> None:
+    """Lanes were ordered by recursion: 20,000 agents each spawned by the one before
+    overflowed the call stack and left the page blank (found by review)."""
+    state = _copy(demo_state)
+    root = state["threads"][state["root_thread_id"]]
+    parent = root["thread_id"]
+    for n in range(20_000):
+        ident = f"t{n}"
+        origin = {"type": "spawned", "parent_thread_id": parent, "spawn_edge_id": f"e{n}"}
+        execution = {**root["execution"], "started_seq": 100_000 + n}
+        state["threads"][ident] = {
+            **root,
+            "thread_id": ident,
+            "agent_path": f"/chain/{n}",
+            "origin": origin,
+            "execution": execution,
+            "conversation_item_ids": [],
+        }
+        parent = ident
+    p = page.open(_state_page(state, tmp_path), timeout=10_000)
+    assert p.evaluate("window.__rt.stats().lanes") == len(state["threads"])
+    assert page.errors == []
+
+
+def test_durations_are_rounded_before_they_are_split(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """119,600 ms read "1m 60s" (found by review)."""
+    state = _copy(demo_state)
+    first = min(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    execution = first["execution"]
+    execution["ended_at_unix_ms"] = execution["started_at_unix_ms"] + 119_600
+    p = page.open(_state_page(state, tmp_path))
+    row = p.locator('#list .row[data-kind=call][data-i="0"]')
+    assert row.locator(":scope > span").nth(5).inner_text() == "2m 0s"
+    assert page.errors == []
+
+
+def test_a_missing_kind_is_unknown(page: Page, demo_state: Any, tmp_path: Path) -> None:
+    """An edge or item without a ``kind`` (read, not required) broke the details pane
+    (found by review)."""
+    state = _copy(demo_state)
+    for edge in state["interaction_edges"].values():
+        del edge["kind"]
+    for item in state["conversation_items"].values():
+        del item["kind"]
+    p = page.open(_state_page(state, tmp_path))
+    p.evaluate("window.__rt.select('call_0_spawn')")
+    assert "unknown → /root/helper_0" in p.inner_text("#detail")
+    p.locator("[data-testid=row-call]").last.click()
+    assert p.locator("#detail .item").count() > 0 and "unknown" in p.inner_text("#detail")
+    assert page.errors == []
+
+
+def _serve_copy(bundle: Path, tmp_path: Path) -> Path:
+    live = tmp_path / "live"
+    shutil.copytree(bundle, live)
+    (live / "state.json").unlink(missing_ok=True)
+    return live
+
+
+def _touch(path: Path) -> None:
+    """A new modification time: what the recorder's next append does to the change token."""
+    later = path.stat().st_mtime_ns + 5_000_000_000
+    os.utime(path, ns=(later, later))
+
+
+def test_a_live_poll_leaves_the_details_pane_as_it_was(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """Each change of the log redrew the details pane: scrolled back to the top, the opened
+    payload closed, an agent's details replaced by the selected call (found by review)."""
+    live = _serve_copy(demo_bundle, tmp_path)
+    with ViewServer(live, 0) as server:
+        p = page.open(server.url)
+        p.locator("[data-testid=row-call]").last.click()
+        p.click("button[data-payload]")
+        p.wait_for_selector("[data-testid=payload]")
+        pane = "document.getElementById('detail-pane')"
+        assert p.evaluate(f"{pane}.scrollTop = 300") == 300
+        fetched: list[str] = []
+        p.on("request", lambda r: fetched.append(r.url) if "model.json" in r.url else None)
+        _touch(live / "trace.jsonl")
+        p.evaluate("window.__rt.poll()")
+        assert fetched  # the model was fetched again
+        assert p.evaluate(f"{pane}.scrollTop") == 300
+        assert p.locator("[data-testid=payload]").count() == 1
+        p.click("#detail [data-go^=thread]")  # an agent's details: not the selected call
+        assert "thread id" in p.inner_text("#detail")
+        _touch(live / "trace.jsonl")
+        p.evaluate("window.__rt.poll()")
+        assert "thread id" in p.inner_text("#detail")
+    assert page.errors == []
+
+
+def test_the_live_badge_says_offline_then_live_again(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """Once a poll failed, the badge said "offline" for good (found by review)."""
+    with ViewServer(demo_bundle, 0) as server:
+        p = page.open(server.url)
+        assert p.inner_text("#live") == "live"
+        p.route("**/status", lambda route: route.abort())
+        p.evaluate("window.__rt.poll()")
+        assert p.inner_text("#live") == "offline"
+        p.unroute("**/status")
+        p.evaluate("window.__rt.poll()")
+        assert p.inner_text("#live") == "live"
+    page.errors.clear()  # the aborted request's console error
+
+
+def test_the_served_page_says_what_was_skipped_and_when_the_bundle_cannot_be_read(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """``--serve`` reduced leniently and said nothing of what it skipped, and kept serving
+    the last state as "live" once the bundle could no longer be read (found by review)."""
+    bundle = skipping_bundle(demo_bundle, tmp_path)
+    with ViewServer(bundle, 0) as server:
+        p = page.open(server.url)
+        notes = p.locator("[data-testid=lenient-notes]")
+        assert "Lenient reduction skipped 1 thing(s)" in notes.inner_text()
+        notes.locator("summary").click()
+        assert HOSTILE_ID in notes.inner_text()
+        assert p.inner_text("#live") == "live"
+        calls = p.evaluate("window.__rt.stats().calls")
+        (bundle / "trace.jsonl").write_bytes(b'{"not": "a trace"}\n')
+        p.evaluate("window.__rt.poll()")
+        assert p.inner_text("#live") == "stale"
+        assert "The bundle could not be read" in p.inner_text("[data-testid=read-error]")
+        assert p.evaluate("window.__rt.stats().calls") == calls  # the last state, kept
     assert page.errors == []

@@ -4,6 +4,7 @@ standard error, where the page goes by default, what ``--port`` accepts."""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,26 @@ def test_a_port_out_of_range_is_a_usage_error(
     assert _run("view", tmp_path, "--serve", "--port", port)[0] == 2
     err = capsys.readouterr().err  # argparse writes to sys.stderr
     assert "argument --port:" in err and "internal error" not in err
+
+
+def test_paths_are_spelled_out(
+    demo_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``view`` named the page it wrote and the bundle it serves with their control
+    characters raw: a path is named by whoever made it (found by review)."""
+    from rollout_trace_sdk.view.serve import ViewServer
+
+    named = "page\x1b]0;PWNED\x07\u202e.html"
+    shown = "page\\x1b]0;PWNED\\x07\\u202e.html"
+    code, out, err = _run("view", demo_bundle, "-o", tmp_path / named)
+    assert (code, out, err) == (0, f"{tmp_path}/{shown}\n", "")
+    state = tmp_path / named.replace("page", "state")  # its default page is itself
+    assert _run("reduce", demo_bundle, "-o", state)[0] == 0
+    code, out, err = _run("view", state)
+    assert code == 2 and shown.replace("page", "state") in err and "\x1b" not in err
+
+    bundle = tmp_path / "bundle\x1b[41m"
+    shutil.copytree(demo_bundle, bundle)
+    monkeypatch.setattr(ViewServer, "serve_forever", lambda self: None)
+    code, out, _ = _run("view", bundle, "--serve", "--port", "0")
+    assert code == 0 and out.startswith(f"serving {tmp_path}/bundle\\x1b[41m at http://")

@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.view.html import _script_json, static_page
-from rollout_trace_sdk.view.model import build_view_model, load_state
+from rollout_trace_sdk.view.model import MAX_ITEM_TEXT, build_view_model, load_state
 from rollout_trace_sdk.view.payloads import PayloadReader
 
 
@@ -116,3 +116,32 @@ def test_a_fifo_named_as_the_state_is_refused_not_waited_on(tmp_path: Path, comm
     )
     assert done.returncode == 1, done.stderr
     assert "not a regular file" in done.stderr
+
+
+def test_every_kept_text_is_cut(demo_state: Any) -> None:
+    """A terminal command, its cwd, a reasoning summary and an error text were kept whole: a
+    4 MB heredoc made a 4 MB page (found by review)."""
+    huge = "y" * (MAX_ITEM_TEXT * 3)
+    state = orjson.loads(orjson.dumps(demo_state))
+    for op in state["terminal_operations"].values():
+        if op["request"]["type"] == "exec_command":
+            op["request"].update(display_command=huge, cwd=huge)
+        else:
+            op["request"]["stdin"] = huge
+    for item in state["conversation_items"].values():
+        if item["kind"] == "reasoning":
+            item["body"]["parts"] = [{"type": "summary", "text": huge}]
+    for call in state["inference_calls"].values():
+        call["error_text"] = huge
+    for tool in state["tool_calls"].values():
+        tool["error_text"] = huge
+    model = build_view_model(state)
+    kept = [
+        *(op.get(key) for op in model["ops"] for key in ("command", "cwd", "stdin")),
+        *(item.get("summary") for item in model["items"]),
+        *(record["err"] for record in model["calls"] + model["tools"]),
+    ]
+    texts = [text for text in kept if isinstance(text, str)]
+    assert len(texts) >= len(model["calls"]) + len(model["tools"]) + len(model["ops"]) + 1
+    assert all(len(text) <= MAX_ITEM_TEXT + 40 for text in texts)
+    assert all(text.endswith(f"({MAX_ITEM_TEXT * 2:,} more characters)") for text in texts)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import http.client
+import io
 import shutil
+import socket
+import struct
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from rollout_trace_sdk.view.serve import ViewServer
+
+from .conftest import HOSTILE_ID, HOSTILE_ID_SHOWN, skipping_bundle
 
 
 def _get(server: ViewServer, path: str, host: str | None = None) -> tuple[int, bytes]:
@@ -118,3 +124,77 @@ def test_follows_a_schema_3_bundle_being_written(tmp_path: Path) -> None:
                     assert len(later) > len(first) and set(later.values()) == {200}
 
     anyio.run(scenario)
+
+
+def _status(server: ViewServer) -> Any:
+    status, body = _get(server, "/status")
+    assert status == 200
+    return orjson.loads(body)
+
+
+def test_lenient_notes_and_read_errors_are_said_and_served(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """What lenient reduction skipped is said on standard error (control characters spelled
+    out) and served to the page; a bundle that cannot be read again keeps its last state,
+    says so once, and the status says why (it was served as "live", silently: found by
+    review)."""
+    bundle = skipping_bundle(demo_bundle, tmp_path)
+    err = io.StringIO()
+    with ViewServer(bundle, 0, err=err) as server:
+        said = err.getvalue()
+        assert said.startswith("lenient: skipped 1 thing(s):\n") and HOSTILE_ID_SHOWN in said
+        assert "\x1b" not in said
+        status = _status(server)
+        assert status["error"] is None and len(status["notes"]) == 1
+        assert HOSTILE_ID in status["notes"][0]  # the page escapes it itself
+        model = _get(server, "/model.json")[1]
+        _status(server)
+        assert err.getvalue() == said  # said once, not at every poll
+
+        (bundle / "trace.jsonl").write_bytes(b'{"not": "a trace"}\n')
+        status = _status(server)
+        assert status["error"] and "schema_version" in status["error"]
+        assert _get(server, "/model.json")[1] == model  # the last good state, still served
+        _status(server)
+        assert err.getvalue().count("cannot read") == 1
+        assert f"cannot read {bundle} again" in err.getvalue()
+
+        shutil.rmtree(bundle)
+        status = _status(server)
+        assert "No such file" in status["error"]
+        assert err.getvalue().count("cannot read") == 2
+
+
+def test_a_client_that_goes_away_is_no_error(
+    demo_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reloaded tab or an aborted poll printed a full traceback on the user's terminal."""
+    with ViewServer(demo_bundle, 0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise error
+            except OSError:
+                server._server.handle_error(None, ("127.0.0.1", port))
+        for _ in range(3):  # the real thing: gone (with a reset) before the answer
+            client = socket.create_connection(("127.0.0.1", port))
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.sendall(b"GET /model.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            client.close()
+        assert _get(server, "/version")[0] == 200
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_half_sent_request_is_dropped(demo_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each connection holds a server thread: one that never finishes its request is dropped
+    after the handler's timeout instead of held forever."""
+    from rollout_trace_sdk.view import serve
+
+    assert serve._Handler.timeout == 30  # was None: held forever
+    monkeypatch.setattr(serve._Handler, "timeout", 0.3)
+    with ViewServer(demo_bundle, 0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(b"GET /model.json HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no end
+            assert client.recv(100) == b""  # closed by the server, not left waiting

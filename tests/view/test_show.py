@@ -11,10 +11,11 @@ import pytest
 from rich.console import Console
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.view.show import render_plain, render_rich, transcript_lines
+from rollout_trace_sdk.view.model import build_view_model, load_state
+from rollout_trace_sdk.view.show import _ms, render_plain, render_rich, transcript_lines
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
-from .conftest import PLANTED_ERROR
+from .conftest import PLANTED_ERROR, TOOL_ERROR
 
 
 def _plain(state: Any, **kwargs: Any) -> str:
@@ -120,6 +121,72 @@ def test_terminal_control_characters_are_spelled_out(demo_state: Any) -> None:
     for text in (plain, shown):
         assert "\\x1b[31mRED\\x1b]0;pwned\\x07\\x0d\\x1b[2Kfake\\x9bend" in text
         assert not any(ch in text for ch in "\x1b\x07\r\x9b")
+
+
+def test_bidi_controls_are_spelled_out(demo_state: Any) -> None:
+    """Bidi overrides, embeddings, isolates and marks reorder what a terminal shows after
+    them: an agent path could make a line read other than it is (found by review)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    for thread in state["threads"].values():
+        thread["agent_path"] = f"/root/{bidi}evil"
+    plain = _plain(state)
+    assert (
+        "\\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068\\u2069\\u200e\\u200f\\u061cevil"
+        in plain
+    )
+    assert not any(ch in plain for ch in bidi)
+
+
+def test_durations_are_rounded_before_they_are_split() -> None:
+    """119,600 ms read "1m 60s" (found by review)."""
+    assert _ms(119_600) == "2m 0s"
+    assert _ms(61_400) == "1m 1s"
+    assert _ms(59_996) == "1m 0s"  # not "60.00 s"
+    assert _ms(59_994) == "59.99 s"
+    assert (_ms(999), _ms(1_000)) == ("999 ms", "1.00 s")
+    assert (_ms(3_599_600), _ms(86_370_000)) == ("1h 0m", "1d 0h")  # not "59m 60s", "23h 60m"
+
+
+def test_a_failed_tool_calls_error_is_read_from_its_raw_result(failed_tool_bundle: Path) -> None:
+    """``tool.failed(error)`` keeps the text in the raw result payload only: ``summary``
+    showed it, ``show`` and the page said no error text was recorded (found by review)."""
+    for source in (failed_tool_bundle, _reduced(failed_tool_bundle)):
+        out = io.StringIO()
+        assert main(["show", str(source)], out=out, err=io.StringIO()) == 0
+        assert f"error: {TOOL_ERROR}" in out.getvalue()
+        assert "no error text" not in out.getvalue()
+        (tool,) = build_view_model(load_state(source))["tools"]
+        assert tool["err"] == TOOL_ERROR
+
+
+def _reduced(bundle: Path) -> Path:
+    """The bundle's ``state.json`` (a state file in its bundle: the payloads are at hand)."""
+    assert main(["reduce", str(bundle)], out=io.StringIO(), err=io.StringIO()) == 0
+    return bundle / "state.json"
+
+
+def test_a_huge_command_is_cut(demo_state: Any) -> None:
+    """A 4 MB heredoc command was printed whole on one line (found by review)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    for op in state["terminal_operations"].values():
+        if op["request"]["type"] == "exec_command":
+            op["request"]["display_command"] = "cat <<EOF\n" + "x" * 200_000
+    text = _plain(state)
+    assert max(len(line) for line in text.splitlines()) < 1_000
+    assert "$ cat <<EOF" in text and "more chars] (exit 0)" in text
+
+
+def test_a_missing_kind_is_unknown(demo_state: Any) -> None:
+    """``kind`` is read, not required by the shape check: an edge without one crashed
+    ``show`` (found by review)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    for edge in state["interaction_edges"].values():
+        del edge["kind"]
+    for item in state["conversation_items"].values():
+        del item["kind"]
+    text = _plain(state)
+    assert "⇢ unknown → /root/helper_0" in text
 
 
 @needs_conformance_v3

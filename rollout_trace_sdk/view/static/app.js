@@ -20,6 +20,7 @@ async function start() {
     model = await (await fetch("model.json")).json();
     S.version = cfg.version;
     $("live").hidden = false;
+    showStatus(cfg);
     setInterval(poll, 2000);
   } else {
     model = JSON.parse($("rt-model").textContent);
@@ -34,20 +35,65 @@ async function start() {
   window.__rt.ready = true;
 }
 
+async function fetchOk(url) {
+  const r = await fetch(url, { cache: "no-store" });
+  if (!r.ok) throw new Error(url + ": " + r.status);
+  return r;
+}
+
+// Served: ask the server how the bundle stands, refetch the model when it moved on, and say
+// on the page what the server knows (lenient notes, a bundle that could not be read again,
+// a server that does not answer). One poll at a time.
 async function poll() {
+  if (S.polling) return;
+  S.polling = true;
   try {
-    const r = await fetch("version", { cache: "no-store" });
-    const v = await r.text();
-    if (v && v !== S.version) {
-      S.version = v;
-      const model = await (await fetch("model.json", { cache: "no-store" })).json();
+    const st = await (await fetchOk("status")).json();
+    if (st.version && st.version !== S.version) {
+      const model = await (await fetchOk("model.json")).json();
+      S.version = st.version;
       const sel = S.sel;
       setModel(model, false);
-      if (sel) select(sel.kind, sel.key, { keepScroll: true, fromPoll: true });
+      S.refresh = true;
+      try {
+        if (sel && S.pane === sel) select(sel.kind, sel.key, { keepScroll: true, fromPoll: true });
+      } finally { S.refresh = false; }
     }
+    showStatus(st);
   } catch (e) {
-    $("live").textContent = "offline";
+    setLive("offline", "the server does not answer: showing what it sent last");
+  } finally {
+    S.polling = false;
   }
+}
+
+function setLive(text, title) {
+  const live = $("live");
+  live.textContent = text;
+  live.title = title;
+  live.className = "live" + (text === "live" ? "" : " " + text);
+}
+
+// The server's status (the boot settings, then each poll): the badge says "stale" while the
+// bundle cannot be read again (the page keeps its last state), the notice says why and what
+// lenient reduction skipped.
+function showStatus(st) {
+  const notes = st.notes || [];
+  if (st.error) setLive("stale", "the bundle could not be read again: showing the last state read");
+  else setLive("live", "following the bundle: the page redraws when it changes");
+  const key = JSON.stringify([st.error || null, notes]);
+  if (key === S.noticeKey) return;  // unchanged: an opened list of notes stays open
+  S.noticeKey = key;
+  let h = "";
+  if (st.error) h += `<p data-testid="read-error"><b>The bundle could not be read</b> (${esc(st.error)}). Showing the last state that could be; it is stale.</p>`;
+  if (notes.length) {
+    const shown = notes.slice(0, 100).map((n) => `<li>${esc(n)}</li>`).join("");
+    const rest = notes.length > 100 ? `<li>… and ${num(notes.length - 100)} more (the terminal that runs the server lists them all)</li>` : "";
+    h += `<details data-testid="lenient-notes"><summary>Lenient reduction skipped ${num(notes.length)} thing(s): this rollout may be incomplete.</summary><ul>${shown}${rest}</ul></details>`;
+  }
+  const box = $("notice");
+  box.innerHTML = h;
+  box.hidden = !h;
 }
 
 function setModel(m, first) {
@@ -109,6 +155,7 @@ function select(kind, key, opts) {
   S.sel = { kind, i, key: i };
   if (!opts.fromHash) history.replaceState(null, "", "#" + (kind === "cmp" ? "compaction" : "call") + "=" + encodeURIComponent(obj.id));
   if (kind === "call") showCall(i); else if (kind === "tool") showTool(i); else showCompaction(i);
+  S.pane = S.sel;  // the details pane shows the selection (not an agent or a code cell)
   if (!opts.keepScroll) { revealRow(kind, i); revealBlock(obj); }
   renderList(false);
   draw();
@@ -137,8 +184,9 @@ function revealBlock(o) {
 // --- wiring ------------------------------------------------------------------------------
 
 function selectFromHash() {
-  const h = decodeURIComponent(location.hash.slice(1));
-  const m = /^(call|tool|compaction|thread)=(.+)$/.exec(h);
+  let h;
+  try { h = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }  // a malformed link selects nothing
+  const m = /^(call|tool|compaction|thread)=(.+)$/s.exec(h);  // s: an id may hold CR or LF
   if (!m) return;
   if (m[1] === "thread") { const t = S.m.threads.findIndex((x) => x.id === m[2] || x.path === m[2]); if (t >= 0) showThread(t); return; }
   let hitId = S.byId.get(m[2]);
@@ -270,6 +318,7 @@ window.__rt = { ready: false, select: (id) => { const h = S.byId.get(id); if (h)
     return { x: Math.min((x0 + x1) / 2, x0 + 4), y: AXIS_H + S.laneTop[k] - S.scrollY + L.rowY[kind] + b.row * (BAR_H + 2) + BAR_H / 2 };
   },
   zoom: (t0, t1) => { S.vx0 = t0; S.vx1 = t1; drawNow(); },
+  poll: () => poll(),  // a poll now (tests: the page polls every two seconds)
   scrollLanes: (y) => { S.scrollY = y; drawNow(); return S.scrollY; },
 };
 // Everything start() needs is above this script; the embedded payloads below it are read

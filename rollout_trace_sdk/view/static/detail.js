@@ -4,6 +4,9 @@ function threadLink(t) { return `<span class="link" data-go="thread:${t}">${esc(
 function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
 function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
 function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${esc(id)}">${esc(label)}</button>` : ""; }
+// A kind as words; a state file may lack it (the viewer reads it, the shape check does not
+// require it).
+function kindText(kind) { return typeof kind === "string" ? kind.replace(/_/g, " ") : "unknown"; }
 function kv(rows) { return "<dl class=kv>" + rows.filter((r) => r[1] !== "" && r[1] != null).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("") + "</dl>"; }
 
 function producerHtml(it) {
@@ -20,7 +23,7 @@ function itemHtml(ix, cls, tags) {
   if (!it) return "";
   const text = it.summary ? it.summary + (it.text ? "\n\n" + it.text : "") : it.text;
   const longText = text.split("\n").length > 10 || text.length > 1200;
-  const extra = [it.kind !== "message" ? it.kind.replace(/_/g, " ") : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
+  const extra = [it.kind !== "message" ? kindText(it.kind) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
     `<div class="ib">${hl(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" data-expand="1">show all</span></div>` : "") + `</div>`;
@@ -65,6 +68,7 @@ function errorText(t) {
   if (t.output_preview) parts.push(t.output_preview);
   const op = t.op != null ? m.ops[t.op] : null;
   if (op && op.stderr) parts.push(op.stderr);
+  if (t.err) parts.push(t.err);  // tool.failed(error): in the raw result (view/payloads.py)
   return parts.join("\n") || "(no error text was recorded)";
 }
 
@@ -91,7 +95,7 @@ function showTool(i) {
   if (t.cell != null && m.cells[t.cell]) h += `<h3>Requested by code cell</h3><pre>${esc(m.cells[t.cell].source)}</pre>`;
   if (t.starts_cell != null && m.cells[t.starts_cell]) h += `<h3>Code cell</h3><pre>${esc(m.cells[t.starts_cell].source)}</pre>`;
   const edges = m.edges.filter((e) => e.tool === i);
-  if (edges.length) h += `<h3>Interactions</h3>` + edges.map((e) => `<div>${esc(e.kind.replace(/_/g, " "))} → ${e.to >= 0 ? threadLink(e.to) : esc(e.dst)}</div>`).join("");
+  if (edges.length) h += `<h3>Interactions</h3>` + edges.map((e) => `<div>${esc(kindText(e.kind))} → ${e.to >= 0 ? threadLink(e.to) : esc(e.dst)}</div>`).join("");
   h += `<p>${payloadBtn(t.inv, "raw invocation")}${payloadBtn(t.res, "raw result")}</p><div id="payload-view"></div>`;
   setDetail(h);
 }
@@ -118,6 +122,7 @@ function showCell(i) {
   let h = `<h2>Code cell ${stTag(c.st)}</h2>` + kv([["id", esc(c.id)], ["agent", threadLink(c.t)], ["runtime", esc(c.runtime)], ["duration", dur(c)], ["nested tools", c.nested.map(toolLink).join(", ")]]);
   h += `<pre>${esc(c.source)}</pre>`;
   setDetail(h);
+  S.pane = null;  // not the selection: a poll leaves it be
 }
 
 function showThread(t) {
@@ -132,13 +137,20 @@ function showThread(t) {
   const kids = m.threads.map((x, k) => [x, k]).filter(([x]) => x.parent === t);
   if (kids.length) h += `<h3>Sub-agents</h3>` + kids.slice(0, 300).map(([, k]) => `<div>${threadLink(k)}</div>`).join("");
   setDetail(h);
+  S.pane = null;  // not the selection: a poll leaves it be
 }
 
 function setDetail(html, more) {
-  const d = $("detail");
-  d.innerHTML = html;
-  d.parentElement.scrollTop = 0;
+  // A poll that found the log moved on (S.refresh) redraws the selected object: when its pane
+  // would read the same, the pane is left as the user left it (scroll, opened payload, "show
+  // all", "show more"); when it changed, it is redrawn where the user had scrolled to.
+  const d = $("detail"), pane = d.parentElement;
   S.more = more || null;
+  if (S.refresh && html === S.detailHtml) return;
+  const top = pane.scrollTop;
+  d.innerHTML = html;
+  S.detailHtml = html;
+  pane.scrollTop = S.refresh ? top : 0;
 }
 
 // --- payloads ----------------------------------------------------------------------------

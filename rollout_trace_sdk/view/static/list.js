@@ -24,18 +24,18 @@ function newItems(ci) {
 
 function haystack(row) {
   const m = S.m, o = row.o, parts = [o.id];
-  const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.summary || "", it.id, it.call_id || ""); };
+  const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.summary || "", it.id, it.call_id || "", it.p || ""); };
   if (row.kind === "call") {
     parts.push(o.model, o.response_id || "", o.rq || "", o.rs || "");
     o.resp.forEach(itemText);
     newItems(row.i).forEach(itemText);
   } else if (row.kind === "tool") {
-    parts.push(o.name, o.call_id || "", o.input_preview || "", o.output_preview || "", o.message_preview || "", o.target_agent_path || "");
+    parts.push(o.name, o.call_id || "", o.inv || "", o.res || "", o.err || "", o.input_preview || "", o.output_preview || "", o.message_preview || "", o.target_agent_path || "");
     o.ci.forEach(itemText); o.oi.forEach(itemText);
     const op = o.op != null ? m.ops[o.op] : null;
     if (op) parts.push(op.id, op.command || "", op.stdin || "", op.stdout || "", op.stderr || "");
   } else {
-    parts.push("compaction");
+    parts.push("compaction", o.rq || "", o.rs || "");
     o.repl.forEach(itemText);
   }
   return parts.join("\n").toLowerCase();
@@ -49,7 +49,7 @@ function applyFilter() {
     const r = S.rows[k];
     if (S.onlyFailed && !FAILED.has(r.o.st)) continue;
     if (S.threadFilter >= 0 && r.t !== S.threadFilter) continue;
-    if (q && S.hay[k].indexOf(q) < 0) continue;
+    if (q && findQuery(S.hay[k], q, 0) < 0) continue;
     out.push(r);
   }
   S.shown = out;

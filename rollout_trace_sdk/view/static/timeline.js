@@ -29,8 +29,19 @@ function buildLanes() {
   // Lanes in tree order: each agent under the one that spawned it.
   const kids = new Map();
   m.threads.forEach((th, t) => { const p = th.parent; if (!kids.has(p)) kids.set(p, []); kids.get(p).push(t); });
+  // Depth first with a stack of its own, not recursion: a spawn chain thousands deep would
+  // overflow the script's call stack and leave the page blank.
   const order = [], seen = new Set();
-  const visit = (t, depth) => { if (seen.has(t)) return; seen.add(t); order.push([t, depth]); for (const k of kids.get(t) || []) visit(k, depth + 1); };
+  const visit = (root) => {
+    const stack = [[root, 0]];
+    while (stack.length) {
+      const [t, depth] = stack.pop();
+      if (seen.has(t)) continue;
+      seen.add(t); order.push([t, depth]);
+      const ks = kids.get(t) || [];
+      for (let k = ks.length - 1; k >= 0; k--) stack.push([ks[k], depth + 1]);
+    }
+  };
   for (const t of kids.get(-1) || []) visit(t, 0);
   m.threads.forEach((th, t) => visit(t, 0));
   S.lanes = order.map(([t, depth]) => {
@@ -248,21 +259,37 @@ function drawAxis(g, w) {
   g.fillRect(0, 0, w, AXIS_H);
   g.strokeStyle = COLORS.line;
   g.beginPath(); g.moveTo(0, AXIS_H - 0.5); g.lineTo(w, AXIS_H - 0.5); g.stroke();
-  const span = S.vx1 - S.vx0, target = span / Math.max(1, (w - LABEL_W) / 110);
-  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000];
-  const step = steps.find((s) => s >= target) || 3600000;
+  const span = S.vx1 - S.vx0, step = tickStep(span / Math.max(1, (w - LABEL_W) / 110));
   g.fillStyle = COLORS.muted;
   g.font = "11px system-ui, sans-serif";
-  for (let t = Math.ceil(S.vx0 / step) * step; t <= S.vx1; t += step) {
+  let ticks = 0;
+  for (let t = Math.ceil(S.vx0 / step) * step, n = 0; t <= S.vx1 && n < MAX_TICKS; t += step, n++) {
     const x = xOf(t, w);
     if (x < LABEL_W) continue;
     g.fillRect(x, AXIS_H - 5, 1, 5);
     g.fillText(ms(t), x + 3, 14);
+    ticks++;
   }
+  S.drawn.ticks = ticks;
   g.fillStyle = COLORS.ink;
   g.font = "600 11px system-ui, sans-serif";
   g.fillText(`${S.lanes.length} agents`, 8, 15);
   g.font = "12px system-ui, sans-serif";
+}
+
+// Axis steps (ms): 1-2-5 up to seconds, then round seconds, minutes, hours, days, weeks,
+// months and a year; past that, 1, 2 or 5 times a power of ten years, with no upper bound (a
+// far-future timestamp makes a span of millennia). The step is the first at least ``target``
+// long, so a frame draws about one tick per 110 px, never more than MAX_TICKS.
+const DAY = 86400000, YEAR = 365 * DAY;
+const TICK_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000, 1800000,
+  3600000, 7200000, 21600000, 43200000, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 91 * DAY, 182 * DAY, YEAR];
+const MAX_TICKS = 100;
+function tickStep(target) {
+  const found = TICK_STEPS.find((s) => s >= target);
+  if (found) return found;
+  for (let p = YEAR; isFinite(p); p *= 10) for (const f of [1, 2, 5, 10]) if (p * f >= target) return p * f;
+  return Infinity;  // an infinite or NaN span: no ticks
 }
 
 function lowerBound(arr, v) { let lo = 0, hi = arr.length; while (lo < hi) { const mid = (lo + hi) >> 1; if (arr[mid] <= v) lo = mid + 1; else hi = mid; } return lo; }

@@ -26,10 +26,19 @@ function dur(o) {
   if (o.s == null || o.e == null) return o.st === "running" ? "running" : "";
   return ms(o.e - o.s);
 }
+// A duration: 850 ms, 1.25 s, 12.5 s, 2m 5s, 3h 20m, 12d 4h. The whole value is rounded to
+// the unit shown last before it is split, so 119,600 ms reads "2m 0s", never "1m 60s" (nor
+// 59,960 ms "60.0 s").
 function ms(v) {
   if (v < 1000) return v + " ms";
-  if (v < 60000) return (v / 1000).toFixed(v < 10000 ? 2 : 1) + " s";
-  return Math.floor(v / 60000) + "m " + Math.round((v % 60000) / 1000) + "s";
+  if (v < 9995) return (v / 1000).toFixed(2) + " s";
+  if (v < 59950) return (v / 1000).toFixed(1) + " s";
+  const s = Math.round(v / 1000);
+  if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
+  const m = Math.round(v / 60000);
+  if (m < 1440) return Math.floor(m / 60) + "h " + (m % 60) + "m";
+  const h = Math.round(v / 3600000);
+  return Math.floor(h / 24) + "d " + (h % 24) + "h";
 }
 // One formatter for every number: toLocaleString builds a new one per call, which made
 // number formatting a third of the list's scripting time on a fast scroll.
@@ -48,12 +57,24 @@ function laneName(t) {
   return th.path + (th.nick ? " (" + th.nick + ")" : "");
 }
 const stTag = (st) => `<span class="st ${esc(st)}">${esc(st)}</span>`;
+// Where the query occurs in text from a position on, -1 if nowhere. A query ending in an
+// id's ":N" (raw_payload:14, item:3) matches that id whole: not the start of raw_payload:140.
+function findQuery(text, q, from) {
+  let j = text.indexOf(q, from);
+  if (!/:\d+$/.test(q)) return j;
+  while (j >= 0) {
+    const next = text.charCodeAt(j + q.length);
+    if (!(next >= 48 && next <= 57)) return j;
+    j = text.indexOf(q, j + 1);
+  }
+  return j;
+}
 function hl(text) {
   const q = S.query;
   if (!q) return esc(text);
   const lower = text.toLowerCase();
   let out = "", i = 0, j;
-  while ((j = lower.indexOf(q, i)) >= 0 && out.length < 2e6) {
+  while ((j = findQuery(lower, q, i)) >= 0 && out.length < 2e6) {
     out += esc(text.slice(i, j)) + "<mark>" + esc(text.slice(j, j + q.length)) + "</mark>";
     i = j + q.length;
   }
