@@ -11,6 +11,7 @@ methods, doing nothing, so agent code never asks whether tracing is on.
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, Self
@@ -51,6 +52,9 @@ _THREAD_STATUS: dict[Outcome, ev.RolloutStatus] = {
 #: what ``Turn.end`` and ``AgentThread.end`` take (another word is read as the nearest)
 _OUTCOMES: Final = tuple(_TURN_STATUS)
 _ROLLOUT_STATUSES: Final = typing.get_args(ev.RolloutStatus)
+#: What Codex takes as an agent name (a path segment), and what it does not.
+_AGENT_NAME: Final = re.compile(r"[a-z0-9_]+")
+_NOT_AGENT_NAME: Final = re.compile(r"[^a-z0-9_]+")
 
 
 class AgentThread(Handle):
@@ -188,7 +192,10 @@ class AgentThread(Handle):
         it also records what links the child to that call.
 
         Args:
-            task_name: the last segment of the child's agent path.
+            task_name: the last segment of the child's agent path: lowercase letters,
+                digits and ``_``, not ``root`` (both reducers refuse the whole bundle
+                otherwise); another name is recorded in that alphabet (``Code-Reviewer``
+                as ``code_reviewer``, ``root`` as ``root_agent``) and counted.
             nickname: the agent's display name, as Codex's ``agent_nickname``.
             role: the agent's role, as Codex's ``agent_role``.
             thread_id: the child's thread id; a fresh UUID when not given or not a UUID
@@ -202,6 +209,7 @@ class AgentThread(Handle):
         """
         if not self._live:
             return NULL_THREAD
+        task_name = _agent_name(self._rt, task_name)
         child = AgentThread(
             self._rt,
             thread_id=_thread_id(thread_id),
@@ -605,3 +613,14 @@ NULL_TURN: Turn = _NullTurn(
 
 def _is_tool_output(item: Any) -> bool:
     return isinstance(item, Mapping) and item.get("type") in CALL_OUTPUT_TYPES
+
+
+def _agent_name(rt: Runtime, name: str) -> str:
+    """``name`` as an agent path segment Codex reads: an invalid one is rewritten (and
+    counted), never recorded to make the bundle unreadable."""
+    text = rt.text(name)
+    if _AGENT_NAME.fullmatch(text) and text != "root":
+        return text
+    rt.sink.values.note("agent name")
+    fixed = _NOT_AGENT_NAME.sub("_", text.lower()).strip("_") or "agent"
+    return "root_agent" if fixed == "root" else fixed

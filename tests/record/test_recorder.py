@@ -33,6 +33,7 @@ from .recorder_support import (
     bundle_in,
     check_bundle,
     events,
+    loss_report,
     of_type,
     payload,
     recorded_whole,
@@ -220,6 +221,38 @@ async def _exercise_every_call(rollout: Rollout) -> None:
             attempt.failed("no")
         turn.end("completed")
     await rollout.flush()
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_task_names_codex_refuses_are_recorded_in_its_alphabet(
+    tmp_path: Path, schema: int
+) -> None:
+    """Both reducers refuse a whole bundle whose agent name is not ``[a-z0-9_]+`` or is
+    ``root``: such a task name was recorded as given (found by review)."""
+    names = ["code-reviewer", "Worker 1", "", "root", ".."]
+    paths = []
+    with pytest.warns(RecorderWarning, match="agent name"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            for n, name in enumerate(names):
+                args = {"task_name": name, "message": "go"}
+                async with turn.tool_call(f"s{n}", "spawn_agent", arguments=args) as tool:
+                    child = tool.spawn_agent(name)
+                async with child, child.turn() as child_turn:
+                    child_turn.accept_agent_message(task_message("/root", child.agent_path, "go"))
+                paths.append(child.agent_path)
+    assert paths == [
+        "/root/code_reviewer",
+        "/root/worker_1",
+        "/root/agent",
+        "/root/root_agent",
+        "/root/agent",
+    ]
+    bundle = bundle_in(tmp_path)
+    assert "5 task names Codex refuses as an agent name" in loss_report(bundle)
+    check_bundle(bundle)
 
 
 async def test_disabled_without_root_writes_nothing(

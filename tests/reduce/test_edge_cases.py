@@ -374,6 +374,7 @@ def test_activity_thread_id_errors(bundle: Scenario, value: str, message: str) -
         ("/rootx", "absolute agent paths must start with `/root` or be `/morpheus`"),
         ("/root/", "absolute agent path must not end with `/`"),
         ("/root/A", "agent_name must use only lowercase letters, digits, and underscores"),
+        ("/root/w/root", "agent_name `root` is reserved"),  # we read it (found by review)
     ],
 )
 def test_activity_agent_path_errors(bundle: Scenario, path: str, message: str) -> None:

@@ -160,7 +160,7 @@ def agent_path_error(path: str) -> str | None:
     for name in path[len("/root/") :].split("/"):
         if not name:
             return "agent_name must not be empty"
-        if name in (".", ".."):
+        if name in (".", "..", "root"):
             return f"agent_name `{name}` is reserved"
         if not set(name) <= _AGENT_NAME_CHARS:
             return "agent_name must use only lowercase letters, digits, and underscores"
