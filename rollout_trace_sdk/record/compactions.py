@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
 from ._handle import Emitter, ModelRequest
+from .inference import report_dropped
+from .requests import normalize_output_items, normalize_request
 from .runtime import NullLifecycle, Runtime, ignore, returning
 
 if TYPE_CHECKING:
@@ -76,8 +78,10 @@ class Compaction(Emitter):
         """
         turn = self._turn
         thread = turn.thread
-        before = thread.ids.for_request(input_history)
-        after = thread.ids.for_request(replacement_history)
+        before = thread.ids.for_request(_typed(turn, self.compaction_id, "input", input_history))
+        after = thread.ids.for_request(
+            _typed(turn, self.compaction_id, "replacement", replacement_history)
+        )
         if self._installed:
             return thread.ids.calls.unrenamed(after)
         self._installed = True
@@ -91,6 +95,15 @@ class Compaction(Emitter):
         if ref is not None:
             self._emit(ev.CompactionInstalled(self.compaction_id, ref))
         return thread.ids.calls.unrenamed(after)
+
+
+def _typed(turn: Turn, compaction_id: str, which: str, history: Sequence[Any]) -> list[Any]:
+    """A checkpoint's history as typed items, as a request's input is (what cannot be read
+    is dropped and said, see :func:`.inference.report_dropped`)."""
+    body, problems = normalize_request(list(history))
+    report_dropped(turn, {"compaction_id": compaction_id}, f"{which} history", problems)
+    items: list[Any] = body["input"]
+    return items
 
 
 class CompactionRequest(ModelRequest):
@@ -113,10 +126,13 @@ class CompactionRequest(ModelRequest):
         self.compaction_id = compaction_id
         thread = turn.thread
         self.compaction_request_id = rt.next_compaction_request_id()
-        body = dict(request)
-        items = body.get("input")
-        if isinstance(items, list | tuple):
-            body["input"] = thread.ids.for_request(items)
+        # typed as an inference's request is: both reducers refuse a whole bundle for one
+        # item they cannot read (a chat message, an item_reference, ...)
+        body, problems = rt.request_memo(thread.thread_id).normalize(request)
+        report_dropped(
+            turn, {"compaction_request_id": self.compaction_request_id}, "request", problems
+        )
+        body["input"] = thread.ids.for_request(body["input"])
         if model is None:
             requested = body.get("model")
             model = requested if isinstance(requested, str) else thread.model
@@ -147,7 +163,11 @@ class CompactionRequest(ModelRequest):
             The items with their ids (pass them on to :meth:`Compaction.installed`).
         """
         ids = self._turn.thread.ids
-        items = ids.for_snapshot(output_items)
+        typed, problems = normalize_output_items(output_items)
+        report_dropped(
+            self._turn, {"compaction_request_id": self.compaction_request_id}, "output", problems
+        )
+        items = ids.for_snapshot(typed)
         returned = ids.calls.unrenamed(items)
         if not self._finish():
             return returned

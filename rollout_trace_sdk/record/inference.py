@@ -23,13 +23,23 @@ if TYPE_CHECKING:
 CALL_ID_HEADER = "x-codex-inference-call-id"
 
 
-def _report(turn: Turn, call_id: str, what: str, problems: list[str]) -> None:
-    """Input the reducers would refuse was dropped: say so, and record it in the bundle."""
+def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[str]) -> None:
+    """Input the reducers would refuse was dropped: say so, and record it in the bundle.
+
+    Args:
+        turn: the turn whose thread records the note.
+        who: the model request it happened in, by id (``{"inference_call_id": ...}``,
+            ``{"compaction_request_id": ...}``, ``{"compaction_id": ...}``).
+        what: which of its parts (``request``, ``output``, ...).
+        problems: one sentence per thing dropped; nothing is said when empty.
+    """
     if problems:
-        warn(f"rollout trace: inference {what} {call_id}: " + "; ".join(problems))
+        named = " ".join(
+            f"{key.removesuffix('_id').replace('_', ' ')} {v}" for key, v in who.items()
+        )
+        warn(f"rollout trace: {named} {what}: " + "; ".join(problems))
         turn.thread.protocol_event(
-            "rollout_trace_input_dropped",
-            {"inference_call_id": call_id, "what": what, "problems": problems},
+            "rollout_trace_input_dropped", {**who, "what": what, "problems": problems}
         )
 
 
@@ -76,7 +86,7 @@ class InferenceCall(ModelRequest):
         self.inference_call_id = uuid4()
         thread = turn.thread
         body, problems = rt.request_memo(thread.thread_id).normalize(request)
-        _report(turn, self.inference_call_id, "request", problems)
+        report_dropped(turn, {"inference_call_id": self.inference_call_id}, "request", problems)
         items = body.get("input")
         if isinstance(items, list | tuple):
             body["input"] = thread.ids.for_request(items)
@@ -150,7 +160,7 @@ class InferenceCall(ModelRequest):
         recorded: list[Any] = []
         item_ids: list[str] = []
         output_items, problems = normalize_output_items(output_items)
-        _report(turn, self.inference_call_id, "output", problems)
+        report_dropped(turn, {"inference_call_id": self.inference_call_id}, "output", problems)
         for item in output_items:
             with_id, item_id = ids.for_history(item, produced=self.inference_call_id)
             recorded.append(with_id)
@@ -195,7 +205,9 @@ class InferenceCall(ModelRequest):
     def _partial(self, items: Sequence[Any]) -> ev.RawPayloadRef | None:
         turn = self._turn
         items, problems = normalize_output_items(items)
-        _report(turn, self.inference_call_id, "partial output", problems)
+        report_dropped(
+            turn, {"inference_call_id": self.inference_call_id}, "partial output", problems
+        )
         if not items:
             return None
         output = turn.thread.ids.for_snapshot(items, cut=self.inference_call_id)

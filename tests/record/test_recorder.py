@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,44 @@ async def test_task_names_codex_refuses_are_recorded_in_its_alphabet(
     bundle = bundle_in(tmp_path)
     assert "5 task names Codex refuses as an agent name" in loss_report(bundle)
     check_bundle(bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"role": "user", "content": "summarize"},  # an easy message: typed
+        {"role": "tool", "tool_call_id": "c1", "content": "x"},  # a Chat message: typed
+        {"type": "item_reference", "id": "msg_abc"},  # unknown to the reducers: dropped
+    ],
+    ids=["easy", "chat", "item_reference"],
+)
+async def test_compaction_histories_are_typed_as_requests_are(
+    tmp_path: Path, schema: int, extra: dict[str, Any]
+) -> None:
+    """A compaction's request, response and checkpoint histories were recorded as given: an
+    easy or Chat message, fine in an inference, made both reducers refuse the whole bundle
+    at the compaction (found by review)."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history = [*turn.accept({"role": "user", "content": "hello"}), extra]
+            async with turn.inference({"input": history}) as call:
+                history += call.completed(output_items=[{"role": "assistant", "content": "hi"}])
+            compaction = turn.compaction()
+            async with compaction.request({"input": history}) as attempt:
+                summary = attempt.completed([{"role": "assistant", "content": "summary"}])
+            compaction.installed(input_history=history, replacement_history=[*summary, extra])
+    dropped = [str(w.message) for w in shown if "item_reference" in str(w.message)]
+    # the inference request, then both checkpoint histories (the compaction request resends
+    # the inference's items, already said)
+    assert len(dropped) == (3 if extra.get("type") == "item_reference" else 0)
+    state = check_bundle(bundle_in(tmp_path))
+    [compaction_state] = state["compactions"].values()
+    assert compaction_state["replacement_item_ids"]
 
 
 async def test_disabled_without_root_writes_nothing(
