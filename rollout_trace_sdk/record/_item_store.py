@@ -81,6 +81,11 @@ _DIGEST: Final = 16
 LAZY_MIN_CHARS: Final = CONTENT_VALUE_MIN_CHARS
 #: How deep :func:`_holds_long_string` looks into an item.
 _CUT_DEPTH: Final = 4
+#: Fields never cut out into a content value: both reducers read them as strings and refuse
+#: a whole bundle where a cut one (a ``$trace_unavailable`` object) stands, so an item over
+#: ``max_payload_bytes`` keeps them whole (a reasoning item's or a compaction's encrypted
+#: state, an agent message's encrypted part).
+_KEPT_WHOLE: Final = frozenset({"encrypted_content"})
 #: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them: the
 #: tool outputs of one step (more than this between two requests are found by content).
 #: Few, so they do not outlive the collector's young generations for long.
@@ -315,7 +320,10 @@ class ItemStore:
             return value
         if isinstance(value, Mapping):
             before = len(holes)
-            out = {k: self._cut_values(v, minimum, holes) for k, v in value.items()}
+            out = {
+                k: v if k in _KEPT_WHOLE else self._cut_values(v, minimum, holes)
+                for k, v in value.items()
+            }
             return out if len(holes) != before else value
         if isinstance(value, list | tuple):
             before = len(holes)

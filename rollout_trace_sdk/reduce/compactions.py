@@ -111,7 +111,11 @@ def _reduce_checkpoint(
         (input item ids, marker id, replacement item ids).
     """
     pid = ref.raw_payload_id
-    payload = replay.load(ref)
+    # schema 3: a checkpoint cut or omitted by a capture limit is read as two empty
+    # histories (Codex 0.171): the marker is still made
+    payload = (
+        replay.load(ref) if ref.available else {"input_history": [], "replacement_history": []}
+    )
     histories: dict[str, list[Any]] = {}
     for key in ("input_history", "replacement_history"):
         value = payload.get(key) if isinstance(payload, dict) else None

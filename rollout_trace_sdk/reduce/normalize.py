@@ -214,9 +214,23 @@ def _content_parts(
             continue
         label = kind if isinstance(kind, str) else "content"
         parts.append(
-            st.PayloadRefPart(label, ctx.payload_id, ctx.element_hash(element, (*path, index)))
+            st.PayloadRefPart(
+                label, _element_payload(element, ctx), ctx.element_hash(element, (*path, index))
+            )
         )
     return parts
+
+
+def _element_payload(element: Any, ctx: _Context) -> str:
+    """The payload a content element's reference names: the template part Codex did not keep
+    when the element's ``image_url`` is its placeholder (an image cut by a capture limit;
+    Codex 0.171 does this for ``image_url`` only: a cut ``input_file``'s ``file_data`` names
+    the payload holding the element), else the payload holding the element."""
+    if ctx.v3 and isinstance(element, dict):
+        part = unavailable_part(element.get("image_url"))
+        if part is not None:
+            return part
+    return ctx.payload_id
 
 
 def _tool_output_body(

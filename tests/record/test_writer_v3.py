@@ -177,6 +177,79 @@ def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
         assert [len(c["request_item_ids"]) for c in calls] == [1 + 3 * n for n in range(6)]
 
 
+_LONG = "E" * 3000
+#: Items whose long strings a capture limit meets (found by review): both reducers read an
+#: ``encrypted_content`` as a string (a cut one made them refuse the whole bundle), Codex
+#: names a cut image by the part it did not keep (ours named the request).
+_LIMITED_ITEMS: dict[str, list[dict[str, Any]]] = {
+    "reasoning": [{"type": "reasoning", "summary": [], "encrypted_content": _LONG}],
+    "reasoning with a long summary": [
+        {
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": "s" * 3000}],
+            "encrypted_content": _LONG,
+        }
+    ],
+    "compaction": [{"type": "compaction", "encrypted_content": _LONG}],
+    "image": [
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "see"},
+                {"type": "input_image", "image_url": "data:image/png;base64," + _LONG},
+            ],
+        }
+    ],
+    "file": [
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_file", "filename": "a.txt", "file_data": "data:,x" + _LONG}
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("what", sorted(_LIMITED_ITEMS))
+@pytest.mark.parametrize("limits", [(1000, None), (None, 9000)])
+def test_limited_items_and_checkpoints_reduce_alike(
+    tmp_path: Path, what: str, limits: tuple[int | None, int | None]
+) -> None:
+    """Items and a compaction checkpoint over ``max_payload_bytes``, or past the bundle's
+    budget: the bundle reads, with Codex and ours alike (ours refused a checkpoint Codex
+    reads as two empty histories)."""
+    from rollout_trace_sdk.record import open_rollout
+
+    per_payload, per_bundle = limits
+
+    async def main() -> None:
+        async with open_rollout(
+            tmp_path, schema_version=3, max_payload_bytes=per_payload, max_bundle_bytes=per_bundle
+        ) as rollout:
+            turn = rollout.root.turn()
+            history = [*turn.accept(_assistant("q")), *_LIMITED_ITEMS[what]]
+            async with turn.inference({"model": "m", "input": history}) as call:
+                history += call.completed(output_items=[_assistant("a" * 2000)])
+            compaction = turn.compaction()
+            async with compaction.request({"model": "m", "input": history}) as attempt:
+                summary = attempt.completed([{"type": "compaction", "encrypted_content": _LONG}])
+            history = compaction.installed(
+                input_history=history, replacement_history=[history[0], *summary]
+            )
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(output_items=[_assistant("ok")])
+            turn.end()
+
+    anyio.run(main)
+    (bundle,) = tmp_path.iterdir()
+    ours = _reduce_like_codex(bundle)
+    assert ours["recording_status"] == "closed_with_partial_payloads"
+    assert len(ours["compactions"]) == 1 and len(ours["inference_calls"]) == 2
+
+
 def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) -> None:
     from rollout_trace_sdk.record import open_rollout
 
