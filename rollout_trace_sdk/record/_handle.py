@@ -126,6 +126,15 @@ class Handle(Emitter):
         """Whether the handle's end has been recorded (or it can record nothing)."""
         return self._done
 
+    def _over(self) -> bool:
+        """Whether this live handle has ended, so that work started on it now is not
+        recorded (and is counted): the bundle must never show a turn or thread at work
+        after its end."""
+        if self._done and self._live:
+            self._rt.sink.values.note("after end")
+            return True
+        return False
+
     def _child(
         self,
         null: H,

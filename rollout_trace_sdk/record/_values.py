@@ -82,6 +82,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "id (the agent's copies keep the model's ids)",
     "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
     "as code mode's)",
+    "after end": "turns, calls and threads started on a turn or thread that had ended (not "
+    "recorded)",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }

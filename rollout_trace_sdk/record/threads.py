@@ -170,9 +170,11 @@ class AgentThread(Handle):
             turn_id: the turn's id; a fresh time-ordered UUID when not given.
 
         Returns:
-            The live turn, or a null turn (records nothing) when this thread is not live or
-            the writer dropped the turn's start.
+            The live turn, or a null turn (records nothing) when this thread is not live,
+            has ended, or the writer dropped the turn's start.
         """
+        if self._over():
+            return NULL_TURN
         return self._child(NULL_TURN, Turn, self, turn_id or uuid7())
 
     # public keywords, also in __init__ and ToolCall.spawn_agent: each signature shows its callers
@@ -207,7 +209,7 @@ class AgentThread(Handle):
             The child thread, or a null thread when this one is not live or the child's
             start was dropped.
         """
-        if not self._live:
+        if not self._live or self._over():
             return NULL_THREAD
         task_name = _agent_name(self._rt, task_name)
         child = AgentThread(
@@ -380,8 +382,11 @@ class Turn(Handle):
 
         Returns:
             The inference call, to end with :meth:`InferenceCall.completed` (or ``failed``
-            or ``cancelled``); a null call when its start could not be recorded.
+            or ``cancelled``); a null call when this turn has ended or is not live (an
+            ended call when only its start could not be recorded).
         """
+        if self._over():
+            return _NullInferenceCall.INSTANCE
         return InferenceCall(self._rt, self, request, model=model, provider_name=provider_name)
 
     def tool_call(
@@ -407,8 +412,11 @@ class Turn(Handle):
             namespace: the namespace an MCP-style tool name lives in, if any.
 
         Returns:
-            The tool call, or a null call when this turn is not live or its start was dropped.
+            The tool call, or a null call when this turn is not live, has ended, or the
+            call's start was dropped.
         """
+        if self._over():
+            return _NullToolCall.INSTANCE
         # as in CodeCell.tool_call, but the model requests this one: a model-visible call id
         tool = ToolCall(
             self._rt,
@@ -434,6 +442,8 @@ class Turn(Handle):
         Returns:
             The compaction, which records nothing until a request starts or it is installed.
         """
+        if self._over():
+            return _NullCompaction.INSTANCE
         return Compaction(self._rt, self, compaction_id or uuid7())
 
     def report_result(

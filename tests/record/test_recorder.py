@@ -294,6 +294,33 @@ async def test_compaction_histories_are_typed_as_requests_are(
     assert compaction_state["replacement_item_ids"]
 
 
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_nothing_starts_on_a_turn_or_thread_after_its_end(
+    tmp_path: Path, schema: int
+) -> None:
+    """A late task driving a thread that was ended, or a call started in a turn that has
+    ended: they were recorded, and the state showed work starting after its turn's or
+    thread's end (found by review). Now they get null handles, warned and counted."""
+    with pytest.warns(RecorderWarning, match="started on a turn or thread that had ended"):
+        async with open_rollout(tmp_path, schema_version=schema) as rollout:
+            child = rollout.root.spawn("kid")
+            child.end("aborted")
+            late_turn = child.turn()
+            assert not late_turn.enabled and not child.spawn("grandkid").enabled
+            async with rollout.root.turn() as turn:
+                pass
+            late_call = turn.tool_call("c1", "read", arguments="{}")
+            late_inference = turn.inference({"input": "after"})
+            assert not late_call.enabled and not late_inference.enabled
+            assert not turn.compaction().enabled
+            assert late_inference.completed(output_items=[]) == []
+    bundle = bundle_in(tmp_path)
+    assert "5 turns, calls and threads started on a turn or thread" in loss_report(bundle)
+    state = check_bundle(bundle)
+    assert len(state["codex_turns"]) == 1 and len(state["threads"]) == 2
+    assert state["inference_calls"] == {} and state["tool_calls"] == {}
+
+
 async def test_disabled_without_root_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
