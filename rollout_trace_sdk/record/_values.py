@@ -84,6 +84,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "as code mode's)",
     "after end": "turns, calls and threads started on a turn or thread that had ended (not "
     "recorded)",
+    "cell": "code cells not recorded: a second cell for one exec call, or a runtime cell id "
+    "a cell of the thread had already used",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }

@@ -337,21 +337,31 @@ class Runtime:
         self.sink.values.note("mistyped")
         return text_of(value)
 
-    def unused_id(self, kind: str, wanted: Any) -> tuple[str, bool]:
+    def unused_id(self, kind: str, wanted: Any, *, counted: bool = True) -> tuple[str, bool]:
         """``wanted`` as the id of a new ``kind`` ("turn", "tool call") when no other has
         had it in this rollout, else ``wanted#2`` (``#3``, ...), counted: a bundle that
         starts one twice is refused whole by both reducers (an agent numbering its own turns
         per thread, a server numbering tool calls from zero in each response). Returns the
-        id (text, whatever ``wanted`` was) and whether it was renamed."""
+        id (text, whatever ``wanted`` was) and whether it was renamed. ``counted=False``:
+        an id the recorder makes itself, whose renaming changes nothing the caller gave."""
         text = self.text(wanted)
         candidate, n = text, 1
         while (kind, candidate) in self._ids_used:
             n += 1
             candidate = f"{text}#{n}"
         self._ids_used.add((kind, candidate))
-        if n > 1:
+        if n > 1 and counted:
             self.sink.values.note("renamed")
         return candidate, n > 1
+
+    def first_use(self, kind: str, key: tuple[str, str]) -> bool:
+        """Whether ``key`` (e.g. a thread's runtime cell id) is used for the first time as
+        a ``kind`` in this rollout; it is taken either way."""
+        entry = (kind, "\x00".join(key))
+        if entry in self._ids_used:
+            return False
+        self._ids_used.add(entry)
+        return True
 
     def known_status(self, value: Any, allowed: tuple[str, ...]) -> Any:
         """``value`` when it is one of ``allowed``, else the nearest of them (see

@@ -474,9 +474,15 @@ class Turn(Handle):
             "agent_result",
             {"child_agent_path": thread.agent_path, "message": message, "status": {status: text}},
         )
+        # a second report from one turn (progress, then the final answer) is its own edge
+        edge_id, _ = self._rt.unused_id(
+            "edge",
+            f"edge:agent_result:{thread.thread_id}:{self.turn_id}:{parent.thread_id}",
+            counted=False,
+        )
         self._emit(
             ev.AgentResultObserved(
-                f"edge:agent_result:{thread.thread_id}:{self.turn_id}:{parent.thread_id}",
+                edge_id,
                 thread.thread_id,
                 self.turn_id,
                 parent.thread_id,

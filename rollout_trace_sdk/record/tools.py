@@ -36,6 +36,11 @@ _ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
     "interrupted": frozenset({"close_agent"}),
 }
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
+#: Kinds whose runtime payloads the reducers parse as sub-agent activity or waits: recorded
+#: through spawn_agent / agent_interacted / agent_interrupted / wait_started / wait_ended.
+_AGENT_KINDS: Final = frozenset(
+    {"spawn_agent", "assign_agent_task", "send_message", "close_agent", "wait_agent"}
+)
 _MODEL_REQUESTER: Final = ev.ModelRequester()
 
 
@@ -43,9 +48,9 @@ class ToolCall(ToolWork):
     """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
 
     __slots__ = (
-        "_terminal",
         "_turn",
         "_waits_on",
+        "_work",
         "kind",
         "model_visible_call_id",
         "name",
@@ -94,7 +99,10 @@ class ToolCall(ToolWork):
         self.model_visible_call_id = model_visible_call_id
         self.requesting_cell = code_cell
         self.kind = tool_kinds.tool_kind(name)
-        self._terminal = False
+        #: the runtime work this call records ("exec", "mcp", "cell", an agent activity):
+        #: one per call, as the reducers read it (a second start, or a second activity,
+        #: makes them refuse the whole bundle)
+        self._work: str | None = None
         body, source = tool_kinds.invocation(
             name,
             namespace,
@@ -236,6 +244,9 @@ class ToolCall(ToolWork):
         if effective.type in _TERMINAL_KINDS:
             warn(f"rollout trace: use exec_started for {effective.type} runtime events")
             return
+        if effective.type in _AGENT_KINDS or self.kind.type in _AGENT_KINDS:
+            warn(f"rollout trace: {self.kind.type} runtime events are recorded by its own calls")
+            return
         self._runtime_started(payload, effective)
 
     def runtime_ended(self, payload: Any, *, status: ev.ExecutionStatus = "completed") -> None:
@@ -248,6 +259,9 @@ class ToolCall(ToolWork):
         """
         if self.kind.type in _TERMINAL_KINDS:
             warn(f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events")
+            return
+        if self.kind.type in _AGENT_KINDS:
+            warn(f"rollout trace: {self.kind.type} runtime events are recorded by its own calls")
             return
         if self._live:
             self._runtime_ended(payload, status)
@@ -282,11 +296,18 @@ class ToolCall(ToolWork):
         """
         if not self._live:
             return _NullTerminalSession.INSTANCE
-        if self._terminal or self.kind.type == "write_stdin":
+        if self.kind.type == "write_stdin" or not self._claim("exec"):
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
             return _NullTerminalSession.INSTANCE
-        self._terminal = True
         return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
+
+    def _claim(self, work: str) -> bool:
+        """Whether this call may record ``work`` now: the first runtime work of a call is
+        recorded, and any other after it is refused (the caller warns)."""
+        if self._work is not None:
+            return False
+        self._work = work
+        return True
 
     def stdin_target(self, session: TerminalSession) -> None:
         """This write_stdin call writes to ``session`` (``stdin_target_resolved``).
@@ -311,6 +332,9 @@ class ToolCall(ToolWork):
         """
         if not self._live:
             return _NullMcpCall.INSTANCE
+        if not self._claim("mcp"):
+            warn(f"rollout trace: tool call {self.tool_call_id} cannot start another runtime")
+            return _NullMcpCall.INSTANCE
         return McpCall(self, server, tool, arguments, owner=self._turn)
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
@@ -326,6 +350,14 @@ class ToolCall(ToolWork):
         # code_cells comes after this module (a cell makes tool calls): imported on first use
         from .code_cells import CodeCell, _NullCodeCell
 
+        if not self._live:
+            return _NullCodeCell.INSTANCE
+        cell = (self._turn.thread.thread_id, self._rt.text(runtime_cell_id))
+        if not self._rt.first_use("code cell", cell) or not self._claim("cell"):
+            # one cell per exec call, and one cell per runtime id in a thread: both reducers
+            # refuse a whole bundle with a second start, or one id mapped to two cells
+            self._rt.sink.values.note("cell")
+            return _NullCodeCell.INSTANCE
         return self._child(
             _NullCodeCell.INSTANCE,
             CodeCell,
@@ -349,6 +381,13 @@ class ToolCall(ToolWork):
             warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
             return
         if not self._live:
+            return
+        if not self._claim("activity"):
+            # the edge's id is the call's: a second activity (one message to two agents)
+            # would give two edges one id, which both reducers refuse
+            warn(
+                f"rollout trace: tool call {self.tool_call_id} recorded its agent activity already"
+            )
             return
         self._runtime_ended(
             {
@@ -420,13 +459,16 @@ class ToolCall(ToolWork):
         Args:
             targets: the threads waited on.
         """
-        self.runtime_started(
+        if not self._live:
+            return
+        self._runtime_started(
             {
                 "started_at_ms": now_ms(),
                 "sender_thread_id": self._turn.thread.thread_id,
                 "receiver_thread_ids": [t.thread_id for t in targets],
                 "call_id": self.tool_call_id,
-            }
+            },
+            self.kind,
         )
 
     def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
@@ -435,13 +477,16 @@ class ToolCall(ToolWork):
         Args:
             statuses: each waited-on agent's status, by thread id, as the tool reported it.
         """
-        self.runtime_ended(
+        if not self._live:
+            return
+        self._runtime_ended(
             {
                 "sender_thread_id": self._turn.thread.thread_id,
                 "call_id": self.tool_call_id,
                 "completed_at_ms": now_ms(),
                 "statuses": dict(statuses or {}),
-            }
+            },
+            "completed",
         )
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -518,6 +563,6 @@ _NullToolCall.INSTANCE = _NullToolCall(
     kind=ev.ToolCallKind.other(""),
     _waits_on=None,
     _done=True,
-    _terminal=True,
+    _work="null",
     _live=False,
 )

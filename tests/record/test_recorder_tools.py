@@ -458,3 +458,88 @@ async def test_an_agents_own_wait_tool_keeps_the_bundle_readable(
     assert (started["payload"]["invocation_payload"] is None) is (schema == 2)
     state = check_bundle(bundle)
     assert len(state["tool_calls"]) == 1
+
+
+async def _twice(turn: Turn, case: str) -> None:
+    """What a careless loop does twice (found by review): each made both reducers refuse the
+    whole bundle; the second is now refused at the call, with a warning."""
+    if case == "mcp retried":
+        async with turn.tool_call("c1", "search_docs", arguments="{}") as tool:
+            tool.mcp("docs", "search", {"q": "a"}).completed({"content": []})
+            tool.mcp("docs", "search", {"q": "a"}).completed({"content": []})
+    elif case == "exec and mcp":
+        async with turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"}) as tool:
+            tool.exec_started(["ls"]).exited(0, stdout="a")
+            tool.mcp("docs", "search", {}).completed({"content": []})
+    elif case in ("send_message runtime", "spawn_agent runtime"):
+        name = case.split()[0]
+        async with turn.tool_call("c1", name, arguments={"message": "hi"}) as tool:
+            tool.runtime_started({"anything": 1})
+            tool.runtime_ended({"anything": 2})
+    elif case in ("cell twice", "cell id reused"):
+        async with turn.tool_call("e1", "exec", input="text('a')") as tool:
+            async with tool.code_cell("1", "text('a')") as cell:
+                cell.finished([{"type": "input_text", "text": "a"}])
+            if case == "cell twice":
+                async with tool.code_cell("2", "text('b')") as cell:
+                    cell.finished([{"type": "input_text", "text": "b"}])
+        if case == "cell id reused":  # a runtime restarted, numbering its cells from 1 again
+            async with (
+                turn.tool_call("e2", "exec", input="text('b')") as tool,
+                tool.code_cell("1", "text('b')") as cell,
+            ):
+                cell.finished([{"type": "input_text", "text": "b"}])
+    else:  # "message to two agents"
+        a, b = turn.thread.spawn("a"), turn.thread.spawn("b")
+        async with turn.tool_call("m", "send_message", arguments={"message": "hi"}) as tool:
+            tool.agent_interacted(a)
+            tool.agent_interacted(b)
+        for child in (a, b):
+            async with child, child.turn() as child_turn:
+                child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "mcp retried",
+        "exec and mcp",
+        "send_message runtime",
+        "spawn_agent runtime",
+        "cell twice",
+        "cell id reused",
+        "message to two agents",
+    ],
+)
+async def test_runtime_work_a_call_cannot_hold_twice_is_refused(
+    tmp_path: Path, schema: int, case: str
+) -> None:
+    with pytest.warns(RecorderWarning):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            await _twice(turn, case)
+    check_bundle(bundle_in(tmp_path))
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_turn_reporting_twice_gives_two_result_edges(tmp_path: Path, schema: int) -> None:
+    """A progress report, then the final one, from one child turn: both edges had one id,
+    and both reducers refused the bundle (found by review)."""
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        async with turn.tool_call("s", "spawn_agent", arguments={"message": "go"}) as tool:
+            child = tool.spawn_agent("w")
+        async with child, child.turn() as child_turn:
+            child_turn.accept_agent_message(task_message("/root", child.agent_path, "go"))
+            progress = child_turn.report_result("half way")
+            final = child_turn.report_result("done")
+        turn.accept_agent_message(progress)
+        turn.accept_agent_message(final)
+    state = check_bundle(bundle_in(tmp_path))
+    kinds = sorted(e["kind"] for e in state["interaction_edges"].values())
+    assert kinds == ["agent_result", "agent_result", "spawn_agent"]
