@@ -469,7 +469,7 @@ async def _twice(turn: Turn, case: str) -> None:
             tool.mcp("docs", "search", {"q": "a"}).completed({"content": []})
     elif case == "exec and mcp":
         async with turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"}) as tool:
-            tool.exec_started(["ls"]).exited(0, stdout="a")
+            tool.exec_started(["ls"]).exited(0, "a")
             tool.mcp("docs", "search", {}).completed({"content": []})
     elif case in ("send_message runtime", "spawn_agent runtime"):
         name = case.split()[0]
