@@ -515,7 +515,8 @@ async def _twice(turn: Turn, case: str) -> None:
 async def test_runtime_work_a_call_cannot_hold_twice_is_refused(
     tmp_path: Path, schema: int, case: str
 ) -> None:
-    with pytest.warns(RecorderWarning):
+    refused = "another|recorded by its own calls|code cells not recorded|activity already"
+    with pytest.warns(RecorderWarning, match=refused):
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
