@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..model import events as ev
 from ._handle import Emitter, ModelRequest
 from .inference import report_dropped
-from .requests import normalize_output_items, normalize_request
+from .requests import normalize_request
 from .runtime import NullLifecycle, Runtime, ignore, returning
 
 if TYPE_CHECKING:
@@ -126,13 +126,12 @@ class CompactionRequest(ModelRequest):
         self.compaction_id = compaction_id
         thread = turn.thread
         self.compaction_request_id = rt.next_compaction_request_id()
-        # typed as an inference's request is: both reducers refuse a whole bundle for one
-        # item they cannot read (a chat message, an item_reference, ...)
-        body, problems = rt.request_memo(thread.thread_id).normalize(request)
-        report_dropped(
-            turn, {"compaction_request_id": self.compaction_request_id}, "request", problems
-        )
-        body["input"] = thread.ids.for_request(body["input"])
+        # recorded as sent (the reducers read no compaction request: Codex's remote one ends
+        # with a compaction_trigger item, which an inference's request may not hold)
+        body = dict(request)
+        items = body.get("input")
+        if isinstance(items, list | tuple):
+            body["input"] = thread.ids.for_request(items)
         if model is None:
             requested = body.get("model")
             model = requested if isinstance(requested, str) else thread.model
@@ -163,11 +162,8 @@ class CompactionRequest(ModelRequest):
             The items with their ids (pass them on to :meth:`Compaction.installed`).
         """
         ids = self._turn.thread.ids
-        typed, problems = normalize_output_items(output_items)
-        report_dropped(
-            self._turn, {"compaction_request_id": self.compaction_request_id}, "output", problems
-        )
-        items = ids.for_snapshot(typed)
+        # as returned: the reducers read the items once installed (typed there)
+        items = ids.for_snapshot(output_items)
         returned = ids.calls.unrenamed(items)
         if not self._finish():
             return returned

@@ -266,12 +266,13 @@ async def test_task_names_codex_refuses_are_recorded_in_its_alphabet(
     ],
     ids=["easy", "chat", "item_reference"],
 )
-async def test_compaction_histories_are_typed_as_requests_are(
+async def test_compaction_checkpoints_are_typed_as_requests_are(
     tmp_path: Path, schema: int, extra: dict[str, Any]
 ) -> None:
-    """A compaction's request, response and checkpoint histories were recorded as given: an
-    easy or Chat message, fine in an inference, made both reducers refuse the whole bundle
-    at the compaction (found by review)."""
+    """A compaction's checkpoint histories were recorded as given: an easy or Chat message,
+    fine in an inference, made both reducers refuse the whole bundle at the compaction
+    (found by review). The compaction request is kept as sent (no reducer reads it): Codex's
+    remote one ends with a ``compaction_trigger`` item, which an inference may not hold."""
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         async with (
@@ -282,14 +283,18 @@ async def test_compaction_histories_are_typed_as_requests_are(
             async with turn.inference({"input": history}) as call:
                 history += call.completed(output_items=[{"role": "assistant", "content": "hi"}])
             compaction = turn.compaction()
-            async with compaction.request({"input": history}) as attempt:
+            request = {"input": [*history, {"type": "compaction_trigger"}]}
+            async with compaction.request(request) as attempt:
                 summary = attempt.completed([{"role": "assistant", "content": "summary"}])
             compaction.installed(input_history=history, replacement_history=[*summary, extra])
-    dropped = [str(w.message) for w in shown if "item_reference" in str(w.message)]
-    # the inference request, then both checkpoint histories (the compaction request resends
-    # the inference's items, already said)
+    dropped = [str(w.message) for w in shown if "is not an item type" in str(w.message)]
+    # the inference's request, then both checkpoint histories
     assert len(dropped) == (3 if extra.get("type") == "item_reference" else 0)
-    state = check_bundle(bundle_in(tmp_path))
+    bundle = bundle_in(tmp_path)
+    [started] = of_type(bundle, "compaction_request_started")
+    sent = payload(bundle, started["payload"]["request_payload"])
+    assert sent["input"][-1]["type"] == "compaction_trigger"
+    state = check_bundle(bundle)
     [compaction_state] = state["compactions"].values()
     assert compaction_state["replacement_item_ids"]
 
