@@ -154,6 +154,14 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _visible(text: str) -> str:
+    """``text`` with its terminal control characters spelled out (see ``view.show``): the
+    paths and ids commands print were named by whoever made the bundle."""
+    from .view.visible import visible
+
+    return visible(text)
+
+
 # --- reduce --------------------------------------------------------------------------------------
 
 
@@ -199,7 +207,7 @@ def _report_error(error: ReduceError, err: TextIO) -> None:
     """Codex's error text and where it happened, control characters spelled out here, at the
     terminal: the text quotes agent-controlled ids (an ESC in a call id must not retitle or
     recolour the terminal), and the exception keeps Codex's exact wording."""
-    from .view.show import visible
+    from .view.visible import visible
 
     print(visible(error.codex_text()), file=err)
     where = _where(error)
@@ -211,6 +219,8 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .view.commands import notes_to
 
     bundle = Path(args.bundle)
+    if args.output == "":
+        raise _UsageError("-o needs a file name (or - for standard output)")
     output = Path(args.output) if args.output else None
     shown = args.output or f"{str(args.bundle).rstrip('/') or '/'}/{STATE_FILE}"
     if output is not None and args.output != "-":
@@ -222,11 +232,13 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     target = args.output or str(bundle / STATE_FILE)
     try:
         write_output(target, data, out, named=args.output is not None)
+    except BrokenPipeError:
+        raise  # `-o - | head`: as every command, the reader has all it wanted
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     notes_to(notes, err)
     if target != "-":
-        print(shown, file=out)
+        print(_visible(shown), file=out)
     return 0
 
 
@@ -242,7 +254,7 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     _new_directory(args.output)
     convert_bundle(args.bundle, args.output, args.to)
-    print(args.output, file=out)
+    print(_visible(args.output), file=out)
     return 0
 
 
@@ -261,14 +273,15 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     with reduction_progress(err, f"replaying {Path(args.bundle).name}") as progress:
         report = validate_bundle(args.bundle, progress=progress)
-    for problem in report.problems:
-        print(problem, file=out)
+    for problem in report.problems:  # they quote the bundle's paths and ids
+        print(_visible(str(problem)), file=out)
     for note in report.notes:
-        print(f"note: {note}", file=err)
+        print(_visible(f"note: {note}"), file=err)
+    shown = _visible(report.bundle)
     if report.problems:
-        print(f"{len(report.problems)} problem(s) in {report.bundle}", file=err)
+        print(f"{len(report.problems)} problem(s) in {shown}", file=err)
         return _REFUSED
-    print(f"OK {report.bundle}: {report.events} events, {report.payloads} payloads", file=out)
+    print(f"OK {shown}: {report.events} events, {report.payloads} payloads", file=out)
     return 0
 
 
@@ -283,31 +296,38 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     root = Path(args.root)
     if not root.is_dir():
-        raise _UsageError(f"{args.root} is not a directory")
+        raise _SourceError(f"{args.root} is not a directory")
     if looks_like_bundle(root):
-        raise _UsageError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
+        raise _SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
     found = bundles_under(root)
     if not found:
-        print(f"no bundles under {args.root}", file=err)
+        print(_visible(f"no bundles under {args.root}"), file=err)
         return 0
     print(f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE", file=out)
     for info in found:
-        print(describe(info), file=out)
+        print(_visible(describe(info)), file=out)
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.scale < 1:
         raise _UsageError("--scale must be at least 1")
+    if not args.out:
+        raise _UsageError("--out needs a directory")
+    from .sources import looks_like_bundle
+
+    if looks_like_bundle(Path(args.out)):
+        raise _UsageError(f"{args.out} is a bundle; give a traces root (a directory of bundles)")
     from . import demo  # imported here: it pulls in the recorder, which other commands skip
 
     try:
         bundle = demo.run_demo(Path(args.out), args.scale)
     except OSError as exc:
-        print(f"rollout-trace demo: cannot write under {args.out}: {exc}", file=err)
+        why = exc.strerror or exc
+        print(_visible(f"rollout-trace demo: cannot write under {args.out}: {why}"), file=err)
         return _REFUSED
     counts = demo.bundle_summary(bundle)
-    print(bundle, file=out)
+    print(_visible(str(bundle)), file=out)
     print(
         f"{counts['events']:,} events, {counts['payloads']:,} payloads, "
         f"{counts['bytes']:,} bytes (scale {args.scale})",
@@ -343,8 +363,6 @@ def _cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .redact_bundle import run_cli
 
-    if not args.in_place:
-        _new_directory(args.output)
     return run_cli(args.bundle, args.output, args.in_place, out, err)
 
 
@@ -434,11 +452,11 @@ def main(
         with _sigterm_as_sigint(terminated):
             _resolve_source(args)
             return _COMMANDS[args.command](args, out, err)
-    except _SourceError as exc:
-        print(f"rollout-trace {args.command}: {exc}", file=err)
+    except _SourceError as exc:  # both quote paths: their control characters spelled out
+        print(_visible(f"rollout-trace {args.command}: {exc}"), file=err)
         return _REFUSED
     except _UsageError as exc:
-        print(f"rollout-trace {args.command}: {exc}", file=err)
+        print(_visible(f"rollout-trace {args.command}: {exc}"), file=err)
         return _USAGE
     except ReduceError as exc:
         _report_error(exc, err)
@@ -453,6 +471,10 @@ def main(
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the system refused a path (too long, not allowed, ...): input
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(_visible(f"rollout-trace {args.command}: {where}{exc.strerror or exc}"), file=err)
+        return _REFUSED
     except Exception as exc:  # a bug, not bad input: say so briefly, traceback on request
         if os.environ.get("ROLLOUT_TRACE_DEBUG"):
             raise

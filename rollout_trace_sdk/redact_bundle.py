@@ -55,6 +55,10 @@ class RedactBundleError(Exception):
     """The bundle cannot be redacted; the message names the file and the reason."""
 
 
+class OutputExists(RedactBundleError):
+    """The copy's directory exists (a usage error for the CLI: nothing is written over)."""
+
+
 @attrs.frozen
 class RedactReport:
     """What ``redact_bundle`` did."""
@@ -110,7 +114,7 @@ def redact_bundle(
         raise RedactBundleError(f"cannot write a bundle to {str(output)!r}: give a new directory")
     target = source if in_place else Path(output or f"{source}-redacted")
     if not in_place and (target.exists() or target.is_symlink()):
-        raise RedactBundleError(f"{target} already exists")
+        raise OutputExists(f"{target} already exists; give a new directory")
     if not in_place and Path(os.path.realpath(target)).is_relative_to(source):
         raise RedactBundleError(f"{target} is inside the bundle; give a directory outside it")
     cfg = attrs.evolve(config or RedactionConfig(), enabled=True)
@@ -389,20 +393,22 @@ def _mkdir(path: Path) -> None:
 
 def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: TextIO) -> int:
     """``rollout-trace redact``: 0 done, 1 refused (the message says why)."""
+    from .view.visible import visible  # paths and names are the bundle maker's: spelled out
+
     try:
         report = redact_bundle(bundle, output, in_place=in_place)
     except RedactBundleError as exc:
-        print(f"rollout-trace redact: {exc}", file=err)
-        return 1
+        print(visible(f"rollout-trace redact: {exc}"), file=err)
+        return 2 if isinstance(exc, OutputExists) else 1
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(report.counts.items()))
-    print(report.output, file=out)
+    print(visible(str(report.output)), file=out)
     print(
         f"{report.total} secrets redacted in {report.files} files"
         + (f" ({detail})" if detail else ""),
         file=out,
     )
     for name in report.copied:
-        print(f"note: copied without redaction (not a bundle file): {name}", file=err)
+        print(visible(f"note: copied without redaction (not a bundle file): {name}"), file=err)
     for name in report.left_out:
         print(
             f"note: left out {name}: a page holding the payloads as they were; "

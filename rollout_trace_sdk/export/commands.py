@@ -71,6 +71,21 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the chosen format's writer (``--to`` implies parquet, ``--endpoint`` otlp)."""
     if args.format is None:
         args.format = "parquet" if args.to else "otlp" if args.endpoint else "perfetto"
+    # an option of another format would be quietly ignored: say so instead
+    given = {"--to": args.to is not None, "-o": args.output is not None}
+    given["--endpoint"] = args.endpoint is not None
+    wrong = {
+        "perfetto": ("--to", "--endpoint"),
+        "otlp": ("--to",),
+        "parquet": ("--endpoint",),
+    }.get(args.format, ())
+    ignored = [name for name in wrong if given[name]]
+    if ignored:
+        print(
+            f"rollout-trace export: {', '.join(ignored)} is not for --format {args.format}",
+            file=err,
+        )
+        return 2
     return _FORMATS[args.format](args, out, err)
 
 
@@ -157,7 +172,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     def report(result: BundleResult) -> None:
         """One line per bundle that failed or was exported leniently; its error quotes the
         bundle's (agent-controlled) ids, so control characters are spelled out."""
-        from ..view.show import visible
+        from ..view.visible import visible
 
         if result.status == "failed":
             print(visible(f"rollout-trace export: {result.source}: {result.error}"), file=err)

@@ -94,14 +94,22 @@ def connect(directory: str | Path) -> Any:
         The ``duckdb.DuckDBPyConnection``.
 
     Raises:
-        QueryError: ``directory`` is not a directory.
+        QueryError: ``directory`` is not a directory, or holds no export.
     """
     import duckdb
     import pyarrow.dataset
 
+    from .parquet import MANIFEST_NAME
+
     root = Path(directory)
     if not root.is_dir():
         raise QueryError(f"{directory}: not a directory")
+    if not (root / MANIFEST_NAME).is_file():
+        # any other directory would answer every query with nothing, plausibly
+        raise QueryError(
+            f"{directory}: not an export (no {MANIFEST_NAME}); make one with "
+            f"rollout-trace export BUNDLE --to {directory}"
+        )
     con = duckdb.connect()
     for table in TABLE_NAMES:
         parts = root / table
@@ -262,7 +270,7 @@ def _literal(text: str) -> Any:
     markup (an error, a hyperlink), and ESC or OSC sequences would reach the terminal."""
     from rich.text import Text
 
-    from ..view.show import visible
+    from ..view.visible import visible
 
     return Text(visible(text))
 

@@ -57,7 +57,7 @@ def notes_to(notes: list[str], err: TextIO) -> None:
     """Say on ``err`` what lenient reduction skipped (nothing when it skipped nothing), with
     control characters spelled out: a note quotes the bundle's ids, which the agent chose."""
     if notes:
-        from .show import visible  # here: the transcript module costs ~8 ms to import
+        from .visible import visible
 
         print(f"lenient: skipped {len(notes)} thing(s):", file=err)
         for note in notes:
@@ -91,8 +91,11 @@ def write_named(
     name the file on ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a
     refused path)."""
     from ..outputs import forbidden_output, write_output
-    from .show import visible  # paths are named by whoever made them: spelled out as well
+    from .visible import visible  # paths are named by whoever made them: spelled out as well
 
+    if output == "":
+        print(f"rollout-trace {command}: -o needs a file name (or - for standard output)", file=err)
+        return 2
     target = output or str(default)
     if target != "-":
         for source in sources:
@@ -103,6 +106,8 @@ def write_named(
                 return 2
     try:
         write_output(target, data(), out, named=output is not None)
+    except BrokenPipeError:
+        raise  # `-o - | head`: the reader has all it wanted (``main`` ends quietly)
     except OSError as exc:
         why = f"cannot write {target}: {exc.strerror or exc}"
         print(visible(f"rollout-trace {command}: {why}"), file=err)
@@ -118,9 +123,13 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .payloads import PayloadReader
 
     source = Path(args.source)
+    if args.serve and args.output is not None:
+        # serving writes no page: an -o given with it would be quietly ignored
+        print("rollout-trace view: --serve writes no file; drop -o (or --serve)", file=err)
+        return 2
     if args.serve:
         from .serve import ViewServer
-        from .show import visible
+        from .visible import visible
 
         try:
             server = ViewServer(source, args.port, err=err)
@@ -179,7 +188,7 @@ def summary_json(summary: Any) -> str:
     only inside strings, where the escape means the same character."""
     import orjson
 
-    from .show import BIDI_CONTROLS
+    from .visible import BIDI_CONTROLS
 
     try:
         text = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode()
@@ -200,7 +209,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.limit is not None and args.limit < 0:
         print("rollout-trace summary: --limit must be 0 or more", file=err)
         return 2
-    from .show import visible
+    from .visible import visible
 
     loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
     print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids

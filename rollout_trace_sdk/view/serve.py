@@ -116,7 +116,7 @@ class _Source:
 
     def _say(self, text: str) -> None:
         if self.err is not None:
-            from .show import visible  # the error quotes the bundle's ids and paths
+            from .visible import visible  # the error quotes the bundle's ids and paths
 
             print(visible(text), file=self.err, flush=True)
 

@@ -20,6 +20,7 @@ from typing import Any, Final, TextIO
 import attrs
 
 from .model import build_view_model, thread_tree_order
+from .visible import visible
 
 _FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
 _OUTPUT_LINES: Final = 6
@@ -446,28 +447,6 @@ def transcript_lines(
     for n in threads:
         lines.extend(t.thread(n))
     return lines
-
-
-#: Bidirectional controls (ALM, LRM and RLM, the embeddings and overrides, the isolates): text
-#: after one is shown reordered, so agent text could make a line read other than it is.
-BIDI_CONTROLS: Final = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
-#: Control characters (C0 but newline and tab, DEL, C1) spelled out: model and tool output
-#: must not move the cursor, retitle the window or recolour the terminal that shows it; nor
-#: reorder what it shows (bidi controls, spelled ``\\uNNNN``).
-_CONTROLS: Final = {
-    **{
-        code: f"\\x{code:02x}"
-        for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
-        if code not in (9, 10)
-    },
-    **{code: f"\\u{code:04x}" for code in BIDI_CONTROLS},
-}
-
-
-def visible(text: str) -> str:
-    """``text`` with its terminal control characters spelled as ``\\xNN`` (bidi controls as
-    ``\\uNNNN``)."""
-    return text.translate(_CONTROLS)
 
 
 def render_plain(lines: Sequence[Line], out: TextIO) -> None:

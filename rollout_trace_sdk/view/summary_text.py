@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from .show import short_id, visible
+from .show import short_id
 from .summary import FAILED
+from .visible import visible
 
 Segment = tuple[str, str]  # (text, rich style; "" for none)
 TextLine = list[Segment]

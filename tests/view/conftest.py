@@ -19,7 +19,7 @@ from ..conftest import PLANTED_ERROR as PLANTED_ERROR
 
 #: A call id an agent made of terminal escapes: an OSC window title, then a background colour.
 HOSTILE_ID = "call_\x1b]0;PWNED\x07\x1b[41mRED"
-#: How ``show.visible`` spells it.
+#: How ``visible.visible`` spells it.
 HOSTILE_ID_SHOWN = "call_\\x1b]0;PWNED\\x07\\x1b[41mRED"
 
 

@@ -1,0 +1,133 @@
+"""What every command does alike (found by a review of the CLI as a new user): a path the
+system refuses is a clear error, an empty ``-o`` a usage error, a closed pipe a quiet end,
+paths printed with their control characters spelled out, options of another mode refused
+rather than ignored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.reduce.test_bundle import make_bundle
+from tests.test_cli import run
+
+_ESC_NAME = "x\x1b]0;PWNED\x07y"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reduce", "{long}"],
+        ["validate", "{long}"],
+        ["summary", "{long}"],
+        ["show", "{long}"],
+        ["ls", "{long}"],
+        ["reduce", "{bundle}", "-o", "{long}"],
+    ],
+)
+def test_a_path_the_system_refuses_is_a_clear_error(tmp_path: Path, argv: list[str]) -> None:
+    """A name over 255 bytes (ENAMETOOLONG) ended in "internal error" in nearly every
+    command."""
+    bundle = make_bundle(tmp_path)
+    long = str(tmp_path / ("n" * 300))
+    code, _, err = run(*[a.format(long=long, bundle=bundle) for a in argv])
+    assert code == 1 and "internal error" not in err
+    assert "too long" in err.lower()
+
+
+@pytest.mark.parametrize("command", ["reduce", "view"])
+def test_an_empty_output_name_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    """``-o ""`` fell back to the default path but wrote it as a named one: through a
+    symlink planted there."""
+    bundle = make_bundle(tmp_path)
+    target = tmp_path / "elsewhere"
+    target.write_text("keep")
+    name = "state.json" if command == "reduce" else "view.html"
+    (bundle / name).symlink_to(target)
+    code, _, err = run(command, bundle, "-o", "")
+    assert code == 2 and "-o needs a file name" in err
+    assert target.read_text() == "keep"
+
+
+@pytest.mark.parametrize("argv", [["reduce", "{b}", "-o", "-"], ["view", "{b}", "-o", "-"]])
+def test_a_closed_pipe_ends_every_command_quietly(tmp_path: Path, argv: list[str]) -> None:
+    """``... -o - | head`` exited 1 with "Broken pipe" for reduce, view and export, 0 for
+    show and summary."""
+    bundle = make_bundle(tmp_path)
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first byte
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "rollout_trace_sdk", *[a.format(b=bundle) for a in argv]],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_printed_paths_spell_out_control_characters(tmp_path: Path) -> None:
+    """A bundle directory named with ESC and BEL reached the terminal raw from ls, reduce,
+    validate and convert."""
+    root = tmp_path / "root"
+    root.mkdir()
+    bundle = make_bundle(tmp_path).rename(root / f"trace-{_ESC_NAME}")
+    outputs = [
+        run("ls", root),
+        run("reduce", bundle),
+        run("validate", bundle),
+        run("convert", bundle, "--to", "3", "-o", tmp_path / _ESC_NAME),
+        run("reduce", root),  # a traces root: its bundles are listed in the error
+    ]
+    for code, out, err in outputs:
+        assert "\x1b" not in out + err and "\x07" not in out + err, (code, out, err)
+        assert "\\x1b]0;PWNED\\x07" in out + err
+
+
+def test_ls_refuses_what_is_not_a_traces_root_as_input(tmp_path: Path) -> None:
+    """Exit 1 (input refused), as reduce refuses a traces root where it needs a bundle; ls
+    said 2 (usage)."""
+    assert run("ls", make_bundle(tmp_path))[0] == 1
+    assert run("ls", tmp_path / "missing")[0] == 1
+
+
+def test_redact_refuses_an_existing_default_output_as_a_usage_error(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    (tmp_path / "bundle-redacted").mkdir()
+    code, _, err = run("redact", bundle)
+    assert code == 2 and "already exists; give a new directory" in err
+
+
+def test_demo_refuses_a_bundle_or_nothing_as_its_root(tmp_path: Path) -> None:
+    """``demo --out BUNDLE`` nested a new bundle inside an existing one; ``--out ""`` wrote
+    into the current directory."""
+    bundle = make_bundle(tmp_path)
+    before = sorted(p.name for p in bundle.iterdir())
+    assert run("demo", "--out", bundle)[0] == 2
+    assert run("demo", "--out", "")[0] == 2
+    assert sorted(p.name for p in bundle.iterdir()) == before
+
+
+def test_options_of_another_mode_are_refused_not_ignored(tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path)
+    code, _, err = run("view", bundle, "--serve", "-o", tmp_path / "page.html")
+    assert code == 2 and "--serve writes no file" in err
+    code, _, err = run(
+        "export", bundle, "--format", "perfetto", "--to", tmp_path / "t", "-o", tmp_path / "f"
+    )
+    assert code == 2 and "--to is not for --format perfetto" in err
+    assert not (tmp_path / "f").exists() and not (tmp_path / "t").exists()
+
+
+def test_query_refuses_a_directory_that_holds_no_export(tmp_path: Path) -> None:
+    """Any directory answered every query with nothing, plausibly."""
+    pytest.importorskip("duckdb")
+    code, _, err = run("query", tmp_path, "select count(*) from threads")
+    assert code == 1 and "not an export" in err
