@@ -33,9 +33,13 @@ def add_parsers(commands: Any) -> None:
     show.add_argument(
         "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
     )
-    show.add_argument("--thread", metavar="PATH", help="only this agent (agent path or thread id)")
     show.add_argument(
-        "--call", metavar="ID", help="only this inference call (its conversation) or tool call"
+        "--thread", metavar="PATH", help="only this agent (agent path, thread id or its prefix)"
+    )
+    show.add_argument(
+        "--call",
+        metavar="ID",
+        help="only this inference call (its conversation) or tool call (id or its prefix)",
     )
     show.add_argument("--full", action="store_true", help="do not truncate outputs")
     show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")

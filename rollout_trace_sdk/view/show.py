@@ -334,7 +334,12 @@ class _Transcript:
             )
 
     def one_call(self, ident: str) -> Iterator[Line] | None:
-        """The conversation one inference call saw (new items marked), or one tool call."""
+        """The conversation one inference call saw (new items marked), or one tool call: by
+        its id, or an id prefix only one call has (the short ids the transcript prints).
+
+        Raises:
+            LookupError: the prefix starts the ids of more than one call.
+        """
         m = self.m
         for n, call in enumerate(m["calls"]):
             if call["id"] == ident:
@@ -342,6 +347,16 @@ class _Transcript:
         for n, tool in enumerate(m["tools"]):
             if ident in (tool["id"], tool.get("call_id")):
                 return self._tool_alone(n)
+        calls = [n for n, call in enumerate(m["calls"]) if str(call["id"]).startswith(ident)]
+        tools = [n for n, tool in enumerate(m["tools"]) if str(tool["id"]).startswith(ident)]
+        if len(calls) + len(tools) > 1:
+            raise LookupError(
+                f"{ident!r} starts {len(calls) + len(tools)} call ids; give more of it"
+            )
+        if calls:
+            return self._conversation(calls[0])
+        if tools:
+            return self._tool_alone(tools[0])
         return None
 
     def _tool_alone(self, n: int) -> Iterator[Line]:
@@ -419,15 +434,18 @@ def transcript_lines(
 
     Args:
         state: the reduced state as plain JSON values.
-        thread: only the agent with this path or thread id (None = all, tree order).
-        call: only this inference call's conversation, or this tool call.
+        thread: only the agent with this path, thread id or unambiguous thread id prefix
+            (None = all, tree order).
+        call: only this inference call's conversation, or this tool call (its id, or an
+            unambiguous id prefix).
         full: do not truncate outputs and arguments.
 
     Returns:
         The lines, for ``render_plain`` or ``render_rich``.
 
     Raises:
-        LookupError: ``thread`` or ``call`` names nothing in the rollout.
+        LookupError: ``thread`` or ``call`` names nothing (or more than one thing) in the
+            rollout.
     """
     model = build_view_model(state)
     t = _Transcript(model, full=full)
@@ -439,11 +457,10 @@ def transcript_lines(
         return [*lines, *found]
     threads = thread_tree_order(model["threads"])
     if thread is not None:
-        threads = [
-            n for n in threads if thread in (model["threads"][n]["path"], model["threads"][n]["id"])
-        ]
-        if not threads:
-            raise LookupError(f"no agent with path or thread id {thread!r} in this rollout")
+        from .summary import find_thread  # the same rule as summary --thread
+
+        wanted = find_thread(state, thread).get("thread_id")
+        threads = [n for n in threads if model["threads"][n]["id"] == wanted]
     for n in threads:
         lines.extend(t.thread(n))
     return lines

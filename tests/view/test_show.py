@@ -76,6 +76,21 @@ def test_thread_and_call_filters(demo_state: Any) -> None:
         transcript_lines(demo_state, call="call_nope")
 
 
+def test_filters_take_the_short_ids_the_transcript_prints(demo_state: Any) -> None:
+    """``show`` prints 8-character ids; ``--thread`` and ``--call`` refused them, though
+    ``summary --thread`` takes a prefix (found by review)."""
+    helper = next(t for t in demo_state["threads"].values() if t["agent_path"] != "/root")
+    # a prefix one thread id has (thread ids are time-ordered UUIDv7s: their first 8
+    # characters may be shared, and then the prefix is refused as ambiguous)
+    by_prefix = _plain(demo_state, thread=helper["thread_id"][:-4])
+    assert by_prefix == _plain(demo_state, thread=helper["agent_path"])
+    first = next(iter(demo_state["inference_calls"].values()))
+    short = first["inference_call_id"][:8]
+    assert _plain(demo_state, call=short) == _plain(demo_state, call=first["inference_call_id"])
+    with pytest.raises(LookupError, match="give more of it"):
+        transcript_lines(demo_state, call="")  # every id starts with nothing
+
+
 def test_failed_call_shows_its_error(failing_state: Path) -> None:
     state = orjson.loads(failing_state.read_bytes())
     text = _plain(state)
