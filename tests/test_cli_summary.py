@@ -145,3 +145,20 @@ def test_bidi_controls_never_reach_the_terminal(demo_state: Any, tmp_path: Path)
     for raw in (text, out):
         assert not any(ch in raw for ch in "\u202e\u2066\u2069\u200f\x9b")
     assert orjson.loads(out)["agents"][0]["agent_path"] == hostile
+
+
+def test_a_strict_summary_does_not_read_a_state_only_lenient_reduction_made(
+    tmp_path: Path,
+) -> None:
+    """A log cut by a crash: strict ``summary`` refused it, then read the ``state.json`` a
+    ``reduce --lenient`` wrote as if it were sound (found by review)."""
+    from tests.reduce.test_bundle import event_lines, make_bundle
+
+    whole = event_lines().splitlines(keepends=True)[:-1]  # killed before it completed
+    torn = make_bundle(tmp_path, b"".join(whole) + b'{"schema_version":2,"seq":9')
+    assert run("summary", torn)[0] == 1
+    assert run("reduce", torn, "--lenient")[0] == 0
+    code, _, err = run("summary", torn)
+    assert code == 1 and "EOF while parsing" in err  # the reducer's refusal, as before
+    code, _, err = run("summary", torn, "--lenient")
+    assert code == 0 and "read " in err  # lenient: the state lenient reduction wrote is used

@@ -87,10 +87,14 @@ def _inputs_mtime(root: Path) -> tuple[int | None, str]:
     return newest, name
 
 
-def fresh_state(root: Path) -> tuple[dict[str, Any] | None, str]:
+def fresh_state(root: Path, *, strict: bool = False) -> tuple[dict[str, Any] | None, str]:
     """``root/state.json`` when it is up to date (see the module docstring), else None; with
-    the reason either way (for standard error)."""
+    the reason either way (for standard error). ``strict``: not for a log that ends in a cut
+    line either, whose state only ``reduce --lenient`` could have written (a strict command
+    must refuse the bundle as the reducer does, not read that state)."""
     with BundleFiles(root) as files:
+        if strict and _ends_cut(files):
+            return None, f"{EVENT_LOG} ends in a cut line"
         try:
             handle = files.open(STATE_FILE, what=STATE_FILE)
         except BundleFileError as exc:
@@ -121,6 +125,19 @@ def fresh_state(root: Path) -> tuple[dict[str, Any] | None, str]:
         if state.get(field) != manifest.get(field):
             return None, f"{STATE_FILE} is not this bundle's ({field} differs from the manifest)"
     return state, f"{STATE_FILE} is newer than the bundle's files"
+
+
+def _ends_cut(files: BundleFiles) -> bool:
+    """Whether the log's last byte is not a newline (a crash cut its last line)."""
+    try:
+        with files.open(EVENT_LOG, what=EVENT_LOG) as log:
+            size = os.fstat(log.fileno()).st_size
+            if size == 0:
+                return False
+            log.seek(size - 1)
+            return bool(log.read(1) != b"\n")
+    except (BundleFileError, OSError):
+        return False  # the reducer says what is wrong with the log
 
 
 def read_state_file(source: str) -> dict[str, Any]:
@@ -223,7 +240,7 @@ def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedStat
     shown = source.rstrip("/") or "/"
     if not path.is_dir():
         return LoadedState(read_state_file(source), None, f"read {shown}")
-    state, why = fresh_state(path)
+    state, why = fresh_state(path, strict=not lenient)
     if state is not None:
         return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
     from ..reduce import reduce_bundle, state_bytes
