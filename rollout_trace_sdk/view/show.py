@@ -44,7 +44,9 @@ class Line:
 
 def short_id(ident: Any) -> str:
     """Ids people can still tell apart: ``conversation_item:12`` → ``item:12``, UUIDs to
-    their first 8 characters."""
+    their first 8 and last 4 characters (``01a241f8…3f2c``, as the page shows them): the
+    first 8 of a time-ordered UUIDv7 are its time, often shared by every thread and turn of
+    a rollout. ``--thread`` and ``--call`` take this form back."""
     if ident is None:
         return "?"
     text = str(ident)
@@ -56,7 +58,7 @@ def short_id(ident: Any) -> str:
         if text.startswith(long):
             return brief + text[len(long) :]
     if len(text) > 14 and text.count("-") >= 3:
-        return text[:8]
+        return f"{text[:8]}…{text[-4:]}"
     return text
 
 
@@ -347,8 +349,10 @@ class _Transcript:
         for n, tool in enumerate(m["tools"]):
             if ident in (tool["id"], tool.get("call_id")):
                 return self._tool_alone(n)
-        calls = [n for n, call in enumerate(m["calls"]) if str(call["id"]).startswith(ident)]
-        tools = [n for n, tool in enumerate(m["tools"]) if str(tool["id"]).startswith(ident)]
+        from .summary import abbreviates
+
+        calls = [n for n, call in enumerate(m["calls"]) if abbreviates(ident, str(call["id"]))]
+        tools = [n for n, tool in enumerate(m["tools"]) if abbreviates(ident, str(tool["id"]))]
         if len(calls) + len(tools) > 1:
             raise LookupError(
                 f"{ident!r} starts {len(calls) + len(tools)} call ids; give more of it"

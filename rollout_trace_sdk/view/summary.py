@@ -86,6 +86,25 @@ def _tokens() -> dict[str, int]:
     return dict.fromkeys(_TOKEN_FIELDS, 0)
 
 
+def abbreviates(short: str, ident: str) -> bool:
+    """Whether ``short`` names ``ident`` as people write ids: a prefix of it, or the
+    ``head…tail`` form the transcript and the page print.
+
+    Args:
+        short: what the user typed.
+        ident: a full id.
+
+    Returns:
+        True when ``short`` may stand for ``ident``.
+    """
+    head, cut, tail = short.partition("…")
+    if cut:
+        return (
+            len(ident) >= len(head) + len(tail) and ident.startswith(head) and ident.endswith(tail)
+        )
+    return ident.startswith(short)
+
+
 def find_thread(state: _Obj, wanted: str) -> _Obj:
     """The agent named by its path, its thread id or an unambiguous thread id prefix (as
     short ids print it).
@@ -97,7 +116,7 @@ def find_thread(state: _Obj, wanted: str) -> _Obj:
     for thread in threads:
         if wanted in (thread.get("agent_path"), thread.get("thread_id")):
             return thread
-    matches = [t for t in threads if str(t.get("thread_id", "")).startswith(wanted)]
+    matches = [t for t in threads if abbreviates(wanted, str(t.get("thread_id", "")))]
     if len(matches) == 1:
         return matches[0]
     if matches:

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.model import build_view_model, load_state
-from rollout_trace_sdk.view.show import _ms, render_plain, render_rich, transcript_lines
+from rollout_trace_sdk.view.show import _ms, render_plain, render_rich, short_id, transcript_lines
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import PLANTED_ERROR, TOOL_ERROR
@@ -87,6 +87,10 @@ def test_filters_take_the_short_ids_the_transcript_prints(demo_state: Any) -> No
     first = next(iter(demo_state["inference_calls"].values()))
     short = first["inference_call_id"][:8]
     assert _plain(demo_state, call=short) == _plain(demo_state, call=first["inference_call_id"])
+    # and as printed: first 8 and last 4 characters (a UUIDv7's first 8 are its time)
+    printed = short_id(helper["thread_id"])
+    assert printed in _plain(demo_state) and "…" in printed
+    assert _plain(demo_state, thread=printed) == _plain(demo_state, thread=helper["agent_path"])
     with pytest.raises(LookupError, match="give more of it"):
         transcript_lines(demo_state, call="")  # every id starts with nothing
 

@@ -306,7 +306,9 @@ def test_text_shows_short_ids_statuses_and_errors() -> None:
     summary = build_summary(STATE, errors={"i2": "HTTP 503: upstream overloaded"})
     render_plain(summary_lines(summary, 100), out)
     text = out.getvalue()
-    assert text.startswith("rollout 01a23541 · running · recording closed with partial payloads")
+    assert text.startswith(
+        "rollout 01a23541…f20f · running · recording closed with partial payloads"
+    )
     assert "3 (2 completed, 1 failed)" in text
     assert "HTTP 503: upstream overloaded" in text and "permission denied" in text
     assert "/root/child (Kim)" in text and "/bin/sh -c ls" in text
