@@ -353,11 +353,13 @@ class ToolCall(ToolWork):
         if not self._live:
             return _NullCodeCell.INSTANCE
         cell = (self._turn.thread.thread_id, self._rt.text(runtime_cell_id))
-        if not self._rt.first_use("code cell", cell) or not self._claim("cell"):
-            # one cell per exec call, and one cell per runtime id in a thread: both reducers
-            # refuse a whole bundle with a second start, or one id mapped to two cells
+        # one cell per exec call, and one cell per runtime id in a thread: both reducers
+        # refuse a whole bundle with a second start, or one id mapped to two cells (the id
+        # is taken only by a call that may hold a cell)
+        if self._work is not None or not self._rt.first_use("code cell", cell):
             self._rt.sink.values.note("cell")
             return _NullCodeCell.INSTANCE
+        self._work = "cell"
         return self._child(
             _NullCodeCell.INSTANCE,
             CodeCell,

@@ -544,3 +544,20 @@ async def test_a_turn_reporting_twice_gives_two_result_edges(tmp_path: Path, sch
     state = check_bundle(bundle_in(tmp_path))
     kinds = sorted(e["kind"] for e in state["interaction_edges"].values())
     assert kinds == ["agent_result", "agent_result", "spawn_agent"]
+
+
+async def test_a_cell_refused_on_a_busy_call_leaves_its_id_free(tmp_path: Path) -> None:
+    """A second cell asked of one exec call is refused; its runtime id stays free for the
+    call that does run it."""
+    with pytest.warns(RecorderWarning, match="code cells not recorded"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            async with turn.tool_call("e1", "exec", input="a") as tool:
+                async with tool.code_cell("1", "a") as cell:
+                    cell.finished([])
+                assert not tool.code_cell("2", "b").enabled
+            async with turn.tool_call("e2", "exec", input="b") as tool:
+                assert tool.code_cell("2", "b").enabled
+    bundle = bundle_in(tmp_path)
+    started = [e["payload"]["runtime_cell_id"] for e in of_type(bundle, "code_cell_started")]
+    assert started == ["1", "2"]
+    check_bundle(bundle)
