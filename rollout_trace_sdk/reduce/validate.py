@@ -97,21 +97,6 @@ def _refs(value: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield from _refs(item)
 
 
-def _part_ids(ref: dict[str, Any]) -> Iterator[str]:
-    """The payload ids a schema-3 template reference names in its ``parts``, at any depth
-    (a stack, not recursion: the line is the agent's)."""
-    stack = [ref]
-    while stack:
-        parts = stack.pop().get("parts")
-        if isinstance(parts, list):
-            for part in parts:
-                if isinstance(part, dict):
-                    ident = part.get("raw_payload_id")
-                    if isinstance(ident, str):
-                        yield ident
-                    stack.append(part)
-
-
 def _said(error: ReduceError) -> str:
     """A reducer error on one line: Codex's headline, its cause, and the seq when known."""
     text = error.message if error.cause is None else f"{error.message}: {error.cause}"
@@ -302,15 +287,15 @@ class _Validator:
             self.report.notes.append("shard payloads not checked: the manifest is unreadable")
             return
         # a template's parts are payloads of their own (Codex registers each in
-        # ``raw_payloads``), read below through the template that names them
-        parts = {i for c in self.citations.values() for i in _part_ids(c.ref)}
-        self.report.payloads += len(parts - self.citations.keys())
+        # ``raw_payloads``), read through the template that names them
+        registered: set[str] = set()
         try:
             for citation in sorted(self.citations.values(), key=lambda c: c.line):
-                self.report.payloads += 1
                 where = f"(cited at {EVENT_LOG} line {citation.line})"
+                registered.add(citation.payload_id)
                 try:
                     ref = converter.structure(citation.ref, RawPayloadRef)
+                    registered.update(part.raw_payload_id for part in ref.walk())
                     if ref.shard is not None or ref.parts is not None:
                         bundle.read_payload_bytes(ref)
                 except ReduceError as exc:
@@ -319,6 +304,7 @@ class _Validator:
                     self.problem(self.log, citation.line, f"malformed payload reference: {exc}")
         finally:
             bundle.files.close()
+        self.report.payloads += len(registered)
 
     def orphans(self, cited: set[str]) -> None:
         try:
