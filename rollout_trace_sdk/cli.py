@@ -20,6 +20,7 @@ from .model.layout import EVENT_LOG, STATE_FILE
 from .outputs import forbidden_output, write_output
 from .reduce.errors import ReduceError
 from .sources import SourceError as _SourceError
+from .view.visible import visible  # paths and ids printed were named by the bundle's maker
 
 _USAGE = 2
 _REFUSED = 1
@@ -154,14 +155,6 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _visible(text: str) -> str:
-    """``text`` with its terminal control characters spelled out (see ``view.show``): the
-    paths and ids commands print were named by whoever made the bundle."""
-    from .view.visible import visible
-
-    return visible(text)
-
-
 # --- reduce --------------------------------------------------------------------------------------
 
 
@@ -207,8 +200,6 @@ def _report_error(error: ReduceError, err: TextIO) -> None:
     """Codex's error text and where it happened, control characters spelled out here, at the
     terminal: the text quotes agent-controlled ids (an ESC in a call id must not retitle or
     recolour the terminal), and the exception keeps Codex's exact wording."""
-    from .view.visible import visible
-
     print(visible(error.codex_text()), file=err)
     where = _where(error)
     if where is not None:
@@ -238,23 +229,17 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     notes_to(notes, err)
     if target != "-":
-        print(_visible(shown), file=out)
+        print(visible(shown), file=out)
     return 0
-
-
-def _new_directory(output: str | None) -> None:
-    """An output directory that exists is a usage error (exit 2) for every command writing
-    a bundle: nothing is ever merged into or written over."""
-    if output and os.path.lexists(output):
-        raise _UsageError(f"{output} already exists; give a new directory")
 
 
 def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reduce.convert import convert_bundle
 
-    _new_directory(args.output)
+    if os.path.lexists(args.output):
+        raise _UsageError(f"{args.output} already exists; give a new directory")
     convert_bundle(args.bundle, args.output, args.to)
-    print(_visible(args.output), file=out)
+    print(visible(args.output), file=out)
     return 0
 
 
@@ -274,10 +259,10 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with reduction_progress(err, f"replaying {Path(args.bundle).name}") as progress:
         report = validate_bundle(args.bundle, progress=progress)
     for problem in report.problems:  # they quote the bundle's paths and ids
-        print(_visible(str(problem)), file=out)
+        print(visible(str(problem)), file=out)
     for note in report.notes:
-        print(_visible(f"note: {note}"), file=err)
-    shown = _visible(report.bundle)
+        print(visible(f"note: {note}"), file=err)
+    shown = visible(report.bundle)
     if report.problems:
         print(f"{len(report.problems)} problem(s) in {shown}", file=err)
         return _REFUSED
@@ -301,11 +286,11 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
     found = bundles_under(root)
     if not found:
-        print(_visible(f"no bundles under {args.root}"), file=err)
+        print(visible(f"no bundles under {args.root}"), file=err)
         return 0
     print(f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE", file=out)
     for info in found:
-        print(_visible(describe(info)), file=out)
+        print(visible(describe(info)), file=out)
     return 0
 
 
@@ -324,10 +309,10 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         bundle = demo.run_demo(Path(args.out), args.scale)
     except OSError as exc:
         why = exc.strerror or exc
-        print(_visible(f"rollout-trace demo: cannot write under {args.out}: {why}"), file=err)
+        print(visible(f"rollout-trace demo: cannot write under {args.out}: {why}"), file=err)
         return _REFUSED
     counts = demo.bundle_summary(bundle)
-    print(_visible(str(bundle)), file=out)
+    print(visible(str(bundle)), file=out)
     print(
         f"{counts['events']:,} events, {counts['payloads']:,} payloads, "
         f"{counts['bytes']:,} bytes (scale {args.scale})",
@@ -453,10 +438,10 @@ def main(
             _resolve_source(args)
             return _COMMANDS[args.command](args, out, err)
     except _SourceError as exc:  # both quote paths: their control characters spelled out
-        print(_visible(f"rollout-trace {args.command}: {exc}"), file=err)
+        print(visible(f"rollout-trace {args.command}: {exc}"), file=err)
         return _REFUSED
     except _UsageError as exc:
-        print(_visible(f"rollout-trace {args.command}: {exc}"), file=err)
+        print(visible(f"rollout-trace {args.command}: {exc}"), file=err)
         return _USAGE
     except ReduceError as exc:
         _report_error(exc, err)
@@ -473,7 +458,7 @@ def main(
         return 0
     except OSError as exc:  # the system refused a path (too long, not allowed, ...): input
         where = f"{exc.filename}: " if exc.filename is not None else ""
-        print(_visible(f"rollout-trace {args.command}: {where}{exc.strerror or exc}"), file=err)
+        print(visible(f"rollout-trace {args.command}: {where}{exc.strerror or exc}"), file=err)
         return _REFUSED
     except Exception as exc:  # a bug, not bad input: say so briefly, traceback on request
         if os.environ.get("ROLLOUT_TRACE_DEBUG"):

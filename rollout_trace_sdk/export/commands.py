@@ -72,14 +72,13 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format is None:
         args.format = "parquet" if args.to else "otlp" if args.endpoint else "perfetto"
     # an option of another format would be quietly ignored: say so instead
-    given = {"--to": args.to is not None, "-o": args.output is not None}
-    given["--endpoint"] = args.endpoint is not None
+    given = {"--to": args.to, "--endpoint": args.endpoint}
     wrong = {
         "perfetto": ("--to", "--endpoint"),
         "otlp": ("--to",),
         "parquet": ("--endpoint",),
     }.get(args.format, ())
-    ignored = [name for name in wrong if given[name]]
+    ignored = [name for name in wrong if given[name] is not None]
     if ignored:
         print(
             f"rollout-trace export: {', '.join(ignored)} is not for --format {args.format}",
