@@ -40,12 +40,11 @@ from typing import Any, Final
 
 from agents.tracing import Span, Trace, TracingProcessor
 
-from ..model.events import RolloutStatus
 from ..record import open_rollout
 from ..record.items import task_message
 from ..record.recorder import Rollout
 from ..record.requests import to_plain
-from ..record.runtime import Outcome, warn
+from ..record.runtime import ENDED_AS, Outcome, warn
 from ..record.threads import AgentThread, Turn
 from ._agent_spans import (
     SpanScope,
@@ -67,12 +66,6 @@ _NAME_CHARS: Final = re.compile(r"[^a-z0-9_]+")
 _OPEN_TIMEOUT: Final = 30.0
 #: The span map's key for the root-thread turn of spans outside every agent.
 _OUTSIDE: Final = "__outside_agents__"
-#: A thread's end for how its agent's latest turn ended.
-_THREAD_STATUS: Final[dict[Outcome, RolloutStatus]] = {
-    "completed": "completed",
-    "failed": "failed",
-    "cancelled": "aborted",
-}
 #: What the rollout's exit is handed for how the run ended (see ``hold``).
 _ENDINGS: Final[dict[Outcome, BaseException | None]] = {
     "completed": None,
@@ -156,7 +149,7 @@ class _TraceRecording:
         for name, thread in self.threads.items():
             outcome = self.outcomes.get(name)
             if rollout is not None and thread is not rollout.root and outcome is not None:
-                thread.end(_THREAD_STATUS[outcome])
+                thread.end(ENDED_AS[outcome])
 
     def close(self) -> None:
         done, future = self.done, self.future

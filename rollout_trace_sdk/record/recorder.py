@@ -28,7 +28,7 @@ import attrs
 from .._signals import unwind_as_sigint
 from ..model import events as ev
 from ._shards import CaptureLimits
-from .runtime import Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
+from .runtime import ENDED_AS, Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 
 if TYPE_CHECKING:
@@ -40,12 +40,6 @@ DEFAULT_CLOSE_TIMEOUT: Final = 30.0
 
 #: Environment variables naming the trace root, in order of preference.
 ROOT_ENV_VARS: Final = ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT")
-
-_ROLLOUT_STATUS: Final[dict[str, ev.RolloutStatus]] = {
-    "completed": "completed",
-    "failed": "failed",
-    "cancelled": "aborted",
-}
 
 
 class _SigtermAsSigint:
@@ -300,7 +294,7 @@ class RolloutScope:
         if self._tg is None or self._open is None:
             return
         rt, writer = self._open
-        await self._close(rt, writer, _ROLLOUT_STATUS[outcome_of(exc)])
+        await self._close(rt, writer, ENDED_AS[outcome_of(exc)])
 
     async def _close(
         self, rt: Runtime | None, writer: BundleWriter, status: ev.RolloutStatus

@@ -13,7 +13,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, Protocol, Self
+from typing import Any, ClassVar, Final, Literal, Protocol, Self
 
 import anyio
 import anyio.lowlevel
@@ -28,6 +28,13 @@ from ._values import RecorderWarning, ValueEncoder, as_status, recorder_warning,
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
 
 Outcome = Literal["completed", "failed", "cancelled"]
+#: How a block's outcome ends a thread or the rollout, whose statuses say ``aborted``
+#: where a call's say ``cancelled``.
+ENDED_AS: Final[dict[Outcome, ev.RolloutStatus]] = {
+    "completed": "completed",
+    "failed": "failed",
+    "cancelled": "aborted",
+}
 
 
 def warn(message: str) -> None:

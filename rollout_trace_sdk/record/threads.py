@@ -25,6 +25,7 @@ from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
 from .items import ItemIds, agent_message, final_answer_text
 from .runtime import (
+    ENDED_AS,
     NullLifecycle,
     Outcome,
     Runtime,
@@ -43,11 +44,6 @@ _TURN_STATUS: dict[Outcome, ev.ExecutionStatus] = {
     "completed": "completed",
     "failed": "failed",
     "cancelled": "cancelled",
-}
-_THREAD_STATUS: dict[Outcome, ev.RolloutStatus] = {
-    "completed": "completed",
-    "failed": "failed",
-    "cancelled": "aborted",
 }
 #: what ``Turn.end`` and ``AgentThread.end`` take (another word is read as the nearest)
 _OUTCOMES: Final = tuple(_TURN_STATUS)
@@ -258,7 +254,7 @@ class AgentThread(Handle):
         self.end(status)
 
     def _exit(self, outcome: Outcome, error: str | None) -> None:
-        self.end(_THREAD_STATUS[outcome])
+        self.end(ENDED_AS[outcome])
 
 
 def _thread_id(requested: str | None) -> str:
@@ -508,7 +504,7 @@ class Turn(Handle):
             return
         rt = self._rt
         outcome = rt.known_status(outcome, _OUTCOMES)
-        rt.close_owned_by(self, _THREAD_STATUS[outcome])
+        rt.close_owned_by(self, ENDED_AS[outcome])
         if outcome == "failed":
             rt.protocol_event("error", {"type": "error", "message": error or "turn failed"})
         self._emit(ev.CodexTurnEnded(self.turn_id, _TURN_STATUS[outcome]))
