@@ -192,7 +192,7 @@ def summary_json(summary: Any) -> str:
     only inside strings, where the escape means the same character."""
     import orjson
 
-    from .visible import BIDI_CONTROLS
+    from .visible import json_visible
 
     try:
         text = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode()
@@ -200,8 +200,7 @@ def summary_json(summary: Any) -> str:
         import json
 
         text = json.dumps(summary, indent=2, ensure_ascii=False)
-    escapes = (0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS)
-    return text.translate({code: f"\\u{code:04x}" for code in escapes})
+    return json_visible(text)
 
 
 def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["BIDI_CONTROLS", "visible"]
+__all__ = ["BIDI_CONTROLS", "json_visible", "visible"]
 
 #: Bidirectional controls (ALM, LRM and RLM, the embeddings and overrides, the isolates): text
 #: after one is shown reordered, so agent text could make a line read other than it is.
@@ -35,3 +35,24 @@ def visible(text: str) -> str:
         The same text, each control character replaced by its escape.
     """
     return text.translate(_CONTROLS)
+
+
+#: The controls JSON allows raw inside strings (DEL, C1, bidi; orjson escapes C0 only), as
+#: the ``\\uNNNN`` escapes that mean the same characters.
+_JSON_CONTROLS: Final = {
+    code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS)
+}
+
+
+def json_visible(text: str) -> str:
+    """JSON ``text`` with the controls it may hold raw written as escapes: the same JSON
+    value, and nothing that reaches a terminal as a control (they occur only inside
+    strings, where the escape means the same character).
+
+    Args:
+        text: JSON text.
+
+    Returns:
+        The same JSON value, those characters escaped.
+    """
+    return text.translate(_JSON_CONTROLS)
