@@ -143,13 +143,18 @@ class _TraceRecording:
         """End the turn opened for spans outside every agent, and each agent's thread
         (the root's ends with the rollout) as its latest turn ended."""
         rollout = self.rollout
-        outside = self.spans.pop(_OUTSIDE, None)
-        if outside is not None:
-            outside.turn.end()
+        self.end_outside()
         for name, thread in self.threads.items():
             outcome = self.outcomes.get(name)
             if rollout is not None and thread is not rollout.root and outcome is not None:
                 thread.end(ENDED_AS[outcome])
+
+    def end_outside(self) -> None:
+        """End the root-thread turn opened for spans outside every agent (``_root_turn``),
+        if one is open."""
+        outside = self.spans.pop(_OUTSIDE, None)
+        if outside is not None:
+            outside.turn.end()
 
     def close(self) -> None:
         done, future = self.done, self.future
@@ -208,9 +213,7 @@ class _TraceRecording:
             self.threads[name] = thread
         if thread is rollout.root:
             # the turn spans outside every agent were recorded in ends where the agent's begins
-            outside = self.spans.pop(_OUTSIDE, None)
-            if outside is not None:
-                outside.turn.end()
+            self.end_outside()
         self.root_used = True
         ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
         if as_tool:
