@@ -175,6 +175,20 @@ class Bundle:
             root, display, manifest, files, lenient=lenient, skipped=skipped, progress=progress
         )
 
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the bundle's directory descriptors now. Its shard reader refers back to
+        it, so without this a process reducing bundle after bundle (an export, a live
+        viewer) held each one's descriptors until a full garbage collection."""
+        self.files.close()
+
+    def __enter__(self) -> Bundle:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @property
     def display(self) -> str:
         return self._display

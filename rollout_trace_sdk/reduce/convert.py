@@ -49,35 +49,35 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
         raise ReduceError(f"cannot convert to schema {schema}; schemas 2 and 3 are written")
     if str(target) in ("", "-"):
         raise ReduceError(f"cannot write a bundle to {str(target)!r}: give a new directory")
-    bundle = Bundle.open(source)
-    final = Path(target)
-    if final.exists() or final.is_symlink():
-        raise ReduceError(f"create {final}", cause="File exists (os error 17)")
-    if Path(os.path.realpath(final)).is_relative_to(os.path.realpath(source)):
-        raise ReduceError(f"{final} is inside the bundle; give a directory outside it")
-    # written beside the target and renamed into place whole: a conversion that fails (a
-    # payload schema 2 cannot hold, a full disk) leaves nothing a reader could take for a bundle
-    out = final.parent / (layout.work_prefix(final.name, "convert") + os.urandom(6).hex())
-    try:
-        out.mkdir(mode=0o700)
-        (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
-        manifest = attrs.evolve(bundle.manifest, schema_version=schema)
-        (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
-        with (out / layout.EVENT_LOG).open("wb") as log:
-            if schema == layout.SCHEMA_3:
-                _to_v3(bundle, out, log)
-            else:
-                _to_v2(bundle, out, log)
-        for path in out.rglob("*"):  # files 0600 (the directories are 0700): prompts, outputs
-            if path.is_file():
-                path.chmod(0o600)
-        os.rename(out, final)
-    except OSError as exc:
-        shutil.rmtree(out, ignore_errors=True)
-        raise ReduceError(f"create {final}", cause=os_error_text(exc)) from None
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
-        raise
+    with Bundle.open(source) as bundle:
+        final = Path(target)
+        if final.exists() or final.is_symlink():
+            raise ReduceError(f"create {final}", cause="File exists (os error 17)")
+        if Path(os.path.realpath(final)).is_relative_to(os.path.realpath(source)):
+            raise ReduceError(f"{final} is inside the bundle; give a directory outside it")
+        # written beside the target and renamed into place whole: a conversion that fails (a
+        # payload schema 2 cannot hold, a full disk) leaves nothing a reader could take for a bundle
+        out = final.parent / (layout.work_prefix(final.name, "convert") + os.urandom(6).hex())
+        try:
+            out.mkdir(mode=0o700)
+            (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
+            manifest = attrs.evolve(bundle.manifest, schema_version=schema)
+            (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
+            with (out / layout.EVENT_LOG).open("wb") as log:
+                if schema == layout.SCHEMA_3:
+                    _to_v3(bundle, out, log)
+                else:
+                    _to_v2(bundle, out, log)
+            for path in out.rglob("*"):  # files 0600 (the directories are 0700): prompts, outputs
+                if path.is_file():
+                    path.chmod(0o600)
+            os.rename(out, final)
+        except OSError as exc:
+            shutil.rmtree(out, ignore_errors=True)
+            raise ReduceError(f"create {final}", cause=os_error_text(exc)) from None
+        except BaseException:
+            shutil.rmtree(out, ignore_errors=True)
+            raise
 
 
 # --- 2 → 3 ------------------------------------------------------------------------------------------

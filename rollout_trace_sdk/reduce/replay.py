@@ -234,4 +234,5 @@ def reduce_bundle(
     Raises:
         ReduceError: the bundle is refused, with Codex's message and the file, line and seq.
     """
-    return replay_source(Bundle.open(path, lenient=lenient, skipped=skipped, progress=progress))
+    with Bundle.open(path, lenient=lenient, skipped=skipped, progress=progress) as bundle:
+        return replay_source(bundle)

@@ -303,7 +303,7 @@ class _Validator:
                 except Exception as exc:  # cattrs wraps a malformed reference in its own types
                     self.problem(self.log, citation.line, f"malformed payload reference: {exc}")
         finally:
-            bundle.files.close()
+            bundle.close()
         self.report.payloads += len(registered)
 
     def orphans(self, cited: set[str]) -> None:

@@ -153,7 +153,11 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     state = load_noting(source, args.lenient, err)
     reader = PayloadReader(source) if source.is_dir() else None
     default = source / "view.html" if source.is_dir() else source.with_suffix(".html")
-    page = static_page(state, reader)
+    try:
+        page = static_page(state, reader)
+    finally:
+        if reader is not None:
+            reader.close()
     return write_named(
         "view", [source], args.output, default, lambda: [page.encode("utf-8")], out, err
     )

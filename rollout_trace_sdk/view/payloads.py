@@ -39,6 +39,7 @@ class PayloadReader:
     """
 
     def __init__(self, root: str | Path) -> None:
+        self._root = root
         self._bundle = Bundle.open(root, lenient=True)
         self._converter = codec.converter_for(self._bundle.schema)
         self._lock = threading.Lock()
@@ -46,7 +47,22 @@ class PayloadReader:
     def close(self) -> None:
         """Release the bundle's directory descriptors."""
         with self._lock:
-            self._bundle.files.close()
+            self._bundle.close()
+
+    def reopen(self) -> None:
+        """Read the bundle afresh from now on (shards grow with the log; the bundle may have
+        been replaced at its path). The reads under way finish first; the old bundle's
+        descriptors and shard cache are released now, not whenever the garbage collector
+        finds them (a live viewer re-reads on every change of the log).
+
+        Raises:
+            ReduceError: the bundle's manifest cannot be read (the old bundle stays).
+        """
+        bundle = Bundle.open(self._root, lenient=True)
+        with self._lock:
+            old, self._bundle = self._bundle, bundle
+            self._converter = codec.converter_for(bundle.schema)
+            old.close()
 
     def ref_of(self, state: Mapping[str, Any], payload_id: str) -> Mapping[str, Any]:
         """The reference the state gives for ``payload_id`` (as JSON).

@@ -93,13 +93,18 @@ class _Source:
                         self._say(f"rollout-trace view: {self.path} read again")
                     self.notes = notes
                     self.error = None
-                    if self.is_bundle:
-                        # a reader keeps what it read of each shard (and holds the bundle's
-                        # directory open): shards grow with the log, and a bundle may be
-                        # replaced at its path, so the new state gets a reader of its own
-                        self.reader = PayloadReader(self.path)
+                    if self.reader is not None:
+                        self._reopen_reader()
                 self._token = token
             return self._token, self._state, self._model
+
+    def _reopen_reader(self) -> None:
+        """The new state's payloads are read from the bundle as it is now."""
+        assert self.reader is not None
+        try:
+            self.reader.reopen()
+        except ReduceError as exc:  # replaced again since: the next change reads it
+            self._say(f"rollout-trace view: cannot read {self.path}'s payloads again: {exc}")
 
     def status(self) -> dict[str, Any]:
         """What the page polls: the change token, lenient notes and the last reading's error
