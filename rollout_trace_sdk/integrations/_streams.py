@@ -46,6 +46,9 @@ class Recorder:
     _usage: Any = None
     _finished: bool = False  # Chat: a finish_reason was seen
 
+    def __attrs_post_init__(self) -> None:
+        self._call._when_abandoned(self.abandoned)
+
     def _first_token(self) -> None:
         self._waiting_first = False
         elapsed_ms = (time.perf_counter_ns() - self._started) / 1e6
@@ -191,6 +194,22 @@ class Recorder:
         """The ``with`` block holding the stream ended, by ``error`` if it is an exception."""
         if isinstance(error, BaseException):
             self.broken(error)
+
+    @quietly("an abandoned stream")
+    def abandoned(self, status: str) -> None:
+        """The turn (or rollout) ended while the stream was neither read to its end nor
+        closed: the call ends as its turn did, keeping what arrived."""
+        if self._call.ended:
+            return
+        if self._api == "chat" and self._finished:
+            self.ended()
+            return
+        end = self._call.failed if status == "failed" else self._call.cancelled
+        end(
+            "ended before the response",
+            upstream_request_id=self._upstream,
+            partial_items=self._partial(),
+        )
 
     @quietly("a closed stream")
     def closed(self) -> None:

@@ -7,7 +7,7 @@ contradicting itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..model import events as ev
@@ -70,7 +70,7 @@ class InferenceCall(ModelRequest):
     Unlike the other handles, a call whose start could not be recorded is handed out as it
     is (ended), not replaced by the null twin: its ``request`` and ids are still useful."""
 
-    __slots__ = ("_refs", "_turn", "inference_call_id", "request")
+    __slots__ = ("_abandoned", "_refs", "_turn", "inference_call_id", "request")
 
     def __init__(
         self,
@@ -83,6 +83,7 @@ class InferenceCall(ModelRequest):
     ) -> None:
         super().__init__(rt, turn.thread.thread_id, turn.turn_id)
         self._turn = turn
+        self._abandoned: Callable[[ev.RolloutStatus], None] | None = None
         self.inference_call_id = uuid4()
         thread = turn.thread
         body, problems = rt.request_memo(thread.thread_id).normalize(request)
@@ -259,7 +260,22 @@ class InferenceCall(ModelRequest):
         ref = self._partial(partial_items)
         self._emit(ev.InferenceCancelled(self.inference_call_id, upstream_request_id, reason, ref))
 
+    def _when_abandoned(self, end: Callable[[ev.RolloutStatus], None]) -> None:
+        """Have ``end`` end the call if its turn or rollout ends while it runs, told how
+        they end: an integration reading the answer as it arrives (a stream) keeps what
+        arrived so far, and the provider's request id, where the call would end with
+        neither. If ``end`` leaves the call running, it ends as it would have."""
+        self._abandoned = end
+
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
+        end, self._abandoned = self._abandoned, None
+        if end is not None:
+            try:
+                end(status)
+            except Exception as exc:
+                warn(f"rollout trace: ending an abandoned inference call failed: {exc!r}")
+            if self.ended:
+                return
         if status == "failed":
             self.failed("ended before the response")
         else:

@@ -320,13 +320,28 @@ async def test_the_chat_stream_helper_block_ends_the_call(
 async def test_stream_dropped_without_close_ends_with_the_turn(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:
-    """A stream neither finished nor closed is cancelled when its turn ends."""
-    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
-        stream = await client.responses.create(model="gpt-test", input="drop me", stream=True)
-        await stream.__anext__()
-        await stream.response.aclose()
+    """A stream neither finished nor closed is cancelled when its turn ends, keeping the items
+    that arrived and the provider's request id (both were lost; found by review); a turn that
+    fails fails it."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout:
+        async with rollout.root.turn():
+            stream = await client.responses.create(
+                model="gpt-test", input="tool please", stream=True
+            )
+            async for event in stream:
+                if event.type == "response.output_item.done":
+                    break
+        with contextlib.suppress(ValueError):
+            async with rollout.root.turn():
+                await client.responses.create(model="gpt-test", input="drop me", stream=True)
+                raise ValueError("agent bug")
     run = _Run(tmp_path)
-    assert len(run.ends("cancelled")) == 1
+    [cancelled] = run.ends("cancelled")
+    [failed] = run.ends("failed")
+    assert cancelled["reason"] == failed["error"] == "ended before the response"
+    assert cancelled["upstream_request_id"] == "req_1"
+    assert failed["upstream_request_id"] == "req_2"
+    assert [i["type"] for i in run.response(cancelled)["output_items"]] == ["function_call"]
     check_bundle(run.bundle)
 
 
