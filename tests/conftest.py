@@ -81,14 +81,14 @@ def demo_bundle_200(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_state_200(demo_bundle_200: Path) -> Any:
-    from rollout_trace_sdk.view.model import load_state
+    from rollout_trace_sdk.view.load import load_state
 
     return load_state(demo_bundle_200)
 
 
 @pytest.fixture(scope="session")
 def demo_state(demo_bundle: Path) -> Any:
-    from rollout_trace_sdk.view.model import load_state
+    from rollout_trace_sdk.view.load import load_state
 
     return load_state(demo_bundle)
 

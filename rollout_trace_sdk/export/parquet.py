@@ -306,7 +306,7 @@ def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str]
     from ..reduce import ReduceError, reduce_bundle
 
     if state_file:
-        from ..view.model import load_state
+        from ..view.load import load_state
 
         try:
             return load_state(root), [], None

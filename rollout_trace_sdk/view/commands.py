@@ -69,9 +69,9 @@ def notes_to(notes: list[str], err: TextIO) -> None:
 
 
 def load_noting(source: str | Path, lenient: bool, err: TextIO) -> Any:
-    """The reduced state of a bundle or state file (``model.load_state``), with what lenient
+    """The reduced state of a bundle or state file (``load.load_state``), with what lenient
     reduction skipped said on ``err``; what every command showing a rollout starts with."""
-    from .model import load_state
+    from .load import load_state
 
     notes: list[str] = []
     state = load_state(source, lenient=lenient, skipped=notes)

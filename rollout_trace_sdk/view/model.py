@@ -13,15 +13,10 @@ that has the fields we read.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Final
 
 import orjson
-
-from ..reduce.errors import ReduceError
 
 VIEW_MODEL_VERSION: Final = 1
 #: Longest item text kept in the model; the rest is one click away in the raw payload.
@@ -33,48 +28,6 @@ _ANCHOR_TABLES: Final = {
     "conversation_item": ("item_id", "conversation_items"),
     "tool_call": ("tool_call_id", "tool_calls"),
 }
-
-
-def load_state(
-    source: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
-) -> Any:
-    """The reduced state of a bundle directory (reduced now) or of a ``state.json`` file.
-
-    Args:
-        source: a bundle directory or a state file.
-        lenient: reduce what a crashed or still-running recorder left behind.
-        skipped: receives lenient mode's notes.
-
-    Returns:
-        The state as plain JSON values.
-
-    Raises:
-        ReduceError: the input cannot be read or is not a reduced state.
-    """
-    from ..reduce.failures import annotate_failures, bundle_for
-    from .payloads import annotate_tool_errors
-
-    path = Path(source)
-    if path.is_dir():
-        from ..reduce import reduce_bundle, state_bytes
-
-        trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
-        state = orjson.loads(state_bytes(trace))
-        annotate_failures(state, path)
-        annotate_tool_errors(state, path)
-        return state
-    raw = read_state_bytes(str(source))
-    try:
-        state = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
-    from .state_shape import refuse_unless_state
-
-    refuse_unless_state(state, source)
-
-    annotate_failures(state, path)  # when the state sits in its bundle
-    annotate_tool_errors(state, bundle_for(path))
-    return state
 
 
 def _map(state: _Obj, key: str) -> list[_Obj]:
@@ -574,7 +527,7 @@ def build_view_model(state: _Obj) -> dict[str, Any]:
     """The page's view model of a reduced state.
 
     Args:
-        state: the reduced state as plain JSON values (see ``load_state``).
+        state: the reduced state as plain JSON values (see ``load.load_state``).
 
     Returns:
         A JSON-ready dict: threads, turns, items, inference calls, tool calls, terminal
@@ -612,29 +565,6 @@ def thread_tree_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
 def view_model_bytes(state: _Obj) -> bytes:
     """``build_view_model`` as compact JSON bytes."""
     return orjson.dumps(build_view_model(state))
-
-
-def read_state_bytes(source: str) -> bytes:
-    """The bytes of a state file the user named: a regular file only, opened without
-    blocking (a FIFO or a device named here would hang or never end).
-
-    Raises:
-        ReduceError: the file cannot be opened or read, or is not a regular file.
-    """
-    from ..reduce.bundle import io_error_text
-
-    try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
-    with open(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
-        os.set_blocking(fd, True)
-        try:
-            return handle.read()
-        except OSError as exc:
-            raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
 
 
 def _indexed(state: _Obj, table: str, id_key: str, index: dict[str, int]) -> list[_Obj]:

@@ -27,7 +27,8 @@ import orjson
 
 from ..reduce.errors import ReduceError
 from .html import SCRIPT_PATH, render_page, script_text
-from .model import build_view_model, load_state
+from .load import load_state
+from .model import build_view_model
 from .payloads import PayloadReader, PayloadRefused
 
 HOST: Final = "127.0.0.1"

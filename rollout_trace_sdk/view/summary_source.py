@@ -32,7 +32,7 @@ from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
 from ..reduce.failures import failure_texts as logged_failure_texts
-from .model import read_state_bytes
+from .load import read_state_bytes
 from .progress import reduction_progress
 from .summary import FAILED
 

@@ -270,7 +270,7 @@ def test_file_is_otlp_json_and_a_reexport_is_identical(demo_bundle: Path, tmp_pa
 
 
 def _state(bundle: Path) -> Any:
-    from rollout_trace_sdk.view.model import load_state
+    from rollout_trace_sdk.view.load import load_state
 
     return load_state(bundle)
 

@@ -31,7 +31,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.otlp import otlp_trace
-from rollout_trace_sdk.view.model import load_state
+from rollout_trace_sdk.view.load import load_state
 
 from ..conftest import PLANTED_ERROR
 

@@ -135,7 +135,7 @@ def test_cli_export_of_a_large_rollout(
 
 
 def _corpus_state(scenario: str) -> Any:
-    from rollout_trace_sdk.view.model import load_state
+    from rollout_trace_sdk.view.load import load_state
 
     from ..conftest import CONFORMANCE_V3
 

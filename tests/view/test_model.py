@@ -11,9 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.view.html import _script_json, static_page
-from rollout_trace_sdk.view.model import MAX_ITEM_TEXT, build_view_model, load_state
+from rollout_trace_sdk.view.model import MAX_ITEM_TEXT, build_view_model
 from rollout_trace_sdk.view.payloads import PayloadReader
 
 
@@ -62,24 +61,6 @@ def test_times_are_relative_and_usage_kept(demo_state: Any) -> None:
     assert first["s"] == state_call["execution"]["started_at_unix_ms"] - model["meta"]["t0"]
     assert first["u"][0] == state_call["usage"]["input_tokens"]
     assert first["u"][2] == state_call["usage"]["output_tokens"]
-
-
-def test_load_state_reads_a_state_file_and_refuses_other_json(
-    demo_bundle: Path, tmp_path: Path
-) -> None:
-    state_file = tmp_path / "state.json"
-    from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
-
-    state_file.write_bytes(state_bytes(reduce_bundle(demo_bundle)))
-    assert load_state(state_file) == load_state(demo_bundle)
-    other = tmp_path / "other.json"
-    other.write_text('{"hello": 1}')
-    with pytest.raises(ReduceError, match="not a reduced state"):
-        load_state(other)
-    broken = tmp_path / "broken.json"
-    broken.write_text("{")
-    with pytest.raises(ReduceError, match="parse state"):
-        load_state(broken)
 
 
 def test_script_json_cannot_close_its_element() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rollout_trace_sdk.view.model import load_state
+from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.payloads import PayloadReader, PayloadRefused
 
 from ..conftest import CONFORMANCE_V3, conformance_bundles

@@ -11,7 +11,8 @@ import pytest
 from rich.console import Console
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.view.model import build_view_model, load_state
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show import _ms, render_plain, render_rich, short_id, transcript_lines
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
@@ -215,7 +216,7 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
     the arguments twice and the result followed by the child's "aborted", the OTLP export
     joined two JSON documents as the arguments (found by review)."""
     from rollout_trace_sdk.export.otlp import otlp_trace
-    from rollout_trace_sdk.view.model import load_state
+    from rollout_trace_sdk.view.load import load_state
 
     [bundle] = sorted((CONFORMANCE_V3 / "multi_agent_v2_nested_fork").glob("trace-*"))
     state = load_state(bundle)
@@ -242,7 +243,7 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
 def test_what_no_tool_call_records_is_still_shown(scenario: str, expected: list[str]) -> None:
     """The model's own web searches and a local shell call no tool call ran were left out,
     and so was a compaction request that installed nothing (found by review)."""
-    from rollout_trace_sdk.view.model import load_state
+    from rollout_trace_sdk.view.load import load_state
 
     [bundle] = sorted((CONFORMANCE_V3 / scenario).glob("trace-*"))
     text = _plain(load_state(bundle))

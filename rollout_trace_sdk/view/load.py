@@ -1,0 +1,81 @@
+"""The reduced state the viewer's commands read: a bundle reduced now, or a ``state.json``
+file, as plain JSON values (what :mod:`.model`, :mod:`.show` and the exports walk), with the
+error texts Codex's state does not hold put back from the bundle."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..reduce.errors import ReduceError
+
+__all__ = ["load_state", "read_state_bytes"]
+
+
+def load_state(
+    source: str | Path, *, lenient: bool = False, skipped: list[str] | None = None
+) -> Any:
+    """The reduced state of a bundle directory (reduced now) or of a ``state.json`` file.
+
+    Args:
+        source: a bundle directory or a state file.
+        lenient: reduce what a crashed or still-running recorder left behind.
+        skipped: receives lenient mode's notes.
+
+    Returns:
+        The state as plain JSON values.
+
+    Raises:
+        ReduceError: the input cannot be read or is not a reduced state.
+    """
+    from ..reduce.failures import annotate_failures, bundle_for
+    from .payloads import annotate_tool_errors
+
+    path = Path(source)
+    if path.is_dir():
+        from ..reduce import reduce_bundle, state_bytes
+
+        trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
+        state = orjson.loads(state_bytes(trace))
+        annotate_failures(state, path)
+        annotate_tool_errors(state, path)
+        return state
+    raw = read_state_bytes(str(source))
+    try:
+        state = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
+    from .state_shape import refuse_unless_state
+
+    refuse_unless_state(state, source)
+
+    annotate_failures(state, path)  # when the state sits in its bundle
+    annotate_tool_errors(state, bundle_for(path))
+    return state
+
+
+def read_state_bytes(source: str) -> bytes:
+    """The bytes of a state file the user named: a regular file only, opened without
+    blocking (a FIFO or a device named here would hang or never end).
+
+    Raises:
+        ReduceError: the file cannot be opened or read, or is not a regular file.
+    """
+    from ..reduce.bundle import io_error_text
+
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ReduceError(f"read {source}", cause="not a regular file", file=source)
+        os.set_blocking(fd, True)
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise ReduceError(f"read {source}", cause=io_error_text(exc), file=source) from None
