@@ -17,7 +17,8 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
 ``$AGENT_ID`` / ``$SESSION_ID`` in an answer's call arguments are the ids in the latest spawn
 output / running command output seen.
 
-and may be used at most ``times`` times. No rule matching answers with a short message, so a
+and may be used at most ``times`` times; ``delay`` (seconds) holds its answer back after the
+first ``delay_after`` events (1). No rule matching answers with a short message, so a
 scenario that goes further than scripted still ends; one that loops is refused after
 :data:`MAX_REQUESTS` requests.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -168,6 +170,20 @@ class FakeResponses(LoopbackServer):
             handler.send_header("content-type", "text/event-stream")
         handler.send_header("content-length", str(len(data)))
         handler.end_headers()
+        if "delay" in rule and "http_status" not in rule:
+            # the first ``delay_after`` events now, the rest after ``delay`` seconds: an
+            # inference in flight, for a client to interrupt (which closes the connection)
+            events = data.split(b"\n\n")
+            cut = rule.get("delay_after", 1)
+            first, rest = b"\n\n".join(events[:cut]), b"\n\n".join(events[cut:])
+            try:
+                handler.wfile.write(first + b"\n\n")
+                handler.wfile.flush()
+                time.sleep(rule["delay"])
+                handler.wfile.write(rest)
+            except OSError:
+                pass
+            return
         handler.wfile.write(data)
 
     def _stream(self, rule: Rule) -> bytes:

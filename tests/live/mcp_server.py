@@ -1,6 +1,7 @@
 """A small stdio MCP server for the live scenarios (newline-delimited JSON-RPC 2.0), started
 by Codex from ``mcp_servers.demo``. Tools: ``echo`` (text), ``add`` (text and structured
-content; a bad argument is a tool error), ``pixel`` (an image), ``boom`` (a JSON-RPC error);
+content; a bad argument is a tool error), ``pixel`` (an image), ``boom`` (a JSON-RPC error),
+``slow`` (answers after ``seconds``), ``die`` (the server exits without an answer);
 resources: ``demo://notes`` (text) and ``demo://pixel`` (a blob), one template ``demo://notes/{day}``;
 reading any other URI is a JSON-RPC error."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -17,6 +19,8 @@ TOOLS = [
     {"name": "add", "description": "Add two numbers.", "inputSchema": _SCHEMA},
     {"name": "pixel", "description": "A one-pixel image.", "inputSchema": _SCHEMA},
     {"name": "boom", "description": "Always fails.", "inputSchema": _SCHEMA},
+    {"name": "slow", "description": "Answers late.", "inputSchema": _SCHEMA},
+    {"name": "die", "description": "Exits mid-call.", "inputSchema": _SCHEMA},
 ]
 
 
@@ -49,6 +53,11 @@ def _call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
             "content": [{"type": "text", "text": str(a + b)}],
             "structuredContent": {"sum": a + b},
         }
+    if name == "slow":
+        time.sleep(float(arguments.get("seconds", 3)))
+        return {"content": [{"type": "text", "text": "slow answer"}]}
+    if name == "die":
+        sys.exit(3)
     if name == "pixel":
         return {"content": [{"type": "image", "data": PIXEL, "mimeType": "image/png"}]}
     raise ValueError(f"tool {name} failed on purpose")
