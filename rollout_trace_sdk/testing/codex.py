@@ -39,10 +39,11 @@ class Comparison:
     def same(self) -> bool:
         """Both wrote identical bytes, or both refused with the same headline (the first line
         Codex prints). Below the headline our cause may say more than Codex's (a path, say):
-        see :attr:`same_text` for the whole text."""
+        see :attr:`same_text` for the whole text. Lines end at ``\n`` only: a message may
+        hold U+2028 or U+0085 (a thread id as given), which ``str.splitlines`` breaks at."""
         if self.ours is not None or self.codex is not None:
             return self.ours == self.codex
-        return self.error is not None and self.codex_stderr.strip().splitlines()[:1] == [
+        return self.error is not None and self.codex_stderr.strip().split("\n")[:1] == [
             f"Error: {self.error.message}"
         ]
 

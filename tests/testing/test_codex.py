@@ -64,3 +64,15 @@ def test_first_difference_sees_key_order() -> None:
         first_difference({"a": 1, "b": 2}, {"b": 2, "a": 1}) == "$: keys ['a', 'b'] != ['b', 'a']"
     )
     assert first_difference([1, [2, 3]], [1, [2, 4]]) == "$[1][1]: ours 3 != codex 4"
+
+
+@needs_codex
+def test_a_headline_holding_a_unicode_line_separator_is_one_line(tmp_path: Path) -> None:
+    # Codex's message names the thread as given; U+2028 in it is no line break (str.splitlines
+    # would have cut Codex's headline there and found it unlike ours)
+    b = BundleBuilder(tmp_path / "b")
+    b.event(ev.RolloutStarted("trace-1", ROOT_THREAD))
+    b.event(ev.CodexTurnStarted("turn-1", "no\u2028thread"), thread="no\u2028thread")
+    result = reduce_and_compare(b.close(), str(codex_bin(2)))
+    assert result.error is not None and "no\u2028thread" in result.error.message
+    assert result.same and result.same_text, result.explain()
