@@ -122,6 +122,15 @@ class RawPayloadRef:
         for part in self.parts:
             yield from part.walk()
 
+    def unkept_parts(self) -> frozenset[str]:
+        """Schema 3: the ids of this template's parts, at any depth, whose body the recorder
+        cut or left out: where the spliced body holds ``{"$trace_unavailable": id}`` for them.
+        Codex 0.171 reads that placeholder as such only for these ids (elsewhere it is
+        ordinary JSON)."""
+        return frozenset(
+            part.raw_payload_id for top in self.parts for part in top.walk() if not part.available
+        )
+
 
 @attrs.frozen
 class ToolCallKind:

@@ -78,6 +78,17 @@ SHARD_ROTATE_BYTES: Final = 8 * 1024 * 1024
 UNAVAILABLE_MARKER_KEY: Final = "$trace_unavailable"
 
 
+def unavailable_part(value: Any, unkept: frozenset[str]) -> str | None:
+    """The part id when ``value`` is the placeholder of a template part not kept (``id`` one of
+    ``unkept``: see ``RawPayloadRef.unkept_parts``), else None: Codex 0.171 reads the same
+    object naming anything else as plain JSON, as it does in a body that is no template."""
+    if unkept and isinstance(value, dict) and len(value) == 1:
+        part = value.get(UNAVAILABLE_MARKER_KEY)
+        if isinstance(part, str) and part in unkept:
+            return part
+    return None
+
+
 def shard_record(payload_id: str, body: bytes) -> bytes:
     """One shard record (uncompressed) for ``payload_id``."""
     ident = payload_id.encode()

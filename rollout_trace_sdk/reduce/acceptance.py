@@ -124,7 +124,11 @@ def _accept_v3(
         return  # accepted again: Codex 0.171 neither reads nor compares the payload
     payload = replay.load(ref)
     norm = normalize_one(
-        payload, ref.raw_payload_id, conversation.raw_locator(replay, ref), unavailable=True
+        payload,
+        ref.raw_payload_id,
+        conversation.raw_locator(replay, ref),
+        v3=True,
+        unkept=ref.unkept_parts(),
     )
     kind = payload.get("type") if isinstance(payload, dict) else None
     if kind not in _ACCEPTED_TYPES or norm.responses_item_id != item_id:

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from ..model import state as st
 from ..model.items import AGENT_CONTENT_FIELDS
+from ..model.layout import unavailable_part
 from ..model.serde_errors import (
     buffered_number_error,
     describe,
@@ -66,10 +67,13 @@ def agent_message(
 
 
 def agent_message_v3(
-    item: dict[str, Any], payload_id: str
+    item: dict[str, Any], payload_id: str, unkept: frozenset[str] = frozenset()
 ) -> tuple[st.AgentMessageMeta, list[st.ConversationPart]]:
     """Codex 0.171 reads an agent message's routing as a struct (``routing`` errors), then its
-    content by hand: a content array of typed entries, whose errors are serde's, bare."""
+    content by hand: a content array of typed entries, whose errors are serde's, bare. An
+    ``input_text`` whose text is the placeholder of a template part not kept (``unkept``, a
+    capture limit) refers to that part, as a message's text does; an ``encrypted_content``
+    placeholder is refused like any other non-string."""
     for key, value in item.items():
         if key in ("author", "recipient") and not isinstance(value, str):
             raise ReduceError(
@@ -87,6 +91,11 @@ def agent_message_v3(
         raise ReduceError("expected agent_message content array")
     parts: list[st.ConversationPart] = []
     for entry in content:
+        if isinstance(entry, dict) and entry.get("type") == "input_text":
+            part = unavailable_part(entry.get("text"), unkept)
+            if part is not None:
+                parts.append(st.PayloadRefPart("text", part))
+                continue
         try:
             parts.append(_agent_content_entry(entry, payload_id, v3=True))
         except ReduceError as exc:

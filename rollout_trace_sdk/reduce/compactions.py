@@ -123,15 +123,22 @@ def _reduce_checkpoint(
             raise ReduceError(f"compaction checkpoint payload {pid} did not contain array {key}")
         histories[key] = value
     locate = conversation.raw_locator(replay, ref)
+    unkept = ref.unkept_parts()
     input_items = normalize_items(
-        histories["input_history"], pid, ("input_history",), locate, unavailable=replay.v3
+        histories["input_history"],
+        pid,
+        ("input_history",),
+        locate,
+        v3=replay.v3,
+        unkept=unkept,
     )
     replacement_items = normalize_items(
         histories["replacement_history"],
         pid,
         ("replacement_history",),
         locate,
-        unavailable=replay.v3,
+        v3=replay.v3,
+        unkept=unkept,
     )
     del payload, histories
     producer = st.Producer("compaction", compaction_id)

@@ -411,7 +411,8 @@ def reduce_request(
         raw_locator(replay, ref),
         seen=replay.norm_cache.get(thread_id),
         remember=remember,
-        unavailable=replay.v3,
+        v3=replay.v3,
+        unkept=ref.unkept_parts(),
     )
     replay.norm_cache[thread_id] = remember
     del payload, raw_items
@@ -525,7 +526,8 @@ def reduce_response(
         ("output_items",),
         raw_locator(replay, ref),
         remember=replay.norm_cache.setdefault(thread_id, {}),
-        unavailable=replay.v3,
+        v3=replay.v3,
+        unkept=ref.unkept_parts(),
     )
     snapshot = replay.snapshots.setdefault(thread_id, [])
     owner = replay.snapshot_owner.get(thread_id)

@@ -16,7 +16,7 @@ import orjson
 
 from ..model import state as st
 from ..model.items import REASONING_ENTRIES
-from ..model.layout import UNAVAILABLE_MARKER_KEY, right_sized
+from ..model.layout import right_sized, unavailable_part
 from .agent_messages import agent_message, agent_message_v3
 from .canonical import (
     compact_json,
@@ -163,26 +163,24 @@ def _call_id(item: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def unavailable_part(value: Any) -> str | None:
-    """Schema 3: the part id when ``value`` is the placeholder Codex splices for a template
-    part it did not keep (``{"$trace_unavailable": id}``), else None."""
-    if isinstance(value, dict) and len(value) == 1:
-        part = value.get(UNAVAILABLE_MARKER_KEY)
-        if isinstance(part, str):
-            return part
-    return None
-
-
 class _Context:
     """Where the items come from: the payload id for parts, and a way back to raw numbers.
-    ``v3``: schema 3 (placeholders for unkept template parts, 0.171's agent-message rules)."""
+    ``v3``: schema 3 (0.171's agent-message rules); ``unkept``: the ids of the payload's
+    template parts that were not kept (their placeholders stand for them)."""
 
-    __slots__ = ("locate", "payload_id", "v3")
+    __slots__ = ("locate", "payload_id", "unkept", "v3")
 
-    def __init__(self, payload_id: str, locate: RawLocator | None, v3: bool = False) -> None:
+    def __init__(
+        self,
+        payload_id: str,
+        locate: RawLocator | None,
+        v3: bool = False,
+        unkept: frozenset[str] = frozenset(),
+    ) -> None:
         self.payload_id = payload_id
         self.locate = locate
         self.v3 = v3
+        self.unkept = unkept
 
     def exact(self, value: Any, path: tuple[str | int, ...]) -> Any:
         """``value`` (found at ``path``) re-read with the payload's number text."""
@@ -209,7 +207,7 @@ def _content_parts(
             text = element.get("text")
             if isinstance(text, str):
                 parts.append(st.TextPart(text))
-            elif ctx.v3 and (part := unavailable_part(text)) is not None:
+            elif (part := unavailable_part(text, ctx.unkept)) is not None:
                 parts.append(st.PayloadRefPart("text", part))
             continue
         label = kind if isinstance(kind, str) else "content"
@@ -226,8 +224,8 @@ def _element_payload(element: Any, ctx: _Context) -> str:
     when the element's ``image_url`` is its placeholder (an image cut by a capture limit;
     Codex 0.171 does this for ``image_url`` only: a cut ``input_file``'s ``file_data`` names
     the payload holding the element), else the payload holding the element."""
-    if ctx.v3 and isinstance(element, dict):
-        part = unavailable_part(element.get("image_url"))
+    if isinstance(element, dict):
+        part = unavailable_part(element.get("image_url"), ctx.unkept)
         if part is not None:
             return part
     return ctx.payload_id
@@ -310,7 +308,7 @@ def _reasoning_body(item: dict[str, Any], ctx: _Context) -> list[st.Conversation
                     f"reasoning item in payload {payload_id} had unsupported {key} type {kind}"
                 )
             text = entry.get("text")
-            if ctx.v3 and (part := unavailable_part(text)) is not None:
+            if (part := unavailable_part(text, ctx.unkept)) is not None:
                 # a text the recorder did not keep (capture limits): a reference to it, named
                 # by the list it was in (0.171)
                 parts.append(st.PayloadRefPart(key, part))
@@ -374,7 +372,10 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
             # Codex reads the item from serde_json's Value, where an integer past 64 bits
             # keeps its value (orjson made it a float) and is refused or named by it
             item = visited_numbers(ctx.exact(item, path))
-        meta, body = (agent_message_v3 if ctx.v3 else agent_message)(item, payload_id)
+        if ctx.v3:
+            meta, body = agent_message_v3(item, payload_id, ctx.unkept)
+        else:
+            meta, body = agent_message(item, payload_id)
         return NormItem("assistant", "analysis", "message", body, None, meta, rid)
     if kind == "reasoning":
         return NormItem(
@@ -424,17 +425,19 @@ def normalize_items(
     *,
     seen: dict[bytes, NormItem] | None = None,
     remember: dict[bytes, NormItem] | None = None,
-    unavailable: bool = False,
+    v3: bool = False,
+    unkept: frozenset[str] = frozenset(),
 ) -> list[NormItem]:
     """Normalise an array of model items found at ``path`` inside payload ``payload_id``.
 
     ``seen`` maps the exact bytes of items normalised before (the thread's previous request
     and response) to their result: a resent history item is then one ``orjson.dumps`` and a
     dict lookup instead of a walk in Python. ``remember`` collects this batch for next time.
-    ``unavailable`` (schema 3): a placeholder for an item Codex did not keep is no item.
+    ``v3``: schema 3; ``unkept``: the payload's template parts not kept (a placeholder for
+    an item Codex did not keep is no item).
     """
-    ctx = _Context(payload_id, locate, unavailable)
-    if seen is None and remember is None and not unavailable:
+    ctx = _Context(payload_id, locate, v3, unkept)
+    if seen is None and remember is None and not unkept:
         return [
             normalize_item(item, ctx, (*path, index))
             for index, item in enumerate(items)
@@ -443,7 +446,7 @@ def normalize_items(
     out: list[NormItem] = []
     dumps = orjson.dumps
     for index, item in enumerate(items):
-        if (unavailable and unavailable_part(item) is not None) or _not_an_item(item):
+        if unavailable_part(item, unkept) is not None or _not_an_item(item):
             continue
         blob = dumps(item)
         norm = None if seen is None else seen.get(blob)
@@ -459,7 +462,12 @@ def normalize_items(
 
 
 def normalize_one(
-    item: Any, payload_id: str, locate: RawLocator | None = None, *, unavailable: bool = False
+    item: Any,
+    payload_id: str,
+    locate: RawLocator | None = None,
+    *,
+    v3: bool = False,
+    unkept: frozenset[str] = frozenset(),
 ) -> NormItem:
     """Normalise a payload that is itself one model item (agent-message receipts)."""
-    return normalize_item(item, _Context(payload_id, locate, unavailable), ())
+    return normalize_item(item, _Context(payload_id, locate, v3, unkept), ())

@@ -136,7 +136,12 @@ class BundleBuilder:
         return ref
 
     def raw_payload(
-        self, kind: ev.PayloadKind, body: bytes | str, *, capture: Capture | None = None
+        self,
+        kind: ev.PayloadKind,
+        body: bytes | str,
+        *,
+        capture: Capture | None = None,
+        parts: tuple[ev.RawPayloadRef, ...] = (),
     ) -> ev.RawPayloadRef:
         """Store ``body`` verbatim (number spellings, invalid JSON, odd bytes …).
 
@@ -144,12 +149,19 @@ class BundleBuilder:
             kind: the payload kind.
             body: the exact file content (schema 2) or record body (schema 3).
             capture: as for :meth:`payload`.
+            parts: schema 3 only: ``body`` is a template (a JSON array of text fragments)
+                whose gaps these payloads fill, in order (Codex splices a part it did not keep
+                as ``{"$trace_unavailable": id}``).
 
         Returns:
             The reference an event carries (no prepared prompt is made for it).
         """
         data = body.encode("utf-8") if isinstance(body, str) else body
-        return self._store.add(self._number(), kind, data, capture)
+        if isinstance(self._store, V2Store):
+            if parts:
+                raise ValueError("schema 2 has no templates; use schema=3")
+            return self._store.add(self._number(), kind, data, capture)
+        return self._store.add(self._number(), kind, data, capture, parts)
 
     @property
     def last_prompt(self) -> ev.RawPayloadRef | None:

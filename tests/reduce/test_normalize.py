@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
 import pytest
 
+from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model import state as st
 from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.reduce.normalize import json_summary, normalize_items, normalize_one
+
+from .builder import MODEL, PROVIDER, ROOT, TURN, Scenario, message, request, response
 
 
 def test_json_summary_cuts_at_a_character_boundary() -> None:
@@ -95,13 +102,17 @@ def test_a_reasoning_text_the_recorder_did_not_keep_is_a_reference_named_by_its_
         "summary": [{"type": "summary_text", "text": {"$trace_unavailable": "raw_payload:8"}}],
         "content": [{"type": "reasoning_text", "text": {"$trace_unavailable": "raw_payload:9"}}],
     }
-    body = normalize_one(item, "raw_payload:12", unavailable=True).body
+    unkept = frozenset({"raw_payload:8", "raw_payload:9"})
+    body = normalize_one(item, "raw_payload:12", v3=True, unkept=unkept).body
     assert body == [
         st.PayloadRefPart("content", "raw_payload:9"),
         st.PayloadRefPart("summary", "raw_payload:8"),
     ]
     with pytest.raises(ReduceError, match="content entry without string text"):
         normalize_one(item, "raw_payload:12")  # schema 2: no marker, only a wrong type
+    with pytest.raises(ReduceError, match="content entry without string text"):
+        # a placeholder naming no part of the payload is plain JSON (0.171)
+        normalize_one(item, "raw_payload:12", v3=True, unkept=frozenset({"raw_payload:8"}))
 
 
 def test_additional_tools_items_are_no_conversation_items() -> None:
@@ -116,3 +127,97 @@ def test_additional_tools_items_are_no_conversation_items() -> None:
     for kind in (["additional_tools"], {"a": 1}, None):  # not a string: Codex's own words
         with pytest.raises(ReduceError, match="did not contain a string type"):
             normalize_items([{"type": kind}], "raw_payload:4", ("input",), seen={})
+
+
+# --- placeholders of template parts not kept (schema 3, capture limits) ----------------------
+
+_MARKER: dict[str, Any] = {"$trace_unavailable": "raw_payload:77"}
+
+
+def _agent_message(text: Any) -> dict[str, Any]:
+    return {
+        "type": "agent_message",
+        "id": "amsg_1",
+        "author": "/root",
+        "recipient": "/root/w",
+        "content": [{"type": "input_text", "text": text}],
+    }
+
+
+def _request_with(
+    bundle: Scenario, item: dict[str, Any], parts: tuple[ev.RawPayloadRef, ...]
+) -> None:
+    """One inference whose request input is a user message and ``item``; with ``parts``, the
+    request is a template and ``"GAP"`` in ``item`` is where its one part goes."""
+    text = orjson.dumps(request(message("user", "hi", "u1"), item)).decode()
+    if parts:
+        ref = bundle.raw_payload(
+            "inference_request", orjson.dumps(text.split('"GAP"')), parts=parts
+        )
+    else:
+        ref = bundle.raw_payload("inference_request", text)
+    prompt = bundle.payload("prepared_prompt", {})
+    bundle.event(
+        ev.InferenceStartedV3("inf-1", ROOT, TURN, MODEL, PROVIDER, ref, prompt),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.complete("inf-1", response(message("assistant", "ok", "a1")), response_id="r1")
+    bundle.end_turn()
+    bundle.finish()
+
+
+@pytest.mark.parametrize("capture", ["omitted", "truncated"])
+def test_an_agent_message_text_the_recorder_did_not_keep_is_a_reference(
+    tmp_path: Path, capture: Literal["omitted", "truncated"]
+) -> None:
+    """0.171 with a small max_payload_bytes cuts a long agent-message text (a sub-agent's
+    task) into a content_value part: the text is that part's placeholder, and the message's
+    part refers to it, as a message's text would (it was refused as "invalid type: map")."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    cut = bundle.raw_payload("content_value", '"Message Type: NEW_TASK"', capture=capture)
+    _request_with(bundle, _agent_message("GAP"), (cut,))
+    state = bundle.reduce()
+    (item,) = [i for i in state["conversation_items"].values() if "agent_message" in i]
+    assert item["body"]["parts"] == [
+        {"type": "payload_ref", "label": "text", "raw_payload_id": cut.raw_payload_id}
+    ]
+
+
+def _user(*content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "id": "m2", "content": list(content)}
+
+
+@pytest.mark.parametrize(
+    ("item", "parts"),
+    [
+        # a placeholder in a body that is no template: an object where a string belongs
+        (_user({"type": "input_text", "text": _MARKER}), []),
+        (
+            _user({"type": "input_image", "image_url": _MARKER}),
+            [{"type": "payload_ref", "label": "input_image", "raw_payload_id": "raw_payload:1"}],
+        ),
+        (
+            {
+                "type": "function_call_output",
+                "call_id": "c1",
+                "output": [{"type": "input_text", "text": _MARKER}],
+            },
+            [],
+        ),
+    ],
+)
+def test_a_placeholder_naming_no_part_is_plain_json(
+    tmp_path: Path, item: dict[str, Any], parts: list[dict[str, str]]
+) -> None:
+    """Codex 0.171 reads ``{"$trace_unavailable": id}`` as a placeholder only for a part of
+    the payload's template it did not keep; anywhere else it is ordinary JSON (a text that is
+    no string is dropped, an image names the payload holding it). We took any such object for
+    a placeholder."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    _request_with(bundle, item, ())
+    state = bundle.reduce()
+    body = state["conversation_items"]["conversation_item:2"]["body"]["parts"]
+    assert [{k: v for k, v in part.items() if k != "content_sha256"} for part in body] == parts
