@@ -4,7 +4,7 @@ characters, a lone surrogate, reasoning alone), output items Codex does not run,
 that time out or die mid-call, sub-agents interrupted then given more work, compacting, or
 resumed by a later process (Codex then refuses its own bundle), inferences and compactions cut
 by an interrupt or a steer, a running code cell and worker interrupted, and capture limits on
-compactions, sub-agents and images."""
+a remote compaction and on sub-agents, code cells and images."""
 
 from __future__ import annotations
 
@@ -456,29 +456,46 @@ MORE_SCENARIOS = [
         extra=(*SMALL_CONTEXT, *LIMIT, "-c", 'model_providers.fake.name="OpenAI"'),
         schemas=(3,),
     ),
-    # the budget runs out mid-session: payloads omitted, then the log itself stops (unclosed)
+    # both capture limits: every payload past 40 bytes cut (a sub-agent's task text among
+    # them: an agent message whose text is a placeholder), and the budget running out near
+    # the end (payloads omitted; the log may stop before it closes)
     Scenario(
-        "limit_total_bytes_with_worker_and_image",
-        "Look, and coordinate a worker, on a budget.",
+        "limit_tiny_payloads_and_budget_with_worker_cell_and_image",
+        "Tiny limit.",
         [
-            *worker("wb", {"cmd": "seq 1 500", "yield_time_ms": 1000}, "c_wb", "worker counted"),
+            *worker("wt", {"cmd": "echo tiny", "yield_time_ms": 1000}, "c_wt", "tiny worker"),
             {
                 "name": "root0",
-                "match": {"thread": "Look, and", "step": 0},
+                "match": {"thread": "Tiny limit", "step": 0},
                 "items": [
+                    _reasoning("rs_t", "t" * 100, "e" * 100),
+                    message("m" * 100, phase="commentary"),
                     call("view_image", {"path": "dot.png"}, "c_img"),
-                    _spawn("wb", "CHILD-B: count.", "s_wb"),
+                    custom(
+                        "exec",
+                        'const r = await tools.exec_command({cmd: "echo nested"});\n'
+                        "text(r.output);\n",
+                        "cell",
+                    ),
+                    _spawn("wt", "CHILD-T: echo.", "s_t"),
                 ],
             },
             {
                 "name": "root1",
-                "match": {"step": 2, "lacks_call_id": "w_wb"},
-                "items": [collab("wait_agent", {"timeout_ms": 20000}, "w_wb")],
+                "match": {"step": 3, "lacks_call_id": "w_t"},
+                "items": [collab("wait_agent", {"timeout_ms": 20000}, "w_t")],
             },
-            after("w_wb", message("Looked and coordinated.")),
+            after("w_t", message("Done on a budget.")),
         ],
         files={"dot.png": PNG},
-        extra=(*MULTI_AGENT, "-c", "rollout_trace.max_bytes=60000"),
+        extra=(
+            *MULTI_AGENT,
+            *CODE_MODE,
+            "-c",
+            "rollout_trace.max_payload_bytes=40",
+            "-c",
+            "rollout_trace.max_bytes=100000",
+        ),
         schemas=(3,),
     ),
 ]
