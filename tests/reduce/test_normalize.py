@@ -221,3 +221,44 @@ def test_a_placeholder_naming_no_part_is_plain_json(
     state = bundle.reduce()
     body = state["conversation_items"]["conversation_item:2"]["body"]["parts"]
     assert [{k: v for k, v in part.items() if k != "content_sha256"} for part in body] == parts
+
+
+def test_a_placeholder_read_in_one_request_is_plain_json_in_the_next(tmp_path: Path) -> None:
+    """A history item normalised for one request is reused for the next one resending the same
+    bytes; but the same placeholder bytes are a part's reference only in a payload whose
+    template holds that part: resent where no part stands for them, they are plain JSON
+    again (a text that is no string is dropped), as Codex 0.171 reads each payload on its own."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    cut = bundle.raw_payload("content_value", '"a long text"', capture="omitted")
+    user = _user({"type": "input_text", "text": "GAP"})
+    text = orjson.dumps(request(user)).decode()
+    ref = bundle.raw_payload("inference_request", orjson.dumps(text.split('"GAP"')), parts=(cut,))
+    for n, request_ref in enumerate(
+        [
+            ref,
+            bundle.raw_payload(
+                "inference_request",
+                text.replace(
+                    '"GAP"', orjson.dumps({"$trace_unavailable": cut.raw_payload_id}).decode()
+                ),
+            ),
+        ],
+        start=1,
+    ):
+        prompt = bundle.payload("prepared_prompt", {})
+        bundle.event(
+            ev.InferenceStartedV3(f"inf-{n}", ROOT, TURN, MODEL, PROVIDER, request_ref, prompt),
+            thread=ROOT,
+            turn=TURN,
+        )
+        bundle.complete(f"inf-{n}", response(), response_id=f"r{n}")
+    bundle.end_turn()
+    bundle.finish()
+    state = bundle.reduce()
+    bodies = [item["body"]["parts"] for item in state["conversation_items"].values()]
+    assert [{"type": "payload_ref", "label": "text", "raw_payload_id": cut.raw_payload_id}] in [
+        [{k: v for k, v in part.items() if k != "content_sha256"} for part in body]
+        for body in bodies
+    ]
+    assert [] in bodies
