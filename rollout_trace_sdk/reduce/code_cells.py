@@ -241,13 +241,15 @@ def wait_target_resolved(
     tool records the runtime cell, and a cell already materialised in the event's thread lists
     the tool (nothing is back-filled for a cell that appears later)."""
     tool_call_id = resolved.tool_call_id
-    tool = replay.trace.tool_calls.get(tool_call_id)
-    if tool is None:
-        raise ReduceError(f"confirmed wait referenced unknown dispatch {tool_call_id}")
+    # Codex 0.171's order: the envelope first, then the tool (v3.md §10 lists the tool first:
+    # its probes had a whole envelope)
     if event.thread_id is None:
         raise ReduceError("confirmed wait missing thread")
     if event.codex_turn_id is None:
         raise ReduceError("confirmed wait missing turn")
+    tool = replay.trace.tool_calls.get(tool_call_id)
+    if tool is None:
+        raise ReduceError(f"confirmed wait referenced unknown dispatch {tool_call_id}")
     if event.thread_id != tool.thread_id or event.codex_turn_id != tool.started_by_codex_turn_id:
         raise ReduceError("confirmed wait target has wrong dispatch context")
     if tool.resolved_wait_runtime_cell_id is not None:

@@ -174,6 +174,14 @@ def test_waits_are_linked_only_by_the_confirmed_target(tmp_path: Path) -> None:
         ({"@turn": None}, "confirmed wait missing turn"),
         ({"@turn": "other-turn"}, "confirmed wait target has wrong dispatch context"),
         ({"@twice": True}, "duplicate confirmed wait target for call_wait_cell"),
+        # the envelope is checked before the tool is looked up (0.171; found by the mutation
+        # differential: we named the unknown tool)
+        ({"tool_call_id": "nope", "@thread": None}, "confirmed wait missing thread"),
+        ({"tool_call_id": "nope", "@turn": None}, "confirmed wait missing turn"),
+        (
+            {"tool_call_id": "nope", "@thread": "other"},
+            "confirmed wait referenced unknown dispatch nope",
+        ),
     ],
 )
 def test_confirmed_wait_checks(tmp_path: Path, change: dict[str, Any], message: str) -> None:
