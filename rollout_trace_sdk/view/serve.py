@@ -3,12 +3,12 @@
 A small threaded HTTP/1.1 server on 127.0.0.1 (never another interface). It follows a bundle
 that is still being written: when ``trace.jsonl`` (or the ``state.json`` given) changes, the
 next request reduces it again, leniently, since a live bundle ends mid-write; the page polls
-``/version`` and refetches the model when it moves. Payload bodies are read on request, only
+``/status`` and refetches the model when its token moves. Payload bodies are read on request,
 only as the reduced state names them, through the reducer's own reads (``PayloadReader``).
 
-Routes: ``/`` the page, ``/model.json`` the view model, ``/version`` a change token,
-``/status`` the token with what lenient reduction skipped and why the input could not be read
-again (the page polls it), ``/payload?id=raw_payload:N`` one payload body. The same notes and
+Routes: ``/`` the page, ``/model.json`` the view model, ``/version`` the change token alone
+(for scripts), ``/status`` the token with what lenient reduction skipped and why the input
+could not be read again (the page polls it), ``/payload?id=raw_payload:N`` one payload body. The same notes and
 errors are said on standard error once each time they change.
 """
 
