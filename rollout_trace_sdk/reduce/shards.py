@@ -83,7 +83,9 @@ class ShardBomb(ValueError):
 
 def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes, bool]:
     """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
-    last one is complete. A cut frame yields what decoded before the cut.
+    last one is complete. A cut frame yields what decoded before the cut. An empty file has
+    no frame, so none complete: Codex 0.171 reads it as a shard without records that is not
+    sealed ("missing footer" where the shard must be sealed).
 
     Raises:
         zstandard.ZstdError: the bytes are not zstd.
@@ -98,7 +100,7 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
     total = fed = 0
     view = memoryview(data)
     offset = 0
-    sealed = True
+    sealed = bool(data)
     while offset < len(data):
         stream = zstandard.ZstdDecompressor(max_window_size=_MAX_WINDOW).decompressobj()
         counted = not _skippable(data, offset)

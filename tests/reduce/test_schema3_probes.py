@@ -350,6 +350,24 @@ def test_only_the_last_shard_a_cut_recording_cites_may_be_unsealed(
     _agrees_with_codex(bundle)
 
 
+@pytest.mark.parametrize("completed", [True, False])
+def test_an_empty_shard_file_is_not_sealed(tmp_path: Path, completed: bool) -> None:
+    """An empty shard file (created, never written: a crash, a copy cut off) holds no frame,
+    so no footer: Codex 0.171 refuses it as any unsealed shard it may not leave open, "missing
+    footer in payload shard 2"; we read it as a sealed shard without records and named a
+    payload it lacked instead (found by review: a shard cut at offset 0). Shard 2 holds only a
+    cut image no handler reads, so the end-of-replay checks meet it first."""
+    bundle = copy_bundle("capture_payload_limit_exec", tmp_path)
+    if not completed:
+        edit_events(bundle, lambda events: events[:-1])  # recording_completed
+    (bundle / "payloads" / "000002.zst").write_bytes(b"")
+    assert _error(bundle).message == "missing footer in payload shard 2"
+    notes: list[str] = []
+    reduce_bundle(bundle, lenient=True, skipped=notes)
+    assert any(note.startswith("missing footer in payload shard 2 (") for note in notes), notes
+    _agrees_with_codex(bundle)
+
+
 def test_a_shard_that_is_a_directory_is_worded_as_codex_words_it(tmp_path: Path) -> None:
     """Codex opens a directory, then its decoder fails to read it: "decompress shard", not
     "open shard" (found by review)."""
