@@ -14,13 +14,15 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
 * ``last_type``: the type of the request's last input item;
 * ``last_user``: a text in the input's last user message;
 
+and may be used at most ``times`` times. ``pace`` (seconds) sends a streamed answer's events
+that far apart, so a test can stop Codex mid-stream (``tests/live/test_codex_killed.py``);
+``delay`` (seconds) holds its answer back after the first ``delay_after`` events (1).
+
 ``$AGENT_ID`` / ``$SESSION_ID`` in an answer's call arguments are the ids in the latest spawn
 output / running command output seen.
 
-and may be used at most ``times`` times; ``delay`` (seconds) holds its answer back after the
-first ``delay_after`` events (1). No rule matching answers with a short message, so a
-scenario that goes further than scripted still ends; one that loops is refused after
-:data:`MAX_REQUESTS` requests.
+No rule matching answers with a short message, so a scenario that goes further than scripted
+still ends; one that loops is refused after :data:`MAX_REQUESTS` requests.
 """
 
 from __future__ import annotations
@@ -161,32 +163,29 @@ class FakeResponses(LoopbackServer):
                 self._ids_seen[key] = found[-1]
         rule = self._pick(body) if len(self.requests) <= MAX_REQUESTS else _LOOPING
         if "http_status" in rule:
-            data = json.dumps(rule.get("body", {})).encode()
+            chunks = [json.dumps(rule.get("body", {})).encode()]
             handler.send_response(rule["http_status"])
             handler.send_header("content-type", "application/json")
         else:
-            data = self._stream(rule)
+            chunks = self._stream(rule)
             handler.send_response(200)
             handler.send_header("content-type", "text/event-stream")
-        handler.send_header("content-length", str(len(data)))
+        handler.send_header("content-length", str(sum(map(len, chunks))))
         handler.end_headers()
-        if "delay" in rule and "http_status" not in rule:
-            # the first ``delay_after`` events now, the rest after ``delay`` seconds: an
-            # inference in flight, for a client to interrupt (which closes the connection)
-            events = data.split(b"\n\n")
-            cut = rule.get("delay_after", 1)
-            first, rest = b"\n\n".join(events[:cut]), b"\n\n".join(events[cut:])
-            try:
-                handler.wfile.write(first + b"\n\n")
-                handler.wfile.flush()
-                time.sleep(rule["delay"])
-                handler.wfile.write(rest)
-            except OSError:
-                pass
-            return
-        handler.wfile.write(data)
+        pace = float(rule.get("pace", 0))
+        # ``delay``: the first ``delay_after`` events now, the rest after ``delay`` seconds: an
+        # inference in flight, for a client to interrupt (which closes the connection)
+        held = rule.get("delay_after", 1) if "delay" in rule and "http_status" not in rule else -1
+        try:
+            for n, chunk in enumerate(chunks):
+                if pace or n == held:
+                    handler.wfile.flush()
+                    time.sleep(rule["delay"] if n == held else pace)
+                handler.wfile.write(chunk)
+        except OSError:  # the client is gone (stopped mid-stream)
+            handler.close_connection = True
 
-    def _stream(self, rule: Rule) -> bytes:
+    def _stream(self, rule: Rule) -> list[bytes]:
         """The rule's answer as server-sent events. Besides ``items``: ``deltas`` streams a
         message's text in pieces first; ``end`` is ``"completed"`` (the default),
         ``"incomplete"`` (``response.incomplete``, reason ``max_output_tokens``), ``"failed"``
@@ -229,6 +228,6 @@ class FakeResponses(LoopbackServer):
             events.append({"type": "response.failed", "response": response})
         elif end == "error":
             events.append({"type": "error", **rule.get("error", {"message": "scripted"})})
-        return b"".join(
+        return [
             f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode() for event in events
-        )
+        ]

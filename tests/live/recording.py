@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -16,6 +18,65 @@ INSTRUCTIONS = "You are a scripted test agent used to record traces.\n"
 
 def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -> list[Path]:
     """Run ``scenario`` with ``codex`` under ``root``; the bundles it wrote, oldest first."""
+    with FakeResponses(scenario.rules) as fake:
+        runs, env = exec_runs(codex, scenario, root, fake.base_url)
+        if scenario.app_server:
+            settings = runs[0][2 : runs[0].index("-s")]  # the -c settings and the extra options
+            server = AppServer([codex, "app-server", *settings], env)
+            try:
+                run_actions(server, str(root / "workspace"), list(scenario.app_server))
+            finally:
+                server.close()
+        else:
+            for run in runs:
+                subprocess.run(
+                    run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+                )
+    return bundles(root)
+
+
+def record_killed(
+    codex: str, scenario: Scenario, root: Path, *, after: float, signum: int
+) -> list[Path]:
+    """Run ``scenario``'s prompt with ``codex exec`` under ``root`` and send Codex ``signum``
+    ``after`` seconds in (SIGKILL if it has not ended 10 s later; the commands it started are
+    killed with it); the bundles it left, oldest first. A run that ends before is kept whole."""
+    with FakeResponses(scenario.rules) as fake:
+        runs, env = exec_runs(codex, scenario, root, fake.base_url)
+        process = subprocess.Popen(
+            runs[0],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own group: what it started goes with it
+        )
+        try:
+            process.wait(after)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signum)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    return bundles(root)
+
+
+def bundles(root: Path) -> list[Path]:
+    """The bundles Codex wrote under ``root``, oldest first."""
+    return sorted((root / "traces").glob("trace-*"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def exec_runs(
+    codex: str, scenario: Scenario, root: Path, base_url: str
+) -> tuple[list[list[str]], dict[str, str]]:
+    """Lay ``scenario``'s home and workspace out under ``root``; the ``codex exec`` command
+    lines that run it against the fake model at ``base_url`` (the prompt, then each later one
+    resumed), and their environment."""
     home, workspace, traces = root / "home", root / "workspace", root / "traces"
     for folder in (home, workspace, traces):
         folder.mkdir(parents=True, exist_ok=True)
@@ -25,45 +86,32 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
         (home / name).write_bytes(data)
     instructions = root / "instructions.md"
     instructions.write_text(INSTRUCTIONS)
-    with FakeResponses(scenario.rules) as fake:
-        provider = (
-            f'{{name="fake", base_url="{fake.base_url}", wire_api="responses", '
-            'env_key="FAKE_API_KEY", request_max_retries=0, stream_max_retries=0}'
-        )
-        argv = [codex, "exec"]
-        for setting in (
-            f'model_instructions_file="{instructions}"',
-            "include_permissions_instructions=false",
-            "include_environment_context=false",
-            "skills.include_instructions=false",
-            "skills.bundled.enabled=false",
-            "model_provider=fake",
-            f"model_providers.fake={provider}",
-        ):
-            argv += ["-c", setting]
-        settings = argv[2:]
-        argv += [*scenario.extra, "-s", scenario.sandbox, "--skip-git-repo-check"]
-        argv += ["-C", str(workspace)]
-        # the scenario's prompt, then each later one in the same session (resumed: a new
-        # process, the same CODEX_HOME), as the corpus ran them
-        runs = [[*argv, "-m", "gpt-5.5", "--", scenario.prompt]]
-        runs += [[*argv, "resume", "--last", "-m", "gpt-5.5", then] for then in scenario.then]
-        # HOME too: the commands run in login shells, which must not source this machine's
-        # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
-        # made every later shell wait 10 s)
-        env = dict(os.environ, HOME=str(home), CODEX_HOME=str(home))
-        env["CODEX_ROLLOUT_TRACE_ROOT"] = str(traces)
-        env["FAKE_API_KEY"] = "not-a-key"
-        env.pop("RUST_BACKTRACE", None)
-        if scenario.app_server:
-            server = AppServer([codex, "app-server", *settings, *scenario.extra], env)
-            try:
-                run_actions(server, str(workspace), list(scenario.app_server))
-            finally:
-                server.close()
-        else:
-            for run in runs:
-                subprocess.run(
-                    run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
-                )
-    return sorted(traces.glob("trace-*"), key=lambda p: p.stat().st_mtime_ns)
+    provider = (
+        f'{{name="fake", base_url="{base_url}", wire_api="responses", '
+        'env_key="FAKE_API_KEY", request_max_retries=0, stream_max_retries=0}'
+    )
+    argv = [codex, "exec"]
+    for setting in (
+        f'model_instructions_file="{instructions}"',
+        "include_permissions_instructions=false",
+        "include_environment_context=false",
+        "skills.include_instructions=false",
+        "skills.bundled.enabled=false",
+        "model_provider=fake",
+        f"model_providers.fake={provider}",
+    ):
+        argv += ["-c", setting]
+    argv += [*scenario.extra, "-s", scenario.sandbox, "--skip-git-repo-check"]
+    argv += ["-C", str(workspace)]
+    # the scenario's prompt, then each later one in the same session (resumed: a new
+    # process, the same CODEX_HOME), as the corpus ran them
+    runs = [[*argv, "-m", "gpt-5.5", "--", scenario.prompt]]
+    runs += [[*argv, "resume", "--last", "-m", "gpt-5.5", then] for then in scenario.then]
+    # HOME too: the commands run in login shells, which must not source this machine's
+    # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
+    # made every later shell wait 10 s)
+    env = dict(os.environ, HOME=str(home), CODEX_HOME=str(home))
+    env["CODEX_ROLLOUT_TRACE_ROOT"] = str(traces)
+    env["FAKE_API_KEY"] = "not-a-key"
+    env.pop("RUST_BACKTRACE", None)
+    return runs, env
