@@ -24,6 +24,7 @@ from ..model.json_check import surely_ignorable
 from . import errors as words
 from .confined import BundleFileError, BundleFiles, os_error_text
 from .errors import MissingPayload, ReduceError
+from .rust_sort import sort_unstable_order
 from .schemas import event_gate_text, manifest_gate_text
 from .shards import MissingShardPayload, ShardReader
 
@@ -397,8 +398,10 @@ class Bundle:
         return value
 
     def check_registered(self, refs: dict[str, RawPayloadRef], completed: bool) -> None:
-        """End-of-replay checks, in sorted id order. Schema 3 first checks that a completed
-        recording left every shard sealed, then each available payload's record and text."""
+        """End-of-replay checks. Schema 2: in sorted id order. Schema 3 first checks that a
+        completed recording left every shard sealed, then each available payload's record and
+        text in Codex 0.171's order: by shard, references of one shard in the order Rust's
+        unstable sort leaves them (``rust_sort``), which is shard by shard as our reads want."""
         if self._shards is None:
             for payload_id in sorted(refs):
                 self.check_payload(payload_id, refs[payload_id].path)
@@ -412,18 +415,15 @@ class Bundle:
                 f"{error}; "
                 + ("the recording said it was complete" if completed else "not the last shard")
             )
-        # Checked shard by shard (in id order a long bundle's shards were decompressed again
-        # for nearly every payload), reported in id order as Codex checks them.
-        failed: dict[str, ReduceError] = {}
-        for payload_id in sorted(refs, key=lambda key: (refs[key].shard or 0, key)):
+        in_id_order = [refs[payload_id] for payload_id in sorted(refs)]
+        shards = [-1 if ref.shard is None else ref.shard for ref in in_id_order]
+        for position in sort_unstable_order(shards):
             try:
-                self._shards.check(refs[payload_id])
+                self._shards.check(in_id_order[position])
             except ReduceError as exc:
-                failed[payload_id] = exc
-        for payload_id in sorted(failed):
-            if not self.lenient:
-                raise failed[payload_id]
-            self.skipped.append(f"{failed[payload_id]}; left unchecked")
+                if not self.lenient:
+                    raise
+                self.skipped.append(f"{exc}; left unchecked")
 
     def check_payload(self, raw_payload_id: str, path: str) -> None:
         """End-of-replay check that a registered payload exists and is JSON (v2)."""

@@ -264,13 +264,10 @@ class ShardReader:
 
     # --- templates ---------------------------------------------------------------------------
 
-    def text(self, ref: RawPayloadRef, *, checking: bool = False) -> bytes:
+    def text(self, ref: RawPayloadRef) -> bytes:
         """A payload's text: its body, or for a template the body's fragments with the parts'
-        texts between them. An unavailable part reads as ``{"$trace_unavailable": id}``.
-
-        ``checking``: for the end-of-replay check, which first checks a template's shape and
-        each part as a payload of its own (a handler's read splices the bytes as they are and
-        leaves the whole to its parse)."""
+        texts between them (the bytes as they are: the handler's parse judges the whole). An
+        unavailable part reads as ``{"$trace_unavailable": id}``."""
         if not ref.available:
             return orjson.dumps({layout.UNAVAILABLE_MARKER_KEY: ref.raw_payload_id})
         if ref.shard is None:
@@ -279,8 +276,6 @@ class ShardReader:
         if not ref.parts:
             return body
         fragments = _fragments(body, len(ref.parts) + 1)
-        if checking:
-            _check_skeleton(fragments)
         # the parts' texts read shard by shard, then spliced in order: parts alternating
         # between two shards that do not fit the cache together decompressed one of them
         # again for every part
@@ -288,8 +283,6 @@ class ShardReader:
         total = sum(len(fragment) for fragment in fragments)
         for index in sorted(range(len(ref.parts)), key=lambda i: ref.parts[i].shard or 0):
             text = texts[index] = self._part_text(ref.parts[index])
-            if checking:
-                self._check_part(ref.parts[index], text)
             total += len(text)
             if total > self._floor:
                 # a small log can cite one big record thousands of times
@@ -316,15 +309,6 @@ class ShardReader:
                 self._parts[key] = text
                 self._part_bytes += len(text)
         return text
-
-    def _check_part(self, part: RawPayloadRef, text: bytes) -> None:
-        """The end check takes each part of a template as a payload of its own before the
-        splice, whichever template cites it (see :meth:`_check_stored`). A part that passes
-        needs no check of its own later: it would be the same one."""
-        if not part.available or part.raw_payload_id in self._checked:
-            return
-        self._check_stored(part, text)
-        self._checked.add(part.raw_payload_id)
 
     def _check_stored(self, ref: RawPayloadRef, text: bytes) -> None:
         """A stored payload read as its own: as a Rust string first (not UTF-8: the
@@ -367,8 +351,9 @@ class ShardReader:
                 )
 
     def check(self, ref: RawPayloadRef) -> None:
-        """End-of-replay check of one registered payload: the record exists and the (spliced)
-        text is JSON; a truncated one keeps exactly ``retained_bytes`` and is not parsed."""
+        """End-of-replay check of one registered payload: the record exists and its text is
+        JSON (a template: its skeleton); a truncated one keeps exactly ``retained_bytes`` and
+        is not parsed."""
         if ref.raw_payload_id in self._checked:
             return
         if ref.shard is None:
@@ -387,15 +372,15 @@ class ShardReader:
             ):
                 raise ReduceError("invalid retained length", file=self._shown(ref.shard))
             return
-        text = self.text(ref, checking=True)
-        if not ref.parts:
-            self._check_stored(ref, text)
+        body = self.record(ref.raw_payload_id, ref.shard)
+        if ref.parts:
+            # a template's shape alone, ``null`` standing for each part: Codex 0.171 neither
+            # reads the parts here nor checks the splice (each part has its own turn; a
+            # template splicing to no JSON passes), found by review: a missing or broken part
+            # was named at the turn of a template citing it
+            _check_skeleton(_fragments(body, len(ref.parts) + 1), self._shown(ref.shard))
         else:
-            # a splice is walked as IgnoredAny too (a lone surrogate escape passes), and its
-            # error is serde's message alone
-            cause = _ignored_json_error(text)
-            if cause is not None:
-                raise ReduceError(cause, file=self._shown(ref.shard))
+            self._check_stored(ref, body)
         self._checked.add(ref.raw_payload_id)
 
     def mark_checked(self, payload_id: str) -> None:
@@ -446,13 +431,12 @@ def _peeked_at(body: bytes, *, scalar: bool) -> str:
     return f"line {line} column {column}"
 
 
-def _check_skeleton(fragments: list[bytes]) -> None:
-    """Codex first checks a template's shape, ``null`` standing for each part, before it
-    reads any part: a syntax error there is serde's message alone, its position counted in
-    that skeleton."""
+def _check_skeleton(fragments: list[bytes], shown: str) -> None:
+    """The end check of a template: its shape, ``null`` standing for each part; a syntax
+    error there is serde's message alone, its position counted in that skeleton."""
     cause = _ignored_json_error(b"null".join(fragments))
     if cause is not None:
-        raise ReduceError(cause)
+        raise ReduceError(cause, file=shown)
 
 
 def _ignored_json_error(text: bytes) -> str | None:

@@ -368,6 +368,49 @@ def test_an_empty_shard_file_is_not_sealed(tmp_path: Path, completed: bool) -> N
     _agrees_with_codex(bundle)
 
 
+@pytest.mark.parametrize(
+    ("scenario", "shard", "lost", "named"),
+    [
+        ("capture_payload_limit_exec", 3, ("raw_payload:26", "raw_payload:27"), "raw_payload:27"),
+        ("view_image", 3, ("raw_payload:14", "raw_payload:15"), "raw_payload:15"),
+        ("view_image", 3, ("raw_payload:22", "raw_payload:23"), "raw_payload:23"),
+    ],
+)
+def test_payloads_lost_from_a_shard_are_named_in_codex_order(
+    tmp_path: Path, scenario: str, shard: int, lost: tuple[str, ...], named: str
+) -> None:
+    """A shard cut short loses several records. The end-of-replay check names the first
+    missing one in Codex 0.171's order: by shard, and within a shard as Rust's unstable sort
+    leaves the references in (``reduce/rust_sort.py``), not in id order as we did (found by
+    review: a crash-cut shard, the log cut too, and we named another payload than Codex)."""
+    bundle = copy_bundle(scenario, tmp_path)
+    edit_shard(bundle, shard, lambda records: {k: v for k, v in records.items() if k not in lost})
+    assert _error(bundle).message == f"missing payload {named} in shard {shard}"
+    _agrees_with_codex(bundle)
+
+
+def test_the_end_check_of_a_template_is_its_skeleton(tmp_path: Path) -> None:
+    """Codex 0.171's end check of a template no handler read (a prepared prompt) is its
+    skeleton, ``null`` standing for each part: a part is checked at its own turn, and a splice
+    that is no JSON passes. We checked each part at the turn of a template citing it, then the
+    splice (found by review: prompt 22 cites part 6 and comes before prompt 7, which comes
+    before part 6)."""
+    bundle = copy_bundle("capture_payload_limit_exec", tmp_path)
+    parts_in_a_string = orjson.dumps(['["', '","', '"]'])  # prompt 7 has two parts
+    edit_shard(bundle, 1, lambda records: {**records, "raw_payload:7": parts_in_a_string})
+    reduce_bundle(bundle)
+    _agrees_with_codex(bundle)
+
+    def broken_part_and_lost_prompt(records: dict[str, bytes]) -> dict[str, bytes]:
+        records["raw_payload:6"] = b"{bad"
+        del records["raw_payload:7"]
+        return records
+
+    edit_shard(bundle, 1, broken_part_and_lost_prompt)
+    assert _error(bundle).message == "missing payload raw_payload:7 in shard 1"
+    _agrees_with_codex(bundle)
+
+
 def test_a_shard_that_is_a_directory_is_worded_as_codex_words_it(tmp_path: Path) -> None:
     """Codex opens a directory, then its decoder fails to read it: "decompress shard", not
     "open shard" (found by review)."""
