@@ -151,6 +151,27 @@ def test_schema3_cut_shard_and_seq_gap_are_reported(tmp_path: Path) -> None:
     assert shard.name in out
 
 
+def test_schema3_every_record_a_cut_shard_lost_is_named(tmp_path: Path) -> None:
+    """A crash cuts the last shard short and the log with it: every record lost is named, a
+    truncated one too (its record holds what was kept, which Codex checks; we skipped it, and
+    of a template named its own record only), the reducer's refusal among them in place of
+    its payload's line (it replaced the first named; found by review)."""
+    from tests.reduce.v3_bundles import copy_bundle
+
+    bundle = copy_bundle("capture_payload_limit_exec", tmp_path)
+    shard = bundle / "payloads" / "000003.zst"  # raw_payload:24 to 27, 26 truncated
+    shard.write_bytes(shard.read_bytes()[:300])  # keeps 24 and 25
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines[:-1]))
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    named = [line for line in out.splitlines() if "missing payload" in line]
+    assert [line.split()[3] for line in named] == ["raw_payload:26", "raw_payload:27"], out
+    assert any(line.endswith(info.value.message) for line in named), out
+
+
 @pytest.mark.parametrize("schema", [2, 3])
 def test_an_unreadable_manifest_is_one_problem_not_one_per_line(
     tmp_path: Path, schema: int

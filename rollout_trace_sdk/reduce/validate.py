@@ -287,15 +287,20 @@ class _Validator:
             self.report.notes.append("shard payloads not checked: the manifest is unreadable")
             return
         # a template's parts are payloads of their own (Codex registers each in
-        # ``raw_payloads``), read through the template that names them
+        # ``raw_payloads``): each record is looked up on its own, so a shard cut short names
+        # every record it lost (the template's read stopped at the first: its own record, a
+        # crash-cut shard's last records being a response and its items), then the template is
+        # read whole
         registered: set[str] = set()
+        said: set[str] = set()
         try:
             for citation in sorted(self.citations.values(), key=lambda c: c.line):
                 where = f"(cited at {EVENT_LOG} line {citation.line})"
                 registered.add(citation.payload_id)
                 try:
                     ref = converter.structure(citation.ref, RawPayloadRef)
-                    registered.update(part.raw_payload_id for part in ref.walk())
+                    if self.records_lost(bundle, ref, registered, said, where):
+                        continue
                     if ref.shard is not None or ref.parts is not None:
                         bundle.read_payload_bytes(ref)
                 except ReduceError as exc:
@@ -305,6 +310,29 @@ class _Validator:
         finally:
             bundle.close()
         self.report.payloads += len(registered)
+
+    def records_lost(
+        self, bundle: Any, ref: RawPayloadRef, registered: set[str], said: set[str], where: str
+    ) -> bool:
+        """Look up the record of ``ref`` and of each of its parts not looked up before (a
+        truncated one too: its record holds what was kept); say each that is missing (a shard
+        that cannot be read, once). Whether any was."""
+        lost = False
+        for each in ref.walk():
+            if each.raw_payload_id in registered and each is not ref:
+                continue
+            registered.add(each.raw_payload_id)
+            if each.shard is None:  # omitted by the capture rules: nothing stored
+                continue
+            try:
+                bundle.shards.record(each.raw_payload_id, each.shard)
+            except ReduceError as exc:
+                lost = True
+                text = _said(exc)
+                if text not in said:
+                    said.add(text)
+                    self.problem(exc.file or self.log, None, f"{text} {where}")
+        return lost
 
     def orphans(self, cited: set[str]) -> None:
         try:
@@ -351,9 +379,16 @@ class _Validator:
                 return
             # every pass-1 word on that spot gives way (a torn last line was reported twice:
             # "no newline" became the reducer's words beside pass 1's own parse error)
-            problems[same[0]] = found
-            if exc.line is None:  # a file's several payloads: each problem stands
+            if exc.line is None:
+                # a file's several payloads: each problem stands, the reducer's words in place
+                # of the one about its payload (else first)
+                about = [i for i in same if problems[i].message.startswith(found.message)]
+                if about:
+                    problems[about[0]] = found
+                else:
+                    problems.insert(same[0], found)
                 return
+            problems[same[0]] = found
             for index in reversed(same[1:]):
                 del problems[index]
 
