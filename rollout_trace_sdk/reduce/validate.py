@@ -97,10 +97,10 @@ def _refs(value: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield from _refs(item)
 
 
-def _said(error: ReduceError) -> str:
+def _said(error: ReduceError, *, seq: bool = True) -> str:
     """A reducer error on one line: Codex's headline, its cause, and the seq when known."""
     text = error.message if error.cause is None else f"{error.message}: {error.cause}"
-    return text if error.seq is None else f"{text} (seq {error.seq})"
+    return text if error.seq is None or not seq else f"{text} (seq {error.seq})"
 
 
 class _Validator:
@@ -382,7 +382,8 @@ class _Validator:
             if exc.line is None:
                 # a file's several payloads: each problem stands, the reducer's words in place
                 # of the one about its payload (else first)
-                about = [i for i in same if problems[i].message.startswith(found.message)]
+                said = _said(exc, seq=False)
+                about = [i for i in same if problems[i].message.startswith(said)]
                 if about:
                     problems[about[0]] = found
                 else:
