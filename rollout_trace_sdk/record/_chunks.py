@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -89,6 +90,7 @@ class ChunkWriter(RecordQueue):
         "_done",
         "_encoder",
         "_fd",
+        "_held",
         "_lock",
         "_log_size",
         "_payloads_dir",
@@ -100,7 +102,9 @@ class ChunkWriter(RecordQueue):
         "_written_seq",
     )
     _chunk_scope: anyio.CancelScope | None
+    _closed: bool
     _done: int
+    _held: BaseException | None
     _encoder: LineEncoder
     _fd: int
     _lock: anyio.Lock | None
@@ -134,6 +138,45 @@ class ChunkWriter(RecordQueue):
                     finally:
                         self._chunk_scope = None
                 self._notify()
+                held, self._held = self._held, None
+                if held is not None:
+                    raise held  # the chunk is whole on disk: now the cancellation may pass
+
+    async def _held_off(self, awaitable: Awaitable[Any]) -> bool:
+        """Await ``awaitable`` inside a write; ``False`` when a cancellation cut it short.
+
+        anyio's shield does not hold off asyncio's own ``Task.cancel()`` (``wait_for`` or
+        ``asyncio.timeout`` around a flush, the runner's shutdown cancelling every task after
+        a ``sys.exit()`` in a task): such a cancellation is kept in ``_held`` and raised once
+        the chunk is written. Left to pass, it abandoned the chunk in the worker thread while
+        the next chunk was written beside it with stale offsets (the log lost its head, or a
+        shard was created twice and the recording stopped). A forked child's cancellation
+        (its writer is closed) passes at once: nothing there may wait for the parent's
+        worker thread."""
+        try:
+            await awaitable
+        except anyio.get_cancelled_exc_class() as exc:
+            if self._closed:
+                raise
+            self._held = exc
+            return False
+        return True
+
+    async def _in_thread(self, write: Callable[..., Any], *args: Any) -> None:
+        """Run ``write(*args)`` in a worker thread and return once it has returned, even when
+        a cancellation the shield cannot hold off (see :meth:`_held_off`) interrupts the wait:
+        until then the chunk, the log's length and the shards are the thread's. A call the
+        worker had not started when the wait was interrupted is never started (anyio skips
+        it): it is handed to a worker again."""
+        while True:
+            job = _Job(write, args, self)
+            if await self._held_off(anyio.to_thread.run_sync(job.run, abandon_on_cancel=True)):
+                return
+            if job.call_off():
+                continue
+            while not job.finished.is_set():
+                await self._held_off(anyio.sleep(0.001))
+            return
 
     def _take_chunk(self) -> tuple[list[_QueuedPayload], list[QueuedEvent]]:
         queue = self._queue
@@ -171,14 +214,12 @@ class ChunkWriter(RecordQueue):
                 # a body is cut after redaction: its retained size, which lines citing it
                 # carry, is known once the records are written
                 assert self._sink is not None
-                await anyio.to_thread.run_sync(
-                    _files.write_records, chunk, self._sink, abandon_on_cancel=True
-                )
+                await self._in_thread(_files.write_records, chunk, self._sink)
             lines = bytearray()
             done = 0
             while done < len(events):
                 if done:
-                    await anyio.lowlevel.checkpoint()
+                    await self._held_off(anyio.lowlevel.checkpoint())
                 # Behind (over half the budget): encode the chunk in one go. Producers then
                 # wait for the loop, which is the back-pressure sync calls cannot get.
                 until = _clock() + _SLICE_NS if self._queued < self._max // 2 else _NEVER
@@ -192,31 +233,23 @@ class ChunkWriter(RecordQueue):
             if payloads or lines:
                 for delay in (*_RETRY_DELAYS_S, None):
                     if self._sink is not None:
-                        await anyio.to_thread.run_sync(
-                            self._in_worker,
+                        await self._in_thread(
                             _files.write_chunk_v3,
                             chunk,
                             self._sink,
                             self._fd,
                             self._log_size,
                             seal_below,
-                            abandon_on_cancel=True,
                         )
                     else:
-                        await anyio.to_thread.run_sync(
-                            self._in_worker,
-                            _files.write_chunk,
-                            chunk,
-                            self._payloads_dir,
-                            self._fd,
-                            self._log_size,
-                            # shielded, so never abandoned, except in a forked child (see there)
-                            abandon_on_cancel=True,
+                        await self._in_thread(
+                            _files.write_chunk, chunk, self._payloads_dir, self._fd, self._log_size
                         )
                     if delay is None or not _transient(chunk.error):
                         break
                     self._retries += 1
-                    await anyio.sleep(delay)  # shielded, and bounded: the sum of the delays
+                    # shielded, and bounded: the sum of the delays
+                    await self._held_off(anyio.sleep(delay))
         except Exception as exc:  # a bug must reach neither the agent nor the other records
             chunk.error = exc
         self._turn_wanted = False
@@ -234,13 +267,6 @@ class ChunkWriter(RecordQueue):
         if self._sink is None or plan is None or not plan.truncated:
             return False
         return any(is_cut(meta) for meta, _ in payloads)
-
-    def _in_worker(self, write: Callable[..., None], *args: Any) -> None:
-        """Run ``write`` in the worker thread; once done, the writer task wants its turn."""
-        try:
-            write(*args)
-        finally:
-            self._turn_wanted = True
 
     def _account(self, chunk: _files.Chunk) -> None:
         stats = self._stats
@@ -271,6 +297,43 @@ class ChunkWriter(RecordQueue):
         stats[2] += events
         stats[3] += len(payloads)
         stats[4] += sum(len(data) for _, data in payloads) + len(lines)
+
+
+class _Job:
+    """One worker-thread call of a chunk's write, which the loop thread can call off as long
+    as the worker has not started it."""
+
+    __slots__ = ("_args", "_lock", "_owner", "_state", "_write", "finished")
+
+    def __init__(
+        self, write: Callable[..., Any], args: tuple[Any, ...], owner: ChunkWriter
+    ) -> None:
+        self._write = write
+        self._args = args
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._state = "queued"  # then "running", or "called off"
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        """In the worker thread: the write, unless it was called off."""
+        with self._lock:
+            if self._state != "queued":
+                return
+            self._state = "running"
+        try:
+            self._write(*self._args)
+        finally:
+            self._owner._turn_wanted = True  # the writer task wants its turn to go on
+            self.finished.set()
+
+    def call_off(self) -> bool:
+        """Whether the job was still waiting for a worker (it will now never run)."""
+        with self._lock:
+            if self._state == "queued":
+                self._state = "called off"
+                return True
+            return False
 
 
 def _transient(error: Exception | None) -> bool:

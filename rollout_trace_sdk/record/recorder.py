@@ -312,11 +312,14 @@ class RolloutScope:
             await writer.aclose(timeout=self._settings.close_timeout)
         except Exception as err:
             warn(f"rollout trace: closing the bundle writer failed: {err!r}")
-        if self._sigterm:
-            self._sigterm = False
-            _SIGTERM.release()
-        tg.cancel_scope.cancel()  # the writer task ends at once (nothing is left to write)
-        await tg.__aexit__(None, None, None)
+        finally:
+            # also when asyncio's own cancellation, held while the bundle closed, comes out
+            # of ``aclose``: the writer task must not outlive its closed bundle
+            if self._sigterm:
+                self._sigterm = False
+                _SIGTERM.release()
+            tg.cancel_scope.cancel()  # the writer task ends at once (nothing is left to write)
+            await tg.__aexit__(None, None, None)
 
 
 def _root(root: str | os.PathLike[str] | bytes | None) -> Path | None:

@@ -74,12 +74,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import math
 import os
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -261,6 +262,8 @@ class BundleWriter(ChunkWriter):
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
         self._chunk_scope: anyio.CancelScope | None = None
+        #: a cancellation that reached a chunk through its shield, raised once it is written
+        self._held: BaseException | None = None
 
     # --- creation ------------------------------------------------------------------------
 
@@ -390,22 +393,23 @@ class BundleWriter(ChunkWriter):
         self._take_inbox()
         with self._inbox_lock:  # thread calls from now on are dropped and counted
             self._closing = True
+        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        held: list[BaseException] = []
         with anyio.CancelScope(shield=True):
             try:
-                with anyio.move_on_after(timeout):
-                    await self._drain()
+                await self._closing_step(held, self._drain, deadline)
                 if self._queue:
                     self._abandon_queue(f"closing took longer than {timeout} s")
                 self._append_loss_report()
-                await self._drain()
+                await self._closing_step(held, self._drain)
                 self._append_redaction_report()  # once everything else is redacted
-                await self._drain()
+                await self._closing_step(held, self._drain)
                 sealed = True
                 if self._sink is not None:
                     # schema 3: every shard sealed before recording_completed is written (a
                     # seal that failed leaves its shard open, and ``sealed`` says so)
                     with contextlib.suppress(OSError):
-                        await anyio.to_thread.run_sync(self._sink.seal)
+                        await self._closing_step(held, self._seal)
                     sealed = self._sink.sealed
                 if self._failed is not None:
                     # the report may not have made it (its payload file could not be
@@ -413,7 +417,7 @@ class BundleWriter(ChunkWriter):
                     self._seq = self._written_seq
                 if sealed:
                     self._force_event(ev.RecordingCompleted())
-                    await self._drain()
+                    await self._closing_step(held, self._drain)
                 # else a shard's frame stays cut (its writes failed): a log closed over it
                 # is refused whole by Codex ("missing footer in payload shard N"); left
                 # unclosed, every reducer reads what is whole
@@ -422,6 +426,42 @@ class BundleWriter(ChunkWriter):
                     _files.close(self._fd)
                 self._closed = True
                 self._notify()
+        if held:
+            raise held[0]
+
+    async def _closing_step(
+        self,
+        held: list[BaseException],
+        step: Callable[[], Awaitable[None]],
+        deadline: float = math.inf,
+    ) -> None:
+        """Run one step of :meth:`aclose` to its end (or to ``deadline``).
+
+        anyio's shield does not hold off asyncio's own ``Task.cancel()``: an
+        ``asyncio.timeout`` whose deadline passes while the rollout closes, a ``wait_for``,
+        the runner's shutdown. Such a cancellation is kept in ``held`` (``aclose`` raises it
+        once the bundle is closed) and the step runs again. Left to pass, it ended the close
+        half way: the rest of the queue was lost uncounted, the bundle left unclosed, and
+        the writer task went on writing through the closed descriptor. A forked child's
+        cancellation passes (its writer is closed already: nothing is written there).
+        """
+        while True:
+            try:
+                with anyio.CancelScope(deadline=deadline):
+                    await step()
+                return
+            except anyio.get_cancelled_exc_class() as exc:
+                if self._closed:
+                    raise
+                held.append(exc)
+
+    async def _seal(self) -> None:
+        """Schema 3: seal every shard (in a worker thread; again is harmless)."""
+        assert self._sink is not None
+        await self._in_thread(self._sink.seal)
+        held, self._held = self._held, None
+        if held is not None:
+            raise held
 
     def _abandon_queue(self, reason: str) -> None:
         """Count everything still queued as lost (the close ran out of time). The closing

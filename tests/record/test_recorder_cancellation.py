@@ -8,13 +8,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import anyio
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record import _files, open_rollout
 
 from .recorder_support import (
     bundle_in,
@@ -129,3 +130,83 @@ async def test_cancelled_body_closes_promptly_with_the_closing_lines(tmp_path: P
     bundle = bundle_in(tmp_path)
     assert types(bundle)[-1] == "recording_completed"
     check_bundle(bundle, tmp_path)
+
+
+def _whole_and_closed(bundle: Path, tmp: Path) -> None:
+    """Every seq from 1, in order, closed by ``recording_completed``; both reducers agree."""
+    seqs = [e["seq"] for e in events(bundle)]
+    assert seqs == list(range(1, len(seqs) + 1)), (seqs[:3], len(seqs))
+    assert types(bundle)[-1] == "recording_completed"
+    check_bundle(bundle, tmp)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_asyncio_cancelling_a_flush_loses_nothing(
+    tmp_path: Path, schema: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``asyncio.wait_for(rollout.flush(), ...)`` (or ``asyncio.timeout``) cancels the flushing
+    task with asyncio's own ``Task.cancel()``, which anyio's shield does not hold off: the
+    chunk it was writing was abandoned in the worker thread, and the next one was written
+    beside it (its lines ahead of the first chunk's, with stale offsets: runs of the
+    ``wait_for`` case lost the log's first lines, or created a shard twice and stopped
+    recording). Here a slow disk holds the first chunk's lines until a second flush has
+    had its chance to write."""
+    import asyncio
+
+    real = _files.append_lines
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_disk(fd: int, data: bytes | bytearray | memoryview) -> int:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+        return real(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", slow_disk)
+    async with open_rollout(tmp_path) as rollout:
+        for n in range(100):
+            rollout.root.protocol_event("note", {"n": n})
+        first = asyncio.ensure_future(rollout.flush())
+        while not entered.is_set():
+            await asyncio.sleep(0.001)
+        first.cancel()  # as wait_for does when its time is up
+        for n in range(100, 200):
+            rollout.root.protocol_event("note", {"n": n})
+        second = asyncio.ensure_future(rollout.flush())
+        await asyncio.sleep(0.1)  # the second flush writes now, unless it waits for the first
+        release.set()
+        await second
+        with pytest.raises(asyncio.CancelledError):
+            await first  # the cancellation still comes out, once the chunk is written
+    bundle = bundle_in(tmp_path)
+    notes = [
+        e
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == "note"
+    ]
+    assert len(notes) == 200
+    _whole_and_closed(bundle, tmp_path)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_asyncio_deadline_passing_during_the_close_still_closes(
+    tmp_path: Path, schema: int
+) -> None:
+    """An ``asyncio.timeout`` whose deadline passes while the rollout closes cancels the task
+    natively, through the close's shield: the close stopped half way (the rest of the queue
+    lost uncounted, no closing lines) and the writer task went on writing through the closed
+    log descriptor. Now the close finishes, then the timeout comes out as usual."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(None) as deadline:
+            async with open_rollout(tmp_path) as rollout:
+                for n in range(2000):
+                    rollout.root.protocol_event("note", {"n": n, "text": "y" * 20_000})
+                deadline.reschedule(loop.time() + 0.01)  # passes while the queue is written
+    bundle = bundle_in(tmp_path)
+    assert len(of_type(bundle, "protocol_event_observed")) >= 2000
+    _whole_and_closed(bundle, tmp_path)
