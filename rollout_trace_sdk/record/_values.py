@@ -11,7 +11,7 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
 * **The hook** turns pydantic models (``model_dump(mode="json")``) and attrs classes into their
   dict form, other mappings into dicts (faithful, not counted), sets into lists, and bytes
   into ``"base64:<data>"`` strings; anything else becomes
-  ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters).
+  ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``).
 * **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
   bits, a non-string key, a cycle, nesting beyond its own limit of 254, a string holding a
   lone surrogate) or, in the writer's worker thread, when a payload file shows nesting beyond
@@ -34,6 +34,7 @@ import base64
 import contextlib
 import json
 import math
+import re
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -408,9 +409,7 @@ def _convert(obj: Any, note: Any) -> Any:
         text = repr(obj)
     except Exception:
         text = "?"
-    if len(text) > _REPR_CHARS:
-        text = text[:_REPR_CHARS] + "..."
-    return f"<unserialisable {obj.__class__.__qualname__}: {text}>"
+    return f"<unserialisable {obj.__class__.__qualname__}: {clip(text, _REPR_CHARS)}>"
 
 
 class _Sanitiser:
@@ -488,6 +487,34 @@ class _Sanitiser:
             self.note("surrogate")
             return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
         return text
+
+
+#: A run of characters a secret can be made of (a token, ``NAME=value``, a URL with its
+#: password, an AWS key pair with its comma-free secret), read backwards from a cut
+_RUN: Final = re.compile(r"[^\s\"'`,;(){}\[\]<>|&]*")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, then ``...`` (whole when it fits).
+
+    A cut inside a run of characters a secret can hold drops the whole run: redaction, later
+    in the writer's thread, knows a secret by its whole shape (a GitHub token's 36
+    characters, an AWS secret key's 40), and a secret cut short no longer has it (a tool
+    call's 160-character preview kept 39 of an AWS secret key's 40 characters, 29 of a
+    GitHub token's 36, verbatim in the log line).
+    """
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if _run(text, limit):  # the cut falls inside a run: its head goes too
+        head = head[: limit - _run(head[::-1], 0)]
+    return head + "..."
+
+
+def _run(text: str, start: int) -> int:
+    """How many characters of a :data:`_RUN` start at ``start``."""
+    found = _RUN.match(text, start)
+    return 0 if found is None else found.end() - start
 
 
 def text_of(value: Any) -> str:

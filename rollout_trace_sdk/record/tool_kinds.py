@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ..model import events as ev
-from ._values import text_of
+from ._values import clip, text_of
 
 _KIND_BY_NAME: Final[dict[str, ev.ToolCallKind]] = {
     **dict.fromkeys(
@@ -39,7 +39,8 @@ def tool_kind(name: str) -> ev.ToolCallKind:
 
 
 def preview(text: str) -> str:
-    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
+    """The input preview of a tool call's summary (never part of a secret: see ``clip``)."""
+    return clip(text, PREVIEW_CHARS)
 
 
 def summary(name: str, namespace: str | None, preview_source: str | None) -> ev.GenericSummary:

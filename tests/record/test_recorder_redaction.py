@@ -248,6 +248,63 @@ async def test_a_truncated_payload_is_redacted_before_it_is_cut(tmp_path: Path) 
     check_bundle(bundle, tmp_path)
 
 
+#: How each of the twelve sits in text a tool is given (the rest: ``export X=<secret>``).
+_IN_TEXT = {
+    "bearer": 'curl -H "Authorization: Bearer {}"',
+    "api_key_field": '"api_key": "{}"',
+    "api_key_arg": "--api-key={}",
+    "session_cookie": "Cookie: session={}; csrftoken=abc",
+    "csrf_cookie": "Cookie: csrftoken={}",
+    "set_cookie": "Set-Cookie: id={}; Path=/",
+    "password": "PASSWORD={}",
+    "aws_secret": "AKIAZ7QW3RTY5UIOP2AS,{}",
+}
+
+
+class _Settings:
+    """An object JSON cannot hold, recorded as its repr cut to 200 characters."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Settings({self.text})"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_secret_cut_by_a_preview_or_a_repr_leaves_no_part_of_it(
+    tmp_path: Path, schema: int
+) -> None:
+    """A tool call's input preview (160 characters) and an unserialisable object's repr (200)
+    are cut on the event loop, before the writer's thread redacts: a secret the cut fell in
+    was no longer a secret's shape, and its head stayed verbatim (39 of an AWS secret key's
+    40 characters, 33 of a GitHub token's 40, 15 of an sk-proj key's)."""
+    scope = open_rollout(tmp_path, schema_version=schema)
+    async with scope as rollout, rollout.root.turn() as turn:
+        n = 0
+        for name, secret in TWELVE.items():
+            text = _IN_TEXT.get(name, "export X={}").format(secret)
+            at = text.index(secret)
+            for cut in range(1, len(secret)):
+                n += 1
+                # the preview is cut from the arguments' text: '{"cmd": "' comes first
+                pad = "x" * (160 - 10 - at - cut) + " "
+                arguments = json.dumps({"cmd": pad + text})
+                async with turn.tool_call(f"c{n}", "exec_command", arguments=arguments) as t:
+                    t.completed(_output(f"c{n}", "ok"))
+                # the repr is cut after 'Settings(' (9 characters)
+                settings = _Settings("x" * (200 - 10 - at - cut) + " " + text)
+                rollout.root.protocol_event("note", {"settings": settings})
+    bundle = bundle_in(tmp_path)
+    everything = b"".join(bundle_files(bundle).values())
+    kept = {
+        name: max(k for k in range(len(secret) + 1) if secret[:k].encode() in everything)
+        for name, secret in TWELVE.items()
+    }
+    assert max(kept.values()) <= 4, kept  # "sk-p", no more
+    check_bundle(bundle, tmp_path)
+
+
 def test_open_rollout_refuses_a_bad_redact_argument(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="redact must be"):
         open_rollout(tmp_path, redact="yes")  # type: ignore[arg-type]

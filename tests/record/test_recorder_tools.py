@@ -390,14 +390,14 @@ async def test_multi_agent_edges(tmp_path: Path, schema: int) -> None:
 
 
 async def test_preview_and_label(tmp_path: Path) -> None:
-    long_input = "x" * 200
+    long_input = "word " * 40
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         turn.tool_call("c1", "apply_patch", input=long_input).completed()
         turn.tool_call("c2", "tool_search", search={"query": "demo echo", "limit": 4}).completed()
         turn.tool_call("c3", "imagegen", namespace="img", arguments='{"p": 1}').completed()
     started = [e["payload"] for e in of_type(bundle_in(tmp_path), "tool_call_started")]
     assert started[0]["kind"] == {"type": "apply_patch"}
-    assert started[0]["summary"]["input_preview"] == "x" * 160 + "..."
+    assert started[0]["summary"]["input_preview"] == "word " * 32 + "..."
     assert started[1]["summary"]["input_preview"] == "demo echo"
     assert started[2]["kind"] == {"type": "image_generation"}
     assert started[2]["summary"]["label"] == "img.imagegen"
