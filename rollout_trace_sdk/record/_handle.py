@@ -227,11 +227,13 @@ class ToolWork(Handle):
         super().__init__(rt, thread_id, turn_id)
         self.tool_call_id = tool_call_id
 
-    def _runtime_started(self, payload: Any, kind: ev.ToolCallKind) -> None:
-        """A ``tool_runtime_event`` payload + ``tool_call_runtime_started``."""
+    def _runtime_started(self, payload: Any, kind: ev.ToolCallKind) -> bool:
+        """A ``tool_runtime_event`` payload + ``tool_call_runtime_started``; whether both
+        were recorded."""
         ref = self._payload("tool_runtime_event", payload)
-        if ref is not None:
-            self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
+        return ref is not None and self._emit(
+            ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref)
+        )
 
     def _runtime_ended(self, payload: Any, status: ev.ExecutionStatus) -> None:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended``."""

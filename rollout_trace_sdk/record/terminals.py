@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Final, Literal
 from ..model import events as ev
 from ._handle import ToolWork, UnderToolCall
 from ._values import Mistyped, as_exit_code, as_text, text_of
-from .runtime import NullLifecycle, ignore, now_ms
+from .runtime import NullLifecycle, Runtime, ignore, now_ms
 
 
 def _path_text(path: Any) -> Any:
@@ -32,7 +32,7 @@ class TerminalSession(UnderToolCall):
 
     Leaving its ``async with`` block without :meth:`exited` records exit code -1, failed."""
 
-    __slots__ = ("_base", "_started_ns", "process_id")
+    __slots__ = ("_base", "_begun", "_started_ns", "process_id")
 
     def __init__(
         self,
@@ -63,8 +63,15 @@ class TerminalSession(UnderToolCall):
         begin["started_at_ms"] = now_ms()
         begin.update(shape)
         self._base.update(shape)
-        self._runtime_started(begin, ev.ToolCallKind("exec_command"))
+        self._begun = self._runtime_started(begin, ev.ToolCallKind("exec_command"))
         self._register()  # no owner: the process may outlive its tool call and turn
+
+    def _reachable_from(self, rt: Runtime) -> bool:
+        """Whether a write_stdin call of ``rt``'s rollout may name this session: its start
+        is in that bundle. Both reducers refuse a whole bundle whose write_stdin names an
+        exec it does not hold ("stdin target referenced unknown exec"): a session of an
+        earlier rollout (a shell kept across episodes), or one whose start was dropped."""
+        return self._rt is rt and self._begun
 
     def exited(
         self,

@@ -315,8 +315,16 @@ class ToolCall(ToolWork):
         Args:
             session: the terminal session an earlier exec_command call started.
         """
-        if self._live and session.enabled:
-            self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
+        if not self._live or not session.enabled:
+            return
+        if not session._reachable_from(self._rt):
+            warn(
+                f"rollout trace: write_stdin call {self.tool_call_id} names a terminal session "
+                "this bundle does not hold (another rollout's, or its start was dropped); "
+                "its target is not recorded"
+            )
+            return
+        self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
 
     def mcp(self, server: str, tool: str, arguments: Any = None) -> McpCall:
         """The call runs an MCP tool: runtime start (kind ``mcp``) and a correlation id.

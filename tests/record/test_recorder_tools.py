@@ -561,3 +561,29 @@ async def test_a_cell_refused_on_a_busy_call_leaves_its_id_free(tmp_path: Path) 
     started = [e["payload"]["runtime_cell_id"] for e in of_type(bundle, "code_cell_started")]
     assert started == ["1", "2"]
     check_bundle(bundle)
+
+
+async def test_write_stdin_to_another_rollouts_terminal_is_not_linked(
+    tmp_path: Path, schema: int
+) -> None:
+    """A shell kept across episodes (one rollout each): the second episode's write_stdin names
+    the first one's terminal session. Its ``stdin_target_resolved`` named an exec the bundle
+    does not hold, and both reducers refused the whole bundle ("stdin target referenced
+    unknown exec e1"); the target is now left out, with a warning."""
+    scope = open_rollout(tmp_path / "one")
+    async with scope as first, first.root.turn() as turn:
+        tool = turn.tool_call("e1", "exec_command", arguments={"cmd": "bash"})
+        shell = tool.exec_started(["bash"], process_id=1)
+        tool.completed({"type": "function_call_output", "call_id": "e1", "output": "up"})
+    async with open_rollout(tmp_path / "two") as second, second.root.turn() as turn:
+        arguments = {"session_id": 1, "chars": "ls\n"}
+        async with turn.tool_call("w1", "write_stdin", arguments=arguments) as tool:
+            with pytest.warns(RecorderWarning, match="names a terminal session"):
+                tool.stdin_target(shell)
+            tool.completed({"type": "function_call_output", "call_id": "w1", "output": "ok"})
+        shell.exited(0, "bye")  # its end still goes to the first rollout (closed: dropped)
+    bundle = bundle_in(tmp_path / "two")
+    assert of_type(bundle, "stdin_target_resolved") == []
+    state = check_bundle(bundle, tmp_path)
+    assert [c["execution"]["status"] for c in state["tool_calls"].values()] == ["completed"]
+    check_bundle(bundle_in(tmp_path / "one"), tmp_path)
