@@ -208,6 +208,8 @@ class RolloutScope:
         self._tg: anyio.abc.TaskGroup | None = None
         self._sigterm = False
         self._entered = False
+        #: the task that entered the writer's task group (only it may leave it)
+        self._host = 0
 
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
         from .writer import BundleWriter
@@ -253,6 +255,7 @@ class RolloutScope:
         # sees the cancellation, and ``__aexit__`` closes the bundle as "aborted".
         tg = anyio.create_task_group()
         await tg.__aenter__()
+        self._host = anyio.get_current_task().id
         tg.start_soon(_run_writer, writer)
         _SIGTERM.acquire()
         self._sigterm = True
@@ -318,8 +321,18 @@ class RolloutScope:
             if self._sigterm:
                 self._sigterm = False
                 _SIGTERM.release()
-            tg.cancel_scope.cancel()  # the writer task ends at once (nothing is left to write)
-            await tg.__aexit__(None, None, None)
+            if anyio.get_current_task().id != self._host:
+                # Only the task that entered a task group may leave it: a rollout closed in
+                # another task (an async-generator fixture whose teardown runs in a task of
+                # its own) got anyio's RuntimeError. The bundle is closed; the writer task
+                # ends by itself now that its writer is.
+                warn(
+                    "rollout trace: the rollout was closed in another task than the one "
+                    "that opened it; its bundle is complete"
+                )
+            else:
+                tg.cancel_scope.cancel()  # the writer task ends at once (nothing to write)
+                await tg.__aexit__(None, None, None)
 
 
 def _root(root: str | os.PathLike[str] | bytes | None) -> Path | None:

@@ -571,3 +571,26 @@ async def test_copy_and_duplicate_in_one_request(tmp_path: Path) -> None:
     assert len(set(ids)) == 2
     state = check_bundle(bundle, tmp_path)
     assert len(state["conversation_items"]) == 3
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_rollout_closed_in_another_task_closes_without_raising(
+    tmp_path: Path, schema: int
+) -> None:
+    """An async-generator fixture whose setup and teardown run in tasks of their own (as some
+    asyncio test runners run them) opens the rollout in one task and closes it in another.
+    The bundle was complete, but leaving the writer's task group there raised anyio's
+    ``RuntimeError`` ("Attempted to exit cancel scope in a different task") into the agent.
+    (Trio forbids a task to end inside a nursery it entered, so this is asyncio's case.)"""
+    import asyncio
+
+    scope = open_rollout(tmp_path)
+    rollout = await asyncio.create_task(scope.__aenter__())
+    async with rollout.root.turn() as turn:
+        turn.accept({"type": "message", "role": "user", "content": "hi"})
+    with pytest.warns(RecorderWarning, match="closed in another task"):
+        await asyncio.create_task(scope.__aexit__(None, None, None))
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    check_bundle(bundle, tmp_path)
