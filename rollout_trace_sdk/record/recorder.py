@@ -210,6 +210,8 @@ class RolloutScope:
         self._entered = False
         #: the task that entered the writer's task group (only it may leave it)
         self._host = 0
+        #: the tasks of entries refused (the scope had been entered): their exits close nothing
+        self._refused: list[int] = []
 
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
         from .writer import BundleWriter
@@ -229,7 +231,14 @@ class RolloutScope:
 
     async def __aenter__(self) -> Rollout:
         if self._entered:
-            raise RuntimeError("a rollout scope can be entered only once")
+            # a scope kept and entered again (once per episode, say), or by two tasks: one
+            # scope is one bundle, and raising here failed the agent
+            warn(
+                "rollout trace: this open_rollout() scope was entered before; each rollout "
+                "needs an open_rollout() call of its own: not recording this one"
+            )
+            self._refused.append(anyio.get_current_task().id)
+            return NULL_ROLLOUT
         self._entered = True
         settings = self._settings
         try:
@@ -294,6 +303,10 @@ class RolloutScope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        refused = self._refused
+        if refused and anyio.get_current_task().id in refused:
+            refused.remove(anyio.get_current_task().id)  # the exit of a refused entry
+            return
         if self._tg is None or self._open is None:
             return
         rt, writer = self._open

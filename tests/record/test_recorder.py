@@ -594,3 +594,27 @@ async def test_a_rollout_closed_in_another_task_closes_without_raising(
     bundle = bundle_in(tmp_path)
     assert types(bundle)[-1] == "recording_completed"
     check_bundle(bundle, tmp_path)
+
+
+@pytest.mark.anyio
+async def test_a_scope_entered_again_records_nothing_and_raises_nothing(tmp_path: Path) -> None:
+    """One ``open_rollout()`` scope kept and entered once per episode (or again inside
+    itself): the second entry raised ``RuntimeError`` into the agent. It now gets a disabled
+    rollout and a warning; the first entry's bundle is whole, and the inner exit of a nested
+    entry closes nothing."""
+    scope = open_rollout(tmp_path)
+    async with scope as first:
+        with pytest.warns(RecorderWarning, match="entered before"):
+            async with scope as again:
+                assert again.bundle_dir is None
+                again.root.protocol_event("ignored")
+        first.root.protocol_event("after the nested entry")  # still recorded
+    with pytest.warns(RecorderWarning, match="entered before"):
+        async with scope as episode_two, episode_two.root.turn() as turn:
+            turn.accept({"type": "message", "role": "user", "content": "hi"})
+    bundle = bundle_in(tmp_path)
+    recorded = [e["payload"]["event_type"] for e in of_type(bundle, "protocol_event_observed")]
+    assert "ignored" not in recorded
+    assert "after the nested entry" in recorded
+    assert types(bundle)[-1] == "recording_completed"
+    check_bundle(bundle, tmp_path)
