@@ -13,6 +13,7 @@ in the worker thread, and only then is the reference's ``retained_bytes`` known.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import threading
@@ -103,6 +104,7 @@ class ChunkWriter(RecordQueue):
     )
     _chunk_scope: anyio.CancelScope | None
     _closed: bool
+    _forked: bool
     _done: int
     _held: BaseException | None
     _encoder: LineEncoder
@@ -138,25 +140,35 @@ class ChunkWriter(RecordQueue):
                     finally:
                         self._chunk_scope = None
                 self._notify()
+                if self._closed:  # closed while this chunk was written: the log is done
+                    self._close_log()
                 held, self._held = self._held, None
                 if held is not None:
                     raise held  # the chunk is whole on disk: now the cancellation may pass
+
+    def _close_log(self) -> None:
+        """Close ``trace.jsonl`` (once)."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                _files.close(fd)
 
     async def _held_off(self, awaitable: Awaitable[Any]) -> bool:
         """Await ``awaitable`` inside a write; ``False`` when a cancellation cut it short.
 
         anyio's shield does not hold off asyncio's own ``Task.cancel()`` (``wait_for`` or
         ``asyncio.timeout`` around a flush, the runner's shutdown cancelling every task after
-        a ``sys.exit()`` in a task): such a cancellation is kept in ``_held`` and raised once
-        the chunk is written. Left to pass, it abandoned the chunk in the worker thread while
-        the next chunk was written beside it with stale offsets (the log lost its head, or a
-        shard was created twice and the recording stopped). A forked child's cancellation
-        (its writer is closed) passes at once: nothing there may wait for the parent's
-        worker thread."""
+        a ``sys.exit()`` in a task), nor trio's ``KeyboardInterrupt`` (a second Ctrl-C while
+        the rollout closes): either is kept in ``_held`` and raised once the chunk is
+        written. Left to pass, it abandoned the chunk in the worker thread while the next
+        chunk was written beside it with stale offsets (the log lost its head, or a shard
+        was created twice and the recording stopped), or while the log was closed under it
+        (the log stayed empty). A forked child's cancellation passes at once: nothing there
+        may wait for the parent's worker thread."""
         try:
             await awaitable
-        except anyio.get_cancelled_exc_class() as exc:
-            if self._closed:
+        except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
+            if self._forked:
                 raise
             self._held = exc
             return False

@@ -155,6 +155,7 @@ class BundleWriter(ChunkWriter):
     __slots__ = (
         "__weakref__",
         "_closed",
+        "_forked",
         "_hurry_bytes",
         "_progress",
         "_running",
@@ -264,6 +265,8 @@ class BundleWriter(ChunkWriter):
         self._chunk_scope: anyio.CancelScope | None = None
         #: a cancellation that reached a chunk through its shield, raised once it is written
         self._held: BaseException | None = None
+        #: in a forked child: nothing may wait for the parent's worker threads there
+        self._forked = False
 
     # --- creation ------------------------------------------------------------------------
 
@@ -422,9 +425,12 @@ class BundleWriter(ChunkWriter):
                 # is refused whole by Codex ("missing footer in payload shard N"); left
                 # unclosed, every reducer reads what is whole
             finally:
-                with contextlib.suppress(OSError):
-                    _files.close(self._fd)
                 self._closed = True
+                if self._chunk_scope is None:
+                    self._close_log()
+                # else the writer task's chunk is in a worker thread (a KeyboardInterrupt
+                # cut this close short while it waited for it): the log is closed once that
+                # chunk is written, not under it
                 self._notify()
         if held:
             raise held[0]
@@ -443,7 +449,9 @@ class BundleWriter(ChunkWriter):
         once the bundle is closed) and the step runs again. Left to pass, it ended the close
         half way: the rest of the queue was lost uncounted, the bundle left unclosed, and
         the writer task went on writing through the closed descriptor. A forked child's
-        cancellation passes (its writer is closed already: nothing is written there).
+        cancellation passes (nothing is written there). A ``KeyboardInterrupt`` (a second
+        Ctrl-C while closing) passes too, once the chunk being written is whole: the bundle
+        is then left unclosed, as the user asked to stop.
         """
         while True:
             try:
@@ -451,7 +459,7 @@ class BundleWriter(ChunkWriter):
                     await step()
                 return
             except anyio.get_cancelled_exc_class() as exc:
-                if self._closed:
+                if self._forked:
                     raise
                 held.append(exc)
 
@@ -485,7 +493,7 @@ class BundleWriter(ChunkWriter):
         self._queue.clear()
         self._inbox.clear()
         self._queued = self._inbox_bytes = 0
-        self._closing = self._closed = True
+        self._closing = self._closed = self._forked = True
         self._poke = None
         self._wakeup = self._progress = None
         self._lock = None
@@ -496,8 +504,7 @@ class BundleWriter(ChunkWriter):
             with contextlib.suppress(Exception):
                 scope.shield = False
                 scope.cancel()
-        with contextlib.suppress(OSError):
-            _files.close(self._fd)  # the child's copy only; the parent's stays open
+        self._close_log()  # the child's copy only; the parent's stays open
 
     async def _room(self, size: int) -> None:
         """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""

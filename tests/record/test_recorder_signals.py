@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.record import open_rollout
 
-from .recorder_support import bundle_in, check_bundle, cut_off_status, of_type, types
+from .recorder_support import bundle_in, check_bundle, cut_off_status, events, of_type, types
 
 _SCRIPT = """
 import sys
@@ -93,3 +93,58 @@ async def test_sigterm_disposition_is_restored(tmp_path: Path) -> None:
     assert signal.getsignal(signal.SIGTERM) == before
     if before is signal.SIG_DFL:
         assert during != signal.SIG_DFL
+
+
+_SECOND_CTRL_C = """
+import os, signal, sys, threading, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import trio
+from rollout_trace_sdk.record import _files, open_rollout
+
+real = _files.append_lines
+sent = threading.Event()
+
+def slow_disk(fd, data):
+    if not sent.is_set():  # the second Ctrl-C comes while the close writes its first chunk
+        sent.set()
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)
+    return real(fd, data)
+
+_files.append_lines = slow_disk
+
+async def main() -> None:
+    async with open_rollout(sys.argv[1], schema_version=int(sys.argv[2])) as rollout:
+        for n in range(200):
+            rollout.root.protocol_event("note", {"n": n})
+        raise KeyboardInterrupt  # the first Ctrl-C
+
+try:
+    trio.run(main)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_second_ctrl_c_while_closing_keeps_the_chunk_being_written(
+    tmp_path: Path, schema: int
+) -> None:
+    """Trio delivers a second Ctrl-C to the main task at its next checkpoint, shields or not:
+    in the close, that was the wait for the chunk in the worker thread, and the close's end
+    shut the log under it (the log stayed empty, 27 payload files beside it, in a run of
+    the multi-agent review program). The chunk is now written whole first; the bundle is
+    left unclosed, as the user asked to stop, and reads."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SECOND_CTRL_C, str(tmp_path), str(schema)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "interrupted", done.stderr
+    bundle = bundle_in(tmp_path)
+    seqs = [e["seq"] for e in events(bundle)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert len(of_type(bundle, "protocol_event_observed")) >= 200
+    assert types(bundle)[-1] == "rollout_ended"
+    check_bundle(bundle, tmp_path)
