@@ -55,6 +55,8 @@ __all__ = ["RedactionConfig", "Redactor"]
 RedactionHook = Callable[[bytes], Iterable[tuple[int, int, str]]]
 
 _KIND_CHARS: Final = re.compile(r"[^a-z0-9_]+")
+#: The count of texts the user's hook raised on (they are written without its spans).
+HOOK_ERROR: Final = "hook_error"
 
 
 def _kind_name(kind: str) -> str:
@@ -274,7 +276,7 @@ class Redactor:
         try:
             found = [(int(s), int(e), str(k)) for s, e, k in self.config.hook(data)]
         except Exception:  # a user's hook must not stop the writer
-            self._count("hook_error")
+            self._count(HOOK_ERROR)
             return
         for start, end, kind in found:
             if 0 <= start < end <= len(data):

@@ -98,7 +98,7 @@ from ._item_store import ItemStore
 from ._queue import EVENT_COST, HARD_CAP_FACTOR, PAYLOAD_OVERHEAD, loop_poker
 from ._shards import CaptureLimits, ShardPlan, ShardSink
 from ._values import ValueEncoder
-from .redact import RedactionConfig, Redactor
+from .redact import HOOK_ERROR, RedactionConfig, Redactor
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -567,10 +567,19 @@ class BundleWriter(ChunkWriter):
         if self.redactor is None or not self.redactor.counts or self._failed is not None:
             return
         counts = dict(self.redactor.counts)
+        # a hook's failure is no secret redacted: the report said "redacted 1 secrets
+        # (hook_error 1)" of a body the user's detector never looked at
+        failed = counts.pop(HOOK_ERROR, 0)
         detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-        self._append_warning(
-            f"rollout_trace_sdk: redacted {sum(counts.values())} secrets in this trace ({detail})"
-        )
+        message = f"rollout_trace_sdk: redacted {sum(counts.values())} secrets in this trace"
+        if detail:
+            message += f" ({detail})"
+        if failed:
+            message += (
+                f"; the redaction hook raised on {failed} texts, written without its spans "
+                f"({HOOK_ERROR} {failed})"
+            )
+        self._append_warning(message)
         # Nothing else is queued now (closing): the report and the closing line are written
         # as they are; a user's pattern or hook could match its kind names.
         self._redact_lines = None

@@ -229,6 +229,25 @@ async def test_extra_patterns_and_hook_apply(tmp_path: Path) -> None:
     assert b"redacted 2 secrets in this trace (deploy 1, ticket 1)" in everything
 
 
+async def test_a_hook_that_raises_is_not_reported_as_a_secret_redacted(tmp_path: Path) -> None:
+    """A user's hook that raises on a text: the text is written without its spans (as
+    documented), and the report said "redacted 1 secrets in this trace (hook_error 1)",
+    a secret redacted where none was."""
+
+    def hook(data: bytes) -> list[tuple[int, int, str]]:
+        if b"boom" in data:
+            raise ValueError("a bug in the user's detector")
+        return []
+
+    config = RedactionConfig(hook=hook)
+    async with open_rollout(tmp_path, schema_version=3, redact=config) as rollout:
+        rollout.root.protocol_event("note", {"text": "boom"})
+    everything = b"".join(bundle_files(bundle_in(tmp_path)).values())
+    assert b"redacted 1 secrets" not in everything
+    assert b"redacted 0 secrets in this trace; the redaction hook raised on 1 texts" in everything
+    check_bundle(bundle_in(tmp_path), tmp_path)
+
+
 async def test_a_truncated_payload_is_redacted_before_it_is_cut(tmp_path: Path) -> None:
     """The cut falls inside a secret: redacted first, nothing of it is kept, and the stored
     length is the reference's retained size (both reducers check it)."""
