@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -189,6 +190,42 @@ class ChunkWriter(RecordQueue):
             while not job.finished.is_set():
                 await self._held_off(anyio.sleep(0.001))
             return
+
+    async def _closing_step(
+        self,
+        held: list[BaseException],
+        step: Callable[[], Awaitable[None]],
+        deadline: float = math.inf,
+    ) -> None:
+        """Run one step of :meth:`aclose` to its end (or to ``deadline``).
+
+        anyio's shield does not hold off asyncio's own ``Task.cancel()``: an
+        ``asyncio.timeout`` whose deadline passes while the rollout closes, a ``wait_for``,
+        the runner's shutdown. Such a cancellation is kept in ``held`` (``aclose`` raises it
+        once the bundle is closed) and the step runs again. Left to pass, it ended the close
+        half way: the rest of the queue was lost uncounted, the bundle left unclosed, and
+        the writer task went on writing through the closed descriptor. A forked child's
+        cancellation passes (nothing is written there). A ``KeyboardInterrupt`` (a second
+        Ctrl-C while closing) passes too, once the chunk being written is whole: the bundle
+        is then left unclosed, as the user asked to stop.
+        """
+        while True:
+            try:
+                with anyio.CancelScope(deadline=deadline):
+                    await step()
+                return
+            except anyio.get_cancelled_exc_class() as exc:
+                if self._forked:
+                    raise
+                held.append(exc)
+
+    async def _seal(self) -> None:
+        """Schema 3: seal every shard (in a worker thread; again is harmless)."""
+        assert self._sink is not None
+        await self._in_thread(self._sink.seal)
+        held, self._held = self._held, None
+        if held is not None:
+            raise held
 
     def _take_chunk(self) -> tuple[list[_QueuedPayload], list[QueuedEvent]]:
         queue = self._queue

@@ -80,7 +80,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -426,50 +426,11 @@ class BundleWriter(ChunkWriter):
                 # unclosed, every reducer reads what is whole
             finally:
                 self._closed = True
-                if self._chunk_scope is None:
+                if self._chunk_scope is None:  # else that chunk's end closes it, not under it
                     self._close_log()
-                # else the writer task's chunk is in a worker thread (a KeyboardInterrupt
-                # cut this close short while it waited for it): the log is closed once that
-                # chunk is written, not under it
                 self._notify()
         if held:
             raise held[0]
-
-    async def _closing_step(
-        self,
-        held: list[BaseException],
-        step: Callable[[], Awaitable[None]],
-        deadline: float = math.inf,
-    ) -> None:
-        """Run one step of :meth:`aclose` to its end (or to ``deadline``).
-
-        anyio's shield does not hold off asyncio's own ``Task.cancel()``: an
-        ``asyncio.timeout`` whose deadline passes while the rollout closes, a ``wait_for``,
-        the runner's shutdown. Such a cancellation is kept in ``held`` (``aclose`` raises it
-        once the bundle is closed) and the step runs again. Left to pass, it ended the close
-        half way: the rest of the queue was lost uncounted, the bundle left unclosed, and
-        the writer task went on writing through the closed descriptor. A forked child's
-        cancellation passes (nothing is written there). A ``KeyboardInterrupt`` (a second
-        Ctrl-C while closing) passes too, once the chunk being written is whole: the bundle
-        is then left unclosed, as the user asked to stop.
-        """
-        while True:
-            try:
-                with anyio.CancelScope(deadline=deadline):
-                    await step()
-                return
-            except anyio.get_cancelled_exc_class() as exc:
-                if self._forked:
-                    raise
-                held.append(exc)
-
-    async def _seal(self) -> None:
-        """Schema 3: seal every shard (in a worker thread; again is harmless)."""
-        assert self._sink is not None
-        await self._in_thread(self._sink.seal)
-        held, self._held = self._held, None
-        if held is not None:
-            raise held
 
     def _abandon_queue(self, reason: str) -> None:
         """Count everything still queued as lost (the close ran out of time). The closing
