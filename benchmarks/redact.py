@@ -267,6 +267,7 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "rejected bare run": lambda n: "token=a1" * n + "(",
     "Authorization: run": lambda n: "Authorization: " * n,
     "Cookie: run": lambda n: 'Cookie:\\"' * n,
+    "Cookie: pairs run": lambda n: "Cookie: a=b; " * n,
     "PEM without END": lambda n: ("-----BEGIN RSA PRIVATE KEY-----\n" + "QUJD" * 16 + "\n") * n,
 }
 

@@ -127,8 +127,13 @@ AUTHORIZATION: Final = re.compile(
 )
 COOKIE: Final = re.compile(
     rb"(?P<set>(?i:set-))?(?i:cookie)(?:\\*[\"'])?(?:[ \t]|\\[nrt])*:(?:[ \t]|\\[nrt])*"
-    rb"(?:\\*[\"'])?(?P<value>[^\"\\\r\n]*)"
+    rb"(?:\\*[\"'])?"
 )
+#: a cookie header's value, up to the end of its line or the next cookie header (which takes
+#: the pairs after it: each pair is read by one header, so many headers on one line cost as
+#: much as one, not their number times the line)
+COOKIE_VALUE: Final = re.compile(rb"[^\"\\\r\n]*")
+NEXT_COOKIE: Final = re.compile(rb"(?i:cookie)(?:\\*[\"'])?(?:[ \t]|\\[nrt])*:")
 #: one ``name=value`` pair of a cookie header's value (``value`` is redacted)
 COOKIE_PAIR: Final = re.compile(rb"(?:^|;)[ \t]*[^=;\s]+=(?P<secret>[^;]*)")
 

@@ -107,8 +107,13 @@ def _cookie_at(data: bytes, at: int, out: list[Span]) -> None:
     match = rules.COOKIE.match(data, begin)
     if match is None:
         return
-    vstart = match.start("value")
-    for pair in rules.COOKIE_PAIR.finditer(match["value"]):
+    vstart = match.end()
+    following = rules.NEXT_COOKIE.search(data, vstart)
+    value = rules.COOKIE_VALUE.match(
+        data, vstart, len(data) if following is None else following.start()
+    )
+    assert value is not None  # it matches the empty string
+    for pair in rules.COOKIE_PAIR.finditer(value[0]):
         start = pair.start("secret")
         secret = pair["secret"].strip()
         if secret and rules.PLACEHOLDER_PREFIX not in secret:

@@ -454,6 +454,7 @@ def _plant(value: Any, secret: str, where: int) -> Any:
 @example(value={"password": -10, "api_key": "null"}, pretty=False)
 @example(value="Password: 000-----BEGIN RSA PRIVATE KEY-----", pretty=False)
 @example(value="Cookie: a=b; :=sk-proj-Password: ", pretty=False)
+@example(value="Cookie: a=b; Cookie: a=b; secret=password", pretty=False)
 def test_output_is_valid_json_idempotent_and_deterministic(value: Any, pretty: bool) -> None:
     data = orjson.dumps(value, option=PRETTY if pretty else 0)
     out = redactor().redact(data)
@@ -695,3 +696,29 @@ def test_an_unquoted_value_is_taken_up_to_its_reach() -> None:
     redacted, rest = out["output"].split("]", 1)
     assert PLACEHOLDER.fullmatch(redacted.removeprefix("token=") + "]")
     assert rest == value[BARE_VALUE_REACH:] + " done"
+
+
+def test_many_cookie_headers_on_one_line_are_each_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each cookie header read its pairs to the end of the line, so 50,000 headers on one
+    line (650 KB) took 336 s of the writer thread, and the pairs after a second header were
+    left to the next pass (redaction was not idempotent; found by hypothesis). A header's
+    value now ends where the next header begins: every pair is read by one header."""
+    from rollout_trace_sdk.record import _redact_rules as rules
+
+    read = 0
+    real = rules.COOKIE_PAIR
+
+    class Counting:
+        def finditer(self, value: bytes) -> Any:
+            nonlocal read
+            for match in real.finditer(value):
+                read += 1
+                yield match
+
+    monkeypatch.setattr(rules, "COOKIE_PAIR", Counting())
+    headers = 2_000
+    out = redactor().redact(orjson.dumps("Cookie: a=b; " * headers + "secret=password"))
+    assert read <= headers + 1
+    assert out.count(b"[REDACTED:cookie:") == headers + 1
