@@ -392,6 +392,15 @@ class ToolCall(ToolWork):
             return
         if not self._live:
             return
+        if not target.enabled:
+            # a null thread (its start was dropped by a full queue with overflow="drop", or
+            # it belongs to a disabled rollout): its id is empty, no UUID, and both reducers
+            # refuse the whole bundle for an activity naming it
+            warn(
+                f"rollout trace: tool call {self.tool_call_id} names an agent thread that was "
+                f"not recorded; its {kind} activity is left out"
+            )
+            return
         if not self._claim("activity"):
             # the edge's id is the call's: a second activity (one message to two agents)
             # would give two edges one id, which both reducers refuse

@@ -587,3 +587,38 @@ async def test_write_stdin_to_another_rollouts_terminal_is_not_linked(
     state = check_bundle(bundle, tmp_path)
     assert [c["execution"]["status"] for c in state["tool_calls"].values()] == ["completed"]
     check_bundle(bundle_in(tmp_path / "one"), tmp_path)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("activity", ["interacted", "interrupted"])
+async def test_an_agent_thread_whose_start_was_dropped_gets_no_activity(
+    tmp_path: Path, schema: int, activity: str
+) -> None:
+    """With ``overflow="drop"``, a spawn whose child start found the queue full hands out a
+    null thread; a later send_message / close_agent naming it recorded an activity with an
+    empty thread id, and both reducers refused the whole bundle ("invalid length: expected
+    length 32 for simple format, found 0"; found by review, killing a busy agent). The
+    activity is left out, with a warning."""
+    with pytest.warns(RecorderWarning, match="names an agent thread that was not recorded"):
+        async with (
+            open_rollout(
+                tmp_path, schema_version=schema, overflow="drop", max_queued_bytes=1 << 16
+            ) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(USER)
+            async with turn.tool_call("s", "spawn_agent", arguments={"message": "go"}) as tool:
+                big = turn.inference({"input": "x" * 50_000})  # the queue fills...
+                for _ in range(200):
+                    rollout.root.protocol_event("note")  # ...to the brim
+                child = tool.spawn_agent("w")
+                assert not child.enabled  # its start was dropped
+                tool.completed(_output("s", "{}"))
+                big.cancelled("not sent")
+            await rollout.flush()
+            name = "send_message" if activity == "interacted" else "close_agent"
+            async with turn.tool_call("m", name, arguments={"message": "hi"}) as tool:
+                getattr(tool, f"agent_{activity}")(child)
+                tool.completed(_output("m", "{}"))
+    state = check_bundle(bundle_in(tmp_path))
+    assert state["interaction_edges"] == {}
