@@ -35,6 +35,9 @@ _ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
     "interacted": frozenset({"send_message", "assign_agent_task"}),
     "interrupted": frozenset({"close_agent"}),
 }
+#: Activities whose message both reducers read from the call's invocation (a spawn's task, a
+#: message sent): without the invocation they refuse the whole bundle.
+_DELIVERS_MESSAGE: Final = frozenset({"started", "interacted"})
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 #: Kinds whose runtime payloads the reducers parse as sub-agent activity or waits: recorded
 #: through spawn_agent / agent_interacted / agent_interrupted / wait_started / wait_ended.
@@ -48,6 +51,7 @@ class ToolCall(ToolWork):
     """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
 
     __slots__ = (
+        "_invocation",
         "_turn",
         "_waits_on",
         "_work",
@@ -120,6 +124,9 @@ class ToolCall(ToolWork):
             # arguments must name a cell: an agent's own ``wait`` would make the bundle
             # unreadable, so its invocation is left out (and counted)
             rt.sink.values.note("wait")
+        #: whether the invocation is in the bundle (a full queue under overflow="drop" may
+        #: drop it): the reducers read a delivered message from it (see ``_activity``)
+        self._invocation = ref is not None
         requester: ev.ToolCallRequester = (
             _MODEL_REQUESTER
             if code_cell is None
@@ -399,6 +406,12 @@ class ToolCall(ToolWork):
             warn(
                 f"rollout trace: tool call {self.tool_call_id} names an agent thread that was "
                 f"not recorded; its {kind} activity is left out"
+            )
+            return
+        if kind in _DELIVERS_MESSAGE and not self._invocation:
+            warn(
+                f"rollout trace: tool call {self.tool_call_id} lost its invocation (the queue "
+                f"was full); its {kind} activity is left out"
             )
             return
         if not self._claim("activity"):

@@ -622,3 +622,40 @@ async def test_an_agent_thread_whose_start_was_dropped_gets_no_activity(
                 tool.completed(_output("m", "{}"))
     state = check_bundle(bundle_in(tmp_path))
     assert state["interaction_edges"] == {}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("name", ["send_message", "spawn_agent"])
+async def test_an_activity_whose_invocation_was_dropped_is_left_out(
+    tmp_path: Path, schema: int, name: str
+) -> None:
+    """With ``overflow="drop"``, a send_message / spawn_agent call whose invocation found the
+    queue full starts without it; its activity then made both reducers refuse the whole
+    schema-2 bundle ("agent activity tool call m missing invocation payload": they read the
+    delivered message from the invocation; found by review, killing a busy agent). The
+    activity is left out, with a warning. Schema 3 keeps the dropped payload as omitted,
+    which both reducers read (no edge)."""
+    refused = pytest.warns(RecorderWarning, match="lost its invocation")
+    with refused if schema == 2 else contextlib.nullcontext():
+        async with (
+            open_rollout(
+                tmp_path, schema_version=schema, overflow="drop", max_queued_bytes=1 << 16
+            ) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(USER)
+            child = rollout.root.spawn("w")
+            await rollout.flush()
+            big = turn.inference({"input": "x" * 30_000})  # the queue is half full
+            arguments = {"task_name": "v", "message": "y" * 40_000}  # does not fit
+            tool = turn.tool_call("m", name, arguments=arguments)
+            if name == "spawn_agent":
+                tool.spawn_agent("v")
+            else:
+                tool.agent_interacted(child)
+            tool.completed(_output("m", "{}"))
+            big.cancelled("not sent")
+            async with child, child.turn() as child_turn:
+                child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
+    state = check_bundle(bundle_in(tmp_path))
+    assert state["interaction_edges"] == {}
