@@ -92,8 +92,9 @@ def tear(bundle: Path, target: Path, rng: random.Random) -> tuple[Path, str]:
         return target, f"log cut at {cut} of {len(data)}"
     how = mode
     if mode == "lines and payload":
-        ends = [n + 1 for n, byte in enumerate(data) if byte == 0x0A]
-        keep = ends[max(0, len(ends) - 1 - rng.randrange(20))] if ends else 0
+        keep = len(data)  # a line end (or the start) up to 20 lines back
+        for _ in range(rng.randrange(20)):
+            keep = data.rfind(b"\n", 0, keep - 1) + 1 if keep else 0
         log.write_bytes(data[:keep])
         how += f": log cut at line end {keep} of {len(data)}"
     files = sorted((target / "payloads").glob("*.zst"))[-1:]
