@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+import orjson
+
 from ..model import events as ev
 from ._values import clip, text_of
 
@@ -97,3 +99,14 @@ def invocation(
         payload = {"type": "function", "arguments": text}
         source = text
     return {"tool_name": name, "tool_namespace": namespace, "payload": payload}, source
+
+
+def holds_message(arguments: object) -> bool:
+    """Whether a spawn / send call's arguments hold the ``message`` text both reducers read
+    the delivered message from (they refuse the whole bundle for an activity without it)."""
+    if isinstance(arguments, str):
+        try:
+            arguments = orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return False
+    return isinstance(arguments, Mapping) and isinstance(arguments.get("message"), str)

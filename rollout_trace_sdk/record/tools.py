@@ -51,6 +51,7 @@ class ToolCall(ToolWork):
     """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
 
     __slots__ = (
+        "_arguments",
         "_invocation",
         "_turn",
         "_waits_on",
@@ -127,6 +128,8 @@ class ToolCall(ToolWork):
         #: whether the invocation is in the bundle (a full queue under overflow="drop" may
         #: drop it): the reducers read a delivered message from it (see ``_activity``)
         self._invocation = ref is not None
+        #: as given: an agent activity delivering a message is read from them (``_activity``)
+        self._arguments = arguments
         requester: ev.ToolCallRequester = (
             _MODEL_REQUESTER
             if code_cell is None
@@ -412,6 +415,12 @@ class ToolCall(ToolWork):
             warn(
                 f"rollout trace: tool call {self.tool_call_id} lost its invocation (the queue "
                 f"was full); its {kind} activity is left out"
+            )
+            return
+        if kind in _DELIVERS_MESSAGE and not tool_kinds.holds_message(self._arguments):
+            warn(
+                f"rollout trace: tool call {self.tool_call_id}'s arguments hold no message "
+                f"text; its {kind} activity is left out"
             )
             return
         if not self._claim("activity"):

@@ -659,3 +659,31 @@ async def test_an_activity_whose_invocation_was_dropped_is_left_out(
                 child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
     state = check_bundle(bundle_in(tmp_path))
     assert state["interaction_edges"] == {}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("name", ["send_message", "spawn_agent"])
+@pytest.mark.parametrize("arguments", [{"task_name": "v"}, '{"msg": "hi"}', "not json", None])
+async def test_an_activity_whose_arguments_hold_no_message_is_left_out(
+    tmp_path: Path, schema: int, name: str, arguments: Any
+) -> None:
+    """Both reducers read a spawned or messaged agent's message from the call's ``message``
+    argument, and refused the whole bundle when it had none ("parse agent activity tool call
+    m arguments"; found by review). The activity is left out, with a warning."""
+    with pytest.warns(RecorderWarning, match="hold no message text"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(USER)
+            child = rollout.root.spawn("w")
+            async with turn.tool_call("m", name, arguments=arguments) as tool:
+                if name == "spawn_agent":
+                    tool.spawn_agent("v")
+                else:
+                    tool.agent_interacted(child)
+                tool.completed(_output("m", "{}"))
+            async with child, child.turn() as child_turn:
+                child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
+    state = check_bundle(bundle_in(tmp_path))
+    assert state["interaction_edges"] == {}
