@@ -143,9 +143,7 @@ class ChunkWriter(RecordQueue):
                 self._notify()
                 if self._closed:  # closed while this chunk was written: the log is done
                     self._close_log()
-                held, self._held = self._held, None
-                if held is not None:
-                    raise held  # the chunk is whole on disk: now the cancellation may pass
+                self._raise_held()  # the chunk is whole on disk: now it may pass
 
     def _close_log(self) -> None:
         """Close ``trace.jsonl`` (once)."""
@@ -223,6 +221,10 @@ class ChunkWriter(RecordQueue):
         """Schema 3: seal every shard (in a worker thread; again is harmless)."""
         assert self._sink is not None
         await self._in_thread(self._sink.seal)
+        self._raise_held()
+
+    def _raise_held(self) -> None:
+        """Raise the cancellation :meth:`_held_off` kept while a write ran, if any (once)."""
         held, self._held = self._held, None
         if held is not None:
             raise held
