@@ -124,21 +124,9 @@ def _reduce_checkpoint(
         histories[key] = value
     locate = conversation.raw_locator(replay, ref)
     unkept = ref.unkept_parts()
-    input_items = normalize_items(
-        histories["input_history"],
-        pid,
-        ("input_history",),
-        locate,
-        v3=replay.v3,
-        unkept=unkept,
-    )
-    replacement_items = normalize_items(
-        histories["replacement_history"],
-        pid,
-        ("replacement_history",),
-        locate,
-        v3=replay.v3,
-        unkept=unkept,
+    input_items, replacement_items = (
+        normalize_items(histories[key], pid, (key,), locate, v3=replay.v3, unkept=unkept)
+        for key in ("input_history", "replacement_history")
     )
     del payload, histories
     producer = st.Producer("compaction", compaction_id)
