@@ -8,8 +8,8 @@ only as the reduced state names them, through the reducer's own reads (``Payload
 
 Routes: ``/`` the page, ``/model.json`` the view model, ``/version`` the change token alone
 (for scripts), ``/status`` the token with what lenient reduction skipped and why the input
-could not be read again (the page polls it), ``/payload?id=raw_payload:N`` one payload body. The same notes and
-errors are said on standard error once each time they change.
+could not be read again (the page polls it), ``/payload?id=raw_payload:N`` one payload body.
+The same notes and errors are said on standard error once each time they change.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ class _Source:
                         )
                     self.error = str(exc)
                 else:
+                    # the reader opened with the source serves the first state as it is
+                    again = self._state is not None and self.reader is not None
                     self._state = state
                     self._model = orjson.dumps(build_view_model(state))
                     if notes != self.notes:
@@ -94,7 +96,7 @@ class _Source:
                         self._say(f"rollout-trace view: {self.path} read again")
                     self.notes = notes
                     self.error = None
-                    if self.reader is not None:
+                    if again:
                         self._reopen_reader()
                 self._token = token
             return self._token, self._state, self._model
