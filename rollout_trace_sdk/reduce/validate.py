@@ -30,7 +30,7 @@ from ..model import codec, layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
 from . import errors as words
-from .bundle import EVENT_LOG, MANIFEST, Progress, end_check_error
+from .bundle import EVENT_LOG, MANIFEST, Bundle, Progress, end_check_error
 from .confined import BundleFileError, BundleFiles
 from .errors import ReduceError
 from .schemas import event_gate_text, manifest_gate_text
@@ -278,8 +278,6 @@ class _Validator:
     def shard_payloads(self) -> None:
         """Schema 3: each cited payload's record is whole in its shard (a template's parts
         too); a payload the capture rules left out has nothing to read."""
-        from .bundle import Bundle
-
         converter = codec.converter_for(layout.SCHEMA_3)
         try:
             bundle = Bundle.open(self.root)
@@ -312,11 +310,13 @@ class _Validator:
         self.report.payloads += len(registered)
 
     def records_lost(
-        self, bundle: Any, ref: RawPayloadRef, registered: set[str], said: set[str], where: str
+        self, bundle: Bundle, ref: RawPayloadRef, registered: set[str], said: set[str], where: str
     ) -> bool:
         """Look up the record of ``ref`` and of each of its parts not looked up before (a
         truncated one too: its record holds what was kept); say each that is missing (a shard
         that cannot be read, once). Whether any was."""
+        shards = bundle.shards
+        assert shards is not None  # schema 3: its payloads are in shards
         lost = False
         for each in ref.walk():
             if each.raw_payload_id in registered and each is not ref:
@@ -325,7 +325,7 @@ class _Validator:
             if each.shard is None:  # omitted by the capture rules: nothing stored
                 continue
             try:
-                bundle.shards.record(each.raw_payload_id, each.shard)
+                shards.record(each.raw_payload_id, each.shard)
             except ReduceError as exc:
                 lost = True
                 text = _said(exc)
