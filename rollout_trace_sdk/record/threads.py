@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, Self
 
 from ..model import events as ev
+from . import _codex_protocol as protocol
 from . import current
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._guard import call_failed
@@ -92,7 +93,7 @@ class AgentThread(Handle):
         role: str | None = None,
         model: str | None = None,
         provider_name: str | None = None,
-        session_source: Any = "exec",
+        session_source: Any = protocol.EXEC_SESSION,
     ) -> None:
         # a thread's own events (start, end) have no envelope context, as in Codex
         super().__init__(rt, None, None)
@@ -107,31 +108,22 @@ class AgentThread(Handle):
         self.provider_name = provider_name or rt.provider_name
         self.ids = ItemIds(rt.sink.values.note, rt.call_names)
         if parent is not None:
-            session_source = {
-                "subagent": {
-                    "thread_spawn": {
-                        "parent_thread_id": parent.thread_id,
-                        "depth": self.depth,
-                        "agent_path": agent_path,
-                        "agent_nickname": nickname,
-                        "agent_role": role,
-                    }
-                }
-            }
-        metadata = {
-            "thread_id": thread_id,
-            "agent_path": agent_path,
-            "task_name": task_name,
-            "nickname": nickname,
-            "agent_role": role,
-            "session_source": session_source,
-            "cwd": rt.cwd,
-            "rollout_path": None,
-            "model": self.model,
-            "provider_name": self.provider_name,
-            "approval_policy": rt.approval_policy,
-            "sandbox_policy": rt.sandbox_policy,
-        }
+            session_source = protocol.spawned_session(
+                parent.thread_id, self.depth, agent_path, nickname, role
+            )
+        metadata = protocol.session_metadata(
+            thread_id=thread_id,
+            agent_path=agent_path,
+            task_name=task_name,
+            nickname=nickname,
+            role=role,
+            session_source=session_source,
+            cwd=rt.cwd,
+            model=self.model,
+            provider_name=self.provider_name,
+            approval_policy=rt.approval_policy,
+            sandbox_policy=rt.sandbox_policy,
+        )
         ref = self._payload("session_metadata", metadata)
         # a thread whose start was dropped (writer full) must record nothing more: every
         # later event would name a thread the reducer never saw. Registered (below) only
@@ -140,17 +132,12 @@ class AgentThread(Handle):
             self._live = False
             self._done = True
             return
-        configured: dict[str, Any] = {
-            "type": "session_configured",
-            "session_id": rt.rollout_id,
-            "thread_id": thread_id,
-        }
-        if parent is not None:
-            configured["parent_thread_id"] = parent.thread_id
-        configured.update(
-            thread_source="user" if parent is None else "subagent",
+        configured = protocol.session_configured(
+            session_id=rt.rollout_id,
+            thread_id=thread_id,
+            parent_thread_id=None if parent is None else parent.thread_id,
             model=self.model,
-            model_provider_id=self.provider_name,
+            provider_name=self.provider_name,
             approval_policy=rt.approval_policy,
             cwd=rt.cwd,
         )
@@ -247,7 +234,7 @@ class AgentThread(Handle):
             return
         status = self._rt.known_status(status, _ROLLOUT_STATUSES)
         self._rt.close_owned_by(self, status)
-        self._rt.protocol_event("shutdown_complete", {"type": "shutdown_complete"})
+        self._rt.protocol_event("shutdown_complete", protocol.shutdown_complete())
         self._emit(ev.ThreadEnded(self.thread_id, status))
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
@@ -283,23 +270,9 @@ class Turn(Handle):
             self._done = True
             return
         parent = thread.parent
+        initiator = None if parent is None else parent.agent_path
         rt.protocol_event(
-            "turn_started",
-            {
-                "type": "task_started",
-                "turn_attribution": {
-                    "turn_id": turn_id,
-                    "turn_trigger": "exec",
-                    "parent_turn_id": None,
-                    "initiating_agent_path": None if parent is None else parent.agent_path,
-                    "root_turn_id": turn_id,
-                },
-                "turn_id": turn_id,
-                "root_turn_id": turn_id,
-                "started_at": self._started_s,
-                "model_context_window": None,
-                "collaboration_mode_kind": "default",
-            },
+            "turn_started", protocol.task_started(turn_id, initiator, self._started_s)
         )
         self._register(thread)  # a thread that ends first ends its open turns
 
@@ -506,33 +479,18 @@ class Turn(Handle):
         outcome = rt.known_status(outcome, _OUTCOMES)
         rt.close_owned_by(self, ENDED_AS[outcome])
         if outcome == "failed":
-            rt.protocol_event("error", {"type": "error", "message": error or "turn failed"})
+            rt.protocol_event("error", protocol.error(error or "turn failed"))
         self._emit(ev.CodexTurnEnded(self.turn_id, _TURN_STATUS[outcome]))
         done_s = now_ms() // 1000
         if outcome == "cancelled":
-            rt.protocol_event(
-                "turn_aborted",
-                {
-                    "type": "turn_aborted",
-                    "root_turn_id": self.turn_id,
-                    "turn_id": self.turn_id,
-                    "reason": "interrupted",
-                    "started_at": self._started_s,
-                    "completed_at": done_s,
-                },
+            body = protocol.turn_aborted(self.turn_id, self._started_s, done_s)
+            rt.protocol_event("turn_aborted", body)
+        else:
+            failure = (error or "turn failed") if outcome == "failed" else None
+            body = protocol.task_complete(
+                self.turn_id, self.last_agent_message, failure, self._started_s, done_s
             )
-            rt.sink.sync_point()
-            return
-        body: dict[str, Any] = {
-            "type": "task_complete",
-            "root_turn_id": self.turn_id,
-            "turn_id": self.turn_id,
-            "last_agent_message": self.last_agent_message,
-        }
-        if outcome == "failed":
-            body["error"] = {"message": error or "turn failed"}
-        body.update(started_at=self._started_s, completed_at=done_s)
-        rt.protocol_event("turn_complete", body)
+            rt.protocol_event("turn_complete", body)
         rt.sink.sync_point()
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
