@@ -498,7 +498,7 @@ class ToolCall(ToolWork):
         """This wait_agent call starts waiting on ``targets`` (all agents when empty).
 
         Args:
-            targets: the threads waited on.
+            targets: the threads waited on; null threads (never recorded) are left out.
         """
         if not self._live:
             return
@@ -506,7 +506,7 @@ class ToolCall(ToolWork):
             {
                 "started_at_ms": now_ms(),
                 "sender_thread_id": self._turn.thread.thread_id,
-                "receiver_thread_ids": [t.thread_id for t in targets],
+                "receiver_thread_ids": [t.thread_id for t in targets if t.enabled],
                 "call_id": self.tool_call_id,
             },
             self.kind,

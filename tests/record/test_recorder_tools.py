@@ -687,3 +687,32 @@ async def test_an_activity_whose_arguments_hold_no_message_is_left_out(
                 child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
     state = check_bundle(bundle_in(tmp_path))
     assert state["interaction_edges"] == {}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_wait_on_a_thread_never_recorded_names_only_recorded_ones(
+    tmp_path: Path, schema: int
+) -> None:
+    """``wait_started`` given a null thread (a disabled rollout's, or one whose start was
+    dropped) wrote its empty id among ``receiver_thread_ids``, naming no thread (found in
+    review). Only recorded threads are named."""
+    async with (
+        open_rollout(tmp_path / "off", enabled=False) as disabled,
+        open_rollout(tmp_path / "on", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        turn.accept(USER)
+        child = rollout.root.spawn("w")
+        async with turn.tool_call("c", "wait_agent", arguments={"targets": []}) as tool:
+            tool.wait_started([child, disabled.root])
+            tool.wait_ended({})
+            tool.completed(_output("c", "{}"))
+    bundle = bundle_in(tmp_path / "on")
+    check_bundle(bundle)
+    (started,) = [
+        body
+        for event in of_type(bundle, "tool_call_runtime_started")
+        if isinstance(body := payload(bundle, event["payload"]["runtime_payload"]), dict)
+        and "receiver_thread_ids" in body
+    ]
+    assert started["receiver_thread_ids"] == [child.thread_id]
