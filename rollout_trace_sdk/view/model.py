@@ -146,6 +146,9 @@ class _Builder:
             "s": self.rel(execution.get("started_at_unix_ms")),
             "e": self.rel(execution.get("ended_at_unix_ms")),
             "st": execution.get("status", "running"),
+            # the start's place in the log: a fast loop starts a tool call and the next
+            # inference call in the same millisecond, and only this tells which came first
+            "q": _seq(obj),
         }
 
     def indexes(self, table: dict[str, int], ids: Any) -> list[int]:

@@ -163,20 +163,24 @@ class _Transcript:
                 (f" · {len(calls)} calls · {_duration(th)}{spawned}", "dim"),
             ),
         )
-        entries: list[tuple[int, int, int, Iterator[Line]]] = []
+        # (time, rank, log position, index): within one millisecond, inference calls and
+        # tool calls keep the order they started in (a tool call stays under the call that
+        # asked for it, before the next one)
+        entries: list[tuple[int, int, int, int, Iterator[Line]]] = []
         for n, item in enumerate(m["items"]):
             if item["t"] == t and not _made_by_call(item):
-                entries.append((item.get("at") or 0, 0, n, self.input_item(item)))
+                entries.append((item.get("at") or 0, 0, 0, n, self.input_item(item)))
         for n, call in enumerate(m["calls"]):
             if call["t"] == t:
-                entries.append((call.get("s") or 0, 2, n, self.call(n)))
+                entries.append((call.get("s") or 0, 2, call.get("q") or 0, n, self.call(n)))
         for n, tool in enumerate(m["tools"]):
             if tool["t"] == t:
-                entries.append((tool.get("s") or 0, 3, n, self.tool(n)))
+                entries.append((tool.get("s") or 0, 2, tool.get("q") or 0, n, self.tool(n)))
         for n, compaction in enumerate(m["compactions"]):
             if compaction["t"] == t:
-                entries.append((compaction.get("at") or 0, 1, n, self.compaction(compaction)))
-        entries.sort(key=lambda e: (e[0], e[1], e[2]))
+                at = compaction.get("at") or 0
+                entries.append((at, 1, 0, n, self.compaction(compaction)))
+        entries.sort(key=lambda e: e[:4])
         for *_, lines in entries:
             yield from lines
 

@@ -266,6 +266,36 @@ def test_a_failed_tool_calls_error_is_shown_from_its_raw_result(
     assert page.errors == []
 
 
+def test_a_tool_call_is_listed_after_its_call_within_a_millisecond(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """Calls and tool calls started in the same millisecond (a fast loop) were listed every
+    inference call first, so a tool call came after the next inference call (found by
+    review)."""
+    state = _copy(demo_state)
+    for table in ("inference_calls", "tool_calls", "terminal_operations", "codex_turns"):
+        for obj in state[table].values():
+            execution = obj["execution"]
+            execution["started_at_unix_ms"] = execution["ended_at_unix_ms"] = 1_700_000_000_000
+    p = page.open(_state_page(state, tmp_path))
+    model = p.evaluate("JSON.parse(document.getElementById('rt-model').textContent)")
+    asked_by = {tool: n for n, call in enumerate(model["calls"]) for tool in call["tools"]}
+    last_call: dict[int, int] = {}  # per agent: the list interleaves them
+    seen = 0
+    shown = p.evaluate(
+        "[...document.querySelectorAll('#list .row[data-kind]')]"
+        ".map(r => [new DOMMatrix(r.style.transform).m42, r.dataset.kind, +r.dataset.i])"
+    )
+    for _, kind, i in sorted(shown):  # the pool's rows are placed by transform
+        if kind == "call":
+            last_call[model["calls"][i]["t"]] = i
+        elif kind == "tool":
+            assert last_call.get(model["tools"][i]["t"]) == asked_by[i], (i, sorted(shown))
+            seen += 1
+    assert seen == len(asked_by) == 7
+    assert page.errors == []
+
+
 @pytest.mark.parametrize("ended", [2**52, 4_102_444_800_000])  # 2^52 ms; 2100-01-01
 def test_a_far_future_time_leaves_the_page_responsive(
     page: Page, demo_state: Any, tmp_path: Path, ended: int

@@ -249,3 +249,30 @@ def test_what_no_tool_call_records_is_still_shown(scenario: str, expected: list[
     text = _plain(load_state(bundle))
     for needle in expected:
         assert needle in text, text
+
+
+def test_a_tool_call_stays_under_its_call_within_a_millisecond(demo_state: Any) -> None:
+    """A fast loop starts a tool call and the next inference call in the same millisecond:
+    the transcript put every inference call of that millisecond before its tool calls, so a
+    tool call was printed under the call after the one that asked for it (found by review,
+    running the README's quickstart)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    at = state["started_at_unix_ms"]
+    for table in ("inference_calls", "tool_calls", "terminal_operations", "codex_turns"):
+        for obj in state[table].values():
+            obj["execution"]["started_at_unix_ms"] = obj["execution"]["ended_at_unix_ms"] = at
+    for item in state["conversation_items"].values():
+        item["first_seen_at_unix_ms"] = at
+    asked_by = {
+        tool: short_id(call_id)
+        for call_id, call in state["inference_calls"].items()
+        for tool in call["tool_call_ids_started_by_response"]
+    }
+    assert len(asked_by) == 7
+    last_call = None
+    for line in _plain(state).splitlines():
+        if line.lstrip().startswith("▸ inference "):
+            last_call = line.split()[2]
+        elif line.lstrip().startswith("⚙ "):
+            tool = line.split()[2]
+            assert last_call == asked_by[tool], (tool, line)

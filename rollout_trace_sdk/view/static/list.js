@@ -7,7 +7,7 @@ function buildRows() {
   m.calls.forEach((c, i) => rows.push({ kind: "call", i, s: c.s || 0, t: c.t, o: c }));
   m.tools.forEach((t, i) => rows.push({ kind: "tool", i, s: t.s || 0, t: t.t, o: t }));
   m.compactions.forEach((c, i) => rows.push({ kind: "cmp", i, s: c.s || 0, t: c.t, o: c }));
-  rows.sort((a, b) => a.s - b.s);
+  rows.sort((a, b) => a.s - b.s || (a.o.q || 0) - (b.o.q || 0)); // q: the start's seq
   S.rows = rows;
 }
 
