@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import orjson
 
+from .capture import capture_notes, recording_status, unavailable_notes
+
 VIEW_MODEL_VERSION: Final = 1
 #: Longest item text kept in the model; the rest is one click away in the raw payload.
 MAX_ITEM_TEXT: Final = 20_000
@@ -43,8 +45,10 @@ def _seq(obj: _Obj) -> int:
     return seq if isinstance(seq, int) else 0
 
 
-def _text(parts: Any, *, summaries: bool = True) -> str:
-    """An item's body as display text: text and summaries, JSON summaries, code, labels."""
+def _text(parts: Any, *, summaries: bool = True, notes: Mapping[str, str] | None = None) -> str:
+    """An item's body as display text: text and summaries, JSON summaries, code, labels; a
+    part a capture limit cut or left out says so (``notes``: ``capture.capture_notes``)."""
+    notes = notes or {}
     if isinstance(parts, Mapping):
         parts = parts.get("parts")
     if not isinstance(parts, list):
@@ -57,13 +61,17 @@ def _text(parts: Any, *, summaries: bool = True) -> str:
         if kind == "text" or (kind == "summary" and summaries):
             out.append(str(part.get("text", "")))
         elif kind == "json":
-            out.append(str(part.get("summary", "")))
+            summary = str(part.get("summary", ""))
+            out.append(summary + unavailable_notes(summary, notes))
         elif kind == "code":
             out.append(str(part.get("source", "")))
         elif kind == "encoded":
             out.append(f"[{part.get('label', 'encoded')}]")
         elif kind == "payload_ref":
-            out.append(f"[{part.get('label', 'payload')}]")
+            ident = part.get("raw_payload_id")
+            note = notes.get(ident) if isinstance(ident, str) else None
+            label = part.get("label", "payload")
+            out.append(f"[{label}: {ident}, {note}]" if note else f"[{label}]")
     return _cut("\n".join(p for p in out if p))
 
 
@@ -127,6 +135,7 @@ class _Builder:
         self.state = state
         started = state.get("started_at_unix_ms")
         self.t0: int = started if isinstance(started, int) else 0
+        self.notes = capture_notes(state)  # what capture limits cut or left out
         self.thread_ix: dict[str, int] = {}
         self.item_ix: dict[str, int] = {}
         self.call_ix: dict[str, int] = {}
@@ -197,6 +206,7 @@ class _Builder:
             "rollout_id": state.get("rollout_id"),
             "status": state.get("status"),
             "recording_complete": bool(state.get("recording_complete")),
+            "recording": recording_status(state),
             "t0": self.t0,
             "end": self.rel(state.get("ended_at_unix_ms")),
             "root": self.thread(state.get("root_thread_id")),
@@ -234,7 +244,9 @@ class _Builder:
             "kind": item.get("kind"),
             "at": self.rel(item.get("first_seen_at_unix_ms")),
             # reasoning keeps its summary apart (shown first, as the model's own gloss)
-            "text": _text(item.get("body"), summaries=item.get("kind") != "reasoning"),
+            "text": _text(
+                item.get("body"), summaries=item.get("kind") != "reasoning", notes=self.notes
+            ),
         }
         if item.get("channel"):
             record["ch"] = item["channel"]
@@ -490,6 +502,8 @@ class _Builder:
                     ref.get("path"),
                     kind.get("type") if isinstance(kind, Mapping) else kind,
                 ]
+                if str(key) in self.notes:  # a third element: what a capture limit cut
+                    out[str(key)].append(self.notes[str(key)])
         return out
 
 

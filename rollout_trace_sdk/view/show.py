@@ -120,6 +120,13 @@ class _Transcript:
         #: items a tool call prints (its call items): an inference call does not print them
         self.tool_items = {ix for tool in model["tools"] for ix in tool["ci"]}
 
+    def lost(self, label: str, ident: Any) -> Iterator[Line]:
+        """A raw payload a capture limit cut or left out, said where its text would be (an
+        omitted response or result leaves no item to print)."""
+        info = self.m["payloads"].get(ident) if isinstance(ident, str) else None
+        if info and len(info) > 2:
+            yield Line(2, ((f"[{label} {ident}, {info[2]}]", "yellow"),))
+
     def lane(self, t: int) -> str:
         threads = self.m["threads"]
         if not 0 <= t < len(threads):
@@ -133,11 +140,20 @@ class _Transcript:
         tokens_in = sum(c["u"][0] for c in m["calls"] if c.get("u"))
         tokens_out = sum(c["u"][2] for c in m["calls"] if c.get("u"))
         failed = sum(1 for c in m["calls"] + m["tools"] if c.get("st") in _FAILED)
+        # a log that never closed, or payloads a capture limit cut or left out (items may
+        # be missing from the conversation): said first, not left to be guessed
+        recording = meta.get("recording")
+        partial = (
+            ((f" · recording {str(recording).replace('_', ' ')}", "bold yellow"),)
+            if recording not in (None, "complete")
+            else ()
+        )
         yield Line(
             0,
             (
                 (f"rollout {short_id(meta.get('rollout_id'))}", "bold"),
                 (f" · {meta.get('status')}", _status_style(meta.get("status"))),
+                *partial,
                 (
                     f" · {len(m['threads'])} agents · {len(m['calls'])} inference calls · "
                     f"{len(m['tools'])} tool calls · {tokens_in:,} in / {tokens_out:,} out tokens"
@@ -230,6 +246,8 @@ class _Transcript:
                     )
                 ),
             )
+        if not call["resp"]:
+            yield from self.lost("response", call.get("rs"))
         for ix in call["resp"]:
             item = self.m["items"][ix]
             kind = item.get("kind")
@@ -308,6 +326,10 @@ class _Transcript:
             yield Line(3, (("error: ", "bold red"), (_clip(error, self.full), "red")))
         elif output:
             yield Line(3, (("→ ", "dim"), (_clip(output, self.full), "")))
+        else:
+            yield from (
+                attrs.evolve(line, indent=3) for line in self.lost("result", tool.get("res"))
+            )
 
     def compaction(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
         if compaction.get("req"):  # a request that installed nothing

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from .capture import recording_status
 from .model import own_item_ids, tool_name
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
@@ -149,9 +150,7 @@ class _Summary:
     def rollout(self) -> dict[str, Any]:
         state = self.state
         start, end = state.get("started_at_unix_ms"), state.get("ended_at_unix_ms")
-        recording = state.get("recording_status")
-        if not isinstance(recording, str):
-            recording = "complete" if state.get("recording_complete") else "unclosed"
+        recording = recording_status(state)
         return {
             "rollout_id": state.get("rollout_id"),
             "trace_id": state.get("trace_id"),

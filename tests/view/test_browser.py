@@ -504,3 +504,25 @@ def test_the_served_page_says_what_was_skipped_and_when_the_bundle_cannot_be_rea
         assert "The bundle could not be read" in p.inner_text("[data-testid=read-error]")
         assert p.evaluate("window.__rt.stats().calls") == calls  # the last state, kept
     assert page.errors == []
+
+
+def test_what_capture_limits_cut_or_left_out_is_said(
+    page: Page, capped_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """The header did not say the recording was partial, a cut text read ``[text]`` and a
+    payload cut to its first 2,000 bytes opened as if it were whole (found by review)."""
+    for name, bundle in capped_bundles.items():
+        p = page.open(_write_page(bundle, tmp_path / f"{name}.html") + "#call=c0")
+        assert p.inner_text("#recording") == "recording closed with partial payloads"
+        p.wait_for_selector("[data-testid=tool-args]")
+        if name == "truncated":
+            assert ", truncated: 2,000 of 12,512 bytes kept]" in p.inner_text(
+                "[data-testid=tool-args]"
+            )
+            p.click("button[data-payload]")  # the raw invocation: its value cut
+        else:
+            p.locator("button[data-payload]", has_text="result").click()  # omitted
+        note = p.wait_for_selector("[data-testid=capture]").inner_text()
+        assert " was not recorded whole (" in note
+        assert ("truncated: 2,000 of" if name == "truncated" else "omitted: ") in note
+    assert page.errors == []

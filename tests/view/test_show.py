@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,29 @@ def test_a_tool_call_stays_under_its_call_within_a_millisecond(demo_state: Any) 
         elif line.lstrip().startswith("⚙ "):
             tool = line.split()[2]
             assert last_call == asked_by[tool], (tool, line)
+
+
+def test_what_capture_limits_cut_or_left_out_is_said(capped_bundles: dict[str, Path]) -> None:
+    """A capture-limited bundle's cut texts printed as ``[text]``, a cut JSON value as
+    ``{"$trace_unavailable": id}``, and a response or result left out as nothing at all:
+    never a word that the recording was partial (found by review)."""
+    for name, source in capped_bundles.items():
+        out = io.StringIO()
+        assert main(["show", str(source)], out=out, err=io.StringIO()) == 0
+        text = out.getvalue()
+        assert text.splitlines()[0].count(" · recording closed with partial payloads · ") == 1
+        assert "[text]" not in text, text
+        if name == "truncated":
+            # the user message, 3 answers, 3 arguments, 2 outputs (no request saw the third)
+            assert text.count(", truncated: 2,000 of 12,") == 9, text
+            assert re.search(
+                r"user: \[text: raw_payload:\d+, truncated: 2,000 of 12,\d{3} bytes kept\]", text
+            )
+            assert re.search(
+                r'args: \{"\$trace_unavailable":"(raw_payload:\d+)"\} \[\1, truncated: 2,000', text
+            )
+        else:
+            assert re.search(r"\[response raw_payload:\d+, omitted: \d+ bytes not kept\]", text), (
+                text
+            )
+            assert re.search(r"\[result raw_payload:\d+, omitted: \d+ bytes not kept\]", text), text

@@ -184,8 +184,9 @@ async function openPayload(id, btn) {
     try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
     const cap = 400000;
     const cut = text.length > cap;
-    view.innerHTML = `<h3>${esc(btn.textContent)} · ${esc(id)} · ${esc(info ? info[0] : "")} · ${num(text.length)} chars</h3><pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
+    const lost = info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "";
+    view.innerHTML = `<h3>${esc(btn.textContent)} · ${esc(id)} · ${esc(info ? info[0] : "")} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
   } catch (e) {
-    view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>`;
+    view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>` + (info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "");
   }
 }

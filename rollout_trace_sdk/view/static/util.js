@@ -90,6 +90,8 @@ function renderSummary() {
     `<span id="count-lanes"><b>${num(m.threads.length)}</b> agents</span> · <span id="count-calls"><b>${num(m.calls.length)}</b> inference calls</span> · ` +
     `<span id="count-tools"><b>${num(m.tools.length)}</b> tool calls</span> · <span id="count-edges"><b>${num(m.edges.length)}</b> interactions</span> · ` +
     `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
+    // a log that never closed, or payloads a capture limit cut or left out
+    (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">recording ${esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
     (failed ? ` · <span class="bad" id="count-failed"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
   if (bad) bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };

@@ -1,0 +1,95 @@
+"""What a capture-limited recording kept, said wherever the viewer shows its text.
+
+Schema 3's capture limits (``max_payload_bytes``, ``max_bundle_bytes``) store a long payload
+``truncated`` (its first bytes) or ``omitted`` (nothing), and the reduced state says so only
+in ``raw_payloads[id].capture`` and the rollout's ``recording_status``. The conversation
+items name such a payload (a ``payload_ref`` part, or a JSON summary
+``{"$trace_unavailable": id}``) without saying what it lost, and an omitted item leaves the
+conversation altogether. The transcript, the summary and the page read the notes made here,
+so a cut text is never shown as if it were whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+#: A cut value inside a JSON summary, as the reducers write it: ``{"$trace_unavailable": id}``.
+_UNAVAILABLE: Final = re.compile(r'"\$trace_unavailable":\s*"(raw_payload:\d+)"')
+
+
+def recording_status(state: Mapping[str, Any]) -> str:
+    """How the recording ended: schema 3's ``recording_status`` (``complete``, ``unclosed``,
+    ``closed_with_partial_payloads``), or schema 2's ``recording_complete`` as the first two.
+
+    Args:
+        state: a reduced state, as plain JSON values.
+
+    Returns:
+        The status word.
+    """
+    status = state.get("recording_status")
+    if isinstance(status, str):
+        return status
+    return "complete" if state.get("recording_complete") else "unclosed"
+
+
+def capture_note(ref: Any) -> str | None:
+    """What a payload reference's capture metadata says was lost, in words.
+
+    Args:
+        ref: one entry of the state's ``raw_payloads``.
+
+    Returns:
+        ``"truncated: 2,000 of 12,512 bytes kept"``, ``"omitted: 12,416 bytes not kept"``,
+        or None for a payload recorded whole.
+    """
+    capture = ref.get("capture") if isinstance(ref, Mapping) else None
+    if not isinstance(capture, Mapping):
+        return None
+    status, original = capture.get("status"), capture.get("original_bytes")
+    size = f"{original:,}" if isinstance(original, int) else "?"
+    if status == "truncated":
+        kept = capture.get("retained_bytes")
+        return f"truncated: {kept:,} of {size} bytes kept" if isinstance(kept, int) else "truncated"
+    if status == "omitted":
+        return f"omitted: {size} bytes not kept"
+    return str(status) if status is not None else None
+
+
+def capture_notes(state: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`capture_note` of every payload the state names that was not recorded whole.
+
+    Args:
+        state: a reduced state, as plain JSON values.
+
+    Returns:
+        Payload id to note; empty for a bundle recorded without limits (schema 2's are).
+    """
+    payloads = state.get("raw_payloads")
+    if not isinstance(payloads, Mapping):
+        return {}
+    notes = {}
+    for key, ref in payloads.items():
+        note = capture_note(ref)
+        if note is not None:
+            notes[str(key)] = note
+    return notes
+
+
+def unavailable_notes(summary: str, notes: Mapping[str, str]) -> str:
+    """The notes of the cut values a JSON summary names (``{"$trace_unavailable": id}``),
+    to print after it: ``" [raw_payload:10, truncated: 2,000 of 12,512 bytes kept]"``.
+
+    Args:
+        summary: a JSON part's summary, as the reducer wrote it.
+        notes: :func:`capture_notes` of the state.
+
+    Returns:
+        The notes, each in brackets after a space; empty when it names none.
+    """
+    if not notes or "$trace_unavailable" not in summary:
+        return ""
+    found = dict.fromkeys(_UNAVAILABLE.findall(summary))
+    return "".join(f" [{ident}, {notes[ident]}]" for ident in found if ident in notes)

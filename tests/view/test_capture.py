@@ -1,0 +1,43 @@
+"""``view/capture.py``: what capture limits cut or left out, in words."""
+
+from __future__ import annotations
+
+from rollout_trace_sdk.view.capture import (
+    capture_note,
+    capture_notes,
+    recording_status,
+    unavailable_notes,
+)
+
+_CUT = {"status": "truncated", "original_bytes": 12_512, "retained_bytes": 2_000}
+
+
+def test_notes_say_what_was_kept() -> None:
+    assert capture_note({"capture": _CUT}) == "truncated: 2,000 of 12,512 bytes kept"
+    assert capture_note({"capture": {"status": "omitted", "original_bytes": 56}}) == (
+        "omitted: 56 bytes not kept"
+    )
+    assert capture_note({"path": "payloads/1.json"}) is None  # schema 2: always whole
+    assert capture_note({"capture": None}) is None
+
+
+def test_a_json_summary_names_its_cut_values_once_each() -> None:
+    notes = capture_notes(
+        {"raw_payloads": {"raw_payload:10": {"capture": _CUT}, "raw_payload:11": {"shard": 1}}}
+    )
+    assert notes == {"raw_payload:10": "truncated: 2,000 of 12,512 bytes kept"}
+    summary = (
+        '{"a":{"$trace_unavailable":"raw_payload:10"},"b":{"$trace_unavailable": "raw_payload:10"}}'
+    )
+    assert unavailable_notes(summary, notes) == (
+        " [raw_payload:10, truncated: 2,000 of 12,512 bytes kept]"
+    )
+    assert unavailable_notes('{"$trace_unavailable":"raw_payload:11"}', notes) == ""
+
+
+def test_the_recording_status_of_either_schema() -> None:
+    assert recording_status({"recording_status": "closed_with_partial_payloads"}) == (
+        "closed_with_partial_payloads"
+    )
+    assert recording_status({"recording_complete": True}) == "complete"
+    assert recording_status({"recording_complete": False}) == "unclosed"
