@@ -173,7 +173,7 @@ def main() -> int:
                 for cpus in (1, 2):
                     runs[f"ray {cpus} CPU"] = _ray(work / "bundles", work / f"out-ray{cpus}", cpus)
             except ImportError:
-                print("ray is not installed: skipped (pip install 'rollout-trace-sdk[ray]')")
+                print("ray is not installed: skipped (pip install '.[ray]' in a checkout)")
         largest = max(templates, key=_size)
         alone = _largest_alone(largest, work / "out-largest")
         rerun_started = time.perf_counter()

@@ -1,7 +1,7 @@
 """The OpenAI Agents SDK, recorded in one line:
 `python examples/agents_sdk.py [TRACE_ROOT] [--base-url URL]`.
 
-Needs `pip install 'rollout-trace-sdk[agents]'`. Every `Runner.run` becomes one bundle: the
+Needs `pip install '.[agents]'` from a checkout. Every `Runner.run` becomes one bundle: the
 triage agent calls a function tool, then hands off to a writer agent (a child thread with a
 spawn edge). Without `--base-url` the example starts a tiny fake Responses API on 127.0.0.1
 (no network, no key); give `--base-url https://api.openai.com/v1` and set OPENAI_API_KEY for

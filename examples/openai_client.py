@@ -1,7 +1,7 @@
 """The OpenAI SDK, instrumented in one line:
 `python examples/openai_client.py [TRACE_ROOT] [--base-url URL]`.
 
-Needs `pip install rollout-trace-sdk[openai]`. Without `--base-url` the example starts a tiny
+Needs `pip install '.[openai]'` from a checkout. Without `--base-url` the example starts a tiny
 fake Responses API on 127.0.0.1 (no network, no key); give `--base-url
 https://api.openai.com/v1` and set OPENAI_API_KEY to talk to the real one. Without a trace
 root (argument, $ROLLOUT_TRACE_ROOT or $CODEX_ROLLOUT_TRACE_ROOT) the same code runs with
