@@ -444,12 +444,17 @@ def open_rollout(
         The scope to enter with ``async with``; it gives the :class:`Rollout`.
 
     Raises:
-        ValueError: a schema other than 2 or 3, size caps without schema 3, an ``overflow``
-            other than "wait" or "drop", a negative or non-finite ``close_timeout``.
+        ValueError: a ``schema_version`` other than 2 or 3, size caps with
+            ``schema_version=2``, an ``overflow`` other than "wait" or "drop", a negative or
+            non-finite ``close_timeout``. (What the environment says is never raised: a
+            ``$ROLLOUT_TRACE_SCHEMA`` other than 2 or 3 is warned about and the default
+            used; one of 2 where the call sets size caps is warned about and schema 3
+            written, as the caps need it.)
         TypeError: ``redact`` is neither a bool nor a ``RedactionConfig``; a size or
             timeout that is not a number (``"100"``, ``10.5`` for a byte count).
     """
-    schema = _schema(schema_version)
+    capped = max_payload_bytes is not None or max_bundle_bytes is not None
+    schema = _schema(schema_version, capped=capped)
     # Options are checked here, where a wrong one is the caller's to see: found later, in
     # the writer, it could only stop the recording.
     _whole("max_queued_bytes", max_queued_bytes)
@@ -459,7 +464,7 @@ def open_rollout(
     if overflow not in ("wait", "drop"):
         raise ValueError(f'overflow must be "wait" or "drop", not {overflow!r}')
     limits = None
-    if max_payload_bytes is not None or max_bundle_bytes is not None:
+    if capped:
         if schema != 3:
             raise ValueError("max_payload_bytes and max_bundle_bytes need schema_version=3")
         limits = CaptureLimits(max_payload_bytes, max_bundle_bytes)
@@ -520,15 +525,32 @@ DEFAULT_SCHEMA: Final = 3
 SCHEMA_ENV: Final = "ROLLOUT_TRACE_SCHEMA"
 
 
-def _schema(requested: int | None) -> int:
-    """The schema to write: the argument, else ``$ROLLOUT_TRACE_SCHEMA``, else the default."""
-    if requested is None:
-        text = os.environ.get(SCHEMA_ENV, "").strip()
-        if not text:
-            return DEFAULT_SCHEMA
-        if text not in ("2", "3"):
-            raise ValueError(f"${SCHEMA_ENV} must be 2 or 3, not {text!r}")
-        return int(text)
-    if requested not in (2, 3):
-        raise ValueError(f"schema_version must be 2 or 3, not {requested!r}")
-    return requested
+def _schema(requested: int | None, *, capped: bool = False) -> int:
+    """The schema to write: the argument, else ``$ROLLOUT_TRACE_SCHEMA``, else the default.
+
+    A wrong argument is the caller's to see and raises; the environment is an operator's,
+    and a wrong or unfit value there must not make the agent's code fail where it did
+    nothing wrong: it is warned about, and the schema the call can use is written
+    (schema 3 for size caps: a bundle the call bounded stays bounded, and
+    ``rollout-trace convert --to 2`` makes the schema-2 bundle afterwards).
+    """
+    if requested is not None:
+        if requested not in (2, 3):
+            raise ValueError(f"schema_version must be 2 or 3, not {requested!r}")
+        return requested
+    text = os.environ.get(SCHEMA_ENV, "").strip()
+    if not text:
+        return DEFAULT_SCHEMA
+    if text not in ("2", "3"):
+        warn(
+            f"rollout trace: ${SCHEMA_ENV} must be 2 or 3, not {text!r}; "
+            f"writing schema {DEFAULT_SCHEMA}"
+        )
+        return DEFAULT_SCHEMA
+    if text == "2" and capped:
+        warn(
+            f"rollout trace: ${SCHEMA_ENV}=2 ignored: max_payload_bytes and max_bundle_bytes "
+            "need schema 3 (rollout-trace convert --to 2 makes a schema-2 copy)"
+        )
+        return 3
+    return int(text)

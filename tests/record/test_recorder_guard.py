@@ -20,7 +20,14 @@ import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
-from .recorder_support import bundle_in, check_bundle, loss_report, of_type, payload_text
+from .recorder_support import (
+    bundle_in,
+    check_bundle,
+    loss_report,
+    of_type,
+    payload_text,
+    schema_of,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -389,3 +396,50 @@ async def test_warnings_made_errors_do_not_reach_the_agent(name: str, tmp_path: 
     bundle = bundle_in(tmp_path)
     check_bundle(bundle)
     assert all(e["payload"]["status"] == "completed" for e in of_type(bundle, "codex_turn_ended"))
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"schema_version": 4}, "schema_version must be 2 or 3"),
+        ({"schema_version": 2, "max_payload_bytes": 9}, "need schema_version=3"),
+    ],
+)
+def test_a_wrong_schema_argument_is_refused_at_the_call(
+    options: dict[str, Any], problem: str, tmp_path: Path
+) -> None:
+    """The caller's own arguments: a ``ValueError`` its author sees at once."""
+    with pytest.raises(ValueError, match=problem):
+        open_rollout(tmp_path, **options)
+
+
+@pytest.mark.parametrize(
+    ("env", "caps", "written", "said"),
+    [
+        ("4", {}, 3, "must be 2 or 3"),
+        ("two", {"max_payload_bytes": 100}, 3, "must be 2 or 3"),
+        ("2", {"max_payload_bytes": 100}, 3, "ROLLOUT_TRACE_SCHEMA=2 ignored"),
+        ("2", {"max_bundle_bytes": 1 << 20}, 3, "ROLLOUT_TRACE_SCHEMA=2 ignored"),
+    ],
+)
+async def test_the_environment_never_makes_the_agent_fail(
+    env: str,
+    caps: dict[str, Any],
+    written: int,
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An operator's ``ROLLOUT_TRACE_SCHEMA`` raised ``ValueError`` into agent code that did
+    nothing wrong: a value other than 2 or 3, or 2 where the call sets size caps (schema 3
+    only), tracing on or off (found by review). It is warned about, and the schema the call
+    can use is written: the caps keep bounding the bundle."""
+    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", env)
+    with pytest.warns(RecorderWarning, match=said):
+        async with open_rollout(tmp_path, **caps) as rollout, rollout.root.turn() as turn:
+            turn.accept({"type": "message", "role": "user", "content": "hi " * 100})
+    bundle = bundle_in(tmp_path)
+    assert schema_of(bundle) == written
+    check_bundle(bundle)
+    with pytest.warns(RecorderWarning, match=said):
+        open_rollout(None, enabled=False, **caps)
