@@ -1,7 +1,8 @@
 """Code-mode cells: the JavaScript an ``exec`` tool call runs, and the tool calls it makes.
 
 The first response is the cell's initial response; unless it yielded, the cell ended with
-it. A yielded cell ends later, when a ``wait`` call collects its result.
+it. A yielded cell ends later, when a ``wait`` call collects its result: Codex keeps it
+running after its turn completes, and the tool calls it makes then are still its turn's.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ class CodeCell(Handle):
         self._turn = turn
         self.runtime_cell_id = runtime_cell_id
         self._initial = False
-        # no owner: a cell may outlive its turn. A dropped start: ``ToolCall.code_cell``
-        # hands out the null twin instead.
-        if not self._start(ev.CodeCellStarted(runtime_cell_id, exec_call_id, source_js)):
+        # its thread owns it, not its turn: a yielded cell outlives its turn (Codex keeps it
+        # running), not its thread. A dropped start: ``ToolCall.code_cell`` hands out the
+        # null twin instead.
+        started = ev.CodeCellStarted(runtime_cell_id, exec_call_id, source_js)
+        if not self._start(started, turn.thread):
             self._initial = True
 
     def tool_call(
@@ -124,6 +127,8 @@ class CodeCell(Handle):
             self._emit(ev.CodeCellInitialResponse(self.runtime_cell_id, status, ref))
         if variant == "Yielded" or not self._finish():
             return
+        # the calls it made and left running end with it, as a turn's calls end with the turn
+        self._rt.close_owned_by(self, "aborted")
         self._rt.cell_ended(self._turn.thread.thread_id, self.runtime_cell_id)  # waits resolve
         ref = self._payload("tool_result", response)
         self._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))

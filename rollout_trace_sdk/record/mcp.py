@@ -34,7 +34,7 @@ class McpCall(UnderToolCall):
         )
         # Codex writes the correlation with no envelope context
         self._rt.event(ev.McpToolCallCorrelationAssigned(tool_call_id, self.mcp_call_id))
-        self._register(owner)  # the turn: if it ends first, it ends its running MCP calls
+        self._register(owner)  # its call's turn or cell: if it ends first, it ends this
 
     def meta(self, meta: Any = None) -> Any:
         """The MCP request's ``_meta`` with ``codex_bridge_mcp_call_id`` added (a copy; JSON

@@ -286,8 +286,10 @@ class Runtime:
     def close_owned_by(self, owner: object, status: ev.RolloutStatus) -> None:
         """End what ``owner`` left running, newest first: a turn's calls (inference, tools,
         compaction requests, MCP), so nothing of the turn is recorded after its end; a
-        thread's turns (each ends its own calls first). Code cells and terminal sessions may
-        outlive a turn, and child threads their parent: they have no owner."""
+        thread's turns (each ends its own calls first) and code cells; a code cell's calls.
+        A code cell outlives its turn (and its calls with it: Codex records them in the
+        cell's turn after its end). Terminal sessions may outlive a turn, and child threads
+        their parent: they have no owner."""
         entries = _snapshot(self._open)
         owned = [key for key, (_, of) in reversed(entries) if of is owner]
         for key in owned:

@@ -146,13 +146,19 @@ class ToolCall(ToolWork):
                 tool_kinds.summary(name, namespace, source),
                 ref,
             ),
-            turn,  # a turn that ends first ends its running tool calls
+            self._owner(),
         )
         #: schema 3: the code cell a running ``wait`` call waits on (the schema-2 reducer
         #: reads it from the arguments; 0.171's needs ``code_cell_wait_target_resolved``)
         self._waits_on = _wait_target(name, arguments) if rt.items is not None else None
         if self._waits_on is not None and self._live:
             rt.wait_opened(turn.thread.thread_id, self._waits_on, self._wait_resolved)
+
+    def _owner(self) -> object:
+        """What ends this call, and the MCP call it runs, if it ends first: the model's
+        call, its turn; a cell's call, the cell. Codex keeps a yielded cell running after its
+        turn completes, and the calls it makes then go on (they stay the cell's turn's)."""
+        return self._turn if self.requesting_cell is None else self.requesting_cell
 
     def _end(self, status: ev.ExecutionStatus, result: Any) -> bool:
         if not self._finish():
@@ -353,7 +359,7 @@ class ToolCall(ToolWork):
         if not self._claim("mcp"):
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another runtime")
             return _NullMcpCall.INSTANCE
-        return McpCall(self, server, tool, arguments, owner=self._turn)
+        return McpCall(self, server, tool, arguments, owner=self._owner())
 
     def code_cell(self, runtime_cell_id: str, source_js: str = "") -> CodeCell:
         """This ``exec`` call started code cell ``runtime_cell_id`` running ``source_js``.

@@ -1,0 +1,170 @@
+"""Code cells that outlive their turn, recorded as the real Codex records them (seen in
+``tests/live`` scenario ``app_server_cells_yielded_across_turns``): a yielded cell runs on
+after its turn ends, its later nested calls are still its first turn's, and a wait in a later
+turn collects its result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_trace_sdk.record import Turn, open_rollout
+
+from .recorder_support import bundle_in, check_bundle, events
+
+pytestmark = pytest.mark.anyio
+
+SOURCE = "const a = await tools.exec_command({cmd: 'sleep 1'});\ntext(a.output);\n"
+
+
+def _user(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def _message(text: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text}],
+    }
+
+
+class _History:
+    """The thread's history over its turns, and inference with canned output."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def user(self, turn: Turn, text: str) -> None:
+        self.items += turn.accept(_user(text))
+
+    async def infer(self, turn: Turn, *output: dict[str, Any]) -> None:
+        async with turn.inference({"model": "m", "input": list(self.items)}) as call:
+            self.items += call.completed(response_id=f"r{len(self.items)}", output_items=output)
+
+
+async def test_a_yielded_cell_runs_on_after_its_turn_ends(tmp_path: Path, schema: int) -> None:
+    """Codex 0.169 and 0.171 keep a yielded cell running when its turn completes: its nested
+    call goes on (its end comes between turns), the next one starts in a later turn, both
+    credited to the cell's turn, and a wait two turns later collects the cell. The nested
+    call was ended ``aborted`` with its turn, and its result was lost."""
+    history = _History()
+    async with open_rollout(tmp_path) as rollout:
+        async with rollout.root.turn() as first:
+            history.user(first, "start the cell")
+            await history.infer(
+                first,
+                {"type": "custom_tool_call", "call_id": "cell", "name": "exec", "input": SOURCE},
+            )
+            async with first.tool_call("cell", "exec", input=SOURCE) as tool:
+                cell = tool.code_cell("1", SOURCE)
+                sleeping = cell.tool_call(
+                    "nested-1",
+                    "exec_command",
+                    runtime_tool_id="tool-1",
+                    arguments={"cmd": "sleep 1"},
+                )
+                cell.yielded()
+                output = {"type": "custom_tool_call_output", "call_id": "cell", "output": "running"}
+                history.items.append(tool.completed(output))
+            await history.infer(first, _message("Turn one ends."))
+        sleeping.completed_value({"output": "one"})  # between the turns
+        async with rollout.root.turn() as third:
+            history.user(third, "wait for it")
+            arguments = {"cell_id": "1", "yield_time_ms": 10000}
+            wait_call = {
+                "type": "function_call",
+                "name": "wait",
+                "arguments": json.dumps(arguments),
+                "call_id": "wait",
+            }
+            await history.infer(third, wait_call)
+            async with third.tool_call("wait", "wait", arguments=arguments) as wait:
+                echo = cell.tool_call(
+                    "nested-2", "exec_command", runtime_tool_id="tool-2", arguments={"cmd": "echo"}
+                )
+                echo.completed_value({"output": "two"})
+                cell.finished([{"type": "input_text", "text": "one two"}])
+                output = {"type": "function_call_output", "call_id": "wait", "output": "done"}
+                history.items.append(wait.completed(output))
+            await history.infer(third, _message("Waited."))
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    first_turn, later_turn = first.turn_id, third.turn_id
+    for nested in ("nested-1", "nested-2"):
+        call = state["tool_calls"][nested]
+        assert call["execution"]["status"] == "completed", nested
+        assert call["started_by_codex_turn_id"] == first_turn
+        assert call["requester"] == {"type": "code_cell", "code_cell_id": "code_cell:cell"}
+    assert state["tool_calls"]["wait"]["started_by_codex_turn_id"] == later_turn
+    code_cell = state["code_cells"]["code_cell:cell"]
+    assert code_cell["codex_turn_id"] == first_turn
+    assert code_cell["runtime_status"] == "completed"
+    assert code_cell["nested_tool_call_ids"] == ["nested-1", "nested-2"]
+    assert code_cell["wait_tool_call_ids"] == ["wait"]
+    envelopes = {
+        e["payload"].get("tool_call_id"): e["codex_turn_id"]
+        for e in events(bundle)
+        if e["payload"]["type"] == "tool_call_ended"
+    }
+    assert envelopes["nested-1"] == envelopes["nested-2"] == first_turn
+
+
+async def test_a_cell_ends_the_calls_it_left_running(tmp_path: Path) -> None:
+    """A cell stopped while its nested call runs ends that call first (cut off), as a turn
+    ends its calls: the call was left running past its cell's end, until its turn ended."""
+    history = _History()
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        history.user(turn, "go")
+        await history.infer(
+            turn, {"type": "custom_tool_call", "call_id": "cell", "name": "exec", "input": SOURCE}
+        )
+        async with turn.tool_call("cell", "exec", input=SOURCE) as tool:
+            cell = tool.code_cell("1", SOURCE)
+            cell.tool_call("nested", "exec_command", runtime_tool_id="tool-1", arguments={})
+            cell.terminated()
+            tool.completed({"type": "custom_tool_call_output", "call_id": "cell", "output": "x"})
+    bundle = bundle_in(tmp_path)
+    order = [
+        e["payload"].get("tool_call_id", e["payload"]["type"])
+        for e in events(bundle)
+        if e["payload"]["type"] in ("tool_call_ended", "code_cell_ended")
+    ]
+    assert order == ["nested", "code_cell_ended", "cell"]
+    state = check_bundle(bundle, tmp_path)
+    assert state["tool_calls"]["nested"]["execution"]["status"] in ("aborted", "cancelled")
+
+
+async def test_a_thread_ends_its_yielded_cell_before_its_own_end(tmp_path: Path) -> None:
+    """A child thread that ends with a yielded cell still running ends the cell, and the
+    call the cell is in, before ``thread_ended``: both were left to the rollout's close,
+    recorded after the thread's end."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn():
+        child = rollout.root.spawn("worker")
+        async with child, child.turn() as turn:
+            turn.accept(_user("go"))
+            await _History().infer(
+                turn, {"type": "custom_tool_call", "call_id": "c", "name": "exec", "input": SOURCE}
+            )
+            async with turn.tool_call("c", "exec", input=SOURCE) as tool:
+                cell = tool.code_cell("1", SOURCE)
+                cell.tool_call("nested", "exec_command", runtime_tool_id="tool-1", arguments={})
+                cell.yielded()
+                tool.completed({"type": "custom_tool_call_output", "call_id": "c", "output": "x"})
+    bundle = bundle_in(tmp_path)
+    recorded = events(bundle)
+    child_end = next(
+        n
+        for n, e in enumerate(recorded)
+        if e["payload"]["type"] == "thread_ended" and e["payload"]["thread_id"] == child.thread_id
+    )
+    after_end = [
+        e["payload"]["type"] for e in recorded[child_end:] if e["thread_id"] == child.thread_id
+    ]
+    assert after_end == []
+    assert "code_cell_ended" in [e["payload"]["type"] for e in recorded[:child_end]]
+    state = check_bundle(bundle, tmp_path)
+    assert state["code_cells"]["code_cell:c"]["runtime_status"] == "terminated"
