@@ -2,12 +2,14 @@
 :mod:`tests.live.fake_responses` (each by Codex 0.169 for schema 2 and 0.171 for schema 3,
 unless a scenario says otherwise): those of ``codex exec``, of sub-agents and of
 ``codex app-server``, of approvals and hooks, more of each (:mod:`tests.live.more_scenarios`),
-and the vocabulary they are written in (:mod:`tests.live.script`)."""
+code mode over several turns (:mod:`tests.live.cell_scenarios`), and the vocabulary they are
+written in (:mod:`tests.live.script`)."""
 
 from __future__ import annotations
 
 from tests.live.agents_scenarios import AGENT_SCENARIOS
 from tests.live.app_scenarios import APP_SERVER_SCENARIOS
+from tests.live.cell_scenarios import CELL_SCENARIOS
 from tests.live.exec_scenarios import EXEC_SCENARIOS
 from tests.live.more_scenarios import MORE_SCENARIOS
 from tests.live.policy_scenarios import POLICY_SCENARIOS
@@ -21,4 +23,5 @@ SCENARIOS = [
     *APP_SERVER_SCENARIOS,
     *POLICY_SCENARIOS,
     *MORE_SCENARIOS,
+    *CELL_SCENARIOS,
 ]
