@@ -78,15 +78,15 @@ KIND_TEXT: Final[dict[str, str]] = {
     "bigint": "integers beyond 64 bits recorded as text where Codex parses the item",
     "mistyped": "values of another type than the trace holds recorded as that type",
     "call": "recording calls that failed on their arguments (recorded in part)",
-    "renamed": "turn and tool call ids used twice in the rollout made unique",
+    "renamed": "turn and tool call ids used twice in the rollout made unique (and runtime "
+    "cell ids used twice in a thread)",
     "call id": "calls recorded under <id>#2, #3, ... because an earlier call had their call "
     "id (the agent's copies keep the model's ids)",
     "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
     "as code mode's)",
     "after end": "turns, calls and threads started on a turn or thread that had ended (not "
     "recorded)",
-    "cell": "code cells not recorded: a second cell for one exec call, or a runtime cell id "
-    "a cell of the thread had already used",
+    "cell": "code cells not recorded: a second cell for one exec call",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }

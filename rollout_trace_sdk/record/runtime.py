@@ -20,6 +20,7 @@ import anyio.lowlevel
 
 from ..model import events as ev
 from ._call_ids import RolloutCallNames
+from ._cell_ids import CellNames
 from ._guard import TWINS
 from ._item_store import ItemStore
 from ._request_memo import RequestMemo
@@ -213,6 +214,7 @@ class Runtime:
         "_waits",
         "approval_policy",
         "call_names",
+        "cell_names",
         "compact",
         "cwd",
         "event",
@@ -270,6 +272,8 @@ class Runtime:
         self._ids_used: set[tuple[str, str]] = set()
         #: the model-visible call ids recorded, over all threads (see ``_call_ids``)
         self.call_names = RolloutCallNames()
+        #: the runtime cell ids of each thread, as given and as recorded (see ``_cell_ids``)
+        self.cell_names = CellNames()
 
     # --- open handles ----------------------------------------------------------------------
 
@@ -362,15 +366,6 @@ class Runtime:
         if n > 1 and counted:
             self.sink.values.note("renamed")
         return candidate, n > 1
-
-    def first_use(self, kind: str, key: tuple[str, str]) -> bool:
-        """Whether ``key`` (e.g. a thread's runtime cell id) is used for the first time as
-        a ``kind`` in this rollout; it is taken either way."""
-        entry = (kind, "\x00".join(key))
-        if entry in self._ids_used:
-            return False
-        self._ids_used.add(entry)
-        return True
 
     def known_status(self, value: Any, allowed: tuple[str, ...]) -> Any:
         """``value`` when it is one of ``allowed``, else the nearest of them (see

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
-import orjson
-
 from ..model import events as ev
 from . import tool_kinds
 from ._call_ids import CALL_OUTPUT_TYPES
+from ._cell_ids import renamed_wait, wait_target
 from ._handle import ToolWork
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
@@ -104,6 +103,12 @@ class ToolCall(ToolWork):
         self.model_visible_call_id = model_visible_call_id
         self.requesting_cell = code_cell
         self.kind = tool_kinds.tool_kind(name)
+        waits_on = wait_target(name, arguments)
+        if waits_on is not None and arguments is not None:
+            # the latest cell given that id, under the id it was recorded with (_cell_ids)
+            recorded = rt.cell_names.named(turn.thread.thread_id, waits_on)
+            if recorded != waits_on:
+                arguments, waits_on = renamed_wait(arguments, recorded), recorded
         #: the runtime work this call records ("exec", "mcp", "cell", an agent activity):
         #: one per call, as the reducers read it (a second start, or a second activity,
         #: makes them refuse the whole bundle)
@@ -118,7 +123,7 @@ class ToolCall(ToolWork):
             encode=rt.compact,
         )
         ref = None
-        if rt.items is not None or name != "wait" or _wait_target(name, arguments) is not None:
+        if rt.items is not None or name != "wait" or waits_on is not None:
             ref = self._payload("tool_invocation", body)
         else:
             # Codex 0.169's reducer reads every tool named ``wait`` as code mode's, whose
@@ -150,7 +155,7 @@ class ToolCall(ToolWork):
         )
         #: schema 3: the code cell a running ``wait`` call waits on (the schema-2 reducer
         #: reads it from the arguments; 0.171's needs ``code_cell_wait_target_resolved``)
-        self._waits_on = _wait_target(name, arguments) if rt.items is not None else None
+        self._waits_on = waits_on if rt.items is not None else None
         if self._waits_on is not None and self._live:
             rt.wait_opened(turn.thread.thread_id, self._waits_on, self._wait_resolved)
 
@@ -376,14 +381,18 @@ class ToolCall(ToolWork):
 
         if not self._live:
             return _NullCodeCell.INSTANCE
-        cell = (self._turn.thread.thread_id, self._rt.text(runtime_cell_id))
-        # one cell per exec call, and one cell per runtime id in a thread: both reducers
-        # refuse a whole bundle with a second start, or one id mapped to two cells (the id
-        # is taken only by a call that may hold a cell)
-        if self._work is not None or not self._rt.first_use("code cell", cell):
+        # one cell per exec call: both reducers refuse a whole bundle with a second start
+        if self._work is not None:
             self._rt.sink.values.note("cell")
             return _NullCodeCell.INSTANCE
         self._work = "cell"
+        # one cell per runtime id in a thread, or both reducers refuse the whole bundle: a
+        # runtime id used again is renamed (see _cell_ids)
+        runtime_cell_id, renamed = self._rt.cell_names.claim(
+            self._turn.thread.thread_id, self._rt.text(runtime_cell_id)
+        )
+        if renamed:
+            self._rt.sink.values.note("renamed")
         return self._child(
             _NullCodeCell.INSTANCE,
             CodeCell,
@@ -556,19 +565,6 @@ class ToolCall(ToolWork):
             self._cut_off()
         else:
             self.completed()
-
-
-def _wait_target(name: str, arguments: str | Mapping[str, Any] | None) -> str | None:
-    """The cell a code-mode ``wait`` call names (its ``cell_id`` argument), if any."""
-    if name != "wait":
-        return None
-    if isinstance(arguments, str):
-        try:
-            arguments = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return None
-    cell_id = arguments.get("cell_id") if isinstance(arguments, Mapping) else None
-    return cell_id if isinstance(cell_id, str) else None
 
 
 # --- null twins --------------------------------------------------------------------------------

@@ -168,3 +168,56 @@ async def test_a_thread_ends_its_yielded_cell_before_its_own_end(tmp_path: Path)
     assert "code_cell_ended" in [e["payload"]["type"] for e in recorded[:child_end]]
     state = check_bundle(bundle, tmp_path)
     assert state["code_cells"]["code_cell:c"]["runtime_status"] == "terminated"
+
+
+async def _cell_waited_on(history: _History, turn: Turn, call_id: str, wait_id: str) -> None:
+    """An exec call whose cell, given runtime id ``1``, yields; then a wait on ``1`` that
+    collects it."""
+    await history.infer(
+        turn, {"type": "custom_tool_call", "call_id": call_id, "name": "exec", "input": SOURCE}
+    )
+    async with turn.tool_call(call_id, "exec", input=SOURCE) as tool:
+        cell = tool.code_cell("1", SOURCE)
+        nested = cell.tool_call(f"{call_id}-nested", "exec_command", runtime_tool_id="tool-1")
+        cell.yielded()
+        output = {"type": "custom_tool_call_output", "call_id": call_id, "output": "running"}
+        history.items.append(tool.completed(output))
+    arguments = json.dumps({"cell_id": "1", "yield_time_ms": 10000})
+    await history.infer(
+        turn, {"type": "function_call", "name": "wait", "arguments": arguments, "call_id": wait_id}
+    )
+    async with turn.tool_call(wait_id, "wait", arguments=arguments) as wait:
+        nested.completed_value({"output": "done"})
+        cell.finished([{"type": "input_text", "text": "done"}])
+        output = {"type": "function_call_output", "call_id": wait_id, "output": "done"}
+        history.items.append(wait.completed(output))
+
+
+async def test_a_runtime_cell_id_used_again_is_renamed(tmp_path: Path, schema: int) -> None:
+    """A code-mode runtime that restarts numbers its cells from 1 again: the second cell
+    given ``1`` in a thread is recorded as ``1#2``, with its nested call and the wait that
+    names ``1`` after it (Codex 0.169's reducer reads the wait's invocation, so it names
+    ``1#2`` too). Both reducers refuse one id for two cells of a thread; the second cell, its
+    call and its wait link were left out."""
+    history = _History()
+    async with open_rollout(tmp_path) as rollout:
+        async with rollout.root.turn() as turn:
+            history.user(turn, "first")
+            await _cell_waited_on(history, turn, "exec_a", "wait_a")
+        async with rollout.root.turn() as turn:  # the runtime restarted in between
+            history.user(turn, "second")
+            await _cell_waited_on(history, turn, "exec_b", "wait_b")
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    first, second = state["code_cells"]["code_cell:exec_a"], state["code_cells"]["code_cell:exec_b"]
+    assert (first["runtime_cell_id"], second["runtime_cell_id"]) == ("1", "1#2")
+    assert first["wait_tool_call_ids"] == ["wait_a"]
+    assert second["wait_tool_call_ids"] == ["wait_b"]
+    assert second["nested_tool_call_ids"] == ["exec_b-nested"]
+    assert second["runtime_status"] == "completed"
+    wait_b = next(
+        e["payload"]
+        for e in events(bundle)
+        if e["payload"]["type"] == "tool_call_started" and e["payload"]["tool_call_id"] == "wait_b"
+    )
+    assert '"cell_id":"1#2"' in wait_b["summary"]["input_preview"]

@@ -476,18 +476,11 @@ async def _twice(turn: Turn, case: str) -> None:
         async with turn.tool_call("c1", name, arguments={"message": "hi"}) as tool:
             tool.runtime_started({"anything": 1})
             tool.runtime_ended({"anything": 2})
-    elif case in ("cell twice", "cell id reused"):
+    elif case == "cell twice":
         async with turn.tool_call("e1", "exec", input="text('a')") as tool:
             async with tool.code_cell("1", "text('a')") as cell:
                 cell.finished([{"type": "input_text", "text": "a"}])
-            if case == "cell twice":
-                async with tool.code_cell("2", "text('b')") as cell:
-                    cell.finished([{"type": "input_text", "text": "b"}])
-        if case == "cell id reused":  # a runtime restarted, numbering its cells from 1 again
-            async with (
-                turn.tool_call("e2", "exec", input="text('b')") as tool,
-                tool.code_cell("1", "text('b')") as cell,
-            ):
+            async with tool.code_cell("2", "text('b')") as cell:
                 cell.finished([{"type": "input_text", "text": "b"}])
     else:  # "message to two agents"
         a, b = turn.thread.spawn("a"), turn.thread.spawn("b")
@@ -508,7 +501,6 @@ async def _twice(turn: Turn, case: str) -> None:
         "send_message runtime",
         "spawn_agent runtime",
         "cell twice",
-        "cell id reused",
         "message to two agents",
     ],
 )
