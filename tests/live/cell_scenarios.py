@@ -1,9 +1,10 @@
 """Live scenarios of code mode over several turns of one ``codex app-server`` thread: cells
 that yield and outlive their turn (nested exec and MCP calls going on, and starting, in later
 turns), a cell that fails after yielding, two waits at once, a wait on a cell already
-collected, and cells numbered on across turns. Codex 0.169 and 0.171 keep a yielded cell
-running when its turn completes; the calls it makes later are its own turn's, and the wait
-that collects it records the cell's end in the wait's turn."""
+collected; and a session resumed by a later process, whose runtime numbers its cells from 1
+again (in a bundle of its own). Codex 0.169 and 0.171 keep a yielded cell running when its
+turn completes; the calls it makes later are its own turn's, and the wait that collects it
+records the cell's end in the wait's turn."""
 
 from __future__ import annotations
 
@@ -82,5 +83,27 @@ CELL_SCENARIOS = [
             {"op": "turn", "text": "again"},
         ),
         extra=(*CODE_MODE, *MCP),
+    ),
+    # each process writes its own bundle, and numbers its cells from 1: no bundle holds one
+    # runtime cell id twice
+    Scenario(
+        "code_cell_in_a_resumed_session",
+        "First cell.",
+        [
+            {
+                "name": "c1",
+                "match": {"last_user": "First cell", "lacks_call_id": "cell_1"},
+                "items": [_exec('text("a");\n', "cell_1")],
+            },
+            {"name": "c1_end", "match": {"last_call_id": "cell_1"}, "items": [message("One.")]},
+            {
+                "name": "c2",
+                "match": {"last_user": "Second cell", "lacks_call_id": "cell_2"},
+                "items": [_exec('text("b");\n', "cell_2")],
+            },
+            {"name": "c2_end", "match": {"last_call_id": "cell_2"}, "items": [message("Two.")]},
+        ],
+        extra=CODE_MODE,
+        then=("Second cell.",),
     ),
 ]
