@@ -59,9 +59,12 @@ class Emitter:
         self._thread_id = thread_id
         self._turn_id = turn_id
 
-    def _emit(self, payload: ev.EventPayload) -> bool:
-        """Enqueue one event in this handle's envelope; ``False`` when the writer dropped it."""
-        return self._rt.event(payload, thread_id=self._thread_id, codex_turn_id=self._turn_id)
+    def _emit(self, payload: ev.EventPayload, *, in_turn: str | None = None) -> bool:
+        """Enqueue one event in this handle's envelope (in turn ``in_turn`` of its thread
+        instead, when given: a code cell's end written in the turn of the wait that
+        collected it); ``False`` when the writer dropped it."""
+        turn_id = self._turn_id if in_turn is None else in_turn
+        return self._rt.event(payload, thread_id=self._thread_id, codex_turn_id=turn_id)
 
     def _payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Store one payload; ``None`` when it could not be stored (Codex then writes no ref)."""

@@ -129,9 +129,10 @@ class CodeCell(Handle):
             return
         # the calls it made and left running end with it, as a turn's calls end with the turn
         self._rt.close_owned_by(self, "aborted")
-        self._rt.cell_ended(self._turn.thread.thread_id, self.runtime_cell_id)  # waits resolve
+        # the waits on it resolve; the first collects it, in its own turn
+        collected_in = self._rt.cell_ended(self._turn.thread.thread_id, self.runtime_cell_id)
         ref = self._payload("tool_result", response)
-        self._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref))
+        self._emit(ev.CodeCellEnded(self.runtime_cell_id, status, ref), in_turn=collected_in)
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
         self.terminated()

@@ -264,9 +264,9 @@ class Runtime:
         self._compactions = 0
         #: thread id -> its last request, so the next costs only its new items
         self._memos: dict[str, RequestMemo] = {}
-        #: schema 3: open ``wait`` calls by (thread id, runtime cell id) -> how each records
-        #: that its cell resolved (``code_cell_wait_target_resolved``)
-        self._waits: dict[tuple[str, str], list[Callable[[str], None]]] = {}
+        #: open ``wait`` calls by (thread id, runtime cell id) -> how each records that its
+        #: cell resolved (schema 3: ``code_cell_wait_target_resolved``), returning its turn
+        self._waits: dict[tuple[str, str], list[Callable[[str], str]]] = {}
         #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
         #: second start of either anywhere in the rollout
         self._ids_used: set[tuple[str, str]] = set()
@@ -311,25 +311,27 @@ class Runtime:
                 break
             _close(close, status)
 
-    # --- waits on code cells (schema 3) --------------------------------------------------------
+    # --- waits on code cells --------------------------------------------------------------------
 
-    def wait_opened(self, thread_id: str, cell_id: str, resolved: Callable[[str], None]) -> None:
+    def wait_opened(self, thread_id: str, cell_id: str, resolved: Callable[[str], str]) -> None:
         """A ``wait`` call on cell ``cell_id`` is running; ``resolved`` records that it got
         the cell's result."""
         self._waits.setdefault((thread_id, cell_id), []).append(resolved)
 
-    def wait_closed(self, thread_id: str, cell_id: str, resolved: Callable[[str], None]) -> None:
+    def wait_closed(self, thread_id: str, cell_id: str, resolved: Callable[[str], str]) -> None:
         waiting = self._waits.get((thread_id, cell_id))
         if waiting is not None and resolved in waiting:
             waiting.remove(resolved)
             if not waiting:
                 del self._waits[(thread_id, cell_id)]
 
-    def cell_ended(self, thread_id: str, cell_id: str) -> None:
+    def cell_ended(self, thread_id: str, cell_id: str) -> str | None:
         """Cell ``cell_id`` ended: every ``wait`` call running on it resolves to it (Codex
-        0.171 records this just before ``code_cell_ended``)."""
-        for resolved in self._waits.pop((thread_id, cell_id), ()):
-            resolved(cell_id)
+        0.171 records this just before ``code_cell_ended``). Returns the turn of the first
+        of them, None if none runs: the wait collects the cell, and Codex (0.169 too)
+        writes the cell's end in the wait's turn, a later one than the cell's if it yielded."""
+        turns = [resolved(cell_id) for resolved in self._waits.pop((thread_id, cell_id), ())]
+        return turns[0] if turns else None
 
     # --- ids and payload helpers -----------------------------------------------------------
 

@@ -153,9 +153,10 @@ class ToolCall(ToolWork):
             ),
             self._owner(),
         )
-        #: schema 3: the code cell a running ``wait`` call waits on (the schema-2 reducer
-        #: reads it from the arguments; 0.171's needs ``code_cell_wait_target_resolved``)
-        self._waits_on = waits_on if rt.items is not None else None
+        #: the code cell a running ``wait`` call waits on: the cell's end is written in this
+        #: call's turn, and in schema 3 resolves it (the schema-2 reducer reads the
+        #: arguments; 0.171's needs ``code_cell_wait_target_resolved``)
+        self._waits_on = waits_on
         if self._waits_on is not None and self._live:
             rt.wait_opened(turn.thread.thread_id, self._waits_on, self._wait_resolved)
 
@@ -177,9 +178,12 @@ class ToolCall(ToolWork):
             self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
 
-    def _wait_resolved(self, runtime_cell_id: str) -> None:
+    def _wait_resolved(self, runtime_cell_id: str) -> str:
+        """The cell this wait waits on ended; the turn the cell's end is written in."""
         self._waits_on = None
-        self._emit(ev.CodeCellWaitTargetResolved(self.tool_call_id, runtime_cell_id))
+        if self._rt.items is not None:  # schema 3
+            self._emit(ev.CodeCellWaitTargetResolved(self.tool_call_id, runtime_cell_id))
+        return self._turn_id
 
     # --- results ---------------------------------------------------------------------------
 

@@ -49,8 +49,9 @@ class _History:
 async def test_a_yielded_cell_runs_on_after_its_turn_ends(tmp_path: Path, schema: int) -> None:
     """Codex 0.169 and 0.171 keep a yielded cell running when its turn completes: its nested
     call goes on (its end comes between turns), the next one starts in a later turn, both
-    credited to the cell's turn, and a wait two turns later collects the cell. The nested
-    call was ended ``aborted`` with its turn, and its result was lost."""
+    credited to the cell's turn, and a wait two turns later collects the cell (its end is
+    written in the wait's turn). The nested call was ended ``aborted`` with its turn, and its
+    result was lost; the cell's end was written in the cell's turn."""
     history = _History()
     async with open_rollout(tmp_path) as rollout:
         async with rollout.root.turn() as first:
@@ -111,6 +112,9 @@ async def test_a_yielded_cell_runs_on_after_its_turn_ends(tmp_path: Path, schema
         if e["payload"]["type"] == "tool_call_ended"
     }
     assert envelopes["nested-1"] == envelopes["nested-2"] == first_turn
+    # the wait collects the cell: Codex writes its end in the wait's turn
+    [ended] = [e for e in events(bundle) if e["payload"]["type"] == "code_cell_ended"]
+    assert ended["codex_turn_id"] == later_turn
 
 
 async def test_a_cell_ends_the_calls_it_left_running(tmp_path: Path) -> None:
