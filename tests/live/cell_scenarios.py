@@ -1,8 +1,9 @@
 """Live scenarios of code mode over several turns of one ``codex app-server`` thread: cells
 that yield and outlive their turn (nested exec and MCP calls going on, and starting, in later
 turns), a cell that fails after yielding, two waits at once, a wait on a cell already
-collected; and a session resumed by a later process, whose runtime numbers its cells from 1
-again (in a bundle of its own). Codex 0.169 and 0.171 keep a yielded cell running when its
+collected; a session resumed by a later process, whose runtime numbers its cells from 1
+again (in a bundle of its own); and three cells from one response with nested calls of every
+kind a cell has (patch, image, terminal session and stdin). Codex 0.169 and 0.171 keep a yielded cell running when its
 turn completes; the calls it makes later are its own turn's, and the wait that collects it
 records the cell's end in the wait's turn."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.live.script import CODE_MODE, MCP, Scenario, call, custom, message
+from tests.live.script import CODE_MODE, MCP, PNG, Scenario, call, custom, message
 
 
 def _exec(js: str, call_id: str, *, yield_ms: int | None = None) -> dict[str, Any]:
@@ -37,6 +38,18 @@ _FAILING_CELL = (
     'const r = await tools.exec_command({cmd: "sleep 0.5; echo b", yield_time_ms: 10000});\n'
     "text(r.output);\n"
     'throw new Error("late failure");\n'
+)
+
+#: Nested calls of other kinds than a plain command (code mode offers no update_plan).
+_EVERY_KIND = (
+    'await tools.apply_patch("*** Begin Patch\\n*** Add File: k.txt\\n+k\\n*** End Patch\\n");\n'
+    'const img = await tools.view_image({path: "dot.png"});\n'
+    'const s = await tools.exec_command({cmd: "read x; echo got $x", tty: true, yield_time_ms: 200});\n'
+    "text(JSON.stringify(s));\n"
+    "const w = await tools.write_stdin({session_id: s.session_id,"
+    ' chars: "hi\\n", yield_time_ms: 1000});\n'
+    "text(w.output);\n"
+    'await tools.exec_command({cmd: "sleep 1"});\n'
 )
 
 CELL_SCENARIOS = [
@@ -105,5 +118,37 @@ CELL_SCENARIOS = [
         ],
         extra=CODE_MODE,
         then=("Second cell.",),
+    ),
+    # three cells from one response, run one after the other (numbered 1, 2, 3): one makes
+    # nested calls of other kinds (a patch, an image, a terminal session written to) and
+    # yields; one throws at once (its exec call ends failed); one finishes at once. Waits
+    # follow on the yielded cell, then on the finished one (which fails: not found).
+    Scenario(
+        "code_cells_in_parallel_with_nested_calls_of_every_kind",
+        "Three cells.",
+        [
+            {
+                "name": "cells",
+                "match": {"step": 0},
+                "items": [
+                    _exec(_EVERY_KIND, "cell_kinds", yield_ms=300),
+                    _exec('throw new Error("at once");\n', "cell_throws"),
+                    _exec('text("quick");\n', "cell_quick"),
+                ],
+            },
+            {
+                "name": "wait_kinds",
+                "match": {"step": 3},
+                "items": [_wait("1", "w_kinds")],
+            },
+            {
+                "name": "wait_done",
+                "match": {"last_call_id": "w_kinds"},
+                "items": [_wait("3", "w_done")],
+            },
+            {"name": "end", "match": {"last_call_id": "w_done"}, "items": [message("All.")]},
+        ],
+        files={"dot.png": PNG},
+        extra=CODE_MODE,
     ),
 ]
