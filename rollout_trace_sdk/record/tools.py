@@ -200,8 +200,13 @@ class ToolCall(ToolWork):
             The item with its id (send it in the next request), the item as given for a call
             a code cell made, or ``None`` when no item was given.
         """
+        return self._answered("completed", output_item)
+
+    def _answered(self, status: ev.ExecutionStatus, output_item: Mapping[str, Any] | None) -> Any:
+        """End the call with ``status`` and ``output_item`` as its result (see
+        :meth:`completed`; :meth:`failed` with an item)."""
         if output_item is None:
-            self._end("completed", None)
+            self._end(status, None)
             return None
         output_item = plain(output_item)
         store = self._rt.items
@@ -220,10 +225,10 @@ class ToolCall(ToolWork):
             )
             assert item_id is not None  # a dict always gets one
             item_ref = store.item(recorded)
-            self._ended("completed", store.tool_result(item_ref))
+            self._ended(status, store.tool_result(item_ref))
             self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
             return self._turn.thread.ids.calls.unrenamed([recorded])[0]
-        ended = self._end("completed", {"type": "direct_response", "response_item": output_item})
+        ended = self._end(status, {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item
         if ended:
@@ -239,13 +244,25 @@ class ToolCall(ToolWork):
         """
         self._end("completed", {"type": "code_mode_response", "value": value})
 
-    def failed(self, error: str) -> None:
-        """The tool failed: the call ends ``failed`` with the error as its result.
+    def failed(self, error: str = "", *, output_item: Mapping[str, Any] | None = None) -> Any:
+        """The tool failed: the call ends ``failed``.
+
+        A tool that fails and still answers the model (a code-mode ``exec`` whose script
+        threw: Codex ends the call failed and the model reads "Script failed ...") gives
+        that answer as ``output_item``: it is the result and enters the history, as with
+        :meth:`completed`. Otherwise ``error`` is the result.
 
         Args:
-            error: what went wrong, as the tool reported it.
+            error: what went wrong, as the tool reported it (the result without an item).
+            output_item: the item the model sees about the failure, if it sees one.
+
+        Returns:
+            As :meth:`completed` for ``output_item``; ``None`` without one.
         """
+        if output_item is not None:
+            return self._answered("failed", output_item)
         self._end("failed", {"type": "error", "error": error})
+        return None
 
     def cancelled(self) -> None:
         """The call was abandoned before the tool answered: it ends ``cancelled``."""
@@ -578,7 +595,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
 
-    completed_value = failed = cancelled = stdin_target = ignore
+    completed_value = cancelled = stdin_target = ignore
     runtime_started = runtime_ended = ignore
     agent_interacted = agent_interrupted = wait_started = wait_ended = ignore
     exec_started = returning(lambda: _NullTerminalSession.INSTANCE)
@@ -587,6 +604,9 @@ class _NullToolCall(NullLifecycle, ToolCall):
     spawn_agent = returning(lambda: _null_thread())
 
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
+        return output_item
+
+    def failed(self, error: str = "", *, output_item: Mapping[str, Any] | None = None) -> Any:
         return output_item
 
 

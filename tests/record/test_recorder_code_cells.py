@@ -225,3 +225,38 @@ async def test_a_runtime_cell_id_used_again_is_renamed(tmp_path: Path, schema: i
         if e["payload"]["type"] == "tool_call_started" and e["payload"]["tool_call_id"] == "wait_b"
     )
     assert '"cell_id":"1#2"' in wait_b["summary"]["input_preview"]
+
+
+async def test_a_cell_whose_script_threw_fails_its_call_with_the_answer(
+    tmp_path: Path, schema: int
+) -> None:
+    """Codex 0.169 and 0.171 end the ``exec`` call of a cell whose script threw ``failed``
+    and still give the model its answer ("Script failed ...") as the call's result and a
+    history item (recorded live: ``code_cells_in_parallel_with_nested_calls_of_every_kind``).
+    ``failed(error)`` could only record the error text, with no item for the history;
+    ``failed(output_item=...)`` records the answer as Codex does."""
+    history = _History()
+    script = "text('before');\nthrow new Error('scripted failure');\n"
+    answer = {
+        "type": "custom_tool_call_output",
+        "call_id": "cell",
+        "output": [{"type": "input_text", "text": "Script failed\nScript error: scripted"}],
+    }
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        history.user(turn, "run it")
+        await history.infer(
+            turn, {"type": "custom_tool_call", "call_id": "cell", "name": "exec", "input": script}
+        )
+        async with turn.tool_call("cell", "exec", input=script) as tool:
+            cell = tool.code_cell("1", script)
+            cell.finished(error_text="Error: scripted failure")
+            sent = tool.failed("script failed", output_item=answer)
+        assert sent["call_id"] == "cell" and sent["output"] == answer["output"]
+        history.items.append(sent)
+        await history.infer(turn, _message("It failed."))
+    state = check_bundle(bundle_in(tmp_path))
+    (call,) = [c for c in state["tool_calls"].values() if c["model_visible_call_id"] == "cell"]
+    assert call["execution"]["status"] == "failed"
+    outputs = call["model_visible_output_item_ids"]
+    assert len(outputs) == 1
+    assert state["conversation_items"][outputs[0]]["kind"] == "custom_tool_call_output"
