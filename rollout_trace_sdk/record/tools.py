@@ -1,5 +1,5 @@
-"""Tool calls, and the multi-agent tools' effects on other threads. What runs under a tool
-call has its own module: terminal sessions, MCP calls, code cells.
+"""Tool calls. What runs under a tool call has its own module: terminal sessions, MCP calls,
+code cells, and the multi-agent tools' effects on other threads (``_agent_tools``).
 
 A tool call is requested by the model (it has a model-visible call id) or by a code cell
 (it has the cell's runtime tool id). Its runtime events are recorded in the shapes Codex's
@@ -10,33 +10,22 @@ operations, SubAgentActivity payloads build interaction edges.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..model import events as ev
 from . import tool_kinds
+from ._agent_tools import AgentToolWork
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
-from ._handle import ToolWork
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
-from .runtime import NullLifecycle, Outcome, Runtime, ignore, now_ms, returning, warn
+from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning, warn
 from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
     from .code_cells import CodeCell
     from .threads import AgentThread, Turn
 
-ActivityKind = Literal["started", "interacted", "interrupted"]
-
-#: Which tool kinds may report which SubAgentActivity (anything else fails the reduction).
-_ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
-    "started": frozenset({"spawn_agent"}),
-    "interacted": frozenset({"send_message", "assign_agent_task"}),
-    "interrupted": frozenset({"close_agent"}),
-}
-#: Activities whose message both reducers read from the call's invocation (a spawn's task, a
-#: message sent): without the invocation they refuse the whole bundle.
-_DELIVERS_MESSAGE: Final = frozenset({"started", "interacted"})
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 #: Kinds whose runtime payloads the reducers parse as sub-agent activity or waits: recorded
 #: through spawn_agent / agent_interacted / agent_interrupted / wait_started / wait_ended.
@@ -46,7 +35,7 @@ _AGENT_KINDS: Final = frozenset(
 _MODEL_REQUESTER: Final = ev.ModelRequester()
 
 
-class ToolCall(ToolWork):
+class ToolCall(AgentToolWork):
     """One tool call, from ``tool_call_started`` to ``tool_call_ended``."""
 
     __slots__ = (
@@ -54,7 +43,6 @@ class ToolCall(ToolWork):
         "_invocation",
         "_turn",
         "_waits_on",
-        "_work",
         "kind",
         "model_visible_call_id",
         "name",
@@ -343,14 +331,6 @@ class ToolCall(ToolWork):
             return _NullTerminalSession.INSTANCE
         return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
 
-    def _claim(self, work: str) -> bool:
-        """Whether this call may record ``work`` now: the first runtime work of a call is
-        recorded, and any other after it is refused (the caller warns)."""
-        if self._work is not None:
-            return False
-        self._work = work
-        return True
-
     def stdin_target(self, session: TerminalSession) -> None:
         """This write_stdin call writes to ``session`` (``stdin_target_resolved``).
 
@@ -421,149 +401,6 @@ class ToolCall(ToolWork):
             runtime_cell_id,
             self.model_visible_call_id or self.tool_call_id,
             source_js,
-        )
-
-    # --- multi-agent -----------------------------------------------------------------------
-
-    def _activity(
-        self,
-        kind: ActivityKind,
-        target: AgentThread,
-        model: str | None = None,
-        reasoning_effort: str | None = None,
-    ) -> None:
-        if self.kind.type not in _ACTIVITY_KINDS[kind]:
-            # the reducer fails on an activity that does not fit the tool's kind
-            warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
-            return
-        if not self._live:
-            return
-        if not target.enabled:
-            # a null thread (its start was dropped by a full queue with overflow="drop", or
-            # it belongs to a disabled rollout): its id is empty, no UUID, and both reducers
-            # refuse the whole bundle for an activity naming it
-            warn(
-                f"rollout trace: tool call {self.tool_call_id} names an agent thread that was "
-                f"not recorded; its {kind} activity is left out"
-            )
-            return
-        if kind in _DELIVERS_MESSAGE and not self._invocation:
-            warn(
-                f"rollout trace: tool call {self.tool_call_id} lost its invocation (the queue "
-                f"was full); its {kind} activity is left out"
-            )
-            return
-        if kind in _DELIVERS_MESSAGE and not tool_kinds.holds_message(self._arguments):
-            warn(
-                f"rollout trace: tool call {self.tool_call_id}'s arguments hold no message "
-                f"text; its {kind} activity is left out"
-            )
-            return
-        if not self._claim("activity"):
-            # the edge's id is the call's: a second activity (one message to two agents)
-            # would give two edges one id, which both reducers refuse
-            warn(
-                f"rollout trace: tool call {self.tool_call_id} recorded its agent activity already"
-            )
-            return
-        self._runtime_ended(
-            {
-                "model": model,
-                "reasoning_effort": reasoning_effort,
-                "event_id": self.tool_call_id,
-                "occurred_at_ms": now_ms(),
-                "agent_thread_id": target.thread_id,
-                "agent_path": target.agent_path,
-                "kind": kind,
-            },
-            "completed",
-        )
-
-    # AgentThread.spawn's keywords (no provider_name, plus reasoning_effort): a signature callers read
-    def spawn_agent(
-        self,
-        task_name: str,
-        *,
-        nickname: str | None = None,
-        role: str | None = None,
-        thread_id: str | None = None,
-        model: str | None = None,
-        reasoning_effort: str | None = None,
-    ) -> AgentThread:
-        """This spawn_agent call started a child thread. The spawn edge lands on the task
-        message delivered to the child (:func:`task_message` with the call's ``message``).
-
-        A call whose tool is not ``spawn_agent`` still spawns the child but records no
-        activity (with a warning): the reducer would refuse it.
-
-        Args:
-            task_name: the last segment of the child's agent path.
-            nickname: the agent's display name.
-            role: the agent's role.
-            thread_id: the child's thread id; a fresh UUID when not given.
-            model: the child's model; the parent thread's when not given.
-            reasoning_effort: the reasoning effort the child was asked to use.
-
-        Returns:
-            The child thread (a null thread when the parent is not live).
-        """
-        parent = self._turn.thread
-        child = parent.spawn(
-            task_name, nickname=nickname, role=role, thread_id=thread_id, model=model
-        )
-        self._activity("started", child, child.model, reasoning_effort)
-        return child
-
-    def agent_interacted(self, target: AgentThread) -> None:
-        """This send_message / followup_task call delivered to ``target``.
-
-        Args:
-            target: the thread the message went to.
-        """
-        self._activity("interacted", target)
-
-    def agent_interrupted(self, target: AgentThread) -> None:
-        """This interrupt_agent / close_agent call stopped ``target``.
-
-        Args:
-            target: the thread that was stopped.
-        """
-        self._activity("interrupted", target)
-
-    def wait_started(self, targets: Sequence[AgentThread] = ()) -> None:
-        """This wait_agent call starts waiting on ``targets`` (all agents when empty).
-
-        Args:
-            targets: the threads waited on; null threads (never recorded) are left out.
-        """
-        if not self._live:
-            return
-        self._runtime_started(
-            {
-                "started_at_ms": now_ms(),
-                "sender_thread_id": self._turn.thread.thread_id,
-                "receiver_thread_ids": [t.thread_id for t in targets if t.enabled],
-                "call_id": self.tool_call_id,
-            },
-            self.kind,
-        )
-
-    def wait_ended(self, statuses: Mapping[str, Any] | None = None) -> None:
-        """This wait_agent call stopped waiting.
-
-        Args:
-            statuses: each waited-on agent's status, by thread id, as the tool reported it.
-        """
-        if not self._live:
-            return
-        self._runtime_ended(
-            {
-                "sender_thread_id": self._turn.thread.thread_id,
-                "call_id": self.tool_call_id,
-                "completed_at_ms": now_ms(),
-                "statuses": dict(statuses or {}),
-            },
-            "completed",
         )
 
     # --- lifecycle -------------------------------------------------------------------------
