@@ -15,8 +15,12 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ..model.layout import UNAVAILABLE_MARKER_KEY
+
 #: A cut value inside a JSON summary, as the reducers write it: ``{"$trace_unavailable": id}``.
-_UNAVAILABLE: Final = re.compile(r'"\$trace_unavailable":\s*"(raw_payload:\d+)"')
+_UNAVAILABLE: Final = re.compile(
+    re.escape(f'"{UNAVAILABLE_MARKER_KEY}"') + r':\s*"(raw_payload:\d+)"'
+)
 
 
 def recording_status(state: Mapping[str, Any]) -> str:
@@ -89,7 +93,7 @@ def unavailable_notes(summary: str, notes: Mapping[str, str]) -> str:
     Returns:
         The notes, each in brackets after a space; empty when it names none.
     """
-    if not notes or "$trace_unavailable" not in summary:
+    if not notes or UNAVAILABLE_MARKER_KEY not in summary:
         return ""
     found = dict.fromkeys(_UNAVAILABLE.findall(summary))
     return "".join(f" [{ident}, {notes[ident]}]" for ident in found if ident in notes)
