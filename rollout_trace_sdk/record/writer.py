@@ -434,16 +434,20 @@ class BundleWriter(ChunkWriter):
 
     def _abandon_queue(self, reason: str) -> None:
         """Count everything still queued as lost (the close ran out of time). The closing
-        lines then continue right after the last line on disk: the log keeps no seq gap."""
+        lines then take the seqs of the first events left: the log keeps no seq gap. (Not
+        the seqs after the last line on disk: the writer task's chunk may still be in the
+        worker thread, its lines to come, and the log repeated their seqs.)"""
         queue = self._queue
         payloads = [item for item in queue if len(item) == 2]
+        first_left = next((item[0] for item in queue if len(item) != 2), None)
         events = len(queue) - len(payloads)
         queue.clear()
         self._done = self._enqueued
         self._queued = 0
         self._lose(payloads, events, b"")
         self._reasons.append(reason)
-        self._seq = self._written_seq
+        if first_left is not None:
+            self._seq = first_left - 1
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: record nothing, write nothing. The queue and the log belong to

@@ -21,6 +21,7 @@ from .recorder_support import (
     bundle_in,
     check_bundle,
     events,
+    loss_report,
     of_type,
     payload,
     types,
@@ -210,3 +211,42 @@ async def test_asyncio_deadline_passing_during_the_close_still_closes(
     bundle = bundle_in(tmp_path)
     assert len(of_type(bundle, "protocol_event_observed")) >= 2000
     _whole_and_closed(bundle, tmp_path)
+
+
+@pytest.mark.anyio
+async def test_close_timeout_passing_while_the_writer_task_writes_keeps_the_seqs(
+    tmp_path: Path, schema: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``close_timeout`` can pass while the writer task's chunk is still in the worker thread.
+    The closing lines took the seqs after the last line then on disk, and that chunk's lines
+    came after them: the loss report and ``recording_completed`` repeated seqs 1 and 2 after
+    lines 1..10, and both reducers refused the log ("missing or reordered trace event")."""
+    real = _files.append_lines
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_disk(fd: int, data: bytes | bytearray | memoryview) -> int:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+        return real(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", slow_disk)
+    async with anyio.create_task_group() as tg, open_rollout(tmp_path, close_timeout=0) as rollout:
+        for n in range(10):
+            rollout.root.protocol_event("first", {"n": n})
+        while not entered.is_set():  # the writer task's chunk is in the worker thread
+            await anyio.sleep(0.001)
+        for n in range(10):
+            rollout.root.protocol_event("left", {"n": n})
+        tg.start_soon(anyio.to_thread.run_sync, _release_later, release)
+    bundle = bundle_in(tmp_path)
+    kinds = [e["payload"].get("event_type") for e in of_type(bundle, "protocol_event_observed")]
+    assert kinds.count("first") == 10
+    assert "closing took longer than 0 s" in loss_report(bundle)
+    _whole_and_closed(bundle, tmp_path)
+
+
+def _release_later(release: threading.Event) -> None:
+    """In a worker thread: let the slow disk go on once the close has run out of time."""
+    release.wait(0.2)
+    release.set()
