@@ -345,7 +345,30 @@ class RolloutScope:
                 )
             else:
                 tg.cancel_scope.cancel()  # the writer task ends at once (nothing to write)
-                await tg.__aexit__(None, None, None)
+                await _leave(tg)
+
+
+async def _leave(tg: anyio.abc.TaskGroup) -> None:
+    """Leave the writer's task group; under trio, a Ctrl-C comes out as it came.
+
+    Trio raises a Ctrl-C at the main task's next wait (one pressed as the close wrote its
+    last line: leaving the group), and the nursery wrapped it in a ``BaseExceptionGroup``,
+    which the agent's ``except KeyboardInterrupt`` missed: the group is ours, not the
+    agent's. Not under asyncio: there a bare KeyboardInterrupt out of a task breaks out of
+    the event loop, and the runner then left anyio's worker threads running (the process
+    hung at exit: 4 and 7 of 30 SIGTERMs with SIGINT ignored); a group ends the task."""
+    import sniffio
+
+    interrupt: BaseException | None = None
+    try:
+        await tg.__aexit__(None, None, None)
+    except BaseExceptionGroup as group:
+        interrupts, rest = group.split(KeyboardInterrupt)
+        if interrupts is None or rest is not None or sniffio.current_async_library() != "trio":
+            raise
+        interrupt = interrupts.exceptions[0]
+    if interrupt is not None:
+        raise interrupt  # outside the handler: the group is no context of it
 
 
 def _root(root: str | os.PathLike[str] | bytes | None) -> Path | None:

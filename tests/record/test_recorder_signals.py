@@ -148,3 +148,56 @@ def test_a_second_ctrl_c_while_closing_keeps_the_chunk_being_written(
     assert len(of_type(bundle, "protocol_event_observed")) >= 200
     assert types(bundle)[-1] == "rollout_ended"
     check_bundle(bundle, tmp_path)
+
+
+_CTRL_C_AT_THE_END = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import trio
+from rollout_trace_sdk.record import _files, open_rollout
+
+real = _files.append_lines
+
+def disk(fd, data):
+    written = real(fd, data)
+    if b"recording_completed" in bytes(data):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the close has written its last line
+    return written
+
+_files.append_lines = disk
+
+async def main() -> None:
+    async with open_rollout(sys.argv[1], schema_version=int(sys.argv[2])) as rollout:
+        rollout.root.protocol_event("note", {"n": 1})
+
+try:
+    trio.run(main)
+except KeyboardInterrupt:
+    print("interrupted")
+except BaseExceptionGroup as group:
+    print("a group:", repr(group))
+"""
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_ctrl_c_as_the_close_ends_comes_out_as_keyboard_interrupt(
+    tmp_path: Path, schema: int
+) -> None:
+    """Trio raises a Ctrl-C pressed as the close writes its last line at the main task's next
+    wait, which is leaving the writer's task group: its nursery wrapped the interrupt in a
+    ``BaseExceptionGroup``, and the agent's ``except KeyboardInterrupt`` missed it (21
+    runs of 22). It comes out as the KeyboardInterrupt it is, and the bundle is
+    closed. (Whether the interrupt reaches the close's last wait or the next one is a race:
+    three runs.)"""
+    for run in range(3):
+        root = tmp_path / str(run)
+        done = subprocess.run(
+            [sys.executable, "-c", _CTRL_C_AT_THE_END, str(root), str(schema)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.strip() == "interrupted", (done.stdout, done.stderr)
+        bundle = bundle_in(root)
+        assert types(bundle)[-1] == "recording_completed"
+        check_bundle(bundle, tmp_path)
