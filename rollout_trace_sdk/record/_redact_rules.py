@@ -225,6 +225,11 @@ BARE_VALUE_REACH: Final = 4096
 VALUE_BARE: Final = re.compile(
     rb"[^\s\"'\\,;&\[\]{}()<>$`=|][^\s\"'\\,;&\[\]{}()<>$`|]{0,%d}" % (BARE_VALUE_REACH - 1)
 )
+#: The same value taken past a comma or bracket, up to a blank, quote, ``;``, ``&`` or ``=``:
+#: a password may hold them (``abc,def123``, ``hunter2(x)9``), which the value above stops at.
+VALUE_BARE_WIDE: Final = re.compile(rb"[^\s\"'\\;&=$][^\s\"'\\;&=]{0,%d}" % (BARE_VALUE_REACH - 1))
+#: A call's start (``make_token(``, ``os.getenv(``): code, not a value.
+CALL_START: Final = re.compile(rb"[A-Za-z_][A-Za-z0-9_.]*\(")
 SCHEME_ONLY: Final = re.compile(rb"(?i:bearer|basic|token|bot)?[ \t]*")
 
 #: Markers holding a byte that is rare in text (uppercase ``K``/``J``, ``z``): found by a

@@ -164,13 +164,12 @@ def name_at(
         if closed:
             return  # a JSON key whose value is a number, literal, object or array
         value = rules.VALUE_BARE.match(data, vstart)
-        if (
-            value is None
-            or not _looks_secret(value[0])
-            or kind == "cookie"
-            or data.startswith(b"(", value.end())  # a call: `token = make_token(...)`
-        ):
+        if value is None or kind == "cookie":
             return
+        if not _looks_secret(value[0]) or data.startswith(b"(", value.end()):
+            value = _wider_bare_value(data, vstart, value.end())
+            if value is None:
+                return  # `password=None`, a call: `token = make_token(...)`
     elif opened == b'"':
         value = rules.VALUE_JSON.match(data, vstart)
     elif opened == b"'":
@@ -312,6 +311,40 @@ def resolve(data: bytes, spans: list[Span]) -> list[Span]:
         chosen[lo:hi] = [span]
         starts[lo:hi] = [span.start]
     return chosen
+
+
+def _wider_bare_value(data: bytes, vstart: int, narrow_end: int) -> re.Match[bytes] | None:
+    """An unquoted value the narrow rule stopped at a comma or a bracket, taken on to the
+    next blank, quote, ``;``, ``&`` or ``=`` (``PASSWORD=abc,def123xyz``,
+    ``password=hunter2(xyz)9876``: both were written as they are), when that run holds a
+    digit (``pw,retries`` is a list in code) and is no call (``sha256(data)``,
+    ``make_token(user,`` cut by a blank, ``get().value``)."""
+    wide = rules.VALUE_BARE_WIDE.match(data, vstart)
+    if wide is None or wide.end() <= narrow_end:
+        return None
+    run = wide[0]
+    if re.search(rb"[0-9]", run) is None or _is_call(run):
+        return None
+    return wide
+
+
+def _is_call(run: bytes) -> bool:
+    """Whether ``run`` starts with a call: a name, ``(``, and either no matching ``)`` in
+    the run (a blank cut it) or one followed by nothing or by what code puts there."""
+    start = rules.CALL_START.match(run)
+    if start is None:
+        return False
+    depth = 0
+    for index in range(start.end() - 1, len(run)):
+        char = run[index]
+        if char == 0x28:  # (
+            depth += 1
+        elif char == 0x29:  # )
+            depth -= 1
+            if depth == 0:
+                rest = run[index + 1 : index + 2]
+                return rest in (b"", b")", b",", b".", b"[", b":", b"]", b"}")
+    return True
 
 
 def _looks_secret(value: bytes) -> bool:

@@ -19,6 +19,10 @@ PLACEHOLDER = re.compile(r"\[REDACTED:([a-z0-9_]+):([0-9a-f]{8})\]")
 
 #: (kind, text holding the secret, the secret). Each must go wherever it is planted.
 PLANTED = [
+    # unquoted values holding a comma or brackets (found by review: written as they were)
+    ("password", "PASSWORD=abc,def123xyzQ9", "abc,def123xyzQ9"),
+    ("password", "password=hunter2(xyz)9876 and more", "hunter2(xyz)9876"),
+    ("token", "token: abc(def)12345", "abc(def)12345"),
     ("authorization", "Authorization: Bearer abcDEF0123456789xyz", "abcDEF0123456789xyz"),
     ("authorization", "authorization=Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
     (
@@ -134,6 +138,11 @@ CLEAN = [
     "ResourceEndpoint.__init__(self, default_token='Bearer')",
     'password = ask_password("Password: ")\n    return username, password, True',
     "token = make_token(user_id=42)",
+    "token = make_token(user_id, 3)",
+    "token = sha256(data)",
+    "f(password=pw,retries=3)",
+    "password = get_pw(2).strip()",
+    "password=abc, then 12 more",
     "Bearer authentication_required_for_this_route",
     "Invalid API key: 401 Unauthorized",
     "Refresh Token: 30d TTL",
