@@ -28,6 +28,7 @@ import zstandard
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.reduce.shards import decompress_shard
+from tests.codex_oracle import bundle_schema
 from tests.reduce.test_bundle import ROLLOUT, TRACE, event_lines, make_bundle
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
@@ -58,12 +59,26 @@ Builder = Callable[[Path, int], Path]
 
 def argv(command: tuple[str, ...], bundle: Path, out: Path) -> list[str]:
     """The CLI arguments for ``command`` on ``bundle`` (``reduce`` writes to ``out``, the
-    other writing commands beside it)."""
+    other writing commands beside it; ``convert`` to the schema the bundle is not, as its own
+    is refused)."""
     if command[0] == "reduce":
         return [*command, str(bundle), "-o", str(out)]
     if command in _OUTPUTS:
-        return [*command, str(bundle), "-o", str(out.parent / _OUTPUTS[command])]
+        written = list(command)
+        if command[0] == "convert":
+            written[-1] = str(5 - _schema(bundle))
+        return [*written, str(bundle), "-o", str(out.parent / _OUTPUTS[command])]
     return [*command, str(bundle)]
+
+
+def _schema(bundle: Path) -> int:
+    """The schema a hostile bundle declares, read only from a regular manifest (a FIFO there
+    would block the test's own process), else 2."""
+    try:
+        regular = stat.S_ISREG((bundle / "manifest.json").lstat().st_mode)
+    except OSError:
+        regular = False
+    return bundle_schema(bundle) if regular else 2
 
 
 def verdict(code: int | None, text: str) -> str | None:

@@ -40,7 +40,7 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
     Args:
         source: a bundle directory (schema 2 or 3).
         target: a directory that must not exist yet.
-        schema: the schema to write.
+        schema: the schema to write, the one the source is not.
 
     Raises:
         ReduceError: the source is refused by the reader, or holds what ``schema`` cannot say.
@@ -50,6 +50,13 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
     if str(target) in ("", "-"):
         raise ReduceError(f"cannot write a bundle to {str(target)!r}: give a new directory")
     with Bundle.open(source) as bundle:
+        if bundle.schema == schema:
+            # the writers map one schema onto the other: a schema-3 source written as schema 3
+            # lost its capture statuses and templates (a cut payload read as whole)
+            raise ReduceError(
+                f"the bundle is schema {schema} already; convert writes the other schema",
+                file=f"{bundle.display}/{layout.MANIFEST}",
+            )
         final = Path(target)
         if final.exists() or final.is_symlink():
             raise ReduceError(f"create {final}", cause="File exists (os error 17)")

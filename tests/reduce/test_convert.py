@@ -293,3 +293,30 @@ def test_a_source_0_171_refuses_for_an_unfinished_shard_is_refused(tmp_path: Pat
     log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))  # cut short
     convert_bundle(bundle, tmp_path / "out", 2)
     assert reduce_bundle(tmp_path / "out").recording_complete is False
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+@pytest.mark.parametrize("scenario", ["capture_payload_limit_exec", "code_mode_nested_tool"])
+def test_a_bundle_of_the_schema_asked_for_is_refused(
+    scenario: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--to 3`` on a schema-3 bundle ran the 2 → 3 writer over it: a payload the recorder cut
+    was written as whole (Codex 0.171 and we then refused the copy: "inference request payload
+    raw_payload:4 did not contain input") and templates lost their parts (found by review)."""
+    source = corpus_bundle(scenario)
+    with pytest.raises(ReduceError, match="the bundle is schema 3 already") as info:
+        convert_bundle(source, tmp_path / "out", 3)
+    assert info.value.file == f"{source}/manifest.json"
+    assert not (tmp_path / "out").exists()
+    assert main(["convert", str(source), "--to", "3", "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "convert writes the other schema" in err and f"at {source}/manifest.json" in err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not V2, reason="../shared/conformance is not present")
+def test_a_schema_2_bundle_asked_for_schema_2_is_refused(tmp_path: Path) -> None:
+    source = _v2_copy("single_exec", tmp_path)
+    with pytest.raises(ReduceError, match="the bundle is schema 2 already"):
+        convert_bundle(source, tmp_path / "out", 2)
+    assert not (tmp_path / "out").exists()
