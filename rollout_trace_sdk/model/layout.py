@@ -10,6 +10,7 @@ defaults. No I/O here: the reducer, the recorder and the converter all read thes
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from typing import Any, Final
@@ -102,13 +103,18 @@ def shard_record(payload_id: str, body: bytes) -> bytes:
 
 _WORK_VERBS: Final = ("convert", "redact", "old")
 _WORK_NAME: Final = re.compile(r"\..+\.(?:" + "|".join(_WORK_VERBS) + r")-[A-Za-z0-9_]+")
+#: How much of the target's name the hidden name keeps: a name is at most 255 bytes (NAME_MAX),
+#: and the dots, the verb and the random suffix need room beside it.
+_WORK_NAME_BYTES: Final = 200
 
 
 def work_prefix(target_name: str, verb: str) -> str:
     """The start of the hidden name a command writes ``target_name`` under (a random suffix
-    follows). ``verb`` is one of ``convert``, ``redact``, ``old``."""
+    follows). ``verb`` is one of ``convert``, ``redact``, ``old``. A long target name is cut:
+    a target the file system takes must not fail for the name it is written under."""
     assert verb in _WORK_VERBS
-    return f".{target_name}.{verb}-"
+    kept = os.fsdecode(os.fsencode(target_name)[:_WORK_NAME_BYTES])
+    return f".{kept}.{verb}-"
 
 
 def is_work_in_progress(name: str) -> bool:

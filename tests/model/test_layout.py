@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 
 import orjson
@@ -9,9 +10,11 @@ import pytest
 
 from rollout_trace_sdk.model.layout import (
     RIGHT_SIZE_BELOW,
+    is_work_in_progress,
     payload_number,
     raw_payload_id,
     right_sized,
+    work_prefix,
 )
 
 
@@ -56,3 +59,12 @@ def test_short_texts_are_kept_in_their_own_size(size: int) -> None:
 def test_long_texts_are_kept_as_they_are() -> None:
     text = orjson.dumps("x" * RIGHT_SIZE_BELOW)
     assert right_sized(text) is text  # its unused tail costs no memory; a copy costs time
+
+
+@pytest.mark.parametrize("name", ["out", "é" * 127 + "x", "\udcff" * 255])
+@pytest.mark.parametrize("verb", ["convert", "redact", "old"])
+def test_a_work_name_fits_a_file_name_and_is_known_as_one(name: str, verb: str) -> None:
+    # a target name of NAME_MAX bytes made a hidden name the file system refused
+    hidden = work_prefix(name, verb) + "a1b2c3d4e5f6"
+    assert len(os.fsencode(hidden)) <= 255
+    assert is_work_in_progress(hidden)

@@ -320,3 +320,14 @@ def test_a_schema_2_bundle_asked_for_schema_2_is_refused(tmp_path: Path) -> None
     with pytest.raises(ReduceError, match="the bundle is schema 2 already"):
         convert_bundle(source, tmp_path / "out", 2)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_target_with_a_name_as_long_as_the_file_system_takes(
+    tmp_path: Path, demo_bundle: Path
+) -> None:
+    """A 255-byte target name was refused ("Filename too long"): the hidden name the bundle
+    is written under first is the target's name with 22 more bytes (found by review)."""
+    name = "é" * 127 + "x"  # 255 bytes in UTF-8, NAME_MAX
+    assert main(["convert", str(demo_bundle), "--to", "3", "-o", str(tmp_path / name)]) == 0
+    assert reduce_bundle(tmp_path / name).schema_version == 3
+    assert os.listdir(tmp_path) == [name]
