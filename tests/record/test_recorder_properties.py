@@ -142,11 +142,15 @@ class _Player:
             await self.rollout.flush()
 
 
-async def _run(root: Path, ops: list[Op], budget: int) -> None:
+async def run_ops(root: Path, ops: list[Op], budget: int, schema: int | None = None) -> None:
+    """Play ``ops`` into a rollout under ``root`` (schema 2 or 3; None for the default), a
+    queue of ``budget`` bytes dropping what does not fit (also for ``tests/reduce/test_convert``)."""
     scope = anyio.CancelScope()
     try:
         with scope:
-            async with open_rollout(root, max_queued_bytes=budget, overflow="drop") as rollout:
+            async with open_rollout(
+                root, schema_version=schema, max_queued_bytes=budget, overflow="drop"
+            ) as rollout:
                 player = _Player(rollout, scope)
                 for op in ops:
                     await player.play(op)
@@ -169,7 +173,7 @@ def test_any_sequence_of_calls_leaves_a_reducible_bundle(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        anyio.run(_run, root, ops, budget, backend=backend)
+        anyio.run(run_ops, root, ops, budget, backend=backend)
         bundle = bundle_in(root)
         assert types(bundle)[-1] == "recording_completed"
         # both reducers accept it and build the same state
@@ -180,7 +184,7 @@ def test_partial_outputs_of_two_failed_attempts() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ops: list[Op] = ["infer_fail", "infer_fail"]
-        anyio.run(_run, root, ops, 64 << 20)
+        anyio.run(run_ops, root, ops, 64 << 20)
         check_bundle(bundle_in(root), root)
 
 
@@ -188,5 +192,5 @@ def test_compaction_after_a_delivered_agent_message() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ops: list[Op] = ["spawn", "compact"]
-        anyio.run(_run, root, ops, 64 << 20)
+        anyio.run(run_ops, root, ops, 64 << 20)
         check_bundle(bundle_in(root), root)
