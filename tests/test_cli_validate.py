@@ -184,3 +184,47 @@ def test_an_unreadable_manifest_is_one_problem_not_one_per_line(
     assert code == 1
     problems = [line for line in out.splitlines() if line.startswith(str(bundle))]
     assert len(problems) == 1 and "manifest.json" in problems[0] and "symlink" in problems[0]
+
+
+def _record_with_a_dropped_event(root: Path) -> Path:
+    """A schema-2 recording with ``overflow="drop"`` whose inference request payload went
+    into the queue and whose ``inference_started`` then found it full (dropped, counted)."""
+    import warnings
+
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> None:
+        async with (
+            open_rollout(root, schema_version=2, overflow="drop", max_queued_bytes=2000) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            await rollout.flush()
+            message = {"type": "message", "role": "user", "content": "x" * 37}
+            request = {"model": "m", "input": [message]}
+            turn.inference(request).completed(response_id="r", output_items=[])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        anyio.run(record)
+    (bundle,) = root.glob("trace-*")
+    return bundle
+
+
+def test_a_payload_whose_event_the_recorder_dropped_is_explained(tmp_path: Path) -> None:
+    """``validate`` failed our own ``overflow="drop"`` bundle: "payloads/5.json: not cited by
+    any event", a payload queued before the event citing it found the queue full (found by
+    review). Both reducers read it; the loss report says events were dropped: a note."""
+    bundle = _record_with_a_dropped_event(tmp_path / "ours")
+    log = (bundle / "trace.jsonl").read_text()
+    assert [p.name for p in (bundle / "payloads").iterdir() if f"payloads/{p.name}" not in log]
+    code, out, err = run("validate", bundle)
+    assert code == 0, out
+    assert "not cited by any event: the recorder's loss report says it dropped events" in err
+    # without a loss report an uncited payload is still a problem
+    plain = make_bundle(tmp_path / "plain", event_lines())
+    (plain / "payloads" / "9.json").write_bytes(b"{}")
+    code, out, _ = run("validate", plain)
+    assert code == 1
+    assert f"{plain}/payloads/9.json: not cited by any event\n" in out

@@ -154,3 +154,12 @@ def right_sized(data: bytes) -> bytes:
     buffer's unused tail is never touched and costs nothing (1.2x at 30 KB, none at 132 KB), so
     longer texts are kept as they are (copying 132 KB costs ~5 µs)."""
     return b"%b" % data if len(data) < RIGHT_SIZE_BELOW else data
+
+
+# --- what our recorder adds to a bundle ---------------------------------------------------------
+
+#: Our recorder's loss report, a ``warning`` protocol event before ``recording_completed``:
+#: ``rollout_trace_sdk: dropped N events and M payloads (B bytes) while recording ...``.
+#: ``validate`` reads it: a payload whose citing event was dropped is explained by it.
+LOSS_REPORT_PREFIX: Final = "rollout_trace_sdk: dropped "
+LOSS_REPORT: Final = re.compile(re.escape(LOSS_REPORT_PREFIX) + r"(\d+) events and \d+ payloads")

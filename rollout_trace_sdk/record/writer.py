@@ -89,7 +89,7 @@ import anyio.abc
 import attrs
 import orjson
 
-from ..model import codec
+from ..model import codec, layout
 from ..model import events as ev
 from . import _files
 from ._chunks import ChunkWriter
@@ -519,7 +519,7 @@ class BundleWriter(ChunkWriter):
         if s[2] or s[3] or approximated:
             reasons = "; ".join(self._reasons) or "nothing was dropped"
             message = (
-                f"rollout_trace_sdk: dropped {s[2]} events and {s[3]} payloads ({s[4]} bytes) "
+                f"{layout.LOSS_REPORT_PREFIX}{s[2]} events and {s[3]} payloads ({s[4]} bytes) "
                 f"while recording this trace: {reasons}"
             )
             if approximated:

@@ -118,6 +118,8 @@ class _Validator:
         self.seen_rollout_ended = False
         self.seen_recording_completed = False
         self.schema: int | None = None
+        #: where the ``warning`` protocol events' payloads are (a loss report is one)
+        self.warnings: list[str] = []
 
     def problem(self, file: str, line: int | None, message: str) -> None:
         self.report.problems.append(Problem(file, line, message))
@@ -238,6 +240,10 @@ class _Validator:
             self.seen_rollout_ended = True
         elif kind == "recording_completed":
             self.seen_recording_completed = True
+        elif kind == "protocol_event_observed" and payload.get("event_type") == "warning":
+            path = _where(payload.get("event_payload") or {})
+            if path is not None:
+                self.warnings.append(path)
 
     def cite(self, ident: str, path: str, number: int, ref: dict[str, Any]) -> None:
         earlier = self.citations.get(ident)
@@ -339,9 +345,32 @@ class _Validator:
             names = self.files.list_dir("payloads", what="payloads directory")
         except BundleFileError:
             return
-        for name in names:
-            if f"payloads/{name}" not in cited:
-                self.problem(f"{self.display}/payloads/{name}", None, "not cited by any event")
+        orphans = [name for name in names if f"payloads/{name}" not in cited]
+        if not orphans:
+            return
+        if self.events_dropped():
+            # with overflow="drop" a payload is queued, then the event citing it finds the
+            # queue full: both reducers read past it, and the loss report counts the event
+            self.report.notes.append(
+                f"{len(orphans)} payload files not cited by any event: the recorder's loss "
+                "report says it dropped events"
+            )
+            return
+        for name in orphans:
+            self.problem(f"{self.display}/payloads/{name}", None, "not cited by any event")
+
+    def events_dropped(self) -> bool:
+        """Whether a ``warning`` of the log is our recorder's loss report of dropped events."""
+        for where in self.warnings:
+            try:
+                body = orjson.loads(self.files.read_bytes(where, what="payload"))
+            except (BundleFileError, orjson.JSONDecodeError):
+                continue
+            message = body.get("message") if isinstance(body, dict) else None
+            found = layout.LOSS_REPORT.match(message) if isinstance(message, str) else None
+            if found is not None and int(found[1]) > 0:
+                return True
+        return False
 
     # --- closing -----------------------------------------------------------------------------
 
