@@ -217,8 +217,12 @@ class ChunkWriter(RecordQueue):
                     raise
                 held.append(exc)
 
+    @_ki_protected
     async def _seal(self) -> None:
-        """Schema 3: seal every shard (in a worker thread; again is harmless)."""
+        """Schema 3: seal every shard (in a worker thread; again is harmless). Protected from
+        trio's KeyboardInterrupt as :meth:`_drain` is: one landing between the worker's
+        start and :meth:`_in_thread`'s own wait would leave the seal running as the process
+        ends (a torn shard footer)."""
         assert self._sink is not None
         await self._in_thread(self._sink.seal)
         self._raise_held()
