@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 3
+TABLES_VERSION: Final = 4
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -247,7 +247,7 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("part_ids", _L, "schema 3: template parts"),
         ("text", _S, "the body as UTF-8 text (only with --payload-text)"),
         ("text_bytes", _I, "size of the body read (only with --payload-text)"),
-        ("text_unread", _S, "why text is null with --payload-text (cut, left out, too large...)"),
+        ("text_unread", _S, "why text is null with --payload-text (it or a part cut, too big...)"),
     ),
 }
 

@@ -394,15 +394,38 @@ def _edge(keys: Row, e: _Obj, items: dict[str, _Obj], tools: dict[str, _Obj]) ->
     }
 
 
+def _not_whole(ref: _Obj) -> str | None:
+    """Why a payload's body is not the whole text it stood for: it, or a template part of it at
+    any depth, was recorded cut short or left out (the reader splices the placeholder
+    ``{"$trace_unavailable": id}`` where such a part was, and would give that as the body).
+
+    Returns:
+        ``recorded truncated`` / ``recorded omitted`` for the payload itself, ``part ID
+        recorded ...`` for the first such part; None for a whole body.
+    """
+    pending = [(ref, "")]
+    while pending:
+        node, label = pending.pop()
+        status = _obj(node.get("capture")).get("status")
+        if status not in (None, "complete"):
+            return f"{label}recorded {status}"
+        parts = node.get("parts")
+        for part in reversed(parts if isinstance(parts, list) else []):
+            part = _obj(part)
+            pending.append((part, f"part {part.get('raw_payload_id')} "))
+    return None
+
+
 def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
     capture = _obj(ref.get("capture"))
-    # a payload recorded cut short or left out has no text to give (the reader would give
-    # its placeholder, ``{"$trace_unavailable": id}``): its capture columns say why
-    status = capture.get("status")
+    # a payload recorded cut short or left out, or spliced from such a part, has no text to
+    # give (the reader would give Codex's placeholder for the cut): its capture columns, or
+    # its parts' rows, say why
     body: bytes | None = None
     unread: str | None = None
     if payload_text is not None:
-        read = payload_text(ref) if status in (None, "complete") else f"recorded {status}"
+        cut = _not_whole(ref)
+        read = payload_text(ref) if cut is None else cut
         body, unread = (read, None) if isinstance(read, bytes) else (None, read)
     return {
         **keys,

@@ -338,7 +338,28 @@ def test_payload_text_of_a_cut_or_omitted_payload_is_null(tmp_path: Path) -> Non
     assert cut and {(text, n) for text, n, _ in cut} == {(None, None)}
     assert {why for _, _, why in cut} <= {"recorded truncated", "recorded omitted"}
     whole = [(text, why) for status, text, _, why in rows if status in (None, "complete")]
-    assert whole and all(text is not None and why is None for text, why in whole)
+    assert whole and all(text is not None or why for text, why in whole)
+    assert all("$trace_unavailable" not in text for text, _ in whole if text is not None)
+
+
+@needs_conformance_v3
+def test_payload_text_spliced_from_a_cut_part_is_null(tmp_path: Path) -> None:
+    """A template payload (a request, a response) one of whose parts was recorded truncated
+    or omitted was stored whole, Codex's placeholder (``{"$trace_unavailable": id}``) spliced
+    in as if it were the text, with nothing saying so (found by review)."""
+    [bundle] = sorted((CONFORMANCE_V3 / "capture_payload_limit_exec").glob("trace-*"))
+    out = tmp_path / "out"
+    summary = run_export([str(bundle)], ExportOptions(to=str(out), payload_text=True), jobs=1)
+    assert not summary.failed
+    rows = read_tables_rows(
+        out, "SELECT raw_payload_id, capture_status, text, text_unread FROM raw_payloads"
+    )
+    by_id = {pid: (status, text, why) for pid, status, text, why in rows}
+    # the request spliced from four whole items and raw_payload:18, recorded truncated;
+    # the response from an item whose text (raw_payload:23) was, two levels down
+    assert by_id["raw_payload:19"] == (None, None, "part raw_payload:18 recorded truncated")
+    assert by_id["raw_payload:25"] == (None, None, "part raw_payload:23 recorded truncated")
+    assert by_id["raw_payload:14"][1] is not None  # a whole part of that request: its text
 
 
 def test_prune_removes_the_rows_of_bundles_gone_since(three: list[Path], tmp_path: Path) -> None:

@@ -108,3 +108,19 @@ def test_a_payload_the_reader_refuses_says_why(demo_state: Any) -> None:
     }
     plain = build_rows(demo_state, source="b")["raw_payloads"]
     assert all(r["text_unread"] is None for r in plain)
+
+
+def test_a_payload_spliced_from_a_cut_part_has_no_text(demo_state: Any) -> None:
+    """A template whose part (at any depth) was recorded omitted was read whole, the
+    reader's placeholder standing in for the part (found by review)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    inner = {"raw_payload_id": "p:2", "kind": {"type": "content_value"}, "shard": 1}
+    inner["capture"] = {"status": "omitted", "original_bytes": 9}
+    middle = {"raw_payload_id": "p:1", "kind": {"type": "model_item"}, "parts": [inner]}
+    state["raw_payloads"] = {
+        "p:0": {"raw_payload_id": "p:0", "kind": {"type": "inference_response"}, "parts": [middle]},
+        "p:3": {"raw_payload_id": "p:3", "kind": {"type": "model_item"}, "parts": []},
+    }
+    rows = build_rows(state, source="b", payload_text=lambda ref: b"{}")["raw_payloads"]
+    got = {r["raw_payload_id"]: (r["text"], r["text_unread"]) for r in rows}
+    assert got == {"p:0": (None, "part p:2 recorded omitted"), "p:3": ("{}", None)}
