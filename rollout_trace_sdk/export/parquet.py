@@ -41,11 +41,13 @@ import orjson
 
 from ..model.layout import MANIFEST
 from .schema import TABLE_NAMES, TABLES_VERSION, to_arrow
-from .tables import build_rows
+from .tables import build_rows, payload_row_batches
 
 __all__ = ["BundleResult", "ExportOptions", "ExportSummary", "run_export"]
 
 MANIFEST_NAME: Final = "_export.json"
+#: Payload bodies (``--payload-text``) a worker holds before writing them as a row group.
+_TEXT_BATCH_BYTES: Final = 16 << 20
 _MANIFEST_VERSION: Final = 1
 
 
@@ -326,20 +328,40 @@ def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str]
         return None, notes, f"{error} (lenient: {exc})"
 
 
-def _payload_text(options: ExportOptions, reader: Any) -> Any:
-    """What fills ``raw_payloads.text``: the bundle's reader, or (a state file asked for
-    text) the reason there is none; ``None`` when text was not asked for."""
-    if not options.payload_text:
-        return None
-    if reader is not None:
-        return reader.read_or_reason
-    return lambda ref: "a state file: the bodies are in its bundle"  # no reader: a state file
+def _write_tables(
+    out: _OutputDir, root: Path, source: BundleSource, options: ExportOptions, reduced: Any
+) -> dict[str, int]:
+    """Write one bundle's parts; the rows written per table. ``reduced`` is ``_reduce``'s
+    (state, notes, strict error). Payload bodies (``--payload-text``) are read as their part
+    is written, a batch at a time, not all held at once."""
+    state, notes, error = reduced
+    tables = build_rows(state, source=source.url, lenient=error is not None, notes=notes)
+    reader = None
+    if options.payload_text and tables["raw_payloads"] and not source.state_file:
+        from ..view.payloads import PayloadReader
+
+        reader = PayloadReader(root)
+    rows: dict[str, int] = {}
+    try:
+        for name, table_rows in tables.items():
+            rows[name] = len(table_rows)
+            batches: Iterable[list[Any]] = [table_rows] if table_rows else []
+            if name == "raw_payloads" and table_rows and options.payload_text:
+                read = reader.read_or_reason if reader is not None else _no_body
+                batches = payload_row_batches(
+                    state, source=source.url, payload_text=read, max_bytes=_TEXT_BATCH_BYTES
+                )
+            if table_rows:
+                out.write_part(name, source.key, (to_arrow(name, b) for b in batches))
+    finally:
+        if reader is not None:
+            reader.close()
+    return rows
 
 
-def _payload_reader(root: Path) -> Any:
-    from ..view.payloads import PayloadReader
-
-    return PayloadReader(root)
+def _no_body(ref: Any) -> str:
+    """``raw_payloads.text_unread`` of a state file's payloads."""
+    return "a state file: the bodies are in its bundle"
 
 
 def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
@@ -358,36 +380,20 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
     error: str | None = None
     status = "failed"
     out: _OutputDir | None = None
+    state = None
     try:
         with _local_copy(source) as root:
             state, notes, error = _reduce(root, options.lenient, source.state_file)
             out = _OutputDir(options.to)
             out.remove_parts(source.key)
             if state is not None:
-                reader = None
-                if options.payload_text and not source.state_file:
-                    reader = _payload_reader(root)
-                try:
-                    tables = build_rows(
-                        state,
-                        source=source.url,
-                        lenient=error is not None,
-                        notes=notes,
-                        payload_text=_payload_text(options, reader),
-                    )
-                finally:
-                    if reader is not None:
-                        reader.close()
-                for name, table_rows in tables.items():
-                    rows[name] = len(table_rows)
-                    if table_rows:
-                        out.write_part(name, source.key, to_arrow(name, table_rows))
+                rows = _write_tables(out, root, source, options, (state, notes, error))
                 status = "ok" if error is None else "lenient"
     except OSError as exc:
         error = f"{exc.filename or source.url}: {_os_text(exc)}"
     except Exception as exc:  # a defect must not stop the other bundles; it is reported
         error = f"internal error: {type(exc).__name__}: {exc}"
-    if status == "failed" and rows and out is not None:
+    if status == "failed" and state is not None and out is not None:
         # stopped while writing: leave no half-exported bundle in the tables
         with contextlib.suppress(OSError):
             out.remove_parts(source.key)
@@ -428,15 +434,22 @@ class _OutputDir:
             if self.fs.exists(path):
                 self.fs.rm(path)
 
-    def write_part(self, table: str, key: str, data: Any) -> None:
-        """Write through a dot-file and rename, so readers never see half a part."""
+    def write_part(self, table: str, key: str, batches: Iterable[Any]) -> None:
+        """Write Arrow tables (a row group each) through a dot-file and rename, so readers
+        never see half a part."""
         import pyarrow.parquet as pq
+
+        from .schema import arrow_schema
 
         final = self.part(table, key)
         temp = f"{self.root}/{table}/{_temp_name(key, os.getpid())}"
         self.fs.makedirs(f"{self.root}/{table}", exist_ok=True)
-        with self.fs.open(temp, "wb") as f:
-            pq.write_table(data, f, compression="zstd")
+        with (
+            self.fs.open(temp, "wb") as f,
+            pq.ParquetWriter(f, arrow_schema(table), compression="zstd") as writer,
+        ):
+            for batch in batches:
+                writer.write_table(batch)
         self.fs.mv(temp, final)
 
     def remove_stale_temps(self) -> int:

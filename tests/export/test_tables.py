@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, TOKEN_NAMES, to_arrow
-from rollout_trace_sdk.export.tables import build_rows
+from rollout_trace_sdk.export.tables import build_rows, payload_row_batches
 
 
 def test_one_row_per_state_object_and_keys_everywhere(demo_state: Any) -> None:
@@ -124,3 +124,16 @@ def test_a_payload_spliced_from_a_cut_part_has_no_text(demo_state: Any) -> None:
     rows = build_rows(state, source="b", payload_text=lambda ref: b"{}")["raw_payloads"]
     got = {r["raw_payload_id"]: (r["text"], r["text_unread"]) for r in rows}
     assert got == {"p:0": (None, "part p:2 recorded omitted"), "p:3": ("{}", None)}
+
+
+def test_payload_rows_come_in_batches_of_bounded_bodies(demo_state: Any) -> None:
+    """The rows ``build_rows`` gives, read a batch at a time: a batch ends once its bodies
+    pass the bound, so the export holds one batch's bodies, not the bundle's."""
+    whole = build_rows(demo_state, source="b", payload_text=lambda ref: b"x" * 100)
+    batches = list(
+        payload_row_batches(
+            demo_state, source="b", payload_text=lambda ref: b"x" * 100, max_bytes=250
+        )
+    )
+    assert [row for batch in batches for row in batch] == whole["raw_payloads"]
+    assert len(batches) > 1 and all(len(batch) <= 3 for batch in batches)
