@@ -13,6 +13,7 @@ import io
 import json
 import socket
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,33 @@ def test_spawn_cycle_is_cut_at_the_root(demo_state: Any) -> None:
         "agent_role": "",
     }
     check_tree(otlp_trace(state))
+
+
+def test_a_deep_chain_of_agents_maps_in_linear_time(demo_state: Any) -> None:
+    """Each agent's parents were walked afresh to find a loop: 10,000 agents each spawned by
+    the one before took 35 s (50 million steps; found by review). Bounded in steps, not
+    seconds: with every answer kept, the chain is walked once, so 20,000 agents cost about
+    four times what 5,000 do (sixteen times when each was walked afresh)."""
+
+    def mapped(n: int) -> tuple[float, OtlpTrace]:
+        state = orjson.loads(orjson.dumps(demo_state))
+        parent = state["root_thread_id"]
+        template = next(t for t in state["threads"].values() if t["thread_id"] != parent)
+        for i in range(n):
+            thread = {**template, "thread_id": f"chain-{i}", "agent_path": f"/root/a{i}"}
+            thread["origin"] = {"type": "spawned", "parent_thread_id": parent}
+            state["threads"][thread["thread_id"]] = thread
+            parent = thread["thread_id"]
+        started = time.process_time()
+        trace = otlp_trace(state)
+        return time.process_time() - started, trace
+
+    small, _ = mapped(5_000)
+    large, trace = mapped(20_000)
+    names = {s.span_id: s for s in trace.spans}
+    last = names[span_id_of(trace.trace_id, "thread", "chain-19999")]
+    assert last.parent_id == span_id_of(trace.trace_id, "thread", "chain-19998")
+    assert large < 10 * small + 1.0, f"{small:.2f} s for 5,000 agents, {large:.2f} s for 20,000"
 
 
 _DROPPABLE = ["execution", "origin", "usage", "codex_turn_id", "thread_id", "source", "body"]
