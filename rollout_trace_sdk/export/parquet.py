@@ -176,6 +176,10 @@ def _key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:24]
 
 
+#: What ``_key`` makes: a manifest key names part files, so no other may be taken from one.
+_KEY: Final = re.compile(r"[0-9a-f]{24}")
+
+
 def _fingerprint(files: Iterable[tuple[str, int, Any]], stamp: str) -> tuple[str, int]:
     digest = hashlib.sha256(stamp.encode())
     total = 0
@@ -486,7 +490,10 @@ class _OutputDir:
         if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION:
             return {}
         bundles = data.get("bundles")
-        return bundles if isinstance(bundles, dict) else {}
+        if not isinstance(bundles, dict):
+            return {}
+        # a key with a path in it ("../../x") would have --prune remove files outside DIR
+        return {key: entry for key, entry in bundles.items() if _KEY.fullmatch(key)}
 
     def write_manifest(self, bundles: dict[str, Any]) -> None:
         self.fs.makedirs(self.root, exist_ok=True)

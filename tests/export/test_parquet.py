@@ -388,6 +388,25 @@ def test_prune_removes_the_rows_of_bundles_gone_since(three: list[Path], tmp_pat
     assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
 
 
+def test_prune_removes_nothing_outside_the_export(three: list[Path], tmp_path: Path) -> None:
+    """A manifest key is a part's file name: one with a path in it (an export directory
+    shared or copied from elsewhere) had ``--prune`` remove ``../../victim/data.parquet``,
+    outside ``--to`` (found by review). Only keys the export makes are read."""
+    out = tmp_path / "out"
+    victim = tmp_path / "victim" / "data.parquet"
+    victim.parent.mkdir()
+    victim.write_bytes(b"not the export's")
+    assert _cli("export", str(three[0]), "--to", str(out))[0] == 0
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())
+    [entry] = manifest["bundles"].values()
+    manifest["bundles"]["../../victim/data"] = {**entry, "source": "/gone"}
+    (out / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
+    code, stdout, _ = _cli("export", str(three[0]), "--to", str(out), "--prune")
+    assert code == 0 and "1 unchanged" in stdout
+    assert victim.read_bytes() == b"not the export's"
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(1,)]
+
+
 def test_a_killed_runs_part_files_are_removed_by_the_next(
     three: list[Path], tmp_path: Path
 ) -> None:
