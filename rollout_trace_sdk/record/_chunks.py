@@ -30,7 +30,7 @@ import anyio.lowlevel
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
 from ._queue import EVENT_COST, PAYLOAD_OVERHEAD, RecordQueue
-from ._shards import ShardSink, is_cut
+from ._shards import LINE_ESTIMATE, ShardSink, is_cut
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -282,7 +282,10 @@ class ChunkWriter(RecordQueue):
             chunk.lines = lines
             seal_below = 0
             if self._plan is not None:
-                self._plan.charge(len(lines))
+                # the lines were charged an estimate each as they were queued (when capped)
+                estimated = LINE_ESTIMATE * len(events) if self._lines_capped else 0
+                if self._plan.charge(len(lines) - estimated):
+                    self._filled()
                 # nothing placed before the plan's current shard is still queued: seal them
                 seal_below = 0 if self._queue or self._inbox else self._plan.current_shard
             if payloads or lines:

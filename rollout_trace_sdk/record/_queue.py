@@ -22,7 +22,7 @@ from . import _files
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
-from ._shards import ShardPlan
+from ._shards import LINE_ESTIMATE, ShardPlan
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -74,10 +74,12 @@ class RecordQueue:
         "_eager_slow",
         "_enqueued",
         "_failed",
+        "_full",
         "_hurry_at",
         "_inbox",
         "_inbox_bytes",
         "_inbox_lock",
+        "_lines_capped",
         "_loop_ident",
         "_max",
         "_ordinals",
@@ -108,6 +110,11 @@ class RecordQueue:
     #: how a payload value becomes its body (schema 3 compact, schema 2 pretty)
     _body_dumps: Callable[[Any], bytes]
     _failed: Exception | None
+    #: schema 3: the event lines have used the rest of ``max_bundle_bytes``: from now on
+    #: only :data:`CLOSING_EVENTS` are written (the ends of what is running), the rest counted
+    _full: bool
+    #: schema 3 with ``max_bundle_bytes``: each queued event is charged to it (see ``_full``)
+    _lines_capped: bool
     _hurry_at: int
     _inbox: deque[tuple[Any, ...]]
     _inbox_bytes: int
@@ -202,8 +209,7 @@ class RecordQueue:
             self._closing
             or self._failed is not None
             or (
-                queued
-                and queued + EVENT_COST > self._cap
+                ((queued and queued + EVENT_COST > self._cap) or self._full)
                 and payload.__class__ not in CLOSING_EVENTS
             )
         ):
@@ -227,6 +233,12 @@ class RecordQueue:
                 payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
             except Exception as exc:
                 self._unserialisable("event", exc, event=True)
+                return False
+        if self._lines_capped:
+            assert self._plan is not None
+            if self._plan.charge(LINE_ESTIMATE) and payload.__class__ not in CLOSING_EVENTS:
+                self._filled()
+                self._drop_event()
                 return False
         seq = self._seq = self._seq + 1
         self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
@@ -329,7 +341,8 @@ class RecordQueue:
                 log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
                 return False
         with self._inbox_lock:
-            if not self._admit_from_thread(EVENT_COST):
+            full = self._full and payload.__class__ not in CLOSING_EVENTS
+            if full or not self._admit_from_thread(EVENT_COST):
                 self._thread_drops[0] += 1
                 return False
             wall = time.time_ns() // 1_000_000
@@ -444,7 +457,29 @@ class RecordQueue:
         self._stats[4] += nbytes
         self._note_overflow()
 
+    def _filled(self) -> None:
+        """The bundle has reached its ceiling (``CaptureLimits.ceiling_bytes``): from now on
+        only the ends of what is running are written (and the closing records), so the
+        bundle stays within it but for one line per open handle; the rest is counted."""
+        if self._full:
+            return
+        self._full = True
+        ceiling = self._plan.limits.ceiling_bytes if self._plan is not None else None
+        self._reasons.append(
+            f"the bundle reached {ceiling} bytes (its event lines may outgrow max_bundle_bytes "
+            "that far): events after it were left out, the ends of what was running kept"
+        )
+        log.warning(
+            "rollout_trace_sdk: trace bundle %s reached %s bytes (max_bundle_bytes and the "
+            "room its events may overdraw); only the ends of what is running are recorded "
+            "from now on (the bundle will say how many events were left out)",
+            self.bundle_dir,
+            ceiling,
+        )
+
     def _note_overflow(self) -> None:
+        if self._full:
+            return  # said once, when the bundle filled (see ``_filled``)
         if self._failed is None and not self._closing and not self._reasons:
             self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
             log.warning(

@@ -74,6 +74,11 @@ COMPRESS_SLICE: Final = 64 << 10
 CLEAN_BATCH_BYTES: Final = 64 << 10
 #: Below this much room a payload is omitted rather than cut to a useless stub.
 MIN_TRUNCATED_BYTES: Final = 1024
+#: How far past ``max_bundle_bytes`` event lines may go at least (see ``ceiling_bytes``).
+EVENT_OVERDRAFT_BYTES: Final = 16 << 20
+#: What an event line is charged to ``max_bundle_bytes`` when it is queued (a line is ~250 to
+#: ~700 bytes: the envelope's ids and times, the event's fields and its payload reference).
+LINE_ESTIMATE: Final = 400
 #: The share of ``max_bundle_bytes`` kept back for event lines and the closing records.
 RESERVE_FRACTION: Final = 8
 MAX_RESERVE_BYTES: Final = 4 << 20
@@ -92,6 +97,18 @@ class CaptureLimits:
 
     max_payload_bytes: int | None = None
     max_bundle_bytes: int | None = None
+
+    @property
+    def ceiling_bytes(self) -> int | None:
+        """Where events stop too: ``max_bundle_bytes`` bounds the payloads, and the event
+        lines are kept past it (nothing but payloads is lost to the limit) up to twice the
+        limit, or the limit and :data:`EVENT_OVERDRAFT_BYTES`, whichever is more. Past that
+        only the ends of what is running are written, so a busy agent recording for hours
+        still makes a bounded bundle."""
+        total = self.max_bundle_bytes
+        if total is None:
+            return None
+        return total + max(total, EVENT_OVERDRAFT_BYTES)
 
     @property
     def reserve_bytes(self) -> int:
@@ -202,12 +219,30 @@ class ShardPlan:
         capture = PayloadCapture("omitted", size)
         return RawPayloadRef(layout.raw_payload_id(n), kind, "", None, capture, parts)
 
-    def charge(self, nbytes: int) -> None:
-        """Count ``nbytes`` of event lines against ``max_bundle_bytes``."""
+    def charge(self, nbytes: int) -> bool:
+        """Count ``nbytes`` of event lines against ``max_bundle_bytes`` (an estimate when an
+        event is queued, :data:`LINE_ESTIMATE`; corrected by the writer once the lines of a
+        chunk are encoded, so the limit is not overdrawn by what waits in the queue).
+
+        Returns:
+            Whether the bundle has reached :attr:`CaptureLimits.ceiling_bytes`.
+        """
         self._used += nbytes
+        ceiling = self._limits.ceiling_bytes
+        if ceiling is None or self._used < ceiling:
+            return False
+        # full: no payload is stored any more (their events are left out too, but for the
+        # ends of what is running, whose results are then recorded omitted)
+        self._budget = 0
+        return True
 
     def place(
-        self, kind: PayloadKind, body: bytes | LazyBody, parts: tuple[RawPayloadRef, ...] = ()
+        self,
+        kind: PayloadKind,
+        body: bytes | LazyBody,
+        parts: tuple[RawPayloadRef, ...] = (),
+        *,
+        closing: bool = False,
     ) -> tuple[RawPayloadRef, ShardRecord | None]:
         """Allocate the next payload id for ``body`` and decide where (and whether, and how
         much of it) it is stored.
@@ -216,6 +251,8 @@ class ShardPlan:
             kind: the payload kind the reference carries.
             body: the payload text (JSON, or a template's fragment array when ``parts``).
             parts: the template's parts (already placed), in splice order.
+            closing: a closing report (the loss report, the redaction report): stored
+                whole, in the room ``max_bundle_bytes`` keeps back, however full the bundle.
 
         Returns:
             The reference to put in events, and the record to queue for :class:`ShardSink`
@@ -229,7 +266,7 @@ class ShardPlan:
         if not parts and limit is not None and size > limit:
             cut = kept = limit
         budget = self._budget
-        if budget is not None:
+        if budget is not None and not closing:
             # what the record takes besides the body: its header and id
             room = budget - self._used - layout.SHARD_RECORD_HEADER.size - len(payload_id)
             if kept > room:

@@ -194,12 +194,14 @@ class BundleWriter(ChunkWriter):
         # Schema 3: shard placement on the loop, zstd in the worker thread, and the item
         # store (each conversation item written once). ``None`` for schema 2.
         self._plan: ShardPlan | None = None
+        self._lines_capped = False
         self._sink: ShardSink | None = None
         #: schema 3's item store (requests, responses, accepted items); ``None`` in schema 2
         self.items: ItemStore | None = None
         if schema == ev.SCHEMA_VERSION_V3:
             limits = limits or CaptureLimits()
             self._plan = ShardPlan(limits)
+            self._lines_capped = limits.max_bundle_bytes is not None
             redactor = self.redactor
             self._sink = ShardSink(
                 self._payloads_dir,
@@ -250,6 +252,7 @@ class BundleWriter(ChunkWriter):
         self._reasons: list[str] = []
         self._retries = 0  # writes retried after a transient error
         self._failed: Exception | None = None
+        self._full = False
         self._salvage = False
         self._closing = False
         self._closed = False
@@ -557,7 +560,7 @@ class BundleWriter(ChunkWriter):
         if self._plan is not None:
             body = orjson.dumps(report)
             with self._inbox_lock:
-                ref, record = self._plan.place("protocol_event", body)
+                ref, record = self._plan.place("protocol_event", body, closing=True)
             if record is not None:
                 self._force(record, len(body) + PAYLOAD_OVERHEAD)
         else:

@@ -361,3 +361,86 @@ def test_a_long_string_met_again_in_another_object_is_stored_once(tmp_path: Path
     (bundle,) = tmp_path.iterdir()
     assert len(_content_values(bundle)) == 2  # the text once, the other text once
     _reduce_like_codex(bundle)
+
+
+def _uncompressed_bytes(bundle: Path) -> int:
+    import zstandard
+
+    total = (bundle / "trace.jsonl").stat().st_size
+    for shard in (bundle / "payloads").glob("*.zst"):
+        reader = zstandard.ZstdDecompressor().decompressobj()
+        total += len(reader.decompress(shard.read_bytes()))
+    return total
+
+
+async def _busy_agent(root: Path, limit: int, steps: int) -> Path:
+    """A worker thread kept open while the root runs ``steps`` turns of one tool call each."""
+    import warnings
+
+    from rollout_trace_sdk.record import open_rollout
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        async with open_rollout(root, schema_version=3, max_bundle_bytes=limit) as rollout:
+            worker = rollout.root.spawn("worker")
+            async with worker.turn():
+                for i in range(steps):
+                    async with rollout.root.turn() as turn:
+                        turn.accept({"type": "message", "role": "user", "content": f"step {i}"})
+                        call = turn.tool_call(f"c{i}", "exec_command", arguments={"cmd": "ls"})
+                        async with call as tool:
+                            output = {"type": "function_call_output", "call_id": f"c{i}"}
+                            tool.completed({**output, "output": "x" * 50})
+                    if i % 50 == 0:
+                        await rollout.flush()
+    (bundle,) = root.glob("trace-*")
+    return bundle
+
+
+@pytest.mark.anyio
+async def test_a_busy_agent_stays_within_the_bundle_ceiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``max_bundle_bytes`` bounded the payloads only: event lines were always kept, and a
+    busy agent recording with a 3 MB limit wrote a 2.3 GB log in 24 minutes (found by review).
+    Lines still outgrow the limit (nothing but payloads is lost to it), up to a ceiling
+    (here twice the limit: the overdraft floor set to 0); past it only the ends of what is
+    running are written and the rest is counted, and the bundle still reduces as Codex 0.171
+    reduces it, every thread ended."""
+    from rollout_trace_sdk.record import _shards
+
+    monkeypatch.setattr(_shards, "EVENT_OVERDRAFT_BYTES", 0)
+    limit = 50_000
+    bundle = await _busy_agent(tmp_path, limit, 1000)
+    assert _uncompressed_bytes(bundle) <= 2 * limit * 1.1
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["recording_status"] == "closed_with_partial_payloads"
+    assert {t["execution"]["status"] for t in ours["threads"].values()} == {"completed"}
+    assert 10 < len(ours["codex_turns"]) < 1000
+    log = (bundle / "trace.jsonl").read_bytes()
+    assert log.endswith(b'"payload":{"type":"recording_completed"}}\n')
+    texts = [p for p in _shard_texts(bundle) if b"rollout_trace_sdk: dropped" in p]
+    assert len(texts) == 1 and b"the ends of what was running kept" in texts[0]
+    if codex_bin(3) is not None:
+        succeeded, said, state = codex_reduce(bundle)
+        assert succeeded, said
+        assert state == ours
+
+
+@pytest.mark.anyio
+async def test_below_the_ceiling_no_event_is_lost_to_the_limit(tmp_path: Path) -> None:
+    """The same agent under the default ceiling (the limit and 16 MiB): payloads are cut,
+    every turn and call is recorded."""
+    bundle = await _busy_agent(tmp_path, 50_000, 300)
+    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    assert ours["recording_status"] == "closed_with_partial_payloads"
+    assert len(ours["codex_turns"]) == 301 and len(ours["tool_calls"]) == 300
+
+
+def _shard_texts(bundle: Path) -> list[bytes]:
+    import zstandard
+
+    return [
+        zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+        for shard in sorted((bundle / "payloads").glob("*.zst"))
+    ]
