@@ -378,6 +378,7 @@ class RecordQueue:
                 seq = self._seq = self._seq + 1
                 queue.append((seq, *item))
                 added += EVENT_COST
+                self._charge_line()  # admitted already: the ceiling only stops what follows
         self._queued += added
         self._enqueued += len(items)
         if self._queued >= self._hurry_at:
@@ -444,6 +445,8 @@ class RecordQueue:
 
     def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
         """Queue an item past the budget and the closing flag (the final lines)."""
+        if len(item) != 2:
+            self._charge_line()
         self._queue.append(item)
         self._queued += size
         self._enqueued += 1
@@ -456,6 +459,14 @@ class RecordQueue:
         self._stats[3] += 1
         self._stats[4] += nbytes
         self._note_overflow()
+
+    def _charge_line(self) -> None:
+        """Charge an event line queued past ``event_nowait``'s check its estimate, as every
+        queued line is (the writer corrects each chunk by it; see ``ShardPlan.charge``)."""
+        if self._lines_capped:
+            assert self._plan is not None
+            if self._plan.charge(LINE_ESTIMATE):
+                self._filled()
 
     def _filled(self) -> None:
         """The bundle has reached its ceiling (``CaptureLimits.ceiling_bytes``): from now on
