@@ -159,7 +159,8 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 2
-    from .parquet import BundleResult, ExportOptions, is_url, run_export
+    from .listing import is_url
+    from .parquet import BundleResult, ExportOptions, run_export
 
     # workers (Ray's above all) need not share this process's working directory
     target = target if is_url(target) else str(Path(target).absolute())

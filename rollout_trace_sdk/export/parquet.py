@@ -1,17 +1,12 @@
-"""Export many bundles to Parquet tables: list, fingerprint, reduce in parallel, record.
-
-Layout of an export directory ``DIR``::
-
-    DIR/_export.json                  the manifest: one entry per exported bundle
-    DIR/<table>/<bundle key>.parquet  one part per bundle and non-empty table
+"""Export many bundles to Parquet tables: reduce each bundle in a worker, record the run.
 
 One part per bundle (rather than one file per batch of bundles) is what makes re-running cheap
 and exact: a bundle whose files changed gets its parts replaced and nobody else's are touched,
 and any worker (a local process or a Ray task on another machine) writes only its own files;
-the driver alone writes the manifest. A bundle's key is a hash of its source path or URL, its
-fingerprint a hash of every file's relative path, size and modification time plus the export
-options and ``TABLES_VERSION``; a bundle whose key and fingerprint match a successful entry is
-skipped.
+the driver alone writes the manifest. The bundles come from :mod:`.listing` (key and
+fingerprint: a hash of the files plus the export options and ``TABLES_VERSION``); the parts
+and the manifest live in :mod:`.export_dir`. A bundle whose key and fingerprint match a
+successful manifest entry is skipped.
 
 Each bundle is reduced by this package's reducer (strictly; with ``--lenient`` a bundle that
 fails is reduced again leniently and exported as far as it goes), so a worker's memory is one
@@ -23,10 +18,7 @@ reducer reads through confined local file descriptors.
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import os
-import re
 import resource
 import shutil
 import tempfile
@@ -37,34 +29,16 @@ from pathlib import Path
 from typing import Any, Final
 
 import attrs
-import orjson
 
-from ..model.layout import MANIFEST
-from .schema import TABLE_NAMES, TABLES_VERSION, to_arrow
+from .export_dir import ExportDir
+from .listing import BundleSource, list_bundles, os_text
+from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
 
 __all__ = ["BundleResult", "ExportOptions", "ExportSummary", "run_export"]
 
-MANIFEST_NAME: Final = "_export.json"
 #: Payload bodies (``--payload-text``) a worker holds before writing them as a row group.
 _TEXT_BATCH_BYTES: Final = 16 << 20
-_MANIFEST_VERSION: Final = 1
-
-
-@attrs.frozen
-class BundleSource:
-    """One bundle to export, as listed by the driver."""
-
-    #: absolute local path, or a URL fsspec understands
-    url: str
-    #: stable name of the bundle's parts (hash of ``url``)
-    key: str
-    #: hash of the bundle's files (paths, sizes, mtimes); changes when the bundle does
-    fingerprint: str
-    size_bytes: int
-    remote: bool
-    #: a reduced ``state.json`` rather than a bundle (no payload text)
-    state_file: bool = False
 
 
 @attrs.frozen
@@ -164,125 +138,6 @@ class ExportSummary:
         return peaks
 
 
-# --- listing -------------------------------------------------------------------------------------
-
-
-def is_url(spec: str) -> bool:
-    """Whether a source names an fsspec filesystem rather than a local path."""
-    return "://" in spec
-
-
-def _key(url: str) -> str:
-    return hashlib.sha256(url.encode()).hexdigest()[:24]
-
-
-#: What ``_key`` makes: a manifest key names part files, so no other may be taken from one.
-_KEY: Final = re.compile(r"[0-9a-f]{24}")
-
-
-def _fingerprint(files: Iterable[tuple[str, int, Any]], stamp: str) -> tuple[str, int]:
-    digest = hashlib.sha256(stamp.encode())
-    total = 0
-    for rel, size, mtime in sorted(files):
-        digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
-        total += size
-    return digest.hexdigest()[:32], total
-
-
-def list_bundles(
-    specs: Sequence[str], options: ExportOptions, errors: list[str]
-) -> list[BundleSource]:
-    """Every bundle named by ``specs``: a bundle directory, or a root searched for bundles
-    (directories holding ``manifest.json``; a bundle's own subdirectories are not searched).
-
-    Args:
-        specs: local paths or fsspec URLs.
-        options: the run's options (part of each fingerprint).
-        errors: receives one line per source that cannot be listed.
-
-    Returns:
-        The bundles, deduplicated, in a stable order.
-    """
-    found: dict[str, BundleSource] = {}
-    for spec in specs:
-        try:
-            listed = list(_list_url(spec, options) if is_url(spec) else _list_local(spec, options))
-        except (OSError, ValueError, ImportError) as exc:
-            errors.append(f"{spec}: cannot list: {_os_text(exc)}")
-            continue
-        if not listed:
-            errors.append(f"{spec}: no bundle (no directory with {MANIFEST}) found")
-        for source in listed:
-            found.setdefault(source.key, source)
-    return sorted(found.values(), key=lambda s: s.url)
-
-
-def _os_text(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
-
-
-def _list_local(spec: str, options: ExportOptions) -> Iterator[BundleSource]:
-    # one bundle, one key: ``root/../root/b`` and a symlink to ``b`` name the same bundle
-    root = Path(os.path.realpath(spec))
-    if root.is_file():
-        st = root.stat()
-        fingerprint, size = _fingerprint([(root.name, st.st_size, st.st_mtime_ns)], options.stamp())
-        yield BundleSource(str(root), _key(str(root)), fingerprint, size, False, state_file=True)
-        return
-    if not root.is_dir():
-        raise OSError(2, "No such directory")
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
-        dirnames.sort()
-        if MANIFEST not in filenames:
-            continue
-        dirnames.clear()
-        bundle = Path(dirpath)
-        files = []
-        for sub, _, names in os.walk(bundle):
-            for name in names:
-                path = Path(sub, name)
-                try:
-                    st = path.lstat()
-                except OSError:
-                    continue
-                files.append((str(path.relative_to(bundle)), st.st_size, st.st_mtime_ns))
-        fingerprint, size = _fingerprint(files, options.stamp())
-        url = str(bundle)
-        yield BundleSource(url, _key(url), fingerprint, size, remote=False)
-
-
-def _mtime(info: dict[str, Any]) -> Any:
-    """Whatever modification stamp this filesystem reports (names differ between backends)."""
-    for name in ("mtime", "LastModified", "updated", "last_modified", "created", "ETag", "etag"):
-        if info.get(name) is not None:
-            return info[name]
-    return None
-
-
-def _list_url(spec: str, options: ExportOptions) -> Iterator[BundleSource]:
-    from fsspec.core import url_to_fs
-
-    fs, root = url_to_fs(spec)
-    root = root.rstrip("/")
-    infos: dict[str, dict[str, Any]] = fs.find(root, detail=True)
-    if not infos:
-        raise OSError(2, "No such directory")
-    bundles = sorted(p.rsplit("/", 1)[0] for p in infos if p.rsplit("/", 1)[-1] == MANIFEST)
-    outer = [b for b in bundles if not any(b.startswith(o + "/") for o in bundles if o != b)]
-    for bundle in outer:
-        prefix = bundle + "/"
-        files = [
-            (path[len(prefix) :], int(info.get("size") or 0), _mtime(info))
-            for path, info in infos.items()
-            if path.startswith(prefix)
-        ]
-        fingerprint, size = _fingerprint(files, options.stamp())
-        url = fs.unstrip_protocol(bundle)
-        yield BundleSource(url, _key(url), fingerprint, size, remote=True)
-
-
 # --- the worker ----------------------------------------------------------------------------------
 
 
@@ -333,7 +188,7 @@ def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str]
 
 
 def _write_tables(
-    out: _OutputDir, root: Path, source: BundleSource, options: ExportOptions, reduced: Any
+    out: ExportDir, root: Path, source: BundleSource, options: ExportOptions, reduced: Any
 ) -> dict[str, int]:
     """Write one bundle's parts; the rows written per table. ``reduced`` is ``_reduce``'s
     (state, notes, strict error). Payload bodies (``--payload-text``) are read as their part
@@ -383,18 +238,18 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
     notes: list[str] = []
     error: str | None = None
     status = "failed"
-    out: _OutputDir | None = None
+    out: ExportDir | None = None
     state = None
     try:
         with _local_copy(source) as root:
             state, notes, error = _reduce(root, options.lenient, source.state_file)
-            out = _OutputDir(options.to)
+            out = ExportDir(options.to)
             out.remove_parts(source.key)
             if state is not None:
                 rows = _write_tables(out, root, source, options, (state, notes, error))
                 status = "ok" if error is None else "lenient"
     except OSError as exc:
-        error = f"{exc.filename or source.url}: {_os_text(exc)}"
+        error = f"{exc.filename or source.url}: {os_text(exc)}"
     except Exception as exc:  # a defect must not stop the other bundles; it is reported
         error = f"internal error: {type(exc).__name__}: {exc}"
     if status == "failed" and state is not None and out is not None:
@@ -416,111 +271,6 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
         pid=os.getpid(),
         max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )
-
-
-class _OutputDir:
-    """The export directory, local or on any fsspec filesystem."""
-
-    def __init__(self, to: str) -> None:
-        from fsspec.core import url_to_fs
-
-        self.fs, root = url_to_fs(to)
-        self.root = root.rstrip("/")
-        if self.fs.exists(self.root) and not self.fs.isdir(self.root):
-            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", to)
-
-    def part(self, table: str, key: str) -> str:
-        return f"{self.root}/{table}/{key}.parquet"
-
-    def remove_parts(self, key: str) -> None:
-        for table in TABLE_NAMES:
-            path = self.part(table, key)
-            if self.fs.exists(path):
-                self.fs.rm(path)
-
-    def write_part(self, table: str, key: str, batches: Iterable[Any]) -> None:
-        """Write Arrow tables (a row group each) through a dot-file and rename, so readers
-        never see half a part."""
-        import pyarrow.parquet as pq
-
-        from .schema import arrow_schema
-
-        final = self.part(table, key)
-        temp = f"{self.root}/{table}/{_temp_name(key, os.getpid())}"
-        self.fs.makedirs(f"{self.root}/{table}", exist_ok=True)
-        with (
-            self.fs.open(temp, "wb") as f,
-            pq.ParquetWriter(f, arrow_schema(table), compression="zstd") as writer,
-        ):
-            for batch in batches:
-                writer.write_table(batch)
-        self.fs.mv(temp, final)
-
-    def remove_stale_temps(self) -> int:
-        """Remove the dot-files of parts a killed run was writing (``.KEY.PID.tmp`` of a
-        process no longer alive), on a local directory; how many. A remote filesystem's are
-        left: whose process wrote them cannot be told from here."""
-        protocol = self.fs.protocol
-        if "file" not in (protocol if isinstance(protocol, tuple) else (protocol,)):
-            return 0
-        removed = 0
-        for table in TABLE_NAMES:
-            try:
-                names = os.listdir(f"{self.root}/{table}")
-            except OSError:
-                continue
-            for name in names:
-                temp = _TEMP_NAME.fullmatch(name)
-                if temp is not None and not _alive(int(temp.group(1))):
-                    with contextlib.suppress(OSError):
-                        os.remove(f"{self.root}/{table}/{name}")
-                        removed += 1
-        return removed
-
-    def read_manifest(self) -> dict[str, Any]:
-        path = f"{self.root}/{MANIFEST_NAME}"
-        if not self.fs.exists(path):
-            return {}
-        with self.fs.open(path, "rb") as f:
-            raw = f.read()
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return {}  # unreadable: export everything again (each bundle's parts are replaced)
-        if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION:
-            return {}
-        bundles = data.get("bundles")
-        if not isinstance(bundles, dict):
-            return {}
-        # a key with a path in it ("../../x") would have --prune remove files outside DIR
-        return {key: entry for key, entry in bundles.items() if _KEY.fullmatch(key)}
-
-    def write_manifest(self, bundles: dict[str, Any]) -> None:
-        self.fs.makedirs(self.root, exist_ok=True)
-        temp = f"{self.root}/.{MANIFEST_NAME}.tmp"
-        body = {"version": _MANIFEST_VERSION, "tables_version": TABLES_VERSION}
-        with self.fs.open(temp, "wb") as f:
-            f.write(orjson.dumps({**body, "bundles": bundles}, option=orjson.OPT_INDENT_2))
-        self.fs.mv(temp, f"{self.root}/{MANIFEST_NAME}")
-
-
-#: A part being written: ``.KEY.PID.tmp`` (renamed to ``KEY.parquet`` when whole).
-_TEMP_NAME: Final = re.compile(r"\..+\.([0-9]+)\.tmp")
-
-
-def _temp_name(key: str, pid: int) -> str:
-    return f".{key}.{pid}.tmp"
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (or cannot be signalled: then it is taken to run)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _entry(result: BundleResult) -> dict[str, Any]:
@@ -569,8 +319,8 @@ def run_export(
     """
     started = time.perf_counter()
     summary = ExportSummary()
-    sources = list_bundles(specs, options, summary.listing_errors)
-    out = _OutputDir(options.to)
+    sources = list_bundles(specs, options.stamp(), summary.listing_errors)
+    out = ExportDir(options.to)
     manifest = out.read_manifest()
     out.remove_stale_temps()
     if prune and not summary.listing_errors:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from . import parquet
-from .parquet import BundleResult, BundleSource, ExportOptions
+from .listing import BundleSource
+from .parquet import BundleResult, ExportOptions
 
 _PRELOAD: Final = (
     "rollout_trace_sdk.export.parquet",

@@ -99,7 +99,7 @@ def connect(directory: str | Path) -> Any:
     import duckdb
     import pyarrow.dataset
 
-    from .parquet import MANIFEST_NAME
+    from .export_dir import MANIFEST_NAME
 
     root = Path(directory)
     if not root.is_dir():
@@ -213,7 +213,7 @@ def _export_file(directory: str, output: str) -> str | None:
     """Why ``output`` must not be written: it is one of the export's own files (its manifest,
     or a part of a table the query reads), which :func:`~..outputs.forbidden_output`, knowing
     bundles only, lets through. None when it may be written."""
-    from .parquet import MANIFEST_NAME
+    from .export_dir import MANIFEST_NAME
 
     root = Path(os.path.realpath(directory))
     target = Path(os.path.realpath(output))

@@ -17,7 +17,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .parquet import BundleResult, BundleSource, ExportOptions, export_bundle
+from .listing import BundleSource
+from .parquet import BundleResult, ExportOptions, export_bundle
 
 
 def _export_task(source: BundleSource, options: ExportOptions) -> BundleResult:

@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.export.parquet import MANIFEST_NAME, ExportOptions, run_export
+from rollout_trace_sdk.export.export_dir import MANIFEST_NAME
+from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.schema import STATE_MAPS, TABLES
 from rollout_trace_sdk.reduce import reduce_bundle
 from tests.conftest import (
@@ -246,12 +247,12 @@ def test_a_run_killed_midway_is_redone_whatever_the_next_options(
     """A run killed while it rewrote bundles (SIGKILL: no manifest saved at its end) left
     their old entries saying "exported, these options": the next run with those options
     skipped them, keeping the killed run's rows (found by review)."""
-    from rollout_trace_sdk.export import parquet
+    from rollout_trace_sdk.export.export_dir import ExportDir
 
     out = tmp_path / "out"
     root = str(tmp_path / "bundles")
     assert not run_export([root], ExportOptions(to=str(out)), jobs=1).failed
-    saved = parquet._OutputDir.write_manifest
+    saved = ExportDir.write_manifest
     writes = 0
 
     def killed_after_the_first_write(self: Any, bundles: dict[str, Any]) -> None:
@@ -266,10 +267,10 @@ def test_a_run_killed_midway_is_redone_whatever_the_next_options(
     def kill(result: Any) -> None:
         raise Killed
 
-    monkeypatch.setattr(parquet._OutputDir, "write_manifest", killed_after_the_first_write)
+    monkeypatch.setattr(ExportDir, "write_manifest", killed_after_the_first_write)
     with pytest.raises(Killed):
         run_export([root], ExportOptions(to=str(out), payload_text=True), jobs=1, on_result=kill)
-    monkeypatch.setattr(parquet._OutputDir, "write_manifest", saved)
+    monkeypatch.setattr(ExportDir, "write_manifest", saved)
     again = run_export([root], ExportOptions(to=str(out)), jobs=1)
     assert len(again.exported) == 3 and not again.failed
     texts = read_tables_rows(out, "SELECT count(*) FROM raw_payloads WHERE text IS NOT NULL")
@@ -305,12 +306,12 @@ def test_a_dead_worker_fails_its_bundles_and_the_rest_are_exported(
     in an internal error (found by review)."""
     import multiprocessing
 
-    from rollout_trace_sdk.export import parquet, process_engine
+    from rollout_trace_sdk.export import listing, parquet, process_engine
 
     # forked workers see the patched function (forkserver ones would import it afresh)
     monkeypatch.setenv("RTT_TEST_DIES_ON", str(three[1]))
     monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
-    sources = parquet.list_bundles([str(tmp_path / "bundles")], ExportOptions(to=""), [])
+    sources = listing.list_bundles([str(tmp_path / "bundles")], "", [])
     results = list(
         process_engine._pool_round(
             list(reversed(sources)),

@@ -1,0 +1,154 @@
+"""The bundles an export is given: list local paths and fsspec URLs, key and fingerprint each.
+
+A SOURCE is a bundle directory, a root searched for bundles (every directory holding a
+``manifest.json``; a bundle's own subdirectories are not searched), a reduced ``state.json``,
+or a URL of a bundle or root on any filesystem fsspec opens. A bundle's key is a hash of its
+path (resolved: ``root/../root/b`` and a symlink to ``b`` are the one bundle ``b``) or URL; its
+fingerprint a hash of each file's relative path, size and modification time, plus a stamp of
+the export options that change rows: a bundle whose key and fingerprint match a successful
+manifest entry is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..model.layout import MANIFEST
+
+__all__ = ["BundleSource", "bundle_key", "is_url", "list_bundles", "os_text"]
+
+
+@attrs.frozen
+class BundleSource:
+    """One bundle to export, as listed by the driver."""
+
+    #: absolute local path, or a URL fsspec understands
+    url: str
+    #: stable name of the bundle's parts (hash of ``url``)
+    key: str
+    #: hash of the bundle's files (paths, sizes, mtimes); changes when the bundle does
+    fingerprint: str
+    size_bytes: int
+    remote: bool
+    #: a reduced ``state.json`` rather than a bundle (no payload text)
+    state_file: bool = False
+
+
+def is_url(spec: str) -> bool:
+    """Whether a source names an fsspec filesystem rather than a local path."""
+    return "://" in spec
+
+
+def bundle_key(url: str) -> str:
+    """The name of a bundle's parts: 24 hex digits of a hash of its path or URL (the export
+    directory's manifest takes no other key, see :mod:`.export_dir`)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
+def _fingerprint(files: Iterable[tuple[str, int, Any]], stamp: str) -> tuple[str, int]:
+    digest = hashlib.sha256(stamp.encode())
+    total = 0
+    for rel, size, mtime in sorted(files):
+        digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
+        total += size
+    return digest.hexdigest()[:32], total
+
+
+def list_bundles(specs: Sequence[str], stamp: str, errors: list[str]) -> list[BundleSource]:
+    """Every bundle named by ``specs``: a bundle directory, or a root searched for bundles
+    (directories holding ``manifest.json``; a bundle's own subdirectories are not searched).
+
+    Args:
+        specs: local paths or fsspec URLs.
+        stamp: the run's options that change rows (part of each fingerprint).
+        errors: receives one line per source that cannot be listed.
+
+    Returns:
+        The bundles, deduplicated, in a stable order.
+    """
+    found: dict[str, BundleSource] = {}
+    for spec in specs:
+        try:
+            listed = list(_list_url(spec, stamp) if is_url(spec) else _list_local(spec, stamp))
+        except (OSError, ValueError, ImportError) as exc:
+            errors.append(f"{spec}: cannot list: {os_text(exc)}")
+            continue
+        if not listed:
+            errors.append(f"{spec}: no bundle (no directory with {MANIFEST}) found")
+        for source in listed:
+            found.setdefault(source.key, source)
+    return sorted(found.values(), key=lambda s: s.url)
+
+
+def os_text(exc: BaseException) -> str:
+    """An error as a short lower-case reason (``no such file or directory``)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
+def _list_local(spec: str, stamp: str) -> Iterator[BundleSource]:
+    # one bundle, one key: ``root/../root/b`` and a symlink to ``b`` name the same bundle
+    root = Path(os.path.realpath(spec))
+    if root.is_file():
+        st = root.stat()
+        fingerprint, size = _fingerprint([(root.name, st.st_size, st.st_mtime_ns)], stamp)
+        url = str(root)
+        yield BundleSource(url, bundle_key(url), fingerprint, size, False, state_file=True)
+        return
+    if not root.is_dir():
+        raise OSError(2, "No such directory")
+    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
+        dirnames.sort()
+        if MANIFEST not in filenames:
+            continue
+        dirnames.clear()
+        bundle = Path(dirpath)
+        files = []
+        for sub, _, names in os.walk(bundle):
+            for name in names:
+                path = Path(sub, name)
+                try:
+                    st = path.lstat()
+                except OSError:
+                    continue
+                files.append((str(path.relative_to(bundle)), st.st_size, st.st_mtime_ns))
+        fingerprint, size = _fingerprint(files, stamp)
+        url = str(bundle)
+        yield BundleSource(url, bundle_key(url), fingerprint, size, remote=False)
+
+
+def _mtime(info: dict[str, Any]) -> Any:
+    """Whatever modification stamp this filesystem reports (names differ between backends)."""
+    for name in ("mtime", "LastModified", "updated", "last_modified", "created", "ETag", "etag"):
+        if info.get(name) is not None:
+            return info[name]
+    return None
+
+
+def _list_url(spec: str, stamp: str) -> Iterator[BundleSource]:
+    from fsspec.core import url_to_fs
+
+    fs, root = url_to_fs(spec)
+    root = root.rstrip("/")
+    infos: dict[str, dict[str, Any]] = fs.find(root, detail=True)
+    if not infos:
+        raise OSError(2, "No such directory")
+    bundles = sorted(p.rsplit("/", 1)[0] for p in infos if p.rsplit("/", 1)[-1] == MANIFEST)
+    outer = [b for b in bundles if not any(b.startswith(o + "/") for o in bundles if o != b)]
+    for bundle in outer:
+        prefix = bundle + "/"
+        files = [
+            (path[len(prefix) :], int(info.get("size") or 0), _mtime(info))
+            for path, info in infos.items()
+            if path.startswith(prefix)
+        ]
+        fingerprint, size = _fingerprint(files, stamp)
+        url = fs.unstrip_protocol(bundle)
+        yield BundleSource(url, bundle_key(url), fingerprint, size, remote=True)
