@@ -27,8 +27,14 @@ def add_parsers(commands: Any) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="bundle directory or a state.json file; for parquet also a root searched for "
-        "bundles, or an fsspec URL (s3://, gs://, file://)",
+        help="bundle directory or a state.json file; a traces root lists its bundles (--latest "
+        "takes the newest), except for parquet, which exports every bundle under it; for "
+        "parquet also an fsspec URL (s3://, gs://, file://)",
+    )
+    export.add_argument(
+        "--latest",
+        action="store_true",
+        help="each SOURCE is a traces root: export its newest bundle",
     )
     export.add_argument(
         "--format",
@@ -95,12 +101,41 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run(args, out, err)
 
 
+def _resolved(args: argparse.Namespace, err: TextIO, *, roots: bool = False) -> list[str] | None:
+    """The SOURCES as the reading commands take theirs (``sources.resolve``): a traces root
+    lists its bundles (``rollout-trace reduce ROOT`` does the same) and ``--latest`` takes its
+    newest; ``roots``: a root is exported whole (parquet) unless ``--latest`` is given, and a
+    URL is taken as it is. None after saying why not (a usage error).
+
+    Raises:
+        SourceError: a traces root without ``--latest``, ``--latest`` without bundles under
+            a SOURCE (the CLI reports it, exit 1).
+    """
+    from ..sources import resolve
+    from .listing import is_url
+
+    if "" in args.sources:
+        print(
+            "rollout-trace export: an empty path names nothing; give a bundle, a state file "
+            "or a root",
+            file=err,
+        )
+        return None
+    if roots and args.latest and any(is_url(s) for s in args.sources):
+        print("rollout-trace export: --latest reads local traces roots, not URLs", file=err)
+        return None
+    if roots and not args.latest:
+        return [str(s) for s in args.sources]
+    return [resolve(str(s), "export", latest=args.latest, needs_bundle=False) for s in args.sources]
+
+
 def _single_source(args: argparse.Namespace, err: TextIO) -> str | None:
     """The one source a single-rollout format takes, or None after saying why."""
     if len(args.sources) != 1:
         print(f"rollout-trace export: --format {args.format} takes one SOURCE", file=err)
         return None
-    return str(args.sources[0])
+    sources = _resolved(args, err)
+    return None if sources is None else sources[0]
 
 
 def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -134,6 +169,10 @@ def _otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 2
+    sources = _resolved(args, err)
+    if sources is None:
+        return 2
+    args.sources = sources
     return export_otlp(args, out, err)
 
 
@@ -185,10 +224,13 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
 
+    sources = _resolved(args, err, roots=True)
+    if sources is None:
+        return 2
     options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
     try:
         summary = run_export(
-            args.sources,
+            sources,
             options,
             jobs=args.jobs,
             engine=args.engine,

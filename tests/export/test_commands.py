@@ -1,15 +1,16 @@
-"""The ``export`` command's own reporting (export/commands.py)."""
+"""The ``export`` command's own reporting and its SOURCES (export/commands.py)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
 
-from ..conftest import needs_conformance
+from ..conftest import make_demo, needs_conformance
 from ..view.conftest import HOSTILE_ID_SHOWN, hostile_id_bundle
 
 
@@ -26,3 +27,76 @@ def test_a_bundles_error_is_reported_with_control_characters_spelled_out(
     assert main(argv, out=out, err=err) == code
     assert f"unknown call {HOSTILE_ID_SHOWN} (" in err.getvalue()
     assert not any(ch in err.getvalue() for ch in "\x1b\x07")
+
+
+# --- SOURCES resolved as the reading commands resolve theirs ------------------------------------
+
+
+def _run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A traces root holding two demo recordings, and the newer of them (recorded second)."""
+    root = tmp_path_factory.mktemp("traces")
+    older = make_demo(root, 1)
+    newer = make_demo(root, 1)
+    started = [
+        orjson.loads((b / "manifest.json").read_bytes())["started_at_unix_ms"]
+        for b in (older, newer)
+    ]
+    assert started[0] < started[1]
+    return root, newer
+
+
+@pytest.mark.parametrize("fmt", ["perfetto", "otlp"])
+def test_a_traces_root_lists_its_bundles_for_a_single_rollout_format(
+    traces: tuple[Path, Path], tmp_path: Path, fmt: str
+) -> None:
+    """``export ROOT -o FILE`` said "read ROOT/manifest.json: No such file or directory"
+    where ``reduce ROOT`` lists the bundles and names ``--latest`` (found by review)."""
+    root, newer = traces
+    code, out, err = _run("export", "--format", fmt, root, "-o", tmp_path / "x")
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"rollout-trace export: {root} is a traces root, not a bundle; "
+        "it holds 2 bundles (newest first):"
+    )
+    assert lines[1].endswith(str(newer))
+    assert lines[-1] == f"  name one, or take the newest: rollout-trace export {root} --latest"
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("fmt", ["perfetto", "otlp"])
+def test_latest_exports_the_newest_bundle(
+    traces: tuple[Path, Path], tmp_path: Path, fmt: str
+) -> None:
+    root, newer = traces
+    assert _run("export", "--format", fmt, newer, "-o", tmp_path / "named")[0] == 0
+    code, _, err = _run("export", "--format", fmt, root, "--latest", "-o", tmp_path / "latest")
+    assert (code, err) == (0, "")
+    assert (tmp_path / "latest").read_bytes() == (tmp_path / "named").read_bytes()
+
+
+def test_parquet_latest_exports_the_newest_bundle_of_each_root(
+    traces: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Without ``--latest`` a root is exported whole, as before; with it, its newest bundle."""
+    from rollout_trace_sdk.export.query import run
+
+    root, newer = traces
+    trace_id = orjson.loads((newer / "manifest.json").read_bytes())["trace_id"]
+    whole, latest = tmp_path / "whole", tmp_path / "latest"
+    assert _run("export", root, "--to", whole, "--jobs", "1")[0] == 0
+    assert run(whole, "SELECT count(*) FROM rollouts")[1] == [(2,)]
+    code, _, err = _run("export", root, "--latest", "--to", latest, "--jobs", "1")
+    assert (code, err) == (0, ""), err
+    assert run(latest, "SELECT trace_id, source FROM rollouts")[1] == [(trace_id, str(newer))]
+    code, _, err = _run("export", "memory://runs", "--latest", "--to", latest)
+    assert code == 2 and "--latest reads local traces roots, not URLs" in err
+    code, _, err = _run("export", newer, "--latest", "--to", latest)
+    assert code == 1 and "is a bundle; --latest picks the newest bundle" in err
