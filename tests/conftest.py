@@ -110,3 +110,52 @@ def failing_state(demo_state: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     path = tmp_path_factory.mktemp("failing") / "state.json"
     path.write_bytes(orjson.dumps(state))
     return path
+
+
+_CAPPED = """
+import json, sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+BIG = "".join(f"line {i}: " + "x" * 50 + "\\n" for i in range(200))  # 12 KB
+
+def text(role, kind, words):
+    return {"type": "message", "role": role, "content": [{"type": kind, "text": words}]}
+
+async def main(root, max_payload, max_bundle):
+    async with open_rollout(
+        root, model="m", schema_version=3, max_payload_bytes=max_payload,
+        max_bundle_bytes=max_bundle,
+    ) as rollout, rollout.root.turn() as turn:
+        history = turn.accept(text("user", "input_text", "USER " + BIG))
+        for k in range(3):
+            call_item = {"type": "function_call", "name": "exec_command", "call_id": f"c{k}",
+                         "arguments": json.dumps({"cmd": f"ARG{k} " + BIG})}
+            async with turn.inference({"model": "m", "input": history}) as call:
+                history += call.completed(
+                    output_items=[text("assistant", "output_text", f"SAID{k} " + BIG), call_item]
+                )
+            async with turn.tool_call(f"c{k}", "exec_command", arguments=call_item["arguments"]) as tool:
+                output = {"type": "function_call_output", "call_id": f"c{k}", "output": BIG}
+                history.append(tool.completed(output))
+    print(rollout.bundle_dir)
+
+anyio.run(main, sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+"""
+
+
+@pytest.fixture(scope="session")
+def capped_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Recorded rollouts of 12 KB texts under schema 3's capture limits: ``truncated`` (every
+    long text and value cut to 2,000 bytes) and ``omitted`` (a 60 KB bundle budget: later
+    payloads left out, the first cut to the room left). Recorded in a child process, as
+    the view tests' bundles are (Playwright keeps an event loop running in their thread)."""
+    bundles = {}
+    for name, limits in {"truncated": (2_000, 10**9), "omitted": (10**6, 60_000)}.items():
+        done = subprocess.run(
+            [sys.executable, "-c", _CAPPED, str(tmp_path_factory.mktemp(name)), *map(str, limits)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        bundles[name] = Path(done.stdout.strip())
+    return bundles

@@ -40,6 +40,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ..view.capture import capture_notes, not_whole
 from ..view.model import own_item_ids, tool_name
 from .otlp_content import Conversation, cut
 
@@ -208,7 +209,8 @@ class _Mapper:
         self.tools = _table(state, "tool_calls")
         self.compactions = _table(state, "compaction_requests")
         self.edges = _table(state, "interaction_edges")
-        self.conversation = Conversation(self.items, self.tools)
+        self.payloads = _table(state, "raw_payloads")
+        self.conversation = Conversation(self.items, self.tools, capture_notes(state))
         self.root_id = span_id_of(self.trace_id, "rollout", str(state.get("rollout_id")))
         self.start = _ms(state.get("started_at_unix_ms")) or self._earliest()
         self.horizon = max(self._latest(), self.start)
@@ -344,12 +346,18 @@ class _Mapper:
         return cut(text) if text else status
 
     def refs(self, attributes: dict[str, AttrValue], **payloads: Any) -> None:
-        """Payload references (and, inlined, their bodies)."""
+        """Payload references, what a capture limit cut of them, and (inlined) the bodies of
+        the whole ones: a cut payload reads as Codex's placeholder (``{"$trace_unavailable":
+        id}``, also spliced into a template where a part was cut), never sent as content."""
         for role, payload_id in payloads.items():
             if not isinstance(payload_id, str):
                 continue
             attributes[f"{OURS}.payload.{role}"] = payload_id
-            if self.payload is not None and (body := self.payload(payload_id)) is not None:
+            ref = self.payloads.get(payload_id)
+            unread = not_whole(ref) if ref is not None else None
+            if unread is not None:
+                attributes[f"{OURS}.payload.{role}.capture"] = unread
+            elif self.payload is not None and (body := self.payload(payload_id)) is not None:
                 attributes[f"{OURS}.payload.{role}.body"] = cut(body)
 
     def root(self) -> OtlpSpan:

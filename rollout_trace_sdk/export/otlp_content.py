@@ -2,6 +2,10 @@
 message JSON, tool arguments and results, each value cut to a size receivers accept.
 
 The conventions' content attributes are opt-in, so nothing here runs without the option.
+A text or value a capture limit cut (schema 3) is never sent as if it were the content: a
+``payload_ref`` part says which payload and what was kept, and a JSON summary holding Codex's
+placeholder ``{"$trace_unavailable": id}`` is followed by the same note, as the viewer shows
+them (``view/capture.py``).
 Messages follow the conventions' input/output message schemas: ``role`` and ``parts`` of type
 ``text``, ``tool_call``, ``tool_call_response`` or ``reasoning``; Codex's ``developer`` role
 has no counterpart there and is sent as ``system``.
@@ -14,6 +18,7 @@ from typing import Any, Final
 
 import orjson
 
+from ..view.capture import ref_text, unavailable_notes
 from ..view.model import tool_name
 
 #: Longest inlined attribute value, in UTF-8 bytes (receivers cap attribute and request
@@ -36,8 +41,10 @@ def cut(text: str) -> str:
     return f"{kept}… ({left:,} more bytes)"
 
 
-def body_text(item: _Obj | None) -> str:
-    """A conversation item's body as text: text, summaries, JSON summaries, code, labels."""
+def body_text(item: _Obj | None, notes: Mapping[str, str] | None = None) -> str:
+    """A conversation item's body as text: text, summaries, JSON summaries, code, labels; a
+    part a capture limit cut says so (``notes``: ``view.capture.capture_notes``)."""
+    notes = notes or {}
     body = item.get("body") if item else None
     parts = body.get("parts") if isinstance(body, Mapping) else None
     out: list[str] = []
@@ -48,10 +55,13 @@ def body_text(item: _Obj | None) -> str:
         if kind in ("text", "summary"):
             out.append(str(part.get("text", "")))
         elif kind == "json":
-            out.append(str(part.get("summary", "")))
+            summary = str(part.get("summary", ""))
+            out.append(summary + unavailable_notes(summary, notes))
         elif kind == "code":
             out.append(str(part.get("source", "")))
-        elif kind in ("encoded", "payload_ref"):
+        elif kind == "payload_ref":
+            out.append(ref_text(part, notes))
+        elif kind == "encoded":
             out.append(f"[{part.get('label', kind)}]")
     return "\n".join(p for p in out if p)
 
@@ -62,10 +72,17 @@ class Conversation:
     Args:
         items: the state's ``conversation_items`` by id.
         tools: the state's ``tool_calls`` (to name the tool a call item calls).
+        notes: what capture limits cut (``view.capture.capture_notes``), said in the text.
     """
 
-    def __init__(self, items: Mapping[str, _Obj], tools: Mapping[str, _Obj]) -> None:
+    def __init__(
+        self,
+        items: Mapping[str, _Obj],
+        tools: Mapping[str, _Obj],
+        notes: Mapping[str, str] | None = None,
+    ) -> None:
         self.items = items
+        self.notes = notes or {}
         self.tool_by_call_id = {
             str(t.get("model_visible_call_id")): t
             for t in tools.values()
@@ -76,13 +93,13 @@ class Conversation:
         """The bodies of the items ``ids`` names, one per line (a tool's arguments, result)."""
         if not isinstance(ids, list):
             return ""
-        return "\n".join(body_text(self.items.get(str(i))) for i in ids)
+        return "\n".join(body_text(self.items.get(str(i)), self.notes) for i in ids)
 
     def message(self, item: _Obj) -> dict[str, Any]:
         """A conversation item in the conventions' message shape (role + parts)."""
         role = {"developer": "system"}.get(str(item.get("role")), str(item.get("role")))
         kind = item.get("kind")
-        text = body_text(item)
+        text = body_text(item, self.notes)
         call_id = item.get("call_id")
         part: dict[str, Any]
         if kind in ("function_call", "custom_tool_call"):

@@ -75,6 +75,17 @@ WHERE t.parent_thread_id IS NOT NULL
       AND e.source_thread_id = t.thread_id)
 ORDER BY t.source, t.agent_path""",
     ),
+    "capture-limited-items": (
+        "rollouts a capture limit cut: items, items naming a cut payload, items without text",
+        """SELECT c.source, c.trace_id,
+       count(*) AS items,
+       count(*) FILTER (WHERE len(c.cut_payload_ids) > 0) AS cut_items,
+       count(*) FILTER (WHERE c.text IS NULL) AS items_without_text
+FROM conversation_items c
+GROUP BY c.source, c.trace_id
+HAVING count(*) FILTER (WHERE len(c.cut_payload_ids) > 0) > 0
+ORDER BY cut_items DESC, c.source, c.trace_id""",
+    ),
 }
 
 FORMATS: Final = ("table", "csv", "json", "parquet")

@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 4
+TABLES_VERSION: Final = 5
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -115,8 +115,19 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("author", _S, "inter-agent message author"),
         ("recipient", _S, "inter-agent message recipient"),
         ("part_types", _L, "body part types in order"),
-        ("text", _S, "text, summaries and code of the body, joined by newlines"),
-        ("text_chars", _I, "length of text"),
+        (
+            "text",
+            _S,
+            "text, summaries and code of the body, joined by newlines (null when a capture "
+            "limit cut part of it: cut_payload_ids)",
+        ),
+        ("text_chars", _I, "length of text (null with it)"),
+        (
+            "cut_payload_ids",
+            _L,
+            "schema 3: payloads recorded truncated or omitted that the body stands for "
+            "(its text, a value, an image)",
+        ),
         ("raw_payload_ids", _L, "payloads the body refers to"),
         ("produced_by", _P, "producers: type and id"),
     ),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
+from ..view.capture import cut_status, not_whole, unavailable_ids
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
@@ -47,10 +48,12 @@ def build_rows(
     keys = _keys(state, source)
     items = _map(state, "conversation_items")
     tools = _map(state, "tool_calls")
+    payloads = _map(state, "raw_payloads")
+    cut = {key for key, ref in payloads.items() if cut_status(ref) is not None}
     out: dict[str, list[Row]] = {
         "threads": [_thread(keys, t) for t in _map(state, "threads").values()],
         "turns": [_turn(keys, t) for t in _map(state, "codex_turns").values()],
-        "conversation_items": [_item(keys, i) for i in items.values()],
+        "conversation_items": [_item(keys, i, cut) for i in items.values()],
         "inference_calls": [_inference(keys, c) for c in _map(state, "inference_calls").values()],
         "tool_calls": [_tool(keys, t) for t in tools.values()],
         "terminal_operations": [
@@ -64,9 +67,7 @@ def build_rows(
         "interaction_edges": [
             _edge(keys, e, items, tools) for e in _map(state, "interaction_edges").values()
         ],
-        "raw_payloads": [
-            _payload(keys, r, payload_text) for r in _map(state, "raw_payloads").values()
-        ],
+        "raw_payloads": [_payload(keys, r, payload_text) for r in payloads.values()],
     }
     out["rollouts"] = [_rollout(keys, state, out, lenient, notes or [])]
     return {name: out[name] for name in TABLE_NAMES}
@@ -229,9 +230,32 @@ def _part_text(part: _Obj) -> str:
     return ""
 
 
-def _item(keys: Row, i: _Obj) -> Row:
+def _cut_parts(parts: list[_Obj], cut: set[str]) -> tuple[list[str], bool]:
+    """The payloads recorded truncated or omitted that a body's parts stand for, and whether
+    one of them stood for text (then the body's text is not whole).
+
+    A ``payload_ref`` part names a cut payload in Codex's schema 3 where the text or value
+    was (label ``text``, ...), or an element of a content array (an image: it carries a
+    ``content_sha256``, and the text around it is whole); a JSON part's summary names one by
+    the placeholder ``{"$trace_unavailable": id}`` where the value was.
+    """
+    named: dict[str, bool] = {}
+    for part in parts:
+        kind = part.get("type")
+        if kind == "payload_ref" and part.get("raw_payload_id") in cut:
+            ident = str(part["raw_payload_id"])
+            named[ident] = named.get(ident, False) or "content_sha256" not in part
+        elif kind == "json":
+            for ident in unavailable_ids(str(part.get("summary", ""))):
+                if ident in cut:
+                    named[ident] = True
+    return list(named), any(named.values())
+
+
+def _item(keys: Row, i: _Obj, cut: set[str]) -> Row:
     parts = _parts(i.get("body"))
-    text = "\n".join(t for t in map(_part_text, parts) if t)
+    cut_ids, text_cut = _cut_parts(parts, cut)
+    text = None if text_cut else "\n".join(t for t in map(_part_text, parts) if t)
     meta = _obj(i.get("agent_message"))
     producers = []
     for p in i.get("produced_by") or []:
@@ -256,7 +280,8 @@ def _item(keys: Row, i: _Obj) -> Row:
         **_strs_of(meta, "author", "recipient"),
         "part_types": [str(p.get("type")) for p in parts],
         "text": text,
-        "text_chars": len(text),
+        "text_chars": len(text) if text is not None else None,
+        "cut_payload_ids": cut_ids,
         "raw_payload_ids": [str(p["raw_payload_id"]) for p in parts if "raw_payload_id" in p],
         "produced_by": producers,
     }
@@ -431,28 +456,6 @@ def _edge(keys: Row, e: _Obj, items: dict[str, _Obj], tools: dict[str, _Obj]) ->
     }
 
 
-def _not_whole(ref: _Obj) -> str | None:
-    """Why a payload's body is not the whole text it stood for: it, or a template part of it at
-    any depth, was recorded cut short or left out (the reader splices the placeholder
-    ``{"$trace_unavailable": id}`` where such a part was, and would give that as the body).
-
-    Returns:
-        ``recorded truncated`` / ``recorded omitted`` for the payload itself, ``part ID
-        recorded ...`` for the first such part; None for a whole body.
-    """
-    pending = [(ref, "")]
-    while pending:
-        node, label = pending.pop()
-        status = _obj(node.get("capture")).get("status")
-        if status not in (None, "complete"):
-            return f"{label}recorded {status}"
-        parts = node.get("parts")
-        for part in reversed(parts if isinstance(parts, list) else []):
-            part = _obj(part)
-            pending.append((part, f"part {part.get('raw_payload_id')} "))
-    return None
-
-
 def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
     capture = _obj(ref.get("capture"))
     # a payload recorded cut short or left out, or spliced from such a part, has no text to
@@ -461,7 +464,7 @@ def _payload(keys: Row, ref: _Obj, payload_text: PayloadText | None) -> Row:
     body: bytes | None = None
     unread: str | None = None
     if payload_text is not None:
-        cut = _not_whole(ref)
+        cut = not_whole(ref)
         read = payload_text(ref) if cut is None else cut
         body, unread = (read, None) if isinstance(read, bytes) else (None, read)
     return {

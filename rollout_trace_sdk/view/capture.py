@@ -6,7 +6,8 @@ in ``raw_payloads[id].capture`` and the rollout's ``recording_status``. The conv
 items name such a payload (a ``payload_ref`` part, or a JSON summary
 ``{"$trace_unavailable": id}``) without saying what it lost, and an omitted item leaves the
 conversation altogether. The transcript, the summary and the page read the notes made here,
-so a cut text is never shown as if it were whole.
+so a cut text is never shown as if it were whole; the exports (tables, OTLP) read the same
+facts, so neither passes a placeholder on as content.
 """
 
 from __future__ import annotations
@@ -37,6 +38,55 @@ def recording_status(state: Mapping[str, Any]) -> str:
     if isinstance(status, str):
         return status
     return "complete" if state.get("recording_complete") else "unclosed"
+
+
+def cut_status(ref: Any) -> str | None:
+    """The capture status of a payload not recorded whole (``truncated``, ``omitted``), or
+    None for one recorded whole (no ``capture``, or ``complete``).
+
+    Args:
+        ref: one entry of the state's ``raw_payloads`` (or a template part of one).
+    """
+    capture = ref.get("capture") if isinstance(ref, Mapping) else None
+    status = capture.get("status") if isinstance(capture, Mapping) else None
+    return None if status in (None, "complete") else str(status)
+
+
+def not_whole(ref: Mapping[str, Any]) -> str | None:
+    """Why a payload's body is not the whole text it stood for: it, or a template part of it at
+    any depth, was recorded cut short or left out (a reader splices the placeholder
+    ``{"$trace_unavailable": id}`` where such a part was, and gives that as the body).
+
+    Args:
+        ref: one entry of the state's ``raw_payloads``.
+
+    Returns:
+        ``recorded truncated`` / ``recorded omitted`` for the payload itself, ``part ID
+        recorded ...`` for the first such part; None for a whole body.
+    """
+    pending: list[tuple[Any, str]] = [(ref, "")]
+    while pending:
+        node, label = pending.pop()
+        status = cut_status(node)
+        if status is not None:
+            return f"{label}recorded {status}"
+        parts = node.get("parts") if isinstance(node, Mapping) else None
+        for part in reversed(parts if isinstance(parts, list) else []):
+            if isinstance(part, Mapping):
+                pending.append((part, f"part {part.get('raw_payload_id')} "))
+    return None
+
+
+def unavailable_ids(summary: str) -> list[str]:
+    """The payload ids a JSON summary names by placeholder (``{"$trace_unavailable": id}``),
+    in order, each once.
+
+    Args:
+        summary: a JSON part's summary, as the reducer wrote it.
+    """
+    if UNAVAILABLE_MARKER_KEY not in summary:
+        return []
+    return list(dict.fromkeys(_UNAVAILABLE.findall(summary)))
 
 
 def capture_note(ref: Any) -> str | None:
@@ -82,6 +132,20 @@ def capture_notes(state: Mapping[str, Any]) -> dict[str, str]:
     return notes
 
 
+def ref_text(part: Mapping[str, Any], notes: Mapping[str, str]) -> str:
+    """A ``payload_ref`` part as display text: ``[input_image]``, or for a payload a capture
+    limit cut or left out ``[text: raw_payload:23, truncated: 2,048 of 6,092 bytes kept]``.
+
+    Args:
+        part: the part, as the reducer wrote it.
+        notes: :func:`capture_notes` of the state.
+    """
+    ident = part.get("raw_payload_id")
+    note = notes.get(ident) if isinstance(ident, str) else None
+    label = part.get("label", "payload")
+    return f"[{label}: {ident}, {note}]" if note else f"[{label}]"
+
+
 def unavailable_notes(summary: str, notes: Mapping[str, str]) -> str:
     """The notes of the cut values a JSON summary names (``{"$trace_unavailable": id}``),
     to print after it: ``" [raw_payload:10, truncated: 2,000 of 12,512 bytes kept]"``.
@@ -93,7 +157,6 @@ def unavailable_notes(summary: str, notes: Mapping[str, str]) -> str:
     Returns:
         The notes, each in brackets after a space; empty when it names none.
     """
-    if not notes or UNAVAILABLE_MARKER_KEY not in summary:
+    if not notes:
         return ""
-    found = dict.fromkeys(_UNAVAILABLE.findall(summary))
-    return "".join(f" [{ident}, {notes[ident]}]" for ident in found if ident in notes)
+    return "".join(f" [{i}, {notes[i]}]" for i in unavailable_ids(summary) if i in notes)

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import orjson
 
-from .capture import capture_notes, recording_status, unavailable_notes
+from .capture import capture_notes, recording_status, ref_text, unavailable_notes
 
 VIEW_MODEL_VERSION: Final = 1
 #: Longest item text kept in the model; the rest is one click away in the raw payload.
@@ -68,10 +68,7 @@ def _text(parts: Any, *, summaries: bool = True, notes: Mapping[str, str] | None
         elif kind == "encoded":
             out.append(f"[{part.get('label', 'encoded')}]")
         elif kind == "payload_ref":
-            ident = part.get("raw_payload_id")
-            note = notes.get(ident) if isinstance(ident, str) else None
-            label = part.get("label", "payload")
-            out.append(f"[{label}: {ident}, {note}]" if note else f"[{label}]")
+            out.append(ref_text(part, notes))
     return _cut("\n".join(p for p in out if p))
 
 

@@ -36,7 +36,7 @@ from rollout_trace_sdk.export.otlp import (
 from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, cut
 from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
 
-from ..conftest import PLANTED_ERROR
+from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, needs_conformance_v3
 
 
 def by_name(trace: OtlpTrace, prefix: str) -> list[OtlpSpan]:
@@ -399,3 +399,42 @@ def test_missing_extra_is_named(demo_bundle: Path, monkeypatch: pytest.MonkeyPat
     argv = ["export", "--format", "otlp", str(demo_bundle), "-o", "x.jsonl"]
     assert main(argv, out=io.StringIO(), err=err) == 2
     assert "pip install '.[otel]'" in err.getvalue()
+
+
+def _string_attributes(path: Path) -> list[tuple[str, str, str]]:
+    """(span name, key, value) of every string attribute in an OTLP/JSON file."""
+    found = []
+    for line in path.read_text().splitlines():
+        for resource in orjson.loads(line)["resourceSpans"]:
+            for scope in resource["scopeSpans"]:
+                for span in scope["spans"]:
+                    for a in span["attributes"]:
+                        if "stringValue" in a["value"]:
+                            found.append((span["name"], a["key"], a["value"]["stringValue"]))
+    return found
+
+
+@needs_conformance_v3
+def test_a_payload_a_capture_limit_cut_is_marked_not_sent_as_content(tmp_path: Path) -> None:
+    """With --inline-payloads a payload recorded truncated (or a template spliced from such a
+    part) was sent as Codex's placeholder, ``{"$trace_unavailable": "raw_payload:4"}``, as if
+    it were the body, and a cut text as "[text]" (found by review): the span now says what was
+    cut, and no placeholder is sent."""
+    [bundle] = (CONFORMANCE_V3 / "capture_payload_limit_exec").glob("trace-*")
+    target = tmp_path / "spans.jsonl"
+    argv = ["export", "--format", "otlp", str(bundle), "--inline-payloads", "-o", str(target)]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    found = _string_attributes(target)
+    assert not [f for f in found if "$trace_unavailable" in f[2]]
+    capture = {(key, value) for _, key, value in found if key.endswith(".capture")}
+    assert capture == {
+        ("rollout_trace.payload.request.capture", "recorded truncated"),
+        ("rollout_trace.payload.request.capture", "part raw_payload:18 recorded truncated"),
+        ("rollout_trace.payload.prompt.capture", "part raw_payload:21 recorded truncated"),
+        ("rollout_trace.payload.response.capture", "part raw_payload:23 recorded truncated"),
+        ("rollout_trace.payload.result.capture", "recorded truncated"),
+    }
+    bodies = [key for _, key, _ in found if key.endswith(".body")]
+    assert bodies  # the whole payloads are still sent
+    said = "[text: raw_payload:23, truncated: 2,048 of 6,092 bytes kept]"
+    assert any(said in value for _, key, value in found if key == "gen_ai.output.messages")

@@ -301,3 +301,15 @@ def test_a_result_parquet_cannot_hold_is_a_clean_error(export_dir: Path, tmp_pat
     code, _, err = _cli(*argv, "-o", str(target))
     assert code == 1 and err.startswith("rollout-trace query: cannot write the result as Parquet")
     assert err.count("\n") == 1 and "internal error" not in err and not target.exists()
+
+
+def test_capture_limited_items(capped_bundles: dict[str, Path], tmp_path: Path) -> None:
+    """A recording whose every item a capture limit cut is listed with all of them; one whose
+    limit left its items whole is not."""
+    out = tmp_path / "out"
+    sources = [str(capped_bundles["truncated"]), str(capped_bundles["omitted"])]
+    assert not run_export(sources, ExportOptions(to=str(out)), jobs=1).failed
+    rows = _recipe(out, "capture-limited-items")
+    assert [(r["source"], r["items"], r["cut_items"], r["items_without_text"]) for r in rows] == [
+        (str(capped_bundles["truncated"]), 10, 10, 10)
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -10,6 +12,9 @@ import pyarrow.compute as pc
 
 from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, TOKEN_NAMES, to_arrow
 from rollout_trace_sdk.export.tables import build_rows, payload_row_batches
+from rollout_trace_sdk.reduce import reduce_bundle
+
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 
 
 def test_one_row_per_state_object_and_keys_everywhere(demo_state: Any) -> None:
@@ -137,3 +142,45 @@ def test_payload_rows_come_in_batches_of_bounded_bodies(demo_state: Any) -> None
     )
     assert [row for batch in batches for row in batch] == whole["raw_payloads"]
     assert len(batches) > 1 and all(len(batch) <= 3 for batch in batches)
+
+
+def _items(state: Any) -> dict[str, Any]:
+    return {r["item_id"]: r for r in build_rows(state, source="b")["conversation_items"]}
+
+
+def test_an_item_a_capture_limit_cut_has_no_text_and_names_the_cut(
+    capped_bundles: dict[str, Path],
+) -> None:
+    """A conversation item whose text or value a capture limit cut had text '' and 0 chars
+    (a ``payload_ref`` part) or Codex's placeholder ``{"$trace_unavailable": id}`` as its text
+    (a JSON part), nothing saying so but part_types (found by review): now a null text and
+    ``cut_payload_ids`` naming the payloads."""
+    state = reduce_bundle(capped_bundles["truncated"]).to_json()
+    items = _items(state)
+    kinds = Counter(row["kind"] for row in items.values())
+    assert kinds == {"message": 4, "function_call": 3, "function_call_output": 3}
+    for row in items.values():
+        assert (row["text"], row["text_chars"]) == (None, None), row
+        [ident] = row["cut_payload_ids"]
+        assert state["raw_payloads"][ident]["capture"]["status"] == "truncated"
+    # the omitted recording kept its first items whole
+    whole = _items(reduce_bundle(capped_bundles["omitted"]).to_json())
+    assert whole and all(r["cut_payload_ids"] == [] for r in whole.values())
+    assert all(r["text_chars"] == len(r["text"]) > 0 for r in whole.values())
+
+
+@needs_conformance_v3
+def test_items_of_codex_capture_limited_and_image_recordings() -> None:
+    """Codex 0.171's own recordings: a cut assistant text, and whole images (a payload_ref
+    that is no cut: the text around it stays)."""
+    [cut] = (CONFORMANCE_V3 / "capture_payload_limit_exec").glob("trace-*/expected_state.json")
+    row = _items(orjson.loads(cut.read_bytes()))["conversation_item:5"]
+    assert (row["part_types"], row["text"], row["cut_payload_ids"]) == (
+        ["payload_ref"],
+        None,
+        ["raw_payload:23"],
+    )
+    [image] = (CONFORMANCE_V3 / "user_image_input").glob("trace-*/expected_state.json")
+    row = _items(orjson.loads(image.read_bytes()))["conversation_item:3"]
+    assert "payload_ref" in row["part_types"] and row["cut_payload_ids"] == []
+    assert row["text"] is not None and "<image name=[Image #1]" in row["text"]

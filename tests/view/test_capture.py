@@ -5,7 +5,11 @@ from __future__ import annotations
 from rollout_trace_sdk.view.capture import (
     capture_note,
     capture_notes,
+    cut_status,
+    not_whole,
     recording_status,
+    ref_text,
+    unavailable_ids,
     unavailable_notes,
 )
 
@@ -41,3 +45,18 @@ def test_the_recording_status_of_either_schema() -> None:
     )
     assert recording_status({"recording_complete": True}) == "complete"
     assert recording_status({"recording_complete": False}) == "unclosed"
+
+
+def test_what_of_a_payload_was_cut_at_any_depth() -> None:
+    cut_part = {"raw_payload_id": "raw_payload:4", "capture": _CUT}
+    template = {"raw_payload_id": "raw_payload:9", "parts": [{"parts": [cut_part]}]}
+    assert cut_status({"capture": _CUT}) == "truncated"
+    assert cut_status({"capture": {"status": "complete"}}) is None
+    assert not_whole({"capture": _CUT}) == "recorded truncated"
+    assert not_whole(template) == "part raw_payload:4 recorded truncated"
+    assert not_whole({"raw_payload_id": "raw_payload:9", "parts": [{}]}) is None
+    assert unavailable_ids('[{"$trace_unavailable":"raw_payload:4"},"x"]') == ["raw_payload:4"]
+    notes = {"raw_payload:4": "truncated: 2,000 of 12,512 bytes kept"}
+    part = {"type": "payload_ref", "label": "text", "raw_payload_id": "raw_payload:4"}
+    assert ref_text(part, notes) == "[text: raw_payload:4, truncated: 2,000 of 12,512 bytes kept]"
+    assert ref_text({**part, "raw_payload_id": "raw_payload:5"}, notes) == "[text]"
