@@ -75,6 +75,14 @@ WHERE t.parent_thread_id IS NOT NULL
       AND e.source_thread_id = t.thread_id)
 ORDER BY t.source, t.agent_path""",
     ),
+    "uninstalled-compactions": (
+        "compaction requests whose compaction was never installed (failed, or cut off)",
+        """SELECT r.source, r.thread_id, r.compaction_id, r.compaction_request_id,
+       r.status, r.model, r.duration_ms
+FROM compaction_requests r
+WHERE r.installed_at IS NULL
+ORDER BY r.source, r.trace_id, r.started_at, r.compaction_request_id""",
+    ),
     "capture-limited-items": (
         "rollouts a capture limit cut: items, items naming a cut payload, items without text",
         """SELECT c.source, c.trace_id,

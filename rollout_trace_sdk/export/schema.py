@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 5
+TABLES_VERSION: Final = 6
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -71,6 +71,7 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("terminal_operations", _I, "rows in terminal_operations"),
         ("code_cells", _I, "rows in code_cells"),
         ("compactions", _I, "rows in compactions"),
+        ("compaction_requests", _I, "rows in compaction_requests"),
         ("interaction_edges", _I, "rows in interaction_edges"),
         ("raw_payloads", _I, "rows in raw_payloads"),
         *(
@@ -231,6 +232,19 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("request_ended_at", _T, "last request end"),
         ("request_status", _S, "status of the last request"),
     ),
+    "compaction_requests": (
+        *_KEYS,
+        ("compaction_request_id", _S, "compaction request id"),
+        ("compaction_id", _S, "the compaction it was made for"),
+        ("thread_id", _S, "compacted thread"),
+        ("codex_turn_id", _S, "turn it was made in"),
+        *_WINDOW,
+        ("model", _S, "model name"),
+        ("provider_name", _S, "provider"),
+        ("installed_at", _T, "when its compaction was installed (null: never, e.g. it failed)"),
+        ("raw_request_payload_id", _S, "request payload"),
+        ("raw_response_payload_id", _S, "response payload (null without a response)"),
+    ),
     "interaction_edges": (
         *_KEYS,
         ("edge_id", _S, "edge id"),
@@ -274,6 +288,7 @@ STATE_MAPS: Final[dict[str, str]] = {
     "terminal_operations": "terminal_operations",
     "code_cells": "code_cells",
     "compactions": "compactions",
+    "compaction_requests": "compaction_requests",
     "interaction_edges": "interaction_edges",
     "raw_payloads": "raw_payloads",
 }

@@ -1,4 +1,4 @@
-"""One reduced state → the rows of the eleven analytics tables (schemas: ``schema.py``).
+"""One reduced state → the rows of the twelve analytics tables (schemas: ``schema.py``).
 
 The reduced state is a graph keyed by ids that are unique only inside one bundle, so every row
 carries the bundle's ``trace_id`` and ``rollout_id``. Nested state (execution windows, token
@@ -49,6 +49,8 @@ def build_rows(
     items = _map(state, "conversation_items")
     tools = _map(state, "tool_calls")
     payloads = _map(state, "raw_payloads")
+    compactions = _map(state, "compactions")
+    requests = _map(state, "compaction_requests")
     cut = {key for key, ref in payloads.items() if cut_status(ref) is not None}
     out: dict[str, list[Row]] = {
         "threads": [_thread(keys, t) for t in _map(state, "threads").values()],
@@ -60,9 +62,9 @@ def build_rows(
             _terminal(keys, op, tools) for op in _map(state, "terminal_operations").values()
         ],
         "code_cells": [_cell(keys, c) for c in _map(state, "code_cells").values()],
-        "compactions": [
-            _compaction(keys, c, _map(state, "compaction_requests"))
-            for c in _map(state, "compactions").values()
+        "compactions": [_compaction(keys, c, requests) for c in compactions.values()],
+        "compaction_requests": [
+            _compaction_request(keys, r, compactions) for r in requests.values()
         ],
         "interaction_edges": [
             _edge(keys, e, items, tools) for e in _map(state, "interaction_edges").values()
@@ -414,6 +416,20 @@ def _compaction(keys: Row, c: _Obj, requests: dict[str, _Obj]) -> Row:
         "request_started_at": min(starts, default=None),
         "request_ended_at": max(ends, default=None),
         "request_status": windows[-1]["status"] if windows else None,
+    }
+
+
+def _compaction_request(keys: Row, r: _Obj, compactions: dict[str, _Obj]) -> Row:
+    """One request, installed or not: a request that failed (or was cut off) belongs to no
+    row of ``compactions``, which holds the installed ones only."""
+    compaction = compactions.get(str(r.get("compaction_id")), {})
+    return {
+        **keys,
+        **_strs_of(r, "compaction_request_id", "compaction_id", "thread_id", "codex_turn_id"),
+        **_window(r.get("execution")),
+        **_strs_of(r, "model", "provider_name"),
+        "installed_at": _int(compaction.get("installed_at_unix_ms")),
+        **_strs_of(r, "raw_request_payload_id", "raw_response_payload_id"),
     }
 
 

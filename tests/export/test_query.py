@@ -20,6 +20,8 @@ from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.query import RECIPES, run
 from rollout_trace_sdk.export.schema import TABLES
 
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
 
 
@@ -313,3 +315,20 @@ def test_capture_limited_items(capped_bundles: dict[str, Path], tmp_path: Path) 
     assert [(r["source"], r["items"], r["cut_items"], r["items_without_text"]) for r in rows] == [
         (str(capped_bundles["truncated"]), 10, 10, 10)
     ]
+
+
+@needs_conformance_v3
+def test_uninstalled_compactions(tmp_path: Path) -> None:
+    """Codex 0.171's failed remote compaction is in no other table (``compactions`` holds the
+    installed ones; found by review); an installed one is not listed."""
+    [failed] = [p.resolve() for p in (CONFORMANCE_V3 / "compaction_remote_failed").glob("trace-*")]
+    [installed] = [p.resolve() for p in (CONFORMANCE_V3 / "auto_compaction_remote").glob("trace-*")]
+    out = tmp_path / "out"
+    assert not run_export([str(failed), str(installed)], ExportOptions(to=str(out)), jobs=1).failed
+    rows = _recipe(out, "uninstalled-compactions")
+    assert [(r["source"], r["compaction_request_id"], r["status"], r["model"]) for r in rows] == [
+        (str(failed), "compaction_request:1", "failed", "gpt-5.5")
+    ]
+    assert rows[0]["duration_ms"] == 42
+    counts = run(out, "SELECT source, compactions, compaction_requests FROM rollouts ORDER BY 1")
+    assert sorted(counts[1]) == sorted([(str(failed), 0, 1), (str(installed), 1, 1)])

@@ -184,3 +184,20 @@ def test_items_of_codex_capture_limited_and_image_recordings() -> None:
     row = _items(orjson.loads(image.read_bytes()))["conversation_item:3"]
     assert "payload_ref" in row["part_types"] and row["cut_payload_ids"] == []
     assert row["text"] is not None and "<image name=[Image #1]" in row["text"]
+
+
+@needs_conformance_v3
+def test_every_compaction_request_has_a_row_installed_or_not() -> None:
+    """A request whose compaction never installed (Codex's failed remote compaction) was in
+    no table, while the OTLP and Perfetto exports show it (found by review)."""
+    for name, installed in (("compaction_remote_failed", False), ("auto_compaction_remote", True)):
+        [path] = (CONFORMANCE_V3 / name).glob("trace-*/expected_state.json")
+        state = orjson.loads(path.read_bytes())
+        [row] = build_rows(state, source="b")["compaction_requests"]
+        [request] = state["compaction_requests"].values()
+        assert row["compaction_request_id"] == request["compaction_request_id"]
+        assert row["status"] == request["execution"]["status"]
+        assert row["raw_request_payload_id"] == request["raw_request_payload_id"]
+        compaction = state["compactions"].get(request["compaction_id"], {})
+        assert row["installed_at"] == compaction.get("installed_at_unix_ms")
+        assert (row["installed_at"] is not None) == installed
