@@ -208,11 +208,11 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"rollout-trace export: {target} is inside the bundle {inside}", file=err)
         return 2
 
+    from ..view.visible import visible
+
     def report(result: BundleResult) -> None:
         """One line per bundle that failed or was exported leniently; its error quotes the
         bundle's (agent-controlled) ids, so control characters are spelled out."""
-        from ..view.visible import visible
-
         if result.status == "failed":
             print(visible(f"rollout-trace export: {result.source}: {result.error}"), file=err)
         elif result.status == "lenient":
@@ -245,15 +245,29 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     for line in summary.listing_errors:
         print(f"rollout-trace export: {line}", file=err)
+    for spec in summary.stale:
+        print(
+            visible(
+                f"rollout-trace export: {spec}: exported by another tables version and cannot "
+                f"be listed to export again; query refuses {target} until it is (or --prune "
+                "removes its rows)"
+            ),
+            file=err,
+        )
     failed = len(summary.failed)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
         f"{summary.skipped} unchanged (skipped)"
         + (f", {summary.pruned} pruned" if summary.pruned else "")
+        + (
+            f", {summary.upgraded} of another tables version exported again"
+            if summary.upgraded
+            else ""
+        )
         + f" to {target} in {summary.seconds:.1f} s",
         file=out,
     )
-    return 1 if failed or summary.listing_errors else 0
+    return 1 if failed or summary.listing_errors or summary.stale else 0
 
 
 def _bundle_around(path: Path) -> Path | None:

@@ -8,6 +8,12 @@ Layout::
 Workers write and remove their own bundle's parts only; the driver alone writes the manifest.
 A part is written under a dot-name and renamed, so a reader never sees half a part, and a
 killed run's dot-files are removed by the next (locally, when their process is gone).
+
+Each manifest entry records the tables version its parts were written with: a run exports only
+the bundles it is given, so after a version bump a directory can hold parts of two versions,
+whose columns differ (a query over both would read one part's columns for all). The export
+re-exports such bundles (:func:`other_version` names them) and ``query`` refuses a directory
+that still holds any.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import orjson
 
 from .schema import TABLE_NAMES, TABLES_VERSION
 
-__all__ = ["MANIFEST_NAME", "ExportDir"]
+__all__ = ["EXPORTED", "MANIFEST_NAME", "ExportDir", "other_version"]
 
 MANIFEST_NAME: Final = "_export.json"
+#: Manifest statuses of a bundle whose parts are in the tables.
+EXPORTED: Final = ("ok", "lenient")
 _MANIFEST_VERSION: Final = 1
 #: What :func:`.listing.bundle_key` makes: a manifest key names part files, so no other may
 #: be taken from one.
@@ -118,6 +126,25 @@ class ExportDir:
         with self.fs.open(temp, "wb") as f:
             f.write(orjson.dumps({**body, "bundles": bundles}, option=orjson.OPT_INDENT_2))
         self.fs.mv(temp, f"{self.root}/{MANIFEST_NAME}")
+
+
+def other_version(bundles: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The manifest entries whose parts another tables version wrote (an entry written before
+    versions were recorded per bundle has none: its version is unknown, so it counts).
+
+    Args:
+        bundles: the manifest's entries by key (:meth:`ExportDir.read_manifest`).
+
+    Returns:
+        Those entries of exported bundles (``ok``, ``lenient``) by key.
+    """
+    return {
+        key: entry
+        for key, entry in bundles.items()
+        if isinstance(entry, dict)
+        and entry.get("status") in EXPORTED
+        and entry.get("tables_version") != TABLES_VERSION
+    }
 
 
 def _temp_name(key: str, pid: int) -> str:

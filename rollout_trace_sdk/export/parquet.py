@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import attrs
 
-from .export_dir import ExportDir
+from .export_dir import EXPORTED, ExportDir, other_version
 from .listing import BundleSource, list_bundles, os_text
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
@@ -113,6 +113,10 @@ class ExportSummary:
     skipped: int = 0
     #: sources of earlier runs removed (``prune``)
     pruned: int = 0
+    #: bundles of earlier runs not among the sources, exported again for this tables version
+    upgraded: int = 0
+    #: sources of earlier runs of another tables version that could not be listed again
+    stale: list[str] = attrs.field(factory=list)
     listing_errors: list[str] = attrs.field(factory=list)
     seconds: float = 0.0
 
@@ -282,7 +286,34 @@ def _entry(result: BundleResult) -> dict[str, Any]:
         "notes": list(result.notes),
         "rows": result.rows,
         "size_bytes": result.size_bytes,
+        "tables_version": TABLES_VERSION,
     }
+
+
+def _other_version_sources(
+    manifest: dict[str, Any],
+    sources: list[BundleSource],
+    options: ExportOptions,
+    summary: ExportSummary,
+) -> list[BundleSource]:
+    """The bundles earlier runs exported with another tables version that ``sources`` do not
+    name: each is listed again from its recorded source, to be exported with the rest (their
+    parts' columns differ from this version's, and a query over both would read one part's
+    columns for all). One that cannot be listed (gone, or unreachable) is named in
+    ``summary.stale``; ``query`` refuses the directory while it is there."""
+    listed = {source.key for source in sources}
+    found = []
+    for key, entry in other_version(manifest).items():
+        if key in listed:
+            continue
+        spec = str(entry.get("source"))
+        again = [s for s in list_bundles([spec], options.stamp(), []) if s.key == key]
+        if again:
+            found.append(again[0])
+            summary.upgraded += 1
+        else:
+            summary.stale.append(spec)
+    return found
 
 
 # --- the driver ----------------------------------------------------------------------------------
@@ -315,7 +346,9 @@ def run_export(
         What was exported, skipped and could not be listed. The bundles to export lose
         their manifest entries before any of their files change; the manifest is saved every
         64 bundles and at the end, so an interrupted run keeps what it finished and the next
-        one redoes the rest.
+        one redoes the rest. Bundles earlier runs exported with another tables version are
+        exported again too, from their recorded sources (``upgraded``; ``stale`` names those
+        that can no longer be listed).
     """
     started = time.perf_counter()
     summary = ExportSummary()
@@ -331,11 +364,12 @@ def run_export(
             summary.pruned += 1
         if summary.pruned:
             out.write_manifest(manifest)
+    sources += _other_version_sources(manifest, sources, options, summary)
     todo = []
     for source in sources:
         entry = manifest.get(source.key)
         entry = entry if isinstance(entry, dict) else {}
-        done = entry.get("status") in ("ok", "lenient")
+        done = entry.get("status") in EXPORTED and entry.get("tables_version") == TABLES_VERSION
         if done and entry.get("fingerprint") == source.fingerprint:
             summary.skipped += 1
         else:

@@ -129,6 +129,7 @@ def connect(directory: str | Path) -> Any:
             f"{directory}: not an export (no {MANIFEST_NAME}); make one with "
             f"rollout-trace export BUNDLE --to {directory}"
         )
+    _refuse_other_versions(root)
     con = duckdb.connect()
     for table in TABLE_NAMES:
         parts = root / table
@@ -141,6 +142,33 @@ def connect(directory: str | Path) -> Any:
             con.register(f"_empty_{table}", arrow_schema(table).empty_table())
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
     return con
+
+
+#: Sources named when a directory holds parts of another tables version.
+_NAMED: Final = 3
+
+
+def _refuse_other_versions(root: Path) -> None:
+    """Refuse a directory holding parts another tables version wrote: their columns differ
+    from this version's, and the views would read one part's columns for all (a column
+    missing, a table empty, with no error; found by review). Any export to the directory
+    exports them again."""
+    from .export_dir import ExportDir, other_version
+    from .schema import TABLES_VERSION
+
+    others = other_version(ExportDir(str(root)).read_manifest())
+    if not others:
+        return
+    versions = sorted({str(e.get("tables_version", "unrecorded")) for e in others.values()})
+    sources = sorted(str(e.get("source")) for e in others.values())
+    named = "".join(f"\n  {s}" for s in sources[:_NAMED])
+    more = f"\n  ... and {len(sources) - _NAMED} more" if len(sources) > _NAMED else ""
+    raise QueryError(
+        f"{root}: {len(sources)} bundle(s) were exported by another version of the tables "
+        f"({', '.join(versions)}; this is {TABLES_VERSION}), whose columns differ:{named}{more}\n"
+        f"  export to {root} again (any SOURCE: it exports them again too), e.g. "
+        f"rollout-trace export {sources[0]} --to {root}"
+    )
 
 
 def run(directory: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -209,8 +237,10 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             data = _parquet_bytes(args.directory, sql)
         else:
             columns, rows = run(args.directory, sql)
-    except QueryError as exc:
-        print(f"rollout-trace query: {exc}", file=err)
+    except QueryError as exc:  # it may quote paths and data: control characters spelled out
+        from ..view.visible import visible
+
+        print(visible(f"rollout-trace query: {exc}"), file=err)
         return 1
     except OSError as exc:
         print(f"rollout-trace query: {exc.filename or args.directory}: {exc.strerror}", file=err)

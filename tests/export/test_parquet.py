@@ -479,3 +479,59 @@ def test_payload_text_is_read_a_batch_at_a_time(tmp_path: Path) -> None:
     )
     assert unread == 0 and bodies > 400_000_000
     assert grown < bodies, f"grew {grown:,} bytes exporting {bodies:,} bytes of bodies"
+
+
+def _as_if_exported_by_an_older_version(out: Path, source: Path) -> None:
+    """Make ``source``'s parts look written by tables version 5: its manifest entry says so
+    (an entry of a version before they were recorded has none) and its conversation_items
+    part lacks the column version 6 added."""
+    import pyarrow.parquet as pq
+
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())
+    [key] = [k for k, e in manifest["bundles"].items() if e["source"] == str(source)]
+    manifest["bundles"][key]["tables_version"] = 5
+    (out / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
+    part = out / "conversation_items" / f"{key}.parquet"
+    pq.write_table(pq.read_table(part).drop_columns(["cut_payload_ids"]), part)
+
+
+def test_a_tables_version_bump_exports_the_older_bundles_again(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """A run after a version bump exported only the bundles it was given: the directory mixed
+    parts of two versions, and a query read one part's columns for all (a column missing, a
+    count silently 0; found by review). The export now exports the older ones again from
+    their recorded sources; ``query`` refuses a directory still holding any."""
+    out = tmp_path / "out"
+    assert not run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1).failed
+    _as_if_exported_by_an_older_version(out, three[0])
+    code, stdout, err = _cli("query", str(out), "SELECT count(*) FROM rollouts")
+    assert (code, stdout) == (1, "")
+    assert "1 bundle(s) were exported by another version of the tables (5; this is 6)" in err
+    assert f"\n  {three[0]}\n" in err
+    # an export of another bundle exports the older one again too
+    code, stdout, err = _cli("export", str(three[1]), "--to", str(out))
+    assert (code, err) == (0, "")
+    assert "exported 1 bundle(s), 0 failed, 1 unchanged (skipped), 1 of another" in stdout
+    counts = read_tables_rows(
+        out, "SELECT count(*), count(cut_payload_ids) FROM conversation_items"
+    )
+    assert counts[0][0] == counts[0][1] > 0
+    entries = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"].values()
+    assert {e["tables_version"] for e in entries} == {6}
+
+
+def test_an_older_bundle_gone_is_named_until_pruned(three: list[Path], tmp_path: Path) -> None:
+    import shutil
+
+    out = tmp_path / "out"
+    assert not run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1).failed
+    _as_if_exported_by_an_older_version(out, three[0])
+    shutil.rmtree(three[0])
+    code, stdout, err = _cli("export", str(three[1]), "--to", str(out))
+    assert code == 1 and "exported 0 bundle(s), 0 failed, 1 unchanged" in stdout
+    assert f"rollout-trace export: {three[0]}: exported by another tables version" in err
+    assert _cli("query", str(out), "SELECT 1")[0] == 1
+    code, stdout, err = _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--prune")
+    assert (code, err) == (0, "") and "1 pruned" in stdout
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
