@@ -5,7 +5,7 @@ memory; DuckDB query times on the result.
 
 Bundles: the demo recorded once per scale (a real agent loop with subprocess tools, a
 sub-agent and a compaction; scale multiplies its length), every other scale converted to
-schema 2, then copied round-robin to ``--count`` bundle directories, so the mix holds both
+the other schema, then copied round-robin to ``--count`` bundle directories, so the mix holds both
 schemas and sizes from tens of KB to about a MB. Each engine exports all of them into a fresh
 directory:
 
@@ -61,17 +61,21 @@ def _size(path: Path) -> int:
 
 
 def make_templates(work: Path, scales: list[int]) -> list[Path]:
-    """One demo bundle per scale; every other one converted to schema 2."""
+    """One demo bundle per scale; every other one converted to the other schema (the demo
+    records schema 3, or what ``ROLLOUT_TRACE_SCHEMA`` says: the tests set 2, and convert
+    refuses a bundle already of the schema asked for)."""
     templates = []
     for n, scale in enumerate(scales):
         bundle = Path(
             _cli("demo", "--out", str(work / f"demo{scale}"), "--scale", str(scale)).splitlines()[0]
         )
         if n % 2 == 1:
-            v2 = work / f"demo{scale}-v2" / bundle.name
-            v2.parent.mkdir(parents=True)
-            _cli("convert", str(bundle), "--to", "2", "-o", str(v2))
-            bundle = v2
+            schema = json.loads((bundle / "manifest.json").read_bytes())["schema_version"]
+            other = "2" if schema == 3 else "3"
+            converted = work / f"demo{scale}-v{other}" / bundle.name
+            converted.parent.mkdir(parents=True)
+            _cli("convert", str(bundle), "--to", other, "-o", str(converted))
+            bundle = converted
         templates.append(bundle)
     return templates
 
