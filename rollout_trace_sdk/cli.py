@@ -87,6 +87,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     convert.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="new bundle directory (must not exist)"
     )
+    convert.add_argument(
+        "--lenient",
+        action="store_true",
+        help="carry over what reduce --lenient keeps of a bundle a crash cut short",
+    )
 
     redact = commands.add_parser("redact", help="write a copy of a bundle with secrets redacted")
     redact.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
@@ -235,10 +240,13 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reduce.convert import convert_bundle
+    from .view.commands import notes_to
 
     if os.path.lexists(args.output):
         raise _UsageError(f"{args.output} already exists; give a new directory")
-    convert_bundle(args.bundle, args.output, args.to)
+    notes: list[str] = []
+    convert_bundle(args.bundle, args.output, args.to, lenient=args.lenient, skipped=notes)
+    notes_to(notes, err)
     print(visible(args.output), file=out)
     return 0
 

@@ -30,17 +30,28 @@ import zstandard
 from ..model import codec, layout
 from ..model import events as ev
 from .bundle import Bundle, LocatedEvent
+from .convert_lenient import KeptEvents
 from .errors import ReduceError
 from .os_errors import os_error_text
 
 
-def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
+def convert_bundle(
+    source: str | Path,
+    target: str | Path,
+    schema: int,
+    *,
+    lenient: bool = False,
+    skipped: list[str] | None = None,
+) -> None:
     """Write ``source`` as a bundle of ``schema`` (2 or 3) into the new directory ``target``.
 
     Args:
         source: a bundle directory (schema 2 or 3).
         target: a directory that must not exist yet.
         schema: the schema to write, the one the source is not.
+        lenient: carry over what ``reduce --lenient`` keeps of a bundle a crash cut short,
+            and leave out the rest (``convert_lenient``), instead of refusing it.
+        skipped: with ``lenient``, a list that receives one sentence per thing left out.
 
     Raises:
         ReduceError: the source is refused by the reader, or holds what ``schema`` cannot say.
@@ -49,7 +60,8 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
         raise ReduceError(f"cannot convert to schema {schema}; schemas 2 and 3 are written")
     if str(target) in ("", "-"):
         raise ReduceError(f"cannot write a bundle to {str(target)!r}: give a new directory")
-    with Bundle.open(source) as bundle:
+    notes = skipped if skipped is not None else []
+    with Bundle.open(source, lenient=lenient, skipped=notes) as bundle:
         if bundle.schema == schema:
             # the writers map one schema onto the other: a schema-3 source written as schema 3
             # lost its capture statuses and templates (a cut payload read as whole)
@@ -70,11 +82,15 @@ def convert_bundle(source: str | Path, target: str | Path, schema: int) -> None:
             (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
             manifest = attrs.evolve(bundle.manifest, schema_version=schema)
             (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
+            # what the copy cites must be whole; 2 → 3 carries every reference over
+            carried = carried_v2 if schema == layout.SCHEMA_2 else None
+            kept = KeptEvents(bundle, notes, carried) if lenient else None
+            events = bundle.events() if kept is None else iter(kept)
             with (out / layout.EVENT_LOG).open("wb") as log:
                 if schema == layout.SCHEMA_3:
-                    _to_v3(bundle, out, log)
+                    _to_v3(bundle, events, _last_payload_number(source, lenient), out, log)
                 else:
-                    _to_v2(bundle, out, log)
+                    _to_v2(bundle, events, out, log, check_shards=kept is None)
             for path in out.rglob("*"):  # files 0600 (the directories are 0700): prompts, outputs
                 if path.is_file():
                     path.chmod(0o600)
@@ -125,11 +141,14 @@ class _ShardWriter:
         self._writer = self._file = None
 
 
-def _last_payload_number(bundle: Bundle) -> int:
+def _last_payload_number(source: str | Path, lenient: bool) -> int:
+    """The highest ``raw_payload:N`` the log cites (read in a pass of its own, whose lenient
+    notes are not the conversion's)."""
     last = 0
-    for located in bundle.events():
-        for ref in _refs(located.event.payload):
-            last = max(last, layout.payload_number(ref.raw_payload_id) or 0)
+    with Bundle.open(source, lenient=lenient) as bundle:
+        for located in bundle.events():
+            for ref in _refs(located.event.payload):
+                last = max(last, layout.payload_number(ref.raw_payload_id) or 0)
     return last
 
 
@@ -142,10 +161,13 @@ def _refs(payload: ev.EventPayload) -> Iterator[ev.RawPayloadRef]:
             yield from (v for v in value if isinstance(v, ev.RawPayloadRef))
 
 
-def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
+def _to_v3(
+    bundle: Bundle, events: Iterator[LocatedEvent], last_id: int, out: Path, log: BinaryIO
+) -> None:
     shards = _ShardWriter(out)
     stored: dict[str, ev.RawPayloadRef] = {}
-    next_id = _last_payload_number(bundle) + 1
+    next_id = last_id + 1
+    seq = 0  # renumbered: lenient conversion leaves events out
 
     cited: dict[str, tuple[str, str]] = {}  # payload id -> (path, kind) as first cited
 
@@ -171,7 +193,7 @@ def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
         return known
 
     try:
-        for located in bundle.events():
+        for located in events:
             event = located.event
             with _where(bundle, located):
                 payload = _map_refs(event.payload, store)
@@ -184,7 +206,10 @@ def _to_v3(bundle: Bundle, out: Path, log: BinaryIO) -> None:
                 payload = ev.with_prepared_prompt(payload, prompt)
             elif type(payload) is ev.HistoryItemAccepted:
                 payload = ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
-            converted = attrs.evolve(event, schema_version=layout.SCHEMA_3, payload=payload)
+            seq += 1
+            converted = attrs.evolve(
+                event, schema_version=layout.SCHEMA_3, seq=seq, payload=payload
+            )
             log.write(codec.event_line(converted, layout.SCHEMA_3))
     finally:
         shards.close()
@@ -219,7 +244,9 @@ def _map_refs(payload: ev.EventPayload, change: Any) -> ev.EventPayload:
 # --- 3 → 2 ------------------------------------------------------------------------------------------
 
 
-def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
+def _to_v2(
+    bundle: Bundle, events: Iterator[LocatedEvent], out: Path, log: BinaryIO, *, check_shards: bool
+) -> None:
     paths: dict[str, str] = {}  # payload id -> its file, one file per id
     taken: set[str] = set()
     cited: list[ev.RawPayloadRef] = []
@@ -243,26 +270,35 @@ def _to_v2(bundle: Bundle, out: Path, log: BinaryIO) -> None:
         return ev.RawPayloadRef(ref.raw_payload_id, ref.kind, path)
 
     seq = 0
-    for located in bundle.events():
+    for located in events:
         event = located.event
-        payload = event.payload
-        if isinstance(payload, ev.CodeCellWaitTargetResolved):
-            continue
         with _where(bundle, located):
-            if isinstance(payload, ev.InferenceStartedV3):
-                payload = _started_v2(payload)
-            elif isinstance(payload, ev.HistoryItemAcceptedV3):
-                payload = ev.HistoryItemAccepted(payload.item_id, payload.agent_message_payload)
-            payload = _map_refs(payload, store)
+            carried = carried_v2(event.payload)
+            if carried is None:
+                continue
+            payload = _map_refs(carried, store)
         seq += 1
         converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
         log.write(codec.event_line(converted, layout.SCHEMA_2))
     # a shard left unfinished where the reader requires it finished (under a closed log, or
     # before the last shard) makes the source unreadable to 0.171: schema 2 cannot say so
+    # (lenient conversion notes it instead: KeptEvents)
     completed = isinstance(payload, ev.RecordingCompleted) if seq else False
-    if bundle.shards is not None:
+    if bundle.shards is not None and check_shards:
         for error in bundle.shards.footer_errors(cited, completed):
             raise error
+
+
+def carried_v2(payload: ev.EventPayload) -> ev.EventPayload | None:
+    """A schema-3 event's payload as schema 2 writes it (its references still the source's),
+    None for an event schema 2 has not (a confirmed wait)."""
+    if isinstance(payload, ev.CodeCellWaitTargetResolved):
+        return None
+    if isinstance(payload, ev.InferenceStartedV3):
+        return _started_v2(payload)
+    if isinstance(payload, ev.HistoryItemAcceptedV3):
+        return ev.HistoryItemAccepted(payload.item_id, payload.agent_message_payload)
+    return payload
 
 
 def _started_v2(started: ev.InferenceStartedV3) -> ev.InferenceStarted:

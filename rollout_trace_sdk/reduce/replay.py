@@ -51,7 +51,7 @@ _REF_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-def _refs(payload: ev.EventPayload) -> list[ev.RawPayloadRef]:
+def payload_refs(payload: ev.EventPayload) -> list[ev.RawPayloadRef]:
     """Every payload ref an event carries, in field order."""
     if isinstance(payload, ev.Other):
         return list(payload.payloads)
@@ -136,10 +136,10 @@ def apply_event(replay: ReplayContext, event: ev.TraceEvent) -> None:
     payload = event.payload
     raw_payloads = replay.trace.raw_payloads
     if replay.trace.schema_version == ev.SCHEMA_VERSION_V3:
-        for ref in _refs(payload):
+        for ref in payload_refs(payload):
             _register_v3(raw_payloads, ref)
     else:
-        for ref in _refs(payload):
+        for ref in payload_refs(payload):
             raw_payloads[ref.raw_payload_id] = ref
     _HANDLERS[type(payload)](replay, event, payload)
 

@@ -7,8 +7,9 @@ random moment by SIGKILL, SIGTERM, SIGINT, SIGTERM then SIGKILL while it closes,
 file-size limit (the disk "fills": EFBIG, then a signal). Both reducers accept what the kill
 left (unless the kill tore its last line), and it, and a copy torn further as a crash tears
 files, must hold what :mod:`tests.killed_checks` checks: the same state or refusal as Codex,
-lenient reduction, validate, and ``convert`` to each schema reducing with that Codex as with
-ours. CI runs 8 fixed seeds (~25 s); ``OUR_KILLED_EXAMPLES`` (and ``OUR_KILLED_SEED``) run
+lenient reduction, validate, ``convert`` to each schema reducing with that Codex as with
+ours, and ``convert --lenient`` keeping what lenient reduction keeps
+(:mod:`tests.lenient_convert_checks`). CI runs 8 fixed seeds (~25 s); ``OUR_KILLED_EXAMPLES`` (and ``OUR_KILLED_SEED``) run
 more."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pytest
 
 from tests.codex_oracle import codex_bin
 from tests.killed_checks import check_converted, check_killed, tear
+from tests.lenient_convert_checks import check_lenient_converted
 
 from .recorder_support import bundle_in
 
@@ -144,6 +146,8 @@ def test_a_killed_recording_reduces_as_codex_reduces_it(seed: int, tmp_path: Pat
     if log.endswith(b"\n") or not log:
         assert result.codex is not None and result.ours is not None, result.explain()
     check_converted(bundle, tmp_path, described)
+    check_lenient_converted(bundle, tmp_path, described)
     torn, how = tear(bundle, tmp_path / "torn" / bundle.name, random.Random(seed))
     check_killed(torn, codex, f"{described}, then {how}")
     check_converted(torn, tmp_path, f"{described}, then {how}")
+    check_lenient_converted(torn, tmp_path, f"{described}, then {how}")
