@@ -494,6 +494,10 @@ def end_operation(
     result: st.TerminalResult | None = None
     process: str | None = None
     if ref is not None and ref.available:
+        if loaded is None and ref.unkept_parts():
+            # Codex 0.171 reads a tool's result whole: a template over a part cut or left out
+            # (at any depth) is refused, where other readers see the placeholder
+            raise ReduceError(f"partial payload {ref.raw_payload_id}")
         payload = replay.load(ref) if loaded is None else loaded
         if operation.kind == "exec_command":
             result, process = _exec_result(payload, ref.raw_payload_id)

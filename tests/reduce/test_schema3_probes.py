@@ -491,3 +491,42 @@ def test_shard_files_are_read_only_through_the_confined_reader(tmp_path: Path) -
     error = _error(bundle)
     assert error.message == f"open shard {bundle}/payloads/000001.zst"
     assert error.cause is not None and "symlink" in error.cause
+
+
+@pytest.mark.parametrize("unkept", ["omitted", "truncated"])
+def test_a_write_stdin_result_is_read_whole(tmp_path: Path, unkept: str) -> None:
+    """A ``write_stdin`` ends from its ``tool_result`` (the dispatch payload), which Codex
+    0.171 reads whole: a template over a part the recorder cut or left out (at any depth) is
+    refused as "partial payload <id>". We read the placeholder as JSON and went on (found by
+    review: a write_stdin printing 64 Ki characters under ``max_payload_bytes``)."""
+    bundle = copy_bundle("terminal_session_reuse", tmp_path)
+    wrapper = b'["{\\"type\\":\\"direct_response\\",\\"response_item\\":","}"]'
+    edit_shard(bundle, 1, lambda records: records.update({"raw_payload:19": wrapper}))
+    capture: dict[str, Any] = {"status": unkept, "original_bytes": 5000}
+    shard: int | None = None
+    if unkept == "truncated":
+        capture["retained_bytes"] = 2
+        shard = 1
+        edit_shard(bundle, 1, lambda records: records.update({"raw_payload:90": b"{}"}))
+    item = {"raw_payload_id": "raw_payload:90", "kind": {"type": "model_item"}, "shard": shard}
+    # the output item is itself a template over the part that was not kept (depth 2)
+    outer = {
+        "raw_payload_id": "raw_payload:91",
+        "kind": {"type": "model_item"},
+        "shard": 1,
+        "parts": [{**item, "capture": capture}],
+    }
+    edit_shard(bundle, 1, lambda records: records.update({"raw_payload:91": b'["",""]'}))
+
+    def cite(events: list[Event]) -> None:
+        ended = next(
+            payload_of(e)
+            for e in events
+            if payload_of(e)["type"] == "tool_call_ended"
+            and payload_of(e)["tool_call_id"] == "call_w1"
+        )
+        ended["result_payload"]["parts"] = [outer]
+
+    edit_events(bundle, cite)
+    assert _error(bundle).message == "partial payload raw_payload:19"
+    _agrees_with_codex(bundle)
