@@ -374,11 +374,20 @@ class ItemStore:
             ref = self._values.add(key, self._put("content_value", data, ()))
         return ref
 
-    def tool_result(self, item_ref: RawPayloadRef) -> RawPayloadRef:
-        """A ``tool_result`` payload that answers the model with the stored item ``item_ref``
-        (``{"type": "direct_response", "response_item": <item>}``): a template over it, so a
-        tool's output is stored once, not once as the result and again as the item."""
-        return self._put("tool_result", _DIRECT_RESPONSE, (item_ref,))
+    def tool_result(self, item_ref: RawPayloadRef, item: Any) -> RawPayloadRef:
+        """A ``tool_result`` payload that answers the model with ``item``, stored as
+        ``item_ref`` (``{"type": "direct_response", "response_item": <item>}``): a template
+        over it, so a tool's output is stored once, not once as the result and again as the
+        item.
+
+        Unless the item (or a content value in it) was cut or left out by a limit or a full
+        queue: Codex 0.171 reads a ``write_stdin``'s result whole and refuses the whole
+        bundle ("partial payload <id>") for a template over a part not kept. The result is
+        then a body of its own, which the limits cut or leave out as any other."""
+        if item_ref.available and not item_ref.unkept_parts():
+            return self._put("tool_result", _DIRECT_RESPONSE, (item_ref,))
+        body = self._dumps({"type": "direct_response", "response_item": item})
+        return self._put("tool_result", body, ())
 
     # --- requests --------------------------------------------------------------------------
 

@@ -213,7 +213,7 @@ class ToolCall(AgentToolWork):
             )
             assert item_id is not None  # a dict always gets one
             item_ref = store.item(recorded)
-            self._ended(status, store.tool_result(item_ref))
+            self._ended(status, store.tool_result(item_ref, recorded))
             self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
             return self._turn.thread.ids.calls.unrenamed([recorded])[0]
         ended = self._end(status, {"type": "direct_response", "response_item": output_item})

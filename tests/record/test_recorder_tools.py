@@ -104,6 +104,34 @@ async def test_terminal_session_with_write_stdin(tmp_path: Path, schema: int) ->
     assert exec_op["result"]["stdout"] == "ping\n"
 
 
+async def test_a_write_stdin_output_over_max_payload_bytes(tmp_path: Path) -> None:
+    """A write_stdin printing more than ``max_payload_bytes``: its output item keeps its
+    structure, the long text cut into a truncated content value, and its result was a
+    template over that item, which Codex 0.171 reads whole and refuses ("partial payload
+    <id>": the whole bundle; found by review). The result is now a body of its own, cut."""
+    printed = "y" * 5000
+    async with (
+        open_rollout(tmp_path, schema_version=3, max_payload_bytes=2000) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        loop = _Loop(turn)
+        async with turn.tool_call("call_sess", "exec_command", arguments={"cmd": "cat"}) as tool:
+            session = tool.exec_started(["cat"], process_id=98033)
+            loop.tool_done(tool, "call_sess", "Process running with session ID 98033")
+        args = {"session_id": 98033, "chars": ""}
+        async with turn.tool_call("call_w1", "write_stdin", arguments=args) as tool:
+            tool.stdin_target(session)
+            session.exited(0, printed)
+            loop.tool_done(tool, "call_w1", printed)
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    ended = of_type(bundle, "tool_call_ended")[-1]["payload"]["result_payload"]
+    assert ended["capture"]["status"] == "truncated" and "parts" not in ended
+    assert state["recording_status"] == "closed_with_partial_payloads"
+    [stdin_op] = [op for op in state["terminal_operations"].values() if op["kind"] == "write_stdin"]
+    assert stdin_op["execution"]["status"] == "completed" and stdin_op["result"] is None
+
+
 async def test_one_shot_exec_without_process_id(tmp_path: Path) -> None:
     async with (
         open_rollout(tmp_path) as rollout,
