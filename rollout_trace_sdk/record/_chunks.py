@@ -29,8 +29,9 @@ import anyio.lowlevel
 
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
+from ._line_cost import line_estimate
 from ._queue import EVENT_COST, PAYLOAD_OVERHEAD, RecordQueue
-from ._shards import LINE_ESTIMATE, ShardSink, is_cut
+from ._shards import ShardSink, is_cut
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -283,7 +284,7 @@ class ChunkWriter(RecordQueue):
             seal_below = 0
             if self._plan is not None:
                 # the lines were charged an estimate each as they were queued (when capped)
-                estimated = LINE_ESTIMATE * len(events) if self._lines_capped else 0
+                estimated = sum(line_estimate(e[4]) for e in events) if self._lines_capped else 0
                 if self._plan.charge(len(lines) - estimated):
                     self._filled()
                 # nothing placed before the plan's current shard is still queued: seal them

@@ -22,7 +22,8 @@ from . import _files
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
-from ._shards import LINE_ESTIMATE, ShardPlan
+from ._line_cost import line_estimate
+from ._shards import ShardPlan
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -236,7 +237,8 @@ class RecordQueue:
                 return False
         if self._lines_capped:
             assert self._plan is not None
-            if self._plan.charge(LINE_ESTIMATE) and payload.__class__ not in CLOSING_EVENTS:
+            full = self._plan.charge(line_estimate(payload))
+            if full and payload.__class__ not in CLOSING_EVENTS:
                 self._filled()
                 self._drop_event()
                 return False
@@ -378,7 +380,7 @@ class RecordQueue:
                 seq = self._seq = self._seq + 1
                 queue.append((seq, *item))
                 added += EVENT_COST
-                self._charge_line()  # admitted already: the ceiling only stops what follows
+                self._charge_line(item[3])  # admitted: the ceiling only stops what follows
         self._queued += added
         self._enqueued += len(items)
         if self._queued >= self._hurry_at:
@@ -446,7 +448,7 @@ class RecordQueue:
     def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
         """Queue an item past the budget and the closing flag (the final lines)."""
         if len(item) != 2:
-            self._charge_line()
+            self._charge_line(item[4])
         self._queue.append(item)
         self._queued += size
         self._enqueued += 1
@@ -460,12 +462,13 @@ class RecordQueue:
         self._stats[4] += nbytes
         self._note_overflow()
 
-    def _charge_line(self) -> None:
-        """Charge an event line queued past ``event_nowait``'s check its estimate, as every
-        queued line is (the writer corrects each chunk by it; see ``ShardPlan.charge``)."""
+    def _charge_line(self, payload: Any) -> None:
+        """Charge the line of an event queued past ``event_nowait``'s check (``payload``) its
+        estimate, as every queued line is (the writer corrects each chunk by it; see
+        ``ShardPlan.charge``)."""
         if self._lines_capped:
             assert self._plan is not None
-            if self._plan.charge(LINE_ESTIMATE):
+            if self._plan.charge(line_estimate(payload)):
                 self._filled()
 
     def _filled(self) -> None:

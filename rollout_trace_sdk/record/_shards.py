@@ -76,9 +76,6 @@ CLEAN_BATCH_BYTES: Final = 64 << 10
 MIN_TRUNCATED_BYTES: Final = 1024
 #: How far past ``max_bundle_bytes`` event lines may go at least (see ``ceiling_bytes``).
 EVENT_OVERDRAFT_BYTES: Final = 16 << 20
-#: What an event line is charged to ``max_bundle_bytes`` when it is queued (a line is ~250 to
-#: ~700 bytes: the envelope's ids and times, the event's fields and its payload reference).
-LINE_ESTIMATE: Final = 400
 #: The share of ``max_bundle_bytes`` kept back for event lines and the closing records.
 RESERVE_FRACTION: Final = 8
 MAX_RESERVE_BYTES: Final = 4 << 20
@@ -221,7 +218,7 @@ class ShardPlan:
 
     def charge(self, nbytes: int) -> bool:
         """Count ``nbytes`` of event lines against ``max_bundle_bytes`` (an estimate when an
-        event is queued, :data:`LINE_ESTIMATE`; corrected by the writer once the lines of a
+        event is queued, ``_line_cost.line_estimate``; corrected by the writer once the lines of a
         chunk are encoded, so the limit is not overdrawn by what waits in the queue).
 
         Returns:

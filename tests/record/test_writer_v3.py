@@ -16,6 +16,7 @@ from rollout_trace_sdk.record.threads import Turn
 from rollout_trace_sdk.record.writer import BundleWriter
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from tests.codex_oracle import codex_bin, codex_reduce
+from tests.record.writer_support import uncompressed_bytes
 from tests.test_conformance_states import first_difference
 
 ROOT = "thread-root"
@@ -363,16 +364,6 @@ def test_a_long_string_met_again_in_another_object_is_stored_once(tmp_path: Path
     _reduce_like_codex(bundle)
 
 
-def _uncompressed_bytes(bundle: Path) -> int:
-    import zstandard
-
-    total = (bundle / "trace.jsonl").stat().st_size
-    for shard in (bundle / "payloads").glob("*.zst"):
-        reader = zstandard.ZstdDecompressor().decompressobj()
-        total += len(reader.decompress(shard.read_bytes()))
-    return total
-
-
 async def _busy_agent(root: Path, limit: int, steps: int) -> Path:
     """A worker thread kept open while the root runs ``steps`` turns of one tool call each."""
     import warnings
@@ -412,7 +403,7 @@ async def test_a_busy_agent_stays_within_the_bundle_ceiling(
     monkeypatch.setattr(_shards, "EVENT_OVERDRAFT_BYTES", 0)
     limit = 50_000
     bundle = await _busy_agent(tmp_path, limit, 1000)
-    assert _uncompressed_bytes(bundle) <= 2 * limit * 1.1
+    assert uncompressed_bytes(bundle) <= 2 * limit * 1.1
     ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
     assert ours["recording_status"] == "closed_with_partial_payloads"
     assert {t["execution"]["status"] for t in ours["threads"].values()} == {"completed"}

@@ -102,6 +102,18 @@ async def write_end(w: BundleWriter) -> None:
     await w.event(ev.RolloutEnded("completed"))
 
 
+def uncompressed_bytes(bundle: Path) -> int:
+    """A schema-3 bundle's size as ``max_bundle_bytes`` counts it: the log and the shards'
+    decompressed records."""
+    import zstandard
+
+    total = (bundle / "trace.jsonl").stat().st_size
+    for shard in (bundle / "payloads").glob("*.zst"):
+        reader = zstandard.ZstdDecompressor().decompressobj()
+        total += len(reader.decompress(shard.read_bytes()))
+    return total
+
+
 def read_lines(bundle: Path) -> list[bytes]:
     data = (bundle / "trace.jsonl").read_bytes()
     assert data == b"" or data.endswith(b"\n"), "torn last line"
