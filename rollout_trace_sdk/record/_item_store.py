@@ -384,7 +384,7 @@ class ItemStore:
         queue: Codex 0.171 reads a ``write_stdin``'s result whole and refuses the whole
         bundle ("partial payload <id>") for a template over a part not kept. The result is
         then a body of its own, which the limits cut or leave out as any other."""
-        if item_ref.available and not item_ref.unkept_parts():
+        if item_ref.capture is None and (not item_ref.parts or not item_ref.unkept_parts()):
             return self._put("tool_result", _DIRECT_RESPONSE, (item_ref,))
         body = self._dumps({"type": "direct_response", "response_item": item})
         return self._put("tool_result", body, ())
