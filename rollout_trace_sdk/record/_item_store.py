@@ -375,15 +375,11 @@ class ItemStore:
         return ref
 
     def tool_result(self, item_ref: RawPayloadRef, item: Any) -> RawPayloadRef:
-        """A ``tool_result`` payload that answers the model with ``item``, stored as
-        ``item_ref`` (``{"type": "direct_response", "response_item": <item>}``): a template
-        over it, so a tool's output is stored once, not once as the result and again as the
-        item.
-
-        Unless the item (or a content value in it) was cut or left out by a limit or a full
-        queue: Codex 0.171 reads a ``write_stdin``'s result whole and refuses the whole
-        bundle ("partial payload <id>") for a template over a part not kept. The result is
-        then a body of its own, which the limits cut or leave out as any other."""
+        """A ``tool_result`` answering the model with ``item`` (stored as ``item_ref``): a
+        template ``{"type": "direct_response", "response_item": <item>}`` over it, so a
+        tool's output is stored once. Unless the item was not kept whole (a limit, a full
+        queue): Codex 0.171 reads a ``write_stdin``'s result whole, and refuses the bundle
+        for a template over a part not kept ("partial payload <id>"); a body of its own."""
         if item_ref.capture is None and (not item_ref.parts or not item_ref.unkept_parts()):
             return self._put("tool_result", _DIRECT_RESPONSE, (item_ref,))
         body = self._dumps({"type": "direct_response", "response_item": item})
