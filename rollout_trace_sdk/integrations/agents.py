@@ -36,7 +36,7 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from agents.tracing import Span, Trace, TracingProcessor
 
@@ -46,6 +46,9 @@ from ..record.recorder import Rollout
 from ..record.requests import to_plain
 from ..record.runtime import ENDED_AS, Outcome, warn
 from ..record.threads import AgentThread, Turn
+
+if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
+    from ..record.redact import RedactionConfig
 from ._agent_spans import (
     SpanScope,
     error_text,
@@ -293,6 +296,14 @@ class RolloutTraceProcessor(TracingProcessor):
         schema_version: the bundle schema (2 or 3; default as :func:`open_rollout`).
         max_queued_bytes: the writer's memory budget per bundle.
         close_timeout: seconds a closing bundle may spend draining (bounds ``on_trace_end``).
+        max_payload_bytes: schema 3's cap on one payload (see :func:`open_rollout`).
+        max_bundle_bytes: schema 3's cap on each bundle.
+        redact: whether (and how) secrets are redacted, as for :func:`open_rollout`.
+        durable: fsync each bundle at checkpoints.
+
+    Raises:
+        ValueError, TypeError: an option :func:`open_rollout` refuses (checked here, not
+            when the first trace starts).
     """
 
     def __init__(
@@ -304,6 +315,10 @@ class RolloutTraceProcessor(TracingProcessor):
         schema_version: int | None = None,
         max_queued_bytes: int = 64 << 20,
         close_timeout: float = 30.0,
+        max_payload_bytes: int | None = None,
+        max_bundle_bytes: int | None = None,
+        redact: bool | RedactionConfig = True,
+        durable: bool = False,
     ) -> None:
         self.root = root
         self.close_timeout = close_timeout
@@ -316,7 +331,14 @@ class RolloutTraceProcessor(TracingProcessor):
             schema_version=schema_version,
             max_queued_bytes=max_queued_bytes,
             close_timeout=close_timeout,
+            max_payload_bytes=max_payload_bytes,
+            max_bundle_bytes=max_bundle_bytes,
+            redact=redact,
+            durable=durable,
         )
+        # the options checked now, where a wrong one is the caller's to see (the scope made
+        # here is never entered: nothing is recorded)
+        self._open_rollout(enabled=False)
         self._lock = threading.Lock()
         self._loop: _LoopThread | None = None
         self._traces: dict[str, _TraceRecording] = {}

@@ -496,3 +496,23 @@ def test_example_runs_offline(tmp_path: Path) -> None:
     state = _reduce_both(bundle)
     paths = {t["agent_path"] for t in state["threads"].values()}
     assert paths == {"/root", "/root/writer"}
+
+
+def test_the_processor_takes_the_capture_limits_and_checks_its_options(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The processor had no capture limits, redaction or durability options: an Agents SDK
+    user could not bound a bundle (found by review). They are open_rollout's, checked when
+    the processor is made."""
+    with pytest.raises(ValueError, match="need schema_version=3"):
+        RolloutTraceProcessor(root=tmp_path, schema_version=2, max_payload_bytes=100)
+    with pytest.raises(TypeError, match="max_bundle_bytes"):
+        RolloutTraceProcessor(root=tmp_path, max_bundle_bytes="1MB")  # type: ignore[arg-type]
+    _register(processors, tmp_path, schema_version=3, max_payload_bytes=40, durable=True)
+    result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION))
+    assert result.final_output == REPORT
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    assert state["recording_status"] == "closed_with_partial_payloads"
+    cut = [p for p in state["raw_payloads"].values() if p.get("capture")]
+    assert cut and {p["capture"]["status"] for p in cut} <= {"truncated", "omitted"}
