@@ -210,6 +210,7 @@ def summary_json(summary: Any) -> str:
 def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Totals and lists of a rollout: from an up-to-date ``state.json`` when the bundle has
     one, else reduced now (standard error says which); text or ``--json``."""
+    from .reports import recorder_reports
     from .summary import build_summary
     from .summary_source import failure_texts, load_summary_state
 
@@ -221,9 +222,12 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
     print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids
     errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
+    reports = recorder_reports(loaded.bundle) if loaded.bundle is not None else []
     limit = args.limit if args.limit is not None or args.json else SUMMARY_TEXT_LIMIT
     try:
-        summary = build_summary(loaded.state, thread=args.thread, limit=limit, errors=errors)
+        summary = build_summary(
+            loaded.state, thread=args.thread, limit=limit, errors=errors, reports=reports
+        )
     except LookupError as exc:
         print(f"rollout-trace summary: {exc.args[0]}", file=err)
         return 1

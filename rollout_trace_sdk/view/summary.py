@@ -11,7 +11,7 @@ terminal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .capture import recording_status
@@ -520,6 +520,7 @@ def build_summary(
     thread: str | None = None,
     limit: int | None = None,
     errors: Mapping[str, str] | None = None,
+    reports: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The summary of a reduced state (schema in docs/summary.md).
 
@@ -529,6 +530,8 @@ def build_summary(
         limit: keep at most this many rows per list (``omitted`` says how many were cut).
         errors: error texts the state does not keep (an inference call's or a compaction
             request's, a tool call's raw result), by id; see ``summary_source.failure_texts``.
+        reports: what our recorder said of the recording (``reports.recorder_reports``):
+            events and payloads it dropped, secrets it redacted.
 
     Returns:
         A JSON-ready dict, ``summary_version`` first.
@@ -537,4 +540,6 @@ def build_summary(
         LookupError: ``thread`` names no agent.
     """
     chosen = find_thread(state, thread) if thread is not None else None
-    return _Summary(state, chosen, errors or {}).build(limit)
+    summary = _Summary(state, chosen, errors or {}).build(limit)
+    summary["rollout"]["recorder_reports"] = list(reports)
+    return summary

@@ -10,6 +10,7 @@ escaped line still fits.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
@@ -168,6 +169,13 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             width,
         )
     )
+    for report in rollout.get("recorder_reports") or ():
+        # what the recorder dropped (or redacted) is said in full, wrapped, never cut; the
+        # text comes from the bundle: spelled out as every other text is
+        said = "recorder: "
+        wrapped = textwrap.wrap(visible(str(report)), width - len(said)) or [""]
+        lines.append([(said, "yellow"), (wrapped[0], "")])
+        lines += [[(" " * len(said), ""), (rest, "")] for rest in wrapped[1:]]
     agent = summary.get("thread")
     if agent is not None:
         nick = f" ({agent['nickname']})" if agent.get("nickname") else ""

@@ -515,3 +515,38 @@ def test_terminal_control_characters_are_spelled_out_and_still_fit() -> None:
         assert "m\\x1b]0;PWNED\\x07\\x1b[41mRED\\x9b" in text
         assert "HTTP 503\\x1b]0;PWNED" in text and "ls\\x1b]0;PWNED" in text
         assert max(len(line) for line in text.splitlines()) <= 120
+
+
+def test_the_recorders_reports_are_said(tmp_path: Path) -> None:
+    """The recorder's loss report (events it dropped: a full queue, the bundle's ceiling)
+    is a protocol event the reducers skip; the summary showed such a recording as
+    "completed" and nothing more (found by review). It now says the report in full, in text
+    and JSON; the text comes from the bundle, so its controls are spelled out."""
+    import json
+
+    from tests.test_cli import run
+    from tests.test_cli_validate import _record_with_a_dropped_event
+
+    bundle = _record_with_a_dropped_event(tmp_path / "ours")
+    code, out, _ = run("summary", bundle)
+    assert code == 0
+    said = out.replace("\n          ", " ")
+    assert "recorder: dropped 2 events and 1 payloads (" in said
+    assert "the writer's 2000-byte memory budget was full" in said
+    code, out, _ = run("summary", "--json", bundle)
+    (report,) = json.loads(out)["rollout"]["recorder_reports"]
+    assert report.startswith("dropped 2 events")
+    # a bundle whose warning holds terminal controls
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> None:
+        async with open_rollout(tmp_path / "odd") as rollout:
+            message = "rollout_trace_sdk: redacted 1 secrets\x1b[2J here"
+            rollout.root.protocol_event("warning", {"message": message})
+
+    anyio.run(record)
+    (odd,) = (tmp_path / "odd").glob("trace-*")
+    code, out, _ = run("summary", odd)
+    assert "recorder: redacted 1 secrets\\x1b[2J here" in out and "\x1b" not in out

@@ -1,0 +1,81 @@
+"""What our recorder said about its own recording: the loss and redaction reports.
+
+The recorder ends a bundle that lost or approximated anything, or redacted secrets, with
+``warning`` protocol events just before ``recording_completed`` ("rollout_trace_sdk: dropped
+2953 events and 0 payloads ... while recording this trace: ..."). Both reducers skip protocol
+events, so the reduced state does not hold them: the summary and the transcript read them from
+the log's last lines, so a recording that left events out never reads as whole.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+import orjson
+
+from ..model.layout import EVENT_LOG
+from ..reduce.confined import BundleFileError, BundleFiles
+
+#: The reports come last: this much of the log's end is read.
+_TAIL: Final = 64 << 10
+#: How every report of ours begins.
+_OURS: Final = "rollout_trace_sdk: "
+
+
+def recorder_reports(bundle: Path) -> list[str]:
+    """The recorder's reports at the end of ``bundle``'s log, in order, without their
+    ``rollout_trace_sdk:`` prefix; none for a bundle another writer made (or unreadable).
+
+    Args:
+        bundle: the bundle directory.
+
+    Returns:
+        One sentence per report.
+    """
+    files = BundleFiles(bundle)
+    try:
+        with files.open(EVENT_LOG, what="trace event log") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - _TAIL))
+            tail = handle.read(_TAIL)
+    except (BundleFileError, OSError):
+        return []
+    refs = []
+    for line in tail.split(b"\n"):
+        if b'"warning"' not in line:
+            continue
+        try:
+            payload = orjson.loads(line)["payload"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            continue  # the first line may be cut, the last torn
+        if (
+            isinstance(payload, dict)
+            and payload.get("type") == "protocol_event_observed"
+            and payload.get("event_type") == "warning"
+            and isinstance(payload.get("event_payload"), dict)
+        ):
+            refs.append(payload["event_payload"])
+    if not refs:
+        return []
+    from .payloads import PayloadReader  # here: it opens the bundle's payloads
+
+    try:
+        reader = PayloadReader(bundle)
+    except Exception:  # an unreadable manifest: no reports to give
+        return []
+    reports = []
+    try:
+        for ref in refs:
+            raw = reader.read(ref)
+            try:
+                body = orjson.loads(raw) if raw is not None else None
+            except orjson.JSONDecodeError:
+                continue
+            message = body.get("message") if isinstance(body, dict) else None
+            if isinstance(message, str) and message.startswith(_OURS):
+                reports.append(message.removeprefix(_OURS))
+    finally:
+        reader.close()
+    return reports
