@@ -165,11 +165,16 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print the transcript: rich on a terminal, plain text otherwise."""
+    from .reports import recorder_reports
     from .show import render_plain, render_rich, transcript_lines
 
     state = load_noting(args.source, args.lenient, err)
+    source = Path(args.source)
+    reports = recorder_reports(source) if source.is_dir() else []
     try:
-        lines = transcript_lines(state, thread=args.thread, call=args.call, full=args.full)
+        lines = transcript_lines(
+            state, thread=args.thread, call=args.call, full=args.full, reports=reports
+        )
     except LookupError as exc:
         print(f"rollout-trace show: {exc.args[0]}", file=err)
         return 1

@@ -459,6 +459,7 @@ def transcript_lines(
     thread: str | None = None,
     call: str | None = None,
     full: bool = False,
+    reports: Sequence[str] = (),
 ) -> list[Line]:
     """The transcript of a reduced state.
 
@@ -469,6 +470,8 @@ def transcript_lines(
         call: only this inference call's conversation, or this tool call (its id, or an
             unambiguous id prefix).
         full: do not truncate outputs and arguments.
+        reports: what our recorder said of the recording (``reports.recorder_reports``),
+            said under the header.
 
     Returns:
         The lines, for ``render_plain`` or ``render_rich``.
@@ -480,6 +483,7 @@ def transcript_lines(
     model = build_view_model(state)
     t = _Transcript(model, full=full)
     lines = list(t.header())
+    lines += [Line(0, (("recorder: ", "bold yellow"), (report, ""))) for report in reports]
     if call is not None:
         found = t.one_call(call)
         if found is None:

@@ -519,9 +519,9 @@ def test_terminal_control_characters_are_spelled_out_and_still_fit() -> None:
 
 def test_the_recorders_reports_are_said(tmp_path: Path) -> None:
     """The recorder's loss report (events it dropped: a full queue, the bundle's ceiling)
-    is a protocol event the reducers skip; the summary showed such a recording as
-    "completed" and nothing more (found by review). It now says the report in full, in text
-    and JSON; the text comes from the bundle, so its controls are spelled out."""
+    is a protocol event the reducers skip; ``summary`` and ``show`` showed such a recording
+    as "completed" and nothing more (found by review). They now say the report in full (and
+    ``summary --json``); the text comes from the bundle, so its controls are spelled out."""
     import json
 
     from tests.test_cli import run
@@ -533,6 +533,8 @@ def test_the_recorders_reports_are_said(tmp_path: Path) -> None:
     said = out.replace("\n          ", " ")
     assert "recorder: dropped 2 events and 1 payloads (" in said
     assert "the writer's 2000-byte memory budget was full" in said
+    code, out, _ = run("show", bundle)
+    assert "recorder: dropped 2 events and 1 payloads (" in out
     code, out, _ = run("summary", "--json", bundle)
     (report,) = json.loads(out)["rollout"]["recorder_reports"]
     assert report.startswith("dropped 2 events")
@@ -549,4 +551,6 @@ def test_the_recorders_reports_are_said(tmp_path: Path) -> None:
     anyio.run(record)
     (odd,) = (tmp_path / "odd").glob("trace-*")
     code, out, _ = run("summary", odd)
+    assert "recorder: redacted 1 secrets\\x1b[2J here" in out and "\x1b" not in out
+    code, out, _ = run("show", odd)
     assert "recorder: redacted 1 secrets\\x1b[2J here" in out and "\x1b" not in out
