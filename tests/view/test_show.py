@@ -290,8 +290,10 @@ def test_what_capture_limits_cut_or_left_out_is_said(capped_bundles: dict[str, P
         assert text.splitlines()[0].count(" · recording closed with partial payloads · ") == 1
         assert "[text]" not in text, text
         if name == "truncated":
-            # the user message, 3 answers, 3 arguments, 2 outputs (no request saw the third)
-            assert text.count(", truncated: 2,000 of 12,") == 9, text
+            # the user message, 3 answers, 3 arguments, 3 outputs (the third, which no
+            # request saw, as its tool call's result: a cut output is a body of its own)
+            assert text.count(", truncated: 2,000 of 12,") == 10, text
+            assert re.search(r"\[result raw_payload:\d+, truncated: 2,000 of 12,", text)
             assert re.search(
                 r"user: \[text: raw_payload:\d+, truncated: 2,000 of 12,\d{3} bytes kept\]", text
             )
@@ -299,7 +301,9 @@ def test_what_capture_limits_cut_or_left_out_is_said(capped_bundles: dict[str, P
                 r'args: \{"\$trace_unavailable":"(raw_payload:\d+)"\} \[\1, truncated: 2,000', text
             )
         else:
-            assert re.search(r"\[response raw_payload:\d+, omitted: \d+ bytes not kept\]", text), (
+            assert re.search(
+                r"\[response raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", text
+            ), text
+            assert re.search(r"\[result raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", text), (
                 text
             )
-            assert re.search(r"\[result raw_payload:\d+, omitted: \d+ bytes not kept\]", text), text
