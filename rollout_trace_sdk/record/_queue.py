@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import _files
+from ._async_lib import current_async_library
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
@@ -514,12 +515,7 @@ class RecordQueue:
 
 def loop_poker() -> Callable[[Callable[[], None]], Any] | None:
     """How another OS thread schedules a call in this event loop (``None`` outside one)."""
-    try:
-        import sniffio
-
-        library = sniffio.current_async_library()
-    except Exception:
-        return None
+    library = current_async_library()
     if library == "trio":
         import trio
 

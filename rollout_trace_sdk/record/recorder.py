@@ -27,6 +27,7 @@ import attrs
 
 from .._signals import unwind_as_sigint
 from ..model import events as ev
+from ._async_lib import current_async_library
 from ._shards import CaptureLimits
 from .runtime import ENDED_AS, Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
@@ -357,14 +358,12 @@ async def _leave(tg: anyio.abc.TaskGroup) -> None:
     agent's. Not under asyncio: there a bare KeyboardInterrupt out of a task breaks out of
     the event loop, and the runner then left anyio's worker threads running (the process
     hung at exit: 4 and 7 of 30 SIGTERMs with SIGINT ignored); a group ends the task."""
-    import sniffio
-
     interrupt: BaseException | None = None
     try:
         await tg.__aexit__(None, None, None)
     except BaseExceptionGroup as group:
         interrupts, rest = group.split(KeyboardInterrupt)
-        if interrupts is None or rest is not None or sniffio.current_async_library() != "trio":
+        if interrupts is None or rest is not None or current_async_library() != "trio":
             raise
         interrupt = interrupts.exceptions[0]
     if interrupt is not None:

@@ -1,0 +1,62 @@
+"""Which event loop runs the code, told without ``sniffio`` (anyio 4 no longer installs it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record._async_lib import current_async_library
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_running_library_is_told(anyio_backend: str) -> None:
+    assert current_async_library() == anyio_backend
+    # from a worker thread of that loop: no loop runs the calling code
+    assert await anyio.to_thread.run_sync(current_async_library) is None
+
+
+def test_outside_a_loop_none() -> None:
+    assert current_async_library() is None
+
+
+def test_recording_needs_no_sniffio(tmp_path: Path) -> None:
+    """A plain install has no ``sniffio``: every rollout's close failed with
+    ModuleNotFoundError (``rollout-trace demo`` from a fresh clone said "internal error"),
+    and records made from other OS threads waited for the next flush (found running the
+    README's first command). Here ``sniffio`` cannot be imported, as on such an install
+    (asyncio only: trio itself needs sniffio, and installs it)."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["sniffio"] = None  # as on a plain install: importing it fails
+        import threading, anyio
+        from rollout_trace_sdk.record import open_rollout
+        from rollout_trace_sdk.record._queue import loop_poker
+
+        async def main():
+            async with open_rollout({str(tmp_path)!r}) as rollout, rollout.root.turn() as turn:
+                assert loop_poker() is not None
+                done = threading.Event()
+                def other():
+                    turn.accept({{"type": "message", "role": "user", "content": "hi"}})
+                    done.set()
+                threading.Thread(target=other).start()
+                await anyio.to_thread.run_sync(done.wait)
+            print("closed")
+
+        anyio.run(main)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "closed"
+    (bundle,) = tmp_path.glob("trace-*")
+    assert b'"recording_completed"' in (bundle / "trace.jsonl").read_bytes()
