@@ -19,6 +19,9 @@ from typing import Any
 
 import orjson
 
+from ._renaming import unique_name
+from .tool_kinds import parsed_arguments
+
 
 class CellNames:
     """The runtime cell ids of a rollout's threads, as given and as recorded."""
@@ -34,13 +37,9 @@ class CellNames:
     def claim(self, thread_id: str, given: str) -> tuple[str, bool]:
         """The id a new cell of ``thread_id`` given ``given`` is recorded under, and whether
         it was renamed (another cell of the thread had ``given``)."""
-        candidate, n = given, 1
-        while (thread_id, candidate) in self._used:
-            n += 1
-            candidate = f"{given}#{n}"
-        self._used.add((thread_id, candidate))
+        candidate, renamed = unique_name(self._used, thread_id, given)
         self._latest[(thread_id, given)] = candidate
-        return candidate, n > 1
+        return candidate, renamed
 
     def named(self, thread_id: str, given: str) -> str:
         """The recorded id of the latest cell of ``thread_id`` given ``given`` (``given``
@@ -52,22 +51,13 @@ def wait_target(name: str, arguments: str | Mapping[str, Any] | None) -> str | N
     """The cell a code-mode ``wait`` call names (its ``cell_id`` argument), if any."""
     if name != "wait":
         return None
-    parsed = _parsed(arguments)
+    parsed = parsed_arguments(arguments)
     cell_id = parsed.get("cell_id") if parsed is not None else None
     return cell_id if isinstance(cell_id, str) else None
 
 
 def renamed_wait(arguments: str | Mapping[str, Any], cell_id: str) -> str | dict[str, Any]:
     """A wait call's arguments naming ``cell_id`` instead (JSON text stays text)."""
-    parsed = dict(_parsed(arguments) or {})
+    parsed = dict(parsed_arguments(arguments) or {})
     parsed["cell_id"] = cell_id
     return orjson.dumps(parsed).decode() if isinstance(arguments, str) else parsed
-
-
-def _parsed(arguments: str | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    if isinstance(arguments, str):
-        try:
-            arguments = orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return None
-    return arguments if isinstance(arguments, Mapping) else None

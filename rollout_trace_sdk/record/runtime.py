@@ -23,6 +23,7 @@ from ._call_ids import RolloutCallNames
 from ._cell_ids import CellNames
 from ._guard import TWINS
 from ._item_store import ItemStore
+from ._renaming import unique_name
 from ._request_memo import RequestMemo
 from ._values import RecorderWarning, ValueEncoder, as_status, recorder_warning, text_of
 
@@ -359,15 +360,10 @@ class Runtime:
         per thread, a server numbering tool calls from zero in each response). Returns the
         id (text, whatever ``wanted`` was) and whether it was renamed. ``counted=False``:
         an id the recorder makes itself, whose renaming changes nothing the caller gave."""
-        text = self.text(wanted)
-        candidate, n = text, 1
-        while (kind, candidate) in self._ids_used:
-            n += 1
-            candidate = f"{text}#{n}"
-        self._ids_used.add((kind, candidate))
-        if n > 1 and counted:
+        candidate, renamed = unique_name(self._ids_used, kind, self.text(wanted))
+        if renamed and counted:
             self.sink.values.note("renamed")
-        return candidate, n > 1
+        return candidate, renamed
 
     def known_status(self, value: Any, allowed: tuple[str, ...]) -> Any:
         """``value`` when it is one of ``allowed``, else the nearest of them (see

@@ -101,12 +101,19 @@ def invocation(
     return {"tool_name": name, "tool_namespace": namespace, "payload": payload}, source
 
 
-def holds_message(arguments: object) -> bool:
-    """Whether a spawn / send call's arguments hold the ``message`` text both reducers read
-    the delivered message from (they refuse the whole bundle for an activity without it)."""
+def parsed_arguments(arguments: object) -> Mapping[str, Any] | None:
+    """A call's arguments as the JSON object they hold: the mapping given, or the JSON text
+    parsed; None for anything else (text that is no JSON object, ``None``)."""
     if isinstance(arguments, str):
         try:
             arguments = orjson.loads(arguments)
         except orjson.JSONDecodeError:
-            return False
-    return isinstance(arguments, Mapping) and isinstance(arguments.get("message"), str)
+            return None
+    return arguments if isinstance(arguments, Mapping) else None
+
+
+def holds_message(arguments: object) -> bool:
+    """Whether a spawn / send call's arguments hold the ``message`` text both reducers read
+    the delivered message from (they refuse the whole bundle for an activity without it)."""
+    parsed = parsed_arguments(arguments)
+    return parsed is not None and isinstance(parsed.get("message"), str)
