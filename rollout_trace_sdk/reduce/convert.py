@@ -33,6 +33,7 @@ from .bundle import Bundle, LocatedEvent
 from .convert_lenient import KeptEvents
 from .errors import ReduceError
 from .os_errors import os_error_text
+from .replay import payload_refs
 
 
 def convert_bundle(
@@ -147,18 +148,10 @@ def _last_payload_number(source: str | Path, lenient: bool) -> int:
     last = 0
     with Bundle.open(source, lenient=lenient) as bundle:
         for located in bundle.events():
-            for ref in _refs(located.event.payload):
-                last = max(last, layout.payload_number(ref.raw_payload_id) or 0)
+            for cited in payload_refs(located.event.payload):
+                for ref in cited.walk():
+                    last = max(last, layout.payload_number(ref.raw_payload_id) or 0)
     return last
-
-
-def _refs(payload: ev.EventPayload) -> Iterator[ev.RawPayloadRef]:
-    for field in attrs.fields(type(payload)):
-        value = getattr(payload, field.name)
-        if isinstance(value, ev.RawPayloadRef):
-            yield from value.walk()
-        elif isinstance(value, list):
-            yield from (v for v in value if isinstance(v, ev.RawPayloadRef))
 
 
 def _to_v3(

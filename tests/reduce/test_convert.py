@@ -80,13 +80,14 @@ def test_cli_convert_refuses_an_existing_target(tmp_path: Path, demo_bundle: Pat
 def _bodies(bundle: Path) -> dict[str, bytes]:
     """Each payload id the log cites -> the bytes stored for it."""
     from rollout_trace_sdk.reduce.bundle import Bundle
-    from rollout_trace_sdk.reduce.convert import _refs
+    from rollout_trace_sdk.reduce.replay import payload_refs
 
     opened = Bundle.open(bundle)
     return {
         ref.raw_payload_id: opened.read_payload_bytes(ref)
         for located in opened.events()
-        for ref in _refs(located.event.payload)
+        for cited in payload_refs(located.event.payload)
+        for ref in cited.walk()
         if ref.available
     }
 
