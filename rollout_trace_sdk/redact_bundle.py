@@ -272,7 +272,7 @@ def _with_summary(
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
     report = {
         "type": "warning",
-        "message": f"rollout_trace_sdk: redacted {total} secrets in this trace ({detail})",
+        "message": f"{layout.REDACTION_REPORT_PREFIX}{total} secrets in this trace ({detail})",
     }
     ref: dict[str, Any]
     ordinal = _next_ordinal(log, temp / layout.PAYLOADS_DIR, shards)

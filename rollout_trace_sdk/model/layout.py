@@ -158,8 +158,13 @@ def right_sized(data: bytes) -> bytes:
 
 # --- what our recorder adds to a bundle ---------------------------------------------------------
 
-#: Our recorder's loss report, a ``warning`` protocol event before ``recording_completed``:
-#: ``rollout_trace_sdk: dropped N events and M payloads (B bytes) while recording ...``.
-#: ``validate`` reads it: a payload whose citing event was dropped is explained by it.
-LOSS_REPORT_PREFIX: Final = "rollout_trace_sdk: dropped "
+#: How every report our recorder (or ``redact``) adds begins: ``warning`` protocol events
+#: before ``recording_completed``, which ``summary`` and ``show`` print.
+REPORT_PREFIX: Final = "rollout_trace_sdk: "
+#: The loss report: ``rollout_trace_sdk: dropped N events and M payloads (B bytes) while
+#: recording ...``. ``validate`` reads it: a payload whose citing event was dropped is
+#: explained by it.
+LOSS_REPORT_PREFIX: Final = REPORT_PREFIX + "dropped "
+#: The redaction report: ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)``.
+REDACTION_REPORT_PREFIX: Final = REPORT_PREFIX + "redacted "
 LOSS_REPORT: Final = re.compile(re.escape(LOSS_REPORT_PREFIX) + r"(\d+) events and \d+ payloads")

@@ -539,7 +539,7 @@ class BundleWriter(ChunkWriter):
         # (hook_error 1)" of a body the user's detector never looked at
         failed = counts.pop(HOOK_ERROR, 0)
         detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-        message = f"rollout_trace_sdk: redacted {sum(counts.values())} secrets in this trace"
+        message = f"{layout.REDACTION_REPORT_PREFIX}{sum(counts.values())} secrets in this trace"
         if detail:
             message += f" ({detail})"
         if failed:

@@ -15,13 +15,11 @@ from typing import Final
 
 import orjson
 
-from ..model.layout import EVENT_LOG
+from ..model.layout import EVENT_LOG, REPORT_PREFIX
 from ..reduce.confined import BundleFileError, BundleFiles
 
 #: The reports come last: this much of the log's end is read.
 _TAIL: Final = 64 << 10
-#: How every report of ours begins.
-_OURS: Final = "rollout_trace_sdk: "
 
 
 def recorder_reports(bundle: Path) -> list[str]:
@@ -74,8 +72,8 @@ def recorder_reports(bundle: Path) -> list[str]:
             except orjson.JSONDecodeError:
                 continue
             message = body.get("message") if isinstance(body, dict) else None
-            if isinstance(message, str) and message.startswith(_OURS):
-                reports.append(message.removeprefix(_OURS))
+            if isinstance(message, str) and message.startswith(REPORT_PREFIX):
+                reports.append(message.removeprefix(REPORT_PREFIX))
     finally:
         reader.close()
     return reports
