@@ -15,21 +15,9 @@ from rollout_trace_sdk.record._shards import CaptureLimits
 from rollout_trace_sdk.record.threads import Turn
 from rollout_trace_sdk.record.writer import BundleWriter
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
-from tests.codex_oracle import codex_bin, codex_reduce
-from tests.record.writer_support import uncompressed_bytes
-from tests.test_conformance_states import first_difference
+from tests.record.writer_support import reduce_like_codex, shard_texts, uncompressed_bytes
 
 ROOT = "thread-root"
-
-
-def _reduce_like_codex(bundle: Path) -> dict[str, Any]:
-    """Our reduced state of ``bundle``, which Codex 0.171 (when here) reduces to as well."""
-    ours: dict[str, Any] = orjson.loads(state_bytes(reduce_bundle(bundle)))
-    if codex_bin(3) is not None:
-        ok, stderr, expected = codex_reduce(bundle)
-        assert ok, stderr
-        assert ours == expected, first_difference(ours, expected)
-    return ours
 
 
 async def _tool_step(
@@ -139,7 +127,7 @@ def test_a_schema3_writer_bundle_reduces_alike_with_codex_and_ours(
 
     bundle = anyio.run(main)
     assert sorted(p.name for p in (bundle / "payloads").iterdir()) == ["000001.zst"]
-    ours = _reduce_like_codex(bundle)
+    ours = reduce_like_codex(bundle)
     status = "complete" if limits is None else "closed_with_partial_payloads"
     assert ours["recording_status"] == status
 
@@ -171,7 +159,7 @@ def test_open_rollout_schema3_bundles_reduce_alike_with_codex_and_ours(
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
     assert orjson.loads((bundle / "manifest.json").read_bytes())["schema_version"] == 3
-    ours = _reduce_like_codex(bundle)
+    ours = reduce_like_codex(bundle)
     assert ours["recording_status"] == ("closed_with_partial_payloads" if limited else "complete")
     calls = sorted(ours["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
     if not limited:
@@ -246,7 +234,7 @@ def test_limited_items_and_checkpoints_reduce_alike(
 
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
-    ours = _reduce_like_codex(bundle)
+    ours = reduce_like_codex(bundle)
     assert ours["recording_status"] == "closed_with_partial_payloads"
     assert len(ours["compactions"]) == 1 and len(ours["inference_calls"]) == 2
 
@@ -264,7 +252,7 @@ def test_a_tool_cut_off_by_cancellation_is_aborted_in_schema3(tmp_path: Path) ->
 
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
-    ours = _reduce_like_codex(bundle)
+    ours = reduce_like_codex(bundle)
     assert ours["tool_calls"]["c1"]["execution"]["status"] == "aborted"
 
 
@@ -324,7 +312,7 @@ def test_long_strings_are_stored_once_each_and_reduce_alike(tmp_path: Path) -> N
     (bundle,) = tmp_path.iterdir()
     # the image once, the message text once, each distinct tool output once
     assert len(_content_values(bundle)) == 1 + 1 + 3
-    ours = _reduce_like_codex(bundle)
+    ours = reduce_like_codex(bundle)
     assert ours["recording_status"] == "complete"
 
 
@@ -361,7 +349,7 @@ def test_a_long_string_met_again_in_another_object_is_stored_once(tmp_path: Path
     anyio.run(main)
     (bundle,) = tmp_path.iterdir()
     assert len(_content_values(bundle)) == 2  # the text once, the other text once
-    _reduce_like_codex(bundle)
+    reduce_like_codex(bundle)
 
 
 async def _busy_agent(root: Path, limit: int, steps: int) -> Path:
@@ -404,18 +392,14 @@ async def test_a_busy_agent_stays_within_the_bundle_ceiling(
     limit = 50_000
     bundle = await _busy_agent(tmp_path, limit, 1000)
     assert uncompressed_bytes(bundle) <= 2 * limit * 1.1
-    ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    ours = reduce_like_codex(bundle)
     assert ours["recording_status"] == "closed_with_partial_payloads"
     assert {t["execution"]["status"] for t in ours["threads"].values()} == {"completed"}
     assert 10 < len(ours["codex_turns"]) < 1000
     log = (bundle / "trace.jsonl").read_bytes()
     assert log.endswith(b'"payload":{"type":"recording_completed"}}\n')
-    texts = [p for p in _shard_texts(bundle) if b"rollout_trace_sdk: dropped" in p]
+    texts = [p for p in shard_texts(bundle) if b"rollout_trace_sdk: dropped" in p]
     assert len(texts) == 1 and b"the ends of what was running kept" in texts[0]
-    if codex_bin(3) is not None:
-        succeeded, said, state = codex_reduce(bundle)
-        assert succeeded, said
-        assert state == ours
 
 
 @pytest.mark.anyio
@@ -426,12 +410,3 @@ async def test_below_the_ceiling_no_event_is_lost_to_the_limit(tmp_path: Path) -
     ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
     assert ours["recording_status"] == "closed_with_partial_payloads"
     assert len(ours["codex_turns"]) == 301 and len(ours["tool_calls"]) == 300
-
-
-def _shard_texts(bundle: Path) -> list[bytes]:
-    import zstandard
-
-    return [
-        zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
-        for shard in sorted((bundle / "payloads").glob("*.zst"))
-    ]

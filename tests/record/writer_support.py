@@ -102,16 +102,35 @@ async def write_end(w: BundleWriter) -> None:
     await w.event(ev.RolloutEnded("completed"))
 
 
+def shard_texts(bundle: Path) -> list[bytes]:
+    """A schema-3 bundle's shards, decompressed (their records, as far as they go)."""
+    import zstandard
+
+    return [
+        zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+        for shard in sorted((bundle / "payloads").glob("*.zst"))
+    ]
+
+
 def uncompressed_bytes(bundle: Path) -> int:
     """A schema-3 bundle's size as ``max_bundle_bytes`` counts it: the log and the shards'
     decompressed records."""
-    import zstandard
+    log = (bundle / "trace.jsonl").stat().st_size
+    return log + sum(len(text) for text in shard_texts(bundle))
 
-    total = (bundle / "trace.jsonl").stat().st_size
-    for shard in (bundle / "payloads").glob("*.zst"):
-        reader = zstandard.ZstdDecompressor().decompressobj()
-        total += len(reader.decompress(shard.read_bytes()))
-    return total
+
+def reduce_like_codex(bundle: Path) -> dict[str, Any]:
+    """Our reduced state of ``bundle``, which Codex 0.171 (when here) reduces to as well."""
+    from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+    from tests.codex_oracle import codex_bin, codex_reduce
+    from tests.test_conformance_states import first_difference
+
+    ours: dict[str, Any] = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    if codex_bin(3) is not None:
+        ok, stderr, expected = codex_reduce(bundle)
+        assert ok, stderr
+        assert ours == expected, first_difference(ours, expected)
+    return ours
 
 
 def read_lines(bundle: Path) -> list[bytes]:
