@@ -372,6 +372,7 @@ class RecordQueue:
             self._inbox.clear()
             self._inbox_bytes = 0
         queue = self._queue
+        capped = self._lines_capped
         added = 0
         for item in items:
             if len(item) == 2:
@@ -381,7 +382,8 @@ class RecordQueue:
                 seq = self._seq = self._seq + 1
                 queue.append((seq, *item))
                 added += EVENT_COST
-                self._charge_line(item[3])  # admitted: the ceiling only stops what follows
+                if capped:  # admitted: the ceiling only stops what follows
+                    self._charge_line(item[3])
         self._queued += added
         self._enqueued += len(items)
         if self._queued >= self._hurry_at:
