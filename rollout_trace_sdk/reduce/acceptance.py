@@ -91,21 +91,35 @@ def accept_history_item(
         _accept_v3(replay, event, accepted, thread_id)
         return
     ref = accepted.agent_message_payload
-    if ref is None:
+    if ref is None or _already_present(replay, key):
         return
     payload = replay.load(ref)
     norm = normalize_one(payload, ref.raw_payload_id, conversation.raw_locator(replay, ref))
     is_agent_message = isinstance(payload, dict) and payload.get("type") == "agent_message"
     if not is_agent_message or norm.responses_item_id != accepted.item_id:
         raise ReduceError(f"accepted agent message does not match receipt {accepted.item_id}")
-    if key in replay.items_by_rid:
-        return
     item_id = conversation.create_item(
         replay, thread_id, event.codex_turn_id, event.wall_time_unix_ms, norm, ()
     )
     replay.history.add(item_id)
     replay.receipts[key] = item_id
     edges.resolve_pending_for_item(replay, item_id)
+
+
+def _already_present(replay: ReplayContext, key: tuple[str, str]) -> bool:
+    """Whether the thread already holds the item an acceptance carries: then Codex neither reads
+    nor compares the payload (a bad or mismatched one passes, and is read only with every other
+    payload after the last event). Codex 0.169 asks for any item with that responses id;
+    0.171 only for one an acceptance could have made (an agent message or a tool output), so
+    a user message or a call with that id still has the payload read and compared."""
+    found = replay.items_by_rid.get(key)
+    if not found or not replay.v3:
+        return bool(found)
+    items = replay.trace.conversation_items
+    return any(
+        items[item_id].agent_message is not None or items[item_id].kind in _ACCEPTED_OUTPUT_KINDS
+        for item_id in found
+    )
 
 
 def _accept_v3(
@@ -120,8 +134,8 @@ def _accept_v3(
         return
     item_id = accepted.item_id
     key = (thread_id, item_id)
-    if key in replay.created_by_acceptance:
-        return  # accepted again: Codex 0.171 neither reads nor compares the payload
+    if _already_present(replay, key):
+        return
     payload = replay.load(ref)
     norm = normalize_one(
         payload,
@@ -135,7 +149,6 @@ def _accept_v3(
         raise ReduceError(f"accepted item payload does not match {item_id}")
     if key in replay.items_by_rid:
         return
-    replay.created_by_acceptance.add(key)
     producers: list[st.Producer] = []
     if norm.call_id is not None:
         tool = replay.single_tool_for_call(norm.call_id)

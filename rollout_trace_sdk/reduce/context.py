@@ -102,8 +102,6 @@ class ReplayContext:
     items_by_rid: dict[tuple[str, str], list[str]] = attrs.field(factory=dict)
     #: (thread, responses id) → receipt item not yet claimed by a request
     receipts: dict[tuple[str, str], str] = attrs.field(factory=dict)
-    #: schema 3: (thread, responses id) of every item an acceptance created (claimed or not)
-    created_by_acceptance: set[tuple[str, str]] = attrs.field(factory=set)
     #: item id → inference calls whose response_item_ids contain it
     response_owners: dict[str, list[str]] = attrs.field(factory=dict)
     tools_by_call: dict[str, list[str]] = attrs.field(factory=dict)

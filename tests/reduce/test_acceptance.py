@@ -1,0 +1,119 @@
+"""``history_item_accepted`` carrying its item: when Codex reads the payload and when it does
+not (checked against Codex 0.169 and 0.171 when they are here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_trace_sdk.model import events as ev
+
+from .builder import ROOT, TURN, Scenario, message, request, response
+
+
+def _agent_message(item_id: str) -> dict[str, Any]:
+    return {
+        "type": "agent_message",
+        "id": item_id,
+        "author": "/root/worker",
+        "recipient": "/root",
+        "content": [{"type": "input_text", "text": "done"}],
+    }
+
+
+def _output(kind: str, item_id: str) -> dict[str, Any]:
+    return {"type": kind, "id": item_id, "call_id": "call-1", "output": "ok"}
+
+
+def _accept_unparsable(bundle: Scenario, item_id: str) -> str:
+    ref = bundle.raw_payload("protocol_event", '{"cut')
+    bundle.event(ev.HistoryItemAccepted(item_id, ref), thread=ROOT, turn=TURN)
+    return ref.raw_payload_id
+
+
+_Before = Callable[[Scenario], None]
+
+#: what the thread holds before the acceptance of ``m1``, and whether the Codex of schema 2 / 3
+#: then leaves the acceptance's payload unread
+_PRESENT: list[tuple[str, _Before, bool, bool]] = [
+    ("nothing", lambda b: None, False, False),
+    ("an acceptance without payload", lambda b: b.accept("m1"), False, False),
+    ("a receipt", lambda b: b.accept("m1", receipt=_agent_message("m1")), True, True),
+    (
+        "a requested agent message",
+        lambda b: b.infer("c1", request(_agent_message("m1"))),
+        True,
+        True,
+    ),
+    ("a user message", lambda b: b.infer("c1", request(message("user", "q", "m1"))), True, False),
+    (
+        "an assistant message",
+        lambda b: b.infer(
+            "c1",
+            request(message("user", "q")),
+            response({"type": "message", "role": "assistant", "id": "m1", "content": []}),
+        ),
+        True,
+        False,
+    ),
+    (
+        "a function output",
+        lambda b: b.infer(
+            "c1", request(message("user", "q"), _output("function_call_output", "m1"))
+        ),
+        True,
+        True,
+    ),
+    (
+        "a custom tool output",
+        lambda b: b.infer(
+            "c1", request(message("user", "q"), _output("custom_tool_call_output", "m1"))
+        ),
+        True,
+        True,
+    ),
+    (
+        "an MCP output",
+        lambda b: b.infer(
+            "c1", request(message("user", "q"), _output("mcp_tool_call_output", "m1"))
+        ),
+        True,
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    ("before", "unread_v2", "unread_v3"),
+    [pytest.param(*case[1:], id=case[0]) for case in _PRESENT],
+)
+def test_an_item_already_present_leaves_the_payload_unread(
+    tmp_path: Path, schema: int, before: _Before, unread_v2: bool, unread_v3: bool
+) -> None:
+    # An unparsable payload tells the two apart: read by the acceptance it is "parse payload";
+    # left unread, it fails only with every other payload after the last event.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    before(bundle)
+    payload_id = _accept_unparsable(bundle, "m1")
+    bundle.finish()
+    unread = unread_v3 if schema == 3 else unread_v2
+    expected = "invalid payload" if unread else "parse payload"
+    assert bundle.reduce_error().message == f"{expected} {payload_id}"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_repeated_receipt_is_not_compared(tmp_path: Path, schema: int) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.accept("m1", receipt=_agent_message("m1"))
+    bundle.accept("m1", receipt=_agent_message("m2"))
+    bundle.finish()
+    state = bundle.reduce()
+    accepted = [i for i in state["conversation_items"].values() if i.get("accepted_seq")]
+    assert [i["responses_item_id"] for i in accepted] == ["m1"]
+    assert accepted[0]["accepted_seq"] == 4
