@@ -12,7 +12,7 @@ how many times that content already occurred, counted in history order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Final, Literal
 
 import attrs
@@ -118,6 +118,7 @@ class ItemIds:
         "_last_out",
         "_last_used",
         "_occurrences",
+        "_retired",
         "calls",
     )
 
@@ -132,6 +133,9 @@ class ItemIds:
         self._occurrences: dict[str, int] = {}
         # id we generated → (content id, occurrence); lets a compaction restart the numbering
         self._generated: dict[str, tuple[str, int]] = {}
+        # ids generated before a compaction that its replacement history dropped: never given
+        # again, or a later item would take an earlier one's acceptance in the reduced state
+        self._retired: set[str] = set()
         # the last request: the caller's items, what was recorded, and the numbering state,
         # so a request that resends them plus new items only numbers the new ones
         self._last_in: list[Any] = []
@@ -140,12 +144,20 @@ class ItemIds:
         self._last_counts: dict[str, int] = {}
         self._last_calls = RequestCalls()
 
-    def _assign(self, base: str, occurrence: int) -> str:
-        item_id = base if occurrence == 1 else f"{base}_{occurrence}"
+    def _assign(self, base: str, occurrence: int, taken: Container[str] = ()) -> tuple[str, int]:
+        """The id of ``occurrence`` of content ``base``, or of the first later occurrence
+        whose id is neither retired nor ``taken``: the same walk in history and in requests,
+        so both give an item the same id. Returns the id and its occurrence."""
+        retired = self._retired
+        while True:
+            item_id = base if occurrence == 1 else f"{base}_{occurrence}"
+            if item_id not in retired and item_id not in taken:
+                break
+            occurrence += 1
         self._generated[item_id] = (base, occurrence)
         if occurrence > self._occurrences.get(base, 0):
             self._occurrences[base] = occurrence
-        return item_id
+        return item_id, occurrence
 
     def for_history(
         self, item: Any, *, produced: object = None, call: str | None = None
@@ -167,7 +179,7 @@ class ItemIds:
             if output:  # an output's id comes from the call it answers, as recorded
                 item = self.calls.entered(item, None, call)
             base = content_id(item)
-            item_id = self._assign(base, self._occurrences.get(base, 0) + 1)
+            item_id = self._assign(base, self._occurrences.get(base, 0) + 1)[0]
             item = _with_id(item, item_id)
             if output:
                 self.calls.remember(item_id, item)
@@ -222,11 +234,7 @@ class ItemIds:
             if output:  # its id comes from the call it answers, as recorded
                 item = sent(item, None, request)
             base = content_id(item)
-            occurrence = counts.get(base, 0) + 1
-            while (base if occurrence == 1 else f"{base}_{occurrence}") in used:
-                occurrence += 1
-            counts[base] = occurrence
-            item_id = self._assign(base, occurrence)
+            item_id, counts[base] = self._assign(base, counts.get(base, 0) + 1, used)
             used.add(item_id)
             item = _with_id(item, item_id)
             if output:
@@ -258,7 +266,8 @@ class ItemIds:
 
     def reset_to(self, replacement: Sequence[Any]) -> None:
         """After a compaction the replacement history (as returned by :meth:`for_request`)
-        is all the history there is; numbering restarts from what it holds."""
+        is all the history there is; numbering restarts from what it holds, and the ids it
+        dropped are retired (an item acceptance names by an id the reducer keeps forever)."""
         self._last_in = []
         occurrences: dict[str, int] = {}
         generated: dict[str, tuple[str, int]] = {}
@@ -268,6 +277,7 @@ class ItemIds:
                 base, occurrence = known
                 occurrences[base] = max(occurrences.get(base, 0), occurrence)
                 generated[item["id"]] = known
+        self._retired.update(self._generated.keys() - generated.keys())
         self._occurrences = occurrences
         self._generated = generated
 
