@@ -84,6 +84,20 @@ _token(
 _token(
     "slack_token", (b"xox",), rb"xox[abposr]-[A-Za-z0-9\-]{10,}", gate=rb"[abposr]-[A-Za-z0-9\-]{8}"
 )
+# Tokens of the services an agent's tools reach most: Hugging Face (``hf_`` + 34; identifiers
+# such as ``hf_hub_download`` hold an underscore, which a token never does), Stripe secret and
+# restricted keys, GitLab personal access tokens, npm access tokens.
+_token(
+    "huggingface_token", (b"hf_",), rb"hf_[A-Za-z0-9]{34,}(?![A-Za-z0-9_])", gate=rb"[A-Za-z0-9]{8}"
+)
+_token(
+    "stripe_key",
+    (b"sk_live_", b"rk_live_", b"sk_test_", b"rk_test_"),
+    rb"[sr]k_(?:live|test)_[A-Za-z0-9]{20,}",
+    gate=rb"[A-Za-z0-9]{8}",
+)
+_token("gitlab_token", (b"glpat-",), rb"glpat-[A-Za-z0-9_\-]{20,}", gate=rb"[A-Za-z0-9_\-]{8}")
+_token("npm_token", (b"npm_",), rb"npm_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])", gate=rb"[A-Za-z0-9]{8}")
 _token(
     "jwt",
     (b"eyJ",),

@@ -32,6 +32,23 @@ PLANTED = [
     ),
     ("sk_key", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt012", "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt012"),
     ("sk_key", "OPENAI_API_KEY=sk-Ab12Cd34Ef56Gh78Ij90Kl12", "sk-Ab12Cd34Ef56Gh78Ij90Kl12"),
+    (
+        "huggingface_token",
+        "HF_HOME=/data hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567 ok",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+    ),
+    (
+        "stripe_key",
+        "stripe.api_key = sk_live_51H8abcdEFGHijklMNOPqrstUV",
+        "sk_live_51H8abcdEFGHijklMNOPqrstUV",
+    ),
+    ("stripe_key", "rk_test_51H8abcdEFGHijklMNOPqrstUV", "rk_test_51H8abcdEFGHijklMNOPqrstUV"),
+    ("gitlab_token", "PRIVATE-TOKEN: glpat-xxxxXXXXxxxx1234yyyy", "glpat-xxxxXXXXxxxx1234yyyy"),
+    (
+        "npm_token",
+        "//registry.npmjs.org/:_authToken=npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        "npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    ),
     ("aws_access_key_id", "id AKIAZ7QW3RTY5UIOP2AS here", "AKIAZ7QW3RTY5UIOP2AS"),
     ("aws_access_key_id", "ASIAZ7QW3RTY5UIOP2AS", "ASIAZ7QW3RTY5UIOP2AS"),
     (
@@ -146,6 +163,8 @@ CLEAN = [
     "Bearer authentication_required_for_this_route",
     "Invalid API key: 401 Unauthorized",
     "Refresh Token: 30d TTL",
+    "from huggingface_hub import hf_hub_download; hf_hub_download(repo_id=r)",
+    "npm_config_cache=/tmp/npm_cache_directory_for_the_build_step_1",
     "we moved to the Bearer scheme-2024-update.",
     "Bearer OAuth2-compatible-tokens are accepted",
 ]
