@@ -243,12 +243,19 @@ def _count(value: Any) -> int | None:
 
 def _field(value: Any, key: str) -> Any:
     """A field of a mapping, or an attribute of an object (pydantic model, dataclass): read
-    directly, without dumping the whole object."""
+    directly, without dumping the whole object. A field the model does not declare is in
+    pydantic's extras: an SDK older than the API keeps it there (openai 1.66's
+    ``ResponseUsage`` has no ``input_tokens_details``, and the cached tokens were lost)."""
     if value.__class__ is dict or isinstance(value, Mapping):
         return value.get(key)
     fields = getattr(value, "__dict__", None)  # pydantic v2 models and dataclasses keep them here
     if fields is not None:
-        return fields.get(key)
+        found = fields.get(key)
+        if found is None:
+            extra = getattr(value, "__pydantic_extra__", None)
+            if isinstance(extra, dict):
+                return extra.get(key)
+        return found
     return getattr(value, key, None)
 
 

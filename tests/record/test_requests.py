@@ -311,6 +311,38 @@ def test_usage_shapes(usage: Any) -> None:
     assert normalize_usage(None) is None and normalize_usage("x") is None
 
 
+class _OldSdkUsage(BaseModel, extra="allow"):
+    """openai 1.66's ``ResponseUsage``: no ``input_tokens_details`` field, so the API's
+    cached-token count arrives as a pydantic extra."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+def test_usage_details_an_older_sdk_keeps_as_extras_are_read() -> None:
+    """A usage field the SDK's model does not declare still counts (found by review: the
+    cached tokens of openai 1.66 responses were recorded 0)."""
+    usage = _OldSdkUsage.model_validate(
+        {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 4},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 2},
+            "total_tokens": 15,
+        }
+    )
+    assert usage.model_extra and "input_tokens_details" in usage.model_extra
+    assert normalize_usage(usage) == {
+        "input_tokens": 10,
+        "cached_input_tokens": 4,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 5,
+        "reasoning_output_tokens": 2,
+        "total_tokens": 15,
+    }
+
+
 # --- through the recorder: generated request shapes reduce, and keep the user's text ----------
 
 STYLES = ("string", "easy", "typed", "chat", "pydantic", "dataclass")
