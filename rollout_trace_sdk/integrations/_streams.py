@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 from typing import Any, Final
 
 import attrs
@@ -25,6 +26,17 @@ FIRST_TOKEN_EVENT: Final = "rollout_trace_first_token"
 def _text(value: Any) -> str:
     """A streamed delta's text field: "" when absent (or not text)."""
     return value if isinstance(value, str) else ""
+
+
+def _wrapped_error(event: Any) -> Any:
+    """An ``error`` event as openai before 1.97.2 yields it, as the error event, else ``None``.
+    Those versions parse an SSE ``event: error`` as ``{"event": "error", "data": <the
+    event>}`` into the first model of the event union (no ``type``): the error's message was
+    missed and the call ended "stream ended before the response completed" instead."""
+    data = getattr(event, "data", None)
+    if getattr(event, "event", None) != "error" or not isinstance(data, Mapping):
+        return None
+    return SimpleNamespace(message=data.get("message"))
 
 
 @attrs.define(eq=False)
@@ -69,7 +81,10 @@ class Recorder:
             return
         kind = getattr(event, "type", None)
         if not isinstance(kind, str):
-            return
+            event = _wrapped_error(event)
+            if event is None:
+                return
+            kind = "error"
         if self._waiting_first and kind.endswith(".delta"):
             self._first_token()
         if kind == "response.output_item.done":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,8 +19,11 @@ import pytest
 pytest.importorskip("openai")
 
 from openai import APIStatusError, AsyncOpenAI, AsyncStream, OpenAI
+from openai._models import construct_type
+from openai.types.responses import ResponseStreamEvent
 
 from rollout_trace_sdk.integrations import current_turn, use_turn
+from rollout_trace_sdk.integrations._streams import Recorder
 from rollout_trace_sdk.integrations.openai import (
     FIRST_TOKEN_EVENT,
     instrument,
@@ -371,6 +375,26 @@ async def test_responses_failures_keep_the_error_text(
     assert failed["error"].startswith(error)
     assert failed["upstream_request_id"] == "req_1"
     check_bundle(run.bundle)
+
+
+async def test_an_error_event_an_older_sdk_yields_wrapped_fails_the_call_with_its_text(
+    tmp_path: Path,
+) -> None:
+    """openai before 1.97.2 yields a Responses stream's ``error`` event as ``{"event":
+    "error", "data": <the event>}`` parsed into the first model of the event union, as the
+    SDK's own ``construct_type`` does here: its message is the failure's (found by review:
+    with openai 1.92 the call failed "stream ended before the response completed")."""
+    error = {"type": "error", "code": "server_error", "message": "stream broke", "param": None}
+    wrapped = construct_type(type_=ResponseStreamEvent, value={"event": "error", "data": error})
+    assert getattr(wrapped, "type", None) is None
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        call = turn.inference({"model": "gpt-test", "input": "stream-error"})
+        recorder = Recorder(turn, call, "responses", time.perf_counter_ns(), "req_1")
+        recorder.see(wrapped)
+        recorder.ended()  # the stream ends after the error event
+    [failed] = _Run(tmp_path).ends("failed")
+    assert failed["error"] == "stream broke"
+    assert failed["upstream_request_id"] == "req_1"
 
 
 async def test_cancelled_request_is_cancelled(tmp_path: Path, client: AsyncOpenAI) -> None:
