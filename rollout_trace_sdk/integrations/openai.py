@@ -1,8 +1,10 @@
 """Record the OpenAI Python SDK's model calls with one line: ``client = instrument(client)``.
 
 ``instrument`` replaces ``create`` and ``parse`` (and wraps the ``stream`` blocks) on the
-client's ``responses`` and ``chat.completions`` resources, for this client object and the
-copies ``copy`` / ``with_options`` make of it. A call made while a turn is current (inside
+client's ``responses``, ``chat.completions`` and ``beta.chat.completions`` resources, for
+this client object and the copies ``copy`` / ``with_options`` make of it. The last is a
+second ``chat.completions`` the SDK keeps for older code (and, before openai 1.92, the only
+home of ``parse`` and ``stream``): its calls were not recorded. A call made while a turn is current (inside
 ``async with turn:``) becomes one inference call of that turn:
 
 * the request, as sent (keyword arguments less the client-only ones; ``extra_body`` merged);
@@ -23,8 +25,8 @@ copies ``copy`` / ``with_options`` make of it. A call made while a turn is curre
 
 Calls outside a turn are passed through untouched. The SDK is imported here only to turn
 ``parse``'s class-valued ``text_format`` / ``response_format`` into the schema it sends;
-otherwise the wrapper only looks at attributes of what the SDK returns, so any
-``openai>=1.50`` works.
+otherwise the wrapper only looks at attributes of what the SDK returns (pyproject.toml's
+``openai`` bound is the oldest SDK the integration tests pass with).
 
 Tool calls stay the loop's own; :func:`run_function_call` runs one ``function_call`` item
 and records it.
@@ -75,7 +77,12 @@ def instrument(client: ClientT) -> ClientT:
     resources = [getattr(client, "responses", None)]
     chat = getattr(client, "chat", None)
     resources.append(getattr(chat, "completions", None))
-    for resource, api in zip(resources, ("responses", "chat"), strict=True):
+    apis = ["responses", "chat"]
+    beta = getattr(getattr(getattr(client, "beta", None), "chat", None), "completions", None)
+    if beta is not None and beta is not resources[1]:
+        resources.append(beta)  # a copy of ``chat.completions``, see the module's docstring
+        apis.append("chat")
+    for resource, api in zip(resources, apis, strict=True):
         held = CALLS if api == "responses" else None
         # ``parse`` (structured output) posts the request itself, not through ``create``
         for name in ("create", "parse"):

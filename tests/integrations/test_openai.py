@@ -566,6 +566,36 @@ async def test_structured_output_parse_is_recorded(tmp_path: Path, client: Async
     check_bundle(run.bundle)
 
 
+async def test_beta_chat_completions_are_recorded_once(tmp_path: Path, client: AsyncOpenAI) -> None:
+    """``beta.chat.completions`` is a second copy of ``chat.completions`` (before openai 1.92
+    the only home of ``parse`` and ``stream``): its calls were not recorded (found by
+    review). Each is recorded once, a stream block's included."""
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    messages: list[Any] = [{"role": "user", "content": "hi beta"}]
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        created = await client.beta.chat.completions.create(model="gpt-test", messages=messages)
+        parsed = await client.beta.chat.completions.parse(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "as-json beta"}],
+            response_format=Answer,
+        )
+        async with client.beta.chat.completions.stream(
+            model="gpt-test", messages=messages
+        ) as stream:
+            async for _event in stream:
+                pass
+    run = _Run(tmp_path)
+    ends = run.ends("completed")
+    assert [e["response_id"] for e in ends] == [created.id, parsed.id, "chatcmpl_3"]
+    assert parsed.choices[0].message.parsed == Answer(text="echo: as-json beta")
+    assert run.requests()[1]["response_format"]["type"] == "json_schema"
+    check_bundle(run.bundle)
+
+
 async def test_run_function_call_sends_what_json_cannot_hold_as_its_nearest_text(
     tmp_path: Path,
 ) -> None:
