@@ -131,24 +131,27 @@ class _MaskCredentials(logging.Filter):
         )
         self._masked_query = f"{parts.path or '/'}?***"
 
+    def masked(self, text: str) -> str:
+        """``text`` with the credentials shown as ``***``."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        if self._query is not None:
+            text = self._query.sub(self._masked_query, text)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        masked = text
-        for secret in self._secrets:
-            masked = masked.replace(secret, "***")
-        if self._query is not None:
-            masked = self._query.sub(self._masked_query, masked)
+        masked = self.masked(text)
         if masked != text:
             record.msg, record.args = masked, ()
         return True
 
 
 @contextlib.contextmanager
-def _masked_logs(url: str) -> Iterator[None]:
+def _masked_logs(mask: _MaskCredentials) -> Iterator[None]:
     # the exporter hands its own logger to the HTTP client it makes; both are covered
     loggers = [logging.getLogger(OTLPSpanExporter.__module__)]
     loggers.append(logging.getLogger("opentelemetry.exporter.otlp.common.http"))
-    mask = _MaskCredentials(url)
     for logger in loggers:
         logger.addFilter(mask)
     try:
@@ -166,18 +169,25 @@ def send(spans: Sequence[ReadableSpan], endpoint: str) -> None:
     """
     url = traces_url(endpoint)
     exporter = OTLPSpanExporter(endpoint=url)
-    with _masked_logs(url):
-        _send(exporter, url, spans)
+    mask = _MaskCredentials(url)
+    with _masked_logs(mask):
+        _send(exporter, url, spans, mask)
 
 
-def _send(exporter: OTLPSpanExporter, url: str, spans: Sequence[ReadableSpan]) -> None:
+def _send(
+    exporter: OTLPSpanExporter, url: str, spans: Sequence[ReadableSpan], mask: _MaskCredentials
+) -> None:
     try:
         for start, end in _batches(spans):
-            if exporter.export(spans[start:end]) is not SpanExportResult.SUCCESS:
-                raise OtlpExportError(
-                    f"{url} did not accept spans {start + 1}-{end} "
-                    f"of {len(spans)} (the exporter's log above says why)"
-                )
+            refused = f"{url} did not accept spans {start + 1}-{end} of {len(spans)}"
+            try:
+                result = exporter.export(spans[start:end])
+            except OSError as exc:
+                # the exporter before 1.40 lets the HTTP library's error (an OSError) out where
+                # later ones retry and log it; its text names the path with the query string
+                raise OtlpExportError(f"{refused}: {mask.masked(str(exc))}") from None
+            if result is not SpanExportResult.SUCCESS:
+                raise OtlpExportError(f"{refused} (the exporter's log above says why)")
     finally:
         exporter.shutdown()  # type: ignore[no-untyped-call]
 

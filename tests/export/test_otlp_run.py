@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,16 @@ def test_credentials_in_the_endpoint_are_not_printed(
     assert "s3cret" not in printed and "alice" not in printed and "k3y" not in printed
 
 
+def _exporter_retries_refused_connections() -> bool:
+    """From opentelemetry-exporter-otlp-proto-http 1.40 a refused connection is retried and
+    logged; before, the HTTP library's error is raised (test_otlp checks what is printed)."""
+    major, minor = version("opentelemetry-exporter-otlp-proto-http").split(".")[:2]
+    return (int(major), int(minor)) >= (1, 40)
+
+
+@pytest.mark.skipif(
+    not _exporter_retries_refused_connections(), reason="this exporter raises, logs nothing"
+)
 @pytest.mark.parametrize("query", ["api_key=k3y-long", "api_key=k3y|long", "api_key=k3y%41long"])
 def test_the_exporters_retry_log_does_not_print_the_query_string(
     demo_bundle: Path,
