@@ -23,9 +23,9 @@ home of ``parse`` and ``stream``): its calls were not recorded. A call made whil
   instrumented client returns it finished (or streams it to its terminal event), then
   records that response (see ``_background``).
 
-Calls outside a turn are passed through untouched. The SDK is imported here only to turn
-``parse``'s class-valued ``text_format`` / ``response_format`` into the schema it sends;
-otherwise the wrapper only looks at attributes of what the SDK returns (pyproject.toml's
+Calls outside a turn are passed through untouched. The SDK is imported only to turn
+``parse``'s class-valued ``text_format`` / ``response_format`` into the schema it sends
+(``_sent``); otherwise the wrapper only looks at attributes of what the SDK returns (pyproject.toml's
 ``openai`` bound is the oldest SDK the integration tests pass with).
 
 Tool calls stay the loop's own; :func:`run_function_call` runs one ``function_call`` item
@@ -49,15 +49,12 @@ from ..record.requests import to_plain
 from ..record.threads import Turn
 from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
+from ._sent import is_raw, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 
 __all__ = ["FIRST_TOKEN_EVENT", "instrument", "run_function_call"]
 
-_CLIENT_OPTIONS: Final = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
-_UNSET: Final = frozenset({"Omit", "NotGiven"})  # the SDK's "argument not given" sentinels
 _MARK: Final = "_rollout_trace_instrumented"
-#: The header the SDK's ``with_raw_response`` / ``with_streaming_response`` wrappers add.
-_RAW_HEADER: Final = "X-Stainless-Raw-Response"
 
 ClientT = TypeVar("ClientT")
 
@@ -131,53 +128,11 @@ def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
 
 
 def _started(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
-    request: dict[str, Any] = {}
-    for key, value in kwargs.items():
-        if key not in _CLIENT_OPTIONS and type(value).__name__ not in _UNSET:
-            request[key] = value
-    if isinstance(request.get("response_format"), type) or "text_format" in request:
-        _sent_format(request)
-    extra_body = kwargs.get("extra_body")
-    if isinstance(extra_body, Mapping):
-        request.update(extra_body)
-    call = turn.inference(request)
+    call = turn.inference(sent_request(kwargs))
     headers = kwargs.get("extra_headers")
     if headers is None or isinstance(headers, Mapping):
         kwargs["extra_headers"] = {**headers, **call.headers} if headers else call.headers
     return call
-
-
-def _sent_format(request: dict[str, Any]) -> None:
-    """``parse(text_format=Model)`` / ``parse(response_format=Model)`` send the class's JSON
-    schema, made by the SDK's own helpers (imported only here, where a client of that SDK is
-    in use): record the request as sent, ``text_format`` merged into ``text`` as the SDK
-    does. Should the helpers be missing, the class is recorded by name."""
-    text_format = request.pop("text_format", None)
-    response_format = request.get("response_format")
-    try:
-        if text_format is not None:
-            from openai.lib._parsing._responses import type_to_text_format_param
-
-            text = request.get("text")
-            request["text"] = {
-                **(text if isinstance(text, Mapping) else {}),
-                "format": type_to_text_format_param(text_format),
-            }
-        if isinstance(response_format, type):
-            from openai.lib._parsing._completions import type_to_response_format_param
-
-            request["response_format"] = type_to_response_format_param(response_format)
-    except Exception:  # another SDK version: the class's name says what was asked
-        if text_format is not None:
-            request["text_format"] = getattr(text_format, "__name__", repr(text_format))
-        if isinstance(response_format, type):
-            request["response_format"] = response_format.__name__
-
-
-def _raw(kwargs: dict[str, Any]) -> bool:
-    """A raw-response call returns the HTTP response, not the model's answer: not recorded."""
-    headers = kwargs.get("extra_headers")
-    return isinstance(headers, Mapping) and _RAW_HEADER in headers
 
 
 def _async_create(
@@ -186,7 +141,7 @@ def _async_create(
     @functools.wraps(original)
     async def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        if turn is None or _raw(kwargs):
+        if turn is None or is_raw(kwargs):
             return await original(*args, **kwargs)
         call = _start(turn, kwargs)
         started = time.perf_counter_ns()
@@ -207,7 +162,7 @@ def _sync_create(
     @functools.wraps(original)
     def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        if turn is None or _raw(kwargs):
+        if turn is None or is_raw(kwargs):
             return original(*args, **kwargs)
         call = _start(turn, kwargs)
         started = time.perf_counter_ns()

@@ -9,7 +9,7 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,22 +49,6 @@ CODEX_USAGE = {
     "reasoning_output_tokens": 1,
     "total_tokens": 19,
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fake: FakeOpenAI) -> AsyncIterator[AsyncOpenAI]:
-    # closed in the test's own event loop: left to the garbage collector, a client made
-    # under trio would be closed later by an asyncio test's loop
-    async with instrument(
-        AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-    ) as instrumented:
-        yield instrumented
 
 
 class _Run:
