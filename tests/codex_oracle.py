@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_trace_sdk.testing import run_codex_reduce
+from rollout_trace_sdk.testing import reduce_and_compare, run_codex_reduce
 
 #: The environment variable that names the oracle for each bundle schema.
 ORACLE_ENV = {2: "CODEX_BIN", 3: "CODEX3_BIN"}
@@ -93,3 +93,17 @@ def codex_reduce(
         ok = result.returncode == 0 and out.is_file()
         state = orjson.loads(out.read_bytes()) if ok else None
     return ok, result.stderr.decode("utf-8", "replace"), state
+
+
+def reduced_by_both(bundle: Path) -> dict[str, Any]:
+    """The state our reducer and the Codex of ``bundle``'s schema both reduce it to, byte
+    for byte (:func:`rollout_trace_sdk.testing.reduce_and_compare`); the test is skipped
+    when that Codex is missing."""
+    binary = codex_bin(bundle_schema(bundle))
+    if binary is None:
+        pytest.skip(f"no Codex binary for schema {bundle_schema(bundle)}")
+    comparison = reduce_and_compare(bundle, binary)
+    assert comparison.same, comparison.explain()
+    assert comparison.codex is not None
+    state: dict[str, Any] = orjson.loads(comparison.codex)
+    return state

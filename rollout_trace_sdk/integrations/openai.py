@@ -23,9 +23,10 @@ home of ``parse`` and ``stream``): its calls were not recorded. A call made whil
   instrumented client returns it finished (or streams it to its terminal event), then
   records that response (see ``_background``).
 
-Calls outside a turn are passed through untouched. The SDK is imported only to turn
-``parse``'s class-valued ``text_format`` / ``response_format`` into the schema it sends
-(``_sent``); otherwise the wrapper only looks at attributes of what the SDK returns (pyproject.toml's
+``responses.compact`` is recorded as a compaction of the turn, installed at once (see
+``_compaction``). Calls outside a turn are passed through untouched. The SDK is imported
+only to turn ``parse``'s class-valued ``text_format`` / ``response_format`` into the schema
+it sends (``_sent``); otherwise the wrapper only looks at attributes of what the SDK returns (pyproject.toml's
 ``openai`` bound is the oldest SDK the integration tests pass with).
 
 Tool calls stay the loop's own; :func:`run_function_call` runs one ``function_call`` item
@@ -49,6 +50,7 @@ from ..record.requests import to_plain
 from ..record.threads import Turn
 from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
+from ._compaction import async_compact, sync_compact
 from ._sent import is_raw, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 
@@ -98,6 +100,9 @@ def instrument(client: ClientT) -> ClientT:
         fetch = getattr(resources[0], name, None)
         if fetch is not None:
             setattr(resources[0], name, (CALLS.wrap_async if is_async else CALLS.wrap_sync)(fetch))
+    compact = getattr(resources[0], "compact", None)
+    if compact is not None:  # conversation compaction (newer SDKs only)
+        resources[0].compact = (async_compact if is_async else sync_compact)(compact)  # type: ignore[union-attr]
     for name in ("copy", "with_options"):  # a copy (another timeout, ...) records as well
         make = getattr(client, name, None)
         if callable(make):

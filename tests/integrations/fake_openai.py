@@ -12,6 +12,8 @@ What it answers depends on the last user text:
 * contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
+``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`).
+
 A Responses request with ``background: true`` is answered ``queued`` with no output; ``GET
 /v1/responses/<id>`` then answers ``in_progress`` as many times as the text has ``slow``,
 then the finished response; ``POST /v1/responses/<id>/cancel`` answers it ``cancelled``.
@@ -90,6 +92,8 @@ class FakeOpenAI(LoopbackServer):
                 fake.requests.append((self.path, body, dict(self.headers.items())))
                 if self.path.endswith("/cancel"):
                     fake.poll(self, self.path.split("/")[-2], cancel=True)
+                elif self.path.endswith("/responses/compact"):
+                    fake.compact(self, body)
                 else:
                     fake.answer(self, body)
 
@@ -122,6 +126,39 @@ class FakeOpenAI(LoopbackServer):
             self._json(handler, 200, answer, n)
             return
         answer = self._chat_completion(n, text) if chat else self._response(n, text)
+        self._json(handler, 200, answer, n)
+
+    def compact(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        """``POST /v1/responses/compact``: as the API answers, the request's user messages
+        (with ids) followed by one ``compaction`` item; HTTP 500 when the last user text has
+        ``compact-500``."""
+        n = next(self._ids)
+        if "compact-500" in last_user_text(body):
+            error = {"error": {"message": "compaction broke", "type": "server_error", "code": None}}
+            self._json(handler, 500, error, n)
+            return
+        items = body.get("input")
+        if isinstance(items, str):
+            items = [{"role": "user", "content": items}]
+        users = [i for i in items or [] if isinstance(i, dict) and i.get("role") == "user"]
+        output: list[dict[str, Any]] = [
+            {
+                "type": "message",
+                "id": f"msg_{n}_{index}",
+                "role": "user",
+                "status": "completed",
+                "content": [{"type": "input_text", "text": _text_of(item.get("content"))}],
+            }
+            for index, item in enumerate(users)
+        ]
+        output.append({"type": "compaction", "id": f"cmp_{n}", "encrypted_content": f"ENC_{n}"})
+        answer = {
+            "id": f"resp_cmp_{n}",
+            "object": "response.compaction",
+            "created_at": 0,
+            "output": output,
+            "usage": USAGE_RESPONSES,
+        }
         self._json(handler, 200, answer, n)
 
     def poll(self, handler: BaseHTTPRequestHandler, ident: str, *, cancel: bool) -> None:
