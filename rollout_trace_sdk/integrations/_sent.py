@@ -1,14 +1,18 @@
 """What an OpenAI SDK call sends, read from its keyword arguments: the request body as the
-SDK posts it, and whether the call is a raw-response one (not recorded): one place for
-every wrapper that records a request."""
+SDK posts it, and whether the call is a raw-response one (not recorded). Shared by the
+``create`` / ``parse`` wrappers and the ``compact`` one, so that every recorded request
+leaves out the same client-only options."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
 
-#: Keyword arguments that shape the HTTP call, not its body.
-_CLIENT_OPTIONS: Final = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+#: Keyword arguments that shape the HTTP call, not its body. ``betas`` (the ``client.beta``
+#: resources) is sent as the ``openai-beta`` header.
+_CLIENT_OPTIONS: Final = frozenset(
+    {"extra_headers", "extra_query", "extra_body", "timeout", "betas"}
+)
 _UNSET: Final = frozenset({"Omit", "NotGiven"})  # the SDK's "argument not given" sentinels
 #: The header the SDK's ``with_raw_response`` / ``with_streaming_response`` wrappers add.
 _RAW_HEADER: Final = "X-Stainless-Raw-Response"

@@ -1,11 +1,13 @@
 """Record the OpenAI Python SDK's model calls with one line: ``client = instrument(client)``.
 
 ``instrument`` replaces ``create`` and ``parse`` (and wraps the ``stream`` blocks) on the
-client's ``responses``, ``chat.completions`` and ``beta.chat.completions`` resources, for
-this client object and the copies ``copy`` / ``with_options`` make of it. The last is a
-second ``chat.completions`` the SDK keeps for older code (and, before openai 1.92, the only
-home of ``parse`` and ``stream``): its calls were not recorded. A call made while a turn is current (inside
-``async with turn:``) becomes one inference call of that turn:
+client's ``responses``, ``chat.completions``, ``beta.responses`` and
+``beta.chat.completions`` resources, for this client object and the copies ``copy`` /
+``with_options`` make of it. The ``beta`` ones are second copies the SDK keeps: of
+``chat.completions`` for older code (before openai 1.92, the only home of ``parse`` and
+``stream``), of ``responses`` for the beta API (multi-agent items, ``betas`` sent as the
+``openai-beta`` header); their calls were not recorded. A call made while a turn is
+current (inside ``async with turn:``) becomes one inference call of that turn:
 
 * the request, as sent (keyword arguments less the client-only ones; ``extra_body`` merged);
 * the ``x-codex-inference-call-id`` header added to it, so provider logs join the trace;
@@ -23,11 +25,12 @@ home of ``parse`` and ``stream``): its calls were not recorded. A call made whil
   instrumented client returns it finished (or streams it to its terminal event), then
   records that response (see ``_background``).
 
-``responses.compact`` is recorded as a compaction of the turn, installed at once (see
-``_compaction``). Calls outside a turn are passed through untouched. The SDK is imported
-only to turn ``parse``'s class-valued ``text_format`` / ``response_format`` into the schema
-it sends (``_sent``); otherwise the wrapper only looks at attributes of what the SDK returns (pyproject.toml's
-``openai`` bound is the oldest SDK the integration tests pass with).
+``responses.compact`` (either copy) is recorded as a compaction of the turn, installed at
+once (see ``_compaction``). Calls outside a turn are passed through untouched. The SDK is
+imported only to turn ``parse``'s class-valued ``text_format`` / ``response_format`` into
+the schema it sends (``_sent``); otherwise the wrapper only looks at attributes of what
+the SDK returns (pyproject.toml's ``openai`` bound is the oldest SDK the integration tests
+pass with).
 
 Tool calls stay the loop's own; :func:`run_function_call` runs one ``function_call`` item
 and records it.
@@ -73,42 +76,51 @@ def instrument(client: ClientT) -> ClientT:
     if getattr(client, _MARK, False):
         return client
     is_async = any(cls.__name__ == "AsyncAPIClient" for cls in type(client).__mro__)
-    resources = [getattr(client, "responses", None)]
-    chat = getattr(client, "chat", None)
-    resources.append(getattr(chat, "completions", None))
-    apis = ["responses", "chat"]
-    beta = getattr(getattr(getattr(client, "beta", None), "chat", None), "completions", None)
-    if beta is not None and beta is not resources[1]:
-        resources.append(beta)  # a copy of ``chat.completions``, see the module's docstring
-        apis.append("chat")
-    for resource, api in zip(resources, apis, strict=True):
-        held = CALLS if api == "responses" else None
-        # ``parse`` (structured output) posts the request itself, not through ``create``
-        for name in ("create", "parse"):
-            original = getattr(resource, name, None)
-            if original is None:
-                continue
-            if is_async or inspect.iscoroutinefunction(original):
-                wrapped: Callable[..., Any] = _async_create(original, api, held)
-            else:
-                wrapped = _sync_create(original, api, held)
-            setattr(resource, name, wrapped)
-        helper = getattr(resource, "stream", None)
-        if helper is not None:  # ``stream(...)``: a block around ``create(stream=True)``
-            resource.stream = stream_helper(helper, is_async)  # type: ignore[union-attr]
-    for name in ("retrieve", "cancel"):  # what ends a background response's call
-        fetch = getattr(resources[0], name, None)
-        if fetch is not None:
-            setattr(resources[0], name, (CALLS.wrap_async if is_async else CALLS.wrap_sync)(fetch))
-    compact = getattr(resources[0], "compact", None)
-    if compact is not None:  # conversation compaction (newer SDKs only)
-        resources[0].compact = (async_compact if is_async else sync_compact)(compact)  # type: ignore[union-attr]
+    beta = getattr(client, "beta", None)
+    done: list[Any] = []
+    for resource, api in (
+        (getattr(client, "responses", None), "responses"),
+        (getattr(getattr(client, "chat", None), "completions", None), "chat"),
+        # the ``client.beta`` copies (see the module's docstring); older SDKs lack them
+        (getattr(beta, "responses", None), "responses"),
+        (getattr(getattr(beta, "chat", None), "completions", None), "chat"),
+    ):
+        if resource is not None and not any(resource is seen for seen in done):
+            done.append(resource)
+            _instrument_resource(resource, api, is_async)
     for name in ("copy", "with_options"):  # a copy (another timeout, ...) records as well
         make = getattr(client, name, None)
         if callable(make):
             setattr(client, name, _copies_instrumented(make))
     setattr(client, _MARK, True)
     return client
+
+
+def _instrument_resource(resource: Any, api: str, is_async: bool) -> None:
+    """Wrap the calls of one ``responses`` or ``chat.completions`` resource."""
+    held = CALLS if api == "responses" else None
+    # ``parse`` (structured output) posts the request itself, not through ``create``
+    for name in ("create", "parse"):
+        original = getattr(resource, name, None)
+        if original is None:
+            continue
+        if is_async or inspect.iscoroutinefunction(original):
+            wrapped: Callable[..., Any] = _async_create(original, api, held)
+        else:
+            wrapped = _sync_create(original, api, held)
+        setattr(resource, name, wrapped)
+    helper = getattr(resource, "stream", None)
+    if helper is not None:  # ``stream(...)``: a block around ``create(stream=True)``
+        resource.stream = stream_helper(helper, is_async)
+    if api != "responses":
+        return
+    for name in ("retrieve", "cancel"):  # what ends a background response's call
+        fetch = getattr(resource, name, None)
+        if fetch is not None:
+            setattr(resource, name, (CALLS.wrap_async if is_async else CALLS.wrap_sync)(fetch))
+    compact = getattr(resource, "compact", None)
+    if compact is not None:  # conversation compaction (newer SDKs only)
+        resource.compact = (async_compact if is_async else sync_compact)(compact)
 
 
 def _copies_instrumented(make: Callable[..., Any]) -> Callable[..., Any]:

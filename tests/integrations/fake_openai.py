@@ -12,7 +12,9 @@ What it answers depends on the last user text:
 * contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
-``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`).
+``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`). The
+beta resources' paths (``?beta=true``) are served as the others; a Responses text with
+``multi-agent`` answers with the beta's multi-agent items.
 
 A Responses request with ``background: true`` is answered ``queued`` with no output; ``GET
 /v1/responses/<id>`` then answers ``in_progress`` as many times as the text has ``slow``,
@@ -73,6 +75,52 @@ def _said(text: str) -> str:
     return json.dumps({"text": echo}) if "as-json" in text else echo
 
 
+def _multi_agent_output(n: int, text: str) -> list[dict[str, Any]]:
+    """What the beta Responses API answers a multi-agent request with (openai's
+    ``BetaResponseOutputItem``): item types and fields the non-beta API has not."""
+    agent = {"agent_name": "root"}
+    return [
+        {
+            "type": "multi_agent_call",
+            "id": f"mac_{n}",
+            "action": "spawn_agent",
+            "arguments": '{"task":"look"}',
+            "call_id": f"ma_{n}",
+            "agent": agent,
+        },
+        {
+            "type": "multi_agent_call_output",
+            "id": f"maco_{n}",
+            "action": "spawn_agent",
+            "call_id": f"ma_{n}",
+            "output": [{"type": "output_text", "text": "spawned", "annotations": []}],
+        },
+        {
+            "type": "agent_message",
+            "id": f"am_{n}",
+            "author": "/root/worker",
+            "recipient": "/root",
+            "content": [{"type": "text", "text": "found it"}],
+        },
+        {
+            "type": "program",
+            "id": f"prog_{n}",
+            "call_id": f"pc_{n}",
+            "code": "1",
+            "fingerprint": "f",
+        },
+        {
+            "type": "message",
+            "id": f"msg_{n}",
+            "role": "assistant",
+            "status": "completed",
+            "phase": "final_answer",
+            "agent": agent,
+            "content": [{"type": "output_text", "text": _said(text), "annotations": []}],
+        },
+    ]
+
+
 class FakeOpenAI(LoopbackServer):
     """The server; use as a context manager (starts a thread, stops it on exit)."""
 
@@ -90,9 +138,10 @@ class FakeOpenAI(LoopbackServer):
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append((self.path, body, dict(self.headers.items())))
-                if self.path.endswith("/cancel"):
-                    fake.poll(self, self.path.split("/")[-2], cancel=True)
-                elif self.path.endswith("/responses/compact"):
+                path = self.path.partition("?")[0]  # the beta resources add ?beta=true
+                if path.endswith("/cancel"):
+                    fake.poll(self, path.split("/")[-2], cancel=True)
+                elif path.endswith("/responses/compact"):
                     fake.compact(self, body)
                 else:
                     fake.answer(self, body)
@@ -183,6 +232,8 @@ class FakeOpenAI(LoopbackServer):
         self._json(handler, 200, answer, next(self._ids))
 
     def _output(self, n: int, text: str) -> list[dict[str, Any]]:
+        if "multi-agent" in text:
+            return _multi_agent_output(n, text)
         if "tool" in text:
             return [
                 {
