@@ -128,7 +128,9 @@ def _accept_v3(
     """Schema 3: an acceptance carrying its item creates the conversation item now, unclaimed
     until a later request or checkpoint of the thread brings the same id (see
     ``_claim_receipt``). It is produced by the tool whose call it answers, if that tool has
-    started, but not linked to it: linking happens when a batch claims it."""
+    started, but not linked to it: linking happens when a batch claims it. An item of the
+    thread with that id that no acceptance could have made (a user message, a call) does not
+    stop it: the accepted item is made beside it."""
     ref = accepted.tool_output_payload or accepted.agent_message_payload
     if ref is None or not ref.available:
         return
@@ -147,8 +149,6 @@ def _accept_v3(
     kind = payload.get("type") if isinstance(payload, dict) else None
     if kind not in _ACCEPTED_TYPES or norm.responses_item_id != item_id:
         raise ReduceError(f"accepted item payload does not match {item_id}")
-    if key in replay.items_by_rid:
-        return
     producers: list[st.Producer] = []
     if norm.call_id is not None:
         tool = replay.single_tool_for_call(norm.call_id)

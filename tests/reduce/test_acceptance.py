@@ -117,3 +117,59 @@ def test_a_repeated_receipt_is_not_compared(tmp_path: Path, schema: int) -> None
     accepted = [i for i in state["conversation_items"].values() if i.get("accepted_seq")]
     assert [i["responses_item_id"] for i in accepted] == ["m1"]
     assert accepted[0]["accepted_seq"] == 4
+
+
+#: an item with the acceptance's id that no acceptance could have made (schema 3 reads the
+#: payload then): Codex 0.171 makes the accepted item beside it
+_OTHER_ITEMS: list[tuple[str, _Before]] = [
+    ("a user message", lambda b: b.infer("c1", request(message("user", "q", "m1")))),
+    (
+        "an assistant message",
+        lambda b: b.infer(
+            "c1",
+            request(message("user", "q")),
+            response({"type": "message", "role": "assistant", "id": "m1", "content": []}),
+        ),
+    ),
+    (
+        "a function call",
+        lambda b: b.infer(
+            "c1",
+            request(
+                {"type": "function_call", "id": "m1", "call_id": "x", "name": "f", "arguments": ""}
+            ),
+        ),
+    ),
+    (
+        "a reasoning item",
+        lambda b: b.infer(
+            "c1", request({"type": "reasoning", "id": "m1", "encrypted_content": "E"})
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [_agent_message("m1"), _output("function_call_output", "m1")],
+    ids=["agent message", "function output"],
+)
+@pytest.mark.parametrize(("before"), [pytest.param(c[1], id=c[0]) for c in _OTHER_ITEMS])
+def test_schema3_makes_the_accepted_item_beside_one_no_acceptance_made(
+    tmp_path: Path, before: _Before, accepted: dict[str, Any]
+) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    before(bundle)
+    ref = bundle.payload("protocol_event", accepted)
+    output = None if accepted["type"] == "agent_message" else ref
+    receipt = ref if output is None else None
+    bundle.event(ev.HistoryItemAcceptedV3("m1", receipt, output), thread=ROOT, turn=TURN)
+    bundle.finish()
+    state = bundle.reduce()
+    items = state["conversation_items"].values()
+    made = [i for i in items if i["first_seen_at_unix_ms"] == i.get("accepted_at_unix_ms")]
+    assert [(i["responses_item_id"], i["kind"]) for i in made] == [
+        ("m1", "message" if output is None else "function_call_output")
+    ]
+    assert made[0]["item_id"] in state["threads"][ROOT]["conversation_item_ids"]
