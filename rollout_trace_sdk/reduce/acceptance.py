@@ -2,9 +2,9 @@
 
 Codex records when an item entered a thread's history. Schema 2 creates an item at acceptance
 only for an agent message that carries its payload (a receipt); schema 3 also for every tool
-output carrying ``tool_output_payload``. Such an item is *unclaimed* until a later request or
-compaction checkpoint of the same thread brings the same id: that batch item becomes it
-(``claim_receipt``). The history lists are filled at the end from the acceptance map.
+output carrying ``tool_output_payload``. Such an item is *unclaimed* until a later request,
+response or compaction checkpoint of the same thread brings the same id: that batch item
+becomes it (``claim_receipt``). The history lists are filled at the end from the acceptance map.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def place_before_claimed(
 def claim_receipt(
     replay: ReplayContext, thread_id: str, norm: NormItem, payload_id: str
 ) -> str | None:
-    """The first agent message carrying an unclaimed receipt's id becomes that receipt item;
-    the receipt takes its body and keeps everything else."""
+    """The first agent message (schema 3: or tool output) carrying an unclaimed receipt's id,
+    in a request, a response or a checkpoint, becomes that receipt item; the receipt takes its
+    body and keeps everything else."""
     if norm.responses_item_id is None or not replay.receipts:
         return None
     if norm.agent_message is None and not (replay.v3 and norm.kind in _ACCEPTED_OUTPUT_KINDS):

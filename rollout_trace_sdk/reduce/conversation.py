@@ -549,6 +549,7 @@ def reduce_response(
         mode=Mode.RESPONSE,
         baseline=baseline,
         payload_id=pid,
+        claim_receipts=True,
     )
     if overtaken or thread_id in replay.pending_replacement:
         return result

@@ -173,3 +173,45 @@ def test_schema3_makes_the_accepted_item_beside_one_no_acceptance_made(
         ("m1", "message" if output is None else "function_call_output")
     ]
     assert made[0]["item_id"] in state["threads"][ROOT]["conversation_item_ids"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "accepted", "output", "claimed"),
+    [
+        (2, _agent_message("m1"), _agent_message("m1"), True),
+        (2, _agent_message("m1"), _output("function_call_output", "m1"), False),
+        (3, _agent_message("m1"), _agent_message("m1"), True),
+        (3, _agent_message("m1"), _output("function_call_output", "m1"), True),
+        (3, _output("function_call_output", "m1"), _output("custom_tool_call_output", "m1"), True),
+    ],
+    ids=["v2 agent message", "v2 output", "v3 agent message", "v3 output", "v3 output of output"],
+)
+def test_a_response_item_claims_the_item_its_acceptance_made(
+    tmp_path: Path,
+    schema: int,
+    accepted: dict[str, Any],
+    output: dict[str, Any],
+    claimed: bool,
+) -> None:
+    # Claiming is not only a request's: a response output item with the id (an agent message;
+    # in schema 3 a tool output too) becomes the accepted item, taking its body.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    if accepted["type"] == "agent_message":
+        bundle.accept("m1", receipt=accepted)
+    else:
+        ref = bundle.payload("protocol_event", accepted)
+        bundle.event(ev.HistoryItemAcceptedV3("m1", None, ref), thread=ROOT, turn=TURN)
+    output["content" if "content" in output else "output"] = (
+        [{"type": "input_text", "text": "later"}] if "content" in output else "later"
+    )
+    bundle.infer("c1", request(message("user", "q")), response(output))
+    bundle.finish()
+    state = bundle.reduce()
+    items = state["conversation_items"]
+    first = items["conversation_item:1"]
+    assert first["body"]["parts"][0]["text"] == ("later" if claimed else "done")
+    assert ("conversation_item:3" in items) is not claimed
+    assert state["inference_calls"]["c1"]["response_item_ids"] == [
+        "conversation_item:1" if claimed else "conversation_item:3"
+    ]
