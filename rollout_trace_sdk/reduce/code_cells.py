@@ -56,6 +56,14 @@ def _source_item(replay: ReplayContext, thread_id: str, call_id: str) -> str | N
     return found[0] if found else None  # the first created
 
 
+def forget_runtime_cells(replay: ReplayContext, thread_id: str) -> None:
+    """A resumed thread's runtime cell ids name nothing (Codex 0.169 and 0.171): a later event
+    naming one is refused as unknown, and a new start may map it to another cell. Starts
+    still waiting for their ``exec`` item stay queued and are materialised as usual."""
+    for key in [key for key in replay.runtime_cells if key[0] == thread_id]:
+        del replay.runtime_cells[key]
+
+
 def started(replay: ReplayContext, event: TraceEvent, start: CodeCellStarted) -> None:
     runtime = start.runtime_cell_id
     thread_id = _event_thread(replay, event, runtime, "code cell start")

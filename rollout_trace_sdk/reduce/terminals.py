@@ -73,6 +73,12 @@ def _new_session(
     return session_id
 
 
+def forget_processes(replay: ReplayContext, thread_id: str) -> None:
+    """A resumed thread's process ids name no session (Codex 0.169 and 0.171): a
+    ``write_stdin`` to one opens a new session. A session still knows its own process."""
+    replay.process_sessions.pop(thread_id, None)
+
+
 def _join_or_create(
     replay: ReplayContext, operation: st.TerminalOperation, thread_id: str, process: str
 ) -> None:

@@ -17,7 +17,7 @@ from ..model.events import (
     TraceEvent,
 )
 from ..model.serde_errors import invalid_type, struct_error
-from . import code_cells, inference
+from . import code_cells, inference, terminals
 from .context import ReplayContext
 from .errors import ReduceError
 from .typed_payloads import as_fields, optional_string, struct_fields_error
@@ -152,6 +152,10 @@ def thread_resumed(replay: ReplayContext, resumed: ThreadResumed) -> None:
     thread.execution.ended_at_unix_ms = None
     thread.execution.ended_seq = None
     thread.execution.status = "running"
+    # A resumed thread runs in a new runtime: Codex forgets which code cell each runtime cell
+    # id named and which session each process id named (its history and snapshots it keeps).
+    code_cells.forget_runtime_cells(replay, resumed.thread_id)
+    terminals.forget_processes(replay, resumed.thread_id)
 
 
 def turn_started(replay: ReplayContext, event: TraceEvent, started: CodexTurnStarted) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, Scenario, message, request
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
+from tests.reduce.test_terminals import EXEC, STDIN, exec_runtime, start_tool
 
 
 def test_42_writer_round_trip(bundle: Scenario) -> None:
@@ -134,3 +139,54 @@ def test_lenient_replay_skips_an_event_whose_payload_is_missing(bundle: Scenario
     assert trace.inference_calls == {}
     assert trace.codex_turns[TURN].execution.status == "completed"
     assert any("seq 4" in note for note in notes)
+
+
+def _resume(bundle: Scenario) -> None:
+    bundle.event(ev.ThreadEnded(ROOT, "completed"))
+    bundle.event(ev.ThreadResumed(ROOT))
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("materialised", [False, True])
+def test_a_resumed_thread_forgets_its_runtime_cells(
+    tmp_path: Path, schema: int, materialised: bool
+) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    if materialised:
+        call = {"type": "custom_tool_call", "id": "x1", "call_id": "c1", "name": "exec"}
+        bundle.infer("i1", request(message("user", "q")), response({**call, "input": "t"}))
+    bundle.event(ev.CodeCellStarted("1", "c1", "t"), thread=ROOT, turn=TURN)
+    _resume(bundle)
+    bundle.event(ev.CodeCellEnded("1", "completed", None), thread=ROOT, turn=TURN)
+    assert (
+        bundle.reduce_error().message
+        == f"code cell end referenced unknown runtime cell 1 in thread {ROOT}"
+    )
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_resumed_thread_may_map_a_runtime_cell_anew(tmp_path: Path, schema: int) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.event(ev.CodeCellStarted("1", "c1", "t"), thread=ROOT, turn=TURN)
+    _resume(bundle)
+    bundle.event(ev.CodeCellStarted("1", "c2", "t"), thread=ROOT, turn=TURN)
+    bundle.finish()
+    assert bundle.reduce()["code_cells"] == {}  # both wait for their exec item
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_resumed_thread_forgets_its_processes(tmp_path: Path, schema: int) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+    exec_runtime(bundle, "call-e", "77")
+    _resume(bundle)
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": "77"}')
+    bundle.finish()
+    sessions = bundle.reduce()["terminal_sessions"]
+    assert sorted(sessions) == [
+        "terminal_session:terminal_operation:1",
+        "terminal_session:terminal_operation:2",
+    ]
