@@ -174,12 +174,13 @@ def runtime_started(
     tool.kind = started.kind
     push_unique(tool.raw_runtime_payload_ids, started.runtime_payload.raw_payload_id)
     kind = started.kind.type
-    if not started.runtime_payload.available:
-        return  # schema 3: a cut or omitted runtime start opens no terminal operation
+    # Codex refuses a second terminal operation before it reads the payload: a cut one too.
     if tool.terminal_operation_id is not None and kind in _TERMINAL_KINDS:
         raise ReduceError(
             f"tool runtime start would create a second terminal operation for {tool.tool_call_id}"
         )
+    if not started.runtime_payload.available:
+        return  # schema 3: a cut or omitted runtime start opens no terminal operation
     if kind in _TERMINAL_KINDS:
         operation_id = terminals.start_from_runtime(
             replay, event, tool.thread_id, tool.tool_call_id, kind, started.runtime_payload

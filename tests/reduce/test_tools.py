@@ -128,3 +128,19 @@ def test_a_resent_call_item_links_its_tool_to_every_response_owning_it(tmp_path:
     if codex is not None:
         result = reduce_and_compare(bundle, codex)
         assert result.same_text, result.explain()
+
+
+def test_a_cut_runtime_start_is_still_a_second_terminal_operation(tmp_path: Path) -> None:
+    # Codex 0.171 refuses the second operation before it looks at the payload, which a
+    # recorder with size limits cut (or left out): a write_stdin has one from its invocation.
+    for capture in ("truncated", "omitted"):
+        bundle = Scenario(tmp_path / capture, schema=3)
+        bundle.begin()
+        _tool(bundle, "call-w", ev.ToolCallKind("write_stdin"), "write_stdin", '{"session_id": 5}')
+        begin = {"call_id": "call-w", "process_id": "5", "command": ["ls"], "cwd": "/"}
+        ref = bundle.payload("tool_runtime_event", begin, capture=capture)
+        kind = ev.ToolCallKind("write_stdin")
+        bundle.event(ev.ToolCallRuntimeStarted("call-w", kind, ref), thread=ROOT, turn=TURN)
+        assert bundle.reduce_error().message == (
+            "tool runtime start would create a second terminal operation for call-w"
+        )
