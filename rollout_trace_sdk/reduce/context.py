@@ -130,6 +130,8 @@ class ReplayContext:
 
     #: schema 3: inference calls whose request was cut or left out (no request items)
     blind_requests: set[str] = attrs.field(factory=set)
+    #: schema 3: inference calls whose response was cut or left out (no response items)
+    blind_responses: set[str] = attrs.field(factory=set)
     #: schema 3: item → sort key in its thread's history list, for items not in creation order
     list_position: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
 

@@ -425,7 +425,7 @@ def reduce_request(
                 f"previous_response_id {previous}"
             )
         if _blind_response(replay, thread_id, previous):
-            snapshot = prefix  # schema 3: the call it follows knew none of its request items
+            snapshot = prefix  # schema 3: that call kept no request or no response items
         delta = reconcile(
             replay,
             items,
@@ -496,8 +496,14 @@ def _traced_response_snapshot(
 
 
 def _blind_response(replay: ReplayContext, thread_id: str, response_id: str) -> bool:
+    """Whether the call an incremental request follows had its request or its response cut or
+    left out (schema 3): Codex then matches the request's new items against that call's
+    items alone, not the thread's later snapshot (0.171), so they are all new."""
     holders = replay.calls_by_response.get((thread_id, response_id))
-    return holders is not None and bool(holders) and min(holders) in replay.blind_requests
+    if not holders:
+        return False
+    first = min(holders)
+    return first in replay.blind_requests or first in replay.blind_responses
 
 
 def reduce_response(

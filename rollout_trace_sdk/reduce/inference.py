@@ -154,6 +154,7 @@ def finish(
     usage: st.TokenUsage | None = None
     if payload_ref is not None and not payload_ref.available:
         response_ids = []  # schema 3: a cut or omitted response names no items
+        replay.blind_responses.add(call.inference_call_id)
     elif payload_ref is not None:
         payload = replay.load(payload_ref)
         response_ids = conversation.reduce_response(

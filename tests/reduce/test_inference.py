@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import Capture
 from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
 
@@ -49,3 +53,24 @@ def test_22_late_cancel_keeps_turn_end_status(bundle: Scenario) -> None:
     assert call["execution"]["status"] == "failed"
     assert call["execution"]["ended_seq"] == 5
     assert call["response_item_ids"] == ["conversation_item:2"]
+
+
+@pytest.mark.parametrize("capture", ["truncated", "omitted"])
+@pytest.mark.parametrize("sent", ["x", "z"])
+def test_an_incremental_request_on_a_cut_response_makes_new_items(
+    tmp_path: Path, capture: Capture, sent: str
+) -> None:
+    # Codex 0.171 reconciles the new items against the call it follows alone (its request
+    # item), not against the thread's later snapshot: an item resent from that snapshot is
+    # a new item, and one that differs from it is no mismatch.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    first, x, y = (message("user", t, f"{t}1") for t in ("q", "x", "y"))
+    bundle.infer("i1", request(first))
+    cut = bundle.payload("inference_response", response(), capture=capture)
+    bundle.event(ev.InferenceCompleted("i1", "r1", None, cut), thread=ROOT, turn=TURN)
+    bundle.infer("i2", request(first, x, y))
+    bundle.infer("i3", request(message("user", sent, f"{sent}1"), previous_response_id="r1"))
+    bundle.finish()
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["i3"]["request_item_ids"] == ["conversation_item:1", "conversation_item:4"]
