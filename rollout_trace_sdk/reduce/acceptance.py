@@ -70,9 +70,21 @@ def claim_for_batch(
     payload_id: str,
     offset: int,
     claimed: list[tuple[int, str]],
+    matched: str | None,
 ) -> str | None:
-    """``claim_receipt`` for the item at ``offset`` of a reconciled batch; claimed items
-    other than agent messages are noted in ``claimed`` (see ``place_before_claimed``)."""
+    """``claim_receipt`` for the item at ``offset`` of a reconciled batch when the batch's
+    own matching (by position, then by content among its candidates) found nothing: that
+    comes first in Codex 0.169 and 0.171, so an id-less item matched there takes the id and
+    the receipt stays unclaimed. In schema 3 an unclaimed item matched that way is claimed by
+    it (0.171); in schema 2 it stays unclaimed (0.169). Claimed items other than agent
+    messages are noted in ``claimed`` (see ``place_before_claimed``); returns the item the
+    batch item becomes, if any."""
+    if matched is not None:
+        if replay.v3 and norm.responses_item_id is not None:
+            key = (thread_id, norm.responses_item_id)
+            if replay.receipts.get(key) == matched:
+                del replay.receipts[key]
+        return matched
     item_id = claim_receipt(replay, thread_id, norm, payload_id)
     if item_id is not None and norm.agent_message is None:
         claimed.append((offset, item_id))

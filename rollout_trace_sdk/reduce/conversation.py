@@ -284,11 +284,7 @@ def reconcile(
             continue
         if norm.call_id is not None:
             _check_call_id(replay, thread_id, norm)
-        if receipts:
-            item_id = acceptance.claim_for_batch(
-                replay, thread_id, norm, payload_id, offset, claimed
-            )
-        if item_id is None and position < limit:
+        if position < limit:
             previous = baseline[position]
             existing = conversation_items.get(previous)
             if (
@@ -314,6 +310,10 @@ def reconcile(
             item_id = index.search(replay, norm, used)
         elif item_id is None and mode is Mode.RESPONSE:
             item_id = index.search_candidates(replay, norm, used)
+        if receipts:
+            item_id = acceptance.claim_for_batch(
+                replay, thread_id, norm, payload_id, offset, claimed, item_id
+            )
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
             _note_created(created, offset, item_id)
@@ -366,10 +366,11 @@ def reconcile_detached(
     claimed: list[tuple[int, str]] = []
     for offset, norm in enumerate(items):
         _check_call_id(replay, thread_id, norm)
+        item_id = index.search(replay, norm, used) if candidates else None
         # A checkpoint claims an unclaimed receipt as a request does.
-        item_id = acceptance.claim_for_batch(replay, thread_id, norm, payload_id, offset, claimed)
-        if item_id is None and candidates:
-            item_id = index.search(replay, norm, used)
+        item_id = acceptance.claim_for_batch(
+            replay, thread_id, norm, payload_id, offset, claimed, item_id
+        )
         if item_id is None:
             item_id = create_item(replay, thread_id, codex_turn_id, at, norm, producers, payload_id)
             _note_created(created, offset, item_id)

@@ -215,3 +215,54 @@ def test_a_response_item_claims_the_item_its_acceptance_made(
     assert state["inference_calls"]["c1"]["response_item_ids"] == [
         "conversation_item:1" if claimed else "conversation_item:3"
     ]
+
+
+def _idless(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != "id"}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("where", ["request", "checkpoint"])
+def test_a_batch_matches_its_own_items_before_it_claims(
+    tmp_path: Path, schema: int, where: str
+) -> None:
+    # The id-less copy the thread already holds matches first (by position or content) and
+    # takes the id; the receipt stays as it was.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.accept("m1", receipt=_agent_message("m1"))
+    user = message("user", "q", "u1")
+    bundle.infer("c1", request(user, _idless(_agent_message("m1"))))
+    if where == "request":
+        bundle.infer("c2", request(_agent_message("m1"), user))
+    else:
+        history = {"input_history": [user, _agent_message("m1")], "replacement_history": []}
+        checkpoint = bundle.payload("compaction_checkpoint", history)
+        bundle.event(ev.CompactionInstalled("cmp-1", checkpoint), thread=ROOT, turn=TURN)
+    bundle.finish()
+    state = bundle.reduce()
+    items = state["conversation_items"]
+    assert items["conversation_item:3"]["responses_item_id"] == "m1"
+    assert items["conversation_item:1"]["first_seen_at_unix_ms"] == 1004  # the receipt, as made
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_response_matching_an_unclaimed_item_claims_it_in_schema_3_only(
+    tmp_path: Path, schema: int
+) -> None:
+    # The response's copy of the receipt matches it by content. Codex 0.171 counts that as
+    # claiming it, so a later request's different copy is a new item; 0.169 does not, so
+    # that request claims the receipt and gives it its body.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.accept("m1", receipt=_agent_message("m1"))
+    user = message("user", "q", "u1")
+    bundle.infer("c1", request(user), response(_agent_message("m1")))
+    other = _agent_message("m1")
+    other["content"] = [{"type": "input_text", "text": "other"}]
+    bundle.infer("c2", request(user, other))
+    bundle.finish()
+    state = bundle.reduce()
+    receipt = state["conversation_items"]["conversation_item:1"]
+    assert receipt["body"]["parts"][0]["text"] == ("done" if schema == 3 else "other")
+    assert ("conversation_item:3" in state["conversation_items"]) is (schema == 3)
