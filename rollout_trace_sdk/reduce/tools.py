@@ -250,14 +250,20 @@ def _link_inference(replay: ReplayContext, tool: st.ToolCall) -> None:
 
 def finalize(replay: ReplayContext) -> None:
     """``started_code_cell_id``: an ``exec`` tool (by its final kind) names the code cell its
-    model-visible call started in the same thread, when that cell exists."""
+    model-visible call started in the same thread and turn, when that cell exists (a cell of
+    that call started in another turn is not the tool's, a tool started with no turn takes
+    it: Codex 0.169 and 0.171)."""
     cells = replay.trace.code_cells
     for tool in replay.trace.tool_calls.values():
         call_id = tool.model_visible_call_id
         if call_id is None or tool.kind != EXEC_KIND:
             continue
         cell = cells.get(f"code_cell:{call_id}")
-        if cell is not None and cell.thread_id == tool.thread_id:
+        if (
+            cell is not None
+            and cell.thread_id == tool.thread_id
+            and tool.started_by_codex_turn_id in (None, cell.codex_turn_id)
+        ):
             tool.started_code_cell_id = cell.code_cell_id
 
 

@@ -144,3 +144,39 @@ def test_a_cut_runtime_start_is_still_a_second_terminal_operation(tmp_path: Path
         assert bundle.reduce_error().message == (
             "tool runtime start would create a second terminal operation for call-w"
         )
+
+
+def test_an_exec_tool_names_the_code_cell_of_its_own_turn_only(tmp_path: Path) -> None:
+    # The cell its call started in another turn of the thread is not the tool's (Codex
+    # 0.169 and 0.171, whichever of the two comes first).
+    call = {"type": "custom_tool_call", "id": "x1", "call_id": "c1", "name": "exec", "input": "t"}
+    for schema in (2, 3):
+        for cell_first in (False, True):
+            bundle = Scenario(tmp_path / f"{schema}-{cell_first}", schema=schema)
+            bundle.begin()
+            bundle.infer("i1", request(message("user", "q")), response(call))
+            bundle.start_turn("turn-2")
+            cell = ev.CodeCellStarted("1", "c1", "t")
+            if cell_first:
+                bundle.event(cell, thread=ROOT, turn="turn-2")
+            _tool(bundle, "c1", ev.ToolCallKind.other("exec"), "exec")
+            if not cell_first:
+                bundle.event(cell, thread=ROOT, turn="turn-2")
+            state = bundle.reduce()
+            assert "code_cell:c1" in state["code_cells"]
+            assert "started_code_cell_id" not in state["tool_calls"]["c1"]
+
+
+def test_an_exec_tool_started_with_no_turn_names_the_code_cell(tmp_path: Path) -> None:
+    call = {"type": "custom_tool_call", "id": "x1", "call_id": "c1", "name": "exec", "input": "t"}
+    for schema in (2, 3):
+        bundle = Scenario(tmp_path / str(schema), schema=schema)
+        bundle.begin()
+        bundle.infer("i1", request(message("user", "q")), response(call))
+        kind = ev.ToolCallKind.other("exec")
+        started = ev.ToolCallStarted(
+            "c1", "c1", None, ev.ModelRequester(), kind, ev.GenericSummary("exec", None), None
+        )
+        bundle.event(started, thread=ROOT, turn=None)
+        bundle.event(ev.CodeCellStarted("1", "c1", "t"), thread=ROOT, turn=TURN)
+        assert bundle.reduce()["tool_calls"]["c1"]["started_code_cell_id"] == "code_cell:c1"
