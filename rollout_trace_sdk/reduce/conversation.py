@@ -541,7 +541,7 @@ def reduce_response(
     # a call that completes after the thread's next request (calls interleaved) answers
     # its own request: its output follows those items, and the thread's snapshot, now the
     # later request's, stays as it is (Codex 0.169 and 0.171)
-    overtaken = owner is not None and owner != inference_call_id and not after_blind_request
+    overtaken = owner is not None and owner != inference_call_id
     baseline = (
         replay.trace.inference_calls[inference_call_id].request_item_ids if overtaken else snapshot
     )

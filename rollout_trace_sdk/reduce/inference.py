@@ -82,8 +82,11 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
         )
     else:
         # A cut or omitted request names no items and leaves the thread's snapshot alone;
-        # its response, if kept, then follows no request items (see ``finish``).
+        # its response, if kept, then follows no request items (see ``finish``). It is still
+        # the thread's latest request: an earlier call's late response does not extend the
+        # snapshot (Codex 0.171).
         replay.blind_requests.add(call_id)
+        replay.snapshot_owner[started.thread_id] = call_id
     trace.inference_calls[call_id] = st.InferenceCall(
         inference_call_id=call_id,
         **request_start(event, started),

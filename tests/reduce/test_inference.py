@@ -74,3 +74,25 @@ def test_an_incremental_request_on_a_cut_response_makes_new_items(
     bundle.finish()
     calls = bundle.reduce()["inference_calls"]
     assert calls["i3"]["request_item_ids"] == ["conversation_item:1", "conversation_item:4"]
+
+
+@pytest.mark.parametrize("earlier_blind", [False, True])
+def test_a_cut_request_is_the_threads_latest_request(tmp_path: Path, earlier_blind: bool) -> None:
+    # An earlier call's response arriving after a cut request answers its own request: it
+    # does not extend the thread's snapshot, so resending its item makes a new one (0.171).
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    first, later = message("user", "a", "a1"), message("assistant", "x", "x1")
+
+    def start(call: str, capture: Capture | None) -> None:
+        ref = bundle.payload("inference_request", request(first), capture=capture)
+        started = ev.InferenceStarted(call, ROOT, TURN, "gpt-test", "test-provider", ref)
+        bundle.event(started, thread=ROOT, turn=TURN)
+
+    start("i0", "omitted" if earlier_blind else None)
+    start("i1", "omitted")
+    bundle.complete("i0", response(later))
+    bundle.infer("i2", request(later))
+    bundle.finish()
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["i2"]["request_item_ids"] != calls["i0"]["response_item_ids"]
