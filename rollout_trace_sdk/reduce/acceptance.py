@@ -14,7 +14,7 @@ from typing import Any
 from ..model import state as st
 from ..model.events import HistoryItemAccepted, HistoryItemAcceptedV3, TraceEvent
 from . import conversation, edges
-from .context import ReplayContext
+from .context import ReplayContext, in_list_order, list_key
 from .errors import ReduceError
 from .normalize import NormItem, normalize_one
 
@@ -41,7 +41,7 @@ def place_before_claimed(
     for offset, item_id in created:
         anchor = next((claim for at, claim in claimed if at > offset), None)
         if anchor is not None:
-            base = replay.list_position.get(anchor, (conversation.ordinal(anchor),))
+            base = list_key(replay, anchor)
             replay.list_position[item_id] = (*base[:1], -1, offset)
 
 
@@ -79,13 +79,12 @@ def claim_for_batch(
     it (0.171); in schema 2 it stays unclaimed (0.169). Claimed items other than agent
     messages are noted in ``claimed`` (see ``place_before_claimed``); returns the item the
     batch item becomes, if any."""
-    if matched is not None:
-        if replay.v3 and norm.responses_item_id is not None:
-            key = (thread_id, norm.responses_item_id)
-            if replay.receipts.get(key) == matched:
-                del replay.receipts[key]
+    if matched is None:
+        item_id = claim_receipt(replay, thread_id, norm, payload_id)
+    elif replay.v3 and replay.receipts.get((thread_id, norm.responses_item_id or "")) == matched:
+        item_id = replay.receipts.pop((thread_id, norm.responses_item_id or ""))
+    else:
         return matched
-    item_id = claim_receipt(replay, thread_id, norm, payload_id)
     if item_id is not None and norm.agent_message is None:
         claimed.append((offset, item_id))
     return item_id
@@ -185,8 +184,7 @@ def finalize_history(replay: ReplayContext) -> None:
     order: Any = items
     if replay.list_position:
         # schema 3: items placed before a claimed output (else creation order)
-        position = replay.list_position
-        order = sorted(items, key=lambda i: position.get(i, (conversation.ordinal(i), 0)))
+        order = in_list_order(replay, items)
     for item_id in order:
         item = items[item_id]
         accepted = None

@@ -17,7 +17,13 @@ from ..model.events import (
     ExecutionStatus,
     TraceEvent,
 )
-from .context import PendingCellEvent, PendingCellStart, ReplayContext, push_unique
+from .context import (
+    PendingCellEvent,
+    PendingCellStart,
+    ReplayContext,
+    in_list_order,
+    push_unique,
+)
 from .errors import ReduceError
 
 _ENDED_STATUS: dict[str, ExecutionStatus] = {
@@ -53,7 +59,8 @@ def _source_item(replay: ReplayContext, thread_id: str, call_id: str) -> str | N
         for i in replay.items_by_call.get((thread_id, call_id), ())
         if items[i].kind == "custom_tool_call"
     ]
-    return found[0] if found else None  # the first created
+    found = in_list_order(replay, found)
+    return found[0] if found else None  # the first in the thread's list
 
 
 def forget_runtime_cells(replay: ReplayContext, thread_id: str) -> None:
@@ -115,11 +122,14 @@ def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
             "tool call item was observed"
         )
     items = trace.conversation_items
-    outputs = [
-        i
-        for i in replay.items_by_call.get((thread_id, call_id), ())
-        if items[i].kind == "custom_tool_call_output"
-    ]
+    outputs = in_list_order(
+        replay,
+        [
+            i
+            for i in replay.items_by_call.get((thread_id, call_id), ())
+            if items[i].kind == "custom_tool_call_output"
+        ],
+    )
     nested = sorted(
         tool_id
         for tool_id, tool in trace.tool_calls.items()

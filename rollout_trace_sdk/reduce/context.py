@@ -8,6 +8,7 @@ Handlers keep them up to date; nothing else reads them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -214,6 +215,26 @@ class ReplayContext:
     def remember_key(self, item_id: str, norm: NormItem) -> None:
         self.item_key[item_id] = norm.key
         self.item_identity[item_id] = norm.identity
+
+
+def ordinal(item_id: str) -> int:
+    """N of ``conversation_item:N`` (creation order)."""
+    return int(item_id.rsplit(":", 1)[1])
+
+
+def list_key(replay: ReplayContext, item_id: str) -> tuple[int, ...]:
+    """An item's place in its thread's item list: creation order, except that schema 3
+    puts an item a batch made just before the claimed output it precedes in the batch
+    (``acceptance.place_before_claimed``). Codex keeps each thread's items in this order,
+    in its history or not, and walks it to find a call's items (0.171)."""
+    return replay.list_position.get(item_id, (ordinal(item_id), 0))
+
+
+def in_list_order(replay: ReplayContext, item_ids: Iterable[str]) -> list[str]:
+    """``item_ids`` (in creation order) in their thread's list order (see ``list_key``)."""
+    if not replay.list_position:
+        return list(item_ids)
+    return sorted(item_ids, key=lambda item_id: list_key(replay, item_id))
 
 
 def push_unique(items: list[T], value: T) -> None:

@@ -20,7 +20,7 @@ from ..model import state as st
 from ..model.events import RawPayloadRef
 from . import acceptance, code_cells, edges, tools
 from .canonical import parse_keeping_numbers
-from .context import ReplayContext, push_unique
+from .context import ReplayContext, ordinal, push_unique
 from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items
 
@@ -172,10 +172,6 @@ def _link(replay: ReplayContext, item_id: str, norm: NormItem) -> None:
         code_cells.link_conversation_item(replay, item_id, norm.call_id, norm.kind)
     if replay.pending_edges:
         edges.resolve_pending_for_item(replay, item_id)
-
-
-def ordinal(item_id: str) -> int:
-    return int(item_id.rsplit(":", 1)[1])
 
 
 class _Baseline:

@@ -21,7 +21,7 @@ from ..model.events import (
 )
 from ..model.serde_errors import text_syntax_error as syntax_error
 from . import edges, terminals
-from .context import ReplayContext, push_unique
+from .context import ReplayContext, in_list_order, push_unique
 from .errors import ReduceError
 
 _CALL_KINDS = frozenset({"function_call", "custom_tool_call"})
@@ -51,8 +51,10 @@ def _items_for_call(
     replay: ReplayContext, thread_id: str, call_id: str, kinds: frozenset[str]
 ) -> list[str]:
     items = replay.trace.conversation_items
-    # creation order (the per-call index is appended as items are created)
-    return [i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds]
+    found = [
+        i for i in replay.items_by_call.get((thread_id, call_id), ()) if items[i].kind in kinds
+    ]
+    return in_list_order(replay, found)  # the thread's list order, as Codex
 
 
 def _link_wait(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
@@ -259,3 +260,18 @@ def test_started_code_cell_follows_the_final_tool_kind(bundle: Scenario) -> None
     assert (
         bundle.reduce()["tool_calls"]["call-cell"]["started_code_cell_id"] == "code_cell:call-cell"
     )
+
+
+def test_a_cells_outputs_follow_the_threads_list_order(tmp_path: Path) -> None:
+    # Schema 3: the response's new output (ci:4) is placed before the accepted output the
+    # response claims (ci:1), so before the request's output (ci:3): Codex 0.171 lists them so.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    accepted = {"type": "function_call_output", "id": "m1", "call_id": "c9", "output": "a"}
+    ref = bundle.payload("protocol_event", accepted)
+    bundle.event(ev.HistoryItemAcceptedV3("m1", None, ref), thread=ROOT, turn=TURN)
+    first, second = exec_output("one", "o1"), exec_output("two", "o2")
+    bundle.infer("i1", request(exec_call(), first), response(second, accepted))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert cell["output_item_ids"] == ["conversation_item:4", "conversation_item:3"]

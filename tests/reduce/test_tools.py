@@ -180,3 +180,23 @@ def test_an_exec_tool_started_with_no_turn_names_the_code_cell(tmp_path: Path) -
         bundle.event(started, thread=ROOT, turn=None)
         bundle.event(ev.CodeCellStarted("1", "c1", "t"), thread=ROOT, turn=TURN)
         assert bundle.reduce()["tool_calls"]["c1"]["started_code_cell_id"] == "code_cell:c1"
+
+
+def test_a_tools_items_follow_the_threads_list_order(tmp_path: Path) -> None:
+    # Schema 3: the response's new call item (ci:3) is placed before the accepted output its
+    # response claims (ci:1), so before the request's call item (ci:2) too: Codex 0.171
+    # finds a call's items in that order.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    accepted = {"type": "function_call_output", "id": "m1", "call_id": "c9", "output": "a"}
+    ref = bundle.payload("protocol_event", accepted)
+    bundle.event(ev.HistoryItemAcceptedV3("m1", None, ref), thread=ROOT, turn=TURN)
+    call = {"type": "custom_tool_call", "id": "x1", "call_id": "c1", "name": "exec", "input": "t"}
+    again = {"type": "function_call", "id": "f1", "call_id": "c1", "name": "f", "arguments": "{}"}
+    bundle.infer("i1", request(call), response(again, accepted))
+    _tool(bundle, "c1", ev.ToolCallKind.other("f"), "f")
+    state = bundle.reduce()
+    assert state["tool_calls"]["c1"]["model_visible_call_item_ids"] == [
+        "conversation_item:3",
+        "conversation_item:2",
+    ]
