@@ -82,7 +82,7 @@ def claim_for_batch(
     if matched is None:
         item_id = claim_receipt(replay, thread_id, norm, payload_id)
     elif replay.v3 and replay.receipts.get((thread_id, norm.responses_item_id or "")) == matched:
-        item_id = replay.receipts.pop((thread_id, norm.responses_item_id or ""))
+        item_id = claim_receipt(replay, thread_id, norm, payload_id)  # takes this body
     else:
         return matched
     if item_id is not None and norm.agent_message is None:

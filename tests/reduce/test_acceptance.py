@@ -266,3 +266,18 @@ def test_a_response_matching_an_unclaimed_item_claims_it_in_schema_3_only(
     receipt = state["conversation_items"]["conversation_item:1"]
     assert receipt["body"]["parts"][0]["text"] == ("done" if schema == 3 else "other")
     assert ("conversation_item:3" in state["conversation_items"]) is (schema == 3)
+
+
+def test_schema3_an_item_matched_by_content_claims_with_its_body(tmp_path: Path) -> None:
+    # A JSON part matches on its summary alone; claiming still gives the accepted item the
+    # claiming payload's body (the part names that payload), as Codex 0.171 does.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    found = {"type": "tool_search_output", "id": "m1", "call_id": "s1", "output": {"tools": []}}
+    ref = bundle.payload("protocol_event", found)
+    bundle.event(ev.HistoryItemAcceptedV3("m1", None, ref), thread=ROOT, turn=TURN)
+    bundle.infer("c1", request(message("user", "q")), response(found))
+    bundle.finish()
+    state = bundle.reduce()
+    part = state["conversation_items"]["conversation_item:1"]["body"]["parts"][0]
+    assert part["raw_payload_id"] == state["inference_calls"]["c1"]["raw_response_payload_id"]
