@@ -96,3 +96,33 @@ def test_a_cut_request_is_the_threads_latest_request(tmp_path: Path, earlier_bli
     bundle.finish()
     calls = bundle.reduce()["inference_calls"]
     assert calls["i2"]["request_item_ids"] != calls["i0"]["response_item_ids"]
+
+
+def test_a_cut_request_reduced_from_its_warmup_still_makes_incremental_items_new(
+    tmp_path: Path,
+) -> None:
+    # The warm-up context gives the call its request items, yet an incremental request on
+    # its response is matched against that call's items alone (Codex 0.171), as after any
+    # request that was cut.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    first, x, later = (message("user", t, f"{t}1") for t in ("a", "x", "c"))
+    ref = bundle.payload("inference_request", request(first), capture="omitted")
+    prompt = bundle.last_prompt
+    assert prompt is not None
+    warmup = bundle.payload("warmup_context", {"input": [first]})
+    started = ev.InferenceStartedV3(
+        "i1", ROOT, TURN, "gpt-test", "test-provider", ref, prompt, warmup
+    )
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.complete("i1", response(x), response_id="r1")
+    bundle.infer("i2", request(first, x, later))
+    bundle.infer("i3", request(message("user", "z", "z1"), previous_response_id="r1"))
+    bundle.finish()
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["i1"]["request_item_ids"] == ["conversation_item:1"]
+    assert calls["i3"]["request_item_ids"] == [
+        "conversation_item:1",
+        "conversation_item:2",
+        "conversation_item:4",
+    ]
