@@ -151,6 +151,7 @@ def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
         _add_output(replay, cell, item_id)
     for queued in sorted(replay.pending_cell_events.pop(code_cell_id, ()), key=lambda e: e.seq):
         _apply(replay, cell, queued)
+    cell.wait_tool_call_ids.extend(replay.pending_cell_waits.pop(code_cell_id, ()))
 
 
 def flush_pending_starts(replay: ReplayContext) -> None:
@@ -256,8 +257,9 @@ def wait_target_resolved(
     replay: ReplayContext, event: TraceEvent, resolved: CodeCellWaitTargetResolved
 ) -> None:
     """Schema 3: a ``wait`` call resolved to a code cell. The only source of wait links: the
-    tool records the runtime cell, and a cell already materialised in the event's thread lists
-    the tool (nothing is back-filled for a cell that appears later)."""
+    tool records the runtime cell, and the cell the runtime cell id names in the event's thread
+    lists the tool: at once when materialised, when it is once its start was queued (Codex
+    0.171). Nothing is back-filled for a cell whose start comes later."""
     tool_call_id = resolved.tool_call_id
     # Codex 0.171's order: the envelope first, then the tool (v3.md §10 lists the tool first:
     # its probes had a whole envelope)
@@ -277,3 +279,5 @@ def wait_target_resolved(
     cell = None if code_cell_id is None else replay.trace.code_cells.get(code_cell_id)
     if cell is not None:
         push_unique(cell.wait_tool_call_ids, tool_call_id)
+    elif code_cell_id is not None and code_cell_id in replay.pending_cell_starts:
+        push_unique(replay.pending_cell_waits.setdefault(code_cell_id, []), tool_call_id)

@@ -109,6 +109,8 @@ class ReplayContext:
     runtime_cells: dict[tuple[str, str], str] = attrs.field(factory=dict)
     pending_cell_starts: dict[str, PendingCellStart] = attrs.field(factory=dict)
     pending_cell_events: dict[str, list[PendingCellEvent]] = attrs.field(factory=dict)
+    #: schema 3: code cell → wait tools resolved to it while its start was queued, in order
+    pending_cell_waits: dict[str, list[str]] = attrs.field(factory=dict)
     pending_edges: list[PendingEdge] = attrs.field(factory=list)
     edge_target_items: set[str] = attrs.field(factory=set)
     #: thread → assistant message items (delivery candidates), creation order

@@ -275,3 +275,23 @@ def test_a_cells_outputs_follow_the_threads_list_order(tmp_path: Path) -> None:
     bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
     cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
     assert cell["output_item_ids"] == ["conversation_item:4", "conversation_item:3"]
+
+
+def test_a_wait_resolved_while_the_cell_start_is_queued_links_when_it_appears(
+    tmp_path: Path,
+) -> None:
+    # Schema 3: the runtime cell id already names the queued cell, so Codex 0.171 lists the
+    # waits once the cell's exec item appears, in the order they were resolved.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    for wait in ("w1", "w2"):
+        summary = ev.GenericSummary("wait", None)
+        kind = ev.ToolCallKind.other("wait")
+        started = ev.ToolCallStarted(wait, None, None, ev.ModelRequester(), kind, summary, None)
+        bundle.event(started, thread=ROOT, turn=TURN)
+    for wait in ("w2", "w1"):
+        bundle.event(ev.CodeCellWaitTargetResolved(wait, "1"), thread=ROOT, turn=TURN)
+    bundle.infer("i1", request(message("user", "run")), response(exec_call()))
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert cell["wait_tool_call_ids"] == ["w2", "w1"]
