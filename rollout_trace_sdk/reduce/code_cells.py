@@ -111,9 +111,7 @@ def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
     thread_id = pending.thread_id
     if thread_id not in trace.threads:
         raise ReduceError(f"code cell start {code_cell_id} referenced unknown thread {thread_id}")
-    if replay.turn(turn_id) is None:  # Codex names no cell here
-        raise ReduceError(f"code cell start referenced unknown Codex turn {turn_id}")
-    replay.turn_in_thread(f"code cell start {code_cell_id}", thread_id, turn_id)
+    replay.turn_in_thread("code cell start", thread_id, turn_id)  # Codex names no cell here
     call_id = pending.model_visible_call_id
     source = _source_item(replay, thread_id, call_id)
     if source is None:

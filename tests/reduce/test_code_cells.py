@@ -295,3 +295,16 @@ def test_a_wait_resolved_while_the_cell_start_is_queued_links_when_it_appears(
     bundle.infer("i1", request(message("user", "run")), response(exec_call()))
     cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
     assert cell["wait_tool_call_ids"] == ["w2", "w1"]
+
+
+def test_a_cell_start_in_another_threads_turn_names_no_cell(tmp_path: Path) -> None:
+    for schema in (2, 3):
+        bundle = Scenario(tmp_path / str(schema), schema=schema)
+        bundle.begin()
+        bundle.start_thread("thread-2", "/root/two")
+        bundle.start_turn("turn-2", "thread-2")
+        bundle.infer("i1", request(message("user", "run")), response(exec_call()))
+        bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn="turn-2")
+        assert bundle.reduce_error().message == (
+            f"code cell start used thread {ROOT}, but Codex turn turn-2 belongs to thread-2"
+        )
