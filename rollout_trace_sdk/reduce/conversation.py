@@ -494,14 +494,15 @@ def _traced_response_snapshot(
 
 def _blind_response(replay: ReplayContext, thread_id: str, response_id: str) -> bool:
     """Whether the call an incremental request follows had its request or its response cut or
-    left out (schema 3; a request whose warm-up context was reduced instead too): Codex then
-    matches the request's new items against that call's items alone, not the thread's later
-    snapshot (0.171), so they are all new."""
+    left out (schema 3; a request whose warm-up context was reduced instead too, but not a
+    kept request whose warm-up context was cut): Codex then matches the request's new items
+    against that call's items alone, not the thread's later snapshot (0.171), so they are
+    all new."""
     holders = replay.calls_by_response.get((thread_id, response_id))
     if not holders:
         return False
     first = min(holders)
-    return first in replay.blind_requests or first in replay.unkept_calls
+    return first in replay.unkept_calls
 
 
 def reduce_response(

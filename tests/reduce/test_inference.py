@@ -126,3 +126,26 @@ def test_a_cut_request_reduced_from_its_warmup_still_makes_incremental_items_new
         "conversation_item:2",
         "conversation_item:4",
     ]
+
+
+def test_a_kept_request_whose_warmup_was_cut_is_matched_against_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    # Only the request payload's own capture counts (Codex 0.171): an incremental request on
+    # this call's response is matched against the thread's later snapshot as usual, so a
+    # different item there is a mismatch.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    first = message("user", "a", "a1")
+    ref = bundle.payload("inference_request", request(first))
+    prompt = bundle.last_prompt
+    assert prompt is not None
+    warmup = bundle.payload("warmup_context", {"input": [first]}, capture="omitted")
+    started = ev.InferenceStartedV3(
+        "i1", ROOT, TURN, "gpt-test", "test-provider", ref, prompt, warmup
+    )
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.complete("i1", response(message("assistant", "x", "x1")), response_id="r1")
+    bundle.infer("i2", request(first, message("user", "b", "b1"), message("user", "c", "c1")))
+    bundle.infer("i3", request(message("user", "z", "z1"), previous_response_id="r1"))
+    assert bundle.reduce_error().message.startswith("model conversation mismatch")
