@@ -201,13 +201,15 @@ def lifecycle(
         if change.response_payload is None
         else change.response_payload.raw_payload_id,
     )
-    if code_cell_id in replay.pending_cell_starts:
-        replay.pending_cell_events.setdefault(code_cell_id, []).append(queued)
-        return
     cell = replay.trace.code_cells.get(code_cell_id)
-    if cell is None:
+    if cell is not None:
+        # a materialised cell takes the event even while another thread's start of the same
+        # cell id waits for its exec item (Codex 0.169 and 0.171)
+        _apply(replay, cell, queued)
+    elif code_cell_id in replay.pending_cell_starts:
+        replay.pending_cell_events.setdefault(code_cell_id, []).append(queued)
+    else:
         raise ReduceError(f"{label} referenced unknown cell {code_cell_id}")
-    _apply(replay, cell, queued)
 
 
 def _apply(replay: ReplayContext, cell: st.CodeCell, change: PendingCellEvent) -> None:

@@ -308,3 +308,22 @@ def test_a_cell_start_in_another_threads_turn_names_no_cell(tmp_path: Path) -> N
         assert bundle.reduce_error().message == (
             f"code cell start used thread {ROOT}, but Codex turn turn-2 belongs to thread-2"
         )
+
+
+def test_a_materialised_cell_takes_events_while_a_start_of_its_id_waits(
+    tmp_path: Path,
+) -> None:
+    # Code cell ids are global: another thread's start of the same cell waits for its exec
+    # item, and the cell already materialised takes the end (Codex 0.169 and 0.171).
+    for schema in (2, 3):
+        bundle = Scenario(tmp_path / str(schema), schema=schema)
+        bundle.begin()
+        bundle.infer("i1", request(message("user", "run")), response(exec_call()))
+        bundle.start_thread("thread-2", "/root/two")
+        bundle.start_turn("turn-2", "thread-2")
+        start = ev.CodeCellStarted("1", "call-cell", SOURCE)
+        bundle.event(start, thread="thread-2", turn="turn-2")
+        bundle.event(start, thread=ROOT, turn=TURN)
+        bundle.event(ev.CodeCellEnded("1", "completed", None), thread=ROOT, turn=TURN)
+        cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+        assert cell["execution"]["status"] == "completed"
