@@ -1,0 +1,576 @@
+"""A seeded grammar over trace events: random *scenarios* (not byte mutations) of several
+threads, turns, inferences, acceptances, tools, terminals, code cells, compactions and collab
+events, written as schema-2 or schema-3 bundles by :class:`BundleBuilder`.
+
+Ids come from small pools so that they collide often (an item id requested, accepted with a
+payload and re-sent by another thread; a call id claimed by two tools; a response id reused),
+which is where the reducer's rules depend on how events combine. Each step picks a context
+that exists most of the time (a started turn of a started thread), so most bundles reach their
+end; a few steps name unknown or duplicate things on purpose, to exercise the refusals too.
+``tests/differential/test_grammar_vs_codex.py`` reduces each bundle with ours and with Codex.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import BundleBuilder, Capture
+
+from .grammar_items import (
+    CALL_IDS,
+    CELLS,
+    CHILDREN,
+    COLLAB,
+    ITEM_IDS,
+    OTHER_OUTPUTS,
+    OUTPUT_TYPES,
+    PATHS,
+    PIDS,
+    RESPONSE_IDS,
+    ROOT,
+    TEXTS,
+    TOOL_IDS,
+    TOOL_NAMES,
+    Items,
+)
+
+
+class Grammar:
+    """One random scenario: ``Grammar(root, schema, seed).run()`` writes the bundle."""
+
+    #: how many steps a scenario takes between its first turn and its end (the longer, the
+    #: more often a step names something that collides, and the bundle is refused)
+    steps = (3, 30)
+
+    def __init__(self, root: Path, schema: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.schema = schema
+        self.b = BundleBuilder(root, schema=schema, root_thread_id=ROOT, autoflush=False)
+        #: thread → its turns; thread → the history the next full request resends
+        self.turns: dict[str, list[str]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.ended: set[str] = set()
+        self.pending: list[tuple[str, str, str]] = []  # running inferences (call, thread, turn)
+        self.responses: dict[str, list[str]] = {}  # thread → response ids it completed
+        self.inferences = 0
+        self.tools: dict[str, tuple[str, str, str]] = {}  # tool → (thread, turn, name)
+        self.visible: set[str] = set()  # model-visible call ids some tool holds
+        self.cells: dict[str, list[str]] = {}  # thread → started runtime cell ids
+        self.cell_calls: set[str] = set()  # the model-visible call ids of started cells
+        self.bare_tools: set[str] = set()  # tools started without an invocation
+        self.correlated: set[str] = set()  # tools with an MCP call id
+        self.compactions = 0
+        self.items = Items(self.rng, self.turns)
+        self.requests: list[tuple[str, str]] = []  # running compaction requests
+        self.requested: list[str] = []  # compactions requested and not installed yet
+
+    # --- choices ------------------------------------------------------------------------------
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def pick(self, options: Any) -> Any:
+        return self.rng.choice(list(options))
+
+    def context(self) -> tuple[str, str] | None:
+        """A started thread and one of its turns (now and then another thread's turn)."""
+        threads = [t for t, turns in self.turns.items() if turns]
+        if not threads:
+            return None
+        thread = self.pick(threads)
+        turn = self.pick(self.turns[thread])
+        if self.chance(0.01):
+            turn = self.pick([t for ts in self.turns.values() for t in ts])
+        return thread, turn
+
+    # --- payloads -----------------------------------------------------------------------------
+
+    def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef:
+        capture: Capture | None = None
+        if self.schema == 3 and self.chance(0.04):
+            # a body with image parts is a template, which the builder cannot cut
+            templated = b"data:image" in json.dumps(value).encode()
+            capture = "omitted" if templated or self.chance(0.5) else "truncated"
+        return self.b.payload(kind, value, capture=capture)
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def run(self) -> Path:
+        b = self.b
+        if self.chance(0.95):
+            b.event(ev.RolloutStarted("trace-1", ROOT))
+        self.start_thread(ROOT)
+        self.start_turn()
+        steps: list[tuple[Callable[[], None], int]] = [
+            (self.start_thread_step, 4),
+            (self.start_turn, 5),
+            (self.end_turn, 4),
+            (self.infer, 22),
+            (self.finish_inference, 8),
+            (self.accept, 14),
+            (self.tool_start, 8),
+            (self.tool_runtime, 6),
+            (self.tool_end, 6),
+            (self.tool_link, 3),
+            (self.code_cell, 5),
+            (self.compaction, 4),
+            (self.agent_result, 2),
+            (self.thread_end, 2),
+            (self.protocol_event, 1),
+        ]
+        for _ in range(self.rng.randint(*self.steps)):
+            step = self.rng.choices([s for s, _ in steps], [w for _, w in steps])[0]
+            step()
+        self.finish()
+        return b.flush()
+
+    def start_thread(self, thread: str) -> None:
+        metadata: dict[str, Any] = {"thread_id": thread, "agent_path": PATHS[thread]}
+        if thread != ROOT:
+            spawn = {"parent_thread_id": ROOT, "depth": 1, "agent_path": PATHS[thread]}
+            metadata["session_source"] = {"subagent": {"thread_spawn": spawn}}
+        ref = self.payload("session_metadata", metadata) if self.chance(0.9) else None
+        self.b.event(ev.ThreadStarted(thread, PATHS[thread], ref))
+        self.turns.setdefault(thread, [])
+        self.history.setdefault(thread, [])
+
+    def start_thread_step(self) -> None:
+        fresh = [t for t in CHILDREN if t not in self.turns]
+        if fresh or self.chance(0.05):
+            thread = self.pick(fresh or list(CHILDREN))
+            self.start_thread(thread)
+            self.start_turn(thread)
+
+    def start_turn(self, thread: str | None = None) -> None:
+        thread = thread or self.pick(list(self.turns))
+        turn = f"turn-{sum(len(t) for t in self.turns.values()) + 1}"
+        if self.chance(0.01) and self.turns[thread]:
+            turn = self.turns[thread][0]  # a duplicate start
+        self.b.event(ev.CodexTurnStarted(turn, thread), thread=thread, turn=turn)
+        if turn not in self.turns[thread]:
+            self.turns[thread].append(turn)
+        if self.chance(0.6):  # the turn's user message, accepted before it is requested
+            user = self.items.item(("message",))
+            user["role"] = "user"
+            if "id" in user:
+                self.emit_accept(user["id"], thread, turn)
+            self.history[thread].append(user)
+
+    def end_turn(self) -> None:
+        where = self.context()
+        if where is not None:
+            thread, turn = where
+            status = self.pick(ev.EXECUTION_STATUSES)
+            self.b.event(ev.CodexTurnEnded(turn, status), thread=thread, turn=turn)
+
+    def infer(self) -> None:
+        where = self.context()
+        if where is None:
+            return
+        thread, turn = where
+        self.inferences += 1
+        call = f"inf-{self.inferences}" if not self.chance(0.005) else "inf-1"
+        sent = self.edited(self.history[thread])
+        body: dict[str, Any] = {"model": "gpt-test", "input": sent}
+        known = self.responses.get(thread, [])
+        if known and self.chance(0.2):
+            # mostly the thread's last response (an earlier one is matched against a
+            # snapshot that has moved on, which Codex often refuses)
+            body["previous_response_id"] = known[-1] if self.chance(0.8) else self.pick(known)
+            body["input"] = [self.items.item() for _ in range(self.rng.randint(0, 2))]
+        elif self.chance(0.005):
+            body["previous_response_id"] = "r-unknown"
+        request = self.payload("inference_request", body)
+        started = ev.InferenceStarted(call, thread, turn, "gpt-test", "test-provider", request)
+        if self.schema == 3:
+            started = self.v3_start(started, body)
+        self.b.event(started, thread=thread, turn=turn)
+        self.history[thread] = (
+            list(body["input"])
+            if "previous_response_id" not in body
+            else (self.history[thread] + list(body["input"]))
+        )
+        self.pending.append((call, thread, turn))
+        if self.chance(0.7):
+            self.finish_inference(len(self.pending) - 1)
+
+    def v3_start(self, started: ev.InferenceStarted, body: dict[str, Any]) -> ev.InferenceStartedV3:
+        """Schema 3's start: its prepared prompt, now and then a warm-up context (an edited
+        copy of the input) and a stripped id given back to an id-less tool output."""
+        prompt = self.b.last_prompt
+        assert prompt is not None
+        warmup = None
+        if self.chance(0.05):
+            warmup = self.payload("warmup_context", {"input": self.edited(body["input"])})
+        stripped = None
+        idless = [
+            n for n, i in enumerate(body["input"]) if i["type"] in OUTPUT_TYPES and "id" not in i
+        ]
+        if idless and self.chance(0.3):
+            stripped = ((self.pick(idless), self.pick(ITEM_IDS)),)
+        return ev.InferenceStartedV3(
+            started.inference_call_id,
+            started.thread_id,
+            started.codex_turn_id,
+            started.model,
+            started.provider_name,
+            started.request_payload,
+            prompt,
+            warmup,
+            stripped,
+        )
+
+    def edited(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The history a full request resends: mostly as it is, sometimes with an item left
+        out, moved, replaced or added."""
+        sent = list(history)
+        if sent and self.chance(0.15):
+            sent.pop(self.rng.randrange(len(sent)))
+        if len(sent) > 1 and self.chance(0.1):
+            n = self.rng.randrange(len(sent))
+            sent.insert(self.rng.randrange(len(sent)), sent.pop(n))
+        if sent and self.chance(0.1):
+            n = self.rng.randrange(len(sent))
+            sent[n] = {**self.items.item(), **({"id": sent[n]["id"]} if "id" in sent[n] else {})}
+        for _ in range(self.rng.choice([0, 0, 1, 1, 2])):
+            sent.insert(self.rng.randint(0, len(sent)), self.items.item())
+        return sent
+
+    def finish_inference(self, index: int | None = None) -> None:
+        if not self.pending:
+            return
+        index = self.rng.randrange(len(self.pending)) if index is None else index
+        call, thread, turn = self.pending.pop(index)
+        outcome = self.rng.choices(["completed", "failed", "cancelled"], [85, 10, 5])[0]
+        output = [self.items.item() for _ in range(self.rng.choice([0, 1, 1, 2, 3]))]
+        usage = None
+        if self.chance(0.5):
+            usage = {k: self.rng.randint(0, 9) for k in ("input_tokens", "output_tokens")}
+            usage.update(cached_input_tokens=0, reasoning_output_tokens=0)
+        body = {"response_id": None, "token_usage": usage, "output_items": output}
+        if outcome == "completed":
+            response_id = self.pick(RESPONSE_IDS) if self.chance(0.8) else None
+            ref = self.payload("inference_response", body)
+            done: ev.EventPayload = ev.InferenceCompleted(call, response_id, None, ref)
+            if response_id is not None:
+                self.responses.setdefault(thread, []).append(response_id)
+        else:
+            partial = self.payload("inference_response", body) if self.chance(0.5) else None
+            done = (
+                ev.InferenceFailed(call, None, "boom", partial)
+                if outcome == "failed"
+                else ev.InferenceCancelled(call, None, "stop", partial)
+            )
+        self.b.event(done, thread=thread, turn=turn)
+        if outcome == "completed" or self.chance(0.3):
+            for item in output:
+                self.history[thread].append(item)
+                if "id" in item and self.chance(0.8):
+                    self.emit_accept(item["id"], thread, turn, item)
+
+    def emit_accept(
+        self, item_id: str, thread: str, turn: str | None, item: dict[str, Any] | None = None
+    ) -> None:
+        """An acceptance as Codex writes it: agent messages with their receipt, and in
+        schema 3 tool outputs with their ``tool_output_payload``."""
+        receipt = output = None
+        if item is not None and item["type"] == "agent_message":
+            receipt = self.payload("protocol_event", item)
+        elif item is not None and self.schema == 3 and item["type"] in OUTPUT_TYPES:
+            output = self.payload("protocol_event", item)
+        self.accept_event(item_id, thread, turn, receipt, output)
+
+    def accept_event(
+        self,
+        item_id: str,
+        thread: str | None,
+        turn: str | None,
+        receipt: ev.RawPayloadRef | None,
+        output: ev.RawPayloadRef | None,
+    ) -> None:
+        if self.schema == 3:
+            accepted: ev.EventPayload = ev.HistoryItemAcceptedV3(item_id, receipt, output)
+        else:
+            accepted = ev.HistoryItemAccepted(item_id, receipt)
+        self.b.event(accepted, thread=thread, turn=turn)
+
+    def accept(self) -> None:
+        """An acceptance of a pooled id, now and then carrying an item (matching or not)."""
+        where = self.context()
+        if where is None:
+            return
+        thread, turn = where
+        item_id = self.pick(ITEM_IDS)
+        envelope_turn = self.pick([turn, turn, turn, None, "turn-x"])
+        if self.chance(0.01):
+            thread = self.pick([None, "thread-unknown"])
+        receipt = output = None
+        roll = self.rng.random()
+        if roll < 0.3:
+            item = self.items.item(("agent_message",) if self.chance(0.97) else None)
+            item["id"] = item_id if self.chance(0.97) else self.pick(ITEM_IDS)
+            receipt = self.payload("protocol_event", item)
+        elif roll < 0.55 and self.schema == 3:
+            item = self.items.item(OUTPUT_TYPES + OTHER_OUTPUTS if self.chance(0.97) else None)
+            item["id"] = item_id if self.chance(0.97) else self.pick(ITEM_IDS)
+            output = self.payload("protocol_event", item)
+        self.accept_event(item_id, thread, envelope_turn, receipt, output)
+
+    # --- tools --------------------------------------------------------------------------------
+
+    def tool_start(self) -> None:
+        where = self.context()
+        if where is None:
+            return
+        thread, turn = where
+        tool = self.pick([t for t in TOOL_IDS if t not in self.tools] or TOOL_IDS)
+        name = self.pick(TOOL_NAMES)
+        visible: str | None = tool if tool in CALL_IDS else None
+        if visible in self.visible and self.chance(0.9):
+            visible = None
+        requester: ev.ToolCallRequester = ev.ModelRequester()
+        runtime_tool = None
+        cells = self.cells.get(thread, [])
+        if visible is None and cells and self.chance(0.6):
+            requester = ev.CodeCellRequester(self.pick(cells))
+            runtime_tool = f"rt-{tool}"
+        if name == "exec":
+            invocation: dict[str, Any] = {"type": "custom", "input": f"text({tool!r})"}
+        else:
+            invocation = {
+                "type": "function",
+                "arguments": self.items.arguments(name, self._call(tool)),
+            }
+        ref = None
+        if self.chance(0.9):
+            value = {"tool_name": name, "tool_namespace": None, "payload": invocation}
+            ref = self.payload("tool_invocation", value)
+        else:
+            self.bare_tools.add(tool)
+        summary = ev.GenericSummary(name, None)
+        started = ev.ToolCallStarted(
+            tool, visible, runtime_tool, requester, TOOL_NAMES[name], summary, ref
+        )
+        self.b.event(started, thread=thread, turn=turn)
+        self.tools.setdefault(tool, (thread, turn, name))
+        if visible is not None:
+            self.visible.add(visible)
+
+    def _call(self, tool: str) -> str:
+        return tool if tool in CALL_IDS else CALL_IDS[TOOL_IDS.index(tool) % len(CALL_IDS)]
+
+    def a_tool(self) -> tuple[str, str, str, str] | None:
+        if not self.tools:
+            return None
+        tool = self.pick(self.tools)
+        return (tool, *self.tools[tool])
+
+    def tool_runtime(self) -> None:
+        found = self.a_tool()
+        if found is None:
+            return
+        tool, thread, turn, name = found
+        kind = TOOL_NAMES[name]
+        if name == "lookup" and self.chance(0.5):
+            kind = ev.ToolCallKind.mcp("demo", "echo")
+        elif self.chance(0.05):
+            kind = self.pick(TOOL_NAMES.values())
+        if kind.type in ("exec_command", "write_stdin"):
+            begin: dict[str, Any] = {"call_id": tool, "turn_id": turn}
+            if self.chance(0.8):
+                begin["process_id"] = self.pick(PIDS)
+            begin.update(command=["ls"], cwd="/w", parsed_cmd=[], source="unified_exec_startup")
+            end = {**begin, "aggregated_output": "x", "exit_code": 0, "status": "completed"}
+        elif name in COLLAB:
+            begin, end = self.collab_payloads(tool, thread, name)
+        else:
+            begin = end = {"call_id": tool, "server": "demo", "tool": "echo"}
+        # a write_stdin with an invocation already has its terminal operation: a runtime
+        # start for it is refused (now and then written anyway)
+        opened = name == "write_stdin" and tool not in self.bare_tools and self.chance(0.8)
+        if "agent_thread_id" not in begin and not opened and self.chance(0.7):
+            ref = self.payload("tool_runtime_event", begin)
+            self.b.event(ev.ToolCallRuntimeStarted(tool, kind, ref), thread=thread, turn=turn)
+        if self.chance(0.8):
+            status = self.pick(["completed", "completed", "failed", "cancelled"])
+            ref = self.payload("tool_runtime_event", end)
+            self.b.event(ev.ToolCallRuntimeEnded(tool, status, ref), thread=thread, turn=turn)
+
+    def collab_payloads(
+        self, tool: str, thread: str, name: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Begin/end payloads of a collab tool (or a sub-agent activity as its end)."""
+        child = self.pick(list(CHILDREN))
+        if self.chance(0.4):
+            kind = {"spawn_agent": "started", "close_agent": "interrupted"}.get(name, "interacted")
+            activity = {
+                "event_id": tool,
+                "occurred_at_ms": 1,
+                "agent_thread_id": child,
+                "agent_path": CHILDREN[child],
+                "kind": kind,
+            }
+            return activity, activity  # an activity is an end only
+        begin = {"call_id": tool, "sender_thread_id": thread, "receiver_thread_id": child}
+        if name == "spawn_agent":
+            end: dict[str, Any] = {"call_id": tool, "sender_thread_id": thread}
+            end.update(new_thread_id=child, prompt=self.pick(TEXTS), model="m")
+            end.update(reasoning_effort="low", status="running")
+            return begin, end
+        if name != "close_agent":
+            begin["prompt"] = self.pick(TEXTS)
+        return begin, {**begin, "status": "running"}
+
+    def tool_end(self) -> None:
+        found = self.a_tool()
+        if found is None:
+            return
+        tool, thread, turn, _ = found
+        status = self.pick(ev.EXECUTION_STATUSES)
+        result = None
+        if status != "aborted" and self.chance(0.85):
+            item = {"type": "function_call_output", "call_id": self._call(tool), "output": "o"}
+            body = self.pick(
+                [
+                    {"type": "direct_response", "response_item": item},
+                    {"type": "code_mode_response", "value": {"output": "o", "exit_code": 0}},
+                    {"type": "error", "error": "bad"},
+                ]
+            )
+            result = self.payload("tool_result", body)
+        self.b.event(ev.ToolCallEnded(tool, status, result), thread=thread, turn=turn)
+
+    def tool_link(self) -> None:
+        found = self.a_tool()
+        if found is None:
+            return
+        tool, thread, turn, _ = found
+        roll = self.rng.random()
+        if roll < 0.4:
+            self.b.event(ev.StdinTargetResolved(tool, self.pick(self.tools)), thread=thread)
+        elif roll < 0.7 and self.schema == 3:
+            wait = ev.CodeCellWaitTargetResolved(tool, self.pick(CELLS))
+            self.b.event(wait, thread=thread, turn=turn)
+        elif tool not in self.correlated or self.chance(0.05):
+            self.b.event(ev.McpToolCallCorrelationAssigned(tool, f"mcp-{tool}"))
+            self.correlated.add(tool)
+
+    # --- code cells, compactions, agents ------------------------------------------------------
+
+    def code_cell(self) -> None:
+        where = self.context()
+        if where is None:
+            return
+        thread, turn = where
+        cells = self.cells.setdefault(thread, [])
+        fresh = [c for c in CELLS if c not in cells]
+        if fresh and (not cells or self.chance(0.5)):
+            cell = self.pick(fresh)
+            free = [c for c in CALL_IDS if c not in self.cell_calls]
+            call = self.pick(free) if free else self.pick(CALL_IDS)
+            if self.chance(0.03):
+                call = self.pick(CALL_IDS)  # code cell ids are global: a second cell collides
+            self.cell_calls.add(call)
+            self.b.event(ev.CodeCellStarted(cell, call, "text(1)"), thread=thread, turn=turn)
+            cells.append(cell)
+            return
+        cell = self.pick(cells)
+        status = self.pick(ev.CODE_CELL_RUNTIME_STATUSES)
+        ref = self.payload("tool_result", {"response": {"cell_id": cell}})
+        if self.chance(0.5):
+            event: ev.EventPayload = ev.CodeCellInitialResponse(cell, status, ref)
+        else:
+            event = ev.CodeCellEnded(cell, status, ref)
+        self.b.event(event, thread=thread, turn=turn)
+
+    def compaction(self) -> None:
+        where = self.context()
+        if where is None:
+            return
+        thread, turn = where
+        roll = self.rng.random()
+        if roll < 0.3:
+            self.compactions += 1
+            compaction = f"cmp-{self.compactions}"
+            request = f"compaction_request:{self.compactions}"
+            ref = self.payload("compaction_request", {"input": self.history[thread]})
+            self.b.event(
+                ev.CompactionRequestStarted(
+                    compaction, request, thread, turn, "gpt-test", "test-provider", ref
+                ),
+                thread=thread,
+                turn=turn,
+            )
+            self.requests.append((request, compaction))
+            self.requested.append(compaction)
+            return
+        if roll < 0.5 and self.requests:
+            request, compaction = self.requests.pop(self.rng.randrange(len(self.requests)))
+            done: ev.EventPayload
+            if self.chance(0.7):
+                ref = self.payload(
+                    "compaction_response", {"output": [self.items.item(("compaction",))]}
+                )
+                done = ev.CompactionRequestCompleted(compaction, request, ref)
+            else:
+                done = ev.CompactionRequestFailed(compaction, request, "boom")
+            self.b.event(done, thread=thread, turn=turn)
+            return
+        if self.requested and self.chance(0.7):
+            compaction = self.requested.pop(self.rng.randrange(len(self.requested)))
+        else:
+            self.compactions += 1
+            compaction = f"cmp-{self.compactions}" if not self.chance(0.03) else "cmp-1"
+        replacement = [self.items.item() for _ in range(self.rng.randint(0, 2))]
+        if self.chance(0.5):
+            replacement.append(self.items.item(("compaction",)))
+        checkpoint = {
+            "input_history": self.edited(self.history[thread]),
+            "replacement_history": replacement,
+        }
+        ref = self.payload("compaction_checkpoint", checkpoint)
+        self.b.event(ev.CompactionInstalled(compaction, ref), thread=thread, turn=turn)
+        self.history[thread] = list(replacement)
+
+    def agent_result(self) -> None:
+        children = [t for t in CHILDREN if self.turns.get(t)]
+        if not children:
+            return
+        child = self.pick(children)
+        turn = self.pick(self.turns[child])
+        # one message per child turn (mostly): a second result with another message for the
+        # same edge is refused as conflicting delivery data
+        message = TEXTS[self.turns[child].index(turn) % 3] if self.chance(0.9) else "other"
+        edge = f"edge:agent_result:{child}:{turn}:{ROOT}"
+        ref = self.payload("agent_result", {"message": message}) if self.chance(0.7) else None
+        event = ev.AgentResultObserved(edge, child, turn, ROOT, message, ref)
+        self.b.event(event, thread=child, turn=turn)
+
+    def thread_end(self) -> None:
+        thread = self.pick(list(self.turns))
+        if thread in self.ended and self.chance(0.5):
+            self.b.event(ev.ThreadResumed(thread))
+            self.ended.discard(thread)
+            return
+        self.b.event(ev.ThreadEnded(thread, self.pick(["completed", "failed", "aborted"])))
+        self.ended.add(thread)
+
+    def protocol_event(self) -> None:
+        ref = self.payload("protocol_event", {"type": "warning", "message": "w"})
+        self.b.event(ev.ProtocolEventObserved("warning", ref))
+
+    def finish(self) -> None:
+        while self.pending and self.chance(0.7):
+            self.finish_inference()
+        if self.chance(0.8):
+            for thread in self.turns:
+                if thread != ROOT and thread not in self.ended and self.chance(0.5):
+                    self.b.event(ev.ThreadEnded(thread, "completed"))
+            self.b.event(ev.RolloutEnded(self.pick(["completed", "failed"])))
+        if self.chance(0.8):
+            self.b.event(ev.RecordingCompleted())
