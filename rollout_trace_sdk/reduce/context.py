@@ -131,8 +131,6 @@ class ReplayContext:
     #: thread → normalisations of its last request and response, by exact item bytes
     norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
 
-    #: schema 3: inference calls whose request was cut or left out (no request items)
-    blind_requests: set[str] = attrs.field(factory=set)
     #: schema 3: inference calls whose request payload (even with a warm-up context reduced
     #: instead) or response payload was cut or left out: an incremental request following
     #: one is matched against that call's items alone

@@ -513,14 +513,13 @@ def reduce_response(
     at: int,
     ref: RawPayloadRef,
     payload: Any,
-    *,
-    after_blind_request: bool = False,
 ) -> list[str]:
     """Reconcile a response's output and append it to the thread's snapshot, except (as Codex
     0.169 and 0.171 do) while a compaction replacement is pending for the thread: then the
     snapshot stays as it is, so a later checkpoint does not find these items among its
-    candidates. After a blind request the snapshot restarts from the output alone: Codex
-    appends a response to its call's request items, and none are known."""
+    candidates. Otherwise the snapshot becomes the call's request items followed by the
+    output (Codex 0.169 and 0.171): after a blind request, whose items none are known, the
+    output alone; after an earlier response of the same call, this one in its place."""
     pid = ref.raw_payload_id
     output = payload.get("output_items") if isinstance(payload, dict) else None
     if not isinstance(output, list):
@@ -534,15 +533,12 @@ def reduce_response(
         v3=replay.v3,
         unkept=ref.unkept_parts(),
     )
-    snapshot = replay.snapshots.setdefault(thread_id, [])
     owner = replay.snapshot_owner.get(thread_id)
     # a call that completes after the thread's next request (calls interleaved) answers
     # its own request: its output follows those items, and the thread's snapshot, now the
     # later request's, stays as it is (Codex 0.169 and 0.171)
     overtaken = owner is not None and owner != inference_call_id
-    baseline = (
-        replay.trace.inference_calls[inference_call_id].request_item_ids if overtaken else snapshot
-    )
+    baseline = replay.trace.inference_calls[inference_call_id].request_item_ids
     result = reconcile(
         replay,
         items,
@@ -558,9 +554,11 @@ def reduce_response(
     )
     if overtaken or thread_id in replay.pending_replacement:
         return result
-    if after_blind_request:
-        snapshot.clear()
-        replay.snapshot_norms[thread_id] = []
-    snapshot.extend(result)
-    replay.snapshot_norms.setdefault(thread_id, []).extend([None] * len(result))
+    # The snapshot is the call's request followed by this response: a second response of
+    # the call (a completion after a failure) replaces the first one's items.
+    snapshot = replay.snapshots.setdefault(thread_id, [])
+    snapshot[:] = [*baseline, *result]
+    norms = replay.snapshot_norms.setdefault(thread_id, [])
+    del norms[len(baseline) :]
+    norms.extend([None] * (len(snapshot) - len(norms)))
     return result

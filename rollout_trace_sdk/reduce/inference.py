@@ -87,7 +87,6 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
         # its response, if kept, then follows no request items (see ``finish``). It is still
         # the thread's latest request: an earlier call's late response does not extend the
         # snapshot (Codex 0.171).
-        replay.blind_requests.add(call_id)
         replay.snapshot_owner[started.thread_id] = call_id
     trace.inference_calls[call_id] = st.InferenceCall(
         inference_call_id=call_id,
@@ -170,7 +169,6 @@ def finish(
             event.wall_time_unix_ms,
             payload_ref,
             payload,
-            after_blind_request=call.inference_call_id in replay.blind_requests,
         )
         usage = token_usage(payload.get("token_usage"))
         del payload

@@ -149,3 +149,22 @@ def test_a_kept_request_whose_warmup_was_cut_is_matched_against_the_snapshot(
     bundle.infer("i2", request(first, message("user", "b", "b1"), message("user", "c", "c1")))
     bundle.infer("i3", request(message("user", "z", "z1"), previous_response_id="r1"))
     assert bundle.reduce_error().message.startswith("model conversation mismatch")
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_second_response_of_a_call_replaces_the_first_in_the_snapshot(
+    tmp_path: Path, schema: int
+) -> None:
+    # A completion after a failure with partial output: the thread's snapshot is the call's
+    # request and this response, so resending the partial output makes a new item.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    first, partial = message("user", "a", "a1"), message("assistant", "x", "x1")
+    bundle.infer("i1", request(first))
+    failed = ev.InferenceFailed("i1", None, "boom", _partial(bundle, [partial]))
+    bundle.event(failed, thread=ROOT, turn=TURN)
+    bundle.complete("i1", response(message("assistant", "y", "y1")))
+    bundle.infer("i2", request(first, partial))
+    bundle.finish()
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["i2"]["request_item_ids"] == ["conversation_item:1", "conversation_item:4"]
