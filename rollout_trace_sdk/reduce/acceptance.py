@@ -143,7 +143,8 @@ def _accept_v3(
     started, but not linked to it: linking happens when a batch claims it. An item of the
     thread with that id that no acceptance could have made (a user message, a call) does not
     stop it: the accepted item is made beside it."""
-    ref = accepted.tool_output_payload or accepted.agent_message_payload
+    # With both payloads Codex 0.171 reads the agent message's (even one cut or left out)
+    ref = accepted.agent_message_payload or accepted.tool_output_payload
     if ref is None or not ref.available:
         return
     item_id = accepted.item_id

@@ -56,6 +56,7 @@ class Grammar:
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.ended: set[str] = set()
         self.pending: list[tuple[str, str, str]] = []  # running inferences (call, thread, turn)
+        self.finished: list[tuple[str, str, str]] = []  # inferences that have ended
         self.responses: dict[str, list[str]] = {}  # thread → response ids it completed
         self.inferences = 0
         self.tools: dict[str, tuple[str, str, str]] = {}  # tool → (thread, turn, name)
@@ -176,6 +177,9 @@ class Grammar:
         self.inferences += 1
         call = f"inf-{self.inferences}" if not self.chance(0.005) else "inf-1"
         sent = self.edited(self.history[thread])
+        others = [t for t in self.history if t != thread and self.history[t]]
+        if others and self.chance(0.05):  # a forked agent resends its parent's history
+            sent = self.history[self.pick(others)] + sent
         body: dict[str, Any] = {"model": "gpt-test", "input": sent}
         known = self.responses.get(thread, [])
         if known and self.chance(0.2):
@@ -242,10 +246,15 @@ class Grammar:
         return sent
 
     def finish_inference(self, index: int | None = None) -> None:
-        if not self.pending:
+        """A running inference ends (now and then one that had ended already, late)."""
+        if self.finished and (not self.pending or self.chance(0.03)):
+            call, thread, turn = self.pick(self.finished)
+        elif self.pending:
+            index = self.rng.randrange(len(self.pending)) if index is None else index
+            call, thread, turn = self.pending.pop(index)
+            self.finished.append((call, thread, turn))
+        else:
             return
-        index = self.rng.randrange(len(self.pending)) if index is None else index
-        call, thread, turn = self.pending.pop(index)
         outcome = self.rng.choices(["completed", "failed", "cancelled"], [85, 10, 5])[0]
         output = [self.items.item() for _ in range(self.rng.choice([0, 1, 1, 2, 3]))]
         usage = None
@@ -319,6 +328,8 @@ class Grammar:
             item = self.items.item(OUTPUT_TYPES + OTHER_OUTPUTS if self.chance(0.97) else None)
             item["id"] = item_id if self.chance(0.97) else self.pick(ITEM_IDS)
             output = self.payload("protocol_event", item)
+            if self.chance(0.05):  # both payloads (0.171 reads the tool output's)
+                receipt = self.payload("protocol_event", self.items.item(("agent_message",)))
         self.accept_event(item_id, thread, envelope_turn, receipt, output)
 
     # --- tools --------------------------------------------------------------------------------

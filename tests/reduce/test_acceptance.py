@@ -281,3 +281,27 @@ def test_schema3_an_item_matched_by_content_claims_with_its_body(tmp_path: Path)
     state = bundle.reduce()
     part = state["conversation_items"]["conversation_item:1"]["body"]["parts"][0]
     assert part["raw_payload_id"] == state["inference_calls"]["c1"]["raw_response_payload_id"]
+
+
+@pytest.mark.parametrize("cut", [None, "agent message", "tool output"])
+def test_schema3_an_acceptance_with_both_payloads_reads_the_agent_messages(
+    tmp_path: Path, cut: str | None
+) -> None:
+    # Codex 0.171 takes agent_message_payload when there is one, cut or not: the tool
+    # output's payload (even with another id) is only registered.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    receipt = bundle.payload(
+        "protocol_event",
+        _agent_message("m1"),
+        capture="omitted" if cut == "agent message" else None,
+    )
+    output = bundle.payload(
+        "protocol_event",
+        _output("function_call_output", "m9"),
+        capture="omitted" if cut == "tool output" else None,
+    )
+    bundle.event(ev.HistoryItemAcceptedV3("m1", receipt, output), thread=ROOT, turn=TURN)
+    bundle.finish()
+    items = list(bundle.reduce()["conversation_items"].values())
+    assert [i["kind"] for i in items] == ([] if cut == "agent message" else ["message"])
