@@ -323,7 +323,7 @@ def reconcile(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    _finish_batch(replay, created, claimed)
+    _finish_batch(replay, result, created, claimed)
     return result
 
 
@@ -334,12 +334,21 @@ def _note_created(created: list[tuple[int, str]] | None, offset: int, item_id: s
 
 
 def _finish_batch(
-    replay: ReplayContext, created: list[tuple[int, str]] | None, claimed: list[tuple[int, str]]
+    replay: ReplayContext,
+    result: list[str],
+    created: list[tuple[int, str]] | None,
+    claimed: list[tuple[int, str]],
 ) -> None:
     """After a batch: new items go before the receipts it claimed (schema 3), and code-cell
-    starts that waited for this batch's ``exec`` items are reduced."""
+    starts that waited for this batch's ``exec`` items are reduced. A claimed item counts
+    where it first appears in the batch: one an earlier batch item matched (an id-less copy)
+    and a later one claimed anchors no new item between the two (Codex 0.171)."""
     if created and claimed:
-        acceptance.place_before_claimed(replay, created, claimed)
+        first: dict[str, int] = {}
+        for offset, item_id in enumerate(result):
+            first.setdefault(item_id, offset)
+        anchors = [(first[item_id], item_id) for _, item_id in claimed]
+        acceptance.place_before_claimed(replay, created, anchors)
     code_cells.flush_pending_starts(replay)
 
 
@@ -374,7 +383,7 @@ def reconcile_detached(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    _finish_batch(replay, created, claimed)
+    _finish_batch(replay, result, created, claimed)
     return result
 
 

@@ -305,3 +305,31 @@ def test_schema3_an_acceptance_with_both_payloads_reads_the_agent_messages(
     bundle.finish()
     items = list(bundle.reduce()["conversation_items"].values())
     assert [i["kind"] for i in items] == ([] if cut == "agent message" else ["message"])
+
+
+def test_schema3_a_claimed_item_anchors_where_it_first_appears_in_the_batch(
+    tmp_path: Path,
+) -> None:
+    # The id-less copy at the head of the response matches the receipt, the output at its
+    # end claims it: the new message between them is not placed before it (Codex 0.171).
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    bundle.accept("m1", receipt=_agent_message("m1"))
+    new = message("assistant", "n", "m4")
+    output = _output("function_call_output", "m1")
+    bundle.infer(
+        "c1", request(message("user", "q")), response(_idless(_agent_message("m1")), new, output)
+    )
+    bundle.accept("m4")
+    bundle.finish()
+    state = bundle.reduce()
+    assert state["inference_calls"]["c1"]["response_item_ids"] == [
+        "conversation_item:1",
+        "conversation_item:3",
+        "conversation_item:1",
+    ]
+    assert state["threads"][ROOT]["conversation_item_ids"] == [
+        "conversation_item:1",
+        "conversation_item:2",
+        "conversation_item:3",
+    ]
