@@ -132,9 +132,10 @@ class ReplayContext:
     norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
 
     #: schema 3: inference calls whose request payload (even with a warm-up context reduced
-    #: instead) or response payload was cut or left out: an incremental request following
-    #: one is matched against that call's items alone
-    unkept_calls: set[str] = attrs.field(factory=set)
+    #: instead), or whose latest response payload, was cut or left out: an incremental
+    #: request following one is matched against that call's items alone
+    unkept_requests: set[str] = attrs.field(factory=set)
+    unkept_responses: set[str] = attrs.field(factory=set)
     #: schema 3: item → sort key in its thread's history list, for items not in creation order
     list_position: dict[str, tuple[int, ...]] = attrs.field(factory=dict)
 

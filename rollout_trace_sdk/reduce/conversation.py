@@ -511,7 +511,7 @@ def _blind_response(replay: ReplayContext, thread_id: str, response_id: str) -> 
     if not holders:
         return False
     first = min(holders)
-    return first in replay.unkept_calls
+    return first in replay.unkept_requests or first in replay.unkept_responses
 
 
 def reduce_response(

@@ -67,7 +67,7 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
         _check_evidence_kinds(started)
         prompt_id = started.prepared_prompt_payload.raw_payload_id
         if not request.available:
-            replay.unkept_calls.add(call_id)
+            replay.unkept_requests.add(call_id)
         # A warm-up context is what the model saw; it is reduced instead of the request.
         request = started.warmup_context_payload or request
         stripped = started.stripped_tool_output_ids or ()
@@ -158,8 +158,10 @@ def finish(
     usage: st.TokenUsage | None = None
     if payload_ref is not None and not payload_ref.available:
         response_ids = []  # schema 3: a cut or omitted response names no items
-        replay.unkept_calls.add(call.inference_call_id)
+        replay.unkept_responses.add(call.inference_call_id)
     elif payload_ref is not None:
+        # a later response kept whole replaces a cut one (Codex 0.171)
+        replay.unkept_responses.discard(call.inference_call_id)
         payload = replay.load(payload_ref)
         response_ids = conversation.reduce_response(
             replay,

@@ -168,3 +168,20 @@ def test_a_second_response_of_a_call_replaces_the_first_in_the_snapshot(
     bundle.finish()
     calls = bundle.reduce()["inference_calls"]
     assert calls["i2"]["request_item_ids"] == ["conversation_item:1", "conversation_item:4"]
+
+
+def test_a_kept_response_after_a_cut_one_is_matched_against_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    # The call's latest response counts (Codex 0.171): kept whole, an incremental request on
+    # it is matched against the thread's snapshot again, so a different item is a mismatch.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    first = message("user", "a", "a1")
+    bundle.infer("i1", request(first))
+    cut = bundle.payload("inference_response", response(), capture="omitted")
+    bundle.event(ev.InferenceCompleted("i1", "r1", None, cut), thread=ROOT, turn=TURN)
+    bundle.infer("i2", request(first, message("user", "b", "b1")))
+    bundle.complete("i1", response(), response_id="r1")
+    bundle.infer("i3", request(message("user", "z", "z1"), previous_response_id="r1"))
+    assert bundle.reduce_error().message.startswith("model conversation mismatch")
