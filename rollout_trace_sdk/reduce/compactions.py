@@ -139,6 +139,7 @@ def _reduce_checkpoint(
         producers=(),
         candidates=replay.snapshots.get(thread_id, []),
         payload_id=pid,
+        flush=False,
     )
     marker = NormItem("assistant", None, "compaction_marker", [])
     marker_id = conversation.create_item(replay, thread_id, codex_turn_id, at, marker, (producer,))

@@ -338,9 +338,11 @@ def _finish_batch(
     result: list[str],
     created: list[tuple[int, str]] | None,
     claimed: list[tuple[int, str]],
+    *,
+    flush: bool = True,
 ) -> None:
     """After a batch: new items go before the receipts it claimed (schema 3), and code-cell
-    starts that waited for this batch's ``exec`` items are reduced. A claimed item counts
+    starts that waited for this batch's ``exec`` items are reduced (unless ``flush`` is off). A claimed item counts
     where it first appears in the batch: one an earlier batch item matched (an id-less copy)
     and a later one claimed anchors no new item between the two (Codex 0.171)."""
     if created and claimed:
@@ -349,7 +351,8 @@ def _finish_batch(
             first.setdefault(item_id, offset)
         anchors = [(first[item_id], item_id) for _, item_id in claimed]
         acceptance.place_before_claimed(replay, created, anchors)
-    code_cells.flush_pending_starts(replay)
+    if flush:
+        code_cells.flush_pending_starts(replay)
 
 
 # Not a mode of ``reconcile``: no baseline positions, every item claims and is sighted.
@@ -363,7 +366,10 @@ def reconcile_detached(
     producers: Sequence[st.Producer],
     candidates: Sequence[str],
     payload_id: str,
+    flush: bool = True,
 ) -> list[str]:
+    """A compaction checkpoint's history (``flush=False`` for its input history: Codex
+    materialises waiting code-cell starts once, after the whole checkpoint, 0.171)."""
     result: list[str] = []
     used: set[str] = set()
     index = _Baseline(candidates)
@@ -383,7 +389,7 @@ def reconcile_detached(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    _finish_batch(replay, result, created, claimed)
+    _finish_batch(replay, result, created, claimed, flush=flush)
     return result
 
 

@@ -1,0 +1,38 @@
+"""``reduce/compactions.py``: installing a compaction checkpoint (checked against Codex when
+the binary is here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rollout_trace_sdk.model import events as ev
+
+from .builder import ROOT, TURN, Scenario
+
+
+def test_a_checkpoint_materialises_waiting_code_cells_once_it_is_whole(tmp_path: Path) -> None:
+    # Schema 3: the input history brings the cell's exec item, the replacement history an
+    # output that claims an accepted agent message (which keeps its kind). Codex 0.171
+    # materialises the waiting cell after both: that item is no output of the cell then.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    receipt = {
+        "type": "agent_message",
+        "id": "m1",
+        "author": "/root",
+        "recipient": "/root",
+        "content": [{"type": "input_text", "text": "done"}],
+    }
+    bundle.accept("m1", receipt=receipt)
+    bundle.event(ev.CodeCellStarted("1", "c2", "t"), thread=ROOT, turn=TURN)
+    call = {"type": "custom_tool_call", "id": "x1", "call_id": "c2", "name": "exec", "input": "t"}
+    output = {"type": "custom_tool_call_output", "id": "m1", "call_id": "c2", "output": "o"}
+    history = {"input_history": [call], "replacement_history": [output]}
+    checkpoint = bundle.payload("compaction_checkpoint", history)
+    bundle.event(ev.CompactionInstalled("cmp-1", checkpoint), thread=ROOT, turn=TURN)
+    bundle.finish()
+    state = bundle.reduce()
+    assert state["code_cells"]["code_cell:c2"]["output_item_ids"] == []
+    assert state["conversation_items"]["conversation_item:1"]["produced_by"] == [
+        {"type": "compaction", "compaction_id": "cmp-1"}
+    ]
