@@ -149,7 +149,7 @@ def _materialize(replay: ReplayContext, pending: PendingCellStart) -> None:
         _add_output(replay, cell, item_id)
     for queued in sorted(replay.pending_cell_events.pop(code_cell_id, ()), key=lambda e: e.seq):
         _apply(replay, cell, queued)
-    cell.wait_tool_call_ids.extend(replay.pending_cell_waits.pop(code_cell_id, ()))
+    cell.wait_tool_call_ids.extend(pending.waits)
 
 
 def flush_pending_starts(replay: ReplayContext) -> None:
@@ -280,4 +280,4 @@ def wait_target_resolved(
     if cell is not None:
         push_unique(cell.wait_tool_call_ids, tool_call_id)
     elif code_cell_id is not None and code_cell_id in replay.pending_cell_starts:
-        push_unique(replay.pending_cell_waits.setdefault(code_cell_id, []), tool_call_id)
+        push_unique(replay.pending_cell_starts[code_cell_id].waits, tool_call_id)

@@ -48,6 +48,9 @@ class PendingCellStart:
     runtime_cell_id: str
     model_visible_call_id: str
     source_js: str
+    #: schema 3: wait tools resolved to this start while it waited, in order (they are this
+    #: start's: another thread's start of the same cell id does not take them, Codex 0.171)
+    waits: list[str] = attrs.field(factory=list)
 
 
 @attrs.define(slots=True)
@@ -109,8 +112,6 @@ class ReplayContext:
     runtime_cells: dict[tuple[str, str], str] = attrs.field(factory=dict)
     pending_cell_starts: dict[str, PendingCellStart] = attrs.field(factory=dict)
     pending_cell_events: dict[str, list[PendingCellEvent]] = attrs.field(factory=dict)
-    #: schema 3: code cell → wait tools resolved to it while its start was queued, in order
-    pending_cell_waits: dict[str, list[str]] = attrs.field(factory=dict)
     pending_edges: list[PendingEdge] = attrs.field(factory=list)
     edge_target_items: set[str] = attrs.field(factory=set)
     #: thread → assistant message items (delivery candidates), creation order

@@ -327,3 +327,23 @@ def test_a_materialised_cell_takes_events_while_a_start_of_its_id_waits(
         bundle.event(ev.CodeCellEnded("1", "completed", None), thread=ROOT, turn=TURN)
         cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
         assert cell["execution"]["status"] == "completed"
+
+
+def test_waits_queued_with_a_start_stay_with_that_start(tmp_path: Path) -> None:
+    # Schema 3: another thread's start of the same cell id materialises at once and takes
+    # the queued lifecycle events, but not the waits resolved to the waiting start (0.171).
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    kind = ev.ToolCallKind.other("wait")
+    started = ev.ToolCallStarted(
+        "w1", None, None, ev.ModelRequester(), kind, ev.GenericSummary("wait", None), None
+    )
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.event(ev.CodeCellWaitTargetResolved("w1", "1"), thread=ROOT, turn=TURN)
+    bundle.start_thread("thread-2", "/root/two")
+    bundle.start_turn("turn-2", "thread-2")
+    bundle.infer("i1", request(exec_call()), thread_id="thread-2", turn_id="turn-2")
+    bundle.event(ev.CodeCellStarted("2", "call-cell", SOURCE), thread="thread-2", turn="turn-2")
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert (cell["thread_id"], cell["wait_tool_call_ids"]) == ("thread-2", [])
