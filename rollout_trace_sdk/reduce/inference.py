@@ -97,14 +97,8 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
     replay.calls_by_turn.setdefault(started.codex_turn_id, []).append(call_id)
 
 
-_STRIPPABLE = frozenset(
-    {
-        "function_call_output",
-        "custom_tool_call_output",
-        "tool_search_output",
-        "mcp_tool_call_output",
-    }
-)
+#: the outputs whose stripped id Codex 0.171 gives back (not tool search or MCP outputs)
+_STRIPPABLE = frozenset({"function_call_output", "custom_tool_call_output"})
 
 
 def _restore_stripped_ids(raw_items: list[Any], stripped: Sequence[tuple[int, str]]) -> None:

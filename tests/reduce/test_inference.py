@@ -185,3 +185,35 @@ def test_a_kept_response_after_a_cut_one_is_matched_against_the_snapshot(
     bundle.complete("i1", response(), response_id="r1")
     bundle.infer("i3", request(message("user", "z", "z1"), previous_response_id="r1"))
     assert bundle.reduce_error().message.startswith("model conversation mismatch")
+
+
+@pytest.mark.parametrize(
+    ("kind", "restored"),
+    [
+        ("function_call_output", True),
+        ("custom_tool_call_output", True),
+        ("tool_search_output", False),
+        ("mcp_tool_call_output", False),
+    ],
+)
+def test_a_stripped_id_is_given_back_to_a_function_or_custom_output_only(
+    tmp_path: Path, kind: str, restored: bool
+) -> None:
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    output = {"type": kind, "call_id": "c1", "output": "o"}
+    ref = bundle.payload("inference_request", request(output))
+    prompt = bundle.last_prompt
+    assert prompt is not None
+    started = ev.InferenceStartedV3(
+        "i1", ROOT, TURN, "gpt-test", "test-provider", ref, prompt, None, ((0, "m1"),)
+    )
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.finish()
+    if restored:
+        item = bundle.reduce()["conversation_items"]["conversation_item:1"]
+        assert item["responses_item_id"] == "m1"
+    else:
+        assert bundle.reduce_error().message == (
+            "stripped tool output ID does not refer to an ID-less output at input 0"
+        )
