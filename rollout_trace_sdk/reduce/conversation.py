@@ -20,7 +20,7 @@ from ..model import state as st
 from ..model.events import RawPayloadRef
 from . import acceptance, code_cells, edges, tools
 from .canonical import parse_keeping_numbers
-from .context import ReplayContext, ordinal, push_unique
+from .context import ReplayContext, in_list_order, ordinal, push_unique
 from .errors import ReduceError
 from .normalize import NormItem, RawLocator, content_key, normalize_items
 
@@ -187,12 +187,14 @@ class _Baseline:
 
     def collect_by_id(self, replay: ReplayContext, thread_id: str, items: list[NormItem]) -> None:
         """Response output: the candidates are the thread's items carrying any responses id
-        the output carries (creation order), so even an id-less output item can be one."""
+        the output carries, in the thread's list order (creation order, but for the items a
+        schema-3 batch placed before an output it claimed: Codex 0.171 walks that list), so
+        even an id-less output item can be one."""
         found: set[str] = set()
         for norm in items:
             if norm.responses_item_id is not None:
                 found.update(replay.items_by_rid.get((thread_id, norm.responses_item_id), ()))
-        self.candidates = sorted(found, key=ordinal)
+        self.candidates = in_list_order(replay, sorted(found, key=ordinal))
 
     def search_candidates(
         self, replay: ReplayContext, norm: NormItem, used: set[str]

@@ -333,3 +333,21 @@ def test_schema3_a_claimed_item_anchors_where_it_first_appears_in_the_batch(
         "conversation_item:2",
         "conversation_item:3",
     ]
+
+
+def test_schema3_a_response_matches_in_the_threads_list_order(tmp_path: Path) -> None:
+    # The request's new copy of m2 (ci:4) is placed before the output it claims (ci:1), so
+    # before the first copy (ci:2) too: Codex 0.171 matches the response's m2 to it.
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    accepted = _output("function_call_output", "m1")
+    ref = bundle.payload("protocol_event", accepted)
+    bundle.event(ev.HistoryItemAcceptedV3("m1", None, ref), thread=ROOT, turn=TURN)
+    copy, user = message("assistant", "hi", "m2"), message("user", "q", "u1")
+    bundle.infer("c1", request(copy))
+    bundle.infer("c2", request(user))
+    bundle.infer("c3", request(user, copy, accepted), response(copy))
+    bundle.finish()
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["c3"]["request_item_ids"][1] == "conversation_item:4"
+    assert calls["c3"]["response_item_ids"] == ["conversation_item:4"]
