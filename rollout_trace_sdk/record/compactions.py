@@ -78,11 +78,19 @@ class Compaction(Emitter):
         """
         turn = self._turn
         thread = turn.thread
-        before = thread.ids.for_request(_typed(turn, self.compaction_id, "input", input_history))
+        # a later call leaves the input history alone: its id-less items, whose ids the first
+        # call retired, would take new ones, counted as occurrences, and the next item of the
+        # same content would then be accepted under one id and sent under another
+        first = not self._installed
+        before = (
+            thread.ids.for_request(_typed(turn, self.compaction_id, "input", input_history))
+            if first
+            else []
+        )
         after = thread.ids.for_request(
             _typed(turn, self.compaction_id, "replacement", replacement_history)
         )
-        if self._installed:
+        if not first:
             return thread.ids.calls.unrenamed(after)
         self._installed = True
         thread.ids.reset_to(after)

@@ -50,3 +50,39 @@ async def test_an_item_after_a_compaction_never_takes_an_earlier_items_id(
     assert users[0]["accepted_seq"] < users[1]["accepted_seq"]
     root = state["threads"][state["root_thread_id"]]
     assert root["conversation_item_ids"].count(users[1]["item_id"]) == 1
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_installing_a_compaction_twice_keeps_the_next_items_acceptance(
+    tmp_path: Path, schema: int
+) -> None:
+    """A second ``installed`` (which only returns the items) numbered the input history
+    again: its id-less message, whose id the first call had retired, took the next id, and
+    the same message accepted after the compaction was given the one after that while its
+    request sent it under the first: the request's item showed no acceptance."""
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        turn.accept(_continue())
+        history: list[Any] = [_continue()]  # the loop's own id-less dicts
+        async with turn.inference({"input": history}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "ok"}])
+        history.append({"role": "assistant", "content": "ok"})
+        summary = {"type": "compaction", "encrypted_content": "S"}
+        compaction = turn.compaction()
+        async with compaction.request({"input": history}) as attempt:
+            attempt.completed([summary])
+        first = compaction.installed(input_history=history, replacement_history=[summary])
+        again = compaction.installed(input_history=history, replacement_history=[summary])
+        assert again == first
+        turn.accept(_continue())
+        async with turn.inference({"input": [summary, _continue()]}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "ok"}])
+    state = check_bundle(bundle_in(tmp_path))
+    users = [item for item in state["conversation_items"].values() if item["role"] == "user"]
+    assert len(users) == 2
+    assert "accepted_seq" in users[1]  # the acceptance made after the compaction
+    assert users[0]["accepted_seq"] < users[1]["accepted_seq"]
+    last = max(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    assert last["request_item_ids"][-1] == users[1]["item_id"]
