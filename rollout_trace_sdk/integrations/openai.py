@@ -26,7 +26,9 @@ current (inside ``async with turn:``) becomes one inference call of that turn:
   records that response (see ``_background``).
 
 ``responses.compact`` (either copy) is recorded as a compaction of the turn, installed at
-once (see ``_compaction``). Calls outside a turn are passed through untouched. The SDK is
+once (see ``_compaction``). ``responses.connect`` (the WebSocket mode, either copy) records
+each ``response.create`` sent over the connection as a streamed call and accepted
+``response.steer`` input into the turn's history (see ``_websocket``). Calls outside a turn are passed through untouched. The SDK is
 imported only to turn ``parse``'s class-valued ``text_format`` / ``response_format`` into
 the schema it sends (``_sent``); otherwise the wrapper only looks at attributes of what
 the SDK returns (pyproject.toml's ``openai`` bound is the oldest SDK the integration tests
@@ -56,6 +58,7 @@ from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact
 from ._sent import is_raw, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
+from ._websocket import connect as websocket_connect
 
 __all__ = ["FIRST_TOKEN_EVENT", "instrument", "run_function_call"]
 
@@ -118,6 +121,9 @@ def _instrument_resource(resource: Any, api: str, is_async: bool) -> None:
         fetch = getattr(resource, name, None)
         if fetch is not None:
             setattr(resource, name, (CALLS.wrap_async if is_async else CALLS.wrap_sync)(fetch))
+    websocket = getattr(resource, "connect", None)
+    if websocket is not None:  # the WebSocket mode (newer SDKs only)
+        resource.connect = websocket_connect(websocket, is_async)
     compact = getattr(resource, "compact", None)
     if compact is not None:  # conversation compaction (newer SDKs only)
         resource.compact = (async_compact if is_async else sync_compact)(compact)
