@@ -1,0 +1,89 @@
+"""``integrations._websocket.Lanes`` fed the SDK's own parsed events in a real rollout: what
+the fake server (one response at a time) cannot show, two lanes' events interleaved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("openai")
+
+from openai._models import construct_type_unchecked
+from openai.types.responses import ResponsesServerEvent
+
+from rollout_trace_sdk.integrations._websocket import Lanes
+from rollout_trace_sdk.record import open_rollout
+
+from ..codex_oracle import reduced_by_both
+from ..record.recorder_support import bundle_in, of_type, payload
+from .fake_openai import USAGE_RESPONSES
+
+pytestmark = pytest.mark.anyio
+
+
+def _event(kind: str, lane: str, **fields: Any) -> Any:
+    value = {"type": kind, "sequence_number": 0, "stream_id": lane, **fields}
+    return construct_type_unchecked(value=value, type_=ResponsesServerEvent)  # type: ignore[arg-type]
+
+
+def _response(n: int, status: str, output: list[Any]) -> dict[str, Any]:
+    usage = USAGE_RESPONSES if status == "completed" else None
+    return {
+        "id": f"resp_{n}",
+        "object": "response",
+        "created_at": 0,
+        "model": "gpt-test",
+        "status": status,
+        "output": output,
+        "usage": usage,
+    }
+
+
+def _item(n: int) -> dict[str, Any]:
+    text = {"type": "output_text", "text": f"answer {n}", "annotations": []}
+    return {
+        "type": "message",
+        "id": f"msg_{n}",
+        "role": "assistant",
+        "status": "completed",
+        "content": [text],
+    }
+
+
+async def test_two_lanes_interleaved_each_go_to_their_own_call(tmp_path: Path) -> None:
+    """Responses on lanes ``a`` and ``b`` running at once: each lane's events end its own
+    call, whatever the order they arrive in."""
+    lanes = Lanes()
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        for lane in ("a", "b"):
+            create = {"type": "response.create", "model": "gpt-test", "stream_id": lane}
+            lanes.sent(json.dumps({**create, "input": f"question {lane}"}))
+        script: list[tuple[str, str, dict[str, Any]]] = [
+            ("response.created", "a", {"response": _response(1, "in_progress", [])}),
+            ("response.created", "b", {"response": _response(2, "in_progress", [])}),
+            ("response.output_item.done", "b", {"output_index": 0, "item": _item(2)}),
+            ("response.output_item.done", "a", {"output_index": 0, "item": _item(1)}),
+            ("response.completed", "b", {"response": _response(2, "completed", [_item(2)])}),
+            ("response.completed", "a", {"response": _response(1, "completed", [_item(1)])}),
+        ]
+        for kind, lane, fields in script:
+            lanes.received(_event(kind, lane, **fields))
+    bundle = bundle_in(tmp_path)
+    asked = {
+        e["payload"]["inference_call_id"]: json.dumps(
+            payload(bundle, e["payload"]["request_payload"])
+        )
+        for e in of_type(bundle, "inference_started")
+    }
+    answered = {
+        e["payload"]["inference_call_id"]: e["payload"]["response_id"]
+        for e in of_type(bundle, "inference_completed")
+    }
+    assert sorted(("question a" in asked[k], v) for k, v in answered.items()) == [
+        (False, "resp_2"),
+        (True, "resp_1"),
+    ]
+    reduced_by_both(bundle)
