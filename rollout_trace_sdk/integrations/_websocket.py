@@ -279,8 +279,18 @@ def _lanes(connection: Any) -> Lanes:
 
 def _async_connection(base: Any) -> dict[str, Any]:
     """Methods of a recording subclass of the SDK's ``AsyncResponsesConnection``: ``recv``
-    and iteration read through ``recv_bytes``, the resource's ``create`` / ``steer``
-    through ``send``, so these four see everything."""
+    (and iteration) reads through ``recv_bytes``, the resource's ``create`` / ``steer``
+    through ``send``, so these see everything. A message read by ``recv`` is seen as the
+    event ``recv`` parsed, not parsed a second time (~120 µs an event, measured)."""
+
+    async def recv(self: Any) -> Any:
+        self._rollout_trace_in_recv = True
+        try:
+            event = await base.recv(self)
+        finally:
+            self._rollout_trace_in_recv = False
+        _lanes(self).received(event)
+        return event
 
     async def send(self: Any, event: Any) -> None:
         await _sending(self, base.send, event)
@@ -302,7 +312,13 @@ def _async_connection(base: Any) -> dict[str, Any]:
         _lanes(self).closed()
         await base.close(self, **kwargs)
 
-    return {"send": send, "send_raw": send_raw, "recv_bytes": recv_bytes, "close": close}
+    return {
+        "send": send,
+        "send_raw": send_raw,
+        "recv": recv,
+        "recv_bytes": recv_bytes,
+        "close": close,
+    }
 
 
 async def _sending(connection: Any, send: Callable[..., Any], event: Any) -> None:
@@ -319,6 +335,15 @@ async def _sending(connection: Any, send: Callable[..., Any], event: Any) -> Non
 
 def _sync_connection(base: Any) -> dict[str, Any]:
     """The same for the sync ``ResponsesConnection``: line for line, without ``await``."""
+
+    def recv(self: Any) -> Any:
+        self._rollout_trace_in_recv = True
+        try:
+            event = base.recv(self)
+        finally:
+            self._rollout_trace_in_recv = False
+        _lanes(self).received(event)
+        return event
 
     def send(self: Any, event: Any) -> None:
         _sync_sending(self, base.send, event)
@@ -340,7 +365,13 @@ def _sync_connection(base: Any) -> dict[str, Any]:
         _lanes(self).closed()
         base.close(self, **kwargs)
 
-    return {"send": send, "send_raw": send_raw, "recv_bytes": recv_bytes, "close": close}
+    return {
+        "send": send,
+        "send_raw": send_raw,
+        "recv": recv,
+        "recv_bytes": recv_bytes,
+        "close": close,
+    }
 
 
 def _sync_sending(connection: Any, send: Callable[..., Any], event: Any) -> None:
@@ -355,7 +386,9 @@ def _sync_sending(connection: Any, send: Callable[..., Any], event: Any) -> None
 
 @quietly("a WebSocket message")
 def _seen(connection: Any, lanes: Lanes, message: Any) -> None:
-    lanes.received(connection.parse_event(message))
+    """A message the loop read with ``recv_bytes`` itself (``recv`` shows its own event)."""
+    if not getattr(connection, "_rollout_trace_in_recv", False):
+        lanes.received(connection.parse_event(message))
 
 
 _CONNECTIONS: dict[type, type] = {}
