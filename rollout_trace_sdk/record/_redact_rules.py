@@ -93,7 +93,8 @@ _token(
 _token(
     "stripe_key",
     (b"sk_live_", b"rk_live_", b"sk_test_", b"rk_test_"),
-    rb"[sr]k_(?:live|test)_[A-Za-z0-9]{20,}",
+    # a key holds digits; an identifier (``sk_test_SubscriptionCancellationFlow``) may not
+    rb"[sr]k_(?:live|test)_(?=[A-Za-z]*[0-9])[A-Za-z0-9]{20,}(?![A-Za-z0-9_])",
     gate=rb"[A-Za-z0-9]{8}",
 )
 _token("gitlab_token", (b"glpat-",), rb"glpat-[A-Za-z0-9_\-]{20,}", gate=rb"[A-Za-z0-9_\-]{8}")

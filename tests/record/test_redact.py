@@ -165,6 +165,7 @@ CLEAN = [
     "Refresh Token: 30d TTL",
     "from huggingface_hub import hf_hub_download; hf_hub_download(repo_id=r)",
     "npm_config_cache=/tmp/npm_cache_directory_for_the_build_step_1",
+    "def sk_test_SubscriptionCancellationFlow(): pass",
     "we moved to the Bearer scheme-2024-update.",
     "Bearer OAuth2-compatible-tokens are accepted",
 ]
