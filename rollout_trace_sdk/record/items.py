@@ -144,7 +144,7 @@ class ItemIds:
         self._last_counts: dict[str, int] = {}
         self._last_calls = RequestCalls()
 
-    def _assign(self, base: str, occurrence: int, taken: Container[str] = ()) -> tuple[str, int]:
+    def _free(self, base: str, occurrence: int, taken: Container[str] = ()) -> tuple[str, int]:
         """The id of ``occurrence`` of content ``base``, or of the first later occurrence
         whose id is neither retired nor ``taken``: the same walk in history and in requests,
         so both give an item the same id. Returns the id and its occurrence."""
@@ -152,8 +152,12 @@ class ItemIds:
         while True:
             item_id = base if occurrence == 1 else f"{base}_{occurrence}"
             if item_id not in retired and item_id not in taken:
-                break
+                return item_id, occurrence
             occurrence += 1
+
+    def _assign(self, base: str, occurrence: int, taken: Container[str] = ()) -> tuple[str, int]:
+        """:meth:`_free`, handed out (counted as an occurrence)."""
+        item_id, occurrence = self._free(base, occurrence, taken)
         self._generated[item_id] = (base, occurrence)
         if occurrence > self._occurrences.get(base, 0):
             self._occurrences[base] = occurrence
@@ -247,6 +251,12 @@ class ItemIds:
     def for_snapshot(self, items: Sequence[Any], *, cut: object = None) -> list[Any]:
         """Items outside history: ids without counting an occurrence.
 
+        A compaction's output or a tool's answer names items by their first occurrence (a
+        copy of a history item is that item). A cut response's output is new text the model
+        wrote, which may equal an earlier item's (a second ``"ok"``): its items are handed
+        out as their next occurrences (the ids a request resending them gives them), so that
+        the reducers list them neither as the earlier item nor as a later one.
+
         Args:
             items: the items.
             cut: the response cut off that produced them, if they are its output (see
@@ -260,7 +270,12 @@ class ItemIds:
                     item = calls.seen(item)
                     out.append(_with_id(item, content_id(item)))
                     continue
-                item = _with_id(item, content_id(item))
+                base = content_id(item)
+                if cut is None:
+                    item = _with_id(item, base)
+                else:
+                    item_id = self._assign(base, self._occurrences.get(base, 0) + 1)[0]
+                    item = _with_id(item, item_id)
             out.append(calls.seen(item) if cut is None else calls.cut(item, cut))
         return out
 

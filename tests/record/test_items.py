@@ -86,3 +86,29 @@ async def test_installing_a_compaction_twice_keeps_the_next_items_acceptance(
     assert users[0]["accepted_seq"] < users[1]["accepted_seq"]
     last = max(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
     assert last["request_item_ids"][-1] == users[1]["item_id"]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_cut_responses_output_is_its_own_item(tmp_path: Path, schema: int) -> None:
+    """A response cut off after writing the same text as an earlier one (a second "ok") had
+    its partial output named by the first occurrence's id: the reducers listed it as the
+    earlier call's item (found by review)."""
+    ok = {"role": "assistant", "content": "ok"}
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history = turn.accept(_continue())
+        for end in ("completed", "cancelled", "completed"):
+            async with turn.inference({"input": history}) as call:
+                if end == "cancelled":
+                    call.cancelled(partial_items=[dict(ok)])
+                else:
+                    history += call.completed(output_items=[dict(ok)])
+    state = check_bundle(bundle_in(tmp_path))
+    calls = sorted(
+        state["inference_calls"].values(), key=lambda call: call["execution"]["started_seq"]
+    )
+    outputs = [call["response_item_ids"] for call in calls]
+    assert [len(ids) for ids in outputs] == [1, 1, 1]
+    assert len({ids[0] for ids in outputs}) == 3
