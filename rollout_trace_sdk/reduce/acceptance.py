@@ -20,16 +20,17 @@ from .normalize import NormItem, normalize_one
 
 #: Schema 3: the normalised kinds of items an acceptance may create (with agent messages).
 _ACCEPTED_OUTPUT_KINDS = frozenset({"function_call_output", "custom_tool_call_output"})
-#: Schema 3: the Responses item types an acceptance payload may hold.
-_ACCEPTED_TYPES = frozenset(
+#: Schema 3: the tool outputs an acceptance payload may hold (0.169 takes none: ``convert``).
+ACCEPTED_TOOL_OUTPUTS = frozenset(
     {
         "function_call_output",
         "custom_tool_call_output",
         "tool_search_output",
         "mcp_tool_call_output",
-        "agent_message",
     }
 )
+#: Schema 3: the Responses item types an acceptance payload may hold.
+_ACCEPTED_TYPES = ACCEPTED_TOOL_OUTPUTS | {"agent_message"}
 
 
 def place_before_claimed(

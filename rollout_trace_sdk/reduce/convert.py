@@ -7,11 +7,15 @@ differently, is listed in ``docs/reducing.md``:
 
 * 2 → 3: payload files become records of zstd shards (bodies kept byte for byte); every
   ``inference_started`` gets a prepared prompt (an empty ``{}`` body, ids after the last one);
-  no ``tool_output_payload`` and no ``code_cell_wait_target_resolved`` are invented.
+  no ``tool_output_payload`` and no ``code_cell_wait_target_resolved`` are invented; an
+  acceptance whose receipt is not its agent message is refused (0.169 reads it only when the
+  thread lacks the item, 0.171 even then).
 * 3 → 2: every available payload becomes ``payloads/<n>.json`` holding its spliced text; the
   schema-3 only payloads (prompts, model items, content values, tool-output payloads) and the
-  confirmed-wait events are dropped (seq renumbered); a cut or omitted payload cannot be
-  expressed in schema 2 and is refused.
+  confirmed-wait events are dropped (seq renumbered); so is an acceptance's payload that is
+  not an agent message (0.171 reads a tool output there, 0.169 only an agent message); a cut
+  or omitted payload cannot be expressed in schema 2 and is refused, and so is a ``wait``
+  whose arguments name no cell (0.169 reads every wait's, 0.171 none).
 """
 
 from __future__ import annotations
@@ -25,15 +29,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import attrs
+import orjson
 import zstandard
 
 from ..model import codec, layout
 from ..model import events as ev
+from .acceptance import ACCEPTED_TOOL_OUTPUTS
 from .bundle import Bundle, LocatedEvent
 from .convert_lenient import KeptEvents
 from .errors import ReduceError
 from .os_errors import os_error_text
 from .replay import payload_refs
+from .tools import wait_cell_id
 
 
 def convert_bundle(
@@ -198,6 +205,8 @@ def _to_v3(
                 )
                 payload = ev.with_prepared_prompt(payload, prompt)
             elif type(payload) is ev.HistoryItemAccepted:
+                with _where(bundle, located):
+                    _check_receipt_v3(bundle, event.payload)
                 payload = ev.HistoryItemAcceptedV3(payload.item_id, payload.agent_message_payload)
             seq += 1
             converted = attrs.evolve(
@@ -206,6 +215,17 @@ def _to_v3(
             log.write(codec.event_line(converted, layout.SCHEMA_3))
     finally:
         shards.close()
+
+
+def _check_receipt_v3(bundle: Bundle, accepted: ev.EventPayload) -> None:
+    """Refuse a receipt that is not the accepted item's agent message. Codex 0.169 reads a
+    receipt only when the thread has no item of that id yet, so a source it accepts may hold
+    one (beside a user message of that id, say); 0.171 makes an item of every receipt whose
+    id no accepted item of the thread holds, and would refuse it."""
+    assert isinstance(accepted, ev.HistoryItemAccepted)
+    ref = accepted.agent_message_payload
+    if ref is not None:
+        _check_receipt(_json(bundle, ref), ref, accepted.item_id, layout.SCHEMA_3)
 
 
 @contextlib.contextmanager
@@ -269,7 +289,11 @@ def _to_v2(
             carried = carried_v2(event.payload)
             if carried is None:
                 continue
+            if isinstance(carried, ev.HistoryItemAccepted):
+                carried = _acceptance_v2(bundle, carried)
             payload = _map_refs(carried, store)
+            if isinstance(payload, ev.ToolCallStarted):
+                _check_wait_v2(bundle, carried)
         seq += 1
         converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
         log.write(codec.event_line(converted, layout.SCHEMA_2))
@@ -303,6 +327,63 @@ def _started_v2(started: ev.InferenceStartedV3) -> ev.InferenceStarted:
     if started.stripped_tool_output_ids:
         raise ReduceError("inference_started has stripped_tool_output_ids; schema 2 cannot say so")
     return ev.without_prepared_prompt(started)
+
+
+def _json(bundle: Bundle, ref: ev.RawPayloadRef) -> Any:
+    """A payload's body as JSON, None where it is not JSON (0.169 says so when it reads it)."""
+    try:
+        return orjson.loads(bundle.read_payload_bytes(ref))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _acceptance_v2(bundle: Bundle, accepted: ev.HistoryItemAccepted) -> ev.HistoryItemAccepted:
+    """An acceptance as 0.169 can read it. 0.171 takes a tool output in its
+    ``agent_message_payload`` (and makes the item of it); 0.169 refuses anything but the
+    item's agent message there, so a tool output is dropped as a ``tool_output_payload`` is
+    (the next request carrying the item makes it). Any other receipt that is not the item's
+    agent message, which 0.171 left unread (its thread held the item), is refused: 0.169 may
+    read it. One cut or left out is refused by the writer."""
+    ref = accepted.agent_message_payload
+    if ref is None or not all(part.available for part in ref.walk()):
+        return accepted
+    body = _json(bundle, ref)
+    if isinstance(body, dict) and body.get("type") in ACCEPTED_TOOL_OUTPUTS:
+        return attrs.evolve(accepted, agent_message_payload=None)
+    _check_receipt(body, ref, accepted.item_id, layout.SCHEMA_2)
+    return accepted
+
+
+def _check_receipt(body: Any, ref: ev.RawPayloadRef, item_id: str, schema: int) -> None:
+    """Refuse, writing ``schema``, a receipt that is not the agent message of the item
+    accepted: its source's Codex left it unread (the thread held the item), the target's
+    Codex may read it (its threads hold other items) and would refuse it."""
+    if not isinstance(body, dict) or body.get("type") != "agent_message":
+        what = "not an agent message"
+    elif body.get("id") != item_id:
+        what = f"the agent message {body.get('id')!r}"
+    else:
+        return
+    reader = "0.171" if schema == layout.SCHEMA_3 else "0.169"
+    raise ReduceError(
+        f"the receipt {ref.raw_payload_id} accepted as {item_id} is {what}, which Codex "
+        f"{reader} may read and refuse; schema {schema} cannot say so"
+    )
+
+
+def _check_wait_v2(bundle: Bundle, started: ev.EventPayload) -> None:
+    """Refuse a ``wait`` whose arguments name no cell: 0.169 reads every wait's arguments and
+    refuses such a one, 0.171 links waits from confirmed-wait events and reads none."""
+    assert isinstance(started, ev.ToolCallStarted)
+    ref = started.invocation_payload
+    if ref is None:
+        return
+    try:
+        wait_cell_id(_json(bundle, ref), ref.raw_payload_id)
+    except ReduceError as exc:
+        raise ReduceError(
+            f"{exc.message}, which Codex 0.169 refuses; schema 2 cannot say so", cause=exc.cause
+        ) from None
 
 
 def _v2_path(payload_id: str, taken: set[str]) -> str:

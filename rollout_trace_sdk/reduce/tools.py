@@ -57,11 +57,17 @@ def _items_for_call(
     return in_list_order(replay, found)  # the thread's list order, as Codex
 
 
-def _link_wait(
-    replay: ReplayContext, thread_id: str, tool_call_id: str, invocation: Any, pid: str
-) -> None:
+def wait_cell_id(invocation: Any, pid: str) -> str | None:
+    """The runtime cell a ``wait`` invocation names, None for an invocation that is not a
+    wait. Codex 0.169 reads it from every wait's arguments and refuses a wait without one;
+    0.171 links waits from ``code_cell_wait_target_resolved`` and reads none (so ``convert``
+    checks it too: a schema-3 wait need not name a cell).
+
+    Raises:
+        ReduceError: 0.169's refusal of a wait whose arguments name no cell.
+    """
     if not isinstance(invocation, dict) or invocation.get("tool_name") != "wait":
-        return
+        return None
     payload = invocation.get("payload")
     arguments = payload.get("arguments") if isinstance(payload, dict) else None
     if not isinstance(arguments, str):
@@ -76,6 +82,15 @@ def _link_wait(
     cell_id = parsed.get("cell_id") if isinstance(parsed, dict) else None
     if not isinstance(cell_id, str):
         raise ReduceError(f"wait tool request payload {pid} did not contain cell_id")
+    return cell_id
+
+
+def _link_wait(
+    replay: ReplayContext, thread_id: str, tool_call_id: str, invocation: Any, pid: str
+) -> None:
+    cell_id = wait_cell_id(invocation, pid)
+    if cell_id is None:
+        return
     code_cell_id = replay.runtime_cells.get((thread_id, cell_id))
     cell = None if code_cell_id is None else replay.trace.code_cells.get(code_cell_id)
     if cell is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -395,3 +396,141 @@ def test_what_our_recorder_writes_converts_and_converts_back(
             kept, written = _files(back), _files(source)
             assert kept["trace.jsonl"] == written["trace.jsonl"]
             assert kept.items() <= written.items()  # a payload whose event was dropped is not
+
+
+def _scenario(root: Path, schema: int, steps: list[tuple[str, object]]) -> Path:
+    """A one-thread, one-turn bundle of ``schema`` whose turn holds ``steps``: ``("accept",
+    (item id, receipt body or None, tool output body or None))``, ``("request", input)`` (an
+    inference started with that input), ``("tool", invocation)`` (a tool call started)."""
+    from rollout_trace_sdk.model import events as ev
+    from rollout_trace_sdk.testing import BundleBuilder
+
+    with BundleBuilder(root, schema=schema) as b:
+        thread, turn = b.root_thread_id, "turn-1"
+        b.event(ev.RolloutStarted("trace-1", thread))
+        b.event(ev.ThreadStarted(thread, "/root", None), thread=thread)
+        b.event(ev.CodexTurnStarted(turn, thread), thread=thread, turn=turn)
+        for number, (step, value) in enumerate(steps):
+            if step == "accept":
+                item_id, receipt, output = cast("tuple[str, Any, Any]", value)
+                rec = b.payload("protocol_event", receipt) if receipt is not None else None
+                out = b.payload("protocol_event", output) if output is not None else None
+                accepted: ev.EventPayload = (
+                    ev.HistoryItemAcceptedV3(item_id, rec, out)
+                    if schema == 3
+                    else ev.HistoryItemAccepted(item_id, rec)
+                )
+                b.event(accepted, thread=thread, turn=turn)
+            elif step == "request":
+                body = {"model": "m", "input": value}
+                ref = b.payload("inference_request", body)
+                started = ev.InferenceStarted(f"inf-{number}", thread, turn, "m", "p", ref)
+                b.event(started, thread=thread, turn=turn)
+            else:
+                ref = b.payload("tool_invocation", value)
+                summary = ev.GenericSummary("wait", None)
+                kind = ev.ToolCallKind.other("wait")
+                started_tool = ev.ToolCallStarted(
+                    f"tool-{number}", None, None, ev.ModelRequester(), kind, summary, ref
+                )
+                b.event(started_tool, thread=thread, turn=turn)
+        b.event(ev.CodexTurnEnded(turn, "completed"), thread=thread, turn=turn)
+        b.event(ev.ThreadEnded(thread, "completed"), thread=thread)
+        b.event(ev.RolloutEnded("completed"))
+        b.event(ev.RecordingCompleted())
+    return root
+
+
+def _agent_message(item_id: str) -> dict[str, object]:
+    content = [{"type": "input_text", "text": "hi"}]
+    return {"type": "agent_message", "id": item_id, "author": "/root", "recipient": "/root",
+            "content": content}  # fmt: skip
+
+
+def _converted_reduces_alike(source: Path, target: Path, schema: int) -> None:
+    """``source`` reduces (with its Codex too); its conversion to ``schema`` is written and
+    reduced alike by that schema's Codex."""
+    from rollout_trace_sdk.testing import reduce_and_compare
+
+    reduce_bundle(source)
+    for bundle, codex in ((source, codex_bin(5 - schema)), (target, codex_bin(schema))):
+        if bundle is target:
+            convert_bundle(source, target, schema)
+        if codex is not None:
+            result = reduce_and_compare(bundle, codex, timeout=60)
+            assert result.ours is not None and result.same, result.explain()
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"arguments": "{}"}, {"arguments": "{not json"}, {"input": "x"}]
+)
+def test_a_wait_whose_arguments_name_no_cell_is_refused_for_schema_2(
+    tmp_path: Path, arguments: dict[str, str]
+) -> None:
+    """Codex 0.171 reads no wait's arguments (it links waits from confirmed-wait events);
+    0.169 reads every wait's and refuses one that names no cell. The copy was written, and
+    0.169 refused it (found by review: the grammar differential through convert)."""
+    invocation = {"tool_name": "wait", "tool_namespace": None, "payload": arguments}
+    source = _scenario(tmp_path / "v3", 3, [("tool", invocation)])
+    reduce_bundle(source)
+    with pytest.raises(ReduceError, match=r"which Codex 0\.169 refuses; schema 2 cannot") as info:
+        convert_bundle(source, tmp_path / "v2", 2)
+    assert info.value.line == 4 and info.value.seq == 4
+    assert not (tmp_path / "v2").exists()
+
+
+def test_a_wait_naming_its_cell_converts_to_schema_2(tmp_path: Path) -> None:
+    invocation = {"tool_name": "wait", "payload": {"arguments": '{"cell_id": "1"}'}}
+    source = _scenario(tmp_path / "v3", 3, [("tool", invocation)])
+    _converted_reduces_alike(source, tmp_path / "v2", 2)
+
+
+def test_a_tool_output_accepted_as_an_agent_message_is_dropped_for_schema_2(
+    tmp_path: Path,
+) -> None:
+    """Codex 0.171 makes an item of a tool output carried as ``agent_message_payload``; 0.169
+    refuses anything but an agent message there. It is dropped as a ``tool_output_payload``
+    is; it was carried over, and 0.169 refused the copy (found by review: the grammar
+    differential through convert)."""
+    output = {"type": "function_call_output", "id": "m1", "call_id": "c1", "output": "ok"}
+    source = _scenario(tmp_path / "v3", 3, [("accept", ("m1", output, None))])
+    _converted_reduces_alike(source, tmp_path / "v2", 2)
+    assert b"agent_message_payload" not in (tmp_path / "v2" / "trace.jsonl").read_bytes()
+
+
+def test_a_receipt_0_171_left_unread_is_refused_for_schema_2(tmp_path: Path) -> None:
+    """0.171 reads no receipt of an item its thread holds (here made from a tool output,
+    which schema 2 drops); 0.169 would read it, and refused the copy (found by review: the
+    grammar differential through convert)."""
+    output = {"type": "function_call_output", "id": "m1", "call_id": "c1", "output": "ok"}
+    steps: list[tuple[str, object]] = [
+        ("accept", ("m1", None, output)),
+        ("accept", ("m1", _agent_message("m2"), None)),
+    ]
+    source = _scenario(tmp_path / "v3", 3, steps)
+    reduce_bundle(source)
+    with pytest.raises(ReduceError, match=r"the agent message 'm2', which Codex 0\.169 may read"):
+        convert_bundle(source, tmp_path / "v2", 2)
+    assert not (tmp_path / "v2").exists()
+
+
+@pytest.mark.parametrize("receipt", [_agent_message("m2"), {"type": "message", "id": "m1"}])
+def test_a_receipt_0_169_left_unread_is_refused_for_schema_3(
+    tmp_path: Path, receipt: dict[str, object]
+) -> None:
+    """0.169 reads no receipt of an item its thread holds (here a user message a request
+    made); 0.171 makes an accepted item beside such an item, so it reads the receipt and
+    refused the copy (found by review: the grammar differential through convert)."""
+    user = {"type": "message", "role": "user", "id": "m1",
+            "content": [{"type": "input_text", "text": "hi"}]}  # fmt: skip
+    steps: list[tuple[str, object]] = [("request", [user]), ("accept", ("m1", receipt, None))]
+    source = _scenario(tmp_path / "v2", 2, steps)
+    reduce_bundle(source)
+    with pytest.raises(ReduceError, match=r"which Codex 0\.171 may read and refuse; schema 3"):
+        convert_bundle(source, tmp_path / "v3", 3)
+    assert not (tmp_path / "v3").exists()
+
+
+def test_a_receipt_of_its_own_item_converts_to_schema_3(tmp_path: Path) -> None:
+    source = _scenario(tmp_path / "v2", 2, [("accept", ("m1", _agent_message("m1"), None))])
+    _converted_reduces_alike(source, tmp_path / "v3", 3)
