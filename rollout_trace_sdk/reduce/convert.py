@@ -360,8 +360,10 @@ def _check_receipt(body: Any, ref: ev.RawPayloadRef, item_id: str, schema: int) 
     Codex may read it (its threads hold other items) and would refuse it."""
     if not isinstance(body, dict) or body.get("type") != "agent_message":
         what = "not an agent message"
-    elif body.get("id") != item_id:
-        what = f"the agent message {body.get('id')!r}"
+    elif "id" not in body:
+        what = "an agent message without an id"
+    elif body["id"] != item_id:
+        what = f"the agent message {body['id']!r}"
     else:
         return
     reader = "0.171" if schema == layout.SCHEMA_3 else "0.169"

@@ -498,18 +498,30 @@ def test_a_tool_output_accepted_as_an_agent_message_is_dropped_for_schema_2(
     assert b"agent_message_payload" not in (tmp_path / "v2" / "trace.jsonl").read_bytes()
 
 
-def test_a_receipt_0_171_left_unread_is_refused_for_schema_2(tmp_path: Path) -> None:
+def _without_id() -> dict[str, object]:
+    message = _agent_message("m1")
+    del message["id"]
+    return message
+
+
+@pytest.mark.parametrize(
+    ("receipt", "said"),
+    [(_agent_message("m2"), "the agent message 'm2'"), (_without_id(), "without an id")],
+)
+def test_a_receipt_0_171_left_unread_is_refused_for_schema_2(
+    tmp_path: Path, receipt: dict[str, object], said: str
+) -> None:
     """0.171 reads no receipt of an item its thread holds (here made from a tool output,
     which schema 2 drops); 0.169 would read it, and refused the copy (found by review: the
     grammar differential through convert)."""
     output = {"type": "function_call_output", "id": "m1", "call_id": "c1", "output": "ok"}
     steps: list[tuple[str, object]] = [
         ("accept", ("m1", None, output)),
-        ("accept", ("m1", _agent_message("m2"), None)),
+        ("accept", ("m1", receipt, None)),
     ]
     source = _scenario(tmp_path / "v3", 3, steps)
     reduce_bundle(source)
-    with pytest.raises(ReduceError, match=r"the agent message 'm2', which Codex 0\.169 may read"):
+    with pytest.raises(ReduceError, match=rf"{said}, which Codex 0\.169 may read"):
         convert_bundle(source, tmp_path / "v2", 2)
     assert not (tmp_path / "v2").exists()
 
