@@ -326,7 +326,27 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"{counts['bytes']:,} bytes (scale {args.scale})",
         file=out,
     )
+    print(_demo_next_steps(args.out), file=out)
     return 0
+
+
+def _demo_next_steps(root: str) -> str:
+    """What to run on the demo's bundle next (the newest under ``root``): the demo records,
+    these commands show."""
+    import shlex
+
+    where = visible(shlex.quote(root))
+    steps = [
+        ("show", "the rollout as a transcript"),
+        ("summary", "totals, tokens, failures"),
+        ("view", "an HTML page (--serve: a local server)"),
+        ("reduce", "state.json, as codex debug trace-reduce writes it"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    return "\n".join(
+        ["", "next:"]
+        + [f"  rollout-trace {c:<{width}} {where} --latest  # {what}" for c, what in steps]
+    )
 
 
 def _cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -312,10 +312,19 @@ def test_reduce_output_is_private_to_its_owner(tmp_path: Path) -> None:
 def test_real_demo_bundle_validates_and_reduces(tmp_path: Path) -> None:
     code, out, err = run("demo", "--out", tmp_path / "demo", "--scale", "1")
     assert code == 0, err
-    bundle_line, counts_line = out.splitlines()
+    bundle_line, counts_line, *next_steps = out.splitlines()
     bundle = Path(bundle_line)
     assert bundle.parent == tmp_path / "demo"
     assert re.fullmatch(r"[\d,]+ events, [\d,]+ payloads, [\d,]+ bytes \(scale 1\)", counts_line)
+    # the commands it suggests run as given on the bundle it wrote
+    suggested = [line.split("#")[0].split() for line in next_steps if "rollout-trace" in line]
+    assert [words[1] for words in suggested] == ["show", "summary", "view", "reduce"]
+    for words in suggested[:2]:
+        assert words[2:] == [str(tmp_path / "demo"), "--latest"]
+        code, out, err = run(*words[1:])
+        assert code == 0, err
+        rollout_id = bundle.name[-36:]
+        assert f"{rollout_id[:8]}…{rollout_id[-4:]}" in out  # the newest bundle: the demo's
     assert run("validate", bundle)[0] == 0
     code, _, err = run("reduce", bundle, "-o", tmp_path / "ours.json")
     assert code == 0, err
