@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ..model import events as ev
 from ._handle import ModelRequest
 from ._item_store import RequestRefs
+from ._usage import normalize_usage
 from .items import TokenUsage
-from .requests import normalize_output_items, normalize_usage
+from .requests import normalize_output_items
 from .runtime import NullLifecycle, Runtime, ignore, uuid4, warn
 
 if TYPE_CHECKING:

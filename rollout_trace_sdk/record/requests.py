@@ -25,7 +25,7 @@ import orjson
 from ..model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
 from ._values import MAX_DEPTH, model_dumped
 
-__all__ = ["normalize_output_items", "normalize_request", "normalize_usage", "to_plain"]
+__all__ = ["normalize_output_items", "normalize_request", "to_plain"]
 
 #: Message roles the reducers accept.
 _ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -54,7 +54,8 @@ _TYPED_PARTS: Final = frozenset(
 # --- plain values ------------------------------------------------------------------------------
 
 
-_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+#: Values every walk passes over as they are (and that are never a usage object).
+SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def to_plain(value: Any) -> Any:
@@ -83,14 +84,14 @@ def to_plain(value: Any) -> Any:
 
 def _walk(value: Any, depth: int) -> Any:
     cls = value.__class__
-    if cls in _SCALARS or depth > MAX_DEPTH:
+    if cls in SCALARS or depth > MAX_DEPTH:
         # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
         # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
         return value
     if cls is dict or cls is list:
         out: Any = None  # a copy, made at the first item that changes
         for key, item in value.items() if cls is dict else enumerate(value):
-            if item.__class__ in _SCALARS:
+            if item.__class__ in SCALARS:
                 continue
             plain = _walk(item, depth + 1)
             if plain is not item:
@@ -232,109 +233,6 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
         for item in value
     ]
     return _items(unwrapped, "output", problems, None, 0), problems
-
-
-# --- token usage -------------------------------------------------------------------------------
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _field(value: Any, key: str) -> Any:
-    """A field of a mapping, or an attribute of an object (pydantic model, dataclass): read
-    directly, without dumping the whole object. A field the model does not declare is in
-    pydantic's extras: an SDK older than the API keeps it there (openai 1.66's
-    ``ResponseUsage`` has no ``input_tokens_details``, and the cached tokens were lost)."""
-    if value.__class__ is dict or isinstance(value, Mapping):
-        return value.get(key)
-    fields = getattr(value, "__dict__", None)  # pydantic v2 models and dataclasses keep them here
-    if fields is not None:
-        found = fields.get(key)
-        if found is None:
-            extra = getattr(value, "__pydantic_extra__", None)
-            if isinstance(extra, dict):
-                return extra.get(key)
-        return found
-    return getattr(value, key, None)
-
-
-def _detail(usage: Any, key: str, field: str) -> int | None:
-    details = _field(usage, key)
-    return None if details is None else _count(_field(details, field))
-
-
-def _first(*values: int | None) -> int:
-    for value in values:
-        if value is not None:
-            return value
-    return 0
-
-
-def normalize_usage(usage: Any) -> dict[str, int] | None:
-    """Codex's ``token_usage`` object from any usage shape a client hands out.
-
-    Accepted: Codex's own field names (and the recorder's ``TokenUsage``), the Responses
-    ``usage`` (``input_tokens``, ``input_tokens_details.cached_tokens``,
-    ``output_tokens_details.reasoning_tokens``), the Chat Completions ``usage``
-    (``prompt_tokens``, ``completion_tokens``, ``prompt_tokens_details``,
-    ``completion_tokens_details``) and the Agents SDK ``Usage`` dataclass; as dicts,
-    pydantic models or dataclasses.
-
-    Args:
-        usage: the usage object, or ``None``.
-
-    Returns:
-        The six Codex counters (``total_tokens`` defaults to input + output), or ``None``
-        when there is no usage or it is a plain value (a string, a number, a list).
-    """
-    if usage is None or usage.__class__ in _SCALARS or isinstance(usage, list | tuple):
-        return None
-    if usage.__class__ is dict:
-        return _usage_of(usage)
-    to_payload = getattr(
-        type(usage), "to_payload", None
-    )  # on the class: pydantic's misses are slow
-    if callable(to_payload):
-        result = to_payload(usage)
-        return result if isinstance(result, dict) else None
-    if not (
-        usage.__class__ is dict
-        or isinstance(usage, Mapping)
-        or hasattr(type(usage), "model_fields")  # pydantic v2: fields read in place
-        or dataclasses.is_dataclass(usage)
-    ):
-        usage = to_plain(usage)  # anything else with a model_dump
-        if not isinstance(usage, Mapping):
-            return None
-    return _usage_of(usage)
-
-
-def _usage_of(usage: Any) -> dict[str, int]:
-    """The six counters from a mapping or an object with the fields as attributes."""
-    input_tokens = _first(
-        _count(_field(usage, "input_tokens")), _count(_field(usage, "prompt_tokens"))
-    )
-    output_tokens = _first(
-        _count(_field(usage, "output_tokens")), _count(_field(usage, "completion_tokens"))
-    )
-    total = _count(_field(usage, "total_tokens"))
-    return {
-        "input_tokens": input_tokens,
-        "cached_input_tokens": _first(
-            _count(_field(usage, "cached_input_tokens")),
-            _detail(usage, "input_tokens_details", "cached_tokens"),
-            _detail(usage, "prompt_tokens_details", "cached_tokens"),
-        ),
-        "cache_write_input_tokens": _first(_count(_field(usage, "cache_write_input_tokens"))),
-        "output_tokens": output_tokens,
-        "reasoning_output_tokens": _first(
-            _count(_field(usage, "reasoning_output_tokens")),
-            _detail(usage, "output_tokens_details", "reasoning_tokens"),
-            _detail(usage, "completion_tokens_details", "reasoning_tokens"),
-        ),
-        "total_tokens": total if total is not None else input_tokens + output_tokens,
-    }
 
 
 # --- items -------------------------------------------------------------------------------------
