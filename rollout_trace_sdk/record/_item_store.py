@@ -7,7 +7,8 @@ payloads) spliced between them. This module stores each conversation item once, 
 ``model_item`` payload, and writes requests, responses and prepared prompts as templates over
 those items. Large content values (image data URLs, very long strings) are cut out of their
 items into ``content_value`` payloads, stored once per distinct content, and so are a
-request's large top-level values (``tools``, instructions), which every request repeats.
+request's large top-level values (``tools``, instructions), which every request repeats
+(``_content_values`` stores those, and makes the templates).
 
 What it costs per request must follow the *new* items, not the history:
 
@@ -46,8 +47,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
-import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -56,62 +55,28 @@ import attrs
 import orjson
 
 from ..model.events import PayloadKind, RawPayloadRef
-from ..model.layout import right_sized
-from ._deferred import LazyBody, hole_json, string_digest, string_sketch
+from ._content_values import (
+    CONTENT_VALUE_MIN_CHARS,
+    DIGEST,
+    HOLE,
+    SPLIT_MIN_CHARS,
+    ContentValues,
+    Dumps,
+    Put,
+    holds_long_string,
+    template_body,
+)
 from ._known_refs import KnownRefs, freeze, thaw
 from ._values import same_items
 
-#: Serialises a value to compact JSON (the writer passes its lenient encoder, which never
-#: raises on an odd value).
-Dumps = Callable[[Any], bytes]
-#: Stores one payload: (kind, body, template parts) -> its reference.
-Put = Callable[[PayloadKind, "bytes | LazyBody", tuple[RawPayloadRef, ...]], RawPayloadRef]
-
-#: Strings at least this long become content values (stored once per distinct content).
-CONTENT_VALUE_MIN_CHARS: Final = 64 * 1024
-#: ``data:`` URLs (images) at least this long become content values.
-DATA_URL_MIN_CHARS: Final = 64
-#: Under ``max_payload_bytes``, an oversized item's strings from this length on are cut out
-#: (and truncated on their own), so the item's structure survives the limit.
-SPLIT_MIN_CHARS: Final = 256
-#: Top-level request values this large (``tools``, instructions) are stored once.
-SHARED_VALUE_MIN_BYTES: Final = 2048
-_DIGEST: Final = 16
-#: With lazy strings, strings this long are escaped by the worker thread, not on the loop.
-LAZY_MIN_CHARS: Final = CONTENT_VALUE_MIN_CHARS
-#: How deep :func:`_holds_long_string` looks into an item.
+#: How deep :func:`~._content_values.holds_long_string` looks into an item.
 _CUT_DEPTH: Final = 4
-#: Fields never cut out into a content value: both reducers read them as strings and refuse
-#: a whole bundle where a cut one (a ``$trace_unavailable`` object) stands, so an item over
-#: ``max_payload_bytes`` keeps them whole (a reasoning item's or a compaction's encrypted
-#: state, an agent message's encrypted part).
-_KEPT_WHOLE: Final = frozenset({"encrypted_content"})
 #: Objects remembered by identity from :meth:`ItemStore.item` until a request uses them: the
 #: tool outputs of one step (more than this between two requests are found by content).
 #: Few, so they do not outlive the collector's young generations for long.
 _RECENT_MAX: Final = 128
-
-# A string no caller sends: orjson writes it as "\u0000rt<hex>\u0000"; the fragments of a
-# template are the serialised value split at those holes.
-_TOKEN: Final = secrets.token_hex(8)
-_HOLE: Final = f"\x00rt{_TOKEN}\x00"
-_HOLE_BYTES: Final = orjson.dumps(_HOLE)
-_HOLE_RE: Final = re.compile(re.escape(_HOLE_BYTES))
 #: A tool result answering the model with one stored item (its one part).
 _DIRECT_RESPONSE: Final = orjson.dumps(['{"type":"direct_response","response_item":', "}"])
-#: A content value that is one long string: the string itself fills the one hole.
-_STRING_TEMPLATE: Final = hole_json(0)
-
-
-def template_body(value: Any, parts: Sequence[RawPayloadRef], dumps: Dumps = orjson.dumps) -> bytes:
-    """The template body of ``value`` whose holes (``_HOLE`` strings, in serialisation
-    order) are filled by ``parts``: a JSON array of ``len(parts) + 1`` strings."""
-    text = dumps(value)
-    fragments = _HOLE_RE.split(text)
-    if len(fragments) != len(parts) + 1:  # a caller's string equal to the hole token
-        raise ValueError("template hole count does not match its parts")
-    return right_sized(orjson.dumps([f.decode() for f in fragments]))
-
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -176,21 +141,17 @@ class ItemStore:
     __slots__ = (
         "_by_content",
         "_content_min",
-        "_digests",
+        "_contents",
         "_dumps",
         "_incremental",
         "_lazy",
         "_lock",
-        "_long",
-        "_long_more",
         "_max_payload",
         "_put",
         "_recent",
         "_recent_refs",
         "_threads",
-        "_values",
         "items_stored",
-        "values_stored",
     )
 
     def __init__(
@@ -227,21 +188,20 @@ class ItemStore:
         self._lazy = lazy_strings and max_payload_bytes is None
         self._threads: dict[str, _Thread] = {}
         self._by_content = KnownRefs()
-        self._values = KnownRefs()
-        #: long strings (lazy): sketch -> the first one's frozen reference (the others with
-        #: that sketch, rare, in ``_long_more``), and payload id -> digest (set by the worker
-        #: thread for the first ones): flat values the collector does not keep scanning
-        self._long: dict[bytes, tuple[Any, ...]] = {}
-        self._long_more: dict[bytes, list[tuple[Any, ...]]] = {}
-        self._digests: dict[str, bytes] = {}
+        #: content values (long strings, images, shared request values)
+        self._contents = ContentValues(put, dumps, lazy=self._lazy)
         # objects given to item() lately (a tool output accepted into history), kept alive so
         # the request that carries the same object next finds it without serialising it
         self._recent: dict[int, Any] = {}
         #: their references, frozen (see ``_known_refs``), by the same ids
         self._recent_refs: dict[int, tuple[Any, ...]] = {}
-        #: model items / content values written so far (each once)
+        #: model items written so far (each once)
         self.items_stored = 0
-        self.values_stored = 0
+
+    @property
+    def values_stored(self) -> int:
+        """Content values written so far (each once)."""
+        return self._contents.stored
 
     # --- single items ----------------------------------------------------------------------
 
@@ -268,10 +228,10 @@ class ItemStore:
         return thaw(fields) if kept is item and fields is not None else None
 
     def _by_value(self, item: Any) -> RawPayloadRef:
-        if self._lazy and _holds_long_string(item, self._content_min, _CUT_DEPTH):
+        if self._lazy and holds_long_string(item, self._content_min, _CUT_DEPTH):
             return self._by_template(item)
         data = self._dumps(item)
-        key = hashlib.sha256(data).digest()[:_DIGEST]
+        key = hashlib.sha256(data).digest()[:DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
             ref = self._by_content.add(key, self._store_item(item, data))
@@ -282,12 +242,12 @@ class ItemStore:
         escaped later), then the item as a template over them, keyed by the template's bytes
         and its parts (equal parts are the same payload)."""
         holes: list[RawPayloadRef] = []
-        value = self._cut_values(item, self._content_min, holes)
+        value = self._contents.cut(item, self._content_min, holes)
         body = template_body(value, holes, self._dumps)
         digest = hashlib.sha256(body)
         for hole in holes:
             digest.update(b"\x00" + hole.raw_payload_id.encode())
-        key = digest.digest()[:_DIGEST]
+        key = digest.digest()[:DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
             self.items_stored += 1
@@ -302,77 +262,12 @@ class ItemStore:
         if over or len(data) >= self._content_min or b'"data:' in data:
             minimum = SPLIT_MIN_CHARS if over else self._content_min
             holes: list[RawPayloadRef] = []
-            value = self._cut_values(item, minimum, holes)
+            value = self._contents.cut(item, minimum, holes)
             if holes:
                 return self._put(
                     "model_item", template_body(value, holes, self._dumps), tuple(holes)
                 )
         return self._put("model_item", data, ())
-
-    def _cut_values(self, value: Any, minimum: int, holes: list[RawPayloadRef]) -> Any:
-        """``value`` with its large strings replaced by holes (their content values appended
-        to ``holes`` in serialisation order); the caller's containers are never modified."""
-        if value.__class__ is str:
-            size = len(value)
-            if size >= minimum or (size >= DATA_URL_MIN_CHARS and value.startswith("data:")):
-                holes.append(self.content_value(value))
-                return _HOLE
-            return value
-        if isinstance(value, Mapping):
-            before = len(holes)
-            out = {
-                k: v if k in _KEPT_WHOLE else self._cut_values(v, minimum, holes)
-                for k, v in value.items()
-            }
-            return out if len(holes) != before else value
-        if isinstance(value, list | tuple):
-            before = len(holes)
-            seq = [self._cut_values(v, minimum, holes) for v in value]
-            return seq if len(holes) != before else value
-        return value
-
-    @_locked
-    def content_value(self, value: Any) -> RawPayloadRef:
-        """A ``content_value`` payload for ``value``, one per distinct content."""
-        if self._lazy and value.__class__ is str and len(value) >= LAZY_MIN_CHARS:
-            return self._string_ref(value)
-        return self._value_ref(self._dumps(value))
-
-    def _string_ref(self, text: str) -> RawPayloadRef:
-        """A long string's content value, one per distinct content, with its JSON written
-        by the worker thread. New content is told cheaply: by its length and its first and
-        last few KB (:func:`~._deferred.string_sketch`). Only a string that matches one
-        already stored that way is digested here in full (a probable duplicate, which the
-        digest then saves storing again); the stored one's digest is taken by the worker
-        thread as it writes it. A duplicate that arrives before that is stored again."""
-        sketch = string_sketch(text)
-        first = self._long.get(sketch)
-        digest = None
-        if first is not None:
-            digest = string_digest(text)
-            digests = self._digests
-            for frozen in (first, *self._long_more.get(sketch, ())):
-                if digests.get(frozen[0]) == digest:
-                    return thaw(frozen)
-        self.values_stored += 1
-        body = LazyBody(_STRING_TEMPLATE, (text,), self._dumps)
-        ref = self._put("content_value", body, ())
-        if digest is None:  # the first with this sketch: the worker digests it
-            body.digest_map = self._digests
-            body.digest_key = ref.raw_payload_id
-            self._long[sketch] = freeze(ref)
-        else:
-            self._digests[ref.raw_payload_id] = digest
-            self._long_more.setdefault(sketch, []).append(freeze(ref))
-        return ref
-
-    def _value_ref(self, data: bytes) -> RawPayloadRef:
-        key = hashlib.sha256(data).digest()[:_DIGEST]
-        ref = self._values.get(key)
-        if ref is None:
-            self.values_stored += 1
-            ref = self._values.add(key, self._put("content_value", data, ()))
-        return ref
 
     def tool_result(self, item_ref: RawPayloadRef, item: Any) -> RawPayloadRef:
         """A ``tool_result`` answering the model with ``item`` (stored as ``item_ref``): a
@@ -480,28 +375,16 @@ class ItemStore:
         holes: list[RawPayloadRef] = []
         for name, item in copy.items():
             if name == key:
-                copy[name] = [_HOLE] * len(parts)
+                copy[name] = [HOLE] * len(parts)
                 holes.extend(parts)
             elif share and item:
-                shared = self._shared_value(item)
+                shared = self._contents.shared(item)
                 if shared is not None:
-                    copy[name] = _HOLE
+                    copy[name] = HOLE
                     holes.append(shared)
         if not holes:
             return self._put(kind, self._dumps(copy), ())
         return self._put(kind, template_body(copy, holes, self._dumps), tuple(holes))
-
-    def _shared_value(self, value: Any) -> RawPayloadRef | None:
-        """A content value for a large top-level request value, else ``None``."""
-        if value.__class__ is str:
-            if len(value) < SHARED_VALUE_MIN_BYTES:
-                return None
-        elif not isinstance(value, list | dict):
-            return None
-        data = self._dumps(value)
-        if len(data) < SHARED_VALUE_MIN_BYTES:
-            return None
-        return self._value_ref(data)
 
     def _prompt(
         self,
@@ -582,32 +465,6 @@ class ItemStore:
             thread.last = None
             thread.prompt = None
             thread.prompt_len = 0
-
-
-def _holds_long_string(value: Any, minimum: int, depth: int) -> bool:
-    """Whether ``value`` holds, within ``depth`` levels, a string that becomes a content value
-    (``minimum`` characters, or a ``data:`` URL): the cheap look before an item is
-    serialised. An item's long text sits near its top (an output, a message's content
-    parts); one deeper down is still found, by the serialised item's size."""
-    kind = value.__class__
-    if kind is str:
-        size = len(value)
-        return size >= minimum or (size >= DATA_URL_MIN_CHARS and value.startswith("data:"))
-    if not depth:
-        return False
-    if kind is dict:
-        values: Any = value.values()
-    elif kind is list or kind is tuple:
-        values = value
-    else:
-        return False
-    for item in values:
-        if item.__class__ is str:
-            if len(item) >= DATA_URL_MIN_CHARS and _holds_long_string(item, minimum, 0):
-                return True
-        elif _holds_long_string(item, minimum, depth - 1):
-            return True
-    return False
 
 
 def _all_available(refs: Sequence[RawPayloadRef]) -> bool:
