@@ -51,7 +51,8 @@ Why it is shaped like this:
   takes a seq, so the log has no gap; a dropped payload returns ``None`` and the caller
   drops the event or writes a null ref.
 * **Losses are never silent.** On close, if anything was lost, a ``protocol_event_observed``
-  (``event_type`` ``"warning"``) says how much, just before ``recording_completed``.
+  (``event_type`` ``"warning"``) says how much, just before ``recording_completed``
+  (``_reports``).
 * **Disk failure never reaches the agent.** A transient ``OSError`` is retried (0.05, 0.25,
   1 s) from where the write stopped. A lasting one (or any unexpected error while writing)
   logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
@@ -77,7 +78,6 @@ import logging
 import math
 import os
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -87,24 +87,22 @@ from typing import Any, Final, Literal
 import anyio
 import anyio.abc
 import attrs
-import orjson
 
-from ..model import codec, layout
+from ..model import codec
 from ..model import events as ev
 from . import _files
-from ._chunks import ChunkWriter
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
-from ._queue import EVENT_COST, HARD_CAP_FACTOR, PAYLOAD_OVERHEAD, loop_poker
+from ._queue import HARD_CAP_FACTOR, loop_poker
+from ._reports import ClosingReports, now_ms
 from ._shards import CaptureLimits, ShardPlan, ShardSink
 from ._values import ValueEncoder
-from .redact import HOOK_ERROR, RedactionConfig, Redactor
+from .redact import RedactionConfig, Redactor
 
 log = logging.getLogger("rollout_trace_sdk")
 
 Overflow = Literal["wait", "drop"]
 
-_PRETTY: Final = orjson.OPT_INDENT_2
 #: How long the writer task lets records gather before a write, unless ``_HURRY_BYTES`` (or a
 #: quarter of the budget) gathered first. ``flush`` and ``aclose`` never wait for it.
 _LINGER_S: Final = 0.02
@@ -149,7 +147,7 @@ class WriterStats:
         return bool(self.events_dropped or self.payloads_dropped)
 
 
-class BundleWriter(ChunkWriter):
+class BundleWriter(ClosingReports):
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
@@ -297,7 +295,7 @@ class BundleWriter(ChunkWriter):
             if not value or "/" in value or os.sep in value or value in (".", ".."):
                 raise BundleCreateError(f"{name} {value!r} cannot name a bundle directory")
         bundle_dir = Path(root) / f"trace-{trace_id}-{root_thread_id}"
-        started = _now_ms() if started_at_unix_ms is None else started_at_unix_ms
+        started = now_ms() if started_at_unix_ms is None else started_at_unix_ms
         if schema_version not in (ev.SCHEMA_VERSION, ev.SCHEMA_VERSION_V3):
             raise ValueError(f"schema_version must be 2 or 3, not {schema_version!r}")
         manifest = ev.Manifest(schema_version, trace_id, root_thread_id, root_thread_id, started)
@@ -502,78 +500,6 @@ class BundleWriter(ChunkWriter):
         if wakeup is not None:
             wakeup.set()
 
-    # --- closing reports -------------------------------------------------------------------
-
-    def _append_loss_report(self) -> None:
-        """Queue the loss report (if anything was lost or approximated); ``aclose`` appends
-        ``recording_completed`` once it is written. After a disk failure both continue right
-        after the last complete line, in one last attempt each."""
-        if self._failed is not None:
-            self._salvage = True
-            self._seq = self._written_seq
-        with self._inbox_lock:
-            t, self._thread_drops = self._thread_drops, [0, 0, 0]
-        s = self._stats
-        for i in range(3):
-            s[2 + i] += t[i]
-        if t[0] or t[1]:
-            self._reasons.append("calls from other threads found the budget full or came late")
-        approximated = self.values.lost_text()
-        if s[2] or s[3] or approximated:
-            reasons = "; ".join(self._reasons) or "nothing was dropped"
-            message = (
-                f"{layout.LOSS_REPORT_PREFIX}{s[2]} events and {s[3]} payloads ({s[4]} bytes) "
-                f"while recording this trace: {reasons}"
-            )
-            if approximated:
-                message += f"; recorded approximately: {approximated}"
-            self._append_warning(message)
-
-    def _append_redaction_report(self) -> None:
-        """Queue how many secrets of each kind were redacted (when any were), the way the
-        loss report is recorded: a ``warning`` protocol event before ``recording_completed``."""
-        if self.redactor is None or not self.redactor.counts or self._failed is not None:
-            return
-        counts = dict(self.redactor.counts)
-        # a hook's failure is no secret redacted: the report said "redacted 1 secrets
-        # (hook_error 1)" of a body the user's detector never looked at
-        failed = counts.pop(HOOK_ERROR, 0)
-        detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-        message = f"{layout.REDACTION_REPORT_PREFIX}{sum(counts.values())} secrets in this trace"
-        if detail:
-            message += f" ({detail})"
-        if failed:
-            message += (
-                f"; the redaction hook raised on {failed} texts, written without its spans "
-                f"({HOOK_ERROR} {failed})"
-            )
-        self._append_warning(message)
-        # Nothing else is queued now (closing): the report and the closing line are written
-        # as they are; a user's pattern or hook could match its kind names.
-        self._redact_lines = None
-        self._redact_payload = self.values.cut_too_deep
-        if self._sink is not None:
-            self._sink.stop_filtering()
-
-    def _append_warning(self, message: str) -> None:
-        report = {"type": "warning", "message": message}
-        if self._plan is not None:
-            body = orjson.dumps(report)
-            with self._inbox_lock:
-                ref, record = self._plan.place("protocol_event", body, closing=True)
-            if record is not None:
-                self._force(record, len(body) + PAYLOAD_OVERHEAD)
-        else:
-            data = orjson.dumps(report, option=_PRETTY)
-            n = next(self._ordinals)
-            self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
-            ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
-        self._force_event(ev.ProtocolEventObserved("warning", ref))
-
-    def _force_event(self, payload: ev.EventPayload) -> None:
-        seq = self._seq = self._seq + 1
-        self._force((seq, _now_ms(), None, None, payload), EVENT_COST)
-
 
 def _line_redaction(redactor: Redactor) -> Callable[[bytearray], bytes | bytearray]:
     def redact_lines(lines: bytearray) -> bytes | bytearray:
@@ -609,7 +535,3 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _now_ms() -> int:
-    return max(time.time_ns() // 1_000_000, 0)
