@@ -9,64 +9,41 @@ from __future__ import annotations
 
 import gc
 import json
-import tempfile
 import tracemalloc
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import anyio
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 from rollout_trace_sdk.record._call_ids import RolloutCallNames
 from rollout_trace_sdk.record.items import ItemIds
 
+from .call_ids_support import (
+    Keep,
+    answer_message,
+    check_answers,
+    tool_links,
+    user_message,
+    weather_call,
+    weather_output,
+)
 from .recorder_support import bundle_in, check_bundle, loss_report
 
 pytestmark = pytest.mark.anyio
-
-Keep = Literal["ours", "theirs"]
-
-
-def _user(text: str) -> dict[str, Any]:
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-
-
-def _answer(text: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "role": "assistant",
-        "content": [{"type": "output_text", "text": text}],
-    }
-
-
-def _call(call_id: str, city: str, *, spaced: bool = False) -> dict[str, Any]:
-    arguments = json.dumps({"city": city}, separators=(", ", ": ") if spaced else (",", ":"))
-    return {
-        "type": "function_call",
-        "call_id": call_id,
-        "name": "get_weather",
-        "arguments": arguments,
-    }
-
-
-def _output(call_id: str, city: str) -> dict[str, Any]:
-    return {"type": "function_call_output", "call_id": call_id, "output": f"{city}: rain"}
 
 
 async def _weather_loop(turn: Turn, calls: list[tuple[str, str]], keep: Keep) -> None:
     """A Responses-style loop: each response asks for one call, the loop runs it and sends
     the whole history again; it keeps the recorder's copies or its own dicts."""
-    history: list[Any] = [_user("weather, one city at a time")]
+    history: list[Any] = [user_message("weather, one city at a time")]
     turn.accept(history[0])
     for call_id, city in calls:
         await _step(turn, history, call_id, city, keep)
     async with turn.inference({"model": "m", "input": list(history)}) as inference:
-        inference.completed(output_items=[_answer("done")])
+        inference.completed(output_items=[answer_message("done")])
 
 
 async def _step(turn: Turn, history: list[Any], call_id: str, city: str, keep: Keep) -> None:
@@ -74,31 +51,14 @@ async def _step(turn: Turn, history: list[Any], call_id: str, city: str, keep: K
     (the recorder's copies or the loop's own dicts); what the agent gets back keeps the
     model's id."""
     async with turn.inference({"model": "m", "input": list(history)}) as inference:
-        returned = inference.completed(output_items=[_call(call_id, city)])
+        returned = inference.completed(output_items=[weather_call(call_id, city)])
     assert [item["call_id"] for item in returned] == [call_id]  # the model's id
-    history.extend(returned if keep == "ours" else [_call(call_id, city)])
-    arguments = _call(call_id, city)["arguments"]
+    history.extend(returned if keep == "ours" else [weather_call(call_id, city)])
+    arguments = weather_call(call_id, city)["arguments"]
     async with turn.tool_call(call_id, "get_weather", arguments=arguments) as tool:
-        output = tool.completed(_output(call_id, city))
+        output = tool.completed(weather_output(call_id, city))
     assert output["call_id"] == call_id
-    history.append(output if keep == "ours" else _output(call_id, city))
-
-
-def _links(state: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Each tool call's (model-visible id, its call's arguments, its output's text). A tool
-    call links its call and output items (more than one of each only where a compaction
-    copied them): all of its call, all of its output."""
-    items = state["conversation_items"]
-    links = []
-    for tool in state["tool_calls"].values():
-        calls = [items[i] for i in tool["model_visible_call_item_ids"]]
-        outputs = [items[i] for i in tool["model_visible_output_item_ids"]]
-        assert calls and outputs, tool
-        assert {i["call_id"] for i in calls + outputs} == {tool["model_visible_call_id"]}
-        [arguments] = {i["body"]["parts"][0]["summary"] for i in calls}
-        [text] = {i["body"]["parts"][0]["text"] for i in outputs}
-        links.append((tool["model_visible_call_id"], arguments, text))
-    return sorted(links)
+    history.append(output if keep == "ours" else weather_output(call_id, city))
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -117,7 +77,7 @@ async def test_a_server_numbering_calls_from_zero_in_each_response(
             await _weather_loop(turn, calls, keep)
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle)
-    assert _links(state) == [
+    assert tool_links(state) == [
         ("call_0", '{"city":"Rome"}', "Rome: rain"),
         ("call_0#2", '{"city":"Oslo"}', "Oslo: rain"),
         ("call_0#3", '{"city":"Rome"}', "Rome: rain"),
@@ -140,7 +100,7 @@ async def test_sub_agents_numbering_their_own_calls(schema: int, tmp_path: Path)
         async with child.turn() as turn:
             await _weather_loop(turn, [("call_0", "Oslo")], "theirs")
     state = check_bundle(bundle_in(tmp_path))
-    assert _links(state) == [
+    assert tool_links(state) == [
         ("call_0", '{"city":"Rome"}', "Rome: rain"),
         ("call_0#2", '{"city":"Oslo"}', "Oslo: rain"),
     ]
@@ -156,7 +116,7 @@ async def test_a_history_handed_to_another_thread_keeps_its_names(
     own ``call_0`` is still a call of its own."""
     async with open_rollout(tmp_path, schema_version=schema) as rollout:
         child = rollout.root.spawn("worker")
-        history: list[Any] = [_user("weather")]
+        history: list[Any] = [user_message("weather")]
         async with rollout.root.turn() as turn:
             turn.accept(history[0])
             await _step(turn, history, "call_0", "Rome", "ours")
@@ -164,12 +124,12 @@ async def test_a_history_handed_to_another_thread_keeps_its_names(
             async with child.turn() as turn:
                 await _step(turn, history, "call_0", "Oslo", "ours")
                 async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                    inference.completed(output_items=[_answer("done")])
+                    inference.completed(output_items=[answer_message("done")])
         # one for the child's own call_0 (and one for its tool call's id, "call_0" again)
         assert len([w for w in seen if "an earlier call had their" in str(w.message)]) == 1
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle)
-    assert _links(state) == [
+    assert tool_links(state) == [
         ("call_0", '{"city":"Rome"}', "Rome: rain"),
         ("call_0#2", '{"city":"Oslo"}', "Oslo: rain"),
     ]
@@ -184,13 +144,13 @@ async def test_histories_handed_back_and_forth_keep_every_name(schema: int, tmp_
     hand-overs, 94 of 200 bundles refused before, 0 of 300 now)."""
     async with open_rollout(tmp_path, schema_version=schema) as rollout:
         child = rollout.root.spawn("worker")
-        history: list[Any] = [_user("weather")]
+        history: list[Any] = [user_message("weather")]
 
         async def step(thread: Any, city: str, keep: Keep) -> None:
             async with thread.turn() as turn:
                 await _step(turn, history, "call_0", city, keep)
                 async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                    inference.completed(output_items=[_answer("done")])
+                    inference.completed(output_items=[answer_message("done")])
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RecorderWarning)
@@ -199,13 +159,13 @@ async def test_histories_handed_back_and_forth_keep_every_name(schema: int, tmp_
             await step(rollout.root, "Bergen", "theirs")
             await step(child, "Paris", "ours")
     state = check_bundle(bundle_in(tmp_path))
-    assert sorted(_links(state)) == [
+    assert sorted(tool_links(state)) == [
         ("call_0", '{"city":"Rome"}', "Rome: rain"),
         ("call_0#2", '{"city":"Oslo"}', "Oslo: rain"),
         ("call_0#3", '{"city":"Bergen"}', "Bergen: rain"),
         ("call_0#4", '{"city":"Paris"}', "Paris: rain"),
     ]
-    _answers(state)
+    check_answers(state)
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -216,27 +176,27 @@ async def test_a_compaction_keeps_the_names(schema: int, tmp_path: Path) -> None
         open_rollout(tmp_path, schema_version=schema) as rollout,
         rollout.root.turn() as turn,
     ):
-        history: list[Any] = [_user("weather")]
+        history: list[Any] = [user_message("weather")]
         turn.accept(history[0])
         for city in ("Rome", "Oslo"):
             async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                history += inference.completed(output_items=[_call("call_0", city)])
+                history += inference.completed(output_items=[weather_call("call_0", city)])
             async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
-                history.append(tool.completed(_output("call_0", city)))
+                history.append(tool.completed(weather_output("call_0", city)))
         compaction = turn.compaction()
         replacement = compaction.installed(
-            input_history=history, replacement_history=[_user("summary"), *history[1:]]
+            input_history=history, replacement_history=[user_message("summary"), *history[1:]]
         )
         assert {item.get("call_id") for item in replacement} == {None, "call_0"}
         history = list(replacement)
         async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            history += inference.completed(output_items=[_call("call_0", "Bergen")])
+            history += inference.completed(output_items=[weather_call("call_0", "Bergen")])
         async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
-            history.append(tool.completed(_output("call_0", "Bergen")))
+            history.append(tool.completed(weather_output("call_0", "Bergen")))
         async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            inference.completed(output_items=[_answer("done")])
+            inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
-    assert [(name, text) for name, _, text in _links(state)] == [
+    assert [(name, text) for name, _, text in tool_links(state)] == [
         ("call_0", "Rome: rain"),
         ("call_0#2", "Oslo: rain"),
         ("call_0#3", "Bergen: rain"),
@@ -252,14 +212,18 @@ def test_a_resend_is_the_call_it_resends() -> None:
     ids = ItemIds(notes.append)
     made = []
     for n, city in enumerate(["Rome", "Oslo", "Rome"]):
-        call, _ = ids.for_history(_call("call_0", city), produced=f"response {n}")
-        output, _ = ids.for_history(_output("call_0", city), call=call["call_id"])
+        call, _ = ids.for_history(weather_call("call_0", city), produced=f"response {n}")
+        output, _ = ids.for_history(weather_output("call_0", city), call=call["call_id"])
         made += [call["call_id"], output["call_id"]]
     assert made == ["call_0", "call_0", "call_0#2", "call_0#2", "call_0#3", "call_0#3"]
     assert notes == ["call id", "call id"]
-    own = [_call("call_0", "Rome"), _call("call_0", "Oslo"), _call("call_0", "Rome")]
-    spaced = [_call("call_0", c, spaced=True) for c in ("Rome", "Oslo", "Rome")]
-    outputs = [_output("call_0", c) for c in ("Rome", "Oslo", "Rome")]
+    own = [
+        weather_call("call_0", "Rome"),
+        weather_call("call_0", "Oslo"),
+        weather_call("call_0", "Rome"),
+    ]
+    spaced = [weather_call("call_0", c, spaced=True) for c in ("Rome", "Oslo", "Rome")]
+    outputs = [weather_output("call_0", c) for c in ("Rome", "Oslo", "Rome")]
     full = [item for pair in zip(own, outputs, strict=True) for item in pair]
     assert [i["call_id"] for i in ids.for_request(full)] == made
     assert [i["call_id"] for i in ids.for_request([*spaced, *outputs[:2]])] == [
@@ -283,10 +247,10 @@ def test_only_a_response_or_an_acceptance_makes_a_call() -> None:
     dumped again, elided) is one of the calls made, not a new one; a call item the agent
     accepts with other arguments is a new call (a loop recording no responses)."""
     ids = ItemIds()
-    ids.for_history(_call("call_0", "Rome"), produced="response")
-    elided = {**_call("call_0", "Rome"), "arguments": '{"city": "Ro…"}'}
+    ids.for_history(weather_call("call_0", "Rome"), produced="response")
+    elided = {**weather_call("call_0", "Rome"), "arguments": '{"city": "Ro…"}'}
     assert [i["call_id"] for i in ids.for_request([elided])] == ["call_0"]
-    accepted, _ = ids.for_history(_call("call_0", "Paris"))
+    accepted, _ = ids.for_history(weather_call("call_0", "Paris"))
     assert accepted["call_id"] == "call_0#2"
 
 
@@ -295,14 +259,16 @@ def test_a_snapshot_names_another_threads_call_as_a_request_would() -> None:
     made, before any request of this thread named it, got a ``call_0#2`` no call has."""
     names = RolloutCallNames()
     parent, child = ItemIds(names=names), ItemIds(names=names)
-    parent.for_history(_call("call_0", "Rome"), produced="response")
-    parent.for_history(_output("call_0", "Rome"), call="call_0")
-    snapshot = child.for_snapshot([_call("call_0", "Rome"), _output("call_0", "Rome")])
+    parent.for_history(weather_call("call_0", "Rome"), produced="response")
+    parent.for_history(weather_output("call_0", "Rome"), call="call_0")
+    snapshot = child.for_snapshot(
+        [weather_call("call_0", "Rome"), weather_output("call_0", "Rome")]
+    )
     assert [item["call_id"] for item in snapshot] == ["call_0", "call_0"]
-    made, _ = child.for_history(_call("call_0", "Oslo"), produced="its own response")
+    made, _ = child.for_history(weather_call("call_0", "Oslo"), produced="its own response")
     assert made["call_id"] == "call_0#2", "the snapshot made no call known"
-    child.for_history(_output("call_0", "Oslo"), call="call_0#2")
-    later = child.for_snapshot([_output("call_0", "Rome"), _output("call_0", "Oslo")])
+    child.for_history(weather_output("call_0", "Oslo"), call="call_0#2")
+    later = child.for_snapshot([weather_output("call_0", "Rome"), weather_output("call_0", "Oslo")])
     assert [item["call_id"] for item in later] == ["call_0", "call_0#2"]
 
 
@@ -312,13 +278,15 @@ def test_a_cut_response_made_its_calls() -> None:
     and a snapshot of a call's output is named as its call."""
     notes: list[str] = []
     ids = ItemIds(notes.append)
-    partial = ids.for_snapshot([_call("call_0", "Rome"), _call("call_0", "Oslo")], cut=True)
+    partial = ids.for_snapshot(
+        [weather_call("call_0", "Rome"), weather_call("call_0", "Oslo")], cut=True
+    )
     assert [item["call_id"] for item in partial] == ["call_0", "call_0#2"]
-    model = [_call("call_0", "Rome"), _call("call_0", "Oslo")]
+    model = [weather_call("call_0", "Rome"), weather_call("call_0", "Oslo")]
     retry = [ids.for_history(item, produced=True)[0] for item in model]
     assert [item["call_id"] for item in retry] == ["call_0", "call_0#2"]
     assert notes == ["call id"]
-    [output] = ids.for_snapshot([_output("call_0", "Oslo")])
+    [output] = ids.for_snapshot([weather_output("call_0", "Oslo")])
     assert output["call_id"] == "call_0#2"
 
 
@@ -337,12 +305,12 @@ async def test_parallel_calls_with_one_id(
         open_rollout(tmp_path, schema_version=schema) as rollout,
         rollout.root.turn() as turn,
     ):
-        history: list[Any] = turn.accept(_user("weather in two cities"))
-        items = [_call("call_0", "Rome"), _call("call_0", "Oslo")]
+        history: list[Any] = turn.accept(user_message("weather in two cities"))
+        items = [weather_call("call_0", "Rome"), weather_call("call_0", "Oslo")]
         async with turn.inference({"model": "m", "input": list(history)}) as inference:
             returned = inference.completed(output_items=items)
         history += returned if keep == "ours" else items
-        theirs = [_output("call_0", "Rome"), _output("call_0", "Oslo")]
+        theirs = [weather_output("call_0", "Rome"), weather_output("call_0", "Oslo")]
         if answer == "accept":
             accepted = turn.accept(*theirs)
             history += accepted if keep == "ours" else theirs
@@ -355,7 +323,7 @@ async def test_parallel_calls_with_one_id(
                     outputs[n] = tool.completed(theirs[n])
             history += [outputs[0], outputs[1]] if keep == "ours" else theirs
         async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            inference.completed(output_items=[_answer("done")])
+            inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
     answered = sorted(
         (item["call_id"], item["body"]["parts"][0]["text"])
@@ -364,7 +332,7 @@ async def test_parallel_calls_with_one_id(
     )
     assert answered == [("call_0", "Rome: rain"), ("call_0#2", "Oslo: rain")]
     if answer != "accept":
-        assert [(name, text) for name, _, text in _links(state)] == answered
+        assert [(name, text) for name, _, text in tool_links(state)] == answered
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -380,28 +348,28 @@ async def test_a_history_holding_only_the_last_calls(
         open_rollout(tmp_path, schema_version=schema) as rollout,
         rollout.root.turn() as turn,
     ):
-        user = turn.accept(_user("weather"))
+        user = turn.accept(user_message("weather"))
         kept: list[Any] = []
         for city in ("Rome", "Oslo", "Rome"):
             async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-                inference.completed(output_items=[_call("call_0", city)])
-            arguments = _call("call_0", city)["arguments"]
+                inference.completed(output_items=[weather_call("call_0", city)])
+            arguments = weather_call("call_0", city)["arguments"]
             async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
-                tool.completed(_output("call_0", city))
-            kept = [*kept, _call("call_0", city), _output("call_0", city)][-4:]
+                tool.completed(weather_output("call_0", city))
+            kept = [*kept, weather_call("call_0", city), weather_output("call_0", city)][-4:]
         if history == "compaction":
             kept = turn.compaction().installed(
-                input_history=[*user, *kept], replacement_history=[_user("summary"), *kept]
+                input_history=[*user, *kept], replacement_history=[user_message("summary"), *kept]
             )
         async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-            inference.completed(output_items=[_answer("done")])
+            inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
-    assert [(name, text) for name, _, text in _links(state)] == [
+    assert [(name, text) for name, _, text in tool_links(state)] == [
         ("call_0", "Rome: rain"),
         ("call_0#2", "Oslo: rain"),
         ("call_0#3", "Rome: rain"),
     ]
-    _answers(state)
+    check_answers(state)
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -438,8 +406,8 @@ async def test_what_tells_same_id_calls_apart(schema: int, case: str, tmp_path: 
             path = middle.format(("Header", "Footer")[n])
             tail = {"encoding": "utf-8", "limit": 200, "offset": 0, "mode": "text"}
             arguments = json.dumps({"path": path, **tail}, separators=(",", ":"))
-            return {**_call("call_0", city), "arguments": arguments}
-        item = _call("call_0", city, spaced=case == "tool arguments parsed")
+            return {**weather_call("call_0", city), "arguments": arguments}
+        item = weather_call("call_0", city, spaced=case == "tool arguments parsed")
         return {**item, "id": "fc_0"} if case == "item ids reused too" else item
 
     def text(n: int) -> str:
@@ -450,7 +418,7 @@ async def test_what_tells_same_id_calls_apart(schema: int, case: str, tmp_path: 
         open_rollout(tmp_path, schema_version=schema) as rollout,
         rollout.root.turn() as turn,
     ):
-        user = turn.accept(_user("weather"))
+        user = turn.accept(user_message("weather"))
         kept: list[Any] = []
         parallel = case in (
             "tool arguments parsed",
@@ -490,12 +458,16 @@ async def test_what_tells_same_id_calls_apart(schema: int, case: str, tmp_path: 
             kept = [last, kept[-1]]
             if case.startswith("compaction"):
                 kept = turn.compaction().installed(
-                    input_history=[*user, *kept], replacement_history=[_user("summary"), *kept]
+                    input_history=[*user, *kept],
+                    replacement_history=[user_message("summary"), *kept],
                 )
         if case == "item ids reused too":
-            kept = [_user("a line put first"), *kept]  # a list rebuilt: every item named again
+            kept = [
+                user_message("a line put first"),
+                *kept,
+            ]  # a list rebuilt: every item named again
         async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-            inference.completed(output_items=[_answer("done")])
+            inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
     texts = {t: n for n in (0, 1) for t in [text(n)]}
     for tool in state["tool_calls"].values():
@@ -545,14 +517,14 @@ async def test_an_ordinary_loop_is_recorded_as_it_was(
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
         ):
-            history: list[Any] = turn.accept(_user("write it"))
+            history: list[Any] = turn.accept(user_message("write it"))
             async with turn.inference({"model": "m", "input": list(history)}) as inference:
                 inference.completed(output_items=[call])
             async with turn.tool_call("call_abc", "write", arguments=call["arguments"]) as tool:
-                tool.completed(_output("call_abc", "done"))
-            history += [resend(call), _output("call_abc", "done")]
+                tool.completed(weather_output("call_abc", "done"))
+            history += [resend(call), weather_output("call_abc", "done")]
             async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                inference.completed(output_items=[_answer("done")])
+                inference.completed(output_items=[answer_message("done")])
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle)
     assert "#" not in json.dumps(state)
@@ -564,7 +536,7 @@ def test_memory_per_call_stays_small() -> None:
     keep per step is bounded by a few hundred bytes (found by review: a first version kept
     every call item, arguments and all, ~21 KB a step)."""
     ids = ItemIds()
-    window = [ids.for_history(_user("go"))[0]]
+    window = [ids.for_history(user_message("go"))[0]]
 
     def step(i: int) -> None:
         nonlocal window
@@ -574,7 +546,7 @@ def test_memory_per_call_stays_small() -> None:
             {"type": "function_call", "call_id": f"call_{i}", "name": "w", "arguments": arguments},
             produced=f"response {i}",
         )
-        output, _ = ids.for_history(_output(f"call_{i}", "ok"), call=call["call_id"])
+        output, _ = ids.for_history(weather_output(f"call_{i}", "ok"), call=call["call_id"])
         window = [window[0], call, output]
 
     for i in range(200):
@@ -591,95 +563,3 @@ def test_memory_per_call_stays_small() -> None:
     finally:
         tracemalloc.stop()
     assert grown / 1000 < 2000, f"{grown / 1000:.0f} bytes a step"
-
-
-# --- property -------------------------------------------------------------------------------
-
-_CALL_IDS = ["call_0", "call_1"]
-_CITIES = ["Rome", "Oslo"]
-Extra = Literal["", "cut first", "compact after"]
-Run = Literal["not run", "in order", "reversed", "accepted"]
-Step = tuple[list[tuple[int, int]], Keep | Literal["spaced"], Run, Extra]
-
-
-def _steps() -> st.SearchStrategy[list[Step]]:
-    calls = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=1, max_size=2)
-    keep = st.sampled_from(["ours", "theirs", "spaced"])
-    run = st.sampled_from(["not run", "in order", "reversed", "accepted"])
-    extra = st.sampled_from(["", "cut first", "compact after"])
-    step = st.tuples(calls, keep, run, extra)
-    return st.lists(step, min_size=1, max_size=4)  # type: ignore[arg-type]
-
-
-async def _play(root: Path, schema: int, steps: list[Step]) -> None:
-    async with (
-        open_rollout(root, schema_version=schema) as rollout,
-        rollout.root.turn() as turn,
-    ):
-        history: list[Any] = turn.accept(_user("go"))
-        for calls, keep, run, extra in steps:
-            items = [_call(_CALL_IDS[c], _CITIES[k]) for c, k in calls]
-            if extra == "cut first":  # a response cut off after its calls, then a retry
-                turn.inference({"model": "m", "input": list(history)}).failed(
-                    "stream broke", partial_items=items
-                )
-            async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                returned = inference.completed(output_items=items)
-            own = [_call(_CALL_IDS[c], _CITIES[k], spaced=True) for c, k in calls]
-            history += {"ours": returned, "theirs": items, "spaced": own}[keep]
-            theirs = [_output(i["call_id"], json.loads(i["arguments"])["city"]) for i in items]
-            if run == "accepted":  # outputs the loop accepts itself, in the calls' order
-                accepted = turn.accept(*theirs)
-                history += accepted if keep == "ours" else theirs
-            elif run != "not run":  # tools run (in either order), outputs sent in call order
-                order = list(range(len(items)))[:: -1 if run == "reversed" else 1]
-                outputs: dict[int, Any] = {}
-                for n in order:
-                    item = items[n]
-                    async with turn.tool_call(
-                        item["call_id"], "get_weather", arguments=item["arguments"]
-                    ) as tool:
-                        outputs[n] = tool.completed(theirs[n])
-                history += [outputs[n] if keep == "ours" else theirs[n] for n in sorted(outputs)]
-            if extra == "compact after":
-                history = turn.compaction().installed(
-                    input_history=history, replacement_history=[_user("summary"), *history[1:]]
-                )
-        async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            inference.completed(output_items=[_answer("done")])
-
-
-def _answers(state: dict[str, Any]) -> None:
-    """Every output in the conversation answers a call (same recorded id) with its city."""
-    cities: dict[str, set[str]] = {}
-    for item in state["conversation_items"].values():
-        if item["kind"] == "function_call":
-            summary = item["body"]["parts"][0]["summary"]
-            cities.setdefault(item["call_id"], set()).add(json.loads(summary)["city"])
-    for item in state["conversation_items"].values():
-        if item["kind"] == "function_call_output":
-            city = item["body"]["parts"][0]["text"].split(":")[0]
-            assert cities.get(item["call_id"]) == {city}, (item["call_id"], city, cities)
-
-
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(schema=st.sampled_from([2, 3]), steps=_steps())
-def test_any_reuse_of_call_ids_reduces(schema: int, steps: list[Step]) -> None:
-    """Responses asking one or two calls with ids from a pool of two, run in order, in
-    reverse, or answered by outputs the loop accepts, or not at all, some cut off and
-    retried, some histories compacted, kept as the recorder's copies or the loop's own: the
-    bundle reduces (Codex and ours agree), every tool call links the call with its own
-    arguments and every output answers its own call."""
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RecorderWarning)
-            anyio.run(_play, root, schema, steps)
-        state = check_bundle(bundle_in(root))
-        for _, arguments, output in _links(state):
-            assert output.startswith(json.loads(arguments)["city"])
-        _answers(state)
