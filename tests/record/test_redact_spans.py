@@ -1,0 +1,57 @@
+"""The rules at a marker's site (``record/_redact_spans.py``, ``_redact_rules.py``): how far a
+value is read, and a value read once however many markers it holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.record.redact import Redactor
+
+from .test_redact import PLACEHOLDER, redactor
+
+
+def test_a_run_of_markers_is_one_value_found_once() -> None:
+    # every "token" in the run lies inside the first one's value: it is not tried again
+    # (trying each scanned the rest of the run: quadratic time on long runs)
+    out = Redactor().redact(orjson.dumps({"output": "token=" * 300}))
+    assert orjson.loads(out)["output"].startswith("token=[REDACTED:token:")
+    assert len(PLACEHOLDER.findall(out.decode())) == 1
+
+
+def test_an_unquoted_value_is_taken_up_to_its_reach() -> None:
+    from rollout_trace_sdk.record._redact_rules import BARE_VALUE_REACH
+
+    value = "a1" * BARE_VALUE_REACH
+    out = orjson.loads(Redactor().redact(orjson.dumps({"output": f"token={value} done"})))
+    redacted, rest = out["output"].split("]", 1)
+    assert PLACEHOLDER.fullmatch(redacted.removeprefix("token=") + "]")
+    assert rest == value[BARE_VALUE_REACH:] + " done"
+
+
+def test_many_cookie_headers_on_one_line_are_each_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each cookie header read its pairs to the end of the line, so 50,000 headers on one
+    line (650 KB) took 336 s of the writer thread, and the pairs after a second header were
+    left to the next pass (redaction was not idempotent; found by hypothesis). A header's
+    value now ends where the next header begins: every pair is read by one header."""
+    from rollout_trace_sdk.record import _redact_rules as rules
+
+    read = 0
+    real = rules.COOKIE_PAIR
+
+    class Counting:
+        def finditer(self, value: bytes) -> Any:
+            nonlocal read
+            for match in real.finditer(value):
+                read += 1
+                yield match
+
+    monkeypatch.setattr(rules, "COOKIE_PAIR", Counting())
+    headers = 2_000
+    out = redactor().redact(orjson.dumps("Cookie: a=b; " * headers + "secret=password"))
+    assert read <= headers + 1
+    assert out.count(b"[REDACTED:cookie:") == headers + 1
