@@ -1,15 +1,19 @@
-"""Ids the recorder gives id-less items (``record/items.py``), as the reduced state shows them."""
+"""Ids the recorder gives id-less items (``record/items.py``), as the reduced state shows them;
+its token usage payload."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
 
-from .recorder_support import bundle_in, check_bundle
+from .recorder_support import bundle_in, check_bundle, of_type, payload
+from .test_recorder import ANSWER, BASE, USER
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +116,73 @@ async def test_a_cut_responses_output_is_its_own_item(tmp_path: Path, schema: in
     outputs = [call["response_item_ids"] for call in calls]
     assert [len(ids) for ids in outputs] == [1, 1, 1]
     assert len({ids[0] for ids in outputs}) == 3
+
+
+def test_item_ids_never_touch_caller_items() -> None:
+    ids = ItemIds()
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
+    frozen = json.dumps(user)
+    first, first_id = ids.for_history(user)
+    _, again_id = ids.for_history(dict(user))
+    assert json.dumps(user) == frozen
+    assert first is not user and first["id"] == first_id
+    assert first_id is not None and first_id.startswith("msg_")
+    assert again_id == f"{first_id}_2"
+    request = ids.for_request([BASE, user, {"id": "keep", "type": "message"}, user])
+    assert [item["id"] for item in request] == [content_id(BASE), first_id, "keep", again_id]
+    with_id = {"type": "message", "id": "x"}
+    assert ids.for_history(with_id) == (with_id, "x")
+
+
+def test_usage_payload_accepts_openai_shape() -> None:
+    usage = {
+        "input_tokens": 100,
+        "input_tokens_details": {"cached_tokens": 40},
+        "output_tokens": 10,
+        "output_tokens_details": {"reasoning_tokens": 3},
+        "total_tokens": 110,
+    }
+    assert usage_payload(usage) == {
+        "input_tokens": 100,
+        "cached_input_tokens": 40,
+        "cache_write_input_tokens": 0,
+        "output_tokens": 10,
+        "reasoning_output_tokens": 3,
+        "total_tokens": 110,
+    }
+    assert usage_payload(None) is None
+
+
+def test_item_ids_mixing_our_copies_and_caller_dicts() -> None:
+    """A history holding our id-filled copy of an item and the caller's own id-less dict
+    with the same content must still give them different ids, stable across requests."""
+    ids = ItemIds()
+    first, first_id = ids.for_history(USER)
+    request = ids.for_request([first, USER])
+    assert [item["id"] for item in request] == [first_id, f"{first_id}_2"]
+    assert [item["id"] for item in ids.for_request([first, USER])] == [first_id, f"{first_id}_2"]
+    # an id-less item sent before an identical one entered history keeps its id
+    other = {**USER, "content": [{"type": "input_text", "text": "other"}]}
+    sent = ids.for_request([other])[0]["id"]
+    accepted, accepted_id = ids.for_history(other)
+    assert accepted_id == f"{sent}_2"
+    later = ids.for_request([other, accepted])
+    assert [item["id"] for item in later] == [sent, accepted_id]
+
+
+async def test_copy_and_duplicate_in_one_request(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path) as rollout:
+        async with rollout.root.turn() as turn:
+            history = turn.accept(USER)  # our copy, with its id
+            async with turn.inference(history) as call:
+                call.completed(output_items=[])
+        async with rollout.root.turn() as turn:
+            history.append(USER)  # the same words again, never accepted, no id
+            async with turn.inference(history) as call:
+                call.completed(output_items=[ANSWER])
+    bundle = bundle_in(tmp_path)
+    second = of_type(bundle, "inference_started")[1]["payload"]["request_payload"]
+    ids = [item["id"] for item in payload(bundle, second)["input"]]
+    assert len(set(ids)) == 2
+    state = check_bundle(bundle, tmp_path)
+    assert len(state["conversation_items"]) == 3

@@ -27,7 +27,7 @@ from rollout_trace_sdk.record import (
     threads,
     tools,
 )
-from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
+from rollout_trace_sdk.record.items import content_id
 from rollout_trace_sdk.record.recorder import NULL_ROLLOUT, Rollout
 
 from .recorder_support import (
@@ -418,41 +418,6 @@ def test_null_twin_overrides_every_method(live: type[Any], null: type[Any]) -> N
     assert null.enabled is False and live.enabled is True
 
 
-def test_item_ids_never_touch_caller_items() -> None:
-    ids = ItemIds()
-    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
-    frozen = json.dumps(user)
-    first, first_id = ids.for_history(user)
-    _, again_id = ids.for_history(dict(user))
-    assert json.dumps(user) == frozen
-    assert first is not user and first["id"] == first_id
-    assert first_id is not None and first_id.startswith("msg_")
-    assert again_id == f"{first_id}_2"
-    request = ids.for_request([BASE, user, {"id": "keep", "type": "message"}, user])
-    assert [item["id"] for item in request] == [content_id(BASE), first_id, "keep", again_id]
-    with_id = {"type": "message", "id": "x"}
-    assert ids.for_history(with_id) == (with_id, "x")
-
-
-def test_usage_payload_accepts_openai_shape() -> None:
-    usage = {
-        "input_tokens": 100,
-        "input_tokens_details": {"cached_tokens": 40},
-        "output_tokens": 10,
-        "output_tokens_details": {"reasoning_tokens": 3},
-        "total_tokens": 110,
-    }
-    assert usage_payload(usage) == {
-        "input_tokens": 100,
-        "cached_input_tokens": 40,
-        "cache_write_input_tokens": 0,
-        "output_tokens": 10,
-        "reasoning_output_tokens": 3,
-        "total_tokens": 110,
-    }
-    assert usage_payload(None) is None
-
-
 async def test_only_first_terminal_call_counts(tmp_path: Path, schema: int) -> None:
     async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
         call = turn.inference([USER])
@@ -536,41 +501,6 @@ async def test_sdk_objects_are_recorded_as_plain_json(tmp_path: Path) -> None:
     assert response["output_items"] == [ANSWER]
     assert response["token_usage"]["total_tokens"] == 4
     check_bundle(bundle, tmp_path)
-
-
-def test_item_ids_mixing_our_copies_and_caller_dicts() -> None:
-    """A history holding our id-filled copy of an item and the caller's own id-less dict
-    with the same content must still give them different ids, stable across requests."""
-    ids = ItemIds()
-    first, first_id = ids.for_history(USER)
-    request = ids.for_request([first, USER])
-    assert [item["id"] for item in request] == [first_id, f"{first_id}_2"]
-    assert [item["id"] for item in ids.for_request([first, USER])] == [first_id, f"{first_id}_2"]
-    # an id-less item sent before an identical one entered history keeps its id
-    other = {**USER, "content": [{"type": "input_text", "text": "other"}]}
-    sent = ids.for_request([other])[0]["id"]
-    accepted, accepted_id = ids.for_history(other)
-    assert accepted_id == f"{sent}_2"
-    later = ids.for_request([other, accepted])
-    assert [item["id"] for item in later] == [sent, accepted_id]
-
-
-async def test_copy_and_duplicate_in_one_request(tmp_path: Path) -> None:
-    async with open_rollout(tmp_path) as rollout:
-        async with rollout.root.turn() as turn:
-            history = turn.accept(USER)  # our copy, with its id
-            async with turn.inference(history) as call:
-                call.completed(output_items=[])
-        async with rollout.root.turn() as turn:
-            history.append(USER)  # the same words again, never accepted, no id
-            async with turn.inference(history) as call:
-                call.completed(output_items=[ANSWER])
-    bundle = bundle_in(tmp_path)
-    second = of_type(bundle, "inference_started")[1]["payload"]["request_payload"]
-    ids = [item["id"] for item in payload(bundle, second)["input"]]
-    assert len(set(ids)) == 2
-    state = check_bundle(bundle, tmp_path)
-    assert len(state["conversation_items"]) == 3
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
