@@ -43,6 +43,42 @@ def response(*items: dict[str, Any], usage: dict[str, int] | None = None) -> dic
     return {"response_id": None, "token_usage": usage, "output_items": list(items)}
 
 
+def start_tool(
+    bundle: Scenario,
+    call_id: str,
+    kind: ev.ToolCallKind,
+    name: str,
+    arguments: str = "{}",
+    *,
+    invocation: bool = True,
+) -> None:
+    """A tool call the model asked for (``tool_call_started``), with its invocation payload
+    unless ``invocation`` is false."""
+    ref = None
+    if invocation:
+        ref = bundle.payload(
+            "tool_invocation",
+            {
+                "tool_name": name,
+                "tool_namespace": None,
+                "payload": {"type": "function", "arguments": arguments},
+            },
+        )
+    bundle.event(
+        ev.ToolCallStarted(
+            call_id,
+            call_id,
+            None,
+            ev.ModelRequester(),
+            kind,
+            ev.GenericSummary(name, arguments),
+            ref,
+        ),
+        thread=ROOT,
+        turn=TURN,
+    )
+
+
 class Scenario(BundleBuilder):
     """A schema-2 bundle of rollout ``rollout-1`` (seq 1, 2, …; wall times 1001, 1002, …),
     written through to disk after every event so a test may reduce it at any point."""

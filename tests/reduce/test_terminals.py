@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response, start_tool
 
 EXEC = ev.ToolCallKind("exec_command")
 STDIN = ev.ToolCallKind("write_stdin")
@@ -28,40 +28,6 @@ def fco(call_id: str, output: str) -> dict[str, Any]:
         "call_id": call_id,
         "output": output,
     }
-
-
-def start_tool(
-    bundle: Scenario,
-    call_id: str,
-    kind: ev.ToolCallKind,
-    name: str,
-    arguments: str,
-    *,
-    invocation: bool = True,
-) -> None:
-    ref = None
-    if invocation:
-        ref = bundle.payload(
-            "tool_invocation",
-            {
-                "tool_name": name,
-                "tool_namespace": None,
-                "payload": {"type": "function", "arguments": arguments},
-            },
-        )
-    bundle.event(
-        ev.ToolCallStarted(
-            call_id,
-            call_id,
-            None,
-            ev.ModelRequester(),
-            kind,
-            ev.GenericSummary(name, arguments),
-            ref,
-        ),
-        thread=ROOT,
-        turn=TURN,
-    )
 
 
 def exec_runtime(

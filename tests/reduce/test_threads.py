@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
-from tests.reduce.test_terminals import EXEC, STDIN, exec_runtime, start_tool
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response, start_tool
+from tests.reduce.test_terminals import EXEC, STDIN, exec_runtime
 
 
 def test_42_writer_round_trip(bundle: Scenario) -> None:

@@ -12,42 +12,12 @@ from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.conftest import CONFORMANCE, needs_conformance
-from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
-
-
-def _tool(
-    bundle: Scenario,
-    call_id: str,
-    kind: ev.ToolCallKind,
-    tool_name: str,
-    arguments: str = "{}",
-) -> None:
-    invocation = bundle.payload(
-        "tool_invocation",
-        {
-            "tool_name": tool_name,
-            "tool_namespace": None,
-            "payload": {"type": "function", "arguments": arguments},
-        },
-    )
-    bundle.event(
-        ev.ToolCallStarted(
-            call_id,
-            call_id,
-            None,
-            ev.ModelRequester(),
-            kind,
-            ev.GenericSummary(tool_name, arguments),
-            invocation,
-        ),
-        thread=ROOT,
-        turn=TURN,
-    )
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response, start_tool
 
 
 def test_23_mcp_correlation_and_runtime_kind(bundle: Scenario) -> None:
     bundle.begin()
-    _tool(bundle, "call-m", ev.ToolCallKind.other("mcp__demo__echo"), "mcp__demo__echo")
+    start_tool(bundle, "call-m", ev.ToolCallKind.other("mcp__demo__echo"), "mcp__demo__echo")
     bundle.event(
         ev.McpToolCallCorrelationAssigned("call-m", "6f1c0a52-0000-4000-8000-000000000001")
     )
@@ -67,7 +37,7 @@ def test_23_mcp_correlation_and_runtime_kind(bundle: Scenario) -> None:
 
 def test_duplicate_mcp_correlation(bundle: Scenario) -> None:
     bundle.begin()
-    _tool(bundle, "call-m", ev.ToolCallKind.other("x"), "x")
+    start_tool(bundle, "call-m", ev.ToolCallKind.other("x"), "x")
     bundle.event(ev.McpToolCallCorrelationAssigned("call-m", "a"))
     bundle.event(ev.McpToolCallCorrelationAssigned("call-m", "b"))
     assert bundle.reduce_error().message == "duplicate MCP correlation for tool call call-m"
@@ -102,7 +72,7 @@ def test_tool_started_before_response_links_on_next_request(bundle: Scenario) ->
     fc = {"type": "function_call", "id": "fc1", "name": "x", "call_id": "c1", "arguments": "{}"}
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
-    _tool(bundle, "c1", ev.ToolCallKind.other("x"), "x")
+    start_tool(bundle, "c1", ev.ToolCallKind.other("x"), "x")
     bundle.complete("inf-1", response(fc))
     bundle.infer("inf-2", request(message("user", "go", "u1"), fc))
     state = bundle.reduce()
@@ -136,7 +106,9 @@ def test_a_cut_runtime_start_is_still_a_second_terminal_operation(tmp_path: Path
     for capture in ("truncated", "omitted"):
         bundle = Scenario(tmp_path / capture, schema=3)
         bundle.begin()
-        _tool(bundle, "call-w", ev.ToolCallKind("write_stdin"), "write_stdin", '{"session_id": 5}')
+        start_tool(
+            bundle, "call-w", ev.ToolCallKind("write_stdin"), "write_stdin", '{"session_id": 5}'
+        )
         begin = {"call_id": "call-w", "process_id": "5", "command": ["ls"], "cwd": "/"}
         ref = bundle.payload("tool_runtime_event", begin, capture=capture)
         kind = ev.ToolCallKind("write_stdin")
@@ -159,7 +131,7 @@ def test_an_exec_tool_names_the_code_cell_of_its_own_turn_only(tmp_path: Path) -
             cell = ev.CodeCellStarted("1", "c1", "t")
             if cell_first:
                 bundle.event(cell, thread=ROOT, turn="turn-2")
-            _tool(bundle, "c1", ev.ToolCallKind.other("exec"), "exec")
+            start_tool(bundle, "c1", ev.ToolCallKind.other("exec"), "exec")
             if not cell_first:
                 bundle.event(cell, thread=ROOT, turn="turn-2")
             state = bundle.reduce()
@@ -194,7 +166,7 @@ def test_a_tools_items_follow_the_threads_list_order(tmp_path: Path) -> None:
     call = {"type": "custom_tool_call", "id": "x1", "call_id": "c1", "name": "exec", "input": "t"}
     again = {"type": "function_call", "id": "f1", "call_id": "c1", "name": "f", "arguments": "{}"}
     bundle.infer("i1", request(call), response(again, accepted))
-    _tool(bundle, "c1", ev.ToolCallKind.other("f"), "f")
+    start_tool(bundle, "c1", ev.ToolCallKind.other("f"), "f")
     state = bundle.reduce()
     assert state["tool_calls"]["c1"]["model_visible_call_item_ids"] == [
         "conversation_item:3",
