@@ -12,8 +12,9 @@ What the loop sends and what it receives are both watched:
   requests first in, first out and echoes the lane on their events), so a lane's events go
   to its running response, and a ``response.created`` starts the lane's oldest
   ``response.create`` still waiting;
-* an ``error`` event (it names no lane: the only lane busy, else the default one) fails
-  the lane's running (or waiting) call with the error's ``code: message``; the connection
+* an ``error`` event fails the running (or waiting) call of the lane it names (the API
+  echoes the request's ``stream_id``; one naming none: the only lane busy, else the
+  default one) with the error's ``code: message``; the connection
   closing under a read fails every open call with the close's text, the loop closing it
   cancels them;
 * a ``response.steer`` sent inside a turn is remembered; the server's
@@ -202,8 +203,10 @@ class Lanes:
             queue.popleft()  # refused before it was accepted: nothing entered the history
 
     def _error(self, event: Any) -> None:
-        busy = [lane for lane in {*self._running, *self._waiting} if self._open(lane)]
-        lane = busy[0] if len(busy) == 1 else None
+        lane = getattr(event, "stream_id", None)
+        if not isinstance(lane, str):  # it names no lane: the only one busy, else the default
+            busy = [lane for lane in {*self._running, *self._waiting} if self._open(lane)]
+            lane = busy[0] if len(busy) == 1 else None
         if lane in self._running:
             entry = self._running.pop(lane)
         else:  # refused before it started

@@ -87,3 +87,61 @@ async def test_two_lanes_interleaved_each_go_to_their_own_call(tmp_path: Path) -
         (True, "resp_1"),
     ]
     reduced_by_both(bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_an_error_event_fails_the_call_of_the_lane_it_names(
+    schema: int, tmp_path: Path
+) -> None:
+    """Lanes ``a`` and ``b`` both busy, ``b``'s response breaks (its ``error`` event echoes
+    ``stream_id: "b"``, as the API's do) and ``a``'s goes on: ``b``'s call fails with the
+    error's text, ``a``'s completes. (The lane an error names was ignored: with two lanes
+    busy nothing failed, and ``b``'s call ended cancelled when the connection closed.)"""
+    lanes = Lanes()
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn(),
+    ):
+        for lane in ("a", "b"):
+            create = {"type": "response.create", "model": "gpt-test", "stream_id": lane}
+            lanes.sent(json.dumps({**create, "input": f"question {lane}"}))
+        error = {"type": "server_error", "code": "boom", "message": "lane b fell"}
+        script: list[tuple[str, str, dict[str, Any]]] = [
+            ("response.created", "a", {"response": _response(1, "in_progress", [])}),
+            ("response.created", "b", {"response": _response(2, "in_progress", [])}),
+            ("error", "b", {"error": error, "status": 500}),
+            ("response.output_item.done", "a", {"output_index": 0, "item": _item(1)}),
+            ("response.completed", "a", {"response": _response(1, "completed", [_item(1)])}),
+        ]
+        for kind, lane, fields in script:
+            lanes.received(_event(kind, lane, **fields))
+        lanes.closed()
+    bundle = bundle_in(tmp_path)
+    [completed] = of_type(bundle, "inference_completed")
+    assert completed["payload"]["response_id"] == "resp_1"
+    [failed] = of_type(bundle, "inference_failed")
+    assert failed["payload"]["error"] == "boom: lane b fell"
+    assert of_type(bundle, "inference_cancelled") == []
+    reduced_by_both(bundle)
+
+
+async def test_an_error_refusing_a_waiting_request_fails_that_request(tmp_path: Path) -> None:
+    """Lane ``a`` runs; the request sent on lane ``b`` is refused before it starts (an
+    ``error`` naming ``b``): ``b``'s call fails, ``a``'s completes."""
+    lanes = Lanes()
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        for lane in ("a", "b"):
+            create = {"type": "response.create", "model": "gpt-test", "stream_id": lane}
+            lanes.sent(json.dumps({**create, "input": f"question {lane}"}))
+        error = {"type": "invalid_request_error", "code": "bad", "message": "b refused"}
+        lanes.received(_event("response.created", "a", response=_response(1, "in_progress", [])))
+        lanes.received(_event("error", "b", error=error, status=400))
+        done = _response(1, "completed", [_item(1)])
+        lanes.received(_event("response.completed", "a", response=done))
+        lanes.closed()
+    bundle = bundle_in(tmp_path)
+    [failed] = of_type(bundle, "inference_failed")
+    assert failed["payload"]["error"] == "bad: b refused"
+    [completed] = of_type(bundle, "inference_completed")
+    assert completed["payload"]["response_id"] == "resp_1"
+    reduced_by_both(bundle)
