@@ -14,9 +14,10 @@ What the loop sends and what it receives are both watched:
   ``response.create`` still waiting;
 * an ``error`` event fails the running (or waiting) call of the lane it names (the API
   echoes the request's ``stream_id``; one naming none: the only lane busy, else the
-  default one) with the error's ``code: message``; the connection
-  closing under a read fails every open call with the close's text, the loop closing it
-  cancels them;
+  default one) with the error's ``code: message``; the connection closing under a read
+  fails every open call with the close's text, the loop closing it cancels them (an
+  exception leaving the connection's ``with`` block, or raised opening it, ends them by
+  that exception);
 * a ``response.steer`` sent inside a turn is remembered; the server's
   ``response.steer.accepted`` for it (matched by the steered response's id, in order)
   accepts its input into the turn's history, as Codex records steered input mid-turn
@@ -237,6 +238,14 @@ class Lanes:
             for entry in self._open_calls():
                 entry.recorder.broken(exc)
 
+    @quietly("a WebSocket connection left")
+    def left(self, exc: BaseException) -> None:
+        """The connection's block ended by ``exc`` (or opening the connection raised it):
+        every open call ends by it, failed with its text (cancelled by a cancellation), as
+        a stream's block left by an exception ends its call."""
+        for entry in self._open_calls():
+            entry.recorder.broken(exc)
+
     @quietly("a WebSocket connection closed")
     def closed(self) -> None:
         """The loop closed the connection: its open calls are cancelled."""
@@ -405,16 +414,17 @@ def _connected(manager: Any, connection: Any, is_async: bool) -> Any:
     recording = swapped(
         connection, _async_connection if is_async else _sync_connection, _CONNECTIONS
     )
-    queued = getattr(manager, "_rollout_trace_lanes", None)
-    if isinstance(queued, Lanes):
-        recording._rollout_trace_lanes = queued
+    # one record of the lanes for both: what the manager queued, what its block's end sees
+    recording._rollout_trace_lanes = _lanes(manager)
     return recording
 
 
 def _manager_methods(base: Any, is_async: bool) -> dict[str, Any]:
     """Methods of a recording subclass of the SDK's connection manager: what it queues
     before connecting (``send``) is seen as sent then, and the connection it opens (the
-    ``with`` block's, or ``enter()``'s) records."""
+    ``with`` block's, or ``enter()``'s) records. Opening the connection failing, or the
+    ``with`` block left by an exception, ends the calls still open by that exception (the
+    connection's ``close()``, which the block's end calls next, would cancel them)."""
 
     def send(self: Any, event: Any) -> None:
         lanes = _lanes(self)
@@ -428,14 +438,34 @@ def _manager_methods(base: Any, is_async: bool) -> dict[str, Any]:
     if is_async:
 
         async def enter(self: Any) -> Any:
-            return _connected(self, await base.__aenter__(self), is_async=True)
+            try:
+                connection = await base.__aenter__(self)
+            except BaseException as exc:
+                _lanes(self).left(exc)
+                raise
+            return _connected(self, connection, is_async=True)
 
-        return {"send": send, "__aenter__": enter, "enter": enter}
+        async def leave(self: Any, kind: Any, exc: BaseException | None, tb: Any) -> Any:
+            if exc is not None:
+                _lanes(self).left(exc)
+            return await base.__aexit__(self, kind, exc, tb)
+
+        return {"send": send, "__aenter__": enter, "enter": enter, "__aexit__": leave}
 
     def sync_enter(self: Any) -> Any:
-        return _connected(self, base.__enter__(self), is_async=False)
+        try:
+            connection = base.__enter__(self)
+        except BaseException as exc:
+            _lanes(self).left(exc)
+            raise
+        return _connected(self, connection, is_async=False)
 
-    return {"send": send, "__enter__": sync_enter, "enter": sync_enter}
+    def sync_leave(self: Any, kind: Any, exc: BaseException | None, tb: Any) -> Any:
+        if exc is not None:
+            _lanes(self).left(exc)
+        return base.__exit__(self, kind, exc, tb)
+
+    return {"send": send, "__enter__": sync_enter, "enter": sync_enter, "__exit__": sync_leave}
 
 
 def connect(original: Callable[..., Any], is_async: bool) -> Callable[..., Any]:

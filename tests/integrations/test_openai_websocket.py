@@ -8,6 +8,7 @@ nothing; every bundle reduces alike with our reducer and the Codex of its schema
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -289,4 +290,76 @@ async def test_a_connection_the_loop_closes_mid_response_cancels_the_call(
     assert "closed" in end["reason"]
     [request] = requests(bundle)
     assert "steer me" in json.dumps(request)
+    reduced_by_both(bundle)
+
+
+async def test_an_exception_leaving_the_connections_block_fails_the_call(
+    tmp_path: Path, server: FakeWebSocket
+) -> None:
+    """The loop's own error leaves the ``with connect()`` block mid-response: the call
+    ends failed with that error's text, as a stream's block left by an exception does (it
+    was cancelled by the ``close()`` the block's end makes); the error reaches the loop."""
+    client = _client(server)
+    with pytest.raises(ValueError, match="the tool broke"):
+        async with (
+            open_rollout(tmp_path, model="gpt-test") as rollout,
+            rollout.root.turn(),
+            client.responses.connect() as connection,
+        ):
+            await connection.response.create(model="gpt-test", input="steer me")
+            await _until(connection, "response.output_item.added")
+            raise ValueError("the tool broke")
+    bundle = bundle_in(tmp_path)
+    [end] = ends(bundle, "failed")
+    assert end["error"] == "ValueError: the tool broke"
+    assert ends(bundle, "cancelled") == []
+    reduced_by_both(bundle)
+
+
+async def test_a_connection_that_cannot_open_fails_the_requests_queued_for_it(
+    tmp_path: Path,
+) -> None:
+    """A request queued on the manager (``send`` before connecting) whose connection is
+    refused never left: its call fails with the SDK's error, which reaches the loop (it
+    stayed open and was cancelled with its turn)."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = instrument(
+        AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="test", max_retries=0)
+    )
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        manager = client.responses.connect()
+        manager.send({"type": "response.create", "model": "gpt-test", "input": "never sent"})
+        with pytest.raises(OSError) as raised:
+            await manager.enter()
+    bundle = bundle_in(tmp_path)
+    [end] = ends(bundle, "failed")
+    assert end["error"].startswith(f"{type(raised.value).__name__}: ")
+    assert ends(bundle, "cancelled") == []
+    reduced_by_both(bundle)
+
+
+async def test_the_sync_clients_block_left_by_an_exception_fails_the_call(
+    tmp_path: Path, server: FakeWebSocket
+) -> None:
+    """The same for the sync client's ``with connect()`` block, in a worker thread."""
+
+    def talk(turn: Any) -> None:
+        client = instrument(OpenAI(base_url=server.base_url, api_key="test", max_retries=0))
+        try:
+            with use_turn(turn), client.responses.connect() as connection:
+                connection.response.create(model="gpt-test", input="steer me")
+                while connection.recv().type != "response.output_item.added":
+                    pass
+                raise ValueError("the tool broke")
+        finally:
+            client.close()
+
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        with pytest.raises(ValueError, match="the tool broke"):
+            await anyio.to_thread.run_sync(talk, turn)
+    bundle = bundle_in(tmp_path)
+    [end] = ends(bundle, "failed")
+    assert end["error"] == "ValueError: the tool broke"
     reduced_by_both(bundle)
