@@ -27,7 +27,9 @@ What the loop sends and what it receives are both watched:
   not to send it again). A ``response.steer.pending`` records nothing (the input was
   already accepted); a ``response.steer.failed`` records nothing either (one refused
   before acceptance is forgotten; one that fails after acceptance stays accepted: the
-  trace format has no way to take an item back out of a history);
+  trace format has no way to take an item back out of a history), but input it returns
+  uncommitted is no longer put first in a continuation's recorded input: the API gives
+  it back for the loop to send itself;
 * a ``response.created`` nobody asked for, whose ``previous_response_id`` is a response
   steered input was accepted for, is the API's automatic successor: it is recorded as an
   inference of the steered response's turn whose request is that response's request
@@ -92,7 +94,8 @@ class Lanes:
     _running: dict[_Lane, _Call | None] = attrs.Factory(dict)
     _ended: dict[str, _Call] = attrs.Factory(dict)  # recorded responses by id, once ended
     _steers: dict[str, collections.deque[tuple[Turn, list[Any]]]] = attrs.Factory(dict)
-    _steered: dict[str, list[Any]] = attrs.Factory(dict)  # accepted input by response id
+    #: accepted input still queued at the API, by response id: (the steer's id, its items)
+    _steered: dict[str, list[tuple[str | None, list[Any]]]] = attrs.Factory(dict)
 
     # --- what the loop sends -------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class Lanes:
             previous = request.get("previous_response_id")
             if isinstance(previous, str) and previous in self._steered:
                 # the API puts the input still queued for that response first
-                steered = self._steered.pop(previous)
+                steered = _queued(self._steered.pop(previous))
                 request["input"] = [*steered, *_input_items(request.get("input"))]
             entry = _start(turn, request)
         lane = body.get("stream_id")
@@ -186,7 +189,7 @@ class Lanes:
         self._running[lane] = entry
 
     def _successor(self, previous: str) -> _Call | None:
-        accepted = self._steered.pop(previous)
+        accepted = _queued(self._steered.pop(previous))
         before = self._ended.get(previous)
         if before is None:
             return None
@@ -195,13 +198,25 @@ class Lanes:
 
     def _steer_event(self, kind: str, steer: Any) -> None:
         target = getattr(steer, "previous_response_id", None)
-        queue = self._steers.get(target) if isinstance(target, str) else None
+        if not isinstance(target, str):
+            return
+        queue = self._steers.get(target)
+        steer_id = getattr(steer, "id", None)
         if kind == "response.steer.accepted" and queue:
             turn, items = queue.popleft()
             accepted = turn.accept(*items)
-            self._steered.setdefault(str(target), []).extend(accepted)
-        elif kind == "response.steer.failed" and queue and getattr(steer, "id", None) is None:
-            queue.popleft()  # refused before it was accepted: nothing entered the history
+            self._steered.setdefault(target, []).append((steer_id, accepted))
+        elif kind == "response.steer.failed" and steer_id is None:
+            if queue:
+                queue.popleft()  # refused before it was accepted: nothing entered the history
+        elif kind == "response.steer.failed":
+            # accepted, then returned uncommitted for the loop to send itself: it stays in
+            # the history, and is no longer the API's to put first in a continuation
+            left = [queued for queued in self._steered.get(target, ()) if queued[0] != steer_id]
+            if left:
+                self._steered[target] = left
+            else:
+                self._steered.pop(target, None)
 
     def _error(self, event: Any) -> None:
         lane = getattr(event, "stream_id", None)
@@ -267,6 +282,11 @@ def _client_event(event: Any) -> Any:
         return json.loads(event)
     except ValueError:
         return None
+
+
+def _queued(steers: list[tuple[str | None, list[Any]]]) -> list[Any]:
+    """The items of accepted steers, in the order they were accepted."""
+    return [item for _, items in steers for item in items]
 
 
 def _input_items(given: Any) -> list[Any]:

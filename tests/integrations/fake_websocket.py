@@ -10,6 +10,9 @@ Each ``response.create`` is answered by the words of its last user text:
 * ``successor``: as ``steer``, but the response ends ``incomplete`` (reason ``steered``)
   and the API's automatic successor follows (``previous_response_id`` the steered one),
   answering the steered text;
+* ``uncommitted``: as ``successor``, but the successor cannot be made: the accepted input
+  comes back in a ``response.steer.failed`` with the steer's id
+  (``successor_creation_failed``), for the loop to send itself;
 * ``error``: an ``error`` event after the first delta; ``close``: the server closes the
   connection (1011) after the item is added.
 
@@ -82,7 +85,7 @@ class FakeWebSocket:
         if "close" in text:
             ws.close(1011, "the fake fell over")
             return
-        if "steer" in text or "successor" in text:
+        if "steer" in text or "successor" in text or "uncommitted" in text:
             steer = json.loads(ws.recv())
             self.received.append(steer)
             accepted = {"id": f"steer_{n}", "previous_response_id": response["id"]}
@@ -95,11 +98,20 @@ class FakeWebSocket:
             return
         self._send(ws, request, "response.output_item.done", output_index=0, item=item)
         done = dict(response, status="completed", output=[item], usage=USAGE_RESPONSES)
-        if "successor" not in text:
+        if "successor" not in text and "uncommitted" not in text:
             self._send(ws, request, "response.completed", response=done)
             return
         done.update(status="incomplete", incomplete_details={"reason": "steered"})
         self._send(ws, request, "response.incomplete", response=done)
+        if "uncommitted" in text:
+            failure = {
+                "code": "successor_creation_failed",
+                "message": "no successor",
+                "type": "invalid_request_error",
+            }
+            returned = dict(accepted, input=steer["input"])
+            self._send(ws, request, "response.steer.failed", error=failure, steer=returned)
+            return
         m = next(self._numbers)
         follow = _message(m, f"echo: {last_user_text({'input': steer['input']})}")
         successor = _response(m, response["id"])

@@ -363,3 +363,33 @@ async def test_the_sync_clients_block_left_by_an_exception_fails_the_call(
     [end] = ends(bundle, "failed")
     assert end["error"] == "ValueError: the tool broke"
     reduced_by_both(bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_accepted_input_returned_uncommitted_is_recorded_as_the_loop_resends_it(
+    schema: int, tmp_path: Path, server: FakeWebSocket
+) -> None:
+    """Accepted steering input the API cannot commit comes back in a
+    ``response.steer.failed`` with the steer's id, for the loop to send itself: it stays in
+    the turn's history, and the request that sends it records it once, as sent. (It was
+    still taken for queued at the API and put first again: twice in the recorded input.)"""
+    client = _client(server)
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn(),
+        client.responses.connect() as connection,
+    ):
+        await connection.response.create(model="gpt-test", input="uncommitted please")
+        kinds = await _until(connection, "response.steer.failed", steer="turn left")
+        resent: list[Any] = [{"role": "user", "content": "turn left"}]
+        await connection.response.create(
+            model="gpt-test", input=resent, previous_response_id="resp_1"
+        )
+        await _until(connection, "response.completed")
+    assert "response.steer.accepted" in kinds
+    bundle = bundle_in(tmp_path)
+    _, again = requests(bundle)
+    assert json.dumps(again["input"]).count("turn left") == 1
+    assert again["input"][0]["content"][0]["text"] == "turn left"
+    state = reduced_by_both(bundle)
+    assert {"turn left", "echo: turn left", "echo: uncommitted please"} <= set(texts(state))
