@@ -58,6 +58,7 @@ from ..record._guard import quietly
 from ..record.current import current_turn
 from ..record.inference import InferenceCall
 from ..record.requests import to_plain
+from ..record.runtime import outcome_of
 from ..record.threads import Turn
 from ._answers import ended_by, response_error
 from ._sent import sent_request
@@ -354,14 +355,24 @@ def _async_connection(base: Any) -> dict[str, Any]:
 
 
 async def _sending(connection: Any, send: Callable[..., Any], event: Any) -> None:
+    """Send ``event``, seen as sent. A send that raises did not send, but for one cancelled
+    while the message drains: ``websockets`` writes the message before it waits for the
+    socket (and the SDK queues one it cannot send yet), so that request has left and its
+    response will come: its call stays waiting for it, or the lane's next response would
+    be taken for the next request's."""
     lanes = _lanes(connection)
     call = lanes.sent(event)
-    if call is not None:
-        await call.__aenter__()  # waits for the writer when the rollout says so
+    try:
+        if call is not None:
+            await call.__aenter__()  # waits for the writer when the rollout says so
+    except BaseException as exc:
+        lanes.unsent(call, exc)
+        raise
     try:
         await send(connection, event)
     except BaseException as exc:
-        lanes.unsent(call, exc)
+        if outcome_of(exc) != "cancelled":
+            lanes.unsent(call, exc)
         raise
 
 

@@ -18,7 +18,8 @@ Each ``response.create`` is answered by the words of its last user text:
 
 A ``response.steer`` while nothing runs is refused (``response.steer.failed``). Every
 event echoes the request's ``stream_id``; the client events received are kept in
-:attr:`FakeWebSocket.received`.
+:attr:`FakeWebSocket.received`. Messages of any size are read; ``read_delay`` seconds pass
+before a connection's first one is (a large send then waits for the socket to drain).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from typing import Any, Self
 
 from websockets.sync.server import Server, ServerConnection, serve
@@ -36,11 +38,12 @@ from .fake_openai import USAGE_RESPONSES, last_user_text
 class FakeWebSocket:
     """The fake; a context manager serving while its ``with`` block runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_delay: float = 0.0) -> None:
         self.received: list[dict[str, Any]] = []
+        self._read_delay = read_delay
         self._numbers = itertools.count(1)
         self._sequence = itertools.count(1)
-        self._server: Server = serve(self._handle, "127.0.0.1", 0)
+        self._server: Server = serve(self._handle, "127.0.0.1", 0, max_size=None)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -57,6 +60,7 @@ class FakeWebSocket:
         self._server.shutdown()
 
     def _handle(self, ws: ServerConnection) -> None:
+        time.sleep(self._read_delay)
         for raw in ws:
             event = json.loads(raw)
             self.received.append(event)

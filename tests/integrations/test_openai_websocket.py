@@ -393,3 +393,41 @@ async def test_accepted_input_returned_uncommitted_is_recorded_as_the_loop_resen
     assert again["input"][0]["content"][0]["text"] == "turn left"
     state = reduced_by_both(bundle)
     assert {"turn left", "echo: turn left", "echo: uncommitted please"} <= set(texts(state))
+
+
+async def test_a_cancelled_send_keeps_its_call_for_the_response_that_comes(
+    tmp_path: Path,
+) -> None:
+    """The task sending a large ``response.create`` is cancelled while the socket drains:
+    the message was written and the server answers it, so its call stays waiting for that
+    response, and the next request's call gets its own. (The call was ended cancelled and
+    taken off its lane: the next call was given the cancelled request's response and the
+    next response was not recorded.)"""
+    with FakeWebSocket(read_delay=1.0) as slow:
+        client = _client(slow)
+        async with (
+            open_rollout(tmp_path, model="gpt-test", schema_version=3) as rollout,
+            rollout.root.turn(),
+            client.responses.connect() as connection,
+        ):
+            with anyio.move_on_after(0.2) as sending:
+                big = "z" * 30_000_000  # more than the socket buffers hold
+                await connection.response.create(model="gpt-test", input="big", instructions=big)
+            assert sending.cancelled_caught
+            await connection.response.create(model="gpt-test", input="small")
+            await _until(connection, "response.completed")
+            await _until(connection, "response.completed")
+    assert len(slow.received) == 2
+    bundle = bundle_in(tmp_path)
+    answered = {
+        e["payload"]["inference_call_id"]: e["payload"]["response_id"]
+        for e in of_type(bundle, "inference_completed")
+    }
+    by_text = {
+        payload(bundle, e["payload"]["request_payload"])["input"][0]["content"][0][
+            "text"
+        ]: answered.get(e["payload"]["inference_call_id"])
+        for e in of_type(bundle, "inference_started")
+    }
+    assert by_text == {"big": "resp_1", "small": "resp_2"}
+    reduced_by_both(bundle)
