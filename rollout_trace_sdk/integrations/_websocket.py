@@ -93,7 +93,7 @@ class Lanes:
 
     _waiting: dict[_Lane, collections.deque[_Call | None]] = attrs.Factory(dict)
     _running: dict[_Lane, _Call | None] = attrs.Factory(dict)
-    _ended: dict[str, _Call] = attrs.Factory(dict)  # recorded responses by id, once ended
+    _ended: dict[str, _Call] = attrs.Factory(dict)  # ended steered responses, by id
     _steers: dict[str, collections.deque[tuple[Turn, list[Any]]]] = attrs.Factory(dict)
     #: accepted input still queued at the API, by response id: (the steer's id, its items)
     _steered: dict[str, list[tuple[str | None, list[Any]]]] = attrs.Factory(dict)
@@ -124,6 +124,7 @@ class Lanes:
             if isinstance(previous, str) and previous in self._steered:
                 # the API puts the input still queued for that response first
                 steered = _queued(self._steered.pop(previous))
+                self._ended.pop(previous, None)
                 request["input"] = [*steered, *_input_items(request.get("input"))]
             entry = _start(turn, request)
         lane = body.get("stream_id")
@@ -167,8 +168,16 @@ class Lanes:
             entry.recorder.see(event)
         if kind in _TERMINAL:
             del self._running[lane]
-            if entry is not None and entry.response_id is not None:
-                self._ended[entry.response_id] = entry
+            if entry is not None:
+                self._keep_if_steered(entry)
+
+    def _keep_if_steered(self, entry: _Call) -> None:
+        """An ended response is kept (its request is what the API's automatic successor
+        inherits) only while steering may make a successor of it: a connection lives long,
+        and its requests hold whole histories."""
+        ended = entry.response_id
+        if ended is not None and (self._steered.get(ended) or self._steers.get(ended)):
+            self._ended[ended] = entry
 
     def _created(self, lane: _Lane, response: Any) -> None:
         response_id = getattr(response, "id", None)
@@ -191,7 +200,7 @@ class Lanes:
 
     def _successor(self, previous: str) -> _Call | None:
         accepted = _queued(self._steered.pop(previous))
-        before = self._ended.get(previous)
+        before = self._ended.pop(previous, None)
         if before is None:
             return None
         request = {**before.request, "previous_response_id": previous, "input": accepted}
@@ -218,6 +227,10 @@ class Lanes:
                 self._steered[target] = left
             else:
                 self._steered.pop(target, None)
+        if queue is not None and not queue:
+            del self._steers[target]
+        if not self._steered.get(target) and not self._steers.get(target):
+            self._ended.pop(target, None)  # nothing will continue it now
 
     def _error(self, event: Any) -> None:
         lane = getattr(event, "stream_id", None)

@@ -3,10 +3,13 @@ the fake server (one response at a time) cannot show, two lanes' events interlea
 
 from __future__ import annotations
 
+import gc
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 pytest.importorskip("openai")
@@ -145,3 +148,28 @@ async def test_an_error_refusing_a_waiting_request_fails_that_request(tmp_path: 
     [completed] = of_type(bundle, "inference_completed")
     assert completed["payload"]["response_id"] == "resp_1"
     reduced_by_both(bundle)
+
+
+async def test_a_connection_keeps_no_ended_response_it_will_not_need(tmp_path: Path) -> None:
+    """A long-lived connection's ended responses are let go: only a steered one is kept
+    (its request is what the API's automatic successor inherits). Each ended response was
+    kept with its request for as long as the connection lived, so memory grew with every
+    response (here 40 requests of 1 MB each: 40 MB held)."""
+    lanes = Lanes()
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            for n in range(1, 41):
+                create = {"type": "response.create", "model": "gpt-test", "stream_id": "a"}
+                lanes.sent(json.dumps({**create, "input": "x" * 2**20}))
+                lanes.received(_event("response.created", "a", response=_response(n, "queued", [])))
+                done = _response(n, "completed", [_item(n)])
+                lanes.received(_event("response.completed", "a", response=done))
+            await anyio.sleep(0.5)  # the writer writes what is queued
+            gc.collect()
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert len(of_type(bundle_in(tmp_path), "inference_completed")) == 40
+    assert held - before < 8 * 2**20, f"{(held - before) / 2**20:.1f} MiB held"
