@@ -12,19 +12,28 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..model.state import RolloutTrace as RolloutTrace
     from ..model.state import state_bytes as state_bytes
+    from .convert import convert_bundle as convert_bundle
     from .errors import ReduceError as ReduceError
     from .replay import reduce_bundle as reduce_bundle
     from .replay import replay_source as replay_source
 
 _HOMES = {
     "ReduceError": ".errors",
+    "convert_bundle": ".convert",
     "RolloutTrace": "..model.state",
     "reduce_bundle": ".replay",
     "replay_source": ".replay",
     "state_bytes": "..model.state",
 }
 
-__all__ = ["ReduceError", "RolloutTrace", "reduce_bundle", "replay_source", "state_bytes"]
+__all__ = [
+    "ReduceError",
+    "RolloutTrace",
+    "convert_bundle",
+    "reduce_bundle",
+    "replay_source",
+    "state_bytes",
+]
 
 
 def __getattr__(name: str) -> Any:
