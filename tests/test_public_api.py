@@ -57,3 +57,44 @@ def test_version_comes_from_the_installed_distribution() -> None:
 
     assert rollout_trace_sdk.__version__ == version("rollout-trace-sdk")
     assert "__version__" in dir(rollout_trace_sdk)
+
+
+_PUBLIC_MODULES = (
+    "rollout_trace_sdk",
+    "rollout_trace_sdk.record",
+    "rollout_trace_sdk.record.redact",
+    "rollout_trace_sdk.reduce",
+    "rollout_trace_sdk.testing",
+    "rollout_trace_sdk.integrations",
+    "rollout_trace_sdk.integrations.openai",
+    "rollout_trace_sdk.integrations.agents",
+    "rollout_trace_sdk.export.parquet",
+    "rollout_trace_sdk.export.query",
+)
+
+
+def test_every_public_name_is_in_the_docs() -> None:
+    """Every name of a public module's ``__all__`` (docs/architecture.md, "What is public")
+    is named in README.md or docs/: a public name nobody can find is not public."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    text = "\n".join(p.read_text() for p in [repo / "README.md", *(repo / "docs").glob("*.md")])
+    missing = [
+        f"{module}.{name}"
+        for module in _PUBLIC_MODULES
+        for name in importlib.import_module(module).__all__
+        if not re.search(rf"\b{re.escape(name)}\b", text)
+    ]
+    assert not missing, missing
+
+
+def test_convert_bundle_is_public() -> None:
+    """docs/reducing.md gives ``convert_bundle`` as the Python form of ``convert``."""
+    import rollout_trace_sdk.reduce as reduce
+    from rollout_trace_sdk.reduce.convert import convert_bundle
+
+    assert "convert_bundle" in reduce.__all__
+    assert reduce.convert_bundle is convert_bundle

@@ -493,6 +493,8 @@ class RolloutTraceProcessor(TracingProcessor):
     # --- the SDK's lifecycle ---------------------------------------------------------------
 
     def force_flush(self) -> None:
+        """Wait until what every open bundle recorded is on disk (each at most
+        ``close_timeout``); the bundles stay open. A failure is warned about, never raised."""
         with self._lock:
             traces = list(self._traces.values())
             loop = self._loop
