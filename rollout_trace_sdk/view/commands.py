@@ -68,12 +68,15 @@ def notes_to(notes: list[str], err: TextIO) -> None:
             print(f"  {visible(note)}", file=err)
 
 
-def load_noting(source: str | Path, lenient: bool, err: TextIO) -> Any:
+def load_noting(
+    source: str | Path, lenient: bool, err: TextIO, notes: list[str] | None = None
+) -> Any:
     """The reduced state of a bundle or state file (``load.load_state``), with what lenient
-    reduction skipped said on ``err``; what every command showing a rollout starts with."""
+    reduction skipped said on ``err`` (and appended to ``notes``, for a page that says it
+    too); what every command showing a rollout starts with."""
     from .load import load_state
 
-    notes: list[str] = []
+    notes = [] if notes is None else notes
     state = load_state(source, lenient=lenient, skipped=notes)
     notes_to(notes, err)
     return state
@@ -150,11 +153,12 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             server.close()
         return 0
-    state = load_noting(source, args.lenient, err)
+    notes: list[str] = []
+    state = load_noting(source, args.lenient, err, notes)
     reader = PayloadReader(source) if source.is_dir() else None
     default = source / "view.html" if source.is_dir() else source.with_suffix(".html")
     try:
-        page = static_page(state, reader)
+        page = static_page(state, reader, notes=notes)
     finally:
         if reader is not None:
             reader.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, Final
 
@@ -139,7 +139,7 @@ def embedded_payloads(
         ref = index[payload_id]
         if not isinstance(ref, Mapping):
             continue
-        raw = reader.read(ref)
+        raw = reader.read(ref, kept=True)
         if raw is None:
             unreadable += 1
             continue
@@ -170,6 +170,7 @@ def static_page(
     reader: PayloadReader | None,
     *,
     payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+    notes: Sequence[str] = (),
 ) -> str:
     """One self-contained HTML page for a reduced state.
 
@@ -177,10 +178,19 @@ def static_page(
         state: the reduced state as plain JSON values.
         reader: confined payload reads from the bundle, or None to embed no payloads.
         payload_limit: raw payload bytes to embed at most.
+        notes: what lenient reduction skipped, said on the page as ``--serve`` says it (a
+            page passed on must not show a partial rollout as if it were whole).
 
     Returns:
         The HTML text.
     """
     model = build_view_model(state)
     data, note = embedded_payloads(reader, state, payload_limit)
-    return render_page(model, boot={"mode": "static", "payload_note": note}, data=data)
+    # the first 100, as the served page shows them (the terminal printed them all)
+    boot = {
+        "mode": "static",
+        "payload_note": note,
+        "notes": list(notes[:100]),
+        "notes_total": len(notes),
+    }
+    return render_page(model, boot=boot, data=data)

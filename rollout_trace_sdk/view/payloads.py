@@ -76,8 +76,15 @@ class PayloadReader:
             raise PayloadRefused(f"the reduced state names no payload {payload_id!r}")
         return ref
 
-    def read_checked(self, ref: Mapping[str, Any]) -> bytes:
+    def read_checked(self, ref: Mapping[str, Any], *, kept: bool = False) -> bytes:
         """The payload's bytes.
+
+        Args:
+            ref: the reference, as the state has it.
+            kept: for a payload a capture limit truncated, the first bytes the bundle kept
+                (what the page shows under its note) instead of the reducer's placeholder
+                ``{"$trace_unavailable": id}``; the exports keep the placeholder (never a
+                cut body passed on as content).
 
         Raises:
             PayloadRefused: the reference is malformed, the reducer refuses it (outside the
@@ -89,7 +96,9 @@ class PayloadReader:
             raise PayloadRefused(f"malformed payload reference {dict(ref)!r}: {exc}") from None
         try:
             with self._lock:
-                raw = self._bundle.read_payload_bytes(parsed)
+                raw = self._kept(parsed) if kept else None
+                if raw is None:
+                    raw = self._bundle.read_payload_bytes(parsed)
         except ReduceError as exc:
             cause = f": {exc.cause}" if exc.cause else ""
             raise PayloadRefused(f"{exc.message}{cause}") from None
@@ -100,10 +109,23 @@ class PayloadReader:
             )
         return raw
 
-    def read(self, ref: Mapping[str, Any]) -> bytes | None:
-        """The payload's bytes, or None when it is refused or unreadable."""
+    def _kept(self, ref: RawPayloadRef) -> bytes | None:
+        """A truncated schema-3 payload's stored record (its first ``retained_bytes``), or
+        None for any other payload (whole, omitted, a template: read as the reducer reads
+        them). Called under the lock."""
+        shards = self._bundle.shards
+        capture = ref.capture
+        if shards is None or ref.shard is None or ref.parts or capture is None:
+            return None
+        if capture.status != "truncated":
+            return None
+        return shards.record(ref.raw_payload_id, ref.shard)
+
+    def read(self, ref: Mapping[str, Any], *, kept: bool = False) -> bytes | None:
+        """The payload's bytes (``kept``: as :meth:`read_checked`), or None when it is
+        refused or unreadable."""
         try:
-            return self.read_checked(ref)
+            return self.read_checked(ref, kept=kept)
         except PayloadRefused:
             return None
 

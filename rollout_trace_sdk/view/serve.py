@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         _, state, _ = source.current()
         try:
-            body = source.reader.read_checked(source.reader.ref_of(state, payload_id))
+            body = source.reader.read_checked(source.reader.ref_of(state, payload_id), kept=True)
         except PayloadRefused as exc:
             self._send(HTTPStatus.FORBIDDEN, str(exc).encode(), "text/plain")
             return

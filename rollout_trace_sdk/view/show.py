@@ -408,6 +408,8 @@ class _Transcript:
         yield from self.call(n)
         new = sum(1 for ix in call["req"] if ix not in seen)
         yield Line(1, ((f"request: {len(call['req'])} items, {new} new", "bold"),))
+        if not call["req"]:  # a request a capture limit cut or left out (as the page says)
+            yield from self.lost("request", call.get("rq"))
         for ix in call["req"]:
             item = m["items"][ix]
             mark = "+" if ix not in seen else " "

@@ -72,3 +72,27 @@ def test_schema_3_payloads_come_from_shards() -> None:
     reader = PayloadReader(bundle)
     read = [reader.read(ref) for ref in state["raw_payloads"].values()]
     assert read and any(raw for raw in read)
+
+
+def test_a_truncated_payload_gives_its_kept_bytes_to_the_page_only(
+    capped_bundles: dict[str, Path],
+) -> None:
+    """The page opened a payload a capture limit truncated as the reducer's placeholder
+    ``{"$trace_unavailable": id}`` while its note said 2,000 bytes were kept (found by
+    review: conformance-v3 ``capture_payload_limit_exec``). ``kept`` gives those bytes; the
+    default read (the exports') keeps the placeholder; omitted and whole payloads read the
+    same either way."""
+    for name, bundle in capped_bundles.items():
+        state = load_state(bundle)
+        reader = PayloadReader(bundle)
+        for payload_id, ref in state["raw_payloads"].items():
+            capture = ref.get("capture") or {}
+            plain, kept = reader.read_checked(ref), reader.read_checked(ref, kept=True)
+            if capture.get("status") == "truncated" and not ref.get("parts"):
+                assert plain == b'{"$trace_unavailable":"%s"}' % payload_id.encode()
+                assert len(kept) == capture["retained_bytes"], name
+                assert b"$trace_unavailable" not in kept  # the text as it began
+                assert reader.read(ref, kept=True) == kept
+            else:
+                assert kept == plain, (name, payload_id)
+        reader.close()

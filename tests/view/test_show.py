@@ -307,3 +307,25 @@ def test_what_capture_limits_cut_or_left_out_is_said(capped_bundles: dict[str, P
             assert re.search(r"\[result raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", text), (
                 text
             )
+
+
+def test_a_request_a_capture_limit_left_out_is_said(capped_bundles: dict[str, Path]) -> None:
+    """``show --call`` printed "request: 0 items" for an inference call whose request a
+    capture limit left out, as if the model had seen nothing (found by review)."""
+    state = load_state(capped_bundles["omitted"])
+    cut = [
+        call
+        for call in state["inference_calls"].values()
+        if not call["request_item_ids"]
+        and (state["raw_payloads"][call["raw_request_payload_id"]].get("capture") or {}).get(
+            "status"
+        )
+        == "omitted"
+    ]
+    assert cut  # the fixture's budget leaves later requests out
+    out = io.StringIO()
+    source = str(capped_bundles["omitted"])
+    assert main(["show", source, "--call", cut[0]["inference_call_id"]], out=out) == 0
+    text = out.getvalue()
+    assert "request: 0 items, 0 new" in text
+    assert re.search(r"\[request raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", text), text

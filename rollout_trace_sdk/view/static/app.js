@@ -24,6 +24,7 @@ async function start() {
     setInterval(poll, 2000);
   } else {
     model = JSON.parse($("rt-model").textContent);
+    showNotice(null, cfg.notes || [], cfg.notes_total);  // what `view --lenient` skipped
   }
   performance.mark("rt-parsed");
   S.payloadNote = cfg.payload_note || "";
@@ -78,18 +79,25 @@ function setLive(text, title) {
 // bundle cannot be read again (the page keeps its last state), the notice says why and what
 // lenient reduction skipped.
 function showStatus(st) {
-  const notes = st.notes || [];
   if (st.error) setLive("stale", "the bundle could not be read again: showing the last state read");
   else setLive("live", "following the bundle: the page redraws when it changes");
-  const key = JSON.stringify([st.error || null, notes]);
+  showNotice(st.error, st.notes || []);
+}
+
+// The notice under the header: why the bundle could not be read (served) and what lenient
+// reduction skipped (served, or a static page written with --lenient).
+function showNotice(error, notes, total) {
+  total = total || notes.length;
+  const key = JSON.stringify([error || null, notes, total]);
   if (key === S.noticeKey) return;  // unchanged: an opened list of notes stays open
   S.noticeKey = key;
   let h = "";
-  if (st.error) h += `<p data-testid="read-error"><b>The bundle could not be read</b> (${esc(st.error)}). Showing the last state that could be; it is stale.</p>`;
+  if (error) h += `<p data-testid="read-error"><b>The bundle could not be read</b> (${esc(error)}). Showing the last state that could be; it is stale.</p>`;
   if (notes.length) {
     const shown = notes.slice(0, 100).map((n) => `<li>${esc(n)}</li>`).join("");
-    const rest = notes.length > 100 ? `<li>… and ${num(notes.length - 100)} more (the terminal that runs the server lists them all)</li>` : "";
-    h += `<details data-testid="lenient-notes"><summary>Lenient reduction skipped ${num(notes.length)} thing(s): this rollout may be incomplete.</summary><ul>${shown}${rest}</ul></details>`;
+    const where = S.mode === "serve" ? "the terminal that runs the server lists them all" : "the terminal that wrote this page listed them all";
+    const rest = total > 100 ? `<li>… and ${num(total - 100)} more (${where})</li>` : "";
+    h += `<details data-testid="lenient-notes"><summary>Lenient reduction skipped ${num(total)} thing(s): this rollout may be incomplete.</summary><ul>${shown}${rest}</ul></details>`;
   }
   const box = $("notice");
   box.innerHTML = h;

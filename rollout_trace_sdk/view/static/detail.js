@@ -36,6 +36,17 @@ function itemList(ids, clsOf, tagOf) {
   return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" data-more="${CHUNK}">show ${rest} more items</span></p>` : "");
 }
 
+// A raw payload a capture limit cut or left out, said where its items would be (as the
+// transcript says it): "[result raw_payload:42, omitted: 27,820 bytes not kept]", or "".
+function lostText(label, id) {
+  const info = id ? S.m.payloads[id] : null;
+  return info && info[2] ? `[${label} ${id}, ${info[2]}]` : "";
+}
+function lostNote(label, id) {
+  const text = lostText(label, id);
+  return text ? `<p class="note" data-testid="lost-${label}">${esc(text)}</p>` : "";
+}
+
 function usageHtml(u) {
   if (!u) return "";
   return `${num(u[0])} in (${num(u[1])} cached) · ${num(u[2])} out (${num(u[3])} reasoning)`;
@@ -54,8 +65,10 @@ function showCall(i) {
   const onlyNew = S.onlyNew;
   const reqIds = onlyNew ? c.req.filter((x) => fresh.has(x)) : c.req;
   h += `<h3>Conversation the model saw · ${c.req.length} items, ${fresh.size} new in this request <label class="check" style="display:inline-flex"><input type="checkbox" id="only-new"${onlyNew ? " checked" : ""}>only new</label></h3>`;
+  if (!c.req.length) h += lostNote("request", c.rq);
   h += `<div data-list="req">` + itemList(reqIds, (ix) => (fresh.has(ix) ? "new" : ""), (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "")) + "</div>";
   h += `<h3>Response · ${c.resp.length} items</h3>`;
+  if (!c.resp.length) h += lostNote("response", c.rs);
   h += itemList(c.resp, () => "resp", () => "");
   setDetail(h, { list: reqIds, cls: (ix) => (fresh.has(ix) ? "new" : ""), tag: (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "") });
   const box = $("only-new");
@@ -83,7 +96,7 @@ function showTool(i) {
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
   h += `<h3>Arguments</h3><pre data-testid="tool-args">${hl(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
   const out = t.oi.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
-  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hl(out || t.output_preview || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hl(out || t.output_preview || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {
     h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
@@ -185,7 +198,8 @@ async function openPayload(id, btn) {
     const cap = 400000;
     const cut = text.length > cap;
     const lost = info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "";
-    view.innerHTML = `<h3>${esc(btn.textContent)} · ${esc(id)} · ${esc(info ? info[0] : "")} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
+    const where = info && info[0] ? ` · ${esc(info[0])}` : "";  // schema 3 stores no path
+    view.innerHTML = `<h3>${esc(btn.textContent)} · ${esc(id)}${where} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
   } catch (e) {
     view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>` + (info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "");
   }

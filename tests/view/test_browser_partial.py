@@ -1,0 +1,75 @@
+"""The viewer in a real browser on partial rollouts: what capture limits cut or left out,
+and what lenient reduction skipped, said where the page shows the rollout (the page must not
+show a partial rollout as whole)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from rollout_trace_sdk.cli import main
+
+from .conftest import HOSTILE_ID, Page, skipping_bundle
+
+
+def _write_page(source: Path, target: Path) -> str:
+    out = io.StringIO()
+    assert main(["view", str(source), "-o", str(target)], out=out) == 0
+    return target.as_uri()
+
+
+def test_a_result_response_or_request_a_capture_limit_cut_says_so_where_it_would_be(
+    page: Page, capped_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """A tool call whose result a capture limit cut or left out read "(no model-visible
+    output)", an inference call whose response or request was left out "0 items" with no
+    word of why (``show`` prints ``[result raw_payload:N, omitted: …]``), and a truncated
+    payload opened as ``{"$trace_unavailable": id}``, not the 2,000 bytes its note said were
+    kept (found by review: conformance-v3 ``capture_total_limit_multi_step`` and
+    ``capture_payload_limit_exec``)."""
+    cut = r"\[result raw_payload:\d+, truncated: 2,000 of 12,\d{3} bytes kept\]"
+    p = page.open(_write_page(capped_bundles["truncated"], tmp_path / "t.html") + "#call=c2")
+    assert re.fullmatch(cut, p.inner_text("[data-testid=tool-output]"))
+    p.locator("button[data-payload]", has_text="result").click()
+    body = p.wait_for_selector("[data-testid=payload]").inner_text()
+    assert "$trace_unavailable" not in body and len(body) == 2_000
+    assert body.startswith("{") and "line 0: xxx" in body
+    # no empty "· ·" where a schema-2 payload names its file
+    assert re.search(r"· raw_payload:\d+ · 2,000 chars$", p.text_content("#payload-view h3") or "")
+    omitted = capped_bundles["omitted"]
+    p = page.open(_write_page(omitted, tmp_path / "o.html") + "#call=c0")
+    assert re.fullmatch(
+        r"\[result raw_payload:\d+, omitted: 12,\d{3} bytes not kept\]",
+        p.inner_text("[data-testid=tool-output]"),
+    )
+    p.evaluate(
+        "window.__rt.select(JSON.parse(document.getElementById('rt-model').textContent).calls.at(-1).id)"
+    )
+    for what in ("request", "response"):
+        note = p.inner_text(f"[data-testid=lost-{what}]")
+        assert re.fullmatch(rf"\[{what} raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", note)
+    assert page.errors == []
+
+
+def test_a_page_written_leniently_says_what_was_skipped(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """``view --lenient`` wrote a page that said nothing of what lenient reduction skipped
+    (only the terminal did), so a page passed on showed a partial rollout as whole; the
+    served page says it (found by review)."""
+    bundle = skipping_bundle(demo_bundle, tmp_path)
+    target = tmp_path / "lenient.html"
+    err = io.StringIO()
+    assert (
+        main(["view", str(bundle), "--lenient", "-o", str(target)], out=io.StringIO(), err=err) == 0
+    )
+    assert "lenient: skipped 1 thing(s)" in err.getvalue()
+    p = page.open(target.as_uri())
+    notes = p.locator("[data-testid=lenient-notes]")
+    assert "Lenient reduction skipped 1 thing(s)" in notes.inner_text()
+    notes.locator("summary").click()
+    assert HOSTILE_ID in notes.inner_text()
+    p = page.open(_write_page(demo_bundle, tmp_path / "whole.html"))  # nothing skipped
+    assert p.locator("#notice").is_hidden()
+    assert page.errors == []
