@@ -526,3 +526,36 @@ def test_what_capture_limits_cut_or_left_out_is_said(
         assert " was not recorded whole (" in note
         assert ("truncated: 2,000 of" if name == "truncated" else "omitted: ") in note
     assert page.errors == []
+
+
+def test_the_header_and_the_calls_list_fit_a_narrow_window(
+    browser: Any, failing_state: Path, capped_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """At 1,024 px (1,280 for a capture-limited bundle) the header's one line cut off its end:
+    "recording closed with partial payloads" and the red "N failed" were clipped out of view;
+    and the calls list cut off its tokens column (found by review, in screenshots)."""
+    pages = {
+        "count-failed": _write_page(failing_state, tmp_path / "failing.html"),
+        "recording": _write_page(capped_bundles["truncated"], tmp_path / "capped.html"),
+    }
+    for width in (1024, 1280):
+        for target, url in pages.items():
+            opened = Page(browser, width=width, height=700)
+            try:
+                p = opened.open(url)
+                shown = p.evaluate(
+                    """(id) => { const e = document.getElementById(id).getBoundingClientRect();
+                    const s = document.getElementById("summary").getBoundingClientRect();
+                    return e.right <= s.right + 0.5 && e.bottom <= s.bottom + 0.5 && e.width > 0; }""",
+                    target,
+                )
+                assert shown, (width, target)
+                clipped = p.evaluate(
+                    """() => [...document.querySelectorAll("#list .row, #list-head")].flatMap(
+                      (row) => [...row.children]).filter((c) => c.classList.contains("num")
+                      && c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent)"""
+                )
+                assert clipped == [], (width, target)
+                assert opened.errors == []
+            finally:
+                opened.close()
