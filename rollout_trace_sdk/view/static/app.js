@@ -114,6 +114,8 @@ function setModel(m, first) {
   m.compactions.forEach((c, i) => S.byId.set(c.id, ["cmp", i]));
   S.toolCall = new Int32Array(m.tools.length).fill(-1);
   m.calls.forEach((c, i) => c.tools.forEach((t) => { S.toolCall[t] = i; }));
+  S.turnCalls = m.turns.map(() => []);  // each turn's inference calls, in start order
+  m.calls.forEach((c, i) => { if (S.turnCalls[c.turn]) S.turnCalls[c.turn].push(i); });
   S.prevCall = new Int32Array(m.calls.length).fill(-1);
   const last = new Map();
   m.calls.forEach((c, i) => { if (last.has(c.t)) S.prevCall[i] = last.get(c.t); last.set(c.t, i); });
@@ -158,6 +160,12 @@ function select(kind, key, opts) {
     else if (kind === "cell") { return showCell(i); }
   }
   if (kind === "thread") return showThread(i);
+  if (kind === "turn") {
+    // A turn is selected through its first inference call (its conversation, the deep link);
+    // a turn that made none shows its agent.
+    const turn = m.turns[i], first = S.turnCalls[i] ? S.turnCalls[i][0] : undefined;
+    if (first != null) { kind = "call"; i = first; } else return turn ? showThread(turn.t) : undefined;
+  }
   const obj = kind === "call" ? m.calls[i] : kind === "tool" ? m.tools[i] : kind === "cmp" ? m.compactions[i] : null;
   if (!obj) return;
   S.sel = { kind, i, key: i };
@@ -274,7 +282,15 @@ function wire() {
   let timer = null;
   $("search").addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => { S.query = $("search").value.trim().toLowerCase(); applyFilter(); if (S.sel) select(S.sel.kind, S.sel.i, { keepScroll: true }); }, 120);
+    timer = setTimeout(() => {
+      const q = $("search").value.trim().toLowerCase();
+      // A new search starts at the top of its matches: the old scroll position could land
+      // on the last of them, the first ones out of sight.
+      if (q !== S.query) $("list").scrollTop = 0;
+      S.query = q;
+      applyFilter();
+      if (S.sel) select(S.sel.kind, S.sel.i, { keepScroll: true });
+    }, 120);
   });
   $("only-failed").onchange = () => { S.onlyFailed = $("only-failed").checked; applyFilter(); };
   for (const b of document.querySelectorAll(".tabs button")) {

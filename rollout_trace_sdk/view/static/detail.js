@@ -9,6 +9,23 @@ function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="
 function kindText(kind) { return typeof kind === "string" ? kind.replace(/_/g, " ") : "unknown"; }
 function kv(rows) { return "<dl class=kv>" + rows.filter((r) => r[1] !== "" && r[1] != null).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("") + "</dl>"; }
 
+// A note a capture limit left in a text ("[text: raw_payload:23, truncated: …]", a JSON
+// value's " [raw_payload:10, omitted: …]", a result's "[result raw_payload:12, …]") links to
+// the payload it names, opened as the payload buttons open theirs (its kept bytes, or why
+// there are none).
+const CUT_NOTE = /\[(?:(\w+):? )?(raw_payload:\d+), (?:truncated|omitted)\b[^\[\]\n]*\]/g;
+function hlNotes(text) {
+  let out = "", i = 0;
+  for (const mt of text.matchAll(CUT_NOTE)) {
+    const info = S.m.payloads[mt[2]];
+    if (!info || !info[2]) continue;  // not a payload this rollout lost part of
+    out += hl(text.slice(i, mt.index)) +
+      `<span class="link" data-payload="${esc(mt[2])}" data-label="${esc(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
+    i = mt.index + mt[0].length;
+  }
+  return out + hl(text.slice(i));
+}
+
 function producerHtml(it) {
   if (!it.by) return "";
   return it.by.map(([type, ref]) => {
@@ -26,7 +43,7 @@ function itemHtml(ix, cls, tags) {
   const extra = [it.kind !== "message" ? kindText(it.kind) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
-    `<div class="ib">${hl(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" data-expand="1">show all</span></div>` : "") + `</div>`;
+    `<div class="ib">${hlNotes(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" data-expand="1">show all</span></div>` : "") + `</div>`;
 }
 
 const CHUNK = 150;
@@ -94,9 +111,9 @@ function showTool(i) {
     ["target agent", esc(t.target_agent_path || "")], ["mcp call", esc(t.mcp_call_id || "")]]);
   if (FAILED.has(t.st)) h += `<div class="error-box" data-testid="error"><b>${esc(t.st)}</b><pre class="err">${esc(errorText(t))}</pre></div>`;
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
-  h += `<h3>Arguments</h3><pre data-testid="tool-args">${hl(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
+  h += `<h3>Arguments</h3><pre data-testid="tool-args">${hlNotes(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
   const out = t.oi.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
-  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hl(out || t.output_preview || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hlNotes(out || t.output_preview || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {
     h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
@@ -192,14 +209,15 @@ async function openPayload(id, btn) {
   if (!view) return;
   const info = S.m.payloads[id];
   view.innerHTML = `<p class="muted">loading ${esc(id)}…</p>`;
+  if (btn.dataset.label) view.scrollIntoView({ block: "nearest" });  // opened from a note in a text
   try {
     let text = await payloadText(id);
     try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
     const cap = 400000;
     const cut = text.length > cap;
     const lost = info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "";
-    const where = info && info[0] ? ` · ${esc(info[0])}` : "";  // schema 3 stores no path
-    view.innerHTML = `<h3>${esc(btn.textContent)} · ${esc(id)}${where} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
+    const where = info && info[0] ? ` · <span class="verbatim">${esc(info[0])}</span>` : "";  // schema 3 stores no path
+    view.innerHTML = `<h3>${esc(btn.dataset.label || btn.textContent)} · <span class="verbatim">${esc(id)}</span>${where} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
   } catch (e) {
     view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>` + (info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "");
   }

@@ -305,6 +305,10 @@ function hit(x, y) {
   const inLane = ly - S.laneTop[k];
   const slop = 3 * (S.vx1 - S.vx0) / (w - LABEL_W);
   const t = tOf(x, w);
+  if (inLane < LANE_PAD + 5) {  // the turn band, above the first row of blocks
+    for (const b of L.turns) if (t >= b.s - slop && t <= b.e + slop) return b;
+    return null;
+  }
   for (const [arr, key] of [[L.calls, "call"], [L.cmps, "cmp"], [L.tools, "tool"], [L.ops, "op"]]) {
     for (const b of arr) {
       const y0 = L.rowY[key] + b.row * (BAR_H + 2);
@@ -325,6 +329,11 @@ function zoomAt(x, f) {
 function tipText(b) {
   const m = S.m;
   if (b.kind === "thread") { const th = m.threads[b.i]; return laneName(b.i) + "\n" + th.id; }
+  if (b.kind === "turn") {
+    const o = m.turns[b.i], calls = S.turnCalls[b.i];
+    const tools = calls.reduce((n, c) => n + m.calls[c].tools.length, 0);
+    return `turn · ${o.st} · ${dur(o)}\n${o.id}\n${num(calls.length)} inference call${calls.length === 1 ? "" : "s"} · ${num(tools)} tool call${tools === 1 ? "" : "s"}`;
+  }
   const o = b.kind === "call" ? m.calls[b.i] : b.kind === "tool" ? m.tools[b.i] : b.kind === "op" ? m.ops[b.i] : b.kind === "cell" ? m.cells[b.i] : m.compactions[b.i];
   const what = b.kind === "call" ? "inference " + o.model : b.kind === "tool" ? "tool " + o.name : b.kind === "op" ? "terminal " + (o.command || "write_stdin") : b.kind === "cell" ? "code cell" : o.req ? "compaction request" : "compaction";
   let s = `${what} · ${o.st} · ${dur(o)}\n${o.id}`;
