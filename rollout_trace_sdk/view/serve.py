@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from ..reduce.errors import ReduceError
+from . import live
 from .html import SCRIPT_PATH, render_page, script_text
 from .load import load_state
 from .model import build_view_model
@@ -53,10 +55,16 @@ class _Source:
         self._model: bytes = b""
         self.notes: list[str] = []
         self.error: str | None = None
+        #: notes held back while the recording writes what they say is missing (view/live.py),
+        #: the paths whose change may make them untrue, and when the input last changed
+        self._held: list[str] = []
+        self._watch: tuple[str, ...] = ()
+        self._changed_at = time.monotonic()
 
     def token(self) -> str:
-        """Changes whenever the input's files change (file, size and modification time)."""
-        names = ("trace.jsonl", "manifest.json") if self.is_bundle else ("",)
+        """Changes whenever the input's files change (file, size and modification time), and
+        the shard a held-back note waits on."""
+        names = ("trace.jsonl", "manifest.json", *self._watch) if self.is_bundle else ("",)
         parts = []
         for name in names:
             try:
@@ -68,38 +76,53 @@ class _Source:
         return "/".join(parts)
 
     def current(self) -> tuple[str, Any, bytes]:
-        """(token, state, view model bytes), reduced again if the input moved on."""
+        """(token, state, view model bytes), reduced again if the input moved on, or once
+        notes held back (view/live.py) have waited :data:`live.HOLD_S` on a still bundle:
+        that reading shows every note it makes."""
         with self._lock:
             token = self.token()
-            if token != self._token or self._state is None:
-                notes: list[str] = []
-                try:
-                    state = load_state(self.path, lenient=True, skipped=notes)
-                except ReduceError as exc:
-                    # Mid-write or broken: keep showing the last good state, say why.
-                    if self._state is None:
-                        raise
-                    if str(exc) != self.error:
-                        self._say(
-                            f"rollout-trace view: cannot read {self.path} again: {exc}; "
-                            "serving the last state read"
-                        )
-                    self.error = str(exc)
-                else:
-                    # the reader opened with the source serves the first state as it is
-                    again = self._state is not None and self.reader is not None
-                    self._state = state
-                    self._model = orjson.dumps(build_view_model(state))
-                    if notes != self.notes:
-                        self._say_notes(notes)
-                    if self.error is not None:
-                        self._say(f"rollout-trace view: {self.path} read again")
-                    self.notes = notes
-                    self.error = None
-                    if again:
-                        self._reopen_reader()
-                self._token = token
+            moved = token != self._token or self._state is None
+            if moved or (self._held and time.monotonic() - self._changed_at >= live.HOLD_S):
+                if moved:
+                    self._changed_at = time.monotonic()
+                self._read(hold=moved)
+                self._token = self.token()  # with the paths a held note waits on
+            assert self._token is not None
             return self._token, self._state, self._model
+
+    def _read(self, *, hold: bool) -> None:
+        """Reduce the input again (leniently) and say what changed; ``hold``: notes of a
+        payload the recording is still writing are held back."""
+        notes: list[str] = []
+        try:
+            state = load_state(self.path, lenient=True, skipped=notes)
+        except ReduceError as exc:
+            # Mid-write or broken: keep showing the last good state, say why.
+            if self._state is None:
+                raise
+            if str(exc) != self.error:
+                self._say(
+                    f"rollout-trace view: cannot read {self.path} again: {exc}; "
+                    "serving the last state read"
+                )
+            self.error = str(exc)
+            return
+        # the reader opened with the source serves the first state as it is
+        again = self._state is not None and self.reader is not None
+        self._state = state
+        self._model = orjson.dumps(build_view_model(state))
+        self._held, self._watch = (
+            live.transient_notes(self.path, state, notes) if hold and self.is_bundle else ([], ())
+        )
+        shown = [note for note in notes if note not in self._held]
+        if shown != self.notes:
+            self._say_notes(shown)
+        if self.error is not None:
+            self._say(f"rollout-trace view: {self.path} read again")
+        self.notes = shown
+        self.error = None
+        if again:
+            self._reopen_reader()
 
     def _reopen_reader(self) -> None:
         """The new state's payloads are read from the bundle as it is now."""

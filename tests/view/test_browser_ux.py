@@ -4,13 +4,21 @@ tooltips), each found by review in Chromium."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
+import zstandard
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.model import layout
+from rollout_trace_sdk.reduce.shards import decompress_shard
+from rollout_trace_sdk.view import live
+from rollout_trace_sdk.view.serve import ViewServer
 
 from .conftest import Page
 
@@ -134,4 +142,123 @@ def test_a_turn_names_itself_on_hover_and_selects_its_first_call(
     p.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
     assert p.evaluate("location.hash") == "#call=" + model["calls"][calls[0]]["id"]
     assert "Inference call" in p.inner_text("#detail h2")
+    assert page.errors == []
+
+
+_LIVE = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root):
+    call_item = {"type": "function_call", "name": "exec_command", "call_id": "c1", "arguments": "{}"}
+    async with open_rollout(root, model="m", schema_version=3) as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "go"})
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[call_item])
+        async with turn.tool_call("c1", "exec_command", arguments="{}") as tool:
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": "done"})
+    print(rollout.bundle_dir)
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+class _Writing:
+    """A schema-3 bundle caught mid-write: its log ends with the tool call's end (the
+    recording open), whose result payload its shard, still being written, lacks."""
+
+    def __init__(self, root: Path) -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", _LIVE, str(root / "rec")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.bundle = Path(done.stdout.strip())
+        log = self.bundle / "trace.jsonl"
+        self.lines = log.read_bytes().splitlines(keepends=True)
+        cut = next(n for n, line in enumerate(self.lines) if b'"type":"tool_call_ended"' in line)
+        self.result = max(re.findall(rb"raw_payload:\d+", self.lines[cut]), key=len).decode()
+        log.write_bytes(b"".join(self.lines[: cut + 1]))
+        self.closing = b"".join(self.lines[cut + 1 :])  # up to recording_completed
+        self.shard = self.bundle / "payloads" / "000001.zst"
+        data, sealed = decompress_shard(self.shard.read_bytes())
+        assert sealed
+        self.records = _records(data)
+        self.write_shard(with_result=False, sealed=False)
+
+    def write_shard(self, *, with_result: bool, sealed: bool, touch: bool = True) -> None:
+        body = b"".join(
+            layout.shard_record(ident, record)
+            for ident, record in self.records
+            if with_result or ident != self.result
+        )
+        stream = zstandard.ZstdCompressor(write_checksum=True).compressobj()
+        end = zstandard.COMPRESSOBJ_FLUSH_FINISH if sealed else zstandard.COMPRESSOBJ_FLUSH_BLOCK
+        self.shard.write_bytes(stream.compress(body) + stream.flush(end))
+        if touch:  # a new reading, as the recorder's next line makes
+            _touch(self.bundle / "trace.jsonl")
+
+    def close_recording(self) -> None:
+        with (self.bundle / "trace.jsonl").open("ab") as log:
+            log.write(self.closing)
+
+
+def _records(data: bytes) -> list[tuple[str, bytes]]:
+    out, at, header = [], 0, layout.SHARD_RECORD_HEADER
+    while at < len(data):
+        size, length = header.unpack_from(data, at)
+        at += header.size
+        out.append((data[at : at + size].decode(), data[at + size : at + size + length]))
+        at += size + length
+    return out
+
+
+def _touch(path: Path) -> None:
+    later = path.stat().st_mtime_ns + 5_000_000_000
+    os.utime(path, ns=(later, later))
+
+
+def test_a_payload_the_recording_is_still_writing_is_not_said_missing(
+    page: Page, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``--serve`` on a bundle being written showed "missing payload … in shard 1" notes for a
+    payload the log cites a moment before the shard holds it (found by review: a live
+    recording served). Held back while the recording is open and the shard is the one being
+    written; shown when the shard is sealed without it, when the recording closes, or when the
+    bundle has been still for ``live.HOLD_S``."""
+    live_bundle = _Writing(tmp_path)
+    notes = "[data-testid=lenient-notes]"
+    err = io.StringIO()
+    with ViewServer(live_bundle.bundle, 0, err=err) as server:
+        p = page.open(server.url)
+        assert p.locator(notes).count() == 0
+        assert p.is_hidden("#notice")
+        assert live_bundle.result not in err.getvalue()  # nor on the terminal
+        fetched: list[str] = []
+        p.on("request", lambda r: fetched.append(r.url) if "model.json" in r.url else None)
+        # the shard catches up (its own change, the log unchanged): read again, nothing missing
+        live_bundle.write_shard(with_result=True, sealed=False, touch=False)
+        p.evaluate("window.__rt.poll()")
+        assert p.locator(notes).count() == 0
+        assert fetched  # the shard's change alone made a new reading
+        # a sealed shard without it: the payload is gone, said at once
+        live_bundle.write_shard(with_result=False, sealed=True)
+        p.evaluate("window.__rt.poll()")
+        assert live_bundle.result in p.locator(notes).text_content()
+        # still being written again, then still for HOLD_S: shown
+        live_bundle.write_shard(with_result=False, sealed=False)
+        p.evaluate("window.__rt.poll()")
+        assert p.locator(notes).count() == 0
+        monkeypatch.setattr(live, "HOLD_S", 0.0)
+        p.evaluate("window.__rt.poll()")
+        assert live_bundle.result in p.locator(notes).text_content()
+        monkeypatch.undo()
+        # the recording closed, the shard never got it: shown
+        live_bundle.write_shard(with_result=False, sealed=False)
+        p.evaluate("window.__rt.poll()")
+        assert p.locator(notes).count() == 0
+        live_bundle.close_recording()
+        p.evaluate("window.__rt.poll()")
+        assert live_bundle.result in p.locator(notes).text_content()
     assert page.errors == []
