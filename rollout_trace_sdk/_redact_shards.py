@@ -77,17 +77,6 @@ class ShardRewriter:
         return number
 
 
-def shard_number(name: str) -> int | None:
-    """The number a shard file name carries (``000012.zst`` → 12), else ``None``. Only the
-    name Codex opens counts: ``1.zst`` beside ``000001.zst`` is a stray file (copied as it
-    is), not a second shard 1."""
-    stem = name.removesuffix(".zst")
-    if stem == name or not (stem.isascii() and stem.isdigit()):
-        return None
-    number = int(stem)
-    return number if layout.shard_name(number) == name else None
-
-
 def fix_retained(line: bytes, changed: dict[str, int]) -> bytes:
     """``line`` with every truncated reference to a changed body stating its new length."""
     if not changed or b'"retained_bytes"' not in line:
@@ -162,4 +151,6 @@ def _records(data: bytes) -> tuple[list[tuple[str, bytes]], int]:
 def is_shard(rel: str) -> bool:
     """Whether a bundle-relative path is a schema-3 payload shard."""
     head, _, name = rel.rpartition("/")
-    return head == layout.PAYLOADS_DIR and shard_number(name) is not None and os.sep not in name
+    return (
+        head == layout.PAYLOADS_DIR and layout.shard_number(name) is not None and os.sep not in name
+    )

@@ -38,7 +38,7 @@ from typing import Any, Final, TextIO
 import attrs
 import orjson
 
-from ._redact_shards import ShardError, ShardRewriter, fix_retained, is_shard, shard_number
+from ._redact_shards import ShardError, ShardRewriter, fix_retained, is_shard
 from ._signals import held
 from .model import layout
 from .record.redact import RedactionConfig, Redactor
@@ -162,7 +162,7 @@ def _copy(
             if data is None:
                 _mkdir(dest)
             elif shards is not None and is_shard(rel):
-                number = shard_number(rel.rpartition("/")[2])
+                number = layout.shard_number(rel.rpartition("/")[2])
                 assert number is not None
                 try:
                     shards.rewrite(number, data)

@@ -64,6 +64,17 @@ def shard_name(shard: int) -> str:
     return f"{shard:06}.zst"
 
 
+def shard_number(name: str) -> int | None:
+    """The number a shard file name carries (``000012.zst`` → 12), else ``None``. Only the
+    name Codex opens counts: ``1.zst`` beside ``000001.zst`` is a stray file, not a second
+    shard 1."""
+    stem = name.removesuffix(".zst")
+    if stem == name or not (stem.isascii() and stem.isdigit()):
+        return None
+    number = int(stem)
+    return number if shard_name(number) == name else None
+
+
 def shard_path(shard: int) -> str:
     """Schema 3: the bundle-relative path of shard ``shard``."""
     return f"{PAYLOADS_DIR}/{shard_name(shard)}"

@@ -13,6 +13,7 @@ All of Codex 0.171's texts for broken shards live here: ``open shard``, ``decomp
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, Final
@@ -58,6 +59,30 @@ _MAX_WINDOW: Final = 1 << 23
 class MissingShardPayload(MissingPayload):
     """A payload is not in its shard (or the shard file is absent): lenient replay skips the
     event that needed it."""
+
+
+def _missing_text(payload_id: str, shard: int) -> str:
+    return f"missing payload {payload_id} in shard {shard}"
+
+
+def _open_text(shown: str) -> str:
+    return f"open shard {shown}"
+
+
+_MISSING_NOTE: Final = re.compile(r"\bmissing payload raw_payload:\d+ in shard (\d+)\b")
+_OPEN_NOTE: Final = re.compile(r"\bopen shard .*?([^/\s]+\.zst)\b")
+
+
+def shard_of_note(note: str) -> int | None:
+    """The shard a lenient reduction's note says a payload was missing from (the texts
+    above: ``missing payload ... in shard N``, or ``open shard PATH`` for a shard file
+    that is not there), else ``None``: ``view --serve`` holds such a note back while the
+    writer may still be writing that shard."""
+    found = _MISSING_NOTE.search(note)
+    if found:
+        return int(found.group(1))
+    found = _OPEN_NOTE.search(note)
+    return layout.shard_number(found.group(1)) if found else None
 
 
 #: Reads a bundle-relative file: the bundle passes its confined reader (``confined.BundleFiles``,
@@ -224,7 +249,7 @@ class ShardReader:
             raw = self._read_file(layout.shard_path(number))
         except OSError as exc:  # a plain reader (tests); the bundle's raises ReduceError
             error = MissingShardPayload if isinstance(exc, FileNotFoundError) else ReduceError
-            raise error(f"open shard {shown}", cause=os_error_text(exc), file=shown) from None
+            raise error(_open_text(shown), cause=os_error_text(exc), file=shown) from None
         try:
             data, sealed = decompress_shard(raw, self._floor)
         except zstandard.ZstdError as exc:
@@ -256,9 +281,7 @@ class ShardReader:
         found, data = self._load(shard)
         where = found.records.get(payload_id)
         if where is None:
-            raise MissingShardPayload(
-                f"missing payload {payload_id} in shard {shard}", file=self._shown(shard)
-            )
+            raise MissingShardPayload(_missing_text(payload_id, shard), file=self._shown(shard))
         start, length = where
         return data[start : start + length]
 

@@ -18,7 +18,6 @@ is shown at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -28,21 +27,13 @@ import zstandard
 from ..model import layout
 from ..reduce.confined import BundleFiles
 from ..reduce.errors import ReduceError
-from ..reduce.shards import ShardBomb, decompress_shard
+from ..reduce.shards import ShardBomb, decompress_shard, shard_of_note
 from .capture import recording_status
 
 #: Seconds a bundle must stay unchanged before a held-back note is shown anyway: the
 #: recorder writes a batch's payloads right after its lines, so a note that outlives this
 #: names a payload that is not coming (a killed recorder, a disk that refused the write).
 HOLD_S: Final = 10.0
-
-_MISSING: Final = re.compile(r"\bmissing payload raw_payload:\d+ in shard (\d+)\b")
-_ABSENT: Final = re.compile(r"\bopen shard \S*?(\d+)\.zst\b")
-
-
-def _shard_named(note: str) -> int | None:
-    found = _MISSING.search(note) or _ABSENT.search(note)
-    return int(found.group(1)) if found else None
 
 
 def transient_notes(
@@ -61,13 +52,13 @@ def transient_notes(
         (notes to hold back, paths to watch); nothing is held when the recording has closed
         or the shards cannot be read (the notes are shown as they are).
     """
-    named = [(note, _shard_named(note)) for note in notes]
+    named = [(note, shard_of_note(note)) for note in notes]
     if recording_status(state) != "unclosed" or all(shard is None for _, shard in named):
         return [], ()
     try:
         with BundleFiles(root) as files:
             names = files.list_dir(layout.PAYLOADS_DIR, what="payload shards")
-            numbers = [int(n[:-4]) for n in names if n.endswith(".zst") and n[:-4].isdigit()]
+            numbers = [n for n in map(layout.shard_number, names) if n is not None]
             newest = max(numbers, default=0)
             sealed = False
             if newest:

@@ -14,6 +14,8 @@ from rollout_trace_sdk.model.layout import (
     payload_number,
     raw_payload_id,
     right_sized,
+    shard_name,
+    shard_number,
     work_prefix,
 )
 
@@ -68,3 +70,15 @@ def test_a_work_name_fits_a_file_name_and_is_known_as_one(name: str, verb: str) 
     hidden = work_prefix(name, verb) + "a1b2c3d4e5f6"
     assert len(os.fsencode(hidden)) <= 255
     assert is_work_in_progress(hidden)
+
+
+@pytest.mark.parametrize("number", [1, 12, 999_999, 1_234_567])
+def test_a_shard_name_gives_back_its_number(number: int) -> None:
+    assert shard_number(shard_name(number)) == number
+
+
+@pytest.mark.parametrize("name", ["1.zst", "0001.zst", "000001.json", "00000a.zst", "٠٠٠٠٠١.zst"])
+def test_a_name_codex_would_not_open_as_a_shard_has_no_number(name: str) -> None:
+    """Only the zero-padded name Codex opens is a shard: ``1.zst`` beside ``000001.zst`` is
+    a stray file, not a second shard 1."""
+    assert shard_number(name) is None

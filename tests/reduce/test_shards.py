@@ -316,3 +316,16 @@ def test_a_shard_that_cannot_be_decompressed_is_tried_once(
     assert calls <= 2  # its own check, then the replay's
     unreadable = [p for p in report.problems if "Unknown frame descriptor" in p.message]
     assert len(unreadable) == 1 and "000001.zst" in unreadable[0].message
+
+
+def test_a_lenient_note_names_the_shard_its_payload_was_missing_from(files: _Files) -> None:
+    """``view --serve`` holds back a note of a payload missing from the shard still being
+    written: both of Codex's texts for it give that shard back, wherever the bundle is."""
+    files.write(1, _frame(_records(("raw_payload:1", b"1"))))
+    reader = ShardReader("my traces/b", files.read)
+    for ref, shard in ((_ref(9), 1), (_ref(2, shard=3), 3)):
+        with pytest.raises(MissingPayload) as missing:
+            reader.text(ref)
+        note = f"line 9 (seq 9): skipped payload missing: {missing.value}"
+        assert shards.shard_of_note(note) == shard, note
+    assert shards.shard_of_note("payloads/000001.zst: went on without raw_payload:1") is None
