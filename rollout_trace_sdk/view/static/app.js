@@ -112,6 +112,7 @@ function setModel(m, first) {
   m.calls.forEach((c, i) => S.byId.set(c.id, ["call", i]));
   m.tools.forEach((t, i) => { if (!S.byId.has(t.id)) S.byId.set(t.id, ["tool", i]); });
   m.compactions.forEach((c, i) => S.byId.set(c.id, ["cmp", i]));
+  m.cells.forEach((c, i) => { if (!S.byId.has(c.id)) S.byId.set(c.id, ["cell", i]); });
   S.toolCall = new Int32Array(m.tools.length).fill(-1);
   m.calls.forEach((c, i) => c.tools.forEach((t) => { S.toolCall[t] = i; }));
   S.turnCalls = m.turns.map(() => []);  // each turn's inference calls, in start order
@@ -154,10 +155,9 @@ function select(kind, key, opts) {
   opts = opts || {};
   const m = S.m;
   let i = typeof key === "number" ? key : -1;
-  if (kind === "op" || kind === "cell") {
-    const o = kind === "op" ? m.ops[i] : null;
+  if (kind === "op") {
+    const o = m.ops[i];
     if (o && o.tool >= 0) { kind = "tool"; i = o.tool; }
-    else if (kind === "cell") { return showCell(i); }
   }
   if (kind === "thread") return showThread(i);
   if (kind === "turn") {
@@ -166,12 +166,12 @@ function select(kind, key, opts) {
     const turn = m.turns[i], first = S.turnCalls[i] ? S.turnCalls[i][0] : undefined;
     if (first != null) { kind = "call"; i = first; } else return turn ? showThread(turn.t) : undefined;
   }
-  const obj = kind === "call" ? m.calls[i] : kind === "tool" ? m.tools[i] : kind === "cmp" ? m.compactions[i] : null;
+  const obj = kind === "call" ? m.calls[i] : kind === "tool" ? m.tools[i] : kind === "cmp" ? m.compactions[i] : kind === "cell" ? m.cells[i] : null;
   if (!obj) return;
   S.sel = { kind, i, key: i };
-  if (!opts.fromHash) history.replaceState(null, "", "#" + (kind === "cmp" ? "compaction" : "call") + "=" + encodeURIComponent(obj.id));
-  if (kind === "call") showCall(i); else if (kind === "tool") showTool(i); else showCompaction(i);
-  S.pane = S.sel;  // the details pane shows the selection (not an agent or a code cell)
+  if (!opts.fromHash) history.replaceState(null, "", "#" + HASH_KEY[kind] + "=" + encodeURIComponent(obj.id));
+  if (kind === "call") showCall(i); else if (kind === "tool") showTool(i); else if (kind === "cell") showCell(i); else showCompaction(i);
+  S.pane = S.sel;  // the details pane shows the selection (not an agent)
   if (!opts.keepScroll) { revealRow(kind, i); revealBlock(obj); }
   renderList(false);
   draw();
@@ -199,12 +199,22 @@ function revealBlock(o) {
 
 // --- wiring ------------------------------------------------------------------------------
 
+// What the address says a selection is: #call=ID (an inference or tool call), #compaction=ID,
+// #cell=ID (a code cell).
+const HASH_KEY = { call: "call", tool: "call", cmp: "compaction", cell: "cell" };
+
 function selectFromHash() {
   let h;
   try { h = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }  // a malformed link selects nothing
-  const m = /^(call|tool|compaction|thread)=(.+)$/s.exec(h);  // s: an id may hold CR or LF
+  const m = /^(call|tool|compaction|cell|thread)=(.+)$/s.exec(h);  // s: an id may hold CR or LF
   if (!m) return;
   if (m[1] === "thread") { const t = S.m.threads.findIndex((x) => x.id === m[2] || x.path === m[2]); if (t >= 0) showThread(t); return; }
+  if (m[1] === "cell") {  // its id, or the call id of the exec call that started it
+    let i = S.m.cells.findIndex((c) => c.id === m[2]);
+    if (i < 0) i = S.m.cells.findIndex((c) => c.call_id === m[2]);
+    if (i >= 0) select("cell", i, { fromHash: true });
+    return;
+  }
   let hitId = S.byId.get(m[2]);
   if (m[1] === "tool") { const i = S.m.tools.findIndex((t) => t.id === m[2] || t.call_id === m[2]); if (i >= 0) hitId = ["tool", i]; }
   if (!hitId && m[1] === "call") { const i = S.m.tools.findIndex((t) => t.call_id === m[2]); if (i >= 0) hitId = ["tool", i]; }
@@ -334,10 +344,10 @@ function wire() {
 window.__rt = { ready: false, select: (id) => { const h = S.byId.get(id); if (h) select(h[0], h[1]); return !!h; },
   blockCenter: (kind, i) => {
     // Where a block is drawn (for tests): scrolls it into view first.
-    const m = S.m, o = kind === "call" ? m.calls[i] : m.tools[i];
+    const m = S.m, o = kind === "call" ? m.calls[i] : kind === "cell" ? m.cells[i] : m.tools[i];
     revealBlock(o); drawNow();
     const k = S.laneOf[o.t], L = S.lanes[k], w = $("timeline").clientWidth;
-    const arr = kind === "call" ? L.calls : L.tools, b = arr.find((x) => x.kind === kind && x.i === i);
+    const arr = kind === "call" ? L.calls : kind === "cell" ? L.ops : L.tools, b = arr.find((x) => x.kind === kind && x.i === i);
     const x0 = Math.max(LABEL_W, xOf(b.s, w)), x1 = Math.max(x0 + 2, xOf(b.e, w));
     return { x: Math.min((x0 + x1) / 2, x0 + 4), y: AXIS_H + S.laneTop[k] - S.scrollY + L.rowY[kind] + b.row * (BAR_H + 2) + BAR_H / 2 };
   },

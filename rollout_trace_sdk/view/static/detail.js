@@ -3,6 +3,7 @@
 function threadLink(t) { return `<span class="link" data-go="thread:${t}">${esc(laneName(t))}</span>`; }
 function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
 function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
+function cellLink(i) { return `<span class="link" data-go="cell:${i}">code cell</span>`; }
 function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${esc(id)}">${esc(label)}</button>` : ""; }
 // A kind as words; a state file may lack it (the viewer reads it, the shape check does not
 // require it).
@@ -122,8 +123,8 @@ function showTool(i) {
     if (op.stdout) h += `<pre>${hl(op.stdout)}</pre>`;
     if (op.stderr) h += `<pre class="err">${hl(op.stderr)}</pre>`;
   }
-  if (t.cell != null && m.cells[t.cell]) h += `<h3>Requested by code cell</h3><pre>${esc(m.cells[t.cell].source)}</pre>`;
-  if (t.starts_cell != null && m.cells[t.starts_cell]) h += `<h3>Code cell</h3><pre>${esc(m.cells[t.starts_cell].source)}</pre>`;
+  if (t.cell != null && m.cells[t.cell]) h += `<h3>Requested by ${cellLink(t.cell)}</h3><pre>${esc(m.cells[t.cell].source)}</pre>`;
+  if (t.starts_cell != null && m.cells[t.starts_cell]) h += `<h3>${cellLink(t.starts_cell)}</h3><pre>${esc(m.cells[t.starts_cell].source)}</pre>`;
   const edges = m.edges.filter((e) => e.tool === i);
   if (edges.length) h += `<h3>Interactions</h3>` + edges.map((e) => `<div>${esc(kindText(e.kind))} → ${e.to >= 0 ? threadLink(e.to) : esc(e.dst)}</div>`).join("");
   h += `<p>${payloadBtn(t.inv, "raw invocation")}${payloadBtn(t.res, "raw result")}</p><div id="payload-view"></div>`;
@@ -147,12 +148,14 @@ function showCompaction(i) {
 }
 
 function showCell(i) {
-  const c = S.m.cells[i];
+  const m = S.m, c = m.cells[i];
   if (!c) return;
-  let h = `<h2>Code cell ${stTag(c.st)}</h2>` + kv([["id", esc(c.id)], ["agent", threadLink(c.t)], ["runtime", esc(c.runtime)], ["duration", dur(c)], ["nested tools", c.nested.map(toolLink).join(", ")]]);
-  h += `<pre>${esc(c.source)}</pre>`;
+  const exec = m.tools.findIndex((t) => t.starts_cell === i);
+  let h = `<h2><i class="dot cell"></i>Code cell ${stTag(c.st)}</h2>` + kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)],
+    ["started by", exec >= 0 ? toolLink(exec) : ""], ["runtime", esc(c.runtime)], ["duration", dur(c)], ["nested tools", c.nested.map(toolLink).join(", ")]]);
+  h += `<h3>Source</h3><pre data-testid="cell-source">${hl(c.source || "")}</pre>`;
+  if (c.out.length) h += `<h3>Output · ${c.out.length} items</h3>` + itemList(c.out, () => "", () => "");
   setDetail(h);
-  S.pane = null;  // not the selection: a poll leaves it be
 }
 
 function showThread(t) {

@@ -7,6 +7,7 @@ function buildRows() {
   m.calls.forEach((c, i) => rows.push({ kind: "call", i, s: c.s || 0, t: c.t, o: c }));
   m.tools.forEach((t, i) => rows.push({ kind: "tool", i, s: t.s || 0, t: t.t, o: t }));
   m.compactions.forEach((c, i) => rows.push({ kind: "cmp", i, s: c.s || 0, t: c.t, o: c }));
+  m.cells.forEach((c, i) => rows.push({ kind: "cell", i, s: c.s || 0, t: c.t, o: c }));
   rows.sort((a, b) => a.s - b.s || (a.o.q || 0) - (b.o.q || 0)); // q: the start's seq
   S.rows = rows;
 }
@@ -34,6 +35,10 @@ function haystack(row) {
     o.ci.forEach(itemText); o.oi.forEach(itemText);
     const op = o.op != null ? m.ops[o.op] : null;
     if (op) parts.push(op.id, op.command || "", op.stdin || "", op.stdout || "", op.stderr || "");
+  } else if (row.kind === "cell") {
+    // its source, and its status (failed, yielded: words the list column shows)
+    parts.push("code cell", o.source || "", o.st || "", o.runtime || "", o.call_id || "");
+    o.out.forEach(itemText);
   } else {
     parts.push("compaction", o.rq || "", o.rs || "");
     o.repl.forEach(itemText);
@@ -121,6 +126,7 @@ function fillRow(el, r, k) {
   let name, dot, tokens = "";
   if (r.kind === "call") { name = o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
   else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
+  else if (r.kind === "cell") { name = "code cell · " + firstLine(o.source); dot = "cell"; }
   else { name = o.req ? "compaction request · " + o.st : "compaction · " + o.inputs + " items → " + o.repl.length; dot = "cmp"; }
   // Only what differs from the row's previous content is written: every write dirties
   // style or layout, and a fast scroll refills twenty rows a frame.
@@ -137,20 +143,35 @@ function fillRow(el, r, k) {
   set(c[6], "textContent", tokens);
 }
 
+// A cell's source as its row names it: the first line that says something.
+function firstLine(text) {
+  const line = String(text || "").split("\n").find((l) => l.trim());
+  return line ? line.trim() : "(empty)";
+}
+
+// How many rows failed: the header's "N failed" and the agents' counts, each equal to what
+// "failures only" lists (inference calls, tool calls, compactions and code cells).
+function failedCount() {
+  let n = 0;
+  for (const r of S.rows) if (FAILED.has(r.o.st)) n++;
+  return n;
+}
+
 function agentStats() {
   const m = S.m;
   const st = m.threads.map(() => ({ calls: 0, tools: 0, failed: 0, tin: 0, tout: 0, lat: 0, toolTime: 0 }));
   for (const c of m.calls) {
     const a = st[c.t]; if (!a) continue;
-    a.calls++; if (FAILED.has(c.st)) a.failed++;
+    a.calls++;
     if (c.u) { a.tin += c.u[0]; a.tout += c.u[2]; }
     if (c.s != null && c.e != null) a.lat += c.e - c.s;
   }
   for (const t of m.tools) {
     const a = st[t.t]; if (!a) continue;
-    a.tools++; if (FAILED.has(t.st)) a.failed++;
+    a.tools++;
     if (t.s != null && t.e != null) a.toolTime += t.e - t.s;
   }
+  for (const r of S.rows) if (FAILED.has(r.o.st) && st[r.t]) st[r.t].failed++;
   return st;
 }
 

@@ -159,7 +159,7 @@ function drawBlocks(g, arr, y0, w, sel) {
     if (x1 < LABEL_W) continue;
     const y = y0 + b.row * (BAR_H + 2);
     const xa = Math.max(LABEL_W, x0), width = Math.max(2, x1 - xa);
-    const rowKind = b.kind === "call" ? "call" : b.kind === "tool" ? "tool" : b.kind === "cmp" ? "cmp" : null;
+    const rowKind = b.kind === "op" ? null : b.kind;  // a terminal operation has no row of its own
     const isSel = sel && sel.kind === rowKind && sel.i === b.i;
     const faded = matches && !(rowKind && matches.has(rowKind + b.i));
     const plain = !isSel && !faded && !matches && !FAILED.has(b.st);
@@ -338,5 +338,6 @@ function tipText(b) {
   const what = b.kind === "call" ? "inference " + o.model : b.kind === "tool" ? "tool " + o.name : b.kind === "op" ? "terminal " + (o.command || "write_stdin") : b.kind === "cell" ? "code cell" : o.req ? "compaction request" : "compaction";
   let s = `${what} · ${o.st} · ${dur(o)}\n${o.id}`;
   if (b.kind === "call" && o.u) s += `\n${num(o.u[0])} in / ${num(o.u[2])} out tokens`;
+  if (b.kind === "cell") s += "\n" + firstLine(o.source);
   return s;
 }

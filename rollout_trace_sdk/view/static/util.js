@@ -83,7 +83,7 @@ function hl(text) {
 
 function renderSummary() {
   const m = S.m;
-  const failed = m.calls.filter((c) => FAILED.has(c.st)).length + m.tools.filter((t) => FAILED.has(t.st)).length;
+  const failed = failedCount();
   let tin = 0, tout = 0;
   for (const c of m.calls) if (c.u) { tin += c.u[0]; tout += c.u[2]; }
   $("summary").innerHTML =

@@ -1,0 +1,284 @@
+"""Code cells in the viewer's calls list, search, selection, deep links and failure counts.
+
+A code cell (code mode's ``exec`` JavaScript) was reachable only through the timeline or its
+exec call's details: searching a word of its source, or looking for the cell that failed (its
+exec call completes, so "failures only" showed nothing), did not find it."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.cli import main
+
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+from .conftest import Page
+
+OK_SOURCE = "\n  const r = await tools.exec_command({cmd: 'echo quokka'});\ntext(r.output);\n"
+BAD_SOURCE = "const x = wombat.length;\ntext(String(x));\n"
+BAD_ERROR = "ReferenceError: wombat is not defined"
+
+_CELLS = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+OK, BAD, ERROR = sys.argv[2], sys.argv[3], sys.argv[4]
+
+def custom(call_id, source):
+    return {"type": "custom_tool_call", "call_id": call_id, "name": "exec", "input": source}
+
+def said(text):
+    return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+
+async def main(root):
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "go"})
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[custom("cell_ok", OK)])
+        async with turn.tool_call("cell_ok", "exec", input=OK) as tool:
+            cell = tool.code_cell("1", OK)
+            async with cell.tool_call(
+                "nested-1", "exec_command", runtime_tool_id="t1", arguments={"cmd": "echo quokka"}
+            ) as nested:
+                nested.completed_value({"output": "quokka"})
+            cell.finished([{"type": "input_text", "text": "quokka"}])
+            output = {"type": "custom_tool_call_output", "call_id": "cell_ok", "output": "quokka"}
+            history.append(tool.completed(output))
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[custom("cell_bad", BAD)])
+        async with turn.tool_call("cell_bad", "exec", input=BAD) as tool:
+            cell = tool.code_cell("2", BAD)
+            cell.finished(error_text=ERROR)
+            output = {"type": "custom_tool_call_output", "call_id": "cell_bad", "output": "Script failed: " + ERROR}
+            history.append(tool.completed(output))
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[said("done")])
+    print(rollout.bundle_dir)
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+@pytest.fixture(scope="module")
+def cells_page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A recorded rollout with two code cells: one that completed (its source's first line is
+    blank, then ``const r = …``) and one that failed while its exec call completed. Recorded
+    in a child process: Playwright keeps an event loop running in the test thread."""
+    root = tmp_path_factory.mktemp("cells")
+    done = subprocess.run(
+        [sys.executable, "-c", _CELLS, str(root), OK_SOURCE, BAD_SOURCE, BAD_ERROR],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return _write_page(Path(done.stdout.strip()), root / "page.html")
+
+
+def _write_page(source: Path, target: Path) -> str:
+    assert main(["view", str(source), "-o", str(target)], out=io.StringIO()) == 0
+    return target.as_uri()
+
+
+def _cell_rows(p: Any) -> list[str]:
+    """The code cells' rows as the list names them, in the order their elements come."""
+    names = p.eval_on_selector_all(
+        "#list .row[data-kind=cell]", "rows => rows.map(r => r.children[3].textContent)"
+    )
+    return [str(n) for n in names]
+
+
+def _cell_index(p: Any, cell_id: str) -> int:
+    index = p.evaluate(
+        "(id) => JSON.parse(document.getElementById('rt-model').textContent).cells"
+        ".findIndex(c => c.id === id)",
+        cell_id,
+    )
+    assert index >= 0
+    return int(index)
+
+
+def _search(p: Any, text: str) -> None:
+    p.fill("#search", text)
+    p.wait_for_function(
+        f"document.querySelector('#filter-note').textContent.includes({'“' + text + '”'!r})"
+    )
+
+
+def _pixel(p: Any, i: int, dy: float) -> list[int]:
+    """The timeline's colour ``dy`` px below the middle of cell ``i``'s block."""
+    rgb = p.evaluate(
+        """([i, dy]) => {
+          const c = window.__rt.blockCenter('cell', i), d = window.devicePixelRatio || 1;
+          const g = document.getElementById('tl-canvas').getContext('2d');
+          const px = g.getImageData(Math.round(c.x * d), Math.round((c.y + dy) * d), 1, 1).data;
+          return [px[0], px[1], px[2]];
+        }""",
+        [i, dy],
+    )
+    return [int(c) for c in rgb]
+
+
+def _outline(p: Any, i: int) -> list[int]:
+    """Just above the block (BAR_H is 11 px): the selection's dark outline when it is
+    selected, the lane's background otherwise."""
+    return _pixel(p, i, -5.5 - 1)
+
+
+def _dark(rgb: list[int]) -> bool:
+    return max(rgb) < 60
+
+
+def test_each_code_cell_is_a_row_with_its_status_duration_and_first_line(
+    page: Page, cells_page: str
+) -> None:
+    p = page.open(cells_page)
+    stats = p.evaluate("window.__rt.stats()")
+    assert stats["cells"] == 2
+    assert stats["listRows"] == stats["calls"] + stats["tools"] + stats["cells"]
+    names = _cell_rows(p)
+    # the first line that says something (the completed cell's source starts with a blank one)
+    assert names == [
+        "code cell · const r = await tools.exec_command({cmd: 'echo quokka'});",
+        "code cell · const x = wombat.length;",
+    ]
+    statuses = p.eval_on_selector_all(
+        "#list .row[data-kind=cell]", "rows => rows.map(r => r.children[4].textContent)"
+    )
+    assert statuses == ["completed", "failed"]
+    assert p.locator("#list .row[data-kind=cell].failed").count() == 1
+    durations = p.eval_on_selector_all(
+        "#list .row[data-kind=cell]", "rows => rows.map(r => r.children[5].textContent)"
+    )
+    assert all(d.endswith(" ms") or d.endswith(" s") for d in durations)
+    assert page.errors == []
+
+
+def test_search_finds_a_cell_by_its_source_and_by_its_status(page: Page, cells_page: str) -> None:
+    p = page.open(cells_page)
+    _search(p, "wombat.length")
+    assert _cell_rows(p) == ["code cell · const x = wombat.length;"]
+    # its block on the timeline is a match: drawn in full red (--fail), not faded
+    red = _pixel(p, _cell_index(p, "code_cell:cell_bad"), 0)
+    assert red[0] > 180 and red[1] < 90, red
+    _search(p, "failed")
+    assert "code cell · const x = wombat.length;" in _cell_rows(p)
+    assert page.errors == []
+
+
+def test_selecting_a_cell_row_opens_its_details_and_outlines_its_block(
+    page: Page, cells_page: str
+) -> None:
+    p = page.open(cells_page)
+    i = _cell_index(p, "code_cell:cell_bad")
+    assert not _dark(_outline(p, i))
+    p.locator("#list .row[data-kind=cell]").nth(1).click()
+    p.wait_for_selector("[data-testid=cell-source]")
+    assert p.inner_text("[data-testid=cell-source]").strip() == BAD_SOURCE.strip()
+    detail = p.inner_text("#detail")
+    assert "Code cell" in detail and BAD_ERROR in detail  # its output
+    assert "exec cell_bad" in detail  # the exec call that started it, a link
+    assert p.evaluate("location.hash") == "#cell=" + quote("code_cell:cell_bad", safe="")
+    assert p.locator("#list .row[data-kind=cell].sel").count() == 1
+    assert _dark(_outline(p, i))
+    # the exec call's details link back to the cell
+    p.locator("#detail dl .link", has_text="exec cell_bad").click()
+    p.wait_for_selector("[data-testid=tool-args]")
+    p.locator("#detail [data-go^='cell:']").first.click()
+    p.wait_for_selector("[data-testid=cell-source]")
+    assert "wombat" in p.inner_text("[data-testid=cell-source]")
+    assert page.errors == []
+
+
+def test_clicking_a_cell_on_the_timeline_selects_it(page: Page, cells_page: str) -> None:
+    p = page.open(cells_page)
+    i = _cell_index(p, "code_cell:cell_ok")
+    where = p.evaluate(f"window.__rt.blockCenter('cell', {i})")
+    box = p.locator("#timeline").bounding_box()
+    p.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
+    p.wait_for_selector("[data-testid=cell-source]")
+    assert "echo quokka" in p.inner_text("[data-testid=cell-source]")
+    assert p.evaluate("location.hash") == "#cell=" + quote("code_cell:cell_ok", safe="")
+    assert p.locator("#list .row[data-kind=cell].sel").count() == 1
+    assert _dark(_outline(p, i))
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("link", ["code_cell:cell_bad", "cell_bad"])
+def test_a_cell_deep_link_opens_it(page: Page, cells_page: str, link: str) -> None:
+    """``#cell=ID`` takes the cell's id or its exec call's model-visible call id."""
+    p = page.open(cells_page + "#cell=" + quote(link, safe=""))
+    p.wait_for_selector("[data-testid=cell-source]")
+    assert "wombat" in p.inner_text("[data-testid=cell-source]")
+    assert p.locator("#list .row[data-kind=cell].sel").count() == 1
+    # the exec call keeps its own link
+    p.evaluate("location.hash = '#call=cell_bad'")
+    p.wait_for_selector("[data-testid=tool-args]")
+    assert page.errors == []
+
+
+def test_a_failed_cell_is_counted_and_filtered(page: Page, cells_page: str) -> None:
+    """The failed cell's exec call completed: the header said nothing failed and "failures
+    only" listed nothing."""
+    p = page.open(cells_page)
+    assert p.inner_text("#count-failed") == "1 failed"
+    p.click("#count-failed")
+    p.wait_for_function("window.__rt.stats().listRows === 1")
+    assert _cell_rows(p) == ["code cell · const x = wombat.length;"]
+    p.click(".tabs button[data-tab=agents]")
+    failed = p.eval_on_selector_all(
+        "#list .row.agents", "rows => rows.map(r => r.children[3].textContent)"
+    )
+    assert failed == ["1"]
+    assert page.errors == []
+
+
+_CODE_MODE = [
+    b
+    for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    for b in conformance_bundles(corpus)
+    if b.parent.name.startswith("code_mode_")
+]
+
+
+@pytest.mark.skipif(not _CODE_MODE, reason="../shared/conformance* is not present")
+@pytest.mark.parametrize(
+    "bundle", _CODE_MODE, ids=[f"{b.parent.parent.name}/{b.parent.name}" for b in _CODE_MODE]
+)
+def test_codex_code_mode_bundles_list_their_cells(page: Page, bundle: Path, tmp_path: Path) -> None:
+    """Codex's own code-mode bundles (both schemas): a row per cell, opened by a click."""
+    cells = orjson.loads((bundle / "expected_state.json").read_bytes())["code_cells"]
+    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    names = _cell_rows(p)
+    assert len(names) == len(cells) > 0
+    for cell in cells.values():
+        first = next(line for line in cell["source_js"].split("\n") if line.strip()).strip()
+        assert "code cell · " + first in names
+    p.locator("#list .row[data-kind=cell]").first.click()
+    p.wait_for_selector("[data-testid=cell-source]")
+    assert p.evaluate("location.hash").startswith("#cell=code_cell")
+    assert page.errors == []
+
+
+def test_the_failed_count_is_what_failures_only_lists(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """The header counted failed inference and tool calls only, so a failed compaction
+    request was listed by "failures only" (the count's own link) but not counted."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    request = next(iter(state["compaction_requests"].values()))
+    request["execution"]["status"] = "failed"
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    p = page.open(_write_page(source, tmp_path / "page.html"))
+    assert p.inner_text("#count-failed") == "1 failed"
+    p.click("#count-failed")
+    p.wait_for_function("window.__rt.stats().listRows === 1")
+    assert p.locator("#list .row[data-kind=cmp].failed").count() == 1
+    assert page.errors == []
