@@ -20,93 +20,16 @@ from typing import Any, Final, TextIO
 import attrs
 
 from .model import build_view_model, thread_tree_order
+from .show_format import ARGS_CHARS as _ARGS_CHARS
+from .show_format import FAILED as _FAILED
+from .show_format import Line as Line
+from .show_format import Segment as Segment
+from .show_format import clip as _clip
+from .show_format import duration as _duration
+from .show_format import ms as _ms
+from .show_format import short_id as short_id
+from .show_format import status_style as _status_style
 from .visible import visible
-
-_FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
-_OUTPUT_LINES: Final = 6
-_OUTPUT_CHARS: Final = 600
-_ARGS_CHARS: Final = 300
-
-Segment = tuple[str, str]  # (text, rich style; "" for none)
-
-
-@attrs.frozen
-class Line:
-    """One transcript entry: indentation depth and styled text (may span several lines)."""
-
-    indent: int
-    parts: tuple[Segment, ...]
-
-    @property
-    def text(self) -> str:
-        return "".join(text for text, _ in self.parts)
-
-
-def short_id(ident: Any) -> str:
-    """Ids people can still tell apart: ``conversation_item:12`` → ``item:12``, UUIDs to
-    their first 8 and last 4 characters (``01a241f8…3f2c``, as the page shows them): the
-    first 8 of a time-ordered UUIDv7 are its time, often shared by every thread and turn of
-    a rollout. ``--thread`` and ``--call`` take this form back."""
-    if ident is None:
-        return "?"
-    text = str(ident)
-    for long, brief in (
-        ("conversation_item:", "item:"),
-        ("raw_payload:", "payload:"),
-        ("terminal_operation:", "op:"),
-    ):
-        if text.startswith(long):
-            return brief + text[len(long) :]
-    if len(text) > 14 and text.count("-") >= 3:
-        return f"{text[:8]}…{text[-4:]}"
-    return text
-
-
-def _ms(value: int | None) -> str:
-    """A duration: ``850 ms``, ``12.34 s``, ``2m 5s``, ``3h 20m``, ``12d 4h``. The whole value
-    is rounded to the last unit shown before it is split, so 119,600 ms reads ``2m 0s``,
-    never ``1m 60s`` (nor 59,996 ms ``60.00 s``)."""
-    if value is None:
-        return "?"
-    if value < 1000:
-        return f"{value} ms"
-    if value < 59_995:
-        return f"{value / 1000:.2f} s"
-    seconds = round(value / 1000)
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60}s"
-    minutes = round(value / 60_000)
-    if minutes < 1440:
-        return f"{minutes // 60}h {minutes % 60}m"
-    hours = round(value / 3_600_000)
-    return f"{hours // 24}d {hours % 24}h"
-
-
-def _duration(obj: Mapping[str, Any]) -> str:
-    if obj.get("s") is None or obj.get("e") is None:
-        return str(obj.get("st", "running"))
-    return _ms(obj["e"] - obj["s"])
-
-
-def _clip(text: str, full: bool, lines: int = _OUTPUT_LINES, chars: int = _OUTPUT_CHARS) -> str:
-    text = text.rstrip()
-    if full:
-        return text
-    cut = text
-    rows = cut.split("\n")
-    if len(rows) > lines:
-        cut = "\n".join(rows[:lines])
-    if len(cut) > chars:
-        cut = cut[:chars]
-    if cut != text:
-        cut = cut.rstrip() + f" … [{len(text) - len(cut):,} more chars]"
-    return cut
-
-
-def _status_style(status: Any) -> str:
-    if status in _FAILED:
-        return "bold red"
-    return "yellow" if status == "running" else "green"
 
 
 class _Transcript:

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from .show import short_id
+from .show_format import short_id
 from .summary import FAILED
 from .visible import visible
 

@@ -14,7 +14,8 @@ from rich.console import Console
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
-from rollout_trace_sdk.view.show import _ms, render_plain, render_rich, short_id, transcript_lines
+from rollout_trace_sdk.view.show import render_plain, render_rich, short_id, transcript_lines
+from rollout_trace_sdk.view.show_format import ms as _ms
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import PLANTED_ERROR, TOOL_ERROR

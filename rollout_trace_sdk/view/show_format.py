@@ -1,0 +1,101 @@
+"""The transcript's small rules, kept apart from what it prints: a line, how ids, durations
+and statuses read, and where long texts are cut. ``show`` prints with them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+#: The statuses printed in the failure style and counted as failed (as on the page).
+FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
+#: Where outputs (and, shorter, arguments and commands) are cut unless ``--full``.
+OUTPUT_LINES: Final = 6
+OUTPUT_CHARS: Final = 600
+ARGS_CHARS: Final = 300
+
+Segment = tuple[str, str]  # (text, rich style; "" for none)
+
+
+@attrs.frozen
+class Line:
+    """One transcript entry: indentation depth and styled text (may span several lines)."""
+
+    indent: int
+    parts: tuple[Segment, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.parts)
+
+
+def short_id(ident: Any) -> str:
+    """Ids people can still tell apart: ``conversation_item:12`` → ``item:12``, UUIDs to
+    their first 8 and last 4 characters (``01a241f8…3f2c``, as the page shows them): the
+    first 8 of a time-ordered UUIDv7 are its time, often shared by every thread and turn of
+    a rollout. ``--thread`` and ``--call`` take this form back."""
+    if ident is None:
+        return "?"
+    text = str(ident)
+    for long, brief in (
+        ("conversation_item:", "item:"),
+        ("raw_payload:", "payload:"),
+        ("terminal_operation:", "op:"),
+    ):
+        if text.startswith(long):
+            return brief + text[len(long) :]
+    if len(text) > 14 and text.count("-") >= 3:
+        return f"{text[:8]}…{text[-4:]}"
+    return text
+
+
+def ms(value: int | None) -> str:
+    """A duration: ``850 ms``, ``12.34 s``, ``2m 5s``, ``3h 20m``, ``12d 4h``. The whole value
+    is rounded to the last unit shown before it is split, so 119,600 ms reads ``2m 0s``,
+    never ``1m 60s`` (nor 59,996 ms ``60.00 s``)."""
+    if value is None:
+        return "?"
+    if value < 1000:
+        return f"{value} ms"
+    if value < 59_995:
+        return f"{value / 1000:.2f} s"
+    seconds = round(value / 1000)
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60}s"
+    minutes = round(value / 60_000)
+    if minutes < 1440:
+        return f"{minutes // 60}h {minutes % 60}m"
+    hours = round(value / 3_600_000)
+    return f"{hours // 24}d {hours % 24}h"
+
+
+def duration(obj: Mapping[str, Any]) -> str:
+    """A view-model record's duration, or its status while it has no end (``running``)."""
+    if obj.get("s") is None or obj.get("e") is None:
+        return str(obj.get("st", "running"))
+    return ms(obj["e"] - obj["s"])
+
+
+def clip(text: str, full: bool, lines: int = OUTPUT_LINES, chars: int = OUTPUT_CHARS) -> str:
+    """``text`` cut to ``lines`` lines and ``chars`` characters (unless ``full``), saying how
+    much was cut: a transcript stays readable with a 4 MB output in it."""
+    text = text.rstrip()
+    if full:
+        return text
+    cut = text
+    rows = cut.split("\n")
+    if len(rows) > lines:
+        cut = "\n".join(rows[:lines])
+    if len(cut) > chars:
+        cut = cut[:chars]
+    if cut != text:
+        cut = cut.rstrip() + f" … [{len(text) - len(cut):,} more chars]"
+    return cut
+
+
+def status_style(status: Any) -> str:
+    """The rich style a status prints in: failures red, running yellow, the rest green."""
+    if status in FAILED:
+        return "bold red"
+    return "yellow" if status == "running" else "green"
