@@ -390,6 +390,8 @@ class _Builder:
             "runtime": cell.get("runtime_status"),
             "source": _clip(cell.get("source_js")),
             "nested": self.indexes(self.tool_ix, cell.get("nested_tool_call_ids")),
+            # the model's ``wait`` calls on this cell (the transcript names the cell on them)
+            "waits": self.indexes(self.tool_ix, cell.get("wait_tool_call_ids")),
             "call_id": cell.get("model_visible_call_id"),
             "out": self.indexes(self.item_ix, cell.get("output_item_ids")),
         }

@@ -3,8 +3,10 @@
 Per agent, in the order things happened: the input it was given, each inference call with the
 reasoning summaries and messages it produced, each tool call with its arguments, (truncated)
 output, status and terminal command, compactions, sub-agent spawns and the results that came
-back. Ids are shortened. On a TTY, ``rich`` adds colour and wraps to the terminal's width
-with the indentation kept; piped, the same lines come out as plain text.
+back, and the code cell each exec call started (status, duration, first line of source) with
+the tool calls it made under it. Ids are shortened. On a TTY, ``rich`` adds colour and wraps
+to the terminal's width with the indentation kept; piped, the same lines come out as plain
+text.
 
 Built on the view model (``view/model.py``), so it reads the same bundle or ``state.json``
 the HTML viewer does.
@@ -26,6 +28,7 @@ from .show_format import Line as Line
 from .show_format import Segment as Segment
 from .show_format import clip as _clip
 from .show_format import duration as _duration
+from .show_format import first_line as _first_line
 from .show_format import ms as _ms
 from .show_format import short_id as short_id
 from .show_format import status_style as _status_style
@@ -42,6 +45,23 @@ class _Transcript:
                 self.tool_of_call[tool] = n
         #: items a tool call prints (its call items): an inference call does not print them
         self.tool_items = {ix for tool in model["tools"] for ix in tool["ci"]}
+        self.cells: list[Mapping[str, Any]] = model["cells"]
+        #: the exec call that started each code cell: the cell is printed under it
+        self.exec_of_cell: dict[int, int] = {}
+        for n, tool in enumerate(model["tools"]):
+            if isinstance(tool.get("starts_cell"), int):
+                self.exec_of_cell.setdefault(tool["starts_cell"], n)
+        #: the tool calls a cell made, printed under the cell (they were the agent's own,
+        #: siblings of the exec call); an exec call is always the agent's own
+        execs = set(self.exec_of_cell.values())
+        self.under_cell = {
+            k
+            for cell in self.cells
+            for k in cell["nested"]
+            if k not in execs and model["tools"][k]["t"] == cell["t"]
+        }
+        #: the cell each ``wait`` call waits on
+        self.wait_on = {w: c for c, cell in enumerate(self.cells) for w in cell.get("waits", [])}
 
     def lost(self, label: str, ident: Any) -> Iterator[Line]:
         """A raw payload a capture limit cut or left out, said where its text would be (an
@@ -62,7 +82,8 @@ class _Transcript:
         meta = m["meta"]
         tokens_in = sum(c["u"][0] for c in m["calls"] if c.get("u"))
         tokens_out = sum(c["u"][2] for c in m["calls"] if c.get("u"))
-        failed = sum(1 for c in m["calls"] + m["tools"] if c.get("st") in _FAILED)
+        # a code cell that failed counts (its exec call completes), as on the page
+        failed = sum(1 for c in m["calls"] + m["tools"] + m["cells"] if c.get("st") in _FAILED)
         # a log that never closed, or payloads a capture limit cut or left out (items may
         # be missing from the conversation): said first, not left to be guessed
         recording = meta.get("recording")
@@ -113,8 +134,12 @@ class _Transcript:
             if call["t"] == t:
                 entries.append((call.get("s") or 0, 2, call.get("q") or 0, n, self.call(n)))
         for n, tool in enumerate(m["tools"]):
-            if tool["t"] == t:
+            if tool["t"] == t and n not in self.under_cell:
                 entries.append((tool.get("s") or 0, 2, tool.get("q") or 0, n, self.tool(n)))
+        for n, cell in enumerate(self.cells):
+            if cell["t"] == t and n not in self.exec_of_cell:  # no exec call to print it
+                at = cell.get("s") or 0
+                entries.append((at, 2, cell.get("q") or 0, n, self.cell(n, 2, alone=True)))
         for n, compaction in enumerate(m["compactions"]):
             if compaction["t"] == t:
                 at = compaction.get("at") or 0
@@ -192,7 +217,10 @@ class _Transcript:
                 label = _action_label(kind, item["text"])
                 yield Line(2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), "")))
 
-    def tool(self, n: int) -> Iterator[Line]:
+    def tool(self, n: int, indent: int = 2, *, in_cell: bool = False) -> Iterator[Line]:
+        """A tool call at ``indent``; an exec call with the code cell it started under it, a
+        ``wait`` call with the cell it waits on (``in_cell``: a call printed under a cell,
+        which names no cell)."""
         m = self.m
         tool = m["tools"][n]
         args = (
@@ -203,7 +231,7 @@ class _Transcript:
         )
         target = f" → {tool['target_agent_path']}" if tool.get("target_agent_path") else ""
         yield Line(
-            2,
+            indent,
             (
                 ("⚙ ", "yellow"),
                 (f"{tool['name']}{target} ", "bold yellow"),
@@ -214,18 +242,30 @@ class _Transcript:
         )
         if args:
             yield Line(
-                3, (("args: ", "dim"), (_clip(args, self.full, lines=4, chars=_ARGS_CHARS), ""))
+                indent + 1,
+                (("args: ", "dim"), (_clip(args, self.full, lines=4, chars=_ARGS_CHARS), "")),
+            )
+        if n in self.wait_on and not in_cell:
+            cell = self.cells[self.wait_on[n]]
+            yield Line(
+                indent + 1,
+                (
+                    ("⧗ waits on code cell ", "dim"),
+                    (f"{cell['id']}", "yellow"),
+                    (" · ", "dim"),
+                    (str(cell.get("st")), _status_style(cell.get("st"))),
+                ),
             )
         op = m["ops"][tool["op"]] if tool.get("op") is not None else None
         if op is not None:
             what = f"$ {op['command']}" if op.get("command") else f"stdin {op.get('stdin')!r}"
             what = _clip(what, self.full, lines=4, chars=_ARGS_CHARS)
             exit_code = f" (exit {op['exit']})" if op.get("exit") is not None else ""
-            yield Line(3, ((what + exit_code, "cyan"),))
+            yield Line(indent + 1, ((what + exit_code, "cyan"),))
         for edge in m["edges"]:
             if edge.get("tool") == n and edge.get("to", -1) >= 0:
                 yield Line(
-                    3,
+                    indent + 1,
                     (
                         (
                             f"⇢ {_kind(edge)} → {self.lane(edge['to'])}",
@@ -233,6 +273,9 @@ class _Transcript:
                         ),
                     ),
                 )
+        started = tool.get("starts_cell")
+        if not in_cell and started is not None and self.exec_of_cell.get(started) == n:
+            yield from self.cell(started, indent + 1)
         output = (
             "\n".join(m["items"][ix]["text"] for ix in tool["oi"])
             or tool.get("output_preview")
@@ -246,13 +289,55 @@ class _Transcript:
                 or tool.get("err")  # tool.failed(error): in the raw result
                 or "(no error text was recorded)"
             )
-            yield Line(3, (("error: ", "bold red"), (_clip(error, self.full), "red")))
+            yield Line(indent + 1, (("error: ", "bold red"), (_clip(error, self.full), "red")))
         elif output:
-            yield Line(3, (("→ ", "dim"), (_clip(output, self.full), "")))
+            yield Line(indent + 1, (("→ ", "dim"), (_clip(output, self.full), "")))
         else:
             yield from (
-                attrs.evolve(line, indent=3) for line in self.lost("result", tool.get("res"))
+                attrs.evolve(line, indent=indent + 1)
+                for line in self.lost("result", tool.get("res"))
             )
+
+    def cell(self, c: int, indent: int, *, alone: bool = False) -> Iterator[Line]:
+        """A code cell: its id, status (a failed cell reads as failed, though its exec call
+        completed), duration and first line of source; the tool calls it made under it; the
+        ``wait`` calls on it. ``alone``: its source and output too (no exec call printed
+        them: ``--call`` on the cell, or a cell whose exec call is not in the state)."""
+        m = self.m
+        cell = self.cells[c]
+        status = cell.get("st")
+        runtime = cell.get("runtime")
+        also = f" (runtime {runtime})" if runtime and runtime != status else ""
+        yield Line(
+            indent,
+            (
+                ("▣ code cell ", "bold yellow"),
+                (f"{cell['id']} · ", "dim"),
+                (str(status), _status_style(status)),
+                (f"{also} · {_duration(cell)} · ", "dim"),
+                (_first_line(cell.get("source"), self.full), ""),
+            ),
+        )
+        if alone and cell.get("source"):
+            source = _clip(str(cell["source"]), self.full)
+            yield Line(indent + 1, (("source: ", "dim"), (source, "")))
+        nested = [k for k in cell["nested"] if alone or k in self.under_cell]
+        for k in sorted(nested, key=lambda k: (m["tools"][k].get("s") or 0, k)):
+            yield from self.tool(k, indent + 1, in_cell=True)
+        output = "\n".join(m["items"][ix]["text"] for ix in cell["out"])
+        if alone and status in _FAILED:
+            error = output or "(no error text was recorded)"
+            yield Line(indent + 1, (("error: ", "bold red"), (_clip(error, self.full), "red")))
+        elif alone and output:
+            yield Line(indent + 1, (("→ ", "dim"), (_clip(output, self.full), "")))
+        waits = cell.get("waits", [])
+        if alone:  # what each wait returned: a yielded cell's later output
+            for w in waits:
+                yield from self.tool(w, indent + 1, in_cell=True)
+        elif waits:
+            tools = [m["tools"][w] for w in waits]
+            named = ", ".join(str(w.get("call_id") or short_id(w["id"])) for w in tools)
+            yield Line(indent + 1, ((f"waited on by {named}", "dim"),))
 
     def compaction(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
         if compaction.get("req"):  # a request that installed nothing
@@ -298,19 +383,37 @@ class _Transcript:
         for n, tool in enumerate(m["tools"]):
             if ident in (tool["id"], tool.get("call_id")):
                 return self._tool_alone(n)
+        for n, cell in enumerate(self.cells):
+            if cell["id"] == ident:
+                return self._cell_alone(n)
         from .summary import abbreviates
 
         calls = [n for n, call in enumerate(m["calls"]) if abbreviates(ident, str(call["id"]))]
         tools = [n for n, tool in enumerate(m["tools"]) if abbreviates(ident, str(tool["id"]))]
-        if len(calls) + len(tools) > 1:
-            raise LookupError(
-                f"{ident!r} starts {len(calls) + len(tools)} call ids; give more of it"
-            )
+        cells = [n for n, cell in enumerate(self.cells) if abbreviates(ident, str(cell["id"]))]
+        if len(calls) + len(tools) + len(cells) > 1:
+            found = len(calls) + len(tools) + len(cells)
+            raise LookupError(f"{ident!r} starts {found} call or cell ids; give more of it")
         if calls:
             return self._conversation(calls[0])
         if tools:
             return self._tool_alone(tools[0])
+        if cells:
+            return self._cell_alone(cells[0])
         return None
+
+    def _cell_alone(self, c: int) -> Iterator[Line]:
+        cell = self.cells[c]
+        yield Line(0, ((f"code cell {cell['id']} in {self.lane(cell['t'])}", "bold"),))
+        exec_call = self.exec_of_cell.get(c)
+        if exec_call is not None:
+            tool = self.m["tools"][exec_call]
+            by = f"started by {tool['name']} {tool.get('call_id') or short_id(tool['id'])}"
+            caller = self.tool_of_call.get(exec_call)
+            if caller is not None:
+                by += f" of inference {short_id(self.m['calls'][caller]['id'])}"
+            yield Line(1, ((by, "dim"),))
+        yield from self.cell(c, 1, alone=True)
 
     def _tool_alone(self, n: int) -> Iterator[Line]:
         tool = self.m["tools"][n]
@@ -392,8 +495,8 @@ def transcript_lines(
         state: the reduced state as plain JSON values.
         thread: only the agent with this path, thread id or unambiguous thread id prefix
             (None = all, tree order).
-        call: only this inference call's conversation, or this tool call (its id, or an
-            unambiguous id prefix).
+        call: only this inference call's conversation, this tool call, or this code cell
+            with the calls it made (its id, or an unambiguous id prefix).
         full: do not truncate outputs and arguments.
         reports: what our recorder said of the recording (``reports.recorder_reports``),
             said under the header.
@@ -412,7 +515,7 @@ def transcript_lines(
     if call is not None:
         found = t.one_call(call)
         if found is None:
-            raise LookupError(f"no inference call or tool call {call!r} in this rollout")
+            raise LookupError(f"no inference call, tool call or code cell {call!r} in this rollout")
         return [*lines, *found]
     threads = thread_tree_order(model["threads"])
     if thread is not None:

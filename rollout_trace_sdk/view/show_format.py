@@ -99,3 +99,10 @@ def status_style(status: Any) -> str:
     if status in FAILED:
         return "bold red"
     return "yellow" if status == "running" else "green"
+
+
+def first_line(source: Any, full: bool) -> str:
+    """A cell's source as its line names it: the first line that says something (as the
+    page's row does)."""
+    line = next((row.strip() for row in str(source or "").split("\n") if row.strip()), "")
+    return clip(line, full, lines=1, chars=ARGS_CHARS // 3) if line else "(empty)"

@@ -85,6 +85,68 @@ def skipping_bundle(demo_bundle: Path, root: Path) -> Path:
     return bundle
 
 
+#: The sources of :func:`cells_bundle`'s two code cells, and the error the second failed with.
+OK_SOURCE = "\n  const r = await tools.exec_command({cmd: 'echo quokka'});\ntext(r.output);\n"
+BAD_SOURCE = "const x = wombat.length;\ntext(String(x));\n"
+BAD_ERROR = "ReferenceError: wombat is not defined"
+
+_CELLS = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+OK, BAD, ERROR = sys.argv[2], sys.argv[3], sys.argv[4]
+
+def custom(call_id, source):
+    return {"type": "custom_tool_call", "call_id": call_id, "name": "exec", "input": source}
+
+def said(text):
+    return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+
+async def main(root):
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "go"})
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[custom("cell_ok", OK)])
+        async with turn.tool_call("cell_ok", "exec", input=OK) as tool:
+            cell = tool.code_cell("1", OK)
+            async with cell.tool_call(
+                "nested-1", "exec_command", runtime_tool_id="t1", arguments={"cmd": "echo quokka"}
+            ) as nested:
+                nested.completed_value({"output": "quokka"})
+            cell.finished([{"type": "input_text", "text": "quokka"}])
+            output = {"type": "custom_tool_call_output", "call_id": "cell_ok", "output": "quokka"}
+            history.append(tool.completed(output))
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[custom("cell_bad", BAD)])
+        async with turn.tool_call("cell_bad", "exec", input=BAD) as tool:
+            cell = tool.code_cell("2", BAD)
+            cell.finished(error_text=ERROR)
+            output = {"type": "custom_tool_call_output", "call_id": "cell_bad", "output": "Script failed: " + ERROR}
+            history.append(tool.completed(output))
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[said("done")])
+    print(rollout.bundle_dir)
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+@pytest.fixture(scope="session")
+def cells_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recorded rollout with two code cells: one that completed (its source's first line is
+    blank, then ``const r = …``; one nested tool call) and one that failed while its exec call
+    completed. Recorded in a child process: Playwright keeps an event loop running in the test
+    thread."""
+    root = tmp_path_factory.mktemp("cells")
+    done = subprocess.run(
+        [sys.executable, "-c", _CELLS, str(root), OK_SOURCE, BAD_SOURCE, BAD_ERROR],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip())
+
+
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where screenshots go: $ROLLOUT_TRACE_ARTIFACTS, else a session temp directory."""

@@ -7,8 +7,6 @@ exec call completes, so "failures only" showed nothing), did not find it."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,66 +17,13 @@ import pytest
 from rollout_trace_sdk.cli import main
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
-from .conftest import Page
-
-OK_SOURCE = "\n  const r = await tools.exec_command({cmd: 'echo quokka'});\ntext(r.output);\n"
-BAD_SOURCE = "const x = wombat.length;\ntext(String(x));\n"
-BAD_ERROR = "ReferenceError: wombat is not defined"
-
-_CELLS = """
-import sys, anyio
-from rollout_trace_sdk.record import open_rollout
-
-OK, BAD, ERROR = sys.argv[2], sys.argv[3], sys.argv[4]
-
-def custom(call_id, source):
-    return {"type": "custom_tool_call", "call_id": call_id, "name": "exec", "input": source}
-
-def said(text):
-    return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
-
-async def main(root):
-    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
-        history = turn.accept({"type": "message", "role": "user", "content": "go"})
-        async with turn.inference({"model": "m", "input": history}) as call:
-            history += call.completed(output_items=[custom("cell_ok", OK)])
-        async with turn.tool_call("cell_ok", "exec", input=OK) as tool:
-            cell = tool.code_cell("1", OK)
-            async with cell.tool_call(
-                "nested-1", "exec_command", runtime_tool_id="t1", arguments={"cmd": "echo quokka"}
-            ) as nested:
-                nested.completed_value({"output": "quokka"})
-            cell.finished([{"type": "input_text", "text": "quokka"}])
-            output = {"type": "custom_tool_call_output", "call_id": "cell_ok", "output": "quokka"}
-            history.append(tool.completed(output))
-        async with turn.inference({"model": "m", "input": history}) as call:
-            history += call.completed(output_items=[custom("cell_bad", BAD)])
-        async with turn.tool_call("cell_bad", "exec", input=BAD) as tool:
-            cell = tool.code_cell("2", BAD)
-            cell.finished(error_text=ERROR)
-            output = {"type": "custom_tool_call_output", "call_id": "cell_bad", "output": "Script failed: " + ERROR}
-            history.append(tool.completed(output))
-        async with turn.inference({"model": "m", "input": history}) as call:
-            history += call.completed(output_items=[said("done")])
-    print(rollout.bundle_dir)
-
-anyio.run(main, sys.argv[1])
-"""
+from .conftest import BAD_ERROR, BAD_SOURCE, Page
 
 
 @pytest.fixture(scope="module")
-def cells_page(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A recorded rollout with two code cells: one that completed (its source's first line is
-    blank, then ``const r = …``) and one that failed while its exec call completed. Recorded
-    in a child process: Playwright keeps an event loop running in the test thread."""
-    root = tmp_path_factory.mktemp("cells")
-    done = subprocess.run(
-        [sys.executable, "-c", _CELLS, str(root), OK_SOURCE, BAD_SOURCE, BAD_ERROR],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return _write_page(Path(done.stdout.strip()), root / "page.html")
+def cells_page(cells_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The page of :func:`cells_bundle`'s rollout (a completed and a failed code cell)."""
+    return _write_page(cells_bundle, tmp_path_factory.mktemp("cells-page") / "page.html")
 
 
 def _write_page(source: Path, target: Path) -> str:

@@ -17,8 +17,8 @@ from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show import render_plain, render_rich, short_id, transcript_lines
 from rollout_trace_sdk.view.show_format import ms as _ms
 
-from ..conftest import CONFORMANCE_V3, needs_conformance_v3
-from .conftest import PLANTED_ERROR, TOOL_ERROR
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance_v3
+from .conftest import BAD_ERROR, BAD_SOURCE, PLANTED_ERROR, TOOL_ERROR
 
 
 def _plain(state: Any, **kwargs: Any) -> str:
@@ -125,7 +125,7 @@ def test_cli_show_piped_is_plain_and_errors_are_clear(demo_bundle: Path) -> None
     assert out.getvalue().startswith("rollout ") and "\x1b[" not in out.getvalue()
     out, err = io.StringIO(), io.StringIO()
     assert main(["show", str(demo_bundle), "--call", "nope"], out=out, err=err) == 1
-    assert "no inference call or tool call 'nope'" in err.getvalue()
+    assert "no inference call, tool call or code cell 'nope'" in err.getvalue()
     out, err = io.StringIO(), io.StringIO()
     assert main(["show", str(demo_bundle / "missing")], out=out, err=err) == 1
     assert "missing" in err.getvalue() and "Traceback" not in err.getvalue()
@@ -330,3 +330,102 @@ def test_a_request_a_capture_limit_left_out_is_said(capped_bundles: dict[str, Pa
     text = out.getvalue()
     assert "request: 0 items, 0 new" in text
     assert re.search(r"\[request raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", text), text
+
+
+# --- code cells -------------------------------------------------------------------------------
+
+
+def _depth(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _line_of(text: str, needle: str) -> tuple[int, str]:
+    """The one line holding ``needle``, and its number."""
+    found = [(n, line) for n, line in enumerate(text.splitlines()) if needle in line]
+    assert len(found) == 1, (needle, text)
+    return found[0]
+
+
+def test_a_code_cell_is_printed_under_its_exec_call_with_its_calls(cells_bundle: Path) -> None:
+    """The exec call printed its source and output, but not its cell's id, status or
+    duration, and the tool call the cell made printed as the exec call's sibling (found by
+    review, task showcells18)."""
+    text = _plain(load_state(cells_bundle))
+    at_exec, exec_line = _line_of(text, "⚙ exec cell_ok · completed")
+    at_cell, cell_line = _line_of(text, "▣ code cell code_cell:cell_ok · completed · ")
+    # its first line that says something (the source starts with a blank line)
+    assert cell_line.endswith(" ms · const r = await tools.exec_command({cmd: 'echo quokka'});")
+    at_nested, nested = _line_of(text, "⚙ exec_command nested-1 · completed")
+    assert at_exec < at_cell < at_nested
+    assert _depth(exec_line) < _depth(cell_line) < _depth(nested)
+    # nothing at the exec call's depth between it and the call the cell made
+    between = text.splitlines()[at_exec + 1 : at_nested]
+    assert all(_depth(line) > _depth(exec_line) for line in between), between
+
+
+def test_a_failed_cell_reads_failed_though_its_exec_call_completed(cells_bundle: Path) -> None:
+    """A failed cell read ``exec cell_bad · completed``: only its output said it had failed
+    (found by review, task showcells18)."""
+    state = load_state(cells_bundle)
+    text = _plain(state)
+    _line_of(text, "⚙ exec cell_bad · completed")
+    _line_of(text, "▣ code cell code_cell:cell_bad · failed · ")
+    assert text.splitlines()[0].endswith(" · 1 failed")  # as the page counts it
+    [line] = [line for line in transcript_lines(state) if "code_cell:cell_bad" in line.text]
+    assert ("failed", "bold red") in line.parts  # the failure style
+
+
+def test_show_call_takes_a_code_cell(cells_bundle: Path) -> None:
+    """``show --call code_cell:…`` refused with "no inference call or tool call" (found by
+    review, task showcells18)."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["show", str(cells_bundle), "--call", "code_cell:cell_bad"], out=out, err=err) == 0
+    text = out.getvalue()
+    assert "code cell code_cell:cell_bad in /root" in text
+    assert re.search(r"started by exec cell_bad of inference \S+", text), text
+    assert "source: " + BAD_SOURCE.strip().replace("\n", "\n      ") in text, text
+    assert f"error: Script failed: {BAD_ERROR}" in text
+    ok = _plain(load_state(cells_bundle), call="code_cell:cell_o")  # a prefix one cell id has
+    assert "code cell code_cell:cell_ok in /root" in ok
+    _line_of(ok, "⚙ exec_command nested-1 · completed")
+    assert "→ quokka" in ok
+    with pytest.raises(LookupError, match="starts 2 call or cell ids"):
+        transcript_lines(load_state(cells_bundle), call="code_cell:")
+
+
+_CODE_MODE = [
+    b
+    for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    for b in conformance_bundles(corpus)
+    if b.parent.name.startswith("code_mode_")
+]
+
+
+@pytest.mark.skipif(not _CODE_MODE, reason="../shared/conformance* is not present")
+@pytest.mark.parametrize(
+    "bundle", _CODE_MODE, ids=[f"{b.parent.parent.name}/{b.parent.name}" for b in _CODE_MODE]
+)
+def test_codex_code_cells_hold_their_calls_and_their_waits_name_them(bundle: Path) -> None:
+    """Codex's own code-mode bundles (both schemas): each cell under its exec call, each call
+    it made once, under the cell; a ``wait`` names the cell it waits on (found by review, task
+    showcells18)."""
+    state = load_state(bundle)
+    text = _plain(state)
+    rows = text.splitlines()
+    assert state["code_cells"]
+    for cell in state["code_cells"].values():
+        at_exec, exec_line = _line_of(text, f"⚙ exec {cell['model_visible_call_id']} · ")
+        at_cell, cell_line = _line_of(text, f"▣ code cell {cell['code_cell_id']} · ")
+        status = cell["execution"]["status"]
+        first = next(line for line in cell["source_js"].split("\n") if line.strip()).strip()
+        assert f" · {status} · " in cell_line and cell_line.endswith(" · " + first)
+        assert at_exec < at_cell and _depth(exec_line) < _depth(cell_line)
+        for nested in cell["nested_tool_call_ids"]:
+            at, line = _line_of(text, f" {short_id(nested)} · ")
+            assert at > at_cell and _depth(line) == _depth(cell_line) + 2
+            assert all(_depth(row) > _depth(cell_line) for row in rows[at_cell + 1 : at])
+        for wait in cell["wait_tool_call_ids"]:
+            at, _ = _line_of(text, f"⚙ wait {wait} · ")
+            assert rows[at + 2].strip() == f"⧗ waits on code cell {cell['code_cell_id']} · {status}"
+            alone = _plain(state, call=cell["code_cell_id"])
+            assert "slow-done" in alone  # what the wait returned: the yielded cell's output
