@@ -82,8 +82,10 @@ class _Transcript:
         meta = m["meta"]
         tokens_in = sum(c["u"][0] for c in m["calls"] if c.get("u"))
         tokens_out = sum(c["u"][2] for c in m["calls"] if c.get("u"))
-        # a code cell that failed counts (its exec call completes), as on the page
-        failed = sum(1 for c in m["calls"] + m["tools"] + m["cells"] if c.get("st") in _FAILED)
+        # what the page's "N failed" counts: calls, tools, compactions, and code cells (a
+        # failed cell's exec call completes)
+        rows = m["calls"] + m["tools"] + m["compactions"] + m["cells"]
+        failed = sum(1 for c in rows if c.get("st") in _FAILED)
         # a log that never closed, or payloads a capture limit cut or left out (items may
         # be missing from the conversation): said first, not left to be guessed
         recording = meta.get("recording")

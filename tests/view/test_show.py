@@ -429,3 +429,13 @@ def test_codex_code_cells_hold_their_calls_and_their_waits_name_them(bundle: Pat
             assert rows[at + 2].strip() == f"⧗ waits on code cell {cell['code_cell_id']} · {status}"
             alone = _plain(state, call=cell["code_cell_id"])
             assert "slow-done" in alone  # what the wait returned: the yielded cell's output
+
+
+def test_a_failed_compaction_request_is_counted_as_the_page_counts_it(demo_state: Any) -> None:
+    """The header's "N failed" counts what the page's does: a compaction request that
+    failed too (it was left out)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    assert " failed" not in _plain(state).splitlines()[0]
+    request = next(iter(state["compaction_requests"].values()))
+    request["execution"]["status"] = "failed"
+    assert _plain(state).splitlines()[0].endswith(" · 1 failed")
