@@ -10,9 +10,20 @@ import orjson
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _shared() -> Path:
+    """``shared/`` beside the checkout, or beside its parent: a git worktree kept in
+    ``wt/NAME`` next to the main checkout would otherwise skip every corpus test silently."""
+    for parent in REPO.parents[:2]:
+        if (parent / "shared").is_dir():
+            return parent / "shared"
+    return REPO.parent / "shared"
+
+
 #: The Codex corpora: schema 2 (Codex 0.169.0) and schema 3 (Codex 0.171.0).
-CONFORMANCE = REPO.parent / "shared" / "conformance"
-CONFORMANCE_V3 = REPO.parent / "shared" / "conformance-v3"
+CONFORMANCE = _shared() / "conformance"
+CONFORMANCE_V3 = _shared() / "conformance-v3"
 
 
 def conformance_bundles(corpus: Path = CONFORMANCE) -> list[Path]:
