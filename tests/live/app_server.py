@@ -20,7 +20,7 @@ from typing import Any
 #: ``{"op": "review", "instructions": ...}``, ``{"op": "queue", "id": ..., "input": [...]}``
 #: (a turn through the thread's queue), ``{"op": "rpc", "method": ..., "params": {...}}``
 #: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its
-#: latest finished turn's, a shell command's or compaction's included; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
+#: latest finished turn's, a shell command's or compaction's included, a reverted one's not; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
 #: true``: wait for a turn it started), ``{"op": "answer", "method": ..., "results": [...]}``
 #: (how the server's next requests of that method are answered, in turn; the last one
 #: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
@@ -152,7 +152,9 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
     started = server.request("thread/start", params)
     thread = started["thread"]["id"]
     turns: list[str] = []  # the thread's user turns (a revert goes before the last)
-    latest = ""  # the thread's latest finished turn of any kind
+    # the thread's finished turns of any kind, in order ("$TURN" is the last); a revert drops
+    # the turn it goes before and those after it
+    finished: list[str] = []
     for action in actions:
         op = action["op"]
         if op == "turn":
@@ -176,33 +178,36 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
                 except RuntimeError as error:  # a turn that ended first (by itself or not)
                     if "no active turn" not in str(error):
                         raise
-            latest = _turn_id(server.wait_for("turn/completed", turn__id=turn))
+            finished.append(_turn_id(server.wait_for("turn/completed", turn__id=turn)))
         elif op == "compact":
             server.request("thread/compact/start", {"threadId": thread})
-            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
+            finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
         elif op == "fork":
             thread = server.request("thread/fork", {"threadId": thread})["thread"]["id"]
-            turns, latest = [], ""  # the fork's own turns (a revert reaches only those)
+            turns, finished = [], []  # the fork's own turns (a revert reaches only those)
         elif op == "inject":
             server.request("thread/inject_items", {"threadId": thread, "items": action["items"]})
         elif op == "shell":
             server.request(
                 "thread/shellCommand", {"threadId": thread, "command": action["command"]}
             )
-            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
+            finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
         elif op == "revert":  # the thread's last turn not yet reverted; none: nothing to do
             if turns:
-                server.request("thread/revert", {"threadId": thread, "beforeTurnId": turns.pop()})
+                before = turns.pop()
+                server.request("thread/revert", {"threadId": thread, "beforeTurnId": before})
+                if before in finished:
+                    del finished[finished.index(before) :]
         elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
             raw = json.dumps(action["params"]).replace("$THREAD", thread)
-            params = json.loads(raw.replace("$TURN", latest))
+            params = json.loads(raw.replace("$TURN", finished[-1] if finished else ""))
             result = server.request(action["method"], params)
             # "switch": later actions run on the thread this one returned (its own turns)
             if action.get("switch") and result["thread"]["id"] != thread:
                 thread = result["thread"]["id"]
-                turns, latest = [], ""
+                turns, finished = [], []
             if action.get("wait_turn"):
-                latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
+                finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
         elif op == "queue":  # a turn queued; it starts by itself when the thread is idle,
             # except after an interrupted turn: then it is started here
             server.request(
@@ -211,14 +216,14 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             )
             with contextlib.suppress(RuntimeError):  # already started: "queue is empty"
                 server.request("thread/queue/start", {"threadId": thread})
-            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
-            turns.append(latest)  # a turn of the thread like any other
+            finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
+            turns.append(finished[-1])  # a turn of the thread like any other
         elif op == "answer":
             server.answers[action["method"]] = list(action["results"])
         elif op == "review":
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})
-            latest = _turn_id(server.wait_for("turn/completed", threadId=thread))
+            finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
         else:
             raise ValueError(f"unknown app-server action {op}")
 
