@@ -247,8 +247,10 @@ def reconcile(
     payload_id: str,
     claim_receipts: bool = False,
     resent: Sequence[NormItem | None] = (),
+    prefix: Sequence[str] = (),
 ) -> list[str]:
-    """Reconcile one batch. This loop runs once per item per request (whole histories are
+    """Reconcile one batch (``prefix``: the items an incremental request carries over, which
+    come before the batch in the request). This loop runs once per item per request (whole histories are
     resent), so the common case is kept to a few operations: ``resent[i]`` is the normalised
     item the previous request reconciled at baseline position ``i``; the very same item there
     again is that baseline item, and every link it could make was made the first time."""
@@ -325,7 +327,7 @@ def reconcile(
         _link(replay, item_id, norm)
         result.append(item_id)
         used.add(item_id)
-    _finish_batch(replay, result, created, claimed)
+    _finish_batch(replay, result, created, claimed, prefix=prefix)
     return result
 
 
@@ -342,17 +344,21 @@ def _finish_batch(
     claimed: list[tuple[int, str]],
     *,
     flush: bool = True,
+    prefix: Sequence[str] = (),
 ) -> None:
     """After a batch: new items go before the receipts it claimed (schema 3), and code-cell
     starts that waited for this batch's ``exec`` items are reduced (unless ``flush`` is off). A claimed item counts
     where it first appears in the batch: one an earlier batch item matched (an id-less copy)
-    and a later one claimed anchors no new item between the two (Codex 0.171)."""
+    and a later one claimed anchors no new item between the two (Codex 0.171); so does one
+    already in an incremental request's carried-over ``prefix`` (Codex 0.171 looks at the
+    whole request, prefix included)."""
     if created and claimed:
         first: dict[str, int] = {}
-        for offset, item_id in enumerate(result):
+        for offset, item_id in enumerate((*prefix, *result)):
             first.setdefault(item_id, offset)
         anchors = [(first[item_id], item_id) for _, item_id in claimed]
-        acceptance.place_before_claimed(replay, created, anchors)
+        shifted = [(len(prefix) + offset, item_id) for offset, item_id in created]
+        acceptance.place_before_claimed(replay, shifted, anchors)
     if flush:
         code_cells.flush_pending_starts(replay)
 
@@ -453,6 +459,7 @@ def reduce_request(
             payload_id=pid,
             claim_receipts=True,
             resent=replay.snapshot_norms.get(thread_id, ()),
+            prefix=prefix,
         )
         result = prefix + delta
         norms: list[NormItem | None] = [None] * len(prefix)

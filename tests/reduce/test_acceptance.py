@@ -7,9 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.model.state import state_bytes
+from rollout_trace_sdk.reduce import reduce_bundle
+from rollout_trace_sdk.reduce.convert import convert_bundle
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
+from tests.differential.grammar import Grammar
 
 from .builder import ROOT, TURN, Scenario, message, request, response
 
@@ -333,6 +340,25 @@ def test_schema3_a_claimed_item_anchors_where_it_first_appears_in_the_batch(
         "conversation_item:2",
         "conversation_item:3",
     ]
+
+
+def test_schema3_a_claimed_item_in_an_incremental_prefix_anchors_nothing(tmp_path: Path) -> None:
+    # Grammar seed 25033 converted to schema 3 (found by fuzz18): an incremental request's
+    # delta makes a custom tool call (ci:20) and then claims, with a tool_search_output, a
+    # receipt (ci:8) its previous_response_id prefix already holds. Codex 0.171 counts the
+    # claimed item where it first appears in the whole request, so ci:20 is not placed
+    # before it: the thread lists it last; we listed it before ci:8.
+    source = Grammar(tmp_path / "g", 2, 25033).run()
+    convert_bundle(source, tmp_path / "g3", 3)
+    state = orjson.loads(state_bytes(reduce_bundle(tmp_path / "g3")))
+    listed = [
+        i.split(":")[1] for i in state["threads"][state["root_thread_id"]]["conversation_item_ids"]
+    ]
+    assert listed[5:8] == ["6", "8", "9"] and listed[-12:] == [str(n) for n in range(19, 31)]
+    binary = codex_bin(3)
+    if binary is not None:
+        result = reduce_and_compare(tmp_path / "g3", binary, timeout=60)
+        assert result.same, result.explain()
 
 
 def test_schema3_a_response_matches_in_the_threads_list_order(tmp_path: Path) -> None:
