@@ -23,6 +23,7 @@ from .recorder_support import (
     bundle_in,
     check_bundle,
 )
+from .tool_loop import function_call, function_output
 
 pytestmark = pytest.mark.anyio
 
@@ -40,20 +41,6 @@ USER = {
     "role": "user",
     "content": [{"type": "input_text", "text": f"deploy with my key {SECRETS['gcp']}"}],
 }
-
-
-def _call(call_id: str, name: str, args: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "function_call",
-        "name": name,
-        **extra,
-        "arguments": json.dumps(args),
-        "call_id": call_id,
-    }
-
-
-def _output(call_id: str, text: str) -> dict[str, Any]:
-    return {"type": "function_call_output", "call_id": call_id, "output": text}
 
 
 def _tool_text() -> str:
@@ -89,10 +76,10 @@ async def record(
     scope = open_rollout(root, schema_version=schema, redact=redact, **options)
     async with scope as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
-        await loop.infer(_call("call_1", "exec_command", args))
+        await loop.infer(function_call("call_1", "exec_command", args))
         async with turn.tool_call("call_1", "exec_command", arguments=args) as tool:
-            tool.completed(_output("call_1", _tool_text()))
-        loop.history.append(_output("call_1", _tool_text()))
+            tool.completed(function_output("call_1", _tool_text()))
+        loop.history.append(function_output("call_1", _tool_text()))
         # a failed attempt whose error text holds a key (an event line field)
         async with turn.inference({"model": "m", "input": list(loop.history)}) as failed:
             failed.failed(f"401 Unauthorized: invalid key {s['error_token']}")
@@ -111,13 +98,15 @@ async def record(
             tool.completed(output)
         loop.history.append(output)
         spawn = {"task_name": "worker", "message": f"use {s['child_secret']}"}
-        await loop.infer(_call("call_spawn", "spawn_agent", spawn, namespace="collaboration"))
+        await loop.infer(
+            function_call("call_spawn", "spawn_agent", spawn, namespace="collaboration")
+        )
         async with turn.tool_call(
             "call_spawn", "spawn_agent", namespace="collaboration", arguments=spawn
         ) as tool:
             child = tool.spawn_agent("worker", nickname="Nash")
-            tool.completed(_output("call_spawn", '{"task_name":"/root/worker"}'))
-        loop.history.append(_output("call_spawn", '{"task_name":"/root/worker"}'))
+            tool.completed(function_output("call_spawn", '{"task_name":"/root/worker"}'))
+        loop.history.append(function_output("call_spawn", '{"task_name":"/root/worker"}'))
         async with child, child.turn() as child_turn:
             delivered = child_turn.accept_agent_message(
                 task_message("/root", child.agent_path, spawn["message"])
@@ -257,9 +246,9 @@ async def test_a_truncated_payload_is_redacted_before_it_is_cut(tmp_path: Path) 
     async with scope as rollout, rollout.root.turn() as turn:
         loop = _Loop(turn)
         args = {"cmd": "env"}
-        await loop.infer(_call("call_1", "exec_command", args))
+        await loop.infer(function_call("call_1", "exec_command", args))
         async with turn.tool_call("call_1", "exec_command", arguments=args) as tool:
-            tool.completed(_output("call_1", text))
+            tool.completed(function_output("call_1", text))
     bundle = bundle_in(tmp_path)
     everything = b"".join(bundle_files(bundle).values())
     assert secret[:12].encode() not in everything
@@ -310,7 +299,7 @@ async def test_a_secret_cut_by_a_preview_or_a_repr_leaves_no_part_of_it(
                 pad = "x" * (160 - 10 - at - cut) + " "
                 arguments = json.dumps({"cmd": pad + text})
                 async with turn.tool_call(f"c{n}", "exec_command", arguments=arguments) as t:
-                    t.completed(_output(f"c{n}", "ok"))
+                    t.completed(function_output(f"c{n}", "ok"))
                 # the repr is cut after 'Settings(' (9 characters)
                 settings = _Settings("x" * (200 - 10 - at - cut) + " " + text)
                 rollout.root.protocol_event("note", {"settings": settings})

@@ -1,5 +1,6 @@
-"""A scripted agent loop for the recorder's tool-call tests (``test_recorder_tools`` and
-``test_recorder_agents``): a history, inference with canned output, tool calls."""
+"""A scripted agent loop for the recorder's tool-call tests (``test_recorder_tools``,
+``test_recorder_agents``; its items also serve ``test_recorder_redaction``): a history,
+inference with canned output, tool calls."""
 
 from __future__ import annotations
 
