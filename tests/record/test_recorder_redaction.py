@@ -15,7 +15,7 @@ import orjson
 import pytest
 import zstandard
 
-from rollout_trace_sdk.record import Turn, open_rollout, task_message
+from rollout_trace_sdk.record import open_rollout, task_message
 from rollout_trace_sdk.record.redact import RedactionConfig
 
 from ..planted_secrets import TWELVE
@@ -23,7 +23,7 @@ from .recorder_support import (
     bundle_in,
     check_bundle,
 )
-from .tool_loop import function_call, function_output
+from .tool_loop import Loop, function_call, function_output
 
 pytestmark = pytest.mark.anyio
 
@@ -55,17 +55,6 @@ def _tool_text() -> str:
     )
 
 
-class _Loop:
-    def __init__(self, turn: Turn) -> None:
-        self.turn = turn
-        self.history: list[Any] = [USER]
-        turn.accept(USER)
-
-    async def infer(self, *output: dict[str, Any]) -> None:
-        async with self.turn.inference({"model": "m", "input": list(self.history)}) as call:
-            self.history += call.completed(response_id=f"r{len(self.history)}", output_items=output)
-
-
 async def record(
     root: Path, schema: int, redact: bool | RedactionConfig = True, **options: Any
 ) -> Path:
@@ -75,7 +64,7 @@ async def record(
     args = {"cmd": curl, "api_key": s["api_key_arg"]}
     scope = open_rollout(root, schema_version=schema, redact=redact, **options)
     async with scope as rollout, rollout.root.turn() as turn:
-        loop = _Loop(turn)
+        loop = Loop(turn, USER)
         await loop.infer(function_call("call_1", "exec_command", args))
         async with turn.tool_call("call_1", "exec_command", arguments=args) as tool:
             tool.completed(function_output("call_1", _tool_text()))
@@ -244,7 +233,7 @@ async def test_a_truncated_payload_is_redacted_before_it_is_cut(tmp_path: Path) 
     text = "x" * 990 + " " + secret + " " + "y" * 2000
     scope = open_rollout(tmp_path, schema_version=3, max_payload_bytes=1010)
     async with scope as rollout, rollout.root.turn() as turn:
-        loop = _Loop(turn)
+        loop = Loop(turn, USER)
         args = {"cmd": "env"}
         await loop.infer(function_call("call_1", "exec_command", args))
         async with turn.tool_call("call_1", "exec_command", arguments=args) as tool:

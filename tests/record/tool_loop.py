@@ -29,10 +29,10 @@ def function_output(call_id: str, text: str) -> dict[str, Any]:
 class Loop:
     """Just enough of an agent loop: history, inference with canned output, tool calls."""
 
-    def __init__(self, turn: Turn) -> None:
+    def __init__(self, turn: Turn, user: dict[str, Any] = USER) -> None:
         self.turn = turn
-        self.history: list[Any] = [USER]
-        turn.accept(USER)
+        self.history: list[Any] = [user]
+        turn.accept(user)
 
     async def infer(self, *output: dict[str, Any]) -> None:
         async with self.turn.inference({"model": "m", "input": list(self.history)}) as call:
