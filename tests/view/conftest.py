@@ -14,8 +14,17 @@ from typing import Any
 import orjson
 import pytest
 
-from ..conftest import CONFORMANCE
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
 from ..conftest import PLANTED_ERROR as PLANTED_ERROR
+
+#: Codex's own code-mode bundles of both corpora (none when ../shared is not there): what the
+#: page and the transcript show of code cells is checked on each.
+CODE_MODE_BUNDLES = [
+    b
+    for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    for b in conformance_bundles(corpus)
+    if b.parent.name.startswith("code_mode_")
+]
 
 #: A call id an agent made of terminal escapes: an OSC window title, then a background colour.
 HOSTILE_ID = "call_\x1b]0;PWNED\x07\x1b[41mRED"

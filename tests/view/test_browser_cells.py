@@ -16,8 +16,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 
-from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
-from .conftest import BAD_ERROR, BAD_SOURCE, Page
+from .conftest import BAD_ERROR, BAD_SOURCE, CODE_MODE_BUNDLES, Page
 
 
 @pytest.fixture(scope="module")
@@ -184,17 +183,11 @@ def test_a_failed_cell_is_counted_and_filtered(page: Page, cells_page: str) -> N
     assert page.errors == []
 
 
-_CODE_MODE = [
-    b
-    for corpus in (CONFORMANCE, CONFORMANCE_V3)
-    for b in conformance_bundles(corpus)
-    if b.parent.name.startswith("code_mode_")
-]
-
-
-@pytest.mark.skipif(not _CODE_MODE, reason="../shared/conformance* is not present")
+@pytest.mark.skipif(not CODE_MODE_BUNDLES, reason="../shared/conformance* is not present")
 @pytest.mark.parametrize(
-    "bundle", _CODE_MODE, ids=[f"{b.parent.parent.name}/{b.parent.name}" for b in _CODE_MODE]
+    "bundle",
+    CODE_MODE_BUNDLES,
+    ids=[f"{b.parent.parent.name}/{b.parent.name}" for b in CODE_MODE_BUNDLES],
 )
 def test_codex_code_mode_bundles_list_their_cells(page: Page, bundle: Path, tmp_path: Path) -> None:
     """Codex's own code-mode bundles (both schemas): a row per cell, opened by a click."""

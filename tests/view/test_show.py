@@ -17,8 +17,8 @@ from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show import render_plain, render_rich, short_id, transcript_lines
 from rollout_trace_sdk.view.show_format import ms as _ms
 
-from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance_v3
-from .conftest import BAD_ERROR, BAD_SOURCE, PLANTED_ERROR, TOOL_ERROR
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from .conftest import BAD_ERROR, BAD_SOURCE, CODE_MODE_BUNDLES, PLANTED_ERROR, TOOL_ERROR
 
 
 def _plain(state: Any, **kwargs: Any) -> str:
@@ -393,17 +393,11 @@ def test_show_call_takes_a_code_cell(cells_bundle: Path) -> None:
         transcript_lines(load_state(cells_bundle), call="code_cell:")
 
 
-_CODE_MODE = [
-    b
-    for corpus in (CONFORMANCE, CONFORMANCE_V3)
-    for b in conformance_bundles(corpus)
-    if b.parent.name.startswith("code_mode_")
-]
-
-
-@pytest.mark.skipif(not _CODE_MODE, reason="../shared/conformance* is not present")
+@pytest.mark.skipif(not CODE_MODE_BUNDLES, reason="../shared/conformance* is not present")
 @pytest.mark.parametrize(
-    "bundle", _CODE_MODE, ids=[f"{b.parent.parent.name}/{b.parent.name}" for b in _CODE_MODE]
+    "bundle",
+    CODE_MODE_BUNDLES,
+    ids=[f"{b.parent.parent.name}/{b.parent.name}" for b in CODE_MODE_BUNDLES],
 )
 def test_codex_code_cells_hold_their_calls_and_their_waits_name_them(bundle: Path) -> None:
     """Codex's own code-mode bundles (both schemas): each cell under its exec call, each call
