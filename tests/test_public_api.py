@@ -98,3 +98,27 @@ def test_convert_bundle_is_public() -> None:
 
     assert "convert_bundle" in reduce.__all__
     assert reduce.convert_bundle is convert_bundle
+
+
+def test_handle_attributes_are_the_documented_ones() -> None:
+    """A public handle's public attributes are what docs/recording.md ("Handles") lists: a
+    public slot is a promise, so an internal helper kept on a handle (once ``thread.ids``,
+    the thread's ``ItemIds``) must have a leading underscore, and a real one must be named."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    import rollout_trace_sdk.record as record
+    from rollout_trace_sdk.record._handle import Emitter
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "recording.md").read_text()
+    named = set(re.findall(r"`(?:[a-z_]+\.)?([a-z_]+)`", doc))
+    undocumented = [
+        f"{name}.{slot}"
+        for name in record.__all__
+        if inspect.isclass(cls := getattr(record, name)) and issubclass(cls, Emitter)
+        for klass in cls.__mro__
+        for slot in getattr(klass, "__slots__", ())
+        if not slot.startswith("_") and slot not in named
+    ]
+    assert not undocumented, undocumented

@@ -83,17 +83,17 @@ class Compaction(Emitter):
         # same content would then be accepted under one id and sent under another
         first = not self._installed
         before = (
-            thread.ids.for_request(_typed(turn, self.compaction_id, "input", input_history))
+            thread._ids.for_request(_typed(turn, self.compaction_id, "input", input_history))
             if first
             else []
         )
-        after = thread.ids.for_request(
+        after = thread._ids.for_request(
             _typed(turn, self.compaction_id, "replacement", replacement_history)
         )
         if not first:
-            return thread.ids.calls.unrenamed(after)
+            return thread._ids.calls.unrenamed(after)
         self._installed = True
-        thread.ids.reset_to(after)
+        thread._ids.reset_to(after)
         if self._rt.items is not None:
             # schema 3: the history was replaced; the next request cannot extend the old one
             self._rt.items.reset(thread.thread_id)
@@ -102,7 +102,7 @@ class Compaction(Emitter):
         )
         if ref is not None:
             self._emit(ev.CompactionInstalled(self.compaction_id, ref))
-        return thread.ids.calls.unrenamed(after)
+        return thread._ids.calls.unrenamed(after)
 
 
 def _typed(turn: Turn, compaction_id: str, which: str, history: Sequence[Any]) -> list[Any]:
@@ -139,7 +139,7 @@ class CompactionRequest(ModelRequest):
         body = dict(request)
         items = body.get("input")
         if isinstance(items, list | tuple):
-            body["input"] = thread.ids.for_request(items)
+            body["input"] = thread._ids.for_request(items)
         if model is None:
             requested = body.get("model")
             model = requested if isinstance(requested, str) else thread.model
@@ -169,7 +169,7 @@ class CompactionRequest(ModelRequest):
         Returns:
             The items with their ids (pass them on to :meth:`Compaction.installed`).
         """
-        ids = self._turn.thread.ids
+        ids = self._turn.thread._ids
         # as returned: the reducers read the items once installed (typed there)
         items = ids.for_snapshot(output_items)
         returned = ids.calls.unrenamed(items)

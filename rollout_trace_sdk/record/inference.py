@@ -91,7 +91,7 @@ class InferenceCall(ModelRequest):
         report_dropped(turn, {"inference_call_id": self.inference_call_id}, "request", problems)
         items = body.get("input")
         if isinstance(items, list | tuple):
-            body["input"] = thread.ids.for_request(items)
+            body["input"] = thread._ids.for_request(items)
         else:
             body["input"] = []
         #: the request as recorded: the caller's dict with ids filled in (a copy)
@@ -158,7 +158,7 @@ class InferenceCall(ModelRequest):
             ids) into the history you send next.
         """
         turn = self._turn
-        ids = turn.thread.ids
+        ids = turn.thread._ids
         recorded: list[Any] = []
         item_ids: list[str] = []
         output_items, problems = normalize_output_items(output_items)
@@ -212,7 +212,7 @@ class InferenceCall(ModelRequest):
         )
         if not items:
             return None
-        output = turn.thread.ids.for_snapshot(items, cut=self.inference_call_id)
+        output = turn.thread._ids.for_snapshot(items, cut=self.inference_call_id)
         body = {
             "response_id": None,
             "upstream_request_id": None,

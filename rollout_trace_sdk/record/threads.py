@@ -58,9 +58,9 @@ class AgentThread(Handle):
     """One agent's thread in the rollout. Threads spawned from it share its bundle."""
 
     __slots__ = (
+        "_ids",
         "agent_path",
         "depth",
-        "ids",
         "model",
         "nickname",
         "parent",
@@ -78,7 +78,7 @@ class AgentThread(Handle):
     role: str | None
     model: str
     provider_name: str
-    ids: ItemIds
+    _ids: ItemIds
 
     # spawn's keywords again, with defaults for the root thread, which has no parent or task
     def __init__(
@@ -106,7 +106,7 @@ class AgentThread(Handle):
         self.role = role
         self.model = model or rt.model
         self.provider_name = provider_name or rt.provider_name
-        self.ids = ItemIds(rt.sink.values.note, rt.call_names)
+        self._ids = ItemIds(rt.sink.values.note, rt.call_names)
         if parent is not None:
             session_source = protocol.spawned_session(
                 parent.thread_id, self.depth, agent_path, nickname, role
@@ -301,7 +301,7 @@ class Turn(Handle):
     def _accept_items(self, items: Sequence[Any], call: str | None) -> list[Any]:
         """:meth:`accept`; a tool's output names ``call`` (see ``ItemIds.for_history``)."""
         out: list[Any] = []
-        ids = self.thread.ids
+        ids = self.thread._ids
         store = self._rt.items
         for item in items:
             recorded, item_id = ids.for_history(item, call=call)
@@ -325,7 +325,7 @@ class Turn(Handle):
         Returns:
             The item with its id (a copy of ``item`` unchanged when it gets no id).
         """
-        recorded, item_id = self.thread.ids.for_history(item)
+        recorded, item_id = self.thread._ids.for_history(item)
         if item_id is None:
             return dict(item)
         ref = self._payload("protocol_event", self._rt.for_parsed_item(recorded))

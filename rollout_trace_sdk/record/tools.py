@@ -79,7 +79,7 @@ class ToolCall(AgentToolWork):
                 if custom_input is not None
                 else command
             )
-            model_visible_call_id = turn.thread.ids.calls.claim(
+            model_visible_call_id = turn.thread._ids.calls.claim(
                 rt.text(model_visible_call_id), given
             )
         tool_call_id, _ = rt.unused_id("tool call", tool_call_id)
@@ -208,20 +208,20 @@ class ToolCall(AgentToolWork):
             # schema 3: the output is stored once, as the item the history accepts, and the
             # result refers to it; the events come in the usual order (end, then acceptance)
             self._finish()
-            recorded, item_id = self._turn.thread.ids.for_history(
+            recorded, item_id = self._turn.thread._ids.for_history(
                 output_item, call=self.model_visible_call_id
             )
             assert item_id is not None  # a dict always gets one
             item_ref = store.item(recorded)
             self._ended(status, store.tool_result(item_ref, recorded))
             self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
-            return self._turn.thread.ids.calls.unrenamed([recorded])[0]
+            return self._turn.thread._ids.calls.unrenamed([recorded])[0]
         ended = self._end(status, {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item
         if ended:
             return self._turn._accept_items([output_item], self.model_visible_call_id)[0]
-        ids = self._turn.thread.ids
+        ids = self._turn.thread._ids
         return ids.calls.unrenamed(ids.for_snapshot([output_item]))[0]
 
     def completed_value(self, value: Any) -> None:
