@@ -4,17 +4,15 @@ recorder, so reducer differential tests keep working while the recorder changes.
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Any
 
-from rollout_trace_sdk.model import codec, layout
+from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.testing import BundleBuilder, Capture
 
+from .codec_bundle import ROOT, CodexBundle
 from .script import ChildScript, Script, StepScript, ToolScript, TurnScript
 
-ROOT = "thread-root"
 _IMAGES = [
     "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGP4z8AARwzEcQCukw",
     "R0lGODlhAQABAIAAAP",
@@ -23,56 +21,6 @@ _IMAGES = [
 
 
 _OUTPUT_TYPES = frozenset({"function_call_output", "custom_tool_call_output"})
-#: kinds whose payloads may be cut or left out when ``capture`` is on
-_CAPTURABLE = frozenset(
-    {"inference_request", "inference_response", "tool_invocation", "tool_result", "protocol_event"}
-)
-
-
-class _Bundle(BundleBuilder):
-    """A builder laid out as Codex writes (rollout id = root thread id, a realistic clock),
-    plus the counters the script driver needs. With ``capture`` (schema 3), some payloads
-    are recorded cut or left out, chosen by a hash of their bytes so that one script always
-    gives the same bundle."""
-
-    def __init__(
-        self, directory: Path, idless: bool, schema: int = 2, capture: bool = False
-    ) -> None:
-        super().__init__(
-            directory,
-            schema=schema,
-            rollout_id=ROOT,
-            root_thread_id=ROOT,
-            started_at=1_700_000_000_000,
-            autoflush=False,
-        )
-        self.dir = directory
-        self.idless = idless
-        self.v3 = schema == 3
-        self.capture = capture
-        self.ids = 0
-        self.started_execs: set[str] = set()
-        self.cells = 0
-
-    def next_id(self, prefix: str) -> str:
-        self.ids += 1
-        return f"{prefix}_{self.ids}"
-
-    def payload(
-        self, kind: ev.PayloadKind, value: Any, *, capture: Capture | None = None
-    ) -> ev.RawPayloadRef:
-        if capture is None and self.capture and kind in _CAPTURABLE:
-            choice = zlib.crc32(layout.compact_json(value)) % 9
-            if choice == 0:
-                capture = "omitted"
-            elif choice == 1 and b"data:image" not in layout.compact_json(value):
-                capture = "truncated"
-        return super().payload(kind, value, capture=capture)
-
-    def emit(
-        self, payload: ev.EventPayload, thread: str | None = None, turn: str | None = None
-    ) -> None:
-        self.event(payload, thread=thread, turn=turn)
 
 
 def _message(item_id: str | None, role: str, text: str) -> dict[str, Any]:
@@ -96,7 +44,7 @@ def _usage(step: StepScript) -> dict[str, int]:
 
 
 class _Thread:
-    def __init__(self, bundle: _Bundle, thread_id: str, agent_path: str) -> None:
+    def __init__(self, bundle: CodexBundle, thread_id: str, agent_path: str) -> None:
         self.b = bundle
         self.id = thread_id
         self.path = agent_path
@@ -105,7 +53,6 @@ class _Thread:
         self.response_no = 0
         #: (response id, len(history) right after its output) of the last completed step
         self.last_response: tuple[str, int] | None = None
-        self.yielded_cells: list[str] = []
 
     def accept(
         self, item: dict[str, Any], turn: str, payload: ev.RawPayloadRef | None = None
@@ -252,110 +199,19 @@ class _Thread:
                 )
         return output
 
-    def _tool_started(
-        self,
-        tool_call_id: str,
-        name: str,
-        arguments: str,
-        turn: str,
-        *,
-        custom: bool,
-        cell: str | None = None,
-        runtime_tool_id: str | None = None,
-    ) -> ev.ToolCallKind:
-        b = self.b
-        invocation = b.payload(
-            "tool_invocation",
-            {
-                "tool_name": name,
-                "tool_namespace": None,
-                "payload": {"type": "custom", "input": arguments}
-                if custom
-                else {"type": "function", "arguments": arguments},
-            },
-        )
-        kind = {
-            "exec_command": ev.ToolCallKind("exec_command"),
-            "write_stdin": ev.ToolCallKind("write_stdin"),
-            "apply_patch": ev.ToolCallKind("apply_patch"),
-        }.get(name, ev.ToolCallKind.other(name))
-        preview = arguments if len(arguments) <= 160 else arguments[:160] + "..."
-        requester: ev.ToolCallRequester = (
-            ev.ModelRequester() if cell is None else ev.CodeCellRequester(cell)
-        )
-        visible = tool_call_id if cell is None else None
-        b.emit(
-            ev.ToolCallStarted(
-                tool_call_id,
-                visible,
-                runtime_tool_id,
-                requester,
-                kind,
-                ev.GenericSummary(name, preview, None),
-                invocation,
-            ),
-            self.id,
-            turn,
-        )
-        return kind
-
-    def _exec_runtime(
-        self,
-        tool_call_id: str,
-        kind: ev.ToolCallKind,
-        turn: str,
-        process_id: str | None,
-        status: ev.ExecutionStatus,
-        output: str,
-    ) -> None:
-        b = self.b
-        b.started_execs.add(tool_call_id)
-        begin: dict[str, Any] = {"call_id": tool_call_id}
-        if process_id is not None:
-            begin["process_id"] = process_id
-        begin.update(
-            {
-                "turn_id": turn,
-                "started_at_ms": b.clock,
-                "command": ["/bin/bash", "-lc", "echo"],
-                "cwd": "/tmp",
-                "parsed_cmd": [],
-                "source": "unified_exec_startup",
-            }
-        )
-        b.emit(
-            ev.ToolCallRuntimeStarted(tool_call_id, kind, b.payload("tool_runtime_event", begin)),
-            self.id,
-            turn,
-        )
-        end = dict(begin)
-        end.pop("started_at_ms")
-        end["completed_at_ms"] = b.clock
-        end.update(
-            {
-                "aggregated_output": output,
-                "exit_code": 0 if status == "completed" else 1,
-                "duration": {"secs": 0, "nanos": 5000},
-                "status": status,
-            }
-        )
-        b.emit(
-            ev.ToolCallRuntimeEnded(tool_call_id, status, b.payload("tool_runtime_event", end)),
-            self.id,
-            turn,
-        )
-
     def run_tool(self, tool: ToolScript, turn: str) -> None:
         b = self.b
         custom = tool.name in ("apply_patch", "exec")
-        kind = self._tool_started(tool.call_id, tool.name, tool.arguments, turn, custom=custom)
+        kind = b.tool_started(self.id, tool.call_id, tool.name, tool.arguments, turn, custom=custom)
         if tool.target_exec is not None and tool.target_exec in b.started_execs:
             b.emit(ev.StdinTargetResolved(tool.call_id, tool.target_exec), self.id, turn)
         if tool.name == "exec_command":
-            self._exec_runtime(tool.call_id, kind, turn, tool.process_id, tool.status, tool.output)
+            b.exec_runtime(
+                self.id, tool.call_id, kind, turn, tool.process_id, tool.status, tool.output
+            )
         output: Any = tool.output
         if tool.name == "exec":
-            output = self._code_cell(tool, turn)
+            output = b.code_cell(self.id, tool, turn)
         output_type = "custom_tool_call_output" if custom else "function_call_output"
         response_item = {"type": output_type, "call_id": tool.call_id, "output": output}
         result = b.payload(
@@ -369,68 +225,6 @@ class _Thread:
             | {"call_id": tool.call_id, "output": output}
         )
         self.accept(item, turn)
-
-    def _code_cell(self, tool: ToolScript, turn: str) -> list[dict[str, Any]]:
-        b = self.b
-        b.cells += 1
-        cell = str(b.cells)
-        b.emit(ev.CodeCellStarted(cell, tool.call_id, tool.arguments), self.id, turn)
-        texts = []
-        for k in range(tool.nested):
-            nested_id = b.next_id("exec")
-            kind = self._tool_started(
-                nested_id,
-                "exec_command",
-                f'{{"cmd":"echo {k}"}}',
-                turn,
-                custom=False,
-                cell=cell,
-                runtime_tool_id=f"tool-{k + 1}",
-            )
-            self._exec_runtime(nested_id, kind, turn, str(5000 + b.ids), "completed", f"{k}\n")
-            value = {
-                "chunk_id": "abc",
-                "wall_time_seconds": 6.087e-6,
-                "exit_code": 0,
-                "original_token_count": 1,
-                "output": f"{k}\n",
-            }
-            result = b.payload("tool_result", {"type": "code_mode_response", "value": value})
-            b.emit(ev.ToolCallEnded(nested_id, "completed", result), self.id, turn)
-            texts.append({"type": "input_text", "text": f"{k}\n"})
-        if tool.yielded:
-            response: dict[str, Any] = {"Yielded": {"cell_id": cell, "content_items": texts}}
-            b.emit(
-                ev.CodeCellInitialResponse(
-                    cell, "yielded", b.payload("tool_result", {"response": response})
-                ),
-                self.id,
-                turn,
-            )
-            self.yielded_cells.append(cell)
-            return [{"type": "input_text", "text": "Script running\n"}, *texts]
-        failed = tool.status == "failed"
-        response = {
-            "Result": {
-                "cell_id": cell,
-                "content_items": texts,
-                "error_text": "boom" if failed else None,
-            }
-        }
-        status: ev.CodeCellRuntimeStatus = "failed" if failed else "completed"
-        b.emit(
-            ev.CodeCellInitialResponse(
-                cell, status, b.payload("tool_result", {"response": response})
-            ),
-            self.id,
-            turn,
-        )
-        b.emit(
-            ev.CodeCellEnded(cell, status, b.payload("tool_result", {"response": response})),
-            self.id,
-            turn,
-        )
-        return [{"type": "input_text", "text": "Script completed\n"}, *texts]
 
     def compact(self, script: TurnScript, turn: str) -> None:
         b = self.b
@@ -616,7 +410,7 @@ def write_bundle(
     """Write ``script`` as a Codex-shaped bundle of ``schema`` under ``directory`` and return
     its path (``capture``, schema 3: some payloads recorded cut or left out)."""
     bundle_dir = directory / f"trace-trace-1-{ROOT}"
-    b = _Bundle(bundle_dir, script.idless, schema, capture)
+    b = CodexBundle(bundle_dir, script.idless, schema, capture)
     b.emit(ev.RolloutStarted("trace-1", ROOT))
     metadata = b.payload(
         "session_metadata",
