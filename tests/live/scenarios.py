@@ -1,6 +1,7 @@
 """Scenarios the conformance corpora do not hold, recorded afresh by the real Codex CLI against
 :mod:`tests.live.fake_responses` (each by Codex 0.169 for schema 2 and 0.171 for schema 3,
-unless a scenario says otherwise): those of ``codex exec``, of sub-agents and of
+unless a scenario says otherwise): those of ``codex exec`` (its tools, then how a run goes:
+:mod:`tests.live.exec_run_scenarios`), of sub-agents and of
 ``codex app-server``, of approvals and hooks, more of each (:mod:`tests.live.more_scenarios`),
 code mode over several turns (:mod:`tests.live.cell_scenarios`), and the vocabulary they are
 written in (:mod:`tests.live.script`)."""
