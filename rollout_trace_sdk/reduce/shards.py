@@ -163,6 +163,50 @@ def _skippable(data: bytes, offset: int) -> bool:
     return magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC
 
 
+def shard_sealed(data: bytes) -> bool:
+    """Whether ``data`` ends with a complete zstd frame (:func:`decompress_shard`'s
+    ``sealed``), told from the frames' and blocks' headers alone, decoding nothing.
+    ``view --serve`` asks it of the shard being written on each new reading of a live
+    bundle: decompressing a 5 MiB shard cost 23-36 ms, walking it costs under 1 ms.
+    It does not check what the blocks hold: a damaged block the decoder refuses is
+    found by the reduction's own reading.
+
+    Raises:
+        zstandard.ZstdError: a frame's magic number or header is not zstd's, or a block is
+            of the reserved type (the decoder refuses these too).
+    """
+    offset, size = 0, len(data)
+    while offset < size:
+        if size - offset < 4:
+            return False
+        if _skippable(data, offset):
+            if size - offset < 8:
+                return False
+            offset += 8 + int.from_bytes(data[offset + 4 : offset + 8], "little")
+            continue
+        if data[offset : offset + 4] != zstandard.FRAME_HEADER:
+            raise zstandard.ZstdError(f"unknown frame descriptor at byte {offset}")
+        if size - offset < 5:
+            return False
+        descriptor = data[offset + 4]
+        if descriptor & 0x08:
+            raise zstandard.ZstdError(f"reserved frame header bit set at byte {offset + 4}")
+        single_segment = bool(descriptor & 0x20)
+        content_size = (1 if single_segment else 0, 2, 4, 8)[descriptor >> 6]
+        offset += 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 0x03] + content_size
+        last = False
+        while not last:
+            if size - offset < 3:
+                return False
+            block = int.from_bytes(data[offset : offset + 3], "little")
+            last, kind, length = bool(block & 1), (block >> 1) & 3, block >> 3
+            if kind == 3:
+                raise zstandard.ZstdError(f"reserved block type at byte {offset}")
+            offset += 3 + (1 if kind == 1 else length)
+        offset += 4 if descriptor & 0x04 else 0  # the content checksum
+    return bool(data) and offset == size
+
+
 def _index(number: int, data: bytes, sealed: bool) -> _Shard:
     records: dict[str, tuple[int, int]] = {}
     offset = 0

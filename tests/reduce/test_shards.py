@@ -7,6 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model import layout
@@ -329,3 +331,65 @@ def test_a_lenient_note_names_the_shard_its_payload_was_missing_from(files: _Fil
         note = f"line 9 (seq 9): skipped payload missing: {missing.value}"
         assert shards.shard_of_note(note) == shard, note
     assert shards.shard_of_note("payloads/000001.zst: went on without raw_payload:1") is None
+
+
+@st.composite
+def _zstd_streams(draw: st.DrawFn) -> bytes:
+    """Frames as writers make them (the recorder's: a block flushed per batch, a sealed
+    frame ending each shard; one-shot frames with their content size; skippable frames),
+    the last one perhaps left unsealed."""
+    out = b""
+    frames = draw(st.integers(1, 3))
+    for n in range(frames):
+        if draw(st.booleans()) and n < frames - 1:
+            padding = draw(st.binary(max_size=20))
+            out += (0x184D2A50 + draw(st.integers(0, 15))).to_bytes(4, "little")
+            out += len(padding).to_bytes(4, "little") + padding
+        checksum, size = draw(st.booleans()), draw(st.booleans())
+        parts = draw(
+            st.lists(
+                st.one_of(st.binary(max_size=300), st.builds(bytes, st.integers(0, 200_000))),
+                min_size=1,
+                max_size=4,
+            )
+        )
+        compressor = zstandard.ZstdCompressor(write_checksum=checksum, write_content_size=size)
+        if draw(st.booleans()):
+            out += compressor.compress(b"".join(parts))
+            continue
+        stream = compressor.compressobj()
+        for part in parts:
+            out += stream.compress(part) + stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        if n < frames - 1 or draw(st.booleans()):
+            out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(_zstd_streams(), st.data())
+def test_shard_sealed_agrees_with_the_decoder_wherever_the_bytes_stop(
+    data: bytes, draw: st.DataObject
+) -> None:
+    """``shard_sealed`` (headers only; ``view --serve`` asks it of a live bundle's newest
+    shard) says what decoding the whole shard says of its last frame, wherever the writer's
+    bytes stop."""
+    # each of the last 40 (the last block's header, the checksum) and 20 anywhere
+    cuts = {*range(max(0, len(data) - 40), len(data) + 1)}
+    cuts.update(draw.draw(st.lists(st.integers(0, len(data)), max_size=20)))
+    for cut in sorted(cuts):
+        assert shards.shard_sealed(data[:cut]) is shards.decompress_shard(data[:cut])[1], cut
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not zstd at all",
+        _frame(b"x")[:4] + bytes([0x08]) + _frame(b"x")[5:],  # the reserved header bit
+        _frame(b"x")[:6] + (0b110).to_bytes(3, "little"),  # the reserved block type
+    ],
+)
+def test_shard_sealed_refuses_what_is_not_zstd(data: bytes) -> None:
+    with pytest.raises(zstandard.ZstdError):
+        shards.shard_sealed(data)
+    with pytest.raises(zstandard.ZstdError):
+        shards.decompress_shard(data)
