@@ -228,7 +228,7 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     from .visible import visible
 
-    loaded = load_summary_state(args.source, lenient=args.lenient, err=err)
+    loaded = load_summary_state(args.source, lenient=args.lenient, err=err, thread=args.thread)
     print(f"summary: {visible(loaded.how)}", file=err)  # lenient notes quote the agent's ids
     errors = failure_texts(loaded.bundle, loaded.state) if loaded.bundle is not None else {}
     reports = recorder_reports(loaded.bundle) if loaded.bundle is not None else []

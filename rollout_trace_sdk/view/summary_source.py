@@ -87,11 +87,14 @@ def _inputs_mtime(root: Path) -> tuple[int | None, str]:
     return newest, name
 
 
-def fresh_state(root: Path, *, strict: bool = False) -> tuple[dict[str, Any] | None, str]:
+def fresh_state(
+    root: Path, *, strict: bool = False, items: bool = False
+) -> tuple[dict[str, Any] | None, str]:
     """``root/state.json`` when it is up to date (see the module docstring), else None; with
     the reason either way (for standard error). ``strict``: not for a log that ends in a cut
     line either, whose state only ``reduce --lenient`` could have written (a strict command
-    must refuse the bundle as the reducer does, not read that state)."""
+    must refuse the bundle as the reducer does, not read that state). ``items``: parse
+    ``conversation_items`` too (see :func:`parse_for_summary`)."""
     with BundleFiles(root) as files:
         if strict and _ends_cut(files):
             return None, f"{EVENT_LOG} ends in a cut line"
@@ -114,7 +117,7 @@ def fresh_state(root: Path, *, strict: bool = False) -> tuple[dict[str, Any] | N
         except (BundleFileError, orjson.JSONDecodeError):
             return None, "the manifest must be checked by the reducer"
     try:
-        state = parse_for_summary(raw)
+        state = parse_for_summary(raw, items=items)
     except orjson.JSONDecodeError:
         return None, f"{STATE_FILE} is not JSON"
     if not isinstance(state, dict) or not isinstance(state.get("threads"), dict):
@@ -140,16 +143,17 @@ def _ends_cut(files: BundleFiles) -> bool:
         return False  # the reducer says what is wrong with the log
 
 
-def read_state_file(source: str) -> dict[str, Any]:
+def read_state_file(source: str, *, items: bool = False) -> dict[str, Any]:
     """A state file given by the user: a regular file only, opened without blocking (a FIFO or
-    a device named here would hang or never end), that parses to a reduced state.
+    a device named here would hang or never end), that parses to a reduced state
+    (``items``: with its ``conversation_items``, see :func:`parse_for_summary`).
 
     Raises:
         ReduceError: unreadable, not JSON (serde's wording), or not a reduced state.
     """
     raw = read_state_bytes(source)
     try:
-        state = parse_for_summary(raw)
+        state = parse_for_summary(raw, items=items)
     except orjson.JSONDecodeError:
         from ..model.serde_errors import syntax_error
 
@@ -191,14 +195,16 @@ def _value(raw: bytes, span: tuple[int, int]) -> Any:
     return orjson.loads(chunk[:-1] if chunk.endswith(b",") else chunk)
 
 
-def parse_for_summary(raw: bytes) -> Any:
+def parse_for_summary(raw: bytes, *, items: bool = False) -> Any:
     """A state parsed for ``summary``: what it reads, and nothing else when the layout allows.
 
     Half of a large state is ``conversation_items`` and ``raw_payloads``; parsing them makes up
     most of the time ``summary`` would take. A pretty-printed state (every state ``reduce``
     or Codex writes) is cut at its top-level keys and only the other values are parsed;
     the rest too when a tool call failed (its error is the output item's text or is in its
-    raw result payload).
+    raw result payload). ``conversation_items`` is parsed when ``items`` is true: one agent's
+    summary (``--thread``) needs it, as an interaction edge anchored on items belongs to
+    the items' threads.
     Any other layout is parsed whole.
 
     Raises:
@@ -207,7 +213,8 @@ def parse_for_summary(raw: bytes) -> Any:
     where = _sections(raw)
     if where is None:
         return orjson.loads(raw)
-    state = {key: _value(raw, span) for key, span in where.items() if key not in _UNREAD}
+    unread = _UNREAD - {"conversation_items"} if items else _UNREAD
+    state = {key: _value(raw, span) for key, span in where.items() if key not in unread}
     tools = state.get("tool_calls")
     failed = isinstance(tools, dict) and any(
         isinstance(t, dict)
@@ -221,7 +228,9 @@ def parse_for_summary(raw: bytes) -> Any:
     return state
 
 
-def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedState:
+def load_summary_state(
+    source: str, *, lenient: bool, err: TextIO, thread: str | None = None
+) -> LoadedState:
     """The state to summarise: a state file as given; for a bundle directory its up-to-date
     ``state.json``, else a reduction (with a progress bar on a terminal).
 
@@ -229,6 +238,8 @@ def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedStat
         source: a bundle directory or a state file.
         lenient: reduce leniently when reducing (a fresh ``state.json`` is used as is).
         err: standard error, for the progress bar.
+        thread: the agent a ``--thread`` summary is of (a state read from a file then keeps
+            its ``conversation_items``, which say whose an item-anchored edge is).
 
     Returns:
         The state, the bundle (if any) and what was done.
@@ -238,9 +249,10 @@ def load_summary_state(source: str, *, lenient: bool, err: TextIO) -> LoadedStat
     """
     path = Path(source)
     shown = source.rstrip("/") or "/"
+    items = thread is not None
     if not path.is_dir():
-        return LoadedState(read_state_file(source), None, f"read {shown}")
-    state, why = fresh_state(path, strict=not lenient)
+        return LoadedState(read_state_file(source, items=items), None, f"read {shown}")
+    state, why = fresh_state(path, strict=not lenient, items=items)
     if state is not None:
         return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
     from ..reduce import reduce_bundle, state_bytes

@@ -385,6 +385,25 @@ def test_parsing_only_what_the_summary_reads_gives_the_same_summary(demo_state: 
     assert parse_for_summary(orjson.dumps(demo_state)) == demo_state  # compact: parsed whole
 
 
+def test_one_agents_summary_from_a_state_file_counts_the_edges_its_items_anchor(
+    bundle: Path, demo_state: Any
+) -> None:
+    """An interaction edge anchored on conversation items is an agent's only through the
+    items' ``thread_id``: with ``--thread``, reading ``state.json`` without its items counted
+    1 edge of /root's 2 and none of the helper's 2 (found by review: the multi-agent
+    conformance bundle's agents lost their ``agent_result`` edges)."""
+    raw = _reduce_into(bundle)
+    paths = [t["agent_path"] for t in demo_state["threads"].values()]
+    for source in (str(bundle), str(bundle / "state.json")):
+        for path in paths:
+            loaded = load_summary_state(source, lenient=False, err=io.StringIO(), thread=path)
+            assert loaded.how.startswith("read "), loaded.how
+            got = build_summary(loaded.state, thread=path)["totals"]["interaction_edges"]
+            assert got == build_summary(demo_state, thread=path)["totals"]["interaction_edges"]
+    # without --thread the items are not needed, and still not parsed
+    assert "conversation_items" not in parse_for_summary(raw)
+
+
 def test_a_failed_tool_makes_the_items_parsed_for_its_error(demo_state: Any) -> None:
     state = orjson.loads(orjson.dumps(demo_state))
     state["tool_calls"]["call_0_sum"]["execution"]["status"] = "failed"
