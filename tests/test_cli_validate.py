@@ -172,6 +172,22 @@ def test_schema3_every_record_a_cut_shard_lost_is_named(tmp_path: Path) -> None:
     assert any(line.endswith(info.value.message) for line in named), out
 
 
+def test_schema3_a_missing_shard_is_one_problem(tmp_path: Path) -> None:
+    """A shard lost whole is said once, where it is first cited: the templates of later
+    shards whose parts it held each said it again (one line per citing line: 3 for
+    ``view_image``, 175 for a killed demo-sized recording; found by review)."""
+    from tests.reduce.v3_bundles import copy_bundle
+
+    bundle = copy_bundle("view_image", tmp_path)
+    (bundle / "payloads" / "000001.zst").unlink()
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    problems = [line for line in out.splitlines() if line.startswith(str(bundle))]
+    assert problems == [f"{info.value.file}: {info.value.message}: {info.value.cause} (seq 2)"]
+
+
 @pytest.mark.parametrize("schema", [2, 3])
 def test_an_unreadable_manifest_is_one_problem_not_one_per_line(
     tmp_path: Path, schema: int

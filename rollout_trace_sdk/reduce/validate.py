@@ -308,7 +308,12 @@ class _Validator:
                     if ref.shard is not None or ref.parts is not None:
                         bundle.read_payload_bytes(ref)
                 except ReduceError as exc:
-                    self.problem(exc.file or self.log, None, f"{_said(exc)} {where}")
+                    # a template whose parts sit in a shard already said to be unreadable
+                    # (missing, not zstd) fails for that reason: said once, not per citation
+                    text = _said(exc)
+                    if text not in said:
+                        said.add(text)
+                        self.problem(exc.file or self.log, None, f"{text} {where}")
                 except Exception as exc:  # cattrs wraps a malformed reference in its own types
                     self.problem(self.log, citation.line, f"malformed payload reference: {exc}")
         finally:
