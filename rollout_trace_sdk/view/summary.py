@@ -176,13 +176,15 @@ class _Summary:
         tokens = _tokens()
         for call in calls:
             _add_tokens(tokens, call.get("usage"))
+        failures = self.failures(threads, turns, calls, tools, ops, requests, cells)
+        failed = Counter(f["thread_id"] for f in failures)
         lists: dict[str, list[dict[str, Any]]] = {
             "models": self.models(calls),
-            "agents": self.agents(threads, calls, tools),
+            "agents": self.agents(threads, calls, tools, failed),
             "tools_by_kind": self.tool_kinds(tools),
             "compactions": self.compactions(compactions, requests),
             "terminal_sessions": self.sessions(sessions),
-            "failures": self.failures(threads, turns, calls, tools, ops, requests, cells),
+            "failures": failures,
         }
         omitted = {}
         for name in LISTS:
@@ -193,7 +195,7 @@ class _Summary:
         return {
             "summary_version": SUMMARY_VERSION,
             "rollout": self.rollout(),
-            "thread": self.agent_record(threads[0], calls, tools) if self.only else None,
+            "thread": self.agents(threads, calls, tools, failed)[0] if self.only else None,
             "totals": {
                 "threads": len(threads),
                 "turns": _by_status(turns),
@@ -239,14 +241,16 @@ class _Summary:
             _add_tokens(row, call.get("usage"))
         return sorted(rows.values(), key=lambda r: (-r["input_tokens"], r["model"]))
 
-    def agent_record(
-        self, thread: _Obj, calls: Iterable[_Obj], tools: Iterable[_Obj]
-    ) -> dict[str, Any]:
-        return self.agents([thread], calls, tools)[0]
-
     def agents(
-        self, threads: list[_Obj], calls: Iterable[_Obj], tools: Iterable[_Obj]
+        self,
+        threads: list[_Obj],
+        calls: Iterable[_Obj],
+        tools: Iterable[_Obj],
+        failed: Mapping[Any, int],
     ) -> list[dict[str, Any]]:
+        """One row per agent; ``failures`` is its rows in the failures list (``failed``, by
+        thread id): its own status, turns, calls, tools, terminal operations, compaction
+        requests and code cells."""
         rows: dict[Any, dict[str, Any]] = {}
         for order, thread in enumerate(threads):
             rows[thread.get("thread_id")] = {
@@ -258,7 +262,7 @@ class _Summary:
                 "wall_ms": _duration(thread),
                 "inference_calls": 0,
                 "tool_calls": 0,
-                "failures": 1 if _status(thread) in FAILED else 0,
+                "failures": failed.get(thread.get("thread_id"), 0),
                 **_tokens(),
                 "_order": order,
             }
@@ -266,13 +270,11 @@ class _Summary:
             row = rows.get(call.get("thread_id"))
             if row is not None:
                 row["inference_calls"] += 1
-                row["failures"] += _status(call) in FAILED
                 _add_tokens(row, call.get("usage"))
         for tool in tools:
             row = rows.get(tool.get("thread_id"))
             if row is not None:
                 row["tool_calls"] += 1
-                row["failures"] += _status(tool) in FAILED
         ordered = sorted(rows.values(), key=lambda r: (-r["input_tokens"], r["_order"]))
         for row in ordered:
             del row["_order"]

@@ -195,7 +195,7 @@ def test_tokens_per_model_and_per_agent_and_tool_time_per_kind() -> None:
     ]
     root, child = summary["agents"]  # by tokens in, most first
     assert (root["agent_path"], root["input_tokens"], root["tool_calls"]) == ("/root", 70, 1)
-    assert (child["nickname"], child["failures"], child["wall_ms"]) == ("Kim", 2, None)
+    assert (child["nickname"], child["failures"], child["wall_ms"]) == ("Kim", 3, None)
     kinds = {k["kind"]: k for k in summary["tools_by_kind"]}
     assert kinds["exec_command"] == {
         "kind": "exec_command",
@@ -206,6 +206,30 @@ def test_tokens_per_model_and_per_agent_and_tool_time_per_kind() -> None:
         "mean_ms": 200,
     }
     assert kinds["fs/read"]["calls"] == 1
+
+
+def test_an_agents_failures_are_its_rows_in_the_failures_list() -> None:
+    """The agents list counted a failed thread, inference call or tool call, not a failed turn,
+    terminal operation, compaction request or code cell: /root/child read 2 failures above a
+    list of its 3 (found by review: an interrupted turn's agent read 1 of its 3)."""
+    state = orjson.loads(orjson.dumps(STATE))
+    root = "aaaa1111-0000-0000-0000-000000000000"
+    state["code_cells"] = {
+        "cell": {"code_cell_id": "cell", "thread_id": root, "execution": _execution(5, 6, "failed")}
+    }
+    state["compaction_requests"]["r"].update(thread_id=root)
+    state["compaction_requests"]["r"]["execution"]["status"] = "cancelled"
+    state["terminal_operations"]["terminal_operation:1"]["execution"]["status"] = "failed"
+    summary = build_summary(state)
+    listed = {
+        path: sum(f["agent_path"] == path for f in summary["failures"])
+        for path in ("/root", "/root/child")
+    }
+    assert listed == {"/root": 2, "/root/child": 4}
+    assert {a["agent_path"]: a["failures"] for a in summary["agents"]} == listed
+    for path, count in listed.items():
+        one = build_summary(state, thread=path, limit=0)
+        assert one["thread"]["failures"] == count and one["omitted"]["failures"] == count
 
 
 def test_failures_carry_their_error_text_in_start_order() -> None:
