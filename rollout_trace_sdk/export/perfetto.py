@@ -232,8 +232,9 @@ def _edge_points(
 ) -> list[tuple[int, Mapping[str, Any], int, int, int]]:
     """Where each interaction edge's arrow starts and ends: ``(n, edge, source track, start,
     arrival)``. It starts inside a slice of the source (the tool call that caused it, else the
-    source agent's turn, moved into the nearest turn if it fell just outside one) and never
-    ends before it starts."""
+    source agent's turn, moved into the nearest turn if it fell just outside one; an agent
+    without turns has its agent slice, which :func:`_agent_windows` stretches over the start)
+    and never ends before it starts."""
     out = []
     for n, edge in enumerate(model["edges"]):
         source, target = edge.get("from", -1), edge.get("to", -1)
@@ -248,9 +249,8 @@ def _edge_points(
         else:
             source_tid = turn_track[source]
             windows = turns.get(source)
-            if not windows:
-                continue  # no slice to bind the arrow to
-            start = _nearest_inside(start, windows)
+            if windows:
+                start = _nearest_inside(start, windows)
         out.append((n, edge, source_tid, start, max(end, start)))
     return out
 
@@ -261,12 +261,14 @@ def _agent_windows(
     points: list[tuple[int, Mapping[str, Any], int, int, int]],
     horizon: int,
 ) -> dict[int, tuple[int, int]]:
-    """Each agent's slice on its turns track: its lifetime, stretched over its turns and over
-    every arrow that reaches it (a ``close_agent`` lands after its last turn), so each arrow
-    ends inside a slice of its target."""
+    """Each agent's slice on its turns track: its lifetime, stretched over its turns, over
+    every arrow that reaches it (a ``close_agent`` lands after its last turn) and over every
+    arrow leaving an agent without turns, so each arrow starts and ends inside a slice."""
     times: dict[int, list[int]] = {t: [s for w in ws for s in w] for t, ws in turns.items()}
-    for _, edge, _, _, arrive in points:
+    for _, edge, _, start, arrive in points:
         times.setdefault(edge["to"], []).append(arrive)
+        if edge["from"] not in turns:  # its arrow may start on the agent's own slice
+            times.setdefault(edge["from"], []).append(start)
     for t, thread in enumerate(model["threads"]):
         if (window := _window(thread, horizon)) is not None:
             times.setdefault(t, []).extend(window)

@@ -171,3 +171,22 @@ def test_every_edge_is_a_flow_and_every_compaction_request_a_slice() -> None:
     slices = check_trace(chrome_trace(failed))
     [request] = [e for track in slices.values() for e in track if e["cat"] == "compaction"]
     assert request["name"] == "compaction request"
+
+
+def test_an_edge_from_an_agent_without_turns_is_an_arrow() -> None:
+    """An edge whose source is an agent with no turn (a child that failed, or was closed,
+    before its first turn began) was dropped: its arrow had no turn to start in, though the
+    agent has its own slice on its turns track (found by review)."""
+    state = _corpus_state("multi_agent_v2_child_failure")
+    root = state["root_thread_id"]
+    state["codex_turns"] = {
+        key: turn for key, turn in state["codex_turns"].items() if turn["thread_id"] == root
+    }
+    trace = chrome_trace(state)
+    slices = check_trace(trace)
+    starts = [e for e in trace["traceEvents"] if e["ph"] == "s"]
+    assert len(starts) == len(state["interaction_edges"]) == 2
+    [result] = [e for e in starts if e["name"] == "agent_result"]
+    [agent] = [e for e in slices[result["tid"]] if e["cat"] == "agent"]
+    assert agent["args"]["agent_path"] == "/root/doomed"
+    assert agent["ts"] <= result["ts"] <= agent["ts"] + agent["dur"]
