@@ -361,8 +361,25 @@ class _Validator:
                 "report says it dropped events"
             )
             return
+        trail = [] if self.seen_recording_completed else _trail(orphans, cited)
+        trailing = set(trail)
         for name in orphans:
-            self.problem(f"{self.display}/payloads/{name}", None, "not cited by any event")
+            if name not in trailing:
+                self.problem(f"{self.display}/payloads/{name}", None, "not cited by any event")
+        if trail:
+            # the writer's promise (payload on disk before the line citing it) leaves these
+            # when it is stopped in between: one problem that says so, not one per file
+            many = len(trail) > 1
+            span = f"{trail[0]} to {trail[-1]}" if many else trail[0]
+            files = f"{len(trail)} payload files" if many else "1 payload file"
+            self.problem(
+                f"{self.display}/payloads",
+                None,
+                f"{files} not cited by any event ({span}): the recording "
+                "was not closed, and its writer puts each payload on disk before the line "
+                "citing it, so a stop in between leaves the last ones uncited (the reducers "
+                "read past them)",
+            )
 
     def events_dropped(self) -> bool:
         """Whether a ``warning`` of the log is our recorder's loss report of dropped events."""
@@ -461,3 +478,17 @@ def _line_schema(raw: bytes) -> int:
     except (orjson.JSONDecodeError, AttributeError):
         return layout.SCHEMA_2
     return version if version in layout.SUPPORTED_SCHEMAS else layout.SCHEMA_2
+
+
+def _trail(orphans: list[str], cited: set[str]) -> list[str]:
+    """The uncited payload files numbered after every cited one (``N.json``), in order: what
+    a writer stopped between a payload and the line citing it leaves."""
+    last = max((_number(path.removeprefix("payloads/")) for path in cited), default=0)
+    after = [name for name in orphans if _number(name) > last]
+    return sorted(after, key=_number)
+
+
+def _number(name: str) -> int:
+    """``12.json`` → 12; -1 for a name that is not a number (never part of a trail)."""
+    stem = name.removesuffix(".json")
+    return int(stem) if stem.isascii() and stem.isdigit() else -1
