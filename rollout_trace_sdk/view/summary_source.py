@@ -251,7 +251,8 @@ def load_summary_state(
     shown = source.rstrip("/") or "/"
     items = thread is not None
     if not path.is_dir():
-        return LoadedState(read_state_file(source, items=items), None, f"read {shown}")
+        named = read_state_file(source, items=items)
+        return LoadedState(named, _bundle_of(path, named), f"read {shown}")
     state, why = fresh_state(path, strict=not lenient, items=items)
     if state is not None:
         return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
@@ -264,6 +265,22 @@ def load_summary_state(
     if notes:
         how += f"\nlenient: skipped {len(notes)} thing(s):" + "".join(f"\n  {n}" for n in notes)
     return LoadedState(orjson.loads(state_bytes(trace)), path, how)
+
+
+def _bundle_of(state_file: Path, state: Mapping[str, Any]) -> Path | None:
+    """The bundle a state file named directly sits in (``BUNDLE/state.json``), when the state
+    is that bundle's rollout (the manifest's identity fields): its log and payloads hold the
+    error texts and the recorder's reports the state does not. None otherwise."""
+    root = state_file.parent
+    try:
+        with BundleFiles(root) as files:
+            manifest = orjson.loads(files.read_bytes(MANIFEST, what="manifest"))
+    except (BundleFileError, OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    same = all(state.get(field) == manifest.get(field) for field in _IDENTITY)
+    return root if same else None
 
 
 def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) -> dict[str, str]:

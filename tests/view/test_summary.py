@@ -479,6 +479,33 @@ def test_error_texts_come_from_the_log_and_the_result_payload(tmp_path: Path, sc
     errors = [f["error"] for f in build_summary(state, errors=texts)["failures"]]
     assert errors == ["HTTP 503: upstream overloaded", "permission denied: /etc/shadow"]
     assert failure_texts(tmp_path / "missing", state) == {}
+    # the state file named inside its bundle: the texts are read from the bundle as well
+    from rollout_trace_sdk.cli import main
+
+    (bundle / "state.json").write_bytes(state_bytes(reduce_bundle(bundle)))
+    out = io.StringIO()
+    assert main(["summary", str(bundle / "state.json")], out=out, err=io.StringIO()) == 0
+    assert "HTTP 503: upstream overloaded" in out.getvalue(), out.getvalue()
+
+
+def test_a_state_file_inside_its_bundle_is_read_with_the_bundle(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """``summary BUNDLE/state.json`` read the state as a file alone: an inference call's
+    error text, in the bundle's log, was "not in a state file alone", though docs/reducing.md
+    says a state inside its bundle gets it, and ``show`` does (found by review). The bundle is
+    used when the state is its rollout's; another rollout's state is read alone."""
+    raw = _reduce_into(bundle)
+    loaded = load_summary_state(str(bundle / "state.json"), lenient=False, err=io.StringIO())
+    assert loaded.bundle == bundle and loaded.how == f"read {bundle}/state.json"
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(raw)
+    assert load_summary_state(str(elsewhere), lenient=False, err=io.StringIO()).bundle is None
+    other = orjson.loads(raw)
+    other["trace_id"] = "someone-else"
+    (bundle / "other.json").write_bytes(orjson.dumps(other))
+    loaded = load_summary_state(str(bundle / "other.json"), lenient=False, err=io.StringIO())
+    assert loaded.bundle is None
 
 
 # --- progress ------------------------------------------------------------------------------------
