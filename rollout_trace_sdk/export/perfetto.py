@@ -9,7 +9,8 @@ tracks as its overlaps need ("tools", "tools 2", ...). Interaction edges become 
 (``ph: s`` / ``f``) from the source agent's track to the target agent's turn track.
 
 Times are microseconds from the rollout's start. Failed, aborted and cancelled slices carry
-their status in ``args`` and a red colour name.
+their status in ``args`` and a red colour name; a failed inference or tool call its error text
+(``error``), when the bundle has one.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def _describe(
         return _slice(
             tid, start, end, o.get("model") or "inference", "inference", o["st"],
             {"inference_call_id": o["id"], "input_tokens": usage[0], "cached_input_tokens": usage[1],
-             "output_tokens": usage[2], "reasoning_output_tokens": usage[3], "request_items": len(o["req"])},
+             "output_tokens": usage[2], "reasoning_output_tokens": usage[3], "request_items": len(o["req"]),
+             "error": o.get("err")},
         )  # fmt: skip
     if kind == "cmp":
         o = model["compactions"][n]
@@ -192,7 +194,8 @@ def _describe(
         o = model["tools"][n]
         return _slice(
             tid, start, end, o["name"], "tool", o["st"],
-            {"tool_call_id": o["id"], "call_id": o.get("call_id"), "input": o.get("input_preview")},
+            {"tool_call_id": o["id"], "call_id": o.get("call_id"), "input": o.get("input_preview"),
+             "error": o.get("err")},
         )  # fmt: skip
     if kind == "op":
         o = model["ops"][n]

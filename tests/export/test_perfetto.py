@@ -190,3 +190,21 @@ def test_an_edge_from_an_agent_without_turns_is_an_arrow() -> None:
     [agent] = [e for e in slices[result["tid"]] if e["cat"] == "agent"]
     assert agent["args"]["agent_path"] == "/root/doomed"
     assert agent["ts"] <= result["ts"] <= agent["ts"] + agent["dur"]
+
+
+def test_a_failed_calls_error_text_is_in_its_args() -> None:
+    """A red slice said ``status: failed`` and nothing of why, though the export reads the
+    bundle's error texts (an inference call's from the log, a tool call's from its raw
+    result) as ``show`` and the page do (found by review)."""
+    state = _corpus_state("inference_fatal_error")
+    slices = check_trace(chrome_trace(state))
+    [call] = [e for track in slices.values() for e in track if e["cat"] == "inference"]
+    assert call["args"]["status"] == "failed"
+    assert "scripted invalid request" in call["args"]["error"]
+    tools = _corpus_state("single_exec")
+    [tool] = tools["tool_calls"].values()
+    tool["execution"]["status"] = "failed"
+    tool["error_text"] = "permission denied"
+    slices = check_trace(chrome_trace(tools))
+    [drawn] = [e for track in slices.values() for e in track if e["cat"] == "tool"]
+    assert drawn["args"]["error"] == "permission denied"
