@@ -101,6 +101,25 @@ def test_validate_refuses_what_reduce_refuses_in_the_same_words(
         assert refused.cause in out
 
 
+@needs_conformance
+@pytest.mark.parametrize("damage", [b"{1: 2}", b"", b'{"cut'])
+def test_a_broken_payload_is_one_problem_in_reduces_words(tmp_path: Path, damage: bytes) -> None:
+    """A payload a handler parses, not JSON (a crash leaves it empty or cut): pass 1 said
+    "invalid payload raw_payload:4: ..." and the reducer "parse payload raw_payload:4: ...",
+    two problems for one file (the corpus's ``invalid_payload_json`` too; found by review)."""
+    source = next(b for b in conformance_bundles() if b.parent.name == "single_exec")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(source, bundle)
+    (bundle / "payloads" / "4.json").write_bytes(damage)
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    about = [line for line in out.splitlines() if line.startswith(f"{bundle}/payloads/4.json")]
+    said = f"{info.value.message}: {info.value.cause}"
+    assert about == [f"{bundle}/payloads/4.json: {said} (seq {info.value.seq})"], out
+
+
 def test_numbers_serde_accepts_are_not_problems(tmp_path: Path) -> None:
     """A line orjson cannot hold (a 5,000-digit integer in an unknown field) reduces, as in
     Codex, so validate must not call it broken."""

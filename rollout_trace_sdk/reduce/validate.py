@@ -432,9 +432,11 @@ class _Validator:
             # "no newline" became the reducer's words beside pass 1's own parse error)
             if exc.line is None:
                 # a file's several payloads: each problem stands, the reducer's words in place
-                # of the one about its payload (else first)
-                said = _said(exc, seq=False)
-                about = [i for i in same if problems[i].message.startswith(said)]
+                # of the one about its payload (else first). Pass 1 may name the same damage
+                # with another verb ("invalid payload X: cause" where a handler's parse says
+                # "parse payload X: cause"): what follows the verb decides.
+                said = _object(_said(exc, seq=False))
+                about = [i for i in same if _object(problems[i].message).startswith(said)]
                 if about:
                     problems[about[0]] = found
                 else:
@@ -469,6 +471,11 @@ def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Re
             validator.closing()
         validator.replay()
     return validator.report
+
+
+def _object(message: str) -> str:
+    """A message without its first word, the verb: ``payload raw_payload:4: EOF ...``."""
+    return message.partition(" ")[2]
 
 
 def _line_schema(raw: bytes) -> int:
