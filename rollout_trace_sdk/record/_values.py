@@ -87,6 +87,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "after end": "turns, calls and threads started on a turn or thread that had ended (not "
     "recorded)",
     "cell": "code cells not recorded: a second cell for one exec call",
+    "usage": "token usages of a shape no counter is read from (a number, a string, a list) "
+    "recorded as none",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }

@@ -174,10 +174,15 @@ class InferenceCall(ModelRequest):
         text = last_assistant_text(recorded)
         if text is not None:
             turn.last_agent_message = text
+        usage = normalize_usage(token_usage)
+        if usage is None and token_usage is not None:
+            # a count where a usage belongs (``token_usage=resp.usage.total_tokens``): the
+            # call's tokens would be missing from every total without a word
+            rt.sink.values.note("usage")
         body = {
             "response_id": response_id,
             "upstream_request_id": upstream_request_id,
-            "token_usage": normalize_usage(token_usage),
+            "token_usage": usage,
             "output_items": recorded,
         }
         if rt.items is not None:

@@ -125,6 +125,15 @@ async def _surrogate_turn_id(t: Turn) -> None:
         second.accept(_user("after"))
 
 
+# found by newuser19 (a new user's loops written from the docs): each was recorded as nothing,
+# or ignored, without a word
+
+
+async def _usage_a_number(t: Turn) -> None:
+    async with t.inference([_user("q")]) as call:
+        call.completed(output_items=[], token_usage=123)
+
+
 CASES: dict[str, Case] = {
     name.lstrip("_"): case
     for name, case in dict(globals()).items()
