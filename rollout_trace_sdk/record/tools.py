@@ -17,6 +17,7 @@ from . import tool_kinds
 from ._agent_tools import AgentToolWork
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
+from ._values import text_of
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning, warn
@@ -40,6 +41,7 @@ class ToolCall(AgentToolWork):
 
     __slots__ = (
         "_arguments",
+        "_custom",
         "_invocation",
         "_turn",
         "_waits_on",
@@ -123,6 +125,8 @@ class ToolCall(AgentToolWork):
         self._invocation = ref is not None
         #: as given: an agent activity delivering a message is read from them (``_activity``)
         self._arguments = arguments
+        #: a custom tool (``input=``) is answered by a ``custom_tool_call_output``
+        self._custom = custom_input is not None
         requester: ev.ToolCallRequester = (
             _MODEL_REQUESTER
             if code_cell is None
@@ -197,6 +201,11 @@ class ToolCall(AgentToolWork):
             self._end(status, None)
             return None
         output_item = plain(output_item)
+        if not isinstance(output_item, Mapping):
+            output_item = self._answer_of(output_item)
+            if self.requesting_cell is not None:  # a cell reads a value (completed_value)
+                self._end(status, {"type": "code_mode_response", "value": output_item})
+                return output_item
         store = self._rt.items
         if (
             store is not None
@@ -223,6 +232,23 @@ class ToolCall(AgentToolWork):
             return self._turn._accept_items([output_item], self.model_visible_call_id)[0]
         ids = self._turn.thread._ids
         return ids.calls.unrenamed(ids.for_snapshot([output_item]))[0]
+
+    def _answer_of(self, value: Any) -> Any:
+        """What a tool answered with a bare value instead of an item (``completed("a b c")``):
+        for the model, the output item of this call with the value's text as its output; for
+        a code cell, the value (see :meth:`completed_value`). Counted (``mistyped``): recorded
+        as the output the call gave, not dropped (the result was missing, and the text never
+        entered the history)."""
+        self._rt.sink.values.note("mistyped")
+        if self.requesting_cell is not None:
+            return value
+        kind = "custom_tool_call_output" if self._custom else "function_call_output"
+        text = value if isinstance(value, str) else text_of(value)
+        # the model's id (``call_0``), as an agent's own item has it: the history renames it
+        # to the call this tool call runs (``call_0#2``) and hands the model's back
+        calls = self._turn.thread._ids.calls
+        (item,) = calls.unrenamed([{"call_id": self.model_visible_call_id}])
+        return {"type": kind, "call_id": item["call_id"], "output": text}
 
     def completed_value(self, value: Any) -> None:
         """The tool answered a code cell with a JSON value (``code_mode_response``).

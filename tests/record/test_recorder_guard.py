@@ -134,6 +134,20 @@ async def _usage_a_number(t: Turn) -> None:
         call.completed(output_items=[], token_usage=123)
 
 
+async def _tool_answer_a_string(t: Turn) -> None:
+    async with t.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
+        tool.completed("a b c")  # type: ignore[arg-type]
+
+
+async def _cell_call_answer_a_string(t: Turn) -> None:
+    async with t.tool_call("c1", "exec", input="tools.ls({})") as tool:
+        cell = tool.code_cell("1", "tools.ls({})")
+        async with cell.tool_call("c2", "ls", runtime_tool_id="tool-1", arguments="{}") as call:
+            call.completed("a b c")  # type: ignore[arg-type]
+        cell.finished([])
+        tool.completed("done")  # type: ignore[arg-type]
+
+
 CASES: dict[str, Case] = {
     name.lstrip("_"): case
     for name, case in dict(globals()).items()
@@ -352,6 +366,54 @@ class _Ids(str, enum.Enum):  # noqa: UP042 - the case: str() of it is its name
 
 class _Outcome(str, enum.Enum):  # noqa: UP042
     DONE = "completed"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_tool_answered_with_bare_text_records_the_text(schema: int, tmp_path: Path) -> None:
+    """``tool.completed("a b c")`` recorded a result that was no item: the text never entered
+    the history and no reducer showed it. It is the call's output item now (a custom tool's
+    ``custom_tool_call_output``), handed back for the history, and counted."""
+    with pytest.warns(RecorderWarning, match="another type"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            async with turn.inference([_user("list")]) as call:
+                call.completed(
+                    output_items=[
+                        {
+                            "type": "function_call",
+                            "call_id": "c1",
+                            "name": "ls",
+                            "arguments": "{}",
+                        },
+                        {
+                            "type": "custom_tool_call",
+                            "call_id": "c2",
+                            "name": "exec",
+                            "input": "x",
+                        },
+                    ]
+                )
+            async with turn.tool_call("c1", "ls", arguments="{}") as tool:
+                first = tool.completed("a b c")  # type: ignore[arg-type]
+            async with turn.tool_call("c2", "exec", input="x") as tool:
+                second = tool.completed("done")  # type: ignore[arg-type]
+            async with turn.inference([_user("list"), first, second]) as call:
+                call.completed(output_items=[])
+    assert (first["type"], first["call_id"], first["output"]) == (
+        "function_call_output",
+        "c1",
+        "a b c",
+    )
+    assert (second["type"], second["output"]) == ("custom_tool_call_output", "done")
+    state = check_bundle(bundle_in(tmp_path))
+    outputs = {
+        item["kind"]: item["body"]["parts"][0]["text"]
+        for item in state["conversation_items"].values()
+        if item["kind"].endswith("_output")
+    }
+    assert outputs == {"function_call_output": "a b c", "custom_tool_call_output": "done"}
 
 
 async def test_string_enums_are_their_values(tmp_path: Path) -> None:
