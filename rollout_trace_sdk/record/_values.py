@@ -87,6 +87,7 @@ KIND_TEXT: Final[dict[str, str]] = {
     "after end": "turns, calls and threads started on a turn or thread that had ended (not "
     "recorded)",
     "cell": "code cells not recorded: a second cell for one exec call",
+    "not an item": "history items that are not objects (a bare string, a number) not recorded",
     "usage": "token usages of a shape no counter is read from (a number, a string, a list) "
     "recorded as none",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "

@@ -312,6 +312,10 @@ class Turn(Handle):
                     self._emit(ev.HistoryItemAcceptedV3(item_id, None, store.item(recorded)))
                 else:
                     self.accept_item_id(item_id)
+            elif not isinstance(recorded, Mapping):
+                # ``turn.accept("hi")``: no item, so nothing the history could hold (a
+                # message is a dict: ``{"role": "user", "content": "hi"}`` will do)
+                self._rt.sink.values.note("not an item")
             out.append(recorded)
         return ids.calls.unrenamed(out)
 

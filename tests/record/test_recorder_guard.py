@@ -134,6 +134,10 @@ async def _usage_a_number(t: Turn) -> None:
         call.completed(output_items=[], token_usage=123)
 
 
+async def _accept_a_string(t: Turn) -> None:
+    t.accept("a user message as a bare string")
+
+
 async def _tool_answer_a_string(t: Turn) -> None:
     async with t.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
         tool.completed("a b c")  # type: ignore[arg-type]
