@@ -115,10 +115,17 @@ class Handle(Emitter):
         ``owner`` (a turn for the calls in it, a thread for its turns) when it ends first."""
         self._rt.opened(self, self._close_at_shutdown, owner)
 
-    def _finish(self) -> bool:
+    def _finish(self, *, idempotent: bool = False) -> bool:
         """The first ending call wins: ``True`` for it (the handle is now closed), ``False``
-        for every later one, which must record nothing."""
+        for every later one, which must record nothing.
+
+        A later ending call on a live handle carries what the trace will not hold (a
+        response that came after its turn was interrupted, a second result, an exit code),
+        so it is counted (``late end``) and warned about, unless the ending is
+        ``idempotent`` (a turn's or thread's ``end``, documented as such)."""
         if self._done:
+            if self._live and not idempotent:
+                self._rt.sink.values.note("late end")
             return False
         self._done = True
         self._rt.closed(self)

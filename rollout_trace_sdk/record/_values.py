@@ -87,6 +87,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "after end": "turns, calls and threads started on a turn or thread that had ended (not "
     "recorded)",
     "cell": "code cells not recorded: a second cell for one exec call",
+    "late end": "ending calls on a call, cell, session or request that had already ended (its "
+    "turn's end, an earlier ending) not recorded",
     "not an item": "history items that are not objects (a bare string, a number) not recorded",
     "usage": "token usages of a shape no counter is read from (a number, a string, a list) "
     "recorded as none",

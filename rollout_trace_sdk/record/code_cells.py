@@ -113,6 +113,7 @@ class CodeCell(Handle):
         error: str | None,
     ) -> None:
         if self._done:
+            self._finish()  # counts a late one (see ``Handle._finish``)
             return
         body: dict[str, Any] = {
             "cell_id": self.runtime_cell_id,

@@ -230,7 +230,7 @@ class AgentThread(Handle):
         Args:
             status: the thread's final status.
         """
-        if not self._finish():
+        if not self._finish(idempotent=True):
             return
         status = self._rt.known_status(status, _ROLLOUT_STATUSES)
         self._rt.close_owned_by(self, status)
@@ -477,7 +477,7 @@ class Turn(Handle):
             outcome: how the turn ended.
             error: what went wrong, for a failed turn ("turn failed" when not given).
         """
-        if not self._finish():
+        if not self._finish(idempotent=True):
             return
         rt = self._rt
         outcome = rt.known_status(outcome, _OUTCOMES)

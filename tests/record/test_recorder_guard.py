@@ -138,6 +138,18 @@ async def _accept_a_string(t: Turn) -> None:
     t.accept("a user message as a bare string")
 
 
+async def _response_after_its_turn_ended(t: Turn) -> None:
+    async with t.thread.turn() as second, second.inference([_user("q")]) as call:
+        second.end("cancelled")  # the user interrupted; the stream still finished
+        call.completed(output_items=[], token_usage={"input_tokens": 5})
+
+
+async def _answered_twice(t: Turn) -> None:
+    async with t.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
+        tool.completed({"type": "function_call_output", "call_id": "c1", "output": "first"})
+        tool.completed({"type": "function_call_output", "call_id": "c1", "output": "second"})
+
+
 async def _tool_answer_a_string(t: Turn) -> None:
     async with t.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
         tool.completed("a b c")  # type: ignore[arg-type]
