@@ -87,6 +87,14 @@ class AgentToolWork(ToolWork):
                 f"text; its {kind} activity is left out"
             )
             return
+        if kind in _DELIVERS_MESSAGE and target.ended:
+            # recorded (it is what the tool did), but no turn of the target can accept the
+            # message now, and an undelivered message lands no edge: say so
+            warn(
+                f"rollout trace: tool call {self.tool_call_id} sends a message to "
+                f"{target.agent_path}, whose thread had ended: it cannot be delivered, so no "
+                f"{self.kind.type} edge will land (keep the agent open across its turns)"
+            )
         if not self._claim("activity"):
             # the edge's id is the call's: a second activity (one message to two agents)
             # would give two edges one id, which both reducers refuse

@@ -289,6 +289,28 @@ async def test_an_activity_whose_arguments_hold_no_message_is_left_out(
 
 
 @pytest.mark.parametrize("schema", [2, 3])
+async def test_a_message_to_an_agent_whose_thread_ended_warns(tmp_path: Path, schema: int) -> None:
+    """The docs' example ends a child with its first turn (``async with child,
+    child.turn()``); a later ``send_message`` to it can never be delivered, so its edge never
+    lands, and nothing said so (found by newuser19). It warns now; the activity is what the
+    tool did, and stays."""
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        turn.accept(USER)
+        child = rollout.root.spawn("w")
+        async with child, child.turn() as child_turn:
+            child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
+        arguments = {"target": "/root/w", "message": "one more thing"}
+        async with turn.tool_call("m", "send_message", arguments=arguments) as tool:
+            with pytest.warns(RecorderWarning, match="had ended"):
+                tool.agent_interacted(child)
+            tool.completed(function_output("m", "{}"))
+    check_bundle(bundle_in(tmp_path))
+
+
+@pytest.mark.parametrize("schema", [2, 3])
 async def test_a_wait_on_a_thread_never_recorded_names_only_recorded_ones(
     tmp_path: Path, schema: int
 ) -> None:
