@@ -76,6 +76,7 @@ class AgentToolWork(ToolWork):
             )
             return
         if kind in _DELIVERS_MESSAGE and not self._invocation:
+            self._rt.sink.lost_event()  # lost with the invocation, counted with it
             warn(
                 f"rollout trace: tool call {self.tool_call_id} lost its invocation (the queue "
                 f"was full); its {kind} activity is left out"

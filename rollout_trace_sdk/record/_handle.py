@@ -104,6 +104,12 @@ class Handle(Emitter):
             Whether the start was recorded.
         """
         if started is None or not self._emit(started):
+            # counted: the start (when it could not even be made) and the end it will never
+            # have, so the loss report says what the bundle misses (what the null twin
+            # handed out instead is asked to record is not seen)
+            if started is None:
+                self._rt.sink.lost_event()
+            self._rt.sink.lost_event()
             self._live = False
             self._done = True
             return False
@@ -241,14 +247,17 @@ class ToolWork(Handle):
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_started``; whether both
         were recorded."""
         ref = self._payload("tool_runtime_event", payload)
-        return ref is not None and self._emit(
-            ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref)
-        )
+        if ref is None:  # schema 2: no event without its payload (counted as lost)
+            self._rt.sink.lost_event()
+            return False
+        return self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
 
     def _runtime_ended(self, payload: Any, status: ev.ExecutionStatus) -> None:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended``."""
         ref = self._payload("tool_runtime_event", payload)
-        if ref is not None:
+        if ref is None:
+            self._rt.sink.lost_event()
+        else:
             self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
 
 

@@ -32,7 +32,7 @@ log = logging.getLogger("rollout_trace_sdk")
 #: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
 #: up to this factor before anything is dropped; the awaitable points (``async with`` of a
 #: handle) wait for the writer first. The queue's memory bound is therefore
-#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the closing events of open handles).
+#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the :data:`KEPT_EVENTS` queued past it).
 HARD_CAP_FACTOR: Final = 2
 #: Events that end something: never dropped for want of room (only a failed or closed writer
 #: loses them), so a reduced trace never shows a thread, turn or call still running because
@@ -52,6 +52,22 @@ CLOSING_EVENTS: Final[frozenset[type[Any]]] = frozenset(
         ev.ToolCallRuntimeEnded,
     }
 )
+#: Events that start something, kept like :data:`CLOSING_EVENTS` when the queue is out of
+#: room (``overflow="drop"``, or past the hard cap): a dropped start lost all that came under
+#: it (a turn's calls, a sub-agent's turns) without counting it, as nothing may refer to a
+#: handle whose start is not in the bundle. With both kept, a full queue drops only point
+#: events and payloads, each counted. At a schema-3 bundle's ceiling (``_full``) only the
+#: closing events are written, as the ceiling is a bound on the bundle's size.
+KEPT_EVENTS: Final[frozenset[type[Any]]] = CLOSING_EVENTS | {
+    ev.ThreadStarted,
+    ev.CodexTurnStarted,
+    ev.ToolCallStarted,
+    ev.InferenceStarted,
+    ev.InferenceStartedV3,
+    ev.CodeCellStarted,
+    ev.CompactionRequestStarted,
+    ev.ToolCallRuntimeStarted,
+}
 #: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
 EVENT_COST: Final = 256
 #: Bytes charged on top of a payload's JSON (the queue entry and the ref).
@@ -210,10 +226,8 @@ class RecordQueue:
         if (
             self._closing
             or self._failed is not None
-            or (
-                ((queued and queued + EVENT_COST > self._cap) or self._full)
-                and payload.__class__ not in CLOSING_EVENTS
-            )
+            or (queued and queued + EVENT_COST > self._cap and payload.__class__ not in KEPT_EVENTS)
+            or (self._full and payload.__class__ not in CLOSING_EVENTS)
         ):
             self._drop_event()
             return False
@@ -251,6 +265,16 @@ class RecordQueue:
         if queued >= self._hurry_at:
             self._hurry()
         return True
+
+    def lost_event(self) -> None:
+        """Count an event that will not be written though nothing offered it to the queue:
+        one that could not be made because its payload was dropped (schema 2 has no
+        reference to an omitted payload), or the end of a handle whose start was lost."""
+        if _get_ident() != self._loop_ident:
+            with self._inbox_lock:
+                self._thread_drops[0] += 1
+            return
+        self._drop_event()
 
     async def event(
         self,
@@ -303,13 +327,14 @@ class RecordQueue:
 
     # --- calls from other OS threads ------------------------------------------------------
 
-    def _admit_from_thread(self, size: int) -> bool:
+    def _admit_from_thread(self, size: int, kept: bool = False) -> bool:
         """Under the inbox lock: may a thread call add ``size`` bytes? Same budget as the
-        loop's calls (queue and inbox together), so memory stays bounded."""
+        loop's calls (queue and inbox together), so memory stays bounded; a ``kept`` event
+        (:data:`KEPT_EVENTS`) is admitted past it, as on the loop."""
         return (
             not self._closing
             and self._failed is None
-            and self._queued + self._inbox_bytes + size <= self._cap
+            and (kept or self._queued + self._inbox_bytes + size <= self._cap)
         )
 
     def _payload_from_thread(
@@ -345,7 +370,7 @@ class RecordQueue:
                 return False
         with self._inbox_lock:
             full = self._full and payload.__class__ not in CLOSING_EVENTS
-            if full or not self._admit_from_thread(EVENT_COST):
+            if full or not self._admit_from_thread(EVENT_COST, payload.__class__ in KEPT_EVENTS):
                 self._thread_drops[0] += 1
                 return False
             wall = time.time_ns() // 1_000_000

@@ -100,7 +100,9 @@ class Compaction(Emitter):
         ref = self._payload(
             "compaction_checkpoint", {"input_history": before, "replacement_history": after}
         )
-        if ref is not None:
+        if ref is None:  # schema 2: no event without its payload (counted as lost)
+            self._rt.sink.lost_event()
+        else:
             self._emit(ev.CompactionInstalled(self.compaction_id, ref))
         return thread._ids.calls.unrenamed(after)
 

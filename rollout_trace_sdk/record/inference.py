@@ -71,7 +71,7 @@ class InferenceCall(ModelRequest):
     Unlike the other handles, a call whose start could not be recorded is handed out as it
     is (ended), not replaced by the null twin: its ``request`` and ids are still useful."""
 
-    __slots__ = ("_abandoned", "_refs", "_turn", "inference_call_id", "request")
+    __slots__ = ("_abandoned", "_lost", "_refs", "_turn", "inference_call_id", "request")
 
     def __init__(
         self,
@@ -124,7 +124,9 @@ class InferenceCall(ModelRequest):
                     self.inference_call_id, thread.thread_id, turn.turn_id, model, provider, ref
                 )
             )
-        self._start(started, turn)  # a turn that ends first ends its running calls
+        # a turn that ends first ends its running calls; a call whose start was lost (the
+        # queue full, schema 2) stays the caller's, to count what its answer would record
+        self._lost = not self._start(started, turn)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -169,6 +171,10 @@ class InferenceCall(ModelRequest):
             if item_id is not None:
                 item_ids.append(item_id)
         if not self._finish():
+            if self._lost and accept:  # its items' acceptances are lost with it: counted
+                self._lost = False
+                for _ in item_ids:
+                    self._rt.sink.lost_event()
             return ids.calls.unrenamed(recorded)
         rt = self._rt
         text = last_assistant_text(recorded)
@@ -200,6 +206,9 @@ class InferenceCall(ModelRequest):
                     None,
                 )
             )
+            if accept:  # acceptances of items no recorded response holds: counted as lost
+                for _ in item_ids:
+                    rt.sink.lost_event()
             return ids.calls.unrenamed(recorded)
         self._emit(
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)

@@ -58,6 +58,8 @@ class BundleSink(Protocol):
         codex_turn_id: str | None = None,
     ) -> bool: ...
 
+    def lost_event(self) -> None: ...
+
     async def flush(self) -> None: ...
 
     def sync_point(self) -> None: ...
@@ -383,9 +385,12 @@ class Runtime:
 
     def protocol_event(self, event_type: str, body: dict[str, Any]) -> None:
         """A ``protocol_event`` payload + ``protocol_event_observed`` (no envelope context);
-        nothing when the payload could not be stored, as Codex does."""
+        nothing when the payload could not be stored, as Codex does (the event is counted
+        as lost)."""
         ref = self.payload("protocol_event", body)
-        if ref is not None:
+        if ref is None:
+            self.sink.lost_event()
+        else:
             self.event(ev.ProtocolEventObserved(event_type, ref))
 
     async def room(self) -> None:

@@ -190,31 +190,59 @@ async def test_a_turn_reporting_twice_gives_two_result_edges(tmp_path: Path, sch
 
 @pytest.mark.parametrize("schema", [2, 3])
 @pytest.mark.parametrize("activity", ["interacted", "interrupted"])
-async def test_an_agent_thread_whose_start_was_dropped_gets_no_activity(
+async def test_an_agent_spawned_when_the_queue_is_full_is_recorded(
     tmp_path: Path, schema: int, activity: str
 ) -> None:
-    """With ``overflow="drop"``, a spawn whose child start found the queue full hands out a
-    null thread; a later send_message / close_agent naming it recorded an activity with an
-    empty thread id, and both reducers refused the whole bundle ("invalid length: expected
-    length 32 for simple format, found 0"; found by review, killing a busy agent). The
-    activity is left out, with a warning."""
+    """With ``overflow="drop"``, a spawn whose child start found the queue full handed out a
+    null thread: the sub-agent and all it did were missing, and the loss report did not
+    count it (found by review: a 20 KB budget lost whole turns). Starts are kept as ends
+    are; the child is recorded, and so is the activity naming it."""
+    async with (
+        open_rollout(
+            tmp_path, schema_version=schema, overflow="drop", max_queued_bytes=1 << 16
+        ) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        turn.accept(USER)
+        async with turn.tool_call("s", "spawn_agent", arguments={"message": "go"}) as tool:
+            big = turn.inference({"input": "x" * 50_000})  # the queue fills...
+            for _ in range(200):
+                rollout.root.protocol_event("note")  # ...to the brim
+            child = tool.spawn_agent("w")
+            assert child.enabled  # its start was kept
+            tool.completed(function_output("s", "{}"))
+            big.cancelled("not sent")
+        await rollout.flush()
+        name = "send_message" if activity == "interacted" else "close_agent"
+        async with turn.tool_call("m", name, arguments={"message": "hi"}) as tool:
+            getattr(tool, f"agent_{activity}")(child)
+            tool.completed(function_output("m", "{}"))
+    state = check_bundle(bundle_in(tmp_path))
+    assert len(state["threads"]) == 2
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("activity", ["interacted", "interrupted"])
+async def test_an_activity_naming_an_unrecorded_thread_is_left_out(
+    tmp_path: Path, schema: int, activity: str
+) -> None:
+    """A send_message / close_agent naming a thread that was not recorded (here spawned
+    from a thread that had ended, which hands out a null thread) recorded an activity with
+    an empty thread id, and both reducers refused the whole bundle ("invalid length:
+    expected length 32 for simple format, found 0"; found by review, killing a busy agent).
+    The activity is left out, with a warning."""
     with pytest.warns(RecorderWarning, match="names an agent thread that was not recorded"):
         async with (
-            open_rollout(
-                tmp_path, schema_version=schema, overflow="drop", max_queued_bytes=1 << 16
-            ) as rollout,
+            open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
         ):
             turn.accept(USER)
-            async with turn.tool_call("s", "spawn_agent", arguments={"message": "go"}) as tool:
-                big = turn.inference({"input": "x" * 50_000})  # the queue fills...
-                for _ in range(200):
-                    rollout.root.protocol_event("note")  # ...to the brim
-                child = tool.spawn_agent("w")
-                assert not child.enabled  # its start was dropped
-                tool.completed(function_output("s", "{}"))
-                big.cancelled("not sent")
-            await rollout.flush()
+            ended = rollout.root.spawn("gone")
+            async with ended:
+                pass
+            with pytest.warns(RecorderWarning, match="had ended"):
+                child = ended.spawn("w")
+            assert not child.enabled
             name = "send_message" if activity == "interacted" else "close_agent"
             async with turn.tool_call("m", name, arguments={"message": "hi"}) as tool:
                 getattr(tool, f"agent_{activity}")(child)
