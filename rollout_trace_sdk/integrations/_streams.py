@@ -53,6 +53,8 @@ class Recorder:
     _items: list[Any] = attrs.Factory(list)  # Responses: output items done so far
     _id: str | None = None
     _text: list[str] = attrs.Factory(list)  # Chat: the message so far
+    _refusal: list[str] = attrs.Factory(list)  # Chat: a refusal's text so far
+    _function: dict[str, str] | None = None  # Chat: a legacy ``function_call`` so far
     _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
     _order: list[dict[str, Any]] = attrs.Factory(list)  # Chat: tool calls as they came
     _usage: Any = None
@@ -118,10 +120,19 @@ class Recorder:
             return
         content = getattr(delta, "content", None)
         tool_calls = getattr(delta, "tool_calls", None)
-        if self._waiting_first and (content or tool_calls):
+        refusal = getattr(delta, "refusal", None)
+        legacy = getattr(delta, "function_call", None)  # asked for with ``functions=``
+        if self._waiting_first and (content or tool_calls or refusal or legacy):
             self._first_token()
         if isinstance(content, str) and content:
             self._text.append(content)
+        if isinstance(refusal, str) and refusal:
+            self._refusal.append(refusal)
+        if legacy is not None:
+            if self._function is None:
+                self._function = {"name": "", "arguments": ""}
+            self._function["name"] += _text(getattr(legacy, "name", None))
+            self._function["arguments"] += _text(getattr(legacy, "arguments", None))
         for part in tool_calls or ():
             slot = self._slot(getattr(part, "index", None), _text(getattr(part, "id", None)))
             function = getattr(part, "function", None)
@@ -149,6 +160,10 @@ class Recorder:
 
     def _message(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
+        if self._refusal:
+            message["refusal"] = "".join(self._refusal)
+        if self._function is not None:
+            message["function_call"] = dict(self._function)
         if self._order:
             # by index, as the API numbers them; those without one where they came
             by_index = {id(slot): i for i, slot in self._calls.items()}
@@ -159,7 +174,8 @@ class Recorder:
 
     def _partial(self) -> list[Any]:
         if self._api == "chat":
-            return [self._message()] if self._text or self._order else []
+            said = self._text or self._refusal or self._function is not None or self._order
+            return [self._message()] if said else []
         return self._items
 
     @quietly("the end of a stream")

@@ -10,6 +10,9 @@ What it answers depends on the last user text:
 * contains ``loose-index`` → (Chat streams) two ``get_weather`` calls whose deltas carry
   ``index`` 0 then null (``null-index``: null throughout), as some compatible servers send;
 * contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
+* contains ``refusal-stream`` → (Chat streams) a refusal, its text in ``refusal`` deltas;
+* contains ``legacy-function`` → (Chat streams) a legacy ``function_call`` (asked for with
+  ``functions=``), its name and arguments in ``function_call`` deltas;
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
 ``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`). The
@@ -346,7 +349,7 @@ class FakeOpenAI(LoopbackServer):
             "created": 0,
             "model": "gpt-test",
         }
-        if "index" in text or "two-choices" in text:
+        if any(word in text for word in ("index", "two-choices", "refusal-", "legacy-")):
             return self._odd_chat_chunks(base, text)
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
         if message.get("tool_calls"):
@@ -378,8 +381,8 @@ class FakeOpenAI(LoopbackServer):
 
     @staticmethod
     def _odd_chat_chunks(base: dict[str, Any], text: str) -> list[dict[str, Any]]:
-        """Chunks real servers send that the API reference does not: tool-call deltas
-        without an index, or two choices at once."""
+        """Chunks real servers send that the plain answers above lack: tool-call deltas
+        without an index, two choices at once, a refusal, a legacy function call."""
 
         def chunk(delta: dict[str, Any], index: int = 0, finish: str | None = None) -> Any:
             return dict(base, choices=[{"index": index, "delta": delta, "finish_reason": finish}])
@@ -399,6 +402,26 @@ class FakeOpenAI(LoopbackServer):
                 chunk({"content": "B2"}, 1),
                 chunk({}, 0, "stop"),
                 chunk({}, 1, "stop"),
+            ]
+        if "refusal-stream" in text:
+            return [
+                chunk({"role": "assistant", "content": None, "refusal": ""}),
+                chunk({"refusal": "I can't "}),
+                chunk({"refusal": "help with that."}),
+                chunk({}, 0, "stop"),
+            ]
+        if "legacy-function" in text:
+            return [
+                chunk(
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "function_call": {"name": "get_weather", "arguments": ""},
+                    }
+                ),
+                chunk({"function_call": {"arguments": '{"city":'}}),
+                chunk({"function_call": {"arguments": '"Oslo"}'}}),
+                chunk({}, 0, "function_call"),
             ]
         first = None if "null-index" in text else 0
         return [

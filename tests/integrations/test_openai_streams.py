@@ -25,6 +25,7 @@ from rollout_trace_sdk.integrations.openai import (
 )
 from rollout_trace_sdk.record import open_rollout
 
+from ..codex_oracle import reduced_by_both
 from ..record.recorder_support import (
     bundle_in,
     check_bundle,
@@ -297,6 +298,54 @@ async def test_chat_stream_of_two_choices_records_the_first(
         {"type": "output_text", "text": "A1 A2"}
     ]
     check_bundle(run.bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    ("prompt", "answer"),
+    [
+        (
+            "refusal-stream",
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "refusal", "refusal": "I can't help with that."}],
+            },
+        ),
+        (
+            "legacy-function",
+            {"type": "function_call", "name": "get_weather", "arguments": '{"city":"Oslo"}'},
+        ),
+    ],
+)
+async def test_chat_stream_of_a_refusal_or_a_legacy_function_call(
+    tmp_path: Path, client: AsyncOpenAI, prompt: str, answer: dict[str, Any], schema: int
+) -> None:
+    """A streamed refusal (``refusal`` deltas) and a legacy function call (``function_call``
+    deltas, asked for with ``functions=``) are recorded as their whole completions are: the
+    call completed with an empty answer and no first token, the refusal or the call lost
+    (found by review clients19)."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn(),
+    ):
+        stream = await client.chat.completions.create(
+            model="gpt-test",
+            messages=[{"role": "user", "content": prompt}],
+            stream=True,
+            functions=[{"name": "get_weather", "parameters": {"type": "object"}}],
+        )
+        async for _chunk in stream:
+            pass
+    run = Run(tmp_path)
+    (end,) = run.ends("completed")
+    [item] = run.response(end)["output_items"]
+    assert {key: value for key, value in item.items() if key != "id"} == answer  # id: ours
+    assert len(run.protocol(FIRST_TOKEN_EVENT)) == 1
+    state = reduced_by_both(run.bundle)
+    [call] = state["inference_calls"].values()
+    [answered] = [state["conversation_items"][i] for i in call["response_item_ids"]]
+    assert answered["kind"] == answer["type"]
 
 
 async def test_chat_stream_cut_fails_the_call(tmp_path: Path, client: AsyncOpenAI) -> None:
