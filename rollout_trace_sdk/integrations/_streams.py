@@ -57,6 +57,7 @@ class Recorder:
     _function: dict[str, str] | None = None  # Chat: a legacy ``function_call`` so far
     _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
     _order: list[dict[str, Any]] = attrs.Factory(list)  # Chat: tool calls as they came
+    _others: set[int] = attrs.Factory(set)  # Chat: the other choices' indexes (``n`` > 1)
     _usage: Any = None
     _finished: bool = False  # Chat: a finish_reason was seen
 
@@ -110,7 +111,14 @@ class Recorder:
         if not choices:
             return
         # the first choice, as for a whole completion (``n`` > 1 streams several, by index)
-        choice = next((c for c in choices if getattr(c, "index", None) in (0, None)), None)
+        choice = None
+        for each in choices:
+            index = getattr(each, "index", None)
+            if index in (0, None):
+                if choice is None:
+                    choice = each
+            elif isinstance(index, int):
+                self._others.add(index)
         if choice is None:
             return
         if getattr(choice, "finish_reason", None) is not None:
@@ -184,9 +192,14 @@ class Recorder:
         if self._call.ended:
             return
         if self._api == "chat":
+            # as a whole completion: several choices are said to be left out but the first
+            output: Any = [self._message()]
+            if self._others:
+                others = [{"index": index} for index in sorted(self._others)]
+                output = {"choices": [{"index": 0, "message": output[0]}, *others]}
             self._call.completed(
                 response_id=self._id,
-                output_items=[self._message()],
+                output_items=output,
                 token_usage=self._usage,
                 upstream_request_id=self._upstream,
             )

@@ -23,7 +23,7 @@ from rollout_trace_sdk.integrations.openai import (
     FIRST_TOKEN_EVENT,
     instrument,
 )
-from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record import RecorderWarning, open_rollout
 
 from ..codex_oracle import reduced_by_both
 from ..record.recorder_support import (
@@ -282,7 +282,9 @@ async def test_chat_stream_of_two_choices_records_the_first(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:
     """With ``n=2`` the choices' deltas interleave: the first choice is the answer, as for a
-    whole completion (both texts were joined into one message)."""
+    whole completion (both texts were joined into one message), and the second is said to
+    be left out, as a whole completion's is (it was dropped without a word: found by review
+    clients19)."""
     async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
         stream = await client.chat.completions.create(
             model="gpt-test",
@@ -290,13 +292,17 @@ async def test_chat_stream_of_two_choices_records_the_first(
             stream=True,
             n=2,
         )
-        async for _chunk in stream:
-            pass
+        with pytest.warns(RecorderWarning, match="2 choices; only the first is recorded"):
+            async for _chunk in stream:
+                pass
     run = Run(tmp_path)
     (end,) = run.ends("completed")
     assert run.response(end)["output_items"][0]["content"] == [
         {"type": "output_text", "text": "A1 A2"}
     ]
+    [dropped] = run.protocol("rollout_trace_input_dropped")
+    assert dropped["what"] == "output"
+    assert dropped["problems"] == ["response has 2 choices; only the first is recorded"]
     check_bundle(run.bundle)
 
 
