@@ -410,6 +410,11 @@ def _easy_message(
         out.append(message)
     if role == "assistant":
         out.extend(_tool_calls(item, where, problems, custom_calls))
+        audio = item.get("audio")
+        if isinstance(audio, dict):  # an audio answer, or its id sent back: no item holds it
+            problems.append(
+                f"{where} has audio (id {audio.get('id')}), which the reducers cannot hold; dropped"
+            )
     return out
 
 

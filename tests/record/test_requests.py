@@ -468,3 +468,35 @@ def test_disabled_call_returns_items_of_a_whole_response() -> None:
     ]
     items = [{"type": "message"}]
     assert call.completed(output_items=items) == items
+
+
+def test_chat_assistant_audio_is_reported_dropped() -> None:
+    """An audio answer (``modalities=["audio"]``) is an assistant message whose ``audio``
+    the reducers have no item for: sent back as history (``{"audio": {"id"}}``) or answered
+    (with its transcript), it was dropped without a word (found by review clients19)."""
+    body, problems = normalize_request(
+        {
+            "messages": [
+                {"role": "user", "content": "say hi"},
+                {"role": "assistant", "content": None, "audio": {"id": "audio_1"}},
+            ]
+        }
+    )
+    assert [item["role"] for item in body["input"]] == ["user"]
+    assert problems == [
+        "messages[1] has audio (id audio_1), which the reducers cannot hold; dropped"
+    ]
+    message = {
+        "role": "assistant",
+        "content": "also text",
+        "audio": {"id": "audio_2", "data": "UklGRg==", "transcript": "hi", "expires_at": 0},
+    }
+    items, problems = normalize_output_items({"choices": [{"index": 0, "message": message}]})
+    assert items == [
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "also text"}],
+        }
+    ]
+    assert problems == ["output[0] has audio (id audio_2), which the reducers cannot hold; dropped"]
