@@ -142,7 +142,8 @@ def record_response(ctx: SpanScope, span: Any) -> None:
 
 def record_generation(ctx: SpanScope, span: Any) -> None:
     """A Chat Completions (or other model's) call: ``input`` is the messages sent, ``output``
-    the message(s) received."""
+    the message(s) received; streamed, the SDK traces the answer as the Responses
+    ``Response`` it built from the chunks, dumped (its output items are the answer)."""
     data = span.span_data
     request: dict[str, Any] = {"messages": list(data.input or ())}
     if data.model:
@@ -157,9 +158,9 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
         ctx.interrupted = True
         return
     ctx.interrupted = False
-    output = list(data.output or ())
+    output = _generated(data.output)
     call.completed(output_items=output, token_usage=data.usage)
-    calls = []
+    calls = function_calls(output)
     for message in output:
         for tool_call in (message.get("tool_calls") or ()) if isinstance(message, dict) else ():
             function = tool_call.get("function") or {}
@@ -172,6 +173,26 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
                 }
             )
     ctx.calls[:] = calls
+
+
+def _generated(output: Any) -> list[Any]:
+    """A generation span's output as the chat messages it holds. A dumped ``Response`` in it
+    (what a streamed Chat Completions call traces) gives its output items as the messages
+    the SDK sends back next (by the SDK's own rule), so that the next request's history
+    is the same items; as they are when that rule is not there (another SDK version)."""
+    answer: list[Any] = []
+    for element in output or ():
+        items = element.get("output") if isinstance(element, dict) else None
+        if not isinstance(items, list) or element.get("object") != "response":
+            answer.append(element)
+            continue
+        try:
+            from agents.models.chatcmpl_converter import Converter
+
+            answer.extend(to_plain(Converter.items_to_messages(items)))
+        except Exception:
+            answer.extend(items)
+    return answer
 
 
 def record_function(ctx: SpanScope, span: Any) -> None:

@@ -483,6 +483,58 @@ def test_chat_completions_model_is_a_generation_span(
     assert started["model"] == "gpt-test"
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_chat_completions_models_tool_call_is_matched_streamed_or_not(
+    tmp_path: Path, processors: list[RolloutTraceProcessor], streamed: bool
+) -> None:
+    """Streamed, ``OpenAIChatCompletionsModel`` traces its answer as a Responses ``Response``
+    dumped into the generation span's output (not as chat messages): the output was dropped
+    as "no string type and no role", and the tool call lost its model call id and its
+    place in the history (found by review clients19)."""
+    from agents import OpenAIChatCompletionsModel
+
+    from .fake_openai import ARGUMENTS, FakeOpenAI
+
+    _register(processors, tmp_path)
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    async def run(agent: Agent[Any]) -> Any:
+        if not streamed:
+            return (await Runner.run(agent, "weather? use a tool")).final_output
+        result = Runner.run_streamed(agent, "weather? use a tool")
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    with FakeOpenAI() as fake:
+        client = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+        agent = Agent(
+            name="Weather",
+            instructions="Look it up.",
+            model=OpenAIChatCompletionsModel("gpt-test", client),
+            tools=[get_weather],
+            tool_use_behavior="stop_on_first_tool",
+        )
+        assert asyncio.run(run(agent)) == WEATHER
+    [bundle] = _bundles(tmp_path)
+    assert not [e for e in of_type(bundle, "protocol_event_observed") if "dropped" in str(e)]
+    # the answer as the SDK sends it back next (no "__fake_id__", status, provider_data)
+    [end] = [e["payload"] for e in of_type(bundle, "inference_completed")]
+    [item] = payload(bundle, end["response_payload"])["output_items"]
+    assert set(item) == {"type", "call_id", "name", "arguments", "id"}
+    assert item["id"].startswith("fc_")
+    state = _reduce_both(bundle)
+    [call] = state["inference_calls"].values()
+    assert call["tool_call_ids_started_by_response"] == ["call_1"]
+    [tool] = state["tool_calls"].values()
+    assert tool["model_visible_call_id"] == "call_1"
+    assert tool["summary"]["input_preview"] == ARGUMENTS
+
+
 def test_example_runs_offline(tmp_path: Path) -> None:
     """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
     with the writer as a child thread."""
