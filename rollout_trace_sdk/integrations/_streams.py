@@ -55,6 +55,7 @@ class Recorder:
     _text: list[str] = attrs.Factory(list)  # Chat: the message so far
     _refusal: list[str] = attrs.Factory(list)  # Chat: a refusal's text so far
     _function: dict[str, str] | None = None  # Chat: a legacy ``function_call`` so far
+    _audio: str | None = None  # Chat: an audio answer's id (reported left out, as a whole one's)
     _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
     _order: list[dict[str, Any]] = attrs.Factory(list)  # Chat: tool calls as they came
     _others: set[int] = attrs.Factory(set)  # Chat: the other choices' indexes (``n`` > 1)
@@ -130,8 +131,11 @@ class Recorder:
         tool_calls = getattr(delta, "tool_calls", None)
         refusal = getattr(delta, "refusal", None)
         legacy = getattr(delta, "function_call", None)  # asked for with ``functions=``
-        if self._waiting_first and (content or tool_calls or refusal or legacy):
+        audio = getattr(delta, "audio", None)
+        if self._waiting_first and (content or tool_calls or refusal or legacy or audio):
             self._first_token()
+        if audio is not None:
+            self._audio = self._audio or _text(getattr(audio, "id", None))
         if isinstance(content, str) and content:
             self._text.append(content)
         if isinstance(refusal, str) and refusal:
@@ -172,6 +176,8 @@ class Recorder:
             message["refusal"] = "".join(self._refusal)
         if self._function is not None:
             message["function_call"] = dict(self._function)
+        if self._audio is not None:
+            message["audio"] = {"id": self._audio}
         if self._order:
             # by index, as the API numbers them; those without one where they came
             by_index = {id(slot): i for i, slot in self._calls.items()}
@@ -182,8 +188,11 @@ class Recorder:
 
     def _partial(self) -> list[Any]:
         if self._api == "chat":
-            said = self._text or self._refusal or self._function is not None or self._order
-            return [self._message()] if said else []
+            if self._text or self._refusal or self._order:
+                return [self._message()]
+            if self._function is not None or self._audio is not None:
+                return [self._message()]
+            return []
         return self._items
 
     @quietly("the end of a stream")

@@ -11,6 +11,8 @@ What it answers depends on the last user text:
   ``index`` 0 then null (``null-index``: null throughout), as some compatible servers send;
 * contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
 * contains ``refusal-stream`` → (Chat streams) a refusal, its text in ``refusal`` deltas;
+* contains ``audio-stream`` → (Chat streams) an audio answer (``modalities=["audio"]``): its
+  id, data and transcript in ``audio`` deltas;
 * contains ``legacy-function`` → (Chat streams) a legacy ``function_call`` (asked for with
   ``functions=``), its name and arguments in ``function_call`` deltas;
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
@@ -349,7 +351,7 @@ class FakeOpenAI(LoopbackServer):
             "created": 0,
             "model": "gpt-test",
         }
-        if any(word in text for word in ("index", "two-choices", "refusal-", "legacy-")):
+        if any(word in text for word in ("index", "two-choices", "refusal-", "legacy-", "audio-")):
             return self._odd_chat_chunks(base, text)
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
         if message.get("tool_calls"):
@@ -382,7 +384,8 @@ class FakeOpenAI(LoopbackServer):
     @staticmethod
     def _odd_chat_chunks(base: dict[str, Any], text: str) -> list[dict[str, Any]]:
         """Chunks real servers send that the plain answers above lack: tool-call deltas
-        without an index, two choices at once, a refusal, a legacy function call."""
+        without an index, two choices at once, a refusal, an audio answer, a legacy
+        function call."""
 
         def chunk(delta: dict[str, Any], index: int = 0, finish: str | None = None) -> Any:
             return dict(base, choices=[{"index": index, "delta": delta, "finish_reason": finish}])
@@ -409,6 +412,13 @@ class FakeOpenAI(LoopbackServer):
                 chunk({"refusal": "I can't "}),
                 chunk({"refusal": "help with that."}),
                 chunk({}, 0, "stop"),
+            ]
+        if "audio-stream" in text:
+            return [
+                chunk({"role": "assistant", "content": None, "audio": {"id": "audio_1"}}),
+                chunk({"audio": {"data": "UklGRg==", "transcript": "Hello"}}),
+                chunk({"audio": {"data": "AAAA", "transcript": " there"}}),
+                chunk({"audio": {"expires_at": 0}}, 0, "stop"),
             ]
         if "legacy-function" in text:
             return [
