@@ -9,7 +9,8 @@ one bundle. The processor maps the SDK's spans onto the recorder's handles:
   ``send_message`` call with an interaction edge); an agent run as a tool is a child thread
   of the calling agent, spawned for that call, whose result is delivered back (an
   ``agent_result`` edge);
-* each agent span is one turn of its agent's thread;
+* each agent span is one turn of its agent's thread (an agent starting while its thread
+  runs a turn, two runs of it at once in one trace, gets a thread of its own);
 * a ``response`` span (Responses API) or ``generation`` span (Chat Completions and other
   models) is one inference call with its request, output items, usage and error;
 * a ``function`` span is one tool call, with the model's ``call_id`` (taken from the
@@ -109,7 +110,11 @@ class _TraceRecording:
         self.rollout: Rollout | None = None
         self.done: asyncio.Event | None = None
         self.spans: dict[str, SpanScope] = {}
-        self.threads: dict[str, AgentThread] = {}  # top-level agents by name
+        self.threads: dict[str, AgentThread] = {}  # top-level agents by name (the latest)
+        #: agent paths of the threads whose agent runs now (a turn open): an agent that
+        #: starts while its thread is busy (two runs of it at once in one trace) gets a thread
+        #: of its own, since a thread's turns follow one another
+        self.busy: set[str] = set()
         #: a handoff's note to an agent that has a thread already (sender's path, text):
         #: delivered into that agent's next turn, where the send_message edge lands
         self.notes: dict[str, tuple[str, str]] = {}
@@ -117,8 +122,9 @@ class _TraceRecording:
         self.root_used = False
         self.trace = trace
         self.future: concurrent.futures.Future[Any] | None = None
-        #: how each top-level agent's latest turn ended, and the run's (the last one's)
-        self.outcomes: dict[str, Outcome] = {}
+        #: each top-level agent thread, by agent path, with how its latest turn ended; and
+        #: how the run ended (the last one's)
+        self.outcomes: dict[str, tuple[AgentThread, Outcome]] = {}
         self.outcome: Outcome = "completed"
 
     async def hold(self) -> None:
@@ -147,9 +153,8 @@ class _TraceRecording:
         (the root's ends with the rollout) as its latest turn ended."""
         rollout = self.rollout
         self.end_outside()
-        for name, thread in self.threads.items():
-            outcome = self.outcomes.get(name)
-            if rollout is not None and thread is not rollout.root and outcome is not None:
+        for thread, outcome in self.outcomes.values():
+            if rollout is not None and thread is not rollout.root:
                 thread.end(ENDED_AS[outcome])
 
     def end_outside(self) -> None:
@@ -206,7 +211,7 @@ class _TraceRecording:
             assert parent is not None
             caller = parent.turn.thread
             thread = caller.spawn(self.task_name(caller, name), nickname=name)
-        elif name in self.threads:
+        elif name in self.threads and self.threads[name].agent_path not in self.busy:
             thread = self.threads[name]
         elif not self.root_used:
             thread = rollout.root
@@ -214,6 +219,7 @@ class _TraceRecording:
             thread = rollout.root.spawn(self.task_name(rollout.root, name), nickname=name)
         if not as_tool:
             self.threads[name] = thread
+            self.busy.add(thread.agent_path)
         if thread is rollout.root:
             # the turn spans outside every agent were recorded in ends where the agent's begins
             self.end_outside()
@@ -241,7 +247,9 @@ class _TraceRecording:
         # the SDK names the agent's tools on its span after the span has started
         ctx.tools = tuple(getattr(span.span_data, "tools", None) or ctx.tools)
         outcome: Outcome = "failed" if error else "cancelled" if ctx.stopped() else "completed"
-        self.outcomes[ctx.agent] = self.outcome = outcome
+        self.outcome = outcome
+        self.outcomes[turn.thread.agent_path] = (turn.thread, outcome)
+        self.busy.discard(turn.thread.agent_path)
         turn.end(outcome, error=error)
 
     def handoff(self, span: Any, ctx: SpanScope) -> None:

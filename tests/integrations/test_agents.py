@@ -382,6 +382,33 @@ def test_a_handoff_back_is_an_interaction_edge(
     assert edges == ["send_message", "spawn_agent"]
 
 
+@pytest.mark.parametrize("schema", [2, 3])
+def test_two_runs_of_one_agent_at_once_in_one_trace_get_a_thread_each(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """Two ``Runner.run`` of the same agent gathered inside one ``trace(...)``: both agent
+    spans were turns of the root thread at once, their histories interleaved (a thread's
+    turns follow one another); the second now gets a thread of its own, a child of the
+    root, and each ends as its run did (found by review clients19)."""
+    _register(processors, tmp_path, schema_version=schema)
+
+    async def run() -> tuple[Any, Any]:
+        agent = _triage(fake.base_url, "You translate.")
+        with trace("two at once"):
+            first, second = await asyncio.gather(Runner.run(agent, "one"), Runner.run(agent, "two"))
+        return first.final_output, second.final_output
+
+    assert asyncio.run(run()) == (TRANSLATION, TRANSLATION)
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    threads = {t["thread_id"]: t for t in state["threads"].values()}
+    assert sorted(t["agent_path"] for t in threads.values()) == ["/root", "/root/triage"]
+    assert all(t["execution"]["status"] == "completed" for t in threads.values())
+    # one turn and one model call on each thread
+    assert sorted(t["thread_id"] for t in state["codex_turns"].values()) == sorted(threads)
+    assert sorted(c["thread_id"] for c in state["inference_calls"].values()) == sorted(threads)
+
+
 def test_runs_in_several_os_threads_at_once(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
 ) -> None:
