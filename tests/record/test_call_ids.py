@@ -7,11 +7,12 @@ agent's copies keep the model's ids (``record/_call_ids.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import tracemalloc
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,23 @@ from .call_ids_support import (
 from .recorder_support import bundle_in, check_bundle, loss_report
 
 pytestmark = pytest.mark.anyio
+
+
+@contextlib.contextmanager
+def _renamed(*, tool_calls: bool = True) -> Iterator[None]:
+    """Expect what a call id used twice documents: a warning that calls were recorded
+    under ``<id>#2`` and, when a tool call ran under the id again (``tool_calls``), one that
+    its tool call id was made unique (each kind warns once per rollout: the loss report
+    counts the rest)."""
+    with contextlib.ExitStack() as expected:
+        if tool_calls:
+            expected.enter_context(
+                pytest.warns(RecorderWarning, match="tool call ids used twice in the rollout")
+            )
+        expected.enter_context(
+            pytest.warns(RecorderWarning, match="an earlier call had their call id")
+        )
+        yield
 
 
 async def _weather_loop(turn: Turn, calls: list[tuple[str, str]], keep: Keep) -> None:
@@ -69,7 +87,7 @@ async def test_a_server_numbering_calls_from_zero_in_each_response(
     """Three responses, each asking ``call_0``: for Rome, for Oslo, and for Rome again
     (the same content: still another call)."""
     calls = [("call_0", "Rome"), ("call_0", "Oslo"), ("call_0", "Rome")]
-    with pytest.warns(RecorderWarning, match="an earlier call had their call id"):
+    with _renamed():
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
@@ -93,12 +111,13 @@ async def test_a_server_numbering_calls_from_zero_in_each_response(
 async def test_sub_agents_numbering_their_own_calls(schema: int, tmp_path: Path) -> None:
     """Two threads whose models both say ``call_0``: within a thread nothing clashes, but a
     model-visible id links one tool call in the whole rollout."""
-    async with open_rollout(tmp_path, schema_version=schema) as rollout:
-        child = rollout.root.spawn("worker")
-        async with rollout.root.turn() as turn:
-            await _weather_loop(turn, [("call_0", "Rome")], "ours")
-        async with child.turn() as turn:
-            await _weather_loop(turn, [("call_0", "Oslo")], "theirs")
+    with _renamed():
+        async with open_rollout(tmp_path, schema_version=schema) as rollout:
+            child = rollout.root.spawn("worker")
+            async with rollout.root.turn() as turn:
+                await _weather_loop(turn, [("call_0", "Rome")], "ours")
+            async with child.turn() as turn:
+                await _weather_loop(turn, [("call_0", "Oslo")], "theirs")
     state = check_bundle(bundle_in(tmp_path))
     assert tool_links(state) == [
         ("call_0", '{"city":"Rome"}', "Rome: rain"),
@@ -172,29 +191,30 @@ async def test_histories_handed_back_and_forth_keep_every_name(schema: int, tmp_
 async def test_a_compaction_keeps_the_names(schema: int, tmp_path: Path) -> None:
     """A compacted history holding both calls, handed back with the model's ids and sent
     again: each call keeps its name, and the next response's ``call_0`` is a third call."""
-    async with (
-        open_rollout(tmp_path, schema_version=schema) as rollout,
-        rollout.root.turn() as turn,
-    ):
-        history: list[Any] = [user_message("weather")]
-        turn.accept(history[0])
-        for city in ("Rome", "Oslo"):
+    with _renamed():
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history: list[Any] = [user_message("weather")]
+            turn.accept(history[0])
+            for city in ("Rome", "Oslo"):
+                async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                    history += inference.completed(output_items=[weather_call("call_0", city)])
+                async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
+                    history.append(tool.completed(weather_output("call_0", city)))
+            compaction = turn.compaction()
+            replacement = compaction.installed(
+                input_history=history, replacement_history=[user_message("summary"), *history[1:]]
+            )
+            assert {item.get("call_id") for item in replacement} == {None, "call_0"}
+            history = list(replacement)
             async with turn.inference({"model": "m", "input": list(history)}) as inference:
-                history += inference.completed(output_items=[weather_call("call_0", city)])
+                history += inference.completed(output_items=[weather_call("call_0", "Bergen")])
             async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
-                history.append(tool.completed(weather_output("call_0", city)))
-        compaction = turn.compaction()
-        replacement = compaction.installed(
-            input_history=history, replacement_history=[user_message("summary"), *history[1:]]
-        )
-        assert {item.get("call_id") for item in replacement} == {None, "call_0"}
-        history = list(replacement)
-        async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            history += inference.completed(output_items=[weather_call("call_0", "Bergen")])
-        async with turn.tool_call("call_0", "get_weather", arguments="{}") as tool:
-            history.append(tool.completed(weather_output("call_0", "Bergen")))
-        async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            inference.completed(output_items=[answer_message("done")])
+                history.append(tool.completed(weather_output("call_0", "Bergen")))
+            async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
     assert [(name, text) for name, _, text in tool_links(state)] == [
         ("call_0", "Rome: rain"),
@@ -301,29 +321,30 @@ async def test_parallel_calls_with_one_id(
     request sends the outputs in the calls' order. Found by review: the outputs were
     swapped (an output's id named the call by the order outputs entered), the tools without
     arguments took the latest call, the accepted outputs all answered the latest."""
-    async with (
-        open_rollout(tmp_path, schema_version=schema) as rollout,
-        rollout.root.turn() as turn,
-    ):
-        history: list[Any] = turn.accept(user_message("weather in two cities"))
-        items = [weather_call("call_0", "Rome"), weather_call("call_0", "Oslo")]
-        async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            returned = inference.completed(output_items=items)
-        history += returned if keep == "ours" else items
-        theirs = [weather_output("call_0", "Rome"), weather_output("call_0", "Oslo")]
-        if answer == "accept":
-            accepted = turn.accept(*theirs)
-            history += accepted if keep == "ours" else theirs
-        else:
-            order = [1, 0] if answer == "tools, last first" else [0, 1]
-            outputs = {}
-            for n in order:
-                arguments = items[n]["arguments"] if answer == "tools, last first" else None
-                async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
-                    outputs[n] = tool.completed(theirs[n])
-            history += [outputs[0], outputs[1]] if keep == "ours" else theirs
-        async with turn.inference({"model": "m", "input": list(history)}) as inference:
-            inference.completed(output_items=[answer_message("done")])
+    with _renamed(tool_calls=answer != "accept"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history: list[Any] = turn.accept(user_message("weather in two cities"))
+            items = [weather_call("call_0", "Rome"), weather_call("call_0", "Oslo")]
+            async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                returned = inference.completed(output_items=items)
+            history += returned if keep == "ours" else items
+            theirs = [weather_output("call_0", "Rome"), weather_output("call_0", "Oslo")]
+            if answer == "accept":
+                accepted = turn.accept(*theirs)
+                history += accepted if keep == "ours" else theirs
+            else:
+                order = [1, 0] if answer == "tools, last first" else [0, 1]
+                outputs = {}
+                for n in order:
+                    arguments = items[n]["arguments"] if answer == "tools, last first" else None
+                    async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
+                        outputs[n] = tool.completed(theirs[n])
+                history += [outputs[0], outputs[1]] if keep == "ours" else theirs
+            async with turn.inference({"model": "m", "input": list(history)}) as inference:
+                inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
     answered = sorted(
         (item["call_id"], item["body"]["parts"][0]["text"])
@@ -344,25 +365,27 @@ async def test_a_history_holding_only_the_last_calls(
     last two exchanges as its own dicts, by a window or a compaction. Found by review: the
     resent outputs answered the first call (their id said so), the second Rome was taken
     for the first."""
-    async with (
-        open_rollout(tmp_path, schema_version=schema) as rollout,
-        rollout.root.turn() as turn,
-    ):
-        user = turn.accept(user_message("weather"))
-        kept: list[Any] = []
-        for city in ("Rome", "Oslo", "Rome"):
+    with _renamed():
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            user = turn.accept(user_message("weather"))
+            kept: list[Any] = []
+            for city in ("Rome", "Oslo", "Rome"):
+                async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                    inference.completed(output_items=[weather_call("call_0", city)])
+                arguments = weather_call("call_0", city)["arguments"]
+                async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
+                    tool.completed(weather_output("call_0", city))
+                kept = [*kept, weather_call("call_0", city), weather_output("call_0", city)][-4:]
+            if history == "compaction":
+                kept = turn.compaction().installed(
+                    input_history=[*user, *kept],
+                    replacement_history=[user_message("summary"), *kept],
+                )
             async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-                inference.completed(output_items=[weather_call("call_0", city)])
-            arguments = weather_call("call_0", city)["arguments"]
-            async with turn.tool_call("call_0", "get_weather", arguments=arguments) as tool:
-                tool.completed(weather_output("call_0", city))
-            kept = [*kept, weather_call("call_0", city), weather_output("call_0", city)][-4:]
-        if history == "compaction":
-            kept = turn.compaction().installed(
-                input_history=[*user, *kept], replacement_history=[user_message("summary"), *kept]
-            )
-        async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-            inference.completed(output_items=[answer_message("done")])
+                inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
     assert [(name, text) for name, _, text in tool_links(state)] == [
         ("call_0", "Rome: rain"),
@@ -414,60 +437,61 @@ async def test_what_tells_same_id_calls_apart(schema: int, case: str, tmp_path: 
         city = ("Rome", "Oslo")[n]
         return "x" * 100 + f" {city} " + "x" * 100 if "alike" in case else f"{city}: rain"
 
-    async with (
-        open_rollout(tmp_path, schema_version=schema) as rollout,
-        rollout.root.turn() as turn,
-    ):
-        user = turn.accept(user_message("weather"))
-        kept: list[Any] = []
-        parallel = case in (
-            "tool arguments parsed",
-            "tool arguments compact",
-            "texts alike but in the middle",
-            "local shell commands",
-        )
-        batches = [[0, 1]] if parallel else [[0], [1]]
-        for batch in batches:
-            items = [make(n) for n in batch]
-            async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-                inference.completed(output_items=items)
-            kept += items
-            for n in reversed(batch):  # the last call's tool finishes first
-                item = make(n)
-                given: dict[str, Any] = {}
-                if case == "local shell commands":
-                    given["command"] = item["action"]["command"]
-                elif case == "tool arguments parsed":
-                    given["arguments"] = json.loads(item["arguments"])
-                elif case == "tool arguments compact":
-                    given["arguments"] = json.dumps(json.loads(item["arguments"]))
-                else:
-                    given["arguments"] = item["arguments"]
-                name = "local_shell" if "shell" in case else "get_weather"
-                async with turn.tool_call("call_0", name, **given) as tool:
-                    tool.completed(
-                        {"type": "function_call_output", "call_id": "call_0", "output": text(n)}
+    with _renamed():
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            user = turn.accept(user_message("weather"))
+            kept: list[Any] = []
+            parallel = case in (
+                "tool arguments parsed",
+                "tool arguments compact",
+                "texts alike but in the middle",
+                "local shell commands",
+            )
+            batches = [[0, 1]] if parallel else [[0], [1]]
+            for batch in batches:
+                items = [make(n) for n in batch]
+                async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                    inference.completed(output_items=items)
+                kept += items
+                for n in reversed(batch):  # the last call's tool finishes first
+                    item = make(n)
+                    given: dict[str, Any] = {}
+                    if case == "local shell commands":
+                        given["command"] = item["action"]["command"]
+                    elif case == "tool arguments parsed":
+                        given["arguments"] = json.loads(item["arguments"])
+                    elif case == "tool arguments compact":
+                        given["arguments"] = json.dumps(json.loads(item["arguments"]))
+                    else:
+                        given["arguments"] = item["arguments"]
+                    name = "local_shell" if "shell" in case else "get_weather"
+                    async with turn.tool_call("call_0", name, **given) as tool:
+                        tool.completed(
+                            {"type": "function_call_output", "call_id": "call_0", "output": text(n)}
+                        )
+                # outputs sent as they came (the last call's first): told apart by their texts
+                kept += [
+                    {"type": "function_call_output", "call_id": "call_0", "output": text(n)}
+                    for n in reversed(batch)
+                ]
+            if "re-serialised" in case:  # only the last exchange, the arguments dumped again
+                last = {**make(1), "arguments": json.dumps(json.loads(make(1)["arguments"]))}
+                kept = [last, kept[-1]]
+                if case.startswith("compaction"):
+                    kept = turn.compaction().installed(
+                        input_history=[*user, *kept],
+                        replacement_history=[user_message("summary"), *kept],
                     )
-            # outputs sent as they came (the last call's first): told apart by their texts
-            kept += [
-                {"type": "function_call_output", "call_id": "call_0", "output": text(n)}
-                for n in reversed(batch)
-            ]
-        if "re-serialised" in case:  # only the last exchange, the arguments dumped again
-            last = {**make(1), "arguments": json.dumps(json.loads(make(1)["arguments"]))}
-            kept = [last, kept[-1]]
-            if case.startswith("compaction"):
-                kept = turn.compaction().installed(
-                    input_history=[*user, *kept],
-                    replacement_history=[user_message("summary"), *kept],
-                )
-        if case == "item ids reused too":
-            kept = [
-                user_message("a line put first"),
-                *kept,
-            ]  # a list rebuilt: every item named again
-        async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
-            inference.completed(output_items=[answer_message("done")])
+            if case == "item ids reused too":
+                kept = [
+                    user_message("a line put first"),
+                    *kept,
+                ]  # a list rebuilt: every item named again
+            async with turn.inference({"model": "m", "input": [*user, *kept]}) as inference:
+                inference.completed(output_items=[answer_message("done")])
     state = check_bundle(bundle_in(tmp_path))
     texts = {t: n for n in (0, 1) for t in [text(n)]}
     for tool in state["tool_calls"].values():
@@ -511,8 +535,9 @@ async def test_an_ordinary_loop_is_recorded_as_it_was(
         "name": "write",
         "arguments": json.dumps({"path": "f.txt", "content": "x" * 2000}),
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RecorderWarning)
+    # recorded, not made errors: the recorder drops the error a warning filter raises
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
@@ -525,6 +550,7 @@ async def test_an_ordinary_loop_is_recorded_as_it_was(
             history += [resend(call), weather_output("call_abc", "done")]
             async with turn.inference({"model": "m", "input": list(history)}) as inference:
                 inference.completed(output_items=[answer_message("done")])
+    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle)
     assert "#" not in json.dumps(state)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rollout_trace_sdk.record import Turn, open_rollout
+from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
 from .recorder_support import bundle_in, check_bundle, events
 
@@ -204,13 +204,14 @@ async def test_a_runtime_cell_id_used_again_is_renamed(tmp_path: Path, schema: i
     ``1#2`` too). Both reducers refuse one id for two cells of a thread; the second cell, its
     call and its wait link were left out."""
     history = _History()
-    async with open_rollout(tmp_path) as rollout:
-        async with rollout.root.turn() as turn:
-            history.user(turn, "first")
-            await _cell_waited_on(history, turn, "exec_a", "wait_a")
-        async with rollout.root.turn() as turn:  # the runtime restarted in between
-            history.user(turn, "second")
-            await _cell_waited_on(history, turn, "exec_b", "wait_b")
+    with pytest.warns(RecorderWarning, match="runtime cell ids used twice in a thread"):
+        async with open_rollout(tmp_path) as rollout:
+            async with rollout.root.turn() as turn:
+                history.user(turn, "first")
+                await _cell_waited_on(history, turn, "exec_a", "wait_a")
+            async with rollout.root.turn() as turn:  # the runtime restarted in between
+                history.user(turn, "second")
+                await _cell_waited_on(history, turn, "exec_b", "wait_b")
     bundle = bundle_in(tmp_path)
     state = check_bundle(bundle, tmp_path)
     first, second = state["code_cells"]["code_cell:exec_a"], state["code_cells"]["code_cell:exec_b"]

@@ -195,10 +195,11 @@ async def test_odd_arguments_neither_raise_nor_break_the_bundle(
 
 
 async def test_a_status_word_is_recorded_as_the_status_it_names(tmp_path: Path) -> None:
-    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
-        await _thread_end_word(turn)
-        await _turn_end_word(turn)
-        await _exit_status_word(turn)
+    with pytest.warns(RecorderWarning, match="values of another type than the trace holds"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            await _thread_end_word(turn)
+            await _turn_end_word(turn)
+            await _exit_status_word(turn)
     bundle = bundle_in(tmp_path)
     assert [e["payload"]["status"] for e in of_type(bundle, "thread_ended")] == [
         "completed",
@@ -245,10 +246,13 @@ async def test_turns_end_while_worker_threads_open_and_close_tool_calls(tmp_path
             for w in workers:
                 w.start()
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", RecorderWarning)  # a guarded failure fails
+                # recorded: a filter making it an error would be dropped by the recorder
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
                     for _ in range(40):
                         thread.turn().end()
+                failed = [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)]
+                assert failed == []  # a guarded failure fails
             finally:
                 stop.set()
                 for w in workers:
@@ -310,8 +314,8 @@ async def test_ids_used_twice_are_made_unique(case: Case, schema: int, tmp_path:
     "duplicate tool call start"). The second gets ``<id>#2``. A model-visible call id links
     one tool call in the rollout: a second tool call for it in the same thread keeps none, one
     in another thread links that thread's call, recorded as ``call_0#2`` (see
-    ``test_call_ids.py``)."""
-    with pytest.warns(RecorderWarning, match="used twice"):
+    ``test_call_ids.py``): the child's call also warns that it is recorded under ``#2``."""
+    with pytest.warns(RecorderWarning, match="used twice|calls recorded under <id>#2"):
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
@@ -436,12 +440,15 @@ async def test_string_enums_are_their_values(tmp_path: Path) -> None:
     """A ``(str, Enum)`` member was recorded by its name (``"_Ids.TURN"``) once ids went
     through ``str()``, and a status given so became ``failed``: a string subclass is its
     string, not counted."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RecorderWarning)  # nothing to warn about
+    # recorded: a filter making it an error would be dropped by the recorder
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         async with open_rollout(tmp_path) as rollout, rollout.root.turn(_Ids.TURN) as turn:
             async with turn.tool_call(_Ids.CALL, "f", arguments="{}") as tool:
                 tool.completed({"type": "function_call_output", "call_id": "call_a", "output": "x"})
             turn.end(_Outcome.DONE)  # type: ignore[arg-type]
+    # nothing to warn about
+    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
     bundle = bundle_in(tmp_path)
     check_bundle(bundle)
     (started,) = of_type(bundle, "tool_call_started")
@@ -454,12 +461,13 @@ async def test_string_enums_are_their_values(tmp_path: Path) -> None:
 
 
 async def test_bytes_output_is_base64_as_documented(tmp_path: Path) -> None:
-    async with (
-        open_rollout(tmp_path) as rollout,
-        rollout.root.turn() as turn,
-        turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
-    ):
-        tool.exec_started(["ls"], process_id=1).exited(0, b"hello\n")  # type: ignore[arg-type]
+    with pytest.warns(RecorderWarning, match="bytes recorded as base64 text"):
+        async with (
+            open_rollout(tmp_path) as rollout,
+            rollout.root.turn() as turn,
+            turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
+        ):
+            tool.exec_started(["ls"], process_id=1).exited(0, b"hello\n")  # type: ignore[arg-type]
     bundle = bundle_in(tmp_path)
     check_bundle(bundle)
     (end,) = of_type(bundle, "tool_call_runtime_ended")

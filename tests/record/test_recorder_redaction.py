@@ -15,7 +15,7 @@ import orjson
 import pytest
 import zstandard
 
-from rollout_trace_sdk.record import open_rollout, task_message
+from rollout_trace_sdk.record import RecorderWarning, open_rollout, task_message
 from rollout_trace_sdk.record.redact import RedactionConfig
 
 from ..planted_secrets import TWELVE
@@ -277,21 +277,25 @@ async def test_a_secret_cut_by_a_preview_or_a_repr_leaves_no_part_of_it(
     was no longer a secret's shape, and its head stayed verbatim (39 of an AWS secret key's
     40 characters, 33 of a GitHub token's 40, 15 of an sk-proj key's)."""
     scope = open_rollout(tmp_path, schema_version=schema)
-    async with scope as rollout, rollout.root.turn() as turn:
-        n = 0
-        for name, secret in TWELVE.items():
-            text = _IN_TEXT.get(name, "export X={}").format(secret)
-            at = text.index(secret)
-            for cut in range(1, len(secret)):
-                n += 1
-                # the preview is cut from the arguments' text: '{"cmd": "' comes first
-                pad = "x" * (160 - 10 - at - cut) + " "
-                arguments = json.dumps({"cmd": pad + text})
-                async with turn.tool_call(f"c{n}", "exec_command", arguments=arguments) as t:
-                    t.completed(function_output(f"c{n}", "ok"))
-                # the repr is cut after 'Settings(' (9 characters)
-                settings = _Settings("x" * (200 - 10 - at - cut) + " " + text)
-                rollout.root.protocol_event("note", {"settings": settings})
+    # the reprs are the documented, counted stand-in for the unserialisable settings
+    with pytest.warns(
+        RecorderWarning, match="unserialisable objects recorded as their type and repr"
+    ):
+        async with scope as rollout, rollout.root.turn() as turn:
+            n = 0
+            for name, secret in TWELVE.items():
+                text = _IN_TEXT.get(name, "export X={}").format(secret)
+                at = text.index(secret)
+                for cut in range(1, len(secret)):
+                    n += 1
+                    # the preview is cut from the arguments' text: '{"cmd": "' comes first
+                    pad = "x" * (160 - 10 - at - cut) + " "
+                    arguments = json.dumps({"cmd": pad + text})
+                    async with turn.tool_call(f"c{n}", "exec_command", arguments=arguments) as t:
+                        t.completed(function_output(f"c{n}", "ok"))
+                    # the repr is cut after 'Settings(' (9 characters)
+                    settings = _Settings("x" * (200 - 10 - at - cut) + " " + text)
+                    rollout.root.protocol_event("note", {"settings": settings})
     bundle = bundle_in(tmp_path)
     everything = b"".join(bundle_files(bundle).values())
     kept = {

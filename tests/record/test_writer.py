@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record import RecorderWarning
 from rollout_trace_sdk.record._encode import LineEncoder, QueuedEvent, encode_line
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_reduce, needs_codex
@@ -134,12 +135,14 @@ async def test_values_json_cannot_hold_never_break_the_writer(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     w = make_writer(tmp_path)
-    # a mutable payload is serialised at call time: its big integer keeps its digits
-    assert w.event_nowait(ev.Other("k", "s", [], {"n": 2**70})) is True
-    # a frozen one is encoded later, after its seq was taken: written leniently
-    assert w.event_nowait(ev.ThreadResumed(object())) is True  # type: ignore[arg-type]
-    assert w.event_nowait(ev.ThreadResumed("fine")) is True
-    await w.aclose()
+    # the writer's thread warns when it writes the object as its text: wait for it
+    with pytest.warns(RecorderWarning, match="values of another type than the trace holds"):
+        # a mutable payload is serialised at call time: its big integer keeps its digits
+        assert w.event_nowait(ev.Other("k", "s", [], {"n": 2**70})) is True
+        # a frozen one is encoded later, after its seq was taken: written leniently
+        assert w.event_nowait(ev.ThreadResumed(object())) is True  # type: ignore[arg-type]
+        assert w.event_nowait(ev.ThreadResumed("fine")) is True
+        await w.aclose()
     events = read_bundle(w.bundle_dir)
     assert [type(e.payload) for e in events] == [
         ev.Other,
