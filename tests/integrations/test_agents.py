@@ -586,7 +586,8 @@ def test_the_processor_takes_the_capture_limits_and_checks_its_options(
     with pytest.raises(ValueError, match="need schema_version=3"):
         RolloutTraceProcessor(root=tmp_path, schema_version=2, max_payload_bytes=100)
     with pytest.raises(TypeError, match="max_bundle_bytes"):
-        RolloutTraceProcessor(root=tmp_path, max_bundle_bytes="1MB")  # type: ignore[arg-type]
+        # schema 3 named: a cap with $ROLLOUT_TRACE_SCHEMA=2 (the suite's) would also warn
+        RolloutTraceProcessor(root=tmp_path, schema_version=3, max_bundle_bytes="1MB")  # type: ignore[arg-type]
     _register(processors, tmp_path, schema_version=3, max_payload_bytes=40, durable=True)
     result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION))
     assert result.final_output == REPORT

@@ -23,7 +23,7 @@ from rollout_trace_sdk.integrations.openai import (
     instrument,
     run_function_call,
 )
-from rollout_trace_sdk.record import CALL_ID_HEADER, open_rollout
+from rollout_trace_sdk.record import CALL_ID_HEADER, RecorderWarning, open_rollout
 
 from ..record.recorder_support import (
     check_bundle,
@@ -93,31 +93,41 @@ async def test_a_server_reusing_call_ids(
     each time (the history the loop sends is untouched), and the bundle, which both
     reducers refused whole, records the second call as ``call_0#2`` with its own tool call."""
     fake.call_id = "call_0"
-    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
-        if api == "responses":
-            history: list[Any] = []
-            for question in ("weather? use a tool", "and tomorrow? use a tool"):
-                history.append({"role": "user", "content": question})
-                response = await client.responses.create(model="gpt-test", input=history)
-                history += response.output
-                history.append(
-                    await run_function_call(turn, response.output[0], lambda city: "rain")
-                )
-            await client.responses.create(model="gpt-test", input=history)
-        else:
-            messages: list[Any] = []
-            for question in ("weather? use a tool", "and tomorrow? use a tool"):
-                messages.append({"role": "user", "content": question})
-                answer = await client.chat.completions.create(model="gpt-test", messages=messages)
-                message = answer.choices[0].message
-                [call] = message.tool_calls or []
-                arguments = call.model_dump()["function"]["arguments"]
-                async with turn.tool_call(call.id, "get_weather", arguments=arguments) as tool:
-                    tool.completed(
-                        {"type": "function_call_output", "call_id": call.id, "output": "rain"}
+    # both documented: the second call_0 is recorded as call_0#2, its tool call id made unique
+    with (
+        pytest.warns(RecorderWarning, match="tool call ids used twice in the rollout"),
+        pytest.warns(RecorderWarning, match="an earlier call had their call id"),
+    ):
+        async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+            if api == "responses":
+                history: list[Any] = []
+                for question in ("weather? use a tool", "and tomorrow? use a tool"):
+                    history.append({"role": "user", "content": question})
+                    response = await client.responses.create(model="gpt-test", input=history)
+                    history += response.output
+                    history.append(
+                        await run_function_call(turn, response.output[0], lambda city: "rain")
                     )
-                messages += [message, {"role": "tool", "tool_call_id": call.id, "content": "rain"}]
-            await client.chat.completions.create(model="gpt-test", messages=messages)
+                await client.responses.create(model="gpt-test", input=history)
+            else:
+                messages: list[Any] = []
+                for question in ("weather? use a tool", "and tomorrow? use a tool"):
+                    messages.append({"role": "user", "content": question})
+                    answer = await client.chat.completions.create(
+                        model="gpt-test", messages=messages
+                    )
+                    message = answer.choices[0].message
+                    [call] = message.tool_calls or []
+                    arguments = call.model_dump()["function"]["arguments"]
+                    async with turn.tool_call(call.id, "get_weather", arguments=arguments) as tool:
+                        tool.completed(
+                            {"type": "function_call_output", "call_id": call.id, "output": "rain"}
+                        )
+                    messages += [
+                        message,
+                        {"role": "tool", "tool_call_id": call.id, "content": "rain"},
+                    ]
+                await client.chat.completions.create(model="gpt-test", messages=messages)
     sent = json.dumps([body for _, body, _ in fake.requests])
     assert "call_0" in sent and "call_0#" not in sent, "the provider saw our names"
     state = check_bundle(Run(tmp_path).bundle)
