@@ -243,8 +243,9 @@ def test_an_unreadable_manifest_is_one_problem_not_one_per_line(
 
 
 def _record_with_a_dropped_event(root: Path) -> Path:
-    """A schema-2 recording with ``overflow="drop"`` whose inference request payload went
-    into the queue and whose ``inference_started`` then found it full (dropped, counted)."""
+    """A schema-2 recording with ``overflow="drop"`` and a queue so small that some of the
+    turn's protocol events are dropped (counted), one of them after its payload was queued
+    (``inference_started`` found it full before starts were kept as ends are)."""
     import warnings
 
     import anyio
