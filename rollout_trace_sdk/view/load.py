@@ -1,6 +1,7 @@
 """The reduced state the viewer's commands read: a bundle reduced now, or a ``state.json``
 file, as plain JSON values (what :mod:`.model`, :mod:`.show` and the exports walk), with the
-error texts Codex's state does not hold put back from the bundle."""
+error texts Codex's state does not hold (and what tools answered that no request carried) put
+back from the bundle."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def load_state(
     """
     from ..reduce.failures import annotate_failures, bundle_for
     from .payloads import annotate_tool_errors
+    from .turn_errors import annotate_turn_errors
 
     path = Path(source)
     if path.is_dir():
@@ -43,6 +45,7 @@ def load_state(
         state = orjson.loads(state_bytes(trace))
         annotate_failures(state, path)
         annotate_tool_errors(state, path)
+        annotate_turn_errors(state, path)
         return state
     raw = read_state_bytes(str(source))
     try:
@@ -55,6 +58,7 @@ def load_state(
 
     annotate_failures(state, path)  # when the state sits in its bundle
     annotate_tool_errors(state, bundle_for(path))
+    annotate_turn_errors(state, bundle_for(path))
     return state
 
 

@@ -45,7 +45,9 @@ def _seq(obj: _Obj) -> int:
     return seq if isinstance(seq, int) else 0
 
 
-def _text(parts: Any, *, summaries: bool = True, notes: Mapping[str, str] | None = None) -> str:
+def parts_text(
+    parts: Any, *, summaries: bool = True, notes: Mapping[str, str] | None = None
+) -> str:
     """An item's body as display text: text and summaries, JSON summaries, code, labels; a
     part a capture limit cut or left out says so (``notes``: ``capture.capture_notes``)."""
     notes = notes or {}
@@ -227,11 +229,14 @@ class _Builder:
         }
 
     def turn_record(self, turn: _Obj) -> dict[str, Any]:
-        return {
+        record = {
             "id": turn.get("codex_turn_id"),
             "t": self.thread(turn.get("thread_id")),
             **self.window(turn),
         }
+        if isinstance(turn.get("error_text"), str):  # from its protocol events (turn_errors.py)
+            record["err"] = _clip(turn["error_text"])
+        return record
 
     def item_record(self, item: _Obj) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -241,7 +246,7 @@ class _Builder:
             "kind": item.get("kind"),
             "at": self.rel(item.get("first_seen_at_unix_ms")),
             # reasoning keeps its summary apart (shown first, as the model's own gloss)
-            "text": _text(
+            "text": parts_text(
                 item.get("body"), summaries=item.get("kind") != "reasoning", notes=self.notes
             ),
         }
@@ -337,6 +342,8 @@ class _Builder:
             record["call_id"] = tool["model_visible_call_id"]
         if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
             record["err"] = _clip(tool["error_text"])
+        if isinstance(tool.get("result_text"), str):  # an output no request carried (idem)
+            record["result"] = _clip(tool["result_text"])
         op = tool.get("terminal_operation_id")
         if isinstance(op, str) and op in self.op_ix:
             record["op"] = self.op_ix[op]

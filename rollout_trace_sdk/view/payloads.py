@@ -121,6 +121,38 @@ class PayloadReader:
             return None
         return shards.record(ref.raw_payload_id, ref.shard)
 
+    def result_text(self, body: Any, payload_id: str) -> str | None:
+        """A tool call's raw result (``body``, parsed) as the text the page and ``show`` print:
+        an ``error``'s text; a ``direct_response``'s item as the reducer would make it a
+        conversation item (its output's text, images named); a ``code_mode_response``'s value
+        (a string, an exec-like value's ``output``, else JSON). None for anything else (a
+        payload a capture limit cut is its placeholder)."""
+        if not isinstance(body, dict):
+            return None
+        kind = body.get("type")
+        if kind == "error":
+            error = body.get("error")
+            return error if isinstance(error, str) else None
+        if kind == "direct_response":
+            from ..reduce.normalize import normalize_one
+            from .model import parts_text
+
+            try:
+                norm = normalize_one(
+                    body.get("response_item"), payload_id, v3=self._bundle.schema == 3
+                )
+            except (ReduceError, AttributeError, TypeError):
+                return None
+            return parts_text([part.to_json() for part in norm.body]) or None
+        if kind == "code_mode_response":
+            value = body.get("value")
+            if isinstance(value, dict) and isinstance(value.get("output"), str):
+                value = value["output"]
+            if value is None:
+                return None
+            return value if isinstance(value, str) else orjson.dumps(value).decode("utf-8")
+        return None
+
     def read(self, ref: Mapping[str, Any], *, kept: bool = False) -> bytes | None:
         """The payload's bytes (``kept``: as :meth:`read_checked`), or None when it is
         refused or unreadable."""
@@ -142,8 +174,9 @@ def failed_tool_errors(
 ) -> dict[str, str]:
     """Failed tool calls' error texts, by tool call id: ``tool.failed(error)`` records the
     text only in the raw result payload (``{"type": "error", "error": ...}``), which the
-    reduced state names but does not hold. The one place ``summary``, ``show`` and the page
-    read it from.
+    reduced state names but does not hold (a call that failed with an output item has it
+    there as a ``direct_response``). The one place ``summary``, ``show`` and the page read it
+    from.
 
     Args:
         bundle: the bundle directory.
@@ -153,51 +186,92 @@ def failed_tool_errors(
     Returns:
         The texts found; a payload that cannot be read or holds no error gives none.
     """
+    return tool_result_texts(bundle, state, most=most, failed_only=True)
+
+
+def tool_result_texts(
+    bundle: Path, state: Mapping[str, Any], *, most: int = 1_000, failed_only: bool = False
+) -> dict[str, str]:
+    """What tool calls answered, by tool call id, read from their raw result payloads: for a
+    failed call its error (see :func:`failed_tool_errors`), for any other ended call whose
+    output no request carried (no model-visible output item: the last call before a run
+    stopped) its result, as the page and ``show`` print an output item.
+
+    Args:
+        bundle: the bundle directory.
+        state: its reduced state (only payloads it names are read, confined to the bundle).
+        most: read at most this many payloads (the first such tools in the state's order).
+        failed_only: the failed calls only.
+
+    Returns:
+        The texts found; a payload that cannot be read, was cut or left out by a capture
+        limit, or holds no text gives none.
+    """
+    from .model import own_item_ids
     from .summary import FAILED
 
     tools = state.get("tool_calls")
-    failed = [
-        tool
-        for tool in (tools.values() if isinstance(tools, Mapping) else ())
-        if isinstance(tool, Mapping)
-        and isinstance(tool.get("execution"), Mapping)
-        and tool["execution"].get("status") in FAILED
-        and isinstance(tool.get("raw_result_payload_id"), str)
-        and isinstance(tool.get("tool_call_id"), str)
-    ][:most]
+    items = state.get("conversation_items")
+    wanted = []
+    for tool in tools.values() if isinstance(tools, Mapping) else ():
+        if not (
+            isinstance(tool, Mapping)
+            and isinstance(tool.get("execution"), Mapping)
+            and isinstance(tool.get("raw_result_payload_id"), str)
+            and isinstance(tool.get("tool_call_id"), str)
+        ):
+            continue
+        failed = tool["execution"].get("status") in FAILED
+        if failed or not (failed_only or _has_output(tool, own_item_ids, items)):
+            wanted.append(tool)
     texts: dict[str, str] = {}
-    if not failed:
+    if not wanted:
         return texts
     try:
         reader = PayloadReader(bundle)
     except ReduceError:
         return texts
     try:
-        for tool in failed:
+        for tool in wanted[:most]:
             try:
                 body = orjson.loads(
                     reader.read_checked(reader.ref_of(state, tool["raw_result_payload_id"]))
                 )
             except (PayloadRefused, orjson.JSONDecodeError):
                 continue
-            error = body.get("error") if isinstance(body, dict) else None
-            if isinstance(error, str):
-                texts[tool["tool_call_id"]] = error
+            text = reader.result_text(body, tool["raw_result_payload_id"])
+            if text:
+                texts[tool["tool_call_id"]] = text
     finally:
         reader.close()
     return texts
 
 
+def _has_output(tool: Mapping[str, Any], own_item_ids: Any, items: Any) -> bool:
+    """Whether the state shows what the call answered: an output item of its own, or its
+    summary's output preview."""
+    summary = tool.get("summary")
+    if isinstance(summary, Mapping) and summary.get("output_preview"):
+        return True
+    return bool(own_item_ids(tool, "model_visible_output_item_ids", items))
+
+
 def annotate_tool_errors(state: dict[str, Any], bundle: Path | None) -> None:
-    """Give each failed tool call of ``state`` its ``error_text`` from its raw result payload
-    (:func:`failed_tool_errors`), as ``reduce.failures.annotate_failures`` does for inference
-    calls from the log: a key Codex's state does not have, read by the view model."""
+    """Give each failed tool call of ``state`` its ``error_text``, and each other ended call
+    whose output no request carried its ``result_text``, from its raw result payload
+    (:func:`tool_result_texts`), as ``reduce.failures.annotate_failures`` does for inference
+    calls from the log: keys Codex's state does not have, read by the view model."""
     if bundle is None:
         return
+    from .summary import FAILED
+
     tools = state.get("tool_calls")
     if not isinstance(tools, dict):
         return
-    for tool_id, text in failed_tool_errors(bundle, state).items():
+    for tool_id, text in tool_result_texts(bundle, state).items():
         tool = tools.get(tool_id)
         if isinstance(tool, dict):
-            tool["error_text"] = text
+            failed = isinstance(tool.get("execution"), dict) and (
+                tool["execution"].get("status") in FAILED
+            )
+            tool["error_text" if failed else "result_text"] = text

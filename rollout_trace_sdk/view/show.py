@@ -146,9 +146,26 @@ class _Transcript:
             if compaction["t"] == t:
                 at = compaction.get("at") or 0
                 entries.append((at, 1, 0, n, self.compaction(compaction)))
+        for n, turn in enumerate(m["turns"]):
+            if turn["t"] == t and turn.get("st") in _FAILED:
+                # at its end, after what it ran (nothing ends the same millisecond later)
+                at = turn.get("e") if turn.get("e") is not None else turn.get("s") or 0
+                entries.append((at, 3, turn.get("q") or 0, n, self.turn_end(turn)))
         entries.sort(key=lambda e: e[:4])
         for *_, lines in entries:
             yield from lines
+
+    def turn_end(self, turn: Mapping[str, Any]) -> Iterator[Line]:
+        """A turn that failed or was interrupted, with why (its protocol events say it; see
+        ``turn_errors.py``)."""
+        error = turn.get("err")
+        yield Line(
+            1,
+            (
+                (f"✗ turn {short_id(turn['id'])} {turn.get('st')}", "bold red"),
+                *(((": ", "bold red"), (_clip(str(error), self.full), "red")) if error else ()),
+            ),
+        )
 
     def input_item(self, item: Mapping[str, Any]) -> Iterator[Line]:
         role = str(item.get("role"))
@@ -281,6 +298,7 @@ class _Transcript:
         output = (
             "\n".join(m["items"][ix]["text"] for ix in tool["oi"])
             or tool.get("output_preview")
+            or tool.get("result")  # an answer no request carried: in the raw result
             or ""
         )
         failed = tool.get("st") in _FAILED

@@ -356,7 +356,11 @@ class _Summary:
             for obj in objects:
                 if _status(obj) in FAILED:
                     ident = obj.get(ident_field)
-                    error = self.error_text(kind, obj) or self.errors.get(str(ident))
+                    error = (
+                        self.error_text(kind, obj)
+                        or self.errors.get(str(ident))
+                        or self.thread_error(kind, obj)
+                    )
                     record = {
                         "type": kind,
                         "id": ident,
@@ -399,6 +403,28 @@ class _Summary:
             return _stderr(op) if isinstance(op, dict) else None
         if kind == "terminal_operation":
             return _stderr(obj)
+        return None
+
+    def thread_error(self, kind: str, obj: _Obj) -> str | None:
+        """Why a thread failed: the error of its last turn that failed (a thread's end says
+        no more; an Agents SDK run past ``max_turns`` fails its turn, then its thread)."""
+        if kind != "thread":
+            return None
+        turns = self.state.get("codex_turns")
+        ended = sorted(
+            (
+                t
+                for t in (turns.values() if isinstance(turns, dict) else ())
+                if isinstance(t, dict)
+                and t.get("thread_id") == obj.get("thread_id")
+                and _status(t) == "failed"
+            ),
+            key=_started_seq,
+        )
+        for turn in reversed(ended):
+            text = self.errors.get(str(turn.get("codex_turn_id")))
+            if text:
+                return text
         return None
 
     def items_text(self, ids: Any) -> str:

@@ -285,10 +285,11 @@ def _bundle_of(state_file: Path, state: Mapping[str, Any]) -> Path | None:
 
 def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) -> dict[str, str]:
     """Error texts the reduced state does not keep, by id: an inference call's ``error`` or
-    ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``; see ``reduce.failures``), and a failed
-    tool call's ``error`` from its raw result payload.
+    ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``; see
+    ``reduce.failures``), a failed tool call's ``error`` from its raw result payload, and why
+    a turn failed or was interrupted (its closing protocol events; see ``turn_errors``).
 
-    The log is searched for the three event types as bytes (no full parse), and only when the
+    The log is searched for the event types as bytes (no full parse), and only when the
     state has such a failure; at most ``most`` payloads are read. What cannot be read gives no
     text (the summary then says where to look).
     """
@@ -299,6 +300,11 @@ def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) 
         from .payloads import failed_tool_errors  # here: it opens the bundle's payloads
 
         texts.update(failed_tool_errors(bundle, state, most=most))
+    from .turn_errors import ended_badly, turn_error_texts
+
+    turns = ended_badly(state)
+    if turns:
+        texts.update(turn_error_texts(bundle, set(turns[:most])))
     return texts
 
 

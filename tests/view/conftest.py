@@ -94,6 +94,52 @@ def skipping_bundle(demo_bundle: Path, root: Path) -> Path:
     return bundle
 
 
+#: What a tool answered that no later request carried: the run stopped after the call (the
+#: last call before ``max_turns`` was exceeded, ``stop_on_first_tool``).
+UNSENT_RESULT = "rain, 7 C <b>not bold</b>"
+#: Why that run's turn failed: only the bundle's protocol events (``error``, ``turn_complete``)
+#: hold it.
+TURN_ERROR = "Max turns (1) exceeded"
+
+_STOPPED = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root, result, error):
+    call_item = {"type": "function_call", "name": "get_weather", "call_id": "c1", "arguments": '{"city":"Oslo"}'}
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "weather?"})
+        async with turn.inference({"model": "m", "input": history}) as call:
+            history += call.completed(output_items=[call_item])
+        async with turn.tool_call("c1", "get_weather", arguments='{"city":"Oslo"}') as tool:
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": result})
+        turn.end("failed", error=error)
+        rollout.root.end("failed")  # as the Agents SDK processor ends a failed run's agent
+    print(rollout.bundle_dir)
+
+anyio.run(main, *sys.argv[1:])
+"""
+
+
+@pytest.fixture(scope="session", params=["2", "3"])
+def stopped_bundle(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A recorded rollout (each schema) that stopped after a tool call: the call's result
+    (:data:`UNSENT_RESULT`) is only in its raw result payload, no request carried it; its
+    turn failed with :data:`TURN_ERROR`, then its agent. Recorded in a child process: Playwright keeps an
+    event loop running in the test thread."""
+    root = tmp_path_factory.mktemp("stopped")
+    done = subprocess.run(
+        [sys.executable, "-c", _STOPPED, str(root), UNSENT_RESULT, TURN_ERROR],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "ROLLOUT_TRACE_SCHEMA": request.param},
+    )
+    return Path(done.stdout.strip())
+
+
 #: The sources of :func:`cells_bundle`'s two code cells, and the error the second failed with.
 OK_SOURCE = "\n  const r = await tools.exec_command({cmd: 'echo quokka'});\ntext(r.output);\n"
 BAD_SOURCE = "const x = wombat.length;\ntext(String(x));\n"

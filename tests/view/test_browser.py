@@ -22,7 +22,15 @@ import pytest
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.serve import ViewServer
 
-from .conftest import HOSTILE_ID, PLANTED_ERROR, TOOL_ERROR, Page, skipping_bundle
+from .conftest import (
+    HOSTILE_ID,
+    PLANTED_ERROR,
+    TOOL_ERROR,
+    TURN_ERROR,
+    UNSENT_RESULT,
+    Page,
+    skipping_bundle,
+)
 
 
 def _write_page(source: Path, target: Path) -> str:
@@ -263,6 +271,22 @@ def test_a_failed_tool_calls_error_is_shown_from_its_raw_result(
     error = p.inner_text("[data-testid=error]")
     assert TOOL_ERROR in error and "no error text" not in error
     assert p.locator("#detail b", has_text="not bold").count() == 0
+    assert page.errors == []
+
+
+def test_a_result_no_request_carried_and_a_turns_error_are_shown(
+    page: Page, stopped_bundle: Path, tmp_path: Path
+) -> None:
+    """The last tool call before a run stopped read "(no model-visible output)" though its
+    raw result holds the answer; the failed turn's error was nowhere (found by review
+    viewfix19). The answer is text, never markup."""
+    p = page.open(_write_page(stopped_bundle, tmp_path / "stopped.html"))
+    p.fill("#search", "get_weather")
+    p.locator("#list .row[data-kind=tool]").first.click()
+    assert p.inner_text("[data-testid=tool-output]") == UNSENT_RESULT
+    assert p.locator("#detail b", has_text="not bold").count() == 0
+    p.locator("#detail .link[data-go^=thread]").first.click()
+    assert TURN_ERROR in p.inner_text("[data-testid=turn-error]")
     assert page.errors == []
 
 

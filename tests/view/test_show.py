@@ -18,7 +18,15 @@ from rollout_trace_sdk.view.show import render_plain, render_rich, short_id, tra
 from rollout_trace_sdk.view.show_format import ms as _ms
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
-from .conftest import BAD_ERROR, BAD_SOURCE, CODE_MODE_BUNDLES, PLANTED_ERROR, TOOL_ERROR
+from .conftest import (
+    BAD_ERROR,
+    BAD_SOURCE,
+    CODE_MODE_BUNDLES,
+    PLANTED_ERROR,
+    TOOL_ERROR,
+    TURN_ERROR,
+    UNSENT_RESULT,
+)
 
 
 def _plain(state: Any, **kwargs: Any) -> str:
@@ -180,6 +188,35 @@ def test_a_failed_tool_calls_error_is_read_from_its_raw_result(failed_tool_bundl
         assert "no error text" not in out.getvalue()
         (tool,) = build_view_model(load_state(source))["tools"]
         assert tool["err"] == TOOL_ERROR
+
+
+def test_a_result_no_request_carried_is_shown(stopped_bundle: Path) -> None:
+    """The last tool call before a run stopped (``max_turns`` exceeded, ``stop_on_first_tool``)
+    printed no "→" line: its output was no model-visible item, as no request carried it,
+    though its raw result payload holds it (found by review viewfix19, with real Agents SDK
+    runs). Both schemas (schema 3 writes the result as a template over the item)."""
+    for source in (stopped_bundle, _reduced(stopped_bundle)):
+        out = io.StringIO()
+        assert main(["show", str(source)], out=out, err=io.StringIO()) == 0
+        text = out.getvalue()
+        at, _ = _line_of(text, "⚙ get_weather c1 · completed")
+        assert text.splitlines()[at + 2].strip() == f"→ {UNSENT_RESULT}", text
+        (tool,) = build_view_model(load_state(source))["tools"]
+        assert tool["oi"] == [] and tool["result"] == UNSENT_RESULT
+
+
+def test_a_failed_turns_error_is_shown(stopped_bundle: Path) -> None:
+    """A failed turn's error (in its ``error`` and ``turn_complete`` protocol events) was not
+    shown anywhere: the agent just read "failed" (found by review viewfix19)."""
+    for source in (stopped_bundle, _reduced(stopped_bundle)):
+        out = io.StringIO()
+        assert main(["show", str(source)], out=out, err=io.StringIO()) == 0
+        text = out.getvalue()
+        at, line = _line_of(text, "✗ turn ")
+        assert line.strip().endswith(f" failed: {TURN_ERROR}"), text
+        assert at == len(text.splitlines()) - 1  # at the turn's end, after its calls
+        (turn,) = build_view_model(load_state(source))["turns"]
+        assert turn["err"] == TURN_ERROR
 
 
 def _reduced(bundle: Path) -> Path:

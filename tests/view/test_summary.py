@@ -26,6 +26,8 @@ from rollout_trace_sdk.view.summary_source import (
 )
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
 
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+
 
 def _execution(start: int, end: int | None, status: str, seq: int = 0) -> dict[str, Any]:
     return {
@@ -487,6 +489,80 @@ def test_error_texts_come_from_the_log_and_the_result_payload(tmp_path: Path, sc
     out = io.StringIO()
     assert main(["summary", str(bundle / "state.json")], out=out, err=io.StringIO()) == 0
     assert "HTTP 503: upstream overloaded" in out.getvalue(), out.getvalue()
+
+
+def test_a_failed_turns_error_is_read_from_its_protocol_events(stopped_bundle: Path) -> None:
+    """A failed turn (an Agents SDK run past ``max_turns``, a tripped guardrail) and its
+    failed thread said "(no error text was recorded)": the text is in the turn's ``error``
+    and ``turn_complete`` protocol events, which the state does not keep (found by review
+    viewfix19)."""
+    from rollout_trace_sdk.cli import main
+
+    from .conftest import TURN_ERROR
+
+    for source in (stopped_bundle, stopped_bundle / "state.json"):
+        if source.name == "state.json":
+            source.write_bytes(state_bytes(reduce_bundle(stopped_bundle)))
+        out = io.StringIO()
+        assert main(["summary", str(source), "--json"], out=out, err=io.StringIO()) == 0
+        failures = orjson.loads(out.getvalue())["failures"]
+        assert [(f["type"], f["error"]) for f in failures] == [
+            ("thread", TURN_ERROR),
+            ("turn", TURN_ERROR),
+        ]
+        out = io.StringIO()
+        assert main(["summary", str(source)], out=out, err=io.StringIO()) == 0
+        assert "no error text" not in out.getvalue() and TURN_ERROR in out.getvalue()
+
+
+def _codex_turn_texts(bundle: Path) -> dict[str, str]:
+    """What Codex said of each failed or interrupted turn of a bundle: the ``error`` (failed)
+    or ``reason`` (interrupted) of its ``turn_complete`` / ``turn_aborted`` protocol event,
+    read here without the view's code."""
+    from ..record.recorder_support import of_type, payload
+
+    texts = {}
+    for event in of_type(bundle, "protocol_event_observed"):
+        body = payload(bundle, event["payload"]["event_payload"])
+        if body.get("type") == "task_complete" and body.get("error"):
+            texts[body["turn_id"]] = body["error"]["message"]
+        elif body.get("type") == "turn_aborted":
+            texts[body["turn_id"]] = body["reason"]
+    return texts
+
+
+_ENDED_BADLY = [
+    bundle
+    for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    for bundle in conformance_bundles(corpus)
+    if bundle.parent.name
+    in {
+        "inference_fatal_error",
+        "inference_incomplete",
+        "compaction_remote_failed",
+        "multi_agent_v2_child_failure",
+        "app_server_turn_interrupt",
+        "interrupt_during_tool",
+    }
+]
+
+
+@pytest.mark.parametrize(
+    "bundle", _ENDED_BADLY, ids=[f"{b.parents[1].name}/{b.parent.name}" for b in _ENDED_BADLY]
+)
+def test_codexs_failed_turns_read_with_codexs_text(bundle: Path) -> None:
+    """The corpora's failed and interrupted turns: the summary gives each Codex's text."""
+    state = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    expected = _codex_turn_texts(bundle)
+    turns = [
+        t["codex_turn_id"]
+        for t in state["codex_turns"].values()
+        if t["execution"]["status"] in ("failed", "cancelled", "aborted")
+    ]
+    assert turns and set(turns) <= set(expected)
+    failures = build_summary(state, errors=failure_texts(bundle, state))["failures"]
+    shown = {f["id"]: f["error"] for f in failures if f["type"] == "turn"}
+    assert shown == {turn: expected[turn] for turn in turns}
 
 
 def test_a_state_file_inside_its_bundle_is_read_with_the_bundle(

@@ -114,7 +114,7 @@ function showTool(i) {
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
   h += `<h3>Arguments</h3><pre data-testid="tool-args">${hlNotes(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
   const out = t.oi.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
-  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hlNotes(out || t.output_preview || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hlNotes(out || t.output_preview || t.result || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {
     h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
@@ -167,6 +167,8 @@ function showThread(t) {
     ["task", esc(th.task || "")], ["inference calls", `${a.calls} · ${ms(a.lat)} model time`], ["tool calls", `${a.tools} · ${ms(a.toolTime)}`],
     ["tokens", `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
   h += `<p><span class="btn" data-filter-thread="${t}">show only this agent's calls</span></p>`;
+  // why its turns failed or were interrupted (their protocol events: view/turn_errors.py)
+  for (const turn of m.turns) if (turn.t === t && FAILED.has(turn.st)) h += `<div class="error-box" data-testid="turn-error"><b>turn ${esc(short(turn.id))} ${esc(turn.st)}</b>${turn.err ? `<pre class="err">${esc(turn.err)}</pre>` : ""}</div>`;
   const kids = m.threads.map((x, k) => [x, k]).filter(([x]) => x.parent === t);
   if (kids.length) h += `<h3>Sub-agents</h3>` + kids.slice(0, 300).map(([, k]) => `<div>${threadLink(k)}</div>`).join("");
   setDetail(h);

@@ -31,7 +31,7 @@ function haystack(row) {
     o.resp.forEach(itemText);
     newItems(row.i).forEach(itemText);
   } else if (row.kind === "tool") {
-    parts.push(o.name, o.call_id || "", o.inv || "", o.res || "", o.err || "", o.input_preview || "", o.output_preview || "", o.message_preview || "", o.target_agent_path || "");
+    parts.push(o.name, o.call_id || "", o.inv || "", o.res || "", o.err || "", o.input_preview || "", o.output_preview || "", o.result || "", o.message_preview || "", o.target_agent_path || "");
     o.ci.forEach(itemText); o.oi.forEach(itemText);
     const op = o.op != null ? m.ops[o.op] : null;
     if (op) parts.push(op.id, op.command || "", op.stdin || "", op.stdout || "", op.stderr || "");

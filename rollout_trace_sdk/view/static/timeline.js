@@ -332,7 +332,7 @@ function tipText(b) {
   if (b.kind === "turn") {
     const o = m.turns[b.i], calls = S.turnCalls[b.i];
     const tools = calls.reduce((n, c) => n + m.calls[c].tools.length, 0);
-    return `turn · ${o.st} · ${dur(o)}\n${o.id}\n${num(calls.length)} inference call${calls.length === 1 ? "" : "s"} · ${num(tools)} tool call${tools === 1 ? "" : "s"}`;
+    return `turn · ${o.st} · ${dur(o)}\n${o.id}\n${num(calls.length)} inference call${calls.length === 1 ? "" : "s"} · ${num(tools)} tool call${tools === 1 ? "" : "s"}` + (o.err ? "\n" + firstLine(o.err) : "");
   }
   const o = b.kind === "call" ? m.calls[b.i] : b.kind === "tool" ? m.tools[b.i] : b.kind === "op" ? m.ops[b.i] : b.kind === "cell" ? m.cells[b.i] : m.compactions[b.i];
   const what = b.kind === "call" ? "inference " + o.model : b.kind === "tool" ? "tool " + o.name : b.kind === "op" ? "terminal " + (o.command || "write_stdin") : b.kind === "cell" ? "code cell" : o.req ? "compaction request" : "compaction";

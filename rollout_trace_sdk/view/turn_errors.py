@@ -1,0 +1,169 @@
+"""Why turns failed or were interrupted, from the protocol events that close them.
+
+The reduced state keeps a turn's status but not why (the reducer only registers protocol
+events). Codex, and our recorder as Codex does, says it in protocol events around the turn's
+``codex_turn_ended``: an ``error`` event (``{"message": ...}``) just before a failed turn's end,
+then the closing ``turn_complete`` (``task_complete`` with ``turn_id`` and, for a failed turn,
+``error: {message}``) or, for an interrupted one, ``turn_aborted`` (``turn_id``, ``reason``).
+Protocol events carry no thread or turn in their envelope, so the closing event is matched by
+the ``turn_id`` in its body, and the ``error`` event (kept when the closing one is not
+readable: cut by a capture limit, or missing) by where it lies: the last one after the turn
+started and before it ended.
+
+The readers (``summary``, ``show``, the page) take the text from here when the bundle is at
+hand. The log is scanned as bytes (only the lines of these events are parsed) and only the
+payloads of the turns asked about are read: the closing events just after each one's end.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from ..model.layout import EVENT_LOG
+from ..reduce.confined import BundleFileError, BundleFiles
+from ..reduce.errors import ReduceError
+
+if TYPE_CHECKING:
+    from .payloads import PayloadReader
+
+#: Lines worth parsing: the turn events and the protocol events that say why a turn ended.
+_MARKERS: Final = (
+    b'"codex_turn_started"',
+    b'"codex_turn_ended"',
+    b'"error"',
+    b'"turn_complete"',
+    b'"turn_aborted"',
+)
+#: How many closing events after a turn's end are read looking for its own (other threads'
+#: turns may end in between).
+_LOOKAHEAD: Final = 8
+
+
+def turn_error_texts(bundle: Path, turns: Collection[str]) -> dict[str, str]:
+    """Codex turn id → why it ended badly, for the ``turns`` asked about (those the state has
+    failed or cancelled): the ``error.message`` of its ``turn_complete`` event, or the
+    ``reason`` of its ``turn_aborted`` event, else the ``message`` of the ``error`` event just
+    before its end. A turn none of these can be read for gives no text (a log or payload that
+    cannot be read gives none either)."""
+    if not turns:
+        return {}
+    started: dict[str, int] = {}
+    ended: dict[str, int] = {}
+    #: (line number, event payload ref) of the ``error`` events and of the closing events
+    errors: list[tuple[int, Any]] = []
+    closings: list[tuple[int, Any]] = []
+    #: the ``error`` event each ended turn claimed (the last one since it started)
+    claimed: dict[str, Any] = {}
+    try:
+        with BundleFiles(bundle) as files:
+            for number, line in enumerate(files.iter_lines(EVENT_LOG, what="trace event log")):
+                if not any(marker in line for marker in _MARKERS):
+                    continue
+                try:
+                    payload = orjson.loads(line)["payload"]
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    continue
+                if not isinstance(payload, dict):
+                    continue
+                kind = payload.get("type")
+                turn = payload.get("codex_turn_id")
+                if kind == "codex_turn_started" and isinstance(turn, str):
+                    started[turn] = number
+                elif kind == "codex_turn_ended" and isinstance(turn, str) and turn in turns:
+                    ended[turn] = number
+                    since = started.get(turn, -1)
+                    if errors and errors[-1][0] > since and payload.get("status") == "failed":
+                        claimed[turn] = errors.pop()[1]
+                elif kind == "protocol_event_observed":
+                    ref = payload.get("event_payload")
+                    event = payload.get("event_type")
+                    if event == "error":
+                        errors.append((number, ref))
+                    elif event in ("turn_complete", "turn_aborted"):
+                        closings.append((number, ref))
+    except BundleFileError:
+        return {}
+    if not ended:
+        return {}
+    from .payloads import PayloadReader  # here: it opens the bundle's payloads
+
+    try:
+        reader = PayloadReader(bundle)
+    except ReduceError:
+        return {}
+    texts: dict[str, str] = {}
+    try:
+        at = [number for number, _ in closings]
+        for turn, number in ended.items():
+            first = bisect.bisect_right(at, number)
+            for _, ref in closings[first : first + _LOOKAHEAD]:
+                body = _body(reader, ref)
+                if body.get("turn_id") == turn:
+                    text = _closing_text(body)
+                    if text:
+                        texts[turn] = text
+                    break
+            if turn not in texts and turn in claimed:
+                message = _body(reader, claimed[turn]).get("message")
+                if isinstance(message, str) and message:
+                    texts[turn] = message
+    finally:
+        reader.close()
+    return texts
+
+
+def _body(reader: PayloadReader, ref: Any) -> Mapping[str, Any]:
+    """A protocol event's body as an object ({} when it cannot be read or is not one)."""
+    raw = reader.read(ref) if isinstance(ref, dict) else None
+    try:
+        body = orjson.loads(raw) if raw is not None else None
+    except orjson.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _closing_text(body: Mapping[str, Any]) -> str | None:
+    """What a closing event says went wrong: a failed ``task_complete``'s error message, or a
+    ``turn_aborted``'s reason."""
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    if body.get("type") == "turn_aborted" and isinstance(body.get("reason"), str):
+        return str(body["reason"])
+    return None
+
+
+def ended_badly(state: Mapping[str, Any]) -> list[str]:
+    """The ids of the turns the state has failed, cancelled or aborted."""
+    from .summary import FAILED
+
+    turns = state.get("codex_turns")
+    return [
+        str(turn["codex_turn_id"])
+        for turn in (turns.values() if isinstance(turns, Mapping) else ())
+        if isinstance(turn, Mapping)
+        and isinstance(turn.get("codex_turn_id"), str)
+        and isinstance(turn.get("execution"), Mapping)
+        and turn["execution"].get("status") in FAILED
+    ]
+
+
+def annotate_turn_errors(state: dict[str, Any], bundle: Path | None) -> None:
+    """Give each failed or cancelled turn of ``state`` its ``error_text``
+    (:func:`turn_error_texts`): a key Codex's state does not have, read by the view model."""
+    if bundle is None:
+        return
+    turns = state.get("codex_turns")
+    if not isinstance(turns, dict):
+        return
+    for turn_id, text in turn_error_texts(bundle, set(ended_badly(state))).items():
+        turn = turns.get(turn_id)
+        if isinstance(turn, dict):
+            turn["error_text"] = text
