@@ -9,8 +9,8 @@ tracks as its overlaps need ("tools", "tools 2", ...). Interaction edges become 
 (``ph: s`` / ``f``) from the source agent's track to the target agent's turn track.
 
 Times are microseconds from the rollout's start. Failed, aborted and cancelled slices carry
-their status in ``args`` and a red colour name; a failed inference or tool call its error text
-(``error``), when the bundle has one.
+their status in ``args`` and a red colour name; a failed turn, inference or tool call its
+error text (``error``), when the bundle has one.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def _describe(
 ) -> dict[str, Any]:
     if kind == "turn":
         o = model["turns"][n]
-        return _slice(tid, start, end, "turn", "turn", o["st"], {"codex_turn_id": o["id"]})
+        args = {"codex_turn_id": o["id"], "error": o.get("err")}
+        return _slice(tid, start, end, "turn", "turn", o["st"], args)
     if kind == "call":
         o = model["calls"][n]
         usage = o.get("u") or [None, None, None, None]

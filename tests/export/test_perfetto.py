@@ -201,6 +201,9 @@ def test_a_failed_calls_error_text_is_in_its_args() -> None:
     [call] = [e for track in slices.values() for e in track if e["cat"] == "inference"]
     assert call["args"]["status"] == "failed"
     assert "scripted invalid request" in call["args"]["error"]
+    [turn] = [e for track in slices.values() for e in track if e["cat"] == "turn"]
+    assert turn["args"]["status"] == "failed"
+    assert "scripted invalid request" in turn["args"]["error"]  # the turn's own closing event
     tools = _corpus_state("single_exec")
     [tool] = tools["tool_calls"].values()
     tool["execution"]["status"] = "failed"
