@@ -208,15 +208,24 @@ def random_scenario(seed: int) -> Scenario:
         extra += MCP
     if "compact" in modes:
         # the summary request (local compaction) answers with a summary; the request after
-        # it resends no call output, so the chain goes on from the first rule's call
-        rules.insert(
-            0,
+        # it holds the summary and none of the first step's call outputs (step 0 again), so
+        # the second step answers it (the first step's rule did: Codex compacted again and
+        # again until the fake refused its 41st request, and no later step was reached)
+        summarize = {
+            "name": "summarize",
+            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+            "items": [message("SUMMARY: so far so good.")],
+        }
+        summarized = [
             {
-                "name": "summarize",
-                "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
-                "items": [message("SUMMARY: so far so good.")],
-            },
-        )
+                "name": "summarized",
+                "match": {"any_contains": "SUMMARY: so far so good.", "step": 0},
+                "items": rule["items"],
+            }
+            for rule in rules
+            if rule["name"] == "step1"
+        ]
+        rules[:0] = [summarize, *summarized]
         extra += ("-c", "model_auto_compact_token_limit=5000")
     schemas: tuple[int, ...] = (2, 3)
     if rng.random() < 0.25:
