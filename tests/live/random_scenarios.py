@@ -3,10 +3,13 @@ messages, reasoning, web searches and tool calls of every kind Codex runs (comma
 succeed, fail, print Unicode or bytes, or keep running; plans; images; patches good and bad;
 unknown tools), chained by their last call id; sometimes with code mode, MCP (tools and
 resources), compaction, sub-agents, hooks, a read-only sandbox or, for schema 3, a payload
-size limit. App-server sessions mix turns (some needing approvals or calling the client's
-dynamic tools, some leaving a command running) with compactions, forks, reverts, injected
-items, shell commands, cleaned background terminals, samples, queued turns and resumed
-threads."""
+size limit; and, drawn apart so that each seed's other choices stay as they were, failed
+answers (HTTP 500, a cut stream and an error event, each retried once; an incomplete or
+failed last answer), an empty last answer, the legacy ``local_shell_call``, polls of a
+running command through ``write_stdin`` and a turn resumed in a second process. App-server
+sessions mix turns (some needing approvals or calling the client's dynamic tools, some
+leaving a command running) with compactions, forks, reverts, injected items, shell commands,
+cleaned background terminals, samples, queued turns and resumed threads."""
 
 from __future__ import annotations
 
@@ -118,6 +121,41 @@ def _extras(rng: random.Random, step: int) -> list[dict[str, Any]]:
     return out
 
 
+#: A poll of the latest running command (``$SESSION_ID``: the fake's latest session id seen;
+#: left as it is, unparsable, when no command is running yet).
+_POLL = '{"session_id": $SESSION_ID, "chars": "", "yield_time_ms": 300}'
+
+
+def _legacy_shell(step: int) -> dict[str, Any]:
+    """A legacy ``local_shell_call`` (Codex records it and runs nothing)."""
+    action = {"type": "exec", "command": ["echo", f"legacy {step}"], "timeout_ms": 5000}
+    return {
+        "type": "local_shell_call",
+        "call_id": f"ls{step}",
+        "status": "completed",
+        "action": action,
+    }
+
+
+def _failure(more: random.Random, rule: dict[str, Any], last: bool) -> dict[str, Any]:
+    """A rule answering ``rule``'s request once before it, with a failure: one Codex retries
+    (HTTP 500, a stream cut after the items, an ``error`` event), or, for the last answer,
+    one that ends the turn (``response.incomplete`` / ``response.failed`` after the items)."""
+    kinds = ["http_500", "cut", "error"] + ["incomplete", "failed"] * last
+    kind = more.choice(kinds)
+    failing: dict[str, Any] = {"name": f"fail_{rule['name']}", "match": rule["match"], "times": 1}
+    if kind == "http_500":
+        failing["http_status"] = 500
+        failing["body"] = {"error": {"message": "scripted outage", "type": "server_error"}}
+    elif kind == "error":
+        failing.update(items=[], end="error", error={"code": "server_error", "message": "boom"})
+    else:
+        failing.update(items=rule["items"][: more.randint(0, len(rule["items"]))], end=kind)
+        if kind == "failed":
+            failing["error"] = {"code": "invalid_prompt", "message": "scripted refusal"}
+    return failing
+
+
 def _hook(text: str) -> dict[str, Any]:
     return {"type": "command", "command": text}
 
@@ -170,6 +208,8 @@ def random_scenario(seed: int) -> Scenario:
     modes = {mode for mode in ("code", "mcp", "compact") if rng.random() < 0.2}
     modes |= {mode for mode in ("agents", "hooks") if rng.random() < 0.15}
     steps = rng.randint(1, 4)
+    more = random.Random(f"more-{seed}")  # the kinds added later, drawn apart
+    running = False  # a command left running that a later call may poll
     for step in range(steps):
         items = _extras(rng, step)
         calls = (
@@ -185,7 +225,11 @@ def random_scenario(seed: int) -> Scenario:
             elif "agents" in modes and k == 0 and workers and rng.random() < 0.5:
                 items.append(collab("wait_agent", {"timeout_ms": 5000}, call_id))
             else:
-                items.append(_call_item(rng, call_id, modes))
+                item = _call_item(rng, call_id, modes)
+                if running and more.random() < 0.3:
+                    item = call("write_stdin", _POLL, call_id)
+                running |= "yield_time_ms" in str(item.get("arguments"))
+                items.append(item)
         if not calls:
             items.append(message("final " * rng.randint(1, 200), phase="final_answer"))
         match = {"step": 0} if previous is None else {"last_call_id": previous}
@@ -194,6 +238,7 @@ def random_scenario(seed: int) -> Scenario:
             rule["usage"] = {"input_tokens": 9000, "total_tokens": 9100}  # compacts next
         rules.append(rule)
         previous = calls[-1] if calls else None
+    _roughen(more, rules)
     rules[:0] = workers  # a sub-agent's requests are told by its task name, first
     extra: tuple[str, ...] = ()
     home_files: dict[str, bytes] = {}
@@ -227,6 +272,21 @@ def random_scenario(seed: int) -> Scenario:
         ]
         rules[:0] = [summarize, *summarized]
         extra += ("-c", "model_auto_compact_token_limit=5000")
+    then: tuple[str, ...] = ()
+    if more.random() < 0.2:  # a second turn, in ``codex exec resume``
+        then = ("Again: one more.",)
+        rules[:0] = [
+            {
+                "name": "again",
+                "match": {"last_user": "Again", "lacks_call_id": "again"},
+                "items": [call("exec_command", {"cmd": "echo again"}, "again")],
+            },
+            after("again", message("again done")),
+        ]
+    if any(rule["name"].startswith("fail_") for rule in rules):
+        # a stream retry, so that Codex records the failed attempt (a request retry is
+        # made below the trace, as if the failure never was)
+        extra += ("-c", "model_providers.fake.stream_max_retries=1")
     schemas: tuple[int, ...] = (2, 3)
     if rng.random() < 0.25:
         limit = rng.choice([300, 800, 2000])
@@ -243,11 +303,31 @@ def random_scenario(seed: int) -> Scenario:
         extra=extra,
         schemas=schemas,
         sandbox=sandbox,
+        then=then,
     )
 
 
+def _roughen(more: random.Random, rules: list[dict[str, Any]]) -> None:
+    """The kinds :func:`random_scenario` added later, drawn from ``more`` into its ``rules``
+    (one per model step): a legacy shell call before a step's items, an empty last answer,
+    and a failed answer before some steps."""
+    for step, rule in enumerate(rules):
+        if more.random() < 0.15:
+            rule["items"].insert(0, _legacy_shell(step))
+    if more.random() < 0.1:
+        rules[-1]["items"] = []
+    failed = [
+        (at, _failure(more, rule, at == len(rules) - 1))
+        for at, rule in enumerate(rules)
+        if more.random() < 0.15
+    ]
+    for at, failing in reversed(failed):
+        rules.insert(at, failing)
+
+
 def describe(scenario: Scenario) -> str:
-    return json.dumps(scenario.rules)[:2000]
+    told = {"extra": scenario.extra, "then": scenario.then, "rules": scenario.rules}
+    return json.dumps(told)[:3000]
 
 
 #: The dynamic tool of random app-server sessions (answered by the driver).
