@@ -158,6 +158,27 @@ def _json_body(value: Any, ctx: _Context, path: tuple[str | int, ...]) -> list[s
     return [st.JsonPart(json_summary(value), ctx.payload_id)]
 
 
+#: The metadata Codex passes along with an item it keeps (a turn id, creation time, content
+#: kinds): compaction checkpoints carry it, the responses that produced the items do not.
+_PASSTHROUGH: Final = "internal_chat_message_metadata_passthrough"
+
+
+def _whole_item_body(
+    item: dict[str, Any], ctx: _Context, path: tuple[str | int, ...]
+) -> list[st.ConversationPart]:
+    """The JSON of a whole item (server-side calls and outputs, a custom call whose input is
+    no string), without its top-level passthrough metadata, whatever its value: Codex (0.169
+    and 0.171) leaves that key out, so a web search or legacy shell call a remote compaction
+    resends is the item its response produced. Nowhere else: a nested key of that name, or
+    one inside a call's arguments, is content."""
+    if _PASSTHROUGH not in item:
+        return _json_body(item, ctx, path)
+    if has_float(item):
+        item = ctx.exact(item, path)
+    kept = {key: value for key, value in item.items() if key != _PASSTHROUGH}
+    return [st.JsonPart(json_summary(kept), ctx.payload_id)]
+
+
 def _call_id(item: dict[str, Any]) -> str | None:
     value = item.get("call_id")
     return value if isinstance(value, str) else None
@@ -280,7 +301,7 @@ def _custom_call_body(
 ) -> list[st.ConversationPart]:
     source = item.get("input")
     if not isinstance(source, str):
-        return _json_body(item, ctx, path)
+        return _whole_item_body(item, ctx, path)
     if item.get("name") == "exec":
         return [st.CodePart("javascript", source)]
     return [st.TextPart(source)]
@@ -342,8 +363,8 @@ _TOOL_ITEMS: Final[dict[str, tuple[st.ConversationRole, st.ConversationItemKind,
     "function_call_output": ("tool", "function_call_output", _tool_output_body),
     "custom_tool_call_output": ("tool", "custom_tool_call_output", _tool_output_body),
     "custom_tool_call": ("assistant", "custom_tool_call", _custom_call_body),
-    **{kind: ("assistant", "function_call", _json_body) for kind in _SERVER_CALLS},
-    **{kind: ("tool", "function_call_output", _json_body) for kind in _SERVER_OUTPUTS},
+    **{kind: ("assistant", "function_call", _whole_item_body) for kind in _SERVER_CALLS},
+    **{kind: ("tool", "function_call_output", _whole_item_body) for kind in _SERVER_OUTPUTS},
 }
 
 

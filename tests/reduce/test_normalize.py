@@ -262,3 +262,70 @@ def test_a_placeholder_read_in_one_request_is_plain_json_in_the_next(tmp_path: P
         for body in bodies
     ]
     assert [] in bodies
+
+
+# --- passthrough metadata (remote compaction checkpoints) -------------------------------------
+
+_PASSTHROUGH = "internal_chat_message_metadata_passthrough"
+
+
+def test_a_whole_item_is_summarised_without_its_top_level_passthrough_metadata() -> None:
+    action = {"type": "search", "query": "q"}
+    search: dict[str, Any] = {"type": "web_search_call", "id": "ws_0", "action": action}
+    plain = normalize_one(search, "raw_payload:5")
+    values: list[Any] = [{"turn_id": "t"}, None, "s", 5, []]
+    for value in values:  # whatever its value
+        assert normalize_one({**search, _PASSTHROUGH: value}, "raw_payload:9").key == plain.key
+    nested = {**search, "action": {**action, _PASSTHROUGH: {"turn_id": "t"}}}
+    assert normalize_one(nested, "raw_payload:9").key != plain.key  # only at the top level
+    call = {"type": "function_call", "call_id": "c", "name": "f", "arguments": {"x": 1}}
+    inside = {**call, "arguments": {"x": 1, _PASSTHROUGH: 1}}  # arguments are content
+    assert normalize_one(inside, "raw_payload:9").key != normalize_one(call, "raw_payload:5").key
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_whole_item_resent_with_passthrough_metadata_is_the_item_its_response_made(
+    tmp_path: Path, schema: int
+) -> None:
+    """A remote compaction's checkpoint resends the thread's items with Codex's passthrough
+    metadata; Codex (0.169 and 0.171) leaves it out of the JSON it keeps of a whole item
+    (server-side calls, a custom call whose input is no string), so those are still the items
+    their response made. We made new ones, or refused a legacy shell call's id as reused with
+    other content (found by fuzz19: live scenarios 19042, 19052, 19110, 19191, 19192)."""
+    user = message("user", "hi", "u1")
+    shell = {
+        "type": "local_shell_call",
+        "id": "lsh_1",
+        "call_id": "ls0",
+        "status": "completed",
+        "action": {"type": "exec", "command": ["echo", "hi"], "timeout_ms": 5000},
+    }
+    search = {"type": "web_search_call", "id": "ws_0", "action": {"type": "search", "query": "q"}}
+    custom = {
+        "type": "custom_tool_call",
+        "id": "c",
+        "call_id": "c1",
+        "name": "f",
+        "input": {"x": 1.5},
+    }
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    ref = bundle.payload("inference_request", request(user))
+    if schema == 3:
+        prompt = bundle.payload("prepared_prompt", {})
+        started: Any = ev.InferenceStartedV3("inf-1", ROOT, TURN, MODEL, PROVIDER, ref, prompt)
+    else:
+        started = ev.InferenceStarted("inf-1", ROOT, TURN, MODEL, PROVIDER, ref)
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.complete("inf-1", response(shell, search, custom), response_id="r1")
+    passed = {"turn_id": TURN, "create_time": 1796455698.25}
+    resent = [{**item, _PASSTHROUGH: passed} for item in (user, shell, search, custom)]
+    history = {"input_history": resent, "replacement_history": [user]}
+    checkpoint = bundle.payload("compaction_checkpoint", history)
+    bundle.event(ev.CompactionInstalled("cmp-1", checkpoint), thread=ROOT, turn=TURN)
+    bundle.end_turn()
+    bundle.finish()
+    state = bundle.reduce()
+    made = [f"conversation_item:{n}" for n in range(1, 5)]
+    assert state["compactions"]["cmp-1"]["input_item_ids"] == made
+    assert state["threads"][ROOT]["conversation_item_ids"][:5] == [*made, "conversation_item:5"]
