@@ -270,8 +270,17 @@ def random_scenario(seed: int) -> Scenario:
             for rule in rules
             if rule["name"] == "step1"
         ]
-        rules[:0] = [summarize, *summarized]
         extra += ("-c", "model_auto_compact_token_limit=5000")
+        # half of them compact remotely (a compaction item), half of those fail to (HTTP 500)
+        remote = random.Random(f"remote-{seed}").choice(["local", "local", "ok", "failed"])
+        if remote != "local":
+            extra += ("-c", 'model_providers.fake.name="OpenAI"')
+            summarize = _remote_compaction(remote == "failed")
+            for rule in summarized:  # told by the compaction item, until its calls are answered
+                ids = [str(item["call_id"]) for item in rule["items"] if "call_id" in item]
+                last = ids[-1] if ids else "no call"
+                rule["match"] = {"any_contains": "ENC_RANDOM", "lacks_call_id": last}
+        rules[:0] = [summarize, *summarized]
     then: tuple[str, ...] = ()
     if more.random() < 0.2:  # a second turn, in ``codex exec resume``
         then = ("Again: one more.",)
@@ -305,6 +314,17 @@ def random_scenario(seed: int) -> Scenario:
         sandbox=sandbox,
         then=then,
     )
+
+
+def _remote_compaction(failed: bool) -> dict[str, Any]:
+    """The answer to a remote compaction's request: a compaction item, or HTTP 500."""
+    rule: dict[str, Any] = {"name": "summarize", "match": {"last_type": "compaction_trigger"}}
+    if failed:
+        rule["http_status"] = 500
+        rule["body"] = {"error": {"message": "compaction outage", "type": "server_error"}}
+    else:
+        rule["items"] = [{"type": "compaction", "encrypted_content": "ENC_RANDOM"}]
+    return rule
 
 
 def _roughen(more: random.Random, rules: list[dict[str, Any]]) -> None:
