@@ -175,8 +175,11 @@ def _whole_item_body(
         return _json_body(item, ctx, path)
     if has_float(item):
         item = ctx.exact(item, path)
-    kept = {key: value for key, value in item.items() if key != _PASSTHROUGH}
-    return [st.JsonPart(json_summary(kept), ctx.payload_id)]
+    return [st.JsonPart(json_summary(_without_passthrough(item)), ctx.payload_id)]
+
+
+def _without_passthrough(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != _PASSTHROUGH}
 
 
 def _call_id(item: dict[str, Any]) -> str | None:
@@ -189,7 +192,7 @@ class _Context:
     ``v3``: schema 3 (0.171's agent-message rules); ``unkept``: the ids of the payload's
     template parts that were not kept (their placeholders stand for them)."""
 
-    __slots__ = ("locate", "payload_id", "unkept", "v3")
+    __slots__ = ("listed", "locate", "payload_id", "unkept", "v3")
 
     def __init__(
         self,
@@ -197,11 +200,15 @@ class _Context:
         locate: RawLocator | None,
         v3: bool = False,
         unkept: frozenset[str] = frozenset(),
+        *,
+        listed: bool = False,
     ) -> None:
         self.payload_id = payload_id
         self.locate = locate
         self.v3 = v3
         self.unkept = unkept
+        #: an item of a list (a request's, a response's, a checkpoint's), not a receipt
+        self.listed = listed
 
     def exact(self, value: Any, path: tuple[str | int, ...]) -> Any:
         """``value`` (found at ``path``) re-read with the payload's number text."""
@@ -389,10 +396,16 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
         body = _content_parts(item.get("content"), ctx, (*path, "content"))
         return NormItem(role, channel, "message", body, None, None, rid)  # type: ignore[arg-type]
     if kind == "agent_message":
+        if ctx.listed and _PASSTHROUGH in item:
+            # in a list (not a receipt), Codex 0.169 drops the passthrough metadata before
+            # it reads the item: whatever it holds, even a number it refuses elsewhere
+            item = _without_passthrough(item)
         if may_hold_wide_integer(item):
             # Codex reads the item from serde_json's Value, where an integer past 64 bits
             # keeps its value (orjson made it a float) and is refused or named by it
             item = visited_numbers(ctx.exact(item, path))
+            if ctx.listed:
+                item = _without_passthrough(item)
         if ctx.v3:
             meta, body = agent_message_v3(item, payload_id, ctx.unkept)
         else:
@@ -457,7 +470,7 @@ def normalize_items(
     ``v3``: schema 3; ``unkept``: the payload's template parts not kept (a placeholder for
     an item Codex did not keep is no item).
     """
-    ctx = _Context(payload_id, locate, v3, unkept)
+    ctx = _Context(payload_id, locate, v3, unkept, listed=True)
     if seen is None and remember is None and not unkept:
         return [
             normalize_item(item, ctx, (*path, index))

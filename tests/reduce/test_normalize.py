@@ -329,3 +329,26 @@ def test_a_whole_item_resent_with_passthrough_metadata_is_the_item_its_response_
     made = [f"conversation_item:{n}" for n in range(1, 5)]
     assert state["compactions"]["cmp-1"]["input_item_ids"] == made
     assert state["threads"][ROOT]["conversation_item_ids"][:5] == [*made, "conversation_item:5"]
+
+
+@pytest.mark.parametrize("metadata", ["x", 5, {"turn_id": 5}, [1]])
+def test_a_listed_agent_message_is_read_without_its_passthrough_metadata(
+    tmp_path: Path, metadata: Any
+) -> None:
+    """Codex 0.169 drops an item's passthrough metadata before it reads an agent message of a
+    request, response or checkpoint (in a receipt it reads it, as a struct): we refused such
+    a request as Codex refuses the receipt (found by fuzz19: grammar seeds 19449, 20475 and 8
+    more, whose checkpoints now carry the metadata)."""
+    item = {**_agent_message("hi"), _PASSTHROUGH: metadata}
+    with pytest.raises(ReduceError, match="failed to parse agent_message item"):
+        normalize_one(item, "raw_payload:7")  # a receipt
+    bundle = Scenario(tmp_path / "bundle")
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "hi", "u1"), item))
+    bundle.end_turn()
+    bundle.finish()
+    state = bundle.reduce()
+    assert state["inference_calls"]["inf-1"]["request_item_ids"] == [
+        "conversation_item:1",
+        "conversation_item:2",
+    ]
