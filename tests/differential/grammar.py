@@ -29,6 +29,7 @@ from .grammar_items import (
     ITEM_IDS,
     OTHER_OUTPUTS,
     OUTPUT_TYPES,
+    PASSTHROUGH,
     PATHS,
     PIDS,
     RESPONSE_IDS,
@@ -49,6 +50,8 @@ class Grammar:
 
     def __init__(self, root: Path, schema: int, seed: int) -> None:
         self.rng = random.Random(seed)
+        #: choices added later, drawn apart so that each seed's other choices stay as they were
+        self.more = random.Random(f"more-{seed}")
         self.schema = schema
         self.b = BundleBuilder(root, schema=schema, root_thread_id=ROOT, autoflush=False)
         #: thread → its turns; thread → the history the next full request resends
@@ -244,6 +247,21 @@ class Grammar:
         for _ in range(self.rng.choice([0, 0, 1, 1, 2])):
             sent.insert(self.rng.randint(0, len(sent)), self.items.item())
         return sent
+
+    def passed_through(self, items: list[dict[str, Any]], turn: str) -> list[dict[str, Any]]:
+        """A checkpoint's items as Codex resends them, often with the metadata it passes
+        through (a remote compaction's), now and then nested in an item or of another shape."""
+        if self.more.random() < 0.5:
+            return items
+        out = []
+        for item in items:
+            roll = self.more.random()
+            metadata: Any = {"turn_id": turn} if roll < 0.8 else self.more.choice([None, "x", []])
+            if roll < 0.95:
+                out.append({**item, PASSTHROUGH: metadata})
+            else:
+                out.append({**item, "action": {PASSTHROUGH: metadata}})
+        return out
 
     def finish_inference(self, index: int | None = None) -> None:
         """A running inference ends (now and then one that had ended already, late)."""
@@ -541,8 +559,8 @@ class Grammar:
         if self.chance(0.5):
             replacement.append(self.items.item(("compaction",)))
         checkpoint = {
-            "input_history": self.edited(self.history[thread]),
-            "replacement_history": replacement,
+            "input_history": self.passed_through(self.edited(self.history[thread]), turn),
+            "replacement_history": self.passed_through(replacement, turn),
         }
         ref = self.payload("compaction_checkpoint", checkpoint)
         self.b.event(ev.CompactionInstalled(compaction, ref), thread=thread, turn=turn)

@@ -49,6 +49,8 @@ CALL_NAMES = ("exec_command", "write_stdin", "spawn_agent")
 COLLAB = frozenset({"spawn_agent", "send_message", "followup_task", "close_agent"})
 OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 OTHER_OUTPUTS = ("tool_search_output", "mcp_tool_call_output")
+#: the metadata Codex passes along with the items it keeps (remote compaction checkpoints)
+PASSTHROUGH = "internal_chat_message_metadata_passthrough"
 #: how often an item differs from its usual content under the same call id
 VARIANT = 0.03
 _KINDS = {
