@@ -144,8 +144,9 @@ class Handle(Emitter):
 
     def _over(self) -> bool:
         """Whether this live handle has ended, so that work started on it now is not
-        recorded (and is counted): the bundle must never show a turn or thread at work
-        after its end."""
+        recorded (and is counted): the bundle must never show a thread, turn, tool call or
+        code cell at work after its end. Endings are not work: what outlives its owner (a
+        process after its tool call) still ends, as Codex writes it."""
         if self._done and self._live:
             self._rt.sink.values.note("after end")
             return True

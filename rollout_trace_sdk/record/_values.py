@@ -84,8 +84,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "id (the agent's copies keep the model's ids)",
     "wait": "invocations of a tool named wait without a cell_id left out (schema 2 reads it "
     "as code mode's)",
-    "after end": "turns, calls and threads started on a turn or thread that had ended (not "
-    "recorded)",
+    "after end": "turns, threads, calls, runtimes, agent activities and history acceptances "
+    "started on a turn, thread, tool call or code cell that had ended (not recorded)",
     "cell": "code cells not recorded: a second cell for one exec call",
     "late end": "ending calls on a call, cell, session or request that had already ended (its "
     "turn's end, an earlier ending) not recorded",

@@ -295,7 +295,7 @@ class ToolCall(AgentToolWork):
             kind: the kind to record; the call's own kind when not given.
         """
         effective = kind or self.kind
-        if not self._live:
+        if not self._live or self._over():
             return
         if effective.type in _TERMINAL_KINDS:
             warn(f"rollout trace: use exec_started for {effective.type} runtime events")
@@ -348,9 +348,9 @@ class ToolCall(AgentToolWork):
 
         Returns:
             The terminal session, to end with :meth:`TerminalSession.exited`; a null
-            session when the call is not live or already started a process.
+            session when the call is not live, has ended, or already started a process.
         """
-        if not self._live:
+        if not self._live or self._over():
             return _NullTerminalSession.INSTANCE
         if self.kind.type == "write_stdin" or not self._claim("exec"):
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
@@ -384,9 +384,9 @@ class ToolCall(AgentToolWork):
 
         Returns:
             The MCP call (put :meth:`McpCall.meta` in the request's ``_meta``); a null call
-            when this call is not live.
+            when this call is not live or has ended.
         """
-        if not self._live:
+        if not self._live or self._over():
             return _NullMcpCall.INSTANCE
         if not self._claim("mcp"):
             warn(f"rollout trace: tool call {self.tool_call_id} cannot start another runtime")
@@ -401,12 +401,13 @@ class ToolCall(AgentToolWork):
             source_js: the JavaScript the cell runs.
 
         Returns:
-            The code cell, or a null cell when this call is not live or the start was dropped.
+            The code cell, or a null cell when this call is not live, has ended, or the
+            start was dropped.
         """
         # code_cells comes after this module (a cell makes tool calls): imported on first use
         from .code_cells import CodeCell, _NullCodeCell
 
-        if not self._live:
+        if not self._live or self._over():
             return _NullCodeCell.INSTANCE
         # one cell per exec call: both reducers refuse a whole bundle with a second start
         if self._work is not None:

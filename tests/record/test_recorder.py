@@ -306,7 +306,9 @@ async def test_nothing_starts_on_a_turn_or_thread_after_its_end(
     """A late task driving a thread that was ended, or a call started in a turn that has
     ended: they were recorded, and the state showed work starting after its turn's or
     thread's end (found by review). Now they get null handles, warned and counted."""
-    with pytest.warns(RecorderWarning, match="started on a turn or thread that had ended"):
+    with pytest.warns(
+        RecorderWarning, match="started on a turn, thread, tool call or code cell that had ended"
+    ):
         async with open_rollout(tmp_path, schema_version=schema) as rollout:
             child = rollout.root.spawn("kid")
             child.end("aborted")
@@ -320,7 +322,7 @@ async def test_nothing_starts_on_a_turn_or_thread_after_its_end(
             assert not turn.compaction().enabled
             assert late_inference.completed(output_items=[]) == []
     bundle = bundle_in(tmp_path)
-    assert "5 turns, calls and threads started on a turn or thread" in loss_report(bundle)
+    assert "5 turns, threads, calls, runtimes" in loss_report(bundle)
     state = check_bundle(bundle)
     assert len(state["codex_turns"]) == 1 and len(state["threads"]) == 2
     assert state["inference_calls"] == {} and state["tool_calls"] == {}

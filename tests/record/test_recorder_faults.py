@@ -249,7 +249,7 @@ async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> N
         tool = turn.tool_call("c1", "f", arguments="{}")
     lines = (bundle_in(tmp_path) / "trace.jsonl").read_bytes()
     # every kind of late call: none raises, none writes; the handles started late say so
-    with pytest.warns(RecorderWarning, match="started on a turn or thread that had ended"):
+    with pytest.warns(RecorderWarning, match="that had ended"):
         turn.accept_item_id("late")
         tool.completed({"type": "function_call_output", "call_id": "c1", "output": "late"})
         rollout.root.spawn("late-child").turn().inference([]).completed(output_items=[])

@@ -163,7 +163,8 @@ async def run_ops(root: Path, ops: list[Op], budget: int, schema: int | None = N
 # small budget) drops a child's start; the recorder says so each time, and the bundle
 # checks below are what this test is about
 @pytest.mark.filterwarnings(
-    "ignore:.*started on a turn or thread that had ended:rollout_trace_sdk.record.RecorderWarning"
+    "ignore:.*started on a turn, thread, tool call or code cell that had ended:"
+    "rollout_trace_sdk.record.RecorderWarning"
 )
 @pytest.mark.filterwarnings(
     "ignore:.*names an agent thread that was not recorded:rollout_trace_sdk.record.RecorderWarning"

@@ -16,6 +16,7 @@ from ..conftest import CONFORMANCE, needs_conformance
 from .recorder_support import (
     bundle_in,
     check_bundle,
+    loss_report,
     of_type,
     payload,
     types,
@@ -411,3 +412,51 @@ async def test_write_stdin_to_another_rollouts_terminal_is_not_linked(
     state = check_bundle(bundle, tmp_path)
     assert [c["execution"]["status"] for c in state["tool_calls"].values()] == ["completed"]
     check_bundle(bundle_in(tmp_path / "one"), tmp_path)
+
+
+async def _after_its_end(turn: Turn, case: str) -> None:
+    """Runtime work started on a tool call that has ended (a late task still holding it)."""
+    name, arguments, custom = {
+        "exec": ("exec_command", {"cmd": "ls"}, None),
+        "mcp": ("echo", {}, None),
+        "runtime": ("image_gen", {}, None),
+        "cell": ("exec", None, "text('a')"),
+    }[case]
+    async with turn.tool_call("c1", name, arguments=arguments, input=custom) as tool:
+        tool.completed({"type": "function_call_output", "call_id": "c1", "output": "done"})
+    if case == "exec":
+        session = tool.exec_started(["ls"], process_id=5)
+        assert not session.enabled
+        session.exited(0, "a")
+    elif case == "mcp":
+        mcp = tool.mcp("demo", "echo", {})
+        assert not mcp.enabled and mcp.meta() is None
+        mcp.completed({"content": []})
+    elif case == "runtime":
+        tool.runtime_started({"anything": 1})
+    else:
+        cell = tool.code_cell("1", "text('a')")
+        assert not cell.enabled
+        cell.finished([{"type": "input_text", "text": "a"}])
+
+
+@pytest.mark.parametrize("case", ["exec", "mcp", "runtime", "cell"])
+async def test_nothing_starts_on_a_tool_call_after_its_end(
+    tmp_path: Path, schema: int, case: str
+) -> None:
+    """A process, MCP call, runtime or code cell started on a tool call that had ended was
+    recorded without a word: the state showed the call running work after its end (a
+    terminal operation or cell begun after the call's ``ended_seq``; found by review of the
+    recording API, ended19). It is refused as on an ended turn: a null handle, one
+    ``RecorderWarning``, counted ``after end``."""
+    with pytest.warns(RecorderWarning, match="that had ended"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            turn.accept(USER)
+            await _after_its_end(turn, case)
+    bundle = bundle_in(tmp_path)
+    assert of_type(bundle, "tool_call_runtime_started") == []
+    assert of_type(bundle, "code_cell_started") == []
+    assert "1 turns, threads, calls, runtimes" in loss_report(bundle)
+    state = check_bundle(bundle, tmp_path)
+    assert state["terminal_operations"] == {} and state["code_cells"] == {}
+    assert state["tool_calls"]["c1"]["mcp_call_id"] is None
