@@ -45,6 +45,11 @@ class AgentToolWork(ToolWork):
     _arguments: Any
     kind: ev.ToolCallKind
 
+    def _null_thread(self) -> AgentThread:
+        """The null thread a refused spawn hands out (``threads`` comes after this module:
+        the tool call, whose module may import it where it is used, gives it)."""
+        raise NotImplementedError
+
     def _claim(self, work: str) -> bool:
         """Whether this call may record ``work`` now: the first runtime work of a call is
         recorded, and any other after it is refused (the caller warns)."""
@@ -60,6 +65,8 @@ class AgentToolWork(ToolWork):
         model: str | None = None,
         reasoning_effort: str | None = None,
     ) -> None:
+        if self._over():  # the call has ended: the edge would be made after its end
+            return
         if self.kind.type not in _ACTIVITY_KINDS[kind]:
             # the reducer fails on an activity that does not fit the tool's kind
             warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
@@ -142,8 +149,11 @@ class AgentToolWork(ToolWork):
             reasoning_effort: the reasoning effort the child was asked to use.
 
         Returns:
-            The child thread (a null thread when the parent is not live).
+            The child thread (a null thread when the parent is not live or this call has
+            ended: a spawn after the call's end is refused, as a turn's after its end).
         """
+        if self._over():
+            return self._null_thread()
         parent = self._turn.thread
         child = parent.spawn(
             task_name, nickname=nickname, role=role, thread_id=thread_id, model=model
@@ -173,7 +183,7 @@ class AgentToolWork(ToolWork):
         Args:
             targets: the threads waited on; null threads (never recorded) are left out.
         """
-        if not self._live:
+        if not self._live or self._over():
             return
         self._runtime_started(
             {

@@ -430,6 +430,9 @@ class ToolCall(AgentToolWork):
             source_js,
         )
 
+    def _null_thread(self) -> AgentThread:
+        return _null_thread()
+
     # --- lifecycle -------------------------------------------------------------------------
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:

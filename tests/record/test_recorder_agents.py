@@ -15,6 +15,7 @@ from rollout_trace_sdk.record import RecorderWarning, open_rollout, task_message
 from .recorder_support import (
     bundle_in,
     check_bundle,
+    loss_report,
     of_type,
     payload,
 )
@@ -365,3 +366,46 @@ async def test_a_wait_on_a_thread_never_recorded_names_only_recorded_ones(
         and "receiver_thread_ids" in body
     ]
     assert started["receiver_thread_ids"] == [child.thread_id]
+
+
+_TOOL_OF: dict[str, str] = {
+    "spawn": "spawn_agent",
+    "interacted": "send_message",
+    "interrupted": "close_agent",
+    "wait": "wait_agent",
+}
+
+
+@pytest.mark.parametrize("activity", list(_TOOL_OF))
+async def test_no_agent_activity_on_a_tool_call_after_its_end(
+    tmp_path: Path, schema: int, activity: str
+) -> None:
+    """A spawn, a message, a stop or a wait recorded on a multi-agent tool call that had
+    ended (a late task still holding the call) was written without a word: the state showed
+    the call's edge (a spawned child, a delivered message) made after its end (found by
+    review of the recording API, ended19). It is refused as on an ended turn: a null thread
+    for a spawn, one ``RecorderWarning``, counted ``after end``."""
+    with pytest.warns(RecorderWarning, match="that had ended"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            turn.accept(USER)
+            child = rollout.root.spawn("w")
+            arguments = {"task_name": "v", "message": "hi"}
+            async with turn.tool_call("m", _TOOL_OF[activity], arguments=arguments) as tool:
+                tool.completed(function_output("m", "{}"))
+            if activity == "spawn":
+                late = tool.spawn_agent("v")
+                assert not late.enabled
+                async with late, late.turn() as late_turn:
+                    late_turn.accept_agent_message(task_message("/root", "/root/v", "hi"))
+            elif activity == "wait":
+                tool.wait_started([child])
+            else:
+                getattr(tool, f"agent_{activity}")(child)
+            async with child, child.turn() as child_turn:
+                child_turn.accept_agent_message(task_message("/root", child.agent_path, "hi"))
+    bundle = bundle_in(tmp_path)
+    assert of_type(bundle, "tool_call_runtime_started") == []
+    assert of_type(bundle, "tool_call_runtime_ended") == []
+    assert "1 turns, threads, calls, runtimes" in loss_report(bundle)
+    state = check_bundle(bundle)
+    assert state["interaction_edges"] == {} and len(state["threads"]) == 2
