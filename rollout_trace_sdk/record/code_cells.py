@@ -61,9 +61,10 @@ class CodeCell(Handle):
 
         Returns:
             The tool call (end it with :meth:`ToolCall.completed_value`), or a null call when
-            the cell is not live or the call's start was dropped.
+            the cell is not live, has ended (a yielded cell has not), or the call's start was
+            dropped.
         """
-        if not self._live:
+        if not self._live or self._over():
             return _NullToolCall.INSTANCE
         # as in Turn.tool_call, but the cell requests this one: a runtime tool id, no model-visible id
         tool = ToolCall(

@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
-from .recorder_support import bundle_in, check_bundle, events
+from .recorder_support import bundle_in, check_bundle, events, loss_report
 
 pytestmark = pytest.mark.anyio
 
@@ -261,3 +261,32 @@ async def test_a_cell_whose_script_threw_fails_its_call_with_the_answer(
     outputs = call["model_visible_output_item_ids"]
     assert len(outputs) == 1
     assert state["conversation_items"][outputs[0]]["kind"] == "custom_tool_call_output"
+
+
+async def test_no_call_starts_on_a_cell_after_its_end(tmp_path: Path, schema: int) -> None:
+    """A nested call made on a cell that had finished (a late task still holding the cell)
+    was recorded without a word: the state listed it among the cell's nested calls, started
+    after the cell's end (found by review of the recording API, ended19). It is refused as
+    on an ended turn: a null call, one ``RecorderWarning``, counted ``after end``."""
+    history = _History()
+    with pytest.warns(RecorderWarning, match="that had ended"):
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            history.user(turn, "go")
+            await history.infer(
+                turn,
+                {"type": "custom_tool_call", "call_id": "cell", "name": "exec", "input": SOURCE},
+            )
+            async with turn.tool_call("cell", "exec", input=SOURCE) as tool:
+                cell = tool.code_cell("1", SOURCE)
+                cell.finished([{"type": "input_text", "text": "done"}])
+                late = cell.tool_call("late", "exec_command", runtime_tool_id="t1", arguments={})
+                assert not late.enabled
+                late.completed_value({"output": "x"})
+                output = {"type": "custom_tool_call_output", "call_id": "cell", "output": "done"}
+                history.items.append(tool.completed(output))
+            await history.infer(turn, _message("Done."))
+    bundle = bundle_in(tmp_path)
+    assert "1 turns, threads, calls, runtimes" in loss_report(bundle)
+    state = check_bundle(bundle, tmp_path)
+    assert list(state["tool_calls"]) == ["cell"]
+    assert state["code_cells"]["code_cell:cell"]["nested_tool_call_ids"] == []
