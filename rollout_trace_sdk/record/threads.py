@@ -281,9 +281,14 @@ class Turn(Handle):
     def accept_item_id(self, item_id: str) -> None:
         """``history_item_accepted`` for an item whose id you already know.
 
+        Refused in a turn that has ended (``_over``): both reducers would credit the item to
+        the turn after its end, and Codex never accepts one there.
+
         Args:
             item_id: the id the item got when it was recorded (an output item's id, say).
         """
+        if self._over():
+            return
         self._emit(ev.HistoryItemAccepted(item_id))
 
     def accept(self, *items: Any) -> list[Any]:
@@ -294,8 +299,11 @@ class Turn(Handle):
 
         Returns:
             The items with their ids (copies where an id had to be added); send these (or
-            copies) in the next request so the reducer can tell them apart from new ones.
+            copies) in the next request so the reducer can tell them apart from new ones;
+            as given when the turn has ended (nothing recorded: :meth:`accept_item_id`).
         """
+        if self._over():
+            return list(items)
         return self._accept_items(items, None)
 
     def _accept_items(self, items: Sequence[Any], call: str | None) -> list[Any]:
@@ -327,8 +335,11 @@ class Turn(Handle):
             item: the message item, as :func:`task_message` or :meth:`report_result` made it.
 
         Returns:
-            The item with its id (a copy of ``item`` unchanged when it gets no id).
+            The item with its id (a copy of ``item`` unchanged when it gets no id or the
+            turn has ended).
         """
+        if self._over():
+            return dict(item)
         recorded, item_id = self.thread._ids.for_history(item)
         if item_id is None:
             return dict(item)
@@ -424,7 +435,8 @@ class Turn(Handle):
     ) -> dict[str, Any]:
         """A spawned agent's turn reports back to its parent (``agent_result_observed``).
 
-        A root thread has no parent: a warning, and nothing is recorded.
+        A root thread has no parent: a warning, and nothing is recorded. An ended turn
+        still reports (Codex writes the result after the child's turn ends).
 
         Args:
             answer: the final answer; the turn's last agent message when not given.

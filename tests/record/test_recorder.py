@@ -328,6 +328,38 @@ async def test_nothing_starts_on_a_turn_or_thread_after_its_end(
     assert state["inference_calls"] == {} and state["tool_calls"] == {}
 
 
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_nothing_enters_the_history_in_a_turn_after_its_end(
+    tmp_path: Path, schema: int
+) -> None:
+    """Items accepted in a turn that had ended (``accept``, ``accept_item_id``,
+    ``accept_agent_message``) were recorded without a word: both reducers take an acceptance
+    in any turn, so the state showed an item of the turn made after its end (a delivered
+    message; in schema 3 a tool output too). Codex never writes one (none of its 74
+    conformance bundles). Now refused as work on an ended turn: warned, counted, the items
+    returned as given. ``report_result`` still records: Codex writes the agent result after
+    the child's turn ends (found by review of the recording API, ended19)."""
+    output = {"type": "function_call_output", "call_id": "c1", "output": "late"}
+    with pytest.warns(RecorderWarning, match="that had ended"):
+        async with open_rollout(tmp_path, schema_version=schema) as rollout:
+            child = rollout.root.spawn("kid")
+            async with rollout.root.turn() as turn, child, child.turn() as child_turn:
+                turn.accept(USER)
+            assert turn.accept(output) == [output]
+            turn.accept_item_id("msg_late")
+            message = task_message("/root", child.agent_path, "too late")
+            assert turn.accept_agent_message(message) == message
+            child_turn.report_result("done")
+    bundle = bundle_in(tmp_path)
+    recorded = [e["payload"]["type"] for e in events(bundle)]
+    ended = recorded.index("codex_turn_ended")
+    assert "history_item_accepted" not in recorded[ended:]
+    assert len(of_type(bundle, "agent_result_observed")) == 1
+    assert "3 turns, threads, calls, runtimes" in loss_report(bundle)
+    state = check_bundle(bundle)
+    assert state["conversation_items"] == {}
+
+
 async def test_disabled_without_root_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

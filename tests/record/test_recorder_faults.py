@@ -248,17 +248,20 @@ async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> N
         turn = rollout.root.turn()
         tool = turn.tool_call("c1", "f", arguments="{}")
     lines = (bundle_in(tmp_path) / "trace.jsonl").read_bytes()
-    # every kind of late call: none raises, none writes; the handles started late say so
+    # every kind of late call: none raises, none writes; work on the handles the close ended
+    # is refused there and says so (``after end``), what still reaches the writer is dropped
     with pytest.warns(RecorderWarning, match="that had ended"):
         turn.accept_item_id("late")
         tool.completed({"type": "function_call_output", "call_id": "c1", "output": "late"})
         rollout.root.spawn("late-child").turn().inference([]).completed(output_items=[])
         async with turn.tool_call("c2", "f", arguments="{}"):
             pass
+        rollout.root.protocol_event("warning", {"message": "late"})
         await rollout.flush()
     assert (bundle_in(tmp_path) / "trace.jsonl").read_bytes() == lines
     stats = rollout.stats
     assert stats is not None and stats.events_dropped > 0
+    assert stats.approximated["after end"] == 3
     check_bundle(bundle_in(tmp_path), tmp_path)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from rollout_trace_sdk.record import Turn, open_rollout
+from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
 from .recorder_support import (
     bundle_in,
@@ -74,10 +74,14 @@ async def test_handles_from_worker_threads(tmp_path: Path) -> None:
 async def test_thread_calls_after_close_are_dropped_and_counted(tmp_path: Path) -> None:
     async with open_rollout(tmp_path) as rollout:
         turn = rollout.root.turn()
-    # the rollout is closed: a late thread call must neither raise nor write
-    await anyio.to_thread.run_sync(turn.accept_item_id, "late")
+    # the rollout is closed: a late thread call must neither raise nor write (work on the
+    # turn the close ended is refused as after its end; the writer drops the rest)
+    with pytest.warns(RecorderWarning, match="that had ended"):
+        await anyio.to_thread.run_sync(turn.accept_item_id, "late")
+    await anyio.to_thread.run_sync(rollout.root.protocol_event, "warning")
     stats = rollout.stats
     assert stats is not None and stats.events_dropped >= 1
+    assert stats.approximated["after end"] == 1
     check_bundle(bundle_in(tmp_path), tmp_path)
 
 
