@@ -250,7 +250,10 @@ async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> N
     lines = (bundle_in(tmp_path) / "trace.jsonl").read_bytes()
     # every kind of late call: none raises, none writes; work on the handles the close ended
     # is refused there and says so (``after end``), what still reaches the writer is dropped
-    with pytest.warns(RecorderWarning, match="that had ended"):
+    with (
+        pytest.warns(RecorderWarning, match="that had ended"),
+        pytest.warns(RecorderWarning, match="had already ended"),  # the completed
+    ):
         turn.accept_item_id("late")
         tool.completed({"type": "function_call_output", "call_id": "c1", "output": "late"})
         rollout.root.spawn("late-child").turn().inference([]).completed(output_items=[])
