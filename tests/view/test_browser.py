@@ -282,6 +282,8 @@ def test_a_result_no_request_carried_and_a_turns_error_are_shown(
     viewfix19). The answer is text, never markup."""
     p = page.open(_write_page(stopped_bundle, tmp_path / "stopped.html"))
     p.fill("#search", "get_weather")
+    # the search applies after a pause: clicking before it would race its re-render
+    p.wait_for_function("document.querySelector('#filter-note').textContent.includes('match')")
     p.locator("#list .row[data-kind=tool]").first.click()
     assert p.inner_text("[data-testid=tool-output]") == UNSENT_RESULT
     assert p.locator("#detail b", has_text="not bold").count() == 0
