@@ -350,6 +350,10 @@ def _files(bundle: Path) -> dict[str, bytes]:
     return {str(p.relative_to(bundle)): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
 
 
+# the recorder's property sequences misuse handles (work on an ended turn, a second ending)
+# and overflow a small budget; the warnings it gives for them are test_recorder_properties'
+# concern, not this conversion's
+@pytest.mark.filterwarnings("ignore::rollout_trace_sdk.record.RecorderWarning")
 @settings(
     max_examples=int(os.environ.get("CONVERT_PROPERTY_EXAMPLES", "12")),
     deadline=None,
