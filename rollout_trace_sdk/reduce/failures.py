@@ -11,8 +11,9 @@ the text from here when the bundle is at hand: a bundle directory, or the bundle
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -35,6 +36,30 @@ def bundle_for(source: str | os.PathLike[str]) -> Path | None:
     return path.parent if (path.parent / MANIFEST).is_file() else None
 
 
+def marked_payloads(
+    bundle: Path, markers: tuple[bytes, ...]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line index, event payload)`` of each line of ``bundle``'s log holding one of
+    ``markers`` (an event type as its line spells it) whose payload is an object.
+
+    Only those lines are parsed, so a large log costs one pass over its bytes; a line that
+    does not parse is passed over (the reducer says what is wrong with it).
+
+    Raises:
+        BundleFileError: the log cannot be read (as it is read: lazily).
+    """
+    with BundleFiles(bundle) as files:
+        for number, line in enumerate(files.iter_lines(EVENT_LOG, what="trace event log")):
+            if not any(marker in line for marker in markers):
+                continue
+            try:
+                payload = orjson.loads(line)["payload"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            if isinstance(payload, dict):
+                yield number, payload
+
+
 def failure_texts(bundle: Path) -> dict[str, str]:
     """Inference call or compaction request id → its error text (failed) or reason
     (cancelled), the last one in log order.
@@ -44,21 +69,12 @@ def failure_texts(bundle: Path) -> dict[str, str]:
     as it is)."""
     texts: dict[str, str] = {}
     try:
-        with BundleFiles(bundle) as files:
-            for line in files.iter_lines(EVENT_LOG, what="trace event log"):
-                if not any(marker in line for marker in _MARKERS):
-                    continue
-                try:
-                    payload = orjson.loads(line)["payload"]
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    continue
-                if not isinstance(payload, dict):
-                    continue
-                ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
-                text = payload.get("error")
-                text = text if isinstance(text, str) else payload.get("reason")
-                if isinstance(ident, str) and isinstance(text, str):
-                    texts[ident] = text
+        for _, payload in marked_payloads(bundle, _MARKERS):
+            ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
+            text = payload.get("error")
+            text = text if isinstance(text, str) else payload.get("reason")
+            if isinstance(ident, str) and isinstance(text, str):
+                texts[ident] = text
     except BundleFileError:
         pass
     return texts

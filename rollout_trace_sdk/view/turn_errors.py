@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from ..model.layout import EVENT_LOG
-from ..reduce.confined import BundleFileError, BundleFiles
+from ..reduce.confined import BundleFileError
 from ..reduce.errors import ReduceError
+from ..reduce.failures import marked_payloads
 
 if TYPE_CHECKING:
     from .payloads import PayloadReader
@@ -60,32 +60,23 @@ def turn_error_texts(bundle: Path, turns: Collection[str]) -> dict[str, str]:
     #: the ``error`` event each ended turn claimed (the last one since it started)
     claimed: dict[str, Any] = {}
     try:
-        with BundleFiles(bundle) as files:
-            for number, line in enumerate(files.iter_lines(EVENT_LOG, what="trace event log")):
-                if not any(marker in line for marker in _MARKERS):
-                    continue
-                try:
-                    payload = orjson.loads(line)["payload"]
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    continue
-                if not isinstance(payload, dict):
-                    continue
-                kind = payload.get("type")
-                turn = payload.get("codex_turn_id")
-                if kind == "codex_turn_started" and isinstance(turn, str):
-                    started[turn] = number
-                elif kind == "codex_turn_ended" and isinstance(turn, str) and turn in turns:
-                    ended[turn] = number
-                    since = started.get(turn, -1)
-                    if errors and errors[-1][0] > since and payload.get("status") == "failed":
-                        claimed[turn] = errors.pop()[1]
-                elif kind == "protocol_event_observed":
-                    ref = payload.get("event_payload")
-                    event = payload.get("event_type")
-                    if event == "error":
-                        errors.append((number, ref))
-                    elif event in ("turn_complete", "turn_aborted"):
-                        closings.append((number, ref))
+        for number, payload in marked_payloads(bundle, _MARKERS):
+            kind = payload.get("type")
+            turn = payload.get("codex_turn_id")
+            if kind == "codex_turn_started" and isinstance(turn, str):
+                started[turn] = number
+            elif kind == "codex_turn_ended" and isinstance(turn, str) and turn in turns:
+                ended[turn] = number
+                since = started.get(turn, -1)
+                if errors and errors[-1][0] > since and payload.get("status") == "failed":
+                    claimed[turn] = errors.pop()[1]
+            elif kind == "protocol_event_observed":
+                ref = payload.get("event_payload")
+                event = payload.get("event_type")
+                if event == "error":
+                    errors.append((number, ref))
+                elif event in ("turn_complete", "turn_aborted"):
+                    closings.append((number, ref))
     except BundleFileError:
         return {}
     if not ended:
