@@ -188,9 +188,8 @@ class Recorder:
 
     def _partial(self) -> list[Any]:
         if self._api == "chat":
-            if self._text or self._refusal or self._order:
-                return [self._message()]
-            if self._function is not None or self._audio is not None:
+            answered = self._text or self._refusal or self._order
+            if answered or self._function is not None or self._audio is not None:
                 return [self._message()]
             return []
         return self._items

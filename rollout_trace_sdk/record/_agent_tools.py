@@ -45,11 +45,6 @@ class AgentToolWork(ToolWork):
     _arguments: Any
     kind: ev.ToolCallKind
 
-    def _null_thread(self) -> AgentThread:
-        """The null thread a refused spawn hands out (``threads`` comes after this module:
-        the tool call, whose module may import it where it is used, gives it)."""
-        raise NotImplementedError
-
     def _claim(self, work: str) -> bool:
         """Whether this call may record ``work`` now: the first runtime work of a call is
         recorded, and any other after it is refused (the caller warns)."""
@@ -153,7 +148,7 @@ class AgentToolWork(ToolWork):
             ended: a spawn after the call's end is refused, as a turn's after its end).
         """
         if self._over():
-            return self._null_thread()
+            return null_thread()
         parent = self._turn.thread
         child = parent.spawn(
             task_name, nickname=nickname, role=role, thread_id=thread_id, model=model
@@ -212,3 +207,11 @@ class AgentToolWork(ToolWork):
             },
             "completed",
         )
+
+
+def null_thread() -> AgentThread:
+    """The null thread a refused spawn hands out (``threads`` comes after this module: it
+    makes tool calls, so it is imported on first use)."""
+    from .threads import NULL_THREAD
+
+    return NULL_THREAD

@@ -70,6 +70,22 @@ class Emitter:
         """Store one payload; ``None`` when it could not be stored (Codex then writes no ref)."""
         return self._rt.payload(kind, value)
 
+    def _emit_citing(
+        self,
+        kind: ev.PayloadKind,
+        value: Any,
+        event: Callable[[ev.RawPayloadRef], ev.EventPayload],
+    ) -> bool:
+        """Store a payload and enqueue ``event(ref)``, the event that must cite it; whether
+        both were recorded. Without its payload there is no such event (schema 2 has no
+        reference to a payload not stored; schema 3 cites it as omitted): it is counted as
+        lost, so the loss report says what the bundle misses."""
+        ref = self._payload(kind, value)
+        if ref is None:
+            self._rt.sink.lost_event()
+            return False
+        return self._emit(event(ref))
+
 
 class Handle(Emitter):
     """A handle with a lifecycle: started once, ended once, ended for you if you forget.
@@ -247,19 +263,17 @@ class ToolWork(Handle):
     def _runtime_started(self, payload: Any, kind: ev.ToolCallKind) -> bool:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_started``; whether both
         were recorded."""
-        ref = self._payload("tool_runtime_event", payload)
-        if ref is None:  # schema 2: no event without its payload (counted as lost)
-            self._rt.sink.lost_event()
-            return False
-        return self._emit(ev.ToolCallRuntimeStarted(self.tool_call_id, kind, ref))
+        call = self.tool_call_id
+        return self._emit_citing(
+            "tool_runtime_event", payload, lambda ref: ev.ToolCallRuntimeStarted(call, kind, ref)
+        )
 
     def _runtime_ended(self, payload: Any, status: ev.ExecutionStatus) -> None:
         """A ``tool_runtime_event`` payload + ``tool_call_runtime_ended``."""
-        ref = self._payload("tool_runtime_event", payload)
-        if ref is None:
-            self._rt.sink.lost_event()
-        else:
-            self._emit(ev.ToolCallRuntimeEnded(self.tool_call_id, status, ref))
+        call = self.tool_call_id
+        self._emit_citing(
+            "tool_runtime_event", payload, lambda ref: ev.ToolCallRuntimeEnded(call, status, ref)
+        )
 
 
 class UnderToolCall(ToolWork):

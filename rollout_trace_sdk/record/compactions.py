@@ -97,13 +97,12 @@ class Compaction(Emitter):
         if self._rt.items is not None:
             # schema 3: the history was replaced; the next request cannot extend the old one
             self._rt.items.reset(thread.thread_id)
-        ref = self._payload(
-            "compaction_checkpoint", {"input_history": before, "replacement_history": after}
+        compaction_id = self.compaction_id
+        self._emit_citing(
+            "compaction_checkpoint",
+            {"input_history": before, "replacement_history": after},
+            lambda ref: ev.CompactionInstalled(compaction_id, ref),
         )
-        if ref is None:  # schema 2: no event without its payload (counted as lost)
-            self._rt.sink.lost_event()
-        else:
-            self._emit(ev.CompactionInstalled(self.compaction_id, ref))
         return thread._ids.calls.unrenamed(after)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..model import events as ev
 from . import tool_kinds
-from ._agent_tools import AgentToolWork
+from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
 from ._values import text_of
@@ -25,7 +25,7 @@ from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
     from .code_cells import CodeCell
-    from .threads import AgentThread, Turn
+    from .threads import Turn
 
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 #: Kinds whose runtime payloads the reducers parse as sub-agent activity or waits: recorded
@@ -430,9 +430,6 @@ class ToolCall(AgentToolWork):
             source_js,
         )
 
-    def _null_thread(self) -> AgentThread:
-        return _null_thread()
-
     # --- lifecycle -------------------------------------------------------------------------
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:
@@ -468,7 +465,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
     exec_started = returning(lambda: _NullTerminalSession.INSTANCE)
     mcp = returning(lambda: _NullMcpCall.INSTANCE)
     code_cell = returning(lambda: _null_code_cell())
-    spawn_agent = returning(lambda: _null_thread())
+    spawn_agent = returning(null_thread)
 
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
         return output_item
@@ -481,12 +478,6 @@ def _null_code_cell() -> CodeCell:
     from .code_cells import _NullCodeCell  # see ToolCall.code_cell
 
     return _NullCodeCell.INSTANCE
-
-
-def _null_thread() -> AgentThread:
-    from .threads import NULL_THREAD  # threads comes after this module (it makes tool calls)
-
-    return NULL_THREAD
 
 
 _NullToolCall.INSTANCE = _NullToolCall(

@@ -21,9 +21,9 @@ MODULES = sorted(p.stem for p in RECORD.glob("*.py") if p.stem != "__init__")
 
 
 #: The imports that go back up the reading order, each inside the one function that needs it:
-#: a tool call starts a code cell (which makes tool calls), and a disabled tool call's
-#: ``spawn_agent`` returns the disabled thread.
-DEFERRED_BACK_EDGES = {("tools", "code_cells"), ("tools", "threads")}
+#: a tool call starts a code cell (which makes tool calls), and a disabled or ended tool call's
+#: ``spawn_agent`` returns the disabled thread (``_agent_tools.null_thread``).
+DEFERRED_BACK_EDGES = {("tools", "code_cells"), ("_agent_tools", "threads")}
 
 
 def _imports(module: str, *, deferred: bool = False) -> set[str]:
