@@ -54,6 +54,7 @@ class Recorder:
     _id: str | None = None
     _text: list[str] = attrs.Factory(list)  # Chat: the message so far
     _refusal: list[str] = attrs.Factory(list)  # Chat: a refusal's text so far
+    _reasoning: list[str] = attrs.Factory(list)  # Chat: a server's reasoning text so far
     _function: dict[str, str] | None = None  # Chat: a legacy ``function_call`` so far
     _audio: str | None = None  # Chat: an audio answer's id (reported left out, as a whole one's)
     _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
@@ -132,8 +133,14 @@ class Recorder:
         refusal = getattr(delta, "refusal", None)
         legacy = getattr(delta, "function_call", None)  # asked for with ``functions=``
         audio = getattr(delta, "audio", None)
-        if self._waiting_first and (content or tool_calls or refusal or legacy or audio):
+        # servers running reasoning models stream their reasoning in a field of their own
+        # (see requests._chat_reasoning): the first of them the delta holds
+        reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+        answered = content or tool_calls or refusal or legacy or audio or reasoning
+        if self._waiting_first and answered:
             self._first_token()
+        if isinstance(reasoning, str):
+            self._reasoning.append(reasoning)
         if audio is not None:
             self._audio = self._audio or _text(getattr(audio, "id", None))
         if isinstance(content, str) and content:
@@ -174,6 +181,8 @@ class Recorder:
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
         if self._refusal:
             message["refusal"] = "".join(self._refusal)
+        if self._reasoning:
+            message["reasoning_content"] = "".join(self._reasoning)
         if self._function is not None:
             message["function_call"] = dict(self._function)
         if self._audio is not None:
@@ -188,7 +197,7 @@ class Recorder:
 
     def _partial(self) -> list[Any]:
         if self._api == "chat":
-            answered = self._text or self._refusal or self._order
+            answered = self._text or self._refusal or self._order or self._reasoning
             if answered or self._function is not None or self._audio is not None:
                 return [self._message()]
             return []

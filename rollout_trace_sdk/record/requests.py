@@ -395,6 +395,10 @@ def _easy_message(
         problems.append(f"{where} has role {role!r}, which the reducers refuse; dropped")
         return []
     out: list[Any] = []
+    if role == "assistant":
+        reasoning = _chat_reasoning(item, where, problems)
+        if reasoning is not None:
+            out.append(reasoning)
     refusal = item.get("refusal")
     has_content = content is not None and content != "" and content != []
     if has_content or isinstance(refusal, str) or (role != "assistant" and content is not None):
@@ -416,6 +420,57 @@ def _easy_message(
                 f"{where} has audio (id {audio.get('id')}), which the reducers cannot hold; dropped"
             )
     return out
+
+
+#: OpenRouter's ``reasoning_details`` entry types, as the reasoning item's fields they fill.
+_DETAIL_FIELDS: Final = {
+    "reasoning.text": ("content", "reasoning_text", "text"),
+    "reasoning.summary": ("summary", "summary_text", "summary"),
+}
+
+
+def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any] | None:
+    """A Chat assistant message's reasoning as a ``reasoning`` item (recorded before the
+    message, where a Responses answer has it), or ``None`` when it has none.
+
+    The Chat Completions API has no reasoning field, but the servers people run reasoning
+    models on add one: ``reasoning_content`` (vLLM, SGLang, DeepSeek, llama.cpp),
+    ``reasoning`` (newer vLLM, Ollama, Groq, OpenRouter) and OpenRouter's structured
+    ``reasoning_details`` (text, summary and encrypted entries), which is preferred when
+    present because it keeps what the plain text loses."""
+    details = item.get("reasoning_details")
+    if isinstance(details, list) and details:
+        found: dict[str, Any] = {"type": "reasoning", "summary": []}
+        for index, entry in enumerate(details):
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            field = _DETAIL_FIELDS.get(kind or "")
+            if field is not None and isinstance(entry.get(field[2]), str):
+                key, part_type, source = field
+                found.setdefault(key, []).append({"type": part_type, "text": entry[source]})
+            elif (
+                kind == "reasoning.encrypted"
+                and isinstance(entry.get("data"), str)
+                and "encrypted_content" not in found
+            ):
+                found["encrypted_content"] = entry["data"]
+            else:
+                problems.append(
+                    f"{where}.reasoning_details[{index}] is not a text, summary or (first)"
+                    " encrypted entry the reducers can hold; dropped"
+                )
+        return found if len(found) > 2 or found["summary"] else None
+    for key in ("reasoning_content", "reasoning"):
+        text = item.get(key)
+        if isinstance(text, str):
+            if text:
+                return {
+                    "type": "reasoning",
+                    "summary": [],
+                    "content": [{"type": "reasoning_text", "text": text}],
+                }
+        elif text is not None:
+            problems.append(f"{where}.{key} is a {type(text).__name__}, not text; dropped")
+    return None
 
 
 def _tool_calls(

@@ -15,6 +15,10 @@ What it answers depends on the last user text:
   id, data and transcript in ``audio`` deltas;
 * contains ``legacy-function`` → (Chat streams) a legacy ``function_call`` (asked for with
   ``functions=``), its name and arguments in ``function_call`` deltas;
+* contains ``think`` → (Chat) the answer also carries the server's reasoning, as vLLM,
+  SGLang and DeepSeek send it: ``reasoning_content`` (streamed in two deltas before the
+  text); ``think-router``: as OpenRouter sends it, ``reasoning`` and ``reasoning_details``
+  (a text and an encrypted entry; streams carry the ``reasoning`` text);
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
 ``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`). The
@@ -53,6 +57,8 @@ USAGE_CHAT = {
     "total_tokens": 19,
 }
 ARGUMENTS = '{"city":"Oslo"}'
+#: The reasoning a ``think`` answer carries.
+REASONING = "The user wants weather; Oslo is a city."
 
 
 def _text_of(content: Any) -> str:
@@ -323,8 +329,18 @@ class FakeOpenAI(LoopbackServer):
                 "type": "function",
                 "function": {"name": "get_weather", "arguments": ARGUMENTS},
             }
-            return {"role": "assistant", "content": None, "tool_calls": [call]}
-        return {"role": "assistant", "content": _said(text)}
+            message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
+        else:
+            message = {"role": "assistant", "content": _said(text)}
+        if "think-router" in text:
+            message["reasoning"] = REASONING
+            message["reasoning_details"] = [
+                {"type": "reasoning.text", "text": REASONING, "signature": None, "index": 0},
+                {"type": "reasoning.encrypted", "data": "gAAAAB-opaque", "index": 1},
+            ]
+        elif "think" in text:
+            message["reasoning_content"] = REASONING
+        return message
 
     def _chat_completion(self, n: int, text: str) -> dict[str, Any]:
         message = self._chat_message(n, text)
@@ -354,6 +370,9 @@ class FakeOpenAI(LoopbackServer):
         if any(word in text for word in ("index", "two-choices", "refusal-", "legacy-", "audio-")):
             return self._odd_chat_chunks(base, text)
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+        if "think" in text:
+            field = "reasoning" if "think-router" in text else "reasoning_content"
+            deltas += [{field: REASONING[:8]}, {field: REASONING[8:]}]
         if message.get("tool_calls"):
             call = message["tool_calls"][0]
             deltas.append(

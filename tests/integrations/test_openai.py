@@ -25,12 +25,13 @@ from rollout_trace_sdk.integrations.openai import (
 )
 from rollout_trace_sdk.record import CALL_ID_HEADER, RecorderWarning, open_rollout
 
+from ..codex_oracle import reduced_by_both
 from ..record.recorder_support import (
     check_bundle,
     of_type,
     payload,
 )
-from .fake_openai import ARGUMENTS, FakeOpenAI
+from .fake_openai import ARGUMENTS, REASONING, FakeOpenAI
 from .openai_run import CODEX_USAGE, Run, closing_client, state_text
 
 pytestmark = pytest.mark.anyio
@@ -379,3 +380,59 @@ async def test_example_runs_offline(tmp_path: Path) -> None:
     assert len(run.ends("completed")) == 2
     assert [e["payload"]["status"] for e in of_type(run.bundle, "tool_call_ended")] == ["completed"]
     check_bundle(run.bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize(
+    ("prompt", "encrypted"), [("think", False), ("think-router", True)], ids=["vllm", "openrouter"]
+)
+async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
+    tmp_path: Path, client: AsyncOpenAI, prompt: str, encrypted: bool, stream: bool, schema: int
+) -> None:
+    """The reasoning that servers add to a Chat answer (vLLM, SGLang and DeepSeek's
+    ``reasoning_content``; OpenRouter's ``reasoning`` and ``reasoning_details``) is recorded
+    as a ``reasoning`` item before the answer, and an assistant message sent back with it
+    (DeepSeek asks for that between tool calls) is the same item in the history. It was
+    dropped without a word: a reasoning model's thinking missing from its rollout."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        messages: list[Any] = [{"role": "user", "content": f"{prompt} weather via tool"}]
+        if stream:
+            chunks = await client.chat.completions.create(
+                model="gpt-test", messages=messages, stream=True
+            )
+            async for _chunk in chunks:
+                pass
+            message: Any = {"role": "assistant", "content": None, "reasoning_content": REASONING}
+            message["tool_calls"] = [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather"}}
+            ]
+            message["tool_calls"][0]["function"]["arguments"] = ARGUMENTS
+        else:
+            first = await client.chat.completions.create(model="gpt-test", messages=messages)
+            message = first.choices[0].message
+        async with turn.tool_call("call_1", "get_weather", arguments=ARGUMENTS) as tool:
+            tool.completed({"type": "function_call_output", "call_id": "call_1", "output": "rain"})
+        messages += [message, {"role": "tool", "tool_call_id": "call_1", "content": "rain"}]
+        await client.chat.completions.create(model="gpt-test", messages=messages)
+    run = Run(tmp_path)
+    answered = run.response(run.ends("completed")[0])["output_items"]
+    assert [item["type"] for item in answered] == ["reasoning", "function_call"]
+    expected: dict[str, Any] = {
+        "type": "reasoning",
+        "summary": [],
+        "content": [{"type": "reasoning_text", "text": REASONING}],
+    }
+    if encrypted and not stream:  # reasoning_details, with its encrypted entry
+        expected["encrypted_content"] = "gAAAAB-opaque"
+    assert {key: value for key, value in answered[0].items() if key != "id"} == expected
+    state = reduced_by_both(run.bundle)
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    thought = first["response_item_ids"][0]
+    assert thought in second["request_item_ids"]  # sent back: the same item, not a new one
+    assert REASONING in state_text(state["conversation_items"][thought])

@@ -500,3 +500,62 @@ def test_chat_assistant_audio_is_reported_dropped() -> None:
         }
     ]
     assert problems == ["output[0] has audio (id audio_2), which the reducers cannot hold; dropped"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected", "problems"),
+    [
+        (
+            {"reasoning_content": "hmm"},
+            {"content": [{"type": "reasoning_text", "text": "hmm"}]},
+            [],
+        ),
+        (
+            {"reasoning_content": "", "reasoning": "hmm"},
+            {"content": [{"type": "reasoning_text", "text": "hmm"}]},
+            [],
+        ),
+        ({"reasoning_content": None, "reasoning": ""}, None, []),
+        (
+            {"reasoning": {"effort": "high"}},
+            None,
+            ["messages[0].reasoning is a dict, not text; dropped"],
+        ),
+        (
+            {
+                "reasoning": "plain",
+                "reasoning_details": [
+                    {"type": "reasoning.summary", "summary": "short", "index": 0},
+                    {"type": "reasoning.text", "text": "long", "signature": "s"},
+                    {"type": "reasoning.encrypted", "data": "e1"},
+                    {"type": "reasoning.encrypted", "data": "e2"},
+                    {"type": "reasoning.image"},
+                ],
+            },
+            {
+                "summary": [{"type": "summary_text", "text": "short"}],
+                "content": [{"type": "reasoning_text", "text": "long"}],
+                "encrypted_content": "e1",
+            },
+            [
+                f"messages[0].reasoning_details[{i}] is not a text, summary or (first) encrypted"
+                " entry the reducers can hold; dropped"
+                for i in (3, 4)
+            ],
+        ),
+    ],
+)
+def test_a_chat_servers_reasoning_becomes_a_reasoning_item(
+    fields: dict[str, Any], expected: dict[str, Any] | None, problems: list[str]
+) -> None:
+    """The reasoning fields servers add to a Chat assistant message (vLLM/SGLang/DeepSeek's
+    ``reasoning_content``, ``reasoning``, OpenRouter's ``reasoning_details``) become one
+    ``reasoning`` item before the message; what no reasoning item holds is reported (all of
+    it was dropped without a word: a reasoning model's thinking missing from its rollout)."""
+    message = {"role": "assistant", "content": "42", **fields}
+    body, found = normalize_request({"messages": [message]})
+    kinds = [item["type"] for item in body["input"]]
+    assert kinds == (["message"] if expected is None else ["reasoning", "message"])
+    if expected is not None:
+        assert body["input"][0] == {"type": "reasoning", "summary": [], **expected}
+    assert found == problems
