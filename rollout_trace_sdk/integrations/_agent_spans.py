@@ -158,7 +158,7 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
         ctx.interrupted = True
         return
     ctx.interrupted = False
-    output = _generated(data.output)
+    output = _generated(data.output, data.model if isinstance(data.model, str) else None)
     call.completed(output_items=output, token_usage=data.usage)
     calls = function_calls(output)
     for message in output:
@@ -175,11 +175,16 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
     ctx.calls[:] = calls
 
 
-def _generated(output: Any) -> list[Any]:
+def _generated(output: Any, model: str | None) -> list[Any]:
     """A generation span's output as the chat messages it holds. A dumped ``Response`` in it
     (what a streamed Chat Completions call traces) gives its output items as the messages
     the SDK sends back next (by the SDK's own rule), so that the next request's history
-    is the same items; as they are when that rule is not there (another SDK version)."""
+    is the same items; as they are when that rule is not there (another SDK version).
+
+    The model's reasoning (a server's ``reasoning_content`` or ``reasoning``, which the
+    SDK's stream handler made a ``reasoning`` item) is kept on the message as the server
+    sent it, as an unstreamed answer has it: the SDK's rule puts it back only for the
+    models it replays reasoning to, and the rollout lost it for every other."""
     answer: list[Any] = []
     for element in output or ():
         items = element.get("output") if isinstance(element, dict) else None
@@ -189,10 +194,21 @@ def _generated(output: Any) -> list[Any]:
         try:
             from agents.models.chatcmpl_converter import Converter
 
-            answer.extend(to_plain(Converter.items_to_messages(items)))
+            try:
+                messages = Converter.items_to_messages(
+                    items, model=model, should_replay_reasoning_content=_replayed
+                )
+            except TypeError:  # an SDK without reasoning replay
+                messages = Converter.items_to_messages(items)
+            answer.extend(to_plain(messages))
         except Exception:
             answer.extend(items)
     return answer
+
+
+def _replayed(context: Any) -> bool:
+    """The SDK's reasoning replay rule, answered "always": see :func:`_generated`."""
+    return True
 
 
 def record_function(ctx: SpanScope, span: Any) -> None:

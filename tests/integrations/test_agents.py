@@ -562,6 +562,55 @@ def test_a_chat_completions_models_tool_call_is_matched_streamed_or_not(
     assert tool["summary"]["input_preview"] == ARGUMENTS
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_chat_completions_models_reasoning_is_recorded_streamed_or_not(
+    tmp_path: Path, processors: list[RolloutTraceProcessor], streamed: bool
+) -> None:
+    """A server's reasoning on a Chat answer (``reasoning_content``, as vLLM and DeepSeek
+    send it) is recorded as a ``reasoning`` item before the answer, streamed or not.
+    Streamed, the SDK traces a ``Response`` whose reasoning item its own conversion back
+    to messages leaves out for models it does not replay reasoning to: it was lost."""
+    from agents import OpenAIChatCompletionsModel
+
+    from .fake_openai import REASONING, FakeOpenAI
+
+    _register(processors, tmp_path)
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    async def run(agent: Agent[Any]) -> Any:
+        prompt = "think: weather? use a tool"
+        if not streamed:
+            return (await Runner.run(agent, prompt)).final_output
+        result = Runner.run_streamed(agent, prompt)
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    with FakeOpenAI() as fake:
+        client = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+        agent = Agent(
+            name="Weather",
+            instructions="Look it up.",
+            model=OpenAIChatCompletionsModel("gpt-test", client),
+            tools=[get_weather],
+            tool_use_behavior="stop_on_first_tool",
+        )
+        assert asyncio.run(run(agent)) == WEATHER
+    [bundle] = _bundles(tmp_path)
+    [end] = [e["payload"] for e in of_type(bundle, "inference_completed")]
+    thought, called = payload(bundle, end["response_payload"])["output_items"]
+    assert thought["type"] == "reasoning" and called["type"] == "function_call"
+    assert thought["content"] == [{"type": "reasoning_text", "text": REASONING}]
+    state = _reduce_both(bundle)
+    [call] = state["inference_calls"].values()
+    assert call["tool_call_ids_started_by_response"] == ["call_1"]
+    assert REASONING in json.dumps(state)
+
+
 def test_example_runs_offline(tmp_path: Path) -> None:
     """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
     with the writer as a child thread."""
