@@ -23,6 +23,7 @@ from typing import Any, Final
 import orjson
 
 from ..model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
+from ._hosted_calls import hosted_call
 from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["normalize_output_items", "normalize_request", "to_plain"]
@@ -305,6 +306,11 @@ def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) ->
             else "has no string encrypted_content"
         )
     else:
+        hosted = hosted_call(item, kind)
+        if hosted is not None:
+            if hosted["type"] == "custom_tool_call":
+                custom_calls.add(hosted["call_id"])
+            return [hosted]
         problem = "is not an item type the reducers know"
     if problem is not None:
         problems.append(f"{where} ({kind}) {problem}; dropped")

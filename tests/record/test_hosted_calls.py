@@ -1,0 +1,150 @@
+"""Hosted and client-run tool items the reducers have no type for (``record/_hosted_calls``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from rollout_trace_sdk.record import RecorderWarning, open_rollout
+from rollout_trace_sdk.record._hosted_calls import hosted_call
+from rollout_trace_sdk.record.requests import normalize_output_items, normalize_request
+
+from ..codex_oracle import reduced_by_both
+from .recorder_support import bundle_in, of_type
+
+pytestmark = pytest.mark.anyio
+
+FILE_SEARCH = {
+    "type": "file_search_call",
+    "id": "fs_1",
+    "status": "completed",
+    "queries": ["refund policy"],
+    "results": [{"file_id": "file_9", "filename": "policy.md", "score": 0.9, "text": "30 days"}],
+}
+MCP = {
+    "type": "mcp_call",
+    "id": "mcp_1",
+    "server_label": "docs",
+    "name": "lookup",
+    "arguments": '{"q": "refunds"}',
+    "output": "30 days",
+    "error": None,
+    "status": "completed",
+}
+SHELL = {
+    "type": "shell_call",
+    "id": "sh_1",
+    "call_id": "call_sh",
+    "action": {"commands": ["ls"], "timeout_ms": 1000, "max_output_length": 4096},
+    "status": "completed",
+}
+SHELL_OUTPUT = {
+    "type": "shell_call_output",
+    "call_id": "call_sh",
+    "output": [{"stdout": "a.txt\n", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}],
+}
+PATCH = {
+    "type": "apply_patch_call",
+    "id": "ap_1",
+    "call_id": "call_ap",
+    "operation": {"type": "update_file", "path": "a.txt", "diff": "@@\n-a\n+b\n"},
+    "status": "completed",
+}
+PATCH_OUTPUT = {"type": "apply_patch_call_output", "call_id": "call_ap", "status": "completed"}
+
+
+def test_a_hosted_call_is_a_custom_tool_call_named_by_its_type() -> None:
+    """The call keeps its id; its input is its JSON (sorted keys, no type / id / status)."""
+    recorded = hosted_call(MCP, "mcp_call")
+    assert recorded == {
+        "type": "custom_tool_call",
+        "id": "mcp_1",
+        "call_id": "mcp_1",
+        "name": "mcp_call",
+        "input": orjson.dumps(
+            {k: MCP[k] for k in ("arguments", "error", "name", "output", "server_label")}
+        ).decode(),
+    }
+    assert json.loads(recorded["input"])["output"] == "30 days"
+    # the model's call id, when it has one; the same bytes whatever the key order
+    shell = hosted_call(dict(reversed(SHELL.items())), "shell_call")
+    assert shell is not None and shell["call_id"] == "call_sh" and shell["id"] == "sh_1"
+    assert shell == hosted_call(SHELL, "shell_call")
+
+
+def test_a_client_run_calls_output_is_a_custom_tool_calls_output() -> None:
+    recorded = hosted_call(SHELL_OUTPUT, "shell_call_output")
+    assert recorded is not None
+    assert recorded["type"] == "custom_tool_call_output" and recorded["call_id"] == "call_sh"
+    assert json.loads(recorded["output"]) == {"output": SHELL_OUTPUT["output"]}
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"type": "mcp_list_tools", "id": "ml_1", "server_label": "docs", "tools": []},
+        {"type": "mcp_approval_request", "id": "mr_1", "name": "x", "arguments": "{}"},
+        {"type": "item_reference", "id": "msg_1"},
+        {"type": "local_shell_call_output", "id": "lso_1", "output": "ok"},  # no call id
+        {"type": "file_search_call", "queries": []},  # no id at all
+    ],
+)
+def test_what_is_no_call_or_names_none_is_still_dropped_and_reported(item: dict[str, Any]) -> None:
+    assert hosted_call(item, item["type"]) is None
+    body, problems = normalize_request({"input": [item]})
+    assert body["input"] == []
+    assert problems == [f"input[0] ({item['type']}) is not an item type the reducers know; dropped"]
+
+
+def test_sdk_objects_are_mapped_as_their_dicts() -> None:
+    """An item as the openai SDK returns it (a pydantic model) gives the same item."""
+    responses = pytest.importorskip("openai.types.responses")
+    sdk = responses.ResponseFileSearchToolCall.model_validate(FILE_SEARCH)
+    from_sdk, problems = normalize_output_items([sdk])
+    from_dict, _ = normalize_output_items([FILE_SEARCH])
+    assert problems == [] and from_sdk == from_dict
+    assert from_dict[0]["name"] == "file_search_call"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_hosted_and_client_run_calls_are_in_the_rollout(tmp_path: Path, schema: int) -> None:
+    """A model that searched files, called an MCP server, ran a shell command and patched a
+    file: each call and output is a conversation item both reducers read, sent back in the
+    next request as the same item. All of them were dropped (reported): the rollout showed
+    answers out of nowhere."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            answered = call.completed(output_items=[FILE_SEARCH, MCP, SHELL, PATCH])
+        history += [FILE_SEARCH, MCP, SHELL, SHELL_OUTPUT, PATCH, PATCH_OUTPUT]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "30 days."}])
+    assert [item["type"] for item in answered] == ["custom_tool_call"] * 4
+    bundle = bundle_in(tmp_path)
+    assert not [e for e in of_type(bundle, "protocol_event_observed") if "dropped" in str(e)]
+    state = reduced_by_both(bundle)
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert set(first["response_item_ids"]) <= set(second["request_item_ids"])  # the same items
+    kinds = [state["conversation_items"][i]["kind"] for i in second["request_item_ids"]]
+    assert kinds == ["message"] + ["custom_tool_call"] * 3 + ["custom_tool_call_output"] + [
+        "custom_tool_call",
+        "custom_tool_call_output",
+    ]
+    text = json.dumps(state)
+    assert "policy.md" in text and "refunds" in text and "a.txt" in text
+
+
+async def test_an_unknown_item_still_warns(tmp_path: Path) -> None:
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
+        with pytest.warns(RecorderWarning, match=r"\(mcp_list_tools\) is not an item type"):
+            async with turn.inference({"input": [{"type": "mcp_list_tools", "id": "m"}]}):
+                pass
