@@ -53,17 +53,48 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
     if not isinstance(call_id, str):
         return None  # an output must say which call it answers
     rest = {key: value for key, value in item.items() if key not in _LEFT_OUT}
+    image = _screenshot(rest) if output else None
     try:
-        text = orjson.dumps(rest, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+        text = _json(rest)
     except (TypeError, orjson.JSONEncodeError):
         return None
     recorded: dict[str, Any] = {"type": "custom_tool_call_output" if output else "custom_tool_call"}
     if isinstance(item_id, str):
         recorded["id"] = item_id
     recorded["call_id"] = call_id
-    if output:
+    if image is not None:
+        # an image part, as a tool's image answer is recorded: shown as an image, and in
+        # schema 3 stored once however many requests send it again
+        parts: list[dict[str, Any]] = [{"type": "input_image", "image_url": image}]
+        if rest:
+            parts.append({"type": "input_text", "text": text})
+        recorded["output"] = parts
+    elif output:
         recorded["output"] = text
     else:
         recorded["name"] = kind
         recorded["input"] = text
     return recorded
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _screenshot(rest: dict[str, Any]) -> str | None:
+    """The image URL of an output that is a screenshot (``computer_call_output``'s
+    ``{"type": "computer_screenshot", "image_url"}``), taken out of ``rest`` (which keeps
+    what else the output says); ``None`` for any other output."""
+    shot = rest.get("output")
+    if not isinstance(shot, dict) or not isinstance(shot.get("image_url"), str):
+        return None
+    if shot.get("type") not in (None, "computer_screenshot", "input_image"):
+        return None
+    others = {key: value for key, value in shot.items() if key not in ("type", "image_url")}
+    if others:
+        rest["output"] = others
+    else:
+        del rest["output"]
+    if not rest.get("acknowledged_safety_checks", True):
+        del rest["acknowledged_safety_checks"]  # none: says nothing
+    return str(shot["image_url"])

@@ -148,3 +148,54 @@ async def test_an_unknown_item_still_warns(tmp_path: Path) -> None:
         with pytest.warns(RecorderWarning, match=r"\(mcp_list_tools\) is not an item type"):
             async with turn.inference({"input": [{"type": "mcp_list_tools", "id": "m"}]}):
                 pass
+
+
+SCREENSHOT = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_computer_use_loops_screenshots_are_image_parts(
+    tmp_path: Path, schema: int
+) -> None:
+    """A ``computer_call_output``'s screenshot is recorded as an image part (shown as an
+    image; in schema 3 stored once), what else it says as a text part."""
+    click = {
+        "type": "computer_call",
+        "id": "cu_1",
+        "call_id": "call_cu",
+        "action": {"type": "click", "x": 10, "y": 20, "button": "left"},
+        "pending_safety_checks": [],
+        "status": "completed",
+    }
+    shot = {
+        "type": "computer_call_output",
+        "call_id": "call_cu",
+        "output": {"type": "computer_screenshot", "image_url": SCREENSHOT},
+        "acknowledged_safety_checks": [],
+    }
+    checked = dict(shot, acknowledged_safety_checks=[{"id": "sc_1", "code": "malicious"}])
+    assert hosted_call(shot, "computer_call_output") == {
+        "type": "custom_tool_call_output",
+        "call_id": "call_cu",
+        "output": [{"type": "input_image", "image_url": SCREENSHOT}],
+    }
+    kept = hosted_call(checked, "computer_call_output")
+    assert kept is not None and kept["output"][1]["type"] == "input_text"
+    assert "malicious" in kept["output"][1]["text"]
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history: list[Any] = [{"role": "user", "content": "open the menu"}]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=[click])
+        history += [click, shot]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "done"}])
+    state = reduced_by_both(bundle_in(tmp_path))
+    outputs = [
+        item
+        for item in state["conversation_items"].values()
+        if item["kind"] == "custom_tool_call_output"
+    ]
+    assert len(outputs) == 1 and "input_image" in json.dumps(outputs[0])
