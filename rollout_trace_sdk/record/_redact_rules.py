@@ -106,12 +106,29 @@ _token(
     gate=rb"[A-Za-z0-9_\-]{8}",
 )
 # A PEM private key block; its line breaks are JSON escapes (``\\n``, ``\\\\n`` nested), so the
-# body may hold backslashes but never a quote. A block cut short (a preview) goes to its end.
-# Found through the ``key`` keyword (``PRIVATE KEY``), matched at its ``-----BEGIN``.
+# body may hold backslashes but never a quote. Found through the ``key`` keyword (``PRIVATE
+# KEY``), matched at its ``-----BEGIN``; a block with its END line goes to it. The search for
+# the END line stops at the next BEGIN line: run from each of many headers without an END,
+# it would otherwise read the rest of the text again each time.
 PRIVATE_KEY: Final = re.compile(
     rb"-----BEGIN (?P<label>[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----"
-    rb"(?:[A-Za-z0-9+/=:,.\- \t]|\\+[nrt])*?"
-    rb"(?:-----END (?P=label)-----|(?=\\*\"))"
+    rb"(?:[A-Za-z0-9+/=:,. \t]|-(?!----BEGIN )|\\+[nrt])*?"
+    rb"-----END (?P=label)-----"
+)
+# A block without its END line (a preview cut it, ``head -3 id_rsa`` printed part of it, more
+# output may follow): its header lines, then the lines that are base64 alone (a whole line,
+# ending at a line break or the string's end; lines joined by blanks, while the next holds 16
+# base64 characters or more), then a last line cut short (8 or more base64 characters,
+# whatever follows them). It ends at the first line that is not base64 (a shell
+# prompt, a note, a blank line), so the text after the key stays.
+_LINE_BREAK = rb"(?:\\+r)?\\+n"
+CUT_PRIVATE_KEY: Final = re.compile(
+    rb"-----BEGIN (?P<label>[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----"
+    rb"(?:" + _LINE_BREAK + rb"[A-Za-z][A-Za-z0-9\-]*: [^\\\"]*)*"  # Proc-Type:, DEK-Info:
+    rb"(?:" + _LINE_BREAK + rb"(?=" + _LINE_BREAK + rb"))?"  # the blank line after them
+    rb"(?:(?:" + _LINE_BREAK + rb"|[ \t]+)[A-Za-z0-9+/=]+"
+    rb"(?=" + _LINE_BREAK + rb"|\\*\"|[ \t]+[A-Za-z0-9+/=]{16}))*"
+    rb"(?:(?:" + _LINE_BREAK + rb"|[ \t]+)[A-Za-z0-9+/=]{8,})?"
 )
 # user:password@ in a URL: only the password goes. The user may be empty (``redis://:pw@``);
 # the password may hold ``@`` (it ends at the last ``@`` before the host).

@@ -94,6 +94,8 @@ def _authorization_at(data: bytes, at: int, out: list[Span]) -> None:
 def _private_key_at(data: bytes, at: int, out: list[Span]) -> None:
     begin = data.rfind(b"-----BEGIN ", max(0, at - 60), at)
     match = rules.PRIVATE_KEY.match(data, begin) if begin >= 0 else None
+    if match is None and begin >= 0:  # no END line, and text after the cut
+        match = rules.CUT_PRIVATE_KEY.match(data, begin)
     # a key has a body; a bare header is a constant in code (`_START = b"-----BEGIN ...`)
     body = data[match.end("label") : match.end()].split(b"-----END")[0] if match else b""
     if match is not None and len(rules.KEY_BODY.findall(body)) >= 16:

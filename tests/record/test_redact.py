@@ -260,6 +260,41 @@ def test_planted_secret_goes_everywhere(kind: str, text: str, secret: str) -> No
             assert f"[REDACTED:{kind}:" in _deep_text(decoded), (kind, out)
 
 
+#: a private key's first lines, as ``head -3 id_rsa`` prints them (no END line)
+_KEY_LINES = (
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
+    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu"
+)
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "\n$ ls\nREADME.md",
+        "\n... [2,000 more characters]",
+        "… (cut)",
+        " ✓ done",
+        "\n(output truncated)",
+        "\n\nNext: run the deploy script",
+        " ssh -i id_rsa host",  # the key's lines joined by blanks (below)
+    ],
+)
+def test_a_private_key_without_its_end_line_loses_its_body_whatever_follows(after: str) -> None:
+    # found by review20: a block cut short was taken only when it ran to the end of its
+    # string, so `head -3 id_rsa` followed by more output kept the whole key body
+    r = redactor()
+    lines = _KEY_LINES.replace("\n", " ") if after.startswith(" ssh") else _KEY_LINES
+    text = f"$ head -3 id_rsa\n-----BEGIN PRIVATE KEY-----\n{lines}{after}"
+    for value in positions(text):
+        for data in (orjson.dumps(value), orjson.dumps(value, option=PRETTY)):
+            decoded = _deep_text(orjson.loads(r.redact(data)))
+            assert "MIIEvQIB" not in decoded and "tCSuYEvu" not in decoded, (value, decoded)
+            assert "[REDACTED:private_key:" in decoded
+            # what follows the key is not part of it (a preview may have cut it off)
+            last_word = after.strip().rsplit(" ", 1)[-1]
+            assert last_word in decoded or last_word not in _deep_text(value)
+
+
 def _deep_text(value: Any) -> str:
     """Every string, decoded as far as it nests (tool arguments hold JSON in a string)."""
     text = json.dumps(value, ensure_ascii=False)

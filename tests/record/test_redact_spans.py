@@ -55,3 +55,17 @@ def test_many_cookie_headers_on_one_line_are_each_read_once(
     out = redactor().redact(orjson.dumps("Cookie: a=b; " * headers + "secret=password"))
     assert read <= headers + 1
     assert out.count(b"[REDACTED:cookie:") == headers + 1
+
+
+def test_many_private_key_headers_without_an_end_line_take_linear_time() -> None:
+    """The search for a block's END line stops at the next BEGIN line: a block without its
+    END line is taken as far as its body goes (review20), so the headers after it are tried
+    each in turn, and each search reading the rest of the text made 8,000 headers (300 KB)
+    take a minute of the writer thread."""
+    import time
+
+    text = ("-----BEGIN RSA PRIVATE KEY-----\n" + "QUJD" * 8 + "\n") * 8_000
+    started = time.process_time()
+    out = redactor().redact(orjson.dumps({"output": text}))
+    assert time.process_time() - started < 10  # ~0.1 s linear, ~60 s quadratic
+    assert out.count(b"[REDACTED:private_key:") == 8_000 and b"QUJD" not in out
