@@ -149,6 +149,7 @@ class Redactor:
         if not self.config.enabled or not data:
             return data
         given = data
+        counted = dict(self.counts)  # a failed pass's replacements are not written
         try:
             if (
                 isinstance(given, bytearray)
@@ -162,6 +163,7 @@ class Redactor:
             spans = self._find(data)
             out = self._apply(data, spans, lines) if spans else data
         except Exception:  # a bug here must not stop the writer: fall back, and say so
+            self.counts = counted
             self._count("redaction_error")
             return self._fallback(bytes(given), lines)
         return given if out is data else out
@@ -291,6 +293,7 @@ class Redactor:
         if not lines:
             out = self._replace(data, chosen, 0)
             if scan.parses(out) or not scan.parses(data):
+                self._tally(chosen)
                 return out
             return self._structural(data, pretty=True)
         parts: list[bytes] = []
@@ -299,7 +302,9 @@ class Redactor:
             parts.append(data[done:start])
             unit = data[start:end]
             out = self._replace(unit, group, start)
-            if not all(scan.parses(line) for line in out.split(b"\n") if line.strip()):
+            if all(scan.parses(line) for line in out.split(b"\n") if line.strip()):
+                self._tally(group)
+            else:
                 out = self._fix_lines(unit, group, start)
             parts.append(out)
             done = end
@@ -307,6 +312,8 @@ class Redactor:
         return b"".join(parts)
 
     def _replace(self, data: bytes, chosen: list[Span], offset: int) -> bytes:
+        """``data`` with the ``chosen`` spans replaced; not counted until the caller keeps it
+        (:meth:`_tally`): a text that would not parse is redacted value by value instead."""
         parts: list[bytes] = []
         done = 0
         for span in chosen:
@@ -332,6 +339,7 @@ class Redactor:
                     if s.start < end and s.end > at
                 ]
                 out.append(self._replace(line, mine, at))
+                self._tally(mine)
             at = end + 1
         return b"\n".join(out)
 
@@ -342,11 +350,15 @@ class Redactor:
             cached = b"[REDACTED:%s:%s]" % (kind.encode(), digest.encode())
             if len(self._cache) < 4096:
                 self._cache[(kind, secret)] = cached
-        self._count(kind)
         return cached
 
     def _count(self, kind: str) -> None:
         self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def _tally(self, written: list[Span]) -> None:
+        """Count the placeholders of ``written``, once their text is kept."""
+        for span in written:
+            self._count(span.kind)
 
     def _structural(self, original: bytes, *, pretty: bool) -> bytes:
         """Redact a document value by value: every string (keys too) on its own, and the
@@ -368,7 +380,9 @@ class Redactor:
             except orjson.JSONDecodeError:
                 text = None
             if isinstance(text, str):
+                self._tally(chosen)
                 return text
+            self._count(chosen[0].kind)
             return self._placeholder(chosen[0].kind, value.encode()).decode()
         if isinstance(value, list):
             return [self._walk(item) for item in value]
@@ -377,6 +391,7 @@ class Redactor:
             for key, item in value.items():
                 kind = self._name_kind(key.encode())
                 if kind is not None and isinstance(item, str) and _bare_secret(item):
+                    self._count(kind)
                     out[self._walk(key)] = self._placeholder(kind, item.encode()).decode()
                 else:
                     out[self._walk(key)] = self._walk(item)

@@ -427,6 +427,17 @@ def test_a_pattern_that_would_break_the_json_is_redacted_value_by_value() -> Non
     assert orjson.loads(second) == {"c": "fine"} and rest == b""
 
 
+def test_counts_are_the_placeholders_written_when_a_pattern_breaks_the_json() -> None:
+    # found by review20: a user's pattern running past a string's end (`\\S+`) was counted
+    # once in the discarded text pass and again in the value-by-value pass (3 for 1)
+    r = redactor(extra_patterns=[("pw", rb"pass=\S+")], hook=lambda data: [(0, 3, "hooked")])
+    doc = orjson.dumps({"cmd": "login pass=abc123", "n": 1})
+    lines = orjson.dumps({"a": "pass=abc"}) + b"\n" + orjson.dumps({"b": "pass=def"}) + b"\n"
+    written = r.redact(doc) + r.redact(lines, lines=True) + r.redact(doc, lines=True)
+    kinds = [kind for kind, _ in PLACEHOLDER.findall(written.decode())]
+    assert r.counts == {kind: kinds.count(kind) for kind in set(kinds)}, written
+
+
 def test_lines_mode_keeps_every_line() -> None:
     r = redactor()
     lines = [orjson.dumps({"seq": i, "p": f"AKIAZ7QW3RTY5UIOP2A{i}"}) for i in range(5)]
