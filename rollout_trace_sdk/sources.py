@@ -238,15 +238,28 @@ def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bo
         return source
     if not os.path.lexists(path):
         raise _not_a_bundle(source, errno_text(errno.ENOENT))
-    parent = path.resolve().parent
-    if path.name == MANIFEST and looks_like_bundle(parent):
+    part = _part_of_bundle(path)
+    if part is not None:
+        what, bundle = part
         raise SourceError(
-            f"{source} is a bundle's manifest; {command} reads the bundle directory\n"
-            f"  run: rollout-trace {command} {parent}"
+            f"{source} is a bundle's {what}; {command} reads the bundle directory\n"
+            f"  run: rollout-trace {command} {bundle}"
         )
     if _is_state(path):
         raise SourceError(_state_text(source, command))
     raise _not_a_bundle(source, errno_text(errno.ENOTDIR))
+
+
+def _part_of_bundle(path: Path) -> tuple[str, Path] | None:
+    """What a file of a bundle is, and the bundle, when ``path`` is one: its manifest and its
+    event log hold a schema version and a trace id as a state does, and must not be named
+    as one."""
+    parent = path.resolve().parent
+    if path.name in (MANIFEST, EVENT_LOG) and looks_like_bundle(parent):
+        return ("manifest" if path.name == MANIFEST else "event log"), parent
+    if parent.name == PAYLOADS_DIR and looks_like_bundle(parent.parent):
+        return "payload", parent.parent
+    return None
 
 
 def _not_a_bundle(source: str, cause: str) -> ReduceError:

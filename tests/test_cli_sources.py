@@ -186,6 +186,22 @@ def test_a_manifest_given_for_its_bundle_says_what_to_run(root: Path) -> None:
         assert "reduced state" not in err
 
 
+def test_a_file_of_a_bundle_given_for_it_says_what_to_run(root: Path) -> None:
+    """Its event log's first line holds a schema version and a trace id too: it was called a
+    reduced state, with `summary trace.jsonl` (which fails) as the way to read it (review20).
+    A payload is named as one as well."""
+    newest = _newest(root)
+    payload = next((newest / "payloads").iterdir())
+    for name, path in (("event log", newest / "trace.jsonl"), ("payload", payload)):
+        for command in ("reduce", "validate", "convert", "redact"):
+            more = ("--to", "2", "-o", root.parent / "copy") if command == "convert" else ()
+            code, out, err = run(command, path, *more)
+            assert (code, out) == (1, ""), err
+            assert f"is a bundle's {name}; {command} reads the bundle directory" in err, err
+            assert f"  run: rollout-trace {command} {newest.resolve()}\n" in err
+            assert "reduced state" not in err
+
+
 # --- ls ---------------------------------------------------------------------------------------------
 
 
