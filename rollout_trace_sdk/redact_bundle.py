@@ -11,8 +11,9 @@ What is rewritten: ``trace.jsonl`` (line by line, in blocks), every payload file
 recompressed into the same shard number; see ``_redact_shards``), and every ``*.json`` file
 beside the log (the manifest, and a ``state.json``
 if present: reduced states hold prompt text). A viewer page beside the log (``view.html``,
-which embeds the payloads) is left out and named; any other regular file is copied as it is
-and named in the report. Nothing that is not
+which embeds the payloads) is left out and named; any other regular file is no part of the
+format and may hold anything: left out of a copy (it stays in the source), kept as it is by
+``--in-place`` (deleting it would lose it), named in the report either way. Nothing that is not
 a regular file or a directory inside the bundle is read: symlinks, FIFOs and devices are
 refused with an error naming them (reads go through the reducer's confined reader,
 ``reduce/confined.py``). The counts are recorded in the bundle as Codex's writer
@@ -66,7 +67,7 @@ class RedactReport:
     output: Path
     counts: dict[str, int]
     files: int
-    #: files copied without redaction (not part of the bundle format)
+    #: files kept without redaction by ``in_place`` (not part of the bundle format)
     copied: tuple[str, ...]
     #: whether the counts were recorded in the bundle's log
     recorded: bool
@@ -77,6 +78,9 @@ class RedactReport:
     cut_records: tuple[tuple[str, int], ...] = ()
     #: shards whose zstd frame was not finished (a crash, a full disk): finished in the copy
     unsealed: tuple[str, ...] = ()
+    #: files not part of the bundle format, left out of a copy (they may hold anything, and
+    #: a redacted copy is one to hand on); they stay in the source
+    not_copied: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -125,7 +129,9 @@ def redact_bundle(
     except OSError as exc:
         raise RedactBundleError(f"cannot create a directory in {parent}: {exc.strerror}") from None
     try:
-        files, copied, recorded, left_out, cut, unsealed = _copy(source, temp, redactor)
+        files, others, recorded, left_out, cut, unsealed = _copy(
+            source, temp, redactor, keep_others=in_place
+        )
         _swap(source, temp, target, in_place)
     except OSError as exc:  # another process made the output meanwhile, a busy mount, ...
         shutil.rmtree(temp, ignore_errors=True)
@@ -138,17 +144,20 @@ def redact_bundle(
         target,
         dict(redactor.counts),
         files,
-        tuple(copied),
+        tuple(others) if in_place else (),
         recorded,
         tuple(left_out),
         cut,
         unsealed,
+        () if in_place else tuple(others),
     )
 
 
 def _copy(
-    source: Path, temp: Path, redactor: Redactor
+    source: Path, temp: Path, redactor: Redactor, *, keep_others: bool
 ) -> tuple[int, list[str], bool, list[str], tuple[tuple[str, int], ...], tuple[str, ...]]:
+    """Write the redacted bundle into ``temp``; the files no part of the format are kept
+    as they are when ``keep_others``, else left out (returned, either way)."""
     files = 0
     copied: list[str] = []
     left_out: list[str] = []
@@ -177,7 +186,8 @@ def _copy(
             elif rel.endswith(".html") and "/" not in rel:
                 left_out.append(rel)  # a viewer page: the payloads, deflated, unredacted
             else:
-                _write(dest, data)
+                if keep_others:
+                    _write(dest, data)
                 copied.append(rel)
         _mkdir(temp / layout.PAYLOADS_DIR)
         log = _read(bundle, layout.EVENT_LOG)
@@ -408,7 +418,15 @@ def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: T
         file=out,
     )
     for name in report.copied:
-        print(visible(f"note: copied without redaction (not a bundle file): {name}"), file=err)
+        print(visible(f"note: kept without redaction (not a bundle file): {name}"), file=err)
+    for name in report.not_copied:
+        print(
+            visible(
+                f"note: left out {name}: not a bundle file, so not redacted "
+                "(it stays in the source)"
+            ),
+            file=err,
+        )
     for name in report.left_out:
         print(
             f"note: left out {name}: a page holding the payloads as they were; "

@@ -379,11 +379,11 @@ def test_a_corrupt_shard_is_refused_naming_it(tmp_path: Path) -> None:
 
 def test_a_stray_file_named_like_a_shard_is_not_a_second_shard(tmp_path: Path) -> None:
     """Codex opens ``000001.zst``; a ``1.zst`` beside it was taken for shard 1 again and the
-    command failed with "File exists" (found by review). It is copied as any stray file."""
+    command failed with "File exists" (found by review). It is a stray file as any other."""
     bundle = _record_v3(tmp_path / "rec")
     shutil.copy(bundle / "payloads" / "000001.zst", bundle / "payloads" / "1.zst")
     report = redact_bundle(bundle, tmp_path / "clean")
-    assert "payloads/1.zst" in report.copied
+    assert report.not_copied == ("payloads/1.zst",)
     assert orjson.loads(_state(tmp_path / "clean"))["threads"]  # the real shard 1 reads
 
 
@@ -438,6 +438,25 @@ def test_a_symlink_to_a_bundle_names_the_bundle(tmp_path: Path) -> None:
     code, _, err = run("redact", link, "-o", tmp_path / "clean")
     assert code == 0, err
     assert _state(tmp_path / "clean") == _state(bundle)
+
+
+def test_a_file_no_part_of_the_bundle_is_left_out_of_a_copy_and_kept_in_place(
+    tmp_path: Path,
+) -> None:
+    """A stray file (notes, a log of the agent's run) may hold anything: copied into the
+    redacted copy as it was, its secrets went wherever the copy was handed (found by review
+    review20). It is left out of a copy, stays in the source, and ``--in-place`` keeps it
+    (deleting it would lose it); both name it."""
+    bundle = _demo(tmp_path)
+    secret = "sk-proj-" + "A1b2C3d4" * 6
+    (bundle / "notes.txt").write_text(f"key {secret}\n")
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 0 and "left out notes.txt: not a bundle file" in err
+    assert not (tmp_path / "clean" / "notes.txt").exists()
+    assert secret in (bundle / "notes.txt").read_text()
+    code, _, err = run("redact", bundle, "--in-place")
+    assert code == 0 and "kept without redaction (not a bundle file): notes.txt" in err
+    assert secret in (bundle / "notes.txt").read_text()
 
 
 def test_a_viewer_page_is_left_out_not_copied(tmp_path: Path) -> None:
