@@ -73,7 +73,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--limit", type=int, metavar="N", help="rows per list (text default 10; JSON: all)"
     )
     summary.add_argument(
-        "--thread", metavar="PATH", help="only this agent (agent path or thread id), with its calls"
+        "--thread",
+        metavar="PATH",
+        help="only this agent (agent path, thread id or its prefix), with its calls",
     )
     summary.add_argument(
         "--json", action="store_true", help="print the summary as JSON (docs/summary.md)"

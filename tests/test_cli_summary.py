@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -90,6 +91,21 @@ def test_limit_and_thread(bundle: Path) -> None:
     assert {c["type"] for c in summary["calls"]} >= {"inference_call", "tool_call", "compaction"}
     code, out, _ = run("summary", bundle, "--thread", "/root")
     assert code == 0 and any(line.startswith("calls (") for line in out.splitlines())
+
+
+def test_thread_takes_an_id_prefix_as_its_help_says(bundle: Path) -> None:
+    """``--thread`` takes a unique thread id prefix (as ``show --thread`` does, and as
+    docs/summary.md says); its help said only "agent path or thread id" (found by the docs
+    audit)."""
+    from rollout_trace_sdk.cli import build_parser
+
+    [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    summary = commands.choices["summary"]
+    assert "thread id or its prefix" in " ".join(summary.format_help().split())
+    child = json.loads(run("summary", bundle, "--json")[1])["agents"][-1]["thread_id"]
+    code, out, err = run("summary", bundle, "--thread", child[:-4], "--json")
+    assert code == 0, err
+    assert json.loads(out)["thread"]["thread_id"] == child
 
 
 def test_bad_options_are_refused(bundle: Path) -> None:
