@@ -21,7 +21,9 @@ from .runtime import NullLifecycle, Runtime, ignore, uuid4, warn
 if TYPE_CHECKING:
     from .threads import Turn
 
-CALL_ID_HEADER = "x-codex-inference-call-id"
+#: The request header ``call.headers`` sets to the inference call id: send it to the provider
+#: to join its logs to the trace (Codex sends the same header).
+CALL_ID_HEADER: Final = "x-codex-inference-call-id"
 
 
 def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[str]) -> None:
