@@ -74,6 +74,13 @@ def test_history() -> None:
     assert any(key.endswith("_size_growth_exponent") for key in figures)
 
 
+def test_growth() -> None:
+    figures = _last_json(_run("growth.py", "--turns", "20", "--big-mb", "1", "--json"))
+    for schema in ("schema2", "schema3"):
+        assert figures[schema]["lost"] == 0 and figures[schema]["events"] > 20 * 10
+        assert figures[schema]["big_output_stall_s"] >= 0 and "rss_kb_per_turn" in figures[schema]
+
+
 def test_redact() -> None:
     figures = _last_json(_run("redact.py", "--tiny", "--json"))
     assert figures and all(isinstance(row, dict) and row["bytes"] > 0 for row in figures.values())
@@ -87,6 +94,11 @@ def test_integrations() -> None:
 def test_view_without_browser() -> None:
     figures = _last_json(_run("view.py", "--scale", "1", "--no-browser"))
     assert figures["events"] and figures["html_s"] and figures["reduce_s"]
+
+
+def test_summary() -> None:
+    figures = _last_json(_run("summary.py", "--scale", "1", "--runs", "1", "--json"))
+    assert figures["events"] and figures["summary_median_s"] and figures["reduce_s"]
 
 
 def test_fuzz_bundles() -> None:
