@@ -422,3 +422,33 @@ def test_a_command_of_this_module_parses_without_the_viewer_and_export_parsers()
 def test_an_empty_path_is_a_usage_error() -> None:
     code, _, err = run("summary", "")
     assert code == 2 and "empty path" in err
+
+
+def test_every_command_and_flag_is_in_the_docs() -> None:
+    """Each subcommand and each of its flags (long and short spellings) is named in README.md
+    or docs/, and every ``rollout-trace CMD ... --flag`` a page shows is one the command has
+    (found by the docs audit: ``--output`` was named nowhere)."""
+    from rollout_trace_sdk.cli import build_parser
+
+    repo = Path(__file__).resolve().parent.parent
+    text = "\n".join(p.read_text() for p in [repo / "README.md", *(repo / "docs").glob("*.md")])
+    commands = _commands(build_parser())
+    flags = {
+        name: {o for a in parser._actions for o in a.option_strings} - {"-h", "--help"}
+        for name, parser in commands.items()
+    }
+    missing = [f"rollout-trace {c}" for c in commands if f"rollout-trace {c}" not in text]
+    missing += [
+        f"{c} {flag}"
+        for c, options in flags.items()
+        for flag in options
+        if not re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text)
+    ]
+    assert not missing, missing
+    known = set().union(*flags.values()) | {"--version"}
+    shown = {
+        flag
+        for line in re.findall(r"rollout-trace [a-z]+[^\n`]*", text)
+        for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line)
+    }
+    assert shown <= known, shown - known
