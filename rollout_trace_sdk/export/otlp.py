@@ -40,7 +40,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ..view.capture import capture_notes, not_whole
+from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.model import own_item_ids, tool_name
 from .otlp_content import Conversation, cut
 
@@ -368,10 +368,14 @@ class _Mapper:
             ("rollout_id", f"{OURS}.rollout_id"),
             ("trace_id", f"{OURS}.trace_id"),
             ("status", f"{OURS}.status"),
-            ("recording_status", f"{OURS}.recording_status"),
         ):
             if isinstance(state.get(key), str):  # a damaged state may lack or mistype them
                 attributes[name] = state[key]
+        # schema 2 says ``recording_complete``, schema 3 ``recording_status``: one word for both
+        if isinstance(state.get("recording_status"), str) or isinstance(
+            state.get("recording_complete"), bool
+        ):
+            attributes[f"{OURS}.recording_status"] = recording_status(state)
         end = _ms(state.get("ended_at_unix_ms"))
         status = str(state.get("status", "running"))
         error = None

@@ -459,3 +459,25 @@ def test_a_payload_a_capture_limit_cut_is_marked_not_sent_as_content(tmp_path: P
     assert bodies  # the whole payloads are still sent
     said = "[text: raw_payload:23, truncated: 2,048 of 6,092 bytes kept]"
     assert any(said in value for _, key, value in found if key == "gen_ai.output.messages")
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"recording_complete": True}, "complete"),
+        ({"recording_complete": False}, "unclosed"),
+        ({"recording_status": "closed_with_partial_payloads"}, "closed_with_partial_payloads"),
+        ({}, None),
+    ],
+)
+def test_the_root_says_how_the_recording_ended_in_either_schema(
+    demo_state: Any, fields: dict[str, Any], expected: str | None
+) -> None:
+    """A schema-2 state (Codex 0.169) says ``recording_complete``, not ``recording_status``:
+    the root span had no ``rollout_trace.recording_status`` for any schema-2 rollout (56 of
+    125 in a review's export), where the tables say ``complete`` or ``unclosed``."""
+    state = {
+        k: v for k, v in demo_state.items() if k not in ("recording_status", "recording_complete")
+    }
+    root = otlp_trace({**state, **fields}).spans[0]
+    assert root.attributes.get("rollout_trace.recording_status") == expected
