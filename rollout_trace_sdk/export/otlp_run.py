@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..reduce import ReduceError
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
+from ..view.visible import visible
 from .otlp import OtlpTrace, PayloadText, otlp_trace
 from .otlp_sdk import OtlpExportError, json_lines, masked_url, sdk_spans, send, traces_url
 
@@ -23,8 +25,8 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``export --format otlp`` (``--endpoint URL`` or ``-o FILE``; many sources).
 
     Returns:
-        0, or 1 when the receiver refused spans or the file could not be written, or 2 for a
-        usage error.
+        0, or 1 when a source could not be read (the others are exported), the receiver
+        refused spans or the file could not be written, or 2 for a usage error.
     """
     if bool(args.endpoint) == bool(args.output):
         print(
@@ -32,8 +34,15 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return 2
     traces: list[OtlpTrace] = []
+    failed = 0
     for source in args.sources:
-        state = load_noting(source, args.lenient, err)
+        try:
+            state = load_noting(source, args.lenient, err)
+        except ReduceError as exc:
+            # one bad bundle among many: named, and the others still go (as with --to)
+            print(visible(f"rollout-trace export: {source}: {exc}"), file=err)
+            failed += 1
+            continue
         reader = PayloadReader(source) if args.inline_payloads and Path(source).is_dir() else None
         if args.inline_payloads and reader is None:
             print(
@@ -48,6 +57,8 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         finally:
             if reader is not None:
                 reader.close()
+    if not traces:
+        return 1
     spans = [span for trace in traces for span in sdk_spans(trace)]
     if args.endpoint:
         url = traces_url(args.endpoint)
@@ -57,10 +68,11 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"rollout-trace export: {str(exc).replace(url, masked_url(url))}", file=err)
             return 1
         print(f"{len(spans)} spans, {len(traces)} traces -> {masked_url(url)}", file=out)
-        return 0
+        return 1 if failed else 0
 
     lines = functools.partial(json_lines, spans)
-    return write_named("export", args.sources, args.output, Path(args.output), lines, out, err)
+    code = write_named("export", args.sources, args.output, Path(args.output), lines, out, err)
+    return code or (1 if failed else 0)
 
 
 def _text(reader: PayloadReader | None, state: Mapping[str, Any]) -> PayloadText | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
 import sys
 import time
@@ -481,3 +482,33 @@ def test_the_root_says_how_the_recording_ended_in_either_schema(
     }
     root = otlp_trace({**state, **fields}).spans[0]
     assert root.attributes.get("rollout_trace.recording_status") == expected
+
+
+@pytest.mark.parametrize("lenient", [[], ["--lenient"]])
+def test_a_source_that_cannot_be_read_fails_alone(
+    demo_bundle: Path, failing_state: Path, tmp_path: Path, lenient: list[str]
+) -> None:
+    """One bad bundle among several stopped the whole export: nothing was written or sent,
+    and the error did not say which SOURCE it was (found by review, exporting a directory of
+    rollouts). The others are exported, the bad one is named with the reducer's error, as
+    ``--to`` reports a bundle, and the exit code is 1."""
+    broken = tmp_path / "broken"
+    shutil.copytree(demo_bundle, broken)
+    (broken / "manifest.json").write_text("{ torn")
+    target = tmp_path / "spans.jsonl"
+    argv = ["export", "--format", "otlp", str(demo_bundle), str(broken), str(failing_state)]
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*argv, "-o", str(target), *lenient], out=out, err=err) == 1
+    assert f"rollout-trace export: {broken}: read {broken}/manifest.json: " in err.getvalue()
+    assert out.getvalue() == f"{target}\n"
+    spans = [
+        span
+        for line in target.read_bytes().splitlines()
+        for rs in orjson.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)
+    # nothing to export: nothing written
+    assert main([*argv[:3], str(broken), "-o", str(tmp_path / "none.jsonl")], err=err) == 1
+    assert not (tmp_path / "none.jsonl").exists()
