@@ -54,11 +54,10 @@ def add_parsers(commands: Any) -> None:
     )
     tables = export.add_argument_group("parquet (needs the [analytics] extra)")
     tables.add_argument("--to", metavar="DIR", help="export directory (path or fsspec URL)")
+    # no defaults here (None: not given), so that one given to another format is refused
+    tables.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: CPUs)")
     tables.add_argument(
-        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: CPUs)"
-    )
-    tables.add_argument(
-        "--engine", choices=("process", "ray"), default="process", help="process pool or Ray"
+        "--engine", choices=("process", "ray"), help="process pool (default) or Ray"
     )
     tables.add_argument(
         "--payload-text", action="store_true", help="store payload bodies in raw_payloads.text"
@@ -78,20 +77,44 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format is None:
         args.format = "parquet" if args.to else "otlp" if args.endpoint else "perfetto"
     # an option of another format would be quietly ignored: say so instead
-    given = {"--to": args.to, "--endpoint": args.endpoint}
-    wrong = {
-        "perfetto": ("--to", "--endpoint"),
-        "otlp": ("--to",),
-        "parquet": ("--endpoint",),
-    }.get(args.format, ())
-    ignored = [name for name in wrong if given[name] is not None]
+    ignored = [name for name in _given(args) if args.format not in _OPTION_FORMATS[name]]
     if ignored:
+        also = " (its output is --to DIR)" if "-o" in ignored else ""
         print(
-            f"rollout-trace export: {', '.join(ignored)} is not for --format {args.format}",
+            f"rollout-trace export: {', '.join(ignored)} is not for --format {args.format}{also}",
             file=err,
         )
         return 2
     return _FORMATS[args.format](args, out, err)
+
+
+#: The formats each format-specific option is for (``-o``: with ``--to``, see ``_given``).
+_OPTION_FORMATS: Final[dict[str, tuple[str, ...]]] = {
+    "--to": ("parquet",),
+    "--endpoint": ("otlp",),
+    "-o": ("perfetto", "otlp"),
+    "--inline-payloads": ("otlp",),
+    "--jobs": ("parquet",),
+    "--engine": ("parquet",),
+    "--payload-text": ("parquet",),
+    "--prune": ("parquet",),
+}
+
+
+def _given(args: argparse.Namespace) -> list[str]:
+    """The format-specific options given, in ``_OPTION_FORMATS``' order. ``-o`` counts only
+    beside ``--to``: alone it names the parquet directory, as ``--to`` does."""
+    given = {
+        "--to": args.to is not None,
+        "--endpoint": args.endpoint is not None,
+        "-o": args.output is not None and args.to is not None,
+        "--inline-payloads": args.inline_payloads,
+        "--jobs": args.jobs is not None,
+        "--engine": args.engine is not None,
+        "--payload-text": args.payload_text,
+        "--prune": args.prune,
+    }
+    return [name for name in _OPTION_FORMATS if given[name]]
 
 
 def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -182,17 +205,18 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not target:
         print("rollout-trace export: --format parquet needs --to DIR", file=err)
         return 2
-    if args.jobs < 0:
+    jobs, engine = args.jobs or 0, args.engine or "process"
+    if jobs < 0:
         print("rollout-trace export: --jobs must be 0 (all CPUs) or more", file=err)
         return 2
     try:
         import fsspec  # noqa: F401
         import pyarrow  # noqa: F401
 
-        if args.engine == "ray":
+        if engine == "ray":
             import ray  # noqa: F401
     except ImportError as exc:
-        extra = "ray" if args.engine == "ray" else "analytics"
+        extra = "ray" if engine == "ray" else "analytics"
         print(
             f"rollout-trace export: needs {exc.name}: pip install '.[{extra}]' in a checkout",
             file=err,
@@ -232,8 +256,8 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         summary = run_export(
             sources,
             options,
-            jobs=args.jobs,
-            engine=args.engine,
+            jobs=jobs,
+            engine=engine,
             on_result=report,
             prune=args.prune,
         )

@@ -100,3 +100,35 @@ def test_parquet_latest_exports_the_newest_bundle_of_each_root(
     assert code == 2 and "--latest reads local traces roots, not URLs" in err
     code, _, err = _run("export", newer, "--latest", "--to", latest)
     assert code == 1 and "is a bundle; --latest picks the newest bundle" in err
+
+
+# --- options of another format -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "extra", "named"),
+    [
+        ("parquet", ["--inline-payloads"], "--inline-payloads"),
+        ("parquet", ["-o", "{tmp}/o"], "-o"),
+        ("otlp", ["--payload-text"], "--payload-text"),
+        ("otlp", ["--jobs", "3"], "--jobs"),
+        ("otlp", ["--engine", "ray"], "--engine"),
+        ("otlp", ["--prune"], "--prune"),
+        ("perfetto", ["--inline-payloads"], "--inline-payloads"),
+        ("perfetto", ["--jobs", "1", "--prune"], "--jobs, --prune"),
+    ],
+)
+def test_an_option_of_another_format_is_refused_not_ignored(
+    demo_bundle: Path, tmp_path: Path, fmt: str, extra: list[str], named: str
+) -> None:
+    """``export B --to T --inline-payloads`` exported tables without a word; ``--format otlp``
+    took ``--payload-text``, ``--jobs``, ``--engine`` and ``--prune`` and did nothing with
+    them, and ``--to T -o F`` wrote T and ignored F (found by review): only ``--to`` and
+    ``--endpoint`` were checked. Each is a usage error naming the option, and nothing is
+    written."""
+    extra = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    target = ["--to", str(tmp_path / "t")] if fmt == "parquet" else ["-o", str(tmp_path / "f")]
+    code, out, err = _run("export", "--format", fmt, demo_bundle, *target, *extra)
+    assert (code, out) == (2, ""), err
+    assert f"rollout-trace export: {named} is not for --format {fmt}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
