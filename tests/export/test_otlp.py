@@ -37,7 +37,7 @@ from rollout_trace_sdk.export.otlp import (
 from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, cut
 from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
 
-from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, needs_conformance_v3
+from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, conformance_bundles, needs_conformance_v3
 
 
 def by_name(trace: OtlpTrace, prefix: str) -> list[OtlpSpan]:
@@ -512,3 +512,32 @@ def test_a_source_that_cannot_be_read_fails_alone(
     # nothing to export: nothing written
     assert main([*argv[:3], str(broken), "-o", str(tmp_path / "none.jsonl")], err=err) == 1
     assert not (tmp_path / "none.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "bundle",
+    conformance_bundles() + conformance_bundles(CONFORMANCE_V3),
+    ids=lambda b: f"{b.parts[-3]}/{b.parts[-2]}",
+)
+def test_children_lie_within_their_parents_but_where_docs_say(bundle: Path) -> None:
+    """Every span of Codex's own rollouts starts within its parent and ends within it, except
+    what docs/otlp.md names: a spawned agent outlives its ``spawn_agent`` call, and a node the
+    state never ended (a command Codex left running when it interrupted the turn) ends at the
+    rollout's last time, after its parent. A review found the second undocumented."""
+    state = orjson.loads((bundle / "expected_state.json").read_bytes())
+    trace = otlp_trace(state)
+    check_tree(trace)
+    spans = {s.span_id: s for s in trace.spans}
+    open_ids = {
+        span_id_of(trace.trace_id, kind, key)
+        for kind, table in (("tool", "tool_calls"), ("turn", "codex_turns"))
+        for key, node in state[table].items()
+        if node["execution"]["ended_at_unix_ms"] is None
+    }
+    for span in trace.spans[1:]:
+        parent = spans[span.parent_id] if span.parent_id is not None else None
+        assert parent is not None
+        assert parent.start_ns <= span.start_ns, (span.name, parent.name)
+        spawned = span.name.startswith("invoke_agent ") and parent.name.startswith("execute_tool")
+        if not spawned and span.span_id not in open_ids:
+            assert span.end_ns <= parent.end_ns, (span.name, parent.name)
