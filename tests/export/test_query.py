@@ -297,6 +297,27 @@ def test_the_exports_own_files_are_refused(export_dir: Path) -> None:
     assert code == 2 and "is a directory" in err
 
 
+def test_another_exports_files_are_refused_too(export_dir: Path, tmp_path: Path) -> None:
+    """``query A ... -o B/rollouts/x.parquet`` wrote into another export's table, whose views
+    then read the result as a part: B's rollouts counted one row more, silently (found by
+    review). Only the queried export's own files were refused."""
+    other = tmp_path / "other"
+    shutil.copytree(export_dir, other)
+    before = run(other, "SELECT count(*) FROM rollouts")[1]
+    for target in (other / "rollouts" / "x.parquet", other / "_export.json"):
+        for fmt in ("csv", "parquet"):
+            code, _, err = _cli(
+                "query", str(export_dir), "SELECT 1", "--format", fmt, "-o", str(target)
+            )
+            assert code == 2 and "refusing" in err and str(other) in err, (target, fmt, err)
+    assert not (other / "rollouts" / "x.parquet").exists()
+    assert run(other, "SELECT count(*) FROM rollouts")[1] == before
+    # a directory named like a table elsewhere is no export's
+    (tmp_path / "rollouts").mkdir()
+    target = tmp_path / "rollouts" / "x.csv"
+    assert _cli("query", str(export_dir), "SELECT 1", "-o", str(target))[0] == 0
+
+
 def test_a_result_parquet_cannot_hold_is_a_clean_error(export_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "i.parquet"
     argv = ("query", str(export_dir), "SELECT INTERVAL 1 DAY AS d", "--format", "parquet")
