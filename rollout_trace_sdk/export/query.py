@@ -84,7 +84,8 @@ WHERE r.installed_at IS NULL
 ORDER BY r.source, r.trace_id, r.started_at, r.compaction_request_id""",
     ),
     "capture-limited-items": (
-        "rollouts a capture limit cut: items, items naming a cut payload, items without text",
+        "items a capture limit cut, per rollout: items, items naming a cut payload, items "
+        "without text",
         """SELECT c.source, c.trace_id,
        count(*) AS items,
        count(*) FILTER (WHERE len(c.cut_payload_ids) > 0) AS cut_items,
@@ -93,6 +94,19 @@ FROM conversation_items c
 GROUP BY c.source, c.trace_id
 HAVING count(*) FILTER (WHERE len(c.cut_payload_ids) > 0) > 0
 ORDER BY cut_items DESC, c.source, c.trace_id""",
+    ),
+    "capture-limited-rollouts": (
+        "every rollout a capture limit cut: its payloads, those truncated or omitted, the "
+        "bytes left out",
+        """SELECT p.source, p.trace_id,
+       count(*) AS payloads,
+       count(*) FILTER (WHERE p.capture_status = 'truncated') AS truncated,
+       count(*) FILTER (WHERE p.capture_status = 'omitted') AS omitted,
+       sum(p.original_bytes - coalesce(p.retained_bytes, 0)) AS bytes_left_out
+FROM raw_payloads p
+GROUP BY p.source, p.trace_id
+HAVING count(*) FILTER (WHERE p.capture_status IS NOT NULL) > 0
+ORDER BY bytes_left_out DESC, p.source, p.trace_id""",
     ),
 }
 

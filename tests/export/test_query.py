@@ -338,6 +338,31 @@ def test_capture_limited_items(capped_bundles: dict[str, Path], tmp_path: Path) 
     ]
 
 
+def test_capture_limited_rollouts(capped_bundles: dict[str, Path], tmp_path: Path) -> None:
+    """Every rollout a capture limit cut, with what it lost, whether or not its items are
+    whole: the items recipe misses a bundle ceiling that left out only requests and
+    responses (Codex's own ``capture_total_limit_multi_step`` among them; found by review),
+    though its title named "rollouts a capture limit cut"."""
+    out = tmp_path / "out"
+    sources = [str(capped_bundles["truncated"]), str(capped_bundles["omitted"])]
+    assert not run_export(sources, ExportOptions(to=str(out)), jobs=1).failed
+    rows = _recipe(out, "capture-limited-rollouts")
+    expected = run(
+        out,
+        """SELECT source, count(*), count(*) FILTER (WHERE capture_status = 'truncated'),
+                  count(*) FILTER (WHERE capture_status = 'omitted')
+           FROM raw_payloads GROUP BY source""",
+    )[1]
+    got = [(r["source"], r["payloads"], r["truncated"], r["omitted"]) for r in rows]
+    assert sorted(got) == sorted(expected)
+    assert {r["source"] for r in rows} == set(sources)
+    by_source = {r["source"]: r for r in rows}
+    assert by_source[str(capped_bundles["omitted"])]["omitted"] > 0
+    for r in rows:
+        assert r["bytes_left_out"] > 0
+    assert not _recipe(out, "capture-limited-items")[1:]  # the items recipe: one of the two
+
+
 @needs_conformance_v3
 def test_uninstalled_compactions(tmp_path: Path) -> None:
     """Codex 0.171's failed remote compaction is in no other table (``compactions`` holds the
