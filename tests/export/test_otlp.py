@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import socket
 import sys
@@ -541,3 +542,48 @@ def test_children_lie_within_their_parents_but_where_docs_say(bundle: Path) -> N
         spawned = span.name.startswith("invoke_agent ") and parent.name.startswith("execute_tool")
         if not spawned and span.span_id not in open_ids:
             assert span.end_ns <= parent.end_ns, (span.name, parent.name)
+
+
+_OTLP_DOCS = Path(__file__).resolve().parents[2] / "docs" / "otlp.md"
+
+
+def _documented_attributes() -> list[re.Pattern[str]]:
+    """The attribute names docs/otlp.md's tables give, as patterns: a row's first cell names
+    them in full (`gen_ai.agent.id`), relative to its first name's namespace
+    (`rollout_trace.rollout_id`, `.trace_id`), as the first name's last part replaced
+    (`gen_ai.usage.input_tokens` / `output_tokens`), or with a placeholder (`<role>`)."""
+    patterns = []
+    for line in _OTLP_DOCS.read_text().splitlines():
+        if not line.startswith("| `"):
+            continue
+        names = re.findall(r"`([^`]+)`", line.split(" | ")[0])
+        first = names[0]
+        for name in names:
+            if name.startswith("."):
+                name = first.split(".")[0] + name
+            elif "." not in name:
+                name = first.rsplit(".", 1)[0] + "." + name
+            parts = (re.escape(p) for p in re.split(r"<[a-z]+>", name))
+            patterns.append(re.compile("[a-z_]+".join(parts)))
+    return patterns
+
+
+@needs_conformance_v3
+@pytest.mark.parametrize("inline", [False, True])
+def test_every_attribute_sent_is_in_the_docs(demo_state: Any, inline: bool) -> None:
+    """A code-mode cell's nested tool call carried ``rollout_trace.requester_code_cell_id``,
+    which docs/otlp.md did not name (found by review, over both Codex corpora)."""
+    documented = _documented_attributes()
+    states = [demo_state] + [
+        orjson.loads((bundle / "expected_state.json").read_bytes())
+        for bundle in conformance_bundles(CONFORMANCE_V3)
+        if bundle.parts[-2].startswith(("code_mode", "capture", "multi_agent"))
+    ]
+    sent = {
+        key
+        for state in states
+        for span in otlp_trace(state, inline=inline).spans
+        for key in [*span.attributes, *(k for link in span.links for k in link.attributes)]
+    }
+    assert "rollout_trace.requester_code_cell_id" in sent
+    assert [k for k in sorted(sent) if not any(p.fullmatch(k) for p in documented)] == []
