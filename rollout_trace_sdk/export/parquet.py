@@ -349,7 +349,12 @@ def run_export(
         one redoes the rest. Bundles earlier runs exported with another tables version are
         exported again too, from their recorded sources (``upgraded``; ``stale`` names those
         that can no longer be listed).
+
+    Raises:
+        ValueError: ``engine`` is neither ``process`` nor ``ray``.
     """
+    if engine not in ("process", "ray"):  # any other name would run the pool, unsaid
+        raise ValueError(f"engine must be 'process' or 'ray', not {engine!r}")
     started = time.perf_counter()
     summary = ExportSummary()
     sources = list_bundles(specs, options.stamp(), summary.listing_errors)

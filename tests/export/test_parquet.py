@@ -183,6 +183,17 @@ def test_usage_errors(demo_bundle: Path, tmp_path: Path) -> None:
     assert code == 1 and "no bundle" in err
 
 
+@pytest.mark.parametrize("engine", ["Ray", "threads", ""])
+def test_an_unknown_engine_is_refused_not_taken_for_the_pool(
+    demo_bundle: Path, tmp_path: Path, engine: str
+) -> None:
+    """``run_export(..., engine="Ray")`` ran the process pool without a word (any name but
+    ``ray`` did; found by review): the CLI limits the choices, the Python API did not."""
+    with pytest.raises(ValueError, match="engine must be 'process' or 'ray'"):
+        run_export([str(demo_bundle)], ExportOptions(to=str(tmp_path / "o")), engine=engine)
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_state_file_is_a_source(failing_state: Path, tmp_path: Path) -> None:
     code, _, err = _cli("export", str(failing_state), "--to", str(tmp_path / "o"))
     assert (code, err) == (0, "")
