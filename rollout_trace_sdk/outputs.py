@@ -42,7 +42,9 @@ def forbidden_output(source: Path, output: Path) -> str | None:
                 return "refusing to write inside the bundle's payloads directory"
     if target.is_dir():
         return f"{output} is a directory"
-    return None
+    from .export.dataset_files import export_file  # light: a path walk
+
+    return export_file(target)
 
 
 def _declared_payloads_dir(root: Path) -> str:

@@ -87,3 +87,29 @@ def test_an_export_file_is_private_and_replaced_whole(tmp_path: Path) -> None:
     assert code == 0 and printed == f"{target}\n"
     assert target.read_bytes().startswith(b"{") and stat.S_IMODE(target.stat().st_mode) == 0o600
     assert sorted(os.listdir(tmp_path)) == ["bundle", "trace.perfetto.json"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("argv", "inside"),
+    [
+        (("reduce",), "rollouts/x.parquet"),
+        (("reduce",), "_export.json"),
+        (("export", "--format", "perfetto"), "tool_calls/part.parquet"),
+        (("view",), "threads/page.html"),
+    ],
+)
+def test_an_exports_own_files_are_refused(
+    tmp_path: Path, argv: tuple[str, ...], inside: str
+) -> None:
+    """An export's manifest and table folders are its data: a file written there is read as
+    one of a table's parts (a rollout counted twice, silently). ``query -o`` refused them;
+    ``reduce``, ``export`` and ``view`` wrote there (found by review export20)."""
+    bundle = make_bundle(tmp_path)
+    export = tmp_path / "tables"
+    for table in ("rollouts", "tool_calls", "threads"):
+        (export / table).mkdir(parents=True)
+    (export / "_export.json").write_text("{}")
+    target = export / inside
+    code, _, err = run(*argv, bundle, "-o", target)
+    assert code != 0 and "refusing" in err and "export" in err
+    assert not target.exists() or target.read_text() == "{}"

@@ -27,11 +27,11 @@ from typing import Any, Final
 
 import orjson
 
+from .dataset_files import MANIFEST_NAME
 from .schema import TABLE_NAMES, TABLES_VERSION
 
 __all__ = ["EXPORTED", "MANIFEST_NAME", "ExportDir", "other_version"]
 
-MANIFEST_NAME: Final = "_export.json"
 #: Manifest statuses of a bundle whose parts are in the tables.
 EXPORTED: Final = ("ok", "lenient")
 _MANIFEST_VERSION: Final = 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -273,23 +272,11 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _export_file(directory: str, output: str) -> str | None:
-    """Why ``output`` must not be written: it is one of an export's own files (its manifest,
-    or a part of one of its tables), of the export queried or of any export around
-    ``output`` (a result written into another export's table would be read as one of its
-    parts), which :func:`~..outputs.forbidden_output`, knowing bundles only, lets through.
-    None when it may be written."""
-    from .export_dir import MANIFEST_NAME
+    """Why ``output`` must not be written: one of the queried export's own files, or of an
+    export around it (:func:`.dataset_files.export_file`). None when it may be written."""
+    from .dataset_files import export_file
 
-    target = Path(os.path.realpath(output))
-    exports = [Path(os.path.realpath(directory))]
-    exports += [folder for folder in target.parents if (folder / MANIFEST_NAME).is_file()]
-    for root in exports:
-        if target == root / MANIFEST_NAME:
-            return f"refusing to overwrite the {MANIFEST_NAME} of the export {root}"
-        for table in TABLE_NAMES:
-            if root / table in (target, *target.parents):
-                return f"refusing to write inside the {table} table of the export {root}"
-    return None
+    return export_file(Path(output), Path(directory))
 
 
 def _parquet_bytes(directory: str, sql: str) -> bytes:
