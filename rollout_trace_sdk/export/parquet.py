@@ -404,7 +404,9 @@ def run_export(
             if n % 64 == 0:
                 out.write_manifest(manifest)
     finally:
-        if summary.exported or not manifest:
+        # a new export of nothing is still an export (empty tables), unless nothing could
+        # be listed: a mistyped path must not leave a folder behind
+        if summary.exported or (not manifest and not summary.listing_errors):
             out.write_manifest(manifest)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -175,12 +175,14 @@ def test_usage_errors(demo_bundle: Path, tmp_path: Path) -> None:
     assert code == 2 and "needs --to DIR" in err
     code, stdout, err = _cli("export", str(tmp_path / "nothing"), "--to", str(tmp_path / "o"))
     assert code == 1 and "nothing: cannot list" in err and "exported 0 bundle(s)" in stdout
+    assert not (tmp_path / "o").exists()  # a mistyped path left an empty export behind
     (tmp_path / "file").write_text("")
     code, _, err = _cli("export", str(demo_bundle), "--to", str(tmp_path / "file"))
     assert code == 1 and err == f"rollout-trace export: {tmp_path / 'file'}: Not a directory\n"
     (tmp_path / "empty").mkdir()
     code, _, err = _cli("export", str(tmp_path / "empty"), "--to", str(tmp_path / "o"))
     assert code == 1 and "no bundle" in err
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("engine", ["Ray", "threads", ""])
