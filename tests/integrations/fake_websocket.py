@@ -18,8 +18,9 @@ Each ``response.create`` is answered by the words of its last user text:
 
 A ``response.steer`` while nothing runs is refused (``response.steer.failed``). Every
 event echoes the request's ``stream_id``; the client events received are kept in
-:attr:`FakeWebSocket.received`. Messages of any size are read; ``read_delay`` seconds pass
-before a connection's first one is (a large send then waits for the socket to drain).
+:attr:`FakeWebSocket.received`. Messages of any size are read; a fake made with
+``hold_reads=True`` reads none until :meth:`FakeWebSocket.read` is called (a large send then
+waits for the socket to drain for as long as the test wants, whatever the machine's load).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
 from typing import Any, Self
 
 from websockets.sync.server import Server, ServerConnection, serve
@@ -38,9 +38,11 @@ from .fake_openai import USAGE_RESPONSES, last_user_text
 class FakeWebSocket:
     """The fake; a context manager serving while its ``with`` block runs."""
 
-    def __init__(self, read_delay: float = 0.0) -> None:
+    def __init__(self, *, hold_reads: bool = False) -> None:
         self.received: list[dict[str, Any]] = []
-        self._read_delay = read_delay
+        self._reading = threading.Event()
+        if not hold_reads:
+            self._reading.set()
         self._numbers = itertools.count(1)
         self._sequence = itertools.count(1)
         self._server: Server = serve(self._handle, "127.0.0.1", 0, max_size=None)
@@ -57,10 +59,15 @@ class FakeWebSocket:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._reading.set()  # a held connection's handler must not outlive the server
         self._server.shutdown()
 
+    def read(self) -> None:
+        """A fake made with ``hold_reads=True`` starts reading what it was sent."""
+        self._reading.set()
+
     def _handle(self, ws: ServerConnection) -> None:
-        time.sleep(self._read_delay)
+        self._reading.wait()
         for raw in ws:
             event = json.loads(raw)
             self.received.append(event)

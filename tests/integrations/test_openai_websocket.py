@@ -402,18 +402,34 @@ async def test_a_cancelled_send_keeps_its_call_for_the_response_that_comes(
     the message was written and the server answers it, so its call stays waiting for that
     response, and the next request's call gets its own. (The call was ended cancelled and
     taken off its lane: the next call was given the cancelled request's response and the
-    next response was not recorded.)"""
-    with FakeWebSocket(read_delay=1.0) as slow:
+    next response was not recorded.) The server reads nothing until the send is cancelled,
+    and the send is cancelled once the whole message is in the socket's buffer: no clock
+    decides where the cancellation lands."""
+    with FakeWebSocket(hold_reads=True) as slow:
         client = _client(slow)
         async with (
             open_rollout(tmp_path, model="gpt-test", schema_version=3) as rollout,
             rollout.root.turn(),
             client.responses.connect() as connection,
         ):
-            with anyio.move_on_after(0.2) as sending:
-                big = "z" * 30_000_000  # more than the socket buffers hold
-                await connection.response.create(model="gpt-test", input="big", instructions=big)
+            transport = connection._connection.transport
+            sending = anyio.CancelScope()
+
+            async def send_big() -> None:
+                with sending:
+                    big = "z" * 30_000_000  # more than the socket buffers hold
+                    await connection.response.create(
+                        model="gpt-test", input="big", instructions=big
+                    )
+
+            with anyio.fail_after(120):  # a hang, not a slow machine
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(send_big)
+                    while not transport.get_write_buffer_size():  # written, waiting to drain
+                        await anyio.sleep(0.01)
+                    sending.cancel()
             assert sending.cancelled_caught
+            slow.read()
             await connection.response.create(model="gpt-test", input="small")
             await _until(connection, "response.completed")
             await _until(connection, "response.completed")
