@@ -7,15 +7,15 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * ``You write.`` — answers with the final report;
 * ``You ping.`` / ``You pong.`` — a handoff to Pong and one back to Ping, which answers;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
-* instructions containing ``stall`` — answered after :data:`STALL_S` (a run cancelled, or a
-  guardrail tripping, while the request is in flight).
+* instructions containing ``stall`` — held, unanswered, until the server stops; its arrival
+  sets :attr:`FakeAgentsAPI.stalled` (a run cancelled, or a guardrail tripping, while the
+  request is in flight: the test waits for the request to be in flight, whatever the load).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -24,7 +24,6 @@ from .fake_openai import FakeOpenAI
 TRANSLATION = "regn i Oslo"
 REPORT = "Report: rain in Oslo (regn i Oslo)"
 WEATHER = "rain, 7 C"
-STALL_S = 1.0
 
 
 def _call(n: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
@@ -55,6 +54,13 @@ class FakeAgentsAPI(FakeOpenAI):
     def __init__(self) -> None:
         super().__init__()
         self._request = threading.local()  # the body being answered, per server thread
+        #: a ``stall`` request has arrived (and is held)
+        self.stalled = threading.Event()
+        self._release = threading.Event()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release.set()  # a held request's thread must not outlive the server
+        super().__exit__(*exc_info)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         if "fail" in str(body.get("instructions") or ""):
@@ -70,8 +76,9 @@ class FakeAgentsAPI(FakeOpenAI):
             return
         self._request.body = body
         if "stall" in str(body.get("instructions") or ""):
-            time.sleep(STALL_S)
-            # the client may have given up meanwhile: what these runs are about
+            self.stalled.set()
+            self._release.wait()
+            # the client has given up meanwhile: what these runs are about
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 super().answer(handler, body)
             return

@@ -75,10 +75,11 @@ def _triage(
     *,
     writer: str = "You write.",
     weather: Any = WEATHER,
-    weather_s: float = 0.0,
+    weather_running: asyncio.Event | None = None,
 ) -> Agent[Any]:
     """The scripted triage agent: ``writer`` is the writer's instructions, ``weather`` what
-    the weather tool returns, after ``weather_s`` seconds."""
+    the weather tool returns. Given ``weather_running``, the tool sets it and then runs until
+    it is cancelled (a run stopped while its tool runs, whatever the machine's load)."""
     model = OpenAIResponsesModel(
         "gpt-test", AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
     )
@@ -86,7 +87,9 @@ def _triage(
     @function_tool
     async def get_weather(city: str) -> Any:
         """The weather in a city."""
-        await asyncio.sleep(weather_s)
+        if weather_running is not None:
+            weather_running.set()
+            await asyncio.Event().wait()
         return weather
 
     translator = Agent(name="Translator", instructions="You translate.", model=model)
@@ -223,7 +226,7 @@ def test_a_run_cancelled_while_the_model_thinks_is_not_completed(
 
     async def run() -> None:
         task = asyncio.ensure_future(Runner.run(_stalled(fake.base_url), QUESTION))
-        await asyncio.sleep(0.3)
+        await _in_flight(fake)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -232,6 +235,12 @@ def test_a_run_cancelled_while_the_model_thinks_is_not_completed(
     processors[0].shutdown()
     [bundle] = _bundles(tmp_path)
     assert _statuses(bundle) == (["cancelled"], ["cancelled"])
+
+
+async def _in_flight(fake: FakeAgentsAPI) -> None:
+    """Returns once the fake holds a ``stall`` request: the model call is in flight."""
+    while not fake.stalled.is_set():
+        await asyncio.sleep(0.01)
 
 
 def _ended(state: dict[str, Any]) -> tuple[str, dict[str, str], list[str]]:
@@ -248,12 +257,13 @@ def test_a_run_stopped_after_the_model_answered_is_not_completed(
     """Stopped while its tool ran, or before the tool the model asked for ran, the run
     left a completed turn and a completed rollout (found by review)."""
     _register(processors, tmp_path)
-    agent = _triage(fake.base_url, weather_s=1.0)
 
     async def run() -> None:
+        running = asyncio.Event()
+        agent = _triage(fake.base_url, weather_running=running)
         if how.startswith("task"):
             task = asyncio.ensure_future(Runner.run(agent, QUESTION))
-            await asyncio.sleep(0.4)  # the model asked for the weather; the tool runs 1 s
+            await running.wait()  # the model asked for the weather; the tool runs
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -338,7 +348,7 @@ def test_a_tripped_guardrail_fails_the_turn(
 
     @input_guardrail
     async def refuse(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
-        await asyncio.sleep(0.2)
+        await _in_flight(fake)
         return GuardrailFunctionOutput(output_info={}, tripwire_triggered=True)
 
     _register(processors, tmp_path)

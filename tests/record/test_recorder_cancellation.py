@@ -9,13 +9,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import _files, open_rollout
+from rollout_trace_sdk.record import Rollout, _files, open_rollout
 
 from .recorder_support import (
     bundle_in,
@@ -238,7 +239,7 @@ async def test_close_timeout_passing_while_the_writer_task_writes_keeps_the_seqs
             await anyio.sleep(0.001)
         for n in range(10):
             rollout.root.protocol_event("left", {"n": n})
-        tg.start_soon(anyio.to_thread.run_sync, _release_later, release)
+        tg.start_soon(anyio.to_thread.run_sync, _release_later, release, rollout)
     bundle = bundle_in(tmp_path)
     kinds = [e["payload"].get("event_type") for e in of_type(bundle, "protocol_event_observed")]
     assert kinds.count("first") == 10
@@ -246,7 +247,15 @@ async def test_close_timeout_passing_while_the_writer_task_writes_keeps_the_seqs
     _whole_and_closed(bundle, tmp_path)
 
 
-def _release_later(release: threading.Event) -> None:
-    """In a worker thread: let the slow disk go on once the close has run out of time."""
-    release.wait(0.2)
+def _release_later(release: threading.Event, rollout: Rollout) -> None:
+    """In a worker thread: let the slow disk go on once the close has run out of time (it
+    has counted the queue left as lost; 0.2 s of waiting instead let the chunk go before
+    the close had begun, now and then, on a busy machine). Bounded: a close that never
+    gives up fails the test, it does not hang it."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stats = rollout.stats
+        if stats is not None and stats.lost_anything:
+            break
+        time.sleep(0.001)
     release.set()
