@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..record.requests import to_plain
-from ..record.threads import Turn
 from ..record.tools import ToolCall
+from ..record.turns import Turn
 
 
 class SpanScope:

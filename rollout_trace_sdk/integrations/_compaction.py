@@ -31,7 +31,7 @@ from ..record._guard import quietly
 from ..record.compactions import Compaction, CompactionRequest
 from ..record.current import current_turn
 from ..record.runtime import error_text, outcome_of
-from ..record.threads import Turn
+from ..record.turns import Turn
 from ._sent import is_raw, sent_request
 
 __all__ = ["async_compact", "sync_compact"]

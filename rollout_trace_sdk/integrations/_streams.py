@@ -16,7 +16,7 @@ import attrs
 
 from ..record._guard import quietly
 from ..record.inference import InferenceCall
-from ..record.threads import Turn
+from ..record.turns import Turn
 from ._answers import ended_by, finish
 
 #: The protocol event a stream's first delta records.

@@ -59,7 +59,7 @@ from ..record.current import current_turn
 from ..record.inference import InferenceCall
 from ..record.requests import to_plain
 from ..record.runtime import outcome_of
-from ..record.threads import Turn
+from ..record.turns import Turn
 from ._answers import ended_by, response_error
 from ._sent import sent_request
 from ._streams import Recorder, swapped

@@ -46,7 +46,8 @@ from ..record.items import task_message
 from ..record.recorder import Rollout
 from ..record.requests import to_plain
 from ..record.runtime import ENDED_AS, Outcome, warn
-from ..record.threads import AgentThread, Turn
+from ..record.threads import AgentThread
+from ..record.turns import Turn
 
 if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
     from ..record.redact import RedactionConfig

@@ -52,7 +52,7 @@ from ..record._guard import warn_failed
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.requests import to_plain
-from ..record.threads import Turn
+from ..record.turns import Turn
 from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact

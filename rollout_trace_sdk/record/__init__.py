@@ -1,7 +1,8 @@
 """Hot path: recorder handles, snapshotting and the background bundle writer.
 
 Open a rollout with :func:`open_rollout`; everything else is a handle it gives out:
-threads (:class:`AgentThread`), turns, inference calls, tool calls and what runs under them.
+threads (:class:`AgentThread`), turns (:class:`Turn`), inference calls, tool calls and what
+runs under them.
 """
 
 from .code_cells import CodeCell
@@ -13,8 +14,9 @@ from .recorder import ROOT_ENV_VARS, Rollout, RolloutScope, open_rollout, trace_
 from .redact import RedactionConfig
 from .runtime import RecorderWarning
 from .terminals import TerminalSession
-from .threads import AgentThread, Turn
+from .threads import AgentThread
 from .tools import ToolCall
+from .turns import Turn
 
 __all__ = [
     "CALL_ID_HEADER",

@@ -18,7 +18,8 @@ from ._handle import ToolWork
 from .runtime import now_ms, warn
 
 if TYPE_CHECKING:
-    from .threads import AgentThread, Turn
+    from .threads import AgentThread
+    from .turns import Turn
 
 ActivityKind = Literal["started", "interacted", "interrupted"]
 

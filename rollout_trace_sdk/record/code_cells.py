@@ -16,7 +16,7 @@ from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning
 from .tools import ToolCall, _NullToolCall
 
 if TYPE_CHECKING:
-    from .threads import Turn
+    from .turns import Turn
 
 
 class CodeCell(Handle):

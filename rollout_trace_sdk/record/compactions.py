@@ -18,7 +18,7 @@ from .requests import normalize_request
 from .runtime import NullLifecycle, Runtime, ignore, returning
 
 if TYPE_CHECKING:
-    from .threads import Turn
+    from .turns import Turn
 
 
 class Compaction(Emitter):

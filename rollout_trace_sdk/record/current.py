@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .threads import Turn
+    from .turns import Turn
 
 __all__ = ["current_turn", "use_turn"]
 

@@ -19,7 +19,7 @@ from .requests import normalize_output_items
 from .runtime import NullLifecycle, Runtime, ignore, uuid4, warn
 
 if TYPE_CHECKING:
-    from .threads import Turn
+    from .turns import Turn
 
 #: The request header ``call.headers`` sets to the inference call id: send it to the provider
 #: to join its logs to the trace (Codex sends the same header).

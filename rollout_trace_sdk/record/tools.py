@@ -25,7 +25,7 @@ from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
     from .code_cells import CodeCell
-    from .threads import Turn
+    from .turns import Turn
 
 _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 #: Kinds whose runtime payloads the reducers parse as sub-agent activity or waits: recorded

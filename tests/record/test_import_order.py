@@ -85,7 +85,7 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 def test_record_modules_import_each_other_in_one_direction() -> None:
     graph = {module: _imports(module) for module in MODULES}
-    assert graph["threads"] >= {"tools", "inference", "compactions"}  # the walk sees imports
+    assert graph["turns"] >= {"tools", "inference", "compactions"}  # the walk sees imports
     assert _cycle(graph) is None
 
 

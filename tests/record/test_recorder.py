@@ -26,6 +26,7 @@ from rollout_trace_sdk.record import (
     terminals,
     threads,
     tools,
+    turns,
 )
 from rollout_trace_sdk.record.items import content_id
 from rollout_trace_sdk.record.recorder import NULL_ROLLOUT, Rollout
@@ -425,7 +426,7 @@ async def test_uncreatable_bundle_warns_and_disables(tmp_path: Path) -> None:
 
 _TWINS = [
     (threads.AgentThread, threads._NullAgentThread),
-    (threads.Turn, threads._NullTurn),
+    (turns.Turn, turns._NullTurn),
     (inference.InferenceCall, inference._NullInferenceCall),
     (tools.ToolCall, tools._NullToolCall),
     (terminals.TerminalSession, terminals._NullTerminalSession),

@@ -12,7 +12,7 @@ import pytest
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._shards import CaptureLimits
-from rollout_trace_sdk.record.threads import Turn
+from rollout_trace_sdk.record.turns import Turn
 from rollout_trace_sdk.record.writer import BundleWriter
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from tests.record.writer_support import reduce_like_codex, shard_texts, uncompressed_bytes
