@@ -41,7 +41,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ..view.capture import capture_notes, not_whole, recording_status
-from ..view.model import own_item_ids, tool_name
+from ..view.item_text import own_item_ids, tool_name
 from .otlp_content import Conversation, cut
 
 #: Execution statuses reported as span status ERROR.

@@ -18,8 +18,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..view.capture import ref_text, unavailable_notes
-from ..view.model import tool_name
+from ..view.item_text import parts_text, tool_name
 
 #: Longest inlined attribute value, in UTF-8 bytes (receivers cap attribute and request
 #: sizes in bytes: 64 Ki characters could be 256 KiB).
@@ -42,28 +41,10 @@ def cut(text: str) -> str:
 
 
 def body_text(item: _Obj | None, notes: Mapping[str, str] | None = None) -> str:
-    """A conversation item's body as text: text, summaries, JSON summaries, code, labels; a
-    part a capture limit cut says so (``notes``: ``view.capture.capture_notes``)."""
-    notes = notes or {}
+    """A conversation item's body as text, whole, as the viewer reads it
+    (``view.item_text.parts_text``); :func:`cut` cuts it by bytes for the attributes."""
     body = item.get("body") if item else None
-    parts = body.get("parts") if isinstance(body, Mapping) else None
-    out: list[str] = []
-    for part in parts if isinstance(parts, list) else ():
-        if not isinstance(part, Mapping):
-            continue
-        kind = part.get("type")
-        if kind in ("text", "summary"):
-            out.append(str(part.get("text", "")))
-        elif kind == "json":
-            summary = str(part.get("summary", ""))
-            out.append(summary + unavailable_notes(summary, notes))
-        elif kind == "code":
-            out.append(str(part.get("source", "")))
-        elif kind == "payload_ref":
-            out.append(ref_text(part, notes))
-        elif kind == "encoded":
-            out.append(f"[{part.get('label', kind)}]")
-    return "\n".join(p for p in out if p)
+    return parts_text(body, notes=notes, limit=None)
 
 
 class Conversation:

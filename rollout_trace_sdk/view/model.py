@@ -18,11 +18,10 @@ from typing import Any, Final
 
 import orjson
 
-from .capture import capture_notes, recording_status, ref_text, unavailable_notes
+from .capture import capture_notes, recording_status
+from .item_text import clip, own_item_ids, parts_text, summary_text, tool_name
 
 VIEW_MODEL_VERSION: Final = 1
-#: Longest item text kept in the model; the rest is one click away in the raw payload.
-MAX_ITEM_TEXT: Final = 20_000
 
 _Obj = Mapping[str, Any]
 #: Edge anchor type -> (its id field, the state table whose object says the anchor's thread).
@@ -43,88 +42,6 @@ def _seq(obj: _Obj) -> int:
     execution = obj.get("execution")
     seq = execution.get("started_seq") if isinstance(execution, Mapping) else None
     return seq if isinstance(seq, int) else 0
-
-
-def parts_text(
-    parts: Any, *, summaries: bool = True, notes: Mapping[str, str] | None = None
-) -> str:
-    """An item's body as display text: text and summaries, JSON summaries, code, labels; a
-    part a capture limit cut or left out says so (``notes``: ``capture.capture_notes``)."""
-    notes = notes or {}
-    if isinstance(parts, Mapping):
-        parts = parts.get("parts")
-    if not isinstance(parts, list):
-        return ""
-    out: list[str] = []
-    for part in parts:
-        if not isinstance(part, Mapping):
-            continue
-        kind = part.get("type")
-        if kind == "text" or (kind == "summary" and summaries):
-            out.append(str(part.get("text", "")))
-        elif kind == "json":
-            summary = str(part.get("summary", ""))
-            out.append(summary + unavailable_notes(summary, notes))
-        elif kind == "code":
-            out.append(str(part.get("source", "")))
-        elif kind == "encoded":
-            out.append(f"[{part.get('label', 'encoded')}]")
-        elif kind == "payload_ref":
-            out.append(ref_text(part, notes))
-    return _cut("\n".join(p for p in out if p))
-
-
-def _summary_part(parts: Any) -> str:
-    """Reasoning summaries only (shown apart from the raw reasoning text)."""
-    if isinstance(parts, Mapping):
-        parts = parts.get("parts")
-    if not isinstance(parts, list):
-        return ""
-    return _cut(
-        "\n".join(
-            str(p.get("text", ""))
-            for p in parts
-            if isinstance(p, Mapping) and p.get("type") == "summary"
-        )
-    )
-
-
-def tool_name(tool: _Obj) -> str:
-    """A tool call's name as people say it: ``exec_command``, ``mcp server/tool``, the name of
-    an ``other`` tool, or a generic summary's label."""
-    kind = tool.get("kind")
-    tag = str(kind.get("type", "?")) if isinstance(kind, Mapping) else str(kind)
-    if isinstance(kind, Mapping) and tag == "mcp":
-        named = [str(kind[key]) for key in ("server", "tool") if kind.get(key) is not None]
-        return "/".join(named) or tag
-    if isinstance(kind, Mapping) and tag == "other" and kind.get("name"):
-        return str(kind["name"])
-    return tag
-
-
-def own_item_ids(tool: _Obj, key: str, items: Any) -> list[str]:
-    """The ids a tool call lists under ``key`` (``model_visible_call_item_ids``,
-    ``model_visible_output_item_ids``) of items in the call's own thread. A spawn that copies
-    the history into the child (``fork_turns``) lists the child's copies of the call and its
-    output there too (the copy of the output reads "aborted"): the child's items, not what
-    this call was given or gave. All of them when none is known to be in its thread.
-
-    Args:
-        tool: the tool call, as the state has it.
-        key: which of its item lists.
-        items: the state's ``conversation_items`` by id.
-
-    Returns:
-        The item ids, in the state's order.
-    """
-    ids = [i for i in tool.get(key) or () if isinstance(i, str)]
-    if not isinstance(items, Mapping):
-        return ids
-    thread = tool.get("thread_id")
-    own = [
-        i for i in ids if isinstance(items.get(i), Mapping) and items[i].get("thread_id") == thread
-    ]
-    return own or ids
 
 
 class _Builder:
@@ -235,7 +152,7 @@ class _Builder:
             **self.window(turn),
         }
         if isinstance(turn.get("error_text"), str):  # from its protocol events (turn_errors.py)
-            record["err"] = _clip(turn["error_text"])
+            record["err"] = clip(turn["error_text"])
         return record
 
     def item_record(self, item: _Obj) -> dict[str, Any]:
@@ -255,7 +172,7 @@ class _Builder:
         if item.get("call_id"):
             record["call_id"] = item["call_id"]
         if item.get("kind") == "reasoning":
-            summary = _summary_part(item.get("body"))
+            summary = summary_text(item.get("body"))
             if summary:
                 record["summary"] = summary
         message = item.get("agent_message")
@@ -313,7 +230,7 @@ class _Builder:
         if call.get("response_id"):
             record["response_id"] = call["response_id"]
         if isinstance(call.get("error_text"), str):  # from the log (see reduce/failures.py)
-            record["err"] = _clip(call["error_text"])
+            record["err"] = clip(call["error_text"])
         return record
 
     def tool_record(self, tool: _Obj) -> dict[str, Any]:
@@ -341,9 +258,9 @@ class _Builder:
         if tool.get("model_visible_call_id"):
             record["call_id"] = tool["model_visible_call_id"]
         if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
-            record["err"] = _clip(tool["error_text"])
+            record["err"] = clip(tool["error_text"])
         if isinstance(tool.get("result_text"), str):  # an output no request carried (idem)
-            record["result"] = _clip(tool["result_text"])
+            record["result"] = clip(tool["result_text"])
         op = tool.get("terminal_operation_id")
         if isinstance(op, str) and op in self.op_ix:
             record["op"] = self.op_ix[op]
@@ -361,7 +278,7 @@ class _Builder:
             "label",
         ):
             if summary.get(key):
-                record[key] = _clip(summary[key])
+                record[key] = clip(summary[key])
         if tool.get("mcp_call_id"):
             record["mcp_call_id"] = tool["mcp_call_id"]
         return record
@@ -378,14 +295,14 @@ class _Builder:
             **self.window(op),
         }
         if request.get("type") == "exec_command":
-            record["command"] = _clip(request.get("display_command"))
-            record["cwd"] = _clip(request.get("cwd"))
+            record["command"] = clip(request.get("display_command"))
+            record["cwd"] = clip(request.get("cwd"))
         else:
-            record["stdin"] = _clip(request.get("stdin"))
+            record["stdin"] = clip(request.get("stdin"))
         if result is not None:
             record["exit"] = result.get("exit_code")
-            record["stdout"] = _clip(result.get("stdout"))
-            record["stderr"] = _clip(result.get("stderr"))
+            record["stdout"] = clip(result.get("stdout"))
+            record["stderr"] = clip(result.get("stderr"))
         record["t"] = -1  # the tool call's lane, filled in once tools are numbered
         return record
 
@@ -395,7 +312,7 @@ class _Builder:
             "t": self.thread(cell.get("thread_id")),
             **self.window(cell),
             "runtime": cell.get("runtime_status"),
-            "source": _clip(cell.get("source_js")),
+            "source": clip(cell.get("source_js")),
             "nested": self.indexes(self.tool_ix, cell.get("nested_tool_call_ids")),
             # the model's ``wait`` calls on this cell (the transcript names the cell on them)
             "waits": self.indexes(self.tool_ix, cell.get("wait_tool_call_ids")),
@@ -530,20 +447,6 @@ def _payload_of(body: Any) -> str | None:
         if isinstance(part, Mapping) and isinstance(part.get("raw_payload_id"), str):
             return str(part["raw_payload_id"])
     return None
-
-
-def _clip(value: Any) -> Any:
-    """Text cut as :func:`_cut` cuts it; anything else as it is."""
-    return _cut(value) if isinstance(value, str) else value
-
-
-def _cut(text: str, limit: int = MAX_ITEM_TEXT) -> str:
-    """Text cut to ``limit`` characters, saying how much was left out (the raw payload has
-    it all). Every text the model keeps goes through here: one 4 MB command or reasoning
-    summary must not make the page (or ``show``) carry 4 MB."""
-    if len(text) > limit:
-        return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
-    return text
 
 
 def build_view_model(state: _Obj) -> dict[str, Any]:

@@ -135,7 +135,7 @@ class PayloadReader:
             return error if isinstance(error, str) else None
         if kind == "direct_response":
             from ..reduce.normalize import normalize_one
-            from .model import parts_text
+            from .item_text import parts_text
 
             try:
                 norm = normalize_one(
@@ -207,7 +207,7 @@ def tool_result_texts(
         The texts found; a payload that cannot be read, was cut or left out by a capture
         limit, or holds no text gives none.
     """
-    from .model import own_item_ids
+    from .item_text import own_item_ids
     from .summary import FAILED
 
     tools = state.get("tool_calls")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .capture import recording_status
-from .model import own_item_ids, tool_name
+from .item_text import own_item_ids, tool_name
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 SUMMARY_VERSION: Final = 1

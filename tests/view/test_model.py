@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.view.html import _script_json, static_page
-from rollout_trace_sdk.view.model import MAX_ITEM_TEXT, build_view_model
+from rollout_trace_sdk.view.item_text import MAX_ITEM_TEXT
+from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.payloads import PayloadReader
 
 

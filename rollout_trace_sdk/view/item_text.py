@@ -1,0 +1,121 @@
+"""What a reduced state's items and tool calls read as, for people: an item's body as text,
+a tool call's name, the items a call lists in its own thread, long text cut with a note of
+what was left out. The view model (``model``), ``show`` and ``summary``, the payload pages
+and the exports all say these the same way, so each is said here once.
+
+Like the view model, it reads the state as plain JSON values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .capture import ref_text, unavailable_notes
+
+#: Longest item text kept in the model; the rest is one click away in the raw payload.
+MAX_ITEM_TEXT: Final = 20_000
+
+_Obj = Mapping[str, Any]
+
+
+def parts_text(
+    parts: Any,
+    *,
+    summaries: bool = True,
+    notes: Mapping[str, str] | None = None,
+    limit: int | None = MAX_ITEM_TEXT,
+) -> str:
+    """An item's body as display text: text and summaries, JSON summaries, code, labels; a
+    part a capture limit cut or left out says so (``notes``: ``capture.capture_notes``).
+    Cut at ``limit`` characters (``None``: whole, for the exports, which cut by bytes)."""
+    notes = notes or {}
+    if isinstance(parts, Mapping):
+        parts = parts.get("parts")
+    if not isinstance(parts, list):
+        return ""
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind == "text" or (kind == "summary" and summaries):
+            out.append(str(part.get("text", "")))
+        elif kind == "json":
+            summary = str(part.get("summary", ""))
+            out.append(summary + unavailable_notes(summary, notes))
+        elif kind == "code":
+            out.append(str(part.get("source", "")))
+        elif kind == "encoded":
+            out.append(f"[{part.get('label', 'encoded')}]")
+        elif kind == "payload_ref":
+            out.append(ref_text(part, notes))
+    text = "\n".join(p for p in out if p)
+    return text if limit is None else cut(text, limit)
+
+
+def summary_text(parts: Any) -> str:
+    """Reasoning summaries only (shown apart from the raw reasoning text)."""
+    if isinstance(parts, Mapping):
+        parts = parts.get("parts")
+    if not isinstance(parts, list):
+        return ""
+    return cut(
+        "\n".join(
+            str(p.get("text", ""))
+            for p in parts
+            if isinstance(p, Mapping) and p.get("type") == "summary"
+        )
+    )
+
+
+def tool_name(tool: _Obj) -> str:
+    """A tool call's name as people say it: ``exec_command``, ``mcp server/tool``, the name of
+    an ``other`` tool, or a generic summary's label."""
+    kind = tool.get("kind")
+    tag = str(kind.get("type", "?")) if isinstance(kind, Mapping) else str(kind)
+    if isinstance(kind, Mapping) and tag == "mcp":
+        named = [str(kind[key]) for key in ("server", "tool") if kind.get(key) is not None]
+        return "/".join(named) or tag
+    if isinstance(kind, Mapping) and tag == "other" and kind.get("name"):
+        return str(kind["name"])
+    return tag
+
+
+def own_item_ids(tool: _Obj, key: str, items: Any) -> list[str]:
+    """The ids a tool call lists under ``key`` (``model_visible_call_item_ids``,
+    ``model_visible_output_item_ids``) of items in the call's own thread. A spawn that copies
+    the history into the child (``fork_turns``) lists the child's copies of the call and its
+    output there too (the copy of the output reads "aborted"): the child's items, not what
+    this call was given or gave. All of them when none is known to be in its thread.
+
+    Args:
+        tool: the tool call, as the state has it.
+        key: which of its item lists.
+        items: the state's ``conversation_items`` by id.
+
+    Returns:
+        The item ids, in the state's order.
+    """
+    ids = [i for i in tool.get(key) or () if isinstance(i, str)]
+    if not isinstance(items, Mapping):
+        return ids
+    thread = tool.get("thread_id")
+    own = [
+        i for i in ids if isinstance(items.get(i), Mapping) and items[i].get("thread_id") == thread
+    ]
+    return own or ids
+
+
+def clip(value: Any) -> Any:
+    """Text cut as :func:`cut` cuts it; anything else as it is."""
+    return cut(value) if isinstance(value, str) else value
+
+
+def cut(text: str, limit: int = MAX_ITEM_TEXT) -> str:
+    """Text cut to ``limit`` characters, saying how much was left out (the raw payload has
+    it all). Every text the model keeps goes through here: one 4 MB command or reasoning
+    summary must not make the page (or ``show``) carry 4 MB."""
+    if len(text) > limit:
+        return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+    return text
