@@ -33,16 +33,14 @@ are two:
 - a tool call: of the calls no tool call has yet (those with its arguments, input or
   command, if any), the first of the latest response's.
 
-Arguments match as given or as JSON values (keys sorted, spacing dropped), so arguments
-serialised again or given parsed still match; an item id (a provider may give every item the
-same) is not trusted against arguments that say otherwise. A call cut off mid-arguments and
-its retry are two contents to the reducers, so two calls here too.
+Arguments match as given or as JSON values (``_call_args``); an item id (a provider may give
+every item the same) is not trusted against arguments that say otherwise. A call cut off
+mid-arguments and its retry are two contents to the reducers, so two calls here too.
 
 Two calls with one id and the same arguments, and outputs of parallel same-id calls accepted
 (or tools given no arguments) in another order than the calls, cannot be told apart: order
-decides. Content is compared by fingerprints (whole up to 1 KB, sampled beyond: a call's
-arguments or an output may be 100 KB), and an id with one call costs a few dict operations
-per mention.
+decides. Content is compared by fingerprints (``_call_args``), and an id with one call costs
+a few dict operations per mention.
 """
 
 from __future__ import annotations
@@ -50,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-import orjson
+from ._call_args import NO_ARGS, Args, args_of, call_arguments, fingerprint, same_args
 
 #: Items that answer a call of a tool the agent runs, by ``type``.
 CALL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
@@ -60,68 +58,6 @@ _CALLS: Final = frozenset(
     {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
 )
 MENTIONS: Final = _CALLS | CALL_OUTPUT_TYPES | {"tool_search_output"}
-#: Texts up to this length are hashed whole (1 KB: ~0.6 µs; a tool's output is
-#: fingerprinted on the event loop); longer ones by their length and evenly spread samples.
-_WHOLE: Final = 1024
-_SAMPLES: Final = 32
-
-
-def _fingerprint(value: Any) -> int | None:
-    """A text (or a JSON value, as its canonical JSON) told apart in bounded time: hashed
-    whole up to :data:`_WHOLE` characters, else by its length and evenly spread samples."""
-    text: str | bytes
-    if value.__class__ is str:
-        text = value
-    elif value is None:
-        return None
-    else:
-        try:
-            text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except (TypeError, orjson.JSONEncodeError):
-            return None
-    if len(text) <= _WHOLE:
-        return hash(text)
-    step = len(text) // _SAMPLES
-    return hash((len(text), *(text[i : i + 16] for i in range(0, len(text), step))))
-
-
-#: A call's arguments: fingerprints of their text as given and of their JSON value (keys
-#: sorted, spacing dropped), so arguments serialised again, or given parsed, still match.
-_Args = tuple[int | None, int | None]
-_NO_ARGS: Final[_Args] = (None, None)
-
-
-def _args_of(value: Any) -> _Args:
-    if value is None:
-        return _NO_ARGS
-    if value.__class__ is not str:
-        canonical = _fingerprint(value)
-        return canonical, canonical
-    raw = _fingerprint(value)
-    if len(value) > _WHOLE:
-        return raw, raw
-    try:
-        parsed = orjson.loads(value)
-    except (orjson.JSONDecodeError, RecursionError):
-        return raw, raw
-    return raw, _fingerprint(parsed)
-
-
-def _arguments(item: dict[str, Any]) -> _Args:
-    """A call item's arguments (a function's), input (a custom tool's) or command (a local
-    shell's)."""
-    for key in ("arguments", "input"):
-        value = item.get(key)
-        if value is not None:
-            return _args_of(value)
-    action = item.get("action")
-    if action.__class__ is dict:
-        return _args_of(action.get("command"))
-    return _NO_ARGS
-
-
-def _same_args(a: _Args, b: _Args) -> bool:
-    return (a[0] is not None and a[0] == b[0]) or (a[1] is not None and a[1] == b[1])
 
 
 def _unanswered(calls: list[_Call]) -> _Call:
@@ -139,7 +75,7 @@ class _Call:
 
     __slots__ = ("arguments", "name", "outputs", "response")
 
-    def __init__(self, name: str, response: object, arguments: _Args) -> None:
+    def __init__(self, name: str, response: object, arguments: Args) -> None:
         #: its id in the trace
         self.name = name
         #: the response that made it (None: only a mention was seen)
@@ -244,7 +180,7 @@ class CallIds:
         known = [] if calls is None else calls
         found = self._names.made_elsewhere(call_id, self, known)
         if not found and calls is None:
-            found = [_Call(call_id, _ELSEWHERE, _NO_ARGS)]  # another thread's solo id
+            found = [_Call(call_id, _ELSEWHERE, NO_ARGS)]  # another thread's solo id
         for call in found:
             if call.name != call_id:
                 self._original[call.name] = call_id
@@ -256,14 +192,14 @@ class CallIds:
         calls = self._calls.get(call_id)
         if calls is not None:
             return calls
-        return [_Call(call_id, None, _NO_ARGS)] if call_id in self._solo else []
+        return [_Call(call_id, None, NO_ARGS)] if call_id in self._solo else []
 
     def _calls_of(self, call_id: str) -> list[_Call] | None:
         """The calls made with this id (a solo id's one call recorded now), if any."""
         calls = self._calls.get(call_id)
         if calls is None and call_id in self._solo:
             self._solo.discard(call_id)
-            calls = self._calls[call_id] = [_Call(call_id, None, _NO_ARGS)]
+            calls = self._calls[call_id] = [_Call(call_id, None, NO_ARGS)]
         return calls
 
     def _new_solo(self, call_id: str) -> bool:
@@ -275,7 +211,7 @@ class CallIds:
         self._solo.add(call_id)
         return True
 
-    def _new_call(self, call_id: str, response: object, arguments: _Args) -> _Call:
+    def _new_call(self, call_id: str, response: object, arguments: Args) -> _Call:
         used = self._names.used
         calls = self._calls_of(call_id)
         if calls is None:
@@ -309,7 +245,7 @@ class CallIds:
         an output of a loop that records no responses) makes it known."""
         calls = self._calls_of(call_id)
         if calls is None:
-            self._new_call(call_id, None, _NO_ARGS)
+            self._new_call(call_id, None, NO_ARGS)
             calls = self._calls[call_id]
         return calls
 
@@ -334,13 +270,13 @@ class CallIds:
         first after ``after``; else the latest."""
         named = self._named.get(item_id) if item_id is not None else None
         by_id = next((i for i, c in enumerate(calls) if c.name == named), None)
-        arguments = _arguments(item)
-        known = calls[by_id].arguments if by_id is not None else _NO_ARGS
-        if known[1] is not None and not _same_args(known, arguments):
+        arguments = call_arguments(item)
+        known = calls[by_id].arguments if by_id is not None else NO_ARGS
+        if known[1] is not None and not same_args(known, arguments):
             by_id = None  # an id the provider gives every item: the arguments say no
         if by_id is not None and by_id > after:
             return by_id
-        same = [i for i, c in enumerate(calls) if _same_args(c.arguments, arguments)]
+        same = [i for i, c in enumerate(calls) if same_args(c.arguments, arguments)]
         later = next((i for i in same if i > after), None)
         if later is not None:
             return later
@@ -367,7 +303,7 @@ class CallIds:
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
-        arguments = _arguments(item)
+        arguments = call_arguments(item)
         calls = self._calls_of(call_id)
         used = self._names.used
         if calls is None and call_id not in used and not self._cut:
@@ -388,7 +324,7 @@ class CallIds:
                 call = self._new_call(call_id, response, arguments)
         return self._as(item, item_id, call_id, call.name)
 
-    def _retried(self, call_id: str, arguments: _Args) -> _Call | None:
+    def _retried(self, call_id: str, arguments: Args) -> _Call | None:
         """A call a cut-off response made that this one makes again (same id and
         arguments), taken off the calls cut off. A call cut off mid-arguments is not the
         one its retry makes: the reducers see two contents, so two names are needed."""
@@ -396,7 +332,7 @@ class CallIds:
         if not cut:
             return None
         for n, call in enumerate(cut):
-            if _same_args(call.arguments, arguments):
+            if same_args(call.arguments, arguments):
                 del cut[n]
                 if not cut:
                     del self._cut[call_id]
@@ -411,11 +347,11 @@ class CallIds:
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
             return item
-        arguments = _arguments(item)
+        arguments = call_arguments(item)
         cut = self._cut.setdefault(call_id, [])
         # the same call cut off before (a retry cut off again), else a new one
         call = next(
-            (c for c in cut if c.response is not response and _same_args(c.arguments, arguments)),
+            (c for c in cut if c.response is not response and same_args(c.arguments, arguments)),
             None,
         )
         if call is None:
@@ -445,7 +381,7 @@ class CallIds:
             if call is not None and (call == call_id or self._original.get(call) == call_id):
                 ran = next((c for c in calls if c.name == call), None)
             answered = ran or _unanswered(calls)
-        answered.outputs.append(_fingerprint(item.get("output")))
+        answered.outputs.append(fingerprint(item.get("output")))
         return self._as(item, item_id, call_id, answered.name)
 
     def remember(self, item_id: str, item: Any) -> None:
@@ -461,14 +397,14 @@ class CallIds:
         named = self._named.get(item_id) if item_id is not None else None
         if named is not None:
             return named
-        arguments = _arguments(item)
+        arguments = call_arguments(item)
         calls = self._calls_of(call_id)
         if calls is None:
             return self._new_call(call_id, None, arguments).name
-        if len(calls) == 1 and calls[0].arguments == _NO_ARGS:
+        if len(calls) == 1 and calls[0].arguments == NO_ARGS:
             calls[0].arguments = arguments  # known from its tool call or output only
             return calls[0].name
-        same = [c for c in calls if _same_args(c.arguments, arguments)]
+        same = [c for c in calls if same_args(c.arguments, arguments)]
         return same[-1].name if same else self._new_call(call_id, None, arguments).name
 
     def sent(self, item: Any, item_id: str | None, request: RequestCalls) -> Any:
@@ -508,7 +444,7 @@ class CallIds:
             request.pending.setdefault(call_id, []).append(found)
         else:
             pending = request.pending.get(call_id) or []
-            output = _fingerprint(item.get("output"))
+            output = fingerprint(item.get("output"))
             named = self._named.get(item_id) if item_id is not None else None
             by_id = next((c for c in calls if c.name == named), None)
             if by_id is not None and by_id.outputs and output not in by_id.outputs:
@@ -551,7 +487,7 @@ class CallIds:
                 self._which_call(calls, item, item_id if item_id.__class__ is str else None, -1)
             ].name
         else:
-            output = _fingerprint(item.get("output"))
+            output = fingerprint(item.get("output"))
             name = (self._answered(calls, output, []) or calls[-1]).name
         return self._as(item, None, call_id, name)
 
@@ -590,8 +526,8 @@ class CallIds:
         free = [c for c in calls if c.name not in claimed]
         if not free:
             return None
-        wanted = _args_of(arguments)
-        pool = [c for c in free if _same_args(c.arguments, wanted)] or free
+        wanted = args_of(arguments)
+        pool = [c for c in free if same_args(c.arguments, wanted)] or free
         latest = pool[-1].response
         found = next(c for c in pool if c.response is latest)
         claimed.add(found.name)
