@@ -31,7 +31,8 @@ from . import _files
 from ._encode import LineEncoder, QueuedEvent
 from ._line_cost import line_estimate
 from ._queue import EVENT_COST, PAYLOAD_OVERHEAD, RecordQueue
-from ._shards import ShardSink, is_cut
+from ._shard_plan import is_cut
+from ._shards import ShardSink
 
 log = logging.getLogger("rollout_trace_sdk")
 

@@ -24,7 +24,7 @@ from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
 from ._line_cost import line_estimate
-from ._shards import ShardPlan
+from ._shard_plan import ShardPlan
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")

@@ -28,7 +28,7 @@ import attrs
 from .._signals import unwind_as_sigint
 from ..model import events as ev
 from ._async_lib import current_async_library
-from ._shards import CaptureLimits
+from ._shard_plan import CaptureLimits
 from .runtime import ENDED_AS, Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 

@@ -95,7 +95,8 @@ from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
 from ._queue import HARD_CAP_FACTOR, loop_poker
 from ._reports import ClosingReports, now_ms
-from ._shards import CaptureLimits, ShardPlan, ShardSink
+from ._shard_plan import CaptureLimits, ShardPlan
+from ._shards import ShardSink
 from ._values import ValueEncoder
 from .redact import RedactionConfig, Redactor
 

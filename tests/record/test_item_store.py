@@ -17,7 +17,7 @@ from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._content_values import template_body
 from rollout_trace_sdk.record._deferred import LazyBody, render
 from rollout_trace_sdk.record._item_store import ItemStore
-from rollout_trace_sdk.record._shards import CaptureLimits
+from rollout_trace_sdk.record._shard_plan import CaptureLimits
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from tests.codex_oracle import codex_bin, codex_reduce
 from tests.record.v3_harness import Conversation, V3Bundle

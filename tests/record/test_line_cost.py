@@ -56,9 +56,9 @@ async def test_a_long_agent_stops_near_the_ceiling(
     and the bundle passed its ceiling by what was queued before the writer's correction
     (here 255 KB for a ceiling of 100 KB; a 3 MB limit, ceiling 19 MB, wrote 1 GB; found by
     review). The parts named are now charged too."""
-    from rollout_trace_sdk.record import _shards
+    from rollout_trace_sdk.record import _shard_plan
 
-    monkeypatch.setattr(_shards, "EVENT_OVERDRAFT_BYTES", 0)
+    monkeypatch.setattr(_shard_plan, "EVENT_OVERDRAFT_BYTES", 0)
     limit = 50_000
     bundle = await _long_agent(tmp_path, limit, 300)
     assert uncompressed_bytes(bundle) <= 2 * limit * 1.2

@@ -1,4 +1,5 @@
-"""Shard placement and the zstd shard sink: Codex's framing, rotation, crash cuts, limits."""
+"""The zstd shard sink, fed by the shard plan: Codex's framing, rotation, crash cuts, limits
+(the plan alone: ``test_shard_plan``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import codec, layout
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record._shards import CaptureLimits, ShardPlan, ShardSink, utf8_prefix
+from rollout_trace_sdk.record._shard_plan import CaptureLimits, ShardPlan
+from rollout_trace_sdk.record._shards import ShardSink, utf8_prefix
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.errors import ReduceError
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -151,20 +153,6 @@ def test_a_shard_file_that_cannot_be_made_fails_the_sink_for_good(tmp_path: Path
     assert again.value is caught.value is sink.failed
 
 
-def test_an_omitted_payload_takes_an_id_and_no_room() -> None:
-    plan = ShardPlan()
-    ref = plan.omit("tool_result", 1234)
-    assert ref.capture == ev.PayloadCapture("omitted", 1234) and ref.shard is None
-    assert plan.place("tool_result", b"{}")[0].raw_payload_id == "raw_payload:2"
-    assert plan.omitted == 1 and plan.partial
-
-
-def test_a_record_larger_than_the_rotation_size_gets_a_shard_of_its_own() -> None:
-    plan = ShardPlan(rotate_bytes=100)
-    shards = [plan.place("protocol_event", body)[0].shard for body in (b"1", b"2" * 500, b"3")]
-    assert shards == [1, 2, 3]
-
-
 def test_what_was_written_is_readable_before_the_shard_is_sealed(tmp_path: Path) -> None:
     """A crash between batches loses nothing handed to the sink: each batch ends with a zstd
     block flush, so the unsealed frame decodes up to it."""
@@ -223,18 +211,6 @@ def test_max_payload_bytes_keeps_a_prefix_and_says_so(tmp_path: Path) -> None:
     template, _ = plan.place("prepared_prompt", b'["' + b"x" * 50 + b'",""]', (small,))
     assert template.capture is None  # templates are never cut
     assert plan.truncated == 1 and plan.partial
-
-
-def test_the_bundle_budget_omits_payloads_but_keeps_room_for_events() -> None:
-    limits = CaptureLimits(max_bundle_bytes=80_000)
-    plan = ShardPlan(limits)
-    budget = 80_000 - limits.reserve_bytes
-    refs = [plan.place("tool_result", b'"' + b"x" * 5000 + b'"')[0] for _ in range(40)]
-    stored = [r for r in refs if r.capture is None]
-    omitted = [r for r in refs if r.capture is not None and r.capture.status == "omitted"]
-    assert stored and omitted and all(r.shard is None for r in omitted)
-    assert plan.used_bytes <= budget
-    assert omitted[0].capture == ev.PayloadCapture("omitted", 5002)
 
 
 @needs_codex3

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record._shards import CaptureLimits
+from rollout_trace_sdk.record._shard_plan import CaptureLimits
 from rollout_trace_sdk.record.turns import Turn
 from rollout_trace_sdk.record.writer import BundleWriter
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
@@ -386,9 +386,9 @@ async def test_a_busy_agent_stays_within_the_bundle_ceiling(
     (here twice the limit: the overdraft floor set to 0); past it only the ends of what is
     running are written and the rest is counted, and the bundle still reduces as Codex 0.171
     reduces it, every thread ended."""
-    from rollout_trace_sdk.record import _shards
+    from rollout_trace_sdk.record import _shard_plan
 
-    monkeypatch.setattr(_shards, "EVENT_OVERDRAFT_BYTES", 0)
+    monkeypatch.setattr(_shard_plan, "EVENT_OVERDRAFT_BYTES", 0)
     limit = 50_000
     bundle = await _busy_agent(tmp_path, limit, 1000)
     assert uncompressed_bytes(bundle) <= 2 * limit * 1.1

@@ -15,13 +15,8 @@ from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._deferred import LazyBody
 from rollout_trace_sdk.record._item_store import ItemStore, RequestRefs
-from rollout_trace_sdk.record._shards import (
-    CaptureLimits,
-    ShardPlan,
-    ShardRecord,
-    ShardSink,
-    is_cut,
-)
+from rollout_trace_sdk.record._shard_plan import CaptureLimits, ShardPlan, ShardRecord, is_cut
+from rollout_trace_sdk.record._shards import ShardSink
 
 ROOT = "thread-root"
 V3 = 3
