@@ -27,7 +27,8 @@ import orjson
 from ..model import codec
 from ..model import events as ev
 from ..model.layout import right_sized
-from ._values import ValueEncoder, as_status, as_text
+from ._fields import as_status, as_text
+from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
 

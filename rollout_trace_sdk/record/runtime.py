@@ -21,11 +21,12 @@ import anyio.lowlevel
 from ..model import events as ev
 from ._call_ids import RolloutCallNames
 from ._cell_ids import CellNames
+from ._fields import as_status
 from ._guard import TWINS
 from ._item_store import ItemStore
 from ._renaming import unique_name
 from ._request_memo import RequestMemo
-from ._values import RecorderWarning, ValueEncoder, as_status, recorder_warning, text_of
+from ._values import RecorderWarning, ValueEncoder, recorder_warning, text_of
 
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
 
@@ -369,7 +370,7 @@ class Runtime:
 
     def known_status(self, value: Any, allowed: tuple[str, ...]) -> Any:
         """``value`` when it is one of ``allowed``, else the nearest of them (see
-        ``_values.as_status``), counted: for calls that decide by the status, before the
+        ``_fields.as_status``), counted: for calls that decide by the status, before the
         encoder would correct it."""
         if value.__class__ is str and value in allowed:
             return value

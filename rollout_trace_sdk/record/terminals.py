@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Final, Literal
 
 from ..model import events as ev
+from ._fields import as_exit_code, as_text
 from ._handle import ToolWork, UnderToolCall
-from ._values import Mistyped, as_exit_code, as_text, text_of
+from ._values import Mistyped, text_of
 from .runtime import NullLifecycle, Runtime, ignore, now_ms
 
 
