@@ -16,7 +16,7 @@ from ..model.events import (
     RawPayloadRef,
     TraceEvent,
 )
-from . import conversation
+from . import inference_items
 from .context import ReplayContext, request_start
 from .errors import ReduceError
 
@@ -73,7 +73,7 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
         stripped = started.stripped_tool_output_ids or ()
     request_ids: list[str] = []
     if request.available:
-        request_ids = conversation.reduce_request(
+        request_ids = inference_items.reduce_request(
             replay,
             call_id,
             started.thread_id,
@@ -157,7 +157,7 @@ def finish(
         # a later response kept whole replaces a cut one (Codex 0.171)
         replay.unkept_responses.discard(call.inference_call_id)
         payload = replay.load(payload_ref)
-        response_ids = conversation.reduce_response(
+        response_ids = inference_items.reduce_response(
             replay,
             call.inference_call_id,
             call.thread_id,
