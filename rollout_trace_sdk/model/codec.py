@@ -20,8 +20,8 @@ import cattrs
 import orjson
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from . import event_tags, layout
 from . import events as ev
-from . import layout
 from .duplicate_keys import manifest_repeat, may_repeat_keys
 from .serde_read import (
     SUMMARY_CLASSES,
@@ -249,7 +249,7 @@ def _build_converter(schema: int) -> cattrs.Converter:
     conv.register_structure_hook_func(_is(ev.ToolCallRequester), structure_requester)
     conv.register_structure_hook_func(_is(ev.ToolCallSummary), _structure_summary)
     conv.register_structure_hook_func(
-        _is(ev.EventPayload), _payload_hook(conv, ev.event_types(schema))
+        _is(ev.EventPayload), _payload_hook(conv, event_tags.event_types(schema))
     )
     conv.register_structure_hook_factory(_is_literal, structure_literal)
     conv.register_structure_hook_func(_is(Any), _identity)
@@ -262,7 +262,9 @@ def _build_converter(schema: int) -> cattrs.Converter:
     conv.register_unstructure_hook(ev.CodeCellRequester, _unstructure_requester)
     for union in (ev.ToolCallRequester, ev.ToolCallSummary, ev.EventPayload):
         conv.register_unstructure_hook_func(_is(union), _unstructure_union(conv))
-    tagged = {cls: tag for tag, cls in (*SUMMARY_CLASSES.items(), *ev.event_types(schema).items())}
+    tagged = {
+        cls: tag for tag, cls in (*SUMMARY_CLASSES.items(), *event_tags.event_types(schema).items())
+    }
     conv.register_unstructure_hook_factory(
         tagged.__contains__, lambda cls: _tagged_unstructure(conv, cls, tagged[cls])
     )

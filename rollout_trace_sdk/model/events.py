@@ -4,7 +4,7 @@ schema 3 (Codex 0.171).
 Schema 3 keeps every schema-2 variant and adds fields to two of them; those are subclasses
 (``InferenceStartedV3``, ``HistoryItemAcceptedV3``) so that handlers written for the schema-2
 class apply unchanged, and schema-2 code (the recorder's encoders) never sees the new fields.
-``EVENT_TYPES`` and ``EVENT_TYPES_V3`` are each schema's tag table.
+Each schema's tag table (which ``payload.type`` names which class) is ``event_tags``.
 
 Classes are frozen and slotted because the recorder builds one per event on the hot path and
 nothing may mutate an event after it was snapshotted. Field order is serialisation order: the
@@ -493,64 +493,6 @@ EventPayload: TypeAlias = (
     | ProtocolEventObserved
     | Other
 )
-
-#: ``payload.type`` tag → class, in the order Codex's "expected one of" message lists them.
-EVENT_TYPES: Final[dict[str, type[EventPayload]]] = {
-    "recording_completed": RecordingCompleted,
-    "rollout_started": RolloutStarted,
-    "rollout_ended": RolloutEnded,
-    "thread_started": ThreadStarted,
-    "thread_ended": ThreadEnded,
-    "thread_resumed": ThreadResumed,
-    "codex_turn_started": CodexTurnStarted,
-    "codex_turn_ended": CodexTurnEnded,
-    "history_item_accepted": HistoryItemAccepted,
-    "inference_started": InferenceStarted,
-    "inference_completed": InferenceCompleted,
-    "inference_failed": InferenceFailed,
-    "inference_cancelled": InferenceCancelled,
-    "tool_call_started": ToolCallStarted,
-    "mcp_tool_call_correlation_assigned": McpToolCallCorrelationAssigned,
-    "stdin_target_resolved": StdinTargetResolved,
-    "tool_call_runtime_started": ToolCallRuntimeStarted,
-    "tool_call_runtime_ended": ToolCallRuntimeEnded,
-    "tool_call_ended": ToolCallEnded,
-    "code_cell_started": CodeCellStarted,
-    "code_cell_initial_response": CodeCellInitialResponse,
-    "code_cell_ended": CodeCellEnded,
-    "compaction_request_started": CompactionRequestStarted,
-    "compaction_request_completed": CompactionRequestCompleted,
-    "compaction_request_failed": CompactionRequestFailed,
-    "compaction_installed": CompactionInstalled,
-    "agent_result_observed": AgentResultObserved,
-    "protocol_event_observed": ProtocolEventObserved,
-    "other": Other,
-}
-
-
-def _v3_types() -> dict[str, type[EventPayload]]:
-    types: dict[str, type[EventPayload]] = {}
-    for tag, cls in EVENT_TYPES.items():
-        types[tag] = {
-            HistoryItemAccepted: HistoryItemAcceptedV3,
-            InferenceStarted: InferenceStartedV3,
-        }.get(cls, cls)
-        if tag == "stdin_target_resolved":
-            types["code_cell_wait_target_resolved"] = CodeCellWaitTargetResolved
-    return types
-
-
-#: Schema 3's tag table: schema 2's, two classes widened, one variant added (Codex's order).
-EVENT_TYPES_V3: Final[dict[str, type[EventPayload]]] = _v3_types()
-EVENT_TAGS: Final[dict[type[EventPayload], str]] = {
-    **{cls: tag for tag, cls in EVENT_TYPES.items()},
-    **{cls: tag for tag, cls in EVENT_TYPES_V3.items()},
-}
-
-
-def event_types(schema: int) -> dict[str, type[EventPayload]]:
-    """The tag table of ``schema`` (2 or 3)."""
-    return EVENT_TYPES_V3 if schema == SCHEMA_VERSION_V3 else EVENT_TYPES
 
 
 def payload_kinds(schema: int) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from ..model import codec
+from ..model import codec, event_tags
 from ..model import events as ev
 from ..model.layout import right_sized
 from ._fields import as_status, as_text
@@ -165,13 +165,13 @@ def _encoder(build: Callable[[Any], dict[str, Any]]) -> Callable[[Any], bytes]:
 
 
 _HOOKS: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
-    cls: _compile(cls, tag) for tag, cls in ev.EVENT_TYPES.items()
+    cls: _compile(cls, tag) for tag, cls in event_tags.EVENT_TYPES.items()
 }
 #: Schema 3: every class of its tag table (schema-2 classes too: the recorder may hand the
 #: plain ``HistoryItemAccepted``, which schema 3 writes the same way).
 _HOOKS_V3: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
     cls: _compile(cls, tag, ev.SCHEMA_VERSION_V3)
-    for tag, cls in [*ev.EVENT_TYPES.items(), *ev.EVENT_TYPES_V3.items()]
+    for tag, cls in [*event_tags.EVENT_TYPES.items(), *event_tags.EVENT_TYPES_V3.items()]
 }
 
 #: The same, each giving the JSON bytes (see :meth:`LineEncoder.encoders`).

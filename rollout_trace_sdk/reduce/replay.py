@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from ..model import event_tags
 from ..model import events as ev
 from ..model import state as st
 from . import (
@@ -47,7 +48,7 @@ class ReplaySource(Protocol):
 
 _REF_FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in attrs.fields(cls) if "RawPayloadRef" in str(f.type))
-    for cls in {*ev.EVENT_TYPES.values(), *ev.EVENT_TYPES_V3.values()}
+    for cls in {*event_tags.EVENT_TYPES.values(), *event_tags.EVENT_TYPES_V3.values()}
 }
 
 

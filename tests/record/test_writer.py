@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import codec, event_tags
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record import RecorderWarning
 from rollout_trace_sdk.record._encode import LineEncoder, QueuedEvent, encode_line
@@ -80,7 +80,7 @@ async def test_bytes_match_the_codec(tmp_path: Path) -> None:
 
 
 _PAYLOADS = st.one_of(
-    *(st.builds(cls) for cls in ev.EVENT_TYPES.values() if cls is not ev.Other),
+    *(st.builds(cls) for cls in event_tags.EVENT_TYPES.values() if cls is not ev.Other),
     st.builds(
         ev.Other,
         metadata=st.recursive(st.none() | st.integers(-(2**63), 2**64 - 1) | st.text(), st.lists),

@@ -285,9 +285,9 @@ def _payload_sequence(scan: _TypedScan, types: dict[str, Any]) -> None:
 def _event_payload(scan: _TypedScan, schema: int) -> None:
     """``payload``: an internally tagged enum. serde reads the whole map (syntax only), deciding
     the variant as soon as it meets ``type``; the variant's fields are checked afterwards."""
-    from .. import events as ev
+    from .. import event_tags
 
-    types = ev.event_types(schema)
+    types = event_tags.event_types(schema)
     s = scan.s
     peek = s.whitespace()
     if peek is None:
