@@ -10,6 +10,7 @@ our reducer can repeat Codex's messages.
 from __future__ import annotations
 
 import json
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -108,6 +109,21 @@ _INT_FIELDS: Final[dict[tuple[type, str], Callable[[Any, Any], int]]] = {
 _RUST_NAMES: Final[dict[type, str]] = {ev.InferenceStartedV3: "InferenceStarted"}
 
 
+def field_hints(cls: type) -> dict[str, Any]:
+    """``cls``'s annotations as types, read in the module that declares it: the vocabulary
+    lives in several modules that ``events`` and ``state`` re-export, and each imports what
+    its own annotations name. (Not ``get_type_hints(cls)`` alone: that reads the class's own
+    namespace first, where a slot named ``type`` or ``id`` would shadow the builtin.)
+
+    Args:
+        cls: an attrs class of the vocabulary (an event, a state node).
+
+    Returns:
+        Every annotation of ``cls`` and its bases, by name.
+    """
+    return typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
+
+
 def _strict_attrs_structure(conv: cattrs.Converter) -> Callable[[type[T]], Callable[[Any, Any], T]]:
     def factory(cls: type[T]) -> Callable[[Any, Any], T]:
         return _strict_attrs_plan(conv, cls)
@@ -118,7 +134,7 @@ def _strict_attrs_structure(conv: cattrs.Converter) -> Callable[[type[T]], Calla
 def _strict_attrs_plan(conv: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], T]:
     """Structure an attrs class the way serde derives do: required fields must be present,
     ``Option`` fields may be missing or null, unknown keys are ignored."""
-    hints = typing.get_type_hints(cls, vars(ev))
+    hints = field_hints(cls)
     plan: list[tuple[str, bool, bool, Callable[[Any, Any], Any], Any]] = []
     for field in attrs.fields(cls):  # type: ignore[arg-type]
         tp = hints[field.name]
@@ -285,9 +301,10 @@ def _tagged_unstructure(
 def _resolve_annotations() -> None:
     """The event classes' string annotations turned into types once (1 ms), as generating
     every hook up front used to do: code reading ``attrs.fields(cls)[i].type`` (hypothesis's
-    strategies for attrs classes, for one) gets types, not strings."""
+    strategies for attrs classes, for one) gets types, not strings. ``events`` re-exports
+    every class of the vocabulary and nothing else of attrs; each resolves in its own module."""
     for value in vars(ev).values():
-        if isinstance(value, type) and attrs.has(value) and value.__module__ == ev.__name__:
+        if isinstance(value, type) and attrs.has(value):
             attrs.resolve_types(value)
 
 

@@ -132,7 +132,7 @@ def _compile(
     """A function building the payload dict for ``cls`` directly: the codec's result, without
     its per-call dispatch (checked equal for every variant by the tests). Schema 3 writes
     references with ``shard`` / ``capture`` / ``parts``."""
-    hints = typing.get_type_hints(cls, vars(ev))
+    hints = codec.field_hints(cls)
     v3 = schema == ev.SCHEMA_VERSION_V3
     env: dict[str, Any] = {
         "_ref": codec.ref_to_dict_v3 if v3 else _ref,

@@ -18,9 +18,15 @@ from typing import Any, Final, Literal, get_args, get_origin
 
 import attrs
 
+from ..model import codec
 from ..model import state as st
 from ..reduce.errors import ReduceError
 
+#: The state's own classes (its nodes, whatever module of ``model`` declares them), checked
+#: field by field; any other attrs class a field holds is one of the events'.
+_NODES: Final = frozenset(
+    node for node in (getattr(st, name) for name in st.__all__) if isinstance(node, type)
+)
 #: What a JSON value is called in messages.
 _NAMES: Final = {
     dict: "a map",
@@ -117,7 +123,7 @@ def _make_checker(hint: Any) -> Check:
     if origin is dict:
         return _container(dict, _checker(get_args(hint)[1]))
     if isinstance(hint, type) and attrs.has(hint):
-        if hint.__module__ != st.__name__:  # the events' payload references: a map is enough
+        if hint not in _NODES:  # the events' payload references and tool kinds: a map is enough
             return _container(dict, _fits)
         return _record([(name, _checker(field_hint)) for name, field_hint in _fields(hint)])
     if hint is float:
@@ -178,7 +184,7 @@ _HINTS: dict[type, list[tuple[str, Any]]] = {}
 def _fields(cls: type) -> list[tuple[str, Any]]:
     found = _HINTS.get(cls)
     if found is None:
-        hints = typing.get_type_hints(cls, vars(st))
+        hints = codec.field_hints(cls)
         found = _HINTS[cls] = [
             (f.name, _JSON_HINTS.get((cls, f.name), hints[f.name])) for f in attrs.fields(cls)
         ]

@@ -1,0 +1,156 @@
+"""The reduced state's execution: threads and their origin, turns, inference calls and their
+token usage, compactions, and the interaction edges between agents (../shared/spec/format.md 5;
+v2.md 3.1; v3.md 8), with the execution window they all share.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Final, Literal, TypeAlias
+
+import attrs
+
+from ._state_node import Node, TaggedNode, node_json
+from .thread_events import ExecutionStatus
+
+InteractionEdgeKind: TypeAlias = Literal[
+    "spawn_agent", "assign_agent_task", "send_message", "agent_result", "close_agent"
+]
+
+
+AnchorType: TypeAlias = Literal["conversation_item", "tool_call", "thread"]
+_ANCHOR_FIELD: Final[dict[str, str]] = {
+    "conversation_item": "item_id",
+    "tool_call": "tool_call_id",
+    "thread": "thread_id",
+}
+
+
+@attrs.frozen
+class TraceAnchor:
+    type: AnchorType
+    id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, _ANCHOR_FIELD[self.type]: self.id}
+
+
+@attrs.define(slots=True)
+class ExecutionWindow(Node):
+    started_at_unix_ms: int
+    started_seq: int
+    ended_at_unix_ms: int | None = None
+    ended_seq: int | None = None
+    status: ExecutionStatus = "running"
+
+    def end(self, at: int, seq: int, status: ExecutionStatus) -> None:
+        self.ended_at_unix_ms = at
+        self.ended_seq = seq
+        self.status = status
+
+
+@attrs.frozen
+class SpawnedOrigin(TaggedNode):
+    TYPE: ClassVar[str] = "spawned"
+    parent_thread_id: str
+    spawn_edge_id: str
+    task_name: str
+    agent_role: str
+
+
+@attrs.define(slots=True, kw_only=True)
+class AgentThread(Node):
+    thread_id: str
+    agent_path: str
+    nickname: str | None
+    #: None = a root thread; ``"unknown"``: schema 3, its metadata payload was omitted
+    #: (Codex 0.171 then cannot tell; a thread started with no metadata at all is a root)
+    origin: SpawnedOrigin | Literal["unknown"] | None
+    execution: ExecutionWindow
+    default_model: str | None
+    conversation_item_ids: list[str] = attrs.field(factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out = node_json(self)
+        if self.origin is None:
+            out["origin"] = {"type": "root"}
+        elif self.origin == "unknown":
+            out["origin"] = {"type": "unknown"}
+        return out
+
+
+@attrs.define(slots=True, kw_only=True)
+class CodexTurn(Node):
+    """One turn of one thread, and the items accepted as its input."""
+
+    codex_turn_id: str
+    thread_id: str
+    execution: ExecutionWindow
+    input_item_ids: list[str] = attrs.field(factory=list)
+
+
+@attrs.define(slots=True)
+class TokenUsage(Node):
+    input_tokens: int
+    cached_input_tokens: int
+    cache_write_input_tokens: int
+    output_tokens: int
+    reasoning_output_tokens: int
+
+
+@attrs.define(slots=True, kw_only=True)
+class InferenceCall(Node):
+    #: schema 3 always sets the prompt id; schema 2 has no such key
+    _OMIT_NONE: ClassVar[frozenset[str]] = frozenset({"prepared_prompt_payload_id"})
+
+    inference_call_id: str
+    thread_id: str
+    codex_turn_id: str
+    execution: ExecutionWindow
+    model: str
+    provider_name: str
+    response_id: str | None = None
+    upstream_request_id: str | None = None
+    request_item_ids: list[str] = attrs.field(factory=list)
+    response_item_ids: list[str] = attrs.field(factory=list)
+    tool_call_ids_started_by_response: list[str] = attrs.field(factory=list)
+    usage: TokenUsage | None = None
+    raw_request_payload_id: str
+    prepared_prompt_payload_id: str | None = None
+    raw_response_payload_id: str | None = None
+
+
+@attrs.define(slots=True, kw_only=True)
+class Compaction(Node):
+    compaction_id: str
+    thread_id: str
+    codex_turn_id: str
+    installed_at_unix_ms: int
+    marker_item_id: str
+    request_ids: list[str]
+    input_item_ids: list[str]
+    replacement_item_ids: list[str]
+
+
+@attrs.define(slots=True, kw_only=True)
+class CompactionRequest(Node):
+    compaction_request_id: str
+    compaction_id: str
+    thread_id: str
+    codex_turn_id: str
+    execution: ExecutionWindow
+    model: str
+    provider_name: str
+    raw_request_payload_id: str
+    raw_response_payload_id: str | None = None
+
+
+@attrs.define(slots=True, kw_only=True)
+class InteractionEdge(Node):
+    edge_id: str
+    kind: InteractionEdgeKind
+    source: TraceAnchor
+    target: TraceAnchor
+    started_at_unix_ms: int
+    ended_at_unix_ms: int | None
+    carried_item_ids: list[str] = attrs.field(factory=list)
+    carried_raw_payload_ids: list[str] = attrs.field(factory=list)
