@@ -17,11 +17,14 @@ FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def field_names(cls: type) -> tuple[str, ...]:
+    """``cls``'s field names in declaration order, cached in ``FIELD_NAMES``."""
     names = FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cls))
     return names
 
 
 def node_json(obj: Any) -> dict[str, Any]:
+    """A node's fields as JSON values, in declaration order (nested nodes by their ``to_json``),
+    None left out for the names in the class's ``_OMIT_NONE``."""
     cls = type(obj)
     names = FIELD_NAMES.get(cls) or field_names(cls)
     omit: frozenset[str] = getattr(cls, "_OMIT_NONE", frozenset())
@@ -47,6 +50,11 @@ class Node:
     __slots__ = ()
 
     def to_json(self) -> dict[str, Any]:
+        """The node as Codex writes it.
+
+        Returns:
+            Its fields in declaration order (Codex's key order) as plain JSON values.
+        """
         return node_json(self)
 
 
@@ -60,6 +68,11 @@ class TaggedNode:
     _OMIT_NONE: ClassVar[frozenset[str]] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
+        """The variant as Codex writes it.
+
+        Returns:
+            ``{"type": TYPE}`` followed by its fields in declaration order.
+        """
         out: dict[str, Any] = {"type": self.TYPE}
         omit = self._OMIT_NONE
         for name in FIELD_NAMES.get(type(self)) or field_names(type(self)):

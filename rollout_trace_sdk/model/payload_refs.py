@@ -85,7 +85,12 @@ class RawPayloadRef:
         return self.capture is None
 
     def walk(self) -> Iterator[RawPayloadRef]:
-        """This reference and its template parts, depth first (each is registered)."""
+        """This reference and its template parts, depth first: each is registered in the
+        state's ``raw_payloads`` (v3.md 2).
+
+        Returns:
+            Every reference of the tree, this one first.
+        """
         yield self
         for part in self.parts:
             yield from part.walk()
@@ -94,7 +99,11 @@ class RawPayloadRef:
         """Schema 3: the ids of this template's parts, at any depth, whose body the recorder
         cut or left out: where the spliced body holds ``{"$trace_unavailable": id}`` for them.
         Codex 0.171 reads that placeholder as such only for these ids (elsewhere it is
-        ordinary JSON)."""
+        ordinary JSON).
+
+        Returns:
+            The ids, empty when every part was kept.
+        """
         return frozenset(
             part.raw_payload_id for top in self.parts for part in top.walk() if not part.available
         )

@@ -27,18 +27,28 @@ ConversationItemKind: TypeAlias = Literal[
 
 @attrs.frozen
 class TextPart(TaggedNode):
+    """Readable text in an item's body: a message's ``input_text`` / ``output_text``, a reasoning
+    item's text, a tool output given as a string (reducer.md 4)."""
+
     TYPE: ClassVar[str] = "text"
     text: str
 
 
 @attrs.frozen
 class SummaryPart(TaggedNode):
+    """A reasoning item's summary (its ``summary_text`` entries), kept apart from its full text so
+    that a later copy with only one of them merges with it (reducer.md 5.4)."""
+
     TYPE: ClassVar[str] = "summary"
     text: str
 
 
 @attrs.frozen
 class EncodedPart(TaggedNode):
+    """An opaque value named by ``label``: a reasoning item's or a compaction's
+    ``encrypted_content``. Two reasoning items with the same encoded part are one item
+    (reducer.md 5.1)."""
+
     TYPE: ClassVar[str] = "encoded"
     label: str
     value: str
@@ -55,6 +65,9 @@ class JsonPart(TaggedNode):
 
 @attrs.frozen
 class CodePart(TaggedNode):
+    """Source code in a body: the JavaScript of code mode's ``exec`` custom tool call (``language``
+    ``javascript``; reducer.md 4)."""
+
     TYPE: ClassVar[str] = "code"
     language: str
     source: str
@@ -79,10 +92,18 @@ ConversationPart: TypeAlias = (
 
 @attrs.frozen
 class AgentMessageMeta:
+    """Who sent an ``agent_message`` item and to whom (agent paths): a message between agents
+    (reducer.md 4; v2.md 6.2). The item's ``agent_message`` key, left out on other items."""
+
     author: str
     recipient: str
 
     def to_json(self) -> dict[str, Any]:
+        """The meta as Codex writes it.
+
+        Returns:
+            ``{"author": ..., "recipient": ...}``.
+        """
         return {"author": self.author, "recipient": self.recipient}
 
 
@@ -108,6 +129,12 @@ class Producer:
     id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The producer as Codex's tagged ``ProducerRef``.
+
+        Returns:
+            ``{"type": TYPE}``, and the producer's id under its own key (``inference_call_id``,
+            ``tool_call_id``, ...) for the types that have one.
+        """
         field = _PRODUCER_FIELD.get(self.type)
         if field is None:
             return {"type": self.type}
@@ -116,6 +143,12 @@ class Producer:
 
 @attrs.define(slots=True, kw_only=True)
 class ConversationItem:
+    """One item of a thread's conversation (``conversation_item:N``): a message, reasoning, a tool
+    call or its output, or a compaction marker. Normalised from the model items of requests,
+    responses and checkpoints, and the same item when the model sees it again (reducer.md 4-5;
+    v2.md 3.2). ``responses_item_id`` is the model item's own ``id``; ``accepted_*`` say when
+    Codex put it in the thread's history."""
+
     _OMIT_NONE: ClassVar[frozenset[str]] = frozenset(
         {"responses_item_id", "accepted_at_unix_ms", "accepted_seq", "agent_message"}
     )
@@ -136,6 +169,12 @@ class ConversationItem:
     produced_by: list[Producer] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The item as Codex writes it.
+
+        Returns:
+            Its keys in Codex's order, unset ``responses_item_id``, ``accepted_*`` and
+            ``agent_message`` left out, the body as ``{"parts": [...]}``.
+        """
         out = node_json(self)
         out["body"] = {"parts": out["body"]}
         return out

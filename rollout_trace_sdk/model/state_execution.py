@@ -27,15 +27,28 @@ _ANCHOR_FIELD: Final[dict[str, str]] = {
 
 @attrs.frozen
 class TraceAnchor:
+    """One end of an interaction edge: a conversation item, a tool call or a thread (format.md 5,
+    InteractionEdge)."""
+
     type: AnchorType
     id: str
 
     def to_json(self) -> dict[str, Any]:
+        """The anchor as Codex's tagged ``TraceAnchor``.
+
+        Returns:
+            ``{"type": TYPE}`` and the id under its own key (``item_id``, ``tool_call_id``,
+            ``thread_id``).
+        """
         return {"type": self.type, _ANCHOR_FIELD[self.type]: self.id}
 
 
 @attrs.define(slots=True)
 class ExecutionWindow(Node):
+    """When something ran and how it ended: the time and ``seq`` of the events that started and
+    ended it, and its status. Threads, turns, inference calls, tool calls, code cells, terminals
+    and compaction requests each have one."""
+
     started_at_unix_ms: int
     started_seq: int
     ended_at_unix_ms: int | None = None
@@ -43,6 +56,14 @@ class ExecutionWindow(Node):
     status: ExecutionStatus = "running"
 
     def end(self, at: int, seq: int, status: ExecutionStatus) -> None:
+        """Close the window with the event that ended it. An earlier end is overwritten: whether
+        a second end counts is the caller's to decide, as it is each of Codex's handlers'.
+
+        Args:
+            at: the event's ``wall_time_unix_ms``.
+            seq: the event's ``seq``.
+            status: how it ended.
+        """
         self.ended_at_unix_ms = at
         self.ended_seq = seq
         self.status = status
@@ -50,6 +71,10 @@ class ExecutionWindow(Node):
 
 @attrs.frozen
 class SpawnedOrigin(TaggedNode):
+    """A sub-agent's origin: its parent thread, the spawn edge's id
+    (``edge:spawn:<parent>:<child>``), its task name and role, read from its ``session_metadata``
+    (reducer.md 2)."""
+
     TYPE: ClassVar[str] = "spawned"
     parent_thread_id: str
     spawn_edge_id: str
@@ -59,6 +84,9 @@ class SpawnedOrigin(TaggedNode):
 
 @attrs.define(slots=True, kw_only=True)
 class AgentThread(Node):
+    """One thread of the rollout, the root agent's or a sub-agent's: its agent path, origin,
+    execution window and default model, and its conversation items in first-seen order."""
+
     thread_id: str
     agent_path: str
     nickname: str | None
@@ -70,6 +98,12 @@ class AgentThread(Node):
     conversation_item_ids: list[str] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The thread as Codex writes it.
+
+        Returns:
+            Its keys in Codex's order, ``origin`` as ``{"type": "root"}``, ``{"type":
+            "unknown"}`` or the spawned origin with its fields.
+        """
         out = node_json(self)
         if self.origin is None:
             out["origin"] = {"type": "root"}
@@ -90,6 +124,10 @@ class CodexTurn(Node):
 
 @attrs.define(slots=True)
 class TokenUsage(Node):
+    """An inference call's token counts, from its response's ``token_usage`` (kept only when the
+    four counts Codex needs are integers; ``cache_write_input_tokens`` is 0 when absent;
+    reducer.md 4)."""
+
     input_tokens: int
     cached_input_tokens: int
     cache_write_input_tokens: int
@@ -99,6 +137,10 @@ class TokenUsage(Node):
 
 @attrs.define(slots=True, kw_only=True)
 class InferenceCall(Node):
+    """One model call attempt, from ``inference_started`` to its end: the items its request carried
+    and its response produced, the tool calls that response asked for, its usage and its payloads
+    (reducer.md 6; v3.md 8 for ``prepared_prompt_payload_id``)."""
+
     #: schema 3 always sets the prompt id; schema 2 has no such key
     _OMIT_NONE: ClassVar[frozenset[str]] = frozenset({"prepared_prompt_payload_id"})
 
@@ -121,6 +163,9 @@ class InferenceCall(Node):
 
 @attrs.define(slots=True, kw_only=True)
 class Compaction(Node):
+    """An installed compaction of a thread's history: the items it replaced, the marker item that
+    stands for it, the replacement items and the requests that made it (reducer.md 5.6)."""
+
     compaction_id: str
     thread_id: str
     codex_turn_id: str
@@ -133,6 +178,9 @@ class Compaction(Node):
 
 @attrs.define(slots=True, kw_only=True)
 class CompactionRequest(Node):
+    """One attempt at a remote compaction, from ``compaction_request_started`` to its completion or
+    failure: model, provider and payloads."""
+
     compaction_request_id: str
     compaction_id: str
     thread_id: str
@@ -146,6 +194,10 @@ class CompactionRequest(Node):
 
 @attrs.define(slots=True, kw_only=True)
 class InteractionEdge(Node):
+    """Something one agent did to another: spawn, send a message, assign a task, report a result,
+    close. From a tool call or an item (``source``) to the item that delivered it in the other
+    thread, or to that thread (``target``), with what it carried (reducer.md 10)."""
+
     edge_id: str
     kind: InteractionEdgeKind
     source: TraceAnchor

@@ -17,6 +17,10 @@ from .tool_events import CodeCellRuntimeStatus, ToolCallKind, ToolCallSummary
 
 @attrs.define(slots=True, kw_only=True)
 class CodeCell(Node):
+    """A code-mode cell (``code_cell:<exec call id>``): its JavaScript, the ``exec`` call's item and
+    output items, its runtime status, its first response and result, the tool calls it made and
+    the ``wait`` calls that waited on it (reducer.md 8; v2.md 3.6)."""
+
     code_cell_id: str
     model_visible_call_id: str
     thread_id: str
@@ -40,6 +44,10 @@ class CodeCell(Node):
 
 @attrs.define(slots=True, kw_only=True)
 class ToolCall:
+    """One tool call: who asked for it (the model or a code cell), its kind and summary, the model's
+    call and output items, its terminal operation and its payloads (reducer.md 7; v2.md 3.5;
+    v3.md 8)."""
+
     tool_call_id: str
     mcp_call_id: str | None = None
     model_visible_call_id: str | None
@@ -62,6 +70,13 @@ class ToolCall:
     raw_runtime_payload_ids: list[str] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The call as Codex writes it.
+
+        Returns:
+            Its keys in Codex's order: ``started_code_cell_id`` and
+            ``resolved_wait_runtime_cell_id`` left out when unset, ``requester`` as Codex's
+            tagged enum, ``kind`` and ``summary`` as the events write them.
+        """
         out: dict[str, Any] = {
             "tool_call_id": self.tool_call_id,
             "mcp_call_id": self.mcp_call_id,
@@ -106,6 +121,9 @@ class TerminalSession(Node):
 
 @attrs.define(slots=True)
 class ExecCommandRequest(TaggedNode):
+    """What an ``exec_command`` operation ran: the command, the command as one string, and its
+    working directory, from the runtime's begin event (reducer.md 9.2)."""
+
     TYPE: ClassVar[str] = "exec_command"
     command: list[str]
     display_command: str
@@ -116,6 +134,9 @@ class ExecCommandRequest(TaggedNode):
 
 @attrs.define(slots=True)
 class WriteStdinRequest(TaggedNode):
+    """What a ``write_stdin`` operation sent: the characters (the call's ``chars``, or the runtime's
+    ``interaction_input``), with the call's yield time and output limit (reducer.md 9.1-9.2)."""
+
     TYPE: ClassVar[str] = "write_stdin"
     stdin: str
     yield_time_ms: int | None = None
@@ -127,6 +148,9 @@ TerminalRequest: TypeAlias = ExecCommandRequest | WriteStdinRequest
 
 @attrs.define(slots=True)
 class TerminalResult(Node):
+    """How a terminal operation ended: exit code and output, from the runtime's end event or the
+    dispatch result (reducer.md 9.3; v2.md 9.3)."""
+
     exit_code: int | None
     stdout: str
     stderr: str
@@ -137,6 +161,9 @@ class TerminalResult(Node):
 
 @attrs.define(slots=True)
 class ModelObservation(Node):
+    """What the model saw of a terminal operation: its tool call's call and output items
+    (``direct_tool_call``; ``code_cell_output`` is declared and never produced; reducer.md 9.4)."""
+
     call_item_ids: list[str]
     output_item_ids: list[str]
     source: Literal["direct_tool_call", "code_cell_output"] = "direct_tool_call"
@@ -144,6 +171,9 @@ class ModelObservation(Node):
 
 @attrs.define(slots=True, kw_only=True)
 class TerminalOperation(Node):
+    """One command run in a terminal, or one write to its stdin (``terminal_operation:N``): its tool
+    call, session, request, result and payloads (reducer.md 9; v2.md 9)."""
+
     operation_id: str
     terminal_id: str | None
     tool_call_id: str

@@ -26,17 +26,28 @@ class RecordingCompleted:
 
 @attrs.frozen
 class RolloutStarted:
+    """``rollout_started``: the first line of a bundle, naming the trace and its root thread
+    (../shared/spec/format.md 2.2, 4.1). The reducer takes both ids from it (reducer.md 2)."""
+
     trace_id: str
     root_thread_id: str
 
 
 @attrs.frozen
 class RolloutEnded:
+    """``rollout_ended``: the root thread ended with ``status``, which becomes the state's
+    ``status`` and ``ended_at_unix_ms``. A child thread ending never closes the rollout
+    (format.md 4.3)."""
+
     status: RolloutStatus
 
 
 @attrs.frozen
 class ThreadStarted:
+    """``thread_started``: a thread began, the root agent's or a sub-agent's. ``metadata_payload``
+    (``session_metadata``) is where the reducer finds its model, nickname and, for a spawned
+    thread, its parent, task and role (reducer.md 2). A thread started twice is refused."""
+
     thread_id: str
     agent_path: str
     metadata_payload: RawPayloadRef | None
@@ -44,30 +55,47 @@ class ThreadStarted:
 
 @attrs.frozen
 class ThreadEnded:
+    """``thread_ended``: a thread stopped; its rollout status becomes the thread's execution status
+    by name. The rollout's own status is left alone (reducer.md 2)."""
+
     thread_id: str
     status: RolloutStatus
 
 
 @attrs.frozen
 class ThreadResumed:
+    """``thread_resumed``: a thread that ended earlier in this trace runs again (its end is
+    cleared). Declared by Codex, written by none of the releases we recorded; the reducer's rule
+    comes from probes (v2.md 2.5)."""
+
     thread_id: str
 
 
 @attrs.frozen
 class CodexTurnStarted:
+    """``codex_turn_started``: a turn of ``thread_id`` began. Inference, tool, code-cell and
+    compaction events name their turn; a turn started twice is refused (reducer.md 2)."""
+
     codex_turn_id: str
     thread_id: str
 
 
 @attrs.frozen
 class CodexTurnEnded:
+    """``codex_turn_ended``: the turn ended with ``status``, which also closes what it left
+    running: its inference calls and, unless it completed, its code cells. Tool calls and
+    terminal operations stay as they are (reducer.md 2)."""
+
     codex_turn_id: str
     status: ExecutionStatus
 
 
 @attrs.frozen
 class HistoryItemAccepted:
-    """A model item entered the thread's history; omitted payload key when absent."""
+    """``history_item_accepted``: Codex put the model item whose ``id`` is ``item_id`` into the
+    thread's history; the thread's items with that id get ``accepted_*`` (v2.md 6). An agent
+    message delivered to the thread comes with it (``agent_message_payload``, a key omitted when
+    absent) and makes its receipt item."""
 
     item_id: str
     agent_message_payload: RawPayloadRef | None = None
@@ -83,6 +111,11 @@ class HistoryItemAcceptedV3(HistoryItemAccepted):
 
 @attrs.frozen
 class InferenceStarted:
+    """``inference_started``: one attempt at a model call began. ``request_payload``
+    (``inference_request``) is the request as sent; the reducer reconciles its ``input`` with the
+    thread's conversation, so an item sent again is the same conversation item (reducer.md 5.3,
+    6). Schema 3 writes ``InferenceStartedV3``."""
+
     inference_call_id: str
     thread_id: str
     codex_turn_id: str
@@ -126,6 +159,10 @@ def with_prepared_prompt(started: InferenceStarted, prompt: RawPayloadRef) -> In
 
 @attrs.frozen
 class InferenceCompleted:
+    """``inference_completed``: the model answered. ``response_payload`` holds the output items (new
+    conversation items this call produced) and the token usage; ``response_id`` is what a later
+    incremental request names as its ``previous_response_id`` (reducer.md 5.5, 6)."""
+
     inference_call_id: str
     response_id: str | None
     upstream_request_id: str | None
@@ -134,6 +171,9 @@ class InferenceCompleted:
 
 @attrs.frozen
 class InferenceFailed:
+    """``inference_failed``: the call ended with ``error``. What had streamed before, if anything,
+    is in ``partial_response_payload`` and is reduced as a response is (reducer.md 6)."""
+
     inference_call_id: str
     upstream_request_id: str | None
     error: str
@@ -142,6 +182,9 @@ class InferenceFailed:
 
 @attrs.frozen
 class InferenceCancelled:
+    """``inference_cancelled``: the call was abandoned (``reason`` says why), with what had streamed
+    before, as ``InferenceFailed``."""
+
     inference_call_id: str
     upstream_request_id: str | None
     reason: str
@@ -152,6 +195,10 @@ class InferenceCancelled:
 # order (serialised as declared): two declarations, not one type.
 @attrs.frozen
 class CompactionRequestStarted:
+    """``compaction_request_started``: one attempt at a remote compaction (the model summarising a
+    thread's history) began; the attempts of one compaction share its ``compaction_id``
+    (format.md 4.4; reducer.md 5.6)."""
+
     compaction_id: str
     compaction_request_id: str
     thread_id: str
@@ -163,6 +210,9 @@ class CompactionRequestStarted:
 
 @attrs.frozen
 class CompactionRequestCompleted:
+    """``compaction_request_completed``: the attempt answered with ``response_payload``
+    (``compaction_response``: its output items)."""
+
     compaction_id: str
     compaction_request_id: str
     response_payload: RawPayloadRef
@@ -170,6 +220,8 @@ class CompactionRequestCompleted:
 
 @attrs.frozen
 class CompactionRequestFailed:
+    """``compaction_request_failed``: the attempt ended with ``error`` and no response."""
+
     compaction_id: str
     compaction_request_id: str
     error: str
@@ -177,12 +229,22 @@ class CompactionRequestFailed:
 
 @attrs.frozen
 class CompactionInstalled:
+    """``compaction_installed``: a compacted history replaced the thread's. ``checkpoint_payload``
+    (``compaction_checkpoint``) holds the history before and its replacement; the reducer adds a
+    compaction marker item and reconciles the thread's next full request against the replacement
+    (reducer.md 5.6). Needs the envelope's thread and turn."""
+
     compaction_id: str
     checkpoint_payload: RawPayloadRef
 
 
 @attrs.frozen
 class AgentResultObserved:
+    """``agent_result_observed``: a child thread's turn finished and its result reached the parent.
+    The reducer draws an ``agent_result`` interaction edge from the child's last assistant
+    message (or the child thread) to the parent thread (reducer.md 10.5); ``carried_payload``
+    (``agent_result``) holds the message and status."""
+
     edge_id: str
     child_thread_id: str
     child_codex_turn_id: str
@@ -193,6 +255,11 @@ class AgentResultObserved:
 
 @attrs.frozen
 class ProtocolEventObserved:
+    """``protocol_event_observed``: one of Codex's protocol events (``event_type``:
+    ``turn_started``, ``error``, ``shutdown_complete``, ...) kept whole in ``event_payload``. The
+    reducer only registers the payload (reducer.md 2); the viewer reads why a turn failed from
+    it."""
+
     event_type: str
     event_payload: RawPayloadRef
 
