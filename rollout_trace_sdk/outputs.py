@@ -12,9 +12,9 @@ from typing import TextIO
 
 import orjson
 
-from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR
+from .model.layout import EVENT_LOG, EXPORT_MANIFEST, MANIFEST, PAYLOADS_DIR
 
-__all__ = ["forbidden_output", "write_output"]
+__all__ = ["export_file", "forbidden_output", "write_output"]
 
 
 def forbidden_output(source: Path, output: Path) -> str | None:
@@ -42,9 +42,38 @@ def forbidden_output(source: Path, output: Path) -> str | None:
                 return "refusing to write inside the bundle's payloads directory"
     if target.is_dir():
         return f"{output} is a directory"
-    from .export.dataset_files import export_file  # light: a path walk
-
     return export_file(target)
+
+
+def export_file(output: Path, export: Path | None = None) -> str | None:
+    """Why ``output`` must not be written: it is one of an export's own files (its manifest,
+    or a part of one of its tables), of ``export`` or of any export around ``output``. A
+    result written into a table would be read as one of its parts (a rollout counted twice,
+    silently), so every command that writes a file asks (:func:`forbidden_output`, and
+    ``query`` for the export it reads).
+
+    Args:
+        output: the path the user named.
+        export: an export the command reads (``query``), checked even when ``output`` is
+            not inside it.
+
+    Returns:
+        The reason, worded for the user, or None.
+    """
+    target = Path(os.path.realpath(output))
+    exports = [] if export is None else [Path(os.path.realpath(export))]
+    exports += [folder for folder in target.parents if (folder / EXPORT_MANIFEST).is_file()]
+    if not exports:
+        return None
+    from .export.schema import TABLE_NAMES  # only when there is an export to check
+
+    for root in exports:
+        if target == root / EXPORT_MANIFEST:
+            return f"refusing to overwrite the {EXPORT_MANIFEST} of the export {root}"
+        for table in TABLE_NAMES:
+            if root / table in (target, *target.parents):
+                return f"refusing to write inside the {table} table of the export {root}"
+    return None
 
 
 def _declared_payloads_dir(root: Path) -> str:

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import orjson
 
-from .dataset_files import MANIFEST_NAME
+from ..model.layout import EXPORT_MANIFEST as MANIFEST_NAME
 from .schema import TABLE_NAMES, TABLES_VERSION
 
 __all__ = ["EXPORTED", "MANIFEST_NAME", "ExportDir", "other_version"]

@@ -273,8 +273,8 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _export_file(directory: str, output: str) -> str | None:
     """Why ``output`` must not be written: one of the queried export's own files, or of an
-    export around it (:func:`.dataset_files.export_file`). None when it may be written."""
-    from .dataset_files import export_file
+    export around it (:func:`~..outputs.export_file`). None when it may be written."""
+    from ..outputs import export_file
 
     return export_file(Path(output), Path(directory))
 

@@ -25,6 +25,9 @@ SUPPORTED_SCHEMAS: Final = (SCHEMA_2, SCHEMA_3)
 MANIFEST: Final = "manifest.json"
 EVENT_LOG: Final = "trace.jsonl"
 PAYLOADS_DIR: Final = "payloads"
+#: The file that makes a folder an export of many bundles' tables (``rollout-trace export
+#: --to``); here because every command that writes a file must know it (``outputs``).
+EXPORT_MANIFEST: Final = "_export.json"
 #: Where ``rollout-trace reduce`` writes the reduced state unless told otherwise.
 STATE_FILE: Final = "state.json"
 

@@ -11,7 +11,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import orjson
@@ -110,7 +110,9 @@ def run_codex_reduce(
     """Run ``codex debug trace-reduce bundle -o out``.
 
     ``RUST_BACKTRACE`` is removed from the child's environment, so an error is Codex's message
-    alone (a backtrace would make every refusal compare unequal).
+    alone (a backtrace would make every refusal compare unequal), and the warning Codex
+    prints when it cannot set up its home's PATH aliases (runs at once contend for a lock on
+    it: "operation would block") is taken out of ``stderr``: it says nothing of the bundle.
 
     Args:
         bundle: the bundle directory.
@@ -122,13 +124,20 @@ def run_codex_reduce(
         The finished process, stdout and stderr captured as bytes.
     """
     env = {k: v for k, v in os.environ.items() if k != "RUST_BACKTRACE"}
-    return subprocess.run(
+    done = subprocess.run(
         [str(codex_bin), "debug", "trace-reduce", str(bundle), "-o", str(out)],
         capture_output=True,
         timeout=timeout,
         check=False,
         env=env,
     )
+    if done.stderr.startswith(_HOME_WARNING):
+        done.stderr = done.stderr.split(b"\n", 1)[1] if b"\n" in done.stderr else b""
+    return done
+
+
+#: The first line Codex prints when setting up its home failed (seen with runs at once).
+_HOME_WARNING: Final = b"WARNING: proceeding, even though we could not create PATH aliases"
 
 
 def reduce_and_compare(

@@ -40,6 +40,21 @@ def test_both_refuse_with_the_same_text_even_with_rust_backtrace_set(
     assert not (tmp_path / "b" / "state.json").exists()  # Codex wrote elsewhere
 
 
+@needs_codex
+def test_codexs_warning_about_its_home_is_not_part_of_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codex prints a warning before its error when it cannot make its home's PATH aliases
+    (a home under the temporary folder, as here; or runs at once contending for its lock,
+    as the test suite's helpers did): the error texts compared unequal."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    result = reduce_and_compare(_refused_bundle(tmp_path / "b"), str(codex_bin(2)))
+    assert result.codex_stderr.startswith("Error: "), result.codex_stderr
+    assert result.same and result.same_text, result.explain()
+
+
 def test_differing_states_are_explained_by_json_path(tmp_path: Path) -> None:
     result = Comparison(tmp_path, b'{"a":{"b":1}}', None, b'{"a":{"b":2}}', "", 0)
     assert not result.same
