@@ -38,17 +38,56 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     file descriptor for appending to ``trace.jsonl``.
 
     Raises ``FileExistsError`` when the bundle directory already exists: two recorders must
-    never interleave into one log. On any other failure the half-made directory is left as
-    it is (it holds nothing secret yet) and the ``OSError`` propagates.
+    never interleave into one log. On any other failure (a full disk, no file descriptor
+    left) what was made of the bundle is removed again, so no half-made bundle (a folder with
+    no manifest, or a manifest with no log) is left for ``reduce`` and ``export`` to trip
+    on, and the ``OSError`` propagates.
     """
     _make_parents(bundle_dir.parent)
     os.mkdir(bundle_dir, DIR_MODE)
-    os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
-    payloads = bundle_dir / PAYLOADS_NAME
-    os.mkdir(payloads, DIR_MODE)
-    os.chmod(payloads, DIR_MODE)
-    _write_new(bundle_dir / MANIFEST_NAME, manifest)
-    return os.open(bundle_dir / LOG_NAME, _NEW_FILE | os.O_APPEND, FILE_MODE)
+    try:
+        os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
+        payloads = bundle_dir / PAYLOADS_NAME
+        os.mkdir(payloads, DIR_MODE)
+        os.chmod(payloads, DIR_MODE)
+        _write_new(bundle_dir / MANIFEST_NAME, manifest)
+        return os.open(bundle_dir / LOG_NAME, _NEW_FILE | os.O_APPEND, FILE_MODE)
+    except OSError:
+        for made in (bundle_dir / MANIFEST_NAME, bundle_dir / PAYLOADS_NAME, bundle_dir):
+            with contextlib.suppress(OSError):
+                (os.rmdir if made.name != MANIFEST_NAME else os.unlink)(made)
+        raise
+
+
+def make_room_for_files() -> None:
+    """Raise this process's soft limit on open files to its hard limit, once.
+
+    Each open rollout keeps its log open, and a schema-3 one its current shard too: an RL
+    loop running a thousand rollouts at once in one process needs two thousand descriptors,
+    and the usual soft limit is 1,024 (the hard one is most often far higher). Past it, the
+    bundles that could not open a file lost what they recorded. Raising the soft limit up to
+    the hard one is what any process may do; a process whose hard limit is the soft one
+    keeps it, and then the writer's retries and loss counts are what remain."""
+    global _ROOM_MADE
+    if _ROOM_MADE:
+        return
+    _ROOM_MADE = True
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = hard if hard != resource.RLIM_INFINITY else _UNLIMITED_FILES
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ValueError, OSError):  # a limit the system refuses (macOS caps it): keep it
+        return
+
+
+_ROOM_MADE = False
+#: The soft limit asked for when the hard one is unlimited.
+_UNLIMITED_FILES: Final = 1 << 16
 
 
 def _make_parents(directory: Path) -> None:

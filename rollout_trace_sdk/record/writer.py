@@ -300,6 +300,7 @@ class BundleWriter(ClosingReports):
         if schema_version not in (ev.SCHEMA_VERSION, ev.SCHEMA_VERSION_V3):
             raise ValueError(f"schema_version must be 2 or 3, not {schema_version!r}")
         manifest = ev.Manifest(schema_version, trace_id, root_thread_id, root_thread_id, started)
+        _files.make_room_for_files()
         try:
             fd = _files.create_bundle(bundle_dir, codec.manifest_bytes(manifest))
         except OSError as exc:

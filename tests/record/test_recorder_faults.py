@@ -283,3 +283,69 @@ async def test_durable_mode_writes_the_same_bundle(tmp_path: Path, schema: int) 
     stats = rollout.stats
     assert stats is not None and stats.failed is None
     check_bundle(bundle, tmp_path)
+
+
+_MANY_SCRIPT = """
+import os, resource, sys
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+soft, hard = int(sys.argv[2]), int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+async def one(root: str, n: int, release: anyio.Event) -> None:
+    async with open_rollout(root) as rollout, rollout.root.turn() as turn:
+        async with turn.tool_call(f"c{n}", "f", arguments={"n": n}) as tool:
+            await release.wait()  # every rollout is open at once
+            tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": "ok"})
+
+async def main(root: str) -> None:
+    release = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        for n in range(120):
+            tg.start_soon(one, root, n, release)
+        await anyio.sleep(0.5)
+        release.set()
+    print("agent done", resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+def _many_rollouts(root: Path, soft: int, hard: int) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _MANY_SCRIPT, str(root), str(soft), str(hard)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "agent done" in done.stdout
+    return done.stdout + done.stderr
+
+
+def test_many_rollouts_at_once_are_not_stopped_by_the_soft_open_file_limit(
+    tmp_path: Path,
+) -> None:
+    """120 rollouts open at once need ~240 descriptors; under a soft limit of 100 (as an RL
+    loop of a thousand rollouts meets the usual 1,024) most bundles lost what they recorded
+    ("Too many open files"). The soft limit is raised to the hard one at the first rollout,
+    and every bundle is whole."""
+    printed = _many_rollouts(tmp_path, 100, 4096)
+    assert "agent done 4096" in printed
+    bundles = sorted(tmp_path.glob("trace-*"))
+    assert len(bundles) == 120
+    for bundle in bundles:
+        assert reduce_bundle(bundle).recording_complete
+
+
+def test_a_bundle_that_cannot_be_made_leaves_no_half_made_folder(tmp_path: Path) -> None:
+    """Under a hard limit of 100 descriptors, the rollouts that found none left a folder
+    with no manifest (or a manifest with no log) that reduce and export then tripped on.
+    They leave nothing, say so, and every bundle there is reduces."""
+    printed = _many_rollouts(tmp_path, 100, 100)
+    assert "Too many open files" in printed
+    bundles = sorted(tmp_path.glob("trace-*"))
+    assert 0 < len(bundles) < 120
+    for bundle in bundles:
+        reduce_bundle(bundle, lenient=True)  # a manifest and a log, always
