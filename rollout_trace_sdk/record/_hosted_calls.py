@@ -9,9 +9,11 @@ bundle for one item they do not know, so they used to be dropped (reported). A r
 that used a hosted tool then showed the model answering out of nowhere.
 
 Each is recorded instead as the closest item the reducers do read: a call as a
-``custom_tool_call`` named by its type, whose ``input`` is the item's JSON (the fields that
-say what was asked and what came back: its arguments, queries, code, results, output,
-error); an output as a ``custom_tool_call_output`` whose ``output`` is its JSON. The item's
+``custom_tool_call`` named by its type, whose ``input`` is the item's JSON (its type first,
+then the fields that say what was asked and what came back: its arguments, queries, code,
+results, output, error); an output as a ``custom_tool_call_output`` whose ``output`` is its
+JSON. The type is in the text because the reduced state keeps a custom call's text, not
+its name. The item's
 ``id`` stays its id, so the same item sent again in the next request is the same
 conversation item; the mapping is a pure function of the item, and the JSON is written with
 sorted keys, so an item dumped by an SDK and the same item as a dict give the same bytes.
@@ -30,6 +32,9 @@ __all__ = ["hosted_call"]
 
 #: Fields every such item has that say nothing of the call (or name it: kept apart).
 _LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status"})
+#: orjson's options for the JSON text: sorted at every depth, so an SDK's dump of an item
+#: and the same item as a dict give the same bytes.
+_SORTED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -55,7 +60,7 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
     rest = {key: value for key, value in item.items() if key not in _LEFT_OUT}
     image = _screenshot(rest) if output else None
     try:
-        text = _json(rest)
+        text = _json(kind, rest)
     except (TypeError, orjson.JSONEncodeError):
         return None
     recorded: dict[str, Any] = {"type": "custom_tool_call_output" if output else "custom_tool_call"}
@@ -66,7 +71,7 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
         # an image part, as a tool's image answer is recorded: shown as an image, and in
         # schema 3 stored once however many requests send it again
         parts: list[dict[str, Any]] = [{"type": "input_image", "image_url": image}]
-        if rest:
+        if rest:  # what else it says (safety checks acknowledged)
             parts.append({"type": "input_text", "text": text})
         recorded["output"] = parts
     elif output:
@@ -77,8 +82,13 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return recorded
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+def _json(kind: str, rest: dict[str, Any]) -> str:
+    """``rest`` as sorted JSON with ``"type": kind`` first: the reduced state keeps a custom
+    call's text but not its name, so the text says what kind of call it was (``show``
+    labels the item by it)."""
+    head = orjson.dumps({"type": kind}).decode()
+    body = orjson.dumps(rest, option=_SORTED).decode()
+    return head if body == "{}" else f"{head[:-1]},{body[1:]}"
 
 
 def _screenshot(rest: dict[str, Any]) -> str | None:

@@ -66,10 +66,12 @@ def test_a_hosted_call_is_a_custom_tool_call_named_by_its_type() -> None:
         "call_id": "mcp_1",
         "name": "mcp_call",
         "input": orjson.dumps(
-            {k: MCP[k] for k in ("arguments", "error", "name", "output", "server_label")}
+            {"type": "mcp_call"}
+            | {k: MCP[k] for k in ("arguments", "error", "name", "output", "server_label")}
         ).decode(),
     }
     assert json.loads(recorded["input"])["output"] == "30 days"
+    # the type first: the reduced state keeps the text, not the call's name
     # the model's call id, when it has one; the same bytes whatever the key order
     shell = hosted_call(dict(reversed(SHELL.items())), "shell_call")
     assert shell is not None and shell["call_id"] == "call_sh" and shell["id"] == "sh_1"
@@ -80,7 +82,10 @@ def test_a_client_run_calls_output_is_a_custom_tool_calls_output() -> None:
     recorded = hosted_call(SHELL_OUTPUT, "shell_call_output")
     assert recorded is not None
     assert recorded["type"] == "custom_tool_call_output" and recorded["call_id"] == "call_sh"
-    assert json.loads(recorded["output"]) == {"output": SHELL_OUTPUT["output"]}
+    assert json.loads(recorded["output"]) == {
+        "type": "shell_call_output",
+        "output": SHELL_OUTPUT["output"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -141,6 +146,7 @@ async def test_hosted_and_client_run_calls_are_in_the_rollout(tmp_path: Path, sc
     ]
     text = json.dumps(state)
     assert "policy.md" in text and "refunds" in text and "a.txt" in text
+    assert '{\\"type\\":\\"file_search_call\\"' in text  # what kind of call, in the state
 
 
 async def test_an_unknown_item_still_warns(tmp_path: Path) -> None:
@@ -181,7 +187,10 @@ async def test_a_computer_use_loops_screenshots_are_image_parts(
     }
     kept = hosted_call(checked, "computer_call_output")
     assert kept is not None and kept["output"][1]["type"] == "input_text"
-    assert "malicious" in kept["output"][1]["text"]
+    assert json.loads(kept["output"][1]["text"]) == {
+        "type": "computer_call_output",
+        "acknowledged_safety_checks": [{"id": "sc_1", "code": "malicious"}],
+    }
     async with (
         open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
         rollout.root.turn() as turn,
