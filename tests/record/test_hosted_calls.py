@@ -57,6 +57,22 @@ PATCH = {
 PATCH_OUTPUT = {"type": "apply_patch_call_output", "call_id": "call_ap", "status": "completed"}
 
 
+async def record_hosted_rollout(root: Path, schema: int) -> list[Any]:
+    """A rollout whose model searched files, called an MCP server, ran a shell command and
+    patched a file (answered, then sent back with the outputs); the items answered."""
+    async with (
+        open_rollout(root, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            answered: list[Any] = call.completed(output_items=[FILE_SEARCH, MCP, SHELL, PATCH])
+        history += [FILE_SEARCH, MCP, SHELL, SHELL_OUTPUT, PATCH, PATCH_OUTPUT]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "30 days."}])
+    return answered
+
+
 def test_a_hosted_call_is_a_custom_tool_call_named_by_its_type() -> None:
     """The call keeps its id; its input is its JSON (sorted keys, no type / id / status)."""
     recorded = hosted_call(MCP, "mcp_call")
@@ -121,16 +137,7 @@ async def test_hosted_and_client_run_calls_are_in_the_rollout(tmp_path: Path, sc
     file: each call and output is a conversation item both reducers read, sent back in the
     next request as the same item. All of them were dropped (reported): the rollout showed
     answers out of nowhere."""
-    async with (
-        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
-        rollout.root.turn() as turn,
-    ):
-        history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
-        async with turn.inference({"model": "gpt-test", "input": history}) as call:
-            answered = call.completed(output_items=[FILE_SEARCH, MCP, SHELL, PATCH])
-        history += [FILE_SEARCH, MCP, SHELL, SHELL_OUTPUT, PATCH, PATCH_OUTPUT]
-        async with turn.inference({"model": "gpt-test", "input": history}) as call:
-            call.completed(output_items=[{"role": "assistant", "content": "30 days."}])
+    answered = await record_hosted_rollout(tmp_path, schema)
     assert [item["type"] for item in answered] == ["custom_tool_call"] * 4
     bundle = bundle_in(tmp_path)
     assert not [e for e in of_type(bundle, "protocol_event_observed") if "dropped" in str(e)]

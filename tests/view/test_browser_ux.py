@@ -8,9 +8,11 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import zstandard
 
@@ -20,6 +22,7 @@ from rollout_trace_sdk.reduce.shards import decompress_shard
 from rollout_trace_sdk.view import live
 from rollout_trace_sdk.view.serve import ViewServer
 
+from ..record.test_hosted_calls import record_hosted_rollout
 from .conftest import Page
 
 
@@ -261,4 +264,23 @@ def test_a_payload_the_recording_is_still_writing_is_not_said_missing(
         live_bundle.close_recording()
         p.evaluate("window.__rt.poll()")
         assert live_bundle.result in p.locator(notes).text_content()
+    assert page.errors == []
+
+
+def test_a_hosted_tools_item_is_named_by_its_own_kind(page: Page, tmp_path: Path) -> None:
+    """A hosted tool's call is recorded as a custom tool call whose text starts with its
+    type (``record/_hosted_calls``): the page said "custom tool call" for a file search and
+    an MCP call alike. It names them as ``show`` does."""
+    with ThreadPoolExecutor(1) as pool:  # playwright's loop runs in this thread
+        pool.submit(anyio.run, record_hosted_rollout, tmp_path / "t", 3).result()
+    [bundle] = (tmp_path / "t").glob("trace-*")
+    p = page.open(_write_page(bundle, tmp_path / "h.html"))
+    model = p.evaluate("JSON.parse(document.getElementById('rt-model').textContent)")
+    first = next(n for n, c in enumerate(model["calls"]))
+    p.evaluate(f"location.hash = '#call=' + {model['calls'][first]['id']!r}")
+    p.wait_for_selector("#detail .item")
+    heads = p.eval_on_selector_all("#detail .item .ih", "els => els.map(e => e.textContent)")
+    joined = " | ".join(heads)
+    assert "file search call" in joined and "mcp call" in joined, joined
+    assert "custom tool call" not in joined
     assert page.errors == []

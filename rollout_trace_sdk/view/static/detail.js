@@ -8,6 +8,12 @@ function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="
 // A kind as words; a state file may lack it (the viewer reads it, the shape check does not
 // require it).
 function kindText(kind) { return typeof kind === "string" ? kind.replace(/_/g, " ") : "unknown"; }
+// An item kept whole as JSON names its own kind first (a web search the model ran, a hosted
+// tool's call recorded as a custom tool call): say that, as `show` does.
+function itemKind(it, text) {
+  const own = /^\{"type":"([a-z0-9_]+)"/.exec(text || "");
+  return kindText(own ? own[1] : it.kind);
+}
 function kv(rows) { return "<dl class=kv>" + rows.filter((r) => r[1] !== "" && r[1] != null).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("") + "</dl>"; }
 
 // A note a capture limit left in a text ("[text: raw_payload:23, truncated: …]", a JSON
@@ -41,7 +47,7 @@ function itemHtml(ix, cls, tags) {
   if (!it) return "";
   const text = it.summary ? it.summary + (it.text ? "\n\n" + it.text : "") : it.text;
   const longText = text.split("\n").length > 10 || text.length > 1200;
-  const extra = [it.kind !== "message" ? kindText(it.kind) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
+  const extra = [it.kind !== "message" ? itemKind(it, it.text) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
     `<div class="ib">${hlNotes(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" data-expand="1">show all</span></div>` : "") + `</div>`;
