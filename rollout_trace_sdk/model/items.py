@@ -1,5 +1,6 @@
 """Conversation item shapes the reducer reads by rules of its own rather than as serde structs:
-a reasoning item's entry lists, an agent message's content entries.
+a reasoning item's entry lists, an agent message's content entries, the tool items kept whole
+as JSON.
 
 The recorder checks an item against the same tables before it writes it (an item the reducer
 would refuse is recorded in a form it accepts), so each rule is stated once, here.
@@ -22,3 +23,12 @@ AGENT_CONTENT_FIELDS: Final[dict[str, str]] = {
     "input_text": "text",
     "encrypted_content": "encrypted_content",
 }
+
+#: Tool calls the server runs (and the legacy local shell call), which both reducers keep whole
+#: as their JSON (every field but Codex's passthrough metadata): the same call sent back with
+#: one field more or less is another conversation item.
+WHOLE_JSON_CALLS: Final = frozenset(
+    {"tool_search_call", "web_search_call", "image_generation_call", "local_shell_call"}
+)
+#: The outputs both reducers keep whole as their JSON, likewise.
+WHOLE_JSON_OUTPUTS: Final = frozenset({"tool_search_output", "mcp_tool_call_output"})

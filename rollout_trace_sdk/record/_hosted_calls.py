@@ -19,6 +19,16 @@ conversation item; the mapping is a pure function of the item, and the JSON is w
 sorted keys, so an item dumped by an SDK and the same item as a dict give the same bytes.
 ``status`` is left out: an SDK may send the item back without it, or with another one.
 
+The JSON of such an item, as of every item both reducers keep whole as JSON (web and tool
+searches, image generations, legacy local shell calls: ``model.items.WHOLE_JSON_CALLS``), is
+its content: the same call sent back with a field more or less is another conversation item,
+and a custom call's id reused with other content makes both reducers refuse the bundle. What
+an SDK adds or removes between answering an item and sending it back is therefore left out
+(:func:`settled`): fields that are null (the openai SDK dumps a response's items without
+them, the Agents SDK sends them back with them, as the server wrote them), and the
+server's ``created_by`` (which the Agents SDK strips before sending an item back, the API
+refusing it as input).
+
 Pure functions: no I/O.
 """
 
@@ -28,13 +38,62 @@ from typing import Any, Final
 
 import orjson
 
-__all__ = ["hosted_call"]
+from ._values import MAX_DEPTH
+
+__all__ = ["hosted_call", "settled"]
 
 #: Fields every such item has that say nothing of the call (or name it: kept apart).
-_LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status"})
+_LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status", "created_by"})
 #: orjson's options for the JSON text: sorted at every depth, so an SDK's dump of an item
 #: and the same item as a dict give the same bytes.
 _SORTED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+#: Output-only metadata the server adds to an item (and to a shell output's chunks).
+_SERVER_ONLY: Final = "created_by"
+
+
+def settled(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` as it is answered and as it is sent back alike: without fields that are null
+    (in it and in every object it holds) and without the server's ``created_by`` (on it and
+    on the chunks of its ``output`` list). The same object when nothing is left out."""
+    out: dict[str, Any] = _without_nulls(item)
+    if _SERVER_ONLY in out:
+        out = {key: value for key, value in out.items() if key != _SERVER_ONLY}
+    chunks = out.get("output")
+    if isinstance(chunks, list) and any(
+        isinstance(chunk, dict) and _SERVER_ONLY in chunk for chunk in chunks
+    ):
+        out = dict(out)
+        out["output"] = [
+            {key: value for key, value in chunk.items() if key != _SERVER_ONLY}
+            if isinstance(chunk, dict)
+            else chunk
+            for chunk in chunks
+        ]
+    return out
+
+
+def _without_nulls(value: Any, depth: int = 0) -> Any:
+    """``value`` without the null fields of the objects in it (list entries stay); the same
+    object when it has none. Past :data:`MAX_DEPTH` left as it is (the encoder cuts it)."""
+    if depth > MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        out: dict[Any, Any] | None = None
+        for key, entry in value.items():
+            kept = _without_nulls(entry, depth + 1) if entry is not None else None
+            if entry is None or kept is not entry:
+                if out is None:
+                    out = dict(value)
+                if entry is None:
+                    del out[key]
+                else:
+                    out[key] = kept
+        return value if out is None else out
+    if isinstance(value, list):
+        entries = [_without_nulls(entry, depth + 1) for entry in value]
+        if any(new is not old for new, old in zip(entries, value, strict=True)):
+            return entries
+    return value
 
 
 def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -57,7 +116,7 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
         call_id = item_id  # the hosted tools' calls have only their item id
     if not isinstance(call_id, str):
         return None  # an output must say which call it answers
-    rest = {key: value for key, value in item.items() if key not in _LEFT_OUT}
+    rest = {key: value for key, value in settled(item).items() if key not in _LEFT_OUT}
     image = _screenshot(rest) if output else None
     try:
         text = _json(kind, rest)

@@ -22,8 +22,13 @@ from typing import Any, Final
 
 import orjson
 
-from ..model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
-from ._hosted_calls import hosted_call
+from ..model.items import (
+    AGENT_CONTENT_FIELDS,
+    REASONING_ENTRIES,
+    WHOLE_JSON_CALLS,
+    WHOLE_JSON_OUTPUTS,
+)
+from ._hosted_calls import hosted_call, settled
 from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["normalize_output_items", "normalize_request", "to_plain"]
@@ -45,6 +50,8 @@ _FREE_TYPES: Final = frozenset(
         "mcp_tool_call_output",
     }
 )
+#: Item types recorded as :func:`settled` (the reducers compare them whole).
+_WHOLE_JSON: Final = WHOLE_JSON_CALLS | WHOLE_JSON_OUTPUTS
 _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
 #: Content part types recorded as they are (anything else goes through ``_part``).
 _TYPED_PARTS: Final = frozenset(
@@ -261,7 +268,8 @@ def _items(
 
 def _canonical(item: dict[str, Any]) -> bool:
     """Whether ``item`` is recorded exactly as it is: a tool call or output (not a custom
-    call, whose id the chat mapping must remember), or a message with a role the reducers
+    call, whose id the chat mapping must remember, nor one kept whole as JSON, which is
+    recorded :func:`settled`), or a message with a role the reducers
     accept and only typed content parts."""
     kind = item.get("type")
     if kind == "message":
@@ -274,7 +282,7 @@ def _canonical(item: dict[str, Any]) -> bool:
             if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
                 return False
         return True
-    return kind in _FREE_TYPES and kind != "custom_tool_call"
+    return kind in _FREE_TYPES and kind != "custom_tool_call" and kind not in _WHOLE_JSON
 
 
 def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) -> list[Any]:
@@ -291,6 +299,8 @@ def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) ->
         return []
     if kind == "message":
         return _typed_message(item, where, problems)
+    if kind in _WHOLE_JSON:
+        return [settled(item)]
     if kind in _FREE_TYPES:
         if kind == "custom_tool_call" and isinstance(item.get("call_id"), str):
             custom_calls.add(item["call_id"])

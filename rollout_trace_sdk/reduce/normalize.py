@@ -15,7 +15,7 @@ import attrs
 import orjson
 
 from ..model import state as st
-from ..model.items import REASONING_ENTRIES
+from ..model.items import REASONING_ENTRIES, WHOLE_JSON_CALLS, WHOLE_JSON_OUTPUTS
 from ..model.layout import right_sized, unavailable_part
 from .agent_messages import agent_message, agent_message_v3
 from .canonical import (
@@ -39,10 +39,6 @@ _PHASE_CHANNEL: Final[dict[str, st.ConversationChannel]] = {
     "final_answer": "final",
     "summary": "summary",
 }
-_SERVER_CALLS: Final = frozenset(
-    {"tool_search_call", "web_search_call", "image_generation_call", "local_shell_call"}
-)
-_SERVER_OUTPUTS: Final = frozenset({"tool_search_output", "mcp_tool_call_output"})
 _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
 
 
@@ -370,8 +366,8 @@ _TOOL_ITEMS: Final[dict[str, tuple[st.ConversationRole, st.ConversationItemKind,
     "function_call_output": ("tool", "function_call_output", _tool_output_body),
     "custom_tool_call_output": ("tool", "custom_tool_call_output", _tool_output_body),
     "custom_tool_call": ("assistant", "custom_tool_call", _custom_call_body),
-    **{kind: ("assistant", "function_call", _whole_item_body) for kind in _SERVER_CALLS},
-    **{kind: ("tool", "function_call_output", _whole_item_body) for kind in _SERVER_OUTPUTS},
+    **{kind: ("assistant", "function_call", _whole_item_body) for kind in WHOLE_JSON_CALLS},
+    **{kind: ("tool", "function_call_output", _whole_item_body) for kind in WHOLE_JSON_OUTPUTS},
 }
 
 

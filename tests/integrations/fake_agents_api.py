@@ -6,6 +6,9 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * ``You translate.`` — answers ``regn i Oslo``;
 * ``You write.`` — answers with the final report;
 * ``You ping.`` / ``You pong.`` — a handoff to Pong and one back to Ping, which answers;
+* ``You search.`` — hosted tools' calls as the server writes them (a file search, a code
+  interpreter and an MCP call, null fields and all) with a ``get_weather`` call, then the
+  report;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
 * instructions containing ``stall`` — held, unanswered, until the server stops; its arrival
   sets :attr:`FakeAgentsAPI.stalled` (a run cancelled, or a guardrail tripping, while the
@@ -104,6 +107,10 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
         if "call_translate" not in done:
             return [_call(n, "call_translate", "translate", '{"input":"rain in Oslo"}')]
         return [_call(n, "call_handoff", "transfer_to_writer", "{}")]
+    if "You search." in instructions:
+        if "call_weather" not in done:
+            return [*hosted_calls(n), _call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
+        return [_text(n, REPORT)]
     if "You translate." in instructions:
         return [_text(n, TRANSLATION)]
     if "You ping." in instructions:  # hands off to Pong once, then answers
@@ -113,3 +120,35 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
     if "You pong." in instructions:  # hands back to Ping
         return [_call(n, "call_pong", "transfer_to_ping", "{}")]
     return [_text(n, REPORT)]
+
+
+def hosted_calls(n: int) -> list[dict[str, Any]]:
+    """Calls the server ran itself, with the null fields the API writes."""
+    return [
+        {
+            "type": "file_search_call",
+            "id": f"fs_{n}",
+            "status": "completed",
+            "queries": ["rain"],
+            "results": None,
+        },
+        {
+            "type": "code_interpreter_call",
+            "id": f"ci_{n}",
+            "status": "completed",
+            "code": "print(7)",
+            "container_id": "cntr_1",
+            "outputs": None,
+        },
+        {
+            "type": "mcp_call",
+            "id": f"mcp_{n}",
+            "server_label": "docs",
+            "name": "lookup",
+            "arguments": "{}",
+            "output": "rain",
+            "error": None,
+            "approval_request_id": None,
+            "status": "completed",
+        },
+    ]

@@ -302,7 +302,7 @@ class FakeOpenAI(LoopbackServer):
                             "delta": piece,
                         }
                     )
-            else:
+            elif "arguments" in item:
                 events.append(
                     {
                         "type": "response.function_call_arguments.delta",

@@ -621,6 +621,64 @@ def test_a_chat_completions_models_reasoning_is_recorded_streamed_or_not(
     assert REASONING in json.dumps(state)
 
 
+@pytest.mark.parametrize(("schema", "streamed"), [(2, False), (3, True)])
+def test_hosted_tools_answered_with_a_function_call_are_the_same_items_next_request(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    schema: int,
+    streamed: bool,
+) -> None:
+    """A response holding hosted tools' calls (file search, code interpreter, MCP) and a
+    function call: the SDK sends the hosted calls back in the next request as it dumped
+    them (the server's null fields kept), while the answer was recorded without them. Each
+    custom call's id was then "reused with different content" and both reducers refused the
+    whole bundle (found by review clients20)."""
+    from agents import CodeInterpreterTool, FileSearchTool, HostedMCPTool
+
+    _register(processors, tmp_path, schema_version=schema)
+    model = OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    )
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    mcp: Any = {"type": "mcp", "server_label": "docs", "server_url": "http://docs"}
+    agent = Agent(
+        name="Searcher",
+        instructions="You search.",
+        model=model,
+        tools=[
+            get_weather,
+            FileSearchTool(vector_store_ids=["vs_1"]),
+            CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": "cntr_1"}),
+            HostedMCPTool(tool_config=mcp),
+        ],
+    )
+
+    async def run() -> Any:
+        if not streamed:
+            return (await Runner.run(agent, QUESTION)).final_output
+        result = Runner.run_streamed(agent, QUESTION)
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    assert asyncio.run(run()) == REPORT
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert len(first["response_item_ids"]) == 4
+    assert set(first["response_item_ids"]) <= set(second["request_item_ids"])
+    kinds = sorted(item["kind"] for item in state["conversation_items"].values())
+    assert kinds.count("custom_tool_call") == 3
+
+
 def test_example_runs_offline(tmp_path: Path) -> None:
     """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
     with the writer as a child thread."""

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
-from rollout_trace_sdk.record._hosted_calls import hosted_call
+from rollout_trace_sdk.record._hosted_calls import hosted_call, settled
 from rollout_trace_sdk.record.requests import normalize_output_items, normalize_request
 
 from ..codex_oracle import reduced_by_both
@@ -74,7 +74,8 @@ async def record_hosted_rollout(root: Path, schema: int) -> list[Any]:
 
 
 def test_a_hosted_call_is_a_custom_tool_call_named_by_its_type() -> None:
-    """The call keeps its id; its input is its JSON (sorted keys, no type / id / status)."""
+    """The call keeps its id; its input is its JSON (sorted keys, no type / id / status, no
+    null field)."""
     recorded = hosted_call(MCP, "mcp_call")
     assert recorded == {
         "type": "custom_tool_call",
@@ -83,7 +84,7 @@ def test_a_hosted_call_is_a_custom_tool_call_named_by_its_type() -> None:
         "name": "mcp_call",
         "input": orjson.dumps(
             {"type": "mcp_call"}
-            | {k: MCP[k] for k in ("arguments", "error", "name", "output", "server_label")}
+            | {k: MCP[k] for k in ("arguments", "name", "output", "server_label")}
         ).decode(),
     }
     assert json.loads(recorded["input"])["output"] == "30 days"
@@ -215,3 +216,100 @@ async def test_a_computer_use_loops_screenshots_are_image_parts(
         if item["kind"] == "custom_tool_call_output"
     ]
     assert len(outputs) == 1 and "input_image" in json.dumps(outputs[0])
+
+
+#: Hosted calls as the server writes them: null fields (no results asked for, no error),
+#: the server's ``created_by`` on a hosted shell's call, output and output chunks.
+SERVER_WRITTEN = [
+    {
+        "type": "file_search_call",
+        "id": "fs_2",
+        "status": "completed",
+        "queries": ["refunds"],
+        "results": None,
+    },
+    {
+        "type": "code_interpreter_call",
+        "id": "ci_2",
+        "status": "completed",
+        "code": "1+1",
+        "container_id": "cntr_1",
+        "outputs": None,
+    },
+    dict(MCP, id="mcp_2", approval_request_id=None),
+    {
+        "type": "web_search_call",
+        "id": "ws_2",
+        "status": "completed",
+        "action": {"type": "search", "query": "refunds", "sources": None},
+    },
+    dict(SHELL, id="sh_2", call_id="call_sh2", created_by="resp_1"),
+    {
+        "type": "shell_call_output",
+        "id": "sho_2",
+        "call_id": "call_sh2",
+        "status": "completed",
+        "max_output_length": None,
+        "created_by": "resp_1",
+        "output": [
+            {
+                "stdout": "a.txt\n",
+                "stderr": "",
+                "outcome": {"type": "exit", "exit_code": 0},
+                "created_by": "resp_1",
+            }
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_hosted_calls_sent_back_as_the_agents_sdk_sends_them_are_the_same_items(
+    tmp_path: Path, schema: int
+) -> None:
+    """The openai SDK's objects are recorded without their null fields; the Agents SDK sends
+    the same items back as ``model_dump(exclude_unset=True)`` (the server's nulls kept) and
+    without ``created_by``. The call's JSON differed, so its id was "reused with different
+    content" and both reducers refused the whole bundle (every Runner.run where a hosted
+    tool and a function tool answered together; found by review clients20); a web search
+    became a second item."""
+    responses = pytest.importorskip("openai.types.responses")
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[Any] = TypeAdapter(responses.ResponseOutputItem)
+    answered = [adapter.validate_python(item) for item in SERVER_WRITTEN]
+    sent_back = [item.model_dump(exclude_unset=True) for item in answered]
+    for item in sent_back:  # as agents.items._output_item_to_input_item
+        item.pop("created_by", None)
+        if item["type"] == "shell_call_output":
+            for chunk in item["output"]:
+                chunk.pop("created_by", None)
+    assert sent_back[0]["results"] is None and "created_by" in answered[4].model_dump()
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=answered)
+        history += sent_back
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "30 days."}])
+    state = reduced_by_both(bundle_in(tmp_path))
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert len(first["response_item_ids"]) == len(SERVER_WRITTEN)
+    assert first["response_item_ids"] == second["request_item_ids"][1:]
+    assert len(state["conversation_items"]) == len(SERVER_WRITTEN) + 2
+    assert "resp_1" not in json.dumps(state["conversation_items"])
+
+
+def test_settled_leaves_out_nulls_and_created_by_only() -> None:
+    """Nulls go at any depth (list entries stay); ``created_by`` only where the server puts
+    it (a user's own data may have a field of that name); nothing is copied when nothing
+    goes."""
+    item = {"type": "x_call", "a": {"b": None, "c": [None, {"d": None}]}, "created_by": "r"}
+    assert settled(item) == {"type": "x_call", "a": {"c": [None, {}]}}
+    kept = {"type": "x_call", "results": [{"attributes": {"created_by": "alice"}}]}
+    assert settled(kept) is kept
