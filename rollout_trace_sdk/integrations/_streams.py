@@ -16,6 +16,7 @@ import attrs
 
 from ..record._guard import quietly
 from ..record.inference import InferenceCall
+from ..record.requests import to_plain
 from ..record.turns import Turn
 from ._answers import ended_by, finish
 
@@ -39,6 +40,37 @@ def _wrapped_error(event: Any) -> Any:
     return SimpleNamespace(message=data.get("message"))
 
 
+#: The fields of a ``reasoning_details`` entry its deltas continue (the rest: the latest said).
+_DETAIL_TEXT: Final = ("text", "summary", "data")
+
+
+def _add_details(entries: list[dict[str, Any]], deltas: Any) -> None:
+    """OpenRouter's streamed ``reasoning_details`` put together as a whole answer has them:
+    each delta's entries continue the entry of their ``index`` (one without an index, the
+    last entry when it is of its type), their text, summary or encrypted data appended;
+    a new index or type starts an entry."""
+    for delta in deltas if isinstance(deltas, list) else ():
+        if not isinstance(delta, dict):
+            continue
+        index, kind = delta.get("index"), delta.get("type")
+        entry = None
+        if isinstance(index, int):
+            entry = next(
+                (e for e in entries if (e.get("index"), e.get("type")) == (index, kind)), None
+            )
+        elif entries and entries[-1].get("type") == kind:
+            entry = entries[-1]
+        if entry is None:
+            entries.append(dict(delta))
+            continue
+        for key, value in delta.items():
+            if key in _DETAIL_TEXT and isinstance(value, str):
+                before = entry.get(key)
+                entry[key] = (before if isinstance(before, str) else "") + value
+            elif value is not None:
+                entry[key] = value
+
+
 @attrs.define(eq=False)
 class Recorder:
     """Follows a stream's events and ends the inference call once (completed, failed or
@@ -55,6 +87,7 @@ class Recorder:
     _text: list[str] = attrs.Factory(list)  # Chat: the message so far
     _refusal: list[str] = attrs.Factory(list)  # Chat: a refusal's text so far
     _reasoning: list[str] = attrs.Factory(list)  # Chat: a server's reasoning text so far
+    _details: list[dict[str, Any]] = attrs.Factory(list)  # Chat: OpenRouter's reasoning_details
     _function: dict[str, str] | None = None  # Chat: a legacy ``function_call`` so far
     _audio: str | None = None  # Chat: an audio answer's id (reported left out, as a whole one's)
     _calls: dict[int, dict[str, Any]] = attrs.Factory(dict)  # Chat: tool calls by index
@@ -136,11 +169,14 @@ class Recorder:
         # servers running reasoning models stream their reasoning in a field of their own
         # (see requests._chat_reasoning): the first of them the delta holds
         reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-        answered = content or tool_calls or refusal or legacy or audio or reasoning
+        details = getattr(delta, "reasoning_details", None)
+        answered = content or tool_calls or refusal or legacy or audio or reasoning or details
         if self._waiting_first and answered:
             self._first_token()
         if isinstance(reasoning, str):
             self._reasoning.append(reasoning)
+        if details:
+            _add_details(self._details, to_plain(details))
         if audio is not None:
             self._audio = self._audio or _text(getattr(audio, "id", None))
         if isinstance(content, str) and content:
@@ -183,6 +219,8 @@ class Recorder:
             message["refusal"] = "".join(self._refusal)
         if self._reasoning:
             message["reasoning_content"] = "".join(self._reasoning)
+        if self._details:
+            message["reasoning_details"] = [dict(entry) for entry in self._details]
         if self._function is not None:
             message["function_call"] = dict(self._function)
         if self._audio is not None:
@@ -197,7 +235,9 @@ class Recorder:
 
     def _partial(self) -> list[Any]:
         if self._api == "chat":
-            answered = self._text or self._refusal or self._order or self._reasoning
+            answered = (
+                self._text or self._refusal or self._order or self._reasoning or self._details
+            )
             if answered or self._function is not None or self._audio is not None:
                 return [self._message()]
             return []

@@ -18,7 +18,8 @@ What it answers depends on the last user text:
 * contains ``think`` → (Chat) the answer also carries the server's reasoning, as vLLM,
   SGLang and DeepSeek send it: ``reasoning_content`` (streamed in two deltas before the
   text); ``think-router``: as OpenRouter sends it, ``reasoning`` and ``reasoning_details``
-  (a text and an encrypted entry; streams carry the ``reasoning`` text);
+  (a text and an encrypted entry; streamed, each in deltas of their own, the text's two
+  ``reasoning_details`` deltas continuing entry 0 by its ``index``);
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
 ``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`). The
@@ -59,6 +60,11 @@ USAGE_CHAT = {
 ARGUMENTS = '{"city":"Oslo"}'
 #: The reasoning a ``think`` answer carries.
 REASONING = "The user wants weather; Oslo is a city."
+#: OpenRouter's structured form of it (``think-router``), as a whole answer has it.
+REASONING_DETAILS: list[dict[str, Any]] = [
+    {"type": "reasoning.text", "text": REASONING, "signature": None, "index": 0},
+    {"type": "reasoning.encrypted", "data": "gAAAAB-opaque", "index": 1},
+]
 
 
 def _text_of(content: Any) -> str:
@@ -334,10 +340,7 @@ class FakeOpenAI(LoopbackServer):
             message = {"role": "assistant", "content": _said(text)}
         if "think-router" in text:
             message["reasoning"] = REASONING
-            message["reasoning_details"] = [
-                {"type": "reasoning.text", "text": REASONING, "signature": None, "index": 0},
-                {"type": "reasoning.encrypted", "data": "gAAAAB-opaque", "index": 1},
-            ]
+            message["reasoning_details"] = [dict(entry) for entry in REASONING_DETAILS]
         elif "think" in text:
             message["reasoning_content"] = REASONING
         return message
@@ -370,9 +373,15 @@ class FakeOpenAI(LoopbackServer):
         if any(word in text for word in ("index", "two-choices", "refusal-", "legacy-", "audio-")):
             return self._odd_chat_chunks(base, text)
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-        if "think" in text:
-            field = "reasoning" if "think-router" in text else "reasoning_content"
-            deltas += [{field: REASONING[:8]}, {field: REASONING[8:]}]
+        if "think-router" in text:
+            text_entry, encrypted = REASONING_DETAILS
+            for piece in (REASONING[:8], REASONING[8:]):
+                deltas.append(
+                    {"reasoning": piece, "reasoning_details": [dict(text_entry, text=piece)]}
+                )
+            deltas.append({"reasoning_details": [encrypted]})
+        elif "think" in text:
+            deltas += [{"reasoning_content": REASONING[:8]}, {"reasoning_content": REASONING[8:]}]
         if message.get("tool_calls"):
             call = message["tool_calls"][0]
             deltas.append(

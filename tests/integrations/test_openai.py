@@ -31,7 +31,7 @@ from ..record.recorder_support import (
     of_type,
     payload,
 )
-from .fake_openai import ARGUMENTS, REASONING, FakeOpenAI
+from .fake_openai import ARGUMENTS, REASONING, REASONING_DETAILS, FakeOpenAI
 from .openai_run import CODEX_USAGE, Run, closing_client, state_text
 
 pytestmark = pytest.mark.anyio
@@ -394,7 +394,10 @@ async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
     ``reasoning_content``; OpenRouter's ``reasoning`` and ``reasoning_details``) is recorded
     as a ``reasoning`` item before the answer, and an assistant message sent back with it
     (DeepSeek asks for that between tool calls) is the same item in the history. It was
-    dropped without a word: a reasoning model's thinking missing from its rollout."""
+    dropped without a word: a reasoning model's thinking missing from its rollout. Streamed,
+    OpenRouter's ``reasoning_details`` deltas were ignored: the encrypted entry was lost and
+    the message sent back with them (as OpenRouter asks) was a second reasoning item (found
+    by review clients20)."""
     async with (
         open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
         rollout.root.turn() as turn,
@@ -407,6 +410,9 @@ async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
             async for _chunk in chunks:
                 pass
             message: Any = {"role": "assistant", "content": None, "reasoning_content": REASONING}
+            if encrypted:  # as OpenRouter's users send it back: its details unmodified
+                message = {"role": "assistant", "content": None, "reasoning": REASONING}
+                message["reasoning_details"] = REASONING_DETAILS
             message["tool_calls"] = [
                 {"id": "call_1", "type": "function", "function": {"name": "get_weather"}}
             ]
@@ -426,7 +432,7 @@ async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
         "summary": [],
         "content": [{"type": "reasoning_text", "text": REASONING}],
     }
-    if encrypted and not stream:  # reasoning_details, with its encrypted entry
+    if encrypted:  # reasoning_details, with its encrypted entry
         expected["encrypted_content"] = "gAAAAB-opaque"
     assert {key: value for key, value in answered[0].items() if key != "id"} == expected
     state = reduced_by_both(run.bundle)
