@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ..record.requests import to_plain
 from ..record.tools import ToolCall
@@ -23,6 +23,7 @@ class SpanScope:
         "calls",
         "error",
         "interrupted",
+        "output_type",
         "parent_turn",
         "running",
         "tool",
@@ -37,6 +38,8 @@ class SpanScope:
         self.tool: ToolCall | None = None
         #: the model's call id of that tool call (its output answers it)
         self.call_id = ""
+        #: the type of the item that answers it (``None``: the tool's own, see SPAN_CALLS)
+        self.output_type: str | None = "function_call_output"
         #: the function calls of this agent's latest response not yet matched to a span
         self.calls: list[dict[str, Any]] = []
         self.as_tool = False
@@ -85,13 +88,52 @@ def take_call(ctx: SpanScope, fits: Any) -> dict[str, Any] | None:
     return None
 
 
+#: The model's calls a ``function`` span runs, by item type, with the type of the item the
+#: SDK answers each with. ``None``: the client-run tools' outputs (``computer_call_output``,
+#: ``shell_call_output``, ``apply_patch_call_output``) are items of their own the span's
+#: output does not give whole; the next request carries them, and the call ends with none.
+SPAN_CALLS: Final[dict[str, str | None]] = {
+    "function_call": "function_call_output",
+    "custom_tool_call": "custom_tool_call_output",
+    "computer_call": None,
+    "shell_call": None,
+    "apply_patch_call": None,
+}
+#: The client-run tools' call types by the name of the span the SDK runs them under (the
+#: tool's default name; a tool named otherwise takes the first client-run call waiting).
+_CLIENT_RUN: Final = {
+    "computer": "computer_call",
+    "shell": "shell_call",
+    "apply_patch": "apply_patch_call",
+}
+
+
+def take_span_call(ctx: SpanScope, name: str) -> dict[str, Any] | None:
+    """The call of the agent's latest response that the function span ``name`` runs: a
+    function or custom tool call of that name, else a client-run tool's call (which has no
+    name)."""
+    call = take_call(
+        ctx,
+        lambda item: (
+            item.get("name") == name and item.get("type") in ("function_call", "custom_tool_call")
+        ),
+    )
+    if call is None:
+        kind = _CLIENT_RUN.get(name)
+        call = take_call(ctx, lambda item: item.get("type") == kind) if kind else None
+    if call is None:
+        call = take_call(ctx, lambda item: item.get("type") in _CLIENT_RUN.values())
+    return call
+
+
 def function_calls(items: Any) -> list[dict[str, Any]]:
-    """The ``function_call`` items among a response's output, as dicts (the type is looked at
-    first: turning every message into a dict would cost more than recording it)."""
+    """The calls among a response's output that function spans run (:data:`SPAN_CALLS`), as
+    dicts (the type is looked at first: turning every message into a dict would cost more
+    than recording it)."""
     calls = []
     for item in items or ():
         kind = item.get("type") if type(item) is dict else getattr(item, "type", None)
-        if kind == "function_call":
+        if kind in SPAN_CALLS:
             plain = to_plain(item)
             if isinstance(plain, dict):
                 calls.append(plain)
@@ -219,9 +261,12 @@ def record_function(ctx: SpanScope, span: Any) -> None:
     if error:
         tool.failed(error)
         return
+    if ctx.output_type is None:  # the next request carries its answer, an item of its own
+        tool.completed()
+        return
     output = span.span_data.output
     tool.completed(
-        {"type": "function_call_output", "call_id": ctx.call_id, "output": _sent_output(output)}
+        {"type": ctx.output_type, "call_id": ctx.call_id, "output": _sent_output(output)}
     )
 
 

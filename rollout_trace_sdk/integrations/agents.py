@@ -52,12 +52,14 @@ from ..record.turns import Turn
 if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
     from ..record.redact import RedactionConfig
 from ._agent_spans import (
+    SPAN_CALLS,
     SpanScope,
     error_text,
     record_function,
     record_generation,
     record_response,
     take_call,
+    take_span_call,
 )
 
 __all__ = ["RolloutTraceProcessor"]
@@ -260,7 +262,10 @@ class _TraceRecording:
         if not target:
             ctx.turn.thread.protocol_event("agents_sdk_handoff", {"from_agent": source})
             return
-        call = take_call(ctx, lambda item: item.get("name") not in ctx.tools)
+        call = take_call(
+            ctx,
+            lambda item: item.get("type") == "function_call" and item.get("name") not in ctx.tools,
+        )
         call_id = str(call.get("call_id")) if call else f"handoff_{span.span_id}"
         message = f"Handoff from {source} to {target}"
         existing = self.threads.get(target)
@@ -456,10 +461,13 @@ class RolloutTraceProcessor(TracingProcessor):
             ctx.running.add(span.span_id)
             data = span.span_data
             name = str(data.name)
-            call = take_call(ctx, lambda item: item.get("name") == name)
+            call = take_span_call(ctx, name)
             arguments = data.input if data.input is not None else (call or {}).get("arguments")
             call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
             ctx.call_id = call_id
+            ctx.output_type = (
+                SPAN_CALLS.get(str(call.get("type"))) if call else "function_call_output"
+            )
             ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
 
     def _end(self, recording: _TraceRecording, span: Any) -> None:

@@ -9,6 +9,8 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
 * ``You search.`` — hosted tools' calls as the server writes them (a file search, a code
   interpreter and an MCP call, null fields and all) with a ``get_weather`` call, then the
   report;
+* ``You act.`` — calls of tools the client runs that are no function (a custom tool
+  ``grep``, ``apply_patch`` and ``shell``), then the report;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
 * instructions containing ``stall`` — held, unanswered, until the server stops; its arrival
   sets :attr:`FakeAgentsAPI.stalled` (a run cancelled, or a guardrail tripping, while the
@@ -111,6 +113,15 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
         if "call_weather" not in done:
             return [*hosted_calls(n), _call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
         return [_text(n, REPORT)]
+    if "You act." in instructions:
+        answered = {
+            item.get("call_id")
+            for item in body.get("input") or []
+            if isinstance(item, dict) and str(item.get("type")).endswith("_output")
+        }
+        if "call_grep" not in answered:
+            return client_run_calls(n)
+        return [_text(n, REPORT)]
     if "You translate." in instructions:
         return [_text(n, TRANSLATION)]
     if "You ping." in instructions:  # hands off to Pong once, then answers
@@ -149,6 +160,34 @@ def hosted_calls(n: int) -> list[dict[str, Any]]:
             "output": "rain",
             "error": None,
             "approval_request_id": None,
+            "status": "completed",
+        },
+    ]
+
+
+def client_run_calls(n: int) -> list[dict[str, Any]]:
+    """Calls of tools the client runs that are no function: a custom tool's, an
+    ``apply_patch`` and a (local) ``shell`` call."""
+    return [
+        {
+            "type": "custom_tool_call",
+            "id": f"ctc_{n}",
+            "call_id": "call_grep",
+            "name": "grep",
+            "input": "rain",
+        },
+        {
+            "type": "apply_patch_call",
+            "id": f"apc_{n}",
+            "call_id": "call_patch",
+            "operation": {"type": "update_file", "path": "notes.txt", "diff": "@@\n-a\n+b\n"},
+            "status": "completed",
+        },
+        {
+            "type": "shell_call",
+            "id": f"shc_{n}",
+            "call_id": "call_shell",
+            "action": {"commands": ["ls"], "timeout_ms": 1000, "max_output_length": None},
             "status": "completed",
         },
     ]

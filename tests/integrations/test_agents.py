@@ -679,6 +679,72 @@ def test_hosted_tools_answered_with_a_function_call_are_the_same_items_next_requ
     assert kinds.count("custom_tool_call") == 3
 
 
+@pytest.mark.parametrize(("schema", "streamed"), [(2, True), (3, False)])
+def test_tools_run_for_calls_that_are_no_function_call_answer_the_models_call(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    schema: int,
+    streamed: bool,
+) -> None:
+    """A custom tool, ``ApplyPatchTool`` and ``ShellTool`` run under function spans for calls
+    that are no ``function_call`` items: each span's tool call is the model's call (its
+    call id, its call item, its output item). They were recorded under made-up ids
+    (``call_<span id>``) linked to nothing, and in schema 3 each left a second answer in the
+    history: a ``function_call_output`` of that made-up id (found by review clients20)."""
+    from agents import ApplyPatchTool, CustomTool, ShellTool
+
+    _register(processors, tmp_path, schema_version=schema)
+    model = OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    )
+
+    class Editor:
+        def create_file(self, operation: Any) -> str:
+            return "created"
+
+        def update_file(self, operation: Any) -> str:
+            return "updated"
+
+        def delete_file(self, operation: Any) -> str:
+            return "deleted"
+
+    agent = Agent(
+        name="Actor",
+        instructions="You act.",
+        model=model,
+        tools=[
+            CustomTool(
+                name="grep", description="Search.", on_invoke_tool=lambda ctx, text: WEATHER
+            ),
+            ApplyPatchTool(editor=Editor()),
+            ShellTool(executor=lambda request: "notes.txt\n", environment={"type": "local"}),
+        ],
+    )
+
+    async def run() -> Any:
+        if not streamed:
+            return (await Runner.run(agent, QUESTION)).final_output
+        result = Runner.run_streamed(agent, QUESTION)
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    assert asyncio.run(run()) == REPORT
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    tools = {tool["model_visible_call_id"]: tool for tool in state["tool_calls"].values()}
+    assert set(tools) == {"call_grep", "call_patch", "call_shell"}
+    items = state["conversation_items"]
+    for call_id, tool in tools.items():
+        assert tool["execution"]["status"] == "completed"
+        [call_item] = tool["model_visible_call_item_ids"]
+        [output_item] = tool["model_visible_output_item_ids"]
+        assert items[call_item]["call_id"] == items[output_item]["call_id"] == call_id
+    kinds = sorted(item["kind"] for item in items.values())
+    assert kinds == ["custom_tool_call"] * 3 + ["custom_tool_call_output"] * 3 + ["message"] * 2
+
+
 def test_example_runs_offline(tmp_path: Path) -> None:
     """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
     with the writer as a child thread."""
