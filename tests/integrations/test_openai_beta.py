@@ -51,8 +51,10 @@ async def test_a_beta_create_with_multi_agent_items_is_recorded(
     schema: int, tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
 ) -> None:
     """The request as sent (``betas`` is the ``openai-beta`` header, not a body field), the
-    output the reducers can read (the final message, with the beta's ``agent`` field), the
-    multi-agent items dropped and said; the next request sends them back and reduces too."""
+    output the reducers can read (the final message, with the beta's ``agent`` field; the
+    ``multi_agent_call`` and its output as a custom tool call and output, as every
+    ``*_call`` the reducers have no type for), the other multi-agent items dropped and said;
+    the next request sends them back, the same items, and reduces too."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RecorderWarning)
         async with (
@@ -80,7 +82,13 @@ async def test_a_beta_create_with_multi_agent_items_is_recorded(
     assert headers[CALL_ID_HEADER] == first["inference_call_id"]
     assert first["response_id"] == "resp_1"
     assert [request.get("betas") for request in requests(bundle)] == [None, None]
-    [message] = payload(bundle, first["response_payload"])["output_items"]
+    call, output, message = payload(bundle, first["response_payload"])["output_items"]
+    assert (call["type"], call["name"], call["call_id"]) == (
+        "custom_tool_call",
+        "multi_agent_call",
+        "ma_1",
+    )
+    assert (output["type"], output["call_id"]) == ("custom_tool_call_output", "ma_1")
     assert message["agent"] == {"agent_name": "root"}
     said = " ".join(str(w.message) for w in caught if w.category is RecorderWarning)
     dropped = json.dumps(
@@ -90,8 +98,9 @@ async def test_a_beta_create_with_multi_agent_items_is_recorded(
             if e["payload"]["event_type"] == "rollout_trace_input_dropped"
         ]
     )
-    for kind in ("multi_agent_call", "multi_agent_call_output", "agent_message", "program"):
+    for kind in ("agent_message", "program"):
         assert f"({kind})" in said and f"({kind})" in dropped
+    assert "multi_agent_call" not in said + dropped
     assert bundle_schema(bundle) == schema
     state = reduced_by_both(bundle)
     texts = [
@@ -100,6 +109,10 @@ async def test_a_beta_create_with_multi_agent_items_is_recorded(
         for part in item["body"]["parts"]
     ]
     assert "echo: multi-agent work" in texts and "echo: thanks" in texts
+    answered, sent = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert set(answered["response_item_ids"]) <= set(sent["request_item_ids"])
 
 
 async def test_a_beta_stream_is_recorded(tmp_path: Path, client: AsyncOpenAI) -> None:
