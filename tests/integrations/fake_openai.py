@@ -308,7 +308,7 @@ class FakeOpenAI(LoopbackServer):
                             "delta": piece,
                         }
                     )
-            elif "arguments" in item:
+            elif item["type"] == "function_call":
                 events.append(
                     {
                         "type": "response.function_call_arguments.delta",
