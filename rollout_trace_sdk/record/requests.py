@@ -453,7 +453,8 @@ def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> di
     models on add one: ``reasoning_content`` (vLLM, SGLang, DeepSeek, llama.cpp),
     ``reasoning`` (newer vLLM, Ollama, Groq, OpenRouter) and OpenRouter's structured
     ``reasoning_details`` (text, summary and encrypted entries), which is preferred when
-    present because it keeps what the plain text loses."""
+    present because it keeps what the plain text loses (and the text taken when none of
+    its entries can be kept)."""
     details = item.get("reasoning_details")
     if isinstance(details, list) and details:
         found: dict[str, Any] = {"type": "reasoning", "summary": []}
@@ -474,7 +475,9 @@ def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> di
                     f"{where}.reasoning_details[{index}] is not a text, summary or (first)"
                     " encrypted entry the reducers can hold; dropped"
                 )
-        return found if len(found) > 2 or found["summary"] else None
+        if len(found) > 2 or found["summary"]:
+            return found
+        # none of its entries is one a reasoning item holds: the plain text, if any, still is
     for key in ("reasoning_content", "reasoning"):
         text = item.get(key)
         if isinstance(text, str):

@@ -543,6 +543,14 @@ def test_chat_assistant_audio_is_reported_dropped() -> None:
                 for i in (3, 4)
             ],
         ),
+        (  # details none of which a reasoning item holds: the plain text still is one
+            {"reasoning": "plain", "reasoning_details": [{"type": "reasoning.image"}]},
+            {"content": [{"type": "reasoning_text", "text": "plain"}]},
+            [
+                "messages[0].reasoning_details[0] is not a text, summary or (first) encrypted"
+                " entry the reducers can hold; dropped"
+            ],
+        ),
     ],
 )
 def test_a_chat_servers_reasoning_becomes_a_reasoning_item(
