@@ -145,7 +145,7 @@ def function_calls(items: Any) -> list[dict[str, Any]]:
 
 def record_response(ctx: SpanScope, span: Any) -> None:
     """A Responses API call: the request is the span's input plus the response's settings
-    (model, instructions, tools), which is what was sent."""
+    (model, instructions, tools, the response it continues), which is what was sent."""
     data = span.span_data
     response = data.response
     request: dict[str, Any] = {}
@@ -154,6 +154,9 @@ def record_response(ctx: SpanScope, span: Any) -> None:
         if response.instructions:
             request["instructions"] = response.instructions
     request["input"] = data.input if data.input is not None else []
+    previous = getattr(response, "previous_response_id", None)
+    if isinstance(previous, str):  # a run continuing the server's history (the input is new)
+        request["previous_response_id"] = previous
     if response is not None and response.tools:
         request["tools"] = response.tools
     model = getattr(response, "model", None)

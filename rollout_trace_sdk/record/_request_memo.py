@@ -8,6 +8,12 @@ same objects (one list comparison in C, identity before equality) normalises onl
 after them and reuses the rest. Like the item store, this assumes that an item already sent
 is not changed in place afterwards (history items are immutable in the Responses API and in
 Codex); an edited item should be a new object.
+
+The memo also knows the responses the thread's calls answered with (their ``response_id``):
+a request continuing a response (``previous_response_id``) the thread never recorded (one
+answered before the rollout opened, in another rollout or on another thread) is recorded
+without that id, and reported: both reducers refuse a whole bundle for a request continuing
+a response they do not have.
 """
 
 from __future__ import annotations
@@ -24,13 +30,32 @@ _ITEM_KEYS = ("input", "messages")
 class RequestMemo:
     """Normalises one thread's requests, each after the first at the cost of its new items."""
 
-    __slots__ = ("_custom_calls", "_items", "_key", "_raw")
+    __slots__ = ("_custom_calls", "_items", "_key", "_raw", "_responses")
 
     def __init__(self) -> None:
         self._key: str | None = None
         self._raw: list[Any] = []
         self._items: list[Any] = []
         self._custom_calls: set[str] = set()
+        #: the response ids the thread's calls completed with
+        self._responses: set[str] = set()
+
+    def answered(self, response_id: str | None) -> None:
+        """A call of the thread completed with ``response_id`` (a later request may continue
+        it)."""
+        if isinstance(response_id, str):
+            self._responses.add(response_id)
+
+    def _continued(self, body: dict[str, Any], problems: list[str]) -> None:
+        """Leave out a ``previous_response_id`` naming no response of the thread (reported)."""
+        previous = body.get("previous_response_id")
+        if previous is None or previous in self._responses:
+            return
+        del body["previous_response_id"]
+        problems.append(
+            f"request previous_response_id {previous!r} names no response recorded in this"
+            " thread; recorded without it (its input alone)"
+        )
 
     def _forget(self) -> None:
         self._key = None
@@ -54,7 +79,9 @@ class RequestMemo:
             raw = None if key is None else request[key]
         if raw.__class__ is not list:
             self._forget()  # not a list of items: nothing to reuse next time
-            return normalize_request(request)
+            body, problems = normalize_request(request)
+            self._continued(body, problems)
+            return body, problems
         known = len(self._raw)
         if known and key == self._key and len(raw) >= known and same_items(raw[:known], self._raw):
             tail = dict(request)
@@ -67,4 +94,5 @@ class RequestMemo:
         self._key = key
         self._raw = list(raw)
         self._items = list(body["input"])
+        self._continued(body, problems)
         return body, problems

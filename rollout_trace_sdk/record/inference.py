@@ -215,6 +215,7 @@ class InferenceCall(ModelRequest):
         self._emit(
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)
         )
+        rt.request_memo(turn.thread.thread_id).answered(response_id)
         if accept:
             for item_id in item_ids:
                 turn.accept_item_id(item_id)

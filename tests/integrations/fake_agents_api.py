@@ -93,6 +93,7 @@ class FakeAgentsAPI(FakeOpenAI):
         response = super()._response(n, text, status)
         body: dict[str, Any] = self._request.body
         response.update(output=_script(n, body), model=str(body.get("model") or "gpt-test"))
+        response["previous_response_id"] = body.get("previous_response_id")  # as the API echoes it
         return response
 
 

@@ -103,6 +103,12 @@ def _triage(
     )
 
 
+def state_text(call: dict[str, Any], state: dict[str, Any]) -> str:
+    """The texts of a call's request items."""
+    items = state["conversation_items"]
+    return json.dumps([items[item]["body"] for item in call["request_item_ids"]])
+
+
 def _bundles(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.name.startswith("trace-"))
 
@@ -677,6 +683,39 @@ def test_hosted_tools_answered_with_a_function_call_are_the_same_items_next_requ
     assert set(first["response_item_ids"]) <= set(second["request_item_ids"])
     kinds = sorted(item["kind"] for item in state["conversation_items"].values())
     assert kinds.count("custom_tool_call") == 3
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_run_continuing_the_servers_history_keeps_its_previous_response_id(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """``auto_previous_response_id``: the SDK sends only the new items with the response
+    they continue. The request was recorded as those items alone, so the second call's
+    history lost everything before them (found by review clients20); it is recorded with
+    its ``previous_response_id``, and the history is the whole conversation."""
+    _register(processors, tmp_path, schema_version=schema)
+    model = OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    )
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    agent = Agent(name="Searcher", instructions="You search.", model=model, tools=[get_weather])
+    result = asyncio.run(Runner.run(agent, QUESTION, auto_previous_response_id=True))
+    assert result.final_output == REPORT
+    assert fake.requests[1][1]["previous_response_id"] == "resp_1"
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert (
+        first["request_item_ids"] + first["response_item_ids"] == (second["request_item_ids"][:-1])
+    )
+    assert QUESTION in state_text(second, state)
 
 
 @pytest.mark.parametrize(("schema", "streamed"), [(2, True), (3, False)])

@@ -383,6 +383,41 @@ async def test_example_runs_offline(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("schema", [2, 3])
+async def test_a_conversation_continued_from_a_response_of_another_rollout_reduces(
+    tmp_path: Path, client: AsyncOpenAI, schema: int
+) -> None:
+    """One rollout per turn of a conversation the server keeps (``previous_response_id``):
+    the second rollout's first request continues a response only the first rollout has.
+    Recorded with its ``previous_response_id``, it made both reducers refuse the whole
+    bundle ("referenced unknown previous_response_id"), without a word at recording (found
+    by review clients20). It is recorded without that id, said; a response of its own
+    rollout is continued as before."""
+    async with (
+        open_rollout(tmp_path / "one", model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn(),
+    ):
+        first = await client.responses.create(model="gpt-test", input="hello there")
+    with pytest.warns(RecorderWarning, match=f"previous_response_id '{first.id}' names no"):
+        async with (
+            open_rollout(tmp_path / "two", model="gpt-test", schema_version=schema) as rollout,
+            rollout.root.turn(),
+        ):
+            second = await client.responses.create(
+                model="gpt-test", input="and then", previous_response_id=first.id
+            )
+            await client.responses.create(
+                model="gpt-test", input="thanks", previous_response_id=second.id
+            )
+    run = Run(tmp_path / "two")
+    assert [request.get("previous_response_id") for request in run.requests()] == [
+        None,
+        second.id,
+    ]
+    state = reduced_by_both(run.bundle)
+    assert "and then" in state_text(state) and "echo: thanks" in state_text(state)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize(
     ("prompt", "encrypted"), [("think", False), ("think-router", True)], ids=["vllm", "openrouter"]

@@ -81,3 +81,20 @@ def test_a_history_that_changed_is_normalised_whole() -> None:
     assert body == normalize_request({"input": edited})[0]
     body, _ = memo.normalize("just a prompt")
     assert body == normalize_request("just a prompt")[0]
+
+
+def test_a_request_continuing_a_response_the_thread_never_had_is_recorded_without_it() -> None:
+    """``previous_response_id`` naming a response of the thread stays; naming any other (a
+    response from before the rollout, another rollout or another thread) is left out and
+    said: both reducers refused the whole bundle for it (found by review clients20)."""
+    memo = RequestMemo()
+    sent = {"input": [{"role": "user", "content": "more"}], "previous_response_id": "resp_1"}
+    body, problems = memo.normalize(sent)
+    assert "previous_response_id" not in body and sent["previous_response_id"] == "resp_1"
+    assert problems == [
+        "request previous_response_id 'resp_1' names no response recorded in this thread;"
+        " recorded without it (its input alone)"
+    ]
+    memo.answered("resp_1")
+    body, problems = memo.normalize(dict(sent, input="more"))  # not a list: no reuse either
+    assert body["previous_response_id"] == "resp_1" and problems == []
