@@ -127,11 +127,17 @@ def _cookie_at(data: bytes, at: int, out: list[Span]) -> None:
 
 
 def name_at(
-    data: bytes, at: int, seen: set[int], out: list[Span], name_kind: Callable[[bytes], str | None]
+    data: bytes,
+    at: int,
+    seen: set[tuple[int, int]],
+    out: list[Span],
+    name_kind: Callable[[bytes], str | None],
 ) -> None:
     """The value of a secret-named key or variable whose name holds the keyword marker at
     ``at`` (``name_kind`` says which names are secret, and of what kind); ``seen`` holds the
-    starts of the names already tried."""
+    names already tried, as (start, end): two markers may share a name's start and still
+    name two names (``sk-proj-password-----BEGIN ... KEY-----Password: x`` read as one name
+    by its start left the second unread, and a second redaction pass found it)."""
     left = rules.NAME_LEFT.search(data, max(0, at - 64), at)
     right = rules.NAME_RIGHT.match(data, at)
     if left is None or right is None:
@@ -139,9 +145,9 @@ def name_at(
     start, end = left.start(), right.end()
     while end > at and data[end - 1] in b".-":
         end -= 1  # "... the access token." ends a sentence, not a name
-    if start in seen:
+    if (start, end) in seen:
         return
-    seen.add(start)
+    seen.add((start, end))
     kind = name_kind(data[start:end])
     if kind is None or _in_placeholder(data, start):
         return

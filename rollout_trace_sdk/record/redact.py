@@ -230,7 +230,7 @@ class Redactor:
                 if pause is not None:
                     pause()
                 token_at(data, at, kind, pattern, spans)
-        seen: set[int] = set()
+        seen: set[tuple[int, int]] = set()
         for marker, sites_of in sites.names:
             # a marker inside a value this marker's rules already took is part of that secret:
             # trying it again would scan the same value (quadratic on "token=token=...")

@@ -530,6 +530,7 @@ def plant(value: Any, secret: str, where: int) -> Any:
 @example(value="Password: 000-----BEGIN RSA PRIVATE KEY-----", pretty=False)
 @example(value="Cookie: a=b; :=sk-proj-Password: ", pretty=False)
 @example(value="Cookie: a=b; Cookie: a=b; secret=password", pretty=False)
+@example(value="sk-proj-password-----BEGIN RSA PRIVATE KEY-----Password: 0$", pretty=False)
 def test_output_is_valid_json_idempotent_and_deterministic(value: Any, pretty: bool) -> None:
     data = orjson.dumps(value, option=PRETTY if pretty else 0)
     out = redactor().redact(data)
