@@ -26,6 +26,7 @@ from typing import Any, Final, TypeVar
 
 import anyio
 import anyio.lowlevel
+from anyio.lowlevel import RunVar
 
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
@@ -82,6 +83,28 @@ _PERMANENT_ERRNOS: Final = frozenset(
 #: Encoding yields to the loop this often, so a long queue never stalls other tasks.
 _SLICE_NS: Final = 30_000
 _clock = time.perf_counter_ns
+#: Worker threads the bundle writers of one event loop use at once (every rollout writes one
+#: chunk at a time, so this many rollouts write at once; the others wait their turn).
+WRITER_THREADS: Final = 40
+_WRITER_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("rollout_trace_sdk_writer_limiter")
+
+
+def writer_limiter() -> anyio.CapacityLimiter:
+    """The thread limiter of the running event loop's bundle writers (made at first use).
+
+    Not anyio's default limiter, which the agent's own ``anyio.to_thread.run_sync`` calls
+    (and ``anyio.open_file``, ``run_process`` helpers, ...) share: with it, forty blocking
+    calls of the agent (sandboxed tools run in threads, say) held every rollout's writes, so
+    ``flush`` and the close waited for them and a close ran out of ``close_timeout`` and lost
+    what was queued; and forty rollouts writing at once (a thousand episodes closing
+    together, a slow disk) held the agent's own thread calls (measured: 2.8 s each way)."""
+    try:
+        return _WRITER_LIMITER.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(WRITER_THREADS)
+        _WRITER_LIMITER.set(limiter)
+        return limiter
+
 
 _QueuedPayload = _files.QueuedPayload
 
@@ -183,7 +206,10 @@ class ChunkWriter(RecordQueue):
         it): it is handed to a worker again."""
         while True:
             job = _Job(write, args, self)
-            if await self._held_off(anyio.to_thread.run_sync(job.run, abandon_on_cancel=True)):
+            run = anyio.to_thread.run_sync(
+                job.run, abandon_on_cancel=True, limiter=writer_limiter()
+            )
+            if await self._held_off(run):
                 return
             if job.call_off():
                 continue
