@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from rollout_trace_sdk.model import codec, layout
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._shard_plan import CaptureLimits, ShardPlan
-from rollout_trace_sdk.record._shards import ShardSink, utf8_prefix
+from rollout_trace_sdk.record._shards import ShardSink, compression_parameters, utf8_prefix
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.errors import ReduceError
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -319,3 +319,23 @@ def test_corpus_repacked_by_our_sink_reduces_to_codex_state(tmp_path: Path, bund
         ok, stderr, state = codex_reduce(target)
         assert ok, stderr
         assert state == expected, first_difference(state, expected)
+
+
+def test_an_open_shard_holds_a_small_zstd_context(tmp_path: Path) -> None:
+    """Each open rollout keeps its shard's zstd context until the shard is sealed: with
+    level 3's own choice for a stream of unknown size (2 MiB window) a thousand rollouts open
+    at once held 1.0 GB in one process, 0.8 MB each (found by review rl20). The frames declare
+    a 1 MiB window, and the context is about 2 MB allocated, 3.7 MB before."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    bodies = [orjson.dumps({"n": n, "text": os.urandom(8000).hex()}) for n in range(200)]
+    sink.write(record for _, record in (plan.place("tool_result", b) for b in bodies) if record)
+    head = (tmp_path / layout.shard_name(1)).read_bytes()
+    assert zstandard.get_frame_parameters(head).window_size <= 1 << 20
+    compressor = zstandard.ZstdCompressor(compression_params=compression_parameters())
+    stream = compressor.compressobj()
+    stream.compress(b"".join(bodies))
+    stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    assert compressor.memory_size() < 2_500_000
+    sink.seal()
+    assert _frame(tmp_path / layout.shard_name(1))[1]
