@@ -97,7 +97,8 @@ def writer_limiter() -> anyio.CapacityLimiter:
     calls of the agent (sandboxed tools run in threads, say) held every rollout's writes, so
     ``flush`` and the close waited for them and a close ran out of ``close_timeout`` and lost
     what was queued; and forty rollouts writing at once (a thousand episodes closing
-    together, a slow disk) held the agent's own thread calls (measured: 2.8 s each way)."""
+    together, a slow disk) held the agent's own thread calls, each for as long as the other
+    side's calls took."""
     try:
         return _WRITER_LIMITER.get()
     except LookupError:

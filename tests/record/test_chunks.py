@@ -3,8 +3,8 @@ thread work never wait for each other.
 
 Both used anyio's default thread limiter (40 tokens a loop): the agent's blocking calls in
 ``anyio.to_thread.run_sync`` held every rollout's writes (``flush`` and the close waited for
-them), and forty rollouts writing at once held the agent's own thread calls (found by the
-rl20 review, measured at 2.8 s each way).
+them: 2.8 s behind 40 sleeping calls in the review's probe), and forty rollouts writing at
+once held the agent's own thread calls (found by the rl20 review).
 """
 
 from __future__ import annotations
