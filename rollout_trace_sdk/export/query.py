@@ -147,7 +147,14 @@ def connect(directory: str | Path) -> Any:
     for table in TABLE_NAMES:
         parts = root / table
         files = sorted(str(path) for path in parts.glob("*.parquet"))
-        if files:
+        if files and not _GLOB_CHARS.intersection(str(parts.resolve())):
+            # DuckDB reads the parts itself: through an Arrow dataset a query held ~90 KB
+            # per part (6,000 parts: 630 MB and 2.8 s for a count, 171 MB and 1.1 s this
+            # way; measured by review rl20). Each name is also a pattern to DuckDB, which
+            # is why a folder whose path has a pattern character is read as below.
+            listed = ", ".join(_sql_text(str(Path(name).resolve())) for name in files)
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
+        elif files:
             # the files by name through Arrow, not a DuckDB pattern: a directory named
             # "runs[1]" or "a*" is no glob
             con.register(table, pyarrow.dataset.dataset(files, format="parquet"))
@@ -155,6 +162,15 @@ def connect(directory: str | Path) -> Any:
             con.register(f"_empty_{table}", arrow_schema(table).empty_table())
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
     return con
+
+
+#: Characters DuckDB reads as a pattern in a file name.
+_GLOB_CHARS: Final = frozenset("*?[]{}")
+
+
+def _sql_text(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 #: Sources named when a directory holds parts of another tables version.
