@@ -17,7 +17,8 @@ its name. The item's
 ``id`` stays its id, so the same item sent again in the next request is the same
 conversation item; the mapping is a pure function of the item, and the JSON is written with
 sorted keys, so an item dumped by an SDK and the same item as a dict give the same bytes.
-``status`` is left out: an SDK may send the item back without it, or with another one.
+``status`` is left out of a call (an SDK may send it back without it, or with another
+one), and out of an output only when it says ``completed``: a failed output says so.
 
 The JSON of such an item, as of every item both reducers keep whole as JSON (web and tool
 searches, image generations, legacy local shell calls: ``model.items.WHOLE_JSON_CALLS``), is
@@ -117,6 +118,11 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
     if not isinstance(call_id, str):
         return None  # an output must say which call it answers
     rest = {key: value for key, value in settled(item).items() if key not in _LEFT_OUT}
+    status = item.get("status")
+    if output and status not in (None, "completed"):
+        # an output is the client's own item, sent alike each time: a failure it reports
+        # (an apply_patch_call_output "failed") is what it says
+        rest["status"] = status
     image = _screenshot(rest) if output else None
     try:
         text = _json(kind, rest)

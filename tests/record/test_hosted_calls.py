@@ -313,3 +313,18 @@ def test_settled_leaves_out_nulls_and_created_by_only() -> None:
     assert settled(item) == {"type": "x_call", "a": {"c": [None, {}]}}
     kept = {"type": "x_call", "results": [{"attributes": {"created_by": "alice"}}]}
     assert settled(kept) is kept
+
+
+def test_an_output_that_failed_says_so() -> None:
+    """An output's status is kept unless it is ``completed``: an ``apply_patch_call_output``
+    that failed was recorded as one that did not say (found by review clients20)."""
+    failed = dict(PATCH_OUTPUT, status="failed", output="hunk 1 did not apply")
+    recorded = hosted_call(failed, "apply_patch_call_output")
+    assert recorded is not None
+    assert json.loads(recorded["output"]) == {
+        "type": "apply_patch_call_output",
+        "output": "hunk 1 did not apply",
+        "status": "failed",
+    }
+    done = hosted_call(PATCH_OUTPUT, "apply_patch_call_output")
+    assert done is not None and "status" not in json.loads(done["output"])
