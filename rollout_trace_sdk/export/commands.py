@@ -278,6 +278,15 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ),
             file=err,
         )
+    if summary.gone:
+        print(
+            visible(
+                f"note: {len(summary.gone)} bundle(s) exported earlier from these sources are "
+                f"gone (moved or deleted), e.g. {summary.gone[0]}: their rows stay in {target} "
+                "(counted twice if moved) until export --prune"
+            ),
+            file=err,
+        )
     failed = len(summary.failed)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "

@@ -117,6 +117,9 @@ class ExportSummary:
     upgraded: int = 0
     #: sources of earlier runs of another tables version that could not be listed again
     stale: list[str] = attrs.field(factory=list)
+    #: bundles earlier runs exported from under a root this run listed, gone from it since
+    #: (moved or deleted): their rows stay, counted again if moved, until ``prune``
+    gone: list[str] = attrs.field(factory=list)
     listing_errors: list[str] = attrs.field(factory=list)
     seconds: float = 0.0
 
@@ -290,6 +293,25 @@ def _entry(result: BundleResult) -> dict[str, Any]:
     }
 
 
+def _gone(manifest: dict[str, Any], specs: Sequence[str], sources: list[BundleSource]) -> list[str]:
+    """The local bundles earlier runs exported from under one of ``specs`` that are gone from
+    the disk: their rows are still in the tables (a moved bundle's twice, under its new
+    path too) until ``prune`` removes them, which the user should hear of."""
+    from .listing import is_url
+
+    roots = [os.path.realpath(spec) for spec in specs if not is_url(spec)]
+    listed = {source.key for source in sources}
+    gone = []
+    for key, entry in manifest.items():
+        source = entry.get("source") if isinstance(entry, dict) else None
+        if key in listed or not isinstance(source, str) or is_url(source):
+            continue
+        under = any(source == root or source.startswith(root.rstrip("/") + "/") for root in roots)
+        if under and not os.path.lexists(source):
+            gone.append(source)
+    return sorted(gone)
+
+
 def _other_version_sources(
     manifest: dict[str, Any],
     sources: list[BundleSource],
@@ -369,6 +391,8 @@ def run_export(
             summary.pruned += 1
         if summary.pruned:
             out.write_manifest(manifest)
+    if not prune:
+        summary.gone = _gone(manifest, specs, sources)
     sources += _other_version_sources(manifest, sources, options, summary)
     todo = []
     for source in sources:
