@@ -1,6 +1,7 @@
 """A seeded grammar over trace events: random *scenarios* (not byte mutations) of several
-threads, turns, inferences, acceptances, tools, terminals, code cells, compactions and collab
-events, written as schema-2 or schema-3 bundles by :class:`BundleBuilder`.
+threads, turns, inferences, acceptances, tools (legacy local shell calls among them),
+terminals, code cells, compactions and collab events, over items of every kind the reducer reads
+(``grammar_items``: image generation and local shell calls too), written as schema-2 or schema-3 bundles by :class:`BundleBuilder`.
 
 Ids come from small pools so that they collide often (an item id requested, accepted with a
 payload and re-sent by another thread; a call id claimed by two tools; a response id reused),
@@ -12,43 +13,41 @@ end; a few steps name unknown or duplicate things on purpose, to exercise the re
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.testing import BundleBuilder, Capture
+from rollout_trace_sdk.testing import BundleBuilder
 
 from .grammar_items import (
     CALL_IDS,
     CELLS,
     CHILDREN,
-    COLLAB,
     ITEM_IDS,
     OTHER_OUTPUTS,
     OUTPUT_TYPES,
     PASSTHROUGH,
     PATHS,
-    PIDS,
     RESPONSE_IDS,
     ROOT,
     TEXTS,
-    TOOL_IDS,
-    TOOL_NAMES,
     Items,
 )
+from .grammar_tools import ToolSteps
 
 
-class Grammar:
+class Grammar(ToolSteps):
     """One random scenario: ``Grammar(root, schema, seed).run()`` writes the bundle."""
 
     #: how many steps a scenario takes between its first turn and its end (the longer, the
     #: more often a step names something that collides, and the bundle is refused)
     steps = (3, 30)
 
-    def __init__(self, root: Path, schema: int, seed: int) -> None:
+    def __init__(self, root: Path, schema: int, seed: int, *, later: bool = True) -> None:
+        """``later=False``: none of the kinds added later (``Items.later``): a seed's scenario as
+        it was before them (regression tests pinned to a seed that found something)."""
         self.rng = random.Random(seed)
         #: choices added later, drawn apart so that each seed's other choices stay as they were
         self.more = random.Random(f"more-{seed}")
@@ -69,38 +68,9 @@ class Grammar:
         self.bare_tools: set[str] = set()  # tools started without an invocation
         self.correlated: set[str] = set()  # tools with an MCP call id
         self.compactions = 0
-        self.items = Items(self.rng, self.turns)
+        self.items = Items(self.rng, self.turns, random.Random(f"later-{seed}") if later else None)
         self.requests: list[tuple[str, str]] = []  # running compaction requests
         self.requested: list[str] = []  # compactions requested and not installed yet
-
-    # --- choices ------------------------------------------------------------------------------
-
-    def chance(self, p: float) -> bool:
-        return self.rng.random() < p
-
-    def pick(self, options: Any) -> Any:
-        return self.rng.choice(list(options))
-
-    def context(self) -> tuple[str, str] | None:
-        """A started thread and one of its turns (now and then another thread's turn)."""
-        threads = [t for t, turns in self.turns.items() if turns]
-        if not threads:
-            return None
-        thread = self.pick(threads)
-        turn = self.pick(self.turns[thread])
-        if self.chance(0.01):
-            turn = self.pick([t for ts in self.turns.values() for t in ts])
-        return thread, turn
-
-    # --- payloads -----------------------------------------------------------------------------
-
-    def payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef:
-        capture: Capture | None = None
-        if self.schema == 3 and self.chance(0.04):
-            # a body with image parts is a template, which the builder cannot cut
-            templated = b"data:image" in json.dumps(value).encode()
-            capture = "omitted" if templated or self.chance(0.5) else "truncated"
-        return self.b.payload(kind, value, capture=capture)
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -349,145 +319,6 @@ class Grammar:
             if self.chance(0.05):  # both payloads (0.171 reads the tool output's)
                 receipt = self.payload("protocol_event", self.items.item(("agent_message",)))
         self.accept_event(item_id, thread, envelope_turn, receipt, output)
-
-    # --- tools --------------------------------------------------------------------------------
-
-    def tool_start(self) -> None:
-        where = self.context()
-        if where is None:
-            return
-        thread, turn = where
-        tool = self.pick([t for t in TOOL_IDS if t not in self.tools] or TOOL_IDS)
-        name = self.pick(TOOL_NAMES)
-        visible: str | None = tool if tool in CALL_IDS else None
-        if visible in self.visible and self.chance(0.9):
-            visible = None
-        requester: ev.ToolCallRequester = ev.ModelRequester()
-        runtime_tool = None
-        cells = self.cells.get(thread, [])
-        if visible is None and cells and self.chance(0.6):
-            requester = ev.CodeCellRequester(self.pick(cells))
-            runtime_tool = f"rt-{tool}"
-        if name == "exec":
-            invocation: dict[str, Any] = {"type": "custom", "input": f"text({tool!r})"}
-        else:
-            invocation = {
-                "type": "function",
-                "arguments": self.items.arguments(name, self._call(tool)),
-            }
-        ref = None
-        if self.chance(0.9):
-            value = {"tool_name": name, "tool_namespace": None, "payload": invocation}
-            ref = self.payload("tool_invocation", value)
-        else:
-            self.bare_tools.add(tool)
-        summary = ev.GenericSummary(name, None)
-        started = ev.ToolCallStarted(
-            tool, visible, runtime_tool, requester, TOOL_NAMES[name], summary, ref
-        )
-        self.b.event(started, thread=thread, turn=turn)
-        self.tools.setdefault(tool, (thread, turn, name))
-        if visible is not None:
-            self.visible.add(visible)
-
-    def _call(self, tool: str) -> str:
-        return tool if tool in CALL_IDS else CALL_IDS[TOOL_IDS.index(tool) % len(CALL_IDS)]
-
-    def a_tool(self) -> tuple[str, str, str, str] | None:
-        if not self.tools:
-            return None
-        tool = self.pick(self.tools)
-        return (tool, *self.tools[tool])
-
-    def tool_runtime(self) -> None:
-        found = self.a_tool()
-        if found is None:
-            return
-        tool, thread, turn, name = found
-        kind = TOOL_NAMES[name]
-        if name == "lookup" and self.chance(0.5):
-            kind = ev.ToolCallKind.mcp("demo", "echo")
-        elif self.chance(0.05):
-            kind = self.pick(TOOL_NAMES.values())
-        if kind.type in ("exec_command", "write_stdin"):
-            begin: dict[str, Any] = {"call_id": tool, "turn_id": turn}
-            if self.chance(0.8):
-                begin["process_id"] = self.pick(PIDS)
-            begin.update(command=["ls"], cwd="/w", parsed_cmd=[], source="unified_exec_startup")
-            end = {**begin, "aggregated_output": "x", "exit_code": 0, "status": "completed"}
-        elif name in COLLAB:
-            begin, end = self.collab_payloads(tool, thread, name)
-        else:
-            begin = end = {"call_id": tool, "server": "demo", "tool": "echo"}
-        # a write_stdin with an invocation already has its terminal operation: a runtime
-        # start for it is refused (now and then written anyway)
-        opened = name == "write_stdin" and tool not in self.bare_tools and self.chance(0.8)
-        if "agent_thread_id" not in begin and not opened and self.chance(0.7):
-            ref = self.payload("tool_runtime_event", begin)
-            self.b.event(ev.ToolCallRuntimeStarted(tool, kind, ref), thread=thread, turn=turn)
-        if self.chance(0.8):
-            status = self.pick(["completed", "completed", "failed", "cancelled"])
-            ref = self.payload("tool_runtime_event", end)
-            self.b.event(ev.ToolCallRuntimeEnded(tool, status, ref), thread=thread, turn=turn)
-
-    def collab_payloads(
-        self, tool: str, thread: str, name: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Begin/end payloads of a collab tool (or a sub-agent activity as its end)."""
-        child = self.pick(list(CHILDREN))
-        if self.chance(0.4):
-            kind = {"spawn_agent": "started", "close_agent": "interrupted"}.get(name, "interacted")
-            activity = {
-                "event_id": tool,
-                "occurred_at_ms": 1,
-                "agent_thread_id": child,
-                "agent_path": CHILDREN[child],
-                "kind": kind,
-            }
-            return activity, activity  # an activity is an end only
-        begin = {"call_id": tool, "sender_thread_id": thread, "receiver_thread_id": child}
-        if name == "spawn_agent":
-            end: dict[str, Any] = {"call_id": tool, "sender_thread_id": thread}
-            end.update(new_thread_id=child, prompt=self.pick(TEXTS), model="m")
-            end.update(reasoning_effort="low", status="running")
-            return begin, end
-        if name != "close_agent":
-            begin["prompt"] = self.pick(TEXTS)
-        return begin, {**begin, "status": "running"}
-
-    def tool_end(self) -> None:
-        found = self.a_tool()
-        if found is None:
-            return
-        tool, thread, turn, _ = found
-        status = self.pick(ev.EXECUTION_STATUSES)
-        result = None
-        if status != "aborted" and self.chance(0.85):
-            item = {"type": "function_call_output", "call_id": self._call(tool), "output": "o"}
-            body = self.pick(
-                [
-                    {"type": "direct_response", "response_item": item},
-                    {"type": "code_mode_response", "value": {"output": "o", "exit_code": 0}},
-                    {"type": "error", "error": "bad"},
-                ]
-            )
-            result = self.payload("tool_result", body)
-        self.b.event(ev.ToolCallEnded(tool, status, result), thread=thread, turn=turn)
-
-    def tool_link(self) -> None:
-        found = self.a_tool()
-        if found is None:
-            return
-        tool, thread, turn, _ = found
-        roll = self.rng.random()
-        if roll < 0.4:
-            self.b.event(ev.StdinTargetResolved(tool, self.pick(self.tools)), thread=thread)
-        elif roll < 0.7 and self.schema == 3:
-            wait = ev.CodeCellWaitTargetResolved(tool, self.pick(CELLS))
-            self.b.event(wait, thread=thread, turn=turn)
-        elif tool not in self.correlated or self.chance(0.05):
-            self.b.event(ev.McpToolCallCorrelationAssigned(tool, f"mcp-{tool}"))
-            self.correlated.add(tool)
 
     # --- code cells, compactions, agents ------------------------------------------------------
 

@@ -27,6 +27,8 @@ PATHS = {ROOT: "/root", **CHILDREN}
 ITEM_IDS = ("m1", "m2", "m3", "m4", "m5")
 CALL_IDS = ("c1", "c2", "c3")
 SEARCH_CALL_IDS = ("s1", "s2")
+#: legacy local shell calls (``local_shell_call`` items, ``local_shell`` tools, their outputs)
+SHELL_CALL_IDS = ("l1", "l2")
 TOOL_IDS = ("c1", "c2", "c3", "t1", "t2")
 RESPONSE_IDS = ("r1", "r2", "r3")
 CELLS = ("1", "2")
@@ -67,14 +69,26 @@ _KINDS = {
     "web_search_call": 1,
     "compaction": 1,
 }
+#: kinds added later, drawn from a generator of their own (see ``Items.later``)
+_LATER_KINDS = ("local_shell_call", "local_shell_call", "image_generation_call")
+
+
+def shell_action(call: str, variant: bool) -> dict[str, Any]:
+    """The ``exec`` action of local shell call ``call`` (another command if ``variant``)."""
+    command = ["echo", call] if not variant else ["true"]
+    return {"type": "exec", "command": command, "timeout_ms": 5000, "env": {}}
 
 
 class Items:
     """Random items from ``rng``; agent messages name the agents of ``threads``."""
 
-    def __init__(self, rng: random.Random, threads: dict[str, list[str]]) -> None:
+    def __init__(
+        self, rng: random.Random, threads: dict[str, list[str]], later: random.Random | None
+    ) -> None:
         self.rng = rng
         self.threads = threads
+        #: the kinds added later draw from here (None: none are made, as before they were)
+        self.later = later
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -85,6 +99,8 @@ class Items:
     def item(self, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
         """One item of ``kinds`` (else of any kind, weighted), with a pooled id 80% of
         the time."""
+        if kinds is None and self.later_drawn(0.06):
+            return self.later_item()
         kind = (
             self.pick(kinds) if kinds else self.rng.choices(list(_KINDS), list(_KINDS.values()))[0]
         )
@@ -109,6 +125,8 @@ class Items:
             source = f"text({call!r})" if not self.chance(VARIANT) else "text(1)"
             item.update(call_id=call, name="exec" if call != "c3" else "apply", input=source)
         elif kind in OUTPUT_TYPES:
+            if kind == "function_call_output" and self.later_drawn(0.15):
+                call = self.pick(SHELL_CALL_IDS)  # a local shell call's output
             item.update(call_id=call, output=f"out-{call}" if not self.chance(VARIANT) else "x")
         elif kind in OTHER_OUTPUTS:
             item.update(call_id=search, output={"tools": []}, status="completed")
@@ -118,6 +136,32 @@ class Items:
             item.update(self.agent_message_fields())
         else:  # compaction
             item["encrypted_content"] = self.pick(["C1", "C2"])
+        return item
+
+    def later_drawn(self, p: float) -> bool:
+        """Whether a kind added later is made here (with probability ``p``)."""
+        return self.later is not None and self.later.random() < p
+
+    def later_item(self) -> dict[str, Any]:
+        """An item of a kind added later (a legacy local shell call, an image generation
+        call), every choice drawn from ``later``."""
+        rng = self.later
+        assert rng is not None
+        kind = rng.choice(_LATER_KINDS)
+        item: dict[str, Any] = {"type": kind}
+        if rng.random() < 0.8:
+            item["id"] = rng.choice(ITEM_IDS)
+        if kind == "local_shell_call":
+            # its own call ids (now and then a function call's, which Codex refuses as reused)
+            shell = rng.choice(SHELL_CALL_IDS) if rng.random() > 0.03 else rng.choice(CALL_IDS)
+            if rng.random() > 0.05:
+                item["call_id"] = shell
+            item.update(status="completed", action=shell_action(shell, rng.random() < VARIANT))
+        else:
+            item["status"] = rng.choice(["completed", "completed", "generating"])
+            if rng.random() < 0.8:
+                item["revised_prompt"] = rng.choice(TEXTS)
+            item["result"] = rng.choice(["aGk=", "b2s=", None])
         return item
 
     def message_fields(self) -> dict[str, Any]:

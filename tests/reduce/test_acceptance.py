@@ -348,7 +348,7 @@ def test_schema3_a_claimed_item_in_an_incremental_prefix_anchors_nothing(tmp_pat
     # receipt (ci:8) its previous_response_id prefix already holds. Codex 0.171 counts the
     # claimed item where it first appears in the whole request, so ci:20 is not placed
     # before it: the thread lists it last; we listed it before ci:8.
-    source = Grammar(tmp_path / "g", 2, 25033).run()
+    source = Grammar(tmp_path / "g", 2, 25033, later=False).run()
     convert_bundle(source, tmp_path / "g3", 3)
     state = orjson.loads(state_bytes(reduce_bundle(tmp_path / "g3")))
     listed = [
