@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 #: An app-server action: ``{"op": "turn", "text": ..., "interrupt_after": s, "steer": text}``
-#: (its ``params`` are added to its ``turn/start``; ``$WORKSPACE`` in them is the workspace),
+#: (its ``images`` are input items after the text, its ``params`` are added to its
+#: ``turn/start``; ``$WORKSPACE`` in either is the workspace),
 #: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
 #: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
 #: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any),
@@ -158,7 +159,8 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
     for action in actions:
         op = action["op"]
         if op == "turn":
-            text = [{"type": "text", "text": action["text"]}]
+            text = [{"type": "text", "text": action["text"]}, *action.get("images", [])]
+            text = json.loads(json.dumps(text).replace("$WORKSPACE", workspace))
             extra = json.loads(
                 json.dumps(action.get("params", {})).replace("$WORKSPACE", workspace)
             )

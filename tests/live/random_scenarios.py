@@ -6,10 +6,13 @@ resources), compaction, sub-agents, hooks, a read-only sandbox or, for schema 3,
 size limit; and, drawn apart so that each seed's other choices stay as they were, failed
 answers (HTTP 500, a cut stream and an error event, each retried once; an incomplete or
 failed last answer), an empty last answer, the legacy ``local_shell_call``, polls of a
-running command through ``write_stdin`` and a turn resumed in a second process. App-server
+running command through ``write_stdin`` and a turn resumed in a second process; and, drawn
+apart again, the kinds of :mod:`tests.live.random_kinds` (images, ``request_user_input``,
+tool searches, a total budget, the multi-agent tools after a spawn). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
-cleaned background terminals, samples, queued turns and resumed threads."""
+cleaned background terminals, samples, queued turns and resumed threads (and now and then
+images in a turn's input, or a turn that spawns a worker and talks to it)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,12 @@ import json
 import random
 from typing import Any
 
+from tests.live.random_kinds import (
+    app_agents_turn,
+    app_turn_images,
+    exec_options,
+    roughen_calls,
+)
 from tests.live.scenarios import MCP, PNG, Scenario, after, call, custom, message
 from tests.live.script import MULTI_AGENT, collab, worker
 
@@ -239,6 +248,8 @@ def random_scenario(seed: int) -> Scenario:
         rules.append(rule)
         previous = calls[-1] if calls else None
     _roughen(more, rules)
+    new = random.Random(f"new-{seed}")  # the kinds added last (tests.live.random_kinds)
+    roughen_calls(new, rules)
     rules[:0] = workers  # a sub-agent's requests are told by its task name, first
     extra: tuple[str, ...] = ()
     home_files: dict[str, bytes] = {}
@@ -303,11 +314,14 @@ def random_scenario(seed: int) -> Scenario:
         schemas = (3,)
     # sometimes the sandbox refuses the writes (the commands and patches go on regardless)
     sandbox = "read-only" if rng.random() < 0.15 else "danger-full-access"
+    images, budget, schemas = exec_options(new, schemas)
+    extra += budget
     return Scenario(
         f"random_{seed}",
         "Do what the script says.",
         rules,
-        files={"dot.png": PNG, "notes.txt": b"old line\n"},
+        files={"dot.png": PNG, "pic.png": PNG, "notes.txt": b"old line\n"},
+        images=images,
         home_files=home_files,
         extra=extra,
         schemas=schemas,
@@ -346,7 +360,12 @@ def _roughen(more: random.Random, rules: list[dict[str, Any]]) -> None:
 
 
 def describe(scenario: Scenario) -> str:
-    told = {"extra": scenario.extra, "then": scenario.then, "rules": scenario.rules}
+    told = {
+        "extra": scenario.extra,
+        "images": scenario.images,
+        "then": scenario.then,
+        "rules": scenario.rules,
+    }
     return json.dumps(told)[:3000]
 
 
@@ -376,6 +395,8 @@ def random_app_scenario(seed: int) -> Scenario:
         {"name": "sampled", "match": {"any_contains": "SAMPLE"}, "items": [message("sampled")]},
     ]
     setup = rng.choice(["plain", "approvals", "dynamic"])
+    new = random.Random(f"new-{seed}")  # the kinds added last (tests.live.random_kinds)
+    agents = new.random() < 0.3  # multi-agent v2: some turns spawn a worker and talk to it
     start: dict[str, Any] = {"op": "start", "experimental": True, "params": {}}
     actions: list[dict[str, Any]] = [start]
     styles = ["answer", "command", "slow_interrupt", "slow_steer", "background"]
@@ -461,8 +482,13 @@ def random_app_scenario(seed: int) -> Scenario:
         turns += 1
         text, call_id = f"T{k} go", f"t{k}c"
         action = {"op": "turn", "text": text}
+        images = app_turn_images(new)
+        if images:
+            action["images"] = images
         style = rng.choice(styles)
-        if style in ("escalated", "dynamic"):
+        if agents and new.random() < 0.4:
+            rules += app_agents_turn(new, k, text, _extras(rng, k))
+        elif style in ("escalated", "dynamic"):
             if style == "escalated":
                 arguments = {
                     "cmd": f"echo w{k} > w{k}.txt",
@@ -516,4 +542,11 @@ def random_app_scenario(seed: int) -> Scenario:
         actions.append(action)
     if not turns:
         actions.append({"op": "turn", "text": "last go"})
-    return Scenario(f"random_app_{seed}", "", rules, app_server=tuple(actions))
+    return Scenario(
+        f"random_app_{seed}",
+        "",
+        rules,
+        files={"dot.png": PNG, "pic.png": PNG},
+        extra=MULTI_AGENT if agents else (),
+        app_server=tuple(actions),
+    )

@@ -35,6 +35,8 @@ class Scenario:
     #: driven through ``codex app-server`` instead of ``codex exec`` (``prompt`` unused): the
     #: actions of ``tests.live.app_server.run_actions``
     app_server: tuple[dict[str, Any], ...] = ()
+    #: workspace files attached to the prompt (``codex exec -i``)
+    images: tuple[str, ...] = ()
 
 
 def message(text: str, phase: str | None = None) -> dict[str, Any]:
