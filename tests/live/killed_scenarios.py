@@ -128,13 +128,17 @@ class Kill:
 
     def describe(self) -> str:
         name = signal.Signals(self.signum).name
-        return f"{self.scenario.name} (schema {self.schema}, {self.scenario.extra}): {name} after {self.after:.2f} s"
+        told = f"{self.scenario.extra}, images {self.scenario.images}"
+        return (
+            f"{self.scenario.name} (schema {self.schema}, {told}): {name} after {self.after:.2f} s"
+        )
 
 
 def kill_of(seed: int) -> Kill:
     """The kill of ``seed`` (the same seed, the same kill): a scenario, its pace, the schema
-    (alternating), for schema 3 sometimes a payload size limit, a signal (mostly SIGKILL) and
-    a moment within the first ~2.5 s (a paced scenario runs 1-4 s)."""
+    (alternating), for schema 3 sometimes a payload size limit or a total budget, sometimes an
+    image attached to the prompt, a signal (mostly SIGKILL) and a moment within the first
+    ~2.5 s (a paced scenario runs 1-4 s)."""
     rng = random.Random(seed)
     scenario = rng.choice(KILLED_SCENARIOS)
     schema = 2 + seed % 2
@@ -145,4 +149,14 @@ def kill_of(seed: int) -> Kill:
         extra = (*scenario.extra, "-c", f"rollout_trace.max_payload_bytes={limit}")
         scenario = attrs.evolve(scenario, extra=extra)
     signum = rng.choice([signal.SIGKILL] * 3 + [signal.SIGTERM, signal.SIGINT])
+    # added later, drawn apart so that each seed's other choices stay as they were: for
+    # schema 3 a total budget (the log stops where it runs out), an image given with -i
+    later = random.Random(f"later-{seed}")
+    if schema == 3 and later.random() < 0.4:
+        budget = later.choice([4000, 15000, 40000])
+        extra = (*scenario.extra, "-c", f"rollout_trace.max_bytes={budget}")
+        scenario = attrs.evolve(scenario, extra=extra)
+    if later.random() < 0.25:
+        files = {**scenario.files, "dot.png": PNG}
+        scenario = attrs.evolve(scenario, files=files, images=("dot.png",))
     return Kill(scenario, schema, rng.uniform(0.3, 2.5), signum)
