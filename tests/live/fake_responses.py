@@ -87,6 +87,8 @@ def _with_ids(item: dict[str, Any], seen: dict[str, str]) -> dict[str, Any]:
 
 
 def _user_texts(items: list[dict[str, Any]]) -> list[str]:
+    """The text of each user message, its parts joined (a prompt with an image attached ends
+    with the image's part: the message is still told by its text)."""
     texts = []
     for item in items:
         if item.get("role") == "user":
@@ -94,7 +96,8 @@ def _user_texts(items: list[dict[str, Any]]) -> list[str]:
             if isinstance(content, str):
                 texts.append(content)
             elif isinstance(content, list):
-                texts += [str(part.get("text", "")) for part in content if isinstance(part, dict)]
+                parts = [str(part.get("text", "")) for part in content if isinstance(part, dict)]
+                texts.append("\n".join(parts))
     return texts
 
 
