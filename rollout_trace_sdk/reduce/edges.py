@@ -18,7 +18,7 @@ from ..model.serde_errors import (
     typed_text_error,
 )
 from . import collab
-from .context import PendingEdge, ReplayContext, push_unique
+from .context import PendingEdge, ReplayContext, in_list_order, push_unique
 from .errors import ReduceError
 
 _ACTIVITY_EDGES = {
@@ -199,7 +199,11 @@ def _delivers(replay: ReplayContext, pending: PendingEdge, delivery: tuple[str, 
 
 # The merge below looks like ``_upsert``'s but compares a pending edge's delivery fields.
 def _queue(replay: ReplayContext, pending: PendingEdge) -> None:
-    for item_id in replay.assistant_messages.get(pending.target_thread_id, ()):
+    # The first delivery in the target thread's list order, as Codex looks: in schema 3 a
+    # request's new item can be listed before older ones (v3.md "Thread list order"), so
+    # creation order would pick another of two equal deliveries.
+    messages = replay.assistant_messages.get(pending.target_thread_id, ())
+    for item_id in in_list_order(replay, messages):
         if item_id in replay.edge_target_items:
             continue
         delivery = _delivery(replay, item_id)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
 from tests.reduce.builder import Scenario, message, request, response
 
 PARENT = "01a20c59-0000-7000-8000-000000000001"
@@ -365,3 +368,42 @@ def test_malformed_agent_message(bundle: Scenario) -> None:
     error = bundle.reduce_error()
     assert error.message == "failed to parse agent_message item in payload raw_payload:3"
     assert error.cause == "missing field `recipient`"
+
+
+def test_a_queued_edge_targets_the_first_delivery_in_the_thread_list_order(
+    tmp_path: Path,
+) -> None:
+    """Schema 3 lists a request's new item before the claimed tool output it precedes
+    (v3.md "Thread list order"), so list order is not creation order; of two equal unlinked
+    deliveries Codex 0.171 gives a queued edge the first in list order. We took the first
+    made: a receipt accepted before the request (found by fuzz20: our recorder killed, seed
+    20427, three workers' equal results, four agent_result edges on other items)."""
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    begin(bundle)
+    start_child(bundle)
+    output = {"type": "function_call_output", "id": "fco1", "call_id": "call-x", "output": "ok"}
+    accepted = ev.HistoryItemAcceptedV3("fco1", None, bundle.payload("protocol_event", output))
+    bundle.event(accepted, thread=PARENT, turn=P_TURN)  # ci:1, unclaimed
+    result = {"author": "/root/worker", "recipient": "/root"}
+    receipt(bundle, agent_message("amsgB", "DONE", **result), PARENT, P_TURN)  # ci:2
+    # ci:3 is listed before the output its request claims: [ci:3, ci:1, ci:2]
+    bundle.infer(
+        "inf-p",
+        request(agent_message("amsgA", "DONE", **result), output),
+        thread_id=PARENT,
+        turn_id=P_TURN,
+    )
+    _result(bundle, "DONE")
+    bundle.finish()
+    state = bundle.reduce()
+    assert state["threads"][PARENT]["conversation_item_ids"] == [
+        "conversation_item:3",
+        "conversation_item:1",
+        "conversation_item:2",
+    ]
+    edge = state["interaction_edges"][f"edge:agent_result:{CHILD}:{C_TURN}:{PARENT}"]
+    assert edge["target"] == {"type": "conversation_item", "item_id": "conversation_item:3"}
+    codex = codex_bin(3)
+    if codex is not None:
+        compared = reduce_and_compare(bundle.root, codex, timeout=60)
+        assert compared.same_text, compared.explain()
