@@ -173,6 +173,8 @@ def _unstructure_ref(ref: ev.RawPayloadRef) -> dict[str, Any]:
 
 
 def capture_to_dict(capture: ev.PayloadCapture) -> dict[str, Any]:
+    """A schema-3 ref's ``capture`` as Codex writes it: an omitted payload has no retained
+    size, a truncated one has both sizes (v3.md, capture metadata)."""
     if capture.status == "omitted":
         return {"status": "omitted", "original_bytes": capture.original_bytes}
     return {
@@ -329,10 +331,13 @@ def converter_for(schema: int) -> cattrs.Converter:
 
 
 def event_to_dict(event: ev.TraceEvent, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
+    """``event`` as the JSON object of its ``trace.jsonl`` line in ``schema`` (key order and
+    omitted fields as Codex's writer has them)."""
     return converter_for(schema).unstructure(event)  # type: ignore[no-any-return]
 
 
 def payload_to_dict(payload: ev.EventPayload, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
+    """An event's ``payload`` object alone, tagged by its ``type``, as ``schema`` writes it."""
     return converter_for(schema).unstructure(payload, payload.__class__)  # type: ignore[no-any-return]
 
 
@@ -377,6 +382,8 @@ def manifest_from_bytes(raw: bytes) -> ev.Manifest:
 
 
 def manifest_from_dict(obj: Any) -> ev.Manifest:
+    """Check and build a manifest from its parsed JSON; :class:`DecodeError` with serde's
+    wording for what Codex's ``TraceBundleManifest`` refuses."""
     manifest = need_map(obj, "struct TraceBundleManifest")
     if "schema_version" in manifest:
         structure_u32(manifest["schema_version"], int)
@@ -384,6 +391,7 @@ def manifest_from_dict(obj: Any) -> ev.Manifest:
 
 
 def manifest_bytes(manifest: ev.Manifest) -> bytes:
+    """``manifest.json`` as Codex writes it (pretty, 2 spaces, fields in declaration order)."""
     return layout.pretty_json(converter.unstructure(manifest))
 
 

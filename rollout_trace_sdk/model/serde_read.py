@@ -88,6 +88,7 @@ def _invalid_type(value: Any, expected: str) -> DecodeError:
 
 
 def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
+    """serde's error for a tag no variant has, listing the variants as serde words it."""
     if not allowed:
         return DecodeError(f"unknown variant `{value}`, there are no variants")
     if len(allowed) == 1:
@@ -100,6 +101,7 @@ def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
 
 
 def missing_field(name: str) -> DecodeError:
+    """serde's error for a required field a struct lacks."""
     return DecodeError(f"missing field `{name}`")
 
 
@@ -129,6 +131,7 @@ def _struct_sequence(value: list[Any], what: str, fields: int, first: str) -> De
 
 
 def structure_str(value: Any, _: Any) -> str:
+    """A ``String`` field: anything else is refused in serde's words."""
     if not isinstance(value, str):
         raise _invalid_type(value, "a string")
     return value
@@ -136,6 +139,7 @@ def structure_str(value: Any, _: Any) -> str:
 
 def _int_hook(expected: str, lo: int, hi: int) -> Callable[[Any, Any], int]:
     def structure(value: Any, _: Any) -> int:
+        """A Rust integer field: a JSON integer in the type's range, else serde's error."""
         if isinstance(value, bool) or not isinstance(value, int) or is_wide_number(value):
             raise _invalid_type(value, expected)
         if not lo <= value <= hi:
@@ -185,6 +189,8 @@ def unit_variant(value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def structure_literal(tp: Any) -> Callable[[Any, Any], str]:
+    """The hook for a ``Literal`` of strings (a Rust unit-variant enum): one of its values,
+    anything else refused in serde's words."""
     allowed: tuple[str, ...] = get_args(tp)
 
     def structure(value: Any, _: Any) -> str:
@@ -245,6 +251,7 @@ def tag_first(
 
 
 def internal_tag(value: Any, allowed: tuple[str, ...], enum: str) -> str:
+    """The ``type`` tag of an internally tagged enum ``enum`` (one of ``allowed``)."""
     return enum_tag(value, f"internally tagged enum {enum}", allowed)
 
 
@@ -263,6 +270,7 @@ def _payload_kind(kind: Any, allowed: tuple[str, ...]) -> ev.PayloadKind:
 
 
 def structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
+    """Schema 2: ``{raw_payload_id, kind, path}``, checked as Codex 0.169's serde does."""
     if isinstance(value, list):
         raise _struct_sequence(value, "struct RawPayloadRef", 3, "struct RawPayloadRef")
     obj = need_map(value, "struct RawPayloadRef")
@@ -336,6 +344,7 @@ def structure_stripped_ids(value: Any, _: Any) -> tuple[tuple[int, str], ...]:
 
 
 def structure_tool_kind(value: Any, _: Any) -> ev.ToolCallKind:
+    """A tool call's ``kind`` (``{"type": ...}``, ``mcp`` and ``other`` with their fields)."""
     value = tag_first(
         value, "type", "ToolCallKind", ev.TOOL_CALL_KIND_TYPES, {"mcp": 2, "other": 1}
     )
@@ -358,6 +367,7 @@ REQUESTER_TAGS: Final = ("model", "code_cell")
 
 
 def structure_requester(value: Any, _: Any) -> ev.ToolCallRequester:
+    """Who asked for a tool call: the model, or a code cell by its runtime id."""
     value = tag_first(value, "type", "RawToolCallRequester", REQUESTER_TAGS, {"code_cell": 1})
     if internal_tag(value, REQUESTER_TAGS, "RawToolCallRequester") == "model":
         return ev.ModelRequester()
