@@ -31,7 +31,7 @@ from typing import Any, Final
 import attrs
 
 from .export_dir import EXPORTED, ExportDir, other_version
-from .listing import BundleSource, list_bundles, os_text
+from .listing import BundleSource, is_url, list_bundles, os_text
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
 
@@ -297,8 +297,6 @@ def _gone(manifest: dict[str, Any], specs: Sequence[str], sources: list[BundleSo
     """The local bundles earlier runs exported from under one of ``specs`` that are gone from
     the disk: their rows are still in the tables (a moved bundle's twice, under its new
     path too) until ``prune`` removes them, which the user should hear of."""
-    from .listing import is_url
-
     roots = [os.path.realpath(spec) for spec in specs if not is_url(spec)]
     listed = {source.key for source in sources}
     gone = []
@@ -306,7 +304,7 @@ def _gone(manifest: dict[str, Any], specs: Sequence[str], sources: list[BundleSo
         source = entry.get("source") if isinstance(entry, dict) else None
         if key in listed or not isinstance(source, str) or is_url(source):
             continue
-        under = any(source == root or source.startswith(root.rstrip("/") + "/") for root in roots)
+        under = any(Path(source).is_relative_to(root) for root in roots)
         if under and not os.path.lexists(source):
             gone.append(source)
     return sorted(gone)

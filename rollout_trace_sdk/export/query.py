@@ -147,12 +147,12 @@ def connect(directory: str | Path) -> Any:
     for table in TABLE_NAMES:
         parts = root / table
         files = sorted(str(path) for path in parts.glob("*.parquet"))
-        if files and not _GLOB_CHARS.intersection(str(parts.resolve())):
+        if files and not _GLOB_CHARS.intersection(str(parts)):
             # DuckDB reads the parts itself: through an Arrow dataset a query held ~90 KB
             # per part (6,000 parts: 630 MB and 2.8 s for a count, 171 MB and 1.1 s this
             # way; measured by review rl20). Each name is also a pattern to DuckDB, which
             # is why a folder whose path has a pattern character is read as below.
-            listed = ", ".join(_sql_text(str(Path(name).resolve())) for name in files)
+            listed = ", ".join(_sql_text(name) for name in files)
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
         elif files:
             # the files by name through Arrow, not a DuckDB pattern: a directory named

@@ -43,8 +43,9 @@ from ._values import MAX_DEPTH
 
 __all__ = ["hosted_call", "settled"]
 
-#: Fields every such item has that say nothing of the call (or name it: kept apart).
-_LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status", "created_by"})
+#: Fields every such item has that say nothing of the call (or name it: kept apart); the
+#: server's ``created_by`` is already gone (:func:`settled`).
+_LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status"})
 #: orjson's options for the JSON text: sorted at every depth, so an SDK's dump of an item
 #: and the same item as a dict give the same bytes.
 _SORTED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS

@@ -37,20 +37,9 @@ __all__ = ["normalize_output_items", "normalize_request", "to_plain"]
 _ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
 #: Item types the reducers accept with no further check.
 _FREE_TYPES: Final = frozenset(
-    {
-        "function_call",
-        "function_call_output",
-        "custom_tool_call",
-        "custom_tool_call_output",
-        "tool_search_call",
-        "web_search_call",
-        "image_generation_call",
-        "local_shell_call",
-        "tool_search_output",
-        "mcp_tool_call_output",
-    }
+    {"function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output"}
 )
-#: Item types recorded as :func:`settled` (the reducers compare them whole).
+#: Item types the reducers accept and compare whole: recorded as :func:`settled`.
 _WHOLE_JSON: Final = WHOLE_JSON_CALLS | WHOLE_JSON_OUTPUTS
 _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_compaction"})
 #: Content part types recorded as they are (anything else goes through ``_part``).
@@ -282,7 +271,7 @@ def _canonical(item: dict[str, Any]) -> bool:
             if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
                 return False
         return True
-    return kind in _FREE_TYPES and kind != "custom_tool_call" and kind not in _WHOLE_JSON
+    return kind in _FREE_TYPES and kind != "custom_tool_call"
 
 
 def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) -> list[Any]:
