@@ -299,6 +299,17 @@ def test_file_is_otlp_json_and_a_reexport_is_identical(demo_bundle: Path, tmp_pa
     assert root[CONVERSATION] == {"stringValue": _state(demo_bundle)["rollout_id"]}
 
 
+def _spans_in(lines: Any) -> list[dict[str, Any]]:
+    """The spans of OTLP/JSON export requests, one request a line."""
+    return [
+        span
+        for line in lines
+        for rs in orjson.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+
+
 def _state(bundle: Path) -> Any:
     from rollout_trace_sdk.view.load import load_state
 
@@ -311,13 +322,7 @@ def test_several_sources_are_several_traces(demo_bundle: Path, failing_state: Pa
     err = io.StringIO()
     assert main([*argv, "--inline-payloads"], out=io.StringIO(), err=err) == 0
     assert "payload bodies are in the bundle" in err.getvalue()  # the state file's note
-    spans = [
-        span
-        for line in target.read_bytes().splitlines()
-        for rs in orjson.loads(line)["resourceSpans"]
-        for ss in rs["scopeSpans"]
-        for span in ss["spans"]
-    ]
+    spans = _spans_in(target.read_bytes().splitlines())
     # the failing state is the demo's state edited, so both traces have the same ids
     assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)
     errors = [s for s in spans if s.get("status", {}).get("code") == 2]
@@ -403,13 +408,7 @@ def test_requests_are_bounded_in_bytes_not_only_in_spans(
     lines = list(json_lines(spans))
     assert len(lines) > 3
     assert all(len(line) < 400_000 + 150_000 for line in lines)  # one span may overshoot
-    sent = [
-        span["spanId"]
-        for line in lines
-        for rs in orjson.loads(line)["resourceSpans"]
-        for ss in rs["scopeSpans"]
-        for span in ss["spans"]
-    ]
+    sent = [span["spanId"] for span in _spans_in(lines)]
     assert len(sent) == len(set(sent)) == len(spans)
 
 
@@ -502,13 +501,7 @@ def test_a_source_that_cannot_be_read_fails_alone(
     assert main([*argv, "-o", str(target), *lenient], out=out, err=err) == 1
     assert f"rollout-trace export: {broken}: read {broken}/manifest.json: " in err.getvalue()
     assert out.getvalue() == f"{target}\n"
-    spans = [
-        span
-        for line in target.read_bytes().splitlines()
-        for rs in orjson.loads(line)["resourceSpans"]
-        for ss in rs["scopeSpans"]
-        for span in ss["spans"]
-    ]
+    spans = _spans_in(target.read_bytes().splitlines())
     assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)
     # nothing to export: nothing written
     assert main([*argv[:3], str(broken), "-o", str(tmp_path / "none.jsonl")], err=err) == 1

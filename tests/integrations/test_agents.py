@@ -526,19 +526,12 @@ def test_chat_completions_model_is_a_generation_span(
     assert started["model"] == "gpt-test"
 
 
-@pytest.mark.parametrize("streamed", [False, True])
-def test_a_chat_completions_models_tool_call_is_matched_streamed_or_not(
-    tmp_path: Path, processors: list[RolloutTraceProcessor], streamed: bool
-) -> None:
-    """Streamed, ``OpenAIChatCompletionsModel`` traces its answer as a Responses ``Response``
-    dumped into the generation span's output (not as chat messages): the output was dropped
-    as "no string type and no role", and the tool call lost its model call id and its
-    place in the history (found by review clients19)."""
+def _weather_on_a_chat_model(prompt: str, *, streamed: bool) -> None:
+    """One run of a weather agent on ``OpenAIChatCompletionsModel`` against the Chat fake,
+    streamed or not, that stops at its first tool's answer."""
     from agents import OpenAIChatCompletionsModel
 
-    from .fake_openai import ARGUMENTS, FakeOpenAI
-
-    _register(processors, tmp_path)
+    from .fake_openai import FakeOpenAI
 
     @function_tool
     def get_weather(city: str) -> str:
@@ -547,8 +540,8 @@ def test_a_chat_completions_models_tool_call_is_matched_streamed_or_not(
 
     async def run(agent: Agent[Any]) -> Any:
         if not streamed:
-            return (await Runner.run(agent, "weather? use a tool")).final_output
-        result = Runner.run_streamed(agent, "weather? use a tool")
+            return (await Runner.run(agent, prompt)).final_output
+        result = Runner.run_streamed(agent, prompt)
         async for _ in result.stream_events():
             pass
         return result.final_output
@@ -563,6 +556,20 @@ def test_a_chat_completions_models_tool_call_is_matched_streamed_or_not(
             tool_use_behavior="stop_on_first_tool",
         )
         assert asyncio.run(run(agent)) == WEATHER
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_chat_completions_models_tool_call_is_matched_streamed_or_not(
+    tmp_path: Path, processors: list[RolloutTraceProcessor], streamed: bool
+) -> None:
+    """Streamed, ``OpenAIChatCompletionsModel`` traces its answer as a Responses ``Response``
+    dumped into the generation span's output (not as chat messages): the output was dropped
+    as "no string type and no role", and the tool call lost its model call id and its
+    place in the history (found by review clients19)."""
+    from .fake_openai import ARGUMENTS
+
+    _register(processors, tmp_path)
+    _weather_on_a_chat_model("weather? use a tool", streamed=streamed)
     [bundle] = _bundles(tmp_path)
     assert not [e for e in of_type(bundle, "protocol_event_observed") if "dropped" in str(e)]
     # the answer as the SDK sends it back next (no "__fake_id__", status, provider_data)
@@ -586,36 +593,10 @@ def test_a_chat_completions_models_reasoning_is_recorded_streamed_or_not(
     send it) is recorded as a ``reasoning`` item before the answer, streamed or not.
     Streamed, the SDK traces a ``Response`` whose reasoning item its own conversion back
     to messages leaves out for models it does not replay reasoning to: it was lost."""
-    from agents import OpenAIChatCompletionsModel
-
-    from .fake_openai import REASONING, FakeOpenAI
+    from .fake_openai import REASONING
 
     _register(processors, tmp_path)
-
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
-
-    async def run(agent: Agent[Any]) -> Any:
-        prompt = "think: weather? use a tool"
-        if not streamed:
-            return (await Runner.run(agent, prompt)).final_output
-        result = Runner.run_streamed(agent, prompt)
-        async for _ in result.stream_events():
-            pass
-        return result.final_output
-
-    with FakeOpenAI() as fake:
-        client = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-        agent = Agent(
-            name="Weather",
-            instructions="Look it up.",
-            model=OpenAIChatCompletionsModel("gpt-test", client),
-            tools=[get_weather],
-            tool_use_behavior="stop_on_first_tool",
-        )
-        assert asyncio.run(run(agent)) == WEATHER
+    _weather_on_a_chat_model("think: weather? use a tool", streamed=streamed)
     [bundle] = _bundles(tmp_path)
     [end] = [e["payload"] for e in of_type(bundle, "inference_completed")]
     thought, called = payload(bundle, end["response_payload"])["output_items"]
