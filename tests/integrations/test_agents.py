@@ -538,14 +538,6 @@ def _weather_on_a_chat_model(prompt: str, *, streamed: bool) -> None:
         """The weather in a city."""
         return WEATHER
 
-    async def run(agent: Agent[Any]) -> Any:
-        if not streamed:
-            return (await Runner.run(agent, prompt)).final_output
-        result = Runner.run_streamed(agent, prompt)
-        async for _ in result.stream_events():
-            pass
-        return result.final_output
-
     with FakeOpenAI() as fake:
         client = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
         agent = Agent(
@@ -555,7 +547,22 @@ def _weather_on_a_chat_model(prompt: str, *, streamed: bool) -> None:
             tools=[get_weather],
             tool_use_behavior="stop_on_first_tool",
         )
-        assert asyncio.run(run(agent)) == WEATHER
+        assert _final_output(agent, prompt, streamed=streamed) == WEATHER
+
+
+def _final_output(agent: Agent[Any], prompt: str, *, streamed: bool) -> Any:
+    """``agent``'s final output for ``prompt``, run with ``Runner.run`` or streamed (every
+    event read)."""
+
+    async def run() -> Any:
+        if not streamed:
+            return (await Runner.run(agent, prompt)).final_output
+        result = Runner.run_streamed(agent, prompt)
+        async for _ in result.stream_events():
+            pass
+        return result.final_output
+
+    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("streamed", [False, True])
@@ -646,15 +653,7 @@ def test_hosted_tools_answered_with_a_function_call_are_the_same_items_next_requ
         ],
     )
 
-    async def run() -> Any:
-        if not streamed:
-            return (await Runner.run(agent, QUESTION)).final_output
-        result = Runner.run_streamed(agent, QUESTION)
-        async for _ in result.stream_events():
-            pass
-        return result.final_output
-
-    assert asyncio.run(run()) == REPORT
+    assert _final_output(agent, QUESTION, streamed=streamed) == REPORT
     [bundle] = _bundles(tmp_path)
     state = _reduce_both(bundle)
     first, second = sorted(
@@ -742,15 +741,7 @@ def test_tools_run_for_calls_that_are_no_function_call_answer_the_models_call(
         ],
     )
 
-    async def run() -> Any:
-        if not streamed:
-            return (await Runner.run(agent, QUESTION)).final_output
-        result = Runner.run_streamed(agent, QUESTION)
-        async for _ in result.stream_events():
-            pass
-        return result.final_output
-
-    assert asyncio.run(run()) == REPORT
+    assert _final_output(agent, QUESTION, streamed=streamed) == REPORT
     [bundle] = _bundles(tmp_path)
     state = _reduce_both(bundle)
     tools = {tool["model_visible_call_id"]: tool for tool in state["tool_calls"].values()}
