@@ -39,11 +39,9 @@ log = logging.getLogger("rollout_trace_sdk")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_trio_ki_protection: Callable[[Any], Any] | None
-try:
-    from trio.lowlevel import enable_ki_protection as _trio_ki_protection
-except ImportError:  # trio is optional; without it nothing raises KeyboardInterrupt mid-chunk
-    _trio_ki_protection = None
+#: The writer's methods that trio's KeyboardInterrupt must not land in (see _ki_protected).
+_KI_PROTECTED: Final[list[str]] = []
+_ki_protection_on = False
 
 
 def _ki_protected(function: _F) -> _F:
@@ -52,11 +50,29 @@ def _ki_protected(function: _F) -> _F:
     would lose its records silently (the crash soak caught 16 seqs missing after SIGINT).
     Protected, the interrupt goes to the main task, whose unwinding closes the rollout,
     which drains through here. Marking a function changes nothing under asyncio, whose
-    runner turns SIGINT into a cancellation the chunk's shield already holds off."""
-    if _trio_ki_protection is None:
-        return function
-    protected: _F = _trio_ki_protection(function)
-    return protected
+    runner turns SIGINT into a cancellation the chunk's shield already holds off.
+
+    Only noted here: :func:`protect_from_trio_interrupts` marks the methods when a writer
+    is made under trio, so that an asyncio program never imports trio (48 ms, which the
+    first rollout's open spent on the event loop)."""
+    _KI_PROTECTED.append(function.__name__)
+    return function
+
+
+def protect_from_trio_interrupts() -> None:
+    """Mark :class:`ChunkWriter`'s protected methods for trio (once, under trio only; the
+    caller checks that trio runs). A trio that wraps rather than marks gets the wrapper."""
+    global _ki_protection_on
+    if _ki_protection_on:
+        return
+    from trio.lowlevel import enable_ki_protection
+
+    for name in _KI_PROTECTED:
+        method = ChunkWriter.__dict__[name]
+        protected = enable_ki_protection(method)
+        if protected is not method:
+            setattr(ChunkWriter, name, protected)
+    _ki_protection_on = True
 
 
 #: One worker-thread call writes at most this much (items / payload bytes).

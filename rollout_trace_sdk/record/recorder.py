@@ -31,10 +31,11 @@ from ._async_lib import current_async_library
 from ._shard_plan import CaptureLimits
 from .runtime import ENDED_AS, Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
+from .writer import BundleWriter
 
 if TYPE_CHECKING:
     from .redact import RedactionConfig
-    from .writer import BundleWriter, WriterStats
+    from .writer import WriterStats
 
 #: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
 DEFAULT_CLOSE_TIMEOUT: Final = 30.0
@@ -215,8 +216,6 @@ class RolloutScope:
         self._refused: list[int] = []
 
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
-        from .writer import BundleWriter
-
         settings = self._settings
         return BundleWriter.create(
             root,

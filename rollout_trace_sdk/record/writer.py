@@ -91,6 +91,8 @@ import attrs
 from ..model import codec
 from ..model import events as ev
 from . import _files
+from ._async_lib import current_async_library
+from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
 from ._queue import HARD_CAP_FACTOR, loop_poker
@@ -112,6 +114,14 @@ _NEVER: Final = 1 << 62
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
 _QueuedPayload = _files.QueuedPayload
+
+
+def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
+    """How other OS threads wake this writer's event loop (see ``loop_poker``); a writer made
+    under trio also marks its chunk writing as trio's KeyboardInterrupt's no-go zone."""
+    if current_async_library() == "trio":
+        protect_from_trio_interrupts()
+    return loop_poker()
 
 
 class BundleCreateError(OSError):
@@ -239,7 +249,7 @@ class BundleWriter(ClosingReports):
         self._inbox: deque[tuple[Any, ...]] = deque()
         self._inbox_bytes = 0
         self._inbox_lock = threading.Lock()
-        self._poke: Callable[[Callable[[], None]], Any] | None = loop_poker()
+        self._poke: Callable[[Callable[[], None]], Any] | None = _loop_poker()
         self._thread_drops = [0, 0, 0]  # events, payloads, bytes dropped by thread calls
         _LIVE.add(self)
         self._written_seq = 0  # last seq whose line is completely on disk
@@ -350,7 +360,7 @@ class BundleWriter(ClosingReports):
         task_status.started()
         try:
             if self._poke is None:
-                self._poke = loop_poker()
+                self._poke = _loop_poker()
             while not self._closed:
                 self._take_inbox()
                 if not self._queue:

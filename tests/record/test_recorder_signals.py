@@ -201,3 +201,30 @@ def test_a_ctrl_c_as_the_close_ends_comes_out_as_keyboard_interrupt(
         bundle = bundle_in(root)
         assert types(bundle)[-1] == "recording_completed"
         check_bundle(bundle, tmp_path)
+
+
+def test_under_trio_a_chunk_is_written_out_of_keyboard_interrupts_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marked when a writer is made under trio (not at import: an asyncio program never
+    imports trio): the chunk loop is where a KeyboardInterrupt would lose records."""
+    import trio
+    import trio.lowlevel
+
+    from rollout_trace_sdk.record.writer import BundleWriter
+
+    seen: list[bool] = []
+    write_chunk = BundleWriter._write_chunk
+
+    async def watched(self: BundleWriter) -> None:
+        seen.append(trio.lowlevel.currently_ki_protected())
+        await write_chunk(self)
+
+    monkeypatch.setattr(BundleWriter, "_write_chunk", watched)
+
+    async def main() -> None:
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn():
+            await rollout.flush()
+
+    trio.run(main)
+    assert seen and all(seen)
