@@ -42,6 +42,66 @@ def guard_methods(cls: type) -> None:
 
 
 def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` behind the guard, as a function of the same parameters: no ``*args`` /
+    ``**kwargs`` packing on the way in (a generic wrapper cost 0.25 µs a call, 15% of a
+    point event's whole cost); the failure path gathers them again for the twin."""
+    params = list(inspect.signature(method).parameters.values())
+    env: dict[str, Any] = {"__m": method, "__cf": call_failed, "__tw": _twin_answer, "__n": name}
+    head: list[str] = []
+    passed: list[str] = []
+    positional: list[str] = []
+    keyword: list[str] = []
+    star = False
+    for k, param in enumerate(params):
+        pname = param.name
+        if pname.startswith("__"):  # would shadow the wrapper's own names: keep it generic
+            return _guarded_generic(name, method)
+        default = ""
+        if param.default is not inspect.Parameter.empty:
+            env[f"__d{k}"] = param.default
+            default = f"=__d{k}"
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            star = True
+            head.append(f"*{pname}")
+            passed.append(f"*{pname}")
+            positional.append(f"*{pname}")
+        elif param.kind is inspect.Parameter.VAR_KEYWORD:
+            head.append(f"**{pname}")
+            passed.append(f"**{pname}")
+            keyword.append(f"**{pname}")
+        elif param.kind is inspect.Parameter.KEYWORD_ONLY:
+            if not star:
+                head.append("*")
+                star = True
+            head.append(f"{pname}{default}")
+            passed.append(f"{pname}={pname}")
+            keyword.append(f"{pname!r}: {pname}")
+        else:  # positional (or keyword): passed by position, as the twin takes them too
+            head.append(f"{pname}{default}")
+            passed.append(pname)
+            if k:  # not ``self``
+                positional.append(pname)
+            if param.kind is inspect.Parameter.POSITIONAL_ONLY and (
+                k + 1 == len(params) or params[k + 1].kind is not param.kind
+            ):
+                head.append("/")
+    if not params:
+        return _guarded_generic(name, method)
+    this = params[0].name
+    source = (
+        f"def guarded({', '.join(head)}):\n"
+        f"    try:\n"
+        f"        return __m({', '.join(passed)})\n"
+        f"    except Exception as __e:\n"
+        f"        __cf({this}, __n, __e)\n"
+        f"        return __tw({this}, __n, ({', '.join(positional)}{',' if positional else ''}),"
+        f" {{{', '.join(keyword)}}})\n"
+    )
+    exec(compile(source, f"<guarded {method.__qualname__}>", "exec"), env)
+    return functools.wraps(method)(env["guarded"])
+
+
+def _guarded_generic(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:

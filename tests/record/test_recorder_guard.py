@@ -538,3 +538,41 @@ async def test_the_environment_never_makes_the_agent_fail(
     check_bundle(bundle)
     with pytest.warns(RecorderWarning, match=said):
         open_rollout(None, enabled=False, **caps)
+
+
+def test_each_guard_takes_its_methods_parameters() -> None:
+    """The guards are generated with each method's own parameters (no ``*args`` packing on
+    the way in): the same names, kinds and defaults, so a call means what it meant."""
+    import inspect
+
+    from rollout_trace_sdk.record._handle import Emitter
+
+    def live_classes(cls: type) -> list[type]:
+        found = [cls]
+        subclasses: list[type] = cls.__subclasses__()
+        for sub in subclasses:
+            found += live_classes(sub)
+        return found
+
+    checked = 0
+    for cls in live_classes(Emitter):
+        for name, value in vars(cls).items():
+            wrapped = getattr(value, "__wrapped__", None)
+            if name.startswith("_") or wrapped is None or not inspect.isfunction(value):
+                continue
+            guard = inspect.signature(value, follow_wrapped=False)
+            assert guard == inspect.signature(wrapped), f"{cls.__name__}.{name}"
+            checked += 1
+    assert checked >= 30
+
+
+async def test_a_failing_call_with_keywords_hands_them_to_the_twin(tmp_path: Path) -> None:
+    """The failure path gathers the arguments again: the twin answers the same call."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        turn.thread._ids = None  # type: ignore[assignment]  # every id lookup now fails
+        with pytest.warns(RecorderWarning, match="Turn.tool_call failed"):
+            tool = turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"})
+        assert not tool.enabled
+        with pytest.warns(RecorderWarning, match="Turn.accept failed"):
+            items = turn.accept(_user("a"), _user("b"))
+        assert items == [_user("a"), _user("b")]
