@@ -38,6 +38,7 @@ _PUBLIC: dict[str, str] = {
     "Turn": ".record",
     "agent_message": ".record",
     "open_rollout": ".record",
+    "set_process_budget": ".record",
     "reduce_bundle": ".reduce",
     "state_bytes": ".reduce",
     "task_message": ".record",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # what type checkers see; tests/test_public_api.py keeps it e
     from .record import Turn as Turn
     from .record import agent_message as agent_message
     from .record import open_rollout as open_rollout
+    from .record import set_process_budget as set_process_budget
     from .record import task_message as task_message
     from .reduce import ReduceError as ReduceError
     from .reduce import reduce_bundle as reduce_bundle

@@ -5,6 +5,7 @@ threads (:class:`AgentThread`), turns (:class:`Turn`), inference calls, tool cal
 runs under them.
 """
 
+from ._budget import set_process_budget
 from .code_cells import CodeCell
 from .compactions import Compaction, CompactionRequest
 from .inference import CALL_ID_HEADER, InferenceCall
@@ -38,6 +39,7 @@ __all__ = [
     "agent_message",
     "final_answer_text",
     "open_rollout",
+    "set_process_budget",
     "task_message",
     "trace_root_from_env",
 ]

@@ -296,6 +296,7 @@ class ChunkWriter(RecordQueue):
                 charged += EVENT_COST
         self._queued -= charged
         self._done += len(payloads) + len(events)
+        self._give_back()
         return payloads, events
 
     async def _write_chunk(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Final
 from ..model import events as ev
 from . import _files
 from ._async_lib import current_async_library
+from ._budget import PROCESS, SLACK
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
@@ -87,6 +88,7 @@ class RecordQueue:
         "_body_unchecked",
         "_cap",
         "_closing",
+        "_crowded",
         "_durable",
         "_eager",
         "_eager_slow",
@@ -97,13 +99,16 @@ class RecordQueue:
         "_inbox",
         "_inbox_bytes",
         "_inbox_lock",
+        "_limited",
         "_lines_capped",
         "_loop_ident",
         "_max",
         "_ordinals",
         "_overflow",
+        "_own_cap",
         "_plan",
         "_poke",
+        "_process_full",
         "_queue",
         "_queued",
         "_reasons",
@@ -118,7 +123,18 @@ class RecordQueue:
         "values",
     )
     values: ValueEncoder
+    #: what this queue may hold before it looks again (its own hard cap, or under a process
+    #: budget its share of the process's room: see ``_budget`` and :meth:`_recap`)
     _cap: int
+    #: this rollout's own hard cap (``max_queued_bytes``, × HARD_CAP_FACTOR for "wait")
+    _own_cap: int
+    #: the process's rollouts held more than its budget when last looked at ("wait" only):
+    #: the next ``async with`` waits for this writer (``Runtime.room``)
+    _crowded: bool
+    #: a record was refused for the process budget (the loss report says which budget)
+    _process_full: bool
+    #: the rollout was opened under a process budget: its cap is what it reserved of it
+    _limited: bool
     _closing: bool
     _enqueued: int
     #: encodes an event payload's JSON at enqueue (``None``: kept as an object until its
@@ -226,7 +242,12 @@ class RecordQueue:
         if (
             self._closing
             or self._failed is not None
-            or (queued and queued + EVENT_COST > self._cap and payload.__class__ not in KEPT_EVENTS)
+            or (
+                queued
+                and queued + EVENT_COST > self._cap
+                and payload.__class__ not in KEPT_EVENTS
+                and not self._recap(EVENT_COST)
+            )
             or (self._full and payload.__class__ not in CLOSING_EVENTS)
         ):
             self._drop_event()
@@ -295,6 +316,12 @@ class RecordQueue:
             self._sync_at = self._enqueued
 
     @property
+    def crowded(self) -> bool:
+        """The process's rollouts together held more than its budget when this queue last
+        looked (``overflow="wait"``): the next ``async with`` waits for this writer."""
+        return self._crowded
+
+    @property
     def queued_bytes(self) -> int:
         """Bytes held by the queue right now (cheap: the recorder polls it)."""
         return self._queued
@@ -334,7 +361,7 @@ class RecordQueue:
         return (
             not self._closing
             and self._failed is None
-            and (kept or self._queued + self._inbox_bytes + size <= self._cap)
+            and (kept or self._queued + self._inbox_bytes + size <= self._cap or self._recap(size))
         )
 
     def _payload_from_thread(
@@ -441,7 +468,11 @@ class RecordQueue:
             return ref
         queued = self._queued
         with self._inbox_lock:  # the plan is shared with calls from other threads
-            if self._closing or self._failed is not None or (queued and queued + size > self._cap):
+            if (
+                self._closing
+                or self._failed is not None
+                or (queued and queued + size > self._cap and not self._recap(size))
+            ):
                 self._drop_payload(len(data))
                 return plan.omit(kind, len(data), parts)
             ref, record = plan.place(kind, data, parts)
@@ -461,7 +492,11 @@ class RecordQueue:
             return self._put_body(kind, data)
         size = len(data) + PAYLOAD_OVERHEAD
         queued = self._queued
-        if self._closing or self._failed is not None or (queued and queued + size > self._cap):
+        if (
+            self._closing
+            or self._failed is not None
+            or (queued and queued + size > self._cap and not self._recap(size))
+        ):
             self._drop_payload(size - PAYLOAD_OVERHEAD)
             return None
         n = next(self._ordinals)
@@ -472,6 +507,32 @@ class RecordQueue:
         if queued >= self._hurry_at:
             self._hurry()
         return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+
+    def _recap(self, size: int) -> bool:
+        """The queue reached its cap: may ``size`` more bytes come in after all? Only under a
+        process budget (``_budget``): there the cap is what this rollout reserved of it, and
+        it asks for more (refused: the process's rollouts have reserved all of it)."""
+        if not self._limited:
+            return False
+        wait = self._overflow == "wait"
+        want = self._queued + self._inbox_bytes + size
+        granted = PROCESS.grant(self, want, HARD_CAP_FACTOR if wait else 1)
+        self._crowded = wait and PROCESS.crowded
+        if not granted and want <= self._own_cap:
+            self._process_full = True
+        return granted
+
+    def _process_crowded(self) -> bool:
+        """Whether the process's rollouts still reserve more than its budget (looked at
+        again: what ``_crowded`` remembers is stale once writers have caught up)."""
+        if self._crowded:
+            self._crowded = PROCESS.crowded
+        return self._crowded
+
+    def _give_back(self) -> None:
+        """A chunk is written: keep reserved what the queue holds and :data:`SLACK` more."""
+        if self._limited:
+            PROCESS.shrink(self, self._queued + self._inbox_bytes + SLACK)
 
     def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
         """Queue an item past the budget and the closing flag (the final lines)."""
@@ -523,6 +584,19 @@ class RecordQueue:
         if self._full:
             return  # said once, when the bundle filled (see ``_filled``)
         if self._failed is None and not self._closing and not self._reasons:
+            if self._process_full:
+                self._reasons.append(
+                    f"the {PROCESS.limit}-byte memory budget of the process's rollouts together "
+                    "was full (set_process_budget)"
+                )
+                log.warning(
+                    "rollout_trace_sdk: the process's rollouts hold their whole memory budget "
+                    "(%s bytes, set_process_budget); dropping records for %s (the bundle "
+                    "will say how many)",
+                    PROCESS.limit,
+                    self.bundle_dir,
+                )
+                return
             self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
             log.warning(
                 "rollout_trace_sdk: trace writer queue is full (%d bytes); dropping records "

@@ -388,7 +388,7 @@ def _room_probe(writer: BundleWriter, budget: int | None) -> Callable[[], int]:
     threshold = (1 << 62) if budget is None else budget // 2
 
     def probe() -> int:
-        if writer.queued_bytes > threshold:
+        if writer.queued_bytes > threshold or (budget is not None and writer.crowded):
             return 2
         return 1 if writer.turn_wanted else 0
 

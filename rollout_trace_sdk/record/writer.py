@@ -92,6 +92,7 @@ from ..model import codec
 from ..model import events as ev
 from . import _files
 from ._async_lib import current_async_library
+from ._budget import PROCESS
 from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
@@ -238,7 +239,11 @@ class BundleWriter(ClosingReports):
         self._durable = durable
         self._sync_at = 0  # durable mode: fsync once this many items are written
         # what a call that cannot wait may fill the queue up to (see HARD_CAP_FACTOR)
-        self._cap = self._max * HARD_CAP_FACTOR if overflow == "wait" else self._max
+        self._own_cap = self._max * HARD_CAP_FACTOR if overflow == "wait" else self._max
+        # under a process budget, what it reserved of it (nothing yet: see _budget)
+        self._limited = PROCESS.limit is not None
+        self._cap = 0 if self._limited else self._own_cap
+        self._crowded = self._process_full = False
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
         self._queued = 0  # bytes charged to the budget, released once written or dropped
         self._seq = 0  # last seq handed out
@@ -439,6 +444,8 @@ class BundleWriter(ClosingReports):
                 # unclosed, every reducer reads what is whole
             finally:
                 self._closed = True
+                if self._limited:  # what it reserved of the process's budget goes back
+                    PROCESS.shrink(self, 0)
                 if self._chunk_scope is None:  # else that chunk's end closes it, not under it
                     self._close_log()
                 self._notify()
@@ -488,7 +495,7 @@ class BundleWriter(ClosingReports):
         """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""
         while (
             self._queued
-            and self._queued + size > self._max
+            and (self._queued + size > self._max or self._process_crowded())
             and not self._closing
             and self._failed is None
         ):

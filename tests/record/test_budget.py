@@ -1,0 +1,132 @@
+"""The process budget (``record/_budget.py``): many rollouts of one process together hold at
+most what ``set_process_budget`` allows (twice that for calls that cannot wait, under
+``overflow="wait"``), what is dropped for it is counted in each bundle with the budget named,
+and rollouts whose agents await their ``async with`` lose nothing. Without a process budget a
+rollout has only its own, as before."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import Rollout, open_rollout, set_process_budget
+from rollout_trace_sdk.record._budget import DEFAULT_PROCESS_BUDGET, PROCESS
+
+from .recorder_support import loss_report, of_type
+
+pytestmark = pytest.mark.anyio
+
+_KB = 1024
+_OUTPUT = "x" * (20 * _KB)
+
+
+@pytest.fixture
+def budget() -> Iterator[None]:
+    """Each test sets its own process budget; the default comes back after it."""
+    yield
+    set_process_budget(DEFAULT_PROCESS_BUDGET)
+
+
+def _held(rollouts: list[Rollout]) -> int:
+    return sum(r._writer.held_bytes for r in rollouts)
+
+
+async def _burst(
+    root: Path, n: int, calls: int, overflow: Literal["wait", "drop"]
+) -> tuple[list[Path], int]:
+    """``n`` rollouts opened at once, each recording ``calls`` tool calls with a 20 KB
+    output, round-robin and without awaiting anything between them (as an agent whose calls
+    never wait would): the bundles and the most the rollouts held together."""
+    most = 0
+    async with contextlib.AsyncExitStack() as stack:
+        rollouts: list[Rollout] = []
+        turns = []
+        for k in range(n):
+            rollout = await stack.enter_async_context(
+                open_rollout(root / f"r{k}", overflow=overflow)
+            )
+            rollouts.append(rollout)
+            turns.append(await stack.enter_async_context(rollout.root.turn()))
+        for i in range(calls):
+            for k, turn in enumerate(turns):
+                call = turn.tool_call(f"c{k}_{i}", "exec_command", arguments={"cmd": "ls"})
+                call.completed(
+                    {"type": "function_call_output", "call_id": f"c{k}_{i}", "output": _OUTPUT}
+                )
+                most = max(most, _held(rollouts))
+        bundles = [r.bundle_dir for r in rollouts if r.bundle_dir is not None]
+    return bundles, most
+
+
+@pytest.mark.parametrize("overflow", ["drop", "wait"])
+async def test_rollouts_together_hold_no_more_than_the_process_budget(
+    tmp_path: Path, budget: None, overflow: Literal["wait", "drop"]
+) -> None:
+    limit = 1 << 20
+    set_process_budget(limit)
+    bundles, most = await _burst(tmp_path, 8, 40, overflow)
+    # calls that cannot wait may overdraw twice as far under "wait"; one record per rollout
+    # may pass its cap (an empty queue takes anything)
+    allowed = limit * (2 if overflow == "wait" else 1) + 8 * (len(_OUTPUT) + 1024)
+    assert most <= allowed
+    assert PROCESS.reserved == 0  # every closed rollout handed its reservation back
+    reports = [loss_report(b) for b in bundles]
+    assert any("set_process_budget" in r for r in reports)
+    # the report counts what is missing: every call started and ended, outputs dropped
+    for bundle in bundles:
+        assert len(of_type(bundle, "tool_call_started")) == 40
+        assert len(of_type(bundle, "tool_call_ended")) == 40
+
+
+async def test_without_a_process_budget_each_rollout_has_its_own(
+    tmp_path: Path, budget: None
+) -> None:
+    set_process_budget(None)
+    bundles, most = await _burst(tmp_path, 8, 40, "drop")
+    assert most > 2 << 20  # 8 × 40 × 20 KB were held at once: nothing stopped them
+    assert all(loss_report(b) == "" for b in bundles)
+
+
+async def test_agents_that_await_lose_nothing_under_a_small_process_budget(
+    tmp_path: Path, budget: None
+) -> None:
+    """``async with`` waits for the rollout's own writer while the process is crowded: with
+    the agents awaiting, every record is written, however small the budget."""
+    limit = 256 * _KB
+    set_process_budget(limit)
+    most = 0
+    rollouts: list[Rollout] = []
+
+    async def agent(k: int) -> None:
+        nonlocal most
+        async with open_rollout(tmp_path / f"r{k}") as rollout, rollout.root.turn() as turn:
+            rollouts.append(rollout)
+            for i in range(30):
+                async with turn.tool_call(f"c{i}", "exec_command", arguments={}) as call:
+                    call.completed(
+                        {"type": "function_call_output", "call_id": f"c{i}", "output": _OUTPUT}
+                    )
+                most = max(most, _held(rollouts))
+                await anyio.sleep(0)
+
+    async with anyio.create_task_group() as tg:
+        for k in range(6):
+            tg.start_soon(agent, k)
+    for rollout in rollouts:
+        assert rollout.bundle_dir is not None
+        assert loss_report(rollout.bundle_dir) == ""
+        assert len(of_type(rollout.bundle_dir, "tool_call_ended")) == 30
+    assert most <= 2 * limit + 6 * (len(_OUTPUT) + 1024)
+    assert PROCESS.reserved == 0
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "1GB", True])
+def test_a_budget_that_is_no_positive_number_is_refused(value: Any, budget: None) -> None:
+    with pytest.raises(ValueError, match="max_bytes"):
+        set_process_budget(value)
+    assert PROCESS.limit == DEFAULT_PROCESS_BUDGET
