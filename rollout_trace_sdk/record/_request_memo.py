@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._item_refs import KnownItems
 from ._values import same_items
 from .requests import normalize_request
 
@@ -30,9 +31,11 @@ _ITEM_KEYS = ("input", "messages")
 class RequestMemo:
     """Normalises one thread's requests, each after the first at the cost of its new items."""
 
-    __slots__ = ("_custom_calls", "_items", "_key", "_raw", "_responses")
+    __slots__ = ("_custom_calls", "_items", "_key", "_known", "_raw", "_responses")
 
-    def __init__(self) -> None:
+    def __init__(self, known: KnownItems | None = None) -> None:
+        #: the rollout's items by id, which an item reference names (see ``_item_refs``)
+        self._known = known
         self._key: str | None = None
         self._raw: list[Any] = []
         self._items: list[Any] = []
@@ -79,18 +82,22 @@ class RequestMemo:
             raw = None if key is None else request[key]
         if raw.__class__ is not list:
             self._forget()  # not a list of items: nothing to reuse next time
-            body, problems = normalize_request(request)
+            body, problems = normalize_request(request, known=self._known)
             self._continued(body, problems)
             return body, problems
         known = len(self._raw)
         if known and key == self._key and len(raw) >= known and same_items(raw[:known], self._raw):
             tail = dict(request)
             tail[key] = raw[known:]
-            body, problems = normalize_request(tail, custom_calls=self._custom_calls, offset=known)
+            body, problems = normalize_request(
+                tail, custom_calls=self._custom_calls, offset=known, known=self._known
+            )
             body["input"] = self._items + body["input"]
         else:
             self._custom_calls = set()
-            body, problems = normalize_request(request, custom_calls=self._custom_calls)
+            body, problems = normalize_request(
+                request, custom_calls=self._custom_calls, known=self._known
+            )
         self._key = key
         self._raw = list(raw)
         self._items = list(body["input"])

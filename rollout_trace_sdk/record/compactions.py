@@ -109,7 +109,7 @@ class Compaction(Emitter):
 def _typed(turn: Turn, compaction_id: str, which: str, history: Sequence[Any]) -> list[Any]:
     """A checkpoint's history as typed items, as a request's input is (what cannot be read
     is dropped and said, see :func:`.inference.report_dropped`)."""
-    body, problems = normalize_request(list(history))
+    body, problems = normalize_request(list(history), known=turn._rt.known_items)
     report_dropped(turn, {"compaction_id": compaction_id}, f"{which} history", problems)
     items: list[Any] = body["input"]
     return items

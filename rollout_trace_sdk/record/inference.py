@@ -167,6 +167,7 @@ class InferenceCall(ModelRequest):
         item_ids: list[str] = []
         output_items, problems = normalize_output_items(output_items)
         report_dropped(turn, {"inference_call_id": self.inference_call_id}, "output", problems)
+        self._rt.known_items.remember(output_items)  # a later request may name them by id
         for item in output_items:
             with_id, item_id = ids.for_history(item, produced=self.inference_call_id)
             recorded.append(with_id)

@@ -29,6 +29,7 @@ from ..model.items import (
     WHOLE_JSON_OUTPUTS,
 )
 from ._hosted_calls import hosted_call, settled
+from ._item_refs import KnownItems, is_reference
 from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["normalize_output_items", "normalize_request", "to_plain"]
@@ -115,7 +116,11 @@ def _walk(value: Any, depth: int) -> Any:
 
 
 def normalize_request(
-    request: Any, *, custom_calls: set[str] | None = None, offset: int = 0
+    request: Any,
+    *,
+    custom_calls: set[str] | None = None,
+    offset: int = 0,
+    known: KnownItems | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """A request as the reducers read it: a Responses-API dict whose ``input`` is a list of
     typed items.
@@ -129,6 +134,8 @@ def normalize_request(
         request: what the loop sends to the model.
         custom_calls: ids of custom tool calls made earlier (updated in place).
         offset: the index of the first item (see ``_request_memo``).
+        known: the items an item reference may name (see ``_item_refs``); without it every
+            reference is dropped.
 
     Returns:
         The normalised request (a new dict; the caller's is untouched) and the problems found:
@@ -150,7 +157,7 @@ def normalize_request(
         if isinstance(raw, str):
             body["input"] = [_text_message("user", raw)]
         elif isinstance(raw, list):
-            body["input"] = _items(raw, "input", problems, custom_calls, offset)
+            body["input"] = _items(raw, "input", problems, custom_calls, offset, known)
         else:
             problems.append(
                 f"request input is a {type(raw).__name__}, not a string or a list; "
@@ -160,7 +167,7 @@ def normalize_request(
     elif "messages" in body:
         messages = body.pop("messages")
         if isinstance(messages, list):
-            body["input"] = _items(messages, "messages", problems, custom_calls, offset)
+            body["input"] = _items(messages, "messages", problems, custom_calls, offset, known)
         else:
             problems.append(
                 f"request messages is a {type(messages).__name__}, not a list; recorded as empty"
@@ -229,14 +236,19 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
         else item
         for item in value
     ]
-    return _items(unwrapped, "output", problems, None, 0), problems
+    return _items(unwrapped, "output", problems, None, 0, None), problems
 
 
 # --- items -------------------------------------------------------------------------------------
 
 
 def _items(
-    raw: Sequence[Any], where: str, problems: list[str], custom_calls: set[str] | None, offset: int
+    raw: Sequence[Any],
+    where: str,
+    problems: list[str],
+    custom_calls: set[str] | None,
+    offset: int,
+    known: KnownItems | None,
 ) -> list[Any]:
     """Each element as zero or more typed items (a chat assistant message with tool calls
     becomes several). ``raw`` is plain already (see :func:`to_plain`)."""
@@ -248,7 +260,7 @@ def _items(
         if element.__class__ is dict and _canonical(element):  # the common case, inline
             out.append(element)
             continue
-        converted = _item(element, f"{where}[{index}]", problems, custom_calls)
+        converted = _item(element, f"{where}[{index}]", problems, custom_calls, known)
         if len(converted) != 1 or converted[0] is not element:
             changed = True
         out.extend(converted)
@@ -274,7 +286,13 @@ def _canonical(item: dict[str, Any]) -> bool:
     return kind in _FREE_TYPES and kind != "custom_tool_call"
 
 
-def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) -> list[Any]:
+def _item(
+    item: Any,
+    where: str,
+    problems: list[str],
+    custom_calls: set[str],
+    known: KnownItems | None,
+) -> list[Any]:
     if isinstance(item, str):
         return [_text_message("user", item)]
     if not isinstance(item, dict):
@@ -283,6 +301,8 @@ def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) ->
     kind = item.get("type")
     if kind is None and "role" in item:
         return _easy_message(item, where, problems, custom_calls)
+    if is_reference(item):
+        return _referenced(item, where, problems, custom_calls, known)
     if not isinstance(kind, str):
         problems.append(f"{where} has no string type and no role; dropped")
         return []
@@ -315,6 +335,24 @@ def _item(item: Any, where: str, problems: list[str], custom_calls: set[str]) ->
         problems.append(f"{where} ({kind}) {problem}; dropped")
         return []
     return [item]
+
+
+def _referenced(
+    item: dict[str, Any],
+    where: str,
+    problems: list[str],
+    custom_calls: set[str],
+    known: KnownItems | None,
+) -> list[Any]:
+    """An item reference as the item it names, which the model saw (see ``_item_refs``);
+    dropped and reported when the rollout never recorded that item."""
+    found, why = (None, "names no item recorded") if known is None else known.resolve(item)
+    if found is None:
+        problems.append(f"{where} (item_reference) {why}; dropped")
+        return []
+    if found.get("type") == "custom_tool_call" and isinstance(found.get("call_id"), str):
+        custom_calls.add(found["call_id"])  # a Chat tool message answering it is its output
+    return [found]
 
 
 def _text_message(role: str, text: str) -> dict[str, Any]:

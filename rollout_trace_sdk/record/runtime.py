@@ -23,6 +23,7 @@ from ._call_ids import RolloutCallNames
 from ._cell_ids import CellNames
 from ._fields import as_status
 from ._guard import TWINS
+from ._item_refs import KnownItems
 from ._item_store import ItemStore
 from ._renaming import unique_name
 from ._request_memo import RequestMemo
@@ -224,6 +225,7 @@ class Runtime:
         "event",
         "for_parsed_item",
         "items",
+        "known_items",
         "model",
         "payload",
         "provider_name",
@@ -274,6 +276,8 @@ class Runtime:
         #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
         #: second start of either anywhere in the rollout
         self._ids_used: set[tuple[str, str]] = set()
+        #: the items recorded with the server's ids, which an item reference names
+        self.known_items = KnownItems()
         #: the model-visible call ids recorded, over all threads (see ``_call_ids``)
         self.call_names = RolloutCallNames()
         #: the runtime cell ids of each thread, as given and as recorded (see ``_cell_ids``)
@@ -343,7 +347,7 @@ class Runtime:
         """The thread's request memo (see ``_request_memo``)."""
         memo = self._memos.get(thread_id)
         if memo is None:
-            memo = self._memos[thread_id] = RequestMemo()
+            memo = self._memos[thread_id] = RequestMemo(self.known_items)
         return memo
 
     def text(self, value: Any) -> str:

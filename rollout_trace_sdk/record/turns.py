@@ -20,7 +20,8 @@ from ._guard import call_failed
 from ._handle import Handle, started
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall
-from .items import agent_message, final_answer_text
+from .items import agent_message, final_answer_text, plain
+from .requests import normalize_output_items
 from .runtime import (
     ENDED_AS,
     NullLifecycle,
@@ -99,7 +100,20 @@ class Turn(Handle):
         """
         if self._over():
             return list(items)
+        self._remember_server_items(items)
         return self._accept_items(items, None)
+
+    def _remember_server_items(self, items: Sequence[Any]) -> None:
+        """Keep the items that came with an id (the server's) for the item references of
+        later requests (see ``_item_refs``), typed as a request would send them."""
+        with_ids = [
+            plain(item)
+            for item in items
+            if (item.get("id") if item.__class__ is dict else getattr(item, "id", None)).__class__
+            is str
+        ]
+        if with_ids:
+            self._rt.known_items.remember(normalize_output_items(with_ids)[0])
 
     def _accept_items(self, items: Sequence[Any], call: str | None) -> list[Any]:
         """:meth:`accept`; a tool's output names ``call`` (see ``ItemIds.for_history``)."""

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from agents.tracing import custom_span, guardrail_span, trace
 from openai import AsyncOpenAI
 
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+from rollout_trace_sdk.record import RecorderWarning
 
 from ..codex_oracle import bundle_schema, codex_bin, codex_reduce
 from ..record.recorder_support import events, of_type, our_reduce, payload
@@ -423,6 +425,40 @@ def test_two_runs_of_one_agent_at_once_in_one_trace_get_a_thread_each(
     # one turn and one model call on each thread
     assert sorted(t["thread_id"] for t in state["codex_turns"].values()) == sorted(threads)
     assert sorted(c["thread_id"] for c in state["inference_calls"].values()) == sorted(threads)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_run_naming_an_earlier_runs_answer_by_reference(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """A second run in the trace whose input names the first run's answer by its id (an
+    ``item_reference``, which the SDK sends on as it is): the recorded request holds that
+    answer, the same conversation item as the first response's, where it was dropped."""
+    _register(processors, tmp_path, schema_version=schema)
+
+    async def run() -> Any:
+        agent = _triage(fake.base_url, "You translate.")
+        with trace("continued by reference"):
+            first = await Runner.run(agent, "rain in Oslo")
+            answer = first.raw_responses[0].output[0].id
+            again: list[Any] = [
+                {"role": "user", "content": "rain in Oslo"},
+                {"type": "item_reference", "id": answer},
+                {"role": "user", "content": "again"},
+            ]
+            return (await Runner.run(agent, again)).final_output
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        assert asyncio.run(run()) == TRANSLATION
+    assert fake.requests[1][1]["input"][1]["type"] == "item_reference"  # sent as it was
+    [bundle] = _bundles(tmp_path)
+    state = _reduce_both(bundle)
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert second["request_item_ids"][1] == first["response_item_ids"][0]
+    assert len(state["conversation_items"]) == 4  # question, answer, again, answer
 
 
 def test_runs_in_several_os_threads_at_once(

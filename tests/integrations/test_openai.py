@@ -418,6 +418,39 @@ async def test_a_conversation_continued_from_a_response_of_another_rollout_reduc
 
 
 @pytest.mark.parametrize("schema", [2, 3])
+async def test_items_sent_back_by_reference_are_recorded_as_those_items(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI, schema: int
+) -> None:
+    """A stored-response loop naming the model's call by its id (``item_reference``, the
+    openai SDK's ``ItemReference`` param) instead of sending it back: the recorded request
+    holds the call, which both reducers take for the response's item. It was dropped
+    (reported) and the request showed an output answering no call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        async with (
+            open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history: list[Any] = [{"role": "user", "content": "weather? use a tool"}]
+            first = await client.responses.create(model="gpt-test", input=history)
+            history.append({"type": "item_reference", "id": first.output[0].id})
+            history.append(await run_function_call(turn, first.output[0], lambda city: "rain"))
+            history.append({"role": "user", "content": "thanks"})
+            await client.responses.create(model="gpt-test", input=history)
+    assert fake.requests[1][1]["input"][1] == {"type": "item_reference", "id": "fc_1"}  # as sent
+    run = Run(tmp_path)
+    if schema == 2:  # schema 3 records the second request as the first's continuation
+        assert run.requests()[1]["input"][1]["call_id"] == "call_1"
+    state = reduced_by_both(run.bundle)
+    first_call, second_call = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    [call_item] = first_call["response_item_ids"]
+    assert second_call["request_item_ids"][1] == call_item
+    assert len(state["conversation_items"]) == 5  # question, call, output, thanks, answer
+
+
+@pytest.mark.parametrize("schema", [2, 3])
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize(
     ("prompt", "encrypted"), [("think", False), ("think-router", True)], ids=["vllm", "openrouter"]

@@ -110,7 +110,6 @@ def test_a_client_run_calls_output_is_a_custom_tool_calls_output() -> None:
     [
         {"type": "mcp_list_tools", "id": "ml_1", "server_label": "docs", "tools": []},
         {"type": "mcp_approval_request", "id": "mr_1", "name": "x", "arguments": "{}"},
-        {"type": "item_reference", "id": "msg_1"},
         {"type": "local_shell_call_output", "id": "lso_1", "output": "ok"},  # no call id
         {"type": "file_search_call", "queries": []},  # no id at all
     ],

@@ -263,7 +263,7 @@ async def test_task_names_codex_refuses_are_recorded_in_its_alphabet(
     [
         {"role": "user", "content": "summarize"},  # an easy message: typed
         {"role": "tool", "tool_call_id": "c1", "content": "x"},  # a Chat message: typed
-        {"type": "item_reference", "id": "msg_abc"},  # unknown to the reducers: dropped
+        {"type": "item_reference", "id": "msg_abc"},  # names no item recorded: dropped
     ],
     ids=["easy", "chat", "item_reference"],
 )
@@ -288,7 +288,7 @@ async def test_compaction_checkpoints_are_typed_as_requests_are(
             async with compaction.request(request) as attempt:
                 summary = attempt.completed([{"role": "assistant", "content": "summary"}])
             compaction.installed(input_history=history, replacement_history=[*summary, extra])
-    dropped = [str(w.message) for w in shown if "is not an item type" in str(w.message)]
+    dropped = [str(w.message) for w in shown if "(item_reference) names" in str(w.message)]
     # the inference's request, then both checkpoint histories
     assert len(dropped) == (3 if extra.get("type") == "item_reference" else 0)
     bundle = bundle_in(tmp_path)
