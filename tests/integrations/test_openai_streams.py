@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,26 @@ async def test_stream_abandoned_midway_is_cancelled(tmp_path: Path, client: Asyn
     check_bundle(run.bundle)
 
 
+@contextlib.asynccontextmanager
+async def _closing_events(stream: Any, opened: list[Any]) -> AsyncIterator[Any]:
+    """The events of a ``responses.stream`` block, their iterator closed on the way out.
+
+    The openai SDK's ``AsyncResponseStream.__aiter__`` is an async generator, which the SDK
+    never closes (leaving the block closes the HTTP response only): an ``async for`` left
+    early leaves it suspended, and the garbage collector finalises it at some later point,
+    on trio through trio's async generator hooks. That once failed this test at random with
+    "Exception ignored in: <async_generator AsyncResponseStream.__aiter__> ... async
+    generator already executing". The SDK leaves the same generators (and one more) without
+    the instrumentation, whose stream class makes none, so the test closes what it opened,
+    as trio tells any agent to (``aclosing``)."""
+    events = aiter(stream)
+    opened.append(events)
+    try:
+        yield events
+    finally:
+        await events.aclose()
+
+
 async def test_the_stream_helper_block_ends_the_call(
     tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
 ) -> None:
@@ -89,14 +110,21 @@ async def test_the_stream_helper_block_ends_the_call(
     "before the response", without the request id), and an exception in it was recorded
     cancelled, its text lost (found by review). Async and sync clients alike."""
     sync_client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
+    left: list[Any] = []
     with closing_client(sync_client):
         async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
-            async with client.responses.stream(model="gpt-test", input="left early") as stream:
-                async for _event in stream:
+            async with (
+                client.responses.stream(model="gpt-test", input="left early") as stream,
+                _closing_events(stream, left) as events,
+            ):
+                async for _event in events:
                     break
             with pytest.raises(ValueError, match="agent bug"):
-                async with client.responses.stream(model="gpt-test", input="raises") as stream:
-                    async for _event in stream:
+                async with (
+                    client.responses.stream(model="gpt-test", input="raises") as stream,
+                    _closing_events(stream, left) as events,
+                ):
+                    async for _event in events:
                         raise ValueError("agent bug")
             async with client.responses.stream(model="gpt-test", input="read whole") as stream:
                 final = await stream.get_final_response()
@@ -106,6 +134,7 @@ async def test_the_stream_helper_block_ends_the_call(
             await rollout.flush()  # the calls ended with their blocks, not with the turn
             assert len(of_type(bundle_in(tmp_path), "inference_cancelled")) == 2
     assert final.output_text == "echo: read whole"
+    assert [events.ag_frame for events in left] == [None, None]  # closed, not left to the GC
     run = Run(tmp_path)
     cancelled, [failed], [completed] = (
         run.ends("cancelled"),
