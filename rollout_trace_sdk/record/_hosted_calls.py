@@ -4,7 +4,9 @@ The Responses API runs some tools itself and answers with items of their own typ
 ``file_search_call``, ``code_interpreter_call``, ``mcp_call``, and the calls a client runs
 for the model on newer tools: ``computer_call`` /
 ``computer_call_output``, ``shell_call`` / ``shell_call_output``, ``apply_patch_call`` /
-``apply_patch_call_output``. Neither reducer knows these types, and both refuse a whole
+``apply_patch_call_output``; and hosted MCP's tool listing (``mcp_list_tools``) and
+approvals (``mcp_approval_request``, answered by the client's ``mcp_approval_response``).
+Neither reducer knows these types, and both refuse a whole
 bundle for one item they do not know, so they used to be dropped (reported). A rollout
 that used a hosted tool then showed the model answering out of nowhere.
 
@@ -51,6 +53,12 @@ _LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status"})
 _SORTED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 #: Output-only metadata the server adds to an item (and to a shell output's chunks).
 _SERVER_ONLY: Final = "created_by"
+#: Hosted MCP items named otherwise that are a call all the same, by their item id: the
+#: server's listing of an MCP server's tools (what it found is in the item, as a file
+#: search's results are) and its request to call a tool the user must approve.
+_CALLS: Final = frozenset({"mcp_list_tools", "mcp_approval_request"})
+#: ... and the client's answer to such a call: the field naming the call it answers.
+_ANSWERS: Final = {"mcp_approval_response": "approval_request_id"}
 
 
 def settled(item: dict[str, Any]) -> dict[str, Any]:
@@ -109,16 +117,21 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
     Returns:
         The ``custom_tool_call`` / ``custom_tool_call_output`` item to record, or ``None``.
     """
-    output = kind.endswith("_call_output")
-    if not (output or kind.endswith("_call")):
+    answers = _ANSWERS.get(kind)
+    output = answers is not None or kind.endswith("_call_output")
+    if not (output or kind.endswith("_call") or kind in _CALLS):
         return None
     item_id = item.get("id")
-    call_id = item.get("call_id")
+    call_id = item.get(answers or "call_id")
     if not isinstance(call_id, str) and not output:
         call_id = item_id  # the hosted tools' calls have only their item id
     if not isinstance(call_id, str):
         return None  # an output must say which call it answers
-    rest = {key: value for key, value in settled(item).items() if key not in _LEFT_OUT}
+    rest = {
+        key: value
+        for key, value in settled(item).items()
+        if key not in _LEFT_OUT and key != answers
+    }
     status = item.get("status")
     if output and status not in (None, "completed"):
         # an output is the client's own item, sent alike each time: a failure it reports

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,7 @@ def test_a_client_run_calls_output_is_a_custom_tool_calls_output() -> None:
 @pytest.mark.parametrize(
     "item",
     [
-        {"type": "mcp_list_tools", "id": "ml_1", "server_label": "docs", "tools": []},
-        {"type": "mcp_approval_request", "id": "mr_1", "name": "x", "arguments": "{}"},
+        {"type": "mcp_approval_response", "approve": True},  # answering no request
         {"type": "local_shell_call_output", "id": "lso_1", "output": "ok"},  # no call id
         {"type": "file_search_call", "queries": []},  # no id at all
     ],
@@ -119,6 +119,78 @@ def test_what_is_no_call_or_names_none_is_still_dropped_and_reported(item: dict[
     body, problems = normalize_request({"input": [item]})
     assert body["input"] == []
     assert problems == [f"input[0] ({item['type']}) is not an item type the reducers know; dropped"]
+
+
+MCP_TOOLS = {
+    "type": "mcp_list_tools",
+    "id": "mcpl_1",
+    "server_label": "docs",
+    "tools": [{"name": "lookup", "input_schema": {"type": "object"}, "annotations": None}],
+    "error": None,
+}
+MCP_APPROVAL = {
+    "type": "mcp_approval_request",
+    "id": "mcpr_1",
+    "server_label": "docs",
+    "name": "lookup",
+    "arguments": '{"q": "refunds"}',
+}
+MCP_APPROVED = {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": True}
+
+
+def test_hosted_mcp_listings_and_approvals_are_calls_and_answers() -> None:
+    """A tool listing and an approval request are calls by their item id (what they say as
+    their JSON); the client's approval is the request's output."""
+    listing = hosted_call(MCP_TOOLS, "mcp_list_tools")
+    assert listing is not None and listing["call_id"] == listing["id"] == "mcpl_1"
+    assert json.loads(listing["input"])["tools"][0]["name"] == "lookup"
+    approval = hosted_call(MCP_APPROVAL, "mcp_approval_request")
+    assert approval is not None and approval["name"] == "mcp_approval_request"
+    approved = hosted_call(MCP_APPROVED, "mcp_approval_response")
+    assert approved == {
+        "type": "custom_tool_call_output",
+        "call_id": "mcpr_1",
+        "output": '{"type":"mcp_approval_response","approve":true}',
+    }
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_an_approved_hosted_mcp_call_is_in_the_rollout(tmp_path: Path, schema: int) -> None:
+    """The server lists an MCP server's tools and asks to call one; the client approves; the
+    server calls it and answers. Every item is one conversation item both reducers read
+    (they were dropped, reported), the approval answering its request."""
+    mcp = dict(MCP, id="mcp_2", approval_request_id="mcpr_1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        async with (
+            open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
+            async with turn.inference({"model": "gpt-test", "input": history}) as call:
+                call.completed(output_items=[MCP_TOOLS, MCP_APPROVAL])
+            history += [MCP_TOOLS, MCP_APPROVAL, MCP_APPROVED]
+            async with turn.inference({"model": "gpt-test", "input": history}) as call:
+                call.completed(output_items=[mcp, {"role": "assistant", "content": "30 days."}])
+            history += [mcp, {"role": "assistant", "content": "30 days."}, "thanks"]
+            async with turn.inference({"model": "gpt-test", "input": history}) as call:
+                call.completed(output_items=[{"role": "assistant", "content": "welcome"}])
+    state = reduced_by_both(bundle_in(tmp_path))
+    *_, last = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    items = [state["conversation_items"][i] for i in last["request_item_ids"]]
+    assert [item["kind"] for item in items] == [
+        "message",
+        "custom_tool_call",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        "custom_tool_call",
+        "message",
+        "message",
+    ]
+    assert items[3]["call_id"] == items[2]["call_id"] == "mcpr_1"
+    assert len(state["conversation_items"]) == len(items) + 1  # each once, and the answer
 
 
 def test_sdk_objects_are_mapped_as_their_dicts() -> None:
@@ -158,8 +230,8 @@ async def test_hosted_and_client_run_calls_are_in_the_rollout(tmp_path: Path, sc
 
 async def test_an_unknown_item_still_warns(tmp_path: Path) -> None:
     async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn() as turn:
-        with pytest.warns(RecorderWarning, match=r"\(mcp_list_tools\) is not an item type"):
-            async with turn.inference({"input": [{"type": "mcp_list_tools", "id": "m"}]}):
+        with pytest.warns(RecorderWarning, match=r"\(mcp_approval_response\) is not an item"):
+            async with turn.inference({"input": [{"type": "mcp_approval_response"}]}):
                 pass
 
 
