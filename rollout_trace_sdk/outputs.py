@@ -19,7 +19,8 @@ __all__ = ["export_file", "forbidden_output", "write_output"]
 
 def forbidden_output(source: Path, output: Path) -> str | None:
     """Why ``output`` must not be written: it would clobber the input (a bundle's own files,
-    or the state file read), or it is a directory. None when it may be written.
+    or the state file read) or another bundle's own files, or it is a directory. None when it
+    may be written.
 
     Args:
         source: what the command reads, a bundle directory or a ``state.json``.
@@ -34,15 +35,42 @@ def forbidden_output(source: Path, output: Path) -> str | None:
         if target == root:
             return f"refusing to overwrite the input {source}"
     else:
-        for name in (MANIFEST, EVENT_LOG):
-            if target == root / name:
-                return f"refusing to overwrite the bundle's {name}"
-        for payloads in {root / PAYLOADS_DIR, root / _declared_payloads_dir(root)}:
-            if target == payloads or payloads in target.parents:
-                return "refusing to write inside the bundle's payloads directory"
+        why = _bundle_file(root, target, None)
+        if why is not None:
+            return why
+    # another bundle's files are as much data as the input's: `reduce A -o B/trace.jsonl`
+    # had replaced B's log (any command writing a file; found by review cli21)
+    for folder in target.parents:
+        if folder != root and _holds_bundle_entries(folder, target):
+            why = _bundle_file(folder, target, folder)
+            if why is not None:
+                return why
     if target.is_dir():
         return f"{output} is a directory"
     return export_file(target)
+
+
+def _bundle_file(root: Path, target: Path, named: Path | None) -> str | None:
+    """Why ``target`` (a real path) is one of the bundle ``root``'s own files (its manifest,
+    log, or anything in its payloads directory), naming the bundle unless it is the input
+    (``named`` None); None when it is not."""
+    of = "the bundle's {}" if named is None else f"the {{}} of the bundle {named}"
+    for name in (MANIFEST, EVENT_LOG):
+        if target == root / name:
+            return "refusing to overwrite " + of.format(name)
+    for payloads in {root / PAYLOADS_DIR, root / _declared_payloads_dir(root)}:
+        if target == payloads or payloads in target.parents:
+            return "refusing to write inside " + of.format("payloads directory")
+    return None
+
+
+def _holds_bundle_entries(folder: Path, target: Path) -> bool:
+    """Whether ``folder`` holds both of a bundle's entries other than the one ``target``
+    would be (of manifest, log and payloads directory): a bundle being made (its payloads
+    and manifest come before its log) counts, a web project's ``manifest.json`` does not."""
+    names = {MANIFEST, EVENT_LOG, PAYLOADS_DIR}
+    names.discard(target.relative_to(folder).parts[0])
+    return len(names) == 2 and all(os.path.lexists(folder / name) for name in names)
 
 
 def export_file(output: Path, export: Path | None = None) -> str | None:

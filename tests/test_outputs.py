@@ -113,3 +113,74 @@ def test_an_exports_own_files_are_refused(
     code, _, err = run(*argv, bundle, "-o", target)
     assert code != 0 and "refusing" in err and "export" in err
     assert not target.exists() or target.read_text() == "{}"
+
+
+def _two_bundles(tmp_path: Path) -> tuple[Path, Path]:
+    """The bundle a command reads and another one beside it (in ``other/``)."""
+    (tmp_path / "other").mkdir()
+    return make_bundle(tmp_path), make_bundle(tmp_path / "other")
+
+
+@pytest.mark.parametrize(
+    ("argv", "inside"),
+    [
+        (("reduce",), "trace.jsonl"),
+        (("reduce",), "payloads/1.json"),
+        (("view",), "manifest.json"),
+        (("export", "--format", "perfetto"), "trace.jsonl"),
+        (("export", "--format", "perfetto"), "payloads"),
+        (("export", "--format", "otlp"), "payloads/new.json"),
+    ],
+)
+def test_another_bundles_own_files_are_refused(
+    tmp_path: Path, argv: tuple[str, ...], inside: str
+) -> None:
+    """Only the input's own files were refused: ``reduce A -o B/trace.jsonl`` replaced B's log
+    with A's state, and ``view``, ``export`` and ``query`` alike wrote over another bundle's
+    manifest, log or payloads (found by review cli21)."""
+    bundle, other = _two_bundles(tmp_path)
+    before = _tree(other)
+    code, _, err = run(*argv, bundle, "-o", other / inside)
+    assert code == 2 and f"of the bundle {other}" in err
+    assert _tree(other) == before and sorted(os.listdir(other)) == [
+        "manifest.json",
+        "payloads",
+        "trace.jsonl",
+    ]
+
+
+def test_another_bundles_files_are_refused_through_a_symlink(tmp_path: Path) -> None:
+    """A symlink the user names is written through (a device, ``/dev/stdout``), so where it
+    leads is what is checked: a link to another bundle's log is refused, not followed."""
+    bundle, other = _two_bundles(tmp_path)
+    before = _tree(other)
+    (tmp_path / "out.json").symlink_to(other / "trace.jsonl")
+    code, _, err = run("reduce", bundle, "-o", tmp_path / "out.json")
+    assert code == 2 and "refusing to overwrite the trace.jsonl of the bundle" in err
+    assert _tree(other) == before
+
+
+def test_a_bundle_being_made_is_protected_and_a_lone_manifest_is_not(tmp_path: Path) -> None:
+    """A bundle counts by two of its entries beside the one written: a recorder's bundle
+    before its log exists (payloads and manifest come first) is protected; a folder holding
+    only some web project's ``manifest.json`` is no bundle, and its ``trace.jsonl`` may be
+    written."""
+    bundle = make_bundle(tmp_path)
+    starting = tmp_path / "starting"
+    (starting / "payloads").mkdir(parents=True)
+    (starting / "manifest.json").write_text("{}")
+    code, _, err = run("reduce", bundle, "-o", starting / "trace.jsonl")
+    assert code == 2 and "refusing" in err and not (starting / "trace.jsonl").exists()
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "manifest.json").write_text("{}")
+    assert run("export", "--format", "otlp", bundle, "-o", web / "trace.jsonl")[0] == 0
+    assert (web / "manifest.json").read_text() == "{}"
+
+
+def test_a_state_or_page_beside_another_bundle_is_written(tmp_path: Path) -> None:
+    """Not the bundle's own files: ``state.json`` and ``view.html`` are what the commands
+    write into a bundle by default (and ``summary`` checks a state is its bundle's)."""
+    bundle, other = _two_bundles(tmp_path)
+    assert run("reduce", bundle, "-o", other / "state.json")[0] == 0
+    assert run("view", bundle, "-o", other / "view.html")[0] == 0

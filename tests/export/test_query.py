@@ -228,6 +228,20 @@ def test_an_export_into_a_bundle_is_refused(tmp_path: Path) -> None:
     assert sorted(p.name for p in bundle.iterdir()) == ["manifest.json", "trace.jsonl"]
 
 
+def test_a_result_over_a_bundles_files_is_refused(export_dir: Path, tmp_path: Path) -> None:
+    """``query -o BUNDLE/trace.jsonl`` replaced a bundle's log with a CSV (every command
+    writing a file did; found by review cli21)."""
+    from tests.reduce.test_bundle import make_bundle
+
+    bundle = make_bundle(tmp_path)
+    log = (bundle / "trace.jsonl").read_bytes()
+    for target in (bundle / "trace.jsonl", bundle / "payloads" / "result.csv"):
+        code, _, err = _cli("query", str(export_dir), "SELECT 1", "-o", str(target))
+        assert code == 2 and f"of the bundle {bundle}" in err
+    assert (bundle / "trace.jsonl").read_bytes() == log
+    assert sorted(p.name for p in (bundle / "payloads").iterdir()) == ["1.json", "2.json"]
+
+
 _HOSTILE_SQL = (
     "SELECT '[/] [link=https://evil.example]x[/link] ' || chr(27) || ']0;PWNED' || chr(7)"
     ' AS "[b]v[/]"'
