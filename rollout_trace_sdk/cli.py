@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from .model.layout import EVENT_LOG, STATE_FILE
-from .outputs import forbidden_output, write_output
+from .outputs import bundle_around, forbidden_output, write_output
 from .reduce.errors import ReduceError
 from .sources import SourceError as _SourceError
 from .view.visible import visible  # paths and ids printed were named by the bundle's maker
@@ -246,11 +246,21 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if os.path.lexists(args.output):
         raise _UsageError(f"{args.output} already exists; give a new directory")
+    _refuse_inside_a_bundle(args.output)
     notes: list[str] = []
     convert_bundle(args.bundle, args.output, args.to, lenient=args.lenient, skipped=notes)
     notes_to(notes, err)
     print(visible(args.output), file=out)
     return 0
+
+
+def _refuse_inside_a_bundle(directory: str) -> None:
+    """A directory a command makes (a converted or redacted copy, the demo's traces root) is
+    never made inside a bundle, the input or any other: in its payloads directory or beside
+    its log it is a stray in that bundle (``export --to`` refused this already)."""
+    inside = bundle_around(Path(directory))
+    if inside is not None:
+        raise _UsageError(f"{directory} is inside the bundle {inside}; give a directory outside it")
 
 
 def _os_text(exc: OSError) -> str:
@@ -311,8 +321,11 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _UsageError("--out needs a directory")
     from .sources import looks_like_bundle
 
+    if args.out == "-":
+        raise _UsageError("- names standard output; give a directory for the bundle")
     if looks_like_bundle(Path(args.out)):
         raise _UsageError(f"{args.out} is a bundle; give a traces root (a directory of bundles)")
+    _refuse_inside_a_bundle(args.out)
     from . import demo  # imported here: it pulls in the recorder, which other commands skip
 
     try:
@@ -378,6 +391,9 @@ def _cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .redact_bundle import run_cli
 
+    # the default lies beside the bundle; one that exists is refused as such by run_cli
+    if args.output and not os.path.lexists(args.output):
+        _refuse_inside_a_bundle(args.output)
     return run_cli(args.bundle, args.output, args.in_place, out, err)
 
 

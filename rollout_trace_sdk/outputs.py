@@ -14,7 +14,7 @@ import orjson
 
 from .model.layout import EVENT_LOG, EXPORT_MANIFEST, MANIFEST, PAYLOADS_DIR
 
-__all__ = ["export_file", "forbidden_output", "write_output"]
+__all__ = ["bundle_around", "export_file", "forbidden_output", "write_output"]
 
 
 def forbidden_output(source: Path, output: Path) -> str | None:
@@ -71,6 +71,25 @@ def _holds_bundle_entries(folder: Path, target: Path) -> bool:
     names = {MANIFEST, EVENT_LOG, PAYLOADS_DIR}
     names.discard(target.relative_to(folder).parts[0])
     return len(names) == 2 and all(os.path.lexists(folder / name) for name in names)
+
+
+def bundle_around(path: Path) -> Path | None:
+    """The bundle ``path`` is or lies in, if any (a directory holding both a manifest and an
+    event log: a web project's lone ``manifest.json`` is no bundle): a command that makes a
+    directory (an export, a converted or redacted copy, the demo's traces root) never makes
+    it inside a bundle, whose payloads and strays it would join.
+
+    Args:
+        path: the directory the user named (it need not exist).
+
+    Returns:
+        The bundle's real path, or None.
+    """
+    real = Path(os.path.realpath(path))
+    for folder in (real, *real.parents):
+        if (folder / MANIFEST).is_file() and (folder / EVENT_LOG).is_file():
+            return folder
+    return None
 
 
 def export_file(output: Path, export: Path | None = None) -> str | None:

@@ -131,3 +131,45 @@ def test_query_refuses_a_directory_that_holds_no_export(tmp_path: Path) -> None:
     pytest.importorskip("duckdb")
     code, _, err = run("query", tmp_path, "select count(*) from threads")
     assert code == 1 and "not an export" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("convert", "{b}", "--to", "3", "-o", "{o}/payloads/copy"),
+        ("convert", "{b}", "--to", "3", "-o", "{o}/copy"),
+        ("redact", "{b}", "-o", "{o}/payloads/copy"),
+        ("demo", "--out", "{o}/payloads"),
+        ("demo", "--out", "{o}/traces/deep"),
+    ],
+)
+def test_no_directory_is_made_inside_another_bundle(tmp_path: Path, argv: tuple[str, ...]) -> None:
+    """``convert``, ``redact`` and ``demo`` refused only their own input (or the bundle named
+    as ``--out``): a copy or a demo bundle was made inside another bundle, a stray there
+    (found by review cli21). ``export --to`` refused this already; all say the same now."""
+    bundle = make_bundle(tmp_path)
+    (tmp_path / "other").mkdir()
+    other = make_bundle(tmp_path / "other")
+    code, _, err = run(*(a.format(b=bundle, o=other) for a in argv))
+    assert code == 2 and f"is inside the bundle {other}; give a directory outside it" in err
+    assert sorted(os.listdir(other)) == ["manifest.json", "payloads", "trace.jsonl"]
+    assert sorted(os.listdir(other / "payloads")) == ["1.json", "2.json"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        (("demo", "--out", "-"), "- names standard output"),
+        (("export", "{b}", "--to", "-"), "- names standard output; --to needs a directory"),
+    ],
+)
+def test_dash_is_no_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...], why: str
+) -> None:
+    """``demo --out -`` and ``export --to -`` made a directory named ``-`` in the working
+    directory (``convert`` and ``redact`` refused it): a usage error now."""
+    bundle = make_bundle(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(*(a.format(b=bundle) for a in argv))
+    assert code == 2 and why in err
+    assert not (tmp_path / "-").exists()

@@ -555,7 +555,7 @@ def test_an_output_inside_the_bundle_is_refused(
     bundle = _demo(tmp_path)
     before = _all_bytes(bundle)
     code, _, err = run("redact", bundle, "-o", bundle / "inside")
-    assert code == 1 and "inside the bundle" in err
+    assert code == 2 and "inside the bundle" in err
     assert _all_bytes(bundle) == before
     monkeypatch.chdir(bundle)  # "." names the bundle: the copy goes beside it, not into it
     code, printed, _ = run("redact", ".")

@@ -8,7 +8,6 @@ ray, opentelemetry) are needed only by the formats that use them.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -222,12 +221,17 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 2
+    from ..outputs import bundle_around
     from .listing import is_url
     from .parquet import BundleResult, ExportOptions, run_export
 
+    if target == "-":
+        print("rollout-trace export: - names standard output; --to needs a directory", file=err)
+        return 2
+
     # workers (Ray's above all) need not share this process's working directory
     target = target if is_url(target) else str(Path(target).absolute())
-    inside = None if is_url(target) else _bundle_around(Path(target))
+    inside = None if is_url(target) else bundle_around(Path(target))
     if inside is not None:
         print(f"rollout-trace export: {target} is inside the bundle {inside}", file=err)
         return 2
@@ -301,19 +305,6 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return 1 if failed or summary.listing_errors or summary.stale else 0
-
-
-def _bundle_around(path: Path) -> Path | None:
-    """The bundle ``path`` is or lies in, if any (a directory holding both a manifest and an
-    event log: a web project's lone ``manifest.json`` is no bundle): an export never writes
-    into a bundle."""
-    from ..model.layout import EVENT_LOG, MANIFEST
-
-    real = Path(os.path.realpath(path))
-    for folder in (real, *real.parents):
-        if (folder / MANIFEST).is_file() and (folder / EVENT_LOG).is_file():
-            return folder
-    return None
 
 
 _FORMATS: Final[dict[str, _Writer]] = {
