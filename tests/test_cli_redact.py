@@ -561,3 +561,48 @@ def test_an_output_inside_the_bundle_is_refused(
     code, printed, _ = run("redact", ".")
     assert code == 0 and printed.splitlines()[0] == f"{bundle.resolve()}-redacted"
     assert _all_bytes(bundle) == before
+
+
+def test_in_place_refuses_a_bundle_still_being_recorded(tmp_path: Path) -> None:
+    """``redact --in-place`` swapped a bundle out from under its live recorder, which went on
+    writing into the removed files: a demo run redacted mid-way kept 21,491 of its 121,507
+    events, exit 0 (found by review cli21). An unclosed bundle is refused in place; the
+    recorder then closes it whole, and a copy (``-o``) is made as before."""
+    from rollout_trace_sdk.record import open_rollout
+
+    secret = TWELVE["sk_proj"]
+
+    async def record() -> Path:
+        async with open_rollout(tmp_path / "traces", redact=False) as rollout:
+            assert rollout.bundle_dir is not None
+            async with rollout.root.turn() as turn:
+                user = {"role": "user", "content": [{"type": "input_text", "text": secret}]}
+                turn.accept({"type": "message", **user})
+            await rollout.flush()
+            before = _all_bytes(rollout.bundle_dir)
+            code, _, err = run("redact", rollout.bundle_dir, "--in-place")
+            assert code == 1 and "was not closed by its recorder (unclosed" in err
+            assert "-o DIR" in err and _all_bytes(rollout.bundle_dir) == before
+            code, _, err = run("redact", rollout.bundle_dir, "-o", tmp_path / "copy")
+            assert code == 0, err
+        return rollout.bundle_dir
+
+    bundle = anyio.run(record)
+    last = (bundle / "trace.jsonl").read_bytes().splitlines()[-1]
+    assert orjson.loads(last)["payload"]["type"] == "recording_completed"
+    code, _, err = run("redact", bundle, "--in-place")  # closed now: replaced
+    assert code == 0, err
+    assert secret.encode() not in _all_bytes(bundle)
+
+
+def test_in_place_refuses_a_bundle_a_killed_recorder_left(tmp_path: Path) -> None:
+    """A live recorder and a killed one leave the same log (no ``recording_completed``):
+    neither is replaced in place; the message says how to redact it (a copy)."""
+    bundle = _demo(tmp_path)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))
+    before = _all_bytes(bundle)
+    with pytest.raises(RedactBundleError, match="not closed by its recorder"):
+        redact_bundle(bundle, in_place=True)
+    assert _all_bytes(bundle) == before
+    assert redact_bundle(bundle, tmp_path / "copy").output == tmp_path / "copy"
