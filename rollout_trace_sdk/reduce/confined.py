@@ -31,6 +31,7 @@ import contextlib
 import errno
 import os
 import stat
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -90,6 +91,18 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
+def _close_all(dirs: dict[tuple[str, ...], int], root_fd: int | None) -> None:
+    """Close a :class:`BundleFiles`' descriptors (its finalizer: it must not refer to the
+    object, or the object would never be freed)."""
+    for fd in dirs.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    dirs.clear()
+    if root_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(root_fd)
+
+
 class BundleFiles:
     """The files of one bundle directory, read only through confined, non-blocking opens.
 
@@ -110,26 +123,24 @@ class BundleFiles:
         except OSError as exc:  # reported when a file is asked for, naming that file
             self._root_error = exc
         self._dirs: dict[tuple[str, ...], int] = {}
+        # Not ``__del__``: that runs Python code whenever the object is freed, closed or not,
+        # and a Ctrl-C that came while a reduction's state was being freed was raised in it,
+        # where Python prints it as ignored and goes on: ``reduce`` printed a traceback,
+        # wrote its output and exited 0 (found by review cli21). A finalizer that ``close``
+        # has run is gone, so a closed object is freed without running any.
+        self._closer = weakref.finalize(self, _close_all, self._dirs, self._root_fd)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        for fd in self._dirs.values():
-            os.close(fd)
-        self._dirs.clear()
-        if self._root_fd is not None:
-            os.close(self._root_fd)
-            self._root_fd = None
+        self._closer()  # once: later calls do nothing
+        self._root_fd = None
 
     def __enter__(self) -> BundleFiles:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # interpreter shutdown: nothing useful to do
-            self.close()
 
     # --- public reads -------------------------------------------------------------------------
 

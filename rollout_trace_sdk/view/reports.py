@@ -32,9 +32,8 @@ def recorder_reports(bundle: Path) -> list[str]:
     Returns:
         One sentence per report.
     """
-    files = BundleFiles(bundle)
     try:
-        with files.open(EVENT_LOG, what="trace event log") as handle:
+        with BundleFiles(bundle) as files, files.open(EVENT_LOG, what="trace event log") as handle:
             size = os.fstat(handle.fileno()).st_size
             handle.seek(max(0, size - _TAIL))
             tail = handle.read(_TAIL)
