@@ -74,14 +74,16 @@ def test_python_dash_m_is_the_same_cli(tmp_path: Path) -> None:
 
 def test_reduce_loads_only_what_reducing_needs(tmp_path: Path) -> None:
     """Start-up is most of reducing a small bundle: the command must not import the
-    recorder, the exports, the viewer's page and transcript, or its model."""
+    recorder, the exports, the viewer's page and transcript, or its model, nor ``hashlib``
+    (OpenSSL, 3.5 ms) or ``shutil`` (bz2 and lzma, 2 ms), which it has no use for."""
     bundle = make_bundle(tmp_path)
     code = (
         "import sys; from rollout_trace_sdk.cli import main; "
         f"assert main(['reduce', {str(bundle)!r}, '-o', {str(tmp_path / 'o.json')!r}]) == 0; "
         "print(sorted(m for m in sys.modules if m.startswith(('rollout_trace_sdk.record', "
         "'rollout_trace_sdk.export', 'rollout_trace_sdk.view.show', "
-        "'rollout_trace_sdk.view.model', 'rollout_trace_sdk.view.html', 'rich'))))"
+        "'rollout_trace_sdk.view.model', 'rollout_trace_sdk.view.html', 'rich', "
+        "'hashlib', 'shutil'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -417,6 +419,44 @@ def test_a_command_of_this_module_parses_without_the_viewer_and_export_parsers()
     argv = ["reduce", "B", "-o", "-", "--latest"]
     assert vars(own.parse_args(argv)) == vars(whole.parse_args(argv))
     assert "export" in _commands(build_parser("export"))
+
+
+def test_a_command_given_first_parses_with_its_own_parser_alone(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`rollout-trace reduce ...` builds the reduce parser only; its help, usage errors and
+    arguments are the whole parser's."""
+    from rollout_trace_sdk.cli import build_parser
+
+    whole, alone = build_parser(), build_parser("reduce", alone=True)
+    assert _commands(alone).keys() == {"reduce"}
+    assert _commands(alone)["reduce"].format_help() == _commands(whole)["reduce"].format_help()
+    assert _commands(alone)["reduce"].format_usage() == _commands(whole)["reduce"].format_usage()
+    argv = ["reduce", "B", "-o", "-", "--latest"]
+    assert vars(alone.parse_args(argv)) == vars(whole.parse_args(argv))
+    code, _, _ = run("-h", "reduce")  # a top-level option first: the list of commands
+    printed = capsys.readouterr().out
+    assert code == 0 and printed == build_parser("reduce").format_help()
+    assert "validate" in printed
+
+
+@pytest.mark.parametrize("columns", [None, "100", "0", "wide"])
+def test_help_is_laid_out_as_argparse_lays_it_out(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None
+) -> None:
+    """The parsers' formatter finds the width without ``shutil``: the same width as
+    argparse's own (``COLUMNS``, else the terminal's, else 80)."""
+    from rollout_trace_sdk.cli import build_parser
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    whole = build_parser()
+    for parser in [whole, *_commands(whole).values()]:
+        ours = parser.format_help()
+        parser.formatter_class = argparse.HelpFormatter
+        assert ours == parser.format_help()
 
 
 def test_an_empty_path_is_a_usage_error() -> None:
