@@ -544,6 +544,9 @@ def _sigterm_as_sigint(terminated: list[bool]) -> Iterator[None]:
 def main(
     argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    from ._attrs_code import install
+
+    install()  # attrs' generated code kept between runs: 18 ms of reduce's start-up
     out = out or _printable(sys.stdout)
     err = err or _printable(sys.stderr)
     arguments = sys.argv[1:] if argv is None else list(argv)

@@ -1,0 +1,134 @@
+"""The code attrs generates for this package's classes, kept between runs of the command line.
+
+attrs writes each class's ``__init__``, ``__repr__``, ``__eq__`` and ``__hash__`` as Python
+source and compiles it when the class is created: for the ~80 classes ``rollout-trace reduce``
+loads, compiling is 18 ms of its ~85 ms of imports, every run, for the same source. Python
+keeps a module's bytecode in ``__pycache__``; this keeps attrs' compiled code beside it, in
+``__pycache__/attrs-methods.<cache tag>.marshal``, one entry per generated file name holding
+the source it was compiled from.
+
+Only the command line installs it (:func:`install`, from ``cli.main``): a program that imports
+the package gets attrs unchanged. The hook is attrs' module-level name ``compile`` in
+``attr._make`` (the builtin, looked up where ``_compile_and_eval`` calls it): for source attrs
+generates for this package's classes it returns the kept code when the source is the same,
+else compiles; everything else is the builtin's. An attrs that compiles elsewhere simply gets
+no help. The one thing in attrs' source that differs from run to run is the type's hash salt
+(``hash(<file name>)``, randomised per process): it is left out of the comparison, so a class's
+instances hash with the salt of the run that compiled its code (any constant does: it only
+keeps equal tuples of different classes apart).
+
+The file is written at exit when something was compiled, atomically; not at all under
+``PYTHONDONTWRITEBYTECODE`` (``sys.dont_write_bytecode``) or a ``PYTHONPYCACHEPREFIX``, or where
+the package's directory is not writable. A file that cannot be read, or from another Python, is
+ignored.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import marshal
+import os
+import re
+import sys
+from pathlib import Path
+from types import CodeType
+from typing import Any, Final
+
+#: How attrs names the source it generates: ``<attrs generated methods pkg.mod.Class>``.
+_GENERATED: Final = "<attrs generated "
+_OURS: Final = " rollout_trace_sdk."
+#: The hash salt attrs writes first in ``__hash__``'s tuple.
+_SALT: Final = re.compile(r"hash\(\(\n\s*-?\d+,")
+_compile: Final = builtins.compile
+
+
+class _Cache:
+    """File name → (source without its salt, code), as read and as compiled this run."""
+
+    def __init__(self, path: Path | None, stamp: str, *, write: bool) -> None:
+        self.path = path
+        self.stamp = stamp
+        self.write = write
+        self.entries: dict[str, tuple[str, CodeType]] = {}
+        self.compiled = 0
+        self.reused = 0
+
+    def load(self) -> None:
+        if self.path is None:
+            return
+        try:
+            stamp, entries = marshal.loads(self.path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return
+        if stamp == self.stamp and isinstance(entries, dict):
+            self.entries = entries
+
+    def compile(self, source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
+        """``compile``, but for source attrs generates for this package, kept code."""
+        if (
+            args
+            or kwargs
+            or mode != "exec"
+            or not isinstance(source, str)
+            or not isinstance(filename, str)
+            or not filename.startswith(_GENERATED)
+            or _OURS not in filename
+        ):
+            return _compile(source, filename, mode, *args, **kwargs)
+        key = _SALT.sub("hash((", source)
+        kept = self.entries.get(filename)
+        if kept is not None and kept[0] == key:
+            self.reused += 1
+            return kept[1]
+        code = _compile(source, filename, mode)
+        self.entries[filename] = (key, code)
+        if not self.compiled and self.write:
+            import atexit
+
+            atexit.register(self.save)
+        self.compiled += 1
+        return code
+
+    def save(self) -> None:
+        """Write the entries (read and compiled) in place of the file, all or nothing."""
+        if self.path is None or not self.compiled or not self.write:
+            return
+        part = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            part.write_bytes(marshal.dumps((self.stamp, self.entries)))
+            os.replace(part, self.path)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+
+
+_installed: _Cache | None = None
+
+
+def _default_path() -> Path | None:
+    tag = sys.implementation.cache_tag
+    if tag is None:
+        return None
+    return Path(__file__).parent / "__pycache__" / f"attrs-methods.{tag}.marshal"
+
+
+def install(path: Path | None = None) -> _Cache:
+    """Keep attrs' generated code for this package's classes in ``path`` (default: the
+    package's ``__pycache__``, read always, written when Python writes bytecode there).
+    Idempotent: the first call's cache stays."""
+    global _installed
+    if _installed is not None:
+        return _installed
+    import attr._make
+
+    write = path is not None or not (sys.dont_write_bytecode or sys.pycache_prefix is not None)
+    # the code compiled from the same source is the same under the same Python, whatever
+    # attrs made it (and ``attr.__version__`` would load importlib.metadata: 13 ms)
+    cache = _Cache(path or _default_path(), sys.version, write=write)
+    cache.load()
+    if hasattr(attr._make, "_compile_and_eval"):
+        attr._make.compile = cache.compile  # type: ignore[attr-defined]
+    _installed = cache
+    return cache

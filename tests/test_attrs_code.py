@@ -1,0 +1,93 @@
+"""rollout_trace_sdk._attrs_code: attrs' generated code for the package's classes, kept between
+runs of the command line. Each run is a process of its own (classes are created once)."""
+
+from __future__ import annotations
+
+import marshal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+_RUN = """
+import sys, orjson, attrs
+from pathlib import Path
+from rollout_trace_sdk import _attrs_code
+cache = _attrs_code.install(Path(sys.argv[1]))
+from rollout_trace_sdk.model import events as ev, state as st
+from rollout_trace_sdk.reduce import replay
+
+@attrs.frozen
+class Other:  # not the package's: attrs compiles it as ever
+    x: int
+
+a, b = ev.RolloutStarted("t", "r"), ev.RolloutStarted("t", "r")
+try:
+    a.trace_id = "u"
+    frozen = False
+except attrs.exceptions.FrozenInstanceError:
+    frozen = True
+try:
+    ev.RolloutStarted("t")
+    checked = False
+except TypeError:
+    checked = True
+print(orjson.dumps({
+    "compiled": cache.compiled, "reused": cache.reused,
+    "equal": a == b and hash(a) == hash(b) and a != ev.RolloutStarted("t", "s"),
+    "repr": repr(a), "frozen": frozen, "checked": checked,
+    "other": Other(1) == Other(1) and repr(Other(1)) == "Other(x=1)",
+    "node": st.RolloutTrace.__init__.__code__.co_filename,
+}).decode())
+"""
+
+
+def _run(path: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = orjson.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_the_second_run_reuses_every_class_code_and_behaves_the_same(tmp_path: Path) -> None:
+    cache = tmp_path / "attrs.marshal"
+    first = _run(cache)
+    assert cache.is_file() and first["compiled"] and not first["reused"]
+    second = _run(cache)
+    assert (second["compiled"], second["reused"]) == (0, first["compiled"])
+    for result in (first, second):
+        assert result["equal"] and result["frozen"] and result["checked"] and result["other"]
+        assert result["repr"] == "RolloutStarted(trace_id='t', root_thread_id='r')"
+        assert (
+            result["node"] == "<attrs generated methods rollout_trace_sdk.model.state.RolloutTrace>"
+        )
+
+
+def test_changed_source_is_compiled_again_and_junk_is_ignored(tmp_path: Path) -> None:
+    cache = tmp_path / "attrs.marshal"
+    compiled = _run(cache)["compiled"]
+    stamp, entries = marshal.loads(cache.read_bytes())
+    name = "<attrs generated methods rollout_trace_sdk.model.thread_events.RolloutStarted>"
+    source, code = entries[name]
+    entries[name] = (source.replace("root_thread_id", "root"), code)  # as if attrs changed
+    cache.write_bytes(marshal.dumps((stamp, entries)))
+    assert _run(cache)["compiled"] == 1
+    assert _run(cache)["compiled"] == 0
+    cache.write_bytes(marshal.dumps(("another Python", entries)))
+    assert _run(cache)["compiled"] == compiled
+    cache.write_bytes(b"junk")
+    assert _run(cache)["compiled"] == compiled
+    assert _run(cache)["compiled"] == 0
+
+
+def test_the_default_cache_is_not_written_without_bytecode() -> None:
+    """``python -B`` (or PYTHONDONTWRITEBYTECODE) writes no bytecode: nor this cache."""
+    code = (
+        "from rollout_trace_sdk import _attrs_code; c = _attrs_code.install(); "
+        "print(c.write, c.path.parent.name)"
+    )
+    done = subprocess.run([sys.executable, "-B", "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "__pycache__"], done.stderr
