@@ -23,7 +23,7 @@ from ..model.events import (
     TraceEvent,
 )
 from .errors import MissingPayload, ReduceError
-from .normalize import NormItem
+from .normalize import ItemMemo, NormItem
 
 T = TypeVar("T")
 
@@ -130,7 +130,7 @@ class ReplayContext:
     #: response items, which still need their first request sighting)
     snapshot_norms: dict[str, list[NormItem | None]] = attrs.field(factory=dict)
     #: thread → normalisations of its last request and response, by exact item bytes
-    norm_cache: dict[str, dict[bytes, NormItem]] = attrs.field(factory=dict)
+    norm_cache: dict[str, ItemMemo] = attrs.field(factory=dict)
 
     #: schema 3: inference calls whose request payload (even with a warm-up context reduced
     #: instead), or whose latest response payload, was cut or left out: an incremental

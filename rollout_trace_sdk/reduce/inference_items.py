@@ -18,7 +18,7 @@ from ..model.events import RawPayloadRef
 from .context import ReplayContext
 from .conversation import Mode, raw_locator, reconcile
 from .errors import ReduceError
-from .normalize import NormItem, normalize_items
+from .normalize import ItemMemo, NormItem, normalize_items
 
 
 def reduce_request(
@@ -40,7 +40,7 @@ def reduce_request(
     if prepare is not None:
         prepare(raw_items)  # schema 3: stripped tool-output ids given back before matching
     previous = payload.get("previous_response_id")
-    remember: dict[bytes, NormItem] = {}
+    remember: ItemMemo = {}
     items = normalize_items(
         raw_items,
         pid,

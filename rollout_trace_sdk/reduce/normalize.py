@@ -108,6 +108,11 @@ class NormItem:
         ]
 
 
+#: Items normalised before, by their exact bytes: each entry ``(those bytes, the result)``,
+#: the key kept so that carrying an entry over to the next batch's memo copies nothing.
+ItemMemo: TypeAlias = dict[bytes, tuple[bytes, NormItem]]
+
+
 def content_key(
     role: str,
     channel: str | None,
@@ -453,8 +458,8 @@ def normalize_items(
     path: tuple[str | int, ...],
     locate: RawLocator | None = None,
     *,
-    seen: dict[bytes, NormItem] | None = None,
-    remember: dict[bytes, NormItem] | None = None,
+    seen: ItemMemo | None = None,
+    remember: ItemMemo | None = None,
     v3: bool = False,
     unkept: frozenset[str] = frozenset(),
 ) -> list[NormItem]:
@@ -475,18 +480,27 @@ def normalize_items(
         ]
     out: list[NormItem] = []
     dumps = orjson.dumps
+    not_items = _NOT_ITEMS
     for index, item in enumerate(items):
-        if unavailable_part(item, unkept) is not None or _not_an_item(item):
+        if unkept and unavailable_part(item, unkept) is not None:
             continue
+        if item.__class__ is dict:  # _not_an_item, inline: this loop runs per resent item
+            kind = item.get("type")
+            if kind.__class__ is str and kind in not_items:
+                continue
         blob = dumps(item)
-        norm = None if seen is None else seen.get(blob)
-        if norm is None:
+        known = None if seen is None else seen.get(blob)
+        if known is None:
             norm = normalize_item(item, ctx, (*path, index))
             # Equal floats may have been written differently; only exact text may be borrowed.
             if remember is not None and norm.reusable and not has_float(item):
-                remember[right_sized(blob)] = norm
-        elif remember is not None:
-            remember[right_sized(blob)] = norm
+                blob = right_sized(blob)
+                remember[blob] = (blob, norm)
+        else:
+            norm = known[1]
+            if remember is not None:
+                # the memo's own key again: no copy to size, its hash already computed
+                remember[known[0]] = known
         out.append(norm)
     return out
 
