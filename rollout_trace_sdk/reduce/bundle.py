@@ -22,7 +22,7 @@ from ..model import codec, layout
 from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
 from ..model.json_check import surely_ignorable
 from . import errors as words
-from .confined import BundleFileError, BundleFiles, os_error_text
+from .confined import BundleFileError, BundleFiles, os_error_text, read_to_end
 from .errors import MissingPayload, ReduceError
 from .rust_sort import sort_unstable_order
 from .schemas import event_gate_text, manifest_gate_text
@@ -298,13 +298,13 @@ class Bundle:
 
     # --- payloads -----------------------------------------------------------------------------
 
-    def _open_payload(self, raw_payload_id: str, path: str) -> BinaryIO:
-        """Open a payload through the confined reader, in Codex's words when the OS refuses:
-        "open payload" for a file that cannot be opened, "parse payload" for a directory (Codex
-        opens it, then fails to read it). Our own refusals (outside, symlink, FIFO...) pass
-        through as they are."""
+    def _open_payload(self, raw_payload_id: str, path: str) -> int:
+        """Open a payload through the confined reader (a descriptor, for ``read_to_end``), in
+        Codex's words when the OS refuses: "open payload" for a file that cannot be opened,
+        "parse payload" for a directory (Codex opens it, then fails to read it). Our own
+        refusals (outside, symlink, FIFO...) pass through as they are."""
         try:
-            return self.files.open(path, what=f"payload {raw_payload_id}")
+            return self.files.open_fd(path, what=f"payload {raw_payload_id}")
         except BundleFileError as exc:
             if exc.os_error is None:
                 raise
@@ -353,15 +353,17 @@ class Bundle:
                     f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
                 )
             return raw
-        with self._open_payload(ref.raw_payload_id, ref.path) as handle:
-            try:
-                raw = handle.read()
-            except OSError as exc:
-                raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}",
-                    cause=io_error_text(exc),
-                    file=self.files.shown(ref.path),
-                ) from None
+        fd = self._open_payload(ref.raw_payload_id, ref.path)
+        try:
+            raw = read_to_end(fd)
+        except OSError as exc:
+            raise ReduceError(
+                f"parse payload {ref.raw_payload_id}",
+                cause=io_error_text(exc),
+                file=self.files.shown(ref.path),
+            ) from None
+        finally:
+            os.close(fd)
         too_deep = _serde_recursion_error(raw)
         if too_deep is not None:
             raise ReduceError(
@@ -430,8 +432,11 @@ class Bundle:
         if path in self._valid_paths:
             return
         try:
-            with self.files.open(path, what=f"payload {raw_payload_id}") as handle:
-                raw = handle.read()
+            fd = self.files.open_fd(path, what=f"payload {raw_payload_id}")
+            try:
+                raw = read_to_end(fd)
+            finally:
+                os.close(fd)
         except BundleFileError as exc:
             if exc.os_error is None:
                 raise

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rollout_trace_sdk.reduce.confined import BundleFileError, BundleFiles
+from rollout_trace_sdk.reduce.confined import BundleFileError, BundleFiles, read_to_end
 from rollout_trace_sdk.reduce.errors import ReduceError
 
 
@@ -193,3 +194,34 @@ def test_unclosed_files_still_close_their_descriptors_when_freed(bundle: Path) -
     assert len(os.listdir("/proc/self/fd")) == before + 3  # the bundle, payloads, deep
     files.clear()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("size", [0, 1, 4096, 65_537, 300_000])
+def test_read_to_end_reads_what_a_file_object_reads(bundle: Path, size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    (bundle / "payloads" / "sized.json").write_bytes(data)
+    files = BundleFiles(bundle)
+    fd = files.open_fd("payloads/sized.json", what="payload")
+    try:
+        assert read_to_end(fd) == data
+    finally:
+        os.close(fd)
+
+
+def test_read_to_end_reads_past_the_size_it_was_told() -> None:
+    """A descriptor whose size says nothing (a pipe: 0), as a file that grew since: read to
+    the end all the same."""
+    data = b"0123456789" * 30_000
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        assert read_to_end(read_end) == data
+    finally:
+        writer.join()
+        os.close(read_end)
