@@ -7,8 +7,8 @@ keeps a module's bytecode in ``__pycache__``; this keeps attrs' compiled code be
 ``__pycache__/attrs-methods.<cache tag>.marshal``, one entry per generated file name holding
 the source it was compiled from.
 
-Only the command line installs it (:func:`install`, from ``cli.main``): a program that imports
-the package gets attrs unchanged. The hook is attrs' module-level name ``compile`` in
+Only the command line installs it (:func:`install`, from ``cli.main`` run as the process's entry
+point): a program that imports the package, or calls ``main(argv)``, gets attrs unchanged. The hook is attrs' module-level name ``compile`` in
 ``attr._make`` (the builtin, looked up where ``_compile_and_eval`` calls it): for source attrs
 generates for this package's classes it returns the kept code when the source is the same,
 else compiles; everything else is the builtin's. An attrs that compiles elsewhere simply gets

@@ -91,6 +91,24 @@ def test_reduce_loads_only_what_reducing_needs(tmp_path: Path) -> None:
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("entry", [True, False])
+def test_only_the_command_lines_own_process_is_tuned(tmp_path: Path, entry: bool) -> None:
+    """`rollout-trace` (main() with no argv: the console script, python -m) keeps attrs' code
+    between runs and freezes what reduce imported; a program calling main(argv) gets neither
+    (frozen objects are lost to gc.get_referrers, and attrs is its own)."""
+    bundle = make_bundle(tmp_path)
+    argv = ["reduce", str(bundle), "-o", str(tmp_path / "o.json")]
+    call = "main()" if entry else f"main({argv!r})"
+    code = (
+        "import gc, sys; from rollout_trace_sdk.cli import main; "
+        f"sys.argv = ['rollout-trace', *{argv!r}]; code = {call}; "
+        "from rollout_trace_sdk import _attrs_code; "
+        "print(code, gc.get_freeze_count() > 0, _attrs_code._installed is not None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split()[-3:] == ["0", str(entry), str(entry)], done.stderr
+
+
 @needs_conformance
 def test_reduce_writes_codexs_bytes_to_the_default_path(tmp_path: Path) -> None:
     src = _corpus_bundle("single_exec")
