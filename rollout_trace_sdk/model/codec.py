@@ -79,11 +79,16 @@ def _payload_hook(
     conv: cattrs.Converter, types: dict[str, type[ev.EventPayload]]
 ) -> Callable[[Any, Any], ev.EventPayload]:
     tags = tuple(types)
+    #: each variant's hook, as the converter dispatches it (looked up once, not per event)
+    hooks: dict[str, Callable[[Any, Any], ev.EventPayload]] = {}
 
     def structure(value: Any, _: Any) -> ev.EventPayload:
         # read straight from the line (not buffered): a name only, never an index
         tag = enum_tag(value, "internally tagged enum RawTraceEventPayload", tags, by_index=False)
-        return conv.structure(value, types[tag])
+        hook = hooks.get(tag)
+        if hook is None:
+            hook = hooks[tag] = conv.get_structure_hook(types[tag])
+        return hook(value, types[tag])
 
     return structure
 

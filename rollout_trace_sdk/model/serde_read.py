@@ -140,6 +140,8 @@ def structure_str(value: Any, _: Any) -> str:
 def _int_hook(expected: str, lo: int, hi: int) -> Callable[[Any, Any], int]:
     def structure(value: Any, _: Any) -> int:
         """A Rust integer field: a JSON integer in the type's range, else serde's error."""
+        if value.__class__ is int and lo <= value <= hi:  # the usual case, first (no bool)
+            return value
         if isinstance(value, bool) or not isinstance(value, int) or is_wide_number(value):
             raise _invalid_type(value, expected)
         if not lo <= value <= hi:
