@@ -9,8 +9,10 @@ The hot path does not pay for it. A rollout's queue compares what it holds with 
 (one attribute, as before); under a process budget the cap is what the queue has *reserved*
 of the process's budget. Only when the cap is reached does the queue ask for more
 (:meth:`ProcessBudget.grant`: a lock and a few integers, never a walk over the rollouts), a
-share of what no rollout has reserved (at most :data:`STEP`); when its writer has written a
-chunk, it hands back all but :data:`SLACK` of what it no longer holds. So the rollouts
+share of what no rollout has reserved (at most :data:`STEP`). A chunk its writer takes off
+the queue stays reserved until it is written (:meth:`ProcessBudget.take`: it is still in
+memory, and on a stalled disk it stays there); then the queue hands back all but
+:data:`SLACK` of what it no longer holds (:meth:`ProcessBudget.written`). So the rollouts
 together hold at most what they reserved, which is at most the budget (plus one record per
 rollout: an empty queue takes any record, however large). With no process budget set, the
 cap is the rollout's own budget: nothing changes.
@@ -35,6 +37,7 @@ class Reserving(Protocol):
 
     _cap: int
     _own_cap: int
+    _taken: int
 
 
 class ProcessBudget:
@@ -46,7 +49,8 @@ class ProcessBudget:
         #: bytes all rollouts may hold at once before an ``async with`` waits for its writer
         #: (``overflow="wait"``) or a record is dropped (``"drop"``); ``None``: no limit
         self.limit = limit
-        #: the caps of every rollout's queue, summed (see :meth:`grant`)
+        #: the caps of every rollout's queue and the chunks their writers took and have not
+        #: yet written, summed (see :meth:`grant` and :meth:`take`)
         self.reserved = 0
         self._lock = threading.Lock()
 
@@ -68,9 +72,32 @@ class ProcessBudget:
             queue._cap = new
             return True
 
+    def take(self, queue: Reserving, nbytes: int) -> None:
+        """``queue``'s writer took ``nbytes`` off it to write them: they stay reserved (in
+        memory until written) but are no longer room for the queue, whose cap goes down as
+        far. Handed back by :meth:`written`. (Handed back here, a stalled disk let every
+        rollout hold a chunk outside the budget and the queue refill: 20 rollouts under a
+        1 MiB budget held 16 MB.)"""
+        with self._lock:
+            moved = min(nbytes, max(queue._cap, 0))
+            queue._cap -= moved
+            queue._taken += moved
+
+    def written(self, queue: Reserving, keep: int) -> None:
+        """``queue``'s writer has written (or lost) the chunk it took: hand back what the chunk
+        held and whatever of the cap is beyond ``keep``."""
+        with self._lock:
+            freed, queue._taken = queue._taken, 0
+            cap = queue._cap
+            if cap > keep:
+                queue._cap = keep
+                freed += cap - keep
+            self.reserved = max(0, self.reserved - freed)
+
     def shrink(self, queue: Reserving, keep: int) -> None:
-        """``queue``'s writer has written what it held beyond ``keep``: hand the rest of its
-        reservation back (all of it once the rollout is closed: ``keep`` 0)."""
+        """Hand back what ``queue`` reserved beyond ``keep`` (all of its cap once the rollout
+        is closed: ``keep`` 0; a chunk still being written is handed back by
+        :meth:`written`)."""
         with self._lock:
             cap = queue._cap
             if cap > keep:

@@ -296,11 +296,17 @@ class ChunkWriter(RecordQueue):
                 charged += EVENT_COST
         self._queued -= charged
         self._done += len(payloads) + len(events)
-        self._give_back()
+        self._hold_taken(charged)  # in memory until written: reserved until then
         return payloads, events
 
     async def _write_chunk(self) -> None:
         payloads, events = self._take_chunk()
+        try:
+            await self._write_taken(payloads, events)
+        finally:
+            self._give_back()
+
+    async def _write_taken(self, payloads: list[_QueuedPayload], events: list[QueuedEvent]) -> None:
         if self._failed is not None and not self._salvage:
             self._lose(payloads, len(events), b"")
             return

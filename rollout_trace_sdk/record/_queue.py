@@ -115,6 +115,7 @@ class RecordQueue:
         "_seq",
         "_stats",
         "_sync_at",
+        "_taken",
         "_thread_drops",
         "_turn_wanted",
         "_wakeup",
@@ -126,6 +127,9 @@ class RecordQueue:
     #: what this queue may hold before it looks again (its own hard cap, or under a process
     #: budget its share of the process's room: see ``_budget`` and :meth:`_recap`)
     _cap: int
+    #: bytes its writer took off the queue under a process budget and has not yet written
+    #: (still reserved: see ``_budget``)
+    _taken: int
     #: this rollout's own hard cap (``max_queued_bytes``, × HARD_CAP_FACTOR for "wait")
     _own_cap: int
     #: the process's rollouts held more than its budget when last looked at ("wait" only):
@@ -529,10 +533,15 @@ class RecordQueue:
             self._crowded = PROCESS.crowded
         return self._crowded
 
+    def _hold_taken(self, nbytes: int) -> None:
+        """The writer took ``nbytes`` off the queue: reserved until written (:meth:`_give_back`)."""
+        if self._limited:
+            PROCESS.take(self, nbytes)
+
     def _give_back(self) -> None:
         """A chunk is written: keep reserved what the queue holds and :data:`SLACK` more."""
         if self._limited:
-            PROCESS.shrink(self, self._queued + self._inbox_bytes + SLACK)
+            PROCESS.written(self, self._queued + self._inbox_bytes + SLACK)
 
     def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
         """Queue an item past the budget and the closing flag (the final lines)."""

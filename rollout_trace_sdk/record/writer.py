@@ -243,6 +243,7 @@ class BundleWriter(ClosingReports):
         # under a process budget, what it reserved of it (nothing yet: see _budget)
         self._limited = PROCESS.limit is not None
         self._cap = 0 if self._limited else self._own_cap
+        self._taken = 0
         self._crowded = self._process_full = False
         self._queue: deque[QueuedEvent | _QueuedPayload] = deque()
         self._queued = 0  # bytes charged to the budget, released once written or dropped
@@ -479,6 +480,9 @@ class BundleWriter(ClosingReports):
         self._inbox.clear()
         self._queued = self._inbox_bytes = 0
         self._closing = self._closed = self._forked = True
+        # what it reserved is the parent's (the child's budget starts empty): a chunk cut
+        # short here must hand nothing back to the child's own rollouts' budget
+        self._limited = False
         self._poke = None
         self._wakeup = self._progress = None
         self._lock = None
