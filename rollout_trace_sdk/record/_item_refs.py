@@ -16,17 +16,26 @@ an item this rollout never recorded (a response answered before it opened) is st
 and reported; so is an id two different items came with (a server that numbers its items
 anew in each response), which names neither for sure.
 
-The items are kept for as long as the rollout runs, rollout-wide: ids are the server's, and
-a sub-agent may be handed its parent's items by reference. They are the objects recorded
-(held by the thread's history anyway), not copies.
+The items are kept rollout-wide (ids are the server's, and a sub-agent may be handed its
+parent's items by reference), the :data:`KEPT` latest ids: a reference names an item of the
+history the agent sends, which is recent. They are the objects recorded, not copies, but
+nothing else holds them once the agent's history window has moved on: kept for the whole
+rollout, every answer's reasoning and messages stayed in memory (review21: an agent keeping
+a 40-item window, 2 KB of encrypted reasoning an answer, grew 5.2 KB a turn instead of 1.7).
+A reference to an item dropped from them is dropped and reported, as one to an item never
+recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["KnownItems", "is_reference"]
+__all__ = ["KEPT", "KnownItems", "is_reference"]
+
+#: How many ids (the latest) a rollout keeps the items of.
+KEPT: Final = 1024
 
 #: What an id two different items came with maps to.
 _AMBIGUOUS: Final = object()
@@ -42,8 +51,9 @@ def is_reference(item: Mapping[str, Any]) -> bool:
 
 
 class KnownItems:
-    """The rollout's items by the ids they came with. Not locked: each update is one dict
-    operation (atomic under the GIL), and a reference only ever reads."""
+    """The rollout's items by the ids they came with (the :data:`KEPT` latest). Not locked:
+    each update is one dict operation (atomic under the GIL), and a reference only ever
+    reads."""
 
     __slots__ = ("_by_id",)
 
@@ -63,6 +73,9 @@ class KnownItems:
             kept = by_id.get(item_id)
             if kept is None:
                 by_id[item_id] = item
+                if len(by_id) > KEPT:  # the oldest id goes (insertion order)
+                    with contextlib.suppress(RuntimeError, StopIteration, KeyError):
+                        del by_id[next(iter(by_id))]  # (another thread's update: next time)
             elif kept is not item and kept is not _AMBIGUOUS and kept != item:
                 by_id[item_id] = _AMBIGUOUS
 
@@ -81,7 +94,10 @@ class KnownItems:
             return None, "has no string id"
         kept = self._by_id.get(item_id)
         if kept is None:
-            return None, f"names {item_id!r}, an item this rollout did not record"
+            return None, (
+                f"names {item_id!r}, an item this rollout did not record (or not among its "
+                f"{KEPT} latest)"
+            )
         if kept is _AMBIGUOUS:
             return None, f"names {item_id!r}, the id of two different items this rollout recorded"
         found: dict[str, Any] = kept

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
-from rollout_trace_sdk.record._item_refs import KnownItems
+from rollout_trace_sdk.record._item_refs import KEPT, KnownItems
 from rollout_trace_sdk.record.requests import normalize_request
 
 from ..codex_oracle import reduced_by_both
@@ -64,7 +64,7 @@ def test_a_reference_typed_or_not_is_the_item_it_names() -> None:
     [
         (
             {"type": "item_reference", "id": "msg_9"},
-            "names 'msg_9', an item this rollout did not record",
+            "names 'msg_9', an item this rollout did not record (or not among its 1024 latest)",
         ),
         ({"type": "item_reference"}, "has no string id"),
         ({"id": "fc_1"}, "names 'fc_1', the id of two different items this rollout recorded"),
@@ -80,6 +80,23 @@ def test_a_reference_naming_no_one_item_is_dropped_and_reported(
     body, problems = normalize_request({"input": [USER, reference]}, known=known)
     assert body["input"] == [USER]
     assert problems == [f"input[1] (item_reference) {words}; dropped"]
+
+
+def test_a_rollout_keeps_the_latest_items_only() -> None:
+    """The items are kept by id for references, which name recent items (the history the
+    agent sends): the latest :data:`KEPT`. Kept for the whole rollout, every answer's items
+    stayed in memory after the agent's history had moved on (a long rollout's reasoning)."""
+    known = KnownItems()
+    for n in range(3 * KEPT):
+        known.remember([dict(REASONING, id=f"rs_{n}"), dict(ANSWER, id=f"msg_{n}")])
+    assert len(known._by_id) == KEPT
+    latest = 3 * KEPT - 1
+    found, why = known.resolve({"type": "item_reference", "id": f"rs_{latest}"})
+    assert found == dict(REASONING, id=f"rs_{latest}") and why == ""
+    found, why = known.resolve({"type": "item_reference", "id": "rs_0"})
+    assert found is None and why == (
+        f"names 'rs_0', an item this rollout did not record (or not among its {KEPT} latest)"
+    )
 
 
 def test_without_known_items_every_reference_is_dropped() -> None:
@@ -161,7 +178,8 @@ async def test_a_reference_the_rollout_cannot_resolve_is_still_reported(
     bundle = bundle_in(tmp_path)
     [dropped] = _dropped(bundle)
     assert dropped["problems"] == [
-        "input[0] (item_reference) names 'rs_0', an item this rollout did not record; dropped"
+        "input[0] (item_reference) names 'rs_0', an item this rollout did not record (or not "
+        "among its 1024 latest); dropped"
     ]
     reduced_by_both(bundle)
 
