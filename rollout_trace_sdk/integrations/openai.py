@@ -146,7 +146,7 @@ def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
     try:
         return _started(turn, kwargs)
     except Exception as exc:
-        warn_failed("recording a request", exc, stacklevel=3)
+        warn_failed("recording a request", exc)
         return NULL_INFERENCE_CALL
 
 

@@ -119,16 +119,15 @@ def call_failed(handle: Any, name: str, exc: Exception) -> None:
     # a handle without a runtime has no bundle to count in
     with contextlib.suppress(Exception):
         handle._rt.sink.values.note("call", warn=False)
-    warn_failed(f"{type(handle).__name__}.{name}", exc, stacklevel=3)
+    warn_failed(f"{type(handle).__name__}.{name}", exc)
 
 
-def warn_failed(what: str, exc: Exception, stacklevel: int = 1) -> None:
+def warn_failed(what: str, exc: Exception) -> None:
     """Say that recording ``what`` failed with ``exc`` and the agent goes on (one wording
-    for every guard; ``stacklevel`` counted from the caller, as for ``warnings.warn``)."""
+    for every guard)."""
     recorder_warning(
         f"rollout trace: {what} failed ({type(exc).__name__}: {text_of(exc)[:200]}); "
-        "the agent goes on",
-        stacklevel=stacklevel + 1,
+        "the agent goes on"
     )
 
 
@@ -162,7 +161,7 @@ def quietly(what: str) -> Callable[[F], F]:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                warn_failed(f"recording {what}", exc, stacklevel=2)
+                warn_failed(f"recording {what}", exc)
                 return None
 
         return guarded  # type: ignore[return-value]

@@ -34,10 +34,13 @@ import base64
 import contextlib
 import json
 import math
+import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
 from typing import Any, Final
 
 import attrs
@@ -101,13 +104,29 @@ class RecorderWarning(RuntimeWarning):
     """Tracing could not do something (or not faithfully); the agent keeps running."""
 
 
-def recorder_warning(message: str, stacklevel: int = 1) -> None:
-    """Issue a :class:`RecorderWarning` from the caller's caller (``stacklevel`` as for
-    ``warnings.warn``, counted from the caller). A filter that makes warnings errors
+#: Where the package's code lives, and the names of the code it generates (guards, attrs'
+#: methods, event builders): frames a warning is not attributed to.
+_PACKAGE_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_GENERATED: Final = ("<guarded ", "<attrs generated ", "<payload dict ")
+
+
+def recorder_warning(message: str) -> None:
+    """Issue a :class:`RecorderWarning` from the agent's line: the first frame up the stack
+    that is not this package's code (nor code it generated). A fixed ``stacklevel`` named a
+    recorder module or a generated guard whenever the call came through one more or one
+    fewer of our frames than its writer had counted. A filter that makes warnings errors
     (``-W error``, pytest's ``filterwarnings = error``) must not make a recording call fail
     half-way, so the error it raises is dropped."""
+    level = 1
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith(_PACKAGE_DIR) or name.startswith(_GENERATED)):
+            break
+        frame = frame.f_back
+        level += 1
     with contextlib.suppress(Exception):  # the warning became an error: not the agent's
-        warnings.warn(message, RecorderWarning, stacklevel=stacklevel + 1)
+        warnings.warn(message, RecorderWarning, stacklevel=level + 1)
 
 
 class ValueEncoder:
@@ -239,8 +258,7 @@ class ValueEncoder:
             self._warned.add(kind)
         if first and warn:
             recorder_warning(
-                f"rollout trace: {KIND_TEXT[kind]} (counted in the bundle's loss report)",
-                stacklevel=2,
+                f"rollout trace: {KIND_TEXT[kind]} (counted in the bundle's loss report)"
             )
 
     def _default(self, obj: Any) -> Any:

@@ -42,7 +42,7 @@ ENDED_AS: Final[dict[Outcome, ev.RolloutStatus]] = {
 
 
 def warn(message: str) -> None:
-    recorder_warning(message, stacklevel=3)
+    recorder_warning(message)
 
 
 class BundleSink(Protocol):

@@ -576,3 +576,25 @@ async def test_a_failing_call_with_keywords_hands_them_to_the_twin(tmp_path: Pat
         with pytest.warns(RecorderWarning, match="Turn.accept failed"):
             items = turn.accept(_user("a"), _user("b"))
         assert items == [_user("a"), _user("b")]
+
+
+async def test_each_kind_of_warning_names_the_agents_line(tmp_path: Path) -> None:
+    """A RecorderWarning is attributed to the agent's line, whichever path raised it: a
+    failing call (through its guard), a misuse the handle notices, a value it had to change.
+    With fixed ``stacklevel`` s they named a recorder module or a generated guard."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            turn.accept_agent_message(None)  # type: ignore[arg-type]  # fails: the guard says so
+            line_failed = sys._getframe().f_lineno - 1
+            scope = open_rollout(tmp_path / "other")
+            async with scope:
+                pass
+            async with scope:  # entered again: a misuse the scope notices
+                line_misuse = sys._getframe().f_lineno - 1
+            async with turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"}) as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c1", "output": {1, 2}})
+                line_value = sys._getframe().f_lineno - 1
+    found = {(Path(w.filename).name, w.lineno) for w in caught if w.category is RecorderWarning}
+    here = Path(__file__).name
+    assert {(here, line_failed), (here, line_misuse), (here, line_value)} <= found, found
