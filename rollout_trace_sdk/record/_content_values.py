@@ -31,6 +31,10 @@ from ._known_refs import KnownRefs, freeze, thaw
 Dumps = Callable[[Any], bytes]
 #: Stores one payload: (kind, body, template parts) -> its reference.
 Put = Callable[[PayloadKind, "bytes | LazyBody", tuple[RawPayloadRef, ...]], RawPayloadRef]
+#: The same, with the parts and the reference flat (``_known_refs.freeze``).
+PutFrozen = Callable[
+    [PayloadKind, "bytes | LazyBody", tuple[tuple[Any, ...], ...]], tuple[Any, ...]
+]
 
 #: Strings at least this long become content values (stored once per distinct content).
 CONTENT_VALUE_MIN_CHARS: Final = 64 * 1024

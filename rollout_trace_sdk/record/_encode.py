@@ -184,8 +184,77 @@ _ENCODERS_V3: Final = {cls: _encoder(build) for cls, build in _HOOKS_V3.items()}
 MUTABLE_PAYLOADS: Final[frozenset[type[Any]]] = frozenset({ev.Other})
 
 #: A queued event: (seq, wall_time_unix_ms, thread_id, codex_turn_id, payload object, or the
-#: payload's JSON bytes for the mutable classes).
+#: payload's JSON bytes, or the payload flat, see :data:`FLAT_BUILDERS`).
 QueuedEvent = tuple[int, int, "str | None", "str | None", Any]
+
+#: How the hottest recording calls queue their events (``RecordQueue.event_flat``): not as an
+#: event object, nor encoded, but as a tuple of a builder's index here and the values it
+#: makes the event's ``payload`` object of (strings, numbers, ``None``, references as
+#: ``_known_refs.freeze`` tuples). The writer builds the object when it writes the line: the
+#: call keeps only what it must (values that cannot change), and the collector stops tracking
+#: such a record at its first look, as it does an encoded one. Each builder gives what
+#: :func:`payload_dict` gives for the event the tuple stands for (checked by the tests).
+FLAT_BUILDERS: Final[list[Callable[[tuple[Any, ...]], dict[str, Any]]]] = []
+
+
+def flat_builder(build: Callable[[tuple[Any, ...]], dict[str, Any]]) -> int:
+    """Register ``build`` (a flat tuple to its payload object); its index, the tuples' first
+    item."""
+    FLAT_BUILDERS.append(build)
+    return len(FLAT_BUILDERS) - 1
+
+
+def flat_ref(fields: tuple[Any, ...]) -> dict[str, Any]:
+    """``codec.ref_to_dict_v3`` of the reference ``_known_refs.freeze`` made ``fields`` of,
+    without making it again."""
+    return _flat_ref(fields, 0)[0]
+
+
+def _flat_ref(fields: tuple[Any, ...], at: int) -> tuple[dict[str, Any], int]:
+    payload_id, kind, _path, shard, capture, count = fields[at : at + 6]
+    out: dict[str, Any] = {"raw_payload_id": payload_id, "kind": {"type": kind}, "shard": shard}
+    if capture is not None:
+        out["capture"] = codec.capture_to_dict(capture)
+    at += 6
+    if count:
+        parts = []
+        for _ in range(count):
+            part, at = _flat_ref(fields, at)
+            parts.append(part)
+        out["parts"] = parts
+    return out, at
+
+
+def flat_payload(cls: type[Any]) -> Callable[..., dict[str, Any]]:
+    """The payload object of an event of ``cls`` from its fields' JSON values, given in the
+    order the class declares them: the type tag, the keys and what is left out when ``None``
+    as :func:`payload_dict` writes them in schema 3 (a flat builder's last step)."""
+    tag = {c: t for t, c in [*event_tags.EVENT_TYPES.items(), *event_tags.EVENT_TYPES_V3.items()]}[
+        cls
+    ]
+    names = [field.name for field in attrs.fields(cls)]
+    items = [f'"type": {tag!r}']
+    tail = []
+    for k, name in enumerate(names):
+        if (cls, name) in _OMITTED_WHEN_NONE:
+            tail.append(f"    if v{k} is not None:\n        d[{name!r}] = v{k}\n")
+        else:
+            items.append(f"{name!r}: v{k}")
+    source = f"def build({', '.join(f'v{k}' for k in range(len(names)))}):\n"
+    source += "    d = {" + ", ".join(items) + "}\n" + "".join(tail) + "    return d\n"
+    env: dict[str, Any] = {}
+    exec(compile(source, f"<flat payload {tag}>", "exec"), env)
+    return env["build"]  # type: ignore[no-any-return]
+
+
+def flat_hook(cls: type[Any], field: str) -> Callable[[Any], Any]:
+    """The JSON of field ``field`` of ``cls`` (a tagged union's, through the codec's hook, as
+    :func:`payload_dict` writes it in schema 3): for a flat builder's union fields."""
+    hint = codec.field_hints(cls)[field]
+    env: dict[str, Any] = {}
+    _field_expr(cls, field, hint, env, ev.SCHEMA_VERSION_V3)
+    return env[f"_hook_{cls.__name__}_{field}"]  # type: ignore[no-any-return]
+
 
 _HEAD_FORMAT: Final = b'{"schema_version":%d,"seq":%%d,"wall_time_unix_ms":%%d%%b%%b}\n'
 _HEAD: Final = _HEAD_FORMAT % ev.SCHEMA_VERSION
@@ -255,6 +324,7 @@ class LineEncoder:
         index of the first event not yet encoded."""
         contexts = self._contexts
         hooks = self._hooks
+        flat = FLAT_BUILDERS
         dumps = orjson.dumps
         head = self._head
         clock = time.perf_counter_ns
@@ -268,7 +338,10 @@ class LineEncoder:
                 if payload.__class__ is bytes:
                     body = payload
                 else:
-                    fields = hooks[payload.__class__](payload)
+                    if payload.__class__ is tuple:
+                        fields = flat[payload[0]](payload)
+                    else:
+                        fields = hooks[payload.__class__](payload)
                     try:
                         body = dumps(fields)
                     except (TypeError, RecursionError):

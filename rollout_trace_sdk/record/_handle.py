@@ -66,6 +66,13 @@ class Emitter:
         turn_id = self._turn_id if in_turn is None else in_turn
         return self._rt.event(payload, thread_id=self._thread_id, codex_turn_id=turn_id)
 
+    def _emit_flat(self, cls: type[Any], flat: tuple[Any, ...]) -> bool:
+        """:meth:`_emit` for an event of class ``cls`` given flat, through the writer's hot
+        path (``Runtime.flat``, which the caller has checked): see ``_encode.FLAT_BUILDERS``."""
+        sink = self._rt.flat
+        assert sink is not None
+        return sink.event_flat(cls, flat, self._thread_id, self._turn_id)
+
     def _payload(self, kind: ev.PayloadKind, value: Any) -> ev.RawPayloadRef | None:
         """Store one payload; ``None`` when it could not be stored (Codex then writes no ref)."""
         return self._rt.payload(kind, value)
@@ -126,6 +133,16 @@ class Handle(Emitter):
             if started is None:
                 self._rt.sink.lost_event()
             self._rt.sink.lost_event()
+            self._live = False
+            self._done = True
+            return False
+        self._register(owner)
+        return True
+
+    def _start_flat(self, cls: type[Any], flat: tuple[Any, ...], owner: object | None) -> bool:
+        """:meth:`_start` for a start event given flat (see :meth:`_emit_flat`)."""
+        if not self._emit_flat(cls, flat):
+            self._rt.sink.lost_event()  # the end it will never have (see _start)
             self._live = False
             self._done = True
             return False

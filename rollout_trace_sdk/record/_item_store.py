@@ -63,6 +63,7 @@ from ._content_values import (
     ContentValues,
     Dumps,
     Put,
+    PutFrozen,
     holds_long_string,
     template_body,
 )
@@ -148,6 +149,7 @@ class ItemStore:
         "_lock",
         "_max_payload",
         "_put",
+        "_put_frozen",
         "_recent",
         "_recent_refs",
         "_threads",
@@ -163,6 +165,7 @@ class ItemStore:
         max_payload_bytes: int | None = None,
         dumps: Dumps = orjson.dumps,
         lazy_strings: bool = False,
+        put_frozen: PutFrozen | None = None,
     ) -> None:
         """
         Args:
@@ -177,6 +180,8 @@ class ItemStore:
                 string is then cut out of its item before anything is serialised, and
                 stored as a content value keyed by the digest of its UTF-8 bytes, so the
                 event loop never escapes it (only hashes it once, to store it once).
+            put_frozen: ``put`` giving the reference flat (``_known_refs.freeze``), when the
+                writer has one (no limits): :meth:`tool_output` then makes no reference object.
         """
         self._put = put
         self._dumps = dumps
@@ -186,6 +191,8 @@ class ItemStore:
         self._max_payload = max_payload_bytes
         # with a per-payload limit every body's exact size is needed at once: no lazy bodies
         self._lazy = lazy_strings and max_payload_bytes is None
+        # the hot path follows the lazy setting only (the writer's without limits)
+        self._put_frozen = put_frozen if self._lazy else None
         self._threads: dict[str, _Thread] = {}
         self._by_content = KnownRefs()
         #: content values (long strings, images, shared request values)
@@ -220,6 +227,43 @@ class ItemStore:
         recent[id(item)] = item
         self._recent_refs[id(item)] = freeze(ref)
         return ref
+
+    def tool_output(self, item: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+        """:meth:`item` then :meth:`tool_result`, in one call and with the references flat
+        (``_known_refs.freeze``): the hot path of a tool's output (``ToolCall.completed``),
+        which makes no reference object. The same payloads as those two calls, in the same
+        order. ``None`` (nothing done) where it would differ from them: no flat ``put``, or
+        an item holding a content value (a long string, a ``data:`` URL).
+
+        Returns:
+            The item's reference and the result's, flat.
+        """
+        put = self._put_frozen
+        if put is None:
+            return None
+        with self._lock:
+            if holds_long_string(item, self._content_min, _CUT_DEPTH):
+                return None
+            data = self._dumps(item)
+            key = hashlib.sha256(data).digest()[:DIGEST]
+            known = self._by_content
+            ref = known.frozen(key)
+            if ref is None:
+                if len(data) >= self._content_min or b'"data:' in data:
+                    return None  # _store_item cuts its content values out
+                self.items_stored += 1
+                ref = put("model_item", data, ())
+                known.add_frozen(key, ref)
+            recent = self._recent
+            if len(recent) >= _RECENT_MAX:  # as in item()
+                oldest = next(iter(recent))
+                del recent[oldest]
+                self._recent_refs.pop(oldest, None)
+            recent[id(item)] = item
+            self._recent_refs[id(item)] = ref
+            if ref[4] is None and not ref[5]:  # stored whole, no parts (see tool_result)
+                return ref, put("tool_result", _DIRECT_RESPONSE, (ref,))
+            return ref, freeze(self.tool_result(thaw(ref), item))
 
     def _take_recent(self, item: Any) -> RawPayloadRef | None:
         """The reference :meth:`item` gave ``item`` lately, if it did (forgotten then)."""

@@ -32,6 +32,14 @@ class KnownRefs:
         self._refs[key] = freeze(ref)
         return ref
 
+    def frozen(self, key: bytes) -> tuple[Any, ...] | None:
+        """The reference stored under ``key`` as kept (:func:`freeze`'s tuple), or None."""
+        return self._refs.get(key)
+
+    def add_frozen(self, key: bytes, fields: tuple[Any, ...]) -> None:
+        """Keep a reference already frozen (the hot path makes them so, see ``RecordQueue``)."""
+        self._refs[key] = fields
+
 
 def freeze(ref: RawPayloadRef) -> tuple[Any, ...]:
     """``ref`` as one flat tuple (its fields and part count, then its parts', depth first):

@@ -24,6 +24,7 @@ from ._budget import PROCESS, SLACK
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
 from ._item_store import ItemStore
+from ._known_refs import freeze, thaw
 from ._line_cost import line_estimate
 from ._shard_plan import ShardPlan
 from ._values import ValueEncoder
@@ -120,6 +121,7 @@ class RecordQueue:
         "_turn_wanted",
         "_wakeup",
         "bundle_dir",
+        "flat",
         "items",
         "values",
     )
@@ -182,6 +184,10 @@ class RecordQueue:
     _body_unchecked: Callable[[Any], tuple[bytes, bool]]
     _body_repair: Callable[[bytes], bytes]
     items: ItemStore | None
+    #: schema 3 without limits: :meth:`put_frozen` and :meth:`event_flat` may be used (a
+    #: payload's reference is then decided by its id and shard alone, and an event's line
+    #: can wait for the writer)
+    flat: bool
     _wakeup: Any
     bundle_dir: Path
 
@@ -291,6 +297,84 @@ class RecordQueue:
             self._hurry()
         return True
 
+    def event_flat(
+        self,
+        cls: type[Any],
+        flat: tuple[Any, ...],
+        thread_id: str | None,
+        codex_turn_id: str | None,
+    ) -> bool:
+        """:meth:`event_nowait` for an event of class ``cls`` given flat (see
+        ``_encode.FLAT_BUILDERS``), when :attr:`flat`: the same decision to keep or drop it,
+        its seq and wall time now, its line made by the writer. The hot path: the
+        bookkeeping is event_nowait's, inlined."""
+        if _get_ident() != self._loop_ident:
+            return self._event_from_thread(flat, thread_id, codex_turn_id, cls)
+        queued = self._queued
+        if (
+            self._closing
+            or self._failed is not None
+            or (
+                queued
+                and queued + EVENT_COST > self._cap
+                and cls not in KEPT_EVENTS
+                and not self._recap(EVENT_COST)
+            )
+            or (self._full and cls not in CLOSING_EVENTS)
+        ):
+            self._drop_event()
+            return False
+        seq = self._seq = self._seq + 1
+        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, flat))
+        queued += EVENT_COST
+        self._queued = queued
+        self._enqueued += 1
+        if queued >= self._hurry_at:
+            self._hurry()
+        return True
+
+    def payload_frozen(self, kind: ev.PayloadKind, value: Any) -> tuple[Any, ...] | None:
+        """:meth:`payload_nowait` when :attr:`flat`, the reference flat (see
+        :meth:`put_frozen`); ``None`` for a value that could not be serialised (counted)."""
+        data = self._snapshot(kind, value)
+        return None if data is None else self.put_frozen(kind, data)
+
+    def put_frozen(
+        self, kind: ev.PayloadKind, data: bytes | LazyBody, parts: tuple[tuple[Any, ...], ...] = ()
+    ) -> tuple[Any, ...]:
+        """Schema 3 without limits (:attr:`flat`): :meth:`_put_body`, the reference made
+        flat (``_known_refs.freeze``, ``parts`` flat too) rather than an object: the item
+        store keeps it so, and an event queued flat carries it so."""
+        plan = self._plan
+        assert plan is not None
+        size = len(data) + PAYLOAD_OVERHEAD
+        queued = self._queued
+        if _get_ident() != self._loop_ident:  # the item store called from a worker thread
+            return freeze(self._put_body(kind, data, tuple(thaw(part) for part in parts)))
+        with self._inbox_lock:  # the plan is shared with calls from other threads
+            if (
+                self._closing
+                or self._failed is not None
+                or (queued and queued + size > self._cap and not self._recap(size))
+            ):
+                self._drop_payload(len(data))
+                omitted = plan.omit(kind, len(data), tuple(thaw(part) for part in parts))
+                return freeze(omitted)
+            payload_id, shard, record = plan.place_whole(data)
+        # event_nowait's bookkeeping, inlined (see _put_body)
+        self._queue.append(record)
+        queued += size
+        self._queued = queued
+        self._enqueued += 1
+        if queued >= self._hurry_at:
+            self._hurry()
+        if not parts:
+            return (payload_id, kind, "", shard, None, 0)
+        out: list[Any] = [payload_id, kind, "", shard, None, len(parts)]
+        for part in parts:
+            out += part
+        return tuple(out)
+
     def lost_event(self) -> None:
         """Count an event that will not be written though nothing offered it to the queue:
         one that could not be made because its payload was dropped (schema 2 has no
@@ -389,19 +473,27 @@ class RecordQueue:
         return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
 
     def _event_from_thread(
-        self, payload: ev.EventPayload, thread_id: str | None, codex_turn_id: str | None
+        self,
+        payload: ev.EventPayload | tuple[Any, ...],
+        thread_id: str | None,
+        codex_turn_id: str | None,
+        cls: type[Any] | None = None,
     ) -> bool:
-        if payload.__class__ in MUTABLE_PAYLOADS:
+        """An event recorded from another OS thread, into the inbox (``cls``: the class of
+        an event given flat, see :meth:`event_flat`)."""
+        if cls is None:
+            cls = payload.__class__
+        if cls in MUTABLE_PAYLOADS:  # never given flat
             try:
-                payload = self.values.compact(payload_dict(payload))  # type: ignore[assignment]
+                payload = self.values.compact(payload_dict(payload))  # type: ignore[arg-type,assignment]
             except Exception as exc:
                 with self._inbox_lock:
                     self._thread_drops[0] += 1
                 log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
                 return False
         with self._inbox_lock:
-            full = self._full and payload.__class__ not in CLOSING_EVENTS
-            if full or not self._admit_from_thread(EVENT_COST, payload.__class__ in KEPT_EVENTS):
+            full = self._full and cls not in CLOSING_EVENTS
+            if full or not self._admit_from_thread(EVENT_COST, cls in KEPT_EVENTS):
                 self._thread_drops[0] += 1
                 return False
             wall = time.time_ns() // 1_000_000

@@ -209,6 +209,9 @@ class ShardPlan:
             The reference to put in events, and the record to queue for :class:`ShardSink`
             (``None`` when the payload is omitted).
         """
+        if not self.limited:
+            payload_id, shard, record = self.place_whole(body)
+            return RawPayloadRef(payload_id, kind, "", shard, None, parts), record
         n = self._ordinal = self._ordinal + 1
         payload_id = layout.raw_payload_id(n)
         size = kept = len(body)
@@ -246,3 +249,21 @@ class ShardPlan:
         capture = PayloadCapture("truncated", size, None)
         ref = RawPayloadRef(payload_id, kind, "", shard, capture, parts)
         return ref, ((shard, payload_id, cut, capture), body)
+
+    def place_whole(self, body: bytes | LazyBody) -> tuple[str, int, ShardRecord]:
+        """:meth:`place` for a plan with no limits (every body is stored whole), without
+        making a reference: the payload's id, its shard and the record. The recorder's
+        hottest calls build their references as flat tuples (``_known_refs``) from these."""
+        n = self._ordinal = self._ordinal + 1
+        payload_id = layout.raw_payload_id(n)
+        length = layout.SHARD_RECORD_HEADER.size + len(payload_id) + len(body)
+        shard = self._shard
+        if self._shard_bytes and self._shard_bytes + length > self._rotate:
+            self.finished[shard] = self._placed
+            shard = self._shard = shard + 1
+            self._shard_bytes = 0
+            self._placed = 0
+        self._shard_bytes += length
+        self._placed += 1
+        self._used += length
+        return payload_id, shard, ((shard << ORDINAL_BITS) | n, body)

@@ -67,6 +67,21 @@ class BundleSink(Protocol):
     def sync_point(self) -> None: ...
 
 
+class FlatSink(BundleSink, Protocol):
+    """The writer's hot path, for a rollout it allows (schema 3 without limits): references
+    and events kept flat until written (see ``RecordQueue.event_flat``)."""
+
+    def payload_frozen(self, kind: ev.PayloadKind, value: Any) -> tuple[Any, ...] | None: ...
+
+    def event_flat(
+        self,
+        cls: type[Any],
+        flat: tuple[Any, ...],
+        thread_id: str | None,
+        codex_turn_id: str | None,
+    ) -> bool: ...
+
+
 class NullLifecycle:
     """What every disabled twin shares: it is not enabled, counts as ended (threads and turns
     say otherwise, so agent code keeps using them), and entering, leaving and shutdown do
@@ -223,6 +238,7 @@ class Runtime:
         "compact",
         "cwd",
         "event",
+        "flat",
         "for_parsed_item",
         "items",
         "known_items",
@@ -253,6 +269,8 @@ class Runtime:
         self.payload = sink.payload_nowait
         #: schema 3: the writer's item store (each conversation item written once); None in 2
         self.items: ItemStore | None = getattr(sink, "items", None)
+        #: the writer's hot path when it allows it (schema 3 without limits), else None
+        self.flat: FlatSink | None = sink if getattr(sink, "flat", False) else None  # type: ignore[assignment]
         #: one-line JSON of an agent value that never raises (see ``_values``)
         self.compact = sink.values.compact
         #: an item Codex parses strictly (agent messages), made parseable (see ``_values``)

@@ -17,6 +17,7 @@ from . import tool_kinds
 from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
+from ._encode import flat_builder, flat_hook, flat_payload, flat_ref
 from ._values import text_of
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
@@ -112,9 +113,20 @@ class ToolCall(AgentToolWork):
             command=command,
             encode=rt.compact,
         )
-        ref = None
+        # schema 3 without limits: the invocation's reference and the start event stay flat
+        # until written (see _encode.FLAT_BUILDERS), when the start holds only text
+        flat = rt.flat
+        if flat is not None and not (
+            (namespace is None or namespace.__class__ is str)
+            and (runtime_tool_id is None or runtime_tool_id.__class__ is str)
+        ):
+            flat = None
+        ref = frozen = None
         if rt.items is not None or name != "wait" or waits_on is not None:
-            ref = self._payload("tool_invocation", body)
+            if flat is not None:
+                frozen = flat.payload_frozen("tool_invocation", body)
+            else:
+                ref = self._payload("tool_invocation", body)
         else:
             # Codex 0.169's reducer reads every tool named ``wait`` as code mode's, whose
             # arguments must name a cell: an agent's own ``wait`` would make the bundle
@@ -122,29 +134,26 @@ class ToolCall(AgentToolWork):
             rt.sink.values.note("wait")
         #: whether the invocation is in the bundle (a full queue under overflow="drop" may
         #: drop it): the reducers read a delivered message from it (see ``_activity``)
-        self._invocation = ref is not None
+        self._invocation = ref is not None or frozen is not None
         #: as given: an agent activity delivering a message is read from them (``_activity``)
         self._arguments = arguments
         #: a custom tool (``input=``) is answered by a ``custom_tool_call_output``
         self._custom = custom_input is not None
-        requester: ev.ToolCallRequester = (
-            _MODEL_REQUESTER
-            if code_cell is None
-            else ev.CodeCellRequester(code_cell.runtime_cell_id)
-        )
+        cell_id = None if code_cell is None else code_cell.runtime_cell_id
         # a dropped start leaves the call dead: nothing may refer to it (null twin instead)
-        self._start(
-            ev.ToolCallStarted(
-                tool_call_id,
-                model_visible_call_id,
-                runtime_tool_id,
-                requester,
-                self.kind,
-                tool_kinds.summary(name, namespace, source),
-                ref,
-            ),
-            self._owner(),
+        started = (
+            tool_call_id,
+            model_visible_call_id,
+            runtime_tool_id,
+            cell_id,
+            name,
+            namespace,
+            source,
         )
+        if flat is not None:
+            self._start_flat(ev.ToolCallStarted, (_STARTED, *started, frozen), self._owner())
+        else:
+            self._start(_started(started, ref), self._owner())
         #: the code cell a running ``wait`` call waits on: the cell's end is written in this
         #: call's turn, and in schema 3 resolves it (the schema-2 reducer reads the
         #: arguments; 0.171's needs ``code_cell_wait_target_resolved``)
@@ -169,6 +178,12 @@ class ToolCall(AgentToolWork):
         if self._waits_on is not None:
             self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
+
+    def _ended_flat(self, status: ev.ExecutionStatus, result: tuple[Any, ...]) -> None:
+        """:meth:`_ended` with the result's reference flat (``Runtime.flat``)."""
+        if self._waits_on is not None:
+            self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
+        self._emit_flat(ev.ToolCallEnded, (_ENDED, self.tool_call_id, status, result))
 
     def _wait_resolved(self, runtime_cell_id: str) -> str:
         """The cell this wait waits on ended; the turn the cell's end is written in."""
@@ -221,9 +236,15 @@ class ToolCall(AgentToolWork):
                 output_item, call=self.model_visible_call_id
             )
             assert item_id is not None  # a dict always gets one
-            item_ref = store.item(recorded)
-            self._ended(status, store.tool_result(item_ref, recorded))
-            self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
+            refs = store.tool_output(recorded)  # the hot path (Runtime.flat), when it applies
+            if refs is not None:
+                item_frozen, result = refs
+                self._ended_flat(status, result)
+                self._emit_flat(ev.HistoryItemAcceptedV3, (_ACCEPTED, item_id, item_frozen))
+            else:
+                item_ref = store.item(recorded)
+                self._ended(status, store.tool_result(item_ref, recorded))
+                self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
             return self._turn.thread._ids.calls.unrenamed([recorded])[0]
         ended = self._end(status, {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
@@ -450,6 +471,58 @@ class ToolCall(AgentToolWork):
             self._cut_off()
         else:
             self.completed()
+
+
+# --- events kept flat until written (see _encode.FLAT_BUILDERS) ------------------------------
+
+
+def _started(fields: tuple[Any, ...], ref: ev.RawPayloadRef | None) -> ev.ToolCallStarted:
+    """The start event of a call: ``fields`` are its ids, its requesting cell's runtime id
+    (``None``: the model's), the tool's name and namespace and the text of its preview."""
+    tool_call_id, visible_id, runtime_tool_id, cell_id, name, namespace, source = fields
+    return ev.ToolCallStarted(
+        tool_call_id,
+        visible_id,
+        runtime_tool_id,
+        _MODEL_REQUESTER if cell_id is None else ev.CodeCellRequester(cell_id),
+        tool_kinds.tool_kind(name),
+        tool_kinds.summary(name, namespace, source),
+        ref,
+    )
+
+
+_started_payload = flat_payload(ev.ToolCallStarted)
+_requester_json = flat_hook(ev.ToolCallStarted, "requester")
+_kind_json = flat_hook(ev.ToolCallStarted, "kind")
+_summary_json = flat_hook(ev.ToolCallStarted, "summary")
+_MODEL_REQUESTER_JSON: Final = _requester_json(_MODEL_REQUESTER)
+_ended_payload = flat_payload(ev.ToolCallEnded)
+_accepted_payload = flat_payload(ev.HistoryItemAcceptedV3)
+
+
+def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
+    """``(_STARTED, *fields of _started, invocation reference flat or None)``."""
+    _, tool_call_id, visible_id, runtime_tool_id, cell_id, name, namespace, source, ref = f
+    return _started_payload(
+        tool_call_id,
+        visible_id,
+        runtime_tool_id,
+        _MODEL_REQUESTER_JSON
+        if cell_id is None
+        else _requester_json(ev.CodeCellRequester(cell_id)),
+        _kind_json(tool_kinds.tool_kind(name)),
+        _summary_json(tool_kinds.summary(name, namespace, source)),
+        None if ref is None else flat_ref(ref),
+    )
+
+
+_STARTED: Final = flat_builder(_started_flat)
+#: ``(_ENDED, tool call id, status, result reference flat or None)``
+_ENDED: Final = flat_builder(
+    lambda f: _ended_payload(f[1], f[2], None if f[3] is None else flat_ref(f[3]))
+)
+#: ``(_ACCEPTED, item id, the output item's reference flat)``
+_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[1], None, flat_ref(f[2])))
 
 
 # --- null twins --------------------------------------------------------------------------------

@@ -224,6 +224,7 @@ class BundleWriter(ClosingReports):
                 max_payload_bytes=limits.max_payload_bytes,
                 dumps=self.values.compact_payload,
                 lazy_strings=not self._plan.limited,
+                put_frozen=self.put_frozen,
             )
         elif limits is not None and limits != CaptureLimits():
             raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")
@@ -234,6 +235,7 @@ class BundleWriter(ClosingReports):
         self._eager_slow = self._encoder.payload_bytes
         if self._plan is None or not self._plan.limited:
             self._eager = self._encoder.encoders
+        self.flat = self._plan is not None and self._eager is not None
         self._max = max(int(max_queued_bytes), 1)
         self._overflow = overflow
         self._durable = durable

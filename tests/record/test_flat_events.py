@@ -1,0 +1,106 @@
+"""Events queued flat (``_encode.FLAT_BUILDERS``, the tool call's hot path) become the lines the
+same events queued as objects become: byte for byte, over the corpus and over made-up calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_trace_sdk.model import codec
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.record import tools
+from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
+from rollout_trace_sdk.record._known_refs import freeze
+from tests.conftest import CONFORMANCE_V3
+
+_LOGS = sorted(CONFORMANCE_V3.glob("*/*/trace.jsonl")) if CONFORMANCE_V3.is_dir() else []
+
+_ITEM = ev.RawPayloadRef("raw_payload:7", "model_item", "", 1)
+_OMITTED = ev.RawPayloadRef(
+    "raw_payload:8", "model_item", "", None, ev.PayloadCapture("omitted", 9)
+)
+_CUT = ev.RawPayloadRef("raw_payload:9", "model_item", "", 2, ev.PayloadCapture("truncated", 9, 4))
+REFS = [
+    _ITEM,
+    _OMITTED,
+    _CUT,
+    ev.RawPayloadRef("raw_payload:10", "tool_result", "", 3, None, (_ITEM,)),
+    ev.RawPayloadRef("raw_payload:11", "tool_result", "", 3, None, (_ITEM, _CUT, _OMITTED)),
+    ev.RawPayloadRef(
+        "raw_payload:12",
+        "inference_request",
+        "",
+        4,
+        None,
+        (ev.RawPayloadRef("raw_payload:13", "model_item", "", 4, None, (_CUT, _ITEM)), _ITEM),
+    ),
+]
+
+
+@pytest.mark.parametrize("ref", REFS)
+def test_a_flat_reference_is_written_as_the_codec_writes_the_reference(
+    ref: ev.RawPayloadRef,
+) -> None:
+    assert flat_ref(freeze(ref)) == codec.ref_to_dict_v3(ref)
+
+
+def _flat(payload: Any) -> tuple[Any, ...] | None:
+    """The flat tuple the tool call queues for ``payload``, if it queues one of its kind."""
+    if payload.__class__ is ev.ToolCallEnded:
+        ref = payload.result_payload
+        return (tools._ENDED, payload.tool_call_id, payload.status, ref and freeze(ref))
+    if (
+        payload.__class__ is ev.HistoryItemAcceptedV3
+        and payload.agent_message_payload is None
+        and payload.tool_output_payload is not None
+    ):
+        return (tools._ACCEPTED, payload.item_id, freeze(payload.tool_output_payload))
+    return None
+
+
+@pytest.mark.skipif(not _LOGS, reason="../shared/conformance-v3 is not present")
+@pytest.mark.parametrize("log", _LOGS, ids=[p.parent.parent.name for p in _LOGS])
+def test_corpus_ends_and_acceptances_queued_flat_are_written_back_to_their_bytes(
+    log: Path,
+) -> None:
+    encoder: LineEncoder | None = None
+    for line in log.read_bytes().splitlines():
+        event = codec.parse_event_line(line, 3)
+        encoder = encoder or LineEncoder(event.rollout_id, schema=3)
+        flat = _flat(event.payload)
+        if flat is not None:
+            queued = (event.seq, event.wall_time_unix_ms, event.thread_id, event.codex_turn_id)
+            assert encoder.line((*queued, flat)) == line + b"\n"
+
+
+STARTS = [
+    ("call_1", "call_1", None, None, "exec_command", None, '{"cmd":"ls"}'),
+    ("t#2", None, "rt_3", "cell_1", "my_tool", "mcp__srv", "x" * 500),
+    ("t3", "call_9", None, None, "spawn_agent", None, None),
+    ("t4", "c", None, None, "wait", None, '{"cell_id":"1"}'),
+    ("t5", "c\u2028é", None, None, "apply_patch", "", "*** Begin Patch\nghp_" + "a" * 36),
+]
+
+
+@pytest.mark.parametrize("fields", STARTS)
+@pytest.mark.parametrize("ref", [None, *REFS[:3]])
+def test_a_start_queued_flat_is_the_start_queued_as_an_object(
+    fields: tuple[Any, ...], ref: ev.RawPayloadRef | None
+) -> None:
+    flat = (tools._STARTED, *fields, None if ref is None else freeze(ref))
+    event = tools._started(fields, ref)
+    assert FLAT_BUILDERS[tools._STARTED](flat) == payload_dict(event, 3)
+    encoder = LineEncoder("rollout", schema=3)
+    assert encoder.line((1, 2, "th", "tu", flat)) == encoder.line((1, 2, "th", "tu", event))
+
+
+@pytest.mark.parametrize("ref", [None, *REFS])
+@pytest.mark.parametrize("status", ["completed", "failed"])
+def test_an_end_queued_flat_is_the_end_queued_as_an_object(
+    ref: ev.RawPayloadRef | None, status: ev.ExecutionStatus
+) -> None:
+    flat = (tools._ENDED, "call_1", status, None if ref is None else freeze(ref))
+    event = ev.ToolCallEnded("call_1", status, ref)
+    assert FLAT_BUILDERS[tools._ENDED](flat) == payload_dict(event, 3)
