@@ -31,7 +31,8 @@ from anyio.lowlevel import RunVar
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
 from ._line_cost import line_estimate
-from ._queue import EVENT_COST, PAYLOAD_OVERHEAD, RecordQueue
+from ._queue import RecordQueue
+from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from ._shard_plan import is_cut
 from ._shards import ShardSink
 

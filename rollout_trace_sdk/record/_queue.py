@@ -8,8 +8,6 @@ close). One object, two modules: the contract is in ``writer``'s docstring.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import threading
 import time
 from collections import deque
@@ -23,63 +21,26 @@ from ._async_lib import current_async_library
 from ._budget import PROCESS, SLACK
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
+from ._inbox import ThreadInbox
 from ._item_store import ItemStore
 from ._known_refs import freeze, thaw
 from ._line_cost import line_estimate
+from ._queue_rules import (
+    CLOSING_EVENTS,
+    EVENT_COST,
+    HARD_CAP_FACTOR,
+    KEPT_EVENTS,
+    PAYLOAD_OVERHEAD,
+)
 from ._shard_plan import ShardPlan
 from ._values import ValueEncoder
 
-log = logging.getLogger("rollout_trace_sdk")
-
-#: With ``overflow="wait"`` the ``*_nowait`` calls (which cannot wait) may overdraw the budget
-#: up to this factor before anything is dropped; the awaitable points (``async with`` of a
-#: handle) wait for the writer first. The queue's memory bound is therefore
-#: ``HARD_CAP_FACTOR × max_queued_bytes`` (plus the :data:`KEPT_EVENTS` queued past it).
-HARD_CAP_FACTOR: Final = 2
-#: Events that end something: never dropped for want of room (only a failed or closed writer
-#: loses them), so a reduced trace never shows a thread, turn or call still running because
-#: its end was dropped. One per open handle at most, so the overdraw they cause is bounded.
-CLOSING_EVENTS: Final[frozenset[type[Any]]] = frozenset(
-    {
-        ev.RolloutEnded,
-        ev.ThreadEnded,
-        ev.CodexTurnEnded,
-        ev.ToolCallEnded,
-        ev.InferenceCompleted,
-        ev.InferenceFailed,
-        ev.InferenceCancelled,
-        ev.CodeCellEnded,
-        ev.CompactionRequestCompleted,
-        ev.CompactionRequestFailed,
-        ev.ToolCallRuntimeEnded,
-    }
-)
-#: Events that start something, kept like :data:`CLOSING_EVENTS` when the queue is out of
-#: room (``overflow="drop"``, or past the hard cap): a dropped start lost all that came under
-#: it (a turn's calls, a sub-agent's turns) without counting it, as nothing may refer to a
-#: handle whose start is not in the bundle. With both kept, a full queue drops only point
-#: events and payloads, each counted. At a schema-3 bundle's ceiling (``_full``) only the
-#: closing events are written, as the ceiling is a bound on the bundle's size.
-KEPT_EVENTS: Final[frozenset[type[Any]]] = CLOSING_EVENTS | {
-    ev.ThreadStarted,
-    ev.CodexTurnStarted,
-    ev.ToolCallStarted,
-    ev.InferenceStarted,
-    ev.InferenceStartedV3,
-    ev.CodeCellStarted,
-    ev.CompactionRequestStarted,
-    ev.ToolCallRuntimeStarted,
-}
-#: Bytes charged to the budget for one queued event (the tuple, the attrs object, its strings).
-EVENT_COST: Final = 256
-#: Bytes charged on top of a payload's JSON (the queue entry and the ref).
-PAYLOAD_OVERHEAD: Final = 128
 _NEVER: Final = 1 << 62
 _get_ident = threading.get_ident
 _QueuedPayload = _files.QueuedPayload
 
 
-class RecordQueue:
+class RecordQueue(ThreadInbox):
     """The enqueueing half of :class:`~.writer.BundleWriter` (which owns every attribute)."""
 
     __slots__ = (
@@ -87,43 +48,20 @@ class RecordQueue:
         "_body_dumps",
         "_body_repair",
         "_body_unchecked",
-        "_cap",
-        "_closing",
         "_crowded",
         "_durable",
         "_eager",
         "_eager_slow",
-        "_enqueued",
-        "_failed",
-        "_full",
-        "_hurry_at",
-        "_inbox",
-        "_inbox_bytes",
-        "_inbox_lock",
         "_limited",
-        "_lines_capped",
         "_loop_ident",
-        "_max",
-        "_ordinals",
         "_overflow",
         "_own_cap",
-        "_plan",
-        "_poke",
-        "_process_full",
-        "_queue",
-        "_queued",
-        "_reasons",
-        "_seq",
-        "_stats",
         "_sync_at",
         "_taken",
-        "_thread_drops",
         "_turn_wanted",
         "_wakeup",
-        "bundle_dir",
         "flat",
         "items",
-        "values",
     )
     values: ValueEncoder
     #: what this queue may hold before it looks again (its own hard cap, or under a process
@@ -440,103 +378,6 @@ class RecordQueue:
             self._turn_wanted = True
             wakeup.set()
 
-    # --- calls from other OS threads ------------------------------------------------------
-
-    def _admit_from_thread(self, size: int, kept: bool = False) -> bool:
-        """Under the inbox lock: may a thread call add ``size`` bytes? Same budget as the
-        loop's calls (queue and inbox together), so memory stays bounded; a ``kept`` event
-        (:data:`KEPT_EVENTS`) is admitted past it, as on the loop."""
-        return (
-            not self._closing
-            and self._failed is None
-            and (kept or self._queued + self._inbox_bytes + size <= self._cap or self._recap(size))
-        )
-
-    def _payload_from_thread(
-        self, kind: ev.PayloadKind, data: bytes | LazyBody
-    ) -> ev.RawPayloadRef | None:
-        size = len(data) + PAYLOAD_OVERHEAD
-        with self._inbox_lock:
-            plan = self._plan
-            if not self._admit_from_thread(size):
-                drops = self._thread_drops
-                drops[1] += 1
-                drops[2] += len(data)
-                return None if plan is None else plan.omit(kind, len(data))
-            if plan is not None:
-                ref, record = plan.place(kind, data)
-                if record is not None:
-                    self._inbox_put(record, size)
-                return ref
-            n = next(self._ordinals)
-            self._inbox_put((n, data), size)
-        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
-
-    def _event_from_thread(
-        self,
-        payload: ev.EventPayload | tuple[Any, ...],
-        thread_id: str | None,
-        codex_turn_id: str | None,
-        cls: type[Any] | None = None,
-    ) -> bool:
-        """An event recorded from another OS thread, into the inbox (``cls``: the class of
-        an event given flat, see :meth:`event_flat`)."""
-        if cls is None:
-            cls = payload.__class__
-        if cls in MUTABLE_PAYLOADS:  # never given flat
-            try:
-                payload = self.values.compact(payload_dict(payload))  # type: ignore[arg-type,assignment]
-            except Exception as exc:
-                with self._inbox_lock:
-                    self._thread_drops[0] += 1
-                log.warning("rollout_trace_sdk: dropped an event that is not JSON: %s", exc)
-                return False
-        with self._inbox_lock:
-            full = self._full and cls not in CLOSING_EVENTS
-            if full or not self._admit_from_thread(EVENT_COST, cls in KEPT_EVENTS):
-                self._thread_drops[0] += 1
-                return False
-            wall = time.time_ns() // 1_000_000
-            self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
-        return True
-
-    def _inbox_put(self, item: tuple[Any, ...], size: int) -> None:
-        """Under the inbox lock: add ``item``; wake the loop thread if it is the first."""
-        first = not self._inbox
-        self._inbox.append(item)
-        self._inbox_bytes += size
-        poke = self._poke
-        if first and poke is not None:
-            # the loop may be gone: then the next flush or the close takes the inbox
-            with contextlib.suppress(Exception):
-                poke(self._take_inbox)
-
-    def _take_inbox(self) -> None:
-        """In the loop thread: move what other threads recorded into the queue, in order."""
-        if not self._inbox:
-            return
-        with self._inbox_lock:
-            items = list(self._inbox)
-            self._inbox.clear()
-            self._inbox_bytes = 0
-        queue = self._queue
-        capped = self._lines_capped
-        added = 0
-        for item in items:
-            if len(item) == 2:
-                queue.append(item)
-                added += len(item[1]) + PAYLOAD_OVERHEAD
-            else:
-                seq = self._seq = self._seq + 1
-                queue.append((seq, *item))
-                added += EVENT_COST
-                if capped:  # admitted: the ceiling only stops what follows
-                    self._charge_line(item[3])
-        self._queued += added
-        self._enqueued += len(items)
-        if self._queued >= self._hurry_at:
-            self._hurry()
-
     # --- queueing internals --------------------------------------------------------------
 
     def _put_body(
@@ -642,77 +483,6 @@ class RecordQueue:
         self._queue.append(item)
         self._queued += size
         self._enqueued += 1
-
-    def _drop_event(self) -> None:
-        self._stats[2] += 1
-        self._note_overflow()
-
-    def _drop_payload(self, nbytes: int) -> None:
-        self._stats[3] += 1
-        self._stats[4] += nbytes
-        self._note_overflow()
-
-    def _charge_line(self, payload: Any) -> None:
-        """Charge the line of an event queued past ``event_nowait``'s check (``payload``) its
-        estimate, as every queued line is (the writer corrects each chunk by it; see
-        ``ShardPlan.charge``)."""
-        if self._lines_capped:
-            assert self._plan is not None
-            if self._plan.charge(line_estimate(payload)):
-                self._filled()
-
-    def _filled(self) -> None:
-        """The bundle has reached its ceiling (``CaptureLimits.ceiling_bytes``): from now on
-        only the ends of what is running are written (and the closing records), so the
-        bundle stays within it but for one line per open handle; the rest is counted."""
-        if self._full:
-            return
-        self._full = True
-        ceiling = self._plan.limits.ceiling_bytes if self._plan is not None else None
-        self._reasons.append(
-            f"the bundle reached {ceiling} bytes (its event lines may outgrow max_bundle_bytes "
-            "that far): events after it were left out, the ends of what was running kept"
-        )
-        log.warning(
-            "rollout_trace_sdk: trace bundle %s reached %s bytes (max_bundle_bytes and the "
-            "room its events may overdraw); only the ends of what is running are recorded "
-            "from now on (the bundle will say how many events were left out)",
-            self.bundle_dir,
-            ceiling,
-        )
-
-    def _note_overflow(self) -> None:
-        if self._full:
-            return  # said once, when the bundle filled (see ``_filled``)
-        if self._failed is None and not self._closing and not self._reasons:
-            if self._process_full:
-                self._reasons.append(
-                    f"the {PROCESS.limit}-byte memory budget of the process's rollouts together "
-                    "was full (set_process_budget)"
-                )
-                log.warning(
-                    "rollout_trace_sdk: the process's rollouts hold their whole memory budget "
-                    "(%s bytes, set_process_budget); dropping records for %s (the bundle "
-                    "will say how many)",
-                    PROCESS.limit,
-                    self.bundle_dir,
-                )
-                return
-            self._reasons.append(f"the writer's {self._max}-byte memory budget was full")
-            log.warning(
-                "rollout_trace_sdk: trace writer queue is full (%d bytes); dropping records "
-                "for %s (the bundle will say how many)",
-                self._max,
-                self.bundle_dir,
-            )
-
-    def _unserialisable(self, kind: str, exc: Exception, *, event: bool = False) -> None:
-        self._stats[2 if event else 3] += 1
-        reason = f"{'an event' if event else 'a payload'} could not be serialised to JSON"
-        if reason not in self._reasons:
-            self._reasons.append(reason)
-            what = "an event" if event else f"a {kind} payload"
-            log.warning("rollout_trace_sdk: dropped %s that is not JSON: %s", what, exc)
 
 
 def loop_poker() -> Callable[[Callable[[], None]], Any] | None:

@@ -17,7 +17,7 @@ import orjson
 from ..model import events as ev
 from ..model import layout
 from ._chunks import ChunkWriter
-from ._queue import EVENT_COST, PAYLOAD_OVERHEAD
+from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from .redact import HOOK_ERROR, Redactor
 
 _PRETTY: Final = orjson.OPT_INDENT_2

@@ -96,7 +96,8 @@ from ._budget import PROCESS
 from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
-from ._queue import HARD_CAP_FACTOR, loop_poker
+from ._queue import loop_poker
+from ._queue_rules import HARD_CAP_FACTOR
 from ._reports import ClosingReports, now_ms
 from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
