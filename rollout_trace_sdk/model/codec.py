@@ -33,6 +33,7 @@ from .serde_read import (
     is_wide_number,
     missing_field,
     need_map,
+    ref_sequence,
     rust_debug,
     structure_i64,
     structure_literal,
@@ -266,7 +267,9 @@ def _build_converter(schema: int) -> cattrs.Converter:
     v3 = schema == ev.SCHEMA_VERSION_V3
     conv.register_structure_hook(str, structure_str)
     conv.register_structure_hook(int, structure_i64)
-    conv.register_structure_hook(ev.RawPayloadRef, structure_ref_v3 if v3 else structure_ref)
+    ref_hook = structure_ref_v3 if v3 else structure_ref
+    conv.register_structure_hook(ev.RawPayloadRef, ref_hook)
+    conv.register_structure_hook_func(_equals(list[ev.RawPayloadRef]), ref_sequence(ref_hook))
     conv.register_structure_hook_func(_equals(_STRIPPED), structure_stripped_ids)
     conv.register_structure_hook(ev.ToolCallKind, structure_tool_kind)
     conv.register_structure_hook_func(_is(ev.ToolCallRequester), structure_requester)

@@ -331,6 +331,21 @@ def structure_ref_v3(value: Any, _: Any) -> ev.RawPayloadRef:
     return ev.RawPayloadRef(payload_id, kind, "", shard, capture, parts)
 
 
+def ref_sequence(
+    structure_ref: Callable[[Any, Any], ev.RawPayloadRef],
+) -> Callable[[Any, Any], list[ev.RawPayloadRef]]:
+    """A ``Vec<RawPayloadRef>`` (``other``'s ``payloads``): a sequence, each element a ref
+    (``structure_ref``: the schema's); anything else is refused in serde's words, as a
+    sequence's first bad element is."""
+
+    def structure(value: Any, _: Any) -> list[ev.RawPayloadRef]:
+        if value.__class__ is not list:
+            raise _invalid_type(value, "a sequence")
+        return [structure_ref(item, ev.RawPayloadRef) for item in value]
+
+    return structure
+
+
 def structure_stripped_ids(value: Any, _: Any) -> tuple[tuple[int, str], ...]:
     """``stripped_tool_output_ids``: a sequence of ``[usize, string]`` (null refused)."""
     if not isinstance(value, list):
