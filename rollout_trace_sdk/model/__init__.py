@@ -1,7 +1,8 @@
 """The trace vocabulary: attrs classes and the one cattrs converter. No I/O lives here.
 
 ``codec`` (cattrs) and ``events`` load on first use, so a command that needs only
-``model.layout`` (file names) does not pay for the converter.
+``model.layout`` (file names) does not pay for the converter; the reducer reads events through
+``structure`` (the converter's own structure hooks, without cattrs) and never loads it.
 """
 
 from __future__ import annotations

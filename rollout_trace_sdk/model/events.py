@@ -72,6 +72,7 @@ from .thread_events import (
 )
 from .tool_events import (
     CODE_CELL_RUNTIME_STATUSES,
+    SUMMARY_TYPES,
     TOOL_CALL_KIND_TYPES,
     AgentSummary,
     CodeCellEnded,
@@ -105,6 +106,7 @@ __all__ = [
     "ROLLOUT_STATUSES",
     "SCHEMA_VERSION",
     "SCHEMA_VERSION_V3",
+    "SUMMARY_TYPES",
     "TOOL_CALL_KIND_TYPES",
     "AgentResultObserved",
     "AgentSummary",

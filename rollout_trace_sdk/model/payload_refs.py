@@ -10,7 +10,7 @@ modules and the reduced state (``raw_payloads``) use these classes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -107,3 +107,34 @@ class RawPayloadRef:
         return frozenset(
             part.raw_payload_id for top in self.parts for part in top.walk() if not part.available
         )
+
+
+def ref_to_dict(ref: RawPayloadRef) -> dict[str, Any]:
+    """Schema 2's reference, as Codex writes it in events and in ``raw_payloads``."""
+    return {"raw_payload_id": ref.raw_payload_id, "kind": {"type": ref.kind}, "path": ref.path}
+
+
+def capture_to_dict(capture: PayloadCapture) -> dict[str, Any]:
+    """A schema-3 ref's ``capture`` as Codex writes it: an omitted payload has no retained
+    size, a truncated one has both sizes (v3.md, capture metadata)."""
+    if capture.status == "omitted":
+        return {"status": "omitted", "original_bytes": capture.original_bytes}
+    return {
+        "status": "truncated",
+        "original_bytes": capture.original_bytes,
+        "retained_bytes": capture.retained_bytes,
+    }
+
+
+def ref_to_dict_v3(ref: RawPayloadRef) -> dict[str, Any]:
+    """Schema 3's reference, as Codex writes it in events and in ``raw_payloads``."""
+    out: dict[str, Any] = {
+        "raw_payload_id": ref.raw_payload_id,
+        "kind": {"type": ref.kind},
+        "shard": ref.shard,
+    }
+    if ref.capture is not None:
+        out["capture"] = capture_to_dict(ref.capture)
+    if ref.parts:
+        out["parts"] = [ref_to_dict_v3(part) for part in ref.parts]
+    return out

@@ -393,9 +393,5 @@ def structure_requester(value: Any, _: Any) -> ev.ToolCallRequester:
     return ev.CodeCellRequester(structure_str(value["runtime_cell_id"], str))
 
 
-SUMMARY_CLASSES: Final[dict[str, type[Any]]] = {
-    "terminal": ev.TerminalSummary,
-    "agent": ev.AgentSummary,
-    "wait_agent": ev.WaitAgentSummary,
-    "generic": ev.GenericSummary,
-}
+#: Each summary variant by its tag (``tool_events``' table).
+SUMMARY_CLASSES: Final[dict[str, type[Any]]] = ev.SUMMARY_TYPES

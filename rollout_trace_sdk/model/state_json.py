@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import orjson
 
-from . import codec
 from .events import SCHEMA_VERSION_V3, RawPayloadRef
+from .payload_refs import ref_to_dict_v3
 
 if TYPE_CHECKING:
     from .state import RolloutTrace
@@ -113,7 +113,7 @@ def _payload_entries(refs: dict[str, RawPayloadRef], v3: bool) -> Iterator[tuple
     for key in sorted(refs):
         ref = refs[key]
         if v3:
-            yield key, codec.ref_to_dict_v3(ref)
+            yield key, ref_to_dict_v3(ref)
             continue
         yield (
             key,

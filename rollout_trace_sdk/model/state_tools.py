@@ -9,10 +9,15 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
-from . import codec
 from ._state_node import Node, TaggedNode
 from .state_execution import ExecutionWindow
-from .tool_events import CodeCellRuntimeStatus, ToolCallKind, ToolCallSummary
+from .tool_events import (
+    CodeCellRuntimeStatus,
+    ToolCallKind,
+    ToolCallSummary,
+    summary_to_dict,
+    tool_kind_to_dict,
+)
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -95,11 +100,11 @@ class ToolCall:
             if self.requester_code_cell_id is None
             else {"type": "code_cell", "code_cell_id": self.requester_code_cell_id}
         )
-        out["kind"] = codec.converter.unstructure(self.kind, ToolCallKind)
+        out["kind"] = tool_kind_to_dict(self.kind)
         out["model_visible_call_item_ids"] = self.model_visible_call_item_ids
         out["model_visible_output_item_ids"] = self.model_visible_output_item_ids
         out["terminal_operation_id"] = self.terminal_operation_id
-        out["summary"] = codec.converter.unstructure(self.summary, self.summary.__class__)
+        out["summary"] = summary_to_dict(self.summary)
         out["raw_invocation_payload_id"] = self.raw_invocation_payload_id
         out["raw_result_payload_id"] = self.raw_result_payload_id
         out["raw_runtime_payload_ids"] = self.raw_runtime_payload_ids

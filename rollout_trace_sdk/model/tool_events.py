@@ -6,7 +6,7 @@ kind, who requested it, its summary).
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -125,6 +125,38 @@ class WaitAgentSummary:
 
 
 ToolCallSummary: TypeAlias = GenericSummary | TerminalSummary | AgentSummary | WaitAgentSummary
+#: Each summary variant by its ``type`` tag, in Codex's order.
+SUMMARY_TYPES: Final[dict[str, type[Any]]] = {
+    "terminal": TerminalSummary,
+    "agent": AgentSummary,
+    "wait_agent": WaitAgentSummary,
+    "generic": GenericSummary,
+}
+#: Each summary variant's tag and field names, in declaration order (its JSON's key order).
+_SUMMARY_KEYS: Final = {
+    cls: (tag, tuple(field.name for field in attrs.fields(cls)))
+    for tag, cls in SUMMARY_TYPES.items()
+}
+
+
+def summary_to_dict(summary: ToolCallSummary) -> dict[str, Any]:
+    """A tool call's summary as Codex writes it, in events and in the state: its ``type``
+    tag, then its fields in order, null ones included."""
+    tag, names = _SUMMARY_KEYS[summary.__class__]
+    out: dict[str, Any] = {"type": tag}
+    for name in names:
+        out[name] = getattr(summary, name)
+    return out
+
+
+def tool_kind_to_dict(kind: ToolCallKind) -> dict[str, Any]:
+    """A tool call's kind as Codex writes it: ``other`` with its name, ``mcp`` with its server
+    and tool, any other just its type."""
+    if kind.type == "other":
+        return {"type": "other", "name": kind.name}
+    if kind.type == "mcp":
+        return {"type": "mcp", "server": kind.server, "tool": kind.tool}
+    return {"type": kind.type}
 
 
 @attrs.frozen

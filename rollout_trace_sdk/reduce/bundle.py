@@ -18,9 +18,10 @@ from typing import Any, BinaryIO, Final
 import attrs
 import orjson
 
-from ..model import codec, layout
+from ..model import layout, structure
 from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
 from ..model.json_check import surely_ignorable
+from ..model.serde_read import DecodeError
 from . import errors as words
 from .confined import BundleFileError, BundleFiles, os_error_text, read_to_end
 from .errors import MissingPayload, ReduceError
@@ -85,7 +86,7 @@ def _serde_recursion_error(raw: bytes) -> str | None:
 def _loads_lenient_numbers(raw: bytes) -> Any:
     """Parse JSON serde accepts but orjson refuses (numbers beyond f64: serde keeps them as
     text). Only called after ``serde_errors`` confirmed serde would accept the bytes."""
-    return codec.loads_wide_numbers(raw)
+    return structure.loads_wide_numbers(raw)
 
 
 __all__ = [
@@ -164,8 +165,8 @@ class Bundle:
                 f"read {manifest_path}", cause=exc.cause, file=manifest_path
             ) from None
         try:
-            manifest = codec.manifest_from_bytes(raw)
-        except (orjson.JSONDecodeError, codec.DecodeError) as exc:
+            manifest = structure.manifest_from_bytes(raw)
+        except (orjson.JSONDecodeError, DecodeError) as exc:
             files.close()
             cause = _serde().manifest_error(raw) or str(exc)
             raise ReduceError(f"read {manifest_path}", cause=cause, file=manifest_path) from None
@@ -215,7 +216,7 @@ class Bundle:
         expected_seq = 1
         completed = False
         rollout_id = self.manifest.rollout_id
-        parse = codec.parse_event_line
+        parse = structure.parse_event_line
         schema = self.schema
         progress = self.progress
         size = os.fstat(handle.fileno()).st_size if progress is not None else 0
@@ -228,7 +229,7 @@ class Bundle:
                     raise ReduceError(words.AFTER_COMPLETED, file=log, line=number)
                 try:
                     event = parse(raw, schema)
-                except codec.DecodeError as exc:
+                except DecodeError as exc:
                     if not raw.strip():
                         continue
                     recovered = self._recover_line(raw, number, exc)
@@ -267,7 +268,7 @@ class Bundle:
                     completed = True
                 yield LocatedEvent(number, event)
 
-    def _recover_line(self, raw: bytes, number: int, exc: codec.DecodeError) -> TraceEvent | None:
+    def _recover_line(self, raw: bytes, number: int, exc: DecodeError) -> TraceEvent | None:
         """The slow path for a line the fast parse refused: skip it if Codex would (blank by
         Rust's rules), accept it if serde would (numbers orjson cannot hold), skip a torn last
         line in lenient mode; otherwise raise Codex's error. None means "skip"."""
@@ -286,10 +287,10 @@ class Bundle:
         cause = _serde().event_line_error(raw, self.schema)
         if cause is None:
             try:
-                return codec.event_from_dict(
+                return structure.event_from_dict(
                     _serde().event_line_read(raw, self.schema), self.schema
                 )
-            except (ValueError, codec.DecodeError) as again:
+            except (ValueError, DecodeError) as again:
                 cause = str(again)
         if self.lenient and not raw.endswith(b"\n"):
             self.skipped.append(f"{log}:{number}: skipped a truncated last line ({cause})")

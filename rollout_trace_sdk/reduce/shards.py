@@ -513,6 +513,6 @@ def _ignored_json_error(text: bytes) -> str | None:
 
 
 def _describe(value: Any) -> str:
-    from ..model.codec import describe
+    from ..model.serde_read import describe
 
     return describe(value)

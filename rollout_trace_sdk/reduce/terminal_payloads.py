@@ -14,9 +14,9 @@ from typing import Any, Final
 import orjson
 
 from ..model import state as st
-from ..model.codec import loads_wide_numbers
 from ..model.events import RawPayloadRef
 from ..model.serde_errors import buffered_number_error, describe_content, invalid_type
+from ..model.structure import loads_wide_numbers
 from .canonical import RawNumber
 from .context import ReplayContext
 from .errors import ReduceError

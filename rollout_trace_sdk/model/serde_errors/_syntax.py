@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Final
 
-from .. import codec
+from .. import serde_read
 
-_describe = codec.describe
-_unknown_variant = codec.unknown_variant
+_describe = serde_read.describe
+_unknown_variant = serde_read.unknown_variant
 
 _RECURSION_LIMIT: Final = 128
 _WHITESPACE: Final = re.compile(rb"[ \n\t\r]*")

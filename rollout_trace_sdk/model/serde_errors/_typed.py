@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
-from .. import codec
+from .. import serde_read, structure
 from ..duplicate_keys import payload_repeat
+from ..serde_read import DecodeError
 from ._syntax import (
     _WHITESPACE,
     EOF_VALUE,
@@ -21,8 +22,8 @@ from ._syntax import (
     syntax_error,
 )
 
-_describe = codec.describe
-_unknown_variant = codec.unknown_variant
+_describe = serde_read.describe
+_unknown_variant = serde_read.unknown_variant
 
 # --- typed documents: where serde's derived visitors stop ---------------------------------------
 #
@@ -38,7 +39,7 @@ def _load(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:  # numbers beyond f64 that serde keeps as text
-        return codec.loads_wide_numbers(raw)
+        return structure.loads_wide_numbers(raw)
 
 
 def _value_start(data: bytes, i: int) -> int:
@@ -47,7 +48,7 @@ def _value_start(data: bytes, i: int) -> int:
 
 
 def _hook(tp: Any) -> _Check:
-    hook = codec.converter.get_structure_hook(tp)
+    hook = structure.structurer(2).hook(tp)
     return lambda value: hook(value, tp)
 
 
@@ -55,9 +56,9 @@ def _unsigned(bits: int) -> _Check:
     def check(value: Any) -> object:
         kind = f"u{bits}"
         if isinstance(value, bool) or not isinstance(value, int):
-            raise codec.DecodeError(f"invalid type: {_unexpected(value, kind)}, expected {kind}")
+            raise DecodeError(f"invalid type: {_unexpected(value, kind)}, expected {kind}")
         if not 0 <= value < 2**bits:
-            raise codec.DecodeError(f"invalid value: integer `{value}`, expected {kind}")
+            raise DecodeError(f"invalid value: integer `{value}`, expected {kind}")
         return value
 
     return check
@@ -77,7 +78,7 @@ def _unexpected(value: Any, expected: str = "") -> str:
         return "sequence"
     if isinstance(value, dict):
         return "map"
-    if expected not in _NUMERIC and codec.is_wide_number(value):
+    if expected not in _NUMERIC and serde_read.is_wide_number(value):
         return "number"
     return _describe(value)
 
@@ -206,7 +207,7 @@ class _TypedScan:
                 return
         try:
             check(value)
-        except codec.DecodeError as exc:
+        except DecodeError as exc:
             message = str(exc)
             if message.startswith("invalid type: "):
                 wanted = message.rsplit(", expected ", 1)[-1]
@@ -297,7 +298,7 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
     if peek == 0x2D or 0x30 <= peek <= 0x39:
         start = s.i
         s.value()
-        if codec.is_wide_number(_load(scan.data[start : s.i])):
+        if serde_read.is_wide_number(_load(scan.data[start : s.i])):
             # serde_json's one-entry map for a number kept as text: no tag in it
             raise s.error("missing field `type`")
         s.i = start
@@ -332,11 +333,11 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
         raise _Fail("missing field `type`", s.i)
     body = scan.data[start : s.i]
     try:
-        codec.converter_for(schema).structure(_load(body), types[tag])
+        structure.structurer(schema).hook(types[tag])(_load(body), types[tag])
         repeated = payload_repeat(body, types[tag])
         if repeated is not None:
-            raise codec.DecodeError(f"duplicate field `{repeated}`")
-    except codec.DecodeError as exc:
+            raise DecodeError(f"duplicate field `{repeated}`")
+    except DecodeError as exc:
         raise _Fail(str(exc), scan.end_of_member()) from None
 
 
@@ -385,7 +386,7 @@ def event_line_read(line: bytes, schema: int = 2) -> Any:
             last = end
         parts.append(line[last:])
         line = b"".join(parts)
-    return codec.loads_wide_numbers(line)
+    return structure.loads_wide_numbers(line)
 
 
 def manifest_error(data: bytes) -> str | None:
@@ -415,7 +416,7 @@ def manifest_error(data: bytes) -> str | None:
 def _check_string(value: Any) -> object:
     """A string field's check (:meth:`_TypedScan.field` words a refusal as serde would)."""
     if not isinstance(value, str):
-        raise codec.DecodeError(f"invalid type: {_describe(value)}, expected a string")
+        raise DecodeError(f"invalid type: {_describe(value)}, expected a string")
     return value
 
 

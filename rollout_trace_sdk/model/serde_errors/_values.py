@@ -10,14 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
-from .. import codec
+from .. import serde_read
 from ._syntax import syntax_error as _syntax_error
 from ._typed import string_struct_error
 
 #: serde's wording for a value buffered by an internally tagged enum, or read straight from
 #: bytes into a typed field: numbers keep their value there (``integer `5```). One definition,
 #: the codec's, which words its own decode errors the same way.
-describe_content = codec.describe
+describe_content = serde_read.describe
 
 
 def describe(value: Any) -> str:
