@@ -233,7 +233,10 @@ class ItemStore:
         (``_known_refs.freeze``): the hot path of a tool's output (``ToolCall.completed``),
         which makes no reference object. The same payloads as those two calls, in the same
         order. ``None`` (nothing done) where it would differ from them: no flat ``put``, or
-        an item holding a content value (a long string, a ``data:`` URL).
+        an item holding a long string (cut out before it is serialised). An item that may
+        hold another content value (a ``data:`` URL) is stored as :meth:`item` stores it,
+        from the text serialised here: serialising it again would count what the value
+        encoder changed in it (a set, a non-string key) twice.
 
         Returns:
             The item's reference and the result's, flat.
@@ -250,9 +253,11 @@ class ItemStore:
             ref = known.frozen(key)
             if ref is None:
                 if len(data) >= self._content_min or b'"data:' in data:
-                    return None  # _store_item cuts its content values out
-                self.items_stored += 1
-                ref = put("model_item", data, ())
+                    # _store_item cuts its content values out (a template over them)
+                    ref = freeze(self._store_item(item, data))
+                else:
+                    self.items_stored += 1
+                    ref = put("model_item", data, ())
                 known.add_frozen(key, ref)
             recent = self._recent
             if len(recent) >= _RECENT_MAX:  # as in item()

@@ -10,10 +10,12 @@ import pytest
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import tools
+from rollout_trace_sdk.record import RecorderWarning, open_rollout, tools
 from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
 from rollout_trace_sdk.record._known_refs import freeze
 from tests.conftest import CONFORMANCE_V3
+
+from .recorder_support import bundle_in, loss_report
 
 _LOGS = sorted(CONFORMANCE_V3.glob("*/*/trace.jsonl")) if CONFORMANCE_V3.is_dir() else []
 
@@ -104,3 +106,20 @@ def test_an_end_queued_flat_is_the_end_queued_as_an_object(
     flat = (tools._ENDED, "call_1", status, None if ref is None else freeze(ref))
     event = ev.ToolCallEnded("call_1", status, ref)
     assert FLAT_BUILDERS[tools._ENDED](flat) == payload_dict(event, 3)
+
+
+@pytest.mark.anyio
+async def test_an_output_with_a_data_url_is_serialised_once_on_the_hot_path(
+    tmp_path: Path,
+) -> None:
+    """An output item that may hold a content value (a ``data:`` URL) was serialised by the hot
+    path (``ItemStore.tool_output``), handed back, and serialised again by the general path:
+    what the value encoder changed in it was counted twice (a set: "2 sets recorded as lists"
+    in the loss report for one set). Found by review21b, diffing bundles of the two paths."""
+    with pytest.warns(RecorderWarning, match="sets recorded as lists"):
+        async with open_rollout(tmp_path, schema_version=3) as rollout:
+            call = rollout.root.turn().tool_call("call_1", "f", arguments="{}")
+            output = {"type": "function_call_output", "call_id": "call_1", "output": "data:x,1"}
+            call.completed({**output, "tags": {"a"}})
+    report = loss_report(bundle_in(tmp_path))
+    assert "recorded approximately: 1 sets recorded as lists" in report, report
