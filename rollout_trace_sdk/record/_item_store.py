@@ -205,6 +205,12 @@ class ItemStore:
         #: model items written so far (each once)
         self.items_stored = 0
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock. The parent's may have been held by one of its
+        threads (a tool finished in a worker thread, storing its output), which the child
+        does not have: the child's next call storing an item waited for it for good."""
+        self._lock = threading.RLock()
+
     @property
     def values_stored(self) -> int:
         """Content values written so far (each once)."""

@@ -479,6 +479,8 @@ class BundleWriter(ClosingReports):
         by threads that do not exist in the child are replaced."""
         self._inbox_lock = threading.Lock()
         self.values.after_fork()
+        if self.items is not None:
+            self.items.after_fork()
         self._queue.clear()
         self._inbox.clear()
         self._queued = self._inbox_bytes = 0

@@ -118,3 +118,57 @@ def test_a_fork_while_a_scanner_compiled_does_not_hang_the_childs_rollout(
     )
     assert done.returncode == 0, done.stderr
     check_bundle(bundle_in(tmp_path))
+
+
+_STORE_LOCKED_FORK = """
+import os, sys, threading
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root: str) -> None:
+    async with open_rollout(root, schema_version=3) as rollout, rollout.root.turn() as turn:
+        tool = turn.tool_call("c1", "f", arguments={})
+        held, release = threading.Event(), threading.Event()
+
+        def worker() -> None:  # as a worker thread storing a tool's output at the fork
+            with rollout._writer.items._lock:
+                held.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        held.wait(10)
+        pid = os.fork()
+        if pid == 0:
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": "c"})
+            os._exit(0)
+        release.set()
+        thread.join()
+        for _ in range(200):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                sys.exit(os.waitstatus_to_exitcode(status))
+            await anyio.sleep(0.05)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        sys.exit(4)
+
+anyio.run(main, sys.argv[1], backend=sys.argv[2])
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_fork_while_a_thread_stored_an_item_does_not_hang_the_child(
+    tmp_path: Path, backend: str
+) -> None:
+    """A fork while another thread of the parent held the item store's lock (a tool ended in
+    a worker thread: its output is stored under it) copied the lock held: the child's next
+    call storing an item (any tool's ``completed``) waited for good. Found by review21b."""
+    done = subprocess.run(
+        [sys.executable, "-c", _STORE_LOCKED_FORK, str(tmp_path), backend],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
