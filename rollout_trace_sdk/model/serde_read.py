@@ -276,13 +276,17 @@ def structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
     if isinstance(value, list):
         raise _struct_sequence(value, "struct RawPayloadRef", 3, "struct RawPayloadRef")
     obj = need_map(value, "struct RawPayloadRef")
-    for name in ("raw_payload_id", "kind", "path"):
-        if name not in obj:
-            raise missing_field(name)
-    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS)
-    return ev.RawPayloadRef(
-        structure_str(obj["raw_payload_id"], str), kind, structure_str(obj["path"], str)
-    )
+    try:
+        for name in ("raw_payload_id", "kind", "path"):
+            if name not in obj:
+                raise missing_field(name)
+        kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS)
+        return ev.RawPayloadRef(
+            structure_str(obj["raw_payload_id"], str), kind, structure_str(obj["path"], str)
+        )
+    except DecodeError:
+        first_error_in_order(obj, _REF_CHECKS)
+        raise
 
 
 def structure_capture(value: Any) -> ev.PayloadCapture | None:
@@ -311,24 +315,63 @@ def structure_ref_v3(value: Any, _: Any) -> ev.RawPayloadRef:
     if isinstance(value, list):
         raise _struct_sequence(value, "struct RawPayloadRef", 5, "struct RawPayloadRef")
     obj = need_map(value, "struct RawPayloadRef")
-    for name in ("raw_payload_id", "kind"):
-        if name not in obj:
-            raise missing_field(name)
-    payload_id = structure_str(obj["raw_payload_id"], str)
-    kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS_V3)
-    shard = obj.get("shard")
-    if shard is not None:
-        shard = structure_u64(shard, int)
-    capture = obj.get("capture")
-    if capture is not None or "capture" in obj:  # defaulted when absent, null refused
-        capture = structure_capture(capture)
-    parts: tuple[ev.RawPayloadRef, ...] = ()
-    raw_parts = obj.get("parts")
-    if raw_parts is not None or "parts" in obj:  # a defaulted list: null is refused
-        if not isinstance(raw_parts, list):
-            raise _invalid_type(raw_parts, "a sequence")
-        parts = tuple(structure_ref_v3(part, None) for part in raw_parts)
-    return ev.RawPayloadRef(payload_id, kind, "", shard, capture, parts)
+    try:
+        for name in ("raw_payload_id", "kind"):
+            if name not in obj:
+                raise missing_field(name)
+        payload_id = structure_str(obj["raw_payload_id"], str)
+        kind = _payload_kind(obj["kind"], ev.PAYLOAD_KINDS_V3)
+        shard = obj.get("shard")
+        if shard is not None:
+            shard = structure_u64(shard, int)
+        capture = obj.get("capture")
+        if capture is not None or "capture" in obj:  # defaulted when absent, null refused
+            capture = structure_capture(capture)
+        parts: tuple[ev.RawPayloadRef, ...] = ()
+        raw_parts = obj.get("parts")
+        if raw_parts is not None or "parts" in obj:  # a defaulted list: null is refused
+            parts = _ref_parts(raw_parts)
+        return ev.RawPayloadRef(payload_id, kind, "", shard, capture, parts)
+    except DecodeError:
+        first_error_in_order(obj, _REF_V3_CHECKS)
+        raise
+
+
+def _ref_parts(value: Any) -> tuple[ev.RawPayloadRef, ...]:
+    if not isinstance(value, list):
+        raise _invalid_type(value, "a sequence")
+    return tuple(structure_ref_v3(part, None) for part in value)
+
+
+def first_error_in_order(obj: dict[str, Any], checks: dict[str, Callable[[Any], object]]) -> None:
+    """A struct was refused: raise the error serde meets first. Its derived visitor reads the
+    fields in the order the JSON gives them and refuses the first bad one, and a missing one
+    only once the map has ended; the readers here check in declaration order (the same
+    answer when one field is wrong), so on failure the fields are gone through again in the
+    document's order. Returns when every present field is fine (the caller's error stands).
+
+    Args:
+        obj: the struct's JSON object (its keys in document order).
+        checks: each known field's reader.
+    """
+    for key, item in obj.items():
+        check = checks.get(key)
+        if check is not None:
+            check(item)
+
+
+_REF_CHECKS: Final[dict[str, Callable[[Any], object]]] = {
+    "raw_payload_id": lambda v: structure_str(v, str),
+    "kind": lambda v: _payload_kind(v, ev.PAYLOAD_KINDS),
+    "path": lambda v: structure_str(v, str),
+}
+_REF_V3_CHECKS: Final[dict[str, Callable[[Any], object]]] = {
+    "raw_payload_id": lambda v: structure_str(v, str),
+    "kind": lambda v: _payload_kind(v, ev.PAYLOAD_KINDS_V3),
+    "shard": lambda v: v is None or structure_u64(v, int),
+    "capture": structure_capture,
+    "parts": _ref_parts,
+}
 
 
 def ref_sequence(

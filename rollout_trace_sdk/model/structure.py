@@ -188,18 +188,34 @@ class Structurer:
             plan.append((field.name, optional, defaulted, hook, inner))
         what = f"struct {_RUST_NAMES.get(cls, cls.__name__)}"
 
+        by_name = {entry[0]: entry for entry in plan}
+
         def structure(value: Any, _: Any) -> Any:
             obj = need_map(value, what)
             args = []
-            for name, optional, defaulted, hook, inner in plan:
-                if name in obj:
-                    item = obj[name]
-                    args.append(None if optional and item is None else hook(item, inner))
-                elif optional or defaulted:
-                    args.append(None)
-                else:
-                    raise missing_field(name)
+            try:
+                for name, optional, defaulted, hook, inner in plan:
+                    if name in obj:
+                        item = obj[name]
+                        args.append(None if optional and item is None else hook(item, inner))
+                    elif optional or defaulted:
+                        args.append(None)
+                    else:
+                        raise missing_field(name)
+            except DecodeError:
+                in_document_order(obj)
+                raise
             return cls(*args)
+
+        def in_document_order(obj: dict[str, Any]) -> None:
+            """Refused: serde's derived visitor meets the fields in the order the JSON gives
+            them and refuses the first bad one, then a missing one once the map has ended.
+            The plan above goes in declaration order (cheaper, and the same answer when one
+            field is wrong); when it fails, the error raised is the one serde meets first."""
+            for key, item in obj.items():
+                entry = by_name.get(key)
+                if entry is not None and not (entry[1] and item is None):
+                    entry[3](item, entry[4])
 
         return structure
 

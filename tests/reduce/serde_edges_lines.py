@@ -7,6 +7,36 @@ from __future__ import annotations
 from tests.reduce.serde_edges_support import Case
 
 LINE_CASES = [
+    # Two fields wrong in one struct: serde refuses the first it meets in the document, not
+    # the first the struct declares (tool_call_ended declares tool_call_id before status;
+    # a ref, raw_payload_id before kind).
+    Case(
+        "two_wrong_fields_the_documents_first_is_named",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"tool_call_id":"call_echo","status":"completed"',
+        b'"status":5,"tool_call_id":6',
+        "Error: parse trace event line 13\n\nCaused by:\n    invalid type: integer `5`, expected string or map at line 1 column 395",
+    ),
+    Case(
+        "two_wrong_fields_the_documents_first_is_named_v2",
+        2,
+        "single_exec",
+        "trace.jsonl",
+        b'"tool_call_id":"call_echo","status":"completed"',
+        b'"status":5,"tool_call_id":6',
+        "Error: parse trace event line 13\n\nCaused by:\n    invalid type: integer `5`, expected string or map at line 1 column 409",
+    ),
+    Case(
+        "two_wrong_ref_fields_the_documents_first_is_named",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"result_payload":{"raw_payload_id":"raw_payload:12","kind":{"type":"tool_result"}',
+        b'"result_payload":{"kind":5,"raw_payload_id":7',
+        "Error: parse trace event line 14\n\nCaused by:\n    invalid type: integer `5`, expected adjacently tagged enum RawPayloadKind at line 1 column 363",
+    ),
     Case(
         "float_for_envelope_string",
         3,
