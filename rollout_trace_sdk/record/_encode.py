@@ -115,15 +115,24 @@ def _summary(unstructure: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     def summary(value: Any) -> Any:
         if value.__class__ is ev.GenericSummary:
-            return {
-                "type": "generic",
-                "label": value.label,
-                "input_preview": value.input_preview,
-                "output_preview": value.output_preview,
-            }
+            return generic_summary(value.label, value.input_preview, value.output_preview)
         return unstructure(value)
 
     return summary
+
+
+def generic_summary(
+    label: str, input_preview: str | None, output_preview: str | None = None
+) -> dict[str, Any]:
+    """The JSON of ``GenericSummary(label, input_preview, output_preview)`` (the summary
+    union's common variant, built directly: the tool call's start, queued flat, has no
+    summary object)."""
+    return {
+        "type": "generic",
+        "label": label,
+        "input_preview": input_preview,
+        "output_preview": output_preview,
+    }
 
 
 def _compile(
@@ -207,6 +216,20 @@ def flat_builder(build: Callable[[tuple[Any, ...]], dict[str, Any]]) -> int:
 def flat_ref(fields: tuple[Any, ...]) -> dict[str, Any]:
     """``codec.ref_to_dict_v3`` of the reference ``_known_refs.freeze`` made ``fields`` of,
     without making it again."""
+    if fields[4] is None:  # no capture (every reference of the hot path): the usual shapes
+        count = fields[5]
+        if not count:
+            return {"raw_payload_id": fields[0], "kind": {"type": fields[1]}, "shard": fields[3]}
+        if count == 1 and len(fields) == 12 and fields[10] is None:
+            # one part with no capture and no parts of its own (a tool result over its item)
+            return {
+                "raw_payload_id": fields[0],
+                "kind": {"type": fields[1]},
+                "shard": fields[3],
+                "parts": [
+                    {"raw_payload_id": fields[6], "kind": {"type": fields[7]}, "shard": fields[9]}
+                ],
+            }
     return _flat_ref(fields, 0)[0]
 
 

@@ -45,9 +45,15 @@ def preview(text: str) -> str:
     return clip(text, PREVIEW_CHARS)
 
 
+def label(name: str, namespace: str | None) -> str:
+    """The label of a tool call's summary: the tool's name, with its namespace."""
+    return f"{namespace}.{name}" if namespace else name
+
+
 def summary(name: str, namespace: str | None, preview_source: str | None) -> ev.GenericSummary:
-    label = f"{namespace}.{name}" if namespace else name
-    return ev.GenericSummary(label, None if preview_source is None else preview(preview_source))
+    return ev.GenericSummary(
+        label(name, namespace), None if preview_source is None else preview(preview_source)
+    )
 
 
 def arguments_text(

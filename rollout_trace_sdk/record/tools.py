@@ -17,7 +17,7 @@ from . import tool_kinds
 from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
-from ._encode import flat_builder, flat_hook, flat_payload, flat_ref
+from ._encode import flat_builder, flat_hook, flat_payload, flat_ref, generic_summary
 from ._values import text_of
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
@@ -494,10 +494,25 @@ def _started(fields: tuple[Any, ...], ref: ev.RawPayloadRef | None) -> ev.ToolCa
 _started_payload = flat_payload(ev.ToolCallStarted)
 _requester_json = flat_hook(ev.ToolCallStarted, "requester")
 _kind_json = flat_hook(ev.ToolCallStarted, "kind")
-_summary_json = flat_hook(ev.ToolCallStarted, "summary")
 _MODEL_REQUESTER_JSON: Final = _requester_json(_MODEL_REQUESTER)
 _ended_payload = flat_payload(ev.ToolCallEnded)
 _accepted_payload = flat_payload(ev.HistoryItemAcceptedV3)
+
+
+#: a tool name's ``kind`` JSON, for the first :data:`_KINDS_KEPT` names (an agent has a few
+#: tools; a name Codex has no kind for would make a new kind object each call). Shared
+#: between lines, never changed.
+_KIND_JSON: Final[dict[str, Any]] = {}
+_KINDS_KEPT: Final = 256
+
+
+def _kind_of(name: str) -> Any:
+    kind = _KIND_JSON.get(name)
+    if kind is None:
+        kind = _kind_json(tool_kinds.tool_kind(name))
+        if len(_KIND_JSON) < _KINDS_KEPT:
+            _KIND_JSON[name] = kind
+    return kind
 
 
 def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
@@ -510,8 +525,11 @@ def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
         _MODEL_REQUESTER_JSON
         if cell_id is None
         else _requester_json(ev.CodeCellRequester(cell_id)),
-        _kind_json(tool_kinds.tool_kind(name)),
-        _summary_json(tool_kinds.summary(name, namespace, source)),
+        _kind_of(name),
+        generic_summary(
+            tool_kinds.label(name, namespace),
+            None if source is None else tool_kinds.preview(source),
+        ),
         None if ref is None else flat_ref(ref),
     )
 

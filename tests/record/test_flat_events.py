@@ -38,6 +38,17 @@ REFS = [
         None,
         (ev.RawPayloadRef("raw_payload:13", "model_item", "", 4, None, (_CUT, _ITEM)), _ITEM),
     ),
+    # one part (flat_ref's short cut takes a part with neither capture nor parts only)
+    ev.RawPayloadRef("raw_payload:14", "tool_result", "", 3, None, (_CUT,)),
+    ev.RawPayloadRef("raw_payload:15", "tool_result", "", 3, None, (_OMITTED,)),
+    ev.RawPayloadRef(
+        "raw_payload:16",
+        "tool_result",
+        "",
+        5,
+        None,
+        (ev.RawPayloadRef("raw_payload:10", "tool_result", "", 3, None, (_ITEM,)),),
+    ),
 ]
 
 
