@@ -507,6 +507,12 @@ class CallIds:
             out.append(item)
         return out
 
+    def unrenamed_item(self, item: Any) -> Any:
+        """:meth:`unrenamed` for one item."""
+        if not self._original:  # nothing was renamed: the item as it is
+            return item
+        return self.unrenamed([item])[0]
+
     def claim(self, call_id: str, arguments: Any = None) -> str | None:
         """The recorded id of the call a tool call runs: of the calls with ``call_id`` no
         tool call has yet (those with its arguments or custom input, if any), the first the

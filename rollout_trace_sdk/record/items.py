@@ -175,24 +175,34 @@ class ItemIds:
                 :meth:`.CallIds.produced`).
             call: for a tool's output, the recorded id of the call the tool ran.
         """
+        if item.__class__ is dict:  # the common case (a tool's output), without the checks
+            item_id = item.get("id")
+            if item_id.__class__ is not str and item.get("type") in CALL_OUTPUT_TYPES:
+                return self._output_for_history(item, call)
         item = plain(item)
         if _has_id(item):
-            item_id: str = item["id"]
+            item_id = item["id"]
         elif isinstance(item, Mapping):
-            output = _is_output(item)
-            if output:  # an output's id comes from the call it answers, as recorded
-                item = self.calls.entered(item, None, call)
+            if _is_output(item):
+                return self._output_for_history(item, call)
             base = content_id(item)
             item_id = self._assign(base, self._occurrences.get(base, 0) + 1)[0]
             item = _with_id(item, item_id)
-            if output:
-                self.calls.remember(item_id, item)
-                return item, item_id
         else:
             return item, None
         if produced is not None:
             return self.calls.produced(item, item_id, produced), item_id
         return self.calls.entered(item, item_id, call), item_id
+
+    def _output_for_history(self, item: Mapping[str, Any], call: str | None) -> tuple[Any, str]:
+        """:meth:`for_history` for a tool's output without an id: its id comes from the
+        call it answers, as recorded."""
+        item = self.calls.entered(item, None, call)
+        base = content_id(item)
+        item_id = self._assign(base, self._occurrences.get(base, 0) + 1)[0]
+        item = _with_id(item, item_id)
+        self.calls.remember(item_id, item)
+        return item, item_id
 
     def for_request(self, items: Sequence[Any]) -> list[Any]:
         """Items sent to the model, as recorded: the k-th id-less occurrence of some

@@ -245,7 +245,7 @@ class ToolCall(AgentToolWork):
                 item_ref = store.item(recorded)
                 self._ended(status, store.tool_result(item_ref, recorded))
                 self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
-            return self._turn.thread._ids.calls.unrenamed([recorded])[0]
+            return self._turn.thread._ids.calls.unrenamed_item(recorded)
         ended = self._end(status, {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item

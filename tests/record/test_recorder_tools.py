@@ -5,12 +5,14 @@ reducer builds the same terminal sessions, code cells and MCP links (multi-agent
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout, task_message
+from rollout_trace_sdk.record._handle import Emitter, Handle, ToolWork
+from rollout_trace_sdk.record.runtime import Runtime
 
 from ..conftest import CONFORMANCE, needs_conformance
 from .recorder_support import (
@@ -462,3 +464,12 @@ async def test_nothing_starts_on_a_tool_call_after_its_end(
     state = check_bundle(bundle, tmp_path)
     assert state["terminal_operations"] == {} and state["code_cells"] == {}
     assert state["tool_calls"]["c1"]["mcp_call_id"] is None
+
+
+def test_a_tool_work_sets_every_field_its_bases_set() -> None:
+    # ToolWork.__init__ sets Handle's and Emitter's fields itself (one call per tool call)
+    rt = cast(Runtime, object())
+    handle, work = Handle(rt, "th", "tu"), ToolWork(rt, "th", "tu", "call")
+    for slot in (*Emitter.__slots__, *Handle.__slots__):
+        assert getattr(work, slot) == getattr(handle, slot), slot
+    assert work.tool_call_id == "call"
