@@ -35,6 +35,9 @@ Put = Callable[[PayloadKind, "bytes | LazyBody", tuple[RawPayloadRef, ...]], Raw
 PutFrozen = Callable[
     [PayloadKind, "bytes | LazyBody", tuple[tuple[Any, ...], ...]], tuple[Any, ...]
 ]
+#: A model item's body and a tool result's over it (its one part), both stored: the two
+#: references, flat (the result's ``None`` when only the item was).
+PutOutput = Callable[["bytes | LazyBody", bytes], tuple[tuple[Any, ...], tuple[Any, ...] | None]]
 
 #: Strings at least this long become content values (stored once per distinct content).
 CONTENT_VALUE_MIN_CHARS: Final = 64 * 1024
@@ -204,8 +207,9 @@ def holds_long_string(value: Any, minimum: int, depth: int) -> bool:
     else:
         return False
     for item in values:
-        if item.__class__ is str:
-            if len(item) >= DATA_URL_MIN_CHARS and holds_long_string(item, minimum, 0):
+        if item.__class__ is str:  # the string's own test, inline (no call per string)
+            size = len(item)
+            if size >= DATA_URL_MIN_CHARS and (size >= minimum or item.startswith("data:")):
                 return True
         elif holds_long_string(item, minimum, depth - 1):
             return True

@@ -57,6 +57,7 @@ import orjson
 from ..model.events import PayloadKind, RawPayloadRef
 from ._content_values import (
     CONTENT_VALUE_MIN_CHARS,
+    DATA_URL_MIN_CHARS,
     DIGEST,
     HOLE,
     SPLIT_MIN_CHARS,
@@ -64,6 +65,7 @@ from ._content_values import (
     Dumps,
     Put,
     PutFrozen,
+    PutOutput,
     holds_long_string,
     template_body,
 )
@@ -144,12 +146,14 @@ class ItemStore:
         "_content_min",
         "_contents",
         "_dumps",
+        "_dumps_shallow",
         "_incremental",
         "_lazy",
         "_lock",
         "_max_payload",
         "_put",
         "_put_frozen",
+        "_put_output",
         "_recent",
         "_recent_refs",
         "_threads",
@@ -166,6 +170,8 @@ class ItemStore:
         dumps: Dumps = orjson.dumps,
         lazy_strings: bool = False,
         put_frozen: PutFrozen | None = None,
+        put_output: PutOutput | None = None,
+        dumps_shallow: Dumps | None = None,
     ) -> None:
         """
         Args:
@@ -182,9 +188,16 @@ class ItemStore:
                 event loop never escapes it (only hashes it once, to store it once).
             put_frozen: ``put`` giving the reference flat (``_known_refs.freeze``), when the
                 writer has one (no limits): :meth:`tool_output` then makes no reference object.
+            put_output: with ``put_frozen``, a new item's body and its result's (the
+                ``direct_response`` template) stored in one call, the result over the item,
+                both references flat (the writer's ``put_output_frozen``).
+            dumps_shallow: ``dumps`` for a value one level deep (a dict of scalars), where
+                it may skip what only deep nesting needs (the writer's: the depth check of
+                schema 3's bodies); ``dumps`` when not given.
         """
         self._put = put
         self._dumps = dumps
+        self._dumps_shallow = dumps_shallow or dumps
         self._lock = threading.RLock()
         self._incremental = incremental
         self._content_min = max(int(content_value_min_chars), 1)
@@ -193,6 +206,7 @@ class ItemStore:
         self._lazy = lazy_strings and max_payload_bytes is None
         # the hot path follows the lazy setting only (the writer's without limits)
         self._put_frozen = put_frozen if self._lazy else None
+        self._put_output = put_output if self._put_frozen is not None else None
         self._threads: dict[str, _Thread] = {}
         self._by_content = KnownRefs()
         #: content values (long strings, images, shared request values)
@@ -250,20 +264,28 @@ class ItemStore:
         put = self._put_frozen
         if put is None:
             return None
+        minimum = self._content_min
         with self._lock:
-            if holds_long_string(item, self._content_min, _CUT_DEPTH):
+            shallow = _scalars_only(item, minimum)
+            if shallow is None or (not shallow and holds_long_string(item, minimum, _CUT_DEPTH)):
                 return None
-            data = self._dumps(item)
+            data = (self._dumps_shallow if shallow else self._dumps)(item)
             key = hashlib.sha256(data).digest()[:DIGEST]
             known = self._by_content
             ref = known.frozen(key)
+            result = None
             if ref is None:
-                if len(data) >= self._content_min or b'"data:' in data:
+                # a long string at any depth makes a long text; a data: URL deeper than
+                # holds_long_string looks is found in the text (a dict of scalars has none)
+                if len(data) >= minimum or (not shallow and b'"data:' in data):
                     # _store_item cuts its content values out (a template over them)
                     ref = freeze(self._store_item(item, data))
                 else:
                     self.items_stored += 1
-                    ref = put("model_item", data, ())
+                    if self._put_output is not None:  # both payloads in one call, when it can
+                        ref, result = self._put_output(data, _DIRECT_RESPONSE)
+                    else:
+                        ref = put("model_item", data, ())
                 known.add_frozen(key, ref)
             recent = self._recent
             if len(recent) >= _RECENT_MAX:  # as in item()
@@ -272,6 +294,8 @@ class ItemStore:
                 self._recent_refs.pop(oldest, None)
             recent[id(item)] = item
             self._recent_refs[id(item)] = ref
+            if result is not None:
+                return ref, result
             if ref[4] is None and not ref[5]:  # stored whole, no parts (see tool_result)
                 return ref, put("tool_result", _DIRECT_RESPONSE, (ref,))
             return ref, freeze(self.tool_result(thaw(ref), item))
@@ -520,6 +544,25 @@ class ItemStore:
             thread.last = None
             thread.prompt = None
             thread.prompt_len = 0
+
+
+def _scalars_only(item: Any, minimum: int) -> bool | None:
+    """Whether ``item`` is a dict of strings, numbers, booleans and nulls only (a tool's
+    usual output), none of its strings a content value (``None`` when one is: see
+    :func:`~._content_values.holds_long_string`, whose test this is at the top level). Such
+    an item nests one level deep and holds nothing further down: the long-string walk, the
+    ``data:`` search and the serialiser's depth check have nothing to find in it."""
+    if item.__class__ is not dict:
+        return False
+    for value in item.values():
+        kind = value.__class__
+        if kind is str:
+            size = len(value)
+            if size >= DATA_URL_MIN_CHARS and (size >= minimum or value.startswith("data:")):
+                return None
+        elif value is not None and kind is not int and kind is not float and kind is not bool:
+            return False
+    return True
 
 
 def _all_available(refs: Sequence[RawPayloadRef]) -> bool:

@@ -313,6 +313,38 @@ class RecordQueue(ThreadInbox):
             out += part
         return tuple(out)
 
+    def put_output_frozen(
+        self, data: bytes | LazyBody, result: bytes
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
+        """:meth:`put_frozen` of a ``model_item``, then of a ``tool_result`` with it as its
+        one part: a tool's output stored once and the result over it
+        (``ItemStore.tool_output``), both placed under one lock. Anything but the plain
+        case (another thread, a closing or failed writer, a queue without room for both)
+        puts the item alone (:meth:`put_frozen`, which decides as it always does) and gives
+        no result: the caller stores it as it would have."""
+        plan = self._plan
+        assert plan is not None
+        size = len(data) + len(result) + 2 * PAYLOAD_OVERHEAD
+        queued = self._queued
+        if _get_ident() == self._loop_ident and queued + size <= self._cap:
+            with self._inbox_lock:
+                if self._closing or self._failed is not None:
+                    placed = None
+                else:
+                    placed = plan.place_whole(data), plan.place_whole(result)
+            if placed is not None:
+                (item_id, item_shard, item_record), (result_id, shard, result_record) = placed
+                self._queue.append(item_record)
+                self._queue.append(result_record)
+                queued += size
+                self._queued = queued
+                self._enqueued += 2
+                if queued >= self._hurry_at:
+                    self._hurry()
+                item = (item_id, "model_item", "", item_shard, None, 0)
+                return item, (result_id, "tool_result", "", shard, None, 1, *item)
+        return self.put_frozen("model_item", data), None
+
     def lost_event(self) -> None:
         """Count an event that will not be written though nothing offered it to the queue:
         one that could not be made because its payload was dropped (schema 2 has no

@@ -226,6 +226,9 @@ class BundleWriter(ClosingReports):
                 dumps=self.values.compact_payload,
                 lazy_strings=not self._plan.limited,
                 put_frozen=self.put_frozen,
+                put_output=self.put_output_frozen,
+                # compact_payload's depth check has nothing to find one level deep
+                dumps_shallow=self.values.compact,
             )
         elif limits is not None and limits != CaptureLimits():
             raise ValueError("payload limits need schema 3 (schema 2 has no capture metadata)")

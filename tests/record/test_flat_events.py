@@ -3,6 +3,7 @@ same events queued as objects become: byte for byte, over the corpus and over ma
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record import RecorderWarning, open_rollout, tools
 from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
+from rollout_trace_sdk.record._item_store import ItemStore
 from rollout_trace_sdk.record._known_refs import freeze
 from tests.conftest import CONFORMANCE_V3
-
-from .recorder_support import bundle_in, loss_report
+from tests.record.recorder_support import bundle_in, events, loss_report, payload_text
 
 _LOGS = sorted(CONFORMANCE_V3.glob("*/*/trace.jsonl")) if CONFORMANCE_V3.is_dir() else []
 
@@ -134,3 +135,62 @@ async def test_an_output_with_a_data_url_is_serialised_once_on_the_hot_path(
             call.completed({**output, "tags": {"a"}})
     report = loss_report(bundle_in(tmp_path))
     assert "recorded approximately: 1 sets recorded as lists" in report, report
+
+
+# --- a tool's output through the hot path and through the general one ----------------------
+
+_OUTPUTS: list[dict[str, Any]] = [
+    {"type": "function_call_output", "call_id": "c", "output": "ok " * 40},
+    {"type": "function_call_output", "call_id": "c", "output": "data:text/plain,hi"},
+    {"type": "function_call_output", "call_id": "c", "output": "data:image/png;base64," + "A" * 90},
+    {"type": "function_call_output", "call_id": "c", "output": "x" * 70_000},
+    {"type": "function_call_output", "call_id": "c", "output": "a\ud800b", "n": 2**70},
+    {"type": "function_call_output", "call_id": "c", "output": "o", "f": 1.5, "b": True, "z": None},
+    {
+        "type": "custom_tool_call_output",
+        "call_id": "c",
+        "output": [{"type": "input_text", "text": "t"}],
+    },
+    {
+        "type": "function_call_output",
+        "call_id": "c",
+        "output": [[[[[{"image_url": "data:image/png;base64," + "B" * 90}]]]]],
+    },
+    {"type": "function_call_output", "call_id": "c", "output": [[[[[[[["deep"]]]]]]]] * 40},
+    {"type": "function_call_output", "call_id": "c", "output": [[[[[["y" * 70_000]]]]]]},
+]
+
+
+async def _recorded_output(tmp: Path, output: dict[str, Any]) -> list[Any]:
+    """The tool call's events (payload objects) and the texts of the payloads they cite."""
+    async with (
+        open_rollout(tmp, schema_version=3, thread_id=_THREAD) as rollout,
+        rollout.root.turn() as turn,
+        turn.tool_call("c", "exec_command", arguments={"cmd": "ls"}) as tool,
+    ):
+        tool.completed(output)
+    bundle = bundle_in(tmp)
+    out: list[Any] = []
+    for event in events(bundle):
+        if event["payload"]["type"] in {"tool_call_ended", "history_item_accepted"}:
+            out.append(event["payload"])
+            for ref in ("result_payload", "tool_output_payload"):
+                if ref in event["payload"]:
+                    out.append(payload_text(bundle, event["payload"][ref]))
+    return out
+
+
+_THREAD = "019a0000-0000-7000-8000-000000000001"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("output", _OUTPUTS, ids=range(len(_OUTPUTS)))
+async def test_an_output_stored_by_the_hot_path_is_the_output_stored_by_the_general_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: dict[str, Any]
+) -> None:
+    with pytest.warns() if "n" in output else contextlib.nullcontext():
+        hot = await _recorded_output(tmp_path / "hot", output)
+    monkeypatch.setattr(ItemStore, "tool_output", lambda self, item: None)
+    with pytest.warns() if "n" in output else contextlib.nullcontext():
+        general = await _recorded_output(tmp_path / "general", output)
+    assert hot == general
