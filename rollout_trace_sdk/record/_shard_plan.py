@@ -229,16 +229,7 @@ class ShardPlan:
                     omitted = PayloadCapture("omitted", size)
                     return RawPayloadRef(payload_id, kind, "", None, omitted, parts), None
                 cut = kept = room
-        length = layout.SHARD_RECORD_HEADER.size + len(payload_id) + kept
-        shard = self._shard
-        if self._shard_bytes and self._shard_bytes + length > self._rotate:
-            self.finished[shard] = self._placed
-            shard = self._shard = shard + 1
-            self._shard_bytes = 0
-            self._placed = 0
-        self._shard_bytes += length
-        self._placed += 1
-        self._used += length
+        shard = self._take(layout.SHARD_RECORD_HEADER.size + len(payload_id) + kept)
         if cut is None:
             return RawPayloadRef(payload_id, kind, "", shard, None, parts), (
                 (shard << ORDINAL_BITS) | n,
@@ -256,7 +247,13 @@ class ShardPlan:
         hottest calls build their references as flat tuples (``_known_refs``) from these."""
         n = self._ordinal = self._ordinal + 1
         payload_id = layout.raw_payload_id(n)
-        length = layout.SHARD_RECORD_HEADER.size + len(payload_id) + len(body)
+        shard = self._take(layout.SHARD_RECORD_HEADER.size + len(payload_id) + len(body))
+        return payload_id, shard, ((shard << ORDINAL_BITS) | n, body)
+
+    def _take(self, length: int) -> int:
+        """Room for a record of ``length`` bytes (header, id, body): the shard it goes to,
+        the next one when it would carry the current one past the rotation size (a shard
+        is never empty)."""
         shard = self._shard
         if self._shard_bytes and self._shard_bytes + length > self._rotate:
             self.finished[shard] = self._placed
@@ -266,4 +263,4 @@ class ShardPlan:
         self._shard_bytes += length
         self._placed += 1
         self._used += length
-        return payload_id, shard, ((shard << ORDINAL_BITS) | n, body)
+        return shard
