@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, get_args
 
 from . import events as ev
@@ -343,7 +343,9 @@ def _ref_parts(value: Any) -> tuple[ev.RawPayloadRef, ...]:
     return tuple(structure_ref_v3(part, None) for part in value)
 
 
-def first_error_in_order(obj: dict[str, Any], checks: dict[str, Callable[[Any], object]]) -> None:
+def first_error_in_order(
+    obj: dict[str, Any], checks: Mapping[str, Callable[[Any], object]]
+) -> None:
     """A struct was refused: raise the error serde meets first. Its derived visitor reads the
     fields in the order the JSON gives them and refuses the first bad one, and a missing one
     only once the map has ended; the readers here check in declaration order (the same

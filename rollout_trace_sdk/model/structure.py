@@ -18,6 +18,7 @@ import sys
 import types
 import typing
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final, Literal, get_args, get_origin
 
 import attrs
@@ -30,6 +31,7 @@ from .serde_read import (
     SUMMARY_CLASSES,
     DecodeError,
     enum_tag,
+    first_error_in_order,
     internal_tag,
     missing_field,
     need_map,
@@ -188,7 +190,10 @@ class Structurer:
             plan.append((field.name, optional, defaulted, hook, inner))
         what = f"struct {_RUST_NAMES.get(cls, cls.__name__)}"
 
-        by_name = {entry[0]: entry for entry in plan}
+        checks = {
+            name: partial(_field_check, optional, hook, inner)
+            for name, optional, _, hook, inner in plan
+        }
 
         def structure(value: Any, _: Any) -> Any:
             obj = need_map(value, what)
@@ -203,21 +208,18 @@ class Structurer:
                     else:
                         raise missing_field(name)
             except DecodeError:
-                in_document_order(obj)
+                # the plan goes in declaration order (cheaper, and the same answer when one
+                # field is wrong): the error raised is the one serde meets first
+                first_error_in_order(obj, checks)
                 raise
             return cls(*args)
 
-        def in_document_order(obj: dict[str, Any]) -> None:
-            """Refused: serde's derived visitor meets the fields in the order the JSON gives
-            them and refuses the first bad one, then a missing one once the map has ended.
-            The plan above goes in declaration order (cheaper, and the same answer when one
-            field is wrong); when it fails, the error raised is the one serde meets first."""
-            for key, item in obj.items():
-                entry = by_name.get(key)
-                if entry is not None and not (entry[1] and item is None):
-                    entry[3](item, entry[4])
-
         return structure
+
+
+def _field_check(optional: bool, hook: Hook, inner: Any, item: Any) -> object:
+    """One field of an attrs class read as its plan reads it (``Option`` ones may be null)."""
+    return None if optional and item is None else hook(item, inner)
 
 
 _STRUCTURERS: Final[dict[int, Structurer]] = {}
