@@ -88,21 +88,14 @@ class ProcessBudget:
         held and whatever of the cap is beyond ``keep``."""
         with self._lock:
             freed, queue._taken = queue._taken, 0
-            cap = queue._cap
-            if cap > keep:
-                queue._cap = keep
-                freed += cap - keep
-            self.reserved = max(0, self.reserved - freed)
+            self.reserved = max(0, self.reserved - freed - _lowered(queue, keep))
 
     def shrink(self, queue: Reserving, keep: int) -> None:
         """Hand back what ``queue`` reserved beyond ``keep`` (all of its cap once the rollout
         is closed: ``keep`` 0; a chunk still being written is handed back by
         :meth:`written`)."""
         with self._lock:
-            cap = queue._cap
-            if cap > keep:
-                queue._cap = keep
-                self.reserved = max(0, self.reserved - (cap - keep))
+            self.reserved = max(0, self.reserved - _lowered(queue, keep))
 
     @property
     def crowded(self) -> bool:
@@ -115,6 +108,15 @@ class ProcessBudget:
         parent may have held it), nothing reserved."""
         self._lock = threading.Lock()
         self.reserved = 0
+
+
+def _lowered(queue: Reserving, keep: int) -> int:
+    """Under the budget's lock: ``queue``'s cap down to ``keep`` if above it; what it freed."""
+    cap = queue._cap
+    if cap <= keep:
+        return 0
+    queue._cap = keep
+    return cap - keep
 
 
 PROCESS: Final = ProcessBudget(DEFAULT_PROCESS_BUDGET)
