@@ -153,7 +153,7 @@ class ToolCall(AgentToolWork):
         if flat is not None:
             self._start_flat(ev.ToolCallStarted, (_STARTED, *started, frozen), self._owner())
         else:
-            self._start(_started(started, ref), self._owner())
+            self._start(_started(started, self.kind, ref), self._owner())
         #: the code cell a running ``wait`` call waits on: the cell's end is written in this
         #: call's turn, and in schema 3 resolves it (the schema-2 reducer reads the
         #: arguments; 0.171's needs ``code_cell_wait_target_resolved``)
@@ -476,16 +476,19 @@ class ToolCall(AgentToolWork):
 # --- events kept flat until written (see _encode.FLAT_BUILDERS) ------------------------------
 
 
-def _started(fields: tuple[Any, ...], ref: ev.RawPayloadRef | None) -> ev.ToolCallStarted:
+def _started(
+    fields: tuple[Any, ...], kind: ev.ToolCallKind, ref: ev.RawPayloadRef | None
+) -> ev.ToolCallStarted:
     """The start event of a call: ``fields`` are its ids, its requesting cell's runtime id
-    (``None``: the model's), the tool's name and namespace and the text of its preview."""
+    (``None``: the model's), the tool's name and namespace and the text of its preview;
+    ``kind`` the kind its name gave (``ToolCall.kind``)."""
     tool_call_id, visible_id, runtime_tool_id, cell_id, name, namespace, source = fields
     return ev.ToolCallStarted(
         tool_call_id,
         visible_id,
         runtime_tool_id,
         _MODEL_REQUESTER if cell_id is None else ev.CodeCellRequester(cell_id),
-        tool_kinds.tool_kind(name),
+        kind,
         tool_kinds.summary(name, namespace, source),
         ref,
     )

@@ -11,7 +11,7 @@ import pytest
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import RecorderWarning, open_rollout, tools
+from rollout_trace_sdk.record import RecorderWarning, open_rollout, tool_kinds, tools
 from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
 from rollout_trace_sdk.record._item_store import ItemStore
 from rollout_trace_sdk.record._known_refs import freeze
@@ -104,7 +104,7 @@ def test_a_start_queued_flat_is_the_start_queued_as_an_object(
     fields: tuple[Any, ...], ref: ev.RawPayloadRef | None
 ) -> None:
     flat = (tools._STARTED, *fields, None if ref is None else freeze(ref))
-    event = tools._started(fields, ref)
+    event = tools._started(fields, tool_kinds.tool_kind(fields[4]), ref)
     assert FLAT_BUILDERS[tools._STARTED](flat) == payload_dict(event, 3)
     encoder = LineEncoder("rollout", schema=3)
     assert encoder.line((1, 2, "th", "tu", flat)) == encoder.line((1, 2, "th", "tu", event))
