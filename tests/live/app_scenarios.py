@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from tests.live.script import MCP, PNG, Scenario, after, call, mcp, message
+from tests.live.script import ASK_SCOPE, MCP, PNG, Scenario, after, call, mcp, message
 
 
 def _schema(**properties: str) -> dict[str, Any]:
@@ -312,25 +312,7 @@ APP_SERVER_SCENARIOS = [
             {
                 "name": "t1",
                 "match": {"last_user": "plan with me", "lacks_call_id": "call_ask1"},
-                "items": [
-                    call(
-                        "request_user_input",
-                        {
-                            "questions": [
-                                {
-                                    "id": "q1",
-                                    "header": "Scope",
-                                    "question": "Which part first?",
-                                    "options": [
-                                        {"label": "API (Recommended)", "description": "the API"},
-                                        {"label": "UI", "description": "the UI"},
-                                    ],
-                                }
-                            ]
-                        },
-                        "call_ask1",
-                    )
-                ],
+                "items": [call("request_user_input", ASK_SCOPE, "call_ask1")],
             },
             after("call_ask1", message("<proposed_plan>\n1. API\n2. UI\n</proposed_plan>")),
         ],

@@ -14,24 +14,10 @@ import json
 import random
 from typing import Any
 
-from tests.live.script import PNG, after, call, collab, message, worker
+from tests.live.script import ASK_SCOPE, PNG, after, call, collab, message, worker
 
 #: the images a prompt may attach (workspace files; both hold :data:`tests.live.script.PNG`)
 IMAGES = ("dot.png", "pic.png")
-
-_ASK = {
-    "questions": [
-        {
-            "id": "q1",
-            "header": "Scope",
-            "question": "Which part first?",
-            "options": [
-                {"label": "API (Recommended)", "description": "the API"},
-                {"label": "UI", "description": "the UI"},
-            ],
-        }
-    ]
-}
 
 
 def _search(call_id: str, query: str) -> dict[str, Any]:
@@ -81,7 +67,7 @@ def roughen_calls(new: random.Random, rules: list[dict[str, Any]]) -> None:
                     items[n] = _agent_call(new, new.choice(spawned), call_id)
                 continue
             if roll < 0.06:
-                items[n] = call("request_user_input", _ASK, call_id)
+                items[n] = call("request_user_input", ASK_SCOPE, call_id)
             elif roll < 0.12:
                 items[n] = _search(call_id, new.choice(["demo echo", "spawn agent", "nothing"]))
             elif spawned and roll < 0.5:

@@ -77,6 +77,21 @@ ONE_RETRY = (
     "-c",
     "model_providers.fake.stream_max_retries=1",
 )
+#: ``request_user_input``'s arguments: one question, two options (plan-mode scenarios and the
+#: random kinds both ask it)
+ASK_SCOPE = {
+    "questions": [
+        {
+            "id": "q1",
+            "header": "Scope",
+            "question": "Which part first?",
+            "options": [
+                {"label": "API (Recommended)", "description": "the API"},
+                {"label": "UI", "description": "the UI"},
+            ],
+        }
+    ]
+}
 #: usage past the small context limit: Codex compacts before its next request
 HIGH_USAGE = {"input_tokens": 9000, "total_tokens": 9100}
 MCP = (
