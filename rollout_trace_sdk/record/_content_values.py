@@ -106,8 +106,8 @@ class ContentValues:
         #: long strings (lazy): sketch -> the first one's frozen reference (the others with
         #: that sketch, rare, in ``_long_more``), and payload id -> digest (set by the worker
         #: thread for the first ones): flat values the collector does not keep scanning
-        self._long: dict[bytes, tuple[Any, ...]] = {}
-        self._long_more: dict[bytes, list[tuple[Any, ...]]] = {}
+        self._long: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+        self._long_more: dict[tuple[int, int, int], list[tuple[Any, ...]]] = {}
         self._digests: dict[str, bytes] = {}
         #: content values written so far (each once)
         self.stored = 0

@@ -135,12 +135,13 @@ def string_digest(text: str) -> bytes:
 SKETCH_CHARS: Final = 4096
 
 
-def string_sketch(text: str) -> bytes:
-    """A cheap key that equal strings share and different ones rarely do: the length and a
-    digest of the first and last :data:`SKETCH_CHARS` characters. Equal sketches only say
-    "maybe equal": :func:`string_digest` decides."""
-    ends = (text[:SKETCH_CHARS] + text[-SKETCH_CHARS:]).encode("utf-8", "surrogatepass")
-    return len(text).to_bytes(8, "little") + hashlib.sha256(ends).digest()[:16]
+def string_sketch(text: str) -> tuple[int, int, int]:
+    """A cheap key that equal strings share and different ones rarely do: the length and
+    the hashes of the first and last :data:`SKETCH_CHARS` characters. Equal sketches only say
+    "maybe equal": :func:`string_digest` decides. Python's own string hash, not hashlib: it
+    keeps the GIL (hashlib lets go of it for 2 KB or more, and on a busy process the loop's
+    thread may then wait for the writer thread's next switch to get it back)."""
+    return len(text), hash(text[:SKETCH_CHARS]), hash(text[-SKETCH_CHARS:])
 
 
 def defer_big_strings(value: Any, dumps: Callable[[Any], bytes]) -> LazyBody | None:
