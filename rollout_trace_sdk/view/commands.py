@@ -154,7 +154,7 @@ def cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             server.close()
         return 0
     notes: list[str] = []
-    state = load_noting(source, args.lenient, err, notes)
+    state = load_noting(args.source, args.lenient, err, notes)  # the path as typed
     reader = PayloadReader(source) if source.is_dir() else None
     default = source / "view.html" if source.is_dir() else source.with_suffix(".html")
     try:

@@ -82,3 +82,13 @@ def test_paths_are_spelled_out(
     monkeypatch.setattr(ViewServer, "serve_forever", lambda self: None)
     code, out, _ = _run("view", bundle, "--serve", "--port", "0")
     assert code == 0 and out.startswith(f"serving {tmp_path}/bundle\\x1b[41m at http://")
+
+
+@pytest.mark.parametrize("command", ["show", "summary", "view"])
+def test_a_path_that_cannot_be_read_is_named_as_typed(command: str) -> None:
+    """``view https://x/y`` said "read https:/x/y": the page's command made a ``Path`` of its
+    argument before reading it, which folds the double slash. Every command names the path as
+    the user typed it, as ``reduce`` (and Codex) do."""
+    code, out, err = _run(command, "https://example.invalid/run")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: read https://example.invalid/run")
