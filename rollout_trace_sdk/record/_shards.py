@@ -20,7 +20,9 @@ durability is the kernel's page cache.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -56,6 +58,8 @@ CHAIN_LOG: Final = 15
 COMPRESS_SLICE: Final = 64 << 10
 #: Small bodies are checked for anything to filter in batches of about this many bytes.
 CLEAN_BATCH_BYTES: Final = 64 << 10
+#: A placed record's id (``layout.raw_payload_id``) as bytes, from its ordinal.
+_ID_FORMAT: Final = layout.RAW_PAYLOAD_PREFIX.encode() + b"%d"
 
 
 def utf8_prefix(body: bytes, limit: int) -> bytes:
@@ -202,55 +206,67 @@ class ShardSink:
             self._seal(number)
 
     def _write(self, records: Iterable[ShardRecord]) -> int:
-        count = 0
+        records = list(records)
+        wheres = [where for where, _ in records]
+        bodies = self._filtered(
+            [queued if queued.__class__ is bytes else render(queued) for _, queued in records]
+        )
         #: shard -> (framed records not yet compressed, compressed bytes not yet written)
         pending: dict[int, tuple[bytearray, bytearray]] = {}
-        body_filter = self._filter
         header = layout.SHARD_RECORD_HEADER.pack
-        items = [(meta, render(queued)) for meta, queued in records]
-        clean = self._known_clean([body for _, body in items])
-        for index, (meta, body) in enumerate(items):
-            if body_filter is not None and not clean[index]:
-                body = body_filter(body)
-            if isinstance(meta, int):
-                shard = meta >> ORDINAL_BITS
-                ident = layout.raw_payload_id(meta & ORDINAL_MASK).encode()
-            else:
-                shard = meta[0]
-                if len(meta) > 2:
-                    body = utf8_prefix(body, meta[2])
-                    settle_capture(meta[3], len(body))
-                ident = meta[1].encode()
-            buffers = pending.get(shard)
-            if buffers is None:
-                buffers = pending[shard] = (bytearray(), bytearray())
-            raw, out = buffers
-            raw += header(len(ident), len(body))
-            raw += ident
-            if len(body) <= COMPRESS_SLICE:
-                raw += body  # small records are compressed together: one zstd call a batch
-            else:
-                self._compress(shard, raw, out)
-                # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
-                # in slices, so the event loop's thread gets the GIL back between them
-                view = memoryview(body)
-                for at in range(0, len(body), COMPRESS_SLICE):
-                    out += self._stream(shard).compress(view[at : at + COMPRESS_SLICE])
+        id_format = _ID_FORMAT
+        written = self._written
+        shard = -1
+        raw = out = bytearray()
+        run = 0  # records framed into ``shard`` and not yet counted in ``written``
+        try:
+            for meta, body in zip(wheres, bodies, strict=True):
+                if isinstance(meta, int):  # placed whole: the shard and ordinal in one int
+                    where = meta >> ORDINAL_BITS
+                    ident = id_format % (meta & ORDINAL_MASK)
+                else:
+                    where = meta[0]
+                    if len(meta) > 2:
+                        body = utf8_prefix(body, meta[2])
+                        settle_capture(meta[3], len(body))
+                    ident = meta[1].encode()
+                if where != shard:
+                    if run:
+                        written[shard] = written.get(shard, 0) + run
+                        run = 0
+                    shard = where
+                    buffers = pending.get(shard)
+                    if buffers is None:
+                        buffers = pending[shard] = (bytearray(), bytearray())
+                    raw, out = buffers
+                raw += header(len(ident), len(body))
+                raw += ident
+                if len(body) <= COMPRESS_SLICE:
+                    raw += body  # small records are compressed together: one zstd call a batch
+                else:
+                    self._compress(shard, raw, out)
+                    # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
+                    # in slices, so the event loop's thread gets the GIL back between them
+                    view = memoryview(body)
+                    for at in range(0, len(body), COMPRESS_SLICE):
+                        out += self._stream(shard).compress(view[at : at + COMPRESS_SLICE])
+                        time.sleep(0)
+                run += 1
+                if len(raw) >= COMPRESS_SLICE:
+                    self._compress(shard, raw, out)
+                    # Let the loop's thread have the GIL now: it gives it up for every hash or
+                    # write of a few KB, and would otherwise wait for the 5 ms switch interval.
                     time.sleep(0)
-            count += 1
-            self._written[shard] = self._written.get(shard, 0) + 1
-            if len(raw) >= COMPRESS_SLICE:
-                self._compress(shard, raw, out)
-                # Let the loop's thread have the GIL now: it gives it up for every hash or
-                # write of a few KB, and would otherwise wait for the 5 ms switch interval.
-                time.sleep(0)
+        finally:
+            if run:
+                written[shard] = written.get(shard, 0) + run
         for shard, (raw, out) in pending.items():
             self._compress(shard, raw, out)
             stream = self._open[shard][1]
             out += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
             # written by settle(), after what an earlier error left (a frame's bytes in order)
             self._unflushed[shard] = _after(self._unflushed.get(shard), out)
-        return count
+        return len(records)
 
     def _stream(self, shard: int) -> zstandard.ZstdCompressionObj:
         return (self._open.get(shard) or self._start(shard))[1]
@@ -265,12 +281,46 @@ class ShardSink:
         """Store later bodies as they are (the writer's own closing report)."""
         self._filter = None
 
-    def _known_clean(self, bodies: list[bytes]) -> list[bool]:
-        """Which bodies certainly need no filtering: small bodies are checked together, in
-        batches of about :data:`CLEAN_BATCH_BYTES` (one scan instead of one per body)."""
-        flags = [False] * len(bodies)
+    def _filtered(self, bodies: list[bytes]) -> list[bytes]:
+        """``bodies`` through the filter, except those that certainly need none: small
+        bodies are checked together, in batches of about :data:`CLEAN_BATCH_BYTES` (one
+        scan instead of one per body; a batch of one is left to the filter's own scan).
+        The batches' ends are found by bisection over the bodies' running sizes, so a chunk
+        of small bodies costs no Python step per body (there are thousands)."""
+        body_filter = self._filter
+        if body_filter is None or not bodies:
+            return bodies
         check = self._clean
-        if check is None or self._filter is None:
+        sizes = list(map(len, bodies))
+        if check is None or max(sizes) >= CLEAN_BATCH_BYTES:
+            flags = self._known_clean(bodies, check)
+            return [body if flags[i] else body_filter(body) for i, body in enumerate(bodies)]
+        ends = list(itertools.accumulate(sizes))
+        out = bodies
+        count = len(bodies)
+        start = 0
+        while start < count:
+            # the batch ends with the body that brings it to CLEAN_BATCH_BYTES (or the last)
+            stop = min(
+                bisect.bisect_left(ends, (ends[start - 1] if start else 0) + CLEAN_BATCH_BYTES) + 1,
+                count,
+            )
+            if stop - start < 2 or not check(bodies[start:stop]):
+                if out is bodies:
+                    out = list(bodies)
+                for i in range(start, stop):
+                    out[i] = body_filter(bodies[i])
+            start = stop
+        return out
+
+    @staticmethod
+    def _known_clean(
+        bodies: list[bytes], check: Callable[[list[bytes]], bool] | None
+    ) -> list[bool]:
+        """Which bodies certainly need no filtering (the general case of :meth:`_filtered`:
+        a body of :data:`CLEAN_BATCH_BYTES` or more is never checked with others)."""
+        flags = [False] * len(bodies)
+        if check is None:
             return flags
         batch: list[int] = []
         size = 0

@@ -11,13 +11,14 @@ import attrs
 import orjson
 import pytest
 import zstandard
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import codec, layout
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record._shard_plan import CaptureLimits, ShardPlan
 from rollout_trace_sdk.record._shards import ShardSink, compression_parameters, utf8_prefix
+from rollout_trace_sdk.record.redact import Redactor
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.errors import ReduceError
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -192,6 +193,48 @@ def test_a_truncated_prefix_ends_on_a_character_boundary(text: str, limit: int) 
     assert body.startswith(cut) and len(cut) <= limit
     cut.decode()  # never ends inside a character
     assert len(cut) == len(body) or limit - len(cut) < 4
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40_000), st.booleans(), st.sampled_from([0, 0, 0, 70_000])),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["sk-proj-" + "Ab3" * 16, "ghp_" + "x7" * 18, "AKIAIOSFODNN7EXAMPLE"]),
+)
+def test_each_body_is_stored_as_the_filter_leaves_it_whatever_the_batches(
+    tmp_path_factory: pytest.TempPathFactory, shapes: list[tuple[int, bool, int]], secret: str
+) -> None:
+    """Small bodies are checked for secrets together (batches of ~64 KB, found by their
+    running sizes) and only a batch the check finds dirty is redacted body by body; large
+    ones alone. Whatever the sizes and where the secrets are, every record holds what the
+    redactor makes of its body, in order, in its shard (rotating every ~100 KB)."""
+    directory = tmp_path_factory.mktemp("sink")
+    redactor = Redactor(key=b"test-key")
+    plan = ShardPlan(rotate_bytes=100_000)
+    sink = ShardSink(directory, body_filter=redactor.redact, clean=redactor.clean)
+    bodies = []
+    for n, (size, dirty, big) in enumerate(shapes):
+        text = f"{n}:" + "a" * (size + big)
+        bodies.append(orjson.dumps({"output": text + (f" key {secret} end" if dirty else "")}))
+    placed = [plan.place("tool_result", body) for body in bodies]
+    sink.write(record for _, record in placed if record is not None)
+    sink.seal()
+    stored: dict[str, bytes] = {}
+    for number in range(1, plan.current_shard + 1):
+        data, sealed = _frame(directory / layout.shard_name(number))
+        assert sealed
+        stored.update(_records(data))
+    expected = {
+        ref.raw_payload_id: redactor.redact(body)
+        for (ref, _), body in zip(placed, bodies, strict=True)
+    }
+    assert stored == expected
+    assert all(secret.encode() not in body for body in stored.values())
 
 
 def test_max_payload_bytes_keeps_a_prefix_and_says_so(tmp_path: Path) -> None:
