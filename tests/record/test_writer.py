@@ -375,3 +375,60 @@ async def test_codex_reduces_a_written_rollout(tmp_path: Path) -> None:
     assert len(state["inference_calls"]) == 3
     assert len(state["raw_payloads"]) == 7
     assert not os.path.exists(w.bundle_dir / "state.json")
+
+
+_BODIES: dict[int, bytes] = {}
+
+
+def _body(size: int) -> bytes:
+    return _BODIES.setdefault(size, b'"' + b"x" * max(0, size - 2) + b'"')
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 3_000),  # a payload of this many bytes
+            st.integers(1 << 20, 3 << 20),  # a large one: 8 MiB ends a chunk early
+            st.none(),  # an event
+        ),
+        max_size=60,
+    ),
+    st.integers(0, 9_000),
+    st.sampled_from([2, 3]),
+)
+def test_a_chunk_taken_in_bulk_is_the_chunk_taken_item_by_item(
+    tmp_path_factory: pytest.TempPathFactory, shapes: list[int | None], small: int, schema: int
+) -> None:
+    """The writer takes a chunk's items in bulk unless their payloads reach the chunk's byte
+    size; either way a chunk ends where the item-by-item rule ends it (4,096 items, or the
+    payload that brings it to 8 MiB), with the same items and the same charges released."""
+    writers = [
+        make_writer(
+            tmp_path_factory.mktemp("bulk"), schema_version=schema, max_queued_bytes=1 << 40
+        )
+        for _ in range(2)
+    ]
+    for writer in writers:
+        ref = writer.payload_nowait("protocol_event", {"a": 1})
+        assert ref is not None
+        # many small events first, so that chunks end at the item count too
+        for _ in range(small):
+            writer.event_nowait(ev.ProtocolEventObserved("x", ref))
+        for shape in shapes:
+            if shape is None:
+                writer.event_nowait(ev.ProtocolEventObserved("y", ref))
+            else:
+                writer.payload_nowait("protocol_event", orjson.Fragment(_body(shape)))
+    bulk, counted = writers
+    while bulk._queue or counted._queue:
+        (payloads, events), (payloads2, events2) = bulk._take_chunk(), counted._take_counted()
+        # a long body is a LazyBody (equal by identity): its place and length tell it
+        assert [(where, len(data)) for where, data in payloads] == [
+            (where, len(data)) for where, data in payloads2
+        ]
+        # (the wall times are each writer's own)
+        assert [e[:1] + e[2:] for e in events] == [e[:1] + e[2:] for e in events2]
+        assert (bulk._queued, bulk._done) == (counted._queued, counted._done)
+    for writer in writers:
+        writer._close_log()
