@@ -279,12 +279,18 @@ def flat_hook(cls: type[Any], field: str) -> Callable[[Any], Any]:
     return env[f"_hook_{cls.__name__}_{field}"]  # type: ignore[no-any-return]
 
 
-_HEAD_FORMAT: Final = b'{"schema_version":%d,"seq":%%d,"wall_time_unix_ms":%%d%%b%%b}\n'
-_HEAD: Final = _HEAD_FORMAT % ev.SCHEMA_VERSION
-_HEAD_V3: Final = _HEAD_FORMAT % ev.SCHEMA_VERSION_V3
+#: A line is ``_LINE % (seq, after the seq, payload JSON)``, where "after the seq" is
+#: ``_AFTER_SEQ % (wall time, context)`` (the envelope's fields in Codex's order); that part
+#: is the same for every line of one millisecond and (thread, turn), so it is made once for
+#: a run of such lines (one ``%`` of three values a line instead of four: ~0.15 µs).
+_LINE_FORMAT: Final = b'{"schema_version":%d,"seq":%%d%%b%%b}\n'
+_LINE: Final = _LINE_FORMAT % ev.SCHEMA_VERSION
+_LINE_V3: Final = _LINE_FORMAT % ev.SCHEMA_VERSION_V3
+_AFTER_SEQ: Final = b',"wall_time_unix_ms":%d%b'
 _CONTEXTS_KEPT: Final = 4096
 _CLOCK_EVERY: Final = 8
 _NO_END: Final = 1 << 62
+_NOTHING: Final = object()
 
 
 def payload_dict(payload: ev.EventPayload, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
@@ -303,7 +309,7 @@ class LineEncoder:
     ) -> None:
         v3 = schema == ev.SCHEMA_VERSION_V3
         self._hooks = _HOOKS_V3 if v3 else _HOOKS
-        self._head = _HEAD_V3 if v3 else _HEAD
+        self._head = _LINE_V3 if v3 else _LINE
         self._values = values or ValueEncoder()
         self._rollout = b',"rollout_id":' + orjson.dumps(rollout_id)
         self._contexts: dict[tuple[str | None, str | None], bytes] = {}
@@ -353,11 +359,19 @@ class LineEncoder:
         clock = time.perf_counter_ns
         end = len(events)
         i = start
+        # the part after the seq of the last line, and what it was made of
+        after_seq = b""
+        last_wall: int | None = None
+        last_thread: object = _NOTHING
+        last_turn: object = _NOTHING
         while i < end:
             stop = min(i + _CLOCK_EVERY, end)
             for seq, wall, thread_id, turn_id, payload in events[i:stop]:
-                key = (thread_id, turn_id)
-                context = contexts.get(key) or self._context(key)
+                if wall != last_wall or thread_id is not last_thread or turn_id is not last_turn:
+                    key = (thread_id, turn_id)
+                    context = contexts.get(key) or self._context(key)
+                    after_seq = _AFTER_SEQ % (wall, context)
+                    last_wall, last_thread, last_turn = wall, thread_id, turn_id
                 if payload.__class__ is bytes:
                     body = payload
                 else:
@@ -369,7 +383,7 @@ class LineEncoder:
                         body = dumps(fields)
                     except (TypeError, RecursionError):
                         body = _lenient(fields, self._values)
-                buf += head % (seq, wall, context, body)
+                buf += head % (seq, after_seq, body)
             i = stop
             if clock() >= until_ns:
                 break
