@@ -299,11 +299,11 @@ class Bundle:
 
     # --- payloads -----------------------------------------------------------------------------
 
-    def _open_payload(self, raw_payload_id: str, path: str) -> int:
-        """Open a payload through the confined reader (a descriptor, for ``read_to_end``), in
-        Codex's words when the OS refuses: "open payload" for a file that cannot be opened,
-        "parse payload" for a directory (Codex opens it, then fails to read it). Our own
-        refusals (outside, symlink, FIFO...) pass through as they are."""
+    def _open_payload(self, raw_payload_id: str, path: str) -> tuple[int, int]:
+        """Open a payload through the confined reader (a descriptor and its size, for
+        ``read_to_end``), in Codex's words when the OS refuses: "open payload" for a file
+        that cannot be opened, "parse payload" for a directory (Codex opens it, then fails to
+        read it). Our own refusals (outside, symlink, FIFO...) pass through as they are."""
         try:
             return self.files.open_fd(path, what=f"payload {raw_payload_id}")
         except BundleFileError as exc:
@@ -354,9 +354,9 @@ class Bundle:
                     f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
                 )
             return raw
-        fd = self._open_payload(ref.raw_payload_id, ref.path)
+        fd, size = self._open_payload(ref.raw_payload_id, ref.path)
         try:
-            raw = read_to_end(fd)
+            raw = read_to_end(fd, size)
         except OSError as exc:
             raise ReduceError(
                 f"parse payload {ref.raw_payload_id}",
@@ -433,9 +433,9 @@ class Bundle:
         if path in self._valid_paths:
             return
         try:
-            fd = self.files.open_fd(path, what=f"payload {raw_payload_id}")
+            fd, size = self.files.open_fd(path, what=f"payload {raw_payload_id}")
             try:
-                raw = read_to_end(fd)
+                raw = read_to_end(fd, size)
             finally:
                 os.close(fd)
         except BundleFileError as exc:

@@ -201,9 +201,26 @@ def test_read_to_end_reads_what_a_file_object_reads(bundle: Path, size: int) -> 
     data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     (bundle / "payloads" / "sized.json").write_bytes(data)
     files = BundleFiles(bundle)
-    fd = files.open_fd("payloads/sized.json", what="payload")
+    fd, known = files.open_fd("payloads/sized.json", what="payload")
     try:
+        assert known == size
+        assert read_to_end(fd, known) == data
+        os.lseek(fd, 0, os.SEEK_SET)
         assert read_to_end(fd) == data
+    finally:
+        os.close(fd)
+
+
+def test_read_to_end_reads_what_a_file_grew_by_since_it_was_opened(bundle: Path) -> None:
+    """The size ``open_fd`` gave is no limit: a file appended to since is read to its end."""
+    path = bundle / "payloads" / "growing.json"
+    path.write_bytes(b"[1,2,3]")
+    files = BundleFiles(bundle)
+    fd, known = files.open_fd("payloads/growing.json", what="payload")
+    try:
+        with path.open("ab") as more:
+            more.write(b" " * 200_000)
+        assert read_to_end(fd, known) == b"[1,2,3]" + b" " * 200_000
     finally:
         os.close(fd)
 
