@@ -5,7 +5,8 @@ source and compiles it when the class is created: for the ~80 classes ``rollout-
 loads, compiling is 18 ms of its ~85 ms of imports, every run, for the same source. Python
 keeps a module's bytecode in ``__pycache__``; this keeps attrs' compiled code beside it, in
 ``__pycache__/attrs-methods.<cache tag>.marshal``, one entry per generated file name holding
-the source it was compiled from.
+the source it was compiled from. The structure functions ``model.structure`` writes for the
+event classes (``compile_kept``) are kept the same way.
 
 Only the command line installs it (:func:`install`, from ``cli.main`` run as the process's entry
 point): a program that imports the package, or calls ``main(argv)``, gets attrs unchanged. The hook is attrs' module-level name ``compile`` in
@@ -38,6 +39,8 @@ from typing import Any, Final
 #: How attrs names the source it generates: ``<attrs generated methods pkg.mod.Class>``.
 _GENERATED: Final = "<attrs generated "
 _OURS: Final = " rollout_trace_sdk."
+#: How this package names source it generates itself (``compile_kept``).
+_OWN: Final = "<rollout_trace_sdk generated "
 #: The hash salt attrs writes first in ``__hash__``'s tuple.
 _SALT: Final = re.compile(r"hash\(\(\n\s*-?\d+,")
 _compile: Final = builtins.compile
@@ -72,8 +75,9 @@ class _Cache:
             or mode != "exec"
             or not isinstance(source, str)
             or not isinstance(filename, str)
-            or not filename.startswith(_GENERATED)
-            or _OURS not in filename
+            or not (
+                (filename.startswith(_GENERATED) and _OURS in filename) or filename.startswith(_OWN)
+            )
         ):
             return _compile(source, filename, mode, *args, **kwargs)
         key = _SALT.sub("hash((", source)
@@ -105,6 +109,15 @@ class _Cache:
 
 
 _installed: _Cache | None = None
+
+
+def compile_kept(source: str, filename: str) -> CodeType:
+    """``compile(source, filename, "exec")`` for source this package generates itself
+    (``filename`` starting ``<rollout_trace_sdk generated ``): kept between runs as attrs'
+    code is, once the command line has installed the cache; compiled every time otherwise."""
+    if _installed is None:
+        return _compile(source, filename, "exec")
+    return _installed.compile(source, filename, "exec")  # type: ignore[no-any-return]
 
 
 def _default_path() -> Path | None:

@@ -17,6 +17,12 @@ from rollout_trace_sdk import _attrs_code
 cache = _attrs_code.install(Path(sys.argv[1]))
 from rollout_trace_sdk.model import events as ev, state as st
 from rollout_trace_sdk.reduce import replay
+from rollout_trace_sdk.model import structure
+
+line = {"schema_version": 2, "seq": 1, "wall_time_unix_ms": 5, "rollout_id": "r",
+        "thread_id": None, "codex_turn_id": None,
+        "payload": {"type": "rollout_started", "trace_id": "t", "root_thread_id": "r"}}
+event = structure.event_from_dict(line)
 
 @attrs.frozen
 class Other:  # not the package's: attrs compiles it as ever
@@ -39,6 +45,7 @@ print(orjson.dumps({
     "repr": repr(a), "frozen": frozen, "checked": checked,
     "other": Other(1) == Other(1) and repr(Other(1)) == "Other(x=1)",
     "node": st.RolloutTrace.__init__.__code__.co_filename,
+    "structured": event.payload == a and event.thread_id is None and event.seq == 1,
 }).decode())
 """
 
@@ -60,10 +67,16 @@ def test_the_second_run_reuses_every_class_code_and_behaves_the_same(tmp_path: P
     assert (second["compiled"], second["reused"]) == (0, first["compiled"])
     for result in (first, second):
         assert result["equal"] and result["frozen"] and result["checked"] and result["other"]
+        assert result["structured"]
         assert result["repr"] == "RolloutStarted(trace_id='t', root_thread_id='r')"
         assert (
             result["node"] == "<attrs generated methods rollout_trace_sdk.model.state.RolloutTrace>"
         )
+    # the structure functions model.structure generates are kept alike
+    _, entries = marshal.loads(cache.read_bytes())
+    assert "<rollout_trace_sdk generated structure rollout_trace_sdk.model.events.TraceEvent>" in (
+        entries
+    )
 
 
 def test_changed_source_is_compiled_again_and_junk_is_ignored(tmp_path: Path) -> None:

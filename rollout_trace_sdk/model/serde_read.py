@@ -273,6 +273,19 @@ def _payload_kind(kind: Any, allowed: tuple[str, ...]) -> ev.PayloadKind:
 
 def structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
     """Schema 2: ``{raw_payload_id, kind, path}``, checked as Codex 0.169's serde does."""
+    if value.__class__ is dict:  # the usual reference, taken as it is (every event cites one)
+        kind = value.get("kind")
+        if kind.__class__ is dict:
+            tag = kind.get("type")
+            payload_id = value.get("raw_payload_id")
+            path = value.get("path")
+            if (
+                tag.__class__ is str
+                and tag in _KINDS_V2
+                and payload_id.__class__ is str
+                and path.__class__ is str
+            ):
+                return ev.RawPayloadRef(payload_id, tag, path)  # type: ignore[arg-type]
     if isinstance(value, list):
         raise _struct_sequence(value, "struct RawPayloadRef", 3, "struct RawPayloadRef")
     obj = need_map(value, "struct RawPayloadRef")
@@ -287,6 +300,9 @@ def structure_ref(value: Any, _: Any) -> ev.RawPayloadRef:
     except DecodeError:
         first_error_in_order(obj, _REF_CHECKS)
         raise
+
+
+_KINDS_V2: Final = frozenset(ev.PAYLOAD_KINDS)
 
 
 def structure_capture(value: Any) -> ev.PayloadCapture | None:
