@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import attrs
 import orjson
@@ -27,7 +27,9 @@ from .confined import BundleFileError, BundleFiles, os_error_text, read_to_end
 from .errors import MissingPayload, ReduceError
 from .rust_sort import sort_unstable_order
 from .schemas import event_gate_text, manifest_gate_text
-from .shards import MissingShardPayload, ShardReader
+
+if TYPE_CHECKING:
+    from .shards import ShardReader
 
 MANIFEST: Final = layout.MANIFEST
 EVENT_LOG: Final = layout.EVENT_LOG
@@ -137,9 +139,7 @@ class Bundle:
         self._valid_paths: set[str] = set()
         #: the schema events are read by (the manifest's; the gate let only 2 and 3 through)
         self.schema = manifest.schema_version
-        self._shards = (
-            ShardReader(display, self._read_shard_file) if self.schema == layout.SCHEMA_3 else None
-        )
+        self._shards = _shard_reader(self) if self.schema == layout.SCHEMA_3 else None
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -320,6 +320,8 @@ class Bundle:
         with the OS error, a missing file being a missing payload for lenient replay, and
         "decompress shard <path>" for a directory (Codex opens it, then its decoder fails to
         read it)."""
+        from .shards import MissingShardPayload  # loaded already: a ShardReader calls this
+
         shown = self.files.shown(path)
         try:
             return self.files.read_bytes(path, what=f"shard {shown}")
@@ -469,6 +471,14 @@ class Bundle:
         raise ReduceError(
             f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self.files.shown(path)
         ) from None
+
+
+def _shard_reader(bundle: Bundle) -> ShardReader:
+    """Schema 3's payload store. Imported here, where a schema-3 bundle is opened: a schema-2
+    reduction never loads ``shards`` nor ``zstandard`` (~1.5 ms of the command's start-up)."""
+    from .shards import ShardReader
+
+    return ShardReader(bundle.display, bundle._read_shard_file)
 
 
 def end_check_error(raw: bytes) -> tuple[str, str] | None:
