@@ -4,7 +4,9 @@ Everything the reducer reads goes through here, so three promises live in one pl
 streamed line by line (memory does not grow with the log), no payload path can make us read
 outside the bundle directory (Codex follows ``../`` and absolute paths; we refuse them), and
 every failure carries Codex's exact wording — serde_json's messages are recomputed by
-``model.serde_errors`` only once the fast parse has already failed.
+``model.serde_errors`` only once the fast parse has already failed (but for its nesting
+check, which every payload read passes: imported with the module, not by each read, where
+``from package import name`` cost ~2 µs a payload in importlib's ``_handle_fromlist``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import orjson
 from ..model import layout, structure
 from ..model.events import Manifest, RawPayloadRef, RecordingCompleted, TraceEvent
 from ..model.json_check import surely_ignorable
+from ..model.serde_errors import recursion_error as serde_recursion_error
 from ..model.serde_read import DecodeError
 from . import errors as words
 from .confined import BundleFileError, BundleFiles, os_error_text, read_to_end
@@ -77,12 +80,6 @@ def _refused_after_completion(raw: bytes) -> bool:
         return bool(raw.decode("utf-8").strip(_RUST_WHITESPACE))
     except UnicodeDecodeError:
         return False
-
-
-def _serde_recursion_error(raw: bytes) -> str | None:
-    from ..model.serde_errors import recursion_error
-
-    return recursion_error(raw)
 
 
 def _loads_lenient_numbers(raw: bytes) -> Any:
@@ -350,7 +347,7 @@ class Bundle:
         of 128 levels or more; so do we, with serde's text, before any caller parses it."""
         if self._shards is not None:
             raw = self._shards.text(ref)
-            too_deep = _serde_recursion_error(raw)
+            too_deep = serde_recursion_error(raw)
             if too_deep is not None:
                 raise ReduceError(
                     f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
@@ -367,7 +364,7 @@ class Bundle:
             ) from None
         finally:
             os.close(fd)
-        too_deep = _serde_recursion_error(raw)
+        too_deep = serde_recursion_error(raw)
         if too_deep is not None:
             raise ReduceError(
                 f"parse payload {ref.raw_payload_id}",
