@@ -12,7 +12,9 @@ Only the command line installs it (:func:`install`, from ``cli.main`` run as the
 point): a program that imports the package, or calls ``main(argv)``, gets attrs unchanged. The hook is attrs' module-level name ``compile`` in
 ``attr._make`` (the builtin, looked up where ``_compile_and_eval`` calls it): for source attrs
 generates for this package's classes it returns the kept code when the source is the same,
-else compiles; everything else is the builtin's. An attrs that compiles elsewhere simply gets
+else compiles; everything else is the builtin's. The command line loads attrs only after
+installing it, and attrs' own classes, built as it is imported, are kept too (the builtin
+``compile`` is the hook for as long as that import takes). An attrs that compiles elsewhere simply gets
 no help. The one thing in attrs' source that differs from run to run is the type's hash salt
 (``hash(<file name>)``, randomised per process): it is left out of the comparison, so a class's
 instances hash with the salt of the run that compiled its code (any constant does: it only
@@ -39,6 +41,8 @@ from typing import Any, Final
 #: How attrs names the source it generates: ``<attrs generated methods pkg.mod.Class>``.
 _GENERATED: Final = "<attrs generated "
 _OURS: Final = " rollout_trace_sdk."
+#: attrs' own classes (``attr.validators``...), built as it is imported.
+_ATTRS: Final = " attr."
 #: How this package names source it generates itself (``compile_kept``).
 _OWN: Final = "<rollout_trace_sdk generated "
 #: The hash salt attrs writes first in ``__hash__``'s tuple.
@@ -76,7 +80,8 @@ class _Cache:
             or not isinstance(source, str)
             or not isinstance(filename, str)
             or not (
-                (filename.startswith(_GENERATED) and _OURS in filename) or filename.startswith(_OWN)
+                (filename.startswith(_GENERATED) and (_OURS in filename or _ATTRS in filename))
+                or filename.startswith(_OWN)
             )
         ):
             return _compile(source, filename, mode, *args, **kwargs)
@@ -134,13 +139,19 @@ def install(path: Path | None = None) -> _Cache:
     global _installed
     if _installed is not None:
         return _installed
-    import attr._make
-
     write = path is not None or not (sys.dont_write_bytecode or sys.pycache_prefix is not None)
     # the code compiled from the same source is the same under the same Python, whatever
     # attrs made it (and ``attr.__version__`` would load importlib.metadata: 13 ms)
     cache = _Cache(path or _default_path(), sys.version, write=write)
     cache.load()
+    # attrs builds ~30 classes of its own as it is imported (validators, converters), before
+    # its ``compile`` can be replaced: while it loads, the builtin is ours (3 ms of start-up).
+    # Nothing when attrs was imported already.
+    builtins.compile = cache.compile
+    try:
+        import attr._make
+    finally:
+        builtins.compile = _compile
     if hasattr(attr._make, "_compile_and_eval"):
         attr._make.compile = cache.compile  # type: ignore[attr-defined]
     _installed = cache

@@ -19,7 +19,6 @@ from typing import Any, Final, TextIO, TypeAlias, cast
 from .model.layout import EVENT_LOG, STATE_FILE
 from .outputs import bundle_around, forbidden_output, write_output
 from .reduce.errors import ReduceError
-from .sources import SourceError as _SourceError
 from .view.visible import visible  # paths and ids printed were named by the bundle's maker
 
 _USAGE = 2
@@ -398,13 +397,13 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .sources import bundles_under, describe, looks_like_bundle
+    from .sources import SourceError, bundles_under, describe, looks_like_bundle
 
     root = Path(args.root)
     if not root.is_dir():
-        raise _SourceError(f"{args.root} is not a directory")
+        raise SourceError(f"{args.root} is not a directory")
     if looks_like_bundle(root):
-        raise _SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
+        raise SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
     found = bundles_under(root)
     if not found:
         print(visible(f"no bundles under {args.root}"), file=err)
@@ -581,6 +580,10 @@ def main(
 
         install()  # attrs' generated code kept between runs: 18 ms of reduce's start-up
         _own_process = True
+    # after ``install``: ``sources`` is the first module to load attrs, whose own classes
+    # are then built with their code kept too
+    from .sources import SourceError as _SourceError
+
     out = out or _printable(sys.stdout)
     err = err or _printable(sys.stderr)
     arguments = sys.argv[1:] if argv is None else list(argv)

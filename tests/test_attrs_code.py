@@ -104,3 +104,49 @@ def test_the_default_cache_is_not_written_without_bytecode() -> None:
     )
     done = subprocess.run([sys.executable, "-B", "-c", code], capture_output=True, text=True)
     assert done.stdout.split() == ["False", "__pycache__"], done.stderr
+
+
+_FIRST = """
+import builtins, sys, orjson
+from pathlib import Path
+from rollout_trace_sdk import _attrs_code
+assert "attr" not in sys.modules
+cache = _attrs_code.install(Path(sys.argv[1]))
+import attrs
+
+@attrs.define
+class Checked:
+    x: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+try:
+    Checked("no")
+    refused = False
+except TypeError:
+    refused = True
+print(orjson.dumps({
+    "compiled": cache.compiled, "reused": cache.reused, "refused": refused,
+    "restored": builtins.compile is _attrs_code._compile,
+    "validator": repr(attrs.validators.instance_of(int)),
+}).decode())
+"""
+
+
+def test_attrs_own_classes_are_kept_when_it_loads_after_install(tmp_path: Path) -> None:
+    """The command line installs the cache before anything loads attrs: the ~30 classes attrs
+    builds as it is imported (its validators...) get their code kept too, and work alike."""
+    cache = tmp_path / "attrs.marshal"
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _FIRST, str(cache)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        runs.append(orjson.loads(done.stdout.splitlines()[-1]))
+    first, second = runs
+    assert first["compiled"] >= 20 and not first["reused"]
+    assert (second["compiled"], second["reused"]) == (0, first["compiled"])
+    for run in runs:
+        assert run["refused"] and run["restored"]
+        assert run["validator"] == "<instance_of validator for type <class 'int'>>"
+    _, entries = marshal.loads(cache.read_bytes())
+    assert any(" attr.validators." in name for name in entries)
