@@ -8,6 +8,8 @@ item is not reduced yet waits (with its lifecycle events) until a later batch br
 
 from __future__ import annotations
 
+from typing import Final
+
 from ..model import state as st
 from ..model.events import (
     CodeCellEnded,
@@ -169,10 +171,14 @@ def _add_output(replay: ReplayContext, cell: st.CodeCell, item_id: str) -> None:
     push_unique(item.produced_by, st.Producer("code_cell", cell.code_cell_id))
 
 
+#: The one kind of conversation item a code cell links (its output).
+LINKED_KIND: Final = "custom_tool_call_output"
+
+
 def link_conversation_item(
     replay: ReplayContext, item_id: str, call_id: str | None, kind: str
 ) -> None:
-    if call_id is None or kind != "custom_tool_call_output":
+    if call_id is None or kind != LINKED_KIND:
         return
     cell = replay.trace.code_cells.get(f"code_cell:{call_id}")
     if cell is not None:

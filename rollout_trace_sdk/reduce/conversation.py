@@ -276,7 +276,8 @@ def reconcile(
                 # Tools link call-id items from any thread, and a tool may have started in
                 # another thread since this item was last seen.
                 tools.link_resent_item(replay, reused, norm.call_id, norm.kind)
-                code_cells.link_conversation_item(replay, reused, norm.call_id, norm.kind)
+                if norm.kind == code_cells.LINKED_KIND:  # no call for the others: ~10k a run
+                    code_cells.link_conversation_item(replay, reused, norm.call_id, norm.kind)
             if replay.pending_edges:
                 edges.resolve_pending_for_item(replay, reused)
             result.append(reused)
