@@ -17,6 +17,7 @@ from rollout_trace_sdk.reduce.convert import convert_bundle
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.differential.grammar import Grammar
+from tests.lenient_convert_checks import check_lenient_converted
 
 from .builder import ROOT, TURN, Scenario, message, request, response
 
@@ -377,3 +378,25 @@ def test_schema3_a_response_matches_in_the_threads_list_order(tmp_path: Path) ->
     calls = bundle.reduce()["inference_calls"]
     assert calls["c3"]["request_item_ids"][1] == "conversation_item:4"
     assert calls["c3"]["response_item_ids"] == ["conversation_item:4"]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_acceptance_lenient_replay_skips_stamps_nothing(tmp_path: Path, schema: int) -> None:
+    # A crash cut the receipt of an acceptance (the killed-recorder test: 16 of 283 bytes),
+    # and a later request brings the agent message: lenient replay skips the acceptance, so
+    # the item is the request's own, unstamped, as if the line were not in the log; that is
+    # what ``convert --lenient`` writes, leaving the event out.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.infer("c1", request(message("user", "q")))
+    cut = _accept_unparsable(bundle, "m1")
+    bundle.infer("c2", request(message("user", "q"), _agent_message("m1")))
+    skipped: list[str] = []
+    state = orjson.loads(state_bytes(reduce_bundle(bundle.flush(), lenient=True, skipped=skipped)))
+    assert f"skipped not reducible: parse payload {cut}" in skipped[0], skipped
+    (item,) = [
+        i for i in state["conversation_items"].values() if i.get("responses_item_id") == "m1"
+    ]
+    assert "accepted_seq" not in item and "accepted_at_unix_ms" not in item, item
+    outcomes = check_lenient_converted(bundle.flush(), tmp_path, f"schema {schema}")
+    assert set(outcomes.values()) <= {"same"}, outcomes
