@@ -236,13 +236,16 @@ def runtime_ended(replay: ReplayContext, event: TraceEvent, ended: ToolCallRunti
 
 def ended(replay: ReplayContext, event: TraceEvent, done: ToolCallEnded) -> None:
     tool = _tool(replay, done.tool_call_id, "tool call end")
-    tool.execution.end(event.wall_time_unix_ms, event.seq, done.status)
     ref = done.result_payload
-    tool.raw_result_payload_id = None if ref is None else ref.raw_payload_id
     if not tool.raw_runtime_payload_ids and tool.terminal_operation_id is not None:
+        # the result is the terminal's end (a write_stdin's dispatch): read before the tool is
+        # ended, so an end lenient replay skips (its result not whole) leaves the tool running,
+        # as if the event were not in the log (``convert --lenient`` leaves it out)
         terminals.end_operation(
             replay, event, tool.thread_id, tool.terminal_operation_id, done.status, ref
         )
+    tool.execution.end(event.wall_time_unix_ms, event.seq, done.status)
+    tool.raw_result_payload_id = None if ref is None else ref.raw_payload_id
     if ref is not None:
         edges.attach_tool_result(replay, tool.tool_call_id, ref.raw_payload_id)
 

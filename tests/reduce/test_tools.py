@@ -6,12 +6,14 @@ import shutil
 from pathlib import Path
 
 import orjson
+import pytest
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.conftest import CONFORMANCE, needs_conformance
+from tests.lenient_convert_checks import check_lenient_converted
 from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response, start_tool
 
 
@@ -172,3 +174,24 @@ def test_a_tools_items_follow_the_threads_list_order(tmp_path: Path) -> None:
         "conversation_item:3",
         "conversation_item:2",
     ]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_end_lenient_replay_skips_leaves_the_tool_running(tmp_path: Path, schema: int) -> None:
+    # A crash cut a write_stdin's result, which is its terminal's end (the killed-recorder
+    # sweep: a tool result cut at 16 of 150 bytes): lenient replay skips the end, so the tool
+    # is still running, as if the line were not in the log; that is what ``convert
+    # --lenient`` writes, leaving the event out.
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    start_tool(bundle, "call-w", ev.ToolCallKind("write_stdin"), "write_stdin", '{"session_id": 5}')
+    cut = bundle.raw_payload("tool_result", '{"type": "direct_resp')
+    bundle.event(ev.ToolCallEnded("call-w", "completed", cut), thread=ROOT, turn=TURN)
+    skipped: list[str] = []
+    state = orjson.loads(state_bytes(reduce_bundle(bundle.flush(), lenient=True, skipped=skipped)))
+    assert f"skipped not reducible: parse payload {cut.raw_payload_id}" in skipped[0], skipped
+    tool = state["tool_calls"]["call-w"]
+    assert tool["execution"]["status"] == "running", tool
+    assert tool["raw_result_payload_id"] is None, tool
+    outcomes = check_lenient_converted(bundle.flush(), tmp_path, f"schema {schema}")
+    assert set(outcomes.values()) <= {"same"}, outcomes
