@@ -35,6 +35,7 @@ from ._queue import RecordQueue
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from ._shard_plan import is_cut
 from ._shards import ShardSink
+from ._values import recorder_warning
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -100,6 +101,17 @@ _PERMANENT_ERRNOS: Final = frozenset(
 #: Encoding yields to the loop this often, so a long queue never stalls other tasks.
 _SLICE_NS: Final = 30_000
 _clock = time.perf_counter_ns
+
+
+class WriteHung(Exception):
+    """A write that has not returned in ``stall_s`` seconds: the disk hangs (a network file
+    system that stopped answering, say), and no system call can be cut short from Python.
+    The writer stops for good: it never writes again (the worker thread still owns the
+    files), its descriptors stay open for that thread, and the bundle is left unclosed, as a
+    crash leaves it (``reduce --lenient`` reads what it holds). Whoever waited for the write
+    goes on: the agent is never held by a disk that does not answer."""
+
+
 #: Worker threads the bundle writers of one event loop use at once (every rollout writes one
 #: chunk at a time, so this many rollouts write at once; the others wait their turn).
 WRITER_THREADS: Final = 40
@@ -135,7 +147,9 @@ class ChunkWriter(RecordQueue):
         "_done",
         "_encoder",
         "_fd",
+        "_flight",
         "_held",
+        "_hung",
         "_lock",
         "_log_size",
         "_payloads_dir",
@@ -145,12 +159,19 @@ class ChunkWriter(RecordQueue):
         "_salvage",
         "_sink",
         "_written_seq",
+        "stall_s",
     )
     _chunk_scope: anyio.CancelScope | None
     _closed: bool
     _forked: bool
     _done: int
     _held: BaseException | None
+    #: the write in the worker thread and when it was handed over (loop clock)
+    _flight: tuple[_Job, float] | None
+    #: a write did not return in ``stall_s`` (:class:`WriteHung`): nothing is written again
+    _hung: bool
+    #: how long one write may take before it counts as hung (the rollout's ``write_timeout``)
+    stall_s: float
     _encoder: LineEncoder
     _fd: int
     _lock: anyio.Lock | None
@@ -172,9 +193,8 @@ class ChunkWriter(RecordQueue):
     async def _drain(self, target: int | None = None) -> None:
         """Write queued items in chunks until the queue is empty (or ``target`` items are
         done). Each chunk is shielded: once taken off the queue it is written completely."""
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        async with self._lock:
+        lock = await self._take_lock()
+        try:
             while self._queue and (target is None or self._done < target):
                 await anyio.lowlevel.checkpoint_if_cancelled()  # between chunks only
                 with anyio.CancelScope(shield=True) as scope:
@@ -187,10 +207,29 @@ class ChunkWriter(RecordQueue):
                 if self._closed:  # closed while this chunk was written: the log is done
                     self._close_log()
                 self._raise_held()  # the chunk is whole on disk: now it may pass
+        finally:
+            lock.release()
+
+    async def _take_lock(self) -> anyio.Lock:
+        """The drain lock, waited for no longer than the write of whoever holds it may take:
+        :class:`WriteHung` once that write has taken ``stall_s`` (a close or flush waiting for
+        the writer task's chunk on a disk that stopped answering waited for ever)."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        lock = self._lock
+        while True:
+            if self._hung:
+                raise WriteHung(f"a write has not returned in {self.stall_s:g} s")
+            with anyio.move_on_after(self.stall_s):
+                await lock.acquire()
+                return lock
+            self._check_flight()
 
     def _close_log(self) -> None:
         """Close ``trace.jsonl`` (once)."""
         fd, self._fd = self._fd, -1
+        if self._hung and not self._forked:
+            return  # the hung worker thread still writes through it: never reuse its number
         if fd >= 0:
             with contextlib.suppress(OSError):
                 _files.close(fd)
@@ -221,19 +260,55 @@ class ChunkWriter(RecordQueue):
         a cancellation the shield cannot hold off (see :meth:`_held_off`) interrupts the wait:
         until then the chunk, the log's length and the shards are the thread's. A call the
         worker had not started when the wait was interrupted is never started (anyio skips
-        it): it is handed to a worker again."""
+        it): it is handed to a worker again. A write that has not returned in ``stall_s``
+        (or found no free worker thread in that time) raises :class:`WriteHung`, the thread
+        left to it."""
         while True:
+            if self._hung:
+                raise WriteHung(f"a write has not returned in {self.stall_s:g} s")
             job = _Job(write, args, self)
+            self._flight = (job, anyio.current_time())
             run = anyio.to_thread.run_sync(
                 job.run, abandon_on_cancel=True, limiter=writer_limiter()
             )
-            if await self._held_off(run):
-                return
-            if job.call_off():
-                continue
-            while not job.finished.is_set():
-                await self._held_off(anyio.sleep(0.001))
+            try:
+                with anyio.CancelScope(deadline=self._flight[1] + self.stall_s) as watch:
+                    await run
+            except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
+                # another's cancellation (the watch keeps its own): held off, see _held_off
+                if self._forked:
+                    raise
+                self._held = exc
+                if job.call_off():
+                    continue
+                while not job.finished.is_set():
+                    self._check_flight()
+                    await self._held_off(anyio.sleep(0.001))
+            else:
+                if watch.cancelled_caught:
+                    job.call_off()  # one that never found a free thread stays unstarted
+                    self._check_flight()
+            self._flight = None
             return
+
+    def _check_flight(self) -> None:
+        """:class:`WriteHung` when the write in flight has taken ``stall_s``; from then on
+        the writer stops for good (its loss counted, a warning given once)."""
+        flight = self._flight
+        if flight is None or flight[0].finished.is_set():
+            return
+        if anyio.current_time() - flight[1] < self.stall_s:
+            return
+        self._hung = True
+        reason = f"a write has not returned in {self.stall_s:g} s (the disk hangs)"
+        if self._failed is None:
+            self._failed = WriteHung(reason)
+            self._reasons.append(reason)
+            recorder_warning(
+                f"rollout trace: {reason}; recording stops here and {self.bundle_dir} is "
+                "left unclosed (reduce --lenient reads what it holds)"
+            )
+        raise WriteHung(reason)
 
     async def _closing_step(
         self,

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 #: Seconds a closing rollout spends draining its queue before it counts the rest as lost.
 DEFAULT_CLOSE_TIMEOUT: Final = 30.0
+#: Seconds one write may take before the disk counts as hung (``open_rollout(write_timeout=)``).
+DEFAULT_WRITE_TIMEOUT: Final = 30.0
 
 #: Environment variables naming the trace root, in order of preference.
 ROOT_ENV_VARS: Final = ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT")
@@ -194,6 +196,7 @@ class _Settings:
     max_queued_bytes: int
     overflow: Literal["wait", "drop"]
     close_timeout: float
+    write_timeout: float
     durable: bool
     schema_version: int
     limits: CaptureLimits | None
@@ -217,7 +220,7 @@ class RolloutScope:
 
     def _create_writer(self, root: Path, trace_id: str, thread_id: str) -> BundleWriter:
         settings = self._settings
-        return BundleWriter.create(
+        writer = BundleWriter.create(
             root,
             trace_id=trace_id,
             root_thread_id=thread_id,
@@ -228,6 +231,9 @@ class RolloutScope:
             limits=settings.limits,
             redaction=settings.redaction,
         )
+        # what the recorder ever makes the agent wait for a disk that does not answer
+        writer.stall_s = settings.write_timeout
+        return writer
 
     async def __aenter__(self) -> Rollout:
         if self._entered:
@@ -409,6 +415,7 @@ def open_rollout(
     max_queued_bytes: int = 64 << 20,
     overflow: Literal["wait", "drop"] = "wait",
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT,
     durable: bool = False,
     schema_version: int | None = None,
     max_payload_bytes: int | None = None,
@@ -425,7 +432,10 @@ def open_rollout(
     down at their next ``async with``) or drops and records the loss (``"drop"``).
     Closing (even when cancelled) spends at most ``close_timeout`` seconds writing what is
     still queued; whatever is left then is counted as lost, and the closing lines are still
-    attempted. With ``durable=True`` the bundle is fsynced at checkpoints (each turn's end,
+    attempted. A write that has not returned after ``write_timeout`` seconds (a disk that
+    stopped answering) stops the recording for good: nothing waits for the disk again (not
+    the close, not ``overflow="wait"``), the bundle is left unclosed, as a crash leaves it,
+    and a :class:`RecorderWarning` says so. With ``durable=True`` the bundle is fsynced at checkpoints (each turn's end,
     once what it recorded is written, and the close), and every payload file when written:
     a power cut then loses at most the turn in progress.
 
@@ -455,6 +465,7 @@ def open_rollout(
         max_queued_bytes: the writer's memory budget.
         overflow: what a producer does when the budget is used up.
         close_timeout: seconds closing may spend writing what is still queued.
+        write_timeout: seconds one write may take before the disk counts as hung.
         durable: fsync at checkpoints.
         schema_version: the bundle schema, 2 or 3.
         max_payload_bytes: schema 3's cap on one payload.
@@ -467,7 +478,8 @@ def open_rollout(
     Raises:
         ValueError: a ``schema_version`` other than 2 or 3, size caps with
             ``schema_version=2``, an ``overflow`` other than "wait" or "drop", a negative or
-            non-finite ``close_timeout``. (What the environment says is never raised: a
+            non-finite ``close_timeout``, a ``write_timeout`` that is not a positive finite
+            number. (What the environment says is never raised: a
             ``$ROLLOUT_TRACE_SCHEMA`` other than 2 or 3 is warned about and the default
             used; one of 2 where the call sets size caps is warned about and schema 3
             written, as the caps need it.)
@@ -482,6 +494,9 @@ def open_rollout(
     _whole("max_payload_bytes", max_payload_bytes, optional=True)
     _whole("max_bundle_bytes", max_bundle_bytes, optional=True)
     _seconds("close_timeout", close_timeout)
+    _seconds("write_timeout", write_timeout)
+    if not write_timeout > 0:
+        raise ValueError(f"write_timeout must be more than 0 s, not {write_timeout!r}")
     if overflow not in ("wait", "drop"):
         raise ValueError(f'overflow must be "wait" or "drop", not {overflow!r}')
     limits = None
@@ -502,6 +517,7 @@ def open_rollout(
         max_queued_bytes=max_queued_bytes,
         overflow=overflow,
         close_timeout=close_timeout,
+        write_timeout=write_timeout,
         durable=durable,
         schema_version=schema,
         limits=limits,

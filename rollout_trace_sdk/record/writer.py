@@ -93,7 +93,7 @@ from ..model import events as ev
 from . import _files
 from ._async_lib import current_async_library
 from ._budget import PROCESS
-from ._chunks import protect_from_trio_interrupts
+from ._chunks import WriteHung, protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
 from ._queue import loop_poker
@@ -101,7 +101,7 @@ from ._queue_rules import HARD_CAP_FACTOR
 from ._reports import ClosingReports, now_ms
 from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
-from ._values import ValueEncoder
+from ._values import ValueEncoder, recorder_warning
 from .redact import RedactionConfig, Redactor
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -111,6 +111,8 @@ Overflow = Literal["wait", "drop"]
 #: How long the writer task lets records gather before a write, unless ``_HURRY_BYTES`` (or a
 #: quarter of the budget) gathered first. ``flush`` and ``aclose`` never wait for it.
 _LINGER_S: Final = 0.02
+#: ``stall_s`` of a writer made without a rollout (the rollout sets its ``write_timeout``).
+DEFAULT_STALL_S: Final = 30.0
 _HURRY_BYTES: Final = 256 << 10
 _NEVER: Final = 1 << 62
 
@@ -170,6 +172,8 @@ class BundleWriter(ClosingReports):
         "_hurry_bytes",
         "_progress",
         "_running",
+        "_stall_noted",
+        "_stalled",
         "manifest",
         "redactor",
     )
@@ -291,6 +295,14 @@ class BundleWriter(ClosingReports):
         self._held: BaseException | None = None
         #: in a forked child: nothing may wait for the parent's worker threads there
         self._forked = False
+        self._flight = None
+        self._hung = False
+        #: how long a write may take before it counts as hung, and how long a wait for room
+        #: lasts without progress (the rollout sets its ``write_timeout``)
+        self.stall_s = DEFAULT_STALL_S
+        #: a wait for room went ``stall_s`` without progress: no waiting until there is some
+        self._stalled = False
+        self._stall_noted = False
 
     # --- creation ------------------------------------------------------------------------
 
@@ -383,6 +395,8 @@ class BundleWriter(ClosingReports):
                     # records themselves. Woken early once enough bytes are waiting.
                     await self._sleep(self._hurry_bytes, _LINGER_S)
                 await self._drain(self._enqueued)  # what is here now; newcomers gather
+        except WriteHung:
+            pass  # the flush or close that waited for this task's write says so
         finally:
             self._running -= 1
             self._hurry_at = 0
@@ -403,7 +417,8 @@ class BundleWriter(ClosingReports):
         """Return once everything enqueued before the call is on disk (or counted as lost)."""
         if not self._closed:
             self._take_inbox()
-            await self._drain(self._enqueued)
+            with contextlib.suppress(WriteHung):  # warned: recording stops, the agent goes on
+                await self._drain(self._enqueued)
 
     async def aclose(self, *, timeout: float | None = None) -> None:
         """Drain, record any loss, append ``recording_completed`` (the last line), close.
@@ -449,6 +464,10 @@ class BundleWriter(ClosingReports):
                 # else a shard's frame stays cut (its writes failed): a log closed over it
                 # is refused whole by Codex ("missing footer in payload shard N"); left
                 # unclosed, every reducer reads what is whole
+            except WriteHung:
+                # the disk stopped answering: the bundle stays unclosed (warned), and what
+                # is still queued is counted in the writer's stats
+                self._abandon_queue("a write did not return")
             finally:
                 self._closed = True
                 if self._limited:  # what it reserved of the process's budget goes back
@@ -504,17 +523,33 @@ class BundleWriter(ClosingReports):
         self._close_log()  # the child's copy only; the parent's stays open
 
     async def _room(self, size: int) -> None:
-        """Wait until ``size`` more bytes fit (or the writer stops accepting anything)."""
+        """Wait until ``size`` more bytes fit (or the writer stops accepting anything). A wait
+        that sees no progress for ``stall_s`` ends (the disk stalls: what does not fit is then
+        dropped and counted), and none waits again until the writer has written something:
+        an agent on a disk that stopped answering waited for ever."""
         while (
             self._queued
             and (self._queued + size > self._max or self._process_crowded())
             and not self._closing
             and self._failed is None
+            and not self._stalled
         ):
             if not self._running:
-                await self._drain()
-            else:
+                with contextlib.suppress(WriteHung):
+                    await self._drain()
+                continue
+            with anyio.move_on_after(self.stall_s):
                 await self._wait_progress()
+                continue
+            self._stalled = True
+            if not self._stall_noted:
+                self._stall_noted = True
+                reason = f"the writer made no progress for {self.stall_s:g} s (the disk stalls)"
+                self._reasons.append(reason)
+                recorder_warning(
+                    f"rollout trace: {reason}; {self.bundle_dir} takes what fits meanwhile "
+                    "and counts the rest as lost"
+                )
 
     async def _wait_progress(self) -> None:
         progress = self._progress
@@ -523,7 +558,8 @@ class BundleWriter(ClosingReports):
         await progress.wait()
 
     def _notify(self) -> None:
-        """Wake whoever waits for room, a flush or the close."""
+        """Wake whoever waits for room, a flush or the close (the writer made progress)."""
+        self._stalled = False
         progress, self._progress = self._progress, None
         if progress is not None:
             progress.set()

@@ -273,6 +273,9 @@ async def test_turns_end_while_worker_threads_open_and_close_tool_calls(tmp_path
         ({"close_timeout": float("nan")}, ValueError),
         ({"close_timeout": -1}, ValueError),
         ({"close_timeout": "5"}, TypeError),
+        ({"write_timeout": 0}, ValueError),
+        ({"write_timeout": float("inf")}, ValueError),
+        ({"write_timeout": "5"}, TypeError),
         ({"overflow": "block"}, ValueError),
     ],
 )

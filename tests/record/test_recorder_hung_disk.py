@@ -1,0 +1,147 @@
+"""A disk that stops answering (a write that never returns: a hung network file system) holds
+the agent no longer than the rollout's ``write_timeout`` at a time: the close returns and
+leaves the bundle unclosed, ``overflow="wait"`` stops waiting, the rollout's exit does not
+wait for the worker thread. Before, each of them waited for ever (found by review21:
+``close_timeout`` bounded the draining of the queue, not the write in flight).
+
+The write is made to hang by the log's append (``_files.append_lines``) waiting on an event
+that only the test's teardown sets; the worker thread then finishes into the descriptor the
+writer left open for it."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
+from rollout_trace_sdk.reduce import reduce_bundle
+
+from .recorder_support import bundle_in, types
+
+_CLOSE_TIMEOUT = 0.2
+#: a write counts as hung after this long here
+_WRITE_TIMEOUT = 1.0
+#: far more than a stalled rollout may take, far less than a test that hangs
+_BOUND_S = 8.0
+
+
+@pytest.fixture
+def hanging_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Set ``[0]`` to True and every later append to the log hangs until the test ends."""
+    release = threading.Event()
+    hang = [False]
+    append = _files.append_lines
+
+    def hanging_append(fd: int, data: Any) -> int:
+        if hang[0]:
+            release.wait()
+        return append(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", hanging_append)
+    try:
+        yield hang
+    finally:
+        release.set()
+
+
+async def _tool_calls(turn: Any, first: int, count: int, output: str) -> None:
+    for n in range(first, first + count):
+        async with turn.tool_call(f"c{n}", "exec_command", arguments={"cmd": "ls"}) as tool:
+            tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": output})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("overflow", ["wait", "drop"])
+async def test_the_agent_goes_on_when_a_write_never_returns(
+    tmp_path: Path, hanging_disk: list[bool], schema: int, overflow: str
+) -> None:
+    """Once the disk hangs, the agent records 150 tool calls of 20 KB into a 1 MiB queue
+    (with ``"wait"`` it would wait for room) and closes: all of it within the bound, with
+    one warning naming the hung write, nothing raised, and a bundle left unclosed that
+    lenient reduction reads whole up to the hang."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with anyio.fail_after(_BOUND_S):
+            async with open_rollout(
+                tmp_path,
+                schema_version=schema,
+                close_timeout=_CLOSE_TIMEOUT,
+                write_timeout=_WRITE_TIMEOUT,
+                max_queued_bytes=1 << 20,
+                overflow=overflow,  # type: ignore[arg-type]
+            ) as rollout:
+                turn = rollout.root.turn()
+                await _tool_calls(turn, 0, 3, "ok")
+                await rollout.flush()
+                hanging_disk[0] = True
+                await _tool_calls(turn, 3, 150, "x" * 20_000)
+                turn.end()
+    hung = [w for w in caught if "has not returned" in str(w.message)]
+    assert len(hung) == 1 and issubclass(hung[0].category, RecorderWarning)
+    stats = rollout.stats
+    assert stats is not None and stats.failed is not None and stats.lost_anything
+    bundle = bundle_in(tmp_path)
+    assert "recording_completed" not in types(bundle)
+    skipped: list[str] = []
+    trace = reduce_bundle(bundle, lenient=True, skipped=skipped)
+    assert len(trace.tool_calls) >= 3  # the calls written before the disk hung
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_close_whose_own_write_hangs_returns(
+    tmp_path: Path, hanging_disk: list[bool], schema: int
+) -> None:
+    """The disk hangs as the close writes its last lines (nothing queued before): the close
+    returns within the bound, warned, the bundle unclosed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with anyio.fail_after(_BOUND_S):
+            async with open_rollout(
+                tmp_path,
+                schema_version=schema,
+                close_timeout=_CLOSE_TIMEOUT,
+                write_timeout=_WRITE_TIMEOUT,
+            ) as rollout:
+                turn = rollout.root.turn()
+                await _tool_calls(turn, 0, 2, "ok")
+                turn.end()
+                await rollout.flush()
+                hanging_disk[0] = True
+    assert any("has not returned" in str(w.message) for w in caught)
+    assert "recording_completed" not in types(bundle_in(tmp_path))
+
+
+@pytest.mark.anyio
+async def test_a_slow_disk_is_no_hung_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Appends that each take 0.3 s (under the 1 s a write may take here) are waited for: the
+    bundle closes whole, nothing lost, no warning."""
+    append = _files.append_lines
+
+    def slow_append(fd: int, data: Any) -> int:
+        threading.Event().wait(0.3)
+        return append(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", slow_append)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(
+            tmp_path,
+            close_timeout=_CLOSE_TIMEOUT,
+            write_timeout=_WRITE_TIMEOUT,
+            max_queued_bytes=256 << 10,
+        ) as rollout:
+            turn = rollout.root.turn()
+            await _tool_calls(turn, 0, 20, "x" * 20_000)
+            turn.end()
+    assert not [w for w in caught if issubclass(w.category, RecorderWarning)]
+    stats = rollout.stats
+    assert stats is not None and not stats.lost_anything
+    assert types(bundle_in(tmp_path))[-1] == "recording_completed"
