@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rollout_trace_sdk.model import codec, event_tags
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record import RecorderWarning
+from rollout_trace_sdk.record._budget import PROCESS
 from rollout_trace_sdk.record._encode import LineEncoder, QueuedEvent, encode_line
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_reduce, needs_codex
@@ -403,6 +404,7 @@ def test_a_chunk_taken_in_bulk_is_the_chunk_taken_item_by_item(
     """The writer takes a chunk's items in bulk unless their payloads reach the chunk's byte
     size; either way a chunk ends where the item-by-item rule ends it (4,096 items, or the
     payload that brings it to 8 MiB), with the same items and the same charges released."""
+    reserved = PROCESS.reserved
     writers = [
         make_writer(
             tmp_path_factory.mktemp("bulk"), schema_version=schema, max_queued_bytes=1 << 40
@@ -430,5 +432,10 @@ def test_a_chunk_taken_in_bulk_is_the_chunk_taken_item_by_item(
         # (the wall times are each writer's own)
         assert [e[:1] + e[2:] for e in events] == [e[:1] + e[2:] for e in events2]
         assert (bulk._queued, bulk._done) == (counted._queued, counted._done)
+        for writer in writers:
+            writer._give_back()  # "written", as _write_chunk says after each chunk
     for writer in writers:
+        PROCESS.shrink(writer, 0)  # as a close hands back the rest
         writer._close_log()
+    # nothing left reserved of the process's budget for the tests after this one
+    assert PROCESS.reserved == reserved
