@@ -173,7 +173,7 @@ class _TraceRecording:
             self.processor.loop().loop.call_soon_threadsafe(done.set)
         if future is not None:
             try:
-                future.result(timeout=self.processor.close_timeout + 5)
+                future.result(timeout=self.processor.close_timeout + self.processor.write_timeout)
             except Exception as exc:
                 warn(f"rollout trace: closing the Agents SDK trace's bundle failed: {exc!r}")
 
@@ -310,6 +310,8 @@ class RolloutTraceProcessor(TracingProcessor):
         schema_version: the bundle schema (2 or 3; default as :func:`open_rollout`).
         max_queued_bytes: the writer's memory budget per bundle.
         close_timeout: seconds a closing bundle may spend draining (bounds ``on_trace_end``).
+        write_timeout: seconds one write may take before the disk counts as hung (see
+            :func:`open_rollout`; ``on_trace_end`` waits at most ``close_timeout`` plus this).
         max_payload_bytes: schema 3's cap on one payload (see :func:`open_rollout`).
         max_bundle_bytes: schema 3's cap on each bundle.
         redact: whether (and how) secrets are redacted, as for :func:`open_rollout`.
@@ -329,6 +331,7 @@ class RolloutTraceProcessor(TracingProcessor):
         schema_version: int | None = None,
         max_queued_bytes: int = 64 << 20,
         close_timeout: float = 30.0,
+        write_timeout: float = 30.0,
         max_payload_bytes: int | None = None,
         max_bundle_bytes: int | None = None,
         redact: bool | RedactionConfig = True,
@@ -336,6 +339,7 @@ class RolloutTraceProcessor(TracingProcessor):
     ) -> None:
         self.root = root
         self.close_timeout = close_timeout
+        self.write_timeout = write_timeout
         #: ``open_rollout`` with the processor's settings: one bundle per SDK trace
         self._open_rollout = functools.partial(
             open_rollout,
@@ -345,6 +349,7 @@ class RolloutTraceProcessor(TracingProcessor):
             schema_version=schema_version,
             max_queued_bytes=max_queued_bytes,
             close_timeout=close_timeout,
+            write_timeout=write_timeout,
             max_payload_bytes=max_payload_bytes,
             max_bundle_bytes=max_bundle_bytes,
             redact=redact,
