@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -115,11 +115,11 @@ class WriteHung(Exception):
 #: Worker threads the bundle writers of one event loop use at once (every rollout writes one
 #: chunk at a time, so this many rollouts write at once; the others wait their turn).
 WRITER_THREADS: Final = 40
-_WRITER_LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("rollout_trace_sdk_writer_limiter")
+_WRITER_THREADS: RunVar[_WriterThreads] = RunVar("rollout_trace_sdk_writer_threads")
 
 
-def writer_limiter() -> anyio.CapacityLimiter:
-    """The thread limiter of the running event loop's bundle writers (made at first use).
+class _WriterThreads:
+    """The worker threads of the running event loop's bundle writers (made at first use).
 
     Not anyio's default limiter, which the agent's own ``anyio.to_thread.run_sync`` calls
     (and ``anyio.open_file``, ``run_process`` helpers, ...) share: with it, forty blocking
@@ -127,13 +127,31 @@ def writer_limiter() -> anyio.CapacityLimiter:
     ``flush`` and the close waited for them and a close ran out of ``close_timeout`` and lost
     what was queued; and forty rollouts writing at once (a thousand episodes closing
     together, a slow disk) held the agent's own thread calls, each for as long as the other
-    side's calls took."""
+    side's calls took.
+
+    ``limiter`` is what a write waits for, taken and given back by the writer itself, not
+    by ``to_thread.run_sync`` (which counts against ``unbounded``): a write abandoned as hung
+    gives its token back at once, under trio too (whose limiter keeps a token until the
+    thread returns: forty writes hung on one disk held every other rollout's writes on the
+    loop, which were then stopped as hung themselves). ``returned_at`` is when a write of
+    the loop last returned: a write waiting for a token is no hung write while others
+    return (a long queue of slow writes, say a hundred rollouts on a slow disk)."""
+
+    __slots__ = ("limiter", "returned_at", "unbounded")
+
+    def __init__(self) -> None:
+        self.limiter = anyio.CapacityLimiter(WRITER_THREADS)
+        self.unbounded = anyio.CapacityLimiter(math.inf)
+        self.returned_at = -math.inf
+
+
+def _writer_threads() -> _WriterThreads:
     try:
-        return _WRITER_LIMITER.get()
+        return _WRITER_THREADS.get()
     except LookupError:
-        limiter = anyio.CapacityLimiter(WRITER_THREADS)
-        _WRITER_LIMITER.set(limiter)
-        return limiter
+        threads = _WriterThreads()
+        _WRITER_THREADS.set(threads)
+        return threads
 
 
 _QueuedPayload = _files.QueuedPayload
@@ -260,36 +278,67 @@ class ChunkWriter(RecordQueue):
         a cancellation the shield cannot hold off (see :meth:`_held_off`) interrupts the wait:
         until then the chunk, the log's length and the shards are the thread's. A call the
         worker had not started when the wait was interrupted is never started (anyio skips
-        it): it is handed to a worker again. A write that has not returned in ``stall_s``
-        (or found no free worker thread in that time) raises :class:`WriteHung`, the thread
-        left to it."""
+        it): it is handed to a worker again. A write that has not returned ``stall_s`` after
+        it had a worker thread (or waited that long for one while no write of the loop
+        returned: :meth:`_thread_for`) raises :class:`WriteHung`, the thread left to it."""
+        threads = _writer_threads()
         while True:
             if self._hung:
                 raise WriteHung(f"a write has not returned in {self.stall_s:g} s")
             job = _Job(write, args, self)
-            self._flight = (job, anyio.current_time())
-            run = anyio.to_thread.run_sync(
-                job.run, abandon_on_cancel=True, limiter=writer_limiter()
-            )
+            if not await self._thread_for(job, threads):
+                continue  # another's cancellation while waiting: held off, waited again
             try:
-                with anyio.CancelScope(deadline=self._flight[1] + self.stall_s) as watch:
-                    await run
+                self._flight = (job, anyio.current_time())
+                run = anyio.to_thread.run_sync(
+                    job.run, abandon_on_cancel=True, limiter=threads.unbounded
+                )
+                try:
+                    with anyio.CancelScope(deadline=self._flight[1] + self.stall_s) as watch:
+                        await run
+                except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
+                    # another's cancellation (the watch keeps its own): held off, see _held_off
+                    if self._forked:
+                        raise
+                    self._held = exc
+                    if job.call_off():
+                        continue
+                    while not job.finished.is_set():
+                        self._check_flight()
+                        await self._held_off(anyio.sleep(0.001))
+                else:
+                    if watch.cancelled_caught:
+                        job.call_off()  # one no worker had started yet stays unstarted
+                        self._check_flight()
+            finally:
+                threads.limiter.release_on_behalf_of(job)
+            threads.returned_at = anyio.current_time()
+            self._flight = None
+            return
+
+    async def _thread_for(self, job: _Job, threads: _WriterThreads) -> bool:
+        """Wait for a writer thread's token (taken on behalf of ``job``); ``False`` when
+        another's cancellation cut the wait short (held off, see :meth:`_held_off`). The wait
+        lasts as long as other writes of the loop return (each is watched: it returns or is
+        abandoned within its own ``stall_s``); once none has returned for ``stall_s`` (they
+        all hang) this write is no better off: :class:`WriteHung`."""
+        asked = anyio.current_time()
+        while True:
+            since = max(asked, threads.returned_at)
+            try:
+                with anyio.CancelScope(deadline=since + self.stall_s) as wait:
+                    await threads.limiter.acquire_on_behalf_of(job)
+                    return True
             except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
-                # another's cancellation (the watch keeps its own): held off, see _held_off
                 if self._forked:
                     raise
                 self._held = exc
-                if job.call_off():
-                    continue
-                while not job.finished.is_set():
-                    self._check_flight()
-                    await self._held_off(anyio.sleep(0.001))
-            else:
-                if watch.cancelled_caught:
-                    job.call_off()  # one that never found a free thread stays unstarted
-                    self._check_flight()
-            self._flight = None
-            return
+                return False
+            if (
+                wait.cancelled_caught
+                and anyio.current_time() - max(asked, threads.returned_at) >= self.stall_s
+            ):
+                self._stop_hung()
 
     def _check_flight(self) -> None:
         """:class:`WriteHung` when the write in flight has taken ``stall_s``; from then on
@@ -299,6 +348,11 @@ class ChunkWriter(RecordQueue):
             return
         if anyio.current_time() - flight[1] < self.stall_s:
             return
+        self._stop_hung()
+
+    def _stop_hung(self) -> NoReturn:
+        """Stop for good: a write has not returned in ``stall_s`` (or found no thread while
+        no write of the loop returned)."""
         self._hung = True
         reason = f"a write has not returned in {self.stall_s:g} s (the disk hangs)"
         if self._failed is None:

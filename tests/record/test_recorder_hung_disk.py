@@ -10,6 +10,7 @@ writer left open for it."""
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import anyio
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
+from rollout_trace_sdk.record._chunks import WRITER_THREADS
 from rollout_trace_sdk.reduce import reduce_bundle
 
 from .recorder_support import bundle_in, types
@@ -145,3 +147,95 @@ async def test_a_slow_disk_is_no_hung_disk(tmp_path: Path, monkeypatch: pytest.M
     stats = rollout.stats
     assert stats is not None and not stats.lost_anything
     assert types(bundle_in(tmp_path))[-1] == "recording_completed"
+
+
+@pytest.mark.anyio
+async def test_writes_hung_on_one_disk_do_not_stop_a_rollout_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As many rollouts as the writers have threads hang on one disk; a rollout on another
+    disk records, flushes and closes whole. Under trio it was stopped as hung itself, its
+    log empty: trio's limiter keeps an abandoned thread's token until the thread returns, so
+    the hung writes held every thread of the loop's writers (found by review22)."""
+    hung_root, other_root = tmp_path / "hung", tmp_path / "other"
+    release = threading.Event()
+    hang = [False]
+    append = _files.append_lines
+
+    def append_hanging_on_one_disk(fd: int, data: Any) -> int:
+        if hang[0] and os.readlink(f"/proc/self/fd/{fd}").startswith(str(hung_root)):
+            release.wait()
+        return append(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", append_hanging_on_one_disk)
+
+    async def hung_rollout(go: anyio.Event) -> None:
+        async with open_rollout(
+            hung_root, write_timeout=_WRITE_TIMEOUT, close_timeout=_CLOSE_TIMEOUT
+        ) as rollout:
+            turn = rollout.root.turn()
+            await _tool_calls(turn, 0, 2, "ok")
+            await go.wait()
+            await _tool_calls(turn, 2, 2, "ok")
+            turn.end()
+
+    try:
+        with warnings.catch_warnings(record=True), anyio.fail_after(_BOUND_S):
+            warnings.simplefilter("always")
+            async with anyio.create_task_group() as tg:
+                go = anyio.Event()
+                for _ in range(WRITER_THREADS):
+                    tg.start_soon(hung_rollout, go)
+                await anyio.sleep(0.2)
+                hang[0] = True
+                go.set()
+                await anyio.sleep(0.2)  # every writer thread hangs
+                async with open_rollout(
+                    other_root, write_timeout=_WRITE_TIMEOUT, close_timeout=_BOUND_S
+                ) as rollout:
+                    turn = rollout.root.turn()
+                    await _tool_calls(turn, 0, 5, "ok")
+                    await rollout.flush()
+                    turn.end()
+    finally:
+        release.set()
+    stats = rollout.stats
+    assert stats is not None and stats.failed is None and not stats.lost_anything
+    assert types(bundle_in(other_root))[-1] == "recording_completed"
+
+
+@pytest.mark.anyio
+async def test_a_long_queue_of_slow_writes_is_no_hung_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five times as many rollouts as the writers have threads, on a disk whose appends each
+    take under half the write timeout: a write waits for a thread longer than the timeout,
+    and is waited for (others return meanwhile); every bundle closes whole. Before, a write
+    was timed from the moment it asked for a thread, and rollouts were stopped as hung on a
+    disk that never stopped answering (found by review22: 29 of 120 rollouts, appends of
+    0.3 s, a timeout of 1 s)."""
+    append = _files.append_lines
+
+    def slow_append(fd: int, data: Any) -> int:
+        threading.Event().wait(0.15)
+        return append(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", slow_append)
+    stopped: list[str] = []
+
+    async def rollout_on_a_slow_disk() -> None:
+        async with open_rollout(tmp_path, write_timeout=0.5, close_timeout=_BOUND_S * 2) as rollout:
+            turn = rollout.root.turn()
+            await _tool_calls(turn, 0, 3, "ok")
+            await rollout.flush()
+            turn.end()
+        assert rollout.stats is not None
+        if rollout.stats.failed is not None or rollout.stats.lost_anything:
+            stopped.append(str(rollout.stats.failed))
+
+    with warnings.catch_warnings(record=True) as caught, anyio.fail_after(_BOUND_S * 3):
+        warnings.simplefilter("always")
+        async with anyio.create_task_group() as tg:
+            for _ in range(WRITER_THREADS * 5):
+                tg.start_soon(rollout_on_a_slow_disk)
+    assert not stopped and not [w for w in caught if issubclass(w.category, RecorderWarning)]
