@@ -23,7 +23,7 @@ keeps equal tuples of different classes apart).
 The file is written at exit when something was compiled, atomically; not at all under
 ``PYTHONDONTWRITEBYTECODE`` (``sys.dont_write_bytecode``) or a ``PYTHONPYCACHEPREFIX``, or where
 the package's directory is not writable. A file that cannot be read, or from another Python, is
-ignored.
+ignored, and so is an entry that is not a (source, code) pair.
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ class _Cache:
             return _compile(source, filename, mode, *args, **kwargs)
         key = _SALT.sub("hash((", source)
         kept = self.entries.get(filename)
-        if kept is not None and kept[0] == key:
+        # a (source, code) pair, or nothing to use (a file that marshal reads but this run
+        # did not write: another version of this format, or damage)
+        if type(kept) is tuple and len(kept) == 2 and kept[0] == key and type(kept[1]) is CodeType:
             self.reused += 1
             return kept[1]
         code = _compile(source, filename, mode)

@@ -96,6 +96,26 @@ def test_changed_source_is_compiled_again_and_junk_is_ignored(tmp_path: Path) ->
     assert _run(cache)["compiled"] == 0
 
 
+def test_a_cache_of_the_right_python_holding_other_shapes_is_ignored(tmp_path: Path) -> None:
+    """Entries that are not (source, code) pairs (another version of this file's format,
+    a file damaged in a way marshal still reads) are compiled again, never used: one that
+    was not a pair stopped the command line with a TypeError in attrs' class creation
+    (found by review22), and code that is no code object was run as source."""
+    cache = tmp_path / "attrs.marshal"
+    compiled = _run(cache)["compiled"]
+    stamp, entries = marshal.loads(cache.read_bytes())
+    names = sorted(entries)
+    shapes: list[object] = [5, None, ("only the source",), (entries[names[0]][0], "not code")]
+    shapes += [(entries[names[0]][0], entries[names[0]][1], "more")]
+    cache.write_bytes(
+        marshal.dumps((stamp, {name: shapes[n % len(shapes)] for n, name in enumerate(names)}))
+    )
+    result = _run(cache)
+    assert result["compiled"] == compiled and not result["reused"]
+    assert result["equal"] and result["frozen"] and result["checked"] and result["structured"]
+    assert _run(cache)["compiled"] == 0
+
+
 def test_the_default_cache_is_not_written_without_bytecode() -> None:
     """``python -B`` (or PYTHONDONTWRITEBYTECODE) writes no bytecode: nor this cache."""
     code = (
