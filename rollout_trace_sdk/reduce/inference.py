@@ -154,9 +154,10 @@ def finish(
         response_ids = []  # schema 3: a cut or omitted response names no items
         replay.unkept_responses.add(call.inference_call_id)
     elif payload_ref is not None:
-        # a later response kept whole replaces a cut one (Codex 0.171)
-        replay.unkept_responses.discard(call.inference_call_id)
         payload = replay.load(payload_ref)
+        # a later response kept whole replaces a cut one (Codex 0.171); once read: a payload
+        # lenient replay cannot read skips the event, which then changes nothing
+        replay.unkept_responses.discard(call.inference_call_id)
         response_ids = inference_items.reduce_response(
             replay,
             call.inference_call_id,

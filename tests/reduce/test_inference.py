@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.testing import Capture
 from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
@@ -217,3 +219,35 @@ def test_a_stripped_id_is_given_back_to_a_function_or_custom_output_only(
         assert bundle.reduce_error().message == (
             "stripped tool output ID does not refer to an ID-less output at input 0"
         )
+
+
+def test_a_completion_lenient_replay_skips_leaves_a_cut_response_cut(tmp_path: Path) -> None:
+    # A call's response was cut; a later completion of the same call brings a whole one, but
+    # a crash cut that payload's record: lenient replay skips that completion, so the call's
+    # response is still the cut one and an incremental request on it makes new items, as if
+    # the line were not in the log. The mark of the cut response was taken off before the
+    # payload was read, and the request matched the thread's snapshot (found by review22).
+    def scenario(root: Path, second_completion: bool) -> Scenario:
+        bundle = Scenario(root, schema=3)
+        bundle.begin()
+        first, x, y = (message("user", t, f"{t}1") for t in ("q", "x", "y"))
+        bundle.infer("i1", request(first))
+        cut = bundle.payload("inference_response", response(), capture="truncated")
+        bundle.event(ev.InferenceCompleted("i1", "r1", None, cut), thread=ROOT, turn=TURN)
+        if second_completion:
+            torn = bundle.raw_payload("inference_response", '{"cut')
+            bundle.event(ev.InferenceCompleted("i1", "r1", None, torn), thread=ROOT, turn=TURN)
+        bundle.infer("i2", request(first, x, y))
+        bundle.infer("i3", request(message("user", "x", "x1"), previous_response_id="r1"))
+        bundle.finish()
+        return bundle
+
+    skipped: list[str] = []
+    lenient = reduce_bundle(
+        scenario(tmp_path / "torn", True).flush(), lenient=True, skipped=skipped
+    )
+    assert "skipped not reducible: parse payload" in skipped[0], skipped
+    left_out = scenario(tmp_path / "left-out", False).reduce()
+    calls = orjson.loads(state_bytes(lenient))["inference_calls"]
+    assert calls["i3"]["request_item_ids"] == left_out["inference_calls"]["i3"]["request_item_ids"]
+    assert calls["i3"]["request_item_ids"] == ["conversation_item:1", "conversation_item:4"]
