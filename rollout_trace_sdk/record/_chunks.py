@@ -17,7 +17,6 @@ import contextlib
 import errno
 import logging
 import math
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -26,7 +25,6 @@ from typing import Any, Final, NoReturn, TypeVar
 
 import anyio
 import anyio.lowlevel
-from anyio.lowlevel import RunVar
 
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
@@ -36,6 +34,7 @@ from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from ._shard_plan import is_cut
 from ._shards import ShardSink
 from ._values import recorder_warning
+from ._worker_threads import Job, WriteHung, WriterThreads, writer_threads
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -103,57 +102,6 @@ _SLICE_NS: Final = 30_000
 _clock = time.perf_counter_ns
 
 
-class WriteHung(Exception):
-    """A write that has not returned in ``stall_s`` seconds: the disk hangs (a network file
-    system that stopped answering, say), and no system call can be cut short from Python.
-    The writer stops for good: it never writes again (the worker thread still owns the
-    files), its descriptors stay open for that thread, and the bundle is left unclosed, as a
-    crash leaves it (``reduce --lenient`` reads what it holds). Whoever waited for the write
-    goes on: the agent is never held by a disk that does not answer."""
-
-
-#: Worker threads the bundle writers of one event loop use at once (every rollout writes one
-#: chunk at a time, so this many rollouts write at once; the others wait their turn).
-WRITER_THREADS: Final = 40
-_WRITER_THREADS: RunVar[_WriterThreads] = RunVar("rollout_trace_sdk_writer_threads")
-
-
-class _WriterThreads:
-    """The worker threads of the running event loop's bundle writers (made at first use).
-
-    Not anyio's default limiter, which the agent's own ``anyio.to_thread.run_sync`` calls
-    (and ``anyio.open_file``, ``run_process`` helpers, ...) share: with it, forty blocking
-    calls of the agent (sandboxed tools run in threads, say) held every rollout's writes, so
-    ``flush`` and the close waited for them and a close ran out of ``close_timeout`` and lost
-    what was queued; and forty rollouts writing at once (a thousand episodes closing
-    together, a slow disk) held the agent's own thread calls, each for as long as the other
-    side's calls took.
-
-    ``limiter`` is what a write waits for, taken and given back by the writer itself, not
-    by ``to_thread.run_sync`` (which counts against ``unbounded``): a write abandoned as hung
-    gives its token back at once, under trio too (whose limiter keeps a token until the
-    thread returns: forty writes hung on one disk held every other rollout's writes on the
-    loop, which were then stopped as hung themselves). ``returned_at`` is when a write of
-    the loop last returned: a write waiting for a token is no hung write while others
-    return (a long queue of slow writes, say a hundred rollouts on a slow disk)."""
-
-    __slots__ = ("limiter", "returned_at", "unbounded")
-
-    def __init__(self) -> None:
-        self.limiter = anyio.CapacityLimiter(WRITER_THREADS)
-        self.unbounded = anyio.CapacityLimiter(math.inf)
-        self.returned_at = -math.inf
-
-
-def _writer_threads() -> _WriterThreads:
-    try:
-        return _WRITER_THREADS.get()
-    except LookupError:
-        threads = _WriterThreads()
-        _WRITER_THREADS.set(threads)
-        return threads
-
-
 _QueuedPayload = _files.QueuedPayload
 
 
@@ -185,7 +133,7 @@ class ChunkWriter(RecordQueue):
     _done: int
     _held: BaseException | None
     #: the write in the worker thread and when it was handed over (loop clock)
-    _flight: tuple[_Job, float] | None
+    _flight: tuple[Job, float] | None
     #: a write did not return in ``stall_s`` (:class:`WriteHung`): nothing is written again
     _hung: bool
     #: how long one write may take before it counts as hung (the rollout's ``write_timeout``)
@@ -281,11 +229,11 @@ class ChunkWriter(RecordQueue):
         it): it is handed to a worker again. A write that has not returned ``stall_s`` after
         it had a worker thread (or waited that long for one while no write of the loop
         returned: :meth:`_thread_for`) raises :class:`WriteHung`, the thread left to it."""
-        threads = _writer_threads()
+        threads = writer_threads()
         while True:
             if self._hung:
                 raise WriteHung(f"a write has not returned in {self.stall_s:g} s")
-            job = _Job(write, args, self)
+            job = Job(write, args, self)
             if not await self._thread_for(job, threads):
                 continue  # another's cancellation while waiting: held off, waited again
             try:
@@ -316,7 +264,7 @@ class ChunkWriter(RecordQueue):
             self._flight = None
             return
 
-    async def _thread_for(self, job: _Job, threads: _WriterThreads) -> bool:
+    async def _thread_for(self, job: Job, threads: WriterThreads) -> bool:
         """Wait for a writer thread's token (taken on behalf of ``job``); ``False`` when
         another's cancellation cut the wait short (held off, see :meth:`_held_off`). The wait
         lasts as long as other writes of the loop return (each is watched: it returns or is
@@ -562,43 +510,6 @@ class ChunkWriter(RecordQueue):
         stats[2] += events
         stats[3] += len(payloads)
         stats[4] += sum(len(data) for _, data in payloads) + len(lines)
-
-
-class _Job:
-    """One worker-thread call of a chunk's write, which the loop thread can call off as long
-    as the worker has not started it."""
-
-    __slots__ = ("_args", "_lock", "_owner", "_state", "_write", "finished")
-
-    def __init__(
-        self, write: Callable[..., Any], args: tuple[Any, ...], owner: ChunkWriter
-    ) -> None:
-        self._write = write
-        self._args = args
-        self._owner = owner
-        self._lock = threading.Lock()
-        self._state = "queued"  # then "running", or "called off"
-        self.finished = threading.Event()
-
-    def run(self) -> None:
-        """In the worker thread: the write, unless it was called off."""
-        with self._lock:
-            if self._state != "queued":
-                return
-            self._state = "running"
-        try:
-            self._write(*self._args)
-        finally:
-            self._owner._turn_wanted = True  # the writer task wants its turn to go on
-            self.finished.set()
-
-    def call_off(self) -> bool:
-        """Whether the job was still waiting for a worker (it will now never run)."""
-        with self._lock:
-            if self._state == "queued":
-                self._state = "called off"
-                return True
-            return False
 
 
 def _transient(error: Exception | None) -> bool:

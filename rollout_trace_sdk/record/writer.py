@@ -93,7 +93,7 @@ from ..model import events as ev
 from . import _files
 from ._async_lib import current_async_library
 from ._budget import PROCESS
-from ._chunks import WriteHung, protect_from_trio_interrupts
+from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
 from ._queue import loop_poker
@@ -102,6 +102,7 @@ from ._reports import ClosingReports, now_ms
 from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
 from ._values import ValueEncoder, recorder_warning
+from ._worker_threads import WriteHung
 from .redact import RedactionConfig, Redactor
 
 log = logging.getLogger("rollout_trace_sdk")

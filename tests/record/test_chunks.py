@@ -19,7 +19,7 @@ import anyio.to_thread
 import pytest
 
 from rollout_trace_sdk.record import _files, open_rollout
-from rollout_trace_sdk.record._chunks import WRITER_THREADS
+from rollout_trace_sdk.record._worker_threads import WRITER_THREADS
 
 pytestmark = pytest.mark.anyio
 

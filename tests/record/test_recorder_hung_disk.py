@@ -21,7 +21,7 @@ import anyio
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
-from rollout_trace_sdk.record._chunks import WRITER_THREADS
+from rollout_trace_sdk.record._worker_threads import WRITER_THREADS
 from rollout_trace_sdk.reduce import reduce_bundle
 
 from .recorder_support import bundle_in, types
