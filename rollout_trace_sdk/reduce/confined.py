@@ -321,11 +321,12 @@ def read_to_end(fd: int, size: int | None = None) -> bytes:
     creating the objects cost a third of reading one).
 
     A regular file is read in one call of its size plus one byte. ``size`` is what
-    :meth:`BundleFiles.open_fd` found (else the file is ``fstat``-ed here): a first read
-    shorter than asked then met the end, as a regular file's read does, and the file is not
-    read again (a file grown since its ``fstat`` fills the extra byte and is read on to the
-    end). Without ``size`` (any descriptor: a pipe reads short before its end), reading
-    goes on to an empty read. A descriptor left ``O_NONBLOCK`` that refuses to read
+    :meth:`BundleFiles.open_fd` found (else the file is ``fstat``-ed here): a first read of
+    exactly that size met the end, and the file is not read again (a file grown since its
+    ``fstat`` fills the extra byte and is read on to the end; one that returned less, as a
+    network file system or FUSE may before the end, is read on to an empty read too).
+    Without ``size`` (any descriptor: a pipe reads short before its end), reading goes on
+    to an empty read. A descriptor left ``O_NONBLOCK`` that refuses to read
     (``EAGAIN``: no regular file on Linux, but a filesystem may pass the flag on) is made
     blocking and read again."""
     known = size is not None
@@ -335,7 +336,7 @@ def read_to_end(fd: int, size: int | None = None) -> bytes:
     except BlockingIOError:
         os.set_blocking(fd, True)
         first = os.read(fd, wanted)
-    if not first or (known and len(first) < wanted and wanted <= _READ_MAX):
+    if not first or (known and len(first) == wanted - 1 and wanted <= _READ_MAX):
         return first
     chunks = [first]
     while more := _read_more(fd):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -242,3 +243,31 @@ def test_read_to_end_reads_past_the_size_it_was_told() -> None:
     finally:
         writer.join()
         os.close(read_end)
+
+
+def test_read_to_end_reads_on_after_a_short_read_before_the_told_size() -> None:
+    """A first read shorter than the size told (a network file system or FUSE may return
+    one before the end; here a pipe fed in two parts) is no end: read on to an empty read
+    (review22: the file was taken as cut there)."""
+    data = b"0123456789" * 30_000
+    read_end, write_end = os.pipe()
+    first_part = threading.Event()
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), os.fdopen(write_end, "wb") as out:
+            out.write(data[:1000])
+            out.flush()
+            first_part.wait(5)
+            out.write(data[1000:])
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        first = os.read(read_end, 1)  # the first part is there: the next read stops at it
+        first_part.set()
+        got = first + read_to_end(read_end, len(data) - 1)
+    finally:
+        first_part.set()
+        os.close(read_end)  # a writer still writing gets EPIPE, not a wait for ever
+        writer.join()
+    assert got == data
