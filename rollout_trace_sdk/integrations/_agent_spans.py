@@ -145,7 +145,9 @@ def function_calls(items: Any) -> list[dict[str, Any]]:
 
 def record_response(ctx: SpanScope, span: Any) -> None:
     """A Responses API call: the request is the span's input plus the response's settings
-    (model, instructions, tools, the response it continues), which is what was sent."""
+    (model, instructions, tools, the response or the conversation it continues: the run's
+    ``previous_response_id`` / ``conversation_id``, which the response echoes), which is what
+    was sent."""
     data = span.span_data
     response = data.response
     request: dict[str, Any] = {}
@@ -157,6 +159,9 @@ def record_response(ctx: SpanScope, span: Any) -> None:
     previous = getattr(response, "previous_response_id", None)
     if isinstance(previous, str):  # a run continuing the server's history (the input is new)
         request["previous_response_id"] = previous
+    conversation = getattr(getattr(response, "conversation", None), "id", None)
+    if isinstance(conversation, str):  # ``conversation_id=``: the server keeps the history
+        request["conversation"] = conversation
     if response is not None and response.tools:
         request["tools"] = response.tools
     model = getattr(response, "model", None)

@@ -25,6 +25,9 @@ current (inside ``async with turn:``) becomes one inference call of that turn:
   instrumented client returns it finished (or streams it to its terminal event), then
   records that response (see ``_background``).
 
+``conversations.create`` and ``conversations.items.create`` / ``delete`` are told to the
+recorder, so a request continuing a conversation the server keeps (``conversation=``) is
+recorded with the items the model saw before its own (see ``_conversations``).
 ``responses.compact`` (either copy) is recorded as a compaction of the turn, installed at
 once (see ``_compaction``). ``responses.connect`` (the WebSocket mode, either copy) records
 each ``response.create`` sent over the connection as a streamed call and accepted
@@ -56,6 +59,7 @@ from ..record.turns import Turn
 from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact
+from ._conversations import instrument_conversations, used_unrecorded
 from ._sent import is_raw, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 from ._websocket import connect as websocket_connect
@@ -91,6 +95,8 @@ def instrument(client: ClientT) -> ClientT:
         if resource is not None and not any(resource is seen for seen in done):
             done.append(resource)
             _instrument_resource(resource, api, is_async)
+    # what the client does to the conversations the server keeps (``conversation=``)
+    instrument_conversations(client, is_async)
     for name in ("copy", "with_options"):  # a copy (another timeout, ...) records as well
         make = getattr(client, name, None)
         if callable(make):
@@ -165,6 +171,7 @@ def _async_create(
     async def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
         if turn is None or is_raw(kwargs):
+            used_unrecorded(kwargs)
             return await original(*args, **kwargs)
         call = _start(turn, kwargs)
         started = time.perf_counter_ns()
@@ -186,6 +193,7 @@ def _sync_create(
     def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
         if turn is None or is_raw(kwargs):
+            used_unrecorded(kwargs)
             return original(*args, **kwargs)
         call = _start(turn, kwargs)
         started = time.perf_counter_ns()

@@ -73,7 +73,15 @@ class InferenceCall(ModelRequest):
     Unlike the other handles, a call whose start could not be recorded is handed out as it
     is (ended), not replaced by the null twin: its ``request`` and ids are still useful."""
 
-    __slots__ = ("_abandoned", "_lost", "_refs", "_turn", "inference_call_id", "request")
+    __slots__ = (
+        "_abandoned",
+        "_conversation",
+        "_lost",
+        "_refs",
+        "_turn",
+        "inference_call_id",
+        "request",
+    )
 
     def __init__(
         self,
@@ -90,6 +98,8 @@ class InferenceCall(ModelRequest):
         self.inference_call_id = uuid4()
         thread = turn.thread
         body, problems = rt.request_memo(thread.thread_id).normalize(request)
+        #: the conversation the server keeps that the request continues (``conversation=``)
+        self._conversation = rt.conversations.request(request, body, problems)
         report_dropped(turn, {"inference_call_id": self.inference_call_id}, "request", problems)
         items = body.get("input")
         if isinstance(items, list | tuple):
@@ -217,6 +227,8 @@ class InferenceCall(ModelRequest):
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)
         )
         rt.request_memo(turn.thread.thread_id).answered(response_id)
+        if self._conversation is not None:  # the server appended the request and its answer
+            rt.conversations.answered(self._conversation, output_items)
         if accept:
             for item_id in item_ids:
                 turn.accept_item_id(item_id)
@@ -323,7 +335,7 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
 
 
 _NullInferenceCall.INSTANCE = _NullInferenceCall(
-    inference_call_id="", request={}, _done=True, _refs=None
+    inference_call_id="", request={}, _done=True, _refs=None, _conversation=None
 )
 #: The disabled inference call (what an integration records into when it cannot start one).
 NULL_INFERENCE_CALL: Final[InferenceCall] = _NullInferenceCall.INSTANCE

@@ -21,6 +21,7 @@ import anyio.lowlevel
 from ..model import events as ev
 from ._call_ids import RolloutCallNames
 from ._cell_ids import CellNames
+from ._conversations import Conversations
 from ._fields import as_status
 from ._guard import TWINS
 from ._item_refs import KnownItems
@@ -236,6 +237,7 @@ class Runtime:
         "call_names",
         "cell_names",
         "compact",
+        "conversations",
         "cwd",
         "event",
         "flat",
@@ -296,6 +298,8 @@ class Runtime:
         self._ids_used: set[tuple[str, str]] = set()
         #: the items recorded with the server's ids, which an item reference names
         self.known_items = KnownItems()
+        #: the conversations the server keeps that requests continued (see ``_conversations``)
+        self.conversations = Conversations(self.known_items)
         #: the model-visible call ids recorded, over all threads (see ``_call_ids``)
         self.call_names = RolloutCallNames()
         #: the runtime cell ids of each thread, as given and as recorded (see ``_cell_ids``)

@@ -11,6 +11,8 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
   report;
 * ``You act.`` — calls of tools the client runs that are no function (a custom tool
   ``grep``, ``apply_patch`` and ``shell``), then the report;
+* a request on a conversation (``conversation_id=``) follows the script with the
+  conversation's items before its input;
 * instructions containing ``fail`` — HTTP 400 (the run fails with the error text);
 * instructions containing ``stall`` — held, unanswered, until the server stops; its arrival
   sets :attr:`FakeAgentsAPI.stalled` (a run cancelled, or a guardrail tripping, while the
@@ -24,6 +26,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .fake_conversations import as_items, conversation_of
 from .fake_openai import FakeOpenAI
 
 TRANSLATION = "regn i Oslo"
@@ -79,7 +82,12 @@ class FakeAgentsAPI(FakeOpenAI):
             }
             self._json(handler, 400, error, n)
             return
-        self._request.body = body
+        conv = conversation_of(body)
+        if conv in self.conversations.items:  # the script reads the conversation's calls too
+            held = self.conversations.items[conv]
+            self._request.body = {**body, "input": [*held, *as_items(body.get("input"))]}
+        else:
+            self._request.body = body
         if "stall" in str(body.get("instructions") or ""):
             self.stalled.set()
             self._release.wait()

@@ -22,7 +22,8 @@ What it answers depends on the last user text:
   ``reasoning_details`` deltas continuing entry 0 by its ``index``);
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
-``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`). The
+``/v1/conversations`` keeps conversations, and a Responses request with ``conversation`` sees
+and extends one (see ``fake_conversations``). ``POST /v1/responses/compact`` answers a compaction (see :meth:`FakeOpenAI.compact`). The
 beta resources' paths (``?beta=true``) are served as the others; a Responses text with
 ``multi-agent`` answers with the beta's multi-agent items.
 
@@ -42,6 +43,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.loopback import LoopbackServer, QuietHandler
+
+from .fake_conversations import ConversationStore
 
 USAGE_RESPONSES = {
     "input_tokens": 12,
@@ -148,6 +151,8 @@ class FakeOpenAI(LoopbackServer):
         self.call_id: str | None = None
         #: background responses: id -> (request number, user text, polls left unfinished)
         self.background: dict[str, tuple[int, str, int]] = {}
+        #: the conversations the server keeps (see ``fake_conversations``)
+        self.conversations = ConversationStore()
         fake = self
 
         class Handler(QuietHandler):
@@ -156,12 +161,18 @@ class FakeOpenAI(LoopbackServer):
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append((self.path, body, dict(self.headers.items())))
                 path = self.path.partition("?")[0]  # the beta resources add ?beta=true
-                if path.endswith("/cancel"):
+                if path.startswith("/v1/conversations"):
+                    fake._json(self, *fake.conversations.handle("POST", path, body), 0)
+                elif path.endswith("/cancel"):
                     fake.poll(self, path.split("/")[-2], cancel=True)
                 elif path.endswith("/responses/compact"):
                     fake.compact(self, body)
                 else:
                     fake.answer(self, body)
+
+            def do_DELETE(self) -> None:
+                fake.requests.append((self.path, {}, dict(self.headers.items())))
+                fake._json(self, *fake.conversations.handle("DELETE", self.path, {}), 0)
 
             def do_GET(self) -> None:
                 fake.requests.append((self.path, {}, dict(self.headers.items())))
@@ -181,8 +192,14 @@ class FakeOpenAI(LoopbackServer):
             self._json(handler, 400, error, n)
             return
         chat = handler.path.endswith("/chat/completions")
+        refused = None if chat else self.conversations.refusal(body)
+        if refused is not None:
+            self._json(handler, *refused, n)
+            return
         if body.get("stream"):
             events = self._chat_chunks(n, text) if chat else self._response_events(n, text)
+            if not chat and events[-1]["type"] == "response.completed":
+                self.conversations.answered(body, events[-1]["response"])
             self._sse(handler, events, n, cut="stream-error" in text and chat)
             return
         if body.get("background") and not chat:
@@ -192,6 +209,8 @@ class FakeOpenAI(LoopbackServer):
             self._json(handler, 200, answer, n)
             return
         answer = self._chat_completion(n, text) if chat else self._response(n, text)
+        if not chat:
+            self.conversations.answered(body, answer)
         self._json(handler, 200, answer, n)
 
     def compact(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
