@@ -9,17 +9,19 @@ after them and reuses the rest. Like the item store, this assumes that an item a
 is not changed in place afterwards (history items are immutable in the Responses API and in
 Codex); an edited item should be a new object.
 
-The memo also knows the responses the thread's calls answered with (their ``response_id``):
-a request continuing a response (``previous_response_id``) the thread never recorded (one
-answered before the rollout opened, in another rollout or on another thread) is recorded
-without that id, and reported: both reducers refuse a whole bundle for a request continuing
-a response they do not have.
+The memo also holds the thread's :class:`~._continuations.Continuations`, which knows the
+responses the thread's calls answered with (their ``response_id``): a request continuing a
+response (``previous_response_id``) the thread never recorded (one answered before the
+rollout opened, in another rollout or on another thread) is recorded without that id, and
+reported: both reducers refuse a whole bundle for a request continuing a response they do
+not have.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._continuations import Continuations
 from ._item_refs import KnownItems
 from ._values import same_items
 from .requests import normalize_request
@@ -31,7 +33,7 @@ _ITEM_KEYS = ("input", "messages")
 class RequestMemo:
     """Normalises one thread's requests, each after the first at the cost of its new items."""
 
-    __slots__ = ("_custom_calls", "_items", "_key", "_known", "_raw", "_responses")
+    __slots__ = ("_custom_calls", "_items", "_key", "_known", "_raw", "continuations")
 
     def __init__(self, known: KnownItems | None = None) -> None:
         #: the rollout's items by id, which an item reference names (see ``_item_refs``)
@@ -40,19 +42,13 @@ class RequestMemo:
         self._raw: list[Any] = []
         self._items: list[Any] = []
         self._custom_calls: set[str] = set()
-        #: the response ids the thread's calls completed with
-        self._responses: set[str] = set()
-
-    def answered(self, response_id: str | None) -> None:
-        """A call of the thread completed with ``response_id`` (a later request may continue
-        it)."""
-        if isinstance(response_id, str):
-            self._responses.add(response_id)
+        #: the thread's snapshot as the reducers see it, and the responses it answered with
+        self.continuations = Continuations()
 
     def _continued(self, body: dict[str, Any], problems: list[str]) -> None:
         """Leave out a ``previous_response_id`` naming no response of the thread (reported)."""
         previous = body.get("previous_response_id")
-        if previous is None or previous in self._responses:
+        if previous is None or (previous.__class__ is str and self.continuations.knows(previous)):
             return
         del body["previous_response_id"]
         problems.append(

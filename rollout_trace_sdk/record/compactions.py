@@ -98,11 +98,14 @@ class Compaction(Emitter):
             # schema 3: the history was replaced; the next request cannot extend the old one
             self._rt.items.reset(thread.thread_id)
         compaction_id = self.compaction_id
-        self._emit_citing(
+        if self._emit_citing(
             "compaction_checkpoint",
             {"input_history": before, "replacement_history": after},
             lambda ref: ev.CompactionInstalled(compaction_id, ref),
-        )
+        ):
+            # the reducers match the next full request against the replacement, and no
+            # answer extends the thread's snapshot until then (see ``_continuations``)
+            self._rt.request_memo(thread.thread_id).continuations.compacted()
         return thread._ids.calls.unrenamed(after)
 
 

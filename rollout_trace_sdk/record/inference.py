@@ -76,6 +76,7 @@ class InferenceCall(ModelRequest):
     __slots__ = (
         "_abandoned",
         "_conversation",
+        "_history",
         "_lost",
         "_refs",
         "_turn",
@@ -97,15 +98,19 @@ class InferenceCall(ModelRequest):
         self._abandoned: Callable[[ev.RolloutStatus], None] | None = None
         self.inference_call_id = uuid4()
         thread = turn.thread
-        body, problems = rt.request_memo(thread.thread_id).normalize(request)
+        memo = rt.request_memo(thread.thread_id)
+        body, problems = memo.normalize(request)
+        continuations = memo.continuations
         #: the conversation the server keeps that the request continues (``conversation=``)
         self._conversation = rt.conversations.request(request, body, problems)
-        report_dropped(turn, {"inference_call_id": self.inference_call_id}, "request", problems)
         items = body.get("input")
         if isinstance(items, list | tuple):
             body["input"] = thread._ids.for_request(items)
         else:
             body["input"] = []
+        # continuing a response the reducers would not read as sent: a whole history
+        history = continuations.request(body, problems)
+        report_dropped(turn, {"inference_call_id": self.inference_call_id}, "request", problems)
         #: the request as recorded: the caller's dict with ids filled in (a copy)
         self.request = body
         if model is None:
@@ -139,6 +144,18 @@ class InferenceCall(ModelRequest):
         # a turn that ends first ends its running calls; a call whose start was lost (the
         # queue full, schema 2) stays the caller's, to count what its answer would record
         self._lost = not self._start(started, turn)
+        #: the request's items as the reducers rebuild them (None: the start is not recorded)
+        self._history = (
+            None
+            if self._lost
+            else continuations.started(
+                self.inference_call_id,
+                history,
+                full=not isinstance(body.get("previous_response_id"), str)
+                and not (self._refs is not None and self._refs.incremental),
+                kept=self._refs is None or self._refs.request.available,
+            )
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -223,10 +240,18 @@ class InferenceCall(ModelRequest):
                 for _ in item_ids:
                     rt.sink.lost_event()
             return ids.calls.unrenamed(recorded)
-        self._emit(
+        emitted = self._emit(
             ev.InferenceCompleted(self.inference_call_id, response_id, upstream_request_id, ref)
         )
-        rt.request_memo(turn.thread.thread_id).answered(response_id)
+        if emitted and self._history is not None:
+            rt.request_memo(turn.thread.thread_id).continuations.answered(
+                self.inference_call_id,
+                self._history,
+                response_id,
+                recorded,
+                kept=ref.available,
+                request_kept=self._refs is None or self._refs.request.available,
+            )
         if self._conversation is not None:  # the server appended the request and its answer
             rt.conversations.answered(self._conversation, output_items)
         if accept:
@@ -234,14 +259,15 @@ class InferenceCall(ModelRequest):
                 turn.accept_item_id(item_id)
         return ids.calls.unrenamed(recorded)
 
-    def _partial(self, items: Sequence[Any]) -> ev.RawPayloadRef | None:
+    def _partial(self, items: Sequence[Any]) -> tuple[ev.RawPayloadRef | None, list[Any]]:
+        """The partial output's payload (None when there is none) and its items."""
         turn = self._turn
         items, problems = normalize_output_items(items)
         report_dropped(
             turn, {"inference_call_id": self.inference_call_id}, "partial output", problems
         )
         if not items:
-            return None
+            return None, []
         output = turn.thread._ids.for_snapshot(items, cut=self.inference_call_id)
         body = {
             "response_id": None,
@@ -250,8 +276,16 @@ class InferenceCall(ModelRequest):
             "output_items": output,
         }
         if self._rt.items is not None:
-            return self._rt.items.response(turn.thread.thread_id, body, output)
-        return self._payload("inference_response", body)
+            return self._rt.items.response(turn.thread.thread_id, body, output), output
+        return self._payload("inference_response", body), output
+
+    def _cut(self, ref: ev.RawPayloadRef | None, output: list[Any]) -> None:
+        """The recorded end of a failed or cancelled call, with ``output`` in ``ref``: the
+        thread's snapshot now holds it (see ``_continuations``)."""
+        if self._history is not None and ref is not None and ref.available:
+            self._rt.request_memo(self._turn.thread.thread_id).continuations.cut(
+                self.inference_call_id, self._history, output
+            )
 
     def failed(
         self,
@@ -269,8 +303,9 @@ class InferenceCall(ModelRequest):
         """
         if not self._finish():
             return
-        ref = self._partial(partial_items)
-        self._emit(ev.InferenceFailed(self.inference_call_id, upstream_request_id, error, ref))
+        ref, output = self._partial(partial_items)
+        if self._emit(ev.InferenceFailed(self.inference_call_id, upstream_request_id, error, ref)):
+            self._cut(ref, output)
 
     def cancelled(
         self,
@@ -288,8 +323,11 @@ class InferenceCall(ModelRequest):
         """
         if not self._finish():
             return
-        ref = self._partial(partial_items)
-        self._emit(ev.InferenceCancelled(self.inference_call_id, upstream_request_id, reason, ref))
+        ref, output = self._partial(partial_items)
+        if self._emit(
+            ev.InferenceCancelled(self.inference_call_id, upstream_request_id, reason, ref)
+        ):
+            self._cut(ref, output)
 
     def _when_abandoned(self, end: Callable[[ev.RolloutStatus], None]) -> None:
         """Have ``end`` end the call if its turn or rollout ends while it runs, told how
@@ -335,7 +373,12 @@ class _NullInferenceCall(NullLifecycle, InferenceCall):
 
 
 _NullInferenceCall.INSTANCE = _NullInferenceCall(
-    inference_call_id="", request={}, _done=True, _refs=None, _conversation=None
+    inference_call_id="",
+    request={},
+    _done=True,
+    _refs=None,
+    _conversation=None,
+    _history=None,
 )
 #: The disabled inference call (what an integration records into when it cannot start one).
 NULL_INFERENCE_CALL: Final[InferenceCall] = _NullInferenceCall.INSTANCE

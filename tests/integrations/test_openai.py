@@ -417,6 +417,53 @@ async def test_a_conversation_continued_from_a_response_of_another_rollout_reduc
     assert "and then" in state_text(state) and "echo: thanks" in state_text(state)
 
 
+def _request_texts(state: dict[str, Any]) -> list[str]:
+    """The texts of the last reduced request's items (its call started last)."""
+    items = state["conversation_items"]
+    call = max(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    return [
+        part["text"]
+        for item_id in call["request_item_ids"]
+        for part in items[item_id]["body"]["parts"]
+        if part.get("type") == "text"
+    ]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("branch", ["retry", "second branch"])
+async def test_a_retry_or_a_branch_continuing_a_response_reduces(
+    tmp_path: Path, client: AsyncOpenAI, schema: int, branch: str
+) -> None:
+    """A request continuing a response fails (HTTP 400) and the loop retries it with another
+    input on the same ``previous_response_id``; or two requests continue one response (tree
+    search). Recorded as sent, both Codex versions refused the whole bundle: they check the
+    new items against the thread's last request ("model conversation mismatch", found by
+    helper clients22). The last request is recorded as the whole history the model saw."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn(),
+    ):
+        first = await client.responses.create(model="gpt-test", input="hello there")
+        if branch == "retry":
+            with pytest.raises(APIStatusError):
+                await client.responses.create(
+                    model="gpt-test", input="please fail", previous_response_id=first.id
+                )
+        else:
+            await client.responses.create(
+                model="gpt-test", input="one way", previous_response_id=first.id
+            )
+        await client.responses.create(
+            model="gpt-test", input="another way", previous_response_id=first.id
+        )
+    run = Run(tmp_path)
+    requests = run.requests()
+    assert requests[1]["previous_response_id"] == first.id  # as sent: the reducers read it
+    assert "previous_response_id" not in requests[2]
+    state = reduced_by_both(run.bundle)
+    assert _request_texts(state) == ["hello there", "echo: hello there", "another way"]
+
+
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_items_sent_back_by_reference_are_recorded_as_those_items(
     tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI, schema: int

@@ -95,6 +95,8 @@ def test_a_request_continuing_a_response_the_thread_never_had_is_recorded_withou
         "request previous_response_id 'resp_1' names no response recorded in this thread;"
         " recorded without it (its input alone)"
     ]
-    memo.answered("resp_1")
+    continuations = memo.continuations  # a call of the thread answers with resp_1
+    history = continuations.started("call", continuations.request({"input": []}, []), full=True)
+    continuations.answered("call", history, "resp_1", [])
     body, problems = memo.normalize(dict(sent, input="more"))  # not a list: no reuse either
     assert body["previous_response_id"] == "resp_1" and problems == []
