@@ -26,7 +26,9 @@ What it costs per request must follow the *new* items, not the history:
   wherever the reference appears, so an event line naming every history item costs ~75 bytes
   per item; over N steps that is still quadratic. Two things keep the lines short:
   - *Incremental requests.* When a request is exactly the previous request of the thread,
-    then that request's response items, then new items, and the previous response had a
+    then that request's response items, then new items, the previous request was not itself
+    a continuation (its recorded items are then only its new ones, not the history the
+    reducers rebuild for it), and the previous response had a
     ``response_id`` no other call of the thread used, the request is recorded as what the
     Responses API itself accepts: ``previous_response_id`` plus only the new items. The
     reducer rebuilds the same history (its prefix rule: the earlier call's request items and
@@ -406,7 +408,9 @@ class ItemStore:
         whole = thread.complete if start else True  # the prefix's payloads, when one was kept
         thread.complete = whole and _all_available(refs[start:]) and request_ref.available
         thread.response_id = None
-        thread.last = result
+        # a request continuing a response holds only its new items: a later request resending
+        # them and their answer does not resend the history the reducers rebuild for it
+        thread.last = None if "previous_response_id" in body else result
         return result
 
     def _lookup(self, thread: _Thread, item: Any) -> RawPayloadRef:

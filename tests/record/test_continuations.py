@@ -431,3 +431,32 @@ async def test_an_evicted_response_is_reported_in_the_bundle(
         if e["payload"]["event_type"] == "rollout_trace_input_dropped"
     ]
     assert "no longer keeps" in note["problems"][0]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_whole_request_resending_a_continuations_items_is_not_taken_for_its_continuation(
+    tmp_path: Path, schema: int
+) -> None:
+    """A continuation's request holds only its new items. Schema 3's item store writes a
+    request resending the thread's last request and answer as continuing that answer; after
+    a continuation it took a whole request resending the continuation's new items and answer
+    (``[x, o2, y]``) for ``previous_response_id`` + ``[y]``, and both reducers showed items
+    the model never saw (``q``, ``o1``) before ``x`` (found by prevresp22)."""
+
+    async def play() -> Path:
+        async with open_rollout(tmp_path / "second", model="m", schema_version=schema) as r:
+            turn = r.root.turn()
+            turn.inference({"input": [_message("user", "q")]}).completed(
+                response_id="r1", output_items=[_message("assistant", "o1", "msg_1")]
+            )
+            x = _message("user", "x")
+            o2 = turn.inference({"input": [x], "previous_response_id": "r1"}).completed(
+                response_id="r2", output_items=[_message("assistant", "o2", "msg_2")]
+            )
+            turn.inference({"input": [x, *o2, _message("user", "y")]}).failed("boom")
+        return bundle_in(tmp_path / "second")
+
+    bundle = anyio.run(play)
+    assert "previous_response_id" not in _requests(bundle)[-1]
+    if codex_bin(schema) is not None:
+        assert _request_texts(_reduced_alike(bundle, schema))[-1] == ["x", "o2", "y"]
