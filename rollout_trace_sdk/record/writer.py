@@ -73,6 +73,7 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import math
@@ -205,7 +206,9 @@ class BundleWriter(ClosingReports):
         self.redactor: Redactor | None = None
         if redaction is None or redaction.enabled:
             self.redactor = Redactor(redaction)
-        self._redact_lines = None if self.redactor is None else _line_redaction(self.redactor)
+        self._redact_lines = (
+            None if self.redactor is None else functools.partial(self.redactor.redact, lines=True)
+        )
         self._redact_payload = _payload_repair(self.values.cut_too_deep, self.redactor, schema)
         # Schema 3: shard placement on the loop, zstd in the worker thread, and the item
         # store (each conversation item written once). ``None`` for schema 2.
@@ -567,13 +570,6 @@ class BundleWriter(ClosingReports):
         wakeup, self._wakeup = self._wakeup, None
         if wakeup is not None:
             wakeup.set()
-
-
-def _line_redaction(redactor: Redactor) -> Callable[[bytearray], bytes | bytearray]:
-    def redact_lines(lines: bytearray) -> bytes | bytearray:
-        return redactor.redact(lines, lines=True)
-
-    return redact_lines
 
 
 def _payload_repair(
