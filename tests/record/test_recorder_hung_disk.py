@@ -209,7 +209,7 @@ async def test_a_long_queue_of_slow_writes_is_no_hung_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Five times as many rollouts as the writers have threads, on a disk whose appends each
-    take under half the write timeout: a write waits for a thread longer than the timeout,
+    take an eighth of the write timeout: a write waits for a thread longer than the timeout,
     and is waited for (others return meanwhile); every bundle closes whole. Before, a write
     was timed from the moment it asked for a thread, and rollouts were stopped as hung on a
     disk that never stopped answering (found by review22: 29 of 120 rollouts, appends of
@@ -217,14 +217,17 @@ async def test_a_long_queue_of_slow_writes_is_no_hung_disk(
     append = _files.append_lines
 
     def slow_append(fd: int, data: Any) -> int:
-        threading.Event().wait(0.15)
+        threading.Event().wait(0.25)
         return append(fd, data)
 
     monkeypatch.setattr(_files, "append_lines", slow_append)
     stopped: list[str] = []
 
+    # 200 rollouts' ~4 appends each through 40 threads: ~5 s of queue, far past the timeout;
+    # one append 0.25 s, an eighth of it (40 threads and 200 tasks sharing the GIL on a busy
+    # machine made a 0.15 s append take over 0.5 s in CI)
     async def rollout_on_a_slow_disk() -> None:
-        async with open_rollout(tmp_path, write_timeout=0.5, close_timeout=_BOUND_S * 2) as rollout:
+        async with open_rollout(tmp_path, write_timeout=2.0, close_timeout=_BOUND_S * 2) as rollout:
             turn = rollout.root.turn()
             await _tool_calls(turn, 0, 3, "ok")
             await rollout.flush()
