@@ -185,7 +185,7 @@ class ChunkWriter(RecordQueue):
         lock = self._lock
         while True:
             if self._hung:
-                raise WriteHung(f"a write has not returned in {self.stall_s:g} s")
+                self._stop_hung()  # stopped already: raises again
             with anyio.move_on_after(self.stall_s):
                 await lock.acquire()
                 return lock
@@ -215,11 +215,16 @@ class ChunkWriter(RecordQueue):
         try:
             await awaitable
         except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
-            if self._forked:
-                raise
-            self._held = exc
+            self._hold(exc)
             return False
         return True
+
+    def _hold(self, exc: BaseException) -> None:
+        """Keep the cancellation ``exc`` in ``_held`` (see :meth:`_held_off`); in a forked
+        child, let it pass at once."""
+        if self._forked:
+            raise exc
+        self._held = exc
 
     async def _in_thread(self, write: Callable[..., Any], *args: Any) -> None:
         """Run ``write(*args)`` in a worker thread and return once it has returned, even when
@@ -232,7 +237,7 @@ class ChunkWriter(RecordQueue):
         threads = writer_threads()
         while True:
             if self._hung:
-                raise WriteHung(f"a write has not returned in {self.stall_s:g} s")
+                self._stop_hung()  # stopped already: raises again
             job = Job(write, args, self)
             if not await self._thread_for(job, threads):
                 continue  # another's cancellation while waiting: held off, waited again
@@ -245,10 +250,7 @@ class ChunkWriter(RecordQueue):
                     with anyio.CancelScope(deadline=self._flight[1] + self.stall_s) as watch:
                         await run
                 except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
-                    # another's cancellation (the watch keeps its own): held off, see _held_off
-                    if self._forked:
-                        raise
-                    self._held = exc
+                    self._hold(exc)  # another's cancellation (the watch keeps its own)
                     if job.call_off():
                         continue
                     while not job.finished.is_set():
@@ -278,9 +280,7 @@ class ChunkWriter(RecordQueue):
                     await threads.limiter.acquire_on_behalf_of(job)
                     return True
             except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
-                if self._forked:
-                    raise
-                self._held = exc
+                self._hold(exc)
                 return False
             if (
                 wait.cancelled_caught
