@@ -240,13 +240,17 @@ def test_a_linear_chain_and_a_same_input_retry_are_recorded_as_sent(
 
 # --- the property ----------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
+#: the two properties run for each schema whose Codex is installed, 40 sequences each
+_EACH_SCHEMA_WITH_CODEX = pytest.mark.parametrize(
     "schema", [pytest.param(2, marks=needs_codex_for(2)), pytest.param(3, marks=needs_codex_for(3))]
 )
-@settings(
+_EXAMPLES = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+@_EACH_SCHEMA_WITH_CODEX
+@_EXAMPLES
 @given(steps=st.lists(_STEP, min_size=1, max_size=10))
 def test_any_sequence_of_continuations_reduces_alike_and_shows_what_the_model_saw(
     schema: int, steps: list[Step]
@@ -285,12 +289,8 @@ def _as_sent() -> Iterator[list[bool]]:
         yield predicted
 
 
-@pytest.mark.parametrize(
-    "schema", [pytest.param(2, marks=needs_codex_for(2)), pytest.param(3, marks=needs_codex_for(3))]
-)
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@_EACH_SCHEMA_WITH_CODEX
+@_EXAMPLES
 @given(steps=st.lists(_STEP, min_size=1, max_size=10))
 def test_the_recorder_predicts_which_continuations_the_reducers_refuse(
     schema: int, steps: list[Step]
