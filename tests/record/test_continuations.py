@@ -347,20 +347,26 @@ def test_a_loop_resending_its_history_keeps_one_list_for_all_its_answers() -> No
     assert c.knows("r0")  # still continuable where the reducers accept it as sent
 
 
+def _answer_a_chain(c: Continuations, links: int, answer: str | None) -> None:
+    """``r0`` (asked "q", answered "x"), then ``links`` requests each continuing the one
+    before (asking "1", "2", ...), each answered with ``answer`` (nothing when None)."""
+    _answer(c, "c0", {"input": [_message("user", "q")]}, "r0", [_message("assistant", "x")])
+    for n in range(1, links + 1):
+        _answer(
+            c,
+            f"c{n:03}",
+            {"input": [_message("user", str(n))], "previous_response_id": f"r{n - 1}"},
+            f"r{n}",
+            [] if answer is None else [_message("assistant", answer)],
+        )
+
+
 def test_a_continuation_of_a_response_no_longer_kept_is_recorded_without_it_and_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_continuations, "KEPT", 3)
     c = Continuations()
-    _answer(c, "c0", {"input": [_message("user", "q")]}, "r0", [_message("assistant", "x")])
-    for n in range(1, 6):
-        _answer(
-            c,
-            f"c{n}",
-            {"input": [_message("user", str(n))], "previous_response_id": f"r{n - 1}"},
-            f"r{n}",
-            [],
-        )
+    _answer_a_chain(c, 5, None)
     assert [rid for rid, a in c._answers.items() if a.history is not None] == ["r3", "r4", "r5"]
     problems: list[str] = []
     body: dict[str, Any] = {"input": [_message("user", "b")], "previous_response_id": "r0"}
@@ -378,15 +384,7 @@ def test_kept_histories_share_one_tape_along_a_chain_and_are_bounded_in_items(
     """A chain of continuations is one list however many answers it holds; branches copy
     their prefix, and the histories kept hold at most KEPT_ITEMS references among them."""
     c = Continuations()
-    _answer(c, "c0", {"input": [_message("user", "q")]}, "r0", [_message("assistant", "x")])
-    for n in range(1, 200):
-        _answer(
-            c,
-            f"c{n:03}",
-            {"input": [_message("user", str(n))], "previous_response_id": f"r{n - 1}"},
-            f"r{n}",
-            [_message("assistant", "x")],
-        )
+    _answer_a_chain(c, 199, "x")
     tapes = {id(a.history.tape) for a in c._answers.values() if a.history is not None}
     assert len(tapes) == 1 and c._slots == 399 + 200  # the tape, and each answer's output
     monkeypatch.setattr(_continuations, "KEPT_ITEMS", 1000)
