@@ -29,6 +29,11 @@ alone, after any items the client added that the log holds) and reported once pe
 so nothing is silently partial. A deleted item, or a request the rollout did not record,
 makes the conversation unknown again: the next request is recorded from there on, reported.
 
+Memory: a rollout keeps the items of the latest :data:`_KEPT_STATES` conversations it used (a
+server handling many short conversations in one rollout would otherwise keep every one until
+it closes). A request on one it let go of is recorded from there on, and reported, as a
+conversation changed where the rollout did not see it is.
+
 A request that also sends ``previous_response_id`` (the API refuses both) is left as the
 request memo records it.
 """
@@ -47,6 +52,10 @@ __all__ = ["CLIENT_LOG", "ClientLog", "Conversations", "Sent", "conversation_id"
 
 #: How many conversations the client log keeps (the latest): one is used soon after it is made.
 _KEPT: Final = 1024
+#: How many conversations a rollout keeps the items of (the latest used), and how many ids of
+#: those it let go of it remembers (to say why a request is recorded without what came before).
+_KEPT_STATES: Final = 1024
+_KEPT_FORGOTTEN: Final = 16384
 
 
 def conversation_id(value: Any) -> str | None:
@@ -140,12 +149,15 @@ class Sent:
 class Conversations:
     """One rollout's conversations (see the module's docstring)."""
 
-    __slots__ = ("_known", "_log", "_states")
+    __slots__ = ("_forgotten", "_known", "_log", "_states")
 
     def __init__(self, known: KnownItems | None = None, log: ClientLog = CLIENT_LOG) -> None:
         self._known = known
         self._log = log
+        #: the conversations used, the latest last (insertion order; a use moves one there)
         self._states: dict[str, _State] = {}
+        #: the ones let go of (:data:`_KEPT_STATES`), as a set in insertion order
+        self._forgotten: dict[str, None] = {}
 
     def request(self, sent: Any, body: dict[str, Any], problems: list[str]) -> Sent | None:
         """Make the normalised request ``body`` show the conversation it continues (see the
@@ -163,10 +175,18 @@ class Conversations:
         if ident is None or _continues_a_response(sent):
             return None
         seen = self._log.take(ident)
-        state = self._states.get(ident)
+        state = self._states.pop(ident, None)
         added = [] if seen is None else self._items(seen.items, problems)
-        if state is None:
-            state = self._states[ident] = _State(added)
+        if state is None and ident in self._forgotten:
+            del self._forgotten[ident]
+            state = _State(added)
+            problems.append(
+                f"request conversation {ident!r} was let go of (a rollout keeps the items of"
+                f" the {_KEPT_STATES} conversations it used last); recorded from here on (the"
+                " request's input" + (" after the items the client added)" if added else " alone)")
+            )
+        elif state is None:
+            state = _State(added)
             if seen is None or not seen.fresh or seen.altered:
                 problems.append(
                     f"request conversation {ident!r} holds items this rollout did not record"
@@ -183,8 +203,21 @@ class Conversations:
             )
         elif added:
             state.items = state.items + added
+        self._keep(ident, state)
         body["input"] = state.items + body["input"]
         return Sent(ident, body["input"])
+
+    def _keep(self, ident: str, state: _State) -> None:
+        """``ident``'s state, now the latest used; the oldest let go of beyond the bound."""
+        states = self._states
+        states[ident] = state
+        while len(states) > _KEPT_STATES:
+            oldest = next(iter(states))
+            del states[oldest]
+            forgotten = self._forgotten
+            forgotten[oldest] = None
+            while len(forgotten) > _KEPT_FORGOTTEN:
+                del forgotten[next(iter(forgotten))]
 
     def answered(self, sent: Sent, output: list[Any]) -> None:
         """The request ``sent`` was answered with ``output``: the server appended both to

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
-from rollout_trace_sdk.record._conversations import ClientLog, Conversations, conversation_id
+from rollout_trace_sdk.record._conversations import (
+    _KEPT_STATES,
+    ClientLog,
+    Conversations,
+    conversation_id,
+)
 from rollout_trace_sdk.record.requests import normalize_request
 
 from ..codex_oracle import reduced_by_both
@@ -130,6 +135,33 @@ def test_conversation_ids_and_the_logs_bound() -> None:
     for n in range(1100):
         log.created(f"conv_{n}")
     assert log.take("conv_0") is None and log.take("conv_1099") is not None
+
+
+def test_a_rollout_keeps_the_latest_conversations_and_says_when_one_was_let_go() -> None:
+    """A rollout used by many conversations keeps the items of the latest it used only
+    (memory stays bounded); a request on one it let go of is its input alone, reported."""
+    log = ClientLog()
+    convs = Conversations(log=log)
+    first, _, _ = _request(convs, {"input": "hi", "conversation": "conv_0"})
+    convs.answered(first, [_said("hello", 0)])
+    for n in range(1, _KEPT_STATES):
+        convs.answered(_request(convs, {"input": "x", "conversation": f"conv_{n}"})[0], [])
+    # conv_0 used again: now the latest, so the next new one lets conv_1 go instead
+    token, body, problems = _request(convs, {"input": "again", "conversation": "conv_0"})
+    assert body["input"] == [_user("hi"), _said("hello", 0), _user("again")]
+    assert problems == []
+    _request(convs, {"input": "x", "conversation": f"conv_{_KEPT_STATES}"})
+    token, body, problems = _request(convs, {"input": "late", "conversation": "conv_1"})
+    assert body["input"] == [_user("late")]
+    assert problems == [
+        "request conversation 'conv_1' was let go of (a rollout keeps the items of the"
+        f" {_KEPT_STATES} conversations it used last); recorded from here on (the request's"
+        " input alone)"
+    ]
+    convs.answered(token, [])
+    _, body, problems = _request(convs, {"input": "on", "conversation": "conv_1"})
+    assert body["input"] == [_user("late"), _user("on")] and problems == []
+    assert len(convs._states) == _KEPT_STATES
 
 
 @pytest.mark.parametrize("schema", [2, 3])
