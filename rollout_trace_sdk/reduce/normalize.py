@@ -134,7 +134,12 @@ def json_summary(value: Any) -> str:
     ``value`` holds no floats, or holds :class:`~.canonical.RawNumber`s with the file's text."""
     if has_float(value):  # pragma: no cover - callers pass raw-number values then
         raise TypeError("json_summary needs number text for floats")
-    encoded = orjson.dumps(value) if not _has_raw(value) else compact_json(value).encode("utf-8")
+    try:
+        encoded = (
+            orjson.dumps(value) if not _has_raw(value) else compact_json(value).encode("utf-8")
+        )
+    except orjson.JSONEncodeError:  # an integer past 64 bits (a payload orjson refused)
+        encoded = compact_json(value).encode("utf-8")
     if len(encoded) <= _JSON_SUMMARY_LIMIT:
         return encoded.decode("utf-8")
     cut = _JSON_SUMMARY_LIMIT
@@ -488,7 +493,13 @@ def normalize_items(
             kind = item.get("type")
             if kind.__class__ is str and kind in not_items:
                 continue
-        blob = dumps(item)
+        try:
+            blob = dumps(item)
+        except orjson.JSONEncodeError:
+            # an integer past 64 bits, kept exact by the parse of a payload orjson refused
+            # (a number beyond f64 in it): normalised every time, never memoised
+            out.append(normalize_item(item, ctx, (*path, index)))
+            continue
         known = None if seen is None else seen.get(blob)
         if known is None:
             norm = normalize_item(item, ctx, (*path, index))

@@ -126,6 +126,29 @@ def test_arguments_beyond_f64_are_still_json(bundle: Scenario) -> None:
     assert part["summary"] == '{"a":1e+400}'
 
 
+@pytest.mark.parametrize("where", ["item", "elsewhere"])
+def test_an_integer_beyond_64_bits_in_a_payload_orjson_refuses(
+    bundle: Scenario, where: str
+) -> None:
+    """A number beyond f64 makes the payload's parse the lenient one, which keeps integers
+    exact: an item holding one past 64 bits (that number, or another in the same payload) is
+    normalised, not memoised (orjson cannot write it: the reduction stopped on a TypeError)."""
+    huge = "1" + "0" * 400
+    n = huge if where == "item" else "123456789012345678901234567890"
+    extra = ', "tools": [{"limit": ' + huge + "}]" if where == "elsewhere" else ""
+    text = (
+        '{"input": [{"type": "function_call_output", "id": "o1", "call_id": "c1", '
+        f'"output": {{"n": {n}}}}}]{extra}}}'
+    )
+    bundle.begin()
+    bundle.infer_raw("inf-1", text)
+    bundle.infer_raw("inf-2", text)
+    state = bundle.reduce()
+    part = state["conversation_items"]["conversation_item:1"]["body"]["parts"][0]
+    assert part["summary"].startswith('{"n":1')
+    assert state["inference_calls"]["inf-2"]["request_item_ids"] == ["conversation_item:1"]
+
+
 def test_a_differently_spelled_float_is_another_item(bundle: Scenario) -> None:
     bundle.begin()
     text = '{"input": [{"type": "function_call_output", "id": "o1", "call_id": "c1", "output": {"s": 1.50}}]}'
