@@ -149,6 +149,22 @@ def test_an_integer_beyond_64_bits_in_a_payload_orjson_refuses(
     assert state["inference_calls"]["inf-2"]["request_item_ids"] == ["conversation_item:1"]
 
 
+def test_a_float_beyond_f64_is_not_the_item_with_null_there(bundle: Scenario) -> None:
+    """orjson writes 1e400 (parsed as infinity by the parse of a payload orjson refused) as
+    null: the resent-item memo took it for the earlier item holding null (one item where
+    Codex 0.169 has two). Found by reduce23."""
+    item = '{"type": "function_call_output", "id": "o1", "call_id": "c1", "output": {"n": %s}}'
+    bundle.begin()
+    bundle.infer_raw("inf-1", '{"input": [%s]}' % (item % "null"))
+    bundle.infer_raw("inf-2", '{"input": [%s]}' % (item % "null"))
+    bundle.infer_raw("inf-3", '{"input": [%s]}' % (item % "1e400"))
+    state = bundle.reduce()
+    calls = state["inference_calls"]
+    assert calls["inf-2"]["request_item_ids"] == calls["inf-1"]["request_item_ids"]
+    assert calls["inf-3"]["request_item_ids"] != calls["inf-1"]["request_item_ids"]
+    assert len(state["conversation_items"]) == 2
+
+
 def test_a_differently_spelled_float_is_another_item(bundle: Scenario) -> None:
     bundle.begin()
     text = '{"input": [{"type": "function_call_output", "id": "o1", "call_id": "c1", "output": {"s": 1.50}}]}'
