@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO, TypeAlias, cast
 
 from .model.layout import EVENT_LOG, STATE_FILE
-from .outputs import bundle_around, forbidden_output, write_output
+from .outputs import forbidden_output, write_output
 from .reduce.errors import ReduceError
 from .view.visible import visible  # paths and ids printed were named by the bundle's maker
 
@@ -340,36 +340,13 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .reduce.convert import convert_bundle
-    from .view.commands import notes_to
-
-    if os.path.lexists(args.output):
-        raise _UsageError(f"{args.output} already exists; give a new directory")
-    _refuse_inside_a_bundle(args.output)
-    notes: list[str] = []
-    convert_bundle(args.bundle, args.output, args.to, lenient=args.lenient, skipped=notes)
-    notes_to(notes, err)
-    print(visible(args.output), file=out)
-    return 0
-
-
-def _refuse_inside_a_bundle(directory: str) -> None:
-    """A directory a command makes (a converted or redacted copy, the demo's traces root) is
-    never made inside a bundle, the input or any other: in its payloads directory or beside
-    its log it is a stray in that bundle (``export --to`` refused this already)."""
-    inside = bundle_around(Path(directory))
-    if inside is not None:
-        raise _UsageError(f"{directory} is inside the bundle {inside}; give a directory outside it")
-
-
 def _os_text(exc: OSError) -> str:
     from .reduce.bundle import io_error_text
 
     return io_error_text(exc)
 
 
-# --- validate, summary, demo -----------------------------------------------------------------
+# --- the other commands -------------------------------------------------------------------------
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -414,56 +391,6 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if args.scale < 1:
-        raise _UsageError("--scale must be at least 1")
-    if not args.out:
-        raise _UsageError("--out needs a directory")
-    from .sources import looks_like_bundle
-
-    if args.out == "-":
-        raise _UsageError("- names standard output; give a directory for the bundle")
-    if looks_like_bundle(Path(args.out)):
-        raise _UsageError(f"{args.out} is a bundle; give a traces root (a directory of bundles)")
-    _refuse_inside_a_bundle(args.out)
-    from . import demo  # imported here: it pulls in the recorder, which other commands skip
-
-    try:
-        bundle = demo.run_demo(Path(args.out), args.scale)
-    except OSError as exc:
-        why = exc.strerror or exc
-        print(visible(f"rollout-trace demo: cannot write under {args.out}: {why}"), file=err)
-        return _REFUSED
-    counts = demo.bundle_summary(bundle)
-    print(visible(str(bundle)), file=out)
-    print(
-        f"{counts['events']:,} events, {counts['payloads']:,} payloads, "
-        f"{counts['bytes']:,} bytes (scale {args.scale})",
-        file=out,
-    )
-    print(_demo_next_steps(args.out), file=out)
-    return 0
-
-
-def _demo_next_steps(root: str) -> str:
-    """What to run on the demo's bundle next (the newest under ``root``): the demo records,
-    these commands show."""
-    import shlex
-
-    where = visible(shlex.quote(root))
-    steps = [
-        ("show", "the rollout as a transcript"),
-        ("summary", "totals, tokens, failures"),
-        ("view", "an HTML page (--serve: a local server)"),
-        ("reduce", "state.json, as codex debug trace-reduce writes it"),
-    ]
-    width = max(len(command) for command, _ in steps)
-    return "\n".join(
-        ["", "next:"]
-        + [f"  rollout-trace {c:<{width}} {where} --latest  # {what}" for c, what in steps]
-    )
-
-
 def _cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .view.commands import cmd_view
 
@@ -488,13 +415,22 @@ def _cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return cmd_query(args, out, err)
 
 
-def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .redact_bundle import run_cli
+def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._cli_new_bundles import cmd_convert
 
-    # the default lies beside the bundle; one that exists is refused as such by run_cli
-    if args.output and not os.path.lexists(args.output):
-        _refuse_inside_a_bundle(args.output)
-    return run_cli(args.bundle, args.output, args.in_place, out, err)
+    return cmd_convert(args, out, err)
+
+
+def _cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._cli_new_bundles import cmd_redact
+
+    return cmd_redact(args, out, err)
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._cli_new_bundles import cmd_demo
+
+    return cmd_demo(args, out, err)
 
 
 _COMMANDS = {
