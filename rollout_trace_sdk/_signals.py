@@ -30,6 +30,32 @@ def unwind_as_sigint(frame: Any) -> None:
         raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def sigterm_as_sigint(terminated: list[bool]) -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a stopping container) ends a CLI command the way Ctrl-C
+    does, and says so in ``terminated``: ``convert`` and ``redact`` remove the bundle they
+    were writing beside the target, an open rollout closes its bundle. Only in the main
+    thread (where Python runs signal handlers); the previous handler is put back.
+
+    Args:
+        terminated: appended to (``True``) when SIGTERM arrived, so the command can exit
+            with 128 + SIGTERM rather than Ctrl-C's 130.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        terminated.append(True)
+        unwind_as_sigint(frame)
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _delivered_to_trio() -> bool:
     """Under a trio run that installed no SIGINT handler of its own (SIGINT was ignored
     when it started: a job started in the background), hand the interrupt to its runner, as

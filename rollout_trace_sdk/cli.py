@@ -476,30 +476,6 @@ def _printable(stream: TextIO) -> TextIO:
     return stream
 
 
-@contextlib.contextmanager
-def _sigterm_as_sigint(terminated: list[bool]) -> Iterator[None]:
-    """SIGTERM (``kill``, ``timeout``, a stopping container) ends the command the way Ctrl-C
-    does, and says so in ``terminated``: ``convert`` and ``redact`` remove the bundle they
-    were writing beside the target, an open rollout closes its bundle. Only in the main
-    thread (where Python runs signal handlers); the previous handler is put back."""
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    from ._signals import unwind_as_sigint
-
-    def handle(signum: int, frame: object) -> None:
-        terminated.append(True)
-        unwind_as_sigint(frame)
-
-    previous = signal.signal(signal.SIGTERM, handle)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 #: Whether ``main`` runs as the process's entry point (no ``argv`` given): then it keeps
 #: attrs' code between runs (``_attrs_code``) and freezes what ``reduce`` imports
 #: (``_loading``); a program or a test calling ``main(argv)`` gets attrs and the collector as
@@ -532,9 +508,11 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the reason
         return exit_.code if isinstance(exit_.code, int) else _USAGE
+    from ._signals import sigterm_as_sigint
+
     terminated: list[bool] = []
     try:
-        with _sigterm_as_sigint(terminated):
+        with sigterm_as_sigint(terminated):
             _resolve_source(args)
             return _COMMANDS[args.command](args, out, err)
     except _SourceError as exc:  # both quote paths: their control characters spelled out
