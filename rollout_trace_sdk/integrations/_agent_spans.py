@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ..record.requests import to_plain
+from ..record._plain import to_plain
 from ..record.tools import ToolCall
 from ..record.turns import Turn
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..record._guard import quietly
+from ..record._plain import to_plain
 from ..record.inference import InferenceCall
-from ..record.requests import to_plain
 from ..record.runtime import error_text, outcome_of
 
 

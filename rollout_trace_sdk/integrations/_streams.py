@@ -15,8 +15,8 @@ from typing import Any, Final
 import attrs
 
 from ..record._guard import quietly
+from ..record._plain import to_plain
 from ..record.inference import InferenceCall
-from ..record.requests import to_plain
 from ..record.turns import Turn
 from ._answers import ended_by, finish
 

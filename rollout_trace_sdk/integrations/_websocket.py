@@ -55,9 +55,9 @@ from typing import Any, Final
 import attrs
 
 from ..record._guard import quietly
+from ..record._plain import to_plain
 from ..record.current import current_turn
 from ..record.inference import InferenceCall
-from ..record.requests import to_plain
 from ..record.runtime import outcome_of
 from ..record.turns import Turn
 from ._answers import ended_by, response_error

@@ -42,9 +42,9 @@ from typing import TYPE_CHECKING, Any, Final
 from agents.tracing import Span, Trace, TracingProcessor
 
 from ..record import open_rollout
+from ..record._plain import to_plain
 from ..record.items import task_message
 from ..record.recorder import Rollout
-from ..record.requests import to_plain
 from ..record.runtime import ENDED_AS, Outcome, warn
 from ..record.threads import AgentThread
 from ..record.turns import Turn

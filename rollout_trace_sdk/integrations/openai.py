@@ -52,9 +52,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from ..record._guard import warn_failed
+from ..record._plain import to_plain
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
-from ..record.requests import to_plain
 from ..record.turns import Turn
 from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls

@@ -46,7 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ._item_refs import KnownItems
-from .requests import normalize_request, to_plain
+from ._plain import to_plain
+from .requests import normalize_request
 
 __all__ = ["CLIENT_LOG", "ClientLog", "Conversations", "Sent", "conversation_id"]
 

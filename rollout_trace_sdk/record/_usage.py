@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .requests import SCALARS, to_plain
+from ._plain import SCALARS, to_plain
 
 __all__ = ["normalize_usage"]
 

@@ -16,11 +16,8 @@ copied only when something in it changes.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
-
-import orjson
 
 from ..model.items import (
     AGENT_CONTENT_FIELDS,
@@ -30,9 +27,9 @@ from ..model.items import (
 )
 from ._hosted_calls import hosted_call, settled
 from ._item_refs import KnownItems, is_reference
-from ._values import MAX_DEPTH, model_dumped
+from ._plain import to_plain
 
-__all__ = ["normalize_output_items", "normalize_request", "to_plain"]
+__all__ = ["normalize_output_items", "normalize_request"]
 
 #: Message roles the reducers accept.
 _ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -47,69 +44,6 @@ _COMPACTIONS: Final = frozenset({"compaction", "compaction_summary", "context_co
 _TYPED_PARTS: Final = frozenset(
     {"input_text", "output_text", "input_image", "input_file", "input_audio", "refusal"}
 )
-
-
-# --- plain values ------------------------------------------------------------------------------
-
-
-#: Values every walk passes over as they are (and that are never a usage object).
-SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-
-
-def to_plain(value: Any) -> Any:
-    """``value`` as plain JSON-like data: pydantic models (anything with ``model_dump``) and
-    dataclasses become dicts, recursively inside dicts, lists and tuples (tuples become
-    lists). Plain values come back as they are (the same object when nothing changed), so a
-    request that is already plain costs one walk and no copy.
-
-    Args:
-        value: anything a client library hands out.
-
-    Returns:
-        The plain value; objects this cannot convert are returned unchanged.
-    """
-    if value.__class__ is dict or value.__class__ is list:
-        # Already plain JSON is by far the common case: one pass in C says so (dataclasses
-        # are made to fail it, so they are converted below).
-        try:
-            orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATACLASS)
-        except TypeError:
-            pass
-        else:
-            return value
-    return _walk(value, 0)
-
-
-def _walk(value: Any, depth: int) -> Any:
-    cls = value.__class__
-    if cls in SCALARS or depth > MAX_DEPTH:
-        # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
-        # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
-        return value
-    if cls is dict or cls is list:
-        out: Any = None  # a copy, made at the first item that changes
-        for key, item in value.items() if cls is dict else enumerate(value):
-            if item.__class__ in SCALARS:
-                continue
-            plain = _walk(item, depth + 1)
-            if plain is not item:
-                if out is None:
-                    out = cls(value)
-                out[key] = plain
-        return value if out is None else out
-    if cls is tuple:
-        return _walk(list(value), depth)
-    if isinstance(value, Mapping):
-        return _walk(dict(value), depth)
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        try:
-            return model_dumped(dump, exclude_none=True)  # plain all the way down
-        except Exception:
-            return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
-    return value
 
 
 # --- requests ----------------------------------------------------------------------------------

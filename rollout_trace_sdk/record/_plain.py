@@ -1,0 +1,79 @@
+"""What client libraries hand out, as plain JSON-like data: pydantic models, dataclasses,
+other mappings and tuples become dicts and lists, recursively; what is plain already comes
+back as the same object, after one check in C.
+
+Every reader of an SDK's objects goes through :func:`to_plain` first: the request and output
+normalisation (``requests``), token usage (``_usage``) and the integrations. Pure: no I/O;
+the caller's objects are never modified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Final
+
+import orjson
+
+from ._values import MAX_DEPTH, model_dumped
+
+__all__ = ["SCALARS", "to_plain"]
+
+#: Values every walk passes over as they are (and that are never a usage object).
+SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as plain JSON-like data: pydantic models (anything with ``model_dump``) and
+    dataclasses become dicts, recursively inside dicts, lists and tuples (tuples become
+    lists). Plain values come back as they are (the same object when nothing changed), so a
+    request that is already plain costs one walk and no copy.
+
+    Args:
+        value: anything a client library hands out.
+
+    Returns:
+        The plain value; objects this cannot convert are returned unchanged.
+    """
+    if value.__class__ is dict or value.__class__ is list:
+        # Already plain JSON is by far the common case: one pass in C says so (dataclasses
+        # are made to fail it, so they are converted below).
+        try:
+            orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+        except TypeError:
+            pass
+        else:
+            return value
+    return _walk(value, 0)
+
+
+def _walk(value: Any, depth: int) -> Any:
+    cls = value.__class__
+    if cls in SCALARS or depth > MAX_DEPTH:
+        # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
+        # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
+        return value
+    if cls is dict or cls is list:
+        out: Any = None  # a copy, made at the first item that changes
+        for key, item in value.items() if cls is dict else enumerate(value):
+            if item.__class__ in SCALARS:
+                continue
+            plain = _walk(item, depth + 1)
+            if plain is not item:
+                if out is None:
+                    out = cls(value)
+                out[key] = plain
+        return value if out is None else out
+    if cls is tuple:
+        return _walk(list(value), depth)
+    if isinstance(value, Mapping):
+        return _walk(dict(value), depth)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return model_dumped(dump, exclude_none=True)  # plain all the way down
+        except Exception:
+            return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
+    return value
