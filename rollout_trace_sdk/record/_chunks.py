@@ -153,7 +153,7 @@ class ChunkWriter(RecordQueue):
     bundle_dir: Path
 
     def _notify(self) -> None:
-        raise NotImplementedError  # the writer wakes its own waiters
+        raise NotImplementedError  # the writer wakes its own waiters (``_room``)
 
     @_ki_protected
     async def _drain(self, target: int | None = None) -> None:

@@ -130,7 +130,7 @@ class RecordQueue(ThreadInbox):
     bundle_dir: Path
 
     async def _room(self, size: int) -> None:
-        raise NotImplementedError  # the writer waits for its own progress
+        raise NotImplementedError  # the writer waits for its own progress (``_room``)
 
     # --- recording calls (hot path) ------------------------------------------------------
 

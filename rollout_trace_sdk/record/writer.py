@@ -44,8 +44,8 @@ Why it is shaped like this:
   payload files before its lines, and chunks are written one at a time. The order of
   operations is the whole invariant: no locks around it.
 * **Bounded memory.** Queued bytes (payload sizes plus a flat estimate per event) stay under
-  ``max_queued_bytes`` for the awaitable calls: with ``overflow="wait"`` they wait for room.
-  The ``*_nowait`` calls cannot wait: with ``"wait"`` they may overdraw up to
+  ``max_queued_bytes`` for the awaitable calls: with ``overflow="wait"`` they wait for room
+  (``_room``). The ``*_nowait`` calls cannot wait: with ``"wait"`` they may overdraw up to
   ``HARD_CAP_FACTOR × max_queued_bytes``, with ``"drop"`` the budget is the limit; past it
   the item is dropped and counted, except :data:`CLOSING_EVENTS`. A dropped event never
   takes a seq, so the log has no gap; a dropped payload returns ``None`` and the caller
@@ -99,10 +99,11 @@ from ._encode import LineEncoder, QueuedEvent
 from ._item_store import ItemStore
 from ._queue import loop_poker
 from ._queue_rules import HARD_CAP_FACTOR
-from ._reports import ClosingReports, now_ms
+from ._reports import now_ms
+from ._room import RoomWaits
 from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
-from ._values import ValueEncoder, recorder_warning
+from ._values import ValueEncoder
 from ._worker_threads import WriteHung
 from .redact import RedactionConfig, Redactor
 
@@ -164,7 +165,7 @@ class WriterStats:
         return bool(self.events_dropped or self.payloads_dropped)
 
 
-class BundleWriter(ClosingReports):
+class BundleWriter(RoomWaits):
     """Writes one bundle; see the module docstring for the contract."""
 
     __slots__ = (
@@ -172,10 +173,7 @@ class BundleWriter(ClosingReports):
         "_closed",
         "_forked",
         "_hurry_bytes",
-        "_progress",
         "_running",
-        "_stall_noted",
-        "_stalled",
         "manifest",
         "redactor",
     )
@@ -525,51 +523,6 @@ class BundleWriter(ClosingReports):
                 scope.shield = False
                 scope.cancel()
         self._close_log()  # the child's copy only; the parent's stays open
-
-    async def _room(self, size: int) -> None:
-        """Wait until ``size`` more bytes fit (or the writer stops accepting anything). A wait
-        that sees no progress for ``stall_s`` ends (the disk stalls: what does not fit is then
-        dropped and counted), and none waits again until the writer has written something:
-        an agent on a disk that stopped answering waited for ever."""
-        while (
-            self._queued
-            and (self._queued + size > self._max or self._process_crowded())
-            and not self._closing
-            and self._failed is None
-            and not self._stalled
-        ):
-            if not self._running:
-                with contextlib.suppress(WriteHung):
-                    await self._drain()
-                continue
-            with anyio.move_on_after(self.stall_s):
-                await self._wait_progress()
-                continue
-            self._stalled = True
-            if not self._stall_noted:
-                self._stall_noted = True
-                reason = f"the writer made no progress for {self.stall_s:g} s (the disk stalls)"
-                self._reasons.append(reason)
-                recorder_warning(
-                    f"rollout trace: {reason}; {self.bundle_dir} takes what fits meanwhile "
-                    "and counts the rest as lost"
-                )
-
-    async def _wait_progress(self) -> None:
-        progress = self._progress
-        if progress is None:
-            progress = self._progress = anyio.Event()
-        await progress.wait()
-
-    def _notify(self) -> None:
-        """Wake whoever waits for room, a flush or the close (the writer made progress)."""
-        self._stalled = False
-        progress, self._progress = self._progress, None
-        if progress is not None:
-            progress.set()
-        wakeup, self._wakeup = self._wakeup, None
-        if wakeup is not None:
-            wakeup.set()
 
 
 def _payload_repair(
