@@ -14,6 +14,7 @@ new field type cannot be read one way here and another way there.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 import typing
@@ -310,10 +311,15 @@ def structurer(schema: int) -> Structurer:
     return found
 
 
-def event_from_dict(obj: Any, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
+def event_from_dict(
+    obj: Any, schema: int = ev.SCHEMA_VERSION, line: bytes | None = None
+) -> ev.TraceEvent:
     """Check and build an event of ``schema`` (the manifest's: events are parsed by the
     bundle's rules, then their own ``schema_version`` is gated); raises :class:`DecodeError`
-    with serde's wording."""
+    with serde's wording, or without it for an envelope number that may have been ``-0`` in
+    ``line`` (the parsed line's text, when the caller has it): serde reads the envelope's
+    numbers straight from the text, where ``-0`` is a float (the caller recomputes serde's
+    message, or reads the line again, from the text)."""
     envelope = obj if obj.__class__ is dict else need_map(obj, "struct TraceEvent")
     for name, hook in _ENVELOPE_INTS.items():
         value = envelope.get(name, _MISSING)
@@ -322,7 +328,11 @@ def event_from_dict(obj: Any, schema: int = ev.SCHEMA_VERSION) -> ev.TraceEvent:
     read = _EVENT_HOOKS.get(schema)
     if read is None:
         read = _EVENT_HOOKS[schema] = structurer(schema).hook(ev.TraceEvent)
-    return read(envelope, ev.TraceEvent)  # type: ignore[no-any-return]
+    event: ev.TraceEvent = read(envelope, ev.TraceEvent)
+    zero = not (event.seq and event.wall_time_unix_ms and event.schema_version)
+    if zero and line is not None and _NEGATIVE_ZERO.search(line):
+        raise DecodeError("an envelope number may be -0 (a float to serde)")
+    return event
 
 
 #: Each schema's ``TraceEvent`` hook, by the schema asked for.
@@ -336,9 +346,10 @@ def parse_event_line(line: bytes | str, schema: int = ev.SCHEMA_VERSION) -> ev.T
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise DecodeError(json_error_message(exc)) from None
-    if may_repeat_keys(line if isinstance(line, bytes) else line.encode(), obj):
+    raw = line if isinstance(line, bytes) else line.encode()
+    if may_repeat_keys(raw, obj):
         raise DecodeError("a key is given twice")
-    return event_from_dict(obj, schema)
+    return event_from_dict(obj, schema, raw)
 
 
 def manifest_from_bytes(raw: bytes) -> ev.Manifest:
@@ -350,7 +361,14 @@ def manifest_from_bytes(raw: bytes) -> ev.Manifest:
         obj = dict(zip((field.name for field in attrs.fields(ev.Manifest)), obj, strict=True))
     elif manifest_repeat(raw) is not None:
         raise DecodeError("a key is given twice")
-    return manifest_from_dict(obj)
+    manifest = manifest_from_dict(obj)
+    if not (manifest.schema_version and manifest.started_at_unix_ms) and _NEGATIVE_ZERO.search(raw):
+        from .serde_errors import manifest_error  # only for a manifest holding a zero
+
+        problem = manifest_error(raw)
+        if problem is not None:  # -0 in a number field: a float to serde
+            raise DecodeError(problem)
+    return manifest
 
 
 def manifest_from_dict(obj: Any) -> ev.Manifest:
@@ -365,6 +383,18 @@ def manifest_from_dict(obj: Any) -> ev.Manifest:
 def json_error_message(exc: orjson.JSONDecodeError) -> str:
     """orjson's message for a syntax error, trimmed to the part a person needs."""
     return str(exc.msg if hasattr(exc, "msg") else exc)
+
+
+#: ``-0`` as a number token (not in a longer number, an id or a float such as ``-0.5``):
+#: serde_json's number visitors read it as the float -0.0, where its ``Value`` (and orjson,
+#: and Python) hold the integer 0. A match inside a string only costs a slower read.
+_NEGATIVE_ZERO: Final = re.compile(rb"(?<![\w.+-])-0(?![\w.])")
+
+
+def as_number_visitor_reads(text: bytes, value: Any) -> Any:
+    """The number at ``text`` (parsed: ``value``) as serde_json's number visitors read it
+    straight from the text (a typed field such as an envelope's ``seq``): ``-0`` is -0.0."""
+    return -0.0 if text == b"-0" else value
 
 
 #: Python refuses to turn longer digit strings into ``int`` (CVE-2020-10735 guard).

@@ -191,7 +191,7 @@ class _Validator:
             self.problem(self.log, number, "last line has no newline (torn write?)")
         try:
             obj = orjson.loads(raw)
-            event = codec.event_from_dict(obj, schema)
+            event = codec.event_from_dict(obj, schema, raw)
         except (orjson.JSONDecodeError, codec.DecodeError) as exc:
             try:
                 raw.decode("utf-8")

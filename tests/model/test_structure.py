@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollout_trace_sdk.model import codec, event_tags, structure
+from rollout_trace_sdk.model import codec, event_tags, serde_errors, structure
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model.serde_read import DecodeError, structure_u32, structure_u64
 from tests.conftest import CONFORMANCE_V3, conformance_bundles
@@ -174,3 +174,70 @@ def test_built_events_read_alike(
         target = inner
     fast, conv = _both(obj, schema)
     assert fast == conv
+
+
+_LINE = (
+    b'{"schema_version":2,"seq":1,"wall_time_unix_ms":5,"rollout_id":"r","thread_id":null,'
+    b'"codex_turn_id":null,"payload":{"type":"rollout_ended","status":"completed"}}\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (b'"seq":1', b'"seq":-0', "expected u64 at line 1 column 28"),
+        (b'"wall_time_unix_ms":5', b'"wall_time_unix_ms":-0', "expected i64 at line 1 column 50"),
+        (b'"schema_version":2', b'"schema_version":-0', "expected u32 at line 1 column 20"),
+    ],
+)
+def test_an_envelope_number_spelled_minus_zero_is_a_float_to_serde(
+    old: bytes, new: bytes, expected: str
+) -> None:
+    """serde_json's number visitors read ``-0`` straight from the text as the float -0.0
+    (Codex 0.169 and 0.171: "invalid type: floating point `-0.0`"); orjson reads the integer 0,
+    and we took seq -0 for a missing event, wall time -0 for 0. Found by numbers23's probe."""
+    line = _LINE.replace(old, new)
+    with pytest.raises(DecodeError):
+        structure.parse_event_line(line)
+    assert serde_errors.event_line_error(line) == f"invalid type: floating point `-0.0`, {expected}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _LINE.replace(b'"status"', b'"x":-0,"status"'),  # in the payload: serde buffers it
+        _LINE.replace(b'"codex_turn_id"', b'"x":-0,"codex_turn_id"'),  # an unknown field
+        _LINE.replace(b'"seq":1', b'"seq":1,"x":[-0]').replace(
+            b'"wall_time_unix_ms":5', b'"wall_time_unix_ms":0'
+        ),
+    ],
+)
+def test_minus_zero_elsewhere_is_the_integer_0(line: bytes) -> None:
+    try:
+        event = structure.parse_event_line(line)
+    except DecodeError:  # the slow read, as the reducer takes it
+        assert serde_errors.event_line_error(line) is None
+        event = structure.event_from_dict(serde_errors.event_line_read(line), 2)
+    assert event.seq == 1
+
+
+def test_a_manifest_number_spelled_minus_zero_is_a_float_to_serde() -> None:
+    manifest = {
+        "schema_version": 2,
+        "trace_id": "t",
+        "rollout_id": "r",
+        "root_thread_id": "x",
+        "started_at_unix_ms": 0,
+        "raw_event_log": "trace.jsonl",
+        "payloads_dir": "payloads",
+    }
+    raw = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
+    assert structure.manifest_from_bytes(raw).started_at_unix_ms == 0
+    minus = raw.replace(b'"started_at_unix_ms": 0', b'"started_at_unix_ms": -0')
+    with pytest.raises(DecodeError):
+        structure.manifest_from_bytes(minus)
+    assert serde_errors.manifest_error(minus) == (
+        "invalid type: floating point `-0.0`, expected i64 at line 6 column 27"
+    )
+    elsewhere = raw.replace(b'"payloads"\n', b'"payloads",\n  "x": -0\n')
+    assert structure.manifest_from_bytes(elsewhere).started_at_unix_ms == 0

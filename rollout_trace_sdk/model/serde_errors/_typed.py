@@ -200,20 +200,25 @@ class _TypedScan:
         start = s.i
         if peek in (0x5B, 0x7B):
             value: Any = [] if peek == 0x5B else {}
+            typed = value
         else:
             s.value()
             value = _stream_number(_load(self.data[start : s.i]))
             if optional and value is None:
                 return
+            # a number visitor reads `-0` as the float -0.0 (any other visitor: integer 0)
+            typed = structure.as_number_visitor_reads(self.data[start : s.i], value)
         try:
-            check(value)
+            check(typed)
         except DecodeError as exc:
             message = str(exc)
             if message.startswith("invalid type: "):
                 wanted = message.rsplit(", expected ", 1)[-1]
                 if wanted in _NUMERIC:
                     self.finite(value, start)
-                message = f"invalid type: {_unexpected(value, wanted)}, expected {wanted}"
+                else:
+                    typed = value
+                message = f"invalid type: {_unexpected(typed, wanted)}, expected {wanted}"
             raise _Fail(message, self.stopped(start)) from None
 
     def finite(self, value: Any, start: int) -> None:
