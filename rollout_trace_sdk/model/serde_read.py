@@ -49,6 +49,30 @@ def rust_debug(text: str) -> str:
     return "".join(out)
 
 
+class TextNumber(float):
+    """A number serde_json (``arbitrary_precision``) hands a visitor as its text, a one-entry
+    map keyed by its number token, though the number came from a ``Value``: a float whose
+    text is not an f64's own spelling (``1.50``, ``1e5``, ``1e-400``), or an integer past
+    u128 / i128. Its value is the nearest f64 (infinite beyond f64's range)."""
+
+    __slots__ = ()
+
+
+def rust_float(value: float) -> str:
+    """An f64 as serde_json spells it in its messages: the shortest digits that read back
+    (``repr``'s), written out in full from 1e-5 up to below 1e16 (``0.00001``, ``100000.0``),
+    else as ``1e-6`` / ``1e+16`` (Python pads the exponent and writes 1e-5 as ``1e-05``)."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    if not exponent:
+        return text
+    power = int(exponent)
+    if power == -5:
+        sign = "-" if mantissa.startswith("-") else ""
+        return f"{sign}0.0000{mantissa.lstrip('-').replace('.', '')}"
+    return f"{mantissa}e{'+' if power > 0 else '-'}{abs(power)}"
+
+
 def describe(value: Any) -> str:
     """serde's words for an unexpected value in an "invalid type" error."""
     if value is None:
@@ -59,7 +83,9 @@ def describe(value: Any) -> str:
         return f"integer `{value}`"
     if isinstance(value, float):
         # an infinite literal is no f64 to serde_json: it stays its number token, a map
-        return f"floating point `{value}`" if math.isfinite(value) else "map"
+        if value.__class__ is TextNumber or not math.isfinite(value):
+            return "map"
+        return f"floating point `{rust_float(value)}`"
     if isinstance(value, str):
         return f"string {rust_debug(value)}"
     if isinstance(value, list):

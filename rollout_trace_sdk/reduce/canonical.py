@@ -12,9 +12,13 @@ number rule (Codex's serde_json keeps arbitrary-precision number text), in paylo
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Final
+
+from ..model.serde_read import TextNumber, rust_float
 
 _EXPONENT: Final = re.compile(r"[eE]([+-]?)(\d+)$")
 
@@ -46,15 +50,21 @@ _WIDEST_INTEGER_DIGITS: Final = 40
 
 def visited_numbers(value: Any) -> Any:
     """``value`` (parsed with :func:`parse_keeping_numbers`) with each number as serde_json
-    (arbitrary precision) hands it to a visitor: an integer while it fits u128 / i128 (exact,
-    where orjson gave a float past 64 bits), else an f64, infinite beyond its range."""
+    (arbitrary precision) hands it from a ``Value`` to a visitor: an integer while it fits
+    u128 / i128 (exact, where orjson gave a float past 64 bits); an f64 when the text is
+    that f64's own spelling (ryu's, or Rust's ``Display``: ``1.5``, ``12.0``, ``1e16``); any
+    other number as its text (a :class:`~..model.serde_read.TextNumber`: ``1.50``, ``1e5``,
+    ``1e400``, an integer past 128 bits)."""
     if isinstance(value, RawNumber):
         digits = value.lstrip("-")
         if digits.isdigit() and len(digits) <= _WIDEST_INTEGER_DIGITS:
             number = int(value)
             if -(2**127) <= number < 2**128:
                 return number
-        return float(value)
+        parsed = float(value)
+        if math.isfinite(parsed) and value in (_ryu(parsed), _display(parsed)):
+            return parsed
+        return TextNumber(parsed)
     if isinstance(value, list):
         return [visited_numbers(item) for item in value]
     if isinstance(value, dict):
@@ -62,16 +72,32 @@ def visited_numbers(value: Any) -> Any:
     return value
 
 
-def may_hold_wide_integer(value: Any) -> bool:
-    """Whether ``value`` (parsed by orjson) has a float that may have been an integer past
-    64 bits in the text (orjson reads those as floats): a whole one of that size."""
-    if isinstance(value, float):
-        return abs(value) >= 2**63 and value.is_integer()
+def _ryu(value: float) -> str:
+    """A finite f64 as the ryu crate writes it (serde_json's messages add ``+`` to a positive
+    exponent)."""
+    return rust_float(value).replace("e+", "e")
+
+
+def _display(value: float) -> str:
+    """A finite f64 as Rust's ``Display`` writes it: every digit, no exponent, no ``.0``."""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def holds_inexact_numbers(value: Any) -> bool:
+    """Whether ``value`` (parsed by orjson, or by the lenient parse of a payload orjson
+    refused) may not say what serde_json's ``Value`` holds: a float (its text is gone: ``1.50``
+    and ``1.5`` are one float; orjson reads an integer past 64 bits as one) or an integer past
+    64 bits (kept exact by the lenient parse; orjson cannot write it)."""
+    if value.__class__ is float:
+        return True
+    if value.__class__ is int:
+        return not -(2**63) <= value < 2**64
     if isinstance(value, dict):
-        return any(may_hold_wide_integer(v) for v in value.values())
+        return any(holds_inexact_numbers(v) for v in value.values())
     if isinstance(value, list):
-        return any(may_hold_wide_integer(v) for v in value)
-    return False
+        return any(holds_inexact_numbers(v) for v in value)
+    return isinstance(value, float)
 
 
 def has_float(value: Any) -> bool:

@@ -22,7 +22,7 @@ from .canonical import (
     compact_json,
     content_sha256,
     has_float,
-    may_hold_wide_integer,
+    holds_inexact_numbers,
     parse_text_keeping_numbers,
     visited_numbers,
 )
@@ -406,9 +406,10 @@ def normalize_item(item: Any, ctx: _Context, path: tuple[str | int, ...]) -> Nor
             # in a list (not a receipt), Codex 0.169 drops the passthrough metadata before
             # it reads the item: whatever it holds, even a number it refuses elsewhere
             item = _without_passthrough(item)
-        if may_hold_wide_integer(item):
+        if holds_inexact_numbers(item):
             # Codex reads the item from serde_json's Value, where an integer past 64 bits
-            # keeps its value (orjson made it a float) and is refused or named by it
+            # keeps its value (orjson made it a float) and a float its text, and is refused
+            # or named by them
             item = visited_numbers(ctx.exact(item, path))
             if ctx.listed:
                 item = _without_passthrough(item)
