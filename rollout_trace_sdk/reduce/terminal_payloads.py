@@ -7,7 +7,6 @@ refused in serde's words when Codex's reader would refuse it, and the result eac
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -16,8 +15,13 @@ import orjson
 from ..model import state as st
 from ..model.events import RawPayloadRef
 from ..model.serde_errors import buffered_number_error, describe_content, invalid_type
-from ..model.structure import loads_wide_numbers
-from .canonical import RawNumber
+from .canonical import (
+    RawNumber,
+    compact_json,
+    holds_inexact_numbers,
+    parse_keeping_numbers,
+    visited_numbers,
+)
 from .context import ReplayContext
 from .errors import ReduceError
 from .typed_payloads import as_fields, i32, optional_string, string, strings, struct_fields_error
@@ -128,8 +132,9 @@ _BEGIN_CHECKS: Final[tuple[Callable[[Any], str | None], ...]] = (
 # --- ending: the exec end and the dispatch result ------------------------------------------------
 
 
-def _text_of(value: Any, *, content_only: bool = False) -> str | None:
-    """A tool output's text: the string, or the text items of a list joined. With
+def _text_of(value: Any, exact: Callable[[], Any], *, content_only: bool = False) -> str | None:
+    """A tool output's text: the string, or the text items of a list joined, or the value as
+    JSON (``exact()``: it with its number text, see :func:`_json_text`). With
     ``content_only`` (a function output), a list holding anything that is neither a text nor
     an image item is no content: None, and Codex shows the whole item as JSON instead."""
     if value is None:
@@ -144,6 +149,15 @@ def _text_of(value: Any, *, content_only: bool = False) -> str | None:
             for part in value
             if isinstance(part, dict) and isinstance(part.get("text"), str)
         )
+    return _json_text(value, exact)
+
+
+def _json_text(value: Any, exact: Callable[[], Any]) -> str:
+    """``value`` as serde_json writes a ``Value``: each number as the file spelled it (but
+    for the exponent's form), which a float or an integer past 64 bits no longer says; for
+    those, ``exact()`` is the value read again keeping number text."""
+    if holds_inexact_numbers(value):
+        return compact_json(exact())
     return orjson.dumps(value).decode("utf-8")
 
 
@@ -265,14 +279,18 @@ def _is_projection(value: Any) -> bool:
     )
 
 
-def _dispatch_result(payload: dict[str, Any]) -> st.TerminalResult:
+def _dispatch_result(payload: dict[str, Any], exact: Callable[[], Any]) -> st.TerminalResult:
+    """The result a dispatch payload holds; ``exact()`` is the payload with number text kept
+    (for what Codex writes out as JSON)."""
     kind = payload["type"]
     if kind == "direct_response":
         item = payload.get("response_item")
         output = item.get("output") if isinstance(item, dict) else None
-        text = _text_of(output, content_only=True) if output is not None else None
+        text = None
+        if output is not None:
+            text = _text_of(output, lambda: exact()["response_item"]["output"], content_only=True)
         if text is None:
-            text = orjson.dumps(item).decode("utf-8")
+            text = _json_text(item, lambda: exact()["response_item"])
         return st.TerminalResult(
             exit_code=None, stdout=text or "", stderr="", formatted_output=text
         )
@@ -288,7 +306,7 @@ def _dispatch_result(payload: dict[str, Any]) -> st.TerminalResult:
                 original_token_count=_optional_int(value.get("original_token_count")),
                 chunk_id=chunk if isinstance(chunk, str) else None,
             )
-        text = _text_of(value)
+        text = _text_of(value, lambda: exact()["value"])
         return st.TerminalResult(
             exit_code=None, stdout=text or "", stderr="", formatted_output=text
         )
@@ -296,15 +314,12 @@ def _dispatch_result(payload: dict[str, Any]) -> st.TerminalResult:
     return st.TerminalResult(exit_code=None, stdout="", stderr=error, formatted_output=error)
 
 
-#: Only text with a run of 19 digits can hold an integer past i64 or u64.
-_LONG_DIGITS: Final = re.compile(rb"[0-9]{19}")
-
-
-def with_exact_integers(replay: ReplayContext, ref: RawPayloadRef, payload: Any) -> Any:
-    """``payload`` read again keeping integers past i64 / u64 as integers (the loaded value
-    has them as floats, as orjson reads them), when its text can hold one."""
-    raw = replay.payloads.read_payload_bytes(ref)
-    return loads_wide_numbers(raw) if _LONG_DIGITS.search(raw) else payload
+def with_number_text(replay: ReplayContext, ref: RawPayloadRef, payload: Any) -> Any:
+    """``payload`` read again keeping each number's text (:class:`RawNumber`), when its
+    parse may have lost what serde_json's ``Value`` holds (``holds_inexact_numbers``)."""
+    if not holds_inexact_numbers(payload):
+        return payload
+    return parse_keeping_numbers(replay.payloads.read_payload_bytes(ref))
 
 
 def stdin_result(
@@ -312,17 +327,31 @@ def stdin_result(
 ) -> tuple[st.TerminalResult, str | None]:
     """write_stdin ends from a protocol end event when there is one, else from the dispatch
     result; Codex tries both shapes in that order. ``exact()`` is the payload again with its
-    integers exact (the dispatch check tells a wide integer from a float)."""
+    number text (the dispatch check tells a wide integer from a float, and a float spelled
+    as its f64 from one kept as text; the result writes JSON with it)."""
+    kept: list[Any] = []
+
+    def once() -> Any:
+        if not kept:
+            kept.append(exact())
+        return kept[0]
+
     try:
         return exec_result(payload, pid)
     except ReduceError as protocol:
-        problem = _dispatch_error(exact())
+        problem = _dispatch_error(visited_numbers(once()))
         if problem is not None:
             raise ReduceError(
                 f"parse write_stdin terminal response {pid} as protocol payload "
                 f"({protocol.cause}) or dispatch payload",
                 cause=problem,
             ) from None
+    read = once
     if isinstance(payload, list):  # (tag, field) as serde read it
-        payload = {"type": payload[0], _DISPATCH_FIELDS[payload[0]]: payload[1]}
-    return _dispatch_result(payload), None
+        field = _DISPATCH_FIELDS[payload[0]]
+        payload = {"type": payload[0], field: payload[1]}
+
+        def read() -> Any:
+            return {field: once()[1]}
+
+    return _dispatch_result(payload, read), None

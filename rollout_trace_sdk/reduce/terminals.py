@@ -22,7 +22,7 @@ from .terminal_payloads import (
     invocation_error,
     stdin_arguments,
     stdin_result,
-    with_exact_integers,
+    with_number_text,
 )
 from .typed_payloads import as_fields
 
@@ -213,7 +213,7 @@ def end_operation(
             result, process = exec_result(payload, ref.raw_payload_id)
         else:
             result, process = stdin_result(
-                payload, ref.raw_payload_id, lambda: with_exact_integers(replay, ref, payload)
+                payload, ref.raw_payload_id, lambda: with_number_text(replay, ref, payload)
             )
     operation.execution.end(event.wall_time_unix_ms, event.seq, status)
     if ref is not None:

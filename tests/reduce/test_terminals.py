@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from rollout_trace_sdk.model import events as ev
 from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response, start_tool
@@ -225,3 +228,30 @@ def test_second_terminal_operation_is_refused(bundle: Scenario) -> None:
         bundle.reduce_error().message
         == "tool runtime start would create a second terminal operation for call-w"
     )
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("where", ["output", "value"])
+def test_a_dispatch_result_written_as_json_keeps_its_number_text(
+    tmp_path: Path, schema: int, where: str
+) -> None:
+    """Codex writes a dispatch result's JSON from serde_json's ``Value``, each number as the
+    file spelled it: ours wrote orjson's floats (``1.5`` for ``1.50``, ``100000.0`` for
+    ``1E5``, ``null`` for ``1e400``) and stopped on an integer past 64 bits ("internal
+    error: TypeError: Integer exceeds 64-bit range"). Found by numbers23's probe."""
+    huge = "1" + "0" * 400
+    value = f'{{"a": 1.50, "b": 1E5, "c": 1e400, "d": {huge}, "e": [-0.0, 4.9e-324]}}'
+    if where == "output":
+        text = (
+            '{"type": "direct_response", "response_item": '
+            f'{{"type": "function_call_output", "call_id": "call-w", "output": {value}}}}}'
+        )
+    else:
+        text = f'{{"type": "code_mode_response", "value": {value}}}'
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    start_tool(bundle, "call-w", STDIN, "write_stdin", '{"session_id": 5}')
+    ref = bundle.raw_payload("tool_result", text)
+    bundle.event(ev.ToolCallEnded("call-w", "completed", ref), thread=ROOT, turn=TURN)
+    result = bundle.reduce()["terminal_operations"]["terminal_operation:1"]["result"]
+    assert result["stdout"] == (f'{{"a":1.50,"b":1e+5,"c":1e+400,"d":{huge},"e":[-0.0,4.9e-324]}}')
