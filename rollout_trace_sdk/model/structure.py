@@ -408,6 +408,30 @@ def _int_or_float(text: str) -> int | float:
     return int(text) if digits <= _INT_DIGITS_LIMIT else float(text)
 
 
+def loads_value(raw: bytes | str) -> Any:
+    """JSON text as serde_json reads it into a ``Value`` (Codex parses payloads and the JSON
+    inside them, such as a call's arguments, so): orjson's parse, or for a number orjson
+    refuses (beyond f64: serde keeps its text) the lenient one.
+
+    Raises:
+        orjson.JSONDecodeError: for text serde refuses too.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "infinity" not in str(exc):
+            raise
+        from .serde_errors import syntax_error  # only for such a number
+
+        data = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        if syntax_error(data) is not None:
+            raise
+        try:
+            return loads_wide_numbers(raw)
+        except ValueError:
+            raise exc from None
+
+
 def loads_wide_numbers(raw: bytes | str) -> Any:
     """Parse JSON that orjson refused only for its numbers (beyond f64 / i64 / u64).
 

@@ -34,6 +34,7 @@ import zstandard
 
 from ..model import codec, layout
 from ..model import events as ev
+from ..model.structure import loads_value
 from .acceptance import ACCEPTED_TOOL_OUTPUTS
 from .bundle import Bundle, LocatedEvent
 from .convert_lenient import KeptEvents
@@ -332,7 +333,7 @@ def _started_v2(started: ev.InferenceStartedV3) -> ev.InferenceStarted:
 def _json(bundle: Bundle, ref: ev.RawPayloadRef) -> Any:
     """A payload's body as JSON, None where it is not JSON (0.169 says so when it reads it)."""
     try:
-        return orjson.loads(bundle.read_payload_bytes(ref))
+        return loads_value(bundle.read_payload_bytes(ref))
     except orjson.JSONDecodeError:
         return None
 

@@ -17,6 +17,7 @@ from ..model.serde_errors import (
     agent_path_error,
     typed_text_error,
 )
+from ..model.structure import loads_value
 from . import collab
 from .context import PendingEdge, ReplayContext, in_list_order, push_unique
 from .errors import ReduceError
@@ -107,7 +108,7 @@ def _find_delivery(replay: ReplayContext, item_id: str) -> tuple[str, str, str] 
 # Opens like _redact_shards.fix_retained (parse or give up); the two share nothing else.
 def _communication(text: str) -> tuple[str, str, str] | None:
     try:
-        value = orjson.loads(text)
+        value = loads_value(text)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(value, dict):
@@ -339,7 +340,7 @@ def _invocation_message(replay: ReplayContext, tool: st.ToolCall) -> str | None:
     problem = typed_text_error(arguments, "AgentActivityArguments", ("message",))
     if problem is not None:
         raise ReduceError(f"parse agent activity tool call {tool_call_id} arguments", cause=problem)
-    message: str = orjson.loads(arguments)["message"]
+    message: str = loads_value(arguments)["message"]
     return message
 
 

@@ -20,6 +20,7 @@ from ..model.events import (
     TraceEvent,
 )
 from ..model.serde_errors import text_syntax_error as syntax_error
+from ..model.structure import loads_value
 from . import edges, terminals
 from .context import ReplayContext, in_list_order, push_unique
 from .errors import ReduceError
@@ -73,7 +74,7 @@ def wait_cell_id(invocation: Any, pid: str) -> str | None:
     if not isinstance(arguments, str):
         raise ReduceError(f"wait tool request payload {pid} did not contain function arguments")
     try:
-        parsed = orjson.loads(arguments)
+        parsed = loads_value(arguments)
     except orjson.JSONDecodeError:
         raise ReduceError(
             f"wait tool request payload {pid} had invalid JSON arguments",

@@ -19,6 +19,7 @@ import orjson
 
 from ..model import codec
 from ..model.events import RawPayloadRef
+from ..model.structure import loads_value
 from ..reduce.bundle import Bundle
 from ..reduce.errors import ReduceError
 
@@ -150,7 +151,14 @@ class PayloadReader:
                 value = value["output"]
             if value is None:
                 return None
-            return value if isinstance(value, str) else orjson.dumps(value).decode("utf-8")
+            if isinstance(value, str):
+                return value
+            try:
+                return orjson.dumps(value).decode("utf-8")
+            except TypeError:  # an integer past 64 bits (a payload holding 1e400 too)
+                from ..reduce.canonical import compact_json
+
+                return compact_json(value)
         return None
 
     def read(self, ref: Mapping[str, Any], *, kept: bool = False) -> bytes | None:
@@ -234,7 +242,7 @@ def tool_result_texts(
     try:
         for tool in wanted[:most]:
             try:
-                body = orjson.loads(
+                body = loads_value(
                     reader.read_checked(reader.ref_of(state, tool["raw_result_payload_id"]))
                 )
             except (PayloadRefused, orjson.JSONDecodeError):

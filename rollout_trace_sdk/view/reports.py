@@ -16,6 +16,7 @@ from typing import Final
 import orjson
 
 from ..model.layout import EVENT_LOG, REPORT_PREFIX
+from ..model.structure import loads_value
 from ..reduce.confined import BundleFileError, BundleFiles
 
 #: The reports come last: this much of the log's end is read.
@@ -67,7 +68,7 @@ def recorder_reports(bundle: Path) -> list[str]:
         for ref in refs:
             raw = reader.read(ref)
             try:
-                body = orjson.loads(raw) if raw is not None else None
+                body = loads_value(raw) if raw is not None else None
             except orjson.JSONDecodeError:
                 continue
             message = body.get("message") if isinstance(body, dict) else None

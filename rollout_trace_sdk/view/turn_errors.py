@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from ..model.structure import loads_value
 from ..reduce.confined import BundleFileError
 from ..reduce.errors import ReduceError
 from ..reduce.failures import marked_payloads
@@ -112,7 +113,7 @@ def _body(reader: PayloadReader, ref: Any) -> Mapping[str, Any]:
     """A protocol event's body as an object ({} when it cannot be read or is not one)."""
     raw = reader.read(ref) if isinstance(ref, dict) else None
     try:
-        body = orjson.loads(raw) if raw is not None else None
+        body = loads_value(raw) if raw is not None else None
     except orjson.JSONDecodeError:
         return {}
     return body if isinstance(body, dict) else {}

@@ -195,3 +195,18 @@ def test_an_end_lenient_replay_skips_leaves_the_tool_running(tmp_path: Path, sch
     assert tool["raw_result_payload_id"] is None, tool
     outcomes = check_lenient_converted(bundle.flush(), tmp_path, f"schema {schema}")
     assert set(outcomes.values()) <= {"same"}, outcomes
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1" + "0" * 400])
+def test_a_wait_whose_arguments_hold_a_number_beyond_f64(bundle: Scenario, number: str) -> None:
+    """Codex 0.169 reads every wait's arguments with serde_json, which keeps such a number
+    as text: ours parsed them with orjson, which refuses it, and refused the bundle ("wait
+    tool request payload raw_payload:1 had invalid JSON arguments"). Text serde refuses
+    after the number is still refused. Found by numbers23's probe."""
+    wait = ev.ToolCallKind.other("wait")
+    bundle.begin()
+    start_tool(bundle, "w1", wait, "wait", '{"cell_id": "1", "yield_time_ms": ' + number + "}")
+    assert "w1" in bundle.reduce()["tool_calls"]
+    start_tool(bundle, "w2", wait, "wait", '{"cell_id": "1", "yield_time_ms": ' + number + " x}")
+    error = bundle.reduce_error()
+    assert error.message == "wait tool request payload raw_payload:2 had invalid JSON arguments"
