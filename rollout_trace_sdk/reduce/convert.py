@@ -24,7 +24,7 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +37,7 @@ from ..model import events as ev
 from ..model.structure import loads_value
 from .acceptance import ACCEPTED_TOOL_OUTPUTS
 from .bundle import Bundle, LocatedEvent
+from .canonical import parse_keeping_numbers
 from .convert_lenient import KeptEvents
 from .errors import ReduceError
 from .os_errors import os_error_text
@@ -352,7 +353,32 @@ def _acceptance_v2(bundle: Bundle, accepted: ev.HistoryItemAccepted) -> ev.Histo
     if isinstance(body, dict) and body.get("type") in ACCEPTED_TOOL_OUTPUTS:
         return attrs.evolve(accepted, agent_message_payload=None)
     _check_receipt(body, ref, accepted.item_id, layout.SCHEMA_2)
+    _check_agent_message_v2(bundle, body, ref)
     return accepted
+
+
+def _check_agent_message_v2(bundle: Bundle, body: Any, ref: ev.RawPayloadRef) -> None:
+    """Refuse a receipt's agent message 0.169 would refuse: it reads the whole item (an
+    integer past 64 bits anywhere in it, its passthrough metadata), where 0.171 reads its
+    routing and content only, so a source 0.171 accepts could give a copy 0.169 refuses."""
+    from .normalize import normalize_one
+
+    text: list[Any] = []
+
+    def locate(path: Sequence[str | int]) -> Any:
+        if not text:
+            text.append(parse_keeping_numbers(bundle.read_payload_bytes(ref)))
+        value = text[0]
+        for step in path:
+            value = value[step]
+        return value
+
+    try:
+        normalize_one(body, ref.raw_payload_id, locate)
+    except ReduceError as exc:
+        raise ReduceError(
+            f"{exc.message}, which Codex 0.169 refuses; schema 2 cannot say so", cause=exc.cause
+        ) from None
 
 
 def _check_receipt(body: Any, ref: ev.RawPayloadRef, item_id: str, schema: int) -> None:

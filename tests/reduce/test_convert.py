@@ -404,7 +404,8 @@ def test_what_our_recorder_writes_converts_and_converts_back(
 
 def _scenario(root: Path, schema: int, steps: list[tuple[str, object]]) -> Path:
     """A one-thread, one-turn bundle of ``schema`` whose turn holds ``steps``: ``("accept",
-    (item id, receipt body or None, tool output body or None))``, ``("request", input)`` (an
+    (item id, receipt body (its text if a string) or None, tool output body or None))``,
+    ``("request", input)`` (an
     inference started with that input), ``("tool", invocation)`` (a tool call started)."""
     from rollout_trace_sdk.model import events as ev
     from rollout_trace_sdk.testing import BundleBuilder
@@ -418,6 +419,8 @@ def _scenario(root: Path, schema: int, steps: list[tuple[str, object]]) -> Path:
             if step == "accept":
                 item_id, receipt, output = cast("tuple[str, Any, Any]", value)
                 rec = b.payload("protocol_event", receipt) if receipt is not None else None
+                if isinstance(receipt, str):
+                    rec = b.raw_payload("protocol_event", receipt)
                 out = b.payload("protocol_event", output) if output is not None else None
                 accepted: ev.EventPayload = (
                     ev.HistoryItemAcceptedV3(item_id, rec, out)
@@ -550,3 +553,29 @@ def test_a_receipt_0_169_left_unread_is_refused_for_schema_3(
 def test_a_receipt_of_its_own_item_converts_to_schema_3(tmp_path: Path) -> None:
     source = _scenario(tmp_path / "v2", 2, [("accept", ("m1", _agent_message("m1"), None))])
     _converted_reduces_alike(source, tmp_path / "v3", 3)
+
+
+@pytest.mark.parametrize(
+    "number", ["18446744073709551616", "-9223372036854775809", "1e400", '{"turn_id": 1e-400}']
+)
+def test_a_receipt_0_169_refuses_is_refused_for_schema_2(tmp_path: Path, number: str) -> None:
+    """0.171 reads a receipt's routing and content; 0.169 reads the whole agent message,
+    buffered, and refuses an integer past 64 bits anywhere in it (``as u128``) or passthrough
+    metadata it cannot read. The copy was written, and 0.169 refused it (found by numbers23's
+    probe: a number put in a receipt's passthrough metadata, through convert)."""
+    receipt = orjson.dumps(_agent_message("m1")).decode()[:-1]
+    passthrough = number if number.startswith("{") else '{"extra": [' + number + "]}"
+    receipt += ', "internal_chat_message_metadata_passthrough": ' + passthrough + "}"
+    source = _scenario(tmp_path / "v3", 3, [("accept", ("m1", receipt, None))])
+    codex = codex_bin(3)
+    if codex is not None:  # 0.171 reduces the source as we do
+        from rollout_trace_sdk.testing import reduce_and_compare
+
+        result = reduce_and_compare(source, codex, timeout=60)
+        assert result.ours is not None and result.same, result.explain()
+    if number == "1e400":  # a number 0.169 keeps as text: no refusal, the copy reduces alike
+        _converted_reduces_alike(source, tmp_path / "v2", 2)
+        return
+    with pytest.raises(ReduceError, match=r"which Codex 0\.169 refuses; schema 2 cannot say so"):
+        convert_bundle(source, tmp_path / "v2", 2)
+    assert not (tmp_path / "v2").exists()
