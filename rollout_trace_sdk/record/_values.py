@@ -68,6 +68,10 @@ _WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 _REPR_CHARS: Final = 200
 
+#: Fewer bits than an integer of N digits has at least, per digit (log2(10) = 3.32...): an
+#: integer of more bits than (limit - 1) times this may be too long for Python's writer.
+_BITS_PER_DIGIT: Final = 3.3
+
 #: Loss kinds and how the report names them.
 KIND_TEXT: Final[dict[str, str]] = {
     "set": "sets recorded as lists",
@@ -265,11 +269,14 @@ class ValueEncoder:
         return _convert(obj, self.note)
 
     def _slow(self, value: Any, *, indent: int | None) -> bytes:
-        safe = _Sanitiser(self.note).walk(value, 0, set())
+        sanitiser = _Sanitiser(self.note)
+        safe = sanitiser.walk(value, 0, set())
         separators = (",", ": ") if indent else (",", ":")
         text = json.dumps(
             safe, indent=indent, ensure_ascii=False, allow_nan=False, separators=separators
         )
+        for mark, digits in sanitiser.long_ints.items():
+            text = text.replace(json.dumps(mark), digits, 1)
         return text.encode()
 
 
@@ -364,20 +371,50 @@ def _convert(obj: Any, note: Any) -> Any:
     return f"<unserialisable {obj.__class__.__qualname__}: {clip(text, _REPR_CHARS)}>"
 
 
-class _Sanitiser:
-    """One walk building a copy the standard JSON writer takes (the slow path)."""
+def int_digits(value: int) -> str:
+    """``value``'s decimal digits, however many: ``str`` refuses past Python's limit
+    (``sys.get_int_max_str_digits``, 4,300 by default), so a longer one is written in parts."""
+    if value < 0:
+        return "-" + int_digits(-value)
+    if value < _DIGITS_PART:
+        return str(value)
+    parts: list[int] = []
+    while value:
+        value, low = divmod(value, _DIGITS_PART)
+        parts.append(low)
+    return str(parts[-1]) + "".join(str(part).zfill(_PART_DIGITS) for part in reversed(parts[:-1]))
 
-    __slots__ = ("big_ints_as_text", "note")
+
+#: The digits :func:`int_digits` writes at a time (under Python's limit).
+_PART_DIGITS: Final = 4000
+_DIGITS_PART: Final = 10**_PART_DIGITS
+
+
+class _Sanitiser:
+    """One walk building a copy the standard JSON writer takes (the slow path). An integer
+    too long for the writer (past Python's digit limit) is held by a placeholder string in
+    the copy, replaced by its digits once written (:attr:`long_ints`)."""
+
+    __slots__ = ("big_ints_as_text", "long_ints", "note")
 
     def __init__(self, note: Any, *, big_ints_as_text: bool = False) -> None:
         self.note = note
         self.big_ints_as_text = big_ints_as_text
+        #: placeholder → the integer's digits
+        self.long_ints: dict[str, str] = {}
 
     def walk(self, value: Any, depth: int, path: set[int]) -> Any:
         cls = value.__class__
-        if cls is int and self.big_ints_as_text and not -(2**63) <= value < 2**64:
-            self.note("bigint")
-            return str(value)
+        if cls is int and not -(2**63) <= value < 2**64:
+            if self.big_ints_as_text:
+                self.note("bigint")
+                return int_digits(value)
+            limit = sys.get_int_max_str_digits()
+            if limit and value.bit_length() > (limit - 1) * _BITS_PER_DIGIT:
+                mark = f"\x00int {len(self.long_ints)} {os.urandom(8).hex()}\x00"
+                self.long_ints[mark] = int_digits(value)
+                return mark
+            return value
         if value is None or cls is bool or cls is int:
             return value
         if cls is str:
