@@ -1,0 +1,50 @@
+"""Number differential: odd numbers (``tests/differential/numbers.py``: past 2^53, 2^63, 2^64
+and 2^128, beyond f64 and below its smallest, signed zeros, exponent and trailing-zero
+spellings) put in place of a scalar of a conformance bundle (an event line's field, a payload's
+value, a value in a payload's JSON string), each bundle reduced by ours as by the Codex of its
+schema (the same state or the same refusal), ``reduce --lenient``, ``validate``, ``summary``
+and ``show`` ending cleanly, and one both accept converted to the other schema and reduced
+alike there.
+
+CI runs a fixed seed and a few examples per schema; set NUMBERS_EXAMPLES and NUMBERS_SEED for
+a long run (or ``benchmarks/numbers_vs_codex.py``, which also counts the places)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.codex_oracle import codex_bin
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+
+from .numbers import mutate, probe
+
+EXAMPLES = int(os.environ.get("NUMBERS_EXAMPLES", "25"))
+SEED = int(os.environ.get("NUMBERS_SEED", "20261205"))
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("schema", [2, 3])
+def test_odd_numbers_reduce_as_codex_reduces_them(tmp_path: Path, schema: int) -> None:
+    sources = conformance_bundles(CONFORMANCE if schema == 2 else CONFORMANCE_V3)
+    if not sources or None in (codex_bin(2), codex_bin(3)):
+        pytest.skip("needs the conformance corpus and both Codex binaries")
+    problems = []
+    outcomes: Counter[str] = Counter()
+    for number in range(EXAMPLES):
+        rng = random.Random(f"{SEED}-{schema}-{number}")
+        source = rng.choice(sources)
+        bundle = tmp_path / f"b{number}"
+        shutil.copytree(source, bundle)
+        _, done = mutate(bundle, rng)
+        problem = probe(bundle, schema, outcomes)
+        if problem is not None:
+            problems.append(f"{source.parent.name}, {done}: {problem}")
+        shutil.rmtree(bundle)
+    shown = "\n".join(problems[:3])
+    assert not problems, f"{len(problems)} of {EXAMPLES} differ; the first:\n{shown}"
