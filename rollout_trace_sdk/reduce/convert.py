@@ -227,7 +227,9 @@ def _check_receipt_v3(bundle: Bundle, accepted: ev.EventPayload) -> None:
     assert isinstance(accepted, ev.HistoryItemAccepted)
     ref = accepted.agent_message_payload
     if ref is not None:
-        _check_receipt(_json(bundle, ref), ref, accepted.item_id, layout.SCHEMA_3)
+        body = _json(bundle, ref)
+        _check_receipt(body, ref, accepted.item_id, layout.SCHEMA_3)
+        _check_agent_message(bundle, body, ref, layout.SCHEMA_3)
 
 
 @contextlib.contextmanager
@@ -353,14 +355,15 @@ def _acceptance_v2(bundle: Bundle, accepted: ev.HistoryItemAccepted) -> ev.Histo
     if isinstance(body, dict) and body.get("type") in ACCEPTED_TOOL_OUTPUTS:
         return attrs.evolve(accepted, agent_message_payload=None)
     _check_receipt(body, ref, accepted.item_id, layout.SCHEMA_2)
-    _check_agent_message_v2(bundle, body, ref)
+    _check_agent_message(bundle, body, ref, layout.SCHEMA_2)
     return accepted
 
 
-def _check_agent_message_v2(bundle: Bundle, body: Any, ref: ev.RawPayloadRef) -> None:
-    """Refuse a receipt's agent message 0.169 would refuse: it reads the whole item (an
-    integer past 64 bits anywhere in it, its passthrough metadata), where 0.171 reads its
-    routing and content only, so a source 0.171 accepts could give a copy 0.169 refuses."""
+def _check_agent_message(bundle: Bundle, body: Any, ref: ev.RawPayloadRef, schema: int) -> None:
+    """Refuse, writing ``schema``, a receipt's agent message its Codex would refuse. 0.169
+    reads the whole item (an integer past 64 bits anywhere in it, its passthrough metadata),
+    0.171 its routing and content only; and each reads a receipt the other may leave unread
+    (its thread held the item). So a source one accepts could give a copy the other refuses."""
     from .normalize import normalize_one
 
     text: list[Any] = []
@@ -373,11 +376,14 @@ def _check_agent_message_v2(bundle: Bundle, body: Any, ref: ev.RawPayloadRef) ->
             value = value[step]
         return value
 
+    v3 = schema == layout.SCHEMA_3
     try:
-        normalize_one(body, ref.raw_payload_id, locate)
+        normalize_one(body, ref.raw_payload_id, locate, v3=v3)
     except ReduceError as exc:
+        reader = "0.171" if v3 else "0.169"
         raise ReduceError(
-            f"{exc.message}, which Codex 0.169 refuses; schema 2 cannot say so", cause=exc.cause
+            f"{exc.message}, which Codex {reader} refuses; schema {schema} cannot say so",
+            cause=exc.cause,
         ) from None
 
 

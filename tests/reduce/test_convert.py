@@ -579,3 +579,26 @@ def test_a_receipt_0_169_refuses_is_refused_for_schema_2(tmp_path: Path, number:
     with pytest.raises(ReduceError, match=r"which Codex 0\.169 refuses; schema 2 cannot say so"):
         convert_bundle(source, tmp_path / "v2", 2)
     assert not (tmp_path / "v2").exists()
+
+
+def test_a_receipt_0_171_refuses_is_refused_for_schema_3(tmp_path: Path) -> None:
+    """0.169 leaves the receipt of an item its thread holds unread (here one a request
+    made); 0.171 reads it (no accepted item holds its id) and refuses a content entry whose
+    type is a number. The copy was written, and 0.171 refused it (found by numbers23's probe:
+    -0 put in a receipt's content type, multi_agent_v2_nested_fork, through convert)."""
+    receipt = _agent_message("m1")
+    receipt["content"] = [{"type": 0, "text": "hi"}]
+    steps: list[tuple[str, object]] = [
+        ("request", [_agent_message("m1")]),
+        ("accept", ("m1", receipt, None)),
+    ]
+    source = _scenario(tmp_path / "v2", 2, steps)
+    codex = codex_bin(2)
+    if codex is not None:  # 0.169 reduces the source as we do
+        from rollout_trace_sdk.testing import reduce_and_compare
+
+        result = reduce_and_compare(source, codex, timeout=60)
+        assert result.ours is not None and result.same, result.explain()
+    with pytest.raises(ReduceError, match=r"which Codex 0\.171 refuses; schema 3 cannot say so"):
+        convert_bundle(source, tmp_path / "v3", 3)
+    assert not (tmp_path / "v3").exists()
