@@ -221,6 +221,33 @@ def test_minus_zero_elsewhere_is_the_integer_0(line: bytes) -> None:
     assert event.seq == 1
 
 
+@pytest.mark.parametrize(
+    ("seq", "expected"),
+    [
+        # an exponent past i32: refused at the digit that overflowed, not at the number's end
+        (b"1e99999999999", "number out of range at line 1 column 38"),
+        (b"-1e99999999999", "number out of range at line 1 column 39"),
+        # serde_json's f64 is its significand times a power of ten, rounded at each step
+        (b"1.7976931348623158e308", "number out of range at line 1 column 48"),
+        (
+            b"2.2250738585072011e-308",
+            "invalid type: floating point `2.2250738585072014e-308`, expected u64 at line 1 "
+            "column 49",
+        ),
+        (b"1e-99999999999", "invalid type: floating point `0.0`, expected u64 at line 1 column 40"),
+    ],
+)
+def test_an_envelope_number_is_read_as_serde_json_reads_it(seq: bytes, expected: str) -> None:
+    """A number visitor's f64 comes from serde_json's own parse (no ``float_roundtrip``), not
+    a correctly rounded one: Python finds 1.7976931348623158e308 finite and
+    2.2250738585072011e-308 2.225073858507201e-308. Messages as Codex 0.169 gives them (the
+    same line with each ``seq``). Found by review23 (numbers the probe's list missed)."""
+    line = _LINE.replace(b'"seq":1', b'"seq":' + seq)
+    with pytest.raises(DecodeError):
+        structure.parse_event_line(line)
+    assert serde_errors.event_line_error(line) == expected
+
+
 def test_a_manifest_number_spelled_minus_zero_is_a_float_to_serde() -> None:
     manifest = {
         "schema_version": 2,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -92,6 +92,96 @@ def _stream_number(value: Any) -> Any:
         except OverflowError:
             return math.inf if value > 0 else -math.inf
     return value
+
+
+#: serde_json's ``POW10``: each power of ten as Rust's literal, the nearest f64.
+_POW10: Final = tuple(float(f"1e{n}") for n in range(309))
+_U64_MAX: Final = 2**64 - 1
+_I32_MAX: Final = 2**31 - 1
+
+
+class _OutOfRange(Exception):
+    """serde_json's "number out of range", with where its reader stood (an offset into the
+    number's text)."""
+
+    def __init__(self, end: int) -> None:
+        self.end = end
+
+
+def _number_visitor_reads(text: bytes) -> int | float:
+    """The number ``text`` (valid JSON) as serde_json's typed parse hands it to a number
+    visitor (``parse_integer``; Codex's serde_json is built without ``float_roundtrip``): an
+    integer within u64 / i64, else an f64 made from at most 19 or 20 significant digits and a
+    power of ten, rounded at each step (not Python's correctly rounded float: 1.7976931348623158e308
+    is out of range there, 2.2250738585072011e-308 is 2.2250738585072014e-308), ``-0`` -0.0.
+    Raises :class:`_OutOfRange` where serde does: an exponent past i32 (at its digit that
+    overflowed) or an infinite product (at the number's end)."""
+    negative = text[:1] == b"-"
+    i = 1 if negative else 0
+    size = len(text)
+    significand = 0
+    exponent = 0
+    while i < size and 0x30 <= text[i] <= 0x39:
+        digit = text[i] - 0x30
+        if significand * 10 + digit > _U64_MAX:
+            # parse_long_integer: later digits only count as powers of ten
+            start = i
+            while i < size and 0x30 <= text[i] <= 0x39:
+                i += 1
+            exponent = i - start
+            break
+        significand = significand * 10 + digit
+        i += 1
+    else:
+        if i == size:  # an integer: within u64 / i64, else an f64 (-0 and below i64 too)
+            if not negative:
+                return significand
+            if significand <= 2**63 and significand != 0:
+                return -significand
+            return -float(significand)
+    if i < size and text[i] == 0x2E:  # .
+        i += 1
+        while i < size and 0x30 <= text[i] <= 0x39:
+            digit = text[i] - 0x30
+            if significand * 10 + digit > _U64_MAX:
+                while i < size and 0x30 <= text[i] <= 0x39:  # parse_decimal_overflow
+                    i += 1
+                break
+            significand = significand * 10 + digit
+            exponent -= 1
+            i += 1
+    if i < size and text[i] in b"eE":
+        i += 1
+        positive_exp = text[i] != 0x2D
+        if text[i] in b"+-":
+            i += 1
+        exp = text[i] - 0x30
+        i += 1
+        while i < size:
+            exp = exp * 10 + text[i] - 0x30
+            i += 1
+            if exp > _I32_MAX:  # parse_exponent_overflow
+                if significand and positive_exp:
+                    raise _OutOfRange(i)
+                return -0.0 if negative else 0.0
+        exponent = exponent + exp if positive_exp else exponent - exp
+    value = float(significand)
+    while True:  # f64_from_parts
+        if abs(exponent) < len(_POW10):
+            if exponent >= 0:
+                value *= _POW10[exponent]
+                if math.isinf(value):
+                    raise _OutOfRange(size)
+            else:
+                value /= _POW10[-exponent]
+            break
+        if value == 0.0:
+            break
+        if exponent >= 0:
+            raise _OutOfRange(size)
+        value /= 1e308
+        exponent += 308
+    return -value if negative else value
 
 
 _Nested = Callable[["_TypedScan"], None]
@@ -214,19 +304,23 @@ class _TypedScan:
             message = str(exc)
             if message.startswith("invalid type: "):
                 wanted = message.rsplit(", expected ", 1)[-1]
-                if wanted in _NUMERIC:
-                    self.finite(value, start)
-                else:
-                    typed = value
+                typed = self.visited(typed, start) if wanted in _NUMERIC else value
                 message = f"invalid type: {_unexpected(typed, wanted)}, expected {wanted}"
             raise _Fail(message, self.stopped(start)) from None
 
-    def finite(self, value: Any, start: int) -> None:
-        """A number visitor (a numeric field) turns a literal into an f64 first: an infinite
-        one is "number out of range". Any other visitor meets it as serde_json's
+    def visited(self, value: Any, start: int) -> Any:
+        """``value`` (read from ``start``) as a number visitor (a numeric field) meets it: a
+        number literal is parsed by serde_json's own rules first (:func:`_number_visitor_reads`),
+        which may find it "number out of range". Any other visitor meets it as serde_json's
         ``arbitrary_precision`` text: no range, just "number" (see :func:`_unexpected`)."""
-        if isinstance(value, float) and math.isinf(value):
-            raise _Fail(NUMBER_OUT_OF_RANGE, self.stopped(start))
+        if self.data[start] not in b"-0123456789":
+            return value
+        try:
+            return _number_visitor_reads(self.data[start : self.s.i])
+        except _OutOfRange as exc:
+            if exc.end < self.s.i - start:  # an exponent past i32: at its digit that overflowed
+                raise _Fail(NUMBER_OUT_OF_RANGE, start + exc.end) from None
+            raise _Fail(NUMBER_OUT_OF_RANGE, self.stopped(start)) from None
 
     def stopped(self, start: int) -> int:
         """Where serde stands after refusing the value at ``start``. A reader over a stream
@@ -248,7 +342,7 @@ class _TypedScan:
             s.value()
             value: Any = _load(self.data[start : s.i])
             if expected in _NUMERIC:
-                self.finite(value, start)
+                value = self.visited(value, start)
         else:
             value = [] if s.data[start] == 0x5B else {}
         raise _Fail(
