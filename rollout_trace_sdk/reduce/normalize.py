@@ -108,9 +108,11 @@ class NormItem:
         ]
 
 
-#: Items normalised before, by their exact bytes: each entry ``(those bytes, the result)``,
-#: the key kept so that carrying an entry over to the next batch's memo copies nothing.
-ItemMemo: TypeAlias = dict[bytes, tuple[bytes, NormItem]]
+#: Items normalised before, by their exact bytes: each entry ``(those bytes, the result,
+#: whether those bytes hold null)``, the key kept so that carrying an entry over to the next
+#: batch's memo copies nothing. The null flag is found once, when the item is remembered: a
+#: later item with the same bytes may hold an infinite float there (orjson writes it as null).
+ItemMemo: TypeAlias = dict[bytes, tuple[bytes, NormItem, bool]]
 
 
 def content_key(
@@ -502,16 +504,17 @@ def normalize_items(
             out.append(normalize_item(item, ctx, (*path, index)))
             continue
         known = None if seen is None else seen.get(blob)
-        if known is not None and b"null" in blob and has_float(item):
+        if known is not None and known[2] and has_float(item):
             # orjson writes a float beyond f64 (1e400, from the parse of a payload orjson
-            # refused) as null: this item is not the remembered one with a null there
+            # refused) as null: this item is not the remembered one with a null there (the
+            # remembered items hold no float). Found when remembered: no search per hit.
             known = None
         if known is None:
             norm = normalize_item(item, ctx, (*path, index))
             # Equal floats may have been written differently; only exact text may be borrowed.
             if remember is not None and norm.reusable and not has_float(item):
                 blob = right_sized(blob)
-                remember[blob] = (blob, norm)
+                remember[blob] = (blob, norm, b"null" in blob)
         else:
             norm = known[1]
             if remember is not None:
