@@ -34,13 +34,22 @@ server handling many short conversations in one rollout would otherwise keep eve
 it closes). A request on one it let go of is recorded from there on, and reported, as a
 conversation changed where the rollout did not see it is.
 
+Thread-safe: an agent may record from worker threads, and one conversation may be used by
+several of a rollout's threads. A lock serialises a rollout's requests and answers on
+conversations (a request takes its conversation out of the bound's order and puts it back
+last: without the lock another OS thread's request on it in between found none and reported
+it as not seen from its start, and two threads letting the oldest go at once raised into the
+recording call, which lost the inference). Forked children get fresh locks.
+
 A request that also sends ``previous_response_id`` (the API refuses both) is left as the
 request memo records it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -150,11 +159,14 @@ class Sent:
 class Conversations:
     """One rollout's conversations (see the module's docstring)."""
 
-    __slots__ = ("_forgotten", "_known", "_log", "_states")
+    __slots__ = ("__weakref__", "_forgotten", "_known", "_lock", "_log", "_states")
 
     def __init__(self, known: KnownItems | None = None, log: ClientLog = CLIENT_LOG) -> None:
         self._known = known
         self._log = log
+        #: serialises requests and answers from several OS threads (see the module's docstring)
+        self._lock = threading.Lock()
+        _LIVE.add(self)
         #: the conversations used, the latest last (insertion order; a use moves one there)
         self._states: dict[str, _State] = {}
         #: the ones let go of (:data:`_KEPT_STATES`), as a set in insertion order
@@ -175,6 +187,11 @@ class Conversations:
         ident = conversation_id(conv)
         if ident is None or _continues_a_response(sent):
             return None
+        with self._lock:
+            return self._request(ident, body, problems)
+
+    def _request(self, ident: str, body: dict[str, Any], problems: list[str]) -> Sent:
+        """:meth:`request` on conversation ``ident``, under the lock."""
         seen = self._log.take(ident)
         state = self._states.pop(ident, None)
         added = [] if seen is None else self._items(seen.items, problems)
@@ -223,9 +240,10 @@ class Conversations:
     def answered(self, sent: Sent, output: list[Any]) -> None:
         """The request ``sent`` was answered with ``output``: the server appended both to
         the conversation (a request that failed added nothing)."""
-        state = self._states.get(sent.conversation)
-        if state is not None:
-            state.items = sent.items + output
+        with self._lock:
+            state = self._states.get(sent.conversation)
+            if state is not None:
+                state.items = sent.items + output
 
     def _items(self, items: list[Any], problems: list[str]) -> list[Any]:
         """Items the client added, typed as a request's are."""
@@ -235,6 +253,23 @@ class Conversations:
         problems.extend(found)
         typed: list[Any] = body["input"]
         return typed
+
+
+#: Every rollout's conversations in this process (a fork gives each a fresh lock).
+_LIVE: weakref.WeakSet[Conversations] = weakref.WeakSet()
+
+
+def _fresh_locks_in_child() -> None:
+    """In a forked child: fresh locks. The parent's may have been held by one of its threads,
+    which the child does not have: the child's next request on a conversation waited for it
+    for good."""
+    CLIENT_LOG._lock = threading.Lock()
+    for conversations in list(_LIVE):
+        conversations._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_locks_in_child)
 
 
 def _continues_a_response(sent: Any) -> bool:
