@@ -20,7 +20,7 @@ pytest.importorskip("openai")
 from openai import AsyncOpenAI, BadRequestError, OpenAI
 
 from rollout_trace_sdk.integrations.openai import instrument
-from rollout_trace_sdk.record import RecorderWarning, open_rollout
+from rollout_trace_sdk.record import RecorderWarning, _conversations, open_rollout
 
 from ..codex_oracle import reduced_by_both
 from .fake_openai import FakeOpenAI
@@ -259,3 +259,61 @@ async def test_a_sync_client_is_watched_as_well(tmp_path: Path, fake: FakeOpenAI
     state = reduced_by_both(Run(tmp_path).bundle)
     _saw(state, fake)
     assert _request_texts(state, _calls(state)[1]) == ["seed", "hi", "echo: hi", "note", "more"]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_conversation_let_go_of_is_recorded_from_there_on_said(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI, schema: int, monkeypatch: Any
+) -> None:
+    """The rollout keeps the latest conversations only (two here): one let go of while its
+    request was in flight (streamed, read after two others) gets nothing from the answer; its
+    next request, after items the client added, is those items and its input, said once
+    (warning and ``rollout_trace_input_dropped``), and the one after continues it; another
+    thread's request on one let go of is its input alone. Both reducers agree."""
+    monkeypatch.setattr(_conversations, "_KEPT_STATES", 2)
+    a, b, c, d = [(await client.conversations.create()).id for _ in range(4)]
+    with pytest.warns(RecorderWarning, match="was let go of") as said:
+        async with open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout:
+            async with rollout.root.turn():
+                await client.responses.create(model="gpt-test", input="a1", conversation=a)
+                stream: Any = await client.responses.create(
+                    model="gpt-test", input="a2", conversation=a, stream=True
+                )
+                for conv, text in ((b, "b1"), (c, "c1")):
+                    await client.responses.create(model="gpt-test", input=text, conversation=conv)
+                async for _ in stream:
+                    pass
+                await client.conversations.items.create(
+                    a, items=[{"type": "message", "role": "user", "content": "note"}]
+                )
+                for text in ("a3", "a4"):
+                    await client.responses.create(model="gpt-test", input=text, conversation=a)
+            async with rollout.root.spawn("worker").turn():
+                await client.responses.create(model="gpt-test", input="b2", conversation=b)
+            async with rollout.root.turn():
+                await client.responses.create(model="gpt-test", input="d1", conversation=d)
+                await client.responses.create(model="gpt-test", input="b3", conversation=b)
+    texts = [str(w.message) for w in said if issubclass(w.category, RecorderWarning)]
+    assert [text.split("request: ")[1] for text in texts] == [
+        f"request conversation {a!r} was let go of (a rollout keeps the items of the 2"
+        " conversations it used last); recorded from here on (the request's input after the"
+        " items the client added)",
+        f"request conversation {b!r} was let go of (a rollout keeps the items of the 2"
+        " conversations it used last); recorded from here on (the request's input alone)",
+    ]
+    run = Run(tmp_path)
+    assert [note["problems"] for note in run.protocol("rollout_trace_input_dropped")] == [
+        [text.split("request: ")[1]] for text in texts
+    ]
+    state = reduced_by_both(run.bundle)
+    assert [_request_texts(state, call) for call in _calls(state)] == [
+        ["a1"],
+        ["a1", "echo: a1", "a2"],
+        ["b1"],
+        ["c1"],
+        ["note", "a3"],
+        ["note", "a3", "echo: a3", "a4"],
+        ["b2"],
+        ["d1"],
+        ["b2", "echo: b2", "b3"],
+    ]
