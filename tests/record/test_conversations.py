@@ -4,6 +4,8 @@ once when the rollout did not see the conversation begin. Found by clients22."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -219,6 +221,59 @@ def test_requests_from_many_os_threads_never_raise() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert failures == [] and len(convs._states) == _KEPT_STATES
+
+
+_LOCKED_FORK = """
+import os, sys, threading, time
+from rollout_trace_sdk.record._conversations import CLIENT_LOG, Conversations
+from rollout_trace_sdk.record.requests import normalize_request
+
+convs = Conversations()
+held, release = threading.Event(), threading.Event()
+
+def worker() -> None:  # another thread mid-request (or an instrumented client's create)
+    with (convs._lock if sys.argv[1] == "rollout" else CLIENT_LOG._lock):
+        held.set()
+        release.wait(10)
+
+thread = threading.Thread(target=worker)
+thread.start()
+held.wait(10)
+pid = os.fork()
+if pid == 0:
+    sent = {"input": "hi", "conversation": "conv_1"}
+    body, problems = normalize_request(sent)
+    convs.answered(convs.request(sent, body, problems), [])
+    os._exit(0)
+release.set()
+thread.join()
+for _ in range(100):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        sys.exit(os.waitstatus_to_exitcode(status))
+    time.sleep(0.05)
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+sys.exit(4)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.parametrize("held", ["rollout", "client log"])
+def test_a_fork_while_a_thread_held_a_conversation_lock_does_not_hang_the_child(
+    held: str,
+) -> None:
+    """A fork while another thread held the rollout's conversations lock, or the client
+    log's (an instrumented client's ``conversations.create`` in a thread), copied it held:
+    the child's next request on a conversation waited for good (the client log's since
+    868289d). Found by review23b."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOCKED_FORK, held.split()[0]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
 
 
 @pytest.mark.parametrize("schema", [2, 3])
