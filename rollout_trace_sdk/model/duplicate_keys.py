@@ -77,11 +77,46 @@ def _nested_fields() -> frozenset[str]:
     return frozenset(names)
 
 
-def payload_repeat(body: bytes, cls: type[Any]) -> str | None:
+class _Pairs(list[tuple[str, Any]]):
+    """An object as its members, in order, a key given twice kept twice."""
+
+
+def payload_as_met(body: bytes, cls: type[Any]) -> tuple[str, Any] | None:
     """The first field an event payload of class ``cls`` gives twice that serde refuses (a
-    field of the payload's struct, or of a struct nested in it), or None."""
+    field of the payload's struct, or of a struct nested in it), with the payload as serde
+    has read it when it meets that key: members in document order, each repeated key's first
+    value, nothing after (serde refuses the key as soon as it is read, before its value, so a
+    wrong type in an earlier member is refused first, one in a later member or in the
+    repeated value never). None if no key serde refuses is given twice."""
+    from .structure import int_or_float  # structure imports this module
+
+    try:
+        document = json.loads(body, object_pairs_hook=_Pairs, parse_int=int_or_float)
+    except (ValueError, RecursionError):
+        return None
     known = {"type"} | {field.name for field in attrs.fields(cls)}
-    for key, top in _repeats(body) or ():
-        if key in (known if top else _nested_fields()):
-            return key
-    return None
+    nested = _nested_fields()
+    found: list[str] = []
+
+    def read(value: Any, fields: frozenset[str] | set[str]) -> Any:
+        if isinstance(value, _Pairs):
+            obj: dict[str, Any] = {}
+            for key, item in value:
+                if key in obj and key in fields:
+                    found.append(key)
+                    return obj
+                obj[key] = read(item, nested)
+                if found:
+                    return obj
+            return obj
+        if isinstance(value, list):
+            items = []
+            for item in value:
+                items.append(read(item, nested))
+                if found:
+                    break
+            return items
+        return value
+
+    met = read(document, known)
+    return (found[0], met) if found else None

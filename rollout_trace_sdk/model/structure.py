@@ -401,7 +401,7 @@ def as_number_visitor_reads(text: bytes, value: Any) -> Any:
 _INT_DIGITS_LIMIT: Final = 4_000
 
 
-def _int_or_float(text: str) -> int | float:
+def int_or_float(text: str) -> int | float:
     """An integer literal as serde_json reads it into a ``Value``: exact while it fits, else a
     float (infinite beyond f64). Never raises on length."""
     digits = len(text) - text.startswith("-")
@@ -437,4 +437,4 @@ def loads_wide_numbers(raw: bytes | str) -> Any:
 
     Call only once serde's rules (``serde_errors``) have accepted ``raw``: integers of any
     length are accepted, as serde does, instead of failing on Python's digit limit."""
-    return json.loads(raw, parse_int=_int_or_float)
+    return json.loads(raw, parse_int=int_or_float)

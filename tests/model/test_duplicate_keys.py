@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.model.duplicate_keys import may_repeat_keys
+from rollout_trace_sdk.model.serde_errors import event_line_error
 
 
 @pytest.mark.parametrize(
@@ -37,6 +38,7 @@ def test_long_line_compared_in_place() -> None:
     script = """
 import resource, orjson
 from rollout_trace_sdk.model.duplicate_keys import may_repeat_keys
+from rollout_trace_sdk.model.serde_errors import event_line_error
 size = 50_000_000
 line = b"".join([b'{"seq":1,"extra":"', b"a" * size, b'"}\\n'])
 value = orjson.loads(line)
@@ -49,3 +51,35 @@ print(grown * 1024 / size)
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert float(done.stdout) < 0.5, done.stdout
+
+
+_STARTED = (
+    b'{"schema_version":2,"seq":2,"wall_time_unix_ms":1795503514447,"rollout_id":"r",'
+    b'"thread_id":null,"codex_turn_id":null,"payload":{"type":"thread_started",'
+    b'"thread_id":"t","agent_path":"/root","metadata_payload":{REF}}}\n'
+)
+_KIND = b'"kind":{"type":"session_metadata"}'
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        # the repeated key is refused before its value is read
+        (b'"raw_payload_id":"p",' + _KIND + b',"path":"a","path":0', "duplicate field `path`"),
+        # a wrong member before it is refused first
+        (b'"raw_payload_id":"p",' + _KIND + b',"path":0,"path":"a"', "invalid type: integer `0`"),
+        (
+            b'"raw_payload_id":"p","kind":0,"path":"a","path":"a"',
+            "invalid type: integer `0`, expected adjacently tagged enum RawPayloadKind",
+        ),
+        # one after it never
+        (b'"raw_payload_id":"p","raw_payload_id":"p","kind":0,"path":"a"', "duplicate field"),
+    ],
+)
+def test_a_payload_key_given_twice_is_refused_in_serde_order(ref: bytes, expected: str) -> None:
+    """serde reads a buffered payload's members in order and refuses a struct's field met again
+    as its key is read: whichever of a wrong member and the key again comes first is the
+    refusal (Codex 0.169's words, found by the string differential; the message was the type
+    error's whenever the payload held one, wherever it was)."""
+    problem = event_line_error(_STARTED.replace(b"{REF}", b"{" + ref + b"}"), 2)
+    assert problem is not None and problem.startswith(expected), problem

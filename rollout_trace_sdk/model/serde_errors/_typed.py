@@ -9,7 +9,7 @@ from typing import Any, Final
 import orjson
 
 from .. import serde_read, structure
-from ..duplicate_keys import payload_repeat
+from ..duplicate_keys import payload_as_met
 from ..serde_read import DecodeError
 from ._syntax import (
     _WHITESPACE,
@@ -431,11 +431,20 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
     if tag is None:
         raise _Fail("missing field `type`", s.i)
     body = scan.data[start : s.i]
+    cls = types[tag]
+    read = structure.structurer(schema).hook(cls)
     try:
-        structure.structurer(schema).hook(types[tag])(_load(body), types[tag])
-        repeated = payload_repeat(body, types[tag])
-        if repeated is not None:
-            raise DecodeError(f"duplicate field `{repeated}`")
+        repeated = payload_as_met(body, cls)
+        if repeated is None:
+            read(_load(body), cls)
+        else:  # serde refuses whichever it meets first: a wrong member, or the key again
+            try:
+                read(repeated[1], cls)
+            except DecodeError as exc:
+                # the members after the repeated key were never read: not missing
+                if not str(exc).startswith("missing field"):
+                    raise
+            raise DecodeError(f"duplicate field `{repeated[0]}`")
     except DecodeError as exc:
         raise _Fail(str(exc), scan.end_of_member()) from None
 
