@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from rollout_trace_sdk.model import codec, layout
+from rollout_trace_sdk.reduce.bundle import Bundle
 from rollout_trace_sdk.testing import Comparison, reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.hostile import run_in_process, verdict
@@ -67,6 +69,8 @@ def _but_for_the_listed(state: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+#: what ``validate`` says of a text not as the writer writes it, which the copy's writer mends
+_FORM = ("not in Codex's layout", "blank line (the writer never writes one)")
 _SCHEMA_FIELDS = ("schema_version", "recording_complete", "recording_status", "raw_payloads")
 
 
@@ -97,10 +101,43 @@ def check_convert(source: Path, schema: int, original: Comparison) -> tuple[str,
         shutil.rmtree(target, ignore_errors=True)
 
 
+def _same_log(source: Path, back: Path) -> bool:
+    """Whether 2 → 3 → 2 gave back the source's log: its bytes, or when its lines are not as a
+    writer writes them (spaces, keys in another order or case, a BOM, ``\\r\\n``) its events
+    as convert writes them (but for paths: :func:`_paths_named_anew`)."""
+    log = (back / "trace.jsonl").read_bytes()
+    if log == (source / "trace.jsonl").read_bytes():
+        return True
+    with Bundle.open(source) as bundle:
+        written = b"".join(codec.event_line(located.event, 2) for located in bundle.events())
+    return log == written or (
+        _paths_named_anew(written) and _blank_paths(log) == _blank_paths(written)
+    )
+
+
+def _paths_named_anew(log: bytes) -> bool:
+    """Whether a payload id of the log is not spelled ``raw_payload:N``: convert's
+    ``_v2_path`` names its file by its digest, so 2 → 3 → 2 gives it another path."""
+    ids = (orjson.loads(match) for match in _ID.findall(log))
+    return not all(layout.payload_number(payload_id) is not None for payload_id in ids)
+
+
+def _blank_paths(text: bytes) -> bytes:
+    return _PATH.sub(b'"path":""', text)
+
+
+_ID = re.compile(rb'(?<="raw_payload_id":)"(?:[^"\\]|\\.)*"')
+_PATH = re.compile(rb'"path": ?"(?:[^"\\]|\\.)*"')
+
+
 def _validates_alike(source: Path, target: Path) -> str | None:
-    """``validate`` names damage in the copy exactly when it does in the source."""
+    """``validate`` names damage in the copy exactly when it does in the source (but for a
+    manifest not in Codex's layout or a blank line in the log, which the copy's writer mends)."""
     code, text, broken = _run(["validate", str(target)])
-    before, _, _ = _run(["validate", str(source)])
+    before, judged, _ = _run(["validate", str(source)])
+    problems = [line for line in judged.splitlines() if line.startswith(str(source))]
+    if problems and code == 0 and all(any(f in line for f in _FORM) for line in problems):
+        return broken
     if broken is not None or code != before:
         return f"validate: exit {code} on the copy, {before} on the source: {text[-1500:]}"
     return None
@@ -117,10 +154,15 @@ def _round_trip(
         if schema == 2:
             if refusal is not None:
                 return f"2 → 3 → 2 refused: {refusal}"
-            if (back / "trace.jsonl").read_bytes() != (source / "trace.jsonl").read_bytes():
+            if not _same_log(source, back):
                 return "2 → 3 → 2 changed the log"
             again = reduce_and_compare(back, codex_bin(schema) or "", timeout=60)
-            if again.ours != original.ours:
+            if again.ours != original.ours and not (
+                _paths_named_anew((source / "trace.jsonl").read_bytes())
+                and again.ours is not None
+                and original.ours is not None
+                and _blank_paths(again.ours) == _blank_paths(original.ours)
+            ):
                 return f"2 → 3 → 2 changed the state: {again.explain()}"
             receipts = b"agent_message_payload" in (source / "trace.jsonl").read_bytes()
             assert original.ours is not None and converted.ours is not None

@@ -7,44 +7,33 @@ and ``show`` ending cleanly, and one both accept converted to the other schema a
 alike there.
 
 CI runs a fixed seed and a few examples per schema; set NUMBERS_EXAMPLES and NUMBERS_SEED for
-a long run (or ``benchmarks/numbers_vs_codex.py``, which also counts the places)."""
+a long run (or ``benchmarks/values_vs_codex.py``, which also counts the places)."""
 
 from __future__ import annotations
 
 import os
-import random
-import shutil
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.codex_oracle import codex_bin
-from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3
 
-from .numbers import mutate, probe
+from .mutation import run
+from .numbers import mutate
 
 EXAMPLES = int(os.environ.get("NUMBERS_EXAMPLES", "25"))
-SEED = int(os.environ.get("NUMBERS_SEED", "20261205"))
+SEED = os.environ.get("NUMBERS_SEED", "20261205")
 
 
 @pytest.mark.codex
 @pytest.mark.parametrize("schema", [2, 3])
 def test_odd_numbers_reduce_as_codex_reduces_them(tmp_path: Path, schema: int) -> None:
-    sources = conformance_bundles(CONFORMANCE if schema == 2 else CONFORMANCE_V3)
-    if not sources or None in (codex_bin(2), codex_bin(3)):
+    if not (CONFORMANCE if schema == 2 else CONFORMANCE_V3).is_dir() or None in (
+        codex_bin(2),
+        codex_bin(3),
+    ):
         pytest.skip("needs the conformance corpus and both Codex binaries")
-    problems = []
-    outcomes: Counter[str] = Counter()
-    for number in range(EXAMPLES):
-        rng = random.Random(f"{SEED}-{schema}-{number}")
-        source = rng.choice(sources)
-        bundle = tmp_path / f"b{number}"
-        shutil.copytree(source, bundle)
-        _, done = mutate(bundle, rng)
-        problem = probe(bundle, schema, outcomes)
-        if problem is not None:
-            problems.append(f"{source.parent.name}, {done}: {problem}")
-        shutil.rmtree(bundle)
+    problems = run(mutate, schema, EXAMPLES, SEED, tmp_path)
     shown = "\n".join(problems[:3])
     assert not problems, f"{len(problems)} of {EXAMPLES} differ; the first:\n{shown}"
