@@ -37,7 +37,9 @@ class ReduceError(Exception):
         """
         text = f"Error: {self.message}"
         if self.cause is not None:
-            text += f"\n\nCaused by:\n    {self.cause}"
+            # anyhow indents every line of a cause, not its first only (a value the cause
+            # quotes may hold a newline: an unknown variant `a\nb`)
+            text += "\n\nCaused by:\n    " + self.cause.replace("\n", "\n    ")
         return text
 
     def location(self) -> str | None:
