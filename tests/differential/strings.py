@@ -9,10 +9,10 @@ piece inserted (lone surrogates, NUL, control characters raw and escaped, invali
 UTF-8, a BOM), or is replaced whole (empty, 1 MB, ids with ``/``, ``..``, spaces, newlines,
 non-ASCII) or by another type (and a number or literal by a string or an object). A text's
 shape changes: a key given twice (same or other value), a key in another case (renamed or
-added), an object's keys shuffled, whitespace between tokens, a key no reader knows holding an
-odd value, and for the log ``\\r\\n`` line endings, a blank line, no final newline, spaces
-at a line's end or start, a BOM at the start of the file or of a line. The plumbing (the
-texts, the sites, the replacing, the probe) is ``mutation.py``'s.
+added) or escaped, an object's keys shuffled, whitespace between tokens, a key no reader
+knows holding an odd value, and for the log ``\\r\\n`` line endings, a blank line, no final
+newline, spaces at a line's end or start, a BOM at the start of the file or of a line. The
+plumbing (the texts, the sites, the replacing, the probe) is ``mutation.py``'s.
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def _object_shape(text: str, rng: random.Random, log: bool) -> tuple[str, str] |
     """A key given twice, a key in another case, the keys shuffled or whitespace put between
     two tokens of one object: (family, new text)."""
     structure = _structure(text)
-    choice = rng.choice(("duplicate", "case", "shuffle", "space", "extra"))
+    choice = rng.choice(("duplicate", "case", "key-alike", "shuffle", "space", "extra"))
     if choice == "space":
         if not structure:
             return None
@@ -200,6 +200,9 @@ def _object_shape(text: str, rng: random.Random, log: bool) -> tuple[str, str] |
         if rng.random() < 0.5:
             return choice, text[:key] + member + "," + text[key:]
         return choice, text[:end] + "," + member + text[end:]
+    if choice == "key-alike":  # the same key, escaped: serde compares it decoded
+        escaped = b'"' + _escaped(json.loads(name), rng) + b'"'
+        return choice, text[:key] + escaped.decode() + text[key + len(name) :]
     if choice == "case":
         inner = json.loads(name)
         cased = rng.choice((inner.upper(), inner.capitalize(), inner.swapcase()))
