@@ -5,7 +5,12 @@ were: images attached to the prompt (``codex exec -i``, an app-server turn's ``l
 client tool searches, a schema-3 total budget (``rollout_trace.max_bytes``: Codex's log stops
 where it runs out, v3.md §6), and the multi-agent v2 tools after a spawn (``send_message``,
 ``followup_task``, ``interrupt_agent``, ``list_agents``; a spawn forking the parent's turns),
-as the corpora's ``multi_agent_v2_lifecycle`` and ``multi_agent_v2_nested_fork`` hold them."""
+as the corpora's ``multi_agent_v2_lifecycle`` and ``multi_agent_v2_nested_fork`` hold them;
+and after those, families of the fixed live scenarios the random ones never made: generated
+images, web searches opening or searching a page, messages of two parts, goal calls, a terminal
+command fed a line through ``write_stdin`` (:func:`vary_steps`), and in app-server sessions
+reviews, named threads, a turn's model or effort switched and patches approved or declined
+(:func:`vary_app_actions`, :func:`turn_params`)."""
 
 from __future__ import annotations
 
@@ -120,3 +125,133 @@ def app_agents_turn(
         after(f"m{k}", collab("wait_agent", {"timeout_ms": 5000}, f"w{k}")),
         after(f"w{k}", message(f"agents done {k}")),
     ]
+
+
+#: the ``codex exec`` kinds of :func:`vary_steps`, each a family of the fixed live scenarios
+#: (:mod:`tests.live.exec_scenarios`) the random ones never made before
+_WEB_ACTIONS = (
+    {"type": "open_page", "url": "https://example.com"},
+    {"type": "find_in_page", "url": "https://example.com", "pattern": "x"},
+)
+_GOALS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("create_goal", {"objective": "ship the feature"}),
+    ("get_goal", {}),
+    ("update_goal", {"status": "complete"}),
+)
+#: a terminal command reading two lines, and a poll of it writing one (``$SESSION_ID``: the
+#: fake's latest session id; left unparsable when no command is running)
+_TTY = {"cmd": "read a; echo got:$a; read b; echo got:$b", "tty": True, "yield_time_ms": 300}
+_FEED = '{"session_id": $SESSION_ID, "chars": "line\\n", "yield_time_ms": 300}'
+
+
+def _generated(step: int) -> dict[str, Any]:
+    return {
+        "type": "image_generation_call",
+        "id": f"ig_{step}",
+        "status": "completed",
+        "revised_prompt": f"a dot {step}",
+        "result": base64.b64encode(PNG).decode(),
+    }
+
+
+def _two_parts(step: int) -> dict[str, Any]:
+    parts = [
+        {"type": "output_text", "text": f"Part {n} of {step}.", "annotations": []} for n in (1, 2)
+    ]
+    return {"type": "message", "role": "assistant", "content": parts}
+
+
+def vary_steps(newer: random.Random, rules: list[dict[str, Any]]) -> None:
+    """The ``codex exec`` kinds added after :func:`roughen_calls`, drawn from ``newer``: some
+    steps open with a generated image, a web search opening or searching a page, or a message
+    of two parts; some calls become goal calls or a terminal command that waits for input (if
+    a later step calls a tool: most often its first call writes a line to it) (each keeps its
+    call id)."""
+    steps = [rule for rule in rules if rule["name"].startswith("step")]
+    calls = [[n for n, item in enumerate(rule["items"]) if _plain(item)] for rule in steps]
+    waiting = False  # a terminal command is waiting for input
+    for step, rule in enumerate(steps):
+        items = rule["items"]
+        for n in calls[step]:
+            roll = newer.random()
+            call_id = str(items[n]["call_id"])
+            if waiting and n == calls[step][0] and roll < 0.7:
+                items[n] = call("write_stdin", _FEED, call_id)
+            elif roll < 0.07:
+                name, arguments = newer.choice(_GOALS)
+                items[n] = call(name, arguments, call_id)
+            elif roll < 0.16 and any(calls[step + 1 :]):
+                items[n] = call("exec_command", _TTY, call_id)
+                waiting = True
+        roll = newer.random()
+        if roll < 0.1:
+            items.insert(0, _generated(step))
+        elif roll < 0.2:
+            action = newer.choice(_WEB_ACTIONS)
+            web = {"type": "web_search_call", "id": f"wp_{step}", "status": "completed"}
+            items.insert(0, {**web, "action": action})
+        elif roll < 0.28:
+            items.insert(0, _two_parts(step))
+
+
+def _plain(item: dict[str, Any]) -> bool:
+    """Whether ``item`` calls one of Codex's own function tools (not a namespaced one)."""
+    return item.get("type") == "function_call" and not item.get("namespace")
+
+
+def vary_app_actions(
+    newer: random.Random, k: int, setup: str, rules: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The app-server actions added after :func:`app_agents_turn`, drawn from ``newer`` before
+    action ``k``: now and then a review of the workspace's notes, the thread named, or (with
+    approvals) a turn that patches a file, its approval declined or accepted. Reviews are
+    rare: Codex (0.169 and 0.171) logs a review turn's end in the parent thread's bundle, which
+    neither reducer then reads ("codex turn end referenced unknown turn"; the review's own
+    bundle reduces), so each one spends its session's main bundle on that refusal."""
+    roll = newer.random()
+    if roll < 0.03:
+        text = f"Review the notes {k}."
+        verdict = '{"findings": [], "overall_correctness": "patch is correct"}'
+        # last: the thread's later requests (holding the review's text) match their own rules
+        rules.append(
+            {"name": f"rv{k}", "match": {"any_contains": text}, "items": [message(verdict)]}
+        )
+        return [{"op": "review", "instructions": text}]
+    if roll < 0.09:
+        named = {"threadId": "$THREAD", "name": f"Named {k}"}
+        return [{"op": "rpc", "method": "thread/name/set", "params": named}]
+    if setup == "approvals" and roll < 0.3:
+        text, call_id = f"P{k} patch", f"p{k}c"
+        patch = f"*** Begin Patch\n*** Add File: p{k}.txt\n+p{k}\n*** End Patch\n"
+        rules.append(
+            {
+                "name": f"p{k}",
+                "match": {"last_user": text, "lacks_call_id": call_id},
+                "items": [
+                    {
+                        "type": "custom_tool_call",
+                        "name": "apply_patch",
+                        "input": patch,
+                        "call_id": call_id,
+                    }
+                ],
+            }
+        )
+        rules.append(after(call_id, message(f"patched {k}")))
+        decision = {"decision": newer.choice(["accept", "decline"])}
+        answer = {
+            "op": "answer",
+            "method": "item/fileChange/requestApproval",
+            "results": [decision],
+        }
+        return [answer, {"op": "turn", "text": text}]
+    return []
+
+
+def turn_params(newer: random.Random) -> dict[str, Any]:
+    """A turn's model or effort switched (now and then), as a client may per turn."""
+    if newer.random() >= 0.15:
+        return {}
+    return newer.choice(
+        [{"effort": "high"}, {"effort": "low"}, {"model": "gpt-5.5", "effort": "minimal"}]
+    )

@@ -8,7 +8,9 @@ answers (HTTP 500, a cut stream and an error event, each retried once; an incomp
 failed last answer), an empty last answer, the legacy ``local_shell_call``, polls of a
 running command through ``write_stdin`` and a turn resumed in a second process; and, drawn
 apart again, the kinds of :mod:`tests.live.random_kinds` (images, ``request_user_input``,
-tool searches, a total budget, the multi-agent tools after a spawn). App-server
+tool searches, a total budget, the multi-agent tools after a spawn; then generated images, page
+searches, two-part messages, goals, a terminal fed stdin, reviews, named threads, per-turn model
+switches, approved patches). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
 cleaned background terminals, samples, queued turns and resumed threads (and now and then
@@ -25,6 +27,9 @@ from tests.live.random_kinds import (
     app_turn_images,
     exec_options,
     roughen_calls,
+    turn_params,
+    vary_app_actions,
+    vary_steps,
 )
 from tests.live.scenarios import MCP, PNG, Scenario, after, call, custom, message
 from tests.live.script import MULTI_AGENT, collab, worker
@@ -250,6 +255,7 @@ def random_scenario(seed: int) -> Scenario:
     _roughen(more, rules)
     new = random.Random(f"new-{seed}")  # the kinds added last (tests.live.random_kinds)
     roughen_calls(new, rules)
+    vary_steps(random.Random(f"newer-{seed}"), rules)  # added after those
     rules[:0] = workers  # a sub-agent's requests are told by its task name, first
     extra: tuple[str, ...] = ()
     home_files: dict[str, bytes] = {}
@@ -397,6 +403,7 @@ def random_app_scenario(seed: int) -> Scenario:
     setup = rng.choice(["plain", "approvals", "dynamic"])
     new = random.Random(f"new-{seed}")  # the kinds added last (tests.live.random_kinds)
     agents = new.random() < 0.3  # multi-agent v2: some turns spawn a worker and talk to it
+    newer = random.Random(f"newer-{seed}")  # added after those (tests.live.random_kinds)
     start: dict[str, Any] = {"op": "start", "experimental": True, "params": {}}
     actions: list[dict[str, Any]] = [start]
     styles = ["answer", "command", "slow_interrupt", "slow_steer", "background"]
@@ -422,6 +429,7 @@ def random_app_scenario(seed: int) -> Scenario:
     turns = 0
     here = 0  # turns of the thread the actions are on (a fork has none; a revert drops one)
     for k in range(rng.randint(2, 6)):
+        actions += vary_app_actions(newer, k, setup, rules)
         kind = rng.choice(
             ["turn"] * 5
             + ["compact", "inject", "shell", "queue", "clean"]
@@ -485,6 +493,9 @@ def random_app_scenario(seed: int) -> Scenario:
         images = app_turn_images(new)
         if images:
             action["images"] = images
+        params = turn_params(newer)
+        if params:
+            action["params"] = params
         style = rng.choice(styles)
         if agents and new.random() < 0.4:
             rules += app_agents_turn(new, k, text, _extras(rng, k))
