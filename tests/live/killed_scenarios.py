@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from tests.live.random_scenarios import random_scenario
 from tests.live.script import (
     HIGH_USAGE,
     MULTI_AGENT,
@@ -135,13 +136,20 @@ class Kill:
 
 
 def kill_of(seed: int) -> Kill:
-    """The kill of ``seed`` (the same seed, the same kill): a scenario, its pace, the schema
-    (alternating), for schema 3 sometimes a payload size limit or a total budget, sometimes an
+    """The kill of ``seed`` (the same seed, the same kill): a scenario (now and then a random
+    one), its pace, the schema (alternating), for schema 3 sometimes a payload size limit or a total budget, sometimes an
     image attached to the prompt, a signal (mostly SIGKILL) and a moment within the first
     ~2.5 s (a paced scenario runs 1-4 s)."""
     rng = random.Random(seed)
     scenario = rng.choice(KILLED_SCENARIOS)
     schema = 2 + seed % 2
+    # added last, drawn apart so that each seed's other choices stay as they were: now and
+    # then a random live scenario (tests.live.random_scenarios: every kind of item and tool,
+    # failures, hooks, workers, compactions) killed instead (in a schema it is recorded in)
+    other = random.Random(f"random-kill-{seed}")
+    if other.random() < 0.35:
+        scenario = random_scenario(other.randrange(10**6))
+        schema = schema if schema in scenario.schemas else scenario.schemas[0]
     pace = rng.choice([0.02, 0.05, 0.1, 0.2])
     scenario = attrs.evolve(scenario, rules=[{**rule, "pace": pace} for rule in scenario.rules])
     if schema == 3 and rng.random() < 0.4:
