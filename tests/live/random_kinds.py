@@ -255,3 +255,34 @@ def turn_params(newer: random.Random) -> dict[str, Any]:
     return newer.choice(
         [{"effort": "high"}, {"effort": "low"}, {"model": "gpt-5.5", "effort": "minimal"}]
     )
+
+
+def fail_workers(child: random.Random, workers: list[dict[str, Any]]) -> None:
+    """Some workers' answers fail (drawn from ``child``), as the corpora's
+    ``multi_agent_v2_child_failure``: the first request refused (HTTP 400, not retried), or an
+    answer ending the worker's turn (``response.failed``, ``response.incomplete``), or one
+    retried (an ``error`` event). Each failing rule answers once, before the worker's own."""
+    for at in reversed(range(len(workers))):
+        rule = workers[at]
+        if child.random() >= 0.3:
+            continue
+        kind = child.choice(["http_400", "failed", "incomplete", "error"])
+        failing: dict[str, Any] = {
+            "name": f"fail_{rule['name']}",
+            "match": rule["match"],
+            "times": 1,
+        }
+        if kind == "http_400":
+            failing["http_status"] = 400
+            failing["body"] = {
+                "error": {"message": "scripted child refusal", "type": "invalid_request_error"}
+            }
+        elif kind == "error":
+            failing.update(
+                items=[], end="error", error={"code": "server_error", "message": "child boom"}
+            )
+        else:
+            failing.update(items=rule["items"][: child.randint(0, len(rule["items"]))], end=kind)
+            if kind == "failed":
+                failing["error"] = {"code": "invalid_prompt", "message": "scripted child failure"}
+        workers.insert(at, failing)

@@ -10,7 +10,7 @@ running command through ``write_stdin`` and a turn resumed in a second process; 
 apart again, the kinds of :mod:`tests.live.random_kinds` (images, ``request_user_input``,
 tool searches, a total budget, the multi-agent tools after a spawn; then generated images, page
 searches, two-part messages, goals, a terminal fed stdin, reviews, named threads, per-turn model
-switches, approved patches). App-server
+switches, approved patches, failing workers). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
 cleaned background terminals, samples, queued turns and resumed threads (and now and then
@@ -26,6 +26,7 @@ from tests.live.random_kinds import (
     app_agents_turn,
     app_turn_images,
     exec_options,
+    fail_workers,
     roughen_calls,
     turn_params,
     vary_app_actions,
@@ -256,6 +257,7 @@ def random_scenario(seed: int) -> Scenario:
     new = random.Random(f"new-{seed}")  # the kinds added last (tests.live.random_kinds)
     roughen_calls(new, rules)
     vary_steps(random.Random(f"newer-{seed}"), rules)  # added after those
+    fail_workers(random.Random(f"child-{seed}"), workers)  # and after those
     rules[:0] = workers  # a sub-agent's requests are told by its task name, first
     extra: tuple[str, ...] = ()
     home_files: dict[str, bytes] = {}
