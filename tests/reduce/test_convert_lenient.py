@@ -12,12 +12,21 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.convert import convert_bundle
 from tests.codex_oracle import codex_bin, codex_reduce
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
 from tests.killed_checks import tear
 from tests.lenient_convert_checks import check_lenient_converted
+from tests.reduce.v3_bundles import (
+    copy_bundle,
+    edit_shard,
+    payload_of,
+    read_events,
+    read_records,
+    write_events,
+)
 
 V2 = conformance_bundles(CONFORMANCE)
 V3 = conformance_bundles(CONFORMANCE_V3)
@@ -182,3 +191,29 @@ def test_a_whole_bundle_converts_leniently_as_strictly(tmp_path: Path) -> None:
     assert state_bytes(reduce_bundle(tmp_path / "lenient")) == state_bytes(
         reduce_bundle(tmp_path / "strict")
     )
+
+
+@pytest.mark.codex
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+def test_a_cut_part_of_a_prompt_alone_leaves_a_whole_schema_2_copy(tmp_path: Path) -> None:
+    """A prepared prompt's part cut by the recorder is the only cut payload: reduce --lenient
+    says ``closed_with_partial_payloads``, and the schema-2 copy, which never carries prompts,
+    is whole (fuzz23: the check expected it not whole; a Codex 0.171 bundle killed by SIGINT)."""
+    source = copy_bundle("plain_message", tmp_path)
+    events = read_events(source)
+    prompt = next(
+        payload_of(e)["prepared_prompt_payload"]
+        for e in events
+        if payload_of(e)["type"] == "inference_started"
+    )
+    part = prompt["parts"][-1]
+    bodies = read_records(source / layout.shard_path(part["shard"]))
+    body = bodies[part["raw_payload_id"]]
+    part["capture"] = {"status": "truncated", "original_bytes": len(body), "retained_bytes": 5}
+    write_events(source, events)
+    edit_shard(source, part["shard"], lambda records: {**records, part["raw_payload_id"]: body[:5]})
+    lenient = orjson.loads(state_bytes(reduce_bundle(source, lenient=True)))
+    assert lenient["recording_status"] == "closed_with_partial_payloads"
+    outcomes = check_lenient_converted(source, tmp_path, "a prompt's part cut")
+    assert outcomes in ({2: "same"}, {}), outcomes
+    assert outcomes or codex_bin(2) is None
