@@ -251,3 +251,19 @@ def run(
         shutil.rmtree(bundle)
         (tmp / "state.json").unlink(missing_ok=True)
     return problems
+
+
+def check_reduced_alike(mutate: Mutation, schema: int, count: int, seed: str, tmp: Path) -> None:
+    """A value probe's CI check (``test_numbers_vs_codex``, ``test_strings_vs_codex``): skipped
+    without the corpus of ``schema`` or either Codex (a mutant both accept is converted to the
+    other schema); fails naming the first divergences :func:`run` finds."""
+    import pytest
+
+    if not (CONFORMANCE if schema == 2 else CONFORMANCE_V3).is_dir() or None in (
+        codex_bin(2),
+        codex_bin(3),
+    ):
+        pytest.skip("needs the conformance corpus and both Codex binaries")
+    problems = run(mutate, schema, count, seed, tmp)
+    shown = "\n".join(problems[:3])
+    assert not problems, f"{len(problems)} of {count} differ; the first:\n{shown}"
