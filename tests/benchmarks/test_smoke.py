@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.codex_oracle import codex_bin
+from tests.conftest import CONFORMANCE, CONFORMANCE_V3
 from tests.hostile import COMMANDS
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -52,6 +53,13 @@ def test_run(tmp_path: Path) -> None:
     figures = _last_json(_run("run.py", "--tiny", "--json"))
     for key in ("timer_ns", "payload_100k_ratio", "payload_100k_burst8_ratio"):
         assert figures[key] > 0, key
+
+
+def test_first_rollout() -> None:
+    figures = _last_json(_run("first_rollout.py", "--runs", "1", "--json"))
+    for backend in ("asyncio", "trio"):
+        assert figures[f"{backend}_first_open_ms"] > 0
+        assert figures[f"{backend}_first_episode_lag_max_ms_untraced"] >= 0
 
 
 def test_load() -> None:
@@ -127,3 +135,16 @@ def test_reduce_v3_vs_codex(tmp_path: Path) -> None:
         *("--steps", "2", "--corpus", "0", "--runs", "1", "--work", str(tmp_path)),
     )
     assert "loop N=2 (v3)" in out and "identical=True" in out
+
+
+@pytest.mark.skipif(
+    codex_bin(2) is None
+    or codex_bin(3) is None
+    or not CONFORMANCE.is_dir()
+    or not CONFORMANCE_V3.is_dir(),
+    reason="needs both Codex binaries and ../shared's conformance corpora",
+)
+@pytest.mark.parametrize("values", ["numbers", "strings"])
+def test_values_vs_codex(values: str) -> None:
+    out = _run("values_vs_codex.py", "--values", values, "--count", "1")
+    assert "{'" in out.splitlines()[-1]  # the outcomes, counted
