@@ -303,8 +303,8 @@ class RolloutTraceProcessor(TracingProcessor):
     (or ``set_trace_processors([...])`` to replace the SDK's exporter).
 
     Args:
-        root: the trace root (default ``$ROLLOUT_TRACE_ROOT``; with neither, nothing is
-            recorded).
+        root: the trace root (default ``$ROLLOUT_TRACE_ROOT``, else
+            ``$CODEX_ROLLOUT_TRACE_ROOT``; with neither, nothing is recorded).
         model: the default model name for inference calls without one.
         provider_name: recorded as the provider of every inference call.
         schema_version: the bundle schema (2 or 3; default as :func:`open_rollout`).
