@@ -55,3 +55,27 @@ def test_named_files_and_tests_exist(page: Path) -> None:
         elif test and not re.search(rf"^(?:async )?def {test}\b", file.read_text(), re.M):
             missing.append(f"{path}::{test}")
     assert not missing, missing
+
+
+def _environment_variables() -> set[str]:
+    """Every variable the package reads from the environment, and those scripts/test.sh takes."""
+    names: set[str] = set()
+    for module in (REPO / "rollout_trace_sdk").rglob("*.py"):
+        text = module.read_text()
+        names.update(re.findall(r"os\.environ(?:\.get\(|\[)\s*\"([A-Z][A-Z0-9_]+)\"", text))
+        names.update(re.findall(r"^\w*_ENV: Final = \"([A-Z][A-Z0-9_]+)\"", text, re.M))
+        for group in re.findall(r"^\w*_ENV_VARS: Final = \(([^)]*)\)", text, re.M):
+            names.update(re.findall(r"\"([A-Z][A-Z0-9_]+)\"", group))
+    script = (REPO / "scripts" / "test.sh").read_text()
+    names.update(re.findall(r"\$\{([A-Z][A-Z0-9_]+):-", script))
+    return names - {"TMPDIR"}  # the system's, read by tempfile and pytest alike
+
+
+def test_environment_variables_are_documented() -> None:
+    """An environment variable the package (or the test command) reads is one a user can find:
+    ROLLOUT_TRACE_DEBUG (an internal error's traceback) was read by the CLI and named nowhere
+    but in its own error message (found by docs24)."""
+    names = _environment_variables()
+    assert {"ROLLOUT_TRACE_ROOT", "ROLLOUT_TRACE_SCHEMA", "ROLLOUT_TRACE_DEBUG"} <= names
+    text = "\n".join(page.read_text() for page in PAGES if page.name != "CHANGELOG.md")
+    assert not sorted(n for n in names if not re.search(rf"\b{n}\b", text))
