@@ -8,7 +8,6 @@ begin is its input alone, said once. Found by clients22."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,22 +25,8 @@ from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.integrations.openai import instrument
 from rollout_trace_sdk.record import RecorderWarning
 
-from .fake_agents_api import REPORT, FakeAgentsAPI
-from .test_agents import QUESTION, _reduce_both, _triage
-
-
-@pytest.fixture(autouse=True)
-def _clients_collected_outside_a_loop() -> Iterator[None]:
-    """The runs' clients outlive their loops: collected now, not while another test's loop
-    runs (see ``test_agents``)."""
-    yield
-    gc.collect()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeAgentsAPI]:
-    with FakeAgentsAPI() as server:
-        yield server
+from ..fake_agents_api import REPORT, FakeAgentsAPI
+from .scripted import QUESTION, reduce_both, triage
 
 
 @pytest.fixture
@@ -65,7 +50,7 @@ def _conversation(fake: FakeAgentsAPI, *, instrumented: bool) -> str:
 def _check(bundle: Path, fake: FakeAgentsAPI) -> dict[str, Any]:
     """Every call on the conversation shows as many items as the model saw, ending with
     the same."""
-    state = _reduce_both(bundle)
+    state = reduce_both(bundle)
     on_conversation = 0
     for call in state["inference_calls"].values():
         seen = fake.conversations.seen.get(call["response_id"])
@@ -88,7 +73,7 @@ def test_a_run_on_a_conversation_made_by_the_client_is_recorded_whole(
         conv = _conversation(fake, instrumented=True)
         with warnings.catch_warnings():
             warnings.simplefilter("error", RecorderWarning)
-            result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION, conversation_id=conv))
+            result = asyncio.run(Runner.run(triage(fake.base_url), QUESTION, conversation_id=conv))
     finally:
         set_trace_processors([])
         processor.shutdown()
@@ -108,7 +93,7 @@ def test_a_run_on_a_conversation_from_before_is_its_input_alone_said_once(
     first of one conversation): the trace cannot show what the server held."""
     conv = _conversation(fake, instrumented=False)
     with pytest.warns(RecorderWarning, match=f"conversation '{conv}' holds items") as said:
-        result = asyncio.run(Runner.run(_triage(fake.base_url), QUESTION, conversation_id=conv))
+        result = asyncio.run(Runner.run(triage(fake.base_url), QUESTION, conversation_id=conv))
         processor.force_flush()
     assert result.final_output == REPORT
     assert len([w for w in said if issubclass(w.category, RecorderWarning)]) == 1
@@ -136,6 +121,6 @@ def test_an_instrumented_client_under_the_agents_sdk_records_no_request_twice(
             asyncio.run(run())
         processor.force_flush()
     [bundle] = [p for p in tmp_path.iterdir() if p.name.startswith("trace-")]
-    state = _reduce_both(bundle)
+    state = reduce_both(bundle)
     for call in state["inference_calls"].values():
         assert len(call["request_item_ids"]) == len(fake.conversations.seen[call["response_id"]])

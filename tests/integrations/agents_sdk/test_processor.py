@@ -1,0 +1,146 @@
+""":class:`RolloutTraceProcessor` itself: callbacks from several OS threads at once;
+back-pressure instead of loss when the writer's budget is small; no root, no recording; its
+loop closed on ``shutdown``; the capture limits it takes; the example that uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("agents")
+
+from agents import Runner, set_trace_processors
+from agents.tracing import custom_span, guardrail_span, trace
+
+from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+
+from ...record.recorder_support import events, of_type, payload
+from ..fake_agents_api import REPORT, FakeAgentsAPI
+from .scripted import QUESTION, reduce_both, register, trace_bundles, triage
+
+
+def test_shutdown_closes_the_processors_loop(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Each processor's loop kept its selector and self-pipe open after ``shutdown`` (three
+    file descriptors, and a ResourceWarning when collected; found by review)."""
+    register(processors, tmp_path)
+    asyncio.run(Runner.run(triage(fake.base_url), QUESTION))
+    loop = processors[0]._loop
+    assert loop is not None
+    processors[0].shutdown()
+    assert loop.loop.is_closed()
+
+
+def test_runs_in_several_os_threads_at_once(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """``Runner.run_sync`` in four threads: the callbacks arrive from four OS threads (none of
+    them the processor's loop thread), concurrently; each trace is its own complete bundle."""
+    register(processors, tmp_path)
+    outputs: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outputs.append(Runner.run_sync(triage(fake.base_url), QUESTION).final_output)
+        except BaseException as exc:  # pragma: no cover - the failure the test looks for
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == [] and outputs == [REPORT] * 4
+    bundles = trace_bundles(tmp_path)
+    assert len(bundles) == 4
+    for bundle in bundles:
+        seqs = [e["seq"] for e in events(bundle)]
+        assert seqs == list(range(1, len(seqs) + 1))
+        state = reduce_both(bundle)
+        assert len(state["inference_calls"]) == 5 and len(state["tool_calls"]) == 3
+
+
+def test_small_budget_waits_instead_of_dropping(
+    tmp_path: Path, processors: list[RolloutTraceProcessor]
+) -> None:
+    """300 spans of 20 KB each through a 64 KiB budget: the callbacks wait for the writer
+    (memory stays bounded) and nothing is dropped. Without the wait, the thread path drops
+    whatever goes past twice the budget."""
+    register(processors, tmp_path, max_queued_bytes=64 << 10)
+    blob = "x" * 20_000
+    with trace("bulk"):
+        for n in range(300):
+            with custom_span("blob", {"n": n, "data": blob}):
+                pass
+        with guardrail_span("no_secrets", triggered=True):
+            pass
+    [bundle] = trace_bundles(tmp_path)
+    observed = [e["payload"] for e in of_type(bundle, "protocol_event_observed")]
+    customs = [p for p in observed if p["event_type"] == "agents_sdk_custom"]
+    assert len(customs) == 300
+    [guard] = [p for p in observed if p["event_type"] == "agents_sdk_guardrail"]
+    body = payload(bundle, guard["event_payload"])
+    assert body["name"] == "no_secrets" and body["triggered"] is True
+    assert events(bundle)[-1]["payload"]["type"] == "recording_completed"
+    reduce_both(bundle)
+
+
+def test_without_a_root_nothing_is_recorded(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.delenv("CODEX_ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    processor = RolloutTraceProcessor()
+    processors.append(processor)
+    set_trace_processors([processor])
+    result = asyncio.run(Runner.run(triage(fake.base_url), QUESTION))
+    assert result.final_output == REPORT
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_example_runs_offline(tmp_path: Path) -> None:
+    """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
+    with the writer as a child thread."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "agents_sdk.py"
+    result = subprocess.run(
+        [sys.executable, str(example), str(tmp_path)], capture_output=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"Report: Oslo: rain, 7 C" in result.stdout
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    paths = {t["agent_path"] for t in state["threads"].values()}
+    assert paths == {"/root", "/root/writer"}
+
+
+def test_the_processor_takes_the_capture_limits_and_checks_its_options(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The processor had no capture limits, redaction or durability options: an Agents SDK
+    user could not bound a bundle (found by review). They are open_rollout's, checked when
+    the processor is made."""
+    with pytest.raises(ValueError, match="need schema_version=3"):
+        RolloutTraceProcessor(root=tmp_path, schema_version=2, max_payload_bytes=100)
+    with pytest.raises(TypeError, match="max_bundle_bytes"):
+        # schema 3 named: a cap with $ROLLOUT_TRACE_SCHEMA=2 (the suite's) would also warn
+        RolloutTraceProcessor(root=tmp_path, schema_version=3, max_bundle_bytes="1MB")  # type: ignore[arg-type]
+    register(processors, tmp_path, schema_version=3, max_payload_bytes=40, durable=True)
+    result = asyncio.run(Runner.run(triage(fake.base_url), QUESTION))
+    assert result.final_output == REPORT
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    assert state["recording_status"] == "closed_with_partial_payloads"
+    cut = [p for p in state["raw_payloads"].values() if p.get("capture")]
+    assert cut and {p["capture"]["status"] for p in cut} <= {"truncated", "omitted"}
