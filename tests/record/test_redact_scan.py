@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.record.redact import RedactionConfig, Redactor
 
-from .test_redact import FRAGMENTS, JSON_VALUES, KEYS, PRETTY, SECRETS, plant, redactor
+from .redact_support import FRAGMENTS, JSON_VALUES, KEYS, PRETTY, SECRETS, plant, redactor
 
 
 @settings(max_examples=300, deadline=None)

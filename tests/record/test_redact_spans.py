@@ -10,7 +10,7 @@ import pytest
 
 from rollout_trace_sdk.record.redact import Redactor
 
-from .test_redact import PLACEHOLDER, redactor
+from .redact_support import PLACEHOLDER, redactor
 
 
 def test_a_run_of_markers_is_one_value_found_once() -> None:
