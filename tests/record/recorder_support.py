@@ -1,5 +1,6 @@
-"""Shared helpers for the recorder tests: reading bundles back, and checking that a bundle
-reduces with Codex (when its binary is available) and with our reducer, to the same state."""
+"""Shared helpers for the recorder tests: a user message to record, reading bundles back, and
+checking that a bundle reduces with Codex (when its binary is available) and with our reducer,
+to the same state."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.bundle import Bundle
 
 from ..codex_oracle import codex_bin, codex_reduce
+
+
+def user_message(text: str) -> dict[str, Any]:
+    """A user message item with one text part, as a turn accepts it."""
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 
 def bundle_in(root: Path) -> Path:

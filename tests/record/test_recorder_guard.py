@@ -3,12 +3,11 @@ still ``None``, a status word of its own, an id that is a number, ``None`` for a
 recording call raises into the agent, and the bundle still reduces, with our reducer and
 Codex (schema 2 and 3). Each case raised or made a bundle neither reducer reads before the
 handles were guarded (``record/_guard.py``) and event fields coerced (``record/_encode.py``).
-"""
+Also the guards themselves: a failing call answers as the disabled twin, warnings made
+errors stay out of the agent and name its line, ids used twice are made unique."""
 
 from __future__ import annotations
 
-import enum
-import os
 import sys
 import threading
 import warnings
@@ -20,22 +19,11 @@ import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
-from .recorder_support import (
-    bundle_in,
-    check_bundle,
-    loss_report,
-    of_type,
-    payload_text,
-    schema_of,
-)
+from .recorder_support import bundle_in, check_bundle, loss_report, of_type, user_message
 
 pytestmark = pytest.mark.anyio
 
 Case = Callable[[Turn], Awaitable[None]]
-
-
-def _user(text: str) -> dict[str, Any]:
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
 
 
 async def _exit_code_none(t: Turn) -> None:
@@ -54,12 +42,12 @@ async def _exit_status_word(t: Turn) -> None:
 
 
 async def _failed_none(t: Turn) -> None:
-    async with t.inference([_user("q")]) as call:
+    async with t.inference([user_message("q")]) as call:
         call.failed(None)  # type: ignore[arg-type]
 
 
 async def _model_not_text(t: Turn) -> None:
-    async with t.inference([_user("q")], model=["gpt"]) as call:  # type: ignore[arg-type]
+    async with t.inference([user_message("q")], model=["gpt"]) as call:  # type: ignore[arg-type]
         call.completed(output_items=[])
 
 
@@ -122,7 +110,7 @@ async def _exec_started_none(t: Turn) -> None:
 
 async def _surrogate_turn_id(t: Turn) -> None:
     async with t.thread.turn(b"turn-\xff".decode("utf-8", "surrogateescape")) as second:
-        second.accept(_user("after"))
+        second.accept(user_message("after"))
 
 
 # found by newuser19 (a new user's loops written from the docs): each was recorded as nothing,
@@ -130,7 +118,7 @@ async def _surrogate_turn_id(t: Turn) -> None:
 
 
 async def _usage_a_number(t: Turn) -> None:
-    async with t.inference([_user("q")]) as call:
+    async with t.inference([user_message("q")]) as call:
         call.completed(output_items=[], token_usage=123)
 
 
@@ -139,7 +127,7 @@ async def _accept_a_string(t: Turn) -> None:
 
 
 async def _response_after_its_turn_ended(t: Turn) -> None:
-    async with t.thread.turn() as second, second.inference([_user("q")]) as call:
+    async with t.thread.turn() as second, second.inference([user_message("q")]) as call:
         second.end("cancelled")  # the user interrupted; the stream still finished
         call.completed(output_items=[], token_usage={"input_tokens": 5})
 
@@ -185,7 +173,7 @@ async def test_odd_arguments_neither_raise_nor_break_the_bundle(
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
         ):
-            turn.accept(_user("hello"))
+            turn.accept(user_message("hello"))
             await CASES[name](turn)
     assert any(issubclass(w.category, RecorderWarning) for w in caught)
     bundle = bundle_in(tmp_path)
@@ -263,31 +251,6 @@ async def test_turns_end_while_worker_threads_open_and_close_tool_calls(tmp_path
     assert sum(e["payload"]["status"] == "completed" for e in ended) >= 40
 
 
-@pytest.mark.parametrize(
-    ("options", "error"),
-    [
-        ({"max_payload_bytes": "100"}, TypeError),
-        ({"max_payload_bytes": 10.5}, TypeError),
-        ({"max_bundle_bytes": True}, TypeError),
-        ({"max_queued_bytes": None}, TypeError),
-        ({"close_timeout": float("nan")}, ValueError),
-        ({"close_timeout": -1}, ValueError),
-        ({"close_timeout": "5"}, TypeError),
-        ({"write_timeout": 0}, ValueError),
-        ({"write_timeout": float("inf")}, ValueError),
-        ({"write_timeout": "5"}, TypeError),
-        ({"overflow": "block"}, ValueError),
-    ],
-)
-def test_options_of_the_wrong_type_are_refused_at_the_call(
-    options: dict[str, Any], error: type[Exception], tmp_path: Path
-) -> None:
-    """Found later, in the writer, they stopped the recording (``"100"`` raised a cancel
-    scope error into the agent, ``10.5`` lost every event without a count)."""
-    with pytest.raises(error):
-        open_rollout(tmp_path, schema_version=3, **options)
-
-
 async def _turn_id_twice(t: Turn) -> None:
     for _ in range(2):
         async with t.thread.turn("turn-1"):
@@ -323,7 +286,7 @@ async def test_ids_used_twice_are_made_unique(case: Case, schema: int, tmp_path:
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
         ):
-            turn.accept(_user("hello"))
+            turn.accept(user_message("hello"))
             await case(turn)
     bundle = bundle_in(tmp_path)
     check_bundle(bundle)
@@ -355,127 +318,10 @@ async def test_a_failure_while_starting_leaves_a_disabled_rollout(
             async with open_rollout(tmp_path / "a") as rollout:
                 assert not rollout.enabled
                 async with rollout.root.turn() as turn:
-                    turn.accept(_user("still runs"))
+                    turn.accept(user_message("still runs"))
     async with open_rollout(tmp_path / "b") as rollout, rollout.root.turn() as turn:
-        turn.accept(_user("records"))
+        turn.accept(user_message("records"))
     check_bundle(bundle_in(tmp_path / "b"))
-
-
-async def test_paths_may_be_given_as_paths_or_bytes(tmp_path: Path) -> None:
-    """``root=b"/path"`` raised ``TypeError`` into the agent; a ``Path`` for ``cwd`` was
-    recorded as ``<unserialisable PosixPath: ...>``."""
-    root = os.fsencode(tmp_path)
-    async with (
-        open_rollout(root, cwd=tmp_path) as rollout,  # type: ignore[arg-type]
-        rollout.root.turn() as turn,
-        turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
-    ):
-        session = tool.exec_started(["ls"], process_id=1, cwd=tmp_path / "sub")  # type: ignore[arg-type]
-        session.exited(0, "")
-    bundle = bundle_in(tmp_path)
-    check_bundle(bundle)
-    text = b"".join(p.read_bytes() for p in bundle.rglob("*.json")) + b"".join(
-        payload_text(bundle, e["payload"]["runtime_payload"])
-        for e in of_type(bundle, "tool_call_runtime_started")
-    )
-    assert b"unserialisable" not in text
-    assert str(tmp_path / "sub").encode() in text
-
-
-class _Ids(str, enum.Enum):  # noqa: UP042 - the case: str() of it is its name
-    TURN = "turn_a"
-    CALL = "call_a"
-
-
-class _Outcome(str, enum.Enum):  # noqa: UP042
-    DONE = "completed"
-
-
-@pytest.mark.parametrize("schema", [2, 3])
-async def test_a_tool_answered_with_bare_text_records_the_text(schema: int, tmp_path: Path) -> None:
-    """``tool.completed("a b c")`` recorded a result that was no item: the text never entered
-    the history and no reducer showed it. It is the call's output item now (a custom tool's
-    ``custom_tool_call_output``), handed back for the history, and counted."""
-    with pytest.warns(RecorderWarning, match="another type"):
-        async with (
-            open_rollout(tmp_path, schema_version=schema) as rollout,
-            rollout.root.turn() as turn,
-        ):
-            async with turn.inference([_user("list")]) as call:
-                call.completed(
-                    output_items=[
-                        {
-                            "type": "function_call",
-                            "call_id": "c1",
-                            "name": "ls",
-                            "arguments": "{}",
-                        },
-                        {
-                            "type": "custom_tool_call",
-                            "call_id": "c2",
-                            "name": "exec",
-                            "input": "x",
-                        },
-                    ]
-                )
-            async with turn.tool_call("c1", "ls", arguments="{}") as tool:
-                first = tool.completed("a b c")  # type: ignore[arg-type]
-            async with turn.tool_call("c2", "exec", input="x") as tool:
-                second = tool.completed("done")  # type: ignore[arg-type]
-            async with turn.inference([_user("list"), first, second]) as call:
-                call.completed(output_items=[])
-    assert (first["type"], first["call_id"], first["output"]) == (
-        "function_call_output",
-        "c1",
-        "a b c",
-    )
-    assert (second["type"], second["output"]) == ("custom_tool_call_output", "done")
-    state = check_bundle(bundle_in(tmp_path))
-    outputs = {
-        item["kind"]: item["body"]["parts"][0]["text"]
-        for item in state["conversation_items"].values()
-        if item["kind"].endswith("_output")
-    }
-    assert outputs == {"function_call_output": "a b c", "custom_tool_call_output": "done"}
-
-
-async def test_string_enums_are_their_values(tmp_path: Path) -> None:
-    """A ``(str, Enum)`` member was recorded by its name (``"_Ids.TURN"``) once ids went
-    through ``str()``, and a status given so became ``failed``: a string subclass is its
-    string, not counted."""
-    # recorded: a filter making it an error would be dropped by the recorder
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        async with open_rollout(tmp_path) as rollout, rollout.root.turn(_Ids.TURN) as turn:
-            async with turn.tool_call(_Ids.CALL, "f", arguments="{}") as tool:
-                tool.completed({"type": "function_call_output", "call_id": "call_a", "output": "x"})
-            turn.end(_Outcome.DONE)  # type: ignore[arg-type]
-    # nothing to warn about
-    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
-    bundle = bundle_in(tmp_path)
-    check_bundle(bundle)
-    (started,) = of_type(bundle, "tool_call_started")
-    assert (started["payload"]["tool_call_id"], started["payload"]["model_visible_call_id"]) == (
-        "call_a",
-        "call_a",
-    )
-    (ended,) = of_type(bundle, "codex_turn_ended")
-    assert (ended["codex_turn_id"], ended["payload"]["status"]) == ("turn_a", "completed")
-
-
-async def test_bytes_output_is_base64_as_documented(tmp_path: Path) -> None:
-    with pytest.warns(RecorderWarning, match="bytes recorded as base64 text"):
-        async with (
-            open_rollout(tmp_path) as rollout,
-            rollout.root.turn() as turn,
-            turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
-        ):
-            tool.exec_started(["ls"], process_id=1).exited(0, b"hello\n")  # type: ignore[arg-type]
-    bundle = bundle_in(tmp_path)
-    check_bundle(bundle)
-    (end,) = of_type(bundle, "tool_call_runtime_ended")
-    body = payload_text(bundle, end["payload"]["runtime_payload"])
-    assert b"base64:aGVsbG8K" in body
 
 
 @pytest.mark.parametrize("name", ["agent_message_none", "protocol_body_text", "turn_end_word"])
@@ -489,58 +335,11 @@ async def test_warnings_made_errors_do_not_reach_the_agent(name: str, tmp_path: 
             open_rollout(tmp_path) as rollout,
             rollout.root.turn() as turn,
         ):
-            turn.accept(_user("hello"))
+            turn.accept(user_message("hello"))
             await CASES[name](turn)
     bundle = bundle_in(tmp_path)
     check_bundle(bundle)
     assert all(e["payload"]["status"] == "completed" for e in of_type(bundle, "codex_turn_ended"))
-
-
-@pytest.mark.parametrize(
-    ("options", "problem"),
-    [
-        ({"schema_version": 4}, "schema_version must be 2 or 3"),
-        ({"schema_version": 2, "max_payload_bytes": 9}, "need schema_version=3"),
-    ],
-)
-def test_a_wrong_schema_argument_is_refused_at_the_call(
-    options: dict[str, Any], problem: str, tmp_path: Path
-) -> None:
-    """The caller's own arguments: a ``ValueError`` its author sees at once."""
-    with pytest.raises(ValueError, match=problem):
-        open_rollout(tmp_path, **options)
-
-
-@pytest.mark.parametrize(
-    ("env", "caps", "written", "said"),
-    [
-        ("4", {}, 3, "must be 2 or 3"),
-        ("two", {"max_payload_bytes": 100}, 3, "must be 2 or 3"),
-        ("2", {"max_payload_bytes": 100}, 3, "ROLLOUT_TRACE_SCHEMA=2 ignored"),
-        ("2", {"max_bundle_bytes": 1 << 20}, 3, "ROLLOUT_TRACE_SCHEMA=2 ignored"),
-    ],
-)
-async def test_the_environment_never_makes_the_agent_fail(
-    env: str,
-    caps: dict[str, Any],
-    written: int,
-    said: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """An operator's ``ROLLOUT_TRACE_SCHEMA`` raised ``ValueError`` into agent code that did
-    nothing wrong: a value other than 2 or 3, or 2 where the call sets size caps (schema 3
-    only), tracing on or off (found by review). It is warned about, and the schema the call
-    can use is written: the caps keep bounding the bundle."""
-    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", env)
-    with pytest.warns(RecorderWarning, match=said):
-        async with open_rollout(tmp_path, **caps) as rollout, rollout.root.turn() as turn:
-            turn.accept({"type": "message", "role": "user", "content": "hi " * 100})
-    bundle = bundle_in(tmp_path)
-    assert schema_of(bundle) == written
-    check_bundle(bundle)
-    with pytest.warns(RecorderWarning, match=said):
-        open_rollout(None, enabled=False, **caps)
 
 
 def test_each_guard_takes_its_methods_parameters() -> None:
@@ -577,8 +376,8 @@ async def test_a_failing_call_with_keywords_hands_them_to_the_twin(tmp_path: Pat
             tool = turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"})
         assert not tool.enabled
         with pytest.warns(RecorderWarning, match="Turn.accept failed"):
-            items = turn.accept(_user("a"), _user("b"))
-        assert items == [_user("a"), _user("b")]
+            items = turn.accept(user_message("a"), user_message("b"))
+        assert items == [user_message("a"), user_message("b")]
 
 
 async def test_each_kind_of_warning_names_the_agents_line(tmp_path: Path) -> None:

@@ -1,0 +1,135 @@
+"""Values of another type than the hints name, recorded as what they mean (``record/_encode.py``):
+paths given as bytes or ``Path``, a tool answered with bare text (its output item), string
+enums (their values, not their names), bytes output (base64, as documented)."""
+
+from __future__ import annotations
+
+import enum
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.record import RecorderWarning, open_rollout
+
+from .recorder_support import bundle_in, check_bundle, of_type, payload_text, user_message
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_paths_may_be_given_as_paths_or_bytes(tmp_path: Path) -> None:
+    """``root=b"/path"`` raised ``TypeError`` into the agent; a ``Path`` for ``cwd`` was
+    recorded as ``<unserialisable PosixPath: ...>``."""
+    root = os.fsencode(tmp_path)
+    async with (
+        open_rollout(root, cwd=tmp_path) as rollout,  # type: ignore[arg-type]
+        rollout.root.turn() as turn,
+        turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
+    ):
+        session = tool.exec_started(["ls"], process_id=1, cwd=tmp_path / "sub")  # type: ignore[arg-type]
+        session.exited(0, "")
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    text = b"".join(p.read_bytes() for p in bundle.rglob("*.json")) + b"".join(
+        payload_text(bundle, e["payload"]["runtime_payload"])
+        for e in of_type(bundle, "tool_call_runtime_started")
+    )
+    assert b"unserialisable" not in text
+    assert str(tmp_path / "sub").encode() in text
+
+
+class _Ids(str, enum.Enum):  # noqa: UP042 - the case: str() of it is its name
+    TURN = "turn_a"
+    CALL = "call_a"
+
+
+class _Outcome(str, enum.Enum):  # noqa: UP042
+    DONE = "completed"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_tool_answered_with_bare_text_records_the_text(schema: int, tmp_path: Path) -> None:
+    """``tool.completed("a b c")`` recorded a result that was no item: the text never entered
+    the history and no reducer showed it. It is the call's output item now (a custom tool's
+    ``custom_tool_call_output``), handed back for the history, and counted."""
+    with pytest.warns(RecorderWarning, match="another type"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            async with turn.inference([user_message("list")]) as call:
+                call.completed(
+                    output_items=[
+                        {
+                            "type": "function_call",
+                            "call_id": "c1",
+                            "name": "ls",
+                            "arguments": "{}",
+                        },
+                        {
+                            "type": "custom_tool_call",
+                            "call_id": "c2",
+                            "name": "exec",
+                            "input": "x",
+                        },
+                    ]
+                )
+            async with turn.tool_call("c1", "ls", arguments="{}") as tool:
+                first = tool.completed("a b c")  # type: ignore[arg-type]
+            async with turn.tool_call("c2", "exec", input="x") as tool:
+                second = tool.completed("done")  # type: ignore[arg-type]
+            async with turn.inference([user_message("list"), first, second]) as call:
+                call.completed(output_items=[])
+    assert (first["type"], first["call_id"], first["output"]) == (
+        "function_call_output",
+        "c1",
+        "a b c",
+    )
+    assert (second["type"], second["output"]) == ("custom_tool_call_output", "done")
+    state = check_bundle(bundle_in(tmp_path))
+    outputs = {
+        item["kind"]: item["body"]["parts"][0]["text"]
+        for item in state["conversation_items"].values()
+        if item["kind"].endswith("_output")
+    }
+    assert outputs == {"function_call_output": "a b c", "custom_tool_call_output": "done"}
+
+
+async def test_string_enums_are_their_values(tmp_path: Path) -> None:
+    """A ``(str, Enum)`` member was recorded by its name (``"_Ids.TURN"``) once ids went
+    through ``str()``, and a status given so became ``failed``: a string subclass is its
+    string, not counted."""
+    # recorded: a filter making it an error would be dropped by the recorder
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn(_Ids.TURN) as turn:
+            async with turn.tool_call(_Ids.CALL, "f", arguments="{}") as tool:
+                tool.completed({"type": "function_call_output", "call_id": "call_a", "output": "x"})
+            turn.end(_Outcome.DONE)  # type: ignore[arg-type]
+    # nothing to warn about
+    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    (started,) = of_type(bundle, "tool_call_started")
+    assert (started["payload"]["tool_call_id"], started["payload"]["model_visible_call_id"]) == (
+        "call_a",
+        "call_a",
+    )
+    (ended,) = of_type(bundle, "codex_turn_ended")
+    assert (ended["codex_turn_id"], ended["payload"]["status"]) == ("turn_a", "completed")
+
+
+async def test_bytes_output_is_base64_as_documented(tmp_path: Path) -> None:
+    with pytest.warns(RecorderWarning, match="bytes recorded as base64 text"):
+        async with (
+            open_rollout(tmp_path) as rollout,
+            rollout.root.turn() as turn,
+            turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool,
+        ):
+            tool.exec_started(["ls"], process_id=1).exited(0, b"hello\n")  # type: ignore[arg-type]
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    (end,) = of_type(bundle, "tool_call_runtime_ended")
+    body = payload_text(bundle, end["payload"]["runtime_payload"])
+    assert b"base64:aGVsbG8K" in body
