@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import pytest
@@ -73,11 +73,46 @@ def make_demo(root: Path, scale: int) -> Path:
     return Path(done.stdout.splitlines()[0])
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """The one backend fixture: every async test runs on asyncio and on trio (a test that
-    only means one says so with ``@pytest.mark.parametrize("anyio_backend", [...])``)."""
-    return str(request.param)
+#: ``anyio_backend`` for asyncio on uvloop's event loop (as uvicorn runs an app by default).
+UVLOOP: Final = ("asyncio", {"use_uvloop": True})
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:  # Windows, or an install without the test extra
+        return False
+    return True
+
+
+_NEEDS_UVLOOP = pytest.mark.skipif(not _has_uvloop(), reason="uvloop is not installed")
+#: The loops a test running a child script takes (its ``anyio.run`` reads the name: uvloop is
+#: asyncio with ``backend_options={"use_uvloop": True}``).
+LOOP_NAMES: Final = ["asyncio", "trio", pytest.param("uvloop", marks=_NEEDS_UVLOOP)]
+#: The asyncio loops of a test of asyncio's own cancellation (``anyio_backend``).
+ASYNCIO_LOOPS: Final = ["asyncio", pytest.param(UVLOOP, id="uvloop", marks=_NEEDS_UVLOOP)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every async test runs on asyncio and on trio; a test marked ``uvloop`` (the recorder's
+    loop mechanics: threads, cancellation, hung disks, fork, the clients' transports) on
+    asyncio with uvloop's event loop too. A test that means one backend says so with
+    ``@pytest.mark.parametrize("anyio_backend", [...])``."""
+    if "anyio_backend" not in metafunc.fixturenames or any(
+        "anyio_backend" in str(mark.args[0])
+        for mark in metafunc.definition.iter_markers("parametrize")
+    ):
+        return
+    loops: list[Any] = ["asyncio", "trio"]
+    if metafunc.definition.get_closest_marker("uvloop") is not None:
+        loops.append(ASYNCIO_LOOPS[1])
+    metafunc.parametrize("anyio_backend", loops, scope="function")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Parametrised by :func:`pytest_generate_tests` (or by the test itself)."""
+    raise AssertionError("anyio_backend is parametrised by pytest_generate_tests")
 
 
 @pytest.fixture(scope="session")

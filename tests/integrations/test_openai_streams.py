@@ -35,7 +35,8 @@ from ..record.recorder_support import (
 from .fake_openai import ARGUMENTS, FakeOpenAI
 from .openai_run import CODEX_USAGE, Run, closing_client
 
-pytestmark = pytest.mark.anyio
+#: loop mechanics: also on uvloop's event loop (tests/conftest.py)
+pytestmark = [pytest.mark.anyio, pytest.mark.uvloop]
 
 
 async def test_responses_stream_is_recorded_with_first_token(

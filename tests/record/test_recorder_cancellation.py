@@ -17,6 +17,7 @@ import pytest
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.record import Rollout, _files, open_rollout
+from tests.conftest import ASYNCIO_LOOPS, LOOP_NAMES
 
 from .recorder_support import (
     bundle_in,
@@ -28,6 +29,9 @@ from .recorder_support import (
     types,
 )
 from .writer_support import make_writer
+
+#: loop mechanics: also on uvloop's event loop (tests/conftest.py)
+pytestmark = pytest.mark.uvloop
 
 _SCENARIOS = {
     "already_cancelled": """
@@ -75,11 +79,13 @@ async def main() -> None:
 {body}
     print("returned")
 
-anyio.run(main, backend=sys.argv[2])
+loop = sys.argv[2]
+options = {{"use_uvloop": True}} if loop == "uvloop" else None
+anyio.run(main, backend="trio" if loop == "trio" else "asyncio", backend_options=options)
 """
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("backend", LOOP_NAMES)
 @pytest.mark.parametrize("scenario", sorted(_SCENARIOS))
 def test_cancellation_during_open_never_hangs(tmp_path: Path, backend: str, scenario: str) -> None:
     body = textwrap.indent(textwrap.dedent(_SCENARIOS[scenario]), "    ")
@@ -142,7 +148,7 @@ def _whole_and_closed(bundle: Path, tmp: Path) -> None:
     check_bundle(bundle, tmp)
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("anyio_backend", ASYNCIO_LOOPS)
 @pytest.mark.anyio
 async def test_asyncio_cancelling_a_flush_loses_nothing(
     tmp_path: Path, schema: int, monkeypatch: pytest.MonkeyPatch
@@ -191,7 +197,7 @@ async def test_asyncio_cancelling_a_flush_loses_nothing(
     _whole_and_closed(bundle, tmp_path)
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("anyio_backend", ASYNCIO_LOOPS)
 @pytest.mark.anyio
 async def test_asyncio_deadline_passing_during_the_close_still_closes(
     tmp_path: Path, schema: int

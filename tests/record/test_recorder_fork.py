@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import LOOP_NAMES
+
 from .recorder_support import bundle_in, check_bundle, events, of_type
 
 _SCRIPT = """
@@ -51,12 +53,14 @@ async def main(root: str) -> None:
                 turn.accept_item_id(f"parent-after-{n}")
     print("parent done", rollout.stats.lost_anything)
 
-anyio.run(main, sys.argv[1], backend=sys.argv[2])
+loop = sys.argv[2]
+options = {"use_uvloop": True} if loop == "uvloop" else None
+anyio.run(main, sys.argv[1], backend="trio" if loop == "trio" else "asyncio", backend_options=options)
 """
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("backend", LOOP_NAMES)
 def test_fork_leaves_the_parents_bundle_alone(tmp_path: Path, backend: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(tmp_path), backend],
@@ -153,12 +157,14 @@ async def main(root: str) -> None:
         os.waitpid(pid, 0)
         sys.exit(4)
 
-anyio.run(main, sys.argv[1], backend=sys.argv[2])
+loop = sys.argv[2]
+options = {"use_uvloop": True} if loop == "uvloop" else None
+anyio.run(main, sys.argv[1], backend="trio" if loop == "trio" else "asyncio", backend_options=options)
 """
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("backend", LOOP_NAMES)
 def test_a_fork_while_a_thread_stored_an_item_does_not_hang_the_child(
     tmp_path: Path, backend: str
 ) -> None:

@@ -26,6 +26,9 @@ from rollout_trace_sdk.reduce import reduce_bundle
 
 from .recorder_support import bundle_in, types
 
+#: loop mechanics: also on uvloop's event loop (tests/conftest.py)
+pytestmark = pytest.mark.uvloop
+
 _CLOSE_TIMEOUT = 0.2
 #: a write counts as hung after this long here
 _WRITE_TIMEOUT = 1.0

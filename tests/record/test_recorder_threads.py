@@ -19,7 +19,8 @@ from .recorder_support import (
     of_type,
 )
 
-pytestmark = pytest.mark.anyio
+#: loop mechanics: also on uvloop's event loop (tests/conftest.py)
+pytestmark = [pytest.mark.anyio, pytest.mark.uvloop]
 
 PER_THREAD = 200
 
