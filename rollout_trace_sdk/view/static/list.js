@@ -131,6 +131,7 @@ function fillRow(el, r, k) {
   // Only what differs from the row's previous content is written: every write dirties
   // style or layout, and a fast scroll refills twenty rows a frame.
   const c = el.children, lane = laneName(r.t);
+  name = vis(name);
   set(el, "className", "row" + sel + bad);
   el.style.transform = "translateY(" + k * ROW + "px)";
   set(el.dataset, "kind", r.kind); set(el.dataset, "i", String(r.i)); set(el.dataset, "testid", "row-" + r.kind);

@@ -193,6 +193,7 @@ function blockLabel(b) {
 const clipCache = new Map();
 function clipText(g, s, max) {
   if (max <= 8) return "";
+  s = vis(s);
   const key = s + "|" + Math.round(max);
   let v = clipCache.get(key);
   if (v != null) return v;
@@ -326,7 +327,8 @@ function zoomAt(x, f) {
   S.vx0 = t - ratio * span; S.vx1 = S.vx0 + span;
 }
 
-function tipText(b) {
+function tipText(b) { return vis(tipRaw(b)); }
+function tipRaw(b) {
   const m = S.m;
   if (b.kind === "thread") { const th = m.threads[b.i]; return laneName(b.i) + "\n" + th.id; }
   if (b.kind === "turn") {

@@ -21,7 +21,12 @@ const S = {
 
 // --- formatting --------------------------------------------------------------------------
 
-const esc = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+// Bidi controls spelled \uNNNN, as `show` spells them (view/visible.py): an id, a command or
+// an argument holding U+202E would otherwise read reordered ("call_\u202eevil" as "call_live").
+// Every text the page shows goes through it: esc (HTML), the rows, tooltips, canvas labels.
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+const vis = (s) => String(s == null ? "" : s).replace(BIDI, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+const esc = (s) => vis(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 function dur(o) {
   if (o.s == null || o.e == null) return o.st === "running" ? "running" : "";
   return ms(o.e - o.s);
@@ -54,7 +59,7 @@ function short(id) {
 function laneName(t) {
   const th = S.m.threads[t];
   if (!th) return "?";
-  return th.path + (th.nick ? " (" + th.nick + ")" : "");
+  return vis(th.path + (th.nick ? " (" + th.nick + ")" : ""));
 }
 const stTag = (st) => `<span class="st ${esc(st)}">${esc(st)}</span>`;
 // Where the query occurs in text from a position on, -1 if nowhere. A query ending in an
@@ -95,5 +100,5 @@ function renderSummary() {
     (failed ? ` · <span class="bad" id="count-failed"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
   if (bad) bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };
-  document.title = "rollout " + short(m.meta.rollout_id) + " — " + m.threads.length + " agents";
+  document.title = "rollout " + vis(short(m.meta.rollout_id)) + " — " + m.threads.length + " agents";
 }

@@ -1,0 +1,59 @@
+"""The viewer in a real browser on text that is hard to lay out or to read right: bidi
+controls, names of any length, a narrow window (each found by review in Chromium)."""
+
+from __future__ import annotations
+
+import copy
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rollout_trace_sdk.cli import main
+
+from .conftest import Page
+
+#: A tool name and a nickname holding a right-to-left override: shown raw, the name reads
+#: "run_tool_live" and the nickname "Bob".
+RLO_TOOL = "run_tool_\u202eevil\u202c"
+RLO_NICK = "\u202ebob\u202c"
+
+
+def _page(state: Any, tmp_path: Path) -> str:
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    target = tmp_path / "page.html"
+    assert main(["view", str(source), "-o", str(target)], out=io.StringIO()) == 0
+    return target.as_uri()
+
+
+def _renamed(state: Any, tool_name: str) -> tuple[Any, str]:
+    """``state`` with its first tool call named ``tool_name`` and its first sub-agent
+    nicknamed :data:`RLO_NICK`; and that tool call's id."""
+    state = copy.deepcopy(state)
+    tool_id, tool = next(iter(state["tool_calls"].items()))
+    tool["kind"] = {"type": "other", "name": tool_name}
+    tool["summary"] = {"type": "generic", "label": tool_name}
+    child = next(t for t in state["threads"].values() if t["agent_path"] != "/root")
+    child["nickname"] = RLO_NICK
+    return state, tool_id
+
+
+def test_bidi_controls_are_spelled_not_obeyed(page: Page, demo_state: Any, tmp_path: Path) -> None:
+    """A name holding U+202E read reordered on the page (``run_tool_\\u202eevil`` as
+    ``run_tool_live``; an id, a command or an argument the same way) where ``show`` spells it
+    ``\\u202e``; now the page spells it too, in the details, the rows and the tooltips, and
+    the id still selects (deep link)."""
+    state, tool_id = _renamed(state=demo_state, tool_name=RLO_TOOL)
+    p = page.open(_page(state, tmp_path) + "#call=" + tool_id)
+    heading = p.inner_text("#detail h2")
+    assert "run_tool_\\u202eevil\\u202c" in heading
+    shown = p.evaluate("document.body.innerText")
+    assert "\u202e" not in shown and "\\u202ebob\\u202c" in shown  # the agent's rows
+    row = p.locator("#list .row.sel span").nth(3)
+    assert row.inner_text() == "run_tool_\\u202eevil\\u202c · " + tool_id
+    p.locator("#list .row.sel").hover()  # nothing raw in a title either
+    titles = p.evaluate("[...document.querySelectorAll('[title]')].map(e => e.title).join('\\n')")
+    assert "\u202e" not in titles and "\\u202ebob" in titles
+    assert page.errors == []
