@@ -18,6 +18,8 @@ from .conftest import Page
 #: "run_tool_live" and the nickname "Bob".
 RLO_TOOL = "run_tool_\u202eevil\u202c"
 RLO_NICK = "\u202ebob\u202c"
+#: A tool name with no place to break.
+LONG_TOOL = "exec_command_" + "n" * 300
 
 
 def _page(state: Any, tmp_path: Path) -> str:
@@ -57,3 +59,43 @@ def test_bidi_controls_are_spelled_not_obeyed(page: Page, demo_state: Any, tmp_p
     titles = p.evaluate("[...document.querySelectorAll('[title]')].map(e => e.title).join('\\n')")
     assert "\u202e" not in titles and "\\u202ebob" in titles
     assert page.errors == []
+
+
+def test_a_long_name_wraps_in_the_details_heading(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """A tool name with no place to break ran past the details pane, its status tag out of
+    sight and its dot squeezed to nothing; now it wraps, the tag and dot kept whole."""
+    state, tool_id = _renamed(state=demo_state, tool_name=LONG_TOOL)
+    p = page.open(_page(state, tmp_path) + "#call=" + tool_id)
+    pane = p.locator("#detail-pane").bounding_box()
+    heading = p.locator("#detail h2")
+    assert heading.evaluate("h => h.scrollWidth <= h.clientWidth")
+    tag = p.locator("#detail h2 .st").bounding_box()
+    dot = p.locator("#detail h2 .dot").bounding_box()
+    assert tag["x"] + tag["width"] <= pane["x"] + pane["width"]
+    assert tag["height"] < 20  # one line: "completed" is not broken either
+    assert dot["width"] == 10
+    assert page.errors == []
+
+
+def test_a_narrow_window_stacks_the_list_and_the_details(
+    browser: Any, demo_state: Any, tmp_path: Path
+) -> None:
+    """At 480 px the list kept its 512 px (its status, time and token columns cut off) and
+    the details pane got nothing, so a selection showed nowhere; now the two are stacked, each
+    the window's width, and the rows keep their status and time."""
+    narrow = Page(browser, width=480, height=800)
+    try:
+        p = narrow.open(_page(demo_state, tmp_path))
+        p.locator("#list .row[data-kind=tool]").first.click()
+        detail = p.locator("#detail-pane").bounding_box()
+        assert detail["width"] >= 470 and detail["height"] >= 150
+        assert p.locator("#detail h2").is_visible()
+        row = p.locator("#list .row.sel")
+        for cell in (4, 5):  # status, time
+            box = row.locator("> span").nth(cell).bounding_box()
+            assert box["width"] > 0 and box["x"] + box["width"] <= 480
+        assert narrow.errors == []
+    finally:
+        narrow.close()
