@@ -12,6 +12,7 @@ import orjson
 
 from rollout_trace_sdk.cli import main
 
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import Page
 
 #: A tool name and a nickname holding a right-to-left override: shown raw, the name reads
@@ -99,3 +100,19 @@ def test_a_narrow_window_stacks_the_list_and_the_details(
         assert narrow.errors == []
     finally:
         narrow.close()
+
+
+@needs_conformance_v3
+def test_a_failed_tool_calls_error_is_said_once(page: Page, tmp_path: Path) -> None:
+    """Codex's view_image of a missing file: its output item and its output preview hold the
+    same text, and the error box said it twice (``show`` says it once)."""
+    bundle = next((CONFORMANCE_V3 / "view_image").glob("trace-*"))
+    target = tmp_path / "page.html"
+    assert main(["view", str(bundle), "-o", str(target)], out=io.StringIO()) == 0
+    p = page.open(target.as_uri() + "#call=call_img_missing")
+    error = p.inner_text("[data-testid=error] pre")
+    assert error == (
+        "unable to locate image at `/home/dev/project/missing.png`: "
+        "No such file or directory (os error 2)"
+    )
+    assert page.errors == []

@@ -99,13 +99,16 @@ function showCall(i) {
   if (box) box.onchange = () => { S.onlyNew = box.checked; showCall(i); };
 }
 
+// Each place a failed tool call's error may be, each text said once: Codex's output preview is
+// often its output item's text again (view_image's "unable to locate image ...").
 function errorText(t) {
   const m = S.m, parts = [];
-  for (const ix of t.oi) if (m.items[ix] && m.items[ix].text) parts.push(m.items[ix].text);
-  if (t.output_preview) parts.push(t.output_preview);
+  const add = (text) => { if (text && !parts.includes(text)) parts.push(text); };
+  for (const ix of t.oi) if (m.items[ix]) add(m.items[ix].text);
+  add(t.output_preview);
   const op = t.op != null ? m.ops[t.op] : null;
-  if (op && op.stderr) parts.push(op.stderr);
-  if (t.err) parts.push(t.err);  // tool.failed(error): in the raw result (view/payloads.py)
+  if (op) add(op.stderr);
+  add(t.err);  // tool.failed(error): in the raw result (view/payloads.py)
   return parts.join("\n") || "(no error text was recorded)";
 }
 
