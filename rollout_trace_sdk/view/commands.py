@@ -182,10 +182,17 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except LookupError as exc:
         print(f"rollout-trace show: {exc.args[0]}", file=err)
         return 1
-    if out is sys.stdout and out.isatty() and not os.environ.get("NO_COLOR"):
+    if out is sys.stdout and out.isatty():
         from rich.console import Console
 
-        render_rich(lines, Console(file=out, highlight=False))
+        # NO_COLOR takes the colour away, not the wrapping to the terminal's width with the
+        # indentation kept (no-color.org): no escape codes at all, the same lines
+        console = (
+            Console(file=out, highlight=False, color_system=None)
+            if os.environ.get("NO_COLOR")
+            else Console(file=out, highlight=False)
+        )
+        render_rich(lines, console)
     else:
         render_plain(lines, out)
     return 0

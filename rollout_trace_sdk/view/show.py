@@ -5,8 +5,8 @@ reasoning summaries and messages it produced, each tool call with its arguments,
 output, status and terminal command, compactions, sub-agent spawns and the results that came
 back, and the code cell each exec call started (status, duration, first line of source) with
 the tool calls it made under it. Ids are shortened. On a TTY, ``rich`` adds colour and wraps
-to the terminal's width with the indentation kept; piped, the same lines come out as plain
-text.
+to the terminal's width with the indentation kept (with ``NO_COLOR``, the wrapping only);
+piped, the same lines come out as plain text.
 
 Built on the view model (``view/model.py``), so it reads the same bundle or ``state.json``
 the HTML viewer does.

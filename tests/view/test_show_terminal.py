@@ -1,0 +1,57 @@
+"""``rollout-trace show`` on a real terminal (a pseudo-terminal of a set width)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+
+
+def _on_terminal(args: list[str], columns: int, env: dict[str, str]) -> str:
+    """What ``rollout-trace ARGS`` writes to a terminal ``columns`` wide."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    clean = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "rollout_trace_sdk", *args],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env={**clean, "TERM": "xterm-256color", **env},
+    ) as child:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the child is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert child.wait() == 0
+    os.close(leader)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_no_color_keeps_the_wrapping(demo_bundle: Path) -> None:
+    """With NO_COLOR set, ``show`` on a terminal printed unwrapped plain text, lines of 130
+    characters that a 60-column terminal broke with no indentation; NO_COLOR takes the colour
+    away (no escape codes at all), not the wrapping (found by review at COLUMNS=60)."""
+    coloured = _on_terminal(["show", str(demo_bundle)], 60, {})
+    plain = _on_terminal(["show", str(demo_bundle)], 60, {"NO_COLOR": "1"})
+    assert "\x1b[" in coloured and "\x1b" not in plain
+    lines = plain.splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert lines[0].startswith("rollout ") and lines[1].strip()  # the header, wrapped
+    # continuation lines keep their entry's indentation
+    deep = [n for n, line in enumerate(lines) if line.startswith("      args: ")]
+    assert deep and any(lines[n + 1].startswith("      ") for n in deep)
