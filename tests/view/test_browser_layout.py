@@ -116,3 +116,32 @@ def test_a_failed_tool_calls_error_is_said_once(page: Page, tmp_path: Path) -> N
         "No such file or directory (os error 2)"
     )
     assert page.errors == []
+
+
+def test_the_details_links_answer_the_keyboard(page: Page, demo_state: Any, tmp_path: Path) -> None:
+    """The details pane's links (agent, started by, sub-agents, a cut text's payload) and its
+    span buttons ("show only this agent's calls", "show all") took no focus, so nothing in the
+    pane but the payload buttons could be reached without a mouse; now Tab reaches them and
+    Enter or Space follows them, focus staying in the redrawn pane."""
+    tool_id = next(iter(demo_state["tool_calls"]))
+    p = page.open(_page(demo_state, tmp_path) + "#call=" + tool_id)
+    spans = p.evaluate(
+        "[...document.querySelectorAll('#detail [data-go], #detail span[data-payload], "
+        "#detail [data-expand], #detail [data-more], #detail [data-filter-thread]')]"
+        ".map(e => e.tabIndex)"
+    )
+    assert spans and all(index == 0 for index in spans)
+    p.focus("#detail [data-go^='thread:']")
+    p.keyboard.press("Enter")  # the agent
+    assert p.inner_text("#detail h2").startswith("/root")
+    assert p.evaluate("document.getElementById('detail-pane').contains(document.activeElement)")
+    p.keyboard.press("Tab")
+    while not p.evaluate("document.activeElement.matches('[data-filter-thread]')"):
+        assert p.evaluate("document.getElementById('detail').contains(document.activeElement)")
+        p.keyboard.press("Tab")
+    p.keyboard.press(" ")  # show only this agent's calls
+    assert "agent /root" in p.inner_text("#filter-note")
+    p.focus("#clear-thread")
+    p.keyboard.press("Enter")
+    assert "rows" in p.inner_text("#filter-note")
+    assert page.errors == []

@@ -329,6 +329,16 @@ function wire() {
       if (rest > 0) { more.dataset.more = String(from + ids.length); more.textContent = `show ${rest} more items`; } else more.parentElement.remove();
     }
   });
+  // The links and buttons the details pane draws as spans answer Enter and Space as a click
+  // does; the pane they were in is redrawn, so focus goes to the new pane (Tab goes on there).
+  for (const box of [$("detail"), $("filter-note")]) {
+    box.addEventListener("keydown", (ev) => {
+      if ((ev.key !== "Enter" && ev.key !== " ") || !ev.target.matches("span[tabindex]")) return;
+      ev.preventDefault();
+      ev.target.click();
+      if (!document.activeElement || document.activeElement === document.body) $("detail-pane").focus({ preventScroll: true });
+    });
+  }
   window.addEventListener("hashchange", selectFromHash);
   const split = $("splitter");
   split.addEventListener("mousedown", (ev) => {

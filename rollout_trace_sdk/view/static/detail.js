@@ -1,9 +1,9 @@
 // The details pane: an inference call's conversation, a tool call, a compaction, a code cell
 // or an agent; payloads opened on demand (fetched, or inflated from the page).
-function threadLink(t) { return `<span class="link" data-go="thread:${t}">${esc(laneName(t))}</span>`; }
-function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
-function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
-function cellLink(i) { return `<span class="link" data-go="cell:${i}">code cell</span>`; }
+function threadLink(t) { return `<span class="link" tabindex="0" role="link" data-go="thread:${t}">${esc(laneName(t))}</span>`; }
+function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" tabindex="0" role="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
+function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" tabindex="0" role="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
+function cellLink(i) { return `<span class="link" tabindex="0" role="link" data-go="cell:${i}">code cell</span>`; }
 function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${esc(id)}">${esc(label)}</button>` : ""; }
 // A kind as words; a state file may lack it (the viewer reads it, the shape check does not
 // require it).
@@ -27,7 +27,7 @@ function hlNotes(text) {
     const info = S.m.payloads[mt[2]];
     if (!info || !info[2]) continue;  // not a payload this rollout lost part of
     out += hl(text.slice(i, mt.index)) +
-      `<span class="link" data-payload="${esc(mt[2])}" data-label="${esc(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
+      `<span class="link" tabindex="0" role="button" data-payload="${esc(mt[2])}" data-label="${esc(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
     i = mt.index + mt[0].length;
   }
   return out + hl(text.slice(i));
@@ -50,14 +50,14 @@ function itemHtml(ix, cls, tags) {
   const extra = [it.kind !== "message" ? itemKind(it, it.text) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
-    `<div class="ib">${hlNotes(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" data-expand="1">show all</span></div>` : "") + `</div>`;
+    `<div class="ib">${hlNotes(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
 }
 
 const CHUNK = 150;
 function itemList(ids, clsOf, tagOf) {
   const head = ids.slice(0, CHUNK).map((ix) => itemHtml(ix, clsOf(ix), tagOf(ix))).join("");
   const rest = ids.length - CHUNK;
-  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" data-more="${CHUNK}">show ${rest} more items</span></p>` : "");
+  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" tabindex="0" role="button" data-more="${CHUNK}">show ${rest} more items</span></p>` : "");
 }
 
 // A raw payload a capture limit cut or left out, said where its items would be (as the
@@ -175,7 +175,7 @@ function showThread(t) {
   h += kv([["thread id", `<span class=mono>${esc(th.id)}</span>`], ["model", esc(th.model || "")], ["spawned by", th.parent >= 0 ? threadLink(th.parent) : "(root)"],
     ["task", esc(th.task || "")], ["inference calls", `${a.calls} · ${ms(a.lat)} model time`], ["tool calls", `${a.tools} · ${ms(a.toolTime)}`],
     ["tokens", `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
-  h += `<p><span class="btn" data-filter-thread="${t}">show only this agent's calls</span></p>`;
+  h += `<p><span class="btn" tabindex="0" role="button" data-filter-thread="${t}">show only this agent's calls</span></p>`;
   // why its turns failed or were interrupted (their protocol events: view/turn_errors.py)
   for (const turn of m.turns) if (turn.t === t && FAILED.has(turn.st)) h += `<div class="error-box" data-testid="turn-error"><b>turn ${esc(short(turn.id))} ${esc(turn.st)}</b>${turn.err ? `<pre class="err">${esc(turn.err)}</pre>` : ""}</div>`;
   const kids = m.threads.map((x, k) => [x, k]).filter(([x]) => x.parent === t);

@@ -61,7 +61,7 @@ function applyFilter() {
   S.match = q ? new Set(out.map((r) => r.kind + r.i)) : null;
   const notes = [];
   if (q) notes.push(`${num(out.length)} match “${esc(q)}”`);
-  if (S.threadFilter >= 0) notes.push(`agent ${esc(laneName(S.threadFilter))} <span class="link" id="clear-thread">✕</span>`);
+  if (S.threadFilter >= 0) notes.push(`agent ${esc(laneName(S.threadFilter))} <span class="link" tabindex="0" role="button" id="clear-thread" title="show every agent">✕</span>`);
   if (!q && S.threadFilter < 0) notes.push(`${num(out.length)} rows`);
   $("filter-note").innerHTML = notes.join(" · ");
   const clear = $("clear-thread");
