@@ -303,6 +303,10 @@ def _where(error: ReduceError) -> str | None:
     return event
 
 
+#: The commands for looking at a rollout: a refusal of a log event says --lenient shows the rest.
+_LOOKING = frozenset({"view", "show", "summary"})
+
+
 def _report_error(error: ReduceError, err: TextIO) -> None:
     """Codex's error text and where it happened, control characters spelled out here, at the
     terminal: the text quotes agent-controlled ids (an ESC in a call id must not retitle or
@@ -523,6 +527,10 @@ def main(
         return _USAGE
     except ReduceError as exc:
         _report_error(exc, err)
+        if args.command in _LOOKING and not args.lenient and exc.line is not None:
+            # an event the log could not give (a crash's cut last line, a bad event): these
+            # commands can still show the rest, as `reduce` cannot (its refusal is Codex's)
+            print(f"  (rollout-trace {args.command} --lenient shows the rest)", file=err)
         return _REFUSED
     except KeyboardInterrupt:
         if terminated:

@@ -92,3 +92,26 @@ def test_a_path_that_cannot_be_read_is_named_as_typed(command: str) -> None:
     code, out, err = _run(command, "https://example.invalid/run")
     assert (code, out) == (1, "")
     assert err.startswith("Error: read https://example.invalid/run")
+
+
+@pytest.mark.parametrize("command", ["show", "summary", "view", "reduce"])
+def test_a_crash_cut_log_refused_says_lenient_shows_the_rest(
+    command: str, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """``view`` of a bundle whose recorder was killed mid-line printed Codex's refusal and
+    nothing else, though ``--lenient`` shows all but the cut line; the commands for looking at
+    a rollout now say so. ``reduce`` keeps Codex's refusal as it is; an error that is not about
+    a log event (a missing bundle) says nothing of --lenient."""
+    bundle = tmp_path / "cut"
+    shutil.copytree(demo_bundle, bundle)
+    (bundle / "state.json").unlink(missing_ok=True)
+    log = bundle / "trace.jsonl"
+    data = log.read_bytes()
+    log.write_bytes(data[: data.rindex(b"\n", 0, len(data) - 1) + 40])  # the last line cut
+    extra = ["-o", str(tmp_path / "out")] if command in ("view", "reduce") else []
+    code, _, err = _run(command, bundle, *extra)
+    assert code == 1 and "EOF while parsing" in err
+    hint = f"  (rollout-trace {command} --lenient shows the rest)\n"
+    assert err.endswith(hint) == (command != "reduce")
+    code, _, err = _run(command, tmp_path / "missing", *extra)
+    assert code != 0 and "--lenient" not in err
