@@ -27,6 +27,7 @@ from .show_format import FAILED as _FAILED
 from .show_format import Line as Line
 from .show_format import Segment as Segment
 from .show_format import clip as _clip
+from .show_format import counted as _counted
 from .show_format import duration as _duration
 from .show_format import first_line as _first_line
 from .show_format import ms as _ms
@@ -101,8 +102,10 @@ class _Transcript:
                 (f" · {meta.get('status')}", _status_style(meta.get("status"))),
                 *partial,
                 (
-                    f" · {len(m['threads'])} agents · {len(m['calls'])} inference calls · "
-                    f"{len(m['tools'])} tool calls · {tokens_in:,} in / {tokens_out:,} out tokens"
+                    f" · {_counted(len(m['threads']), 'agent')}"
+                    f" · {_counted(len(m['calls']), 'inference call')}"
+                    f" · {_counted(len(m['tools']), 'tool call')}"
+                    f" · {tokens_in:,} in / {tokens_out:,} out tokens"
                     + (f" · {_ms(meta['end'])}" if meta.get("end") is not None else ""),
                     "dim",
                 ),

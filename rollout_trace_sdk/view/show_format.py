@@ -50,6 +50,11 @@ def short_id(ident: Any) -> str:
     return text
 
 
+def counted(n: int, word: str) -> str:
+    """``1 agent``, ``2 agents``: a count and its noun, singular for one (the page's ``noun``)."""
+    return f"{n:,} {word if n == 1 else word + 's'}"
+
+
 def ms(value: int | None) -> str:
     """A duration: ``850 ms``, ``12.34 s``, ``2m 5s``, ``3h 20m``, ``12d 4h``. The whole value
     is rounded to the last unit shown before it is split, so 119,600 ms reads ``2m 0s``,

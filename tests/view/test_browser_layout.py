@@ -118,6 +118,19 @@ def test_a_failed_tool_calls_error_is_said_once(page: Page, tmp_path: Path) -> N
     assert page.errors == []
 
 
+@needs_conformance_v3
+def test_a_count_of_one_is_singular(page: Page, tmp_path: Path) -> None:
+    """The header, the title and the timeline said "1 agents" (viewer24)."""
+    bundle = next((CONFORMANCE_V3 / "view_image").glob("trace-*"))
+    target = tmp_path / "page.html"
+    assert main(["view", str(bundle), "-o", str(target)], out=io.StringIO()) == 0
+    p = page.open(target.as_uri())
+    assert p.inner_text("#count-lanes") == "1 agent"
+    assert p.inner_text("#count-calls") == "3 inference calls"
+    assert p.title().endswith(" — 1 agent")
+    assert page.errors == []
+
+
 def test_the_details_links_answer_the_keyboard(page: Page, demo_state: Any, tmp_path: Path) -> None:
     """The details pane's links (agent, started by, sub-agents, a cut text's payload) and its
     span buttons ("show only this agent's calls", "show all") took no focus, so nothing in the

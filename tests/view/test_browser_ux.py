@@ -140,8 +140,11 @@ def test_a_turn_names_itself_on_hover_and_selects_its_first_call(
     lines = tip.split("\n")
     assert re.fullmatch(r"turn · completed · [\d.]+ (ms|s)", lines[0]), tip
     assert lines[1] == model["turns"][turn]["id"]
-    plural = "s" if tools != 1 else ""
-    assert lines[2] == f"{len(calls)} inference calls · {tools} tool call{plural}"
+
+    def counted(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 else "s")
+
+    assert lines[2] == f"{counted(len(calls), 'inference call')} · {counted(tools, 'tool call')}"
     p.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
     assert p.evaluate("location.hash") == "#call=" + model["calls"][calls[0]]["id"]
     assert "Inference call" in p.inner_text("#detail h2")

@@ -470,3 +470,12 @@ def test_a_failed_compaction_request_is_counted_as_the_page_counts_it(demo_state
     request = next(iter(state["compaction_requests"].values()))
     request["execution"]["status"] = "failed"
     assert _plain(state).splitlines()[0].endswith(" · 1 failed")
+
+
+@needs_conformance_v3
+def test_the_header_counts_one_of_a_kind_in_the_singular() -> None:
+    """The header said "1 agents · 1 inference calls" (viewer24): a count of one takes the
+    singular, as the page's header, title and timeline do (test_browser_ux)."""
+    bundle = next((CONFORMANCE_V3 / "plain_message").glob("*/manifest.json")).parent
+    head = _plain(load_state(bundle)).splitlines()[0]
+    assert " · 1 agent · 1 inference call · 0 tool calls · " in head, head

@@ -274,7 +274,7 @@ function drawAxis(g, w) {
   S.drawn.ticks = ticks;
   g.fillStyle = COLORS.ink;
   g.font = "600 11px system-ui, sans-serif";
-  g.fillText(`${S.lanes.length} agents`, 8, 15);
+  g.fillText(`${S.lanes.length} ${noun(S.lanes.length, "agent")}`, 8, 15);
   g.font = "12px system-ui, sans-serif";
 }
 
@@ -334,7 +334,7 @@ function tipRaw(b) {
   if (b.kind === "turn") {
     const o = m.turns[b.i], calls = S.turnCalls[b.i];
     const tools = calls.reduce((n, c) => n + m.calls[c].tools.length, 0);
-    return `turn · ${o.st} · ${dur(o)}\n${o.id}\n${num(calls.length)} inference call${calls.length === 1 ? "" : "s"} · ${num(tools)} tool call${tools === 1 ? "" : "s"}` + (o.err ? "\n" + firstLine(o.err) : "");
+    return `turn · ${o.st} · ${dur(o)}\n${o.id}\n${num(calls.length)} ${noun(calls.length, "inference call")} · ${num(tools)} ${noun(tools, "tool call")}` + (o.err ? "\n" + firstLine(o.err) : "");
   }
   const o = b.kind === "call" ? m.calls[b.i] : b.kind === "tool" ? m.tools[b.i] : b.kind === "op" ? m.ops[b.i] : b.kind === "cell" ? m.cells[b.i] : m.compactions[b.i];
   const what = b.kind === "call" ? "inference " + o.model : b.kind === "tool" ? "tool " + o.name : b.kind === "op" ? "terminal " + (o.command || "write_stdin") : b.kind === "cell" ? "code cell" : o.req ? "compaction request" : "compaction";

@@ -49,6 +49,8 @@ function ms(v) {
 // number formatting a third of the list's scripting time on a fast scroll.
 const NUMBER = new Intl.NumberFormat("en-US");
 const num = (n) => (n == null ? "" : NUMBER.format(n));
+// "1 agent", "2 agents": the noun after a count, singular for one
+const noun = (n, word) => (n === 1 ? word : word + "s");
 function short(id) {
   if (!id) return "";
   id = String(id);
@@ -92,13 +94,15 @@ function renderSummary() {
   let tin = 0, tout = 0;
   for (const c of m.calls) if (c.u) { tin += c.u[0]; tout += c.u[2]; }
   $("summary").innerHTML =
-    `<span id="count-lanes"><b>${num(m.threads.length)}</b> agents</span> · <span id="count-calls"><b>${num(m.calls.length)}</b> inference calls</span> · ` +
-    `<span id="count-tools"><b>${num(m.tools.length)}</b> tool calls</span> · <span id="count-edges"><b>${num(m.edges.length)}</b> interactions</span> · ` +
+    `<span id="count-lanes"><b>${num(m.threads.length)}</b> ${noun(m.threads.length, "agent")}</span> · ` +
+    `<span id="count-calls"><b>${num(m.calls.length)}</b> ${noun(m.calls.length, "inference call")}</span> · ` +
+    `<span id="count-tools"><b>${num(m.tools.length)}</b> ${noun(m.tools.length, "tool call")}</span> · ` +
+    `<span id="count-edges"><b>${num(m.edges.length)}</b> ${noun(m.edges.length, "interaction")}</span> · ` +
     `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
     // a log that never closed, or payloads a capture limit cut or left out
     (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">recording ${esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
     (failed ? ` · <span class="bad" id="count-failed"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
   if (bad) bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };
-  document.title = "rollout " + vis(short(m.meta.rollout_id)) + " — " + m.threads.length + " agents";
+  document.title = "rollout " + vis(short(m.meta.rollout_id)) + " — " + m.threads.length + " " + noun(m.threads.length, "agent");
 }
