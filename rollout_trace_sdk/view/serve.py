@@ -159,8 +159,18 @@ class _Handler(BaseHTTPRequestHandler):
     #: the connection quietly (``handle_one_request``, then ``_Server.handle_error``)
     timeout = REQUEST_TIMEOUT_S
 
+    #: a HEAD request: every route answers as for GET, without the body (``curl -I``)
+    _head_only = False
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the terminal shows the URL, not every poll."""
+
+    def do_HEAD(self) -> None:
+        self._head_only = True
+        try:
+            self.do_GET()
+        finally:
+            self._head_only = False
 
     def do_GET(self) -> None:
         if not self._host_ok():
@@ -206,8 +216,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         _, state, _ = source.current()
         try:
-            body = source.reader.read_checked(source.reader.ref_of(state, payload_id), kept=True)
-        except PayloadRefused as exc:
+            ref = source.reader.ref_of(state, payload_id)
+        except PayloadRefused as exc:  # no such payload
+            self._send(HTTPStatus.NOT_FOUND, str(exc).encode(), "text/plain")
+            return
+        try:
+            body = source.reader.read_checked(ref, kept=True)
+        except PayloadRefused as exc:  # one the reader will not read (outside the bundle...)
             self._send(HTTPStatus.FORBIDDEN, str(exc).encode(), "text/plain")
             return
         self._send(HTTPStatus.OK, body, "application/json")
@@ -224,7 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.end_headers()
-        self.wfile.write(body)
+        if not self._head_only:
+            self.wfile.write(body)
 
 
 class _Server(ThreadingHTTPServer):

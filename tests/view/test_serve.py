@@ -18,16 +18,23 @@ from rollout_trace_sdk.view.serve import ViewServer
 from .conftest import HOSTILE_ID, HOSTILE_ID_SHOWN, skipping_bundle
 
 
-def _get(server: ViewServer, path: str, host: str | None = None) -> tuple[int, bytes]:
+def _request(
+    server: ViewServer, method: str, path: str, host: str | None = None
+) -> tuple[int, bytes, http.client.HTTPResponse]:
     port = int(server.url.rsplit(":", 1)[1].strip("/"))
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         headers = {"Host": host} if host else {}
-        conn.request("GET", path, headers=headers)
+        conn.request(method, path, headers=headers)
         response = conn.getresponse()
-        return response.status, response.read()
+        return response.status, response.read(), response
     finally:
         conn.close()
+
+
+def _get(server: ViewServer, path: str, host: str | None = None) -> tuple[int, bytes]:
+    status, body, _ = _request(server, "GET", path, host)
+    return status, body
 
 
 def test_routes(demo_bundle: Path, demo_state: Any) -> None:
@@ -42,7 +49,7 @@ def test_routes(demo_bundle: Path, demo_state: Any) -> None:
         status, payload = _get(server, "/payload?id=raw_payload:1")
         assert status == 200 and payload == (demo_bundle / ref["path"]).read_bytes()
         status, body = _get(server, "/payload?id=raw_payload:999999")
-        assert status == 403 and b"names no payload" in body
+        assert status == 404 and b"names no payload" in body
         assert _get(server, "/nothing")[0] == 404
         # a page on another origin resolving to us (DNS rebinding) is refused
         assert _get(server, "/model.json", host="evil.example:80")[0] == 403
@@ -236,3 +243,13 @@ def test_a_half_sent_request_is_dropped(demo_bundle: Path, monkeypatch: pytest.M
         with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
             client.sendall(b"GET /model.json HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no end
             assert client.recv(100) == b""  # closed by the server, not left waiting
+
+
+def test_head_answers_as_get_without_the_body(demo_bundle: Path) -> None:
+    """``curl -I`` got 501 (http.server answers only the methods a handler defines)."""
+    with ViewServer(demo_bundle, 0) as server:
+        for path in ("/", "/model.json", "/payload?id=raw_payload:1", "/nothing"):
+            get_status, get_body = _get(server, path)
+            status, body, response = _request(server, "HEAD", path)
+            assert (status, body) == (get_status, b""), path
+            assert response.getheader("Content-Length") == str(len(get_body)), path
