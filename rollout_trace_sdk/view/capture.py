@@ -133,8 +133,10 @@ def capture_notes(state: Mapping[str, Any]) -> dict[str, str]:
 
 
 def ref_text(part: Mapping[str, Any], notes: Mapping[str, str]) -> str:
-    """A ``payload_ref`` part as display text: ``[input_image]``, or for a payload a capture
-    limit cut or left out ``[text: raw_payload:23, truncated: 2,048 of 6,092 bytes kept]``.
+    """A ``payload_ref`` part as display text: ``[input_image raw_payload:7]`` (the payload
+    that holds it, so a reader of ``show`` can find it, and the page links it), or for a
+    payload a capture limit cut or left out ``[text: raw_payload:23, truncated: 2,048 of
+    6,092 bytes kept]``; ``[input_image]`` when the part names no payload.
 
     Args:
         part: the part, as the reducer wrote it.
@@ -143,7 +145,9 @@ def ref_text(part: Mapping[str, Any], notes: Mapping[str, str]) -> str:
     ident = part.get("raw_payload_id")
     note = notes.get(ident) if isinstance(ident, str) else None
     label = part.get("label", "payload")
-    return f"[{label}: {ident}, {note}]" if note else f"[{label}]"
+    if note:
+        return f"[{label}: {ident}, {note}]"
+    return f"[{label} {ident}]" if isinstance(ident, str) else f"[{label}]"
 
 
 def unavailable_notes(summary: str, notes: Mapping[str, str]) -> str:

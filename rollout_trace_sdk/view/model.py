@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 
 from .capture import capture_notes, recording_status
+from .images import image_refs
 from .item_text import clip, own_item_ids, parts_text, summary_text, tool_name
 
 VIEW_MODEL_VERSION: Final = 1
@@ -188,6 +189,9 @@ class _Builder:
         payload = _payload_of(item.get("body"))
         if payload:
             record["p"] = payload
+        images = image_refs(item.get("body"))
+        if images:
+            record["im"] = images
         return record
 
     def producer(self, producer: _Obj) -> list[Any]:

@@ -59,4 +59,5 @@ def test_what_of_a_payload_was_cut_at_any_depth() -> None:
     notes = {"raw_payload:4": "truncated: 2,000 of 12,512 bytes kept"}
     part = {"type": "payload_ref", "label": "text", "raw_payload_id": "raw_payload:4"}
     assert ref_text(part, notes) == "[text: raw_payload:4, truncated: 2,000 of 12,512 bytes kept]"
-    assert ref_text({**part, "raw_payload_id": "raw_payload:5"}, notes) == "[text]"
+    assert ref_text({**part, "raw_payload_id": "raw_payload:5"}, notes) == "[text raw_payload:5]"
+    assert ref_text({"type": "payload_ref", "label": "content"}, notes) == "[content]"

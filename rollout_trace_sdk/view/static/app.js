@@ -325,6 +325,7 @@ function wire() {
       const from = +more.dataset.more, ids = S.more.list.slice(from, from + 500);
       const box = more.closest("div[data-list]") || more.parentElement.previousElementSibling.parentElement;
       box.querySelector(".items").insertAdjacentHTML("beforeend", ids.map((ix) => itemHtml(ix, S.more.cls(ix), S.more.tag(ix))).join(""));
+      watchThumbs(box);
       const rest = S.more.list.length - from - ids.length;
       if (rest > 0) { more.dataset.more = String(from + ids.length); more.textContent = `show ${rest} more items`; } else more.parentElement.remove();
     }

@@ -21,16 +21,17 @@ function kv(rows) { return "<dl class=kv>" + rows.filter((r) => r[1] !== "" && r
 // the payload it names, opened as the payload buttons open theirs (its kept bytes, or why
 // there are none).
 const CUT_NOTE = /\[(?:(\w+):? )?(raw_payload:\d+), (?:truncated|omitted)\b[^\[\]\n]*\]/g;
-function hlNotes(text) {
+function hlNotes(text, ix) {
+  const it = ix != null ? S.m.items[ix] : null, at = { k: 0 };
   let out = "", i = 0;
   for (const mt of text.matchAll(CUT_NOTE)) {
     const info = S.m.payloads[mt[2]];
     if (!info || !info[2]) continue;  // not a payload this rollout lost part of
-    out += hl(text.slice(i, mt.index)) +
+    out += hlImages(text.slice(i, mt.index), it, ix, at) +
       `<span class="link" tabindex="0" role="button" data-payload="${esc(mt[2])}" data-label="${esc(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
     i = mt.index + mt[0].length;
   }
-  return out + hl(text.slice(i));
+  return out + hlImages(text.slice(i), it, ix, at);
 }
 
 function producerHtml(it) {
@@ -50,7 +51,7 @@ function itemHtml(ix, cls, tags) {
   const extra = [it.kind !== "message" ? itemKind(it, it.text) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
-    `<div class="ib">${hlNotes(text) || '<span class="muted">(empty)</span>'}</div>` + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
+    `<div class="ib">${hlNotes(text, ix) || '<span class="muted">(empty)</span>'}</div>` + thumbsHtml(it, ix) + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
 }
 
 const CHUNK = 150;
@@ -122,8 +123,11 @@ function showTool(i) {
   if (FAILED.has(t.st)) h += `<div class="error-box" data-testid="error"><b>${esc(t.st)}</b><pre class="err">${esc(errorText(t))}</pre></div>`;
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
   h += `<h3>Arguments</h3><pre data-testid="tool-args">${hlNotes(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
-  const out = t.oi.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
-  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${hlNotes(out || t.output_preview || t.result || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>`;
+  // each output item's text with its image parts linked, and their thumbnails under it
+  const outIx = t.oi.filter((ix) => m.items[ix] && m.items[ix].text);
+  const out = outIx.map((ix) => hlNotes(m.items[ix].text, ix)).join("\n");
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${out || hlNotes(t.output_preview || t.result || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>` +
+    outIx.map((ix) => thumbsHtml(m.items[ix], ix)).join("");
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {
     h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
@@ -194,6 +198,7 @@ function setDetail(html, more) {
   const top = pane.scrollTop;
   d.innerHTML = html;
   S.detailHtml = html;
+  watchThumbs(d);
   pane.scrollTop = S.refresh ? top : 0;
 }
 
@@ -225,13 +230,15 @@ async function openPayload(id, btn) {
   view.innerHTML = `<p class="muted">loading ${esc(id)}…</p>`;
   if (btn.dataset.label) view.scrollIntoView({ block: "nearest" });  // opened from a note in a text
   try {
-    let text = await payloadText(id);
-    try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: show as is */ }
+    const body = await parsedPayload(id);
+    const pic = payloadImageBox(await payloadImage(id, body.value, btn), btn.dataset.label || "image");
+    const text = body.value === undefined ? body.text : JSON.stringify(body.value, null, 2);  // not JSON: as is
     const cap = 400000;
     const cut = text.length > cap;
     const lost = info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "";
     const where = info && info[0] ? ` · <span class="verbatim">${esc(info[0])}</span>` : "";  // schema 3 stores no path
     view.innerHTML = `<h3>${esc(btn.dataset.label || btn.textContent)} · <span class="verbatim">${esc(id)}</span>${where} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
+    if (pic) view.querySelector("h3").after(pic);
   } catch (e) {
     view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>` + (info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "");
   }
