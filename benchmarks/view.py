@@ -97,7 +97,7 @@ def _browser(page_path: Path) -> dict[str, float]:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(page_path.as_uri())
-        page.wait_for_function("window.__rt && window.__rt.ready", timeout=120_000)
+        page.wait_for_function("() => window.__rt && window.__rt.ready", timeout=120_000)
         ready_ms = page.evaluate("performance.getEntriesByName('rt-ready')[0].startTime")
         parsed_ms = page.evaluate("performance.getEntriesByName('rt-parsed')[0].startTime")
         paint = page.evaluate(

@@ -243,15 +243,23 @@ def browser() -> Iterator[Any]:
 class Page:
     """A browser page that records console errors and uncaught exceptions."""
 
-    def __init__(self, browser: Any, width: int = 1500, height: int = 900) -> None:
-        self.page = browser.new_page(viewport={"width": width, "height": height})
+    def __init__(
+        self, browser: Any, width: int = 1500, height: int = 900, *, csp: bool = False
+    ) -> None:
+        # The page's Content-Security-Policy forbids evaluating text as script, which
+        # Playwright's wait_for_function does with an expression: pages bypass it, except
+        # those of the tests that check what it forbids (``csp=True``).
+        self.page = browser.new_page(
+            viewport={"width": width, "height": height}, bypass_csp=not csp
+        )
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def open(self, url: str, timeout: float = 60_000) -> Any:
         self.page.goto(url)
-        self.page.wait_for_function("window.__rt && window.__rt.ready", timeout=timeout)
+        # a function, not an expression: it runs under the page's CSP too (``csp=True``)
+        self.page.wait_for_function("() => window.__rt && window.__rt.ready", timeout=timeout)
         return self.page
 
     def close(self) -> None:
@@ -261,6 +269,16 @@ class Page:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Page]:
     opened = Page(browser)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def csp_page(browser: Any) -> Iterator[Page]:
+    """A page under its own Content-Security-Policy (``page`` bypasses it)."""
+    opened = Page(browser, csp=True)
     try:
         yield opened
     finally:

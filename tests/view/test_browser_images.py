@@ -106,7 +106,7 @@ def _thumbs(p: Any) -> list[dict[str, Any]]:
     """Each thumbnail of the details pane, once none is still loading: its text, and its
     image's decoded width (None when it holds none)."""
     p.wait_for_function(
-        "[...document.querySelectorAll('.thumb')].every(t => !t.querySelector('.muted') ||"
+        "() => [...document.querySelectorAll('.thumb')].every(t => !t.querySelector('.muted') ||"
         " !/^[a-z_ ]+ · raw_payload/.test(t.textContent)) &&"
         " [...document.querySelectorAll('.thumb img')].every(i => i.complete)"
     )
@@ -122,7 +122,7 @@ def _opened(p: Any) -> dict[str, Any]:
     """The opened payload's image (its decoded width) or its note, and its text."""
     p.wait_for_selector("#payload-view [data-testid=payload]")
     p.wait_for_function(
-        "[...document.querySelectorAll('#payload-view img')].every(i => i.complete)"
+        "() => [...document.querySelectorAll('#payload-view img')].every(i => i.complete)"
     )
     shown: dict[str, Any] = p.evaluate(
         """() => { const v = document.getElementById('payload-view'), img = v.querySelector('img');
@@ -135,13 +135,26 @@ def _opened(p: Any) -> dict[str, Any]:
 
 
 def test_a_recorded_rollouts_images_are_drawn_linked_and_refused(
-    page: Page, images_bundle: Path, tmp_path: Path, artifacts: Path
+    csp_page: Page, images_bundle: Path, tmp_path: Path, artifacts: Path
 ) -> None:
+    page = csp_page  # the page's own CSP in force: what it allows is what is checked
     requests: list[str] = []
     page.page.on("request", lambda r: requests.append(r.url))
     url = _write_page(images_bundle, tmp_path / "page.html")
     p = page.open(url)
     assert p.eval_on_selector_all("img", "is => is.length") == 0  # nothing read at load
+    # the page's CSP refuses an image from anywhere but data: (Playwright still reports the
+    # request it blocked)
+    violated = p.evaluate(
+        """() => new Promise((done) => {
+        document.addEventListener("securitypolicyviolation", (e) => done(e.violatedDirective));
+        const img = new Image();  // without the CSP: the load fails, no violation
+        img.onerror = () => setTimeout(() => done("no violation"), 500);
+        img.src = "http://127.0.0.1:9/x.png"; document.body.append(img); img.remove(); })"""
+    )
+    assert violated == "img-src"
+    assert len(page.errors) == 1 and "violates the following Content Security" in page.errors[0]
+    page.errors.clear()
     p.click("#list .row")
     thumbs = _thumbs(p)
     assert [t["w"] for t in thumbs] == [6, None, None, None, 3], thumbs
@@ -181,7 +194,7 @@ def test_a_recorded_rollouts_images_are_drawn_linked_and_refused(
     assert p.evaluate("window.__svg") is None
     drawn = "is => is.filter(i => !i.src.startsWith('data:image/png;base64,')).length"
     assert p.eval_on_selector_all("img", drawn) == 0
-    assert requests == [url]  # the page fetched nothing
+    assert requests == [url, "http://127.0.0.1:9/x.png"]  # the page fetched nothing itself
     assert page.errors == []
 
 
