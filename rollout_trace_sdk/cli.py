@@ -303,7 +303,8 @@ def _where(error: ReduceError) -> str | None:
     return event
 
 
-#: The commands for looking at a rollout: a refusal of a log event says --lenient shows the rest.
+#: The commands for looking at a rollout: a refusal lenient reduction would pass over says
+#: --lenient shows the rest.
 _LOOKING = frozenset({"view", "show", "summary"})
 
 
@@ -527,9 +528,11 @@ def main(
         return _USAGE
     except ReduceError as exc:
         _report_error(exc, err)
-        if args.command in _LOOKING and not args.lenient and exc.line is not None:
-            # an event the log could not give (a crash's cut last line, a bad event): these
-            # commands can still show the rest, as `reduce` cannot (its refusal is Codex's)
+        if args.command in _LOOKING and not args.lenient and exc.lenient_skips:
+            # what lenient reduction passes over (a crash's cut last line, an event replay
+            # cannot apply, a payload the end checks refuse; not a seq gap or a bad line
+            # mid-log, which it refuses too): these commands can still show the rest, as
+            # `reduce` cannot (its refusal is Codex's)
             print(f"  (rollout-trace {args.command} --lenient shows the rest)", file=err)
         return _REFUSED
     except KeyboardInterrupt:

@@ -82,6 +82,13 @@ def _refused_after_completion(raw: bytes) -> bool:
         return False
 
 
+def _torn(error: ReduceError, raw: bytes) -> ReduceError:
+    """``error``, about log line ``raw``, marked as lenient reduction's to skip when the line
+    is a torn last one (no newline: a crash cut it); a bad line mid-log it refuses as well."""
+    error.lenient_skips = not raw.endswith(b"\n")
+    return error
+
+
 def _loads_lenient_numbers(raw: bytes) -> Any:
     """Parse JSON serde accepts but orjson refuses (numbers beyond f64: serde keeps them as
     text). Only called after ``serde_errors`` confirmed serde would accept the bytes."""
@@ -276,8 +283,9 @@ class Bundle:
             if self.lenient and not raw.endswith(b"\n"):
                 self.skipped.append(f"{log}:{number}: skipped a truncated last line (not UTF-8)")
                 return None
-            raise ReduceError(
-                words.read_line(number), cause=words.NOT_UTF8, file=log, line=number
+            raise _torn(
+                ReduceError(words.read_line(number), cause=words.NOT_UTF8, file=log, line=number),
+                raw,
             ) from None
         if not text.strip(_RUST_WHITESPACE):
             return None
@@ -292,7 +300,10 @@ class Bundle:
         if self.lenient and not raw.endswith(b"\n"):
             self.skipped.append(f"{log}:{number}: skipped a truncated last line ({cause})")
             return None
-        raise ReduceError(words.parse_line(number), cause=cause or str(exc), file=log, line=number)
+        raise _torn(
+            ReduceError(words.parse_line(number), cause=cause or str(exc), file=log, line=number),
+            raw,
+        )
 
     # --- payloads -----------------------------------------------------------------------------
 
@@ -410,6 +421,7 @@ class Bundle:
             return
         for error in self._shards.footer_errors(list(refs.values()), completed):
             if not self.lenient:
+                error.lenient_skips = True
                 raise error
             # a shard a failing disk or a crash left open under a closing log, or before
             # the last shard
@@ -424,6 +436,7 @@ class Bundle:
                 self._shards.check(in_id_order[position])
             except ReduceError as exc:
                 if not self.lenient:
+                    exc.lenient_skips = True
                     raise
                 self.skipped.append(f"{exc}; left unchecked")
 
@@ -453,9 +466,11 @@ class Bundle:
                     f"{self._display}/{path}: payload {raw_payload_id} is not JSON ({cause})"
                 )
                 return
-            raise ReduceError(
+            error = ReduceError(
                 f"{message} payload {raw_payload_id}", cause=cause, file=self.files.shown(path)
             )
+            error.lenient_skips = True
+            raise error
         self._valid_paths.add(path)
 
     def _unreadable(self, raw_payload_id: str, path: str, exc: OSError) -> None:
@@ -465,9 +480,11 @@ class Bundle:
                 f"({io_error_text(exc)}); left unchecked"
             )
             return
-        raise ReduceError(
+        error = ReduceError(
             f"read payload {raw_payload_id}", cause=io_error_text(exc), file=self.files.shown(path)
-        ) from None
+        )
+        error.lenient_skips = True
+        raise error from None
 
 
 def _shard_reader(bundle: Bundle) -> ShardReader:

@@ -28,6 +28,11 @@ class ReduceError(Exception):
         self.file = None if file is None else str(file)
         self.line = line
         self.seq = seq
+        #: Whether lenient reduction passes over what this error is about (a torn last line,
+        #: an event replay cannot apply, a payload the end checks refuse), set where strict
+        #: reduction raises it: the looking commands then say ``--lenient`` shows the rest, and
+        #: only then (a seq gap or a bad line mid-log is refused by lenient reduction as well).
+        self.lenient_skips = False
 
     def codex_text(self) -> str:
         """What ``codex debug trace-reduce`` prints for this error.

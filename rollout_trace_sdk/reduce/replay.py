@@ -178,6 +178,7 @@ def replay_source(source: ReplaySource) -> st.RolloutTrace:
         except ReduceError as exc:
             if not lenient:
                 _locate(exc, log, located.line, event.seq)
+                exc.lenient_skips = True  # lenient replay passes over this event (below)
                 raise
             # A killed recorder leaves events whose payload never reached the disk, and later
             # events that refer to what those would have created: lenient replay passes over

@@ -12,7 +12,7 @@ import pytest
 from rollout_trace_sdk.cli import main
 
 from ..conftest import needs_conformance
-from .conftest import HOSTILE_ID_SHOWN, hostile_id_bundle
+from .conftest import HOSTILE_ID_SHOWN, hostile_id_bundle, skipping_bundle
 
 
 def _run(*argv: str | Path) -> tuple[int, str, str]:
@@ -115,3 +115,39 @@ def test_a_crash_cut_log_refused_says_lenient_shows_the_rest(
     assert err.endswith(hint) == (command != "reduce")
     code, _, err = _run(command, tmp_path / "missing", *extra)
     assert code != 0 and "--lenient" not in err
+
+
+def _middle_line_dropped(bundle: Path) -> None:
+    """A seq gap: lenient reduction refuses it as strict reduction does."""
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines[:6] + lines[7:]))
+
+
+def _middle_line_unparsable(bundle: Path) -> None:
+    """A line mid-log that is not JSON (it ends with its newline: no crash cut it)."""
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    lines[6] = lines[6][:40] + b"\n"
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines))
+
+
+@pytest.mark.parametrize("command", ["show", "summary", "view"])
+@pytest.mark.parametrize("damage", ["gap", "unparsable", "unknown call"])
+def test_the_lenient_hint_only_where_lenient_shows_the_rest(
+    command: str, damage: str, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """The hint followed any refusal with a log line: a seq gap or a bad line mid-log, which
+    ``--lenient`` refuses the same, said ``--lenient shows the rest``. Now it is said exactly
+    when the same command with ``--lenient`` succeeds (an event replay cannot apply: a call's
+    end naming a call never started)."""
+    if damage == "unknown call":
+        bundle = skipping_bundle(demo_bundle, tmp_path)
+    else:
+        bundle = tmp_path / "damaged"
+        shutil.copytree(demo_bundle, bundle)
+        (bundle / "state.json").unlink(missing_ok=True)
+        {"gap": _middle_line_dropped, "unparsable": _middle_line_unparsable}[damage](bundle)
+    extra = ["-o", str(tmp_path / "out")] if command == "view" else []
+    code, _, err = _run(command, bundle, *extra)
+    assert code == 1
+    lenient_code, _, _ = _run(command, "--lenient", bundle, *extra)
+    assert ("--lenient shows the rest" in err) == (lenient_code == 0)
