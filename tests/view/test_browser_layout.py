@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import copy
 import io
+import re
+import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
+import pytest
 
 from rollout_trace_sdk.cli import main
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
-from .conftest import Page
+from .conftest import UNSENT_RESULT, Page
 
 #: A tool name and a nickname holding a right-to-left override: shown raw, the name reads
 #: "run_tool_live" and the nickname "Bob".
@@ -157,4 +161,34 @@ def test_the_details_links_answer_the_keyboard(page: Page, demo_state: Any, tmp_
     p.focus("#clear-thread")
     p.keyboard.press("Enter")
     assert "rows" in p.inner_text("#filter-note")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("stopped_bundle", ["2"], indirect=True)
+def test_ids_holding_bidi_controls_still_open_and_link(
+    page: Page, stopped_bundle: Path, tmp_path: Path
+) -> None:
+    """The page spelled the ids in its payload buttons' data-payload too, so a payload whose
+    id held U+202E (Codex reduces it) opened as "not embedded in the page" (found by review
+    review24). The id is spelled where it is shown, kept in what the page reads back; and a
+    deep link to a call id holding U+202E selects it and is written back the same."""
+    bundle = tmp_path / "bidi"
+    shutil.copytree(stopped_bundle, bundle)
+    (bundle / "state.json").unlink(missing_ok=True)
+    for path in (bundle / "trace.jsonl", *(bundle / "payloads").iterdir()):
+        text = path.read_text()
+        text = re.sub(r'"raw_payload:(\d+)"', r'"raw\\u202epayload:\1"', text)
+        path.write_text(text.replace('"c1"', '"c\\u202e1"'))
+    target = tmp_path / "bidi.html"
+    assert main(["view", str(bundle), "-o", str(target)], out=io.StringIO()) == 0
+    p = page.open(target.as_uri() + "#call=" + quote("c\u202e1"))
+    assert p.locator("#list .row.sel").get_attribute("data-kind") == "tool"
+    assert "c\\u202e1" in p.inner_text("#detail")
+    p.locator("#detail button", has_text="raw result").click()
+    view = p.locator("#payload-view")
+    view.locator("[data-testid=payload]").wait_for(timeout=10_000)
+    assert UNSENT_RESULT in view.inner_text() and "raw\\u202epayload:" in view.inner_text()
+    p.locator("#list .row[data-kind=call]").first.click()
+    p.locator("#list .row[data-kind=tool]").first.click()
+    assert p.evaluate("decodeURIComponent(location.hash)") == "#call=c\u202e1"
     assert page.errors == []

@@ -4,7 +4,7 @@ function threadLink(t) { return `<span class="link" tabindex="0" role="link" dat
 function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" tabindex="0" role="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
 function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" tabindex="0" role="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
 function cellLink(i) { return `<span class="link" tabindex="0" role="link" data-go="cell:${i}">code cell</span>`; }
-function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${esc(id)}">${esc(label)}</button>` : ""; }
+function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${attr(id)}">${esc(label)}</button>` : ""; }
 // A kind as words; a state file may lack it (the viewer reads it, the shape check does not
 // require it).
 function kindText(kind) { return typeof kind === "string" ? kind.replace(/_/g, " ") : "unknown"; }
@@ -28,7 +28,7 @@ function hlNotes(text, ix) {
     const info = S.m.payloads[mt[2]];
     if (!info || !info[2]) continue;  // not a payload this rollout lost part of
     out += hlImages(text.slice(i, mt.index), it, ix, at) +
-      `<span class="link" tabindex="0" role="button" data-payload="${esc(mt[2])}" data-label="${esc(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
+      `<span class="link" tabindex="0" role="button" data-payload="${attr(mt[2])}" data-label="${attr(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
     i = mt.index + mt[0].length;
   }
   return out + hlImages(text.slice(i), it, ix, at);

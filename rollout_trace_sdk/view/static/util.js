@@ -26,7 +26,9 @@ const S = {
 // Every text the page shows goes through it: esc (HTML), the rows, tooltips, canvas labels.
 const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
 const vis = (s) => String(s == null ? "" : s).replace(BIDI, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
-const esc = (s) => vis(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+// An attribute the page reads back (data-payload: the id it opens) keeps the text as it is.
+const attr = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+const esc = (s) => attr(vis(s));
 function dur(o) {
   if (o.s == null || o.e == null) return o.st === "running" ? "running" : "";
   return ms(o.e - o.s);
