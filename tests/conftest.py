@@ -93,13 +93,16 @@ LOOP_NAMES: Final = ["asyncio", "trio", pytest.param("uvloop", marks=_NEEDS_UVLO
 ASYNCIO_LOOPS: Final = ["asyncio", pytest.param(UVLOOP, id="uvloop", marks=_NEEDS_UVLOOP)]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every async test runs on asyncio and on trio; a test marked ``uvloop`` (the recorder's
     loop mechanics: threads, cancellation, hung disks, fork, the clients' transports) on
     asyncio with uvloop's event loop too. A test that means one backend says so with
-    ``@pytest.mark.parametrize("anyio_backend", [...])``."""
+    ``@pytest.mark.parametrize("anyio_backend", [...])``. First (tryfirst), as the fixture's
+    params were: the backend leads a test's id (``[asyncio-v2]``), before a parametrised
+    fixture's value, so the ids stay those of the fixture it replaced."""
     if "anyio_backend" not in metafunc.fixturenames or any(
-        "anyio_backend" in str(mark.args[0])
+        "anyio_backend" in str(mark.args[0] if mark.args else mark.kwargs.get("argnames"))
         for mark in metafunc.definition.iter_markers("parametrize")
     ):
         return

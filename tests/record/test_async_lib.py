@@ -22,6 +22,23 @@ async def test_the_running_library_is_told(anyio_backend: str) -> None:
     assert await anyio.to_thread.run_sync(current_async_library) is None
 
 
+async def test_the_backend_leads_the_tests_id(
+    anyio_backend: str, schema: int, request: pytest.FixtureRequest
+) -> None:
+    """Parametrising ``anyio_backend`` in ``pytest_generate_tests`` (for uvloop) turned
+    ids such as ``[asyncio-v2]`` into ``[v2-asyncio]``: 190 ids of the suite no longer
+    existed (``-k``/``--deselect`` lists and CI histories name them). Found by review
+    (review24) comparing ``--collect-only`` before and after."""
+    assert request.node.callspec.id == f"{anyio_backend}-v{schema}"
+
+
+@pytest.mark.parametrize(argnames="anyio_backend", argvalues=["asyncio"])
+async def test_a_backend_given_by_keyword_is_left_alone(anyio_backend: str) -> None:
+    """The hook read a ``parametrize`` mark's argnames as ``mark.args[0]``: one given by
+    keyword failed the whole collection with IndexError."""
+    assert current_async_library() == "asyncio"
+
+
 def test_outside_a_loop_none() -> None:
     assert current_async_library() is None
 
