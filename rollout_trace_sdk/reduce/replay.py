@@ -28,6 +28,7 @@ from . import (
     tools,
 )
 from .bundle import Bundle, Progress
+from .confined import BundleFileError
 from .context import ReplayContext
 from .errors import MissingPayload, ReduceError
 
@@ -178,7 +179,9 @@ def replay_source(source: ReplaySource) -> st.RolloutTrace:
         except ReduceError as exc:
             if not lenient:
                 _locate(exc, log, located.line, event.seq)
-                exc.lenient_skips = True  # lenient replay passes over this event (below)
+                # lenient replay passes over this event (below); a payload path the confined
+                # reader refuses it refuses again at the end checks (check_payload)
+                exc.lenient_skips = not (isinstance(exc, BundleFileError) and exc.os_error is None)
                 raise
             # A killed recorder leaves events whose payload never reached the disk, and later
             # events that refer to what those would have created: lenient replay passes over

@@ -11,7 +11,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 
-from ..conftest import needs_conformance
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance
 from .conftest import HOSTILE_ID_SHOWN, hostile_id_bundle, skipping_bundle
 
 
@@ -151,3 +151,33 @@ def test_the_lenient_hint_only_where_lenient_shows_the_rest(
     assert code == 1
     lenient_code, _, _ = _run(command, "--lenient", bundle, *extra)
     assert ("--lenient shows the rest" in err) == (lenient_code == 0)
+
+
+def _error_bundles() -> list[Path]:
+    """Codex's own refused bundles, both corpora (none when ../shared is not there)."""
+    return [
+        case / "bundle"
+        for corpus in (CONFORMANCE, CONFORMANCE_V3)
+        if corpus.is_dir()
+        for case in sorted((corpus / "_errors").iterdir())
+        if (case / "bundle").is_dir()
+    ]
+
+
+@needs_conformance
+def test_the_lenient_hint_on_codexs_refused_bundles() -> None:
+    """Over Codex's error corpora, 41 of the 67 refusals had the hint wrong (a seq gap, a
+    duplicate line hinted; a missing payload, a cut shard not). Now a refusal with the hint is
+    one ``--lenient`` gets past (it succeeds, or stops at a later, other refusal), and one
+    without it is one ``--lenient`` repeats word for word."""
+    wrong = []
+    for bundle in _error_bundles():
+        code, _, err = _run("summary", bundle)
+        if code == 0:
+            continue  # refused by `reduce` only (a state file it would write)
+        lenient_code, _, lenient_err = _run("summary", "--lenient", bundle)
+        first = err.splitlines()[0]
+        got_past = lenient_code == 0 or not lenient_err.startswith(first + "\n")
+        if ("--lenient shows the rest" in err) != got_past:
+            wrong.append(f"{bundle.parent.name}: {first}")
+    assert not wrong
