@@ -192,3 +192,26 @@ def test_ids_holding_bidi_controls_still_open_and_link(
     p.locator("#list .row[data-kind=tool]").first.click()
     assert p.evaluate("decodeURIComponent(location.hash)") == "#call=c\u202e1"
     assert page.errors == []
+
+
+def test_what_the_page_spells_is_what_search_finds(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """The page shows ``run_tool_\\u202eevil``, but search looked in the raw text: the
+    spelling it shows found nothing, and nothing was highlighted (found by review review24).
+    Now the spelled text is searched and highlighted, and a pasted U+202E finds it too."""
+    state, tool_id = _renamed(state=demo_state, tool_name=RLO_TOOL)
+    tool = state["tool_calls"][tool_id]
+    output = state["conversation_items"][tool["model_visible_output_item_ids"][0]]
+    output["body"]["parts"] = [{"type": "text", "text": "said \u202eevil\u202c"}]
+    p = page.open(_page(state, tmp_path))
+    for query in ("\\u202eevil", "\\U202EEVIL", "\u202eevil"):
+        p.fill("#search", "")
+        p.fill("#search", query)
+        p.wait_for_function("document.querySelector('#filter-note').textContent.includes('match')")
+        row = p.locator("#list .row[data-kind=tool]", has_text="run_tool_")
+        assert row.count() == 1, query
+        row.click()
+        marks = p.locator("[data-testid=tool-output] mark").all_inner_texts()
+        assert [m.lower() for m in marks] == ["\\u202eevil"], (query, marks)
+    assert page.errors == []

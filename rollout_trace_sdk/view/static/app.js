@@ -293,7 +293,7 @@ function wire() {
   $("search").addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      const q = $("search").value.trim().toLowerCase();
+      const q = vis($("search").value.trim()).toLowerCase();  // a pasted U+202E finds its spelling
       // A new search starts at the top of its matches: the old scroll position could land
       // on the last of them, the first ones out of sight.
       if (q !== S.query) $("list").scrollTop = 0;

@@ -43,7 +43,7 @@ function haystack(row) {
     parts.push("compaction", o.rq || "", o.rs || "");
     o.repl.forEach(itemText);
   }
-  return parts.join("\n").toLowerCase();
+  return vis(parts.join("\n")).toLowerCase();  // searched as shown: \u202e, as the page spells it
 }
 
 function applyFilter() {

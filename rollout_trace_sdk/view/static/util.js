@@ -81,13 +81,14 @@ function findQuery(text, q, from) {
 function hl(text) {
   const q = S.query;
   if (!q) return esc(text);
+  text = vis(text);  // the query is found in the text as shown (bidi controls spelled)
   const lower = text.toLowerCase();
   let out = "", i = 0, j;
   while ((j = findQuery(lower, q, i)) >= 0 && out.length < 2e6) {
-    out += esc(text.slice(i, j)) + "<mark>" + esc(text.slice(j, j + q.length)) + "</mark>";
+    out += attr(text.slice(i, j)) + "<mark>" + attr(text.slice(j, j + q.length)) + "</mark>";
     i = j + q.length;
   }
-  return out + esc(text.slice(i));
+  return out + attr(text.slice(i));
 }
 
 function renderSummary() {
