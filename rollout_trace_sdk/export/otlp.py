@@ -43,37 +43,37 @@ import attrs
 from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.item_text import own_item_ids, tool_name
 from .otlp_content import Conversation, cut
+from .otlp_names import (
+    AGENT_ID,
+    AGENT_NAME,
+    CACHE_READ_TOKENS,
+    CACHE_WRITE_TOKENS,
+    CONVERSATION,
+    ERROR_TYPE,
+    INPUT_MESSAGES,
+    INPUT_TOKENS,
+    OPERATION,
+    OURS,
+    OUTPUT_MESSAGES,
+    OUTPUT_TOKENS,
+    PROVIDER,
+    REASONING_TOKENS,
+    REQUEST_MODEL,
+    RESPONSE_ID,
+    TOOL_ARGUMENTS,
+    TOOL_CALL_ID,
+    TOOL_NAME,
+    TOOL_RESULT,
+    TOOL_TYPE,
+    WORKFLOW,
+    provider_value,
+)
 
 #: Execution statuses reported as span status ERROR.
 FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
 
 AttrValue = str | int | float | bool
 _Obj = Mapping[str, Any]
-
-# GenAI semantic-convention attribute names (one place, so the docs' table can be checked).
-OPERATION: Final = "gen_ai.operation.name"
-PROVIDER: Final = "gen_ai.provider.name"
-CONVERSATION: Final = "gen_ai.conversation.id"
-WORKFLOW: Final = "gen_ai.workflow.name"
-AGENT_ID: Final = "gen_ai.agent.id"
-AGENT_NAME: Final = "gen_ai.agent.name"
-REQUEST_MODEL: Final = "gen_ai.request.model"
-RESPONSE_ID: Final = "gen_ai.response.id"
-INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
-OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
-CACHE_READ_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
-CACHE_WRITE_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
-REASONING_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
-INPUT_MESSAGES: Final = "gen_ai.input.messages"
-OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
-TOOL_NAME: Final = "gen_ai.tool.name"
-TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
-TOOL_TYPE: Final = "gen_ai.tool.type"
-TOOL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
-TOOL_RESULT: Final = "gen_ai.tool.call.result"
-ERROR_TYPE: Final = "error.type"
-#: Our own namespace for what the conventions have no name for.
-OURS: Final = "rollout_trace"
 
 
 @attrs.frozen
@@ -169,7 +169,7 @@ def _chat_attributes(node: _Obj) -> dict[str, AttrValue]:
     """The attributes every model request's ``chat`` span starts with."""
     return {
         OPERATION: "chat",
-        PROVIDER: str(node.get("provider_name") or "_OTHER"),
+        PROVIDER: provider_value(str(node.get("provider_name") or "_OTHER")),
         REQUEST_MODEL: str(node.get("model") or ""),
     }
 
@@ -413,7 +413,7 @@ class _Mapper:
             None,
         )
         if isinstance(provider, str):
-            attributes[PROVIDER] = provider
+            attributes[PROVIDER] = provider_value(provider)
         if isinstance(thread.get("default_model"), str):
             attributes[REQUEST_MODEL] = thread["default_model"]
         if origin.get("agent_role"):

@@ -26,16 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.export.otlp import (
-    CONVERSATION,
-    INPUT_MESSAGES,
-    OtlpSpan,
-    OtlpTrace,
-    otlp_trace,
-    span_id_of,
-    trace_id_of,
-)
+from rollout_trace_sdk.export.otlp import OtlpSpan, OtlpTrace, otlp_trace, span_id_of, trace_id_of
 from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, cut
+from rollout_trace_sdk.export.otlp_names import CONVERSATION, INPUT_MESSAGES
 from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
 
 from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, conformance_bundles, needs_conformance_v3
