@@ -379,7 +379,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .sources import SourceError, bundles_under, describe, looks_like_bundle
+    from .sources import SourceError, bundles_under, describe, looks_like_bundle, no_bundles_text
 
     root = Path(args.root)
     if not root.is_dir():
@@ -388,7 +388,7 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
     found = bundles_under(root)
     if not found:
-        print(visible(f"no bundles under {args.root}"), file=err)
+        print(visible(no_bundles_text(Path(args.root))), file=err)
         return 0
     print(f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE", file=out)
     for info in found:

@@ -83,6 +83,46 @@ def bundles_under(root: Path) -> list[BundleInfo]:
     return found
 
 
+#: How many directories :func:`no_bundles_text` looks at below a root, and how many roots it
+#: names: a hint, never a walk of a whole disk.
+_DEEPER_SCAN: Final = 2000
+_DEEPER_NAMED: Final = 3
+
+
+def no_bundles_text(root: Path) -> str:
+    """What to say of a root without bundles directly under it: ``ls`` and ``--latest`` read
+    one root's own bundles, where ``export --to`` searches the whole tree, so a root of roots
+    (``runs/exp1/trace-*``) names the roots below it that hold bundles (the first few, in
+    name order, breadth first)."""
+    text = f"no bundles under {root}"
+    deeper: list[Path] = []
+    queue, seen = [root], 0
+    while queue and seen < _DEEPER_SCAN and len(deeper) < _DEEPER_NAMED:
+        here = queue.pop(0)
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if not entry.is_dir(follow_symlinks=False) or is_work_in_progress(entry.name):
+                continue
+            path = Path(entry.path)
+            if looks_like_bundle(path):  # its own subdirectories are not searched
+                if here != root and here not in deeper:
+                    deeper.append(here)
+            else:
+                queue.append(path)
+    if not deeper:
+        return text
+    more = ", ..." if len(deeper) == _DEEPER_NAMED else ""
+    named = ", ".join(str(path) for path in deeper)
+    return (
+        f"{text}; bundles lie deeper, under {named}{more} "
+        "(ls and --latest read one root's own bundles)"
+    )
+
+
 def bundle_info(bundle: Path) -> BundleInfo:
     """Read the manifest and the log's tail (and count thread starts) of one bundle."""
     started = _started(bundle)
@@ -223,7 +263,7 @@ def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bo
             )
         found = bundles_under(path) if is_dir else []
         if not found:
-            raise SourceError(f"--latest: no bundles under {source}")
+            raise SourceError(f"--latest: {no_bundles_text(path)}")
         return str(found[0].path)
     if is_dir:
         if looks_like_bundle(path):

@@ -267,3 +267,28 @@ def test_failed_inference_error_text_in_summary_show_and_view(tmp_path: Path, ro
     assert run("reduce", newest)[0] == 0
     code, out, _ = run("show", newest / "state.json")
     assert code == 0 and f"error: {ERROR}" in out
+
+
+def test_a_root_whose_bundles_lie_deeper_says_where(tmp_path: Path, root: Path) -> None:
+    """``ls`` and ``--latest`` read the bundles directly under a root, where ``export --to``
+    searches the whole tree; a root of roots (``runs/exp1/trace-*``, the conformance corpora's
+    layout) was answered "no bundles under runs" and nothing more, while ``export runs`` found
+    every bundle (found by review export24). It now names the roots below that hold bundles."""
+    runs = tmp_path / "runs"
+    for name in ("exp2", "exp1"):
+        shutil.copytree(root, runs / name / "seed0")
+    (runs / "notes").mkdir()
+    code, out, err = run("ls", runs)
+    assert code == 0 and out == ""
+    assert err == (
+        f"no bundles under {runs}; bundles lie deeper, under {runs / 'exp1' / 'seed0'}, "
+        f"{runs / 'exp2' / 'seed0'} (ls and --latest read one root's own bundles)\n"
+    )
+    code, _, err = run("summary", runs, "--latest")
+    assert code == 1 and err.startswith(
+        f"rollout-trace summary: --latest: no bundles under {runs}; bundles lie deeper, under "
+    )
+    # a bundle's own subdirectories are not searched, nor an empty tree
+    (tmp_path / "empty" / "a" / "b").mkdir(parents=True)
+    code, _, err = run("ls", tmp_path / "empty")
+    assert code == 0 and err == f"no bundles under {tmp_path / 'empty'}\n"
