@@ -17,7 +17,7 @@ from ..reduce import ReduceError
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
 from ..view.visible import visible
-from .otlp import OtlpTrace, PayloadText, otlp_trace
+from .otlp import OtlpTrace, PayloadText, otlp_trace, trace_id_of
 from .otlp_sdk import OtlpExportError, json_lines, masked_url, sdk_spans, send, traces_url
 
 
@@ -35,7 +35,16 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     traces: list[OtlpTrace] = []
     failed = 0
+    paths: dict[Path, str] = {}  # each source's resolved path -> the source as named
+    trace_ids: dict[int, str] = {}  # the trace ids sent -> the source that sent each
     for source in args.sources:
+        path = Path(source).resolve()
+        if path in paths:
+            print(
+                visible(f"note: {source}: the same path as {paths[path]}; exported once"), file=err
+            )
+            continue
+        paths[path] = source
         try:
             state = load_noting(source, args.lenient, err)
         except ReduceError as exc:
@@ -43,6 +52,7 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(visible(f"rollout-trace export: {source}: {exc}"), file=err)
             failed += 1
             continue
+        _note_shared_trace_id(source, state, trace_ids, err)
         reader = PayloadReader(source) if args.inline_payloads and Path(source).is_dir() else None
         if args.inline_payloads and reader is None:
             print(
@@ -73,6 +83,25 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     lines = functools.partial(json_lines, spans)
     code = write_named("export", args.sources, args.output, Path(args.output), lines, out, err)
     return code or (1 if failed else 0)
+
+
+def _note_shared_trace_id(
+    source: str, state: Mapping[str, Any], trace_ids: dict[int, str], err: TextIO
+) -> None:
+    """Span ids derive from the trace id, so two sources of one recording (a bundle and its
+    redacted copy, or a copy elsewhere) send spans with the same ids, which a receiver merges,
+    keeping one of each: say so (both are still sent; a file gets both)."""
+    trace_id = trace_id_of(state)
+    first = trace_ids.setdefault(trace_id, source)
+    if first != source:
+        print(
+            visible(
+                f"note: {source}: trace id {state.get('trace_id') or f'{trace_id:032x}'} was "
+                f"exported from {first} too: their spans share ids, and a receiver keeps one "
+                "of each"
+            ),
+            file=err,
+        )
 
 
 def _text(reader: PayloadReader | None, state: Mapping[str, Any]) -> PayloadText | None:

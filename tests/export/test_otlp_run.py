@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import shutil
 from importlib.metadata import version
 from pathlib import Path
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
@@ -86,3 +88,32 @@ def test_the_exporters_retry_log_does_not_print_the_query_string(
     logged = caplog.text
     assert "Transient error" in logged and "/v1/traces?***" in logged, logged
     assert "k3y" not in logged + err.getvalue() and "s3cretpw" not in logged
+
+
+def test_sources_sharing_a_trace_id_are_noted(demo_bundle: Path, tmp_path: Path) -> None:
+    """Span ids derive from the trace id, so two sources of one recording (a bundle named
+    twice, a bundle and its redacted copy) send spans with the same ids, which a receiver
+    merges: one of each kept, whichever it likes. They were sent without a word (found by
+    review export24: 112 of 6,042 spans of a 133-bundle run collided). A bundle named twice is
+    now sent once; another source with a trace id already sent is noted, and still sent."""
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_bundle, copy)
+    out, err = io.StringIO(), io.StringIO()
+    target = tmp_path / "spans.jsonl"
+    argv = ["export", "--format", "otlp", str(demo_bundle), f"{demo_bundle}/", str(copy)]
+    code = main([*argv, "-o", str(target)], out=out, err=err)
+    assert code == 0, err.getvalue()
+    trace_id = orjson.loads((demo_bundle / "manifest.json").read_bytes())["trace_id"]
+    assert err.getvalue().splitlines() == [
+        f"note: {demo_bundle}/: the same path as {demo_bundle}; exported once",
+        f"note: {copy}: trace id {trace_id} was exported from {demo_bundle} too: their spans "
+        "share ids, and a receiver keeps one of each",
+    ]
+    span_ids = [
+        span["spanId"]
+        for line in target.read_text().splitlines()
+        for resource in orjson.loads(line)["resourceSpans"]
+        for scope in resource["scopeSpans"]
+        for span in scope["spans"]
+    ]
+    assert len(span_ids) == 2 * len(set(span_ids))
