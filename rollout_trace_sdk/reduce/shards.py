@@ -255,6 +255,8 @@ class ShardReader:
         self._floor = floor
         self._read_file = read_file
         self._shards: dict[int, _Shard] = {}
+        #: the compressed size each unsealed shard had when indexed (see :meth:`_grown`)
+        self._unsealed_sizes: dict[int, int] = {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._cached_bytes = 0
         self._checked: set[str] = set()
@@ -302,6 +304,7 @@ class ShardReader:
             raise ReduceError(f"decompress shard {shown}", cause=cause, file=shown) from None
         except ShardBomb as exc:
             raise ReduceError(f"decompress shard {shown}", cause=str(exc), file=shown) from None
+        size = len(raw)
         del raw
         if shard is None:
             try:
@@ -310,6 +313,8 @@ class ShardReader:
                 exc.file = shown
                 raise
             self._shards[number] = shard
+            if not sealed:
+                self._unsealed_sizes[number] = size
         self._remember(number, data)
         return shard, data
 
@@ -320,10 +325,36 @@ class ShardReader:
             _, dropped = self._cache.popitem(last=False)
             self._cached_bytes -= len(dropped)
 
+    def _grown(self, number: int) -> bool:
+        """Whether an unsealed shard has grown since it was indexed; if so, its index and bytes
+        are dropped, to be read again. A bundle reduced while its recording runs: an early
+        event had the shard read, and a later one cites a record the writer flushed after that
+        (before the event, as it always does). A sealed shard, or an unsealed one that did not
+        grow (a crash's), is never read again, so a static bundle reduces as Codex reduces it,
+        at the cost of one more read of the shard at its first missing record."""
+        indexed = self._unsealed_sizes.get(number)
+        if indexed is None:
+            return False
+        try:
+            size = len(self._read_file(layout.shard_path(number)))
+        except (OSError, ReduceError):
+            size = indexed
+        if size == indexed:
+            del self._unsealed_sizes[number]  # settled: not read again
+            return False
+        del self._shards[number]
+        del self._unsealed_sizes[number]
+        dropped = self._cache.pop(number, None)
+        self._cached_bytes -= len(dropped) if dropped is not None else 0
+        return True
+
     def record(self, payload_id: str, shard: int) -> bytes:
         """The stored body of ``payload_id`` (not spliced)."""
         found, data = self._load(shard)
         where = found.records.get(payload_id)
+        if where is None and self._grown(shard):
+            found, data = self._load(shard)
+            where = found.records.get(payload_id)
         if where is None:
             raise MissingShardPayload(_missing_text(payload_id, shard), file=self._shown(shard))
         start, length = where

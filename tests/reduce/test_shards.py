@@ -393,3 +393,46 @@ def test_shard_sealed_refuses_what_is_not_zstd(data: bytes) -> None:
         shards.shard_sealed(data)
     with pytest.raises(zstandard.ZstdError):
         shards.decompress_shard(data)
+
+
+def _growing_shard() -> tuple[bytes, bytes, bytes]:
+    """A shard as a live recording leaves it: a zstd block flushed after each batch of records,
+    the frame not ended (unsealed). The bytes after the first batch, then after the second."""
+    stream = zstandard.ZstdCompressor(write_checksum=True).compressobj()
+    first = stream.compress(_records(("raw_payload:1", b"[1]")))
+    first += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    second = first + stream.compress(_records(("raw_payload:2", b"[2]")))
+    second += stream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+    return first, second, second + stream.flush()
+
+
+def test_a_shard_that_grew_since_it_was_read_is_read_again(files: _Files) -> None:
+    """A bundle reduced while its recording runs: the shard was indexed when an early event
+    needed it, and a later event cites a record the writer flushed after that (before the
+    event, as it always does). The record was reported missing, so exporting a live schema-3
+    bundle failed every time (found by review export24: 3 exports of 3 while a recording ran,
+    ``missing payload raw_payload:5025 in shard 5``); an unsealed shard is now read again when
+    it has grown, once per growth."""
+    first, second, _ = _growing_shard()
+    files.write(1, first)
+    reader = ShardReader("b", files.read)
+    assert reader.text(_ref(1)) == b"[1]"
+    files.write(1, second)
+    assert reader.text(_ref(2)) == b"[2]"
+    assert reader.text(_ref(1)) == b"[1]"
+    # a record that is not there: the shard is read again only while it grows
+    files.reads.clear()
+    for _ in range(3):
+        with pytest.raises(MissingPayload, match="missing payload raw_payload:3 in shard 1"):
+            reader.text(_ref(3))
+    assert files.reads == ["payloads/000001.zst"], "read again once, found unchanged"
+
+
+def test_a_sealed_shard_is_not_read_again(files: _Files) -> None:
+    *_, sealed = _growing_shard()
+    files.write(1, sealed)
+    reader = ShardReader("b", files.read)
+    assert reader.text(_ref(2)) == b"[2]"
+    with pytest.raises(MissingPayload, match="missing payload raw_payload:3 in shard 1"):
+        reader.text(_ref(3))
+    assert files.reads == ["payloads/000001.zst"]
