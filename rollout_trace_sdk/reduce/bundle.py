@@ -12,6 +12,7 @@ check, which every payload read passes: imported with the module, not by each re
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -49,9 +50,17 @@ io_error_text = os_error_text
 
 def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
     """The log's lines, newline kept (Codex parses them with it); a read failure is Codex's
-    "read trace event line N"."""
+    "read trace event line N".
+
+    A regular file is read to the size it had when opened (a line being written then, to its
+    newline): a bundle reduced while its recording runs is reduced as it stood, instead of
+    chasing the writer, and no line is read that cites a payload record written after its
+    shard was read. A file that does not grow reads to its end, as Codex reads it."""
+    status = os.fstat(handle.fileno())
+    limit = status.st_size if stat.S_ISREG(status.st_mode) else -1
+    read = 0
     number = 0
-    while True:
+    while limit < 0 or read < limit:
         number += 1
         try:
             raw = handle.readline()
@@ -61,6 +70,7 @@ def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
             ) from None
         if not raw:
             return
+        read += len(raw)
         yield raw
 
 

@@ -420,3 +420,20 @@ def test_reading_a_bundle_leaves_no_descriptor_open(tmp_path: Path, schema: int)
         assert _open_descriptors() == before
     finally:
         gc.enable()
+
+
+def test_lines_written_after_the_log_was_opened_are_not_read(tmp_path: Path) -> None:
+    """A bundle reduced while its recording runs: the log is read to the size it had when
+    opened (a line being written then, to its newline). Reading on to the end chased the
+    writer: review export24's check of a live recording (about 1.3 MB/s) was still reducing
+    after minutes, and lines written after a shard was read cited records the reader had not
+    seen. The reduced state is the recording as it stood when the log was opened."""
+    bundle_dir = make_bundle(tmp_path, event_lines(_payloads()[:-1]))  # unclosed
+    bundle = Bundle.open(bundle_dir)
+    events = bundle.events()
+    first = next(events)
+    assert first.event.seq == 1
+    later = ev.TraceEvent(2, 6, 2_000, ROLLOUT, None, None, ev.RecordingCompleted())
+    with (bundle_dir / layout.EVENT_LOG).open("ab") as log:
+        log.write(codec.event_line(later) + b"{ a line the writer is still writing")
+    assert [located.event.seq for located in events] == [2, 3, 4, 5]
