@@ -271,6 +271,75 @@ class RecordQueue(ThreadInbox):
             self._hurry()
         return True
 
+    def start_flat(
+        self,
+        kind: ev.PayloadKind,
+        data: bytes | LazyBody,
+        cls: type[Any],
+        head: tuple[Any, ...],
+        thread_id: str | None,
+        codex_turn_id: str | None,
+    ) -> tuple[Any, ...] | None:
+        """:meth:`put_frozen` of ``data``, then :meth:`event_flat` of ``(*head, its
+        reference)`` (a tool call's invocation and start), in one step when both fit; else
+        one by one, each decided as ever. The reference, or ``None`` when the event was
+        dropped."""
+        plan = self._plan
+        assert plan is not None
+        queued = self._queued + len(data) + PAYLOAD_OVERHEAD + EVENT_COST
+        if _get_ident() == self._loop_ident and queued <= self._cap and not self._full:
+            with self._inbox_lock:  # the plan is shared with calls from other threads
+                placed = (
+                    None if self._closing or self._failed is not None else plan.place_whole(data)
+                )
+            if placed is not None:
+                payload_id, shard, record = placed
+                ref = (payload_id, kind, "", shard, None, 0)
+                seq = self._seq = self._seq + 1
+                append = self._queue.append
+                append(record)
+                append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, (*head, ref)))
+                self._queued = queued
+                self._enqueued += 2
+                if queued >= self._hurry_at:
+                    self._hurry()
+                return ref
+        ref = self.put_frozen(kind, data)
+        return ref if self.event_flat(cls, (*head, ref), thread_id, codex_turn_id) else None
+
+    def events_flat(
+        self,
+        cls: type[Any],
+        flat: tuple[Any, ...],
+        then: type[Any],
+        then_flat: tuple[Any, ...],
+        thread_id: str | None,
+        codex_turn_id: str | None,
+    ) -> None:
+        """:meth:`event_flat` of two events in a row (a tool call's end and its output's
+        acceptance), in one step when both fit; else one by one, each decided as ever."""
+        queued = self._queued + 2 * EVENT_COST
+        if (
+            _get_ident() != self._loop_ident
+            or self._closing
+            or self._failed is not None
+            or self._full
+            or queued > self._cap
+        ):
+            self.event_flat(cls, flat, thread_id, codex_turn_id)
+            self.event_flat(then, then_flat, thread_id, codex_turn_id)
+            return
+        seq = self._seq
+        self._seq = seq + 2
+        wall = time.time_ns() // 1_000_000
+        append = self._queue.append
+        append((seq + 1, wall, thread_id, codex_turn_id, flat))
+        append((seq + 2, wall, thread_id, codex_turn_id, then_flat))
+        self._queued = queued
+        self._enqueued += 2
+        if queued >= self._hurry_at:
+            self._hurry()
+
     def payload_frozen(self, kind: ev.PayloadKind, value: Any) -> tuple[Any, ...] | None:
         """:meth:`payload_nowait` when :attr:`flat`, the reference flat (see
         :meth:`put_frozen`); ``None`` for a value that could not be serialised (counted)."""

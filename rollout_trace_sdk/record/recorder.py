@@ -29,6 +29,7 @@ from .._signals import unwind_as_sigint
 from ..model import events as ev
 from ._async_lib import current_async_library
 from ._shard_plan import CaptureLimits
+from ._tool_fast import FastTools
 from .runtime import ENDED_AS, Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 from .writer import BundleWriter
@@ -289,6 +290,8 @@ class RolloutScope:
                     writer, settings.max_queued_bytes if settings.overflow == "wait" else None
                 ),
             )
+            if rt.flat is not None:
+                rt.fast_tools = FastTools(rt, writer)
             rt.event(ev.RolloutStarted(trace_id, thread_id))
             root_thread = AgentThread(
                 rt, thread_id=thread_id, agent_path="/root", session_source=settings.session_source

@@ -13,7 +13,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, ClassVar, Final, Literal, Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Self
 
 import anyio
 import anyio.lowlevel
@@ -29,6 +29,9 @@ from ._item_store import ItemStore
 from ._renaming import unique_name
 from ._request_memo import RequestMemo
 from ._values import RecorderWarning, ValueEncoder, recorder_warning, text_of
+
+if TYPE_CHECKING:
+    from ._tool_fast import FastTools
 
 __all__ = ["RecorderWarning"]  # re-exported: warnings are issued from here too
 
@@ -240,6 +243,7 @@ class Runtime:
         "conversations",
         "cwd",
         "event",
+        "fast_tools",
         "flat",
         "for_parsed_item",
         "items",
@@ -273,6 +277,9 @@ class Runtime:
         self.items: ItemStore | None = getattr(sink, "items", None)
         #: the writer's hot path when it allows it (schema 3 without limits), else None
         self.flat: FlatSink | None = sink if getattr(sink, "flat", False) else None  # type: ignore[assignment]
+        #: the common tool call in few steps, with the hot path (``_tool_fast``; the
+        #: recorder sets it: it makes tool calls, which come after this module)
+        self.fast_tools: FastTools | None = None
         #: one-line JSON of an agent value that never raises (see ``_values``)
         self.compact = sink.values.compact
         #: an item Codex parses strictly (agent messages), made parseable (see ``_values``)

@@ -25,6 +25,7 @@ from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning, warn
 from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
+    from ._item_store import ItemStore
     from .code_cells import CodeCell
     from .turns import Turn
 
@@ -212,7 +213,12 @@ class ToolCall(AgentToolWork):
     def _answered(self, status: ev.ExecutionStatus, output_item: Mapping[str, Any] | None) -> Any:
         """End the call with ``status`` and ``output_item`` as its result (see
         :meth:`completed`; :meth:`failed` with an item)."""
-        if output_item is None:
+        if output_item.__class__ is dict:
+            fast = self._rt.fast_tools  # the common case in few steps (``_tool_fast``)
+            done = None if fast is None else fast.completed(self, status, output_item)
+            if done is not None:
+                return done
+        elif output_item is None:
             self._end(status, None)
             return None
         output_item = plain(output_item)
@@ -242,9 +248,7 @@ class ToolCall(AgentToolWork):
                 self._ended_flat(status, result)
                 self._emit_flat(ev.HistoryItemAcceptedV3, (_ACCEPTED, item_id, item_frozen))
             else:
-                item_ref = store.item(recorded)
-                self._ended(status, store.tool_result(item_ref, recorded))
-                self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
+                self._output_stored(status, recorded, item_id, store)
             return self._turn.thread._ids.calls.unrenamed_item(recorded)
         ended = self._end(status, {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
@@ -253,6 +257,15 @@ class ToolCall(AgentToolWork):
             return self._turn._accept_items([output_item], self.model_visible_call_id)[0]
         ids = self._turn.thread._ids
         return ids.calls.unrenamed(ids.for_snapshot([output_item]))[0]
+
+    def _output_stored(
+        self, status: ev.ExecutionStatus, recorded: Any, item_id: str, store: ItemStore
+    ) -> None:
+        """The call's output ``recorded`` (with its id ``item_id``) stored as an item, the
+        result over it, and both events (schema 3, off the flat hot path)."""
+        item_ref = store.item(recorded)
+        self._ended(status, store.tool_result(item_ref, recorded))
+        self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
 
     def _answer_of(self, value: Any) -> Any:
         """What a tool answered with a bare value instead of an item (``completed("a b c")``):

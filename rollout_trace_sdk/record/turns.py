@@ -210,6 +210,18 @@ class Turn(Handle):
         """
         if self._over():
             return _NullToolCall.INSTANCE
+        fast = self._rt.fast_tools
+        if (
+            fast is not None
+            and arguments is not None
+            and input is None
+            and search is None
+            and command is None
+            and namespace is None
+        ):
+            call = fast.start(self, tool_call_id, name, arguments)  # the common case
+            if call is not None:
+                return call
         # as in CodeCell.tool_call, but the model requests this one: a model-visible call id
         tool = ToolCall(
             self._rt,

@@ -4,9 +4,15 @@ same events queued as objects become: byte for byte, over the corpus and over ma
 from __future__ import annotations
 
 import contextlib
+import enum
+import re
+import types
+import warnings
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
 
 from rollout_trace_sdk.model import codec
@@ -15,6 +21,7 @@ from rollout_trace_sdk.record import RecorderWarning, open_rollout, tool_kinds, 
 from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
 from rollout_trace_sdk.record._item_store import ItemStore
 from rollout_trace_sdk.record._known_refs import freeze
+from rollout_trace_sdk.record._tool_fast import FastTools
 from tests.conftest import CONFORMANCE_V3
 from tests.record.recorder_support import bundle_in, events, loss_report, payload_text
 
@@ -194,3 +201,239 @@ async def test_an_output_stored_by_the_hot_path_is_the_output_stored_by_the_gene
     with pytest.warns() if "n" in output else contextlib.nullcontext():
         general = await _recorded_output(tmp_path / "general", output)
     assert hot == general
+
+
+# --- the common tool call in few steps (_tool_fast) against the general path ------------------
+
+
+class _Name(enum.StrEnum):
+    EXEC = "exec_command"
+
+
+_ARGS = {"cmd": "ls -la", "timeout_ms": 10}
+_SURROGATE_ARGS = '{"cmd":"a\ud800"}'
+_BIG_ARGS = '{"cmd":"' + "q" * 70_000 + '"}'
+
+
+def _out(call_id: Any, text: Any = "ok", **more: Any) -> dict[str, Any]:
+    return {"type": "function_call_output", "call_id": call_id, "output": text, **more}
+
+
+async def _tool_script(turn: Any) -> list[Any]:
+    """Tool calls of the common case and of every case the fused path leaves to the general
+    one (``_tool_fast``: each condition of ``FastTools.start`` and ``completed``), with what
+    each ending call returned."""
+    back: list[Any] = []
+    same = '{"cmd":"pwd"}'
+    args = dict(_ARGS)
+    # the common case: dict and text arguments, the same objects again (the memo) under the
+    # same name and another, a dict changed between calls (not the last call's bytes)
+    exec_command = "exec_command"
+    common: list[tuple[str, Any]] = [
+        (exec_command, _ARGS),
+        (exec_command, _ARGS),
+        ("g", _ARGS),
+        (exec_command, same),
+        (exec_command, same),
+        ("g", same),
+        ("g", args),
+        ("g", args),
+        ("g", _SURROGATE_ARGS),
+    ]
+    for i, (name, arguments) in enumerate(common):
+        async with turn.tool_call(f"a{i}", name, arguments=arguments) as tool:
+            back.append(tool.completed(_out(f"a{i}", f"out {i}")))
+        args["cmd"] = f"ls {i}"
+    back.append(turn.tool_call("s1", "g", arguments=_SURROGATE_ARGS).completed(None))
+    back.append(turn.tool_call("s2", "other_tool", arguments=same).completed(_out("s2")))
+    back.append(turn.tool_call("b1", "f", arguments=_BIG_ARGS).completed(_out("b1")))
+    back.append(turn.tool_call("b2", "f", arguments=_BIG_ARGS).completed(_out("b2")))
+    back.append(turn.tool_call("set", "f", arguments={"s": {1}}).completed(_out("set")))
+    # the start's fallbacks: mistyped name or id, wait, arguments of other kinds, an id used
+    # again, a namespace, input, search, command
+    back.append(turn.tool_call("e1", _Name.EXEC, arguments=same).completed(_out("e1")))
+    back.append(turn.tool_call(7, "f", arguments=same).completed(_out("7")))
+    back.append(turn.tool_call("w1", "wait", arguments='{"cell_id":"9"}').completed(_out("w1")))
+    back.append(turn.tool_call("w2", "wait", arguments="{}").completed(_out("w2")))
+    for i, odd in enumerate([None, types.MappingProxyType({"k": 1}), ["x"], _Name.EXEC]):
+        back.append(turn.tool_call(f"k{i}", "f", arguments=odd).completed(_out(f"k{i}")))
+    back.append(turn.tool_call("a0", "exec_command", arguments=same).completed(_out("a0", "2nd")))
+    back.append(turn.tool_call("n1", "f", namespace="mcp", arguments=same).completed(_out("n1")))
+    back.append(turn.tool_call("i1", "exec", input="code").completed(_out("i1")))
+    back.append(turn.tool_call("t1", "tool_search", search={"query": "q"}).completed(_out("t1")))
+    back.append(turn.tool_call("l1", "local_shell", command=["ls"]).completed(_out("l1")))
+    # from another OS thread: the general path, through the inbox
+    tool = await anyio.to_thread.run_sync(lambda: turn.tool_call("th", "f", arguments=same))
+    back.append(await anyio.to_thread.run_sync(lambda: tool.completed(_out("th"))))
+    tool = turn.tool_call("th2", "f", arguments=same)
+    back.append(await anyio.to_thread.run_sync(lambda: tool.completed(_out("th2"))))
+    # the output's fallbacks: an id, another type, not a dict, a long string, a data: URL,
+    # another call's id or none, ended twice, failed, a renamed call
+    outputs: list[Any] = [
+        _out("o0", id="fco_given"),
+        {"type": "message", "role": "user", "content": "hi"},
+        "bare text",
+        types.MappingProxyType(_out("o3")),
+        _out("o4", "z" * 70_000),
+        _out("o5", "data:image/png;base64," + "A" * 90),
+        _out("other"),
+        {"type": "function_call_output", "output": "no id"},
+        _out("o8", [{"type": "input_text", "text": "t"}]),
+        {"type": "custom_tool_call_output", "call_id": "o9", "output": "c"},
+    ]
+    for i, output in enumerate(outputs):
+        back.append(turn.tool_call(f"o{i}", "f", arguments=same).completed(output))
+    tool = turn.tool_call("d1", "f", arguments=same)
+    back += [tool.completed(_out("d1")), tool.completed(_out("d1", "again"))]
+    back.append(turn.tool_call("f1", "f", arguments=same).failed(output_item=_out("f1", "no")))
+    back.append(turn.tool_call("f2", "f", arguments=same).failed("broken"))
+    # calls the model made (a recorded response), one id twice (renamed #2)
+    calls = [
+        {"type": "function_call", "call_id": "m1", "name": "f", "arguments": same},
+        {"type": "function_call", "call_id": "m2", "name": "f", "arguments": "{}"},
+    ]
+    for _ in range(2):
+        async with turn.inference({"model": "m", "input": ["go"]}) as inference:
+            inference.completed(output_items=calls)
+        for call in calls:
+            async with turn.tool_call(call["call_id"], "f", arguments=call["arguments"]) as tool:
+                back.append(tool.completed(_out(call["call_id"])))
+    # a code cell's own call, and a wait on the cell that ends before the cell does
+    async with turn.tool_call("cell", "exec", input="js") as tool:
+        cell = tool.code_cell("1", "js")
+        nested = cell.tool_call("n1", "f", runtime_tool_id="r1", arguments=same)
+        back.append(nested.completed(_out("n1")))
+        cell.yielded()
+        back.append(tool.completed({"type": "custom_tool_call_output", "call_id": "cell"}))
+    async with turn.tool_call("w3", "wait", arguments={"cell_id": "1"}) as tool:
+        back.append(tool.completed(_out("w3")))
+    cell.finished()
+    async with turn.tool_call("x1", "f", arguments=same):
+        pass  # ended by its block
+    with contextlib.suppress(ValueError):
+        async with turn.tool_call("x2", "f", arguments=same):
+            raise ValueError("boom")
+    return back
+
+
+async def _full_queue_script(turn: Any) -> list[Any]:
+    """Calls made without a pause (the writer cannot run) until the queue refuses them
+    (``overflow="drop"``): starts, payloads and ends dropped, where the fused path and the
+    general one must decide alike."""
+    back: list[Any] = []
+    for i in range(400):
+        tool = turn.tool_call(f"q{i}", "exec_command", arguments={"cmd": "x" * (i % 7)})
+        back.append(tool.completed(_out(f"q{i}", "y" * (i % 300))))
+        back.append(tool.ended)
+    return back
+
+
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CLOCK = re.compile(rb'"(wall_time_unix_ms|\w+_at|\w+_at_ms)":\d+')
+
+
+def _normalised(text: bytes, seen: dict[bytes, bytes]) -> bytes:
+    """``text`` with its times left out and the UUIDs numbered in order of appearance (a
+    rollout's ids and clock are its own; everything else must be the same)."""
+    text = _CLOCK.sub(rb'"\1":0', text)
+    return _UUID.sub(lambda m: seen.setdefault(m[0], b"uuid%d" % len(seen)), text)
+
+
+async def _tool_bundle(
+    tmp: Path, script: Any = _tool_script, **options: Any
+) -> tuple[list[bytes], list[Any]]:
+    """The event lines and, after each, the texts of the payloads it cites (normalised),
+    and what the script's calls returned."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with (
+            open_rollout(tmp, schema_version=3, **options) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            back = await script(turn)
+    bundle = bundle_in(tmp)
+    seen: dict[bytes, bytes] = {}
+    out: list[bytes] = []
+    for line, event in zip(
+        (bundle / "trace.jsonl").read_bytes().splitlines(), events(bundle), strict=True
+    ):
+        out.append(_normalised(line, seen))
+        for value in event["payload"].values():
+            if isinstance(value, dict) and "raw_payload_id" in value:
+                out.append(_normalised(payload_text(bundle, value), seen))
+    return out, back
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("redact", [True, False])
+async def test_the_fused_tool_call_records_what_the_general_path_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redact: bool
+) -> None:
+    """Every case of the script through the fused path where it applies, then with the fused
+    path off: the same lines, payloads, loss report, and the same items handed back."""
+    calls: list[str] = []
+    real_start, real_completed = FastTools.start, FastTools.completed
+
+    def start(self: FastTools, *args: Any) -> Any:
+        made = real_start(self, *args)
+        calls.append("start" if made is not None else "start fallback")
+        return made
+
+    def completed(self: FastTools, *args: Any) -> Any:
+        done = real_completed(self, *args)
+        calls.append("completed" if done is not None else "completed fallback")
+        return done
+
+    monkeypatch.setattr(FastTools, "start", start)
+    monkeypatch.setattr(FastTools, "completed", completed)
+    fused = await _tool_bundle(tmp_path / "fused", redact=redact)
+    # the script took both paths: the common case and every fallback
+    assert calls.count("start") >= 20 and calls.count("start fallback") >= 10, calls
+    assert calls.count("completed") >= 20 and calls.count("completed fallback") >= 5, calls
+    monkeypatch.setattr(FastTools, "start", lambda self, *args: None)
+    monkeypatch.setattr(FastTools, "completed", lambda self, *args: None)
+    general = await _tool_bundle(tmp_path / "general", redact=redact)
+    assert fused[1] == general[1]
+    assert fused[0] == general[0]
+
+
+@pytest.mark.anyio
+async def test_the_fused_tool_call_drops_what_the_general_path_drops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options: dict[str, Any] = {"overflow": "drop", "max_queued_bytes": 64 << 10}
+    fused = await _tool_bundle(tmp_path / "fused", _full_queue_script, **options)
+    monkeypatch.setattr(FastTools, "start", lambda self, *args: None)
+    monkeypatch.setattr(FastTools, "completed", lambda self, *args: None)
+    general = await _tool_bundle(tmp_path / "general", _full_queue_script, **options)
+    assert fused[1] == general[1]
+    assert fused[0] == general[0]
+    assert b"dropped" in b"".join(fused[0]), "the queue refused nothing"
+
+
+def _slots(cls: type) -> list[str]:
+    return [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]
+
+
+@pytest.mark.anyio
+async def test_a_fused_tool_call_has_every_field_the_general_one_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``FastTools.start`` makes the handle without ``ToolCall.__init__``: it sets each field
+    (a slot it forgot would raise AttributeError in a later call) to what ``__init__`` sets."""
+    made: list[dict[str, Any]] = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(FastTools, "start", lambda self, *args: None)
+        async with (
+            open_rollout(tmp_path / str(fused), schema_version=3, thread_id=_THREAD) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            tool = turn.tool_call("c", "exec_command", arguments={"cmd": "ls"})
+            fields = {name: getattr(tool, name) for name in _slots(tools.ToolCall)}
+            assert fields.pop("_turn") is turn and fields.pop("_turn_id") == turn.turn_id
+            assert fields.pop("_rt") is turn._rt
+            made.append(fields)
+            tool.completed(None)
+    assert made[0] == made[1]
+    assert made[0]["_live"] and not made[0]["_done"] and made[0]["tool_call_id"] == "c"
