@@ -217,7 +217,9 @@ class Handle(Emitter):
     async def __aenter__(self) -> Self:
         # the single place a producer waits for the writer (``overflow="wait"``)
         try:
-            await self._rt.room()
+            need = self._rt.room_needed()
+            if need:
+                await self._rt.room(need)
         except Exception as exc:
             call_failed(self, "__aenter__", exc)
         return self

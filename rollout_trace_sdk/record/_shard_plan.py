@@ -89,6 +89,9 @@ class CaptureLimits:
 
 
 _NO_LIMITS: Final = CaptureLimits()
+# looked up once: place_whole runs for most payloads of a tool call
+_raw_payload_id: Final = layout.raw_payload_id
+_RECORD_HEADER_SIZE: Final = layout.SHARD_RECORD_HEADER.size
 
 
 class ShardPlan:
@@ -246,8 +249,8 @@ class ShardPlan:
         making a reference: the payload's id, its shard and the record. The recorder's
         hottest calls build their references as flat tuples (``_known_refs``) from these."""
         n = self._ordinal = self._ordinal + 1
-        payload_id = layout.raw_payload_id(n)
-        shard = self._take(layout.SHARD_RECORD_HEADER.size + len(payload_id) + len(body))
+        payload_id = _raw_payload_id(n)
+        shard = self._take(_RECORD_HEADER_SIZE + len(payload_id) + len(body))
         return payload_id, shard, ((shard << ORDINAL_BITS) | n, body)
 
     def _take(self, length: int) -> int:

@@ -206,6 +206,10 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _no_room_needed() -> int:
+    return 0
+
+
 def _snapshot(opened: dict[int, Any]) -> list[tuple[int, Any]]:
     """The open handles now. Handles used from worker threads open and close while the loop
     thread ends their turn: copying the dict can still meet a change (the copy allocates, and
@@ -234,7 +238,6 @@ class Runtime:
         "_ids_used",
         "_memos",
         "_open",
-        "_wait_for_room",
         "_waits",
         "approval_policy",
         "call_names",
@@ -252,6 +255,7 @@ class Runtime:
         "payload",
         "provider_name",
         "rollout_id",
+        "room_needed",
         "sandbox_policy",
         "sink",
         "trace_id",
@@ -291,7 +295,9 @@ class Runtime:
         self.cwd = cwd
         self.approval_policy = approval_policy
         self.sandbox_policy = sandbox_policy
-        self._wait_for_room = wait_for_room
+        #: what the next ``async with`` must do for the writer (``room``'s ``need``): a
+        #: handle awaits :meth:`room` only when it is not 0 (no coroutine per enter)
+        self.room_needed: Callable[[], int] = wait_for_room or _no_room_needed
         #: id(handle) -> (how to end it, its owner), in the order they opened
         self._open: dict[int, tuple[Callable[[ev.RolloutStatus], None], object | None]] = {}
         self._compactions = 0
@@ -427,10 +433,12 @@ class Runtime:
         else:
             self.event(ev.ProtocolEventObserved(event_type, ref))
 
-    async def room(self) -> None:
+    async def room(self, need: int | None = None) -> None:
         """Give the writer task its turn when it has work waiting, and let it catch up when
-        it is over budget (``overflow="wait"`` only); see ``recorder._room_probe``."""
-        need = 0 if self._wait_for_room is None else self._wait_for_room()
+        it is over budget (``overflow="wait"`` only); see ``recorder._room_probe``. ``need``:
+        what :attr:`room_needed` just answered, when the caller asked it."""
+        if need is None:
+            need = self.room_needed()
         if need == 1:
             # one trip through the scheduler, never a cancellation point: the handle is
             # already started, and an ``async with`` whose enter raised would never end it

@@ -208,7 +208,7 @@ class Turn(Handle):
             The tool call, or a null call when this turn is not live, has ended, or the
             call's start was dropped.
         """
-        if self._over():
+        if self._done and self._over():  # (_over's own test first: a call saved per call)
             return _NullToolCall.INSTANCE
         fast = self._rt.fast_tools
         if (
