@@ -9,8 +9,8 @@ overhead. :class:`FastTools` does the same for that case in a few steps, and han
 else back to the general path before it has recorded anything (``None``).
 
 Only in schema 3 without limits (``Runtime.flat``), on the event loop's thread (a call from
-another thread, or the fork's child before its loop runs, takes the general path, which
-goes through the thread inbox). The bundle is the same byte for byte as the general path
+another OS thread takes the general path, which goes through the thread inbox; the memo
+below is touched by the loop's thread alone). The bundle is the same byte for byte as the general path
 makes it (``tests/record/test_flat_events.py`` records the same calls both ways): the same
 payloads, events and counts, in the same order; the format's facts stay where they are
 (``tool_kinds`` for the invocation, the writer's snapshot, ``ItemIds`` and ``CallIds`` for the
