@@ -329,6 +329,17 @@ class ShardReader:
             _, dropped = self._cache.popitem(last=False)
             self._cached_bytes -= len(dropped)
 
+    def release(self) -> None:
+        """Drop the decompressed shards and parts kept (the bundle was closed). The reader and
+        its bundle refer to each other, so they outlive a reduction until a full garbage
+        collection: a process reducing bundle after bundle (an export's worker) held up to
+        ~96 MiB more per bundle reduced since the last one (8 reductions of a 61 MB bundle:
+        peak RSS 677 MB, 225 MB with this). A later read decompresses again."""
+        self._cache.clear()
+        self._cached_bytes = 0
+        self._parts.clear()
+        self._part_bytes = 0
+
     def _grown(self, number: int) -> bool:
         """Whether an unsealed shard has grown since it was indexed; if so, its index and bytes
         are dropped, to be read again. A bundle reduced while its recording runs: an early
