@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import itertools
 import os
 import stat
 from pathlib import Path
@@ -89,6 +90,10 @@ _DEEPER_SCAN: Final = 2000
 _DEEPER_NAMED: Final = 3
 
 
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
 def no_bundles_text(root: Path) -> str:
     """What to say of a root without bundles directly under it: ``ls`` and ``--latest`` read
     one root's own bundles, where ``export --to`` searches the whole tree, so a root of roots
@@ -99,8 +104,9 @@ def no_bundles_text(root: Path) -> str:
     queue, seen = [root], 0
     while queue and seen < _DEEPER_SCAN and len(deeper) < _DEEPER_NAMED:
         here = queue.pop(0)
-        try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        try:  # no more entries than the scan has left (a directory may hold millions)
+            with os.scandir(here) as listing:
+                entries = sorted(itertools.islice(listing, _DEEPER_SCAN - seen), key=_name)
         except OSError:
             continue
         for entry in entries:

@@ -292,3 +292,26 @@ def test_a_root_whose_bundles_lie_deeper_says_where(tmp_path: Path, root: Path) 
     (tmp_path / "empty" / "a" / "b").mkdir(parents=True)
     code, _, err = run("ls", tmp_path / "empty")
     assert code == 0 and err == f"no bundles under {tmp_path / 'empty'}\n"
+
+
+def test_the_search_for_deeper_bundles_looks_at_2000_entries_at_most(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint's search stopped between directories only: a directory below the root with
+    100,000 subdirectories had each one looked at (100,001 manifest probes, 2.8 s on a local
+    disk) where the hint promises 2,000 entries at most (found by review24b)."""
+    from rollout_trace_sdk import sources
+
+    wide = tmp_path / "runs" / "a"
+    for i in range(3000):
+        (wide / str(i)).mkdir(parents=True)
+    probed: list[Path] = []
+    real = sources.looks_like_bundle
+
+    def probe(path: Path) -> bool:
+        probed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(sources, "looks_like_bundle", probe)
+    assert sources.no_bundles_text(tmp_path / "runs") == f"no bundles under {tmp_path / 'runs'}"
+    assert 0 < len(probed) <= 2000
