@@ -285,3 +285,30 @@ def test_a_payload_whose_event_the_recorder_dropped_is_explained(tmp_path: Path)
     code, out, _ = run("validate", plain)
     assert code == 1
     assert f"{plain}/payloads/9.json: not cited by any event\n" in out
+
+
+@needs_conformance
+def test_a_log_growing_while_validated_is_checked_as_it_stood(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reducer reads a regular log to the size it had when opened (c26894c: a live
+    recording was chased for minutes); validate's own pass over the lines still read to the
+    end, so a writer faster than the checks kept it going (found by review24b). A line is
+    appended after each one checked: the lines there at the open are the ones counted."""
+    from rollout_trace_sdk.reduce import validate
+
+    bundle = tmp_path / "b"
+    shutil.copytree(conformance_bundles(CONFORMANCE_V3)[0], bundle)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    real = validate._Validator.line
+
+    def line(self: validate._Validator, number: int, raw: bytes, *rest: object) -> int:
+        if number < 1000:  # the writer goes on (bounded: a regression ends)
+            with log.open("ab") as handle:
+                handle.write(lines[-1])
+        return real(self, number, raw, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate._Validator, "line", line)
+    report = validate.validate_bundle(bundle)
+    assert report.events == len(lines)

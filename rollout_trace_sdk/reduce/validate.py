@@ -19,6 +19,8 @@ the confined reader (``confined.BundleFiles``).
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -162,8 +164,12 @@ class _Validator:
             return
         expected = 1
         with handle:
-            number = 0
-            while True:
+            # a regular file to the size it had when opened, as the reducer reads it (see
+            # ``bundle._lines``): a recording still running is checked as it stood, not chased
+            status = os.fstat(handle.fileno())
+            limit = status.st_size if stat.S_ISREG(status.st_mode) else -1
+            read = number = 0
+            while limit < 0 or read < limit:
                 try:
                     raw = handle.readline()
                 except OSError as exc:
@@ -171,6 +177,7 @@ class _Validator:
                     break
                 if not raw:
                     break
+                read += len(raw)
                 number += 1
                 expected = self.line(number, raw, rollout_id, expected)
         if self.report.events == 0:
