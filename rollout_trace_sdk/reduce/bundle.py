@@ -12,7 +12,6 @@ check, which every payload read passes: imported with the module, not by each re
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -27,7 +26,7 @@ from ..model.json_check import surely_ignorable
 from ..model.serde_errors import recursion_error as serde_recursion_error
 from ..model.serde_read import DecodeError
 from . import errors as words
-from .confined import BundleFileError, BundleFiles, os_error_text, read_to_end
+from .confined import BundleFileError, BundleFiles, line_limit, os_error_text, read_to_end
 from .errors import MissingPayload, ReduceError
 from .rust_sort import sort_unstable_order
 from .schemas import event_gate_text, manifest_gate_text
@@ -50,15 +49,9 @@ io_error_text = os_error_text
 
 def _lines(handle: BinaryIO, log: str) -> Iterator[bytes]:
     """The log's lines, newline kept (Codex parses them with it); a read failure is Codex's
-    "read trace event line N".
-
-    A regular file is read to the size it had when opened (a line being written then, to its
-    newline): a bundle reduced while its recording runs is reduced as it stood, instead of
-    chasing the writer, and no line is read that cites a payload record written after its
-    shard was read. A file that does not grow reads to its end, as Codex reads it."""
-    status = os.fstat(handle.fileno())
-    limit = status.st_size if stat.S_ISREG(status.st_mode) else -1
-    read = 0
+    "read trace event line N". A regular file is read to the size it had when opened
+    (``confined.line_limit``)."""
+    limit, read = line_limit(handle), 0
     number = 0
     while limit < 0 or read < limit:
         number += 1

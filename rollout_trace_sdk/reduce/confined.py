@@ -39,7 +39,7 @@ from typing import BinaryIO, Final
 from .errors import ReduceError
 from .os_errors import os_error_text
 
-__all__ = ["BundleFileError", "BundleFiles", "os_error_text"]
+__all__ = ["BundleFileError", "BundleFiles", "line_limit", "os_error_text"]
 
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -186,13 +186,15 @@ class BundleFiles:
     def iter_lines(self, relpath: str, *, what: str) -> Iterator[bytes]:
         """Lines of a regular file, newline kept, streamed (memory holds one line at a time)."""
         with self.open(relpath, what=what) as handle:
-            while True:
+            limit, read = line_limit(handle), 0
+            while limit < 0 or read < limit:
                 try:
                     line = handle.readline()
                 except OSError as exc:
                     raise self._os_failure(f"read {what}", relpath, exc) from None
                 if not line:
                     return
+                read += len(line)
                 yield line
 
     def exists(self, relpath: str) -> bool:
@@ -313,6 +315,19 @@ class BundleFiles:
 _MORE: Final = 1 << 16
 #: The most one ``read`` returns on Linux (a shorter read of a larger request is no end).
 _READ_MAX: Final = 0x7FFFF000
+
+
+def line_limit(handle: BinaryIO) -> int:
+    """How many bytes of lines to read from ``handle``: a regular file's size when opened (a
+    line being written then is read to its newline), -1 (to the end) for anything else.
+
+    A bundle looked at while its recording runs is read as it stood when opened, instead of
+    chasing the writer (a live recording was reduced for minutes, and lines written after a
+    shard was read cited records it had not seen); a file at rest reads to its end, as Codex
+    reads it. The reducer's, ``validate``'s and the failure scan's readings of the log follow it.
+    """
+    status = os.fstat(handle.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else -1
 
 
 def read_to_end(fd: int, size: int | None = None) -> bytes:

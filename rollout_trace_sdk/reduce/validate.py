@@ -19,8 +19,6 @@ the confined reader (``confined.BundleFiles``).
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
 from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, Bundle, Progress, end_check_error
-from .confined import BundleFileError, BundleFiles
+from .confined import BundleFileError, BundleFiles, line_limit
 from .errors import ReduceError
 from .schemas import event_gate_text, manifest_gate_text
 
@@ -166,9 +164,7 @@ class _Validator:
         with handle:
             # a regular file to the size it had when opened, as the reducer reads it (see
             # ``bundle._lines``): a recording still running is checked as it stood, not chased
-            status = os.fstat(handle.fileno())
-            limit = status.st_size if stat.S_ISREG(status.st_mode) else -1
-            read = number = 0
+            limit, read, number = line_limit(handle), 0, 0
             while limit < 0 or read < limit:
                 try:
                     raw = handle.readline()

@@ -49,6 +49,23 @@ def test_reads_regular_files_below_the_root(bundle: Path) -> None:
         assert files.list_dir("payloads", what="payloads") == ["1.json", "deep"]
 
 
+def test_iter_lines_reads_a_growing_log_as_it_stood_when_opened(bundle: Path) -> None:
+    """The failure scan (``failures.iter_lines`` via ``BundleFiles.iter_lines``) chased a
+    log a recording kept appending to, as the reducer and validate did (c26894c, 6b002ba):
+    lines are read to the size at open, a line being written then to its newline."""
+    log = bundle / "trace.jsonl"
+    log.write_bytes(b"one\ntwo\nthr")
+    read: list[bytes] = []
+    with BundleFiles(bundle) as files, log.open("ab") as writer:
+        for line in files.iter_lines("trace.jsonl", what="log"):
+            read.append(line)
+            if len(read) < 6:  # bounded: a reader chasing the writer ends too
+                writer.write(b"ee\n" if len(read) == 1 else b"more\n")
+                writer.flush()
+    assert read == [b"one\n", b"two\n", b"three\n"]
+
+
+
 @pytest.mark.parametrize(
     ("relpath", "why"),
     [
