@@ -65,7 +65,6 @@ def test_iter_lines_reads_a_growing_log_as_it_stood_when_opened(bundle: Path) ->
     assert read == [b"one\n", b"two\n", b"three\n"]
 
 
-
 @pytest.mark.parametrize(
     ("relpath", "why"),
     [
