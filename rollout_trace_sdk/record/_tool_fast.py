@@ -14,7 +14,7 @@ below is touched by the loop's thread alone). The bundle is the same byte for by
 makes it (``tests/record/test_flat_events.py`` records the same calls both ways): the same
 payloads, events and counts, in the same order; the format's facts stay where they are
 (``tool_kinds`` for the invocation, the writer's snapshot, ``ItemIds`` and ``CallIds`` for the
-ids, ``ItemStore.tool_output`` for the output, the builders of ``tools`` for the events).
+ids, ``ItemStore.tool_output`` for the output, ``_tool_events`` for the events).
 
 One thing is kept between calls: the invocation's snapshot, for arguments that provably give
 the same bytes as the last call's (the same ``str`` object, or a dict whose JSON is the same
@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Final
 from ..model import events as ev
 from . import tool_kinds
 from ._call_ids import CALL_OUTPUT_TYPES
-from .tools import _ACCEPTED, _ENDED, _STARTED, ToolCall, _NullToolCall
+from ._tool_events import _ACCEPTED, _ENDED, _STARTED
+from .tools import ToolCall, _NullToolCall
 
 if TYPE_CHECKING:
     from ._queue import RecordQueue

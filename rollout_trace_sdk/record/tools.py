@@ -17,7 +17,7 @@ from . import tool_kinds
 from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
-from ._encode import flat_builder, flat_hook, flat_payload, flat_ref, generic_summary
+from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
 from ._values import text_of
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
@@ -35,7 +35,6 @@ _TERMINAL_KINDS: Final = frozenset({"exec_command", "write_stdin"})
 _AGENT_KINDS: Final = frozenset(
     {"spawn_agent", "assign_agent_task", "send_message", "close_agent", "wait_agent"}
 )
-_MODEL_REQUESTER: Final = ev.ModelRequester()
 
 
 class ToolCall(AgentToolWork):
@@ -484,79 +483,6 @@ class ToolCall(AgentToolWork):
             self._cut_off()
         else:
             self.completed()
-
-
-# --- events kept flat until written (see _encode.FLAT_BUILDERS) ------------------------------
-
-
-def _started(
-    fields: tuple[Any, ...], kind: ev.ToolCallKind, ref: ev.RawPayloadRef | None
-) -> ev.ToolCallStarted:
-    """The start event of a call: ``fields`` are its ids, its requesting cell's runtime id
-    (``None``: the model's), the tool's name and namespace and the text of its preview;
-    ``kind`` the kind its name gave (``ToolCall.kind``)."""
-    tool_call_id, visible_id, runtime_tool_id, cell_id, name, namespace, source = fields
-    return ev.ToolCallStarted(
-        tool_call_id,
-        visible_id,
-        runtime_tool_id,
-        _MODEL_REQUESTER if cell_id is None else ev.CodeCellRequester(cell_id),
-        kind,
-        tool_kinds.summary(name, namespace, source),
-        ref,
-    )
-
-
-_started_payload = flat_payload(ev.ToolCallStarted)
-_requester_json = flat_hook(ev.ToolCallStarted, "requester")
-_kind_json = flat_hook(ev.ToolCallStarted, "kind")
-_MODEL_REQUESTER_JSON: Final = _requester_json(_MODEL_REQUESTER)
-_ended_payload = flat_payload(ev.ToolCallEnded)
-_accepted_payload = flat_payload(ev.HistoryItemAcceptedV3)
-
-
-#: a tool name's ``kind`` JSON, for the first :data:`_KINDS_KEPT` names (an agent has a few
-#: tools; a name Codex has no kind for would make a new kind object each call). Shared
-#: between lines, never changed.
-_KIND_JSON: Final[dict[str, Any]] = {}
-_KINDS_KEPT: Final = 256
-
-
-def _kind_of(name: str) -> Any:
-    kind = _KIND_JSON.get(name)
-    if kind is None:
-        kind = _kind_json(tool_kinds.tool_kind(name))
-        if len(_KIND_JSON) < _KINDS_KEPT:
-            _KIND_JSON[name] = kind
-    return kind
-
-
-def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
-    """``(_STARTED, *fields of _started, invocation reference flat or None)``."""
-    _, tool_call_id, visible_id, runtime_tool_id, cell_id, name, namespace, source, ref = f
-    return _started_payload(
-        tool_call_id,
-        visible_id,
-        runtime_tool_id,
-        _MODEL_REQUESTER_JSON
-        if cell_id is None
-        else _requester_json(ev.CodeCellRequester(cell_id)),
-        _kind_of(name),
-        generic_summary(
-            tool_kinds.label(name, namespace),
-            None if source is None else tool_kinds.preview(source),
-        ),
-        None if ref is None else flat_ref(ref),
-    )
-
-
-_STARTED: Final = flat_builder(_started_flat)
-#: ``(_ENDED, tool call id, status, result reference flat or None)``
-_ENDED: Final = flat_builder(
-    lambda f: _ended_payload(f[1], f[2], None if f[3] is None else flat_ref(f[3]))
-)
-#: ``(_ACCEPTED, item id, the output item's reference flat)``
-_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[1], None, flat_ref(f[2])))
 
 
 # --- null twins --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 from rollout_trace_sdk.model import codec
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import RecorderWarning, open_rollout, tool_kinds, tools
+from rollout_trace_sdk.record import RecorderWarning, _tool_events, open_rollout, tool_kinds, tools
 from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
 from rollout_trace_sdk.record._item_store import ItemStore
 from rollout_trace_sdk.record._known_refs import freeze
@@ -71,13 +71,13 @@ def _flat(payload: Any) -> tuple[Any, ...] | None:
     """The flat tuple the tool call queues for ``payload``, if it queues one of its kind."""
     if payload.__class__ is ev.ToolCallEnded:
         ref = payload.result_payload
-        return (tools._ENDED, payload.tool_call_id, payload.status, ref and freeze(ref))
+        return (_tool_events._ENDED, payload.tool_call_id, payload.status, ref and freeze(ref))
     if (
         payload.__class__ is ev.HistoryItemAcceptedV3
         and payload.agent_message_payload is None
         and payload.tool_output_payload is not None
     ):
-        return (tools._ACCEPTED, payload.item_id, freeze(payload.tool_output_payload))
+        return (_tool_events._ACCEPTED, payload.item_id, freeze(payload.tool_output_payload))
     return None
 
 
@@ -110,9 +110,9 @@ STARTS = [
 def test_a_start_queued_flat_is_the_start_queued_as_an_object(
     fields: tuple[Any, ...], ref: ev.RawPayloadRef | None
 ) -> None:
-    flat = (tools._STARTED, *fields, None if ref is None else freeze(ref))
-    event = tools._started(fields, tool_kinds.tool_kind(fields[4]), ref)
-    assert FLAT_BUILDERS[tools._STARTED](flat) == payload_dict(event, 3)
+    flat = (_tool_events._STARTED, *fields, None if ref is None else freeze(ref))
+    event = _tool_events._started(fields, tool_kinds.tool_kind(fields[4]), ref)
+    assert FLAT_BUILDERS[_tool_events._STARTED](flat) == payload_dict(event, 3)
     encoder = LineEncoder("rollout", schema=3)
     assert encoder.line((1, 2, "th", "tu", flat)) == encoder.line((1, 2, "th", "tu", event))
 
@@ -122,9 +122,9 @@ def test_a_start_queued_flat_is_the_start_queued_as_an_object(
 def test_an_end_queued_flat_is_the_end_queued_as_an_object(
     ref: ev.RawPayloadRef | None, status: ev.ExecutionStatus
 ) -> None:
-    flat = (tools._ENDED, "call_1", status, None if ref is None else freeze(ref))
+    flat = (_tool_events._ENDED, "call_1", status, None if ref is None else freeze(ref))
     event = ev.ToolCallEnded("call_1", status, ref)
-    assert FLAT_BUILDERS[tools._ENDED](flat) == payload_dict(event, 3)
+    assert FLAT_BUILDERS[_tool_events._ENDED](flat) == payload_dict(event, 3)
 
 
 @pytest.mark.anyio
