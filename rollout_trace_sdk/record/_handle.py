@@ -121,38 +121,42 @@ class Handle(Emitter):
 
         Args:
             started: the start event, or ``None`` when it cannot be recorded.
-            owner: the handle whose end must end this one first (see :meth:`_register`).
+            owner: the handle whose end must end this one first (see :meth:`_opened`).
 
         Returns:
             Whether the start was recorded.
         """
-        if started is None or not self._emit(started):
-            # counted: the start (when it could not even be made) and the end it will never
-            # have, so the loss report says what the bundle misses (what the null twin
-            # handed out instead is asked to record is not seen)
-            if started is None:
-                self._rt.sink.lost_event()
-            self._rt.sink.lost_event()
-            self._live = False
-            self._done = True
-            return False
-        self._register(owner)
-        return True
+        if started is None:
+            self._rt.sink.lost_event()  # the start, which could not even be made
+            return self._opened(False, owner)
+        return self._opened(self._emit(started), owner)
 
     def _start_flat(self, cls: type[Any], flat: tuple[Any, ...], owner: object | None) -> bool:
         """:meth:`_start` for a start event given flat (see :meth:`_emit_flat`)."""
-        if not self._emit_flat(cls, flat):
-            self._rt.sink.lost_event()  # the end it will never have (see _start)
-            self._live = False
-            self._done = True
-            return False
-        self._register(owner)
-        return True
+        return self._opened(self._emit_flat(cls, flat), owner)
+
+    def _opened(self, recorded: bool, owner: object | None) -> bool:
+        """What follows a start offered to the writer (``recorded``: whether it kept it),
+        for :meth:`_start` and for a start queued another way (``_tool_fast``); whether the
+        handle is open.
+
+        Recorded, the handle is open until ended (:meth:`_finish`): the rollout ends it
+        when it closes first, and so does ``owner`` (a turn for the calls in it, a thread
+        for its turns) when it ends first. Not recorded, it is ended and not live, and the
+        end it will never have is counted, so that the loss report says what the bundle
+        misses (what the null twin handed out instead is asked to record is not seen)."""
+        if recorded:
+            self._rt._open[id(self)] = (self._close_at_shutdown, owner)
+            return True
+        self._rt.sink.lost_event()
+        self._live = False
+        self._done = True
+        return False
 
     def _register(self, owner: object | None = None) -> None:
-        """Open until ended: the rollout ends it when it closes first, and so does
-        ``owner`` (a turn for the calls in it, a thread for its turns) when it ends first."""
-        self._rt.opened(self, self._close_at_shutdown, owner)
+        """Open, its start stood for by other events (a thread's protocol events): as
+        after a recorded start (see :meth:`_opened`)."""
+        self._opened(True, owner)
 
     def _finish(self, *, idempotent: bool = False) -> bool:
         """The first ending call wins: ``True`` for it (the handle is now closed), ``False``
@@ -167,7 +171,7 @@ class Handle(Emitter):
                 self._rt.sink.values.note("late end")
             return False
         self._done = True
-        self._rt.closed(self)
+        self._rt._open.pop(id(self), None)  # open no more (see _opened)
         return True
 
     @property

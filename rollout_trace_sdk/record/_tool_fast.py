@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..model import events as ev
 from . import tool_kinds
 from ._call_ids import CALL_OUTPUT_TYPES
-from ._tool_events import _ACCEPTED, _ENDED, _STARTED
+from ._tool_events import _STARTED
 from .tools import ToolCall, _NullToolCall
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class FastTools:
         if key in used:  # an id used again is renamed: the general path
             return None
         thread = turn.thread
+        thread_id = thread.thread_id
+        turn_id = turn.turn_id
         visible = thread._ids.calls.claim(call_id, arguments)
         used.add(key)
         # the invocation's snapshot (tool_kinds.invocation, then the writer's _snapshot)
@@ -91,26 +93,11 @@ class FastTools:
                 source = memo[3]
             else:
                 data, source = self._invocation(name, text.decode(), text)
-        # ToolCall.__init__'s fields, for this case
         call = _new_call(ToolCall)
-        call._rt = rt
-        call._thread_id = thread_id = thread.thread_id
-        call._turn_id = turn_id = turn.turn_id
-        call._done = False
-        call._live = True
-        call.tool_call_id = call_id
-        call._work = None
-        call._turn = turn
-        call.name = name
-        call.model_visible_call_id = visible
-        call.requesting_cell = None
-        call.kind = tool_kinds.tool_kind(name)
-        call._waits_on = None
-        call._invocation = data is not None
-        call._arguments = arguments
-        call._custom = False
+        call._fields(rt, turn, thread_id, call_id, name, visible, None, arguments)
         head = (_STARTED, call_id, visible, None, None, name, None, source)
         if data is None:  # not serialisable (counted): a start without its invocation
+            call._invocation = False
             started = queue.event_flat(ev.ToolCallStarted, (*head, None), thread_id, turn_id)
         else:
             started = (
@@ -119,11 +106,7 @@ class FastTools:
                 )
                 is not None
             )
-        if not started:
-            queue.lost_event()  # the end it will never have (Handle._start_flat)
-            return _NullToolCall.INSTANCE
-        rt._open[id(call)] = (call._close_at_shutdown, turn)  # Handle._register
-        return call
+        return call if call._opened(started, turn) else _NullToolCall.INSTANCE
 
     def _invocation(self, name: str, arguments: str, given: Any) -> tuple[Any, str | None]:
         """The invocation's snapshot and preview source, made as the general path makes
@@ -159,24 +142,11 @@ class FastTools:
             or _get_ident() != self._queue._loop_ident
         ):
             return None
-        call._done = True  # Handle._finish
-        rt = self._rt
-        rt._open.pop(id(call), None)
-        ids = call._turn.thread._ids
+        call._finish()
         # ItemIds.for_history of an output without an id
-        item, item_id = ids._output_for_history(output, call.model_visible_call_id)
-        store = rt.items
+        item, item_id = call._turn.thread._ids._output_for_history(
+            output, call.model_visible_call_id
+        )
+        store = self._rt.items
         assert store is not None
-        refs = store.tool_output(item)
-        if refs is None:  # not a dict of short scalars: stored as the general path does
-            call._output_stored(status, item, item_id, store)
-        else:
-            self._queue.events_flat(
-                ev.ToolCallEnded,
-                (_ENDED, call.tool_call_id, status, refs[1]),
-                ev.HistoryItemAcceptedV3,
-                (_ACCEPTED, item_id, refs[0]),
-                call._thread_id,
-                call._turn_id,
-            )
-        return ids.calls.unrenamed_item(item)
+        return call._output_recorded(status, item, item_id, store)

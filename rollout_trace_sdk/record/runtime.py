@@ -85,6 +85,16 @@ class FlatSink(BundleSink, Protocol):
         codex_turn_id: str | None,
     ) -> bool: ...
 
+    def events_flat(
+        self,
+        cls: type[Any],
+        flat: tuple[Any, ...],
+        then: type[Any],
+        then_flat: tuple[Any, ...],
+        thread_id: str | None,
+        codex_turn_id: str | None,
+    ) -> None: ...
+
 
 class NullLifecycle:
     """What every disabled twin shares: it is not enabled, counts as ended (threads and turns
@@ -298,7 +308,8 @@ class Runtime:
         #: what the next ``async with`` must do for the writer (``room``'s ``need``): a
         #: handle awaits :meth:`room` only when it is not 0 (no coroutine per enter)
         self.room_needed: Callable[[], int] = wait_for_room or _no_room_needed
-        #: id(handle) -> (how to end it, its owner), in the order they opened
+        #: id(handle) -> (how to end it, its owner), in the order they opened: written by
+        #: ``Handle._opened`` and ``Handle._finish`` alone (no call between, on every call)
         self._open: dict[int, tuple[Callable[[ev.RolloutStatus], None], object | None]] = {}
         self._compactions = 0
         #: thread id -> its last request, so the next costs only its new items
@@ -319,16 +330,6 @@ class Runtime:
         self.cell_names = CellNames()
 
     # --- open handles ----------------------------------------------------------------------
-
-    def opened(
-        self, handle: object, close: Callable[[ev.RolloutStatus], None], owner: object | None
-    ) -> None:
-        """``handle`` is open until :meth:`closed`; ``close`` ends it if the rollout closes
-        first, or ``owner`` (a turn for its calls, a thread for its turns) ends first."""
-        self._open[id(handle)] = (close, owner)
-
-    def closed(self, handle: object) -> None:
-        self._open.pop(id(handle), None)
 
     def close_owned_by(self, owner: object, status: ev.RolloutStatus) -> None:
         """End what ``owner`` left running, newest first: a turn's calls (inference, tools,

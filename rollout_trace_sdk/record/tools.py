@@ -17,6 +17,7 @@ from . import tool_kinds
 from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import CALL_OUTPUT_TYPES
 from ._cell_ids import renamed_wait, wait_target
+from ._handle import ToolWork
 from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
 from ._values import text_of
 from .items import plain
@@ -86,24 +87,17 @@ class ToolCall(AgentToolWork):
                 rt.text(model_visible_call_id), given
             )
         tool_call_id, _ = rt.unused_id("tool call", tool_call_id)
-        super().__init__(rt, turn.thread.thread_id, turn.turn_id, tool_call_id)
-        self._turn = turn
-        self.name = name
-        #: the call it runs, as the trace names it (``call_0#2`` for the model's second call
-        #: ``call_0``, see ``_call_ids``): what the provider knows is the model's own id
-        self.model_visible_call_id = model_visible_call_id
-        self.requesting_cell = code_cell
-        self.kind = tool_kinds.tool_kind(name)
+        thread_id = turn.thread.thread_id
         waits_on = wait_target(name, arguments)
         if waits_on is not None and arguments is not None:
             # the latest cell given that id, under the id it was recorded with (_cell_ids)
-            recorded = rt.cell_names.named(turn.thread.thread_id, waits_on)
+            recorded = rt.cell_names.named(thread_id, waits_on)
             if recorded != waits_on:
                 arguments, waits_on = renamed_wait(arguments, recorded), recorded
-        #: the runtime work this call records ("exec", "mcp", "cell", an agent activity):
-        #: one per call, as the reducers read it (a second start, or a second activity,
-        #: makes them refuse the whole bundle)
-        self._work: str | None = None
+        self._fields(
+            rt, turn, thread_id, tool_call_id, name, model_visible_call_id, code_cell, arguments
+        )
+        self._custom = custom_input is not None
         body, source = tool_kinds.invocation(
             name,
             namespace,
@@ -132,13 +126,7 @@ class ToolCall(AgentToolWork):
             # arguments must name a cell: an agent's own ``wait`` would make the bundle
             # unreadable, so its invocation is left out (and counted)
             rt.sink.values.note("wait")
-        #: whether the invocation is in the bundle (a full queue under overflow="drop" may
-        #: drop it): the reducers read a delivered message from it (see ``_activity``)
         self._invocation = ref is not None or frozen is not None
-        #: as given: an agent activity delivering a message is read from them (``_activity``)
-        self._arguments = arguments
-        #: a custom tool (``input=``) is answered by a ``custom_tool_call_output``
-        self._custom = custom_input is not None
         cell_id = None if code_cell is None else code_cell.runtime_cell_id
         # a dropped start leaves the call dead: nothing may refer to it (null twin instead)
         started = (
@@ -154,12 +142,49 @@ class ToolCall(AgentToolWork):
             self._start_flat(ev.ToolCallStarted, (_STARTED, *started, frozen), self._owner())
         else:
             self._start(_started(started, self.kind, ref), self._owner())
+        self._waits_on = waits_on
+        if waits_on is not None and self._live:
+            rt.wait_opened(thread_id, waits_on, self._wait_resolved)
+
+    def _fields(
+        self,
+        rt: Runtime,
+        turn: Turn,
+        thread_id: str,
+        tool_call_id: str,
+        name: str,
+        visible: str | None,
+        cell: CodeCell | None,
+        arguments: Any,
+    ) -> None:
+        """Every field of the call, set here for both ways one is made: :meth:`__init__`
+        and the common case's (``_tool_fast``, which skips ``__init__``'s decisions; a
+        parity test compares the two). ``_custom``, ``_invocation`` and ``_waits_on`` start
+        as the common case has them (no custom input, its invocation in the bundle, waiting
+        on no cell): the caller changes what its case decides otherwise."""
+        ToolWork.__init__(self, rt, thread_id, turn.turn_id, tool_call_id)
+        self._turn = turn
+        self.name = name
+        #: the call it runs, as the trace names it (``call_0#2`` for the model's second call
+        #: ``call_0``, see ``_call_ids``): what the provider knows is the model's own id
+        self.model_visible_call_id = visible
+        self.requesting_cell = cell
+        self.kind = tool_kinds.tool_kind(name)
+        #: the runtime work this call records ("exec", "mcp", "cell", an agent activity):
+        #: one per call, as the reducers read it (a second start, or a second activity,
+        #: makes them refuse the whole bundle)
+        self._work = None
+        #: as given: an agent activity delivering a message is read from them (``_activity``)
+        self._arguments = arguments
+        #: a custom tool (``input=``) is answered by a ``custom_tool_call_output``
+        self._custom = False
+        #: whether the invocation is in the bundle (a full queue under overflow="drop" may
+        #: drop it): the reducers read a delivered message from it (see ``_activity``)
+        self._invocation = True
         #: the code cell a running ``wait`` call waits on: the cell's end is written in this
         #: call's turn, and in schema 3 resolves it (the schema-2 reducer reads the
         #: arguments; 0.171's needs ``code_cell_wait_target_resolved``)
-        self._waits_on = waits_on
-        if self._waits_on is not None and self._live:
-            rt.wait_opened(turn.thread.thread_id, self._waits_on, self._wait_resolved)
+        self._waits_on = None
 
     def _owner(self) -> object:
         """What ends this call, and the MCP call it runs, if it ends first: the model's
@@ -178,12 +203,6 @@ class ToolCall(AgentToolWork):
         if self._waits_on is not None:
             self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
         self._emit(ev.ToolCallEnded(self.tool_call_id, status, ref))
-
-    def _ended_flat(self, status: ev.ExecutionStatus, result: tuple[Any, ...]) -> None:
-        """:meth:`_ended` with the result's reference flat (``Runtime.flat``)."""
-        if self._waits_on is not None:
-            self._rt.wait_closed(self._turn.thread.thread_id, self._waits_on, self._wait_resolved)
-        self._emit_flat(ev.ToolCallEnded, (_ENDED, self.tool_call_id, status, result))
 
     def _wait_resolved(self, runtime_cell_id: str) -> str:
         """The cell this wait waits on ended; the turn the cell's end is written in."""
@@ -234,21 +253,12 @@ class ToolCall(AgentToolWork):
             and output_item.__class__ is dict
             and output_item.get("type") in CALL_OUTPUT_TYPES
         ):
-            # schema 3: the output is stored once, as the item the history accepts, and the
-            # result refers to it; the events come in the usual order (end, then acceptance)
             self._finish()
             recorded, item_id = self._turn.thread._ids.for_history(
                 output_item, call=self.model_visible_call_id
             )
             assert item_id is not None  # a dict always gets one
-            refs = store.tool_output(recorded)  # the hot path (Runtime.flat), when it applies
-            if refs is not None:
-                item_frozen, result = refs
-                self._ended_flat(status, result)
-                self._emit_flat(ev.HistoryItemAcceptedV3, (_ACCEPTED, item_id, item_frozen))
-            else:
-                self._output_stored(status, recorded, item_id, store)
-            return self._turn.thread._ids.calls.unrenamed_item(recorded)
+            return self._output_recorded(status, recorded, item_id, store)
         ended = self._end(status, {"type": "direct_response", "response_item": output_item})
         if self.requesting_cell is not None:
             return output_item
@@ -257,14 +267,32 @@ class ToolCall(AgentToolWork):
         ids = self._turn.thread._ids
         return ids.calls.unrenamed(ids.for_snapshot([output_item]))[0]
 
-    def _output_stored(
+    def _output_recorded(
         self, status: ev.ExecutionStatus, recorded: Any, item_id: str, store: ItemStore
-    ) -> None:
-        """The call's output ``recorded`` (with its id ``item_id``) stored as an item, the
-        result over it, and both events (schema 3, off the flat hot path)."""
-        item_ref = store.item(recorded)
-        self._ended(status, store.tool_result(item_ref, recorded))
-        self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
+    ) -> Any:
+        """Schema 3, the call just ended: its output ``recorded`` (with its id ``item_id``)
+        stored once, as the item the history accepts, the result referring to it, and the
+        events in the usual order (end, then acceptance); the item handed back with the
+        model's call id. For :meth:`_answered` and the common case's (``_tool_fast``)."""
+        refs = store.tool_output(recorded)  # the hot path (Runtime.flat), when it applies
+        if refs is None:
+            item_ref = store.item(recorded)
+            self._ended(status, store.tool_result(item_ref, recorded))
+            self._emit(ev.HistoryItemAcceptedV3(item_id, None, item_ref))
+        else:
+            if self._waits_on is not None:
+                self._rt.wait_closed(self._thread_id, self._waits_on, self._wait_resolved)
+            flat = self._rt.flat
+            assert flat is not None
+            flat.events_flat(
+                ev.ToolCallEnded,
+                (_ENDED, self.tool_call_id, status, refs[1]),
+                ev.HistoryItemAcceptedV3,
+                (_ACCEPTED, item_id, refs[0]),
+                self._thread_id,
+                self._turn_id,
+            )
+        return self._turn.thread._ids.calls.unrenamed_item(recorded)
 
     def _answer_of(self, value: Any) -> Any:
         """What a tool answered with a bare value instead of an item (``completed("a b c")``):

@@ -21,6 +21,7 @@ from rollout_trace_sdk.record import RecorderWarning, _tool_events, open_rollout
 from rollout_trace_sdk.record._encode import FLAT_BUILDERS, LineEncoder, flat_ref, payload_dict
 from rollout_trace_sdk.record._item_store import ItemStore
 from rollout_trace_sdk.record._known_refs import freeze
+from rollout_trace_sdk.record._queue import RecordQueue
 from rollout_trace_sdk.record._tool_fast import FastTools
 from tests.conftest import CONFORMANCE_V3
 from tests.record.recorder_support import bundle_in, events, loss_report, payload_text
@@ -416,11 +417,22 @@ def _slots(cls: type) -> list[str]:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("lost_invocation", [False, True])
 async def test_a_fused_tool_call_has_every_field_the_general_one_has(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost_invocation: bool
 ) -> None:
-    """``FastTools.start`` makes the handle without ``ToolCall.__init__``: it sets each field
-    (a slot it forgot would raise AttributeError in a later call) to what ``__init__`` sets."""
+    """``FastTools.start`` makes the handle without ``ToolCall.__init__`` (through
+    ``ToolCall._fields``, then what its case decides): each field (a slot it forgot would
+    raise AttributeError in a later call) is what ``__init__`` sets, also when the
+    invocation could not be serialised (a value's hook failing: no invocation in the
+    bundle, which ``_invocation`` must say)."""
+    if lost_invocation:
+        snapshot = RecordQueue._snapshot
+
+        def failing(self: RecordQueue, kind: str, value: Any) -> Any:
+            return None if kind == "tool_invocation" else snapshot(self, kind, value)
+
+        monkeypatch.setattr(RecordQueue, "_snapshot", failing)
     made: list[dict[str, Any]] = []
     for fused in (True, False):
         if not fused:
@@ -437,3 +449,4 @@ async def test_a_fused_tool_call_has_every_field_the_general_one_has(
             tool.completed(None)
     assert made[0] == made[1]
     assert made[0]["_live"] and not made[0]["_done"] and made[0]["tool_call_id"] == "c"
+    assert made[0]["_invocation"] is not lost_invocation
