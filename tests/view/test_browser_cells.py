@@ -56,9 +56,12 @@ def _search(p: Any, text: str) -> None:
 
 
 def _pixel(p: Any, i: int, dy: float) -> list[int]:
-    """The timeline's colour ``dy`` px below the middle of cell ``i``'s block."""
+    """The timeline's colour ``dy`` px below the middle of cell ``i``'s block, once the
+    timeline has drawn what the page last changed: it draws in the next animation frame (a
+    search's filter note is written before; CI's loaded machine read the old frame once)."""
     rgb = p.evaluate(
-        """([i, dy]) => {
+        """async ([i, dy]) => {
+          await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
           const c = window.__rt.blockCenter('cell', i), d = window.devicePixelRatio || 1;
           const g = document.getElementById('tl-canvas').getContext('2d');
           const px = g.getImageData(Math.round(c.x * d), Math.round((c.y + dy) * d), 1, 1).data;
