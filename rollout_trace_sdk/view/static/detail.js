@@ -5,6 +5,11 @@ function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" ta
 function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" tabindex="0" role="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
 function cellLink(i) { return `<span class="link" tabindex="0" role="link" data-go="cell:${i}">code cell</span>`; }
 function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${attr(id)}">${esc(label)}</button>` : ""; }
+// Text that opens payload `id` as the payload buttons do (Tab, Enter): the id and label as the
+// page reads them back (attr), `html` as shown; `extra`: more attributes.
+function payloadLink(id, label, html, cls = "link", extra = "") {
+  return `<span class="${cls}" tabindex="0" role="button" data-payload="${attr(id)}" data-label="${attr(label)}"${extra} title="open ${esc(id)}">${html}</span>`;
+}
 // A kind as words; a state file may lack it (the viewer reads it, the shape check does not
 // require it).
 function kindText(kind) { return typeof kind === "string" ? kind.replace(/_/g, " ") : "unknown"; }
@@ -27,8 +32,7 @@ function hlNotes(text, ix) {
   for (const mt of text.matchAll(CUT_NOTE)) {
     const info = S.m.payloads[mt[2]];
     if (!info || !info[2]) continue;  // not a payload this rollout lost part of
-    out += hlImages(text.slice(i, mt.index), it, ix, at) +
-      `<span class="link" tabindex="0" role="button" data-payload="${attr(mt[2])}" data-label="${attr(mt[1] || "payload")}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
+    out += hlImages(text.slice(i, mt.index), it, ix, at) + payloadLink(mt[2], mt[1] || "payload", hl(mt[0]));
     i = mt.index + mt[0].length;
   }
   return out + hlImages(text.slice(i), it, ix, at);

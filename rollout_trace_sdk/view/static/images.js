@@ -101,7 +101,7 @@ function hlImages(text, it, ix, at) {
     while (k < im.length && !(im[k][0] === mt[1] && im[k][1] === mt[2])) k++;
     if (k >= im.length) continue;
     at.k = k + 1;
-    out += hl(text.slice(i, mt.index)) + `<span class="link" tabindex="0" role="button" data-payload="${attr(mt[2])}" data-label="${attr(mt[1])}" data-img="${ix}:${k}" title="open ${esc(mt[2])}">${hl(mt[0])}</span>`;
+    out += hl(text.slice(i, mt.index)) + payloadLink(mt[2], mt[1], hl(mt[0]), "link", ` data-img="${ix}:${k}"`);
     i = mt.index + mt[0].length;
   }
   return out + hl(text.slice(i));
@@ -109,7 +109,7 @@ function hlImages(text, it, ix, at) {
 function thumbsHtml(it, ix) {
   if (!it.im) return "";
   return `<div class="thumbs">` + it.im.map(([label, id], k) =>
-    `<span class="thumb" tabindex="0" role="button" data-payload="${attr(id)}" data-label="${attr(label)}" data-img="${ix}:${k}" title="open ${esc(id)}"><span class="muted">${esc(label.replace(/_/g, " "))} · ${esc(id)}</span></span>`).join("") + `</div>`;
+    payloadLink(id, label, `<span class="muted">${esc(label.replace(/_/g, " "))} · ${esc(id)}</span>`, "thumb", ` data-img="${ix}:${k}"`)).join("") + `</div>`;
 }
 function refOf(el) {
   const [ix, k] = (el.dataset.img || "").split(":");
