@@ -6,27 +6,66 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["BIDI_CONTROLS", "json_visible", "visible"]
+__all__ = ["BIDI_CONTROLS", "INVISIBLE", "SPELLED", "json_visible", "visible"]
 
 #: Bidirectional controls (ALM, LRM and RLM, the embeddings and overrides, the isolates): text
 #: after one is shown reordered, so agent text could make a line read other than it is.
 BIDI_CONTROLS: Final = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+#: Characters shown as nothing that carry no meaning of their own in an id, a command or a
+#: name: ``call_a`` and ``call_\u200ba`` read alike, and tag characters (U+E0000-U+E007F) hide
+#: whole sentences a model reads ("ASCII smuggling"). Soft hyphen, combining grapheme joiner,
+#: the Hangul fillers, Khmer's inherent vowels, the Mongolian vowel separator, zero-width
+#: space, word joiner and the invisible operators, the deprecated format controls, the
+#: byte-order mark, the tags. Left as they are: the zero-width (non-)joiners and the variation
+#: selectors, which emoji and several scripts need to be written at all.
+INVISIBLE: Final = (
+    0x00AD,
+    0x034F,
+    0x115F,
+    0x1160,
+    0x17B4,
+    0x17B5,
+    0x180E,
+    0x200B,
+    *range(0x2060, 0x2065),
+    *range(0x206A, 0x2070),
+    0x3164,
+    0xFEFF,
+    0xFFA0,
+    *range(0xE0000, 0xE0080),
+)
+#: Every character spelled ``\uNNNN`` (``\U000NNNNN`` past the BMP) rather than shown; the
+#: page's ``vis`` (static/util.js) spells the same ones (``tests/view/test_visible.py``).
+SPELLED: Final = (*BIDI_CONTROLS, *INVISIBLE)
+
+
+def _utf16(code: int) -> tuple[int, ...]:
+    if code <= 0xFFFF:
+        return (code,)
+    code -= 0x10000
+    return (0xD800 | code >> 10, 0xDC00 | code & 0x3FF)
+
+
+def _spelling(code: int) -> str:
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 #: Control characters (C0 but newline and tab, DEL, C1) spelled out: model and tool output
 #: must not move the cursor, retitle the window or recolour the terminal that shows it; nor
-#: reorder what it shows (bidi controls, spelled ``\\uNNNN``).
+#: reorder what it shows, nor hide text (:data:`SPELLED`, spelled ``\\uNNNN``).
 _CONTROLS: Final = {
     **{
         code: f"\\x{code:02x}"
         for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
         if code not in (9, 10)
     },
-    **{code: f"\\u{code:04x}" for code in BIDI_CONTROLS},
+    **{code: _spelling(code) for code in SPELLED},
 }
 
 
 def visible(text: str) -> str:
-    """``text`` with its terminal control characters spelled as ``\\xNN`` (bidi controls as
-    ``\\uNNNN``).
+    """``text`` with its terminal control characters spelled as ``\\xNN`` (bidi controls and
+    invisible characters as ``\\uNNNN``, ``\\U000NNNNN`` past the BMP).
 
     Args:
         text: what is about to be printed.
@@ -37,10 +76,12 @@ def visible(text: str) -> str:
     return text.translate(_CONTROLS)
 
 
-#: The controls JSON allows raw inside strings (DEL, C1, bidi; orjson escapes C0 only), as
-#: the ``\\uNNNN`` escapes that mean the same characters.
+#: The controls JSON allows raw inside strings (DEL, C1, bidi, invisible; orjson escapes C0
+#: only), as the ``\\uNNNN`` escapes that mean the same characters (a surrogate pair past the
+#: BMP, as JSON spells it).
 _JSON_CONTROLS: Final = {
-    code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), *BIDI_CONTROLS)
+    code: "".join(f"\\u{unit:04x}" for unit in _utf16(code))
+    for code in (0x7F, *range(0x80, 0xA0), *SPELLED)
 }
 
 

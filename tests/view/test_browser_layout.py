@@ -66,6 +66,25 @@ def test_bidi_controls_are_spelled_not_obeyed(page: Page, demo_state: Any, tmp_p
     assert page.errors == []
 
 
+def test_invisible_characters_are_spelled_not_hidden(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """A name holding a zero-width space or tag characters read as the name without them on
+    the page (``show`` spells them); now the page spells them too, and search finds them by
+    their spelling."""
+    tags = "".join(chr(0xE0000 + ord(c)) for c in "hi")
+    state, tool_id = _renamed(state=demo_state, tool_name="run\u200btool" + tags)
+    p = page.open(_page(state, tmp_path) + "#call=" + tool_id)
+    spelled = "run\\u200btool\\U000e0068\\U000e0069"
+    assert spelled in p.inner_text("#detail h2")
+    shown = p.evaluate("document.body.innerText")
+    assert "\u200b" not in shown and chr(0xE0068) not in shown
+    p.fill("#search", "\\u200btool")
+    p.wait_for_function("document.querySelectorAll('#list .row').length === 1")
+    assert spelled in p.inner_text("#list .row")
+    assert page.errors == []
+
+
 def test_a_long_name_wraps_in_the_details_heading(
     page: Page, demo_state: Any, tmp_path: Path
 ) -> None:

@@ -21,11 +21,18 @@ const S = {
 
 // --- formatting --------------------------------------------------------------------------
 
-// Bidi controls spelled \uNNNN, as `show` spells them (view/visible.py): an id, a command or
-// an argument holding U+202E would otherwise read reordered ("call_\u202eevil" as "call_live").
-// Every text the page shows goes through it: esc (HTML), the rows, tooltips, canvas labels.
-const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
-const vis = (s) => String(s == null ? "" : s).replace(BIDI, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+// Bidi controls and invisible characters spelled \uNNNN (\U000NNNNN past the BMP), as `show`
+// spells them (view/visible.py SPELLED; tests/view/test_visible.py checks the two agree): an
+// id, a command or an argument holding U+202E would otherwise read reordered
+// ("call_\u202eevil" as "call_live"), and one holding U+200B or tag characters would hide
+// what it holds. Every text the page shows goes through it: esc (HTML), the rows, tooltips,
+// canvas labels.
+const SPELLED = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\u{E0000}-\u{E007F}]/gu;
+const spell = (c) => {
+  const code = c.codePointAt(0);
+  return code > 0xFFFF ? "\\U" + code.toString(16).padStart(8, "0") : "\\u" + code.toString(16).padStart(4, "0");
+};
+const vis = (s) => String(s == null ? "" : s).replace(SPELLED, spell);
 // An attribute the page reads back (data-payload: the id it opens) keeps the text as it is.
 const attr = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 const esc = (s) => attr(vis(s));
