@@ -13,6 +13,7 @@ CPUs and stopped afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -62,7 +63,15 @@ def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iter
         if os.environ.get("RAY_ADDRESS"):
             ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
         else:
-            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+            # an instance of our own, for this command alone: Ray's start-up notes (its log
+            # level INFO: "Started a local Ray instance", the token-authentication note on
+            # every run since Ray 2.5x) are not the command's to print; its errors are
+            ray.init(
+                num_cpus=jobs,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
             started_here = True
     try:
         task: Any = ray.remote(num_cpus=1, max_retries=1)(_export_task)

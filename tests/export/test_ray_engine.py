@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,3 +79,25 @@ def test_a_worker_that_dies_fails_its_bundle_only(
     assert failed.source == str(dying) and failed.error is not None
     assert failed.error.startswith("its Ray task failed: ") and "Crash" in failed.error
     assert len(read_tables(tmp_path / "r")["rollouts"]) == 2
+
+
+def test_a_local_instance_of_our_own_is_quiet(demo_bundle: Path, tmp_path: Path) -> None:
+    """``export --engine ray`` without a cluster starts one for itself; Ray's start-up notes
+    (INFO "Started a local Ray instance", a token-authentication WARNING on every run of Ray
+    2.5x and later) filled the command's stderr. Its own process: the instance is the CLI's."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    argv = ["export", str(demo_bundle), "--to", str(tmp_path / "out"), "--engine", "ray"]
+    done = subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", *argv, "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "exported 1 bundle(s), 0 failed" in done.stdout
+    assert re.findall(r"\b(?:WARNING|INFO)\b.*", done.stderr) == []
