@@ -1,0 +1,99 @@
+"""Ask a reduced trace what happened, from Python: `python examples/explain.py BUNDLE [--failed]`.
+
+For each tool call: the agent that ran it, how it ended, the model request that asked for it
+and the last thing that request showed the model, and what came back. Then each message
+between agents: who spawned whom with which task, and the answers sent back. `rollout-trace
+show` prints the whole transcript; this walks the graph behind it (`reduce_bundle` returns
+the `RolloutTrace` of docs/reducing.md, "What comes out"), the way your own analysis would.
+"""
+
+import sys
+
+from rollout_trace_sdk import ReduceError, RolloutTrace, reduce_bundle
+from rollout_trace_sdk.model.state import CodePart, SummaryPart, TextPart
+
+WIDTH = 100
+
+
+def short(text: str, width: int = WIDTH) -> str:
+    """One line of at most ``width`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def item_text(trace: RolloutTrace, item_id: str) -> str:
+    """What an item says: its text, summary and code parts (images and other payloads are
+    named by kind only)."""
+    item = trace.conversation_items[item_id]
+    words = []
+    for part in item.body:
+        if isinstance(part, TextPart | SummaryPart):
+            words.append(part.text)
+        elif isinstance(part, CodePart):
+            words.append(part.source)
+        else:
+            words.append(f"[{part.TYPE}]")
+    return f"{item.kind}: " + " ".join(words)
+
+
+def agent_of(trace: RolloutTrace, thread_id: str) -> str:
+    thread = trace.threads[thread_id]
+    return thread.agent_path + (f" ({thread.nickname})" if thread.nickname else "")
+
+
+def explain_tool_calls(trace: RolloutTrace, *, failed_only: bool) -> None:
+    # which model request asked for each call: the inverse of tool_call_ids_started_by_response
+    asked_by = {
+        call_id: inference
+        for inference in trace.inference_calls.values()
+        for call_id in inference.tool_call_ids_started_by_response
+    }
+    for call in trace.tool_calls.values():
+        window = call.execution
+        if failed_only and window.status == "completed":
+            continue
+        name = call.kind.name or call.kind.tool or call.kind.type
+        ended = window.ended_at_unix_ms
+        took = "" if ended is None else f", {ended - window.started_at_unix_ms} ms"
+        print(f"{call.tool_call_id}  {name}  {window.status}{took}")
+        print(f"  agent    {agent_of(trace, call.thread_id)}")
+        inference = asked_by.get(call.tool_call_id)
+        if inference is not None:
+            print(f"  asked by {inference.inference_call_id} ({inference.model})")
+            if inference.request_item_ids:
+                seen = item_text(trace, inference.request_item_ids[-1])
+                print(f"  it saw   {short(seen, WIDTH - 11)}")
+        elif call.requester_code_cell_id is not None:
+            print(f"  asked by {call.requester_code_cell_id}")
+        for item_id in call.model_visible_output_item_ids:
+            print(f"  answer   {short(item_text(trace, item_id), WIDTH - 11)}")
+
+
+def explain_agents(trace: RolloutTrace) -> None:
+    for edge in trace.interaction_edges.values():
+        source, target = edge.source, edge.target
+        print(f"{edge.kind}  {source.type} {source.id} -> {target.type} {target.id}")
+        for item_id in edge.carried_item_ids:
+            print(f"  carried  {short(item_text(trace, item_id), WIDTH - 11)}")
+
+
+def main(argv: list[str]) -> int:
+    args = [a for a in argv if a != "--failed"]
+    if len(args) != 1:
+        print(__doc__.splitlines()[0], file=sys.stderr)
+        return 2
+    try:
+        trace = reduce_bundle(args[0])
+    except ReduceError as exc:
+        print(f"explain: {exc}", file=sys.stderr)
+        return 1
+    agents = len(trace.threads)
+    print(f"{trace.status}: {agents} agent(s), {len(trace.inference_calls)} model request(s)\n")
+    explain_tool_calls(trace, failed_only="--failed" in argv)
+    print()
+    explain_agents(trace)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
