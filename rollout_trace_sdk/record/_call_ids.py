@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from ._call_args import NO_ARGS, Args, args_of, call_arguments, fingerprint, same_args
+from ._renaming import Names
 
 #: Items that answer a call of a tool the agent runs, by ``type``.
 CALL_OUTPUT_TYPES: Final = frozenset({"function_call_output", "custom_tool_call_output"})
@@ -101,9 +102,9 @@ class RolloutCallNames:
 
     def __init__(self) -> None:
         #: every recorded call id
-        self.used: set[str] = set()
+        self.used: Names = {}
         #: the recorded call ids a tool call links to
-        self.claimed: set[str] = set()
+        self.claimed: Names = {}
         #: each thread's calls (read only when a thread's request names another's calls)
         self.threads: list[CallIds] = []
         #: model call ids more than one thread has calls with -> how many times a thread has
@@ -166,7 +167,7 @@ class CallIds:
         # ids of one call known only by its tool call or output, named as they are: no
         # record until it takes one (a loop that records no responses makes many, and each
         # record would be one more object for the garbage collector to walk)
-        self._solo: set[str] = set()
+        self._solo: Names = {}
         # shared call id -> the rollout's count of its calls when this thread last took
         # the other threads' calls with it
         self._adopted: dict[str, int] = {}
@@ -198,7 +199,7 @@ class CallIds:
         """The calls made with this id (a solo id's one call recorded now), if any."""
         calls = self._calls.get(call_id)
         if calls is None and call_id in self._solo:
-            self._solo.discard(call_id)
+            del self._solo[call_id]
             calls = self._calls[call_id] = [_Call(call_id, None, NO_ARGS)]
         return calls
 
@@ -207,8 +208,8 @@ class CallIds:
         known only by mentions, named as it is. Returns whether it was new."""
         if call_id in self._calls or call_id in self._names.used:
             return False
-        self._names.used.add(call_id)
-        self._solo.add(call_id)
+        self._names.used[call_id] = None
+        self._solo[call_id] = None
         return True
 
     def _new_call(self, call_id: str, response: object, arguments: Args) -> _Call:
@@ -224,7 +225,7 @@ class CallIds:
         name = self._next_name(call_id, calls)
         call = _Call(name, response, arguments)
         calls.append(call)
-        used.add(name)
+        used[name] = None
         if name != call_id:
             self._original[name] = call_id
             self._note("call id")
@@ -308,7 +309,7 @@ class CallIds:
         used = self._names.used
         if calls is None and call_id not in used and not self._cut:
             # the common case, kept short: the first call with this id in the rollout
-            used.add(call_id)
+            used[call_id] = None
             self._calls[call_id] = [_Call(call_id, response, arguments)]
             if item_id is not None:
                 self._named[item_id] = call_id
@@ -520,14 +521,14 @@ class CallIds:
         link)."""
         claimed = self._names.claimed
         if self._new_solo(call_id):
-            claimed.add(call_id)  # the common case of a loop that records no responses
+            claimed[call_id] = None  # the common case of a loop that records no responses
             return call_id
         calls = self._known(call_id)
         if len(calls) == 1:  # the common case: nothing to choose
             name = calls[0].name
             if name in claimed:
                 return None
-            claimed.add(name)
+            claimed[name] = None
             return name
         free = [c for c in calls if c.name not in claimed]
         if not free:
@@ -536,5 +537,5 @@ class CallIds:
         pool = [c for c in free if same_args(c.arguments, wanted)] or free
         latest = pool[-1].response
         found = next(c for c in pool if c.response is latest)
-        claimed.add(found.name)
+        claimed[found.name] = None
         return found.name

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from ._renaming import unique_name
+from ._renaming import Names, unique_name
 from .tool_kinds import parsed_arguments
 
 
@@ -31,8 +31,8 @@ class CellNames:
     def __init__(self) -> None:
         #: (thread id, id as given) -> the id its latest cell was recorded under
         self._latest: dict[tuple[str, str], str] = {}
-        #: (thread id, id as recorded) for every cell recorded
-        self._used: set[tuple[str, str]] = set()
+        #: thread id -> the ids of every cell recorded in it
+        self._used: dict[str, Names] = {}
 
     def claim(self, thread_id: str, given: str) -> tuple[str, bool]:
         """The id a new cell of ``thread_id`` given ``given`` is recorded under, and whether

@@ -46,11 +46,13 @@ _new_call = ToolCall.__new__
 class FastTools:
     """The common tool call's start and output for one rollout (see the module docstring)."""
 
-    __slots__ = ("_memo", "_queue", "_rt")
+    __slots__ = ("_memo", "_queue", "_rt", "_used")
 
     def __init__(self, rt: Runtime, queue: RecordQueue) -> None:
         self._rt = rt
         self._queue = queue
+        #: the rollout's tool call ids (``Runtime.unused_id``'s names of that kind)
+        self._used = rt._ids_used.setdefault(_TOOL_CALL, {})
         #: the last invocation made: (tool name, arguments as given or their JSON bytes,
         #: snapshot bytes, preview source)
         self._memo: tuple[str, Any, bytes, str] | None = None
@@ -69,15 +71,14 @@ class FastTools:
         ):
             return None
         rt = self._rt
-        used = rt._ids_used
-        key = (_TOOL_CALL, call_id)
-        if key in used:  # an id used again is renamed: the general path
+        used = self._used
+        if call_id in used:  # an id used again is renamed: the general path
             return None
         thread = turn.thread
         thread_id = thread.thread_id
         turn_id = turn.turn_id
         visible = thread._ids.calls.claim(call_id, arguments)
-        used.add(key)
+        used[call_id] = None
         # the invocation's snapshot (tool_kinds.invocation, then the writer's _snapshot)
         memo = self._memo
         if kind is str:

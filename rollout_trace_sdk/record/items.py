@@ -96,6 +96,17 @@ def _with_id(item: Mapping[str, Any], item_id: str) -> dict[str, Any]:
     return copy
 
 
+def _occurrence_id(base: str, occurrence: int) -> str:
+    """The id of the ``occurrence``-th id-less item with content id ``base``: ``base``, then
+    ``base_2``, ``base_3``... (:func:`_base_of` goes back)."""
+    return base if occurrence == 1 else f"{base}_{occurrence}"
+
+
+def _base_of(item_id: str, occurrence: int) -> str:
+    """The content id :func:`_occurrence_id` made ``item_id`` of, given its occurrence."""
+    return item_id if occurrence == 1 else item_id[: -len(f"_{occurrence}")]
+
+
 class ItemIds:
     """Per-thread id assignment. Not thread-safe; one event loop owns a thread's handles.
 
@@ -131,8 +142,11 @@ class ItemIds:
         self.calls = CallIds(note, names)
         # content id → the highest occurrence number handed out so far
         self._occurrences: dict[str, int] = {}
-        # id we generated → (content id, occurrence); lets a compaction restart the numbering
-        self._generated: dict[str, tuple[str, int]] = {}
+        # id we generated → its occurrence (its content id is :func:`_base_of` the two); lets
+        # a compaction restart the numbering. Numbers, not (content id, occurrence) tuples: a
+        # dict of strings and numbers is one the garbage collector does not walk, and this one
+        # grows by an entry for every item of the rollout
+        self._generated: dict[str, int] = {}
         # ids generated before a compaction that its replacement history dropped: never given
         # again, or a later item would take an earlier one's acceptance in the reduced state
         self._retired: set[str] = set()
@@ -150,7 +164,7 @@ class ItemIds:
         so both give an item the same id. Returns the id and its occurrence."""
         retired = self._retired
         while True:
-            item_id = base if occurrence == 1 else f"{base}_{occurrence}"
+            item_id = _occurrence_id(base, occurrence)
             if item_id not in retired and item_id not in taken:
                 return item_id, occurrence
             occurrence += 1
@@ -158,7 +172,7 @@ class ItemIds:
     def _assign(self, base: str, occurrence: int, taken: Container[str] = ()) -> tuple[str, int]:
         """:meth:`_free`, handed out (counted as an occurrence)."""
         item_id, occurrence = self._free(base, occurrence, taken)
-        self._generated[item_id] = (base, occurrence)
+        self._generated[item_id] = occurrence
         if occurrence > self._occurrences.get(base, 0):
             self._occurrences[base] = occurrence
         return item_id, occurrence
@@ -295,13 +309,13 @@ class ItemIds:
         dropped are retired (an item acceptance names by an id the reducer keeps forever)."""
         self._last_in = []
         occurrences: dict[str, int] = {}
-        generated: dict[str, tuple[str, int]] = {}
+        generated: dict[str, int] = {}
         for item in replacement:
-            known = self._generated.get(item["id"]) if _has_id(item) else None
-            if known is not None:
-                base, occurrence = known
+            occurrence = self._generated.get(item["id"]) if _has_id(item) else None
+            if occurrence is not None:
+                base = _base_of(item["id"], occurrence)
                 occurrences[base] = max(occurrences.get(base, 0), occurrence)
-                generated[item["id"]] = known
+                generated[item["id"]] = occurrence
         self._retired.update(self._generated.keys() - generated.keys())
         self._occurrences = occurrences
         self._generated = generated

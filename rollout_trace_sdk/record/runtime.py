@@ -26,7 +26,7 @@ from ._fields import as_status
 from ._guard import TWINS
 from ._item_refs import KnownItems
 from ._item_store import ItemStore
-from ._renaming import unique_name
+from ._renaming import Names, unique_name
 from ._request_memo import RequestMemo
 from ._values import RecorderWarning, ValueEncoder, recorder_warning, text_of
 
@@ -319,7 +319,7 @@ class Runtime:
         self._waits: dict[tuple[str, str], list[Callable[[str], str]]] = {}
         #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
         #: second start of either anywhere in the rollout
-        self._ids_used: set[tuple[str, str]] = set()
+        self._ids_used: dict[str, Names] = {}
         #: the items recorded with the server's ids, which an item reference names
         self.known_items = KnownItems()
         #: the conversations the server keeps that requests continued (see ``_conversations``)
