@@ -11,7 +11,12 @@
   answering (reasoning and a message): 5 new items a turn. The process's resident set size
   (``/proc/self/statm``, not the peak) is read after the first tenth of the turns (the
   baseline: allocator and caches warm) and after the last; the growth between them divided
-  by the turns between them is the figure, next to the events a turn writes.
+  by the turns between them is the figure, next to the events a turn writes. The loop keeps
+  the last 40 items it resends and no more (until session 25 it kept its whole history, ~1.5
+  KB a turn counted as the recorder's).
+* ``gc_us_per_turn_early`` / ``gc_us_per_turn_late``: the garbage collector's time a turn
+  (``gc.callbacks``) in the second tenth of the turns and in the last: what the rollout keeps
+  must not make collections dearer as it grows (it did until session 25).
 * ``big_output_call_ms`` / ``big_output_stall_s`` ("Known limits"): one ``tool.completed``
   of a ``--big-mb`` MB tool output: how long the call takes, and the event loop's longest
   stall (a task sleeping 1 ms at a time) from the call until the writer has written it
@@ -26,6 +31,7 @@ read the baseline printed beside each.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import subprocess
@@ -47,6 +53,29 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 WINDOW = 40
 
 
+class _Collector:
+    """Time the garbage collector spends in the windows named by :meth:`window` (``gc.callbacks``):
+    what a rollout keeps must not make collections dearer as it grows."""
+
+    def __init__(self) -> None:
+        self.spent = {"early": 0.0, "late": 0.0}
+        self._window: str | None = None
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def window(self, name: str | None) -> None:
+        self._window = name
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._window is not None:
+            self.spent[self._window] += time.perf_counter() - self._started
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * _PAGE
@@ -60,6 +89,7 @@ def _message(role: str, text: str) -> dict[str, Any]:
 async def _long_rollout(root: Path, turns: int, schema: int) -> dict[str, Any]:
     warm = max(turns // 10, 1)
     baseline = 0
+    collector = _Collector()
     async with open_rollout(
         root, model="m", schema_version=schema, max_queued_bytes=4 << 20
     ) as rollout:
@@ -68,6 +98,11 @@ async def _long_rollout(root: Path, turns: int, schema: int) -> dict[str, Any]:
             if n == warm:
                 await rollout.flush()
                 baseline = _rss_bytes()
+                collector.window("early")
+            elif n == 2 * warm:
+                collector.window(None)
+            elif n == turns - warm:
+                collector.window("late")
             async with rollout.root.turn() as turn:
                 history += turn.accept(_message("user", f"step {n}: list the files"))
                 call_id = f"call_{n}"
@@ -84,8 +119,11 @@ async def _long_rollout(root: Path, turns: int, schema: int) -> dict[str, Any]:
                     thought = {"type": "reasoning", "summary": [], "encrypted_content": f"e{n}"}
                     answer = _message("assistant", f"step {n} has one file")
                     history += call.completed(output_items=[thought, answer])
+            # the loop keeps what it resends, no more: its own list would count as ours
+            del history[:-WINDOW]
         await rollout.flush()
         grown = _rss_bytes() - baseline
+        collector.stop()
     assert rollout.bundle_dir is not None and rollout.stats is not None
     events = (rollout.bundle_dir / "trace.jsonl").read_bytes().count(b"\n")
     return {
@@ -95,6 +133,8 @@ async def _long_rollout(root: Path, turns: int, schema: int) -> dict[str, Any]:
         "rss_kb_per_turn": round(grown / (turns - warm) / 1024, 2),
         "bytes_per_event": round(grown / max((turns - warm) * events / turns, 1)),
         "rss_mb_at_end": round(_rss_bytes() / 2**20, 1),
+        "gc_us_per_turn_early": round(collector.spent["early"] / warm * 1e6, 1),
+        "gc_us_per_turn_late": round(collector.spent["late"] / warm * 1e6, 1),
     }
 
 
@@ -180,7 +220,9 @@ def main() -> None:
         print(
             f"schema {schema}: {f['turns']:,} turns, {f['events']:,} events, {f['lost']} lost; "
             f"RSS +{f['rss_kb_per_turn']} KB a turn (~{f['bytes_per_event']} bytes an event), "
-            f"{f['rss_mb_at_end']} MB at the end; a {args.big_mb} MB tool output: "
+            f"{f['rss_mb_at_end']} MB at the end; garbage collection "
+            f"{f['gc_us_per_turn_early']} µs a turn in the second tenth of the turns, "
+            f"{f['gc_us_per_turn_late']} µs in the last; a {args.big_mb} MB tool output: "
             f"tool.completed {f['big_output_call_ms']} ms, the loop's longest stall while it "
             f"was written {f['big_output_stall_s']} s (idle {f['idle_stall_s']} s; "
             f"orjson.dumps of it: {f['orjson_dumps_s']} s)"
