@@ -30,6 +30,13 @@ from . import errors as words
 from .confined import os_error_text
 from .errors import MissingPayload, ReduceError
 
+# the frames' level, re-exported where callers have always found it
+from .shard_frames import BOMB_FLOOR_BYTES as BOMB_FLOOR_BYTES
+from .shard_frames import BOMB_RATIO as BOMB_RATIO
+from .shard_frames import ShardBomb as ShardBomb
+from .shard_frames import decompress_shard as decompress_shard
+from .shard_frames import shard_sealed as shard_sealed
+
 #: Decompressed bytes kept across shards (the most recent shard is always kept). Events read
 #: payloads in writing order, but each prompt template names items stored in older shards,
 #: from the oldest on: once the parts (below) are full, every prompt read again each shard
@@ -45,19 +52,6 @@ CACHE_BYTES: Final = 64 * 1024 * 1024
 PART_CACHE_BYTES: Final = 32 * 1024 * 1024
 _HEADER: Final = layout.SHARD_RECORD_HEADER
 _ZSTD_PREFIX: Final = "zstd decompressor error: "
-#: A shard may decompress to this many bytes, or to :data:`BOMB_RATIO` times its compressed size
-#: if that is more; past both it is refused as a decompression bomb (a 200 KB shard of one
-#: record of spaces made 6 GB). Codex rotates shards near 8 MiB (one bigger record gets a
-#: shard of its own), and text compresses ~3-20 times, a long run of one line a few thousand.
-BOMB_FLOOR_BYTES: Final = 1 << 30
-BOMB_RATIO: Final = 1000
-#: The most output zstd makes of one input byte is below this (a 128 KB block of one byte
-#: repeated is a few bytes): input is fed in pieces small enough that no call overshoots.
-_MAX_EXPANSION: Final = 1 << 17
-#: The largest window a frame may ask for: Codex 0.171's reader refuses a frame whose window
-#: passes 8 MiB ("Frame requires too much memory for decoding", probed at 8 and 9 MiB: found
-#: by the mutation differential, seed 114018740), as libzstd words it for this limit too.
-_MAX_WINDOW: Final = 1 << 23
 
 
 class MissingShardPayload(MissingPayload):
@@ -104,111 +98,6 @@ class _Shard:
     records: dict[str, tuple[int, int]]
     #: a trailing record cut short
     partial_tail: bool
-
-
-class ShardBomb(ValueError):
-    """A shard decompresses to more than it may (see :data:`BOMB_FLOOR_BYTES`)."""
-
-
-def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes, bool]:
-    """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
-    last one is complete. A cut frame yields what decoded before the cut. An empty file has
-    no frame, so none complete: Codex 0.171 reads it as a shard without records that is not
-    sealed ("missing footer" where the shard must be sealed).
-
-    Raises:
-        zstandard.ZstdError: the bytes are not zstd.
-        ShardBomb: the output passes ``max(floor, BOMB_RATIO * fed)`` bytes, ``fed`` being
-            the compressed bytes decoded so far: skippable frames, which decode to nothing,
-            do not count (padding a shard with one let a small frame decode to gigabytes).
-            Input is fed piece by piece, so no more than that (and one block) is ever
-            decoded. Joining the pieces holds a shard's bytes twice for a moment (a shard
-            decoded in one piece, under ~8 KB compressed at the default floor, is not copied).
-    """
-    chunks: list[bytes] = []
-    total = fed = 0
-    view = memoryview(data)
-    offset = 0
-    sealed = bool(data)
-    while offset < len(data):
-        stream = zstandard.ZstdDecompressor(max_window_size=_MAX_WINDOW).decompressobj()
-        counted = not _skippable(data, offset)
-        while offset < len(data) and not stream.eof:
-            end = offset + max(64, (max(floor, BOMB_RATIO * fed) - total) // _MAX_EXPANSION)
-            out = stream.decompress(view[offset:end])
-            if counted:
-                fed += min(end, len(data)) - offset
-            offset = min(end, len(data))
-            total += len(out)
-            limit = max(floor, BOMB_RATIO * fed)
-            if total > limit:
-                raise ShardBomb(
-                    f"decompresses to more than {limit:,} bytes (the larger of {floor:,} and"
-                    f" {BOMB_RATIO:,} times its {fed:,} compressed bytes): refused as a"
-                    " decompression bomb"
-                )
-            if out:
-                chunks.append(out)
-        if not stream.eof:
-            sealed = False
-            break
-        offset -= len(stream.unused_data)
-        if counted:
-            fed -= len(stream.unused_data)
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
-
-
-#: The magic numbers of zstd's skippable frames (0x184D2A50 to 0x184D2A5F, little-endian).
-_SKIPPABLE_MAGIC: Final = 0x184D2A50
-
-
-def _skippable(data: bytes, offset: int) -> bool:
-    magic = int.from_bytes(data[offset : offset + 4], "little")
-    return magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC
-
-
-def shard_sealed(data: bytes) -> bool:
-    """Whether ``data`` ends with a complete zstd frame (:func:`decompress_shard`'s
-    ``sealed``), told from the frames' and blocks' headers alone, decoding nothing.
-    ``view --serve`` asks it of the shard being written on each new reading of a live
-    bundle: decompressing a 5 MiB shard cost 23-36 ms, walking it costs under 1 ms.
-    It does not check what the blocks hold: a damaged block the decoder refuses is
-    found by the reduction's own reading.
-
-    Raises:
-        zstandard.ZstdError: a frame's magic number or header is not zstd's, or a block is
-            of the reserved type (the decoder refuses these too).
-    """
-    offset, size = 0, len(data)
-    while offset < size:
-        if size - offset < 4:
-            return False
-        if _skippable(data, offset):
-            if size - offset < 8:
-                return False
-            offset += 8 + int.from_bytes(data[offset + 4 : offset + 8], "little")
-            continue
-        if data[offset : offset + 4] != zstandard.FRAME_HEADER:
-            raise zstandard.ZstdError(f"unknown frame descriptor at byte {offset}")
-        if size - offset < 5:
-            return False
-        descriptor = data[offset + 4]
-        if descriptor & 0x08:
-            raise zstandard.ZstdError(f"reserved frame header bit set at byte {offset + 4}")
-        single_segment = bool(descriptor & 0x20)
-        content_size = (1 if single_segment else 0, 2, 4, 8)[descriptor >> 6]
-        offset += 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 0x03] + content_size
-        last = False
-        while not last:
-            if size - offset < 3:
-                return False
-            block = int.from_bytes(data[offset : offset + 3], "little")
-            last, kind, length = bool(block & 1), (block >> 1) & 3, block >> 3
-            if kind == 3:
-                raise zstandard.ZstdError(f"reserved block type at byte {offset}")
-            offset += 3 + (1 if kind == 1 else length)
-        offset += 4 if descriptor & 0x04 else 0  # the content checksum
-    return bool(data) and offset == size
 
 
 def _index(number: int, data: bytes, sealed: bool) -> _Shard:

@@ -1,0 +1,98 @@
+"""A shard's zstd frames decoded as Codex 0.171 decodes them (``reduce/shard_frames.py``):
+libzstd refuses a damaged frame in other words when it decodes it in one pass than when it
+streams it, and Codex takes one pass for a first frame whose header gives at most 32 bytes
+of content (its first read's probe) and that lies in its 131,075-byte input buffer. Found
+by the damage differential (``tests/differential/damage.py``, seed 101, #3827: the
+single-segment bit of ``empty_response``'s frame header flipped); the texts below are Codex
+0.171's, asked again when it is here."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from rollout_trace_sdk.model import layout
+from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
+from rollout_trace_sdk.reduce.shard_frames import decompress_shard
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
+
+from .v3_bundles import copy_bundle
+
+
+def _single_segment(frame: bytes, content: int) -> bytes:
+    """``frame`` (no content size, a window byte) told to be single-segment: the window byte
+    becomes a one-byte content size."""
+    assert frame[4] == 0x04
+    return frame[:4] + bytes([0x24, content]) + frame[6:]
+
+
+def _refusal(data: bytes) -> str:
+    with pytest.raises(zstandard.ZstdError) as info:
+        decompress_shard(data)
+    return str(info.value).removeprefix("zstd decompressor error: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (1, "Src size is incorrect"),
+        (32, "Src size is incorrect"),  # fits the probe: one pass
+        (33, "Data corruption detected"),  # streamed
+        (104, "Data corruption detected"),  # the bit flip the differential found
+    ],
+)
+def test_a_first_frame_within_the_probe_is_decoded_in_one_pass(
+    tmp_path: Path, content: int, expected: str
+) -> None:
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / layout.shard_path(1)
+    shard.write_bytes(_single_segment(shard.read_bytes(), content))
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    assert info.value.message == f"decompress shard {bundle}/payloads/000001.zst"
+    assert info.value.cause == expected
+    codex = codex_bin(3)
+    if codex is not None:
+        result = reduce_and_compare(bundle, codex, timeout=60)
+        assert result.same_text, result.explain()
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        # whole in the input buffer: one pass into 32 bytes of output
+        (100_000, "Destination buffer is too small"),
+        (131_000, "Destination buffer is too small"),
+        # past the input buffer: streamed
+        (131_080, "Data corruption detected"),
+        (140_000, "Data corruption detected"),
+    ],
+)
+def test_one_pass_needs_the_frame_whole_in_codex_input_buffer(size: int, expected: str) -> None:
+    raw = random.Random(1).randbytes(size)
+    frame = zstandard.ZstdCompressor(write_checksum=True, write_content_size=False).compress(raw)
+    assert _refusal(_single_segment(frame, 5)) == expected
+
+
+def test_a_frame_giving_more_than_the_probe_is_streamed(tmp_path: Path) -> None:
+    """``single_exec``'s records in a frame that gives its content size (47,952 bytes), one
+    bit (16) of that size flipped: Codex streams the frame ("Destination buffer is too
+    small"); fed whole, we said "Data corruption detected"."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / layout.shard_path(1)
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+    frame = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(raw))
+    assert frame[4] & 0xC0 == 0x40  # a two-byte content size follows
+    frame[5] ^= 0x10
+    shard.write_bytes(bytes(frame))
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    assert info.value.cause == "Destination buffer is too small"
+    codex = codex_bin(3)
+    if codex is not None:
+        result = reduce_and_compare(bundle, codex, timeout=60)
+        assert result.same_text, result.explain()
