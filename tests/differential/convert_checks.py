@@ -70,7 +70,13 @@ def _but_for_the_listed(state: dict[str, Any]) -> dict[str, Any]:
 
 
 #: what ``validate`` says of a text not as the writer writes it, which the copy's writer mends
-_FORM = ("not in Codex's layout", "blank line (the writer never writes one)")
+#: (a payload file no event cites is not copied: found by the damage differential, two
+#: references made to name one file)
+_FORM = (
+    "not in Codex's layout",
+    "blank line (the writer never writes one)",
+    "not cited by any event",
+)
 _SCHEMA_FIELDS = ("schema_version", "recording_complete", "recording_status", "raw_payloads")
 
 
@@ -116,17 +122,25 @@ def _same_log(source: Path, back: Path) -> bool:
 
 
 def _paths_named_anew(log: bytes) -> bool:
-    """Whether a payload id of the log is not spelled ``raw_payload:N``: convert's
-    ``_v2_path`` names its file by its digest, so 2 → 3 → 2 gives it another path."""
-    ids = (orjson.loads(match) for match in _ID.findall(log))
-    return not all(layout.payload_number(payload_id) is not None for payload_id in ids)
+    """Whether a payload of the log is not at ``payloads/N.json`` for its id ``raw_payload:N``:
+    convert's ``_v2_path`` names the file of an id spelled otherwise by its digest, and
+    that of ``raw_payload:N`` ``payloads/N.json``, so 2 → 3 → 2 gives it another path (the
+    damage differential pointed a reference at another payload's file)."""
+    for found in _REF.finditer(log):
+        number = layout.payload_number(orjson.loads(found.group(1)))
+        if number is None or orjson.loads(found.group(2)) != layout.payload_path(number):
+            return True
+    return False
 
 
 def _blank_paths(text: bytes) -> bytes:
     return _PATH.sub(b'"path":""', text)
 
 
-_ID = re.compile(rb'(?<="raw_payload_id":)"(?:[^"\\]|\\.)*"')
+_STRING = rb'"(?:[^"\\]|\\.)*"'
+_REF = re.compile(
+    rb'"raw_payload_id":(' + _STRING + rb'),"kind":\{[^{}]*\},"path":(' + _STRING + rb")"
+)
 _PATH = re.compile(rb'"path": ?"(?:[^"\\]|\\.)*"')
 
 

@@ -31,6 +31,8 @@ from .convert_checks import check_convert
 Key = tuple[str, str]
 Site = tuple[int, int, str]
 Mutation = Callable[[Path, random.Random], tuple[str, str]]
+#: (mutated bundle, its schema, outcome counts) -> what diverged, or None (see :func:`probe`)
+Judge = Callable[[Path, int, Counter[str]], "str | None"]
 #: (original scalar's bytes, its kind, rng) -> its replacement, or None to draw again
 Replace = Callable[[bytes, str, random.Random], bytes | None]
 
@@ -227,9 +229,12 @@ def run(
     places: Counter[str] | None = None,
     outcomes: Counter[str] | None = None,
     report: Callable[[str], None] | None = None,
+    judge: Judge | None = None,
+    tally: Counter[tuple[str, str]] | None = None,
 ) -> list[str]:
-    """Draw ``count`` mutants of the corpus of ``schema`` (fixed by ``seed``) and probe each;
-    returns the divergences (``report`` sees each as it is found)."""
+    """Draw ``count`` mutants of the corpus of ``schema`` (fixed by ``seed``) and probe each
+    (with ``judge``, :func:`probe` by default); returns the divergences (``report`` sees each
+    as it is found). ``tally`` counts (place, outcome) pairs."""
     sources = conformance_bundles(CONFORMANCE if schema == 2 else CONFORMANCE_V3)
     places = Counter() if places is None else places
     outcomes = Counter() if outcomes is None else outcomes
@@ -241,8 +246,13 @@ def run(
         shutil.copytree(source, bundle)
         where, done = mutate(bundle, rng)
         places[f"s{schema} {where}"] += 1
-        problem = probe(bundle, schema, outcomes)
+        before = outcomes.copy()
+        problem = (judge or probe)(bundle, schema, outcomes)
         outcomes["diverged" if problem else "held"] += 1
+        if tally is not None:
+            for outcome in outcomes - before:
+                if outcome != "held":
+                    tally[(f"s{schema} {where}", outcome)] += 1
         if problem is not None:
             text = f"schema {schema} #{number} {source.parent.name}, {done}: {problem}"
             problems.append(text)
@@ -253,7 +263,9 @@ def run(
     return problems
 
 
-def check_reduced_alike(mutate: Mutation, schema: int, count: int, seed: str, tmp: Path) -> None:
+def check_reduced_alike(
+    mutate: Mutation, schema: int, count: int, seed: str, tmp: Path, judge: Judge | None = None
+) -> None:
     """A value probe's CI check (``test_numbers_vs_codex``, ``test_strings_vs_codex``): skipped
     without the corpus of ``schema`` or either Codex (a mutant both accept is converted to the
     other schema); fails naming the first divergences :func:`run` finds."""
@@ -264,6 +276,6 @@ def check_reduced_alike(mutate: Mutation, schema: int, count: int, seed: str, tm
         codex_bin(3),
     ):
         pytest.skip("needs the conformance corpus and both Codex binaries")
-    problems = run(mutate, schema, count, seed, tmp)
+    problems = run(mutate, schema, count, seed, tmp, judge=judge)
     shown = "\n".join(problems[:3])
     assert not problems, f"{len(problems)} of {count} differ; the first:\n{shown}"
