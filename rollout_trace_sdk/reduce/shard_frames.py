@@ -7,10 +7,13 @@ frame in one pass when, as the frame starts, its header gives a content size tha
 output space of the read under way and the whole frame lies in the input buffer; otherwise it
 streams. Both refuse a damaged frame, but in other words ("Src size is incorrect" or
 "Destination buffer is too small" in one pass, "Data corruption detected" streaming, for one
-content-size byte changed), so :func:`decompress_shard` takes the path Codex takes for the
-first frame (found by the damage differential, ``tests/differential/damage.py``: a frame
-header's bit flipped). Later frames are streamed: the space Codex's later reads offer
-depends on how ``read_to_end`` grew its vector, which probes did not pin down.
+content-size byte changed), so :func:`decompress_shard` takes the path Codex takes (found by
+the damage differential, ``tests/differential/damage.py``: a frame header's bit flipped),
+following the space each of Codex's reads offers (:class:`_CodexReads`). That model is
+exact for the first frame (its 32-byte probe, probed at 32/33 bytes and at 131,013/131,096
+compressed bytes); for a later frame it was checked on damaged two-frame shards: it fixed 9
+of 21 that streaming every later frame got wrong, broke none, and 12 still differ (Codex's
+read then had more room than the model gives it, for reasons not found).
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ _MAX_WINDOW: Final = 1 << 23
 #: falls inside the frame (probed: a 131,013-byte frame was decoded in one pass, a
 #: 131,096-byte one streamed).
 _CODEX_INPUT: Final = 131_075
-#: The output space of Codex's first read: ``read_to_end`` into an empty ``Vec`` reads into a
-#: 32-byte probe first (probed: a first frame whose header gives 32 bytes is decoded in one
-#: pass, 33 streamed). libzstd's one pass decodes into exactly that space, whose size
-#: decides its error ("Destination buffer is too small" for a 100 KB frame whose header
-#: gives 5 bytes, "Src size is incorrect" for a 6 KB one).
+#: ``read_to_end`` into an empty ``Vec`` reads into a 32-byte probe first (probed: a first
+#: frame whose header gives 32 bytes is decoded in one pass, 33 streamed), then into the
+#: vector's spare capacity, at most 8 KiB at first. libzstd's one pass decodes into exactly
+#: the read's space, whose size decides its error ("Destination buffer is too small" for a
+#: 100 KB frame whose header gives 5 bytes, "Src size is incorrect" for a 6 KB one).
 _PROBE: Final = 32
+_FIRST_MAX_READ: Final = 8 * 1024
 #: The magic numbers of zstd's skippable frames (0x184D2A50 to 0x184D2A5F, little-endian).
 _SKIPPABLE_MAGIC: Final = 0x184D2A50
 _OUTPUT: Final = zstandard.DECOMPRESSION_RECOMMENDED_OUTPUT_SIZE
@@ -52,13 +56,51 @@ class ShardBomb(ValueError):
     """A shard decompresses to more than it may (see :data:`BOMB_FLOOR_BYTES`)."""
 
 
+class _CodexReads:
+    """The output space of Codex's read under way as each frame of a shard starts, as Rust's
+    ``read_to_end`` into an empty ``Vec`` offers it: the 32-byte probe, then the vector's
+    spare capacity (doubled when full), at most 8 KiB and twice that after each full read of
+    the most. The ``zstd`` crate's read returns once it wrote something, at the latest at a
+    frame's end: an empty or skippable frame leaves the read under way. Reads cut short where
+    the input buffer is refilled (past 131,075 compressed bytes) are not followed."""
+
+    def __init__(self) -> None:
+        self._len = self._cap = 0
+        self._max = _FIRST_MAX_READ
+        self._under_way: int | None = None
+
+    def space(self) -> int:
+        if self._under_way is None:
+            if self._cap == 0:
+                self._under_way = _PROBE
+            else:
+                if self._len == self._cap:
+                    self._cap = max(2 * self._cap, self._len + _PROBE)
+                self._under_way = min(self._cap - self._len, self._max)
+        return self._under_way
+
+    def wrote(self, size: int) -> None:
+        """A frame decoded to ``size`` bytes, taken by as many reads as it needs."""
+        while size:
+            space = self.space()
+            done = min(space, size)
+            size -= done
+            self._under_way = None
+            if self._cap == 0:  # the probe's bytes make the vector
+                self._len, self._cap = done, max(8, done)
+                continue
+            self._len += done
+            if done == space >= self._max:
+                self._max *= 2
+
+
 def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes, bool]:
     """Every frame in ``data`` (concatenated and skippable frames allowed), and whether the
     last one is complete. A cut frame yields what decoded before the cut. An empty file has
     no frame, so none complete: Codex 0.171 reads it as a shard without records that is not
-    sealed ("missing footer" where the shard must be sealed). A first frame Codex decodes in
-    one pass (see the module's docstring) is fed whole into 32 bytes of output; any other
-    frame is fed its first byte alone, which makes libzstd stream it.
+    sealed ("missing footer" where the shard must be sealed). A frame Codex decodes in one
+    pass (see the module's docstring) is fed whole into the output space Codex's read has;
+    any other frame is fed its first byte alone, which makes libzstd stream it.
 
     Raises:
         zstandard.ZstdError: the bytes are not zstd.
@@ -66,22 +108,24 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
             the compressed bytes decoded so far: skippable frames, which decode to nothing,
             do not count (padding a shard with one let a small frame decode to gigabytes).
             Input is fed piece by piece, so no more than that (and one block) is ever
-            decoded (a frame fed whole decodes to at most 32 bytes). Joining the pieces
-            holds a shard's bytes twice for a moment.
+            decoded (a frame fed whole decodes to no more than the content size its header
+            gives, within Codex's read of at most twice what came before and 8 KiB).
+            Joining the pieces holds a shard's bytes twice for a moment.
     """
     chunks: list[bytes] = []
     total = fed = 0
     view = memoryview(data)
     offset = 0
     sealed = bool(data)
+    reads = _CodexReads()
     while offset < len(data):
         counted = not _skippable(data, offset)
-        # skippable frames before it write nothing: the first read is still under way
-        whole = _one_pass(data, offset) if counted and not total else None
+        space = reads.space()
+        whole = _one_pass(data, offset, space) if counted else None
         stream = zstandard.ZstdDecompressor(max_window_size=_MAX_WINDOW).decompressobj(
-            write_size=_PROBE if whole is not None else _OUTPUT
+            write_size=space if whole is not None else _OUTPUT
         )
-        first = counted
+        first, before = counted, total
         while offset < len(data) and not stream.eof:
             if first:
                 end = offset + 1 if whole is None else whole
@@ -108,22 +152,23 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
         offset -= len(stream.unused_data)
         if counted:
             fed -= len(stream.unused_data)
+        reads.wrote(total - before)
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), sealed
 
 
-def _one_pass(data: bytes, offset: int) -> int | None:
-    """The end of the shard's first frame, at ``offset``, when Codex decodes it in one pass:
-    its header gives a content size within the first read's 32 bytes and the frame lies
-    whole in Codex's input buffer (libzstd's own test walks the blocks: a frame it cannot
-    walk is streamed)."""
+def _one_pass(data: bytes, offset: int, space: int) -> int | None:
+    """The end of the frame at ``offset`` when Codex decodes it in one pass: its header gives
+    a content size within ``space`` and the frame lies whole in Codex's input buffer, filled
+    131,075 bytes at a time (libzstd's own test walks the blocks: a frame it cannot walk is
+    streamed)."""
     try:
         content = _content_size(data, offset)
         end = _frame_end(data, offset)
     except zstandard.ZstdError:
         return None
-    if content is None or content > _PROBE or end is None or end > _CODEX_INPUT:
+    if content is None or content > space or end is None:
         return None
-    return end
+    return end if offset // _CODEX_INPUT == (end - 1) // _CODEX_INPUT else None
 
 
 def _content_size(data: bytes, offset: int) -> int | None:

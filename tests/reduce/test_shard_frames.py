@@ -96,3 +96,31 @@ def test_a_frame_giving_more_than_the_probe_is_streamed(tmp_path: Path) -> None:
     if codex is not None:
         result = reduce_and_compare(bundle, codex, timeout=60)
         assert result.same_text, result.explain()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(12_131, "Data corruption detected"), (4_000, "Src size is incorrect")],
+)
+def test_a_later_frame_is_decoded_in_one_pass_when_codex_read_has_room(
+    tmp_path: Path, content: int, expected: str
+) -> None:
+    """Two frames giving their content sizes, the second's lowered (below its 12,147 bytes):
+    after the first frame's 35,805 bytes Codex's read has 29,731 bytes of room, so it takes
+    one pass; streamed, as we did, the texts were "Destination buffer is too small" and
+    "Data corruption detected" (damage differential, frames run, seed 77 #1194)."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / layout.shard_path(1)
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+    compressor = zstandard.ZstdCompressor(write_checksum=True)
+    first, second = compressor.compress(raw[:35_805]), compressor.compress(raw[35_805:])
+    assert second[4] & 0xC0 == 0x40 and len(raw) - 35_805 == 12_147
+    second = second[:5] + (content - 256).to_bytes(2, "little") + second[7:]
+    shard.write_bytes(first + second)
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    assert info.value.cause == expected
+    codex = codex_bin(3)
+    if codex is not None:
+        result = reduce_and_compare(bundle, codex, timeout=60)
+        assert result.same_text, result.explain()
