@@ -5,11 +5,12 @@ schema, ``reduce --lenient``, ``validate``, ``summary`` and ``show`` ending clea
 Schema 3 (``payloads/NNNNNN.zst``): a shard cut at a byte (in its frame header, a block, the
 checksum) or cut inside its decompressed records (a record header, an id, a body: the frame
 left open, or sealed over the cut); a byte flipped in the frame header, a block, the checksum,
-a record header's length fields; shards swapped, renumbered, deleted, added, emptied; a
-record twice (in its shard, in another shard), its id changed (to another record's, to none
-stored, to bytes that are not UTF-8); the records in two frames, a skippable frame, a frame
-with a content size (a bit of its header flipped) or without a checksum, the checksum wrong, the records uncompressed; a
-body that is not JSON, JSON of another kind, or cut although its reference says it is whole.
+a record header's length fields; shards swapped, renumbered, deleted, added, emptied, a
+directory or a symlink in a shard's place; a record twice (in its shard, in another shard),
+its id changed (to another record's, to none stored, to bytes that are not UTF-8); the
+records in two frames, a skippable frame, a frame with a content size (a bit of its header
+flipped) or without a checksum, the checksum wrong, the records uncompressed; a body that
+is not JSON, JSON of another kind, or cut although its reference says it is whole.
 
 Schema 2 (``payloads/N.json``): a payload file missing, empty, cut, not UTF-8, with a BOM, with
 trailing bytes, a directory or a symlink where it belongs, two references naming one id or
@@ -272,7 +273,7 @@ def _reframe(shard: Path, rng: random.Random) -> tuple[str, str]:
 
 def _shard_files(bundle: Path, rng: random.Random) -> tuple[str, str]:
     shards = _shards(bundle)
-    how = rng.choice(["swap", "renumber", "missing", "extra", "empty"])
+    how = rng.choice(["swap", "renumber", "missing", "extra", "empty", "directory", "symlink"])
     shard = rng.choice(shards)
     if how == "swap" and len(shards) > 1:
         a, b = rng.sample(shards, 2)
@@ -296,6 +297,16 @@ def _shard_files(bundle: Path, rng: random.Random) -> tuple[str, str]:
     if how == "missing":
         shard.unlink()
         return "shards-missing", f"{shard.name} deleted"
+    if how == "directory":
+        shard.unlink()
+        shard.mkdir()
+        return "shards-directory", f"{shard.name} is a directory"
+    if how == "symlink":
+        copy = bundle / "copy.zst"
+        shard.rename(copy)
+        where = rng.choice(["inside", "dangling"])
+        shard.symlink_to("../copy.zst" if where == "inside" else "nowhere.zst")
+        return f"shards-symlink-{where}", f"{shard.name} -> {shard.readlink()}"
     if how == "empty":
         shard.write_bytes(rng.choice([b"", _frame(b""), _open_frame(b"")]))
         return "shards-empty", f"{shard.name} emptied"
