@@ -9,11 +9,14 @@ streams. Both refuse a damaged frame, but in other words ("Src size is incorrect
 "Destination buffer is too small" in one pass, "Data corruption detected" streaming, for one
 content-size byte changed), so :func:`decompress_shard` takes the path Codex takes (found by
 the damage differential, ``tests/differential/damage.py``: a frame header's bit flipped),
-following the space each of Codex's reads offers (:class:`_CodexReads`). That model is
-exact for the first frame (its 32-byte probe, probed at 32/33 bytes and at 131,013/131,096
-compressed bytes); for a later frame it was checked on damaged two-frame shards: it fixed 9
-of 21 that streaming every later frame got wrong, broke none, and 12 still differ (Codex's
-read then had more room than the model gives it, for reasons not found).
+following the space each of Codex's reads offers (:class:`_CodexReads`), and keeps one
+libzstd context for all the frames of a shard, as Codex's decoder does (libzstd keeps its
+buffers across frames, and their size decides some errors too). The model of the reads was
+probed with 0.171 (a frame asking for a 16 MiB window is refused when streamed and decoded
+when taken in one pass): the room a second frame gets after a first one of 1 to 16,125
+bytes, 20 sizes, all as modelled; the first frame at 32/33 bytes of content and at
+131,013/131,096 compressed bytes. Reads cut short where the input buffer is refilled are
+not modelled.
 """
 
 from __future__ import annotations
@@ -58,11 +61,11 @@ class ShardBomb(ValueError):
 
 class _CodexReads:
     """The output space of Codex's read under way as each frame of a shard starts, as Rust's
-    ``read_to_end`` into an empty ``Vec`` offers it: the 32-byte probe, then the vector's
-    spare capacity (doubled when full), at most 8 KiB and twice that after each full read of
-    the most. The ``zstd`` crate's read returns once it wrote something, at the latest at a
-    frame's end: an empty or skippable frame leaves the read under way. Reads cut short where
-    the input buffer is refilled (past 131,075 compressed bytes) are not followed."""
+    ``read_to_end`` into an empty ``Vec`` offers it: a 32-byte probe first; then the
+    vector's spare capacity, after ``try_reserve(32)`` (which doubles it) whenever less than
+    32 bytes are spare, at most 8 KiB and twice that after each full read of the most. The
+    ``zstd`` crate's read returns once it wrote something, at the latest at a frame's end:
+    an empty or skippable frame leaves the read under way."""
 
     def __init__(self) -> None:
         self._len = self._cap = 0
@@ -74,7 +77,7 @@ class _CodexReads:
             if self._cap == 0:
                 self._under_way = _PROBE
             else:
-                if self._len == self._cap:
+                if self._cap - self._len < _PROBE:  # ``try_reserve(PROBE_SIZE)``
                     self._cap = max(2 * self._cap, self._len + _PROBE)
                 self._under_way = min(self._cap - self._len, self._max)
         return self._under_way
@@ -118,13 +121,15 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
     offset = 0
     sealed = bool(data)
     reads = _CodexReads()
+    # one context for every frame, as Codex's decoder keeps one: libzstd keeps its buffers
+    # across frames, and how big they are decides some of its errors (a later frame whose
+    # header gives too small a content size streams into the earlier frame's larger buffer)
+    decompressor = zstandard.ZstdDecompressor(max_window_size=_MAX_WINDOW)
     while offset < len(data):
         counted = not _skippable(data, offset)
         space = reads.space()
         whole = _one_pass(data, offset, space) if counted else None
-        stream = zstandard.ZstdDecompressor(max_window_size=_MAX_WINDOW).decompressobj(
-            write_size=space if whole is not None else _OUTPUT
-        )
+        stream = decompressor.decompressobj(write_size=space if whole is not None else _OUTPUT)
         first, before = counted, total
         while offset < len(data) and not stream.eof:
             if first:

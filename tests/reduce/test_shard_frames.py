@@ -16,7 +16,7 @@ import zstandard
 
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
-from rollout_trace_sdk.reduce.shard_frames import decompress_shard
+from rollout_trace_sdk.reduce.shard_frames import _CodexReads, decompress_shard
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 
@@ -117,6 +117,81 @@ def test_a_later_frame_is_decoded_in_one_pass_when_codex_read_has_room(
     assert second[4] & 0xC0 == 0x40 and len(raw) - 35_805 == 12_147
     second = second[:5] + (content - 256).to_bytes(2, "little") + second[7:]
     shard.write_bytes(first + second)
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    assert info.value.cause == expected
+    codex = codex_bin(3)
+    if codex is not None:
+        result = reduce_and_compare(bundle, codex, timeout=60)
+        assert result.same_text, result.explain()
+
+
+def _two_frames(tmp_path: Path, cut: int, content: int) -> Path:
+    """``single_exec`` with its records in two frames giving their content sizes, split at
+    ``cut``, the second frame's size given as ``content`` (two bytes, so 256 or more)."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / layout.shard_path(1)
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+    compressor = zstandard.ZstdCompressor(write_checksum=True)
+    first, second = compressor.compress(raw[:cut]), compressor.compress(raw[cut:])
+    assert second[4] & 0xC0 == 0x40
+    shard.write_bytes(first + second[:5] + (content - 256).to_bytes(2, "little") + second[7:])
+    return bundle
+
+
+def test_the_frames_of_a_shard_share_one_decoding_context(tmp_path: Path) -> None:
+    """Codex's decoder keeps one libzstd context for every frame, and libzstd keeps its
+    buffers: a later frame giving too small a content size (19,936 for 19,952 bytes) streams
+    into the first frame's larger buffer, so the size is found wrong at the end ("Data
+    corruption detected"); a fresh context per frame, as we had, sized its buffer by the
+    header ("Destination buffer is too small"). Found by the damage differential (frames
+    run, seed 77, 12 of 1,500 differed this way)."""
+    bundle = _two_frames(tmp_path, 28_000, 19_936)
+    with pytest.raises(ReduceError) as info:
+        reduce_bundle(bundle)
+    assert info.value.cause == "Data corruption detected"
+    codex = codex_bin(3)
+    if codex is not None:
+        result = reduce_and_compare(bundle, codex, timeout=60)
+        assert result.same_text, result.explain()
+
+
+@pytest.mark.parametrize(
+    ("cut", "room"),
+    [(2, 32), (33, 95), (110, 146), (200, 56), (500, 524), (3_000, 1_096), (16_125, 259)],
+)
+def test_codex_read_room_after_a_first_frame(cut: int, room: int) -> None:
+    """The room Codex's read has as the second frame starts, probed with 0.171 (a frame
+    asking for a 16 MiB window is refused when streamed, decoded when taken in one pass):
+    ``read_to_end``'s 32-byte probe, then ``try_reserve(32)`` (doubling) whenever less than
+    32 bytes are spare, reads of at most 8 KiB, doubled after a full one. Seed 88 #2166 of
+    the frames run: after a 2-byte frame we gave 6 bytes, Codex 32."""
+    reads = _CodexReads()
+    reads.space()
+    reads.wrote(cut)
+    assert reads.space() == room
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (18, "Src size is incorrect"),
+        (32, "Src size is incorrect"),
+        (33, "Data corruption detected"),
+    ],
+)
+def test_after_a_frame_of_two_bytes_codex_read_has_32_bytes_of_room(
+    tmp_path: Path, content: int, expected: str
+) -> None:
+    """``single_exec``'s first 2 decompressed bytes in a frame of their own, the rest in a
+    single-segment frame whose header gives ``content`` bytes: Codex takes one pass up to 32
+    (we gave the read 6 bytes of room and streamed it: "Data corruption detected")."""
+    bundle = copy_bundle("single_exec", tmp_path)
+    shard = bundle / layout.shard_path(1)
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+    first = zstandard.ZstdCompressor(write_checksum=True).compress(raw[:2])
+    rest = zstandard.ZstdCompressor(write_checksum=True, write_content_size=False)
+    shard.write_bytes(first + _single_segment(rest.compress(raw[2:]), content))
     with pytest.raises(ReduceError) as info:
         reduce_bundle(bundle)
     assert info.value.cause == expected
