@@ -8,9 +8,10 @@ left open, or sealed over the cut); a byte flipped in the frame header, a block,
 a record header's length fields; shards swapped, renumbered, deleted, added, emptied, a
 directory or a symlink in a shard's place; a record twice (in its shard, in another shard),
 its id changed (to another record's, to none stored, to bytes that are not UTF-8); the
-records in two frames, a skippable frame, a frame with a content size (a bit of its header
-flipped) or without a checksum, the checksum wrong, the records uncompressed; a body that
-is not JSON, JSON of another kind, or cut although its reference says it is whole.
+records in two frames (a bit of the second's header flipped), a skippable frame, a frame
+with a content size (a bit of its header or a block flipped) or without a checksum, the
+checksum wrong, the records uncompressed; a body that is not JSON, JSON of another kind, or
+cut although its reference says it is whole.
 
 Schema 2 (``payloads/N.json``): a payload file missing, empty, cut, not UTF-8, with a BOM, with
 trailing bytes, a directory or a symlink where it belongs, two references naming one id or
@@ -236,7 +237,8 @@ def _reframe(shard: Path, rng: random.Random) -> tuple[str, str]:
     raw = _decompressed(shard)
     how = rng.choice(
         ["two-frames", "frames-mid-record", "skippable", "content-size", "no-checksum",
-         "bad-checksum", "uncompressed", "trailing", "level", "content-size-flip"]
+         "bad-checksum", "uncompressed", "trailing", "level", "content-size-flip",
+         "two-frames-flip"]
     )  # fmt: skip
     if how in ("two-frames", "frames-mid-record"):
         records = _records(raw)
@@ -253,9 +255,19 @@ def _reframe(shard: Path, rng: random.Random) -> tuple[str, str]:
         data = _frame(raw, size=True)
     elif how == "content-size-flip":
         sized = bytearray(_frame(raw, size=True))
-        at = rng.randrange(4, _layout(bytes(sized))["header"][1])
+        start, end = _layout(bytes(sized))[rng.choice(["header", "block"])]
+        at = rng.randrange(max(4, start), min(end, len(sized)))
         sized[at] ^= 1 << rng.randrange(8)
         data = bytes(sized)
+    elif how == "two-frames-flip":
+        # the second of two frames giving their sizes, a bit of its header flipped: how
+        # much room Codex's read has as it starts decides libzstd's path and words
+        cut = rng.randrange(len(raw) + 1)
+        first = _frame(raw[:cut], size=True)
+        second = bytearray(_frame(raw[cut:], size=True))
+        at = rng.randrange(4, _layout(bytes(second))["header"][1])
+        second[at] ^= 1 << rng.randrange(8)
+        data = first + bytes(second)
     elif how == "no-checksum":
         data = _frame(raw, checksum=False)
     elif how == "bad-checksum":
