@@ -29,6 +29,18 @@ _ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
     "interacted": frozenset({"send_message", "assign_agent_task"}),
     "interrupted": frozenset({"close_agent"}),
 }
+#: The tool names Codex gives each of those kinds (``tool_kinds``), for the warning.
+_TOOL_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "started": ("spawn_agent",),
+    "interacted": ("send_message", "followup_task"),
+    "interrupted": ("interrupt_agent", "close_agent"),
+}
+#: Each activity in words, for the warning.
+_ACTIVITY_WORDS: Final[dict[str, str]] = {
+    "started": "a spawn",
+    "interacted": "a message to an agent",
+    "interrupted": "an agent stopped",
+}
 #: Activities whose message both reducers read from the call's invocation (a spawn's task, a
 #: message sent): without the invocation they refuse the whole bundle.
 _DELIVERS_MESSAGE: Final = frozenset({"started", "interacted"})
@@ -45,6 +57,7 @@ class AgentToolWork(ToolWork):
     _invocation: bool
     _arguments: Any
     kind: ev.ToolCallKind
+    name: str
 
     def _claim(self, work: str) -> bool:
         """Whether this call may record ``work`` now: the first runtime work of a call is
@@ -65,7 +78,7 @@ class AgentToolWork(ToolWork):
             return
         if self.kind.type not in _ACTIVITY_KINDS[kind]:
             # the reducer fails on an activity that does not fit the tool's kind
-            warn(f"rollout trace: a {self.kind.type} tool call cannot record agent activity {kind}")
+            warn(self._misfit(kind))
             return
         if not self._live:
             return
@@ -88,7 +101,8 @@ class AgentToolWork(ToolWork):
         if kind in _DELIVERS_MESSAGE and not tool_kinds.holds_message(self._arguments):
             warn(
                 f"rollout trace: tool call {self.tool_call_id}'s arguments hold no message "
-                f"text; its {kind} activity is left out"
+                f"text; its {kind} activity is left out (both reducers read what the agent "
+                f'was told from its "message" argument: arguments={{..., "message": task}})'
             )
             return
         if kind in _DELIVERS_MESSAGE and target.ended:
@@ -117,6 +131,20 @@ class AgentToolWork(ToolWork):
                 "kind": kind,
             },
             "completed",
+        )
+
+    def _misfit(self, kind: ActivityKind) -> str:
+        """Why an activity that does not fit this tool's kind is left out, and what to do: a
+        loop's own sub-agent tool (``delegate``, ``ask_expert``) is the natural case."""
+        what = _ACTIVITY_WORDS[kind]
+        arguments = '{..., "message": task}' if kind in _DELIVERS_MESSAGE else "..."
+        return (
+            f"rollout trace: tool call {self.tool_call_id} ({self.name}) cannot record agent "
+            f"activity ({what}): both reducers take {what} only from a "
+            f"{' or '.join(_TOOL_NAMES[kind])} call and would refuse the whole bundle, so it "
+            f"is left out and no edge links the agents. Record the call as "
+            f"turn.tool_call(call_id, {_TOOL_NAMES[kind][0]!r}, arguments={arguments}) "
+            f"(docs/recording.md, Sub-agents)"
         )
 
     # AgentThread.spawn's keywords (no provider_name, plus reasoning_effort): a signature callers read

@@ -409,3 +409,47 @@ async def test_no_agent_activity_on_a_tool_call_after_its_end(
     assert "1 turns, threads, calls, runtimes" in loss_report(bundle)
     state = check_bundle(bundle)
     assert state["interaction_edges"] == {} and len(state["threads"]) == 2
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_spawn_from_a_tool_named_otherwise_says_what_to_do(
+    tmp_path: Path, schema: int
+) -> None:
+    """A loop whose own sub-agent tool is called ``delegate`` (with a ``task`` argument) gets
+    no spawn edge: both reducers take spawns only from a ``spawn_agent`` call whose arguments
+    hold ``message``. The warning said "a other tool call cannot record agent activity
+    started" (found by newuser25): it names the call and the tool now, and says how to record
+    it so that the edge lands; recorded that way, it does."""
+    task = "Summarise the forecast"
+    with pytest.warns(RecorderWarning) as caught:
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            turn.accept(USER)
+            async with turn.tool_call("c1", "delegate", arguments={"task": task}) as tool:
+                child = tool.spawn_agent("summariser")
+                tool.completed(function_output("c1", "done"))
+            async with child, child.turn() as child_turn:
+                child_turn.accept_agent_message(task_message("/root", child.agent_path, task))
+    (message,) = [str(w.message) for w in caught]
+    assert "tool call c1 (delegate)" in message
+    assert "spawn_agent" in message and '"message"' in message
+    assert "a other" not in message
+    assert check_bundle(bundle_in(tmp_path))["interaction_edges"] == {}
+
+    # what the warning says to do: the call recorded as spawn_agent, the task as its message
+    again = tmp_path / "again"
+    async with (
+        open_rollout(again, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        turn.accept(USER)
+        arguments = {"task_name": "summariser", "message": task}
+        async with turn.tool_call("c1", "spawn_agent", arguments=arguments) as tool:
+            child = tool.spawn_agent("summariser")
+            tool.completed(function_output("c1", "done"))
+        async with child, child.turn() as child_turn:
+            child_turn.accept_agent_message(task_message("/root", child.agent_path, task))
+    edges = check_bundle(bundle_in(again))["interaction_edges"]
+    assert [edge["kind"] for edge in edges.values()] == ["spawn_agent"]
