@@ -25,10 +25,16 @@ def parts_text(
     summaries: bool = True,
     notes: Mapping[str, str] | None = None,
     limit: int | None = MAX_ITEM_TEXT,
+    delivered: bool = False,
 ) -> str:
     """An item's body as display text: text and summaries, JSON summaries, code, labels; a
     part a capture limit cut or left out says so (``notes``: ``capture.capture_notes``).
-    Cut at ``limit`` characters (``None``: whole, for the exports, which cut by bytes)."""
+    Cut at ``limit`` characters (``None``: whole, for the exports, which cut by bytes).
+
+    ``delivered``: the body is an agent message's, whose ``encrypted_content`` is the text
+    delivered to the agent (the task a spawn gave it, as Codex writes it and both reducers
+    match it against the spawn's ``message``), shown as text; elsewhere (reasoning, a
+    compaction) it is an opaque blob, shown by its label."""
     notes = notes or {}
     if isinstance(parts, Mapping):
         parts = parts.get("parts")
@@ -46,6 +52,11 @@ def parts_text(
             out.append(summary + unavailable_notes(summary, notes))
         elif kind == "code":
             out.append(str(part.get("source", "")))
+        elif kind == "encoded" and delivered and isinstance(part.get("value"), str):
+            if out and out[-1].endswith("\n"):  # "Payload:\n" then the text, as a result reads
+                out[-1] += part["value"]
+            else:
+                out.append(part["value"])
         elif kind == "encoded":
             out.append(f"[{part.get('label', 'encoded')}]")
         elif kind == "payload_ref":

@@ -165,7 +165,10 @@ class _Builder:
             "at": self.rel(item.get("first_seen_at_unix_ms")),
             # reasoning keeps its summary apart (shown first, as the model's own gloss)
             "text": parts_text(
-                item.get("body"), summaries=item.get("kind") != "reasoning", notes=self.notes
+                item.get("body"),
+                summaries=item.get("kind") != "reasoning",
+                notes=self.notes,
+                delivered=isinstance(item.get("agent_message"), Mapping),
             ),
         }
         if item.get("channel"):

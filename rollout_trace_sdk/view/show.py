@@ -125,7 +125,7 @@ class _Transcript:
                 (f"━━ {self.lane(t)}", "bold cyan"),
                 (f"  {short_id(th['id'])} · {th.get('model') or '?'} · ", "dim"),
                 (str(th.get("st")), _status_style(th.get("st"))),
-                (f" · {len(calls)} calls · {_duration(th)}{spawned}", "dim"),
+                (f" · {_counted(len(calls), 'inference call')} · {_duration(th)}{spawned}", "dim"),
             ),
         )
         # (time, rank, log position, index): within one millisecond, inference calls and
@@ -133,7 +133,7 @@ class _Transcript:
         # asked for it, before the next one)
         entries: list[tuple[int, int, int, int, Iterator[Line]]] = []
         for n, item in enumerate(m["items"]):
-            if item["t"] == t and not _made_by_call(item):
+            if item["t"] == t and not self.shown_with_its_call(item):
                 entries.append((item.get("at") or 0, 0, 0, n, self.input_item(item)))
         for n, call in enumerate(m["calls"]):
             if call["t"] == t:
@@ -170,9 +170,27 @@ class _Transcript:
             ),
         )
 
+    def shown_with_its_call(self, item: Mapping[str, Any]) -> bool:
+        """Whether an inference call, tool call or code cell of the item's own thread made it
+        (it is shown with that call). An item one of another thread made (the history a
+        handoff or a fork hands a child) is the child's input, shown as such."""
+        tables = {"inference": self.m["calls"], "tool": self.m["tools"], "code_cell": self.cells}
+        for producer in item.get("by") or ():
+            table = tables.get(producer[0])
+            if table is None:
+                continue
+            ix = producer[1] if len(producer) > 1 else None
+            if not isinstance(ix, int) or table[ix].get("t") == item["t"]:
+                return True  # an object the state does not hold: as before, not input
+        return False
+
     def input_item(self, item: Mapping[str, Any]) -> Iterator[Line]:
         role = str(item.get("role"))
         label = role
+        kind = item.get("kind")
+        if kind not in (None, "message"):  # a call, an output, reasoning: not words said
+            call_id = f" {item['call_id']}" if item.get("call_id") else ""
+            label = f"{role} [{kind}{call_id}]"
         if item.get("from"):
             label = f"{role} from {item['from']}"
         by = item.get("by") or []
@@ -488,11 +506,6 @@ def _kind(record: Mapping[str, Any]) -> str:
     """An edge's or item's kind as words; a state may lack it (it is read, not required)."""
     kind = record.get("kind")
     return kind.replace("_", " ") if isinstance(kind, str) else "unknown"
-
-
-def _made_by_call(item: Mapping[str, Any]) -> bool:
-    """Items an inference call or tool produced are shown with that call, not as input."""
-    return any(p[0] in ("inference", "tool", "code_cell") for p in item.get("by") or [])
 
 
 def _action_label(kind: Any, text: str) -> str:

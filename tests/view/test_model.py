@@ -127,3 +127,24 @@ def test_every_kept_text_is_cut(demo_state: Any) -> None:
     assert len(texts) >= len(model["calls"]) + len(model["tools"]) + len(model["ops"]) + 1
     assert all(len(text) <= MAX_ITEM_TEXT + 40 for text in texts)
     assert all(text.endswith(f"({MAX_ITEM_TEXT * 2:,} more characters)") for text in texts)
+
+
+def test_an_agent_messages_delivered_text_is_its_text(demo_state: Any) -> None:
+    """An agent message's ``encrypted_content`` is the text delivered to the agent (the task
+    a spawn gave it): the page, ``show`` and its search read "[encrypted_content]" instead
+    (found by newuser25). A reasoning item's stays an opaque blob, named by its label."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    (message,) = [
+        item
+        for item in state["conversation_items"].values()
+        if (item.get("agent_message") or {}).get("recipient") == "/root/helper_0"
+    ]
+    (task,) = [p["value"] for p in message["body"]["parts"] if p["type"] == "encoded"]
+    reasoning = next(i for i in state["conversation_items"].values() if i["kind"] == "reasoning")
+    reasoning["body"]["parts"].append(
+        {"type": "encoded", "label": "encrypted_content", "value": "gAAAA-opaque"}
+    )
+    items = {item["id"]: item for item in build_view_model(state)["items"]}
+    assert items[message["item_id"]]["text"].endswith(f"Payload:\n{task}")
+    reasoning_text = items[reasoning["item_id"]]["text"]
+    assert "[encrypted_content]" in reasoning_text and "gAAAA" not in reasoning_text

@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 from rich.console import Console
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show import render_plain, render_rich, short_id, transcript_lines
@@ -479,3 +481,74 @@ def test_the_header_counts_one_of_a_kind_in_the_singular() -> None:
     bundle = next((CONFORMANCE_V3 / "plain_message").glob("*/manifest.json")).parent
     head = _plain(load_state(bundle)).splitlines()[0]
     assert " · 1 agent · 1 inference call · 0 tool calls · " in head, head
+
+
+def test_a_sub_agents_task_is_shown(demo_state: Any) -> None:
+    """The task a spawn delivers is the agent message's ``encrypted_content``, which holds
+    the text (Codex writes it so, and both reducers match the spawn's ``message`` against
+    it): the helper's transcript read "Payload: [encrypted_content]", so which sub-agent got
+    which task could not be read from ``show`` (found by newuser25)."""
+    (task,) = [
+        part["value"]
+        for item in demo_state["conversation_items"].values()
+        if (item.get("agent_message") or {}).get("recipient") == "/root/helper_0"
+        for part in item["body"]["parts"]
+        if part["type"] == "encoded"
+    ]
+    helper = _plain(demo_state, thread="/root/helper_0")
+    assert task and f"Payload:\n    {task.splitlines()[0]}" in helper
+    assert "[encrypted_content]" not in helper
+
+
+def _handoff_state(root: Path) -> Any:
+    """A parent that called a tool, then a child whose request hands it the parent's history
+    (the call and its output, as an Agents SDK handoff does)."""
+    call = {
+        "type": "function_call",
+        "call_id": "c1",
+        "name": "get_weather",
+        "arguments": '{"city":"Oslo"}',
+    }
+    user = {"role": "user", "content": "Weather in Oslo, then write it up."}
+
+    async def record() -> None:
+        async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+            turn.accept(user)
+            async with turn.inference({"input": [user]}) as inference:
+                inference.completed(output_items=[call])
+            async with turn.tool_call("c1", "get_weather", arguments=call["arguments"]) as tool:
+                answer = {"type": "function_call_output", "call_id": "c1", "output": "Oslo: rain"}
+                output = tool.completed(answer)
+            child = rollout.root.spawn("writer")
+            handed = [user, call, output]  # the parent's history, handed over
+            async with (
+                child,
+                child.turn() as child_turn,
+                child_turn.inference({"input": handed}) as inference,
+            ):
+                inference.completed(output_items=[{"role": "assistant", "content": "Report"}])
+
+    anyio.run(record)
+    (bundle,) = root.glob("trace-*")
+    return load_state(bundle)
+
+
+def test_a_handed_over_history_reads_as_calls_and_outputs(tmp_path: Path) -> None:
+    """A child handed its parent's history (an Agents SDK handoff) read
+    ``assistant: {"city":"Oslo"}``, a tool call as if the model had said JSON, and the call's
+    output was left out: it was made by a tool call of the parent, shown only there (found
+    by newuser25). The child's transcript names each item's kind and call, outputs
+    included; the parent's is unchanged."""
+    state = _handoff_state(tmp_path)
+    writer = _plain(state, thread="/root/writer")
+    assert 'assistant [function_call c1]: {"city":"Oslo"}' in writer
+    assert "tool [function_call_output c1]: Oslo: rain" in writer
+    assert "assistant: {" not in writer
+    parent = _plain(state, thread="/root")
+    assert "[function_call" not in parent and parent.count("Oslo: rain") == 1
+
+
+def test_a_thread_with_one_call_says_call(tmp_path: Path) -> None:
+    """ "1 calls" in a thread's heading (found by newuser25)."""
+    writer = _plain(_handoff_state(tmp_path), thread="/root/writer")
+    assert " · 1 inference call · " in writer and "1 calls" not in writer
