@@ -10,7 +10,14 @@ the `RolloutTrace` of docs/reducing.md, "What comes out"), the way your own anal
 import sys
 
 from rollout_trace_sdk import ReduceError, RolloutTrace, reduce_bundle
-from rollout_trace_sdk.model.state import CodePart, SummaryPart, TextPart
+from rollout_trace_sdk.model.state import (
+    CodePart,
+    EncodedPart,
+    PayloadRefPart,
+    SummaryPart,
+    TextPart,
+    TraceAnchor,
+)
 
 WIDTH = 100
 
@@ -22,8 +29,9 @@ def short(text: str, width: int = WIDTH) -> str:
 
 
 def item_text(trace: RolloutTrace, item_id: str) -> str:
-    """What an item says: its text, summary and code parts (images and other payloads are
-    named by kind only)."""
+    """What an item says: its text, summary and code parts, and the text delivered to an
+    agent (a message between agents carries it as ``encrypted_content``: a spawn's task);
+    images and other payloads are named by label, reasoning's encrypted blob by kind."""
     item = trace.conversation_items[item_id]
     words = []
     for part in item.body:
@@ -31,6 +39,10 @@ def item_text(trace: RolloutTrace, item_id: str) -> str:
             words.append(part.text)
         elif isinstance(part, CodePart):
             words.append(part.source)
+        elif isinstance(part, EncodedPart) and item.agent_message is not None:
+            words.append(part.value)
+        elif isinstance(part, PayloadRefPart):
+            words.append(f"[{part.label}]")
         else:
             words.append(f"[{part.TYPE}]")
     return f"{item.kind}: " + " ".join(words)
@@ -65,16 +77,40 @@ def explain_tool_calls(trace: RolloutTrace, *, failed_only: bool) -> None:
                 print(f"  it saw   {short(seen, WIDTH - 11)}")
         elif call.requester_code_cell_id is not None:
             print(f"  asked by {call.requester_code_cell_id}")
-        for item_id in call.model_visible_output_item_ids:
+        # the answer in the call's own thread (another agent handed the history holds a copy)
+        answers = call.model_visible_output_item_ids
+        own = [i for i in answers if trace.conversation_items[i].thread_id == call.thread_id]
+        for item_id in own or answers:
             print(f"  answer   {short(item_text(trace, item_id), WIDTH - 11)}")
+
+
+def agent_at(trace: RolloutTrace, anchor: TraceAnchor) -> str:
+    """The agent at one end of an edge: the thread of the tool call or item it names."""
+    if anchor.type == "thread":
+        thread_id = anchor.id
+    elif anchor.type == "tool_call":
+        thread_id = trace.tool_calls[anchor.id].thread_id
+    else:
+        thread_id = trace.conversation_items[anchor.id].thread_id
+    return agent_of(trace, thread_id)
 
 
 def explain_agents(trace: RolloutTrace) -> None:
     for edge in trace.interaction_edges.values():
-        source, target = edge.source, edge.target
-        print(f"{edge.kind}  {source.type} {source.id} -> {target.type} {target.id}")
+        source, target = agent_at(trace, edge.source), agent_at(trace, edge.target)
+        print(f"{edge.kind}  {source} -> {target}")
         for item_id in edge.carried_item_ids:
-            print(f"  carried  {short(item_text(trace, item_id), WIDTH - 11)}")
+            print(f"  carried  {short(payload_of(trace, item_id), WIDTH - 11)}")
+
+
+def payload_of(trace: RolloutTrace, item_id: str) -> str:
+    """What a message between agents says, without its envelope (``Message Type``, ``Task
+    name``, ``Sender``: the edge names both agents): the task, the answer."""
+    text = " ".join(item_text(trace, item_id).split())
+    if trace.conversation_items[item_id].agent_message is None:
+        return text
+    _, found, payload = text.partition(" Payload: ")
+    return f"{trace.conversation_items[item_id].kind}: {payload}" if found else text
 
 
 def main(argv: list[str]) -> int:

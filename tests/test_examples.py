@@ -33,9 +33,9 @@ def test_explain_walks_the_demo(demo_bundle: Path, capsys: pytest.CaptureFixture
     assert spawn[4] == '  answer   function_call_output: {"task_name": "/root/helper_0"}'
     assert "  agent    /root/helper_0 (Helper 0)" in out
     # the messages between agents, with what they carried
-    assert "spawn_agent  tool_call call_0_spawn -> conversation_item " in out
-    assert "\nagent_result  conversation_item " in out
-    assert "  carried  message: Message Type: FINAL_ANSWER" in out
+    assert "spawn_agent  /root -> /root/helper_0 (Helper 0)" in out
+    assert "\nagent_result  /root/helper_0 (Helper 0) -> /root" in out
+    assert "  carried  message: 2 squared is 4." in out
 
 
 @needs_conformance
@@ -56,3 +56,32 @@ def test_explain_says_why_it_cannot(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, err = _explain(capsys, str(tmp_path / "missing"))
     assert (code, out) == (1, "")
     assert err.startswith("explain: ") and "manifest.json" in err
+
+
+def test_explain_names_the_agents_and_the_task(
+    demo_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Which sub-agent got which task and what it answered: the messages between agents
+    printed their anchors' ids (``conversation_item conversation_item:8 -> conversation_item
+    conversation_item:9``) and the task as ``[encoded]`` (found by newuser25). Each edge names
+    the agents it links and what it carried, the task's text included."""
+    code, out, _ = _explain(capsys, str(demo_bundle))
+    assert code == 0
+    agents = out[out.index("\nspawn_agent  ") :]
+    assert agents.startswith("\nspawn_agent  /root -> /root/helper_0 (Helper 0)\n")
+    assert "\nagent_result  /root/helper_0 (Helper 0) -> /root\n" in agents
+    assert "Square 2 in the shell and report." in agents and "[encoded]" not in agents
+
+
+def test_explain_gives_each_answer_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A call's output handed to another agent (an Agents SDK handoff copies the history) is
+    listed among the call's model-visible outputs twice, its own and the copy: explain
+    printed each answer twice (found by newuser25)."""
+    from .view.test_show import _handoff_state
+
+    state = _handoff_state(tmp_path)
+    (tool,) = state["tool_calls"].values()
+    assert len(tool["model_visible_output_item_ids"]) == 2  # the parent's and the child's
+    (bundle,) = tmp_path.glob("trace-*")
+    code, out, _ = _explain(capsys, str(bundle))
+    assert code == 0 and out.count("  answer   function_call_output: Oslo: rain") == 1

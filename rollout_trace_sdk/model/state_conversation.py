@@ -45,8 +45,9 @@ class SummaryPart(TaggedNode):
 
 @attrs.frozen
 class EncodedPart(TaggedNode):
-    """An opaque value named by ``label``: a reasoning item's or a compaction's
-    ``encrypted_content``. Two reasoning items with the same encoded part are one item
+    """A value named by ``label``: a reasoning item's or a compaction's ``encrypted_content``
+    (opaque), or a message between agents' (the text delivered to the agent: a spawn's task,
+    as Codex writes it). Two reasoning items with the same encoded part are one item
     (reducer.md 5.1)."""
 
     TYPE: ClassVar[str] = "encoded"

@@ -519,6 +519,8 @@ def _handoff_state(root: Path) -> Any:
             async with turn.tool_call("c1", "get_weather", arguments=call["arguments"]) as tool:
                 answer = {"type": "function_call_output", "call_id": "c1", "output": "Oslo: rain"}
                 output = tool.completed(answer)
+            async with turn.inference({"input": [user, call, output]}) as inference:
+                inference.completed(output_items=[{"role": "assistant", "content": "Over to you"}])
             child = rollout.root.spawn("writer")
             handed = [user, call, output]  # the parent's history, handed over
             async with (
