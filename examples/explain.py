@@ -2,9 +2,10 @@
 
 For each tool call: the agent that ran it, how it ended, the model request that asked for it
 and the last thing that request showed the model, and what came back. Then each message
-between agents: who spawned whom with which task, and the answers sent back. `rollout-trace
-show` prints the whole transcript; this walks the graph behind it (`reduce_bundle` returns
-the `RolloutTrace` of docs/reducing.md, "What comes out"), the way your own analysis would.
+between agents: who spawned whom with which task, and the answers sent back; and the tokens
+each agent's model requests used. `rollout-trace show` prints the whole transcript; this
+walks the graph behind it (`reduce_bundle` returns the `RolloutTrace` of docs/reducing.md,
+"What comes out"), the way your own analysis would.
 """
 
 import sys
@@ -113,6 +114,19 @@ def payload_of(trace: RolloutTrace, item_id: str) -> str:
     return f"{trace.conversation_items[item_id].kind}: {payload}" if found else text
 
 
+def explain_tokens(trace: RolloutTrace) -> None:
+    """Each agent's model requests and the tokens they used (a request without usage, such
+    as one that failed, counts as a request)."""
+    for thread_id in trace.threads:
+        calls = [c for c in trace.inference_calls.values() if c.thread_id == thread_id]
+        used_in = sum(c.usage.input_tokens for c in calls if c.usage is not None)
+        used_out = sum(c.usage.output_tokens for c in calls if c.usage is not None)
+        print(
+            f"tokens  {agent_of(trace, thread_id)}: {len(calls)} request(s), "
+            f"{used_in:,} in, {used_out:,} out"
+        )
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--failed"]
     if len(args) != 1:
@@ -128,6 +142,8 @@ def main(argv: list[str]) -> int:
     explain_tool_calls(trace, failed_only="--failed" in argv)
     print()
     explain_agents(trace)
+    print()
+    explain_tokens(trace)
     return 0
 
 

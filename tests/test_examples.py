@@ -85,3 +85,23 @@ def test_explain_gives_each_answer_once(tmp_path: Path, capsys: pytest.CaptureFi
     (bundle,) = tmp_path.glob("trace-*")
     code, out, _ = _explain(capsys, str(bundle))
     assert code == 0 and out.count("  answer   function_call_output: Oslo: rain") == 1
+
+
+def test_explain_counts_each_agents_tokens(
+    demo_bundle: Path, demo_state: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """How many tokens each agent used, the third thing one asks (newuser25): one line per
+    agent, its requests and tokens as the state's usage sums them."""
+    code, out, _ = _explain(capsys, str(demo_bundle))
+    assert code == 0
+    for thread in demo_state["threads"].values():
+        calls = [
+            c
+            for c in demo_state["inference_calls"].values()
+            if c["thread_id"] == thread["thread_id"]
+        ]
+        used_in = sum(c["usage"]["input_tokens"] for c in calls if c.get("usage"))
+        used_out = sum(c["usage"]["output_tokens"] for c in calls if c.get("usage"))
+        name = thread["agent_path"] + (f" ({thread['nickname']})" if thread.get("nickname") else "")
+        line = f"tokens  {name}: {len(calls)} request(s), {used_in:,} in, {used_out:,} out"
+        assert line in out.splitlines(), out
