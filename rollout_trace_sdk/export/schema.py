@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 6
+TABLES_VERSION: Final = 7
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -119,8 +119,9 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         (
             "text",
             _S,
-            "text, summaries and code of the body, joined by newlines (null when a capture "
-            "limit cut part of it: cut_payload_ids)",
+            "text, summaries and code of the body, and a message between agents' delivered "
+            "text (a spawn's task), joined by newlines (null when a capture limit cut part of "
+            "it: cut_payload_ids)",
         ),
         ("text_chars", _I, "length of text (null with it)"),
         (

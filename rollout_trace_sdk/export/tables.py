@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from ..view.capture import cut_status, not_whole, unavailable_ids
+from ..view.item_text import add_delivered
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
@@ -232,6 +233,19 @@ def _part_text(part: _Obj) -> str:
     return ""
 
 
+def _body_text(parts: list[_Obj], delivered: bool) -> str:
+    """The body's text; ``delivered``: a message between agents, whose ``encrypted_content``
+    is the text delivered to the agent (a spawn's task; ``view.item_text.parts_text``)."""
+    texts: list[str] = []
+    for part in parts:
+        value = part.get("value")
+        if delivered and part.get("type") == "encoded" and isinstance(value, str):
+            add_delivered(texts, value)
+        elif text := _part_text(part):
+            texts.append(text)
+    return "\n".join(t for t in texts if t)
+
+
 def _cut_parts(parts: list[_Obj], cut: set[str]) -> tuple[list[str], bool]:
     """The payloads recorded truncated or omitted that a body's parts stand for, and whether
     one of them stood for text (then the body's text is not whole).
@@ -257,8 +271,8 @@ def _cut_parts(parts: list[_Obj], cut: set[str]) -> tuple[list[str], bool]:
 def _item(keys: Row, i: _Obj, cut: set[str]) -> Row:
     parts = _parts(i.get("body"))
     cut_ids, text_cut = _cut_parts(parts, cut)
-    text = None if text_cut else "\n".join(t for t in map(_part_text, parts) if t)
     meta = _obj(i.get("agent_message"))
+    text = None if text_cut else _body_text(parts, isinstance(i.get("agent_message"), Mapping))
     producers = []
     for p in i.get("produced_by") or []:
         p = _obj(p)

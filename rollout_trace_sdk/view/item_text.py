@@ -53,16 +53,23 @@ def parts_text(
         elif kind == "code":
             out.append(str(part.get("source", "")))
         elif kind == "encoded" and delivered and isinstance(part.get("value"), str):
-            if out and out[-1].endswith("\n"):  # "Payload:\n" then the text, as a result reads
-                out[-1] += part["value"]
-            else:
-                out.append(part["value"])
+            add_delivered(out, part["value"])
         elif kind == "encoded":
             out.append(f"[{part.get('label', 'encoded')}]")
         elif kind == "payload_ref":
             out.append(ref_text(part, notes))
     text = "\n".join(p for p in out if p)
     return text if limit is None else cut(text, limit)
+
+
+def add_delivered(texts: list[str], value: str) -> None:
+    """Add an agent message's delivered text (its ``encrypted_content``) to the texts of its
+    body: right after the envelope's ``Payload:`` line, as an answer's text reads there (the
+    exports join a body's texts the same way)."""
+    if texts and texts[-1].endswith("\n"):
+        texts[-1] += value
+    else:
+        texts.append(value)
 
 
 def summary_text(parts: Any) -> str:

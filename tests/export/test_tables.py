@@ -201,3 +201,25 @@ def test_every_compaction_request_has_a_row_installed_or_not() -> None:
         compaction = state["compactions"].get(request["compaction_id"], {})
         assert row["installed_at"] == compaction.get("installed_at_unix_ms")
         assert (row["installed_at"] is not None) == installed
+
+
+def test_a_message_between_agents_has_its_delivered_text(demo_state: Any) -> None:
+    """``SELECT author, recipient, text FROM conversation_items`` could not say which
+    sub-agent got which task: a spawn's task is the agent message's ``encrypted_content``
+    (the text, as Codex writes it), which ``text`` left out (found by newuser25). It is
+    there now, as ``show`` and the page read it; a reasoning item's blob is still left out."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    (message,) = [
+        i
+        for i in state["conversation_items"].values()
+        if (i.get("agent_message") or {}).get("recipient") == "/root/helper_0"
+    ]
+    (task,) = [p["value"] for p in message["body"]["parts"] if p["type"] == "encoded"]
+    reasoning = next(i for i in state["conversation_items"].values() if i["kind"] == "reasoning")
+    reasoning["body"]["parts"].append(
+        {"type": "encoded", "label": "encrypted_content", "value": "gAAAA-opaque"}
+    )
+    rows = {r["item_id"]: r for r in build_rows(state, source="b")["conversation_items"]}
+    assert rows[message["item_id"]]["text"].endswith(f"Payload:\n{task}")
+    assert rows[message["item_id"]]["text_chars"] == len(rows[message["item_id"]]["text"])
+    assert "gAAAA" not in rows[reasoning["item_id"]]["text"]
