@@ -44,7 +44,8 @@ def body_text(item: _Obj | None, notes: Mapping[str, str] | None = None) -> str:
     """A conversation item's body as text, whole, as the viewer reads it
     (``view.item_text.parts_text``); :func:`cut` cuts it by bytes for the attributes."""
     body = item.get("body") if item else None
-    return parts_text(body, notes=notes, limit=None)
+    delivered = item is not None and isinstance(item.get("agent_message"), Mapping)
+    return parts_text(body, notes=notes, limit=None, delivered=delivered)
 
 
 class Conversation:

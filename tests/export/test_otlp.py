@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.otlp import OtlpSpan, OtlpTrace, otlp_trace, span_id_of, trace_id_of
-from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, cut
+from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, body_text, cut
 from rollout_trace_sdk.export.otlp_names import CONVERSATION, INPUT_MESSAGES
 from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
 
@@ -157,6 +157,18 @@ def test_failure_is_an_error_status_with_its_text(failing_state: Path) -> None:
         assert failed[0].error == description
         assert failed[0].attributes["error.type"] == "failed"
         assert inline or PLANTED_ERROR not in repr([s.attributes for s in trace.spans])
+
+
+def test_a_message_between_agents_says_what_it_delivered(demo_state: Any) -> None:
+    """An agent message's content read "[encrypted_content]", not the task it delivered
+    (which that part holds; found by newuser25): as the viewer reads it."""
+    (message,) = [
+        i
+        for i in demo_state["conversation_items"].values()
+        if (i.get("agent_message") or {}).get("recipient") == "/root/helper_0"
+    ]
+    (task,) = [p["value"] for p in message["body"]["parts"] if p["type"] == "encoded"]
+    assert body_text(message).endswith(f"Payload:\n{task}")
 
 
 def test_inlined_values_are_cut_in_bytes() -> None:
