@@ -231,6 +231,8 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         ]
         for failure in failures:
             what = failure.get("name")
+            if what == failure.get("agent_path"):  # a thread's name is its path: said once
+                what = None
             lines.append(
                 _fit(
                     [

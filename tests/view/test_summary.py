@@ -368,3 +368,16 @@ def test_terminal_control_characters_are_spelled_out_and_still_fit() -> None:
         assert "m\\x1b]0;PWNED\\x07\\x1b[41mRED\\x9b" in text
         assert "HTTP 503\\x1b]0;PWNED" in text and "ls\\x1b]0;PWNED" in text
         assert max(len(line) for line in text.splitlines()) <= 120
+
+
+def test_a_failed_thread_names_its_agent_once() -> None:
+    """A failed thread's line read ``thread 01a24900…eb10 /root /root failed``: its name is
+    its agent path, printed beside the path (found by newuser25, an Agents SDK run a
+    guardrail stopped)."""
+    state = orjson.loads(orjson.dumps(STATE))
+    child = state["threads"]["bbbb2222-0000-0000-0000-000000000000"]
+    child["execution"]["status"] = "failed"
+    out = io.StringIO()
+    render_plain(summary_lines(build_summary(state), 100), out)
+    (line,) = [row for row in out.getvalue().splitlines() if row.startswith("  thread ")]
+    assert line.count("/root/child") == 1 and " /root/child failed after " in line, line
