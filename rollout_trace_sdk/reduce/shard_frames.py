@@ -111,8 +111,10 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
             the compressed bytes decoded so far: skippable frames, which decode to nothing,
             do not count (padding a shard with one let a small frame decode to gigabytes).
             Input is fed piece by piece, so no more than that (and one block) is ever
-            decoded (a frame fed whole decodes to no more than the content size its header
-            gives, within Codex's read of at most twice what came before and 8 KiB).
+            decoded: a frame fed whole decodes to no more than the content size its header
+            gives, and one whose size would pass the limit is streamed instead (Codex's
+            read may offer as much room as was decoded before: taken in one pass, such a
+            frame doubled what was held before the refusal).
             Joining the pieces holds a shard's bytes twice for a moment.
     """
     chunks: list[bytes] = []
@@ -129,6 +131,10 @@ def decompress_shard(data: bytes, floor: int = BOMB_FLOOR_BYTES) -> tuple[bytes,
         counted = not _skippable(data, offset)
         space = reads.space()
         whole = _one_pass(data, offset, space) if counted else None
+        if whole is not None and total + (_content_size(data, offset) or 0) > max(
+            floor, BOMB_RATIO * (fed + whole - offset)
+        ):
+            whole = None  # decoded whole it would pass the bomb limit: streamed, refused in pieces
         stream = decompressor.decompressobj(write_size=space if whole is not None else _OUTPUT)
         first, before = counted, total
         while offset < len(data) and not stream.eof:

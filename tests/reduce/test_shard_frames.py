@@ -9,6 +9,7 @@ single-segment bit of ``empty_response``'s frame header flipped); the texts belo
 from __future__ import annotations
 
 import random
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import zstandard
 
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
-from rollout_trace_sdk.reduce.shard_frames import _CodexReads, decompress_shard
+from rollout_trace_sdk.reduce.shard_frames import ShardBomb, _CodexReads, decompress_shard
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 
@@ -199,3 +200,32 @@ def test_after_a_frame_of_two_bytes_codex_read_has_32_bytes_of_room(
     if codex is not None:
         result = reduce_and_compare(bundle, codex, timeout=60)
         assert result.same_text, result.explain()
+
+
+def test_a_frame_taken_in_one_pass_does_not_pass_the_bomb_limit() -> None:
+    """A frame Codex would decode in one pass is decoded whole: after a first frame of 4.2 MB
+    of zeros (streamed, no content size) Codex's read has 4.15 MB of room, and a second frame
+    of zeros giving that size decoded in one pass doubled what was held before the bomb limit
+    (4.3 MB, the shard being 294 bytes) refused it: 12.5 MB at the peak, 5.8 MB before the
+    one-pass model. A frame whose size would pass the limit is streamed, refused piece by
+    piece as any other."""
+    first_size = 4_234_723
+    reads = _CodexReads()
+    reads.wrote(first_size)
+    room = reads.space()
+    assert room > 4_000_000
+    data = zstandard.ZstdCompressor(level=1, write_content_size=False).compress(
+        bytes(first_size)
+    ) + zstandard.ZstdCompressor(level=1).compress(bytes(room))
+    floor = 4_300_000
+    assert len(data) * 1000 < floor
+    tracemalloc.start()
+    try:
+        with pytest.raises(ShardBomb):
+            decompress_shard(data, floor)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.6 * floor, peak
+    # below the limit the same shard is decoded whole, as before
+    assert decompress_shard(data, 3 * floor) == (bytes(first_size + room), True)
