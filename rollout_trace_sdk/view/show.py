@@ -417,17 +417,18 @@ class _Transcript:
         Raises:
             LookupError: the prefix starts the ids of more than one call.
         """
+        from .summary import abbreviates, names  # ids as stored or as printed
+
         m = self.m
         for n, call in enumerate(m["calls"]):
-            if call["id"] == ident:
+            if names(ident, call["id"]):
                 return self._conversation(n)
         for n, tool in enumerate(m["tools"]):
-            if ident in (tool["id"], tool.get("call_id")):
+            if names(ident, tool["id"]) or names(ident, tool.get("call_id")):
                 return self._tool_alone(n)
         for n, cell in enumerate(self.cells):
-            if cell["id"] == ident:
+            if names(ident, cell["id"]):
                 return self._cell_alone(n)
-        from .summary import abbreviates
 
         calls = [n for n, call in enumerate(m["calls"]) if abbreviates(ident, str(call["id"]))]
         tools = [n for n, tool in enumerate(m["tools"]) if abbreviates(ident, str(tool["id"]))]

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from .capture import recording_status
 from .item_text import own_item_ids, tool_name
+from .visible import visible
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 SUMMARY_VERSION: Final = 1
@@ -89,7 +90,8 @@ def _tokens() -> dict[str, int]:
 
 def abbreviates(short: str, ident: str) -> bool:
     """Whether ``short`` names ``ident`` as people write ids: a prefix of it, or the
-    ``head…tail`` form the transcript and the page print.
+    ``head…tail`` form the transcript and the page print; of the id as stored or as printed
+    (:func:`names`).
 
     Args:
         short: what the user typed.
@@ -98,6 +100,20 @@ def abbreviates(short: str, ident: str) -> bool:
     Returns:
         True when ``short`` may stand for ``ident``.
     """
+    if _shortens(short, ident):
+        return True
+    shown = visible(ident)  # as printed: ``call_\u200ba`` for a zero-width space
+    return shown != ident and _shortens(short, shown)
+
+
+def names(given: str, ident: Any) -> bool:
+    """Whether ``given`` is ``ident`` as stored or as printed (:func:`~.visible.visible`: an
+    id holding a character shown as nothing, or a control, is printed spelled, and given
+    back the way it was read)."""
+    return given == ident or (ident.__class__ is str and visible(ident) == given)
+
+
+def _shortens(short: str, ident: str) -> bool:
     head, cut, tail = short.partition("…")
     if cut:
         return (
@@ -115,7 +131,7 @@ def find_thread(state: _Obj, wanted: str) -> _Obj:
     """
     threads = _objects(state, "threads")
     for thread in threads:
-        if wanted in (thread.get("agent_path"), thread.get("thread_id")):
+        if names(wanted, thread.get("agent_path")) or names(wanted, thread.get("thread_id")):
             return thread
     matches = [t for t in threads if abbreviates(wanted, str(t.get("thread_id", "")))]
     if len(matches) == 1:

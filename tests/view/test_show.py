@@ -554,3 +554,29 @@ def test_a_thread_with_one_call_says_call(tmp_path: Path) -> None:
     """ "1 calls" in a thread's heading (found by newuser25)."""
     writer = _plain(_handoff_state(tmp_path), thread="/root/writer")
     assert " · 1 inference call · " in writer and "1 calls" not in writer
+
+
+def test_a_call_is_found_by_its_id_as_printed(tmp_path: Path) -> None:
+    """An id holding a character shown as nothing is printed spelled (``call_\\u200ba``,
+    ``view/visible.py``): ``--call`` takes it as printed, or a prefix of that, as it takes
+    any other id; only the raw character (which the printed text no longer holds) found it."""
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+    from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+
+    async def record() -> Path:
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            for call_id in ("call_a", "call_\u200ba"):
+                async with turn.tool_call(call_id, "exec_command", arguments="{}") as tool:
+                    tool.completed_value({"output": "done"})
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    state = orjson.loads(state_bytes(reduce_bundle(anyio.run(record))))
+    printed = _plain(state)
+    assert "call_\\u200ba" in printed and "\u200b" not in printed
+    for given in ("call_\u200ba", "call_\\u200ba", "call_\\u200b"):
+        alone = _plain(state, call=given)
+        assert "exec_command call_\\u200ba" in alone and "call_a " not in alone, given
+    assert "call_\\u200ba" not in _plain(state, call="call_a")
