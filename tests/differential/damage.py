@@ -509,6 +509,8 @@ def judge(bundle: Path, schema: int, outcomes: Counter[str]) -> str | None:
     except BundleFileError as exc:
         if not exc.unsafe or "symlink" not in (exc.cause or ""):
             return f"symlink: refused otherwise: {exc.codex_text()}"
+        if exc.relpath not in {link.relative_to(bundle).as_posix() for link in links}:
+            return f"symlink: refused naming another file: {exc.codex_text()}"
     except ReduceError as exc:
         return f"symlink: refused otherwise: {exc.codex_text()}"
     else:
