@@ -34,8 +34,8 @@ def unique_name(used: dict[str, Names], space: str, wanted: str) -> tuple[str, b
         The name, and whether it was renamed.
     """
     taken = used.get(space)
-    if taken is None:
-        taken = used[space] = {}
+    if taken is None:  # one call (atomic): another OS thread may be making the space too
+        taken = used.setdefault(space, {})
     candidate, n = wanted, 1
     while candidate in taken:
         n += 1
