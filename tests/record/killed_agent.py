@@ -7,8 +7,11 @@ Each step is drawn from SEED, as a real loop's would come from its model: infere
 the whole history with 1-100 KB of new text (some failed or cancelled, some with reasoning),
 user messages with images, ``exec_command`` terminals kept open for ``write_stdin``, code cells
 that finish or yield and are waited on, MCP calls, a tool finished from a worker thread,
-sub-agents spawned (each running its own loop beside its parent's), sent messages and
-follow-ups, ``wait_agent`` with results delivered, and compactions. ``OPTIONS_JSON`` is passed
+sub-agents spawned (each running its own loop beside its parent's; half of them number their
+calls as their parent does, so call ids recur across threads), sent messages and follow-ups,
+``wait_agent`` with results delivered, compactions, and answers asking two to four calls at
+once (the common tool call's fused path: run side by side, ended in any order, some
+arguments the same text or a dict, some outputs carrying an item id). ``OPTIONS_JSON`` is passed
 to ``open_rollout`` (capture limits, ``overflow``, ``durable``). A ``busy`` agent never
 waits for its "model" or tools, so the writer runs behind and a kill finds records queued.
 """
@@ -16,6 +19,7 @@ waits for its "model" or tools, so the writer runs behind and a kill finds recor
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import random
 import signal
@@ -44,6 +48,8 @@ _STEPS = (
     "followup_task",
     "wait_agent",
     "compact",
+    "parallel",
+    "parallel",
 )
 
 
@@ -91,6 +97,8 @@ class _Agent:
         self.busy = busy
         self.rng = rng
         self.name = name
+        #: the call ids' prefix (a sub-agent may share its parent's: the same ids recur)
+        self.prefix = name
         self.tg = tg
         self.history: list[Any] = []
         self.n = 0
@@ -107,7 +115,7 @@ class _Agent:
 
     def call_id(self) -> str:
         self.n += 1
-        return f"call_{self.name}_{self.n}"
+        return f"call_{self.prefix}_{self.n}"
 
     async def pause(self) -> None:
         delay = self.rng.choice([0, 0, 0.001, 0.005, 0.02])
@@ -244,6 +252,41 @@ class _Agent:
                 self.history.append(turn.accept_agent_message(self.deliveries.pop(0)))
         elif kind == "compact" and len(self.history) > 2:
             await self.compact(turn)
+        elif kind == "parallel":
+            await self.parallel(turn)
+
+    async def parallel(self, turn: Turn) -> None:
+        """One answer asking two to four calls at once, run side by side and ended in any
+        order; the outputs go back in the calls' order."""
+        rng = self.rng
+        same = json.dumps({"path": self.text(5, 200)})  # one text for several calls
+        items = []
+        for _ in range(rng.randint(2, 4)):
+            name = rng.choice(["read_file", "exec_command", "grep_files"])
+            text = same if rng.random() < 0.4 else json.dumps({"path": self.text(5, 200)})
+            items.append({**_call(self.call_id(), name, {}), "arguments": text})
+        await self.infer(turn, items)
+        outputs: dict[int, Any] = {}
+        async with contextlib.AsyncExitStack() as stack:
+            tools = []
+            for item in items:
+                given: Any = item["arguments"]
+                if rng.random() < 0.3:
+                    given = json.loads(given)  # a dict: the same JSON as the model's text
+                tool = turn.tool_call(item["call_id"], item["name"], arguments=given)
+                tools.append(await stack.enter_async_context(tool))
+            order = list(range(len(items)))
+            rng.shuffle(order)
+            for n in order:
+                await self.pause()
+                output = _output(items[n]["call_id"], self.text(10, 20000))
+                if rng.random() < 0.25:
+                    output["id"] = f"fco_{items[n]['call_id']}"
+                if rng.random() < 0.1:
+                    outputs[n] = tools[n].failed("tool failed", output_item=output)
+                else:
+                    outputs[n] = tools[n].completed(output)
+        self.history += [outputs[n] for n in sorted(outputs)]
 
     async def cell(self, turn: Turn) -> None:
         cid = self.call_id()
@@ -283,6 +326,8 @@ class _Agent:
             child = _Agent(
                 thread, random.Random(self.rng.random()), f"{self.name}_{task}", self.tg, self.busy
             )
+            if self.rng.random() < 0.5:  # numbered as its parent: the same call ids again
+                child.prefix = self.prefix
             self.children.append(child)
             self.tg.start_soon(child.run_child, self, message)
             output = json.dumps({"task_name": thread.agent_path})
