@@ -10,7 +10,9 @@ and after those, families of the fixed live scenarios the random ones never made
 images, web searches opening or searching a page, messages of two parts, goal calls, a terminal
 command fed a line through ``write_stdin`` (:func:`vary_steps`), and in app-server sessions
 reviews, named threads, a turn's model or effort switched and patches approved or declined
-(:func:`vary_app_actions`, :func:`turn_params`)."""
+(:func:`vary_app_actions`, :func:`turn_params`); and after those, two workers spawned in one
+answer, a worker trying to spawn its own (:func:`vary_more`), and call items carrying an item
+id as the Responses API gives them (:func:`with_item_ids`)."""
 
 from __future__ import annotations
 
@@ -286,3 +288,54 @@ def fail_workers(child: random.Random, workers: list[dict[str, Any]]) -> None:
             if kind == "failed":
                 failing["error"] = {"code": "invalid_prompt", "message": "scripted child failure"}
         workers.insert(at, failing)
+
+
+#: model items that carry a call id (the Responses API gives each an item id as well)
+_CALL_TYPES = ("function_call", "custom_tool_call", "tool_search_call", "local_shell_call")
+
+
+def vary_more(newest: random.Random, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``codex exec`` kinds added after :func:`fail_workers`, drawn from ``newest``: some
+    spawns get a sibling spawned in the same answer (two workers at once, as the fixed
+    ``two_workers_in_parallel``), some workers try a spawn of their own (a grandchild, as the
+    corpora's ``multi_agent_v2_nested_fork``: Codex offers workers no such tool). Returns the
+    new workers' rules (told by their task names, so they go first)."""
+    workers: list[dict[str, Any]] = []
+    for rule in rules:
+        items = rule.get("items", [])  # an HTTP failure has none
+        spawns = [n for n, item in enumerate(items) if item.get("name") == "spawn_agent"]
+        if rule["name"].startswith("step") and spawns and newest.random() < 0.5:
+            call_id = f"{items[spawns[0]]['call_id']}x"
+            task = f"x{rule['name'][4:]}"  # not a prefix of another worker's name
+            message = f"SIBLING-{task}: work."
+            arguments = {"task_name": task, "message": message, "fork_turns": "none"}
+            # before the first spawn: the step's last call, which the next step is told by,
+            # stays last
+            items.insert(spawns[0], collab("spawn_agent", arguments, call_id))
+            command = newest.choice([{"cmd": "echo sibling"}, {"cmd": "exit 3"}])
+            workers += worker(task, command, f"{task}c", f"{task} done")
+        elif _first_of_worker(rule) and newest.random() < 0.4:
+            task = rule["name"][:-2]
+            for n, item in enumerate(items):
+                if item.get("type") == "function_call":
+                    grandchild = {"task_name": f"{task}g", "message": "GRANDCHILD: echo."}
+                    items[n] = collab("spawn_agent", grandchild, str(item["call_id"]))
+    return workers
+
+
+def _first_of_worker(rule: dict[str, Any]) -> bool:
+    """Whether ``rule`` answers a worker's first request (:func:`tests.live.script.worker`)."""
+    match = rule.get("match", {})
+    told = str(match.get("any_contains", "")).startswith("Task name: /root/")
+    return told and rule["name"].endswith("_0") and not rule["name"].startswith("fail_")
+
+
+def with_item_ids(newest: random.Random, rules: list[dict[str, Any]]) -> None:
+    """Now and then (drawn from ``newest``) every call item of every answer carries an item
+    id, as the Responses API gives one (``fc_...``; the fake server gives messages theirs)."""
+    if newest.random() >= 0.3:
+        return
+    for rule in rules:
+        for item in rule.get("items", []):
+            if item.get("type") in _CALL_TYPES and "id" not in item:
+                item["id"] = f"fc_{item['call_id']}"

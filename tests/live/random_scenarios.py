@@ -10,11 +10,13 @@ running command through ``write_stdin`` and a turn resumed in a second process; 
 apart again, the kinds of :mod:`tests.live.random_kinds` (images, ``request_user_input``,
 tool searches, a total budget, the multi-agent tools after a spawn; then generated images, page
 searches, two-part messages, goals, a terminal fed stdin, reviews, named threads, per-turn model
-switches, approved patches, failing workers). App-server
+switches, approved patches, failing workers; then a sibling spawned beside a spawn, a worker
+trying a spawn of its own, call items carrying an item id). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
 cleaned background terminals, samples, queued turns and resumed threads (and now and then
-images in a turn's input, or a turn that spawns a worker and talks to it)."""
+images in a turn's input, or a turn that spawns a worker and talks to it, or call items
+carrying an item id)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ from tests.live.random_kinds import (
     roughen_calls,
     turn_params,
     vary_app_actions,
+    vary_more,
     vary_steps,
+    with_item_ids,
 )
 from tests.live.scenarios import MCP, PNG, Scenario, after, call, custom, message
 from tests.live.script import MULTI_AGENT, collab, worker
@@ -258,6 +262,8 @@ def random_scenario(seed: int) -> Scenario:
     roughen_calls(new, rules)
     vary_steps(random.Random(f"newer-{seed}"), rules)  # added after those
     fail_workers(random.Random(f"child-{seed}"), workers)  # and after those
+    newest = random.Random(f"newest-{seed}")  # and after those (sibling and nested spawns)
+    workers[:0] = vary_more(newest, [*rules, *workers])
     rules[:0] = workers  # a sub-agent's requests are told by its task name, first
     extra: tuple[str, ...] = ()
     home_files: dict[str, bytes] = {}
@@ -324,6 +330,7 @@ def random_scenario(seed: int) -> Scenario:
     sandbox = "read-only" if rng.random() < 0.15 else "danger-full-access"
     images, budget, schemas = exec_options(new, schemas)
     extra += budget
+    with_item_ids(newest, rules)
     return Scenario(
         f"random_{seed}",
         "Do what the script says.",
@@ -555,6 +562,7 @@ def random_app_scenario(seed: int) -> Scenario:
         actions.append(action)
     if not turns:
         actions.append({"op": "turn", "text": "last go"})
+    with_item_ids(random.Random(f"newest-{seed}"), rules)  # drawn apart, as the kinds above
     return Scenario(
         f"random_app_{seed}",
         "",
