@@ -11,6 +11,7 @@ from tests.live.script import (
     call,
     collab,
     first,
+    following,
     message,
     v1,
     worker,
@@ -102,21 +103,34 @@ AGENT_SCENARIOS = [
         ],
         extra=MULTI_AGENT,
     ),
+    # the child's rules are told by its prompt (a user message of its thread alone: the
+    # parent's requests hold it too, in the spawn's arguments); the parent's by the call
+    # before (a wait's output is followed by Codex's <subagent_notification> message)
     Scenario(
         "multi_agent_v1_spawn_wait_close",
         "Use a v1 sub-agent.",
         [
             {
                 "name": "child0",
-                "match": {"any_contains": "V1-CHILD", "lacks_call_id": "ce"},
+                "match": {"thread": "V1-CHILD", "lacks_call_id": "ce"},
                 "items": [call("exec_command", {"cmd": "echo child", "yield_time_ms": 1000}, "ce")],
             },
-            {"name": "child1", "match": {"last_call_id": "ce"}, "items": [message("child done")]},
+            {
+                "name": "child1",
+                "match": {"thread": "V1-CHILD", "last_call_id": "ce"},
+                "items": [message("child done")],
+            },
             first(SEARCH_AGENTS),
-            after("ts", v1("spawn_agent", {"message": "V1-CHILD: echo."}, "sp")),
-            after("sp", v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")),
-            after("wt", v1("close_agent", {"target": "$AGENT_ID"}, "cl")),
-            after("cl", message("The v1 agent finished and was closed.")),
+            following("ts", v1("spawn_agent", {"message": "V1-CHILD: echo."}, "sp")),
+            following(
+                "sp", v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")
+            ),
+            following("wt", v1("close_agent", {"target": "$AGENT_ID"}, "cl")),
+            {
+                "name": "closed",
+                "match": {"has_call_id": "cl"},
+                "items": [message("The v1 agent finished and was closed.")],
+            },
         ],
     ),
     Scenario(
@@ -125,16 +139,20 @@ AGENT_SCENARIOS = [
         [
             {
                 "name": "child0",
-                "match": {"any_contains": "V1-OTHER", "lacks_call_id": "ce"},
+                "match": {"thread": "V1-OTHER", "lacks_call_id": "ce"},
                 "items": [call("exec_command", {"cmd": "echo other", "yield_time_ms": 1000}, "ce")],
             },
-            {"name": "child1", "match": {"last_call_id": "ce"}, "items": [message("other done")]},
+            {
+                "name": "child1",
+                "match": {"thread": "V1-OTHER", "last_call_id": "ce"},
+                "items": [message("other done")],
+            },
             first(SEARCH_AGENTS),
-            after(
+            following(
                 "ts",
                 v1("spawn_agent", {"message": "V1-OTHER: echo.", "fork_context": True}, "sp"),
             ),
-            after(
+            following(
                 "sp",
                 v1(
                     "send_input",
@@ -142,11 +160,17 @@ AGENT_SCENARIOS = [
                     "si",
                 ),
             ),
-            after("si", v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")),
-            after("wt", v1("close_agent", {"target": "$AGENT_ID"}, "cl")),
-            after("cl", v1("resume_agent", {"id": "$AGENT_ID"}, "rs")),
-            after("rs", v1("close_agent", {"target": "$AGENT_ID"}, "c2")),
-            after("c2", message("Steered, closed, resumed, closed.")),
+            following(
+                "si", v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")
+            ),
+            following("wt", v1("close_agent", {"target": "$AGENT_ID"}, "cl")),
+            following("cl", v1("resume_agent", {"id": "$AGENT_ID"}, "rs")),
+            following("rs", v1("close_agent", {"target": "$AGENT_ID"}, "c2")),
+            {
+                "name": "closed",
+                "match": {"has_call_id": "c2"},
+                "items": [message("Steered, closed, resumed, closed.")],
+            },
         ],
     ),
     Scenario(

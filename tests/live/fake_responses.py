@@ -10,7 +10,9 @@ server-sent events (``response.created``, each item ``added`` and ``done``, then
 * ``any_contains``: a text anywhere in the request body;
 * ``thread``: a text in one of the input's user messages (a sub-agent's task names its
   thread: ``CHILD-A: ...``);
-* ``lacks_call_id`` / ``has_call_id``: a call id absent from / present in the body;
+* ``lacks_call_id`` / ``has_call_id``: a call id absent from / present in the input's items
+  (their ``call_id``: as a text anywhere in the body, a short id such as ``s1`` was "present"
+  in a base64 image or a uuid, and a rule meant for the request before it answered);
 * ``last_type``: the type of the request's last input item;
 * ``last_user``: a text in the input's last user message;
 
@@ -134,6 +136,7 @@ class FakeResponses(LoopbackServer):
         step = sum(1 for i in items if str(i.get("type", "")).endswith("_output"))
         last = items[-1] if items else {}
         text = json.dumps(body)
+        call_ids = {str(i["call_id"]) for i in items if i.get("call_id") is not None}
         for rule in self.rules:
             match = rule.get("match", {})
             if self._used.get(rule["name"], 0) >= rule.get("times", 1 << 30):
@@ -146,9 +149,9 @@ class FakeResponses(LoopbackServer):
                 continue
             if "thread" in match and not any(match["thread"] in t for t in _user_texts(items)):
                 continue
-            if "lacks_call_id" in match and match["lacks_call_id"] in text:
+            if "lacks_call_id" in match and match["lacks_call_id"] in call_ids:
                 continue
-            if "has_call_id" in match and match["has_call_id"] not in text:
+            if "has_call_id" in match and match["has_call_id"] not in call_ids:
                 continue
             if "last_type" in match and last.get("type") != match["last_type"]:
                 continue

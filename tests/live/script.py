@@ -67,6 +67,14 @@ def after(call_id: str, *items: dict[str, Any]) -> dict[str, Any]:
     return {"name": f"after_{call_id}", "match": {"last_call_id": call_id}, "items": list(items)}
 
 
+def following(call_id: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A rule answering with the call ``item`` once ``call_id``'s output was sent, even when
+    it is not the request's last item (:func:`after`): a multi-agent v1 wait's output is
+    followed by Codex's ``<subagent_notification>`` message."""
+    match = {"has_call_id": call_id, "lacks_call_id": str(item["call_id"])}
+    return {"name": f"following_{call_id}", "match": match, "items": [item]}
+
+
 LIMIT = ("-c", "rollout_trace.max_payload_bytes=600")
 CODE_MODE = ("--enable", "code_mode")
 MULTI_AGENT = ("--enable", "multi_agent_v2")
