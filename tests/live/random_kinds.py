@@ -11,8 +11,9 @@ images, web searches opening or searching a page, messages of two parts, goal ca
 command fed a line through ``write_stdin`` (:func:`vary_steps`), and in app-server sessions
 reviews, named threads, a turn's model or effort switched and patches approved or declined
 (:func:`vary_app_actions`, :func:`turn_params`); and after those, two workers spawned in one
-answer, a worker trying to spawn its own (:func:`vary_more`), and call items carrying an item
-id as the Responses API gives them (:func:`with_item_ids`)."""
+answer, a worker trying to spawn its own (:func:`vary_more`), a multi-agent v1 sub-agent
+(:func:`v1_agent`), and call items carrying an item id as the Responses API gives them
+(:func:`with_item_ids`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,19 @@ import json
 import random
 from typing import Any
 
-from tests.live.script import ASK_SCOPE, PNG, after, call, collab, message, worker
+from tests.live.script import (
+    ASK_SCOPE,
+    CODE_MODE,
+    PNG,
+    after,
+    call,
+    collab,
+    custom,
+    following,
+    message,
+    v1,
+    worker,
+)
 
 #: the images a prompt may attach (workspace files; both hold :data:`tests.live.script.PNG`)
 IMAGES = ("dot.png", "pic.png")
@@ -339,3 +352,95 @@ def with_item_ids(newest: random.Random, rules: list[dict[str, Any]]) -> None:
         for item in rule.get("items", []):
             if item.get("type") in _CALL_TYPES and "id" not in item:
                 item["id"] = f"fc_{item['call_id']}"
+
+
+def v1_agent(newest: random.Random, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Now and then (drawn from ``newest``), before the first step, a multi-agent v1 sub-agent
+    (the fixed ``multi_agent_v1_*`` scenarios, which the random ones never made): its tools
+    loaded by a tool search, spawned (with the parent's context now and then), sent input
+    (interrupting it now and then), waited for and closed, sometimes resumed and closed again.
+    The first step is then told by the last of those calls. Returns the rules to put first
+    (``[]`` when none); for scenarios without v2 sub-agents or compaction (whose rules are told
+    by a first request without tool outputs)."""
+    if newest.random() >= 0.2:
+        return []
+    spawn: dict[str, Any] = {"message": "V1-CHILD: echo."}
+    if newest.random() < 0.3:
+        spawn["fork_context"] = True
+    chain = [v1("spawn_agent", spawn, "v1sp")]
+    if newest.random() < 0.4:
+        note = {"target": "$AGENT_ID", "message": "NOTE", "interrupt": newest.random() < 0.5}
+        chain.append(v1("send_input", note, "v1si"))
+    chain.append(v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "v1wt"))
+    chain.append(v1("close_agent", {"target": "$AGENT_ID"}, "v1cl"))
+    if newest.random() < 0.3:
+        chain.append(v1("resume_agent", {"id": "$AGENT_ID"}, "v1rs"))
+        chain.append(v1("close_agent", {"target": "$AGENT_ID"}, "v1c2"))
+    search = {
+        "type": "tool_search_call",
+        "call_id": "v1ts",
+        "execution": "client",
+        "status": "completed",
+        "arguments": {"query": "spawn agent wait close", "limit": 8},
+    }
+    told = ["v1ts", *(str(item["call_id"]) for item in chain)]
+    out: list[dict[str, Any]] = [
+        {  # the child's rules: told by its prompt, a user message in its thread only
+            "name": "v1child0",
+            "match": {"thread": "V1-CHILD", "lacks_call_id": "v1ce"},
+            "items": [call("exec_command", {"cmd": "echo child", "yield_time_ms": 1000}, "v1ce")],
+        },
+        {
+            "name": "v1child1",
+            "match": {"thread": "V1-CHILD", "last_call_id": "v1ce"},
+            "items": [message("child done")],
+        },
+        {"name": "v1first", "match": {"step": 0}, "items": [search]},
+    ]
+    out += [following(before, item) for before, item in zip(told[:-1], chain, strict=True)]
+    for rule in rules:  # the first step (and a failure before it: the same match) comes after
+        if rule["name"] == "step0":
+            ids = [str(item["call_id"]) for item in rule["items"] if "call_id" in item]
+            rule["match"].clear()
+            rule["match"]["has_call_id"] = told[-1]
+            if ids:
+                rule["match"]["lacks_call_id"] = ids[-1]
+    return out
+
+
+#: app-server cells: quick, with a nested command, yielding while a slow command runs (it
+#: outlives its turn), throwing
+_APP_CELLS = (
+    'text("cell says hi");\n',
+    'const r = await tools.exec_command({cmd: "echo nested"});\ntext(r.output);\n',
+    '// @exec: {"yield_time_ms": 200}\n'
+    'const r = await tools.exec_command({cmd: "sleep 1; echo late"});\ntext(r.output);\n',
+    'throw new Error("cell failed");\n',
+)
+
+
+def app_cells(cells: random.Random, rules: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Now and then (drawn from ``cells``) code mode in an app-server session (the fixed
+    ``app_server_cells_yielded_across_turns`` family, which random sessions never made): some
+    turns' commands become cells (some yielding, to be collected in a later turn, or cut by an
+    interrupt or a steer), some answers first wait on cell 1 (running, collected, or never
+    made). Returns the options code mode needs (``()`` when it was not drawn)."""
+    if cells.random() >= 0.25:
+        return ()
+    for rule in list(rules):
+        name, items = rule["name"], rule.get("items", [])
+        turn = name[1:] if name[1:].isdigit() else name.removeprefix("after_t")[:-1]
+        if not turn.isdigit() or not items or not name.startswith(("r", "after_t")):
+            continue  # a turn's rule: its first answer (r3) or the one after its call (after_t3c)
+        if items[-1].get("name") == "exec_command" and cells.random() < 0.6:
+            call_id = str(items[-1]["call_id"])
+            items[-1] = custom("exec", cells.choice(_APP_CELLS), call_id)
+        elif items[-1].get("type") == "message" and cells.random() < 0.4:
+            wait_id = f"cw{turn}"
+            arguments = {"cell_id": "1", "yield_time_ms": 2000}
+            answer = items.pop()
+            items.append(call("wait", arguments, wait_id))
+            if "last_user" in rule["match"]:  # told again once the wait answered: not by it
+                rule["match"] = {**rule["match"], "lacks_call_id": wait_id}
+            rules.append(after(wait_id, answer))
+    return CODE_MODE

@@ -11,12 +11,13 @@ apart again, the kinds of :mod:`tests.live.random_kinds` (images, ``request_user
 tool searches, a total budget, the multi-agent tools after a spawn; then generated images, page
 searches, two-part messages, goals, a terminal fed stdin, reviews, named threads, per-turn model
 switches, approved patches, failing workers; then a sibling spawned beside a spawn, a worker
-trying a spawn of its own, call items carrying an item id). App-server
+trying a spawn of its own, a multi-agent v1 sub-agent before the first step, call items
+carrying an item id). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
 cleaned background terminals, samples, queued turns and resumed threads (and now and then
-images in a turn's input, or a turn that spawns a worker and talks to it, or call items
-carrying an item id)."""
+images in a turn's input, or a turn that spawns a worker and talks to it, or code mode with
+cells in turns and waits on them, or call items carrying an item id)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ from typing import Any
 
 from tests.live.random_kinds import (
     app_agents_turn,
+    app_cells,
     app_turn_images,
     exec_options,
     fail_workers,
     roughen_calls,
     turn_params,
+    v1_agent,
     vary_app_actions,
     vary_more,
     vary_steps,
@@ -330,6 +333,8 @@ def random_scenario(seed: int) -> Scenario:
     sandbox = "read-only" if rng.random() < 0.15 else "danger-full-access"
     images, budget, schemas = exec_options(new, schemas)
     extra += budget
+    if not {"agents", "compact"} & modes:
+        rules[:0] = v1_agent(newest, rules)
     with_item_ids(newest, rules)
     return Scenario(
         f"random_{seed}",
@@ -562,12 +567,13 @@ def random_app_scenario(seed: int) -> Scenario:
         actions.append(action)
     if not turns:
         actions.append({"op": "turn", "text": "last go"})
-    with_item_ids(random.Random(f"newest-{seed}"), rules)  # drawn apart, as the kinds above
+    code = app_cells(random.Random(f"cells-{seed}"), rules)  # drawn apart, as the kinds above
+    with_item_ids(random.Random(f"newest-{seed}"), rules)
     return Scenario(
         f"random_app_{seed}",
         "",
         rules,
         files={"dot.png": PNG, "pic.png": PNG},
-        extra=MULTI_AGENT if agents else (),
+        extra=(MULTI_AGENT if agents else ()) + code,
         app_server=tuple(actions),
     )
