@@ -422,9 +422,10 @@ _APP_CELLS = (
 def app_cells(cells: random.Random, rules: list[dict[str, Any]]) -> tuple[str, ...]:
     """Now and then (drawn from ``cells``) code mode in an app-server session (the fixed
     ``app_server_cells_yielded_across_turns`` family, which random sessions never made): some
-    turns' commands become cells (some yielding, to be collected in a later turn, or cut by an
-    interrupt or a steer), some answers first wait on cell 1 (running, collected, or never
-    made). Returns the options code mode needs (``()`` when it was not drawn)."""
+    turns' commands become cells (some yielding, to be collected in a later turn; a slow
+    command, which an interrupt or a steer cuts or which is left running, is nested as it
+    was, so the turn lasts as long), some answers first wait on cell 1 (running, collected,
+    or never made). Returns the options code mode needs (``()`` when it was not drawn)."""
     if cells.random() >= 0.25:
         return ()
     for rule in list(rules):
@@ -433,8 +434,11 @@ def app_cells(cells: random.Random, rules: list[dict[str, Any]]) -> tuple[str, .
         if not turn.isdigit() or not items or not name.startswith(("r", "after_t")):
             continue  # a turn's rule: its first answer (r3) or the one after its call (after_t3c)
         if items[-1].get("name") == "exec_command" and cells.random() < 0.6:
-            call_id = str(items[-1]["call_id"])
-            items[-1] = custom("exec", cells.choice(_APP_CELLS), call_id)
+            call_id, arguments = str(items[-1]["call_id"]), str(items[-1]["arguments"])
+            source = cells.choice(_APP_CELLS)
+            if "sleep" in arguments:  # a turn to interrupt, steer or leave running: as slow
+                source = f"const r = await tools.exec_command({arguments});\ntext(r.output);\n"
+            items[-1] = custom("exec", source, call_id)
         elif items[-1].get("type") == "message" and cells.random() < 0.4:
             wait_id = f"cw{turn}"
             arguments = {"cell_id": "1", "yield_time_ms": 2000}
