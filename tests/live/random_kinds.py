@@ -441,9 +441,8 @@ def app_cells(cells: random.Random, rules: list[dict[str, Any]]) -> tuple[str, .
             items[-1] = custom("exec", source, call_id)
         elif items[-1].get("type") == "message" and cells.random() < 0.4:
             wait_id = f"cw{turn}"
-            arguments = {"cell_id": "1", "yield_time_ms": 2000}
             answer = items.pop()
-            items.append(call("wait", arguments, wait_id))
+            items.append(call("wait", {"cell_id": "1", "yield_time_ms": 2000}, wait_id))
             if "last_user" in rule["match"]:  # told again once the wait answered: not by it
                 rule["match"] = {**rule["match"], "lacks_call_id": wait_id}
             rules.append(after(wait_id, answer))
