@@ -85,6 +85,27 @@ def test_invisible_characters_are_spelled_not_hidden(
     assert page.errors == []
 
 
+def test_a_deep_link_takes_an_id_as_printed(page: Page, demo_state: Any, tmp_path: Path) -> None:
+    """``show`` and the page print an agent path holding a zero-width space as
+    ``/root/help\\u200ber``; a link written from what was printed selected nothing (found by
+    review25, as ``show --thread`` did). The raw path still selects; a spelling of a character
+    the page does not spell stays text."""
+    state = copy.deepcopy(demo_state)
+    child = next(t for t in state["threads"].values() if t["agent_path"] != "/root")
+    child["agent_path"] = "/root/help\u200ber"
+    url = _page(state, tmp_path)
+    p = page.open(url + "#thread=" + quote("/root/help\\u0065r"))  # "e", never spelled
+    heading = p.evaluate("(document.querySelector('#detail h2') || {}).innerText || ''")
+    assert "help" not in heading
+    shows = "(h) => ((document.querySelector('#detail h2') || {}).innerText || '').includes(h)"
+    for link in ("/root/help\\u200ber", "/root/help\\u200Ber", "/root/help\u200ber"):
+        p = page.open(url + "#thread=/root")  # the root first: each link must change it
+        p.wait_for_function(f"!({shows})('help')")
+        p = page.open(url + "#thread=" + quote(link))
+        p.wait_for_function(shows, arg="/root/help\\u200ber")
+    assert page.errors == []
+
+
 def test_a_long_name_wraps_in_the_details_heading(
     page: Page, demo_state: Any, tmp_path: Path
 ) -> None:

@@ -208,17 +208,33 @@ function selectFromHash() {
   try { h = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }  // a malformed link selects nothing
   const m = /^(call|tool|compaction|cell|thread)=(.+)$/s.exec(h);  // s: an id may hold CR or LF
   if (!m) return;
-  if (m[1] === "thread") { const t = S.m.threads.findIndex((x) => x.id === m[2] || x.path === m[2]); if (t >= 0) showThread(t); return; }
-  if (m[1] === "cell") {  // its id, or the call id of the exec call that started it
-    let i = S.m.cells.findIndex((c) => c.id === m[2]);
-    if (i < 0) i = S.m.cells.findIndex((c) => c.call_id === m[2]);
+  // the id itself, else the id as the page and `show` print it (\u200b for a zero-width space)
+  if (!selectId(m[1], m[2])) { const raw = unspell(m[2]); if (raw !== m[2]) selectId(m[1], raw); }
+}
+
+// The characters vis() spells, given back: "call_\\u200ba" -> "call_\u200ba" (only those it spells).
+function unspell(s) {
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (all, bmp, astral) => {
+    const code = parseInt(bmp || astral, 16);
+    if (code > 0x10FFFF) return all;
+    const c = String.fromCodePoint(code);
+    return vis(c) === all.replace(/[A-F]/g, (x) => x.toLowerCase()) ? c : all;
+  });
+}
+
+function selectId(kind, id) {
+  if (kind === "thread") { const t = S.m.threads.findIndex((x) => x.id === id || x.path === id); if (t >= 0) showThread(t); return t >= 0; }
+  if (kind === "cell") {  // its id, or the call id of the exec call that started it
+    let i = S.m.cells.findIndex((c) => c.id === id);
+    if (i < 0) i = S.m.cells.findIndex((c) => c.call_id === id);
     if (i >= 0) select("cell", i, { fromHash: true });
-    return;
+    return i >= 0;
   }
-  let hitId = S.byId.get(m[2]);
-  if (m[1] === "tool") { const i = S.m.tools.findIndex((t) => t.id === m[2] || t.call_id === m[2]); if (i >= 0) hitId = ["tool", i]; }
-  if (!hitId && m[1] === "call") { const i = S.m.tools.findIndex((t) => t.call_id === m[2]); if (i >= 0) hitId = ["tool", i]; }
+  let hitId = S.byId.get(id);
+  if (kind === "tool") { const i = S.m.tools.findIndex((t) => t.id === id || t.call_id === id); if (i >= 0) hitId = ["tool", i]; }
+  if (!hitId && kind === "call") { const i = S.m.tools.findIndex((t) => t.call_id === id); if (i >= 0) hitId = ["tool", i]; }
   if (hitId) select(hitId[0], hitId[1], { fromHash: true });
+  return Boolean(hitId);
 }
 
 function wire() {
