@@ -4,6 +4,7 @@ to the same state."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,33 @@ def payload_text(bundle: Path, ref: dict[str, Any] | None) -> bytes:
         return opened.read_payload_bytes(codec.converter_for(3).structure(ref, ev.RawPayloadRef))
     finally:
         opened.files.close()
+
+
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CLOCK = re.compile(rb'"(wall_time_unix_ms|\w+_at|\w+_at_ms)":\d+')
+
+
+def normalised(text: bytes, seen: dict[bytes, bytes]) -> bytes:
+    """``text`` with its times left out and the UUIDs numbered in order of appearance (a
+    rollout's ids and clock are its own; everything else must be the same); ``seen`` keeps
+    the numbering across the texts of one bundle."""
+    text = _CLOCK.sub(rb'"\1":0', text)
+    return _UUID.sub(lambda m: seen.setdefault(m[0], b"uuid%d" % len(seen)), text)
+
+
+def normalised_lines(bundle: Path) -> list[bytes]:
+    """The bundle's event lines, each followed by the texts of the payloads it cites, all
+    :func:`normalised`: two recordings of the same calls compare equal."""
+    seen: dict[bytes, bytes] = {}
+    out: list[bytes] = []
+    for line, event in zip(
+        (bundle / "trace.jsonl").read_bytes().splitlines(), events(bundle), strict=True
+    ):
+        out.append(normalised(line, seen))
+        for value in event["payload"].values():
+            if isinstance(value, dict) and "raw_payload_id" in value:
+                out.append(normalised(payload_text(bundle, value), seen))
+    return out
 
 
 def schema_of(bundle: Path) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import re
 import types
 import warnings
 from pathlib import Path
@@ -24,7 +23,13 @@ from rollout_trace_sdk.record._known_refs import freeze
 from rollout_trace_sdk.record._queue import RecordQueue
 from rollout_trace_sdk.record._tool_fast import FastTools
 from tests.conftest import CONFORMANCE_V3
-from tests.record.recorder_support import bundle_in, events, loss_report, payload_text
+from tests.record.recorder_support import (
+    bundle_in,
+    events,
+    loss_report,
+    normalised_lines,
+    payload_text,
+)
 
 _LOGS = sorted(CONFORMANCE_V3.glob("*/*/trace.jsonl")) if CONFORMANCE_V3.is_dir() else []
 
@@ -329,17 +334,6 @@ async def _full_queue_script(turn: Any) -> list[Any]:
     return back
 
 
-_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CLOCK = re.compile(rb'"(wall_time_unix_ms|\w+_at|\w+_at_ms)":\d+')
-
-
-def _normalised(text: bytes, seen: dict[bytes, bytes]) -> bytes:
-    """``text`` with its times left out and the UUIDs numbered in order of appearance (a
-    rollout's ids and clock are its own; everything else must be the same)."""
-    text = _CLOCK.sub(rb'"\1":0', text)
-    return _UUID.sub(lambda m: seen.setdefault(m[0], b"uuid%d" % len(seen)), text)
-
-
 async def _tool_bundle(
     tmp: Path, script: Any = _tool_script, **options: Any
 ) -> tuple[list[bytes], list[Any]]:
@@ -352,17 +346,7 @@ async def _tool_bundle(
             rollout.root.turn() as turn,
         ):
             back = await script(turn)
-    bundle = bundle_in(tmp)
-    seen: dict[bytes, bytes] = {}
-    out: list[bytes] = []
-    for line, event in zip(
-        (bundle / "trace.jsonl").read_bytes().splitlines(), events(bundle), strict=True
-    ):
-        out.append(_normalised(line, seen))
-        for value in event["payload"].values():
-            if isinstance(value, dict) and "raw_payload_id" in value:
-                out.append(_normalised(payload_text(bundle, value), seen))
-    return out, back
+    return normalised_lines(bundle_in(tmp)), back
 
 
 @pytest.mark.anyio

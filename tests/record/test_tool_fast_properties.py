@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
 from rollout_trace_sdk.record._tool_fast import FastTools
-from tests.record.recorder_support import bundle_in, check_bundle, events, payload_text
-from tests.record.test_flat_events import _normalised
+from tests.record.recorder_support import bundle_in, check_bundle, normalised_lines
 
 _IDS = ["call_0", "call_1", "call_2"]
 _SAME = '{"cmd":"pwd"}'  # one text object, given again and again (the fused path's memo)
@@ -116,17 +115,7 @@ def _end(calls: list[tuple[Any, str, Output]]) -> list[Any]:
 
 def _lines(root: Path) -> list[bytes]:
     """The bundle's event lines, each followed by the payloads it cites, normalised."""
-    bundle = bundle_in(root)
-    seen: dict[bytes, bytes] = {}
-    out: list[bytes] = []
-    for line, event in zip(
-        (bundle / "trace.jsonl").read_bytes().splitlines(), events(bundle), strict=True
-    ):
-        out.append(_normalised(line, seen))
-        for value in event["payload"].values():
-            if isinstance(value, dict) and "raw_payload_id" in value:
-                out.append(_normalised(payload_text(bundle, value), seen))
-    return out
+    return normalised_lines(bundle_in(root))
 
 
 @settings(
