@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..view.item_text import parts_text, tool_name
+from ..view.item_text import delivers, parts_text, tool_name
 
 #: Longest inlined attribute value, in UTF-8 bytes (receivers cap attribute and request
 #: sizes in bytes: 64 Ki characters could be 256 KiB).
@@ -44,8 +44,7 @@ def body_text(item: _Obj | None, notes: Mapping[str, str] | None = None) -> str:
     """A conversation item's body as text, whole, as the viewer reads it
     (``view.item_text.parts_text``); :func:`cut` cuts it by bytes for the attributes."""
     body = item.get("body") if item else None
-    delivered = item is not None and isinstance(item.get("agent_message"), Mapping)
-    return parts_text(body, notes=notes, limit=None, delivered=delivered)
+    return parts_text(body, notes=notes, limit=None, delivered=delivers(item))
 
 
 class Conversation:

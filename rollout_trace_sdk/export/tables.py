@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from ..view.capture import cut_status, not_whole, unavailable_ids
-from ..view.item_text import add_delivered
+from ..view.item_text import add_delivered, delivers
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
@@ -272,7 +272,7 @@ def _item(keys: Row, i: _Obj, cut: set[str]) -> Row:
     parts = _parts(i.get("body"))
     cut_ids, text_cut = _cut_parts(parts, cut)
     meta = _obj(i.get("agent_message"))
-    text = None if text_cut else _body_text(parts, isinstance(i.get("agent_message"), Mapping))
+    text = None if text_cut else _body_text(parts, delivers(i))
     producers = []
     for p in i.get("produced_by") or []:
         p = _obj(p)

@@ -62,6 +62,13 @@ def parts_text(
     return text if limit is None else cut(text, limit)
 
 
+def delivers(item: Mapping[str, Any] | None) -> bool:
+    """Whether a conversation item (the state's JSON) is a message between agents, whose
+    body's ``encrypted_content`` is the text delivered to the agent (``parts_text``'s
+    ``delivered``): it carries ``agent_message`` metadata."""
+    return item is not None and isinstance(item.get("agent_message"), Mapping)
+
+
 def add_delivered(texts: list[str], value: str) -> None:
     """Add an agent message's delivered text (its ``encrypted_content``) to the texts of its
     body: right after the envelope's ``Payload:`` line, as an answer's text reads there (the

@@ -20,7 +20,7 @@ import orjson
 
 from .capture import capture_notes, recording_status
 from .images import image_refs
-from .item_text import clip, own_item_ids, parts_text, summary_text, tool_name
+from .item_text import clip, delivers, own_item_ids, parts_text, summary_text, tool_name
 
 VIEW_MODEL_VERSION: Final = 1
 
@@ -168,7 +168,7 @@ class _Builder:
                 item.get("body"),
                 summaries=item.get("kind") != "reasoning",
                 notes=self.notes,
-                delivered=isinstance(item.get("agent_message"), Mapping),
+                delivered=delivers(item),
             ),
         }
         if item.get("channel"):
