@@ -182,17 +182,27 @@ def _one_pass(data: bytes, offset: int, space: int) -> int | None:
     return end if offset // _CODEX_INPUT == (end - 1) // _CODEX_INPUT else None
 
 
-def _content_size(data: bytes, offset: int) -> int | None:
-    """The content size the header of the frame at ``offset`` gives, if it gives one."""
+def _frame_header(data: bytes, offset: int) -> tuple[int, int, int] | None:
+    """The header of the zstd frame at ``offset``: its descriptor byte, where its content
+    size field starts and that field's width (0: none), or None when the data stops first.
+    After the magic number and the descriptor come the window byte (unless the frame is a
+    single segment), the dictionary id, then the content size."""
     if len(data) - offset < 5:
         return None
     descriptor = data[offset + 4]
     single_segment = bool(descriptor & 0x20)
     width = (1 if single_segment else 0, 2, 4, 8)[descriptor >> 6]
-    if not width:
-        return None
     at = offset + 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 0x03]
-    if len(data) < at + width:
+    return descriptor, at, width
+
+
+def _content_size(data: bytes, offset: int) -> int | None:
+    """The content size the header of the frame at ``offset`` gives, if it gives one."""
+    header = _frame_header(data, offset)
+    if header is None:
+        return None
+    _, at, width = header
+    if not width or len(data) < at + width:
         return None
     return int.from_bytes(data[at : at + width], "little") + (256 if width == 2 else 0)
 
@@ -220,14 +230,13 @@ def _frame_end(data: bytes, offset: int) -> int | None:
         return end if end <= size else None
     if data[offset : offset + 4] != zstandard.FRAME_HEADER:
         raise zstandard.ZstdError(f"unknown frame descriptor at byte {offset}")
-    if size - offset < 5:
+    header = _frame_header(data, offset)
+    if header is None:
         return None
-    descriptor = data[offset + 4]
+    descriptor, at, width = header
     if descriptor & 0x08:
         raise zstandard.ZstdError(f"reserved frame header bit set at byte {offset + 4}")
-    single_segment = bool(descriptor & 0x20)
-    content_size = (1 if single_segment else 0, 2, 4, 8)[descriptor >> 6]
-    offset += 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 0x03] + content_size
+    offset = at + width
     last = False
     while not last:
         if size - offset < 3:
