@@ -29,12 +29,6 @@ _ACTIVITY_KINDS: Final[dict[str, frozenset[str]]] = {
     "interacted": frozenset({"send_message", "assign_agent_task"}),
     "interrupted": frozenset({"close_agent"}),
 }
-#: The tool names Codex gives each of those kinds (``tool_kinds``), for the warning.
-_TOOL_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "started": ("spawn_agent",),
-    "interacted": ("send_message", "followup_task"),
-    "interrupted": ("interrupt_agent", "close_agent"),
-}
 #: Each activity in words, for the warning.
 _ACTIVITY_WORDS: Final[dict[str, str]] = {
     "started": "a spawn",
@@ -137,13 +131,14 @@ class AgentToolWork(ToolWork):
         """Why an activity that does not fit this tool's kind is left out, and what to do: a
         loop's own sub-agent tool (``delegate``, ``ask_expert``) is the natural case."""
         what = _ACTIVITY_WORDS[kind]
+        names = tool_kinds.names_of(_ACTIVITY_KINDS[kind])
         arguments = '{..., "message": task}' if kind in _DELIVERS_MESSAGE else "..."
         return (
             f"rollout trace: tool call {self.tool_call_id} ({self.name}) cannot record agent "
             f"activity ({what}): both reducers take {what} only from a "
-            f"{' or '.join(_TOOL_NAMES[kind])} call and would refuse the whole bundle, so it "
+            f"{' or '.join(names)} call and would refuse the whole bundle, so it "
             f"is left out and no edge links the agents. Record the call as "
-            f"turn.tool_call(call_id, {_TOOL_NAMES[kind][0]!r}, arguments={arguments}) "
+            f"turn.tool_call(call_id, {names[0]!r}, arguments={arguments}) "
             f"(docs/recording.md, Sub-agents)"
         )
 

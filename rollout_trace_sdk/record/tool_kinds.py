@@ -40,6 +40,12 @@ def tool_kind(name: str) -> ev.ToolCallKind:
     return kind if kind is not None else ev.ToolCallKind.other(name)
 
 
+def names_of(kinds: frozenset[str]) -> tuple[str, ...]:
+    """The tool names Codex gives calls of ``kinds`` (kind types), in the table's order: what
+    a warning tells a caller to name a call so that it is read as one of those kinds."""
+    return tuple(name for name, kind in _KIND_BY_NAME.items() if kind.type in kinds)
+
+
 def preview(text: str) -> str:
     """The input preview of a tool call's summary (never part of a secret: see ``clip``)."""
     return clip(text, PREVIEW_CHARS)
