@@ -130,8 +130,14 @@ def _add_reduce(commands: _Commands) -> None:
 
 
 def _add_validate(commands: _Commands) -> None:
-    validate = commands.add_parser("validate", help="check a bundle against the writer's rules")
-    validate.add_argument("bundle", metavar="BUNDLE", help="bundle directory")
+    validate = commands.add_parser(
+        "validate", help="check a bundle (or every bundle under a root) against the writer's rules"
+    )
+    validate.add_argument(
+        "bundle",
+        metavar="BUNDLE_OR_ROOT",
+        help="bundle directory, or a traces root: each bundle in it (one line per damaged one)",
+    )
 
 
 def _add_summary(commands: _Commands) -> None:
@@ -208,7 +214,7 @@ _OWN_COMMANDS: Final[dict[str, Callable[[_Commands], None]]] = {
 }
 
 #: Commands whose argument goes through ``sources.resolve``: the attribute holding it, and
-#: whether only a bundle will do.
+#: whether only a bundle will do (``_ROOT_COMMANDS`` take a traces root too).
 _SOURCE_COMMANDS: dict[str, tuple[str, bool]] = {
     "reduce": ("bundle", True),
     "validate": ("bundle", True),
@@ -218,6 +224,7 @@ _SOURCE_COMMANDS: dict[str, tuple[str, bool]] = {
     "convert": ("bundle", True),
     "redact": ("bundle", True),
 }
+_ROOT_COMMANDS: Final = frozenset({"validate"})
 
 
 def _version() -> str:
@@ -355,21 +362,9 @@ def _os_text(exc: OSError) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .reduce.validate import validate_bundle
-    from .view.progress import reduction_progress
+    from ._cli_validate import cmd_validate
 
-    with reduction_progress(err, f"replaying {Path(args.bundle).name}") as progress:
-        report = validate_bundle(args.bundle, progress=progress)
-    for problem in report.problems:  # they quote the bundle's paths and ids
-        print(visible(str(problem)), file=out)
-    for note in report.notes:
-        print(visible(f"note: {note}"), file=err)
-    shown = visible(report.bundle)
-    if report.problems:
-        print(f"{len(report.problems)} problem(s) in {shown}", file=err)
-        return _REFUSED
-    print(f"OK {shown}: {report.events} events, {report.payloads} payloads", file=out)
-    return 0
+    return cmd_validate(args, out, err)
 
 
 def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -467,7 +462,13 @@ def _resolve_source(args: argparse.Namespace) -> None:
     setattr(
         args,
         attribute,
-        resolve(value, args.command, latest=args.latest, needs_bundle=needs_bundle),
+        resolve(
+            value,
+            args.command,
+            latest=args.latest,
+            needs_bundle=needs_bundle,
+            takes_root=args.command in _ROOT_COMMANDS,
+        ),
     )
 
 

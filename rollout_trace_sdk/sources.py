@@ -61,25 +61,35 @@ class BundleInfo:
         return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
 def looks_like_bundle(path: Path) -> bool:
     """A directory with any of a bundle's own entries (a damaged bundle still counts: the
     command then says what is wrong with it)."""
     return any(os.path.lexists(path / name) for name in (MANIFEST, EVENT_LOG, PAYLOADS_DIR))
 
 
-def bundles_under(root: Path) -> list[BundleInfo]:
-    """The bundles directly under ``root``, newest first."""
+def bundle_dirs(root: Path) -> list[Path]:
+    """The bundles directly under ``root``, in name order: what ``ls`` lists, ``--latest``
+    picks from and ``validate ROOT`` checks (paths only: nothing of a bundle is read)."""
     try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
+        entries = sorted(os.scandir(root), key=_name)
     except OSError:
         return []
-    found = [
-        bundle_info(Path(entry.path))
+    return [
+        Path(entry.path)
         for entry in entries
         if entry.is_dir(follow_symlinks=False)
         and not is_work_in_progress(entry.name)  # a killed convert or redact left it
         and looks_like_bundle(Path(entry.path))
     ]
+
+
+def bundles_under(root: Path) -> list[BundleInfo]:
+    """The bundles directly under ``root``, newest first."""
+    found = [bundle_info(path) for path in bundle_dirs(root)]
     found.sort(key=lambda b: (b.started_at_unix_ms or 0, b.path.name), reverse=True)
     return found
 
@@ -90,16 +100,25 @@ _DEEPER_SCAN: Final = 2000
 _DEEPER_NAMED: Final = 3
 
 
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
-
-
 def no_bundles_text(root: Path) -> str:
-    """What to say of a root without bundles directly under it: ``ls`` and ``--latest`` read
-    one root's own bundles, where ``export --to`` searches the whole tree, so a root of roots
-    (``runs/exp1/trace-*``) names the roots below it that hold bundles (the first few, in
-    name order, breadth first)."""
+    """What to say of a root without bundles directly under it: ``ls``, ``validate`` and
+    ``--latest`` read one root's own bundles, where ``export --to`` searches the whole tree,
+    so a root of roots (``runs/exp1/trace-*``) names the roots below it that hold bundles."""
     text = f"no bundles under {root}"
+    deeper = roots_below(root)
+    if not deeper:
+        return text
+    more = ", ..." if len(deeper) == _DEEPER_NAMED else ""
+    named = ", ".join(str(path) for path in deeper)
+    return (
+        f"{text}; bundles lie deeper, under {named}{more} "
+        "(ls, validate and --latest read one root's own bundles)"
+    )
+
+
+def roots_below(root: Path) -> list[Path]:
+    """The first few directories below ``root`` that hold bundles, in name order, breadth
+    first, found looking at no more than ``_DEEPER_SCAN`` entries."""
     deeper: list[Path] = []
     queue, seen = [root], 0
     while queue and seen < _DEEPER_SCAN and len(deeper) < _DEEPER_NAMED:
@@ -119,14 +138,7 @@ def no_bundles_text(root: Path) -> str:
                     deeper.append(here)
             else:
                 queue.append(path)
-    if not deeper:
-        return text
-    more = ", ..." if len(deeper) == _DEEPER_NAMED else ""
-    named = ", ".join(str(path) for path in deeper)
-    return (
-        f"{text}; bundles lie deeper, under {named}{more} "
-        "(ls and --latest read one root's own bundles)"
-    )
+    return deeper
 
 
 def bundle_info(bundle: Path) -> BundleInfo:
@@ -243,21 +255,31 @@ def describe(info: BundleInfo) -> str:
 # --- resolving a command's argument -----------------------------------------------------------------
 
 
-def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bool) -> str:
-    """The bundle (or state file) ``command`` should read for the argument ``source``.
+def resolve(
+    source: str,
+    command: str,
+    *,
+    latest: bool = False,
+    needs_bundle: bool,
+    takes_root: bool = False,
+) -> str:
+    """The bundle (or state file, or traces root) ``command`` should read for ``source``.
 
     Args:
         source: what the user gave.
         command: the subcommand, for the suggestions.
         latest: ``--latest``: ``source`` is a traces root; take its newest bundle.
         needs_bundle: the command reads bundles only (``reduce``, ``validate``).
+        takes_root: the command reads every bundle of a traces root too (``validate``):
+            a root is given back as it is, one whose bundles lie deeper is refused with
+            where they are.
 
     Returns:
         ``source`` itself, or with ``latest`` the newest bundle under it.
 
     Raises:
-        SourceError: a traces root without ``--latest``, ``--latest`` without bundles, or a
-            state file where a bundle is needed.
+        SourceError: a traces root without ``--latest`` (unless ``takes_root``), ``--latest``
+            without bundles, or a state file where a bundle is needed.
         ReduceError: the path does not exist or is no bundle (the reducer's own words).
     """
     path = Path(source)
@@ -274,9 +296,15 @@ def resolve(source: str, command: str, *, latest: bool = False, needs_bundle: bo
     if is_dir:
         if looks_like_bundle(path):
             return source
-        found = bundles_under(path)
-        if found:
-            raise SourceError(_root_text(source, command, found))
+        if takes_root:
+            if bundle_dirs(path):
+                return source
+            if roots_below(path):  # a root of roots: say where its bundles are
+                raise SourceError(no_bundles_text(path))
+        else:
+            found = bundles_under(path)
+            if found:
+                raise SourceError(_root_text(source, command, found))
         if needs_bundle:
             raise _not_a_bundle(source, errno_text(errno.ENOENT))
         return source

@@ -84,7 +84,7 @@ def _bad_inputs(tmp_path: Path, root: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("case", ["missing", "file", "empty dir", "state file", "traces root"])
+@pytest.mark.parametrize("case", ["missing", "file", "empty dir", "state file"])
 def test_reduce_and_validate_word_the_same_mistakes_alike(
     tmp_path: Path, root: Path, case: str
 ) -> None:
@@ -103,7 +103,8 @@ def test_reduce_and_validate_word_the_same_mistakes_alike(
 
 def test_a_traces_root_lists_its_bundles_newest_first(root: Path) -> None:
     # convert and redact too (they said "read ROOT/manifest.json: No such file"; review)
-    for command in ("reduce", "validate", "summary", "show", "view", "convert", "redact"):
+    # (validate reads every bundle of a root: test_validate_of_a_root_checks_each_bundle)
+    for command in ("reduce", "summary", "show", "view", "convert", "redact"):
         extra = ("--to", "2", "-o", str(root.parent / "out")) if command == "convert" else ()
         code, _, err = run(command, root, *extra)
         assert code == 1, command
@@ -247,6 +248,64 @@ def test_ls_of_a_bundle_or_a_file_is_a_usage_error(tmp_path: Path, root: Path) -
     assert run("ls", tmp_path / "nope")[0] == 1
 
 
+# --- validate ROOT -----------------------------------------------------------------------------------
+
+
+def test_validate_of_a_root_checks_each_bundle(root: Path) -> None:
+    """``validate`` took one bundle; an RL run's root holds thousands, as ``ls`` and ``export``
+    read them (newuser25). It checks the bundles ``ls`` lists, one line per damaged one."""
+    code, out, err = run("validate", root)
+    assert (code, err) == (0, "")
+    assert out == f"2 of 2 bundles OK under {root}\n"
+    newest = _newest(root)
+    torn = root / "b-torn"
+    shutil.copytree(newest, torn)
+    (torn / "trace.jsonl").write_bytes((torn / "trace.jsonl").read_bytes()[:-20])
+    gap = root / "a-gap"
+    shutil.copytree(newest, gap)
+    lines = (gap / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (gap / "trace.jsonl").write_bytes(b"".join(lines[:2] + lines[3:]))  # seq 3 is gone
+    (root / "notes").mkdir()  # no bundle: not counted
+    code, out, err = run("validate", root)
+    assert code == 1
+    rows = out.splitlines()
+    assert len(rows) == 3, out
+    assert rows[0].startswith(f"{gap}: ") and "first trace.jsonl:3: " in rows[0], rows[0]
+    assert "missing or reordered trace event 3" in rows[0]
+    assert rows[1].startswith(f"{torn}: 2 problems, first trace.jsonl:"), rows[1]
+    assert ": parse trace event line " in rows[1]
+    assert rows[2] == f"2 of 4 bundles OK under {root}"
+    assert err.startswith(f"2 damaged bundles under {root}; "), err
+    # --latest still picks one bundle, which it checks as before
+    code, out, _ = run("validate", root, "--latest")
+    assert code == 0 and out.startswith(f"OK {newest}: ")
+
+
+def test_validate_of_a_root_holds_one_report_at_a_time(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded memory: each bundle's report is dropped once its line is out, so a root of
+    thousands costs one validation's memory (weak references show none is kept)."""
+    import weakref
+
+    from rollout_trace_sdk.reduce.validate import validate_bundle as real
+
+    for n in range(3):
+        shutil.copytree(_newest(root), root / f"copy{n}")
+    alive: list[weakref.ref[object]] = []
+
+    def watched(path: Path, **options: object) -> object:
+        assert all(ref() is None for ref in alive), "an earlier report is still held"
+        report = real(path, **options)  # type: ignore[arg-type]
+        alive.append(weakref.ref(report))
+        return report
+
+    monkeypatch.setattr("rollout_trace_sdk._cli_validate.validate_bundle", watched)
+    code, out, _ = run("validate", root)
+    assert code == 0 and out == f"5 of 5 bundles OK under {root}\n"
+    assert len(alive) == 5
+
+
 # --- a failed call's error text ---------------------------------------------------------------------
 
 
@@ -282,11 +341,15 @@ def test_a_root_whose_bundles_lie_deeper_says_where(tmp_path: Path, root: Path) 
     assert code == 0 and out == ""
     assert err == (
         f"no bundles under {runs}; bundles lie deeper, under {runs / 'exp1' / 'seed0'}, "
-        f"{runs / 'exp2' / 'seed0'} (ls and --latest read one root's own bundles)\n"
+        f"{runs / 'exp2' / 'seed0'} (ls, validate and --latest read one root's own bundles)\n"
     )
     code, _, err = run("summary", runs, "--latest")
     assert code == 1 and err.startswith(
         f"rollout-trace summary: --latest: no bundles under {runs}; bundles lie deeper, under "
+    )
+    code, out, err = run("validate", runs)
+    assert (code, out) == (1, "") and err.startswith(
+        f"rollout-trace validate: no bundles under {runs}; bundles lie deeper, under "
     )
     # a bundle's own subdirectories are not searched, nor an empty tree
     (tmp_path / "empty" / "a" / "b").mkdir(parents=True)

@@ -1,0 +1,88 @@
+"""The handler of ``validate``: one bundle, every problem listed; or a traces root, one line per
+damaged bundle and a count of the sound ones.
+
+A root of an RL run holds thousands of bundles: they are validated one at a time, each report
+dropped once its line is printed, so memory is one bundle's validation however many there
+are. The root's bundles are the ones ``ls`` lists (``sources.bundle_dirs``).
+
+Loaded by ``cli`` only when ``validate`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from .reduce.validate import Report, validate_bundle
+from .sources import bundle_dirs, looks_like_bundle
+from .view.progress import reduction_progress
+from .view.visible import visible  # paths and ids printed were named by the bundle's maker
+
+_REFUSED = 1
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    path = Path(args.bundle)
+    if path.is_dir() and not looks_like_bundle(path):  # `sources.resolve` let a root through
+        return _validate_root(path, out, err)
+    report = _validate(path, err)
+    for problem in report.problems:  # they quote the bundle's paths and ids
+        print(visible(str(problem)), file=out)
+    _notes(report, err, prefix="")
+    shown = visible(report.bundle)
+    if report.problems:
+        print(f"{len(report.problems)} problem(s) in {shown}", file=err)
+        return _REFUSED
+    print(f"OK {shown}: {report.events} events, {report.payloads} payloads", file=out)
+    return 0
+
+
+def _validate(bundle: Path, err: TextIO) -> Report:
+    with reduction_progress(err, f"replaying {bundle.name}") as progress:
+        return validate_bundle(bundle, progress=progress)
+
+
+def _notes(report: Report, err: TextIO, *, prefix: str) -> None:
+    for note in report.notes:
+        print(visible(f"note: {prefix}{note}"), file=err)
+
+
+def _validate_root(root: Path, out: TextIO, err: TextIO) -> int:
+    """Each bundle directly under ``root``, in name order: a damaged one is one line on
+    ``out`` (its path, how many problems, the first), then the count of good ones."""
+    bundles = bundle_dirs(root)
+    damaged = sum(_damaged(bundle, out, err) for bundle in bundles)
+    total = len(bundles)
+    good = total - damaged
+    shown = visible(str(root))
+    print(f"{good} of {total} bundle{'' if total == 1 else 's'} OK under {shown}", file=out)
+    if damaged:
+        print(
+            f"{damaged} damaged bundle{'' if damaged == 1 else 's'} under {shown}; "
+            "rollout-trace validate BUNDLE lists all of one's problems",
+            file=err,
+        )
+        return _REFUSED
+    return 0
+
+
+def _damaged(bundle: Path, out: TextIO, err: TextIO) -> bool:
+    """Validate one bundle and say whether it is damaged (its line printed), holding its
+    report no longer than that: a loop's variable would keep it through the next bundle's."""
+    report = _validate(bundle, err)
+    _notes(report, err, prefix=f"{report.bundle}: ")
+    if report.problems:
+        print(visible(_damage_line(report)), file=out, flush=True)
+    return bool(report.problems)
+
+
+def _damage_line(report: Report) -> str:
+    """``BUNDLE: N problem(s), first: FILE:LINE: MESSAGE``, the file named within the bundle."""
+    first = report.problems[0]
+    inside = report.bundle + "/"
+    where = first.file[len(inside) :] if first.file.startswith(inside) else first.file
+    if first.line is not None:
+        where = f"{where}:{first.line}"
+    count = len(report.problems)
+    return f"{report.bundle}: {count} problem{'' if count == 1 else 's'}, first {where}: {first.message}"
