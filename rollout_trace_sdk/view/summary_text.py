@@ -1,7 +1,8 @@
 """The summary laid out for a person: totals, then tables cut to the terminal's width.
 
 Every line is fitted to ``width`` here (the column that can give, an agent path, a command or
-an error, is shortened with ``…``), so an 80-column terminal never wraps a row. Lines are runs
+an error, is shortened with ``…``), so an 80-column terminal never wraps a row; the headings
+(the rollout's line, an agent's) and the recorder's reports are wrapped instead, never cut. Lines are runs
 of (text, style): ``render_rich`` colours them on a terminal, ``render_plain`` drops the styles
 when the output is piped. Agent-controlled text (models, commands, error texts, agent paths)
 has its terminal control characters spelled out as ``show`` does, before it is measured, so an
@@ -133,6 +134,34 @@ def _fit(line: TextLine, width: int) -> TextLine:
     return out
 
 
+#: Between the parts of a heading line.
+_DOT: Final = " · "
+
+
+def _wrapped(parts: Sequence[Segment], width: int) -> list[TextLine]:
+    """A heading (the rollout's line, the agent's) as parts joined by `` · ``, on as many lines
+    as ``width`` needs: a part that does not fit starts the next line, indented; one longer
+    than a line is broken inside. Nothing is cut: an 80-column terminal lost the trace id and
+    the schema (the agent's line its status and time, behind a long agent path)."""
+    lines: list[TextLine] = [[]]
+    room = width
+    for text, style in _visible(list(parts)):
+        if lines[-1] and len(_DOT) + len(text) <= room:
+            lines[-1].append((_DOT, ""))
+            room -= len(_DOT)
+        elif lines[-1]:
+            lines.append([(_INDENT, "")])
+            room = width - len(_INDENT)
+        while len(text) > room:
+            lines[-1].append((text[:room], style))
+            text = text[room:]
+            lines.append([(_INDENT, "")])
+            room = width - len(_INDENT)
+        lines[-1].append((text, style))
+        room -= len(text)
+    return lines
+
+
 def _title(name: str, total: int, omitted: int) -> TextLine:
     shown = f"; first {total - omitted:,} shown, --limit N for more" if omitted else ""
     return [(f"{name} ", "bold"), (f"({total:,}{shown})", "dim")]
@@ -155,19 +184,16 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
     omitted = summary["omitted"]
     start = rollout.get("started_at_unix_ms")
 
-    lines.append(
-        _fit(
-            [
-                (f"rollout {short_id(rollout.get('rollout_id'))}", "bold"),
-                (" · ", ""),
-                (str(rollout.get("status")), _status_style(rollout.get("status"))),
-                (f" · recording {str(rollout.get('recording')).replace('_', ' ')}", ""),
-                (f" · {_ms(rollout.get('wall_ms'))} wall", ""),
-                (f" · trace {short_id(rollout.get('trace_id'))}", "dim"),
-                (f" · schema {rollout.get('schema_version')}", "dim"),
-            ],
-            width,
-        )
+    lines += _wrapped(
+        [
+            (f"rollout {short_id(rollout.get('rollout_id'))}", "bold"),
+            (str(rollout.get("status")), _status_style(rollout.get("status"))),
+            (f"recording {str(rollout.get('recording')).replace('_', ' ')}", ""),
+            (f"{_ms(rollout.get('wall_ms'))} wall", ""),
+            (f"trace {short_id(rollout.get('trace_id'))}", "dim"),
+            (f"schema {rollout.get('schema_version')}", "dim"),
+        ],
+        width,
     )
     for report in rollout.get("recorder_reports") or ():
         # what the recorder dropped (or redacted) is said in full, wrapped, never cut; the
@@ -179,16 +205,14 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
     agent = summary.get("thread")
     if agent is not None:
         nick = f" ({agent['nickname']})" if agent.get("nickname") else ""
-        lines.append(
-            _fit(
-                [
-                    (f"agent {agent.get('agent_path')}{nick}", "bold"),
-                    (f" · thread {short_id(agent.get('thread_id'))}", "dim"),
-                    (f" · {agent.get('status')}", _status_style(agent.get("status"))),
-                    (f" · {_ms(agent.get('wall_ms'))}", ""),
-                ],
-                width,
-            )
+        lines += _wrapped(
+            [
+                (f"agent {agent.get('agent_path')}{nick}", "bold"),
+                (f"thread {short_id(agent.get('thread_id'))}", "dim"),
+                (str(agent.get("status")), _status_style(agent.get("status"))),
+                (_ms(agent.get("wall_ms")), ""),
+            ],
+            width,
         )
 
     lines += [[("", "")], [("totals", "bold")]]

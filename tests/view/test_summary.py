@@ -381,3 +381,38 @@ def test_a_failed_thread_names_its_agent_once() -> None:
     render_plain(summary_lines(build_summary(state), 100), out)
     (line,) = [row for row in out.getvalue().splitlines() if row.startswith("  thread ")]
     assert line.count("/root/child") == 1 and " /root/child failed after " in line, line
+
+
+@pytest.mark.parametrize("width", [40, 80])
+def test_the_headings_wrap_and_lose_nothing(demo_state: Any, width: int) -> None:
+    """The rollout's line was cut at the width (``... · trace 0e2…`` under ``COLUMNS=80``,
+    the schema gone) and an agent's behind a long path; both wrap as the recorder's reports
+    do, continuation lines indented, every part whole (found by newuser25)."""
+    from rich.console import Console
+
+    from rollout_trace_sdk.view.show_format import short_id
+    from rollout_trace_sdk.view.summary_text import render_rich
+
+    state = orjson.loads(orjson.dumps(demo_state))
+    thread = next(iter(state["threads"].values()))
+    thread["agent_path"] = "/root/" + "a_long_agent_name_" * 5
+    for agent in (None, thread["agent_path"]):
+        summary = build_summary(state, thread=agent)
+        lines = summary_lines(summary, width)
+        plain = io.StringIO()
+        render_plain(lines, plain)
+        console = Console(record=True, width=width, force_terminal=True, color_system="standard")
+        render_rich(lines, console)
+        for text in (plain.getvalue(), console.export_text(styles=False, clear=False)):
+            rows = text.splitlines()
+            assert max(len(row) for row in rows) <= width
+            heading = " ".join(row.strip() for row in rows[: rows.index("")])
+            rollout = summary["rollout"]
+            for ident in (rollout["rollout_id"], rollout["trace_id"]):  # shortened, not cut
+                heading = heading.replace(short_id(ident), "ID")
+            assert "…" not in heading
+            assert f"schema {rollout['schema_version']}" in heading
+            assert " wall" in heading and "trace " in heading
+            if agent is not None:
+                assert "".join(heading.split()).count("".join(agent.split())) == 1
+                assert summary["thread"]["status"] in heading
