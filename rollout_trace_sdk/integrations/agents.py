@@ -305,7 +305,10 @@ class RolloutTraceProcessor(TracingProcessor):
     Args:
         root: the trace root (default ``$ROLLOUT_TRACE_ROOT``, else
             ``$CODEX_ROLLOUT_TRACE_ROOT``; with neither, nothing is recorded).
-        model: the default model name for inference calls without one.
+        model: every thread's model, and the model of inference calls without one. The
+            SDK names an agent's model only in its responses, after its thread has started:
+            without it threads are recorded ``unknown`` and ``show`` and the viewer show
+            each thread's first inference call's model, said to be that.
         provider_name: recorded as the provider of every inference call.
         schema_version: the bundle schema (2 or 3; default as :func:`open_rollout`).
         max_queued_bytes: the writer's memory budget per bundle.

@@ -18,6 +18,11 @@ InteractionEdgeKind: TypeAlias = Literal[
 
 
 AnchorType: TypeAlias = Literal["conversation_item", "tool_call", "thread"]
+
+#: The model our recorder writes into a thread's metadata when it was given none
+#: (``open_rollout`` and the Agents SDK processor without ``model=``: the SDK's agent spans
+#: carry no model, and a thread's model is written when the thread starts).
+UNKNOWN_MODEL: Final = "unknown"
 _ANCHOR_FIELD: Final[dict[str, str]] = {
     "conversation_item": "item_id",
     "tool_call": "tool_call_id",

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import orjson
 
+from ..model.state_execution import UNKNOWN_MODEL
 from .capture import capture_notes, recording_status
 from .images import image_refs
 from .item_text import clip, delivers, own_item_ids, parts_text, summary_text, tool_name
@@ -60,6 +61,8 @@ class _Builder:
         self.op_ix: dict[str, int] = {}
         self.cell_ix: dict[str, int] = {}
         self.turn_ix: dict[str, int] = {}
+        #: each thread's first inference call's model (for a thread recorded without one)
+        self.called: dict[Any, Any] = {}
 
     def rel(self, value: Any) -> int | None:
         return value - self.t0 if isinstance(value, int) else None
@@ -101,6 +104,9 @@ class _Builder:
         ops = _indexed(state, "terminal_operations", "operation_id", self.op_ix)
         cells = _indexed(state, "code_cells", "code_cell_id", self.cell_ix)
         turns = _indexed(state, "codex_turns", "codex_turn_id", self.turn_ix)
+        for call in reversed(calls):  # recording order: the first call's model is kept
+            if isinstance(call.get("model"), str) and call["model"]:
+                self.called[call.get("thread_id")] = call["model"]
         return {
             "version": VIEW_MODEL_VERSION,
             "meta": self.meta(),
@@ -136,7 +142,7 @@ class _Builder:
         if isinstance(origin, Mapping) and origin.get("type") == "spawned":
             parent = self.thread(origin.get("parent_thread_id"))
             task = origin.get("task_name")
-        return {
+        record = {
             "id": thread.get("thread_id"),
             "path": thread.get("agent_path"),
             "nick": thread.get("nickname"),
@@ -145,6 +151,13 @@ class _Builder:
             "task": task,
             **self.window(thread),
         }
+        if record["model"] in (None, "", UNKNOWN_MODEL):
+            # recorded without a model (the Agents SDK names none before the first response):
+            # the model its first inference call used, marked as such (``mc``)
+            called = self.called.get(thread.get("thread_id"))
+            if called is not None:
+                record["model"], record["mc"] = called, 1
+        return record
 
     def turn_record(self, turn: _Obj) -> dict[str, Any]:
         record = {

@@ -33,6 +33,7 @@ from .show_format import first_line as _first_line
 from .show_format import ms as _ms
 from .show_format import short_id as short_id
 from .show_format import status_style as _status_style
+from .show_format import thread_model as _thread_model
 from .visible import visible
 
 
@@ -123,7 +124,7 @@ class _Transcript:
             0,
             (
                 (f"━━ {self.lane(t)}", "bold cyan"),
-                (f"  {short_id(th['id'])} · {th.get('model') or '?'} · ", "dim"),
+                (f"  {short_id(th['id'])} · {_thread_model(th)} · ", "dim"),
                 (str(th.get("st")), _status_style(th.get("st"))),
                 (f" · {_counted(len(calls), 'inference call')} · {_duration(th)}{spawned}", "dim"),
             ),

@@ -111,3 +111,10 @@ def first_line(source: Any, full: bool) -> str:
     page's row does)."""
     line = next((row.strip() for row in str(source or "").split("\n") if row.strip()), "")
     return clip(line, full, lines=1, chars=ARGS_CHARS // 3) if line else "(empty)"
+
+
+def thread_model(thread: Mapping[str, Any]) -> str:
+    """A thread's model as ``show`` prints it: the one it was recorded with, or, recorded
+    without one, its first inference call's, said so (``gpt-5 (its first call's)``)."""
+    model = thread.get("model") or "?"
+    return f"{model} (its first call's)" if thread.get("mc") else str(model)

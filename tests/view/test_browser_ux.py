@@ -287,3 +287,24 @@ def test_a_hosted_tools_item_is_named_by_its_own_kind(page: Page, tmp_path: Path
     assert "file search call" in joined and "mcp call" in joined, joined
     assert "custom tool call" not in joined
     assert page.errors == []
+
+
+def test_a_thread_recorded_without_a_model_shows_its_calls(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """A thread recorded with the model ``unknown`` (an Agents SDK agent's: its spans name no
+    model) said "model unknown" in its details; it shows its first inference call's model,
+    said to be that (newuser25)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    root = state["threads"][state["root_thread_id"]]
+    root["default_model"] = "unknown"
+    first = min(
+        (c for c in state["inference_calls"].values() if c["thread_id"] == root["thread_id"]),
+        key=lambda c: c["execution"]["started_seq"],
+    )
+    p = page.open(_state_page(state, tmp_path) + "#thread=/root")
+    p.wait_for_selector("#detail h2")
+    details = p.evaluate("document.querySelector('#detail').innerText")
+    assert f"{first['model']} (its first inference call's" in details, details
+    assert "unknown" not in details
+    assert page.errors == []

@@ -180,7 +180,7 @@ function showThread(t) {
   if (!th) return;
   const a = agentStats()[t];
   let h = `<h2>${esc(th.path)} ${th.nick ? '<span class="muted">' + esc(th.nick) + "</span>" : ""} ${stTag(th.st)}</h2>`;
-  h += kv([["thread id", `<span class=mono>${esc(th.id)}</span>`], ["model", esc(th.model || "")], ["spawned by", th.parent >= 0 ? threadLink(th.parent) : "(root)"],
+  h += kv([["thread id", `<span class=mono>${esc(th.id)}</span>`], ["model", esc(th.model || "") + (th.mc ? ' <span class="muted">(its first inference call\'s: the thread was recorded without a model)</span>' : "")], ["spawned by", th.parent >= 0 ? threadLink(th.parent) : "(root)"],
     ["task", esc(th.task || "")], ["inference calls", `${a.calls} · ${ms(a.lat)} model time`], ["tool calls", `${a.tools} · ${ms(a.toolTime)}`],
     ["tokens", `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
   h += `<p><span class="btn" tabindex="0" role="button" data-filter-thread="${t}">show only this agent's calls</span></p>`;

@@ -34,13 +34,14 @@ def triage(
     writer: str = "You write.",
     weather: Any = WEATHER,
     weather_running: asyncio.Event | None = None,
+    writer_model: str = "gpt-test",
 ) -> Agent[Any]:
     """The scripted triage agent: ``writer`` is the writer's instructions, ``weather`` what
     the weather tool returns. Given ``weather_running``, the tool sets it and then runs until
-    it is cancelled (a run stopped while its tool runs, whatever the machine's load)."""
-    model = OpenAIResponsesModel(
-        "gpt-test", AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
-    )
+    it is cancelled (a run stopped while its tool runs, whatever the machine's load). The
+    writer asks for ``writer_model`` (the fake answers with the model it was asked for)."""
+    client = AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
+    model = OpenAIResponsesModel("gpt-test", client)
 
     @function_tool
     async def get_weather(city: str) -> Any:
@@ -51,7 +52,9 @@ def triage(
         return weather
 
     translator = Agent(name="Translator", instructions="You translate.", model=model)
-    writer_agent = Agent(name="Writer", instructions=writer, model=model)
+    writer_agent = Agent(
+        name="Writer", instructions=writer, model=OpenAIResponsesModel(writer_model, client)
+    )
     return Agent(
         name="Triage",
         instructions=instructions,
