@@ -16,7 +16,8 @@ one bundle. The processor maps the SDK's spans onto the recorder's handles:
 * a ``function`` span is one tool call, with the model's ``call_id`` (taken from the
   function call the model emitted), arguments and result;
 * guardrail, custom, MCP list-tools and speech spans are protocol events
-  (``agents_sdk_<type>``); task and turn spans only give structure.
+  (``agents_sdk_<type>``, naming the thread and turn they ran in: ``show`` and the viewer
+  list a turn's guardrails from them); task and turn spans only give structure.
 
 The SDK calls processors synchronously, from whatever thread runs the agent (and requires
 them to be thread-safe). A rollout needs an event loop of its own, so the processor runs one
@@ -510,6 +511,11 @@ class RolloutTraceProcessor(TracingProcessor):
             body = dict(body) if isinstance(body, Mapping) else {"data": body}
             body.pop("type", None)
             body["span_id"] = span.span_id
+            # a protocol event's envelope names no thread or turn: the body does, so the
+            # readers can show a guardrail that passed in the agent's turn (view/guardrails)
+            if ctx.turn.enabled:
+                body["thread_id"] = ctx.turn.thread.thread_id
+                body["codex_turn_id"] = ctx.turn.turn_id
             error = error_text(span)
             if error:
                 body["error"] = error

@@ -34,6 +34,7 @@ def load_state(
         ReduceError: the input cannot be read or is not a reduced state.
     """
     from ..reduce.failures import annotate_failures, bundle_for
+    from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
     from .turn_errors import annotate_turn_errors
 
@@ -46,6 +47,7 @@ def load_state(
         annotate_failures(state, path)
         annotate_tool_errors(state, path)
         annotate_turn_errors(state, path)
+        annotate_guardrails(state, path)
         return state
     raw = read_state_bytes(str(source))
     try:
@@ -59,6 +61,7 @@ def load_state(
     annotate_failures(state, path)  # when the state sits in its bundle
     annotate_tool_errors(state, bundle_for(path))
     annotate_turn_errors(state, bundle_for(path))
+    annotate_guardrails(state, bundle_for(path))
     return state
 
 

@@ -167,6 +167,12 @@ class _Builder:
         }
         if isinstance(turn.get("error_text"), str):  # from its protocol events (turn_errors.py)
             record["err"] = clip(turn["error_text"])
+        guardrails = turn.get("guardrails")  # from their protocol events (guardrails.py)
+        if isinstance(guardrails, list) and guardrails:
+            record["g"] = [
+                [clip(str(g["name"])), bool(g["triggered"]), self.rel(g["at_unix_ms"])]
+                for g in guardrails
+            ]
         return record
 
     def item_record(self, item: _Obj) -> dict[str, Any]:

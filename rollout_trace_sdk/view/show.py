@@ -151,6 +151,9 @@ class _Transcript:
                 at = compaction.get("at") or 0
                 entries.append((at, 1, 0, n, self.compaction(compaction)))
         for n, turn in enumerate(m["turns"]):
+            for name, triggered, at in turn.get("g", ()) if turn["t"] == t else ():
+                at = at if at is not None else turn.get("s") or 0
+                entries.append((at, 2, turn.get("q") or 0, n, _guardrail(name, triggered)))
             if turn["t"] == t and turn.get("st") in _FAILED:
                 # at its end, after what it ran (nothing ends the same millisecond later)
                 at = turn.get("e") if turn.get("e") is not None else turn.get("s") or 0
@@ -502,6 +505,15 @@ _ROLE_STYLE: Final = {
     "assistant": "blue",
     "tool": "cyan",
 }
+
+
+def _guardrail(name: str, triggered: bool) -> Iterator[Line]:
+    """An Agents SDK guardrail the turn ran (its protocol event; see ``guardrails.py``): one
+    that tripped failed the turn, which says why at its end."""
+    if triggered:
+        yield Line(1, ((f"✗ guardrail {name} tripped", "bold red"),))
+    else:
+        yield Line(1, ((f"✓ guardrail {name} passed", "green"),))
 
 
 def _kind(record: Mapping[str, Any]) -> str:

@@ -94,14 +94,14 @@ def turn_error_texts(bundle: Path, turns: Collection[str]) -> dict[str, str]:
         for turn, number in ended.items():
             first = bisect.bisect_right(at, number)
             for _, ref in closings[first : first + _LOOKAHEAD]:
-                body = _body(reader, ref)
+                body = protocol_body(reader, ref)
                 if body.get("turn_id") == turn:
                     text = _closing_text(body)
                     if text:
                         texts[turn] = text
                     break
             if turn not in texts and turn in claimed:
-                message = _body(reader, claimed[turn]).get("message")
+                message = protocol_body(reader, claimed[turn]).get("message")
                 if isinstance(message, str) and message:
                     texts[turn] = message
     finally:
@@ -109,8 +109,9 @@ def turn_error_texts(bundle: Path, turns: Collection[str]) -> dict[str, str]:
     return texts
 
 
-def _body(reader: PayloadReader, ref: Any) -> Mapping[str, Any]:
-    """A protocol event's body as an object ({} when it cannot be read or is not one)."""
+def protocol_body(reader: PayloadReader, ref: Any) -> Mapping[str, Any]:
+    """A protocol event's body as an object ({} when it cannot be read or is not one); the
+    guardrails' reader (``guardrails``) reads theirs so too."""
     raw = reader.read(ref) if isinstance(ref, dict) else None
     try:
         body = loads_value(raw) if raw is not None else None

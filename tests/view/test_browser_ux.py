@@ -308,3 +308,26 @@ def test_a_thread_recorded_without_a_model_shows_its_calls(
     assert f"{first['model']} (its first inference call's" in details, details
     assert "unknown" not in details
     assert page.errors == []
+
+
+def test_an_agents_details_list_the_guardrails_its_turns_ran(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """A guardrail that passed was only a protocol event, shown nowhere (newuser25); the
+    agent's details list each one its turns ran (``view/guardrails.py`` reads them from the
+    bundle: here the state carries them as it would)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    root = state["root_thread_id"]
+    turn = next(t for t in state["codex_turns"].values() if t["thread_id"] == root)
+    at = turn["execution"]["started_at_unix_ms"]
+    turn["guardrails"] = [
+        {"name": "no_secrets", "triggered": False, "at_unix_ms": at},
+        {"name": "<b>polite</b>", "triggered": True, "at_unix_ms": at},
+    ]
+    p = page.open(_state_page(state, tmp_path) + "#thread=/root")
+    p.wait_for_selector("#detail [data-testid=guardrail]")
+    shown = p.eval_on_selector_all(
+        "#detail [data-testid=guardrail]", "els => els.map(e => e.textContent)"
+    )
+    assert shown == ["✓ no_secrets passed", "✗ <b>polite</b> tripped"], shown
+    assert page.errors == []

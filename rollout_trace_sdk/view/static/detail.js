@@ -185,6 +185,9 @@ function showThread(t) {
     ["tokens", `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
   h += `<p><span class="btn" tabindex="0" role="button" data-filter-thread="${t}">show only this agent's calls</span></p>`;
   // why its turns failed or were interrupted (their protocol events: view/turn_errors.py)
+  // the Agents SDK guardrails its turns ran (their protocol events: view/guardrails.py)
+  const guards = m.turns.filter((turn) => turn.t === t && turn.g).flatMap((turn) => turn.g);
+  if (guards.length) h += `<h3>Guardrails</h3>` + guards.map(([name, tripped]) => `<div data-testid="guardrail">${tripped ? "✗" : "✓"} ${esc(name)} ${tripped ? "tripped" : "passed"}</div>`).join("");
   for (const turn of m.turns) if (turn.t === t && FAILED.has(turn.st)) h += `<div class="error-box" data-testid="turn-error"><b>turn ${esc(short(turn.id))} ${esc(turn.st)}</b>${turn.err ? `<pre class="err">${esc(turn.err)}</pre>` : ""}</div>`;
   const kids = m.threads.map((x, k) => [x, k]).filter(([x]) => x.parent === t);
   if (kids.length) h += `<h3>Sub-agents</h3>` + kids.slice(0, 300).map(([, k]) => `<div>${threadLink(k)}</div>`).join("");

@@ -1,0 +1,92 @@
+"""An Agents SDK guardrail that runs without tripping was only a protocol event, which both
+reducers skip: nothing a user reads showed it (newuser25). The event now names the agent's
+thread and turn, and ``show`` and the viewer's details list each guardrail a turn ran, passed
+or tripped, read from the bundle as a turn's error text is; Codex reduces the bundle to the
+same state as before."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("agents")
+
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    OpenAIResponsesModel,
+    Runner,
+    input_guardrail,
+    output_guardrail,
+)
+from openai import AsyncOpenAI
+
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.model import build_view_model
+
+from ...record.recorder_support import of_type, payload
+from ..fake_agents_api import FakeAgentsAPI
+from .scripted import QUESTION, reduce_both, register, trace_bundles
+
+
+@input_guardrail
+async def no_secrets(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info={"checked": True}, tripwire_triggered=False)
+
+
+@output_guardrail
+async def polite(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info={}, tripwire_triggered=False)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_guardrail_that_passed_is_shown_in_its_turn(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    model = OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    )
+    agent = Agent(
+        name="Translator",
+        instructions="You translate.",
+        model=model,
+        input_guardrails=[no_secrets],
+        output_guardrails=[polite],
+    )
+    register(processors, tmp_path, schema_version=schema)
+    asyncio.run(Runner.run(agent, QUESTION))
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)  # Codex: the same state, the events registered and skipped
+    [turn_id] = state["codex_turns"]
+    [thread_id] = state["threads"]
+
+    observed = [e["payload"] for e in of_type(bundle, "protocol_event_observed")]
+    bodies = [
+        payload(bundle, p["event_payload"])
+        for p in observed
+        if p["event_type"] == "agents_sdk_guardrail"
+    ]
+    assert sorted(b["name"] for b in bodies) == ["no_secrets", "polite"]
+    assert all(b["codex_turn_id"] == turn_id and b["thread_id"] == thread_id for b in bodies)
+
+    annotated = load_state(bundle)["codex_turns"][turn_id]["guardrails"]
+    assert sorted((g["name"], g["triggered"]) for g in annotated) == [
+        ("no_secrets", False),
+        ("polite", False),
+    ]
+    [turn] = build_view_model(load_state(bundle))["turns"]
+    assert sorted((g[0], g[1]) for g in turn["g"]) == [("no_secrets", False), ("polite", False)]
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["show", str(bundle)], out=out, err=err) == 0, err.getvalue()
+    lines = [line.strip() for line in out.getvalue().splitlines()]
+    assert "✓ guardrail no_secrets passed" in lines and "✓ guardrail polite passed" in lines
+    # the output guardrail checked the final answer: shown after the call that gave it
+    calls = [n for n, line in enumerate(lines) if line.startswith("→ ") or "gpt-test" in line]
+    assert lines.index("✓ guardrail polite passed") > max(calls), out.getvalue()
