@@ -1,7 +1,8 @@
 """Ask a reduced trace what happened, from Python: `python examples/explain.py BUNDLE [--failed]`.
 
 For each tool call: the agent that ran it, how it ended, the model request that asked for it
-and the last thing that request showed the model, and what came back. Then each message
+and what was new to the model in that request (the user's last message, the tool outputs
+since the model last spoke), and what came back. Then each message
 between agents: who spawned whom with which task, and the answers sent back; and the tokens
 each agent's model requests used. `rollout-trace show` prints the whole transcript; this
 walks the graph behind it (`reduce_bundle` returns the `RolloutTrace` of docs/reducing.md,
@@ -13,6 +14,7 @@ import sys
 from rollout_trace_sdk import ReduceError, RolloutTrace, reduce_bundle
 from rollout_trace_sdk.model.state import (
     CodePart,
+    ConversationItem,
     EncodedPart,
     PayloadRefPart,
     SummaryPart,
@@ -49,6 +51,31 @@ def item_text(trace: RolloutTrace, item_id: str) -> str:
     return f"{item.kind}: " + " ".join(words)
 
 
+def what_it_saw(trace: RolloutTrace, item_ids: list[str], most: int = 4) -> list[str]:
+    """What the model was answering: the request's last user message, and what came after
+    the model's own last item in it (the outputs of the tools it asked for, a message from
+    another agent); the last ``most`` of them."""
+    items = [trace.conversation_items[i] for i in item_ids]
+    said = [item.role in ("user", "tool") or item.agent_message is not None for item in items]
+    own = [n for n, item in enumerate(items) if item.role == "assistant" and not said[n]]
+    since = own[-1] + 1 if own else 0
+    users = [n for n, item in enumerate(items[:since]) if item.role == "user"]
+    new = [n for n in range(since, len(items)) if said[n]]
+    earlier = [] if any(items[n].role == "user" for n in new) else users[-1:]
+    return [seen_as(trace, items[n]) for n in (earlier + new)[-most:]]
+
+
+def seen_as(trace: RolloutTrace, item: ConversationItem) -> str:
+    """An item named by who said it (``user: ...``, ``from /root: ...``), else by its kind."""
+    if item.agent_message is not None:
+        return (
+            f"from {item.agent_message.author}: "
+            + payload_of(trace, item.item_id).partition(": ")[2]
+        )
+    text = item_text(trace, item.item_id)
+    return item.role + text[len(item.kind) :] if item.kind == "message" else text
+
+
 def agent_of(trace: RolloutTrace, thread_id: str) -> str:
     thread = trace.threads[thread_id]
     return thread.agent_path + (f" ({thread.nickname})" if thread.nickname else "")
@@ -73,9 +100,8 @@ def explain_tool_calls(trace: RolloutTrace, *, failed_only: bool) -> None:
         inference = asked_by.get(call.tool_call_id)
         if inference is not None:
             print(f"  asked by {inference.inference_call_id} ({inference.model})")
-            if inference.request_item_ids:
-                seen = item_text(trace, inference.request_item_ids[-1])
-                print(f"  it saw   {short(seen, WIDTH - 11)}")
+            for n, seen in enumerate(what_it_saw(trace, inference.request_item_ids)):
+                print(f"  {'it saw' if n == 0 else '':<8} {short(seen, WIDTH - 11)}")
         elif call.requester_code_cell_id is not None:
             print(f"  asked by {call.requester_code_cell_id}")
         # the answer in the call's own thread (another agent handed the history holds a copy)

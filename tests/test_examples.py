@@ -29,13 +29,40 @@ def test_explain_walks_the_demo(demo_bundle: Path, capsys: pytest.CaptureFixture
     # each call names the request that asked for it, what that request showed, the answer
     spawn = out[out.index("call_0_spawn  spawn_agent  completed, ") :].splitlines()
     assert spawn[1] == "  agent    /root"
-    assert spawn[2].startswith("  asked by ") and spawn[3].startswith("  it saw   ")
-    assert spawn[4] == '  answer   function_call_output: {"task_name": "/root/helper_0"}'
+    assert spawn[2].startswith("  asked by ")
+    assert spawn[3] == "  it saw   user: Episode 0: exercise the shell and a helper agent."
+    assert (
+        spawn[4]
+        == "           function_call_output: Process exited with code 0 Output: episode 0 0"
+    )
+    assert spawn[5] == '  answer   function_call_output: {"task_name": "/root/helper_0"}'
     assert "  agent    /root/helper_0 (Helper 0)" in out
     # the messages between agents, with what they carried
     assert "spawn_agent  /root -> /root/helper_0 (Helper 0)" in out
     assert "\nagent_result  /root/helper_0 (Helper 0) -> /root" in out
     assert "  carried  message: 2 squared is 4." in out
+
+
+def test_explain_says_what_each_request_was_answering(
+    demo_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "it saw" was the request's last item alone: a message from the helper, with neither the
+    user's ask nor the wait's output the model also answered (found by newuser25). It is
+    the user's last message and what came after the model's own last item, named by who
+    said it."""
+    code, out, _ = _explain(capsys, str(demo_bundle))
+    assert code == 0
+    close = out[out.index("call_0_close  ") :].splitlines()
+    assert close[3:6] == [
+        "  it saw   user: Episode 0: exercise the shell and a helper agent.",
+        '           function_call_output: {"message": "Wait completed.", "timed_out": false}',
+        "           from /root/helper_0: 2 squared is 4.",
+    ]
+    assert close[6].startswith("  answer   ")
+    # the helper's first request: its task, from the agent that spawned it (no instructions)
+    helper = out[out.index("call_h0_py  ") :].splitlines()
+    assert helper[3] == "  it saw   from /root: Square 2 in the shell and report."
+    assert helper[4].startswith("  answer   ")
 
 
 @needs_conformance
