@@ -170,8 +170,13 @@ class _Builder:
         guardrails = turn.get("guardrails")  # from their protocol events (guardrails.py)
         if isinstance(guardrails, list) and guardrails:
             record["g"] = [
-                [clip(str(g["name"])), bool(g["triggered"]), self.rel(g["at_unix_ms"])]
+                [
+                    clip(str(g.get("name"))),
+                    g.get("triggered") is True,
+                    self.rel(g.get("at_unix_ms")),
+                ]
                 for g in guardrails
+                if isinstance(g, Mapping)
             ]
         return record
 

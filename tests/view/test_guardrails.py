@@ -1,0 +1,37 @@
+"""``view/guardrails.py``: a guardrail's protocol event reaches the turn it names, and one
+that names none (recorded before the processor wrote the turn) or a turn the state does not
+have is left out rather than put in a guessed turn; a malformed entry in a state file is
+passed over by the view model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.model import build_view_model
+
+
+async def _record(root: Path) -> tuple[Path, str]:
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        thread = rollout.root
+        thread.protocol_event("agents_sdk_guardrail", {"name": "old", "triggered": False})
+        for name, turn_id in (("ok", turn.turn_id), ("elsewhere", "no-such-turn")):
+            body = {"name": name, "triggered": False, "codex_turn_id": turn_id}
+            thread.protocol_event("agents_sdk_guardrail", {**body, "thread_id": thread.thread_id})
+    assert rollout.bundle_dir is not None
+    return rollout.bundle_dir, turn.turn_id
+
+
+def test_each_guardrail_reaches_the_turn_it_names(tmp_path: Path) -> None:
+    bundle, turn_id = anyio.run(_record, tmp_path)
+    state: dict[str, Any] = load_state(bundle)
+    turn = state["codex_turns"][turn_id]
+    assert [(g["name"], g["triggered"]) for g in turn["guardrails"]] == [("ok", False)]
+    assert isinstance(turn["guardrails"][0]["at_unix_ms"], int)
+    turn["guardrails"].append("not an object")
+    [record] = build_view_model(state)["turns"]
+    assert [g[:2] for g in record["g"]] == [["ok", False]]
