@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from agents.tracing import Span, Trace, TracingProcessor
 
+from ..model.state_execution import UNKNOWN_MODEL
 from ..record import open_rollout
 from ..record._plain import to_plain
 from ..record.items import task_message
@@ -330,7 +331,7 @@ class RolloutTraceProcessor(TracingProcessor):
         self,
         root: str | Path | None = None,
         *,
-        model: str = "unknown",
+        model: str = UNKNOWN_MODEL,
         provider_name: str = "openai",
         schema_version: int | None = None,
         max_queued_bytes: int = 64 << 20,

@@ -27,6 +27,7 @@ import attrs
 
 from .._signals import unwind_as_sigint
 from ..model import events as ev
+from ..model.state_execution import UNKNOWN_MODEL
 from ._async_lib import current_async_library
 from ._shard_plan import CaptureLimits
 from ._tool_fast import FastTools
@@ -409,7 +410,7 @@ def open_rollout(
     *,
     enabled: bool = True,
     thread_id: str | None = None,
-    model: str = "unknown",
+    model: str = UNKNOWN_MODEL,
     provider_name: str = "unknown",
     cwd: str | None = None,
     session_source: Any = "exec",
