@@ -33,6 +33,13 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     shown = visible(report.bundle)
     if report.problems:
         print(f"{len(report.problems)} problem(s) in {shown}", file=err)
+        if report.unclosed:
+            reader = _reader(report, shown)
+            print(
+                "unclosed: its recorder was killed or stopped, or is still writing"
+                + (f"; {reader} reads what it holds" if reader else ""),
+                file=err,
+            )
         return _REFUSED
     print(f"OK {shown}: {report.events} events, {report.payloads} payloads", file=out)
     return 0
@@ -52,29 +59,60 @@ def _validate_root(root: Path, out: TextIO, err: TextIO) -> int:
     """Each bundle directly under ``root``, in name order: a damaged one is one line on
     ``out`` (its path, how many problems, the first), then the count of good ones."""
     bundles = bundle_dirs(root)
-    damaged = sum(_damaged(bundle, out, err) for bundle in bundles)
+    kinds = [_damaged(bundle, out, err) for bundle in bundles]
+    damaged = sum(kind is not None for kind in kinds)
     total = len(bundles)
     good = total - damaged
     shown = visible(str(root))
     print(f"{good} of {total} bundle{'' if total == 1 else 's'} OK under {shown}", file=out)
     if damaged:
         print(
-            f"{damaged} damaged bundle{'' if damaged == 1 else 's'} under {shown}; "
-            "rollout-trace validate BUNDLE lists all of one's problems",
+            f"{damaged} damaged bundle{'' if damaged == 1 else 's'} under {shown}"
+            + _unclosed_count(kinds)
+            + "; rollout-trace validate BUNDLE lists all of one's problems",
             file=err,
         )
         return _REFUSED
     return 0
 
 
-def _damaged(bundle: Path, out: TextIO, err: TextIO) -> bool:
-    """Validate one bundle and say whether it is damaged (its line printed), holding its
-    report no longer than that: a loop's variable would keep it through the next bundle's."""
+def _reader(report: Report, shown: str) -> str | None:
+    """The command that reads an unclosed bundle as far as it goes, if one does."""
+    if not report.refused:
+        return f"rollout-trace reduce {shown}"
+    return f"rollout-trace reduce {shown} --lenient" if report.lenient_reads else None
+
+
+def _unclosed_count(kinds: list[str | None]) -> str:
+    """How many of a root's damaged bundles a killed (or running) recorder left unclosed,
+    and what reads them: after a crash, most damaged bundles are only that."""
+    unclosed = kinds.count(_UNCLOSED) + kinds.count(_CUT)
+    if not unclosed:
+        return ""
+    cut = kinds.count(_CUT)
+    return (
+        f"; {unclosed} unclosed (their recorder killed or stopped, or still writing): "
+        "rollout-trace reduce reads what each holds"
+        + (f" (with --lenient: the {cut} whose last line was cut mid-write)" if cut else "")
+    )
+
+
+#: What a root's damaged bundle is, for the count: unclosed (the reducer reads it), unclosed
+#: with what only lenient reduction reads past, or anything else.
+_UNCLOSED, _CUT, _OTHER = "unclosed", "cut", "other"
+
+
+def _damaged(bundle: Path, out: TextIO, err: TextIO) -> str | None:
+    """Validate one bundle and say whether it is damaged, and how (its line printed), holding
+    its report no longer than that: a loop's variable would keep it through the next one's."""
     report = _validate(bundle, err)
     _notes(report, err, prefix=f"{report.bundle}: ")
-    if report.problems:
-        print(visible(_damage_line(report)), file=out, flush=True)
-    return bool(report.problems)
+    if not report.problems:
+        return None
+    print(visible(_damage_line(report)), file=out, flush=True)
+    if not report.unclosed or (report.refused and not report.lenient_reads):
+        return _OTHER
+    return _CUT if report.refused else _UNCLOSED
 
 
 def _damage_line(report: Report) -> str:
@@ -85,4 +123,8 @@ def _damage_line(report: Report) -> str:
     if first.line is not None:
         where = f"{where}:{first.line}"
     count = len(report.problems)
-    return f"{report.bundle}: {count} problem{'' if count == 1 else 's'}, first {where}: {first.message}"
+    state = "unclosed, " if report.unclosed else ""
+    return (
+        f"{report.bundle}: {state}{count} problem{'' if count == 1 else 's'}, "
+        f"first {where}: {first.message}"
+    )

@@ -272,7 +272,7 @@ def test_validate_of_a_root_checks_each_bundle(root: Path) -> None:
     assert len(rows) == 3, out
     assert rows[0].startswith(f"{gap}: ") and "first trace.jsonl:3: " in rows[0], rows[0]
     assert "missing or reordered trace event 3" in rows[0]
-    assert rows[1].startswith(f"{torn}: 2 problems, first trace.jsonl:"), rows[1]
+    assert rows[1].startswith(f"{torn}: unclosed, 2 problems, first trace.jsonl:"), rows[1]
     assert ": parse trace event line " in rows[1]
     assert rows[2] == f"2 of 4 bundles OK under {root}"
     assert err.startswith(f"2 damaged bundles under {root}; "), err

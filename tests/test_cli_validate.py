@@ -312,3 +312,61 @@ def test_a_log_growing_while_validated_is_checked_as_it_stood(
     monkeypatch.setattr(validate._Validator, "line", line)
     report = validate.validate_bundle(bundle)
     assert report.events == len(lines)
+
+
+def _killed_copies(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A traces root with a closed bundle, one whose recorder was killed between lines (no
+    closing events) and one killed mid-line (its last line cut)."""
+    lines = event_lines().splitlines(keepends=True)
+    root = tmp_path / "runs"
+    root.mkdir()
+    bundles = []
+    for name, log in (
+        ("a-closed", b"".join(lines)),
+        ("b-killed", b"".join(lines[:3])),
+        ("c-cut", b"".join(lines[:3]) + lines[3][:20]),
+    ):
+        made = make_bundle(tmp_path / name, log)
+        bundles.append(made.rename(root / name))
+    return bundles[0], bundles[1], bundles[2]
+
+
+def test_a_killed_recording_is_called_unclosed_with_what_reads_it(tmp_path: Path) -> None:
+    """``validate ROOT`` after a process was killed (newuser26: 49 of 550 bundles) printed
+    each as ``4 problems, first trace.jsonl:2: thread ... started here never ended`` and
+    counted them "damaged": nothing said the recorder never closed them, nor that ``reduce``
+    reads them as they are (``--lenient`` past a line the kill cut). Each line now says
+    ``unclosed``, the count says how many were, and what reads them; ``validate BUNDLE``
+    says the same of one."""
+    _, killed, cut = _killed_copies(tmp_path)
+    code, out, err = run("validate", killed.parent)
+    assert code == 1
+    rows = out.splitlines()
+    assert rows[0].startswith(f"{killed}: unclosed, 3 problems, first trace.jsonl:2: "), rows
+    assert rows[1].startswith(f"{cut}: unclosed, "), rows
+    assert rows[2] == f"1 of 3 bundles OK under {killed.parent}"
+    assert err.startswith(
+        f"2 damaged bundles under {killed.parent}; 2 unclosed (their recorder killed or "
+        "stopped, or still writing): rollout-trace reduce reads what each holds (with "
+        "--lenient: the 1 whose last line was cut mid-write); rollout-trace validate BUNDLE "
+    ), err
+
+    code, _, err = run("validate", killed)
+    assert code == 1
+    assert "unclosed: its recorder was killed or stopped, or is still writing" in err, err
+    assert f"rollout-trace reduce {killed} reads what it holds" in err, err
+    code, _, err = run("validate", cut)
+    assert code == 1
+    assert f"rollout-trace reduce {cut} --lenient reads what it holds" in err, err
+    # and the advice holds
+    assert run("reduce", killed, "-o", tmp_path / "k.json")[0] == 0
+    assert run("reduce", cut, "-o", tmp_path / "c.json")[0] == 1
+    assert run("reduce", cut, "--lenient", "-o", tmp_path / "c.json")[0] == 0
+
+
+def test_a_closed_bundle_is_not_called_unclosed(tmp_path: Path) -> None:
+    closed, _, _ = _killed_copies(tmp_path)
+    lines = (closed / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (closed / "trace.jsonl").write_bytes(b"".join(lines[:2] + lines[3:]))  # a seq gap
+    code, out, err = run("validate", closed)
+    assert code == 1 and "unclosed" not in out + err and "reduce" not in err, err

@@ -54,6 +54,13 @@ class Report:
     payloads: int = 0
     problems: list[Problem] = attrs.field(factory=list)
     notes: list[str] = attrs.field(factory=list)
+    #: the log holds events but no ``recording_completed``: its recorder was killed or
+    #: stopped, or is still writing (not damage: ``reduce`` reads what it holds)
+    unclosed: bool = False
+    #: the strict reducer refused the bundle ...
+    refused: bool = False
+    #: ... with what lenient reduction passes over (a last line cut mid-write, ...)
+    lenient_reads: bool = False
 
     @property
     def ok(self) -> bool:
@@ -409,6 +416,7 @@ class _Validator:
         if not self.seen_rollout_ended:
             self.problem(self.log, None, "no rollout_ended event")
         if not self.seen_recording_completed:
+            self.report.unclosed = True
             self.problem(self.log, None, "no recording_completed event (recording not closed)")
         elif self.last_type != "recording_completed":
             self.problem(self.log, None, "recording_completed is not the last event")
@@ -424,6 +432,8 @@ class _Validator:
         try:
             reduce_bundle(self.root, progress=self.progress)
         except ReduceError as exc:
+            self.report.refused = True
+            self.report.lenient_reads = exc.lenient_skips
             file = exc.file if exc.file is not None else self.log
             found = Problem(file, exc.line, _said(exc))
             problems = self.report.problems
