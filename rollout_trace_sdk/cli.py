@@ -310,9 +310,16 @@ def _where(error: ReduceError) -> str | None:
     return event
 
 
-#: The commands for looking at a rollout: a refusal lenient reduction would pass over says
-#: --lenient shows the rest.
-_LOOKING = frozenset({"view", "show", "summary"})
+#: The commands with ``--lenient``, and what it does: a refusal lenient reduction would pass
+#: over (a kill's cut last line) says so after Codex's text and where it happened.
+_LENIENT_DOES = {
+    "view": "shows",
+    "show": "shows",
+    "summary": "shows",
+    "reduce": "reduces",
+    "convert": "converts",
+    "export": "exports",
+}
 
 
 def _report_error(error: ReduceError, err: TextIO) -> None:
@@ -529,12 +536,12 @@ def main(
         return _USAGE
     except ReduceError as exc:
         _report_error(exc, err)
-        if args.command in _LOOKING and not args.lenient and exc.lenient_skips:
+        does = _LENIENT_DOES.get(args.command)
+        if does and not getattr(args, "lenient", True) and exc.lenient_skips:
             # what lenient reduction passes over (a crash's cut last line, an event replay
             # cannot apply, a payload the end checks refuse; not a seq gap or a bad line
-            # mid-log, which it refuses too): these commands can still show the rest, as
-            # `reduce` cannot (its refusal is Codex's)
-            print(f"  (rollout-trace {args.command} --lenient shows the rest)", file=err)
+            # mid-log, which it refuses too); Codex's text above stays as it is
+            print(f"  (rollout-trace {args.command} --lenient {does} the rest)", file=err)
         return _REFUSED
     except KeyboardInterrupt:
         if terminated:

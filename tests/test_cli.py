@@ -515,3 +515,38 @@ def test_every_command_and_flag_is_in_the_docs() -> None:
         for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", line)
     }
     assert shown <= known, shown - known
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (
+            ["convert", "--to", "3", "-o", "{tmp}/copy"],
+            "  (rollout-trace convert --lenient converts the rest)\n",
+        ),
+        (
+            ["export", "--format", "perfetto", "-o", "{tmp}/p.json"],
+            "  (rollout-trace export --lenient exports the rest)\n",
+        ),
+        (["export", "--format", "otlp", "-o", "{tmp}/o.jsonl"], " (--lenient exports the rest)\n"),
+        (["export", "--to", "{tmp}/tables", "--jobs", "1"], " (--lenient exports the rest)\n"),
+    ],
+    ids=["convert", "perfetto", "otlp", "parquet"],
+)
+def test_a_crash_cut_log_refused_says_what_lenient_does(
+    argv: list[str], hint: str, tmp_path: Path
+) -> None:
+    """After a process was killed mid-line (newuser26), ``convert`` and every ``export``
+    format refused its bundle in Codex's words and said nothing of ``--lenient``, which reads
+    all but the cut line; each now says it, and does what it says."""
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("opentelemetry.sdk")
+    bundle = make_bundle(tmp_path)
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[:-20])  # the last line cut
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, _, err = run(argv[0], bundle, *argv[1:])
+    assert code == 1 and "EOF while parsing" in err
+    assert hint in err, err
+    code, _, err = run(argv[0], bundle, "--lenient", *argv[1:])
+    assert code == 0, err

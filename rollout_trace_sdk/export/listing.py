@@ -86,6 +86,13 @@ def list_bundles(specs: Sequence[str], stamp: str, errors: list[str]) -> list[Bu
     return sorted(found.values(), key=lambda s: s.url)
 
 
+def refusal(exc: Exception) -> str:
+    """A bundle's refusal as an export reports it: with what ``--lenient`` does when lenient
+    reduction passes over it (a kill's cut last line), as the other commands say it."""
+    lenient = getattr(exc, "lenient_skips", False)
+    return f"{exc} (--lenient exports the rest)" if lenient else str(exc)
+
+
 def os_text(exc: BaseException) -> str:
     """An error as a short lower-case reason (``no such file or directory``)."""
     if isinstance(exc, OSError) and exc.strerror:

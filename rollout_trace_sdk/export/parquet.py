@@ -31,7 +31,7 @@ from typing import Any, Final
 import attrs
 
 from .export_dir import EXPORTED, ExportDir, other_version
-from .listing import BundleSource, is_url, list_bundles, os_text
+from .listing import BundleSource, is_url, list_bundles, os_text, refusal
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
 
@@ -186,7 +186,7 @@ def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str]
     except ReduceError as exc:
         error = str(exc)
         if not lenient:
-            return None, [], error
+            return None, [], refusal(exc)
     notes: list[str] = []
     try:
         return reduce_bundle(root, lenient=True, skipped=notes).to_json(), notes, error

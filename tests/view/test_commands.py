@@ -100,8 +100,9 @@ def test_a_crash_cut_log_refused_says_lenient_shows_the_rest(
 ) -> None:
     """``view`` of a bundle whose recorder was killed mid-line printed Codex's refusal and
     nothing else, though ``--lenient`` shows all but the cut line; the commands for looking at
-    a rollout now say so. ``reduce`` keeps Codex's refusal as it is; an error that is not about
-    a log event (a missing bundle) says nothing of --lenient."""
+    a rollout now say so, and so does ``reduce`` (newuser26: a user after a kill ran
+    ``reduce`` and was told nothing), after Codex's refusal and where it happened; an error
+    that is not about a log event (a missing bundle) says nothing of --lenient."""
     bundle = tmp_path / "cut"
     shutil.copytree(demo_bundle, bundle)
     (bundle / "state.json").unlink(missing_ok=True)
@@ -111,8 +112,8 @@ def test_a_crash_cut_log_refused_says_lenient_shows_the_rest(
     extra = ["-o", str(tmp_path / "out")] if command in ("view", "reduce") else []
     code, _, err = _run(command, bundle, *extra)
     assert code == 1 and "EOF while parsing" in err
-    hint = f"  (rollout-trace {command} --lenient shows the rest)\n"
-    assert err.endswith(hint) == (command != "reduce")
+    verb = "reduces" if command == "reduce" else "shows"
+    assert err.endswith(f"  (rollout-trace {command} --lenient {verb} the rest)\n"), err
     code, _, err = _run(command, tmp_path / "missing", *extra)
     assert code != 0 and "--lenient" not in err
 
