@@ -66,6 +66,7 @@ class RedactReport:
 
     output: Path
     counts: dict[str, int]
+    #: the bundle files read and redacted (the counts' payload a copy adds is not one)
     files: int
     #: files kept without redaction by ``in_place`` (not part of the bundle format)
     copied: tuple[str, ...]
@@ -432,9 +433,12 @@ def run_cli(bundle: str, output: str | None, in_place: bool, out: TextIO, err: T
         return 2 if isinstance(exc, OutputExists) else 1
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(report.counts.items()))
     print(visible(str(report.output)), file=out)
+    # the files checked, not the files secrets were in (2 secrets of one payload read as
+    # spread over all 75 files)
     print(
-        f"{report.total} secrets redacted in {report.files} files"
-        + (f" ({detail})" if detail else ""),
+        f"{report.total} secret{'' if report.total == 1 else 's'} redacted"
+        + (f" ({detail})" if detail else "")
+        + f"; {report.files} files checked",
         file=out,
     )
     for name in report.copied:

@@ -339,3 +339,25 @@ def test_in_place_refuses_a_bundle_a_killed_recorder_left(tmp_path: Path) -> Non
         redact_bundle(bundle, in_place=True)
     assert all_bytes(bundle) == before
     assert redact_bundle(bundle, tmp_path / "copy").output == tmp_path / "copy"
+
+
+def test_the_count_line_says_files_written_not_files_with_secrets(tmp_path: Path) -> None:
+    """``2 secrets redacted in 75 files`` (newuser26, two secrets planted in one payload of a
+    schema-2 bundle) read as secrets spread over 75 files: 75 is every file the copy wrote.
+    The line now says the secrets, then the files checked; one secret is ``1 secret``."""
+    from tests.reduce.test_bundle import make_bundle
+
+    bundle = make_bundle(tmp_path)
+    (bundle / "payloads" / "2.json").write_bytes(
+        b'{"type": "x", "note": "OPENAI_API_KEY=%s"}' % SECRETS["sk_proj"].encode()
+    )
+    code, out, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 0, err
+    # the manifest, the log and two payloads (the copy adds a third: the counts)
+    assert re.fullmatch(r"1 secret redacted \(\w+ 1\); 4 files checked", out.splitlines()[1]), out
+    record = record_demo(tmp_path / "demo")
+    plant(record)
+    code, out, err = run("redact", record, "-o", tmp_path / "clean2")
+    assert code == 0, err
+    line = out.splitlines()[1]
+    assert re.fullmatch(r"\d+ secrets redacted \(.+\); \d+ files checked", line), line
