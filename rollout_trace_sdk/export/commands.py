@@ -40,7 +40,12 @@ def add_parsers(commands: Any) -> None:
         choices=sorted(_FORMATS),
         help="output format (default perfetto; parquet with --to)",
     )
-    export.add_argument("-o", "--output", metavar="FILE", help="file to write")
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="file to write (perfetto, otlp); with --format parquet, the export directory",
+    )
     export.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
     otlp = export.add_argument_group("otlp (needs the [otel] extra)")
     otlp.add_argument(
@@ -204,6 +209,16 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not target:
         print("rollout-trace export: --format parquet needs --to DIR", file=err)
         return 2
+    from ..view.visible import visible
+
+    if not args.to and target != "-":
+        # -o is "the file to write" elsewhere; a Parquet export is a directory of parts
+        print(
+            visible(
+                f"note: -o names the export directory with --format parquet (--to DIR): {target}"
+            ),
+            file=err,
+        )
     jobs, engine = args.jobs or 0, args.engine or "process"
     if jobs < 0:
         print("rollout-trace export: --jobs must be 0 (all CPUs) or more", file=err)
@@ -235,8 +250,6 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if inside is not None:
         print(f"rollout-trace export: {target} is inside the bundle {inside}", file=err)
         return 2
-
-    from ..view.visible import visible
 
     def report(result: BundleResult) -> None:
         """One line per bundle that failed or was exported leniently; its error quotes the

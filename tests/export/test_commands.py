@@ -132,3 +132,19 @@ def test_an_option_of_another_format_is_refused_not_ignored(
     assert (code, out) == (2, ""), err
     assert f"rollout-trace export: {named} is not for --format {fmt}" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_parquet_with_o_says_it_wrote_a_directory(tmp_path: Path) -> None:
+    """``export runs --format parquet -o x.parquet`` (newuser26) wrote a directory of tables
+    named ``x.parquet`` and said nothing: ``-o`` is documented as the file to write, and a
+    Parquet export is a directory (``--to DIR``). It still takes ``-o`` as the directory, and
+    says so."""
+    pytest.importorskip("pyarrow")
+    bundle = make_demo(tmp_path / "demo", 1)
+    target = tmp_path / "x.parquet"
+    code, _, err = _run("export", bundle, "--format", "parquet", "-o", target, "--jobs", "1")
+    assert code == 0, err
+    assert (target / "_export.json").is_file()
+    assert f"note: -o names the export directory with --format parquet (--to DIR): {target}" in err
+    code, _, err = _run("export", bundle, "--to", tmp_path / "t", "--jobs", "1")
+    assert code == 0 and "note: -o" not in err
