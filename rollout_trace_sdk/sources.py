@@ -365,6 +365,11 @@ def _state_text(source: str, command: str) -> str:
     return "\n".join(lines)
 
 
+#: The commands whose question a root's bundles answer together (totals, failures): a root
+#: given to one is pointed at ``export`` and ``query`` too.
+_ACROSS = frozenset({"summary", "show"})
+
+
 def _root_text(source: str, command: str, found: list[BundleInfo]) -> str:
     count = len(found)
     lines = [
@@ -375,4 +380,10 @@ def _root_text(source: str, command: str, found: list[BundleInfo]) -> str:
     if count > _LISTED:
         lines.append(f"  ... and {count - _LISTED} more (rollout-trace ls {source})")
     lines.append(f"  name one, or take the newest: rollout-trace {command} {source} --latest")
+    if command in _ACROSS:
+        # a root of an RL run: what sums all its rollouts is the export, which nothing named
+        lines.append(
+            f"  all of them at once: rollout-trace export {source} --to TABLES, then "
+            "rollout-trace query TABLES --recipe ... (docs/exports.md)"
+        )
     return "\n".join(lines)

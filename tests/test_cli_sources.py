@@ -116,9 +116,23 @@ def test_a_traces_root_lists_its_bundles_newest_first(root: Path) -> None:
         assert " complete " in lines[1] and " 1 thread " in lines[1]
         assert lines[1].endswith(str(_newest(root)))
         assert " complete " in lines[2] and " 2 threads " in lines[2]
-        assert (
-            lines[-1] == f"  name one, or take the newest: rollout-trace {command} {root} --latest"
-        )
+        newest = f"  name one, or take the newest: rollout-trace {command} {root} --latest"
+        assert newest in lines[-2:]
+
+
+def test_summary_of_a_root_points_at_the_export_for_all_of_them(root: Path) -> None:
+    """``summary ROOT`` of an RL run's 550 bundles (newuser26) offered one bundle or the
+    newest; what sums them all (``export`` then ``query``) went unmentioned. ``summary`` and
+    ``show`` of a root now name it after the newest; ``reduce`` (a state per bundle) does
+    not."""
+    for command in ("summary", "show"):
+        _, _, err = run(command, root)
+        assert err.splitlines()[-1] == (
+            f"  all of them at once: rollout-trace export {root} --to TABLES, then "
+            "rollout-trace query TABLES --recipe ... (docs/exports.md)"
+        ), err
+    _, _, err = run("reduce", root)
+    assert "rollout-trace export" not in err
 
 
 def test_latest_picks_the_newest_bundle(tmp_path: Path, root: Path) -> None:
