@@ -123,7 +123,10 @@ class ThreadInbox(QueueRules):
                 self._thread_drops[0] += 1
                 return False
             wall = time.time_ns() // 1_000_000
-            self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
+            if isinstance(payload, tuple):  # given flat: one tuple, as event_flat queues it
+                self._inbox_put((wall, thread_id, codex_turn_id, *payload), EVENT_COST)
+            else:
+                self._inbox_put((wall, thread_id, codex_turn_id, payload), EVENT_COST)
         return True
 
     def _inbox_put(self, item: tuple[Any, ...], size: int) -> None:

@@ -243,9 +243,10 @@ class RecordQueue(ThreadInbox):
         codex_turn_id: str | None,
     ) -> bool:
         """:meth:`event_nowait` for an event of class ``cls`` given flat (see
-        ``_encode.FLAT_BUILDERS``), when :attr:`flat`: the same decision to keep or drop it,
-        its seq and wall time now, its line made by the writer. The hot path: the
-        bookkeeping is event_nowait's, inlined."""
+        ``_encode.FLAT_BUILDERS``: its builder's index, then its values, a reference's
+        items last), when :attr:`flat`: the same decision to keep or drop it, its seq and
+        wall time now, its line made by the writer. The hot path: the bookkeeping is
+        event_nowait's, inlined."""
         if _get_ident() != self._loop_ident:
             return self._event_from_thread(flat, thread_id, codex_turn_id, cls)
         queued = self._queued
@@ -263,7 +264,8 @@ class RecordQueue(ThreadInbox):
             self._drop_event()
             return False
         seq = self._seq = self._seq + 1
-        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, flat))
+        # one tuple (see _encode.FLAT_BUILDERS); concatenated: half the time of unpacking
+        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id) + flat)  # noqa: RUF005
         queued += EVENT_COST
         self._queued = queued
         self._enqueued += 1
@@ -280,7 +282,7 @@ class RecordQueue(ThreadInbox):
         thread_id: str | None,
         codex_turn_id: str | None,
     ) -> tuple[Any, ...] | None:
-        """:meth:`put_frozen` of ``data``, then :meth:`event_flat` of ``(*head, its
+        """:meth:`put_frozen` of ``data``, then :meth:`event_flat` of ``(*head, *its
         reference)`` (a tool call's invocation and start), in one step when both fit; else
         one by one, each decided as ever. The reference, or ``None`` when the event was
         dropped."""
@@ -298,14 +300,15 @@ class RecordQueue(ThreadInbox):
                 seq = self._seq = self._seq + 1
                 append = self._queue.append
                 append(record)
-                append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, (*head, ref)))
+                wall = time.time_ns() // 1_000_000
+                append((seq, wall, thread_id, codex_turn_id) + head + ref)  # noqa: RUF005
                 self._queued = queued
                 self._enqueued += 2
                 if queued >= self._hurry_at:
                     self._hurry()
                 return ref
         ref = self.put_frozen(kind, data)
-        return ref if self.event_flat(cls, (*head, ref), thread_id, codex_turn_id) else None
+        return ref if self.event_flat(cls, head + ref, thread_id, codex_turn_id) else None
 
     def events_flat(
         self,
@@ -333,8 +336,8 @@ class RecordQueue(ThreadInbox):
         self._seq = seq + 2
         wall = time.time_ns() // 1_000_000
         append = self._queue.append
-        append((seq + 1, wall, thread_id, codex_turn_id, flat))
-        append((seq + 2, wall, thread_id, codex_turn_id, then_flat))
+        append((seq + 1, wall, thread_id, codex_turn_id) + flat)  # noqa: RUF005
+        append((seq + 2, wall, thread_id, codex_turn_id) + then_flat)  # noqa: RUF005
         self._queued = queued
         self._enqueued += 2
         if queued >= self._hurry_at:

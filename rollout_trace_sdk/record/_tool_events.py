@@ -57,28 +57,33 @@ def _kind_of(name: str) -> Any:
 
 
 def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
-    """``(_STARTED, *fields of _started, invocation reference flat or None)``."""
-    _, tool_call_id, visible_id, runtime_tool_id, cell_id, name, namespace, source, ref = f
+    """``(*envelope, _STARTED, *fields of _started, *invocation reference flat or None)``."""
+    cell_id = f[8]
+    name = f[9]
+    source = f[11]
     return _started_payload(
-        tool_call_id,
-        visible_id,
-        runtime_tool_id,
+        f[5],
+        f[6],
+        f[7],
         _MODEL_REQUESTER_JSON
         if cell_id is None
         else _requester_json(ev.CodeCellRequester(cell_id)),
         _kind_of(name),
         generic_summary(
-            tool_kinds.label(name, namespace),
+            tool_kinds.label(name, f[10]),
             None if source is None else tool_kinds.preview(source),
         ),
-        None if ref is None else flat_ref(ref),
+        None if f[12] is None else flat_ref(f, 12),
     )
 
 
+# Each builder is given the queued tuple: the envelope (seq, wall time, thread, turn), its
+# index, then the values below (from _encode.FLAT_AT on); a reference is its flat items, last.
+#: ``(_STARTED, *fields of _started, *invocation reference flat or None)``
 _STARTED: Final = flat_builder(_started_flat)
-#: ``(_ENDED, tool call id, status, result reference flat or None)``
+#: ``(_ENDED, tool call id, status, *result reference flat or None)``
 _ENDED: Final = flat_builder(
-    lambda f: _ended_payload(f[1], f[2], None if f[3] is None else flat_ref(f[3]))
+    lambda f: _ended_payload(f[5], f[6], None if f[7] is None else flat_ref(f, 7))
 )
-#: ``(_ACCEPTED, item id, the output item's reference flat)``
-_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[1], None, flat_ref(f[2])))
+#: ``(_ACCEPTED, item id, *the output item's reference flat)``
+_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[5], None, flat_ref(f, 6)))

@@ -139,7 +139,8 @@ class ToolCall(AgentToolWork):
             source,
         )
         if flat is not None:
-            self._start_flat(ev.ToolCallStarted, (_STARTED, *started, frozen), self._owner())
+            frozen_items = (None,) if frozen is None else frozen
+            self._start_flat(ev.ToolCallStarted, (_STARTED, *started, *frozen_items), self._owner())
         else:
             self._start(_started(started, self.kind, ref), self._owner())
         self._waits_on = waits_on
@@ -286,9 +287,9 @@ class ToolCall(AgentToolWork):
             assert flat is not None
             flat.events_flat(
                 ev.ToolCallEnded,
-                (_ENDED, self.tool_call_id, status, refs[1]),
+                (_ENDED, self.tool_call_id, status) + refs[1],
                 ev.HistoryItemAcceptedV3,
-                (_ACCEPTED, item_id, refs[0]),
+                (_ACCEPTED, item_id) + refs[0],
                 self._thread_id,
                 self._turn_id,
             )

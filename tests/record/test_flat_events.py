@@ -71,20 +71,28 @@ def test_a_flat_reference_is_written_as_the_codec_writes_the_reference(
     ref: ev.RawPayloadRef,
 ) -> None:
     assert flat_ref(freeze(ref)) == codec.ref_to_dict_v3(ref)
+    # last in a queued flat event, after its envelope and values
+    assert flat_ref((1, 2, "th", None, 0, "x", *freeze(ref)), 6) == codec.ref_to_dict_v3(ref)
 
 
 def _flat(payload: Any) -> tuple[Any, ...] | None:
     """The flat tuple the tool call queues for ``payload``, if it queues one of its kind."""
     if payload.__class__ is ev.ToolCallEnded:
         ref = payload.result_payload
-        return (_tool_events._ENDED, payload.tool_call_id, payload.status, ref and freeze(ref))
+        frozen = (None,) if ref is None else freeze(ref)
+        return (_tool_events._ENDED, payload.tool_call_id, payload.status, *frozen)
     if (
         payload.__class__ is ev.HistoryItemAcceptedV3
         and payload.agent_message_payload is None
         and payload.tool_output_payload is not None
     ):
-        return (_tool_events._ACCEPTED, payload.item_id, freeze(payload.tool_output_payload))
+        return (_tool_events._ACCEPTED, payload.item_id, *freeze(payload.tool_output_payload))
     return None
+
+
+def _queued(flat: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``flat`` as the queue holds it (an envelope first) and its builder is given it."""
+    return (1, 2, "th", "tu", *flat)
 
 
 @pytest.mark.skipif(not _LOGS, reason="../shared/conformance-v3 is not present")
@@ -99,7 +107,7 @@ def test_corpus_ends_and_acceptances_queued_flat_are_written_back_to_their_bytes
         flat = _flat(event.payload)
         if flat is not None:
             queued = (event.seq, event.wall_time_unix_ms, event.thread_id, event.codex_turn_id)
-            assert encoder.line((*queued, flat)) == line + b"\n"
+            assert encoder.line((*queued, *flat)) == line + b"\n"
 
 
 STARTS = [
@@ -116,11 +124,11 @@ STARTS = [
 def test_a_start_queued_flat_is_the_start_queued_as_an_object(
     fields: tuple[Any, ...], ref: ev.RawPayloadRef | None
 ) -> None:
-    flat = (_tool_events._STARTED, *fields, None if ref is None else freeze(ref))
+    flat = (_tool_events._STARTED, *fields, *((None,) if ref is None else freeze(ref)))
     event = _tool_events._started(fields, tool_kinds.tool_kind(fields[4]), ref)
-    assert FLAT_BUILDERS[_tool_events._STARTED](flat) == payload_dict(event, 3)
+    assert FLAT_BUILDERS[_tool_events._STARTED](_queued(flat)) == payload_dict(event, 3)
     encoder = LineEncoder("rollout", schema=3)
-    assert encoder.line((1, 2, "th", "tu", flat)) == encoder.line((1, 2, "th", "tu", event))
+    assert encoder.line(_queued(flat)) == encoder.line((1, 2, "th", "tu", event))
 
 
 @pytest.mark.parametrize("ref", [None, *REFS])
@@ -128,9 +136,9 @@ def test_a_start_queued_flat_is_the_start_queued_as_an_object(
 def test_an_end_queued_flat_is_the_end_queued_as_an_object(
     ref: ev.RawPayloadRef | None, status: ev.ExecutionStatus
 ) -> None:
-    flat = (_tool_events._ENDED, "call_1", status, None if ref is None else freeze(ref))
+    flat = (_tool_events._ENDED, "call_1", status, *((None,) if ref is None else freeze(ref)))
     event = ev.ToolCallEnded("call_1", status, ref)
-    assert FLAT_BUILDERS[_tool_events._ENDED](flat) == payload_dict(event, 3)
+    assert FLAT_BUILDERS[_tool_events._ENDED](_queued(flat)) == payload_dict(event, 3)
 
 
 @pytest.mark.anyio
