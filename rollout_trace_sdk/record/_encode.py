@@ -226,29 +226,41 @@ def flat_builder(build: Callable[[tuple[Any, ...]], dict[str, Any]]) -> int:
 def flat_ref(fields: tuple[Any, ...], at: int = 0) -> dict[str, Any]:
     """``codec.ref_to_dict_v3`` of the reference ``_known_refs.freeze`` made ``fields[at:]``
     of (a reference is last in a flat event), without making it again."""
-    if fields[at + 4] is None:  # no capture (every reference of the hot path): the usual shapes
-        count = fields[at + 5]
+    return _flat_ref_at(at)(fields)
+
+
+#: flat_ref for a reference at a given index, made once per index (see :func:`_flat_ref_at`)
+_FLAT_REFS: dict[int, Callable[[tuple[Any, ...]], dict[str, Any]]] = {}
+
+
+def _flat_ref_at(at: int) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """:func:`flat_ref` for a reference at index ``at`` (a builder's, fixed), its indices
+    constants: the usual shapes (no capture; no parts, or one part with neither capture nor
+    parts: a tool result over its item) directly, any other through :func:`_flat_ref`."""
+    made = _FLAT_REFS.get(at)
+    if made is not None:
+        return made
+    a = at
+    source = f"""def flat_ref(f):
+    if f[{a + 4}] is None:
+        count = f[{a + 5}]
         if not count:
-            return {
-                "raw_payload_id": fields[at],
-                "kind": {"type": fields[at + 1]},
-                "shard": fields[at + 3],
-            }
-        if count == 1 and len(fields) == at + 12 and fields[at + 10] is None:
-            # one part with no capture and no parts of its own (a tool result over its item)
-            return {
-                "raw_payload_id": fields[at],
-                "kind": {"type": fields[at + 1]},
-                "shard": fields[at + 3],
+            return {{"raw_payload_id": f[{a}], "kind": {{"type": f[{a + 1}]}}, "shard": f[{a + 3}]}}
+        if count == 1 and len(f) == {a + 12} and f[{a + 10}] is None:
+            return {{
+                "raw_payload_id": f[{a}],
+                "kind": {{"type": f[{a + 1}]}},
+                "shard": f[{a + 3}],
                 "parts": [
-                    {
-                        "raw_payload_id": fields[at + 6],
-                        "kind": {"type": fields[at + 7]},
-                        "shard": fields[at + 9],
-                    }
+                    {{"raw_payload_id": f[{a + 6}], "kind": {{"type": f[{a + 7}]}}, "shard": f[{a + 9}]}}
                 ],
-            }
-    return _flat_ref(fields, at)[0]
+            }}
+    return _flat_ref(f, {a})[0]
+"""
+    env: dict[str, Any] = {"_flat_ref": _flat_ref}
+    exec(compile(source, f"<flat reference at {a}>", "exec"), env)
+    made = _FLAT_REFS[at] = env["flat_ref"]
+    return made  # type: ignore[no-any-return]
 
 
 def _flat_ref(fields: tuple[Any, ...], at: int) -> tuple[dict[str, Any], int]:

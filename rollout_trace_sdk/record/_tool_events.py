@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import tool_kinds
-from ._encode import flat_builder, flat_hook, flat_payload, flat_ref, generic_summary
+from ._encode import _flat_ref_at, flat_builder, flat_hook, flat_payload, generic_summary
 
 _MODEL_REQUESTER: Final = ev.ModelRequester()
 
@@ -38,6 +38,10 @@ _kind_json = flat_hook(ev.ToolCallStarted, "kind")
 _MODEL_REQUESTER_JSON: Final = _requester_json(_MODEL_REQUESTER)
 _ended_payload = flat_payload(ev.ToolCallEnded)
 _accepted_payload = flat_payload(ev.HistoryItemAcceptedV3)
+# each builder's reference, last in its queued tuple (see the builders below)
+_invocation_ref = _flat_ref_at(12)
+_result_ref = _flat_ref_at(7)
+_output_ref = _flat_ref_at(6)
 
 
 #: a tool name's ``kind`` JSON, for the first :data:`_KINDS_KEPT` names (an agent has a few
@@ -73,7 +77,7 @@ def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
             tool_kinds.label(name, f[10]),
             None if source is None else tool_kinds.preview(source),
         ),
-        None if f[12] is None else flat_ref(f, 12),
+        None if f[12] is None else _invocation_ref(f),
     )
 
 
@@ -83,7 +87,7 @@ def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
 _STARTED: Final = flat_builder(_started_flat)
 #: ``(_ENDED, tool call id, status, *result reference flat or None)``
 _ENDED: Final = flat_builder(
-    lambda f: _ended_payload(f[5], f[6], None if f[7] is None else flat_ref(f, 7))
+    lambda f: _ended_payload(f[5], f[6], None if f[7] is None else _result_ref(f))
 )
 #: ``(_ACCEPTED, item id, *the output item's reference flat)``
-_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[5], None, flat_ref(f, 6)))
+_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[5], None, _output_ref(f)))
