@@ -67,6 +67,7 @@ async def test_a_tool_calls_queued_records_leave_the_collectors_walk_at_its_firs
     async with open_rollout(tmp_path, schema_version=3) as rollout:
         turn = rollout.root.turn()
         gc.collect()
+        enabled = gc.isenabled()
         gc.disable()  # every record below is in the young generation when it is looked at
         try:
             for i in range(20):  # no await: the writer takes nothing off the queue meanwhile
@@ -77,7 +78,8 @@ async def test_a_tool_calls_queued_records_leave_the_collectors_walk_at_its_firs
             queued = list(rollout._writer._queue)
             gc.collect(0)
         finally:
-            gc.enable()
+            if enabled:
+                gc.enable()
         tracked = [item for item in queued if gc.is_tracked(item)]
         assert len(queued) >= 20 * 6, len(queued)
         assert not tracked, tracked[:3]
