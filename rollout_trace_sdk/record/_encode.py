@@ -226,14 +226,14 @@ def flat_builder(build: Callable[[tuple[Any, ...]], dict[str, Any]]) -> int:
 def flat_ref(fields: tuple[Any, ...], at: int = 0) -> dict[str, Any]:
     """``codec.ref_to_dict_v3`` of the reference ``_known_refs.freeze`` made ``fields[at:]``
     of (a reference is last in a flat event), without making it again."""
-    return _flat_ref_at(at)(fields)
+    return flat_ref_at(at)(fields)
 
 
-#: flat_ref for a reference at a given index, made once per index (see :func:`_flat_ref_at`)
+#: flat_ref for a reference at a given index, made once per index (see :func:`flat_ref_at`)
 _FLAT_REFS: dict[int, Callable[[tuple[Any, ...]], dict[str, Any]]] = {}
 
 
-def _flat_ref_at(at: int) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+def flat_ref_at(at: int) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
     """:func:`flat_ref` for a reference at index ``at`` (a builder's, fixed), its indices
     constants: the usual shapes (no capture; no parts, or one part with neither capture nor
     parts: a tool result over its item) directly, any other through :func:`_flat_ref`."""

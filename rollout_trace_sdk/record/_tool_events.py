@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import tool_kinds
-from ._encode import _flat_ref_at, flat_builder, flat_hook, flat_payload, generic_summary
+from ._encode import FLAT_AT, flat_builder, flat_hook, flat_payload, flat_ref_at, generic_summary
 
 _MODEL_REQUESTER: Final = ev.ModelRequester()
 
@@ -38,10 +38,11 @@ _kind_json = flat_hook(ev.ToolCallStarted, "kind")
 _MODEL_REQUESTER_JSON: Final = _requester_json(_MODEL_REQUESTER)
 _ended_payload = flat_payload(ev.ToolCallEnded)
 _accepted_payload = flat_payload(ev.HistoryItemAcceptedV3)
-# each builder's reference, last in its queued tuple (see the builders below)
-_invocation_ref = _flat_ref_at(12)
-_result_ref = _flat_ref_at(7)
-_output_ref = _flat_ref_at(6)
+# each builder's reference, last in its queued tuple: after the values of the builders below
+# (they read value k at index FLAT_AT + k, written out: FLAT_AT is 5)
+_invocation_ref = flat_ref_at(FLAT_AT + 7)
+_result_ref = flat_ref_at(FLAT_AT + 2)
+_output_ref = flat_ref_at(FLAT_AT + 1)
 
 
 #: a tool name's ``kind`` JSON, for the first :data:`_KINDS_KEPT` names (an agent has a few
