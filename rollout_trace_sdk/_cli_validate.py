@@ -36,8 +36,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if report.unclosed:
             reader = _reader(report, shown)
             print(
-                "unclosed: its recorder was killed or stopped, or is still writing"
-                + (f"; {reader} reads what it holds" if reader else ""),
+                _writer_text(report) + (f"; {reader} reads what it holds" if reader else ""),
                 file=err,
             )
         return _REFUSED
@@ -76,6 +75,16 @@ def _validate_root(root: Path, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _writer_text(report: Report) -> str:
+    """Whether an unclosed bundle's recorder is still at it: it holds the log's lock while it
+    writes, and the kernel drops the lock when it dies (``reduce.liveness``)."""
+    if report.recording:
+        return "recording: its recorder is still writing it (so far it reads as unclosed)"
+    if report.recording is None:  # no lock to look at here
+        return "unclosed: its recorder was killed or stopped, or is still writing"
+    return "unclosed: its recorder was killed or stopped (no process is writing it)"
+
+
 def _reader(report: Report, shown: str) -> str | None:
     """The command that reads an unclosed bundle as far as it goes, if one does."""
     if not report.refused:
@@ -86,20 +95,26 @@ def _reader(report: Report, shown: str) -> str | None:
 def _unclosed_count(kinds: list[str | None]) -> str:
     """How many of a root's damaged bundles a killed (or running) recorder left unclosed,
     and what reads them: after a crash, most damaged bundles are only that."""
+    recording = kinds.count(_RECORDING)
     unclosed = kinds.count(_UNCLOSED) + kinds.count(_CUT)
-    if not unclosed:
+    if not unclosed and not recording:
         return ""
     cut = kinds.count(_CUT)
-    return (
-        f"; {unclosed} unclosed (their recorder killed or stopped, or still writing): "
-        "rollout-trace reduce reads what each holds"
-        + (f" (with --lenient: the {cut} whose last line was cut mid-write)" if cut else "")
-    )
+    text = ""
+    if unclosed:
+        text = (
+            f"; {unclosed} unclosed (their recorder killed or stopped): "
+            "rollout-trace reduce reads what each holds"
+            + (f" (with --lenient: the {cut} whose last line was cut mid-write)" if cut else "")
+        )
+    if recording:
+        text += f"; {recording} still being recorded (their recorder is writing them)"
+    return text
 
 
-#: What a root's damaged bundle is, for the count: unclosed (the reducer reads it), unclosed
-#: with what only lenient reduction reads past, or anything else.
-_UNCLOSED, _CUT, _OTHER = "unclosed", "cut", "other"
+#: What a root's damaged bundle is, for the count: still being recorded, unclosed (the
+#: reducer reads it), unclosed with what only lenient reduction reads past, or anything else.
+_RECORDING, _UNCLOSED, _CUT, _OTHER = "recording", "unclosed", "cut", "other"
 
 
 def _damaged(bundle: Path, out: TextIO, err: TextIO) -> str | None:
@@ -110,6 +125,8 @@ def _damaged(bundle: Path, out: TextIO, err: TextIO) -> str | None:
     if not report.problems:
         return None
     print(visible(_damage_line(report)), file=out, flush=True)
+    if report.recording:
+        return _RECORDING
     if not report.unclosed or (report.refused and not report.lenient_reads):
         return _OTHER
     return _CUT if report.refused else _UNCLOSED
@@ -123,7 +140,7 @@ def _damage_line(report: Report) -> str:
     if first.line is not None:
         where = f"{where}:{first.line}"
     count = len(report.problems)
-    state = "unclosed, " if report.unclosed else ""
+    state = "recording, " if report.recording else "unclosed, " if report.unclosed else ""
     return (
         f"{report.bundle}: {state}{count} problem{'' if count == 1 else 's'}, "
         f"first {where}: {first.message}"

@@ -382,15 +382,21 @@ def _check_closed(source: Path) -> None:
     its log and shard open: swapped out, everything it wrote next went to the removed files,
     lost without a word (``redact --in-place`` while a rollout ran kept 21,491 of its 121,507
     events and exited 0; found by review cli21). Nothing tells a live recorder from a killed
-    one, so neither is replaced; a copy (``-o``) is safe for both."""
+    one where the log cannot be locked (``reduce.liveness``), so neither is replaced; a copy
+    (``-o``) is safe for both."""
     from .sources import bundle_info
 
     status = bundle_info(source).status
     if status != "complete":
+        why = (
+            "still being recorded"
+            if status == "recording"
+            else "the recorder was stopped, or where it cannot be told, still recording"
+        )
         raise RedactBundleError(
-            f"{source} was not closed by its recorder ({status}: still being recorded, or "
-            "the recorder was stopped); replaced in place, what a live recorder writes next "
-            "would be lost: write a redacted copy with -o DIR instead"
+            f"{source} was not closed by its recorder ({status}: {why}); replaced in place, "
+            "what a live recorder writes next would be lost: write a redacted copy with "
+            "-o DIR instead"
         )
 
 

@@ -23,6 +23,7 @@ import orjson
 
 from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE, is_work_in_progress
 from .reduce.errors import ReduceError
+from .reduce.liveness import log_fd_is_written
 from .reduce.os_errors import errno_text
 
 #: Bytes read from the end of the event log to find its last events.
@@ -43,8 +44,9 @@ class BundleInfo:
 
     path: Path
     started_at_unix_ms: int | None
-    #: ``complete`` (closed by the recorder), ``ended`` (rollout ended, the writer did not
-    #: finish), ``unclosed`` (still recording, or killed), ``torn`` (last line cut),
+    #: ``complete`` (closed by the recorder), ``recording`` (its writer is still at it: it
+    #: holds the log's lock), ``ended`` (rollout ended, the writer did not finish),
+    #: ``unclosed`` (its writer is gone: killed or crashed), ``torn`` (last line cut),
     #: ``empty`` (no events) or ``no log``
     status: str
     #: ``completed`` / ``failed`` / ``aborted`` from ``rollout_ended``, else ``None``
@@ -182,6 +184,8 @@ def _log_facts(log: Path) -> tuple[str, str | None, int]:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return "no log", None, 0
+        # asked before the log is read: a writer that closes meanwhile leaves a whole tail
+        written = log_fd_is_written(fd)
         threads, carry = 0, b""
         while chunk := handle.read(_CHUNK):
             data = carry + chunk
@@ -191,13 +195,22 @@ def _log_facts(log: Path) -> tuple[str, str | None, int]:
         threads += carry.count(_THREAD_STARTED)
         handle.seek(max(0, info.st_size - _TAIL))
         tail = handle.read(_TAIL)
+    status, rollout_status = _tail_facts(tail, info.st_size > _TAIL)
+    if written is True and status != "complete":  # its writer is at it: whatever the tail says now
+        status = "recording"
+    return status, rollout_status, threads
+
+
+def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None]:
+    """(status, rollout status) from the log's last bytes (``cut``: the first line may be
+    a part of one)."""
     if not tail.strip():
-        return "empty", None, threads
+        return "empty", None
     lines = tail.split(b"\n")
     torn = lines[-1] != b""
     types: list[str] = []
     rollout_status = None
-    for line in lines[1:] if info.st_size > _TAIL else lines:  # the first may be cut
+    for line in lines[1:] if cut else lines:  # the first may be cut
         if not line.strip():
             continue
         try:
@@ -213,12 +226,12 @@ def _log_facts(log: Path) -> tuple[str, str | None, int]:
     # a last line that is no event, even followed by its newline or blank lines (a write cut
     # off, then more appended), leaves the log as torn as one cut mid-line: reducers refuse it
     if torn or (types and not types[-1]):
-        return "torn", rollout_status, threads
+        return "torn", rollout_status
     if types and types[-1] == "recording_completed":
-        return "complete", rollout_status, threads
+        return "complete", rollout_status
     if rollout_status is not None:
-        return "ended", rollout_status, threads
-    return "unclosed", rollout_status, threads
+        return "ended", rollout_status
+    return "unclosed", rollout_status
 
 
 def _size(bundle: Path) -> int:

@@ -314,7 +314,10 @@ def test_in_place_refuses_a_bundle_still_being_recorded(tmp_path: Path) -> None:
             await rollout.flush()
             before = all_bytes(rollout.bundle_dir)
             code, _, err = run("redact", rollout.bundle_dir, "--in-place")
-            assert code == 1 and "was not closed by its recorder (unclosed" in err
+            assert (
+                code == 1
+                and "was not closed by its recorder (recording: still being recorded" in err
+            )
             assert "-o DIR" in err and all_bytes(rollout.bundle_dir) == before
             code, _, err = run("redact", rollout.bundle_dir, "-o", tmp_path / "copy")
             assert code == 0, err

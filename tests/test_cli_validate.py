@@ -347,13 +347,13 @@ def test_a_killed_recording_is_called_unclosed_with_what_reads_it(tmp_path: Path
     assert rows[2] == f"1 of 3 bundles OK under {killed.parent}"
     assert err.startswith(
         f"2 damaged bundles under {killed.parent}; 2 unclosed (their recorder killed or "
-        "stopped, or still writing): rollout-trace reduce reads what each holds (with "
+        "stopped): rollout-trace reduce reads what each holds (with "
         "--lenient: the 1 whose last line was cut mid-write); rollout-trace validate BUNDLE "
     ), err
 
     code, _, err = run("validate", killed)
     assert code == 1
-    assert "unclosed: its recorder was killed or stopped, or is still writing" in err, err
+    assert "unclosed: its recorder was killed or stopped (no process is writing it)" in err, err
     assert f"rollout-trace reduce {killed} reads what it holds" in err, err
     code, _, err = run("validate", cut)
     assert code == 1

@@ -117,6 +117,7 @@ class ChunkWriter(RecordQueue):
         "_held",
         "_hung",
         "_lock",
+        "_lock_pending",
         "_log_size",
         "_payloads_dir",
         "_redact_lines",
@@ -141,6 +142,8 @@ class ChunkWriter(RecordQueue):
     _encoder: LineEncoder
     _fd: int
     _lock: anyio.Lock | None
+    #: the log's writer lock was taken by a reader's probe at open: taken at the next chunk
+    _lock_pending: bool
     _log_size: int
     _payloads_dir: str
     _redact_lines: Any
@@ -443,6 +446,8 @@ class ChunkWriter(RecordQueue):
                     self._filled()
                 # nothing placed before the plan's current shard is still queued: seal them
                 seal_below = 0 if self._queue or self._inbox else self._plan.current_shard
+            if self._lock_pending:  # a reader probed the log as it was made: try again
+                self._lock_pending = _files.lock_log(self._fd) is False
             if payloads or lines:
                 for delay in (*_RETRY_DELAYS_S, None):
                     if self._sink is not None:

@@ -10,6 +10,7 @@ full or failing disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,42 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
             with contextlib.suppress(OSError):
                 (os.rmdir if made.name != MANIFEST_NAME else os.unlink)(made)
         raise
+
+
+def lock_log(fd: int) -> bool | None:
+    """Take the writer's lock on ``trace.jsonl`` (``fd``): an exclusive ``flock`` held as long as
+    the descriptor is open, so ``ls``, ``summary``, ``show``, ``validate`` and the viewer can
+    tell a log still being written (``recording``) from one whose writer is gone (killed or
+    crashed: the kernel drops the lock with the process). The bundle's bytes are unchanged.
+
+    Never blocks (``LOCK_NB``) and never raises. ``True``: held. ``False``: another process
+    holds it this instant (a reader's probe; see ``reduce.liveness``): try again later.
+    ``None``: no lock here (no ``fcntl`` on Windows, a filesystem that refuses ``flock``):
+    readers then say ``unclosed``, as before.
+
+    The lock belongs to the open file description: a forked child's copy of the descriptor
+    keeps it only until the child closes that copy (the writer's fork handler does, at once),
+    and ``O_CLOEXEC`` drops it from any program the process runs."""
+    fcntl = _fcntl()
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # NFS without lock support, a FUSE filesystem: no lock, no harm
+        return None
+    return True
+
+
+@functools.cache
+def _fcntl() -> Any:
+    """The ``fcntl`` module, imported on first use; ``None`` where it does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    return fcntl
 
 
 def make_room_for_files() -> None:

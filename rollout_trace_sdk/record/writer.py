@@ -68,6 +68,10 @@ Why it is shaped like this:
   budget) that the loop thread moves into the queue, drawing the seqs there.
 * **Fork.** In a forked child every writer is inert (queue dropped unwritten, nothing
   written); the parent's bundle is never touched.
+* **Still writing.** The log is held under an exclusive ``flock`` from creation to close
+  (``_files.lock_log``; never waited for, a failure is simply no lock): readers say
+  ``recording`` while it is held, ``unclosed`` once its writer is gone. A fork's copy of the
+  descriptor is closed in the child, so only the parent's close (or death) releases it.
 """
 
 from __future__ import annotations
@@ -195,6 +199,8 @@ class BundleWriter(RoomWaits):
         self.bundle_dir = bundle_dir
         self.manifest = manifest
         self._fd = fd
+        # held while the log is open: readers tell `recording` from `unclosed` by it
+        self._lock_pending = _files.lock_log(fd) is False
         self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
         #: turns agent values into JSON without ever raising; counts approximations
         self.values = ValueEncoder()

@@ -33,6 +33,7 @@ from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, Bundle, Progress, end_check_error
 from .confined import BundleFileError, BundleFiles, line_limit
 from .errors import ReduceError
+from .liveness import log_is_written
 from .schemas import event_gate_text, manifest_gate_text
 
 
@@ -57,6 +58,9 @@ class Report:
     #: the log holds events but no ``recording_completed``: its recorder was killed or
     #: stopped, or is still writing (not damage: ``reduce`` reads what it holds)
     unclosed: bool = False
+    #: ... and its recorder still holds the log's lock: it is still writing (``liveness``);
+    #: ``None``: this system cannot tell (no lock to look at)
+    recording: bool | None = False
     #: the strict reducer refused the bundle ...
     refused: bool = False
     #: ... with what lenient reduction passes over (a last line cut mid-write, ...)
@@ -476,12 +480,15 @@ def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Re
     if not root.is_dir():
         validator.problem(validator.display, None, "not a bundle directory")
         return validator.report
+    live = log_is_written(root)  # asked first: a writer closing meanwhile leaves it whole
     with validator.files:
         rollout_id = validator.manifest()
         if validator.schema in (None, *layout.SUPPORTED_SCHEMAS):
             validator.events(rollout_id)
             validator.payloads()
             validator.closing()
+            if validator.report.unclosed:
+                validator.report.recording = live
         validator.replay()
     return validator.report
 

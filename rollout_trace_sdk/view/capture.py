@@ -24,9 +24,15 @@ _UNAVAILABLE: Final = re.compile(
 )
 
 
+#: The key :func:`~.load.load_state` sets (a key Codex's state does not have: only the readers
+#: use it) when the bundle's recorder still holds its log: the recording is going on.
+WRITER_LIVE_KEY: Final = "recording_writer_live"
+
+
 def recording_status(state: Mapping[str, Any]) -> str:
     """How the recording ended: schema 3's ``recording_status`` (``complete``, ``unclosed``,
-    ``closed_with_partial_payloads``), or schema 2's ``recording_complete`` as the first two.
+    ``closed_with_partial_payloads``), or schema 2's ``recording_complete`` as the first two;
+    ``recording`` for an unclosed one whose recorder is still writing it.
 
     Args:
         state: a reduced state, as plain JSON values.
@@ -35,9 +41,17 @@ def recording_status(state: Mapping[str, Any]) -> str:
         The status word.
     """
     status = state.get("recording_status")
-    if isinstance(status, str):
-        return status
-    return "complete" if state.get("recording_complete") else "unclosed"
+    if not isinstance(status, str):
+        status = "complete" if state.get("recording_complete") else "unclosed"
+    if status == "unclosed" and state.get(WRITER_LIVE_KEY) is True:
+        return "recording"
+    return status
+
+
+def recording_words(status: str) -> str:
+    """A recording status as the summary and ``show`` say it: ``recording unclosed``, ``still
+    recording``."""
+    return "still recording" if status == "recording" else f"recording {status.replace('_', ' ')}"
 
 
 def cut_status(ref: Any) -> str | None:

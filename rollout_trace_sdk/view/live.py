@@ -53,7 +53,9 @@ def transient_notes(
         or the shards cannot be read (the notes are shown as they are).
     """
     named = [(note, shard_of_note(note)) for note in notes]
-    if recording_status(state) != "unclosed" or all(shard is None for _, shard in named):
+    if recording_status(state) not in ("unclosed", "recording") or all(
+        shard is None for _, shard in named
+    ):
         return [], ()
     try:
         with BundleFiles(root) as files:

@@ -13,8 +13,10 @@ from typing import Any
 import orjson
 
 from ..reduce.errors import ReduceError
+from ..reduce.liveness import log_is_written
+from .capture import WRITER_LIVE_KEY
 
-__all__ = ["load_state", "read_state_bytes"]
+__all__ = ["load_state", "mark_live", "read_state_bytes"]
 
 
 def load_state(
@@ -42,8 +44,10 @@ def load_state(
     if path.is_dir():
         from ..reduce import reduce_bundle, state_bytes
 
+        live = log_is_written(path)  # asked first: a writer closing meanwhile leaves it whole
         trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
         state = orjson.loads(state_bytes(trace))
+        mark_live(state, live)
         annotate_failures(state, path)
         annotate_tool_errors(state, path)
         annotate_turn_errors(state, path)
@@ -58,11 +62,21 @@ def load_state(
 
     refuse_unless_state(state, source)
 
-    annotate_failures(state, path)  # when the state sits in its bundle
+    bundle = bundle_for(path)  # when the state sits in its bundle
+    if bundle is not None:
+        mark_live(state, log_is_written(bundle))
+    annotate_failures(state, path)
     annotate_tool_errors(state, bundle_for(path))
     annotate_turn_errors(state, bundle_for(path))
     annotate_guardrails(state, bundle_for(path))
     return state
+
+
+def mark_live(state: Any, live: bool | None) -> None:
+    """Say in ``state`` that its bundle's recorder still holds the log (``recording``, not
+    ``unclosed``: see :func:`.capture.recording_status`)."""
+    if live and isinstance(state, dict):
+        state[WRITER_LIVE_KEY] = True
 
 
 def read_state_bytes(source: str) -> bytes:

@@ -21,6 +21,7 @@ from typing import Any, Final, TextIO
 
 import attrs
 
+from .capture import recording_words
 from .model import build_view_model, thread_tree_order
 from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
@@ -92,7 +93,7 @@ class _Transcript:
         # be missing from the conversation): said first, not left to be guessed
         recording = meta.get("recording")
         partial = (
-            ((f" · recording {str(recording).replace('_', ' ')}", "bold yellow"),)
+            ((f" · {recording_words(str(recording))}", "bold yellow"),)
             if recording not in (None, "complete")
             else ()
         )

@@ -32,7 +32,8 @@ from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
 from ..reduce.failures import failure_texts as logged_failure_texts
-from .load import read_state_bytes
+from ..reduce.liveness import log_is_written
+from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
 from .summary import FAILED
 
@@ -252,9 +253,14 @@ def load_summary_state(
     items = thread is not None
     if not path.is_dir():
         named = read_state_file(source, items=items)
-        return LoadedState(named, _bundle_of(path, named), f"read {shown}")
+        bundle = _bundle_of(path, named)
+        if bundle is not None:
+            mark_live(named, log_is_written(bundle))
+        return LoadedState(named, bundle, f"read {shown}")
+    live = log_is_written(path)  # asked first: a writer closing meanwhile leaves it whole
     state, why = fresh_state(path, strict=not lenient, items=items)
     if state is not None:
+        mark_live(state, live)
         return LoadedState(state, path, f"read {shown}/{STATE_FILE} ({why})")
     from ..reduce import reduce_bundle, state_bytes
 
@@ -264,7 +270,9 @@ def load_summary_state(
     how = f"reduced {shown} ({why}; `rollout-trace reduce` writes one, then summary reads it)"
     if notes:
         how += f"\nlenient: skipped {len(notes)} thing(s):" + "".join(f"\n  {n}" for n in notes)
-    return LoadedState(orjson.loads(state_bytes(trace)), path, how)
+    state = orjson.loads(state_bytes(trace))
+    mark_live(state, live)
+    return LoadedState(state, path, how)
 
 
 def _bundle_of(state_file: Path, state: Mapping[str, Any]) -> Path | None:

@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
+from .capture import recording_words
 from .show_format import short_id
 from .summary import FAILED
 from .visible import visible
@@ -188,7 +189,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         [
             (f"rollout {short_id(rollout.get('rollout_id'))}", "bold"),
             (str(rollout.get("status")), _status_style(rollout.get("status"))),
-            (f"recording {str(rollout.get('recording')).replace('_', ' ')}", ""),
+            (recording_words(str(rollout.get("recording"))), ""),
             (f"{_ms(rollout.get('wall_ms'))} wall", ""),
             (f"trace {short_id(rollout.get('trace_id'))}", "dim"),
             (f"schema {rollout.get('schema_version')}", "dim"),

@@ -110,7 +110,7 @@ function renderSummary() {
     `<span id="count-edges"><b>${num(m.edges.length)}</b> ${noun(m.edges.length, "interaction")}</span> · ` +
     `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
     // a log that never closed, or payloads a capture limit cut or left out
-    (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">recording ${esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
+    (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
     (failed ? ` · <span class="bad" id="count-failed"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
   if (bad) bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };
