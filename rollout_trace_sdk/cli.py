@@ -199,6 +199,12 @@ def _add_ls(commands: _Commands) -> None:
         "ls", help="list the bundles under a traces root, newest first (without reducing)"
     )
     listing.add_argument("root", metavar="ROOT", help="traces root (a directory of bundles)")
+    listing.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
+        "rollout_status, threads, size_bytes), newest first",
+    )
 
 
 #: The commands whose parsers ``build_parser`` makes itself, in the order ``--help`` lists
@@ -381,7 +387,15 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .sources import SourceError, bundles_under, describe, looks_like_bundle, no_bundles_text
+    from .sources import (
+        SourceError,
+        bundles_under,
+        describe,
+        describe_json,
+        looks_like_bundle,
+        no_bundles_text,
+    )
+    from .view.visible import json_visible
 
     root = Path(args.root)
     if not root.is_dir():
@@ -391,6 +405,10 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     found = bundles_under(root)
     if not found:
         print(visible(no_bundles_text(Path(args.root))), file=err)
+        return 0
+    if args.json:
+        for info in found:
+            print(json_visible(describe_json(info)), file=out)
         return 0
     print(f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE", file=out)
     for info in found:

@@ -265,6 +265,28 @@ def describe(info: BundleInfo) -> str:
     return f"{info.started}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  {info.path}"
 
 
+def describe_json(info: BundleInfo) -> str:
+    """One JSON object per bundle (``ls --json``): what :func:`describe` prints, with numbers
+    as numbers and the statuses as words, for scripts. A path that is not UTF-8 (its bytes
+    reach Python as lone surrogates) is written with ``\\udcXX`` escapes, which a JSON reader
+    in Python gives back as the same ``str`` (``os.fsencode`` makes the bytes of it)."""
+    row = {
+        "bundle": str(info.path),
+        "started": None if info.started_at_unix_ms is None else info.started,
+        "started_at_unix_ms": info.started_at_unix_ms,
+        "status": info.status,
+        "rollout_status": info.rollout_status,
+        "threads": info.threads,
+        "size_bytes": info.size,
+    }
+    try:
+        return orjson.dumps(row).decode()
+    except orjson.JSONEncodeError:  # a lone surrogate: the standard library escapes it
+        import json
+
+        return json.dumps(row, separators=(",", ":"))
+
+
 # --- resolving a command's argument -----------------------------------------------------------------
 
 

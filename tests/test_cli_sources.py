@@ -7,6 +7,8 @@ shown by ``summary``, ``show`` and the viewer."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -254,6 +256,39 @@ def test_ls_lists_status_threads_and_size(root: Path) -> None:
     assert " ended " in by_name["ended"]
     assert " complete " in by_name[newest.name] and " KB " in by_name[newest.name]
     assert " 2 threads " in rows[-1]  # the oldest last
+
+
+def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
+    """``ls --json``: a script reads each bundle's facts without parsing columns (review
+    cli26): numbers as numbers, the statuses as words, the same rows in the same order."""
+    failed = _newest(root)
+    # a name that is not UTF-8 (a lone surrogate in Python) and holds a bidi control
+    odd = root / os.fsdecode(b"trace-odd\xff\xe2\x80\xae")
+    shutil.copytree(failed, odd)
+    code, out, err = run("ls", root, "--json")
+    assert code == 0 and err == ""
+    assert "\u202e" not in out and "\udcff" not in out  # escaped, never raw
+    text_rows = run("ls", root)[1].splitlines()[1:]
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == len(text_rows) == 3
+    for row, text in zip(rows, text_rows, strict=True):
+        assert list(row) == [
+            "bundle",
+            "started",
+            "started_at_unix_ms",
+            "status",
+            "rollout_status",
+            "threads",
+            "size_bytes",
+        ]
+        assert text.startswith(row["started"]) and text.split()[2] == row["status"]
+        assert text.endswith(Path(row["bundle"]).name[-4:]) or row["bundle"] == str(odd)
+        assert isinstance(row["started_at_unix_ms"], int) and isinstance(row["size_bytes"], int)
+        assert row["status"] == "complete" and row["rollout_status"] == "completed"
+    by_name = {Path(row["bundle"]).name: row for row in rows}
+    assert by_name[odd.name]["size_bytes"] == by_name[failed.name]["size_bytes"] > 0
+    assert by_name[failed.name]["threads"] == 1
+    assert rows[-1]["threads"] == 2  # the oldest last
 
 
 def test_ls_of_a_bundle_or_a_file_is_a_usage_error(tmp_path: Path, root: Path) -> None:
