@@ -345,7 +345,16 @@ def _literal(text: str) -> Any:
     return Text(visible(text))
 
 
-def _print(fmt: str, columns: list[str], rows: list[tuple[Any, ...]], out: TextIO) -> None:
+def _print(
+    fmt: str,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    out: TextIO,
+    *,
+    width: int | None = None,
+) -> None:
+    """Print the result as ``fmt``; a table ``width`` columns wide (default: the terminal's
+    on standard output, else 160)."""
     if fmt == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         out.write(orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -355,14 +364,31 @@ def _print(fmt: str, columns: list[str], rows: list[tuple[Any, ...]], out: TextI
         for row in rows:
             writer.writerow([_cell(v) for v in row])
     else:
-        from rich.console import Console
-        from rich.table import Table
+        _print_table(columns, rows, out, width)
 
-        table = Table(show_lines=False)
-        for name in columns:
-            table.add_column(header=_literal(name))
-        for row in rows:
-            table.add_row(*(_literal(_cell(v)) for v in row))
-        console = Console(file=out, width=None if out is sys.stdout else 160)
-        console.print(table)
-        console.print(f"{len(rows)} row(s)")
+
+def _print_table(
+    columns: list[str], rows: list[tuple[Any, ...]], out: TextIO, width: int | None
+) -> None:
+    """The result as a table that hides nothing: a cell too long for its column is folded
+    onto more lines, never cut (cut at the end, paths of one root read ``/work/scra…`` in
+    every row, so different rows looked the same; found by review cli26), and once any row
+    takes more than one line a rule between the rows says where each ends."""
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    if width is None and out is not sys.stdout:
+        width = 160
+    console = Console(file=out, width=width)
+    table = Table(show_lines=False)
+    for name in columns:
+        table.add_column(header=_literal(name), overflow="fold")
+    cells = [[_literal(_cell(v)) for v in row] for row in rows]
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    wide = console.options.update(max_width=1 << 20)  # the width it takes, unclamped
+    folded = Measurement.get(console, wide, table).maximum > console.width
+    table.show_lines = folded or any("\n" in cell.plain for row in cells for cell in row)
+    console.print(table)
+    console.print(f"{len(rows)} row(s)")

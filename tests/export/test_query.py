@@ -259,6 +259,57 @@ def test_table_cells_are_literal_text_with_control_characters_spelled_out(
     assert "\\x1b]0;PWNED\\x07" in out and "\x1b" not in out and "\x07" not in out
 
 
+def _table_rows(text: str) -> list[list[str]]:
+    """Each row of a printed table, its cells' lines joined back together (rows of more
+    than one line are separated by rules; without rules a row is a line)."""
+    rows: list[list[str]] = []
+    block: list[list[str]] = []
+    ruled = "├" in text
+    body = text.split("╇", 1)[1].split("\n", 1)[1]  # below the header
+    for line in body.splitlines():
+        if line.startswith("│"):
+            block.append([cell.strip() for cell in line.strip("│").split("│")])
+        if block and (line.startswith(("├", "└")) or not ruled):
+            rows.append(["".join(parts).strip() for parts in zip(*block, strict=True)])
+            block = []
+    return rows
+
+
+@pytest.mark.parametrize("width", [80, 60, 160])
+def test_a_table_narrower_than_its_values_hides_no_part_of_them(width: int) -> None:
+    """On an 80-column terminal a long ``source`` read ``/work/scra…`` in every row: rows
+    that differed only at the end looked the same (review cli26). A value too long for its
+    column is folded onto more lines, rules between the rows say where each ends, and
+    joined back every cell is the whole value."""
+    from rollout_trace_sdk.export.query import _print
+
+    columns = ["rollout_id", "source", "status", "input_tokens", "tool_calls"]
+    rows: list[tuple[Any, ...]] = [
+        (
+            f"01a24970-{n}",
+            f"/work/scratch/runs/exp1/traces/trace-0a1b2c3d4e5f6a7b-{n:04x}",
+            "ok",
+            n,
+            7,
+        )
+        for n in range(3)
+    ]
+    out = io.StringIO()
+    _print("table", columns, rows, out, width=width)
+    text = out.getvalue()
+    assert "…" not in text and max(map(len, text.splitlines())) <= width
+    assert _table_rows(text) == [[str(v) for v in row] for row in rows]
+    assert text.endswith("3 row(s)\n")
+
+
+def test_a_table_that_fits_keeps_one_line_a_row() -> None:
+    from rollout_trace_sdk.export.query import _print
+
+    out = io.StringIO()
+    _print("table", ["a", "b"], [(1, "x"), (2, "y")], out, width=80)
+    assert "├" not in out.getvalue() and len(out.getvalue().splitlines()) == 7
+
+
 def _binary_out() -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
 
