@@ -532,6 +532,31 @@ def test_the_served_page_says_what_was_skipped_and_when_the_bundle_cannot_be_rea
     assert page.errors == []
 
 
+def test_a_recording_still_being_written_says_so(page: Page, tmp_path: Path) -> None:
+    """A bundle whose recorder holds its log reads ``still recording``, not ``recording
+    unclosed`` as a killed one does (review cli26)."""
+    import concurrent.futures
+
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> str:
+        async with open_rollout(tmp_path / "traces") as rollout:
+            async with rollout.root.turn() as turn:
+                turn.accept_item_id("a")
+            await rollout.flush()
+            assert rollout.bundle_dir is not None
+            return _write_page(rollout.bundle_dir, tmp_path / "live.html")
+
+    # in a thread of its own: playwright's sync API runs an event loop in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        uri = pool.submit(anyio.run, record).result(timeout=60)
+    p = page.open(uri)
+    assert p.inner_text("#recording") == "still recording"
+    assert page.errors == []
+
+
 def test_what_capture_limits_cut_or_left_out_is_said(
     page: Page, capped_bundles: dict[str, Path], tmp_path: Path
 ) -> None:
