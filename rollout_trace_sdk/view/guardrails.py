@@ -75,7 +75,8 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
     try:
         for wall, ref in events:
             body = protocol_body(reader, ref)
-            turn = turns.get(body.get("codex_turn_id"))
+            turn_id = body.get("codex_turn_id")  # the agent's JSON: maybe no id at all
+            turn = turns.get(turn_id) if isinstance(turn_id, str) else None
             if isinstance(turn, dict):
                 turn.setdefault("guardrails", []).append(_guardrail(body, wall))
     finally:

@@ -35,3 +35,26 @@ def test_each_guardrail_reaches_the_turn_it_names(tmp_path: Path) -> None:
     turn["guardrails"].append("not an object")
     [record] = build_view_model(state)["turns"]
     assert [g[:2] for g in record["g"]] == [["ok", False]]
+
+
+async def _record_malformed(root: Path) -> tuple[Path, str]:
+    """Guardrail events whose bodies name their turn with something other than an id (a
+    protocol event's body is the agent's: any JSON)."""
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        thread = rollout.root
+        for turn_id in ([turn.turn_id], {"id": turn.turn_id}, 7):
+            body = {"name": "odd", "triggered": False, "codex_turn_id": turn_id}
+            thread.protocol_event("agents_sdk_guardrail", body)
+        body = {"name": {"n": 1}, "triggered": "yes", "codex_turn_id": turn.turn_id}
+        thread.protocol_event("agents_sdk_guardrail", body)
+    assert rollout.bundle_dir is not None
+    return rollout.bundle_dir, turn.turn_id
+
+
+def test_a_guardrail_naming_its_turn_with_no_id_is_left_out(tmp_path: Path) -> None:
+    """A turn id that is a list or an object (unhashable) was looked up as a key: ``show``
+    and the viewer stopped with ``internal error: TypeError: unhashable type`` (review26)."""
+    bundle, turn_id = anyio.run(_record_malformed, tmp_path)
+    state: dict[str, Any] = load_state(bundle)
+    turn = state["codex_turns"][turn_id]
+    assert [(g["name"], g["triggered"]) for g in turn["guardrails"]] == [("guardrail", False)]
