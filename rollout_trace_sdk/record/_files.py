@@ -81,7 +81,7 @@ def lock_log(fd: int) -> bool | None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
-    except OSError:  # NFS without lock support, a FUSE filesystem: no lock, no harm
+    except (OSError, ValueError):  # NFS without locks, FUSE; a closed descriptor (-1)
         return None
     return True
 

@@ -191,3 +191,14 @@ def test_a_forked_child_does_not_keep_a_killed_parents_lock(loop: str, tmp_path:
         parent.stdout.close()
         if forked:
             os.kill(forked, signal.SIGKILL)
+
+
+def test_the_lock_is_never_an_error(tmp_path: Path) -> None:
+    """``lock_log`` never raises (its promise; the writer calls it again before a chunk when a
+    reader's probe met the first try): a closed descriptor (-1 once the log is closed, a
+    number no longer open) is no lock, not a ``ValueError`` or ``OSError`` raised into the
+    writer task."""
+    assert _files.lock_log(-1) is None
+    fd = os.open(tmp_path / "x", os.O_CREAT | os.O_WRONLY)
+    os.close(fd)
+    assert _files.lock_log(fd) is None
