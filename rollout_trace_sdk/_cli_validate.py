@@ -59,15 +59,14 @@ def _validate_root(root: Path, out: TextIO, err: TextIO) -> int:
     ``out`` (its path, how many problems, the first), then the count of good ones."""
     bundles = bundle_dirs(root)
     kinds = [_damaged(bundle, out, err) for bundle in bundles]
-    damaged = sum(kind is not None for kind in kinds)
+    bad = sum(kind is not None for kind in kinds)
     total = len(bundles)
-    good = total - damaged
     shown = visible(str(root))
-    print(f"{good} of {total} bundle{'' if total == 1 else 's'} OK under {shown}", file=out)
-    if damaged:
+    print(f"{total - bad} of {total} bundle{'' if total == 1 else 's'} OK under {shown}", file=out)
+    if bad:
         print(
-            f"{damaged} damaged bundle{'' if damaged == 1 else 's'} under {shown}"
-            + _unclosed_count(kinds)
+            f"{bad} bundle{'' if bad == 1 else 's'} not OK under {shown}: "
+            + "; ".join(_counts(kinds))
             + "; rollout-trace validate BUNDLE lists all of one's problems",
             file=err,
         )
@@ -92,24 +91,25 @@ def _reader(report: Report, shown: str) -> str | None:
     return f"rollout-trace reduce {shown} --lenient" if report.lenient_reads else None
 
 
-def _unclosed_count(kinds: list[str | None]) -> str:
-    """How many of a root's damaged bundles a killed (or running) recorder left unclosed,
-    and what reads them: after a crash, most damaged bundles are only that."""
-    recording = kinds.count(_RECORDING)
+def _counts(kinds: list[str | None]) -> list[str]:
+    """How many of a root's bundles that are not OK are damaged, how many a killed (or
+    stopped) recorder left unclosed, and what reads those, and how many are still being
+    recorded: after a crash most are only unclosed, and a live recording is no damage
+    (the count called them all damaged; review26)."""
+    damaged = kinds.count(_OTHER)
     unclosed = kinds.count(_UNCLOSED) + kinds.count(_CUT)
-    if not unclosed and not recording:
-        return ""
+    recording = kinds.count(_RECORDING)
     cut = kinds.count(_CUT)
-    text = ""
+    counts = [f"{damaged} damaged"] if damaged else []
     if unclosed:
-        text = (
-            f"; {unclosed} unclosed (their recorder killed or stopped): "
+        counts.append(
+            f"{unclosed} unclosed (their recorder killed or stopped): "
             "rollout-trace reduce reads what each holds"
             + (f" (with --lenient: the {cut} whose last line was cut mid-write)" if cut else "")
         )
     if recording:
-        text += f"; {recording} still being recorded (their recorder is writing them)"
-    return text
+        counts.append(f"{recording} still being recorded (their recorder is writing them)")
+    return counts
 
 
 #: What a root's damaged bundle is, for the count: still being recorded, unclosed (the

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
 from tests.conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance
 from tests.reduce.test_bundle import event_lines, make_bundle
@@ -346,7 +347,7 @@ def test_a_killed_recording_is_called_unclosed_with_what_reads_it(tmp_path: Path
     assert rows[1].startswith(f"{cut}: unclosed, "), rows
     assert rows[2] == f"1 of 3 bundles OK under {killed.parent}"
     assert err.startswith(
-        f"2 damaged bundles under {killed.parent}; 2 unclosed (their recorder killed or "
+        f"2 bundles not OK under {killed.parent}: 2 unclosed (their recorder killed or "
         "stopped): rollout-trace reduce reads what each holds (with "
         "--lenient: the 1 whose last line was cut mid-write); rollout-trace validate BUNDLE "
     ), err
@@ -370,3 +371,24 @@ def test_a_closed_bundle_is_not_called_unclosed(tmp_path: Path) -> None:
     (closed / "trace.jsonl").write_bytes(b"".join(lines[:2] + lines[3:]))  # a seq gap
     code, out, err = run("validate", closed)
     assert code == 1 and "unclosed" not in out + err and "reduce" not in err, err
+
+
+@pytest.mark.anyio
+async def test_a_root_with_a_live_recording_calls_it_no_damage(tmp_path: Path) -> None:
+    """``validate ROOT`` beside a running recorder said ``1 damaged bundle under ROOT; 1 still
+    being recorded``: the count called every bundle that was not OK damaged, a live recording
+    and a killed one's unclosed bundles too, which its own lines and docs/reducing.md say are
+    not damage (review26). The count names damage only what is."""
+    lines = event_lines().splitlines(keepends=True)
+    made = make_bundle(tmp_path / "made", b"".join(lines[:1] + lines[2:]))  # seq 2 is gone
+    made.rename(tmp_path / "a-damaged")
+    (tmp_path / "made").rmdir()
+    async with open_rollout(tmp_path) as rollout:
+        async with rollout.root.turn() as turn:
+            turn.accept_item_id("a")
+        await rollout._writer.flush()
+        code, out, err = run("validate", tmp_path)
+    assert code == 1
+    assert out.splitlines()[-1] == f"0 of 2 bundles OK under {tmp_path}", out
+    assert err.startswith(f"2 bundles not OK under {tmp_path}: 1 damaged; 1 still being "), err
+    assert "damaged" not in err.replace("1 damaged;", ""), err
