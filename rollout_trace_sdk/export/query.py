@@ -373,7 +373,10 @@ def _print_table(
     """The result as a table that hides nothing: a cell too long for its column is folded
     onto more lines, never cut (cut at the end, paths of one root read ``/work/scra…`` in
     every row, so different rows looked the same; found by review cli26), and once any row
-    takes more than one line a rule between the rows says where each ends."""
+    takes more than one line a rule between the rows says where each ends. A result with
+    more columns than the width can show (``SELECT *`` of a table of 31 columns on 80: folded
+    in, every column was drawn blank, its name and values gone; review26) is printed a row at a
+    time instead, a line a column."""
     from rich.console import Console
     from rich.measure import Measurement
     from rich.table import Table
@@ -381,14 +384,58 @@ def _print_table(
     if width is None and out is not sys.stdout:
         width = 160
     console = Console(file=out, width=width)
-    table = Table(show_lines=False)
-    for name in columns:
-        table.add_column(header=_literal(name), overflow="fold")
     cells = [[_literal(_cell(v)) for v in row] for row in rows]
-    for row_cells in cells:
-        table.add_row(*row_cells)
-    wide = console.options.update(max_width=1 << 20)  # the width it takes, unclamped
-    folded = Measurement.get(console, wide, table).maximum > console.width
-    table.show_lines = folded or any("\n" in cell.plain for row in cells for cell in row)
-    console.print(table)
+    names = [_literal(name) for name in columns]
+    if not _fits(names, cells, console.width):
+        _print_records(console, names, cells)
+    else:
+        table = Table(show_lines=False)
+        for name in names:
+            table.add_column(header=name, overflow="fold")
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        wide = console.options.update(max_width=1 << 20)  # the width it takes, unclamped
+        folded = Measurement.get(console, wide, table).maximum > console.width
+        table.show_lines = folded or any("\n" in cell.plain for row in cells for cell in row)
+        console.print(table)
     console.print(f"{len(rows)} row(s)")
+
+
+#: The fewest characters a folded column is given (fewer when all it holds is shorter): below
+#: that a value reads as a ladder of single characters.
+_NARROWEST: Final = 8
+#: What a table adds to each column (a border and a space either side), and once (its edge).
+_COLUMN_EDGES: Final = 3
+
+
+def _fits(names: list[Any], cells: list[list[Any]], width: int) -> bool:
+    """Whether a table of these columns fits ``width`` with each column at least
+    :data:`_NARROWEST` characters wide (or as wide as its longest line)."""
+    from rich.cells import cell_len
+
+    need = 1
+    for k, name in enumerate(names):
+        texts = [name.plain, *(row[k].plain for row in cells)]
+        longest = max(cell_len(line) for text in texts for line in text.split("\n"))
+        need += min(longest, _NARROWEST) + _COLUMN_EDGES
+        if need > width:
+            return False
+    return True
+
+
+def _print_records(console: Any, names: list[Any], cells: list[list[Any]]) -> None:
+    """Each row as ``row N`` over a two-column table of its columns' names and values, a
+    value too long for the width folded onto more lines."""
+    from rich.table import Table
+    from rich.text import Text
+
+    if not cells:  # no row to name them: the columns, so an empty result still says them
+        console.print(Text("columns: ").append(Text(", ").join(names)))
+    for n, row_cells in enumerate(cells, 1):
+        console.print(f"row {n}", highlight=False)
+        record = Table(show_header=False)
+        record.add_column(overflow="fold", style="bold")
+        record.add_column(overflow="fold")
+        for name, cell in zip(names, row_cells, strict=True):
+            record.add_row(name, cell)
+        console.print(record)

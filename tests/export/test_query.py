@@ -302,6 +302,44 @@ def test_a_table_narrower_than_its_values_hides_no_part_of_them(width: int) -> N
     assert text.endswith("3 row(s)\n")
 
 
+def _records(text: str) -> list[dict[str, str]]:
+    """Each record of a result printed a row at a time: its ``column  value`` lines, a value
+    folded over more lines joined back together."""
+    records: list[dict[str, str]] = []
+    name = ""
+    for line in text.splitlines():
+        if line.startswith("row "):
+            records.append({})
+        elif line.startswith("│") and records:
+            left, right = (cell.strip() for cell in line.strip("│").split("│"))
+            name = left or name
+            records[-1][name] = records[-1].get(name, "") + right
+    return records
+
+
+@pytest.mark.parametrize(("count", "width"), [(31, 80), (31, 160), (12, 40)])
+def test_more_columns_than_the_width_shows_are_printed_a_row_at_a_time(
+    count: int, width: int
+) -> None:
+    """``SELECT * FROM tool_calls`` (31 columns) on an 80-column terminal: folded into the
+    width, every column was drawn blank, its name and values gone without a mark (20
+    columns: the last one; review26). A result whose columns cannot each have a few
+    characters is printed a row at a time, a line a column."""
+    from rollout_trace_sdk.export.query import _print
+
+    columns = [f"column_{k}" for k in range(count)]
+    rows = [tuple(f"/work/runs/r{n}/trace-{k:02d}" for k in range(count)) for n in range(2)]
+    out = io.StringIO()
+    _print("table", columns, rows, out, width=width)
+    text = out.getvalue()
+    assert "…" not in text and max(map(len, text.splitlines())) <= width
+    assert _records(text) == [dict(zip(columns, row, strict=True)) for row in rows]
+    assert text.endswith("2 row(s)\n")
+    out = io.StringIO()
+    _print("table", columns, [], out, width=width)  # no rows: the columns are still named
+    assert "".join(out.getvalue().split()) == "columns:" + ",".join(columns) + "0row(s)"
+
+
 def test_a_table_that_fits_keeps_one_line_a_row() -> None:
     from rollout_trace_sdk.export.query import _print
 
