@@ -237,7 +237,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return 2
     from ..outputs import bundle_around
-    from .listing import is_url
+    from .listing import is_url, lenient_hint
     from .parquet import BundleResult, ExportOptions, run_export
 
     if target == "-":
@@ -255,7 +255,8 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         """One line per bundle that failed or was exported leniently; its error quotes the
         bundle's (agent-controlled) ids, so control characters are spelled out."""
         if result.status == "failed":
-            print(visible(f"rollout-trace export: {result.source}: {result.error}"), file=err)
+            error = lenient_hint(result.error) if result.lenient_reads else result.error
+            print(visible(f"rollout-trace export: {result.source}: {error}"), file=err)
         elif result.status == "lenient":
             print(
                 visible(

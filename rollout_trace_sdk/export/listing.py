@@ -87,10 +87,16 @@ def list_bundles(specs: Sequence[str], stamp: str, errors: list[str]) -> list[Bu
 
 
 def refusal(exc: Exception) -> str:
-    """A bundle's refusal as an export reports it: with what ``--lenient`` does when lenient
+    """A bundle's refusal as an export prints it: with what ``--lenient`` does when lenient
     reduction passes over it (a kill's cut last line), as the other commands say it."""
-    lenient = getattr(exc, "lenient_skips", False)
-    return f"{exc} (--lenient exports the rest)" if lenient else str(exc)
+    text = str(exc)
+    return lenient_hint(text) if getattr(exc, "lenient_skips", False) else text
+
+
+def lenient_hint(error: str | None) -> str:
+    """A refusal's text with what ``--lenient`` does: for the command line only (a result's
+    or a manifest's ``error`` stays the reducer's words)."""
+    return f"{error} (--lenient exports the rest)"
 
 
 def os_text(exc: BaseException) -> str:

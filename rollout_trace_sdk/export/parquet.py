@@ -31,7 +31,7 @@ from typing import Any, Final
 import attrs
 
 from .export_dir import EXPORTED, ExportDir, other_version
-from .listing import BundleSource, is_url, list_bundles, os_text, refusal
+from .listing import BundleSource, is_url, list_bundles, os_text
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
 
@@ -76,6 +76,9 @@ class BundleResult:
     cpu_seconds: float
     pid: int
     max_rss_kb: int
+    #: refused where lenient reduction reads on (a kill's cut last line): the command line
+    #: says what ``--lenient`` does; ``error`` stays the reducer's words, as the manifest keeps it
+    lenient_reads: bool = False
 
     @classmethod
     def failed(cls, source: BundleSource, error: str) -> BundleResult:
@@ -169,29 +172,30 @@ def _local_copy(source: BundleSource) -> Iterator[Path]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str], str | None]:
-    """(state as JSON values or None, lenient notes, strict reduction's error)."""
+def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str], str | None, bool]:
+    """(state as JSON values or None, lenient notes, strict reduction's error, whether a
+    refusal is one lenient reduction reads past)."""
     from ..reduce import ReduceError, reduce_bundle
 
     if state_file:
         from ..view.load import load_state
 
         try:
-            return load_state(root), [], None
+            return load_state(root), [], None, False
         except ReduceError as exc:
-            return None, [], str(exc)
+            return None, [], str(exc), False
 
     try:
-        return reduce_bundle(root).to_json(), [], None
+        return reduce_bundle(root).to_json(), [], None, False
     except ReduceError as exc:
         error = str(exc)
         if not lenient:
-            return None, [], refusal(exc)
+            return None, [], error, exc.lenient_skips
     notes: list[str] = []
     try:
-        return reduce_bundle(root, lenient=True, skipped=notes).to_json(), notes, error
+        return reduce_bundle(root, lenient=True, skipped=notes).to_json(), notes, error, False
     except ReduceError as exc:
-        return None, notes, f"{error} (lenient: {exc})"
+        return None, notes, f"{error} (lenient: {exc})", False
 
 
 def _write_tables(
@@ -244,12 +248,13 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
     rows: dict[str, int] = {}
     notes: list[str] = []
     error: str | None = None
+    lenient_reads = False
     status = "failed"
     out: ExportDir | None = None
     state = None
     try:
         with _local_copy(source) as root:
-            state, notes, error = _reduce(root, options.lenient, source.state_file)
+            state, notes, error, lenient_reads = _reduce(root, options.lenient, source.state_file)
             out = ExportDir(options.to)
             out.remove_parts(source.key)
             if state is not None:
@@ -277,6 +282,7 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
         cpu_seconds=time.process_time() - cpu_started,
         pid=os.getpid(),
         max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        lenient_reads=lenient_reads,
     )
 
 

@@ -112,7 +112,15 @@ def test_lenient_exports_a_torn_bundle_as_far_as_it_goes(demo_bundle: Path, tmp_
     out = tmp_path / "out"
     code, _, err = _cli("export", str(torn), "--to", str(out))
     assert code == 1 and "parse trace event line" in err
+    assert "(--lenient exports the rest)" in err
     assert not (out / "rollouts").exists()
+    # the advice is the command line's: the run's result and the manifest keep the
+    # reducer's words (review26: the hint had reached both)
+    result = run_export([str(torn)], ExportOptions(to=str(out)), jobs=1)
+    ((failed,),) = [result.failed]
+    assert failed.lenient_reads and "--lenient" not in (failed.error or "")
+    (entry,) = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"].values()
+    assert entry["error"] == failed.error and "--lenient" not in entry["error"]
     code, stdout, err = _cli("export", str(torn), "--to", str(out), "--lenient")
     assert code == 0 and "exported 1 bundle(s)" in stdout
     assert f"lenient: {torn}: exported as far as it goes" in err
