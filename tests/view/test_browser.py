@@ -610,3 +610,55 @@ def test_the_header_and_the_calls_list_fit_a_narrow_window(
                 assert opened.errors == []
             finally:
                 opened.close()
+
+
+def test_an_unfinished_recordings_open_turn_and_calls_reach_its_last_known_time(
+    page: Page, tmp_path: Path
+) -> None:
+    """A rollout with no end (still recording, or killed) drew each open turn and call from
+    its start to its start: the running turn's band, seconds long, was not drawn at all, so
+    a killed run's last turn could not be seen or hovered (review viewer26). Each now reaches
+    the last time the state knows."""
+    import concurrent.futures
+
+    import anyio
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> str:
+        async with (
+            open_rollout(tmp_path / "traces", model="m") as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history = turn.accept(
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "go"}],
+                }
+            )
+            async with turn.inference({"model": "m", "input": history}) as call:
+                await anyio.sleep(0.05)
+                call.completed(output_items=[])
+            tool = turn.tool_call("call_open", "ls", arguments="{}")
+            await tool.__aenter__()  # left open: the recording goes on
+            await anyio.sleep(0.05)
+            async with turn.inference({"model": "m", "input": history}) as later:
+                await anyio.sleep(0.05)
+                later.completed(output_items=[])
+            await rollout.flush()
+            assert rollout.bundle_dir is not None
+            uri = _write_page(rollout.bundle_dir, tmp_path / "live.html")
+            await tool.__aexit__(None, None, None)
+            return uri
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        uri = pool.submit(anyio.run, record).result(timeout=60)
+    p = page.open(uri)
+    turn = p.evaluate("window.__rt.blockSpan('turn', 0)")
+    tool = p.evaluate("window.__rt.blockSpan('tool', 0)")
+    later = p.evaluate("window.__rt.blockSpan('call', 1)")
+    assert later["e"] - later["s"] >= 40
+    assert turn["e"] >= later["e"] and turn["e"] - turn["s"] >= 140
+    assert tool["e"] >= later["e"] and tool["e"] - tool["s"] >= 90
+    assert page.errors == []

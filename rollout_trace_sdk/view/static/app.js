@@ -120,12 +120,15 @@ function setModel(m, first) {
   S.prevCall = new Int32Array(m.calls.length).fill(-1);
   const last = new Map();
   m.calls.forEach((c, i) => { if (last.has(c.t)) S.prevCall[i] = last.get(c.t); last.set(c.t, i); });
+  // The last time the state knows: an unfinished rollout (still recording, or killed) has no
+  // end, and its open turns and calls are drawn up to this, not as slivers at their start.
+  let known = 0;
+  for (const k of ["threads", "turns", "calls", "tools", "ops", "cells", "compactions"]) for (const o of m[k]) known = Math.max(known, o.e != null ? o.e : o.s || 0);
+  S.known = known;
   buildRows();
   buildLanes();
-  let t1 = Math.max(1, m.meta.end || 0);
-  for (const k of ["threads", "calls", "tools", "ops"]) for (const o of m[k]) t1 = Math.max(t1, o.e != null ? o.e : o.s || 0);
   S.t0 = 0;
-  S.t1 = t1;
+  S.t1 = Math.max(1, m.meta.end || 0, known);
   if (first) { S.vx0 = 0; S.vx1 = S.t1 * 1.02; }
   if (first) {
     // A few lanes need less than the default pane: give the rest to the list and details.
@@ -377,6 +380,14 @@ window.__rt = { ready: false, select: (id) => { const h = S.byId.get(id); if (h)
     const arr = kind === "call" ? L.calls : kind === "cell" ? L.ops : L.tools, b = arr.find((x) => x.kind === kind && x.i === i);
     const x0 = Math.max(LABEL_W, xOf(b.s, w)), x1 = Math.max(x0 + 2, xOf(b.e, w));
     return { x: Math.min((x0 + x1) / 2, x0 + 4), y: AXIS_H + S.laneTop[k] - S.scrollY + L.rowY[kind] + b.row * (BAR_H + 2) + BAR_H / 2 };
+  },
+  blockSpan: (kind, i) => {
+    // The times a block is drawn between (for tests): an open one's end is where it is drawn to.
+    for (const L of S.lanes) for (const arr of [L.turns, L.calls, L.cmps, L.tools, L.ops]) {
+      const b = arr.find((x) => x.kind === kind && x.i === i);
+      if (b) return { s: b.s, e: b.e };
+    }
+    return null;
   },
   zoom: (t0, t1) => { S.vx0 = t0; S.vx1 = t1; drawNow(); },
   poll: () => poll(),  // a poll now (tests: the page polls every two seconds)

@@ -18,7 +18,9 @@ function pack(blocks) {
 function buildLanes() {
   const m = S.m;
   const lanes = m.threads.map((th, t) => ({ t, turns: [], calls: [], tools: [], ops: [], cmps: [] }));
-  const end = (o) => (o.e != null ? o.e : (m.meta.end || o.s || 0));
+  // An open block ends with the rollout, or, while it has no end, at the last time it knows.
+  const open = m.meta.end != null ? m.meta.end : S.known || 0;
+  const end = (o) => (o.e != null ? o.e : Math.max(open, o.s || 0));
   const add = (arr, o, kind, i) => { if (o.t >= 0 && o.t < lanes.length && o.s != null) lanes[o.t][arr].push({ s: o.s, e: end(o), kind, i, st: o.st }); };
   m.turns.forEach((o, i) => add("turns", o, "turn", i));
   m.calls.forEach((o, i) => add("calls", o, "call", i));
