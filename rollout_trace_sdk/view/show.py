@@ -35,6 +35,7 @@ from .show_format import ms as _ms
 from .show_format import short_id as short_id
 from .show_format import status_style as _status_style
 from .show_format import thread_model as _thread_model
+from .show_format import tool_error_text as _tool_error_text
 from .visible import visible
 
 
@@ -329,12 +330,7 @@ class _Transcript:
         )
         failed = tool.get("st") in _FAILED
         if failed:
-            error = (
-                output
-                or (op or {}).get("stderr")
-                or tool.get("err")  # tool.failed(error): in the raw result
-                or "(no error text was recorded)"
-            )
+            error = _tool_error_text(m, tool) or "(no error text was recorded)"
             yield Line(indent + 1, (("error: ", "bold red"), (_clip(error, self.full), "red")))
         elif output:
             yield Line(indent + 1, (("→ ", "dim"), (_clip(output, self.full), "")))

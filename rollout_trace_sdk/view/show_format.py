@@ -118,3 +118,21 @@ def thread_model(thread: Mapping[str, Any]) -> str:
     without one, its first inference call's, said so (``gpt-5 (its first call's)``)."""
     model = thread.get("model") or "?"
     return f"{model} (its first call's)" if thread.get("mc") else str(model)
+
+
+def tool_error_text(model: Mapping[str, Any], tool: Mapping[str, Any]) -> str:
+    """A failed tool call's error, from each place the page's details look (``errorText`` in
+    ``static/detail.js``), each text said once, one under another: its output items as the
+    model saw them, Codex's output preview (often an item's text again), an answer no request
+    carried (its raw result; the page shows it under Result), its terminal's stderr, and the
+    ``error`` ``tool.failed(error)`` records in the raw result. The first alone hid the rest: a tool that told the model its
+    own words for a failure hid the error it raised. Empty when none holds any text."""
+    parts: list[str] = []
+    ops = model["ops"]
+    op = ops[tool["op"]] if tool.get("op") is not None else {}
+    texts = [model["items"][ix]["text"] for ix in tool["oi"]]
+    texts += [tool.get("output_preview"), tool.get("result"), op.get("stderr"), tool.get("err")]
+    for text in texts:
+        if isinstance(text, str) and text and text not in parts:
+            parts.append(text)
+    return "\n".join(parts)

@@ -580,3 +580,37 @@ def test_a_call_is_found_by_its_id_as_printed(tmp_path: Path) -> None:
         alone = _plain(state, call=given)
         assert "exec_command call_\\u200ba" in alone and "call_a " not in alone, given
     assert "call_\\u200ba" not in _plain(state, call="call_a")
+
+
+def test_a_failed_tool_call_says_every_error_text_the_page_says(tmp_path: Path) -> None:
+    """A failed tool call whose output the model saw printed that output alone: the error
+    ``tool.failed(error)`` recorded, which the page shows under it, was left out, though the
+    docs say ``show`` finds the error as the page does (review viewer26, on a loop whose
+    tool answered the model with its own words for the failure)."""
+    recorded = "no such file: step0.txt"
+    told = "error: could not read step0.txt"
+
+    async def record() -> Path:
+        call_item = {"type": "function_call", "name": "cat", "call_id": "c1", "arguments": "{}"}
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            history = turn.accept({"type": "message", "role": "user", "content": "go"})
+            async with turn.inference({"model": "m", "input": history}) as call:
+                history += call.completed(output_items=[call_item])
+            async with turn.tool_call("c1", "cat", arguments="{}") as tool:
+                tool.failed(recorded)
+            history.append({"type": "function_call_output", "call_id": "c1", "output": told})
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(output_items=[])
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    bundle = anyio.run(record)
+    for source in (bundle, _reduced(bundle)):
+        out = io.StringIO()
+        assert main(["show", str(source)], out=out, err=io.StringIO()) == 0
+        lines = out.getvalue().splitlines()
+        at, _ = _line_of(out.getvalue(), f"error: {told}")
+        assert lines[at + 1].strip() == recorded, out.getvalue()
+        out = io.StringIO()
+        assert main(["show", str(source), "--call", "c1"], out=out, err=io.StringIO()) == 0
+        assert f"error: {told}" in out.getvalue() and recorded in out.getvalue()
