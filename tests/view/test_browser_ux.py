@@ -331,3 +331,75 @@ def test_an_agents_details_list_the_guardrails_its_turns_ran(
     )
     assert shown == ["✓ no_secrets passed", "✗ <b>polite</b> tripped"], shown
     assert page.errors == []
+
+
+def _long_loop(root: Path, steps: int, task: str = "go") -> Path:
+    """A recorded loop of ``steps`` tool calls, each told ``step N`` (in a thread of its own:
+    Playwright's sync API runs an event loop in the test thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rollout_trace_sdk.record import open_rollout
+
+    async def record() -> Path:
+        async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+            history = turn.accept({"type": "message", "role": "user", "content": task})
+            for n in range(steps):
+                item = {
+                    "type": "function_call",
+                    "name": "ls",
+                    "call_id": f"c{n}",
+                    "arguments": "{}",
+                }
+                async with turn.inference({"model": "m", "input": history}) as call:
+                    history += call.completed(output_items=[item])
+                async with turn.tool_call(f"c{n}", "ls", arguments="{}") as tool:
+                    history.append(
+                        tool.completed(
+                            {
+                                "type": "function_call_output",
+                                "call_id": f"c{n}",
+                                "output": f"step {n} done",
+                            }
+                        )
+                    )
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, record).result(timeout=60)
+
+
+def test_a_selected_calls_first_match_is_scrolled_into_view(page: Page, tmp_path: Path) -> None:
+    """Searching a text and selecting an inference call the search found showed its
+    conversation from the top: the item that matched, the newest of 40, was far below,
+    its highlight out of sight, as if the call had matched by mistake (review viewer26)."""
+    bundle = _long_loop(tmp_path / "traces", 20)
+    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    _search(p, "step 18 done")
+    row = p.locator("#list .row", has_text="m · ").first
+    row.click()
+    p.wait_for_function("document.querySelectorAll('#detail mark').length > 0")
+    seen = p.evaluate(
+        """() => {
+            const pane = document.getElementById('detail-pane').getBoundingClientRect();
+            const mark = document.querySelector('#detail mark').getBoundingClientRect();
+            return mark.top >= pane.top && mark.bottom <= pane.bottom;
+        }"""
+    )
+    assert seen
+    # a match below the lines an item is cut to opens the item
+    bundle = _long_loop(tmp_path / "traces2", 1, "\n".join(["go"] * 40 + ["the needle"]))
+    p = page.open(_write_page(bundle, tmp_path / "page2.html"))
+    _search(p, "the needle")
+    p.locator("#list .row", has_text="m · ").first.click()
+    p.wait_for_function("document.querySelectorAll('#detail mark').length > 0")
+    assert p.evaluate(
+        """() => {
+            const pane = document.getElementById('detail-pane').getBoundingClientRect();
+            const mark = document.querySelector('#detail mark');
+            const at = mark.getBoundingClientRect();
+            const open = mark.closest('.item').classList.contains('open');
+            return open && at.top >= pane.top && at.bottom <= pane.bottom;
+        }"""
+    )
+    assert page.errors == []

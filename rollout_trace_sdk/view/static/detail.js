@@ -207,6 +207,25 @@ function setDetail(html, more) {
   S.detailHtml = html;
   watchThumbs(d);
   pane.scrollTop = S.refresh ? top : 0;
+  if (!S.refresh && S.query) revealMatch(d, pane);
+}
+
+// The first match of the search in a newly drawn pane, brought into view: a call found by an
+// item far down its conversation otherwise showed its top, the highlight out of sight. An item
+// cut to its first lines is opened when the match is below the cut.
+function revealMatch(d, pane) {
+  const mark = d.querySelector("mark");
+  if (!mark) return;
+  const body = mark.closest(".ib"), item = mark.closest(".item");
+  // laid out now (content-visibility would size it by its estimate until the next frame)
+  if (item) item.style.contentVisibility = "visible";
+  if (body && item && !item.classList.contains("open") && mark.getBoundingClientRect().bottom > body.getBoundingClientRect().top + body.clientHeight) {
+    item.classList.add("open");
+    const ex = item.querySelector("[data-expand]");
+    if (ex) ex.textContent = "show less";
+  }
+  const at = mark.getBoundingClientRect(), box = pane.getBoundingClientRect();
+  if (at.top < box.top || at.bottom > box.bottom) pane.scrollTop += at.top - box.top - pane.clientHeight / 3;
 }
 
 // --- payloads ----------------------------------------------------------------------------
