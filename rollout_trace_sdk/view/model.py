@@ -380,6 +380,7 @@ class _Builder:
                     "at": installed,
                     "marker": self.item_ix.get(compaction.get("marker_item_id"), -1),  # type: ignore[arg-type]
                     "inputs": len(compaction.get("input_item_ids") or []),
+                    "in": self.indexes(self.item_ix, compaction.get("input_item_ids")),  # replaced
                     "repl": self.indexes(self.item_ix, compaction.get("replacement_item_ids")),
                     "rq": request.get("raw_request_payload_id") if request else None,
                     "rs": request.get("raw_response_payload_id") if request else None,
@@ -398,6 +399,7 @@ class _Builder:
             "at": window["e"] if window["e"] is not None else window["s"],
             "marker": -1,
             "inputs": 0,
+            "in": [],
             "repl": [],
             "rq": request.get("raw_request_payload_id"),
             "rs": request.get("raw_response_payload_id"),

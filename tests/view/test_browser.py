@@ -662,3 +662,31 @@ def test_an_unfinished_recordings_open_turn_and_calls_reach_its_last_known_time(
     assert turn["e"] >= later["e"] and turn["e"] - turn["s"] >= 140
     assert tool["e"] >= later["e"] and tool["e"] - tool["s"] >= 90
     assert page.errors == []
+
+
+def test_a_compaction_lists_the_items_it_replaced(
+    page: Page, small_page: str, demo_state: Any
+) -> None:
+    """A compaction's details said "replaced 16 items with 2" and showed the two: what it
+    dropped could only be pieced together from the call before it (review viewer26). The
+    items it replaced are listed, each kept word for word in the replacement tagged."""
+    (compaction,) = demo_state["compactions"].values()
+    replaced = compaction["input_item_ids"]
+    p = page.open(small_page + "#compaction=" + compaction["compaction_id"])
+    listed = p.locator('[data-list="replaced"] .item')
+    assert listed.count() == len(replaced)
+    assert p.locator("#detail h3", has_text=f"Items it replaced · {len(replaced)}").count() == 1
+
+    from rollout_trace_sdk.view.model import build_view_model
+
+    model = build_view_model(demo_state)
+    by_id = {item["id"]: item for item in model["items"]}
+
+    def said(item_id: str) -> tuple[Any, Any]:
+        return by_id[item_id]["role"], by_id[item_id]["text"]
+
+    kept_again = {said(i) for i in compaction["replacement_item_ids"]}
+    kept = sum(said(i) in kept_again for i in replaced)
+    assert 0 < kept < len(replaced)
+    assert p.locator('[data-list="replaced"] .item .tag.kept').count() == kept
+    assert page.errors == []

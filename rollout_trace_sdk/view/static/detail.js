@@ -161,7 +161,14 @@ function showCompaction(i) {
   h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)], ["replaced", `${c.inputs} items with ${c.repl.length}`]]);
   h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
   h += `<h3>Replacement history</h3>` + itemList(c.repl, () => "", () => "");
-  setDetail(h);
+  // What it replaced: an item said again word for word in the replacement is tagged "kept",
+  // so the rest is what the agent no longer sees.
+  const said = (ix) => { const it = S.m.items[ix]; return it ? it.role + "\u0000" + it.text : ""; };
+  const again = new Set(c.repl.map(said));
+  const tag = (ix) => (again.has(said(ix)) ? '<span class="tag kept">kept</span>' : "");
+  const replaced = c.in || [];
+  h += `<h3>Items it replaced · ${replaced.length}</h3><div data-list="replaced">` + itemList(replaced, () => "", tag) + "</div>";
+  setDetail(h, { list: replaced, cls: () => "", tag });
 }
 
 function showCell(i) {
