@@ -255,3 +255,20 @@ def test_what_the_page_spells_is_what_search_finds(
         marks = p.locator("[data-testid=tool-output] mark").all_inner_texts()
         assert [m.lower() for m in marks] == ["\\u202eevil"], (query, marks)
     assert page.errors == []
+
+
+def test_the_headers_failed_count_answers_the_keyboard(
+    page: Page, failing_state: Path, tmp_path: Path
+) -> None:
+    """The header's red "N failed" filters the list to failures when clicked, but took no
+    focus: the first Tab went past it to the search box (review viewer26)."""
+    target = tmp_path / "page.html"
+    assert main(["view", str(failing_state), "-o", str(target)], out=io.StringIO()) == 0
+    p = page.open(target.as_uri())
+    p.keyboard.press("Tab")
+    assert p.evaluate("document.activeElement.id") == "count-failed"
+    p.keyboard.press("Enter")
+    assert p.is_checked("#only-failed")
+    failed = int(p.inner_text("#count-failed b"))
+    assert p.evaluate("window.__rt.stats().listRows") == failed
+    assert page.errors == []

@@ -111,8 +111,11 @@ function renderSummary() {
     `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
     // a log that never closed, or payloads a capture limit cut or left out
     (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
-    (failed ? ` · <span class="bad" id="count-failed"><b>${failed}</b> failed</span>` : "");
+    (failed ? ` · <span class="bad" id="count-failed" tabindex="0" role="button" title="list the failures only"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
-  if (bad) bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };
+  if (bad) {
+    bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };
+    bad.onkeydown = (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); bad.click(); } };
+  }
   document.title = "rollout " + vis(short(m.meta.rollout_id)) + " — " + m.threads.length + " " + noun(m.threads.length, "agent");
 }
