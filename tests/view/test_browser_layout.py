@@ -272,3 +272,21 @@ def test_the_headers_failed_count_answers_the_keyboard(
     failed = int(p.inner_text("#count-failed b"))
     assert p.evaluate("window.__rt.stats().listRows") == failed
     assert page.errors == []
+
+
+def test_the_details_headings_count_one_item_as_one(
+    page: Page, demo_state: Any, tmp_path: Path
+) -> None:
+    """An inference call's details read "Response · 1 items" (review viewer26)."""
+    p = page.open(_page(demo_state, tmp_path))
+    for n, call in enumerate(demo_state["inference_calls"].values()):
+        p.evaluate(f"window.__rt.select({call['inference_call_id']!r})")
+        heads = p.locator("#detail h3").all_inner_texts()
+        assert not any(re.search(r"\b1 ITEMS\b", head, re.IGNORECASE) for head in heads), heads
+        if n == 0:
+            assert any(re.search(r"\b\d+ ITEMS\b", head, re.IGNORECASE) for head in heads)
+    assert any(
+        re.search(r"\bResponse · 1 item\b", head, re.IGNORECASE)
+        for head in p.locator("#detail h3").all_inner_texts()
+    )
+    assert page.errors == []

@@ -346,7 +346,7 @@ function wire() {
       box.querySelector(".items").insertAdjacentHTML("beforeend", ids.map((ix) => itemHtml(ix, S.more.cls(ix), S.more.tag(ix))).join(""));
       watchThumbs(box);
       const rest = S.more.list.length - from - ids.length;
-      if (rest > 0) { more.dataset.more = String(from + ids.length); more.textContent = `show ${rest} more items`; } else more.parentElement.remove();
+      if (rest > 0) { more.dataset.more = String(from + ids.length); more.textContent = `show ${num(rest)} more ${noun(rest, "item")}`; } else more.parentElement.remove();
     }
   });
   // The links and buttons the details pane draws as spans answer Enter and Space as a click

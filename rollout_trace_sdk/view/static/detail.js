@@ -62,7 +62,7 @@ const CHUNK = 150;
 function itemList(ids, clsOf, tagOf) {
   const head = ids.slice(0, CHUNK).map((ix) => itemHtml(ix, clsOf(ix), tagOf(ix))).join("");
   const rest = ids.length - CHUNK;
-  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" tabindex="0" role="button" data-more="${CHUNK}">show ${rest} more items</span></p>` : "");
+  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" tabindex="0" role="button" data-more="${CHUNK}">show ${num(rest)} more ${noun(rest, "item")}</span></p>` : "");
 }
 
 // A raw payload a capture limit cut or left out, said where its items would be (as the
@@ -93,10 +93,10 @@ function showCall(i) {
   h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
   const onlyNew = S.onlyNew;
   const reqIds = onlyNew ? c.req.filter((x) => fresh.has(x)) : c.req;
-  h += `<h3>Conversation the model saw · ${c.req.length} items, ${fresh.size} new in this request <label class="check" style="display:inline-flex"><input type="checkbox" id="only-new"${onlyNew ? " checked" : ""}>only new</label></h3>`;
+  h += `<h3>Conversation the model saw · ${num(c.req.length)} ${noun(c.req.length, "item")}, ${fresh.size} new in this request <label class="check" style="display:inline-flex"><input type="checkbox" id="only-new"${onlyNew ? " checked" : ""}>only new</label></h3>`;
   if (!c.req.length) h += lostNote("request", c.rq);
   h += `<div data-list="req">` + itemList(reqIds, (ix) => (fresh.has(ix) ? "new" : ""), (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "")) + "</div>";
-  h += `<h3>Response · ${c.resp.length} items</h3>`;
+  h += `<h3>Response · ${num(c.resp.length)} ${noun(c.resp.length, "item")}</h3>`;
   if (!c.resp.length) h += lostNote("response", c.rs);
   h += itemList(c.resp, () => "resp", () => "");
   setDetail(h, { list: reqIds, cls: (ix) => (fresh.has(ix) ? "new" : ""), tag: (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "") });
@@ -178,7 +178,7 @@ function showCell(i) {
   let h = `<h2><i class="dot cell"></i>Code cell ${stTag(c.st)}</h2>` + kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)],
     ["started by", exec >= 0 ? toolLink(exec) : ""], ["runtime", esc(c.runtime)], ["duration", dur(c)], ["nested tools", c.nested.map(toolLink).join(", ")]]);
   h += `<h3>Source</h3><pre data-testid="cell-source">${hl(c.source || "")}</pre>`;
-  if (c.out.length) h += `<h3>Output · ${c.out.length} items</h3>` + itemList(c.out, () => "", () => "");
+  if (c.out.length) h += `<h3>Output · ${num(c.out.length)} ${noun(c.out.length, "item")}</h3>` + itemList(c.out, () => "", () => "");
   setDetail(h);
 }
 
