@@ -327,7 +327,7 @@ function wire() {
       S.tab = b.dataset.tab;
       for (const o of document.querySelectorAll(".tabs button")) o.classList.toggle("on", o === b);
       $("list").scrollTop = 0;
-      renderList(true);
+      if (S.tab === "calls") applyFilter(); else renderList(true);  // the calls' note again
     };
   }
   $("detail").addEventListener("click", (ev) => {

@@ -181,6 +181,7 @@ function renderAgents() {
   $("list-head").className = "row head agents";
   $("list-head").innerHTML = "<span>agent</span><span class=num>calls</span><span class=num>tools</span><span class=num>failed</span><span class=num>tokens in</span><span class=num>tokens out</span><span class=num>model time</span><span class=num>avg call</span>";
   const n = m.threads.length;
+  $("filter-note").textContent = `${num(n)} ${noun(n, "agent")}`;  // not the calls list's count
   $("list-spacer").style.height = n * ROW + "px";
   S.spacerRows = -1; // the calls list sets its own height again
   const first = Math.max(0, Math.floor(list.scrollTop / ROW) - 8);
