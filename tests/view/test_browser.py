@@ -690,3 +690,32 @@ def test_a_compaction_lists_the_items_it_replaced(
     assert 0 < kept < len(replaced)
     assert p.locator('[data-list="replaced"] .item .tag.kept').count() == kept
     assert page.errors == []
+
+
+def test_a_served_timeline_left_fitted_follows_the_growing_rollout(
+    page: Page, demo_bundle: Path, tmp_path: Path
+) -> None:
+    """Served, the timeline kept the span it was first fitted to: what the recorder wrote
+    next was drawn past its right edge until "fit" was pressed (review viewer26, following
+    a live recording). A view left fitted now grows with the rollout; one the user zoomed
+    or panned is kept."""
+    live = _serve_copy(demo_bundle, tmp_path)
+    log = live / "trace.jsonl"
+    whole = log.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    with ViewServer(live, 0) as server:
+        p = page.open(server.url)
+        v0, v1, t1 = p.evaluate("window.__rt.view()")
+        log.write_bytes(whole)
+        _touch(log)
+        p.evaluate("window.__rt.poll()")
+        p.wait_for_function(f"window.__rt.view()[2] > {t1}")
+        v0, v1, grown = p.evaluate("window.__rt.view()")
+        assert v0 == 0 and v1 >= grown
+        p.evaluate(f"window.__rt.zoom(0, {grown / 4})")  # the user's own window is kept
+        _touch(log)
+        p.evaluate("window.__rt.poll()")
+        p.wait_for_timeout(300)
+        assert p.evaluate("window.__rt.view()")[:2] == [0, grown / 4]
+    assert page.errors == []

@@ -125,11 +125,13 @@ function setModel(m, first) {
   let known = 0;
   for (const k of ["threads", "turns", "calls", "tools", "ops", "cells", "compactions"]) for (const o of m[k]) known = Math.max(known, o.e != null ? o.e : o.s || 0);
   S.known = known;
+  const fitted = !first && S.vx0 === 0 && S.vx1 === S.t1 * 1.02;
   buildRows();
   buildLanes();
   S.t0 = 0;
   S.t1 = Math.max(1, m.meta.end || 0, known);
-  if (first) { S.vx0 = 0; S.vx1 = S.t1 * 1.02; }
+  // A view left as fitted (served: the rollout grows) is fitted again; a zoomed or panned one kept.
+  if (first || fitted) { S.vx0 = 0; S.vx1 = S.t1 * 1.02; }
   if (first) {
     // A few lanes need less than the default pane: give the rest to the list and details.
     const pane = $("timeline-pane"), want = S.totalH + AXIS_H + 34;
@@ -390,6 +392,7 @@ window.__rt = { ready: false, select: (id) => { const h = S.byId.get(id); if (h)
     return null;
   },
   zoom: (t0, t1) => { S.vx0 = t0; S.vx1 = t1; drawNow(); },
+  view: () => [S.vx0, S.vx1, S.t1],  // the timeline's window and the rollout's span (tests)
   poll: () => poll(),  // a poll now (tests: the page polls every two seconds)
   scrollLanes: (y) => { S.scrollY = y; drawNow(); return S.scrollY; },
 };
