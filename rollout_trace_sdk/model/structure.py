@@ -355,7 +355,12 @@ def parse_event_line(line: bytes | str, schema: int = ev.SCHEMA_VERSION) -> ev.T
 def manifest_from_bytes(raw: bytes) -> ev.Manifest:
     """``manifest.json``; :class:`DecodeError` (or orjson's) for one serde refuses, a known
     field given twice included (the caller recomputes serde's message)."""
-    obj = orjson.loads(raw)
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        from .serde_errors import manifest_read  # serde may accept what orjson refuses
+
+        obj = manifest_read(raw)
     if isinstance(obj, list) and len(obj) == len(attrs.fields(ev.Manifest)):
         # serde takes a struct as a sequence of its fields, in declaration order
         obj = dict(zip((field.name for field in attrs.fields(ev.Manifest)), obj, strict=True))

@@ -200,6 +200,20 @@ def test_valid_event_line_has_no_error() -> None:
             "invalid value: integer `-1`, expected u32 at line 2 column 23",
         ),
         (MANIFEST + b"x", "trailing characters at line 9 column 2"),
+        # an unknown field's string is skipped by IoRead's ignore_str, which takes the control
+        # character before refusing it (a line's SliceRead does not: a column less)
+        (
+            MANIFEST.replace(b"{\n", b'{\n  "note": "a\x01b",\n', 1),
+            "control character (\\u0000-\\u001F) found while parsing a string at line 2 column 13",
+        ),
+        (
+            MANIFEST.replace(b"{\n", b'{\n  "note": ["\n"],\n', 1),
+            "control character (\\u0000-\\u001F) found while parsing a string at line 3 column 0",
+        ),
+        (
+            MANIFEST.replace(b'"r",\n  "started', b'"r\xff",\n  "started'),
+            "invalid unicode code point at line 5 column 24",
+        ),
         (b"\xff", "expected value at line 1 column 1"),
     ],
 )
@@ -210,6 +224,20 @@ def test_manifest_errors_match_serde(data: bytes, expected: str) -> None:
 def test_valid_manifest_has_no_error() -> None:
     assert serde.manifest_error(MANIFEST) is None
     assert serde.manifest_error(MANIFEST + b"\n") is None
+
+
+#: an unknown field's strings are skipped undecoded: bytes not UTF-8, lone surrogate escapes
+#: (Codex 0.169 and 0.171 reduce such a bundle; found by the string differential, seed 26701)
+ODD_UNKNOWN = MANIFEST.replace(
+    b"{\n", b'{\n  "note": {"k": ["\xff\xc3(", "\\ud800", "\\udc00x", "\xed\xa0\x80"]},\n', 1
+)
+
+
+def test_a_manifest_with_undecodable_unknown_strings_reads_as_serde_reads_it() -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(ODD_UNKNOWN)
+    assert serde.manifest_error(ODD_UNKNOWN) is None
+    assert codec.manifest_from_bytes(ODD_UNKNOWN) == codec.manifest_from_bytes(MANIFEST)
 
 
 def test_position_counts_bytes_and_resets_after_newline() -> None:
@@ -330,3 +358,29 @@ def test_serde_model_and_codec_agree_on_mutated_lines(data: st.DataObject, base:
     line[at_] = data.draw(st.sampled_from(b'{}[],:"\\ax0-e5tn\t '))
     raw = bytes(line) + b"\n"
     assert (serde.event_line_error(raw) is None) == _codec_verdict(raw), raw
+
+
+@pytest.mark.codex
+@pytest.mark.skipif(CODEX is None or _base_bundle() is None, reason="needs CODEX_BIN and corpus")
+@pytest.mark.parametrize(
+    "note",
+    [
+        b'"a\x01b"',
+        b'["\n"]',
+        b'"\\u12"',
+        b'{"k": ["\xff\xc3(", "\\ud800", "\\udc00x", "\xed\xa0\x80"]}',
+    ],
+)
+def test_manifest_unknown_fields_against_codex(note: bytes, tmp_path: Path) -> None:
+    """An unknown manifest field holding a string serde skips undecoded: the same state or
+    the same refusal (position included) as Codex."""
+    from rollout_trace_sdk.testing import reduce_and_compare
+
+    base = _base_bundle()
+    assert base is not None and CODEX is not None
+    bundle = tmp_path / "bundle"
+    shutil.copytree(base, bundle, ignore=shutil.ignore_patterns("expected_state.json"))
+    manifest = bundle / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b"{\n", b'{\n  "note": ' + note + b",\n", 1))
+    result = reduce_and_compare(bundle, CODEX, timeout=60)
+    assert result.same_text, result.explain()

@@ -41,6 +41,7 @@ from ._typed import (
     event_line_error,
     event_line_read,
     manifest_error,
+    manifest_read,
     string_list_error,
     string_struct_error,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "integer_error",
     "invalid_type",
     "manifest_error",
+    "manifest_read",
     "position",
     "recursion_error",
     "string_list_error",

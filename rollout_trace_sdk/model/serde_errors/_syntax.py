@@ -88,6 +88,9 @@ class _Scanner:
         self.i = 0
         self.depth = _RECURSION_LIMIT
         self.validate_utf8 = validate_utf8
+        #: serde_json's ``IoRead`` (``from_reader``, the manifest), which counts a byte once it
+        #: has taken it: a skipped string's control character is reported consumed
+        self.io_read = False
 
     # serde's two ways to report: at the current index, or just past the byte it peeked at.
     def error(self, message: str) -> _Fail:
@@ -370,9 +373,10 @@ class _Scanner:
             if byte == 0x22:
                 return
             if byte != 0x5C:
-                # serde's ``ignore_str`` reports the control character unconsumed (its
-                # ``parse_str`` consumes it first): one column earlier, no new line counted
-                self.i -= 1
+                # ``SliceRead::ignore_str`` reports the control character unconsumed (its
+                # ``parse_str`` consumes it first): one column earlier, no new line counted;
+                # ``IoRead`` takes every byte before looking at it
+                self.i -= not self.io_read
                 raise self.error(CONTROL_CHARACTER)
             escaped = self.take(EOF_STRING)
             if escaped == 0x75:  # u: four hex digits, whatever code point they make

@@ -188,14 +188,23 @@ _Nested = Callable[["_TypedScan"], None]
 
 
 class _TypedScan:
-    def __init__(self, data: bytes, name: str, fields: dict[str, tuple[bool, _Check]]) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        name: str,
+        fields: dict[str, tuple[bool, _Check]],
+        *,
+        io_read: bool = False,
+    ) -> None:
         self.s = _Scanner(data, validate_utf8=True)
+        self.s.io_read = io_read
         self.data = data
         self.name = name
         #: field -> (optional, check) in declaration order.
         self.fields = fields
         self.nested: dict[str, _Nested] = {}
-        self.io_read = False
+        #: read through serde_json's ``IoRead`` (``from_reader``): see :meth:`stopped`
+        self.io_read = io_read
         #: (start, end) of each unknown member's value: serde skipped it without reading it.
         self.skipped: list[tuple[int, int]] = []
 
@@ -486,21 +495,23 @@ def event_line_read(line: bytes, schema: int = 2) -> Any:
     parser here (serde skips those without reading them; so do we, by blanking them to 0)."""
     scan = _event_scan(line, schema)
     scan.document()
-    if scan.skipped:
-        parts = []
-        last = 0
-        for start, end in scan.skipped:
-            parts += [line[last:start], b"0"]
-            last = end
-        parts.append(line[last:])
-        line = b"".join(parts)
-    return structure.loads_wide_numbers(line)
+    return structure.loads_wide_numbers(_blanked(line, scan.skipped))
 
 
-def manifest_error(data: bytes) -> str | None:
-    """serde's message (with position) for ``manifest.json`` bytes, or None if acceptable."""
+def _blanked(data: bytes, skipped: list[tuple[int, int]]) -> bytes:
+    """``data`` with each value serde skipped unread (``skipped``: start, end) replaced by 0."""
+    parts = []
+    last = 0
+    for start, end in skipped:
+        parts += [data[last:start], b"0"]
+        last = end
+    parts.append(data[last:])
+    return b"".join(parts)
+
+
+def _manifest_scan(data: bytes) -> _TypedScan:
     text = _hook(str)
-    scan = _TypedScan(
+    return _TypedScan(
         data,
         "struct TraceBundleManifest",
         {
@@ -512,13 +523,31 @@ def manifest_error(data: bytes) -> str | None:
             "raw_event_log": (False, text),
             "payloads_dir": (False, text),
         },
+        io_read=True,  # Codex reads the manifest through serde_json::from_reader
     )
-    scan.io_read = True  # Codex reads the manifest through serde_json::from_reader
+
+
+def manifest_error(data: bytes) -> str | None:
+    """serde's message (with position) for ``manifest.json`` bytes, or None if acceptable."""
     try:
-        scan.document()
+        _manifest_scan(data).document()
     except _Fail as fail:
         return at(fail.message, data, fail.index)
     return None
+
+
+def manifest_read(data: bytes) -> Any:
+    """The JSON value of ``manifest.json`` bytes orjson refused, as serde reads them; a
+    :class:`DecodeError` with serde's message if it refuses them too. serde skips an unknown
+    field's value without decoding its strings (``ignore_str``: bytes not UTF-8 and lone
+    surrogate escapes pass, as Codex 0.169 and 0.171 accept them, found by the string
+    differential); those values are blanked to 0 here, as :func:`event_line_read` does."""
+    scan = _manifest_scan(data)
+    try:
+        scan.document()
+    except _Fail as fail:
+        raise DecodeError(at(fail.message, data, fail.index)) from None
+    return structure.loads_wide_numbers(_blanked(data, scan.skipped))
 
 
 def _check_string(value: Any) -> object:
