@@ -9,7 +9,7 @@ block. So:
   at a time, with ``O_NOFOLLOW`` — a symlink anywhere below the bundle root is refused, wherever
   it points, so no ``realpath`` race or check-then-open gap exists;
 * absolute paths, ``..`` components, empty paths and NUL bytes are refused before any system
-  call;
+  call (a NUL byte in Codex's words: its standard library refuses such a path the same way);
 * the last component is ``lstat``-ed first and opened only if it is a regular file (or a
   directory, reported as Codex reports one, see below); it is opened ``O_NONBLOCK`` so that even
   a FIFO swapped in between the two calls cannot hang us, and the open descriptor is ``fstat``-ed
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from .errors import ReduceError
-from .os_errors import os_error_text
+from .os_errors import NulInPath, os_error_text
 
 __all__ = ["BundleFileError", "BundleFiles", "line_limit", "os_error_text"]
 
@@ -224,7 +224,8 @@ class BundleFiles:
         if not isinstance(relpath, str):
             raise self._refuse(what, str(relpath), "it is empty")
         if "\0" in relpath:
-            raise self._refuse(what, relpath, "it contains a NUL byte")
+            # no file can be named so: Codex fails here too, and is worded as it is
+            raise self._os_failure(f"open {what}", relpath, NulInPath())
         if relpath.startswith("/"):
             raise self._refuse(what, relpath, "it is absolute (Codex would follow it)")
         parts = [p for p in relpath.split("/") if p not in ("", ".")]

@@ -152,3 +152,11 @@ def errno_text(code: int) -> str:
         ``"<musl text> (os error <code>)"``.
     """
     return f"{strerror(code)} (os error {code})"
+
+
+class NulInPath(OSError):
+    """A path holding a NUL byte: Rust's standard library refuses it before any system call
+    (an ``io::Error`` without an OS code), and Codex prints its text as it is."""
+
+    def __init__(self) -> None:
+        super().__init__("file name contained an unexpected NUL byte")

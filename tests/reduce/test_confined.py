@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import stat
 import sys
 import threading
@@ -14,6 +16,10 @@ import pytest
 
 from rollout_trace_sdk.reduce.confined import BundleFileError, BundleFiles, read_to_end
 from rollout_trace_sdk.reduce.errors import ReduceError
+from rollout_trace_sdk.reduce.os_errors import NulInPath
+from rollout_trace_sdk.testing import reduce_and_compare
+from tests.codex_oracle import codex_bin
+from tests.conftest import CONFORMANCE, conformance_bundles, needs_conformance
 
 
 @pytest.fixture
@@ -72,7 +78,6 @@ def test_iter_lines_reads_a_growing_log_as_it_stood_when_opened(bundle: Path) ->
         ("../secret.json", "'..'"),
         ("payloads/../../secret.json", "'..'"),
         ("payloads/../1.json", "'..'"),
-        ("payloads/1.json\0.txt", "NUL"),
     ],
 )
 def test_unsafe_paths_are_refused_before_any_system_call(
@@ -287,3 +292,39 @@ def test_read_to_end_reads_on_after_a_short_read_before_the_told_size() -> None:
         os.close(read_end)  # a writer still writing gets EPIPE, not a wait for ever
         writer.join()
     assert got == data
+
+
+def test_a_nul_byte_in_a_path_is_refused_in_codexs_words(bundle: Path) -> None:
+    """No file can be named with a NUL byte: Rust's standard library refuses such a path before
+    any system call, and Codex prints its text; so do we (nothing opened: the reader is
+    closed), as an OS-side failure (lenient replay passes over it, as over a missing file)."""
+    files = BundleFiles(bundle)
+    files.close()
+    error = _refusal(files, "payloads/1.json\0.txt")
+    assert not error.unsafe and isinstance(error.os_error, NulInPath)
+    assert error.cause == "file name contained an unexpected NUL byte"
+    assert _refusal(files, "../x\0").cause == error.cause  # before the '..' check, as Codex
+
+
+def _cited_paths(log: bytes) -> list[bytes]:
+    return sorted(set(re.findall(rb'"path":"(payloads/[^"]+)"', log)))
+
+
+@pytest.mark.codex
+@pytest.mark.skipif(codex_bin(2) is None, reason="needs CODEX_BIN")
+@needs_conformance
+def test_a_nul_byte_in_each_cited_path_reduces_as_codex_reduces_it(tmp_path: Path) -> None:
+    """Each payload path of a corpus bundle in turn given a NUL byte (one a handler reads, one
+    only the end-of-replay check reads): the same refusal as Codex 0.169 (found by the string
+    differential, where our refusal was worded as our own)."""
+    source = conformance_bundles(CONFORMANCE)[0]
+    paths = _cited_paths((source / "trace.jsonl").read_bytes())
+    assert paths
+    for number, path in enumerate(paths):
+        bundle = tmp_path / f"b{number}"
+        shutil.copytree(source, bundle, ignore=shutil.ignore_patterns("expected_state.json"))
+        log = bundle / "trace.jsonl"
+        nul = path.replace(b".json", b"\\u0000.json")
+        log.write_bytes(log.read_bytes().replace(b'"path":"' + path, b'"path":"' + nul))
+        result = reduce_and_compare(bundle, codex_bin(2) or "", timeout=60)
+        assert result.same_text, result.explain()
