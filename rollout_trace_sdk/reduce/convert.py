@@ -14,8 +14,9 @@ differently, is listed in ``docs/reducing.md``:
   schema-3 only payloads (prompts, model items, content values, tool-output payloads) and the
   confirmed-wait events are dropped (seq renumbered); so is an acceptance's payload that is
   not an agent message (0.171 reads a tool output there, 0.169 only an agent message); a cut
-  or omitted payload cannot be expressed in schema 2 and is refused, and so is a ``wait``
-  whose arguments name no cell (0.169 reads every wait's, 0.171 none).
+  or omitted payload cannot be expressed in schema 2 and is refused, and so is a tool call's
+  invocation 0.169 would refuse: not JSON to serde, or a ``wait`` whose arguments name no cell
+  (0.169 reads every invocation, 0.171 only a ``write_stdin``'s).
 """
 
 from __future__ import annotations
@@ -297,7 +298,7 @@ def _to_v2(
                 carried = _acceptance_v2(bundle, carried)
             payload = _map_refs(carried, store)
             if isinstance(payload, ev.ToolCallStarted):
-                _check_wait_v2(bundle, carried)
+                _check_invocation_v2(bundle, carried)
         seq += 1
         converted = attrs.evolve(event, schema_version=layout.SCHEMA_2, seq=seq, payload=payload)
         log.write(codec.event_line(converted, layout.SCHEMA_2))
@@ -406,15 +407,18 @@ def _check_receipt(body: Any, ref: ev.RawPayloadRef, item_id: str, schema: int) 
     )
 
 
-def _check_wait_v2(bundle: Bundle, started: ev.EventPayload) -> None:
-    """Refuse a ``wait`` whose arguments name no cell: 0.169 reads every wait's arguments and
-    refuses such a one, 0.171 links waits from confirmed-wait events and reads none."""
+def _check_invocation_v2(bundle: Bundle, started: ev.EventPayload) -> None:
+    """Refuse a tool call's invocation 0.169 would refuse. 0.169 parses every invocation in
+    its handler (a ``wait``'s names its cell), 0.171 only a ``write_stdin``'s (it links waits
+    from confirmed-wait events): a source 0.171 accepts may hold one that is not JSON to
+    serde (a lone surrogate escape: found by the string differential) or a wait naming no
+    cell."""
     assert isinstance(started, ev.ToolCallStarted)
     ref = started.invocation_payload
     if ref is None:
         return
     try:
-        wait_cell_id(_json(bundle, ref), ref.raw_payload_id)
+        wait_cell_id(bundle.load_payload(ref), ref.raw_payload_id)
     except ReduceError as exc:
         raise ReduceError(
             f"{exc.message}, which Codex 0.169 refuses; schema 2 cannot say so", cause=exc.cause

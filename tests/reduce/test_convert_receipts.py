@@ -21,7 +21,8 @@ def _scenario(root: Path, schema: int, steps: list[tuple[str, object]]) -> Path:
     """A one-thread, one-turn bundle of ``schema`` whose turn holds ``steps``: ``("accept",
     (item id, receipt body (its text if a string) or None, tool output body or None))``,
     ``("request", input)`` (an
-    inference started with that input), ``("tool", invocation)`` (a tool call started)."""
+    inference started with that input), ``("tool", invocation)`` (a tool call started; its
+    text if a string)."""
     from rollout_trace_sdk.model import events as ev
     from rollout_trace_sdk.testing import BundleBuilder
 
@@ -49,7 +50,11 @@ def _scenario(root: Path, schema: int, steps: list[tuple[str, object]]) -> Path:
                 started = ev.InferenceStarted(f"inf-{number}", thread, turn, "m", "p", ref)
                 b.event(started, thread=thread, turn=turn)
             else:
-                ref = b.payload("tool_invocation", value)
+                ref = (
+                    b.raw_payload("tool_invocation", value)
+                    if isinstance(value, str)
+                    else b.payload("tool_invocation", value)
+                )
                 summary = ev.GenericSummary("wait", None)
                 kind = ev.ToolCallKind.other("wait")
                 started_tool = ev.ToolCallStarted(
@@ -97,6 +102,38 @@ def test_a_wait_whose_arguments_name_no_cell_is_refused_for_schema_2(
     reduce_bundle(source)
     with pytest.raises(ReduceError, match=r"which Codex 0\.169 refuses; schema 2 cannot") as info:
         convert_bundle(source, tmp_path / "v2", 2)
+    assert info.value.line == 4 and info.value.seq == 4
+    assert not (tmp_path / "v2").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        (r'{"tool_name":"ex\uD800ec","payload":{}}', "unexpected end of hex escape"),
+        (r'{"tool_name":"x","payload":{"a":"\udc00"}}', "lone leading surrogate"),
+    ],
+)
+def test_an_invocation_0169_cannot_parse_is_refused_for_schema_2(
+    tmp_path: Path, text: str, cause: str
+) -> None:
+    """Codex 0.171 reads only a ``write_stdin``'s invocation; 0.169 parses every one in its
+    handler (serde's ``Value``, which refuses a lone surrogate escape) and refused the copy,
+    which was written (found by the string differential, seed 26703: a tool name given a
+    lone surrogate)."""
+    from rollout_trace_sdk.testing import reduce_and_compare
+
+    source = _scenario(tmp_path / "v3", 3, [("tool", text)])
+    codex = codex_bin(3)
+    if codex is not None:
+        result = reduce_and_compare(source, codex, timeout=60)
+        assert result.ours is not None and result.same, result.explain()
+    reduce_bundle(source)
+    with pytest.raises(ReduceError) as info:
+        convert_bundle(source, tmp_path / "v2", 2)
+    assert info.value.message == (
+        "parse payload raw_payload:1, which Codex 0.169 refuses; schema 2 cannot say so"
+    )
+    assert info.value.cause is not None and info.value.cause.startswith(cause)
     assert info.value.line == 4 and info.value.seq == 4
     assert not (tmp_path / "v2").exists()
 
