@@ -364,3 +364,18 @@ def test_the_count_line_says_files_written_not_files_with_secrets(tmp_path: Path
     assert code == 0, err
     line = out.splitlines()[1]
     assert re.fullmatch(r"\d+ secrets redacted \(.+\); \d+ files checked", line), line
+
+
+def test_a_manifest_codex_reads_past_orjson_is_redacted(tmp_path: Path) -> None:
+    """An unknown manifest field holding bytes that are not UTF-8 is skipped unread by
+    Codex's manifest reader (serde's ``ignore_str``), and ``reduce`` now reads past it too
+    (fuzz26); ``redact`` said the manifest was "not a JSON object" and refused the bundle."""
+    bundle = record_demo(tmp_path)
+    manifest = bundle / "manifest.json"
+    raw = manifest.read_bytes().rstrip()
+    assert raw.endswith(b"}")
+    manifest.write_bytes(raw[:-1] + b',"zz_extra":"\xc3("}\n')
+    before = state_of(bundle)
+    code, _, err = run("redact", bundle, "-o", tmp_path / "copy")
+    assert code == 0, err
+    assert state_of(tmp_path / "copy") == before
