@@ -21,9 +21,10 @@ from typing import Any
 #: ``{"op": "review", "instructions": ...}``, ``{"op": "queue", "id": ..., "input": [...]}``
 #: (a turn through the thread's queue), ``{"op": "rpc", "method": ..., "params": {...}}``
 #: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its
-#: latest finished turn's, a shell command's or compaction's included, a reverted one's not; ``"switch": true``: later actions run on the thread it returned; ``"wait_turn":
-#: true``: wait for a turn it started), ``{"op": "answer", "method": ..., "results": [...]}``
-#: (how the server's next requests of that method are answered, in turn; the last one
+#: latest finished turn's, a shell command's or compaction's included, a reverted one's not;
+#: ``"switch": true``: later actions run on the thread it returned; ``"wait_turn": true``:
+#: wait for a turn it started; ``"may_fail": true``: an error answer is expected),
+#: ``{"op": "answer", "method": ..., "results": [...]}`` (how the server's next requests of that method are answered, in turn; the last one
 #: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
 #: the ``thread/start`` parameters (and opts into the experimental API: dynamic tools, plan
 #: mode, thread/sample, the queue).
@@ -203,7 +204,12 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
         elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
             raw = json.dumps(action["params"]).replace("$THREAD", thread)
             params = json.loads(raw.replace("$TURN", finished[-1] if finished else ""))
-            result = server.request(action["method"], params)
+            try:
+                result = server.request(action["method"], params)
+            except RuntimeError:  # an error answer a scenario expects ("may_fail")
+                if not action.get("may_fail"):
+                    raise
+                continue
             # "switch": later actions run on the thread this one returned (its own turns)
             if action.get("switch") and result["thread"]["id"] != thread:
                 thread = result["thread"]["id"]

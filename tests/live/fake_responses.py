@@ -172,6 +172,8 @@ class FakeResponses(LoopbackServer):
             chunks = [json.dumps(rule.get("body", {})).encode()]
             handler.send_response(rule["http_status"])
             handler.send_header("content-type", "application/json")
+            for name, value in rule.get("headers", {}).items():  # ``Retry-After``, say
+                handler.send_header(name, value)
         else:
             chunks = self._stream(rule)
             handler.send_response(200)
@@ -195,8 +197,10 @@ class FakeResponses(LoopbackServer):
         """The rule's answer as server-sent events. Besides ``items``: ``deltas`` streams a
         message's text in pieces first; ``end`` is ``"completed"`` (the default),
         ``"incomplete"`` (``response.incomplete``, reason ``max_output_tokens``), ``"failed"``
-        (``response.failed`` with ``error``), ``"error"`` (an ``error`` event) or ``"cut"``
-        (the stream stops after the items, with no final event)."""
+        (``response.failed`` with ``error``), ``"error"`` (an ``error`` event), ``"cut"``
+        (the stream stops after the items, with no final event) or ``"cut_mid"`` (it stops
+        inside the last item: its ``added`` and, for a message, the first of its ``deltas``,
+        never its ``done``)."""
         response_id = f"resp_{next(self._ids)}"
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": {"id": response_id}}
@@ -221,8 +225,13 @@ class FakeResponses(LoopbackServer):
             events.append(
                 {"type": "response.output_item.done", "output_index": index, "item": item}
             )
-        usage = {**_USAGE, **rule.get("usage", {})}  # Codex needs every count
         end = rule.get("end", "completed")
+        if end == "cut_mid" and len(events) > 1:  # up to the last item's first delta
+            last = max(n for n, e in enumerate(events) if e["type"].endswith("item.added"))
+            deltas = [n for n, e in enumerate(events) if e["type"].endswith("text.delta")]
+            stop = next((n + 1 for n in deltas if n > last), last + 1)
+            events = events[:stop]
+        usage = {**_USAGE, **rule.get("usage", {})}  # Codex needs every count
         response: dict[str, Any] = {"id": response_id, "usage": usage}
         if end == "completed":
             events.append({"type": "response.completed", "response": response})

@@ -12,12 +12,16 @@ tool searches, a total budget, the multi-agent tools after a spawn; then generat
 searches, two-part messages, goals, a terminal fed stdin, reviews, named threads, per-turn model
 switches, approved patches, failing workers; then a sibling spawned beside a spawn, a worker
 trying a spawn of its own, a multi-agent v1 sub-agent before the first step, call items
-carrying an item id). App-server
+carrying an item id; and, drawn apart once more, the kinds of :mod:`tests.live.random_edges`:
+HTTP 429 / 503 with or without ``Retry-After``, a stream cut inside an item, the context window
+exceeded, ``--output-schema``). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
 cleaned background terminals, samples, queued turns and resumed threads (and now and then
 images in a turn's input, or a turn that spawns a worker and talks to it, or code mode with
-cells in turns and waits on them, or call items carrying an item id)."""
+cells in turns and waits on them, or call items carrying an item id; and from
+:mod:`tests.live.random_edges` namespaced and deferred dynamic tools, the approvals reviewer,
+direct MCP calls, an output schema, a throttled or cut answer)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ import json
 import random
 from typing import Any
 
+from tests.live.random_edges import vary_app_edges, vary_exec_edges
 from tests.live.random_kinds import (
     app_agents_turn,
     app_cells,
@@ -336,11 +341,13 @@ def random_scenario(seed: int) -> Scenario:
     if not {"agents", "compact"} & modes:
         rules[:0] = v1_agent(newest, rules)
     with_item_ids(newest, rules)
+    edges, files = vary_exec_edges(random.Random(f"edges-{seed}"), rules)  # drawn apart again
+    extra += edges
     return Scenario(
         f"random_{seed}",
         "Do what the script says.",
         rules,
-        files={"dot.png": PNG, "pic.png": PNG, "notes.txt": b"old line\n"},
+        files={"dot.png": PNG, "pic.png": PNG, "notes.txt": b"old line\n", **files},
         images=images,
         home_files=home_files,
         extra=extra,
@@ -569,6 +576,7 @@ def random_app_scenario(seed: int) -> Scenario:
         actions.append({"op": "turn", "text": "last go"})
     code = app_cells(random.Random(f"cells-{seed}"), rules)  # drawn apart, as the kinds above
     with_item_ids(random.Random(f"newest-{seed}"), rules)
+    code += vary_app_edges(random.Random(f"edges-{seed}"), setup, actions, rules)  # and again
     return Scenario(
         f"random_app_{seed}",
         "",

@@ -101,7 +101,9 @@ def exec_runs(
         f"model_providers.fake={provider}",
     ):
         argv += ["-c", setting]
-    argv += [*scenario.extra, "-s", scenario.sandbox, "--skip-git-repo-check"]
+    # ``$WORKSPACE`` in an option is the workspace (``--output-schema $WORKSPACE/schema.json``)
+    extra = [part.replace("$WORKSPACE", str(workspace)) for part in scenario.extra]
+    argv += [*extra, "-s", scenario.sandbox, "--skip-git-repo-check"]
     argv += ["-C", str(workspace)]
     # the scenario's prompt, then each later one in the same session (resumed: a new
     # process, the same CODEX_HOME), as the corpus ran them
