@@ -196,7 +196,8 @@ class FakeResponses(LoopbackServer):
     def _stream(self, rule: Rule) -> list[bytes]:
         """The rule's answer as server-sent events. Besides ``items``: ``deltas`` streams a
         message's text in pieces first; ``end`` is ``"completed"`` (the default),
-        ``"incomplete"`` (``response.incomplete``, reason ``max_output_tokens``), ``"failed"``
+        ``"incomplete"`` (``response.incomplete``, reason ``reason`` or ``max_output_tokens``),
+        ``"failed"``
         (``response.failed`` with ``error``), ``"error"`` (an ``error`` event), ``"cut"``
         (the stream stops after the items, with no final event) or ``"cut_mid"`` (it stops
         inside the last item: its ``added`` and, for a message, the first of its ``deltas``,
@@ -236,7 +237,7 @@ class FakeResponses(LoopbackServer):
         if end == "completed":
             events.append({"type": "response.completed", "response": response})
         elif end == "incomplete":
-            response["incomplete_details"] = {"reason": "max_output_tokens"}
+            response["incomplete_details"] = {"reason": rule.get("reason", "max_output_tokens")}
             events.append({"type": "response.incomplete", "response": response})
         elif end == "failed":
             response["error"] = rule.get("error", {"code": "server_error", "message": "scripted"})

@@ -91,6 +91,62 @@ def _overflow(edge: random.Random, name: str, match: dict[str, Any]) -> dict[str
     return rule
 
 
+#: errors in the stream that Codex tells apart by their code (``response.failed`` or an
+#: ``error`` event): a rate limit naming when to try again (retried after that), a quota, a
+#: plan's usage, an overloaded server, an unknown code; and an answer cut by a content filter
+_CODES = (
+    ("rate_limit_exceeded", "Rate limit reached for gpt-5.5. Please try again in 0.2s."),
+    ("rate_limit_exceeded", "Rate limit reached. Please try again in 1.5 seconds."),
+    ("insufficient_quota", "You exceeded your current quota."),
+    ("usage_not_included", "Your plan does not include this model."),
+    ("server_is_overloaded", "The server is overloaded."),
+    ("slow_down", "Slow down."),
+    ("no_such_code", "Something else."),
+    ("context_length_exceeded", "Your input exceeds the context window of this model."),
+)
+
+
+def _coded(codes: random.Random, name: str, rule: dict[str, Any]) -> dict[str, Any]:
+    """``rule``'s answer failing in the stream with one of :data:`_CODES` (after some of its
+    items, or none), or ending incomplete for a content filter."""
+    items = copy.deepcopy(rule["items"][: codes.randint(0, len(rule["items"]))])
+    failing: dict[str, Any] = {"name": name, "match": rule["match"], "times": 1, "items": items}
+    if codes.random() < 0.15:
+        failing.update(end="incomplete", reason="content_filter")
+        return failing
+    code, text = codes.choice(_CODES)
+    if codes.random() < 0.5:
+        failing.update(end="failed", error={"code": code, "message": text})
+    else:
+        failing.update(items=[], end="error", error={"code": code, "message": text})
+    return failing
+
+
+def vary_error_codes(
+    codes: random.Random, rules: list[dict[str, Any]], *, app: bool = False
+) -> tuple[str, ...]:
+    """Drawn from ``codes`` after :func:`vary_exec_edges` (or :func:`vary_app_edges`): some
+    steps' (app-server turns') first answer fails in the stream with a code Codex tells apart
+    (:func:`_coded`), retried as a stream or not. The extra options."""
+    steps = _app_turns(rules) if app else [rule for rule in rules if _a_step(rule)]
+    failing = [(rule, _coded(codes, f"edge_code_{rule['name']}", rule)) for rule in steps]
+    failing = [pair for pair in failing if codes.random() < 0.1]
+    for before, rule in failing:
+        rules.insert(rules.index(before), rule)
+    if failing and codes.random() < 0.7:
+        return ("-c", "model_providers.fake.stream_max_retries=1")
+    return ()
+
+
+def _a_step(rule: dict[str, Any]) -> bool:
+    return rule["name"].startswith("step") and "items" in rule
+
+
+def _app_turns(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rules answering an app-server turn's first request (``r3``, ``d0``, ``j90``)."""
+    return [rule for rule in rules if rule["name"][:1] in "rdj" and rule["name"][1:].isdigit()]
+
+
 def _retries(edge: random.Random) -> tuple[str, ...]:
     """How Codex retries a failed request: as a request, as a stream, both, or not at all."""
     kind = edge.choice(["request", "stream", "both", "none"])
@@ -108,7 +164,7 @@ def vary_exec_edges(
     """Draw :mod:`tests.live.random_edges`' ``codex exec`` kinds into ``rules`` (a failing rule
     goes just before the step it answers first, with the same match); the extra ``codex exec``
     options and workspace files they need."""
-    steps = [rule for rule in rules if rule["name"].startswith("step") and "items" in rule]
+    steps = [rule for rule in rules if _a_step(rule)]
     extra: tuple[str, ...] = ()
     files: dict[str, bytes] = {}
     failing: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (before this rule, this one)
@@ -253,7 +309,7 @@ def vary_app_edges(
         added.append(_schema_turn(edge, 90, rules))
     for action in added:  # each somewhere after the start and the answers
         actions.insert(edge.randint(_first_free(actions), len(actions)), action)
-    turns = [rule for rule in rules if rule["name"][:1] in "rdj" and rule["name"][1:].isdigit()]
+    turns = _app_turns(rules)
     if turns and edge.random() < 0.15:
         rule = edge.choice(turns)
         name = f"edge_fail_{rule['name']}"

@@ -29,7 +29,7 @@ import json
 import random
 from typing import Any
 
-from tests.live.random_edges import vary_app_edges, vary_exec_edges
+from tests.live.random_edges import vary_app_edges, vary_error_codes, vary_exec_edges
 from tests.live.random_kinds import (
     app_agents_turn,
     app_cells,
@@ -342,7 +342,7 @@ def random_scenario(seed: int) -> Scenario:
         rules[:0] = v1_agent(newest, rules)
     with_item_ids(newest, rules)
     edges, files = vary_exec_edges(random.Random(f"edges-{seed}"), rules)  # drawn apart again
-    extra += edges
+    extra += edges + vary_error_codes(random.Random(f"codes-{seed}"), rules)  # and again
     return Scenario(
         f"random_{seed}",
         "Do what the script says.",
@@ -577,6 +577,7 @@ def random_app_scenario(seed: int) -> Scenario:
     code = app_cells(random.Random(f"cells-{seed}"), rules)  # drawn apart, as the kinds above
     with_item_ids(random.Random(f"newest-{seed}"), rules)
     code += vary_app_edges(random.Random(f"edges-{seed}"), setup, actions, rules)  # and again
+    code += vary_error_codes(random.Random(f"codes-{seed}"), rules, app=True)
     return Scenario(
         f"random_app_{seed}",
         "",
