@@ -308,7 +308,7 @@ def vary_app_edges(
     if edge.random() < 0.15:
         added.append(_schema_turn(edge, 90, rules))
     for action in added:  # each somewhere after the start and the answers
-        actions.insert(edge.randint(_first_free(actions), len(actions)), action)
+        actions.insert(edge.choice(_places(actions)), action)
     turns = _app_turns(rules)
     if turns and edge.random() < 0.15:
         rule = edge.choice(turns)
@@ -323,9 +323,16 @@ def vary_app_edges(
     return extra
 
 
-def _first_free(actions: list[dict[str, Any]]) -> int:
-    """The first place after the ``start`` and the ``answer`` actions that precede any other."""
+def _places(actions: list[dict[str, Any]]) -> list[int]:
+    """Where an action may go: after the ``start`` and the ``answer`` actions that precede any
+    other, and not between a thread's ``thread/unsubscribe`` and its ``thread/resume`` (the
+    server no longer tells an unsubscribed client of the thread's turns: a turn there was
+    waited for in vain)."""
     at = 1
     while at < len(actions) and actions[at]["op"] == "answer":
         at += 1
-    return at
+    return [n for n in range(at, len(actions) + 1) if not _unsubscribes(actions[n - 1])]
+
+
+def _unsubscribes(action: dict[str, Any]) -> bool:
+    return action.get("method") == "thread/unsubscribe"
