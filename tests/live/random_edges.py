@@ -133,9 +133,27 @@ def vary_error_codes(
     failing = [pair for pair in failing if codes.random() < 0.1]
     for before, rule in failing:
         rules.insert(rules.index(before), rule)
+    guardian = [rule for rule in rules if rule["name"] == "edge_guardian"]
+    if guardian and codes.random() < 0.3:  # the reviewer's own requests fail, then answer
+        rules.insert(rules.index(guardian[0]), _fail_guardian(codes, guardian[0]))
     if failing and codes.random() < 0.7:
         return ("-c", "model_providers.fake.stream_max_retries=1")
     return ()
+
+
+def _fail_guardian(codes: random.Random, rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule failing the guardian's first requests (one, or three: every retry of a review
+    Codex makes, and more): HTTP 500 or 429, or a stream cut inside its answer."""
+    failing: dict[str, Any] = {"name": "edge_guardian_fails", "match": rule["match"]}
+    failing["times"] = codes.choice([1, 3])
+    kind = codes.choice(["http_500", "http_429", "cut"])
+    if kind == "cut":
+        failing.update(items=copy.deepcopy(rule["items"]), end="cut_mid", deltas=["{"])
+    else:
+        status = 500 if kind == "http_500" else 429
+        error = {"message": "reviewer down", "type": kind}
+        failing.update(http_status=status, body={"error": error})
+    return failing
 
 
 def _a_step(rule: dict[str, Any]) -> bool:
