@@ -14,7 +14,21 @@ deferred_tool``, ``app_server_named_thread_model_switch_and_direct_mcp_call`` an
   one found by a tool search, the approvals reviewer (``approvalsReviewer: auto_review``: a
   guardian rollout of its own, answering allow, deny or not JSON), an MCP tool called or a
   resource read by the client directly (``mcpServer/tool/call``, ``mcpServer/resource/read``),
-  a turn with an ``outputSchema``, and a turn's answer throttled or cut and retried.
+  a turn with an ``outputSchema``, and a turn's answer throttled or cut and retried;
+* :func:`vary_error_codes` (both, ``codes-SEED``): a first answer failing in the stream with a
+  code Codex tells apart, or incomplete for a content filter; the reviewer's requests failing.
+
+What both builds write (session 26's runs): an HTTP 429 is one failed inference ("exceeded
+retry limit, last status: 429 ...", or Codex's quota text) ending the turn, retried by a stream
+retry only when it named a ``Retry-After``; a 500 / 503 is retried below the trace (one
+inference) by a request retry, else it is a failed inference (its text names the URL) that a
+stream retry follows with a new one; a stream cut, inside an item or not, is a failed
+inference keeping the items completed before the cut, then a new one if a stream retry is
+left; the context window exceeded (an HTTP 400 or ``response.failed``) is a failed inference
+and a failed turn, never a compaction or a retry (in an ``error`` event Codex tells only a stream
+closed before ``response.completed``, retried as a cut); an output schema is only the request's ``text.format`` (the answer is
+not checked); the reviewer is a bundle of its own, its verdict the escalated call's output in
+the session's; a direct ``mcpServer/...`` call writes nothing.
 """
 
 from __future__ import annotations
