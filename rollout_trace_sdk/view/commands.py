@@ -39,7 +39,10 @@ def add_parsers(commands: Any) -> None:
     show.add_argument(
         "--call",
         metavar="ID",
-        help="only this inference call (its conversation), tool call or code cell (id or its prefix)",
+        help=(
+            "only this inference call (its conversation), tool call, code cell or compaction"
+            " (id or its prefix)"
+        ),
     )
     show.add_argument("--full", action="store_true", help="do not truncate outputs")
     show.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")

@@ -14,8 +14,6 @@ the HTML viewer does.
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final, TextIO
 
@@ -27,6 +25,7 @@ from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
 from .show_format import Line as Line
 from .show_format import Segment as Segment
+from .show_format import action_label, guardrail_lines, kind_words
 from .show_format import clip as _clip
 from .show_format import counted as _counted
 from .show_format import duration as _duration
@@ -155,7 +154,7 @@ class _Transcript:
         for n, turn in enumerate(m["turns"]):
             for name, triggered, at in turn.get("g", ()) if turn["t"] == t else ():
                 at = at if at is not None else turn.get("s") or 0
-                entries.append((at, 2, turn.get("q") or 0, n, _guardrail(name, triggered)))
+                entries.append((at, 2, turn.get("q") or 0, n, guardrail_lines(name, triggered)))
             if turn["t"] == t and turn.get("st") in _FAILED:
                 # at its end, after what it ran (nothing ends the same millisecond later)
                 at = turn.get("e") if turn.get("e") is not None else turn.get("s") or 0
@@ -260,7 +259,7 @@ class _Transcript:
             elif ix not in self.tool_items:
                 # what the model did that no tool call records (a web search it ran itself,
                 # a local shell call the agent did not run): still what happened
-                label = _action_label(kind, item["text"])
+                label = action_label(kind, item["text"])
                 yield Line(2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), "")))
 
     def tool(self, n: int, indent: int = 2, *, in_cell: bool = False) -> Iterator[Line]:
@@ -314,7 +313,7 @@ class _Transcript:
                     indent + 1,
                     (
                         (
-                            f"⇢ {_kind(edge)} → {self.lane(edge['to'])}",
+                            f"⇢ {kind_words(edge)} → {self.lane(edge['to'])}",
                             "bold magenta",
                         ),
                     ),
@@ -381,13 +380,17 @@ class _Transcript:
             named = ", ".join(str(w.get("call_id") or short_id(w["id"])) for w in tools)
             yield Line(indent + 1, ((f"waited on by {named}", "dim"),))
 
-    def compaction(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
+    def compaction(self, compaction: Mapping[str, Any], indent: int = 1) -> Iterator[Line]:
+        """A compaction with its id (``--call`` takes it back, as the page's ``#compaction=``
+        link does) and its replacement history; a request that installed nothing, its status."""
+        ident = (f"{short_id(compaction.get('id'))} · ", "dim")
         if compaction.get("req"):  # a request that installed nothing
             failed = compaction.get("st") in _FAILED
             yield Line(
-                1,
+                indent,
                 (
                     ("⟲ compaction request ", "bold magenta"),
+                    ident,
                     (
                         f"{compaction.get('st')} · {_duration(compaction)}",
                         "red" if failed else "dim",
@@ -396,9 +399,10 @@ class _Transcript:
             )
             return
         yield Line(
-            1,
+            indent,
             (
                 ("⟲ compaction ", "bold magenta"),
+                ident,
                 (
                     f"{compaction['inputs']} items → {len(compaction['repl'])} · {_duration(compaction)}",
                     "dim",
@@ -408,12 +412,14 @@ class _Transcript:
         for ix in compaction["repl"]:
             item = self.m["items"][ix]
             yield Line(
-                2, ((f"{item.get('role')}: ", "magenta"), (_clip(item["text"], self.full), ""))
+                indent + 1,
+                ((f"{item.get('role')}: ", "magenta"), (_clip(item["text"], self.full), "")),
             )
 
     def one_call(self, ident: str) -> Iterator[Line] | None:
-        """The conversation one inference call saw (new items marked), or one tool call: by
-        its id, or an id prefix only one call has (the short ids the transcript prints).
+        """The conversation one inference call saw (new items marked), one tool call, one
+        code cell or one compaction: by its id, or an id prefix only one of them has (the
+        short ids the transcript prints).
 
         Raises:
             LookupError: the prefix starts the ids of more than one call.
@@ -430,20 +436,49 @@ class _Transcript:
         for n, cell in enumerate(self.cells):
             if names(ident, cell["id"]):
                 return self._cell_alone(n)
+        compactions: list[Mapping[str, Any]] = m["compactions"]
+        for compaction in compactions:
+            if names(ident, compaction["id"]):
+                return self._compaction_alone(compaction)
 
         calls = [n for n, call in enumerate(m["calls"]) if abbreviates(ident, str(call["id"]))]
         tools = [n for n, tool in enumerate(m["tools"]) if abbreviates(ident, str(tool["id"]))]
         cells = [n for n, cell in enumerate(self.cells) if abbreviates(ident, str(cell["id"]))]
-        if len(calls) + len(tools) + len(cells) > 1:
-            found = len(calls) + len(tools) + len(cells)
-            raise LookupError(f"{ident!r} starts {found} call or cell ids; give more of it")
+        cmps = [c for c in compactions if abbreviates(ident, str(c["id"]))]
+        found = len(calls) + len(tools) + len(cells) + len(cmps)
+        if found > 1:
+            raise LookupError(
+                f"{ident!r} starts {found} call, cell or compaction ids; give more of it"
+            )
         if calls:
             return self._conversation(calls[0])
         if tools:
             return self._tool_alone(tools[0])
         if cells:
             return self._cell_alone(cells[0])
+        if cmps:
+            return self._compaction_alone(cmps[0])
         return None
+
+    def _compaction_alone(self, compaction: Mapping[str, Any]) -> Iterator[Line]:
+        """One compaction: what it replaced (every item, as the page's details list them) and
+        the replacement history."""
+        what = "compaction request" if compaction.get("req") else "compaction"
+        lane = self.lane(compaction["t"])
+        yield Line(0, ((f"{what} {compaction['id']} in {lane}", "bold"),))
+        yield from self.compaction(compaction)
+        if compaction.get("req"):
+            return
+        yield Line(1, ((f"replaced: {_counted(len(compaction['in']), 'item')}", "bold"),))
+        for ix in compaction["in"]:
+            item = self.m["items"][ix]
+            yield Line(
+                2,
+                (
+                    (f"{short_id(item['id'])} {item.get('role')}: ", "dim"),
+                    (_clip(item["text"], self.full), ""),
+                ),
+            )
 
     def _cell_alone(self, c: int) -> Iterator[Line]:
         cell = self.cells[c]
@@ -504,30 +539,6 @@ _ROLE_STYLE: Final = {
 }
 
 
-def _guardrail(name: str, triggered: bool) -> Iterator[Line]:
-    """An Agents SDK guardrail the turn ran (its protocol event; see ``guardrails.py``): one
-    that tripped failed the turn, which says why at its end."""
-    if triggered:
-        yield Line(1, ((f"✗ guardrail {name} tripped", "bold red"),))
-    else:
-        yield Line(1, ((f"✓ guardrail {name} passed", "green"),))
-
-
-def _kind(record: Mapping[str, Any]) -> str:
-    """An edge's or item's kind as words; a state may lack it (it is read, not required)."""
-    kind = record.get("kind")
-    return kind.replace("_", " ") if isinstance(kind, str) else "unknown"
-
-
-def _action_label(kind: Any, text: str) -> str:
-    """How an item no tool call records is named: its JSON ``type`` when its text is one
-    (``web_search_call``, ``local_shell_call``), else its kind."""
-    if text.startswith("{"):
-        with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not an object
-            kind = json.loads(text).get("type") or kind
-    return str(kind or "item").replace("_", " ")
-
-
 def transcript_lines(
     state: Mapping[str, Any],
     *,
@@ -542,8 +553,8 @@ def transcript_lines(
         state: the reduced state as plain JSON values.
         thread: only the agent with this path, thread id or unambiguous thread id prefix
             (None = all, tree order).
-        call: only this inference call's conversation, this tool call, or this code cell
-            with the calls it made (its id, or an unambiguous id prefix).
+        call: only this inference call's conversation, this tool call, this code cell
+            with the calls it made, or this compaction (its id, or an unambiguous id prefix).
         full: do not truncate outputs and arguments.
         reports: what our recorder said of the recording (``reports.recorder_reports``),
             said under the header.
@@ -562,7 +573,9 @@ def transcript_lines(
     if call is not None:
         found = t.one_call(call)
         if found is None:
-            raise LookupError(f"no inference call, tool call or code cell {call!r} in this rollout")
+            raise LookupError(
+                f"no inference call, tool call, code cell or compaction {call!r} in this rollout"
+            )
         return [*lines, *found]
     threads = thread_tree_order(model["threads"])
     if thread is not None:

@@ -3,7 +3,9 @@ and statuses read, and where long texts are cut. ``show`` prints with them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import attrs
@@ -136,3 +138,27 @@ def tool_error_text(model: Mapping[str, Any], tool: Mapping[str, Any]) -> str:
         if isinstance(text, str) and text and text not in parts:
             parts.append(text)
     return "\n".join(parts)
+
+
+def guardrail_lines(name: str, triggered: bool) -> Iterator[Line]:
+    """An Agents SDK guardrail the turn ran (its protocol event; see ``guardrails.py``): one
+    that tripped failed the turn, which says why at its end."""
+    if triggered:
+        yield Line(1, ((f"✗ guardrail {name} tripped", "bold red"),))
+    else:
+        yield Line(1, ((f"✓ guardrail {name} passed", "green"),))
+
+
+def kind_words(record: Mapping[str, Any]) -> str:
+    """An edge's or item's kind as words; a state may lack it (it is read, not required)."""
+    kind = record.get("kind")
+    return kind.replace("_", " ") if isinstance(kind, str) else "unknown"
+
+
+def action_label(kind: Any, text: str) -> str:
+    """How an item no tool call records is named: its JSON ``type`` when its text is one
+    (``web_search_call``, ``local_shell_call``), else its kind."""
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not an object
+            kind = json.loads(text).get("type") or kind
+    return str(kind or "item").replace("_", " ")

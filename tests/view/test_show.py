@@ -51,7 +51,8 @@ def test_transcript_tells_the_story_in_order(demo_state: Any) -> None:
         "spawn_agent call_0_spawn",
         "⇢ spawn agent → /root/helper_0 (Helper 0)",
         "assistant from /root/helper_0",
-        "⟲ compaction 16 items → 2",
+        "⟲ compaction ",
+        " · 16 items → 2",
         "assistant: Episode 0 done",
         "━━ /root/helper_0 (Helper 0)",
         "spawned by /root",
@@ -135,7 +136,7 @@ def test_cli_show_piped_is_plain_and_errors_are_clear(demo_bundle: Path) -> None
     assert out.getvalue().startswith("rollout ") and "\x1b[" not in out.getvalue()
     out, err = io.StringIO(), io.StringIO()
     assert main(["show", str(demo_bundle), "--call", "nope"], out=out, err=err) == 1
-    assert "no inference call, tool call or code cell 'nope'" in err.getvalue()
+    assert "no inference call, tool call, code cell or compaction 'nope'" in err.getvalue()
     out, err = io.StringIO(), io.StringIO()
     assert main(["show", str(demo_bundle / "missing")], out=out, err=err) == 1
     assert "missing" in err.getvalue() and "Traceback" not in err.getvalue()
@@ -278,7 +279,7 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
     [
         ("web_search_call", ['"query":"rollout trace format"', '"url":"https://example.com/docs"']),
         ("local_shell_call", ['"command":["echo","legacy-shell"]']),
-        ("compaction_remote_failed", ["⟲ compaction request failed · "]),
+        ("compaction_remote_failed", ["⟲ compaction request compaction_request:1 · failed · "]),
     ],
 )
 def test_what_no_tool_call_records_is_still_shown(scenario: str, expected: list[str]) -> None:
@@ -428,7 +429,7 @@ def test_show_call_takes_a_code_cell(cells_bundle: Path) -> None:
     assert "code cell code_cell:cell_ok in /root" in ok
     _line_of(ok, "⚙ exec_command nested-1 · completed")
     assert "→ quokka" in ok
-    with pytest.raises(LookupError, match="starts 2 call or cell ids"):
+    with pytest.raises(LookupError, match="starts 2 call, cell or compaction ids"):
         transcript_lines(load_state(cells_bundle), call="code_cell:")
 
 
@@ -462,6 +463,28 @@ def test_codex_code_cells_hold_their_calls_and_their_waits_name_them(bundle: Pat
             assert rows[at + 2].strip() == f"⧗ waits on code cell {cell['code_cell_id']} · {status}"
             alone = _plain(state, call=cell["code_cell_id"])
             assert "slow-done" in alone  # what the wait returned: the yielded cell's output
+
+
+def test_a_compaction_prints_its_id_and_call_takes_it(demo_state: Any) -> None:
+    """``show`` printed no compaction id and ``--call`` took none, though the page's
+    ``#compaction=`` link names one (viewer26): printed, and taken back whole, as printed or
+    as a prefix, as other ids are."""
+    compaction = next(iter(demo_state["compactions"].values()))
+    ident = compaction["compaction_id"]
+    printed = short_id(ident)
+    _line_of(_plain(demo_state), f"⟲ compaction {printed} · 16 items → 2 · ")
+    alone = _plain(demo_state, call=ident)
+    assert f"compaction {ident} in /root" in alone
+    assert "replaced: 16 items" in alone and "assistant: [encrypted_content]" in alone
+    assert _plain(demo_state, call=printed) == alone == _plain(demo_state, call=ident[:-3])
+    # a request that installed nothing is named by its request id (the page's link too)
+    state = orjson.loads(orjson.dumps(demo_state))
+    request = next(iter(state["compaction_requests"].values()))
+    request["execution"]["status"] = "failed"
+    request["compaction_id"] = "never-installed"
+    rid = request["compaction_request_id"]
+    _line_of(_plain(state), f"⟲ compaction request {rid} · failed · ")
+    assert f"compaction request {rid} in /root" in _plain(state, call=rid)
 
 
 def test_a_failed_compaction_request_is_counted_as_the_page_counts_it(demo_state: Any) -> None:
