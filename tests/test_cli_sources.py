@@ -146,7 +146,7 @@ def test_latest_picks_the_newest_bundle(tmp_path: Path, root: Path) -> None:
     code, out, _ = run("validate", root, "--latest")
     assert code == 0 and out.startswith(f"OK {_newest(root)}")
     code, out, _ = run("summary", root, "--latest")
-    assert code == 0 and "failures (1)" in out and "inference call" in out
+    assert code == 0 and "failures (1 call)" in out and "inference call" in out
     code, out, _ = run("redact", root, "--latest", "-o", tmp_path / "clean")
     assert code == 0 and out.startswith(str(tmp_path / "clean"))
     code, out, err = run("convert", root, "--latest", "--to", "2", "-o", tmp_path / "v2")

@@ -22,6 +22,10 @@ from .visible import visible
 SUMMARY_VERSION: Final = 1
 #: Statuses counted as failures.
 FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
+#: The failures the page's "N failed" counts (its "failures only" rows): inference calls, tool
+#: calls, compaction requests and code cells; not turns, threads or terminal operations (the
+#: turn or agent a failed call ended says so; an operation is its tool call's).
+CALL_FAILURES: Final = frozenset({"inference_call", "tool_call", "compaction_request", "code_cell"})
 #: Longest error text kept per failure (the raw payloads have the rest).
 MAX_ERROR_CHARS: Final = 2_000
 
@@ -194,9 +198,10 @@ class _Summary:
             _add_tokens(tokens, call.get("usage"))
         failures = self.failures(threads, turns, calls, tools, ops, requests, cells)
         failed = Counter(f["thread_id"] for f in failures)
+        failed_calls = Counter(f["thread_id"] for f in failures if f["type"] in CALL_FAILURES)
         lists: dict[str, list[dict[str, Any]]] = {
             "models": self.models(calls),
-            "agents": self.agents(threads, calls, tools, failed),
+            "agents": self.agents(threads, calls, tools, failed, failed_calls),
             "tools_by_kind": self.tool_kinds(tools),
             "compactions": self.compactions(compactions, requests),
             "terminal_sessions": self.sessions(sessions),
@@ -211,7 +216,9 @@ class _Summary:
         return {
             "summary_version": SUMMARY_VERSION,
             "rollout": self.rollout(),
-            "thread": self.agents(threads, calls, tools, failed)[0] if self.only else None,
+            "thread": self.agents(threads, calls, tools, failed, failed_calls)[0]
+            if self.only
+            else None,
             "totals": {
                 "threads": len(threads),
                 "turns": _by_status(turns),
@@ -229,6 +236,8 @@ class _Summary:
                 "tokens": tokens,
                 "model_time_ms": sum(_duration(c) or 0 for c in calls),
                 "tool_time_ms": sum(_duration(t) or 0 for t in tools),
+                "failed_calls": sum(failed_calls.values()),
+                "failures_by_type": dict(sorted(Counter(f["type"] for f in failures).items())),
             },
             **lists,
             "calls": self.timeline(calls, tools, compactions, limit) if self.only else None,
@@ -263,10 +272,11 @@ class _Summary:
         calls: Iterable[_Obj],
         tools: Iterable[_Obj],
         failed: Mapping[Any, int],
+        failed_calls: Mapping[Any, int],
     ) -> list[dict[str, Any]]:
         """One row per agent; ``failures`` is its rows in the failures list (``failed``, by
         thread id): its own status, turns, calls, tools, terminal operations, compaction
-        requests and code cells."""
+        requests and code cells; ``failed_calls`` those the page counts (``CALL_FAILURES``)."""
         rows: dict[Any, dict[str, Any]] = {}
         for order, thread in enumerate(threads):
             rows[thread.get("thread_id")] = {
@@ -279,6 +289,7 @@ class _Summary:
                 "inference_calls": 0,
                 "tool_calls": 0,
                 "failures": failed.get(thread.get("thread_id"), 0),
+                "failed_calls": failed_calls.get(thread.get("thread_id"), 0),
                 **_tokens(),
                 "_order": order,
             }

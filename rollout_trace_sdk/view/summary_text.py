@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
 from .capture import recording_words
-from .show_format import short_id
-from .summary import FAILED
+from .show_format import counted, short_id
+from .summary import CALL_FAILURES, FAILED
 from .visible import visible
 
 Segment = tuple[str, str]  # (text, rich style; "" for none)
@@ -168,6 +168,34 @@ def _title(name: str, total: int, omitted: int) -> TextLine:
     return [(f"{name} ", "bold"), (f"({total:,}{shown})", "dim")]
 
 
+def _failures_title(totals: Mapping[str, Any], omitted: int) -> TextLine:
+    """``failures (1 call · also 1 turn, 1 terminal operation)``: first the failed calls, what
+    the page's "N failed" counts (rows of its calls list: inference calls, tool calls,
+    compaction requests, code cells), then the turns, agents and terminal operations listed
+    with them, which the page does not count (the call's agent or tool call says so)."""
+    by_type: Mapping[str, int] = totals["failures_by_type"]
+    calls = totals["failed_calls"]
+    also = [
+        counted(n, _FAILURE_WORDS.get(kind, kind.replace("_", " ")))
+        for kind, n in sorted(by_type.items(), key=lambda kv: _FAILURE_ORDER.get(kv[0], 9))
+        if kind not in CALL_FAILURES and n
+    ]
+    shown = (
+        f"; first {sum(by_type.values()) - omitted:,} shown, --limit N for more" if omitted else ""
+    )
+    text = counted(calls, "call") + (f" · also {', '.join(also)}" if also else "")
+    return [("failures ", "bold"), (f"({text}{shown})", "dim")]
+
+
+#: How the failures the page does not count are named, and in what order.
+_FAILURE_WORDS: Final = {
+    "thread": "agent",
+    "turn": "turn",
+    "terminal_operation": "terminal operation",
+}
+_FAILURE_ORDER: Final = {"thread": 0, "turn": 1, "terminal_operation": 2}
+
+
 def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
     """The summary as styled lines, none longer than ``width``.
 
@@ -252,7 +280,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
     if failures or omitted["failures"]:
         lines += [
             [("", "")],
-            _title("failures", len(failures) + omitted["failures"], omitted["failures"]),
+            _failures_title(summary["totals"], omitted["failures"]),
         ]
         for failure in failures:
             what = failure.get("name")
@@ -310,10 +338,13 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
                 _ms(row["wall_ms"]),
                 _n(row["inference_calls"]),
                 _n(row["tool_calls"]),
-                _n(row["failures"]),
+                _n(row["failed_calls"]),
                 _n(row["input_tokens"]),
                 _n(row["output_tokens"]),
-                style={1: _status_style(row["status"]), 5: "bold red" if row["failures"] else ""},
+                style={
+                    1: _status_style(row["status"]),
+                    5: "bold red" if row["failed_calls"] else "",
+                },
             )
         lines += listed("agents by tokens in", "agents", table)
 

@@ -22,6 +22,7 @@ import pytest
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.serve import ViewServer
 
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import (
     HOSTILE_ID,
     PLANTED_ERROR,
@@ -718,4 +719,24 @@ def test_a_served_timeline_left_fitted_follows_the_growing_rollout(
         p.evaluate("window.__rt.poll()")
         p.wait_for_timeout(300)
         assert p.evaluate("window.__rt.view()")[:2] == [0, grown / 4]
+    assert page.errors == []
+
+
+@needs_conformance_v3
+def test_the_failed_count_says_what_it_counts_and_agrees_with_summary(
+    page: Page, tmp_path: Path
+) -> None:
+    """The header read "1 failed" and summary "failures (3)" for the same rollout (viewer26):
+    both count the calls list's rows that failed (summary then names the turn and terminal
+    operation it lists besides), and the header says so on it."""
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.summary import build_summary
+
+    [bundle] = sorted((CONFORMANCE_V3 / "app_server_turn_interrupt").glob("trace-*"))
+    p = page.open(_write_page(bundle, tmp_path / "interrupted.html"))
+    failed = build_summary(load_state(bundle))["totals"]["failed_calls"]
+    assert p.inner_text("#count-failed") == f"{failed} failed" == "1 failed"
+    title = p.get_attribute("#count-failed", "title") or ""
+    assert title.startswith("1 failed, aborted or cancelled call (inference calls, tool calls,")
+    assert "not turns or agents" in title
     assert page.errors == []

@@ -13,6 +13,8 @@ import pytest
 from rollout_trace_sdk.view.summary import SUMMARY_VERSION, build_summary
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
 
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+
 
 def _execution(start: int, end: int | None, status: str, seq: int = 0) -> dict[str, Any]:
     return {
@@ -416,3 +418,42 @@ def test_the_headings_wrap_and_lose_nothing(demo_state: Any, width: int) -> None
             if agent is not None:
                 assert "".join(heading.split()).count("".join(agent.split())) == 1
                 assert summary["thread"]["status"] in heading
+
+
+@needs_conformance_v3
+@pytest.mark.parametrize(
+    ("scenario", "title", "agents_failed"),
+    [
+        ("app_server_turn_interrupt", "failures (1 call · also 1 turn, 1 terminal operation)", 1),
+        ("multi_agent_v2_child_failure", "failures (1 call · also 1 turn)", 1),
+        ("compaction_remote_failed", "failures (1 call · also 1 turn)", 1),
+        ("unknown_tool", "failures (1 call)", 1),
+    ],
+)
+def test_the_failure_count_is_what_the_pages_counts(
+    scenario: str, title: str, agents_failed: int
+) -> None:
+    """The page's header read "1 failed" and summary "failures (3)" (viewer26): summary also
+    counted failed turns and terminal operations. Its title leads with the page's count
+    (failed calls: inference calls, tool calls, compaction requests, code cells), then says
+    what else it lists; the agents table's "failed" is the page's Agents tab's."""
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.model import build_view_model
+    from rollout_trace_sdk.view.show_format import FAILED
+
+    [bundle] = sorted((CONFORMANCE_V3 / scenario).glob("trace-*"))
+    state = load_state(bundle)
+    model = build_view_model(state)
+    rows = model["calls"] + model["tools"] + model["compactions"] + model["cells"]
+    page = sum(1 for row in rows if row.get("st") in FAILED)  # static/list.js failedCount
+    summary = build_summary(state)
+    assert summary["totals"]["failed_calls"] == page
+    assert sum(a["failed_calls"] for a in summary["agents"]) == page
+    out = io.StringIO()
+    render_plain(summary_lines(summary, 120), out)
+    text = out.getvalue()
+    assert title in text.splitlines(), text
+    agents = text.split("agents by tokens in")[1].splitlines()
+    assert agents[1].split()[-3:] == ["failed", "in", "out"]
+    failed_column = [line.split()[-3] for line in agents[2:] if line.strip()]  # paths have spaces
+    assert sum(int(n) for n in failed_column if n.isdigit()) == agents_failed, text

@@ -111,7 +111,8 @@ function renderSummary() {
     `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
     // a log that never closed, or payloads a capture limit cut or left out
     (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
-    (failed ? ` · <span class="bad" id="count-failed" tabindex="0" role="button" title="list the failures only"><b>${failed}</b> failed</span>` : "");
+    // what it counts, said on it: rows of the calls list (as summary's "failures (N calls …)")
+    (failed ? ` · <span class="bad" id="count-failed" tabindex="0" role="button" title="${failed} failed, aborted or cancelled ${noun(failed, "call")} (inference calls, tool calls, compactions and code cells; not turns or agents, which an agent's details list): click to list them only"><b>${failed}</b> failed</span>` : "");
   const bad = $("count-failed");
   if (bad) {
     bad.onclick = () => { $("only-failed").checked = true; S.onlyFailed = true; applyFilter(); };
