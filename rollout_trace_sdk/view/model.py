@@ -501,6 +501,34 @@ def build_view_model(state: _Obj) -> dict[str, Any]:
     return model
 
 
+def last_known_unix_ms(state: _Obj) -> int:
+    """The last start or end any thread, turn, call, terminal operation, code cell or
+    compaction request has: where the page draws an unfinished rollout's open turns and calls
+    to (``S.known`` in ``static/app.js``), and what ``summary`` reads its wall time up to; 0
+    when none has one."""
+    known = 0
+    for key in _TIMED:
+        for obj in _map(state, key):
+            execution = obj.get("execution")
+            if isinstance(execution, Mapping):
+                for field in ("started_at_unix_ms", "ended_at_unix_ms"):
+                    at = execution.get(field)
+                    if isinstance(at, int) and at > known:
+                        known = at
+    return known
+
+
+_TIMED: Final = (
+    "threads",
+    "codex_turns",
+    "inference_calls",
+    "tool_calls",
+    "terminal_operations",
+    "code_cells",
+    "compaction_requests",
+)
+
+
 def thread_tree_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
     """View-model thread indexes in tree order: each agent right after the one that spawned
     it (transcript and exported tracks list agents this way)."""

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from .capture import recording_status
 from .item_text import own_item_ids, tool_name
+from .model import last_known_unix_ms
 from .visible import visible
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
@@ -180,6 +181,11 @@ class _Summary:
             "started_at_unix_ms": start if isinstance(start, int) else None,
             "ended_at_unix_ms": end if isinstance(end, int) else None,
             "wall_ms": end - start if isinstance(start, int) and isinstance(end, int) else None,
+            # no end (still recording, or killed): up to the last time the state knows, where
+            # the page draws its open turns and calls to
+            "known_ms": max(last_known_unix_ms(state), start) - start
+            if isinstance(start, int) and not isinstance(end, int)
+            else None,
         }
 
     def build(self, limit: int | None) -> dict[str, Any]:

@@ -168,6 +168,14 @@ def _title(name: str, total: int, omitted: int) -> TextLine:
     return [(f"{name} ", "bold"), (f"({total:,}{shown})", "dim")]
 
 
+def _wall(rollout: Mapping[str, Any]) -> tuple[str, str]:
+    """The rollout's wall time; with no end (still recording, or killed), the time up to the
+    last event the state knows, said to be unfinished (where the page draws its open turns)."""
+    if rollout.get("wall_ms") is not None or rollout.get("known_ms") is None:
+        return (f"{_ms(rollout.get('wall_ms'))} wall", "")
+    return (f"{_ms(rollout['known_ms'])} wall so far (unfinished: to its last event)", "yellow")
+
+
 def _failures_title(totals: Mapping[str, Any], omitted: int) -> TextLine:
     """``failures (1 call · also 1 turn, 1 terminal operation)``: first the failed calls, what
     the page's "N failed" counts (rows of its calls list: inference calls, tool calls,
@@ -218,7 +226,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             (f"rollout {short_id(rollout.get('rollout_id'))}", "bold"),
             (str(rollout.get("status")), _status_style(rollout.get("status"))),
             (recording_words(str(rollout.get("recording"))), ""),
-            (f"{_ms(rollout.get('wall_ms'))} wall", ""),
+            _wall(rollout),
             (f"trace {short_id(rollout.get('trace_id'))}", "dim"),
             (f"schema {rollout.get('schema_version')}", "dim"),
         ],

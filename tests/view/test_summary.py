@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from rollout_trace_sdk.view.show_format import ms as _ms
 from rollout_trace_sdk.view.summary import SUMMARY_VERSION, build_summary
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
 
@@ -457,3 +458,34 @@ def test_the_failure_count_is_what_the_pages_counts(
     assert agents[1].split()[-3:] == ["failed", "in", "out"]
     failed_column = [line.split()[-3] for line in agents[2:] if line.strip()]  # paths have spaces
     assert sum(int(n) for n in failed_column if n.isdigit()) == agents_failed, text
+
+
+@needs_conformance_v3
+def test_an_unfinished_rollouts_wall_time_is_up_to_its_last_event() -> None:
+    """A killed bundle's summary read "- wall" (viewer26): it reads the time up to the last
+    event the state knows, marked unfinished, the time the page draws its open turns to
+    (``S.known`` in static/app.js, computed here from the view model as the page does)."""
+    from rollout_trace_sdk.view.load import load_state
+    from rollout_trace_sdk.view.model import build_view_model
+
+    bundle = CONFORMANCE_V3 / "_errors" / "no_recording_completed" / "bundle"
+    state = load_state(bundle, lenient=True)
+    assert state["ended_at_unix_ms"] is None
+    model = build_view_model(state)
+    tables = ("threads", "turns", "calls", "tools", "ops", "cells", "compactions")
+    known = max(
+        o["e"] if o.get("e") is not None else o.get("s") or 0 for k in tables for o in model[k]
+    )
+    summary = build_summary(state)
+    assert summary["rollout"]["wall_ms"] is None and summary["rollout"]["known_ms"] == known > 0
+    out = io.StringIO()
+    render_plain(summary_lines(summary, 300), out)
+    first = out.getvalue().splitlines()[0]
+    assert f" · {_ms(known)} wall so far (unfinished: to its last event) · " in first, first
+    assert "- wall" not in out.getvalue()
+    # an ended rollout keeps its wall time, and says nothing of "so far"
+    ended = build_summary({**state, "ended_at_unix_ms": state["started_at_unix_ms"] + 5})
+    assert ended["rollout"]["known_ms"] is None
+    out = io.StringIO()
+    render_plain(summary_lines(ended, 120), out)
+    assert " · 5 ms wall · " in out.getvalue() and "so far" not in out.getvalue()
