@@ -403,3 +403,21 @@ def test_a_selected_calls_first_match_is_scrolled_into_view(page: Page, tmp_path
         }"""
     )
     assert page.errors == []
+
+
+def test_the_search_note_counts_in_the_singular_and_plural(
+    page: Page, demo_state_200: Any, tmp_path: Path
+) -> None:
+    """The search note read "1 match “…”" and "2,001 match “…”" (viewer26): "1 row matches",
+    "N rows match", as the list's rows are counted when no search is on."""
+    p = page.open(_state_page(demo_state_200, tmp_path))
+    one = sorted(demo_state_200["inference_calls"])[0]  # an id only its own row holds
+    _search(p, one)
+    note = p.inner_text("#filter-note")
+    assert note == f"1 row matches “{one}”", note
+    _search(p, "exec_command")
+    n = p.evaluate("window.__rt.stats().listRows")
+    assert n > 1000 and p.inner_text("#filter-note") == f"{n:,} rows match “exec_command”"
+    _search(p, "no such text anywhere")
+    assert p.inner_text("#filter-note") == "0 rows match “no such text anywhere”"
+    assert page.errors == []

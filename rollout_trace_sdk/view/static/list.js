@@ -60,9 +60,10 @@ function applyFilter() {
   S.shown = out;
   S.match = q ? new Set(out.map((r) => r.kind + r.i)) : null;
   const notes = [];
-  if (q) notes.push(`${num(out.length)} match “${esc(q)}”`);
+  const n = out.length;  // "1 row matches", "2,001 rows match"
+  if (q) notes.push(`${num(n)} ${noun(n, "row")} ${n === 1 ? "matches" : "match"} “${esc(q)}”`);
   if (S.threadFilter >= 0) notes.push(`agent ${esc(laneName(S.threadFilter))} <span class="link" tabindex="0" role="button" id="clear-thread" title="show every agent">✕</span>`);
-  if (!q && S.threadFilter < 0) notes.push(`${num(out.length)} rows`);
+  if (!q && S.threadFilter < 0) notes.push(`${num(n)} ${noun(n, "row")}`);
   $("filter-note").innerHTML = notes.join(" · ");
   const clear = $("clear-thread");
   if (clear) clear.onclick = () => { S.threadFilter = -1; applyFilter(); };
