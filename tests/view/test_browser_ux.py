@@ -421,3 +421,43 @@ def test_the_search_note_counts_in_the_singular_and_plural(
     _search(p, "no such text anywhere")
     assert p.inner_text("#filter-note") == "0 rows match “no such text anywhere”"
     assert page.errors == []
+
+
+def test_a_match_behind_show_more_is_drawn_and_scrolled_to(page: Page, tmp_path: Path) -> None:
+    """A match beyond the first 150 items of a conversation (behind "show more") was not
+    brought into view: the pane showed its top, the match not even drawn (viewer26). The
+    items are drawn up to it, the rest still behind the button, and it is scrolled to."""
+    from rollout_trace_sdk.view.load import load_state
+
+    bundle = _long_loop(tmp_path / "traces", 80)
+    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+
+    def match_in_view() -> bool:
+        p.wait_for_function("document.querySelectorAll('#detail [data-list=req] mark').length")
+        return bool(
+            p.evaluate(
+                """() => {
+                const pane = document.getElementById('detail-pane').getBoundingClientRect();
+                const at = document.querySelector('#detail mark').getBoundingClientRect();
+                return at.top >= pane.top && at.bottom <= pane.bottom;
+            }"""
+            )
+        )
+
+    # the call that first saw c76's output (item 155 of its 155): the match is its last item
+    _search(p, "step 76 done")
+    p.locator("#list .row", has_text="m · ").first.click()
+    assert match_in_view()
+    assert p.locator("#detail [data-list=req] .item").count() == 155
+    assert p.locator("#detail [data-list=req] [data-more]").count() == 0
+    # a later call (159 items) opened with the search on: drawn up to the match, 4 left
+    calls = load_state(bundle)["inference_calls"].values()
+    last = next(c for c in calls if len(c["request_item_ids"]) == 159)
+    p.evaluate(f"location.hash = 'call=' + {last['inference_call_id']!r}")
+    p.wait_for_function("document.querySelectorAll('#detail [data-list=req] .item').length > 150")
+    assert match_in_view()
+    assert p.locator("#detail [data-list=req] .item").count() == 155
+    assert p.inner_text("#detail [data-list=req] [data-more]") == "show 4 more items"
+    p.click("#detail [data-list=req] [data-more]")  # the rest, as before
+    assert p.locator("#detail [data-list=req] .item").count() == 159
+    assert page.errors == []

@@ -342,14 +342,7 @@ function wire() {
     const f = ev.target.closest("[data-filter-thread]");
     if (f) { S.threadFilter = +f.dataset.filterThread; S.tab = "calls"; document.querySelector('.tabs button[data-tab="calls"]').click(); applyFilter(); return; }
     const more = ev.target.closest("[data-more]");
-    if (more && S.more) {
-      const from = +more.dataset.more, ids = S.more.list.slice(from, from + 500);
-      const box = more.closest("div[data-list]") || more.parentElement.previousElementSibling.parentElement;
-      box.querySelector(".items").insertAdjacentHTML("beforeend", ids.map((ix) => itemHtml(ix, S.more.cls(ix), S.more.tag(ix))).join(""));
-      watchThumbs(box);
-      const rest = S.more.list.length - from - ids.length;
-      if (rest > 0) { more.dataset.more = String(from + ids.length); more.textContent = `show ${num(rest)} more ${noun(rest, "item")}`; } else more.parentElement.remove();
-    }
+    if (more && S.more) showMore(more, 500);
   });
   // The links and buttons the details pane draws as spans answer Enter and Space as a click
   // does; the pane they were in is redrawn, so focus goes to the new pane (Tab goes on there).

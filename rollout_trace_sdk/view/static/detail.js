@@ -221,6 +221,12 @@ function setDetail(html, more) {
 // item far down its conversation otherwise showed its top, the highlight out of sight. An item
 // cut to its first lines is opened when the match is below the cut.
 function revealMatch(d, pane) {
+  // a match past the items drawn (behind "show more"): the rest drawn up to it first
+  const btn = S.more && d.querySelector("div[data-list] [data-more]");
+  if (btn) {
+    const k = S.more.list.findIndex((ix) => itemMatches(ix));
+    if (k >= +btn.dataset.more) showMore(btn, k + 1 - +btn.dataset.more);
+  }
   const mark = d.querySelector("mark");
   if (!mark) return;
   const body = mark.closest(".ib"), item = mark.closest(".item");
@@ -233,6 +239,25 @@ function revealMatch(d, pane) {
   }
   const at = mark.getBoundingClientRect(), box = pane.getBoundingClientRect();
   if (at.top < box.top || at.bottom > box.bottom) pane.scrollTop += at.top - box.top - pane.clientHeight / 3;
+}
+
+// Whether the search finds item `ix`'s text as the pane shows it (hl's rule).
+function itemMatches(ix) {
+  const it = S.m.items[ix];
+  if (!it) return false;
+  const text = it.summary ? it.summary + (it.text ? "\n\n" + it.text : "") : it.text;
+  return findQuery(vis(text).toLowerCase(), S.query, 0) >= 0;
+}
+
+// "show more": `count` more items of S.more's list drawn in the list the button closes, the
+// button then counting what is left (or gone).
+function showMore(btn, count) {
+  const from = +btn.dataset.more, ids = S.more.list.slice(from, from + count);
+  const box = btn.closest("div[data-list]") || btn.parentElement.previousElementSibling.parentElement;
+  box.querySelector(".items").insertAdjacentHTML("beforeend", ids.map((ix) => itemHtml(ix, S.more.cls(ix), S.more.tag(ix))).join(""));
+  watchThumbs(box);
+  const rest = S.more.list.length - from - ids.length;
+  if (rest > 0) { btn.dataset.more = String(from + ids.length); btn.textContent = `show ${num(rest)} more ${noun(rest, "item")}`; } else btn.parentElement.remove();
 }
 
 // --- payloads ----------------------------------------------------------------------------
