@@ -334,6 +334,10 @@ class _Builder:
             record["exit"] = result.get("exit_code")
             record["stdout"] = clip(result.get("stdout"))
             record["stderr"] = clip(result.get("stderr"))
+        else:  # the runtime event with its result a capture limit cut or left out, if one was
+            lost = [p for p in op.get("raw_payload_ids") or () if str(p) in self.notes]
+            if lost:
+                record["lost"] = str(lost[-1])
         record["t"] = -1  # the tool call's lane, filled in once tools are numbered
         return record
 

@@ -306,7 +306,10 @@ class _Transcript:
             what = f"$ {op['command']}" if op.get("command") else f"stdin {op.get('stdin')!r}"
             what = _clip(what, self.full, lines=4, chars=_ARGS_CHARS)
             exit_code = f" (exit {op['exit']})" if op.get("exit") is not None else ""
-            yield Line(indent + 1, ((what + exit_code, "cyan"),))
+            # no result: a capture limit left out the event that carried it (the page says so)
+            info = m["payloads"].get(op["lost"]) if op.get("lost") else None
+            lost = f" (exit code not kept: {op['lost']}, {info[2]})" if info else ""
+            yield Line(indent + 1, ((what + exit_code, "cyan"), (lost, "yellow")))
         for edge in m["edges"]:
             if edge.get("tool") == n and edge.get("to", -1) >= 0:
                 yield Line(

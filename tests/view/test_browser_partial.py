@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rollout_trace_sdk.cli import main
 
+from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import HOSTILE_ID, Page, skipping_bundle
 
 
@@ -49,6 +50,22 @@ def test_a_result_response_or_request_a_capture_limit_cut_says_so_where_it_would
     for what in ("request", "response"):
         note = p.inner_text(f"[data-testid=lost-{what}]")
         assert re.fullmatch(rf"\[{what} raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", note)
+    assert page.errors == []
+
+
+@needs_conformance_v3
+def test_an_exit_code_a_capture_limit_left_out_is_said(page: Page, tmp_path: Path) -> None:
+    """A terminal operation whose result event a capture limit left out showed no exit code
+    and no word of why (viewer26, conformance-v3 ``capture_total_limit_multi_step``): the
+    exit code reads "not kept" with the payload's note, a link that opens it."""
+    [bundle] = sorted((CONFORMANCE_V3 / "capture_total_limit_multi_step").glob("trace-*"))
+    p = page.open(_write_page(bundle, tmp_path / "c.html") + "#call=call_cap_s4")
+    lost = p.inner_text("[data-testid=lost-exit]")
+    assert re.fullmatch(r"not kept: \[raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", lost)
+    p.click("[data-testid=lost-exit] [data-payload]")
+    assert "was not recorded whole (omitted: " in p.inner_text("[data-testid=capture]")
+    p = page.open(_write_page(bundle, tmp_path / "c1.html") + "#call=call_cap_s1")
+    assert p.locator("[data-testid=lost-exit]").count() == 0
     assert page.errors == []
 
 

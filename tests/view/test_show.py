@@ -350,6 +350,20 @@ def test_what_capture_limits_cut_or_left_out_is_said(capped_bundles: dict[str, P
             )
 
 
+@needs_conformance_v3
+def test_an_exit_code_a_capture_limit_left_out_is_said() -> None:
+    """Where a capture limit left out the runtime event that carried a terminal operation's
+    result, ``show`` printed the command with no exit code and no word of why (viewer26):
+    it says the exit code was not kept, naming the payload and what the limit did."""
+    [bundle] = sorted((CONFORMANCE_V3 / "capture_total_limit_multi_step").glob("trace-*"))
+    text = _plain(load_state(bundle))
+    commands = [line.strip() for line in text.splitlines() if line.strip().startswith("$ ")]
+    assert [c.endswith(" (exit 0)") for c in commands] == [True, True, False, False], text
+    for step, line in zip(("three", "four"), commands[2:], strict=True):
+        assert f"echo step-{step}-$i | sha256sum; done (exit code not kept: raw_payload:" in line
+        assert re.search(r"raw_payload:\d+, omitted: [\d,]+ bytes not kept\)$", line), line
+
+
 def test_a_request_a_capture_limit_left_out_is_said(capped_bundles: dict[str, Path]) -> None:
     """``show --call`` printed "request: 0 items" for an inference call whose request a
     capture limit left out, as if the model had seen nothing (found by review)."""

@@ -136,7 +136,7 @@ function showTool(i) {
   if (op) {
     h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
       ["command", op.command ? `<span class=mono>${esc(op.command)}</span>` : ""], ["cwd", esc(op.cwd || "")], ["stdin", op.stdin != null ? `<span class=mono>${esc(JSON.stringify(op.stdin))}</span>` : ""],
-      ["exit code", op.exit != null ? String(op.exit) : ""], ["status", stTag(op.st)], ["duration", dur(op)]]);
+      ["exit code", op.exit != null ? String(op.exit) : op.lost ? `<span data-testid="lost-exit">not kept: ${hlNotes(`[${op.lost}, ${S.m.payloads[op.lost][2]}]`)}</span>` : ""], ["status", stTag(op.st)], ["duration", dur(op)]]);
     if (op.stdout) h += `<pre>${hl(op.stdout)}</pre>`;
     if (op.stderr) h += `<pre class="err">${hl(op.stderr)}</pre>`;
   }
