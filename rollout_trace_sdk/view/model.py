@@ -54,6 +54,8 @@ class _Builder:
         started = state.get("started_at_unix_ms")
         self.t0: int = started if isinstance(started, int) else 0
         self.notes = capture_notes(state)  # what capture limits cut or left out
+        #: the rollout has ended: what is still "running" then never ended
+        self.finished = isinstance(state.get("ended_at_unix_ms"), int)
         self.thread_ix: dict[str, int] = {}
         self.item_ix: dict[str, int] = {}
         self.call_ix: dict[str, int] = {}
@@ -68,17 +70,24 @@ class _Builder:
         return value - self.t0 if isinstance(value, int) else None
 
     def window(self, obj: _Obj) -> dict[str, Any]:
+        """Start, end and status; ``"ne": True`` for what never ended: still ``running``
+        (Codex's status, kept) with no end in a rollout that has ended (a tool call a
+        ``turn_aborted`` left open), which the views say rather than "running · running"."""
         execution = obj.get("execution")
         if not isinstance(execution, Mapping):
-            return {"s": None, "e": None, "st": "running"}
-        return {
-            "s": self.rel(execution.get("started_at_unix_ms")),
-            "e": self.rel(execution.get("ended_at_unix_ms")),
-            "st": execution.get("status", "running"),
-            # the start's place in the log: a fast loop starts a tool call and the next
-            # inference call in the same millisecond, and only this tells which came first
-            "q": _seq(obj),
-        }
+            window: dict[str, Any] = {"s": None, "e": None, "st": "running"}
+        else:
+            window = {
+                "s": self.rel(execution.get("started_at_unix_ms")),
+                "e": self.rel(execution.get("ended_at_unix_ms")),
+                "st": execution.get("status", "running"),
+                # the start's place in the log: a fast loop starts a tool call and the next
+                # inference call in the same millisecond, and only this tells which came first
+                "q": _seq(obj),
+            }
+        if self.finished and window["e"] is None and window["st"] == "running":
+            window["ne"] = True
+        return window
 
     def indexes(self, table: dict[str, int], ids: Any) -> list[int]:
         if not isinstance(ids, list):

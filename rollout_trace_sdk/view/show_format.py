@@ -77,8 +77,16 @@ def ms(value: int | None) -> str:
     return f"{hours // 24}d {hours % 24}h"
 
 
+#: What a record still ``running`` in an ended rollout is said to be (the view model's
+#: ``ne``), in place of its duration; the page's ``NEVER_ENDED`` (``static/util.js``).
+NEVER_ENDED: Final = "never ended (the rollout is complete)"
+
+
 def duration(obj: Mapping[str, Any]) -> str:
-    """A view-model record's duration, or its status while it has no end (``running``)."""
+    """A view-model record's duration, or its status while it has no end (``running``), or,
+    still ``running`` once the rollout ended, that it never ended."""
+    if obj.get("ne"):
+        return NEVER_ENDED
     if obj.get("s") is None or obj.get("e") is None:
         return str(obj.get("st", "running"))
     return ms(obj["e"] - obj["s"])

@@ -22,7 +22,7 @@ import pytest
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.serve import ViewServer
 
-from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance, needs_conformance_v3
 from .conftest import (
     HOSTILE_ID,
     PLANTED_ERROR,
@@ -739,4 +739,31 @@ def test_the_failed_count_says_what_it_counts_and_agrees_with_summary(
     title = p.get_attribute("#count-failed", "title") or ""
     assert title.startswith("1 failed, aborted or cancelled call (inference calls, tool calls,")
     assert "not turns or agents" in title
+    assert page.errors == []
+
+
+@needs_conformance
+def test_a_tool_call_that_never_ended_says_so_once(page: Page, tmp_path: Path) -> None:
+    """A tool call an interrupt left open in a completed rollout (``interrupt_during_tool``)
+    read "running · running" in its row and tooltip: the status stays Codex's, the duration
+    says it never ended, once."""
+    [bundle] = sorted((CONFORMANCE / "interrupt_during_tool").glob("trace-*"))
+    p = page.open(_write_page(bundle, tmp_path / "interrupted.html"))
+    row = p.locator("#list .row[data-kind=tool]")
+    cells = row.locator(":scope > span").all_inner_texts()
+    assert cells[4:6] == ["never ended", ""], cells  # status column; no duration
+    status = row.locator(":scope > span").nth(4)
+    assert status.get_attribute("title") == (
+        "never ended (the rollout is complete); Codex's status: running"
+    )
+    assert not status.evaluate("el => el.scrollWidth > el.clientWidth")  # said whole
+    where = p.evaluate("window.__rt.blockCenter('tool', 0)")
+    box = p.locator("#timeline").bounding_box()
+    assert box is not None
+    p.mouse.move(box["x"] + where["x"], box["y"] + where["y"])
+    tip = p.inner_text("#tl-tip").split("\n")[0]
+    assert tip == "tool exec_command · running · never ended (the rollout is complete)", tip
+    row.click()
+    assert p.inner_text("[data-testid=tool-output]") == "(none: it never ended)"
+    assert "running · running" not in p.inner_text("#detail")
     assert page.errors == []

@@ -19,7 +19,7 @@ from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show import render_plain, render_rich, short_id, transcript_lines
 from rollout_trace_sdk.view.show_format import ms as _ms
 
-from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance, needs_conformance_v3
 from .conftest import (
     BAD_ERROR,
     BAD_SOURCE,
@@ -651,3 +651,17 @@ def test_a_failed_tool_call_says_every_error_text_the_page_says(tmp_path: Path) 
         out = io.StringIO()
         assert main(["show", str(source), "--call", "c1"], out=out, err=io.StringIO()) == 0
         assert f"error: {told}" in out.getvalue() and recorded in out.getvalue()
+
+
+@needs_conformance
+def test_a_tool_call_that_never_ended_says_so_once() -> None:
+    """A tool call an interrupt left open in a completed rollout (schema 2
+    ``interrupt_during_tool``) read "running · running": its status is Codex's, kept, and
+    its duration says what it means, once."""
+    [bundle] = sorted((CONFORMANCE / "interrupt_during_tool").glob("trace-*"))
+    state = load_state(bundle)
+    assert state["tool_calls"]["call_sleep"]["execution"]["status"] == "running"  # Codex's
+    for text in (_plain(state), _plain(state, call="call_sleep")):
+        line = _line_of(text, "⚙ exec_command call_sleep")[1].strip()
+        assert line == "⚙ exec_command call_sleep · running · never ended (the rollout is complete)"
+        assert "running · running" not in text

@@ -130,7 +130,7 @@ function showTool(i) {
   // each output item's text with its image parts linked, and their thumbnails under it
   const outIx = t.oi.filter((ix) => m.items[ix] && m.items[ix].text);
   const out = outIx.map((ix) => hlNotes(m.items[ix].text, ix)).join("\n");
-  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${out || hlNotes(t.output_preview || t.result || lostText("result", t.res) || (t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>` +
+  h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${out || hlNotes(t.output_preview || t.result || lostText("result", t.res) || (t.ne ? "(none: it never ended)" : t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>` +
     outIx.map((ix) => thumbsHtml(m.items[ix], ix)).join("");
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {

@@ -140,8 +140,10 @@ function fillRow(el, r, k) {
   set(c[1], "textContent", lane); set(c[1], "title", lane);
   set(c[2].firstChild, "className", "dot " + dot);
   set(c[3], "textContent", name); set(c[3], "title", name);
-  set(c[4].firstChild, "className", "st " + o.st); set(c[4].firstChild, "textContent", o.st);
-  set(c[5], "textContent", dur(o));
+  // still "running" in an ended rollout: "never ended" in the status column, said once
+  set(c[4].firstChild, "className", "st " + o.st); set(c[4].firstChild, "textContent", o.ne ? "never ended" : o.st);
+  set(c[4], "title", o.ne ? NEVER_ENDED + "; Codex's status: running" : "");
+  set(c[5], "textContent", o.ne ? "" : dur(o));
   set(c[6], "textContent", tokens);
 }
 

@@ -36,7 +36,11 @@ const vis = (s) => String(s == null ? "" : s).replace(SPELLED, spell);
 // An attribute the page reads back (data-payload: the id it opens) keeps the text as it is.
 const attr = (s) => String(s == null ? "" : s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 const esc = (s) => attr(vis(s));
+// Still "running" (Codex's status, shown as it is) in a rollout that has ended: it never
+// ended (the view model's `ne`; show_format.NEVER_ENDED), said in place of a duration.
+const NEVER_ENDED = "never ended (the rollout is complete)";
 function dur(o) {
+  if (o.ne) return NEVER_ENDED;
   if (o.s == null || o.e == null) return o.st === "running" ? "running" : "";
   return ms(o.e - o.s);
 }
