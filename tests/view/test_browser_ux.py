@@ -461,3 +461,41 @@ def test_a_match_behind_show_more_is_drawn_and_scrolled_to(page: Page, tmp_path:
     p.click("#detail [data-list=req] [data-more]")  # the rest, as before
     assert p.locator("#detail [data-list=req] .item").count() == 159
     assert page.errors == []
+
+
+def test_show_more_draws_the_list_it_closes(page: Page, tmp_path: Path) -> None:
+    """A pane with two long lists (a request and a response of 200 items each): "show more"
+    under the response drew the next request items into the request list, one pane holding
+    one list behind every button (viewer26's report); each button draws its own list now."""
+    from rollout_trace_sdk.record import open_rollout
+
+    def said(role: str, n: int) -> dict[str, Any]:
+        return {"type": "message", "role": role, "content": f"{role} line {n}"}
+
+    async def record() -> Path:
+        async with (
+            open_rollout(tmp_path / "traces", model="m") as rollout,
+            rollout.root.turn() as turn,
+        ):
+            history = [said("user", n) for n in range(200)]
+            async with turn.inference({"model": "m", "input": history}) as call:
+                call.completed(output_items=[said("assistant", n) for n in range(200)])
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    with ThreadPoolExecutor(1) as pool:
+        bundle = pool.submit(anyio.run, record).result()
+    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    p.locator("#list .row", has_text="m · ").first.click()
+    p.wait_for_selector("#detail [data-list=req] .item")
+    lists = p.locator("#detail .items")
+    assert lists.count() == 2
+    assert [lists.nth(k).locator(".item").count() for k in (0, 1)] == [150, 150]
+    p.locator("#detail [data-more]").nth(1).click()  # the response's button
+    assert [lists.nth(k).locator(".item").count() for k in (0, 1)] == [150, 200]
+    assert "assistant line 199" in (lists.nth(1).text_content() or "")
+    assert "user line 150" not in (p.text_content("#detail") or "")
+    p.locator("#detail [data-more]").first.click()  # then the request's
+    assert [lists.nth(k).locator(".item").count() for k in (0, 1)] == [200, 200]
+    assert "user line 199" in (lists.nth(0).text_content() or "")
+    assert page.errors == []

@@ -342,7 +342,7 @@ function wire() {
     const f = ev.target.closest("[data-filter-thread]");
     if (f) { S.threadFilter = +f.dataset.filterThread; S.tab = "calls"; document.querySelector('.tabs button[data-tab="calls"]').click(); applyFilter(); return; }
     const more = ev.target.closest("[data-more]");
-    if (more && S.more) showMore(more, 500);
+    if (more) showMore(more, 500);
   });
   // The links and buttons the details pane draws as spans answer Enter and Space as a click
   // does; the pane they were in is redrawn, so focus goes to the new pane (Tab goes on there).

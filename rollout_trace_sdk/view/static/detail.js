@@ -59,10 +59,14 @@ function itemHtml(ix, cls, tags) {
 }
 
 const CHUNK = 150;
+// The lists of the pane being drawn, each with what draws its items: a "show more" button
+// names its own list (a pane may hold several: request, response, replacement, outputs).
+let drawnLists = [];
 function itemList(ids, clsOf, tagOf) {
   const head = ids.slice(0, CHUNK).map((ix) => itemHtml(ix, clsOf(ix), tagOf(ix))).join("");
   const rest = ids.length - CHUNK;
-  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" tabindex="0" role="button" data-more="${CHUNK}">show ${num(rest)} more ${noun(rest, "item")}</span></p>` : "");
+  const k = drawnLists.push({ list: ids, cls: clsOf, tag: tagOf }) - 1;
+  return `<div class="items">${head}</div>` + (rest > 0 ? `<p><span class="btn" tabindex="0" role="button" data-more="${CHUNK}" data-list-of="${k}">show ${num(rest)} more ${noun(rest, "item")}</span></p>` : "");
 }
 
 // A raw payload a capture limit cut or left out, said where its items would be (as the
@@ -99,7 +103,7 @@ function showCall(i) {
   h += `<h3>Response · ${num(c.resp.length)} ${noun(c.resp.length, "item")}</h3>`;
   if (!c.resp.length) h += lostNote("response", c.rs);
   h += itemList(c.resp, () => "resp", () => "");
-  setDetail(h, { list: reqIds, cls: (ix) => (fresh.has(ix) ? "new" : ""), tag: (ix) => (fresh.has(ix) ? '<span class="tag new">new</span>' : "") });
+  setDetail(h);
   const box = $("only-new");
   if (box) box.onchange = () => { S.onlyNew = box.checked; showCall(i); };
 }
@@ -168,7 +172,7 @@ function showCompaction(i) {
   const tag = (ix) => (again.has(said(ix)) ? '<span class="tag kept">kept</span>' : "");
   const replaced = c.in || [];
   h += `<h3>Items it replaced · ${replaced.length}</h3><div data-list="replaced">` + itemList(replaced, () => "", tag) + "</div>";
-  setDetail(h, { list: replaced, cls: () => "", tag });
+  setDetail(h);
 }
 
 function showCell(i) {
@@ -202,12 +206,13 @@ function showThread(t) {
   S.pane = null;  // not the selection: a poll leaves it be
 }
 
-function setDetail(html, more) {
+function setDetail(html) {
   // A poll that found the log moved on (S.refresh) redraws the selected object: when its pane
   // would read the same, the pane is left as the user left it (scroll, opened payload, "show
   // all", "show more"); when it changed, it is redrawn where the user had scrolled to.
   const d = $("detail"), pane = d.parentElement;
-  S.more = more || null;
+  S.lists = drawnLists;
+  drawnLists = [];
   if (S.refresh && html === S.detailHtml) return;
   const top = pane.scrollTop;
   d.innerHTML = html;
@@ -222,9 +227,10 @@ function setDetail(html, more) {
 // cut to its first lines is opened when the match is below the cut.
 function revealMatch(d, pane) {
   // a match past the items drawn (behind "show more"): the rest drawn up to it first
-  const btn = S.more && d.querySelector("div[data-list] [data-more]");
-  if (btn) {
-    const k = S.more.list.findIndex((ix) => itemMatches(ix));
+  const btn = d.querySelector("div[data-list] [data-more]");
+  const of = btn && S.lists[+btn.dataset.listOf];
+  if (of) {
+    const k = of.list.findIndex((ix) => itemMatches(ix));
     if (k >= +btn.dataset.more) showMore(btn, k + 1 - +btn.dataset.more);
   }
   const mark = d.querySelector("mark");
@@ -249,14 +255,16 @@ function itemMatches(ix) {
   return findQuery(vis(text).toLowerCase(), S.query, 0) >= 0;
 }
 
-// "show more": `count` more items of S.more's list drawn in the list the button closes, the
-// button then counting what is left (or gone).
+// "show more": `count` more items of the button's own list drawn in the list it closes (the
+// items just above it), the button then counting what is left (or gone).
 function showMore(btn, count) {
-  const from = +btn.dataset.more, ids = S.more.list.slice(from, from + count);
-  const box = btn.closest("div[data-list]") || btn.parentElement.previousElementSibling.parentElement;
-  box.querySelector(".items").insertAdjacentHTML("beforeend", ids.map((ix) => itemHtml(ix, S.more.cls(ix), S.more.tag(ix))).join(""));
+  const of = S.lists && S.lists[+btn.dataset.listOf];
+  if (!of) return;
+  const from = +btn.dataset.more, ids = of.list.slice(from, from + count);
+  const box = btn.parentElement.previousElementSibling;
+  box.insertAdjacentHTML("beforeend", ids.map((ix) => itemHtml(ix, of.cls(ix), of.tag(ix))).join(""));
   watchThumbs(box);
-  const rest = S.more.list.length - from - ids.length;
+  const rest = of.list.length - from - ids.length;
   if (rest > 0) { btn.dataset.more = String(from + ids.length); btn.textContent = `show ${num(rest)} more ${noun(rest, "item")}`; } else btn.parentElement.remove();
 }
 
