@@ -7,11 +7,19 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from tests.live.script import ASK_SCOPE, MCP, PNG, Scenario, after, call, mcp, message
-
-
-def _schema(**properties: str) -> dict[str, Any]:
-    return {"type": "object", "properties": {k: {"type": t} for k, t in properties.items()}}
+from tests.live.script import (
+    ASK_SCOPE,
+    CRM_TOOLS,
+    MCP,
+    PNG,
+    TICKET_TOOLS,
+    Scenario,
+    after,
+    call,
+    mcp,
+    message,
+    object_schema,
+)
 
 
 def _namespaced(namespace: str, name: str, arguments: str, call_id: str) -> dict[str, Any]:
@@ -25,34 +33,7 @@ _LOOKUP = {
     "type": "function",
     "name": "lookup_ticket",
     "description": "Look up a ticket by id.",
-    "inputSchema": _schema(id="string"),
-}
-_CRM = {
-    "type": "namespace",
-    "name": "crm",
-    "description": "CRM tools.",
-    "tools": [
-        {
-            "type": "function",
-            "name": "find_customer",
-            "description": "Find a customer.",
-            "inputSchema": _schema(q="string"),
-        }
-    ],
-}
-_TICKETS = {
-    "type": "namespace",
-    "name": "tickets",
-    "description": "Ticket tools.",
-    "tools": [
-        {
-            "type": "function",
-            "name": "archive_ticket",
-            "description": "Archive a ticket.",
-            "deferLoading": True,
-            "inputSchema": _schema(id="string"),
-        }
-    ],
+    "inputSchema": object_schema(id="string"),
 }
 
 
@@ -300,7 +281,11 @@ APP_SERVER_SCENARIOS = [
             after("call_arc1", message("CRM done.")),
         ],
         app_server=(
-            {"op": "start", "experimental": True, "params": {"dynamicTools": [_CRM, _TICKETS]}},
+            {
+                "op": "start",
+                "experimental": True,
+                "params": {"dynamicTools": [CRM_TOOLS, TICKET_TOOLS]},
+            },
             {"op": "answer", "method": "item/tool/call", "results": [_answer("acme: customer 7")]},
             {"op": "turn", "text": "crm work"},
         ),
@@ -346,7 +331,7 @@ APP_SERVER_SCENARIOS = [
                         {"type": "localImage", "path": "$WORKSPACE/pic.png"},
                     ],
                     "outputSchema": {
-                        **_schema(answer="string"),
+                        **object_schema(answer="string"),
                         "required": ["answer"],
                         "additionalProperties": False,
                     },

@@ -38,7 +38,7 @@ import json
 import random
 from typing import Any
 
-from tests.live.script import MCP, after, call, message
+from tests.live.script import CRM_TOOLS, MCP, TICKET_TOOLS, after, call, message
 
 _OVERFLOW = {
     "message": "Your input exceeds the context window of this model.",
@@ -228,42 +228,11 @@ def vary_exec_edges(
     return extra, files
 
 
-def _schema(**properties: str) -> dict[str, Any]:
-    return {"type": "object", "properties": {k: {"type": t} for k, t in properties.items()}}
-
-
 def _namespaced(namespace: str, name: str, arguments: Any, call_id: str) -> dict[str, Any]:
     return {**call(name, arguments, call_id), "namespace": namespace}
 
 
 #: dynamic tools in a namespace, and a deferred one the model finds through tool_search
-_CRM = {
-    "type": "namespace",
-    "name": "crm",
-    "description": "CRM tools.",
-    "tools": [
-        {
-            "type": "function",
-            "name": "find_customer",
-            "description": "Find a customer.",
-            "inputSchema": _schema(q="string"),
-        }
-    ],
-}
-_TICKETS = {
-    "type": "namespace",
-    "name": "tickets",
-    "description": "Ticket tools.",
-    "tools": [
-        {
-            "type": "function",
-            "name": "archive_ticket",
-            "description": "Archive a ticket.",
-            "deferLoading": True,
-            "inputSchema": _schema(id="string"),
-        }
-    ],
-}
 #: the guardian's assessments (a JSON object by its schema; or not JSON)
 _VERDICTS = (
     '{"outcome": "allow", "risk_level": "low", "rationale": "a small write"}',
@@ -323,7 +292,7 @@ def vary_app_edges(
     added: list[dict[str, Any]] = []
     if setup == "dynamic" and edge.random() < 0.5:
         tools = start["params"].setdefault("dynamicTools", [])
-        tools += [_CRM, _TICKETS]
+        tools += [CRM_TOOLS, TICKET_TOOLS]
         added += [_dynamic_turn(edge, k, rules) for k in range(edge.randint(1, 2))]
     if setup == "approvals" and edge.random() < 0.4:
         start["params"]["approvalsReviewer"] = "auto_review"

@@ -144,3 +144,39 @@ def worker(task: str, command: dict[str, Any], call_id: str, answer: str) -> lis
 def collab(name: str, arguments: Any, call_id: str) -> dict[str, Any]:
     """A multi-agent tool call (multi_agent_v2 puts them in the collaboration namespace)."""
     return {**call(name, arguments, call_id), "namespace": "collaboration"}
+
+
+def object_schema(**properties: str) -> dict[str, Any]:
+    """A JSON schema of an object with these properties (name=type)."""
+    return {"type": "object", "properties": {k: {"type": t} for k, t in properties.items()}}
+
+
+#: app-server dynamic tools in a namespace (``dynamicTools``), and a deferred one the model
+#: finds through tool_search: what the fixed and the random app scenarios give a thread
+CRM_TOOLS = {
+    "type": "namespace",
+    "name": "crm",
+    "description": "CRM tools.",
+    "tools": [
+        {
+            "type": "function",
+            "name": "find_customer",
+            "description": "Find a customer.",
+            "inputSchema": object_schema(q="string"),
+        }
+    ],
+}
+TICKET_TOOLS = {
+    "type": "namespace",
+    "name": "tickets",
+    "description": "Ticket tools.",
+    "tools": [
+        {
+            "type": "function",
+            "name": "archive_ticket",
+            "description": "Archive a ticket.",
+            "deferLoading": True,
+            "inputSchema": object_schema(id="string"),
+        }
+    ],
+}
