@@ -279,16 +279,15 @@ def test_the_details_headings_count_one_item_as_one(
 ) -> None:
     """An inference call's details read "Response · 1 items" (review viewer26)."""
     p = page.open(_page(demo_state, tmp_path))
+    singular = 0  # calls whose response is one item (which call is last varies by run)
     for n, call in enumerate(demo_state["inference_calls"].values()):
         p.evaluate(f"window.__rt.select({call['inference_call_id']!r})")
         heads = p.locator("#detail h3").all_inner_texts()
         assert not any(re.search(r"\b1 ITEMS\b", head, re.IGNORECASE) for head in heads), heads
         if n == 0:
             assert any(re.search(r"\b\d+ ITEMS\b", head, re.IGNORECASE) for head in heads)
-    assert any(
-        re.search(r"\bResponse · 1 item\b", head, re.IGNORECASE)
-        for head in p.locator("#detail h3").all_inner_texts()
-    )
+        singular += any(re.search(r"\bResponse · 1 item\b", h, re.IGNORECASE) for h in heads)
+    assert singular
     assert page.errors == []
 
 
