@@ -10,7 +10,6 @@ full or failing disk.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from .._flock import fcntl_module
 from ._deferred import LazyBody, render
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def lock_log(fd: int) -> bool | None:
     The lock belongs to the open file description: a forked child's copy of the descriptor
     keeps it only until the child closes that copy (the writer's fork handler does, at once),
     and ``O_CLOEXEC`` drops it from any program the process runs."""
-    fcntl = _fcntl()
+    fcntl = fcntl_module()
     if fcntl is None:
         return None
     try:
@@ -84,16 +84,6 @@ def lock_log(fd: int) -> bool | None:
     except (OSError, ValueError):  # NFS without locks, FUSE; a closed descriptor (-1)
         return None
     return True
-
-
-@functools.cache
-def _fcntl() -> Any:
-    """The ``fcntl`` module, imported on first use; ``None`` where it does not exist."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    return fcntl
 
 
 def make_room_for_files() -> None:

@@ -16,12 +16,11 @@ locks, a probe from the recorder's own process does not see its lock.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
+from .._flock import fcntl_module
 from ..model.layout import EVENT_LOG
 
 __all__ = ["log_fd_is_written", "log_is_written"]
@@ -32,7 +31,7 @@ def log_fd_is_written(fd: int) -> bool | None:
     caller opened), ``False`` when none does, ``None`` when this system cannot tell (no
     ``fcntl``, a filesystem without locks). A shared lock is taken and dropped at once, never
     waited for."""
-    fcntl = _fcntl()
+    fcntl = fcntl_module()
     if fcntl is None:
         return None
     try:
@@ -50,7 +49,7 @@ def log_is_written(bundle: str | os.PathLike[str]) -> bool | None:
     """:func:`log_fd_is_written` for ``bundle``'s ``trace.jsonl``: a regular file, opened
     without following a symlink and without blocking (never a FIFO or a device); ``None``
     when it cannot be opened."""
-    if _fcntl() is None:
+    if fcntl_module() is None:
         return None
     try:
         fd = os.open(
@@ -64,13 +63,3 @@ def log_is_written(bundle: str | os.PathLike[str]) -> bool | None:
         return None
     finally:
         os.close(fd)
-
-
-@functools.cache
-def _fcntl() -> Any:
-    """The ``fcntl`` module, imported on first use; ``None`` where it does not exist."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    return fcntl

@@ -89,7 +89,7 @@ async def test_without_fcntl_nothing_is_locked_and_it_reads_unclosed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Windows (no ``fcntl``): the recorder records as before and readers say ``unclosed``."""
-    monkeypatch.setattr(_files, "_fcntl", lambda: None)
+    monkeypatch.setattr(_files, "fcntl_module", lambda: None)
     async with open_rollout(tmp_path) as rollout:
         async with rollout.root.turn() as turn:
             turn.accept_item_id("a")
