@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-import orjson
-
+from .model.json_check import manifest_value
 from .model.layout import EVENT_LOG, EXPORT_MANIFEST, MANIFEST, PAYLOADS_DIR
 
 __all__ = ["bundle_around", "export_file", "forbidden_output", "write_output"]
@@ -129,8 +128,8 @@ def _declared_payloads_dir(root: Path) -> str:
 
     try:
         with BundleFiles(root) as files:
-            value = orjson.loads(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
-    except (BundleFileError, orjson.JSONDecodeError, AttributeError):
+            value = manifest_value(files.read_bytes(MANIFEST, what="manifest")).get("payloads_dir")
+    except (BundleFileError, ValueError, AttributeError):
         return PAYLOADS_DIR
     if not isinstance(value, str) or not value or os.path.isabs(value):
         return PAYLOADS_DIR

@@ -42,7 +42,7 @@ import orjson
 from ._redact_shards import ShardError, ShardRewriter, fix_retained, is_shard
 from ._signals import held
 from .model import layout
-from .model.serde_read import DecodeError
+from .model.json_check import manifest_value
 from .record.redact import RedactionConfig, Redactor
 from .reduce.confined import BundleFileError, BundleFiles
 
@@ -212,14 +212,9 @@ def _check_schema(bundle: BundleFiles) -> int:
     """The bundle's schema (2: payload files; 3: zstd shards, rewritten record by record)."""
     raw = _read(bundle, layout.MANIFEST)
     try:
-        try:
-            manifest = orjson.loads(raw)
-        except orjson.JSONDecodeError:  # serde reads past some of what orjson refuses
-            from .model.serde_errors import manifest_read
-
-            manifest = manifest_read(raw)
+        manifest = manifest_value(raw)
         version = manifest.get("schema_version")
-    except (DecodeError, AttributeError):
+    except (ValueError, AttributeError):
         raise RedactBundleError(f"{bundle.shown(layout.MANIFEST)}: not a JSON object") from None
     if version not in layout.SUPPORTED_SCHEMAS:
         raise RedactBundleError(

@@ -21,6 +21,7 @@ from typing import Final
 import attrs
 import orjson
 
+from .model.json_check import manifest_value
 from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE, is_work_in_progress
 from .reduce.errors import ReduceError
 from .reduce.liveness import log_fd_is_written
@@ -152,11 +153,11 @@ def bundle_info(bundle: Path) -> BundleInfo:
 
 def _started(bundle: Path) -> int | None:
     try:
-        manifest = orjson.loads(_read_regular(bundle / MANIFEST, 1 << 20))
+        manifest = manifest_value(_read_regular(bundle / MANIFEST, 1 << 20))
         value = manifest.get("started_at_unix_ms") if isinstance(manifest, dict) else None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-    except (OSError, orjson.JSONDecodeError, ValueError):
+    except (OSError, ValueError):
         pass
     try:
         return int(os.lstat(bundle / EVENT_LOG).st_mtime * 1000)

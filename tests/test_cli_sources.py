@@ -427,3 +427,23 @@ def test_the_search_for_deeper_bundles_looks_at_2000_entries_at_most(
     monkeypatch.setattr(sources, "looks_like_bundle", probe)
     assert sources.no_bundles_text(tmp_path / "runs") == f"no bundles under {tmp_path / 'runs'}"
     assert 0 < len(probed) <= 2000
+
+
+def test_a_manifest_codex_reads_past_orjson_is_read_alike_by_every_command(root: Path) -> None:
+    """An unknown manifest field holding bytes that are not UTF-8: both Codex builds skip it
+    unread, and so does the reducer (fuzz26); ``ls`` took the log's mtime for the start, and
+    ``summary`` reduced the bundle again rather than read its fresh state, because they read
+    the manifest with orjson alone (``json_check.manifest_value`` is now every reader's)."""
+    newest = _newest(root)
+    manifest = newest / "manifest.json"
+    raw = manifest.read_bytes().rstrip()
+    manifest.write_bytes(raw[:-1] + b',"zz_extra":"\xc3("}\n')
+    started = orjson.loads(raw)["started_at_unix_ms"]
+    os.utime(newest / "trace.jsonl", ns=(started * 10**6 - 7 * 10**12,) * 2)  # an older mtime
+    code, out, err = run("ls", root, "--json")
+    assert code == 0, err
+    rows = {Path(row["bundle"]).name: row for row in map(json.loads, out.splitlines())}
+    assert rows[newest.name]["started_at_unix_ms"] == started
+    assert run("reduce", newest)[0] == 0
+    code, out, err = run("summary", newest)  # the fresh state.json, not a reduction again
+    assert code == 0 and "is newer than the bundle's files" in out + err, out + err

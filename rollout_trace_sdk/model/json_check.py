@@ -71,3 +71,27 @@ def surely_ignorable(data: bytes) -> bool:
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
         return False
     return True
+
+
+def manifest_value(raw: bytes) -> Any:
+    """The JSON value of ``manifest.json`` bytes as Codex reads them: orjson's, or for what
+    orjson refuses and serde accepts (an unknown field holding bytes that are not UTF-8 is
+    skipped unread by both Codex builds) serde's reading. Every reader of a manifest goes
+    through here, so ``ls``, ``summary`` and the outputs agree with the reducer.
+
+    Args:
+        raw: the manifest's bytes.
+
+    Returns:
+        The parsed value (any JSON type: the caller checks it is an object).
+
+    Raises:
+        ValueError: serde refuses the bytes too (a :class:`~.serde_read.DecodeError` with
+            serde's message, or orjson's error).
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        from .serde_errors import manifest_read  # the slow, exact reading, only when needed
+
+        return manifest_read(raw)

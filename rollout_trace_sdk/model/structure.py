@@ -28,6 +28,7 @@ import orjson
 from . import event_tags
 from . import events as ev
 from .duplicate_keys import manifest_repeat, may_repeat_keys
+from .json_check import manifest_value
 from .serde_read import (
     SUMMARY_CLASSES,
     DecodeError,
@@ -355,12 +356,7 @@ def parse_event_line(line: bytes | str, schema: int = ev.SCHEMA_VERSION) -> ev.T
 def manifest_from_bytes(raw: bytes) -> ev.Manifest:
     """``manifest.json``; :class:`DecodeError` (or orjson's) for one serde refuses, a known
     field given twice included (the caller recomputes serde's message)."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        from .serde_errors import manifest_read  # serde may accept what orjson refuses
-
-        obj = manifest_read(raw)
+    obj = manifest_value(raw)
     if isinstance(obj, list) and len(obj) == len(attrs.fields(ev.Manifest)):
         # serde takes a struct as a sequence of its fields, in declaration order
         obj = dict(zip((field.name for field in attrs.fields(ev.Manifest)), obj, strict=True))

@@ -28,6 +28,7 @@ from typing import Any, Final, TextIO
 import attrs
 import orjson
 
+from ..model.json_check import manifest_value
 from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
@@ -114,8 +115,8 @@ def fresh_state(
                 return None, f"{STATE_FILE} is older than {name}"
             raw = handle.read()
         try:
-            manifest = orjson.loads(files.read_bytes(MANIFEST, what="manifest"))
-        except (BundleFileError, orjson.JSONDecodeError):
+            manifest = manifest_value(files.read_bytes(MANIFEST, what="manifest"))
+        except (BundleFileError, ValueError):
             return None, "the manifest must be checked by the reducer"
     try:
         state = parse_for_summary(raw, items=items)
@@ -282,8 +283,8 @@ def _bundle_of(state_file: Path, state: Mapping[str, Any]) -> Path | None:
     root = state_file.parent
     try:
         with BundleFiles(root) as files:
-            manifest = orjson.loads(files.read_bytes(MANIFEST, what="manifest"))
-    except (BundleFileError, OSError, orjson.JSONDecodeError):
+            manifest = manifest_value(files.read_bytes(MANIFEST, what="manifest"))
+    except (BundleFileError, OSError, ValueError):
         return None
     if not isinstance(manifest, dict):
         return None
