@@ -15,7 +15,7 @@ the HTML viewer does.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
 import attrs
 
@@ -30,18 +30,22 @@ from .show_format import clip as _clip
 from .show_format import counted as _counted
 from .show_format import duration as _duration
 from .show_format import first_line as _first_line
+from .show_format import known_ms as _known_ms
 from .show_format import ms as _ms
+from .show_format import render_plain as render_plain
+from .show_format import render_rich as render_rich
 from .show_format import short_id as short_id
 from .show_format import status_style as _status_style
 from .show_format import thread_model as _thread_model
 from .show_format import tool_error_text as _tool_error_text
-from .visible import visible
 
 
 class _Transcript:
     def __init__(self, model: Mapping[str, Any], *, full: bool) -> None:
         self.m = model
         self.full = full
+        #: an unfinished rollout's last known time: its open records' durations run to it
+        self.known = _known_ms(model)
         self.tool_of_call: dict[int, int] = {}
         for n, call in enumerate(model["calls"]):
             for tool in call["tools"]:
@@ -127,7 +131,10 @@ class _Transcript:
                 (f"━━ {self.lane(t)}", "bold cyan"),
                 (f"  {short_id(th['id'])} · {_thread_model(th)} · ", "dim"),
                 (str(th.get("st")), _status_style(th.get("st"))),
-                (f" · {_counted(len(calls), 'inference call')} · {_duration(th)}{spawned}", "dim"),
+                (
+                    f" · {_counted(len(calls), 'inference call')} · {_duration(th, self.known)}{spawned}",
+                    "dim",
+                ),
             ),
         )
         # (time, rank, log position, index): within one millisecond, inference calls and
@@ -221,7 +228,7 @@ class _Transcript:
                 ("▸ inference ", "bold blue"),
                 (f"{short_id(call['id'])} {call.get('model')} · ", ""),
                 (str(call.get("st")), _status_style(call.get("st"))),
-                (f" · {_duration(call)}{tokens}", "dim"),
+                (f" · {_duration(call, self.known)}{tokens}", "dim"),
             ),
         )
         if call.get("st") in _FAILED:
@@ -282,7 +289,7 @@ class _Transcript:
                 (f"{tool['name']}{target} ", "bold yellow"),
                 (f"{tool.get('call_id') or short_id(tool['id'])} · ", "dim"),
                 (str(tool.get("st")), _status_style(tool.get("st"))),
-                (f" · {_duration(tool)}", "dim"),
+                (f" · {_duration(tool, self.known)}", "dim"),
             ),
         )
         if args:
@@ -358,7 +365,7 @@ class _Transcript:
                 ("▣ code cell ", "bold yellow"),
                 (f"{cell['id']} · ", "dim"),
                 (str(status), _status_style(status)),
-                (f"{also} · {_duration(cell)} · ", "dim"),
+                (f"{also} · {_duration(cell, self.known)} · ", "dim"),
                 (_first_line(cell.get("source"), self.full), ""),
             ),
         )
@@ -395,7 +402,7 @@ class _Transcript:
                     ("⟲ compaction request ", "bold magenta"),
                     ident,
                     (
-                        f"{compaction.get('st')} · {_duration(compaction)}",
+                        f"{compaction.get('st')} · {_duration(compaction, self.known)}",
                         "red" if failed else "dim",
                     ),
                 ),
@@ -407,7 +414,7 @@ class _Transcript:
                 ("⟲ compaction ", "bold magenta"),
                 ident,
                 (
-                    f"{compaction['inputs']} items → {len(compaction['repl'])} · {_duration(compaction)}",
+                    f"{compaction['inputs']} items → {len(compaction['repl'])} · {_duration(compaction, self.known)}",
                     "dim",
                 ),
             ),
@@ -589,20 +596,3 @@ def transcript_lines(
     for n in threads:
         lines.extend(t.thread(n))
     return lines
-
-
-def render_plain(lines: Sequence[Line], out: TextIO) -> None:
-    """Plain text: two spaces per level, continuation lines indented under their entry."""
-    for line in lines:
-        pad = "  " * line.indent
-        out.write(pad + visible(line.text).replace("\n", "\n" + pad + "  ") + "\n")
-
-
-def render_rich(lines: Sequence[Line], console: Any) -> None:
-    """Colour and width-aware wrapping through a ``rich.console.Console``."""
-    from rich.padding import Padding
-    from rich.text import Text
-
-    for line in lines:
-        text = Text.assemble(*[(visible(t), s) if s else visible(t) for t, s in line.parts])
-        console.print(Padding(text, (0, 0, 0, 2 * line.indent)), soft_wrap=False)

@@ -1,14 +1,17 @@
 """The transcript's small rules, kept apart from what it prints: a line, how ids, durations
-and statuses read, and where long texts are cut. ``show`` prints with them."""
+and statuses read, where long texts are cut, and the two ways lines are printed (plain, and
+through rich on a terminal). ``show`` prints with them."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final, TextIO
 
 import attrs
+
+from .visible import visible
 
 #: The statuses printed in the failure style and counted as failed (as on the page).
 FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
@@ -82,14 +85,36 @@ def ms(value: int | None) -> str:
 NEVER_ENDED: Final = "never ended (the rollout is complete)"
 
 
-def duration(obj: Mapping[str, Any]) -> str:
-    """A view-model record's duration, or its status while it has no end (``running``), or,
-    still ``running`` once the rollout ended, that it never ended."""
+def duration(obj: Mapping[str, Any], known: int | None = None) -> str:
+    """A view-model record's duration; while it has no end (``running``), its time up to
+    ``known`` (the last time the rollout's records give, :func:`known_ms`: the page draws
+    open records to it too) "so far", or its status when it has no start either; still
+    ``running`` once the rollout ended, that it never ended."""
     if obj.get("ne"):
         return NEVER_ENDED
-    if obj.get("s") is None or obj.get("e") is None:
+    start, end = obj.get("s"), obj.get("e")
+    if start is not None and end is None and known is not None:
+        return f"{ms(max(known - start, 0))} so far"
+    if start is None or end is None:
         return str(obj.get("st", "running"))
-    return ms(obj["e"] - obj["s"])
+    return ms(end - start)
+
+
+_TIMED: Final = ("threads", "turns", "calls", "tools", "ops", "cells", "compactions")
+
+
+def known_ms(model: Mapping[str, Any]) -> int | None:
+    """The last start or end of any record of a view model that has no end (an unfinished
+    rollout: the page's ``S.known``), None for a rollout that has ended."""
+    if model["meta"].get("end") is not None:
+        return None
+    known = 0
+    for key in _TIMED:
+        for record in model.get(key, ()):
+            at = record.get("e") if record.get("e") is not None else record.get("s")
+            if isinstance(at, int) and at > known:
+                known = at
+    return known
 
 
 def clip(text: str, full: bool, lines: int = OUTPUT_LINES, chars: int = OUTPUT_CHARS) -> str:
@@ -170,3 +195,20 @@ def action_label(kind: Any, text: str) -> str:
         with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not an object
             kind = json.loads(text).get("type") or kind
     return str(kind or "item").replace("_", " ")
+
+
+def render_plain(lines: Sequence[Line], out: TextIO) -> None:
+    """Plain text: two spaces per level, continuation lines indented under their entry."""
+    for line in lines:
+        pad = "  " * line.indent
+        out.write(pad + visible(line.text).replace("\n", "\n" + pad + "  ") + "\n")
+
+
+def render_rich(lines: Sequence[Line], console: Any) -> None:
+    """Colour and width-aware wrapping through a ``rich.console.Console``."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    for line in lines:
+        text = Text.assemble(*[(visible(t), s) if s else visible(t) for t, s in line.parts])
+        console.print(Padding(text, (0, 0, 0, 2 * line.indent)), soft_wrap=False)
