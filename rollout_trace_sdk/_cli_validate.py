@@ -33,7 +33,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     shown = visible(report.bundle)
     if report.problems:
         print(f"{len(report.problems)} problem(s) in {shown}", file=err)
-        if report.unclosed:
+        if report.unclosed or report.recording:
             reader = _reader(report, shown)
             print(
                 _writer_text(report) + (f"; {reader} reads what it holds" if reader else ""),

@@ -58,8 +58,8 @@ class Report:
     #: the log holds events but no ``recording_completed``: its recorder was killed or
     #: stopped, or is still writing (not damage: ``reduce`` reads what it holds)
     unclosed: bool = False
-    #: ... and its recorder still holds the log's lock: it is still writing (``liveness``);
-    #: ``None``: this system cannot tell (no lock to look at)
+    #: ... (or the log is still empty) and its recorder holds the log's lock: it is still
+    #: writing (``liveness``); ``None``: this system cannot tell (no lock to look at)
     recording: bool | None = False
     #: the strict reducer refused the bundle ...
     refused: bool = False
@@ -487,7 +487,9 @@ def validate_bundle(path: str | Path, *, progress: Progress | None = None) -> Re
             validator.events(rollout_id)
             validator.payloads()
             validator.closing()
-            if validator.report.unclosed:
+            if validator.report.unclosed or validator.report.events == 0:
+                # an empty log too: a recorder that has written nothing yet (on a busy
+                # service its first write can come seconds after the bundle is made)
                 validator.report.recording = live
         validator.replay()
     return validator.report
