@@ -264,7 +264,7 @@ class RolloutScope:
         try:
             writer = self._create_writer(root, trace_id, thread_id)
         except Exception as exc:
-            warn(f"rollout trace: cannot create a bundle under {root}: {exc!r}; not recording")
+            warn(f"rollout trace: cannot create a bundle under {root}: {_why(exc)}; not recording")
             return NULL_ROLLOUT
         # Nothing here awaits anything that can block: entering in a cancelled scope (or one
         # whose deadline passes now) must neither hang nor lose the bundle. The task group
@@ -356,6 +356,13 @@ class RolloutScope:
             else:
                 tg.cancel_scope.cancel()  # the writer task ends at once (nothing to write)
                 await _leave(tg)
+
+
+def _why(exc: Exception) -> str:
+    """Why a bundle could not be made, without its (new each time) name: Python's default
+    filter then shows a read-only root once, not once a request (review prod27)."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    return f"[Errno {code}] {os.strerror(code)}" if code else repr(exc)
 
 
 async def _leave(tg: anyio.abc.TaskGroup) -> None:
