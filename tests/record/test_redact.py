@@ -394,3 +394,27 @@ def test_event_line_fields(payload: dict[str, Any]) -> None:
         assert secret not in out
     assert b"hunter2" not in out
     assert b"[REDACTED:" in out
+
+
+@pytest.mark.parametrize(("kind", "text", "secret"), PLANTED)
+def test_a_document_that_is_not_json_loses_its_secrets_as_text(
+    kind: str, text: str, secret: str
+) -> None:
+    """A payload file a crash cut mid-write is no JSON: its secrets are replaced as text (a
+    value-by-value pass has no value to walk there), not written as they were."""
+    r = redactor()
+    cut = orjson.dumps({"output": f"ran it: {text} and then"}, option=PRETTY)[:-12]
+    out = r.redact(cut)
+    assert secret.encode() not in out, out
+    assert r.counts.get(kind, 0) >= 1 and "redaction_error" not in r.counts, r.counts
+    assert out.startswith(b'{\n  "output": "ran it: ')
+
+
+def test_an_empty_span_from_the_hook_changes_nothing() -> None:
+    """A hook's pattern that matches nothing (start == end) names no secret: the document
+    is written as it was, nothing counted (it became a document of placeholders, its keys
+    included)."""
+    r = redactor(hook=lambda data: [(3, 3, "empty"), (0, 0, "empty")])
+    data = orjson.dumps({"a": "hello", "n": 1})
+    assert r.redact(data) == data
+    assert r.counts == {}
