@@ -102,7 +102,7 @@ def test_a_symlinked_output_is_written_through_and_both_entries_stay(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     target = elsewhere / "target.json"
-    target.write_bytes(b"old content that is longer than nothing")
+    target.write_bytes(b"old content, longer than the state: " + b"x" * len(state))
     inode = target.stat().st_ino
     link = tmp_path / "link.json"
     os.symlink(target, link)

@@ -4,13 +4,16 @@ over the input, ``-`` to standard output, private files written whole."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rollout_trace_sdk.outputs import write_output
 from tests.reduce.test_bundle import make_bundle
 from tests.test_cli import run
 
@@ -184,3 +187,19 @@ def test_a_state_or_page_beside_another_bundle_is_written(tmp_path: Path) -> Non
     bundle, other = _two_bundles(tmp_path)
     assert run("reduce", bundle, "-o", other / "state.json")[0] == 0
     assert run("view", bundle, "-o", other / "view.html")[0] == 0
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path) -> None:
+    """A write that fails half-way (the disk filled, the state could not be rendered) keeps
+    the old output whole and leaves no hidden ``.NAME.xxxx`` file beside it."""
+    target = tmp_path / "state.json"
+    target.write_bytes(b"old")
+
+    def pieces() -> Iterator[bytes]:
+        yield b"{"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        write_output(str(target), pieces(), io.StringIO())
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["state.json"]
