@@ -57,6 +57,21 @@ async def test_responses_create_is_recorded(
     assert "hello there" in state_text(state) and "echo: hello there" in state_text(state)
 
 
+async def test_the_callers_own_headers_are_sent_beside_the_call_id(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    """``extra_headers`` the caller gives (a tenant, a trace id of its own) still reach the
+    API: the call-id header is added to them, not put in their place."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        await client.responses.create(
+            model="gpt-test", input="hi", extra_headers={"X-Tenant": "acme"}
+        )
+    [end] = Run(tmp_path).ends("completed")
+    headers = {k.lower(): v for k, v in fake.requests[-1][2].items()}
+    assert headers["x-tenant"] == "acme"
+    assert headers[CALL_ID_HEADER.lower()] == end["inference_call_id"]
+
+
 async def test_responses_tool_loop_with_run_function_call(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:
