@@ -44,6 +44,37 @@ def test_21_turn_cancel_closes_running_inference(bundle: Scenario) -> None:
     assert execution["ended_seq"] == state["codex_turns"][TURN]["execution"]["ended_seq"]
 
 
+@pytest.mark.parametrize("status", ["failed", "aborted"])
+def test_a_turn_that_fails_or_aborts_closes_its_running_inference_alike(
+    bundle: Scenario, status: ev.ExecutionStatus
+) -> None:
+    """A running call ends with its turn's status (only a completed or cancelled turn
+    cancels it): an aborted turn's call is ``aborted``, not ``cancelled``."""
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")))
+    bundle.end_turn(status)
+    execution = bundle.reduce()["inference_calls"]["inf-1"]["execution"]
+    assert execution["status"] == status
+
+
+@pytest.mark.parametrize("missing", ["input_tokens", "reasoning_output_tokens"])
+def test_a_usage_missing_a_counter_is_no_usage(bundle: Scenario, missing: str) -> None:
+    """Usage counts only with all four counters (as Codex reads it): one missing leaves the
+    call without usage, not with that counter as 0."""
+    usage = {
+        "input_tokens": 5,
+        "cached_input_tokens": 1,
+        "output_tokens": 2,
+        "reasoning_output_tokens": 0,
+    }
+    del usage[missing]
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "go", "u1")), response(usage=usage))
+    bundle.infer("inf-2", request(message("user", "go", "u1")), response(usage=None))
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["inf-1"]["usage"] is None and calls["inf-2"]["usage"] is None
+
+
 def test_22_late_cancel_keeps_turn_end_status(bundle: Scenario) -> None:
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")))
