@@ -694,3 +694,26 @@ def test_an_open_record_of_an_unfinished_rollout_says_how_long_so_far(tmp_path: 
     thread = _line_of(text, "━━ /root ")[1]
     took = int(re.search(r"· (\d+) ms so far", thread).group(1))  # type: ignore[union-attr]
     assert took >= 5, thread  # from the thread's start to the tool call's start at least
+
+
+def test_the_header_counts_input_and_output_tokens(demo_state: Any) -> None:
+    """The header's "N in / M out tokens" sums each call's input and output tokens (not its
+    cached input, which sits between them in the view model)."""
+    usage = [c["usage"] for c in demo_state["inference_calls"].values() if c.get("usage")]
+    tokens_in = sum(u["input_tokens"] for u in usage)
+    tokens_out = sum(u["output_tokens"] for u in usage)
+    assert tokens_out > 0 and tokens_out != sum(u["cached_input_tokens"] for u in usage)
+    header = _plain(demo_state).splitlines()[0]
+    assert f" · {tokens_in:,} in / {tokens_out:,} out tokens" in header, header
+
+
+@needs_conformance
+def test_a_tool_call_of_a_rollout_still_running_is_running_not_never_ended() -> None:
+    """A tool call "never ended" only once the rollout has ended: the same open tool call in a
+    rollout still being recorded (no end time yet) is running, as far as anyone knows."""
+    [bundle] = sorted((CONFORMANCE / "interrupt_during_tool").glob("trace-*"))
+    state = load_state(bundle)
+    del state["ended_at_unix_ms"]
+    line = _line_of(_plain(state), "⚙ exec_command call_sleep")[1].strip()
+    assert line.startswith("⚙ exec_command call_sleep · running"), line
+    assert "never ended" not in line

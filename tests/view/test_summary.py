@@ -489,3 +489,12 @@ def test_an_unfinished_rollouts_wall_time_is_up_to_its_last_event() -> None:
     out = io.StringIO()
     render_plain(summary_lines(ended, 120), out)
     assert " · 5 ms wall · " in out.getvalue() and "so far" not in out.getvalue()
+
+
+def test_a_head_and_tail_abbreviation_never_overlaps_the_id() -> None:
+    """``head…tail`` names an id at least as long as both: ``abc…c`` is not ``abc`` (its
+    ``c`` would be counted twice), and ``ab…bc`` is not ``abc``."""
+    from rollout_trace_sdk.view.summary import abbreviates
+
+    assert abbreviates("abc…c", "abc_c") and abbreviates("ab…bc", "abbc")
+    assert not abbreviates("abc…c", "abc") and not abbreviates("ab…bc", "abc")
