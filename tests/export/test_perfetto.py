@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.perfetto import chrome_trace
@@ -211,3 +212,50 @@ def test_a_failed_calls_error_text_is_in_its_args() -> None:
     slices = check_trace(chrome_trace(tools))
     [drawn] = [e for track in slices.values() for e in track if e["cat"] == "tool"]
     assert drawn["args"]["error"] == "permission denied"
+
+
+def _tool_slices(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        e["args"]["tool_call_id"]: e
+        for e in trace["traceEvents"]
+        if e["ph"] == "X" and e["cat"] == "tool"
+    }
+
+
+def test_back_to_back_tool_calls_share_a_track(demo_state: Any) -> None:
+    """A call starting the millisecond the previous one ended does not overlap it: one
+    track, not a second one per neighbour."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    cat = state["tool_calls"]["call_0_cat"]["execution"]
+    ping = state["tool_calls"]["call_0_ping"]["execution"]
+    cat["ended_at_unix_ms"] = cat["started_at_unix_ms"] + 10
+    ping["started_at_unix_ms"] = cat["ended_at_unix_ms"]
+    ping["ended_at_unix_ms"] = ping["started_at_unix_ms"] + 5
+    trace = chrome_trace(state)
+    check_trace(trace)
+    tools = _tool_slices(trace)
+    assert tools["call_0_cat"]["tid"] == tools["call_0_ping"]["tid"]
+
+
+def test_a_call_still_running_reaches_the_end_of_the_trace(demo_state: Any) -> None:
+    """A tool call with no end (the rollout was cut off) is drawn to the latest moment the
+    trace knows, not as a zero-length slice at its start."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    ping = state["tool_calls"]["call_0_ping"]["execution"]
+    ping["ended_at_unix_ms"], ping["status"] = None, "running"
+    trace = chrome_trace(state)
+    ends = [e["ts"] + e["dur"] for e in trace["traceEvents"] if e["ph"] == "X"]
+    slice_ = _tool_slices(trace)["call_0_ping"]
+    assert slice_["dur"] > 0 and slice_["ts"] + slice_["dur"] == max(ends)
+
+
+@pytest.mark.parametrize("status", ["cancelled", "aborted"])
+def test_cancelled_and_aborted_slices_are_marked_as_failed_ones(
+    demo_state: Any, status: str
+) -> None:
+    state = orjson.loads(orjson.dumps(demo_state))
+    state["tool_calls"]["call_0_ping"]["execution"]["status"] = status
+    tools = _tool_slices(chrome_trace(state))
+    assert tools["call_0_ping"]["args"]["status"] == status
+    assert tools["call_0_ping"]["cname"] == "terrible"
+    assert "cname" not in tools["call_0_cat"]
