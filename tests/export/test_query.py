@@ -481,3 +481,26 @@ def test_uninstalled_compactions(tmp_path: Path) -> None:
     assert rows[0]["duration_ms"] == 42
     counts = run(out, "SELECT source, compactions, compaction_requests FROM rollouts ORDER BY 1")
     assert sorted(counts[1]) == sorted([(str(failed), 0, 1), (str(installed), 1, 1)])
+
+
+def test_a_non_zero_exit_code_counts_as_a_failed_tool_call(demo_state: Any, tmp_path: Path) -> None:
+    """``tool-failure-rates`` counts a command that exited non-zero as a failure though its
+    tool call completed (the shell ran it; the command failed)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    op = next(o for o in state["terminal_operations"].values() if o.get("tool_call_id"))
+    tool = state["tool_calls"][op["tool_call_id"]]
+    assert tool["execution"]["status"] == "completed"
+    op["result"]["exit_code"] = 2
+    (tmp_path / "state.json").write_bytes(orjson.dumps(state))
+    out = tmp_path / "out"
+    assert not run_export([str(tmp_path / "state.json")], ExportOptions(to=str(out)), jobs=1).failed
+    name = run(
+        out, f"SELECT tool_name FROM tool_calls WHERE tool_call_id = '{op['tool_call_id']}'"
+    )[1][0][0]
+    rows = {r["tool_name"]: r for r in _recipe(out, "tool-failure-rates")}
+    assert rows[name]["failed"] == 1
+
+
+def test_a_null_is_an_empty_csv_cell(export_dir: Path) -> None:
+    code, out, err = _cli("query", str(export_dir), "SELECT NULL AS n, 1 AS m", "--format", "csv")
+    assert (code, err) == (0, "") and out.splitlines() == ["n,m", ",1"]
