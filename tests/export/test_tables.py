@@ -223,3 +223,35 @@ def test_a_message_between_agents_has_its_delivered_text(demo_state: Any) -> Non
     assert rows[message["item_id"]]["text"].endswith(f"Payload:\n{task}")
     assert rows[message["item_id"]]["text_chars"] == len(rows[message["item_id"]]["text"])
     assert "gAAAA" not in rows[reasoning["item_id"]]["text"]
+
+
+def test_inference_rows_count_the_tool_calls_their_response_started(demo_state: Any) -> None:
+    rows = {
+        r["inference_call_id"]: r for r in build_rows(demo_state, source="b")["inference_calls"]
+    }
+    started = {
+        ident: len(call["tool_call_ids_started_by_response"])
+        for ident, call in demo_state["inference_calls"].items()
+    }
+    assert {ident: r["tool_calls_started"] for ident, r in rows.items()} == started
+    assert any(started.values())
+    # a response holds more items than the calls it starts: the columns must not agree
+    assert any(started[ident] != r["response_items"] for ident, r in rows.items())
+
+
+def test_an_agent_summarys_message_is_the_tools_input_preview(demo_state: Any) -> None:
+    """A call to another agent is summarised by its message (``message_preview``: an agent
+    summary has no ``input_preview``); the row's ``input_preview`` holds it."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    tool = state["tool_calls"]["call_0_ping"]
+    tool["summary"] = {
+        "type": "agent",
+        "target_agent_path": "/root/helper_0",
+        "task_name": None,
+        "message_preview": "check the logs",
+    }
+    row = next(
+        r for r in build_rows(state, source="b")["tool_calls"] if r["tool_call_id"] == "call_0_ping"
+    )
+    assert (row["summary_type"], row["input_preview"]) == ("agent", "check the logs")
+    assert row["target_agent_path"] == "/root/helper_0"
