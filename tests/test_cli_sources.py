@@ -447,3 +447,26 @@ def test_a_manifest_codex_reads_past_orjson_is_read_alike_by_every_command(root:
     assert run("reduce", newest)[0] == 0
     code, out, err = run("summary", newest)  # the fresh state.json, not a reduction again
     assert code == 0 and "is newer than the bundle's files" in out + err, out + err
+
+
+def test_a_root_of_many_bundles_lists_ten_and_counts_the_rest(root: Path) -> None:
+    """Eleven bundles: the message lists ten and says how many more ``ls`` would show."""
+    older = next(b for b in root.iterdir() if b != _newest(root))
+    for n in range(9):
+        shutil.copytree(older, root / f"copy{n}")
+    code, _, err = run("reduce", root)
+    lines = err.splitlines()
+    assert code == 1 and "it holds 11 bundles (newest first):" in lines[0]
+    assert len([line for line in lines if " complete " in line]) == 10
+    assert f"  ... and 1 more (rollout-trace ls {root})" in lines
+
+
+def test_sizes_change_unit_at_1024() -> None:
+    from rollout_trace_sdk.sources import human_size
+
+    assert [human_size(n) for n in (1023, 1024, 1536, 1024**2)] == [
+        "1023 B",
+        "1.0 KB",
+        "1.5 KB",
+        "1.0 MB",
+    ]
