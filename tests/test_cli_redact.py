@@ -379,3 +379,22 @@ def test_a_manifest_codex_reads_past_orjson_is_redacted(tmp_path: Path) -> None:
     code, _, err = run("redact", bundle, "-o", tmp_path / "copy")
     assert code == 0, err
     assert state_of(tmp_path / "copy") == before
+
+
+def test_the_report_of_a_schema2_copy_takes_a_number_no_payload_file_has(tmp_path: Path) -> None:
+    """The redaction report's payload file is numbered past every ``N.json`` of the payloads
+    directory, not only past the ids the log cites: a file no event cites (``3.json`` here,
+    holding a secret) is redacted and kept, and the report goes to ``4.json`` (numbered past
+    the cited ids alone, it met ``3.json`` and the copy failed: 'File exists')."""
+    from tests.reduce.test_bundle import make_bundle
+
+    bundle = make_bundle(tmp_path)
+    stray = orjson.dumps({"password": "hunter2hunter2"}, option=orjson.OPT_INDENT_2)
+    (bundle / "payloads" / "3.json").write_bytes(stray)
+    report = redact_bundle(bundle, tmp_path / "clean")
+    assert report.total == 1
+    clean = tmp_path / "clean"
+    assert sorted(os.listdir(clean / "payloads")) == ["1.json", "2.json", "3.json", "4.json"]
+    assert b"hunter2" not in (clean / "payloads" / "3.json").read_bytes()
+    assert b"redacted 1 secrets" in (clean / "payloads" / "4.json").read_bytes()
+    assert b'"path":"payloads/4.json"' in (clean / "trace.jsonl").read_bytes()
