@@ -52,8 +52,10 @@ def _request_texts(state: dict[str, Any], call: dict[str, Any]) -> list[str]:
     return ["".join(p.get("text", "") for p in body.get("parts", [])) for body in bodies]
 
 
-def _saw(state: dict[str, Any], fake: FakeOpenAI) -> None:
-    """Every call's reduced request shows what the fake model saw for it."""
+def _saw(state: dict[str, Any], fake: FakeOpenAI, calls: int) -> None:
+    """Every call's reduced request shows what the fake model saw for it; there are
+    ``calls`` of them (a rollout that recorded none passed this check)."""
+    assert len(_calls(state)) == calls
     for call in _calls(state):
         seen = fake.conversations.seen[call["response_id"]]
         assert _request_texts(state, call) == _texts(seen), call["inference_call_id"]
@@ -92,7 +94,7 @@ async def test_a_conversation_made_by_the_client_is_recorded_whole(
     if schema == 2:  # (schema 3 writes a request resending its thread's last as continuing it)
         assert [len(request["input"]) for request in run.requests()] == [2, 4, 7]
     state = reduced_by_both(run.bundle)
-    _saw(state, fake)
+    _saw(state, fake, calls=3)
     assert _request_texts(state, _calls(state)[2])[-2:] == ["a note", "last"]
 
 
@@ -170,7 +172,7 @@ async def test_threads_sharing_a_conversation_each_see_all_of_it(
                 await client.responses.create(model="gpt-test", input="and", conversation=conv.id)
                 await client.responses.create(model="gpt-test", input="end", conversation=conv.id)
     state = reduced_by_both(Run(tmp_path).bundle)
-    _saw(state, fake)
+    _saw(state, fake, calls=4)
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -257,7 +259,7 @@ async def test_a_sync_client_is_watched_as_well(tmp_path: Path, fake: FakeOpenAI
                 client.responses.create(model="gpt-test", input="more", conversation=conv.id)
     assert fake.conversations.items[conv.id][0]["content"] == "seed"
     state = reduced_by_both(Run(tmp_path).bundle)
-    _saw(state, fake)
+    _saw(state, fake, calls=2)
     assert _request_texts(state, _calls(state)[1]) == ["seed", "hi", "echo: hi", "note", "more"]
 
 
