@@ -585,3 +585,24 @@ def test_every_attribute_sent_is_in_the_docs(demo_state: Any, inline: bool) -> N
     }
     assert "rollout_trace.requester_code_cell_id" in sent
     assert [k for k in sorted(sent) if not any(p.fullmatch(k) for p in documented)] == []
+
+
+def test_an_mcp_tool_is_an_extension_and_a_clock_step_back_never_ends_a_span_early(
+    demo_state: Any,
+) -> None:
+    """``gen_ai.tool.type`` is ``extension`` for an MCP tool (``function`` otherwise), and a
+    call whose end is before its start (the wall clock stepped back) ends where it starts."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    ping = state["tool_calls"]["call_0_ping"]
+    ping["kind"] = {"type": "mcp", "server": "srv", "tool": "ping"}
+    execution = ping["execution"]
+    execution["ended_at_unix_ms"] = execution["started_at_unix_ms"] - 5
+    spans = {
+        s.attributes.get("gen_ai.tool.call.id"): s
+        for s in otlp_trace(state).spans
+        if "gen_ai.tool.call.id" in s.attributes
+    }
+    assert spans["call_0_ping"].attributes["gen_ai.tool.type"] == "extension"
+    assert spans["call_0_cat"].attributes["gen_ai.tool.type"] == "function"
+    assert spans["call_0_ping"].end_ns == spans["call_0_ping"].start_ns
+    assert spans["call_0_ping"].start_ns == execution["started_at_unix_ms"] * 1_000_000
