@@ -11,7 +11,7 @@ the text from here when the bundle is at hand: a bundle directory, or the bundle
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,12 +20,14 @@ import orjson
 from ..model.layout import EVENT_LOG, MANIFEST
 from .confined import BundleFileError, BundleFiles
 
-#: The events that carry an error text, as their line spells the type.
-_MARKERS: Final = (
-    b'"inference_failed"',
-    b'"inference_cancelled"',
-    b'"compaction_request_failed"',
+#: The statuses of an object that ended badly (the readers' ``FAILED``).
+FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
+#: The events that carry an error text.
+FAILURE_EVENTS: Final = frozenset(
+    {"inference_failed", "inference_cancelled", "compaction_request_failed"}
 )
+#: The same, as their line spells the type.
+MARKERS: Final = tuple(f'"{kind}"'.encode() for kind in sorted(FAILURE_EVENTS))
 
 
 def bundle_for(source: str | os.PathLike[str]) -> Path | None:
@@ -69,26 +71,46 @@ def failure_texts(bundle: Path) -> dict[str, str]:
     as it is)."""
     texts: dict[str, str] = {}
     try:
-        for _, payload in marked_payloads(bundle, _MARKERS):
-            ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
-            text = payload.get("error")
-            text = text if isinstance(text, str) else payload.get("reason")
-            if isinstance(ident, str) and isinstance(text, str):
-                texts[ident] = text
+        for _, payload in marked_payloads(bundle, MARKERS):
+            note_failure(texts, payload)
     except BundleFileError:
         pass
     return texts
 
 
-def annotate_failures(state: dict[str, object], source: str | os.PathLike[str]) -> None:
-    """Give each failed or cancelled inference call of ``state`` its ``error_text`` from the
-    log of ``source`` (a key Codex's state does not have: only the readers use it)."""
-    calls = state.get("inference_calls")
-    if not isinstance(calls, dict):
+def note_failure(texts: dict[str, str], payload: dict[str, Any]) -> None:
+    """Put the error text (failed) or reason (cancelled) of one of the :data:`FAILURE_EVENTS`
+    in ``texts``, by its inference call or compaction request id (a later one replaces an
+    earlier); any other event is passed over. ``turn_errors`` reads the log for turns and
+    calls in one pass with it."""
+    if payload.get("type") not in FAILURE_EVENTS:
         return
-    bundle = bundle_for(source)
-    texts = failure_texts(bundle) if bundle is not None else {}
-    for call_id, text in texts.items():
-        call = calls.get(call_id)
-        if isinstance(call, dict):
-            call["error_text"] = text
+    ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
+    text = payload.get("error")
+    text = text if isinstance(text, str) else payload.get("reason")
+    if isinstance(ident, str) and isinstance(text, str):
+        texts[ident] = text
+
+
+def failed(state: Mapping[str, Any], key: str) -> bool:
+    """Whether one of the objects of the state's map ``key`` ended failed, cancelled or
+    aborted (its text is then worth a pass over the log)."""
+    objects = state.get(key)
+    return isinstance(objects, Mapping) and any(
+        isinstance(o, Mapping)
+        and isinstance(o.get("execution"), Mapping)
+        and o["execution"].get("status") in FAILED_STATUSES
+        for o in objects.values()
+    )
+
+
+def put_texts(state: dict[str, object], texts: Mapping[str, str]) -> None:
+    """Give the inference calls and compaction requests ``texts`` names their ``error_text``."""
+    for key in ("inference_calls", "compaction_requests"):
+        objects = state.get(key)
+        if not isinstance(objects, dict):
+            continue
+        for ident, text in texts.items():
+            obj = objects.get(ident)
+            if isinstance(obj, dict):
+                obj["error_text"] = text

@@ -35,10 +35,10 @@ def load_state(
     Raises:
         ReduceError: the input cannot be read or is not a reduced state.
     """
-    from ..reduce.failures import annotate_failures, bundle_for
+    from ..reduce.failures import bundle_for
     from .guardrails import annotate_guardrails
     from .payloads import annotate_tool_errors
-    from .turn_errors import annotate_turn_errors
+    from .turn_errors import annotate_logged_errors
 
     path = Path(source)
     if path.is_dir():
@@ -48,9 +48,8 @@ def load_state(
         trace = reduce_bundle(path, lenient=lenient, skipped=skipped)
         state = orjson.loads(state_bytes(trace))
         mark_live(state, live)
-        annotate_failures(state, path)
+        annotate_logged_errors(state, path)
         annotate_tool_errors(state, path)
-        annotate_turn_errors(state, path)
         annotate_guardrails(state, path)
         return state
     raw = read_state_bytes(str(source))
@@ -65,10 +64,9 @@ def load_state(
     bundle = bundle_for(path)  # when the state sits in its bundle
     if bundle is not None:
         mark_live(state, log_is_written(bundle))
-    annotate_failures(state, path)
-    annotate_tool_errors(state, bundle_for(path))
-    annotate_turn_errors(state, bundle_for(path))
-    annotate_guardrails(state, bundle_for(path))
+    annotate_logged_errors(state, bundle)
+    annotate_tool_errors(state, bundle)
+    annotate_guardrails(state, bundle)
     return state
 
 

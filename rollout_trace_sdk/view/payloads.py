@@ -267,7 +267,7 @@ def _has_output(tool: Mapping[str, Any], own_item_ids: Any, items: Any) -> bool:
 def annotate_tool_errors(state: dict[str, Any], bundle: Path | None) -> None:
     """Give each failed tool call of ``state`` its ``error_text``, and each other ended call
     whose output no request carried its ``result_text``, from its raw result payload
-    (:func:`tool_result_texts`), as ``reduce.failures.annotate_failures`` does for inference
+    (:func:`tool_result_texts`), as ``turn_errors.annotate_logged_errors`` does for inference
     calls from the log: keys Codex's state does not have, read by the view model."""
     if bundle is None:
         return

@@ -32,7 +32,6 @@ from ..model.json_check import manifest_value
 from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
-from ..reduce.failures import failure_texts as logged_failure_texts
 from ..reduce.liveness import log_is_written
 from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
@@ -303,17 +302,19 @@ def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) 
     text (the summary then says where to look).
     """
     texts: dict[str, str] = {}
-    if _failed(state, "inference_calls") or _failed(state, "compaction_requests"):
-        texts.update(logged_failure_texts(bundle))
+    from .turn_errors import ended_badly, logged_texts
+
+    turns = ended_badly(state)[:most]
+    calls = _failed(state, "inference_calls") or _failed(state, "compaction_requests")
+    call_texts, turn_texts = (  # one pass over the log for both
+        logged_texts(bundle, set(turns), calls=bool(calls)) if turns or calls else ({}, {})
+    )
+    texts.update(call_texts)
     if _failed(state, "tool_calls"):
         from .payloads import failed_tool_errors  # here: it opens the bundle's payloads
 
         texts.update(failed_tool_errors(bundle, state, most=most))
-    from .turn_errors import ended_badly, turn_error_texts
-
-    turns = ended_badly(state)
-    if turns:
-        texts.update(turn_error_texts(bundle, set(turns[:most])))
+    texts.update(turn_texts)
     return texts
 
 

@@ -27,7 +27,15 @@ import orjson
 from ..model.structure import loads_value
 from ..reduce.confined import BundleFileError
 from ..reduce.errors import ReduceError
-from ..reduce.failures import marked_payloads
+from ..reduce.failures import (
+    FAILED_STATUSES,
+    FAILURE_EVENTS,
+    MARKERS,
+    failed,
+    marked_payloads,
+    note_failure,
+    put_texts,
+)
 
 if TYPE_CHECKING:
     from .payloads import PayloadReader
@@ -51,62 +59,100 @@ def turn_error_texts(bundle: Path, turns: Collection[str]) -> dict[str, str]:
     ``reason`` of its ``turn_aborted`` event, else the ``message`` of the ``error`` event just
     before its end. A turn none of these can be read for gives no text (a log or payload that
     cannot be read gives none either)."""
-    if not turns:
-        return {}
-    started: dict[str, int] = {}
-    ended: dict[str, int] = {}
-    #: (line number, event payload ref) of the ``error`` events and of the closing events
-    errors: list[tuple[int, Any]] = []
-    closings: list[tuple[int, Any]] = []
-    #: the ``error`` event each ended turn claimed (the last one since it started)
-    claimed: dict[str, Any] = {}
-    try:
-        for number, payload in marked_payloads(bundle, _MARKERS):
-            kind = payload.get("type")
-            turn = payload.get("codex_turn_id")
-            if kind == "codex_turn_started" and isinstance(turn, str):
-                started[turn] = number
-            elif kind == "codex_turn_ended" and isinstance(turn, str) and turn in turns:
-                ended[turn] = number
-                since = started.get(turn, -1)
-                if errors and errors[-1][0] > since and payload.get("status") == "failed":
-                    claimed[turn] = errors.pop()[1]
-            elif kind == "protocol_event_observed":
-                ref = payload.get("event_payload")
-                event = payload.get("event_type")
-                if event == "error":
-                    errors.append((number, ref))
-                elif event in ("turn_complete", "turn_aborted"):
-                    closings.append((number, ref))
-    except BundleFileError:
-        return {}
-    if not ended:
-        return {}
-    from .payloads import PayloadReader  # here: it opens the bundle's payloads
+    return logged_texts(bundle, turns, calls=False)[1]
 
+
+def logged_texts(
+    bundle: Path, turns: Collection[str], *, calls: bool = True
+) -> tuple[dict[str, str], dict[str, str]]:
+    """What the log says went wrong, in one pass over it: the error texts of inference calls
+    and compaction requests (``reduce.failures.note_failure``; with ``calls``) by id, and
+    why each of ``turns`` ended badly (:func:`turn_error_texts`). The readers asked the
+    log twice, once for each (a second pass over a large log; review why27).
+
+    Returns:
+        (inference call or compaction request id → text, turn id → text); what cannot be
+        read gives no text.
+    """
+    call_texts: dict[str, str] = {}
+    scan = _TurnScan(turns)
+    if not turns and not calls:
+        return call_texts, {}
+    markers = _MARKERS + MARKERS if calls else _MARKERS
     try:
-        reader = PayloadReader(bundle)
-    except ReduceError:
-        return {}
-    texts: dict[str, str] = {}
-    try:
-        at = [number for number, _ in closings]
-        for turn, number in ended.items():
-            first = bisect.bisect_right(at, number)
-            for _, ref in closings[first : first + _LOOKAHEAD]:
-                body = protocol_body(reader, ref)
-                if body.get("turn_id") == turn:
-                    text = _closing_text(body)
-                    if text:
-                        texts[turn] = text
-                    break
-            if turn not in texts and turn in claimed:
-                message = protocol_body(reader, claimed[turn]).get("message")
-                if isinstance(message, str) and message:
-                    texts[turn] = message
-    finally:
-        reader.close()
-    return texts
+        for number, payload in marked_payloads(bundle, markers):
+            if calls and payload.get("type") in FAILURE_EVENTS:
+                note_failure(call_texts, payload)
+            elif turns:
+                scan.see(number, payload)
+    except BundleFileError:
+        return call_texts, {}
+    return call_texts, scan.texts(bundle)
+
+
+class _TurnScan:
+    """The log's turn events and closing protocol events, seen one line at a time, and what
+    they say of the turns asked about once the log is read."""
+
+    def __init__(self, turns: Collection[str]) -> None:
+        self.turns = turns
+        self.started: dict[str, int] = {}
+        self.ended: dict[str, int] = {}
+        #: (line number, event payload ref) of the ``error`` events and of the closing events
+        self.errors: list[tuple[int, Any]] = []
+        self.closings: list[tuple[int, Any]] = []
+        #: the ``error`` event each ended turn claimed (the last one since it started)
+        self.claimed: dict[str, Any] = {}
+
+    def see(self, number: int, payload: Mapping[str, Any]) -> None:
+        kind = payload.get("type")
+        turn = payload.get("codex_turn_id")
+        if kind == "codex_turn_started" and isinstance(turn, str):
+            self.started[turn] = number
+        elif kind == "codex_turn_ended" and isinstance(turn, str) and turn in self.turns:
+            self.ended[turn] = number
+            since = self.started.get(turn, -1)
+            errors = self.errors
+            if errors and errors[-1][0] > since and payload.get("status") == "failed":
+                self.claimed[turn] = errors.pop()[1]
+        elif kind == "protocol_event_observed":
+            ref = payload.get("event_payload")
+            event = payload.get("event_type")
+            if event == "error":
+                self.errors.append((number, ref))
+            elif event in ("turn_complete", "turn_aborted"):
+                self.closings.append((number, ref))
+
+    def texts(self, bundle: Path) -> dict[str, str]:
+        """Each ended turn's text, reading only the payloads of the closing events just after
+        its end (and of the ``error`` event it claimed)."""
+        if not self.ended:
+            return {}
+        from .payloads import PayloadReader  # here: it opens the bundle's payloads
+
+        try:
+            reader = PayloadReader(bundle)
+        except ReduceError:
+            return {}
+        texts: dict[str, str] = {}
+        try:
+            at = [number for number, _ in self.closings]
+            for turn, number in self.ended.items():
+                first = bisect.bisect_right(at, number)
+                for _, ref in self.closings[first : first + _LOOKAHEAD]:
+                    body = protocol_body(reader, ref)
+                    if body.get("turn_id") == turn:
+                        text = _closing_text(body)
+                        if text:
+                            texts[turn] = text
+                        break
+                if turn not in texts and turn in self.claimed:
+                    message = protocol_body(reader, self.claimed[turn]).get("message")
+                    if isinstance(message, str) and message:
+                        texts[turn] = message
+        finally:
+            reader.close()
+        return texts
 
 
 def protocol_body(reader: PayloadReader, ref: Any) -> Mapping[str, Any]:
@@ -135,8 +181,6 @@ def _closing_text(body: Mapping[str, Any]) -> str | None:
 
 def ended_badly(state: Mapping[str, Any]) -> list[str]:
     """The ids of the turns the state has failed, cancelled or aborted."""
-    from .summary import FAILED
-
     turns = state.get("codex_turns")
     return [
         str(turn["codex_turn_id"])
@@ -144,19 +188,24 @@ def ended_badly(state: Mapping[str, Any]) -> list[str]:
         if isinstance(turn, Mapping)
         and isinstance(turn.get("codex_turn_id"), str)
         and isinstance(turn.get("execution"), Mapping)
-        and turn["execution"].get("status") in FAILED
+        and turn["execution"].get("status") in FAILED_STATUSES
     ]
 
 
-def annotate_turn_errors(state: dict[str, Any], bundle: Path | None) -> None:
-    """Give each failed or cancelled turn of ``state`` its ``error_text``
-    (:func:`turn_error_texts`): a key Codex's state does not have, read by the view model."""
+def annotate_logged_errors(state: dict[str, Any], bundle: Path | None) -> None:
+    """Give each inference call, compaction request and turn of ``state`` that ended badly
+    its ``error_text`` (:func:`logged_texts`: one pass over the log, none when nothing ended
+    badly): a key Codex's state does not have, read by the view model and the exports."""
     if bundle is None:
         return
-    turns = state.get("codex_turns")
-    if not isinstance(turns, dict):
+    turns = ended_badly(state)
+    calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
+    if not turns and not calls:
         return
-    for turn_id, text in turn_error_texts(bundle, set(ended_badly(state))).items():
-        turn = turns.get(turn_id)
+    call_texts, turn_texts = logged_texts(bundle, set(turns), calls=calls)
+    put_texts(state, call_texts)
+    by_id = state.get("codex_turns")
+    for turn_id, text in turn_texts.items():
+        turn = by_id.get(turn_id) if isinstance(by_id, dict) else None
         if isinstance(turn, dict):
             turn["error_text"] = text
