@@ -205,6 +205,8 @@ def _write_tables(
     (state, notes, strict error). Payload bodies (``--payload-text``) are read as their part
     is written, a batch at a time, not all held at once."""
     state, notes, error = reduced
+    if not source.state_file:  # a state file's were put in as it was read (view.load)
+        _put_error_texts(root, state)
     tables = build_rows(state, source=source.url, lenient=error is not None, notes=notes)
     reader = None
     if options.payload_text and tables["raw_payloads"] and not source.state_file:
@@ -227,6 +229,21 @@ def _write_tables(
         if reader is not None:
             reader.close()
     return rows
+
+
+def _put_error_texts(root: Path, state: Any) -> None:
+    """Put in ``state`` the error texts Codex's state does not keep, as ``show`` reads them
+    (the ``error_text`` columns): the log's, read in one pass and only when a call, request
+    or turn ended badly, and each failed tool call's raw result (one payload at a time)."""
+    from ..view.payloads import failed_tool_errors
+    from ..view.turn_errors import annotate_logged_errors
+
+    annotate_logged_errors(state, root)
+    tools = state.get("tool_calls")
+    if not isinstance(tools, dict):
+        return
+    for ident, text in failed_tool_errors(root, state, most=len(tools)).items():
+        tools[ident]["error_text"] = text
 
 
 def _no_body(ref: Any) -> str:

@@ -17,7 +17,7 @@ Row = dict[str, Any]
 
 #: Bumped when a table's columns or their meaning change (an export made by another version is
 #: redone rather than skipped).
-TABLES_VERSION: Final = 7
+TABLES_VERSION: Final = 8
 
 # Column types, by name: the Parquet/Arrow type each one becomes.
 _T = "timestamp"  # timestamp[ms, tz=UTC]
@@ -80,6 +80,13 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ),
         ("lenient", _B, "reduced with --lenient after a strict reduction failed"),
         ("lenient_notes", _L, "what lenient reduction skipped"),
+        (
+            "failure",
+            _S,
+            "why the first turn that failed or was cancelled ended so (turns.error_text, else "
+            "its first call's error_text); with none, for a failed or aborted rollout, the "
+            "first call's error_text; its first line, at most 200 characters (null: none)",
+        ),
     ),
     "threads": (
         *_KEYS,
@@ -100,6 +107,12 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("thread_id", _S, "owning thread"),
         *_WINDOW,
         ("input_items", _I, "input items of the turn"),
+        (
+            "error_text",
+            _S,
+            "a failed or cancelled turn: why (the error of its closing turn_complete or its "
+            "error protocol event, a turn_aborted's reason)",
+        ),
     ),
     "conversation_items": (
         *_KEYS,
@@ -150,6 +163,12 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("raw_request_payload_id", _S, "request payload"),
         ("prepared_prompt_payload_id", _S, "prepared prompt payload"),
         ("raw_response_payload_id", _S, "response payload"),
+        (
+            "error_text",
+            _S,
+            "a failed or cancelled call: the error (inference_failed) or reason "
+            "(inference_cancelled) in the log",
+        ),
     ),
     "tool_calls": (
         *_KEYS,
@@ -176,6 +195,12 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("raw_invocation_payload_id", _S, "invocation payload"),
         ("raw_result_payload_id", _S, "result payload"),
         ("raw_runtime_payload_ids", _L, "runtime payloads"),
+        (
+            "error_text",
+            _S,
+            "a failed or cancelled call: its error as `show` prints it (output items, output "
+            "preview, terminal stderr, the raw result's error), each text once",
+        ),
     ),
     "terminal_operations": (
         *_KEYS,
@@ -245,6 +270,7 @@ TABLES: Final[dict[str, tuple[Column, ...]]] = {
         ("installed_at", _T, "when its compaction was installed (null: never, e.g. it failed)"),
         ("raw_request_payload_id", _S, "request payload"),
         ("raw_response_payload_id", _S, "response payload (null without a response)"),
+        ("error_text", _S, "a failed request: the error of compaction_request_failed in the log"),
     ),
     "interaction_edges": (
         *_KEYS,

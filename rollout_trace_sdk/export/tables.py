@@ -15,11 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
-from ..view.capture import cut_status, not_whole, unavailable_ids
-from ..view.item_text import add_delivered, delivers
+from ..reduce.failures import FAILED_STATUSES
+from ..view.capture import capture_notes, cut_status, not_whole, unavailable_ids
+from ..view.item_text import add_delivered, cut, delivers, failed_tool_text
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
+
+#: Longest ``rollouts.failure``: a line to read in a query's result (the turn's or call's
+#: row has the whole text).
+FAILURE_CHARS: Final = 200
 
 #: A payload reference's body, or why it cannot be read (a text).
 PayloadText = Callable[[_Obj], bytes | str]
@@ -53,12 +58,13 @@ def build_rows(
     compactions = _map(state, "compactions")
     requests = _map(state, "compaction_requests")
     cut = {key for key, ref in payloads.items() if cut_status(ref) is not None}
+    cut_notes = capture_notes(state)
     out: dict[str, list[Row]] = {
         "threads": [_thread(keys, t) for t in _map(state, "threads").values()],
         "turns": [_turn(keys, t) for t in _map(state, "codex_turns").values()],
         "conversation_items": [_item(keys, i, cut) for i in items.values()],
         "inference_calls": [_inference(keys, c) for c in _map(state, "inference_calls").values()],
-        "tool_calls": [_tool(keys, t) for t in tools.values()],
+        "tool_calls": [_tool(keys, t, _tool_error(state, t, cut_notes)) for t in tools.values()],
         "terminal_operations": [
             _terminal(keys, op, tools) for op in _map(state, "terminal_operations").values()
         ],
@@ -165,6 +171,22 @@ def _window(execution: Any) -> Row:
     }
 
 
+def _ended_badly(obj: _Obj) -> bool:
+    return _obj(obj.get("execution")).get("status") in FAILED_STATUSES
+
+
+def _error_text(obj: _Obj) -> str | None:
+    """The ``error_text`` the exporter put in a call, request or turn that ended badly (from
+    the log: ``view.turn_errors.annotate_logged_errors``), cut as the viewer cuts it."""
+    text = obj.get("error_text")
+    return cut(text) if isinstance(text, str) and text and _ended_badly(obj) else None
+
+
+def _tool_error(state: _Obj, tool: _Obj, notes: Mapping[str, str]) -> str | None:
+    """A tool call that ended badly: its error as ``show`` prints it (``--full``)."""
+    return failed_tool_text(state, tool, notes) if _ended_badly(tool) else None
+
+
 def _rollout(
     keys: Row,
     state: _Obj,
@@ -188,12 +210,47 @@ def _rollout(
         **{name: len(rows) for name, rows in tables.items()},
         "lenient": lenient,
         "lenient_notes": list(notes),
+        "failure": _failure(tables, _str(state.get("status"))),
     }
     for name in TOKEN_NAMES:
         # as SQL's sum(): null when no call reported the count (0 would claim a measurement)
         counts = [r[name] for r in tables["inference_calls"] if r[name] is not None]
         row[name] = sum(counts) if counts else None
     return row
+
+
+def _failure(tables: dict[str, list[Row]], status: str | None) -> str | None:
+    """``rollouts.failure``: why the first turn (in the order they ended) that failed or was
+    cancelled or aborted ended so (its ``error_text``, else that of the first of its calls
+    that ended badly); without such a turn, for a rollout that failed or was aborted, the
+    first text of a call that ended badly. Its first line, cut at :data:`FAILURE_CHARS`."""
+
+    def ended(row: Row) -> tuple[bool, int]:
+        return row["ended_seq"] is None, row["ended_seq"] or 0
+
+    calls = sorted(
+        (
+            row
+            for name in ("inference_calls", "compaction_requests", "tool_calls")
+            for row in tables[name]
+            if row["error_text"]
+        ),
+        key=ended,
+    )
+    turns = sorted((r for r in tables["turns"] if r["status"] in FAILED_STATUSES), key=ended)
+    for turn in turns:
+        mine = (c["error_text"] for c in calls if c["codex_turn_id"] == turn["codex_turn_id"])
+        text = _first_line(turn["error_text"] or next(mine, None) or "")
+        if text:
+            return text
+    if status in FAILED_STATUSES and calls:
+        return _first_line(calls[0]["error_text"])
+    return None
+
+
+def _first_line(text: str) -> str | None:
+    line = next((row.strip() for row in text.splitlines() if row.strip()), "")
+    return (line if len(line) <= FAILURE_CHARS else line[: FAILURE_CHARS - 1] + "…") or None
 
 
 def _thread(keys: Row, t: _Obj) -> Row:
@@ -214,6 +271,7 @@ def _turn(keys: Row, t: _Obj) -> Row:
         **_strs_of(t, "codex_turn_id", "thread_id"),
         **_window(t.get("execution")),
         "input_items": len(_strs(t.get("input_item_ids"))),
+        "error_text": _error_text(t),
     }
 
 
@@ -325,6 +383,7 @@ def _inference(keys: Row, c: _Obj) -> Row:
         **_strs_of(
             c, "raw_request_payload_id", "prepared_prompt_payload_id", "raw_response_payload_id"
         ),
+        "error_text": _error_text(c),
     }
 
 
@@ -338,7 +397,7 @@ def _tool_name(kind: _Obj, tag: str | None) -> str | None:
     return tag
 
 
-def _tool(keys: Row, t: _Obj) -> Row:
+def _tool(keys: Row, t: _Obj, error_text: str | None) -> Row:
     kind = _obj(t.get("kind"))
     tag = _str(kind.get("type"))
     requester = _obj(t.get("requester"))
@@ -362,6 +421,7 @@ def _tool(keys: Row, t: _Obj) -> Row:
         **_strs_of(summary, "output_preview", "target_agent_path"),
         **_strs_of(t, "raw_invocation_payload_id", "raw_result_payload_id"),
         "raw_runtime_payload_ids": _strs(t.get("raw_runtime_payload_ids")),
+        "error_text": error_text,
     }
 
 
@@ -444,6 +504,7 @@ def _compaction_request(keys: Row, r: _Obj, compactions: dict[str, _Obj]) -> Row
         **_strs_of(r, "model", "provider_name"),
         "installed_at": _int(compaction.get("installed_at_unix_ms")),
         **_strs_of(r, "raw_request_payload_id", "raw_response_payload_id"),
+        "error_text": _error_text(r),
     }
 
 

@@ -8,7 +8,7 @@ Like the view model, it reads the state as plain JSON values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from .capture import ref_text, unavailable_notes
@@ -130,6 +130,54 @@ def own_item_ids(tool: _Obj, key: str, items: Any) -> list[str]:
         i for i in ids if isinstance(items.get(i), Mapping) and items[i].get("thread_id") == thread
     ]
     return own or ids
+
+
+def distinct_texts(texts: Iterable[Any]) -> str:
+    """The texts that say something, each once, one under another: how a failed tool call's
+    error reads (``show_format.tool_error_text``, :func:`failed_tool_text`)."""
+    parts: list[str] = []
+    for text in texts:
+        if isinstance(text, str) and text and text not in parts:
+            parts.append(text)
+    return "\n".join(parts)
+
+
+def failed_tool_text(state: _Obj, tool: _Obj, notes: Mapping[str, str] | None = None) -> str | None:
+    """A failed tool call's error as ``show`` prints it (``show_format.tool_error_text``,
+    from the view model; here from the state, for the exports): its output items as the
+    model saw them, Codex's output preview, an answer no request carried (``result_text``),
+    its terminal's stderr and the ``error_text`` of its raw result (both keys put in by
+    ``payloads.annotate_tool_errors``), each cut as the view model cuts it. None when none
+    holds any text.
+
+    Args:
+        state: the reduced state as plain JSON values.
+        tool: one of its tool calls.
+        notes: what capture limits cut (``capture.capture_notes``), said in the items' text.
+    """
+    items = state.get("conversation_items")
+    items = items if isinstance(items, Mapping) else {}
+    texts: list[Any] = []
+    for ident in own_item_ids(tool, "model_visible_output_item_ids", items):
+        item = items.get(ident)
+        if isinstance(item, Mapping):
+            texts.append(
+                parts_text(
+                    item.get("body"),
+                    summaries=item.get("kind") != "reasoning",
+                    notes=notes,
+                    delivered=delivers(item),
+                )
+            )
+    summary = tool.get("summary")
+    texts.append(clip(summary.get("output_preview")) if isinstance(summary, Mapping) else None)
+    texts.append(clip(tool.get("result_text")))
+    ops = state.get("terminal_operations")
+    op = ops.get(tool.get("terminal_operation_id")) if isinstance(ops, Mapping) else None
+    result = op.get("result") if isinstance(op, Mapping) else None
+    texts.append(clip(result.get("stderr")) if isinstance(result, Mapping) else None)
+    texts.append(clip(tool.get("error_text")))
+    return distinct_texts(texts) or None
 
 
 def clip(value: Any) -> Any:

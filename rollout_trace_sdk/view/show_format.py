@@ -11,6 +11,7 @@ from typing import Any, Final, TextIO
 
 import attrs
 
+from .item_text import distinct_texts
 from .visible import visible
 
 #: The statuses printed in the failure style and counted as failed (as on the page).
@@ -162,15 +163,12 @@ def tool_error_text(model: Mapping[str, Any], tool: Mapping[str, Any]) -> str:
     carried (its raw result; the page shows it under Result), its terminal's stderr, and the
     ``error`` ``tool.failed(error)`` records in the raw result. The first alone hid the rest: a tool that told the model its
     own words for a failure hid the error it raised. Empty when none holds any text."""
-    parts: list[str] = []
     ops = model["ops"]
     op = ops[tool["op"]] if tool.get("op") is not None else {}
     texts = [model["items"][ix]["text"] for ix in tool["oi"]]
     texts += [tool.get("output_preview"), tool.get("result"), op.get("stderr"), tool.get("err")]
-    for text in texts:
-        if isinstance(text, str) and text and text not in parts:
-            parts.append(text)
-    return "\n".join(parts)
+    # the exports read the same texts from the state: item_text.failed_tool_text
+    return distinct_texts(texts)
 
 
 def guardrail_lines(name: str, triggered: bool) -> Iterator[Line]:

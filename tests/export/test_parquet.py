@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -560,3 +561,54 @@ def test_an_older_bundle_gone_is_named_until_pruned(three: list[Path], tmp_path:
     code, stdout, err = _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--prune")
     assert (code, err) == (0, "") and "1 pruned" in stdout
     assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
+
+
+_WHY = {
+    "inference_calls": "inference_call_id",
+    "compaction_requests": "compaction_request_id",
+    "tool_calls": "tool_call_id",
+    "turns": "codex_turn_id",
+}
+
+
+def _why_rows(out: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row's error text (and each rollout's failure), by trace and id."""
+    got = {
+        table: read_tables_rows(
+            out, f"SELECT trace_id, {key}, error_text FROM {table} ORDER BY ALL"
+        )
+        for table, key in _WHY.items()
+    }
+    got["rollouts"] = read_tables_rows(out, "SELECT trace_id, failure FROM rollouts ORDER BY ALL")
+    return got
+
+
+def test_the_pool_and_a_state_file_in_its_bundle_say_why_as_the_bundle_does(
+    why_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """The error texts are read in the worker that reduces the bundle: a process pool gives
+    the rows one process gives, and a ``state.json`` inside its bundle (read as ``show``
+    reads it) the same texts; a state file alone has none to give (nulls, not an error)."""
+    one, pool = tmp_path / "one", tmp_path / "pool"
+    bundles = [str(b) for b in why_bundles.values()]
+    assert not run_export(bundles, ExportOptions(to=str(one)), jobs=1).failed
+    summary = run_export(bundles, ExportOptions(to=str(pool)), jobs=2)
+    assert not summary.failed and {r.pid for r in summary.exported} != {os.getpid()}
+    assert read_tables(pool) == read_tables(one)
+    why = _why_rows(one)
+    assert sum(text is not None for _, _, text in why["tool_calls"]) == 4
+    assert sum(failure is not None for _, failure in why["rollouts"]) == 4
+    states = tmp_path / "states"
+    for name, bundle in why_bundles.items():
+        copy = states / name
+        shutil.copytree(bundle, copy)
+        (copy / "state.json").write_bytes(orjson.dumps(reduce_bundle(copy).to_json()))
+        (tmp_path / f"{name}.json").write_bytes((copy / "state.json").read_bytes())
+    files = [str(p / "state.json") for p in sorted(states.iterdir())]
+    assert not run_export(files, ExportOptions(to=str(tmp_path / "files")), jobs=1).failed
+    assert _why_rows(tmp_path / "files") == why
+    alone = [str(tmp_path / f"{name}.json") for name in why_bundles]
+    assert not run_export(alone, ExportOptions(to=str(tmp_path / "alone")), jobs=1).failed
+    nulls = _why_rows(tmp_path / "alone")
+    assert {row[-1] for rows in nulls.values() for row in rows} == {None}
+    assert [row[:-1] for row in nulls["tool_calls"]] == [row[:-1] for row in why["tool_calls"]]

@@ -504,3 +504,34 @@ def test_a_non_zero_exit_code_counts_as_a_failed_tool_call(demo_state: Any, tmp_
 def test_a_null_is_an_empty_csv_cell(export_dir: Path) -> None:
     code, out, err = _cli("query", str(export_dir), "SELECT NULL AS n, 1 AS m", "--format", "csv")
     assert (code, err) == (0, "") and out.splitlines() == ["n,m", ",1"]
+
+
+def _doc_queries(doc: str, heading: str) -> list[str]:
+    """The SQL of each ``rollout-trace query tables "..."`` in the paragraph of ``doc`` that
+    starts with ``heading``, up to the next heading."""
+    text = (DOCS.parent / doc).read_text()
+    section = text.split(heading, 1)[1].split("\n#", 1)[0]
+    return re.findall(r'rollout-trace query tables "\n(.*?)"\n', section, flags=re.S)
+
+
+def test_the_docs_failed_and_why_queries_answer_it(why_export: Path) -> None:
+    """The queries docs/recording.md ("Which requests failed, and why") and docs/exports.md
+    ("Why it failed") give, run as printed on rollouts recorded failing (both schemas):
+    before the error texts had columns, the first one joined the protocol events' bodies
+    (``--payload-text``) with JSON functions (review why27)."""
+    [service] = _doc_queries("recording.md", "**Which requests failed, and why.**")
+    code, out, err = _cli("query", str(why_export), service, "--format", "json")
+    assert (code, err) == (0, "")
+    assert orjson.loads(out) == [
+        {"status": "failed", "why": "Boom: tool exploded on k0", "n": 2},
+        {"status": "aborted", "why": "interrupted", "n": 2},
+    ]
+    rollouts, tools = _doc_queries("exports.md", "**Why it failed.**")
+    assert sorted(run(why_export, rollouts)[1]) == [
+        ("aborted", "interrupted", 2),
+        ("failed", "Boom: tool exploded on k0", 2),
+    ]
+    assert sorted(run(why_export, tools)[1]) == [
+        ("apply_patch", "patch rejected:\nhunk 2 of 2 does not apply", 2),
+        ("exec_command", "permission denied: /etc/shadow", 2),
+    ]

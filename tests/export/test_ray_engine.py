@@ -14,6 +14,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.parquet import ExportOptions, run_export
+from rollout_trace_sdk.export.query import run
 from tests.export.ray_worker_hook import MARK
 from tests.export.tables_util import copies, read_tables
 
@@ -61,6 +62,22 @@ def test_ray_tables_equal_the_pool_tables(
     )
     assert code == 1 and "0 bundle(s), 1 failed, 2 unchanged" in out.getvalue()
     assert str(bundles[2]) in err.getvalue()
+
+
+def test_ray_says_why_as_the_pool_does(
+    local_ray: None, why_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """The error texts are read in the Ray worker from the bundle it reduces: the same
+    ``error_text`` and ``failure`` columns as the process pool's (review why27)."""
+    bundles = [str(b) for b in why_bundles.values()]
+    pool = run_export(bundles, ExportOptions(to=str(tmp_path / "p")), jobs=2)
+    on_ray = run_export(bundles, ExportOptions(to=str(tmp_path / "r")), jobs=2, engine="ray")
+    assert not pool.failed and not on_ray.failed
+    assert all(r.pid != os.getpid() for r in on_ray.exported)
+    ray_tables = read_tables(tmp_path / "r")
+    assert ray_tables == read_tables(tmp_path / "p")
+    failures = run(tmp_path / "r", "SELECT failure FROM rollouts ORDER BY ALL")[1]
+    assert failures == [("Boom: tool exploded on k0",)] * 2 + [("interrupted",)] * 2 + [(None,)] * 2
 
 
 def test_a_worker_that_dies_fails_its_bundle_only(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,20 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.schema import STATE_MAPS, TABLE_NAMES, TABLES, TOKEN_NAMES, to_arrow
-from rollout_trace_sdk.export.tables import build_rows, payload_row_batches
+from rollout_trace_sdk.export.tables import FAILURE_CHARS, build_rows, payload_row_batches
 from rollout_trace_sdk.reduce import reduce_bundle
+from rollout_trace_sdk.reduce.failures import FAILURE_EVENTS
+from rollout_trace_sdk.view.item_text import MAX_ITEM_TEXT, cut
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.model import build_view_model
+from rollout_trace_sdk.view.show_format import tool_error_text
 
-from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance_v3
 
 
 def test_one_row_per_state_object_and_keys_everywhere(demo_state: Any) -> None:
@@ -255,3 +264,184 @@ def test_an_agent_summarys_message_is_the_tools_input_preview(demo_state: Any) -
     )
     assert (row["summary_type"], row["input_preview"]) == ("agent", "check the logs")
     assert row["target_agent_path"] == "/root/helper_0"
+
+
+# --- why it failed: the error_text and failure columns ------------------------------------------
+
+
+def _query(directory: Path, sql: str) -> list[dict[str, Any]]:
+    """``rollout-trace query DIR SQL --format json``: the rows as the user gets them."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["query", str(directory), sql, "--format", "json"], out=out, err=err) == 0, (
+        err.getvalue()
+    )
+    return [dict(row) for row in orjson.loads(out.getvalue())]
+
+
+@pytest.mark.parametrize("schema", ["2", "3"])
+def test_failed_calls_turns_and_rollouts_say_why(
+    why_export: Path, why_bundles: dict[str, Path], schema: str
+) -> None:
+    """The tables had statuses but no reason: "which rollouts failed, and why?" needed the
+    protocol events' bodies (``--payload-text``) and JSON functions (review why27). Each
+    row that ended badly now says why, as ``show`` does; every other row has a null."""
+    traces = {
+        name[:-1]: reduce_bundle(path).trace_id
+        for name, path in why_bundles.items()
+        if name.endswith(schema)
+    }
+
+    def rows(table: str, *columns: str) -> dict[str, list[tuple[Any, ...]]]:
+        """``columns`` of ``table``'s rows of each rollout (the first: the order they started)."""
+        got: dict[str, list[tuple[Any, ...]]] = {}
+        for name, trace in traces.items():
+            got[name] = [
+                tuple(v for k, v in r.items() if k != "started_seq")
+                for r in _query(
+                    why_export,
+                    f"SELECT {', '.join(columns)} FROM {table} "
+                    f"WHERE trace_id = '{trace}' ORDER BY ALL",
+                )
+            ]
+        return got
+
+    assert rows("inference_calls", "started_seq", "status", "error_text") == {
+        "failed": [
+            ("failed", "HTTP 503: upstream overloaded"),
+            ("cancelled", "superseded by a retry"),
+            ("completed", None),
+        ],
+        "recovered": [("failed", "HTTP 500: try again"), ("completed", None)],
+        "aborted": [("cancelled", "ended before the response")],
+    }
+    assert rows("compaction_requests", "started_seq", "status", "error_text") == {
+        "failed": [("failed", "context_length_exceeded: nothing left to compact")],
+        "recovered": [],
+        "aborted": [],
+    }
+    assert rows("tool_calls", "started_seq", "tool_name", "error_text") == {
+        "failed": [
+            ("exec_command", "permission denied: /etc/shadow"),  # its raw result's error
+            ("apply_patch", "patch rejected:\nhunk 2 of 2 does not apply"),  # its output item
+        ],
+        "recovered": [],
+        "aborted": [],
+    }
+    assert rows("turns", "started_seq", "status", "error_text") == {
+        "failed": [("failed", "Boom: tool exploded on k0")],
+        "recovered": [("completed", None)],
+        "aborted": [("cancelled", "interrupted")],  # Codex's turn_aborted reason
+    }
+    assert {name: rows[0] for name, rows in rows("rollouts", "status", "failure").items()} == {
+        "failed": ("failed", "Boom: tool exploded on k0"),
+        "recovered": ("completed", None),  # its failed call was retried: the rollout did not fail
+        "aborted": ("aborted", "interrupted"),
+    }
+
+
+def test_a_failed_tool_calls_error_text_is_what_show_prints(
+    why_bundles: dict[str, Path], failing_state: Path
+) -> None:
+    """``tool_calls.error_text`` is read from the state as ``show`` reads it from the view
+    model (``show_format.tool_error_text``): the same text, for recorded failures, Codex's
+    own failed and cancelled calls, and an output item replaced by one (``failing_state``)."""
+    sources = [*why_bundles.values(), failing_state, *_ENDED_BADLY]
+    compared = 0
+    for source in sources:
+        state = load_state(source)
+        model = build_view_model(state)
+        tools = {t["id"]: t for t in model["tools"]}
+        for row in build_rows(state, source="b")["tool_calls"]:
+            tool = tools[row["tool_call_id"]]
+            if row["status"] in ("failed", "cancelled", "aborted"):
+                assert row["error_text"] == (tool_error_text(model, tool) or None), source
+                compared += row["error_text"] is not None
+            else:
+                assert row["error_text"] is None
+    assert compared >= 2 * 2 + 1
+
+
+_ENDED_BADLY = [
+    bundle
+    for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    for bundle in conformance_bundles(corpus)
+    if bundle.parent.name
+    in {
+        "inference_fatal_error",
+        "inference_incomplete",
+        "compaction_remote_failed",
+        "multi_agent_v2_child_failure",
+        "app_server_turn_interrupt",
+        "interrupt_during_tool",
+    }
+]
+
+
+@pytest.mark.parametrize(
+    "bundle", _ENDED_BADLY, ids=[f"{b.parents[1].name}/{b.parent.name}" for b in _ENDED_BADLY]
+)
+def test_codexs_failures_read_with_codexs_text(bundle: Path, tmp_path: Path) -> None:
+    """The corpora's failed and interrupted turns, calls and compaction requests, exported:
+    each turn has Codex's text (its ``task_complete`` error or ``turn_aborted`` reason),
+    each call and request the text of its failing event, and the rollout (which Codex ends
+    ``completed``: the session goes on) the first bad turn's."""
+    from ..view.test_summary_source import _codex_turn_texts
+
+    out = tmp_path / "tables"
+    assert not run_export([str(bundle)], ExportOptions(to=str(out)), jobs=1).failed
+    expected = _codex_turn_texts(bundle)
+    turns = _query(out, "SELECT codex_turn_id, status, error_text FROM turns ORDER BY ended_seq")
+    bad = [t for t in turns if t["status"] != "completed"]
+    assert bad and all(t["error_text"] == expected[t["codex_turn_id"]] for t in bad), turns
+    assert all(t["error_text"] is None for t in turns if t["status"] == "completed")
+    logged = {
+        e["payload"].get("inference_call_id") or e["payload"]["compaction_request_id"]: (
+            e["payload"].get("error") or e["payload"].get("reason")
+        )
+        for e in _events(bundle)
+        if e["payload"]["type"] in FAILURE_EVENTS
+    }
+    calls = _query(
+        out,
+        "SELECT inference_call_id AS id, error_text FROM inference_calls "
+        "WHERE error_text IS NOT NULL UNION ALL SELECT compaction_request_id, error_text "
+        "FROM compaction_requests WHERE error_text IS NOT NULL",
+    )
+    assert {c["id"]: c["error_text"] for c in calls} == logged
+    [rollout] = _query(out, "SELECT status, failure FROM rollouts")
+    assert rollout == {"status": "completed", "failure": expected[bad[0]["codex_turn_id"]]}
+
+
+def _events(bundle: Path) -> list[Any]:
+    return [orjson.loads(line) for line in (bundle / "trace.jsonl").read_bytes().splitlines()]
+
+
+def test_long_texts_are_cut_as_the_viewer_cuts_them(demo_state: Any) -> None:
+    """An error text of any length is cut at the view model's 20,000 characters, saying how
+    much was left out; the rollout's ``failure`` is one line of at most 200 characters."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    turn = next(iter(state["codex_turns"].values()))
+    call = next(
+        c for c in state["inference_calls"].values() if c["codex_turn_id"] == turn["codex_turn_id"]
+    )
+    for obj in (turn, call):
+        obj["execution"]["status"] = "failed"
+    call["error_text"] = "E" * 30_000 + "\nsecond line"
+    rows = build_rows(state, source="b")
+    [row] = [
+        r for r in rows["inference_calls"] if r["inference_call_id"] == call["inference_call_id"]
+    ]
+    assert (
+        row["error_text"]
+        == cut(call["error_text"])
+        == "E" * MAX_ITEM_TEXT + (f"\n… ({30_000 - MAX_ITEM_TEXT + 12:,} more characters)")
+    )
+    # the turn says nothing itself: the rollout gives its first bad call's text, one line
+    assert rows["rollouts"][0]["failure"] == "E" * (FAILURE_CHARS - 1) + "…"
+    turn["error_text"] = "\n  why it failed  \nmore"
+    assert build_rows(state, source="b")["rollouts"][0]["failure"] == "why it failed"
+    # a text on a row that did not end badly is no error of it
+    turn["execution"]["status"] = call["execution"]["status"] = "completed"
+    again = build_rows(state, source="b")
+    assert {r["error_text"] for r in again["inference_calls"] + again["turns"]} == {None}
+    assert again["rollouts"][0]["failure"] is None
