@@ -115,6 +115,12 @@ class OtlpTrace:
 PayloadText = Callable[[str], str | None]
 
 
+def _error_text(obj: _Obj) -> str:
+    """What went wrong, as ``view.load`` puts it in the state (from the log, or a failed tool
+    call's raw result), else ""."""
+    return text if isinstance(text := obj.get("error_text"), str) else ""
+
+
 def trace_id_of(state: _Obj) -> int:
     """The OTLP trace id of a rollout: its trace id when that is a UUID, else a hash of it
     and the rollout id (never zero, which OTLP reserves for "invalid")."""
@@ -434,7 +440,9 @@ class _Mapper:
     def turn(self, turn_id: str, turn: _Obj) -> OtlpSpan:
         attributes: dict[str, AttrValue] = {f"{OURS}.turn_id": turn_id}
         parent = self.owner(turn.get("thread_id"), None)
-        return self.node_span(("turn", turn_id, turn), parent, "turn", attributes)
+        return self.node_span(
+            ("turn", turn_id, turn), parent, "turn", attributes, text=_error_text(turn)
+        )
 
     def chat(self, call_id: str, call: _Obj) -> OtlpSpan:
         attributes = _chat_attributes(call)
@@ -491,7 +499,9 @@ class _Mapper:
         status, window and parent come from the node the same way for both."""
         parent = self.owner(node.get("thread_id"), node.get("codex_turn_id"))
         name = f"chat {attributes[REQUEST_MODEL]}".rstrip()
-        return self.node_span((kind, ident, node), parent, name, attributes, client=True)
+        return self.node_span(
+            (kind, ident, node), parent, name, attributes, client=True, text=_error_text(node)
+        )
 
     def tool(self, tool_id: str, tool: _Obj) -> OtlpSpan:
         name = tool_name(tool)
@@ -522,8 +532,8 @@ class _Mapper:
             result=tool.get("raw_result_payload_id"),
         )
         parent = self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
-        # the output is content: the ERROR description says it only when content is sent
-        text = result if self.inline else ""
+        # the output (or the raw result's error) is content: said only when content is sent
+        text = (result or _error_text(tool)) if self.inline else ""
         return self.node_span(
             ("tool", tool_id, tool), parent, f"execute_tool {name}", attributes, text=text
         )

@@ -30,6 +30,7 @@ from rollout_trace_sdk.export.otlp import OtlpSpan, OtlpTrace, otlp_trace, span_
 from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, body_text, cut
 from rollout_trace_sdk.export.otlp_names import CONVERSATION, INPUT_MESSAGES
 from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
+from rollout_trace_sdk.view.load import load_state
 
 from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, conformance_bundles, needs_conformance_v3
 
@@ -157,6 +158,39 @@ def test_failure_is_an_error_status_with_its_text(failing_state: Path) -> None:
         assert failed[0].error == description
         assert failed[0].attributes["error.type"] == "failed"
         assert inline or PLANTED_ERROR not in repr([s.attributes for s in trace.spans])
+
+
+@pytest.mark.parametrize("schema", ["2", "3"])
+def test_failed_model_calls_and_turns_say_why(why_bundles: dict[str, Path], schema: str) -> None:
+    """A failed or cancelled chat span and a failed or aborted turn had the status word as
+    their ERROR description, though ``show`` reads why from the log (review why27): now the
+    text; a tool call's only with ``inline`` (what it said is content)."""
+    state = load_state(why_bundles[f"failed{schema}"])
+    for inline in (False, True):
+        trace = otlp_trace(state, inline=inline)
+        errors = [(s.name, s.error) for s in trace.spans if s.error is not None]
+        tools = [
+            ("execute_tool exec_command", "permission denied: /etc/shadow"),
+            ("execute_tool apply_patch", "patch rejected:\nhunk 2 of 2 does not apply"),
+        ]
+        assert sorted(errors) == sorted(
+            [
+                ("chat m-1", "HTTP 503: upstream overloaded"),
+                ("chat m-1", "superseded by a retry"),
+                ("chat m-1", "context_length_exceeded: nothing left to compact"),
+                ("turn", "Boom: tool exploded on k0"),
+                *(tools if inline else [(name, "failed") for name, _ in tools]),
+                ("invoke_agent /root", "failed"),  # the turn under it says why
+                ("invoke_workflow rollout", "failed"),
+            ]
+        )
+    aborted = otlp_trace(load_state(why_bundles[f"aborted{schema}"]))
+    assert sorted(s.error for s in aborted.spans if s.error is not None) == [
+        "aborted",
+        "aborted",
+        "ended before the response",
+        "interrupted",
+    ]
 
 
 def test_a_message_between_agents_says_what_it_delivered(demo_state: Any) -> None:
