@@ -154,13 +154,22 @@ class ReplayContext:
     def load(self, ref: RawPayloadRef) -> Any:
         return self.payloads.load_payload(ref)
 
+    def load_whole(self, ref: RawPayloadRef) -> Any:
+        """A payload Codex 0.171 reads into a typed struct (thread metadata, the invocation,
+        runtime and result payloads of terminals and agent tools): it wants such a payload
+        whole, so a template over a part cut or left out (at any depth) is refused, where the
+        readers of model items splice the part's placeholder in and go on."""
+        if ref.parts and ref.unkept_parts():
+            raise ReduceError(f"partial payload {ref.raw_payload_id}")
+        return self.payloads.load_payload(ref)
+
     def load_optional(self, ref: RawPayloadRef) -> tuple[bool, Any]:
         """(found, value) for an optional payload (thread metadata): lenient replay goes on
         without it when the file is missing, as if the event carried none."""
         if not ref.available:
             return False, None  # schema 3: cut or omitted, as if the event carried none
         try:
-            return True, self.payloads.load_payload(ref)
+            return True, self.load_whole(ref)
         except MissingPayload as exc:
             if not self.lenient:
                 raise

@@ -298,7 +298,7 @@ def runtime_begin(replay: ReplayContext, tool: st.ToolCall, ref: RawPayloadRef) 
     kind = tool.kind.type
     if kind not in ("assign_agent_task", "send_message", "close_agent"):
         return
-    payload = collab.collab_payload(replay.load(ref), kind, "begin")
+    payload = collab.collab_payload(replay.load_whole(ref), kind, "begin")
     _receiver_edge(replay, tool, payload, kind, None)
 
 
@@ -332,7 +332,7 @@ def _invocation_message(replay: ReplayContext, tool: st.ToolCall) -> str | None:
         raise ReduceError(f"agent activity tool call {tool_call_id} missing invocation payload")
     if not ref.available:
         return None
-    invocation = replay.load(ref)
+    invocation = replay.load_whole(ref)
     payload = invocation.get("payload") if isinstance(invocation, dict) else None
     arguments = payload.get("arguments") if isinstance(payload, dict) else None
     if not isinstance(arguments, str):

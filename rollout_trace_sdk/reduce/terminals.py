@@ -158,7 +158,7 @@ def start_from_runtime(
     ref: RawPayloadRef,
 ) -> str | None:
     pid = ref.raw_payload_id
-    payload = replay.load(ref)
+    payload = replay.load_whole(ref)
     problem = begin_error(payload)
     if problem is not None:
         raise ReduceError(f"parse terminal runtime start payload {pid}", cause=problem)
@@ -204,11 +204,7 @@ def end_operation(
     result: st.TerminalResult | None = None
     process: str | None = None
     if ref is not None and ref.available:
-        if loaded is None and ref.unkept_parts():
-            # Codex 0.171 reads a tool's result whole: a template over a part cut or left out
-            # (at any depth) is refused, where other readers see the placeholder
-            raise ReduceError(f"partial payload {ref.raw_payload_id}")
-        payload = replay.load(ref) if loaded is None else loaded
+        payload = replay.load_whole(ref) if loaded is None else loaded
         if operation.kind == "exec_command":
             result, process = exec_result(payload, ref.raw_payload_id)
         else:

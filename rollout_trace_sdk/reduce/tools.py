@@ -128,7 +128,7 @@ def start(replay: ReplayContext, event: TraceEvent, started: ToolCallStarted) ->
         ref = None  # schema 3: a cut or omitted invocation has no effect
     if ref is not None and (not replay.v3 or started.kind.type == "write_stdin"):
         # 0.169 reads every invocation here (waits link from it); 0.171 only a write_stdin's
-        invocation = replay.load(ref)
+        invocation = replay.load_whole(ref)
     operation_id: str | None = None
     if started.kind.type == "write_stdin" and ref is not None:
         operation_id = terminals.start_from_invocation(
@@ -220,7 +220,7 @@ def runtime_ended(replay: ReplayContext, event: TraceEvent, ended: ToolCallRunti
         return
     # Read once: the terminal end and the sub-agent activity check both look at it.
     available = ended.runtime_payload.available
-    payload = replay.load(ended.runtime_payload) if available else None
+    payload = replay.load_whole(ended.runtime_payload) if available else None
     if tool.terminal_operation_id is not None:
         terminals.end_operation(
             replay,
