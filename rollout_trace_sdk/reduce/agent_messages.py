@@ -71,9 +71,9 @@ def agent_message_v3(
 ) -> tuple[st.AgentMessageMeta, list[st.ConversationPart]]:
     """Codex 0.171 reads an agent message's routing as a struct (``routing`` errors), then its
     content by hand: a content array of typed entries, whose errors are serde's, bare. An
-    ``input_text`` whose text is the placeholder of a template part not kept (``unkept``, a
-    capture limit) refers to that part, as a message's text does; an ``encrypted_content``
-    placeholder is refused like any other non-string."""
+    entry whose text is the placeholder of a template part not kept (``unkept``, a capture
+    limit) refers to that part, as a message's text does, before its type is read (any type,
+    or none); an ``encrypted_content`` placeholder is refused like any other non-string."""
     for key, value in item.items():
         if key in ("author", "recipient") and not isinstance(value, str):
             raise ReduceError(
@@ -91,7 +91,9 @@ def agent_message_v3(
         raise ReduceError("expected agent_message content array")
     parts: list[st.ConversationPart] = []
     for entry in content:
-        if isinstance(entry, dict) and entry.get("type") == "input_text":
+        if isinstance(entry, dict):
+            # a text not kept refers to its part whatever the entry's type says (another
+            # variant, none, a placeholder too): Codex looks at the text first
             part = unavailable_part(entry.get("text"), unkept)
             if part is not None:
                 parts.append(st.PayloadRefPart("text", part))

@@ -185,6 +185,34 @@ def test_an_agent_message_text_the_recorder_did_not_keep_is_a_reference(
     ]
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"type": "encrypted_content", "text": "GAP"},
+        {"type": "zzz", "text": "GAP"},
+        {"text": "GAP"},
+    ],
+)
+def test_an_agent_message_text_not_kept_is_a_reference_whatever_its_type(
+    tmp_path: Path, entry: dict[str, Any]
+) -> None:
+    """Codex 0.171 looks at an agent-message content entry's text before its type: a text
+    that is a placeholder of a part not kept makes the reference whatever the type says
+    (another variant, none). We refused such entries by their type ("unknown variant",
+    "missing field") (found by fuzz27: the grammar's cut templates, seed 555187)."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    cut = bundle.raw_payload("content_value", '"hi"', capture="omitted")
+    message_item = _agent_message("x")
+    message_item["content"] = [entry]
+    _request_with(bundle, message_item, (cut,))
+    state = bundle.reduce()
+    (item,) = [i for i in state["conversation_items"].values() if "agent_message" in i]
+    assert item["body"]["parts"] == [
+        {"type": "payload_ref", "label": "text", "raw_payload_id": cut.raw_payload_id}
+    ]
+
+
 def _user(*content: dict[str, Any]) -> dict[str, Any]:
     return {"type": "message", "role": "user", "id": "m2", "content": list(content)}
 
