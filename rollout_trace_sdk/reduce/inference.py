@@ -66,7 +66,9 @@ def start(replay: ReplayContext, event: TraceEvent, started: InferenceStarted) -
     if isinstance(started, InferenceStartedV3):
         _check_evidence_kinds(started)
         prompt_id = started.prepared_prompt_payload.raw_payload_id
-        if not request.available:
+        if not request.available or request.unkept_parts():
+            # a template over a part cut or left out counts as cut here (Codex 0.171): an
+            # incremental request following this call matches against its items alone
             replay.unkept_requests.add(call_id)
         # A warm-up context is what the model saw; it is reduced instead of the request.
         request = started.warmup_context_payload or request
@@ -156,8 +158,12 @@ def finish(
     elif payload_ref is not None:
         payload = replay.load(payload_ref)
         # a later response kept whole replaces a cut one (Codex 0.171); once read: a payload
-        # lenient replay cannot read skips the event, which then changes nothing
-        replay.unkept_responses.discard(call.inference_call_id)
+        # lenient replay cannot read skips the event, which then changes nothing. A template
+        # over a part cut or left out is read, but counts as cut for what follows it
+        if payload_ref.unkept_parts():
+            replay.unkept_responses.add(call.inference_call_id)
+        else:
+            replay.unkept_responses.discard(call.inference_call_id)
         response_ids = inference_items.reduce_response(
             replay,
             call.inference_call_id,

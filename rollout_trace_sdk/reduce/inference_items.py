@@ -135,8 +135,9 @@ def _traced_response_snapshot(
 
 def _blind_response(replay: ReplayContext, thread_id: str, response_id: str) -> bool:
     """Whether the call an incremental request follows had its request or its response cut or
-    left out (schema 3; a request whose warm-up context was reduced instead too, but not a
-    kept request whose warm-up context was cut): Codex then matches the request's new items
+    left out (schema 3; a template over a part cut or left out, at any depth, too; a request
+    whose warm-up context was reduced instead too, but not a kept request whose warm-up
+    context was cut): Codex then matches the request's new items
     against that call's items alone, not the thread's later snapshot (0.171), so they are
     all new."""
     holders = replay.calls_by_response.get((thread_id, response_id))

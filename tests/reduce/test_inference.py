@@ -282,3 +282,47 @@ def test_a_completion_lenient_replay_skips_leaves_a_cut_response_cut(tmp_path: P
     calls = orjson.loads(state_bytes(lenient))["inference_calls"]
     assert calls["i3"]["request_item_ids"] == left_out["inference_calls"]["i3"]["request_item_ids"]
     assert calls["i3"]["request_item_ids"] == ["conversation_item:1", "conversation_item:4"]
+
+
+@pytest.mark.parametrize("cut", ["request", "response", "nested"])
+def test_a_call_with_a_part_not_kept_is_followed_blind(tmp_path: Path, cut: str) -> None:
+    """An incremental request following a call whose request or response is a template over
+    a part cut or left out (at any depth) is matched against that call's items alone, as if
+    the payload were cut whole (Codex 0.171); we matched it against the thread's later
+    snapshot and refused a mismatch (found by fuzz27: the grammar's cut templates, seed
+    555375)."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    part = bundle.raw_payload("content_value", '"hi"', capture="omitted")
+    first = orjson.dumps(request(message("user", "GAP", "u1"))).decode()
+    answer = orjson.dumps(response(message("assistant", "GAP", "a1"))).decode()
+    if cut == "nested":  # the input item a kept model item, over the part left out
+        item = orjson.dumps(message("user", "GAP", "u1")).decode().split('"GAP"')
+        part = bundle.raw_payload("model_item", orjson.dumps(item), parts=(part,))
+        first = orjson.dumps({"input": ["GAP"]}).decode()
+    refs: dict[str, ev.RawPayloadRef] = {}
+    kinds: dict[str, ev.PayloadKind] = {
+        "request": "inference_request",
+        "response": "inference_response",
+    }
+    for which, text, whole in (("request", first, '"hi"'), ("response", answer, '"ok"')):
+        if (which == "response") == (cut == "response"):
+            body = orjson.dumps(text.split('"GAP"'))
+            refs[which] = bundle.raw_payload(kinds[which], body, parts=(part,))
+        else:
+            refs[which] = bundle.raw_payload(kinds[which], text.replace('"GAP"', whole))
+    prompt = bundle.payload("prepared_prompt", {})
+    started = ev.InferenceStartedV3(
+        "i1", ROOT, TURN, "gpt-test", "test-provider", refs["request"], prompt
+    )
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.event(ev.InferenceCompleted("i1", "r1", None, refs["response"]), thread=ROOT, turn=TURN)
+    later = request(message("user", "hi", "u1"), message("assistant", "ok", "a1"))
+    bundle.infer("i2", later, response(message("assistant", "b", "a2")), response_id="r2")
+    bundle.infer("i3", request(message("user", "c", "u3"), previous_response_id="r1"))
+    bundle.finish()
+    calls = bundle.reduce()["inference_calls"]
+    assert calls["i3"]["request_item_ids"][:2] == [
+        *calls["i1"]["request_item_ids"],
+        *calls["i1"]["response_item_ids"],
+    ]
