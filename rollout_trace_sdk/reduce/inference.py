@@ -109,7 +109,9 @@ def _restore_stripped_ids(raw_items: list[Any], stripped: Sequence[tuple[int, st
         if index >= len(raw_items):
             raise ReduceError("stripped tool output index outside request")
         item = raw_items[index]
-        if not isinstance(item, dict) or item.get("type") not in _STRIPPABLE or "id" in item:
+        kind = item.get("type") if isinstance(item, dict) else None
+        # (a type that is no string, a cut part's placeholder: no output either)
+        if not isinstance(kind, str) or kind not in _STRIPPABLE or "id" in item:
             raise ReduceError(
                 f"stripped tool output ID does not refer to an ID-less output at input {index}"
             )

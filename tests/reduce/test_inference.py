@@ -326,3 +326,23 @@ def test_a_call_with_a_part_not_kept_is_followed_blind(tmp_path: Path, cut: str)
         *calls["i1"]["request_item_ids"],
         *calls["i1"]["response_item_ids"],
     ]
+
+
+def test_a_stripped_id_on_an_output_whose_type_was_not_kept_is_refused(tmp_path: Path) -> None:
+    """A stripped id naming an input whose type is a placeholder (a part not kept) is refused
+    as naming no ID-less output, as Codex 0.171 refuses it; we crashed on the unhashable
+    type (found by fuzz27: the grammar's cut templates)."""
+    bundle = Scenario(tmp_path / "bundle", schema=3)
+    bundle.begin()
+    part = bundle.raw_payload("content_value", '"function_call_output"', capture="omitted")
+    text = orjson.dumps(request({"type": "GAP", "call_id": "c1", "output": "o"})).decode()
+    ref = bundle.raw_payload("inference_request", orjson.dumps(text.split('"GAP"')), parts=(part,))
+    prompt = bundle.payload("prepared_prompt", {})
+    started = ev.InferenceStartedV3(
+        "i1", ROOT, TURN, "gpt-test", "test-provider", ref, prompt, None, ((0, "m1"),)
+    )
+    bundle.event(started, thread=ROOT, turn=TURN)
+    bundle.finish()
+    assert bundle.reduce_error().message == (
+        "stripped tool output ID does not refer to an ID-less output at input 0"
+    )
