@@ -4,7 +4,9 @@ thread, a status of another event), in a log line, the manifest, a schema-2 payl
 schema-3 record inside its shard; or an event moved elsewhere, seqs renumbered; an event's
 thread and turn ids both taken from another line; one stored payload's body put in place of
 another's (a payload file, or a record of a shard); a template's part pointed at another
-stored payload, dropped, or two parts swapped. With
+stored payload, dropped, or two parts swapped; in schema 3, a payload cut by capture limits
+after the fact (``tests/cut_parts.py``: a string of it a part kept, cut or left out, or the
+whole payload cut or left out). With
 :func:`tests.hostile.mutate` (damage to the bytes) these drive the mutation differential
 against Codex."""
 
@@ -18,6 +20,7 @@ from typing import Any
 import orjson
 import zstandard
 
+from tests.cut_parts import cut_part
 from tests.reduce.v3_bundles import read_records, shard_bytes
 
 #: What a value may become: every JSON type, numbers serde_json keeps as text included.
@@ -254,9 +257,14 @@ def json_mutate(bundle: Path, rng: random.Random) -> str:
     """Change one value, key or member of a line of ``trace.jsonl`` (most often), of the
     manifest, of a schema-2 payload file or of a schema-3 record; or move one event
     elsewhere, refile one under another thread and turn, substitute one stored body for
-    another, change a template's parts, or cut the bundle as a crash would. Returns what was
-    done."""
+    another, change a template's parts, cut the bundle as a crash would, or (schema 3) put
+    capture limits on a payload. Returns what was done."""
     log = bundle / "trace.jsonl"
+    shards = sorted((bundle / "payloads").glob("*.zst"))
+    # drawn apart (without drawing from ``rng``), so each seed's other mutants stay as they were
+    apart = random.Random(repr(rng.getstate()))
+    if shards and apart.random() < 0.08:
+        return cut_part(bundle, apart)
     draw = rng.random()
     if draw < 0.1:
         return _move_line(log, rng)
@@ -266,7 +274,6 @@ def json_mutate(bundle: Path, rng: random.Random) -> str:
         return _substitute_payload(bundle, rng)
     if draw < 0.23:
         return _crash_cut(bundle, rng)
-    shards = sorted((bundle / "payloads").glob("*.zst"))
     if shards and draw < 0.27:
         return _repoint_part(log, rng)
     if shards and rng.random() < 0.25:

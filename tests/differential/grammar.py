@@ -21,6 +21,7 @@ from typing import Any
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.testing import BundleBuilder
 
+from .grammar_cuts import Cuts
 from .grammar_items import (
     CALL_IDS,
     CELLS,
@@ -69,6 +70,7 @@ class Grammar(ToolSteps):
         self.correlated: set[str] = set()  # tools with an MCP call id
         self.compactions = 0
         self.items = Items(self.rng, self.turns, random.Random(f"later-{seed}") if later else None)
+        self.cuts = Cuts(self.b, random.Random(f"cuts-{seed}")) if later and schema == 3 else None
         self.requests: list[tuple[str, str]] = []  # running compaction requests
         self.requested: list[str] = []  # compactions requested and not installed yet
 
@@ -179,7 +181,7 @@ class Grammar(ToolSteps):
     def v3_start(self, started: ev.InferenceStarted, body: dict[str, Any]) -> ev.InferenceStartedV3:
         """Schema 3's start: its prepared prompt, now and then a warm-up context (an edited
         copy of the input) and a stripped id given back to an id-less tool output."""
-        prompt = self.b.last_prompt
+        prompt = (self.cuts and self.cuts.take_prompt()) or self.b.last_prompt
         assert prompt is not None
         warmup = None
         if self.chance(0.05):

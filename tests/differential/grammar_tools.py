@@ -12,6 +12,7 @@ from typing import Any
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.testing import BundleBuilder, Capture
 
+from .grammar_cuts import Cuts
 from .grammar_items import (
     CALL_IDS,
     CELLS,
@@ -43,6 +44,7 @@ class ToolSteps:
     cells: dict[str, list[str]]  # thread → started runtime cell ids
     bare_tools: set[str]  # tools started without an invocation
     correlated: set[str]  # tools with an MCP call id
+    cuts: Cuts | None  # schema 3: payloads made templates of cut parts (None: never)
 
     # --- choices ------------------------------------------------------------------------------
 
@@ -71,6 +73,10 @@ class ToolSteps:
             # a body with image parts is a template, which the builder cannot cut
             templated = b"data:image" in json.dumps(value).encode()
             capture = "omitted" if templated or self.chance(0.5) else "truncated"
+        if self.cuts is not None and capture != "truncated":
+            cut = self.cuts.payload(kind, value, capture)
+            if cut is not None:
+                return cut
         return self.b.payload(kind, value, capture=capture)
 
     # --- tools --------------------------------------------------------------------------------

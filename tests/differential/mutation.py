@@ -12,6 +12,7 @@ for the counts, what was done is shown with a divergence.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -275,7 +276,8 @@ def check_reduced_alike(
 ) -> None:
     """A value probe's CI check (``test_numbers_vs_codex``, ``test_strings_vs_codex``): skipped
     without the corpus of ``schema`` or either Codex (a mutant both accept is converted to the
-    other schema); fails naming the first divergences :func:`run` finds."""
+    other schema); fails naming the first divergences :func:`run` finds. ``VALUES_REPORT=FILE``
+    appends the outcome counts there."""
     import pytest
 
     if not (CONFORMANCE if schema == 2 else CONFORMANCE_V3).is_dir() or None in (
@@ -283,6 +285,11 @@ def check_reduced_alike(
         codex_bin(3),
     ):
         pytest.skip("needs the conformance corpus and both Codex binaries")
-    problems = run(mutate, schema, count, seed, tmp, judge=judge)
+    outcomes: Counter[str] = Counter()
+    problems = run(mutate, schema, count, seed, tmp, outcomes=outcomes, judge=judge)
+    report = os.environ.get("VALUES_REPORT")
+    if report:  # a long run's counts (the outcomes of every mutant)
+        with Path(report).open("a") as out:
+            out.write(f"{mutate.__module__} schema {schema}: {count} examples, {dict(outcomes)}\n")
     shown = "\n".join(problems[:3])
     assert not problems, f"{len(problems)} of {count} differ; the first:\n{shown}"

@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import orjson
@@ -42,6 +43,7 @@ def test_mutated_bundles_reduce_as_codex_reduces_them(
     monkeypatch.chdir(tmp_path)  # both reducers are given the same relative path
     differences = []
     hung = refused = 0
+    alike: Counter[str] = Counter()
     for number in range(EXAMPLES):
         rng = random.Random(SEED + number)
         source, schema = BUNDLES[rng.randrange(len(BUNDLES))]
@@ -58,14 +60,18 @@ def test_mutated_bundles_reduce_as_codex_reduces_them(
             continue
         if isinstance(result.error, BundleFileError) and result.error.unsafe:
             refused += 1  # our confinement refuses what Codex follows (docs/reducing.md)
-        elif not result.same_text:
+        elif result.same_text:
+            alike["refused alike" if result.error is not None else "accepted alike"] += 1
+        else:
             differences.append(
                 f"seed {SEED + number}, {source.parent.name} ({done}): {result.explain()}"
             )
         shutil.rmtree(bundle)
     report = os.environ.get("MUTANT_REPORT")
-    if report:  # every difference, one per line, for a long run
-        Path(report).write_text("".join(f"{d}\n" for d in differences))
+    if report:  # the counts, then every difference, one per line, for a long run
+        counts = f"{EXAMPLES} examples: {dict(alike)}, {len(differences)} differ,"
+        counts += f" {refused} refused by our confinement, {hung} where Codex hung\n"
+        Path(report).write_text(counts + "".join(f"{d}\n" for d in differences))
     shown = "\n".join(differences[:5])
     assert not differences, (
         f"{len(differences)} of {EXAMPLES} differ ({refused} refused by our confinement,"
