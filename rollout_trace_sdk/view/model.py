@@ -417,6 +417,12 @@ class _Builder:
             "rq": request.get("raw_request_payload_id"),
             "rs": request.get("raw_response_payload_id"),
             "req": True,
+            # from the log, as an inference call's (see reduce/failures.py)
+            **(
+                {"err": clip(request["error_text"])}
+                if isinstance(request.get("error_text"), str)
+                else {}
+            ),
         }
 
     def anchor_thread(self, anchor: Any) -> tuple[int, str]:

@@ -29,6 +29,7 @@ from .show_format import action_label, guardrail_lines, kind_words
 from .show_format import clip as _clip
 from .show_format import counted as _counted
 from .show_format import duration as _duration
+from .show_format import error_line as _error_line
 from .show_format import first_line as _first_line
 from .show_format import known_ms as _known_ms
 from .show_format import ms as _ms
@@ -232,20 +233,7 @@ class _Transcript:
             ),
         )
         if call.get("st") in _FAILED:
-            error = call.get("err")
-            yield Line(
-                2,
-                (
-                    (("error: ", "bold red"), (_clip(str(error), self.full), "red"))
-                    if error
-                    else (
-                        (
-                            f"error: the call {call['st']}; see raw response {call.get('rs') or '(none)'}",
-                            "bold red",
-                        ),
-                    )
-                ),
-            )
+            yield _error_line(call, "call", 2, self.full)
         if not call["resp"]:
             yield from self.lost("response", call.get("rs"))
         for ix in call["resp"]:
@@ -407,6 +395,8 @@ class _Transcript:
                     ),
                 ),
             )
+            if failed:
+                yield _error_line(compaction, "request", indent + 1, self.full)
             return
         yield Line(
             indent,

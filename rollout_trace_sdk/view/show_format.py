@@ -171,6 +171,19 @@ def tool_error_text(model: Mapping[str, Any], tool: Mapping[str, Any]) -> str:
     return distinct_texts(texts)
 
 
+def error_line(record: Mapping[str, Any], what: str, indent: int, full: bool) -> Line:
+    """Why a failed inference call or compaction request failed (``err``: its text in the
+    log, ``reduce/failures.py``), or, with no text, where to look: its raw response. Both
+    are said the same way, as the page's details say them."""
+    error = record.get("err")
+    if error:
+        return Line(indent, (("error: ", "bold red"), (clip(str(error), full), "red")))
+    where = record.get("rs") or "(none)"
+    return Line(
+        indent, ((f"error: the {what} {record.get('st')}; see raw response {where}", "bold red"),)
+    )
+
+
 def guardrail_lines(name: str, triggered: bool) -> Iterator[Line]:
     """An Agents SDK guardrail the turn ran (its protocol event; see ``guardrails.py``): one
     that tripped failed the turn, which says why at its end."""

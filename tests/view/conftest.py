@@ -140,6 +140,38 @@ def stopped_bundle(
     return Path(done.stdout.strip())
 
 
+#: The error a compaction request failed with: only its ``compaction_request_failed`` event
+#: holds it.
+COMPACTION_ERROR = "context_length_exceeded: compact what? <b>not bold</b>"
+
+_FAILED_COMPACTION = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root, error):
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "go"})
+        turn.compaction().request({"input": history}).failed(error)
+    print(rollout.bundle_dir)
+
+anyio.run(main, *sys.argv[1:])
+"""
+
+
+@pytest.fixture(scope="session")
+def failed_compaction_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A recorded rollout whose one compaction request failed with :data:`COMPACTION_ERROR`.
+    Recorded in a child process: Playwright keeps an event loop running in the test thread."""
+    root = tmp_path_factory.mktemp("failed-compaction")
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILED_COMPACTION, str(root), COMPACTION_ERROR],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip())
+
+
 #: The sources of :func:`cells_bundle`'s two code cells, and the error the second failed with.
 OK_SOURCE = "\n  const r = await tools.exec_command({cmd: 'echo quokka'});\ntext(r.output);\n"
 BAD_SOURCE = "const x = wombat.length;\ntext(String(x));\n"

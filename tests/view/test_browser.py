@@ -24,6 +24,7 @@ from rollout_trace_sdk.view.serve import ViewServer
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance, needs_conformance_v3
 from .conftest import (
+    COMPACTION_ERROR,
     HOSTILE_ID,
     PLANTED_ERROR,
     TOOL_ERROR,
@@ -222,6 +223,19 @@ def test_failed_inference_call_shows_its_error_text(page: Page, tmp_path: Path) 
     p.click("#count-failed")
     p.locator("#list .row").first.click()
     assert error in p.inner_text("[data-testid=call-error]")
+    assert p.locator("#detail b", has_text="not bold").count() == 0
+    assert page.errors == []
+
+
+def test_failed_compaction_request_shows_its_error_text(
+    page: Page, failed_compaction_bundle: Path, tmp_path: Path
+) -> None:
+    """A failed compaction request's panel said "failed" alone, though the log holds its
+    error (review polish27): shown as a failed inference call's is, as text."""
+    p = page.open(_write_page(failed_compaction_bundle, tmp_path / "failed-compaction.html"))
+    p.click("#count-failed")
+    p.locator("#list .row").first.click()
+    assert COMPACTION_ERROR in p.inner_text("[data-testid=request-error]")
     assert p.locator("#detail b", has_text="not bold").count() == 0
     assert page.errors == []
 

@@ -24,6 +24,7 @@ from .conftest import (
     BAD_ERROR,
     BAD_SOURCE,
     CODE_MODE_BUNDLES,
+    COMPACTION_ERROR,
     PLANTED_ERROR,
     TOOL_ERROR,
     TURN_ERROR,
@@ -220,6 +221,27 @@ def test_a_failed_turns_error_is_shown(stopped_bundle: Path) -> None:
         assert at == len(text.splitlines()) - 1  # at the turn's end, after its calls
         (turn,) = build_view_model(load_state(source))["turns"]
         assert turn["err"] == TURN_ERROR
+
+
+def test_a_failed_compaction_requests_error_is_shown(failed_compaction_bundle: Path) -> None:
+    """A failed compaction request read "failed" alone, though the log holds its error and a
+    failed inference call prints its own (review polish27): printed under it the same way,
+    in the transcript and alone (``--call``), from the bundle or its state file."""
+    bundle = failed_compaction_bundle
+    for source in (bundle, _reduced(bundle)):
+        (request,) = build_view_model(load_state(source))["compactions"]
+        assert request["err"] == COMPACTION_ERROR
+        for args in ([], ["--call", request["id"]]):
+            out = io.StringIO()
+            assert main(["show", str(source), *args], out=out, err=io.StringIO()) == 0
+            lines = out.getvalue().splitlines()
+            at, _ = _line_of(out.getvalue(), "⟲ compaction request ")
+            assert lines[at + 1].strip() == f"error: {COMPACTION_ERROR}", lines
+    # a state with no log at hand: where to look, as for an inference call
+    state = orjson.loads((bundle / "state.json").read_bytes())
+    text = _plain(state)
+    at, _ = _line_of(text, "⟲ compaction request ")
+    assert text.splitlines()[at + 1].strip() == "error: the request failed; see raw response (none)"
 
 
 def _reduced(bundle: Path) -> Path:

@@ -85,6 +85,13 @@ function usageHtml(u) {
   return `${num(u[0])} in (${num(u[1])} cached) · ${num(u[2])} out (${num(u[3])} reasoning)`;
 }
 
+// Why a failed inference call or compaction request failed (its text in the log, as `show`
+// prints it), or where to look when none was recorded: its raw response; "" when it did not fail.
+function failureBox(o, what) {
+  if (!FAILED.has(o.st)) return "";
+  return o.err ? `<div class="error-box" data-testid="${what}-error"><b>${esc(o.st)}</b><pre class="err">${esc(o.err)}</pre></div>` : `<div class="error-box"><b>${esc(o.st)}</b>: the ${what} did not complete. The raw response (if any) holds the provider's error.</div>`;
+}
+
 function showCall(i) {
   const m = S.m, c = m.calls[i], fresh = newItems(i);
   const turn = m.turns[c.turn];
@@ -93,7 +100,7 @@ function showCall(i) {
     ["latency", dur(c)], ["tokens", usageHtml(c.u)], ["turn", turn ? `<span class=mono>${esc(short(turn.id))}</span>` : ""],
     ["response", c.response_id ? `<span class=mono>${esc(c.response_id)}</span>` : ""],
     ["started tools", c.tools.map(toolLink).join(", ")], ["previous call", S.prevCall[i] >= 0 ? callLink(S.prevCall[i]) : "(first in this agent)"]]);
-  if (FAILED.has(c.st)) h += c.err ? `<div class="error-box" data-testid="call-error"><b>${esc(c.st)}</b><pre class="err">${esc(c.err)}</pre></div>` : `<div class="error-box"><b>${esc(c.st)}</b>: the call did not complete. The raw response (if any) holds the provider's error.</div>`;
+  h += failureBox(c, "call");
   h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
   const onlyNew = S.onlyNew;
   const reqIds = onlyNew ? c.req.filter((x) => fresh.has(x)) : c.req;
@@ -157,6 +164,7 @@ function showCompaction(i) {
   if (c.req) {  // a request that installed nothing (failed, cancelled, retried)
     let h = `<h2><i class="dot cmp"></i>Compaction request ${stTag(c.st)}</h2>`;
     h += kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)], ["duration", dur(c)]]);
+    h += failureBox(c, "request");
     h += `<p>${payloadBtn(c.rq, "raw request")}${payloadBtn(c.rs, "raw response")}</p><div id="payload-view"></div>`;
     setDetail(h);
     return;
