@@ -35,11 +35,15 @@ def triage(
     weather: Any = WEATHER,
     weather_running: asyncio.Event | None = None,
     writer_model: str = "gpt-test",
+    translator: str = "You translate.",
+    translator_raises: bool = False,
 ) -> Agent[Any]:
-    """The scripted triage agent: ``writer`` is the writer's instructions, ``weather`` what
-    the weather tool returns. Given ``weather_running``, the tool sets it and then runs until
-    it is cancelled (a run stopped while its tool runs, whatever the machine's load). The
-    writer asks for ``writer_model`` (the fake answers with the model it was asked for)."""
+    """The scripted triage agent: ``writer`` and ``translator`` are the writer's and the
+    translator's instructions, ``weather`` what the weather tool returns. Given
+    ``weather_running``, the tool sets it and then runs until it is cancelled (a run stopped
+    while its tool runs, whatever the machine's load). The writer asks for ``writer_model``
+    (the fake answers with the model it was asked for). A translator run that fails tells
+    the model the error (the SDK's default), or with ``translator_raises`` fails the run."""
     client = AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
     model = OpenAIResponsesModel("gpt-test", client)
 
@@ -51,7 +55,8 @@ def triage(
             await asyncio.Event().wait()
         return weather
 
-    translator = Agent(name="Translator", instructions="You translate.", model=model)
+    translator_agent = Agent(name="Translator", instructions=translator, model=model)
+    errors: dict[str, Any] = {"failure_error_function": None} if translator_raises else {}
     writer_agent = Agent(
         name="Writer", instructions=writer, model=OpenAIResponsesModel(writer_model, client)
     )
@@ -59,7 +64,10 @@ def triage(
         name="Triage",
         instructions=instructions,
         model=model,
-        tools=[get_weather, translator.as_tool("translate", "Translate to Norwegian")],
+        tools=[
+            get_weather,
+            translator_agent.as_tool("translate", "Translate to Norwegian", **errors),
+        ],
         handoffs=[writer_agent],
     )
 

@@ -23,6 +23,7 @@ from openai import AsyncOpenAI
 
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
+from rollout_trace_sdk.view.load import load_state
 
 from ...codex_oracle import bundle_schema
 from ...record.recorder_support import of_type, payload
@@ -203,6 +204,40 @@ def test_a_failed_run_fails_its_agents_thread_and_the_rollout(
     status, threads, turns = _ended(reduce_both(bundle))
     assert status == "failed" and turns == ["completed", "completed", "failed"]
     assert threads == {"/root": "failed", "/root/translator": "completed", "/root/writer": "failed"}
+
+
+@pytest.mark.parametrize("raises", [False, True], ids=["told to the model", "raised"])
+def test_an_agent_run_as_a_tool_that_fails_is_recorded_failed(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], raises: bool
+) -> None:
+    """The translator (an agent run as a tool) fails on its model call: its turn and thread
+    fail with the error, the result it delivers is ``errored``, and its tool call fails; the
+    run goes on when the SDK tells the model the error, and fails when it raises. No test
+    covered it (an agent-as-tool always ended "completed" passed every test: mut27)."""
+    register(processors, tmp_path)
+    agent = triage(fake.base_url, translator="You translate, then fail.", translator_raises=raises)
+    if raises:
+        with pytest.raises(Exception, match="overloaded"):
+            asyncio.run(Runner.run(agent, QUESTION))
+    else:
+        assert asyncio.run(Runner.run(agent, QUESTION)).final_output == REPORT
+    processors[0].shutdown()
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    status, threads, _ = _ended(state)
+    assert threads["/root/translator"] == "failed"
+    assert (status, threads["/root"]) == (("failed", "failed") if raises else ("completed",) * 2)
+    assert state["tool_calls"]["call_translate"]["execution"]["status"] == "failed"
+    [result] = of_type(bundle, "agent_result_observed")
+    [translator] = [t for t in state["threads"].values() if t["nickname"] == "Translator"]
+    assert result["thread_id"] == translator["thread_id"]
+    assert list(payload(bundle, result["payload"]["carried_payload"])["status"]) == ["errored"]
+    [turn] = [
+        t
+        for t in load_state(bundle)["codex_turns"].values()
+        if t["thread_id"] == translator["thread_id"]
+    ]
+    assert turn["execution"]["status"] == "failed" and "model overloaded" in turn["error_text"]
 
 
 def test_spans_outside_the_agents_leave_no_turn_running(
