@@ -34,6 +34,18 @@ def sent_request(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return request
 
 
+def sent_field(kwargs: Mapping[str, Any], key: str) -> Any:
+    """What the request sends as ``key``: ``extra_body``'s value when it holds one (the SDK
+    merges ``extra_body`` over the arguments, as :func:`sent_request` records it; checked
+    on the wire by tests/integrations/test_openai_background.py), else the argument; ``None``
+    when neither is given."""
+    extra_body = kwargs.get("extra_body")
+    if isinstance(extra_body, Mapping) and key in extra_body:
+        return extra_body[key]
+    value = kwargs.get(key)
+    return None if type(value).__name__ in _UNSET else value
+
+
 def _sent_format(request: dict[str, Any]) -> None:
     """``parse(text_format=Model)`` / ``parse(response_format=Model)`` send the class's JSON
     schema, made by the SDK's own helpers (imported only here, where a client of that SDK is

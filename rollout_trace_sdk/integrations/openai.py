@@ -60,7 +60,7 @@ from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact
 from ._conversations import instrument_conversations, used_unrecorded
-from ._sent import is_raw, sent_request
+from ._sent import is_raw, sent_field, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 from ._websocket import connect as websocket_connect
 
@@ -224,10 +224,7 @@ def _answered(
     if kwargs.get("stream") is True:
         recorder = Recorder(turn, call, api, started, stream_request_id(result))
         return recorded(result, recorder, is_async)
-    asked = kwargs.get("background")
-    extra_body = kwargs.get("extra_body")
-    if asked is None and isinstance(extra_body, Mapping):
-        asked = extra_body.get("background")  # sent as an extra field of the request
+    asked = sent_field(kwargs, "background")  # extra_body's over the argument, as sent
     if background is None or not background.hold(call, result, asked):
         finish(call, api, result)
     return result

@@ -81,6 +81,32 @@ async def test_background_asked_through_extra_body_is_recorded_when_retrieved(
     assert run.response(end)["output_items"][0]["content"][0]["text"] == "echo: extra"
 
 
+@pytest.mark.parametrize(("argument", "extra"), [(False, True), (True, False)])
+async def test_background_given_twice_is_recorded_as_the_sdk_sends_it(
+    tmp_path: Path, fake: FakeOpenAI, client: AsyncOpenAI, argument: bool, extra: bool
+) -> None:
+    """``background`` given as an argument and in ``extra_body``: the SDK sends the extra
+    body's (it merges ``extra_body`` over the arguments), and the call is recorded by what
+    was sent, as its request is. The argument was believed: a response sent as background,
+    answered queued, was recorded completed with no output (review polish27)."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        answer = await client.responses.create(
+            model="gpt-test", input="twice", background=argument, extra_body={"background": extra}
+        )
+        [(_, sent, _)] = fake.requests
+        assert sent["background"] is extra  # what went over the wire
+        assert answer.status == ("queued" if extra else "completed")
+        if extra:
+            await client.responses.retrieve(answer.id)
+    run = Run(tmp_path)
+    [request] = run.requests()
+    assert request["background"] is extra
+    [end] = run.ends("completed")
+    assert run.response(end)["output_items"][0]["content"][0]["text"] == "echo: twice"
+    assert run.ends("cancelled") == []
+    check_bundle(run.bundle)
+
+
 async def test_a_sync_background_response_is_recorded_when_retrieved(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:
