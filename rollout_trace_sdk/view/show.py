@@ -20,6 +20,7 @@ from typing import Any, Final
 import attrs
 
 from .capture import recording_words
+from .ids import abbreviates, names
 from .model import build_view_model, thread_tree_order
 from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
@@ -424,8 +425,6 @@ class _Transcript:
         Raises:
             LookupError: the prefix starts the ids of more than one call.
         """
-        from .summary import abbreviates, names  # ids as stored or as printed
-
         m = self.m
         for n, call in enumerate(m["calls"]):
             if names(ident, call["id"]):

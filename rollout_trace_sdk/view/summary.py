@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .capture import recording_status
+from .ids import abbreviates, names
 from .item_text import own_item_ids, tool_name
 from .model import last_known_unix_ms
-from .visible import visible
 
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 SUMMARY_VERSION: Final = 1
@@ -91,40 +91,6 @@ def _add_tokens(into: dict[str, int], usage: Any) -> None:
 
 def _tokens() -> dict[str, int]:
     return dict.fromkeys(_TOKEN_FIELDS, 0)
-
-
-def abbreviates(short: str, ident: str) -> bool:
-    """Whether ``short`` names ``ident`` as people write ids: a prefix of it, or the
-    ``head…tail`` form the transcript and the page print; of the id as stored or as printed
-    (:func:`names`).
-
-    Args:
-        short: what the user typed.
-        ident: a full id.
-
-    Returns:
-        True when ``short`` may stand for ``ident``.
-    """
-    if _shortens(short, ident):
-        return True
-    shown = visible(ident)  # as printed: ``call_\u200ba`` for a zero-width space
-    return shown != ident and _shortens(short, shown)
-
-
-def names(given: str, ident: Any) -> bool:
-    """Whether ``given`` is ``ident`` as stored or as printed (:func:`~.visible.visible`: an
-    id holding a character shown as nothing, or a control, is printed spelled, and given
-    back the way it was read)."""
-    return given == ident or (ident.__class__ is str and visible(ident) == given)
-
-
-def _shortens(short: str, ident: str) -> bool:
-    head, cut, tail = short.partition("…")
-    if cut:
-        return (
-            len(ident) >= len(head) + len(tail) and ident.startswith(head) and ident.endswith(tail)
-        )
-    return ident.startswith(short)
 
 
 def find_thread(state: _Obj, wanted: str) -> _Obj:

@@ -494,7 +494,7 @@ def test_an_unfinished_rollouts_wall_time_is_up_to_its_last_event() -> None:
 def test_a_head_and_tail_abbreviation_never_overlaps_the_id() -> None:
     """``head…tail`` names an id at least as long as both: ``abc…c`` is not ``abc`` (its
     ``c`` would be counted twice), and ``ab…bc`` is not ``abc``."""
-    from rollout_trace_sdk.view.summary import abbreviates
+    from rollout_trace_sdk.view.ids import abbreviates
 
     assert abbreviates("abc…c", "abc_c") and abbreviates("ab…bc", "abbc")
     assert not abbreviates("abc…c", "abc") and not abbreviates("ab…bc", "abc")
