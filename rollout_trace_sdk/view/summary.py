@@ -71,6 +71,15 @@ def _duration(obj: _Obj) -> int | None:
     return end - start if start is not None and end is not None else None
 
 
+def _so_far(obj: _Obj, known: int | None) -> int | None:
+    """While ``obj`` runs in a rollout with no end, its time up to the rollout's last known
+    time ``known`` (``show``'s "N so far"); else ``None``."""
+    start, end = _window(obj)
+    return (
+        max(known - start, 0) if known is not None and start is not None and end is None else None
+    )
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -122,6 +131,10 @@ class _Summary:
         self.paths: dict[Any, str] = {
             t.get("thread_id"): str(t.get("agent_path") or "?") for t in _objects(state, "threads")
         }
+        #: with no end (still recording, or killed), the last time the state knows: where the
+        #: page draws its open turns and calls to
+        ended = isinstance(state.get("ended_at_unix_ms"), int)
+        self.known = None if ended else last_known_unix_ms(state)
 
     def mine(self, key: str, thread_field: str = "thread_id") -> list[_Obj]:
         found = _objects(self.state, key)
@@ -147,10 +160,8 @@ class _Summary:
             "started_at_unix_ms": start if isinstance(start, int) else None,
             "ended_at_unix_ms": end if isinstance(end, int) else None,
             "wall_ms": end - start if isinstance(start, int) and isinstance(end, int) else None,
-            # no end (still recording, or killed): up to the last time the state knows, where
-            # the page draws its open turns and calls to
-            "known_ms": max(last_known_unix_ms(state), start) - start
-            if isinstance(start, int) and not isinstance(end, int)
+            "known_ms": max(self.known, start) - start
+            if isinstance(start, int) and self.known is not None
             else None,
         }
 
@@ -258,6 +269,7 @@ class _Summary:
                 "model": thread.get("default_model"),
                 "status": _status(thread),
                 "wall_ms": _duration(thread),
+                "wall_so_far_ms": _so_far(thread, self.known),
                 "inference_calls": 0,
                 "tool_calls": 0,
                 "failures": failed.get(thread.get("thread_id"), 0),

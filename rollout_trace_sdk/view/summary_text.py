@@ -176,6 +176,14 @@ def _wall(rollout: Mapping[str, Any]) -> tuple[str, str]:
     return (f"{_ms(rollout['known_ms'])} wall so far (unfinished: to its last event)", "yellow")
 
 
+def _agent_wall(agent: Mapping[str, Any]) -> str:
+    """An agent's wall time; still running in a rollout with no end, its time so far (as
+    ``show`` says it, and the rollout's line says its own)."""
+    if agent.get("wall_ms") is None and agent.get("wall_so_far_ms") is not None:
+        return f"{_ms(agent['wall_so_far_ms'])} so far"
+    return _ms(agent.get("wall_ms"))
+
+
 def _failures_title(totals: Mapping[str, Any], omitted: int) -> TextLine:
     """``failures (1 call · also 1 turn, 1 terminal operation)``: first the failed calls, what
     the page's "N failed" counts (rows of its calls list: inference calls, tool calls,
@@ -247,7 +255,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
                 (f"agent {agent.get('agent_path')}{nick}", "bold"),
                 (f"thread {short_id(agent.get('thread_id'))}", "dim"),
                 (str(agent.get("status")), _status_style(agent.get("status"))),
-                (_ms(agent.get("wall_ms")), ""),
+                (_agent_wall(agent), ""),
             ],
             width,
         )
@@ -343,7 +351,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             table.add(
                 f"{row['agent_path']}{nick}",
                 row["status"],
-                _ms(row["wall_ms"]),
+                _agent_wall(row),
                 _n(row["inference_calls"]),
                 _n(row["tool_calls"]),
                 _n(row["failed_calls"]),

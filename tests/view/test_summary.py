@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
+from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.show import render_plain as render_show
+from rollout_trace_sdk.view.show import transcript_lines
 from rollout_trace_sdk.view.show_format import ms as _ms
 from rollout_trace_sdk.view.summary import SUMMARY_VERSION, build_summary
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
@@ -498,3 +504,40 @@ def test_a_head_and_tail_abbreviation_never_overlaps_the_id() -> None:
 
     assert abbreviates("abc…c", "abc_c") and abbreviates("ab…bc", "abbc")
     assert not abbreviates("abc…c", "abc") and not abbreviates("ab…bc", "abc")
+
+
+async def _running_state(root: Path) -> Any:
+    """The state of a rollout still being recorded: its agent runs a tool call started 5 ms
+    after a completed inference call."""
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        call = turn.inference({"model": "m", "input": "hi"})
+        call.completed(output_items=[{"role": "assistant", "content": "hello"}])
+        await anyio.sleep(0.005)
+        async with turn.tool_call("c_open", "exec_command", arguments={"cmd": "sleep"}):
+            await rollout.flush()
+            assert rollout.bundle_dir is not None
+            return load_state(rollout.bundle_dir)
+
+
+def test_a_running_agents_wall_time_is_its_time_so_far(tmp_path: Path) -> None:
+    """An agent still running in a rollout still being recorded read "-" in the agents
+    table (and on ``--thread``'s agent line), while ``show`` says its "N ms so far" and the
+    summary's own line the rollout's "wall so far" (review polish27). It reads the time
+    ``show`` says, from the JSON's ``wall_so_far_ms``; ``wall_ms`` stays null."""
+    state = anyio.run(_running_state, tmp_path)
+    assert state.get("ended_at_unix_ms") is None
+    summary = build_summary(state)
+    [agent] = summary["agents"]
+    assert agent["wall_ms"] is None and agent["wall_so_far_ms"] >= 5
+    out = io.StringIO()
+    render_show(transcript_lines(state), out)
+    said = f"{_ms(agent['wall_so_far_ms'])} so far"
+    assert f" · {said}" in next(line for line in out.getvalue().splitlines() if "━━ /root" in line)
+    for chosen in (summary, build_summary(state, thread="/root")):
+        out = io.StringIO()
+        render_plain(summary_lines(chosen, 120), out)
+        [line] = [line for line in out.getvalue().splitlines() if "/root" in line]
+        assert said in line and " - " not in line, out.getvalue()
+    # an ended rollout's agent has a wall time, or none (it never ended): nothing "so far"
+    ended = build_summary({**state, "ended_at_unix_ms": state["started_at_unix_ms"] + 50})
+    assert ended["agents"][0]["wall_so_far_ms"] is None
