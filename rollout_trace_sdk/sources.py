@@ -191,9 +191,9 @@ def _log_facts(log: Path) -> tuple[str, str | None, int]:
         while chunk := handle.read(_CHUNK):
             data = carry + chunk
             threads += data.count(_THREAD_STARTED)
+            # a marker cut by the chunk's end is whole with the next chunk; the carry is one
+            # byte short of a marker, so none is counted twice
             carry = data[-len(_THREAD_STARTED) + 1 :]
-            threads -= carry.count(_THREAD_STARTED)  # counted again with the next chunk
-        threads += carry.count(_THREAD_STARTED)
         handle.seek(max(0, info.st_size - _TAIL))
         tail = handle.read(_TAIL)
     status, rollout_status = _tail_facts(tail, info.st_size > _TAIL)

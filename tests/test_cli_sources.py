@@ -18,6 +18,7 @@ import pytest
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.sources import _CHUNK, _THREAD_STARTED, bundle_info
 
 ERROR = "APIStatusError: model overloaded <b>(code overloaded)</b>"
 
@@ -470,3 +471,19 @@ def test_sizes_change_unit_at_1024() -> None:
         "1.5 KB",
         "1.0 MB",
     ]
+
+
+@pytest.mark.parametrize("shift", [-len(_THREAD_STARTED), -len(_THREAD_STARTED) + 1, -9, -1, 0])
+def test_ls_counts_a_thread_start_cut_by_a_read_chunk_once(tmp_path: Path, shift: int) -> None:
+    """The log is read in chunks: a ``thread_started`` marker ending at a chunk's end, cut by
+    it, or starting the next chunk is counted once (mut27 found the carry's own count dead:
+    one byte short of a marker, it can hold none; removed)."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    line = b'{"seq":1,"payload":{"type":"thread_started","thread_id":"t"}}\n'
+    at = line.index(_THREAD_STARTED)
+    pad = _CHUNK + shift - at - len(b'{"payload":{"type":"other","pad":""}}\n')
+    log = b'{"payload":{"type":"other","pad":"' + b"x" * pad + b'"}}\n' + line * 3
+    assert log.index(_THREAD_STARTED, _CHUNK - len(line)) == _CHUNK + shift
+    (bundle / "trace.jsonl").write_bytes(log)
+    assert bundle_info(bundle).threads == 3
