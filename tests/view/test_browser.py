@@ -224,7 +224,19 @@ def test_failed_inference_call_shows_its_error_text(page: Page, tmp_path: Path) 
     p.locator("#list .row").first.click()
     assert error in p.inner_text("[data-testid=call-error]")
     assert p.locator("#detail b", has_text="not bold").count() == 0
+    _finds_by_its_error(p, "model overloaded")
     assert page.errors == []
+
+
+def _finds_by_its_error(p: Any, words: str) -> None:
+    """The search finds the one failed call by words of its error text, which its panel
+    shows: only tool calls' error texts were searched."""
+    p.click("#count-failed")  # the filter off: the search alone picks the row
+    p.fill("#search", words)
+    p.wait_for_function(
+        f"document.querySelector('#filter-note').textContent.includes({'“' + words + '”'!r})"
+    )
+    assert "1 row matches" in p.inner_text("#filter-note"), p.inner_text("#filter-note")
 
 
 def test_failed_compaction_request_shows_its_error_text(
@@ -237,6 +249,7 @@ def test_failed_compaction_request_shows_its_error_text(
     p.locator("#list .row").first.click()
     assert COMPACTION_ERROR in p.inner_text("[data-testid=request-error]")
     assert p.locator("#detail b", has_text="not bold").count() == 0
+    _finds_by_its_error(p, "compact what?")
     assert page.errors == []
 
 

@@ -27,7 +27,7 @@ function haystack(row) {
   const m = S.m, o = row.o, parts = [o.id];
   const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.summary || "", it.id, it.call_id || "", it.p || ""); };
   if (row.kind === "call") {
-    parts.push(o.model, o.response_id || "", o.rq || "", o.rs || "");
+    parts.push(o.model, o.response_id || "", o.rq || "", o.rs || "", o.err || "");
     o.resp.forEach(itemText);
     newItems(row.i).forEach(itemText);
   } else if (row.kind === "tool") {
@@ -40,7 +40,7 @@ function haystack(row) {
     parts.push("code cell", o.source || "", o.st || "", o.runtime || "", o.call_id || "");
     o.out.forEach(itemText);
   } else {
-    parts.push("compaction", o.rq || "", o.rs || "");
+    parts.push("compaction", o.rq || "", o.rs || "", o.err || "");
     o.repl.forEach(itemText);
   }
   return vis(parts.join("\n")).toLowerCase();  // searched as shown: \u202e, as the page spells it
