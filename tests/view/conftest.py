@@ -3,6 +3,7 @@ state.json, and headless Chromium through Playwright (the system's browser, neve
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -16,6 +17,22 @@ import pytest
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
 from ..conftest import PLANTED_ERROR as PLANTED_ERROR
+
+
+def write_page(source: Path, target: Path) -> str:
+    """``rollout-trace view SOURCE -o TARGET`` (a bundle or a state file): the page's URI."""
+    from rollout_trace_sdk.cli import main
+
+    assert main(["view", str(source), "-o", str(target)], out=io.StringIO()) == 0
+    return target.as_uri()
+
+
+def touch_later(path: Path) -> None:
+    """A modification time 5 s later: what the recorder's next append does to the served
+    page's change token."""
+    later = path.stat().st_mtime_ns + 5_000_000_000
+    os.utime(path, ns=(later, later))
+
 
 #: Codex's own code-mode bundles of both corpora (none when ../shared is not there): what the
 #: page and the transcript show of code cells is checked on each.

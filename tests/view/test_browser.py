@@ -8,9 +8,6 @@ page; serve: fetched), failures highlighted. Screenshots land in the artifacts d
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,31 +16,23 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.serve import ViewServer
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance, needs_conformance_v3
 from .conftest import (
     COMPACTION_ERROR,
-    HOSTILE_ID,
     PLANTED_ERROR,
     TOOL_ERROR,
     TURN_ERROR,
     UNSENT_RESULT,
     Page,
-    skipping_bundle,
+    write_page,
 )
-
-
-def _write_page(source: Path, target: Path) -> str:
-    out = io.StringIO()
-    assert main(["view", str(source), "-o", str(target)], out=out) == 0
-    return target.as_uri()
 
 
 @pytest.fixture(scope="module")
 def small_page(demo_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return _write_page(demo_bundle, tmp_path_factory.mktemp("page") / "small.html")
+    return write_page(demo_bundle, tmp_path_factory.mktemp("page") / "small.html")
 
 
 def _expect_counts(stats: dict[str, Any], state: Any) -> None:
@@ -149,7 +138,7 @@ def test_deep_link_and_payload_opened_on_demand(page: Page, small_page: str) -> 
 def test_failure_is_highlighted_with_its_error_text(
     page: Page, failing_state: Path, tmp_path: Path, artifacts: Path
 ) -> None:
-    p = page.open(_write_page(failing_state, tmp_path / "failing.html"))
+    p = page.open(write_page(failing_state, tmp_path / "failing.html"))
     assert p.inner_text("#count-failed") == "1 failed"
     p.click("#count-failed")
     rows = p.locator("#list .row")
@@ -166,7 +155,7 @@ def test_large_rollout_static(
     page: Page, demo_bundle_200: Path, demo_state_200: Any, tmp_path: Path, artifacts: Path
 ) -> None:
     state = demo_state_200
-    p = page.open(_write_page(demo_bundle_200, tmp_path / "large.html"))
+    p = page.open(write_page(demo_bundle_200, tmp_path / "large.html"))
     _expect_counts(p.evaluate("window.__rt.stats()"), state)
     # the list is virtualized: only a screenful of rows is in the DOM
     assert p.locator("#list .row").count() < 80
@@ -219,7 +208,7 @@ def test_failed_inference_call_shows_its_error_text(page: Page, tmp_path: Path) 
     traces = tmp_path / "traces"
     subprocess.run([sys.executable, "-c", _FAILED_CALL, str(traces), error], check=True)
     [bundle] = list(traces.iterdir())
-    p = page.open(_write_page(bundle, tmp_path / "failed-call.html"))
+    p = page.open(write_page(bundle, tmp_path / "failed-call.html"))
     p.click("#count-failed")
     p.locator("#list .row").first.click()
     assert error in p.inner_text("[data-testid=call-error]")
@@ -244,7 +233,7 @@ def test_failed_compaction_request_shows_its_error_text(
 ) -> None:
     """A failed compaction request's panel said "failed" alone, though the log holds its
     error (review polish27): shown as a failed inference call's is, as text."""
-    p = page.open(_write_page(failed_compaction_bundle, tmp_path / "failed-compaction.html"))
+    p = page.open(write_page(failed_compaction_bundle, tmp_path / "failed-compaction.html"))
     p.click("#count-failed")
     p.locator("#list .row").first.click()
     assert COMPACTION_ERROR in p.inner_text("[data-testid=request-error]")
@@ -264,7 +253,7 @@ def test_text_that_opens_an_html_comment_leaves_the_page_working(
     first["agent_path"] = "/root <!--<script> here"
     source = tmp_path / "state.json"
     source.write_bytes(orjson.dumps(state))
-    p = page.open(_write_page(source, tmp_path / "page.html"))
+    p = page.open(write_page(source, tmp_path / "page.html"))
     _expect_counts(p.evaluate("window.__rt.stats()"), state)
     assert page.errors == []
 
@@ -272,7 +261,7 @@ def test_text_that_opens_an_html_comment_leaves_the_page_working(
 def _state_page(state: Any, tmp_path: Path) -> str:
     source = tmp_path / "state.json"
     source.write_bytes(orjson.dumps(state))
-    return _write_page(source, tmp_path / "page.html")
+    return write_page(source, tmp_path / "page.html")
 
 
 def _copy(state: Any) -> Any:
@@ -293,7 +282,7 @@ def test_a_failed_tool_calls_error_is_shown_from_its_raw_result(
 ) -> None:
     """The page said "(no error text was recorded)" where ``summary`` showed the text
     ``tool.failed`` recorded in the raw result (found by review)."""
-    p = page.open(_write_page(failed_tool_bundle, tmp_path / "failed-tool.html"))
+    p = page.open(write_page(failed_tool_bundle, tmp_path / "failed-tool.html"))
     p.click("#count-failed")
     p.locator("#list .row").first.click()
     error = p.inner_text("[data-testid=error]")
@@ -308,7 +297,7 @@ def test_a_result_no_request_carried_and_a_turns_error_are_shown(
     """The last tool call before a run stopped read "(no model-visible output)" though its
     raw result holds the answer; the failed turn's error was nowhere (found by review
     viewfix19). The answer is text, never markup."""
-    p = page.open(_write_page(stopped_bundle, tmp_path / "stopped.html"))
+    p = page.open(write_page(stopped_bundle, tmp_path / "stopped.html"))
     p.fill("#search", "get_weather")
     # the search applies after a pause: clicking before it would race its re-render
     p.wait_for_function("document.querySelector('#filter-note').textContent.includes('match')")
@@ -481,117 +470,13 @@ def test_a_missing_kind_is_unknown(page: Page, demo_state: Any, tmp_path: Path) 
     assert page.errors == []
 
 
-def _serve_copy(bundle: Path, tmp_path: Path) -> Path:
-    live = tmp_path / "live"
-    shutil.copytree(bundle, live)
-    (live / "state.json").unlink(missing_ok=True)
-    return live
-
-
-def _touch(path: Path) -> None:
-    """A new modification time: what the recorder's next append does to the change token."""
-    later = path.stat().st_mtime_ns + 5_000_000_000
-    os.utime(path, ns=(later, later))
-
-
-def test_a_live_poll_leaves_the_details_pane_as_it_was(
-    page: Page, demo_bundle: Path, tmp_path: Path
-) -> None:
-    """Each change of the log redrew the details pane: scrolled back to the top, the opened
-    payload closed, an agent's details replaced by the selected call (found by review)."""
-    live = _serve_copy(demo_bundle, tmp_path)
-    with ViewServer(live, 0) as server:
-        p = page.open(server.url)
-        p.locator("[data-testid=row-call]").last.click()
-        p.click("button[data-payload]")
-        p.wait_for_selector("[data-testid=payload]")
-        pane = "document.getElementById('detail-pane')"
-        assert p.evaluate(f"{pane}.scrollTop = 300") == 300
-        fetched: list[str] = []
-        p.on("request", lambda r: fetched.append(r.url) if "model.json" in r.url else None)
-        _touch(live / "trace.jsonl")
-        p.evaluate("window.__rt.poll()")
-        assert fetched  # the model was fetched again
-        assert p.evaluate(f"{pane}.scrollTop") == 300
-        assert p.locator("[data-testid=payload]").count() == 1
-        p.click("#detail [data-go^=thread]")  # an agent's details: not the selected call
-        assert "thread id" in p.inner_text("#detail")
-        _touch(live / "trace.jsonl")
-        p.evaluate("window.__rt.poll()")
-        assert "thread id" in p.inner_text("#detail")
-    assert page.errors == []
-
-
-def test_the_live_badge_says_offline_then_live_again(
-    page: Page, demo_bundle: Path, tmp_path: Path
-) -> None:
-    """Once a poll failed, the badge said "offline" for good (found by review)."""
-    with ViewServer(demo_bundle, 0) as server:
-        p = page.open(server.url)
-        assert p.inner_text("#live") == "live"
-        p.route("**/status", lambda route: route.abort())
-        p.evaluate("window.__rt.poll()")
-        assert p.inner_text("#live") == "offline"
-        p.unroute("**/status")
-        p.evaluate("window.__rt.poll()")
-        assert p.inner_text("#live") == "live"
-    page.errors.clear()  # the aborted request's console error
-
-
-def test_the_served_page_says_what_was_skipped_and_when_the_bundle_cannot_be_read(
-    page: Page, demo_bundle: Path, tmp_path: Path
-) -> None:
-    """``--serve`` reduced leniently and said nothing of what it skipped, and kept serving
-    the last state as "live" once the bundle could no longer be read (found by review)."""
-    bundle = skipping_bundle(demo_bundle, tmp_path)
-    with ViewServer(bundle, 0) as server:
-        p = page.open(server.url)
-        notes = p.locator("[data-testid=lenient-notes]")
-        assert "Lenient reduction skipped 1 thing(s)" in notes.inner_text()
-        notes.locator("summary").click()
-        assert HOSTILE_ID in notes.inner_text()
-        assert p.inner_text("#live") == "live"
-        calls = p.evaluate("window.__rt.stats().calls")
-        (bundle / "trace.jsonl").write_bytes(b'{"not": "a trace"}\n')
-        p.evaluate("window.__rt.poll()")
-        assert p.inner_text("#live") == "stale"
-        assert "The bundle could not be read" in p.inner_text("[data-testid=read-error]")
-        assert p.evaluate("window.__rt.stats().calls") == calls  # the last state, kept
-    assert page.errors == []
-
-
-def test_a_recording_still_being_written_says_so(page: Page, tmp_path: Path) -> None:
-    """A bundle whose recorder holds its log reads ``still recording``, not ``recording
-    unclosed`` as a killed one does (review cli26)."""
-    import concurrent.futures
-
-    import anyio
-
-    from rollout_trace_sdk.record import open_rollout
-
-    async def record() -> str:
-        async with open_rollout(tmp_path / "traces") as rollout:
-            async with rollout.root.turn() as turn:
-                turn.accept_item_id("a")
-            await rollout.flush()
-            assert rollout.bundle_dir is not None
-            return _write_page(rollout.bundle_dir, tmp_path / "live.html")
-
-    # in a thread of its own: playwright's sync API runs an event loop in this one
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        uri = pool.submit(anyio.run, record).result(timeout=60)
-    p = page.open(uri)
-    assert p.inner_text("#recording") == "still recording"
-    assert page.errors == []
-
-
 def test_what_capture_limits_cut_or_left_out_is_said(
     page: Page, capped_bundles: dict[str, Path], tmp_path: Path
 ) -> None:
     """The header did not say the recording was partial, a cut text read ``[text]`` and a
     payload cut to its first 2,000 bytes opened as if it were whole (found by review)."""
     for name, bundle in capped_bundles.items():
-        p = page.open(_write_page(bundle, tmp_path / f"{name}.html") + "#call=c0")
+        p = page.open(write_page(bundle, tmp_path / f"{name}.html") + "#call=c0")
         assert p.inner_text("#recording") == "recording closed with partial payloads"
         p.wait_for_selector("[data-testid=tool-args]")
         if name == "truncated":
@@ -614,8 +499,8 @@ def test_the_header_and_the_calls_list_fit_a_narrow_window(
     "recording closed with partial payloads" and the red "N failed" were clipped out of view;
     and the calls list cut off its tokens column (found by review, in screenshots)."""
     pages = {
-        "count-failed": _write_page(failing_state, tmp_path / "failing.html"),
-        "recording": _write_page(capped_bundles["truncated"], tmp_path / "capped.html"),
+        "count-failed": write_page(failing_state, tmp_path / "failing.html"),
+        "recording": write_page(capped_bundles["truncated"], tmp_path / "capped.html"),
     }
     for width in (1024, 1280):
         for target, url in pages.items():
@@ -638,58 +523,6 @@ def test_the_header_and_the_calls_list_fit_a_narrow_window(
                 assert opened.errors == []
             finally:
                 opened.close()
-
-
-def test_an_unfinished_recordings_open_turn_and_calls_reach_its_last_known_time(
-    page: Page, tmp_path: Path
-) -> None:
-    """A rollout with no end (still recording, or killed) drew each open turn and call from
-    its start to its start: the running turn's band, seconds long, was not drawn at all, so
-    a killed run's last turn could not be seen or hovered (review viewer26). Each now reaches
-    the last time the state knows."""
-    import concurrent.futures
-
-    import anyio
-
-    from rollout_trace_sdk.record import open_rollout
-
-    async def record() -> str:
-        async with (
-            open_rollout(tmp_path / "traces", model="m") as rollout,
-            rollout.root.turn() as turn,
-        ):
-            history = turn.accept(
-                {
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": "go"}],
-                }
-            )
-            async with turn.inference({"model": "m", "input": history}) as call:
-                await anyio.sleep(0.05)
-                call.completed(output_items=[])
-            tool = turn.tool_call("call_open", "ls", arguments="{}")
-            await tool.__aenter__()  # left open: the recording goes on
-            await anyio.sleep(0.05)
-            async with turn.inference({"model": "m", "input": history}) as later:
-                await anyio.sleep(0.05)
-                later.completed(output_items=[])
-            await rollout.flush()
-            assert rollout.bundle_dir is not None
-            uri = _write_page(rollout.bundle_dir, tmp_path / "live.html")
-            await tool.__aexit__(None, None, None)
-            return uri
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        uri = pool.submit(anyio.run, record).result(timeout=60)
-    p = page.open(uri)
-    turn = p.evaluate("window.__rt.blockSpan('turn', 0)")
-    tool = p.evaluate("window.__rt.blockSpan('tool', 0)")
-    later = p.evaluate("window.__rt.blockSpan('call', 1)")
-    assert later["e"] - later["s"] >= 40
-    assert turn["e"] >= later["e"] and turn["e"] - turn["s"] >= 140
-    assert tool["e"] >= later["e"] and tool["e"] - tool["s"] >= 90
-    assert page.errors == []
 
 
 def test_a_compaction_lists_the_items_it_replaced(
@@ -720,35 +553,6 @@ def test_a_compaction_lists_the_items_it_replaced(
     assert page.errors == []
 
 
-def test_a_served_timeline_left_fitted_follows_the_growing_rollout(
-    page: Page, demo_bundle: Path, tmp_path: Path
-) -> None:
-    """Served, the timeline kept the span it was first fitted to: what the recorder wrote
-    next was drawn past its right edge until "fit" was pressed (review viewer26, following
-    a live recording). A view left fitted now grows with the rollout; one the user zoomed
-    or panned is kept."""
-    live = _serve_copy(demo_bundle, tmp_path)
-    log = live / "trace.jsonl"
-    whole = log.read_bytes()
-    lines = whole.splitlines(keepends=True)
-    log.write_bytes(b"".join(lines[: len(lines) // 2]))
-    with ViewServer(live, 0) as server:
-        p = page.open(server.url)
-        v0, v1, t1 = p.evaluate("window.__rt.view()")
-        log.write_bytes(whole)
-        _touch(log)
-        p.evaluate("window.__rt.poll()")
-        p.wait_for_function(f"window.__rt.view()[2] > {t1}")
-        v0, v1, grown = p.evaluate("window.__rt.view()")
-        assert v0 == 0 and v1 >= grown
-        p.evaluate(f"window.__rt.zoom(0, {grown / 4})")  # the user's own window is kept
-        _touch(log)
-        p.evaluate("window.__rt.poll()")
-        p.wait_for_timeout(300)
-        assert p.evaluate("window.__rt.view()")[:2] == [0, grown / 4]
-    assert page.errors == []
-
-
 @needs_conformance_v3
 def test_the_failed_count_says_what_it_counts_and_agrees_with_summary(
     page: Page, tmp_path: Path
@@ -760,7 +564,7 @@ def test_the_failed_count_says_what_it_counts_and_agrees_with_summary(
     from rollout_trace_sdk.view.summary import build_summary
 
     [bundle] = sorted((CONFORMANCE_V3 / "app_server_turn_interrupt").glob("trace-*"))
-    p = page.open(_write_page(bundle, tmp_path / "interrupted.html"))
+    p = page.open(write_page(bundle, tmp_path / "interrupted.html"))
     failed = build_summary(load_state(bundle))["totals"]["failed_calls"]
     assert p.inner_text("#count-failed") == f"{failed} failed" == "1 failed"
     title = p.get_attribute("#count-failed", "title") or ""
@@ -775,7 +579,7 @@ def test_a_tool_call_that_never_ended_says_so_once(page: Page, tmp_path: Path) -
     read "running · running" in its row and tooltip: the status stays Codex's, the duration
     says it never ended, once."""
     [bundle] = sorted((CONFORMANCE / "interrupt_during_tool").glob("trace-*"))
-    p = page.open(_write_page(bundle, tmp_path / "interrupted.html"))
+    p = page.open(write_page(bundle, tmp_path / "interrupted.html"))
     row = p.locator("#list .row[data-kind=tool]")
     cells = row.locator(":scope > span").all_inner_texts()
     assert cells[4:6] == ["never ended", ""], cells  # status column; no duration

@@ -6,7 +6,6 @@ exec call completes, so "failures only" showed nothing), did not find it."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,20 +13,13 @@ from urllib.parse import quote
 import orjson
 import pytest
 
-from rollout_trace_sdk.cli import main
-
-from .conftest import BAD_ERROR, BAD_SOURCE, CODE_MODE_BUNDLES, Page
+from .conftest import BAD_ERROR, BAD_SOURCE, CODE_MODE_BUNDLES, Page, write_page
 
 
 @pytest.fixture(scope="module")
 def cells_page(cells_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The page of :func:`cells_bundle`'s rollout (a completed and a failed code cell)."""
-    return _write_page(cells_bundle, tmp_path_factory.mktemp("cells-page") / "page.html")
-
-
-def _write_page(source: Path, target: Path) -> str:
-    assert main(["view", str(source), "-o", str(target)], out=io.StringIO()) == 0
-    return target.as_uri()
+    return write_page(cells_bundle, tmp_path_factory.mktemp("cells-page") / "page.html")
 
 
 def _cell_rows(p: Any) -> list[str]:
@@ -195,7 +187,7 @@ def test_a_failed_cell_is_counted_and_filtered(page: Page, cells_page: str) -> N
 def test_codex_code_mode_bundles_list_their_cells(page: Page, bundle: Path, tmp_path: Path) -> None:
     """Codex's own code-mode bundles (both schemas): a row per cell, opened by a click."""
     cells = orjson.loads((bundle / "expected_state.json").read_bytes())["code_cells"]
-    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    p = page.open(write_page(bundle, tmp_path / "page.html"))
     names = _cell_rows(p)
     assert len(names) == len(cells) > 0
     for cell in cells.values():
@@ -217,7 +209,7 @@ def test_the_failed_count_is_what_failures_only_lists(
     request["execution"]["status"] = "failed"
     source = tmp_path / "state.json"
     source.write_bytes(orjson.dumps(state))
-    p = page.open(_write_page(source, tmp_path / "page.html"))
+    p = page.open(write_page(source, tmp_path / "page.html"))
     assert p.inner_text("#count-failed") == "1 failed"
     p.click("#count-failed")
     p.wait_for_function("window.__rt.stats().listRows === 1")

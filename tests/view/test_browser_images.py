@@ -21,7 +21,7 @@ from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.view.serve import ViewServer
 
 from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
-from .conftest import Page
+from .conftest import Page, write_page
 
 
 def _png(width: int, height: int, rgb: tuple[int, int, int], tail: bytes = b"") -> bytes:
@@ -97,11 +97,6 @@ def images_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(done.stdout.strip())
 
 
-def _write_page(source: Path, target: Path) -> str:
-    assert main(["view", str(source), "-o", str(target)], out=io.StringIO()) == 0
-    return target.as_uri()
-
-
 def _thumbs(p: Any) -> list[dict[str, Any]]:
     """Each thumbnail of the details pane, once none is still loading: its text, and its
     image's decoded width (None when it holds none)."""
@@ -140,7 +135,7 @@ def test_a_recorded_rollouts_images_are_drawn_linked_and_refused(
     page = csp_page  # the page's own CSP in force: what it allows is what is checked
     requests: list[str] = []
     page.page.on("request", lambda r: requests.append(r.url))
-    url = _write_page(images_bundle, tmp_path / "page.html")
+    url = write_page(images_bundle, tmp_path / "page.html")
     p = page.open(url)
     assert p.eval_on_selector_all("img", "is => is.length") == 0  # nothing read at load
     # the page's CSP refuses an image from anywhere but data: (Playwright still reports the
@@ -231,7 +226,7 @@ CORPUS_IMAGES = [
 def test_codexs_image_bundles_show_the_image(page: Page, bundle: Path, tmp_path: Path) -> None:
     """Codex's own images (``red.png``, 4x4): the user's, and ``view_image``'s output in the
     tool call's result; found by hash in the request payload the part names."""
-    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    p = page.open(write_page(bundle, tmp_path / "page.html"))
     if bundle.parent.name == "view_image":
         assert p.evaluate("window.__rt.select('call_img')")  # the image is its result
     else:

@@ -11,13 +11,7 @@ from pathlib import Path
 from rollout_trace_sdk.cli import main
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
-from .conftest import HOSTILE_ID, Page, skipping_bundle
-
-
-def _write_page(source: Path, target: Path) -> str:
-    out = io.StringIO()
-    assert main(["view", str(source), "-o", str(target)], out=out) == 0
-    return target.as_uri()
+from .conftest import HOSTILE_ID, Page, skipping_bundle, write_page
 
 
 def test_a_result_response_or_request_a_capture_limit_cut_says_so_where_it_would_be(
@@ -30,7 +24,7 @@ def test_a_result_response_or_request_a_capture_limit_cut_says_so_where_it_would
     kept (found by review: conformance-v3 ``capture_total_limit_multi_step`` and
     ``capture_payload_limit_exec``)."""
     cut = r"\[result raw_payload:\d+, truncated: 2,000 of 12,\d{3} bytes kept\]"
-    p = page.open(_write_page(capped_bundles["truncated"], tmp_path / "t.html") + "#call=c2")
+    p = page.open(write_page(capped_bundles["truncated"], tmp_path / "t.html") + "#call=c2")
     assert re.fullmatch(cut, p.inner_text("[data-testid=tool-output]"))
     p.locator("button[data-payload]", has_text="result").click()
     body = p.wait_for_selector("[data-testid=payload]").inner_text()
@@ -39,7 +33,7 @@ def test_a_result_response_or_request_a_capture_limit_cut_says_so_where_it_would
     # no empty "· ·" where a schema-2 payload names its file
     assert re.search(r"· raw_payload:\d+ · 2,000 chars$", p.text_content("#payload-view h3") or "")
     omitted = capped_bundles["omitted"]
-    p = page.open(_write_page(omitted, tmp_path / "o.html") + "#call=c0")
+    p = page.open(write_page(omitted, tmp_path / "o.html") + "#call=c0")
     assert re.fullmatch(
         r"\[result raw_payload:\d+, omitted: 12,\d{3} bytes not kept\]",
         p.inner_text("[data-testid=tool-output]"),
@@ -59,12 +53,12 @@ def test_an_exit_code_a_capture_limit_left_out_is_said(page: Page, tmp_path: Pat
     and no word of why (viewer26, conformance-v3 ``capture_total_limit_multi_step``): the
     exit code reads "not kept" with the payload's note, a link that opens it."""
     [bundle] = sorted((CONFORMANCE_V3 / "capture_total_limit_multi_step").glob("trace-*"))
-    p = page.open(_write_page(bundle, tmp_path / "c.html") + "#call=call_cap_s4")
+    p = page.open(write_page(bundle, tmp_path / "c.html") + "#call=call_cap_s4")
     lost = p.inner_text("[data-testid=lost-exit]")
     assert re.fullmatch(r"not kept: \[raw_payload:\d+, omitted: [\d,]+ bytes not kept\]", lost)
     p.click("[data-testid=lost-exit] [data-payload]")
     assert "was not recorded whole (omitted: " in p.inner_text("[data-testid=capture]")
-    p = page.open(_write_page(bundle, tmp_path / "c1.html") + "#call=call_cap_s1")
+    p = page.open(write_page(bundle, tmp_path / "c1.html") + "#call=call_cap_s1")
     assert p.locator("[data-testid=lost-exit]").count() == 0
     assert page.errors == []
 
@@ -87,6 +81,6 @@ def test_a_page_written_leniently_says_what_was_skipped(
     assert "Lenient reduction skipped 1 thing(s)" in notes.inner_text()
     notes.locator("summary").click()
     assert HOSTILE_ID in notes.inner_text()
-    p = page.open(_write_page(demo_bundle, tmp_path / "whole.html"))  # nothing skipped
+    p = page.open(write_page(demo_bundle, tmp_path / "whole.html"))  # nothing skipped
     assert p.locator("#notice").is_hidden()
     assert page.errors == []

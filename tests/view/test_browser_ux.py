@@ -4,7 +4,6 @@ tooltips), each found by review in Chromium."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
 import sys
@@ -16,26 +15,20 @@ import anyio
 import orjson
 import zstandard
 
-from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.reduce.shards import decompress_shard
 from rollout_trace_sdk.view import live
 from rollout_trace_sdk.view.serve import ViewServer
 
 from ..record.test_hosted_calls import record_hosted_rollout
-from .conftest import Page
-
-
-def _write_page(source: Path, target: Path) -> str:
-    assert main(["view", str(source), "-o", str(target)], out=io.StringIO()) == 0
-    return target.as_uri()
+from .conftest import Page, touch_later, write_page
 
 
 def _state_page(state: Any, tmp_path: Path) -> str:
     """A page of a state.json (no payloads embedded: quick to write)."""
     source = tmp_path / "state.json"
     source.write_bytes(orjson.dumps(state))
-    return _write_page(source, tmp_path / "page.html")
+    return write_page(source, tmp_path / "page.html")
 
 
 def _search(p: Any, text: str) -> None:
@@ -76,7 +69,7 @@ def test_a_cut_texts_note_opens_its_payload(
 ) -> None:
     """A text a capture limit cut read ``[text: raw_payload:N, truncated: …]`` with nothing to
     click: the payload it names was reachable only through the raw request or response."""
-    p = page.open(_write_page(capped_bundles["truncated"], tmp_path / "t.html") + "#call=c0")
+    p = page.open(write_page(capped_bundles["truncated"], tmp_path / "t.html") + "#call=c0")
     # a JSON value cut in the tool call's arguments
     link = p.locator("[data-testid=tool-args] [data-payload]")
     assert link.count() == 1
@@ -111,7 +104,7 @@ def test_payload_ids_keep_their_case_in_headings(
 ) -> None:
     """The payload's heading is uppercased by the headings' style, and its id and file with
     it: ``RAW_PAYLOAD:12`` / ``PAYLOADS/000012.JSON``, names that exist nowhere."""
-    p = page.open(_write_page(demo_bundle, tmp_path / "d.html") + "#call=call_0_cat")
+    p = page.open(write_page(demo_bundle, tmp_path / "d.html") + "#call=call_0_cat")
     p.click("button[data-payload]")
     heading = p.wait_for_selector("#payload-view h3").inner_text()  # as drawn: the CSS applied
     assert re.fullmatch(
@@ -125,7 +118,7 @@ def test_a_turn_names_itself_on_hover_and_selects_its_first_call(
 ) -> None:
     """A turn's band was neither named on hover nor clickable: its status, duration and
     calls were nowhere on the page."""
-    p = page.open(_write_page(demo_bundle, tmp_path / "d.html"))
+    p = page.open(write_page(demo_bundle, tmp_path / "d.html"))
     model = p.evaluate("JSON.parse(document.getElementById('rt-model').textContent)")
     turn = next(n for n, t in enumerate(model["turns"]) if t["t"] == 0)
     calls = [n for n, c in enumerate(model["calls"]) if c["turn"] == turn]
@@ -203,7 +196,7 @@ class _Writing:
         end = zstandard.COMPRESSOBJ_FLUSH_FINISH if sealed else zstandard.COMPRESSOBJ_FLUSH_BLOCK
         self.shard.write_bytes(stream.compress(body) + stream.flush(end))
         if touch:  # a new reading, as the recorder's next line makes
-            _touch(self.bundle / "trace.jsonl")
+            touch_later(self.bundle / "trace.jsonl")
 
     def close_recording(self) -> None:
         with (self.bundle / "trace.jsonl").open("ab") as log:
@@ -218,11 +211,6 @@ def _records(data: bytes) -> list[tuple[str, bytes]]:
         out.append((data[at : at + size].decode(), data[at + size : at + size + length]))
         at += size + length
     return out
-
-
-def _touch(path: Path) -> None:
-    later = path.stat().st_mtime_ns + 5_000_000_000
-    os.utime(path, ns=(later, later))
 
 
 def test_a_payload_the_recording_is_still_writing_is_not_said_missing(
@@ -277,7 +265,7 @@ def test_a_hosted_tools_item_is_named_by_its_own_kind(page: Page, tmp_path: Path
     with ThreadPoolExecutor(1) as pool:  # playwright's loop runs in this thread
         pool.submit(anyio.run, record_hosted_rollout, tmp_path / "t", 3).result()
     [bundle] = (tmp_path / "t").glob("trace-*")
-    p = page.open(_write_page(bundle, tmp_path / "h.html"))
+    p = page.open(write_page(bundle, tmp_path / "h.html"))
     model = p.evaluate("JSON.parse(document.getElementById('rt-model').textContent)")
     first = next(n for n, c in enumerate(model["calls"]))
     p.evaluate(f"location.hash = '#call=' + {model['calls'][first]['id']!r}")
@@ -374,7 +362,7 @@ def test_a_selected_calls_first_match_is_scrolled_into_view(page: Page, tmp_path
     conversation from the top: the item that matched, the newest of 40, was far below,
     its highlight out of sight, as if the call had matched by mistake (review viewer26)."""
     bundle = _long_loop(tmp_path / "traces", 20)
-    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    p = page.open(write_page(bundle, tmp_path / "page.html"))
     _search(p, "step 18 done")
     row = p.locator("#list .row", has_text="m · ").first
     row.click()
@@ -389,7 +377,7 @@ def test_a_selected_calls_first_match_is_scrolled_into_view(page: Page, tmp_path
     assert seen
     # a match below the lines an item is cut to opens the item
     bundle = _long_loop(tmp_path / "traces2", 1, "\n".join(["go"] * 40 + ["the needle"]))
-    p = page.open(_write_page(bundle, tmp_path / "page2.html"))
+    p = page.open(write_page(bundle, tmp_path / "page2.html"))
     _search(p, "the needle")
     p.locator("#list .row", has_text="m · ").first.click()
     p.wait_for_function("document.querySelectorAll('#detail mark').length > 0")
@@ -430,7 +418,7 @@ def test_a_match_behind_show_more_is_drawn_and_scrolled_to(page: Page, tmp_path:
     from rollout_trace_sdk.view.load import load_state
 
     bundle = _long_loop(tmp_path / "traces", 80)
-    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    p = page.open(write_page(bundle, tmp_path / "page.html"))
 
     def match_in_view() -> bool:
         p.wait_for_function("document.querySelectorAll('#detail [data-list=req] mark').length")
@@ -485,7 +473,7 @@ def test_show_more_draws_the_list_it_closes(page: Page, tmp_path: Path) -> None:
 
     with ThreadPoolExecutor(1) as pool:
         bundle = pool.submit(anyio.run, record).result()
-    p = page.open(_write_page(bundle, tmp_path / "page.html"))
+    p = page.open(write_page(bundle, tmp_path / "page.html"))
     p.locator("#list .row", has_text="m · ").first.click()
     p.wait_for_selector("#detail [data-list=req] .item")
     lists = p.locator("#detail .items")
