@@ -34,6 +34,30 @@ def touch_later(path: Path) -> None:
     os.utime(path, ns=(later, later))
 
 
+def plain_transcript(state: Any, **kwargs: Any) -> str:
+    """``show``'s plain text of a state (``transcript_lines`` options as keywords)."""
+    from rollout_trace_sdk.view.show import render_plain, transcript_lines
+
+    out = io.StringIO()
+    render_plain(transcript_lines(state, **kwargs), out)
+    return out.getvalue()
+
+
+def reduced_state_file(bundle: Path) -> Path:
+    """The bundle's ``state.json`` (a state file in its bundle: the payloads are at hand)."""
+    from rollout_trace_sdk.cli import main
+
+    assert main(["reduce", str(bundle)], out=io.StringIO(), err=io.StringIO()) == 0
+    return bundle / "state.json"
+
+
+def line_of(text: str, needle: str) -> tuple[int, str]:
+    """The one line of ``text`` holding ``needle``, and its number."""
+    found = [(n, line) for n, line in enumerate(text.splitlines()) if needle in line]
+    assert len(found) == 1, (needle, text)
+    return found[0]
+
+
 #: Codex's own code-mode bundles of both corpora (none when ../shared is not there): what the
 #: page and the transcript show of code cells is checked on each.
 CODE_MODE_BUNDLES = [
