@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
@@ -56,6 +57,22 @@ def line_of(text: str, needle: str) -> tuple[int, str]:
     found = [(n, line) for n, line in enumerate(text.splitlines()) if needle in line]
     assert len(found) == 1, (needle, text)
     return found[0]
+
+
+async def open_tool_call_state(root: Path) -> Any:
+    """The state of a rollout still being recorded under ``root``: its agent runs a tool call
+    (``c_open``) started 5 ms after a completed inference call, not ended yet."""
+    from rollout_trace_sdk.record import open_rollout
+    from rollout_trace_sdk.view.load import load_state
+
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        call = turn.inference({"model": "m", "input": "hi"})
+        call.completed(output_items=[{"role": "assistant", "content": "hello"}])
+        await anyio.sleep(0.005)
+        async with turn.tool_call("c_open", "exec_command", arguments={"cmd": "sleep"}):
+            await rollout.flush()
+            assert rollout.bundle_dir is not None
+            return load_state(rollout.bundle_dir)
 
 
 #: Codex's own code-mode bundles of both corpora (none when ../shared is not there): what the

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
 
 import anyio
 import orjson
@@ -27,6 +26,7 @@ from .conftest import (
     TURN_ERROR,
     UNSENT_RESULT,
     line_of,
+    open_tool_call_state,
     plain_transcript,
     reduced_state_file,
 )
@@ -150,25 +150,12 @@ def test_a_tool_call_that_never_ended_says_so_once() -> None:
         assert "running · running" not in text
 
 
-async def _open_tool_call_state(root: Path) -> Any:
-    """The state of a rollout still being recorded: a tool call started 5 ms after a
-    completed inference call, and never ended yet."""
-    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
-        call = turn.inference({"model": "m", "input": "hi"})
-        call.completed(output_items=[{"role": "assistant", "content": "hello"}])
-        await anyio.sleep(0.005)
-        async with turn.tool_call("c_open", "exec_command", arguments={"cmd": "sleep"}):
-            await rollout.flush()
-            assert rollout.bundle_dir is not None
-            return load_state(rollout.bundle_dir)
-
-
 def test_an_open_record_of_an_unfinished_rollout_says_how_long_so_far(tmp_path: Path) -> None:
     """A thread or tool call of a rollout still being recorded (or killed) read "running ·
     running": its status, then in place of its duration its status again. It now reads its
     time up to the rollout's last event, as the page draws it and ``summary`` says the
     rollout's wall time."""
-    state = anyio.run(_open_tool_call_state, tmp_path)
+    state = anyio.run(open_tool_call_state, tmp_path)
     assert state.get("ended_at_unix_ms") is None
     text = plain_transcript(state)
     assert "running · running" not in text

@@ -12,7 +12,6 @@ import anyio
 import orjson
 import pytest
 
-from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.show import render_plain as render_show
 from rollout_trace_sdk.view.show import transcript_lines
@@ -21,6 +20,7 @@ from rollout_trace_sdk.view.summary import SUMMARY_VERSION, build_summary
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from .conftest import open_tool_call_state
 
 
 def _execution(start: int, end: int | None, status: str, seq: int = 0) -> dict[str, Any]:
@@ -444,7 +444,6 @@ def test_the_failure_count_is_what_the_pages_counts(
     counted failed turns and terminal operations. Its title leads with the page's count
     (failed calls: inference calls, tool calls, compaction requests, code cells), then says
     what else it lists; the agents table's "failed" is the page's Agents tab's."""
-    from rollout_trace_sdk.view.load import load_state
     from rollout_trace_sdk.view.model import build_view_model
     from rollout_trace_sdk.view.show_format import FAILED
 
@@ -471,7 +470,6 @@ def test_an_unfinished_rollouts_wall_time_is_up_to_its_last_event() -> None:
     """A killed bundle's summary read "- wall" (viewer26): it reads the time up to the last
     event the state knows, marked unfinished, the time the page draws its open turns to
     (``S.known`` in static/app.js, computed here from the view model as the page does)."""
-    from rollout_trace_sdk.view.load import load_state
     from rollout_trace_sdk.view.model import build_view_model
 
     bundle = CONFORMANCE_V3 / "_errors" / "no_recording_completed" / "bundle"
@@ -506,25 +504,12 @@ def test_a_head_and_tail_abbreviation_never_overlaps_the_id() -> None:
     assert not abbreviates("abc…c", "abc") and not abbreviates("ab…bc", "abc")
 
 
-async def _running_state(root: Path) -> Any:
-    """The state of a rollout still being recorded: its agent runs a tool call started 5 ms
-    after a completed inference call."""
-    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
-        call = turn.inference({"model": "m", "input": "hi"})
-        call.completed(output_items=[{"role": "assistant", "content": "hello"}])
-        await anyio.sleep(0.005)
-        async with turn.tool_call("c_open", "exec_command", arguments={"cmd": "sleep"}):
-            await rollout.flush()
-            assert rollout.bundle_dir is not None
-            return load_state(rollout.bundle_dir)
-
-
 def test_a_running_agents_wall_time_is_its_time_so_far(tmp_path: Path) -> None:
     """An agent still running in a rollout still being recorded read "-" in the agents
     table (and on ``--thread``'s agent line), while ``show`` says its "N ms so far" and the
     summary's own line the rollout's "wall so far" (review polish27). It reads the time
     ``show`` says, from the JSON's ``wall_so_far_ms``; ``wall_ms`` stays null."""
-    state = anyio.run(_running_state, tmp_path)
+    state = anyio.run(open_tool_call_state, tmp_path)
     assert state.get("ended_at_unix_ms") is None
     summary = build_summary(state)
     [agent] = summary["agents"]
