@@ -203,3 +203,22 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path
         write_output(str(target), pieces(), io.StringIO())
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["state.json"]
+
+
+@pytest.mark.parametrize("unknown", [b"", b',"zz_extra":"\xc3("'])
+def test_a_declared_payloads_dir_is_refused_whatever_else_the_manifest_holds(
+    tmp_path: Path, unknown: bytes
+) -> None:
+    """A manifest naming its own ``payloads_dir`` protects that folder too, also when an
+    unknown field holds bytes that are not UTF-8 (Codex skips it unread): the check read the
+    manifest with orjson alone and fell back to ``payloads`` (review27: the fix,
+    ``json_check.manifest_value``, had no test; dropping it passed every test)."""
+    bundle = make_bundle(tmp_path)
+    manifest = bundle / "manifest.json"
+    raw = manifest.read_bytes().replace(b'"payloads_dir": "payloads"', b'"payloads_dir": "blobs"')
+    assert b'"blobs"' in raw
+    manifest.write_bytes(raw.rstrip()[:-1] + unknown + b"}\n")
+    (bundle / "blobs").mkdir()
+    code, _, err = run("reduce", bundle, "-o", bundle / "blobs" / "state.json")
+    assert code == 2 and "refusing to write inside" in err, err
+    assert not (bundle / "blobs" / "state.json").exists()
