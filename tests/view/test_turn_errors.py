@@ -1,0 +1,106 @@
+"""Why turns ended badly, read from the log's protocol events (``view.turn_errors``)."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.testing import BundleBuilder
+from rollout_trace_sdk.view.turn_errors import logged_texts
+
+_THREAD = "01a20c59-0000-7000-8000-00000000000a"
+
+
+def _turn(b: BundleBuilder, turn: str, status: str, error: str | None = None) -> None:
+    """A turn's events as Codex writes them: its start, an ``error`` event for a failed one,
+    its end, then its closing ``turn_complete`` (saying the error) or ``turn_aborted``."""
+    b.event(ev.CodexTurnStarted(turn, _THREAD), thread=_THREAD, turn=turn)
+    if error is not None:
+        ref = b.payload("protocol_event", {"type": "error", "message": f"event: {error}"})
+        b.event(ev.ProtocolEventObserved("error", ref))
+    b.event(ev.CodexTurnEnded(turn, status), thread=_THREAD, turn=turn)  # type: ignore[arg-type]
+    _closing(b, turn, status, error)
+
+
+def _closing(b: BundleBuilder, turn: str, status: str, error: str | None) -> None:
+    if status == "aborted":
+        body = {"type": "turn_aborted", "turn_id": turn, "reason": "interrupted"}
+        b.event(ev.ProtocolEventObserved("turn_aborted", b.payload("protocol_event", body)))
+        return
+    body = {"type": "task_complete", "turn_id": turn}
+    if error is not None:
+        body["error"] = {"message": error}  # type: ignore[assignment]
+    b.event(ev.ProtocolEventObserved("turn_complete", b.payload("protocol_event", body)))
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_each_turn_finds_its_own_closing_event_among_the_next_eight(
+    tmp_path: Path, schema: int
+) -> None:
+    """Closing events carry no turn in their envelope: each ended turn reads the closing
+    events after its end until one names it (other threads' turns end in between), and falls
+    back to the ``error`` event it claimed when its own says nothing or does not come within
+    eight."""
+    with BundleBuilder(tmp_path / "b", schema=schema) as b:
+        b.event(ev.RolloutStarted("trace-1", b.root_thread_id))
+        _turn(b, "t-plain", "failed", "plain")
+        # two turns end, then their closing events come in the other order
+        for turn, error in (("t-a", "a went wrong"), ("t-b", "b went wrong")):
+            b.event(ev.CodexTurnStarted(turn, _THREAD), thread=_THREAD, turn=turn)
+            ref = b.payload("protocol_event", {"type": "error", "message": f"event: {error}"})
+            b.event(ev.ProtocolEventObserved("error", ref))
+            b.event(ev.CodexTurnEnded(turn, "failed"), thread=_THREAD, turn=turn)
+        _closing(b, "t-b", "failed", "b went wrong")
+        _closing(b, "t-a", "failed", None)  # says nothing: the claimed error event does
+        _turn(b, "t-aborted", "aborted")
+        # its closing event comes nine closing events late: the claimed error event says why
+        b.event(ev.CodexTurnStarted("t-late", _THREAD), thread=_THREAD, turn="t-late")
+        ref = b.payload("protocol_event", {"type": "error", "message": "event: late"})
+        b.event(ev.ProtocolEventObserved("error", ref))
+        b.event(ev.CodexTurnEnded("t-late", "failed"), thread=_THREAD, turn="t-late")
+        for k in range(9):
+            _turn(b, f"t-ok{k}", "completed")
+        _closing(b, "t-late", "failed", "late, said too late")
+        _turn(b, "t-never-asked", "failed", "not asked")
+    asked = {"t-plain", "t-a", "t-b", "t-aborted", "t-late"}
+    _, texts = logged_texts(b.root, asked, calls=False)
+    assert texts == {
+        "t-plain": "plain",
+        "t-a": "event: a went wrong",
+        "t-b": "b went wrong",
+        "t-aborted": "interrupted",
+        "t-late": "event: late",
+    }
+
+
+def test_the_pass_holds_the_turns_still_waiting_not_every_closing_event(tmp_path: Path) -> None:
+    """A log of many turns, one of them asked about: the pass keeps what the asked turns
+    need, not a payload reference for every closing event and a start for every turn (a
+    1M-line log of 222,000 turns, 111,000 failed, held 228 MB so, 420 MB at the peak with
+    the payloads read; review27). The closing events of turns nobody waits for are not kept
+    (nor read: their payloads here are never written)."""
+    turns = 10_000
+    with BundleBuilder(tmp_path / "b") as b:
+        b.event(ev.RolloutStarted("trace-1", b.root_thread_id))
+        _turn(b, "t-failed", "failed", "the one that failed")
+        started = b.payload("protocol_event", {"type": "turn_started"})
+        missing = b.raw_payload("protocol_event", b"{}")  # then removed: never to be read
+        for k in range(turns):
+            turn = f"t-{k:05}"
+            b.event(ev.CodexTurnStarted(turn, _THREAD), thread=_THREAD, turn=turn)
+            b.event(ev.ProtocolEventObserved("turn_started", started))
+            b.event(ev.CodexTurnEnded(turn, "completed"), thread=_THREAD, turn=turn)
+            b.event(ev.ProtocolEventObserved("turn_complete", missing))
+    (b.root / missing.path).unlink()
+    tracemalloc.start()
+    try:
+        _, texts = logged_texts(b.root, {"t-failed"}, calls=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert texts == {"t-failed": "the one that failed"}
+    # a reference and a start per turn held: 15 MB at the peak for 20,000 turns, 0.6 MB now
+    assert peak < 3 * 2**20, f"{peak:,} bytes at the peak"
