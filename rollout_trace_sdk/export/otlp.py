@@ -40,6 +40,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ..reduce.failures import FAILED_STATUSES  # reported as span status ERROR
 from ..view.capture import capture_notes, not_whole, recording_status
 from ..view.item_text import own_item_ids, tool_name
 from .otlp_content import Conversation, cut
@@ -68,9 +69,6 @@ from .otlp_names import (
     WORKFLOW,
     provider_value,
 )
-
-#: Execution statuses reported as span status ERROR.
-FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
 
 AttrValue = str | int | float | bool
 _Obj = Mapping[str, Any]

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ..reduce.failures import FAILED_STATUSES as _FAILED
 from ..view.model import build_view_model, thread_tree_order
 
 _PID: Final = 1
-_FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
 _US: Final = 1000  # the view model's times are milliseconds
 #: Each agent's track groups, in display order: group name -> (view-model table, slice kind)
 #: of the slices on its tracks.

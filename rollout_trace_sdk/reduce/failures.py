@@ -20,7 +20,7 @@ import orjson
 from ..model.layout import EVENT_LOG, MANIFEST
 from .confined import BundleFileError, BundleFiles
 
-#: The statuses of an object that ended badly (the readers' ``FAILED``).
+#: The statuses of an object that ended badly: every reader's (the exports, ``summary``, ``show``).
 FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
 #: The events that carry an error text.
 FAILURE_EVENTS: Final = frozenset(

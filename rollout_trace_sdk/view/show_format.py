@@ -11,11 +11,12 @@ from typing import Any, Final, TextIO
 
 import attrs
 
+from ..reduce.failures import FAILED_STATUSES
 from .item_text import distinct_texts
 from .visible import visible
 
 #: The statuses printed in the failure style and counted as failed (as on the page).
-FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
+FAILED: Final = FAILED_STATUSES
 #: Where outputs (and, shorter, arguments and commands) are cut unless ``--full``.
 OUTPUT_LINES: Final = 6
 OUTPUT_CHARS: Final = 600

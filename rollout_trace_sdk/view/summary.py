@@ -14,15 +14,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from ..reduce.failures import FAILED_STATUSES
 from .capture import recording_status
 from .ids import abbreviates, names
 from .item_text import own_item_ids, tool_name
 from .model import last_known_unix_ms
 
+#: Statuses counted as failures (one set for every reader).
+FAILED: Final = FAILED_STATUSES
+
 #: Bumped when a field changes meaning or goes away (adding a field does not bump it).
 SUMMARY_VERSION: Final = 1
-#: Statuses counted as failures.
-FAILED: Final = frozenset({"failed", "aborted", "cancelled"})
 #: The failures the page's "N failed" counts (its "failures only" rows): inference calls, tool
 #: calls, compaction requests and code cells; not turns, threads or terminal operations (the
 #: turn or agent a failed call ended says so; an operation is its tool call's).
