@@ -558,35 +558,6 @@ def test_a_call_is_found_by_its_id_as_printed(tmp_path: Path) -> None:
     assert "call_\\u200ba" not in plain_transcript(state, call="call_a")
 
 
-async def _open_beside_an_ended_call_state(root: Path) -> Any:
-    """The state of a rollout still being recorded whose last time is an end: a tool call
-    still open, and one started after it that ended 5 ms after its start."""
-    async with (
-        open_rollout(root, model="m") as rollout,
-        rollout.root.turn() as turn,
-        turn.tool_call("c_open", "exec_command", arguments={"cmd": "sleep"}),
-    ):
-        async with turn.tool_call("c_done", "exec_command", arguments={"cmd": "true"}) as t:
-            await anyio.sleep(0.005)
-            t.completed({"type": "function_call_output", "call_id": "c_done", "output": ""})
-        await rollout.flush()
-        assert rollout.bundle_dir is not None
-        return load_state(rollout.bundle_dir)
-
-
-def test_an_open_record_runs_to_the_last_end_when_that_is_the_last_time(tmp_path: Path) -> None:
-    """The rollout's last known time is the latest start or end of any record (the page's
-    ``S.known``): an open tool call beside one that ended after it started runs to that end.
-    Reading the starts alone passed every show test (review27)."""
-    state = anyio.run(_open_beside_an_ended_call_state, tmp_path)
-    by_id = {tool["tool_call_id"]: tool["execution"] for tool in state["tool_calls"].values()}
-    opened, done = by_id["c_open"], by_id["c_done"]
-    assert done["ended_at_unix_ms"] > done["started_at_unix_ms"] >= opened["started_at_unix_ms"]
-    so_far = _ms(done["ended_at_unix_ms"] - opened["started_at_unix_ms"])
-    line = _line_of(_plain(state), "⚙ exec_command c_open")[1].strip()
-    assert line == f"⚙ exec_command c_open · running · {so_far} so far", line
-
-
 def test_the_header_counts_input_and_output_tokens(demo_state: Any) -> None:
     """The header's "N in / M out tokens" sums each call's input and output tokens (not its
     cached input, which sits between them in the view model)."""
