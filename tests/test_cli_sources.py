@@ -9,7 +9,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio
@@ -487,3 +490,35 @@ def test_ls_counts_a_thread_start_cut_by_a_read_chunk_once(tmp_path: Path, shift
     assert log.index(_THREAD_STARTED, _CHUNK - len(line)) == _CHUNK + shift
     (bundle / "trace.jsonl").write_bytes(log)
     assert bundle_info(bundle).threads == 3
+
+
+def _recipe(heading: str) -> str:
+    """The shell recipe of docs/recording.md's paragraph that starts with ``heading``."""
+    text = (Path(__file__).parent.parent / "docs" / "recording.md").read_text()
+    return text.split(heading, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the recipe needs jq")
+def test_the_docs_recipe_removes_old_ended_bundles_only(tmp_path: Path, root: Path) -> None:
+    """docs/recording.md's "Old bundles" recipe (``ls --json`` through jq) removes a bundle
+    started over a week ago, and keeps a newer one and one whose start ``ls`` cannot tell (a
+    bundle being made: a manifest without its start, no log yet), which jq's ``null <
+    number`` would have removed (review review27)."""
+    newest = _newest(root)
+    [older] = [b for b in root.iterdir() if b != newest]
+    manifest = orjson.loads((older / "manifest.json").read_bytes())
+    manifest["started_at_unix_ms"] -= 8 * 86_400_000
+    (older / "manifest.json").write_bytes(orjson.dumps(manifest))
+    making = root / "trace-making"
+    making.mkdir()
+    del manifest["started_at_unix_ms"]
+    (making / "manifest.json").write_bytes(orjson.dumps(manifest))
+    rows = {
+        Path(r["bundle"]).name: r
+        for r in map(json.loads, run("ls", root, "--json")[1].splitlines())
+    }
+    assert rows["trace-making"]["started_at_unix_ms"] is None  # what the recipe must keep
+    script = _recipe("**Old bundles.**").replace("ls traces", f"ls {shlex.quote(str(root))}")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    subprocess.run(["bash", "-c", script], check=True, env={**os.environ, "PATH": path})
+    assert sorted(b.name for b in root.iterdir()) == sorted([newest.name, "trace-making"])
