@@ -113,7 +113,7 @@ def test_thread_takes_an_id_prefix_as_its_help_says(bundle: Path) -> None:
 
 def test_bad_options_are_refused(bundle: Path) -> None:
     code, out, err = run("summary", bundle, "--thread", "/nobody")
-    assert (code, out) == (1, "") and "no agent with path or thread id '/nobody'" in err
+    assert (code, out) == (1, "") and "no agent with path, nickname or thread id '/nobody'" in err
     code, out, err = run("summary", bundle, "--limit", "-1")
     assert (code, out) == (2, "") and "--limit must be 0 or more" in err
 

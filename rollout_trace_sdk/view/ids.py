@@ -1,9 +1,11 @@
 """Ids as people give them back: whole or as a prefix, as stored or as printed (``show``
 prints ``head…tail``, and spells the characters a terminal would hide), for ``show --call``,
-``show --thread`` and ``summary --thread``."""
+``show --thread`` and ``summary --thread``; and the agent such a name picks (an agent also
+goes by its path, nickname or label)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .visible import visible
@@ -41,3 +43,49 @@ def _shortens(short: str, ident: str) -> bool:
             len(ident) >= len(head) + len(tail) and ident.startswith(head) and ident.endswith(tail)
         )
     return ident.startswith(short)
+
+
+def find_agent(threads: Sequence[Mapping[str, Any]], wanted: str) -> Mapping[str, Any]:
+    """The agent named by its path, its thread id, its nickname, its label as the agents
+    table prints it (``/root/fixer (Plato)``) or an unambiguous thread id prefix (as short
+    ids print it). A nickname is the only name of a multi-agent v1 sub-agent other than its
+    thread id: Codex gives it its parent's path (``/root (Mendel)``), so a path names the
+    first thread that has it, the parent.
+
+    Args:
+        threads: the state's threads, the root first (a path names the first that has it).
+        wanted: what the user typed.
+
+    Returns:
+        The thread.
+
+    Raises:
+        LookupError: nothing, or more than one agent, matches.
+    """
+    for thread in threads:
+        if names(wanted, thread.get("agent_path")) or names(wanted, thread.get("thread_id")):
+            return thread
+    named = [
+        t
+        for t in threads
+        if t.get("nickname") is not None
+        and (names(wanted, t["nickname"]) or names(wanted, _agent_label(t)))
+    ]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise LookupError(f"{len(named)} agents are named {wanted!r}; give a thread id")
+    matches = [t for t in threads if abbreviates(wanted, str(t.get("thread_id", "")))]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise LookupError(f"{wanted!r} starts {len(matches)} thread ids; give more of it")
+    raise LookupError(f"no agent with path, nickname or thread id {wanted!r} in this rollout")
+
+
+def _agent_label(thread: Mapping[str, Any]) -> str:
+    """An agent as the agents table and ``show`` name it: its path, and its nickname in
+    brackets when it has one (``/root/fixer (Plato)``)."""
+    path = str(thread.get("agent_path") or "?")
+    nickname = thread.get("nickname")
+    return f"{path} ({nickname})" if nickname else path

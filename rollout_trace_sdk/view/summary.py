@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES
 from .capture import recording_status
-from .ids import abbreviates, names
+from .ids import find_agent
 from .item_text import own_item_ids, tool_name
 from .model import last_known_unix_ms
 
@@ -105,22 +105,13 @@ def _tokens() -> dict[str, int]:
 
 
 def find_thread(state: _Obj, wanted: str) -> _Obj:
-    """The agent named by its path, its thread id or an unambiguous thread id prefix (as
-    short ids print it).
+    """The agent ``wanted`` names (:func:`~.ids.find_agent`), among the state's threads in
+    the order they started.
 
     Raises:
         LookupError: nothing, or more than one agent, matches.
     """
-    threads = _objects(state, "threads")
-    for thread in threads:
-        if names(wanted, thread.get("agent_path")) or names(wanted, thread.get("thread_id")):
-            return thread
-    matches = [t for t in threads if abbreviates(wanted, str(t.get("thread_id", "")))]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise LookupError(f"{wanted!r} starts {len(matches)} thread ids; give more of it")
-    raise LookupError(f"no agent with path or thread id {wanted!r} in this rollout")
+    return find_agent(_objects(state, "threads"), wanted)
 
 
 class _Summary:
@@ -405,7 +396,8 @@ class _Summary:
 
     def error_text(self, kind: str, obj: _Obj) -> str | None:
         """What the state itself says went wrong: a tool's output as the model saw it (else
-        its terminal's stderr), a terminal operation's stderr."""
+        its terminal's stderr), a terminal operation's stderr, else its exit code and the end
+        of its output (:func:`_op_error`)."""
         if kind == "tool_call":
             items = self.state.get("conversation_items")
             text = self.items_text(own_item_ids(obj, "model_visible_output_item_ids", items))
@@ -415,7 +407,7 @@ class _Summary:
             op = ops.get(obj.get("terminal_operation_id")) if isinstance(ops, dict) else None
             return _stderr(op) if isinstance(op, dict) else None
         if kind == "terminal_operation":
-            return _stderr(obj)
+            return _op_error(obj)
         return None
 
     def thread_error(self, kind: str, obj: _Obj) -> str | None:
@@ -547,6 +539,28 @@ def _stderr(op: _Obj) -> str | None:
     result = op.get("result")
     text = result.get("stderr") if isinstance(result, dict) else None
     return text.strip() or None if isinstance(text, str) else None
+
+
+#: How many of a failed command's last output lines its failure shows.
+_OUTPUT_TAIL_LINES: Final = 3
+
+
+def _op_error(op: _Obj) -> str | None:
+    """Why a terminal operation failed: its stderr, else its exit code and the last lines of
+    its stdout. Codex 0.171 runs commands on a pty that merges stderr into stdout, so a
+    failed command's stderr is empty: its failure read "(no error text was recorded)" while
+    the state held ``exit_code`` 1 and ``cat: nofile: No such file or directory``."""
+    stderr = _stderr(op)
+    if stderr:
+        return stderr
+    result = op.get("result")
+    code = result.get("exit_code") if isinstance(result, dict) else None
+    if not isinstance(code, int) or isinstance(code, bool):
+        return None
+    stdout = result.get("stdout") if isinstance(result, dict) else None
+    lines = [line for line in str(stdout or "").splitlines() if line.strip()]
+    tail = "\n".join(lines[-_OUTPUT_TAIL_LINES:])
+    return f"exit code {code}: {tail}" if tail else f"exit code {code}"
 
 
 def _clip(text: str | None) -> str | None:

@@ -19,7 +19,10 @@ from rollout_trace_sdk.view.show_format import ms as _ms
 from rollout_trace_sdk.view.summary import SUMMARY_VERSION, build_summary
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
 
+from ..codex_oracle import codex_bin
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from ..live.recording import record
+from ..live.script import SEARCH_AGENTS, Scenario, call, first, following, message, v1
 from .conftest import open_tool_call_state
 
 
@@ -526,3 +529,54 @@ def test_a_running_agents_wall_time_is_its_time_so_far(tmp_path: Path) -> None:
     # an ended rollout's agent has a wall time, or none (it never ended): nothing "so far"
     ended = build_summary({**state, "ended_at_unix_ms": state["started_at_unix_ms"] + 50})
     assert ended["agents"][0]["wall_so_far_ms"] is None
+
+
+#: A multi-agent v1 sub-agent (Codex gives it its parent's path, ``/root``) whose command
+#: fails with its words on stdout (Codex 0.171 runs commands on a pty: stderr is empty).
+_V1_FAILING_CHILD = Scenario(
+    "v1_child_command_fails",
+    "Use a v1 sub-agent.",
+    [
+        {
+            "name": "child0",
+            "match": {"thread": "V1-CHILD", "lacks_call_id": "ce"},
+            "items": [call("exec_command", {"cmd": "echo no such table; exit 3"}, "ce")],
+        },
+        {"name": "child1", "match": {"thread": "V1-CHILD"}, "items": [message("child failed")]},
+        {**first(SEARCH_AGENTS), "name": "search"},
+        following("ts", v1("spawn_agent", {"message": "V1-CHILD: run it."}, "sp")),
+        following("sp", v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "wt")),
+        {"name": "end", "match": {"has_call_id": "wt"}, "items": [message("Waited.")]},
+    ],
+    schemas=(3,),
+)
+
+
+@pytest.mark.codex
+def test_a_failed_command_and_a_v1_sub_agent_are_named_as_codex_recorded_them(
+    tmp_path: Path,
+) -> None:
+    """A real Codex 0.171 session (review codexuser27): a sub-agent's command failed, and
+    its failure read "(no error text was recorded)" while the state held its exit code and
+    its output (the pty merges stderr into stdout); now its exit code and the end of its
+    output. The multi-agent v1 sub-agent the agents table prints as ``/root (Mendel)`` could
+    be chosen by its thread id alone: ``--thread Mendel`` and ``--thread '/root (Mendel)'``
+    said "no agent"; ``/root`` still names the root."""
+    codex = codex_bin(3)
+    if codex is None:
+        pytest.skip("no Codex 0.171 binary")
+    [bundle] = record(codex, _V1_FAILING_CHILD, tmp_path)
+    state = load_state(bundle)
+    summary = build_summary(state)
+    [failure] = [f for f in summary["failures"] if f["type"] == "terminal_operation"]
+    assert failure["error"] == "exit code 3: no such table", failure
+    child = next(a for a in summary["agents"] if a["nickname"])
+    assert child["agent_path"] == "/root"  # as Codex records a v1 sub-agent
+    for name in (child["nickname"], f"/root ({child['nickname']})"):
+        chosen = build_summary(state, thread=name)["thread"]
+        assert chosen["thread_id"] == child["thread_id"], name
+    assert build_summary(state, thread="/root")["thread"]["thread_id"] == state["root_thread_id"]
+    out = io.StringIO()
+    render_plain(summary_lines(summary, 120), out)
+    assert "exit code 3: no such table" in out.getvalue()
+    assert "no error text" not in out.getvalue()
