@@ -29,15 +29,18 @@ __all__ = ["connect", "run"]
 RECIPES: Final[dict[str, tuple[str, str]]] = {
     "tokens-per-agent": (
         "inference calls and tokens per agent path, over all rollouts",
-        """SELECT t.agent_path,
+        """SELECT CASE WHEN p.agent_path = t.agent_path
+            THEN t.agent_path || ' (sub-agent)' ELSE t.agent_path END AS agent_path,
        count(*) AS inference_calls,
        sum(i.input_tokens) AS input_tokens,
        sum(i.cached_input_tokens) AS cached_input_tokens,
        sum(i.output_tokens) AS output_tokens
 FROM inference_calls i
 JOIN threads t USING (source, trace_id, thread_id)
-GROUP BY t.agent_path
-ORDER BY output_tokens DESC, t.agent_path""",
+LEFT JOIN threads p
+  ON p.source = t.source AND p.trace_id = t.trace_id AND p.thread_id = t.parent_thread_id
+GROUP BY 1
+ORDER BY output_tokens DESC, agent_path""",
     ),
     "tool-failure-rates": (
         "per tool: calls, failures (failed status or non-zero exit code) and the rate",

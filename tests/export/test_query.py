@@ -535,3 +535,30 @@ def test_the_docs_failed_and_why_queries_answer_it(why_export: Path) -> None:
         ("apply_patch", "patch rejected:\nhunk 2 of 2 does not apply", 2),
         ("exec_command", "permission denied: /etc/shadow", 2),
     ]
+
+
+@pytest.mark.codex
+def test_tokens_per_agent_keeps_a_sub_agent_codex_gave_its_parents_path(tmp_path: Path) -> None:
+    """A real Codex 0.171 session with a multi-agent v1 sub-agent (review codexuser27): Codex
+    records it with its parent's path, ``/root``, and the recipe counted its calls and tokens
+    as the root's, so "how many tokens did each sub-agent use" had no sub-agent in it."""
+    from rollout_trace_sdk.view.load import load_state
+    from tests.codex_oracle import codex_bin
+    from tests.live.agents_scenarios import AGENT_SCENARIOS
+    from tests.live.recording import record
+
+    codex = codex_bin(3)
+    if codex is None:
+        pytest.skip("no Codex 0.171 binary")
+    scenario = next(s for s in AGENT_SCENARIOS if s.name == "multi_agent_v1_spawn_wait_close")
+    [bundle] = record(codex, scenario, tmp_path / "codex")
+    state = load_state(bundle)
+    calls: dict[str, int] = {}
+    for call in state["inference_calls"].values():
+        key = "root" if call["thread_id"] == state["root_thread_id"] else "child"
+        calls[key] = calls.get(key, 0) + 1
+    assert {t["agent_path"] for t in state["threads"].values()} == {"/root"}
+    out = tmp_path / "out"
+    assert not run_export([str(bundle)], ExportOptions(to=str(out)), jobs=1).failed
+    got = {r["agent_path"]: r["inference_calls"] for r in _recipe(out, "tokens-per-agent")}
+    assert got == {"/root": calls["root"], "/root (sub-agent)": calls["child"]}
