@@ -5,6 +5,7 @@ file says something no one can check."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -79,3 +80,92 @@ def test_environment_variables_are_documented() -> None:
     assert {"ROLLOUT_TRACE_ROOT", "ROLLOUT_TRACE_SCHEMA", "ROLLOUT_TRACE_DEBUG"} <= names
     text = "\n".join(page.read_text() for page in PAGES if page.name != "CHANGELOG.md")
     assert not sorted(n for n in names if not re.search(rf"\b{n}\b", text))
+
+
+def _tree_sections() -> dict[str, str]:
+    """docs/architecture.md's package tree cut into the text of each top-level entry:
+    ``"record/"`` → the lines under it, ``""`` → the package's own modules' lines."""
+    text = (REPO / "docs" / "architecture.md").read_text()
+    block = re.search(r"^```\nrollout_trace_sdk/\n(.*?)^```", text, re.M | re.S)
+    assert block, "architecture.md has no tree of rollout_trace_sdk/"
+    sections: dict[str, str] = {"": ""}
+    current = ""
+    for line in block.group(1).splitlines():
+        entry = re.match(r"^  (\S+)", line)
+        if entry:
+            current = entry.group(1) if entry.group(1).endswith("/") else ""
+            sections.setdefault(current, "")
+        sections[current] += line + "\n"
+    return sections
+
+
+def test_architecture_tree_names_every_module() -> None:
+    """Every module of the package is in architecture.md's tree, under its directory: the tree
+    had lost four modules added since (_flock.py, reduce/liveness.py, reduce/shard_frames.py,
+    export/otlp_names.py; found by docs27)."""
+    sections = _tree_sections()
+    package = REPO / "rollout_trace_sdk"
+    unnamed = []
+    for module in sorted(package.rglob("*.py")):
+        relative = module.relative_to(package)
+        if module.name == "__init__.py":
+            continue
+        section = f"{relative.parts[0]}/" if len(relative.parts) > 1 else ""
+        if not re.search(rf"(?<![\w/]){re.escape(module.name)}\b", sections.get(section, "")):
+            unnamed.append(str(relative))
+    assert not unnamed, unnamed
+
+
+def test_architecture_tree_names_only_what_exists() -> None:
+    """Every directory and module architecture.md's tree names exists where it says (a test
+    file it names, under tests/)."""
+    package = REPO / "rollout_trace_sdk"
+    missing = []
+    for section, text in _tree_sections().items():
+        where = package / section
+        if not where.is_dir():
+            missing.append(section)
+            continue
+        for name in set(re.findall(r"(?<![\w/.])(\w+\.py|\w+/)(?![\w.])", text)):
+            # a directory may be a sibling the text mentions (``never imports record/``)
+            root = REPO / "tests" if name.startswith("test_") else where
+            root = package if name.endswith("/") else root
+            if not any(root.rglob(name.rstrip("/"))):
+                missing.append(f"{section}{name}")
+    assert not missing, missing
+
+
+def _options_by_command() -> dict[str, set[str]]:
+    """Each ``rollout-trace`` subcommand's option strings, as its parser declares them."""
+    from rollout_trace_sdk.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        name: {option for action in sub._actions for option in action.option_strings}
+        for name, sub in commands.choices.items()
+    }
+
+
+_CURRENT = [page for page in PAGES if page.name != "CHANGELOG.md"]  # the changelog is history
+
+
+@pytest.mark.parametrize("page", _CURRENT, ids=[p.name for p in _CURRENT])
+def test_named_commands_and_options_exist(page: Path) -> None:
+    """Every ``rollout-trace CMD ... --flag`` a page shows (in a command line, or in backticks as
+    ``CMD --flag``) names a subcommand and an option it has: a flag renamed or a command's
+    option moved leaves a page telling users to type what the CLI refuses."""
+    options = _options_by_command()
+    text = page.read_text()
+    wrong = []
+    shown = re.findall(r"rollout-trace ([a-z]+)((?:[^\n`|;&)]|\\\n)*)", text)
+    quoted = re.findall(r"`([a-z]+)( [^`\n]*)`", text)
+    for command, rest in [*shown, *((c, r) for c, r in quoted if c in options)]:
+        if command not in options:
+            if command != "bundle":  # "a rollout-trace bundle": the format, no command
+                wrong.append(command)
+            continue
+        for flag in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", rest):
+            if flag not in options[command]:
+                wrong.append(f"{command} {flag}")
+    assert not wrong, wrong
