@@ -189,9 +189,23 @@ def _add_redact(commands: _Commands) -> None:
 
 
 def _add_demo(commands: _Commands) -> None:
-    demo = commands.add_parser("demo", help="record a demo rollout with a scripted fake model")
-    demo.add_argument("--out", required=True, metavar="DIR", help="directory for the bundle")
-    demo.add_argument("--scale", type=int, default=1, metavar="N", help="size multiplier")
+    demo = commands.add_parser(
+        "demo",
+        help="record a demo rollout with a scripted fake model",
+        description="Record a demo rollout: a scripted fake model, real subprocess tools, a "
+        "helper agent and a compaction per episode. Schema 3; ROLLOUT_TRACE_SCHEMA=2 records "
+        "schema 2.",
+    )
+    demo.add_argument(
+        "--out", required=True, metavar="DIR", help="traces root to record the bundle under"
+    )
+    demo.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        metavar="N",
+        help="episodes (default 1), each with its helper agent: the bundle grows with N",
+    )
 
 
 def _add_ls(commands: _Commands) -> None:

@@ -25,7 +25,11 @@ def add_parsers(commands: Any) -> None:
         "--serve", action="store_true", help="serve on 127.0.0.1 and follow a live bundle"
     )
     view.add_argument(
-        "--port", type=_port, default=8765, metavar="N", help="port for --serve (0 = any)"
+        "--port",
+        type=_port,
+        default=8765,
+        metavar="N",
+        help="port for --serve (default 8765; 0 = any)",
     )
     view.add_argument("--lenient", action="store_true", help="reduce leniently (bundles)")
 
