@@ -72,6 +72,28 @@ def _environment_variables() -> set[str]:
     return names - {"TMPDIR"}  # the system's, read by tempfile and pytest alike
 
 
+def _test_knobs() -> set[str]:
+    """The variables the tests and benchmarks read to size a run (``FUZZ_EXAMPLES``), less
+    those a test sets itself for a child process (``monkeypatch.setenv``)."""
+    read: set[str] = set()
+    set_by_tests: set[str] = set()
+    for module in [*(REPO / "tests").rglob("*.py"), *(REPO / "benchmarks").rglob("*.py")]:
+        text = module.read_text()
+        read.update(re.findall(r"os\.environ(?:\.get\(|\[)\s*\"([A-Z][A-Z0-9_]+)\"", text))
+        set_by_tests.update(re.findall(r"setenv\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
+    return read - set_by_tests
+
+
+def test_test_knobs_are_documented() -> None:
+    """A variable that sizes a test run is one a contributor can find: a dozen
+    (``FUZZ_EXAMPLES``, ``RECORDER_PROPERTY_EXAMPLES``, ``ROLLOUT_TRACE_CHROMIUM``, ...) were
+    named only in the tests that read them (found by docs27)."""
+    text = "\n".join(page.read_text() for page in PAGES if page.name != "CHANGELOG.md")
+    names = _test_knobs() - _environment_variables()
+    assert {"FUZZ_EXAMPLES", "GRAMMAR_EXAMPLES"} <= names
+    assert not sorted(n for n in names if not re.search(rf"\b{n}\b", text))
+
+
 def test_environment_variables_are_documented() -> None:
     """An environment variable the package (or the test command) reads is one a user can find:
     ROLLOUT_TRACE_DEBUG (an internal error's traceback) was read by the CLI and named nowhere
