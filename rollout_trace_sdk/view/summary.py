@@ -19,6 +19,8 @@ from .capture import recording_status
 from .ids import find_agent
 from .item_text import own_item_ids, tool_name
 from .model import last_known_unix_ms
+from .summary_terminals import by_command_status, op_error, session_command, stderr
+from .summary_terminals import command as op_command
 
 #: Statuses counted as failures (one set for every reader).
 FAILED: Final = FAILED_STATUSES
@@ -183,6 +185,7 @@ class _Summary:
             "terminal_sessions": self.sessions(sessions),
             "failures": failures,
         }
+        session_rows = lists["terminal_sessions"]  # every one, before limit cuts the list
         omitted = {}
         for name in LISTS:
             rows = lists[name]
@@ -200,7 +203,10 @@ class _Summary:
                 "turns": _by_status(turns),
                 "inference_calls": _by_status(calls),
                 "tool_calls": _by_status(tools),
-                "terminal_sessions": _by_status(sessions),
+                "terminal_sessions": {
+                    **_by_status(sessions),  # Codex's: always running (summary_terminals)
+                    "by_command_status": by_command_status(session_rows),
+                },
                 "terminal_operations": _by_status(ops),
                 "compactions": len(compactions),
                 "compaction_requests": _by_status(requests),
@@ -322,13 +328,9 @@ class _Summary:
         return rows
 
     def sessions(self, sessions: list[_Obj]) -> list[dict[str, Any]]:
-        ops = self.state.get("terminal_operations")
-        ops = ops if isinstance(ops, dict) else {}
         rows = []
         for session in sessions:
-            first = ops.get(session.get("created_by_operation_id"))
-            request = first.get("request") if isinstance(first, dict) else None
-            command = request.get("display_command") if isinstance(request, dict) else None
+            status, took, command = session_command(self.state, session)
             rows.append(
                 {
                     "terminal_id": session.get("terminal_id"),
@@ -338,6 +340,9 @@ class _Summary:
                     "operations": len(session.get("operation_ids") or []),
                     "wall_ms": _duration(session),
                     "command": command,
+                    # Codex never ends a session; the command that started it does end
+                    "command_status": status,
+                    "command_ms": took,
                 }
             )
         return rows
@@ -381,7 +386,7 @@ class _Summary:
         add("turn", "codex_turn_id", turns, lambda o: None)
         add("inference_call", "inference_call_id", calls, lambda o: o.get("model"))
         add("tool_call", "tool_call_id", tools, tool_name)
-        add("terminal_operation", "operation_id", [self.op_thread(o) for o in ops], _command)
+        add("terminal_operation", "operation_id", [self.op_thread(o) for o in ops], op_command)
         add("compaction_request", "compaction_request_id", requests, lambda o: o.get("model"))
         add("code_cell", "code_cell_id", cells, lambda o: None)
         found.sort(key=lambda pair: pair[0])
@@ -397,7 +402,7 @@ class _Summary:
     def error_text(self, kind: str, obj: _Obj) -> str | None:
         """What the state itself says went wrong: a tool's output as the model saw it (else
         its terminal's stderr), a terminal operation's stderr, else its exit code and the end
-        of its output (:func:`_op_error`)."""
+        of its output (``summary_terminals.op_error``)."""
         if kind == "tool_call":
             items = self.state.get("conversation_items")
             text = self.items_text(own_item_ids(obj, "model_visible_output_item_ids", items))
@@ -405,9 +410,9 @@ class _Summary:
                 return text
             ops = self.state.get("terminal_operations")
             op = ops.get(obj.get("terminal_operation_id")) if isinstance(ops, dict) else None
-            return _stderr(op) if isinstance(op, dict) else None
+            return stderr(op) if isinstance(op, dict) else None
         if kind == "terminal_operation":
-            return _op_error(obj)
+            return op_error(obj)
         return None
 
     def thread_error(self, kind: str, obj: _Obj) -> str | None:
@@ -526,41 +531,6 @@ def _edge_threads(state: _Obj, edge: _Obj) -> set[Any]:
         if isinstance(obj, dict):
             found.add(obj.get("thread_id"))
     return found
-
-
-def _command(op: _Obj) -> Any:
-    request = op.get("request")
-    if not isinstance(request, dict):
-        return op.get("kind")
-    return request.get("display_command") or op.get("kind")
-
-
-def _stderr(op: _Obj) -> str | None:
-    result = op.get("result")
-    text = result.get("stderr") if isinstance(result, dict) else None
-    return text.strip() or None if isinstance(text, str) else None
-
-
-#: How many of a failed command's last output lines its failure shows.
-_OUTPUT_TAIL_LINES: Final = 3
-
-
-def _op_error(op: _Obj) -> str | None:
-    """Why a terminal operation failed: its stderr, else its exit code and the last lines of
-    its stdout. Codex 0.171 runs commands on a pty that merges stderr into stdout, so a
-    failed command's stderr is empty: its failure read "(no error text was recorded)" while
-    the state held ``exit_code`` 1 and ``cat: nofile: No such file or directory``."""
-    stderr = _stderr(op)
-    if stderr:
-        return stderr
-    result = op.get("result")
-    code = result.get("exit_code") if isinstance(result, dict) else None
-    if not isinstance(code, int) or isinstance(code, bool):
-        return None
-    stdout = result.get("stdout") if isinstance(result, dict) else None
-    lines = [line for line in str(stdout or "").splitlines() if line.strip()]
-    tail = "\n".join(lines[-_OUTPUT_TAIL_LINES:])
-    return f"exit code {code}: {tail}" if tail else f"exit code {code}"
 
 
 def _clip(text: str | None) -> str | None:

@@ -82,6 +82,21 @@ def _statuses(counts: Mapping[str, Any]) -> TextLine:
     return out
 
 
+def _sessions(counts: Mapping[str, Any]) -> TextLine:
+    """Terminal sessions counted by how the command that started each went (``22``: all
+    completed; ``3 (2 completed, 1 running)``): Codex keeps every session ``running``
+    (``summary_terminals``), which said "22 running" after every command had exited. The
+    state's own count (``by_status``) is the JSON's."""
+    by_command = counts.get("by_command_status")
+    if not isinstance(by_command, Mapping):  # a summary of an older version
+        return _statuses(counts)
+    by_status = dict(by_command)
+    unknown = counts.get("total", 0) - sum(by_status.values())
+    if unknown:
+        by_status["no command in the state"] = unknown
+    return _statuses({"total": counts.get("total", 0), "by_status": by_status})
+
+
 class _Table:
     """Columns sized to their content; one flexible column absorbs what ``width`` lacks."""
 
@@ -269,7 +284,7 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
         ("turns", _statuses(totals["turns"])),
         ("inference calls", _statuses(totals["inference_calls"])),
         ("tool calls", _statuses(totals["tool_calls"])),
-        ("terminal sessions", _statuses(totals["terminal_sessions"])),
+        ("terminal sessions", _sessions(totals["terminal_sessions"])),
         ("terminal operations", _statuses(totals["terminal_operations"])),
         ("compactions", [(_n(totals["compactions"]), "bold")]),
         ("code cells", _statuses(totals["code_cells"])),
@@ -384,10 +399,10 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
             short_id(str(row["terminal_id"]).removeprefix("terminal_session:")),
             row["agent_path"],
             _n(row["operations"]),
-            row["status"],
-            _ms(row["wall_ms"]),
+            row.get("command_status") or row["status"],  # its command's (_sessions)
+            _ms(row["wall_ms"] if row["wall_ms"] is not None else row.get("command_ms")),
             row.get("command") or "-",
-            style={3: _status_style(row["status"])},
+            style={3: _status_style(row.get("command_status") or row["status"])},
         )
     lines += listed("terminal sessions", "terminal_sessions", table)
 
