@@ -8,9 +8,11 @@ Like the view model, it reads the state as plain JSON values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ..reduce.failures import FAILED_STATUSES
 from .capture import ref_text, unavailable_notes
 
 #: Longest item text kept in the model; the rest is one click away in the raw payload.
@@ -77,6 +79,37 @@ def add_delivered(texts: list[str], value: str) -> None:
         texts[-1] += value
     else:
         texts.append(value)
+
+
+#: The statuses a tool call ends with when something stopped it rather than its own error
+#: (an interrupted turn aborts the calls it was running).
+_STOPPED: Final = frozenset({"aborted", "cancelled"})
+
+
+def stopped_text(status: Any, turn_status: Any, turn_text: Any) -> str | None:
+    """What happened to a tool call aborted or cancelled with no error text of its own: its
+    status, and how its turn ended when that ended badly too: ``aborted: its turn was
+    interrupted`` (an interrupted turn's ``turn_aborted`` reason), ``aborted: its turn
+    failed: <its error's first line>``, ``aborted: its turn was cancelled`` (no text: a state
+    file alone). None for any other status: a failed call with no text says none was
+    recorded. ``show``, ``summary`` and the exports say it through here; the page says it the
+    same way (``stoppedText`` in ``static/detail.js``).
+
+    Args:
+        status: the tool call's status.
+        turn_status: the status of the turn that started it (None: not known).
+        turn_text: why that turn ended (``turn_errors``; None: not known).
+    """
+    if status not in _STOPPED:
+        return None
+    if turn_status not in FAILED_STATUSES:
+        return str(status)
+    text = turn_text if isinstance(turn_text, str) else ""
+    line = next((row.strip() for row in text.split("\n") if row.strip()), "")
+    if re.fullmatch(r"[a-z_]+", line):  # a turn_aborted reason: interrupted, replaced
+        return f"{status}: its turn was {line.replace('_', ' ')}"
+    said = "failed" if turn_status == "failed" else f"was {turn_status}"
+    return f"{status}: its turn {said}" + (f": {line}" if line else "")
 
 
 def summary_text(parts: Any) -> str:
@@ -147,8 +180,8 @@ def failed_tool_text(state: _Obj, tool: _Obj, notes: Mapping[str, str] | None = 
     from the view model; here from the state, for the exports): its output items as the
     model saw them, Codex's output preview, an answer no request carried (``result_text``),
     its terminal's stderr and the ``error_text`` of its raw result (both keys put in by
-    ``payloads.annotate_tool_errors``), each cut as the view model cuts it. None when none
-    holds any text.
+    ``payloads.annotate_tool_errors``), each cut as the view model cuts it; with none, what
+    stopped an aborted or cancelled call (:func:`stopped_text`). None when nothing is said.
 
     Args:
         state: the reduced state as plain JSON values.
@@ -177,7 +210,17 @@ def failed_tool_text(state: _Obj, tool: _Obj, notes: Mapping[str, str] | None = 
     result = op.get("result") if isinstance(op, Mapping) else None
     texts.append(clip(result.get("stderr")) if isinstance(result, Mapping) else None)
     texts.append(clip(tool.get("error_text")))
-    return distinct_texts(texts) or None
+    turns = state.get("codex_turns")
+    turn = turns.get(tool.get("started_by_codex_turn_id")) if isinstance(turns, Mapping) else None
+    turn = turn if isinstance(turn, Mapping) else {}
+    return distinct_texts(texts) or stopped_text(
+        _status(tool), _status(turn), clip(turn.get("error_text"))
+    )
+
+
+def _status(obj: _Obj) -> Any:
+    execution = obj.get("execution")
+    return execution.get("status") if isinstance(execution, Mapping) else None
 
 
 def clip(value: Any) -> Any:

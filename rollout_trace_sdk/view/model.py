@@ -297,6 +297,9 @@ class _Builder:
         }
         if tool.get("model_visible_call_id"):
             record["call_id"] = tool["model_visible_call_id"]
+        turn = tool.get("started_by_codex_turn_id")
+        if isinstance(turn, str) and turn in self.turn_ix:  # what stopped an aborted call
+            record["turn"] = self.turn_ix[turn]
         if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
             record["err"] = clip(tool["error_text"])
         if isinstance(tool.get("result_text"), str):  # an output no request carried (idem)

@@ -17,7 +17,7 @@ from typing import Any, Final
 from ..reduce.failures import FAILED_STATUSES
 from .capture import recording_status
 from .ids import find_agent
-from .item_text import own_item_ids, tool_name
+from .item_text import own_item_ids, stopped_text, tool_name
 from .model import last_known_unix_ms
 from .summary_terminals import by_command_status, op_error, session_command, stderr
 from .summary_terminals import command as op_command
@@ -369,6 +369,7 @@ class _Summary:
                         self.error_text(kind, obj)
                         or self.errors.get(str(ident))
                         or self.thread_error(kind, obj)
+                        or self.stopped(kind, obj)
                     )
                     record = {
                         "type": kind,
@@ -414,6 +415,18 @@ class _Summary:
         if kind == "terminal_operation":
             return op_error(obj)
         return None
+
+    def stopped(self, kind: str, obj: _Obj) -> str | None:
+        """What stopped an aborted or cancelled tool call that says nothing itself, as
+        ``show`` and the exports say it (``item_text.stopped_text``)."""
+        if kind != "tool_call":
+            return None
+        turns = self.state.get("codex_turns")
+        ident = obj.get("started_by_codex_turn_id")
+        turn = turns.get(ident) if isinstance(turns, dict) and isinstance(ident, str) else None
+        if not isinstance(turn, dict):
+            return stopped_text(_status(obj), None, None)
+        return stopped_text(_status(obj), _status(turn), self.errors.get(str(ident)))
 
     def thread_error(self, kind: str, obj: _Obj) -> str | None:
         """Why a thread failed: the error of its last turn that failed (a thread's end says

@@ -125,7 +125,17 @@ function errorText(t) {
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) add(op.stderr);
   add(t.err);  // tool.failed(error): in the raw result (view/payloads.py)
-  return parts.join("\n") || "(no error text was recorded)";
+  return parts.join("\n") || stoppedText(t) || "(no error text was recorded)";
+}
+// What stopped an aborted or cancelled call with no error text of its own, as `show` and the
+// exports say it (view/item_text.py stopped_text): "aborted: its turn was interrupted".
+function stoppedText(t) {
+  if (t.st !== "aborted" && t.st !== "cancelled") return "";
+  const turn = t.turn != null ? S.m.turns[t.turn] : null;
+  if (!turn || !FAILED.has(turn.st)) return t.st;
+  const line = (String(turn.err || "").split("\n").find((l) => l.trim()) || "").trim();
+  if (/^[a-z_]+$/.test(line)) return `${t.st}: its turn was ${line.replace(/_/g, " ")}`;
+  return `${t.st}: its turn ${turn.st === "failed" ? "failed" : "was " + turn.st}` + (line ? ": " + line : "");
 }
 
 function showTool(i) {
