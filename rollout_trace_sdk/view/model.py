@@ -21,7 +21,15 @@ import orjson
 from ..model.state_execution import UNKNOWN_MODEL
 from .capture import capture_notes, recording_status
 from .images import image_refs
-from .item_text import clip, delivers, own_item_ids, parts_text, summary_text, tool_name
+from .item_text import (
+    clip,
+    delivers,
+    own_item_ids,
+    parts_text,
+    summary_text,
+    tool_name,
+    web_search_text,
+)
 
 VIEW_MODEL_VERSION: Final = 1
 
@@ -204,6 +212,9 @@ class _Builder:
                 delivered=delivers(item),
             ),
         }
+        words = web_search_text(item.get("body"))
+        if words is not None:  # read as words; its JSON kept for show --full and the page
+            record["text"], record["json"] = clip(words), record["text"]
         if item.get("channel"):
             record["ch"] = item["channel"]
         if item.get("call_id"):
@@ -516,6 +527,10 @@ def build_view_model(state: _Obj) -> dict[str, Any]:
         list of small records that refer to one another by list index.
     """
     model = _Builder(state).build()
+    for call in model["calls"]:  # the web searches it ran: its row in the calls list says so
+        searches = sum(1 for ix in call["resp"] if "json" in model["items"][ix])
+        if searches:
+            call["ws"] = searches
     for op in model["ops"]:
         tool = op["tool"]
         if 0 <= tool < len(model["tools"]):

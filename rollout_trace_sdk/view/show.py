@@ -32,6 +32,7 @@ from .show_format import counted as _counted
 from .show_format import duration as _duration
 from .show_format import error_line as _error_line
 from .show_format import first_line as _first_line
+from .show_format import item_text as _item_text
 from .show_format import known_ms as _known_ms
 from .show_format import ms as _ms
 from .show_format import render_plain as render_plain
@@ -216,7 +217,7 @@ class _Transcript:
             1,
             (
                 (f"{label}: ", f"bold {_ROLE_STYLE.get(role, '')}".strip()),
-                (_clip(item["text"], self.full), ""),
+                (_item_text(item, self.full), ""),
             ),
         )
 
@@ -250,13 +251,18 @@ class _Transcript:
             elif kind == "message":
                 yield Line(
                     2,
-                    ((f"{item.get('role')}: ", "bold green"), (_clip(item["text"], self.full), "")),
+                    ((f"{item.get('role')}: ", "bold green"), (_item_text(item, self.full), "")),
                 )
             elif ix not in self.tool_items:
                 # what the model did that no tool call records (a web search it ran itself,
-                # a local shell call the agent did not run): still what happened
-                label = action_label(kind, item["text"])
-                yield Line(2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), "")))
+                # read as words; a local shell call the agent did not run): what happened
+                if item.get("json"):
+                    yield Line(2, ((_item_text(item, self.full), "cyan"),))
+                else:
+                    label = action_label(kind, item["text"])
+                    yield Line(
+                        2, ((f"{label}: ", "bold cyan"), (_clip(item["text"], self.full), ""))
+                    )
 
     def tool(self, n: int, indent: int = 2, *, in_cell: bool = False) -> Iterator[Line]:
         """A tool call at ``indent``; an exec call with the code cell it started under it, a
@@ -414,7 +420,7 @@ class _Transcript:
             item = self.m["items"][ix]
             yield Line(
                 indent + 1,
-                ((f"{item.get('role')}: ", "magenta"), (_clip(item["text"], self.full), "")),
+                ((f"{item.get('role')}: ", "magenta"), (_item_text(item, self.full), "")),
             )
 
     def one_call(self, ident: str) -> Iterator[Line] | None:
@@ -475,7 +481,7 @@ class _Transcript:
                 2,
                 (
                     (f"{short_id(item['id'])} {item.get('role')}: ", "dim"),
-                    (_clip(item["text"], self.full), ""),
+                    (_item_text(item, self.full), ""),
                 ),
             )
 
@@ -524,7 +530,7 @@ class _Transcript:
                         f"{mark} {short_id(item['id'])} {item.get('role')}{kind}: ",
                         "bold green" if mark == "+" else "dim",
                     ),
-                    (_clip(item["text"], self.full), ""),
+                    (_item_text(item, self.full), ""),
                 ),
             )
 

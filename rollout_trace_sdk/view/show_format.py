@@ -207,11 +207,18 @@ def kind_words(record: Mapping[str, Any]) -> str:
 
 def action_label(kind: Any, text: str) -> str:
     """How an item no tool call records is named: its JSON ``type`` when its text is one
-    (``web_search_call``, ``local_shell_call``), else its kind."""
+    (``local_shell_call``), else its kind."""
     if text.startswith("{"):
         with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not an object
             kind = json.loads(text).get("type") or kind
     return str(kind or "item").replace("_", " ")
+
+
+def item_text(item: Mapping[str, Any], full: bool) -> str:
+    """An item's text as the transcript prints it, cut unless ``full``; one read as words (a
+    web search: ``item_text.web_search_text``) with its JSON under them when ``full``."""
+    text = clip(item["text"], full)
+    return text + "\n" + item["json"] if full and item.get("json") else text
 
 
 def render_plain(lines: Sequence[Line], out: TextIO) -> None:

@@ -361,6 +361,26 @@ def test_a_failed_tool_calls_error_text_is_what_show_prints(
     assert compared >= 2 * 2 + 1
 
 
+@needs_conformance_v3
+def test_a_web_searchs_text_is_its_json_which_the_viewer_reads_as_words() -> None:
+    """A web search the model ran (Codex's ``web_search_call`` item) is its JSON in
+    ``conversation_items.text``, for JSON functions; the viewer and ``show`` read the same
+    JSON as words and keep it beside them (review codexview27)."""
+    [bundle] = sorted((CONFORMANCE_V3 / "web_search_call").glob("trace-*"))
+    state = load_state(bundle)
+    texts = {r["item_id"]: r["text"] for r in build_rows(state, source="b")["conversation_items"]}
+    searches = [i for i in build_view_model(state)["items"] if "json" in i]
+    assert [orjson.loads(texts[i["id"]])["action"]["type"] for i in searches] == [
+        "search",
+        "open_page",
+    ]
+    assert all(texts[i["id"]] == i["json"] for i in searches)
+    assert [i["text"] for i in searches] == [
+        '🔎 web search: "rollout trace format"',
+        "🔎 open page: https://example.com/docs",
+    ]
+
+
 _ENDED_BADLY = [
     bundle
     for corpus in (CONFORMANCE, CONFORMANCE_V3)

@@ -1,15 +1,114 @@
-"""The viewer in a real browser on what Codex sessions record that no tool call says: a tool
-call its interrupted turn aborted, said as ``show`` says it (review codexview27)."""
+"""The viewer in a real browser on what Codex sessions record that no tool call says: the web
+searches the model ran on the server, read as words, and a tool call its interrupted turn
+aborted, said as ``show`` says it (review codexview27)."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 from rollout_trace_sdk.cli import main
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import Page, write_page
+
+_ITEMS = "#detail .item"
+
+
+def _response_items(p: Any) -> list[str]:
+    return [t.strip() for t in p.locator(f"{_ITEMS}.resp .ib").all_inner_texts() if t.strip()]
+
+
+@needs_conformance_v3
+def test_a_web_search_reads_as_words_on_its_calls_row_and_in_its_response(
+    page: Page, tmp_path: Path
+) -> None:
+    """Codex's ``web_search_call`` items read as their JSON, and nothing on the calls list
+    said the call searched. Now its row counts the searches it ran first (they have no row
+    of their own: no tool call records them, as with a generated image), its response reads
+    each as words by its action, the JSON one click away; a search for a word only the JSON
+    holds finds the call and opens the JSON to show it."""
+    [bundle] = sorted((CONFORMANCE_V3 / "web_search_call").glob("trace-*"))
+    p = page.open(write_page(bundle, tmp_path / "ws.html"))
+    rows = p.locator("#list .row[data-kind]")
+    assert rows.count() == 1 and rows.first.get_attribute("data-kind") == "call"
+    name = rows.first.locator("span").nth(3)
+    assert name.inner_text().startswith("🔎 2 · gpt-5.5 · ")
+    assert name.get_attribute("title").endswith(" (2 web searches in its response)")
+    rows.first.click()
+    assert _response_items(p) == [
+        '🔎 web search: "rollout trace format"',
+        "🔎 open page: https://example.com/docs",
+        "I searched the web and found the docs.",
+    ]
+    first = p.locator(f"{_ITEMS}.resp").first
+    assert "web search call" in first.locator(".ih").inner_text()
+    raw = first.locator("[data-testid=item-json]")
+    assert not raw.locator(".ib").is_visible()
+    raw.locator("summary").click()
+    assert raw.locator(".ib").inner_text() == (
+        '{"type":"web_search_call","id":"ws_1_0","status":"completed","action":'
+        '{"type":"search","query":"rollout trace format","queries":["rollout trace format"]}}'
+    )
+    p.fill("#search", "open_page")
+    p.wait_for_function("document.querySelector('#filter-note').textContent.includes('match')")
+    assert p.locator("#list .row[data-kind]").count() == 1
+    p.locator("#list .row[data-kind]").first.click()
+    mark = p.locator("#detail [data-testid=item-json] mark").first
+    assert mark.inner_text() == "open_page" and mark.is_visible()
+    assert page.errors == []
+
+
+_SOURCES = """
+import sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+SEARCH = {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {
+    "type": "search", "query": "python tokenizer regex",
+    "sources": [{"type": "url", "url": "https://docs.python.org/3/library/tokenize.html"}]}}
+FIND = {"type": "web_search_call", "id": "ws_2", "status": "failed", "action": {
+    "type": "find_in_page", "url": "https://docs.python.org/3/library/tokenize.html",
+    "pattern": "re.compile"}}
+
+async def main(root):
+    answer = {"type": "message", "role": "assistant", "content": "found"}
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        history = turn.accept({"type": "message", "role": "user", "content": "search"})
+        async with turn.inference({"model": "m", "input": history}) as call:
+            call.completed(output_items=[SEARCH, FIND, answer])
+    print(rollout.bundle_dir)
+
+anyio.run(main, sys.argv[1])
+"""
+
+
+def test_a_searchs_sources_and_a_failed_find_are_said(page: Page, tmp_path: Path) -> None:
+    """A search the Responses API returned its sources with (``include``:
+    ``web_search_call.action.sources``, which our recorder keeps and Codex drops) lists them
+    under it; a find in page says its pattern, page and failure, on the page as in ``show``."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SOURCES, str(tmp_path / "traces")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bundle = Path(done.stdout.strip())
+    said = [
+        '🔎 web search: "python tokenizer regex"\n'
+        "source: https://docs.python.org/3/library/tokenize.html",
+        '🔎 find in page: "re.compile" in https://docs.python.org/3/library/tokenize.html · failed',
+    ]
+    p = page.open(write_page(bundle, tmp_path / "sources.html"))
+    p.locator("#list .row[data-kind]").first.click()
+    assert _response_items(p)[:2] == said
+    out = io.StringIO()
+    assert main(["show", str(bundle)], out=out, err=io.StringIO()) == 0
+    for text in said:
+        assert "    " + text.replace("\n", "\n      ") in out.getvalue(), out.getvalue()
+    assert page.errors == []
 
 
 @needs_conformance_v3

@@ -217,20 +217,33 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("scenario", "expected"),
     [
-        ("web_search_call", ['"query":"rollout trace format"', '"url":"https://example.com/docs"']),
+        ("web_search_call", ['🔎 web search: "rollout trace format"\n', "🔎 open page: https://"]),
         ("local_shell_call", ['"command":["echo","legacy-shell"]']),
         ("compaction_remote_failed", ["⟲ compaction request compaction_request:1 · failed · "]),
     ],
 )
 def test_what_no_tool_call_records_is_still_shown(scenario: str, expected: list[str]) -> None:
     """The model's own web searches and a local shell call no tool call ran were left out,
-    and so was a compaction request that installed nothing (found by review)."""
+    and so was a compaction request that installed nothing (found by review). A web search
+    reads as words (it read as its JSON: review codexview27)."""
     from rollout_trace_sdk.view.load import load_state
 
     [bundle] = sorted((CONFORMANCE_V3 / scenario).glob("trace-*"))
     text = plain_transcript(load_state(bundle))
     for needle in expected:
         assert needle in text, text
+
+
+@needs_conformance_v3
+def test_a_web_searchs_json_is_printed_under_its_words_with_full() -> None:
+    """A web search read as words keeps its JSON (its id, every field) one flag away."""
+    [bundle] = sorted((CONFORMANCE_V3 / "web_search_call").glob("trace-*"))
+    state = load_state(bundle)
+    raw = '{"type":"web_search_call","id":"ws_1_1","status":"completed","action":'
+    raw += '{"type":"open_page","url":"https://example.com/docs"}}'
+    assert raw not in plain_transcript(state)
+    full = plain_transcript(state, full=True)
+    assert f"    🔎 open page: https://example.com/docs\n      {raw}\n" in full, full
 
 
 def test_a_tool_call_stays_under_its_call_within_a_millisecond(demo_state: Any) -> None:

@@ -13,10 +13,11 @@ function payloadLink(id, label, html, cls = "link", extra = "") {
 // A kind as words; a state file may lack it (the viewer reads it, the shape check does not
 // require it).
 function kindText(kind) { return typeof kind === "string" ? kind.replace(/_/g, " ") : "unknown"; }
-// An item kept whole as JSON names its own kind first (a web search the model ran, a hosted
-// tool's call recorded as a custom tool call): say that, as `show` does.
-function itemKind(it, text) {
-  const own = /^\{"type":"([a-z0-9_]+)"/.exec(text || "");
+// An item kept whole as JSON names its own kind first (a web search the model ran, read as
+// words with its JSON in `json`; a hosted tool's call recorded as a custom tool call): say
+// that, as `show` does.
+function itemKind(it) {
+  const own = /^\{"type":"([a-z0-9_]+)"/.exec(it.json || it.text || "");
   return kindText(own ? own[1] : it.kind);
 }
 function kv(rows) { return "<dl class=kv>" + rows.filter((r) => r[1] !== "" && r[1] != null).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("") + "</dl>"; }
@@ -52,10 +53,15 @@ function itemHtml(ix, cls, tags) {
   if (!it) return "";
   const text = it.summary ? it.summary + (it.text ? "\n\n" + it.text : "") : it.text;
   const longText = text.split("\n").length > 10 || text.length > 1200;
-  const extra = [it.kind !== "message" ? itemKind(it, it.text) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
+  const extra = [it.kind !== "message" ? itemKind(it) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
-    `<div class="ib">${hlNotes(text, ix) || '<span class="muted">(empty)</span>'}</div>` + thumbsHtml(it, ix) + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
+    `<div class="ib">${hlNotes(text, ix) || '<span class="muted">(empty)</span>'}</div>` + jsonHtml(it) + thumbsHtml(it, ix) + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
+}
+
+// An item read as words (a web search) keeps its JSON one click away, as `show --full` prints it.
+function jsonHtml(it) {
+  return it.json ? `<details class="raw" data-testid="item-json"><summary>JSON</summary><div class="ib">${hl(it.json)}</div></details>` : "";
 }
 
 const CHUNK = 150;
@@ -253,6 +259,8 @@ function revealMatch(d, pane) {
   }
   const mark = d.querySelector("mark");
   if (!mark) return;
+  const raw = mark.closest("details");
+  if (raw) raw.open = true;  // found in an item's JSON (a web search's: "open_page", its id)
   const body = mark.closest(".ib"), item = mark.closest(".item");
   // laid out now (content-visibility would size it by its estimate until the next frame)
   if (item) item.style.contentVisibility = "visible";

@@ -25,7 +25,7 @@ function newItems(ci) {
 
 function haystack(row) {
   const m = S.m, o = row.o, parts = [o.id];
-  const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.summary || "", it.id, it.call_id || "", it.p || ""); };
+  const itemText = (ix) => { const it = m.items[ix]; if (it) parts.push(it.text, it.summary || "", it.id, it.call_id || "", it.p || "", it.json || ""); };
   if (row.kind === "call") {
     parts.push(o.model, o.response_id || "", o.rq || "", o.rs || "", o.err || "");
     o.resp.forEach(itemText);
@@ -125,7 +125,7 @@ function fillRow(el, r, k) {
   const sel = S.sel && S.sel.kind === r.kind && S.sel.i === r.i ? " sel" : "";
   const bad = FAILED.has(o.st) ? " failed" : "";
   let name, dot, tokens = "";
-  if (r.kind === "call") { name = o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
+  if (r.kind === "call") { name = (o.ws ? "🔎 " + num(o.ws) + " · " : "") + o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
   else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
   else if (r.kind === "cell") { name = "code cell · " + firstLine(o.source); dot = "cell"; }
   else { name = o.req ? "compaction request · " + o.st : "compaction · " + o.inputs + " items → " + o.repl.length; dot = "cmp"; }
@@ -139,12 +139,19 @@ function fillRow(el, r, k) {
   set(c[0], "textContent", o.s != null ? ms(o.s) : "");
   set(c[1], "textContent", lane); set(c[1], "title", lane);
   set(c[2].firstChild, "className", "dot " + dot);
-  set(c[3], "textContent", name); set(c[3], "title", name);
+  set(c[3], "textContent", name); set(c[3], "title", name + webSearches(o));
   // still "running" in an ended rollout: "never ended" in the status column, said once
   set(c[4].firstChild, "className", "st " + o.st); set(c[4].firstChild, "textContent", o.ne ? "never ended" : o.st);
   set(c[4], "title", o.ne ? NEVER_ENDED + "; Codex's status: running" : "");
   set(c[5], "textContent", o.ne ? "" : dur(o));
   set(c[6], "textContent", tokens);
+}
+
+// The web searches an inference call ran on the server (its response's web_search_call
+// items: no tool call records them, so they are no rows of their own), counted first on its
+// row ("🔎 2 · gpt-5 · …": the end of a long name is cut) and said in its tooltip.
+function webSearches(o) {
+  return o.ws ? ` (${num(o.ws)} ${o.ws === 1 ? "web search" : "web searches"} in its response)` : "";
 }
 
 // A cell's source as its row names it: the first line that says something.
