@@ -95,8 +95,8 @@ _WEB_ACTIONS: Final = {
 
 def web_search_text(body: Any) -> str | None:
     """A ``web_search_call`` item (a search the model ran on the server: no tool call records
-    it; both reducers keep it whole as its JSON) as words, by its action: ``🔎 web search:
-    "rust serde"``, ``🔎 open page: URL``, ``🔎 find in page: "x" in URL``; its status when
+    it; both reducers keep it whole as its JSON) as words, by its action: ``⌕ web search:
+    "rust serde"``, ``⌕ open page: URL``, ``⌕ find in page: "x" in URL``; its status when
     not ``completed``; a source or result it lists, one a line. None for any other body, or
     one a capture limit cut a value of, or whose fields are not text: its JSON says what it
     holds.
@@ -131,7 +131,7 @@ def web_search_text(body: Any) -> str | None:
     elif kind == "open_page":
         what = action.get("url") or ""
     words = _WEB_ACTIONS.get(kind or "search", f"web search ({kind})")
-    lines = [f"🔎 {words}" + (f": {what}" if what else "")]
+    lines = [f"⌕ {words}" + (f": {what}" if what else "")]
     status = value.get("status")
     if status != "completed" and status is not None:
         lines[0] += f" · {status}"

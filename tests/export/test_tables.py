@@ -376,8 +376,8 @@ def test_a_web_searchs_text_is_its_json_which_the_viewer_reads_as_words() -> Non
     ]
     assert all(texts[i["id"]] == i["json"] for i in searches)
     assert [i["text"] for i in searches] == [
-        '🔎 web search: "rollout trace format"',
-        "🔎 open page: https://example.com/docs",
+        '⌕ web search: "rollout trace format"',
+        "⌕ open page: https://example.com/docs",
     ]
 
 

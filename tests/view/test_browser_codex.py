@@ -36,12 +36,12 @@ def test_a_web_search_reads_as_words_on_its_calls_row_and_in_its_response(
     rows = p.locator("#list .row[data-kind]")
     assert rows.count() == 1 and rows.first.get_attribute("data-kind") == "call"
     name = rows.first.locator("span").nth(3)
-    assert name.inner_text().startswith("🔎 2 · gpt-5.5 · ")
+    assert name.inner_text().startswith("⌕ 2 · gpt-5.5 · ")
     assert name.get_attribute("title").endswith(" (2 web searches in its response)")
     rows.first.click()
     assert _response_items(p) == [
-        '🔎 web search: "rollout trace format"',
-        "🔎 open page: https://example.com/docs",
+        '⌕ web search: "rollout trace format"',
+        "⌕ open page: https://example.com/docs",
         "I searched the web and found the docs.",
     ]
     first = p.locator(f"{_ITEMS}.resp").first
@@ -97,9 +97,9 @@ def test_a_searchs_sources_and_a_failed_find_are_said(page: Page, tmp_path: Path
     )
     bundle = Path(done.stdout.strip())
     said = [
-        '🔎 web search: "python tokenizer regex"\n'
+        '⌕ web search: "python tokenizer regex"\n'
         "source: https://docs.python.org/3/library/tokenize.html",
-        '🔎 find in page: "re.compile" in https://docs.python.org/3/library/tokenize.html · failed',
+        '⌕ find in page: "re.compile" in https://docs.python.org/3/library/tokenize.html · failed',
     ]
     p = page.open(write_page(bundle, tmp_path / "sources.html"))
     p.locator("#list .row[data-kind]").first.click()

@@ -30,33 +30,33 @@ def _search(action: Any, status: str = "completed", **more: Any) -> dict[str, An
         # the shapes Codex writes (its WebSearchAction) and the Responses API returns
         (
             _search({"type": "search", "query": "python tokenizer regex"}),
-            '🔎 web search: "python tokenizer regex"',
+            '⌕ web search: "python tokenizer regex"',
         ),
         (
             _search({"type": "search", "query": "a", "queries": ["a", 'b "c"']}),
-            '🔎 web search: "a", "b \\"c\\""',  # each query once, quoted as JSON
+            '⌕ web search: "a", "b \\"c\\""',  # each query once, quoted as JSON
         ),
-        (_search({"type": "search", "queries": ["ålesund"]}), '🔎 web search: "ålesund"'),
+        (_search({"type": "search", "queries": ["ålesund"]}), '⌕ web search: "ålesund"'),
         (
             _search({"type": "open_page", "url": "https://example.com/a"}),
-            "🔎 open page: https://example.com/a",
+            "⌕ open page: https://example.com/a",
         ),
         (
             _search({"type": "find_in_page", "url": "https://example.com", "pattern": "x"}),
-            '🔎 find in page: "x" in https://example.com',
+            '⌕ find in page: "x" in https://example.com',
         ),
         (
             _search({"type": "find", "url": "https://e.com", "pattern": "y"}),
-            '🔎 find in page: "y" in https://e.com',
+            '⌕ find in page: "y" in https://e.com',
         ),
         # its status when it did not complete; a search that says nothing more
-        (_search({"type": "search", "query": "q"}, "failed"), '🔎 web search: "q" · failed'),
-        (_search({"type": "search"}, "in_progress"), "🔎 web search · in_progress"),
+        (_search({"type": "search", "query": "q"}, "failed"), '⌕ web search: "q" · failed'),
+        (_search({"type": "search"}, "in_progress"), "⌕ web search · in_progress"),
         (
             _body({"type": "web_search_call", "id": "ws_none", "status": "completed"}),
-            "🔎 web search",
+            "⌕ web search",
         ),
-        (_search({"type": "screenshot"}), "🔎 web search (screenshot)"),
+        (_search({"type": "screenshot"}), "⌕ web search (screenshot)"),
         # the sources the API returns on request, and results with a title
         (
             _search(
@@ -67,7 +67,7 @@ def _search(action: Any, status: str = "completed", **more: Any) -> dict[str, An
                 },
                 results=[{"title": "A page", "url": "https://b.org"}],
             ),
-            '🔎 web search: "q"\nsource: https://a.org\nresult: A page · https://b.org',
+            '⌕ web search: "q"\nsource: https://a.org\nresult: A page · https://b.org',
         ),
     ],
 )

@@ -217,7 +217,7 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("scenario", "expected"),
     [
-        ("web_search_call", ['🔎 web search: "rollout trace format"\n', "🔎 open page: https://"]),
+        ("web_search_call", ['⌕ web search: "rollout trace format"\n', "⌕ open page: https://"]),
         ("local_shell_call", ['"command":["echo","legacy-shell"]']),
         ("compaction_remote_failed", ["⟲ compaction request compaction_request:1 · failed · "]),
     ],
@@ -243,7 +243,7 @@ def test_a_web_searchs_json_is_printed_under_its_words_with_full() -> None:
     raw += '{"type":"open_page","url":"https://example.com/docs"}}'
     assert raw not in plain_transcript(state)
     full = plain_transcript(state, full=True)
-    assert f"    🔎 open page: https://example.com/docs\n      {raw}\n" in full, full
+    assert f"    ⌕ open page: https://example.com/docs\n      {raw}\n" in full, full
 
 
 def test_a_tool_call_stays_under_its_call_within_a_millisecond(demo_state: Any) -> None:

@@ -125,7 +125,7 @@ function fillRow(el, r, k) {
   const sel = S.sel && S.sel.kind === r.kind && S.sel.i === r.i ? " sel" : "";
   const bad = FAILED.has(o.st) ? " failed" : "";
   let name, dot, tokens = "";
-  if (r.kind === "call") { name = (o.ws ? "🔎 " + num(o.ws) + " · " : "") + o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
+  if (r.kind === "call") { name = (o.ws ? "⌕ " + num(o.ws) + " · " : "") + o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
   else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
   else if (r.kind === "cell") { name = "code cell · " + firstLine(o.source); dot = "cell"; }
   else { name = o.req ? "compaction request · " + o.st : "compaction · " + o.inputs + " items → " + o.repl.length; dot = "cmp"; }
@@ -149,7 +149,7 @@ function fillRow(el, r, k) {
 
 // The web searches an inference call ran on the server (its response's web_search_call
 // items: no tool call records them, so they are no rows of their own), counted first on its
-// row ("🔎 2 · gpt-5 · …": the end of a long name is cut) and said in its tooltip.
+// row ("⌕ 2 · gpt-5 · …": the end of a long name is cut) and said in its tooltip.
 function webSearches(o) {
   return o.ws ? ` (${num(o.ws)} ${o.ws === 1 ? "web search" : "web searches"} in its response)` : "";
 }
