@@ -217,7 +217,7 @@ def _add_ls(commands: _Commands) -> None:
         "--json",
         action="store_true",
         help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
-        "rollout_status, threads, size_bytes), newest first",
+        "rollout_status, threads, size_bytes, task), newest first",
     )
 
 
@@ -402,10 +402,12 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .sources import (
+        LS_HEADER,
         SourceError,
         bundles_under,
         describe,
         describe_json,
+        describe_task,
         looks_like_bundle,
         no_bundles_text,
     )
@@ -416,7 +418,7 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise SourceError(f"{args.root} is not a directory")
     if looks_like_bundle(root):
         raise SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
-    found = bundles_under(root)
+    found = bundles_under(root, task=True)
     if not found:
         print(visible(no_bundles_text(Path(args.root))), file=err)
         return 0
@@ -424,9 +426,11 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for info in found:
             print(json_visible(describe_json(info)), file=out)
         return 0
-    print(f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE", file=out)
+    print(LS_HEADER, file=out)
+    width = _columns()
     for info in found:
         print(visible(describe(info)), file=out)
+        print(describe_task(info, width), file=out)
     return 0
 
 

@@ -15,6 +15,7 @@ import errno
 import itertools
 import os
 import stat
+import unicodedata
 from pathlib import Path
 from typing import Final
 
@@ -26,9 +27,13 @@ from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE, is_work
 from .reduce.errors import ReduceError
 from .reduce.liveness import log_fd_is_written
 from .reduce.os_errors import errno_text
+from .view.visible import visible
 
 #: Bytes read from the end of the event log to find its last events.
 _TAIL: Final = 64 << 10
+#: Bytes of the log's start searched for the root thread's first request (``ls``'s task):
+#: its first events, however many threads start before it.
+_HEAD: Final = 256 << 10
 _CHUNK: Final = 1 << 20
 _THREAD_STARTED: Final = b'"type":"thread_started"'
 #: Bundles listed in an error message before "... and N more".
@@ -54,6 +59,9 @@ class BundleInfo:
     rollout_status: str | None
     threads: int
     size: int
+    #: the first line of the rollout's first user message (``ls`` only: see
+    #: ``_bundle_task``), ``None`` when not read or there is none
+    task: str | None = None
 
     @property
     def started(self) -> str:
@@ -90,9 +98,10 @@ def bundle_dirs(root: Path) -> list[Path]:
     ]
 
 
-def bundles_under(root: Path) -> list[BundleInfo]:
-    """The bundles directly under ``root``, newest first."""
-    found = [bundle_info(path) for path in bundle_dirs(root)]
+def bundles_under(root: Path, *, task: bool = False) -> list[BundleInfo]:
+    """The bundles directly under ``root``, newest first (``task``: with their tasks, which
+    ``ls`` shows and ``--latest`` does not need)."""
+    found = [bundle_info(path, task=task) for path in bundle_dirs(root)]
     found.sort(key=lambda b: (b.started_at_unix_ms or 0, b.path.name), reverse=True)
     return found
 
@@ -144,11 +153,17 @@ def roots_below(root: Path) -> list[Path]:
     return deeper
 
 
-def bundle_info(bundle: Path) -> BundleInfo:
-    """Read the manifest and the log's tail (and count thread starts) of one bundle."""
+def bundle_info(bundle: Path, *, task: bool = False) -> BundleInfo:
+    """Read the manifest and the log's tail (and count thread starts) of one bundle; with
+    ``task``, its head and first request too (see ``_bundle_task``)."""
     started = _started(bundle)
-    status, rollout_status, threads = _log_facts(bundle / EVENT_LOG)
-    return BundleInfo(bundle, started, status, rollout_status, threads, _size(bundle))
+    status, rollout_status, threads, head = _log_facts(bundle / EVENT_LOG)
+    asked = None
+    if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
+        from ._bundle_task import first_task
+
+        asked = first_task(bundle, head)
+    return BundleInfo(bundle, started, status, rollout_status, threads, _size(bundle), asked)
 
 
 def _started(bundle: Path) -> int | None:
@@ -175,20 +190,21 @@ def _read_regular(path: Path, limit: int) -> bytes:
         return handle.read(limit)
 
 
-def _log_facts(log: Path) -> tuple[str, str | None, int]:
-    """(status, rollout status, threads started) from the event log."""
+def _log_facts(log: Path) -> tuple[str, str | None, int, bytes]:
+    """(status, rollout status, threads started, the log's first bytes) from the event log."""
     try:
         fd = os.open(log, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return "no log", None, 0
+        return "no log", None, 0, b""
     with open(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return "no log", None, 0
+            return "no log", None, 0, b""
         # asked before the log is read: a writer that closes meanwhile leaves a whole tail
         written = log_fd_is_written(fd)
-        threads, carry = 0, b""
+        threads, carry, head = 0, b"", b""
         while chunk := handle.read(_CHUNK):
+            head = head or chunk[:_HEAD]  # a task is read from the log's start
             data = carry + chunk
             threads += data.count(_THREAD_STARTED)
             # a marker cut by the chunk's end is whole with the next chunk; the carry is one
@@ -199,7 +215,7 @@ def _log_facts(log: Path) -> tuple[str, str | None, int]:
     status, rollout_status = _tail_facts(tail, info.st_size > _TAIL)
     if written is True and status != "complete":  # its writer is at it: whatever the tail says now
         status = "recording"
-    return status, rollout_status, threads
+    return status, rollout_status, threads, head
 
 
 def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None]:
@@ -266,6 +282,42 @@ def describe(info: BundleInfo) -> str:
     return f"{info.started}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  {info.path}"
 
 
+#: Where ``ls`` starts a bundle's task, on the line under its row: under the status, so the
+#: start times stay a column of their own to scan.
+_TASK_INDENT: Final = 21
+#: ``ls``'s heading: the columns of :func:`describe` (the task under each row needs none).
+LS_HEADER: Final = f"{'STARTED (UTC)':<19}  {'STATUS':<20}  {'THREADS':>10}  {'SIZE':>9}  BUNDLE"
+#: The fewest columns a task gets, however narrow the terminal.
+_TASK_MIN: Final = 16
+
+
+def describe_task(info: BundleInfo, width: int) -> str:
+    """The line under a bundle's row in ``ls``: its task (``-`` when none was found), its
+    control characters spelled out, cut with ``…`` to end within ``width`` columns (a wide
+    character takes two)."""
+    text = visible(info.task) if info.task is not None else "-"
+    room = max(width - _TASK_INDENT, _TASK_MIN)
+    if _columns(text) > room:
+        kept: list[str] = []
+        used = 1  # the ``…``
+        for char in text:
+            used += _columns(char)
+            if used > room:
+                break
+            kept.append(char)
+        text = "".join(kept) + "…"
+    return " " * _TASK_INDENT + text
+
+
+def _columns(text: str) -> int:
+    """The terminal columns ``text`` takes: East Asian wide and full-width characters two,
+    combining marks none."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
 def describe_json(info: BundleInfo) -> str:
     """One JSON object per bundle (``ls --json``): what :func:`describe` prints, with numbers
     as numbers and the statuses as words, for scripts. A path that is not UTF-8 (its bytes
@@ -279,6 +331,7 @@ def describe_json(info: BundleInfo) -> str:
         "rollout_status": info.rollout_status,
         "threads": info.threads,
         "size_bytes": info.size,
+        "task": info.task,
     }
     try:
         return orjson.dumps(row).decode()

@@ -253,13 +253,14 @@ def test_ls_lists_status_threads_and_size(root: Path) -> None:
     assert code == 0
     rows = out.splitlines()
     assert rows[0].split() == ["STARTED", "(UTC)", "STATUS", "THREADS", "SIZE", "BUNDLE"]
-    by_name = {Path(row.split()[-1]).name: row for row in rows[1:]}
+    assert rows[2::2] == [" " * 21 + "hi"] * 6  # each bundle's task, under its row
+    by_name = {Path(row.split()[-1]).name: row for row in rows[1::2]}
     assert len(by_name) == 6
     assert " torn " in by_name["torn"] and " torn " in by_name["garbage"]
     assert " unclosed " in by_name["unclosed"]
     assert " ended " in by_name["ended"]
     assert " complete " in by_name[newest.name] and " KB " in by_name[newest.name]
-    assert " 2 threads " in rows[-1]  # the oldest last
+    assert " 2 threads " in rows[-2]  # the oldest last
 
 
 def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
@@ -272,7 +273,7 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
     code, out, err = run("ls", root, "--json")
     assert code == 0 and err == ""
     assert "\u202e" not in out and "\udcff" not in out  # escaped, never raw
-    text_rows = run("ls", root)[1].splitlines()[1:]
+    text_rows = run("ls", root)[1].splitlines()[1::2]
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == len(text_rows) == 3
     for row, text in zip(rows, text_rows, strict=True):
@@ -284,11 +285,13 @@ def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
             "rollout_status",
             "threads",
             "size_bytes",
+            "task",
         ]
         assert text.startswith(row["started"]) and text.split()[2] == row["status"]
         assert text.endswith(Path(row["bundle"]).name[-4:]) or row["bundle"] == str(odd)
         assert isinstance(row["started_at_unix_ms"], int) and isinstance(row["size_bytes"], int)
         assert row["status"] == "complete" and row["rollout_status"] == "completed"
+        assert row["task"] == "hi"
     by_name = {Path(row["bundle"]).name: row for row in rows}
     assert by_name[odd.name]["size_bytes"] == by_name[failed.name]["size_bytes"] > 0
     assert by_name[failed.name]["threads"] == 1
