@@ -284,11 +284,10 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 def _read_records(
     files: BundleFiles, shard: int, wanted: set[str], keep: int, budget: _Budget
 ) -> dict[str, bytes]:
-    """The first ``keep`` bytes of the ``wanted`` records of a shard (a whole record only when
-    it is no longer), decompressing from its start and stopping as the last is found, or
-    where the data ends (an unsealed shard's cut frame, damage: what was found is kept). A
-    record longer than ``keep`` where the whole is needed (``keep`` is :data:`READ_LIMIT`)
-    is left out."""
+    """The first ``keep`` bytes of the ``wanted`` records of a shard (the whole record when
+    ``keep`` is :data:`READ_LIMIT`: one longer spends the budget first), decompressing from
+    its start and stopping as the last is found, or where the data ends (an unsealed shard's
+    cut frame, damage: what was found is kept)."""
     header = layout.SHARD_RECORD_HEADER
     found: dict[str, bytes] = {}
     with files.open(layout.shard_path(shard), what=f"payload shard {shard}") as handle:
@@ -304,14 +303,11 @@ def _read_records(
                 break
             name = ident.decode(errors="replace")
             take = min(body_size, keep) if name in wanted else 0
-            if take or name in wanted:
+            if name in wanted:
                 body = _exactly(reader, take, budget)
                 if body is None:
                     break
-                if take == body_size or keep < READ_LIMIT:
-                    found[name] = body
-                else:
-                    wanted.discard(name)  # too large to be read whole: the request has no task
+                found[name] = body
                 if len(found) == len(wanted):
                     break  # the rest of the record is not decompressed
             if _exactly(reader, body_size - take, budget, kept=False) is None:
