@@ -14,14 +14,15 @@ switches, approved patches, failing workers; then a sibling spawned beside a spa
 trying a spawn of its own, a multi-agent v1 sub-agent before the first step, call items
 carrying an item id; and, drawn apart once more, the kinds of :mod:`tests.live.random_edges`:
 HTTP 429 / 503 with or without ``Retry-After``, a stream cut inside an item, the context window
-exceeded, ``--output-schema``). App-server
+exceeded, ``--output-schema``; and, drawn apart last, the tight capture limits of
+:mod:`tests.live.random_limits`). App-server
 sessions mix turns (some needing approvals or calling the client's dynamic tools, some
 leaving a command running) with compactions, forks, reverts, injected items, shell commands,
 cleaned background terminals, samples, queued turns and resumed threads (and now and then
 images in a turn's input, or a turn that spawns a worker and talks to it, or code mode with
 cells in turns and waits on them, or call items carrying an item id; and from
 :mod:`tests.live.random_edges` namespaced and deferred dynamic tools, the approvals reviewer,
-direct MCP calls, an output schema, a throttled or cut answer)."""
+direct MCP calls, an output schema, a throttled or cut answer; and tight capture limits)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from tests.live.random_kinds import (
     vary_steps,
     with_item_ids,
 )
+from tests.live.random_limits import draw_limits
 from tests.live.scenarios import MCP, PNG, Scenario, after, call, custom, message
 from tests.live.script import MULTI_AGENT, collab, worker
 
@@ -343,6 +345,10 @@ def random_scenario(seed: int) -> Scenario:
     with_item_ids(newest, rules)
     edges, files = vary_exec_edges(random.Random(f"edges-{seed}"), rules)  # drawn apart again
     extra += edges + vary_error_codes(random.Random(f"codes-{seed}"), rules)  # and again
+    limits = draw_limits(random.Random(f"limits-{seed}"), rules, extra)  # and again
+    if limits:
+        extra += limits
+        schemas = (3,)
     return Scenario(
         f"random_{seed}",
         "Do what the script says.",
@@ -578,11 +584,13 @@ def random_app_scenario(seed: int) -> Scenario:
     with_item_ids(random.Random(f"newest-{seed}"), rules)
     code += vary_app_edges(random.Random(f"edges-{seed}"), setup, actions, rules)  # and again
     code += vary_error_codes(random.Random(f"codes-{seed}"), rules, app=True)
+    limits = draw_limits(random.Random(f"limits-{seed}"), [*rules, *actions], code)
     return Scenario(
         f"random_app_{seed}",
         "",
         rules,
         files={"dot.png": PNG, "pic.png": PNG},
-        extra=(MULTI_AGENT if agents else ()) + code,
+        extra=(MULTI_AGENT if agents else ()) + code + limits,
         app_server=tuple(actions),
+        schemas=(3,) if limits else (2, 3),
     )
