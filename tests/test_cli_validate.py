@@ -413,3 +413,55 @@ async def test_a_recording_that_has_written_nothing_yet_is_no_damage(tmp_path: P
     assert one[0] == 1 and "recording: its recorder is still writing it" in one[2], one
     # closed, it is whole
     assert run("validate", tmp_path)[0] == 0
+
+
+def _budget_spent(tmp_path: Path) -> Path:
+    """The corpus's ``rollout_trace.max_bytes`` bundle (14 of its 51 payloads omitted) as
+    Codex 0.171 leaves it when its budget runs out before the closing events: the log ends
+    at the first event that no longer fits (conformance-v3 scenario notes; live27 saw 49 such
+    bundles under tight limits)."""
+    source = next(
+        (b for b in conformance_bundles(CONFORMANCE_V3) if "capture_total_limit" in str(b)), None
+    )
+    if source is None:
+        pytest.skip("../shared/conformance-v3 is not present")
+    bundle = tmp_path / "spent"
+    shutil.copytree(source, bundle)
+    (bundle / "expected_state.json").unlink(missing_ok=True)
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines[:-3]))  # thread_ended onwards
+    return bundle
+
+
+def test_an_unclosed_bundle_that_left_payloads_out_may_have_spent_its_budget(
+    tmp_path: Path,
+) -> None:
+    """An unclosed schema-3 bundle with payloads the capture rules omitted was called killed
+    or stopped and nothing more: Codex 0.171 under ``rollout_trace.max_bytes`` ends its log so
+    when the budget runs out (live27: 49 of 286 tightly limited bundles). ``validate`` now
+    says the budget may have run out, and how many payloads were left out; an unclosed
+    bundle with none is told as before."""
+    runs = tmp_path / "mixed"
+    runs.mkdir()
+    spent = _budget_spent(tmp_path).rename(runs / "a-spent")
+    code, _, err = run("validate", spent)
+    assert code == 1
+    assert (
+        "unclosed: its recorder was killed or stopped (no process is writing it), or its byte "
+        "budget ran out (14 payloads omitted: with rollout_trace.max_bytes, Codex ends the log "
+        "at the first event that no longer fits); "
+        f"rollout-trace reduce {spent} reads what it holds"
+    ) in err, err
+    assert run("reduce", spent, "-o", tmp_path / "s.json")[0] == 0  # and the advice holds
+
+    _, killed, _ = _killed_copies(tmp_path)
+    code, _, err = run("validate", killed)
+    assert code == 1 and "budget" not in err, err
+    killed.rename(runs / "b-killed")
+    code, _, err = run("validate", runs)
+    assert code == 1
+    assert err.startswith(
+        f"2 bundles not OK under {runs}: 2 unclosed (their recorder killed or stopped, or, "
+        "for the 1 that left payloads out, their byte budget spent): rollout-trace reduce "
+        "reads what each holds; "
+    ), err

@@ -65,6 +65,10 @@ class Report:
     refused: bool = False
     #: ... with what lenient reduction passes over (a last line cut mid-write, ...)
     lenient_reads: bool = False
+    #: schema 3: payloads the capture rules left out (no shard). Codex 0.171 omits them once
+    #: ``rollout_trace.max_bytes`` is spent, and ends the log at the first event that no
+    #: longer fits: an unclosed bundle with some may have run out of budget, not been killed
+    omitted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -348,6 +352,7 @@ class _Validator:
                 continue
             registered.add(each.raw_payload_id)
             if each.shard is None:  # omitted by the capture rules: nothing stored
+                self.report.omitted += 1
                 continue
             try:
                 shards.record(each.raw_payload_id, each.shard)
