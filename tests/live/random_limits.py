@@ -52,11 +52,13 @@ def draw_limits(
         The options to add (empty: the session is not limited anew).
     """
     told = json.dumps(rules) + " ".join(extra)
-    chance = 0.25
+    # a limited session records schema 3 only: at most about half of them, so that the
+    # random sessions keep recording schema 2 too
+    chance = 0.2
     if any(kind in told for kind in _KINDS):
-        chance = 0.55
+        chance = 0.4
     if any(kind in told for kind in _POLLS):
-        chance = 0.9
+        chance = 0.55
     if limits.random() >= chance:
         return ()
     kind = limits.choice(["payload", "payload", "both", "budget"])
