@@ -33,6 +33,40 @@ def conformance_bundles(corpus: Path = CONFORMANCE) -> list[Path]:
     return sorted(p.parent for p in corpus.glob("*/*/manifest.json") if p.parts[-3] != "_errors")
 
 
+#: The corpora's bundles whose turns, calls or compaction requests failed or were interrupted
+#: (Codex's own texts say why): what ``summary`` and the exports' error columns are checked on.
+ENDED_BADLY = [
+    bundle
+    for corpus in (CONFORMANCE, CONFORMANCE_V3)
+    for bundle in conformance_bundles(corpus)
+    if bundle.parent.name
+    in {
+        "inference_fatal_error",
+        "inference_incomplete",
+        "compaction_remote_failed",
+        "multi_agent_v2_child_failure",
+        "app_server_turn_interrupt",
+        "interrupt_during_tool",
+    }
+]
+
+
+def codex_turn_texts(bundle: Path) -> dict[str, str]:
+    """What Codex said of each failed or interrupted turn of a bundle: the ``error`` (failed)
+    or ``reason`` (interrupted) of its ``turn_complete`` / ``turn_aborted`` protocol event,
+    read here without the view's code."""
+    from .record.recorder_support import of_type, payload
+
+    texts = {}
+    for event in of_type(bundle, "protocol_event_observed"):
+        body = payload(bundle, event["payload"]["event_payload"])
+        if body.get("type") == "task_complete" and body.get("error"):
+            texts[body["turn_id"]] = body["error"]["message"]
+        elif body.get("type") == "turn_aborted":
+            texts[body["turn_id"]] = body["reason"]
+    return texts
+
+
 needs_conformance = pytest.mark.skipif(
     not CONFORMANCE.is_dir(), reason="../shared/conformance is not present"
 )

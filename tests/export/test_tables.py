@@ -23,7 +23,12 @@ from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 from rollout_trace_sdk.view.show_format import tool_error_text
 
-from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles, needs_conformance_v3
+from ..conftest import (
+    CONFORMANCE_V3,
+    ENDED_BADLY,
+    codex_turn_texts,
+    needs_conformance_v3,
+)
 
 
 def test_one_row_per_state_object_and_keys_everywhere(demo_state: Any) -> None:
@@ -345,7 +350,7 @@ def test_a_failed_tool_calls_error_text_is_what_show_prints(
     """``tool_calls.error_text`` is read from the state as ``show`` reads it from the view
     model (``show_format.tool_error_text``): the same text, for recorded failures, Codex's
     own failed and cancelled calls, and an output item replaced by one (``failing_state``)."""
-    sources = [*why_bundles.values(), failing_state, *_ENDED_BADLY]
+    sources = [*why_bundles.values(), failing_state, *ENDED_BADLY]
     compared = 0
     for source in sources:
         state = load_state(source)
@@ -381,35 +386,17 @@ def test_a_web_searchs_text_is_its_json_which_the_viewer_reads_as_words() -> Non
     ]
 
 
-_ENDED_BADLY = [
-    bundle
-    for corpus in (CONFORMANCE, CONFORMANCE_V3)
-    for bundle in conformance_bundles(corpus)
-    if bundle.parent.name
-    in {
-        "inference_fatal_error",
-        "inference_incomplete",
-        "compaction_remote_failed",
-        "multi_agent_v2_child_failure",
-        "app_server_turn_interrupt",
-        "interrupt_during_tool",
-    }
-]
-
-
 @pytest.mark.parametrize(
-    "bundle", _ENDED_BADLY, ids=[f"{b.parents[1].name}/{b.parent.name}" for b in _ENDED_BADLY]
+    "bundle", ENDED_BADLY, ids=[f"{b.parents[1].name}/{b.parent.name}" for b in ENDED_BADLY]
 )
 def test_codexs_failures_read_with_codexs_text(bundle: Path, tmp_path: Path) -> None:
     """The corpora's failed and interrupted turns, calls and compaction requests, exported:
     each turn has Codex's text (its ``task_complete`` error or ``turn_aborted`` reason),
     each call and request the text of its failing event, and the rollout (which Codex ends
     ``completed``: the session goes on) the first bad turn's."""
-    from ..view.test_summary_source import _codex_turn_texts
-
     out = tmp_path / "tables"
     assert not run_export([str(bundle)], ExportOptions(to=str(out)), jobs=1).failed
-    expected = _codex_turn_texts(bundle)
+    expected = codex_turn_texts(bundle)
     turns = _query(out, "SELECT codex_turn_id, status, error_text FROM turns ORDER BY ended_seq")
     bad = [t for t in turns if t["status"] != "completed"]
     assert bad and all(t["error_text"] == expected[t["codex_turn_id"]] for t in bad), turns

@@ -25,7 +25,10 @@ from rollout_trace_sdk.view.summary_source import (
     parse_for_summary,
 )
 
-from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
+from ..conftest import (
+    ENDED_BADLY,
+    codex_turn_texts,
+)
 
 
 @pytest.fixture
@@ -199,45 +202,13 @@ def test_a_failed_turns_error_is_read_from_its_protocol_events(stopped_bundle: P
         assert "no error text" not in out.getvalue() and TURN_ERROR in out.getvalue()
 
 
-def _codex_turn_texts(bundle: Path) -> dict[str, str]:
-    """What Codex said of each failed or interrupted turn of a bundle: the ``error`` (failed)
-    or ``reason`` (interrupted) of its ``turn_complete`` / ``turn_aborted`` protocol event,
-    read here without the view's code."""
-    from ..record.recorder_support import of_type, payload
-
-    texts = {}
-    for event in of_type(bundle, "protocol_event_observed"):
-        body = payload(bundle, event["payload"]["event_payload"])
-        if body.get("type") == "task_complete" and body.get("error"):
-            texts[body["turn_id"]] = body["error"]["message"]
-        elif body.get("type") == "turn_aborted":
-            texts[body["turn_id"]] = body["reason"]
-    return texts
-
-
-_ENDED_BADLY = [
-    bundle
-    for corpus in (CONFORMANCE, CONFORMANCE_V3)
-    for bundle in conformance_bundles(corpus)
-    if bundle.parent.name
-    in {
-        "inference_fatal_error",
-        "inference_incomplete",
-        "compaction_remote_failed",
-        "multi_agent_v2_child_failure",
-        "app_server_turn_interrupt",
-        "interrupt_during_tool",
-    }
-]
-
-
 @pytest.mark.parametrize(
-    "bundle", _ENDED_BADLY, ids=[f"{b.parents[1].name}/{b.parent.name}" for b in _ENDED_BADLY]
+    "bundle", ENDED_BADLY, ids=[f"{b.parents[1].name}/{b.parent.name}" for b in ENDED_BADLY]
 )
 def test_codexs_failed_turns_read_with_codexs_text(bundle: Path) -> None:
     """The corpora's failed and interrupted turns: the summary gives each Codex's text."""
     state = orjson.loads(state_bytes(reduce_bundle(bundle)))
-    expected = _codex_turn_texts(bundle)
+    expected = codex_turn_texts(bundle)
     turns = [
         t["codex_turn_id"]
         for t in state["codex_turns"].values()
