@@ -35,6 +35,21 @@ def touch_later(path: Path) -> None:
     os.utime(path, ns=(later, later))
 
 
+def _recorded_in_child(script: str, root: Path, *args: str, schema: str | None = None) -> Path:
+    """The bundle ``script`` records under ``root`` (it prints its directory), run in a child
+    process: Playwright keeps an event loop running in the test thread. ``schema``: the
+    ``ROLLOUT_TRACE_SCHEMA`` it records with (else the default)."""
+    env = {**os.environ, "ROLLOUT_TRACE_SCHEMA": schema} if schema is not None else None
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(root), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return Path(done.stdout.strip())
+
+
 def plain_transcript(state: Any, **kwargs: Any) -> str:
     """``show``'s plain text of a state (``transcript_lines`` options as keywords)."""
     from rollout_trace_sdk.view.show import render_plain, transcript_lines
@@ -127,13 +142,7 @@ def failed_tool_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A recorded rollout whose one tool call ended with ``tool.failed(TOOL_ERROR)``. Recorded
     in a child process: Playwright keeps an event loop running in the test thread."""
     root = tmp_path_factory.mktemp("failed-tool")
-    done = subprocess.run(
-        [sys.executable, "-c", _FAILED_TOOL, str(root), TOOL_ERROR],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(done.stdout.strip())
+    return _recorded_in_child(_FAILED_TOOL, root, TOOL_ERROR)
 
 
 def skipping_bundle(demo_bundle: Path, root: Path) -> Path:
@@ -188,14 +197,7 @@ def stopped_bundle(
     turn failed with :data:`TURN_ERROR`, then its agent. Recorded in a child process: Playwright keeps an
     event loop running in the test thread."""
     root = tmp_path_factory.mktemp("stopped")
-    done = subprocess.run(
-        [sys.executable, "-c", _STOPPED, str(root), UNSENT_RESULT, TURN_ERROR],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "ROLLOUT_TRACE_SCHEMA": request.param},
-    )
-    return Path(done.stdout.strip())
+    return _recorded_in_child(_STOPPED, root, UNSENT_RESULT, TURN_ERROR, schema=request.param)
 
 
 #: The error a compaction request failed with: only its ``compaction_request_failed`` event
@@ -221,13 +223,7 @@ def failed_compaction_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A recorded rollout whose one compaction request failed with :data:`COMPACTION_ERROR`.
     Recorded in a child process: Playwright keeps an event loop running in the test thread."""
     root = tmp_path_factory.mktemp("failed-compaction")
-    done = subprocess.run(
-        [sys.executable, "-c", _FAILED_COMPACTION, str(root), COMPACTION_ERROR],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(done.stdout.strip())
+    return _recorded_in_child(_FAILED_COMPACTION, root, COMPACTION_ERROR)
 
 
 #: The sources of :func:`cells_bundle`'s two code cells, and the error the second failed with.
@@ -283,13 +279,7 @@ def cells_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     completed. Recorded in a child process: Playwright keeps an event loop running in the test
     thread."""
     root = tmp_path_factory.mktemp("cells")
-    done = subprocess.run(
-        [sys.executable, "-c", _CELLS, str(root), OK_SOURCE, BAD_SOURCE, BAD_ERROR],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(done.stdout.strip())
+    return _recorded_in_child(_CELLS, root, OK_SOURCE, BAD_SOURCE, BAD_ERROR)
 
 
 @pytest.fixture(scope="session")

@@ -209,17 +209,18 @@ def test_failed_inference_call_shows_its_error_text(page: Page, tmp_path: Path) 
     subprocess.run([sys.executable, "-c", _FAILED_CALL, str(traces), error], check=True)
     [bundle] = list(traces.iterdir())
     p = page.open(write_page(bundle, tmp_path / "failed-call.html"))
-    p.click("#count-failed")
-    p.locator("#list .row").first.click()
-    assert error in p.inner_text("[data-testid=call-error]")
-    assert p.locator("#detail b", has_text="not bold").count() == 0
-    _finds_by_its_error(p, "model overloaded")
+    _shows_and_finds_its_error(p, "call-error", error, "model overloaded")
     assert page.errors == []
 
 
-def _finds_by_its_error(p: Any, words: str) -> None:
-    """The search finds the one failed call by words of its error text, which its panel
-    shows: only tool calls' error texts were searched."""
+def _shows_and_finds_its_error(p: Any, testid: str, error: str, words: str) -> None:
+    """The one failed call, listed by the failed count, shows ``error`` (its markup as text)
+    in its ``testid`` box; the search finds it by ``words`` of that text (only tool calls'
+    error texts were searched)."""
+    p.click("#count-failed")
+    p.locator("#list .row").first.click()
+    assert error in p.inner_text(f"[data-testid={testid}]")
+    assert p.locator("#detail b", has_text="not bold").count() == 0
     p.click("#count-failed")  # the filter off: the search alone picks the row
     p.fill("#search", words)
     p.wait_for_function(
@@ -234,11 +235,7 @@ def test_failed_compaction_request_shows_its_error_text(
     """A failed compaction request's panel said "failed" alone, though the log holds its
     error (review polish27): shown as a failed inference call's is, as text."""
     p = page.open(write_page(failed_compaction_bundle, tmp_path / "failed-compaction.html"))
-    p.click("#count-failed")
-    p.locator("#list .row").first.click()
-    assert COMPACTION_ERROR in p.inner_text("[data-testid=request-error]")
-    assert p.locator("#detail b", has_text="not bold").count() == 0
-    _finds_by_its_error(p, "compact what?")
+    _shows_and_finds_its_error(p, "request-error", COMPACTION_ERROR, "compact what?")
     assert page.errors == []
 
 
