@@ -21,7 +21,7 @@ import attrs
 
 from .capture import recording_words
 from .ids import abbreviates, names
-from .model import build_view_model, thread_tree_order
+from .model import build_view_model, last_known_unix_ms, thread_tree_order
 from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
 from .show_format import Line as Line
@@ -33,7 +33,6 @@ from .show_format import duration as _duration
 from .show_format import error_line as _error_line
 from .show_format import first_line as _first_line
 from .show_format import item_text as _item_text
-from .show_format import known_ms as _known_ms
 from .show_format import ms as _ms
 from .show_format import render_plain as render_plain
 from .show_format import render_rich as render_rich
@@ -44,11 +43,12 @@ from .show_format import tool_error_text as _tool_error_text
 
 
 class _Transcript:
-    def __init__(self, model: Mapping[str, Any], *, full: bool) -> None:
+    def __init__(self, model: Mapping[str, Any], *, full: bool, known: int | None) -> None:
         self.m = model
         self.full = full
-        #: an unfinished rollout's last known time: its open records' durations run to it
-        self.known = _known_ms(model)
+        #: an unfinished rollout's last known time (relative, as the records' times): its open
+        #: records' durations run to it
+        self.known = known
         self.tool_of_call: dict[int, int] = {}
         for n, call in enumerate(model["calls"]):
             for tool in call["tools"]:
@@ -572,7 +572,10 @@ def transcript_lines(
             rollout.
     """
     model = build_view_model(state)
-    t = _Transcript(model, full=full)
+    # no end: open records run to the last time the state knows, as in ``summary``
+    ended = isinstance(state.get("ended_at_unix_ms"), int)
+    known = None if ended else last_known_unix_ms(state) - model["meta"]["t0"]
+    t = _Transcript(model, full=full, known=known)
     lines = list(t.header())
     lines += [Line(0, (("recorder: ", "bold yellow"), (report, ""))) for report in reports]
     if call is not None:

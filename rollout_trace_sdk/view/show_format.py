@@ -89,9 +89,10 @@ NEVER_ENDED: Final = "never ended (the rollout is complete)"
 
 def duration(obj: Mapping[str, Any], known: int | None = None) -> str:
     """A view-model record's duration; while it has no end (``running``), its time up to
-    ``known`` (the last time the rollout's records give, :func:`known_ms`: the page draws
-    open records to it too) "so far", or its status when it has no start either; still
-    ``running`` once the rollout ended, that it never ended."""
+    ``known`` "so far" (the last time the unfinished rollout's state gives, relative as the
+    records' times: ``model.last_known_unix_ms``, to which the page draws open records too),
+    or its status when it has no start either; still ``running`` once the rollout ended,
+    that it never ended."""
     if obj.get("ne"):
         return NEVER_ENDED
     start, end = obj.get("s"), obj.get("e")
@@ -100,23 +101,6 @@ def duration(obj: Mapping[str, Any], known: int | None = None) -> str:
     if start is None or end is None:
         return str(obj.get("st", "running"))
     return ms(end - start)
-
-
-_TIMED: Final = ("threads", "turns", "calls", "tools", "ops", "cells", "compactions")
-
-
-def known_ms(model: Mapping[str, Any]) -> int | None:
-    """The last start or end of any record of a view model that has no end (an unfinished
-    rollout: the page's ``S.known``), None for a rollout that has ended."""
-    if model["meta"].get("end") is not None:
-        return None
-    known = 0
-    for key in _TIMED:
-        for record in model.get(key, ()):
-            at = record.get("e") if record.get("e") is not None else record.get("s")
-            if isinstance(at, int) and at > known:
-                known = at
-    return known
 
 
 def clip(text: str, full: bool, lines: int = OUTPUT_LINES, chars: int = OUTPUT_CHARS) -> str:
