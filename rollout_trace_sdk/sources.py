@@ -15,7 +15,6 @@ import errno
 import itertools
 import os
 import stat
-import unicodedata
 from pathlib import Path
 from typing import Final
 
@@ -295,27 +294,20 @@ def describe_task(info: BundleInfo, width: int) -> str:
     """The line under a bundle's row in ``ls``: its task (``-`` when none was found), its
     control characters spelled out, cut with ``…`` to end within ``width`` columns (a wide
     character takes two)."""
+    from rich.cells import cell_len, get_character_cell_size  # the widths rich prints with
+
     text = visible(info.task) if info.task is not None else "-"
     room = max(width - _TASK_INDENT, _TASK_MIN)
-    if _columns(text) > room:
+    if cell_len(text) > room:
         kept: list[str] = []
         used = 1  # the ``…``
         for char in text:
-            used += _columns(char)
+            used += get_character_cell_size(char)
             if used > room:
                 break
             kept.append(char)
         text = "".join(kept) + "…"
     return " " * _TASK_INDENT + text
-
-
-def _columns(text: str) -> int:
-    """The terminal columns ``text`` takes: East Asian wide and full-width characters two,
-    combining marks none."""
-    return sum(
-        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
-        for char in text
-    )
 
 
 def describe_json(info: BundleInfo) -> str:
