@@ -18,7 +18,7 @@ from typing import Any, Final
 import orjson
 
 from ..model.layout import EVENT_LOG, MANIFEST
-from .confined import BundleFileError, BundleFiles
+from .confined import BundleFiles
 
 #: The statuses of an object that ended badly: every reader's (the exports, ``summary``, ``show``).
 FAILED_STATUSES: Final = frozenset({"failed", "aborted", "cancelled"})
@@ -60,22 +60,6 @@ def marked_payloads(
                 continue
             if isinstance(payload, dict):
                 yield number, payload
-
-
-def failure_texts(bundle: Path) -> dict[str, str]:
-    """Inference call or compaction request id → its error text (failed) or reason
-    (cancelled), the last one in log order.
-
-    Lines are parsed only when they name one of the three events, so a large log costs one
-    pass over its bytes. A log that cannot be read gives no texts (the caller shows the state
-    as it is)."""
-    texts: dict[str, str] = {}
-    try:
-        for _, payload in marked_payloads(bundle, MARKERS):
-            note_failure(texts, payload)
-    except BundleFileError:
-        pass
-    return texts
 
 
 def note_failure(texts: dict[str, str], payload: dict[str, Any]) -> None:

@@ -32,10 +32,10 @@ from ..model.json_check import manifest_value
 from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
+from ..reduce.failures import failed
 from ..reduce.liveness import log_is_written
 from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
-from .summary import FAILED
 
 #: Manifest fields a state repeats: they must agree for the state to be this bundle's.
 _IDENTITY: Final = ("schema_version", "trace_id", "rollout_id", "started_at_unix_ms")
@@ -216,14 +216,7 @@ def parse_for_summary(raw: bytes, *, items: bool = False) -> Any:
         return orjson.loads(raw)
     unread = _UNREAD - {"conversation_items"} if items else _UNREAD
     state = {key: _value(raw, span) for key, span in where.items() if key not in unread}
-    tools = state.get("tool_calls")
-    failed = isinstance(tools, dict) and any(
-        isinstance(t, dict)
-        and isinstance(t.get("execution"), dict)
-        and t["execution"].get("status") in FAILED
-        for t in tools.values()
-    )
-    if failed:  # the error is the output item's text, else the raw result payload's
+    if failed(state, "tool_calls"):  # the error is the output item's text, else the raw result's
         for key in _UNREAD & where.keys():
             state[key] = _value(raw, where[key])
     return state
@@ -305,27 +298,14 @@ def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) 
     from .turn_errors import ended_badly, logged_texts
 
     turns = ended_badly(state)[:most]
-    calls = _failed(state, "inference_calls") or _failed(state, "compaction_requests")
+    calls = failed(state, "inference_calls") or failed(state, "compaction_requests")
     call_texts, turn_texts = (  # one pass over the log for both
-        logged_texts(bundle, set(turns), calls=bool(calls)) if turns or calls else ({}, {})
+        logged_texts(bundle, set(turns), calls=calls) if turns or calls else ({}, {})
     )
     texts.update(call_texts)
-    if _failed(state, "tool_calls"):
+    if failed(state, "tool_calls"):
         from .payloads import failed_tool_errors  # here: it opens the bundle's payloads
 
         texts.update(failed_tool_errors(bundle, state, most=most))
     texts.update(turn_texts)
     return texts
-
-
-def _failed(state: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
-    objects = state.get(key)
-    if not isinstance(objects, dict):
-        return []
-    return [
-        o
-        for o in objects.values()
-        if isinstance(o, dict)
-        and isinstance(o.get("execution"), dict)
-        and o["execution"].get("status") in FAILED
-    ]

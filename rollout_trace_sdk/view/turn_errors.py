@@ -52,22 +52,15 @@ _MARKERS: Final = (
 _LOOKAHEAD: Final = 8
 
 
-def turn_error_texts(bundle: Path, turns: Collection[str]) -> dict[str, str]:
-    """Codex turn id → why it ended badly, for the ``turns`` asked about (those the state has
-    failed or cancelled): the ``error.message`` of its ``turn_complete`` event, or the
-    ``reason`` of its ``turn_aborted`` event, else the ``message`` of the ``error`` event just
-    before its end. A turn none of these can be read for gives no text (a log or payload that
-    cannot be read gives none either)."""
-    return logged_texts(bundle, turns, calls=False)[1]
-
-
 def logged_texts(
     bundle: Path, turns: Collection[str], *, calls: bool = True
 ) -> tuple[dict[str, str], dict[str, str]]:
     """What the log says went wrong, in one pass over it: the error texts of inference calls
     and compaction requests (``reduce.failures.note_failure``; with ``calls``) by id, and
-    why each of ``turns`` ended badly (:func:`turn_error_texts`). The readers asked the
-    log twice, once for each (a second pass over a large log; review why27).
+    why each of ``turns`` ended badly (the ``error.message`` of its ``turn_complete`` event,
+    or the ``reason`` of its ``turn_aborted`` event, else the ``message`` of the ``error``
+    event just before its end). The readers asked the log twice, once for each (a second
+    pass over a large log; review why27).
 
     Returns:
         (inference call or compaction request id → text, turn id → text); what cannot be
