@@ -292,6 +292,36 @@ def test_a_placeholder_read_in_one_request_is_plain_json_in_the_next(tmp_path: P
     assert [] in bodies
 
 
+@pytest.mark.parametrize("where", ["text", "image_url"])
+def test_a_placeholder_with_another_key_is_plain_json(tmp_path: Path, where: str) -> None:
+    """Only the one-key object ``{"$trace_unavailable": id}`` is a part's placeholder: with
+    any key beside it, naming a part the template did not keep, Codex 0.171 reads it as plain
+    JSON (a text that is no string is dropped, an image names the template). Probed."""
+    bundle = Scenario(tmp_path / "b", schema=3)
+    bundle.begin()
+    cut = bundle.raw_payload("content_value", '"a long text"', capture="omitted")
+    odd = {"$trace_unavailable": cut.raw_payload_id, "note": 1}
+    kind = "input_text" if where == "text" else "input_image"
+    user = _user({"type": "input_text", "text": "GAP"}, {"type": kind, where: odd})
+    text = orjson.dumps(request(user)).decode()
+    ref = bundle.raw_payload("inference_request", orjson.dumps(text.split('"GAP"')), parts=(cut,))
+    prompt = bundle.payload("prepared_prompt", {})
+    bundle.event(
+        ev.InferenceStartedV3("inf-1", ROOT, TURN, MODEL, PROVIDER, ref, prompt),
+        thread=ROOT,
+        turn=TURN,
+    )
+    bundle.complete("inf-1", response(), response_id="r1")
+    bundle.end_turn()
+    bundle.finish()
+    (item,) = bundle.reduce()["conversation_items"].values()
+    named = [part["raw_payload_id"] for part in item["body"]["parts"]]
+    # the real placeholder (the GAP) names the part; the odd object is no reference to it
+    assert named == (
+        [cut.raw_payload_id] if where == "text" else [cut.raw_payload_id, ref.raw_payload_id]
+    )
+
+
 # --- passthrough metadata (remote compaction checkpoints) -------------------------------------
 
 _PASSTHROUGH = "internal_chat_message_metadata_passthrough"
