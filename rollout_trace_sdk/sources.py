@@ -16,7 +16,7 @@ import itertools
 import os
 import stat
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 import attrs
 import orjson
@@ -30,6 +30,9 @@ from .view.visible import visible
 
 #: Bytes read from the end of the event log to find its last events.
 _TAIL: Final = 64 << 10
+#: A last line longer than the tail is read whole up to this many bytes (a longer one is judged
+#: by the lines before it, as if cut).
+_TAIL_MAX: Final = 16 << 20
 #: Bytes of the log's start searched for the root thread's first request (``ls``'s task):
 #: its first events, however many threads start before it.
 _HEAD: Final = 256 << 10
@@ -209,12 +212,25 @@ def _log_facts(log: Path) -> tuple[str, str | None, int, bytes]:
             # a marker cut by the chunk's end is whole with the next chunk; the carry is one
             # byte short of a marker, so none is counted twice
             carry = data[-len(_THREAD_STARTED) + 1 :]
-        handle.seek(max(0, info.st_size - _TAIL))
-        tail = handle.read(_TAIL)
-    status, rollout_status = _tail_facts(tail, info.st_size > _TAIL)
+        tail, cut = _last_lines(handle, info.st_size)
+    status, rollout_status = _tail_facts(tail, cut)
     if written is True and status != "complete":  # its writer is at it: whatever the tail says now
         status = "recording"
     return status, rollout_status, threads, head
+
+
+def _last_lines(handle: BinaryIO, size: int) -> tuple[bytes, bool]:
+    """The log's last bytes, holding its last line whole (up to ``_TAIL_MAX``: a last line
+    longer than the tail would leave nothing to judge but its cut end), and whether they
+    start inside a line."""
+    length = _TAIL
+    while True:
+        handle.seek(max(0, size - length))
+        tail = handle.read(length)
+        cut = size > length
+        if not cut or b"\n" in tail.rstrip() or length >= _TAIL_MAX:
+            return tail, cut
+        length *= 4
 
 
 def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None]:

@@ -263,6 +263,28 @@ def test_ls_lists_status_threads_and_size(root: Path) -> None:
     assert " 2 threads " in rows[-2]  # the oldest last
 
 
+def test_ls_reads_a_last_line_longer_than_its_tail_whole(root: Path) -> None:
+    """``ls`` judges a log by its last line; one longer than the 64 KiB it reads from the end
+    is read whole, so garbage there is still ``torn`` and a long ``rollout_ended`` still
+    ``ended`` (both read ``unclosed``: only the line's cut end was seen, and skipped)."""
+    newest = _newest(root)
+    lines = (newest / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    end = next(n for n, line in enumerate(lines) if b'"rollout_ended"' in line)
+    event = json.loads(lines[end])
+    event["payload"]["padding"] = "x" * (300 << 10)  # an unknown field: read past, as Codex does
+    for name, last in (
+        ("garbage", b"y" * (300 << 10) + b"\n"),
+        ("ended", json.dumps(event).encode() + b"\n"),
+    ):
+        shutil.copytree(newest, root / name)
+        (root / name / "trace.jsonl").write_bytes(b"".join(lines[:end]) + last)
+    code, out, _ = run("ls", root)
+    assert code == 0
+    by_name = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert " torn " in by_name["garbage"], by_name["garbage"]
+    assert " ended " in by_name["ended"], by_name["ended"]
+
+
 def test_ls_json_is_one_object_a_bundle_with_what_ls_prints(root: Path) -> None:
     """``ls --json``: a script reads each bundle's facts without parsing columns (review
     cli26): numbers as numbers, the statuses as words, the same rows in the same order."""
