@@ -234,7 +234,10 @@ def _write_tables(
 def _put_error_texts(root: Path, state: Any) -> None:
     """Put in ``state`` the error texts Codex's state does not keep, as ``show`` reads them
     (the ``error_text`` columns): the log's, read in one pass and only when a call, request
-    or turn ended badly, and each failed tool call's raw result (one payload at a time)."""
+    or turn ended badly, and each failed tool call's raw result (one payload at a time).
+    Bounded as ``load_state`` bounds them: the first ``item_text.MOST_TEXTS`` of each kind,
+    each cut as the columns keep it (every failed tool's text was kept whole: 3,000 tools
+    failing with 50 KB errors held 300 MB more than ``show`` of the same bundle)."""
     from ..view.payloads import failed_tool_errors
     from ..view.turn_errors import annotate_logged_errors
 
@@ -242,7 +245,7 @@ def _put_error_texts(root: Path, state: Any) -> None:
     tools = state.get("tool_calls")
     if not isinstance(tools, dict):
         return
-    for ident, text in failed_tool_errors(root, state, most=len(tools)).items():
+    for ident, text in failed_tool_errors(root, state).items():
         tools[ident]["error_text"] = text
 
 

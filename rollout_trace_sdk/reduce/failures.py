@@ -11,7 +11,7 @@ the text from here when the bundle is at hand: a bundle directory, or the bundle
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -62,18 +62,33 @@ def marked_payloads(
                 yield number, payload
 
 
-def note_failure(texts: dict[str, str], payload: dict[str, Any]) -> None:
+def note_failure(
+    texts: dict[str, str],
+    payload: dict[str, Any],
+    *,
+    most: int | None = None,
+    keep: Callable[[str], str] = str,
+) -> None:
     """Put the error text (failed) or reason (cancelled) of one of the :data:`FAILURE_EVENTS`
     in ``texts``, by its inference call or compaction request id (a later one replaces an
     earlier); any other event is passed over. ``turn_errors`` reads the log for turns and
-    calls in one pass with it."""
+    calls in one pass with it.
+
+    Args:
+        texts: the texts so far.
+        payload: one event's payload.
+        most: hold at most this many ids (None: no bound); a new id past it is passed over.
+        keep: what is kept of a text (the readers cut it as they show it).
+    """
     if payload.get("type") not in FAILURE_EVENTS:
         return
     ident = payload.get("inference_call_id") or payload.get("compaction_request_id")
     text = payload.get("error")
     text = text if isinstance(text, str) else payload.get("reason")
-    if isinstance(ident, str) and isinstance(text, str):
-        texts[ident] = text
+    if not (isinstance(ident, str) and isinstance(text, str)):
+        return
+    if most is None or ident in texts or len(texts) < most:
+        texts[ident] = keep(text)
 
 
 def failed(state: Mapping[str, Any], key: str) -> bool:

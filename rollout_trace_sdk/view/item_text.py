@@ -20,6 +20,11 @@ from .capture import ref_text, unavailable_ids, unavailable_notes
 
 #: Longest item text kept in the model; the rest is one click away in the raw payload.
 MAX_ITEM_TEXT: Final = 20_000
+#: The most error texts the readers keep of one bundle, of each kind (inference calls and
+#: compaction requests, turns, tool calls), each cut at :data:`MAX_ITEM_TEXT` as it is read:
+#: a hostile or huge bundle's thousands of failures hold megabytes, not gigabytes (the first
+#: ones in the state's or the log's order; the rest read "no error text").
+MOST_TEXTS: Final = 1_000
 
 _Obj = Mapping[str, Any]
 
@@ -304,7 +309,13 @@ def clip(value: Any) -> Any:
 def cut(text: str, limit: int = MAX_ITEM_TEXT) -> str:
     """Text cut to ``limit`` characters, saying how much was left out (the raw payload has
     it all). Every text the model keeps goes through here: one 4 MB command or reasoning
-    summary must not make the page (or ``show``) carry 4 MB."""
-    if len(text) > limit:
+    summary must not make the page (or ``show``) carry 4 MB. A text this cut already is
+    left as it is (the error texts are cut as they are read, then again where shown: the
+    note keeps the count of the whole text)."""
+    if len(text) > limit and not _CUT_NOTE.fullmatch(text, limit):
         return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
     return text
+
+
+#: What :func:`cut` appends.
+_CUT_NOTE: Final = re.compile(r"\n… \([0-9,]+ more characters\)")

@@ -22,6 +22,7 @@ from ..model.events import RawPayloadRef
 from ..model.structure import loads_value
 from ..reduce.bundle import Bundle
 from ..reduce.errors import ReduceError
+from .item_text import MOST_TEXTS, cut
 
 #: Largest payload the viewer sends or embeds (the page shows the reason past it).
 MAX_PAYLOAD_BYTES: Final = 64 * 1024 * 1024
@@ -178,7 +179,7 @@ class PayloadReader:
 
 
 def failed_tool_errors(
-    bundle: Path, state: Mapping[str, Any], *, most: int = 1_000
+    bundle: Path, state: Mapping[str, Any], *, most: int = MOST_TEXTS
 ) -> dict[str, str]:
     """Failed tool calls' error texts, by tool call id: ``tool.failed(error)`` records the
     text only in the raw result payload (``{"type": "error", "error": ...}``), which the
@@ -192,13 +193,16 @@ def failed_tool_errors(
         most: read at most this many payloads (the first failed tools in the state's order).
 
     Returns:
-        The texts found; a payload that cannot be read or holds no error gives none.
+        The texts found, each cut as the view model cuts it (``item_text.cut``): at most
+        ``most`` of at most ``item_text.MAX_ITEM_TEXT`` characters each, however many tools
+        failed with however long an error; a payload that cannot be read or holds no error
+        gives none.
     """
     return tool_result_texts(bundle, state, most=most, failed_only=True)
 
 
 def tool_result_texts(
-    bundle: Path, state: Mapping[str, Any], *, most: int = 1_000, failed_only: bool = False
+    bundle: Path, state: Mapping[str, Any], *, most: int = MOST_TEXTS, failed_only: bool = False
 ) -> dict[str, str]:
     """What tool calls answered, by tool call id, read from their raw result payloads: for a
     failed call its error (see :func:`failed_tool_errors`), for any other ended call whose
@@ -212,8 +216,9 @@ def tool_result_texts(
         failed_only: the failed calls only.
 
     Returns:
-        The texts found; a payload that cannot be read, was cut or left out by a capture
-        limit, or holds no text gives none.
+        The texts found, each cut as the view model cuts it (at most ``most`` texts of at
+        most ``item_text.MAX_ITEM_TEXT`` characters: memory stays bounded); a payload that
+        cannot be read, was cut or left out by a capture limit, or holds no text gives none.
     """
     from .item_text import own_item_ids
     from .summary import FAILED
@@ -249,7 +254,7 @@ def tool_result_texts(
                 continue
             text = reader.result_text(body, tool["raw_result_payload_id"])
             if text:
-                texts[tool["tool_call_id"]] = text
+                texts[tool["tool_call_id"]] = cut(text)
     finally:
         reader.close()
     return texts

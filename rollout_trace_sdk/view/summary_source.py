@@ -34,6 +34,7 @@ from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.errors import ReduceError
 from ..reduce.failures import failed
 from ..reduce.liveness import log_is_written
+from .item_text import MOST_TEXTS
 from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
 
@@ -284,15 +285,18 @@ def _bundle_of(state_file: Path, state: Mapping[str, Any]) -> Path | None:
     return root if same else None
 
 
-def failure_texts(bundle: Path, state: Mapping[str, Any], *, most: int = 1_000) -> dict[str, str]:
+def failure_texts(
+    bundle: Path, state: Mapping[str, Any], *, most: int = MOST_TEXTS
+) -> dict[str, str]:
     """Error texts the reduced state does not keep, by id: an inference call's ``error`` or
     ``reason`` and a compaction request's ``error`` (only in ``trace.jsonl``; see
     ``reduce.failures``), a failed tool call's ``error`` from its raw result payload, and why
     a turn failed or was interrupted (its closing protocol events; see ``turn_errors``).
 
     The log is searched for the event types as bytes (no full parse), and only when the
-    state has such a failure; at most ``most`` payloads are read. What cannot be read gives no
-    text (the summary then says where to look).
+    state has such a failure; at most ``most`` payloads are read, and at most ``most`` texts
+    of each kind kept, each cut as the view model cuts it (``logged_texts``). What cannot be
+    read gives no text (the summary then says where to look).
     """
     texts: dict[str, str] = {}
     from .turn_errors import ended_badly, logged_texts

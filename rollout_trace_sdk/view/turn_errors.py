@@ -17,6 +17,7 @@ payloads of the turns asked about are read: the closing events just after each o
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -35,6 +36,7 @@ from ..reduce.failures import (
     note_failure,
     put_texts,
 )
+from .item_text import MOST_TEXTS, cut
 
 if TYPE_CHECKING:
     from .payloads import PayloadReader
@@ -62,6 +64,11 @@ def logged_texts(
     event just before its end). The readers asked the log twice, once for each (a second
     pass over a large log; review why27).
 
+    Memory stays bounded whatever the log holds: at most ``item_text.MOST_TEXTS`` call
+    texts (the first ids in the log's order) and as many of the ``error`` events no turn has
+    claimed yet (the latest), each text cut as the view model cuts it; ``turns`` is the
+    caller's to bound (:func:`annotate_logged_errors` asks for the first ``MOST_TEXTS``).
+
     Returns:
         (inference call or compaction request id → text, turn id → text); what cannot be
         read gives no text.
@@ -74,7 +81,7 @@ def logged_texts(
     try:
         for number, payload in marked_payloads(bundle, markers):
             if calls and payload.get("type") in FAILURE_EVENTS:
-                note_failure(call_texts, payload)
+                note_failure(call_texts, payload, most=MOST_TEXTS, keep=cut)
             elif turns:
                 scan.see(number, payload)
         return call_texts, scan.finish()
@@ -98,8 +105,10 @@ class _TurnScan:
         self.unreadable = False
         #: line of each asked turn's ``codex_turn_started``
         self.started: dict[str, int] = {}
-        #: (line number, event payload ref) of the ``error`` events not claimed
-        self.errors: list[tuple[int, Any]] = []
+        #: (line number, event payload ref) of the latest ``error`` events not claimed: a
+        #: turn claims the last one, so those further back than ``MOST_TEXTS`` claims are let
+        #: go of (a log of a million errors no turn claimed held them all; polish28)
+        self.errors: deque[tuple[int, Any]] = deque(maxlen=MOST_TEXTS)
         #: each ended turn still looking for its closing event: how many closing events it
         #: may still look at, and the ``error`` event it claimed (the last one since it
         #: started, read if its closing event says nothing)
@@ -138,7 +147,7 @@ class _TurnScan:
             if turn == own:
                 text = _closing_text(body)
                 if text:
-                    self.texts[turn] = text
+                    self.texts[turn] = cut(text)
                     del self.pending[turn]
                 else:
                     self._resolve(turn)
@@ -155,7 +164,7 @@ class _TurnScan:
             return
         message = protocol_body(reader, claimed).get("message")
         if isinstance(message, str) and message:
-            self.texts[turn] = message
+            self.texts[turn] = cut(message)
 
     def finish(self) -> dict[str, str]:
         """Each ended turn's text, once the log is read."""

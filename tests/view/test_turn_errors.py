@@ -104,3 +104,53 @@ def test_the_pass_holds_the_turns_still_waiting_not_every_closing_event(tmp_path
     assert texts == {"t-failed": "the one that failed"}
     # a reference and a start per turn held: 15 MB at the peak for 20,000 turns, 0.6 MB now
     assert peak < 3 * 2**20, f"{peak:,} bytes at the peak"
+
+
+def test_unclaimed_error_events_are_not_all_held(tmp_path: Path) -> None:
+    """``error`` events no failed turn claims (a stream error Codex retried, an error in a
+    turn that went on) were each held to the end of the pass: a log of many held them all.
+    A turn claims the last one since it started, so only the latest ``MOST_TEXTS`` are kept;
+    the turn that failed last still reads its own."""
+    errors = 20_000
+    with BundleBuilder(tmp_path / "b") as b:
+        b.event(ev.RolloutStarted("trace-1", b.root_thread_id))
+        b.event(ev.CodexTurnStarted("t-ok", _THREAD), thread=_THREAD, turn="t-ok")
+        ref = b.payload("protocol_event", {"type": "error", "message": "retried"})
+        for _ in range(errors):
+            b.event(ev.ProtocolEventObserved("error", ref))
+        b.event(ev.CodexTurnEnded("t-ok", "completed"), thread=_THREAD, turn="t-ok")
+        _closing(b, "t-ok", "completed", None)
+        b.event(ev.CodexTurnStarted("t-failed", _THREAD), thread=_THREAD, turn="t-failed")
+        said = b.payload("protocol_event", {"type": "error", "message": "the one that failed"})
+        b.event(ev.ProtocolEventObserved("error", said))
+        b.event(ev.CodexTurnEnded("t-failed", "failed"), thread=_THREAD, turn="t-failed")
+        _closing(b, "t-failed", "failed", None)
+    tracemalloc.start()
+    try:
+        _, texts = logged_texts(b.root, {"t-failed"}, calls=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert texts == {"t-failed": "the one that failed"}
+    # every unclaimed error held: 13 MB at the peak for 20,000; 0.6 MB with the latest 1,000
+    assert peak < 2 * 2**20, f"{peak:,} bytes at the peak"
+
+
+def test_call_texts_are_bounded_and_cut(tmp_path: Path) -> None:
+    """Every failed call's text was kept whole: a log of many failures with long errors held
+    them all. The first ``MOST_TEXTS`` ids are kept (a later event of one of them still
+    replaces its text), each cut as the view model cuts it."""
+    from rollout_trace_sdk.view.item_text import MAX_ITEM_TEXT, MOST_TEXTS, cut
+
+    long = "E" * (MAX_ITEM_TEXT + 5_000)
+    with BundleBuilder(tmp_path / "b") as b:
+        b.event(ev.RolloutStarted("trace-1", b.root_thread_id))
+        for k in range(MOST_TEXTS + 50):
+            b.event(ev.InferenceFailed(f"call-{k}", None, long if k == 0 else f"e{k}", None))
+        b.event(ev.InferenceFailed("call-1", None, "replaced", None))
+    texts, _ = logged_texts(b.root, set(), calls=True)
+    assert len(texts) == MOST_TEXTS
+    assert set(texts) == {f"call-{k}" for k in range(MOST_TEXTS)}
+    assert texts["call-0"] == cut(long) and len(texts["call-0"]) < MAX_ITEM_TEXT + 40
+    assert texts["call-1"] == "replaced"
+    assert cut(texts["call-0"]) == texts["call-0"]  # cut again where shown: as it was
