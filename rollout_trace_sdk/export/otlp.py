@@ -42,7 +42,7 @@ import attrs
 
 from ..reduce.failures import FAILED_STATUSES  # reported as span status ERROR
 from ..view.capture import capture_notes, not_whole, recording_status
-from ..view.item_text import own_item_ids, tool_name
+from ..view.item_text import own_item_ids, tool_name, what_stopped
 from .otlp_content import Conversation, cut
 from .otlp_names import (
     AGENT_ID,
@@ -114,8 +114,7 @@ PayloadText = Callable[[str], str | None]
 
 
 def _error_text(obj: _Obj) -> str:
-    """What went wrong, as ``view.load`` puts it in the state (from the log, or a failed tool
-    call's raw result), else ""."""
+    """What went wrong, as ``view.load`` puts it in the state (from the log, or a raw result)."""
     return text if isinstance(text := obj.get("error_text"), str) else ""
 
 
@@ -530,8 +529,10 @@ class _Mapper:
             result=tool.get("raw_result_payload_id"),
         )
         parent = self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
-        # the output (or the raw result's error) is content: said only when content is sent
-        text = (result or _error_text(tool)) if self.inline else ""
+        # the output (or the raw result's error) is content, said only when content is sent;
+        # what stopped an aborted call is not (its turn's span says the reason too)
+        said = what_stopped(self.state, tool, tool.get("started_by_codex_turn_id")) or ""
+        text = ((result or _error_text(tool)) if self.inline else "") or said
         return self.node_span(
             ("tool", tool_id, tool), parent, f"execute_tool {name}", attributes, text=text
         )

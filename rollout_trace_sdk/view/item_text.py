@@ -72,6 +72,16 @@ def parts_text(
     return text if limit is None else cut(text, limit)
 
 
+def payload_of(body: Any) -> str | None:
+    """The raw payload an item's body refers to first (a part a capture limit left out, an
+    image's), if any: the page links the item to it."""
+    parts = body.get("parts") if isinstance(body, Mapping) else None
+    for part in parts if isinstance(parts, list) else ():
+        if isinstance(part, Mapping) and isinstance(part.get("raw_payload_id"), str):
+            return str(part["raw_payload_id"])
+    return None
+
+
 def delivers(item: Mapping[str, Any] | None) -> bool:
     """Whether a conversation item (the state's JSON) is a message between agents, whose
     body's ``encrypted_content`` is the text delivered to the agent (``parts_text``'s
@@ -169,9 +179,10 @@ def stopped_text(status: Any, turn_status: Any, turn_text: Any) -> str | None:
     status, and how its turn ended when that ended badly too: ``aborted: its turn was
     interrupted`` (an interrupted turn's ``turn_aborted`` reason), ``aborted: its turn
     failed: <its error's first line>``, ``aborted: its turn was cancelled`` (no text: a state
-    file alone). None for any other status: a failed call with no text says none was
-    recorded. ``show``, ``summary`` and the exports say it through here; the page says it the
-    same way (``stoppedText`` in ``static/detail.js``).
+    file alone); a code cell its turn's end terminated, ``cancelled: its turn was
+    interrupted``. None for any other status: a failed call with no text says none was
+    recorded. ``show``, ``summary``, the page (the view model's ``stop``, from
+    :func:`what_stopped`) and the exports say it through here.
 
     Args:
         status: the tool call's status.
@@ -288,12 +299,18 @@ def failed_tool_text(state: _Obj, tool: _Obj, notes: Mapping[str, str] | None = 
     result = op.get("result") if isinstance(op, Mapping) else None
     texts.append(clip(result.get("stderr")) if isinstance(result, Mapping) else None)
     texts.append(clip(tool.get("error_text")))
+    return distinct_texts(texts) or what_stopped(state, tool, tool.get("started_by_codex_turn_id"))
+
+
+def what_stopped(state: _Obj, obj: _Obj, turn_id: Any) -> str | None:
+    """:func:`stopped_text` of a tool call or code cell of ``state``, by the turn that started
+    it (``turn_id``: a tool call's ``started_by_codex_turn_id``, a cell's ``codex_turn_id``)
+    and why that turn ended (its ``error_text``, put in by ``turn_errors``). The view model
+    carries it (``stop``) to ``show`` and the page; the exports say it through here."""
     turns = state.get("codex_turns")
-    turn = turns.get(tool.get("started_by_codex_turn_id")) if isinstance(turns, Mapping) else None
+    turn = turns.get(turn_id) if isinstance(turns, Mapping) and isinstance(turn_id, str) else None
     turn = turn if isinstance(turn, Mapping) else {}
-    return distinct_texts(texts) or stopped_text(
-        _status(tool), _status(turn), clip(turn.get("error_text"))
-    )
+    return stopped_text(_status(obj), _status(turn), clip(turn.get("error_text")))
 
 
 def _status(obj: _Obj) -> Any:

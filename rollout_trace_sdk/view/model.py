@@ -26,9 +26,11 @@ from .item_text import (
     delivers,
     own_item_ids,
     parts_text,
+    payload_of,
     summary_text,
     tool_name,
     web_search_text,
+    what_stopped,
 )
 
 VIEW_MODEL_VERSION: Final = 1
@@ -233,7 +235,7 @@ class _Builder:
                 producers.append(self.producer(producer))
         if producers:
             record["by"] = producers
-        payload = _payload_of(item.get("body"))
+        payload = payload_of(item.get("body"))
         if payload:
             record["p"] = payload
         images = image_refs(item.get("body"))
@@ -308,9 +310,7 @@ class _Builder:
         }
         if tool.get("model_visible_call_id"):
             record["call_id"] = tool["model_visible_call_id"]
-        turn = tool.get("started_by_codex_turn_id")
-        if isinstance(turn, str) and turn in self.turn_ix:  # what stopped an aborted call
-            record["turn"] = self.turn_ix[turn]
+        record.update(self.stop(tool, tool.get("started_by_codex_turn_id")))
         if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
             record["err"] = clip(tool["error_text"])
         if isinstance(tool.get("result_text"), str):  # an output no request carried (idem)
@@ -376,7 +376,14 @@ class _Builder:
             "waits": self.indexes(self.tool_ix, cell.get("wait_tool_call_ids")),
             "call_id": cell.get("model_visible_call_id"),
             "out": self.indexes(self.item_ix, cell.get("output_item_ids")),
+            **self.stop(cell, cell.get("codex_turn_id")),
         }
+
+    def stop(self, obj: _Obj, turn_id: Any) -> dict[str, str]:
+        """What stopped an aborted or cancelled call or cell (``item_text.what_stopped``),
+        said by ``show`` and the page when it says nothing itself: ``{"stop": text}``."""
+        said = what_stopped(self.state, obj, turn_id)
+        return {} if said is None else {"stop": said}
 
     def compaction_records(self) -> list[dict[str, Any]]:
         """One record per compaction installed (timed by its last request) and one per
@@ -503,16 +510,6 @@ def _item_number(item_id: Any) -> int:
         if tail.isdigit():
             return int(tail)
     return 0
-
-
-def _payload_of(body: Any) -> str | None:
-    parts = body.get("parts") if isinstance(body, Mapping) else None
-    if not isinstance(parts, list):
-        return None
-    for part in parts:
-        if isinstance(part, Mapping) and isinstance(part.get("raw_payload_id"), str):
-            return str(part["raw_payload_id"])
-    return None
 
 
 def build_view_model(state: _Obj) -> dict[str, Any]:

@@ -371,8 +371,8 @@ class _Transcript:
         for k in sorted(nested, key=lambda k: (m["tools"][k].get("s") or 0, k)):
             yield from self.tool(k, indent + 1, in_cell=True)
         output = "\n".join(m["items"][ix]["text"] for ix in cell["out"])
-        if alone and status in _FAILED:
-            error = output or "(no error text was recorded)"
+        if alone and status in _FAILED:  # with no output, what stopped it (``stop``)
+            error = output or cell.get("stop") or "(no error text was recorded)"
             yield Line(indent + 1, (("error: ", "bold red"), (_clip(error, self.full), "red")))
         elif alone and output:
             yield Line(indent + 1, (("→ ", "dim"), (_clip(output, self.full), "")))

@@ -12,7 +12,7 @@ from typing import Any, Final, TextIO
 import attrs
 
 from ..reduce.failures import FAILED_STATUSES
-from .item_text import distinct_texts, stopped_text
+from .item_text import distinct_texts
 from .visible import visible
 
 #: The statuses printed in the failure style and counted as failed (as on the page).
@@ -148,17 +148,14 @@ def tool_error_text(model: Mapping[str, Any], tool: Mapping[str, Any]) -> str:
     carried (its raw result; the page shows it under Result), its terminal's stderr, and the
     ``error`` ``tool.failed(error)`` records in the raw result. The first alone hid the rest: a
     tool that told the model its own words for a failure hid the error it raised. With none,
-    what stopped an aborted or cancelled call (``item_text.stopped_text``: ``aborted: its turn
-    was interrupted``); empty when nothing is said."""
+    what stopped an aborted or cancelled call (its ``stop``: ``item_text.what_stopped``,
+    ``aborted: its turn was interrupted``); empty when nothing is said."""
     ops = model["ops"]
     op = ops[tool["op"]] if tool.get("op") is not None else {}
     texts = [model["items"][ix]["text"] for ix in tool["oi"]]
     texts += [tool.get("output_preview"), tool.get("result"), op.get("stderr"), tool.get("err")]
-    turn = model["turns"][tool["turn"]] if tool.get("turn") is not None else {}
     # the exports read the same texts from the state: item_text.failed_tool_text
-    return (
-        distinct_texts(texts) or stopped_text(tool.get("st"), turn.get("st"), turn.get("err")) or ""
-    )
+    return distinct_texts(texts) or tool.get("stop") or ""
 
 
 def error_line(record: Mapping[str, Any], what: str, indent: int, full: bool) -> Line:

@@ -126,3 +126,23 @@ def test_an_aborted_tool_call_says_its_turn_was_interrupted(page: Page, tmp_path
         assert "aborted: its turn was interrupted" in out.getvalue(), command
         assert "no error text" not in out.getvalue()
     assert page.errors == []
+
+
+def test_a_cell_its_turns_end_terminated_says_so_on_the_page(page: Page, tmp_path: Path) -> None:
+    """A code cell cancelled with its turn, with no output, showed its status alone on the
+    page (``show --call`` said "no error text"): it says what stopped it, the words the view
+    model carries (``stop``, ``item_text.what_stopped``), as its calls' error boxes do."""
+    from urllib.parse import quote
+
+    from .conftest import _recorded_in_child
+    from .test_stopped import _CELL
+
+    bundle = _recorded_in_child(_CELL, tmp_path / "traces", schema="3")
+    url = write_page(bundle, tmp_path / "cell.html")
+    p = page.open(url + "#cell=" + quote("code_cell:cell", safe=""))
+    assert p.inner_text("#detail [data-testid=error]") == (
+        "cancelled\ncancelled: its turn was interrupted"
+    )
+    p = page.open(url + "#call=nested")
+    assert p.inner_text("[data-testid=error]") == "aborted\naborted: its turn was interrupted"
+    assert page.errors == []

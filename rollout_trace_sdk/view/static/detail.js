@@ -131,17 +131,9 @@ function errorText(t) {
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) add(op.stderr);
   add(t.err);  // tool.failed(error): in the raw result (view/payloads.py)
-  return parts.join("\n") || stoppedText(t) || "(no error text was recorded)";
-}
-// What stopped an aborted or cancelled call with no error text of its own, as `show` and the
-// exports say it (view/item_text.py stopped_text): "aborted: its turn was interrupted".
-function stoppedText(t) {
-  if (t.st !== "aborted" && t.st !== "cancelled") return "";
-  const turn = t.turn != null ? S.m.turns[t.turn] : null;
-  if (!turn || !FAILED.has(turn.st)) return t.st;
-  const line = (String(turn.err || "").split("\n").find((l) => l.trim()) || "").trim();
-  if (/^[a-z_]+$/.test(line)) return `${t.st}: its turn was ${line.replace(/_/g, " ")}`;
-  return `${t.st}: its turn ${turn.st === "failed" ? "failed" : "was " + turn.st}` + (line ? ": " + line : "");
+  // with none, what stopped an aborted or cancelled call, as `show` and the exports say it
+  // (the model's `stop`: view/item_text.py what_stopped): "aborted: its turn was interrupted"
+  return parts.join("\n") || t.stop || "(no error text was recorded)";
 }
 
 function showTool(i) {
@@ -206,6 +198,7 @@ function showCell(i) {
   let h = `<h2><i class="dot cell"></i>Code cell ${stTag(c.st)}</h2>` + kv([["id", `<span class=mono>${esc(c.id)}</span>`], ["agent", threadLink(c.t)],
     ["started by", exec >= 0 ? toolLink(exec) : ""], ["runtime", esc(c.runtime)], ["duration", dur(c)], ["nested tools", c.nested.map(toolLink).join(", ")]]);
   h += `<h3>Source</h3><pre data-testid="cell-source">${hl(c.source || "")}</pre>`;
+  if (FAILED.has(c.st) && !c.out.length && c.stop) h += `<div class="error-box" data-testid="error"><b>${esc(c.st)}</b><pre class="err">${esc(c.stop)}</pre></div>`;
   if (c.out.length) h += `<h3>Output · ${num(c.out.length)} ${noun(c.out.length, "item")}</h3>` + itemList(c.out, () => "", () => "");
   setDetail(h);
 }
