@@ -269,6 +269,8 @@ class _Summary:
                 "status": _status(thread),
                 "wall_ms": _duration(thread),
                 "wall_so_far_ms": _so_far(thread, self.known),
+                # still running once the rollout ended: it never ended (show's and the page's)
+                "never_ended": self.known is None and _status(thread) == "running",
                 "inference_calls": 0,
                 "tool_calls": 0,
                 "failures": failed.get(thread.get("thread_id"), 0),

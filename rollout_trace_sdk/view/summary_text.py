@@ -193,7 +193,10 @@ def _wall(rollout: Mapping[str, Any]) -> tuple[str, str]:
 
 def _agent_wall(agent: Mapping[str, Any]) -> str:
     """An agent's wall time; still running in a rollout with no end, its time so far (as
-    ``show`` says it, and the rollout's line says its own)."""
+    ``show`` says it, and the rollout's line says its own); still running in one that ended,
+    that it never ended (``show`` and the page say so; it read "-")."""
+    if agent.get("never_ended"):
+        return "never ended"
     if agent.get("wall_ms") is None and agent.get("wall_so_far_ms") is not None:
         return f"{_ms(agent['wall_so_far_ms'])} so far"
     return _ms(agent.get("wall_ms"))
