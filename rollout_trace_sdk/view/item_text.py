@@ -8,15 +8,12 @@ Like the view model, it reads the state as plain JSON values.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-import orjson
-
 from ..reduce.failures import FAILED_STATUSES
-from .capture import ref_text, unavailable_ids, unavailable_notes
+from .capture import ref_text, unavailable_notes
 
 #: Longest item text kept in the model; the rest is one click away in the raw payload.
 MAX_ITEM_TEXT: Final = 20_000
@@ -97,76 +94,6 @@ def add_delivered(texts: list[str], value: str) -> None:
         texts[-1] += value
     else:
         texts.append(value)
-
-
-#: The web search actions the Responses API and Codex name (``action.type``), as words.
-_WEB_ACTIONS: Final = {
-    "search": "web search",
-    "open_page": "open page",
-    "find_in_page": "find in page",
-    "find": "find in page",  # the API's earlier name for it
-}
-
-
-def web_search_text(body: Any) -> str | None:
-    """A ``web_search_call`` item (a search the model ran on the server: no tool call records
-    it; both reducers keep it whole as its JSON) as words, by its action: ``⌕ web search:
-    "rust serde"``, ``⌕ open page: URL``, ``⌕ find in page: "x" in URL``; its status when
-    not ``completed``; a source or result it lists, one a line. None for any other body, or
-    one a capture limit cut a value of, or whose fields are not text: its JSON says what it
-    holds.
-
-    The view model keeps the JSON beside these words (``show --full``, the page's "raw
-    JSON"); the exports keep the JSON alone, for their JSON functions.
-    """
-    parts = body.get("parts") if isinstance(body, Mapping) else None
-    if not isinstance(parts, list) or len(parts) != 1 or not isinstance(parts[0], Mapping):
-        return None
-    summary = parts[0].get("summary")
-    if parts[0].get("type") != "json" or not isinstance(summary, str):
-        return None
-    if unavailable_ids(summary):  # a value a capture limit cut: its JSON and note say so
-        return None
-    try:
-        value = orjson.loads(summary)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(value, dict) or value.get("type") != "web_search_call":
-        return None
-    action: Mapping[str, Any] = value["action"] if isinstance(value.get("action"), dict) else {}
-    kind = action.get("type") if isinstance(action.get("type"), str) else None
-    queries = [action.get("query"), *_listed(action, "queries")]
-    fields = [*queries, action.get("url"), action.get("pattern")]
-    if any(f is not None and not isinstance(f, str) for f in fields):
-        return None  # not the shape of any writer's: its JSON says what it is
-    what = ", ".join(dict.fromkeys(json.dumps(q, ensure_ascii=False) for q in queries if q))
-    if kind in ("find", "find_in_page"):
-        what = json.dumps(action.get("pattern") or "", ensure_ascii=False)
-        what += f" in {action['url']}" if action.get("url") else ""
-    elif kind == "open_page":
-        what = action.get("url") or ""
-    words = _WEB_ACTIONS.get(kind or "search", f"web search ({kind})")
-    lines = [f"⌕ {words}" + (f": {what}" if what else "")]
-    status = value.get("status")
-    if status != "completed" and status is not None:
-        lines[0] += f" · {status}"
-    lines += [f"source: {_cited(s)}" for s in _listed(action, "sources") if _cited(s)]
-    lines += [f"result: {_cited(r)}" for r in _listed(value, "results") if _cited(r)]
-    return "\n".join(lines)
-
-
-def _listed(obj: Mapping[str, Any], key: str) -> list[Any]:
-    value = obj.get(key)
-    return value if isinstance(value, list) else []
-
-
-def _cited(source: Any) -> str:
-    """A source or result a web search lists: its title and URL, whichever it has."""
-    if not isinstance(source, Mapping):
-        return ""
-    title, url = source.get("title"), source.get("url")
-    said = [str(v) for v in (title, url) if isinstance(v, str) and v]
-    return " · ".join(said)
 
 
 #: The statuses a tool call ends with when something stopped it rather than its own error

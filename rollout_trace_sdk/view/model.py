@@ -20,6 +20,7 @@ import orjson
 
 from ..model.state_execution import UNKNOWN_MODEL
 from .capture import capture_notes, recording_status
+from .hosted_text import hosted_text
 from .images import image_refs
 from .item_text import (
     clip,
@@ -29,11 +30,12 @@ from .item_text import (
     payload_of,
     summary_text,
     tool_name,
-    web_search_text,
     what_stopped,
 )
 
 VIEW_MODEL_VERSION: Final = 1
+#: How a web search's JSON starts (both reducers write its ``type`` first).
+_WEB_SEARCH: Final = '{"type":"web_search_call"'
 
 _Obj = Mapping[str, Any]
 #: Edge anchor type -> (its id field, the state table whose object says the anchor's thread).
@@ -214,7 +216,7 @@ class _Builder:
                 delivered=delivers(item),
             ),
         }
-        words = web_search_text(item.get("body"))
+        words = hosted_text(item.get("body"))  # a web search, a tool search, a local shell...
         if words is not None:  # read as words; its JSON kept for show --full and the page
             record["text"], record["json"] = clip(words), record["text"]
         if item.get("channel"):
@@ -525,7 +527,8 @@ def build_view_model(state: _Obj) -> dict[str, Any]:
     """
     model = _Builder(state).build()
     for call in model["calls"]:  # the web searches it ran: its row in the calls list says so
-        searches = sum(1 for ix in call["resp"] if "json" in model["items"][ix])
+        jsons = (model["items"][ix].get("json", "") for ix in call["resp"])
+        searches = sum(1 for text in jsons if text.startswith(_WEB_SEARCH))
         if searches:
             call["ws"] = searches
     for op in model["ops"]:

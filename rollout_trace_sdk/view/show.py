@@ -40,6 +40,7 @@ from .show_format import short_id as short_id
 from .show_format import status_style as _status_style
 from .show_format import thread_model as _thread_model
 from .show_format import tool_error_text as _tool_error_text
+from .show_format import with_json as _with_json
 
 
 class _Transcript:
@@ -271,7 +272,7 @@ class _Transcript:
         m = self.m
         tool = m["tools"][n]
         args = (
-            "\n".join(m["items"][ix]["text"] for ix in tool["ci"])
+            "\n".join(_with_json(m["items"][ix], self.full) for ix in tool["ci"])
             or tool.get("input_preview")
             or tool.get("message_preview")
             or ""
@@ -327,7 +328,7 @@ class _Transcript:
         if not in_cell and started is not None and self.exec_of_cell.get(started) == n:
             yield from self.cell(started, indent + 1)
         output = (
-            "\n".join(m["items"][ix]["text"] for ix in tool["oi"])
+            "\n".join(_with_json(m["items"][ix], self.full) for ix in tool["oi"])
             or tool.get("output_preview")
             or tool.get("result")  # an answer no request carried: in the raw result
             or ""

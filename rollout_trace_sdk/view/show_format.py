@@ -197,9 +197,16 @@ def action_label(kind: Any, text: str) -> str:
 
 def item_text(item: Mapping[str, Any], full: bool) -> str:
     """An item's text as the transcript prints it, cut unless ``full``; one read as words (a
-    web search: ``item_text.web_search_text``) with its JSON under them when ``full``."""
-    text = clip(item["text"], full)
-    return text + "\n" + item["json"] if full and item.get("json") else text
+    web search, a tool search: ``hosted_text``) with its JSON under them when ``full``."""
+    return clip(with_json(item, full), full)
+
+
+def with_json(item: Mapping[str, Any], full: bool) -> str:
+    """An item's text, and with ``full`` the JSON of one read as words under it, uncut (a
+    tool call's arguments and output are cut as a whole)."""
+    return (
+        str(item["text"]) + "\n" + item["json"] if full and item.get("json") else str(item["text"])
+    )
 
 
 def render_plain(lines: Sequence[Line], out: TextIO) -> None:

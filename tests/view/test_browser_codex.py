@@ -146,3 +146,38 @@ def test_a_cell_its_turns_end_terminated_says_so_on_the_page(page: Page, tmp_pat
     p = page.open(url + "#call=nested")
     assert p.inner_text("[data-testid=error]") == "aborted\naborted: its turn was interrupted"
     assert page.errors == []
+
+
+@needs_conformance_v3
+def test_a_local_shell_call_and_a_tool_search_read_as_words(page: Page, tmp_path: Path) -> None:
+    """A legacy local shell call in a response, and a client tool search's arguments and the
+    tools it found, read as their JSON on the page; now words, as ``show`` prints them
+    (``view/hosted_text.py``), each JSON one click away."""
+    import pytest
+
+    from ..codex_oracle import codex_bin
+    from ..live.exec_scenarios import EXEC_SCENARIOS
+    from ..live.recording import record
+
+    [bundle] = sorted((CONFORMANCE_V3 / "local_shell_call").glob("trace-*"))
+    p = page.open(write_page(bundle, tmp_path / "shell.html"))
+    p.locator("#list .row[data-kind]").first.click()
+    assert _response_items(p)[0] == "local shell: $ echo legacy-shell"
+    raw = p.locator(f"{_ITEMS}.resp [data-testid=item-json]").first
+    raw.locator("summary").click()
+    assert '"command":["echo","legacy-shell"]' in raw.locator(".ib").inner_text()
+    codex = codex_bin(3)
+    if codex is None:
+        pytest.skip("no Codex 0.171 binary: the tool search part")
+    [scenario] = [s for s in EXEC_SCENARIOS if s.name == "mcp_tools_of_every_result"]
+    [bundle] = record(codex, scenario, tmp_path / "mcp")
+    p = page.open(write_page(bundle, tmp_path / "search.html") + "#call=c_search")
+    assert p.inner_text("[data-testid=tool-args]") == (
+        '⌕ tool search: "demo echo add pixel boom" · up to 8'
+    )
+    assert p.inner_text("[data-testid=tool-output]") == "tools found: mcp__demo …"
+    jsons = p.locator("[data-testid=tool-json]")
+    assert jsons.count() == 2
+    jsons.nth(1).locator("summary").click()
+    assert jsons.nth(1).locator("pre").inner_text().startswith('{"type":"tool_search_output"')
+    assert page.errors == []

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_trace_sdk.view.item_text import stopped_text, web_search_text
+from rollout_trace_sdk.view.hosted_text import web_search_text
+from rollout_trace_sdk.view.item_text import stopped_text
 
 
 def _body(value: Any) -> dict[str, Any]:

@@ -218,7 +218,7 @@ def test_a_forked_childs_copies_are_not_the_calls_items(tmp_path: Path) -> None:
     ("scenario", "expected"),
     [
         ("web_search_call", ['⌕ web search: "rollout trace format"\n', "⌕ open page: https://"]),
-        ("local_shell_call", ['"command":["echo","legacy-shell"]']),
+        ("local_shell_call", ["    local shell: $ echo legacy-shell\n"]),
         ("compaction_remote_failed", ["⟲ compaction request compaction_request:1 · failed · "]),
     ],
 )

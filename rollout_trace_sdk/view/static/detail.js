@@ -59,7 +59,15 @@ function itemHtml(ix, cls, tags) {
     `<div class="ib">${hlNotes(text, ix) || '<span class="muted">(empty)</span>'}</div>` + jsonHtml(it) + thumbsHtml(it, ix) + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
 }
 
-// An item read as words (a web search) keeps its JSON one click away, as `show --full` prints it.
+// The JSON of a tool call's items read as words (a tool search and the tools it found), one
+// click away under its arguments or result, as `show --full` prints it.
+function rawJson(ixs) {
+  const json = ixs.map((ix) => S.m.items[ix] && S.m.items[ix].json).filter(Boolean).join("\n");
+  return json ? `<details class="raw" data-testid="tool-json"><summary>JSON</summary><pre>${hl(json)}</pre></details>` : "";
+}
+
+// An item read as words (a web search, a local shell call, an image generation:
+// view/hosted_text.py) keeps its JSON one click away, as `show --full` prints it.
 function jsonHtml(it) {
   return it.json ? `<details class="raw" data-testid="item-json"><summary>JSON</summary><div class="ib">${hl(it.json)}</div></details>` : "";
 }
@@ -145,12 +153,12 @@ function showTool(i) {
     ["target agent", esc(t.target_agent_path || "")], ["mcp call", esc(t.mcp_call_id || "")]]);
   if (FAILED.has(t.st)) h += `<div class="error-box" data-testid="error"><b>${esc(t.st)}</b><pre class="err">${esc(errorText(t))}</pre></div>`;
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
-  h += `<h3>Arguments</h3><pre data-testid="tool-args">${hlNotes(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>`;
+  h += `<h3>Arguments</h3><pre data-testid="tool-args">${hlNotes(args || t.input_preview || t.message_preview || "(none recorded)")}</pre>` + rawJson(t.ci);
   // each output item's text with its image parts linked, and their thumbnails under it
   const outIx = t.oi.filter((ix) => m.items[ix] && m.items[ix].text);
   const out = outIx.map((ix) => hlNotes(m.items[ix].text, ix)).join("\n");
   h += `<h3>Result</h3><pre data-testid="tool-output" class="${FAILED.has(t.st) ? "err" : ""}">${out || hlNotes(t.output_preview || t.result || lostText("result", t.res) || (t.ne ? "(none: it never ended)" : t.st === "running" ? "(running)" : "(no model-visible output)"))}</pre>` +
-    outIx.map((ix) => thumbsHtml(m.items[ix], ix)).join("");
+    rawJson(t.oi) + outIx.map((ix) => thumbsHtml(m.items[ix], ix)).join("");
   const op = t.op != null ? m.ops[t.op] : null;
   if (op) {
     h += `<h3>Terminal operation · ${esc(op.kind)}</h3>` + kv([["operation", `<span class=mono>${esc(op.id)}</span>`], ["terminal", `<span class=mono>${esc(op.terminal || "")}</span>`],
