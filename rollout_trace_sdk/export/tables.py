@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES
 from ..view.capture import capture_notes, cut_status, not_whole, unavailable_ids
-from ..view.item_text import add_delivered, cut, delivers, failed_tool_text
+from ..view.item_text import add_delivered, cut, delivers, failed_tool_text, first_line
 from .schema import TABLE_NAMES, TOKEN_NAMES, Row
 
 _Obj = Mapping[str, Any]
@@ -249,8 +249,7 @@ def _failure(tables: dict[str, list[Row]], status: str | None) -> str | None:
 
 
 def _first_line(text: str) -> str | None:
-    line = next((row.strip() for row in text.splitlines() if row.strip()), "")
-    return (line if len(line) <= FAILURE_CHARS else line[: FAILURE_CHARS - 1] + "…") or None
+    return first_line(text, FAILURE_CHARS) or None
 
 
 def _thread(keys: Row, t: _Obj) -> Row:

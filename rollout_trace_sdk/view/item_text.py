@@ -120,12 +120,19 @@ def stopped_text(status: Any, turn_status: Any, turn_text: Any) -> str | None:
         return None
     if turn_status not in FAILED_STATUSES:
         return str(status)
-    text = turn_text if isinstance(turn_text, str) else ""
-    line = next((row.strip() for row in text.split("\n") if row.strip()), "")
+    line = first_line(turn_text if isinstance(turn_text, str) else "")
     if re.fullmatch(r"[a-z_]+", line):  # a turn_aborted reason: interrupted, replaced
         return f"{status}: its turn was {line.replace('_', ' ')}"
     said = "failed" if turn_status == "failed" else f"was {turn_status}"
     return f"{status}: its turn {said}" + (f": {line}" if line else "")
+
+
+def first_line(text: str, most: int | None = None) -> str:
+    """The first line of ``text`` that says something, stripped ("" when none), cut to
+    ``most`` characters ending ``…``: what a failure's one-line form, a cell's row (as the
+    page's ``firstLine`` splits it: at ``\n``) and an aborted call's turn reason read."""
+    line = next((row.strip() for row in text.split("\n") if row.strip()), "")
+    return line if most is None or len(line) <= most else line[: most - 1] + "…"
 
 
 def summary_text(parts: Any) -> str:

@@ -13,6 +13,7 @@ import attrs
 
 from ..reduce.failures import FAILED_STATUSES
 from .item_text import distinct_texts
+from .item_text import first_line as first_line_of
 from .visible import visible
 
 #: The statuses printed in the failure style and counted as failed (as on the page).
@@ -130,7 +131,7 @@ def status_style(status: Any) -> str:
 def first_line(source: Any, full: bool) -> str:
     """A cell's source as its line names it: the first line that says something (as the
     page's row does)."""
-    line = next((row.strip() for row in str(source or "").split("\n") if row.strip()), "")
+    line = first_line_of(str(source or ""))
     return clip(line, full, lines=1, chars=ARGS_CHARS // 3) if line else "(empty)"
 
 

@@ -117,3 +117,23 @@ def test_what_stopped_a_tool_call_is_said(
     status: str, turn_status: str | None, turn_text: str | None, said: str | None
 ) -> None:
     assert stopped_text(status, turn_status, turn_text) == said
+
+
+def test_every_first_line_is_taken_one_way() -> None:
+    """The rollouts table's ``failure``, an aborted call's turn reason and a cell's row took
+    "the first line that says something" in three copies, two splitting at ``\\n`` (as the
+    page's ``firstLine`` does) and one at every line break Python knows: a text with a
+    U+2028 read two ways. One helper now (``item_text.first_line``)."""
+    from rollout_trace_sdk.export.tables import FAILURE_CHARS, _first_line
+    from rollout_trace_sdk.view.item_text import first_line
+    from rollout_trace_sdk.view.show_format import first_line as cell_line
+
+    text = "\n  \r\n  why\u2028more  \nnext"
+    assert first_line(text) == "why\u2028more"
+    assert _first_line(text) == cell_line(text, full=True) == "why\u2028more"
+    assert stopped_text("aborted", "failed", text) == "aborted: its turn failed: why\u2028more"
+    long = "x" * (FAILURE_CHARS + 5)
+    assert _first_line(long) == first_line(long, FAILURE_CHARS) == "x" * (FAILURE_CHARS - 1) + "…"
+    assert (
+        _first_line(" \n ") is None and first_line("") == "" and cell_line("", False) == "(empty)"
+    )
