@@ -235,7 +235,12 @@ def _records_of(files: BundleFiles, ref: Mapping[str, Any], budget: _Budget) -> 
 
 def _spliced(ref: Mapping[str, Any], records: Mapping[str, bytes], depth: int) -> str | None:
     """The payload's text, its template parts spliced in; a part not read (an image, the
-    tools) or not kept is Codex's placeholder ``{"$trace_unavailable": id}``."""
+    tools) or not kept is Codex's placeholder ``{"$trace_unavailable": id}``.
+
+    The reducer splices in ``reduce.shards.ShardReader.text``, which is not used here: it
+    decompresses and indexes each shard whole and refuses what Codex refuses (an omitted
+    part, an expansion bomb), where ``ls`` reads a shard only up to the records it wants,
+    within its byte budget, and says what it can (polish28)."""
     ident = ref.get("raw_payload_id")
     body = records.get(ident) if isinstance(ident, str) else None
     if body is None or depth == 0:
