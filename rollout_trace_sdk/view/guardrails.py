@@ -8,30 +8,32 @@ the page) take them from here when the bundle is at hand, as they take a turn's 
 (``turn_errors``): nothing is added to what Codex reduces.
 
 The log is scanned as bytes (only the lines of these events are parsed); each one's body is
-read from its payload. An event with no turn id (a bundle recorded before the processor wrote
-one) is not shown: its turn cannot be told when agents run at once.
+read from its payload as its line is met, so memory holds what is shown, no list of the log's
+events: at most ``item_text.MOST_TEXTS`` guardrails a turn (a turn runs a handful; a log
+holding more for one turn is no agent's). An event with no turn id (a bundle recorded before
+the processor wrote one) is not shown: its turn cannot be told when agents run at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
 from ..model.layout import EVENT_LOG
-from ..reduce.confined import BundleFileError, BundleFiles
+from ..reduce.confined import BundleFiles
 from ..reduce.errors import ReduceError
+from .item_text import MOST_TEXTS
 from .turn_errors import protocol_body
 
 #: The event type of a guardrail span, as its line spells it.
 _MARKER: Final = b'"agents_sdk_guardrail"'
 
 
-def _events(bundle: Path) -> list[tuple[int | None, Any]]:
+def _events(bundle: Path) -> Iterator[tuple[int | None, Any]]:
     """(wall time, payload ref) of each ``agents_sdk_guardrail`` protocol event, in order."""
-    found: list[tuple[int | None, Any]] = []
     with BundleFiles(bundle) as files:
         for line in files.iter_lines(EVENT_LOG, what="trace event log"):
             if _MARKER not in line:
@@ -47,10 +49,7 @@ def _events(bundle: Path) -> list[tuple[int | None, Any]]:
                 and payload.get("event_type") == "agents_sdk_guardrail"
             ):
                 wall = event.get("wall_time_unix_ms")
-                found.append(
-                    (wall if isinstance(wall, int) else None, payload.get("event_payload"))
-                )
-    return found
+                yield wall if isinstance(wall, int) else None, payload.get("event_payload")
 
 
 def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
@@ -60,27 +59,25 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
     turns = state.get("codex_turns")
     if bundle is None or not isinstance(turns, dict):
         return
-    try:
-        events = _events(bundle)
-    except BundleFileError:
-        return
-    if not events:
-        return
     from .payloads import PayloadReader  # here: it opens the bundle's payloads
 
+    reader: PayloadReader | None = None
     try:
-        reader = PayloadReader(bundle)
-    except ReduceError:
-        return
-    try:
-        for wall, ref in events:
+        for wall, ref in _events(bundle):
+            if reader is None:  # opened at the first guardrail: most bundles have none
+                reader = PayloadReader(bundle)
             body = protocol_body(reader, ref)
             turn_id = body.get("codex_turn_id")  # the agent's JSON: maybe no id at all
             turn = turns.get(turn_id) if isinstance(turn_id, str) else None
             if isinstance(turn, dict):
-                turn.setdefault("guardrails", []).append(_guardrail(body, wall))
+                shown = turn.setdefault("guardrails", [])
+                if len(shown) < MOST_TEXTS:
+                    shown.append(_guardrail(body, wall))
+    except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays
+        return
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
 
 
 def _guardrail(body: Mapping[str, Any], wall: int | None) -> dict[str, Any]:

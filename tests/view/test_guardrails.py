@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.view.item_text import MOST_TEXTS
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.model import build_view_model
 
@@ -58,3 +59,20 @@ def test_a_guardrail_naming_its_turn_with_no_id_is_left_out(tmp_path: Path) -> N
     state: dict[str, Any] = load_state(bundle)
     turn = state["codex_turns"][turn_id]
     assert [(g["name"], g["triggered"]) for g in turn["guardrails"]] == [("guardrail", False)]
+
+
+async def _record_many(root: Path, count: int) -> tuple[Path, str]:
+    async with open_rollout(root, model="m") as rollout, rollout.root.turn() as turn:
+        for n in range(count):
+            body = {"name": f"g{n}", "triggered": False, "codex_turn_id": turn.turn_id}
+            rollout.root.protocol_event("agents_sdk_guardrail", body)
+    assert rollout.bundle_dir is not None
+    return rollout.bundle_dir, turn.turn_id
+
+
+def test_a_turn_shows_at_most_most_texts_guardrails(tmp_path: Path) -> None:
+    """A log may hold any number of guardrail events for one turn (no agent runs that many);
+    a turn keeps the first ``MOST_TEXTS``, so reading it stays bounded."""
+    bundle, turn_id = anyio.run(_record_many, tmp_path, MOST_TEXTS + 5)
+    shown = load_state(bundle)["codex_turns"][turn_id]["guardrails"]
+    assert [g["name"] for g in shown] == [f"g{n}" for n in range(MOST_TEXTS)]
