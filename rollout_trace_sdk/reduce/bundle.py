@@ -26,8 +26,10 @@ from ..model.json_check import surely_ignorable
 from ..model.serde_errors import recursion_error as serde_recursion_error
 from ..model.serde_read import DecodeError
 from . import errors as words
+from . import resent_text
 from .confined import BundleFileError, BundleFiles, line_limit, os_error_text, read_to_end
 from .errors import MissingPayload, ReduceError
+from .resent_text import KnownText
 from .rust_sort import sort_unstable_order
 from .schemas import event_gate_text, manifest_gate_text
 
@@ -371,17 +373,7 @@ class Bundle:
                     f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
                 )
             return raw
-        fd, size = self._open_payload(ref.raw_payload_id, ref.path)
-        try:
-            raw = read_to_end(fd, size)
-        except OSError as exc:
-            raise ReduceError(
-                f"parse payload {ref.raw_payload_id}",
-                cause=io_error_text(exc),
-                file=self.files.shown(ref.path),
-            ) from None
-        finally:
-            os.close(fd)
+        raw = self._read_payload_file(ref)
         too_deep = serde_recursion_error(raw)
         if too_deep is not None:
             raise ReduceError(
@@ -390,6 +382,20 @@ class Bundle:
                 file=self.files.shown(ref.path),
             )
         return raw
+
+    def _read_payload_file(self, ref: RawPayloadRef) -> bytes:
+        """A schema-2 payload file's bytes, unchecked."""
+        fd, size = self._open_payload(ref.raw_payload_id, ref.path)
+        try:
+            return read_to_end(fd, size)
+        except OSError as exc:
+            raise ReduceError(
+                f"parse payload {ref.raw_payload_id}",
+                cause=io_error_text(exc),
+                file=self.files.shown(ref.path),
+            ) from None
+        finally:
+            os.close(fd)
 
     def load_payload(self, ref: RawPayloadRef) -> Any:
         """Read and parse a payload a handler needs (Codex: "open payload" / "parse payload").
@@ -416,6 +422,38 @@ class Bundle:
         else:
             self._valid_paths.add(ref.path)
         return value
+
+    def load_request(
+        self, ref: RawPayloadRef, known: KnownText | None
+    ) -> tuple[Any, bytes | None, list[int] | None]:
+        """:meth:`load_payload` of an inference request, given what the thread's last request
+        text is known to hold (``resent_text``): (the value, its text, and where the value's
+        ``input`` items end in it when the known items were left out of it, read from a text
+        that starts with theirs). Schema 3 (a shard's record, maybe a template): the value."""
+        if self._shards is not None:
+            return self.load_payload(ref), None, None
+        raw = self._read_payload_file(ref)
+        short = None if known is None else resent_text.shortened(raw, known)
+        if known is not None and short is not None and serde_recursion_error(short) is None:
+            try:
+                value = orjson.loads(short)
+            except orjson.JSONDecodeError:
+                pass  # read whole below, for serde's message
+            else:
+                ends = resent_text.item_ends(short, value, known)
+                if ends is not None:
+                    self._valid_paths.add(ref.path)
+                    return value, raw, ends
+        too_deep = serde_recursion_error(raw)
+        if too_deep is not None:
+            raise ReduceError(
+                f"parse payload {ref.raw_payload_id}",
+                cause=too_deep,
+                file=self.files.shown(ref.path),
+            )
+        value = parse_payload_json(raw, f"parse payload {ref.raw_payload_id}", self._shown_ref(ref))
+        self._valid_paths.add(ref.path)
+        return value, raw, None
 
     def check_registered(self, refs: dict[str, RawPayloadRef], completed: bool) -> None:
         """End-of-replay checks. Schema 2: in sorted id order. Schema 3 first checks that a

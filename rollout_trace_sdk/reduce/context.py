@@ -24,6 +24,7 @@ from ..model.events import (
 )
 from .errors import MissingPayload, ReduceError
 from .normalize import ItemMemo, NormItem
+from .resent_text import KnownText
 
 T = TypeVar("T")
 
@@ -34,6 +35,10 @@ class PayloadSource(Protocol):
     def load_payload(self, ref: RawPayloadRef) -> Any: ...
 
     def read_payload_bytes(self, ref: RawPayloadRef) -> bytes: ...
+
+    def load_request(
+        self, ref: RawPayloadRef, known: KnownText | None
+    ) -> tuple[Any, bytes | None, list[int] | None]: ...
 
 
 @attrs.define(slots=True)
@@ -131,6 +136,8 @@ class ReplayContext:
     snapshot_norms: dict[str, list[NormItem | None]] = attrs.field(factory=dict)
     #: thread → normalisations of its last request and response, by exact item bytes
     norm_cache: dict[str, ItemMemo] = attrs.field(factory=dict)
+    #: thread → where its last request's items lie in the text (schema 2: ``resent_text``)
+    request_texts: dict[str, KnownText] = attrs.field(factory=dict)
 
     #: schema 3: inference calls whose request payload (even with a warm-up context reduced
     #: instead), or whose latest response payload, was cut or left out: an incremental

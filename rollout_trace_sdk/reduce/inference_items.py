@@ -11,14 +11,17 @@ a compaction replacement is pending. The matching itself (which item is which
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 from ..model import state as st
 from ..model.events import RawPayloadRef
+from . import resent_text
 from .context import ReplayContext
 from .conversation import Mode, raw_locator, reconcile
 from .errors import ReduceError
 from .normalize import ItemMemo, NormItem, normalize_items
+from .resent_text import KnownText
 
 
 def reduce_request(
@@ -31,7 +34,10 @@ def reduce_request(
     prepare: Callable[[list[Any]], None] | None = None,
 ) -> list[str]:
     pid = ref.raw_payload_id
-    payload = replay.load(ref)
+    seen = replay.norm_cache.get(thread_id)
+    remember: ItemMemo = {}
+    known = replay.request_texts.pop(thread_id, None) if prepare is None else None
+    payload, text, ends, items = _load_request(replay, ref, known, seen, remember)
     if not isinstance(payload, dict) or "input" not in payload:
         raise ReduceError(f"inference request payload {pid} did not contain input")
     raw_items = payload["input"]
@@ -40,18 +46,24 @@ def reduce_request(
     if prepare is not None:
         prepare(raw_items)  # schema 3: stripped tool-output ids given back before matching
     previous = payload.get("previous_response_id")
-    remember: ItemMemo = {}
-    items = normalize_items(
+    learned: list[bytes | None] | None = None if text is None else []
+    items += normalize_items(
         raw_items,
         pid,
         ("input",),
         raw_locator(replay, ref),
-        seen=replay.norm_cache.get(thread_id),
+        seen=seen,
         remember=remember,
         v3=replay.v3,
         unkept=ref.unkept_parts(),
+        first=len(items),
+        learned=learned,
     )
     replay.norm_cache[thread_id] = remember
+    if text is not None and learned is not None:
+        now = resent_text.learn(text, payload, learned, known, ends)
+        if now is not None:
+            replay.request_texts[thread_id] = now
     del payload, raw_items
     snapshot = replay.snapshots.get(thread_id, [])
     if isinstance(previous, str):
@@ -105,6 +117,28 @@ def reduce_request(
     replay.snapshot_owner[thread_id] = inference_call_id
     replay.snapshot_norms[thread_id] = norms
     return result
+
+
+def _load_request(
+    replay: ReplayContext,
+    ref: RawPayloadRef,
+    known: KnownText | None,
+    seen: ItemMemo | None,
+    remember: ItemMemo,
+) -> tuple[Any, bytes | None, list[int] | None, list[NormItem]]:
+    """The request's value, its text (schema 2), where its ``input`` items end in the text
+    when ``known``'s items were left out of it (``resent_text``) and, then, their normalised
+    forms: the memo's entries for their bytes, as ``normalize_items`` finds them, carried
+    over to ``remember``."""
+    payload, text, ends = replay.payloads.load_request(ref, known)
+    if ends is None or known is None:
+        return payload, text, None, []
+    entries = list(map(seen.get, known.blobs)) if seen is not None else [None]
+    if not all(entries):  # not one the memo kept: read the whole text after all
+        return replay.load(ref), None, None, []
+    found = cast("list[tuple[bytes, NormItem, bool]]", entries)
+    remember.update(zip(map(itemgetter(0), found), found, strict=True))
+    return payload, text, ends, list(map(itemgetter(1), found))
 
 
 def _exact(replay: ReplayContext, items: list[NormItem], ids: list[str]) -> list[NormItem | None]:

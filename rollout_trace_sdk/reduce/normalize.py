@@ -470,6 +470,8 @@ def normalize_items(
     remember: ItemMemo | None = None,
     v3: bool = False,
     unkept: frozenset[str] = frozenset(),
+    first: int = 0,
+    learned: list[bytes | None] | None = None,
 ) -> list[NormItem]:
     """Normalise an array of model items found at ``path`` inside payload ``payload_id``.
 
@@ -477,19 +479,23 @@ def normalize_items(
     and response) to their result: a resent history item is then one ``orjson.dumps`` and a
     dict lookup instead of a walk in Python. ``remember`` collects this batch for next time.
     ``v3``: schema 3; ``unkept``: the payload's template parts not kept (a placeholder for
-    an item Codex did not keep is no item).
+    an item Codex did not keep is no item). ``first``: the array's index of ``items[0]`` (a
+    request's items after those ``resent_text`` found unchanged); ``learned`` gets each
+    item's key in ``remember``, None for one not remembered (or no item).
     """
     ctx = _Context(payload_id, locate, v3, unkept, listed=True)
     if seen is None and remember is None and not unkept:
         return [
             normalize_item(item, ctx, (*path, index))
-            for index, item in enumerate(items)
+            for index, item in enumerate(items, first)
             if not _not_an_item(item)
         ]
     out: list[NormItem] = []
     dumps = orjson.dumps
     not_items = _NOT_ITEMS
-    for index, item in enumerate(items):
+    for index, item in enumerate(items, first):
+        if learned is not None:
+            learned.append(None)  # until remembered below
         if unkept and unavailable_part(item, unkept) is not None:
             continue
         if item.__class__ is dict:  # _not_an_item, inline: this loop runs per resent item
@@ -515,11 +521,15 @@ def normalize_items(
             if remember is not None and norm.reusable and not has_float(item):
                 blob = right_sized(blob)
                 remember[blob] = (blob, norm, b"null" in blob)
+                if learned is not None:
+                    learned[-1] = blob
         else:
             norm = known[1]
             if remember is not None:
                 # the memo's own key again: no copy to size, its hash already computed
                 remember[known[0]] = known
+                if learned is not None:
+                    learned[-1] = known[0]
         out.append(norm)
     return out
 

@@ -31,6 +31,7 @@ from .bundle import Bundle, Progress
 from .confined import BundleFileError
 from .context import ReplayContext
 from .errors import MissingPayload, ReduceError
+from .resent_text import KnownText
 
 
 class ReplaySource(Protocol):
@@ -43,6 +44,10 @@ class ReplaySource(Protocol):
     def load_payload(self, ref: ev.RawPayloadRef) -> Any: ...
 
     def read_payload_bytes(self, ref: ev.RawPayloadRef) -> bytes: ...
+
+    def load_request(
+        self, ref: ev.RawPayloadRef, known: KnownText | None
+    ) -> tuple[Any, bytes | None, list[int] | None]: ...
 
     def check_registered(self, refs: dict[str, ev.RawPayloadRef], completed: bool) -> None: ...
 
