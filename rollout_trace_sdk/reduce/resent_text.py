@@ -33,10 +33,11 @@ _PRETTY: Final = orjson.OPT_INDENT_2
 class KnownText:
     """A request's text and where its first items lie: ``head`` is the offset just past the
     ``[`` of its ``input``, ``ends[i]`` just past item ``i``, whose memo key (its compact
-    bytes) is ``blobs[i]``; ``pretty``: laid out with two-space indents. Replay keeps the last
-    one of each thread (schema 2)."""
+    bytes) is ``blobs[i]``; ``pretty``: laid out with two-space indents; ``tail``: what
+    followed the ``input`` array in the last text :func:`item_ends` read whole (the same
+    bytes again need not be walked). Replay keeps the last one of each thread (schema 2)."""
 
-    __slots__ = ("blobs", "ends", "head", "pretty", "text")
+    __slots__ = ("blobs", "ends", "head", "pretty", "tail", "text")
 
     def __init__(self, text: bytes, head: int, pretty: bool) -> None:
         self.text = text
@@ -44,6 +45,7 @@ class KnownText:
         self.pretty = pretty
         self.ends: list[int] = []
         self.blobs: list[bytes] = []
+        self.tail: bytes | None = None
 
 
 def shortened(text: bytes, known: KnownText) -> bytes | None:
@@ -60,7 +62,8 @@ def shortened(text: bytes, known: KnownText) -> bytes | None:
 def item_ends(short: bytes, value: Any, known: KnownText) -> list[int] | None:
     """Where each item of ``value``'s ``input`` ends in ``text`` (the :func:`shortened` text
     it parsed to), in the whole text's offsets, when every byte of ``short`` is where a dump of
-    ``value`` laid out as ``known``'s text puts it; else None."""
+    ``value`` laid out as ``known``'s text puts it; else None. What follows the items is kept
+    in ``known.tail``."""
     if value.__class__ is not dict or value.get("input").__class__ is not list:
         return None
     pretty = known.pretty
@@ -74,11 +77,15 @@ def item_ends(short: bytes, value: Any, known: KnownText) -> list[int] | None:
     close = b"\n  ]" if pretty else b"]"
     if position is None or not ends or not short.startswith(close, position):
         return None
-    rest = islice(value.items(), list(value).index("input") + 1, None)
-    position = _entries(short, position + len(close), rest, pretty, first=False)
-    end = b"\n}" if pretty else b"}"
-    if position is None or position + len(end) != len(short) or not short.endswith(end):
-        return None
+    tail = known.tail
+    if tail is None or len(short) - position != len(tail) or not short.endswith(tail):
+        # not the last text's tail (a tail read once is the same keys and values again)
+        rest = islice(value.items(), list(value).index("input") + 1, None)
+        after = _entries(short, position + len(close), rest, pretty, first=False)
+        end = b"\n}" if pretty else b"}"
+        if after is None or after + len(end) != len(short) or not short.endswith(end):
+            return None
+        known.tail = short[position:]
     shift = known.ends[-1] + 1 - known.head  # the bytes left out: the items and a comma
     return [each + shift for each in ends]
 
