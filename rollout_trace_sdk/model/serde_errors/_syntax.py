@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Final
 
 from .. import serde_read
@@ -23,19 +24,6 @@ _describe = serde_read.describe
 _unknown_variant = serde_read.unknown_variant
 
 _RECURSION_LIMIT: Final = 128
-_WHITESPACE: Final = re.compile(rb"[ \n\t\r]*")
-_PLAIN_STRING_RUN: Final = re.compile(rb'[^"\\\x00-\x1f]*')
-_DIGITS: Final = re.compile(rb"[0-9]*")
-#: Array elements serde skips without a word, each followed by its comma: numbers, literals,
-#: strings without escapes, empty containers. A long run of them is passed over in one match
-#: (a 30 MB ``[0,0,...`` cut off at its end took 15 s element by element); whatever does not
-#: match, and the last element, are walked as before, so errors and positions are unchanged.
-_SIMPLE_ELEMENTS: Final = re.compile(
-    rb"(?:[ \n\t\r]*"
-    rb"(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
-    rb'|true|false|null|"[^"\\\x00-\x1f]*"|\[[ \n\t\r]*\]|\{[ \n\t\r]*\})'
-    rb"[ \n\t\r]*,){1,1024}"  # bounded: the engine keeps state for every repetition
-)
 _HEX: Final = frozenset(b"0123456789abcdefABCDEF")
 _SIMPLE_ESCAPES: Final = frozenset(b'"\\/bfnrt')
 
@@ -79,6 +67,33 @@ class _Fail(Exception):
         self.index = index
 
 
+class _Patterns:
+    """The scanner's regular expressions, compiled when the first scanner is made: it runs only
+    once a fast parse has failed (or for a payload nobody reads that is not surely JSON), so a
+    reduction that never needs it does not compile them (~0.5 ms of ``reduce``'s start-up)."""
+
+    def __init__(self) -> None:
+        self.whitespace = re.compile(rb"[ \n\t\r]*")
+        self.plain_string_run = re.compile(rb'[^"\\\x00-\x1f]*')
+        self.digits = re.compile(rb"[0-9]*")
+        #: Array elements serde skips without a word, each followed by its comma: numbers,
+        #: literals, strings without escapes, empty containers. A long run of them is passed
+        #: over in one match (a 30 MB ``[0,0,...`` cut off at its end took 15 s element by
+        #: element); whatever does not match, and the last element, are walked as before, so
+        #: errors and positions are unchanged.
+        self.simple_elements = re.compile(
+            rb"(?:[ \n\t\r]*"
+            rb"(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+            rb'|true|false|null|"[^"\\\x00-\x1f]*"|\[[ \n\t\r]*\]|\{[ \n\t\r]*\})'
+            rb"[ \n\t\r]*,){1,1024}"  # bounded: the engine keeps state for every repetition
+        )
+
+
+@cache
+def _patterns() -> _Patterns:
+    return _Patterns()
+
+
 class _Scanner:
     """A byte-for-byte model of serde_json's value parser (``from_slice::<Value>``)."""
 
@@ -91,6 +106,11 @@ class _Scanner:
         #: serde_json's ``IoRead`` (``from_reader``, the manifest), which counts a byte once it
         #: has taken it: a skipped string's control character is reported consumed
         self.io_read = False
+        patterns = _patterns()
+        self.whitespace_run = patterns.whitespace
+        self.plain_string_run = patterns.plain_string_run
+        self.digits = patterns.digits
+        self.simple_elements = patterns.simple_elements
 
     # serde's two ways to report: at the current index, or just past the byte it peeked at.
     def error(self, message: str) -> _Fail:
@@ -100,7 +120,7 @@ class _Scanner:
         return _Fail(message, min(self.size, self.i + 1))
 
     def whitespace(self) -> int | None:
-        match = _WHITESPACE.match(self.data, self.i)
+        match = self.whitespace_run.match(self.data, self.i)
         self.i = match.end() if match else self.i
         return self.data[self.i] if self.i < self.size else None
 
@@ -157,13 +177,13 @@ class _Scanner:
             if self.i < self.size and 0x30 <= self.data[self.i] <= 0x39:
                 raise self.peek_error(INVALID_NUMBER)
         elif 0x31 <= first <= 0x39:
-            self.i = _DIGITS.match(self.data, self.i).end()  # type: ignore[union-attr]
+            self.i = self.digits.match(self.data, self.i).end()  # type: ignore[union-attr]
         else:
             raise self.error(INVALID_NUMBER)
         start = self.i
         peek = self.data[self.i] if self.i < self.size else None
         if peek == 0x2E:  # .
-            self.i = _DIGITS.match(self.data, self.i + 1).end()  # type: ignore[union-attr]
+            self.i = self.digits.match(self.data, self.i + 1).end()  # type: ignore[union-attr]
             if self.i == start + 1:
                 if self.i < self.size:
                     raise self.peek_error(INVALID_NUMBER)
@@ -182,12 +202,12 @@ class _Scanner:
             self.i += 1
             raise self.error(INVALID_NUMBER)
         # Codex's serde_json keeps numbers as text (arbitrary precision): no range check.
-        self.i = _DIGITS.match(self.data, self.i).end()  # type: ignore[union-attr]
+        self.i = self.digits.match(self.data, self.i).end()  # type: ignore[union-attr]
 
     def string(self) -> None:
         start = self.i
         while True:
-            self.i = _PLAIN_STRING_RUN.match(self.data, self.i).end()  # type: ignore[union-attr]
+            self.i = self.plain_string_run.match(self.data, self.i).end()  # type: ignore[union-attr]
             if self.i >= self.size:
                 raise self.error(EOF_STRING)
             byte = self.data[self.i]
@@ -301,10 +321,10 @@ class _Scanner:
         stack: list[int] = []
         while True:
             if stack and stack[-1] == 0x5B:  # at an array element: pass over simple ones
-                run = _SIMPLE_ELEMENTS.match(self.data, self.i)
+                run = self.simple_elements.match(self.data, self.i)
                 while run is not None:
                     self.i = run.end()
-                    run = _SIMPLE_ELEMENTS.match(self.data, self.i)
+                    run = self.simple_elements.match(self.data, self.i)
             peek = self.whitespace()
             if peek is None:
                 raise self.peek_error(EOF_VALUE)
@@ -368,7 +388,7 @@ class _Scanner:
 
     def ignore_string(self) -> None:
         while True:
-            self.i = _PLAIN_STRING_RUN.match(self.data, self.i).end()  # type: ignore[union-attr]
+            self.i = self.plain_string_run.match(self.data, self.i).end()  # type: ignore[union-attr]
             byte = self.take(EOF_STRING)
             if byte == 0x22:
                 return

@@ -12,11 +12,11 @@ from .. import serde_read, structure
 from ..duplicate_keys import payload_as_met
 from ..serde_read import DecodeError
 from ._syntax import (
-    _WHITESPACE,
     EOF_VALUE,
     NUMBER_OUT_OF_RANGE,
     TRAILING_CHARACTERS,
     _Fail,
+    _patterns,
     _Scanner,
     at,
     syntax_error,
@@ -43,7 +43,7 @@ def _load(raw: bytes) -> Any:
 
 
 def _value_start(data: bytes, i: int) -> int:
-    match = _WHITESPACE.match(data, i)
+    match = _patterns().whitespace.match(data, i)
     return match.end() if match else i
 
 
