@@ -18,13 +18,21 @@ class QuietHandler(BaseHTTPRequestHandler):
         return None
 
 
+#: How often the serving thread looks for ``shutdown()``: socketserver's default, 0.5 s, made
+#: every test with a fake API wait about that long in its teardown (some 400 tests: minutes
+#: of the suite).
+_POLL_S = 0.02
+
+
 class LoopbackServer:
     """Serves ``handler`` on 127.0.0.1 from a daemon thread; a context manager."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, args=(_POLL_S,), daemon=True
+        )
 
     @property
     def base_url(self) -> str:
