@@ -36,6 +36,9 @@ from rollout_trace_sdk.view.load import load_state
 from ..conftest import PLANTED_ERROR
 
 _CACHE = Path(os.environ.get("ROLLOUT_TRACE_CACHE", Path.home() / ".cache" / "rollout-trace-sdk"))
+#: All on one pytest-xdist worker (scripts/test.sh runs two): one Phoenix server, 10-20 s to
+#: start, serves the module, not one on each worker.
+pytestmark = pytest.mark.xdist_group("phoenix")
 #: How long Phoenix may take to start (it migrates a new database first; slow on a busy machine).
 _START_S = 300
 #: How long ingestion may take before the spans are readable (Phoenix inserts in batches).

@@ -19,6 +19,9 @@ from tests.export.ray_worker_hook import MARK
 from tests.export.tables_util import copies, read_tables
 
 ray = pytest.importorskip("ray")
+#: All on one pytest-xdist worker (scripts/test.sh runs two): one local Ray instance, 5-10 s to
+#: start, serves the module, not one on each worker (two at once on 2 cores, each of 2 CPUs).
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 @pytest.fixture(scope="module")
