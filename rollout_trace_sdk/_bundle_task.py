@@ -375,11 +375,19 @@ def _is_context(content: Any) -> bool:
         return False
     return all(
         isinstance(part, Mapping)
-        and part.get("type") in _TEXT_PARTS
+        and _part_type(part) in _TEXT_PARTS
         and isinstance(part.get("text"), str)
         and _context_text(part["text"])
         for part in content
     )
+
+
+def _part_type(part: Mapping[str, Any]) -> str | None:
+    """A content part's type when it is a string: a template part cut by a capture limit
+    leaves Codex's placeholder object there (``{"$trace_unavailable": id}``), which no set of
+    types holds (looked up as it was, it raised: fuzz28)."""
+    kind = part.get("type")
+    return kind if isinstance(kind, str) else None
 
 
 def _context_text(text: str) -> bool:
@@ -397,7 +405,7 @@ def _message_task(
     for part in parts if isinstance(parts, list) else []:
         if not isinstance(part, Mapping):
             continue
-        kind, text = part.get("type"), part.get("text")
+        kind, text = _part_type(part), part.get("text")
         if kind in _TEXT_PARTS:
             if isinstance(text, str):
                 stripped = text.strip()

@@ -145,6 +145,26 @@ def test_a_long_task_is_cut_to_the_terminal_and_to_200_characters(
     assert len(shown) == 60 and shown.endswith("…")
 
 
+def test_a_part_whose_type_is_not_a_string_is_not_text(tmp_path: Path) -> None:
+    """A content part whose type is an object (Codex's placeholder where a template part
+    held the type string: a grammar bundle's, fuzz28) was looked up in the set of text
+    types and raised: ``ls`` ended in an internal error. It is no text; the message's other
+    parts still name the task, and a message of it alone is an empty one."""
+    placeholder = {"$trace_unavailable": "raw_payload:8"}
+    both = asked(
+        tmp_path,
+        [_user([{"type": "input_text", "text": "x"}, {"type": "input_text", "text": "Fix it."}])],
+        schema=2,
+    )
+    alone = asked(tmp_path, [_user([{"type": "input_text", "text": "y"}])], schema=2)
+    for bundle in (both, alone):
+        path = _request_path(bundle)
+        request = orjson.loads(path.read_bytes())
+        request["input"][0]["content"][0]["type"] = placeholder
+        path.write_bytes(orjson.dumps(request))
+    assert tasks(tmp_path) == {both.name: "Fix it.", alone.name: "(empty message)"}
+
+
 def test_the_task_is_not_read_through_a_symlink_or_a_fifo(tmp_path: Path) -> None:
     """The request is opened as every bundle file is (``reduce.confined``): a payload that is
     a symlink out of the bundle is not followed, a FIFO is not opened for reading (``ls``

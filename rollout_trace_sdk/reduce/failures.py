@@ -42,10 +42,13 @@ def marked_payloads(
     bundle: Path, markers: tuple[bytes, ...]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line index, event payload)`` of each line of ``bundle``'s log holding one of
-    ``markers`` (an event type as its line spells it) whose payload is an object.
+    ``markers`` (an event type as its line spells it) whose payload is an object with a
+    string ``type``.
 
     Only those lines are parsed, so a large log costs one pass over its bytes; a line that
-    does not parse is passed over (the reducer says what is wrong with it).
+    does not parse, or whose type is not a string, is passed over (the reducer says what is
+    wrong with it; a state file read with its bundle may be older than such a line, and a
+    type looked up in a set as it was raised: fuzz28).
 
     Raises:
         BundleFileError: the log cannot be read (as it is read: lazily).
@@ -58,7 +61,7 @@ def marked_payloads(
                 payload = orjson.loads(line)["payload"]
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue
-            if isinstance(payload, dict):
+            if isinstance(payload, dict) and isinstance(payload.get("type"), str):
                 yield number, payload
 
 

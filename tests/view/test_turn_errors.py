@@ -154,3 +154,17 @@ def test_call_texts_are_bounded_and_cut(tmp_path: Path) -> None:
     assert texts["call-0"] == cut(long) and len(texts["call-0"]) < MAX_ITEM_TEXT + 40
     assert texts["call-1"] == "replaced"
     assert cut(texts["call-0"]) == texts["call-0"]  # cut again where shown: as it was
+
+
+def test_a_line_whose_type_is_not_a_string_is_passed_over(tmp_path: Path) -> None:
+    """A state file read with its bundle may be older than a line the reducer would refuse:
+    one whose payload's type is an object holding a marker was looked up in the set of
+    failure events and raised (``show state.json``, ``summary``, ``view``: an internal
+    error; fuzz28). It is passed over; the lines around it still say why."""
+    with BundleBuilder(tmp_path / "b") as b:
+        b.event(ev.RolloutStarted("trace-1", b.root_thread_id))
+        b.event(ev.InferenceFailed("call-1", None, "it failed", None))
+    with (b.root / "trace.jsonl").open("ab") as log:
+        for marker in ("inference_failed", "codex_turn_ended", "error"):
+            log.write(b'{"payload": {"type": {"%s": 1}, "codex_turn_id": "t"}}\n' % marker.encode())
+    assert logged_texts(b.root, {"t"}, calls=True) == ({"call-1": "it failed"}, {})
