@@ -67,10 +67,15 @@ class BundleInfo:
 
     @property
     def started(self) -> str:
-        """The start time, UTC, to the second (``-`` when unknown)."""
+        """The start time, UTC, to the second (``-`` when unknown, or when no date can say
+        it: a manifest's start past year 9999 or before year 1, as its own 2^64 - 1 or an
+        i64's extremes, made ``ls`` an internal error; fuzz28)."""
         if self.started_at_unix_ms is None:
             return "-"
-        moment = datetime.datetime.fromtimestamp(self.started_at_unix_ms / 1000, datetime.UTC)
+        try:
+            moment = datetime.datetime.fromtimestamp(self.started_at_unix_ms / 1000, datetime.UTC)
+        except (ValueError, OverflowError, OSError):
+            return "-"
         return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -294,7 +299,9 @@ def describe(info: BundleInfo) -> str:
     if info.rollout_status is not None and info.rollout_status != "completed":
         status = f"{status} ({info.rollout_status})"
     threads = f"{info.threads} thread" + ("" if info.threads == 1 else "s")
-    return f"{info.started}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  {info.path}"
+    return (
+        f"{info.started:<19}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  {info.path}"
+    )
 
 
 #: Where ``ls`` starts a bundle's task, on the line under its row: under the status, so the
@@ -333,7 +340,7 @@ def describe_json(info: BundleInfo) -> str:
     in Python gives back as the same ``str`` (``os.fsencode`` makes the bytes of it)."""
     row = {
         "bundle": str(info.path),
-        "started": None if info.started_at_unix_ms is None else info.started,
+        "started": None if info.started == "-" else info.started,
         "started_at_unix_ms": info.started_at_unix_ms,
         "status": info.status,
         "rollout_status": info.rollout_status,

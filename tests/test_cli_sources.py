@@ -478,6 +478,27 @@ def test_a_manifest_codex_reads_past_orjson_is_read_alike_by_every_command(root:
     assert code == 0 and "is newer than the bundle's files" in out + err, out + err
 
 
+@pytest.mark.parametrize("start", [2**64 - 1, -(2**63), 253_402_300_800_000, -62_135_596_800_001])
+def test_a_start_no_date_can_say_is_listed_without_one(root: Path, start: int) -> None:
+    """A manifest's start past year 9999 or before year 1 (u64's and i64's extremes, as the
+    number differential writes them) made ``ls`` an internal error (``year 584556019 is out
+    of range``; fuzz28). The row says ``-`` (JSON ``started`` null) and keeps the number;
+    its columns stay under the heading's (an unknown start was not padded to the column)."""
+    newest = _newest(root)
+    manifest = newest / "manifest.json"
+    raw = manifest.read_bytes()
+    manifest.write_bytes(raw.replace(b"%d" % _started(newest), b"%d" % start, 1))
+    code, out, err = run("ls", root)
+    assert code == 0 and err == "", err
+    header = out.splitlines()[0]
+    [row] = [line for line in out.splitlines() if line.endswith(newest.name)]
+    assert row.startswith("- ") and row.index("complete") == header.index("STATUS")
+    code, out, err = run("ls", root, "--json")
+    assert code == 0 and err == "", err
+    rows = {Path(row["bundle"]).name: row for row in map(json.loads, out.splitlines())}
+    assert (rows[newest.name]["started"], rows[newest.name]["started_at_unix_ms"]) == (None, start)
+
+
 def test_a_root_of_many_bundles_lists_ten_and_counts_the_rest(root: Path) -> None:
     """Eleven bundles: the message lists ten and says how many more ``ls`` would show."""
     older = next(b for b in root.iterdir() if b != _newest(root))
