@@ -337,9 +337,22 @@ def arrow_schema(table: str) -> Any:
 
 
 def to_arrow(table: str, rows: list[Row]) -> Any:
-    """Rows of ``table`` as a ``pyarrow.Table`` with the documented schema."""
+    """Rows of ``table`` as a ``pyarrow.Table`` with the documented schema. An integer or
+    time no int64 holds is null: Codex reads a start of ``-2^63`` ms, and a duration from it
+    passes ``2^63`` (pyarrow raised ``OverflowError``, the bundle's export an internal error;
+    fuzz28)."""
     import pyarrow as pa
 
     schema = arrow_schema(table)
-    columns = {name: [row.get(name) for row in rows] for name in schema.names}
+    wide = {name for name, kind, _ in TABLES[table] if kind in (_I, _T)}
+    columns = {
+        name: [_int64(row.get(name)) if name in wide else row.get(name) for row in rows]
+        for name in schema.names
+    }
     return pa.Table.from_pydict(columns, schema=schema)
+
+
+def _int64(value: Any) -> Any:
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return None
+    return value

@@ -9,6 +9,7 @@ pairs bound to slices, and counts equal to the reduced state's.
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,21 @@ def test_cancelled_and_aborted_slices_are_marked_as_failed_ones(
     assert tools["call_0_ping"]["args"]["status"] == status
     assert tools["call_0_ping"]["cname"] == "terrible"
     assert "cname" not in tools["call_0_cat"]
+
+
+@pytest.mark.parametrize("start", [2**63 - 1, -(2**63)])
+def test_a_start_at_int64s_ends_is_exported(demo_bundle: Path, tmp_path: Path, start: int) -> None:
+    """Codex reads a manifest's start of ``+-2^63`` ms (the number differential's values);
+    times from it then pass int64 and orjson refused the document: an internal error
+    (fuzz28). The document is written with the numbers as they are."""
+    import shutil
+
+    bundle = tmp_path / "b"
+    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
+    manifest = orjson.loads((bundle / "manifest.json").read_bytes())
+    (bundle / "manifest.json").write_bytes(orjson.dumps({**manifest, "started_at_unix_ms": start}))
+    target, err = tmp_path / "trace.json", io.StringIO()
+    argv = ["export", "--format", "perfetto", str(bundle), "-o", str(target)]
+    assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()
+    trace = json.loads(target.read_bytes())
+    assert any(abs(e.get("ts", 0)) >= 2**63 for e in trace["traceEvents"])

@@ -452,3 +452,25 @@ def test_long_texts_are_cut_as_the_viewer_cuts_them(demo_state: Any) -> None:
     again = build_rows(state, source="b")
     assert {r["error_text"] for r in again["inference_calls"] + again["turns"]} == {None}
     assert again["rollouts"][0]["failure"] is None
+
+
+def test_a_value_no_int64_holds_is_null(demo_bundle: Path, tmp_path: Path) -> None:
+    """A manifest's start of ``-2^63`` ms, which Codex reads: the rollout's duration from it
+    passes int64 and pyarrow raised, the bundle's export an internal error (fuzz28). Such a
+    value is null; the start itself, which int64 holds, is kept."""
+    import shutil
+
+    bundle = tmp_path / "b"
+    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
+    manifest = orjson.loads((bundle / "manifest.json").read_bytes())
+    start = -(2**63)
+    (bundle / "manifest.json").write_bytes(orjson.dumps({**manifest, "started_at_unix_ms": start}))
+    argv = ["export", "--format", "parquet", "--to", str(tmp_path / "out"), str(bundle)]
+    err = io.StringIO()
+    assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()
+    import pyarrow.parquet as pq
+
+    [rollouts] = (tmp_path / "out").glob("rollouts/*.parquet")
+    table = pq.read_table(rollouts)
+    assert table.column("duration_ms").null_count == table.num_rows == 1
+    assert table.column("started_at").cast(pa.int64()).to_pylist() == [start]
