@@ -30,7 +30,8 @@ def hosted_text(body: Any) -> str | None:
     are read, and words read from a cut JSON end ``…`` (a tool search's found tools, an
     image's prompt before its base64 ``result``)."""
     value = _whole_json(body)
-    read = _READERS.get(value.get("type")) if value is not None else None
+    kind = value.get("type") if value is not None else None
+    read = _READERS.get(kind) if isinstance(kind, str) else None  # a state's list: no key
     words = read(value) if read is not None and value is not None else None
     return words + " …" if words is not None and value is not None and _CUT in value else words
 
@@ -70,9 +71,13 @@ _CUT: Final = "\0cut"
 def _complete_part(text: str) -> Any:
     """The object of a compact JSON object cut short, as far as its last whole element: its
     open arrays and objects closed after it, marked :data:`_CUT`; None when nothing is whole
-    or it is no object."""
-    stack: list[str] = []
-    whole: tuple[int, str] | None = None
+    or it is no object.
+
+    What is open is a linked list (a closer and what was open before it), so the last comma
+    keeps it as it was there in one step: joined at every comma, a state file's long and deep
+    summary took quadratic time."""
+    open_: tuple[str, Any] | None = None
+    whole: tuple[int, tuple[str, Any] | None] | None = None
     quoted = escaped = False
     for at, char in enumerate(text):
         if quoted:
@@ -80,15 +85,19 @@ def _complete_part(text: str) -> Any:
         elif char == '"':
             quoted = True
         elif char in "[{":
-            stack.append("]" if char == "[" else "}")
-        elif char in "]}" and stack:
-            stack.pop()
+            open_ = ("]" if char == "[" else "}", open_)
+        elif char in "]}" and open_ is not None:
+            open_ = open_[1]
         elif char == ",":  # what is before it is whole
-            whole = (at, "".join(reversed(stack)))
+            whole = (at, open_)
     if whole is None or not text.startswith("{"):
         return None
+    closers, node = [], whole[1]
+    while node is not None:
+        closers.append(node[0])
+        node = node[1]
     try:
-        value = orjson.loads(text[: whole[0]] + whole[1])
+        value = orjson.loads(text[: whole[0]] + "".join(closers))
     except orjson.JSONDecodeError:
         return None
     return {**value, _CUT: True} if isinstance(value, dict) else None
@@ -132,7 +141,10 @@ def _tool_search(value: _Obj) -> str | None:
     if isinstance(query, str):
         what = _quoted(query) + (f" · up to {limit}" if isinstance(limit, int) else "")
     else:  # arguments of a shape of their own: as they are
-        what = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+        try:
+            what = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+        except RecursionError:  # a state's, deeper than Python writes (orjson reads 1,024)
+            return None
     server = " · on the server" if value.get("execution") == "server" else ""
     return f"⌕ tool search: {what}{server}{_status(value)}"
 

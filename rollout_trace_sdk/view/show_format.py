@@ -191,7 +191,8 @@ def action_label(kind: Any, text: str) -> str:
     """How an item no tool call records is named: its JSON ``type`` when its text is one
     (``local_shell_call``), else its kind."""
     if text.startswith("{"):
-        with contextlib.suppress(ValueError, AttributeError):  # not JSON, or not an object
+        # not JSON, not an object, or nested deeper than Python reads (a state file's)
+        with contextlib.suppress(ValueError, AttributeError, RecursionError):
             kind = json.loads(text).get("type") or kind
     return str(kind or "item").replace("_", " ")
 

@@ -5,6 +5,9 @@ JSON one step away in ``show --full`` (polish28)."""
 
 from __future__ import annotations
 
+import io
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,8 @@ from rollout_trace_sdk.view.load import load_state
 from ..codex_oracle import codex_bin
 from ..live.exec_scenarios import EXEC_SCENARIOS
 from ..live.recording import record
-from .conftest import plain_transcript
+from ..reduce.builder import Scenario, message, request, response
+from .conftest import plain_transcript, reduced_state_file
 
 
 def _body(value: Any) -> dict[str, Any]:
@@ -174,3 +178,71 @@ def test_codex_items_read_as_words_in_show_their_json_with_full(tmp_path: Path) 
             assert "      → tools found: mcp__demo …\n" in text, text
             assert '"type":"tool_search_output"' not in text
             assert '{"type":"tool_search_output"' in full and '{"type":"tool_search_call"' in full
+
+
+def _summary_body(summary: str) -> dict[str, Any]:
+    """A body as a state file may hold it: any summary at all (a state is read, not trusted)."""
+    return {"parts": [{"type": "json", "summary": summary}]}
+
+
+_DEEP_ARGUMENTS = '{"a":' + "[" * 1020 + "]" * 1020 + "}"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        '{"type":["web_search_call"]}',  # a type no dict can look up
+        '{"type":{"a":1},"id":"x"}',
+        '{"type":["x"],"id":"y",...',  # the same, cut
+        # arguments nested deeper than Python's JSON writer recurses (orjson reads 1,024)
+        '{"type":"tool_search_call","arguments":' + _DEEP_ARGUMENTS + "}",
+    ],
+    ids=["type-list", "type-object", "type-list-cut", "deep-arguments"],
+)
+def test_a_hostile_summary_reads_as_its_json(summary: str) -> None:
+    assert hosted_text(_summary_body(summary)) is None
+
+
+def test_a_deep_cut_json_is_completed_in_linear_time() -> None:
+    """A cut JSON 100,000 arrays deep with a comma in each: the closing brackets were joined
+    anew at every comma (~60 s of CPU; ~0.1 s read once). The margin is wide: CPU time, not
+    the wall clock, and a hundredfold."""
+    depth = 100_000
+    summary = '{"type":"tool_search_output","tools":' + "[1," * depth + "..."
+    started = time.process_time()
+    assert hosted_text(_summary_body(summary)) is None  # deeper than orjson reads
+    assert time.process_time() - started < 10
+
+
+def test_show_and_the_page_read_a_state_with_hostile_kept_whole_items(tmp_path: Path) -> None:
+    """``show`` (and ``--full``) and the page of a state file whose kept-whole items hold
+    what no reducer writes: each is read, none is an internal error."""
+    from rollout_trace_sdk.cli import main
+
+    bundle = Scenario(tmp_path / "bundle")
+    bundle.begin()
+    action = {"type": "exec", "command": ["echo"]}
+    kept = [
+        {"type": "local_shell_call", "id": f"ls_{n}", "call_id": f"c{n}", "action": action}
+        for n in range(3)
+    ]
+    bundle.infer("inf-1", request(message("user", "hi", "u0")), response(*kept))
+    bundle.finish()
+    state_file = reduced_state_file(bundle.flush())
+    state = json.loads(state_file.read_text())
+    hostile = iter(
+        [
+            '{"type":["x"]}',
+            '{"type":"tool_search_call","arguments":' + _DEEP_ARGUMENTS + "}",
+            '{"type":"tool_search_output","tools":' + "[" * 5000 + "]" * 5000 + "}",
+        ]
+    )
+    for item in state["conversation_items"].values():
+        if item["body"]["parts"][0]["type"] == "json":
+            item["body"]["parts"][0]["summary"] = next(hostile)
+    assert next(hostile, None) is None  # all three are in the state
+    state_file.write_text(json.dumps(state))
+    page = str(tmp_path / "view.html")
+    for argv in (["show", "--full"], ["show"], ["summary"], ["view", "-o", page]):
+        out, err = io.StringIO(), io.StringIO()
+        assert main([*argv, str(state_file)], out=out, err=err) == 0, err.getvalue()
