@@ -70,7 +70,9 @@ def annotate_guardrails(state: dict[str, Any], bundle: Path | None) -> None:
             turn_id = body.get("codex_turn_id")  # the agent's JSON: maybe no id at all
             turn = turns.get(turn_id) if isinstance(turn_id, str) else None
             if isinstance(turn, dict):
-                shown = turn.setdefault("guardrails", [])
+                shown = turn.get("guardrails")
+                if not isinstance(shown, list):  # a state file's own value: ours replaces it
+                    shown = turn["guardrails"] = []
                 if len(shown) < MOST_TEXTS:
                     shown.append(_guardrail(body, wall))
     except ReduceError:  # the log (BundleFileError) or the payloads: what was read stays

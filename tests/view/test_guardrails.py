@@ -5,11 +5,14 @@ passed over by the view model."""
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.item_text import MOST_TEXTS
 from rollout_trace_sdk.view.load import load_state
@@ -76,3 +79,23 @@ def test_a_turn_shows_at_most_most_texts_guardrails(tmp_path: Path) -> None:
     bundle, turn_id = anyio.run(_record_many, tmp_path, MOST_TEXTS + 5)
     shown = load_state(bundle)["codex_turns"][turn_id]["guardrails"]
     assert [g["name"] for g in shown] == [f"g{n}" for n in range(MOST_TEXTS)]
+
+
+def test_a_state_file_whose_turn_holds_guardrails_of_its_own_shape_is_read(
+    tmp_path: Path,
+) -> None:
+    """A state file in its bundle whose turn has a ``guardrails`` that is no list (a key
+    Codex's state does not have: a hand-edited or hostile file): the bundle's guardrails
+    replace it; ``show`` and ``view`` stopped with ``internal error: AttributeError``."""
+    bundle, turn_id = anyio.run(_record, tmp_path)
+    assert main(["reduce", str(bundle)], out=io.StringIO(), err=io.StringIO()) == 0
+    state_file = bundle / "state.json"
+    state = json.loads(state_file.read_bytes())
+    for odd in (5, "x", {"a": 1}):
+        state["codex_turns"][turn_id]["guardrails"] = odd
+        state_file.write_text(json.dumps(state))
+        turn = load_state(state_file)["codex_turns"][turn_id]
+        assert [g["name"] for g in turn["guardrails"]] == ["ok"]
+        for argv in (["show"], ["view", "-o", str(tmp_path / "view.html")]):
+            err = io.StringIO()
+            assert main([*argv, str(state_file)], out=io.StringIO(), err=err) == 0, err.getvalue()
