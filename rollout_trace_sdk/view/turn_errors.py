@@ -67,7 +67,12 @@ def logged_texts(
     Memory stays bounded whatever the log holds: at most ``item_text.MOST_TEXTS`` call
     texts (the first ids in the log's order) and as many of the ``error`` events no turn has
     claimed yet (the latest), each text cut as the view model cuts it; ``turns`` is the
-    caller's to bound (:func:`annotate_logged_errors` asks for the first ``MOST_TEXTS``).
+    caller's to bound (``summary`` asks for the first ``MOST_TEXTS``;
+    :func:`annotate_logged_errors` for every turn that ended badly, one cut text each). A
+    turn claims the latest error left since its start, so keeping the latest ``MOST_TEXTS``
+    gives each the error it would have had, unless more turns than that end claiming one
+    after another past a run of more errors than that (more agents failing together than
+    any rollout runs).
 
     Returns:
         (inference call or compaction request id → text, turn id → text); what cannot be
