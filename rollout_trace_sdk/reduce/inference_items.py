@@ -63,7 +63,10 @@ def reduce_request(
     if text is not None and learned is not None:
         now = resent_text.learn(text, payload, learned, known, ends)
         if now is not None:
-            replay.request_texts[thread_id] = now
+            texts = replay.request_texts  # the threads that asked last, the oldest first
+            texts[thread_id] = now
+            if len(texts) > resent_text.KEPT_THREADS:
+                del texts[next(iter(texts))]
     del payload, raw_items
     snapshot = replay.snapshots.get(thread_id, [])
     if isinstance(previous, str):

@@ -28,6 +28,11 @@ from typing import Any, Final
 import orjson
 
 _PRETTY: Final = orjson.OPT_INDENT_2
+#: The threads whose last request text is kept, those that asked last: each text is about as
+#: large as the item memo of its thread, and a rollout of many threads asking in turn would
+#: keep them all (200 threads of 1 MB requests: 191 MB more). A thread asking again after
+#: more others have is read whole, as a text laid out otherwise is.
+KEPT_THREADS: Final = 8
 
 
 class KnownText:
@@ -35,7 +40,8 @@ class KnownText:
     ``[`` of its ``input``, ``ends[i]`` just past item ``i``, whose memo key (its compact
     bytes) is ``blobs[i]``; ``pretty``: laid out with two-space indents; ``tail``: what
     followed the ``input`` array in the last text :func:`item_ends` read whole (the same
-    bytes again need not be walked). Replay keeps the last one of each thread (schema 2)."""
+    bytes again need not be walked). Replay keeps the last one of the :data:`KEPT_THREADS`
+    threads that asked last (schema 2)."""
 
     __slots__ = ("blobs", "ends", "head", "pretty", "tail", "text")
 

@@ -176,3 +176,13 @@ def test_each_thread_reads_against_its_own_last_request(tmp_path: Path) -> None:
     texts = [codex_like(value) for pair in zip(mine, theirs, strict=True) for value in pair]
     state = reduced_alike(tmp_path, texts, (ROOT, "thread-2"))
     assert len(state["inference_calls"]) == 8
+
+
+def test_threads_past_those_kept_are_read_whole(tmp_path: Path) -> None:
+    """More threads asking in turn than ``KEPT_THREADS``: the last text of the one asking
+    longest ago is let go (memory), and its next request is read whole, to the same state."""
+    count = resent_text.KEPT_THREADS + 2
+    threads = (ROOT, *(f"thread-{n}" for n in range(2, count + 1)))
+    texts = [codex_like(value) for value in requests(3) for _ in threads]
+    state = reduced_alike(tmp_path, texts, threads)
+    assert len(state["inference_calls"]) == 3 * count
