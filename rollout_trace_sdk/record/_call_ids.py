@@ -45,7 +45,7 @@ a few dict operations per mention.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ._call_args import NO_ARGS, Args, args_of, call_arguments, fingerprint, same_args
@@ -59,6 +59,16 @@ _CALLS: Final = frozenset(
     {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call"}
 )
 MENTIONS: Final = _CALLS | CALL_OUTPUT_TYPES | {"tool_search_output"}
+
+
+def is_call_output(item: Any) -> bool:
+    """Whether ``item`` is a mapping typed as a tool call's output (``CALL_OUTPUT_TYPES``).
+    A type that is an object or a list is not one (rather than unhashable, which would lose
+    the whole recording call)."""
+    try:
+        return isinstance(item, Mapping) and item.get("type") in CALL_OUTPUT_TYPES
+    except TypeError:
+        return False
 
 
 def _unanswered(calls: list[_Call]) -> _Call:
@@ -299,7 +309,11 @@ class CallIds:
     def produced(self, item: Any, item_id: str | None, response: object) -> Any:
         """An item the model just produced in ``response``: a call item is a new call, even
         with an id and arguments seen before (the model called the same thing again)."""
-        if item.__class__ is not dict or item.get("type") not in _CALLS:
+        try:
+            is_call = item.__class__ is dict and item.get("type") in _CALLS
+        except TypeError:  # an unhashable type (an object, a list): no call
+            is_call = False
+        if not is_call:
             return self.entered(item, item_id)
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
@@ -343,7 +357,11 @@ class CallIds:
     def cut(self, item: Any, response: object) -> Any:
         """An item of a response cut off (failed, cancelled): its calls are calls the
         model made, as in :meth:`produced`, and a retry making them again makes the same."""
-        if item.__class__ is not dict or item.get("type") not in _CALLS:
+        try:
+            is_call = item.__class__ is dict and item.get("type") in _CALLS
+        except TypeError:  # an unhashable type (an object, a list): no call
+            is_call = False
+        if not is_call:
             return self.seen(item)
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
@@ -365,7 +383,10 @@ class CallIds:
     def entered(self, item: Any, item_id: str | None, call: str | None = None) -> Any:
         """An item entering the history from the agent (``accept``, a tool's output):
         ``call`` is the recorded id of the call a tool ran, when a tool gives its output."""
-        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+        try:
+            if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+                return item
+        except TypeError:  # an unhashable type (an object, a list): no call's
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
@@ -410,7 +431,10 @@ class CallIds:
 
     def sent(self, item: Any, item_id: str | None, request: RequestCalls) -> Any:
         """An item of a request's list, in list order (see the module docstring)."""
-        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+        try:
+            if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+                return item
+        except TypeError:  # an unhashable type (an object, a list): no call's
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
@@ -464,7 +488,10 @@ class CallIds:
     def seen(self, item: Any) -> Any:
         """An item outside the history (a snapshot of a tool's output, a compaction's):
         named as a mention would be, without making any call known."""
-        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+        try:
+            if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+                return item
+        except TypeError:  # an unhashable type (an object, a list): no call's
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:

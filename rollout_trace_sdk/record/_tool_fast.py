@@ -134,14 +134,17 @@ class FastTools:
         """``call.completed(output)`` (``status`` ``completed``) or ``failed(output_item=
         output)``, the output a dict: the item with its id, or ``None`` (nothing recorded)
         when it is not the common case."""
-        if (
-            call._done
-            or call._waits_on is not None
-            or call.requesting_cell is not None
-            or output.get("type") not in CALL_OUTPUT_TYPES
-            or output.get("id").__class__ is str
-            or _get_ident() != self._queue._loop_ident
-        ):
+        try:
+            if (
+                call._done
+                or call._waits_on is not None
+                or call.requesting_cell is not None
+                or output.get("type") not in CALL_OUTPUT_TYPES
+                or output.get("id").__class__ is str
+                or _get_ident() != self._queue._loop_ident
+            ):
+                return None
+        except TypeError:  # an unhashable type (an object, a list): the general path says
             return None
         call._finish()
         # ItemIds.for_history of an output without an id

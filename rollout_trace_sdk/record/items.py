@@ -71,19 +71,25 @@ def content_id(item: Mapping[str, Any]) -> str:
 
     SHA-256 (cut to 12 bytes): with the CPU's SHA extensions it hashes ~2 GB/s."""
     kind = item.get("type")
-    prefix = _ID_PREFIX.get(kind, "item") if isinstance(kind, str) else "item"
-    if kind in CALL_OUTPUT_TYPES:
-        call_id = item.get("call_id")
-        if call_id.__class__ is str:
-            body = f"{kind}\x00{call_id}".encode(errors="surrogatepass")
-            return f"{prefix}_{hashlib.sha256(body).hexdigest()[:24]}"
+    if not isinstance(kind, str):  # (an object or a list would not even be hashable)
+        prefix = "item"
+    else:
+        prefix = _ID_PREFIX.get(kind, "item")
+        if kind in CALL_OUTPUT_TYPES:
+            call_id = item.get("call_id")
+            if call_id.__class__ is str:
+                body = f"{kind}\x00{call_id}".encode(errors="surrogatepass")
+                return f"{prefix}_{hashlib.sha256(body).hexdigest()[:24]}"
     source = item if item.__class__ is dict and "id" not in item else _without_id(item)
     body = canonical_bytes(source)
     return f"{prefix}_{hashlib.sha256(body).hexdigest()[:24]}"
 
 
 def _is_output(item: Any) -> bool:
-    return item.__class__ is dict and item.get("type") in CALL_OUTPUT_TYPES
+    try:
+        return item.__class__ is dict and item.get("type") in CALL_OUTPUT_TYPES
+    except TypeError:  # an unhashable type (an object, a list): no output
+        return False
 
 
 def _without_id(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,7 +197,11 @@ class ItemIds:
         """
         if item.__class__ is dict:  # the common case (a tool's output), without the checks
             item_id = item.get("id")
-            if item_id.__class__ is not str and item.get("type") in CALL_OUTPUT_TYPES:
+            try:
+                output = item_id.__class__ is not str and item.get("type") in CALL_OUTPUT_TYPES
+            except TypeError:  # an unhashable type (an object, a list): no output
+                output = False
+            if output:
                 return self._output_for_history(item, call)
         item = plain(item)
         if _has_id(item):
@@ -251,9 +261,11 @@ class ItemIds:
         for item in items:
             if _has_id(item):
                 # most items name no call: not even a call to see that
-                out.append(
-                    sent(item, item["id"], request) if item.get("type") in MENTIONS else item
-                )
+                try:
+                    mentions = item.get("type") in MENTIONS
+                except TypeError:  # an unhashable type (an object, a list): no call's
+                    mentions = False
+                out.append(sent(item, item["id"], request) if mentions else item)
                 continue
             if not isinstance(item, Mapping):
                 out.append(item)

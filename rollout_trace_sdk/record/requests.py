@@ -207,17 +207,20 @@ def _canonical(item: dict[str, Any]) -> bool:
     recorded :func:`settled`), or a message with a role the reducers
     accept and only typed content parts."""
     kind = item.get("type")
-    if kind == "message":
-        if item.get("role") not in _ROLES:
-            return False
-        content = item.get("content")
-        if content.__class__ is not list:
-            return False
-        for part in content:
-            if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+    try:
+        if kind == "message":
+            if item.get("role") not in _ROLES:
                 return False
-        return True
-    return kind in _FREE_TYPES and kind != "custom_tool_call"
+            content = item.get("content")
+            if content.__class__ is not list:
+                return False
+            for part in content:
+                if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+                    return False
+            return True
+        return kind in _FREE_TYPES and kind != "custom_tool_call"
+    except TypeError:  # an unhashable type or role (an object, a list): :func:`_item` says
+        return False
 
 
 def _item(
@@ -302,11 +305,14 @@ def _parts(content: Any, role: str) -> Any:
         return [{"type": text_type, "text": content}]
     if not isinstance(content, list):
         return content
-    for part in content:
-        if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
-            break
-    else:  # every part is typed already: the common case, nothing to copy
-        return content
+    try:
+        for part in content:
+            if part.__class__ is not dict or part.get("type") not in _TYPED_PARTS:
+                break
+        else:  # every part is typed already: the common case, nothing to copy
+            return content
+    except TypeError:  # a part's type is unhashable (an object, a list): :func:`_part` keeps it
+        pass
     return [_part(part, text_type) for part in content]
 
 
@@ -421,7 +427,7 @@ def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> di
         found: dict[str, Any] = {"type": "reasoning", "summary": []}
         for index, entry in enumerate(details):
             kind = entry.get("type") if isinstance(entry, dict) else None
-            field = _DETAIL_FIELDS.get(kind or "")
+            field = _DETAIL_FIELDS.get(kind) if isinstance(kind, str) else None
             if field is not None and isinstance(entry.get(field[2]), str):
                 key, part_type, source = field
                 found.setdefault(key, []).append({"type": part_type, "text": entry[source]})
@@ -536,7 +542,7 @@ def _agent_message_problem(item: Mapping[str, Any]) -> str | None:
         return "has no content list"
     for entry in content:
         kind = entry.get("type") if isinstance(entry, dict) else None
-        field = AGENT_CONTENT_FIELDS.get(kind or "")
+        field = AGENT_CONTENT_FIELDS.get(kind) if isinstance(kind, str) else None
         if field is None or not isinstance(entry.get(field), str):
             return "has a content entry that is neither input_text nor encrypted_content"
     return None

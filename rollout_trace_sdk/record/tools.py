@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ..model import events as ev
 from . import tool_kinds
 from ._agent_tools import AgentToolWork, null_thread
-from ._call_ids import CALL_OUTPUT_TYPES
+from ._call_ids import is_call_output
 from ._cell_ids import renamed_wait, wait_target
 from ._handle import ToolWork
 from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
@@ -252,7 +252,7 @@ class ToolCall(AgentToolWork):
             and self.requesting_cell is None
             and not self._done
             and output_item.__class__ is dict
-            and output_item.get("type") in CALL_OUTPUT_TYPES
+            and is_call_output(output_item)
         ):
             self._finish()
             recorded, item_id = self._turn.thread._ids.for_history(

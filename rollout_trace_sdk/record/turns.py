@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self
 from ..model import events as ev
 from . import _codex_protocol as protocol
 from . import current
-from ._call_ids import CALL_OUTPUT_TYPES
+from ._call_ids import is_call_output
 from ._guard import call_failed
 from ._handle import Handle, started
 from .compactions import Compaction, _NullCompaction
@@ -123,7 +123,7 @@ class Turn(Handle):
         for item in items:
             recorded, item_id = ids.for_history(item, call=call)
             if item_id is not None:
-                if store is not None and _is_tool_output(recorded):
+                if store is not None and is_call_output(recorded):
                     # schema 3: the output item rides along (Codex: function and custom tool
                     # outputs), stored once and referenced again by the next request
                     self._emit(ev.HistoryItemAcceptedV3(item_id, None, store.item(recorded)))
@@ -380,7 +380,3 @@ class _NullTurn(NullLifecycle, Turn):
     @property
     def ended(self) -> bool:
         return False
-
-
-def _is_tool_output(item: Any) -> bool:
-    return isinstance(item, Mapping) and item.get("type") in CALL_OUTPUT_TYPES
