@@ -133,7 +133,11 @@ def function_calls(items: Any) -> list[dict[str, Any]]:
     calls = []
     for item in items or ():
         kind = item.get("type") if type(item) is dict else getattr(item, "type", None)
-        if kind in SPAN_CALLS:
+        try:
+            wanted = kind in SPAN_CALLS
+        except TypeError:  # an unhashable type (an object, a list), as the SDK's models allow
+            continue
+        if wanted:
             plain = to_plain(item)
             if isinstance(plain, dict):
                 calls.append(plain)

@@ -74,7 +74,11 @@ class BackgroundCalls:
     @quietly("a background response's stream event")
     def streamed(self, event: Any) -> None:
         """An event of a streamed fetch: a terminal one carries the finished response."""
-        if self._calls and getattr(event, "type", None) in _TERMINAL_EVENTS:
+        try:
+            terminal = bool(self._calls) and getattr(event, "type", None) in _TERMINAL_EVENTS
+        except TypeError:  # an unhashable type (an object, a list): no terminal event
+            return
+        if terminal:
             self.fetched(getattr(event, "response", None))
 
     def _answer(self, response: Any, kwargs: dict[str, Any], is_async: bool) -> Any:
