@@ -365,23 +365,17 @@ class Bundle:
 
         Codex parses every such payload into a ``serde_json::Value``, which refuses nesting
         of 128 levels or more; so do we, with serde's text, before any caller parses it."""
-        if self._shards is not None:
-            raw = self._shards.text(ref)
-            too_deep = serde_recursion_error(raw)
-            if too_deep is not None:
-                raise ReduceError(
-                    f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
-                )
-            return raw
-        raw = self._read_payload_file(ref)
+        raw = self._shards.text(ref) if self._shards is not None else self._read_payload_file(ref)
+        self._refuse_too_deep(raw, ref)
+        return raw
+
+    def _refuse_too_deep(self, raw: bytes, ref: RawPayloadRef) -> None:
+        """Refuse ``ref``'s text ``raw`` as Codex does when serde's nesting limit is passed."""
         too_deep = serde_recursion_error(raw)
         if too_deep is not None:
             raise ReduceError(
-                f"parse payload {ref.raw_payload_id}",
-                cause=too_deep,
-                file=self.files.shown(ref.path),
+                f"parse payload {ref.raw_payload_id}", cause=too_deep, file=self._shown_ref(ref)
             )
-        return raw
 
     def _read_payload_file(self, ref: RawPayloadRef) -> bytes:
         """A schema-2 payload file's bytes, unchecked."""
@@ -444,13 +438,7 @@ class Bundle:
                 if ends is not None:
                     self._valid_paths.add(ref.path)
                     return value, raw, ends
-        too_deep = serde_recursion_error(raw)
-        if too_deep is not None:
-            raise ReduceError(
-                f"parse payload {ref.raw_payload_id}",
-                cause=too_deep,
-                file=self.files.shown(ref.path),
-            )
+        self._refuse_too_deep(raw, ref)
         value = parse_payload_json(raw, f"parse payload {ref.raw_payload_id}", self._shown_ref(ref))
         self._valid_paths.add(ref.path)
         return value, raw, None
