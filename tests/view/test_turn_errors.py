@@ -95,15 +95,20 @@ def test_the_pass_holds_the_turns_still_waiting_not_every_closing_event(tmp_path
             b.event(ev.CodexTurnEnded(turn, "completed"), thread=_THREAD, turn=turn)
             b.event(ev.ProtocolEventObserved("turn_complete", missing))
     (b.root / missing.path).unlink()
-    tracemalloc.start()
-    try:
-        _, texts = logged_texts(b.root, {"t-failed"}, calls=True)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    texts, peak = _texts_and_peak(b.root, calls=True)
     assert texts == {"t-failed": "the one that failed"}
     # a reference and a start per turn held: 15 MB at the peak for 20,000 turns, 0.6 MB now
     assert peak < 3 * 2**20, f"{peak:,} bytes at the peak"
+
+
+def _texts_and_peak(bundle: Path, *, calls: bool) -> tuple[dict[str, str], int]:
+    """``t-failed``'s logged texts of ``bundle``, and the pass's peak of traced memory."""
+    tracemalloc.start()
+    try:
+        _, texts = logged_texts(bundle, {"t-failed"}, calls=calls)
+        return texts, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def test_unclaimed_error_events_are_not_all_held(tmp_path: Path) -> None:
@@ -125,12 +130,7 @@ def test_unclaimed_error_events_are_not_all_held(tmp_path: Path) -> None:
         b.event(ev.ProtocolEventObserved("error", said))
         b.event(ev.CodexTurnEnded("t-failed", "failed"), thread=_THREAD, turn="t-failed")
         _closing(b, "t-failed", "failed", None)
-    tracemalloc.start()
-    try:
-        _, texts = logged_texts(b.root, {"t-failed"}, calls=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    texts, peak = _texts_and_peak(b.root, calls=False)
     assert texts == {"t-failed": "the one that failed"}
     # every unclaimed error held: 13 MB at the peak for 20,000; 0.6 MB with the latest 1,000
     assert peak < 2 * 2**20, f"{peak:,} bytes at the peak"
