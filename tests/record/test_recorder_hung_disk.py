@@ -192,7 +192,11 @@ async def test_writes_hung_on_one_disk_do_not_stop_a_rollout_on_another(
                 await anyio.sleep(0.2)
                 hang[0] = True
                 go.set()
-                await anyio.sleep(0.2)  # every writer thread hangs
+                # every writer thread hangs; the other rollout then asks for a thread 0.6 s
+                # before their writes are abandoned (a gap of 0.2 s was lost once at load ~4,
+                # two xdist workers: the trio loop held past both deadlines, the waiter woke
+                # first and was stopped as hung, a race the issue note describes)
+                await anyio.sleep(0.6)
                 async with open_rollout(
                     other_root, write_timeout=_WRITE_TIMEOUT, close_timeout=_BOUND_S
                 ) as rollout:
