@@ -246,6 +246,7 @@ class ChunkWriter(RecordQueue):
                 continue  # another's cancellation while waiting: held off, waited again
             try:
                 self._flight = (job, anyio.current_time())
+                threads.flights[job] = self._flight[1] + self.stall_s
                 run = anyio.to_thread.run_sync(
                     job.run, abandon_on_cancel=True, limiter=threads.unbounded
                 )
@@ -264,6 +265,7 @@ class ChunkWriter(RecordQueue):
                         job.call_off()  # one no worker had started yet stays unstarted
                         self._check_flight()
             finally:
+                threads.flights.pop(job, None)
                 threads.limiter.release_on_behalf_of(job)
             threads.returned_at = anyio.current_time()
             self._flight = None
@@ -271,25 +273,43 @@ class ChunkWriter(RecordQueue):
 
     async def _thread_for(self, job: Job, threads: WriterThreads) -> bool:
         """Wait for a writer thread's token (taken on behalf of ``job``); ``False`` when
-        another's cancellation cut the wait short (held off, see :meth:`_held_off`). The wait
-        lasts as long as other writes of the loop return (each is watched: it returns or is
-        abandoned within its own ``stall_s``); once none has returned for ``stall_s`` (they
-        all hang) this write is no better off: :class:`WriteHung`."""
+        another's cancellation cut the wait short (held off, see :meth:`_held_off`).
+
+        The wait lasts as long as other writes of the loop return (each is watched: it
+        returns or is abandoned within its own ``stall_s``); once none has returned for
+        ``stall_s`` (they all hang) this write is no better off: :class:`WriteHung`. A write
+        abandoned as hung gives its token back but is no write that returned: a thousand
+        rollouts on a disk that hangs are stopped within ``stall_s`` or two, not forty at a
+        time. Before judging, the writes already past their deadlines are let go: the loop
+        held past theirs and this one's (a blocking call of the agent, a busy machine) could
+        wake this wait first, and a rollout on a healthy disk was stopped as hung while the
+        tokens of the hung writes ahead of it were about to come back."""
+        limiter = threads.limiter
         asked = anyio.current_time()
         while True:
             since = max(asked, threads.returned_at)
             try:
-                with anyio.CancelScope(deadline=since + self.stall_s) as wait:
-                    await threads.limiter.acquire_on_behalf_of(job)
+                with anyio.CancelScope(deadline=since + self.stall_s):
+                    await limiter.acquire_on_behalf_of(job)
                     return True
             except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
                 self._hold(exc)
                 return False
-            if (
-                wait.cancelled_caught
-                and anyio.current_time() - max(asked, threads.returned_at) >= self.stall_s
-            ):
+            try:  # given back as the wait ended (its deadline has passed: no checkpoint)
+                limiter.acquire_on_behalf_of_nowait(job)
+                return True
+            except anyio.WouldBlock:
+                pass
+            now = anyio.current_time()
+            if now - max(asked, threads.returned_at) < self.stall_s:
+                continue  # a write returned meanwhile
+            if not any(deadline <= now for deadline in threads.flights.values()):
                 self._stop_hung()
+            try:
+                await anyio.sleep(0.001)  # the overdue writes' tasks give them up
+            except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
+                self._hold(exc)
+                return False
 
     def _check_flight(self) -> None:
         """:class:`WriteHung` when the write in flight has taken ``stall_s``; from then on

@@ -51,14 +51,18 @@ class WriterThreads:
     thread returns: forty writes hung on one disk held every other rollout's writes on the
     loop, which were then stopped as hung themselves). ``returned_at`` is when a write of
     the loop last returned: a write waiting for a token is no hung write while others
-    return (a long queue of slow writes, say a hundred rollouts on a slow disk)."""
+    return (a long queue of slow writes, say a hundred rollouts on a slow disk).
+    ``flights`` holds each write that has a token, with the loop time at which it counts as
+    hung: a waiter is not judged while one of them is overdue (its token about to come
+    back)."""
 
-    __slots__ = ("limiter", "returned_at", "unbounded")
+    __slots__ = ("flights", "limiter", "returned_at", "unbounded")
 
     def __init__(self) -> None:
         self.limiter = anyio.CapacityLimiter(WRITER_THREADS)
         self.unbounded = anyio.CapacityLimiter(math.inf)
         self.returned_at = -math.inf
+        self.flights: dict[Job, float] = {}
 
 
 def writer_threads() -> WriterThreads:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ import anyio
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
-from rollout_trace_sdk.record._worker_threads import WRITER_THREADS
+from rollout_trace_sdk.record._worker_threads import WRITER_THREADS, WriteHung, writer_threads
 from rollout_trace_sdk.reduce import reduce_bundle
 
 from .recorder_support import bundle_in, types
@@ -152,21 +153,22 @@ async def test_a_slow_disk_is_no_hung_disk(tmp_path: Path, monkeypatch: pytest.M
     assert types(bundle_in(tmp_path))[-1] == "recording_completed"
 
 
-@pytest.mark.anyio
-async def test_writes_hung_on_one_disk_do_not_stop_a_rollout_on_another(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As many rollouts as the writers have threads hang on one disk; a rollout on another
-    disk records, flushes and closes whole. Under trio it was stopped as hung itself, its
-    log empty: trio's limiter keeps an abandoned thread's token until the thread returns, so
-    the hung writes held every thread of the loop's writers (found by review22)."""
+async def _beside_hung_rollouts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hold_loop_s: float
+) -> Any:
+    """As many rollouts as the writers have threads hang on one disk (each holding a writer
+    thread's token until its write is abandoned), then a rollout on another disk records,
+    flushes and closes; its writes wait for a token. With ``hold_loop_s``, the loop is held
+    (a blocking call of the agent) that long once that rollout waits. Returns it."""
     hung_root, other_root = tmp_path / "hung", tmp_path / "other"
     release = threading.Event()
     hang = [False]
+    hanging: list[int] = []
     append = _files.append_lines
 
     def append_hanging_on_one_disk(fd: int, data: Any) -> int:
         if hang[0] and os.readlink(f"/proc/self/fd/{fd}").startswith(str(hung_root)):
+            hanging.append(fd)
             release.wait()
         return append(fd, data)
 
@@ -182,8 +184,19 @@ async def test_writes_hung_on_one_disk_do_not_stop_a_rollout_on_another(
             await _tool_calls(turn, 2, 2, "ok")
             turn.end()
 
+    async def other_rollout(done: list[Any]) -> None:
+        async with open_rollout(
+            other_root, write_timeout=_WRITE_TIMEOUT, close_timeout=_BOUND_S
+        ) as rollout:
+            turn = rollout.root.turn()
+            await _tool_calls(turn, 0, 5, "ok")
+            await rollout.flush()
+            turn.end()
+        done.append(rollout)
+
+    done: list[Any] = []
     try:
-        with warnings.catch_warnings(record=True), anyio.fail_after(_BOUND_S):
+        with warnings.catch_warnings(record=True), anyio.fail_after(_BOUND_S * 2):
             warnings.simplefilter("always")
             async with anyio.create_task_group() as tg:
                 go = anyio.Event()
@@ -192,23 +205,88 @@ async def test_writes_hung_on_one_disk_do_not_stop_a_rollout_on_another(
                 await anyio.sleep(0.2)
                 hang[0] = True
                 go.set()
-                # every writer thread hangs; the other rollout then asks for a thread 0.6 s
-                # before their writes are abandoned (a gap of 0.2 s was lost once at load ~4,
-                # two xdist workers: the trio loop held past both deadlines, the waiter woke
-                # first and was stopped as hung, a race the issue note describes)
-                await anyio.sleep(0.6)
-                async with open_rollout(
-                    other_root, write_timeout=_WRITE_TIMEOUT, close_timeout=_BOUND_S
-                ) as rollout:
-                    turn = rollout.root.turn()
-                    await _tool_calls(turn, 0, 5, "ok")
-                    await rollout.flush()
-                    turn.end()
+                while len(hanging) < WRITER_THREADS:  # every writer thread hangs
+                    await anyio.sleep(0.01)
+                tg.start_soon(other_rollout, done)
+                limiter = writer_threads().limiter
+                while not limiter.statistics().tasks_waiting:  # it waits for a token
+                    await anyio.sleep(0.001)
+                time.sleep(hold_loop_s)
     finally:
         release.set()
+    return done[0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("hold_loop_s", [0.0, _WRITE_TIMEOUT * 1.5])
+async def test_writes_hung_on_one_disk_do_not_stop_a_rollout_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hold_loop_s: float
+) -> None:
+    """A rollout on a healthy disk records, flushes and closes whole while every writer
+    thread's write hangs on another disk. Under trio it was stopped as hung itself, its log
+    empty: trio's limiter keeps an abandoned thread's token until the thread returns, so the
+    hung writes held every thread of the loop's writers (found by review22). And when the
+    loop was held past the hung writes' deadlines and its own, it was stopped as hung once
+    it woke: it had judged itself by when a write last returned, and writes abandoned as
+    hung (which give their tokens back) were no write that returned (a clean-clone CI run at
+    load ~4 lost it once; now a token wait has no deadline of its own)."""
+    rollout = await _beside_hung_rollouts(tmp_path, monkeypatch, hold_loop_s)
     stats = rollout.stats
     assert stats is not None and stats.failed is None and not stats.lost_anything
-    assert types(bundle_in(other_root))[-1] == "recording_completed"
+    assert types(bundle_in(tmp_path / "other"))[-1] == "recording_completed"
+
+
+@pytest.mark.anyio
+async def test_rollouts_waiting_behind_writes_that_all_hang_are_stopped_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five times as many rollouts as the writers have threads, on a disk that hangs: the
+    rollouts waiting for a thread are stopped as hung once no write of the loop has returned
+    for the timeout (the first forty writes hang, and the forty that take their tokens when
+    they are abandoned), not handed a thread forty at a time, each to hang a timeout more
+    (200 rollouts would take five timeouts, a thousand twenty-five)."""
+    release = threading.Event()
+    hang = [False]
+    hanging: list[int] = []
+    append = _files.append_lines
+
+    def hanging_append(fd: int, data: Any) -> int:
+        if hang[0]:
+            hanging.append(fd)
+            release.wait()
+        return append(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", hanging_append)
+    stopped: list[object] = []
+
+    async def rollout_on_the_disk(go: anyio.Event) -> None:
+        async with open_rollout(
+            tmp_path, write_timeout=_WRITE_TIMEOUT, close_timeout=_CLOSE_TIMEOUT
+        ) as rollout:
+            turn = rollout.root.turn()
+            await _tool_calls(turn, 0, 2, "ok")
+            await rollout.flush()
+            await go.wait()
+            await _tool_calls(turn, 2, 2, "ok")
+            turn.end()
+        assert rollout.stats is not None
+        stopped.append(rollout.stats.failed)
+
+    try:
+        with warnings.catch_warnings(record=True), anyio.fail_after(_BOUND_S * 2):
+            warnings.simplefilter("always")
+            async with anyio.create_task_group() as tg:
+                go = anyio.Event()
+                for _ in range(WRITER_THREADS * 5):
+                    tg.start_soon(rollout_on_the_disk, go)
+                await anyio.sleep(0.5)
+                hang[0] = True
+                go.set()
+    finally:
+        release.set()
+    assert len(stopped) == WRITER_THREADS * 5
+    assert all(isinstance(failed, WriteHung) for failed in stopped)
+    assert len(hanging) < WRITER_THREADS * 3  # two rounds of writes, and a margin
 
 
 @pytest.mark.anyio
