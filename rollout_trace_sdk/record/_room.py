@@ -77,4 +77,5 @@ class RoomWaits(ClosingReports):
             progress.set()
         wakeup, self._wakeup = self._wakeup, None
         if wakeup is not None:
+            self._turn_wanted = True  # as ``_hurry`` says: woken, it wants its turn
             wakeup.set()

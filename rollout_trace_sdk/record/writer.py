@@ -295,7 +295,10 @@ class BundleWriter(RoomWaits):
         # a batch's worth while it lingers, never while it writes (it looks again after).
         self._hurry_at = 0
         self._hurry_bytes = self._batch_bytes = min(self._max // 4, _HURRY_BYTES)
-        self._turn_wanted = False
+        # the writer task is started, not yet run: it wants its first turn (no wake-up to
+        # set yet, so no record would ever ask for it: an agent that never awaits queued
+        # half the byte budget before the task ran)
+        self._turn_wanted = True
         self._progress: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
         self._chunk_scope: anyio.CancelScope | None = None

@@ -442,3 +442,31 @@ def test_a_chunk_taken_in_bulk_is_the_chunk_taken_item_by_item(
             PROCESS.shrink(writer, 0)
             writer._close_log()
     assert PROCESS.reserved == reserved
+
+
+@pytest.mark.parametrize("flushed", [False, True])
+async def test_an_agent_that_never_awaits_gives_the_writer_task_its_turns(
+    tmp_path: Path, flushed: bool
+) -> None:
+    """An agent whose only awaits are the handles' ``async with`` gives the writer task a
+    turn once a batch is waiting (``turn_wanted``). Right after ``open_rollout`` (the task
+    started, not yet run) and after a ``flush`` (which woke the sleeping task by writing
+    what it waited for) nothing asked for that turn: the task took nothing until half the
+    byte budget made the agent wait for it (7.8 MB queued here)."""
+    from rollout_trace_sdk.record import open_rollout
+
+    async with open_rollout(tmp_path) as rollout:
+        writer = rollout._writer
+        turn = rollout.root.turn()
+        if flushed:
+            await rollout.flush()
+        taken = writer._done
+        calls = 0
+        while writer._done == taken and calls < 3_000:
+            async with turn.tool_call(f"c{calls}", "exec_command", arguments={"cmd": "ls"}):
+                pass
+            calls += 1
+        queued, took = writer.queued_bytes, writer._done > taken
+        turn.end()
+    assert took, f"{queued} bytes queued after {calls} calls, none taken by the writer"
+    assert queued < writer.max_queued_bytes // 4
