@@ -186,11 +186,12 @@ class ChunkWriter(RecordQueue):
         if self._lock is None:
             self._lock = anyio.Lock()
         lock = self._lock
-        try:
-            lock.acquire_nowait()  # free: taken without a trip through the scheduler, which
-            return lock  # an agent that never awaits would not have given back
-        except anyio.WouldBlock:
-            pass
+        if not self._hung:
+            try:
+                lock.acquire_nowait()  # free: taken without a trip through the scheduler,
+                return lock  # which an agent that never awaits would not give back
+            except anyio.WouldBlock:
+                pass
         while True:
             if self._hung:
                 self._stop_hung()  # stopped already: raises again
