@@ -110,6 +110,10 @@ def invocation(
         text = arguments_text(arguments, encode)
         payload = {"type": "function", "arguments": text}
         source = text
+    if source is not None and source.__class__ is not str:
+        # a str subclass's own string: the preview is cut from it in the writer's thread,
+        # where a method of the subclass that raises (``__len__``) stopped the recording
+        source = str.__str__(source)
     return {"tool_name": name, "tool_namespace": namespace, "payload": payload}, source
 
 

@@ -133,3 +133,38 @@ async def test_bytes_output_is_base64_as_documented(tmp_path: Path) -> None:
     (end,) = of_type(bundle, "tool_call_runtime_ended")
     body = payload_text(bundle, end["payload"]["runtime_payload"])
     assert b"base64:aGVsbG8K" in body
+
+
+class _Touchy(str):
+    """A string whose own methods raise (a lazy or proxy string of some library)."""
+
+    def __len__(self) -> int:
+        raise ValueError("len")
+
+    def __getitem__(self, index: object) -> str:
+        raise ValueError("getitem")
+
+
+async def test_a_string_subclass_is_read_as_its_string_not_by_its_methods(
+    schema: int, tmp_path: Path
+) -> None:
+    """A tool call's preview is cut from its arguments, input or search query in the writer's
+    thread (schema 3 keeps the start flat until written): a ``str`` subclass whose
+    ``__len__`` raised there stopped the recording for good, and the whole bundle was lost
+    (found by review robust29). Its string is what is recorded, whole."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            async with turn.tool_call("c1", "f", arguments=_Touchy('{"q":"a"}')) as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c1", "output": "x"})
+            async with turn.tool_call("c2", "apply_patch", input=_Touchy("patch")) as tool:
+                tool.completed(None)
+            async with turn.tool_call("c3", "tool_search", search={"query": _Touchy("q")}) as tool:
+                tool.completed(None)
+    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
+    assert rollout.stats is not None and rollout.stats.failed is None
+    assert rollout.stats.events_dropped == 0
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle)
+    previews = [e["payload"]["summary"] for e in of_type(bundle, "tool_call_started")]
+    assert [s["input_preview"] for s in previews] == ['{"q":"a"}', "patch", "q"]
