@@ -226,8 +226,12 @@ class RecordQueue(ThreadInbox):
                 self._filled()
                 self._drop_event()
                 return False
+        # the clock before the seq, and nothing that can run Python between the seq and the
+        # append: an exception a signal handler raises (sys.exit, KeyboardInterrupt) at a call
+        # in between left a seq without its line, and both reducers refuse a log with a gap
+        wall = time.time_ns() // 1_000_000
         seq = self._seq = self._seq + 1
-        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id, payload))
+        self._queue.append((seq, wall, thread_id, codex_turn_id, payload))
         queued += EVENT_COST
         self._queued = queued
         self._enqueued += 1
@@ -263,9 +267,10 @@ class RecordQueue(ThreadInbox):
         ):
             self._drop_event()
             return False
+        wall = time.time_ns() // 1_000_000  # before the seq (see event_nowait)
         seq = self._seq = self._seq + 1
         # one tuple (see _encode.FLAT_BUILDERS); concatenated: half the time of unpacking
-        self._queue.append((seq, time.time_ns() // 1_000_000, thread_id, codex_turn_id) + flat)  # noqa: RUF005
+        self._queue.append((seq, wall, thread_id, codex_turn_id) + flat)  # noqa: RUF005
         queued += EVENT_COST
         self._queued = queued
         self._enqueued += 1
@@ -297,10 +302,10 @@ class RecordQueue(ThreadInbox):
             if placed is not None:
                 payload_id, shard, record = placed
                 ref = (payload_id, kind, "", shard, None, 0)
-                seq = self._seq = self._seq + 1
+                wall = time.time_ns() // 1_000_000
                 append = self._queue.append
                 append(record)
-                wall = time.time_ns() // 1_000_000
+                seq = self._seq = self._seq + 1  # after the record's append (see event_nowait)
                 append((seq, wall, thread_id, codex_turn_id) + head + ref)  # noqa: RUF005
                 self._queued = queued
                 self._enqueued += 2
@@ -332,12 +337,14 @@ class RecordQueue(ThreadInbox):
             self.event_flat(cls, flat, thread_id, codex_turn_id)
             self.event_flat(then, then_flat, thread_id, codex_turn_id)
             return
-        seq = self._seq
-        self._seq = seq + 2
         wall = time.time_ns() // 1_000_000
+        seq = self._seq + 1
         append = self._queue.append
-        append((seq + 1, wall, thread_id, codex_turn_id) + flat)  # noqa: RUF005
-        append((seq + 2, wall, thread_id, codex_turn_id) + then_flat)  # noqa: RUF005
+        # each seq taken just before its own append (see event_nowait)
+        self._seq = seq
+        append((seq, wall, thread_id, codex_turn_id) + flat)  # noqa: RUF005
+        self._seq = seq + 1
+        append((seq + 1, wall, thread_id, codex_turn_id) + then_flat)  # noqa: RUF005
         self._queued = queued
         self._enqueued += 2
         if queued >= self._hurry_at:

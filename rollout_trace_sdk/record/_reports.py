@@ -96,8 +96,9 @@ class ClosingReports(ChunkWriter):
         self._force_event(ev.ProtocolEventObserved("warning", ref))
 
     def _force_event(self, payload: ev.EventPayload) -> None:
+        wall = now_ms()  # before the seq (see RecordQueue.event_nowait)
         seq = self._seq = self._seq + 1
-        self._force((seq, now_ms(), None, None, payload), EVENT_COST)
+        self._force((seq, wall, None, None, payload), EVENT_COST)
 
 
 def now_ms() -> int:

@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record import _queue, open_rollout
 
 from .recorder_support import bundle_in, check_bundle, cut_off_status, events, of_type, types
 
@@ -228,3 +230,51 @@ def test_under_trio_a_chunk_is_written_out_of_keyboard_interrupts_reach(
 
     trio.run(main)
     assert seen and all(seen)
+
+
+class _InterruptedClock:
+    """``time`` as the record queue sees it, whose ``time_ns`` raises ``KeyboardInterrupt``
+    on every ``every``-th read: what a signal handler of the program's that raises
+    (``sys.exit`` on SIGTERM, ``signal.default_int_handler`` on SIGHUP) does when the signal
+    arrives while the recorder reads the clock."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.reads = 0
+
+    def time_ns(self) -> int:
+        self.reads += 1
+        if self.reads % self.every == 0:
+            raise KeyboardInterrupt
+        return time.time_ns()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@pytest.mark.anyio
+async def test_an_exception_a_signal_handler_raises_mid_call_leaves_no_seq_gap(
+    schema: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue took an event's seq, then read the clock: an exception raised there left a
+    seq without its line, and both reducers refused the whole bundle ("missing or reordered
+    trace event"). Found by review robust29 with ``signal.default_int_handler`` installed
+    for SIGHUP on asyncio (one bundle in some fifteen signalled)."""
+    clock = _InterruptedClock(every=3)
+    interrupted = 0
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        monkeypatch.setattr(_queue, "time", clock)
+        for i in range(30):
+            try:
+                turn.thread.protocol_event("tick", {"i": i})
+                async with turn.tool_call(f"c{i}", "f", arguments="{}") as tool:
+                    tool.completed(
+                        {"type": "function_call_output", "call_id": f"c{i}", "output": "x"}
+                    )
+            except KeyboardInterrupt:
+                interrupted += 1
+        monkeypatch.undo()
+    assert interrupted > 10 and clock.reads > 60
+    bundle = bundle_in(tmp_path)
+    assert [e["seq"] for e in events(bundle)] == list(range(1, len(events(bundle)) + 1))
+    check_bundle(bundle, tmp_path)
