@@ -354,15 +354,31 @@ class ShardSink:
     def seal(self) -> None:
         """Finish every open shard (at close, before ``recording_completed`` is written).
         After a write error the files are only closed: their frames stay cut, and a reader
-        takes the records up to the cut."""
-        if self.failed is not None:
-            for fd, _ in (*self._open.values(), *self._sealing.values()):
+        takes the records up to the cut.
+
+        Raises:
+            OSError: a frame's end could not be written. The close writes nothing after
+                this last attempt, so the files are closed all the same (a disk full for
+                good left each rollout's shard open for the life of the process) and the
+                sink is failed: :attr:`sealed` stays false.
+        """
+        if self.failed is None:
+            try:
+                self.seal_below(max(self._open, default=0) + 1)
+                return
+            except OSError as exc:
+                self.failed = exc
+                self._close_files()
+                raise
+        self._close_files()
+
+    def _close_files(self) -> None:
+        for fd, _ in (*self._open.values(), *self._sealing.values()):
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            self._open.clear()
-            self._sealing.clear()
-            self._unflushed.clear()
-            return
-        self.seal_below(max(self._open, default=0) + 1)
+        self._open.clear()
+        self._sealing.clear()
+        self._unflushed.clear()
 
     @property
     def sealed(self) -> bool:

@@ -192,6 +192,61 @@ async def test_a_moment_of_full_disk_on_a_shard_loses_nothing(
     assert check_bundle(bundle)["recording_status"] == "complete"
 
 
+def _open_files_under(root: Path) -> list[str]:
+    """The files this process holds open under ``root`` (Linux: ``/proc/self/fd``)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, gone
+            continue
+        if target.startswith(str(root)):
+            held.append(target)
+    return held
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+async def test_a_disk_full_for_good_leaves_no_shard_file_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC on a shard from some write on, until the close: the close's last seal failed,
+    and the shard's file stayed open for the life of the process (one descriptor per
+    rollout a full disk stopped: a service recording through a full disk ran out of them;
+    found by review robust29 on a full tmpfs, which then could not be unmounted). The
+    bundle is left unclosed, as before, and reads."""
+    real_write = os.write
+    shard_fds: set[int] = set()
+    real_start = ShardSink._start
+    full = [False]
+
+    def start(self: ShardSink, shard: int) -> Any:
+        entry = real_start(self, shard)
+        shard_fds.add(entry[0])
+        return entry
+
+    def full_from_now_on(fd: int, data: Any) -> int:
+        if fd in shard_fds and full[0]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(ShardSink, "_start", start)
+    monkeypatch.setattr(os, "write", full_from_now_on)
+    async with open_rollout(tmp_path, schema_version=3) as rollout, rollout.root.turn() as turn:
+        for n in range(20):
+            if n == 10:
+                await rollout.flush()
+                full[0] = True
+            async with turn.tool_call(f"c{n}", "f", arguments={"n": n}) as tool:
+                tool.completed({"type": "function_call_output", "call_id": f"c{n}", "output": "x"})
+        assert _open_files_under(tmp_path)  # the log and the shard, while it records
+    assert shard_fds and rollout.stats is not None and rollout.stats.failed is not None
+    assert _open_files_under(tmp_path) == []
+    bundle = bundle_in(tmp_path)
+    assert "recording_completed" not in types(bundle)
+    assert check_bundle(bundle)["recording_status"] == "unclosed"
+
+
 @pytest.mark.anyio
 async def test_hundred_megabyte_payload(tmp_path: Path) -> None:
     big = {"type": "function_call_output", "call_id": "c1", "output": "x" * 100_000_000}
