@@ -1,4 +1,5 @@
-"""SIGTERM unwound the way SIGINT is, for the recorder and the CLI alike.
+"""SIGTERM (and, while recording, SIGHUP) unwound the way SIGINT is, for the recorder and the
+CLI alike.
 
 Python's default SIGTERM kills the process on the spot: nothing in a ``finally`` runs, so an
 open bundle misses its closing lines and a command leaves what it was writing half-made.
@@ -13,7 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 
 def unwind_as_sigint(frame: Any) -> None:
@@ -100,3 +101,59 @@ def held() -> Iterator[None]:
                 handler(signum, frame)
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(signum)  # what it would have done: end the process
+
+
+#: The signals that end a process on the spot at their default disposition and that a
+#: program is asked to stop by: ``kill``, ``timeout``, a stopping container (SIGTERM); a
+#: closed terminal or SSH session (SIGHUP).
+_STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class _StopAsSigint:
+    """While a rollout is open, SIGTERM and SIGHUP unwind the program the way SIGINT does.
+
+    At Python's default disposition either kills the process on the spot and every open
+    bundle misses its closing lines. So for each of them that has the default disposition
+    (nobody else claimed it: ``nohup`` ignores SIGHUP, a daemon that reloads on it has a
+    handler) and when the rollout is opened in the main thread, the first open rollout
+    installs a handler that passes the signal to the current SIGINT handler (asyncio's
+    runner cancels the main task, trio raises KeyboardInterrupt, plain Python raises it),
+    and the last one to close puts the previous disposition back. The process then ends as
+    after Ctrl-C (``KeyboardInterrupt``) rather than killed by the signal.
+    """
+
+    def __init__(self) -> None:
+        self._users = 0
+        self._previous: dict[int, Any] = {}  # the signals installed for, and what was there
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        unwind_as_sigint(frame)
+
+    def acquire(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._users += 1
+        if self._users != 1:
+            return
+        for signum in _STOP_SIGNALS:
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                # not the main interpreter, or no signals here: left alone
+                with contextlib.suppress(ValueError, OSError):
+                    self._previous[signum] = signal.signal(signum, self._handle)
+
+    def release(self) -> None:
+        if threading.current_thread() is not threading.main_thread() or not self._users:
+            return
+        self._users -= 1
+        if self._users:
+            return
+        previous, self._previous = self._previous, {}
+        for signum, disposition in previous.items():
+            if signal.getsignal(signum) == self._handle:  # nobody replaced it since
+                signal.signal(signum, disposition)
+
+
+#: The recorder's: each open rollout acquires it, each close releases it.
+RECORDING_STOP_SIGNALS: Final = _StopAsSigint()

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +23,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from .._signals import unwind_as_sigint
+from .._signals import RECORDING_STOP_SIGNALS
 from ..model import events as ev
 from ..model.state_execution import UNKNOWN_MODEL
 from ._async_lib import current_async_library
@@ -46,50 +44,6 @@ DEFAULT_WRITE_TIMEOUT: Final = 30.0
 
 #: Environment variables naming the trace root, in order of preference.
 ROOT_ENV_VARS: Final = ("ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT")
-
-
-class _SigtermAsSigint:
-    """While a rollout is open, SIGTERM unwinds the program the way SIGINT does.
-
-    With Python's default SIGTERM disposition the process dies on the spot and every open
-    bundle misses its closing lines. So when SIGTERM has the default disposition (nobody
-    else claimed it) and the rollout is opened in the main thread, the first open rollout
-    installs a handler that passes the signal to the current SIGINT handler (asyncio's
-    runner cancels the main task, trio raises KeyboardInterrupt, plain Python raises it),
-    and the last one to close puts the previous disposition back. The process then ends as
-    after Ctrl-C (``KeyboardInterrupt``) rather than killed by SIGTERM.
-    """
-
-    def __init__(self) -> None:
-        self._users = 0
-        self._installed = False
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        unwind_as_sigint(frame)
-
-    def acquire(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        self._users += 1
-        if self._users == 1 and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            try:
-                self._previous = signal.signal(signal.SIGTERM, self._handle)
-                self._installed = True
-            except (ValueError, OSError):  # not the main interpreter, or no signals here
-                self._installed = False
-
-    def release(self) -> None:
-        if threading.current_thread() is not threading.main_thread() or not self._users:
-            return
-        self._users -= 1
-        if self._users == 0 and self._installed:
-            self._installed = False
-            if signal.getsignal(signal.SIGTERM) == self._handle:  # nobody replaced it since
-                signal.signal(signal.SIGTERM, self._previous)
-
-
-_SIGTERM = _SigtermAsSigint()
 
 
 def trace_root_from_env() -> Path | None:
@@ -274,7 +228,7 @@ class RolloutScope:
         await tg.__aenter__()
         self._host = anyio.get_current_task().id
         tg.start_soon(_run_writer, writer)
-        _SIGTERM.acquire()
+        RECORDING_STOP_SIGNALS.acquire()
         self._sigterm = True
         self._tg = tg
         try:
@@ -343,7 +297,7 @@ class RolloutScope:
             # of ``aclose``: the writer task must not outlive its closed bundle
             if self._sigterm:
                 self._sigterm = False
-                _SIGTERM.release()
+                RECORDING_STOP_SIGNALS.release()
             if anyio.get_current_task().id != self._host:
                 # Only the task that entered a task group may leave it: a rollout closed in
                 # another task (an async-generator fixture whose teardown runs in a task of

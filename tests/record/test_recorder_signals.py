@@ -1,5 +1,6 @@
-"""Signals: SIGTERM and SIGINT both leave a closed bundle (the closing events written), and
-the SIGTERM handler the recorder installs is the previous one again once it closes."""
+"""Signals: SIGTERM, SIGHUP and SIGINT each leave a closed bundle (the closing events
+written), and the SIGTERM and SIGHUP handlers the recorder installs are the previous ones
+again once it closes."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ anyio.run(main, sys.argv[1], backend=sys.argv[2])
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signal_leaves_a_closed_bundle(tmp_path: Path, backend: str, signum: int) -> None:
     _signalled(tmp_path, backend, signum)
     _closed_by_the_signal(tmp_path)
@@ -86,15 +87,30 @@ def test_sigterm_closes_the_bundle_with_sigint_ignored(tmp_path: Path, backend: 
 
 
 @pytest.mark.anyio
-async def test_sigterm_disposition_is_restored(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_stop_signal_disposition_is_restored(tmp_path: Path, signum: int) -> None:
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals are handled in the main thread only")
-    before = signal.getsignal(signal.SIGTERM)
+    before = signal.getsignal(signum)
     async with open_rollout(tmp_path):
-        during = signal.getsignal(signal.SIGTERM)
-    assert signal.getsignal(signal.SIGTERM) == before
+        during = signal.getsignal(signum)
+    assert signal.getsignal(signum) == before
     if before is signal.SIG_DFL:
         assert during != signal.SIG_DFL
+
+
+@pytest.mark.anyio
+async def test_an_ignored_sighup_stays_ignored(tmp_path: Path) -> None:
+    """``nohup`` ignores SIGHUP so that a program outlives its terminal: recording leaves
+    that choice alone (only a default disposition is taken over)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are handled in the main thread only")
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        async with open_rollout(tmp_path):
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 _SECOND_CTRL_C = """
