@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..model import events as ev
+from ._async_lib import current_async_library
 from ._deferred import LazyBody
 from ._encode import MUTABLE_PAYLOADS, payload_dict
 from ._queue_rules import (
@@ -165,3 +166,17 @@ class ThreadInbox(QueueRules):
         self._enqueued += len(items)
         if self._queued >= self._hurry_at:
             self._hurry()
+
+
+def loop_poker() -> Callable[[Callable[[], None]], Any] | None:
+    """How another OS thread schedules a call in this event loop (``None`` outside one)."""
+    library = current_async_library()
+    if library == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    if library == "asyncio":
+        import asyncio
+
+        return asyncio.get_running_loop().call_soon_threadsafe
+    return None

@@ -17,7 +17,6 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import _files
-from ._async_lib import current_async_library
 from ._budget import PROCESS, SLACK
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
@@ -594,17 +593,3 @@ class RecordQueue(ThreadInbox):
         self._queue.append(item)
         self._queued += size
         self._enqueued += 1
-
-
-def loop_poker() -> Callable[[Callable[[], None]], Any] | None:
-    """How another OS thread schedules a call in this event loop (``None`` outside one)."""
-    library = current_async_library()
-    if library == "trio":
-        import trio
-
-        return trio.lowlevel.current_trio_token().run_sync_soon
-    if library == "asyncio":
-        import asyncio
-
-        return asyncio.get_running_loop().call_soon_threadsafe
-    return None

@@ -100,8 +100,8 @@ from ._async_lib import current_async_library
 from ._budget import PROCESS
 from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
+from ._inbox import loop_poker
 from ._item_store import ItemStore
-from ._queue import loop_poker
 from ._queue_rules import HARD_CAP_FACTOR
 from ._reports import now_ms
 from ._room import RoomWaits

@@ -62,7 +62,7 @@ def test_recording_needs_no_sniffio(tmp_path: Path) -> None:
         sys.modules["sniffio"] = None  # as on a plain install: importing it fails
         import threading, anyio
         from rollout_trace_sdk.record import open_rollout
-        from rollout_trace_sdk.record._queue import loop_poker
+        from rollout_trace_sdk.record._inbox import loop_poker
 
         async def main():
             async with open_rollout({str(tmp_path)!r}) as rollout, rollout.root.turn() as turn:
