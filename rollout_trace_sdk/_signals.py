@@ -1,5 +1,4 @@
-"""SIGTERM (and, while recording, SIGHUP) unwound the way SIGINT is, for the recorder and the
-CLI alike.
+"""SIGTERM and SIGHUP unwound the way SIGINT is, for the recorder and the CLI alike.
 
 Python's default SIGTERM kills the process on the spot: nothing in a ``finally`` runs, so an
 open bundle misses its closing lines and a command leaves what it was writing half-made.
@@ -15,6 +14,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Final
+
+#: The signals that end a process on the spot at their default disposition and that a
+#: program is asked to stop by: ``kill``, ``timeout``, a stopping container (SIGTERM); a
+#: closed terminal or SSH session (SIGHUP).
+_STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def unwind_as_sigint(frame: Any) -> None:
@@ -32,29 +38,35 @@ def unwind_as_sigint(frame: Any) -> None:
 
 
 @contextlib.contextmanager
-def sigterm_as_sigint(terminated: list[bool]) -> Iterator[None]:
-    """SIGTERM (``kill``, ``timeout``, a stopping container) ends a CLI command the way Ctrl-C
-    does, and says so in ``terminated``: ``convert`` and ``redact`` remove the bundle they
-    were writing beside the target, an open rollout closes its bundle. Only in the main
-    thread (where Python runs signal handlers); the previous handler is put back.
+def stop_signals_as_sigint(stopped_by: list[int]) -> Iterator[None]:
+    """SIGTERM (``kill``, ``timeout``, a stopping container) and SIGHUP (the terminal closed)
+    end a CLI command the way Ctrl-C does, and say so in ``stopped_by``: ``convert`` and
+    ``redact`` remove the bundle they were writing beside the target, an open rollout closes
+    its bundle. SIGHUP only at its default disposition (``nohup`` ignores it: the command
+    goes on). Only in the main thread (where Python runs signal handlers); the previous
+    handlers are put back.
 
     Args:
-        terminated: appended to (``True``) when SIGTERM arrived, so the command can exit
-            with 128 + SIGTERM rather than Ctrl-C's 130.
+        stopped_by: appended to (the signal's number) when one arrived, so the command can
+            exit with 128 + that number rather than Ctrl-C's 130.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handle(signum: int, frame: object) -> None:
-        terminated.append(True)
+        stopped_by.append(signum)
         unwind_as_sigint(frame)
 
-    previous = signal.signal(signal.SIGTERM, handle)
+    previous: dict[int, Any] = {}
+    for signum in _STOP_SIGNALS:
+        if signum == signal.SIGTERM or signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, handle)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _delivered_to_trio() -> bool:
@@ -74,9 +86,9 @@ def _delivered_to_trio() -> bool:
 
 @contextlib.contextmanager
 def held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for a few steps that must not stop half-way (swapping a
-    bundle for its redacted copy and removing the old one): a signal that arrives meanwhile
-    is handed to the handler that was in place once they are done. Python runs handlers in
+    """Hold SIGINT, SIGTERM and SIGHUP back for a few steps that must not stop half-way
+    (swapping a bundle for its redacted copy and removing the old one): a signal that arrives
+    meanwhile is handed to the handler that was in place once they are done. Python runs handlers in
     the main thread whichever thread the kernel picked, so the handlers are swapped (not the
     thread's signal mask); from another thread nothing can be held, and nothing is."""
     if threading.current_thread() is not threading.main_thread():
@@ -84,7 +96,7 @@ def held() -> Iterator[None]:
         return
     caught: list[tuple[int, Any]] = []
     previous: dict[int, Any] = {}
-    for held_signal in (signal.SIGINT, signal.SIGTERM):
+    for held_signal in (signal.SIGINT, *_STOP_SIGNALS):
         with contextlib.suppress(ValueError, OSError):
             previous[held_signal] = signal.signal(
                 held_signal, lambda n, frame: caught.append((n, frame))
@@ -101,14 +113,6 @@ def held() -> Iterator[None]:
                 handler(signum, frame)
             elif handler == signal.SIG_DFL:
                 signal.raise_signal(signum)  # what it would have done: end the process
-
-
-#: The signals that end a process on the spot at their default disposition and that a
-#: program is asked to stop by: ``kill``, ``timeout``, a stopping container (SIGTERM); a
-#: closed terminal or SSH session (SIGHUP).
-_STOP_SIGNALS: Final = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 
 
 class _StopAsSigint:

@@ -557,11 +557,11 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage and the reason
         return exit_.code if isinstance(exit_.code, int) else _USAGE
-    from ._signals import sigterm_as_sigint
+    from ._signals import stop_signals_as_sigint
 
-    terminated: list[bool] = []
+    stopped_by: list[int] = []
     try:
-        with sigterm_as_sigint(terminated):
+        with stop_signals_as_sigint(stopped_by):
             _resolve_source(args)
             return _COMMANDS[args.command](args, out, err)
     except _SourceError as exc:  # both quote paths: their control characters spelled out
@@ -580,9 +580,9 @@ def main(
             print(f"  (rollout-trace {args.command} --lenient {does} the rest)", file=err)
         return _REFUSED
     except KeyboardInterrupt:
-        if terminated:
-            print("terminated", file=err)
-            return 128 + signal.SIGTERM
+        if stopped_by:
+            print("terminated" if stopped_by[0] == signal.SIGTERM else "hung up", file=err)
+            return 128 + stopped_by[0]
         print("interrupted", file=err)
         return 130
     except BrokenPipeError:  # `rollout-trace show B | head`: the reader has all it wanted

@@ -233,9 +233,13 @@ def test_a_target_that_names_no_new_bundle_is_refused(
     assert not (tmp_path / "-").exists()
 
 
-def test_sigterm_mid_conversion_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signame", "says"), [("SIGTERM", b"terminated"), ("SIGHUP", b"hung up")])
+def test_a_stop_signal_mid_conversion_leaves_nothing(
+    tmp_path: Path, signame: str, says: bytes
+) -> None:
     """``kill`` (or ``timeout``) during a conversion left the half-written bundle beside the
-    target (found by review): SIGTERM now ends the command as Ctrl-C does, cleanup included."""
+    target (found by review): SIGTERM now ends the command as Ctrl-C does, cleanup included;
+    so does SIGHUP (the terminal closed), which killed it on the spot (session 29)."""
     import signal
     import subprocess
     import sys
@@ -255,13 +259,13 @@ def test_sigterm_mid_conversion_leaves_nothing(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and child.poll() is None:
             if any(layout.is_work_in_progress(p.name) for p in tmp_path.iterdir()):
-                child.send_signal(signal.SIGTERM)
+                child.send_signal(getattr(signal, signame))
                 break
             time.sleep(0.002)
         _, err = child.communicate(timeout=60)
         assert not any(layout.is_work_in_progress(p.name) for p in tmp_path.iterdir())
-        if child.returncode == 128 + signal.SIGTERM:
-            assert b"terminated" in err and not target.exists()
+        if child.returncode == 128 + getattr(signal, signame):
+            assert says in err and not target.exists()
             return
         assert child.returncode == 0  # finished before the signal: try again
     pytest.skip("the conversion finished before it could be interrupted, 5 times")
