@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from rollout_trace_sdk.model.layout import EVENT_LOG
 from rollout_trace_sdk.record import _files, open_rollout
 from rollout_trace_sdk.reduce.liveness import log_is_written
 from rollout_trace_sdk.reduce.validate import validate_bundle
@@ -122,8 +123,11 @@ def test_a_running_recorder_reads_recording_and_a_killed_one_unclosed(
     root.mkdir()
     child = _start([str(_AGENT), str(root), loop, "2", "7", "{}"])
     try:
-        time.sleep(0.3)
         bundle = bundle_in(root)
+        # until its first lines are on disk (0.3 s of sleep was not always enough at load 15)
+        deadline = time.monotonic() + 60
+        while not (bundle / EVENT_LOG).stat().st_size and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert bundle_info(bundle).status == "recording"
         assert validate_bundle(bundle).recording is True
         assert recording_status(load_state(bundle, lenient=True)) == "recording"
