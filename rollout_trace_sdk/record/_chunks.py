@@ -270,9 +270,13 @@ class ChunkWriter(RecordQueue):
                     if watch.cancelled_caught:
                         job.call_off()  # one no worker had started yet stays unstarted
                         self._check_flight()
+            except WriteHung:
+                threads.hung_at = anyio.current_time()
+                raise
             finally:
                 threads.flights.pop(job, None)
                 threads.limiter.release_on_behalf_of(job)
+                threads.settled()
             threads.returned_at = anyio.current_time()
             self._flight = None
             return
@@ -289,9 +293,12 @@ class ChunkWriter(RecordQueue):
         time. Before judging, the writes already past their deadlines are let go: the loop
         held past theirs and this one's (a blocking call of the agent, a busy machine) could
         wake this wait first, and a rollout on a healthy disk was stopped as hung while the
-        tokens of the hung writes ahead of it were about to come back."""
+        tokens of the hung writes ahead of it were about to come back. Those tokens go to
+        whoever is first in line, so a wait that ends with hung writes let go since it began
+        is judged by the writes that took them (:meth:`_out_of_line`), once."""
         limiter = threads.limiter
         asked = anyio.current_time()
+        judged_out_of_line = False
         while True:
             since = max(asked, threads.returned_at)
             try:
@@ -309,13 +316,38 @@ class ChunkWriter(RecordQueue):
             now = anyio.current_time()
             if now - max(asked, threads.returned_at) < self.stall_s:
                 continue  # a write returned meanwhile
-            if not any(deadline <= now for deadline in threads.flights.values()):
-                self._stop_hung()
             try:
-                await anyio.sleep(0.001)  # the overdue writes' tasks give them up
+                if any(deadline <= now for deadline in threads.flights.values()):
+                    await anyio.sleep(0.001)  # the overdue writes' tasks give them up
+                    continue
+                if judged_out_of_line or threads.hung_at <= asked:
+                    self._stop_hung()
+                judged_out_of_line = True
+                if not await self._out_of_line(threads, now):
+                    self._stop_hung()
+                asked = anyio.current_time()  # a write returned: back in line, afresh
             except (anyio.get_cancelled_exc_class(), KeyboardInterrupt) as exc:
                 self._hold(exc)
                 return False
+
+    async def _out_of_line(self, threads: WriterThreads, began: float) -> bool:
+        """Whether a write of the loop returns within ``stall_s`` of ``began``, waited for
+        out of line (taking no token).
+
+        The writes hung ahead of a waiter were let go while it waited, and the tokens they
+        gave back went to writes that had not begun (of the rollouts first in line, or those
+        whose wait ended first): nothing says yet that this disk hangs. Judged at once, all
+        but forty of the rollouts behind hung writes on another disk were stopped as hung
+        on a healthy disk (the loop held past every deadline). Back in line, a waiter could
+        take a token the writes that took them give back when they hang too: a third round
+        of writes on a disk that hangs."""
+        while threads.returned_at <= began:
+            with anyio.CancelScope(deadline=began + self.stall_s) as wait:
+                await threads.wait_settled()
+            if wait.cancelled_caught:
+                # a write whose thread returned while the loop was held counts
+                return any(job.finished.is_set() for job in threads.flights)
+        return True
 
     def _check_flight(self) -> None:
         """:class:`WriteHung` when the write in flight has taken ``stall_s``; from then on

@@ -54,15 +54,28 @@ class WriterThreads:
     return (a long queue of slow writes, say a hundred rollouts on a slow disk).
     ``flights`` holds each write that has a token, with the loop time at which it counts as
     hung: a waiter is not judged while one of them is overdue (its token about to come
-    back)."""
+    back). ``hung_at`` is when a write of the loop was last let go as hung."""
 
-    __slots__ = ("flights", "limiter", "returned_at", "unbounded")
+    __slots__ = ("_settled", "flights", "hung_at", "limiter", "returned_at", "unbounded")
 
     def __init__(self) -> None:
         self.limiter = anyio.CapacityLimiter(WRITER_THREADS)
         self.unbounded = anyio.CapacityLimiter(math.inf)
-        self.returned_at = -math.inf
+        self.returned_at = self.hung_at = -math.inf
         self.flights: dict[Job, float] = {}
+        self._settled: anyio.Event | None = None  # made for a waiter only: writes are hot
+
+    def settled(self) -> None:
+        """A write gave its token back (returned, let go as hung, or called off)."""
+        waiters, self._settled = self._settled, None
+        if waiters is not None:
+            waiters.set()
+
+    async def wait_settled(self) -> None:
+        """Until a write gives its token back."""
+        if self._settled is None:
+            self._settled = anyio.Event()
+        await self._settled.wait()
 
 
 def writer_threads() -> WriterThreads:
