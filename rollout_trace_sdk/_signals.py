@@ -9,6 +9,7 @@ runner cancels the main task, trio raises ``KeyboardInterrupt``, plain Python ra
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -153,11 +154,26 @@ class _StopAsSigint:
         self._users -= 1
         if self._users:
             return
+        self._restore()
+
+    def _restore(self) -> None:
         previous, self._previous = self._previous, {}
         for signum, disposition in previous.items():
             if signal.getsignal(signum) == self._handle:  # nobody replaced it since
-                signal.signal(signum, disposition)
+                with contextlib.suppress(ValueError, OSError):
+                    signal.signal(signum, disposition)
+
+    def after_fork_in_child(self) -> None:
+        """A forked child records nothing (its rollouts are inert): the signals end it as
+        they would without the recorder. With the parent's handler, the child (a
+        multiprocessing worker) handed them to the parent's SIGINT handler: asyncio's
+        runner cancelled a main task the child does not run, and the child lived on."""
+        self._users = 0
+        self._restore()
 
 
 #: The recorder's: each open rollout acquires it, each close releases it.
 RECORDING_STOP_SIGNALS: Final = _StopAsSigint()
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=RECORDING_STOP_SIGNALS.after_fork_in_child)

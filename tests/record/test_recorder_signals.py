@@ -294,3 +294,42 @@ async def test_an_exception_a_signal_handler_raises_mid_call_leaves_no_seq_gap(
     bundle = bundle_in(tmp_path)
     assert [e["seq"] for e in events(bundle)] == list(range(1, len(events(bundle)) + 1))
     check_bundle(bundle, tmp_path)
+
+
+_FORK_SCRIPT = """
+import multiprocessing, os, signal, sys, time
+import anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main(root: str) -> None:
+    async with open_rollout(root):
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+        child.start()
+        time.sleep(0.3)
+        os.kill(child.pid, getattr(signal, sys.argv[3]))
+        child.join(10)
+        print(child.exitcode, flush=True)
+        if child.exitcode is None:
+            child.kill()
+            child.join()
+
+anyio.run(main, sys.argv[1], backend=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_forked_child_dies_of_a_stop_signal(tmp_path: Path, backend: str, name: str) -> None:
+    """A child forked while a rollout is open (a multiprocessing worker, a sandbox) dies of
+    SIGTERM or SIGHUP as it would without the recorder: it records nothing, so there is no
+    bundle of its own to close. It inherited the parent's handler, which handed the signal
+    to the parent's SIGINT handler: under asyncio's runner that cancels a main task the
+    child does not run, and the child lived on (``Process.terminate()`` and a pool's exit
+    did not end it; found by review29)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FORK_SCRIPT, str(tmp_path), backend, name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.stdout.split() == [str(-getattr(signal, name))], out.stderr[-2000:]
