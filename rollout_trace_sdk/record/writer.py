@@ -425,7 +425,11 @@ class BundleWriter(RoomWaits):
             self._turn_wanted = False
 
     async def flush(self) -> None:
-        """Return once everything enqueued before the call is on disk (or counted as lost)."""
+        """Return once everything enqueued before the call is on disk (or counted as lost).
+        A checkpoint, as anyio's calls are, even with nothing to write (the drain takes a
+        free lock without one): a cancelled flush raises, ``while ...: await flush()`` lets
+        the other tasks run."""
+        await anyio.lowlevel.checkpoint()
         if not self._closed:
             self._take_inbox()
             with contextlib.suppress(WriteHung):  # warned: recording stops, the agent goes on

@@ -470,3 +470,29 @@ async def test_an_agent_that_never_awaits_gives_the_writer_task_its_turns(
         turn.end()
     assert took, f"{queued} bytes queued after {calls} calls, none taken by the writer"
     assert queued < writer.max_queued_bytes // 4
+
+
+async def test_a_flush_with_nothing_to_write_is_still_a_checkpoint(tmp_path: Path) -> None:
+    """The drain takes a free lock without a trip through the scheduler (for an agent that
+    never awaits); the flush itself still checkpoints, as anyio's calls do: cancelled, it
+    raises, and a loop of flushes lets the other tasks run (found by review29)."""
+    from rollout_trace_sdk.record import open_rollout
+
+    async with open_rollout(tmp_path) as rollout:
+        await rollout.flush()
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await rollout.flush()
+        assert scope.cancelled_caught
+        ran = []
+
+        async def other() -> None:
+            ran.append(True)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(other)
+            for _ in range(1_000):
+                if ran:
+                    break
+                await rollout.flush()
+            assert ran
