@@ -3,11 +3,16 @@
 Layout::
 
     DIR/_export.json                  the manifest: one entry per exported bundle
-    DIR/<table>/<bundle key>.parquet  one part per bundle and non-empty table
+    DIR/<table>/<bundle key>.parquet  a bundle's part of a table, as its worker wrote it
+    DIR/<table>/pack-<id>.parquet     many bundles' rows of a table, merged by the driver
 
-Workers write and remove their own bundle's parts only; the driver alone writes the manifest.
-A part is written under a dot-name and renamed, so a reader never sees half a part, and a
-killed run's dot-files are removed by the next (locally, when their process is gone).
+Workers write and remove their own bundle's parts only; the driver alone writes the manifest
+and the packs (:mod:`.packs`). A file is written under a dot-name and renamed, so a reader never
+sees half of one, and a killed run's dot-files are removed by the next (locally, when their
+process is gone). The manifest says where each bundle's rows are (an entry's ``pack``, else its
+own parts): a reader reads the files it names (:func:`live_files`), never a folder's listing,
+so a file written and not yet named, or no longer named and not yet removed (a run killed
+between the two), is never read.
 
 Each manifest entry records the tables version its parts were written with: a run exports only
 the bundles it is given, so after a version bump a directory can hold parts of two versions,
@@ -30,11 +35,18 @@ import orjson
 from ..model.layout import EXPORT_MANIFEST as MANIFEST_NAME
 from .schema import TABLE_NAMES, TABLES_VERSION
 
-__all__ = ["EXPORTED", "MANIFEST_NAME", "ExportDir", "other_version"]
+__all__ = ["EXPORTED", "MANIFEST_NAME", "ExportDir", "live_files", "other_version"]
 
 #: Manifest statuses of a bundle whose parts are in the tables.
 EXPORTED: Final = ("ok", "lenient")
-_MANIFEST_VERSION: Final = 1
+#: 2: an entry's ``pack`` names the pack holding its rows (1 had none; read as all loose).
+_MANIFEST_VERSION: Final = 2
+_READ_VERSIONS: Final = (1, 2)
+#: A manifest entry's field naming the pack its rows are in (absent: its own parts).
+PACK_FIELD: Final = "pack"
+#: A pack file is ``pack-ID.parquet``, ID 16 hex digits (:func:`new_pack_id`).
+_PACK_PREFIX: Final = "pack-"
+_PACK_ID: Final = re.compile(r"[0-9a-f]{16}")
 #: What :func:`.listing.bundle_key` makes: a manifest key names part files, so no other may
 #: be taken from one.
 _KEY: Final = re.compile(r"[0-9a-f]{24}")
@@ -54,7 +66,11 @@ class ExportDir:
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", to)
 
     def part(self, table: str, key: str) -> str:
-        return f"{self.root}/{table}/{key}.parquet"
+        return f"{self.root}/{table}/{part_name(key)}"
+
+    def path(self, table: str, name: str) -> str:
+        """A file of ``table`` by its name (a part's or a pack's)."""
+        return f"{self.root}/{table}/{name}"
 
     def remove_parts(self, key: str) -> None:
         for table in TABLE_NAMES:
@@ -65,20 +81,50 @@ class ExportDir:
     def write_part(self, table: str, key: str, batches: Iterable[Any]) -> None:
         """Write Arrow tables (a row group each) through a dot-file and rename, so readers
         never see half a part."""
-        import pyarrow.parquet as pq
-
         from .schema import arrow_schema
 
-        final = self.part(table, key)
-        temp = f"{self.root}/{table}/{_temp_name(key, os.getpid())}"
+        self.write_file(table, part_name(key), arrow_schema(table), batches)
+
+    def write_file(self, table: str, name: str, schema: Any, batches: Iterable[Any]) -> None:
+        """Write ``DIR/<table>/<name>`` from Arrow tables (a row group each; none: a file of no
+        rows) through a dot-file and rename.
+
+        Args:
+            table: the table's folder.
+            name: the file's name (:func:`part_name`, :func:`pack_name`).
+            schema: the file's Arrow schema.
+            batches: Arrow tables of that schema.
+        """
+        import pyarrow.parquet as pq
+
+        final = self.path(table, name)
+        temp = f"{self.root}/{table}/{_temp_name(name.removesuffix('.parquet'), os.getpid())}"
         self.fs.makedirs(f"{self.root}/{table}", exist_ok=True)
         with (
             self.fs.open(temp, "wb") as f,
-            pq.ParquetWriter(f, arrow_schema(table), compression="zstd") as writer,
+            pq.ParquetWriter(f, schema, compression="zstd") as writer,
         ):
             for batch in batches:
                 writer.write_table(batch)
         self.fs.mv(temp, final)
+
+    def remove(self, table: str, name: str) -> None:
+        """Remove one file of ``table`` (gone already: nothing to do)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self.path(table, name))
+
+    def listing(self) -> dict[str, dict[str, int]]:
+        """The parts and packs in each table's folder: table -> file name -> bytes (dot-files
+        and any other name left out; a folder not made yet is empty)."""
+        found: dict[str, dict[str, int]] = {}
+        for table in TABLE_NAMES:
+            try:
+                infos = self.fs.ls(f"{self.root}/{table}", detail=True)
+            except FileNotFoundError:
+                infos = []
+            names = {str(i["name"]).rsplit("/", 1)[-1]: int(i.get("size") or 0) for i in infos}
+            found[table] = {n: size for n, size in names.items() if _file_kind(n) is not None}
+        return found
 
     def remove_stale_temps(self) -> int:
         """Remove the dot-files of parts a killed run was writing (``.KEY.PID.tmp`` of a
@@ -111,7 +157,7 @@ class ExportDir:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return {}  # unreadable: export everything again (each bundle's parts are replaced)
-        if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in _READ_VERSIONS:
             return {}
         bundles = data.get("bundles")
         if not isinstance(bundles, dict):
@@ -145,6 +191,69 @@ def other_version(bundles: dict[str, Any]) -> dict[str, dict[str, Any]]:
         and entry.get("status") in EXPORTED
         and entry.get("tables_version") != TABLES_VERSION
     }
+
+
+def live_files(bundles: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """The files the manifest says hold the tables' rows, and whose rows each holds.
+
+    An exported entry's rows are in its own parts (``KEY.parquet``, in each table it has rows
+    in) or, when it names a pack, in that pack (``pack-ID.parquet`` of each table any of the
+    pack's bundles has rows in). An entry without row counts (not one this package wrote) is
+    taken to have rows in every table.
+
+    Args:
+        bundles: the manifest's entries by key (:meth:`ExportDir.read_manifest`).
+
+    Returns:
+        Table -> file name -> the keys of the bundles whose rows it holds.
+    """
+    files: dict[str, dict[str, list[str]]] = {table: {} for table in TABLE_NAMES}
+    for key, entry in bundles.items():
+        if not isinstance(entry, dict) or entry.get("status") not in EXPORTED:
+            continue
+        pack = pack_of(entry)
+        name = part_name(key) if pack is None else pack_name(pack)
+        rows = entry.get("rows")
+        for table in TABLE_NAMES:
+            counted = rows.get(table) if isinstance(rows, dict) else None
+            if not isinstance(counted, int) or counted > 0:
+                files[table].setdefault(name, []).append(key)
+    return files
+
+
+def pack_of(entry: dict[str, Any]) -> str | None:
+    """The id of the pack an entry's rows are in; None: its own parts."""
+    pack = entry.get(PACK_FIELD)
+    return pack if isinstance(pack, str) and _PACK_ID.fullmatch(pack) else None
+
+
+def part_name(key: str) -> str:
+    """The file name of a bundle's part of a table."""
+    return f"{key}.parquet"
+
+
+def pack_name(pack_id: str) -> str:
+    """The file name of a pack of a table."""
+    return f"{_PACK_PREFIX}{pack_id}.parquet"
+
+
+def new_pack_id() -> str:
+    """A pack id no other pack has (random: two runs never make the same)."""
+    import secrets
+
+    return secrets.token_hex(8)
+
+
+def _file_kind(name: str) -> str | None:
+    """``part`` or ``pack`` for the names this module makes, else None."""
+    stem = name.removesuffix(".parquet")
+    if stem == name:
+        return None
+    if _KEY.fullmatch(stem):
+        return "part"
+    if stem.startswith(_PACK_PREFIX) and _PACK_ID.fullmatch(stem[len(_PACK_PREFIX) :]):
+        return "pack"
+    return None
 
 
 def _temp_name(key: str, pid: int) -> str:

@@ -1,12 +1,14 @@
 """Export many bundles to Parquet tables: reduce each bundle in a worker, record the run.
 
-One part per bundle (rather than one file per batch of bundles) is what makes re-running cheap
-and exact: a bundle whose files changed gets its parts replaced and nobody else's are touched,
-and any worker (a local process or a Ray task on another machine) writes only its own files;
-the driver alone writes the manifest. The bundles come from :mod:`.listing` (key and
-fingerprint: a hash of the files plus the export options and ``TABLES_VERSION``); the parts
-and the manifest live in :mod:`.export_dir`. A bundle whose key and fingerprint match a
-successful manifest entry is skipped.
+A worker writes one part per bundle and table (rather than one file per batch of bundles): a
+bundle whose files changed gets its parts replaced and nobody else's are touched, and any
+worker (a local process or a Ray task on another machine) writes only its own files. The
+driver alone writes the manifest, and merges the parts of many small bundles into packs
+(:mod:`.packs`: a part is ~10 KB of footer whatever its rows, and an RL run's 100,000 episodes
+would be 700,000 files), taking a bundle out of its pack before it is exported again. The
+bundles come from :mod:`.listing` (key and fingerprint: a hash of the files plus the export
+options and ``TABLES_VERSION``); the parts and the manifest live in :mod:`.export_dir`. A
+bundle whose key and fingerprint match a successful manifest entry is skipped.
 
 Each bundle is reduced by this package's reducer (strictly; with ``--lenient`` a bundle that
 fails is reduced again leniently and exported as far as it goes), so a worker's memory is one
@@ -30,6 +32,7 @@ from typing import Any, Final
 
 import attrs
 
+from . import packs
 from .export_dir import EXPORTED, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text
 from .schema import TABLES_VERSION, to_arrow
@@ -124,6 +127,11 @@ class ExportSummary:
     #: (moved or deleted): their rows stay, counted again if moved, until ``prune``
     gone: list[str] = attrs.field(factory=list)
     listing_errors: list[str] = attrs.field(factory=list)
+    #: bundles this run merged into packs (its own and earlier runs')
+    packed: int = 0
+    #: bundles forgotten because a file their manifest entry names was missing (a directory
+    #: changed by hand): exported again when a run is given their source
+    repaired: int = 0
     seconds: float = 0.0
 
     @property
@@ -364,6 +372,55 @@ def _other_version_sources(
 
 # --- the driver ----------------------------------------------------------------------------------
 
+
+def _run(
+    todo: list[BundleSource],
+    options: ExportOptions,
+    summary: ExportSummary,
+    out: ExportDir,
+    manifest: dict[str, Any],
+    how: tuple[int, str, Callable[[BundleResult], None] | None, bool],
+) -> None:
+    """Export ``todo`` with the engine, recording each result in ``manifest`` (saved every
+    64 bundles, every 1/32 of its entries once it is larger, and at the end) and packing as
+    the loose bundles pile up."""
+    jobs, engine, on_result, pack = how
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+    runner: Runner
+    if engine == "ray":
+        from .ray_engine import run_ray
+
+        runner = run_ray
+    else:
+        from .process_engine import run_processes
+
+        runner = run_processes
+    loose = unsaved = 0  # exported since the last pack; results since the last save
+    try:
+        for result in runner(todo, options, jobs):
+            summary.exported.append(result)
+            manifest[result.key] = _entry(result)
+            loose += result.status in EXPORTED
+            unsaved += 1
+            if on_result is not None:
+                on_result(result)
+            if pack and loose >= packs.DURING_RUN:
+                out.write_manifest(manifest)  # the bundles packed are named first
+                merged, loose = packs.pack(out, manifest, loose_at=packs.DURING_RUN)
+                summary.packed += merged
+                unsaved = 0
+            elif unsaved >= max(64, len(manifest) // 32):
+                # every 64 bundles, or every 1/32 of the entries once there are many: it is
+                # saved whole, and 100,000 entries (70 MB) every 64 bundles were 110 GB
+                out.write_manifest(manifest)
+                unsaved = 0
+    finally:
+        # a new export of nothing is still an export (empty tables), unless nothing could
+        # be listed: a mistyped path must not leave a folder behind
+        if summary.exported or (not manifest and not summary.listing_errors):
+            out.write_manifest(manifest)
+
+
 Runner = Callable[[list[BundleSource], ExportOptions, int], Iterator[BundleResult]]
 
 
@@ -375,6 +432,8 @@ def run_export(
     engine: str = "process",
     on_result: Callable[[BundleResult], None] | None = None,
     prune: bool = False,
+    pack: bool = True,
+    compact: bool = False,
 ) -> ExportSummary:
     """Export every bundle under ``specs`` to ``options.to``, skipping unchanged ones.
 
@@ -387,6 +446,11 @@ def run_export(
         prune: remove the rows of every source an earlier run exported that ``specs`` no
             longer list (a bundle deleted, moved or renamed); not when a spec could not be
             listed (its bundles would look gone).
+        pack: merge small bundles' parts into packs (:mod:`.packs`), as the run goes (every
+            1,024 bundles) and at its end (64 loose bundles or more); False leaves one part
+            per bundle and table, as a run before packs did.
+        compact: at the end, merge every loose bundle and every pack under half
+            ``packs.PACK_BYTES`` however few (``export --compact``).
 
     Returns:
         What was exported, skipped and could not be listed. The bundles to export lose
@@ -407,14 +471,15 @@ def run_export(
     out = ExportDir(options.to)
     manifest = out.read_manifest()
     out.remove_stale_temps()
+    summary.repaired = packs.tidy(out, manifest)
+    before = dict(manifest)
+    pruned = []
     if prune and not summary.listing_errors:
         listed = {source.key for source in sources}
-        for key in [key for key in manifest if key not in listed]:
-            out.remove_parts(key)
+        pruned = [key for key in manifest if key not in listed]
+        for key in pruned:
             del manifest[key]
-            summary.pruned += 1
-        if summary.pruned:
-            out.write_manifest(manifest)
+        summary.pruned = len(pruned)
     if not prune:
         summary.gone = _gone(manifest, specs, sources)
     sources += _other_version_sources(manifest, sources, options, summary)
@@ -427,34 +492,20 @@ def run_export(
             summary.skipped += 1
         else:
             todo.append(source)
-    if todo:
+    if todo or pruned:
         # their files change from now on: not done until each is again (a run killed midway
-        # must not leave an entry that says a half-rewritten bundle is exported)
+        # must not leave an entry that says a half-rewritten bundle is exported); out of the
+        # packs they were in first, those packs written again without them
         for source in todo:
             manifest.pop(source.key, None)
+        dead = packs.leave(out, before, manifest)
         out.write_manifest(manifest)
-    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
-    runner: Runner
-    if engine == "ray":
-        from .ray_engine import run_ray
-
-        runner = run_ray
-    else:
-        from .process_engine import run_processes
-
-        runner = run_processes
-    try:
-        for n, result in enumerate(runner(todo, options, jobs), start=1):
-            summary.exported.append(result)
-            manifest[result.key] = _entry(result)
-            if on_result is not None:
-                on_result(result)
-            if n % 64 == 0:
-                out.write_manifest(manifest)
-    finally:
-        # a new export of nothing is still an export (empty tables), unless nothing could
-        # be listed: a mistyped path must not leave a folder behind
-        if summary.exported or (not manifest and not summary.listing_errors):
-            out.write_manifest(manifest)
+        packs.remove_packs(out, dead)
+        for key in pruned:
+            out.remove_parts(key)
+    _run(todo, options, summary, out, manifest, (jobs, engine, on_result, pack))
+    if pack:  # also when nothing changed: an export written before packs gets packed
+        at = 1 if compact else packs.END_OF_RUN
+        summary.packed += packs.pack(out, manifest, loose_at=at, everything=compact)[0]
     summary.seconds = time.perf_counter() - started
     return summary

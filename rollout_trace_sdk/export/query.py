@@ -1,7 +1,9 @@
 """``rollout-trace query DIR "SQL"``: embedded DuckDB over an export directory's tables.
 
-Each table is a view named like the table over ``DIR/<table>/*.parquet``; a table no bundle
-had rows for is an empty view with the documented columns, so a query never fails because,
+Each table is a view named like the table over the files of ``DIR/<table>/`` the export's
+manifest names (its bundles' parts and packs: a file a killed run left, or wrote and had not
+named yet, is not read); a table no bundle had rows for is an empty view with the documented
+columns, so a query never fails because,
 say, no rollout used code cells. The ready-made queries (``--recipe``) are the ones
 docs/exports.md shows; the tests run each of them.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -145,11 +148,11 @@ def connect(directory: str | Path) -> Any:
             f"{directory}: not an export (no {MANIFEST_NAME}); make one with "
             f"rollout-trace export BUNDLE --to {directory}"
         )
-    _refuse_other_versions(root)
+    tables = _files(root)
     con = duckdb.connect()
     for table in TABLE_NAMES:
         parts = root / table
-        files = sorted(str(path) for path in parts.glob("*.parquet"))
+        files = tables[table]
         if files and not _GLOB_CHARS.intersection(str(parts)):
             # DuckDB reads the parts itself: through an Arrow dataset a query held ~90 KB
             # per part (6,000 parts: 630 MB and 2.8 s for a count, 171 MB and 1.1 s this
@@ -180,15 +183,45 @@ def _sql_text(text: str) -> str:
 _NAMED: Final = 3
 
 
-def _refuse_other_versions(root: Path) -> None:
+def _files(root: Path) -> dict[str, list[str]]:
+    """The paths of each table's files the manifest names (parts and packs), sorted.
+
+    Raises:
+        QueryError: the directory holds parts of another tables version, or a file the
+            manifest names is missing (a directory changed by hand).
+    """
+    from .export_dir import ExportDir, live_files
+
+    manifest = ExportDir(str(root)).read_manifest()
+    _refuse_other_versions(root, manifest)
+    files: dict[str, list[str]] = {}
+    missing = []
+    for table, named in live_files(manifest).items():
+        try:
+            there = set(os.listdir(root / table))
+        except FileNotFoundError:
+            there = set()
+        missing += [f"{table}/{name}" for name in named if name not in there]
+        files[table] = sorted(str(root / table / name) for name in named if name in there)
+    if missing:
+        # rows of some bundles would be silently missing from every answer
+        raise QueryError(
+            f"{root}: {len(missing)} file(s) its manifest names are missing, e.g. "
+            f"{sorted(missing)[0]}; any export to {root} forgets their bundles (exported "
+            "again by a run given their sources)"
+        )
+    return files
+
+
+def _refuse_other_versions(root: Path, manifest: dict[str, Any]) -> None:
     """Refuse a directory holding parts another tables version wrote: their columns differ
     from this version's, and the views would read one part's columns for all (a column
     missing, a table empty, with no error; found by review). Any export to the directory
     exports them again."""
-    from .export_dir import ExportDir, other_version
+    from .export_dir import other_version
     from .schema import TABLES_VERSION
 
-    others = other_version(ExportDir(str(root)).read_manifest())
+    others = other_version(manifest)
     if not others:
         return
     versions = sorted({str(e.get("tables_version", "unrecorded")) for e in others.values()})
