@@ -24,7 +24,7 @@ def add_parsers(commands: Any) -> None:
     )
     export.add_argument(
         "sources",
-        nargs="+",
+        nargs="*",
         metavar="SOURCE",
         help="bundle directory or a state.json file; a traces root lists its bundles (--latest "
         "takes the newest), except for parquet, which exports every bundle under it; for "
@@ -71,6 +71,12 @@ def add_parsers(commands: Any) -> None:
         action="store_true",
         help="remove the rows of sources earlier runs exported that SOURCES no longer hold",
     )
+    tables.add_argument(
+        "--compact",
+        action="store_true",
+        help="also merge every small bundle's parts and small pack into packs now (an export "
+        "packs as it goes and leaves a few); without SOURCE, only that",
+    )
     from .query import add_parser as add_query_parser
 
     add_query_parser(commands)
@@ -79,7 +85,13 @@ def add_parsers(commands: Any) -> None:
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run the chosen format's writer (``--to`` implies parquet, ``--endpoint`` otlp)."""
     if args.format is None:
-        args.format = "parquet" if args.to else "otlp" if args.endpoint else "perfetto"
+        args.format = (
+            "parquet" if args.to or args.compact else "otlp" if args.endpoint else "perfetto"
+        )
+    if not args.sources and not (args.compact and args.format == "parquet"):
+        # (SOURCE is optional for --compact alone: an export directory packed, nothing added)
+        print("rollout-trace export: give a SOURCE (a bundle, a state file or a root)", file=err)
+        return 2
     # an option of another format would be quietly ignored: say so instead
     ignored = [name for name in _given(args) if args.format not in _OPTION_FORMATS[name]]
     if ignored:
@@ -102,6 +114,7 @@ _OPTION_FORMATS: Final[dict[str, tuple[str, ...]]] = {
     "--engine": ("parquet",),
     "--payload-text": ("parquet",),
     "--prune": ("parquet",),
+    "--compact": ("parquet",),
 }
 
 
@@ -117,6 +130,7 @@ def _given(args: argparse.Namespace) -> list[str]:
         "--engine": args.engine is not None,
         "--payload-text": args.payload_text,
         "--prune": args.prune,
+        "--compact": args.compact,
     }
     return [name for name in _OPTION_FORMATS if given[name]]
 
@@ -275,6 +289,9 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     sources = _resolved(args, err, roots=True)
     if sources is None:
         return 2
+    if not sources and not _is_export(target):
+        print(f"rollout-trace export: {target}: not an export to compact", file=err)
+        return 1
     options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
     try:
         summary = run_export(
@@ -284,6 +301,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             engine=engine,
             on_result=report,
             prune=args.prune,
+            compact=args.compact,
         )
     except OSError as exc:
         print(f"rollout-trace export: {exc.filename or target}: {exc.strerror or exc}", file=err)
@@ -311,11 +329,20 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ),
             file=err,
         )
+    if summary.repaired:
+        print(
+            visible(
+                f"note: {summary.repaired} bundle(s) whose files were missing from {target} "
+                "were forgotten: export their sources again"
+            ),
+            file=err,
+        )
     failed = len(summary.failed)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
         f"{summary.skipped} unchanged (skipped)"
         + (f", {summary.pruned} pruned" if summary.pruned else "")
+        + (f", {summary.packed} packed" if summary.packed else "")
         + (
             f", {summary.upgraded} of another tables version exported again"
             if summary.upgraded
@@ -325,6 +352,17 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return 1 if failed or summary.listing_errors or summary.stale else 0
+
+
+def _is_export(target: str) -> bool:
+    """Whether ``target`` holds an export's manifest (local path or URL)."""
+    from .export_dir import MANIFEST_NAME, ExportDir
+
+    try:
+        out = ExportDir(target)
+        return bool(out.fs.exists(f"{out.root}/{MANIFEST_NAME}"))
+    except OSError:
+        return False
 
 
 _FORMATS: Final[dict[str, _Writer]] = {
