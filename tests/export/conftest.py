@@ -108,3 +108,16 @@ def why_export(why_bundles: dict[str, Path], tmp_path_factory: pytest.TempPathFa
     summary = run_export([str(b) for b in why_bundles.values()], ExportOptions(to=str(out)))
     assert not summary.failed and len(summary.exported) == len(why_bundles)
     return out
+
+
+@pytest.fixture(scope="session")
+def episodes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root of 70 one-episode rollouts (schema 3; a model call asks for a tool, the tool
+    answers, every fifth fails, a model call answers), as an RL trainer records them: more
+    than an export's end packs (``packs.END_OF_RUN``). Recorded in a child process by the
+    small-bundles benchmark's recorder."""
+    from benchmarks.export_small import record
+
+    root = tmp_path_factory.mktemp("episodes") / "runs"
+    record(root, 70)
+    return root

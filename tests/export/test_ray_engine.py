@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,24 @@ def test_ray_says_why_as_the_pool_does(
     assert ray_tables == read_tables(tmp_path / "p")
     failures = run(tmp_path / "r", "SELECT failure FROM rollouts ORDER BY ALL")[1]
     assert failures == [("Boom: tool exploded on k0",)] * 2 + [("interrupted",)] * 2 + [(None,)] * 2
+
+
+def test_the_driver_packs_what_ray_workers_wrote(
+    local_ray: None, episodes: Path, tmp_path: Path
+) -> None:
+    """Ray's workers write each bundle's parts; the driver alone packs them (one pack per
+    table, the parts gone), and a changed bundle leaves its pack: the same tables as the pool's."""
+    runs = tmp_path / "runs"
+    shutil.copytree(episodes, runs)
+    on_ray = run_export([str(runs)], ExportOptions(to=str(tmp_path / "r")), jobs=2, engine="ray")
+    assert on_ray.packed == 70 and all(r.pid != os.getpid() for r in on_ray.exported)
+    assert [p.name.startswith("pack-") for p in (tmp_path / "r" / "rollouts").iterdir()] == [True]
+    changed = sorted(runs.iterdir())[2]
+    (changed / "manifest.json").write_bytes((changed / "manifest.json").read_bytes() + b"\n")
+    again = run_export([str(runs)], ExportOptions(to=str(tmp_path / "r")), jobs=2, engine="ray")
+    assert [r.source for r in again.exported] == [str(changed)]
+    assert not run_export([str(runs)], ExportOptions(to=str(tmp_path / "p")), jobs=2).failed
+    assert read_tables(tmp_path / "r") == read_tables(tmp_path / "p")
 
 
 def test_a_worker_that_dies_fails_its_bundle_only(
