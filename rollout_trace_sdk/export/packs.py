@@ -192,7 +192,8 @@ def pack(
         for unit in chunk:
             if unit.pack is None:
                 for table in TABLE_NAMES:
-                    out.remove(table, part_name(unit.keys[0]))
+                    if _has_rows(manifest[unit.keys[0]], table):
+                        out.remove(table, part_name(unit.keys[0]))
     return merged, left
 
 
@@ -204,9 +205,10 @@ def _units(
     loose: list[_Unit] = []
     packed: dict[str, _Unit] = {}
     barred: set[str] = set()  # packs holding a bundle of another tables version
-    for key, entry in sorted(manifest.items(), key=lambda item: str(item[1].get("source"))):
-        if not isinstance(entry, dict) or entry.get("status") not in EXPORTED:
-            continue
+    exported = {
+        k: e for k, e in manifest.items() if isinstance(e, dict) and e.get("status") in EXPORTED
+    }
+    for key, entry in sorted(exported.items(), key=lambda item: str(item[1].get("source"))):
         pack_id = pack_of(entry)
         current = entry.get("tables_version") == TABLES_VERSION
         if pack_id is not None:
@@ -284,12 +286,20 @@ def _write_pack(
         size = 0
         for name, filtered in inputs:
             with out.fs.open(out.path(table, name), "rb") as f:
-                for batch in pq.ParquetFile(f).iter_batches(batch_size=65536):
-                    if filtered:
-                        batch = batch.filter(pc.is_in(batch.column("source"), value_set=keep))
-                    if batch.num_rows:
-                        buffered.append(pa.Table.from_batches([batch]).cast(schema))
-                        size += batch.nbytes
+                parts: Iterator[Any]
+                if filtered:  # a pack: a row group at a time, its other bundles' rows left out
+                    parts = (
+                        pa.Table.from_batches([b]).filter(pc.is_in(b.column("source"), keep))
+                        for b in pq.ParquetFile(f).iter_batches(batch_size=65536)
+                    )
+                else:  # a part: small, read whole in one call (through the file object's
+                    # small reads and a thread pool, each of thousands took twice as long)
+                    whole = pa.BufferReader(f.read())
+                    parts = iter([pq.ParquetFile(whole).read(use_threads=False)])
+                for part in parts:
+                    if part.num_rows:
+                        buffered.append(part if part.schema == schema else part.cast(schema))
+                        size += part.nbytes
                     if size >= _ROW_GROUP_BYTES:
                         yield pa.concat_tables(buffered)
                         buffered, size = [], 0
