@@ -20,6 +20,7 @@ import attrs
 
 from ..model import codec
 from ..model import state as st
+from ..model.tool_events import SUMMARY_TYPES, ToolCallSummary
 from ..reduce.errors import ReduceError
 
 #: The state's own classes (its nodes, whatever module of ``model`` declares them), checked
@@ -107,6 +108,8 @@ def _make_checker(hint: Any) -> Check:
     origin = get_origin(hint)
     if hint is Any:
         return _fits
+    if hint in _TAGGED:
+        return _tagged(_TAGGED[hint])
     if origin in (typing.Union, types.UnionType):
         others = [o for o in get_args(hint) if o is not type(None)]
         # a tagged union of records (conversation parts, requests): a map is all we ask
@@ -132,6 +135,30 @@ def _make_checker(hint: Any) -> Check:
         what = _NAMES.get(hint, hint.__name__)
         return lambda value: None if type(value) is hint else _Miss(value, what)
     return _fits
+
+
+#: Tagged unions whose variants the readers take field by field (``show`` cuts a tool call's
+#: previews as text): each variant checked by its ``type`` tag. Any other tagged union is
+#: only asked to be a map.
+_TAGGED: Final[dict[Any, dict[str, type[Any]]]] = {ToolCallSummary: SUMMARY_TYPES}
+
+
+def _tagged(variants: dict[str, type[Any]]) -> Check:
+    """A map whose fields fit the variant its ``type`` names (an unknown tag: any map, left to
+    the readers as other open vocabularies are)."""
+    checks = {
+        tag: _record([(name, _checker(hint)) for name, hint in _fields(cls)])
+        for tag, cls in variants.items()
+    }
+
+    def check(value: Any) -> _Miss | None:
+        if type(value) is not dict:
+            return _Miss(value, _NAMES[dict])
+        tag = value.get("type")
+        variant = checks.get(tag) if type(tag) is str else None
+        return None if variant is None else variant(value)
+
+    return check
 
 
 def _container(kind: type, item: Check) -> Check:

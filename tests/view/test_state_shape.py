@@ -52,3 +52,54 @@ def test_a_wrong_type_is_refused_naming_where(
     text = err.getvalue()
     assert f"{source} is not a reduced state" in text and named in text
     assert "internal error" not in text
+
+
+def _generic_tool(state: Any) -> tuple[str, Any]:
+    return next(
+        (ident, tool)
+        for ident, tool in state["tool_calls"].items()
+        if tool["summary"]["type"] == "generic"
+    )
+
+
+@pytest.mark.parametrize("command", ["show", "summary", "view"])
+@pytest.mark.parametrize(
+    ("key", "value", "found"),
+    [
+        ("input_preview", 5, "an integer"),
+        ("output_preview", ["x"], "a list"),
+        ("label", 1.5, "a number"),
+    ],
+)
+def test_a_tool_summary_is_checked_as_the_variant_its_tag_names(
+    demo_state: Any, tmp_path: Path, command: str, key: str, value: Any, found: str
+) -> None:
+    """A generic summary's preview that is no text (fuzz29: ``show`` failed with "internal
+    error: 'int' object has no attribute 'rstrip'") is refused naming where, as any other
+    value of the wrong type; the summary was only asked to be a map."""
+    state = copy.deepcopy(demo_state)
+    ident, tool = _generic_tool(state)
+    tool["summary"][key] = value
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    argv = [command, str(source)] + (["-o", str(tmp_path / "out")] if command == "view" else [])
+    out, err = io.StringIO(), io.StringIO()
+    assert main(argv, out=out, err=err) == 1
+    text = err.getvalue()
+    assert f"tool_calls.{ident}.summary.{key}: expected a string, found {found}" in text
+    assert "internal error" not in text
+
+
+def test_a_summary_of_a_tag_no_codex_writes_is_read(demo_state: Any, tmp_path: Path) -> None:
+    """An unknown tag is an open vocabulary (left to the readers): such a summary is read,
+    whatever its fields hold."""
+    state = copy.deepcopy(demo_state)
+    _, tool = _generic_tool(state)
+    tool["summary"] = {"type": "future", "input_preview": 5}
+    assert state_shape_error(state) is None
+    tool["summary"] = {"type": "terminal", "operation_id": 7}
+    assert "summary.operation_id: expected a string, found an integer" in (
+        state_shape_error(state) or ""
+    )
+    tool["summary"] = {"type": "generic", "label": "x", "input_preview": None}
+    assert state_shape_error(state) is None
