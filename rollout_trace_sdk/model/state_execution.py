@@ -23,7 +23,8 @@ AnchorType: TypeAlias = Literal["conversation_item", "tool_call", "thread"]
 #: (``open_rollout`` and the Agents SDK processor without ``model=``: the SDK's agent spans
 #: carry no model, and a thread's model is written when the thread starts).
 UNKNOWN_MODEL: Final = "unknown"
-_ANCHOR_FIELD: Final[dict[str, str]] = {
+#: Each anchor type's id key in the state's JSON (Codex's tagged ``TraceAnchor``).
+ANCHOR_ID_FIELDS: Final[dict[str, str]] = {
     "conversation_item": "item_id",
     "tool_call": "tool_call_id",
     "thread": "thread_id",
@@ -45,7 +46,7 @@ class TraceAnchor:
             ``{"type": TYPE}`` and the id under its own key (``item_id``, ``tool_call_id``,
             ``thread_id``).
         """
-        return {"type": self.type, _ANCHOR_FIELD[self.type]: self.id}
+        return {"type": self.type, ANCHOR_ID_FIELDS[self.type]: self.id}
 
 
 @attrs.define(slots=True)

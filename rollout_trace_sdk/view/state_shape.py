@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, Literal, get_args, get_origin
 
@@ -20,6 +20,7 @@ import attrs
 
 from ..model import codec
 from ..model import state as st
+from ..model.state_execution import ANCHOR_ID_FIELDS
 from ..model.tool_events import SUMMARY_TYPES, ToolCallSummary
 from ..reduce.errors import ReduceError
 
@@ -108,8 +109,13 @@ def _make_checker(hint: Any) -> Check:
     origin = get_origin(hint)
     if hint is Any:
         return _fits
+    if hint is st.TraceAnchor:  # its id under the key its type names (``to_json``)
+        return _tagged(
+            {tag: _record([(key, _checker(str))]) for tag, key in ANCHOR_ID_FIELDS.items()}
+        )
     if hint in _TAGGED:
-        return _tagged(_TAGGED[hint])
+        variants = _TAGGED[hint].items()
+        return _tagged({tag: _record(list(_field_checks(cls))) for tag, cls in variants})
     if origin in (typing.Union, types.UnionType):
         others = [o for o in get_args(hint) if o is not type(None)]
         # a tagged union of records (conversation parts, requests): a map is all we ask
@@ -128,7 +134,7 @@ def _make_checker(hint: Any) -> Check:
     if isinstance(hint, type) and attrs.has(hint):
         if hint not in _NODES:  # the events' payload references and tool kinds: a map is enough
             return _container(dict, _fits)
-        return _record([(name, _checker(field_hint)) for name, field_hint in _fields(hint)])
+        return _record(list(_field_checks(hint)))
     if hint is float:
         return lambda value: None if type(value) in (int, float) else _Miss(value, _NAMES[float])
     if isinstance(hint, type):
@@ -138,24 +144,30 @@ def _make_checker(hint: Any) -> Check:
 
 
 #: Tagged unions whose variants the readers take field by field (``show`` cuts a tool call's
-#: previews as text): each variant checked by its ``type`` tag. Any other tagged union is
-#: only asked to be a map.
+#: previews as text): each variant checked by its ``type`` tag, as interaction edges' anchors
+#: are (their ids are looked up). Any other tagged union is only asked to be a map.
 _TAGGED: Final[dict[Any, dict[str, type[Any]]]] = {ToolCallSummary: SUMMARY_TYPES}
 
 
-def _tagged(variants: dict[str, type[Any]]) -> Check:
-    """A map whose fields fit the variant its ``type`` names (an unknown tag: any map, left to
-    the readers as other open vocabularies are)."""
-    checks = {
-        tag: _record([(name, _checker(hint)) for name, hint in _fields(cls)])
-        for tag, cls in variants.items()
-    }
+def _field_checks(cls: type) -> Iterator[tuple[str, Check]]:
+    return ((name, _checker(hint)) for name, hint in _fields(cls))
+
+
+def _tagged(variants: dict[str, Check]) -> Check:
+    """A map whose ``type`` is text and that passes the check of the variant it names (an
+    unknown tag: any map, left to the readers as other open vocabularies are)."""
 
     def check(value: Any) -> _Miss | None:
         if type(value) is not dict:
             return _Miss(value, _NAMES[dict])
         tag = value.get("type")
-        variant = checks.get(tag) if type(tag) is str else None
+        if type(tag) is not str:
+            if "type" not in value:
+                return None
+            miss = _Miss(tag, _NAMES[str])
+            miss.path.append("type")
+            return miss
+        variant = variants.get(tag)
         return None if variant is None else variant(value)
 
     return check

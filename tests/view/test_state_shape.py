@@ -103,3 +103,39 @@ def test_a_summary_of_a_tag_no_codex_writes_is_read(demo_state: Any, tmp_path: P
     )
     tool["summary"] = {"type": "generic", "label": "x", "input_preview": None}
     assert state_shape_error(state) is None
+
+
+@pytest.mark.parametrize("command", ["show", "summary", "view", "export"])
+@pytest.mark.parametrize(("end", "value"), [("source", {}), ("target", ["x"])])
+def test_an_edge_anchor_is_checked_by_the_id_key_its_type_names(
+    demo_state: Any, tmp_path: Path, command: str, end: str, value: Any
+) -> None:
+    """An anchor keeps its id under ``item_id``, ``tool_call_id`` or ``thread_id`` (its
+    ``type`` says which), not under the model's ``id``: one that is a map or a list went
+    unchecked, and ``show``, ``view`` and ``export`` failed looking it up (fuzz29: "internal
+    error: TypeError: unhashable type: 'dict'"). Now refused naming where."""
+    state = copy.deepcopy(demo_state)
+    ident, edge = next(iter(state["interaction_edges"].items()))
+    anchor = edge[end]
+    key = next(k for k in anchor if k != "type")
+    anchor[key] = value
+    source = tmp_path / "state.json"
+    source.write_bytes(orjson.dumps(state))
+    argv = [command, str(source)]
+    argv += ["-o", str(tmp_path / "out")] if command in ("view", "export") else []
+    out, err = io.StringIO(), io.StringIO()
+    assert main(argv, out=out, err=err) == 1
+    text = err.getvalue()
+    assert f"interaction_edges.{ident}.{end}.{key}: expected a string" in text
+    assert "internal error" not in text
+
+
+def test_a_tag_that_is_no_text_is_refused(demo_state: Any) -> None:
+    state = copy.deepcopy(demo_state)
+    _, tool = _generic_tool(state)
+    tool["summary"]["type"] = {"a": 1}
+    assert "summary.type: expected a string, found a map" in (state_shape_error(state) or "")
+    state = copy.deepcopy(demo_state)
+    edge = next(iter(state["interaction_edges"].values()))
+    edge["source"]["type"] = ["x"]
+    assert "source.type: expected a string, found a list" in (state_shape_error(state) or "")
