@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..model.state_execution import UNKNOWN_MODEL
+from ..model.state_execution import ANCHOR_ID_FIELDS, UNKNOWN_MODEL
 from .capture import capture_notes, recording_status
 from .hosted_text import hosted_text
 from .images import image_refs
@@ -39,10 +39,8 @@ _WEB_SEARCH: Final = '{"type":"web_search_call"'
 
 _Obj = Mapping[str, Any]
 #: Edge anchor type -> (its id field, the state table whose object says the anchor's thread).
-_ANCHOR_TABLES: Final = {
-    "conversation_item": ("item_id", "conversation_items"),
-    "tool_call": ("tool_call_id", "tool_calls"),
-}
+#: the state's table of each kind of edge end that lives in one (its id key: ANCHOR_ID_FIELDS)
+_ANCHOR_TABLES: Final = {"conversation_item": "conversation_items", "tool_call": "tool_calls"}
 
 
 def _map(state: _Obj, key: str) -> list[_Obj]:
@@ -453,17 +451,15 @@ class _Builder:
         if not isinstance(anchor, Mapping):
             return -1, "?"
         kind = anchor.get("type")
-        if isinstance(kind, str) and kind in _ANCHOR_TABLES:
-            key, table = _ANCHOR_TABLES[kind]
-            ident = anchor.get(key)
-            objects = self.state.get(table) or {}
-            obj = objects.get(ident) if isinstance(objects, Mapping) else None
-            thread = self.thread(obj.get("thread_id")) if isinstance(obj, Mapping) else -1
-            return thread, str(ident)
-        if kind == "thread":
-            ident = anchor.get("thread_id")
+        if not isinstance(kind, str) or kind not in ANCHOR_ID_FIELDS:
+            return -1, str(kind)
+        ident = anchor.get(ANCHOR_ID_FIELDS[kind])
+        if kind not in _ANCHOR_TABLES:  # a thread
             return self.thread(ident), str(ident)
-        return -1, str(kind)
+        objects = self.state.get(_ANCHOR_TABLES[kind]) or {}
+        obj = objects.get(ident) if isinstance(objects, Mapping) else None
+        thread = self.thread(obj.get("thread_id")) if isinstance(obj, Mapping) else -1
+        return thread, str(ident)
 
     def edge_records(self) -> list[dict[str, Any]]:
         out = []
