@@ -37,23 +37,35 @@ _WRITE_TIMEOUT = 1.0
 _BOUND_S = 8.0
 
 
+class _HangingDisk:
+    """The log's appends made to hang (the ones into a bundle under ``under``, or all) once
+    ``hang`` is set, until ``release`` is; ``hanging`` counts those that hang."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, under: Path | None = None) -> None:
+        self.hang = False
+        self.hanging: list[int] = []
+        self.release = threading.Event()
+        append = _files.append_lines
+
+        def hanging_append(fd: int, data: Any) -> int:
+            if self.hang and (
+                under is None or os.readlink(f"/proc/self/fd/{fd}").startswith(str(under))
+            ):
+                self.hanging.append(fd)
+                self.release.wait()
+            return append(fd, data)
+
+        monkeypatch.setattr(_files, "append_lines", hanging_append)
+
+
 @pytest.fixture
-def hanging_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Set ``[0]`` to True and every later append to the log hangs until the test ends."""
-    release = threading.Event()
-    hang = [False]
-    append = _files.append_lines
-
-    def hanging_append(fd: int, data: Any) -> int:
-        if hang[0]:
-            release.wait()
-        return append(fd, data)
-
-    monkeypatch.setattr(_files, "append_lines", hanging_append)
+def hanging_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[_HangingDisk]:
+    """Set ``hang`` and every later append to the log hangs until the test ends."""
+    disk = _HangingDisk(monkeypatch)
     try:
-        yield hang
+        yield disk
     finally:
-        release.set()
+        disk.release.set()
 
 
 async def _tool_calls(turn: Any, first: int, count: int, output: str) -> None:
@@ -66,7 +78,7 @@ async def _tool_calls(turn: Any, first: int, count: int, output: str) -> None:
 @pytest.mark.parametrize("schema", [2, 3])
 @pytest.mark.parametrize("overflow", ["wait", "drop"])
 async def test_the_agent_goes_on_when_a_write_never_returns(
-    tmp_path: Path, hanging_disk: list[bool], schema: int, overflow: str
+    tmp_path: Path, hanging_disk: _HangingDisk, schema: int, overflow: str
 ) -> None:
     """Once the disk hangs, the agent records 150 tool calls of 20 KB into a 1 MiB queue
     (with ``"wait"`` it would wait for room) and closes: all of it within the bound, with
@@ -86,7 +98,7 @@ async def test_the_agent_goes_on_when_a_write_never_returns(
                 turn = rollout.root.turn()
                 await _tool_calls(turn, 0, 3, "ok")
                 await rollout.flush()
-                hanging_disk[0] = True
+                hanging_disk.hang = True
                 await _tool_calls(turn, 3, 150, "x" * 20_000)
                 turn.end()
     hung = [w for w in caught if "has not returned" in str(w.message)]
@@ -103,7 +115,7 @@ async def test_the_agent_goes_on_when_a_write_never_returns(
 @pytest.mark.anyio
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_a_close_whose_own_write_hangs_returns(
-    tmp_path: Path, hanging_disk: list[bool], schema: int
+    tmp_path: Path, hanging_disk: _HangingDisk, schema: int
 ) -> None:
     """The disk hangs as the close writes its last lines (nothing queued before): the close
     returns within the bound, warned, the bundle unclosed."""
@@ -120,7 +132,7 @@ async def test_a_close_whose_own_write_hangs_returns(
                 await _tool_calls(turn, 0, 2, "ok")
                 turn.end()
                 await rollout.flush()
-                hanging_disk[0] = True
+                hanging_disk.hang = True
     assert any("has not returned" in str(w.message) for w in caught)
     assert "recording_completed" not in types(bundle_in(tmp_path))
 
@@ -161,18 +173,7 @@ async def _beside_hung_rollouts(
     record, flush and close; their writes wait for a token. With ``hold_loop_s``, the loop
     is held (a blocking call of the agent) that long once they all wait. Returns them."""
     hung_root, other_root = tmp_path / "hung", tmp_path / "other"
-    release = threading.Event()
-    hang = [False]
-    hanging: list[int] = []
-    append = _files.append_lines
-
-    def append_hanging_on_one_disk(fd: int, data: Any) -> int:
-        if hang[0] and os.readlink(f"/proc/self/fd/{fd}").startswith(str(hung_root)):
-            hanging.append(fd)
-            release.wait()
-        return append(fd, data)
-
-    monkeypatch.setattr(_files, "append_lines", append_hanging_on_one_disk)
+    disk = _HangingDisk(monkeypatch, under=hung_root)
 
     ready: list[None] = []
 
@@ -215,12 +216,12 @@ async def _beside_hung_rollouts(
                     tg.start_soon(other_rollout, n, go_on, done)
                 while len(ready) < WRITER_THREADS + others:
                     await anyio.sleep(0.01)
-                hang[0] = True
+                disk.hang = True
                 go.set()
                 # every writer thread hangs (on a busy machine, load 10-15, some writes were
                 # let go as hung before their threads reached the disk: then fewer hang)
                 with anyio.move_on_after(_WRITE_TIMEOUT / 2):
-                    while len(hanging) < WRITER_THREADS:
+                    while len(disk.hanging) < WRITER_THREADS:
                         await anyio.sleep(0.01)
                 go_on.set()
                 limiter = writer_threads().limiter
@@ -231,7 +232,7 @@ async def _beside_hung_rollouts(
                         await anyio.sleep(0.001)
                 time.sleep(hold_loop_s)
     finally:
-        release.set()
+        disk.release.set()
     assert len(done) == others
     return done
 
@@ -281,18 +282,7 @@ async def test_rollouts_waiting_behind_writes_that_all_hang_are_stopped_together
     for the timeout (the first forty writes hang, and the forty that take their tokens when
     they are abandoned), not handed a thread forty at a time, each to hang a timeout more
     (200 rollouts would take five timeouts, a thousand twenty-five)."""
-    release = threading.Event()
-    hang = [False]
-    hanging: list[int] = []
-    append = _files.append_lines
-
-    def hanging_append(fd: int, data: Any) -> int:
-        if hang[0]:
-            hanging.append(fd)
-            release.wait()
-        return append(fd, data)
-
-    monkeypatch.setattr(_files, "append_lines", hanging_append)
+    disk = _HangingDisk(monkeypatch)
     stopped: list[object] = []
 
     async def rollout_on_the_disk(go: anyio.Event) -> None:
@@ -316,13 +306,13 @@ async def test_rollouts_waiting_behind_writes_that_all_hang_are_stopped_together
                 for _ in range(WRITER_THREADS * 5):
                     tg.start_soon(rollout_on_the_disk, go)
                 await anyio.sleep(0.5)
-                hang[0] = True
+                disk.hang = True
                 go.set()
     finally:
-        release.set()
+        disk.release.set()
     assert len(stopped) == WRITER_THREADS * 5
     assert all(isinstance(failed, WriteHung) for failed in stopped)
-    assert len(hanging) < WRITER_THREADS * 3  # two rounds of writes, and a margin
+    assert len(disk.hanging) < WRITER_THREADS * 3  # two rounds of writes, and a margin
 
 
 @pytest.mark.anyio
