@@ -6,6 +6,7 @@ exec call completes, so "failures only" showed nothing), did not find it."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +46,18 @@ def _search(p: Any, text: str) -> None:
     p.wait_for_function(
         f"document.querySelector('#filter-note').textContent.includes({'“' + text + '”'!r})"
     )
+
+
+def _pixel_once(p: Any, i: int, drawn: Any, within_s: float = 10.0) -> list[int]:
+    """The colour at the middle of cell ``i``'s block once ``drawn`` says it is what the page
+    should show, or the last one read after ``within_s`` (two animation frames were not
+    always enough at load 8-10: the old frame was read)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        rgb = _pixel(p, i, 0)
+        if drawn(rgb) or time.monotonic() > deadline:
+            return rgb
+        p.wait_for_timeout(50)
 
 
 def _pixel(p: Any, i: int, dy: float) -> list[int]:
@@ -104,7 +117,7 @@ def test_search_finds_a_cell_by_its_source_and_by_its_status(page: Page, cells_p
     _search(p, "wombat.length")
     assert _cell_rows(p) == ["code cell · const x = wombat.length;"]
     # its block on the timeline is a match: drawn in full red (--fail), not faded
-    red = _pixel(p, _cell_index(p, "code_cell:cell_bad"), 0)
+    red = _pixel_once(p, _cell_index(p, "code_cell:cell_bad"), lambda c: c[0] > 180 and c[1] < 90)
     assert red[0] > 180 and red[1] < 90, red
     _search(p, "failed")
     assert "code cell · const x = wombat.length;" in _cell_rows(p)
