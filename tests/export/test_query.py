@@ -183,6 +183,35 @@ def test_formats(export_dir: Path, tmp_path: Path) -> None:
     assert code == 0 and "agent_path" in out and "1 row(s)" in out
 
 
+def test_a_slow_query_prints_its_result_alone(export_dir: Path) -> None:
+    """DuckDB draws a progress bar on standard output, a terminal or not, for a query past
+    2 s: a line of it came before the JSON of a query over 21,000 parts (export29). Here the
+    query sets the bar's delay to 0 (which turns the bar on) and lasts long enough to draw it;
+    the CLI runs in a process of its own, since DuckDB writes to the descriptor, not ``out``."""
+    import subprocess
+    import sys
+
+    sql = (
+        "SET progress_bar_time = 0; SELECT count(*) AS n "
+        "FROM range(30000000) AS t(i), rollouts WHERE i % 7 = 1"
+    )
+    n = 3 * len(range(1, 30000000, 7))
+    for fmt in ("json", "csv"):
+        argv = ["query", str(export_dir), sql, "--format", fmt]
+        done = subprocess.run(
+            [sys.executable, "-m", "rollout_trace_sdk", *argv],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (0, "")
+        if fmt == "json":
+            assert orjson.loads(done.stdout) == [{"n": n}]
+        else:
+            assert done.stdout.splitlines() == ["n", str(n)]
+
+
 def test_empty_tables_are_typed_views(export_dir: Path) -> None:
     columns, rows = run(export_dir, "SELECT * FROM code_cells")
     assert rows == [] and columns == [name for name, _, _ in TABLES["code_cells"]]
