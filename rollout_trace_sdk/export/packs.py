@@ -1,24 +1,26 @@
-"""Packs: many bundles' rows of a table merged into one file, so an RL run's thousands of small
+"""Packs: many bundles' rows of a table in one file, so an RL run's thousands of small
 episodes do not cost a Parquet file per bundle and table.
 
 A part is ~10 KB of footer whatever its rows, and a query's cost grew with the number of files
-(6,000 one-episode bundles: 42,000 parts, 429 MB on disk; review rl20). Workers still write
-one part per bundle (a worker touches nothing but its own bundle's files, so re-running one
-bundle stays exact); the driver alone merges the parts of many bundles into
-``DIR/<table>/pack-ID.parquet`` and records each bundle's pack in its manifest entry. Every
-step is written before the manifest names it and removed only after the manifest stops
-naming it, and readers read the files the manifest names (:func:`.export_dir.live_files`):
+(6,000 one-episode bundles: 42,000 parts, 429 MB on disk; review rl20). A run's small bundles
+are written into packs by their workers (:mod:`.jobs`, a batch at a time); the others get one
+part per bundle and table, which this module merges into ``DIR/<table>/pack-ID.parquet``. The
+driver plans each merge (:func:`plan`) and commits it (:func:`commit`); a worker makes it
+(:func:`merge`), between its exports, since reading thousands of parts back is work the size of
+the export (~12 ms a one-episode bundle) that the driver alone would make serial. Every step is
+written before the manifest names it and removed only after the manifest stops naming it, and
+readers read the files the manifest names (:func:`.export_dir.live_files`):
 
-1. write the pack's files (a dot-file each, renamed whole),
-2. save the manifest, the bundles now naming the pack,
-3. remove the parts (or older packs) merged.
+1. write the pack's files (a dot-file each, renamed whole): the worker,
+2. save the manifest, the bundles now naming the pack: the driver,
+3. remove the parts (or older packs) merged: the driver.
 
 Killed after 1, the pack is named by nobody and the rows are read from the parts; after 2,
 from the pack, the parts named by nobody. :func:`tidy`, at the start of the next run, removes
 what nobody names (and forgets a bundle whose named file is missing, so that it is exported
 again). A bundle exported again (its source changed, its tables version old) or pruned leaves
-its pack first (:func:`leave`): the pack is written again without its rows, under a new id, by
-the same three steps.
+its pack first (:func:`leave`, in the driver before any worker starts): the pack is written
+again without its rows, under a new id, by the same three steps.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from .export_dir import (
 )
 from .schema import TABLE_NAMES, TABLES_VERSION
 
-__all__ = ["PACK_BYTES", "leave", "pack", "tidy"]
+__all__ = ["PACK_BYTES", "MergeJob", "Merged", "commit", "leave", "merge", "pack", "plan", "tidy"]
 
 #: A pack's size, about (the bytes of the parts or packs merged into it; a part's footer,
 #: most of a small bundle's part, is not written again, so a pack of small bundles is smaller).
@@ -149,13 +151,128 @@ def remove_packs(out: ExportDir, pack_ids: Iterable[str]) -> None:
             out.remove(table, pack_name(pack_id))
 
 
+@attrs.frozen
+class MergeJob:
+    """Parts and packs to merge into one new pack: run by a worker (:func:`merge`), as an
+    export job is, and committed by the driver (:func:`commit`)."""
+
+    units: tuple[_Unit, ...]
+    #: the manifest entries of the bundles merged (their sources and row counts)
+    entries: dict[str, Any]
+
+    @property
+    def bundles(self) -> int:
+        """How many bundles it merges."""
+        return len(self.entries)
+
+    def failed(self, why: str) -> Merged:
+        """The outcome of a job whose worker died: nothing to commit."""
+        return Merged(self, None, why)
+
+
+@attrs.frozen
+class Merged:
+    """What a merge wrote: the new pack's id (its files renamed whole), or why not."""
+
+    job: MergeJob
+    pack_id: str | None
+    error: str | None = None
+
+
+def plan(
+    out: ExportDir,
+    manifest: dict[str, Any],
+    *,
+    loose_at: int,
+    everything: bool = False,
+    small_packs: bool = True,
+    busy: frozenset[str] = frozenset(),
+) -> tuple[list[MergeJob], int]:
+    """The merges worth making: loose bundles' parts once there are ``loose_at`` of them,
+    and packs under half :data:`PACK_BYTES` once there are several; ``everything``: every
+    loose bundle and small pack now (``export --compact``). Only bundles of this tables
+    version, and not those whose parts are large already.
+
+    Args:
+        out: the export directory.
+        manifest: its entries by key.
+        loose_at: the fewest loose bundles worth a pack.
+        everything: merge whatever can be merged.
+        small_packs: merge small packs too (a running export leaves its own for its end).
+        busy: bundles a merge already in flight takes (left out).
+
+    Returns:
+        The merges (a pack of about :data:`PACK_BYTES` each), and the loose bundles left
+        (not merged): a running export plans again when enough more have come.
+    """
+    loose, packs = _units(manifest, out.listing())
+    loose = [unit for unit in loose if not busy.intersection(unit.keys)]
+    packs = [unit for unit in packs if not busy.intersection(unit.keys)]
+    small = [unit for unit in packs if unit.size < PACK_BYTES // 2] if small_packs else []
+    take: list[_Unit] = []
+    if everything:
+        take = loose + small if len(loose) + len(small) > 1 else []
+    else:
+        take = loose if len(loose) >= loose_at else []
+        take += small if len(small) >= _SMALL_PACKS else []
+    left = len(loose) - sum(1 for unit in take if unit.pack is None)
+    jobs = [
+        MergeJob(tuple(chunk), {key: manifest[key] for unit in chunk for key in unit.keys})
+        for chunk in _chunks(take)
+    ]
+    return jobs, left
+
+
+def merge(out: ExportDir, job: MergeJob) -> Merged:
+    """Write the pack of ``job`` (each table's file under a dot-name, renamed whole): a
+    worker's part of a merge. Nothing names it until the driver commits it.
+
+    Args:
+        out: the export directory.
+        job: the parts and packs to merge.
+
+    Returns:
+        The new pack's id.
+    """
+    new_id = new_pack_id()
+    for table in TABLE_NAMES:
+        if any(_has_rows(entry, table) for entry in job.entries.values()):
+            _write_pack(out, table, new_id, list(job.units), job.entries)
+    return Merged(job, new_id)
+
+
+def commit(out: ExportDir, manifest: dict[str, Any], merged: Merged) -> int:
+    """Name a merge's pack in the manifest (saved), then remove the parts and packs it
+    merged: the driver's part of a merge.
+
+    Args:
+        out: the export directory.
+        manifest: its entries by key (the merged bundles' entries are pointed at the pack).
+        merged: what the worker wrote.
+
+    Returns:
+        The bundles merged (none when the merge failed: its units stay as they were).
+    """
+    if merged.pack_id is None:
+        return 0
+    for key in merged.job.entries:
+        manifest[key][PACK_FIELD] = merged.pack_id
+    out.write_manifest(manifest)
+    units = merged.job.units
+    remove_packs(out, [unit.pack for unit in units if unit.pack is not None])
+    for unit in units:
+        if unit.pack is None:
+            for table in TABLE_NAMES:
+                if _has_rows(manifest[unit.keys[0]], table):
+                    out.remove(table, part_name(unit.keys[0]))
+    return merged.job.bundles
+
+
 def pack(
     out: ExportDir, manifest: dict[str, Any], *, loose_at: int, everything: bool = False
 ) -> tuple[int, int]:
-    """Merge loose bundles' parts into packs once there are ``loose_at`` of them, and packs
-    under half :data:`PACK_BYTES` into larger ones once there are several; ``everything``:
-    merge every loose bundle and small pack now (``export --compact``). Only bundles of this
-    tables version, and not those whose parts are large already.
+    """Plan, make and commit merges here, one after the other (:func:`plan`; an export runs
+    them in its workers).
 
     Args:
         out: the export directory.
@@ -164,37 +281,10 @@ def pack(
         everything: merge whatever can be merged.
 
     Returns:
-        The bundles merged into new packs, and the loose bundles left (not merged): a running
-        export packs again when enough more have come.
+        The bundles merged into new packs, and the loose bundles left (not merged).
     """
-    listing = out.listing()
-    loose, packs = _units(manifest, listing)
-    small = [unit for unit in packs if unit.size < PACK_BYTES // 2]
-    take: list[_Unit] = []
-    if everything:
-        take = loose + small if len(loose) + len(small) > 1 else []
-    else:
-        take = loose if len(loose) >= loose_at else []
-        take += small if len(small) >= _SMALL_PACKS else []
-    merged = 0
-    left = len(loose) - sum(1 for unit in take if unit.pack is None)
-    for chunk in _chunks(take):
-        merged += sum(len(unit.keys) for unit in chunk)
-        new_id = new_pack_id()
-        entries = {key: manifest[key] for unit in chunk for key in unit.keys}
-        for table in TABLE_NAMES:
-            if any(_has_rows(entry, table) for entry in entries.values()):
-                _write_pack(out, table, new_id, chunk, entries)
-        for entry in entries.values():
-            entry[PACK_FIELD] = new_id
-        out.write_manifest(manifest)
-        remove_packs(out, [unit.pack for unit in chunk if unit.pack is not None])
-        for unit in chunk:
-            if unit.pack is None:
-                for table in TABLE_NAMES:
-                    if _has_rows(manifest[unit.keys[0]], table):
-                        out.remove(table, part_name(unit.keys[0]))
-    return merged, left
+    jobs, left = plan(out, manifest, loose_at=loose_at, everything=everything)
+    return sum(commit(out, manifest, merge(out, job)) for job in jobs), left
 
 
 def _units(

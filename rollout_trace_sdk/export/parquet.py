@@ -1,11 +1,12 @@
 """Export many bundles to Parquet tables: reduce each bundle in a worker, record the run.
 
-A worker writes one part per bundle and table (rather than one file per batch of bundles): a
-bundle whose files changed gets its parts replaced and nobody else's are touched, and any
-worker (a local process or a Ray task on another machine) writes only its own files. The
-driver alone writes the manifest, and merges the parts of many small bundles into packs
-(:mod:`.packs`: a part is ~10 KB of footer whatever its rows, and an RL run's 100,000 episodes
-would be 700,000 files), taking a bundle out of its pack before it is exported again. The
+A worker writes one part per bundle and table: a bundle whose files changed gets its parts
+replaced and nobody else's are touched, and any worker (a local process or a Ray task on
+another machine) writes only its own files. Small bundles go to workers in batches whose rows
+go straight into packs instead (:mod:`.jobs`, :mod:`.packs`: a part is ~10 KB of footer
+whatever its rows, and an RL run's 100,000 episodes would be 700,000 files); the parts of
+the others are merged into packs by workers too. The driver alone writes the manifest, and
+takes a bundle out of its pack before it is exported again. The
 bundles come from :mod:`.listing` (key and fingerprint: a hash of the files plus the export
 options and ``TABLES_VERSION``); the parts and the manifest live in :mod:`.export_dir`. A
 bundle whose key and fingerprint match a successful manifest entry is skipped.
@@ -28,12 +29,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
 from . import packs
-from .export_dir import EXPORTED, ExportDir, other_version
+from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
@@ -82,6 +83,9 @@ class BundleResult:
     #: refused where lenient reduction reads on (a kill's cut last line): the command line
     #: says what ``--lenient`` does; ``error`` stays the reducer's words, as the manifest keeps it
     lenient_reads: bool = False
+    #: the pack its worker wrote its rows into with other small bundles' (:mod:`.jobs`);
+    #: None: its own parts
+    pack: str | None = None
 
     @classmethod
     def failed(cls, source: BundleSource, error: str) -> BundleResult:
@@ -206,8 +210,15 @@ def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str]
         return None, notes, f"{error} (lenient: {exc})", False
 
 
+class PartSink(Protocol):
+    """Where a bundle's rows go: its parts (:class:`.export_dir.ExportDir`), or a batch's
+    pack (:mod:`.jobs`)."""
+
+    def write_part(self, table: str, key: str, batches: Iterable[Any]) -> None: ...
+
+
 def _write_tables(
-    out: ExportDir, root: Path, source: BundleSource, options: ExportOptions, reduced: Any
+    out: PartSink, root: Path, source: BundleSource, options: ExportOptions, reduced: Any
 ) -> dict[str, int]:
     """Write one bundle's parts; the rows written per table. ``reduced`` is ``_reduce``'s
     (state, notes, strict error). Payload bodies (``--payload-text``) are read as their part
@@ -262,12 +273,16 @@ def _no_body(ref: Any) -> str:
     return "a state file: the bodies are in its bundle"
 
 
-def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
+def export_bundle(
+    source: BundleSource, options: ExportOptions, sink: PartSink | None = None
+) -> BundleResult:
     """Reduce one bundle and write its parts; never raises for a bad bundle.
 
     Args:
         source: the bundle.
         options: output directory and options.
+        sink: where its rows go instead of its parts (a batch's pack; its old parts are
+            removed all the same).
 
     Returns:
         The outcome: rows written per table, or the error that stopped it.
@@ -286,7 +301,7 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
             out = ExportDir(options.to)
             out.remove_parts(source.key)
             if state is not None:
-                rows = _write_tables(out, root, source, options, (state, notes, error))
+                rows = _write_tables(sink or out, root, source, options, (state, notes, error))
                 status = "ok" if error is None else "lenient"
     except OSError as exc:
         error = f"{exc.filename or source.url}: {os_text(exc)}"
@@ -314,7 +329,8 @@ def export_bundle(source: BundleSource, options: ExportOptions) -> BundleResult:
     )
 
 
-def _entry(result: BundleResult) -> dict[str, Any]:
+def manifest_entry(result: BundleResult) -> dict[str, Any]:
+    """A bundle's manifest entry (the driver's record of its result)."""
     return {
         "source": result.source,
         "fingerprint": result.fingerprint,
@@ -324,6 +340,7 @@ def _entry(result: BundleResult) -> dict[str, Any]:
         "rows": result.rows,
         "size_bytes": result.size_bytes,
         "tables_version": TABLES_VERSION,
+        **({PACK_FIELD: result.pack} if result.pack is not None else {}),
     }
 
 
@@ -370,60 +387,6 @@ def _other_version_sources(
     return found
 
 
-# --- the driver ----------------------------------------------------------------------------------
-
-
-def _run(
-    todo: list[BundleSource],
-    options: ExportOptions,
-    summary: ExportSummary,
-    out: ExportDir,
-    manifest: dict[str, Any],
-    how: tuple[int, str, Callable[[BundleResult], None] | None, bool],
-) -> None:
-    """Export ``todo`` with the engine, recording each result in ``manifest`` (saved every
-    64 bundles, every 1/32 of its entries once it is larger, and at the end) and packing as
-    the loose bundles pile up."""
-    jobs, engine, on_result, pack = how
-    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
-    runner: Runner
-    if engine == "ray":
-        from .ray_engine import run_ray
-
-        runner = run_ray
-    else:
-        from .process_engine import run_processes
-
-        runner = run_processes
-    loose = unsaved = 0  # exported since the last pack; results since the last save
-    try:
-        for result in runner(todo, options, jobs):
-            summary.exported.append(result)
-            manifest[result.key] = _entry(result)
-            loose += result.status in EXPORTED
-            unsaved += 1
-            if on_result is not None:
-                on_result(result)
-            if pack and loose >= packs.DURING_RUN:
-                out.write_manifest(manifest)  # the bundles packed are named first
-                merged, loose = packs.pack(out, manifest, loose_at=packs.DURING_RUN)
-                summary.packed += merged
-                unsaved = 0
-            elif unsaved >= max(64, len(manifest) // 32):
-                # every 64 bundles, or every 1/32 of the entries once there are many: it is
-                # saved whole, and 100,000 entries (70 MB) every 64 bundles were 110 GB
-                out.write_manifest(manifest)
-                unsaved = 0
-    finally:
-        # a new export of nothing is still an export (empty tables), unless nothing could
-        # be listed: a mistyped path must not leave a folder behind
-        if summary.exported or (not manifest and not summary.listing_errors):
-            out.write_manifest(manifest)
-
-
-Runner = Callable[[list[BundleSource], ExportOptions, int], Iterator[BundleResult]]
-
-
 def run_export(
     specs: Sequence[str],
     options: ExportOptions,
@@ -446,7 +409,8 @@ def run_export(
         prune: remove the rows of every source an earlier run exported that ``specs`` no
             longer list (a bundle deleted, moved or renamed); not when a spec could not be
             listed (its bundles would look gone).
-        pack: merge small bundles' parts into packs (:mod:`.packs`), as the run goes (every
+        pack: write small bundles into packs, in batches when 64 or more are exported, and
+            merge loose bundles' parts into packs (:mod:`.packs`) as the run goes (every
             1,024 bundles) and at its end (64 loose bundles or more); False leaves one part
             per bundle and table, as a run before packs did.
         compact: at the end, merge every loose bundle and every pack under half
@@ -503,9 +467,9 @@ def run_export(
         packs.remove_packs(out, dead)
         for key in pruned:
             out.remove_parts(key)
-    _run(todo, options, summary, out, manifest, (jobs, engine, on_result, pack))
-    if pack:  # also when nothing changed: an export written before packs gets packed
-        at = 1 if compact else packs.END_OF_RUN
-        summary.packed += packs.pack(out, manifest, loose_at=at, everything=compact)[0]
+    from .jobs import drive
+
+    # packs also when nothing changed: an export written before packs gets packed
+    drive(todo, options, summary, out, manifest, (jobs, engine, on_result, pack, compact))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -1,23 +1,25 @@
-"""The default engine: the per-bundle export over a local process pool.
+"""The default engine: an export's jobs (:mod:`.jobs`) over a local process pool.
 
-Each task runs ``parquet.export_bundle`` for one bundle (as a Ray task does in
-``ray_engine``); the driver keeps a bounded number in flight and writes the manifest itself.
-A worker that dies (killed, out of memory) breaks its pool: the bundles it was exporting fail,
-saying so, and a new pool takes the rest.
+Each task runs ``jobs.run_job`` for one job (a bundle, a batch of small bundles, or a merge),
+as a Ray task does in ``ray_engine``; the driver keeps a bounded number in flight, may add jobs
+(merges) to the queue as results come in, and writes the manifest itself. A worker that dies
+(killed, out of memory) breaks its pool: the jobs it was running fail, saying so, and a new pool
+takes the rest.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 from collections.abc import Iterator
 from typing import Any, Final
 
-from . import parquet
-from .listing import BundleSource
-from .parquet import BundleResult, ExportOptions
+from . import jobs as jobs_module
+from .jobs import Job, Outcome
+from .parquet import ExportOptions
 
 _PRELOAD: Final = (
-    "rollout_trace_sdk.export.parquet",
+    "rollout_trace_sdk.export.jobs",
     "rollout_trace_sdk.reduce",
     "pyarrow",
     "pyarrow.parquet",
@@ -26,14 +28,15 @@ _PRELOAD: Final = (
 
 
 def run_processes(
-    todo: list[BundleSource], options: ExportOptions, jobs: int
-) -> Iterator[BundleResult]:
-    """One bundle per task over a pool of ``jobs`` processes, at most ``4 * jobs``
-    tasks in flight (the driver holds only small results, however many bundles there are).
-    One job runs in this process: no pool to start, and in-memory filesystems stay visible."""
-    if jobs <= 1 or len(todo) <= 1:
-        for source in todo:
-            yield parquet.export_bundle(source, options)
+    queue: collections.deque[Job], options: ExportOptions, jobs: int
+) -> Iterator[Outcome]:
+    """The jobs of ``queue`` (taken from its front, as the caller may add to its end while
+    it reads the outcomes) over a pool of ``jobs`` processes, at most ``4 * jobs`` in flight
+    (the driver holds only small results, however many bundles there are). One job, or one
+    worker, runs in this process: no pool to start, and in-memory filesystems stay visible."""
+    if jobs <= 1 or len(queue) <= 1:
+        while queue:
+            yield jobs_module.run_job(queue.popleft(), options)
         return
     import multiprocessing
 
@@ -42,32 +45,33 @@ def run_processes(
     # import pyarrow again in every worker)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(_PRELOAD))
-    pending = list(reversed(todo))
-    while pending:  # a new pool after one lost a worker (killed, out of memory)
-        yield from _pool_round(pending, options, jobs, context)
+    while queue:  # a new pool after one lost a worker (killed, out of memory)
+        yield from _pool_round(queue, options, jobs, context)
 
 
 def _pool_round(
-    pending: list[BundleSource], options: ExportOptions, jobs: int, context: Any
-) -> Iterator[BundleResult]:
-    """Export from ``pending`` (taken from its end) until it is empty or the pool breaks: the
-    bundles whose worker died then fail, each saying so, and the caller starts another pool
-    for the rest."""
-    workers = min(jobs, len(pending))
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        running: dict[cf.Future[BundleResult], BundleSource] = {}
-        while pending and len(running) < 4 * jobs:
-            source = pending.pop()
-            running[pool.submit(parquet.export_bundle, source, options)] = source
+    queue: collections.deque[Job], options: ExportOptions, jobs: int, context: Any
+) -> Iterator[Outcome]:
+    """Run jobs from ``queue`` until it is empty and none runs, or the pool breaks: the jobs
+    whose worker died then fail, each saying so, and the caller starts another pool for the
+    rest."""
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        running: dict[cf.Future[Outcome], Job] = {}
+
+        def fill() -> None:
+            while queue and len(running) < 4 * jobs:
+                job = queue.popleft()
+                running[pool.submit(jobs_module.run_job, job, options)] = job
+
+        fill()
         while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                source = running.pop(future)
+                job = running.pop(future)
                 try:
-                    yield future.result()
+                    outcome = future.result()
                 except cf.process.BrokenProcessPool as exc:
-                    yield BundleResult.failed(source, f"its worker process died: {exc}")
+                    yield job.failed(f"its worker process died: {exc}")
                     continue
-                if pending:
-                    source = pending.pop()
-                    running[pool.submit(parquet.export_bundle, source, options)] = source
+                yield outcome
+                fill()  # after the caller had the outcome: it may have queued more

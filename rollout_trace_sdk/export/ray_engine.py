@@ -1,8 +1,9 @@
-"""``--engine ray``: the same per-bundle export as Ray tasks, on a local or existing cluster.
+"""``--engine ray``: the same export jobs as Ray tasks, on a local or existing cluster.
 
-Each task runs ``parquet.export_bundle`` for one bundle, so a Ray worker writes its own parts
-exactly as a pool process does and the tables are the same whichever engine ran. The driver
-keeps a bounded number of tasks in flight and writes the manifest itself. On a cluster the
+Each task runs ``jobs.run_job`` for one job (a bundle, a batch of small bundles, or a merge),
+so a Ray worker writes its parts and packs exactly as a pool process does and the tables are
+the same whichever engine ran. The driver keeps a bounded number of tasks in flight, may add
+jobs (merges) as results come in, and writes the manifest itself. On a cluster the
 bundles and ``--to`` must be reachable from every node: a shared filesystem, or object-store
 URLs (``s3://...``) that fsspec opens on the workers.
 
@@ -13,18 +14,19 @@ CPUs and stopped afterwards.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 from collections.abc import Iterator
 from typing import Any
 
-from .listing import BundleSource
-from .parquet import BundleResult, ExportOptions, export_bundle
+from .jobs import Job, Outcome, run_job
+from .parquet import ExportOptions
 
 
-def _export_task(source: BundleSource, options: ExportOptions) -> BundleResult:
+def _export_task(job: Job, options: ExportOptions) -> Outcome:
     """The remote function's body (a module-level name, so Ray pickles it by reference)."""
-    return export_bundle(source, options)
+    return run_job(job, options)
 
 
 _WORKER_LOST: tuple[str, ...] = (
@@ -44,17 +46,18 @@ def _worker_lost(ray: Any) -> tuple[type[BaseException], ...]:
     return tuple(cls for cls in found if isinstance(cls, type))
 
 
-def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iterator[BundleResult]:
-    """Export ``todo`` as Ray tasks, at most ``4 * jobs`` in flight, yielding results as they
-    finish.
+def run_ray(queue: collections.deque[Job], options: ExportOptions, jobs: int) -> Iterator[Outcome]:
+    """Run the jobs of ``queue`` as Ray tasks (taken from its front, as the caller may add to
+    its end while it reads the outcomes), at most ``4 * jobs`` in flight, yielding outcomes
+    as they finish.
 
     Args:
-        todo: the bundles to export.
+        queue: the jobs to run.
         options: output directory and options.
         jobs: CPUs of a local instance, and the in-flight window's scale.
 
     Returns:
-        An iterator of per-bundle results.
+        An iterator of the jobs' outcomes.
     """
     import ray
 
@@ -75,30 +78,29 @@ def run_ray(todo: list[BundleSource], options: ExportOptions, jobs: int) -> Iter
             started_here = True
     try:
         task: Any = ray.remote(num_cpus=1, max_retries=1)(_export_task)
-        pending = iter(todo)
-        sources: dict[Any, BundleSource] = {}
-        for source in pending:
-            sources[task.remote(source, options)] = source
-            if len(sources) >= 4 * jobs:
-                break
-        while sources:
-            done, _ = ray.wait(list(sources), num_returns=1)
+        running: dict[Any, Job] = {}
+
+        def fill() -> None:
+            while queue and len(running) < 4 * jobs:
+                job = queue.popleft()
+                running[task.remote(job, options)] = job
+
+        fill()
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
             for ref in done:
-                source = sources.pop(ref)
+                job = running.pop(ref)
                 try:
-                    yield ray.get(ref)
+                    outcome = ray.get(ref)
                 except _worker_lost(ray) as exc:
                     # its worker died (killed, out of memory, its node gone) after Ray's
-                    # retry, or the task could not be placed: this bundle fails, saying so,
+                    # retry, or the task could not be placed: this job fails, saying so,
                     # and the others go on (an error of the export itself ends the run, as
                     # with the process pool)
                     why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    yield BundleResult.failed(
-                        source, f"its Ray task failed: {type(exc).__name__}: {why}"
-                    )
-                following = next(pending, None)
-                if following is not None:
-                    sources[task.remote(following, options)] = following
+                    outcome = job.failed(f"its Ray task failed: {type(exc).__name__}: {why}")
+                yield outcome
+                fill()  # after the caller had the outcome: it may have queued more
     finally:
         if started_here:
             ray.shutdown()

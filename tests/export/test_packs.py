@@ -4,7 +4,9 @@ every ready-made query the same as with one part per bundle."""
 
 from __future__ import annotations
 
+import collections
 import io
+import os
 import shutil
 import signal
 import subprocess
@@ -110,6 +112,55 @@ def test_packed_tables_answer_every_query_as_parts_do(loose_and_packed: tuple[Pa
     assert all(rows for _, rows in answers["recipes"].values()), "each recipe answers something"
 
 
+def test_workers_write_small_bundles_into_packs(episodes: Path, tmp_path: Path) -> None:
+    """140 small bundles (the episodes twice) and a torn one, over two pool workers: batches
+    of 128 and 12, each written by its worker into a pack (no part written or read back); the
+    torn bundle fails and is in no pack, and the tables are those of one part per bundle."""
+    root = tmp_path / "runs"
+    for copy in ("a", "b"):
+        shutil.copytree(episodes, root / copy)
+    torn = sorted((root / "b").iterdir())[0]
+    (torn / "trace.jsonl").write_text("{ torn")
+    loose = run_export([str(root)], ExportOptions(to=str(tmp_path / "loose")), pack=False)
+    out = tmp_path / "out"
+    packed = run_export([str(root)], ExportOptions(to=str(out)), jobs=2)
+    assert [r.source for r in packed.failed] == [r.source for r in loose.failed] == [str(torn)]
+    assert packed.packed == 139 and all(r.pid != os.getpid() for r in packed.exported)
+    entries = _manifest(out)
+    assert sorted(collections.Counter(e.get("pack") for e in entries.values()).values()) == [
+        1,
+        12,
+        127,
+    ]  # the torn bundle's entry names no pack
+    assert len(_files(out)["rollouts"]) == 2 and _files(out) == _named(out)
+    assert _answers(out) == _answers(tmp_path / "loose")
+
+
+def _refused(*args: Any) -> Any:
+    raise AssertionError("the driver merged parts itself")
+
+
+def test_a_running_export_merges_in_its_workers(
+    episodes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 bundles (too few for a batch: each written to its own parts) and a running export
+    that merges every 16 loose bundles: the merges go to the pool's workers with the bundles
+    still to export (the driver's own ``packs.merge`` refuses), and the driver commits them."""
+    from rollout_trace_sdk.export import packs
+
+    root = _move(sorted(episodes.iterdir())[:40], tmp_path / "runs", copy=True)
+    monkeypatch.setattr(packs, "DURING_RUN", 16)
+    monkeypatch.setattr(packs, "merge", _refused)
+    out = tmp_path / "out"
+    summary = run_export([str(root)], ExportOptions(to=str(out)), jobs=2)
+    assert (len(summary.exported), summary.failed, summary.packed) == (40, [], 32)
+    kinds = collections.Counter(name[:5] for name in _files(out)["rollouts"])
+    assert kinds["pack-"] == 2 and sum(kinds.values()) == 10  # 8 left loose (fewer than 64)
+    assert _files(out) == _named(out)
+    loose = run_export([str(root)], ExportOptions(to=str(tmp_path / "loose")), pack=False)
+    assert not loose.failed and _answers(out) == _answers(tmp_path / "loose")
+
+
 def test_a_changed_bundle_leaves_its_pack_and_is_exported_again(runs: Path, tmp_path: Path) -> None:
     """Its old rows leave the pack (written again without them, under a new id) before its
     new rows are written: counted once, never twice."""
@@ -143,10 +194,13 @@ def test_a_pruned_bundle_leaves_its_pack(runs: Path, tmp_path: Path) -> None:
     assert _files(out) == _named(out)
 
 
-def _move(bundles: list[Path], target: Path) -> Path:
+def _move(bundles: list[Path], target: Path, *, copy: bool = False) -> Path:
     target.mkdir()
     for bundle in bundles:
-        bundle.rename(target / bundle.name)
+        if copy:
+            shutil.copytree(bundle, target / bundle.name)
+        else:
+            bundle.rename(target / bundle.name)
     return target
 
 
@@ -219,6 +273,8 @@ def write_file_then(self, table, name, schema, batches):
         calls["pack"] += 1
         if step == "pack-half-written" and calls["pack"] == 3:
             killed(step)
+        if step == "batch-pack-written" and calls["pack"] == 7:  # every table's file
+            killed(step)
 
 def write_manifest_then(self, bundles):
     write_manifest(self, bundles)
@@ -236,6 +292,35 @@ ExportDir.remove = remove_then
 run_export(specs, ExportOptions(to=out), jobs=1, compact=not specs)
 print("not killed")
 """
+
+
+@pytest.mark.parametrize("step", ["pack-half-written", "batch-pack-written"])
+def test_a_batch_killed_before_the_manifest_names_its_pack_is_exported_again(
+    step: str, episodes: Path, tmp_path: Path
+) -> None:
+    """A worker writes a batch of small bundles straight into a pack, which nothing names
+    until the driver saves the manifest: killed (SIGKILL) halfway through the pack's files or
+    after all of them, the bundles are in no table (not half in one), and the next run
+    exports them again and removes the pack nobody named."""
+    expected = _answers(_loose(episodes, tmp_path / "loose"))
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED, step, str(out), str(episodes)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr + done.stdout
+    assert any(name.startswith("pack-") for names in _files(out).values() for name in names)
+    assert _named(out) == {} and run(out, "SELECT count(*) FROM tool_calls")[1] == [(0,)]
+    again = run_export([str(episodes)], ExportOptions(to=str(out)), jobs=2)
+    assert (len(again.exported), again.packed, again.failed) == (70, 70, [])
+    assert _files(out) == _named(out) and _answers(out) == expected
+
+
+def _loose(episodes: Path, out: Path) -> Path:
+    assert not run_export([str(episodes)], ExportOptions(to=str(out)), pack=False).failed
+    return out
 
 
 @pytest.mark.parametrize(

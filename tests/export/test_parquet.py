@@ -326,22 +326,21 @@ def test_a_dead_worker_fails_its_bundles_and_the_rest_are_exported(
 ) -> None:
     """A worker killed (out of memory, a signal) broke the pool, and the whole export ended
     in an internal error (found by review)."""
+    import collections
     import multiprocessing
 
     from rollout_trace_sdk.export import listing, parquet, process_engine
+    from rollout_trace_sdk.export.jobs import ExportJob, Job
 
     # forked workers see the patched function (forkserver ones would import it afresh)
     monkeypatch.setenv("RTT_TEST_DIES_ON", str(three[1]))
     monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
     sources = listing.list_bundles([str(tmp_path / "bundles")], "", [])
-    results = list(
-        process_engine._pool_round(
-            list(reversed(sources)),
-            ExportOptions(to=str(tmp_path / "out")),
-            1,
-            multiprocessing.get_context("fork"),
-        )
+    queue: collections.deque[Job] = collections.deque(ExportJob((s,)) for s in sources)
+    outcomes = process_engine._pool_round(
+        queue, ExportOptions(to=str(tmp_path / "out")), 1, multiprocessing.get_context("fork")
     )
+    results = [result for outcome in outcomes if isinstance(outcome, list) for result in outcome]
     by_source = {r.source: r for r in results}
     assert by_source[str(three[1])].status == "failed"
     assert "worker process died" in (by_source[str(three[1])].error or "")

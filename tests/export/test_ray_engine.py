@@ -84,11 +84,9 @@ def test_ray_says_why_as_the_pool_does(
     assert failures == [("Boom: tool exploded on k0",)] * 2 + [("interrupted",)] * 2 + [(None,)] * 2
 
 
-def test_the_driver_packs_what_ray_workers_wrote(
-    local_ray: None, episodes: Path, tmp_path: Path
-) -> None:
-    """Ray's workers write each bundle's parts; the driver alone packs them (one pack per
-    table, the parts gone), and a changed bundle leaves its pack: the same tables as the pool's."""
+def test_ray_workers_write_the_packs(local_ray: None, episodes: Path, tmp_path: Path) -> None:
+    """A Ray worker writes a batch of small bundles into a pack (one per table, no part), and
+    a changed bundle leaves its pack: the same tables as the pool's."""
     runs = tmp_path / "runs"
     shutil.copytree(episodes, runs)
     on_ray = run_export([str(runs)], ExportOptions(to=str(tmp_path / "r")), jobs=2, engine="ray")
