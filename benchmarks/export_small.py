@@ -6,11 +6,11 @@ table (``pack=False``, what ``export`` wrote before packing) and packed (the def
 Bundles: ``--count`` one-episode rollouts recorded with ``open_rollout`` in this process, 20 at
 a time (a user message, a model call asking for a tool, the tool's result, a model call that
 answers: rows in seven of the twelve tables), as an RL trainer records its episodes. Each way
-of exporting writes a fresh directory and reports its files, bytes on disk and export time;
-then, in a fresh process each (so the peak is the query's own), ``SELECT count(*) FROM
-tool_calls`` (time and peak RSS) and every ready-made query (best of 3), and whether both
-directories answer every ready-made query alike. The machine is shared: compare figures
-measured in the same run.
+of exporting writes a fresh directory and reports its files, bytes on disk, export time and
+the driver's own CPU time (its serial share, however many workers); then, in a fresh process
+each (so the peak is the query's own), ``SELECT count(*) FROM tool_calls`` (time and peak
+RSS) and every ready-made query (best of 3), and whether both directories answer every
+ready-made query alike. The machine is shared: compare figures measured in the same run.
 """
 
 from __future__ import annotations
@@ -107,9 +107,9 @@ def _query(out: Path, sql: str) -> dict[str, Any]:
 
 def measure(bundles: Path, out: Path, *, pack: bool, jobs: int) -> dict[str, Any]:
     """Export ``bundles`` to ``out`` one way, then time its queries."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = run_export([str(bundles)], ExportOptions(to=str(out)), jobs=jobs, pack=pack)
-    seconds = time.perf_counter() - started
+    seconds, driver_cpu = time.perf_counter() - started, time.process_time() - cpu
     files, disk = _files(out)
     count = _query(out, "SELECT count(*) FROM tool_calls")
     recipes: dict[str, float] = {}
@@ -122,6 +122,8 @@ def measure(bundles: Path, out: Path, *, pack: bool, jobs: int) -> dict[str, Any
         "exported": len(summary.exported),
         "failed": len(summary.failed),
         "export_s": round(seconds, 1),
+        # the driver's own CPU time: what it does serially, however many workers there are
+        "driver_cpu_s": round(driver_cpu, 1),
         "files": files,
         "disk_mb": round(disk / _MB, 1),
         "count": count["rows"][0][0],
@@ -157,11 +159,14 @@ def main() -> int:
         }
     loose, packed = runs["one part per bundle"], runs["packed"]
     same = loose.pop("_answers") == packed.pop("_answers")
-    print(f"\n{'':<22}{'files':>8}{'MB':>8}{'export s':>10}{'count s':>9}{'count MB':>10}")
+    print(
+        f"\n{'':<22}{'files':>8}{'MB':>8}{'export s':>10}{'driver CPU s':>14}"
+        f"{'count s':>9}{'count MB':>10}"
+    )
     for name, f in runs.items():
         print(
             f"{name:<22}{f['files']:>8}{f['disk_mb']:>8}{f['export_s']:>10}"
-            f"{f['count_s']:>9}{f['count_peak_mb']:>10}"
+            f"{f['driver_cpu_s']:>14}{f['count_s']:>9}{f['count_peak_mb']:>10}"
         )
     for name, f in runs.items():
         print(f"{name}: ready-made queries (ms, best of 3): {f['recipes_ms']}")
