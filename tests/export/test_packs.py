@@ -136,6 +136,34 @@ def test_workers_write_small_bundles_into_packs(episodes: Path, tmp_path: Path) 
     assert _answers(out) == _answers(tmp_path / "loose")
 
 
+def test_a_batch_bundle_grown_too_large_gets_its_own_parts(
+    episodes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle of a batch whose rows grow past ``jobs._OWN_PARTS`` (``--payload-text``
+    splicing resent histories) is written to its own parts, the rows held so far and the
+    rest of its table; here every one (the bound lowered to 1 byte, in this process), so
+    the end of the run merges them: the tables, payload bodies too, are the same."""
+    from rollout_trace_sdk.export import jobs
+
+    loose = tmp_path / "loose"
+    assert not run_export(
+        [str(episodes)], ExportOptions(to=str(loose), payload_text=True), pack=False
+    ).failed
+    batched = tmp_path / "batched"  # the bodies in the batch's pack, as the parts hold them
+    assert (
+        run_export([str(episodes)], ExportOptions(to=str(batched), payload_text=True)).packed == 70
+    )
+    assert _answers(batched) == _answers(loose)
+    monkeypatch.setattr(jobs, "_OWN_PARTS", 1)
+    out = tmp_path / "out"
+    summary = run_export([str(episodes)], ExportOptions(to=str(out), payload_text=True), jobs=1)
+    assert (summary.failed, summary.packed) == ([], 70)
+    assert len(_files(out)["raw_payloads"]) == 1 and _files(out) == _named(out)
+    texts = "SELECT count(*) FROM raw_payloads WHERE text IS NOT NULL"
+    assert run(out, texts)[1] == run(loose, texts)[1] != [(0,)]
+    assert _answers(out) == _answers(loose)
+
+
 def _refused(*args: Any) -> Any:
     raise AssertionError("the driver merged parts itself")
 
