@@ -100,12 +100,19 @@ class ExportDir:
         final = self.path(table, name)
         temp = f"{self.root}/{table}/{_temp_name(name.removesuffix('.parquet'), os.getpid())}"
         self.fs.makedirs(f"{self.root}/{table}", exist_ok=True)
-        with (
-            self.fs.open(temp, "wb") as f,
-            pq.ParquetWriter(f, schema, compression="zstd") as writer,
-        ):
-            for batch in batches:
-                writer.write_table(batch)
+        try:
+            with (
+                self.fs.open(temp, "wb") as f,
+                pq.ParquetWriter(f, schema, compression="zstd") as writer,
+            ):
+                for batch in batches:
+                    writer.write_table(batch)
+        except BaseException:
+            # a part it read is damaged, the disk is full: no dot-file is left for a later
+            # run to find (it removes only those whose process is gone)
+            with contextlib.suppress(OSError):
+                self.fs.rm(temp)
+            raise
         self.fs.mv(temp, final)
 
     def remove(self, table: str, name: str) -> None:

@@ -25,6 +25,7 @@ again without its rows, under a new id, by the same three steps.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
@@ -371,28 +372,37 @@ def _write_pack(
         with out.fs.open(out.path(table, inputs[0][0]), "rb") as f:
             schema = pq.ParquetFile(f).schema_arrow
 
+    def _rows_of(path: str, filtered: bool) -> Iterator[Any]:
+        with out.fs.open(path, "rb") as f:
+            if filtered:  # a pack: a row group at a time, its other bundles' rows left out
+                for b in pq.ParquetFile(f).iter_batches(batch_size=65536):
+                    yield pa.Table.from_batches([b]).filter(pc.is_in(b.column("source"), keep))
+            else:  # a part: small, read whole in one call (through the file object's small
+                # reads and a thread pool, each of thousands took twice as long)
+                whole = pa.BufferReader(f.read())
+                yield pq.ParquetFile(whole).read(use_threads=False)
+
     def batches() -> Iterator[Any]:
         buffered: list[Any] = []
         size = 0
         for name, filtered in inputs:
-            with out.fs.open(out.path(table, name), "rb") as f:
-                parts: Iterator[Any]
-                if filtered:  # a pack: a row group at a time, its other bundles' rows left out
-                    parts = (
-                        pa.Table.from_batches([b]).filter(pc.is_in(b.column("source"), keep))
-                        for b in pq.ParquetFile(f).iter_batches(batch_size=65536)
-                    )
-                else:  # a part: small, read whole in one call (through the file object's
-                    # small reads and a thread pool, each of thousands took twice as long)
-                    whole = pa.BufferReader(f.read())
-                    parts = iter([pq.ParquetFile(whole).read(use_threads=False)])
-                for part in parts:
+            path = out.path(table, name)
+            try:
+                for part in _rows_of(path, filtered):
                     if part.num_rows:
                         buffered.append(part if part.schema == schema else part.cast(schema))
                         size += part.nbytes
                     if size >= _ROW_GROUP_BYTES:
                         yield pa.concat_tables(buffered)
                         buffered, size = [], 0
+            except (OSError, pa.ArrowException) as exc:  # a part damaged since it was written
+                raise OSError(
+                    errno.EIO,
+                    f"not a readable Parquet file ({str(exc).strip()}); remove it and export its "
+                    "bundle again (the next run forgets a bundle whose file is missing)",
+                    path,
+                ) from exc
+
         if buffered:
             yield pa.concat_tables(buffered)
 

@@ -440,3 +440,27 @@ def test_packs_on_an_fsspec_filesystem(runs: Path) -> None:
         assert sorted(sources) == sorted(str(p) for p in runs.iterdir())
     finally:
         fs.rm("/packs-test", recursive=True)
+
+
+def test_a_damaged_part_is_named_and_its_bundle_exported_again(runs: Path, tmp_path: Path) -> None:
+    """A part damaged since it was written (its footer overwritten): the merge that reads it
+    stops with an error naming the file and what to do, not pyarrow's words about the export
+    directory; once it is removed, the next export forgets its bundle and exports it again,
+    and the compaction then answers as before."""
+    out = tmp_path / "out"
+    source = _move(sorted(runs.iterdir())[:30], tmp_path / "a")
+    code, stdout, err = _cli("export", str(source), "--to", str(out))
+    assert (code, err) == (0, "") and "packed" not in stdout
+    expected = _answers(out)
+    part = sorted((out / "tool_calls").iterdir())[0]
+    damaged = bytearray(part.read_bytes())
+    damaged[-60:-8] = b"\xff" * 52
+    part.write_bytes(bytes(damaged))
+    code, stdout, err = _cli("export", "--to", str(out), "--compact")
+    assert code == 1 and f"{part}: not a readable Parquet file (" in err
+    assert "remove it and export its bundle again" in err
+    part.unlink()
+    code, stdout, err = _cli("export", str(source), "--to", str(out), "--compact")
+    assert code == 0 and "note: 1 bundle(s) whose files were missing" in err
+    assert "exported 1 bundle(s)" in stdout and "30 packed" in stdout
+    assert _answers(out) == expected and _files(out) == _named(out)
