@@ -24,6 +24,18 @@ _STOP_SIGNALS: Final = tuple(
 )
 
 
+def _take_over(handler: Any, always: tuple[int, ...] = ()) -> dict[int, Any]:
+    """Install ``handler`` for each stop signal at its default disposition (or in
+    ``always``); returns the signals taken, with what was there. One that cannot be taken
+    (not the main interpreter, no such signal here) is left alone."""
+    previous: dict[int, Any] = {}
+    for signum in _STOP_SIGNALS:
+        if signum in always or signal.getsignal(signum) is signal.SIG_DFL:
+            with contextlib.suppress(ValueError, OSError):
+                previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
 def unwind_as_sigint(frame: Any) -> None:
     """Do what SIGINT would do now (call from a signal handler, in the main thread).
 
@@ -59,10 +71,7 @@ def stop_signals_as_sigint(stopped_by: list[int]) -> Iterator[None]:
         stopped_by.append(signum)
         unwind_as_sigint(frame)
 
-    previous: dict[int, Any] = {}
-    for signum in _STOP_SIGNALS:
-        if signum == signal.SIGTERM or signal.getsignal(signum) is signal.SIG_DFL:
-            previous[signum] = signal.signal(signum, handle)
+    previous = _take_over(handle, always=(signal.SIGTERM,))
     try:
         yield
     finally:
@@ -89,9 +98,10 @@ def _delivered_to_trio() -> bool:
 def held() -> Iterator[None]:
     """Hold SIGINT, SIGTERM and SIGHUP back for a few steps that must not stop half-way
     (swapping a bundle for its redacted copy and removing the old one): a signal that arrives
-    meanwhile is handed to the handler that was in place once they are done. Python runs handlers in
-    the main thread whichever thread the kernel picked, so the handlers are swapped (not the
-    thread's signal mask); from another thread nothing can be held, and nothing is."""
+    meanwhile is handed to the handler that was in place once they are done. Python runs
+    handlers in the main thread whichever thread the kernel picked, so the handlers are
+    swapped (not the thread's signal mask); from another thread nothing can be held, and
+    nothing is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -142,11 +152,7 @@ class _StopAsSigint:
         self._users += 1
         if self._users != 1:
             return
-        for signum in _STOP_SIGNALS:
-            if signal.getsignal(signum) is signal.SIG_DFL:
-                # not the main interpreter, or no signals here: left alone
-                with contextlib.suppress(ValueError, OSError):
-                    self._previous[signum] = signal.signal(signum, self._handle)
+        self._previous = _take_over(self._handle)
 
     def release(self) -> None:
         if threading.current_thread() is not threading.main_thread() or not self._users:
