@@ -165,6 +165,26 @@ async def test_a_slow_disk_is_no_hung_disk(tmp_path: Path, monkeypatch: pytest.M
     assert types(bundle_in(tmp_path))[-1] == "recording_completed"
 
 
+async def _two_calls_then_two_more(
+    root: Path, go: anyio.Event, ready: list[None] | None = None
+) -> Any:
+    """A rollout under ``root`` that records two tool calls and flushes them (then says so in
+    ``ready``), waits for ``go`` (the disk hangs by then) and records two more; returned once
+    closed."""
+    async with open_rollout(
+        root, write_timeout=_WRITE_TIMEOUT, close_timeout=_CLOSE_TIMEOUT
+    ) as rollout:
+        turn = rollout.root.turn()
+        await _tool_calls(turn, 0, 2, "ok")
+        await rollout.flush()
+        if ready is not None:
+            ready.append(None)
+        await go.wait()
+        await _tool_calls(turn, 2, 2, "ok")
+        turn.end()
+    return rollout
+
+
 async def _beside_hung_rollouts(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -182,16 +202,7 @@ async def _beside_hung_rollouts(
     ready: list[None] = []
 
     async def hung_rollout(go: anyio.Event) -> None:
-        async with open_rollout(
-            hung_root, write_timeout=_WRITE_TIMEOUT, close_timeout=_CLOSE_TIMEOUT
-        ) as rollout:
-            turn = rollout.root.turn()
-            await _tool_calls(turn, 0, 2, "ok")
-            await rollout.flush()
-            ready.append(None)
-            await go.wait()
-            await _tool_calls(turn, 2, 2, "ok")
-            turn.end()
+        await _two_calls_then_two_more(hung_root, go, ready)
 
     # open (and written to) before the disk hangs: on a busy machine, forty rollouts still
     # opening delayed the first writes past their timeout, and the test waited for ever
@@ -294,15 +305,7 @@ async def test_rollouts_waiting_behind_writes_that_all_hang_are_stopped_together
     stopped: list[object] = []
 
     async def rollout_on_the_disk(go: anyio.Event) -> None:
-        async with open_rollout(
-            tmp_path, write_timeout=_WRITE_TIMEOUT, close_timeout=_CLOSE_TIMEOUT
-        ) as rollout:
-            turn = rollout.root.turn()
-            await _tool_calls(turn, 0, 2, "ok")
-            await rollout.flush()
-            await go.wait()
-            await _tool_calls(turn, 2, 2, "ok")
-            turn.end()
+        rollout = await _two_calls_then_two_more(tmp_path, go)
         assert rollout.stats is not None
         stopped.append(rollout.stats.failed)
 
