@@ -4,10 +4,11 @@ Layout::
 
     DIR/_export.json                  the manifest: one entry per exported bundle
     DIR/<table>/<bundle key>.parquet  a bundle's part of a table, as its worker wrote it
-    DIR/<table>/pack-<id>.parquet     many bundles' rows of a table, merged by the driver
+    DIR/<table>/pack-<id>.parquet     many bundles' rows of a table (a batch's, or merged)
 
-Workers write and remove their own bundle's parts only; the driver alone writes the manifest
-and the packs (:mod:`.packs`). A file is written under a dot-name and renamed, so a reader never
+Workers write their jobs' files only (a bundle's parts, a batch's or a merge's pack:
+:mod:`.jobs`, :mod:`.packs`); the driver alone writes the manifest, and removes what it no
+longer names. A file is written under a dot-name and renamed, so a reader never
 sees half of one, and a killed run's dot-files are removed by the next (locally, when their
 process is gone). The manifest says where each bundle's rows are (an entry's ``pack``, else its
 own parts): a reader reads the files it names (:func:`live_files`), never a folder's listing,
