@@ -17,7 +17,14 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ._call_ids import CALL_OUTPUT_TYPES, MENTIONS, CallIds, RequestCalls, RolloutCallNames
+from ._call_ids import (
+    CALL_OUTPUT_TYPES,
+    MENTIONS,
+    CallIds,
+    RequestCalls,
+    RolloutCallNames,
+    is_call_output,
+)
 from ._values import canonical_bytes, model_dumped, same_items
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
@@ -37,12 +44,12 @@ _ID_PREFIX: Final[dict[str, str]] = {
 def plain(value: Any) -> Any:
     """SDK objects (pydantic models, as the OpenAI and Anthropic SDKs return) as plain JSON
     dicts, so ``call.completed(output_items=response.output)`` works as is."""
-    if (
-        value.__class__ is dict
-        or value is None
-        or isinstance(value, dict | list | str | int | float)
-    ):
+    if value.__class__ is dict or value is None or isinstance(value, list | str | int | float):
         return value
+    if isinstance(value, Mapping):
+        # a dict subclass or another mapping: read as the dict it holds, so its id, its
+        # kind and the call it answers are the same dict's (each check here is on ``dict``)
+        return dict(value)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
@@ -83,13 +90,6 @@ def content_id(item: Mapping[str, Any]) -> str:
     source = item if item.__class__ is dict and "id" not in item else _without_id(item)
     body = canonical_bytes(source)
     return f"{prefix}_{hashlib.sha256(body).hexdigest()[:24]}"
-
-
-def _is_output(item: Any) -> bool:
-    try:
-        return item.__class__ is dict and item.get("type") in CALL_OUTPUT_TYPES
-    except TypeError:  # an unhashable type (an object, a list): no output
-        return False
 
 
 def _without_id(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,7 +207,7 @@ class ItemIds:
         if _has_id(item):
             item_id = item["id"]
         elif isinstance(item, Mapping):
-            if _is_output(item):
+            if is_call_output(item):
                 return self._output_for_history(item, call)
             base = content_id(item)
             item_id = self._assign(base, self._occurrences.get(base, 0) + 1)[0]
@@ -270,7 +270,7 @@ class ItemIds:
             if not isinstance(item, Mapping):
                 out.append(item)
                 continue
-            output = _is_output(item)
+            output = is_call_output(item)
             if output:  # its id comes from the call it answers, as recorded
                 item = sent(item, None, request)
             base = content_id(item)
@@ -302,7 +302,7 @@ class ItemIds:
         out = []
         for item in map(plain, items):
             if not _has_id(item) and isinstance(item, Mapping):
-                if _is_output(item):  # named first: its id comes from the call it answers
+                if is_call_output(item):  # named first: its id comes from the call it answers
                     item = calls.seen(item)
                     out.append(_with_id(item, content_id(item)))
                     continue

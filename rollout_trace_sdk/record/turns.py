@@ -109,7 +109,9 @@ class Turn(Handle):
         with_ids = [
             plain(item)
             for item in items
-            if (item.get("id") if item.__class__ is dict else getattr(item, "id", None)).__class__
+            if (
+                item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
+            ).__class__
             is str
         ]
         if with_ids:

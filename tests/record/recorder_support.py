@@ -61,7 +61,8 @@ def payload_text(bundle: Path, ref: dict[str, Any] | None) -> bytes:
 
 
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CLOCK = re.compile(rb'"(wall_time_unix_ms|\w+_at|\w+_at_ms)":\d+')
+# (payloads are indented JSON: a space may follow the colon)
+_CLOCK = re.compile(rb'"(wall_time_unix_ms|\w+_at|\w+_at_ms)":\s*\d+')
 
 
 def normalised(text: bytes, seen: dict[bytes, bytes]) -> bytes:

@@ -4,7 +4,9 @@ its token usage payload."""
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
 
-from .recorder_support import bundle_in, check_bundle, of_type, payload
+from .recorder_support import bundle_in, check_bundle, normalised_lines, of_type, payload
 from .test_recorder import ANSWER, BASE, USER
 
 pytestmark = pytest.mark.anyio
@@ -186,3 +188,45 @@ async def test_copy_and_duplicate_in_one_request(tmp_path: Path) -> None:
     assert len(set(ids)) == 2
     state = check_bundle(bundle, tmp_path)
     assert len(state["conversation_items"]) == 3
+
+
+async def _mapping_loop(root: Path, schema: int, wrap: Any) -> list[Any]:
+    """A loop whose items the agent hands over as ``wrap`` makes them: a call of the model
+    whose id a second response uses again (renamed ``#2``), its outputs, an output for a call
+    no response made, an item the server named, and a request resending them (that one by reference). Returns what the handles gave back."""
+    call = {"type": "function_call", "call_id": "m1", "name": "f", "arguments": "{}"}
+    back: list[Any] = []
+    async with open_rollout(root, schema_version=schema) as rollout, rollout.root.turn() as turn:
+        history: list[Any] = [USER]
+        for n in range(2):
+            async with turn.inference({**BASE, "input": history}) as inference:
+                inference.completed(output_items=[call])
+            async with turn.tool_call("m1", "f", arguments="{}") as tool:
+                output = {"type": "function_call_output", "call_id": "m1", "output": f"o{n}"}
+                back.append(tool.completed(wrap(output)))
+            history += [call, wrap(back[-1])]
+        stray = {"type": "function_call_output", "call_id": "zz", "output": "late"}
+        server = {**ANSWER, "id": "msg_server"}  # an item the server named, sent again
+        reference = {"type": "item_reference", "id": "msg_server"}  # by its id
+        back += turn.accept(wrap(stray), wrap(_continue()), wrap(server))
+        async with turn.inference(
+            {**BASE, "input": [*history, *map(wrap, back[-3:-1]), reference]}
+        ) as inf:
+            inf.completed(output_items=[ANSWER])
+    return back
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("wrap", [OrderedDict, MappingProxyType], ids=["OrderedDict", "proxy"])
+async def test_an_item_is_recorded_alike_whatever_mapping_holds_it(
+    tmp_path: Path, schema: int, wrap: Any
+) -> None:
+    """An output handed over as a dict subclass or another mapping took other paths than the
+    same dict: its id was not the one of the call it answers (``fco_..._2``), and the call's
+    result was not stored as the accepted item. Mappings are read as the dicts they hold."""
+    as_dict = await _mapping_loop(tmp_path / "dict", schema, dict)
+    other = await _mapping_loop(tmp_path / "other", schema, wrap)
+    assert [dict(item) for item in other] == as_dict
+    bundle = bundle_in(tmp_path / "other")
+    assert normalised_lines(bundle) == normalised_lines(bundle_in(tmp_path / "dict"))
+    check_bundle(bundle)
