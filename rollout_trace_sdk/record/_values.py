@@ -518,10 +518,12 @@ def text_of(value: Any) -> str:
 
 def canonical_bytes(value: Any) -> bytes:
     """Sorted-key compact JSON for content digests (item ids). Never raises, counts nothing:
-    an id only needs the same bytes for the same content."""
+    an id only needs the same bytes for the same content. What orjson does not know is
+    converted as payloads convert it (a mapping or a model as the dict it holds), so an item
+    gets the id of the JSON it is recorded as."""
     option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
     try:
-        return orjson.dumps(value, option=option, default=repr)
+        return orjson.dumps(value, option=option, default=_plain_default)
     except (TypeError, RecursionError, ValueError):
         safe = _Sanitiser(_ignore).walk(value, 0, set())
         return json.dumps(safe, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()

@@ -136,6 +136,30 @@ def test_item_ids_never_touch_caller_items() -> None:
     assert ids.for_history(with_id) == (with_id, "x")
 
 
+@pytest.mark.parametrize(
+    "wrap",
+    [OrderedDict, MappingProxyType, lambda d: _Model(d)],
+    ids=["OrderedDict", "proxy", "model"],
+)
+def test_an_items_content_id_reads_nested_mappings_as_dicts(wrap: Any) -> None:
+    """A content part held by another mapping (or an SDK model) inside an id-less item gave
+    another id than the same part as a dict: its ``repr`` was digested (a model's ``repr``
+    may even hold an address), so resending the item as plain JSON made it a new item."""
+    part = {"type": "input_text", "text": "hi"}
+    item = {"type": "message", "role": "user", "content": [part]}
+    assert content_id({**item, "content": [wrap(part)]}) == content_id(item)
+
+
+class _Model:
+    """Enough of a pydantic model for the recorder: ``model_dump``."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def model_dump(self, **_: Any) -> dict[str, Any]:
+        return dict(self._data)
+
+
 def test_usage_payload_accepts_openai_shape() -> None:
     usage = {
         "input_tokens": 100,
