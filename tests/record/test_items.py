@@ -10,9 +10,11 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rollout_trace_sdk.record import open_rollout
-from rollout_trace_sdk.record.items import ItemIds, content_id, usage_payload
+from rollout_trace_sdk.record.items import ItemIds, content_id, plain, usage_payload
 
 from .recorder_support import bundle_in, check_bundle, normalised_lines, of_type, payload
 from .test_recorder import ANSWER, BASE, USER
@@ -148,6 +150,42 @@ def test_an_items_content_id_reads_nested_mappings_as_dicts(wrap: Any) -> None:
     part = {"type": "input_text", "text": "hi"}
     item = {"type": "message", "role": "user", "content": [part]}
     assert content_id({**item, "content": [wrap(part)]}) == content_id(item)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _rewrapped(value: Any, data: st.DataObject) -> Any:
+    """``value`` with each dict as another mapping or a model, and each list as a tuple, or
+    kept, as ``data`` draws."""
+    if isinstance(value, dict):
+        inner = {k: _rewrapped(v, data) for k, v in value.items()}
+        wrap = data.draw(st.sampled_from([dict, OrderedDict, MappingProxyType, _Model]))
+        return wrap(inner)
+    if isinstance(value, list):
+        inner_list = [_rewrapped(v, data) for v in value]
+        return data.draw(st.sampled_from([list, tuple]))(inner_list)
+    return value
+
+
+@given(content=_JSON, data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_an_items_id_is_the_id_of_the_json_it_holds(content: Any, data: st.DataObject) -> None:
+    """However the agent holds an id-less item's JSON (mappings, models, tuples, at any
+    depth), it gets the id of that JSON: in history and in a request."""
+    item = {"type": "message", "role": "user", "content": content}
+    held = _rewrapped(item, data)
+    assert content_id(plain(held)) == content_id(item)
+    assert ItemIds().for_history(held)[1] == ItemIds().for_history(item)[1]
+    assert [i["id"] for i in ItemIds().for_request([held, held])] == [
+        i["id"] for i in ItemIds().for_request([item, item])
+    ]
 
 
 class _Model:
