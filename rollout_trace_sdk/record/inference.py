@@ -56,7 +56,7 @@ def last_assistant_text(items: Sequence[Any]) -> str | None:
         content = item.get("content")
         if isinstance(content, str):
             return content
-        if isinstance(content, list):
+        if isinstance(content, list | tuple):  # (a tuple of parts is an array too)
             texts = [
                 part["text"]
                 for part in content

@@ -77,7 +77,7 @@ def normalize_request(
     """
     problems: list[str] = []
     value = to_plain(request)
-    if isinstance(value, str | list):
+    if isinstance(value, str | list | tuple):
         value = {"input": value}
     elif not isinstance(value, dict):
         problems.append(
@@ -90,7 +90,7 @@ def normalize_request(
         raw = body["input"]
         if isinstance(raw, str):
             body["input"] = [_text_message("user", raw)]
-        elif isinstance(raw, list):
+        elif isinstance(raw, list | tuple):
             body["input"] = _items(raw, "input", problems, custom_calls, offset, known)
         else:
             problems.append(
@@ -100,7 +100,7 @@ def normalize_request(
             body["input"] = []
     elif "messages" in body:
         messages = body.pop("messages")
-        if isinstance(messages, list):
+        if isinstance(messages, list | tuple):
             body["input"] = _items(messages, "messages", problems, custom_calls, offset, known)
         else:
             problems.append(
@@ -108,7 +108,7 @@ def normalize_request(
             )
             body["input"] = []
         tools = body.get("tools")
-        if isinstance(tools, list):
+        if isinstance(tools, list | tuple):
             body["tools"] = [_flat_tool(tool) for tool in tools]
     else:
         problems.append("request has neither input nor messages; recorded with empty input")
@@ -150,16 +150,16 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
     if value is None:
         return [], problems
     if isinstance(value, dict):
-        if isinstance(value.get("output"), list):
+        if isinstance(value.get("output"), list | tuple):
             value = value["output"]
-        elif isinstance(value.get("choices"), list):
+        elif isinstance(value.get("choices"), list | tuple):
             choices = value["choices"]
             if len(choices) > 1:
                 problems.append(f"response has {len(choices)} choices; only the first is recorded")
             value = [choices[0]] if choices else []
         else:
             value = [value]
-    elif not isinstance(value, list):
+    elif not isinstance(value, list | tuple):
         problems.append(
             f"output is a {type(output).__name__}, not a list of items; recorded as empty"
         )
@@ -303,7 +303,7 @@ def _parts(content: Any, role: str) -> Any:
     text_type = "output_text" if role == "assistant" else "input_text"
     if isinstance(content, str):
         return [{"type": text_type, "text": content}]
-    if not isinstance(content, list):
+    if not isinstance(content, list | tuple):
         return content
     try:
         for part in content:
@@ -370,7 +370,7 @@ def _easy_message(
             output["call_id"] = call_id
             if call_id in custom_calls:
                 output["type"] = "custom_tool_call_output"
-        output["output"] = _parts(content, "tool") if isinstance(content, list) else content
+        output["output"] = _parts(content, "tool") if isinstance(content, list | tuple) else content
         if output["output"] is None:
             output["output"] = ""
         return [output]
@@ -383,13 +383,13 @@ def _easy_message(
         if reasoning is not None:
             out.append(reasoning)
     refusal = item.get("refusal")
-    has_content = content is not None and content != "" and content != []
+    has_content = content is not None and content != "" and content != [] and content != ()
     if has_content or isinstance(refusal, str) or (role != "assistant" and content is not None):
         message: dict[str, Any] = {"type": "message", "role": role}
         if isinstance(item.get("id"), str):
             message["id"] = item["id"]
         parts = _parts(content, role) if content is not None else []
-        if isinstance(parts, list) and isinstance(refusal, str):
+        if isinstance(parts, list | tuple) and isinstance(refusal, str):
             parts = [*parts, {"type": "refusal", "refusal": refusal}]
         message["content"] = parts
         if isinstance(item.get("phase"), str):
@@ -423,7 +423,7 @@ def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> di
     present because it keeps what the plain text loses (and the text taken when none of
     its entries can be kept)."""
     details = item.get("reasoning_details")
-    if isinstance(details, list) and details:
+    if isinstance(details, list | tuple) and details:
         found: dict[str, Any] = {"type": "reasoning", "summary": []}
         for index, entry in enumerate(details):
             kind = entry.get("type") if isinstance(entry, dict) else None
@@ -472,7 +472,7 @@ def _tool_calls(
     calls = item.get("tool_calls")
     if calls is None:
         return
-    if not isinstance(calls, list):
+    if not isinstance(calls, list | tuple):
         problems.append(f"{where} has tool_calls that is not a list; dropped them")
         return
     for index, call in enumerate(calls):
@@ -515,7 +515,7 @@ def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
         entries = item[key]
         if entries is None and key == "content":
             continue
-        if not isinstance(entries, list):
+        if not isinstance(entries, list | tuple):
             return f"has a non-list {key}"
         for entry in entries:
             if not isinstance(entry, dict) or entry.get("type") not in allowed:
@@ -538,7 +538,7 @@ def _agent_message_problem(item: Mapping[str, Any]) -> str | None:
     if item.get("id") is not None and not isinstance(item["id"], str):
         return "has a non-string id"
     content = item.get("content")
-    if not isinstance(content, list) or not content:
+    if not isinstance(content, list | tuple) or not content:
         return "has no content list"
     for entry in content:
         kind = entry.get("type") if isinstance(entry, dict) else None

@@ -4,16 +4,20 @@ its token usage payload."""
 from __future__ import annotations
 
 import json
+import tempfile
+import warnings
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import anyio
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_trace_sdk.record import open_rollout
+from rollout_trace_sdk.record import RecorderWarning, open_rollout
 from rollout_trace_sdk.record.items import ItemIds, content_id, plain, usage_payload
 
 from .recorder_support import bundle_in, check_bundle, normalised_lines, of_type, payload
@@ -188,6 +192,56 @@ def test_an_items_id_is_the_id_of_the_json_it_holds(content: Any, data: st.DataO
     ]
 
 
+async def _held_loop(root: Path, schema: int, hold: Any) -> list[Any]:
+    """A loop with every value the agent hands over passed through ``hold`` first: the
+    requests, the responses' items, a tool's arguments and output, accepted items, a
+    compaction's replacement history. Returns what the handles gave back, as plain JSON."""
+    call = {"type": "function_call", "call_id": "c1", "name": "f", "arguments": '{"q":[1]}'}
+    output = {
+        "type": "function_call_output",
+        "call_id": "c1",
+        "output": [{"type": "input_text", "text": "o"}],
+    }
+    back: list[Any] = []
+    async with open_rollout(root, schema_version=schema) as rollout, rollout.root.turn() as turn:
+        history: list[Any] = [USER]
+        async with turn.inference(hold({**BASE, "input": history})) as inference:
+            inference.completed(output_items=hold([call]))
+        async with turn.tool_call("c1", "f", arguments=hold({"q": [1]})) as tool:
+            back.append(tool.completed(hold(output)))
+        back += turn.accept(*hold([_continue()]))
+        history += [call, *back]
+        replaced = turn.compaction().installed(
+            input_history=hold(history), replacement_history=hold([USER, *back])
+        )
+        async with turn.inference(hold({**BASE, "input": replaced})) as inference:
+            inference.completed(output_items=hold([ANSWER]))
+    return _as_json([*back, *replaced])  # type: ignore[no-any-return]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(schema=st.sampled_from([2, 3]), data=st.data())
+def test_a_loop_is_recorded_alike_however_its_values_are_held(
+    schema: int, data: st.DataObject
+) -> None:
+    """The same loop with its values held as the agent likes (each mapping a dict, another
+    mapping or a model, each list a list or a tuple, at any depth, drawn anew for every
+    value) is recorded as the all-JSON loop is, byte for byte but for ids and times."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RecorderWarning)
+            as_json = anyio.run(_held_loop, root / "json", schema, lambda value: value)
+            held = anyio.run(_held_loop, root / "held", schema, lambda v: _rewrapped(v, data))
+        assert held == as_json
+        bundle = bundle_in(root / "held")
+        assert normalised_lines(bundle) == normalised_lines(bundle_in(root / "json"))
+
+
 class _Model:
     """Enough of a pydantic model for the recorder: ``model_dump``."""
 
@@ -195,7 +249,18 @@ class _Model:
         self._data = data
 
     def model_dump(self, **_: Any) -> dict[str, Any]:
-        return dict(self._data)
+        return _as_json(self._data)  # type: ignore[no-any-return]  # plain all the way down
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as plain JSON (dicts and lists only), as a model's dump is."""
+    if isinstance(value, _Model):
+        return value.model_dump()
+    if isinstance(value, Mapping):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_json(v) for v in value]
+    return value
 
 
 def test_usage_payload_accepts_openai_shape() -> None:

@@ -68,6 +68,66 @@ def test_easy_messages_become_typed_messages() -> None:
     ]
 
 
+def _tuples(value: Any) -> Any:
+    """``value`` with every list a tuple, at any depth."""
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {
+            "model": "m",
+            "input": [{"role": "user", "content": ["q", {"type": "text", "text": "r"}]}],
+        },
+        {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "q"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "reasoning_details": [{"type": "reasoning.text", "text": "t"}],
+                    "tool_calls": [
+                        {
+                            "id": "c",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{}"},
+                        }
+                    ],
+                },
+            ],
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+        },
+    ],
+    ids=["responses", "chat"],
+)
+def test_tuples_are_read_as_lists(request_body: dict[str, Any]) -> None:
+    """A request or an output whose arrays are tuples (``input=tuple(history)``; the SDKs
+    send any sequence as a JSON array) is recorded as the same lists would be: a tuple
+    ``input`` was recorded as empty, and tuple tool calls or content were dropped or left
+    untyped."""
+    as_tuples = _tuples(request_body)
+    assert normalize_request(as_tuples)[1] == []
+    assert _listed(normalize_request(as_tuples)[0]) == normalize_request(request_body)[0]
+    output = [request_body["messages" if "messages" in request_body else "input"][-1]]
+    assert normalize_output_items(_tuples(output))[1] == []
+    assert _listed(normalize_output_items(_tuples(output))[0]) == normalize_output_items(output)[0]
+
+
+def _listed(value: Any) -> Any:
+    """``value`` with every tuple a list (what the bundle's JSON holds)."""
+    if isinstance(value, dict):
+        return {k: _listed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_listed(v) for v in value]
+    return value
+
+
 def test_chat_completions_request_maps_to_responses_items() -> None:
     """``messages`` with tool calls and tool results become message, function_call and
     function_call_output items; ``tools`` are flattened; the caller's dict is untouched."""
