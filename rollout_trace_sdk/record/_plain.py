@@ -25,9 +25,11 @@ SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 def to_plain(value: Any) -> Any:
     """``value`` as plain JSON-like data: pydantic models (anything with ``model_dump``) and
-    dataclasses become dicts, recursively inside dicts, lists and tuples (tuples become
-    lists). Plain values come back as they are (the same object when nothing changed), so a
-    request that is already plain costs one walk and no copy.
+    dataclasses become dicts, recursively inside dicts, lists and tuples. Plain values come
+    back as they are (the same object when nothing changed), so a request that is already
+    plain costs one walk and no copy; a tuple inside such a value stays a tuple (orjson
+    writes it as an array, and the readers of ``requests`` take it for a list), the other
+    tuples become lists.
 
     Args:
         value: anything a client library hands out.
