@@ -181,11 +181,6 @@ def event_to_dict(event: ev.TraceEvent, schema: int = ev.SCHEMA_VERSION) -> dict
     return converter_for(schema).unstructure(event)  # type: ignore[no-any-return]
 
 
-def payload_to_dict(payload: ev.EventPayload, schema: int = ev.SCHEMA_VERSION) -> dict[str, Any]:
-    """An event's ``payload`` object alone, tagged by its ``type``, as ``schema`` writes it."""
-    return converter_for(schema).unstructure(payload, payload.__class__)  # type: ignore[no-any-return]
-
-
 def event_line(event: ev.TraceEvent, schema: int = ev.SCHEMA_VERSION) -> bytes:
     """One ``trace.jsonl`` line of ``schema``, newline included."""
     return orjson.dumps(converter_for(schema).unstructure(event), option=_LINE)

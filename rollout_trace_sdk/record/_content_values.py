@@ -89,7 +89,6 @@ class ContentValues:
         "_long",
         "_long_more",
         "_put",
-        "stored",
     )
 
     def __init__(self, put: Put, dumps: Dumps, *, lazy: bool) -> None:
@@ -109,8 +108,6 @@ class ContentValues:
         self._long: dict[tuple[int, int, int], tuple[Any, ...]] = {}
         self._long_more: dict[tuple[int, int, int], list[tuple[Any, ...]]] = {}
         self._digests: dict[str, bytes] = {}
-        #: content values written so far (each once)
-        self.stored = 0
 
     def cut(self, value: Any, minimum: int, holes: list[RawPayloadRef]) -> Any:
         """``value`` with its large strings replaced by holes (their content values appended
@@ -155,7 +152,6 @@ class ContentValues:
             for frozen in (first, *self._long_more.get(sketch, ())):
                 if digests.get(frozen[0]) == digest:
                     return thaw(frozen)
-        self.stored += 1
         body = LazyBody(_STRING_TEMPLATE, (text,), self._dumps)
         ref = self._put("content_value", body, ())
         if digest is None:  # the first with this sketch: the worker digests it
@@ -172,7 +168,6 @@ class ContentValues:
         key = hashlib.sha256(data).digest()[:DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
-            self.stored += 1
             ref = self._by_content.add(key, self._put("content_value", data, ()))
         return ref
 

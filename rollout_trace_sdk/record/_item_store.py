@@ -159,7 +159,6 @@ class ItemStore:
         "_recent",
         "_recent_refs",
         "_threads",
-        "items_stored",
     )
 
     def __init__(
@@ -218,19 +217,12 @@ class ItemStore:
         self._recent: dict[int, Any] = {}
         #: their references, frozen (see ``_known_refs``), by the same ids
         self._recent_refs: dict[int, tuple[Any, ...]] = {}
-        #: model items written so far (each once)
-        self.items_stored = 0
 
     def after_fork(self) -> None:
         """In a forked child: a fresh lock. The parent's may have been held by one of its
         threads (a tool finished in a worker thread, storing its output), which the child
         does not have: the child's next call storing an item waited for it for good."""
         self._lock = threading.RLock()
-
-    @property
-    def values_stored(self) -> int:
-        """Content values written so far (each once)."""
-        return self._contents.stored
 
     # --- single items ----------------------------------------------------------------------
 
@@ -283,7 +275,6 @@ class ItemStore:
                     # _store_item cuts its content values out (a template over them)
                     ref = freeze(self._store_item(item, data))
                 else:
-                    self.items_stored += 1
                     if self._put_output is not None:  # both payloads in one call, when it can
                         ref, result = self._put_output(data, _DIRECT_RESPONSE)
                     else:
@@ -331,12 +322,10 @@ class ItemStore:
         key = digest.digest()[:DIGEST]
         ref = self._by_content.get(key)
         if ref is None:
-            self.items_stored += 1
             ref = self._by_content.add(key, self._put("model_item", body, tuple(holes)))
         return ref
 
     def _store_item(self, item: Any, data: bytes) -> RawPayloadRef:
-        self.items_stored += 1
         limit = self._max_payload
         over = limit is not None and len(data) > limit
         # walk the item only when a content value can be in it (a C search decides)

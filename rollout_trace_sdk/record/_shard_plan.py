@@ -147,10 +147,6 @@ class ShardPlan:
         return self._used
 
     @property
-    def payload_count(self) -> int:
-        return self._ordinal
-
-    @property
     def partial(self) -> bool:
         """Some payload was truncated or omitted: the state will say
         ``closed_with_partial_payloads``."""

@@ -100,7 +100,6 @@ class ShardSink:
         "_sealing",
         "_unflushed",
         "_written",
-        "bytes_written",
         "failed",
     )
 
@@ -132,8 +131,6 @@ class ShardSink:
         #: shard -> compressed blocks of records a write error left unwritten (the frame's
         #: state is past them): :meth:`settle` writes them before anything else of the shard
         self._unflushed: dict[int, memoryview] = {}
-        #: compressed bytes written to shard files so far
-        self.bytes_written = 0
         #: the first error that left a frame it cannot continue (records compressed whose
         #: bytes were lost, as when a shard file cannot be created); from then on every write
         #: fails with it: compressing the same records again (a retry) would store them twice.
@@ -411,7 +408,6 @@ class ShardSink:
             except OSError as exc:
                 raise _Stopped(exc, rest) from None
             rest = rest[written:]
-            self.bytes_written += written
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))

@@ -214,10 +214,6 @@ class BundleFiles:
         parts = tuple(self._parts(relpath, what))
         return sorted(os.listdir(self._directory(parts, relpath, what)))
 
-    def check_path(self, relpath: str, *, what: str) -> None:
-        """Refuse an unsafe path (absolute, ``..``, NUL, empty) without touching the disk."""
-        self._parts(relpath, what)
-
     # --- the walk -----------------------------------------------------------------------------
 
     def _parts(self, relpath: str, what: str) -> list[str]:

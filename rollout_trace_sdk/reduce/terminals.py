@@ -26,17 +26,6 @@ from .terminal_payloads import (
 )
 from .typed_payloads import as_fields
 
-
-def _process_key(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int):
-        return str(value)
-    return None
-
-
 # --- sessions --------------------------------------------------------------------------------------
 
 

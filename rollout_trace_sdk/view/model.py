@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import orjson
-
 from ..model.state_execution import ANCHOR_ID_FIELDS, UNKNOWN_MODEL
 from .capture import capture_notes, recording_status
 from .hosted_text import hosted_text
@@ -580,11 +578,6 @@ def thread_tree_order(threads: Sequence[Mapping[str, Any]]) -> list[int]:
         stack.extend(reversed(children.get(n, [])))
     order.extend(n for n in range(len(threads)) if n not in seen)
     return order
-
-
-def view_model_bytes(state: _Obj) -> bytes:
-    """``build_view_model`` as compact JSON bytes."""
-    return orjson.dumps(build_view_model(state))
 
 
 def _indexed(state: _Obj, table: str, id_key: str, index: dict[str, int]) -> list[_Obj]:
