@@ -444,36 +444,3 @@ class TokenUsage:
             "reasoning_output_tokens": self.reasoning_output_tokens,
             "total_tokens": total,
         }
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def usage_payload(usage: TokenUsage | Mapping[str, Any] | object) -> dict[str, int] | None:
-    """Codex's ``token_usage`` object from our class, Codex's own shape, or an OpenAI
-    Responses ``usage`` object (``input_tokens_details.cached_tokens`` and friends)."""
-    if usage is None:
-        return None
-    if isinstance(usage, TokenUsage):
-        return usage.to_payload()
-    usage = plain(usage)
-    if not isinstance(usage, Mapping):
-        return None
-    in_details = usage.get("input_tokens_details")
-    out_details = usage.get("output_tokens_details")
-    cached = usage.get("cached_input_tokens")
-    if cached is None and isinstance(in_details, Mapping):
-        cached = in_details.get("cached_tokens")
-    reasoning = usage.get("reasoning_output_tokens")
-    if reasoning is None and isinstance(out_details, Mapping):
-        reasoning = out_details.get("reasoning_tokens")
-    total = usage.get("total_tokens")
-    return TokenUsage(
-        input_tokens=_int(usage.get("input_tokens", usage.get("prompt_tokens"))),
-        cached_input_tokens=_int(cached),
-        output_tokens=_int(usage.get("output_tokens", usage.get("completion_tokens"))),
-        reasoning_output_tokens=_int(reasoning),
-        cache_write_input_tokens=_int(usage.get("cache_write_input_tokens")),
-        total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
-    ).to_payload()

@@ -1,5 +1,5 @@
-"""Ids the recorder gives id-less items (``record/items.py``), as the reduced state shows them;
-its token usage payload."""
+"""Ids the recorder gives id-less items (``record/items.py``), as the reduced state shows them
+(token usage: test_usage.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
-from rollout_trace_sdk.record.items import ItemIds, content_id, plain, usage_payload
+from rollout_trace_sdk.record.items import ItemIds, content_id, plain
 
 from .recorder_support import bundle_in, check_bundle, normalised_lines, of_type, payload
 from .test_recorder import ANSWER, BASE, USER
@@ -261,25 +261,6 @@ def _as_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_as_json(v) for v in value]
     return value
-
-
-def test_usage_payload_accepts_openai_shape() -> None:
-    usage = {
-        "input_tokens": 100,
-        "input_tokens_details": {"cached_tokens": 40},
-        "output_tokens": 10,
-        "output_tokens_details": {"reasoning_tokens": 3},
-        "total_tokens": 110,
-    }
-    assert usage_payload(usage) == {
-        "input_tokens": 100,
-        "cached_input_tokens": 40,
-        "cache_write_input_tokens": 0,
-        "output_tokens": 10,
-        "reasoning_output_tokens": 3,
-        "total_tokens": 110,
-    }
-    assert usage_payload(None) is None
 
 
 def test_item_ids_mixing_our_copies_and_caller_dicts() -> None:
