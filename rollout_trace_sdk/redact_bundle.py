@@ -353,9 +353,9 @@ def _next_ordinal(log: bytes, payloads: Path, shards: ShardRewriter | None) -> i
     if shards is not None:
         highest = max(highest, shards.max_ordinal)
     for name in os.listdir(payloads):
-        stem = name.removesuffix(".json")
-        if stem.isascii() and stem.isdigit():
-            highest = max(highest, int(stem))
+        number = layout.payload_file_number(name)
+        if number is not None:
+            highest = max(highest, number)
     return highest + 1
 
 

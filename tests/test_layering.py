@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "view": {"model", "reduce", "outputs"},
     "export": {"model", "reduce", "view", "outputs", "sources", "__init__"},
     "integrations": {"model", "record"},
-    "demo": {"record"},
+    "demo": {"model", "record"},
 }
 
 #: the modules the model may import from the standard library and its dependencies: no file,

@@ -17,6 +17,7 @@ from typing import Any, Final
 import anyio
 import anyio.abc
 
+from ..model import layout
 from ..record import AgentThread, ToolCall, Turn, open_rollout, task_message
 from .model import MODEL, PROVIDER, TOOLS, ScriptedModel, helper_script, root_script
 from .tools import Terminals
@@ -170,7 +171,7 @@ async def _run(out: Path, scale: int) -> Path:
 def bundle_summary(bundle: Path) -> dict[str, int]:
     """Counts a person wants after a run: events, payloads, bytes on disk. Payloads are the
     distinct payload ids the log cites, so schema 3 (records in shards) counts them too."""
-    log = (bundle / "trace.jsonl").read_bytes()
+    log = (bundle / layout.EVENT_LOG).read_bytes()
     payloads = set(re.findall(rb'"raw_payload_id":"([^"]+)"', log))
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
     return {"events": log.count(b"\n"), "payloads": len(payloads), "bytes": size}

@@ -53,9 +53,23 @@ def payload_number(payload_id: str) -> int | None:
 # --- schema 2: one file per payload ---------------------------------------------------------------
 
 
+def payload_file_name(number: int) -> str:
+    """Schema 2: the name of payload ``number``'s file in ``payloads/`` (``12.json``)."""
+    return f"{number}.json"
+
+
 def payload_path(number: int) -> str:
     """Schema 2: the bundle-relative ``path`` a reference to payload ``number`` carries."""
     return f"{PAYLOADS_DIR}/{number}.json"
+
+
+def payload_file_number(name: str) -> int | None:
+    """Schema 2: the number a file of ``payloads/`` is named by (``12.json`` → 12; digits as
+    they are, ``012.json`` and a bare ``12`` too), else None: which numbers a new payload file
+    must not take (``redact``), which stray files trail the last cited one (``validate``). A
+    file need not be named by its payload's id."""
+    stem = name.removesuffix(".json")
+    return int(stem) if stem.isascii() and stem.isdigit() else None
 
 
 # --- schema 3: zstd shards --------------------------------------------------------------------------
@@ -64,14 +78,14 @@ def payload_path(number: int) -> str:
 def shard_name(shard: int) -> str:
     """Schema 3: a shard's file name, six digits zero-padded and never truncated (Rust's
     ``{:06}``): shard 1 → ``000001.zst``, shard 1234567 → ``1234567.zst``."""
-    return f"{shard:06}.zst"
+    return f"{shard:06}{SHARD_SUFFIX}"
 
 
 def shard_number(name: str) -> int | None:
     """The number a shard file name carries (``000012.zst`` → 12), else ``None``. Only the
     name Codex opens counts: ``1.zst`` beside ``000001.zst`` is a stray file, not a second
     shard 1."""
-    stem = name.removesuffix(".zst")
+    stem = name.removesuffix(SHARD_SUFFIX)
     if stem == name or not (stem.isascii() and stem.isdigit()):
         return None
     number = int(stem)
@@ -82,6 +96,9 @@ def shard_path(shard: int) -> str:
     """Schema 3: the bundle-relative path of shard ``shard``."""
     return f"{PAYLOADS_DIR}/{shard_name(shard)}"
 
+
+#: What a shard file's name ends with (:func:`shard_name`).
+SHARD_SUFFIX: Final = ".zst"
 
 #: A decompressed shard is a run of records: id length (u16 LE), body length (u64 LE), id, body.
 SHARD_RECORD_HEADER: Final = struct.Struct("<HQ")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from .._flock import fcntl_module
+from ..model import layout
 from ._deferred import LazyBody, render
 
 if TYPE_CHECKING:
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 DIR_MODE: Final = 0o700
 FILE_MODE: Final = 0o600
 _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-MANIFEST_NAME: Final = "manifest.json"
-LOG_NAME: Final = "trace.jsonl"
-PAYLOADS_NAME: Final = "payloads"
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
 QueuedPayload = tuple[Any, "bytes | LazyBody"]
@@ -48,15 +46,15 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     os.mkdir(bundle_dir, DIR_MODE)
     try:
         os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
-        payloads = bundle_dir / PAYLOADS_NAME
+        payloads = bundle_dir / layout.PAYLOADS_DIR
         os.mkdir(payloads, DIR_MODE)
         os.chmod(payloads, DIR_MODE)
-        _write_new(bundle_dir / MANIFEST_NAME, manifest)
-        return os.open(bundle_dir / LOG_NAME, _NEW_FILE | os.O_APPEND, FILE_MODE)
+        _write_new(bundle_dir / layout.MANIFEST, manifest)
+        return os.open(bundle_dir / layout.EVENT_LOG, _NEW_FILE | os.O_APPEND, FILE_MODE)
     except OSError:
-        for made in (bundle_dir / MANIFEST_NAME, bundle_dir / PAYLOADS_NAME, bundle_dir):
+        for made in (bundle_dir / layout.MANIFEST, bundle_dir / layout.PAYLOADS_DIR, bundle_dir):
             with contextlib.suppress(OSError):
-                (os.rmdir if made.name != MANIFEST_NAME else os.unlink)(made)
+                (os.rmdir if made.name != layout.MANIFEST else os.unlink)(made)
         raise
 
 
@@ -178,7 +176,7 @@ def _write_new_synced(path: str, data: bytes) -> None:
 def write_payload_file(payloads_dir: str, ordinal: int, data: bytes) -> None:
     """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning).
     A file left half-written by a failure is removed, so a retry can create it afresh."""
-    path = os.path.join(payloads_dir, f"{ordinal}.json")
+    path = os.path.join(payloads_dir, layout.payload_file_name(ordinal))
     try:
         _write_new(path, data)
     except FileExistsError:
@@ -239,7 +237,9 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
             data = render(queued)  # long strings of a payload are escaped here
             data = data if repair is None else repair(data)
             if chunk.sync:
-                _write_new_synced(os.path.join(payloads_dir, f"{ordinal}.json"), data)
+                _write_new_synced(
+                    os.path.join(payloads_dir, layout.payload_file_name(ordinal)), data
+                )
             else:
                 write_payload_file(payloads_dir, ordinal, data)
             chunk.payloads_done += 1

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..model import events as ev
+from ..model.layout import payload_path, raw_payload_id
 from ._async_lib import current_async_library
 from ._deferred import LazyBody
 from ._encode import MUTABLE_PAYLOADS, payload_dict
@@ -97,7 +98,7 @@ class ThreadInbox(QueueRules):
                 return ref
             n = next(self._ordinals)
             self._inbox_put((n, data), size)
-        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+        return ev.RawPayloadRef(raw_payload_id(n), kind, payload_path(n))
 
     def _event_from_thread(
         self,

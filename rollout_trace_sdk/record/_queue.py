@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..model import events as ev
+from ..model.layout import payload_path, raw_payload_id
 from . import _files
 from ._budget import PROCESS, SLACK
 from ._deferred import LazyBody, defer_big_strings
@@ -553,7 +554,7 @@ class RecordQueue(ThreadInbox):
         self._enqueued += 1
         if queued >= self._hurry_at:
             self._hurry()
-        return ev.RawPayloadRef(f"raw_payload:{n}", kind, f"payloads/{n}.json")
+        return ev.RawPayloadRef(raw_payload_id(n), kind, payload_path(n))
 
     def _recap(self, size: int) -> bool:
         """The queue reached its cap: may ``size`` more bytes come in after all? Only under a

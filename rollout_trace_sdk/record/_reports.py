@@ -92,7 +92,9 @@ class ClosingReports(ChunkWriter):
             data = orjson.dumps(report, option=_PRETTY)
             n = next(self._ordinals)
             self._force((n, data), len(data) + PAYLOAD_OVERHEAD)
-            ref = ev.RawPayloadRef(f"raw_payload:{n}", "protocol_event", f"payloads/{n}.json")
+            ref = ev.RawPayloadRef(
+                layout.raw_payload_id(n), "protocol_event", layout.payload_path(n)
+            )
         self._force_event(ev.ProtocolEventObserved("warning", ref))
 
     def _force_event(self, payload: ev.EventPayload) -> None:

@@ -93,7 +93,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from ..model import codec
+from ..model import codec, layout
 from ..model import events as ev
 from . import _files
 from ._async_lib import current_async_library
@@ -201,7 +201,7 @@ class BundleWriter(RoomWaits):
         self._fd = fd
         # held while the log is open: readers tell `recording` from `unclosed` by it
         self._lock_pending = _files.lock_log(fd) is False
-        self._payloads_dir = str(bundle_dir / _files.PAYLOADS_NAME)
+        self._payloads_dir = str(bundle_dir / layout.PAYLOADS_DIR)
         #: turns agent values into JSON without ever raising; counts approximations
         self.values = ValueEncoder()
         schema = manifest.schema_version

@@ -17,7 +17,7 @@ from ..model import layout
 def _has_shards(root: Path) -> bool:
     try:
         with os.scandir(root / layout.PAYLOADS_DIR) as entries:
-            return any(entry.name.endswith(".zst") for entry in entries)
+            return any(entry.name.endswith(layout.SHARD_SUFFIX) for entry in entries)
     except OSError:
         return False
 

@@ -159,10 +159,14 @@ class _Validator:
             return None  # the reducer's pass says the rest, in Codex's words
         if manifest.raw_event_log != EVENT_LOG:
             self.problem(
-                path, None, f"raw_event_log is {manifest.raw_event_log!r}, not 'trace.jsonl'"
+                path, None, f"raw_event_log is {manifest.raw_event_log!r}, not {EVENT_LOG!r}"
             )
-        if manifest.payloads_dir != "payloads":
-            self.problem(path, None, f"payloads_dir is {manifest.payloads_dir!r}, not 'payloads'")
+        if manifest.payloads_dir != layout.PAYLOADS_DIR:
+            self.problem(
+                path,
+                None,
+                f"payloads_dir is {manifest.payloads_dir!r}, not {layout.PAYLOADS_DIR!r}",
+            )
         if raw.endswith(b"\n") or codec.manifest_bytes(manifest) != raw:
             self.problem(path, None, "not in Codex's layout (2-space JSON, no trailing newline)")
         return manifest.rollout_id
@@ -366,10 +370,10 @@ class _Validator:
 
     def orphans(self, cited: set[str]) -> None:
         try:
-            names = self.files.list_dir("payloads", what="payloads directory")
+            names = self.files.list_dir(layout.PAYLOADS_DIR, what="payloads directory")
         except BundleFileError:
             return
-        orphans = [name for name in names if f"payloads/{name}" not in cited]
+        orphans = [name for name in names if f"{layout.PAYLOADS_DIR}/{name}" not in cited]
         if not orphans:
             return
         if self.events_dropped():
@@ -517,12 +521,12 @@ def _line_schema(raw: bytes) -> int:
 def _trail(orphans: list[str], cited: set[str]) -> list[str]:
     """The uncited payload files numbered after every cited one (``N.json``), in order: what
     a writer stopped between a payload and the line citing it leaves."""
-    last = max((_number(path.removeprefix("payloads/")) for path in cited), default=0)
+    last = max((_number(path.removeprefix(f"{layout.PAYLOADS_DIR}/")) for path in cited), default=0)
     after = [name for name in orphans if _number(name) > last]
     return sorted(after, key=_number)
 
 
 def _number(name: str) -> int:
     """``12.json`` → 12; -1 for a name that is not a number (never part of a trail)."""
-    stem = name.removesuffix(".json")
-    return int(stem) if stem.isascii() and stem.isdigit() else -1
+    number = layout.payload_file_number(name)
+    return -1 if number is None else number

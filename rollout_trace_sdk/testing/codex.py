@@ -16,6 +16,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ..model import layout
 from ..model.state import state_bytes
 from ..reduce import ReduceError, reduce_bundle
 
@@ -163,7 +164,7 @@ def reduce_and_compare(
     except ReduceError as exc:
         error = exc
     with tempfile.TemporaryDirectory(prefix="codex-reduce-") as tmp:
-        out = Path(tmp) / "state.json"
+        out = Path(tmp) / layout.STATE_FILE
         done = run_codex_reduce(path, codex_bin, out, timeout=timeout)
         codex = out.read_bytes() if done.returncode == 0 and out.is_file() else None
     return Comparison(

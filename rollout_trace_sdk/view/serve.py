@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from ..model import layout
 from ..reduce.errors import ReduceError
 from . import live
 from .html import SCRIPT_PATH, render_page, script_text
@@ -64,7 +65,7 @@ class _Source:
     def token(self) -> str:
         """Changes whenever the input's files change (file, size and modification time), and
         the shard a held-back note waits on."""
-        names = ("trace.jsonl", "manifest.json", *self._watch) if self.is_bundle else ("",)
+        names = (layout.EVENT_LOG, layout.MANIFEST, *self._watch) if self.is_bundle else ("",)
         parts = []
         for name in names:
             try:

@@ -11,7 +11,10 @@ import pytest
 from rollout_trace_sdk.model.layout import (
     RIGHT_SIZE_BELOW,
     is_work_in_progress,
+    payload_file_name,
+    payload_file_number,
     payload_number,
+    payload_path,
     raw_payload_id,
     right_sized,
     shard_name,
@@ -82,3 +85,18 @@ def test_a_name_codex_would_not_open_as_a_shard_has_no_number(name: str) -> None
     """Only the zero-padded name Codex opens is a shard: ``1.zst`` beside ``000001.zst`` is
     a stray file, not a second shard 1."""
     assert shard_number(name) is None
+
+
+@pytest.mark.parametrize("number", [1, 12, 1_234_567])
+def test_a_payload_file_name_gives_back_its_number(number: int) -> None:
+    assert payload_file_number(payload_file_name(number)) == number
+    assert payload_path(number) == f"payloads/{payload_file_name(number)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "number"), [("012.json", 12), ("12", 12), ("x.json", None), ("1.zst", None)]
+)
+def test_a_payload_file_number_is_its_digits(name: str, number: int | None) -> None:
+    """``redact`` must not write a new payload over any file a number names, and ``validate``
+    counts every numbered file in a trail: the digits as they are, the suffix optional."""
+    assert payload_file_number(name) == number
