@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, get_args
 
 from . import events as ev
@@ -113,22 +113,33 @@ def _invalid_type(value: Any, expected: str) -> DecodeError:
     return DecodeError(f"invalid type: {shown}, expected {expected}")
 
 
-def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
-    """serde's error for a tag no variant has, listing the variants as serde words it."""
+def unknown_variant_text(value: str, allowed: Sequence[str]) -> str:
+    """serde's words for a tag no variant has, listing the variants as serde words it (none,
+    one, two, or ``one of`` more)."""
     if not allowed:
-        return DecodeError(f"unknown variant `{value}`, there are no variants")
+        return f"unknown variant `{value}`, there are no variants"
     if len(allowed) == 1:
         expected = f"`{allowed[0]}`"
     elif len(allowed) == 2:
         expected = f"`{allowed[0]}` or `{allowed[1]}`"
     else:
         expected = "one of " + ", ".join(f"`{a}`" for a in allowed)
-    return DecodeError(f"unknown variant `{value}`, expected {expected}")
+    return f"unknown variant `{value}`, expected {expected}"
+
+
+def unknown_variant(value: str, allowed: tuple[str, ...]) -> DecodeError:
+    """serde's error for a tag no variant has (:func:`unknown_variant_text`)."""
+    return DecodeError(unknown_variant_text(value, allowed))
+
+
+def missing_field_text(name: str) -> str:
+    """serde's words for a required field a struct lacks."""
+    return f"missing field `{name}`"
 
 
 def missing_field(name: str) -> DecodeError:
     """serde's error for a required field a struct lacks."""
-    return DecodeError(f"missing field `{name}`")
+    return DecodeError(missing_field_text(name))
 
 
 def need_map(value: Any, what: str) -> dict[str, Any]:

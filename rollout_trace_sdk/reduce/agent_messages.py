@@ -17,6 +17,8 @@ from ..model.serde_errors import (
     buffered_number_error,
     describe,
     describe_content,
+    missing_field_text,
+    unknown_variant_text,
     wide_integer,
 )
 from .errors import ReduceError
@@ -60,7 +62,7 @@ def agent_message(
                 raise _agent_parse_error(payload_id, problem)
     for name in ("author", "recipient", "content"):
         if name not in item:
-            raise _agent_parse_error(payload_id, f"missing field `{name}`")
+            raise _agent_parse_error(payload_id, missing_field_text(name))
     if not parts:
         raise ReduceError(f"agent_message item in payload {payload_id} contained no content")
     return st.AgentMessageMeta(item["author"], item["recipient"]), parts
@@ -84,7 +86,7 @@ def agent_message_v3(
         if name not in item:
             raise ReduceError(
                 f"failed to parse agent_message routing in payload {payload_id}",
-                cause=f"missing field `{name}`",
+                cause=missing_field_text(name),
             )
     content = item.get("content")
     if not isinstance(content, list):
@@ -141,7 +143,7 @@ def _agent_variant(tag: Any, payload_id: str, *, v3: bool = False) -> str:
     if isinstance(tag, str):
         if tag not in _AGENT_VARIANTS:
             raise _agent_parse_error(
-                payload_id, f"unknown variant `{tag}`, expected `input_text` or `encrypted_content`"
+                payload_id, unknown_variant_text(tag, ("input_text", "encrypted_content"))
             )
         return tag
     if v3:
@@ -182,16 +184,16 @@ def _agent_content_entry(entry: Any, payload_id: str, *, v3: bool = False) -> st
                     if problem is not None:
                         raise _agent_parse_error(payload_id, problem)
         if "type" not in entry:
-            raise _agent_parse_error(payload_id, "missing field `type`")
+            raise _agent_parse_error(payload_id, missing_field_text("type"))
         variant = _agent_variant(entry["type"], payload_id, v3=v3)
         field = AGENT_CONTENT_FIELDS[variant]
         if field not in entry:
-            raise _agent_parse_error(payload_id, f"missing field `{field}`")
+            raise _agent_parse_error(payload_id, missing_field_text(field))
         text = _agent_text(entry[field], payload_id)
     elif isinstance(entry, list):
         # serde also reads a tagged enum from a sequence: the tag, then the fields.
         if not entry:
-            raise _agent_parse_error(payload_id, "missing field `type`")
+            raise _agent_parse_error(payload_id, missing_field_text("type"))
         variant = _agent_variant(entry[0], payload_id, v3=v3)
         problem = buffered_number_error(entry[1:]) if v3 else None
         if problem is not None:
@@ -206,7 +208,7 @@ def _agent_content_entry(entry: Any, payload_id: str, *, v3: bool = False) -> st
     else:
         if isinstance(entry, float) and not math.isfinite(entry):
             # a number past f64 reaches serde as its private one-entry map: no tag there
-            raise _agent_parse_error(payload_id, "missing field `type`")
+            raise _agent_parse_error(payload_id, missing_field_text("type"))
         shown = (wide_integer(entry) if v3 else None) or describe_content(entry)
         raise _agent_parse_error(
             payload_id, f"invalid type: {shown}, expected internally tagged enum {_AGENT_ENUM}"

@@ -17,6 +17,8 @@ from ..model.serde_errors import (
     canonical_thread_id,
     integer_error,
     invalid_type,
+    missing_field_text,
+    unknown_variant_text,
     uuid_error,
 )
 from .errors import ReduceError
@@ -26,7 +28,7 @@ from .typed_payloads import as_fields, optional_string, string, struct_fields_er
 def field(payload: dict[str, Any], name: str, kind: type) -> Any:
     """A field the reducer goes on to use (the struct checks have run)."""
     if name not in payload:
-        raise ReduceError(f"missing field `{name}`")
+        raise ReduceError(missing_field_text(name))
     value = payload[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ReduceError(invalid_type(value, "a string"))
@@ -162,13 +164,10 @@ def check_fields(payload: dict[str, Any], required: tuple[str, ...], known: froz
             if not isinstance(value, str):
                 raise ReduceError(invalid_type(value, "string or map"))
             if value not in _ACTIVITY_KINDS:
-                raise ReduceError(
-                    f"unknown variant `{value}`, expected one of "
-                    + ", ".join(f"`{k}`" for k in _ACTIVITY_KINDS)
-                )
+                raise ReduceError(unknown_variant_text(value, _ACTIVITY_KINDS))
     for name in required:
         if name not in payload:
-            raise ReduceError(f"missing field `{name}`")
+            raise ReduceError(missing_field_text(name))
 
 
 _AGENT_STATUSES = (
@@ -206,9 +205,7 @@ def _status_error(value: Any) -> str | None:
     elif not isinstance(value, str):
         return invalid_type(value, "string or map")
     if value not in _AGENT_STATUSES:
-        return f"unknown variant `{value}`, expected one of " + ", ".join(
-            f"`{s}`" for s in _AGENT_STATUSES
-        )
+        return unknown_variant_text(value, _AGENT_STATUSES)
     if value not in _NEWTYPE_STATUSES:
         return None if inner is None else invalid_type(inner, "unit")
     if not given:

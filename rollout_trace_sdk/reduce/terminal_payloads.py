@@ -14,7 +14,13 @@ import orjson
 
 from ..model import state as st
 from ..model.events import RawPayloadRef
-from ..model.serde_errors import buffered_number_error, describe_content, invalid_type
+from ..model.serde_errors import (
+    buffered_number_error,
+    describe_content,
+    invalid_type,
+    missing_field_text,
+    unknown_variant_text,
+)
 from .canonical import (
     RawNumber,
     compact_json,
@@ -205,9 +211,7 @@ _DISPATCH_FIELDS = {
 
 
 def _unknown_dispatch(tag: str) -> str:
-    return f"unknown variant `{tag}`, expected one of " + ", ".join(
-        f"`{t}`" for t in _DISPATCH_TYPES
-    )
+    return unknown_variant_text(tag, _DISPATCH_TYPES)
 
 
 def _dispatch_error(payload: Any) -> str | None:
@@ -218,7 +222,7 @@ def _dispatch_error(payload: Any) -> str | None:
     if isinstance(payload, list):
         # A sequence is read as (tag, fields...): its first element must name the variant.
         if not payload:
-            return "missing field `type`"
+            return missing_field_text("type")
         tag = payload[0]
         problem = _dispatch_tag_error(tag)
         if problem is not None:
@@ -246,11 +250,11 @@ def _dispatch_error(payload: Any) -> str | None:
         if problem is not None:
             return problem
     if "type" not in payload:
-        return "missing field `type`"
+        return missing_field_text("type")
     kind = payload["type"]
     field = _DISPATCH_FIELDS[kind]
     if field not in payload:
-        return f"missing field `{field}`"
+        return missing_field_text(field)
     if kind == "error" and not isinstance(payload[field], str):
         return f"invalid type: {describe_content(payload[field])}, expected a string"
     return None

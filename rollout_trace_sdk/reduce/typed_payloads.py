@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..model.serde_errors import integer_error, invalid_type, struct_error
+from ..model.serde_errors import integer_error, invalid_type, missing_field_text, struct_error
 
 
 def struct_fields_error(
@@ -54,7 +54,7 @@ def struct_fields_error(
             return problem
     for name in required:
         if name not in value:
-            return f"missing field `{name}`"
+            return missing_field_text(name)
     return None
 
 

@@ -10,6 +10,7 @@ bundle it cannot read, recomputed by us only after a fast parse has already fail
   share that wording.
 """
 
+from ..serde_read import missing_field_text, unknown_variant_text
 from ._syntax import (
     CONTROL_CHARACTER,
     END_OF_HEX_ESCAPE,
@@ -94,6 +95,7 @@ __all__ = [
     "invalid_type",
     "manifest_error",
     "manifest_read",
+    "missing_field_text",
     "position",
     "recursion_error",
     "string_list_error",
@@ -102,6 +104,7 @@ __all__ = [
     "syntax_error",
     "text_syntax_error",
     "typed_text_error",
+    "unknown_variant_text",
     "uuid_error",
     "wide_integer",
 ]

@@ -10,7 +10,7 @@ import orjson
 
 from .. import serde_read, structure
 from ..duplicate_keys import payload_as_met
-from ..serde_read import DecodeError
+from ..serde_read import DecodeError, missing_field_text
 from ._syntax import (
     EOF_VALUE,
     NUMBER_OUT_OF_RANGE,
@@ -257,7 +257,7 @@ class _TypedScan:
                 self.skipped.append((start, s.i))
         for name, (optional, _) in self.fields.items():
             if not optional and name not in seen:
-                raise _Fail(f"missing field `{name}`", s.i)
+                raise _Fail(missing_field_text(name), s.i)
 
     def sequence(self) -> None:
         """The struct given as a JSON array: serde reads its fields in declaration order, each
@@ -378,7 +378,7 @@ def _payload_sequence(scan: _TypedScan, types: dict[str, Any]) -> None:
     peek = s.whitespace()
     if peek == 0x5D:
         s.i += 1
-        raise s.error("missing field `type`")
+        raise s.error(missing_field_text("type"))
     if peek is not None and peek != 0x22:
         scan.scalar_type_error("variant identifier")
     if peek == 0x22:
@@ -408,7 +408,7 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
         s.value()
         if serde_read.is_wide_number(_load(scan.data[start : s.i])):
             # serde_json's one-entry map for a number kept as text: no tag in it
-            raise s.error("missing field `type`")
+            raise s.error(missing_field_text("type"))
         s.i = start
     if peek != 0x7B:
         scan.scalar_type_error("internally tagged enum RawTraceEventPayload")
@@ -438,7 +438,7 @@ def _event_payload(scan: _TypedScan, schema: int) -> None:
             raise _Fail(str(_unknown_variant(str(tag), tuple(types))), s.i)
     s.depth += 1
     if tag is None:
-        raise _Fail("missing field `type`", s.i)
+        raise _Fail(missing_field_text("type"), s.i)
     body = scan.data[start : s.i]
     cls = types[tag]
     read = structure.structurer(schema).hook(cls)
