@@ -157,7 +157,7 @@ def _add_summary(commands: _Commands) -> None:
     summary.add_argument(
         "--thread",
         metavar="PATH",
-        help="only this agent (agent path, thread id or its prefix), with its calls",
+        help="only this agent (agent path, nickname, thread id or its prefix), with its calls",
     )
     summary.add_argument(
         "--json", action="store_true", help="print the summary as JSON (docs/summary.md)"

@@ -104,8 +104,13 @@ def test_thread_takes_an_id_prefix_as_its_help_says(bundle: Path) -> None:
 
     [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     summary = commands.choices["summary"]
-    assert "thread id or its prefix" in " ".join(summary.format_help().split())
-    child = json.loads(run("summary", bundle, "--json")[1])["agents"][-1]["thread_id"]
+    # and a nickname, which it also takes (its help left that out: found by review30)
+    assert "nickname, thread id or its prefix" in " ".join(summary.format_help().split())
+    agents = json.loads(run("summary", bundle, "--json")[1])["agents"]
+    named = next(a for a in agents if a["nickname"])
+    code, out, err = run("summary", bundle, "--thread", named["nickname"], "--json")
+    assert code == 0 and json.loads(out)["thread"]["thread_id"] == named["thread_id"], err
+    child = agents[-1]["thread_id"]
     code, out, err = run("summary", bundle, "--thread", child[:-4], "--json")
     assert code == 0, err
     assert json.loads(out)["thread"]["thread_id"] == child

@@ -38,7 +38,9 @@ def add_parsers(commands: Any) -> None:
         "source", metavar="BUNDLE_OR_STATE", help="bundle directory or a state.json file"
     )
     show.add_argument(
-        "--thread", metavar="PATH", help="only this agent (agent path, thread id or its prefix)"
+        "--thread",
+        metavar="PATH",
+        help="only this agent (agent path, nickname, thread id or its prefix)",
     )
     show.add_argument(
         "--call",
