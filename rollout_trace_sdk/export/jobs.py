@@ -32,7 +32,7 @@ from .export_dir import EXPORTED, ExportDir, new_pack_id, pack_name
 from .listing import BundleSource, os_text
 from .parquet import BundleResult, ExportOptions, ExportSummary
 
-__all__ = ["ExportJob", "Job", "Outcome", "drive", "plan_exports", "run_job"]
+__all__ = ["ExportJob", "Job", "Outcome", "after_worker_died", "drive", "plan_exports", "run_job"]
 
 #: Bundles whose files are smaller than this are exported in batches, into packs.
 _BATCHED: Final = 4 << 20
@@ -63,6 +63,28 @@ class ExportJob:
 
 Job = ExportJob | packs.MergeJob
 Outcome = list[BundleResult] | packs.Merged
+
+
+def after_worker_died(job: Job, why: str) -> tuple[list[Job], Outcome | None]:
+    """What becomes of a job whose worker died running it alone (out of memory, a signal, a
+    crash in a native library): a batch of bundles is split in two, each half to be run
+    again alone, so that the bundle that kills its worker fails by itself rather than with
+    the hundreds it was batched with; a single bundle or a merge fails, saying why.
+
+    Args:
+        job: the job.
+        why: how its worker died.
+
+    Returns:
+        The jobs to run instead (each alone), or the job's outcome: failed.
+    """
+    if isinstance(job, ExportJob) and len(job.sources) > 1:
+        half = len(job.sources) // 2
+        return [
+            attrs.evolve(job, sources=job.sources[:half]),
+            attrs.evolve(job, sources=job.sources[half:]),
+        ], None
+    return [], job.failed(why)
 
 
 def run_job(job: Job, options: ExportOptions) -> Outcome:

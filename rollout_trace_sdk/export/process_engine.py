@@ -3,8 +3,10 @@
 Each task runs ``jobs.run_job`` for one job (a bundle, a batch of small bundles, or a merge),
 as a Ray task does in ``ray_engine``; the driver keeps a bounded number in flight, may add jobs
 (merges) to the queue as results come in, and writes the manifest itself. A worker that dies
-(killed, out of memory) breaks its pool: the jobs it was running fail, saying so, and a new pool
-takes the rest.
+(killed, out of memory) breaks its pool, and every job in flight with it: a new pool takes the
+queue, and the jobs that were in flight are run again one at a time, each in a pool of its own,
+so that only a job whose worker dies alone fails (a batch of bundles is split until the
+bundle that kills its worker is found: ``jobs.after_worker_died``).
 """
 
 from __future__ import annotations
@@ -45,16 +47,52 @@ def run_processes(
     # import pyarrow again in every worker)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(_PRELOAD))
-    while queue:  # a new pool after one lost a worker (killed, out of memory)
-        yield from _pool_round(queue, options, jobs, context)
+    yield from _pools(queue, options, jobs, context)
+
+
+def _pools(
+    queue: collections.deque[Job], options: ExportOptions, jobs: int, context: Any
+) -> Iterator[Outcome]:
+    """:func:`run_processes` with the pools' ``context``: a new pool after one lost a worker,
+    and the jobs that were in flight then (suspects: any of them may have killed it) run
+    again alone once the queue is done."""
+    suspects: collections.deque[Job] = collections.deque()
+    while queue or suspects:
+        if queue:
+            yield from _pool_round(queue, options, jobs, context, suspects)
+        else:
+            yield from _alone(suspects, options, context)
+
+
+def _alone(
+    suspects: collections.deque[Job], options: ExportOptions, context: Any
+) -> Iterator[Outcome]:
+    """Run the first suspect in a pool of its own: its outcome, or (its worker died again:
+    it is the culprit, or holds it) what ``jobs.after_worker_died`` makes of it."""
+    job = suspects.popleft()
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        try:
+            outcome = pool.submit(jobs_module.run_job, job, options).result()
+        except cf.process.BrokenProcessPool as exc:
+            instead, failed = jobs_module.after_worker_died(
+                job, f"its worker process died (also when run alone): {exc}"
+            )
+            suspects.extendleft(reversed(instead))
+            if failed is None:
+                return
+            outcome = failed
+    yield outcome
 
 
 def _pool_round(
-    queue: collections.deque[Job], options: ExportOptions, jobs: int, context: Any
+    queue: collections.deque[Job],
+    options: ExportOptions,
+    jobs: int,
+    context: Any,
+    suspects: collections.deque[Job],
 ) -> Iterator[Outcome]:
     """Run jobs from ``queue`` until it is empty and none runs, or the pool breaks: the jobs
-    whose worker died then fail, each saying so, and the caller starts another pool for the
-    rest."""
+    in flight then go to ``suspects``, and the caller starts another pool for the rest."""
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         running: dict[cf.Future[Outcome], Job] = {}
 
@@ -70,8 +108,8 @@ def _pool_round(
                 job = running.pop(future)
                 try:
                     outcome = future.result()
-                except cf.process.BrokenProcessPool as exc:
-                    yield job.failed(f"its worker process died: {exc}")
+                except cf.process.BrokenProcessPool:
+                    suspects.append(job)  # run again alone: it may not be the one
                     continue
                 yield outcome
                 fill()  # after the caller had the outcome: it may have queued more

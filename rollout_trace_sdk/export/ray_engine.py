@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .jobs import Job, Outcome, run_job
+from .jobs import Job, Outcome, after_worker_died, run_job
 from .parquet import ExportOptions
 
 
@@ -94,11 +94,18 @@ def run_ray(queue: collections.deque[Job], options: ExportOptions, jobs: int) ->
                     outcome = ray.get(ref)
                 except _worker_lost(ray) as exc:
                     # its worker died (killed, out of memory, its node gone) after Ray's
-                    # retry, or the task could not be placed: this job fails, saying so,
-                    # and the others go on (an error of the export itself ends the run, as
-                    # with the process pool)
+                    # retry, or the task could not be placed: a batch is split to find the
+                    # bundle that does it, which fails, saying so, and the others go on (an
+                    # error of the export itself ends the run, as with the process pool)
                     why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    outcome = job.failed(f"its Ray task failed: {type(exc).__name__}: {why}")
+                    instead, failed = after_worker_died(
+                        job, f"its Ray task failed: {type(exc).__name__}: {why}"
+                    )
+                    queue.extendleft(reversed(instead))
+                    if failed is None:
+                        fill()
+                        continue
+                    outcome = failed
                 yield outcome
                 fill()  # after the caller had the outcome: it may have queued more
     finally:

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.export.export_dir import MANIFEST_NAME
+from rollout_trace_sdk.export.export_dir import EXPORTED, MANIFEST_NAME
 from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.schema import STATE_MAPS, TABLES, TABLES_VERSION
 from rollout_trace_sdk.reduce import reduce_bundle
@@ -313,38 +313,45 @@ def test_one_bundle_under_two_spellings_is_one_source(three: list[Path], tmp_pat
 _REAL_EXPORT = run_export.__globals__["export_bundle"]
 
 
-def _dies_on_marked(source: Any, options: Any) -> Any:
+def _dies_on_marked(source: Any, options: Any, *rest: Any) -> Any:
     """``export_bundle``, but the worker exporting ``$RTT_TEST_DIES_ON`` dies (as a SIGKILL
     would have it); module-level, so the pool can send it to its workers."""
     if source.url == os.environ.get("RTT_TEST_DIES_ON"):
         os._exit(9)
-    return _REAL_EXPORT(source, options)
+    return _REAL_EXPORT(source, options, *rest)
 
 
-def test_a_dead_worker_fails_its_bundles_and_the_rest_are_exported(
-    three: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("batched", [False, True], ids=["one job a bundle", "one batch"])
+def test_a_dead_worker_fails_its_bundle_alone(
+    batched: bool, tmp_path: Path, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker killed (out of memory, a signal) broke the pool, and the whole export ended
-    in an internal error (found by review)."""
+    in an internal error (found by review); then every job in flight with it failed too,
+    and a batch with it: hundreds of bundles failed for one. Now only the bundle whose worker
+    dies when it is exported alone fails; the others are exported."""
     import collections
     import multiprocessing
 
     from rollout_trace_sdk.export import listing, parquet, process_engine
     from rollout_trace_sdk.export.jobs import ExportJob, Job
 
+    bundles = copies(demo_bundle, tmp_path / "bundles", 7)
     # forked workers see the patched function (forkserver ones would import it afresh)
-    monkeypatch.setenv("RTT_TEST_DIES_ON", str(three[1]))
+    monkeypatch.setenv("RTT_TEST_DIES_ON", str(bundles[4]))
     monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
     sources = listing.list_bundles([str(tmp_path / "bundles")], "", [])
-    queue: collections.deque[Job] = collections.deque(ExportJob((s,)) for s in sources)
-    outcomes = process_engine._pool_round(
-        queue, ExportOptions(to=str(tmp_path / "out")), 1, multiprocessing.get_context("fork")
+    queue: collections.deque[Job] = collections.deque(
+        [ExportJob(tuple(sources), batch=True)] if batched else (ExportJob((s,)) for s in sources)
+    )
+    outcomes = process_engine._pools(
+        queue, ExportOptions(to=str(tmp_path / "out")), 2, multiprocessing.get_context("fork")
     )
     results = [result for outcome in outcomes if isinstance(outcome, list) for result in outcome]
-    by_source = {r.source: r for r in results}
-    assert by_source[str(three[1])].status == "failed"
-    assert "worker process died" in (by_source[str(three[1])].error or "")
-    assert len(results) <= 3  # the rest: exported, or failed alike if in flight with it
+    assert sorted(r.source for r in results) == sorted(s.url for s in sources)
+    failed = [r for r in results if r.status == "failed"]
+    assert [r.source for r in failed] == [str(bundles[4])]
+    assert "worker process died (also when run alone)" in (failed[0].error or "")
+    assert all(r.status in EXPORTED for r in results if r not in failed)
 
 
 @needs_conformance_v3

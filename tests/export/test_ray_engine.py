@@ -118,6 +118,20 @@ def test_a_worker_that_dies_fails_its_bundle_only(
     assert len(read_tables(tmp_path / "r")["rollouts"]) == 2
 
 
+def test_a_worker_that_dies_in_a_batch_fails_its_bundle_only(
+    local_ray: None, episodes: Path, tmp_path: Path
+) -> None:
+    """A bundle whose worker dies, batched with small ones: the batch is split until that
+    bundle is found; it fails alone, and the other 69 are packed."""
+    runs = tmp_path / "runs"
+    shutil.copytree(episodes, runs)
+    victim = sorted(runs.iterdir())[33]
+    dying = victim.rename(victim.with_name(f"{victim.name}-{MARK}"))
+    summary = run_export([str(runs)], ExportOptions(to=str(tmp_path / "r")), jobs=2, engine="ray")
+    assert [r.source for r in summary.failed] == [str(dying)]
+    assert summary.packed == 69 and len(read_tables(tmp_path / "r")["rollouts"]) == 69
+
+
 def test_a_local_instance_of_our_own_is_quiet(demo_bundle: Path, tmp_path: Path) -> None:
     """``export --engine ray`` without a cluster starts one for itself; Ray's start-up notes
     (INFO "Started a local Ray instance", a token-authentication WARNING on every run of Ray
