@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rollout_trace_sdk.model import events as ev
 from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
 
@@ -178,6 +180,39 @@ def test_26_cancelled_turn_terminates_the_cell(bundle: Scenario) -> None:
     cell = state["code_cells"]["code_cell:call-cell"]
     assert cell["runtime_status"] == "terminated"
     assert cell["execution"]["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    ("turn_status", "runtime", "status"),
+    [("aborted", "terminated", "cancelled"), ("failed", "failed", "failed")],
+)
+def test_an_aborted_or_failed_turn_ends_its_running_cell(
+    tmp_path: Path, schema: int, turn_status: ev.ExecutionStatus, runtime: str, status: str
+) -> None:
+    # an interrupted turn ends "aborted": its cells are terminated as for "cancelled" (only
+    # the cancelled turn was tested: leaving them running on "aborted" passed, mut30)
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    bundle.end_turn(turn_status)
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert (cell["runtime_status"], cell["execution"]["status"]) == (runtime, status)
+    assert cell["execution"]["ended_seq"] == 7  # the turn's end
+
+
+def test_the_first_of_two_initial_responses_wins(bundle: Scenario) -> None:
+    # a second initial response changes the runtime status, not the first one's time and
+    # status (taking the last one's passed every test, mut30)
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    bundle.event(ev.CodeCellInitialResponse("1", "yielded", None), thread=ROOT, turn=TURN)
+    bundle.event(ev.CodeCellInitialResponse("1", "running", None), thread=ROOT, turn=TURN)
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert (cell["initial_response_seq"], cell["initial_response_status"]) == (7, "yielded")
+    assert cell["runtime_status"] == "running"
 
 
 def test_26b_yielded_cell_survives_a_completed_turn(bundle: Scenario) -> None:
