@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
+from rollout_trace_sdk.reduce.acceptance import ACCEPTED_TOOL_OUTPUTS
 from rollout_trace_sdk.reduce.convert import convert_bundle
 from tests.codex_oracle import codex_bin
 
@@ -144,14 +145,16 @@ def test_a_wait_naming_its_cell_converts_to_schema_2(tmp_path: Path) -> None:
     _converted_reduces_alike(source, tmp_path / "v2", 2)
 
 
+@pytest.mark.parametrize("kind", sorted(ACCEPTED_TOOL_OUTPUTS))
 def test_a_tool_output_accepted_as_an_agent_message_is_dropped_for_schema_2(
-    tmp_path: Path,
+    tmp_path: Path, kind: str
 ) -> None:
     """Codex 0.171 makes an item of a tool output carried as ``agent_message_payload``; 0.169
     refuses anything but an agent message there. It is dropped as a ``tool_output_payload``
     is; it was carried over, and 0.169 refused the copy (found by review: the grammar
-    differential through convert)."""
-    output = {"type": "function_call_output", "id": "m1", "call_id": "c1", "output": "ok"}
+    differential through convert). Each kind of tool output (only a function's was tried:
+    dropping only that kind passed, mut30)."""
+    output = {"type": kind, "id": "m1", "call_id": "c1", "output": "ok"}
     source = _scenario(tmp_path / "v3", 3, [("accept", ("m1", output, None))])
     _converted_reduces_alike(source, tmp_path / "v2", 2)
     assert b"agent_message_payload" not in (tmp_path / "v2" / "trace.jsonl").read_bytes()
