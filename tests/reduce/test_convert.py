@@ -77,6 +77,25 @@ def test_cli_convert_refuses_an_existing_target(tmp_path: Path, demo_bundle: Pat
     assert not any((tmp_path / "out").iterdir())
 
 
+def test_a_target_that_is_a_dangling_symlink_is_refused_as_existing(
+    tmp_path: Path, demo_bundle: Path
+) -> None:
+    """``convert_bundle`` (the API: the CLI checks ``lexists`` first): a symlink names
+    something even when what it points at is missing, refused before any work as an
+    existing target, the link left as it was (checking ``exists()`` alone let
+    the conversion run, then fail to rename over the link with another error, mut30)."""
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / "missing")
+    with pytest.raises(ReduceError) as info:
+        convert_bundle(demo_bundle, link, 3)
+    assert (info.value.message, info.value.cause) == (
+        f"create {link}",
+        "File exists (os error 17)",
+    )
+    assert os.readlink(link) == str(tmp_path / "missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def _bodies(bundle: Path) -> dict[str, bytes]:
     """Each payload id the log cites -> the bytes stored for it."""
     from rollout_trace_sdk.reduce.bundle import Bundle
