@@ -21,6 +21,7 @@ from tests.killed_checks import tear
 from tests.lenient_convert_checks import check_lenient_converted
 from tests.reduce.v3_bundles import (
     copy_bundle,
+    edit_events,
     edit_shard,
     payload_of,
     read_events,
@@ -217,3 +218,27 @@ def test_a_cut_part_of_a_prompt_alone_leaves_a_whole_schema_2_copy(tmp_path: Pat
     outcomes = check_lenient_converted(source, tmp_path, "a prompt's part cut")
     assert outcomes in ({2: "same"}, {}), outcomes
     assert outcomes or codex_bin(2) is None
+
+
+@pytest.mark.skipif(not V3, reason="../shared/conformance-v3 is not present")
+@pytest.mark.parametrize(("unsealed", "noted"), [(1, True), (3, False)])
+def test_an_unsealed_shard_before_the_last_is_noted(
+    tmp_path: Path, unsealed: int, noted: bool
+) -> None:
+    """A recording cut short may leave only the last shard it cites unsealed: any other is
+    noted as ``reduce --lenient`` notes it, the last one is not (the check was never run:
+    noting nothing passed every lenient conversion test, mut30)."""
+    import zstandard
+
+    source = copy_bundle("view_image", tmp_path)
+    edit_events(source, lambda events: events[:-1])  # recording_completed
+    begun = zstandard.ZstdCompressor(write_checksum=True).compress(b"x" * 100)[:9]
+    with (source / layout.shard_path(unsealed)).open("ab") as handle:
+        handle.write(begun)  # a frame begun, not finished: the shard is not sealed
+    reduced: list[str] = []
+    reduce_bundle(source, lenient=True, skipped=reduced)
+    notes: list[str] = []
+    convert_bundle(source, tmp_path / "v2", 2, lenient=True, skipped=notes)
+    said = f"missing footer in payload shard {unsealed}"
+    assert [n for n in notes if said in n] == [n for n in reduced if said in n]
+    assert any(n.endswith("; not the last shard") for n in notes) is noted, notes
