@@ -55,6 +55,41 @@ def test_routes(demo_bundle: Path, demo_state: Any) -> None:
         assert _get(server, "/model.json", host="evil.example:80")[0] == 403
 
 
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("localhost:8000", 200),
+        ("127.0.0.1:8000", 200),
+        ("127.0.0.1.evil.example", 403),
+        ("localhost.evil.example:80", 403),
+        ("evil.example:127.0.0.1", 403),
+    ],
+)
+def test_only_our_own_host_names_are_served(demo_bundle: Path, host: str, status: int) -> None:
+    """A DNS-rebinding page names its own host: only 127.0.0.1 and localhost (any port) are
+    ours, not a name that begins with them (only ``evil.example`` was tried: a prefix test
+    passed, mut30)."""
+    with ViewServer(demo_bundle, 0) as server:
+        assert _get(server, "/model.json", host=host)[0] == status
+
+
+def test_a_payload_the_reader_refuses_is_forbidden(demo_bundle: Path, tmp_path: Path) -> None:
+    """A payload file replaced by a symlink after the state was read (to a file outside the
+    bundle) is refused with 403 and none of that file is sent (answering 404, as for an id
+    the state does not name, passed every test, mut30)."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(demo_bundle, bundle)
+    secret = tmp_path / "secret.json"
+    secret.write_bytes(b'{"secret": "outside the bundle"}')
+    with ViewServer(bundle, 0) as server:
+        assert _get(server, "/payload?id=raw_payload:1")[0] == 200
+        payload = bundle / "payloads" / "1.json"
+        payload.unlink()
+        payload.symlink_to(secret)
+        status, body = _get(server, "/payload?id=raw_payload:1")
+        assert status == 403 and b"symlink" in body and b"outside the bundle" not in body
+
+
 def test_state_file_has_no_payloads(failing_state: Path) -> None:
     with ViewServer(failing_state, 0) as server:
         status, body = _get(server, "/payload?id=raw_payload:1")
@@ -183,7 +218,7 @@ def test_lenient_notes_and_read_errors_are_said_and_served(
     """What lenient reduction skipped is said on standard error (control characters spelled
     out) and served to the page; a bundle that cannot be read again keeps its last state,
     says so once, and the status says why (it was served as "live", silently: found by
-    review)."""
+    review); once readable again, it says so once too."""
     bundle = skipping_bundle(demo_bundle, tmp_path)
     err = io.StringIO()
     with ViewServer(bundle, 0, err=err) as server:
@@ -197,6 +232,7 @@ def test_lenient_notes_and_read_errors_are_said_and_served(
         _status(server)
         assert err.getvalue() == said  # said once, not at every poll
 
+        log = (bundle / "trace.jsonl").read_bytes()
         (bundle / "trace.jsonl").write_bytes(b'{"not": "a trace"}\n')
         status = _status(server)
         assert status["error"] and "schema_version" in status["error"]
@@ -205,10 +241,19 @@ def test_lenient_notes_and_read_errors_are_said_and_served(
         assert err.getvalue().count("cannot read") == 1
         assert f"cannot read {bundle} again" in err.getvalue()
 
+        # readable again: said once, and the status has no error (mut30: unsaid passed)
+        (bundle / "trace.jsonl").write_bytes(log)
+        assert _status(server)["error"] is None
+        _status(server)
+        assert err.getvalue().count(f"rollout-trace view: {bundle} read again\n") == 1
+        (bundle / "trace.jsonl").write_bytes(b'{"not": "a trace"}\n')
+        assert _status(server)["error"]
+        assert err.getvalue().count("cannot read") == 2
+
         shutil.rmtree(bundle)
         status = _status(server)
         assert "No such file" in status["error"]
-        assert err.getvalue().count("cannot read") == 2
+        assert err.getvalue().count("cannot read") == 3
 
 
 def test_a_client_that_goes_away_is_no_error(
