@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rollout_trace_sdk.view.capture import (
+    WRITER_LIVE_KEY,
     capture_note,
     capture_notes,
     cut_status,
@@ -45,6 +46,23 @@ def test_the_recording_status_of_either_schema() -> None:
     )
     assert recording_status({"recording_complete": True}) == "complete"
     assert recording_status({"recording_complete": False}) == "unclosed"
+
+
+def test_only_an_unclosed_recording_whose_writer_lives_is_recording() -> None:
+    """A writer still holding the log's lock makes an unclosed recording ``recording``; a
+    closed one stays what its log says (the writer holds the lock a moment after its last
+    line). Reading the live flag alone passed, mut30."""
+    live = {WRITER_LIVE_KEY: True}
+    assert recording_status({"recording_status": "unclosed", **live}) == "recording"
+    assert recording_status({"recording_complete": False, **live}) == "recording"
+    assert recording_status({"recording_status": "complete", **live}) == "complete"
+    assert recording_status({"recording_complete": True, **live}) == "complete"
+    assert recording_status({"recording_status": "closed_with_partial_payloads", **live}) == (
+        "closed_with_partial_payloads"
+    )
+    assert recording_status({"recording_status": "unclosed", WRITER_LIVE_KEY: "yes"}) == (
+        "unclosed"
+    )
 
 
 def test_what_of_a_payload_was_cut_at_any_depth() -> None:
