@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.view.html import _script_json, static_page
 from rollout_trace_sdk.view.item_text import MAX_ITEM_TEXT
-from rollout_trace_sdk.view.model import build_view_model
+from rollout_trace_sdk.view.model import build_view_model, thread_tree_order
 from rollout_trace_sdk.view.payloads import PayloadReader
 
 
@@ -148,3 +148,47 @@ def test_an_agent_messages_delivered_text_is_its_text(demo_state: Any) -> None:
     assert items[message["item_id"]]["text"].endswith(f"Payload:\n{task}")
     reasoning_text = items[reasoning["item_id"]]["text"]
     assert "[encrypted_content]" in reasoning_text and "gAAAA" not in reasoning_text
+
+
+def test_every_request_of_a_retried_compaction_is_shown() -> None:
+    """A compaction installed by its second request: the first (failed) is a record of its
+    own (``req``) beside the compaction, timed by the request that installed it. Only a
+    compaction with one request was tried: leaving the earlier requests out passed, mut30."""
+
+    def request(ident: str, seq: int, status: str) -> dict[str, Any]:
+        execution = {
+            "started_at_unix_ms": 1000 + seq,
+            "ended_at_unix_ms": 1001 + seq,
+            "started_seq": seq,
+            "status": status,
+        }
+        return {
+            "compaction_request_id": ident,
+            "compaction_id": "c1",
+            "thread_id": "t1",
+            "execution": execution,
+        }
+
+    state = {
+        "started_at_unix_ms": 1000,
+        "threads": {"t1": {"thread_id": "t1", "agent_path": "/root"}},
+        "compaction_requests": {
+            "r1": request("r1", 1, "failed"),
+            "r2": request("r2", 5, "completed"),
+        },
+        "compactions": {
+            "c1": {"compaction_id": "c1", "thread_id": "t1", "installed_at_unix_ms": 1007}
+        },
+    }
+    records = build_view_model(state)["compactions"]
+    assert [(r["id"], r.get("req"), r["st"], r["q"]) for r in records] == [
+        ("r1", True, "failed", 1),
+        ("c1", None, "completed", 5),
+    ]
+
+
+def test_threads_whose_parents_loop_keep_their_place_in_tree_order() -> None:
+    """A damaged state whose spawn parents form a loop still lists every thread (after the
+    tree), as the OTLP export does: dropping them passed every test, mut30."""
+    threads = [{"parent": -1}, {"parent": 3}, {"parent": 0}, {"parent": 1}]
+    assert thread_tree_order(threads) == [0, 2, 1, 3]
