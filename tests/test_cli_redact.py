@@ -99,6 +99,51 @@ def test_a_signal_while_the_old_copy_is_removed_leaves_no_secret(
     assert not any(secret.encode() in after for secret in SECRETS.values())
 
 
+_SWAP_SIGNALLED = """
+import os, shutil, signal, sys
+from rollout_trace_sdk.redact_bundle import redact_bundle
+
+real = shutil.rmtree
+
+
+def interrupted(path, *args, **kwargs):
+    if ".old" in str(path):
+        os.kill(os.getpid(), signal.SIGTERM)  # at its default disposition: held, then fatal
+    real(path, *args, **kwargs)
+
+
+shutil.rmtree = interrupted
+redact_bundle(sys.argv[1], None, in_place=True)
+print("went on")
+"""
+
+
+def test_a_program_redacting_in_place_still_dies_of_a_stop_signal_after_the_swap(
+    tmp_path: Path,
+) -> None:
+    """``redact_bundle(in_place=True)`` called by a program that left SIGTERM at its default
+    (no CLI handler): a SIGTERM during the swap is held, then ends the process as it would
+    have, once the old copy is gone. Only the CLI's case was tested: swallowing a held
+    signal whose disposition was the default passed (mut30)."""
+    import signal
+    import subprocess
+    import sys
+
+    bundle = record_demo(tmp_path)
+    plant(bundle)
+    child = subprocess.run(
+        [sys.executable, "-c", _SWAP_SIGNALLED, str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGTERM, child.stderr
+    assert "went on" not in child.stdout
+    assert sorted(p.name for p in bundle.parent.iterdir()) == [bundle.name]  # no old copy
+    after = all_bytes(bundle)
+    assert not any(secret.encode() in after for secret in SECRETS.values())
+
+
 def test_refusals_leave_everything_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -100,6 +100,30 @@ async def test_stop_signal_disposition_is_restored(tmp_path: Path, signum: int) 
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_a_handler_the_program_installs_while_recording_is_kept(
+    tmp_path: Path, signum: int
+) -> None:
+    """A program that installs its own handler while a rollout is open (a server's graceful
+    shutdown set up after start) keeps it when the rollout closes: only the recorder's own
+    handler is put back (putting back whatever was there before passed, mut30)."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are handled in the main thread only")
+
+    def own(n: int, frame: object) -> None:
+        """The program's handler (never called)."""
+
+    previous = signal.signal(signum, signal.SIG_DFL)
+    try:
+        async with open_rollout(tmp_path):
+            assert signal.getsignal(signum) is not signal.SIG_DFL  # the recorder's
+            signal.signal(signum, own)
+        assert signal.getsignal(signum) is own
+    finally:
+        signal.signal(signum, previous)
+
+
+@pytest.mark.anyio
 async def test_an_ignored_sighup_stays_ignored(tmp_path: Path) -> None:
     """``nohup`` ignores SIGHUP so that a program outlives its terminal: recording leaves
     that choice alone (only a default disposition is taken over)."""
