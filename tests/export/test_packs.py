@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.export.export_dir import MANIFEST_NAME, ExportDir, live_files
+from rollout_trace_sdk.export.export_dir import MANIFEST_NAME, ExportDir, live_files, pack_of
 from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from rollout_trace_sdk.export.query import RECIPES, run
 from tests.export.tables_util import read_tables
@@ -271,6 +271,56 @@ def test_small_packs_are_merged_once_there_are_eight(runs: Path, tmp_path: Path)
     directory = ExportDir(str(out))
     assert packs.pack(directory, directory.read_manifest(), loose_at=5) == (64, 0)
     assert len(_files(out)["rollouts"]) == 1 and _answers(out) == expected
+
+
+def test_bundles_too_large_to_share_a_pack_each_get_one(
+    runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packing everything, bundles whose parts together pass a pack's size are cut into runs
+    of one, each a pack of its own: the last one too (only runs of several had been made:
+    leaving a last run of one loose bundle out passed, mut30)."""
+    from rollout_trace_sdk.export import packs
+
+    out = tmp_path / "out"
+    batch = _move(sorted(runs.iterdir())[:3], tmp_path / "three")
+    assert not run_export([str(batch)], ExportOptions(to=str(out)), jobs=1, pack=False).failed
+    expected = _answers(out)
+    monkeypatch.setattr(packs, "PACK_BYTES", 1)  # no two bundles fit one pack
+    directory = ExportDir(str(out))
+    assert packs.pack(directory, directory.read_manifest(), loose_at=1, everything=True) == (3, 0)
+    assert len({pack_of(entry) for entry in _manifest(out).values()} - {None}) == 3
+    assert len(_files(out)["rollouts"]) == 3 and _answers(out) == expected
+
+
+def test_a_pack_holding_a_bundle_of_an_older_tables_version_is_not_merged(
+    runs: Path, tmp_path: Path
+) -> None:
+    """A pack holding a bundle an older export wrote (its rows in the old tables' shape) that
+    cannot be exported again (its source is gone) is left as it is by ``--compact``, never
+    merged with rows of this version; the loose bundles are packed. Merging it passed every
+    test (mut30)."""
+    from rollout_trace_sdk.export.schema import TABLES_VERSION
+
+    out = tmp_path / "out"
+    names = sorted(runs.iterdir())
+    code, _, err = _cli(
+        "export", str(_move(names[:4], tmp_path / "a")), "--to", str(out), "--compact"
+    )
+    assert (code, err) == (0, "")
+    batch = _move(names[4:8], tmp_path / "b")
+    assert not run_export([str(batch)], ExportOptions(to=str(out)), jobs=1, pack=False).failed
+    directory = ExportDir(str(out))
+    manifest = directory.read_manifest()
+    old = {pack_of(entry) for entry in manifest.values()} - {None}
+    assert len(old) == 1
+    aged = next(e for e in manifest.values() if pack_of(e) in old)
+    aged["tables_version"] = TABLES_VERSION - 1
+    directory.write_manifest(manifest)
+    shutil.rmtree(aged["source"])  # so it cannot be exported again
+    code, stdout, err = _cli("export", "--to", str(out), "--compact")
+    assert code == 1 and ", 4 packed" in stdout and "exported by another tables version" in err
+    made = collections.Counter(pack_of(entry) for entry in _manifest(out).values())
+    assert len(made) == 2 and all(made[pack] == 4 for pack in old), made
 
 
 def test_compact_alone_needs_an_export(tmp_path: Path) -> None:
