@@ -165,7 +165,9 @@ def test_codex_items_read_as_words_in_show_their_json_with_full(tmp_path: Path) 
     if codex is None:
         pytest.skip("no Codex 0.171 binary")
     wanted = {"mcp_tools_of_every_result", "image_generation"}
-    for scenario in (s for s in EXEC_SCENARIOS if s.name in wanted):
+    chosen = [s for s in EXEC_SCENARIOS if s.name in wanted]
+    assert {s.name for s in chosen} == wanted  # a renamed scenario would check nothing
+    for scenario in chosen:
         [bundle] = record(codex, scenario, tmp_path / scenario.name)
         state = load_state(bundle)
         text, full = plain_transcript(state), plain_transcript(state, full=True)
