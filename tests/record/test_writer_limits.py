@@ -183,6 +183,33 @@ async def test_full_budget_drops_are_counted_and_reported(
     assert isinstance(last_warning, ev.ProtocolEventObserved)
     assert last_warning.event_type == "warning"
     assert len(_warnings(caplog)) == 1
+
+
+async def test_drops_of_calls_from_other_threads_are_counted_in_bytes(tmp_path: Path) -> None:
+    """A payload another OS thread records into a full budget is dropped and counted with
+    its own bytes (not the queue's per-record overhead), and the loss report says who found
+    the budget full. No test recorded from another thread into a full budget, mut30."""
+    import anyio.to_thread
+
+    w = make_writer(tmp_path, max_queued_bytes=4 * 1024)
+    value = {"type": "warning", "message": BIG}
+
+    def record() -> list[ev.RawPayloadRef | None]:
+        return [w.payload_nowait("protocol_event", value) for _ in range(50)]
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        refs = await anyio.to_thread.run_sync(record)
+        await write_end(w)
+        await w.aclose()
+    dropped = refs.count(None)
+    size = dropped * len(codec.pretty_bytes(value))
+    s = w.stats
+    assert dropped > 0 and (s.payloads_dropped, s.bytes_dropped) == (dropped, size)
+    report = loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))[-1]
+    assert f"and {dropped} payloads ({size} bytes)" in report
+    assert "calls from other threads found the budget full" in report
     _assert_codex_reduces(w.bundle_dir)
 
 
