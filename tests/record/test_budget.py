@@ -84,6 +84,26 @@ async def test_rollouts_together_hold_no_more_than_the_process_budget(
         assert len(of_type(bundle, "tool_call_ended")) == 40
 
 
+async def test_a_rollout_past_its_own_budget_names_its_own_in_the_report(
+    tmp_path: Path, budget: None
+) -> None:
+    """Under a process budget with room to spare, a rollout that passes its own
+    ``max_queued_bytes`` drops for that budget, and its report names it, not the process's
+    (naming the process budget for any refusal passed, mut30)."""
+    set_process_budget(256 << 20)
+    async with (
+        open_rollout(tmp_path, max_queued_bytes=64 * _KB) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        for i in range(40):  # nothing awaited: the writer cannot keep up
+            call = turn.tool_call(f"c{i}", "exec_command", arguments={"cmd": "ls"})
+            call.completed({"type": "function_call_output", "call_id": f"c{i}", "output": _OUTPUT})
+    assert rollout.bundle_dir is not None
+    report = loss_report(rollout.bundle_dir)
+    assert f"the writer's {64 * _KB}-byte memory budget was full" in report, report
+    assert "set_process_budget" not in report
+
+
 async def test_without_a_process_budget_each_rollout_has_its_own(
     tmp_path: Path, budget: None
 ) -> None:
