@@ -410,3 +410,31 @@ async def test_below_the_ceiling_no_event_is_lost_to_the_limit(tmp_path: Path) -
     ours = orjson.loads(state_bytes(reduce_bundle(bundle)))
     assert ours["recording_status"] == "closed_with_partial_payloads"
     assert len(ours["codex_turns"]) == 301 and len(ours["tool_calls"]) == 300
+
+
+@pytest.mark.anyio
+async def test_an_empty_queue_takes_a_payload_larger_than_its_budget(tmp_path: Path) -> None:
+    """A payload larger than ``max_queued_bytes`` is still written when the queue is empty
+    (one record may pass the cap): only what comes while the queue holds something is
+    omitted. Refusing it at an empty queue passed every schema-3 test (mut30)."""
+    writer = BundleWriter.create(
+        tmp_path, trace_id="trace-1", root_thread_id=ROOT, schema_version=3, max_queued_bytes=4096
+    )
+    big = {"type": "warning", "message": "x" * 20_000}
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        writer.event_nowait(ev.RolloutStarted("trace-1", ROOT))
+        await writer.flush()
+        kept = writer.payload_nowait("protocol_event", big)
+        omitted = writer.payload_nowait("protocol_event", big)
+        for ref in (kept, omitted):
+            assert ref is not None
+            writer.event_nowait(ev.ProtocolEventObserved("warning", ref))
+        await writer.aclose()
+    assert kept is not None and kept.available
+    assert omitted is not None and not omitted.available  # omitted, and the bundle says so
+    assert (writer.stats.payloads_dropped, writer.stats.bytes_dropped) == (
+        1,
+        len(orjson.dumps(big)),
+    )
+    reduce_like_codex(writer.bundle_dir)
