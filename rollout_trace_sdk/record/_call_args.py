@@ -48,8 +48,10 @@ def args_of(value: Any) -> Args:
     if value is None:
         return NO_ARGS
     if value.__class__ is not str:
-        canonical = fingerprint(value)
-        return canonical, canonical
+        if not isinstance(value, str):
+            canonical = fingerprint(value)
+            return canonical, canonical
+        value = str.__str__(value)  # a str subclass: its text (orjson would quote it)
     raw = fingerprint(value)
     if len(value) > _WHOLE:
         return raw, raw

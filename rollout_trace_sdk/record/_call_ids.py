@@ -71,6 +71,13 @@ def is_call_output(item: Any) -> bool:
         return False
 
 
+def as_str(value: Any) -> str | None:
+    """A call id or item id as the string it is: a ``str`` subclass (an enum member, a
+    library's string type) as its own string, so it names the call the same string names;
+    ``None`` for what is no string. For the slow branch of a ``__class__ is str`` check."""
+    return str.__str__(value) if isinstance(value, str) else None
+
+
 def _unanswered(calls: list[_Call]) -> _Call:
     """The call an output the agent accepts answers: of those with no output yet, the
     first the latest response made; else the latest."""
@@ -317,7 +324,9 @@ class CallIds:
             return self.entered(item, item_id)
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
-            return item
+            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
+            if call_id is None:
+                return item
         arguments = call_arguments(item)
         calls = self._calls_of(call_id)
         used = self._names.used
@@ -365,7 +374,9 @@ class CallIds:
             return self.seen(item)
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
-            return item
+            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
+            if call_id is None:
+                return item
         arguments = call_arguments(item)
         cut = self._cut.setdefault(call_id, [])
         # the same call cut off before (a retry cut off again), else a new one
@@ -390,7 +401,9 @@ class CallIds:
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
-            return item
+            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
+            if call_id is None:
+                return item
         if kind in _CALLS:
             return self._as(item, item_id, call_id, self._accepted_call(call_id, item, item_id))
         if call_id in self._solo or self._new_solo(call_id):
@@ -409,7 +422,7 @@ class CallIds:
     def remember(self, item_id: str, item: Any) -> None:
         """An output's id, given once it was named (its id comes from its call's name)."""
         name = item.get("call_id")
-        if name.__class__ is str:
+        if name.__class__ is str or (name := as_str(name)) is not None:
             self._named[item_id] = name
 
     def _accepted_call(self, call_id: str, item: dict[str, Any], item_id: str | None) -> str:
@@ -438,7 +451,9 @@ class CallIds:
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
-            return item
+            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
+            if call_id is None:
+                return item
         if call_id in self._solo:
             if kind in _CALLS:
                 request.last[call_id] = 0
@@ -495,7 +510,9 @@ class CallIds:
             return item
         call_id = item.get("call_id")
         if call_id.__class__ is not str:
-            return item
+            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
+            if call_id is None:
+                return item
         calls = self._calls.get(call_id)
         version = self._names.shared.get(call_id)
         if (version is not None and self._adopted.get(call_id) != version) or (

@@ -45,11 +45,14 @@ def as_text(value: Any) -> Any:
 
 
 def as_exit_code(value: Any) -> Any:
-    """A process's exit code as Codex holds it (an ``i32``): ``value`` when it is one, else
+    """A process's exit code as Codex holds it (an ``i32``): ``value`` when it is one (an
+    ``int`` subclass's number, not counted), else
     a :class:`Mistyped` holding it as one (``True``, ``3.0``, ``"2"``) or as -1 (``None``,
     a process whose end was not seen, and anything else)."""
     if value.__class__ is int and _I32_MIN <= value <= _I32_MAX:
         return value
+    if isinstance(value, int) and not isinstance(value, bool) and _I32_MIN <= value <= _I32_MAX:
+        return int(value)  # an int subclass (an IntEnum member) is the number it is
     number = -1
     if isinstance(value, int | float | str):
         try:

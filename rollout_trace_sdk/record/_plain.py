@@ -1,5 +1,5 @@
 """What client libraries hand out, as plain JSON-like data: pydantic models, dataclasses,
-other mappings and tuples become dicts and lists, recursively; what is plain already comes
+other mappings, tuples and other sequences become dicts and lists, recursively; what is plain already comes
 back as the same object, after one check in C.
 
 Every reader of an SDK's objects goes through :func:`to_plain` first: the request and output
@@ -10,7 +10,7 @@ the caller's objects are never modified.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -70,6 +70,8 @@ def _walk(value: Any, depth: int) -> Any:
         return _walk(list(value), depth)
     if isinstance(value, Mapping):
         return _walk(dict(value), depth)
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview):
+        return _walk(list(value), depth)  # a UserList, a deque: the array it holds
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:

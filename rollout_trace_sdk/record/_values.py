@@ -9,7 +9,8 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
   with string keys, lists, tuples, str, int within 64 bits, float, bool, None, dataclasses,
   datetimes, UUIDs, enums) costs nothing extra.
 * **The hook** turns pydantic models (``model_dump(mode="json")``) and attrs classes into their
-  dict form, other mappings into dicts (faithful, not counted), sets into lists, and bytes
+  dict form, other mappings into dicts and other sequences (a ``UserList``, a ``deque``) into
+  lists (faithful, not counted), sets into lists, and bytes
   into ``"base64:<data>"`` strings; anything else becomes
   ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``).
 * **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
@@ -17,7 +18,8 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
   lone surrogate) or, in the writer's worker thread, when a payload file shows nesting beyond
   :data:`MAX_DEPTH` (:meth:`ValueEncoder.cut_too_deep`): one walk builds a
   copy JSON can hold, and the standard library writes it (integers keep their exact digits,
-  which Codex reads). Non-string keys become ``str(key)``; a container met again on its own
+  which Codex reads). Non-string keys become ``str(key)`` (a ``str`` subclass's, an enum member's, its
+  string, not counted); a container met again on its own
   path becomes ``"<cycle: dict>"``; a container nested deeper than :data:`MAX_DEPTH` becomes
   ``"<truncated: nested deeper than 100 levels>"`` (Codex's JSON reader refuses nesting beyond
   128); NaN and the infinities become ``null`` (as orjson writes them on the fast path, where
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -355,6 +358,8 @@ def _convert(obj: Any, note: Any) -> Any:
             pass
     if attrs.has(obj.__class__):
         return attrs.asdict(obj, recurse=False)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # (canonical_bytes')
+        return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
         return dict(obj)
     if isinstance(obj, set | frozenset):
@@ -363,6 +368,8 @@ def _convert(obj: Any, note: Any) -> Any:
     if isinstance(obj, bytes | bytearray | memoryview):
         note("bytes")
         return "base64:" + base64.b64encode(bytes(obj)).decode()
+    if isinstance(obj, Sequence) and not isinstance(obj, str):
+        return list(obj)  # a UserList, a deque, a library's sequence: the array it holds
     note("object")
     try:
         text = repr(obj)
@@ -463,6 +470,8 @@ class _Sanitiser:
     def _key(self, key: Any) -> str:
         if key.__class__ is str:
             return self._text(key)  # type: ignore[no-any-return]
+        if isinstance(key, str):  # a str subclass (an enum member): the string it is
+            return self._text(str.__str__(key))  # type: ignore[no-any-return]
         self.note("key")
         try:
             return self._text(str(key))  # type: ignore[no-any-return]
@@ -520,8 +529,10 @@ def canonical_bytes(value: Any) -> bytes:
     """Sorted-key compact JSON for content digests (item ids). Never raises, counts nothing:
     an id only needs the same bytes for the same content. What orjson does not know is
     converted as payloads convert it (a mapping or a model as the dict it holds), so an item
-    gets the id of the JSON it is recorded as."""
-    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    gets the id of the JSON it is recorded as. Dataclasses too: orjson writes their fields
+    in the order declared whatever ``OPT_SORT_KEYS`` says, so a content part held by one
+    gave another id than the same part as a dict."""
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
     try:
         return orjson.dumps(value, option=option, default=_plain_default)
     except (TypeError, RecursionError, ValueError):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import events as ev
 from ._handle import Emitter, ModelRequest
+from ._plain import to_plain
 from .inference import report_dropped
 from .requests import normalize_request
 from .runtime import NullLifecycle, Runtime, ignore, returning
@@ -140,7 +141,7 @@ class CompactionRequest(ModelRequest):
         self.compaction_request_id = rt.next_compaction_request_id()
         # recorded as sent (the reducers read no compaction request: Codex's remote one ends
         # with a compaction_trigger item, which an inference's request may not hold)
-        body = dict(request)
+        body = dict(to_plain(request))  # a model or a dataclass: the dict it holds
         items = body.get("input")
         if isinstance(items, list | tuple):
             body["input"] = thread._ids.for_request(items)

@@ -11,6 +11,7 @@ how many times that content already occurred, counted in history order.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Final, Literal
@@ -23,6 +24,7 @@ from ._call_ids import (
     CallIds,
     RequestCalls,
     RolloutCallNames,
+    as_str,
     is_call_output,
 )
 from ._values import canonical_bytes, model_dumped, same_items
@@ -56,12 +58,17 @@ def plain(value: Any) -> Any:
             return model_dumped(dump, exclude_none=True)
         except Exception:
             return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # a dataclass item is the dict of its fields, as the encoder writes it (it was no
+        # item: not accepted, a tool's output recorded as its repr)
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     return value
 
 
 def _has_id(item: Any) -> bool:
     if item.__class__ is dict:  # the common case, without the ABC check
-        return item.get("id").__class__ is str
+        item_id = item.get("id")
+        return item_id.__class__ is str or (item_id is not None and isinstance(item_id, str))
     return isinstance(item, Mapping) and isinstance(item.get("id"), str)
 
 
@@ -84,7 +91,7 @@ def content_id(item: Mapping[str, Any]) -> str:
         prefix = _ID_PREFIX.get(kind, "item")
         if kind in CALL_OUTPUT_TYPES:
             call_id = item.get("call_id")
-            if call_id.__class__ is str:
+            if call_id.__class__ is str or (call_id := as_str(call_id)) is not None:
                 body = f"{kind}\x00{call_id}".encode(errors="surrogatepass")
                 return f"{prefix}_{hashlib.sha256(body).hexdigest()[:24]}"
     source = item if item.__class__ is dict and "id" not in item else _without_id(item)
@@ -201,8 +208,8 @@ class ItemIds:
                 output = item_id.__class__ is not str and item.get("type") in CALL_OUTPUT_TYPES
             except TypeError:  # an unhashable type (an object, a list): no output
                 output = False
-            if output:
-                return self._output_for_history(item, call)
+            if output and (item_id is None or not isinstance(item_id, str)):
+                return self._output_for_history(item, call)  # (a str subclass is an id)
         item = plain(item)
         if _has_id(item):
             item_id = item["id"]

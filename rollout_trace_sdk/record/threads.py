@@ -21,7 +21,7 @@ from typing import Any, Final
 from ..model import events as ev
 from . import _codex_protocol as protocol
 from ._handle import Handle, started
-from .items import ItemIds
+from .items import ItemIds, plain
 from .runtime import (
     ENDED_AS,
     NullLifecycle,
@@ -205,7 +205,7 @@ class AgentThread(Handle):
         """
         payload = {"type": event_type}
         if body:
-            payload.update(body)
+            payload.update(plain(body))  # a model or a dataclass: the dict it holds
         self._rt.protocol_event(event_type, payload)
 
     def end(self, status: ev.RolloutStatus = "completed") -> None:

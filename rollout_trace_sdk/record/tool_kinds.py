@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 
 from ..model import events as ev
+from ._plain import to_plain
 from ._values import clip, text_of
 
 _KIND_BY_NAME: Final[dict[str, ev.ToolCallKind]] = {
@@ -91,6 +92,7 @@ def invocation(
         payload = {"type": "custom", "input": custom_input}
         source = custom_input
     elif search is not None:
+        search = to_plain(search)  # a model or a dataclass: the dict it holds
         payload = {"type": "tool_search", "arguments": dict(search)}
         query = search.get("query")
         source = query if isinstance(query, str) else None

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
+from rollout_trace_sdk.record._call_args import args_of, same_args
 from rollout_trace_sdk.record._call_ids import RolloutCallNames
 from rollout_trace_sdk.record.items import ItemIds
 
@@ -589,3 +590,15 @@ def test_memory_per_call_stays_small() -> None:
     finally:
         tracemalloc.stop()
     assert grown / 1000 < 2000, f"{grown / 1000:.0f} bytes a step"
+
+
+def test_arguments_given_as_a_str_subclass_match_the_same_text() -> None:
+    """A ``str`` subclass's arguments were fingerprinted as a JSON value (its text quoted):
+    they never matched the same text, so the call they name could not be told by them."""
+
+    class Text(str):
+        pass
+
+    text = '{"q": [1]}'
+    assert same_args(args_of(Text(text)), args_of(text))
+    assert same_args(args_of(Text(text)), args_of({"q": [1]}))

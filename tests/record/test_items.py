@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
+import keyword
 import tempfile
 import warnings
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections import OrderedDict, UserList
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -166,23 +169,58 @@ _JSON = st.recursive(
 
 
 def _rewrapped(value: Any, data: st.DataObject) -> Any:
-    """``value`` with each dict as another mapping or a model, and each list as a tuple, or
-    kept, as ``data`` draws."""
+    """``value`` with each dict as another mapping, a model or a dataclass, each list as a
+    tuple or another sequence, each string as a ``str`` subclass or an enum member, or
+    kept, as ``data`` draws (keys stay strings)."""
     if isinstance(value, dict):
         inner = {k: _rewrapped(v, data) for k, v in value.items()}
-        wrap = data.draw(st.sampled_from([dict, OrderedDict, MappingProxyType, _Model]))
+        wraps: list[Any] = [dict, OrderedDict, MappingProxyType, _Model, _dataclass]
+        wrap = data.draw(st.sampled_from(wraps))
         return wrap(inner)
     if isinstance(value, list):
         inner_list = [_rewrapped(v, data) for v in value]
-        return data.draw(st.sampled_from([list, tuple]))(inner_list)
+        sequences: list[Any] = [list, tuple, UserList, _Seq]
+        return data.draw(st.sampled_from(sequences))(inner_list)
+    if value.__class__ is str:
+        texts: list[Any] = [str, _Str, _str_enum]
+        return data.draw(st.sampled_from(texts))(value)
     return value
+
+
+class _Seq(Sequence[Any]):
+    """A sequence that is neither a list nor a tuple."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self._items = items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class _Str(str):
+    pass
+
+
+def _str_enum(text: str) -> Any:
+    return enum.StrEnum("Held", {"A": text}).A  # type: ignore[attr-defined]
+
+
+def _dataclass(data: dict[str, Any]) -> Any:
+    """``data`` as a dataclass's fields (as it is when a key cannot name a field)."""
+    if not all(key.isidentifier() and not keyword.iskeyword(key) for key in data):
+        return data
+    return dataclasses.make_dataclass("Held", list(data))(**data)
 
 
 @given(content=_JSON, data=st.data())
 @settings(max_examples=300, deadline=None)
 def test_an_items_id_is_the_id_of_the_json_it_holds(content: Any, data: st.DataObject) -> None:
-    """However the agent holds an id-less item's JSON (mappings, models, tuples, at any
-    depth), it gets the id of that JSON: in history and in a request."""
+    """However the agent holds an id-less item's JSON (mappings, models, dataclasses, tuples
+    and other sequences, string subclasses and enum members, at any depth), it gets the id
+    of that JSON: in history and in a request."""
     item = {"type": "message", "role": "user", "content": content}
     held = _rewrapped(item, data)
     assert content_id(plain(held)) == content_id(item)
@@ -229,7 +267,8 @@ def test_a_loop_is_recorded_alike_however_its_values_are_held(
     schema: int, data: st.DataObject
 ) -> None:
     """The same loop with its values held as the agent likes (each mapping a dict, another
-    mapping or a model, each list a list or a tuple, at any depth, drawn anew for every
+    mapping, a model or a dataclass, each list a list, a tuple or another sequence, each
+    string a string, a subclass or an enum member, at any depth, drawn anew for every
     value) is recorded as the all-JSON loop is, byte for byte but for ids and times."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -253,12 +292,16 @@ class _Model:
 
 
 def _as_json(value: Any) -> Any:
-    """``value`` as plain JSON (dicts and lists only), as a model's dump is."""
+    """``value`` as plain JSON (dicts, lists and strings only), as a model's dump is."""
     if isinstance(value, _Model):
         return value.model_dump()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _as_json({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     if isinstance(value, Mapping):
         return {k: _as_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, Sequence):
         return [_as_json(v) for v in value]
     return value
 

@@ -1,0 +1,313 @@
+"""Every recording call that takes the agent's values, given the same JSON held in other
+Python types (mappings that are no dict, pydantic models, dataclasses, sequences that are no
+list, ``str`` and ``int`` subclasses, enum members): the bundle is the one plain JSON gives,
+byte for byte but for ids and times, with no warning more, and the handles give back the
+same items. Before, a dataclass item was no item (a tool's output recorded as its repr; a
+``search``, a compaction request, a protocol event's body or an agent message refused), a
+``UserList`` or another sequence was recorded as ``"<unserialisable ...>"`` (a request's
+input as empty), a ``str``-subclass call id gave its output another id, an ``IntEnum`` exit
+code was counted as mistyped, and a thread id given as a ``StrEnum`` made its statuses'
+keys count as non-string keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import itertools
+import keyword
+import re
+import warnings
+from collections import UserList
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+
+from rollout_trace_sdk.record import open_rollout, task_message
+
+from .recorder_support import bundle_in, check_bundle, normalised_lines
+
+pytestmark = pytest.mark.anyio
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+ANSWER = {
+    "type": "message",
+    "role": "assistant",
+    "content": [{"type": "output_text", "text": "yo"}],
+}
+CALL = {"type": "function_call", "call_id": "c1", "name": "f", "arguments": '{"q":[1]}'}
+OUT = {"type": "function_call_output", "call_id": "c1", "output": "done"}
+USAGE = {
+    "input_tokens": 10,
+    "input_tokens_details": {"cached_tokens": 2},
+    "output_tokens": 5,
+    "output_tokens_details": {"reasoning_tokens": 1},
+    "total_tokens": 15,
+}
+TID = "0190b7c4-0000-7000-8000-000000000001"
+CTID = "0190b7c4-0000-7000-8000-000000000002"
+
+Hold = Callable[[Any], Any]
+
+
+# --- the forms -------------------------------------------------------------------------------
+
+
+class _Map(Mapping[str, Any]):
+    """A mapping that is no dict."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _Seq(Sequence[Any]):
+    """A sequence that is no list nor tuple."""
+
+    def __init__(self, data: list[Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._data[index]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _Loose(pydantic.BaseModel):
+    """A real pydantic model holding any fields."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+
+class _Str(str):
+    pass
+
+
+def _dataclass(data: dict[str, Any]) -> Any:
+    if not all(k.isidentifier() and not keyword.iskeyword(k) for k in data):
+        return data
+    return dataclasses.make_dataclass("Held", list(data))(**data)
+
+
+_names = itertools.count()
+
+
+def _str_enum(text: str) -> Any:
+    return enum.StrEnum(f"S{next(_names)}", {"A": text}).A  # type: ignore[attr-defined]
+
+
+def _int_enum(number: int) -> Any:
+    return enum.IntEnum(f"I{next(_names)}", {"A": number}).A  # type: ignore[attr-defined]
+
+
+def _held(
+    on_dict: Callable[[dict[str, Any]], Any] | None = None,
+    on_list: Callable[[list[Any]], Any] | None = None,
+    on_str: Callable[[str], Any] | None = None,
+    on_int: Callable[[int], Any] | None = None,
+) -> Hold:
+    """``value`` with its dicts, lists, strings and integers (keys aside) rewrapped, at
+    every depth."""
+
+    def hold(value: Any) -> Any:
+        if value.__class__ is dict:
+            inner = {k: hold(v) for k, v in value.items()}
+            return on_dict(inner) if on_dict else inner
+        if value.__class__ is list:
+            items = [hold(v) for v in value]
+            return on_list(items) if on_list else items
+        if value.__class__ is str and on_str:
+            return on_str(value)
+        if value.__class__ is int and on_int:
+            return on_int(value)
+        return value
+
+    return hold
+
+
+FORMS: dict[str, Hold] = {
+    "mapping": _held(on_dict=_Map),
+    "model": _held(on_dict=lambda d: _Loose(**d)),
+    "dataclass": _held(on_dict=_dataclass),
+    "sequence": _held(on_list=_Seq),
+    "userlist": _held(on_list=UserList),
+    "str-subclass": _held(on_str=_Str),
+    "str-enum": _held(on_str=_str_enum),
+    "int-enum": _held(on_int=_int_enum),
+}
+
+
+# --- the recording calls ---------------------------------------------------------------------
+
+
+async def _accept(root: Path, schema: int, h: Hold) -> list[Any]:
+    async with open_rollout(root, schema_version=schema) as r, r.root.turn() as turn:
+        return turn.accept(h(USER), h(ANSWER), h(OUT))
+
+
+async def _inference(root: Path, schema: int, h: Hold) -> list[Any]:
+    request = {"model": "m", "input": [USER], "tools": [{"type": "function", "name": "f"}]}
+    async with open_rollout(root, schema_version=schema) as r, r.root.turn() as turn:
+        async with turn.inference(h(request), model=h("m")) as call:
+            back = call.completed(
+                response_id=h("resp_1"), output_items=h([ANSWER, CALL]), token_usage=h(USAGE)
+            )
+        async with turn.inference(h([USER])) as call:
+            call.failed(h("boom"), partial_items=h([ANSWER]))
+    return back
+
+
+async def _chat(root: Path, schema: int, h: Hold) -> list[Any]:
+    messages = [
+        {"role": "system", "content": "be"},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+    ]
+    answer = {"role": "assistant", "content": "done", "reasoning_content": "think"}
+    response = {"id": "x", "choices": [{"index": 0, "message": answer}], "usage": USAGE}
+    async with (
+        open_rollout(root, schema_version=schema) as r,
+        r.root.turn() as turn,
+        turn.inference(h({"model": "m", "messages": messages})) as call,
+    ):
+        return call.completed(output_items=h(response))
+
+
+async def _tool(root: Path, schema: int, h: Hold) -> list[Any]:
+    custom = {"type": "custom_tool_call", "call_id": "c2", "name": "apply_patch", "input": "x"}
+    async with open_rollout(root, schema_version=schema) as r, r.root.turn() as turn:
+        async with turn.inference([USER]) as call:
+            call.completed(output_items=[CALL, custom])
+        async with turn.tool_call(h("c1"), h("f"), arguments=h({"q": [1]})) as tool:
+            back = [tool.completed(h(OUT))]
+        async with turn.tool_call(h("c2"), h("apply_patch"), input=h("x")) as tool:
+            output = {"type": "custom_tool_call_output", "call_id": "c2", "output": "bad"}
+            back.append(tool.failed(h("bad"), output_item=h(output)))
+        async with turn.tool_call("c3", "tool_search", search=h({"query": "x", "n": 3})) as tool:
+            tool.completed(None)
+        async with turn.tool_call("c4", "local_shell", command=h(["echo", "x"])) as tool:
+            tool.runtime_started(h({"v": [1, "a"]}))
+            tool.runtime_ended(h({"v": [1, "a"]}), status=h("completed"))
+            tool.completed_value(h({"r": [1, 2, "x"]}))
+    return back
+
+
+async def _exec_and_mcp(root: Path, schema: int, h: Hold) -> list[Any]:
+    parsed = [{"type": "list_files", "cmd": "ls", "path": None}]
+    async with open_rollout(root, schema_version=schema) as r, r.root.turn() as turn:
+        async with turn.tool_call("c1", "exec_command", arguments='{"cmd":"ls"}') as tool:
+            session = tool.exec_started(
+                h(["bash", "-lc", "ls"]), process_id=h(7), cwd=h("/w"), parsed_cmd=h(parsed)
+            )
+            session.exited(h(2), h("out"))
+        async with turn.tool_call("c2", "mcp__s__t", arguments="{}") as tool:
+            mcp = tool.mcp(h("s"), h("t"), h({"a": [1, {"b": "c"}]}))
+            mcp.meta(h({"k": "v"}))
+            mcp.completed(h({"content": [{"type": "text", "text": "hi"}], "isError": False}))
+        async with turn.tool_call("c3", "exec", input="text(1)") as tool:
+            cell = tool.code_cell(h("1"), h("text(1)"))
+            async with cell.tool_call(
+                h("c4"), h("f"), runtime_tool_id=h("t1"), arguments=h({"v": [1]})
+            ) as inner:
+                inner.completed_value(h({"ok": True, "n": 3}))
+            cell.yielded(h([{"type": "input_text", "text": "a"}]))
+            cell.finished(h([{"type": "input_text", "text": "b"}]), error_text=h("e"))
+        r.root.protocol_event(h("custom"), h({"v": [1, "x"]}))
+    return []
+
+
+async def _agents(root: Path, schema: int, h: Hold) -> list[Any]:
+    spawn = '{"message":"go","task_name":"w"}'
+    async with (
+        open_rollout(root, schema_version=schema, thread_id=h(TID)) as r,
+        r.root.turn() as turn,
+    ):
+        async with turn.tool_call("c1", "spawn_agent", arguments=spawn) as tool:
+            child = tool.spawn_agent(h("w"), nickname=h("Nick"), thread_id=h(CTID))
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": "ok"})
+        async with child.turn() as child_turn:
+            child_turn.accept_agent_message(h(task_message(child.agent_path, "/root", "go")))
+            result = child_turn.report_result(h("done"), status=h("completed"))
+        async with turn.tool_call("c3", "wait_agent", arguments='{"targets":["w"]}') as tool:
+            tool.wait_started(h([child]))
+            tool.wait_ended(h({child.thread_id: {"completed": "done"}}))
+        return [turn.accept_agent_message(h(result))]
+
+
+async def _compaction(root: Path, schema: int, h: Hold) -> list[Any]:
+    async with open_rollout(root, schema_version=schema) as r, r.root.turn() as turn:
+        compaction = turn.compaction(h("comp-1"))
+        async with compaction.request(h({"model": "m", "input": [USER]})) as request:
+            out = request.completed(h([ANSWER]))
+        back = compaction.installed(input_history=h([USER]), replacement_history=h([USER, *out]))
+    return [*out, *back]
+
+
+SITES = {
+    fn.__name__.lstrip("_"): fn
+    for fn in (_accept, _inference, _chat, _tool, _exec_and_mcp, _agents, _compaction)
+}
+
+_DURATION = re.compile(rb'"duration":\s*\{[^}]*\}')
+
+
+def _as_json(value: Any) -> Any:
+    """What a handle gave back, as plain JSON."""
+    if isinstance(value, pydantic.BaseModel):
+        return _as_json(value.model_dump())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _as_json(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {str.__str__(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, Sequence):
+        return [_as_json(v) for v in value]
+    return value
+
+
+async def _recorded(root: Path, schema: int, site: str, hold: Hold) -> tuple[Any, ...]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        back = await SITES[site](root, schema, hold)
+    lines = [_DURATION.sub(b'"duration":{}', line) for line in normalised_lines(bundle_in(root))]
+    return _as_json(back), lines, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+async def test_a_call_records_the_json_its_values_hold(
+    tmp_path: Path, schema: int, site: str
+) -> None:
+    """Each form in turn, against the plain JSON's bundle (which both reducers read)."""
+    as_json = await _recorded(tmp_path / "json", schema, site, lambda value: value)
+    check_bundle(bundle_in(tmp_path / "json"), tmp_path)
+    differ = {}
+    for form, hold in FORMS.items():
+        held = await _recorded(tmp_path / form, schema, site, hold)
+        if held != as_json:
+            differ[form] = next(
+                (what, mine, theirs)
+                for what, mine, theirs in zip(
+                    ("returned", "lines", "warnings"), held, as_json, strict=True
+                )
+                if mine != theirs
+            )
+    assert not differ, differ
