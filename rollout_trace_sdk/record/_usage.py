@@ -10,16 +10,40 @@ on the hot path. Pure functions: no I/O.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
 from ._plain import SCALARS, to_plain
+from ._values import Mistyped
 
 __all__ = ["normalize_usage"]
 
+#: A counter: Codex's integer, or what stood in for one that was none (see :func:`_count`).
+Count = int | Mistyped
 
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+def _count(value: Any) -> Count | None:
+    """A counter as Codex holds it (an integer): ``None`` when absent. A whole number of
+    another type (``10.0``, an ``int`` subclass or an ``IntEnum``, a ``Decimal``, a
+    ``Fraction``, a numpy integer) is that integer; a value that is no whole number
+    (``True``, ``10.5``, ``"10"``) is 0, held in a :class:`Mistyped` so that the encoder
+    counts it (``mistyped``). Both were recorded as 0 without a word before."""
+    if value is None or value.__class__ is int:
+        return value
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        try:
+            whole = int(value)  # type: ignore[call-overload]
+        except (TypeError, ValueError, OverflowError):
+            pass
+        else:
+            if whole == value:
+                return whole  # type: ignore[no-any-return]
+    return Mistyped(0)
+
+
+def _number(count: Count) -> int:
+    return int(count.value) if isinstance(count, Mistyped) else count
 
 
 def _field(value: Any, key: str) -> Any:
@@ -40,19 +64,20 @@ def _field(value: Any, key: str) -> Any:
     return getattr(value, key, None)
 
 
-def _detail(usage: Any, key: str, field: str) -> int | None:
+def _detail(usage: Any, key: str, field: str) -> Count | None:
     details = _field(usage, key)
     return None if details is None else _count(_field(details, field))
 
 
-def _first(*values: int | None) -> int:
+def _first(*values: Count | None) -> Count:
+    """The first counter given as a whole number, else the first given, else 0."""
     for value in values:
-        if value is not None:
+        if value.__class__ is int:
             return value
-    return 0
+    return next((value for value in values if value is not None), 0)
 
 
-def normalize_usage(usage: Any) -> dict[str, int] | None:
+def normalize_usage(usage: Any) -> dict[str, Count] | None:
     """Codex's ``token_usage`` object from any usage shape a client hands out.
 
     Accepted: Codex's own field names (and the recorder's ``TokenUsage``), the Responses
@@ -66,8 +91,9 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
         usage: the usage object, or ``None``.
 
     Returns:
-        The six Codex counters (``total_tokens`` defaults to input + output), or ``None``
-        when there is no usage or it is a plain value (a string, a number, a list).
+        The six Codex counters (``total_tokens`` defaults to input + output; each read by
+        :func:`_count`), or ``None`` when there is no usage or it is a plain value (a
+        string, a number, a list).
     """
     if usage is None or usage.__class__ in SCALARS or isinstance(usage, list | tuple):
         return None
@@ -77,8 +103,8 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
         type(usage), "to_payload", None
     )  # on the class: pydantic's misses are slow
     if callable(to_payload):
-        result = to_payload(usage)
-        return result if isinstance(result, dict) else None
+        result = to_payload(usage)  # (read again: a TokenUsage(10.0, ...) is 10, not 10.0)
+        return _usage_of(result) if isinstance(result, dict) else None
     if not (
         usage.__class__ is dict
         or isinstance(usage, Mapping)
@@ -91,7 +117,7 @@ def normalize_usage(usage: Any) -> dict[str, int] | None:
     return _usage_of(usage)
 
 
-def _usage_of(usage: Any) -> dict[str, int]:
+def _usage_of(usage: Any) -> dict[str, Count]:
     """The six counters from a mapping or an object with the fields as attributes."""
     input_tokens = _first(
         _count(_field(usage, "input_tokens")), _count(_field(usage, "prompt_tokens"))
@@ -114,5 +140,7 @@ def _usage_of(usage: Any) -> dict[str, int]:
             _detail(usage, "output_tokens_details", "reasoning_tokens"),
             _detail(usage, "completion_tokens_details", "reasoning_tokens"),
         ),
-        "total_tokens": total if total is not None else input_tokens + output_tokens,
+        "total_tokens": (
+            total if total is not None else _number(input_tokens) + _number(output_tokens)
+        ),
     }

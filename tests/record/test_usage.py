@@ -4,13 +4,26 @@ counters."""
 from __future__ import annotations
 
 import dataclasses
+import decimal
+import enum
+import fractions
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import BaseModel
 
-from rollout_trace_sdk.record import TokenUsage
+from rollout_trace_sdk.record import RecorderWarning, TokenUsage
 from rollout_trace_sdk.record._usage import normalize_usage
+from rollout_trace_sdk.record._values import Mistyped, ValueEncoder
+
+
+class _Tokens(enum.IntEnum):
+    TEN = 10
+
+
+class _Int(int):
+    pass
 
 
 @dataclasses.dataclass
@@ -98,3 +111,38 @@ def test_usage_details_an_older_sdk_keeps_as_extras_are_read() -> None:
         "reasoning_output_tokens": 2,
         "total_tokens": 15,
     }
+
+
+@pytest.mark.parametrize(
+    "count",
+    [10.0, decimal.Decimal("10"), fractions.Fraction(10), _Tokens.TEN, _Int(10)],
+    ids=["float", "decimal", "fraction", "int-enum", "int-subclass"],
+)
+def test_a_whole_number_of_another_type_is_its_count(count: Any) -> None:
+    """A counter held as ``10.0`` (a computed or JSON-parsed usage), a ``Decimal``, a
+    ``Fraction`` or an ``int`` subclass is the integer it stands for: floats, decimals and
+    fractions were recorded as 0, and a ``TokenUsage`` of floats wrote ``10.0`` where Codex
+    writes an integer."""
+    usage = normalize_usage({"input_tokens": count, "output_tokens": 5})
+    assert usage is not None
+    assert usage["input_tokens"] == 10 and usage["input_tokens"].__class__ is int
+    assert usage["total_tokens"] == 15
+    assert normalize_usage(TokenUsage(input_tokens=count, output_tokens=5)) == usage
+
+
+@pytest.mark.parametrize("count", [True, 10.5, "10", [10]], ids=["bool", "half", "str", "list"])
+def test_a_counter_that_is_no_whole_number_is_zero_and_counted(count: Any) -> None:
+    """``True`` is not 1 and ``10.5`` no count: 0, held as mistyped so that the encoder
+    counts it in the loss report (it was 0 without a word); the other counters stand."""
+    usage = normalize_usage({"input_tokens": count, "prompt_tokens": 7, "output_tokens": 5})
+    assert usage is not None
+    assert usage["input_tokens"] == 7  # a whole count of another field still wins
+    usage = normalize_usage({"input_tokens": count, "output_tokens": 5})
+    assert usage is not None
+    mistyped = usage["input_tokens"]
+    assert isinstance(mistyped, Mistyped) and mistyped.value == 0
+    assert usage["total_tokens"] == 5
+    encoder = ValueEncoder()
+    with pytest.warns(RecorderWarning, match="another type"):
+        assert orjson.loads(encoder.compact(usage))["input_tokens"] == 0
+    assert encoder.counts == {"mistyped": 1}
