@@ -29,7 +29,7 @@ from ..model.state_execution import UNKNOWN_MODEL
 from ._async_lib import current_async_library
 from ._shard_plan import CaptureLimits
 from ._tool_fast import FastTools
-from .runtime import ENDED_AS, Runtime, is_uuid, outcome_of, uuid4, uuid7, warn
+from .runtime import ENDED_AS, Runtime, outcome_of, thread_id_text, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
 from .writer import BundleWriter
 
@@ -211,8 +211,9 @@ class RolloutScope:
         if not settings.enabled or root is None:
             return NULL_ROLLOUT
         requested = settings.thread_id
-        thread_id = requested if requested and is_uuid(requested) else uuid7()
-        if requested and thread_id != requested:
+        given = thread_id_text(requested)
+        thread_id = given or uuid7()
+        if requested and given is None:
             warn(f"rollout trace: thread id {requested!r} is not a UUID; using {thread_id}")
         trace_id = uuid4()
         try:

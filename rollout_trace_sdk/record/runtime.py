@@ -191,6 +191,17 @@ def is_uuid(value: str) -> bool:
     return True
 
 
+def thread_id_text(value: object) -> str | None:
+    """A thread id the agent gave, as the string recorded: a ``uuid.UUID`` as its text (it
+    was refused as "not a UUID" and another id drawn), a ``str`` subclass as its string;
+    ``None`` for what names no UUID."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str) and is_uuid(value):
+        return str.__str__(value)
+    return None
+
+
 def outcome_of(exc: BaseException | None) -> Outcome:
     """How a handle's ``async with`` block ended: normally, by cancellation, or by an error."""
     if exc is None:

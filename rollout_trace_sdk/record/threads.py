@@ -28,8 +28,8 @@ from .runtime import (
     Outcome,
     Runtime,
     ignore,
-    is_uuid,
     returning,
+    thread_id_text,
     uuid7,
     warn,
 )
@@ -234,10 +234,11 @@ class AgentThread(Handle):
 def _thread_id(requested: str | None) -> str:
     if requested is None:
         return uuid7()
-    if not is_uuid(requested):
+    text = thread_id_text(requested)
+    if text is None:
         warn(f"rollout trace: thread id {requested!r} is not a UUID; using a generated one")
         return uuid7()
-    return requested
+    return text
 
 
 # --- null twins --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import enum
 import itertools
 import keyword
 import re
+import uuid
 import warnings
 from collections import UserList
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -261,9 +262,26 @@ async def _compaction(root: Path, schema: int, h: Hold) -> list[Any]:
     return [*out, *back]
 
 
+async def _thread_ids(root: Path, schema: int, h: Hold) -> list[Any]:
+    async with open_rollout(root, schema_version=schema, thread_id=h(TID)) as r:
+        child = r.root.spawn("w", thread_id=h(CTID))
+        async with child.turn() as turn:
+            turn.accept(USER)
+    return [r.root.thread_id, child.thread_id]
+
+
 SITES = {
     fn.__name__.lstrip("_"): fn
-    for fn in (_accept, _inference, _chat, _tool, _exec_and_mcp, _agents, _compaction)
+    for fn in (
+        _accept,
+        _inference,
+        _chat,
+        _tool,
+        _exec_and_mcp,
+        _agents,
+        _compaction,
+        _thread_ids,
+    )
 }
 
 _DURATION = re.compile(rb'"duration":\s*\{[^}]*\}')
@@ -311,3 +329,16 @@ async def test_a_call_records_the_json_its_values_hold(
                 if mine != theirs
             )
     assert not differ, differ
+
+
+@pytest.mark.parametrize("form", [uuid.UUID, _Str, _str_enum], ids=["UUID", "subclass", "enum"])
+async def test_a_thread_id_is_the_uuid_it_names(tmp_path: Path, schema: int, form: Any) -> None:
+    """A thread id given as a ``uuid.UUID`` was refused ("not a UUID") and another drawn;
+    one given as a ``str`` subclass was kept as that subclass (its statuses' keys then
+    counted as non-string keys). Both are the id's text, a plain string."""
+    as_json = await _recorded(tmp_path / "json", schema, "thread_ids", lambda value: value)
+    held = await _recorded(tmp_path / "held", schema, "thread_ids", _held(on_str=form))
+    assert held == as_json
+    assert as_json[0] == [TID, CTID]
+    ids = await _thread_ids(tmp_path / "raw", schema, _held(on_str=form))
+    assert [text.__class__ for text in ids] == [str, str]
