@@ -69,9 +69,17 @@ def _walk(value: Any, depth: int) -> Any:
     if cls is tuple:
         return _walk(list(value), depth)
     if isinstance(value, Mapping):
-        return _walk(dict(value), depth)
+        try:
+            held = dict(value)
+        except Exception:  # its own hooks raise: left as it is, for the encoder to stand in
+            return value
+        return _walk(held, depth)
     if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview):
-        return _walk(list(value), depth)  # a UserList, a deque: the array it holds
+        try:
+            items = list(value)  # a UserList, a deque: the array it holds
+        except Exception:  # (as a mapping's above)
+            return value
+        return _walk(items, depth)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:

@@ -361,7 +361,10 @@ def _convert(obj: Any, note: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # (canonical_bytes')
         return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
-        return dict(obj)
+        try:
+            return dict(obj)
+        except Exception:  # a mapping that cannot be read (its own hooks raise): an object
+            pass
     if isinstance(obj, set | frozenset):
         note("set")
         return list(obj)
@@ -369,7 +372,10 @@ def _convert(obj: Any, note: Any) -> Any:
         note("bytes")
         return "base64:" + base64.b64encode(bytes(obj)).decode()
     if isinstance(obj, Sequence) and not isinstance(obj, str):
-        return list(obj)  # a UserList, a deque, a library's sequence: the array it holds
+        try:
+            return list(obj)  # a UserList, a deque, a library's sequence: the array it holds
+        except Exception:  # (as a mapping's above)
+            pass
     note("object")
     try:
         text = repr(obj)

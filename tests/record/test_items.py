@@ -306,6 +306,48 @@ def _as_json(value: Any) -> Any:
     return value
 
 
+class _Unreadable(Mapping[str, Any]):
+    """A mapping whose own hooks raise (a lazy view over something gone)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("gone")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("gone")
+
+    def __len__(self) -> int:
+        return 1
+
+
+async def test_an_item_holding_an_unreadable_mapping_is_recorded(
+    tmp_path: Path, schema: int
+) -> None:
+    """An item's digest converts what orjson does not know as payloads do: a mapping that
+    cannot be read raised out of it (its ``repr`` had been digested), so the whole accept
+    failed and the item beside it was lost too. It is recorded as an unserialisable object
+    is (its type and repr, counted), and both items are in the state, sent alike."""
+    item = {"type": "message", "role": "user", "content": [_part(_Unreadable())]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            back = turn.accept(USER, item)
+            async with turn.inference({**BASE, "input": back}) as inference:
+                inference.completed(output_items=[ANSWER])
+    assert [isinstance(i.get("id"), str) for i in back] == [True, True]
+    assert not [w for w in caught if "failed" in str(w.message)]
+    assert rollout.stats is not None and rollout.stats.approximated.get("object") == 1
+    assert content_id(item) == content_id(item)  # (the same bytes, and nothing raised)
+    state = check_bundle(bundle_in(tmp_path), tmp_path)
+    assert len(state["conversation_items"]) == 3
+    [call] = state["inference_calls"].values()
+    assert len(call["request_item_ids"]) == 2  # the accepted items, sent again
+    assert "<unserialisable _Unreadable" in json.dumps(state["conversation_items"])
+
+
+def _part(value: Any) -> dict[str, Any]:
+    return {"type": "input_text", "text": value}
+
+
 def test_item_ids_mixing_our_copies_and_caller_dicts() -> None:
     """A history holding our id-filled copy of an item and the caller's own id-less dict
     with the same content must still give them different ids, stable across requests."""

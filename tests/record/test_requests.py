@@ -8,6 +8,7 @@ import dataclasses
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -517,6 +518,50 @@ async def test_refused_item_warns_and_is_recorded_as_a_problem(tmp_path: Path) -
     kinds = [e["payload"].get("event_type") for e in events(bundle)]
     assert "rollout_trace_input_dropped" in kinds
     check_bundle(bundle)
+
+
+class _Unreadable(Mapping[str, Any]):
+    """A mapping whose own hooks raise (a lazy view over something gone)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("gone")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("gone")
+
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.anyio
+async def test_a_mapping_that_cannot_be_read_is_recorded_as_an_object(tmp_path: Path) -> None:
+    """A request, a response and a tool's output holding a mapping whose own hooks raise:
+    reading it as a dict raised, so the call's recording failed whole (the request, the
+    output, the user's text beside it lost). It is left as it is, for the encoder to record
+    as any object it cannot serialise (its type and repr, counted)."""
+    unreadable = {"type": "message", "role": "user", "content": [_part(_Unreadable())]}
+    assert normalize_request({"input": [unreadable]})[1] == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with (
+            open_rollout(tmp_path, model="gpt-test") as rollout,
+            rollout.root.turn() as turn,
+        ):
+            async with turn.inference({"input": ["hi", unreadable]}) as call:
+                call.completed(response_id="r", output_items=[{**unreadable, "role": "assistant"}])
+            async with turn.tool_call("c1", "f", arguments="{}") as tool:
+                back = tool.completed(
+                    {"type": "function_call_output", "call_id": "c1", "output": [_Unreadable()]}
+                )
+    assert not [w for w in caught if "failed" in str(w.message)]
+    assert isinstance(back["id"], str)
+    assert rollout.stats is not None and rollout.stats.approximated["object"] >= 3
+    state = check_bundle(bundle_in(tmp_path))
+    assert "hi" in _strings(state) and "<unserialisable _Unreadable" in str(_strings(state))
+
+
+def _part(value: Any) -> dict[str, Any]:
+    return {"type": "input_text", "text": value}
 
 
 def test_disabled_call_returns_items_of_a_whole_response() -> None:
