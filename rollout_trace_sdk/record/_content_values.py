@@ -176,7 +176,7 @@ class ContentValues:
         if value.__class__ is str:
             if len(value) < SHARED_VALUE_MIN_BYTES:
                 return None
-        elif not isinstance(value, list | dict):
+        elif not isinstance(value, list | tuple | dict):  # (a tuple of tools is an array)
             return None
         data = self._dumps(value)
         if len(data) < SHARED_VALUE_MIN_BYTES:

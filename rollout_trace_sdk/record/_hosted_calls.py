@@ -69,7 +69,7 @@ def settled(item: dict[str, Any]) -> dict[str, Any]:
     if _SERVER_ONLY in out:
         out = {key: value for key, value in out.items() if key != _SERVER_ONLY}
     chunks = out.get("output")
-    if isinstance(chunks, list) and any(
+    if isinstance(chunks, list | tuple) and any(
         isinstance(chunk, dict) and _SERVER_ONLY in chunk for chunk in chunks
     ):
         out = dict(out)
@@ -83,8 +83,9 @@ def settled(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _without_nulls(value: Any, depth: int = 0) -> Any:
-    """``value`` without the null fields of the objects in it (list entries stay); the same
-    object when it has none. Past :data:`MAX_DEPTH` left as it is (the encoder cuts it)."""
+    """``value`` without the null fields of the objects in it (list entries stay; a tuple
+    is a list, as orjson writes it); the same object when it has none. Past
+    :data:`MAX_DEPTH` left as it is (the encoder cuts it)."""
     if depth > MAX_DEPTH:
         return value
     if isinstance(value, dict):
@@ -99,7 +100,7 @@ def _without_nulls(value: Any, depth: int = 0) -> Any:
                 else:
                     out[key] = kept
         return value if out is None else out
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         entries = [_without_nulls(entry, depth + 1) for entry in value]
         if any(new is not old for new, old in zip(entries, value, strict=True)):
             return entries

@@ -376,6 +376,41 @@ async def test_hosted_calls_sent_back_as_the_agents_sdk_sends_them_are_the_same_
     assert "resp_1" not in json.dumps(state["conversation_items"])
 
 
+def _tupled(value: Any) -> Any:
+    """``value`` with every list held as a tuple, at any depth."""
+    if isinstance(value, dict):
+        return {key: _tupled(entry) for key, entry in value.items()}
+    if isinstance(value, list):
+        return tuple(_tupled(entry) for entry in value)
+    return value
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_hosted_calls_sent_back_in_tuples_are_the_same_items(
+    tmp_path: Path, schema: int
+) -> None:
+    """An agent that keeps its history in tuples sends the server's hosted calls back with
+    their chunks in a tuple: their nulls and ``created_by`` were left in there (only lists
+    were settled), so the call's id came back with other content and both reducers refused
+    the bundle."""
+    async with (
+        open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
+        async with turn.inference({"model": "gpt-test", "input": history}) as call:
+            call.completed(output_items=SERVER_WRITTEN)
+        sent_back = _tupled([*history, *SERVER_WRITTEN])
+        async with turn.inference({"model": "gpt-test", "input": sent_back}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "30 days."}])
+    state = reduced_by_both(bundle_in(tmp_path))
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    assert first["response_item_ids"] == second["request_item_ids"][1:]
+    assert len(state["conversation_items"]) == len(SERVER_WRITTEN) + 2
+
+
 def test_settled_leaves_out_nulls_and_created_by_only() -> None:
     """Nulls go at any depth (list entries stay); ``created_by`` only where the server puts
     it (a user's own data may have a field of that name); nothing is copied when nothing

@@ -83,14 +83,16 @@ def test_templates_splice_back_to_the_value() -> None:
     assert orjson.loads(put.text(empty.request)) == {"input": []}
 
 
-def test_large_request_values_are_stored_once() -> None:
-    """``tools`` and instructions go with every request: one content value for all."""
+@pytest.mark.parametrize("hold", [list, tuple])
+def test_large_request_values_are_stored_once(hold: Any) -> None:
+    """``tools`` and instructions go with every request: one content value for all, the
+    tools held in a tuple too (a module's constant: it was written whole in every request)."""
     put = _Recorded()
     store = ItemStore(put)
     tools = [{"type": "function", "name": f"tool_{n}", "description": "d" * 200} for n in range(20)]
     history = [_msg(1)]
     for n in range(3):
-        refs = store.request("t", {"model": "m", "tools": tools, "input": None}, history)
+        refs = store.request("t", {"model": "m", "tools": hold(tools), "input": None}, history)
         history = [*history, _msg(10 + n)]
         request = orjson.loads(put.text(refs.request))
         assert request["tools"] == tools and request["input"][-1] == _msg(10 + n - 1 if n else 1)
