@@ -99,7 +99,14 @@ def _pool_round(
         def fill() -> None:
             while queue and len(running) < 4 * jobs:
                 job = queue.popleft()
-                running[pool.submit(jobs_module.run_job, job, options)] = job
+                try:
+                    future = pool.submit(jobs_module.run_job, job, options)
+                except cf.process.BrokenProcessPool:
+                    # a worker died while the caller had an outcome: the job waits for the
+                    # next pool (a broken one takes none)
+                    queue.appendleft(job)
+                    return
+                running[future] = job
 
         fill()
         while running:

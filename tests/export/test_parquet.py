@@ -354,6 +354,49 @@ def test_a_dead_worker_fails_its_bundle_alone(
     assert all(r.status in EXPORTED for r in results if r not in failed)
 
 
+def test_a_worker_dying_while_the_driver_reads_an_outcome_leaves_the_queue_to_a_new_pool(
+    tmp_path: Path, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job came back, and while the driver recorded it another job's worker died: handing
+    the pool the next job from the queue then raised (a broken pool takes none), the job
+    taken was lost and the whole export ended in an internal error. The job goes back to
+    the queue, for the next pool; only the bundle whose worker dies fails."""
+    import collections
+    import concurrent.futures as cf
+    import multiprocessing
+    import time
+
+    from rollout_trace_sdk.export import listing, parquet, process_engine
+    from rollout_trace_sdk.export.jobs import ExportJob, Job
+
+    bundles = copies(demo_bundle, tmp_path / "bundles", 12)  # 8 in flight, 4 queued
+    monkeypatch.setenv("RTT_TEST_DIES_ON", str(bundles[5]))
+    monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
+    pools: list[cf.ProcessPoolExecutor] = []
+
+    class Pool(cf.ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(cf, "ProcessPoolExecutor", Pool)
+    sources = listing.list_bundles([str(tmp_path / "bundles")], "", [])
+    queue: collections.deque[Job] = collections.deque(ExportJob((s,)) for s in sources)
+    outcomes = process_engine._pools(
+        queue, ExportOptions(to=str(tmp_path / "out")), 2, multiprocessing.get_context("fork")
+    )
+    results: list[Any] = []
+    for outcome in outcomes:
+        assert isinstance(outcome, list)
+        if not results:  # the driver is busy with the first: the pool breaks meanwhile
+            deadline = time.monotonic() + 120
+            while not pools[0]._broken and time.monotonic() < deadline:
+                time.sleep(0.01)
+        results += outcome
+    assert sorted(r.source for r in results) == sorted(s.url for s in sources)
+    assert [r.source for r in results if r.status not in EXPORTED] == [str(bundles[5])]
+
+
 @needs_conformance_v3
 def test_payload_text_of_a_cut_or_omitted_payload_is_null(tmp_path: Path) -> None:
     """The reader's placeholder (``{"$trace_unavailable": id}``) was stored as the text of
