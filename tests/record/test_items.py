@@ -319,14 +319,29 @@ class _Unreadable(Mapping[str, Any]):
         return 1
 
 
+class _UnreadableSequence(Sequence[Any]):
+    """A sequence whose own hooks raise."""
+
+    def __getitem__(self, index: Any) -> Any:
+        raise RuntimeError("gone")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("gone")
+
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("unreadable", [_Unreadable, _UnreadableSequence])
 async def test_an_item_holding_an_unreadable_mapping_is_recorded(
-    tmp_path: Path, schema: int
+    tmp_path: Path, schema: int, unreadable: type[Any]
 ) -> None:
-    """An item's digest converts what orjson does not know as payloads do: a mapping that
-    cannot be read raised out of it (its ``repr`` had been digested), so the whole accept
-    failed and the item beside it was lost too. It is recorded as an unserialisable object
-    is (its type and repr, counted), and both items are in the state, sent alike."""
-    item = {"type": "message", "role": "user", "content": [_part(_Unreadable())]}
+    """An item's digest converts what orjson does not know as payloads do: a mapping (or a
+    sequence) that cannot be read raised out of it (its ``repr`` had been digested), so the
+    whole accept failed and the item beside it was lost too. It is recorded as an
+    unserialisable object is (its type and repr, counted), and both items are in the state,
+    sent alike."""
+    item = {"type": "message", "role": "user", "content": [_part(unreadable())]}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
@@ -341,7 +356,7 @@ async def test_an_item_holding_an_unreadable_mapping_is_recorded(
     assert len(state["conversation_items"]) == 3
     [call] = state["inference_calls"].values()
     assert len(call["request_item_ids"]) == 2  # the accepted items, sent again
-    assert "<unserialisable _Unreadable" in json.dumps(state["conversation_items"])
+    assert f"<unserialisable {unreadable.__name__}" in json.dumps(state["conversation_items"])
 
 
 def _part(value: Any) -> dict[str, Any]:
