@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.hostile import run_in_process, verdict
 from tests.killed_checks import agrees
@@ -134,3 +135,20 @@ def check_cut(cut: Path, codex: str, whole: dict[str, Any], tally: dict[str, int
         if strict_state != state:
             problem = "lenient's state differs from the strict one's"
     return None if problem is None else f"lenient: {problem}"
+
+
+def check_some_cuts(
+    bundle: Path, codex: str, rng: random.Random, scratch: Path, lines: int = 6, torn: int = 3
+) -> list[str]:
+    """A few cuts of ``bundle`` (one whose strict reduction reaches a state), each judged by
+    :func:`check_cut`: the crash-cut differential applied to bundles made elsewhere (Codex
+    under capture limits, our recorder under them). Returns what went wrong."""
+    whole = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    problems = []
+    for number, (kind, shown, cutter) in enumerate(cuts(bundle, rng, lines, torn)):
+        cut = cutter.lay_out(scratch / f"cut{number}")
+        problem = check_cut(cut, codex, whole, {})
+        if problem is not None:
+            problems.append(f"{kind}, {shown}: {problem}")
+        shutil.rmtree(cut)
+    return problems

@@ -15,6 +15,7 @@ mid-turn.
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import zstandard
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.differential.convert_checks import check_convert
+from tests.differential.crash_cuts import check_some_cuts
 from tests.hostile import argv, run_in_process, verdict
 from tests.killed_checks import agrees, check_killed
 from tests.live.scenarios import SCENARIOS, Scenario
@@ -147,10 +149,12 @@ class Outcome:
 def check_limited(bundle: Path, codex: str, described: str) -> Outcome:
     """One recording under limits: our strict reduction is Codex 0.171's (bytes, or its
     refusal inside ours: a budget too small for the manifest leaves none, and we name the
-    file Codex's ``No such file or directory`` is about); ``reduce --lenient``, ``validate`` and ``summary`` end cleanly
-    (:func:`~tests.killed_checks.check_killed`); ``convert --to 2`` refuses clearly or writes a
+    file Codex's ``No such file or directory`` is about); ``reduce --lenient``, ``validate``
+    and ``summary`` end cleanly (:func:`~tests.killed_checks.check_killed`); ``convert --to 2`` refuses clearly or writes a
     copy Codex 0.169 reduces as we do, and its 3 → 2 → 3 round trip reduces with Codex 0.171
-    as with ours (:func:`~tests.differential.convert_checks.check_convert`)."""
+    as with ours (:func:`~tests.differential.convert_checks.check_convert`); and a few crash
+    cuts of a recording that reaches a state are judged as the crash-cut differential judges
+    them (:func:`~tests.differential.crash_cuts.check_some_cuts`)."""
     if not (bundle / "manifest.json").exists():
         # a budget smaller than the manifest: Codex leaves an empty bundle (``payloads/``
         # alone), refused by both, and by ours naming the file (by design); nothing to read
@@ -165,5 +169,8 @@ def check_limited(bundle: Path, codex: str, described: str) -> Outcome:
     assert broken is None, f"{broken}\n{described}"
     if result.error is None:
         state = json.loads(result.ours or b"{}")
+        scratch = bundle.parent / "cuts"
+        problems = check_some_cuts(bundle, codex, random.Random(described), scratch)
+        assert not problems, "\n".join([*problems[:3], described])
         return Outcome(f"state {state.get('recording_status')}", converted)
     return Outcome(result.error.message.split("\n")[0][:90], converted)

@@ -5,7 +5,8 @@ big payloads meet the limits: every bundle closes, reduces with Codex 0.171 to o
 ``closed_with_partial_payloads`` exactly when a payload was cut or left out (``docs/format.md``,
 "Limits"), keeps each cut body within ``max_payload_bytes`` and the whole within its ceiling;
 and ``convert --to 2`` (what a schema-2 user of the limits gets) refuses it clearly when a
-payload was cut, or writes a copy Codex 0.169 reduces as we do.
+payload was cut, or writes a copy Codex 0.169 reduces as we do; a few crash cuts of each are
+judged as ``tests/differential/crash_cuts.py`` judges them.
 ``RECORDER_LIMIT_EXAMPLES`` (default 12) for more, ``RECORDER_LIMIT_REPORT=FILE`` to keep
 each bundle's limits and outcome."""
 
@@ -27,6 +28,7 @@ from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.differential.convert_checks import check_convert
+from tests.differential.crash_cuts import check_some_cuts
 from tests.reduce.v3_bundles import read_records
 
 from ..differential.script import Script, scripts
@@ -114,6 +116,8 @@ def _check(bundle: Path, limits: dict[str, int]) -> None:
     outcome, broken = check_convert(bundle, 3, result)
     assert broken is None, broken
     assert cut == [] or outcome.startswith("refused"), outcome
+    problems = check_some_cuts(bundle, codex or "", random.Random(str(limits)), bundle.parent)
+    assert not problems, problems[:3]
     report = os.environ.get("RECORDER_LIMIT_REPORT")
     if report:
         with Path(report).open("a") as out:
