@@ -8,9 +8,11 @@ payload refs, and the numbers serde_json keeps as text (Codex is built with
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, get_args
 
 from . import events as ev
@@ -56,6 +58,34 @@ class TextNumber(float):
     u128 / i128. Its value is the nearest f64 (infinite beyond f64's range)."""
 
     __slots__ = ()
+
+
+class SignedZero(int):
+    """``-0`` as a number token inside an event's buffered ``payload``: serde_json hands it
+    over as the *signed* integer 0, which a variant identifier refuses ("invalid type:
+    integer `0`, expected variant identifier") where it takes ``0`` (unsigned) as the first
+    variant's index. orjson and Python read both as 0; only the slow path's loader of a
+    payload's text (``serde_errors``) makes one."""
+
+    __slots__ = ()
+
+
+#: whether the value being read came from a loader that keeps ``-0`` apart
+#: (:class:`SignedZero`): only then is an integer 0 known to be unsigned
+_EXACT_ZEROS = threading.local()
+
+
+@contextlib.contextmanager
+def exact_zeros() -> Iterator[None]:
+    """Read values whose ``-0`` tokens the loader kept as :class:`SignedZero` (or whose text
+    serde's rules already accepted), so that a plain 0 taken as a variant's index is ``0``.
+    Outside it, such a 0 may have been ``-0`` and is refused for the slow path to decide."""
+    before = getattr(_EXACT_ZEROS, "on", False)
+    _EXACT_ZEROS.on = True
+    try:
+        yield
+    finally:
+        _EXACT_ZEROS.on = before
 
 
 def rust_float(value: float) -> str:
@@ -246,7 +276,8 @@ def enum_tag(
     """The tag of an internally tagged enum inside an event's ``payload``, checked as serde
     does over buffered ``Content``: a map, the key present, then the tag as a variant
     identifier: a name, or (``by_index``) an unsigned integer taken as the variant's index in
-    ``allowed`` (Codex's declaration order)."""
+    ``allowed`` (Codex's declaration order); a signed one, ``-0`` too (:class:`SignedZero`),
+    is refused."""
     obj = need_map(value, what)
     if key not in obj:
         raise missing_field(key)
@@ -256,6 +287,9 @@ def enum_tag(
             raise unknown_variant(tag, allowed)
         return tag
     if by_index and tag.__class__ is int and 0 <= tag < 2**64:
+        if tag == 0 and not getattr(_EXACT_ZEROS, "on", False):
+            # ``0`` is the first variant, ``-0`` (signed) is refused; the text decides
+            raise DecodeError("a variant index 0 may have been -0 (a signed integer to serde)")
         if tag >= len(allowed):
             raise DecodeError(
                 f"invalid value: integer `{tag}`, expected variant index 0 <= i < {len(allowed)}"

@@ -301,9 +301,8 @@ class Bundle:
         cause = _serde().event_line_error(raw, self.schema)
         if cause is None:
             try:
-                return structure.event_from_dict(
-                    _serde().event_line_read(raw, self.schema), self.schema
-                )
+                event: TraceEvent = _serde().event_line_event(raw, self.schema)
+                return event
             except (ValueError, DecodeError) as again:
                 cause = str(again)
         if self.lenient and not raw.endswith(b"\n"):

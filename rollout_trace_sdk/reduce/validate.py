@@ -29,6 +29,7 @@ import orjson
 from ..model import codec, layout
 from ..model import serde_errors as serde
 from ..model.events import RawPayloadRef
+from ..model.serde_read import exact_zeros
 from . import errors as words
 from .bundle import EVENT_LOG, MANIFEST, Bundle, Progress, end_check_error
 from .confined import BundleFileError, BundleFiles, line_limit
@@ -224,7 +225,8 @@ class _Validator:
             if cause is None:  # serde accepts what orjson cannot hold (big numbers, deep skips)
                 try:
                     obj = serde.event_line_read(raw, schema)
-                    event = codec.event_from_dict(obj, schema)
+                    with exact_zeros():  # its variant indexes were judged on the text
+                        event = codec.event_from_dict(obj, schema)
                 except (ValueError, codec.DecodeError) as again:
                     cause = str(again)
             if cause is not None:

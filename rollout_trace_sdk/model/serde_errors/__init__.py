@@ -40,6 +40,7 @@ from ._syntax import (
 )
 from ._typed import (
     event_line_error,
+    event_line_event,
     event_line_read,
     manifest_error,
     manifest_read,
@@ -89,6 +90,7 @@ __all__ = [
     "describe",
     "describe_content",
     "event_line_error",
+    "event_line_event",
     "event_line_read",
     "ignored_error",
     "integer_error",
