@@ -7,7 +7,7 @@ big payloads meet the limits: every bundle closes, reduces with Codex 0.171 to o
 and ``convert --to 2`` (what a schema-2 user of the limits gets) refuses it clearly when a
 payload was cut, or writes a copy Codex 0.169 reduces as we do; a few crash cuts of each are
 judged as ``tests/differential/crash_cuts.py`` judges them.
-``RECORDER_LIMIT_EXAMPLES`` (default 12) for more, ``RECORDER_LIMIT_REPORT=FILE`` to keep
+``RECORDER_LIMIT_EXAMPLES`` (default 8) for more, ``RECORDER_LIMIT_REPORT=FILE`` to keep
 each bundle's limits and outcome."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from ..differential.script import Script, scripts
 from .recorder_support import bundle_in, types
 from .test_recorder_scripts import _Loop
 
-EXAMPLES = int(os.environ.get("RECORDER_LIMIT_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("RECORDER_LIMIT_EXAMPLES", "8"))
 #: how many times a text is repeated: most stay small, some pass any limit drawn
 _FACTORS = (1, 1, 1, 20, 200, 3000)
 
