@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO, TypeAlias, cast
 
+from ._cli_help import Parser, columns
 from .model.layout import EVENT_LOG, STATE_FILE
 from .outputs import forbidden_output, write_output
 from .reduce.errors import ReduceError
@@ -34,14 +35,14 @@ def build_parser(command: str | None = None, *, alone: bool = False) -> argparse
     one of this module's (the viewer's and the exports' parsers cost start-up time), and with
     ``alone`` (``command`` is the first argument: no top-level option asks for the list of
     commands) that command's parser only (argparse builds each in ~0.3 ms)."""
-    parser = _Parser(
+    parser = Parser(
         prog="rollout-trace", description="Record, check and reduce rollout-trace bundles."
     )
     parser.add_argument("--version", action=_VersionAction)
     commands = cast(
         _Commands,
         parser.add_subparsers(
-            dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+            dest="command", required=True, metavar="COMMAND", parser_class=Parser
         ),
     )
     if alone and command in _OWN_COMMANDS:
@@ -66,48 +67,6 @@ def build_parser(command: str | None = None, *, alone: bool = False) -> argparse
 
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
-def _columns() -> int:
-    """The terminal's width as ``shutil.get_terminal_size`` finds it (``COLUMNS``, else the
-    terminal of standard output, else 80), without importing ``shutil``."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns > 0:
-        return columns
-    stdout = sys.__stdout__
-    if stdout is None:
-        return 80
-    try:
-        return os.get_terminal_size(stdout.fileno()).columns or 80
-    except (AttributeError, ValueError, OSError):
-        return 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help layout at the width it would choose: argparse finds it with ``shutil``
-    (which loads bz2 and lzma), for each argument added, 2 ms of every command's start-up."""
-
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        super().__init__(
-            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
-        )
-
-
-class _Parser(argparse.ArgumentParser):
-    """A parser whose help is laid out by :class:`_Formatter` unless told otherwise."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
 
 
 def _add_reduce(commands: _Commands) -> None:
@@ -427,7 +386,7 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(json_visible(describe_json(info)), file=out)
         return 0
     print(LS_HEADER, file=out)
-    width = _columns()
+    width = columns()
     for info in found:
         print(visible(describe(info)), file=out)
         print(describe_task(info, width), file=out)
