@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
 from rollout_trace_sdk.record.items import ItemIds, content_id, plain
 
+from .held_forms import OtherSequence, StrSubclass, UnreadableMapping, UnreadableSequence
 from .recorder_support import bundle_in, check_bundle, normalised_lines, of_type, payload
 from .test_recorder import ANSWER, BASE, USER
 
@@ -179,29 +180,12 @@ def _rewrapped(value: Any, data: st.DataObject) -> Any:
         return wrap(inner)
     if isinstance(value, list):
         inner_list = [_rewrapped(v, data) for v in value]
-        sequences: list[Any] = [list, tuple, UserList, _Seq]
+        sequences: list[Any] = [list, tuple, UserList, OtherSequence]
         return data.draw(st.sampled_from(sequences))(inner_list)
     if value.__class__ is str:
-        texts: list[Any] = [str, _Str, _str_enum]
+        texts: list[Any] = [str, StrSubclass, _str_enum]
         return data.draw(st.sampled_from(texts))(value)
     return value
-
-
-class _Seq(Sequence[Any]):
-    """A sequence that is neither a list nor a tuple."""
-
-    def __init__(self, items: list[Any]) -> None:
-        self._items = items
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._items[index]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-class _Str(str):
-    pass
 
 
 def _str_enum(text: str) -> Any:
@@ -306,33 +290,7 @@ def _as_json(value: Any) -> Any:
     return value
 
 
-class _Unreadable(Mapping[str, Any]):
-    """A mapping whose own hooks raise (a lazy view over something gone)."""
-
-    def __getitem__(self, key: str) -> Any:
-        raise RuntimeError("gone")
-
-    def __iter__(self) -> Any:
-        raise RuntimeError("gone")
-
-    def __len__(self) -> int:
-        return 1
-
-
-class _UnreadableSequence(Sequence[Any]):
-    """A sequence whose own hooks raise."""
-
-    def __getitem__(self, index: Any) -> Any:
-        raise RuntimeError("gone")
-
-    def __iter__(self) -> Any:
-        raise RuntimeError("gone")
-
-    def __len__(self) -> int:
-        return 1
-
-
-@pytest.mark.parametrize("unreadable", [_Unreadable, _UnreadableSequence])
+@pytest.mark.parametrize("unreadable", [UnreadableMapping, UnreadableSequence])
 async def test_an_item_holding_an_unreadable_mapping_is_recorded(
     tmp_path: Path, schema: int, unreadable: type[Any]
 ) -> None:

@@ -19,7 +19,7 @@ import re
 import uuid
 import warnings
 from collections import UserList
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import pytest
 
 from rollout_trace_sdk.record import open_rollout, task_message
 
+from .held_forms import OtherMapping, OtherSequence, StrSubclass
 from .recorder_support import bundle_in, check_bundle, normalised_lines
 
 pytestmark = pytest.mark.anyio
@@ -56,43 +57,10 @@ Hold = Callable[[Any], Any]
 # --- the forms -------------------------------------------------------------------------------
 
 
-class _Map(Mapping[str, Any]):
-    """A mapping that is no dict."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class _Seq(Sequence[Any]):
-    """A sequence that is no list nor tuple."""
-
-    def __init__(self, data: list[Any]) -> None:
-        self._data = data
-
-    def __getitem__(self, index: Any) -> Any:
-        return self._data[index]
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 class _Loose(pydantic.BaseModel):
     """A real pydantic model holding any fields."""
 
     model_config = pydantic.ConfigDict(extra="allow")
-
-
-class _Str(str):
-    pass
 
 
 def _dataclass(data: dict[str, Any]) -> Any:
@@ -138,12 +106,12 @@ def _held(
 
 
 FORMS: dict[str, Hold] = {
-    "mapping": _held(on_dict=_Map),
+    "mapping": _held(on_dict=OtherMapping),
     "model": _held(on_dict=lambda d: _Loose(**d)),
     "dataclass": _held(on_dict=_dataclass),
-    "sequence": _held(on_list=_Seq),
+    "sequence": _held(on_list=OtherSequence),
     "userlist": _held(on_list=UserList),
-    "str-subclass": _held(on_str=_Str),
+    "str-subclass": _held(on_str=StrSubclass),
     "str-enum": _held(on_str=_str_enum),
     "int-enum": _held(on_int=_int_enum),
 }
@@ -331,7 +299,9 @@ async def test_a_call_records_the_json_its_values_hold(
     assert not differ, differ
 
 
-@pytest.mark.parametrize("form", [uuid.UUID, _Str, _str_enum], ids=["UUID", "subclass", "enum"])
+@pytest.mark.parametrize(
+    "form", [uuid.UUID, StrSubclass, _str_enum], ids=["UUID", "subclass", "enum"]
+)
 async def test_a_thread_id_is_the_uuid_it_names(tmp_path: Path, schema: int, form: Any) -> None:
     """A thread id given as a ``uuid.UUID`` was refused ("not a UUID") and another drawn;
     one given as a ``str`` subclass was kept as that subclass (its statuses' keys then

@@ -8,7 +8,6 @@ import dataclasses
 import os
 import tempfile
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from rollout_trace_sdk.record import RecorderWarning, open_rollout
 from rollout_trace_sdk.record.inference import _NullInferenceCall
 from rollout_trace_sdk.record.requests import normalize_output_items, normalize_request
 
+from .held_forms import UnreadableMapping
 from .recorder_support import bundle_in, check_bundle, events, of_type, payload
 
 # --- pure normalisation ------------------------------------------------------------------------
@@ -520,26 +520,13 @@ async def test_refused_item_warns_and_is_recorded_as_a_problem(tmp_path: Path) -
     check_bundle(bundle)
 
 
-class _Unreadable(Mapping[str, Any]):
-    """A mapping whose own hooks raise (a lazy view over something gone)."""
-
-    def __getitem__(self, key: str) -> Any:
-        raise RuntimeError("gone")
-
-    def __iter__(self) -> Any:
-        raise RuntimeError("gone")
-
-    def __len__(self) -> int:
-        return 1
-
-
 @pytest.mark.anyio
 async def test_a_mapping_that_cannot_be_read_is_recorded_as_an_object(tmp_path: Path) -> None:
     """A request, a response and a tool's output holding a mapping whose own hooks raise:
     reading it as a dict raised, so the call's recording failed whole (the request, the
     output, the user's text beside it lost). It is left as it is, for the encoder to record
     as any object it cannot serialise (its type and repr, counted)."""
-    unreadable = {"type": "message", "role": "user", "content": [_part(_Unreadable())]}
+    unreadable = {"type": "message", "role": "user", "content": [_part(UnreadableMapping())]}
     assert normalize_request({"input": [unreadable]})[1] == []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -551,13 +538,17 @@ async def test_a_mapping_that_cannot_be_read_is_recorded_as_an_object(tmp_path: 
                 call.completed(response_id="r", output_items=[{**unreadable, "role": "assistant"}])
             async with turn.tool_call("c1", "f", arguments="{}") as tool:
                 back = tool.completed(
-                    {"type": "function_call_output", "call_id": "c1", "output": [_Unreadable()]}
+                    {
+                        "type": "function_call_output",
+                        "call_id": "c1",
+                        "output": [UnreadableMapping()],
+                    }
                 )
     assert not [w for w in caught if "failed" in str(w.message)]
     assert isinstance(back["id"], str)
     assert rollout.stats is not None and rollout.stats.approximated["object"] >= 3
     state = check_bundle(bundle_in(tmp_path))
-    assert "hi" in _strings(state) and "<unserialisable _Unreadable" in str(_strings(state))
+    assert "hi" in _strings(state) and "<unserialisable UnreadableMapping" in str(_strings(state))
 
 
 def _part(value: Any) -> dict[str, Any]:

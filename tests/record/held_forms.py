@@ -1,0 +1,67 @@
+"""Ways an agent may hold the JSON it hands the recorder, other than dicts, lists and strs
+(the tests that the recorder reads each as the JSON it holds: test_items, test_requests,
+test_recorder_held_values), and ways such a holder may refuse to be read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+
+class OtherMapping(Mapping[str, Any]):
+    """A mapping that is no dict."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class OtherSequence(Sequence[Any]):
+    """A sequence that is no list nor tuple."""
+
+    def __init__(self, data: list[Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._data[index]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class StrSubclass(str):
+    """A ``str`` that is not exactly one."""
+
+
+class UnreadableMapping(Mapping[str, Any]):
+    """A mapping whose own hooks raise (a lazy view over something gone)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("gone")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("gone")
+
+    def __len__(self) -> int:
+        return 1
+
+
+class UnreadableSequence(Sequence[Any]):
+    """A sequence whose own hooks raise."""
+
+    def __getitem__(self, index: Any) -> Any:
+        raise RuntimeError("gone")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("gone")
+
+    def __len__(self) -> int:
+        return 1
