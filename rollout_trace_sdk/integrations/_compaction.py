@@ -32,7 +32,7 @@ from ..record.compactions import Compaction, CompactionRequest
 from ..record.current import current_turn
 from ..record.runtime import error_text, outcome_of
 from ..record.turns import Turn
-from ._sent import is_raw, sent_request
+from ._sent import is_raw, read_once, sent_request
 
 __all__ = ["async_compact", "sync_compact"]
 
@@ -47,8 +47,8 @@ class _Started:
 
 
 @quietly("a compaction request")
-def _start(turn: Turn, kwargs: dict[str, Any]) -> _Started | None:
-    request = sent_request(kwargs)
+def _start(turn: Turn, sent: dict[str, Any]) -> _Started | None:
+    request = sent_request(sent)
     compaction = turn.compaction()
     attempt = compaction.request(request)
     return _Started(compaction, attempt, _history(request.get("input")))
@@ -57,8 +57,7 @@ def _start(turn: Turn, kwargs: dict[str, Any]) -> _Started | None:
 def _history(sent: Any) -> list[Any]:
     """The history a compaction replaces: the request's ``input`` (a string is one user
     message; none, with ``previous_response_id`` alone, is an empty one: the history the
-    server keeps is not the loop's to record). An input the SDK reads only once (a
-    generator) is not read here, and counts as none."""
+    server keeps is not the loop's to record; an iterable is a list by now: ``read_once``)."""
     if isinstance(sent, str):
         return [sent]
     if isinstance(sent, list | tuple):
@@ -88,7 +87,7 @@ def async_compact(original: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
         turn = current_turn()
         if turn is None or is_raw(kwargs):
             return await original(*args, **kwargs)
-        started = _start(turn, kwargs)
+        started = _start(turn, read_once(kwargs))  # (the loop's iterables: read as sent)
         try:
             if started is not None:
                 await started.attempt.__aenter__()  # waits for the writer when told to
@@ -112,7 +111,7 @@ def sync_compact(original: Callable[..., Any]) -> Callable[..., Any]:
         turn = current_turn()
         if turn is None or is_raw(kwargs):
             return original(*args, **kwargs)
-        started = _start(turn, kwargs)
+        started = _start(turn, read_once(kwargs))  # (the loop's iterables: read as sent)
         try:
             result = original(*args, **kwargs)
         except BaseException as exc:

@@ -1,12 +1,17 @@
 """What an OpenAI SDK call sends, read from its keyword arguments: the request body as the
 SDK posts it, and whether the call is a raw-response one (not recorded). Shared by the
 ``create`` / ``parse`` wrappers and the ``compact`` one, so that every recorded request
-leaves out the same client-only options."""
+leaves out the same client-only options and reads the same iterables once."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
+
+import orjson
+
+from ..record._plain import SCALARS
+from ..record._values import MAX_DEPTH
 
 #: Keyword arguments that shape the HTTP call, not its body. ``betas`` (the ``client.beta``
 #: resources) is sent as the ``openai-beta`` header.
@@ -16,6 +21,98 @@ _CLIENT_OPTIONS: Final = frozenset(
 _UNSET: Final = frozenset({"Omit", "NotGiven"})  # the SDK's "argument not given" sentinels
 #: The header the SDK's ``with_raw_response`` / ``with_streaming_response`` wrappers add.
 _RAW_HEADER: Final = "X-Stainless-Raw-Response"
+
+
+#: Keyword arguments :func:`read_once` leaves alone: options of the HTTP call itself.
+_NOT_BODY: Final = frozenset({"extra_headers", "extra_query", "timeout"})
+#: What is iterable but no array the loop built (text, bytes, a mapping's keys).
+_NOT_ARRAYS: Final = (str, bytes, bytearray, memoryview, Mapping, Sequence)
+
+
+def read_once(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's keyword arguments as the record reads them, each iterable the SDK reads
+    itself read once, here, into a list.
+
+    The SDK takes any ``Iterable`` for its arrays (Chat ``messages``, ``tools``, a message's
+    content parts, ``compact``'s ``input``) and lists it as it builds the body: a generator
+    read by the record first would go out empty, and one left to the SDK would be recorded
+    as no array. So each iterable that is no sequence (a generator, ``map``, an iterator, a
+    dict's ``values()``, a set), at any depth of dicts, lists and tuples (not inside a
+    model), is read once into a list: the record gets the list, the SDK an iterator over
+    it (``kwargs`` is changed in place: it is the wrapper's own dict; the loop's objects are
+    not). The SDK thus sends the same items, and refuses an iterator where it refused the
+    loop's (``include`` or ``stop``, which it takes as a list only).
+
+    Args:
+        kwargs: the call's keyword arguments (the wrapper's own dict).
+
+    Returns:
+        ``kwargs`` itself when no iterable was read (found by one pass in C), else a copy
+        holding the lists.
+    """
+    if not _holds_iterables(kwargs):  # one pass over them all: the common case
+        return kwargs
+    record = kwargs
+    for key, value in list(kwargs.items()):
+        if value.__class__ in SCALARS or key in _NOT_BODY or not _holds_iterables(value):
+            continue
+        for_sdk, for_record = _read(value, 0)
+        if for_sdk is not value:
+            if record is kwargs:
+                record = dict(kwargs)
+            kwargs[key] = for_sdk
+            record[key] = for_record
+    return record
+
+
+def _holds_iterables(value: Any) -> bool:
+    """Whether ``value`` may hold an iterable :func:`read_once` reads: one pass of orjson
+    that looks into nothing it does not know (a model is not looked into), and stops at the
+    first iterable; anything else it refuses (a non-string key, a deep value) says maybe."""
+    try:
+        orjson.dumps(value, default=_refuse_iterables, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return True
+    return False
+
+
+def _refuse_iterables(value: Any) -> None:
+    if _is_loose_iterable(value):
+        raise TypeError("an iterable")
+
+
+def _is_loose_iterable(value: Any) -> bool:
+    return (
+        isinstance(value, Iterable)
+        and not isinstance(value, _NOT_ARRAYS)
+        and not isinstance(value, type)
+        and not callable(getattr(value, "model_dump", None))  # a pydantic model iterates
+    )
+
+
+def _read(value: Any, depth: int) -> tuple[Any, Any]:
+    """``value`` for the SDK and for the record: the same object where it holds no iterable
+    to read, else copies (containers on the way to one copied, never changed)."""
+    if value.__class__ in SCALARS or depth > MAX_DEPTH:
+        return value, value
+    if isinstance(value, Mapping):
+        pairs = {key: _read(item, depth + 1) for key, item in value.items()}
+        if all(sdk is value[key] for key, (sdk, _) in pairs.items()):
+            return value, value
+        return (
+            {key: sdk for key, (sdk, _) in pairs.items()},
+            {key: rec for key, (_, rec) in pairs.items()},
+        )
+    if isinstance(value, list | tuple):
+        read = [_read(item, depth + 1) for item in value]
+        if all(sdk is item for item, (sdk, _) in zip(value, read, strict=True)):
+            return value, value
+        sdks = [sdk for sdk, _ in read]
+        return (tuple(sdks) if isinstance(value, tuple) else sdks), [rec for _, rec in read]
+    if _is_loose_iterable(value):
+        read = [_read(item, depth + 1) for item in value]
+        return iter([sdk for sdk, _ in read]), [rec for _, rec in read]
+    return value, value
 
 
 def sent_request(kwargs: Mapping[str, Any]) -> dict[str, Any]:

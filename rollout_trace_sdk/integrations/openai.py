@@ -53,6 +53,7 @@ from typing import Any, Final, TypeVar
 
 from ..record._guard import warn_failed
 from ..record._plain import to_plain
+from ..record._values import base64_text
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.turns import Turn
@@ -60,7 +61,7 @@ from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact
 from ._conversations import instrument_conversations, used_unrecorded
-from ._sent import is_raw, sent_field, sent_request
+from ._sent import is_raw, read_once, sent_field, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 from ._websocket import connect as websocket_connect
 
@@ -113,10 +114,11 @@ def _instrument_resource(resource: Any, api: str, is_async: bool) -> None:
         original = getattr(resource, name, None)
         if original is None:
             continue
+        posts = _CHAT_PARSE_POSTS if (api, name) == ("chat", "parse") else {}
         if is_async or inspect.iscoroutinefunction(original):
-            wrapped: Callable[..., Any] = _async_create(original, api, held)
+            wrapped: Callable[..., Any] = _async_create(original, api, held, posts)
         else:
-            wrapped = _sync_create(original, api, held)
+            wrapped = _sync_create(original, api, held, posts)
         setattr(resource, name, wrapped)
     helper = getattr(resource, "stream", None)
     if helper is not None:  # ``stream(...)``: a block around ``create(stream=True)``
@@ -146,18 +148,30 @@ def _copies_instrumented(make: Callable[..., Any]) -> Callable[..., Any]:
 # --- the wrappers ------------------------------------------------------------------------------
 
 
-def _start(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
+#: What Chat's ``parse`` puts in the body itself (it takes no ``stream``: it posts ``false``).
+_CHAT_PARSE_POSTS: Final[Mapping[str, Any]] = {"stream": False}
+
+
+def _start(turn: Turn, kwargs: dict[str, Any], posts: Mapping[str, Any]) -> InferenceCall:
     """Start the inference call and add its header to the outgoing request (unless the
-    request's own options are not what the SDK takes: the SDK then says so, not us)."""
+    request's own options are not what the SDK takes: the SDK then says so, not us). The
+    loop's iterables are read first, outside the guard: an exception one raises is the
+    loop's, which the SDK reading it would have raised."""
+    sent = read_once(kwargs)
     try:
-        return _started(turn, kwargs)
+        return _started(turn, kwargs, sent, posts)
     except Exception as exc:
         warn_failed("recording a request", exc)
         return NULL_INFERENCE_CALL
 
 
-def _started(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
-    call = turn.inference(sent_request(kwargs))
+def _started(
+    turn: Turn, kwargs: dict[str, Any], sent: dict[str, Any], posts: Mapping[str, Any]
+) -> InferenceCall:
+    request = sent_request(sent)
+    for key, value in posts.items():
+        request.setdefault(key, value)  # (``extra_body``'s wins, as the SDK merges it last)
+    call = turn.inference(request)
     headers = kwargs.get("extra_headers")
     if headers is None or isinstance(headers, Mapping):
         kwargs["extra_headers"] = {**headers, **call.headers} if headers else call.headers
@@ -165,7 +179,10 @@ def _started(turn: Turn, kwargs: dict[str, Any]) -> InferenceCall:
 
 
 def _async_create(
-    original: Callable[..., Awaitable[Any]], api: str, background: BackgroundCalls | None
+    original: Callable[..., Awaitable[Any]],
+    api: str,
+    background: BackgroundCalls | None,
+    posts: Mapping[str, Any],
 ) -> Callable[..., Any]:
     @functools.wraps(original)
     async def create(*args: Any, **kwargs: Any) -> Any:
@@ -173,7 +190,7 @@ def _async_create(
         if turn is None or is_raw(kwargs):
             used_unrecorded(kwargs)
             return await original(*args, **kwargs)
-        call = _start(turn, kwargs)
+        call = _start(turn, kwargs, posts)
         started = time.perf_counter_ns()
         try:
             await call.__aenter__()  # waits for the writer when the rollout says so
@@ -187,7 +204,10 @@ def _async_create(
 
 
 def _sync_create(
-    original: Callable[..., Any], api: str, background: BackgroundCalls | None
+    original: Callable[..., Any],
+    api: str,
+    background: BackgroundCalls | None,
+    posts: Mapping[str, Any],
 ) -> Callable[..., Any]:
     @functools.wraps(original)
     def create(*args: Any, **kwargs: Any) -> Any:
@@ -195,7 +215,7 @@ def _sync_create(
         if turn is None or is_raw(kwargs):
             used_unrecorded(kwargs)
             return original(*args, **kwargs)
-        call = _start(turn, kwargs)
+        call = _start(turn, kwargs, posts)
         started = time.perf_counter_ns()
         try:
             result = original(*args, **kwargs)
@@ -238,10 +258,11 @@ async def run_function_call(turn: Turn, item: Any, fn: Callable[..., Any]) -> di
 
     The item's JSON ``arguments`` object is passed to ``fn`` as keyword arguments (any other
     JSON value as one positional argument); ``fn`` may be sync or async. A string result is
-    the output as is, anything else is sent as JSON, what JSON cannot hold as its nearest
-    text (a set as a list, bytes decoded as UTF-8, a date in ISO 8601, anything else by
-    ``str``): the tool has run, and its result must not turn into a failure the loop might
-    retry. An exception (including arguments that are not JSON) is recorded as the tool call
+    the output as is, and so are bytes, as their UTF-8 text (``base64:<data>`` when they are
+    no UTF-8, as the recorder writes bytes); anything else is sent as JSON, what JSON cannot
+    hold as its nearest text (a set as a list, bytes as above, a date in ISO 8601, anything
+    else by ``str``): the tool has run, and its result must not turn into a failure the loop
+    might retry. An exception (including arguments that are not JSON) is recorded as the tool call
     failing, then raised.
 
     Args:
@@ -264,6 +285,8 @@ async def run_function_call(turn: Turn, item: Any, fn: Callable[..., Any]) -> di
         if inspect.isawaitable(result):
             result = await result
         output = result if isinstance(result, str) else _json_text(result)
+        if isinstance(result, bytes | bytearray | memoryview):
+            output = _bytes_text(result)  # text the tool read: sent as a str result is
         done: dict[str, Any] = tool.completed(
             {"type": "function_call_output", "call_id": call_id, "output": output}
         )
@@ -279,11 +302,22 @@ def _json_text(result: Any) -> str:
         return str(result)
 
 
+def _bytes_text(value: bytes | bytearray | memoryview) -> str:
+    """Bytes as text for the model: their UTF-8 text, else (no UTF-8: binary data) the
+    recorder's lossless form for bytes, ``base64:<data>`` (docs/guarantees.md's value table),
+    rather than text with its bytes replaced."""
+    data = bytes(value)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64_text(data)
+
+
 def _nearest_json(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return list(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).decode("utf-8", "replace")
+        return _bytes_text(value)
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     return str(value)

@@ -370,7 +370,7 @@ def _convert(obj: Any, note: Any) -> Any:
         return list(obj)
     if isinstance(obj, bytes | bytearray | memoryview):
         note("bytes")
-        return "base64:" + base64.b64encode(bytes(obj)).decode()
+        return base64_text(obj)
     if isinstance(obj, Sequence) and not isinstance(obj, str):
         try:
             return list(obj)  # a UserList, a deque, a library's sequence: the array it holds
@@ -572,11 +572,19 @@ def same_items(new: Sequence[Any], old: list[Any]) -> bool:
         return False
 
 
+def base64_text(data: bytes | bytearray | memoryview) -> str:
+    """Bytes as the recorder writes them, lossless, where JSON wants text: ``base64:<data>``
+    (docs/guarantees.md's value table)."""
+    return "base64:" + base64.b64encode(bytes(data)).decode()
+
+
 def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
     """A pydantic model's ``model_dump(mode="json", **options)`` without its serializer
     warnings: they would reach the agent's output for what tracing did (the SDK's parsed
     responses warn on every dump of their generic field). A ``model_dump`` that takes no
-    ``warnings`` is called without it.
+    ``warnings`` is called without it. The fields the model names in ``__api_exclude__``
+    are left out: the OpenAI SDK's parsed answers hold what ``parse`` read (``parsed``,
+    ``parsed_arguments``) there, which the server never sent and the SDK never sends back.
 
     Args:
         dump: the bound ``model_dump`` method.
@@ -585,6 +593,12 @@ def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
     Returns:
         What the dump returns (it raises what the dump raises).
     """
+    model = getattr(dump, "__self__", None)
+    # looked up on the class first: a miss on a pydantic instance runs its __getattr__
+    if getattr(model.__class__, "__api_exclude__", None) is not None:
+        exclude = getattr(model, "__api_exclude__", None)
+        if exclude:
+            options["exclude"] = exclude
     try:
         return dump(mode="json", warnings=False, **options)
     except TypeError:
