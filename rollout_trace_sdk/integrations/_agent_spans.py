@@ -276,19 +276,20 @@ def record_function(ctx: SpanScope, span: Any) -> None:
     if ctx.output_type is None:  # the next request carries its answer, an item of its own
         tool.completed()
         return
-    output = span.span_data.output
-    tool.completed(
-        {"type": ctx.output_type, "call_id": ctx.call_id, "output": _sent_output(output)}
-    )
+    data = span.span_data
+    # no result and no arguments: a run that traces no sensitive data (the result unknown);
+    # no result but the arguments: the tool returned None
+    unknown = data.output is None and data.input is None
+    output = "" if unknown else _sent_output(data.output)
+    tool.completed({"type": ctx.output_type, "call_id": ctx.call_id, "output": output})
 
 
 def _sent_output(output: Any) -> Any:
     """A tool's return value as the SDK sends it to the model: text, or content parts for
     its structured outputs (``ToolOutputText``, ``ToolOutputImage``, ``ToolOutputFileContent``
     and lists of them), converted by the SDK's own rule; ``str`` when that rule is not there
-    (another SDK version)."""
-    if output is None:
-        return ""
+    (another SDK version). A tool returning ``None`` sends ``"None"``, as any other value
+    its ``str``."""
     if isinstance(output, str):
         return output
     try:

@@ -8,11 +8,13 @@ named by reference."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import warnings
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 
 pytest.importorskip("agents")
@@ -283,6 +285,74 @@ def test_structured_tool_outputs_are_recorded_as_sent(
     result = payload(bundle, ended["result_payload"])
     sent = result.get("response_item", result)["output"]
     assert sent == [{"type": "input_image", "image_url": image}]
+    reduce_both(bundle)
+
+
+@dataclasses.dataclass
+class _Sky:
+    city: str
+    sky: str
+
+
+class _Weather(pydantic.BaseModel):
+    city: str
+    sky: str
+    low: float | None = None
+
+
+@pytest.mark.parametrize(
+    "weather",
+    [None, _Weather(city="Oslo", sky="rain"), _Sky("Oslo", "rain"), b"rain \xc3\xa6", ("rain", 7)],
+    ids=["None", "model", "dataclass", "bytes", "tuple"],
+)
+def test_a_tools_result_is_recorded_as_the_sdk_sent_it(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], weather: Any
+) -> None:
+    """Whatever the tool returns, its recorded output is the text the SDK sent the model in
+    the next request (its ``str``): a tool returning ``None`` sends ``"None"``, recorded as
+    ``""`` before (as for a run that traces no sensitive data, where the result is unknown)."""
+    register(processors, tmp_path)
+    asyncio.run(Runner.run(triage(fake.base_url, weather=weather), QUESTION))
+    [sent] = {
+        json.dumps(item["output"])
+        for _, body, _ in fake.requests
+        for item in body.get("input") or []
+        if item.get("call_id") == "call_weather" and item.get("type") == "function_call_output"
+    }
+    [bundle] = trace_bundles(tmp_path)
+    [ended] = [
+        e["payload"]
+        for e in of_type(bundle, "tool_call_ended")
+        if e["payload"]["tool_call_id"] == "call_weather"
+    ]
+    result = payload(bundle, ended["result_payload"])
+    assert (
+        json.dumps(result.get("response_item", result)["output"])
+        == sent
+        == json.dumps(str(weather))
+    )
+    reduce_both(bundle)
+
+
+def test_a_tools_result_untraced_is_recorded_empty(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A run that traces no sensitive data leaves the tool's result out of its span: the
+    output is recorded empty, not as the ``"None"`` a tool returning ``None`` sends."""
+    from agents import RunConfig
+
+    register(processors, tmp_path)
+    config = RunConfig(trace_include_sensitive_data=False)
+    asyncio.run(Runner.run(triage(fake.base_url), QUESTION, run_config=config))
+    [bundle] = trace_bundles(tmp_path)
+    # (the untraced output names no call: the tool calls are named by their spans)
+    results = [
+        payload(bundle, e["payload"]["result_payload"])
+        for e in of_type(bundle, "tool_call_ended")
+        if e["payload"].get("result_payload")
+    ]
+    outputs = [r.get("response_item", r).get("output") for r in results]
+    assert outputs and all(output == "" for output in outputs), outputs
     reduce_both(bundle)
 
 
