@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import orjson
 
+from ._held import held_dict, held_list
 from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["SCALARS", "to_plain"]
@@ -46,40 +47,50 @@ def to_plain(value: Any) -> Any:
             pass
         else:
             return value
-    return _walk(value, 0)
+    return _walk(value, 0, set())
 
 
-def _walk(value: Any, depth: int) -> Any:
+def _walk(value: Any, depth: int, path: set[int]) -> Any:
     cls = value.__class__
     if cls in SCALARS or depth > MAX_DEPTH:
-        # Past the encoder's depth limit (a cycle, or absurd nesting) the value is left as it
-        # is: the encoder cuts it there and counts it, so this walk never recurses unbounded.
+        # Past the encoder's depth limit (absurd nesting) the value is left as it is: the
+        # encoder cuts it there and counts it, so this walk never recurses unbounded.
         return value
+    key = id(value)
+    if key in path:
+        # A value met again inside itself (a list or a UserList in itself, a dataclass
+        # node's parent) is left as it is too, for the encoder to write as a cycle: walked
+        # again, each level walked each of its items again (2 items: 2**100 walks).
+        return value
+    path.add(key)
+    try:
+        return _plain_of(value, cls, depth, path)
+    finally:
+        path.discard(key)
+
+
+def _plain_of(value: Any, cls: type, depth: int, path: set[int]) -> Any:
     if cls is dict or cls is list:
         out: Any = None  # a copy, made at the first item that changes
         for key, item in value.items() if cls is dict else enumerate(value):
             if item.__class__ in SCALARS:
                 continue
-            plain = _walk(item, depth + 1)
+            plain = _walk(item, depth + 1, path)
             if plain is not item:
                 if out is None:
                     out = cls(value)
                 out[key] = plain
         return value if out is None else out
     if cls is tuple:
-        return _walk(list(value), depth)
+        return _plain_of(list(value), list, depth, path)
     if isinstance(value, Mapping):
-        try:
-            held = dict(value)
-        except Exception:  # its own hooks raise: left as it is, for the encoder to stand in
-            return value
-        return _walk(held, depth)
+        held = held_dict(value)
+        # None: its own hooks raise, or it is too long to read (see _held): left as it is,
+        # for the encoder to stand in
+        return value if held is None else _plain_of(held, dict, depth, path)
     if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview):
-        try:
-            items = list(value)  # a UserList, a deque: the array it holds
-        except Exception:  # (as a mapping's above)
-            return value
-        return _walk(items, depth)
+        items = held_list(value)  # a UserList, a deque, a range: the array it holds
+        return value if items is None else _plain_of(items, list, depth, path)  # (as above)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
@@ -87,5 +98,6 @@ def _walk(value: Any, depth: int) -> Any:
         except Exception:
             return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _walk({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return _plain_of(fields, dict, depth, path)
     return value

@@ -10,7 +10,7 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
   datetimes, UUIDs, enums) costs nothing extra.
 * **The hook** turns pydantic models (``model_dump(mode="json")``) and attrs classes into their
   dict form, other mappings into dicts and other sequences (a ``UserList``, a ``deque``) into
-  lists (faithful, not counted), sets into lists, and bytes
+  lists (faithful, not counted; read with bounded work, see ``_held``), sets into lists, and bytes
   into ``"base64:<data>"`` strings; anything else becomes
   ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``).
 * **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
@@ -50,6 +50,7 @@ import attrs
 import orjson
 
 from ..model.layout import right_sized
+from ._held import held_dict, held_list
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
@@ -361,10 +362,9 @@ def _convert(obj: Any, note: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # (canonical_bytes')
         return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
-        try:
-            return dict(obj)
-        except Exception:  # a mapping that cannot be read (its own hooks raise): an object
-            pass
+        held = held_dict(obj)  # None: unreadable (its hooks raise) or too long, an object
+        if held is not None:
+            return held
     if isinstance(obj, set | frozenset):
         note("set")
         return list(obj)
@@ -372,10 +372,9 @@ def _convert(obj: Any, note: Any) -> Any:
         note("bytes")
         return base64_text(obj)
     if isinstance(obj, Sequence) and not isinstance(obj, str):
-        try:
-            return list(obj)  # a UserList, a deque, a library's sequence: the array it holds
-        except Exception:  # (as a mapping's above)
-            pass
+        items = held_list(obj)  # a UserList, a deque, a range: the array it holds
+        if items is not None:  # (else as a mapping's above)
+            return items
     note("object")
     try:
         text = repr(obj)
@@ -452,7 +451,18 @@ class _Sanitiser:
         if depth > MAX_DEPTH:
             self.note("depth")
             return f"<truncated: nested deeper than {MAX_DEPTH} levels>"
-        return self.walk(_convert(value, self.note), depth + 1, path)
+        # its conversion is a new container each time: a value holding itself (a UserList
+        # in itself, a node's parent) is known by its own id, or each level walked again
+        # each of its items (2 items: 2**50 walks)
+        key = id(value)
+        if key in path:
+            self.note("cycle")
+            return f"<cycle: {value.__class__.__name__}>"
+        path.add(key)
+        try:
+            return self.walk(_convert(value, self.note), depth + 1, path)
+        finally:
+            path.discard(key)
 
     def _container(self, value: Any, depth: int, path: set[int]) -> Any:
         if depth >= MAX_DEPTH:

@@ -29,7 +29,7 @@ import pytest
 from rollout_trace_sdk.record import open_rollout, task_message
 
 from .held_forms import OtherMapping, OtherSequence, StrSubclass
-from .recorder_support import bundle_in, check_bundle, normalised_lines
+from .recorder_support import bundle_in, check_bundle, loss_report, normalised_lines
 
 pytestmark = pytest.mark.anyio
 
@@ -312,3 +312,89 @@ async def test_a_thread_id_is_the_uuid_it_names(tmp_path: Path, schema: int, for
     assert as_json[0] == [TID, CTID]
     ids = await _thread_ids(tmp_path / "raw", schema, _held(on_str=form))
     assert [text.__class__ for text in ids] == [str, str]
+
+
+# --- values whose reading has no end ---------------------------------------------------------
+
+
+class _Reads:
+    """How many items the values below gave; past ``limit`` they raise (the test's stop,
+    where the recorder read on without end before)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.count = 0
+        self.limit = limit
+
+    def one(self) -> None:
+        self.count += 1
+        if self.count > self.limit:
+            raise RuntimeError("read without end")
+
+
+class _Lazy(Sequence[Any]):
+    """A sequence making its items as they are read: ``range``-like, claiming ``size``;
+    ``endless``: its ``__getitem__`` never raises ``IndexError``; ``cyclic``: each item is
+    the sequence itself."""
+
+    def __init__(self, reads: _Reads, size: int, *, endless: bool = False, cyclic: bool = False):
+        self.reads, self.size, self.endless, self.cyclic = reads, size, endless, cyclic
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: Any) -> Any:
+        self.reads.one()
+        if not self.endless and index >= self.size:
+            raise IndexError(index)
+        return self if self.cyclic else index
+
+
+@dataclasses.dataclass(eq=False)
+class _Node:
+    """A tree node pointing at its parent, as trees often do."""
+
+    name: str
+    parent: _Node | None = None
+    children: list[_Node] = dataclasses.field(default_factory=list)
+
+
+def _tree() -> _Node:
+    root = _Node("root")
+    root.children = [_Node("a", root), _Node("b", root)]
+    return root
+
+
+async def test_values_without_end_are_recorded_with_bounded_work(
+    tmp_path: Path, schema: int
+) -> None:
+    """A ``range`` of 10**12 items or a lazy sequence claiming more than the recorder reads
+    (``record._held``), one whose items never end, and values holding themselves (a
+    sequence its own item, a dataclass tree's parent pointers) as a request's content, a
+    tool's output and its value: every call returns having read a bounded number of items,
+    the overlong and endless ones recorded as objects, the cycles as cycles (each counted),
+    and both reducers read the bundle. Before, the lazy ones were read whole or forever,
+    and each cycle walked each level's items again at every level (2**50 walks and more)."""
+    reads = _Reads()
+    huge = _Lazy(reads, 10**12)
+    endless = _Lazy(reads, 3, endless=True)
+    cyclic = _Lazy(reads, 2, cyclic=True)
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
+    part = {"type": "input_text", "text": "y", "extra": [huge, endless, cyclic, range(10**12)]}
+    asked = {"type": "message", "role": "user", "content": [part]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        async with open_rollout(tmp_path, schema_version=schema) as r, r.root.turn() as turn:
+            async with turn.inference({"model": "m", "input": [user, asked]}) as call:
+                call.completed(output_items=[CALL])
+            async with turn.tool_call("c1", "f", arguments={"q": [1]}) as tool:
+                tool.completed_value({"tree": _tree(), "lazy": cyclic})
+            turn.accept({**OUT, "output": [cyclic, _tree()]})
+    assert reads.count < 10_000  # (orjson dives its 254 levels into a cycle before it gives up)
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    text = b"".join(normalised_lines(bundle))  # (the payloads too)
+    for written in (b"<unserialisable _Lazy", b"<unserialisable range", b"<cycle: _Lazy>"):
+        assert written in text
+    assert b"<cycle: _Node>" in text
+    report = loss_report(bundle)
+    assert "object" in report and "cycle" in report, report
