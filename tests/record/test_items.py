@@ -8,6 +8,7 @@ import enum
 import json
 import keyword
 import tempfile
+import unicodedata
 import warnings
 from collections import OrderedDict, UserList
 from collections.abc import Mapping, Sequence
@@ -193,8 +194,14 @@ def _str_enum(text: str) -> Any:
 
 
 def _dataclass(data: dict[str, Any]) -> Any:
-    """``data`` as a dataclass's fields (as it is when a key cannot name a field)."""
-    if not all(key.isidentifier() and not keyword.iskeyword(key) for key in data):
+    """``data`` as a dataclass's fields (as it is when a key cannot name a field: Python
+    reads identifiers in NFKC, so ``"ª"`` would name the field ``a``)."""
+    if not all(
+        key.isidentifier()
+        and not keyword.iskeyword(key)
+        and unicodedata.normalize("NFKC", key) == key
+        for key in data
+    ):
         return data
     return dataclasses.make_dataclass("Held", list(data))(**data)
 
