@@ -451,9 +451,8 @@ class _Sanitiser:
         if depth > MAX_DEPTH:
             self.note("depth")
             return f"<truncated: nested deeper than {MAX_DEPTH} levels>"
-        # its conversion is a new container each time: a value holding itself (a UserList
-        # in itself, a node's parent) is known by its own id, or each level walked again
-        # each of its items (2 items: 2**50 walks)
+        # converted, it is a new container each time: a value holding itself (a UserList in
+        # itself, a node's parent) is known by its own id (else 2 items made 2**50 walks)
         key = id(value)
         if key in path:
             self.note("cycle")
