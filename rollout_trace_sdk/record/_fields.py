@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._values import Mistyped, text_of
+from ._text import text_of
+from ._values import Mistyped
 
 _I32_MIN: Final = -(2**31)
 _I32_MAX: Final = 2**31 - 1

@@ -24,7 +24,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from ._values import recorder_warning, text_of
+from ._text import text_of
+from ._values import recorder_warning
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -38,7 +38,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import sys
 import threading
 import warnings
@@ -51,6 +50,7 @@ import orjson
 
 from ..model.layout import right_sized
 from ._held import held_dict, held_list
+from ._text import clip
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
@@ -500,44 +500,6 @@ class _Sanitiser:
             self.note("surrogate")
             return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
         return text
-
-
-#: A run of characters a secret can be made of (a token, ``NAME=value``, a URL with its
-#: password, an AWS key pair with its comma-free secret), read backwards from a cut
-_RUN: Final = re.compile(r"[^\s\"'`,;(){}\[\]<>|&]*")
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, then ``...`` (whole when it fits).
-
-    A cut inside a run of characters a secret can hold drops the whole run: redaction, later
-    in the writer's thread, knows a secret by its whole shape (a GitHub token's 36
-    characters, an AWS secret key's 40), and a secret cut short no longer has it (a tool
-    call's 160-character preview kept 39 of an AWS secret key's 40 characters, 29 of a
-    GitHub token's 36, verbatim in the log line).
-    """
-    if len(text) <= limit:
-        return text
-    head = text[:limit]
-    if _run(text, limit):  # the cut falls inside a run: its head goes too
-        head = head[: limit - _run(head[::-1], 0)]
-    return head + "..."
-
-
-def _run(text: str, start: int) -> int:
-    """How many characters of a :data:`_RUN` start at ``start``."""
-    found = _RUN.match(text, start)
-    return 0 if found is None else found.end() - start
-
-
-def text_of(value: Any) -> str:
-    """``str(value)`` that never raises (a 2,000-deep list overflows ``repr``)."""
-    if value.__class__ is str:
-        return value
-    try:
-        return str(value)
-    except Exception:  # RecursionError, or a broken __str__
-        return f"<unprintable {value.__class__.__qualname__}>"
 
 
 def canonical_bytes(value: Any) -> bytes:

@@ -28,7 +28,8 @@ from ._item_refs import KnownItems
 from ._item_store import ItemStore
 from ._renaming import Names, unique_name
 from ._request_memo import RequestMemo
-from ._values import RecorderWarning, ValueEncoder, recorder_warning, text_of
+from ._text import text_of
+from ._values import RecorderWarning, ValueEncoder, recorder_warning
 
 if TYPE_CHECKING:
     from ._tool_fast import FastTools

@@ -15,7 +15,8 @@ from typing import Any, ClassVar, Final, Literal
 from ..model import events as ev
 from ._fields import as_exit_code, as_text
 from ._handle import ToolWork, UnderToolCall
-from ._values import Mistyped, text_of
+from ._text import text_of
+from ._values import Mistyped
 from .runtime import NullLifecycle, Runtime, ignore, now_ms
 
 

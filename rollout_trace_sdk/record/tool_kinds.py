@@ -14,7 +14,7 @@ import orjson
 
 from ..model import events as ev
 from ._plain import to_plain
-from ._values import clip, text_of
+from ._text import clip, text_of
 
 _KIND_BY_NAME: Final[dict[str, ev.ToolCallKind]] = {
     **dict.fromkeys(

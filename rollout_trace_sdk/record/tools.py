@@ -18,8 +18,8 @@ from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import is_call_output
 from ._cell_ids import renamed_wait, wait_target
 from ._handle import ToolWork
+from ._text import text_of
 from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
-from ._values import text_of
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
 from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning, warn

@@ -1,0 +1,46 @@
+"""Text the recorder makes of the agent's values: ``str`` that never raises, and previews cut
+without keeping part of a secret."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+__all__ = ["clip", "text_of"]
+
+#: A run of characters a secret can be made of (a token, ``NAME=value``, a URL with its
+#: password, an AWS key pair with its comma-free secret), read backwards from a cut
+_RUN: Final = re.compile(r"[^\s\"'`,;(){}\[\]<>|&]*")
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, then ``...`` (whole when it fits).
+
+    A cut inside a run of characters a secret can hold drops the whole run: redaction, later
+    in the writer's thread, knows a secret by its whole shape (a GitHub token's 36
+    characters, an AWS secret key's 40), and a secret cut short no longer has it (a tool
+    call's 160-character preview kept 39 of an AWS secret key's 40 characters, 29 of a
+    GitHub token's 36, verbatim in the log line).
+    """
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if _run(text, limit):  # the cut falls inside a run: its head goes too
+        head = head[: limit - _run(head[::-1], 0)]
+    return head + "..."
+
+
+def _run(text: str, start: int) -> int:
+    """How many characters of a :data:`_RUN` start at ``start``."""
+    found = _RUN.match(text, start)
+    return 0 if found is None else found.end() - start
+
+
+def text_of(value: Any) -> str:
+    """``str(value)`` that never raises (a 2,000-deep list overflows ``repr``)."""
+    if value.__class__ is str:
+        return value
+    try:
+        return str(value)
+    except Exception:  # RecursionError, or a broken __str__
+        return f"<unprintable {value.__class__.__qualname__}>"
