@@ -323,10 +323,8 @@ class CallIds:
         if not is_call:
             return self.entered(item, item_id)
         call_id = item.get("call_id")
-        if call_id.__class__ is not str:
-            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
-            if call_id is None:
-                return item
+        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
+            return item  # (a str subclass, an enum member, is its string)
         arguments = call_arguments(item)
         calls = self._calls_of(call_id)
         used = self._names.used
@@ -373,10 +371,8 @@ class CallIds:
         if not is_call:
             return self.seen(item)
         call_id = item.get("call_id")
-        if call_id.__class__ is not str:
-            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
-            if call_id is None:
-                return item
+        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
+            return item  # (a str subclass, an enum member, is its string)
         arguments = call_arguments(item)
         cut = self._cut.setdefault(call_id, [])
         # the same call cut off before (a retry cut off again), else a new one
@@ -400,10 +396,8 @@ class CallIds:
         except TypeError:  # an unhashable type (an object, a list): no call's
             return item
         call_id = item.get("call_id")
-        if call_id.__class__ is not str:
-            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
-            if call_id is None:
-                return item
+        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
+            return item  # (a str subclass, an enum member, is its string)
         if kind in _CALLS:
             return self._as(item, item_id, call_id, self._accepted_call(call_id, item, item_id))
         if call_id in self._solo or self._new_solo(call_id):
@@ -450,10 +444,8 @@ class CallIds:
         except TypeError:  # an unhashable type (an object, a list): no call's
             return item
         call_id = item.get("call_id")
-        if call_id.__class__ is not str:
-            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
-            if call_id is None:
-                return item
+        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
+            return item  # (a str subclass, an enum member, is its string)
         if call_id in self._solo:
             if kind in _CALLS:
                 request.last[call_id] = 0
@@ -509,10 +501,8 @@ class CallIds:
         except TypeError:  # an unhashable type (an object, a list): no call's
             return item
         call_id = item.get("call_id")
-        if call_id.__class__ is not str:
-            call_id = as_str(call_id)  # a str subclass (an enum member) is its string
-            if call_id is None:
-                return item
+        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
+            return item  # (a str subclass, an enum member, is its string)
         calls = self._calls.get(call_id)
         version = self._names.shared.get(call_id)
         if (version is not None and self._adopted.get(call_id) != version) or (
