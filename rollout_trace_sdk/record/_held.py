@@ -1,5 +1,6 @@
 """The items of a container the agent holds in a type of its own (a ``Mapping`` that is no
-dict, a ``Sequence`` that is no list nor tuple), read with bounded work.
+dict, a ``Sequence`` that is no list nor tuple), read with bounded work; and a dataclass's
+fields.
 
 Such a container may make its items as they are read rather than hold them: a
 ``range(10**9)``, a library's lazy sequence, or a broken one whose ``__getitem__`` never
@@ -13,11 +14,12 @@ Pure: no I/O, never raises.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-__all__ = ["MAX_HELD_ITEMS", "held_dict", "held_list"]
+__all__ = ["MAX_HELD_ITEMS", "held_dict", "held_fields", "held_list"]
 
 #: The most items read from a container of the agent's own type (a list of this many
 #: pointers is 8 MB; a longer one is no JSON a trace can carry whole anyway).
@@ -49,3 +51,11 @@ def held_dict(value: Mapping[Any, Any]) -> dict[Any, Any] | None:
         return {key: value[key] for key in keys}
     except Exception:  # its own hooks raise (MemoryError too)
         return None
+
+
+def held_fields(value: Any) -> dict[str, Any] | None:
+    """A dataclass instance's fields as a dict (as orjson writes it, in the order declared);
+    ``None`` for what is no dataclass instance (a dataclass itself is a type)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+    return None

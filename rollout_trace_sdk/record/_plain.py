@@ -9,13 +9,12 @@ the caller's objects are never modified.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 
-from ._held import held_dict, held_list
+from ._held import held_dict, held_fields, held_list
 from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["SCALARS", "to_plain"]
@@ -97,7 +96,5 @@ def _plain_of(value: Any, cls: type, depth: int, path: set[int]) -> Any:
             return model_dumped(dump, exclude_none=True)  # plain all the way down
         except Exception:
             return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return _plain_of(fields, dict, depth, path)
-    return value
+    fields = held_fields(value)
+    return value if fields is None else _plain_of(fields, dict, depth, path)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -49,7 +48,7 @@ import attrs
 import orjson
 
 from ..model.layout import right_sized
-from ._held import held_dict, held_list
+from ._held import held_dict, held_fields, held_list
 from ._text import clip
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
@@ -359,8 +358,9 @@ def _convert(obj: Any, note: Any) -> Any:
             pass
     if attrs.has(obj.__class__):
         return attrs.asdict(obj, recurse=False)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # (canonical_bytes')
-        return {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+    fields = held_fields(obj)  # (canonical_bytes': orjson's own order is not sorted)
+    if fields is not None:
+        return fields
     if isinstance(obj, Mapping):
         held = held_dict(obj)  # None: unreadable (its hooks raise) or too long, an object
         if held is not None:

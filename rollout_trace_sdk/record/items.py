@@ -11,7 +11,6 @@ how many times that content already occurred, counted in history order.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, Final, Literal
@@ -27,6 +26,7 @@ from ._call_ids import (
     as_str,
     is_call_output,
 )
+from ._held import held_dict, held_fields
 from ._values import canonical_bytes, model_dumped, same_items
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
@@ -50,19 +50,20 @@ def plain(value: Any) -> Any:
         return value
     if isinstance(value, Mapping):
         # a dict subclass or another mapping: read as the dict it holds, so its id, its
-        # kind and the call it answers are the same dict's (each check here is on ``dict``)
-        return dict(value)
+        # kind and the call it answers are the same dict's (each check here is on ``dict``);
+        # with bounded work, as the encoder reads one (``_held``)
+        held = held_dict(value)
+        return value if held is None else held
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
             return model_dumped(dump, exclude_none=True)
         except Exception:
             return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        # a dataclass item is the dict of its fields, as the encoder writes it (it was no
-        # item: not accepted, a tool's output recorded as its repr)
-        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
-    return value
+    # a dataclass item is the dict of its fields, as the encoder writes it (it was no item:
+    # not accepted, a tool's output recorded as its repr)
+    fields = held_fields(value)
+    return value if fields is None else fields
 
 
 def _has_id(item: Any) -> bool:
