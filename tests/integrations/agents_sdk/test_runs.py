@@ -277,15 +277,19 @@ def test_structured_tool_outputs_are_recorded_as_sent(
         Runner.run(triage(fake.base_url, weather=ToolOutputImage(image_url=image)), QUESTION)
     )
     [bundle] = trace_bundles(tmp_path)
+    assert _weather_output(bundle) == [{"type": "input_image", "image_url": image}]
+    reduce_both(bundle)
+
+
+def _weather_output(bundle: Path) -> Any:
+    """The output recorded as the weather tool's result (``call_weather``)."""
     [ended] = [
         e["payload"]
         for e in of_type(bundle, "tool_call_ended")
         if e["payload"]["tool_call_id"] == "call_weather"
     ]
     result = payload(bundle, ended["result_payload"])
-    sent = result.get("response_item", result)["output"]
-    assert sent == [{"type": "input_image", "image_url": image}]
-    reduce_both(bundle)
+    return result.get("response_item", result)["output"]
 
 
 @dataclasses.dataclass
@@ -320,17 +324,7 @@ def test_a_tools_result_is_recorded_as_the_sdk_sent_it(
         if item.get("call_id") == "call_weather" and item.get("type") == "function_call_output"
     }
     [bundle] = trace_bundles(tmp_path)
-    [ended] = [
-        e["payload"]
-        for e in of_type(bundle, "tool_call_ended")
-        if e["payload"]["tool_call_id"] == "call_weather"
-    ]
-    result = payload(bundle, ended["result_payload"])
-    assert (
-        json.dumps(result.get("response_item", result)["output"])
-        == sent
-        == json.dumps(str(weather))
-    )
+    assert json.dumps(_weather_output(bundle)) == sent == json.dumps(str(weather))
     reduce_both(bundle)
 
 
