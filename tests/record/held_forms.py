@@ -65,3 +65,13 @@ class UnreadableSequence(Sequence[Any]):
 
     def __len__(self) -> int:
         return 1
+
+
+def tupled(value: Any) -> Any:
+    """``value`` with every list held as a tuple, at any depth (an agent keeping its history
+    in tuples)."""
+    if isinstance(value, dict):
+        return {key: tupled(entry) for key, entry in value.items()}
+    if isinstance(value, list):
+        return tuple(tupled(entry) for entry in value)
+    return value

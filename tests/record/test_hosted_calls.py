@@ -15,6 +15,7 @@ from rollout_trace_sdk.record._hosted_calls import hosted_call, settled
 from rollout_trace_sdk.record.requests import normalize_output_items, normalize_request
 
 from ..codex_oracle import reduced_by_both
+from .held_forms import tupled
 from .recorder_support import bundle_in, of_type
 
 pytestmark = pytest.mark.anyio
@@ -376,15 +377,6 @@ async def test_hosted_calls_sent_back_as_the_agents_sdk_sends_them_are_the_same_
     assert "resp_1" not in json.dumps(state["conversation_items"])
 
 
-def _tupled(value: Any) -> Any:
-    """``value`` with every list held as a tuple, at any depth."""
-    if isinstance(value, dict):
-        return {key: _tupled(entry) for key, entry in value.items()}
-    if isinstance(value, list):
-        return tuple(_tupled(entry) for entry in value)
-    return value
-
-
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_hosted_calls_sent_back_in_tuples_are_the_same_items(
     tmp_path: Path, schema: int
@@ -400,7 +392,7 @@ async def test_hosted_calls_sent_back_in_tuples_are_the_same_items(
         history: list[Any] = [{"role": "user", "content": "what is the refund policy?"}]
         async with turn.inference({"model": "gpt-test", "input": history}) as call:
             call.completed(output_items=SERVER_WRITTEN)
-        sent_back = _tupled([*history, *SERVER_WRITTEN])
+        sent_back = tupled([*history, *SERVER_WRITTEN])
         async with turn.inference({"model": "gpt-test", "input": sent_back}) as call:
             call.completed(output_items=[{"role": "assistant", "content": "30 days."}])
     state = reduced_by_both(bundle_in(tmp_path))

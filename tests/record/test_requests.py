@@ -21,7 +21,7 @@ from rollout_trace_sdk.record import RecorderWarning, open_rollout
 from rollout_trace_sdk.record.inference import _NullInferenceCall
 from rollout_trace_sdk.record.requests import normalize_output_items, normalize_request
 
-from .held_forms import UnreadableMapping
+from .held_forms import UnreadableMapping, tupled
 from .recorder_support import bundle_in, check_bundle, events, of_type, payload
 
 # --- pure normalisation ------------------------------------------------------------------------
@@ -69,15 +69,6 @@ def test_easy_messages_become_typed_messages() -> None:
     ]
 
 
-def _tuples(value: Any) -> Any:
-    """``value`` with every list a tuple, at any depth."""
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
-
-
 @pytest.mark.parametrize(
     "request_body",
     [
@@ -112,12 +103,12 @@ def test_tuples_are_read_as_lists(request_body: dict[str, Any]) -> None:
     send any sequence as a JSON array) is recorded as the same lists would be: a tuple
     ``input`` was recorded as empty, and tuple tool calls or content were dropped or left
     untyped."""
-    as_tuples = _tuples(request_body)
+    as_tuples = tupled(request_body)
     assert normalize_request(as_tuples)[1] == []
     assert _listed(normalize_request(as_tuples)[0]) == normalize_request(request_body)[0]
     output = [request_body["messages" if "messages" in request_body else "input"][-1]]
-    assert normalize_output_items(_tuples(output))[1] == []
-    assert _listed(normalize_output_items(_tuples(output))[0]) == normalize_output_items(output)[0]
+    assert normalize_output_items(tupled(output))[1] == []
+    assert _listed(normalize_output_items(tupled(output))[0]) == normalize_output_items(output)[0]
 
 
 def _listed(value: Any) -> Any:
