@@ -133,6 +133,11 @@ def test_selecting_a_cell_row_opens_its_details_and_outlines_its_block(
     p.locator("#list .row[data-kind=cell]").nth(1).click()
     p.wait_for_selector("[data-testid=cell-source]")
     assert p.inner_text("[data-testid=cell-source]").strip() == BAD_SOURCE.strip()
+    # its output item is laid out at the next frame (items are content-visibility: auto):
+    # read before, the item's text was not in the pane's (one CI run in many)
+    p.wait_for_function(
+        "t => document.querySelector('#detail').innerText.includes(t)", arg=BAD_ERROR
+    )
     detail = p.inner_text("#detail")
     assert "Code cell" in detail and BAD_ERROR in detail  # its output
     assert "exec cell_bad" in detail  # the exec call that started it, a link
