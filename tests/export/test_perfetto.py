@@ -225,10 +225,18 @@ def _tool_slices(trace: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_back_to_back_tool_calls_share_a_track(demo_state: Any) -> None:
     """A call starting the millisecond the previous one ended does not overlap it: one
-    track, not a second one per neighbour."""
+    track, not a second one per neighbour. The two are moved past every other call's end
+    (the demo's own times decide which calls overlap: another one running in their window
+    took their track once)."""
     state = orjson.loads(orjson.dumps(demo_state))
+    calls = state["tool_calls"].values()
+    free = max(
+        max(c["execution"]["started_at_unix_ms"], c["execution"]["ended_at_unix_ms"] or 0)
+        for c in calls
+    )
     cat = state["tool_calls"]["call_0_cat"]["execution"]
     ping = state["tool_calls"]["call_0_ping"]["execution"]
+    cat["started_at_unix_ms"] = free + 1000
     cat["ended_at_unix_ms"] = cat["started_at_unix_ms"] + 10
     ping["started_at_unix_ms"] = cat["ended_at_unix_ms"]
     ping["ended_at_unix_ms"] = ping["started_at_unix_ms"] + 5
