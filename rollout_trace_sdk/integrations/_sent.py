@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import orjson
 
+from ..record._held import DATACLASSES_TO_HOOK, held_fields
 from ..record._plain import SCALARS
 from ..record._values import MAX_DEPTH
 
@@ -70,15 +71,16 @@ def _holds_iterables(value: Any) -> bool:
     that looks into nothing it does not know (a model is not looked into), and stops at the
     first iterable; anything else it refuses (a non-string key, a deep value) says maybe."""
     try:
-        orjson.dumps(value, default=_refuse_iterables, option=orjson.OPT_NON_STR_KEYS)
+        orjson.dumps(value, _refuse_iterables, orjson.OPT_NON_STR_KEYS | DATACLASSES_TO_HOOK)
     except TypeError:
         return True
     return False
 
 
-def _refuse_iterables(value: Any) -> None:
+def _refuse_iterables(value: Any) -> Any:
     if _is_loose_iterable(value):
         raise TypeError("an iterable")
+    return held_fields(value)  # a dataclass is looked into (None: anything else)
 
 
 def _is_loose_iterable(value: Any) -> bool:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ._text import shown
 from ._values import same_items
 
 __all__ = ["KEPT", "KEPT_ITEMS", "Continuations", "History"]
@@ -204,7 +205,7 @@ class Continuations:
         del body["previous_response_id"]
         if history is None:
             problems.append(
-                f"request previous_response_id {previous!r} continues a response whose items"
+                f"request previous_response_id {shown(previous)} continues a response whose items"
                 " this thread no longer keeps, and the reducers would not read it as sent"
                 " (the thread's last request was another); recorded without it (its input"
                 " alone)"

@@ -56,6 +56,7 @@ from typing import Any, Final
 
 from ._item_refs import KnownItems
 from ._plain import to_plain
+from ._text import shown
 from .requests import normalize_request
 
 __all__ = ["CLIENT_LOG", "ClientLog", "Conversations", "Sent", "conversation_id"]
@@ -199,7 +200,7 @@ class Conversations:
             del self._forgotten[ident]
             state = _State(added)
             problems.append(
-                f"request conversation {ident!r} was let go of (a rollout keeps the items of"
+                f"request conversation {shown(ident)} was let go of (a rollout keeps the items of"
                 f" the {_KEPT_STATES} conversations it used last); recorded from here on (the"
                 " request's input" + (" after the items the client added)" if added else " alone)")
             )
@@ -207,7 +208,7 @@ class Conversations:
             state = _State(added)
             if seen is None or not seen.fresh or seen.altered:
                 problems.append(
-                    f"request conversation {ident!r} holds items this rollout did not record"
+                    f"request conversation {shown(ident)} holds items this rollout did not record"
                     " (made before the rollout opened, used outside it, or given items the"
                     " client did not see); recorded without them: the request's input"
                     + (" after the items the client added" if added else " alone")
@@ -215,7 +216,7 @@ class Conversations:
         elif seen is not None and seen.altered:
             state.items = added
             problems.append(
-                f"request conversation {ident!r} changed where this rollout did not see it (an"
+                f"request conversation {shown(ident)} changed where this rollout did not see it (an"
                 " item deleted, a request not recorded); recorded from here on (the request's"
                 " input" + (" after the items the client added)" if added else " alone)")
             )

@@ -32,6 +32,8 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from ._text import shown
+
 __all__ = ["KEPT", "KnownItems", "is_reference"]
 
 #: How many ids (the latest) a rollout keeps the items of.
@@ -95,10 +97,13 @@ class KnownItems:
         kept = self._by_id.get(item_id)
         if kept is None:
             return None, (
-                f"names {item_id!r}, an item this rollout did not record (or not among its "
+                f"names {shown(item_id)}, an item this rollout did not record (or not among its "
                 f"{KEPT} latest)"
             )
         if kept is _AMBIGUOUS:
-            return None, f"names {item_id!r}, the id of two different items this rollout recorded"
+            return (
+                None,
+                f"names {shown(item_id)}, the id of two different items this rollout recorded",
+            )
         found: dict[str, Any] = kept
         return found, ""

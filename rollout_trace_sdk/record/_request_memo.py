@@ -23,6 +23,7 @@ from typing import Any
 
 from ._continuations import Continuations
 from ._item_refs import KnownItems
+from ._text import shown
 from ._values import same_items
 from .requests import normalize_request
 
@@ -52,7 +53,7 @@ class RequestMemo:
             return
         del body["previous_response_id"]
         problems.append(
-            f"request previous_response_id {previous!r} names no response recorded in this"
+            f"request previous_response_id {shown(previous)} names no response recorded in this"
             " thread; recorded without it (its input alone)"
         )
 

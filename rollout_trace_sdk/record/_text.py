@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-__all__ = ["clip", "text_of"]
+__all__ = ["clip", "shown", "text_of"]
 
 #: A run of characters a secret can be made of (a token, ``NAME=value``, a URL with its
 #: password, an AWS key pair with its comma-free secret), read backwards from a cut
@@ -43,4 +43,14 @@ def text_of(value: Any) -> str:
     try:
         return str(value)
     except Exception:  # RecursionError, or a broken __str__
+        return f"<unprintable {value.__class__.__qualname__}>"
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` that never raises, for messages naming one of the agent's values (a
+    dataclass whose field has no value yet raises in its ``repr``; a message must not make
+    the recording call fail)."""
+    try:
+        return repr(value)
+    except Exception:
         return f"<unprintable {value.__class__.__qualname__}>"

@@ -48,12 +48,12 @@ import attrs
 import orjson
 
 from ..model.layout import right_sized
-from ._held import held_dict, held_fields, held_list
+from ._held import DATACLASSES_TO_HOOK, dataclass_hook, held_dict, held_fields, held_list
 from ._text import clip
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
-PRETTY: Final = orjson.OPT_INDENT_2
+PRETTY: Final = orjson.OPT_INDENT_2 | DATACLASSES_TO_HOOK
 #: A pretty line indented past MAX_DEPTH levels: the only way such text can appear (string
 #: contents never hold a raw newline), so one C-speed search tells a too-deep payload.
 _TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
@@ -161,7 +161,7 @@ class ValueEncoder:
         :data:`MAX_DEPTH` and orjson's own limit is cut later, off the recording call, by
         :meth:`cut_too_deep` (the writer's worker thread runs it on every payload)."""
         try:
-            return right_sized(orjson.dumps(value, default=self.default, option=PRETTY))
+            return right_sized(orjson.dumps(value, self.default, PRETTY))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=2)
 
@@ -178,7 +178,7 @@ class ValueEncoder:
     def compact(self, value: Any) -> bytes:
         """One-line JSON (event fields, function-call argument strings)."""
         try:
-            return right_sized(orjson.dumps(value, default=self.default))
+            return right_sized(orjson.dumps(value, self.default, DATACLASSES_TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
 
@@ -189,7 +189,7 @@ class ValueEncoder:
         nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
         ``_nests_too_deep``)."""
         try:
-            data = right_sized(orjson.dumps(value, default=self.default))
+            data = right_sized(orjson.dumps(value, self.default, DATACLASSES_TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)  # which cuts deep nesting itself
         size = len(data)
@@ -211,7 +211,7 @@ class ValueEncoder:
         text cannot. Short text is checked here (counting brackets is cheap), and so is very
         long text (see :data:`_DEFER_CHECK_UP_TO`)."""
         try:
-            data = right_sized(orjson.dumps(value, default=self.default))
+            data = right_sized(orjson.dumps(value, self.default, DATACLASSES_TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None), False  # which cuts deep nesting itself
         size = len(data)
@@ -239,7 +239,7 @@ class ValueEncoder:
         serde refuses integers beyond 64 bits, so they become their digits as a string
         (counted). Everything else is left to :meth:`pretty`."""
         try:
-            orjson.dumps(value, default=self.default)
+            orjson.dumps(value, self.default, DATACLASSES_TO_HOOK)
             return value
         except (TypeError, RecursionError, ValueError):
             return _Sanitiser(self.note, big_ints_as_text=True).walk(value, 0, set())
@@ -299,7 +299,7 @@ def _nests_too_deep(value: Any, size: int) -> bool:
         if verdict is not None:
             return verdict
     try:
-        pretty = orjson.dumps(value, default=_plain_default, option=PRETTY)
+        pretty = orjson.dumps(value, _plain_default, PRETTY)
     except (TypeError, ValueError, RecursionError):
         return True  # let the slow path decide
     return _TOO_DEEP_MARK in pretty
@@ -444,8 +444,10 @@ class _Sanitiser:
             return int(value)
         if isinstance(value, float):
             return self.walk(float(value), depth, path)
-        try:  # orjson's own types (datetime, UUID, enum, dataclass, numpy) first
-            return self.walk(orjson.loads(orjson.dumps(value)), depth, path)
+        try:  # orjson's own types (datetime, UUID, enum, dataclass as orjson writes it) first
+            return self.walk(
+                orjson.loads(orjson.dumps(value, dataclass_hook, DATACLASSES_TO_HOOK)), depth, path
+            )
         except (TypeError, RecursionError, ValueError):
             pass
         if depth > MAX_DEPTH:
@@ -509,7 +511,7 @@ def canonical_bytes(value: Any) -> bytes:
     gets the id of the JSON it is recorded as. Dataclasses too: orjson writes their fields
     in the order declared whatever ``OPT_SORT_KEYS`` says, so a content part held by one
     gave another id than the same part as a dict."""
-    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | DATACLASSES_TO_HOOK
     try:
         return orjson.dumps(value, option=option, default=_plain_default)
     except (TypeError, RecursionError, ValueError):

@@ -28,6 +28,7 @@ from ..model import events as ev
 from ..model.state_execution import UNKNOWN_MODEL
 from ._async_lib import current_async_library
 from ._shard_plan import CaptureLimits
+from ._text import shown
 from ._tool_fast import FastTools
 from .runtime import ENDED_AS, Runtime, outcome_of, thread_id_text, uuid4, uuid7, warn
 from .threads import NULL_THREAD, AgentThread
@@ -214,7 +215,7 @@ class RolloutScope:
         given = thread_id_text(requested)
         thread_id = given or uuid7()
         if requested and given is None:
-            warn(f"rollout trace: thread id {requested!r} is not a UUID; using {thread_id}")
+            warn(f"rollout trace: thread id {shown(requested)} is not a UUID; using {thread_id}")
         trace_id = uuid4()
         try:
             writer = self._create_writer(root, trace_id, thread_id)
@@ -539,7 +540,7 @@ def _schema(requested: int | None, *, capped: bool = False) -> int:
     """
     if requested is not None:
         if requested not in (2, 3):
-            raise ValueError(f"schema_version must be 2 or 3, not {requested!r}")
+            raise ValueError(f"schema_version must be 2 or 3, not {shown(requested)}")
         return requested
     text = os.environ.get(SCHEMA_ENV, "").strip()
     if not text:

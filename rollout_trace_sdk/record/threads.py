@@ -21,6 +21,7 @@ from typing import Any, Final
 from ..model import events as ev
 from . import _codex_protocol as protocol
 from ._handle import Handle, started
+from ._text import shown
 from .items import ItemIds, plain
 from .runtime import (
     ENDED_AS,
@@ -236,7 +237,7 @@ def _thread_id(requested: str | None) -> str:
         return uuid7()
     text = thread_id_text(requested)
     if text is None:
-        warn(f"rollout trace: thread id {requested!r} is not a UUID; using a generated one")
+        warn(f"rollout trace: thread id {shown(requested)} is not a UUID; using a generated one")
         return uuid7()
     return text
 

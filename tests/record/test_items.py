@@ -195,11 +195,13 @@ def _str_enum(text: str) -> Any:
 
 def _dataclass(data: dict[str, Any]) -> Any:
     """``data`` as a dataclass's fields (as it is when a key cannot name a field: Python
-    reads identifiers in NFKC, so ``"ª"`` would name the field ``a``)."""
+    reads identifiers in NFKC, so ``"ª"`` would name the field ``a``; or names one orjson
+    leaves out, a private ``_name``)."""
     if not all(
         key.isidentifier()
         and not keyword.iskeyword(key)
         and unicodedata.normalize("NFKC", key) == key
+        and not key.startswith("_")
         for key in data
     ):
         return data
