@@ -28,6 +28,7 @@ from ..model.items import (
 from ._hosted_calls import hosted_call, settled
 from ._item_refs import KnownItems, is_reference
 from ._plain import to_plain
+from ._text import shown
 
 __all__ = ["normalize_output_items", "normalize_request"]
 
@@ -254,7 +255,7 @@ def _item(
     if kind == "reasoning":
         problem = _reasoning_problem(item)
     elif kind == "agent_message":
-        problem = _agent_message_problem(item)
+        problem = agent_message_problem(item)
     elif kind in _COMPACTIONS:
         problem = (
             None
@@ -344,7 +345,9 @@ def _part(part: Any, text_type: str) -> Any:
 def _typed_message(item: dict[str, Any], where: str, problems: list[str]) -> list[Any]:
     role = item.get("role")
     if not isinstance(role, str) or role not in _ROLES:
-        problems.append(f"{where} (message) has role {role!r}, which the reducers refuse; dropped")
+        problems.append(
+            f"{where} (message) has role {shown(role)}, which the reducers refuse; dropped"
+        )
         return []
     content = item.get("content")
     parts = _parts(content, role)
@@ -375,7 +378,7 @@ def _easy_message(
             output["output"] = ""
         return [output]
     if not isinstance(role, str) or role not in _ROLES:
-        problems.append(f"{where} has role {role!r}, which the reducers refuse; dropped")
+        problems.append(f"{where} has role {shown(role)}, which the reducers refuse; dropped")
         return []
     out: list[Any] = []
     if role == "assistant":
@@ -531,7 +534,16 @@ def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _agent_message_problem(item: Mapping[str, Any]) -> str | None:
+def agent_message_problem(item: Mapping[str, Any]) -> str | None:
+    """What in an ``agent_message`` item both reducers refuse (they parse one strictly, and
+    a single one they cannot parse fails the whole bundle), or ``None``.
+
+    Args:
+        item: an item of type ``agent_message``.
+
+    Returns:
+        The problem, as the end of a sentence naming the item ("has no string author").
+    """
     for key in ("author", "recipient"):
         if not isinstance(item.get(key), str):
             return f"has no string {key}"

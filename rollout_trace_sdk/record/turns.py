@@ -18,10 +18,11 @@ from . import current
 from ._call_ids import is_call_output
 from ._guard import call_failed
 from ._handle import Handle, started
+from ._plain import to_plain
 from .compactions import Compaction, _NullCompaction
-from .inference import InferenceCall, _NullInferenceCall
+from .inference import InferenceCall, _NullInferenceCall, report_dropped
 from .items import agent_message, final_answer_text, plain
-from .requests import normalize_output_items
+from .requests import agent_message_problem, normalize_output_items
 from .runtime import (
     ENDED_AS,
     NullLifecycle,
@@ -142,6 +143,12 @@ class Turn(Handle):
         """An ``agent_message`` delivered to this thread (see :func:`task_message`): its item
         is stored as a payload and accepted, which is what interaction edges land on.
 
+        An item of another type is accepted as :meth:`accept` takes it. An ``agent_message``
+        the reducers cannot parse (no string ``author`` or ``recipient``, no content list, an
+        entry other than ``input_text`` / ``encrypted_content``) is not recorded: a warning
+        says so and a ``rollout_trace_input_dropped`` protocol event records it (one such
+        message made both reducers refuse the whole bundle).
+
         Args:
             item: the message item, as :func:`task_message` or :meth:`report_result` made it.
 
@@ -151,9 +158,18 @@ class Turn(Handle):
         """
         if self._over():
             return dict(item)
+        held = plain(item)
+        if isinstance(held, Mapping) and held.get("type") != "agent_message":
+            return dict(self.accept(item)[0])  # another kind of item: as :meth:`accept` takes it
         recorded, item_id = self.thread._ids.for_history(item)
         if item_id is None:
             return dict(item)
+        # both reducers parse a delivered message strictly: one they cannot parse failed the
+        # whole bundle, so it is left out, said and recorded as requests' items are
+        problem = agent_message_problem(to_plain(recorded))  # (entries held as any mapping)
+        if problem is not None:
+            report_dropped(self, {"item_id": item_id}, "agent message", [f"it {problem}"])
+            return dict(recorded)
         ref = self._payload("protocol_event", self._rt.for_parsed_item(recorded))
         self._emit(ev.HistoryItemAccepted(item_id, ref))
         return dict(recorded)

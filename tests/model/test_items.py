@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
-from rollout_trace_sdk.record.requests import _agent_message_problem, _reasoning_problem
+from rollout_trace_sdk.record.requests import _reasoning_problem, agent_message_problem
 from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.reduce.normalize import normalize_one
 
@@ -44,5 +44,5 @@ def test_agent_message_content_agrees(entry_type: str, field: str, allowed: bool
         "recipient": "/root/worker",
         "content": [{"type": entry_type, field: "words"}],
     }
-    assert (_agent_message_problem(item) is None) is allowed
+    assert (agent_message_problem(item) is None) is allowed
     assert _reduces(item) is allowed

@@ -453,3 +453,58 @@ async def test_a_spawn_from_a_tool_named_otherwise_says_what_to_do(
             child_turn.accept_agent_message(task_message("/root", child.agent_path, task))
     edges = check_bundle(bundle_in(again))["interaction_edges"]
     assert [edge["kind"] for edge in edges.values()] == ["spawn_agent"]
+
+
+_BAD_MESSAGES = {
+    "text content": lambda m: {**m, "content": "hi"},
+    "no author": lambda m: {k: v for k, v in m.items() if k != "author"},
+    "number recipient": lambda m: {**m, "recipient": 5},
+    "unknown entry": lambda m: {**m, "content": [{"type": "zzz"}]},
+    "entry without text": lambda m: {**m, "content": [{"type": "input_text"}]},
+    "empty content": lambda m: {**m, "content": []},
+}
+
+
+@pytest.mark.parametrize("bad", sorted(_BAD_MESSAGES))
+async def test_an_agent_message_the_reducers_cannot_parse_is_left_out_and_said(
+    tmp_path: Path, schema: int, bad: str
+) -> None:
+    """Both reducers parse a delivered ``agent_message`` strictly, and one they could not
+    parse made them refuse the whole bundle (Codex: ``failed to parse agent_message item``,
+    ``expected agent_message content array``, ``... contained no content``). It is left out
+    now, with a warning and a ``rollout_trace_input_dropped`` report; the well-formed one
+    after it is recorded, and the bundle reduces alike with both."""
+    async with open_rollout(tmp_path, schema_version=schema) as rollout:
+        child = rollout.root.spawn("w")
+        message = task_message(child.agent_path, "/root", "go")
+        async with child.turn() as turn:
+            with pytest.warns(RecorderWarning, match="agent message: it has"):
+                back = turn.accept_agent_message(_BAD_MESSAGES[bad](message))
+            good = turn.accept_agent_message(message)
+    assert back["type"] == "agent_message" and isinstance(good["id"], str)
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    accepted = [e["payload"]["item_id"] for e in of_type(bundle, "history_item_accepted")]
+    assert good["id"] in accepted and back["id"] not in accepted
+    [report] = [
+        payload(bundle, e["payload"]["event_payload"])
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == "rollout_trace_input_dropped"
+    ]
+    assert report["item_id"] == back["id"] and report["what"] == "agent message"
+    assert any(i.get("agent_message") for i in state["conversation_items"].values())
+
+
+async def test_another_item_given_as_an_agent_message_is_accepted_as_accept_takes_it(
+    tmp_path: Path, schema: int
+) -> None:
+    """A plain message handed to ``accept_agent_message`` made both reducers refuse the
+    bundle (``accepted agent message does not match receipt``); it is accepted as
+    ``accept`` takes it."""
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
+    async with open_rollout(tmp_path, schema_version=schema) as rollout, rollout.root.turn() as t:
+        back = t.accept_agent_message(user)
+    assert back == {**user, "id": back["id"]} and back["id"].startswith("msg_")
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    assert back["id"] in [e["payload"]["item_id"] for e in of_type(bundle, "history_item_accepted")]
