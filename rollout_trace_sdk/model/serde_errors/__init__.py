@@ -5,6 +5,7 @@ bundle it cannot read, recomputed by us only after a fast parse has already fail
   string at line 1 column 97``), and the recursion limit.
 - :mod:`._typed`: where serde's derived visitors stop in typed documents (event lines, the
   manifest): ``missing field``, ``unknown variant``, ``invalid type`` at the field's end.
+- :mod:`._numbers`: how serde_json's number visitors read and word a number there.
 - :mod:`._values`: how serde describes an already-parsed ``serde_json::Value`` that does not
   fit a payload struct (``invalid type: map, expected a string``), and the id/path checks that
   share that wording.
