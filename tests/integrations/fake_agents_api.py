@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .fake_conversations import as_items, conversation_of
-from .fake_openai import FakeOpenAI
+from .fake_openai import FakeOpenAI, answer_message
 
 TRANSLATION = "regn i Oslo"
 REPORT = "Report: rain in Oslo (regn i Oslo)"
@@ -42,16 +42,6 @@ def _call(n: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
         "name": name,
         "arguments": arguments,
         "status": "completed",
-    }
-
-
-def _text(n: int, text: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "id": f"msg_{n}",
-        "role": "assistant",
-        "status": "completed",
-        "content": [{"type": "output_text", "text": text, "annotations": []}],
     }
 
 
@@ -121,7 +111,7 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
     if "You search." in instructions:
         if "call_weather" not in done:
             return [*hosted_calls(n), _call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
-        return [_text(n, REPORT)]
+        return [answer_message(n, REPORT)]
     if "You act." in instructions:
         answered = {
             item.get("call_id")
@@ -130,16 +120,16 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
         }
         if "call_grep" not in answered:
             return client_run_calls(n)
-        return [_text(n, REPORT)]
+        return [answer_message(n, REPORT)]
     if "You translate." in instructions:
-        return [_text(n, TRANSLATION)]
+        return [answer_message(n, TRANSLATION)]
     if "You ping." in instructions:  # hands off to Pong once, then answers
         if "call_ping" not in done:
             return [_call(n, "call_ping", "transfer_to_pong", "{}")]
-        return [_text(n, "ping done")]
+        return [answer_message(n, "ping done")]
     if "You pong." in instructions:  # hands back to Ping
         return [_call(n, "call_pong", "transfer_to_ping", "{}")]
-    return [_text(n, REPORT)]
+    return [answer_message(n, REPORT)]
 
 
 def hosted_calls(n: int) -> list[dict[str, Any]]:

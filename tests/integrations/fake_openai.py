@@ -88,6 +88,18 @@ def last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
+def answer_message(n: int, text: str) -> dict[str, Any]:
+    """The assistant's answer ``text`` as a Responses API output item (``msg_<n>``): what the
+    HTTP fake, the Agents SDK's scripts and the WebSocket fake answer with."""
+    return {
+        "type": "message",
+        "id": f"msg_{n}",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
 def _said(text: str) -> str:
     """The model's answer: an echo, as a JSON object for prompts asking ``as-json`` (what a
     structured-output ``parse`` reads)."""
@@ -281,15 +293,7 @@ class FakeOpenAI(LoopbackServer):
                     "status": "completed",
                 }
             ]
-        return [
-            {
-                "type": "message",
-                "id": f"msg_{n}",
-                "role": "assistant",
-                "status": "completed",
-                "content": [{"type": "output_text", "text": _said(text), "annotations": []}],
-            }
-        ]
+        return [answer_message(n, _said(text))]
 
     def _response(self, n: int, text: str, status: str = "completed") -> dict[str, Any]:
         failed = "status-failed" in text

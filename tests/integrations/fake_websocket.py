@@ -32,7 +32,7 @@ from typing import Any, Self
 
 from websockets.sync.server import Server, ServerConnection, serve
 
-from .fake_openai import USAGE_RESPONSES, last_user_text
+from .fake_openai import USAGE_RESPONSES, answer_message, last_user_text
 
 
 class FakeWebSocket:
@@ -89,7 +89,7 @@ class FakeWebSocket:
     def _respond(self, ws: ServerConnection, request: dict[str, Any]) -> None:
         text = last_user_text(request)
         n = next(self._numbers)
-        item = _message(n, f"echo: {text}")
+        item = answer_message(n, f"echo: {text}")
         response = _response(n, request.get("previous_response_id"))
         self._send(ws, request, "response.created", response=response)
         self._send(ws, request, "response.output_item.added", output_index=0, item=item)
@@ -124,23 +124,13 @@ class FakeWebSocket:
             self._send(ws, request, "response.steer.failed", error=failure, steer=returned)
             return
         m = next(self._numbers)
-        follow = _message(m, f"echo: {last_user_text({'input': steer['input']})}")
+        follow = answer_message(m, f"echo: {last_user_text({'input': steer['input']})}")
         successor = _response(m, response["id"])
         self._send(ws, request, "response.created", response=successor)
         self._send(ws, request, "response.output_item.added", output_index=0, item=follow)
         self._send(ws, request, "response.output_item.done", output_index=0, item=follow)
         finished = dict(successor, status="completed", output=[follow], usage=USAGE_RESPONSES)
         self._send(ws, request, "response.completed", response=finished)
-
-
-def _message(n: int, text: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "id": f"msg_{n}",
-        "role": "assistant",
-        "status": "completed",
-        "content": [{"type": "output_text", "text": text, "annotations": []}],
-    }
 
 
 def _response(n: int, previous: str | None) -> dict[str, Any]:
