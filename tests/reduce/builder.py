@@ -43,6 +43,27 @@ def response(*items: dict[str, Any], usage: dict[str, int] | None = None) -> dic
     return {"response_id": None, "token_usage": usage, "output_items": list(items)}
 
 
+def agent_message(
+    item_id: str,
+    text: str,
+    *,
+    author: str = "/root",
+    recipient: str = "/root/worker",
+    encrypted: str | None = None,
+) -> dict[str, Any]:
+    """An agent message item (what one agent sent another), as a request or a receipt lists it."""
+    content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
+    if encrypted is not None:
+        content.append({"type": "encrypted_content", "encrypted_content": encrypted})
+    return {
+        "type": "agent_message",
+        "id": item_id,
+        "author": author,
+        "recipient": recipient,
+        "content": content,
+    }
+
+
 def start_tool(
     bundle: Scenario,
     call_id: str,

@@ -9,24 +9,12 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, agent_message, message, request, response
 
 PARENT = "01a20c59-0000-7000-8000-000000000001"
 CHILD = "01a20c59-0000-7000-8000-000000000002"
 STDIN = ev.ToolCallKind("write_stdin")
 EXEC = ev.ToolCallKind("exec_command")
-
-
-def agent_message(
-    item_id: str, text: str, *, author: str = "/root", recipient: str = "/root/w"
-) -> dict[str, Any]:
-    return {
-        "type": "agent_message",
-        "id": item_id,
-        "author": author,
-        "recipient": recipient,
-        "content": [{"type": "input_text", "text": text}],
-    }
 
 
 def two_threads(bundle: Scenario) -> None:
@@ -178,8 +166,18 @@ def test_a_differently_spelled_float_is_another_item(bundle: Scenario) -> None:
 def test_claimed_receipt_takes_the_request_body(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
-    bundle.accept("am1", thread_id=CHILD, turn_id="tc", receipt=agent_message("am1", "other"))
-    bundle.infer("inf-c", request(agent_message("am1", "hi")), thread_id=CHILD, turn_id="tc")
+    bundle.accept(
+        "am1",
+        thread_id=CHILD,
+        turn_id="tc",
+        receipt=agent_message("am1", "other", recipient="/root/w"),
+    )
+    bundle.infer(
+        "inf-c",
+        request(agent_message("am1", "hi", recipient="/root/w")),
+        thread_id=CHILD,
+        turn_id="tc",
+    )
     state = bundle.reduce()
     assert state["conversation_items"]["conversation_item:1"]["body"]["parts"] == [
         {"type": "text", "text": "hi"}
@@ -191,8 +189,18 @@ def test_an_edge_target_is_not_taken_twice(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
     send(bundle, "s2", "hi")
-    bundle.accept("am1", thread_id=CHILD, turn_id="tc", receipt=agent_message("am1", "hi"))
-    bundle.infer("inf-c", request(agent_message("am1", "hi")), thread_id=CHILD, turn_id="tc")
+    bundle.accept(
+        "am1",
+        thread_id=CHILD,
+        turn_id="tc",
+        receipt=agent_message("am1", "hi", recipient="/root/w"),
+    )
+    bundle.infer(
+        "inf-c",
+        request(agent_message("am1", "hi", recipient="/root/w")),
+        thread_id=CHILD,
+        turn_id="tc",
+    )
     assert list(bundle.reduce()["interaction_edges"]) == ["edge:tool:s1"]
 
 
@@ -455,7 +463,7 @@ def test_delivery_must_be_written_by_the_sending_agent(bundle: Scenario) -> None
         "am1",
         thread_id=CHILD,
         turn_id="tc",
-        receipt=agent_message("am1", "hi", author="/root/someone_else"),
+        receipt=agent_message("am1", "hi", author="/root/someone_else", recipient="/root/w"),
     )
     assert bundle.reduce()["interaction_edges"] == {}
 

@@ -9,7 +9,7 @@ from typing import Any
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
-from tests.reduce.builder import Scenario, message, request, response
+from tests.reduce.builder import Scenario, agent_message, message, request, response
 
 PARENT = "01a20c59-0000-7000-8000-000000000001"
 CHILD = "01a20c59-0000-7000-8000-000000000002"
@@ -95,26 +95,6 @@ def end_tool(bundle: Scenario, call_id: str) -> None:
         },
     )
     bundle.event(ev.ToolCallEnded(call_id, "completed", ref), thread=PARENT, turn=P_TURN)
-
-
-def agent_message(
-    item_id: str,
-    text: str,
-    *,
-    author: str = "/root",
-    recipient: str = "/root/worker",
-    encrypted: str | None = None,
-) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
-    if encrypted is not None:
-        content.append({"type": "encrypted_content", "encrypted_content": encrypted})
-    return {
-        "type": "agent_message",
-        "id": item_id,
-        "author": author,
-        "recipient": recipient,
-        "content": content,
-    }
 
 
 def receipt(
