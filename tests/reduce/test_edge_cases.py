@@ -25,38 +25,51 @@ def two_threads(bundle: Scenario) -> None:
     bundle.start_turn("tc", CHILD)
 
 
-def send(bundle: Scenario, call_id: str, text: str) -> None:
-    invocation = bundle.payload(
-        "tool_invocation",
-        {
-            "tool_name": "send_message",
-            "tool_namespace": None,
-            "payload": {"type": "function", "arguments": json.dumps({"message": text})},
-        },
-    )
+def collab_call(
+    bundle: Scenario,
+    call_id: str,
+    tool: ev.ToolCallKindType,
+    runtime: dict[str, Any],
+    invocation: dict[str, Any] | None = None,
+) -> None:
+    """The parent thread's ``tool`` call (spawn_agent, send_message, ...) and the runtime
+    event it ended with (``runtime``: an activity, or Codex's end struct); its invocation
+    payload's ``payload`` when ``invocation`` is given."""
+    ref = None
+    if invocation is not None:
+        ref = bundle.payload(
+            "tool_invocation", {"tool_name": tool, "tool_namespace": None, "payload": invocation}
+        )
     bundle.event(
         ev.ToolCallStarted(
             call_id,
             call_id,
             None,
             ev.ModelRequester(),
-            ev.ToolCallKind("send_message"),
-            ev.GenericSummary("send_message", None),
-            invocation,
+            ev.ToolCallKind(tool),
+            ev.GenericSummary(tool, None),
+            ref,
         ),
         thread=PARENT,
         turn="tp",
     )
-    activity = bundle.payload(
-        "tool_runtime_event",
+    ended = bundle.payload("tool_runtime_event", runtime)
+    bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", ended), thread=PARENT, turn="tp")
+
+
+def send(bundle: Scenario, call_id: str, text: str) -> None:
+    collab_call(
+        bundle,
+        call_id,
+        "send_message",
         {
             "event_id": call_id,
             "agent_thread_id": CHILD,
             "agent_path": "/root/w",
             "kind": "interacted",
         },
+        {"type": "function", "arguments": json.dumps({"message": text})},
     )
-    bundle.event(ev.ToolCallRuntimeEnded(call_id, "completed", activity), thread=PARENT, turn="tp")
 
 
 def write_stdin(
@@ -271,23 +284,8 @@ def test_write_stdin_protocol_result_cannot_change_process(bundle: Scenario) -> 
 
 def test_spawn_end_payload_needs_codex_fields(bundle: Scenario) -> None:
     two_threads(bundle)
-    bundle.event(
-        ev.ToolCallStarted(
-            "cs",
-            "cs",
-            None,
-            ev.ModelRequester(),
-            ev.ToolCallKind("spawn_agent"),
-            ev.GenericSummary("spawn_agent", None),
-            None,
-        ),
-        thread=PARENT,
-        turn="tp",
-    )
-    end = bundle.payload(
-        "tool_runtime_event", {"call_id": "cs", "sender_thread_id": PARENT, "prompt": "GO"}
-    )
-    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", end), thread=PARENT, turn="tp")
+    end = {"call_id": "cs", "sender_thread_id": PARENT, "prompt": "GO"}
+    collab_call(bundle, "cs", "spawn_agent", end)
     assert bundle.reduce_error().message == "missing field `model`"
 
 
@@ -343,37 +341,13 @@ def test_empty_metadata_strings_are_values(bundle: Scenario) -> None:
 
 def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: Scenario) -> None:
     two_threads(bundle)
-    invocation = bundle.payload(
-        "tool_invocation",
-        {
-            "tool_name": "spawn_agent",
-            "tool_namespace": None,
-            "payload": {"arguments": '{"message": "GO"}'},
-        },
-    )
-    bundle.event(
-        ev.ToolCallStarted(
-            "cs",
-            "cs",
-            None,
-            ev.ModelRequester(),
-            ev.ToolCallKind("spawn_agent"),
-            ev.GenericSummary("spawn_agent", None),
-            invocation,
-        ),
-        thread=PARENT,
-        turn="tp",
-    )
-    activity = bundle.payload(
-        "tool_runtime_event",
-        {
-            "event_id": "cs",
-            "agent_thread_id": "urn:uuid:" + CHILD.upper(),
-            "agent_path": "/root/w",
-            "kind": "started",
-        },
-    )
-    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", activity), thread=PARENT, turn="tp")
+    activity = {
+        "event_id": "cs",
+        "agent_thread_id": "urn:uuid:" + CHILD.upper(),
+        "agent_path": "/root/w",
+        "kind": "started",
+    }
+    collab_call(bundle, "cs", "spawn_agent", activity, {"arguments": '{"message": "GO"}'})
     edges = bundle.reduce()["interaction_edges"]
     assert edges[f"edge:spawn:{PARENT}:{CHILD}"]["target"] == {"type": "thread", "thread_id": CHILD}
 
@@ -394,24 +368,13 @@ def test_activity_thread_ids_are_uuids_in_canonical_form(bundle: Scenario) -> No
 )
 def test_activity_thread_id_errors(bundle: Scenario, value: str, message: str) -> None:
     two_threads(bundle)
-    bundle.event(
-        ev.ToolCallStarted(
-            "cs",
-            "cs",
-            None,
-            ev.ModelRequester(),
-            ev.ToolCallKind("spawn_agent"),
-            ev.GenericSummary("spawn_agent", None),
-            None,
-        ),
-        thread=PARENT,
-        turn="tp",
-    )
-    activity = bundle.payload(
-        "tool_runtime_event",
-        {"event_id": "cs", "agent_thread_id": value, "agent_path": "/root/w", "kind": "started"},
-    )
-    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", activity), thread=PARENT, turn="tp")
+    activity = {
+        "event_id": "cs",
+        "agent_thread_id": value,
+        "agent_path": "/root/w",
+        "kind": "started",
+    }
+    collab_call(bundle, "cs", "spawn_agent", activity)
     assert bundle.reduce_error().message == message
 
 
@@ -426,24 +389,8 @@ def test_activity_thread_id_errors(bundle: Scenario, value: str, message: str) -
 )
 def test_activity_agent_path_errors(bundle: Scenario, path: str, message: str) -> None:
     two_threads(bundle)
-    bundle.event(
-        ev.ToolCallStarted(
-            "cs",
-            "cs",
-            None,
-            ev.ModelRequester(),
-            ev.ToolCallKind("wait_agent"),
-            ev.GenericSummary("wait_agent", None),
-            None,
-        ),
-        thread=PARENT,
-        turn="tp",
-    )
-    activity = bundle.payload(
-        "tool_runtime_event",
-        {"event_id": "cs", "agent_thread_id": CHILD, "agent_path": path, "kind": "completed"},
-    )
-    bundle.event(ev.ToolCallRuntimeEnded("cs", "completed", activity), thread=PARENT, turn="tp")
+    activity = {"event_id": "cs", "agent_thread_id": CHILD, "agent_path": path, "kind": "completed"}
+    collab_call(bundle, "cs", "wait_agent", activity)
     assert bundle.reduce_error().message == message
 
 
