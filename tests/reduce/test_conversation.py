@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response
+from tests.reduce.builder import ROOT, TURN, Scenario, message, request, response, start_tool
 
 FC = {
     "type": "function_call",
@@ -337,27 +337,7 @@ def test_18_tool_linking_to_inference_and_outputs(bundle: Scenario) -> None:
 
     bundle.begin()
     bundle.infer("inf-1", request(message("user", "go", "u1")), response(FC), response_id="resp-1")
-    invocation = bundle.payload(
-        "tool_invocation",
-        {
-            "tool_name": "lookup",
-            "tool_namespace": None,
-            "payload": {"type": "function", "arguments": "{}"},
-        },
-    )
-    bundle.event(
-        ev.ToolCallStarted(
-            "call-1",
-            "call-1",
-            None,
-            ev.ModelRequester(),
-            ev.ToolCallKind.other("lookup"),
-            ev.GenericSummary("lookup", "{}"),
-            invocation,
-        ),
-        thread=ROOT,
-        turn=TURN,
-    )
+    start_tool(bundle, "call-1", ev.ToolCallKind.other("lookup"), "lookup")
     result = bundle.payload("tool_result", {"type": "direct_response", "response_item": FCO})
     bundle.event(ev.ToolCallEnded("call-1", "completed", result), thread=ROOT, turn=TURN)
     bundle.infer("inf-2", request(message("user", "go", "u1"), FC, FCO))
