@@ -140,6 +140,22 @@ async def test_cancelled_body_closes_promptly_with_the_closing_lines(tmp_path: P
     check_bundle(bundle, tmp_path)
 
 
+def _hold_first_lines(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """A slow disk: the first chunk of log lines waits in the worker thread (``entered`` set)
+    until ``release`` is set (10 s at most); the writes after it go straight through."""
+    real = _files.append_lines
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_disk(fd: int, data: bytes | bytearray | memoryview) -> int:
+        if not entered.is_set():
+            entered.set()
+            release.wait(10)
+        return real(fd, data)
+
+    monkeypatch.setattr(_files, "append_lines", slow_disk)
+    return entered, release
+
+
 def _whole_and_closed(bundle: Path, tmp: Path) -> None:
     """Every seq from 1, in order, closed by ``recording_completed``; both reducers agree."""
     seqs = [e["seq"] for e in events(bundle)]
@@ -162,16 +178,7 @@ async def test_asyncio_cancelling_a_flush_loses_nothing(
     had its chance to write."""
     import asyncio
 
-    real = _files.append_lines
-    entered, release = threading.Event(), threading.Event()
-
-    def slow_disk(fd: int, data: bytes | bytearray | memoryview) -> int:
-        if not entered.is_set():
-            entered.set()
-            release.wait(10)
-        return real(fd, data)
-
-    monkeypatch.setattr(_files, "append_lines", slow_disk)
+    entered, release = _hold_first_lines(monkeypatch)
     async with open_rollout(tmp_path) as rollout:
         for n in range(100):
             rollout.root.protocol_event("note", {"n": n})
@@ -228,16 +235,7 @@ async def test_close_timeout_passing_while_the_writer_task_writes_keeps_the_seqs
     The closing lines took the seqs after the last line then on disk, and that chunk's lines
     came after them: the loss report and ``recording_completed`` repeated seqs 1 and 2 after
     lines 1..10, and both reducers refused the log ("missing or reordered trace event")."""
-    real = _files.append_lines
-    entered, release = threading.Event(), threading.Event()
-
-    def slow_disk(fd: int, data: bytes | bytearray | memoryview) -> int:
-        if not entered.is_set():
-            entered.set()
-            release.wait(10)
-        return real(fd, data)
-
-    monkeypatch.setattr(_files, "append_lines", slow_disk)
+    entered, release = _hold_first_lines(monkeypatch)
     async with anyio.create_task_group() as tg, open_rollout(tmp_path, close_timeout=0) as rollout:
         for n in range(10):
             rollout.root.protocol_event("first", {"n": n})
