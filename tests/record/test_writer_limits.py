@@ -55,6 +55,21 @@ async def _many_inferences(w: BundleWriter, tasks: int, calls: int) -> None:
             tg.start_soon(worker, t)
 
 
+async def _flushed_one_by_one(tmp_path: Path) -> BundleWriter:
+    """A writer's whole run: its start, ten inferences each flushed as it is recorded (a
+    disk failure meets a write at a known count), its end, its close."""
+    w = make_writer(tmp_path)
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await write_start(w)
+        for n in range(10):
+            await write_inference(w, n)
+            await w.flush()
+        await write_end(w)
+        await w.aclose()
+    return w
+
+
 def _queued_bytes(rollout: Any) -> int:
     stats = rollout.stats
     assert stats is not None
@@ -270,15 +285,7 @@ async def test_transient_failure_is_retried_and_loses_nothing(
         _files, "write_payload_file", _failing(real_payload, after=4, times=2, code=code)
     )
     monkeypatch.setattr(_files, "append_lines", _failing(real_lines, after=3, times=2, code=code))
-    w = make_writer(tmp_path)
-    async with anyio.create_task_group() as tg:
-        await tg.start(w.run)
-        await write_start(w)
-        for n in range(10):
-            await write_inference(w, n)
-            await w.flush()
-        await write_end(w)
-        await w.aclose()
+    w = await _flushed_one_by_one(tmp_path)
     s = w.stats
     assert s.failed is None and not s.lost_anything
     events = read_bundle(w.bundle_dir)
@@ -297,15 +304,7 @@ async def test_payload_write_failure_is_contained_and_reported(
     the loss (the disk recovered by then)."""
     real = _files.write_payload_file
     monkeypatch.setattr(_files, "write_payload_file", _failing(real, after=4, times=4, code=code))
-    w = make_writer(tmp_path)
-    async with anyio.create_task_group() as tg:
-        await tg.start(w.run)
-        await write_start(w)
-        for n in range(10):
-            await write_inference(w, n)
-            await w.flush()
-        await write_end(w)
-        await w.aclose()
+    w = await _flushed_one_by_one(tmp_path)
     s = w.stats
     assert isinstance(s.failed, OSError) and s.failed.errno == code
     assert s.payloads_written == 4  # metadata, req 1, resp 1, then the report
