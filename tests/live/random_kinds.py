@@ -26,6 +26,7 @@ from tests.live.script import (
     ASK_SCOPE,
     CODE_MODE,
     PNG,
+    SEARCH_AGENTS,
     after,
     call,
     collab,
@@ -376,13 +377,7 @@ def v1_agent(newest: random.Random, rules: list[dict[str, Any]]) -> list[dict[st
     if newest.random() < 0.3:
         chain.append(v1("resume_agent", {"id": "$AGENT_ID"}, "v1rs"))
         chain.append(v1("close_agent", {"target": "$AGENT_ID"}, "v1c2"))
-    search = {
-        "type": "tool_search_call",
-        "call_id": "v1ts",
-        "execution": "client",
-        "status": "completed",
-        "arguments": {"query": "spawn agent wait close", "limit": 8},
-    }
+    search = {**SEARCH_AGENTS, "call_id": "v1ts"}
     told = ["v1ts", *(str(item["call_id"]) for item in chain)]
     out: list[dict[str, Any]] = [
         {  # the child's rules: told by its prompt, a user message in its thread only
