@@ -17,6 +17,17 @@ from rollout_trace_sdk.record import RecorderWarning, TokenUsage
 from rollout_trace_sdk.record._usage import normalize_usage
 from rollout_trace_sdk.record._values import Mistyped, ValueEncoder
 
+#: Codex's six counters for the usage the tests below give in each shape (10 in, 4 of them
+#: cached, 5 out, 2 of them reasoning).
+COUNTERS = {
+    "input_tokens": 10,
+    "cached_input_tokens": 4,
+    "cache_write_input_tokens": 0,
+    "output_tokens": 5,
+    "reasoning_output_tokens": 2,
+    "total_tokens": 15,
+}
+
 
 class _Tokens(enum.IntEnum):
     TEN = 10
@@ -70,14 +81,7 @@ class _AgentsUsage:
 )
 def test_usage_shapes(usage: Any) -> None:
     """Responses, Chat Completions and Agents SDK usage all give Codex's counters."""
-    assert normalize_usage(usage) == {
-        "input_tokens": 10,
-        "cached_input_tokens": 4,
-        "cache_write_input_tokens": 0,
-        "output_tokens": 5,
-        "reasoning_output_tokens": 2,
-        "total_tokens": 15,
-    }
+    assert normalize_usage(usage) == COUNTERS
     assert normalize_usage(None) is None and normalize_usage("x") is None
 
 
@@ -103,14 +107,7 @@ def test_usage_details_an_older_sdk_keeps_as_extras_are_read() -> None:
         }
     )
     assert usage.model_extra and "input_tokens_details" in usage.model_extra
-    assert normalize_usage(usage) == {
-        "input_tokens": 10,
-        "cached_input_tokens": 4,
-        "cache_write_input_tokens": 0,
-        "output_tokens": 5,
-        "reasoning_output_tokens": 2,
-        "total_tokens": 15,
-    }
+    assert normalize_usage(usage) == COUNTERS
 
 
 @pytest.mark.parametrize(
