@@ -78,6 +78,20 @@ def as_str(value: Any) -> str | None:
     return str.__str__(value) if isinstance(value, str) else None
 
 
+def _mention(item: Any) -> tuple[str, str] | None:
+    """An item's type and the call id it mentions (a str subclass, an enum member, as its
+    string), or ``None`` when it mentions no call by a usable id."""
+    try:
+        if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
+            return None
+    except TypeError:  # an unhashable type (an object, a list): no call's
+        return None
+    call_id = item.get("call_id")
+    if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
+        return None
+    return kind, call_id
+
+
 def _unanswered(calls: list[_Call]) -> _Call:
     """The call an output the agent accepts answers: of those with no output yet, the
     first the latest response made; else the latest."""
@@ -390,14 +404,10 @@ class CallIds:
     def entered(self, item: Any, item_id: str | None, call: str | None = None) -> Any:
         """An item entering the history from the agent (``accept``, a tool's output):
         ``call`` is the recorded id of the call a tool ran, when a tool gives its output."""
-        try:
-            if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
-                return item
-        except TypeError:  # an unhashable type (an object, a list): no call's
+        mention = _mention(item)
+        if mention is None:
             return item
-        call_id = item.get("call_id")
-        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
-            return item  # (a str subclass, an enum member, is its string)
+        kind, call_id = mention
         if kind in _CALLS:
             return self._as(item, item_id, call_id, self._accepted_call(call_id, item, item_id))
         if call_id in self._solo or self._new_solo(call_id):
@@ -438,14 +448,10 @@ class CallIds:
 
     def sent(self, item: Any, item_id: str | None, request: RequestCalls) -> Any:
         """An item of a request's list, in list order (see the module docstring)."""
-        try:
-            if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
-                return item
-        except TypeError:  # an unhashable type (an object, a list): no call's
+        mention = _mention(item)
+        if mention is None:
             return item
-        call_id = item.get("call_id")
-        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
-            return item  # (a str subclass, an enum member, is its string)
+        kind, call_id = mention
         if call_id in self._solo:
             if kind in _CALLS:
                 request.last[call_id] = 0
@@ -495,14 +501,10 @@ class CallIds:
     def seen(self, item: Any) -> Any:
         """An item outside the history (a snapshot of a tool's output, a compaction's):
         named as a mention would be, without making any call known."""
-        try:
-            if item.__class__ is not dict or (kind := item.get("type")) not in MENTIONS:
-                return item
-        except TypeError:  # an unhashable type (an object, a list): no call's
+        mention = _mention(item)
+        if mention is None:
             return item
-        call_id = item.get("call_id")
-        if call_id.__class__ is not str and (call_id := as_str(call_id)) is None:
-            return item  # (a str subclass, an enum member, is its string)
+        kind, call_id = mention
         calls = self._calls.get(call_id)
         version = self._names.shared.get(call_id)
         if (version is not None and self._adopted.get(call_id) != version) or (
