@@ -232,6 +232,7 @@ class RecordQueue(ThreadInbox):
         wall = time.time_ns() // 1_000_000
         seq = self._seq = self._seq + 1
         self._queue.append((seq, wall, thread_id, codex_turn_id, payload))
+        # this bookkeeping is spelled again below, on purpose (see _put_body)
         queued += EVENT_COST
         self._queued = queued
         self._enqueued += 1
@@ -526,7 +527,9 @@ class RecordQueue(ThreadInbox):
             ref, record = plan.place(kind, data, parts)
         if record is not None:
             # the same bookkeeping as event_nowait, inlined on purpose: this is the hot path,
-            # and a shared method call would cost more than these lines
+            # and a shared method call would cost more than these lines (one, folded into
+            # all eight copies, measured +20-30 ns an event: run.py --quick event p50 1.237 ->
+            # 1.257 us, recorder event p50 1.452 -> 1.482 us, medians of 4 alternating runs)
             self._queue.append(record)
             queued += size
             self._queued = queued

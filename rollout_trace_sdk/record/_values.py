@@ -465,6 +465,9 @@ class _Sanitiser:
         finally:
             path.discard(key)
 
+    # The depth and cycle checks are walk's for a converted object again, left inline: this
+    # runs for every dict and list of every value recorded (a shared check is a call more
+    # each), and its bound is one level lower (a converted object is walked at depth + 1).
     def _container(self, value: Any, depth: int, path: set[int]) -> Any:
         if depth >= MAX_DEPTH:
             self.note("depth")
