@@ -511,7 +511,10 @@ def _tool_calls(
 
 def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
     found = False
-    # the reducer's rules (model.items): it fails where this drops
+    # the reducer's rules (model.items): it fails where this drops. Its loop
+    # (reduce.normalize._reasoning_body) looks alike but builds the body, with Codex's
+    # errors and references to parts not kept; this one reads what an agent holds (tuples
+    # too): the rules are the one fact shared, REASONING_ENTRIES
     for key, allowed in REASONING_ENTRIES:
         if key not in item:
             continue
