@@ -25,6 +25,15 @@ def two_threads(bundle: Scenario) -> None:
     bundle.start_turn("tc", CHILD)
 
 
+def child_reads(bundle: Scenario, received: str, sent: str) -> None:
+    """The child accepts a receipt of an agent message ``received`` from /root, then sends a
+    request holding it as ``sent`` (the same item id, am1)."""
+    receipt = agent_message("am1", received, recipient="/root/w")
+    bundle.accept("am1", thread_id=CHILD, turn_id="tc", receipt=receipt)
+    sent_item = agent_message("am1", sent, recipient="/root/w")
+    bundle.infer("inf-c", request(sent_item), thread_id=CHILD, turn_id="tc")
+
+
 def collab_call(
     bundle: Scenario,
     call_id: str,
@@ -179,18 +188,7 @@ def test_a_differently_spelled_float_is_another_item(bundle: Scenario) -> None:
 def test_claimed_receipt_takes_the_request_body(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
-    bundle.accept(
-        "am1",
-        thread_id=CHILD,
-        turn_id="tc",
-        receipt=agent_message("am1", "other", recipient="/root/w"),
-    )
-    bundle.infer(
-        "inf-c",
-        request(agent_message("am1", "hi", recipient="/root/w")),
-        thread_id=CHILD,
-        turn_id="tc",
-    )
+    child_reads(bundle, "other", "hi")
     state = bundle.reduce()
     assert state["conversation_items"]["conversation_item:1"]["body"]["parts"] == [
         {"type": "text", "text": "hi"}
@@ -202,18 +200,7 @@ def test_an_edge_target_is_not_taken_twice(bundle: Scenario) -> None:
     two_threads(bundle)
     send(bundle, "s1", "hi")
     send(bundle, "s2", "hi")
-    bundle.accept(
-        "am1",
-        thread_id=CHILD,
-        turn_id="tc",
-        receipt=agent_message("am1", "hi", recipient="/root/w"),
-    )
-    bundle.infer(
-        "inf-c",
-        request(agent_message("am1", "hi", recipient="/root/w")),
-        thread_id=CHILD,
-        turn_id="tc",
-    )
+    child_reads(bundle, "hi", "hi")
     assert list(bundle.reduce()["interaction_edges"]) == ["edge:tool:s1"]
 
 
