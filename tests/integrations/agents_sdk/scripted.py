@@ -27,6 +27,25 @@ def register(made: list[RolloutTraceProcessor], root: Path, **options: Any) -> N
     set_trace_processors([processor])
 
 
+def responses_model(base_url: str) -> OpenAIResponsesModel:
+    """``gpt-test`` on the Responses API of the fake at ``base_url``, without retries (a
+    failed call fails the run)."""
+    return OpenAIResponsesModel(
+        "gpt-test", AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
+    )
+
+
+def weather_tool() -> Any:
+    """A function tool ``get_weather`` answering :data:`WEATHER` (a new one each call)."""
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    return get_weather
+
+
 def triage(
     base_url: str,
     instructions: str = "You triage.",

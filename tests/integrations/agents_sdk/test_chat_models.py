@@ -12,14 +12,14 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, Runner, function_tool
+from agents import Agent, Runner
 from openai import AsyncOpenAI
 
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 
 from ...record.recorder_support import of_type, payload
 from ..fake_agents_api import WEATHER
-from .scripted import final_output, reduce_both, register, trace_bundles
+from .scripted import final_output, reduce_both, register, trace_bundles, weather_tool
 
 
 def test_chat_completions_model_is_a_generation_span(
@@ -58,18 +58,13 @@ def _weather_on_a_chat_model(prompt: str, *, streamed: bool) -> None:
 
     from ..fake_openai import FakeOpenAI
 
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
-
     with FakeOpenAI() as fake:
         client = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
         agent = Agent(
             name="Weather",
             instructions="Look it up.",
             model=OpenAIChatCompletionsModel("gpt-test", client),
-            tools=[get_weather],
+            tools=[weather_tool()],
             tool_use_behavior="stop_on_first_tool",
         )
         assert final_output(agent, prompt, streamed=streamed) == WEATHER

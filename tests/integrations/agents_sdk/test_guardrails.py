@@ -18,12 +18,10 @@ pytest.importorskip("agents")
 from agents import (
     Agent,
     GuardrailFunctionOutput,
-    OpenAIResponsesModel,
     Runner,
     input_guardrail,
     output_guardrail,
 )
-from openai import AsyncOpenAI
 
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
@@ -32,7 +30,7 @@ from rollout_trace_sdk.view.model import build_view_model
 
 from ...record.recorder_support import of_type, payload
 from ..fake_agents_api import FakeAgentsAPI
-from .scripted import QUESTION, reduce_both, register, trace_bundles
+from .scripted import QUESTION, reduce_both, register, responses_model, trace_bundles
 
 
 @input_guardrail
@@ -49,9 +47,7 @@ async def polite(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
 def test_a_guardrail_that_passed_is_shown_in_its_turn(
     tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
 ) -> None:
-    model = OpenAIResponsesModel(
-        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-    )
+    model = responses_model(fake.base_url)
     agent = Agent(
         name="Translator",
         instructions="You translate.",

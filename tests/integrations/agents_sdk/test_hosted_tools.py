@@ -14,13 +14,20 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, OpenAIResponsesModel, Runner, function_tool
-from openai import AsyncOpenAI
+from agents import Agent, Runner
 
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
-from .scripted import QUESTION, final_output, reduce_both, register, trace_bundles
+from .scripted import (
+    QUESTION,
+    final_output,
+    reduce_both,
+    register,
+    responses_model,
+    trace_bundles,
+    weather_tool,
+)
 
 
 def state_text(call: dict[str, Any], state: dict[str, Any]) -> str:
@@ -45,14 +52,7 @@ def test_hosted_tools_answered_with_a_function_call_are_the_same_items_next_requ
     from agents import CodeInterpreterTool, FileSearchTool, HostedMCPTool
 
     register(processors, tmp_path, schema_version=schema)
-    model = OpenAIResponsesModel(
-        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-    )
-
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
+    model = responses_model(fake.base_url)
 
     mcp: Any = {"type": "mcp", "server_label": "docs", "server_url": "http://docs"}
     agent = Agent(
@@ -60,7 +60,7 @@ def test_hosted_tools_answered_with_a_function_call_are_the_same_items_next_requ
         instructions="You search.",
         model=model,
         tools=[
-            get_weather,
+            weather_tool(),
             FileSearchTool(vector_store_ids=["vs_1"]),
             CodeInterpreterTool(tool_config={"type": "code_interpreter", "container": "cntr_1"}),
             HostedMCPTool(tool_config=mcp),
@@ -88,16 +88,9 @@ def test_a_run_continuing_the_servers_history_keeps_its_previous_response_id(
     history lost everything before them (found by review clients20); it is recorded with
     its ``previous_response_id``, and the history is the whole conversation."""
     register(processors, tmp_path, schema_version=schema)
-    model = OpenAIResponsesModel(
-        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-    )
+    model = responses_model(fake.base_url)
 
-    @function_tool
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
-
-    agent = Agent(name="Searcher", instructions="You search.", model=model, tools=[get_weather])
+    agent = Agent(name="Searcher", instructions="You search.", model=model, tools=[weather_tool()])
     result = asyncio.run(Runner.run(agent, QUESTION, auto_previous_response_id=True))
     assert result.final_output == REPORT
     assert fake.requests[1][1]["previous_response_id"] == "resp_1"
@@ -128,9 +121,7 @@ def test_tools_run_for_calls_that_are_no_function_call_answer_the_models_call(
     from agents import ApplyPatchTool, CustomTool, ShellTool
 
     register(processors, tmp_path, schema_version=schema)
-    model = OpenAIResponsesModel(
-        "gpt-test", AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
-    )
+    model = responses_model(fake.base_url)
 
     class Editor:
         def create_file(self, operation: Any) -> str:

@@ -30,7 +30,7 @@ from rollout_trace_sdk.view.load import load_state
 from ...codex_oracle import bundle_schema
 from ...record.recorder_support import of_type, payload
 from ..fake_agents_api import REPORT, TRANSLATION, WEATHER, FakeAgentsAPI
-from .scripted import QUESTION, reduce_both, register, trace_bundles, triage
+from .scripted import QUESTION, reduce_both, register, responses_model, trace_bundles, triage
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -119,9 +119,7 @@ def test_failed_model_call_keeps_the_error_text(
 
 
 def _stalled(base_url: str, **options: Any) -> Agent[Any]:
-    model = OpenAIResponsesModel(
-        "gpt-test", AsyncOpenAI(base_url=base_url, api_key="test", max_retries=0)
-    )
+    model = responses_model(base_url)
     return Agent(name="Staller", instructions="You stall.", model=model, **options)
 
 
