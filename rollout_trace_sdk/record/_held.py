@@ -42,11 +42,12 @@ DATACLASSES_TO_HOOK: Final = orjson.OPT_PASSTHROUGH_DATACLASS
 MAX_HELD_ITEMS: Final = 1_000_000
 
 
-def held_list(value: Sequence[Any]) -> list[Any] | None:
-    """``value``'s items as a list; ``None`` when it cannot be read within the bound."""
+def held_list(value: Sequence[Any], limit: int = MAX_HELD_ITEMS) -> list[Any] | None:
+    """``value``'s items as a list; ``None`` when it cannot be read within the bound (or
+    within ``limit`` items)."""
     try:
         size = len(value)
-        if not 0 <= size <= MAX_HELD_ITEMS:
+        if not 0 <= size <= limit:
             return None
         items = list(itertools.islice(iter(value), size + 1))
     except Exception:  # its own hooks raise (MemoryError too)
@@ -54,12 +55,12 @@ def held_list(value: Sequence[Any]) -> list[Any] | None:
     return items if len(items) <= size else None
 
 
-def held_dict(value: Mapping[Any, Any]) -> dict[Any, Any] | None:
+def held_dict(value: Mapping[Any, Any], limit: int = MAX_HELD_ITEMS) -> dict[Any, Any] | None:
     """``value`` as a dict (what ``dict(value)`` reads: its keys, then each key's value);
-    ``None`` when it cannot be read within the bound."""
+    ``None`` when it cannot be read within the bound (or within ``limit`` items)."""
     try:
         size = len(value)
-        if not 0 <= size <= MAX_HELD_ITEMS:
+        if not 0 <= size <= limit:
             return None
         keys = list(itertools.islice(iter(value.keys()), size + 1))
         if len(keys) > size:

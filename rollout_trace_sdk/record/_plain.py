@@ -14,7 +14,8 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import held_dict, held_fields, held_list
+from ._held import held_fields
+from ._held_tree import Marked, held_tree
 from ._values import MAX_DEPTH, model_dumped
 
 __all__ = ["SCALARS", "to_plain"]
@@ -82,14 +83,14 @@ def _plain_of(value: Any, cls: type, depth: int, path: set[int]) -> Any:
         return value if out is None else out
     if cls is tuple:
         return _plain_of(list(value), list, depth, path)
-    if isinstance(value, Mapping):
-        held = held_dict(value)
-        # None: its own hooks raise, or it is too long to read (see _held): left as it is,
-        # for the encoder to stand in
-        return value if held is None else _plain_of(held, dict, depth, path)
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview):
-        items = held_list(value)  # a UserList, a deque, a range: the array it holds
-        return value if items is None else _plain_of(items, list, depth, path)  # (as above)
+    if isinstance(value, Mapping) or (
+        isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview)
+    ):
+        # another mapping, or a UserList, a deque, a range: what it holds, read with all it
+        # holds within one bound (see _held_tree); one that cannot be read (its hooks raise,
+        # it is too long) is left as it is, for the encoder to stand in and count
+        held = held_tree(value, MAX_DEPTH - depth)
+        return value if held.__class__ is Marked else _plain_of(held, held.__class__, depth, path)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:

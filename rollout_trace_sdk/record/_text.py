@@ -6,11 +6,21 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-__all__ = ["clip", "shown", "text_of"]
+__all__ = [
+    "REPR_CHARS",
+    "clip",
+    "cycle_text",
+    "shown",
+    "text_of",
+    "too_deep_text",
+    "unserialisable_text",
+]
 
 #: A run of characters a secret can be made of (a token, ``NAME=value``, a URL with its
 #: password, an AWS key pair with its comma-free secret), read backwards from a cut
 _RUN: Final = re.compile(r"[^\s\"'`,;(){}\[\]<>|&]*")
+#: How much of an unserialisable value's ``repr`` is recorded.
+REPR_CHARS: Final = 200
 
 
 def clip(text: str, limit: int) -> str:
@@ -54,3 +64,22 @@ def shown(value: Any) -> str:
         return repr(value)
     except Exception:
         return f"<unprintable {value.__class__.__qualname__}>"
+
+
+def unserialisable_text(value: Any) -> str:
+    """What is recorded for a value no writer can take: its type and its ``repr``, cut."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = "?"
+    return f"<unserialisable {value.__class__.__qualname__}: {clip(text, REPR_CHARS)}>"
+
+
+def cycle_text(value: Any) -> str:
+    """What is recorded for a container met again inside itself."""
+    return f"<cycle: {value.__class__.__name__}>"
+
+
+def too_deep_text(levels: int) -> str:
+    """What is recorded for a container nested deeper than ``levels``."""
+    return f"<truncated: nested deeper than {levels} levels>"

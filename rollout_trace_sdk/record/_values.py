@@ -6,12 +6,14 @@ thousands deep, an SDK object. The recorder must neither raise into the agent no
 Codex refuses, so every value goes through :class:`ValueEncoder`:
 
 * **Fast path.** ``orjson.dumps`` with a ``default`` hook. What orjson takes as it is (dicts
-  with string keys, lists, tuples, str, int within 64 bits, float, bool, None, dataclasses,
-  datetimes, UUIDs, enums) costs nothing extra.
-* **The hook** turns pydantic models (``model_dump(mode="json")``) and attrs classes into their
-  dict form, other mappings into dicts and other sequences (a ``UserList``, a ``deque``) into
-  lists (faithful, not counted; read with bounded work, see ``_held``), sets into lists, and bytes
-  into ``"base64:<data>"`` strings; anything else becomes
+  with string keys, lists, tuples, str, int within 64 bits, float, bool, None, datetimes,
+  UUIDs, enums) costs nothing extra.
+* **The hook** turns pydantic models (``model_dump(mode="json")``), attrs classes and
+  dataclasses (as orjson would write them; it never writes one itself, see
+  ``_held.DATACLASSES_TO_HOOK``) into their dict form, other mappings into dicts and other
+  sequences (a ``UserList``, a ``deque``) into lists (faithful, not counted; read with
+  bounded work, all they hold too, see ``_held`` and ``_held_tree``), sets into lists, and
+  bytes into ``"base64:<data>"`` strings; anything else becomes
   ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``).
 * **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
   bits, a non-string key, a cycle, nesting beyond its own limit of 254, a string holding a
@@ -48,8 +50,9 @@ import attrs
 import orjson
 
 from ..model.layout import right_sized
-from ._held import DATACLASSES_TO_HOOK, dataclass_hook, held_dict, held_fields, held_list
-from ._text import clip
+from ._held import DATACLASSES_TO_HOOK, dataclass_hook, held_fields
+from ._held_tree import Marked, held_tree
+from ._text import cycle_text, too_deep_text, unserialisable_text
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
@@ -69,7 +72,6 @@ _COUNT_UP_TO: Final = 2048
 _DEFER_CHECK_UP_TO: Final = 1 << 20
 _WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
-_REPR_CHARS: Final = 200
 
 #: Fewer bits than an integer of N digits has at least, per digit (log2(10) = 3.32...): an
 #: integer of more bits than (limit - 1) times this may be too long for Python's writer.
@@ -350,6 +352,9 @@ def _convert(obj: Any, note: Any) -> Any:
     if obj.__class__ is Mistyped:
         note("mistyped")
         return obj.value
+    if obj.__class__ is Marked:
+        note(obj.kind)
+        return obj.text
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         try:
@@ -361,26 +366,24 @@ def _convert(obj: Any, note: Any) -> Any:
     fields = held_fields(obj)  # (canonical_bytes': orjson's own order is not sorted)
     if fields is not None:
         return fields
-    if isinstance(obj, Mapping):
-        held = held_dict(obj)  # None: unreadable (its hooks raise) or too long, an object
-        if held is not None:
+    if isinstance(obj, Mapping) or (
+        isinstance(obj, Sequence) and not isinstance(obj, str | bytes | bytearray | memoryview)
+    ):
+        # another mapping, or a UserList, a deque, a range: what it holds, read with all it
+        # holds within one bound (see _held_tree)
+        held = held_tree(obj, MAX_DEPTH)
+        if held.__class__ is not Marked:
             return held
+        note(held.kind)
+        return held.text
     if isinstance(obj, set | frozenset):
         note("set")
         return list(obj)
     if isinstance(obj, bytes | bytearray | memoryview):
         note("bytes")
         return base64_text(obj)
-    if isinstance(obj, Sequence) and not isinstance(obj, str):
-        items = held_list(obj)  # a UserList, a deque, a range: the array it holds
-        if items is not None:  # (else as a mapping's above)
-            return items
     note("object")
-    try:
-        text = repr(obj)
-    except Exception:
-        text = "?"
-    return f"<unserialisable {obj.__class__.__qualname__}: {clip(text, _REPR_CHARS)}>"
+    return unserialisable_text(obj)
 
 
 def int_digits(value: int) -> str:
@@ -452,13 +455,13 @@ class _Sanitiser:
             pass
         if depth > MAX_DEPTH:
             self.note("depth")
-            return f"<truncated: nested deeper than {MAX_DEPTH} levels>"
+            return too_deep_text(MAX_DEPTH)
         # converted, it is a new container each time: a value holding itself (a UserList in
         # itself, a node's parent) is known by its own id (else 2 items made 2**50 walks)
         key = id(value)
         if key in path:
             self.note("cycle")
-            return f"<cycle: {value.__class__.__name__}>"
+            return cycle_text(value)
         path.add(key)
         try:
             return self.walk(_convert(value, self.note), depth + 1, path)
@@ -471,11 +474,11 @@ class _Sanitiser:
     def _container(self, value: Any, depth: int, path: set[int]) -> Any:
         if depth >= MAX_DEPTH:
             self.note("depth")
-            return f"<truncated: nested deeper than {MAX_DEPTH} levels>"
+            return too_deep_text(MAX_DEPTH)
         key = id(value)
         if key in path:
             self.note("cycle")
-            return f"<cycle: {value.__class__.__name__}>"
+            return cycle_text(value)
         path.add(key)
         try:
             if isinstance(value, dict):

@@ -75,3 +75,22 @@ def tupled(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(tupled(entry) for entry in value)
     return value
+
+
+class LazyTree(Sequence[Any]):
+    """A node making ``width`` new children at each reading, without end; counts them, and
+    past ``limit`` refuses to make more (the test's stop: without a bound, the walk goes on)."""
+
+    def __init__(self, made: list[int], width: int = 2, limit: int = 1_000_000) -> None:
+        self.made, self.width, self.limit = made, width, limit
+
+    def __len__(self) -> int:
+        return self.width
+
+    def __getitem__(self, index: Any) -> Any:
+        if index >= self.width:
+            raise IndexError(index)
+        self.made[0] += 1
+        if self.made[0] > self.limit:
+            raise RuntimeError("made without end")
+        return LazyTree(self.made, self.width, self.limit)

@@ -30,7 +30,7 @@ import pytest
 
 from rollout_trace_sdk.record import open_rollout, task_message
 
-from .held_forms import OtherMapping, OtherSequence, StrSubclass
+from .held_forms import LazyTree, OtherMapping, OtherSequence, StrSubclass
 from .recorder_support import bundle_in, check_bundle, loss_report, normalised_lines
 
 pytestmark = pytest.mark.anyio
@@ -459,3 +459,26 @@ async def test_values_without_end_are_recorded_with_bounded_work(
     assert b"<cycle: _Node>" in text
     report = loss_report(bundle)
     assert "object" in report and "cycle" in report, report
+
+
+async def test_a_lazy_tree_is_recorded_with_bounded_work(tmp_path: Path, schema: int) -> None:
+    """A sequence whose every item is a new sequence like it, two a node without end, as a
+    tool's arguments, its output value and an accepted item's output: every call returns
+    having made a bounded number of nodes (the first levels recorded, the rest marked and
+    counted), and both reducers read the bundle. Before, each level was read node by node
+    (2**100 nodes before the depth cut): the call never returned and the process took the
+    machine's memory (killed after 40 minutes)."""
+    made = [0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        async with open_rollout(tmp_path, schema_version=schema) as r, r.root.turn() as turn:
+            async with turn.tool_call("c1", "f", arguments={"q": LazyTree(made)}) as tool:
+                tool.completed_value({"tree": LazyTree(made)})
+            turn.accept({**OUT, "output": [LazyTree(made)]})
+    assert made[0] < 1_000_000  # LazyTree's own stop: reached, the walk had no bound
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    text = b"".join(normalised_lines(bundle))
+    assert b"<unserialisable LazyTree" in text and b"<truncated: nested deeper than" in text
+    report = loss_report(bundle)
+    assert "unserialisable objects" in report and "nested deeper" in report, report
