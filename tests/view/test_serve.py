@@ -298,3 +298,37 @@ def test_head_answers_as_get_without_the_body(demo_bundle: Path) -> None:
             status, body, response = _request(server, "HEAD", path)
             assert (status, body) == (get_status, b""), path
             assert response.getheader("Content-Length") == str(len(get_body)), path
+
+
+def test_head_sends_no_body_on_a_kept_alive_connection(demo_bundle: Path) -> None:
+    """A HEAD answer has no body on the wire: a client keeping the connection reads the next
+    answer right after its headers (http.client never reads a HEAD body, so writing the page
+    after a HEAD's headers passed the test above, mut31)."""
+    with ViewServer(demo_bundle, 0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for path in ("/", "/model.json", "/nothing"):
+                conn.request("HEAD", path)
+                head = conn.getresponse()
+                assert head.read() == b""
+                conn.request("GET", "/version")
+                answer = conn.getresponse()
+                assert answer.status == 200, path
+                assert answer.read() == _get(server, "/version")[1], path
+        finally:
+            conn.close()
+
+
+def test_every_answer_forbids_sniffing_and_caching(demo_bundle: Path) -> None:
+    """Payload bodies are agent text served as JSON: a browser must not sniff one into HTML
+    (``nosniff``), nor keep a payload or model of a live bundle (``no-store``). Dropping the
+    nosniff header passed every server test (mut31)."""
+    with ViewServer(demo_bundle, 0) as server:
+        for path in ("/", "/model.json", "/status", "/payload?id=raw_payload:1", "/nothing"):
+            _, _, response = _request(server, "GET", path)
+            assert response.getheader("X-Content-Type-Options") == "nosniff", path
+            assert response.getheader("Cache-Control") == "no-store", path
+        _, _, response = _request(server, "GET", "/model.json", host="evil.example")
+        assert response.status == 403
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
