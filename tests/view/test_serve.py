@@ -51,6 +51,8 @@ def test_routes(demo_bundle: Path, demo_state: Any) -> None:
         status, body = _get(server, "/payload?id=raw_payload:999999")
         assert status == 404 and b"names no payload" in body
         assert _get(server, "/nothing")[0] == 404
+        # the browser's own request: answered, with nothing (no 404 in the page's console)
+        assert _get(server, "/favicon.ico") == (204, b"")
         # a page on another origin resolving to us (DNS rebinding) is refused
         assert _get(server, "/model.json", host="evil.example:80")[0] == 403
 
