@@ -8,12 +8,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rollout_trace_sdk.view.load import load_state
-from rollout_trace_sdk.view.payloads import PayloadReader, PayloadRefused
+from rollout_trace_sdk.view.payloads import PayloadReader, PayloadRefused, tool_result_texts
 
-from ..conftest import CONFORMANCE_V3, conformance_bundles
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, conformance_bundles
 
 
 def _ref(payload_id: str, path: str) -> dict[str, Any]:
@@ -96,3 +97,21 @@ def test_a_truncated_payload_gives_its_kept_bytes_to_the_page_only(
             else:
                 assert kept == plain, (name, payload_id)
         reader.close()
+
+
+@pytest.mark.skipif(not conformance_bundles(CONFORMANCE), reason="no schema-2 corpus")
+def test_a_nested_exec_calls_result_is_the_output_its_value_holds() -> None:
+    """Codex answers a code cell's nested ``exec`` with a ``code_mode_response`` whose value is
+    exec-like (``{"chunk_id", "exit_code", "output", ...}``): the text shown for the call (it
+    has no output item of its own) is that ``output``, not the value as JSON. Showing the JSON
+    passed every view test (mut31)."""
+    (bundle,) = sorted((CONFORMANCE / "code_mode_nested_tool").glob("trace-*"))
+    state = load_state(bundle)
+    expected = {}
+    for tool in state["tool_calls"].values():
+        ref = state["raw_payloads"].get(tool.get("raw_result_payload_id"))
+        body = orjson.loads((bundle / ref["path"]).read_bytes()) if ref else None
+        if isinstance(body, dict) and body.get("type") == "code_mode_response":
+            expected[tool["tool_call_id"]] = body["value"]["output"]
+    assert len(expected) == 2 and all(expected.values())
+    assert tool_result_texts(bundle, state) == expected
