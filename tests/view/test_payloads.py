@@ -104,7 +104,7 @@ def test_a_nested_exec_calls_result_is_the_output_its_value_holds() -> None:
     """Codex answers a code cell's nested ``exec`` with a ``code_mode_response`` whose value is
     exec-like (``{"chunk_id", "exit_code", "output", ...}``): the text shown for the call (it
     has no output item of its own) is that ``output``, not the value as JSON. Showing the JSON
-    passed every view test (mut31)."""
+    passed every view test, as did reading one payload fewer than ``most`` (mut31)."""
     (bundle,) = sorted((CONFORMANCE / "code_mode_nested_tool").glob("trace-*"))
     state = load_state(bundle)
     expected = {}
@@ -115,3 +115,7 @@ def test_a_nested_exec_calls_result_is_the_output_its_value_holds() -> None:
             expected[tool["tool_call_id"]] = body["value"]["output"]
     assert len(expected) == 2 and all(expected.values())
     assert tool_result_texts(bundle, state) == expected
+    # ``most`` payloads are read, the first in the state's order (one fewer passed, mut31)
+    assert tool_result_texts(bundle, state, most=2) == expected
+    (first,) = tool_result_texts(bundle, state, most=1).items()
+    assert first in expected.items()
