@@ -208,6 +208,36 @@ def test_tokens_per_model_and_per_agent_and_tool_time_per_kind() -> None:
     assert kinds["fs/read"]["calls"] == 1
 
 
+def test_tool_time_per_kind_skips_running_calls_and_keeps_the_longest() -> None:
+    """A kind's mean is over the calls that have a duration (a call still running has none),
+    and its max is the longest whatever the order the calls ran in. Dividing by every call,
+    or keeping the last call's duration as the max, passed every summary test: the kind's
+    longest call was its last and none was running (mut31)."""
+    state = orjson.loads(orjson.dumps(STATE))
+    thread = "bbbb2222-0000-0000-0000-000000000000"
+    state["tool_calls"]["c4"] = {
+        "tool_call_id": "c4",
+        "thread_id": thread,
+        "kind": {"type": "exec_command"},
+        "execution": _execution(1_600, 1_650, "completed", 12),
+    }
+    state["tool_calls"]["c5"] = {
+        "tool_call_id": "c5",
+        "thread_id": thread,
+        "kind": {"type": "exec_command"},
+        "execution": _execution(1_700, None, "running", 13),
+    }
+    kinds = {k["kind"]: k for k in build_summary(state)["tools_by_kind"]}
+    assert kinds["exec_command"] == {
+        "kind": "exec_command",
+        "calls": 4,
+        "failed": 1,
+        "total_ms": 100 + 300 + 50,
+        "max_ms": 300,
+        "mean_ms": 150,
+    }
+
+
 def test_an_agents_failures_are_its_rows_in_the_failures_list() -> None:
     """The agents list counted a failed thread, inference call or tool call, not a failed turn,
     terminal operation, compaction request or code cell: /root/child read 2 failures above a
