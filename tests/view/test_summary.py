@@ -295,6 +295,21 @@ def test_compactions_and_terminal_sessions_are_listed() -> None:
     )
 
 
+def test_compactions_are_listed_in_the_order_they_were_installed() -> None:
+    """Compactions have no start of their own (the state's map is in id order): the list is
+    by install time. Listing them in the map's order passed every summary test, which had one
+    compaction (mut31)."""
+    state = orjson.loads(orjson.dumps(STATE))
+    later = {**state["compactions"]["k"], "compaction_id": "a", "installed_at_unix_ms": 9_000}
+    state["compactions"] = {"a": later, **state["compactions"]}
+    listed = build_summary(state)["compactions"]
+    assert [(c["compaction_id"], c["installed_at_unix_ms"]) for c in listed] == [
+        ("k", 3_000),
+        ("a", 9_000),
+    ]
+    assert [c["request_status"] for c in listed] == ["completed", None]
+
+
 def test_limit_cuts_every_list_and_says_how_much() -> None:
     summary = build_summary(STATE, limit=1)
     assert len(summary["agents"]) == 1 and summary["omitted"]["agents"] == 1
