@@ -81,6 +81,27 @@ def test_thread_and_call_filters(demo_state: Any) -> None:
         transcript_lines(demo_state, call="call_nope")
 
 
+def test_a_calls_new_items_are_those_its_own_agents_last_call_did_not_have(
+    demo_state: Any,
+) -> None:
+    """``show --call`` marks the request items new since the previous call of the same agent;
+    another agent's call may have started in between. Comparing with whichever call started
+    last passed every show test (mut31)."""
+    calls = sorted(
+        demo_state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"]
+    )
+    interleaved = 0
+    for n, call in enumerate(calls):
+        mine = [c for c in calls[:n] if c["thread_id"] == call["thread_id"]]
+        seen = set(mine[-1]["request_item_ids"] + mine[-1]["response_item_ids"]) if mine else set()
+        new = sum(1 for item in call["request_item_ids"] if item not in seen)
+        text = plain_transcript(demo_state, call=call["inference_call_id"])
+        assert f"request: {len(call['request_item_ids'])} items, {new} new" in text
+        if mine and n and calls[n - 1]["thread_id"] != call["thread_id"]:
+            interleaved += 1
+    assert interleaved  # a call whose agent's last call is not the last call started
+
+
 def test_filters_take_the_short_ids_the_transcript_prints(demo_state: Any) -> None:
     """``show`` prints 8-character ids; ``--thread`` and ``--call`` refused them, though
     ``summary --thread`` takes a prefix (found by review)."""
