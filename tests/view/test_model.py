@@ -13,7 +13,7 @@ import pytest
 
 from rollout_trace_sdk.view.html import _script_json, static_page
 from rollout_trace_sdk.view.item_text import MAX_ITEM_TEXT
-from rollout_trace_sdk.view.model import build_view_model, thread_tree_order
+from rollout_trace_sdk.view.model import build_view_model, last_known_unix_ms, thread_tree_order
 from rollout_trace_sdk.view.payloads import PayloadReader
 
 
@@ -192,3 +192,31 @@ def test_threads_whose_parents_loop_keep_their_place_in_tree_order() -> None:
     tree), as the OTLP export does: dropping them passed every test, mut30."""
     threads = [{"parent": -1}, {"parent": 3}, {"parent": 0}, {"parent": 1}]
     assert thread_tree_order(threads) == [0, 2, 1, 3]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "threads",
+        "codex_turns",
+        "inference_calls",
+        "tool_calls",
+        "terminal_operations",
+        "code_cells",
+        "compaction_requests",
+    ],
+)
+@pytest.mark.parametrize("field", ["started_at_unix_ms", "ended_at_unix_ms"])
+def test_the_last_known_time_is_the_latest_start_or_end_of_any_timed_object(
+    demo_state: Any, table: str, field: str
+) -> None:
+    """An unfinished rollout is drawn (and ``summary``'s wall time counted) up to the latest
+    time any of its objects has: a code cell started after everything else moves it too.
+    Leaving code cells out passed every view test (mut31)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    latest = last_known_unix_ms(state)
+    assert latest > 0
+    execution = {"started_at_unix_ms": latest - 1, "ended_at_unix_ms": None}
+    execution[field] = latest + 5_000
+    state.setdefault(table, {})["late"] = {"execution": execution}
+    assert last_known_unix_ms(state) == latest + 5_000
