@@ -194,6 +194,53 @@ def test_threads_whose_parents_loop_keep_their_place_in_tree_order() -> None:
     assert thread_tree_order(threads) == [0, 2, 1, 3]
 
 
+def test_compaction_records_are_in_time_order_failed_requests_among_them() -> None:
+    """A request that installed nothing, made after a compaction was installed, comes after
+    it on the model track (the records of requests alone were built first: dropping the
+    sort by time passed every view test, mut31)."""
+    state = {
+        "started_at_unix_ms": 1000,
+        "threads": {"t1": {"thread_id": "t1", "agent_path": "/root"}},
+        "compaction_requests": {
+            "r1": {
+                "compaction_request_id": "r1",
+                "compaction_id": "c1",
+                "thread_id": "t1",
+                "execution": {
+                    "started_at_unix_ms": 1001,
+                    "ended_at_unix_ms": 1002,
+                    "started_seq": 1,
+                    "status": "completed",
+                },
+            },
+            "r2": {
+                "compaction_request_id": "r2",
+                "compaction_id": "c2",
+                "thread_id": "t1",
+                "execution": {
+                    "started_at_unix_ms": 1050,
+                    "ended_at_unix_ms": 1060,
+                    "started_seq": 9,
+                    "status": "failed",
+                },
+            },
+        },
+        "compactions": {
+            "c1": {"compaction_id": "c1", "thread_id": "t1", "installed_at_unix_ms": 1003}
+        },
+    }
+    records = build_view_model(state)["compactions"]
+    assert [(r["id"], r["at"]) for r in records] == [("c1", 3), ("r2", 60)]
+
+
+def test_spawned_agents_follow_their_parent_in_the_order_they_were_started() -> None:
+    """Tree order lists an agent's children in their own order under it (taking them off a
+    stack without reversing them listed the later first: the demo has one helper per agent,
+    and every view test passed, mut31)."""
+    threads = [{"parent": -1}, {"parent": 0}, {"parent": 0}, {"parent": 1}, {"parent": 1}]
+    assert thread_tree_order(threads) == [0, 1, 3, 4, 2]
+
+
 @pytest.mark.parametrize(
     "table",
     [
