@@ -118,6 +118,18 @@ def test_an_mcp_tool_is_named_by_what_the_state_has(demo_state: Any) -> None:
     assert names == ["files/read", "read", "mcp"]
 
 
+def test_another_tool_is_named_by_its_name(demo_state: Any) -> None:
+    """A tool of kind ``other`` (the agent's own function tools) is named by the name the
+    state gives it, else ``other``: naming it ``other`` always passed every table test (mut31)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    named, unnamed = list(state["tool_calls"].values())[:2]
+    named["kind"] = {"type": "other", "name": "lookup_weather"}
+    unnamed["kind"] = {"type": "other", "name": None}
+    rows = {r["tool_call_id"]: r for r in build_rows(state, source="b")["tool_calls"]}
+    assert rows[named["tool_call_id"]]["tool_name"] == "lookup_weather"
+    assert rows[unnamed["tool_call_id"]]["tool_name"] == "other"
+
+
 def test_a_payload_the_reader_refuses_says_why(demo_state: Any) -> None:
     """A body over the reader's limit (or unreadable) had a null text and nothing saying why."""
     rows = build_rows(demo_state, source="b", payload_text=lambda ref: "over the limit")
@@ -474,3 +486,21 @@ def test_a_value_no_int64_holds_is_null(demo_bundle: Path, tmp_path: Path) -> No
     table = pq.read_table(rollouts)
     assert table.column("duration_ms").null_count == table.num_rows == 1
     assert table.column("started_at").cast(pa.int64()).to_pylist() == [start]
+
+
+@pytest.mark.parametrize(("status", "failure"), [("failed", "HTTP 503"), ("completed", None)])
+def test_a_rollout_that_failed_with_no_failed_turn_says_its_first_bad_calls_text(
+    demo_state: Any, status: str, failure: str | None
+) -> None:
+    """A rollout that failed (or was aborted) while none of its turns did gives the first
+    text of a call that ended badly; one that completed gives none though a call failed (it
+    was retried). Only rollouts with a failed turn were tried: dropping the fallback passed
+    every table test (mut31)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    state["status"] = status
+    first, second = list(state["inference_calls"].values())[:2]
+    for call, text in ((second, "HTTP 500\nlater"), (first, "HTTP 503\nfirst")):
+        call["execution"]["status"] = "failed"
+        call["error_text"] = text
+    assert {t["execution"]["status"] for t in state["codex_turns"].values()} == {"completed"}
+    assert build_rows(state, source="b")["rollouts"][0]["failure"] == failure
