@@ -239,6 +239,26 @@ def test_a_directory_named_like_a_pattern_is_read_by_name(export_dir: Path, tmp_
     assert (code, err) == (0, "") and out.splitlines() == ["n", "3"]
 
 
+def test_a_pattern_named_directory_is_not_read_as_its_neighbour(
+    export_dir: Path, tmp_path: Path
+) -> None:
+    """DuckDB reads each name it is given as a pattern, and one that matches a file reads
+    that file: ``runs[1]/...`` read ``runs1/...`` beside it (an export whose rollouts are
+    gone here), silently. Reading the parts by name through DuckDB passed the test above,
+    whose pattern matched nothing (DuckDB then reads the name as it is; mut31)."""
+    import pyarrow.parquet as pq
+
+    odd, neighbour = tmp_path / "runs[1]", tmp_path / "runs1"
+    shutil.copytree(export_dir, odd)
+    shutil.copytree(export_dir, neighbour)
+    for part in (neighbour / "rollouts").glob("*.parquet"):
+        pq.write_table(pq.read_table(part).slice(0, 0), part)
+    query = "SELECT count(*) AS n FROM rollouts"
+    assert _cli("query", str(neighbour), query, "--format", "csv")[1].splitlines() == ["n", "0"]
+    code, out, err = _cli("query", str(odd), query, "--format", "csv")
+    assert (code, err) == (0, "") and out.splitlines() == ["n", "3"]
+
+
 def test_a_url_whose_filesystem_is_not_installed_is_a_clear_refusal(tmp_path: Path) -> None:
     if importlib.util.find_spec("adlfs") is not None:
         pytest.skip("adlfs is installed here")
