@@ -246,8 +246,6 @@ def test_a_pattern_named_directory_is_not_read_as_its_neighbour(
     that file: ``runs[1]/...`` read ``runs1/...`` beside it (an export whose rollouts are
     gone here), silently. Reading the parts by name through DuckDB passed the test above,
     whose pattern matched nothing (DuckDB then reads the name as it is; mut31)."""
-    import pyarrow.parquet as pq
-
     odd, neighbour = tmp_path / "runs[1]", tmp_path / "runs1"
     shutil.copytree(export_dir, odd)
     shutil.copytree(export_dir, neighbour)
@@ -257,6 +255,31 @@ def test_a_pattern_named_directory_is_not_read_as_its_neighbour(
     assert _cli("query", str(neighbour), query, "--format", "csv")[1].splitlines() == ["n", "0"]
     code, out, err = _cli("query", str(odd), query, "--format", "csv")
     assert (code, err) == (0, "") and out.splitlines() == ["n", "3"]
+
+
+@pytest.mark.parametrize("others", [3, 4])
+def test_a_refusal_names_three_bundles_of_another_version_and_counts_the_rest(
+    export_dir: Path, tmp_path: Path, others: int
+) -> None:
+    """Three sources are named, and only past three does "... and N more" follow ("... and 0
+    more" under exactly three passed every test, mut31)."""
+    from rollout_trace_sdk.export.export_dir import MANIFEST_NAME
+
+    out = tmp_path / "out"
+    shutil.copytree(export_dir, out)
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())
+    entries = manifest["bundles"]
+    for entry in entries.values():
+        entry["tables_version"] = 5
+    if others == 4:
+        key, entry = next(iter(entries.items()))
+        entries[key[:-1] + ("0" if key[-1] != "0" else "1")] = {**entry, "source": "/gone/b"}
+    (out / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
+    code, stdout, err = _cli("query", str(out), "SELECT count(*) FROM rollouts")
+    assert (code, stdout) == (1, "")
+    assert f"{others} bundle(s) were exported by another version" in err
+    assert len(re.findall(r"\n  /", err)) == 3
+    assert ("... and 1 more" in err) == (others == 4) and "... and 0 more" not in err
 
 
 def test_a_url_whose_filesystem_is_not_installed_is_a_clear_refusal(tmp_path: Path) -> None:
