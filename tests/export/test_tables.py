@@ -229,6 +229,53 @@ def test_every_compaction_request_has_a_row_installed_or_not() -> None:
         assert (row["installed_at"] is not None) == installed
 
 
+def test_a_compaction_retried_spans_its_first_requests_start_to_its_last_requests_end(
+    demo_state: Any,
+) -> None:
+    """A compaction installed by its second request: its row runs from the first request's
+    start to the last's end, with the last's status and model. Every compaction tried had one
+    request: starting at the last request passed every table test (mut31)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    thread = next(iter(state["threads"]))
+
+    def request(ident: str, start: int, status: str, model: str) -> dict[str, Any]:
+        return {
+            "compaction_request_id": ident,
+            "compaction_id": "k",
+            "thread_id": thread,
+            "model": model,
+            "execution": {
+                "started_at_unix_ms": start,
+                "ended_at_unix_ms": start + 10,
+                "started_seq": start,
+                "ended_seq": start + 1,
+                "status": status,
+            },
+        }
+
+    state["compaction_requests"] = {
+        "r1": request("r1", 1_000, "failed", "m-first"),
+        "r2": request("r2", 2_000, "completed", "m-last"),
+    }
+    state["compactions"] = {
+        "k": {
+            "compaction_id": "k",
+            "thread_id": thread,
+            "installed_at_unix_ms": 2_020,
+            "request_ids": ["r1", "r2"],
+            "input_item_ids": [],
+            "replacement_item_ids": [],
+        }
+    }
+    [row] = build_rows(state, source="b")["compactions"]
+    assert (row["requests"], row["request_started_at"], row["request_ended_at"]) == (
+        2,
+        1_000,
+        2_010,
+    )
+    assert (row["request_status"], row["model"]) == ("completed", "m-last")
+
+
 def test_a_message_between_agents_has_its_delivered_text(demo_state: Any) -> None:
     """``SELECT author, recipient, text FROM conversation_items`` could not say which
     sub-agent got which task: a spawn's task is the agent message's ``encrypted_content``
