@@ -374,6 +374,18 @@ def test_a_table_narrower_than_its_values_hides_no_part_of_them(width: int) -> N
     assert text.endswith("3 row(s)\n")
 
 
+def test_a_value_of_several_lines_in_a_table_that_fits_is_ruled_off() -> None:
+    """A cell holding a newline takes two lines though nothing is folded: rules between the
+    rows say where each ends (only folded tables were tried: ruling only those passed, mut31)."""
+    from rollout_trace_sdk.export.query import _print
+
+    out = io.StringIO()
+    _print("table", ["text", "n"], [("first\nsecond", 1), ("third", 2)], out, width=160)
+    text = out.getvalue()
+    assert "├" in text
+    assert _table_rows(text) == [["firstsecond", "1"], ["third", "2"]]
+
+
 def _records(text: str) -> list[dict[str, str]]:
     """Each record of a result printed a row at a time: its ``column  value`` lines, a value
     folded over more lines joined back together."""
