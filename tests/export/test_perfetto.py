@@ -175,6 +175,38 @@ def test_every_edge_is_a_flow_and_every_compaction_request_a_slice() -> None:
     assert request["name"] == "compaction request"
 
 
+def test_an_edge_its_tool_call_caused_starts_inside_that_call() -> None:
+    """An edge whose recorded start falls outside the tool call that caused it (before, or
+    after the call ended: clocks of two processes) starts at the nearest point of the call's
+    slice. Only starts before the call were ever met: clamping from below alone passed every
+    Perfetto test (mut31)."""
+    state = _corpus_state("multi_agent_v2_lifecycle")
+    tools = state["tool_calls"]
+    moved = 0
+    for n, edge in enumerate(state["interaction_edges"].values()):
+        source = edge["source"]
+        if source.get("type") != "tool_call":
+            continue
+        execution = tools[source["tool_call_id"]]["execution"]
+        # after the call ended, or before it started, in turn
+        if n % 2:
+            edge["started_at_unix_ms"] = execution["ended_at_unix_ms"] + 5_000
+        else:
+            edge["started_at_unix_ms"] = execution["started_at_unix_ms"] - 5_000
+        edge["ended_at_unix_ms"] = max(edge["ended_at_unix_ms"], edge["started_at_unix_ms"])
+        moved += 1
+    assert moved == 4
+    trace = chrome_trace(state)
+    check_trace(trace)  # each arrow starts inside a slice of its track
+    starts = {e["args"]["edge_id"]: e for e in trace["traceEvents"] if e["ph"] == "s"}
+    for edge in state["interaction_edges"].values():
+        if edge["source"].get("type") == "tool_call":
+            execution = tools[edge["source"]["tool_call_id"]]["execution"]
+            t0 = state["started_at_unix_ms"]
+            ts = starts[edge["edge_id"]]["ts"] // 1000 + t0
+            assert execution["started_at_unix_ms"] <= ts <= execution["ended_at_unix_ms"]
+
+
 def test_an_edge_from_an_agent_without_turns_is_an_arrow() -> None:
     """An edge whose source is an agent with no turn (a child that failed, or was closed,
     before its first turn began) was dropped: its arrow had no turn to start in, though the
