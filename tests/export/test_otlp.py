@@ -89,6 +89,24 @@ def test_spawned_agent_hangs_under_its_spawn_call(demo_state: Any) -> None:
         assert span.name == f"invoke_agent {thread['nickname'] or thread['origin']['task_name']}"
 
 
+def test_a_spawned_agents_role_is_an_attribute_when_it_has_one(demo_state: Any) -> None:
+    """The role a spawn gave its agent (``agent_role``; Codex writes "" when none) is
+    ``rollout_trace.agent_role`` on the agent's span. The demo's and the corpora's roles are
+    all empty: dropping the attribute passed every OTLP test (mut31)."""
+    state = orjson.loads(orjson.dumps(demo_state))
+    spawned = [t for t in state["threads"].values() if t["origin"]["type"] == "spawned"]
+    spawned[0]["origin"]["agent_role"] = "reviewer"
+    roles = {
+        s.attributes.get("gen_ai.agent.id"): s.attributes.get("rollout_trace.agent_role")
+        for s in otlp_trace(state).spans
+        if s.attributes.get("gen_ai.agent.id")
+    }
+    assert roles[spawned[0]["thread_id"]] == "reviewer"
+    assert [r for t, r in roles.items() if t != spawned[0]["thread_id"]] == [None] * (
+        len(roles) - 1
+    )
+
+
 def test_chat_spans_carry_model_and_usage(demo_state: Any) -> None:
     trace = otlp_trace(demo_state)
     spans = {s.attributes.get("rollout_trace.inference_call_id"): s for s in trace.spans}
