@@ -104,16 +104,20 @@ async def test_compact_in_a_turn_is_recorded_as_a_remote_compaction(
 
 async def test_a_sync_compact_of_a_string_is_recorded(tmp_path: Path, fake: FakeOpenAI) -> None:
     """The sync client records a compaction too; a string input is the one user message it
-    replaces."""
+    replaces; a raw-response call in the turn is not recorded (recording it passed every
+    test: only the async client's raw call was tried, mut31)."""
     client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
     try:
         async with open_rollout(tmp_path, model="gpt-test") as rollout:
             turn = rollout.root.turn()
             with use_turn(turn):
                 compacted = client.responses.compact(model="gpt-test", input="keep this")
+                raw = client.responses.with_raw_response.compact(model="gpt-test", input="raw")
             turn.end()
     finally:
         client.close()
+    assert raw.http_response.status_code == 200 and raw.parse().output[-1].type == "compaction"
+    assert len(fake.requests) == 2
     assert [item.type for item in compacted.output] == ["message", "compaction"]
     bundle = bundle_in(tmp_path)
     assert compaction_events(bundle) == [*COMPACTION_EVENTS, "compaction_installed"]
