@@ -243,6 +243,27 @@ async def test_a_request_outside_the_rollout_mid_conversation_is_said(
     assert [_request_texts(state, call) for call in _calls(state)] == [["hi"], ["back"]]
 
 
+async def test_a_request_outside_naming_its_conversation_in_extra_body_is_said_too(
+    tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    """The conversation of a request not recorded may be named in ``extra_body`` (as it is
+    sent); it is watched as ``conversation=`` is. Only ``conversation=`` was tried: reading
+    it alone passed every test (mut31)."""
+    conv = await client.conversations.create()
+    with pytest.warns(RecorderWarning, match="changed where this rollout did not see it"):
+        async with open_rollout(tmp_path, model="gpt-test") as rollout:
+            async with rollout.root.turn():
+                await client.responses.create(model="gpt-test", input="hi", conversation=conv.id)
+            await client.responses.create(
+                model="gpt-test", input="aside", extra_body={"conversation": conv.id}
+            )
+            async with rollout.root.turn():
+                await client.responses.create(model="gpt-test", input="back", conversation=conv.id)
+    state = reduced_by_both(Run(tmp_path).bundle)
+    assert [_request_texts(state, call) for call in _calls(state)] == [["hi"], ["back"]]
+    assert "aside" in _texts(fake.conversations.seen[_calls(state)[1]["response_id"]])
+
+
 async def test_a_sync_client_is_watched_as_well(tmp_path: Path, fake: FakeOpenAI) -> None:
     """``OpenAI`` (sync): the conversation it makes, with items given as an iterator (read
     once by the SDK, once by the recorder), and the items it adds are shown."""
