@@ -9,6 +9,8 @@ What it answers depends on the last user text:
 * contains ``stream-error`` → (streams) an ``error`` event (Responses) / a cut connection (Chat);
 * contains ``loose-index`` → (Chat streams) two ``get_weather`` calls whose deltas carry
   ``index`` 0 then null (``null-index``: null throughout), as some compatible servers send;
+  ``late-id-index``: one unnumbered call whose id comes in its second delta;
+  ``reversed-index``: two numbered calls, index 1's delta first;
 * contains ``two-choices`` → (Chat streams) two choices (``n=2``), their deltas interleaved;
 * contains ``refusal-stream`` → (Chat streams) a refusal, its text in ``refusal`` deltas;
 * contains ``audio-stream`` → (Chat streams) an audio answer (``modalities=["audio"]``): its
@@ -483,6 +485,20 @@ class FakeOpenAI(LoopbackServer):
                 chunk({"function_call": {"arguments": '{"city":'}}),
                 chunk({"function_call": {"arguments": '"Oslo"}'}}),
                 chunk({}, 0, "function_call"),
+            ]
+        if "late-id-index" in text:  # unnumbered, the call's id in its second delta
+            return [
+                chunk({"role": "assistant", "content": None}),
+                chunk(call(None, None, "get_weather", '{"city":')),
+                chunk(call(None, "call_a", "", '"Oslo"}')),
+                chunk({}, 0, "tool_calls"),
+            ]
+        if "reversed-index" in text:  # the second call's deltas first
+            return [
+                chunk({"role": "assistant", "content": None}),
+                chunk(call(1, "call_b", "get_weather", '{"city":"Rome"}')),
+                chunk(call(0, "call_a", "get_weather", '{"city":"Oslo"}')),
+                chunk({}, 0, "tool_calls"),
             ]
         first = None if "null-index" in text else 0
         return [

@@ -286,6 +286,41 @@ async def test_chat_stream_tool_calls_without_an_index(
     check_bundle(run.bundle)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("late-id-index", [("call_a", "get_weather", '{"city":"Oslo"}')]),
+        (
+            "reversed-index",
+            [
+                ("call_a", "get_weather", '{"city":"Oslo"}'),
+                ("call_b", "get_weather", '{"city":"Rome"}'),
+            ],
+        ),
+    ],
+)
+async def test_chat_stream_tool_calls_in_the_order_and_number_the_deltas_say(
+    tmp_path: Path, client: AsyncOpenAI, prompt: str, expected: list[tuple[str, str, str]]
+) -> None:
+    """An unnumbered call whose id comes after its first delta is one call, not two; numbered
+    calls are recorded by index whatever order their deltas came in. Neither was sent by the
+    fake: starting a new call at the late id, or keeping the deltas' order, passed (mut31)."""
+    async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+        stream = await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": prompt}], stream=True
+        )
+        async for _chunk in stream:
+            pass
+    run = Run(tmp_path)
+    (end,) = run.ends("completed")
+    calls = [
+        (item["call_id"], item["name"], item["arguments"])
+        for item in run.response(end)["output_items"]
+    ]
+    assert calls == expected
+    check_bundle(run.bundle)
+
+
 async def test_chat_stream_closed_early_keeps_calls_without_an_index(
     tmp_path: Path, client: AsyncOpenAI
 ) -> None:
