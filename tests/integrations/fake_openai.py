@@ -22,6 +22,7 @@ What it answers depends on the last user text:
   text); ``think-router``: as OpenRouter sends it, ``reasoning`` and ``reasoning_details``
   (a text and an encrypted entry; streamed, each in deltas of their own, the text's two
   ``reasoning_details`` deltas continuing entry 0 by its ``index``);
+  ``think-reasoning``: ``reasoning`` alone, no details (as servers naming it so send it);
 * anything else → the text ``echo: <user text>``, streamed in three deltas.
 
 ``/v1/conversations`` keeps conversations, and a Responses request with ``conversation`` sees
@@ -366,6 +367,8 @@ class FakeOpenAI(LoopbackServer):
         if "think-router" in text:
             message["reasoning"] = REASONING
             message["reasoning_details"] = [dict(entry) for entry in REASONING_DETAILS]
+        elif "think-reasoning" in text:
+            message["reasoning"] = REASONING
         elif "think" in text:
             message["reasoning_content"] = REASONING
         return message
@@ -405,6 +408,8 @@ class FakeOpenAI(LoopbackServer):
                     {"reasoning": piece, "reasoning_details": [dict(text_entry, text=piece)]}
                 )
             deltas.append({"reasoning_details": [encrypted]})
+        elif "think-reasoning" in text:
+            deltas += [{"reasoning": REASONING[:8]}, {"reasoning": REASONING[8:]}]
         elif "think" in text:
             deltas += [{"reasoning_content": REASONING[:8]}, {"reasoning_content": REASONING[8:]}]
         if message.get("tool_calls"):

@@ -516,7 +516,9 @@ async def test_items_sent_back_by_reference_are_recorded_as_those_items(
 @pytest.mark.parametrize("schema", [2, 3])
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize(
-    ("prompt", "encrypted"), [("think", False), ("think-router", True)], ids=["vllm", "openrouter"]
+    ("prompt", "encrypted"),
+    [("think", False), ("think-router", True), ("think-reasoning", False)],
+    ids=["vllm", "openrouter", "reasoning-alone"],
 )
 async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
     tmp_path: Path, client: AsyncOpenAI, prompt: str, encrypted: bool, stream: bool, schema: int
@@ -528,7 +530,8 @@ async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
     dropped without a word: a reasoning model's thinking missing from its rollout. Streamed,
     OpenRouter's ``reasoning_details`` deltas were ignored: the encrypted entry was lost and
     the message sent back with them (as OpenRouter asks) was a second reasoning item (found
-    by review clients20)."""
+    by review clients20). ``reasoning`` alone, streamed, was never sent: reading only
+    ``reasoning_content`` from a delta passed (mut31)."""
     async with (
         open_rollout(tmp_path, model="gpt-test", schema_version=schema) as rollout,
         rollout.root.turn() as turn,
