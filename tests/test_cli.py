@@ -170,6 +170,20 @@ def test_reduce_error_location_names_line_and_seq(
     assert err.rstrip().endswith("at bundle/trace.jsonl:13, seq 18")
 
 
+def test_a_payload_read_for_an_event_names_the_payload_and_the_events_seq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payload an event cites that does not parse: the file is the payload's, and the seq
+    says which event read it (dropping the seq when no trace line is known passed every CLI
+    test, mut31)."""
+    make_bundle(tmp_path)
+    (tmp_path / "bundle" / "payloads" / "1.json").write_text('{"model": ')
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("reduce", "bundle", "-o", tmp_path / "s.json")
+    assert code == 1 and err.startswith("Error: parse payload raw_payload:1\n")
+    assert "\n  at bundle/payloads/1.json (event at seq 2)\n" in err
+
+
 @needs_conformance
 def test_reduce_errors_spell_out_control_characters_at_the_terminal(tmp_path: Path) -> None:
     """The error quotes an agent-controlled id: printed with its escapes spelled out, while
