@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 import json
 import os
 import subprocess
@@ -190,6 +191,43 @@ async def test_unencodable_values_at_every_call_site(tmp_path: Path, site: str) 
         recorder_warnings = [w for w in caught if issubclass(w.category, RecorderWarning)]
         kinds = {str(w.message) for w in recorder_warnings}
         assert len(kinds) == len(recorder_warnings), "one warning per kind"
+
+
+class _Mode(str, enum.Enum):  # noqa: UP042 (the point: no StrEnum)
+    """A str-mixin enum (not a StrEnum): ``str()`` of a member is ``_Mode.FAST``."""
+
+    FAST = "fast"
+
+
+async def test_the_slow_path_writes_what_the_values_hold(tmp_path: Path, schema: int) -> None:
+    """What only the slow path writes is written exactly: an integer past Python's digit
+    limit with zeros inside (written in parts, each part's leading zeros kept), a lone low
+    surrogate at the end of the range (U+DFFF, replaced like U+D800), and a key that is a
+    str-mixin enum member (the string it is, not ``str()``'s ``_Mode.FAST``). Dropping the
+    parts' padding, missing U+DFFF, or writing ``str(key)`` each passed every value test
+    (mut31)."""
+    big = 10**5000 + 7  # its low part is 7 with 3,999 zeros before it
+    sample = {"big": big, "low": "end \udfff", "keys": {_Mode.FAST: 1}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with (
+            open_rollout(tmp_path) as rollout,
+            rollout.root.turn() as turn,
+            turn.tool_call("c1", "f", arguments="{}") as tool,
+        ):
+            tool.completed_value(sample)
+    bundle = bundle_in(tmp_path)
+    ended = of_type(bundle, "tool_call_ended")[0]["payload"]
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # the standard reader, for an integer of 5,001 digits
+    try:
+        value = json.loads(payload_text(bundle, ended["result_payload"]))["value"]
+        assert value["big"] == big
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert value["low"] == "end \ufffd"
+    assert value["keys"] == {"fast": 1}
+    check_bundle(bundle, tmp_path)
 
 
 async def test_what_each_value_becomes(tmp_path: Path, schema: int) -> None:
