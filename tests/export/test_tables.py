@@ -545,7 +545,10 @@ def test_a_rollout_that_failed_with_no_failed_turn_says_its_first_bad_calls_text
     every table test (mut31)."""
     state = orjson.loads(orjson.dumps(demo_state))
     state["status"] = status
-    first, second = list(state["inference_calls"].values())[:2]
+    # the first two calls to end (the state's map is in id order, no order of time)
+    first, second = sorted(
+        state["inference_calls"].values(), key=lambda c: c["execution"]["ended_seq"]
+    )[:2]
     for call, text in ((second, "HTTP 500\nlater"), (first, "HTTP 503\nfirst")):
         call["execution"]["status"] = "failed"
         call["error_text"] = text
