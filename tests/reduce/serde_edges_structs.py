@@ -367,6 +367,29 @@ STRUCT_CASES = [
         "(missing field `exit_code`) or dispatch payload\n\nCaused by:\n"
         "    invalid type: integer `-9223372036854775809` as i128, expected any value",
     ),
+    # the bound itself (mut31: refusing from -2^127 + 1 only passed every test) ...
+    Case(
+        "dispatch_result_buffers_i128_min_as_i128_which_it_refuses",
+        2,
+        "terminal_session_reuse",
+        "payloads/16.json",
+        b'"call_id": "call_w2"',
+        b'"call_id": "call_w2", "zz": -170141183460469231731687303715884105728',
+        "Error: parse write_stdin terminal response raw_payload:16 as protocol payload "
+        "(missing field `exit_code`) or dispatch payload\n\nCaused by:\n"
+        "    invalid type: integer `-170141183460469231731687303715884105728` as i128, "
+        "expected any value",
+    ),
+    # ... and one below it: wider than i128, kept as text, it passes
+    Case(
+        "dispatch_result_keeps_an_integer_below_i128_as_text",
+        2,
+        "terminal_session_reuse",
+        "payloads/16.json",
+        b'"call_id": "call_w2"',
+        b'"call_id": "call_w2", "zz": -170141183460469231731687303715884105729',
+        None,
+    ),
     Case(
         "dispatch_result_buffers_an_integer_past_u64_as_u128_in_schema_3",
         3,
