@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.export.tables_util import copies
+
 _RECORD = """
 import json, sys, anyio
 from rollout_trace_sdk.record import open_rollout
@@ -121,3 +123,9 @@ def episodes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("episodes") / "runs"
     record(root, 70)
     return root
+
+
+@pytest.fixture
+def three(demo_bundle: Path, tmp_path: Path) -> list[Path]:
+    """Three copies of the demo bundle under ``tmp_path/bundles``."""
+    return copies(demo_bundle, tmp_path / "bundles", 3)

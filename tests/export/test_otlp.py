@@ -3,8 +3,8 @@
 The round trip through a real receiver is in test_otlp_phoenix.py; here are the rules that
 hold whatever the receiver: one span per node, a tree rooted at the rollout, the GenAI
 attributes equal to the state's values, errors as ERROR status with the error text, content
-only when asked for, ids that do not change from one export to the next, and clear errors
-for bad usage and unreachable receivers.
+only when asked for, ids that do not change from one export to the next. The command (its
+file, usage errors, receivers) is in test_otlp_command.py.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
-import socket
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,8 +25,7 @@ from hypothesis import strategies as st
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.otlp import OtlpSpan, OtlpTrace, otlp_trace, span_id_of, trace_id_of
 from rollout_trace_sdk.export.otlp_content import MAX_INLINE_BYTES, body_text, cut
-from rollout_trace_sdk.export.otlp_names import CONVERSATION, INPUT_MESSAGES
-from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
+from rollout_trace_sdk.export.otlp_names import INPUT_MESSAGES
 from rollout_trace_sdk.view.load import load_state
 
 from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, conformance_bundles, needs_conformance_v3
@@ -323,202 +319,6 @@ def test_ids_are_stable_and_never_zero(demo_state: Any) -> None:
     assert trace_id_of(dict(demo_state, trace_id="00000000-0000-0000-0000-000000000000")) != 0
 
 
-def test_file_is_otlp_json_and_a_reexport_is_identical(demo_bundle: Path, tmp_path: Path) -> None:
-    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    for target in (first, second):
-        argv = ["export", "--format", "otlp", str(demo_bundle), "-o", str(target)]
-        assert main(argv, out=io.StringIO()) == 0
-    assert first.read_bytes() == second.read_bytes()
-    lines = first.read_bytes().splitlines()
-    assert len(lines) == 1
-    request = orjson.loads(lines[0])
-    (resource_spans,) = request["resourceSpans"]
-    resource = {a["key"]: a["value"] for a in resource_spans["resource"]["attributes"]}
-    assert resource["service.name"] == {"stringValue": "rollout-trace"}
-    (scope_spans,) = resource_spans["scopeSpans"]
-    spans = scope_spans["spans"]
-    trace = otlp_trace(_state(demo_bundle))
-    assert [s["name"] for s in spans] == [s.name for s in trace.spans]
-    for written, mapped in zip(spans, trace.spans, strict=True):
-        assert written["traceId"] == f"{trace.trace_id:032x}"
-        assert written["spanId"] == f"{mapped.span_id:016x}"
-        assert written.get("parentSpanId") == (
-            f"{mapped.parent_id:016x}" if mapped.parent_id else None
-        )
-        assert written["kind"] == {"internal": 1, "client": 3}[mapped.kind]
-        assert int(written["startTimeUnixNano"]) == mapped.start_ns
-        assert [link["spanId"] for link in written.get("links", [])] == [
-            f"{link.span_id:016x}" for link in mapped.links
-        ]
-        keys = {a["key"] for a in written["attributes"]}
-        assert keys == set(mapped.attributes)
-    root = {a["key"]: a["value"] for a in spans[0]["attributes"]}
-    assert root[CONVERSATION] == {"stringValue": _state(demo_bundle)["rollout_id"]}
-
-
-def _spans_in(lines: Any) -> list[dict[str, Any]]:
-    """The spans of OTLP/JSON export requests, one request a line."""
-    return [
-        span
-        for line in lines
-        for rs in orjson.loads(line)["resourceSpans"]
-        for ss in rs["scopeSpans"]
-        for span in ss["spans"]
-    ]
-
-
-def _state(bundle: Path) -> Any:
-    from rollout_trace_sdk.view.load import load_state
-
-    return load_state(bundle)
-
-
-def test_several_sources_are_several_traces(demo_bundle: Path, failing_state: Path) -> None:
-    target = failing_state.parent / "two.jsonl"
-    argv = ["export", "--format", "otlp", str(demo_bundle), str(failing_state), "-o", str(target)]
-    err = io.StringIO()
-    assert main([*argv, "--inline-payloads"], out=io.StringIO(), err=err) == 0
-    assert "payload bodies are in the bundle" in err.getvalue()  # the state file's note
-    spans = _spans_in(target.read_bytes().splitlines())
-    # the failing state is the demo's state edited, so both traces have the same ids
-    assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)
-    errors = [s for s in spans if s.get("status", {}).get("code") == 2]
-    assert [s["status"]["message"] for s in errors] == [PLANTED_ERROR]
-
-
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        ([], "needs one of --endpoint URL and -o FILE"),
-        (
-            ["--endpoint", "http://127.0.0.1:9", "-o", "x.jsonl"],
-            "needs one of --endpoint URL and -o FILE",
-        ),
-    ],
-)
-def test_usage_errors(demo_bundle: Path, extra: list[str], message: str) -> None:
-    err = io.StringIO()
-    # --endpoint alone chooses the format; without it, name it
-    argv = ["export", *([] if extra else ["--format", "otlp"]), str(demo_bundle), *extra]
-    assert main(argv, out=io.StringIO(), err=err) == 2
-    assert message in err.getvalue()
-
-
-def test_unreachable_receiver_is_a_clear_error(
-    demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2")
-        err = io.StringIO()
-        argv = ["export", "--format", "otlp", str(demo_bundle)]
-        code = main([*argv, "--endpoint", f"http://127.0.0.1:{port}"], out=io.StringIO(), err=err)
-    assert code == 1
-    assert f"http://127.0.0.1:{port}/v1/traces did not accept spans 1-" in err.getvalue()
-    assert "Traceback" not in err.getvalue()
-
-
-def test_an_http_error_the_exporter_raises_is_printed_without_credentials(
-    demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An exporter that lets the HTTP library's error out (opentelemetry-exporter-otlp-proto-
-    http 1.27 does, for a refused connection) had it printed as it was: the URL's path with
-    the ``?api_key=`` query (found by review). Newer exporters retry it and fail the export
-    (the log is masked, see test_otlp_run); either way nothing secret is printed."""
-    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2")
-        err = io.StringIO()
-        endpoint = f"http://alice:s3cretpw@127.0.0.1:{port}/v1/traces?api_key=k3y-long"
-        argv = ["export", "--format", "otlp", str(demo_bundle), "--endpoint", endpoint]
-        code = main(argv, out=io.StringIO(), err=err)
-    assert code == 1
-    printed = err.getvalue()
-    assert f"http://***@127.0.0.1:{port}/v1/traces?*** did not accept spans 1-" in printed
-    assert "k3y" not in printed and "s3cretpw" not in printed and "Traceback" not in printed
-
-
-def test_traces_url() -> None:
-    assert traces_url("http://127.0.0.1:4318") == "http://127.0.0.1:4318/v1/traces"
-    assert traces_url("http://127.0.0.1:4318/") == "http://127.0.0.1:4318/v1/traces"
-    assert (
-        traces_url("https://x/api/public/otel/v1/traces") == "https://x/api/public/otel/v1/traces"
-    )
-    # the path goes before a query string, not into it (found by review)
-    assert traces_url("http://h:4318?api_key=S") == "http://h:4318/v1/traces?api_key=S"
-
-
-def test_requests_are_bounded_in_bytes_not_only_in_spans(
-    demo_state: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """512 spans of inlined content made one request of ~128 MiB (found by review): a
-    request now holds at most ``BATCH_BYTES`` of attribute text (lowered here to the demo's
-    size), and every span is sent once."""
-    from rollout_trace_sdk.export import otlp_sdk
-
-    monkeypatch.setattr(otlp_sdk, "BATCH_BYTES", 400_000)
-    big = "y" * 200_000  # cut to 64 KiB per value
-    spans = sdk_spans(otlp_trace(demo_state, inline=True, payload=lambda _: big))
-    assert len(spans) < 512, "one request by count"
-    lines = list(json_lines(spans))
-    assert len(lines) > 3
-    assert all(len(line) < 400_000 + 150_000 for line in lines)  # one span may overshoot
-    sent = [span["spanId"] for span in _spans_in(lines)]
-    assert len(sent) == len(set(sent)) == len(spans)
-
-
-def test_missing_extra_is_named(demo_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the OpenTelemetry packages the command names the extra to install."""
-    for name in ("rollout_trace_sdk.export.otlp_run", "rollout_trace_sdk.export.otlp_sdk"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)  # import fails
-    err = io.StringIO()
-    argv = ["export", "--format", "otlp", str(demo_bundle), "-o", "x.jsonl"]
-    assert main(argv, out=io.StringIO(), err=err) == 2
-    assert "pip install '.[otel]'" in err.getvalue()
-
-
-def _string_attributes(path: Path) -> list[tuple[str, str, str]]:
-    """(span name, key, value) of every string attribute in an OTLP/JSON file."""
-    found = []
-    for line in path.read_text().splitlines():
-        for resource in orjson.loads(line)["resourceSpans"]:
-            for scope in resource["scopeSpans"]:
-                for span in scope["spans"]:
-                    for a in span["attributes"]:
-                        if "stringValue" in a["value"]:
-                            found.append((span["name"], a["key"], a["value"]["stringValue"]))
-    return found
-
-
-@needs_conformance_v3
-def test_a_payload_a_capture_limit_cut_is_marked_not_sent_as_content(tmp_path: Path) -> None:
-    """With --inline-payloads a payload recorded truncated (or a template spliced from such a
-    part) was sent as Codex's placeholder, ``{"$trace_unavailable": "raw_payload:4"}``, as if
-    it were the body, and a cut text as "[text]" (found by review): the span now says what was
-    cut, and no placeholder is sent."""
-    [bundle] = (CONFORMANCE_V3 / "capture_payload_limit_exec").glob("trace-*")
-    target = tmp_path / "spans.jsonl"
-    argv = ["export", "--format", "otlp", str(bundle), "--inline-payloads", "-o", str(target)]
-    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
-    found = _string_attributes(target)
-    assert not [f for f in found if "$trace_unavailable" in f[2]]
-    capture = {(key, value) for _, key, value in found if key.endswith(".capture")}
-    assert capture == {
-        ("rollout_trace.payload.request.capture", "recorded truncated"),
-        ("rollout_trace.payload.request.capture", "part raw_payload:18 recorded truncated"),
-        ("rollout_trace.payload.prompt.capture", "part raw_payload:21 recorded truncated"),
-        ("rollout_trace.payload.response.capture", "part raw_payload:23 recorded truncated"),
-        ("rollout_trace.payload.result.capture", "recorded truncated"),
-    }
-    bodies = [key for _, key, _ in found if key.endswith(".body")]
-    assert bodies  # the whole payloads are still sent
-    said = "[text: raw_payload:23, truncated: 2,048 of 6,092 bytes kept]"
-    assert any(said in value for _, key, value in found if key == "gen_ai.output.messages")
-
-
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
@@ -539,30 +339,6 @@ def test_the_root_says_how_the_recording_ended_in_either_schema(
     }
     root = otlp_trace({**state, **fields}).spans[0]
     assert root.attributes.get("rollout_trace.recording_status") == expected
-
-
-@pytest.mark.parametrize("lenient", [[], ["--lenient"]])
-def test_a_source_that_cannot_be_read_fails_alone(
-    demo_bundle: Path, failing_state: Path, tmp_path: Path, lenient: list[str]
-) -> None:
-    """One bad bundle among several stopped the whole export: nothing was written or sent,
-    and the error did not say which SOURCE it was (found by review, exporting a directory of
-    rollouts). The others are exported, the bad one is named with the reducer's error, as
-    ``--to`` reports a bundle, and the exit code is 1."""
-    broken = tmp_path / "broken"
-    shutil.copytree(demo_bundle, broken)
-    (broken / "manifest.json").write_text("{ torn")
-    target = tmp_path / "spans.jsonl"
-    argv = ["export", "--format", "otlp", str(demo_bundle), str(broken), str(failing_state)]
-    out, err = io.StringIO(), io.StringIO()
-    assert main([*argv, "-o", str(target), *lenient], out=out, err=err) == 1
-    assert f"rollout-trace export: {broken}: read {broken}/manifest.json: " in err.getvalue()
-    assert out.getvalue() == f"{target}\n"
-    spans = _spans_in(target.read_bytes().splitlines())
-    assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)
-    # nothing to export: nothing written
-    assert main([*argv[:3], str(broken), "-o", str(tmp_path / "none.jsonl")], err=err) == 1
-    assert not (tmp_path / "none.jsonl").exists()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,250 @@
+"""The Parquet export run again over the same export: bundles gone since pruned (and nothing
+outside the export), a killed run's part files removed, payload text read a batch at a time,
+a tables version bump exporting older bundles again, why a rollout failed said alike by the
+pool and a state file (the first export: test_parquet.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rollout_trace_sdk.export.export_dir import MANIFEST_NAME
+from rollout_trace_sdk.export.parquet import ExportOptions, run_export
+from rollout_trace_sdk.export.schema import TABLES_VERSION
+from rollout_trace_sdk.reduce import reduce_bundle
+from tests.export.tables_util import read_tables
+
+from .test_parquet import _cli, read_tables_rows
+
+
+def test_prune_removes_the_rows_of_bundles_gone_since(three: list[Path], tmp_path: Path) -> None:
+    """Rows of a bundle deleted or renamed since an earlier export stayed for good (found by
+    review): ``--prune`` removes every source the run's SOURCES no longer hold, and only then."""
+    import shutil
+
+    out = tmp_path / "out"
+    root = tmp_path / "bundles"
+    assert _cli("export", str(root), "--to", str(out))[0] == 0
+    shutil.rmtree(three[0])
+    three[1].rename(three[1].with_name(three[1].name + "-moved"))
+    code, _, err = _cli("export", str(root), "--to", str(out))
+    assert code == 0
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(4,)]  # kept, as documented
+    # ... and said: four rollouts counted for three bundles went unremarked (review rl20)
+    assert "note: 2 bundle(s) exported earlier from these sources are gone" in err
+    assert "until export --prune" in err
+    code, stdout, _ = _cli("export", str(root), "--to", str(out), "--prune")
+    assert code == 0 and "2 pruned" in stdout
+    sources = {r[0] for r in read_tables_rows(out, "SELECT DISTINCT source FROM threads")}
+    assert sources == {str(three[2]), str(three[1]) + "-moved"}
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"]
+    assert len(manifest) == 2
+    # a spec that cannot be listed prunes nothing: its bundles would only look gone
+    code, _, err = _cli("export", str(tmp_path / "missing"), "--to", str(out), "--prune")
+    assert code == 1 and "cannot list" in err
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
+
+
+def test_prune_removes_nothing_outside_the_export(three: list[Path], tmp_path: Path) -> None:
+    """A manifest key is a part's file name: one with a path in it (an export directory
+    shared or copied from elsewhere) had ``--prune`` remove ``../../victim/data.parquet``,
+    outside ``--to`` (found by review). Only keys the export makes are read."""
+    out = tmp_path / "out"
+    victim = tmp_path / "victim" / "data.parquet"
+    victim.parent.mkdir()
+    victim.write_bytes(b"not the export's")
+    assert _cli("export", str(three[0]), "--to", str(out))[0] == 0
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())
+    [entry] = manifest["bundles"].values()
+    manifest["bundles"]["../../victim/data"] = {**entry, "source": "/gone"}
+    (out / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
+    code, stdout, _ = _cli("export", str(three[0]), "--to", str(out), "--prune")
+    assert code == 0 and "1 unchanged" in stdout
+    assert victim.read_bytes() == b"not the export's"
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(1,)]
+
+
+def test_a_killed_runs_part_files_are_removed_by_the_next(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """A run killed while it wrote a part left ``.KEY.PID.tmp`` in the table's folder for
+    good (found by review); one of a process still running is left alone."""
+    import subprocess
+
+    out = tmp_path / "out"
+    root = str(tmp_path / "bundles")
+    assert not run_export([root], ExportOptions(to=str(out)), jobs=1).failed
+    gone = subprocess.Popen(["true"])  # a process that has ended
+    gone.wait()
+    stale = out / "threads" / f".somekey.{gone.pid}.tmp"
+    live = out / "threads" / f".otherkey.{os.getpid()}.tmp"
+    stale.write_bytes(b"half a part")
+    live.write_bytes(b"being written")
+    run_export([root], ExportOptions(to=str(out)), jobs=1)
+    assert not stale.exists() and live.exists()
+
+
+_RESENDING_AGENT = """
+import resource, sys, anyio
+import pyarrow.parquet
+from rollout_trace_sdk.export.parquet import ExportOptions, run_export
+from rollout_trace_sdk.record import open_rollout
+
+async def record(root):
+    # each request resends the whole history (newest first: no prefix to send as a delta)
+    async with open_rollout(root, schema_version=3, model="m", provider_name="p") as rollout:
+        async with rollout.root.turn() as turn:
+            history = []
+            for n in range(150):
+                text = f"{n}:" + "x" * 20_000
+                history.append({"type": "message", "role": "user",
+                                "content": [{"type": "input_text", "text": text}]})
+                async with turn.inference({"model": "m", "input": history[::-1]}) as call:
+                    output = [{"type": "message", "role": "assistant",
+                               "content": [{"type": "output_text", "text": "ok"}]}]
+                    usage = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
+                    history += call.completed(response_id=f"r{n}", output_items=output,
+                                              token_usage=usage)
+
+anyio.run(record, sys.argv[1])
+[bundle] = [p for p in __import__("pathlib").Path(sys.argv[1]).iterdir()]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+summary = run_export([str(bundle)], ExportOptions(to=sys.argv[2], payload_text=True), jobs=1)
+assert not summary.failed, summary.failed
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def test_payload_text_is_read_a_batch_at_a_time(tmp_path: Path) -> None:
+    """``--payload-text`` held every body of a bundle at once (as bytes, as text and as
+    Arrow): a schema-3 bundle of 6 MB whose requests resend the history spliced to 460 MB of
+    bodies and the export grew by 2.3 GB (5 x the bodies; found by review). Measured in a
+    fresh process as the growth of its peak RSS across the export: now one batch of bodies
+    at a time, under the bodies' total."""
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-c", _RESENDING_AGENT, str(tmp_path / "rec"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    grown = int(done.stdout)
+    [(bodies, unread)] = read_tables_rows(
+        out, "SELECT sum(text_bytes), count(text_unread) FROM raw_payloads"
+    )
+    assert unread == 0 and bodies > 400_000_000
+    assert grown < bodies, f"grew {grown:,} bytes exporting {bodies:,} bytes of bodies"
+
+
+def _as_if_exported_by_an_older_version(out: Path, source: Path) -> None:
+    """Make ``source``'s parts look written by tables version 5: its manifest entry says so
+    (an entry of a version before they were recorded has none) and its conversation_items
+    part lacks the column version 6 added."""
+    import pyarrow.parquet as pq
+
+    manifest = orjson.loads((out / MANIFEST_NAME).read_bytes())
+    [key] = [k for k, e in manifest["bundles"].items() if e["source"] == str(source)]
+    manifest["bundles"][key]["tables_version"] = 5
+    (out / MANIFEST_NAME).write_bytes(orjson.dumps(manifest))
+    part = out / "conversation_items" / f"{key}.parquet"
+    pq.write_table(pq.read_table(part).drop_columns(["cut_payload_ids"]), part)
+
+
+def test_a_tables_version_bump_exports_the_older_bundles_again(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """A run after a version bump exported only the bundles it was given: the directory mixed
+    parts of two versions, and a query read one part's columns for all (a column missing, a
+    count silently 0; found by review). The export now exports the older ones again from
+    their recorded sources; ``query`` refuses a directory still holding any."""
+    out = tmp_path / "out"
+    assert not run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1).failed
+    _as_if_exported_by_an_older_version(out, three[0])
+    code, stdout, err = _cli("query", str(out), "SELECT count(*) FROM rollouts")
+    assert (code, stdout) == (1, "")
+    assert f"exported by another version of the tables (5; this is {TABLES_VERSION})" in err
+    assert f"\n  {three[0]}\n" in err
+    # an export of another bundle exports the older one again too
+    code, stdout, err = _cli("export", str(three[1]), "--to", str(out))
+    assert (code, err) == (0, "")
+    assert "exported 1 bundle(s), 0 failed, 1 unchanged (skipped), 1 of another" in stdout
+    counts = read_tables_rows(
+        out, "SELECT count(*), count(cut_payload_ids) FROM conversation_items"
+    )
+    assert counts[0][0] == counts[0][1] > 0
+    entries = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"].values()
+    assert {e["tables_version"] for e in entries} == {TABLES_VERSION}
+
+
+def test_an_older_bundle_gone_is_named_until_pruned(three: list[Path], tmp_path: Path) -> None:
+    import shutil
+
+    out = tmp_path / "out"
+    assert not run_export([str(tmp_path / "bundles")], ExportOptions(to=str(out)), jobs=1).failed
+    _as_if_exported_by_an_older_version(out, three[0])
+    shutil.rmtree(three[0])
+    code, stdout, err = _cli("export", str(three[1]), "--to", str(out))
+    assert code == 1 and "exported 0 bundle(s), 0 failed, 1 unchanged" in stdout
+    assert f"rollout-trace export: {three[0]}: exported by another tables version" in err
+    assert _cli("query", str(out), "SELECT 1")[0] == 1
+    code, stdout, err = _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--prune")
+    assert (code, err) == (0, "") and "1 pruned" in stdout
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(2,)]
+
+
+_WHY = {
+    "inference_calls": "inference_call_id",
+    "compaction_requests": "compaction_request_id",
+    "tool_calls": "tool_call_id",
+    "turns": "codex_turn_id",
+}
+
+
+def _why_rows(out: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row's error text (and each rollout's failure), by trace and id."""
+    got = {
+        table: read_tables_rows(
+            out, f"SELECT trace_id, {key}, error_text FROM {table} ORDER BY ALL"
+        )
+        for table, key in _WHY.items()
+    }
+    got["rollouts"] = read_tables_rows(out, "SELECT trace_id, failure FROM rollouts ORDER BY ALL")
+    return got
+
+
+def test_the_pool_and_a_state_file_in_its_bundle_say_why_as_the_bundle_does(
+    why_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """The error texts are read in the worker that reduces the bundle: a process pool gives
+    the rows one process gives, and a ``state.json`` inside its bundle (read as ``show``
+    reads it) the same texts; a state file alone has none to give (nulls, not an error)."""
+    one, pool = tmp_path / "one", tmp_path / "pool"
+    bundles = [str(b) for b in why_bundles.values()]
+    assert not run_export(bundles, ExportOptions(to=str(one)), jobs=1).failed
+    summary = run_export(bundles, ExportOptions(to=str(pool)), jobs=2)
+    assert not summary.failed and {r.pid for r in summary.exported} != {os.getpid()}
+    assert read_tables(pool) == read_tables(one)
+    why = _why_rows(one)
+    assert sum(text is not None for _, _, text in why["tool_calls"]) == 4
+    assert sum(failure is not None for _, failure in why["rollouts"]) == 4
+    states = tmp_path / "states"
+    for name, bundle in why_bundles.items():
+        copy = states / name
+        shutil.copytree(bundle, copy)
+        (copy / "state.json").write_bytes(orjson.dumps(reduce_bundle(copy).to_json()))
+        (tmp_path / f"{name}.json").write_bytes((copy / "state.json").read_bytes())
+    files = [str(p / "state.json") for p in sorted(states.iterdir())]
+    assert not run_export(files, ExportOptions(to=str(tmp_path / "files")), jobs=1).failed
+    assert _why_rows(tmp_path / "files") == why
+    alone = [str(tmp_path / f"{name}.json") for name in why_bundles]
+    assert not run_export(alone, ExportOptions(to=str(tmp_path / "alone")), jobs=1).failed
+    nulls = _why_rows(tmp_path / "alone")
+    assert {row[-1] for rows in nulls.values() for row in rows} == {None}
+    assert [row[:-1] for row in nulls["tool_calls"]] == [row[:-1] for row in why["tool_calls"]]
