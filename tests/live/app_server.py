@@ -24,7 +24,8 @@ from typing import Any
 #: latest finished turn's, a shell command's or compaction's included, a reverted one's not;
 #: ``"switch": true``: later actions run on the thread it returned; ``"wait_turn": true``:
 #: wait for a turn it started; ``"may_fail": true``: an error answer is expected),
-#: ``{"op": "answer", "method": ..., "results": [...]}`` (how the server's next requests of that method are answered, in turn; the last one
+#: ``{"op": "restart"}`` (the app-server ended and started anew; the thread resumed there, a
+#: bundle of its own), ``{"op": "answer", "method": ..., "results": [...]}`` (how the server's next requests of that method are answered, in turn; the last one
 #: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
 #: the ``thread/start`` parameters (and opts into the experimental API: dynamic tools, plan
 #: mode, thread/sample, the queue).
@@ -35,6 +36,13 @@ class AppServer:
     """One ``codex app-server`` process and its JSON-RPC stream."""
 
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self._argv, self._env = argv, env
+        #: server request method -> the results to answer it with, in turn (see ``answer``)
+        self.answers: dict[str, list[Any]] = {}
+        self._start()
+
+    def _start(self) -> None:
+        argv, env = self._argv, self._env
         self._process = subprocess.Popen(
             argv,
             env=env,
@@ -46,15 +54,16 @@ class AppServer:
         self._ids = 0
         self._messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.notifications: list[dict[str, Any]] = []
-        #: server request method -> the results to answer it with, in turn (see ``answer``)
-        self.answers: dict[str, list[Any]] = {}
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(
+            target=self._read, args=(self._process, self._messages), daemon=True
+        ).start()
 
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
+    @staticmethod
+    def _read(process: subprocess.Popen[str], messages: queue.Queue[dict[str, Any]]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:  # this process's own (a restart's reader has its own)
             try:
-                self._messages.put(json.loads(line))
+                messages.put(json.loads(line))
             except ValueError:
                 continue
 
@@ -109,6 +118,12 @@ class AppServer:
 
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         self._send({"method": method, **({"params": params} if params is not None else {})})
+
+    def restart(self) -> None:
+        """End this process (as ``close``) and start another, as a user runs the app-server
+        anew: the same options and home, nothing of the old one's state but its files."""
+        self.close()
+        self._start()
 
     def close(self) -> None:
         if self._process.stdin is not None:
@@ -232,6 +247,11 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             turns.append(finished[-1])  # a turn of the thread like any other
         elif op == "answer":
             server.answers[action["method"]] = list(action["results"])
+        elif op == "restart":
+            server.restart()
+            server.request("initialize", client)
+            server.notify("initialized")
+            thread = server.request("thread/resume", {"threadId": thread})["thread"]["id"]
         elif op == "review":
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})

@@ -1,0 +1,542 @@
+"""Kinds of real Codex bundle the conformance corpora hold (their ``INDEX.md``) or a user hits
+beside them, which :mod:`tests.live.random_scenarios` never makes (or makes only by rare
+chance), each scripted at random for :mod:`tests.live.test_codex_gaps`: in ``codex exec``,
+code cells that yield and the ``wait`` calls that collect them (running, finished, unknown,
+two at once), MCP tools called from a cell (beside a command, failing, an image), outputs far
+past the model's budget (``max_output_tokens``), a compaction while a command or a cell is
+still running, a session resumed several times (a resumed turn failing, a poll of a command
+an earlier process left), four to seven calls of mixed kinds in one answer, reasoning items
+of every shape (parts, raw text, encrypted only, an answer of reasoning alone), and images
+that are not what they claim; in ``codex app-server``, a thread resumed by a new process
+(the corpora's ``app_server_thread_resume``) and turns interrupted while several commands,
+a cell, a worker or the model's stream run. A seed picks its kind (``seed % len(KINDS)``)."""
+
+from __future__ import annotations
+
+import base64
+import random
+import struct
+import zlib
+from typing import Any
+
+from tests.live.script import (
+    CODE_MODE,
+    HIGH_USAGE,
+    MCP,
+    MULTI_AGENT,
+    PNG,
+    SMALL_CONTEXT,
+    Scenario,
+    after,
+    call,
+    collab,
+    custom,
+    mcp,
+    message,
+    worker,
+)
+
+#: a 1x1 GIF (a format view_image may not take), a PNG cut after its header, text
+_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_FILES = {"dot.png": PNG, "notes.txt": b"old line\n", "dot.gif": _GIF, "cut.png": PNG[:20]}
+
+
+def _big_png(side: int) -> bytes:
+    """A real ``side`` x ``side`` PNG of noise-free stripes (a few KB)."""
+    rows = b"".join(
+        b"\x00" + bytes((x * 7 + y) % 256 for x in range(side * 3)) for y in range(side)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _exec(js: str, call_id: str, yield_ms: int | None = None) -> dict[str, Any]:
+    header = "" if yield_ms is None else f'// @exec: {{"yield_time_ms": {yield_ms}}}\n'
+    return custom("exec", header + js, call_id)
+
+
+def _wait(cell_id: str, call_id: str, yield_ms: int = 10000) -> dict[str, Any]:
+    return call("wait", {"cell_id": cell_id, "yield_time_ms": yield_ms}, call_id)
+
+
+def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rules answering the first request with ``first``'s items, then each later request (told
+    by the last call id of the answer before) with the next step's items."""
+    rules = [first]
+    previous = [item for item in first["items"] if "call_id" in item]
+    for n, items in enumerate(steps):
+        if not previous:
+            break
+        last = str(previous[-1]["call_id"])
+        rules.append({"name": f"step{n + 1}", "match": {"last_call_id": last}, "items": items})
+        previous = [item for item in items if "call_id" in item]
+    return rules
+
+
+_SLOW_CELLS = (
+    'const r = await tools.exec_command({cmd: "sleep 1; echo late"});\ntext(r.output);\n',
+    'notify("going");\nconst a = await tools.exec_command({cmd: "sleep 0.6; echo a"});\n'
+    'const b = await tools.exec_command({cmd: "exit 3"});\ntext(a.output + b.output);\n',
+    'await tools.exec_command({cmd: "sleep 0.8"});\nthrow new Error("failed after yielding");\n',
+)
+_QUICK_CELLS = (
+    'text("quick");\n',
+    'throw new Error("at once");\n',
+    # a cell waiting on another (cell 1) from inside: code mode may offer no such tool
+    'const w = await tools.wait({cell_id: "1", yield_time_ms: 5000});\ntext(JSON.stringify(w));\n',
+)
+
+
+def _cell_waits(rng: random.Random) -> Scenario:
+    """Cells from one answer, some yielding; then waits on them: a short one (the cell still
+    runs), a long one, two at once, one on a cell never made, one on a collected cell."""
+    cells = [_exec(rng.choice(_SLOW_CELLS), "cell_a", yield_ms=rng.choice([100, 300]))]
+    for n in range(rng.randint(0, 2)):
+        slow = rng.random() < 0.5
+        source = rng.choice(_SLOW_CELLS if slow else _QUICK_CELLS)
+        cells.append(_exec(source, f"cell_{'bc'[n]}", yield_ms=200 if slow else None))
+    waits: list[list[dict[str, Any]]] = []
+    if rng.random() < 0.5:
+        waits.append([_wait("1", "w_short", yield_ms=rng.choice([10, 100]))])
+    if len(cells) > 1 and rng.random() < 0.5:
+        waits.append([_wait("1", "w_one"), _wait("2", "w_two")])
+    else:
+        waits.append([_wait("1", "w_one")])
+    waits.append([_wait(rng.choice(["9", "1", "0", "x"]), "w_odd", yield_ms=100)])
+    first = {"name": "cells", "match": {"step": 0}, "items": cells}
+    rules = _chain(first, [*waits, [message("Collected.")]])
+    return Scenario("cell_waits", "Cells.", rules, extra=(*CODE_MODE, *MCP))
+
+
+_MCP_CELLS = (
+    'const r = await tools.mcp__demo__echo({text: "hi ✓"});\ntext(JSON.stringify(r));\n',
+    'try { await tools.mcp__demo__boom({}); } catch (e) { text("caught " + e); }\n',
+    'const r = await tools.mcp__demo__add({a: "x"});\ntext(JSON.stringify(r));\n',
+    "const p = await tools.mcp__demo__pixel({});\ntext(JSON.stringify(p).slice(0, 80));\n",
+    'const [m, c] = await Promise.all([tools.mcp__demo__echo({text: "m"}),'
+    ' tools.exec_command({cmd: "echo c"})]);\ntext(JSON.stringify(m) + c.output);\n',
+    "await tools.mcp__demo__boom({});\n",
+)
+
+
+def _cell_mcp(rng: random.Random) -> Scenario:
+    """Cells calling the demo MCP server's tools (beside a command, failing, caught, an
+    image), now and then beside a direct MCP call or a slow one that yields."""
+    cells = rng.randint(1, 3)
+    items = [
+        _exec(rng.choice(_MCP_CELLS), f"mc{n}", yield_ms=rng.choice([None, 5000]))
+        for n in range(cells)
+    ]
+    if rng.random() < 0.4:
+        items.insert(rng.randint(0, len(items)), mcp("echo", {"text": "direct"}, "direct"))
+    steps: list[list[dict[str, Any]]] = []
+    if rng.random() < 0.4:
+        slow = "const s = await tools.mcp__demo__slow({seconds: 1});\ntext(JSON.stringify(s));\n"
+        steps.append([_exec(slow, "mslow", yield_ms=200)])
+        steps.append([_wait(str(cells + 1), "mwait")])  # cells are numbered as they start
+    first = {"name": "cells", "match": {"step": 0}, "items": items}
+    rules = _chain(first, [*steps, [message("MCP done.")]])
+    return Scenario("cell_mcp", "MCP cells.", rules, extra=(*CODE_MODE, *MCP))
+
+
+_BIG_COMMANDS = (
+    "seq 1 30000",
+    "yes 'ünïcødé ✓ 漢字' | head -n 4000",
+    "head -c 120000 /dev/zero | tr '\\0' x",
+    "seq 1 5000 >&2; exit 1",
+    "printf '%.0s\\xff\\xfe' $(seq 1 5000)",
+)
+
+
+def _big_output(rng: random.Random) -> Scenario:
+    """Commands printing far more than the model's budget (``max_output_tokens`` from one
+    token up, or Codex's own), some in parallel; a long answer at the end now and then."""
+    steps = []
+    for step in range(rng.randint(1, 2)):
+        calls = []
+        for k in range(rng.randint(1, 3)):
+            arguments: dict[str, Any] = {"cmd": rng.choice(_BIG_COMMANDS)}
+            budget = rng.choice([None, 1, 50, 2000, 100000])
+            if budget is not None:
+                arguments["max_output_tokens"] = budget
+            calls.append(call("exec_command", arguments, f"big{step}_{k}"))
+        steps.append(calls)
+    answer = message("long " * rng.choice([3, 20000]), phase="final_answer")
+    first = {"name": "step0", "match": {"step": 0}, "items": steps[0]}
+    return Scenario("big_output", "Print a lot.", _chain(first, [*steps[1:], [answer]]))
+
+
+def _compact_mid_tool(rng: random.Random) -> Scenario:
+    """A command (or a cell) left running when the answer's usage makes Codex compact (locally
+    or remotely; a remote one failing now and then) before its next request, which polls it
+    (or waits on the cell)."""
+    cell = rng.random() < 0.4
+    if cell:
+        running = _exec(_SLOW_CELLS[0], "k0", yield_ms=200)
+        collect = _wait("1", "kp")
+        extra: tuple[str, ...] = (*SMALL_CONTEXT, *CODE_MODE)
+    else:
+        running = call("exec_command", {"cmd": "sleep 2; echo late", "yield_time_ms": 200}, "k0")
+        poll = '{"session_id": $SESSION_ID, "chars": "", "yield_time_ms": 5000}'
+        collect = call("write_stdin", poll, "kp")
+        extra = SMALL_CONTEXT
+    items = [running]
+    if rng.random() < 0.5:
+        items.append(call("exec_command", {"cmd": "echo beside"}, "k1"))
+    step0 = {"name": "step0", "match": {"step": 0}, "items": items, "usage": HIGH_USAGE}
+    how = rng.choice(["local", "local", "remote", "failed"])
+    if how == "local":
+        summarize: dict[str, Any] = {
+            "name": "summarize",
+            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+            "items": [message("SUMMARY: mid tool.")],
+        }
+        told = "SUMMARY: mid tool."
+    else:
+        extra += ("-c", 'model_providers.fake.name="OpenAI"')
+        summarize = {"name": "summarize", "match": {"last_type": "compaction_trigger"}}
+        if how == "failed":
+            summarize["http_status"] = 500
+            summarize["body"] = {"error": {"message": "compaction outage", "type": "server_error"}}
+        else:
+            summarize["items"] = [{"type": "compaction", "encrypted_content": "ENC_GAP"}]
+        told = "ENC_GAP"
+    rules = [
+        summarize,
+        {
+            "name": "collect",
+            "match": {"any_contains": told, "lacks_call_id": "kp"},
+            "items": [collect],
+        },
+        after("kp", message("Collected after compaction.")),
+        step0,
+    ]
+    return Scenario("compact_mid_tool", "Run, compact, collect.", rules, extra=extra)
+
+
+_RESUMED_CALLS = (
+    call("exec_command", {"cmd": "echo again"}, "X"),
+    call("exec_command", {"cmd": "exit 7"}, "X"),
+    custom("apply_patch", "*** Begin Patch\n*** Add File: r.txt\n+r\n*** End Patch\n", "X"),
+    call("view_image", {"path": "dot.png"}, "X"),
+    call("update_plan", {"plan": [{"step": "resume", "status": "completed"}]}, "X"),
+)
+
+
+def _resumes(rng: random.Random) -> Scenario:
+    """A session resumed two or three times (each a new process): each turn a call and an
+    answer; one resumed turn's request refused (HTTP 400), one polling a command the first
+    process left running (gone with it)."""
+    left = rng.random() < 0.5
+    first_call = call(
+        "exec_command",
+        {"cmd": "sleep 30", "yield_time_ms": 200} if left else {"cmd": "echo first"},
+        "p0c",
+    )
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "p0",
+            "match": {"last_user": "Do it", "lacks_call_id": "p0c"},
+            "items": [first_call],
+        },
+        after("p0c", message("first done")),
+    ]
+    then = []
+    for n in range(1, rng.randint(3, 4)):
+        text, call_id = f"R{n} go", f"r{n}c"
+        item = dict(rng.choice(_RESUMED_CALLS), call_id=call_id)
+        if left and n == 1:
+            poll = '{"session_id": $SESSION_ID, "chars": "", "yield_time_ms": 300}'
+            item = call("write_stdin", poll, call_id)
+        match = {"last_user": text, "lacks_call_id": call_id}
+        if rng.random() < 0.25:
+            refusal = {"error": {"message": "scripted refusal", "type": "invalid_request_error"}}
+            fail = {"name": f"fail{n}", "match": match, "times": 1, "http_status": 400}
+            rules.append({**fail, "body": refusal})
+        rules.append({"name": f"r{n}", "match": match, "items": [item]})
+        rules.append(after(call_id, message(f"resumed {n} done")))
+        then.append(text)
+    return Scenario("resumes", "Do it.", rules, files=_FILES, then=tuple(then))
+
+
+def _reasoning(rng: random.Random, rid: str) -> dict[str, Any]:
+    # empty: Codex refuses its own bundle ("reasoning item in payload ... contained no content,
+    # summary, or encrypted_content"), so rarely
+    shape = rng.choice(["parts", "raw", "encrypted"] * 3 + ["empty"])
+    item: dict[str, Any] = {"type": "reasoning", "id": rid, "summary": []}
+    if shape == "parts":
+        item["summary"] = [
+            {"type": "summary_text", "text": f"**Part {n}** thinking ✓"} for n in range(3)
+        ]
+    elif shape == "raw":
+        item["summary"] = [{"type": "summary_text", "text": "sum"}]
+        item["content"] = [{"type": "reasoning_text", "text": "raw thought " * 40}]
+    if shape in ("encrypted", "raw") or rng.random() < 0.3:
+        item["encrypted_content"] = "gAAAA" + "e" * rng.randint(1, 400)
+    return item
+
+
+def _wide(rng: random.Random, step: int) -> list[dict[str, Any]]:
+    """Four to seven calls of mixed kinds in one answer, with reasoning and a commentary
+    message between them now and then."""
+    kinds = [
+        lambda c: call("exec_command", {"cmd": "echo wide"}, c),
+        lambda c: call("exec_command", {"cmd": "echo bad >&2; exit 2"}, c),
+        lambda c: call("update_plan", {"plan": [{"step": "w", "status": "in_progress"}]}, c),
+        lambda c: call("view_image", {"path": "dot.png"}, c),
+        lambda c: custom(
+            "apply_patch", f"*** Begin Patch\n*** Add File: w{c}.txt\n+w\n*** End Patch\n", c
+        ),
+        lambda c: call("no_such_tool", {}, c),
+        lambda c: call("exec_command", "{not json", c),
+        lambda c: mcp("echo", {"text": "wide"}, c),
+        lambda c: mcp("boom", {}, c),
+        lambda c: call("exec_command", {"cmd": 5}, c),
+        lambda c: call("exec_command", {"cmd": "pwd", "workdir": "/nonexistent/dir"}, c),
+        lambda c: call("write_stdin", {"session_id": 987654, "chars": "x"}, c),
+        lambda c: custom(
+            "apply_patch", "*** Begin Patch\n*** Delete File: gone.txt\n*** End Patch\n", c
+        ),
+    ]
+    items: list[dict[str, Any]] = []
+    for k in range(rng.randint(4, 7)):
+        if rng.random() < 0.2:
+            items.append(_reasoning(rng, f"rs_w{step}_{k}"))
+        if rng.random() < 0.15:
+            items.append(message(f"between {k}", phase="commentary"))
+        items.append(rng.choice(kinds)(f"wd{step}_{k}"))
+    return items
+
+
+def _wide_parallel(rng: random.Random) -> Scenario:
+    steps = [_wide(rng, step) for step in range(rng.randint(1, 2))]
+    first = {"name": "step0", "match": {"step": 0}, "items": steps[0]}
+    rules = _chain(first, [*steps[1:], [message("Wide done.")]])
+    return Scenario("wide_parallel", "Many at once.", rules, files=_FILES, extra=MCP)
+
+
+def _reasoning_kinds(rng: random.Random) -> Scenario:
+    """Reasoning of every shape: before calls, between parallel calls, and now and then as
+    the last answer alone (the turn ends without a message)."""
+    first_items = [_reasoning(rng, "rs_0"), call("exec_command", {"cmd": "echo r"}, "rc0")]
+    if rng.random() < 0.5:
+        first_items += [_reasoning(rng, "rs_1"), call("update_plan", {"plan": []}, "rc1")]
+    last = [_reasoning(rng, "rs_last")]
+    if rng.random() < 0.6:
+        last.append(message("Reasoned.", phase=rng.choice([None, "final_answer"])))
+    usage = {
+        "input_tokens": 200,
+        "input_tokens_details": {"cached_tokens": 50},
+        "output_tokens": 90,
+        "output_tokens_details": {"reasoning_tokens": 80},
+        "total_tokens": 290,
+    }
+    first = {"name": "step0", "match": {"step": 0}, "items": first_items, "usage": usage}
+    return Scenario("reasoning", "Think.", _chain(first, [last]))
+
+
+def _odd_images(rng: random.Random) -> Scenario:
+    """view_image on a GIF, a cut PNG, a text file, a directory, a missing file and a larger
+    PNG, some in parallel; the prompt attaching the larger PNG now and then."""
+    paths = ["dot.gif", "cut.png", "notes.txt", ".", "absent.png", "big.png", "dot.png"]
+    calls = [
+        call("view_image", {"path": rng.choice(paths)}, f"im{k}") for k in range(rng.randint(1, 4))
+    ]
+    first = {"name": "step0", "match": {"step": 0}, "items": calls}
+    files = {**_FILES, "big.png": _big_png(rng.choice([16, 64, 200]))}
+    images = ("big.png",) if rng.random() < 0.4 else ()
+    return Scenario(
+        "odd_images",
+        "Look.",
+        _chain(first, [[message("Seen.")]]),
+        files=files,
+        images=images,
+    )
+
+
+def _agent_failures(rng: random.Random) -> Scenario:
+    """Workers that fail past their first answer: one whose second request is refused after
+    its command ran (HTTP 400) or cut (``response.failed``), one left running a slow command
+    that the parent's short wait times out on and then interrupts, or closes by a follow-up;
+    the parent's calls naming a worker that never was."""
+    rules: list[dict[str, Any]] = []
+    spawns, then = [], []
+    for n in range(rng.randint(1, 2)):
+        task = f"fw{n}"
+        slow = rng.random() < 0.5
+        command = {"cmd": "sleep 3; echo slow"} if slow else {"cmd": "echo quick"}
+        its = worker(task, command, f"{task}c", f"{task} done")
+        if not slow or rng.random() < 0.5:
+            failing: dict[str, Any] = {"name": f"fail_{task}", "match": its[1]["match"], "times": 1}
+            if rng.random() < 0.5:
+                failing["http_status"] = 400
+                failing["body"] = {
+                    "error": {"message": "child refused late", "type": "invalid_request_error"}
+                }
+            else:
+                failing.update(
+                    items=[], end="failed", error={"code": "invalid_prompt", "message": "late"}
+                )
+            its.insert(1, failing)
+        rules += its
+        arguments = {"task_name": task, "message": f"CHILD-{task}: work.", "fork_turns": "none"}
+        spawns.append(collab("spawn_agent", arguments, f"sp{n}"))
+        then.append(task)
+    steps: list[list[dict[str, Any]]] = [
+        [collab("wait_agent", {"timeout_ms": rng.choice([100, 20000])}, "fw_wait")]
+    ]
+    target = rng.choice([*then, "nobody"])
+    kind = rng.choice(["interrupt_agent", "followup_task", "send_message"])
+    arguments = (
+        {"target": f"/root/{target}"}
+        if kind == "interrupt_agent"
+        else {"target": target, "message": "MORE"}
+    )
+    steps.append([collab(kind, arguments, "fw_then")])
+    steps.append([message("Workers handled.")])
+    first = {"name": "step0", "match": {"step": 0}, "items": spawns}
+    return Scenario(
+        "agent_failures", "Delegate.", [*rules, *_chain(first, steps)], extra=MULTI_AGENT
+    )
+
+
+KINDS = {
+    "cell_waits": _cell_waits,
+    "cell_mcp": _cell_mcp,
+    "big_output": _big_output,
+    "compact_mid_tool": _compact_mid_tool,
+    "resumes": _resumes,
+    "wide_parallel": _wide_parallel,
+    "reasoning": _reasoning_kinds,
+    "odd_images": _odd_images,
+    "agent_failures": _agent_failures,
+}
+
+
+def gap_scenario(seed: int) -> Scenario:
+    """The ``codex exec`` scenario of ``seed``: kind ``seed % len(KINDS)``, drawn from it."""
+    kind = list(KINDS)[seed % len(KINDS)]
+    made = KINDS[kind](random.Random(seed))
+    return Scenario(
+        f"gap_{kind}_{seed}",
+        made.prompt,
+        made.rules,
+        files={**_FILES, **made.files},
+        extra=made.extra,
+        then=made.then,
+        images=made.images,
+    )
+
+
+def _restart_resume(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Turns on a thread, then the thread resumed by a new app-server process (once or
+    twice), more turns (a command, a compaction now and then)."""
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "summarize",
+            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+            "items": [message("SUMMARY: before the restart.")],
+        }
+    ]
+    actions: list[dict[str, Any]] = [{"op": "start", "params": {}}]
+    for k in range(rng.randint(3, 5)):
+        if k and rng.random() < 0.4:
+            actions.append({"op": "restart"})
+        if k and rng.random() < 0.2:
+            actions.append({"op": "compact"})
+        text, call_id = f"T{k} go", f"t{k}c"
+        if rng.random() < 0.5:
+            command = rng.choice([{"cmd": "echo t"}, {"cmd": "exit 2"}])
+            rules.append(
+                {
+                    "name": f"r{k}",
+                    "match": {"last_user": text, "lacks_call_id": call_id},
+                    "items": [call("exec_command", command, call_id)],
+                }
+            )
+            rules.append(after(call_id, message(f"done {k}")))
+        else:
+            rules.append(
+                {"name": f"r{k}", "match": {"last_user": text}, "items": [message(f"a{k}")]}
+            )
+        actions.append({"op": "turn", "text": text})
+    if not any(action["op"] == "restart" for action in actions):
+        actions.insert(-1, {"op": "restart"})
+    return rules, actions
+
+
+def _interrupts(
+    rng: random.Random,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[str, ...]]:
+    """Turns interrupted while two or three commands run, while a cell waits on a slow
+    command, while a worker runs, or while the model's answer is still streaming; each
+    followed by a turn (and a compaction now and then)."""
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "summarize",
+            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
+            "items": [message("SUMMARY: interrupted.")],
+        }
+    ]
+    actions: list[dict[str, Any]] = [{"op": "start", "params": {}}]
+    features: dict[str, tuple[str, ...]] = {}
+    for k in range(rng.randint(1, 3)):
+        text = f"I{k} go"
+        how = rng.choice(["commands", "cell", "worker", "stream"])
+        match = {"last_user": text, "lacks_call_id": f"i{k}_0"}
+        if how == "commands":
+            slow = [{"cmd": "sleep 3; echo s"}, {"cmd": "sleep 2; echo t"}, {"cmd": "echo quick"}]
+            items = [call("exec_command", slow[n], f"i{k}_{n}") for n in range(rng.randint(2, 3))]
+        elif how == "cell":
+            js = 'const r = await tools.exec_command({cmd: "sleep 3; echo late"});\ntext(r.output);\n'
+            items = [_exec(js, f"i{k}_0", yield_ms=rng.choice([None, 10000]))]
+            features["code"] = CODE_MODE
+        elif how == "worker":
+            rules[:0] = worker(f"iw{k}", {"cmd": "sleep 3; echo worker"}, f"iw{k}c", "w done")
+            spawn = {"task_name": f"iw{k}", "message": f"CHILD-iw{k}: work.", "fork_turns": "none"}
+            items = [collab("spawn_agent", spawn, f"i{k}_0")]
+            rules.append(after(f"i{k}_0", collab("wait_agent", {"timeout_ms": 10000}, f"i{k}_w")))
+            features["agents"] = MULTI_AGENT
+        else:
+            items = [message("streaming " * 50)]
+            rules.append(
+                {"name": f"r{k}", "match": match, "items": items, "delay": 3, "delay_after": 2}
+            )
+        if how != "stream":
+            rules.append({"name": f"r{k}", "match": match, "items": items})
+            rules.append(after(str(items[-1]["call_id"]), message(f"finished {k}")))
+        actions.append({"op": "turn", "text": text, "interrupt_after": rng.choice([0.5, 1.0])})
+        if rng.random() < 0.3:
+            actions.append({"op": "compact"})
+        then = f"A{k} next"
+        rules.append(
+            {"name": f"a{k}", "match": {"last_user": then}, "items": [message(f"next {k}")]}
+        )
+        actions.append({"op": "turn", "text": then})
+    return rules, actions, tuple(part for feature in features.values() for part in feature)
+
+
+def gap_app_scenario(seed: int) -> Scenario:
+    """The ``codex app-server`` session of ``seed``: a thread resumed by a new process (even
+    seeds) or interrupted turns (odd ones)."""
+    rng = random.Random(seed)
+    extra: tuple[str, ...] = ()
+    if seed % 2 == 0:
+        kind = "restart_resume"
+        rules, actions = _restart_resume(rng)
+    else:
+        kind = "interrupts"
+        rules, actions, extra = _interrupts(rng)
+    return Scenario(
+        f"gap_app_{kind}_{seed}", "", rules, files=_FILES, extra=extra, app_server=tuple(actions)
+    )
