@@ -6,8 +6,9 @@ two at once), MCP tools called from a cell (beside a command, failing, an image)
 past the model's budget (``max_output_tokens``), a compaction while a command or a cell is
 still running, a session resumed several times (a resumed turn failing, a poll of a command
 an earlier process left), four to seven calls of mixed kinds in one answer, reasoning items
-of every shape (parts, raw text, encrypted only, an answer of reasoning alone), and images
-that are not what they claim; in ``codex app-server``, a thread resumed by a new process
+of every shape (parts, raw text, encrypted only, an answer of reasoning alone), images that
+are not what they claim, workers failing past their first answer or timed out and interrupted,
+and a model outside Codex's catalog (other tools: no apply_patch, multi-agent v1 at once); in ``codex app-server``, a thread resumed by a new process
 (the corpora's ``app_server_thread_resume``) and turns interrupted while several commands,
 a cell, a worker or the model's stream run. A seed picks its kind (``seed % len(KINDS)``)."""
 
@@ -33,6 +34,7 @@ from tests.live.script import (
     custom,
     mcp,
     message,
+    v1,
     worker,
 )
 
@@ -410,6 +412,47 @@ def _agent_failures(rng: random.Random) -> Scenario:
     )
 
 
+def _other_model(rng: random.Random) -> Scenario:
+    """A model outside Codex's bundled catalog (its fallback tools: no apply_patch, no tool
+    search, the multi-agent v1 tools offered at once): a command and a patch (unsupported
+    there), then now and then a v1 sub-agent spawned without a search, waited for, closed."""
+    patch = "*** Begin Patch\n*** Add File: o.txt\n+o\n*** End Patch\n"
+    first_items = [call("exec_command", {"cmd": "echo other"}, "om0")]
+    if rng.random() < 0.7:
+        first_items.append(
+            rng.choice(
+                [custom("apply_patch", patch, "om1"), call("apply_patch", {"input": patch}, "om1")]
+            )
+        )
+    steps: list[list[dict[str, Any]]] = []
+    rules: list[dict[str, Any]] = []
+    if rng.random() < 0.6:
+        rules = [
+            {
+                "name": "v1child0",
+                "match": {"thread": "V1-CHILD", "lacks_call_id": "v1ce"},
+                "items": [call("exec_command", {"cmd": "echo child"}, "v1ce")],
+            },
+            {
+                "name": "v1child1",
+                "match": {"thread": "V1-CHILD", "last_call_id": "v1ce"},
+                "items": [message("child done")],
+            },
+        ]
+        steps.append([v1("spawn_agent", {"message": "V1-CHILD: echo."}, "v1sp")])
+        steps.append([v1("wait_agent", {"targets": ["$AGENT_ID"], "timeout_ms": 20000}, "v1wt")])
+        steps.append([v1("close_agent", {"target": "$AGENT_ID"}, "v1cl")])
+    first = {"name": "step0", "match": {"step": 0}, "items": first_items}
+    chain = _chain(first, [*steps, [message("Other model done.")]])
+    for rule in chain[2:]:  # a v1 wait's output is followed by Codex's notification message
+        told = rule["match"].pop("last_call_id")
+        rule["match"].update(
+            has_call_id=told, lacks_call_id=str(rule["items"][0].get("call_id", "end"))
+        )
+    model = rng.choice(["gpt-4.1", "o3", "my-own-model"])
+    return Scenario("other_model", "Go.", [*rules, *chain], model=model)
+
+
 KINDS = {
     "cell_waits": _cell_waits,
     "cell_mcp": _cell_mcp,
@@ -420,6 +463,7 @@ KINDS = {
     "reasoning": _reasoning_kinds,
     "odd_images": _odd_images,
     "agent_failures": _agent_failures,
+    "other_model": _other_model,
 }
 
 
@@ -435,6 +479,7 @@ def gap_scenario(seed: int) -> Scenario:
         extra=made.extra,
         then=made.then,
         images=made.images,
+        model=made.model,
     )
 
 

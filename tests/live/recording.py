@@ -108,8 +108,9 @@ def exec_runs(
     # the scenario's prompt, then each later one in the same session (resumed: a new
     # process, the same CODEX_HOME), as the corpus ran them
     images = [part for name in scenario.images for part in ("-i", str(workspace / name))]
-    runs = [[*argv, *images, "-m", "gpt-5.5", "--", scenario.prompt]]
-    runs += [[*argv, "resume", "--last", "-m", "gpt-5.5", then] for then in scenario.then]
+    model = scenario.model
+    runs = [[*argv, *images, "-m", model, "--", scenario.prompt]]
+    runs += [[*argv, "resume", "--last", "-m", model, then] for then in scenario.then]
     # HOME too: the commands run in login shells, which must not source this machine's
     # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
     # made every later shell wait 10 s)
