@@ -485,7 +485,8 @@ def gap_scenario(seed: int) -> Scenario:
 
 def _restart_resume(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Turns on a thread, then the thread resumed by a new app-server process (once or
-    twice), more turns (a command, a compaction now and then)."""
+    twice), more turns (a command, one left running when the process ends, a compaction or
+    a fork of the resumed thread now and then)."""
     rules: list[dict[str, Any]] = [
         {
             "name": "summarize",
@@ -498,10 +499,12 @@ def _restart_resume(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict
         if k and rng.random() < 0.4:
             actions.append({"op": "restart"})
         if k and rng.random() < 0.2:
-            actions.append({"op": "compact"})
+            actions.append({"op": rng.choice(["compact", "fork"])})
         text, call_id = f"T{k} go", f"t{k}c"
         if rng.random() < 0.5:
-            command = rng.choice([{"cmd": "echo t"}, {"cmd": "exit 2"}])
+            command = rng.choice(
+                [{"cmd": "echo t"}, {"cmd": "exit 2"}, {"cmd": "sleep 20", "yield_time_ms": 300}]
+            )
             rules.append(
                 {
                     "name": f"r{k}",
