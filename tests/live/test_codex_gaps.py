@@ -5,27 +5,41 @@ each bundle reduces with our reducer exactly as with that Codex, ``reduce --leni
 cleanly, and one both accept converts to the other schema as ``docs/reducing.md`` says
 (:func:`tests.differential.mutation.probe`). CI runs one of each app-server kind and two exec
 kinds; ``GAPS_EXAMPLES`` / ``GAPS_APP_EXAMPLES`` (and ``GAPS_SEED``) run more, a seed's kind
-being ``seed % len(KINDS)``; ``GAPS_REPORT=FILE`` keeps each bundle's outcome."""
+being ``seed % len(KINDS)``; ``GAPS_REPORT=FILE`` keeps each bundle's outcome. Opt-in, each
+drawn apart from the scenario: ``GAPS_LIMITS=1`` puts tight capture limits on some sessions
+(:mod:`tests.live.random_limits`; schema 3 only then), ``GAPS_CUTS=N`` cuts each bundle that
+reaches a state at up to N line ends and N/2 torn places (:mod:`tests.differential.crash_cuts`),
+``GAPS_KILLED=N`` records N ``codex exec`` sessions killed at a random moment (SIGINT as a
+user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` judges)."""
 
 from __future__ import annotations
 
 import os
+import random
+import signal
 from collections import Counter
 from pathlib import Path
 
+import attrs
 import pytest
 
 from tests.codex_oracle import codex_bin
+from tests.differential.crash_cuts import check_some_cuts
 from tests.differential.mutation import probe
 from tests.hostile import argv, run_in_process, verdict
+from tests.killed_checks import check_converted, check_killed
 from tests.live.random_gaps import gap_app_scenario, gap_scenario
+from tests.live.random_limits import draw_limits
 from tests.live.random_scenarios import describe
-from tests.live.recording import record
+from tests.live.recording import record, record_killed
 from tests.live.scenarios import Scenario
 
 EXAMPLES = int(os.environ.get("GAPS_EXAMPLES", "2"))
 APP_EXAMPLES = int(os.environ.get("GAPS_APP_EXAMPLES", "2"))
 SEED = int(os.environ.get("GAPS_SEED", "20261208"))
+LIMITS = os.environ.get("GAPS_LIMITS", "") == "1"
+CUTS = int(os.environ.get("GAPS_CUTS", "0"))
+KILLED = int(os.environ.get("GAPS_KILLED", "0"))
 
 #: the commands beside probe's that must end cleanly on every recording
 _MORE = (("view",), ("export", "--format", "perfetto"), ("export", "--format", "otlp"), ("redact",))
@@ -34,7 +48,7 @@ _MORE = (("view",), ("export", "--format", "perfetto"), ("export", "--format", "
 @pytest.mark.codex
 @pytest.mark.parametrize("seed", range(SEED, SEED + EXAMPLES))
 def test_a_scenario_of_a_new_kind_reduces_as_codex_reduces_it(seed: int, tmp_path: Path) -> None:
-    _check(gap_scenario(seed), tmp_path)
+    _check(_limited(gap_scenario(seed), seed), tmp_path, seed)
 
 
 @pytest.mark.codex
@@ -42,10 +56,51 @@ def test_a_scenario_of_a_new_kind_reduces_as_codex_reduces_it(seed: int, tmp_pat
 def test_an_app_server_session_of_a_new_kind_reduces_as_codex_reduces_it(
     seed: int, tmp_path: Path
 ) -> None:
-    _check(gap_app_scenario(seed), tmp_path)
+    _check(_limited(gap_app_scenario(seed), seed), tmp_path, seed)
 
 
-def _check(scenario: Scenario, tmp_path: Path) -> None:
+@pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + KILLED))
+def test_a_killed_scenario_of_a_new_kind_reduces_as_codex_reduces_it(
+    seed: int, tmp_path: Path
+) -> None:
+    rng = random.Random(f"killed-{seed}")
+    scenario = _limited(gap_scenario(seed), seed)
+    schema = rng.choice(scenario.schemas)
+    codex = codex_bin(schema)
+    if None in (codex_bin(2), codex_bin(3)) or codex is None:
+        pytest.skip("needs both Codex binaries")
+    after = rng.uniform(0.2, 4.0)
+    signum = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+    told = f"{signum.name} after {after:.2f} s, schema {schema}; {describe(scenario)}"
+    lines = []
+    for bundle in record_killed(codex, scenario, tmp_path / "run", after=after, signum=signum):
+        result = check_killed(bundle, codex, told)
+        check_converted(bundle, tmp_path, told)
+        verdicts = "refused alike" if result.error is not None else "reached alike"
+        lines.append(f"killed {scenario.name} v{schema} {signum.name}: {verdicts} | held\n")
+    _report(lines)
+
+
+def _limited(scenario: Scenario, seed: int) -> Scenario:
+    """``scenario`` under tight capture limits now and then, with ``GAPS_LIMITS=1``."""
+    if not LIMITS:
+        return scenario
+    limits = draw_limits(random.Random(f"limits-{seed}"), [*scenario.rules], scenario.extra)
+    if not limits:
+        return scenario
+    name = f"{scenario.name}_limited"
+    return attrs.evolve(scenario, name=name, extra=(*scenario.extra, *limits), schemas=(3,))
+
+
+def _report(lines: list[str]) -> None:
+    report = os.environ.get("GAPS_REPORT")
+    if report:
+        with Path(report).open("a") as out:
+            out.write("".join(lines))
+
+
+def _check(scenario: Scenario, tmp_path: Path, seed: int) -> None:
     if None in (codex_bin(2), codex_bin(3)):
         pytest.skip("needs both Codex binaries (a recording is converted to the other schema)")
     problems, lines = [], []
@@ -61,12 +116,16 @@ def _check(scenario: Scenario, tmp_path: Path) -> None:
                     broken = verdict(code, text)
                     if broken is not None:
                         problem = f"{' '.join(command)}: {broken}: {text[-1500:]}"
+            if problem is None and CUTS and outcomes["accepted by both"]:
+                rng = random.Random(f"cuts-{seed}-{schema}-{number}")
+                cut = check_some_cuts(
+                    bundle, codex_bin(schema) or "", rng, tmp_path, CUTS, CUTS // 2
+                )
+                problem = "; ".join(cut[:3]) or None
+                outcomes["cut"] += 1
             verdicts = ",".join(outcomes) or "-"
             lines.append(f"{scenario.name} v{schema} #{number}: {verdicts} | {problem or 'held'}\n")
             if problem is not None:
                 problems.append(f"schema {schema} bundle {number}: {problem}")
-    report = os.environ.get("GAPS_REPORT")
-    if report:
-        with Path(report).open("a") as out:
-            out.write("".join(lines))
+    _report(lines)
     assert not problems, "\n".join(problems) + f"\n{describe(scenario)}"
