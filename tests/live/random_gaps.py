@@ -453,6 +453,17 @@ def _other_model(rng: random.Random) -> Scenario:
     return Scenario("other_model", "Go.", [*rules, *chain], model=model)
 
 
+def _huge(rng: random.Random) -> Scenario:
+    """Payloads past a schema-3 shard's size (about 8 MiB, v3.md §3: Codex starts a new shard
+    before the record that would not fit): a commentary message of megabytes beside a call
+    (the next request holds it again), and a command printing megabytes."""
+    size = rng.choice([3, 9, 13]) * 1_000_000
+    items: list[dict[str, Any]] = [message("ü" * (size // 2), phase="commentary")]
+    items.append(call("exec_command", {"cmd": "head -c 9000000 /dev/zero | tr '\\0' y"}, "hg0"))
+    first = {"name": "step0", "match": {"step": 0}, "items": items}
+    return Scenario("huge", "Huge.", _chain(first, [[message("Huge done.")]]))
+
+
 KINDS = {
     "cell_waits": _cell_waits,
     "cell_mcp": _cell_mcp,
@@ -464,6 +475,7 @@ KINDS = {
     "odd_images": _odd_images,
     "agent_failures": _agent_failures,
     "other_model": _other_model,
+    "huge": _huge,
 }
 
 
