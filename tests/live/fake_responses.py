@@ -201,7 +201,7 @@ class FakeResponses(LoopbackServer):
         (``response.failed`` with ``error``), ``"error"`` (an ``error`` event), ``"cut"``
         (the stream stops after the items, with no final event) or ``"cut_mid"`` (it stops
         inside the last item: its ``added`` and, for a message, the first of its ``deltas``,
-        never its ``done``)."""
+        never its ``done``); ``no_usage`` leaves the final event's usage out."""
         response_id = f"resp_{next(self._ids)}"
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": {"id": response_id}}
@@ -234,6 +234,8 @@ class FakeResponses(LoopbackServer):
             events = events[:stop]
         usage = {**_USAGE, **rule.get("usage", {})}  # Codex needs every count
         response: dict[str, Any] = {"id": response_id, "usage": usage}
+        if rule.get("no_usage"):  # as some providers answer: no usage at all
+            del response["usage"]
         if end == "completed":
             events.append({"type": "response.completed", "response": response})
         elif end == "incomplete":

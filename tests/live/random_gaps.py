@@ -8,7 +8,9 @@ still running, a session resumed several times (a resumed turn failing, a poll o
 an earlier process left), four to seven calls of mixed kinds in one answer, reasoning items
 of every shape (parts, raw text, encrypted only, an answer of reasoning alone), images that
 are not what they claim, workers failing past their first answer or timed out and interrupted,
-and a model outside Codex's catalog (other tools: no apply_patch, multi-agent v1 at once); in ``codex app-server``, a thread resumed by a new process
+a model outside Codex's catalog (other tools: no apply_patch, multi-agent v1 at once),
+payloads past a schema-3 shard's size, and answers citing a web search's sources (streamed,
+with a refusal part, without usage); in ``codex app-server``, a thread resumed by a new process
 (the corpora's ``app_server_thread_resume``) and turns interrupted while several commands,
 a cell, a worker or the model's stream run. A seed picks its kind (``seed % len(KINDS)``)."""
 
@@ -464,6 +466,43 @@ def _huge(rng: random.Random) -> Scenario:
     return Scenario("huge", "Huge.", _chain(first, [[message("Huge done.")]]))
 
 
+def _cited(rng: random.Random) -> Scenario:
+    """A web search with its sources, then answers citing them (``url_citation``
+    annotations), streamed in deltas now and then, a refusal part beside a text part, and
+    answers without usage (as some providers give them)."""
+    search = {
+        "type": "web_search_call",
+        "id": "ws_cited",
+        "status": "completed",
+        "action": {
+            "type": "search",
+            "query": "rollout traces",
+            "sources": [{"type": "url", "url": "https://example.com/a"}],
+        },
+    }
+    cite = {
+        "type": "url_citation",
+        "start_index": 4,
+        "end_index": 11,
+        "url": "https://example.com/a",
+        "title": "Example ✓",
+    }
+    text = {"type": "output_text", "text": "See Example for more.", "annotations": [cite]}
+    said = {"type": "message", "role": "assistant", "content": [text], "phase": "commentary"}
+    first_items = [search, said, call("exec_command", {"cmd": "echo cited"}, "ct0")]
+    parts: list[dict[str, Any]] = [dict(text, text="Per Example, done.")]
+    if rng.random() < 0.5:
+        parts.append({"type": "refusal", "refusal": "not that part"})
+    last: dict[str, Any] = {"name": "last", "match": {"last_call_id": "ct0"}}
+    last["items"] = [{"type": "message", "role": "assistant", "content": parts}]
+    if rng.random() < 0.5:
+        last["deltas"] = ["Per ", "Example", ", done."]
+    first: dict[str, Any] = {"name": "step0", "match": {"step": 0}, "items": first_items}
+    for rule in (first, last):
+        rule["no_usage"] = rng.random() < 0.5
+    return Scenario("cited", "Search and cite.", [first, last])
+
+
 KINDS = {
     "cell_waits": _cell_waits,
     "cell_mcp": _cell_mcp,
@@ -476,6 +515,7 @@ KINDS = {
     "agent_failures": _agent_failures,
     "other_model": _other_model,
     "huge": _huge,
+    "cited": _cited,
 }
 
 
