@@ -10,9 +10,8 @@ of every shape (parts, raw text, encrypted only, an answer of reasoning alone), 
 are not what they claim, workers failing past their first answer or timed out and interrupted,
 a model outside Codex's catalog (other tools: no apply_patch, multi-agent v1 at once),
 payloads past a schema-3 shard's size, and answers citing a web search's sources (streamed,
-with a refusal part, without usage); in ``codex app-server``, a thread resumed by a new process
-(the corpora's ``app_server_thread_resume``) and turns interrupted while several commands,
-a cell, a worker or the model's stream run. A seed picks its kind (``seed % len(KINDS)``)."""
+with a refusal part, without usage); the ``codex app-server`` kinds are in
+:mod:`tests.live.random_gaps_app`. A seed picks its kind (``seed % len(KINDS)``)."""
 
 from __future__ import annotations
 
@@ -42,7 +41,8 @@ from tests.live.script import (
 
 #: a 1x1 GIF (a format view_image may not take), a PNG cut after its header, text
 _GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-_FILES = {"dot.png": PNG, "notes.txt": b"old line\n", "dot.gif": _GIF, "cut.png": PNG[:20]}
+#: the workspace files of every gap scenario
+FILES = {"dot.png": PNG, "notes.txt": b"old line\n", "dot.gif": _GIF, "cut.png": PNG[:20]}
 
 
 def _big_png(side: int) -> bytes:
@@ -64,7 +64,8 @@ def _big_png(side: int) -> bytes:
     )
 
 
-def _exec(js: str, call_id: str, yield_ms: int | None = None) -> dict[str, Any]:
+def cell(js: str, call_id: str, yield_ms: int | None = None) -> dict[str, Any]:
+    """An ``exec`` call (a code cell); ``yield_ms``: it yields that soon if still running."""
     header = "" if yield_ms is None else f'// @exec: {{"yield_time_ms": {yield_ms}}}\n'
     return custom("exec", header + js, call_id)
 
@@ -104,11 +105,11 @@ _QUICK_CELLS = (
 def _cell_waits(rng: random.Random) -> Scenario:
     """Cells from one answer, some yielding; then waits on them: a short one (the cell still
     runs), a long one, two at once, one on a cell never made, one on a collected cell."""
-    cells = [_exec(rng.choice(_SLOW_CELLS), "cell_a", yield_ms=rng.choice([100, 300]))]
+    cells = [cell(rng.choice(_SLOW_CELLS), "cell_a", yield_ms=rng.choice([100, 300]))]
     for n in range(rng.randint(0, 2)):
         slow = rng.random() < 0.5
         source = rng.choice(_SLOW_CELLS if slow else _QUICK_CELLS)
-        cells.append(_exec(source, f"cell_{'bc'[n]}", yield_ms=200 if slow else None))
+        cells.append(cell(source, f"cell_{'bc'[n]}", yield_ms=200 if slow else None))
     waits: list[list[dict[str, Any]]] = []
     if rng.random() < 0.5:
         waits.append([_wait("1", "w_short", yield_ms=rng.choice([10, 100]))])
@@ -138,7 +139,7 @@ def _cell_mcp(rng: random.Random) -> Scenario:
     image), now and then beside a direct MCP call or a slow one that yields."""
     cells = rng.randint(1, 3)
     items = [
-        _exec(rng.choice(_MCP_CELLS), f"mc{n}", yield_ms=rng.choice([None, 5000]))
+        cell(rng.choice(_MCP_CELLS), f"mc{n}", yield_ms=rng.choice([None, 5000]))
         for n in range(cells)
     ]
     if rng.random() < 0.4:
@@ -146,7 +147,7 @@ def _cell_mcp(rng: random.Random) -> Scenario:
     steps: list[list[dict[str, Any]]] = []
     if rng.random() < 0.4:
         slow = "const s = await tools.mcp__demo__slow({seconds: 1});\ntext(JSON.stringify(s));\n"
-        steps.append([_exec(slow, "mslow", yield_ms=200)])
+        steps.append([cell(slow, "mslow", yield_ms=200)])
         steps.append([_wait(str(cells + 1), "mwait")])  # cells are numbered as they start
     first = {"name": "cells", "match": {"step": 0}, "items": items}
     rules = _chain(first, [*steps, [message("MCP done.")]])
@@ -184,9 +185,9 @@ def _compact_mid_tool(rng: random.Random) -> Scenario:
     """A command (or a cell) left running when the answer's usage makes Codex compact (locally
     or remotely; a remote one failing now and then) before its next request, which polls it
     (or waits on the cell)."""
-    cell = rng.random() < 0.4
-    if cell:
-        running = _exec(_SLOW_CELLS[0], "k0", yield_ms=200)
+    in_cell = rng.random() < 0.4
+    if in_cell:
+        running = cell(_SLOW_CELLS[0], "k0", yield_ms=200)
         collect = _wait("1", "kp")
         extra: tuple[str, ...] = (*SMALL_CONTEXT, *CODE_MODE)
     else:
@@ -270,7 +271,7 @@ def _resumes(rng: random.Random) -> Scenario:
         rules.append({"name": f"r{n}", "match": match, "items": [item]})
         rules.append(after(call_id, message(f"resumed {n} done")))
         then.append(text)
-    return Scenario("resumes", "Do it.", rules, files=_FILES, then=tuple(then))
+    return Scenario("resumes", "Do it.", rules, files=FILES, then=tuple(then))
 
 
 def _reasoning(rng: random.Random, rid: str) -> dict[str, Any]:
@@ -326,7 +327,7 @@ def _wide_parallel(rng: random.Random) -> Scenario:
     steps = [_wide(rng, step) for step in range(rng.randint(1, 2))]
     first = {"name": "step0", "match": {"step": 0}, "items": steps[0]}
     rules = _chain(first, [*steps[1:], [message("Wide done.")]])
-    return Scenario("wide_parallel", "Many at once.", rules, files=_FILES, extra=MCP)
+    return Scenario("wide_parallel", "Many at once.", rules, files=FILES, extra=MCP)
 
 
 def _reasoning_kinds(rng: random.Random) -> Scenario:
@@ -357,7 +358,7 @@ def _odd_images(rng: random.Random) -> Scenario:
         call("view_image", {"path": rng.choice(paths)}, f"im{k}") for k in range(rng.randint(1, 4))
     ]
     first = {"name": "step0", "match": {"step": 0}, "items": calls}
-    files = {**_FILES, "big.png": _big_png(rng.choice([16, 64, 200]))}
+    files = {**FILES, "big.png": _big_png(rng.choice([16, 64, 200]))}
     images = ("big.png",) if rng.random() < 0.4 else ()
     return Scenario(
         "odd_images",
@@ -527,116 +528,9 @@ def gap_scenario(seed: int) -> Scenario:
         f"gap_{kind}_{seed}",
         made.prompt,
         made.rules,
-        files={**_FILES, **made.files},
+        files={**FILES, **made.files},
         extra=made.extra,
         then=made.then,
         images=made.images,
         model=made.model,
-    )
-
-
-def _restart_resume(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Turns on a thread, then the thread resumed by a new app-server process (once or
-    twice), more turns (a command, one left running when the process ends, a compaction or
-    a fork of the resumed thread now and then)."""
-    rules: list[dict[str, Any]] = [
-        {
-            "name": "summarize",
-            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
-            "items": [message("SUMMARY: before the restart.")],
-        }
-    ]
-    actions: list[dict[str, Any]] = [{"op": "start", "params": {}}]
-    for k in range(rng.randint(3, 5)):
-        if k and rng.random() < 0.4:
-            actions.append({"op": "restart"})
-        if k and rng.random() < 0.2:
-            actions.append({"op": rng.choice(["compact", "fork"])})
-        text, call_id = f"T{k} go", f"t{k}c"
-        if rng.random() < 0.5:
-            command = rng.choice(
-                [{"cmd": "echo t"}, {"cmd": "exit 2"}, {"cmd": "sleep 20", "yield_time_ms": 300}]
-            )
-            rules.append(
-                {
-                    "name": f"r{k}",
-                    "match": {"last_user": text, "lacks_call_id": call_id},
-                    "items": [call("exec_command", command, call_id)],
-                }
-            )
-            rules.append(after(call_id, message(f"done {k}")))
-        else:
-            rules.append(
-                {"name": f"r{k}", "match": {"last_user": text}, "items": [message(f"a{k}")]}
-            )
-        actions.append({"op": "turn", "text": text})
-    if not any(action["op"] == "restart" for action in actions):
-        actions.insert(-1, {"op": "restart"})
-    return rules, actions
-
-
-def _interrupts(
-    rng: random.Random,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[str, ...]]:
-    """Turns interrupted while two or three commands run, while a cell waits on a slow
-    command, while a worker runs, or while the model's answer is still streaming; each
-    followed by a turn (and a compaction now and then)."""
-    rules: list[dict[str, Any]] = [
-        {
-            "name": "summarize",
-            "match": {"last_user": "CONTEXT CHECKPOINT COMPACTION"},
-            "items": [message("SUMMARY: interrupted.")],
-        }
-    ]
-    actions: list[dict[str, Any]] = [{"op": "start", "params": {}}]
-    features: dict[str, tuple[str, ...]] = {}
-    for k in range(rng.randint(1, 3)):
-        text = f"I{k} go"
-        how = rng.choice(["commands", "cell", "worker", "stream"])
-        match = {"last_user": text, "lacks_call_id": f"i{k}_0"}
-        if how == "commands":
-            slow = [{"cmd": "sleep 3; echo s"}, {"cmd": "sleep 2; echo t"}, {"cmd": "echo quick"}]
-            items = [call("exec_command", slow[n], f"i{k}_{n}") for n in range(rng.randint(2, 3))]
-        elif how == "cell":
-            js = 'const r = await tools.exec_command({cmd: "sleep 3; echo late"});\ntext(r.output);\n'
-            items = [_exec(js, f"i{k}_0", yield_ms=rng.choice([None, 10000]))]
-            features["code"] = CODE_MODE
-        elif how == "worker":
-            rules[:0] = worker(f"iw{k}", {"cmd": "sleep 3; echo worker"}, f"iw{k}c", "w done")
-            spawn = {"task_name": f"iw{k}", "message": f"CHILD-iw{k}: work.", "fork_turns": "none"}
-            items = [collab("spawn_agent", spawn, f"i{k}_0")]
-            rules.append(after(f"i{k}_0", collab("wait_agent", {"timeout_ms": 10000}, f"i{k}_w")))
-            features["agents"] = MULTI_AGENT
-        else:
-            items = [message("streaming " * 50)]
-            rules.append(
-                {"name": f"r{k}", "match": match, "items": items, "delay": 3, "delay_after": 2}
-            )
-        if how != "stream":
-            rules.append({"name": f"r{k}", "match": match, "items": items})
-            rules.append(after(str(items[-1]["call_id"]), message(f"finished {k}")))
-        actions.append({"op": "turn", "text": text, "interrupt_after": rng.choice([0.5, 1.0])})
-        if rng.random() < 0.3:
-            actions.append({"op": "compact"})
-        then = f"A{k} next"
-        rules.append(
-            {"name": f"a{k}", "match": {"last_user": then}, "items": [message(f"next {k}")]}
-        )
-        actions.append({"op": "turn", "text": then})
-    return rules, actions, tuple(part for feature in features.values() for part in feature)
-
-
-def gap_app_scenario(seed: int) -> Scenario:
-    """The ``codex app-server`` session of ``seed``: a thread resumed by a new process (even
-    seeds) or interrupted turns (odd ones)."""
-    rng = random.Random(seed)
-    extra: tuple[str, ...] = ()
-    if seed % 2 == 0:
-        kind = "restart_resume"
-        rules, actions = _restart_resume(rng)
-    else:
-        kind = "interrupts"
-        rules, actions, extra = _interrupts(rng)
-    return Scenario(
-        f"gap_app_{kind}_{seed}", "", rules, files=_FILES, extra=extra, app_server=tuple(actions)
     )

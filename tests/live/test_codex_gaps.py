@@ -1,4 +1,4 @@
-"""Scenarios of the kinds :mod:`tests.live.random_gaps` scripts (those the corpora hold or a user
+"""Scenarios of the kinds :mod:`tests.live.random_gaps` and :mod:`tests.live.random_gaps_app` script (those the corpora hold or a user
 hits beside them, which the random live scenarios never make) recorded by the real Codex CLI:
 each bundle reduces with our reducer exactly as with that Codex, ``reduce --lenient``,
 ``validate``, ``summary``, ``show``, ``view``, ``export`` (perfetto, otlp) and ``redact`` end
@@ -30,7 +30,8 @@ from tests.differential.crash_cuts import check_some_cuts
 from tests.differential.mutation import probe
 from tests.hostile import argv, run_in_process, verdict
 from tests.killed_checks import check_converted, check_killed
-from tests.live.random_gaps import gap_app_scenario, gap_scenario
+from tests.live.random_gaps import gap_scenario
+from tests.live.random_gaps_app import gap_app_scenario
 from tests.live.random_limits import draw_limits
 from tests.live.random_scenarios import describe
 from tests.live.recording import record, record_killed
