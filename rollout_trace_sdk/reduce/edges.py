@@ -94,7 +94,9 @@ def _find_delivery(replay: ReplayContext, item_id: str) -> tuple[str, str, str] 
         if agent_path_error(author) or agent_path_error(recipient):
             return None
     else:
-        if len(body) != 1 or not isinstance(body[0], st.TextPart):
+        # Codex 0.171 takes only agent_message items as deliveries: an assistant message
+        # whose text is an inter-agent communication (0.169's mailbox form) delivers nothing.
+        if replay.v3 or len(body) != 1 or not isinstance(body[0], st.TextPart):
             return None
         parsed = _communication(body[0].text)
         if parsed is None:

@@ -387,3 +387,68 @@ def test_a_queued_edge_targets_the_first_delivery_in_the_thread_list_order(
     if codex is not None:
         compared = reduce_and_compare(bundle.root, codex, timeout=60)
         assert compared.same_text, compared.explain()
+
+
+def _note(**fields: Any) -> str:
+    """An inter-agent communication as Codex 0.169 writes it in an assistant message, with
+    ``fields`` changed (a None value leaves the field out)."""
+    value: dict[str, Any] = {
+        "author": "/root",
+        "recipient": "/root/worker",
+        "other_recipients": [],
+        "content": "NOTE",
+        "trigger_turn": False,
+    }
+    value.update(fields)
+    return json.dumps({key: v for key, v in value.items() if v is not None})
+
+
+def _send_note(bundle: Scenario, text: str) -> dict[str, Any]:
+    """A send_message to the worker, then the worker's request holding ``text`` as an
+    assistant message: the reduced interaction edges."""
+    begin(bundle)
+    start_child(bundle)
+    agent_tool(
+        bundle,
+        "call-send",
+        ev.ToolCallKind("send_message"),
+        "send_message",
+        {"target": "worker", "message": "NOTE"},
+    )
+    activity(bundle, "call-send", "interacted")
+    end_tool(bundle, "call-send")
+    bundle.infer(
+        "inf-c", request(message("assistant", text, "m1")), thread_id=CHILD, turn_id=C_TURN
+    )
+    bundle.finish()
+    edges: dict[str, Any] = bundle.reduce()["interaction_edges"]
+    return edges
+
+
+def test_schema3_takes_no_communication_text_as_a_delivery(tmp_path: Path) -> None:
+    """Codex 0.171 takes only agent_message items as deliveries: an assistant message whose
+    text is a whole communication (a delivery in schema 2) leaves a send_message edge
+    waiting, and so dropped; a spawn falls back to the child thread and an agent result to
+    nothing. We resolved all three to the message (checked with Codex 0.171, mut32)."""
+    edges = _send_note(Scenario(tmp_path / "send", schema=3), _note(trigger_turn=True))
+    assert edges == {}
+    bundle = Scenario(tmp_path / "spawn", schema=3)
+    begin(bundle)
+    spawn(bundle)
+    text = _note(content=TASK, trigger_turn=True)
+    bundle.infer(
+        "inf-c", request(message("assistant", text, "m1")), thread_id=CHILD, turn_id=C_TURN
+    )
+    bundle.finish()
+    edge = bundle.reduce()["interaction_edges"][f"edge:spawn:{PARENT}:{CHILD}"]
+    assert edge["target"] == {"type": "thread", "thread_id": CHILD}
+    bundle = Scenario(tmp_path / "result", schema=3)
+    begin(bundle)
+    start_child(bundle)
+    _result(bundle, "DONE")
+    text = _note(author="/root/worker", recipient="/root", content="DONE", trigger_turn=True)
+    bundle.infer(
+        "inf-p", request(message("assistant", text, "m1")), thread_id=PARENT, turn_id=P_TURN
+    )
+    bundle.finish()
+    assert bundle.reduce()["interaction_edges"] == {}
