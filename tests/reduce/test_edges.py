@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
@@ -425,6 +427,26 @@ def _send_note(bundle: Scenario, text: str) -> dict[str, Any]:
     return edges
 
 
+@pytest.mark.parametrize(
+    ("trigger", "delivered"),
+    [(True, True), (None, False), ("false", False), (0, False)],
+    ids=["bool", "missing", "string", "number"],
+)
+def test_a_communication_delivers_only_with_a_boolean_trigger_turn(
+    bundle: Scenario, trigger: Any, delivered: bool
+) -> None:
+    """Codex 0.169 takes an assistant message as a delivery only when its text is a whole
+    InterAgentCommunication, whose trigger_turn is a bool with no default: one whose
+    trigger_turn is missing, a string or a number delivers nothing, so the send_message edge
+    waiting for it is dropped at the end (checked with Codex 0.169)."""
+    edges = _send_note(bundle, _note(trigger_turn=trigger))
+    if delivered:
+        target = edges["edge:tool:call-send"]["target"]
+        assert target == {"type": "conversation_item", "item_id": "conversation_item:1"}
+    else:
+        assert edges == {}
+
+
 def test_schema3_takes_no_communication_text_as_a_delivery(tmp_path: Path) -> None:
     """Codex 0.171 takes only agent_message items as deliveries: an assistant message whose
     text is a whole communication (a delivery in schema 2) leaves a send_message edge
@@ -452,3 +474,26 @@ def test_schema3_takes_no_communication_text_as_a_delivery(tmp_path: Path) -> No
     )
     bundle.finish()
     assert bundle.reduce()["interaction_edges"] == {}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_edge_seen_twice_spans_both_sightings_whatever_their_order(
+    tmp_path: Path, schema: int
+) -> None:
+    """An agent result observed twice (the second with an earlier clock) waits as one edge
+    that starts at the earliest sighting and ends at the latest, as Codex widens it (checked
+    with Codex 0.169 and 0.171); keeping the last sighting's end passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    begin(bundle)
+    start_child(bundle)
+    bundle.clock = 5000 - bundle.clock_step
+    _result(bundle, "DONE")
+    bundle.clock = 3000 - bundle.clock_step
+    _result(bundle, "DONE")
+    bundle.clock = 6000
+    result = {"author": "/root/worker", "recipient": "/root"}
+    receipt(bundle, agent_message("amsg9", "DONE", **result), PARENT, P_TURN)
+    bundle.finish()
+    edge = bundle.reduce()["interaction_edges"][f"edge:agent_result:{CHILD}:{C_TURN}:{PARENT}"]
+    assert (edge["started_at_unix_ms"], edge["ended_at_unix_ms"]) == (3000, 5000)
+    assert edge["target"]["type"] == "conversation_item"
