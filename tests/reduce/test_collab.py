@@ -5,12 +5,16 @@ events were probed by turning a call's runtime end into a start."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rollout_trace_sdk.reduce import ReduceError
 from rollout_trace_sdk.reduce.collab import collab_payload
+from tests.reduce.builder import Scenario
+from tests.reduce.test_edge_cases import CHILD as CHILD_THREAD
+from tests.reduce.test_edge_cases import PARENT, collab_call, two_threads
 
 ROOT = "01a23439-50c4-7ad0-a0a3-0397a4de549a"
 CHILD = "01a23439-51b7-7811-89fc-b12097f1e1db"
@@ -124,3 +128,36 @@ def test_a_sequence_comes_back_as_a_map_with_canonical_thread_ids() -> None:
         "receiver_agent_role": None,
         "status": "running",
     }
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ({"started": None}, None),
+        ({"started": 1}, "invalid type: number, expected unit"),
+        ({"started": {}}, "invalid type: map, expected unit"),
+        ({"interacted": "x"}, 'invalid type: string "x", expected unit'),
+    ],
+)
+def test_an_activity_kind_given_as_a_map_holds_null_alone(
+    tmp_path: Path, schema: int, kind: dict[str, Any], expected: str | None
+) -> None:
+    """A sub-agent activity's kind read from a map is a unit variant: its value must be null,
+    or Codex refuses the payload (0.169 and 0.171 alike). Taking any value passed every test
+    (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    two_threads(bundle)
+    activity = {
+        "event_id": "cs",
+        "agent_thread_id": CHILD_THREAD,
+        "agent_path": "/root/w",
+        "kind": kind,
+    }
+    collab_call(bundle, "cs", "spawn_agent", activity, {"arguments": '{"message": "GO"}'})
+    bundle.finish()
+    if expected is not None:
+        assert bundle.reduce_error().message == expected
+    else:
+        edges = bundle.reduce()["interaction_edges"]
+        assert edges[f"edge:spawn:{PARENT}:{CHILD_THREAD}"]["target"]["type"] == "thread"
