@@ -255,3 +255,53 @@ def test_a_dispatch_result_written_as_json_keeps_its_number_text(
     bundle.event(ev.ToolCallEnded("call-w", "completed", ref), thread=ROOT, turn=TURN)
     result = bundle.reduce()["terminal_operations"]["terminal_operation:1"]["result"]
     assert result["stdout"] == (f'{{"a":1.50,"b":1e+5,"c":1e+400,"d":{huge},"e":[-0.0,4.9e-324]}}')
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_namespaced_write_stdin_makes_no_operation(tmp_path: Path, schema: int) -> None:
+    """A write_stdin call whose invocation names a tool namespace is some other tool's
+    write_stdin, not the built-in one: no terminal operation (checked with Codex 0.169 and
+    0.171). Reading it as the built-in passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    for call_id, namespace in (("call-n", "mcp__term"), ("call-w", None)):
+        invocation = bundle.payload(
+            "tool_invocation",
+            {
+                "tool_name": "write_stdin",
+                "tool_namespace": namespace,
+                "payload": {"type": "function", "arguments": '{"session_id": 5}'},
+            },
+        )
+        summary = ev.GenericSummary("write_stdin", None)
+        started = ev.ToolCallStarted(
+            call_id, call_id, None, ev.ModelRequester(), STDIN, summary, invocation
+        )
+        bundle.event(started, thread=ROOT, turn=TURN)
+    state = bundle.reduce()
+    assert [op["tool_call_id"] for op in state["terminal_operations"].values()] == ["call-w"]
+    assert state["tool_calls"]["call-n"]["terminal_operation_id"] is None
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_an_exec_that_ends_in_another_process_is_refused(tmp_path: Path, schema: int) -> None:
+    """An exec_command whose runtime end names another process id than its begin did is
+    refused, as Codex 0.169 and 0.171 refuse it; the same id again is fine. Never checking
+    passed every test (mut32)."""
+    for ended in ("41", "42"):
+        bundle = Scenario(tmp_path / ended, schema=schema)
+        bundle.begin()
+        start_tool(bundle, "call-e", EXEC, "exec_command", '{"cmd": "cat"}')
+        begin = {"call_id": "call-e", "process_id": "41", "command": ["cat"], "cwd": "/w"}
+        ref = bundle.payload("tool_runtime_event", begin)
+        bundle.event(ev.ToolCallRuntimeStarted("call-e", EXEC, ref), thread=ROOT, turn=TURN)
+        end = {**begin, "process_id": ended, "aggregated_output": "x", "exit_code": 0}
+        ref = bundle.payload("tool_runtime_event", end)
+        bundle.event(ev.ToolCallRuntimeEnded("call-e", "completed", ref), thread=ROOT, turn=TURN)
+        if ended == "41":
+            session = bundle.reduce()["terminal_sessions"]["terminal_session:terminal_operation:1"]
+            assert session["operation_ids"] == ["terminal_operation:1"]
+        else:
+            assert bundle.reduce_error().message == (
+                "terminal operation terminal_operation:1 changed process id from 41 to 42"
+            )
