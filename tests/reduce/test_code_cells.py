@@ -382,3 +382,61 @@ def test_waits_queued_with_a_start_stay_with_that_start(tmp_path: Path) -> None:
     bundle.event(ev.CodeCellStarted("2", "call-cell", SOURCE), thread="thread-2", turn="turn-2")
     cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
     assert (cell["thread_id"], cell["wait_tool_call_ids"]) == ("thread-2", [])
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_cells_source_is_the_first_exec_item_of_its_call(tmp_path: Path, schema: int) -> None:
+    """Two exec items of one call id (a response's, then another id in a later request that
+    replaces it in the thread's list): the cell's source is the first made (Codex 0.169 and
+    0.171). Taking the last passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.infer("i1", request(message("user", "run", "u1")), response(exec_call(rid="ctc1")))
+    bundle.infer("i2", request(message("user", "run", "u1"), exec_call(rid="ctc2")))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    state = bundle.reduce()
+    made = {
+        item["responses_item_id"]: item_id for item_id, item in state["conversation_items"].items()
+    }
+    assert state["threads"][ROOT]["conversation_item_ids"] == [made["u1"], made["ctc2"]]
+    assert state["code_cells"]["code_cell:call-cell"]["source_item_id"] == made["ctc1"]
+
+
+def test_a_confirmed_wait_in_another_turn_of_its_thread_is_refused(tmp_path: Path) -> None:
+    """Schema 3: a wait confirmed in another turn than the one that started the wait tool is
+    refused, though the thread is the same (Codex 0.171). Checking the thread alone passed
+    every test (mut32)."""
+    for turn, fine in (("turn-2", False), (TURN, True)):
+        bundle = Scenario(tmp_path / turn, schema=3)
+        bundle.begin()
+        bundle.infer("i1", request(message("user", "run")), response(exec_call()))
+        bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+        kind = ev.ToolCallKind.other("wait")
+        summary = ev.GenericSummary("wait", None)
+        started = ev.ToolCallStarted("w1", None, None, ev.ModelRequester(), kind, summary, None)
+        bundle.event(started, thread=ROOT, turn=TURN)
+        bundle.start_turn("turn-2")
+        bundle.event(ev.CodeCellWaitTargetResolved("w1", "1"), thread=ROOT, turn=turn)
+        if fine:
+            cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+            assert cell["wait_tool_call_ids"] == ["w1"]
+        else:
+            message_ = bundle.reduce_error().message
+            assert message_ == "confirmed wait target has wrong dispatch context"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_cell_yielded_twice_keeps_the_last_yield(tmp_path: Path, schema: int) -> None:
+    """Each yielded initial response moves the cell's yield time on, while the first initial
+    response keeps its own (Codex 0.169 and 0.171). Keeping the first yield passed every
+    test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    bundle.infer("inf-1", request(message("user", "run", "u1")), response(exec_call()))
+    bundle.event(ev.CodeCellStarted("1", "call-cell", SOURCE), thread=ROOT, turn=TURN)
+    first = bundle.event(ev.CodeCellInitialResponse("1", "yielded", None), thread=ROOT, turn=TURN)
+    bundle.event(ev.CodeCellInitialResponse("1", "running", None), thread=ROOT, turn=TURN)
+    last = bundle.event(ev.CodeCellInitialResponse("1", "yielded", None), thread=ROOT, turn=TURN)
+    cell = bundle.reduce()["code_cells"]["code_cell:call-cell"]
+    assert (cell["initial_response_seq"], cell["yielded_seq"]) == (first, last)
+    assert cell["yielded_at_unix_ms"] == cell["initial_response_at_unix_ms"] + 2
