@@ -456,4 +456,33 @@ LINE_CASES = [
         b'"type":"other","kind":"k","summary":"s","payloads":[],"metadata":null',
         "Error: raw trace event has no reducer implementation",
     ),
+    # i64's minimum is a wall time (an integer, never worded by the number visitor)
+    Case(
+        "wall_time_at_i64_min",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"seq":5,"wall_time_unix_ms":1796172463234,',
+        b'"seq":5,"wall_time_unix_ms":-9223372036854775808,',
+        None,
+    ),
+    # u32 ends below 2^32, in an event's envelope and in the manifest (mut32)
+    Case(
+        "envelope_schema_version_past_u32",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'{"schema_version":3,"seq":5,',
+        b'{"schema_version":4294967296,"seq":5,',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid value: integer `4294967296`, expected u32 at line 1 column 28",
+    ),
+    Case(
+        "manifest_schema_version_past_u32",
+        2,
+        "single_exec",
+        "manifest.json",
+        b'"schema_version": 2',
+        b'"schema_version": 4294967296',
+        "Error: read bundle/manifest.json\n\nCaused by:\n    invalid value: integer `4294967296`, expected u32 at line 2 column 31",
+    ),
 ]

@@ -291,4 +291,14 @@ PAYLOAD_CASES = [
         b'"parts":[{"raw_payload_id":"raw_payload:23"',
         "Error: conflicting references for payload raw_payload:23",
     ),
+    # an empty map is no number token: a map, worded as such (mut32)
+    Case(
+        "agent_message_create_time_as_an_empty_map",
+        2,
+        "multi_agent_v2_child_failure",
+        "payloads/23.json",
+        b'"create_time": 1795503545.1694863',
+        b'"create_time": {}',
+        "Error: failed to parse agent_message item in payload raw_payload:23\n\nCaused by:\n    invalid type: map, expected a JSON number",
+    ),
 ]
