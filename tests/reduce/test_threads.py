@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +191,44 @@ def test_a_resumed_thread_forgets_its_processes(tmp_path: Path, schema: int) -> 
         "terminal_session:terminal_operation:1",
         "terminal_session:terminal_operation:2",
     ]
+
+
+PARENT = "01a20c59-0000-7000-8000-000000000001"
+CHILD = "01a20c59-0000-7000-8000-000000000002"
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    ("spawn", "metadata", "path", "origin"),
+    [
+        (
+            {"task_name": "spawned", "agent_path": "/root/a"},
+            {"task_name": "meta"},
+            "/root/w",
+            ("spawned", ""),
+        ),
+        ({"agent_role": None}, {"agent_role": "meta_role"}, "/root/w", ("w", "meta_role")),
+        ({}, {}, "/root/from_path", ("from_path", "")),
+    ],
+    ids=["spawn-task-first", "metadata-role", "task-from-thread-path"],
+)
+def test_a_spawned_threads_task_and_role_come_in_codexs_order(
+    tmp_path: Path,
+    schema: int,
+    spawn: dict[str, Any],
+    metadata: dict[str, Any],
+    path: str,
+    origin: tuple[str, str],
+) -> None:
+    """A spawned thread's task name is the spawn's, else the metadata's, else the last segment
+    of an agent path (the spawn's, the metadata's, then the thread's own); its role the
+    spawn's, else the metadata's (checked with Codex 0.169 and 0.171). Taking the metadata's
+    task first, leaving out the metadata's role or the thread's own path passed every test
+    (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.event(ev.RolloutStarted("trace-1", PARENT))
+    bundle.start_thread(PARENT, "/root", {"thread_id": PARENT, "agent_path": "/root"})
+    source = {"subagent": {"thread_spawn": {"parent_thread_id": PARENT, "depth": 1, **spawn}}}
+    bundle.start_thread(CHILD, path, {"session_source": source, **metadata})
+    found = bundle.reduce()["threads"][CHILD]["origin"]
+    assert (found["task_name"], found["agent_role"]) == origin
