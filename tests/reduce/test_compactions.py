@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from rollout_trace_sdk.model import events as ev
 
 from .builder import ROOT, TURN, Scenario
@@ -36,3 +38,35 @@ def test_a_checkpoint_materialises_waiting_code_cells_once_it_is_whole(tmp_path:
     assert state["conversation_items"]["conversation_item:1"]["produced_by"] == [
         {"type": "compaction", "compaction_id": "cmp-1"}
     ]
+
+
+def _request(bundle: Scenario, request_id: str) -> None:
+    ref = bundle.payload("inference_request", {"model": "m", "input": []})
+    started = ev.CompactionRequestStarted("cmp-1", request_id, ROOT, TURN, "m", "p", ref)
+    bundle.event(started, thread=ROOT, turn=TURN)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_compaction_lists_its_requests_in_id_order(tmp_path: Path, schema: int) -> None:
+    """Codex lists a compaction's requests by id, not in the order they started (0.169 and
+    0.171). Listing them as started passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    _request(bundle, "req-b")
+    _request(bundle, "req-a")
+    ref = bundle.payload("compaction_checkpoint", {"input_history": [], "replacement_history": []})
+    bundle.event(ev.CompactionInstalled("cmp-1", ref), thread=ROOT, turn=TURN)
+    assert bundle.reduce()["compactions"]["cmp-1"]["request_ids"] == ["req-a", "req-b"]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_request_ended_under_another_compaction_is_refused(tmp_path: Path, schema: int) -> None:
+    """A compaction request's end must name the compaction its start named (Codex 0.169 and
+    0.171). Never checking passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    _request(bundle, "req-1")
+    bundle.event(ev.CompactionRequestFailed("cmp-2", "req-1", "boom"), thread=ROOT, turn=TURN)
+    assert bundle.reduce_error().message == (
+        "compaction request req-1 completion used compaction cmp-2, but start used cmp-1"
+    )
