@@ -410,3 +410,40 @@ def test_a_listed_agent_message_is_read_without_its_passthrough_metadata(
         "conversation_item:1",
         "conversation_item:2",
     ]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_summary_phase_and_a_compaction_summary_are_summaries(
+    tmp_path: Path, schema: int
+) -> None:
+    """A message of phase ``summary`` is on the summary channel, and a ``compaction_summary``
+    item a summary message of its encrypted content (Codex 0.169 and 0.171). Leaving out
+    either passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    summary = {**message("assistant", "s", "m1"), "phase": "summary"}
+    compacted = {"type": "compaction_summary", "id": "cs1", "encrypted_content": "E"}
+    bundle.infer("i1", request(summary, compacted))
+    items = bundle.reduce()["conversation_items"]
+    assert [(item["channel"], item["kind"]) for item in items.values()] == [
+        ("summary", "message"),
+        ("summary", "message"),
+    ]
+    assert items["conversation_item:2"]["body"]["parts"] == [
+        {"type": "encoded", "label": "encrypted_content", "value": "E"}
+    ]
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_reasoning_items_encrypted_content_is_a_string_or_null(
+    tmp_path: Path, schema: int
+) -> None:
+    """Codex 0.169 and 0.171 refuse a reasoning item whose encrypted_content is a number.
+    Passing it over passed every test (mut32)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    reasoning = {"type": "reasoning", "id": "r1", "summary": [], "encrypted_content": 5}
+    bundle.infer("i1", request(reasoning))
+    assert bundle.reduce_error().message == (
+        "reasoning item in payload raw_payload:1 had non-string encrypted_content"
+    )
