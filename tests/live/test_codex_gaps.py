@@ -10,7 +10,7 @@ that hangs (times out) is counted apart and skipped: nothing of ours runs while 
 drawn apart from the scenario: ``GAPS_LIMITS=1`` puts tight capture limits on some sessions
 (:mod:`tests.live.random_limits`; schema 3 only then), ``GAPS_CUTS=N`` cuts each bundle that
 reaches a state at up to N line ends and N/2 torn places (:mod:`tests.differential.crash_cuts`),
-``GAPS_KILLED=N`` records N ``codex exec`` sessions killed at a random moment (SIGINT as a
+``GAPS_KILLED=N`` (default 1) records N ``codex exec`` sessions killed at a random moment (SIGINT as a
 user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` judges)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ APP_EXAMPLES = int(os.environ.get("GAPS_APP_EXAMPLES", "2"))
 SEED = int(os.environ.get("GAPS_SEED", "20261208"))
 LIMITS = os.environ.get("GAPS_LIMITS", "") == "1"
 CUTS = int(os.environ.get("GAPS_CUTS", "0"))
-KILLED = int(os.environ.get("GAPS_KILLED", "0"))
+KILLED = int(os.environ.get("GAPS_KILLED", "1"))
 
 #: the commands beside probe's that must end cleanly on every recording
 _MORE = (("view",), ("export", "--format", "perfetto"), ("export", "--format", "otlp"), ("redact",))
