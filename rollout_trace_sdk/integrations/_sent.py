@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..record._held import DATACLASSES_TO_HOOK, held_fields
+from ..record._held import TO_HOOK, held_fields
 from ..record._plain import SCALARS
 from ..record._values import MAX_DEPTH
 
@@ -71,7 +71,7 @@ def _holds_iterables(value: Any) -> bool:
     that looks into nothing it does not know (a model is not looked into), and stops at the
     first iterable; anything else it refuses (a non-string key, a deep value) says maybe."""
     try:
-        orjson.dumps(value, _refuse_iterables, orjson.OPT_NON_STR_KEYS | DATACLASSES_TO_HOOK)
+        orjson.dumps(value, _refuse_iterables, orjson.OPT_NON_STR_KEYS | TO_HOOK)
     except TypeError:
         return True
     return False

@@ -53,7 +53,7 @@ from typing import Any, Final, TypeVar
 
 from ..record._guard import warn_failed
 from ..record._plain import to_plain
-from ..record._values import base64_text
+from ..record._text import base64_text
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.turns import Turn

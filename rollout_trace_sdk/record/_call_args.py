@@ -13,13 +13,13 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import DATACLASSES_TO_HOOK, dataclass_hook
+from ._held import TO_HOOK, known_hook
 
 #: Texts up to this length are hashed whole (1 KB: ~0.6 µs; a tool's output is
 #: fingerprinted on the event loop); longer ones by their length and evenly spread samples.
 _WHOLE: Final = 1024
 _SAMPLES: Final = 32
-_SORTED: Final = orjson.OPT_SORT_KEYS | DATACLASSES_TO_HOOK
+_SORTED: Final = orjson.OPT_SORT_KEYS | TO_HOOK
 
 
 def fingerprint(value: Any) -> int | None:
@@ -32,7 +32,7 @@ def fingerprint(value: Any) -> int | None:
         return None
     else:
         try:
-            text = orjson.dumps(value, dataclass_hook, _SORTED)
+            text = orjson.dumps(value, known_hook, _SORTED)
         except (TypeError, orjson.JSONEncodeError):
             return None
     if len(text) <= _WHOLE:

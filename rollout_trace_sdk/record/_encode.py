@@ -28,7 +28,7 @@ from ..model import codec, event_tags
 from ..model import events as ev
 from ..model.layout import right_sized
 from ._fields import as_status, as_text
-from ._held import DATACLASSES_TO_HOOK
+from ._held import TO_HOOK
 from ._values import ValueEncoder
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -169,7 +169,7 @@ def _encoder(build: Callable[[Any], dict[str, Any]]) -> Callable[[Any], bytes]:
     dumps = orjson.dumps
 
     def encode(o: Any) -> bytes:
-        return right_sized(dumps(build(o), None, DATACLASSES_TO_HOOK))
+        return right_sized(dumps(build(o), None, TO_HOOK))
 
     return encode
 
@@ -372,7 +372,7 @@ class LineEncoder:
         a value JSON cannot hold follows the value encoder's rules."""
         fields = self._hooks[payload.__class__](payload)
         try:
-            return orjson.dumps(fields, None, DATACLASSES_TO_HOOK)
+            return orjson.dumps(fields, None, TO_HOOK)
         except (TypeError, RecursionError):
             return _lenient(fields, self._values)
 
@@ -415,7 +415,7 @@ class LineEncoder:
                     else:
                         fields = hooks[payload.__class__](payload)
                     try:
-                        body = dumps(fields, None, DATACLASSES_TO_HOOK)
+                        body = dumps(fields, None, TO_HOOK)
                     except (TypeError, RecursionError):
                         body = _lenient(fields, self._values)
                 buf += head % (event[0], after_seq, body)

@@ -1,6 +1,6 @@
 """The items of a container the agent holds in a type of its own (a ``Mapping`` that is no
-dict, a ``Sequence`` that is no list nor tuple), read with bounded work; and a dataclass's
-fields.
+dict, a ``Sequence`` that is no list nor tuple), read with bounded work; a dataclass's
+fields; and a datetime's text.
 
 Such a container may make its items as they are read rather than hold them: a
 ``range(10**9)``, a library's lazy sequence, or a broken one whose ``__getitem__`` never
@@ -15,27 +15,32 @@ Pure: no I/O, never raises.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import itertools
-from collections.abc import Mapping, Sequence
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 
 __all__ = [
-    "DATACLASSES_TO_HOOK",
     "MAX_HELD_ITEMS",
-    "dataclass_hook",
+    "TO_HOOK",
+    "held_datetime",
     "held_dict",
     "held_fields",
     "held_list",
+    "known_hook",
+    "model_dumped",
 ]
 
-#: The orjson option of every encoding of the agent's values: a dataclass goes to the
-#: encoder's ``default`` hook (:func:`held_fields`, the same dict) instead of orjson's own
-#: writer, which kills the process (a segmentation fault, orjson 3.13.0) on a ``slots``
-#: dataclass whose field has no value yet. Passed by position (``dumps(v, hook, option)``):
-#: as a keyword it costs ~0.1 µs a call.
-DATACLASSES_TO_HOOK: Final = orjson.OPT_PASSTHROUGH_DATACLASS
+#: The orjson option of every encoding of the agent's values: dataclasses and datetimes go
+#: to the encoder's ``default`` hook (:func:`held_fields`, :func:`held_datetime`: the same
+#: text) instead of orjson's own writer, which kills the process (a segmentation fault,
+#: orjson 3.13.0) on a ``slots`` dataclass whose field has no value yet and on a datetime
+#: whose time zone raises when asked its offset (it reads the answer it did not get).
+#: Passed by position (``dumps(v, hook, option)``): as a keyword it costs ~0.1 µs a call.
+TO_HOOK: Final = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 #: The most items read from a container of the agent's own type (a list of this many
 #: pointers is 8 MB; a longer one is no JSON a trace can carry whole anyway).
@@ -101,14 +106,88 @@ def _private(name: Any) -> bool:
     return name.__class__ is not str or name[:1] == "_"
 
 
-def dataclass_hook(value: Any) -> dict[str, Any]:
-    """An orjson ``default`` for encodings that take only what orjson knows: a dataclass as
-    orjson would write it (:func:`held_fields`), anything else refused as orjson refuses it.
+#: Time zones whose offset is read without running the agent's code (orjson's own types).
+_SAFE_ZONES: Final = (datetime.timezone, zoneinfo.ZoneInfo)
+
+
+def held_datetime(value: Any) -> str | None:
+    """A ``datetime``, ``date`` or ``time`` (exactly one: orjson writes no subclass) as the
+    text orjson writes for it (RFC 3339); ``None`` for anything else, and for what orjson
+    refuses or cannot read (a ``time`` with a zone; a zone whose offset raises, is no
+    ``timedelta``, or is a day or more).
+
+    orjson asks a zone of the agent's own for its offset and reads the answer without
+    looking: a zone that raises killed the process, one that answers something else wrote
+    bytes of that object as the offset. Here the offset is asked as orjson asks it (a
+    pendulum zone through the datetime, a pytz zone after ``normalize``), checked, and
+    written by orjson from a fixed zone with that offset: the same text."""
+    cls = value.__class__
+    if cls is datetime.date:
+        return orjson.dumps(value)[1:-1].decode()
+    if cls is not datetime.datetime and cls is not datetime.time:
+        return None
+    zone = value.tzinfo
+    if zone is None or zone.__class__ in _SAFE_ZONES:
+        try:
+            return orjson.dumps(value)[1:-1].decode()
+        except TypeError:  # a time with a zone
+            return None
+    if cls is datetime.time:
+        return None
+    try:
+        if hasattr(zone, "convert"):  # pendulum
+            offset = value.utcoffset()
+        elif hasattr(zone, "normalize"):  # pytz
+            offset = zone.normalize(value).utcoffset()
+        elif hasattr(zone, "dst"):
+            offset = zone.utcoffset(value)
+        else:
+            return None  # orjson refuses a zone it knows no way to ask
+        fixed = None if offset is None else datetime.timezone(offset)
+        return orjson.dumps(value.replace(tzinfo=fixed))[1:-1].decode()
+    except Exception:  # the zone raises, or its offset is no timedelta or too large
+        return None
+
+
+def known_hook(value: Any) -> Any:
+    """An orjson ``default`` for encodings that take only what orjson knows: a dataclass
+    and a datetime as orjson would write them (:func:`held_fields`, :func:`held_datetime`),
+    anything else refused as orjson refuses it.
 
     Raises:
-        TypeError: ``value`` is no readable dataclass instance.
+        TypeError: ``value`` is neither a readable dataclass instance nor a datetime.
     """
     fields = held_fields(value)
-    if fields is None:
+    if fields is not None:
+        return fields
+    text = held_datetime(value)
+    if text is None:
         raise TypeError(f"Type is not JSON serializable: {value.__class__.__name__}")
-    return fields
+    return text
+
+
+def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
+    """A pydantic model's ``model_dump(mode="json", **options)`` without its serializer
+    warnings: they would reach the agent's output for what tracing did (the SDK's parsed
+    responses warn on every dump of their generic field). A ``model_dump`` that takes no
+    ``warnings`` is called without it. The fields the model names in ``__api_exclude__``
+    are left out: the OpenAI SDK's parsed answers hold what ``parse`` read (``parsed``,
+    ``parsed_arguments``) there, which the server never sent and the SDK never sends back.
+
+    Args:
+        dump: the bound ``model_dump`` method.
+        **options: passed on (``exclude_none``).
+
+    Returns:
+        What the dump returns (it raises what the dump raises).
+    """
+    model = getattr(dump, "__self__", None)
+    # looked up on the class first: a miss on a pydantic instance runs its __getattr__
+    if getattr(model.__class__, "__api_exclude__", None) is not None:
+        exclude = getattr(model, "__api_exclude__", None)
+        if exclude:
+            options["exclude"] = exclude
+    try:
+        return dump(mode="json", warnings=False, **options)
+    except TypeError:
+        return dump(mode="json", **options)

@@ -25,7 +25,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
-from ._held import DATACLASSES_TO_HOOK, MAX_HELD_ITEMS, held_dict, held_fields, held_list
+from ._held import MAX_HELD_ITEMS, TO_HOOK, held_dict, held_fields, held_list
 from ._text import cycle_text, too_deep_text, unserialisable_text
 
 __all__ = ["Marked", "held_tree"]
@@ -37,6 +37,9 @@ _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 #: nesting of containers made as they are read, not the size of a value.
 TREE_ITEMS: Final = 100_000
 _NOT_SEQUENCES: Final = (str, bytes, bytearray, memoryview)
+#: The check that a dict or list is plain JSON throughout: nothing orjson would hand a hook,
+#: no subclass (read here from its storage, as orjson writes it)
+_PLAIN_ONLY: Final = TO_HOOK | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 class Marked:
@@ -76,7 +79,7 @@ class _Tree:
         self.path: set[int] = set()
 
     def read(self, value: Any, levels: int) -> Any:
-        cls = value.__class__
+        cls = type(value)  # (``__class__`` may be the agent's property)
         if cls in _LEAVES:
             return value
         if levels <= 0:
@@ -86,7 +89,10 @@ class _Tree:
             return Marked("cycle", cycle_text(value))
         if (cls is dict or cls is list) and _plain(value):
             return value  # plain JSON all the way down: nothing made as it is read
-        items = self._items(value)
+        try:
+            items = self._items(value)
+        except Exception:  # its own __getattr__, __len__ or fields raise
+            items = _UNREADABLE
         if items is None:
             return value  # a leaf for the encoder's hook (a model, a set, a datetime, ...)
         if items is _UNREADABLE:
@@ -114,7 +120,7 @@ class _Tree:
             items = held_list(value, self.left)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             items = held_fields(value)
-        elif attrs.has(value.__class__) and not callable(getattr(value, "model_dump", None)):
+        elif attrs.has(type(value)) and not callable(getattr(value, "model_dump", None)):
             try:
                 items = attrs.asdict(value, recurse=False)
             except Exception:
@@ -133,7 +139,7 @@ class _Tree:
 def _plain(value: dict[Any, Any] | list[Any]) -> bool:
     """Whether orjson writes ``value`` as it is (plain JSON at every depth), in C."""
     try:
-        orjson.dumps(value, None, DATACLASSES_TO_HOOK)
+        orjson.dumps(value, None, _PLAIN_ONLY)
     except Exception:  # TypeError, or an object's own hook raising inside
         return False
     return True

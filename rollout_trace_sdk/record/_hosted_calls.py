@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import DATACLASSES_TO_HOOK, dataclass_hook
+from ._held import TO_HOOK, known_hook
 from ._values import MAX_DEPTH
 
 __all__ = ["hosted_call", "settled"]
@@ -51,7 +51,7 @@ __all__ = ["hosted_call", "settled"]
 _LEFT_OUT: Final = frozenset({"type", "id", "call_id", "status"})
 #: orjson's options for the JSON text: sorted at every depth, so an SDK's dump of an item
 #: and the same item as a dict give the same bytes.
-_SORTED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | DATACLASSES_TO_HOOK
+_SORTED: Final = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | TO_HOOK
 #: Output-only metadata the server adds to an item (and to a shell output's chunks).
 _SERVER_ONLY: Final = "created_by"
 #: Hosted MCP items named otherwise that are a call all the same, by their item id: the
@@ -168,7 +168,7 @@ def _json(kind: str, rest: dict[str, Any]) -> str:
     call's text but not its name, so the text says what kind of call it was (``show``
     labels the item by it)."""
     head = orjson.dumps({"type": kind}).decode()
-    body = orjson.dumps(rest, dataclass_hook, _SORTED).decode()
+    body = orjson.dumps(rest, known_hook, _SORTED).decode()
     return head if body == "{}" else f"{head[:-1]},{body[1:]}"
 
 

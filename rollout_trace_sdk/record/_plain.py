@@ -14,11 +14,16 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import held_fields
+from ._held import TO_HOOK, held_fields, model_dumped
 from ._held_tree import Marked, held_tree
-from ._values import MAX_DEPTH, model_dumped
+from ._values import MAX_DEPTH
 
 __all__ = ["SCALARS", "to_plain"]
+
+#: What :func:`to_plain`'s first check lets orjson take: nothing it would hand a hook, and no
+#: subclass of dict, list, str or int (orjson reads those in C, their own methods unasked; a
+#: subclass whose methods tell of other items is read here as orjson writes it).
+_PLAIN_ONLY: Final = TO_HOOK | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 #: Values every walk passes over as they are (and that are never a usage object).
 SCALARS: Final = frozenset({str, int, float, bool, type(None)})
@@ -42,7 +47,7 @@ def to_plain(value: Any) -> Any:
         # Already plain JSON is by far the common case: one pass in C says so (dataclasses
         # are made to fail it, so they are converted below).
         try:
-            orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+            orjson.dumps(value, None, _PLAIN_ONLY)
         except TypeError:
             pass
         else:
@@ -51,7 +56,7 @@ def to_plain(value: Any) -> Any:
 
 
 def _walk(value: Any, depth: int, path: set[int]) -> Any:
-    cls = value.__class__
+    cls = type(value)  # (not __class__, which an object may make a property that lies)
     if cls in SCALARS or depth > MAX_DEPTH:
         # Past the encoder's depth limit (absurd nesting) the value is left as it is: the
         # encoder cuts it there and counts it, so this walk never recurses unbounded.
@@ -72,7 +77,10 @@ def _walk(value: Any, depth: int, path: set[int]) -> Any:
 def _plain_of(value: Any, cls: type, depth: int, path: set[int]) -> Any:
     if cls is dict or cls is list:
         out: Any = None  # a copy, made at the first item that changes
-        for key, item in value.items() if cls is dict else enumerate(value):
+        # read from a copy: the agent's code run below (a model_dump, a mapping's __len__)
+        # may change the container being read (a dict then refused to go on, a list that
+        # grew at every item never ended)
+        for key, item in list(value.items()) if cls is dict else enumerate(list.copy(value)):
             if item.__class__ in SCALARS:
                 continue
             plain = _walk(item, depth + 1, path)
@@ -83,14 +91,28 @@ def _plain_of(value: Any, cls: type, depth: int, path: set[int]) -> Any:
         return value if out is None else out
     if cls is tuple:
         return _plain_of(list(value), list, depth, path)
-    if isinstance(value, Mapping) or (
-        isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray | memoryview)
+    # a dict or list subclass: what orjson writes of it, read in C as orjson reads it (its
+    # own keys, items or __len__ may tell of something else, and the readers then saw
+    # other items than the bundle holds: Codex refused it)
+    if issubclass(cls, dict):
+        return _plain_of(dict.copy(value), dict, depth, path)
+    if issubclass(cls, list):
+        return _plain_of(list.copy(value), list, depth, path)
+    try:
+        return _object_plain(value, cls, depth, path)
+    except Exception:  # its own __getattr__ or __class__ raises: left for the encoder
+        return value
+
+
+def _object_plain(value: Any, cls: type, depth: int, path: set[int]) -> Any:
+    if issubclass(cls, Mapping) or (
+        issubclass(cls, Sequence) and not issubclass(cls, str | bytes | bytearray | memoryview)
     ):
         # another mapping, or a UserList, a deque, a range: what it holds, read with all it
         # holds within one bound (see _held_tree); one that cannot be read (its hooks raise,
         # it is too long) is left as it is, for the encoder to stand in and count
         held = held_tree(value, MAX_DEPTH - depth)
-        return value if held.__class__ is Marked else _plain_of(held, held.__class__, depth, path)
+        return value if held.__class__ is Marked else _plain_of(held, type(held), depth, path)
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:

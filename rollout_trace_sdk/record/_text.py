@@ -3,13 +3,16 @@ without keeping part of a secret."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any, Final
 
 __all__ = [
     "REPR_CHARS",
+    "base64_text",
     "clip",
     "cycle_text",
+    "int_digits",
     "shown",
     "text_of",
     "too_deep_text",
@@ -83,3 +86,28 @@ def cycle_text(value: Any) -> str:
 def too_deep_text(levels: int) -> str:
     """What is recorded for a container nested deeper than ``levels``."""
     return f"<truncated: nested deeper than {levels} levels>"
+
+
+def int_digits(value: int) -> str:
+    """``value``'s decimal digits, however many: ``str`` refuses past Python's limit
+    (``sys.get_int_max_str_digits``, 4,300 by default), so a longer one is written in parts."""
+    if value < 0:
+        return "-" + int_digits(-value)
+    if value < _DIGITS_PART:
+        return str(value)
+    parts: list[int] = []
+    while value:
+        value, low = divmod(value, _DIGITS_PART)
+        parts.append(low)
+    return str(parts[-1]) + "".join(str(part).zfill(_PART_DIGITS) for part in reversed(parts[:-1]))
+
+
+#: The digits :func:`int_digits` writes at a time (under Python's limit).
+_PART_DIGITS: Final = 4000
+_DIGITS_PART: Final = 10**_PART_DIGITS
+
+
+def base64_text(data: bytes | bytearray | memoryview) -> str:
+    """Bytes as the recorder writes them, lossless, where JSON wants text: ``base64:<data>``
+    (docs/guarantees.md's value table)."""
+    return "base64:" + base64.b64encode(bytes(data)).decode()

@@ -6,21 +6,25 @@ thousands deep, an SDK object. The recorder must neither raise into the agent no
 Codex refuses, so every value goes through :class:`ValueEncoder`:
 
 * **Fast path.** ``orjson.dumps`` with a ``default`` hook. What orjson takes as it is (dicts
-  with string keys, lists, tuples, str, int within 64 bits, float, bool, None, datetimes,
-  UUIDs, enums) costs nothing extra.
-* **The hook** turns pydantic models (``model_dump(mode="json")``), attrs classes and
-  dataclasses (as orjson would write them; it never writes one itself, see
-  ``_held.DATACLASSES_TO_HOOK``) into their dict form, other mappings into dicts and other
-  sequences (a ``UserList``, a ``deque``) into lists (faithful, not counted; read with
-  bounded work, all they hold too, see ``_held`` and ``_held_tree``), sets into lists, and
-  bytes into ``"base64:<data>"`` strings; anything else becomes
-  ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``).
-* **The slow path**, taken only when orjson refuses the whole value (an integer beyond 64
-  bits, a non-string key, a cycle, nesting beyond its own limit of 254, a string holding a
-  lone surrogate) or, in the writer's worker thread, when a payload file shows nesting beyond
-  :data:`MAX_DEPTH` (:meth:`ValueEncoder.cut_too_deep`): one walk builds a
-  copy JSON can hold, and the standard library writes it (integers keep their exact digits,
-  which Codex reads). Non-string keys become ``str(key)`` (a ``str`` subclass's, an enum member's, its
+  with string keys, lists, tuples, str, int within 64 bits, float, bool, None, UUIDs, enums)
+  costs nothing extra.
+* **The hook** (:func:`_own_hook`) converts only what runs none of the agent's code: sets
+  into lists, bytes into ``"base64:<data>"`` strings, datetimes in a zone orjson knows into
+  its text. It refuses the rest: orjson holds pointers into the containers it is writing
+  without holding them, and the agent's code run from the hook may change them.
+* **The slow path**, taken when orjson refuses the whole value (the hook refused something,
+  an integer beyond 64 bits, a non-string key, a cycle, nesting beyond its own limit of 254,
+  a string holding a lone surrogate) or, in the writer's worker thread, when a payload file
+  shows nesting beyond :data:`MAX_DEPTH` (:meth:`ValueEncoder.cut_too_deep`): one walk from
+  Python, over copies of each list and dict, builds a copy JSON can hold, converting pydantic
+  models (``model_dump(mode="json")``), dataclasses and attrs classes into their dict form,
+  other mappings into dicts and other sequences (a ``UserList``, a ``deque``) into lists
+  (faithful, not counted; read with bounded work, all they hold too, see ``_held`` and
+  ``_held_tree``), datetimes in a zone of the
+  agent's own into orjson's text (``_held.held_datetime``); anything else becomes
+  ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``). orjson
+  writes the copy, or the standard library when it holds an integer beyond 64 bits
+  (integers keep their exact digits, which Codex reads). Non-string keys become ``str(key)`` (a ``str`` subclass's, an enum member's, its
   string, not counted); a container met again on its own
   path becomes ``"<cycle: dict>"``; a container nested deeper than :data:`MAX_DEPTH` becomes
   ``"<truncated: nested deeper than 100 levels>"`` (Codex's JSON reader refuses nesting beyond
@@ -34,15 +38,16 @@ once per kind per encoder.
 
 from __future__ import annotations
 
-import base64
 import contextlib
+import datetime
 import json
 import math
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+import zoneinfo
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import Any, Final
 
@@ -50,13 +55,13 @@ import attrs
 import orjson
 
 from ..model.layout import right_sized
-from ._held import DATACLASSES_TO_HOOK, dataclass_hook, held_fields
+from ._held import TO_HOOK, held_datetime, held_fields, model_dumped
 from ._held_tree import Marked, held_tree
-from ._text import cycle_text, too_deep_text, unserialisable_text
+from ._text import base64_text, cycle_text, int_digits, too_deep_text, unserialisable_text
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
-PRETTY: Final = orjson.OPT_INDENT_2 | DATACLASSES_TO_HOOK
+PRETTY: Final = orjson.OPT_INDENT_2 | TO_HOOK
 #: A pretty line indented past MAX_DEPTH levels: the only way such text can appear (string
 #: contents never hold a raw newline), so one C-speed search tells a too-deep payload.
 _TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
@@ -180,7 +185,7 @@ class ValueEncoder:
     def compact(self, value: Any) -> bytes:
         """One-line JSON (event fields, function-call argument strings)."""
         try:
-            return right_sized(orjson.dumps(value, self.default, DATACLASSES_TO_HOOK))
+            return right_sized(orjson.dumps(value, self.default, TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
 
@@ -191,7 +196,7 @@ class ValueEncoder:
         nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
         ``_nests_too_deep``)."""
         try:
-            data = right_sized(orjson.dumps(value, self.default, DATACLASSES_TO_HOOK))
+            data = right_sized(orjson.dumps(value, self.default, TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)  # which cuts deep nesting itself
         size = len(data)
@@ -213,7 +218,7 @@ class ValueEncoder:
         text cannot. Short text is checked here (counting brackets is cheap), and so is very
         long text (see :data:`_DEFER_CHECK_UP_TO`)."""
         try:
-            data = right_sized(orjson.dumps(value, self.default, DATACLASSES_TO_HOOK))
+            data = right_sized(orjson.dumps(value, self.default, TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None), False  # which cuts deep nesting itself
         size = len(data)
@@ -241,7 +246,7 @@ class ValueEncoder:
         serde refuses integers beyond 64 bits, so they become their digits as a string
         (counted). Everything else is left to :meth:`pretty`."""
         try:
-            orjson.dumps(value, self.default, DATACLASSES_TO_HOOK)
+            orjson.dumps(value, self.default, TO_HOOK)
             return value
         except (TypeError, RecursionError, ValueError):
             return _Sanitiser(self.note, big_ints_as_text=True).walk(value, 0, set())
@@ -271,11 +276,17 @@ class ValueEncoder:
             )
 
     def _default(self, obj: Any) -> Any:
-        return _convert(obj, self.note)
+        return _own_hook(obj, self.note)
 
     def _slow(self, value: Any, *, indent: int | None) -> bytes:
         sanitiser = _Sanitiser(self.note)
         safe = sanitiser.walk(value, 0, set())
+        if not sanitiser.long_ints:
+            # plain JSON now: orjson writes it as the fast path writes what it takes (a
+            # model read here gives the text it gave there), unless an integer is beyond
+            # 64 bits, whose digits the standard library writes
+            with contextlib.suppress(TypeError):
+                return orjson.dumps(safe, None, orjson.OPT_INDENT_2 if indent else 0)
         separators = (",", ": ") if indent else (",", ":")
         text = json.dumps(
             safe, indent=indent, ensure_ascii=False, allow_nan=False, separators=separators
@@ -302,7 +313,7 @@ def _nests_too_deep(value: Any, size: int) -> bool:
             return verdict
     try:
         pretty = orjson.dumps(value, _plain_default, PRETTY)
-    except (TypeError, ValueError, RecursionError):
+    except Exception:  # (TypeError, ValueError, RecursionError, the agent's code's own)
         return True  # let the slow path decide
     return _TOO_DEEP_MARK in pretty
 
@@ -333,7 +344,48 @@ def _walk_too_deep(value: Any) -> bool | None:
 
 
 def _plain_default(obj: Any) -> Any:
-    return _convert(obj, _ignore)
+    return _own_hook(obj, _ignore)
+
+
+class _ReadInPython(TypeError):
+    """What the fast path's hook raises for a value whose reading runs the agent's code: the
+    encoder then takes the slow path, which reads it (:func:`_convert`) from Python."""
+
+
+#: The zones whose offset orjson reads without running the agent's code.
+_SAFE_ZONES: Final = (type(None), datetime.timezone, zoneinfo.ZoneInfo)
+_DATETIMES: Final = (datetime.datetime, datetime.date, datetime.time)
+
+
+def _own_hook(obj: Any, note: Any) -> Any:
+    """The fast path's ``default`` hook: what it converts without running the agent's code
+    (its ``Mistyped``, bytes, sets, datetimes in a zone orjson knows); anything else is
+    refused (:class:`_ReadInPython`), for the slow path to read.
+
+    orjson holds pointers into the containers it is writing, without a reference, while the
+    hook runs: the agent's code run from here (a ``repr``, a ``model_dump``, a mapping's
+    ``__len__``, a property) that emptied one of them made orjson read freed memory (a
+    segmentation fault), and one that kept adding to one never ended. Read from Python, the
+    slow path holds what it reads."""
+    cls = type(obj)
+    if cls is Mistyped:
+        note("mistyped")
+        return obj.value
+    if cls is bytes or cls is bytearray or cls is memoryview:
+        try:
+            text = base64_text(obj)
+        except ValueError:  # a released memoryview
+            raise _ReadInPython(cls.__name__) from None
+        note("bytes")
+        return text
+    if cls is set or cls is frozenset:
+        note("set")
+        return list(obj)
+    if cls in _DATETIMES and type(getattr(obj, "tzinfo", None)) in _SAFE_ZONES:
+        written = held_datetime(obj)
+        if written is not None:
+            return written
+    raise _ReadInPython(cls.__name__)
 
 
 class Mistyped:
@@ -355,6 +407,9 @@ def _convert(obj: Any, note: Any) -> Any:
     if obj.__class__ is Marked:
         note(obj.kind)
         return obj.text
+    text = held_datetime(obj)
+    if text is not None:
+        return text
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         try:
@@ -380,29 +435,12 @@ def _convert(obj: Any, note: Any) -> Any:
         note("set")
         return list(obj)
     if isinstance(obj, bytes | bytearray | memoryview):
-        note("bytes")
-        return base64_text(obj)
+        with contextlib.suppress(ValueError):  # a released memoryview: an object
+            text = base64_text(obj)
+            note("bytes")
+            return text
     note("object")
     return unserialisable_text(obj)
-
-
-def int_digits(value: int) -> str:
-    """``value``'s decimal digits, however many: ``str`` refuses past Python's limit
-    (``sys.get_int_max_str_digits``, 4,300 by default), so a longer one is written in parts."""
-    if value < 0:
-        return "-" + int_digits(-value)
-    if value < _DIGITS_PART:
-        return str(value)
-    parts: list[int] = []
-    while value:
-        value, low = divmod(value, _DIGITS_PART)
-        parts.append(low)
-    return str(parts[-1]) + "".join(str(part).zfill(_PART_DIGITS) for part in reversed(parts[:-1]))
-
-
-#: The digits :func:`int_digits` writes at a time (under Python's limit).
-_PART_DIGITS: Final = 4000
-_DIGITS_PART: Final = 10**_PART_DIGITS
 
 
 class _Sanitiser:
@@ -444,13 +482,11 @@ class _Sanitiser:
         if isinstance(value, str):
             return self._text(str(value))
         if isinstance(value, bool | int):
-            return int(value)
+            return self.walk(int(value), depth, path)  # (an IntEnum beyond 64 bits too)
         if isinstance(value, float):
             return self.walk(float(value), depth, path)
-        try:  # orjson's own types (datetime, UUID, enum, dataclass as orjson writes it) first
-            return self.walk(
-                orjson.loads(orjson.dumps(value, dataclass_hook, DATACLASSES_TO_HOOK)), depth, path
-            )
+        try:  # orjson's own types (UUID, enum, datetime in a zone it knows) first
+            return self.walk(orjson.loads(orjson.dumps(value, _refuse, TO_HOOK)), depth, path)
         except (TypeError, RecursionError, ValueError):
             pass
         if depth > MAX_DEPTH:
@@ -481,12 +517,15 @@ class _Sanitiser:
             return cycle_text(value)
         path.add(key)
         try:
+            # read from copies taken in C (a subclass's own hooks not run): the agent's code
+            # run by the walk (a repr, a model_dump) may change the container being read
             if isinstance(value, dict):
                 out: dict[str, Any] = {}
-                for k, v in value.items():
+                for k, v in list(dict.items(value)):
                     out[self._key(k)] = self.walk(v, depth + 1, path)
                 return out
-            return [self.walk(v, depth + 1, path) for v in value]
+            items = list.copy(value) if isinstance(value, list) else tuple.__iter__(value)
+            return [self.walk(v, depth + 1, path) for v in items]
         finally:
             path.discard(key)
 
@@ -517,16 +556,27 @@ def canonical_bytes(value: Any) -> bytes:
     gets the id of the JSON it is recorded as. Dataclasses too: orjson writes their fields
     in the order declared whatever ``OPT_SORT_KEYS`` says, so a content part held by one
     gave another id than the same part as a dict."""
-    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | DATACLASSES_TO_HOOK
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | TO_HOOK
     try:
         return orjson.dumps(value, option=option, default=_plain_default)
     except (TypeError, RecursionError, ValueError):
         safe = _Sanitiser(_ignore).walk(value, 0, set())
+        with contextlib.suppress(TypeError):  # (as in ValueEncoder._slow)
+            return orjson.dumps(safe, option=orjson.OPT_SORT_KEYS)
         return json.dumps(safe, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _ignore(kind: str) -> None:
     return None
+
+
+def _refuse(obj: Any) -> Any:
+    """An orjson ``default`` taking nothing but a datetime in a zone orjson knows."""
+    return _own_hook(obj, _ignore) if type(obj) in _DATETIMES else _refuse_all(obj)
+
+
+def _refuse_all(obj: Any) -> Any:
+    raise TypeError(type(obj).__name__)
 
 
 def same_items(new: Sequence[Any], old: list[Any]) -> bool:
@@ -549,36 +599,3 @@ def same_items(new: Sequence[Any], old: list[Any]) -> bool:
         return bool(new == old)
     except Exception:
         return False
-
-
-def base64_text(data: bytes | bytearray | memoryview) -> str:
-    """Bytes as the recorder writes them, lossless, where JSON wants text: ``base64:<data>``
-    (docs/guarantees.md's value table)."""
-    return "base64:" + base64.b64encode(bytes(data)).decode()
-
-
-def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
-    """A pydantic model's ``model_dump(mode="json", **options)`` without its serializer
-    warnings: they would reach the agent's output for what tracing did (the SDK's parsed
-    responses warn on every dump of their generic field). A ``model_dump`` that takes no
-    ``warnings`` is called without it. The fields the model names in ``__api_exclude__``
-    are left out: the OpenAI SDK's parsed answers hold what ``parse`` read (``parsed``,
-    ``parsed_arguments``) there, which the server never sent and the SDK never sends back.
-
-    Args:
-        dump: the bound ``model_dump`` method.
-        **options: passed on (``exclude_none``).
-
-    Returns:
-        What the dump returns (it raises what the dump raises).
-    """
-    model = getattr(dump, "__self__", None)
-    # looked up on the class first: a miss on a pydantic instance runs its __getattr__
-    if getattr(model.__class__, "__api_exclude__", None) is not None:
-        exclude = getattr(model, "__api_exclude__", None)
-        if exclude:
-            options["exclude"] = exclude
-    try:
-        return dump(mode="json", warnings=False, **options)
-    except TypeError:
-        return dump(mode="json", **options)

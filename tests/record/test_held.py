@@ -15,12 +15,12 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.record._held import (
-    DATACLASSES_TO_HOOK,
     MAX_HELD_ITEMS,
-    dataclass_hook,
+    TO_HOOK,
     held_dict,
     held_fields,
     held_list,
+    known_hook,
 )
 
 
@@ -163,7 +163,7 @@ def test_a_dataclass_is_the_dict_orjson_writes(value: Any) -> None:
     ``late`` included, ``extra`` left out): an item held so got the id of other JSON than
     the JSON recorded."""
     assert held_fields(value) == orjson.loads(orjson.dumps(value))
-    assert orjson.dumps(value, dataclass_hook, DATACLASSES_TO_HOOK) == orjson.dumps(value)
+    assert orjson.dumps(value, known_hook, TO_HOOK) == orjson.dumps(value)
 
 
 def test_an_unreadable_dataclass_is_none_and_refused_by_the_hook() -> None:
@@ -174,22 +174,22 @@ def test_an_unreadable_dataclass_is_none_and_refused_by_the_hook() -> None:
     assert held_fields(_Plain) is None  # the class, no instance
     for value in (_Unfinished(), object()):
         with pytest.raises(TypeError):
-            dataclass_hook(value)
+            known_hook(value)
 
 
 def test_orjson_never_writes_a_dataclass_itself() -> None:
-    """Why :data:`DATACLASSES_TO_HOOK` is passed wherever the agent's values are encoded:
+    """Why :data:`TO_HOOK` is passed wherever the agent's values are encoded:
     orjson's own writer kills the process on a ``slots`` dataclass whose field has no value
     yet (a segmentation fault, orjson 3.13.0). Run apart, the hook's way returns; if this
     orjson writes it itself and returns, the option is only a precaution."""
     script = (
         "import dataclasses, orjson\n"
-        "from rollout_trace_sdk.record._held import DATACLASSES_TO_HOOK, dataclass_hook\n"
+        "from rollout_trace_sdk.record._held import TO_HOOK, known_hook\n"
         "@dataclasses.dataclass(slots=True)\n"
         "class U:\n"
         "    late: int = dataclasses.field(init=False)\n"
         "try:\n"
-        "    orjson.dumps([U()], dataclass_hook, DATACLASSES_TO_HOOK)\n"
+        "    orjson.dumps([U()], known_hook, TO_HOOK)\n"
         "except TypeError:\n"
         "    print('refused')\n"
     )

@@ -409,3 +409,89 @@ def test_numbers_nested_200_deep_are_cut_not_a_crash(tmp_path: Path) -> None:
     assert child.stdout.strip() == "recorded"
     for site in SITES:
         check_bundle(bundle_in(tmp_path / site), tmp_path)
+
+
+#: Values whose reading runs the agent's own code, and that code raises or changes the very
+#: container being written (tests/record/exotic_values.py)
+_HOSTILE: Final = (
+    "dt-tz-raises",
+    "dt-tz-clears",
+    "clears-parent",
+    "model-clears",
+    "mapping-clears",
+    "grows-parent",
+    "mv-released",
+)
+
+_HOSTILE_CHILD: Final = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from rollout_trace_sdk.record._values import ValueEncoder, canonical_bytes
+from tests.record.exotic_values import EXOTIC
+values = ValueEncoder()
+encodings = (values.compact, values.pretty, values.compact_payload, values.compact_body,
+             values.for_parsed_item, canonical_bytes)
+for name in sys.argv[2:]:
+    for encode in encodings:
+        for shape in (list, dict):
+            held = shape()
+            pad = [f"padding {n}" * 20 for n in range(200)]
+            if shape is list:
+                held.extend(pad[:100])
+                held.append(EXOTIC[name](None, held))
+                held.extend(pad[100:])
+            else:
+                held.update((f"k{n}", text) for n, text in enumerate(pad[:100]))
+                held["x"] = EXOTIC[name](None, held)
+                held.update((f"z{n}", text) for n, text in enumerate(pad[100:]))
+            encode([{"v": held}])
+print("encoded")
+"""
+
+
+def test_a_value_whose_reading_changes_what_holds_it_is_no_crash() -> None:
+    """Each value of :data:`_HOSTILE`, the 101st item of a list or a dict, through each of
+    the value encoder's ways: every one returns. Before, the fast path let orjson write
+    such a value through its hook (the agent's ``repr``, ``model_dump``, a mapping's
+    ``__len__``), and a datetime whose zone raises itself: a datetime whose zone raises, and
+    a hook that emptied the container orjson was writing (it reads it without holding it)
+    killed the process (a segmentation fault); one that added 1,000 items at each of its
+    items' ``repr`` never ended. In a child so that a crash fails this test, not the
+    suite."""
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", _HOSTILE_CHILD, str(root), *_HOSTILE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert (child.returncode, child.stdout.strip()) == (0, "encoded"), child.stderr[-2000:]
+
+
+@pytest.mark.parametrize("zone", ["naive", "utc", "fixed", "own"])
+def test_a_datetime_is_recorded_as_orjson_writes_it(zone: str) -> None:
+    """A datetime now reaches the encoder's hook (orjson's own writer kills the process on
+    one whose zone raises): the text recorded is still orjson's, whatever its zone."""
+
+    class Own(datetime.tzinfo):
+        def utcoffset(self, dt: Any) -> datetime.timedelta:
+            return datetime.timedelta(hours=-3, minutes=-30)
+
+        def dst(self, dt: Any) -> None:
+            return None
+
+        def tzname(self, dt: Any) -> str:
+            return "own"
+
+    zones = {
+        "naive": None,
+        "utc": datetime.UTC,
+        "fixed": datetime.timezone(datetime.timedelta(hours=5)),
+        "own": Own(),
+    }
+    value = {"at": datetime.datetime(2024, 2, 3, 4, 5, 6, 789, tzinfo=zones[zone])}
+    values = ValueEncoder()
+    assert values.compact(value) == orjson.dumps(value)
+    assert values.pretty(value) == orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    assert not values.counts
