@@ -45,6 +45,11 @@ def as_text(value: Any) -> Any:
     return Mistyped("" if value is None else text_of(value))
 
 
+def as_optional_text(value: Any) -> Any:
+    """:func:`as_text` for a field that may be ``null`` (``None`` stays ``None``)."""
+    return None if value is None else as_text(value)
+
+
 def as_exit_code(value: Any) -> Any:
     """A process's exit code as Codex holds it (an ``i32``): ``value`` when it is one (an
     ``int`` subclass's number, not counted), else

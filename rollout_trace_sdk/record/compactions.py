@@ -16,7 +16,7 @@ from ._handle import Emitter, ModelRequest
 from ._plain import to_plain
 from .inference import report_dropped
 from .requests import normalize_request
-from .runtime import NullLifecycle, Runtime, ignore, returning
+from .runtime import NullLifecycle, Runtime, ignore, listed, returning
 
 if TYPE_CHECKING:
     from .turns import Turn
@@ -223,7 +223,7 @@ class _NullCompactionRequest(NullLifecycle, CompactionRequest):
     failed = ignore
 
     def completed(self, output_items: Sequence[Any]) -> list[Any]:
-        return list(output_items)
+        return listed(output_items)
 
 
 class _NullCompaction(NullLifecycle, Compaction):
@@ -235,7 +235,7 @@ class _NullCompaction(NullLifecycle, Compaction):
     def installed(
         self, *, input_history: Sequence[Any], replacement_history: Sequence[Any]
     ) -> list[Any]:
-        return list(replacement_history)
+        return listed(replacement_history)
 
 
 _NullCompactionRequest.INSTANCE = _NullCompactionRequest(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..model import events as ev
+from ._fields import as_text
 from ._handle import ToolWork, UnderToolCall
 from .runtime import NullLifecycle, ignore, uuid4
 
@@ -22,6 +23,8 @@ class McpCall(UnderToolCall):
         self, call: ToolWork, server: str, name: str, arguments: Any, *, owner: object
     ) -> None:
         super().__init__(call)
+        # event fields Codex reads as strings (a bundle holding another type is refused)
+        server, name = as_text(server), as_text(name)
         self.mcp_call_id = uuid4()
         tool_call_id = self.tool_call_id
         self._runtime_started(

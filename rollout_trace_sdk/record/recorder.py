@@ -30,7 +30,16 @@ from ._async_lib import current_async_library
 from ._shard_plan import CaptureLimits
 from ._text import shown
 from ._tool_fast import FastTools
-from .runtime import ENDED_AS, Runtime, outcome_of, thread_id_text, uuid4, uuid7, warn
+from .runtime import (
+    ENDED_AS,
+    Runtime,
+    names_a_thread,
+    outcome_of,
+    thread_id_text,
+    uuid4,
+    uuid7,
+    warn,
+)
 from .threads import NULL_THREAD, AgentThread
 from .writer import BundleWriter
 
@@ -214,7 +223,7 @@ class RolloutScope:
         requested = settings.thread_id
         given = thread_id_text(requested)
         thread_id = given or uuid7()
-        if requested and given is None:
+        if given is None and names_a_thread(requested):
             warn(f"rollout trace: thread id {shown(requested)} is not a UUID; using {thread_id}")
         trace_id = uuid4()
         try:

@@ -147,6 +147,15 @@ def ignore(self: object, *args: object, **kwargs: object) -> None:
     return None
 
 
+def listed(items: Any) -> list[Any]:
+    """A null twin's answer of the items it was given, as a list; empty when they cannot be
+    read (a twin is what the guard answers with: nothing guards it)."""
+    try:
+        return list(items)
+    except Exception:
+        return []
+
+
 def returning(make: Callable[[], Any]) -> Callable[..., Any]:
     """A null twin's method that takes any arguments, records nothing and returns ``make()``.
 
@@ -187,19 +196,30 @@ def uuid4() -> str:
 def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
+    except Exception:  # (ValueError, TypeError; a str subclass's own methods that raise)
         return False
     return True
+
+
+def names_a_thread(value: object) -> bool:
+    """Whether the agent gave a thread id (``None`` and the empty string give none), asked
+    without running its code."""
+    if value is None:
+        return False
+    return not (issubclass(type(value), str) and not str.__len__(value))  # type: ignore[arg-type]
 
 
 def thread_id_text(value: object) -> str | None:
     """A thread id the agent gave, as the string recorded: a ``uuid.UUID`` as its text (it
     was refused as "not a UUID" and another id drawn), a ``str`` subclass as its string;
     ``None`` for what names no UUID."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, str) and is_uuid(value):
-        return str.__str__(value)
+    try:
+        if isinstance(value, uuid.UUID):
+            return str(uuid.UUID(int=value.int))  # (a subclass's own str may say anything)
+        if isinstance(value, str) and is_uuid(str.__str__(value)):
+            return str.__str__(value)
+    except Exception:  # a UUID whose number is no UUID's, an object whose __class__ raises
+        pass
     return None
 
 

@@ -46,8 +46,8 @@ class TerminalSession(UnderToolCall):
         source: str,
     ) -> None:
         super().__init__(call)
-        self.process_id = None if process_id is None else str(process_id)
-        argv = [text_of(part) for part in command]
+        self.process_id = None if process_id is None else text_of(process_id)
+        argv = [text_of(part) for part in list(command)]  # (a copy: see tool_kinds)
         self._base: dict[str, Any] = {"call_id": self.tool_call_id}
         if self.process_id is not None:
             self._base["process_id"] = self.process_id
@@ -55,11 +55,11 @@ class TerminalSession(UnderToolCall):
         self._started_ns = time.monotonic_ns()
         shape = {
             "command": argv,
-            "cwd": _path_text(cwd) or self._rt.cwd,
+            "cwd": self._rt.cwd if cwd is None or cwd == "" else as_text(_path_text(cwd)),
             "parsed_cmd": list(parsed_cmd)
             if parsed_cmd is not None
             else [{"type": "unknown", "cmd": " ".join(argv)}],
-            "source": source,
+            "source": as_text(source),
         }
         begin = dict(self._base)
         begin["started_at_ms"] = now_ms()

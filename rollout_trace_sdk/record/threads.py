@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import _codex_protocol as protocol
+from ._fields import as_optional_text
 from ._handle import Handle, started
 from ._text import shown
 from .items import ItemIds, plain
@@ -189,8 +190,9 @@ class AgentThread(Handle):
             agent_path=f"{self.agent_path.rstrip('/')}/{task_name}",
             parent=self,
             task_name=task_name,
-            nickname=nickname,
-            role=role,
+            # payload fields Codex reads as strings (a bundle holding another type is refused)
+            nickname=as_optional_text(nickname),
+            role=as_optional_text(role),
             model=model or self.model,
             provider_name=provider_name or self.provider_name,
         )

@@ -97,9 +97,12 @@ def invocation(
         query = search.get("query")
         source = query if isinstance(query, str) else None
     elif command is not None:
+        # one copy, read before its parts are: a part's str (the agent's code) may change
+        # the list given (one that grew at every part never ended)
+        argv = list(command)
         payload = {
             "type": "local_shell",
-            "command": list(command),
+            "command": argv,
             "workdir": None,
             "timeout_ms": None,
             "sandbox_permissions": None,
@@ -107,7 +110,7 @@ def invocation(
             "additional_permissions": None,
             "justification": None,
         }
-        source = " ".join(map(text_of, command))
+        source = " ".join(map(text_of, argv))
     else:
         text = arguments_text(arguments, encode)
         payload = {"type": "function", "arguments": text}

@@ -23,7 +23,7 @@ import warnings
 from collections import UserList
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pydantic
 import pytest
@@ -482,3 +482,74 @@ async def test_a_lazy_tree_is_recorded_with_bounded_work(tmp_path: Path, schema:
     assert b"<unserialisable LazyTree" in text and b"<truncated: nested deeper than" in text
     report = loss_report(bundle)
     assert "unserialisable objects" in report and "nested deeper" in report, report
+
+
+#: (value of tests/record/exotic_values.py, call group, where it stands: see
+#: tests/record/exotic_sweep.holder) pairs the sweep found ending, hanging or failing the
+#: agent, or writing a bundle Codex refuses
+_ODD_CASES: Final = (
+    *((value, site, "inner") for value in ("dt-tz-raises", "model-clears") for site in SITES),
+    *(("grows-parent", site, "tail") for site in ("tool", "exec_and_mcp")),
+    ("list-lies", "inference", "list"),
+    ("tuple-lies", "chat", "list"),
+    ("dict-lies", "chat", "dict"),
+    ("list-lies", "chat", "str"),
+    ("str-lies", "thread_ids", "str"),
+    ("dict-size-lies", "agents", "str"),
+    ("float-extremes", "exec_and_mcp", "str"),
+    ("float-extremes", "agents", "str"),
+    ("int-lies", "exec_and_mcp", "str"),
+    ("intenum-big", "agents", "inner"),
+    ("dict-fibs", "inference", "dict"),
+    ("dict-fibs", "compaction", "dict"),
+)
+
+
+def record_odd(root: str, schema: int) -> None:
+    """Each of :data:`_ODD_CASES` (run in a child process by the test below): a call group
+    that raises prints it."""
+    import anyio
+
+    from .exotic_sweep import holder
+    from .exotic_values import EXOTIC
+
+    warnings.simplefilter("ignore")
+    for n, (value, site, form) in enumerate(_ODD_CASES):
+        try:
+            anyio.run(SITES[site], Path(root) / str(n), schema, holder(form, EXOTIC[value]))
+        except BaseException as exc:
+            print(f"{value} {site} {form}: {type(exc).__name__}: {exc}")
+
+
+def test_a_value_that_lies_or_changes_its_holder_never_ends_the_agent(
+    tmp_path: Path, schema: int
+) -> None:
+    """Values whose reading runs the agent's code, which raises, lies or changes the value
+    being read (tests/record/exotic_values.py), where the sweep of every call group
+    (tests/record/exotic_sweep.py) found a defect: every call returns and both reducers
+    read each bundle alike. Before: a datetime whose zone raises, and a model emptying its
+    container in ``model_dump``, killed the process at every call group (orjson ran them
+    while writing); a command whose part's ``repr`` grew it never ended; an inference or
+    compaction call that had failed raised the agent's error from its ``completed``, and
+    a thread id that raises from ``bool`` or from ``str`` methods raised from
+    ``open_rollout``; an MCP server's name, a process's cwd or an agent's nickname of
+    another type than a string, and an ``IntEnum`` beyond 64 bits in an agent message,
+    made Codex refuse the bundle, and so did a dict subclass whose own methods tell of
+    other items than it holds (the recorder read them, orjson wrote the ones it holds)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tests.record.test_recorder_held_values import record_odd;"
+            " record_odd(sys.argv[1], int(sys.argv[2]))",
+            str(tmp_path),
+            str(schema),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr[-3000:]
+    for n in range(len(_ODD_CASES)):
+        check_bundle(bundle_in(tmp_path / str(n)), tmp_path)
