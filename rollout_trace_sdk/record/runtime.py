@@ -300,6 +300,7 @@ class Runtime:
         "room_needed",
         "sandbox_policy",
         "sink",
+        "thread_ids",
         "trace_id",
     )
 
@@ -352,6 +353,9 @@ class Runtime:
         #: (kind, id) of the turn and tool call ids used so far: Codex's reducer refuses a
         #: second start of either anywhere in the rollout
         self._ids_used: dict[str, Names] = {}
+        #: the ids of the threads started in this bundle (Codex refuses a bundle that starts
+        #: one twice)
+        self.thread_ids: set[str] = set()
         #: the items recorded with the server's ids, which an item reference names
         self.known_items = KnownItems()
         #: the conversations the server keeps that requests continued (see ``_conversations``)

@@ -121,6 +121,7 @@ class AgentThread(Handle):
             self._live = False
             self._done = True
             return
+        rt.thread_ids.add(thread_id)
         configured = protocol.session_configured(
             session_id=rt.rollout_id,
             thread_id=thread_id,
@@ -186,7 +187,7 @@ class AgentThread(Handle):
         task_name = _agent_name(self._rt, task_name)
         child = AgentThread(
             self._rt,
-            thread_id=_thread_id(thread_id),
+            thread_id=_thread_id(thread_id, self._rt.thread_ids),
             agent_path=f"{self.agent_path.rstrip('/')}/{task_name}",
             parent=self,
             task_name=task_name,
@@ -234,12 +235,15 @@ class AgentThread(Handle):
         self.end(ENDED_AS[outcome])
 
 
-def _thread_id(requested: str | None) -> str:
+def _thread_id(requested: str | None, taken: set[str]) -> str:
     if requested is None:
         return uuid7()
     text = thread_id_text(requested)
     if text is None:
         warn(f"rollout trace: thread id {shown(requested)} is not a UUID; using a generated one")
+        return uuid7()
+    if text in taken:  # both reducers refuse a bundle starting one thread twice
+        warn(f"rollout trace: thread id {text} is already a thread's; using a generated one")
         return uuid7()
     return text
 

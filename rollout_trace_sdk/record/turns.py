@@ -267,7 +267,10 @@ class Turn(Handle):
         """
         if self._over():
             return _NullCompaction.INSTANCE
-        return Compaction(self._rt, self, compaction_id or uuid7())
+        # its text, once: each event naming it wrote the value's text again, and a value
+        # whose text changed as it was read (a repr with effects) named another compaction
+        text = None if compaction_id is None else self._rt.text(compaction_id)
+        return Compaction(self._rt, self, text or uuid7())
 
     def report_result(
         self, answer: str | None = None, *, status: AgentResultStatus = "completed"

@@ -13,7 +13,7 @@ by itself, the guard's doing), ``ok``.
 
 Run::
 
-    python -m tests.record.exotic_sweep [--workers=2] OUT_DIR [VALUE ...]
+    python -m tests.record.exotic_sweep [--workers=2] [--redact=on|off] OUT_DIR [VALUE ...]
 
 with ``$CODEX_BIN`` and ``$CODEX3_BIN`` set for Codex to check the bundles (else our reducer
 alone does). It takes hours on two cores: name a few values of
@@ -185,12 +185,17 @@ def main(argv: list[str]) -> None:
     from .exotic_values import EXOTIC
 
     workers = 2
-    if argv[0].startswith("--workers="):
-        workers = int(argv.pop(0).partition("=")[2])
+    redaction: tuple[bool, ...] = (True, False)
+    while argv[0].startswith("--"):
+        name, _, value = argv.pop(0).partition("=")
+        if name == "--workers":
+            workers = int(value)
+        elif name == "--redact":  # on or off: one of the two only
+            redaction = (value == "on",)
     root = Path(argv[0])
     root.mkdir(parents=True, exist_ok=True)
     names = argv[1:] or list(EXOTIC)
-    combos = [(v, s, r) for v in names for s in (2, 3) for r in (True, False)]
+    combos = [(v, s, r) for v in names for s in (2, 3) for r in redaction]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers) as pool, open(root / "results.jsonl", "a") as sink:

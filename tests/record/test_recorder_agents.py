@@ -508,3 +508,25 @@ async def test_another_item_given_as_an_agent_message_is_accepted_as_accept_take
     bundle = bundle_in(tmp_path)
     check_bundle(bundle, tmp_path)
     assert back["id"] in [e["payload"]["item_id"] for e in of_type(bundle, "history_item_accepted")]
+
+
+async def test_a_thread_id_already_in_the_bundle_is_replaced(tmp_path: Path, schema: int) -> None:
+    """A child given the id of a thread the bundle already holds (a sibling's, the root's)
+    gets a fresh id, with a warning. Before, the bundle started that thread twice and both
+    reducers refused it whole ("duplicate thread start"); the exotic-value sweep found it
+    (tests/record/exotic_sweep.py: every thread id given as one ``UUID`` subclass)."""
+    root_id = "0190b7c4-0000-7000-8000-000000000001"
+    child_id = "0190b7c4-0000-7000-8000-000000000002"
+    with pytest.warns(RecorderWarning, match="already a thread's"):
+        async with open_rollout(tmp_path, thread_id=root_id, schema_version=schema) as r:
+            children = [
+                r.root.spawn(name, thread_id=tid)
+                for name, tid in (("a", child_id), ("b", child_id), ("c", root_id))
+            ]
+            for child in children:
+                async with child.turn() as turn:
+                    turn.accept(USER)
+    ids = [child.thread_id for child in children]
+    assert ids[0] == child_id
+    assert len({root_id, *ids}) == 4
+    check_bundle(bundle_in(tmp_path), tmp_path)

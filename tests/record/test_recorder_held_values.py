@@ -502,6 +502,8 @@ _ODD_CASES: Final = (
     ("intenum-big", "agents", "inner"),
     ("dict-fibs", "inference", "dict"),
     ("dict-fibs", "compaction", "dict"),
+    ("bytes-resized", "compaction", "str"),
+    ("uuid-sub", "thread_ids", "str"),
 )
 
 
@@ -535,7 +537,9 @@ def test_a_value_that_lies_or_changes_its_holder_never_ends_the_agent(
     ``open_rollout``; an MCP server's name, a process's cwd or an agent's nickname of
     another type than a string, and an ``IntEnum`` beyond 64 bits in an agent message,
     made Codex refuse the bundle, and so did a dict subclass whose own methods tell of
-    other items than it holds (the recorder read them, orjson wrote the ones it holds)."""
+    other items than it holds (the recorder read them, orjson wrote the ones it holds), a
+    compaction id whose text changes as it is read (each event wrote it again), and one
+    thread id given to two threads."""
     done = subprocess.run(
         [
             sys.executable,
