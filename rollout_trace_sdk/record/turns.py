@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
+import orjson
+
 from ..model import events as ev
 from . import _codex_protocol as protocol
 from . import current
 from ._call_ids import is_call_output
 from ._guard import call_failed
 from ._handle import Handle, started
-from ._plain import to_plain
+from ._values import canonical_bytes
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall, report_dropped
 from .items import agent_message, final_answer_text, plain
@@ -159,14 +161,15 @@ class Turn(Handle):
         if self._over():
             return dict(item)
         held = plain(item)
-        if isinstance(held, Mapping) and held.get("type") != "agent_message":
+        if isinstance(held, Mapping) and _written(held.get("type")) != "agent_message":
             return dict(self.accept(item)[0])  # another kind of item: as :meth:`accept` takes it
         recorded, item_id = self.thread._ids.for_history(item)
         if item_id is None:
             return dict(item)
         # both reducers parse a delivered message strictly: one they cannot parse failed the
         # whole bundle, so it is left out, said and recorded as requests' items are
-        problem = agent_message_problem(to_plain(recorded))  # (entries held as any mapping)
+        written = _written(recorded)
+        problem = agent_message_problem(written) if isinstance(written, dict) else "is no object"
         if problem is not None:
             report_dropped(self, {"item_id": item_id}, "agent message", [f"it {problem}"])
             return dict(recorded)
@@ -401,3 +404,14 @@ class _NullTurn(NullLifecycle, Turn):
     @property
     def ended(self) -> bool:
         return False
+
+
+def _written(value: Any) -> Any:
+    """``value`` as the JSON the recorder writes of it, which is what both reducers parse:
+    an attrs entry as its fields, an enum member as its value, a list subclass as what it
+    holds (orjson reads its storage, not its own ``__iter__``). Read from the agent's
+    objects instead, a well-formed message was taken for one the reducers refuse and left
+    out. (An integer beyond 64 bits reads back as a float: still no string.)"""
+    if value.__class__ is str:
+        return value
+    return orjson.loads(canonical_bytes(value))

@@ -5,9 +5,13 @@ that the reducer builds the same interaction edges and agent activity
 from __future__ import annotations
 
 import contextlib
+import enum
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout, task_message
@@ -530,3 +534,79 @@ async def test_a_thread_id_already_in_the_bundle_is_replaced(tmp_path: Path, sch
     assert ids[0] == child_id
     assert len({root_id, *ids}) == 4
     check_bundle(bundle_in(tmp_path), tmp_path)
+
+
+class _Kind(enum.Enum):
+    """Item and entry types held as plain enum members (orjson writes their values)."""
+
+    AGENT_MESSAGE = "agent_message"
+    INPUT_TEXT = "input_text"
+    ENCRYPTED_CONTENT = "encrypted_content"
+
+
+@attrs.define
+class _TextEntry:
+    type: str
+    text: str
+
+
+@attrs.define
+class _EncryptedEntry:
+    type: str
+    encrypted_content: str
+
+
+class _Listed(list[Any]):
+    """A list whose own iteration adds an item; orjson writes what it holds (its storage)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from list.__iter__(self)
+        yield "not an entry"
+
+
+def _entries_as_attrs(m: dict[str, Any]) -> dict[str, Any]:
+    text, encrypted = m["content"]
+    return {**m, "content": [_TextEntry(**text), _EncryptedEntry(**encrypted)]}
+
+
+def _entry_types_as_enums(m: dict[str, Any]) -> dict[str, Any]:
+    return {**m, "content": [{**e, "type": _Kind(e["type"])} for e in m["content"]]}
+
+
+_HELD_MESSAGES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "attrs entries": _entries_as_attrs,
+    "enum entry types": _entry_types_as_enums,
+    "enum type": lambda m: {**m, "type": _Kind.AGENT_MESSAGE},
+    "list subclass content": lambda m: {**m, "content": _Listed(m["content"])},
+}
+
+
+@pytest.mark.parametrize("held", sorted(_HELD_MESSAGES))
+async def test_a_well_formed_agent_message_held_in_other_types_is_delivered(
+    tmp_path: Path, schema: int, held: str
+) -> None:
+    """A well-formed message whose parts the agent holds in its own types (entries as attrs
+    instances, types as enum members, content as a list subclass) is written as the message
+    it holds, so it is delivered as the plain one is: accepted with its payload, nothing
+    dropped, no warning. The check of what the reducers parse read the agent's objects
+    instead of the JSON written (an attrs entry, an enum type: "neither input_text nor
+    encrypted_content"; the list subclass's own iteration), and left the message out."""
+    async with open_rollout(tmp_path, schema_version=schema) as rollout:
+        child = rollout.root.spawn("w")
+        message = task_message(child.agent_path, "/root", "go")
+        async with child.turn() as turn:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                back = turn.accept_agent_message(_HELD_MESSAGES[held](message))
+    assert not [str(w.message) for w in caught if w.category is RecorderWarning]
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    [accepted] = of_type(bundle, "history_item_accepted")
+    assert accepted["payload"]["item_id"] == back["id"]
+    written = payload(bundle, accepted["payload"]["agent_message_payload"])
+    assert written["content"] == message["content"] and written["type"] == "agent_message"
+    assert not [
+        e
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == "rollout_trace_input_dropped"
+    ]
