@@ -7,9 +7,12 @@ children made anew at each reading. Read node by node (the encoder's hook is cal
 container at a time, and knows nothing of the others), two children a node, 100 levels deep,
 is 2**100 nodes: the recording call never returned and took the memory of the machine. So the
 first such container met is read here with everything below it: itself up to
-:data:`~._held.MAX_HELD_ITEMS` items, what it holds up to :data:`TREE_ITEMS` in all, ``levels``
-deep; what is past is a :class:`Marked` text, which the value encoder counts when it writes
-it (``object``, ``depth``; a container met again on its own path: ``cycle``). Below the first
+:data:`~._held.MAX_HELD_ITEMS` items, what it holds up to :data:`TREE_ITEMS` items made as
+they were read in all (and up to ``MAX_HELD_ITEMS`` in all: data the agent holds in memory,
+a ``UserList`` of 200,000 ``UserDict``, is read whole, as it was container by container),
+``levels`` deep; what is past is a :class:`Marked` text, which the value encoder counts when
+it writes it (``object``, ``depth``; a container met again on its own path: ``cycle``). Below
+the first
 one, every container the walk can read is read by it (dicts, lists and tuples that are not
 plain JSON throughout, other mappings and sequences, dataclasses, attrs instances); anything
 else (a model, a set, a datetime) is left for the encoder's hook, one value at a time.
@@ -20,21 +23,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Final
 
 import attrs
 import orjson
 
 from ._held import MAX_HELD_ITEMS, TO_HOOK, held_dict, held_fields, held_list
-from ._text import cycle_text, too_deep_text, unserialisable_text
+from ._text import cycle_text, too_deep_text, unread_text, unserialisable_text
 
 __all__ = ["Marked", "held_tree"]
 
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
-#: The most items read below the first container (which may hold up to ``MAX_HELD_ITEMS``):
-#: a walk in Python, ~1 µs an item, and a value is encoded more than once (its payload, its
-#: preview, its digest). Plain JSON below is not walked (one check in C), so this bounds the
-#: nesting of containers made as they are read, not the size of a value.
+#: The most items made as they were read (a lazy tree's) read below the first container
+#: (which may hold up to ``MAX_HELD_ITEMS``): a walk in Python, ~1 µs an item, and a value is
+#: encoded more than once (its payload, its preview, its digest). Plain JSON below is not
+#: walked (one check in C). Items the agent holds in memory (the same object when read again)
+#: count only against ``MAX_HELD_ITEMS`` in all below the first container, which bounds a
+#: container held at several places (``v = UserList([v, v])``, 60 deep: 2**60 paths).
 TREE_ITEMS: Final = 100_000
 _NOT_SEQUENCES: Final = (str, bytes, bytearray, memoryview)
 #: The check that a dict or list is plain JSON throughout: nothing orjson would hand a hook,
@@ -69,12 +75,14 @@ def held_tree(value: Mapping[Any, Any] | Sequence[Any], levels: int) -> Any:
 
 
 class _Tree:
-    __slots__ = ("left", "levels", "path")
+    __slots__ = ("held", "left", "levels", "path")
 
     def __init__(self, levels: int) -> None:
         self.levels = levels
-        #: items still to be read (the first container's: up to MAX_HELD_ITEMS)
+        #: items made as they are read still to be read (the first container's: up to
+        #: MAX_HELD_ITEMS), and items in all (those held in memory too)
         self.left = MAX_HELD_ITEMS
+        self.held = MAX_HELD_ITEMS
         #: ids of the containers on the path being read (a cycle meets one again)
         self.path: set[int] = set()
 
@@ -95,8 +103,8 @@ class _Tree:
             items = _UNREADABLE
         if items is None:
             return value  # a leaf for the encoder's hook (a model, a set, a datetime, ...)
-        if items is _UNREADABLE:
-            return Marked("object", unserialisable_text(value))
+        if items is _UNREADABLE:  # (below the first container: no repr, see unread_text)
+            return Marked("object", unread_text(value) if self.path else unserialisable_text(value))
         self.path.add(key)
         try:
             if isinstance(items, dict):
@@ -108,6 +116,8 @@ class _Tree:
     def _items(self, value: Any) -> Any:
         """What the walk reads of ``value`` (a dict or a list, charged to the budget), ``None``
         for a leaf, or :data:`_UNREADABLE`."""
+        again: Any = None  # how to read one item again (None: read from storage)
+        limit = min(self.left, self.held)
         if isinstance(value, dict):  # a dict subclass too: orjson reads its storage
             items: Any = dict(dict.items(value))
         elif isinstance(value, list):  # a subclass too, as orjson reads it
@@ -115,24 +125,33 @@ class _Tree:
         elif isinstance(value, tuple):
             items = list(tuple.__iter__(value))
         elif isinstance(value, Mapping):
-            items = held_dict(value, self.left)
+            items, again = held_dict(value, limit), value.__getitem__
         elif isinstance(value, Sequence) and not isinstance(value, _NOT_SEQUENCES):
-            items = held_list(value, self.left)
+            items, again = held_list(value, limit), value.__getitem__
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            items = held_fields(value)
+            items, again = held_fields(value), partial(getattr, value)
         elif attrs.has(type(value)) and not callable(getattr(value, "model_dump", None)):
             try:
                 items = attrs.asdict(value, recurse=False)
             except Exception:
                 items = None
+            again = partial(getattr, value)
         else:
             return None
         if items is None:
             return _UNREADABLE
-        if len(items) > self.left:
+        size = len(items)
+        if not self.path:  # the first container: up to MAX_HELD_ITEMS, however read
+            self.left, self.held = TREE_ITEMS, MAX_HELD_ITEMS
+            return items
+        # below it: TREE_ITEMS made as they were read in all (the item read again to tell
+        # counted too), and MAX_HELD_ITEMS in all
+        made = again is not None and _made_as_read(items, again)
+        if size + made > (self.left if made else self.held):
             return _UNREADABLE
-        # the first container may hold up to MAX_HELD_ITEMS; below it, TREE_ITEMS in all
-        self.left = min(self.left - len(items), TREE_ITEMS)
+        self.held -= size
+        if made:
+            self.left -= size + 1
         return items
 
 
@@ -143,6 +162,21 @@ def _plain(value: dict[Any, Any] | list[Any]) -> bool:
     except Exception:  # TypeError, or an object's own hook raising inside
         return False
     return True
+
+
+def _made_as_read(items: dict[Any, Any] | list[Any], again: Any) -> bool:
+    """Whether the container ``items`` were read from makes them as they are read: its first
+    item that is no JSON leaf, read ``again`` (by its key, index or attribute name), is
+    another object (or cannot be read). One item is enough for what matters here, a lazy
+    tree's nodes; a container making only some items anew is bounded by the count in all."""
+    pairs = items.items() if items.__class__ is dict else enumerate(items)
+    for key, item in pairs:
+        if item.__class__ not in _LEAVES:
+            try:
+                return again(key) is not item
+            except Exception:
+                return True
+    return False
 
 
 #: The read of a container that cannot be read within the budget (or whose hooks raise).

@@ -16,6 +16,7 @@ __all__ = [
     "shown",
     "text_of",
     "too_deep_text",
+    "unread_text",
     "unserialisable_text",
 ]
 
@@ -76,6 +77,14 @@ def unserialisable_text(value: Any) -> str:
     except Exception:
         text = "?"
     return f"<unserialisable {value.__class__.__qualname__}: {clip(text, REPR_CHARS)}>"
+
+
+def unread_text(value: Any) -> str:
+    """What is recorded for a container held inside another that was not read (past the
+    items read of one value, or its own methods raise): its type alone. Its ``repr`` would
+    read it all, and a container held at several places (``v = UserList([v, v])``, 60 deep)
+    has a ``repr`` of 2**60 parts."""
+    return f"<unserialisable {value.__class__.__qualname__}: not read>"
 
 
 def cycle_text(value: Any) -> str:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import uuid
 import warnings
-from collections import UserList
+from collections import UserDict, UserList
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -557,3 +557,23 @@ def test_a_value_that_lies_or_changes_its_holder_never_ends_the_agent(
     assert (done.returncode, done.stdout) == (0, ""), done.stderr[-3000:]
     for n in range(len(_ODD_CASES)):
         check_bundle(bundle_in(tmp_path / str(n)), tmp_path)
+
+
+async def test_data_held_in_memory_is_recorded_whole(tmp_path: Path, schema: int) -> None:
+    """A tool's output value holding 150,000 ``UserDict`` in a ``UserList`` (data the agent
+    holds, not made as it is read): recorded whole, nothing counted lost. The lazy tree's
+    budget (``_held_tree.TREE_ITEMS``) ran out on it: 50,000 of them were recorded as
+    ``"<unserialisable UserDict: ...>"`` and counted as unserialisable objects (1f3f7c1
+    recorded them whole)."""
+    held = UserList([UserDict({"i": i}) for i in range(150_000)])
+    async with (
+        open_rollout(tmp_path, schema_version=schema) as r,
+        r.root.turn() as turn,
+        turn.tool_call("c1", "f", arguments={"q": [1]}) as tool,
+    ):
+        tool.completed_value({"rows": held})
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    assert loss_report(bundle) == ""
+    text = b"".join(normalised_lines(bundle))
+    assert b"<unserialisable" not in text and b"149999" in text
