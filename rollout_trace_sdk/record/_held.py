@@ -32,6 +32,7 @@ __all__ = [
     "held_list",
     "known_hook",
     "model_dumped",
+    "plain_json",
 ]
 
 #: The orjson option of every encoding of the agent's values: dataclasses and datetimes go
@@ -41,6 +42,10 @@ __all__ = [
 #: whose time zone raises when asked its offset (it reads the answer it did not get).
 #: Passed by position (``dumps(v, hook, option)``): as a keyword it costs ~0.1 µs a call.
 TO_HOOK: Final = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+#: :func:`plain_json`'s check: nothing orjson would hand a hook, and no subclass of dict,
+#: list, str or int (orjson reads those in C, their own methods unasked; a subclass whose
+#: methods tell of other items is read by the caller as orjson writes it).
+_PLAIN_ONLY: Final = TO_HOOK | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 #: The most items read from a container of the agent's own type (a list of this many
 #: pointers is 8 MB; a longer one is no JSON a trace can carry whole anyway).
@@ -191,3 +196,13 @@ def model_dumped(dump: Callable[..., Any], **options: Any) -> Any:
         return dump(mode="json", warnings=False, **options)
     except TypeError:
         return dump(mode="json", **options)
+
+
+def plain_json(value: dict[Any, Any] | list[Any]) -> bool:
+    """Whether ``value`` is plain JSON at every depth (orjson writes it as it is, running
+    none of the agent's code), told by one pass in C."""
+    try:
+        orjson.dumps(value, None, _PLAIN_ONLY)
+    except Exception:  # a TypeError, as orjson refuses what it does not take
+        return False
+    return True

@@ -27,9 +27,8 @@ from functools import partial
 from typing import Any, Final
 
 import attrs
-import orjson
 
-from ._held import MAX_HELD_ITEMS, TO_HOOK, held_dict, held_fields, held_list
+from ._held import MAX_HELD_ITEMS, held_dict, held_fields, held_list, plain_json
 from ._text import cycle_text, too_deep_text, unread_text, unserialisable_text
 
 __all__ = ["Marked", "held_tree"]
@@ -43,9 +42,6 @@ _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 #: container held at several places (``v = UserList([v, v])``, 60 deep: 2**60 paths).
 TREE_ITEMS: Final = 100_000
 _NOT_SEQUENCES: Final = (str, bytes, bytearray, memoryview)
-#: The check that a dict or list is plain JSON throughout: nothing orjson would hand a hook,
-#: no subclass (read here from its storage, as orjson writes it)
-_PLAIN_ONLY: Final = TO_HOOK | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 class Marked:
@@ -95,7 +91,7 @@ class _Tree:
         key = id(value)
         if key in self.path:
             return Marked("cycle", cycle_text(value))
-        if (cls is dict or cls is list) and _plain(value):
+        if (cls is dict or cls is list) and plain_json(value):
             return value  # plain JSON all the way down: nothing made as it is read
         try:
             items = self._items(value)
@@ -153,15 +149,6 @@ class _Tree:
         if made:
             self.left -= size + 1
         return items
-
-
-def _plain(value: dict[Any, Any] | list[Any]) -> bool:
-    """Whether orjson writes ``value`` as it is (plain JSON at every depth), in C."""
-    try:
-        orjson.dumps(value, None, _PLAIN_ONLY)
-    except Exception:  # TypeError, or an object's own hook raising inside
-        return False
-    return True
 
 
 def _made_as_read(items: dict[Any, Any] | list[Any], again: Any) -> bool:

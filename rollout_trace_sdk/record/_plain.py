@@ -12,18 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-import orjson
-
-from ._held import TO_HOOK, held_fields, model_dumped
+from ._held import held_fields, model_dumped, plain_json
 from ._held_tree import Marked, held_tree
 from ._values import MAX_DEPTH
 
 __all__ = ["SCALARS", "to_plain"]
-
-#: What :func:`to_plain`'s first check lets orjson take: nothing it would hand a hook, and no
-#: subclass of dict, list, str or int (orjson reads those in C, their own methods unasked; a
-#: subclass whose methods tell of other items is read here as orjson writes it).
-_PLAIN_ONLY: Final = TO_HOOK | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 #: Values every walk passes over as they are (and that are never a usage object).
 SCALARS: Final = frozenset({str, int, float, bool, type(None)})
@@ -43,15 +36,10 @@ def to_plain(value: Any) -> Any:
     Returns:
         The plain value; objects this cannot convert are returned unchanged.
     """
-    if value.__class__ is dict or value.__class__ is list:
-        # Already plain JSON is by far the common case: one pass in C says so (dataclasses
-        # are made to fail it, so they are converted below).
-        try:
-            orjson.dumps(value, None, _PLAIN_ONLY)
-        except TypeError:
-            pass
-        else:
-            return value
+    # Already plain JSON is by far the common case: one pass in C says so (dataclasses are
+    # made to fail it, so they are converted below).
+    if (value.__class__ is dict or value.__class__ is list) and plain_json(value):
+        return value
     return _walk(value, 0, set())
 
 

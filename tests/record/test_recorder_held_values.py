@@ -322,6 +322,25 @@ UNREADABLE: dict[str, Hold] = {
 }
 
 
+def _recorded_apart(name: str, root: Path, schema: int) -> subprocess.CompletedProcess[str]:
+    """Run this module's recording function ``name`` in a child process (what these tests
+    find killed the process that ran it)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; from tests.record.test_recorder_held_values import {name};"
+            f" {name}(sys.argv[1], int(sys.argv[2]))",
+            str(root),
+            str(schema),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
 def record_unreadable(root: str, schema: int) -> None:
     """Every recording call with each form of :data:`UNREADABLE` (run in a child process by
     the test below: what failed here before ended the process)."""
@@ -339,20 +358,7 @@ def test_a_value_nothing_can_read_never_ends_the_agent(tmp_path: Path, schema: i
     bundle alike. Before, 22 of 40 call-group x form pairs killed the process (orjson wrote
     the dataclass itself: a segmentation fault) and 3 raised into the agent (a warning's
     text held the value's ``repr``, which raises)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from tests.record.test_recorder_held_values import record_unreadable;"
-            " record_unreadable(sys.argv[1], int(sys.argv[2]))",
-            str(tmp_path),
-            str(schema),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = _recorded_apart("record_unreadable", tmp_path, schema)
     assert done.returncode == 0, done.stderr[-3000:]
     bundles = sorted(tmp_path.iterdir())
     assert len(bundles) == len(SITES) * len(UNREADABLE) - 1
@@ -540,20 +546,7 @@ def test_a_value_that_lies_or_changes_its_holder_never_ends_the_agent(
     other items than it holds (the recorder read them, orjson wrote the ones it holds), a
     compaction id whose text changes as it is read (each event wrote it again), and one
     thread id given to two threads."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from tests.record.test_recorder_held_values import record_odd;"
-            " record_odd(sys.argv[1], int(sys.argv[2]))",
-            str(tmp_path),
-            str(schema),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = _recorded_apart("record_odd", tmp_path, schema)
     assert (done.returncode, done.stdout) == (0, ""), done.stderr[-3000:]
     for n in range(len(_ODD_CASES)):
         check_bundle(bundle_in(tmp_path / str(n)), tmp_path)
