@@ -383,7 +383,8 @@ def resolve(
 
     Raises:
         SourceError: a traces root without ``--latest`` (unless ``takes_root``), ``--latest``
-            without bundles, or a state file where a bundle is needed.
+            without bundles, a state file where a bundle is needed, or a bundle's own file
+            (manifest, event log, payload) for its bundle.
         ReduceError: the path does not exist or is no bundle (the reducer's own words).
     """
     path = Path(source)
@@ -412,10 +413,12 @@ def resolve(
         if needs_bundle:
             raise _not_a_bundle(source, errno_text(errno.ENOENT))
         return source
-    if not needs_bundle:
-        return source
     if not os.path.lexists(path):
+        if not needs_bundle:  # the state reader names what is missing
+            return source
         raise _not_a_bundle(source, errno_text(errno.ENOENT))
+    # before the state test: a command that reads a state file too would call the event log
+    # one that does not parse ("trailing characters at line 2")
     part = _part_of_bundle(path)
     if part is not None:
         what, bundle = part
@@ -423,6 +426,8 @@ def resolve(
             f"{source} is a bundle's {what}; {command} reads the bundle directory\n"
             f"  run: rollout-trace {command} {bundle}"
         )
+    if not needs_bundle:
+        return source
     if _is_state(path):
         raise SourceError(_state_text(source, command))
     raise _not_a_bundle(source, errno_text(errno.ENOTDIR))

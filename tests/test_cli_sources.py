@@ -223,6 +223,23 @@ def test_a_file_of_a_bundle_given_for_it_says_what_to_run(root: Path) -> None:
             assert "reduced state" not in err
 
 
+def test_a_file_of_a_bundle_where_a_state_will_do_says_what_to_run(root: Path) -> None:
+    """``summary``, ``show``, ``view`` and ``export`` read a state file too: given the event
+    log or the manifest they said "parse state …: trailing characters at line 2 column 1"
+    (a first-time user's try, user32), where docs/reducing.md promises every command the same
+    words for the same mistake."""
+    newest = _newest(root)
+    for name, file in (("event log", "trace.jsonl"), ("manifest", "manifest.json")):
+        for command in ("summary", "show", "view", "export"):
+            more = ("-o", root.parent / "out.json") if command == "export" else ()
+            code, out, err = run(command, newest / file, *more)
+            assert (code, out) == (1, ""), err
+            assert f"is a bundle's {name}; {command} reads the bundle directory" in err, err
+            assert f"  run: rollout-trace {command} {newest.resolve()}\n" in err
+            assert "parse state" not in err
+    assert not (root.parent / "out.json").exists()
+
+
 # --- ls ---------------------------------------------------------------------------------------------
 
 
