@@ -8,9 +8,12 @@ Loaded by ``cli`` only when one of them runs: ``reduce``'s start-up never import
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .cli import _REFUSED, _UsageError
 from .outputs import bundle_around
@@ -64,7 +67,8 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import demo  # imported here: it pulls in the recorder, which other commands skip
 
     try:
-        bundle = demo.run_demo(Path(args.out), args.scale)
+        with _recorder_warnings_to(err):
+            bundle = demo.run_demo(Path(args.out), args.scale)
     except OSError as exc:
         why = exc.strerror or exc
         print(visible(f"rollout-trace demo: cannot write under {args.out}: {why}"), file=err)
@@ -78,6 +82,29 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     print(_demo_next_steps(args.out), file=out)
     return 0
+
+
+@contextlib.contextmanager
+def _recorder_warnings_to(err: TextIO) -> Iterator[None]:
+    """The recorder's warnings (``$ROLLOUT_TRACE_SCHEMA=4``, a full disk) as one line each of
+    the command's own: Python's format names the line of anyio that ran the demo and prints
+    its source, which tells a command-line user nothing."""
+    from .record import RecorderWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        if not issubclass(category, RecorderWarning):
+            shown(message, category, *rest, **kw)
+            return
+        text = str(message).removeprefix("rollout trace: ")
+        print(visible(f"rollout-trace demo: warning: {text}"), file=err)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _demo_next_steps(root: str) -> str:

@@ -173,3 +173,19 @@ def test_dash_is_no_directory(
     code, _, err = run(*(a.format(b=bundle) for a in argv))
     assert code == 2 and why in err
     assert not (tmp_path / "-").exists()
+
+
+def test_demo_says_a_recorder_warning_in_one_line_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ROLLOUT_TRACE_SCHEMA=4 rollout-trace demo`` printed Python's warning format: a line
+    naming anyio's ``_asyncio.py:2604``, then its source line ``return await func(*args)``
+    (user32)."""
+    monkeypatch.setenv("ROLLOUT_TRACE_SCHEMA", "4")
+    code, out, err = run("demo", "--out", tmp_path / "traces")
+    assert code == 0 and out.startswith(str(tmp_path / "traces"))
+    assert err == (
+        "rollout-trace demo: warning: $ROLLOUT_TRACE_SCHEMA must be 2 or 3, not '4'; "
+        "writing schema 3\n"
+    )
+    assert capsys.readouterr().err == ""
