@@ -382,8 +382,8 @@ def resolve(
         ``source`` itself, or with ``latest`` the newest bundle under it.
 
     Raises:
-        SourceError: a traces root without ``--latest`` (unless ``takes_root``), ``--latest``
-            without bundles, a state file where a bundle is needed, or a bundle's own file
+        SourceError: a traces root without ``--latest`` (unless ``takes_root``), a root whose
+            bundles lie deeper, ``--latest`` without bundles, a state file where a bundle is needed, or a bundle's own file
             (manifest, event log, payload) for its bundle.
         ReduceError: the path does not exist or is no bundle (the reducer's own words).
     """
@@ -410,6 +410,8 @@ def resolve(
             found = bundles_under(path)
             if found:
                 raise SourceError(_root_text(source, command, found))
+            if roots_below(path):  # a root of roots (the corpora's layout): say where
+                raise SourceError(no_bundles_text(path))
         if needs_bundle:
             raise _not_a_bundle(source, errno_text(errno.ENOENT))
         return source

@@ -224,19 +224,15 @@ def test_a_file_of_a_bundle_given_for_it_says_what_to_run(root: Path) -> None:
 
 
 def test_a_file_of_a_bundle_where_a_state_will_do_says_what_to_run(root: Path) -> None:
-    """``summary``, ``show``, ``view`` and ``export`` read a state file too: given the event
-    log or the manifest they said "parse state …: trailing characters at line 2 column 1"
-    (a first-time user's try, user32), where docs/reducing.md promises every command the same
-    words for the same mistake."""
-    newest = _newest(root)
+    """``summary trace.jsonl`` said "parse state …: trailing characters at line 2 column 1",
+    where docs/reducing.md promises every command the same words (user32)."""
+    newest, page = _newest(root), ("-o", str(root.parent / "out.json"))
     for name, file in (("event log", "trace.jsonl"), ("manifest", "manifest.json")):
-        for command in ("summary", "show", "view", "export"):
-            more = ("-o", root.parent / "out.json") if command == "export" else ()
+        for command, *more in (["summary"], ["show"], ["view", *page], ["export", *page]):
             code, out, err = run(command, newest / file, *more)
             assert (code, out) == (1, ""), err
             assert f"is a bundle's {name}; {command} reads the bundle directory" in err, err
             assert f"  run: rollout-trace {command} {newest.resolve()}\n" in err
-            assert "parse state" not in err
     assert not (root.parent / "out.json").exists()
 
 
@@ -450,6 +446,28 @@ def test_a_root_whose_bundles_lie_deeper_says_where(tmp_path: Path, root: Path) 
     (tmp_path / "empty" / "a" / "b").mkdir(parents=True)
     code, _, err = run("ls", tmp_path / "empty")
     assert code == 0 and err == f"no bundles under {tmp_path / 'empty'}\n"
+
+
+def test_every_command_given_a_root_of_roots_says_where_its_bundles_lie(
+    tmp_path: Path, root: Path
+) -> None:
+    """``summary`` of the corpora's root of roots said "read …/manifest.json: No such file"
+    where ``validate`` and ``ls`` name the roots below that hold bundles (user32)."""
+    runs = tmp_path / "runs"
+    shutil.copytree(root, runs / "exp1" / "seed0")
+    copy = ("-o", str(tmp_path / "copy"))
+    for command, *more in (
+        ["reduce"], ["summary"], ["show"], ["view", *copy], ["export", *copy],
+        ["convert", "--to", "2", *copy], ["redact", *copy],
+    ):  # fmt: skip
+        code, out, err = run(command, runs, *more)
+        assert (code, out) == (1, ""), err
+        assert err == (
+            f"rollout-trace {command}: no bundles under {runs}; bundles lie deeper, under "
+            f"{runs / 'exp1' / 'seed0'} (ls, validate and --latest read one root's own "
+            "bundles)\n"
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "traces"]
 
 
 def test_the_search_for_deeper_bundles_looks_at_2000_entries_at_most(
