@@ -30,9 +30,12 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         refused spans or the file could not be written, or 2 for a usage error.
     """
     if bool(args.endpoint) == bool(args.output):
-        print(
-            "rollout-trace export: --format otlp needs one of --endpoint URL and -o FILE", file=err
+        said = (
+            "takes one of --endpoint URL and -o FILE, not both"
+            if args.endpoint
+            else "needs one of --endpoint URL and -o FILE"
         )
+        print(f"rollout-trace export: --format otlp {said}", file=err)
         return 2
     traces: list[OtlpTrace] = []
     failed = 0

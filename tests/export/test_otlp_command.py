@@ -91,7 +91,8 @@ def test_several_sources_are_several_traces(demo_bundle: Path, failing_state: Pa
         ([], "needs one of --endpoint URL and -o FILE"),
         (
             ["--endpoint", "http://127.0.0.1:9", "-o", "x.jsonl"],
-            "needs one of --endpoint URL and -o FILE",
+            # "needs one of" told a user who gave both to give one (user32)
+            "takes one of --endpoint URL and -o FILE, not both",
         ),
     ],
 )
