@@ -64,10 +64,12 @@ echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN
 # System tools some tests use, installed when missing and we can (root with apt-get; one
 # `apt-get update` first, since a fresh machine has no package lists):
 # - strace: the hostile-bundle test watches every file open (else it uses a Python audit hook);
+# - valgrind: benchmarks/instructions.py counts a tool call's instructions under callgrind;
 # - chromium: the viewer's browser tests drive Debian's Chromium through Playwright (never
 #   `playwright install`, which downloads browsers); without it they skip, saying so.
 missing=()
 command -v strace >/dev/null || missing+=(strace)
+command -v valgrind >/dev/null || missing+=(valgrind)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -8,6 +8,7 @@ code and prints what it promises. ``peers.py`` has its own test (test_peers_smok
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,15 @@ def test_run(tmp_path: Path) -> None:
     figures = _last_json(_run("run.py", "--tiny", "--json"))
     for key in ("timer_ns", "payload_100k_ratio", "payload_100k_burst8_ratio"):
         assert figures[key] > 0, key
+
+
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="no valgrind (scripts/test.sh installs it)"
+)
+def test_instructions() -> None:
+    figures = _last_json(_run("instructions.py", "--tiny", "--json"))
+    # on the loop's thread, and in all (the writer thread's work added)
+    assert 0 < figures["tool_call_instructions_loop"] < figures["tool_call_instructions"]
 
 
 def test_first_rollout() -> None:
