@@ -257,7 +257,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return 2
     from ..outputs import bundle_around
-    from .listing import is_url, lenient_hint
+    from .listing import is_url, lenient_hint, named
     from .parquet import BundleResult, ExportOptions, run_export
 
     if target == "-":
@@ -275,8 +275,9 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         """One line per bundle that failed or was exported leniently; its error quotes the
         bundle's (agent-controlled) ids, so control characters are spelled out."""
         if result.status == "failed":
-            error = lenient_hint(result.error) if result.lenient_reads else result.error
-            print(visible(f"rollout-trace export: {result.source}: {error}"), file=err)
+            error = str(result.error)
+            error = lenient_hint(error) if result.lenient_reads else error
+            print(visible(f"rollout-trace export: {named(result.source, error)}"), file=err)
         elif result.status == "lenient":
             print(
                 visible(
@@ -293,6 +294,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"rollout-trace export: {target}: not an export to compact", file=err)
         return 1
     options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
+    made = not _exists(target)  # removed again if nothing is exported into it
     try:
         summary = run_export(
             sources,
@@ -338,6 +340,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
     failed = len(summary.failed)
+    gone = made and failed == len(summary.exported) and _removed_if_empty(target)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
         f"{summary.skipped} unchanged (skipped)"
@@ -348,10 +351,35 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if summary.upgraded
             else ""
         )
-        + f" to {target} in {summary.seconds:.1f} s",
+        + (f" to {target}" if not gone else "")
+        + f" in {summary.seconds:.1f} s"
+        + (f": {target} not made (nothing exported)" if gone else ""),
         file=out,
     )
     return 1 if failed or summary.listing_errors or summary.stale else 0
+
+
+def _exists(target: str) -> bool:
+    """Whether ``target`` exists (local path or URL; unknown counts as yes: a URL whose
+    filesystem is not installed is the export's to report)."""
+    from .export_dir import ExportDir
+
+    try:
+        out = ExportDir(target)
+        return bool(out.fs.exists(out.root))
+    except (OSError, ImportError, ValueError):
+        return True
+
+
+def _removed_if_empty(target: str) -> bool:
+    """Remove the export directory this run made when it holds no exported bundle (every
+    SOURCE failed): a failed command leaves nothing behind (see ``ExportDir.remove_if_empty``)."""
+    from .export_dir import ExportDir
+
+    try:
+        return ExportDir(target).remove_if_empty()
+    except OSError:
+        return False
 
 
 def _is_export(target: str) -> bool:

@@ -181,6 +181,34 @@ class ExportDir:
             f.write(orjson.dumps({**body, "bundles": bundles}, option=orjson.OPT_INDENT_2))
         self.fs.mv(temp, f"{self.root}/{MANIFEST_NAME}")
 
+    def remove_if_empty(self) -> bool:
+        """Remove the directory if it holds no exported bundle: its manifest names none (only
+        sources that failed), and its folders hold no file. For a directory an export made
+        and then exported nothing into (every SOURCE refused): a failed command leaves no
+        export behind, as ``--format otlp`` writes no file when nothing was read.
+
+        Returns:
+            Whether the directory is gone.
+        """
+        entries = self.read_manifest().values()
+        if any(isinstance(e, dict) and e.get("status") in EXPORTED for e in entries):
+            return False
+        try:
+            for table in TABLE_NAMES:
+                folder = f"{self.root}/{table}"
+                if self.fs.exists(folder):
+                    if self.fs.ls(folder):
+                        return False
+                    self.fs.rmdir(folder)
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(f"{self.root}/{MANIFEST_NAME}")
+            if self.fs.ls(self.root):
+                return False
+            self.fs.rmdir(self.root)
+        except OSError:
+            return False
+        return True
+
 
 def other_version(bundles: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The manifest entries whose parts another tables version wrote (an entry written before

@@ -21,7 +21,16 @@ import attrs
 
 from ..model.layout import MANIFEST
 
-__all__ = ["BundleSource", "bundle_key", "is_url", "list_bundles", "os_text"]
+__all__ = [
+    "BundleSource",
+    "bundle_key",
+    "is_url",
+    "lenient_hint",
+    "list_bundles",
+    "named",
+    "os_text",
+    "refusal",
+]
 
 
 @attrs.frozen
@@ -86,11 +95,48 @@ def list_bundles(specs: Sequence[str], stamp: str, errors: list[str]) -> list[Bu
     return sorted(found.values(), key=lambda s: s.url)
 
 
-def refusal(exc: Exception) -> str:
-    """A bundle's refusal as an export prints it: with what ``--lenient`` does when lenient
-    reduction passes over it (a kill's cut last line), as the other commands say it."""
-    text = str(exc)
-    return lenient_hint(text) if getattr(exc, "lenient_skips", False) else text
+def refusal(exc: Exception, path: str | Path, shown: str | None = None) -> str:
+    """A source's refusal as an export words it, naming the source once: the reader's text
+    named it up to three times on one line (``SOURCE: parse state SOURCE: ... (SOURCE)``;
+    found by polish32). Where it happened is left out when it is the source itself or a file
+    the message names already, and given relative to the source when inside it. The line
+    that prints it heads it ``SOURCE:`` unless it names the source (:func:`named`).
+
+    Args:
+        exc: the reader's error (a :class:`~..reduce.ReduceError`, or any other).
+        path: the path that was read: the source, or a remote source's local copy.
+        shown: the source as the user knows it (default ``path``): it replaces ``path``.
+
+    Returns:
+        The text (a manifest entry's ``error``), not headed, and not with what ``--lenient``
+        does (see :func:`lenient_hint`).
+    """
+    from ..reduce import ReduceError
+
+    read, shown = str(path), str(path) if shown is None else shown
+    if not isinstance(exc, ReduceError):
+        return str(exc).replace(read, shown)
+    text = exc.message + (f": {exc.cause}" if exc.cause is not None else "")
+    where: list[str] = []
+    file = exc.file
+    if file is None or file == read or file in exc.message:
+        file = None
+    else:
+        file = file.removeprefix(f"{read}/")
+    if exc.line is not None:
+        where.append(f"line {exc.line}" if file is None else f"{file}:{exc.line}")
+    elif file is not None:
+        where.append(file)
+    if exc.seq is not None:
+        where.append(f"seq {exc.seq}")
+    if where:
+        text += f" ({', '.join(where)})"
+    return text.replace(read, shown)
+
+
+def named(source: str, text: str) -> str:
+    """``text`` headed ``source:`` unless it names the source already (a file in it)."""
+    return text if source in text else f"{source}: {text}"
 
 
 def lenient_hint(error: str | None) -> str:

@@ -17,7 +17,7 @@ from ..reduce import ReduceError
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
 from ..view.visible import visible
-from .listing import refusal
+from .listing import lenient_hint, named, refusal
 from .otlp import OtlpTrace, PayloadText, otlp_trace, trace_id_of
 from .otlp_sdk import OtlpExportError, json_lines, masked_url, sdk_spans, send, traces_url
 
@@ -53,7 +53,9 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             state = load_noting(source, args.lenient, err)
         except ReduceError as exc:
             # one bad bundle among many: named, and the others still go (as with --to)
-            print(visible(f"rollout-trace export: {source}: {refusal(exc)}"), file=err)
+            text = refusal(exc, source)
+            text = lenient_hint(text) if exc.lenient_skips else text
+            print(visible(f"rollout-trace export: {named(source, text)}"), file=err)
             failed += 1
             continue
         _note_shared_trace_id(source, state, trace_ids, err)

@@ -35,7 +35,7 @@ import attrs
 
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
-from .listing import BundleSource, is_url, list_bundles, os_text
+from .listing import BundleSource, is_url, list_bundles, os_text, refusal
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
 
@@ -184,30 +184,34 @@ def _local_copy(source: BundleSource) -> Iterator[Path]:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _reduce(root: Path, lenient: bool, state_file: bool) -> tuple[Any, list[str], str | None, bool]:
+def _reduce(
+    root: Path, lenient: bool, source: BundleSource
+) -> tuple[Any, list[str], str | None, bool]:
     """(state as JSON values or None, lenient notes, strict reduction's error, whether a
-    refusal is one lenient reduction reads past)."""
+    refusal is one lenient reduction reads past); ``root`` is the source, or a remote
+    source's local copy, whose path the error gives as the source's URL."""
     from ..reduce import ReduceError, reduce_bundle
 
-    if state_file:
+    shown = source.url
+    if source.state_file:
         from ..view.load import load_state
 
         try:
             return load_state(root), [], None, False
         except ReduceError as exc:
-            return None, [], str(exc), False
+            return None, [], refusal(exc, root, shown), False
 
     try:
         return reduce_bundle(root).to_json(), [], None, False
     except ReduceError as exc:
-        error = str(exc)
+        error = refusal(exc, root, shown)
         if not lenient:
             return None, [], error, exc.lenient_skips
     notes: list[str] = []
     try:
         return reduce_bundle(root, lenient=True, skipped=notes).to_json(), notes, error, False
     except ReduceError as exc:
-        return None, notes, f"{error} (lenient: {exc})", False
+        return None, notes, f"{error} (lenient: {refusal(exc, root, shown)})", False
 
 
 class PartSink(Protocol):
@@ -297,7 +301,7 @@ def export_bundle(
     state = None
     try:
         with _local_copy(source) as root:
-            state, notes, error, lenient_reads = _reduce(root, options.lenient, source.state_file)
+            state, notes, error, lenient_reads = _reduce(root, options.lenient, source)
             out = ExportDir(options.to)
             out.remove_parts(source.key)
             if state is not None:

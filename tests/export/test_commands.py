@@ -148,3 +148,67 @@ def test_parquet_with_o_says_it_wrote_a_directory(tmp_path: Path) -> None:
     assert f"note: -o names the export directory with --format parquet (--to DIR): {target}" in err
     code, _, err = _run("export", bundle, "--to", tmp_path / "t", "--jobs", "1")
     assert code == 0 and "note: -o" not in err
+
+
+# --- a source that is refused: named once, and no export left when nothing was exported ----------
+
+
+@pytest.mark.parametrize("fmt", [["--to", "tables"], ["--format", "otlp", "-o", "spans.jsonl"]])
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("hi\n", "parse state {}: unexpected character"),
+        ("{}\n", "{} is not a reduced state (no `threads`)"),
+    ],
+)
+def test_a_refused_file_is_named_once_on_one_line(
+    tmp_path: Path, fmt: list[str], content: str, says: str
+) -> None:
+    """``export AFILE --to DIR`` said ``rollout-trace export: AFILE: parse state AFILE: ...
+    (AFILE)``: the path three times on one line (found by polish32). One line, the path once."""
+    afile = tmp_path / "afile"
+    afile.write_text(content)
+    argv = [str(afile), *(str(tmp_path / a) if a in ("tables", "spans.jsonl") else a for a in fmt)]
+    code, _, err = _run("export", *argv)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith(f"rollout-trace export: {says.format(afile)}")
+    assert line.count(str(afile)) == 1
+
+
+def test_a_bundles_error_names_its_files_relative_to_it(tmp_path: Path) -> None:
+    """A bundle's refusal gives where it happened inside the bundle relative to it (the bundle
+    is named at the head of the line: its path was there twice)."""
+    bundle = make_demo(tmp_path / "traces", 1)
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    lines[5] = lines[5][:20] + b"\n"  # a torn line in the middle of the log
+    (bundle / "trace.jsonl").write_bytes(b"".join(lines))
+    code, _, err = _run("export", bundle, "--to", tmp_path / "tables")
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith(f"rollout-trace export: {bundle}: parse trace event line 6: ")
+    assert line.endswith(" (trace.jsonl:6)") and line.count(str(bundle)) == 1
+
+
+def test_an_export_of_nothing_leaves_no_directory(tmp_path: Path) -> None:
+    """Every SOURCE refused: ``DIR/_export.json`` was left naming 0 bundles exported, litter
+    of a command that failed. A directory the run made is removed when nothing was exported
+    into it (``--format otlp`` writes no file then either); one that existed stays, and a bad
+    source among good ones is passed over, its failure kept in the manifest."""
+    afile = tmp_path / "afile"
+    afile.write_text("hi\n")
+    tables = tmp_path / "tables"
+    code, out, _ = _run("export", afile, "--to", tables)
+    assert code == 1 and not tables.exists()
+    assert out.startswith("exported 0 bundle(s), 1 failed, ")
+    assert out.endswith(f": {tables} not made (nothing exported)\n")
+    # among a good bundle: exported, the bad one's failure recorded
+    bundle = make_demo(tmp_path / "traces", 1)
+    code, out, _ = _run("export", afile, bundle, "--to", tables)
+    assert code == 1 and out.startswith("exported 1 bundle(s), 1 failed, ")
+    manifest = orjson.loads((tables / "_export.json").read_bytes())["bundles"]
+    assert sorted(e["status"] for e in manifest.values()) == ["failed", "ok"]
+    # an existing export whose run exports nothing keeps what it holds
+    code, out, _ = _run("export", afile, "--to", tables)
+    assert code == 1 and (tables / "_export.json").is_file()
+    assert out.endswith(f" to {tables} in {out.split(' in ')[-1]}")

@@ -234,7 +234,7 @@ def test_a_source_that_cannot_be_read_fails_alone(
     argv = ["export", "--format", "otlp", str(demo_bundle), str(broken), str(failing_state)]
     out, err = io.StringIO(), io.StringIO()
     assert main([*argv, "-o", str(target), *lenient], out=out, err=err) == 1
-    assert f"rollout-trace export: {broken}: read {broken}/manifest.json: " in err.getvalue()
+    assert f"rollout-trace export: read {broken}/manifest.json: " in err.getvalue()
     assert out.getvalue() == f"{target}\n"
     spans = _spans_in(target.read_bytes().splitlines())
     assert len(spans) == 2 * len(otlp_trace(_state(demo_bundle)).spans)

@@ -88,7 +88,7 @@ def test_a_failing_bundle_is_reported_and_the_rest_exported(
     code, stdout, err = _cli("export", str(tmp_path / "bundles"), "--to", str(out), "--jobs", "2")
     assert code == 1
     assert "exported 0 bundle(s), 1 failed, 2 unchanged" in stdout
-    assert f"rollout-trace export: {three[2]}: " in err and "manifest.json" in err
+    assert f"rollout-trace export: read {three[2]}/manifest.json: " in err
     assert "Traceback" not in err
     # the broken bundle's old rows are gone; the others stay
     sources = {r[0] for r in read_tables_rows(out, "SELECT source FROM rollouts")}
