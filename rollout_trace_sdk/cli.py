@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO, TypeAlias, cast
 
-from ._cli_help import Parser, columns
+from ._cli_help import Parser, add_examples, columns
 from .model.layout import EVENT_LOG, STATE_FILE
 from .outputs import forbidden_output, write_output
 from .reduce.errors import ReduceError
@@ -57,6 +57,7 @@ def build_parser(command: str | None = None, *, alone: bool = False) -> argparse
 
                 add_export_parsers(commands)
             add(commands)
+    add_examples(commands.choices)
     for name in _SOURCE_COMMANDS.keys() & commands.choices.keys():
         commands.choices[name].add_argument(
             "--latest",

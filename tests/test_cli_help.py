@@ -1,0 +1,98 @@
+"""Each command's ``--help`` (``_cli_help.py``): its usage examples are shown, fit an 80-column
+terminal, and run, every one of them, on a demo traces root, so none can go stale."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rollout_trace_sdk
+from rollout_trace_sdk._cli_help import EXAMPLES
+from rollout_trace_sdk.cli import build_parser, main
+
+#: The directory this package is imported from: the commands the examples run use it too.
+PACKAGE_ROOT = Path(rollout_trace_sdk.__file__).resolve().parents[1]
+
+
+def _commands() -> list[str]:
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if a.dest == "command")
+    assert isinstance(commands.choices, dict)
+    return list(commands.choices)
+
+
+def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main([command, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def _examples(help_text: str) -> list[str]:
+    """The example lines a help shows, as a user would copy them (the comment left out)."""
+    shown = help_text.split("\nexamples:\n", 1)[1]
+    lines = []
+    for line in shown.splitlines():
+        if not line.startswith("  "):
+            break
+        lines.append(line.split("  #", 1)[0].strip())
+    return lines
+
+
+def test_every_command_shows_its_examples_each_on_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--help`` had no example of a real invocation (found by polish32): every command
+    shows its own, each example on one line of an 80-column terminal (a wrapped one could
+    not be copied)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert set(_commands()) == set(EXAMPLES)
+    for command in _commands():
+        text = _help(command, capsys)
+        assert _examples(text) == [e.split("  #", 1)[0].strip() for e in EXAMPLES[command]]
+        for example in EXAMPLES[command]:
+            assert f"\n  {example}\n" in text, (command, example)
+            assert example.startswith(f"rollout-trace {command} ")
+
+
+def test_a_narrow_terminal_wraps_an_example_under_itself(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too wide for the terminal, an example goes on indented under itself, not at the
+    margin where it would read as the next example."""
+    monkeypatch.setenv("COLUMNS", "40")
+    lines = _help("export", capsys).split("\nexamples:\n", 1)[1].splitlines()
+    assert lines[0].startswith("  rollout-trace export ")
+    assert lines[1].startswith("      ") and lines[1].strip()
+
+
+def test_every_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each example every ``--help`` shows, run as a user runs it (a process of its own, in a
+    directory where ``demo --out traces`` made the traces root), in the commands' order
+    (``export`` makes the tables ``query`` reads): each one exits 0."""
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT), "COLUMNS": "80"}
+    env.pop("ROLLOUT_TRACE_SCHEMA", None)
+    failed = []
+    ran = 0
+    for command in EXAMPLES:
+        for example in _examples(_help(command, capsys)):
+            argv = shlex.split(example)
+            assert argv[0] == "rollout-trace"
+            done = subprocess.run(
+                [sys.executable, "-m", "rollout_trace_sdk", *argv[1:]],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            ran += 1
+            if done.returncode != 0:
+                failed.append(f"{example}: exit {done.returncode}: {done.stderr.strip()}")
+    assert failed == []
+    assert ran == sum(map(len, EXAMPLES.values()))
+    assert (tmp_path / "tables" / "_export.json").is_file()  # query read a real export
