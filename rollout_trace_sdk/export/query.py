@@ -270,12 +270,31 @@ def run(directory: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...
 
 def add_parser(commands: Any) -> None:
     """Add ``query`` to the CLI's subparsers."""
-    query = commands.add_parser("query", help="run SQL (DuckDB) over an export's Parquet tables")
+    query = commands.add_parser(
+        "query", help="run SQL (DuckDB) over an export's Parquet tables", epilog=recipe_list()
+    )
     query.add_argument("directory", metavar="DIR", help="directory written by export --to")
     query.add_argument("sql", metavar="SQL", nargs="?", help="the query (views named as tables)")
-    query.add_argument("--recipe", choices=sorted(RECIPES), help="run a ready-made query")
+    query.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        metavar="NAME",
+        help="run a ready-made query (listed below)",
+    )
     query.add_argument("--format", choices=FORMATS, help="default: table on a terminal, else csv")
     query.add_argument("-o", "--output", metavar="FILE", help="write here (parquet needs it)")
+
+
+def recipe_list() -> str:
+    """What ``query --help`` says of the ready-made queries: each one's name and what it
+    answers (the names alone said nothing; found by polish32).
+
+    Returns:
+        A heading and a line per recipe, in name order.
+    """
+    wide = max(map(len, RECIPES))
+    lines = [f"  {name:<{wide}}  {RECIPES[name][0]}" for name in sorted(RECIPES)]
+    return "recipes (--recipe NAME; their SQL is in docs/exports.md):\n" + "\n".join(lines)
 
 
 def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

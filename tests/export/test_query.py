@@ -151,6 +151,21 @@ def test_docs_show_every_recipe_and_every_column() -> None:
             assert f"| `{name}` | {kind} |" in section, (table, name)
 
 
+def test_help_says_what_each_recipe_does_as_the_docs_do(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``query --help`` listed the recipes' names alone (found by polish32): each is listed
+    with what it answers, from its definition, and docs/exports.md heads its SQL with the
+    same words."""
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["query", "--help"]) == 0
+    shown = capsys.readouterr().out.split("\nrecipes (--recipe NAME", 1)[1]
+    docs = DOCS.read_text()
+    for name, (what, _) in RECIPES.items():
+        assert re.search(rf"\n  {re.escape(name)} +{re.escape(what)}\n", shown), name
+        assert f"**{what[0].upper()}{what[1:]}** (`--recipe {name}`" in docs, name
+
+
 def test_every_sql_block_of_the_docs_runs(export_dir: Path) -> None:
     blocks = re.findall(r"```sql\n(.*?)\n```", DOCS.read_text(), flags=re.S)
     assert len(blocks) >= len(RECIPES)  # the recipes at least, each in a block of its own
