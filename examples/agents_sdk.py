@@ -33,7 +33,8 @@ def get_weather(city: str) -> str:
 async def main(root: str | None, base_url: str, model_name: str) -> None:
     # the one line (set_trace_processors replaces the SDK's own exporter; use
     # agents.add_trace_processor to keep it as well)
-    set_trace_processors([RolloutTraceProcessor(root=root)])
+    processor = RolloutTraceProcessor(root=root)
+    set_trace_processors([processor])
     model = OpenAIResponsesModel(model_name, AsyncOpenAI(base_url=base_url))
     writer = Agent(name="Writer", instructions="You write.", model=model)
     triage = Agent(
@@ -45,6 +46,9 @@ async def main(root: str | None, base_url: str, model_name: str) -> None:
     )
     result = await Runner.run(triage, "What is the weather in Oslo?")
     print(result.final_output)
+    # the run's trace has ended: its bundle is closed, and the processor says where it went
+    for bundle in processor.finished_bundles().values():
+        print(f"trace: {bundle}")
 
 
 # --- a fake Responses API, so the example runs anywhere ------------------------------------------

@@ -1,10 +1,11 @@
 """:class:`RolloutTraceProcessor` itself: callbacks from several OS threads at once;
 back-pressure instead of loss when the writer's budget is small; no root, no recording; its
-loop closed on ``shutdown``; the capture limits it takes; the example that uses it."""
+loop closed on ``shutdown``; the capture limits it takes; where ended traces' bundles went; the example that uses it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ pytest.importorskip("agents")
 from agents import Runner, set_trace_processors
 from agents.tracing import custom_span, guardrail_span, trace
 
+import rollout_trace_sdk
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 
 from ...record.recorder_support import events, of_type, payload
@@ -114,12 +116,21 @@ def test_example_runs_offline(tmp_path: Path) -> None:
     """examples/agents_sdk.py runs against its own fake API and leaves a bundle that reduces,
     with the writer as a child thread."""
     example = Path(__file__).resolve().parents[3] / "examples" / "agents_sdk.py"
+    # the package these tests import, not whichever one is installed (a script's path is the
+    # examples folder's)
+    package = Path(rollout_trace_sdk.__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, str(example), str(tmp_path)], capture_output=True, timeout=300, check=False
+        [sys.executable, str(example), str(tmp_path)],
+        capture_output=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(package)},
     )
     assert result.returncode == 0, result.stderr.decode()
     assert b"Report: Oslo: rain, 7 C" in result.stdout
     [bundle] = trace_bundles(tmp_path)
+    # it says where its bundle went, as the other examples do (it did not; found by polish32)
+    assert result.stdout.decode().splitlines()[-1] == f"trace: {bundle}"
     state = reduce_both(bundle)
     paths = {t["agent_path"] for t in state["threads"].values()}
     assert paths == {"/root", "/root/writer"}
@@ -144,3 +155,36 @@ def test_the_processor_takes_the_capture_limits_and_checks_its_options(
     assert state["recording_status"] == "closed_with_partial_payloads"
     cut = [p for p in state["raw_payloads"].values() if p.get("capture")]
     assert cut and {p["capture"]["status"] for p in cut} <= {"truncated", "omitted"}
+
+
+def test_finished_bundles_say_where_each_ended_trace_went(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once ``Runner.run`` returned, ``bundles()`` (the traces still open) was empty, and the
+    run's bundle could be found only by listing the root (found by polish32):
+    ``finished_bundles()`` names each ended trace's bundle by trace id, oldest first, the
+    latest ``_FINISHED_KEPT`` of them."""
+    from rollout_trace_sdk.integrations import agents as agents_module
+
+    register(processors, tmp_path)
+    processor = processors[0]
+    with trace("first") as first:
+        assert asyncio.run(Runner.run(triage(fake.base_url), QUESTION)).final_output == REPORT
+        [open_bundle] = processor.bundles()
+        assert processor.finished_bundles() == {}
+    assert processor.bundles() == []
+    assert processor.finished_bundles() == {first.trace_id: open_bundle}
+    assert (open_bundle / "trace.jsonl").read_bytes().endswith(b"\n")
+    assert reduce_both(open_bundle)["threads"]
+    # bounded: the oldest are forgotten
+    monkeypatch.setattr(agents_module, "_FINISHED_KEPT", 2)
+    ids = []
+    for name in ("second", "third"):
+        with trace(name) as each:
+            ids.append(each.trace_id)
+    finished = processor.finished_bundles()
+    assert list(finished) == ids
+    assert sorted(finished.values()) == sorted(set(trace_bundles(tmp_path)) - {open_bundle})
