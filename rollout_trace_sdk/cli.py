@@ -371,13 +371,15 @@ def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         looks_like_bundle,
         no_bundles_text,
     )
-    from .view.visible import json_visible
+    from .view.visible import json_visible, one_line
 
     root = Path(args.root)
     if not root.is_dir():
-        raise SourceError(f"{args.root} is not a directory")
+        raise SourceError(f"{one_line(args.root)} is not a directory")
     if looks_like_bundle(root):
-        raise SourceError(f"{args.root} is a bundle; ls lists the bundles under a traces root")
+        raise SourceError(
+            f"{one_line(args.root)} is a bundle; ls lists the bundles under a traces root"
+        )
     found = bundles_under(root, task=True)
     if not found:
         print(visible(no_bundles_text(Path(args.root))), file=err)

@@ -26,7 +26,7 @@ from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE, is_work
 from .reduce.errors import ReduceError
 from .reduce.liveness import log_fd_is_written
 from .reduce.os_errors import errno_text
-from .view.visible import visible
+from .view.visible import one_line, visible
 
 #: Bytes read from the end of the event log to find its last events.
 _TAIL: Final = 64 << 10
@@ -123,12 +123,12 @@ def no_bundles_text(root: Path) -> str:
     """What to say of a root without bundles directly under it: ``ls``, ``validate`` and
     ``--latest`` read one root's own bundles, where ``export --to`` searches the whole tree,
     so a root of roots (``runs/exp1/trace-*``) names the roots below it that hold bundles."""
-    text = f"no bundles under {root}"
+    text = f"no bundles under {one_line(str(root))}"
     deeper = roots_below(root)
     if not deeper:
         return text
     more = ", ..." if len(deeper) == _DEEPER_NAMED else ""
-    named = ", ".join(str(path) for path in deeper)
+    named = ", ".join(one_line(str(path)) for path in deeper)
     return (
         f"{text}; bundles lie deeper, under {named}{more} "
         "(ls, validate and --latest read one root's own bundles)"
@@ -300,7 +300,8 @@ def describe(info: BundleInfo) -> str:
         status = f"{status} ({info.rollout_status})"
     threads = f"{info.threads} thread" + ("" if info.threads == 1 else "s")
     return (
-        f"{info.started:<19}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  {info.path}"
+        f"{info.started:<19}  {status:<20}  {threads:>10}  {human_size(info.size):>9}  "
+        + one_line(str(info.path))
     )
 
 
@@ -388,11 +389,12 @@ def resolve(
         ReduceError: the path does not exist or is no bundle (the reducer's own words).
     """
     path = Path(source)
+    shown = one_line(source)  # the messages' lines are their own (see ``one_line``)
     is_dir = path.is_dir()
     if latest:
         if is_dir and looks_like_bundle(path):
             raise SourceError(
-                f"{source} is a bundle; --latest picks the newest bundle under a traces root"
+                f"{shown} is a bundle; --latest picks the newest bundle under a traces root"
             )
         found = bundles_under(path) if is_dir else []
         if not found:
@@ -425,8 +427,8 @@ def resolve(
     if part is not None:
         what, bundle = part
         raise SourceError(
-            f"{source} is a bundle's {what}; {command} reads the bundle directory\n"
-            f"  run: rollout-trace {command} {bundle}"
+            f"{shown} is a bundle's {what}; {command} reads the bundle directory\n"
+            f"  run: rollout-trace {command} {one_line(str(bundle))}"
         )
     if not needs_bundle:
         return source
@@ -438,10 +440,12 @@ def resolve(
 def _part_of_bundle(path: Path) -> tuple[str, Path] | None:
     """What a file of a bundle is, and the bundle, when ``path`` is one: its manifest and its
     event log hold a schema version and a trace id as a state does, and must not be named
-    as one."""
-    parent = path.resolve().parent
-    if path.name in (MANIFEST, EVENT_LOG) and looks_like_bundle(parent):
-        return ("manifest" if path.name == MANIFEST else "event log"), parent
+    as one. A symlink is judged by what it names (``latest-log -> BUNDLE/trace.jsonl``); a
+    loop names nothing (``os.path.realpath``: ``Path.resolve`` raises on one before 3.13)."""
+    real = Path(os.path.realpath(path))
+    parent = real.parent
+    if real.name in (MANIFEST, EVENT_LOG) and looks_like_bundle(parent):
+        return ("manifest" if real.name == MANIFEST else "event log"), parent
     if parent.name == PAYLOADS_DIR and looks_like_bundle(parent.parent):
         return "payload", parent.parent
     return None
@@ -464,15 +468,16 @@ def _is_state(path: Path) -> bool:
 
 
 def _state_text(source: str, command: str) -> str:
-    parent = Path(source).resolve().parent
-    lines = [f"{source} is a reduced state (state.json), not a bundle; {command} reads a bundle"]
+    parent = Path(os.path.realpath(source)).parent
+    shown = one_line(source)
+    lines = [f"{shown} is a reduced state (state.json), not a bundle; {command} reads a bundle"]
     if looks_like_bundle(parent):
-        lines.append(f"  run: rollout-trace {command} {parent}")
+        lines.append(f"  run: rollout-trace {command} {one_line(str(parent))}")
     else:
         lines.append(
             f"  give the bundle directory it was reduced from: rollout-trace {command} BUNDLE"
         )
-    lines.append(f"  to read the state itself: rollout-trace summary {source}  (or show, view)")
+    lines.append(f"  to read the state itself: rollout-trace summary {shown}  (or show, view)")
     return "\n".join(lines)
 
 
@@ -482,6 +487,7 @@ _ACROSS = frozenset({"summary", "show"})
 
 
 def _root_text(source: str, command: str, found: list[BundleInfo]) -> str:
+    source = one_line(source)
     count = len(found)
     lines = [
         f"{source} is a traces root, not a bundle; it holds {count} "

@@ -8,6 +8,7 @@ ray, opentelemetry) are needed only by the formats that use them.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -166,7 +167,11 @@ def _resolved(args: argparse.Namespace, err: TextIO, *, roots: bool = False) -> 
         print("rollout-trace export: --latest reads local traces roots, not URLs", file=err)
         return None
     if roots and not args.latest:
-        return [str(s) for s in args.sources]
+        # a root is exported whole, a URL as it is; a bundle's own file is named as one
+        return [
+            s if is_url(s) or os.path.isdir(s) else resolve(s, "export", needs_bundle=False)
+            for s in map(str, args.sources)
+        ]
     return [resolve(str(s), "export", latest=args.latest, needs_bundle=False) for s in args.sources]
 
 
@@ -229,7 +234,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not target:
         print("rollout-trace export: --format parquet needs --to DIR", file=err)
         return 2
-    from ..view.visible import visible
+    from ..view.visible import one_line, visible
 
     if not args.to and target != "-":
         # -o is "the file to write" elsewhere; a Parquet export is a directory of parts
@@ -273,19 +278,19 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def report(result: BundleResult) -> None:
         """One line per bundle that failed or was exported leniently; its error quotes the
-        bundle's (agent-controlled) ids, so control characters are spelled out."""
+        bundle's (agent-controlled) ids and paths, so control characters and newlines are
+        spelled out."""
         if result.status == "failed":
             error = str(result.error)
             error = lenient_hint(error) if result.lenient_reads else error
-            print(visible(f"rollout-trace export: {named(result.source, error)}"), file=err)
+            line = f"rollout-trace export: {named(result.source, error)}"
+            print(one_line(visible(line)), file=err)
         elif result.status == "lenient":
-            print(
-                visible(
-                    f"lenient: {result.source}: exported as far as it goes ({result.error}); "
-                    f"skipped {len(result.notes)} thing(s)"
-                ),
-                file=err,
+            line = (
+                f"lenient: {result.source}: exported as far as it goes ({result.error}); "
+                f"skipped {len(result.notes)} thing(s)"
             )
+            print(one_line(visible(line)), file=err)
 
     sources = _resolved(args, err, roots=True)
     if sources is None:

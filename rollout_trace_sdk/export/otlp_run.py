@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,7 +17,7 @@ from typing import Any, TextIO
 from ..reduce import ReduceError
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
-from ..view.visible import visible
+from ..view.visible import one_line, visible
 from .listing import lenient_hint, named, refusal
 from .otlp import OtlpTrace, PayloadText, otlp_trace, trace_id_of
 from .otlp_sdk import OtlpExportError, json_lines, masked_url, sdk_spans, send, traces_url
@@ -42,7 +43,7 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     paths: dict[Path, str] = {}  # each source's resolved path -> the source as named
     trace_ids: dict[int, str] = {}  # the trace ids sent -> the source that sent each
     for source in args.sources:
-        path = Path(source).resolve()
+        path = Path(os.path.realpath(source))  # a loop names itself (resolve raises on one)
         if path in paths:
             print(
                 visible(f"note: {source}: the same path as {paths[path]}; exported once"), file=err
@@ -55,7 +56,7 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             # one bad bundle among many: named, and the others still go (as with --to)
             text = refusal(exc, source)
             text = lenient_hint(text) if exc.lenient_skips else text
-            print(visible(f"rollout-trace export: {named(source, text)}"), file=err)
+            print(one_line(visible(f"rollout-trace export: {named(source, text)}")), file=err)
             failed += 1
             continue
         _note_shared_trace_id(source, state, trace_ids, err)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["BIDI_CONTROLS", "INVISIBLE", "SPELLED", "json_visible", "visible"]
+__all__ = ["BIDI_CONTROLS", "INVISIBLE", "SPELLED", "json_visible", "one_line", "visible"]
 
 #: Bidirectional controls (ALM, LRM and RLM, the embeddings and overrides, the isolates): text
 #: after one is shown reordered, so agent text could make a line read other than it is.
@@ -74,6 +74,21 @@ def visible(text: str) -> str:
         The same text, each control character replaced by its escape.
     """
     return text.translate(_CONTROLS)
+
+
+def one_line(name: str) -> str:
+    """``name`` with its newlines spelled ``\\n``: for a name (a path) quoted in a message,
+    whose lines are the message's own. :func:`visible` keeps newlines (a message may have
+    several lines), so a directory named ``b\\n  run: rollout-trace ...`` printed a line of
+    its own choosing under the command's (found by review34).
+
+    Args:
+        name: a path or name about to be put in a message.
+
+    Returns:
+        The same name on one line.
+    """
+    return name.replace("\n", "\\n")
 
 
 #: The controls JSON allows raw inside strings (DEL, C1, bidi, invisible; orjson escapes C0
