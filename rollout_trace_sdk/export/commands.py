@@ -8,6 +8,7 @@ ray, opentelemetry) are needed only by the formats that use them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -299,7 +300,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"rollout-trace export: {target}: not an export to compact", file=err)
         return 1
     options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
-    made = not _exists(target)  # removed again if nothing is exported into it
+    made = _made_from(target)  # removed again if nothing is exported into it
     try:
         summary = run_export(
             sources,
@@ -345,7 +346,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
     failed = len(summary.failed)
-    gone = made and failed == len(summary.exported) and _removed_if_empty(target)
+    gone = made is not None and failed == len(summary.exported) and _removed(target, made)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
         f"{summary.skipped} unchanged (skipped)"
@@ -364,27 +365,52 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if failed or summary.listing_errors or summary.stale else 0
 
 
-def _exists(target: str) -> bool:
-    """Whether ``target`` exists (local path or URL; unknown counts as yes: a URL whose
-    filesystem is not installed is the export's to report)."""
+def _made_from(target: str) -> str | None:
+    """The outermost directory an export to ``target`` makes: ``target`` itself, or the first
+    of its parents that does not exist (``--to new/a/b`` makes ``new``); None when ``target``
+    exists, or whether it does is unknown (a URL whose filesystem is not installed is the
+    export's to report)."""
+    import posixpath
+
     from .export_dir import ExportDir
 
     try:
         out = ExportDir(target)
-        return bool(out.fs.exists(out.root))
+        path: str = out.root
+        if out.fs.exists(path):
+            return None
+        while (parent := posixpath.dirname(path)) not in ("", path) and not out.fs.exists(parent):
+            path = parent
+        return path
     except (OSError, ImportError, ValueError):
-        return True
+        return None
 
 
-def _removed_if_empty(target: str) -> bool:
+def _removed(target: str, made: str) -> bool:
     """Remove the export directory this run made when it holds no exported bundle (every
-    SOURCE failed): a failed command leaves nothing behind (see ``ExportDir.remove_if_empty``)."""
+    SOURCE failed), and the parents it made for it up to ``made`` while they are empty: a
+    failed command leaves nothing behind (see ``ExportDir.remove_if_empty``; ``--to a/b/c``
+    left ``a/b``, found by review34). Only empty directories go, so a file anyone put there
+    meanwhile stays, with the directories above it.
+
+    Returns:
+        Whether ``target`` is gone (or was never made).
+    """
+    import posixpath
+
     from .export_dir import ExportDir
 
     try:
-        return ExportDir(target).remove_if_empty()
+        out = ExportDir(target)
+        if out.fs.exists(out.root) and not out.remove_if_empty():
+            return False
     except OSError:
         return False
+    path = out.root
+    with contextlib.suppress(OSError):  # a parent someone put a file in meanwhile: it stays
+        while path != made and (path := posixpath.dirname(path)).startswith(made):
+            out.fs.rmdir(path)
+    return True
 
 
 def _is_export(target: str) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 from pathlib import Path
 
 import orjson
@@ -212,3 +214,86 @@ def test_an_export_of_nothing_leaves_no_directory(tmp_path: Path) -> None:
     code, out, _ = _run("export", afile, "--to", tables)
     assert code == 1 and (tables / "_export.json").is_file()
     assert out.endswith(f" to {tables} in {out.split(' in ')[-1]}")
+
+
+# --- what an export of nothing removes: only what it made, never what anyone else put there ---
+
+
+def test_an_export_of_nothing_removes_the_parents_it_made_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--to new/a/b`` with every SOURCE refused removed ``b`` and left ``new/a`` (found by
+    review34); directories that existed, ``.``, ``/``, a symlink (dangling or to an empty
+    directory) and a parent holding a file all stay as they were."""
+    afile = tmp_path / "afile"
+    afile.write_text("hi\n")
+    code, out, _ = _run("export", afile, "--to", tmp_path / "new" / "a" / "b")
+    assert code == 1 and out.endswith(" not made (nothing exported)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    # what existed before stays
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "kept" / "a").mkdir(parents=True)
+    (tmp_path / "kept" / "mine.txt").write_text("mine")
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for to in ("empty", "kept/a/b/c", "link", "dangling", "."):
+        monkeypatch.chdir(tmp_path / ("empty" if to == "." else ""))
+        code, out, err = _run("export", afile, "--to", to)
+        assert code == 1, (to, err)
+    assert (tmp_path / "empty").is_dir() and (tmp_path / "kept" / "a").is_dir()
+    assert (tmp_path / "kept" / "mine.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["a", "mine.txt"]
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "target").is_dir()
+    assert (tmp_path / "dangling").is_symlink() and not (tmp_path / "nowhere").exists()
+    code, _, _ = _run("export", afile, "--to", "/")
+    assert code == 1 and os.path.isdir("/")
+    with contextlib.suppress(FileNotFoundError):  # an existing directory keeps the manifest
+        os.remove("/_export.json")
+
+
+@pytest.mark.parametrize("url", [False, True])
+def test_removing_an_empty_export_keeps_whatever_another_put_there(
+    tmp_path: Path, url: bool
+) -> None:
+    """The removal an export of nothing ends with, run on a directory where, meanwhile, the
+    user put a file, a concurrent export wrote a part (whole, or a dot-file still being
+    written) or its manifest naming a bundle: each stays, and so does the directory; on a
+    remote filesystem too (memory://). Only empty table folders and a manifest naming no
+    exported bundle may go."""
+    import fsspec
+
+    from rollout_trace_sdk.export.export_dir import MANIFEST_NAME, ExportDir
+
+    failed = {"0" * 24: {"status": "failed", "error": "x"}}
+    exported = {"1" * 24: {"status": "ok"}}
+    cases = {
+        "mine.txt": failed,
+        "turns/mine.txt": failed,
+        "mine/": failed,
+        f"turns/{'1' * 24}.parquet": failed,
+        f"turns/.{'1' * 24}.99.tmp": failed,
+        "": exported,
+    }
+    for n, (path, bundles) in enumerate(cases.items()):
+        to = f"memory://review34/{n}" if url else str(tmp_path / str(n))
+        out = ExportDir(to)
+        out.write_manifest(bundles)
+        out.fs.makedirs(f"{out.root}/rollouts", exist_ok=True)  # empty: ours to remove
+        if path.endswith("/"):
+            out.fs.makedirs(f"{out.root}/{path}", exist_ok=True)
+        elif path:
+            out.fs.makedirs(os.path.dirname(f"{out.root}/{path}"), exist_ok=True)
+            out.fs.pipe(f"{out.root}/{path}", b"mine")
+        assert not out.remove_if_empty(), path
+        if path and not path.endswith("/"):
+            assert out.fs.cat(f"{out.root}/{path}") == b"mine", path
+        assert out.fs.isdir(out.root), path
+        if bundles is exported:  # a concurrent export's: its bundles stay named
+            assert out.fs.exists(f"{out.root}/{MANIFEST_NAME}")
+    # and with nothing of anyone else's, it is gone
+    out = ExportDir("memory://review34/none" if url else str(tmp_path / "none"))
+    out.write_manifest(failed)
+    assert out.remove_if_empty() and not out.fs.exists(out.root)
+    if url:
+        fsspec.filesystem("memory").rm("/review34", recursive=True)
