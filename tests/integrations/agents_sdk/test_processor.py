@@ -188,3 +188,64 @@ def test_finished_bundles_say_where_each_ended_trace_went(
     finished = processor.finished_bundles()
     assert list(finished) == ids
     assert sorted(finished.values()) == sorted(set(trace_bundles(tmp_path)) - {open_bundle})
+
+
+def test_finished_bundles_under_traces_ending_at_once_failing_and_shut_down(
+    tmp_path: Path, processors: list[RolloutTraceProcessor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found nothing wrong (review34), kept as a guard: 24 traces ending at once from OS
+    threads and 24 from asyncio tasks, a trace whose body raised, and one still open at
+    ``shutdown`` are each named once with their own bundle, no more than the bound; the
+    mapping given is a copy; a trace id used again names its latest bundle."""
+    from rollout_trace_sdk.integrations import agents as agents_module
+
+    register(processors, tmp_path)
+    processor = processors[0]
+    start = threading.Barrier(24)
+    ids: list[str] = []
+
+    def one(n: int) -> None:
+        with trace(f"thread {n}") as each:
+            ids.append(each.trace_id)
+            start.wait()  # all of them open, then all ending at once
+
+    workers = [threading.Thread(target=one, args=(n,)) for n in range(24)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    async def tasks() -> None:
+        async def task(n: int) -> None:
+            with trace(f"task {n}") as each:
+                ids.append(each.trace_id)
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(task(n) for n in range(24)))
+
+    asyncio.run(tasks())
+    with pytest.raises(ValueError), trace("raised") as raised:
+        ids.append(raised.trace_id)
+        raise ValueError("the run failed")
+    finished = processor.finished_bundles()
+    assert sorted(finished) == sorted(ids) and len(ids) == 49
+    assert len(set(finished.values())) == 49
+    assert sorted(finished.values()) == trace_bundles(tmp_path)
+    first = finished[ids[0]]
+    finished.clear()  # a copy: the processor's own is untouched
+    assert len(processor.finished_bundles()) == 49
+    # the same trace id again: its latest bundle, moved to the newest end
+    with trace("again", trace_id=ids[0]):
+        pass
+    again = processor.finished_bundles()
+    assert list(again)[-1] == ids[0] and len(again) == 49
+    assert again[ids[0]] != first and first.is_dir()
+    # bounded; and one still open when the processor shuts down is named too
+    monkeypatch.setattr(agents_module, "_FINISHED_KEPT", 3)
+    opened = trace("open at shutdown")
+    opened.start()
+    processor.shutdown()
+    kept = processor.finished_bundles()
+    assert len(kept) == 3 and list(kept)[-1] == opened.trace_id
+    assert (kept[opened.trace_id] / "trace.jsonl").read_bytes().endswith(b"\n")
+    opened.finish()
