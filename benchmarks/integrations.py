@@ -240,7 +240,8 @@ def agents_main(blocks: int, block: int) -> dict[str, float] | None:
         processor = RolloutTraceProcessor(root=tmp, model="gpt-test")
         trace = TraceImpl("bench", None, None, None, processor)
         processor.on_trace_start(trace)
-        recording = processor._traces[trace.trace_id]
+        recording = processor._traces.current(trace.trace_id)
+        assert recording is not None
         rollout = recording.rollout
         assert rollout is not None
         agent = SpanImpl(trace.trace_id, None, None, processor, AgentSpanData("Bench"), None)

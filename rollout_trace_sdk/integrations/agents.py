@@ -63,6 +63,7 @@ from ._agent_spans import (
     take_call,
     take_span_call,
 )
+from ._agent_traces import OpenTraces
 
 __all__ = ["RolloutTraceProcessor"]
 
@@ -75,9 +76,6 @@ _NAME_CHARS: Final = re.compile(r"[^a-z0-9_]+")
 _OPEN_TIMEOUT: Final = 30.0
 #: The span map's key for the root-thread turn of spans outside every agent.
 _OUTSIDE: Final = "__outside_agents__"
-#: How many ended traces' bundles a processor remembers (``finished_bundles``): a run's or a
-#: batch's, bounded for a processor that lives as long as its process.
-_FINISHED_KEPT: Final = 1000
 #: What the rollout's exit is handed for how the run ended (see ``hold``).
 _ENDINGS: Final[dict[Outcome, BaseException | None]] = {
     "completed": None,
@@ -368,8 +366,7 @@ class RolloutTraceProcessor(TracingProcessor):
         self._open_rollout(enabled=False)
         self._lock = threading.Lock()
         self._loop: _LoopThread | None = None
-        self._traces: dict[str, _TraceRecording] = {}
-        self._finished: dict[str, Path] = {}  # trace id -> bundle, oldest first
+        self._traces: OpenTraces[_TraceRecording] = OpenTraces()
         self._warned = False
 
     def loop(self) -> _LoopThread:
@@ -393,8 +390,7 @@ class RolloutTraceProcessor(TracingProcessor):
         Returns:
             The bundle folders of the SDK traces being recorded now.
         """
-        with self._lock:
-            traces = list(self._traces.values())
+        traces = self._traces.all()
         return [r.rollout.bundle_dir for r in traces if r.rollout and r.rollout.bundle_dir]
 
     def finished_bundles(self) -> dict[str, Path]:
@@ -408,8 +404,7 @@ class RolloutTraceProcessor(TracingProcessor):
             processor lives as long as its process). A trace recorded nothing (no root) is not
             among them.
         """
-        with self._lock:
-            return dict(self._finished)
+        return self._traces.finished_bundles()
 
     def _ended(self, trace_id: str, recording: _TraceRecording) -> None:
         """Close the trace's bundle and remember where it went (``finished_bundles``)."""
@@ -417,11 +412,7 @@ class RolloutTraceProcessor(TracingProcessor):
         rollout = recording.rollout
         if rollout is None or rollout.bundle_dir is None:
             return
-        with self._lock:
-            self._finished.pop(trace_id, None)
-            self._finished[trace_id] = rollout.bundle_dir
-            while len(self._finished) > _FINISHED_KEPT:
-                del self._finished[next(iter(self._finished))]
+        self._traces.finished(trace_id, rollout.bundle_dir)
 
     def _guard(self, exc: BaseException) -> None:
         if not self._warned:
@@ -436,8 +427,7 @@ class RolloutTraceProcessor(TracingProcessor):
             recording.future = self.loop().submit(recording.hold())
             if not recording.ready.wait(_OPEN_TIMEOUT) or recording.rollout is None:
                 return
-            with self._lock:
-                self._traces[trace.trace_id] = recording
+            self._traces.opened(trace.trace_id, recording)
             exported = trace.export() or {}
             recording.rollout.root.protocol_event(
                 "agents_sdk_trace",
@@ -452,8 +442,7 @@ class RolloutTraceProcessor(TracingProcessor):
             self._guard(exc)
 
     def on_trace_end(self, trace: Trace) -> None:
-        with self._lock:
-            recording = self._traces.pop(trace.trace_id, None)
+        recording = self._traces.ended(trace.trace_id, trace)
         if recording is not None:
             self._ended(trace.trace_id, recording)
 
@@ -462,7 +451,7 @@ class RolloutTraceProcessor(TracingProcessor):
     def on_span_start(self, span: Span[Any]) -> None:
         if span.span_data.type in _MODEL_CALLS:  # recorded at their end, with the request
             return
-        recording = self._traces.get(span.trace_id)
+        recording = self._traces.current(span.trace_id)
         if recording is None:
             return
         try:
@@ -472,7 +461,7 @@ class RolloutTraceProcessor(TracingProcessor):
             self._guard(exc)
 
     def on_span_end(self, span: Span[Any]) -> None:
-        recording = self._traces.get(span.trace_id)
+        recording = self._traces.current(span.trace_id)
         if recording is None:
             return
         try:
@@ -558,8 +547,8 @@ class RolloutTraceProcessor(TracingProcessor):
     def force_flush(self) -> None:
         """Wait until what every open bundle recorded is on disk (each at most
         ``close_timeout``); the bundles stay open. A failure is warned about, never raised."""
+        traces = self._traces.all()
         with self._lock:
-            traces = list(self._traces.values())
             loop = self._loop
         for recording in traces:
             if loop is not None and recording.rollout is not None:
@@ -570,10 +559,7 @@ class RolloutTraceProcessor(TracingProcessor):
 
     def shutdown(self) -> None:
         """Close every bundle still open and stop the loop thread."""
-        with self._lock:
-            traces = list(self._traces.items())
-            self._traces.clear()
-        for trace_id, recording in traces:
+        for trace_id, recording in self._traces.drain():
             self._ended(trace_id, recording)
         with self._lock:
             loop, self._loop = self._loop, None

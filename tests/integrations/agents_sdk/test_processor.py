@@ -21,6 +21,7 @@ from agents.tracing import custom_span, guardrail_span, trace
 
 import rollout_trace_sdk
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+from rollout_trace_sdk.sources import bundle_info
 
 from ...record.recorder_support import events, of_type, payload
 from ..fake_agents_api import REPORT, FakeAgentsAPI
@@ -166,8 +167,9 @@ def test_finished_bundles_say_where_each_ended_trace_went(
     """Once ``Runner.run`` returned, ``bundles()`` (the traces still open) was empty, and the
     run's bundle could be found only by listing the root (found by polish32):
     ``finished_bundles()`` names each ended trace's bundle by trace id, oldest first, the
-    latest ``_FINISHED_KEPT`` of them."""
-    from rollout_trace_sdk.integrations import agents as agents_module
+    latest ``FINISHED_KEPT`` of them."""
+
+    from rollout_trace_sdk.integrations import _agent_traces
 
     register(processors, tmp_path)
     processor = processors[0]
@@ -180,7 +182,7 @@ def test_finished_bundles_say_where_each_ended_trace_went(
     assert (open_bundle / "trace.jsonl").read_bytes().endswith(b"\n")
     assert reduce_both(open_bundle)["threads"]
     # bounded: the oldest are forgotten
-    monkeypatch.setattr(agents_module, "_FINISHED_KEPT", 2)
+    monkeypatch.setattr(_agent_traces, "FINISHED_KEPT", 2)
     ids = []
     for name in ("second", "third"):
         with trace(name) as each:
@@ -197,7 +199,7 @@ def test_finished_bundles_under_traces_ending_at_once_failing_and_shut_down(
     threads and 24 from asyncio tasks, a trace whose body raised, and one still open at
     ``shutdown`` are each named once with their own bundle, no more than the bound; the
     mapping given is a copy; a trace id used again names its latest bundle."""
-    from rollout_trace_sdk.integrations import agents as agents_module
+    from rollout_trace_sdk.integrations import _agent_traces
 
     register(processors, tmp_path)
     processor = processors[0]
@@ -241,7 +243,7 @@ def test_finished_bundles_under_traces_ending_at_once_failing_and_shut_down(
     assert list(again)[-1] == ids[0] and len(again) == 49
     assert again[ids[0]] != first and first.is_dir()
     # bounded; and one still open when the processor shuts down is named too
-    monkeypatch.setattr(agents_module, "_FINISHED_KEPT", 3)
+    monkeypatch.setattr(_agent_traces, "FINISHED_KEPT", 3)
     opened = trace("open at shutdown")
     opened.start()
     processor.shutdown()
@@ -249,3 +251,41 @@ def test_finished_bundles_under_traces_ending_at_once_failing_and_shut_down(
     assert len(kept) == 3 and list(kept)[-1] == opened.trace_id
     assert (kept[opened.trace_id] / "trace.jsonl").read_bytes().endswith(b"\n")
     opened.finish()
+
+
+def test_two_traces_open_under_one_id_each_close_their_own_bundle(
+    tmp_path: Path, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The SDK lets a caller name its traces, and one id for a conversation's runs puts two
+    of them open at once when two requests overlap. The second's start replaced the first's
+    recording, which was never closed (listed as still recording after ``shutdown``; found by
+    review34): each trace now closes its own bundle at its own end, and the id's spans go to
+    the latest trace of it still open."""
+    register(processors, tmp_path)
+    processor = processors[0]
+    first = trace("first", trace_id="trace_shared")
+    first.start(mark_as_current=True)
+    [first_bundle] = processor.bundles()
+    second = trace("second", trace_id="trace_shared")
+    second.start(mark_as_current=True)
+    with custom_span("to the second", {"n": 2}):
+        pass
+    assert len(processor.bundles()) == 2
+    second.finish(reset_current=True)
+    [still_open] = processor.bundles()
+    assert still_open == first_bundle
+    with custom_span("to the first", {"n": 1}):
+        pass
+    first.finish(reset_current=True)
+    assert processor.bundles() == []
+    bundles = trace_bundles(tmp_path)
+    assert len(bundles) == 2 and first_bundle in bundles
+    # both closed by the recorder (the first was left 'recording' for good)
+    assert [bundle_info(b).status for b in bundles] == ["complete", "complete"]
+    assert processor.finished_bundles() == {"trace_shared": first_bundle}  # the latest to end
+    for bundle in bundles:
+        observed = [e["payload"] for e in of_type(bundle, "protocol_event_observed")]
+        customs = [p for p in observed if p["event_type"] == "agents_sdk_custom"]
+        [custom] = [payload(bundle, p["event_payload"])["name"] for p in customs]
+        assert custom == ("to the first" if bundle == first_bundle else "to the second")
+        reduce_both(bundle)
