@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -297,3 +300,25 @@ def test_removing_an_empty_export_keeps_whatever_another_put_there(
     assert out.remove_if_empty() and not out.fs.exists(out.root)
     if url:
         fsspec.filesystem("memory").rm("/review34", recursive=True)
+
+
+def test_a_directory_that_cannot_be_listed_is_said_not_skipped(tmp_path: Path) -> None:
+    """A directory below the root that cannot be read hid its bundles: the listing's walk
+    ignored the error, the export said it exported what it found and exited 0 (found by
+    review34). It is a listing error now: said, exit status 1 (and no pruning that run)."""
+    root = tmp_path / "root"
+    make_demo(root / "open", 1)
+    make_demo(root / "locked", 1)
+    os.chmod(root / "locked", 0)
+    command = [sys.executable, "-m", "rollout_trace_sdk", "export", str(root), "--to", "out"]
+    if os.geteuid() == 0:  # root reads any directory: run it without that capability
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: cannot make a directory unreadable")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        os.chmod(root / "locked", 0o700)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"{root / 'locked'}: cannot list: permission denied" in done.stderr
+    assert "exported 1 bundle(s)" in done.stdout
