@@ -482,6 +482,17 @@ class RecordQueue(ThreadInbox):
         contend for the GIL.)"""
         return self._turn_wanted and self._queued >= self._batch_bytes
 
+    def room_wanted(self, threshold: int, wait: bool) -> int:
+        """``recorder._room_probe``'s answer, read from the attributes behind
+        :attr:`queued_bytes`, :attr:`crowded` and :attr:`turn_wanted` (asked before every
+        ``async with`` of a handle: one call, not four): 2 when more than ``threshold`` bytes
+        are queued or, when producers ``wait``, the process is crowded; 1 when the writer
+        task wants its turn; else 0."""
+        queued = self._queued
+        if queued > threshold or (wait and self._crowded):
+            return 2
+        return 1 if self._turn_wanted and queued >= self._batch_bytes else 0
+
     def _hurry(self) -> None:
         self._hurry_at = _NEVER
         wakeup = self._wakeup

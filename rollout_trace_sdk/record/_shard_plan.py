@@ -246,7 +246,15 @@ class ShardPlan:
         hottest calls build their references as flat tuples (``_known_refs``) from these."""
         n = self._ordinal = self._ordinal + 1
         payload_id = _raw_payload_id(n)
-        shard = self._take(_RECORD_HEADER_SIZE + len(payload_id) + len(body))
+        length = _RECORD_HEADER_SIZE + len(payload_id) + len(body)
+        held = self._shard_bytes
+        if held and held + length > self._rotate:
+            shard = self._take(length)  # the next shard
+        else:  # _take's common case, inline (three places a tool call)
+            shard = self._shard
+            self._shard_bytes = held + length
+            self._placed += 1
+            self._used += length
         return payload_id, shard, ((shard << ORDINAL_BITS) | n, body)
 
     def _take(self, length: int) -> int:

@@ -185,7 +185,10 @@ class ItemIds:
 
     def _assign(self, base: str, occurrence: int, taken: Container[str] = ()) -> tuple[str, int]:
         """:meth:`_free`, handed out (counted as an occurrence)."""
-        item_id, occurrence = self._free(base, occurrence, taken)
+        if occurrence == 1 and not taken and base not in self._retired:
+            item_id = base  # _free's first answer for a first occurrence (every tool output)
+        else:
+            item_id, occurrence = self._free(base, occurrence, taken)
         self._generated[item_id] = occurrence
         if occurrence > self._occurrences.get(base, 0):
             self._occurrences[base] = occurrence
@@ -232,7 +235,8 @@ class ItemIds:
         item = self.calls.entered(item, None, call)
         base = content_id(item)
         item_id = self._assign(base, self._occurrences.get(base, 0) + 1)[0]
-        item = _with_id(item, item_id)
+        item = dict(item)  # _with_id, inline (every tool output)
+        item["id"] = item_id
         self.calls.remember(item_id, item)
         return item, item_id
 

@@ -12,6 +12,7 @@ rollout is the disabled twin: every handle it gives out is a null object.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -368,13 +369,8 @@ def _room_probe(writer: BundleWriter, budget: int | None) -> Callable[[], int]:
         budget: its byte budget, or ``None`` when producers never wait (``overflow="drop"``).
     """
     threshold = (1 << 62) if budget is None else budget // 2
-
-    def probe() -> int:
-        if writer.queued_bytes > threshold or (budget is not None and writer.crowded):
-            return 2
-        return 1 if writer.turn_wanted else 0
-
-    return probe
+    # one Python frame a tool call: the queue's own attributes, not three properties
+    return functools.partial(writer.room_wanted, threshold, budget is not None)
 
 
 def open_rollout(
