@@ -242,26 +242,28 @@ def flat_ref_at(at: int) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
     if made is not None:
         return made
     a = at
-    source = f"""def flat_ref(f):
-    if f[{a + 4}] is None:
-        count = f[{a + 5}]
-        if not count:
-            return {{"raw_payload_id": f[{a}], "kind": {{"type": f[{a + 1}]}}, "shard": f[{a + 3}]}}
-        if count == 1 and len(f) == {a + 12} and f[{a + 10}] is None:
-            return {{
-                "raw_payload_id": f[{a}],
-                "kind": {{"type": f[{a + 1}]}},
-                "shard": f[{a + 3}],
-                "parts": [
-                    {{"raw_payload_id": f[{a + 6}], "kind": {{"type": f[{a + 7}]}}, "shard": f[{a + 9}]}}
-                ],
-            }}
-    return _flat_ref(f, {a})[0]
-"""
+    source = "def flat_ref(f):\n" + _ref_statements(a, "r", optional=False) + "    return r\n"
     env: dict[str, Any] = {"_flat_ref": _flat_ref}
     exec(compile(source, f"<flat reference at {a}>", "exec"), env)
     made = _FLAT_REFS[at] = env["flat_ref"]
     return made  # type: ignore[no-any-return]
+
+
+def _ref_statements(a: int, out: str, *, optional: bool) -> str:
+    """Source setting ``out`` to :func:`flat_ref` of a queued tuple ``f`` at index ``a`` (the
+    usual shapes directly, see :func:`flat_ref_at`); ``optional``: ``None`` when the tuple
+    holds one ``None`` there (no reference; a payload id is never ``None``)."""
+    ref = f'{{"raw_payload_id": f[{a}], "kind": {{"type": f[{a + 1}]}}, "shard": f[{a + 3}]'
+    part = f'{{"raw_payload_id": f[{a + 6}], "kind": {{"type": f[{a + 7}]}}, "shard": f[{a + 9}]}}'
+    source = f"    if f[{a}] is None:\n        {out} = None\n    el" if optional else "    "
+    source += f"""if f[{a + 4}] is None and not f[{a + 5}]:
+        {out} = {ref}}}
+    elif f[{a + 4}] is None and f[{a + 5}] == 1 and len(f) == {a + 12} and f[{a + 10}] is None:
+        {out} = {ref}, "parts": [{part}]}}
+    else:
+        {out} = _flat_ref(f, {a})[0]
+"""
+    return source
 
 
 def _flat_ref(fields: tuple[Any, ...], at: int) -> tuple[dict[str, Any], int]:
@@ -279,26 +281,52 @@ def _flat_ref(fields: tuple[Any, ...], at: int) -> tuple[dict[str, Any], int]:
     return out, at
 
 
-def flat_payload(cls: type[Any]) -> Callable[..., dict[str, Any]]:
-    """The payload object of an event of ``cls`` from its fields' JSON values, given in the
-    order the class declares them: the type tag, the keys and what is left out when ``None``
-    as :func:`payload_dict` writes them in schema 3 (a flat builder's last step)."""
+def _payload_source(cls: type[Any], values: list[str]) -> tuple[str, str]:
+    """The statements building ``cls``'s payload object from its fields' JSON values (source
+    expressions, in the order the class declares them) into ``d`` and returning it: the type
+    tag, the keys and what is left out when ``None`` as :func:`payload_dict` writes them in
+    schema 3. Returns the tag and the source."""
     tag = {c: t for t, c in [*event_tags.EVENT_TYPES.items(), *event_tags.EVENT_TYPES_V3.items()]}[
         cls
     ]
     names = [field.name for field in attrs.fields(cls)]
+    assert len(values) == len(names), (cls, values)
     items = [f'"type": {tag!r}']
     tail = []
-    for k, name in enumerate(names):
+    for name, value in zip(names, values, strict=True):
         if (cls, name) in _OMITTED_WHEN_NONE:
-            tail.append(f"    if v{k} is not None:\n        d[{name!r}] = v{k}\n")
+            tail.append(f"    if {value} is not None:\n        d[{name!r}] = {value}\n")
         else:
-            items.append(f"{name!r}: v{k}")
-    source = f"def build({', '.join(f'v{k}' for k in range(len(names)))}):\n"
-    source += "    d = {" + ", ".join(items) + "}\n" + "".join(tail) + "    return d\n"
+            items.append(f"{name!r}: {value}")
+    return tag, "    d = {" + ", ".join(items) + "}\n" + "".join(tail) + "    return d\n"
+
+
+def flat_payload(cls: type[Any]) -> Callable[..., dict[str, Any]]:
+    """The payload object of an event of ``cls`` from its fields' JSON values, given in the
+    order the class declares them: the type tag, the keys and what is left out when ``None``
+    as :func:`payload_dict` writes them in schema 3 (a flat builder's last step)."""
+    count = len(attrs.fields(cls))
+    tag, body = _payload_source(cls, [f"v{k}" for k in range(count)])
+    source = f"def build({', '.join(f'v{k}' for k in range(count))}):\n" + body
     env: dict[str, Any] = {}
     exec(compile(source, f"<flat payload {tag}>", "exec"), env)
     return env["build"]  # type: ignore[no-any-return]
+
+
+def flat_event(
+    cls: type[Any], values: list[str], ref_at: int, *, optional: bool, env: dict[str, Any]
+) -> int:
+    """Register a flat builder (:func:`flat_builder`) made in one function: the payload object
+    of ``cls`` (:func:`flat_payload`) from ``values``, its fields' JSON values as source
+    expressions over the queued tuple ``f`` (names from ``env``), where ``"REF"`` stands for
+    the reference flat at ``ref_at`` (:func:`flat_ref`; ``optional``: one ``None`` there for
+    none). Each builder, its payload function and its reference were three Python calls a
+    line (three lines a tool call); the index, which the queued tuple holds."""
+    tag, body = _payload_source(cls, ["ref" if v == "REF" else v for v in values])
+    source = "def build(f):\n" + _ref_statements(ref_at, "ref", optional=optional) + body
+    scope: dict[str, Any] = {**env, "_flat_ref": _flat_ref}
+    exec(compile(source, f"<flat event {tag}>", "exec"), scope)
+    return flat_builder(scope["build"])
 
 
 def flat_hook(cls: type[Any], field: str) -> Callable[[Any], Any]:

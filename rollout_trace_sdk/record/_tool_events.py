@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import tool_kinds
-from ._encode import FLAT_AT, flat_builder, flat_hook, flat_payload, flat_ref_at, generic_summary
+from ._encode import FLAT_AT, flat_event, flat_hook, generic_summary
 
 _MODEL_REQUESTER: Final = ev.ModelRequester()
 
@@ -32,17 +32,9 @@ def _started(
     )
 
 
-_started_payload = flat_payload(ev.ToolCallStarted)
 _requester_json = flat_hook(ev.ToolCallStarted, "requester")
 _kind_json = flat_hook(ev.ToolCallStarted, "kind")
 _MODEL_REQUESTER_JSON: Final = _requester_json(_MODEL_REQUESTER)
-_ended_payload = flat_payload(ev.ToolCallEnded)
-_accepted_payload = flat_payload(ev.HistoryItemAcceptedV3)
-# each builder's reference, last in its queued tuple: after the values of the builders below
-# (they read value k at index FLAT_AT + k, written out: FLAT_AT is 5)
-_invocation_ref = flat_ref_at(FLAT_AT + 7)
-_result_ref = flat_ref_at(FLAT_AT + 2)
-_output_ref = flat_ref_at(FLAT_AT + 1)
 
 
 #: a tool name's ``kind`` JSON, for the first :data:`_KINDS_KEPT` names (an agent has a few
@@ -61,34 +53,38 @@ def _kind_of(name: str) -> Any:
     return kind
 
 
-def _started_flat(f: tuple[Any, ...]) -> dict[str, Any]:
-    """``(*envelope, _STARTED, *fields of _started, *invocation reference flat or None)``."""
-    cell_id = f[8]
-    name = f[9]
-    source = f[11]
-    return _started_payload(
-        f[5],
-        f[6],
-        f[7],
-        _MODEL_REQUESTER_JSON
-        if cell_id is None
-        else _requester_json(ev.CodeCellRequester(cell_id)),
-        _kind_of(name),
-        generic_summary(
-            tool_kinds.label(name, f[10]),
-            None if source is None else tool_kinds.preview(source),
-        ),
-        None if f[12] is None else _invocation_ref(f),
-    )
-
-
 # Each builder is given the queued tuple: the envelope (seq, wall time, thread, turn), its
-# index, then the values below (from _encode.FLAT_AT on); a reference is its flat items, last.
+# index, then the values below (from _encode.FLAT_AT on, written out: FLAT_AT is 5); a
+# reference is its flat items, last ("REF").
 #: ``(_STARTED, *fields of _started, *invocation reference flat or None)``
-_STARTED: Final = flat_builder(_started_flat)
+_STARTED: Final = flat_event(
+    ev.ToolCallStarted,
+    [
+        "f[5]",
+        "f[6]",
+        "f[7]",
+        "_MODEL_REQUESTER_JSON if f[8] is None else _requester_json(CodeCellRequester(f[8]))",
+        "_kind_of(f[9])",
+        "generic_summary(label(f[9], f[10]), None if f[11] is None else preview(f[11]))",
+        "REF",
+    ],
+    FLAT_AT + 7,
+    optional=True,
+    env={
+        "_MODEL_REQUESTER_JSON": _MODEL_REQUESTER_JSON,
+        "_requester_json": _requester_json,
+        "CodeCellRequester": ev.CodeCellRequester,
+        "_kind_of": _kind_of,
+        "generic_summary": generic_summary,
+        "label": tool_kinds.label,
+        "preview": tool_kinds.preview,
+    },
+)
 #: ``(_ENDED, tool call id, status, *result reference flat or None)``
-_ENDED: Final = flat_builder(
-    lambda f: _ended_payload(f[5], f[6], None if f[7] is None else _result_ref(f))
+_ENDED: Final = flat_event(
+    ev.ToolCallEnded, ["f[5]", "f[6]", "REF"], FLAT_AT + 2, optional=True, env={}
 )
 #: ``(_ACCEPTED, item id, *the output item's reference flat)``
-_ACCEPTED: Final = flat_builder(lambda f: _accepted_payload(f[5], None, _output_ref(f)))
+_ACCEPTED: Final = flat_event(
+    ev.HistoryItemAcceptedV3, ["f[5]", "None", "REF"], FLAT_AT + 1, optional=False, env={}
+)
