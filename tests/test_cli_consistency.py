@@ -189,3 +189,27 @@ def test_demo_says_a_recorder_warning_in_one_line_of_its_own(
         "writing schema 3\n"
     )
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("content", [b"not json\n", b"hi\n", b'{"threads": \n', b"\xff\xfe"])
+def test_every_command_words_a_state_file_that_is_not_json_alike(
+    tmp_path: Path, content: bytes
+) -> None:
+    """``summary`` said serde's words for a state file that is not JSON ("expected ident at
+    line 1 column 2"), ``show``, ``view`` and ``export`` orjson's ("invalid literal, expected
+    'null': line 1 column 1 (char 0)") for the same file (found by polish32): one wording."""
+    state = tmp_path / "state.json"
+    state.write_bytes(content)
+    causes = set()
+    for argv in (
+        ["summary", state],
+        ["show", state],
+        ["view", state, "-o", tmp_path / "page.html"],
+        ["export", state, "--format", "perfetto", "-o", tmp_path / "trace.json"],
+    ):
+        code, _, err = run(*argv)
+        assert code != 0, argv
+        assert f"parse state {state}" in err, (argv, err)
+        causes.add(err.split("Caused by:", 1)[1].split("\n\n")[0].strip())
+    [cause] = causes
+    assert " at line " in cause, cause  # serde's words, with where

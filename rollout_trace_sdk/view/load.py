@@ -55,8 +55,10 @@ def load_state(
     raw = read_state_bytes(str(source))
     try:
         state = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ReduceError(f"parse state {source}", cause=str(exc), file=str(source)) from None
+    except orjson.JSONDecodeError:
+        from .state_shape import not_json
+
+        raise not_json(raw, source) from None
     from .state_shape import refuse_unless_state
 
     refuse_unless_state(state, source)

@@ -41,6 +41,24 @@ _NAMES: Final = {
 }
 
 
+def not_json(raw: bytes, source: str | Path) -> ReduceError:
+    """The error for a state file that is not JSON, in serde's words (as the reducer words a
+    log line's): one wording from every command that reads a state (``summary`` said serde's,
+    ``show``/``view``/``export`` orjson's, for one file).
+
+    Args:
+        raw: the file's bytes.
+        source: the file as the user named it.
+
+    Returns:
+        The error to raise.
+    """
+    from ..model.serde_errors import syntax_error
+
+    cause = syntax_error(raw) or "not JSON"
+    return ReduceError(f"parse state {source}", cause=cause, file=str(source))
+
+
 def refuse_unless_state(state: Any, source: str | Path) -> None:
     """Refuse a parsed state file that is not shaped as a reduced state.
 

@@ -31,7 +31,6 @@ import orjson
 from ..model.json_check import manifest_value
 from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
-from ..reduce.errors import ReduceError
 from ..reduce.failures import failed
 from ..reduce.liveness import log_is_written
 from .item_text import MOST_TEXTS
@@ -157,11 +156,9 @@ def read_state_file(source: str, *, items: bool = False) -> dict[str, Any]:
     try:
         state = parse_for_summary(raw, items=items)
     except orjson.JSONDecodeError:
-        from ..model.serde_errors import syntax_error
+        from .state_shape import not_json
 
-        raise ReduceError(
-            f"parse state {source}", cause=syntax_error(raw) or "not JSON", file=source
-        ) from None
+        raise not_json(raw, source) from None
     from .state_shape import refuse_unless_state
 
     refuse_unless_state(state, source)

@@ -162,7 +162,7 @@ def test_parquet_with_o_says_it_wrote_a_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "says"),
     [
-        ("hi\n", "parse state {}: unexpected character"),
+        ("hi\n", "parse state {}: expected value at line 1 column 1"),
         ("{}\n", "{} is not a reduced state (no `threads`)"),
     ],
 )
