@@ -201,12 +201,13 @@ def test_every_command_words_a_state_file_that_is_not_json_alike(
     state = tmp_path / "state.json"
     state.write_bytes(content)
     causes = set()
-    for argv in (
+    commands: list[list[str | Path]] = [
         ["summary", state],
         ["show", state],
         ["view", state, "-o", tmp_path / "page.html"],
         ["export", state, "--format", "perfetto", "-o", tmp_path / "trace.json"],
-    ):
+    ]
+    for argv in commands:
         code, _, err = run(*argv)
         assert code != 0, argv
         assert f"parse state {state}" in err, (argv, err)
