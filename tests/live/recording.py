@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
                 server.close()
         else:
             for run in runs:
+                run = [_session(root / "home", part) for part in run]
                 subprocess.run(
                     run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
                 )
@@ -36,11 +38,20 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
 
 
 def record_killed(
-    codex: str, scenario: Scenario, root: Path, *, after: float, signum: int
+    codex: str,
+    scenario: Scenario,
+    root: Path,
+    *,
+    after: float,
+    signum: int,
+    resume: bool = False,
+    timeout: float = 90,
 ) -> list[Path]:
     """Run ``scenario``'s prompt with ``codex exec`` under ``root`` and send Codex ``signum``
     ``after`` seconds in (SIGKILL if it has not ended 10 s later; the commands it started are
-    killed with it); the bundles it left, oldest first. A run that ends before is kept whole."""
+    killed with it); with ``resume``, ``scenario.then``'s prompts run after it as
+    :func:`record` runs them (the killed session resumed); the bundles left, oldest first. A
+    run that ends before is kept whole."""
     with FakeResponses(scenario.rules) as fake:
         runs, env = exec_runs(codex, scenario, root, fake.base_url)
         process = subprocess.Popen(
@@ -63,7 +74,27 @@ def record_killed(
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+        for run in runs[1:] if resume else []:
+            run = [_session(root / "home", part) for part in run]
+            subprocess.run(
+                run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+            )
     return bundles(root)
+
+
+def _session(home: Path, part: str) -> str:
+    """``part``, or for ``$SESSION_first`` / ``$SESSION_last`` the id of the first / the latest
+    session ``codex exec`` started under ``home`` (a sub-agent's rollout files are not one)."""
+    if part not in ("$SESSION_first", "$SESSION_last"):
+        return part
+    started = []
+    for rollout in (home / "sessions").rglob("rollout-*.jsonl"):
+        with rollout.open() as lines:
+            meta = json.loads(lines.readline())["payload"]
+        if meta.get("source") == "exec":
+            started.append((meta["timestamp"], str(meta["id"])))
+    started.sort()
+    return started[0 if part == "$SESSION_first" else -1][1]
 
 
 def bundles(root: Path) -> list[Path]:
@@ -110,7 +141,12 @@ def exec_runs(
     images = [part for name in scenario.images for part in ("-i", str(workspace / name))]
     model = scenario.model
     runs = [[*argv, *images, "-m", model, "--", scenario.prompt]]
-    runs += [[*argv, "resume", "--last", "-m", model, then] for then in scenario.then]
+    for n, then in enumerate(scenario.then):
+        fork = scenario.fork_from[n] if n < len(scenario.fork_from) else ""
+        if fork:  # the session's id is known once the run before has started it
+            runs.append([*argv, "fork", f"$SESSION_{fork}", "-m", model, then])
+        else:
+            runs.append([*argv, "resume", "--last", "-m", model, then])
     # HOME too: the commands run in login shells, which must not source this machine's
     # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
     # made every later shell wait 10 s)

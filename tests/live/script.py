@@ -32,6 +32,10 @@ class Scenario:
     schemas: tuple[int, ...] = (2, 3)
     #: later prompts, each in ``codex exec resume --last`` (the same session, a new process)
     then: tuple[str, ...] = ()
+    #: for each of ``then``'s prompts (in order; missing ones resume): ``"first"`` / ``"last"``
+    #: runs it in ``codex exec fork`` of the first / the latest session (a new session with
+    #: that one's history, as a user forks an earlier run), ``""`` resumes as above
+    fork_from: tuple[str, ...] = ()
     #: driven through ``codex app-server`` instead of ``codex exec`` (``prompt`` unused): the
     #: actions of ``tests.live.app_server.run_actions``
     app_server: tuple[dict[str, Any], ...] = ()

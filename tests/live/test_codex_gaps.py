@@ -11,7 +11,11 @@ drawn apart from the scenario: ``GAPS_LIMITS=1`` puts tight capture limits on so
 (:mod:`tests.live.random_limits`; schema 3 only then), ``GAPS_CUTS=N`` cuts each bundle that
 reaches a state at up to N line ends and N/2 torn places (:mod:`tests.differential.crash_cuts`),
 ``GAPS_KILLED=N`` (default 1) records N ``codex exec`` sessions killed at a random moment (SIGINT as a
-user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` judges)."""
+user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` judges; with
+``GAPS_KILLED_RESUMED=1`` half of them resumed after, a bundle judged alike), and
+``GAPS_MORE_EXAMPLES=N`` (default 1) N sessions of :mod:`tests.live.random_gaps_more`'s kinds
+(``codex exec fork``, cells calling goals and MCP resources, workers running cells, odd answers
+mid-turn)."""
 
 from __future__ import annotations
 
@@ -32,10 +36,12 @@ from tests.hostile import argv, run_in_process, verdict
 from tests.killed_checks import check_converted, check_killed
 from tests.live.random_gaps import gap_scenario
 from tests.live.random_gaps_app import gap_app_scenario
+from tests.live.random_gaps_more import more_gap_scenario
 from tests.live.random_limits import draw_limits
 from tests.live.random_scenarios import describe
 from tests.live.recording import record, record_killed
 from tests.live.scenarios import Scenario
+from tests.live.script import after, call, message
 
 EXAMPLES = int(os.environ.get("GAPS_EXAMPLES", "2"))
 APP_EXAMPLES = int(os.environ.get("GAPS_APP_EXAMPLES", "2"))
@@ -43,6 +49,18 @@ SEED = int(os.environ.get("GAPS_SEED", "20261208"))
 LIMITS = os.environ.get("GAPS_LIMITS", "") == "1"
 CUTS = int(os.environ.get("GAPS_CUTS", "0"))
 KILLED = int(os.environ.get("GAPS_KILLED", "1"))
+MORE = int(os.environ.get("GAPS_MORE_EXAMPLES", "1"))
+KILLED_RESUMED = os.environ.get("GAPS_KILLED_RESUMED", "") == "1"
+#: the turn of a session resumed after it was killed: a command, then an answer (first among
+#: the rules: the scenario's own may match its request too)
+_GO_ON = [
+    {
+        "name": "go_on",
+        "match": {"last_user": "Go on", "lacks_call_id": "go_on_c"},
+        "items": [call("exec_command", {"cmd": "echo went on"}, "go_on_c")],
+    },
+    after("go_on_c", message("Went on.")),
+]
 
 #: the commands beside probe's that must end cleanly on every recording
 _MORE = (("view",), ("export", "--format", "perfetto"), ("export", "--format", "otlp"), ("redact",))
@@ -63,6 +81,12 @@ def test_an_app_server_session_of_a_new_kind_reduces_as_codex_reduces_it(
 
 
 @pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + MORE))
+def test_a_scenario_of_one_more_kind_reduces_as_codex_reduces_it(seed: int, tmp_path: Path) -> None:
+    _check(_limited(more_gap_scenario(seed), seed), tmp_path, seed)
+
+
+@pytest.mark.codex
 @pytest.mark.parametrize("seed", range(SEED, SEED + KILLED))
 def test_a_killed_scenario_of_a_new_kind_reduces_as_codex_reduces_it(
     seed: int, tmp_path: Path
@@ -75,13 +99,20 @@ def test_a_killed_scenario_of_a_new_kind_reduces_as_codex_reduces_it(
         pytest.skip("needs both Codex binaries")
     after = rng.uniform(0.2, 4.0)
     signum = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+    resumed = KILLED_RESUMED and rng.random() < 0.5
+    if resumed:  # as a user goes on after Ctrl-C (or a crash): the session resumed
+        scenario = attrs.evolve(scenario, rules=[*_GO_ON, *scenario.rules], then=("Go on.",))
     told = f"{signum.name} after {after:.2f} s, schema {schema}; {describe(scenario)}"
     lines = []
-    for bundle in record_killed(codex, scenario, tmp_path / "run", after=after, signum=signum):
+    bundles = record_killed(
+        codex, scenario, tmp_path / "run", after=after, signum=signum, resume=resumed
+    )
+    for bundle in bundles:
         result = check_killed(bundle, codex, told)
         check_converted(bundle, tmp_path, told)
         verdicts = "refused alike" if result.error is not None else "reached alike"
-        lines.append(f"killed {scenario.name} v{schema} {signum.name}: {verdicts} | held\n")
+        then = " then resumed" if resumed else ""
+        lines.append(f"killed{then} {scenario.name} v{schema} {signum.name}: {verdicts} | held\n")
     _report(lines)
 
 
