@@ -7,7 +7,8 @@ commands at once or one after another, a patch that fails, a tool code mode does
 a promise left unawaited, a cell printing a lot); workers in code mode running cells of their
 own (yielding and waited on in the worker's thread, calling MCP, failing); and answers of odd
 shapes in the middle of a turn (no items after a tool's output, two messages, a final answer
-followed by a call, an empty text, an answer cut at ``max_output_tokens`` after its calls).
+followed by a call, an empty text, an answer cut at ``max_output_tokens`` after its calls); and a
+second MCP server that never comes up, its tools and resources called anyway.
 A seed picks its kind (``seed % len(KINDS)``)."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.live.script import (
     call,
     collab,
     custom,
+    mcp,
     message,
 )
 
@@ -239,6 +241,44 @@ def _odd_answers(rng: random.Random) -> Scenario:
     return Scenario("odd_answers", "Odd answers.", rules)
 
 
+_BROKEN_SERVERS = (
+    'mcp_servers.broken={command="false"}',
+    'mcp_servers.broken={command="/nonexistent/mcp-server"}',
+    'mcp_servers.broken={command="sh", args=["-c", "sleep 5"], startup_timeout_sec=1}',
+    'mcp_servers.broken={command="sh", args=["-c", "echo not-json; sleep 1"]}',
+)
+
+
+def _mcp_startup(rng: random.Random) -> Scenario:
+    """A second MCP server that never comes up (exits at once, is not there, is too slow, or
+    speaks no JSON-RPC) beside the demo one: calls of the working server's tools, of the broken
+    one's, its resources listed and read, and now and then settings a user sets (reasoning
+    summaries, effort, verbosity)."""
+    kinds = [
+        lambda c: mcp("echo", {"text": "up"}, c),
+        lambda c: {**call("anything", {}, c), "namespace": "mcp__broken"},
+        lambda c: call("list_mcp_resources", {"server": "broken"}, c),
+        lambda c: call("read_mcp_resource", {"server": "broken", "uri": "x://y"}, c),
+        lambda c: call("list_mcp_resources", {}, c),
+        lambda c: mcp("boom", {}, c),
+    ]
+    steps = [
+        [rng.choice(kinds)(f"ms{step}_{k}") for k in range(rng.randint(1, 3))]
+        for step in range(rng.randint(1, 3))
+    ]
+    extra: tuple[str, ...] = (*MCP, "-c", rng.choice(_BROKEN_SERVERS))
+    for setting in (
+        "model_reasoning_summary=detailed",
+        "model_reasoning_effort=high",
+        "model_verbosity=low",
+    ):
+        if rng.random() < 0.3:
+            extra += ("-c", setting)
+    first = {"name": "step0", "match": {"step": 0}, "items": steps[0]}
+    rules = _chain(first, [*steps[1:], [message("Servers tried.")]])
+    return Scenario("mcp_startup", "Use the servers.", rules, extra=extra)
+
+
 def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """``first``, then each step answering the last call of the answer before."""
     rules = [first]
@@ -255,6 +295,7 @@ KINDS = {
     "cell_tools": _cell_tools,
     "child_cells": _child_cells,
     "odd_answers": _odd_answers,
+    "mcp_startup": _mcp_startup,
 }
 
 
