@@ -24,7 +24,8 @@ from typing import Any
 #: latest finished turn's, a shell command's or compaction's included, a reverted one's not;
 #: ``"switch": true``: later actions run on the thread it returned; ``"wait_turn": true``:
 #: wait for a turn it started; ``"may_fail": true``: an error answer is expected),
-#: ``{"op": "restart"}`` (the app-server ended and started anew; the thread resumed there, a
+#: ``{"op": "idle", "seconds": s}`` (the turns the thread starts by itself, an active goal's,
+#: until none ended for ``s`` seconds), ``{"op": "restart"}`` (the app-server ended and started anew; the thread resumed there, a
 #: bundle of its own), ``{"op": "answer", "method": ..., "results": [...]}`` (how the server's next requests of that method are answered, in turn; the last one
 #: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
 #: the ``thread/start`` parameters (and opts into the experimental API: dynamic tools, plan
@@ -256,8 +257,23 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             target = {"type": "custom", "instructions": action["instructions"]}
             server.request("review/start", {"threadId": thread, "target": target})
             finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
+        elif op == "idle":  # turns the thread starts by itself (a goal's) until none for a while
+            finished += _idle(server, thread, action.get("seconds", 3))
         else:
             raise ValueError(f"unknown app-server action {op}")
+
+
+def _idle(server: AppServer, thread: str, quiet: float, most: float = 60) -> list[str]:
+    """The turns ``thread`` finished until none finished for ``quiet`` seconds (at most
+    ``most`` seconds in all): an active goal's continuations, started by Codex."""
+    ended: list[str] = []
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline:
+        try:
+            ended.append(_turn_id(server.wait_for("turn/completed", quiet, threadId=thread)))
+        except (queue.Empty, TimeoutError):
+            break
+    return ended
 
 
 def _turn_id(completed: dict[str, Any]) -> str:

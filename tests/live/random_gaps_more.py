@@ -8,13 +8,16 @@ a promise left unawaited, a cell printing a lot); workers in code mode running c
 own (yielding and waited on in the worker's thread, calling MCP, failing); and answers of odd
 shapes in the middle of a turn (no items after a tool's output, two messages, a final answer
 followed by a call, an empty text, an answer cut at ``max_output_tokens`` after its calls); and a
-second MCP server that never comes up, its tools and resources called anyway.
+second MCP server that never comes up, its tools and resources called anyway. Through ``codex
+app-server``: a thread goal the client sets, and the turns Codex then starts by itself.
 A seed picks its kind (``seed % len(KINDS)``)."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
+
+import attrs
 
 from tests.live.random_gaps import FILES, cell
 from tests.live.script import (
@@ -279,6 +282,68 @@ def _mcp_startup(rng: random.Random) -> Scenario:
     return Scenario("mcp_startup", "Use the servers.", rules, extra=extra)
 
 
+_CONTINUE = "Continue working toward the active thread goal"
+
+
+def _goal_turns(rng: random.Random) -> Scenario:
+    """``codex app-server``: a thread goal set by the client (a token budget now and then,
+    set paused and resumed now and then), a turn, then the turns Codex starts by itself to
+    pursue it (a command, a message, a failing request now and then) until the model marks it
+    complete or the budget runs out; then now and then the goal read, cleared, and one more
+    turn."""
+    budget = rng.choice([None, None, 300, 800, 2000])
+    goal: dict[str, Any] = {"threadId": "$THREAD", "objective": "ship the goal ✓"}
+    if budget is not None:
+        goal["tokenBudget"] = budget
+    paused = rng.random() < 0.25
+    if paused:
+        goal["status"] = "paused"
+    rules: list[dict[str, Any]] = [
+        {
+            "name": "goal_go",
+            "match": {"last_user": "Goal go", "lacks_call_id": "gg"},
+            "items": [call("exec_command", {"cmd": "echo goal"}, "gg")],
+        },
+        after("gg", message("started on the goal")),
+    ]
+    for n in range(rng.randint(0, 3)):
+        step: dict[str, Any] = {"name": f"cont{n}", "match": {"last_user": _CONTINUE}, "times": 1}
+        shape = rng.choice(["call", "message", "message", "refused"])
+        if shape == "call":
+            step["items"] = [call("exec_command", {"cmd": f"echo cont{n}"}, f"gc{n}")]
+            rules.append(after(f"gc{n}", message(f"continued {n}")))
+        elif shape == "message":
+            step["items"] = [message(f"still on it {n}")]
+        else:
+            step["http_status"] = 400
+            step["body"] = {"error": {"message": "goal refused", "type": "invalid_request_error"}}
+        rules.append(step)
+    done: dict[str, Any] = {
+        "name": "goal_done",
+        "match": {"last_user": _CONTINUE, "lacks_call_id": "gdone"},
+    }
+    done["items"] = [call("update_goal", {"status": "complete"}, "gdone")]
+    rules += [done, after("gdone", message("Goal complete."))]
+    actions: list[dict[str, Any]] = [
+        {"op": "start", "params": {}, "experimental": True},
+        {"op": "rpc", "method": "thread/goal/set", "params": goal},
+        {"op": "turn", "text": "Goal go"},
+    ]
+    if paused:
+        resume = {"threadId": "$THREAD", "status": "active"}
+        actions.append({"op": "rpc", "method": "thread/goal/set", "params": resume})
+    actions.append({"op": "idle", "seconds": 3})
+    for method in ("thread/goal/get", "thread/goal/clear"):
+        if rng.random() < 0.5:
+            actions.append({"op": "rpc", "method": method, "params": {"threadId": "$THREAD"}})
+    if rng.random() < 0.5:
+        rules.append(
+            {"name": "after", "match": {"last_user": "After goal"}, "items": [message("ok")]}
+        )
+        actions.append({"op": "turn", "text": "After goal"})
+    return Scenario("goal_turns", "", rules, app_server=tuple(actions))
+
+
 def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """``first``, then each step answering the last call of the answer before."""
     rules = [first]
@@ -297,6 +362,16 @@ KINDS = {
     "odd_answers": _odd_answers,
     "mcp_startup": _mcp_startup,
 }
+
+
+APP_KINDS = {"goal_turns": _goal_turns}
+
+
+def more_gap_app_scenario(seed: int) -> Scenario:
+    """The ``codex app-server`` scenario of ``seed``: kind ``seed % len(APP_KINDS)``."""
+    kind = list(APP_KINDS)[seed % len(APP_KINDS)]
+    made = APP_KINDS[kind](random.Random(seed))
+    return attrs.evolve(made, name=f"more_{kind}_{seed}", files={**FILES, **made.files})
 
 
 def more_gap_scenario(seed: int) -> Scenario:

@@ -13,9 +13,10 @@ reaches a state at up to N line ends and N/2 torn places (:mod:`tests.differenti
 ``GAPS_KILLED=N`` (default 1) records N ``codex exec`` sessions killed at a random moment (SIGINT as a
 user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` judges; with
 ``GAPS_KILLED_RESUMED=1`` half of them resumed after, a bundle judged alike), and
-``GAPS_MORE_EXAMPLES=N`` (default 1) N sessions of :mod:`tests.live.random_gaps_more`'s kinds
-(``codex exec fork``, cells calling goals and MCP resources, workers running cells, odd answers
-mid-turn)."""
+``GAPS_MORE_EXAMPLES=N`` / ``GAPS_MORE_APP_EXAMPLES=N`` (default 1 each) N sessions of
+:mod:`tests.live.random_gaps_more`'s kinds (``codex exec fork``, cells calling goals and MCP
+resources, workers running cells, odd answers mid-turn, an MCP server that never comes up; a
+goal's own turns in ``codex app-server``)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from tests.hostile import argv, run_in_process, verdict
 from tests.killed_checks import check_converted, check_killed
 from tests.live.random_gaps import gap_scenario
 from tests.live.random_gaps_app import gap_app_scenario
-from tests.live.random_gaps_more import more_gap_scenario
+from tests.live.random_gaps_more import more_gap_app_scenario, more_gap_scenario
 from tests.live.random_limits import draw_limits
 from tests.live.random_scenarios import describe
 from tests.live.recording import record, record_killed
@@ -50,6 +51,7 @@ LIMITS = os.environ.get("GAPS_LIMITS", "") == "1"
 CUTS = int(os.environ.get("GAPS_CUTS", "0"))
 KILLED = int(os.environ.get("GAPS_KILLED", "1"))
 MORE = int(os.environ.get("GAPS_MORE_EXAMPLES", "1"))
+MORE_APP = int(os.environ.get("GAPS_MORE_APP_EXAMPLES", "1"))
 KILLED_RESUMED = os.environ.get("GAPS_KILLED_RESUMED", "") == "1"
 #: the turn of a session resumed after it was killed: a command, then an answer (first among
 #: the rules: the scenario's own may match its request too)
@@ -84,6 +86,14 @@ def test_an_app_server_session_of_a_new_kind_reduces_as_codex_reduces_it(
 @pytest.mark.parametrize("seed", range(SEED, SEED + MORE))
 def test_a_scenario_of_one_more_kind_reduces_as_codex_reduces_it(seed: int, tmp_path: Path) -> None:
     _check(_limited(more_gap_scenario(seed), seed), tmp_path, seed)
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + MORE_APP))
+def test_an_app_server_session_of_one_more_kind_reduces_as_codex_reduces_it(
+    seed: int, tmp_path: Path
+) -> None:
+    _check(_limited(more_gap_app_scenario(seed), seed), tmp_path, seed)
 
 
 @pytest.mark.codex
