@@ -287,7 +287,8 @@ _CONTINUE = "Continue working toward the active thread goal"
 
 def _goal_turns(rng: random.Random) -> Scenario:
     """``codex app-server``: a thread goal set by the client (a token budget now and then,
-    set paused and resumed now and then), a turn, then the turns Codex starts by itself to
+    set paused and resumed now and then, paused while Codex's own turn runs now and then) or
+    by the model's ``create_goal``, a turn (its answer's usage making Codex compact now and then), then the turns Codex starts by itself to
     pursue it (a command, a message, a failing request now and then) until the model marks it
     complete or the budget runs out; then now and then the goal read, cleared, and one more
     turn."""
@@ -329,10 +330,18 @@ def _goal_turns(rng: random.Random) -> Scenario:
         {"op": "rpc", "method": "thread/goal/set", "params": goal},
         {"op": "turn", "text": "Goal go"},
     ]
+    resume = {"threadId": "$THREAD", "status": "active"}
     if paused:
-        resume = {"threadId": "$THREAD", "status": "active"}
+        actions.append({"op": "rpc", "method": "thread/goal/set", "params": resume})
+    if rng.random() < 0.25:  # paused while Codex's own turn may run, then resumed
+        pause = {"threadId": "$THREAD", "status": "paused"}
+        actions.append({"op": "rpc", "method": "thread/goal/set", "params": pause})
+        actions.append({"op": "idle", "seconds": 1})
         actions.append({"op": "rpc", "method": "thread/goal/set", "params": resume})
     actions.append({"op": "idle", "seconds": 3})
+    if rng.random() < 0.3:  # the model sets the goal itself (create_goal), not the client
+        del actions[1]
+        rules[0]["items"] = [call("create_goal", {"objective": "model's goal"}, "gg")]
     for method in ("thread/goal/get", "thread/goal/clear"):
         if rng.random() < 0.5:
             actions.append({"op": "rpc", "method": method, "params": {"threadId": "$THREAD"}})
@@ -341,7 +350,15 @@ def _goal_turns(rng: random.Random) -> Scenario:
             {"name": "after", "match": {"last_user": "After goal"}, "items": [message("ok")]}
         )
         actions.append({"op": "turn", "text": "After goal"})
-    return Scenario("goal_turns", "", rules, app_server=tuple(actions))
+    extra: tuple[str, ...] = ()
+    if rng.random() < 0.3:  # Codex compacts between its own turns (its usage past the limit)
+        extra = SMALL_CONTEXT
+        rules[1]["usage"] = HIGH_USAGE
+        summary = {"last_user": "CONTEXT CHECKPOINT COMPACTION"}
+        rules.insert(
+            0, {"name": "summarize", "match": summary, "items": [message("SUMMARY: goal.")]}
+        )
+    return Scenario("goal_turns", "", rules, app_server=tuple(actions), extra=extra)
 
 
 def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
