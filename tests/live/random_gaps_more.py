@@ -10,7 +10,8 @@ shapes in the middle of a turn (no items after a tool's output, two messages, a 
 followed by a call, an empty text, an answer cut at ``max_output_tokens`` after its calls); and a
 second MCP server that never comes up, its tools and resources called anyway. Through ``codex
 app-server``: a thread goal the client sets, and the turns Codex then starts by itself.
-A seed picks its kind (``seed % len(KINDS)``)."""
+A session not resumed runs with ``--ephemeral`` now and then. A seed picks its kind
+(``seed % len(KINDS)``)."""
 
 from __future__ import annotations
 
@@ -395,12 +396,15 @@ def more_gap_scenario(seed: int) -> Scenario:
     """The ``codex exec`` scenario of ``seed``: kind ``seed % len(KINDS)``, drawn from it."""
     kind = list(KINDS)[seed % len(KINDS)]
     made = KINDS[kind](random.Random(seed))
+    extra = made.extra
+    if not made.then and random.Random(f"ephemeral-{seed}").random() < 0.2:
+        extra += ("--ephemeral",)  # no session file kept (nothing to resume): a bundle still
     return Scenario(
         f"more_{kind}_{seed}",
         made.prompt,
         made.rules,
         files={**FILES, **made.files},
-        extra=made.extra,
+        extra=extra,
         then=made.then,
         fork_from=made.fork_from,
         model=made.model,
