@@ -25,9 +25,10 @@ from typing import Any
 #: ``"switch": true``: later actions run on the thread it returned; ``"wait_turn": true``:
 #: wait for a turn it started; ``"may_fail": true``: an error answer is expected),
 #: ``{"op": "idle", "seconds": s}`` (the turns the thread starts by itself, an active goal's,
-#: until none ended for ``s`` seconds), ``{"op": "restart"}`` (the app-server ended and started anew; the thread resumed there, a
-#: bundle of its own), ``{"op": "answer", "method": ..., "results": [...]}`` (how the server's next requests of that method are answered, in turn; the last one
-#: repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
+#: until none ended for ``s`` seconds), ``{"op": "restart"}`` (the app-server ended and
+#: started anew; the thread resumed there, a bundle of its own), ``{"op": "answer", "method":
+#: ..., "results": [...]}`` (how the server's next requests of that method are answered, in
+#: turn; the last one repeats). A first action ``{"op": "start", "params": {...}, "experimental": true}`` changes
 #: the ``thread/start`` parameters (and opts into the experimental API: dynamic tools, plan
 #: mode, thread/sample, the queue).
 Action = dict[str, Any]

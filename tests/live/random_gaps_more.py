@@ -289,10 +289,10 @@ _CONTINUE = "Continue working toward the active thread goal"
 def _goal_turns(rng: random.Random) -> Scenario:
     """``codex app-server``: a thread goal set by the client (a token budget now and then,
     set paused and resumed now and then, paused while Codex's own turn runs now and then) or
-    by the model's ``create_goal``, a turn (its answer's usage making Codex compact now and then), then the turns Codex starts by itself to
-    pursue it (a command, a message, a failing request now and then) until the model marks it
-    complete or the budget runs out; then now and then the goal read, cleared, and one more
-    turn."""
+    by the model's ``create_goal``, a turn (its usage making Codex compact now and then), then
+    the turns Codex starts by itself to pursue it (a command, a message, a failing request now
+    and then) until the model marks it complete or the budget runs out; then now and then the
+    goal read, cleared, and one more turn."""
     budget = rng.choice([None, None, 300, 800, 2000])
     goal: dict[str, Any] = {"threadId": "$THREAD", "objective": "ship the goal ✓"}
     if budget is not None:
