@@ -454,12 +454,6 @@ class RecordQueue(ThreadInbox):
             self._sync_at = self._enqueued
 
     @property
-    def crowded(self) -> bool:
-        """The process's rollouts together held more than its budget when this queue last
-        looked (``overflow="wait"``): the next ``async with`` waits for this writer."""
-        return self._crowded
-
-    @property
     def queued_bytes(self) -> int:
         """Bytes held by the queue right now (cheap: the recorder polls it)."""
         return self._queued
@@ -473,21 +467,19 @@ class RecordQueue(ThreadInbox):
     def max_queued_bytes(self) -> int:
         return self._max
 
-    @property
-    def turn_wanted(self) -> bool:
-        """The writer task is ready to run and a batch's worth of records is waiting: an
-        agent that never awaits anything should give it a turn (``Runtime.room``), or the
-        queue grows until the budget stops it. (Not at every chance: each turn hands the
-        worker thread a chunk, and the fewer, larger chunks the less the two threads
-        contend for the GIL.)"""
-        return self._turn_wanted and self._queued >= self._batch_bytes
-
     def room_wanted(self, threshold: int, wait: bool) -> int:
-        """``recorder._room_probe``'s answer, read from the attributes behind
-        :attr:`queued_bytes`, :attr:`crowded` and :attr:`turn_wanted` (asked before every
-        ``async with`` of a handle: one call, not four): 2 when more than ``threshold`` bytes
-        are queued or, when producers ``wait``, the process is crowded; 1 when the writer
-        task wants its turn; else 0."""
+        """``recorder._room_probe``'s answer, asked before every ``async with`` of a handle
+        (one call reading the attributes):
+
+        * 2: more than ``threshold`` bytes are queued, or producers ``wait`` and the process's
+          rollouts together held more than its budget when this queue last looked: the next
+          ``async with`` waits for this writer;
+        * 1: the writer task is ready to run and a batch's worth of records is waiting: an
+          agent that never awaits anything should give it a turn (``Runtime.room``), or the
+          queue grows until the budget stops it (not at every chance: each turn hands the
+          worker thread a chunk, and the fewer, larger chunks the less the two threads
+          contend for the GIL);
+        * 0: neither."""
         queued = self._queued
         if queued > threshold or (wait and self._crowded):
             return 2
