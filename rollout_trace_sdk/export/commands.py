@@ -12,7 +12,10 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+if TYPE_CHECKING:
+    from .lock import Holder
 
 _Writer = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -74,6 +77,13 @@ def add_parsers(commands: Any) -> None:
         help="remove the rows of sources earlier runs exported that SOURCES no longer hold",
     )
     tables.add_argument(
+        "--lock-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for another export into DIR to end (default: as long as it "
+        "takes; 0: refuse at once)",
+    )
+    tables.add_argument(
         "--compact",
         action="store_true",
         help="also merge every small bundle's parts and small pack into packs now (an export "
@@ -116,6 +126,7 @@ _OPTION_FORMATS: Final[dict[str, tuple[str, ...]]] = {
     "--engine": ("parquet",),
     "--payload-text": ("parquet",),
     "--prune": ("parquet",),
+    "--lock-timeout": ("parquet",),
     "--compact": ("parquet",),
 }
 
@@ -132,6 +143,7 @@ def _given(args: argparse.Namespace) -> list[str]:
         "--engine": args.engine is not None,
         "--payload-text": args.payload_text,
         "--prune": args.prune,
+        "--lock-timeout": args.lock_timeout is not None,
         "--compact": args.compact,
     }
     return [name for name in _OPTION_FORMATS if given[name]]
@@ -249,6 +261,9 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if jobs < 0:
         print("rollout-trace export: --jobs must be 0 (all CPUs) or more", file=err)
         return 2
+    if args.lock_timeout is not None and not args.lock_timeout >= 0:  # NaN too
+        print("rollout-trace export: --lock-timeout must be 0 (refuse at once) or more", file=err)
+        return 2
     try:
         import fsspec  # noqa: F401
         import pyarrow  # noqa: F401
@@ -263,8 +278,9 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return 2
     from ..outputs import bundle_around
+    from .export_dir import ExportDir
     from .listing import is_url, lenient_hint, named
-    from .parquet import BundleResult, ExportOptions, run_export
+    from .parquet import BundleResult, ExportBusy, ExportOptions, run_export
 
     if target == "-":
         print("rollout-trace export: - names standard output; --to needs a directory", file=err)
@@ -302,15 +318,31 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = ExportOptions(to=target, lenient=args.lenient, payload_text=args.payload_text)
     made = _made_from(target)  # removed again if nothing is exported into it
     try:
-        summary = run_export(
-            sources,
-            options,
-            jobs=jobs,
-            engine=engine,
-            on_result=report,
-            prune=args.prune,
-            compact=args.compact,
+        # held until the directory it made is removed too (run_export holds it again)
+        with ExportDir(target).lock(
+            args.lock_timeout, lambda holder: _waiting(target, holder, err)
+        ):
+            summary = run_export(
+                sources,
+                options,
+                jobs=jobs,
+                engine=engine,
+                on_result=report,
+                prune=args.prune,
+                compact=args.compact,
+            )
+            failed = len(summary.failed)
+            gone = made is not None and failed == len(summary.exported) and _removed(target, made)
+    except ExportBusy as exc:
+        how = (
+            "refused at once (--lock-timeout 0)"
+            if args.lock_timeout == 0
+            else f"gave up after {args.lock_timeout:g} s (--lock-timeout)"
         )
+        print(
+            visible(f"rollout-trace export: {target}: {exc.holder} is writing it; {how}"), file=err
+        )
+        return 1
     except OSError as exc:
         print(f"rollout-trace export: {exc.filename or target}: {exc.strerror or exc}", file=err)
         return 1
@@ -345,8 +377,6 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ),
             file=err,
         )
-    failed = len(summary.failed)
-    gone = made is not None and failed == len(summary.exported) and _removed(target, made)
     print(
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
         f"{summary.skipped} unchanged (skipped)"
@@ -363,6 +393,21 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         file=out,
     )
     return 1 if failed or summary.listing_errors or summary.stale else 0
+
+
+def _waiting(target: str, holder: Holder, err: TextIO) -> None:
+    """Say at once that the export waits for another into the same directory, and how to
+    stop it (``.lock`` says why it waits rather than refuses)."""
+    from ..view.visible import visible
+
+    print(
+        visible(
+            f"note: {target}: {holder} is writing it; waiting for it to end (Ctrl-C stops; "
+            "--lock-timeout SECONDS bounds the wait)"
+        ),
+        file=err,
+        flush=True,
+    )
 
 
 def _made_from(target: str) -> str | None:

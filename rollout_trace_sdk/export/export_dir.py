@@ -28,12 +28,14 @@ import contextlib
 import errno
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import orjson
 
+from ..model.layout import EXPORT_LOCK
 from ..model.layout import EXPORT_MANIFEST as MANIFEST_NAME
+from .lock import Holder, alive, export_lock, holds_lock
 from .schema import TABLE_NAMES, TABLES_VERSION
 
 __all__ = ["EXPORTED", "MANIFEST_NAME", "ExportDir", "live_files", "other_version"]
@@ -65,6 +67,28 @@ class ExportDir:
         self.root = root.rstrip("/")
         if self.fs.exists(self.root) and not self.fs.isdir(self.root):
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", to)
+
+    @property
+    def local(self) -> bool:
+        """Whether the directory is on the local filesystem (a path or ``file://``)."""
+        protocol = self.fs.protocol
+        return "file" in (protocol if isinstance(protocol, tuple) else (protocol,))
+
+    def lock(
+        self, timeout: float | None = None, on_wait: Callable[[Holder], None] | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """Hold the directory's lock while inside: one export at a time (:mod:`.lock`; none
+        on a remote filesystem). Made if missing; this thread may hold it already.
+
+        Args:
+            timeout: seconds to wait for another export holding it (None: as long as it
+                takes; 0: not at all).
+            on_wait: called once, with the other export, when this one has to wait.
+
+        Returns:
+            The context manager.
+        """
+        return export_lock(self.root, local=self.local, timeout=timeout, on_wait=on_wait)
 
     def part(self, table: str, key: str) -> str:
         return f"{self.root}/{table}/{part_name(key)}"
@@ -138,8 +162,7 @@ class ExportDir:
         """Remove the dot-files of parts a killed run was writing (``.KEY.PID.tmp`` of a
         process no longer alive), on a local directory; how many. A remote filesystem's are
         left: whose process wrote them cannot be told from here."""
-        protocol = self.fs.protocol
-        if "file" not in (protocol if isinstance(protocol, tuple) else (protocol,)):
+        if not self.local:
             return 0
         removed = 0
         for table in TABLE_NAMES:
@@ -149,7 +172,7 @@ class ExportDir:
                 continue
             for name in names:
                 temp = _TEMP_NAME.fullmatch(name)
-                if temp is not None and not _alive(int(temp.group(1))):
+                if temp is not None and not alive(int(temp.group(1))):
                     with contextlib.suppress(OSError):
                         os.remove(f"{self.root}/{table}/{name}")
                         removed += 1
@@ -185,7 +208,8 @@ class ExportDir:
         """Remove the directory if it holds no exported bundle: its manifest names none (only
         sources that failed), and its folders hold no file. For a directory an export made
         and then exported nothing into (every SOURCE refused): a failed command leaves no
-        export behind, as ``--format otlp`` writes no file when nothing was read.
+        export behind, as ``--format otlp`` writes no file when nothing was read. Its
+        caller holds the directory's lock (:meth:`lock`), else the lock file keeps it.
 
         Returns:
             Whether the directory is gone.
@@ -202,6 +226,11 @@ class ExportDir:
                     self.fs.rmdir(folder)
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(f"{self.root}/{MANIFEST_NAME}")
+            if self.local and holds_lock(self.root):
+                # its lock file, still held: a waiter that locks it sees it unlinked and
+                # opens the path again (:mod:`.lock`); another's lock file is never removed
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(f"{self.root}/{EXPORT_LOCK}")
             if self.fs.ls(self.root):
                 return False
             self.fs.rmdir(self.root)
@@ -294,14 +323,3 @@ def _file_kind(name: str) -> str | None:
 
 def _temp_name(key: str, pid: int) -> str:
     return f".{key}.{pid}.tmp"
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (or cannot be signalled: then it is taken to run)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

@@ -36,10 +36,11 @@ import attrs
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
+from .lock import ExportBusy, Holder
 from .schema import TABLES_VERSION, to_arrow
 from .tables import build_rows, payload_row_batches
 
-__all__ = ["BundleResult", "ExportOptions", "ExportSummary", "run_export"]
+__all__ = ["BundleResult", "ExportBusy", "ExportOptions", "ExportSummary", "Holder", "run_export"]
 
 #: Payload bodies (``--payload-text``) a worker holds before writing them as a row group.
 _TEXT_BATCH_BYTES: Final = 16 << 20
@@ -391,52 +392,14 @@ def _other_version_sources(
     return found
 
 
-def run_export(
-    specs: Sequence[str],
-    options: ExportOptions,
-    *,
-    jobs: int = 0,
-    engine: str = "process",
-    on_result: Callable[[BundleResult], None] | None = None,
-    prune: bool = False,
-    pack: bool = True,
-    compact: bool = False,
-) -> ExportSummary:
-    """Export every bundle under ``specs`` to ``options.to``, skipping unchanged ones.
-
-    Args:
-        specs: bundle directories or roots, local paths or fsspec URLs.
-        options: output directory and options.
-        jobs: worker processes (``process`` engine) or tasks in flight (``ray``); 0 = CPUs.
-        engine: ``process`` (a local process pool; 1 job runs in this process) or ``ray``.
-        on_result: called in the driver for each bundle as it finishes.
-        prune: remove the rows of every source an earlier run exported that ``specs`` no
-            longer list (a bundle deleted, moved or renamed); not when a spec could not be
-            listed (its bundles would look gone).
-        pack: write small bundles into packs, in batches when 64 or more are exported, and
-            merge loose bundles' parts into packs (:mod:`.packs`) as the run goes (every
-            1,024 bundles) and at its end (64 loose bundles or more); False leaves one part
-            per bundle and table, as a run before packs did.
-        compact: at the end, merge every loose bundle and every pack under half
-            ``packs.PACK_BYTES`` however few (``export --compact``).
-
-    Returns:
-        What was exported, skipped and could not be listed. The bundles to export lose
-        their manifest entries before any of their files change; the manifest is saved every
-        64 bundles and at the end, so an interrupted run keeps what it finished and the next
-        one redoes the rest. Bundles earlier runs exported with another tables version are
-        exported again too, from their recorded sources (``upgraded``; ``stale`` names those
-        that can no longer be listed).
-
-    Raises:
-        ValueError: ``engine`` is neither ``process`` nor ``ray``.
-    """
-    if engine not in ("process", "ray"):  # any other name would run the pool, unsaid
-        raise ValueError(f"engine must be 'process' or 'ray', not {engine!r}")
-    started = time.perf_counter()
+def _prepare(
+    specs: Sequence[str], options: ExportOptions, out: ExportDir, prune: bool
+) -> tuple[ExportSummary, dict[str, Any], list[BundleSource]]:
+    """List the bundles, tidy ``out`` and take out of its manifest (saved) the bundles about to
+    change; the run's summary so far, the manifest and the bundles to export. Run holding
+    ``out``'s lock."""
     summary = ExportSummary()
     sources = list_bundles(specs, options.stamp(), summary.listing_errors)
-    out = ExportDir(options.to)
     manifest = out.read_manifest()
     out.remove_stale_temps()
     summary.repaired = packs.tidy(out, manifest)
@@ -471,9 +434,69 @@ def run_export(
         packs.remove_packs(out, dead)
         for key in pruned:
             out.remove_parts(key)
-    from .jobs import drive
+    return summary, manifest, todo
 
-    # packs also when nothing changed: an export written before packs gets packed
-    drive(todo, options, summary, out, manifest, (jobs, engine, on_result, pack, compact))
+
+def run_export(
+    specs: Sequence[str],
+    options: ExportOptions,
+    *,
+    jobs: int = 0,
+    engine: str = "process",
+    on_result: Callable[[BundleResult], None] | None = None,
+    prune: bool = False,
+    pack: bool = True,
+    compact: bool = False,
+    lock_timeout: float | None = None,
+    on_wait: Callable[[Holder], None] | None = None,
+) -> ExportSummary:
+    """Export every bundle under ``specs`` to ``options.to``, skipping unchanged ones.
+
+    Args:
+        specs: bundle directories or roots, local paths or fsspec URLs.
+        options: output directory and options.
+        jobs: worker processes (``process`` engine) or tasks in flight (``ray``); 0 = CPUs.
+        engine: ``process`` (a local process pool; 1 job runs in this process) or ``ray``.
+        on_result: called in the driver for each bundle as it finishes.
+        prune: remove the rows of every source an earlier run exported that ``specs`` no
+            longer list (a bundle deleted, moved or renamed); not when a spec could not be
+            listed (its bundles would look gone).
+        pack: write small bundles into packs, in batches when 64 or more are exported, and
+            merge loose bundles' parts into packs (:mod:`.packs`) as the run goes (every
+            1,024 bundles) and at its end (64 loose bundles or more); False leaves one part
+            per bundle and table, as a run before packs did.
+        compact: at the end, merge every loose bundle and every pack under half
+            ``packs.PACK_BYTES`` however few (``export --compact``).
+        lock_timeout: seconds to wait for another export into a local ``options.to`` to end
+            (None: as long as it takes; 0: refuse at once). The run holds the directory's
+            lock (:mod:`.lock`: it dies with its holder) from before it reads the manifest
+            until it saved it last, so two runs never save over each other's records; a
+            remote directory has no lock (one run at a time is the caller's to ensure).
+        on_wait: called once, with the other export, when this one has to wait for it.
+
+    Returns:
+        What was exported, skipped and could not be listed. The bundles to export lose
+        their manifest entries before any of their files change; the manifest is saved every
+        64 bundles and at the end, so an interrupted run keeps what it finished and the next
+        one redoes the rest. Bundles earlier runs exported with another tables version are
+        exported again too, from their recorded sources (``upgraded``; ``stale`` names those
+        that can no longer be listed).
+
+    Raises:
+        ValueError: ``engine`` is neither ``process`` nor ``ray``.
+        ExportBusy: another export held the directory for all of ``lock_timeout``; nothing
+            was written.
+    """
+    if engine not in ("process", "ray"):  # any other name would run the pool, unsaid
+        raise ValueError(f"engine must be 'process' or 'ray', not {engine!r}")
+    started = time.perf_counter()
+    out = ExportDir(options.to)
+    # one export at a time: from before the manifest is read until it is saved last
+    with out.lock(lock_timeout, on_wait):
+        summary, manifest, todo = _prepare(specs, options, out, prune)
+        from .jobs import drive
+
+        # packs also when nothing changed: an export written before packs gets packed
+        drive(todo, options, summary, out, manifest, (jobs, engine, on_result, pack, compact))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -28,6 +28,8 @@ PAYLOADS_DIR: Final = "payloads"
 #: The file that makes a folder an export of many bundles' tables (``rollout-trace export
 #: --to``); here because every command that writes a file must know it (``outputs``).
 EXPORT_MANIFEST: Final = "_export.json"
+#: The file an export's driver holds ``flock``-ed in its directory (``export.lock``).
+EXPORT_LOCK: Final = ".export.lock"
 #: Where ``rollout-trace reduce`` writes the reduced state unless told otherwise.
 STATE_FILE: Final = "state.json"
 
