@@ -227,8 +227,9 @@ class ExportDir:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.rm(f"{self.root}/{MANIFEST_NAME}")
             if self.local and holds_lock(self.root):
-                # its lock file, still held: a waiter that locks it sees it unlinked and
-                # opens the path again (:mod:`.lock`); another's lock file is never removed
+                # its lock file, still held, last (only rmdirs follow): a waiter that locks
+                # it sees it unlinked and opens the path again (:mod:`.lock`); another's lock
+                # file is never removed
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(f"{self.root}/{EXPORT_LOCK}")
             if self.fs.ls(self.root):

@@ -154,25 +154,33 @@ def _acquire(root: str, timeout: float | None, on_wait: Callable[[Holder], None]
         os.makedirs(root, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            os.close(fd)
-            waited = time.monotonic() - started
-            if timeout is not None and waited >= timeout:
-                raise ExportBusy(root, holder, timeout) from None
-            if not told and on_wait is not None:
-                on_wait(holder)
-                told = True
-            time.sleep(_POLL_SECONDS if timeout is None else min(_POLL_SECONDS, timeout - waited))
-            continue
+            while not _try_lock(fd):  # the same file all along: its holder's end frees it
+                holder = _holder(fd)
+                waited = time.monotonic() - started
+                if timeout is not None and waited >= timeout:
+                    raise ExportBusy(root, holder, timeout)
+                if not told and on_wait is not None:
+                    on_wait(holder)
+                    told = True
+                time.sleep(
+                    _POLL_SECONDS if timeout is None else min(_POLL_SECONDS, timeout - waited)
+                )
         except BaseException:
             os.close(fd)
             raise
         if _still_the_file(fd, path):
             _name_self(fd)
             return fd
-        os.close(fd)  # its holder removed it (an empty export directory): open it again
+        os.close(fd)  # its holder removed it (an empty export directory): open the path again
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock ``fd``'s file if no one holds it; whether it is locked now."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _still_the_file(fd: int, path: str) -> bool:

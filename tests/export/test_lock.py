@@ -293,3 +293,29 @@ def test_a_remote_directory_is_not_locked(three: list[Path]) -> None:
         p.rsplit("/", 1)[-1] for p in fsspec.filesystem("memory").ls("/lock32/out", detail=False)
     }
     assert MANIFEST_NAME in names and EXPORT_LOCK not in names
+
+
+def test_a_waiter_whose_lock_file_was_removed_locks_the_new_one(tmp_path: Path) -> None:
+    """The holder that removes an empty export directory unlinks its lock file: a waiter that
+    then locks the unlinked file opens the path again, so two exports never both hold DIR."""
+    out = ExportDir(str(tmp_path / "out"))
+    waiting, locked, release = threading.Event(), threading.Event(), threading.Event()
+
+    def waiter() -> None:
+        with out.lock(on_wait=lambda _: waiting.set()):
+            locked.set()
+            release.wait(timeout=60)
+
+    thread = threading.Thread(target=waiter)
+    with out.lock(timeout=0):
+        thread.start()
+        assert waiting.wait(timeout=60)
+        assert out.remove_if_empty()  # the lock file and the directory with it
+    try:
+        assert locked.wait(timeout=60)
+        assert (tmp_path / "out" / EXPORT_LOCK).exists()
+        with pytest.raises(ExportBusy), out.lock(timeout=0):
+            pass
+    finally:
+        release.set()
+        thread.join()
