@@ -61,8 +61,10 @@ def test_run(tmp_path: Path) -> None:
 )
 def test_instructions() -> None:
     figures = _last_json(_run("instructions.py", "--tiny", "--json"))
-    # on the loop's thread, and in all (the writer thread's work added)
-    assert 0 < figures["tool_call_instructions_loop"] < figures["tool_call_instructions"]
+    # on the loop's thread, and in all (a call's own work: far above what the runs' batching
+    # and collections move)
+    assert figures["tool_call_instructions_loop"] > 50_000
+    assert figures["tool_call_instructions"] > 50_000
 
 
 def test_first_rollout() -> None:
