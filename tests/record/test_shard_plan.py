@@ -3,7 +3,10 @@ at enqueue time, before anything is written (the sink: ``test_shards``)."""
 
 from __future__ import annotations
 
+import random
+
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.record._shard_plan import CaptureLimits, ShardPlan
 
 
@@ -31,3 +34,40 @@ def test_the_bundle_budget_omits_payloads_but_keeps_room_for_events() -> None:
     assert stored and omitted and all(r.shard is None for r in omitted)
     assert plan.used_bytes <= budget
     assert omitted[0].capture == ev.PayloadCapture("omitted", 5002)
+
+
+def _shards_of(plan: ShardPlan, lengths: list[int]) -> list[tuple[int, int, int, int]]:
+    """Each body's shard, then the plan's state (current shard, records in it, bytes used)."""
+    out = []
+    for n in lengths:
+        if plan.limited:
+            shard = plan.place("tool_result", b"x" * n)[0].shard
+        else:
+            shard = plan.place_whole(b"x" * n)[1]
+        assert shard is not None
+        out.append((shard, plan.current_shard, plan._placed, plan.used_bytes))
+    return out
+
+
+def test_place_whole_rotates_where_the_general_placement_does() -> None:
+    """``place_whole`` does ``_take``'s common case inline: a record that fills a shard to
+    exactly its rotation size stays in it, a byte more goes to the next, a first record
+    larger than a shard stays in its (empty) shard; the same as a plan placing through
+    ``_take`` (limited by a payload limit nothing reaches), over many sizes and rotations."""
+    record = len(layout.shard_record("raw_payload:1", b""))  # header and a one-digit id
+    rotate = 3 * record + 30
+    # 3 records of 10 bytes fill the shard exactly; the next (1 byte) goes to shard 2, which
+    # a record of rotate + 1 bytes then leaves for shard 3 (a shard is never empty)
+    exact = [10, 10, 10, 1, rotate + 1, 0]
+    whole = _shards_of(ShardPlan(rotate_bytes=rotate), exact)
+    assert [s[0] for s in whole] == [1, 1, 1, 2, 3, 4]
+    unlimited = CaptureLimits(max_payload_bytes=1 << 40)
+    assert whole == _shards_of(ShardPlan(unlimited, rotate_bytes=rotate), exact)
+    rng = random.Random(330001)
+    for _ in range(300):
+        rotate = rng.choice([1, 2, record, record + 1, 100, 333, 4096])
+        lengths = [rng.choice([0, 1, 7, 50, 99, 100, 101, 333, 5000]) for _ in range(40)]
+        plans = (ShardPlan(rotate_bytes=rotate), ShardPlan(unlimited, rotate_bytes=rotate))
+        whole, general = (_shards_of(plan, lengths) for plan in plans)
+        assert whole == general, (rotate, lengths)
+        assert plans[0].finished == plans[1].finished
