@@ -69,6 +69,61 @@ async def test_an_item_after_a_compaction_never_takes_an_earlier_items_id(
     assert root["conversation_item_ids"].count(users[1]["item_id"]) == 1
 
 
+async def _outputs_around_compactions(
+    root: Path, schema: int, output: dict[str, Any], back: list[Any]
+) -> None:
+    """The same output of call ``c`` three times, a compaction dropping each of the first
+    two from history, then a request sending the last; ``back``: the items handed back."""
+    async with (
+        open_rollout(root, schema_version=schema) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        history = turn.accept(_continue())
+        for _ in range(2):
+            async with turn.tool_call("c", "f", arguments="{}") as tool:
+                back.append(tool.completed(dict(output)))
+            history.append(back[-1])
+            compaction = turn.compaction()
+            async with compaction.request({"input": history}) as attempt:
+                summary = attempt.completed([{"type": "compaction", "encrypted_content": "S"}])
+            history = list(compaction.installed(input_history=history, replacement_history=summary))
+        async with turn.tool_call("c", "f", arguments="{}") as tool:
+            back.append(tool.completed(dict(output)))
+        async with turn.inference({"input": [*history, back[-1]]}) as call:
+            call.completed(output_items=[{"role": "assistant", "content": "ok"}])
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_tool_output_after_a_compaction_never_takes_an_earlier_outputs_id(
+    tmp_path: Path, schema: int
+) -> None:
+    """The same output of the same call id again after a compaction dropped the first: its
+    content id was retired, so it takes the next occurrence's (``ItemIds._assign`` gives a
+    first occurrence's id without ``_free`` only when it is not retired; schema 3 records
+    it on the tool call's hot path), and its acceptance and the next request name it."""
+    output = {"type": "function_call_output", "call_id": "c", "output": "same"}
+    back: list[Any] = []
+    with pytest.warns(RecorderWarning, match="used twice"):  # the model's call id again
+        await _outputs_around_compactions(tmp_path, schema, output, back)
+    base = content_id({**output, "call_id": back[0]["call_id"]})
+    assert [item["id"] for item in back] == [base, f"{base}_2", f"{base}_3"]
+    state = check_bundle(bundle_in(tmp_path))
+    outputs = [
+        item
+        for item in state["conversation_items"].values()
+        if item["kind"] == "function_call_output"
+    ]
+    assert sorted(item["responses_item_id"] for item in outputs) == [
+        base,
+        f"{base}_2",
+        f"{base}_3",
+    ]
+    assert all("accepted_seq" in item for item in outputs)
+    last = max(state["inference_calls"].values(), key=lambda c: c["execution"]["started_seq"])
+    (latest,) = (item for item in outputs if item["responses_item_id"] == f"{base}_3")
+    assert last["request_item_ids"][-1] == latest["item_id"]
+
+
 @pytest.mark.parametrize("schema", [2, 3])
 async def test_installing_a_compaction_twice_keeps_the_next_items_acceptance(
     tmp_path: Path, schema: int
