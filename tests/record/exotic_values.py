@@ -24,122 +24,25 @@ from typing import Any
 import attrs
 import pydantic
 
+from .exotic_dates import (
+    BadReprIntEnum,
+    BigIntEnum,
+    Boom,
+    ClearingTz,
+    DateSub,
+    DateTimeSub,
+    GarbageTz,
+    HugeTz,
+    OpaqueEnum,
+    RaisingEnum,
+    RaisingTz,
+    SelfEnum,
+    SurrogateStrEnum,
+    boom,
+    empty,
+)
+
 Make = Callable[[Any, Any], Any]
-
-
-class Boom(RuntimeError):
-    """What the odd hooks below raise."""
-
-
-def _boom(*_: Any, **__: Any) -> Any:
-    raise Boom("boom")
-
-
-# --- datetimes -------------------------------------------------------------------------------
-
-
-class RaisingTz(datetime.tzinfo):
-    """A time zone whose every answer raises (a zone database gone)."""
-
-    utcoffset = dst = tzname = _boom
-
-
-class GarbageTz(datetime.tzinfo):
-    """A time zone answering an offset that is no ``timedelta``."""
-
-    def utcoffset(self, dt: Any) -> Any:
-        return "garbage"
-
-    def dst(self, dt: Any) -> Any:
-        return "garbage"
-
-    def tzname(self, dt: Any) -> Any:
-        return 5
-
-
-class HugeTz(datetime.tzinfo):
-    """A time zone 30 hours off UTC (Python refuses more than 24)."""
-
-    tzname = _boom
-
-    def utcoffset(self, dt: Any) -> Any:
-        return datetime.timedelta(hours=30)
-
-    def dst(self, dt: Any) -> Any:
-        return None
-
-
-class ClearingTz(datetime.tzinfo):
-    """A time zone that empties a container when asked its offset."""
-
-    def __init__(self, parent: Any) -> None:
-        self.parent = parent
-
-    tzname = _boom
-
-    def utcoffset(self, dt: Any) -> Any:
-        _empty(self.parent)
-        return datetime.timedelta(0)
-
-    def dst(self, dt: Any) -> Any:
-        return None
-
-
-class DateSub(datetime.date):
-    """A ``date`` that is not exactly one."""
-
-
-class DateTimeSub(datetime.datetime):
-    """A ``datetime`` that is not exactly one, whose ``isoformat`` raises."""
-
-    isoformat = _boom
-
-
-# --- enums -----------------------------------------------------------------------------------
-
-
-class OpaqueEnum(enum.Enum):
-    """A member whose value JSON cannot hold."""
-
-    A = object()
-
-
-class SelfEnum(enum.Enum):
-    """A member whose value is the member itself."""
-
-    A = 1
-
-
-SelfEnum.A._value_ = SelfEnum.A  # type: ignore[assignment]
-
-
-class RaisingEnum(enum.Enum):
-    """A member whose ``value`` raises."""
-
-    A = 1
-
-    @property
-    def value(self) -> Any:
-        raise Boom("value")
-
-
-class BigIntEnum(enum.IntEnum):
-    """An ``IntEnum`` beyond 64 bits."""
-
-    A = 2**70
-
-
-class SurrogateStrEnum(enum.StrEnum):
-    """A ``StrEnum`` holding a lone surrogate."""
-
-    A = "a\ud800b"
-
-
-class BadReprIntEnum(enum.IntEnum):
-    """An ``IntEnum`` whose ``str`` and ``repr`` raise."""
-
-    A = 7
-    __str__ = __repr__ = __format__ = _boom
 
 
 # --- subclasses of the JSON types ------------------------------------------------------------
@@ -148,28 +51,28 @@ class BadReprIntEnum(enum.IntEnum):
 class LyingStr(str):
     """A ``str`` whose every Python-level hook raises."""
 
-    __str__ = __repr__ = __iter__ = __len__ = __getitem__ = __eq__ = __hash__ = _boom
-    __bool__ = encode = strip = lower = startswith = _boom
+    __str__ = __repr__ = __iter__ = __len__ = __getitem__ = __eq__ = __hash__ = boom
+    __bool__ = encode = strip = lower = startswith = boom
 
 
 class LyingInt(int):
     """An ``int`` whose hooks raise."""
 
-    __str__ = __repr__ = __index__ = __int__ = __eq__ = __hash__ = __bool__ = _boom
-    __float__ = __lt__ = __le__ = __gt__ = __ge__ = __format__ = _boom
+    __str__ = __repr__ = __index__ = __int__ = __eq__ = __hash__ = __bool__ = boom
+    __float__ = __lt__ = __le__ = __gt__ = __ge__ = __format__ = boom
 
 
 class NanFloat(float):
     """A ``float`` subclass holding NaN, its ``repr`` raising."""
 
-    __repr__ = __str__ = _boom
+    __repr__ = __str__ = boom
 
 
 class LyingDict(dict[Any, Any]):
     """A dict whose Python-level reading hooks raise (C reads its items directly)."""
 
-    __iter__ = __len__ = __getitem__ = keys = items = values = get = _boom
-    __eq__ = __bool__ = __contains__ = __repr__ = _boom
+    __iter__ = __len__ = __getitem__ = keys = items = values = get = boom
+    __eq__ = __bool__ = __contains__ = __repr__ = boom
     __hash__ = None
 
 
@@ -195,19 +98,19 @@ class FibbingDict(dict[Any, Any]):
 class LyingList(list[Any]):
     """A list whose Python-level reading hooks raise."""
 
-    __iter__ = __len__ = __getitem__ = __eq__ = __bool__ = __repr__ = __contains__ = _boom
+    __iter__ = __len__ = __getitem__ = __eq__ = __bool__ = __repr__ = __contains__ = boom
 
 
 class LyingTuple(tuple[Any, ...]):
     """A tuple whose Python-level reading hooks raise."""
 
-    __iter__ = __len__ = __getitem__ = __eq__ = __bool__ = __repr__ = __hash__ = _boom
+    __iter__ = __len__ = __getitem__ = __eq__ = __bool__ = __repr__ = __hash__ = boom
 
 
 class SizeLies(dict[Any, Any]):
     """A dict whose ``__sizeof__`` raises and whose ``__len__`` is negative."""
 
-    __sizeof__ = _boom
+    __sizeof__ = boom
 
     def __len__(self) -> int:
         return -1
@@ -228,7 +131,7 @@ class SecondHash:
     def __eq__(self, other: object) -> bool:
         return self is other
 
-    __str__ = __repr__ = _boom
+    __str__ = __repr__ = boom
 
 
 class BadBool:
@@ -238,7 +141,7 @@ class BadBool:
         return self
 
     __ne__ = __eq__
-    __bool__ = __repr__ = _boom
+    __bool__ = __repr__ = boom
     __hash__ = object.__hash__
 
 
@@ -268,7 +171,7 @@ class RaisingGetattr:
     def __getattr__(self, name: str) -> Any:
         raise Boom(name)
 
-    __repr__ = _boom
+    __repr__ = boom
 
 
 class RaisingGetattribute:
@@ -382,11 +285,6 @@ def _released() -> memoryview:
 # --- values that change the container they sit in --------------------------------------------
 
 
-def _empty(parent: Any) -> None:
-    if isinstance(parent, dict | list):
-        parent.clear()
-
-
 class ClearsParent:
     """An object whose every reading (``repr``, attributes, ``len``) empties its
     container."""
@@ -395,11 +293,11 @@ class ClearsParent:
         object.__setattr__(self, "_parent", parent)
 
     def __getattr__(self, name: str) -> Any:
-        _empty(object.__getattribute__(self, "_parent"))
+        empty(object.__getattribute__(self, "_parent"))
         raise AttributeError(name)
 
     def __repr__(self) -> str:
-        _empty(object.__getattribute__(self, "_parent"))
+        empty(object.__getattribute__(self, "_parent"))
         return "ClearsParent()"
 
 
@@ -426,7 +324,7 @@ class ClearingModel(pydantic.BaseModel):
     parent: Any = None
 
     def model_dump(self, *a: Any, **k: Any) -> Any:
-        _empty(self.parent)
+        empty(self.parent)
         return {"x": 1}
 
 
@@ -437,7 +335,7 @@ class ClearingMapping(Mapping[str, Any]):
         self.parent = parent
 
     def __len__(self) -> int:
-        _empty(self.parent)
+        empty(self.parent)
         return 1
 
     def __iter__(self) -> Iterator[str]:
@@ -454,7 +352,7 @@ class ClearingEnum(enum.Enum):
 
     @property
     def value(self) -> Any:
-        _empty(CLEARED.get("parent"))
+        empty(CLEARED.get("parent"))
         return 1
 
 
