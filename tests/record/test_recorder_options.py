@@ -1,10 +1,13 @@
 """``open_rollout``'s options: of the wrong type or a schema that cannot hold them, refused at the
 call (the caller's own arguments, a ``TypeError`` or ``ValueError`` its author sees at once);
 ``ROLLOUT_TRACE_SCHEMA`` set wrong by an operator, warned about and never raised into the
-agent."""
+agent; the trace root from the environment, and a root that refuses every bundle."""
 
 from __future__ import annotations
 
+import errno
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +90,45 @@ async def test_the_environment_never_makes_the_agent_fail(
     check_bundle(bundle)
     with pytest.warns(RecorderWarning, match=said):
         open_rollout(None, enabled=False, **caps)
+
+
+@pytest.mark.parametrize("variable", ["ROLLOUT_TRACE_ROOT", "CODEX_ROLLOUT_TRACE_ROOT"])
+async def test_root_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.delenv("ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.delenv("CODEX_ROLLOUT_TRACE_ROOT", raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "traces"))
+    async with open_rollout() as rollout:
+        assert rollout.enabled
+    assert bundle_in(tmp_path / "traces") == rollout.bundle_dir
+    check_bundle(bundle_in(tmp_path / "traces"), tmp_path)
+
+
+async def test_our_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROLLOUT_TRACE_ROOT", str(tmp_path / "ours"))
+    monkeypatch.setenv("CODEX_ROLLOUT_TRACE_ROOT", str(tmp_path / "codex"))
+    async with open_rollout():
+        pass
+    assert bundle_in(tmp_path / "ours")
+    assert not (tmp_path / "codex").exists()
+
+
+async def test_a_root_that_refuses_every_bundle_warns_once(tmp_path: Path) -> None:
+    """A service whose trace root cannot take bundles (read-only, full, not a directory)
+    opens a rollout per request: each warning named the bundle it could not make, new each
+    time, so Python's default filter showed it for every request (100 of 100 in review
+    prod27's service). The same failure is now said in the same words: shown once."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            async with open_rollout(blocker) as rollout:
+                assert not rollout.enabled
+    issued = [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)]
+    said = (
+        f"rollout trace: cannot create a bundle under {blocker}: "
+        f"[Errno {errno.ENOTDIR}] {os.strerror(errno.ENOTDIR)}; not recording"
+    )
+    assert issued == [said] * 3, issued  # one per rollout, in the same words
