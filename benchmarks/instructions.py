@@ -30,6 +30,7 @@ Valgrind runs the child ~50x slower: ~20-40 s a run.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -58,6 +59,8 @@ def _child(mode: str, n: int) -> None:
 
     async def floor() -> None:
         recorder = _Floor()
+        gc.collect()
+        gc.freeze()
         for i in range(WARM + n):
             async with recorder.tool_call(f"call_{i}", "exec_command", arguments=ARGS) as tool:
                 tool.completed(_output(i, 200))
@@ -74,6 +77,11 @@ def _child(mode: str, n: int) -> None:
                     async with turn.tool_call(f"w_{i}", "exec_command", arguments=ARGS) as tool:
                         tool.completed(_output(i, 200, f"w_{i}"))
                 await rollout.flush()
+                # the start-up heap (modules, the warm-up's garbage) out of every later
+                # collection: a full one over it, in one run and not the other (the writer
+                # thread's timing moves when they come), is millions of instructions
+                gc.collect()
+                gc.freeze()
                 for i in range(n):
                     async with turn.tool_call(f"c_{i}", "exec_command", arguments=ARGS) as tool:
                         tool.completed(_output(i, 200, f"c_{i}"))
@@ -158,8 +166,8 @@ def _median(mode: str, sizes: tuple[int, int], runs: int, tree: Path = ROOT) -> 
 
 def measure(quick: bool, base: str | None, runs: int, *, tiny: bool = False) -> dict[str, float]:
     """The figures of the module docstring (``tiny``: a smoke-test size, one mode, one run)."""
-    # (tiny: 400 calls apart still, so a batch or a collection more in one run than in the
-    # other cannot turn the difference negative, as 20 apart did in CI)
+    # (tiny: a smoke test's size; its figure can be far off, even negative: what the writer's
+    # batching moves between two runs outweighs a few hundred calls)
     sizes = (100, 500) if tiny else (500, 2_500) if quick else (1_000, 5_000)
     runs = 1 if tiny else runs
     results: dict[str, float] = {}
