@@ -227,13 +227,7 @@ class ToolCall(AgentToolWork):
             The item with its id (send it in the next request), the item as given for a call
             a code cell made, or ``None`` when no item was given.
         """
-        if output_item.__class__ is dict:  # _answered's first step, a frame fewer
-            fast = self._rt.fast_tools
-            if fast is not None:
-                done = fast.completed(self, "completed", output_item)
-                if done is not None:
-                    return done
-        return self._answered_general("completed", output_item)
+        return self._answered("completed", output_item)
 
     def _answered(self, status: ev.ExecutionStatus, output_item: Mapping[str, Any] | None) -> Any:
         """End the call with ``status`` and ``output_item`` as its result (see
@@ -243,13 +237,7 @@ class ToolCall(AgentToolWork):
             done = None if fast is None else fast.completed(self, status, output_item)
             if done is not None:
                 return done
-        return self._answered_general(status, output_item)
-
-    def _answered_general(
-        self, status: ev.ExecutionStatus, output_item: Mapping[str, Any] | None
-    ) -> Any:
-        """:meth:`_answered` past the common case (``_tool_fast``), or once it declined."""
-        if output_item is None:
+        elif output_item is None:
             self._end(status, None)
             return None
         output_item = plain(output_item)

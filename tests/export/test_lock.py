@@ -156,12 +156,9 @@ def _started(out: Path) -> str:
     return str(orjson.loads((out / EXPORT_LOCK).read_bytes())["started"])
 
 
-def test_a_second_export_waits_saying_for_whom_then_exports(
-    holder: tuple[Path, subprocess.Popen[str]], three: list[Path], tmp_path: Path
-) -> None:
-    """Without ``--lock-timeout`` the export says at once that it waits and for whom, writes
-    nothing while it waits, and exports once the other has ended."""
-    out, other = holder
+def _waiting_export(out: Path, tmp_path: Path, *more: str) -> tuple[subprocess.Popen[str], str]:
+    """An export of ``tmp_path/bundles`` into ``out`` (held by another), and the first line
+    it says."""
     export = _child(
         _RACER,
         os.devnull,
@@ -169,13 +166,21 @@ def test_a_second_export_waits_saying_for_whom_then_exports(
         str(tmp_path / "bundles"),
         "--to",
         str(out),
-        "--jobs",
-        "1",
+        *more,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     assert export.stderr is not None
-    said = export.stderr.readline()
+    return export, export.stderr.readline()
+
+
+def test_a_second_export_waits_saying_for_whom_then_exports(
+    holder: tuple[Path, subprocess.Popen[str]], three: list[Path], tmp_path: Path
+) -> None:
+    """Without ``--lock-timeout`` the export says at once that it waits and for whom, writes
+    nothing while it waits, and exports once the other has ended."""
+    out, other = holder
+    export, said = _waiting_export(out, tmp_path, "--jobs", "1")
     assert said == (
         f"note: {out}: another export (pid {other.pid}, started {_started(out)}) is writing "
         "it; waiting for it to end (Ctrl-C stops; --lock-timeout SECONDS bounds the wait)\n"
@@ -193,18 +198,8 @@ def test_ctrl_c_stops_the_wait_and_writes_nothing(
 ) -> None:
     """Ctrl-C while waiting for another export ends the wait (exit 130) with nothing written."""
     out, _ = holder
-    export = _child(
-        _RACER,
-        os.devnull,
-        "export",
-        str(tmp_path / "bundles"),
-        "--to",
-        str(out),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert export.stderr is not None
-    assert "waiting for it to end" in export.stderr.readline()
+    export, said = _waiting_export(out, tmp_path)
+    assert "waiting for it to end" in said
     export.send_signal(signal.SIGINT)
     stdout, stderr = export.communicate(timeout=60)
     assert (export.returncode, stdout, stderr) == (130, "", "interrupted\n")
