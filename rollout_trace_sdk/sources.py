@@ -384,8 +384,8 @@ def resolve(
 
     Raises:
         SourceError: a traces root without ``--latest`` (unless ``takes_root``), a root whose
-            bundles lie deeper, ``--latest`` without bundles, a state file where a bundle is needed, or a bundle's own file
-            (manifest, event log, payload) for its bundle.
+            bundles lie deeper, ``--latest`` without bundles, a state file where a bundle is
+            needed, or a bundle's own file (manifest, event log, payload) for its bundle.
         ReduceError: the path does not exist or is no bundle (the reducer's own words).
     """
     path = Path(source)
