@@ -58,6 +58,26 @@ def test_named_files_and_tests_exist(page: Path) -> None:
     assert not missing, missing
 
 
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_tests_named_by_continuation_exist(page: Path) -> None:
+    """A bare ``::test_name`` names a test of the last test file the page named before it:
+    guarantees.md cited ``::test_sigterm_disposition_is_restored`` (renamed
+    ``test_stop_signal_disposition_is_restored``) and seven tests of files other than the one
+    named last, which test_named_files_and_tests_exist did not see (found by docs33)."""
+    named = re.compile(r"`((?:tests|benchmarks)/[\w/.\-]+?\.py)(?:::\w+)?`|`::(\w+)`")
+    last: Path | None = None
+    wrong = []
+    for match in named.finditer(page.read_text()):
+        if match.group(1):
+            last = REPO / match.group(1)
+            continue
+        test = match.group(2)
+        text = last.read_text() if last and last.exists() else ""
+        if not re.search(rf"^(?:async )?def {test}\b", text, re.M):
+            wrong.append(f"{last and last.relative_to(REPO)}::{test}")
+    assert not wrong, wrong
+
+
 def _environment_variables() -> set[str]:
     """Every variable the package reads from the environment, and those scripts/test.sh takes."""
     names: set[str] = set()
