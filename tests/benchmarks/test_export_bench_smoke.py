@@ -32,3 +32,24 @@ def test_small_run_reports_every_figure() -> None:
     assert report["rerun_skipped"] == 4
     assert set(report["query_ms"]) == set(RECIPES)
     assert "target 2 processes >= 1.8x one" in done.stdout
+
+
+def test_export_small_runs_and_both_ways_answer_alike() -> None:
+    """benchmarks/export_small.py (one part per bundle against packs) was the one script
+    under benchmarks/ no smoke test ran, though docs/benchmarks.md says each runs in CI at a
+    tiny size (found by docs33)."""
+    script = SCRIPT.with_name("export_small.py")
+    done = subprocess.run(
+        [sys.executable, str(script), "--count", "3", "--jobs", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["count"] == 3 and report["same_answers"] is True
+    assert set(report["runs"]) == {"one part per bundle", "packed"}
+    for name, run in report["runs"].items():
+        assert run["exported"] == 3 and run["failed"] == 0, name
+        assert run["count"] > 0 and set(run["recipes_ms"]) == set(RECIPES), name
