@@ -84,7 +84,7 @@ def _records(text: str) -> list[dict[str, str]]:
 def test_more_columns_than_the_width_shows_are_printed_a_row_at_a_time(
     count: int, width: int
 ) -> None:
-    """``SELECT * FROM tool_calls`` (31 columns) on an 80-column terminal: folded into the
+    """``SELECT * FROM tool_calls`` (32 columns) on an 80-column terminal: folded into the
     width, every column was drawn blank, its name and values gone without a mark (20
     columns: the last one; review26). A result whose columns cannot each have a few
     characters is printed a row at a time, a line a column."""
