@@ -341,6 +341,39 @@ def test_an_output_inside_the_bundle_is_refused(
     assert all_bytes(bundle) == before
 
 
+def test_the_api_refuses_an_output_inside_the_bundle(tmp_path: Path) -> None:
+    """``redact_bundle`` itself refuses a copy inside its source (the CLI asks first, so only
+    the API meets this check: dropping it passed every redact test, mut33). Made there, the
+    copy would sit in the bundle as a stray directory, unredacted secrets beside it. A link
+    outside the bundle naming a directory inside it is refused too."""
+    bundle = record_demo(tmp_path)
+    before = all_bytes(bundle)
+    with pytest.raises(RedactBundleError, match="is inside the bundle"):
+        redact_bundle(bundle, bundle / "inside")
+    (bundle / "sub").mkdir()
+    before = all_bytes(bundle)
+    (tmp_path / "link").symlink_to(bundle / "sub")
+    with pytest.raises(RedactBundleError, match="is inside the bundle"):
+        redact_bundle(bundle, tmp_path / "link" / "copy")
+    assert all_bytes(bundle) == before
+
+
+def test_a_page_below_the_log_is_a_stray_file_not_a_viewer_page(tmp_path: Path) -> None:
+    """Only an ``.html`` file beside the log is a page ``view`` made (left out, made again by
+    ``view``); one in a folder of the bundle is a stray file like any other: ``--in-place``
+    keeps it (left out, it was lost for good) and both modes name it so. Leaving out every
+    ``.html`` file passed every redact test (mut33)."""
+    bundle = record_demo(tmp_path)
+    (bundle / "notes").mkdir()
+    (bundle / "notes" / "run.html").write_text("<p>the agent's run</p>\n")
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 0 and "left out notes/run.html: not a bundle file" in err
+    assert "a page holding the payloads" not in err
+    code, _, err = run("redact", bundle, "--in-place")
+    assert code == 0 and "kept without redaction (not a bundle file): notes/run.html" in err
+    assert (bundle / "notes" / "run.html").read_text() == "<p>the agent's run</p>\n"
+
+
 def test_in_place_refuses_a_bundle_still_being_recorded(tmp_path: Path) -> None:
     """``redact --in-place`` swapped a bundle out from under its live recorder, which went on
     writing into the removed files: a demo run redacted mid-way kept 21,491 of its 121,507
