@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.convert import convert_bundle
 from tests.codex_oracle import codex_bin, codex_reduce
@@ -153,6 +154,54 @@ def _edit_log(bundle: Path, old: bytes, new: bytes, count: int = 1) -> None:
     text = log.read_bytes()
     assert text.count(old) >= count
     log.write_bytes(text.replace(old, new, count))
+
+
+def test_payloads_past_the_rotation_size_go_to_shards_of_their_own(tmp_path: Path) -> None:
+    """2 → 3 starts a new shard before a record would carry the current one past Codex's
+    rotation size, as Codex's writer does (no source in the corpora or tests held 8 MiB of
+    payloads: writing every record to shard 1 passed every convert test, mut33). Payload
+    files padded with whitespace (kept byte for byte, ignored by both Codex builds) hold
+    three records of 3 MiB: two shards. Codex 0.171 reduces the copy as 0.169 the source."""
+    from tests.reduce.v3_bundles import read_records
+
+    source = _v2_copy("plain_message", tmp_path)
+    padded = sorted((source / "payloads").glob("*.json"))[:3]
+    for path in padded:
+        path.write_bytes(path.read_bytes() + b" " * (3 << 20))
+    out = tmp_path / "v3"
+    convert_bundle(source, out, 3)
+    shards = sorted((out / "payloads").iterdir())
+    assert [p.name for p in shards] == ["000001.zst", "000002.zst"]
+    for shard in shards:
+        records = read_records(shard).items()
+        raw = sum(len(layout.shard_record(pid, body)) for pid, body in records)
+        assert raw <= layout.SHARD_ROTATE_BYTES
+    cited = {
+        ref["raw_payload_id"]: ref["shard"]
+        for line in (out / "trace.jsonl").read_bytes().splitlines()
+        for ref in _refs(orjson.loads(line))
+    }
+    for shard in shards:
+        for pid in read_records(shard):
+            assert cited[pid] == int(shard.name.split(".")[0])
+    ours = orjson.loads(state_bytes(reduce_bundle(out)))
+    if codex_bin(3) is not None:
+        ok, stderr, theirs = codex_reduce(out, schema=3)
+        assert ok, stderr
+        assert theirs == ours
+    back = tmp_path / "v2"
+    convert_bundle(out, back, 2)
+    assert state_bytes(reduce_bundle(back)) == state_bytes(reduce_bundle(source))
+
+
+def _refs(value: object) -> list[dict[str, object]]:
+    """Every payload reference (a map with a ``raw_payload_id``) inside ``value``."""
+    if isinstance(value, dict):
+        own = [value] if "raw_payload_id" in value else []
+        return own + [ref for child in value.values() for ref in _refs(child)]
+    if isinstance(value, list):
+        return [ref for child in value for ref in _refs(child)]
+    return []
 
 
 def test_a_cut_part_of_a_template_is_refused(tmp_path: Path) -> None:
