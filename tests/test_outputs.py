@@ -222,3 +222,23 @@ def test_a_declared_payloads_dir_is_refused_whatever_else_the_manifest_holds(
     code, _, err = run("reduce", bundle, "-o", bundle / "blobs" / "state.json")
     assert code == 2 and "refusing to write inside" in err, err
     assert not (bundle / "blobs" / "state.json").exists()
+
+
+def test_an_absolute_payloads_dir_protects_nothing_outside_the_bundle(tmp_path: Path) -> None:
+    """A manifest's ``payloads_dir`` names a folder of its bundle; an absolute one (any
+    folder of the machine: the manifest is the bundle maker's text) is not taken as the
+    bundle's, so it cannot make a command refuse an output elsewhere. Taking it as it is
+    passed every output test (mut33)."""
+    bundle = make_bundle(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    manifest = bundle / "manifest.json"
+    raw = manifest.read_bytes()
+    declared = f'"payloads_dir": "{elsewhere}"'.encode()
+    manifest.write_bytes(raw.replace(b'"payloads_dir": "payloads"', declared))
+    assert declared in manifest.read_bytes()
+    code, _, err = run("reduce", bundle, "-o", elsewhere / "state.json")
+    assert code == 0, err
+    assert (elsewhere / "state.json").is_file()
+    code, _, err = run("reduce", bundle, "-o", bundle / "payloads" / "state.json")
+    assert code == 2 and "refusing to write inside" in err
