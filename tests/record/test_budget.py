@@ -16,7 +16,7 @@ import anyio
 import pytest
 
 from rollout_trace_sdk.record import Rollout, _files, open_rollout, set_process_budget
-from rollout_trace_sdk.record._budget import DEFAULT_PROCESS_BUDGET, PROCESS
+from rollout_trace_sdk.record._budget import DEFAULT_PROCESS_BUDGET, PROCESS, ProcessBudget
 
 from .recorder_support import loss_report, of_type
 
@@ -203,3 +203,26 @@ def test_a_budget_that_is_no_positive_number_is_refused(value: Any, budget: None
     with pytest.raises(ValueError, match="max_bytes"):
         set_process_budget(value)
     assert PROCESS.limit == DEFAULT_PROCESS_BUDGET
+
+
+class _Queue:
+    """What the budget sees of a rollout's queue (``_budget.Reserving``)."""
+
+    def __init__(self, own_cap: int) -> None:
+        self._cap = 0
+        self._own_cap = own_cap
+        self._taken = 0
+
+
+def test_rollouts_holding_the_whole_budget_are_not_crowded_until_past_it() -> None:
+    """``async with`` waits while the rollouts reserve *more* than the budget: reserved up
+    to it exactly, nothing waits (counting the limit itself as crowded passed every budget
+    test, mut33). Past it (calls that cannot wait may overdraw up to twice), they are."""
+    budget = ProcessBudget(1000)
+    queue = _Queue(own_cap=1 << 20)
+    assert budget.grant(queue, 1000, 1)
+    assert budget.reserved == 1000 and queue._cap == 1000
+    assert not budget.crowded
+    assert not budget.grant(queue, 1001, 1)  # past the limit: only with the factor
+    assert budget.grant(queue, 1001, 2)
+    assert budget.reserved > 1000 and budget.crowded
