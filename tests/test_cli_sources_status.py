@@ -1,0 +1,72 @@
+"""``ls``'s status column: what a bundle's log says (and whether a writer holds it), the
+rollout's own status beside it, and the start time the manifest gives. Bundles recorded as in
+``test_cli_sources``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.test_cli_sources import _bundle, _started, run
+
+
+def test_ls_names_a_rollout_status_only_when_it_is_not_completed(tmp_path: Path) -> None:
+    """A bundle whose rollout ended ``completed`` reads ``complete``; one that ended another
+    way says how beside it. Naming every rollout status (``complete (completed)`` on every
+    row) passed every sources test (mut33)."""
+    done = _bundle(tmp_path / "traces")
+    failed = tmp_path / "traces" / "failed"
+    shutil.copytree(done, failed)
+    log = failed / "trace.jsonl"
+    ended = b'"type":"rollout_ended","status":"completed"'
+    assert log.read_bytes().count(ended) == 1
+    log.write_bytes(log.read_bytes().replace(ended, ended.replace(b"completed", b"failed")))
+    code, out, _ = run("ls", tmp_path / "traces")
+    assert code == 0
+    by_name = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert by_name[done.name].split()[2:4] == ["complete", "1"]
+    assert " complete (failed) " in by_name["failed"]
+
+
+def test_a_log_its_writer_holds_is_recording_unless_it_is_complete(tmp_path: Path) -> None:
+    """A writer holds the log's lock until it closes the file, a moment after its last line
+    (``recording_completed``): that bundle reads ``complete``, one without it ``recording``.
+    Reading every held log as ``recording`` passed every sources test (mut33)."""
+    fcntl = pytest.importorskip("fcntl")
+    done = _bundle(tmp_path / "traces")
+    unclosed = tmp_path / "traces" / "unclosed"
+    shutil.copytree(done, unclosed)
+    lines = (unclosed / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (unclosed / "trace.jsonl").write_bytes(b"".join(lines[:-2]))
+    held = [os.open(b / "trace.jsonl", os.O_RDWR) for b in (done, unclosed)]
+    try:
+        for fd in held:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, out, _ = run("ls", tmp_path / "traces")
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert code == 0
+    by_name = {Path(row.split()[-1]).name: row for row in out.splitlines()[1::2]}
+    assert by_name[done.name].split()[2] == "complete"
+    assert by_name["unclosed"].split()[2] == "recording"
+
+
+def test_a_start_time_given_as_true_is_read_from_the_log_instead(tmp_path: Path) -> None:
+    """``started_at_unix_ms: true`` is no time (JSON's true is no number; Python's bool is an
+    int): the log's modification time stands in, as for any other value that is not an
+    integer. Taking true as 1 ms (1970) passed every sources test (mut33)."""
+    bundle = _bundle(tmp_path / "traces")
+    manifest = bundle / "manifest.json"
+    started = _started(bundle)
+    text = manifest.read_bytes().replace(str(started).encode(), b"true")
+    manifest.write_bytes(text)
+    assert orjson.loads(text)["started_at_unix_ms"] is True
+    code, out, _ = run("ls", tmp_path / "traces", "--json")
+    assert code == 0
+    mtime = int((bundle / "trace.jsonl").stat().st_mtime * 1000)
+    assert orjson.loads(out.splitlines()[0])["started_at_unix_ms"] == mtime
