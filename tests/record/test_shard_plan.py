@@ -71,3 +71,47 @@ def test_place_whole_rotates_where_the_general_placement_does() -> None:
         whole, general = (_shards_of(plan, lengths) for plan in plans)
         assert whole == general, (rotate, lengths)
         assert plans[0].finished == plans[1].finished
+
+
+def test_a_payload_of_exactly_max_payload_bytes_is_stored_whole() -> None:
+    """``max_payload_bytes`` is the largest body stored whole: one of that length is not cut
+    (nor marked ``truncated`` with every byte kept), a byte more is cut to it. Cutting from
+    the limit itself passed every shard test (mut33)."""
+    plan = ShardPlan(CaptureLimits(max_payload_bytes=10))
+    ref, record = plan.place("tool_result", b'"' + b"x" * 8 + b'"')
+    assert ref.capture is None and plan.truncated == 0 and not plan.partial
+    assert record is not None and isinstance(record[0], int)  # placed whole
+    ref, record = plan.place("tool_result", b'"' + b"x" * 9 + b'"')
+    assert ref.capture == ev.PayloadCapture("truncated", 11, None) and plan.truncated == 1
+    assert record is not None and isinstance(record[0], tuple) and record[0][2] == 10
+
+
+def test_a_template_past_the_bundle_budget_is_omitted_not_cut() -> None:
+    """Where the bundle budget has room for only part of a payload, a plain body keeps what
+    fits (``truncated``), but a template (a payload with parts) is omitted whole: cut, its
+    fragments would no longer match its parts. Cutting templates too passed every shard test
+    (mut33)."""
+    limits = CaptureLimits(max_bundle_bytes=80_000)
+    plan = ShardPlan(limits)
+    part, _ = plan.place("content_value", b'"value"')
+    plan.place("tool_result", b'"' + b"x" * 60_000 + b'"')
+    room = 80_000 - limits.reserve_bytes - plan.used_bytes
+    assert room > 4096  # room enough to cut into
+    template = b'["' + b"x" * 20_000 + b'",""]'
+    ref, record = plan.place("tool_result", template, (part,))
+    assert record is None and ref.shard is None and ref.parts == (part,)
+    assert ref.capture == ev.PayloadCapture("omitted", len(template))
+    ref, record = plan.place("tool_result", template)
+    assert ref.capture is not None and ref.capture.status == "truncated"
+    assert record is not None
+
+
+def test_event_lines_reach_the_ceiling_at_its_last_byte() -> None:
+    """``charge`` says the bundle is full once its bytes reach the ceiling, not a byte past
+    it (a line more than the bound: reading ``<=`` passed every shard test, mut33)."""
+    limits = CaptureLimits(max_bundle_bytes=1000)
+    ceiling = limits.ceiling_bytes
+    assert ceiling is not None
+    plan = ShardPlan(limits)
+    assert not plan.charge(ceiling - 1)
+    assert plan.charge(1)
