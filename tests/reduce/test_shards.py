@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model import layout
-from rollout_trace_sdk.reduce import reduce_bundle, shards
+from rollout_trace_sdk.reduce import reduce_bundle, shards, state_bytes
 from rollout_trace_sdk.reduce.errors import MissingPayload, ReduceError
 from rollout_trace_sdk.reduce.shards import ShardReader
+from tests.codex_oracle import codex_reduce, needs_codex_for
 from tests.conftest import CONFORMANCE_V3
+from tests.reduce.v3_bundles import copy_bundle, edit_shard
 
 
 def _records(*pairs: tuple[str, bytes]) -> bytes:
@@ -470,3 +472,47 @@ def test_a_released_reader_reads_its_shards_again(files: _Files) -> None:
     reader.release()
     assert reader.text(_ref(1)) == b"[1]"
     assert files.reads == ["payloads/000001.zst"] * 2
+
+
+@needs_codex_for(3)
+@pytest.mark.parametrize("body", [b"", b"{}"])
+def test_a_last_record_of_an_empty_id_is_a_record_not_a_cut(tmp_path: Path, body: bytes) -> None:
+    """A sealed shard whose last record has an empty id (and an empty body: nothing after its
+    header) ends with a whole record, not a cut one: Codex 0.171 reduces the bundle, as we
+    do. Taking a header that ends the data as a cut record passed every shard test (mut33)."""
+    bundle = copy_bundle("plain_message", tmp_path)
+    edit_shard(bundle, 1, lambda records: {**records, "": body})
+    ok, stderr, theirs = codex_reduce(bundle, schema=3)
+    assert ok, stderr
+    assert orjson.loads(state_bytes(reduce_bundle(bundle))) == theirs
+
+
+@needs_codex_for(3)
+@pytest.mark.parametrize("extra", [1, -1])
+def test_a_template_with_a_fragment_too_many_or_too_few_is_refused_as_codex_does(
+    tmp_path: Path, extra: int
+) -> None:
+    """A template holds one fragment more than its parts, no more and no fewer: Codex 0.171
+    refuses view_image's image item given an extra (empty) fragment as it refuses one given a
+    fragment too few. Only too few was tried: checking for fewer alone passed every shard
+    test (mut33)."""
+    bundle = copy_bundle("view_image", tmp_path)
+    edited = []
+
+    def edit(records: dict[str, bytes]) -> dict[str, bytes]:
+        for pid, body in records.items():
+            if not edited and body.startswith(b'["') and b"input_image" in body:
+                fragments = orjson.loads(body)
+                fragments = [*fragments, ""] if extra > 0 else fragments[:-1]
+                records[pid] = orjson.dumps(fragments)
+                edited.append(pid)
+        return records
+
+    for shard in sorted((bundle / layout.PAYLOADS_DIR).glob("*.zst")):
+        edit_shard(bundle, layout.shard_number(shard.name) or 0, edit)
+    assert len(edited) == 1
+    ok, stderr, _ = codex_reduce(bundle, schema=3)
+    assert not ok and "invalid payload fragment count" in stderr
+    with pytest.raises(ReduceError) as refused:
+        reduce_bundle(bundle)
+    assert refused.value.codex_text() in stderr
