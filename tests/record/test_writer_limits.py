@@ -228,6 +228,27 @@ async def test_drops_of_calls_from_other_threads_are_counted_in_bytes(tmp_path: 
     _assert_codex_reduces(w.bundle_dir)
 
 
+async def test_events_from_other_threads_dropped_are_reported_as_theirs(tmp_path: Path) -> None:
+    """Events (no payload) another OS thread records into a full budget are dropped, counted,
+    and the loss report says calls from other threads found the budget full. Only payloads
+    were tried: giving the reason for dropped payloads alone passed every limits test
+    (mut33). The writer's task is not running, so nothing drains the inbox meanwhile."""
+    import anyio.to_thread
+
+    w = make_writer(tmp_path, max_queued_bytes=1024, overflow="drop")
+
+    def record() -> list[bool]:
+        return [w.event_nowait(ev.ThreadResumed(f"t{i}")) for i in range(40)]
+
+    results = await anyio.to_thread.run_sync(record)
+    await w.aclose()
+    dropped = results.count(False)
+    assert 0 < dropped < 40 and w.stats.events_dropped == dropped
+    report = loss_reports(w.bundle_dir, read_bundle(w.bundle_dir))[-1]
+    assert f"{dropped} events and 0 payloads (0 bytes)" in report
+    assert "calls from other threads found the budget full" in report
+
+
 async def test_dropped_events_take_no_seq(tmp_path: Path) -> None:
     w = make_writer(tmp_path, max_queued_bytes=1024, overflow="drop")
     results = [w.event_nowait(ev.ThreadResumed(f"t{i}")) for i in range(20)]
