@@ -365,6 +365,31 @@ def test_a_killed_recording_is_called_unclosed_with_what_reads_it(tmp_path: Path
     assert run("reduce", cut, "--lenient", "-o", tmp_path / "c.json")[0] == 0
 
 
+def test_an_unclosed_bundle_no_reduction_reads_is_damaged_with_no_reader_named(
+    tmp_path: Path,
+) -> None:
+    """Unclosed is not all that is wrong with a killed bundle whose middle line is broken (or
+    whose seqs skip): ``reduce`` refuses it, ``--lenient`` too (it passes over a cut last line
+    only), so none is named as its reader and the root's count calls it damaged. Naming
+    ``reduce --lenient`` for every refused bundle, or counting every refused unclosed one as
+    cut, passed every validate test (mut33)."""
+    lines = event_lines().splitlines(keepends=True)
+    root = tmp_path / "runs"
+    root.mkdir()
+    logs = {"broken": lines[0] + lines[1][:25] + b"\n" + lines[2], "gap": lines[0] + lines[2]}
+    for name, log in logs.items():
+        bundle = make_bundle(tmp_path / name, log).rename(root / name)
+        code, _, err = run("validate", bundle)
+        assert code == 1
+        assert err.endswith(
+            "unclosed: its recorder was killed or stopped (no process is writing it)\n"
+        )
+        assert run("reduce", bundle, "--lenient", "-o", tmp_path / f"{name}.json")[0] == 1
+    code, _, err = run("validate", root)
+    assert code == 1
+    assert err.startswith(f"2 bundles not OK under {root}: 2 damaged; "), err
+
+
 def test_a_closed_bundle_is_not_called_unclosed(tmp_path: Path) -> None:
     closed, _, _ = _killed_copies(tmp_path)
     lines = (closed / "trace.jsonl").read_bytes().splitlines(keepends=True)
@@ -465,3 +490,13 @@ def test_an_unclosed_bundle_that_left_payloads_out_may_have_spent_its_budget(
         "for the 1 that left payloads out, their byte budget spent): rollout-trace reduce "
         "reads what each holds; "
     ), err
+
+
+def test_the_budget_note_counts_one_payload_in_the_singular() -> None:
+    """``(1 payload omitted``, not ``1 payloads`` (the corpus bundle omits 14: the plural
+    alone passed every validate test, mut33)."""
+    from rollout_trace_sdk._cli_validate import _budget_text
+
+    assert "(1 payload omitted: " in _budget_text(1)
+    assert "(2 payloads omitted: " in _budget_text(2)
+    assert _budget_text(0) == ""
