@@ -80,6 +80,67 @@ def test_file_size_limit_mid_run(tmp_path: Path, backend: str) -> None:
     assert state is not None
 
 
+_CUT_AT_A_LINE_END_SCRIPT = """
+import os, resource, signal, sys
+from rollout_trace_sdk.record import _files
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+log = os.path.join(sys.argv[1], "trace.jsonl")
+with open(log, "wb") as f:
+    f.write(b"0" * 4090 + b"\\n")
+resource.setrlimit(resource.RLIMIT_FSIZE, (4091 + int(sys.argv[2]), resource.RLIM_INFINITY))
+fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+chunk = _files.Chunk([], bytearray(b"aaaa\\nbbbb\\n"), first_seq=2, line_count=2)
+_files.write_chunk(chunk, sys.argv[1], fd, 4091)
+print(type(chunk.error).__name__, chunk.lines_done, chunk.bytes_done)
+"""
+
+
+@pytest.mark.parametrize(("room", "kept"), [(5, 1), (7, 1), (3, 0)])
+def test_a_write_cut_at_a_line_end_keeps_the_line(tmp_path: Path, room: int, kept: int) -> None:
+    """A write the file-size limit stops (EFBIG, as a full disk would) keeps every whole line
+    that reached the log, the last one too when the cut falls right after its newline, and
+    cuts off a torn one. Reading the newline a byte short of the cut lost that whole line
+    (removed from the log, counted unwritten) and passed every fault test (mut33)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CUT_AT_A_LINE_END_SCRIPT, str(tmp_path), str(room)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [b"aaaa\n", b"bbbb\n"][:kept]
+    assert done.stdout.split() == ["OSError", str(kept), str(sum(map(len, lines)))]
+    assert (tmp_path / "trace.jsonl").read_bytes() == b"0" * 4090 + b"\n" + b"".join(lines)
+
+
+_PAYLOAD_CUT_SCRIPT = """
+import errno, os, resource, signal, sys
+from rollout_trace_sdk.record import _files
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (50, resource.RLIM_INFINITY))
+try:
+    _files.write_payload_file(sys.argv[1], 7, b'"' + b"x" * 98 + b'"')
+except OSError as exc:
+    print(errno.errorcode[exc.errno], sorted(os.listdir(sys.argv[1])))
+"""
+
+
+def test_a_payload_file_a_write_cut_short_is_removed(tmp_path: Path) -> None:
+    """A payload file the file-size limit cut short (EFBIG) is removed, so the writer's
+    retry creates it afresh instead of meeting a half file it may not replace. Leaving it
+    passed every fault test (mut33)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PAYLOAD_CUT_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "EFBIG []"
+
+
 _SHARD_FSIZE_SCRIPT = """
 import os, resource, signal, sys
 import anyio
