@@ -162,6 +162,19 @@ def test_images_are_content_values_stored_once() -> None:
     assert orjson.loads(put.text(ref_two)) == two
 
 
+def test_a_string_of_exactly_the_minimum_length_is_a_content_value() -> None:
+    """``content_value_min_chars`` is the shortest string held out of its item: one of that
+    length is a content value, one a character shorter stays inline. Holding out only longer
+    strings passed every item-store test (mut33)."""
+    put = _Recorded()
+    store = ItemStore(put, content_value_min_chars=100)
+    for n, size in enumerate((99, 100)):
+        item = {"type": "function_call_output", "id": f"o{n}", "call_id": "c", "output": "x" * size}
+        ref = store.item(item)
+        assert [p.kind for p in ref.parts] == ([] if size < 100 else ["content_value"])
+        assert orjson.loads(put.text(ref)) == item
+
+
 def test_oversized_item_keeps_its_structure_under_max_payload_bytes() -> None:
     put = _Recorded()
     store = ItemStore(put, max_payload_bytes=500)
