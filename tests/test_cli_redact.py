@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
-from rollout_trace_sdk.redact_bundle import RedactBundleError, redact_bundle
+from rollout_trace_sdk.redact_bundle import OutputExists, RedactBundleError, redact_bundle
 from tests.cli_redact_support import SECRETS, all_bytes, plant, record_demo, run, state_of
 from tests.codex_oracle import codex_bin, codex_reduce, needs_codex
 from tests.conftest import conformance_bundles, needs_conformance
@@ -358,20 +358,40 @@ def test_the_api_refuses_an_output_inside_the_bundle(tmp_path: Path) -> None:
     assert all_bytes(bundle) == before
 
 
-def test_a_page_below_the_log_is_a_stray_file_not_a_viewer_page(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["run.html", "run.json"])
+def test_a_page_or_json_below_the_log_is_a_stray_file(tmp_path: Path, name: str) -> None:
     """Only an ``.html`` file beside the log is a page ``view`` made (left out, made again by
-    ``view``); one in a folder of the bundle is a stray file like any other: ``--in-place``
-    keeps it (left out, it was lost for good) and both modes name it so. Leaving out every
-    ``.html`` file passed every redact test (mut33)."""
+    ``view``), and only a ``.json`` file beside the log or in ``payloads/`` is a bundle file
+    (redacted); one in another folder of the bundle is a stray file like any other: left out
+    of a copy, kept as it is by ``--in-place`` (left out, it was lost for good), named either
+    way, and only as what it is. Leaving out every ``.html`` file, redacting every ``.json``
+    file, or naming a copy's strays as kept passed every redact test (mut33)."""
     bundle = record_demo(tmp_path)
+    secret = "sk-proj-" + "A1b2C3d4" * 6
+    text = f'{{"key": "{secret}"}}\n'
     (bundle / "notes").mkdir()
-    (bundle / "notes" / "run.html").write_text("<p>the agent's run</p>\n")
+    (bundle / "notes" / name).write_text(text)
     code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
-    assert code == 0 and "left out notes/run.html: not a bundle file" in err
-    assert "a page holding the payloads" not in err
+    assert code == 0 and f"left out notes/{name}: not a bundle file" in err
+    assert "a page holding the payloads" not in err and "kept without redaction" not in err
+    assert not (tmp_path / "clean" / "notes" / name).exists()
     code, _, err = run("redact", bundle, "--in-place")
-    assert code == 0 and "kept without redaction (not a bundle file): notes/run.html" in err
-    assert (bundle / "notes" / "run.html").read_text() == "<p>the agent's run</p>\n"
+    assert code == 0 and f"kept without redaction (not a bundle file): notes/{name}" in err
+    assert "left out" not in err
+    assert (bundle / "notes" / name).read_text() == text
+
+
+def test_the_api_refuses_a_dangling_link_as_an_existing_output(tmp_path: Path) -> None:
+    """A link whose target is missing is an output that exists: refused as such, before any
+    work, and left as it was (checking exists() alone, which follows the link, passed every
+    redact test: the CLI asks lexists first, the API had no test; mut33)."""
+    bundle = record_demo(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "missing")
+    with pytest.raises(OutputExists, match="already exists"):
+        redact_bundle(bundle, link)
+    assert link.is_symlink() and not (tmp_path / "missing").exists()
+    assert sorted(os.listdir(tmp_path)) == sorted([bundle.relative_to(tmp_path).parts[0], "link"])
 
 
 def test_in_place_refuses_a_bundle_still_being_recorded(tmp_path: Path) -> None:
