@@ -497,7 +497,7 @@ def test_a_template_with_a_fragment_too_many_or_too_few_is_refused_as_codex_does
     fragment too few. Only too few was tried: checking for fewer alone passed every shard
     test (mut33)."""
     bundle = copy_bundle("view_image", tmp_path)
-    edited = []
+    edited: list[str] = []
 
     def edit(records: dict[str, bytes]) -> dict[str, bytes]:
         for pid, body in records.items():
