@@ -109,6 +109,8 @@ KIND_TEXT: Final[dict[str, str]] = {
     "not an item": "history items that are not objects (a bare string, a number) not recorded",
     "usage": "token usages of a shape no counter is read from (a number, a string, a list) "
     "recorded as none",
+    "left open": "turns still open when the rollout closed (neither left by their `async "
+    "with` block nor ended with `turn.end()`), recorded as cancelled",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }
@@ -152,12 +154,13 @@ class ValueEncoder:
     Safe to call from any thread: the counters are guarded by a lock taken only when a
     value needed changing."""
 
-    __slots__ = ("_lock", "_warned", "counts", "default")
+    __slots__ = ("_lock", "_warned", "closed", "counts", "default")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self._warned: set[str] = set()
         self._lock = threading.Lock()
+        self.closed = False  #: the loss report is written: what is noted now is in no bundle
         #: the hook orjson calls for types it does not know (bound once: no per-call cost)
         self.default = self._default
 
@@ -271,9 +274,9 @@ class ValueEncoder:
             first = kind not in self._warned
             self._warned.add(kind)
         if first and warn:
-            recorder_warning(
-                f"rollout trace: {KIND_TEXT[kind]} (counted in the bundle's loss report)"
-            )
+            where = "the rollout had closed: not recorded, not counted" if self.closed else None
+            where = where or "counted in the bundle's loss report"
+            recorder_warning(f"rollout trace: {KIND_TEXT[kind]} ({where})")
 
     def _default(self, obj: Any) -> Any:
         return _own_hook(obj, self.note)

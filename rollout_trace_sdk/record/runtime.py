@@ -383,7 +383,16 @@ class Runtime:
 
     def close_all(self, status: ev.RolloutStatus) -> None:
         """End everything still open, newest first (so inner handles end before outer ones:
-        an inference before its turn, a child thread before the root)."""
+        an inference before its turn, a child thread before the root).
+
+        A rollout left normally (``status`` completed) with a turn still open means a turn
+        the agent never ended (made without ``async with``, no ``turn.end()``): it is ended
+        cancelled, as the format has no other end for it, and counted and warned about
+        (``left open``) so the author learns why the bundle shows it interrupted."""
+        if status == "completed":
+            for close, _owner in [entry for _, entry in _snapshot(self._open)]:
+                if getattr(getattr(close, "__self__", None), "_LEFT_OPEN_COUNTED", False):
+                    self.sink.values.note("left open")
         while self._open:
             try:
                 _, (close, _owner) = self._open.popitem()  # the newest

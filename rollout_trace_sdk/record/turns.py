@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Self
 
 import orjson
 
@@ -57,6 +57,10 @@ class Turn(Handle):
     """One Codex turn on a thread: its inference calls, tool calls and accepted history."""
 
     __slots__ = ("_started_s", "last_agent_message", "thread", "turn_id")
+
+    #: a turn the rollout finds open when it closes normally was never ended: counted and
+    #: warned about (``Runtime.close_all``)
+    _LEFT_OPEN_COUNTED: ClassVar[bool] = True
 
     def __init__(self, rt: Runtime, thread: AgentThread, turn_id: str) -> None:
         turn_id, _ = rt.unused_id("turn", turn_id)

@@ -459,6 +459,7 @@ class BundleWriter(RoomWaits):
                 if self._queue:
                     self._abandon_queue(f"closing took longer than {timeout} s")
                 self._append_loss_report()
+                self.values.closed = True  # what is noted from now on reaches no bundle
                 await self._closing_step(held, self._drain)
                 self._append_redaction_report()  # once everything else is redacted
                 await self._closing_step(held, self._drain)

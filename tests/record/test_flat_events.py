@@ -150,8 +150,8 @@ async def test_an_output_with_a_data_url_is_serialised_once_on_the_hot_path(
     what the value encoder changed in it was counted twice (a set: "2 sets recorded as lists"
     in the loss report for one set). Found by review21b, diffing bundles of the two paths."""
     with pytest.warns(RecorderWarning, match="sets recorded as lists"):
-        async with open_rollout(tmp_path, schema_version=3) as rollout:
-            call = rollout.root.turn().tool_call("call_1", "f", arguments="{}")
+        async with open_rollout(tmp_path, schema_version=3) as rollout, rollout.root.turn() as turn:
+            call = turn.tool_call("call_1", "f", arguments="{}")
             output = {"type": "function_call_output", "call_id": "call_1", "output": "data:x,1"}
             call.completed({**output, "tags": {"a"}})
     report = loss_report(bundle_in(tmp_path))

@@ -3,18 +3,20 @@ ended with the status Codex would give it, and the bundle still reduces."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from rollout_trace_sdk.record import Turn, open_rollout
+from rollout_trace_sdk.record import RecorderWarning, Turn, open_rollout
 
 from .recorder_support import (
     bundle_in,
     check_bundle,
     cut_off_status,
+    loss_report,
     of_type,
     payload,
     recorded_whole,
@@ -331,3 +333,47 @@ async def test_ending_a_thread_ends_its_open_turns_first(tmp_path: Path) -> None
     assert _statuses(bundle, "codex_turn_ended") == ["cancelled"]
     assert _statuses(bundle, "thread_ended") == ["completed", "completed"]
     check_bundle(bundle, tmp_path)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_turn_never_ended_is_counted_and_warned_about(tmp_path: Path, schema: int) -> None:
+    """A turn made without ``async with`` and never ended (the author forgot ``turn.end()``)
+    was ended cancelled by the close without a word: the bundle showed it interrupted and
+    nothing said why (found by review api33). The close now warns once and counts it."""
+    with pytest.warns(RecorderWarning, match=r"turns still open when the rollout closed \(") as got:
+        async with open_rollout(tmp_path, schema_version=schema) as rollout:
+            for _ in range(2):
+                turn = rollout.root.turn()  # forgot ``async with`` (and ``turn.end()``)
+                async with turn.inference([USER]) as call:
+                    call.completed(output_items=[])
+    assert len([w for w in got if "still open" in str(w.message)]) == 1  # once a rollout
+    bundle = bundle_in(tmp_path)
+    assert _statuses(bundle, "codex_turn_ended") == ["cancelled", "cancelled"]
+    assert "2 turns still open when the rollout closed" in loss_report(bundle)
+    assert rollout.stats is not None and rollout.stats.approximated == {"left open": 2}
+    check_bundle(bundle, tmp_path)
+
+
+async def test_turns_ended_otherwise_are_not_called_left_open(tmp_path: Path) -> None:
+    """Only a normal close finds a forgotten turn: ``turn.end()``, a thread's ``end()`` (which
+    ends its turns, as documented) and a rollout left by an exception or a cancellation
+    (which end what was running) warn about nothing."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path / "a") as rollout:
+            rollout.root.turn().end()
+            child = rollout.root.spawn("worker")
+            child.turn()
+            child.end()
+        with pytest.raises(Boom):
+            async with open_rollout(tmp_path / "b") as rollout:
+                rollout.root.turn()
+                raise Boom
+        with anyio.CancelScope() as scope:
+            async with open_rollout(tmp_path / "c") as rollout:
+                rollout.root.turn()
+                scope.cancel()
+                await anyio.sleep(1)
+    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
+    for name in "abc":
+        assert "still open" not in loss_report(bundle_in(tmp_path / name))

@@ -23,6 +23,7 @@ from .recorder_support import (
     bundle_in,
     check_bundle,
     events,
+    loss_report,
     of_type,
     schema_of,
     types,
@@ -382,6 +383,20 @@ async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> N
     assert stats is not None and stats.events_dropped > 0
     assert stats.approximated["after end"] == 3
     check_bundle(bundle_in(tmp_path), tmp_path)
+
+
+@pytest.mark.anyio
+async def test_a_warning_after_close_does_not_say_the_bundle_counts_it(tmp_path: Path) -> None:
+    """A handle used after its rollout closed warned "(counted in the bundle's loss report)",
+    but that report was already written (found by review api33): the warning says so now."""
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        pass
+    with pytest.warns(RecorderWarning) as got:
+        turn.accept_item_id("late")
+    (message,) = [str(w.message) for w in got]
+    assert message.endswith("(the rollout had closed: not recorded, not counted)"), message
+    assert "still open" not in loss_report(bundle_in(tmp_path))
+    assert "that had ended" not in loss_report(bundle_in(tmp_path))
 
 
 @pytest.mark.anyio
