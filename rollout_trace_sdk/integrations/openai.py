@@ -53,7 +53,7 @@ from typing import Any, Final, TypeVar
 
 from ..record._guard import warn_failed
 from ..record._plain import to_plain
-from ..record._text import base64_text
+from ..record._text import bytes_text
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.turns import Turn
@@ -286,7 +286,7 @@ async def run_function_call(turn: Turn, item: Any, fn: Callable[..., Any]) -> di
             result = await result
         output = result if isinstance(result, str) else _json_text(result)
         if isinstance(result, bytes | bytearray | memoryview):
-            output = _bytes_text(result)  # text the tool read: sent as a str result is
+            output = bytes_text(result)  # text the tool read: sent as a str result is
         done: dict[str, Any] = tool.completed(
             {"type": "function_call_output", "call_id": call_id, "output": output}
         )
@@ -302,22 +302,11 @@ def _json_text(result: Any) -> str:
         return str(result)
 
 
-def _bytes_text(value: bytes | bytearray | memoryview) -> str:
-    """Bytes as text for the model: their UTF-8 text, else (no UTF-8: binary data) the
-    recorder's lossless form for bytes, ``base64:<data>`` (docs/guarantees.md's value table),
-    rather than text with its bytes replaced."""
-    data = bytes(value)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64_text(data)
-
-
 def _nearest_json(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return list(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _bytes_text(value)
+        return bytes_text(value)
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     return str(value)

@@ -60,6 +60,17 @@ def text_of(value: Any) -> str:
         return f"<unprintable {value.__class__.__qualname__}>"
 
 
+def bytes_text(value: bytes | bytearray | memoryview) -> str:
+    """Bytes a tool answered with, as text for the model: their UTF-8 text, else (no UTF-8:
+    binary data) the recorder's lossless form for bytes, ``base64:<data>`` (docs/guarantees.md's
+    value table), rather than text with its bytes replaced or Python's ``b'...'``."""
+    data = bytes(value)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64_text(data)
+
+
 def shown(value: Any) -> str:
     """``repr(value)`` that never raises, for messages naming one of the agent's values (a
     dataclass whose field has no value yet raises in its ``repr``; a message must not make

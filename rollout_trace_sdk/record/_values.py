@@ -266,17 +266,18 @@ class ValueEncoder:
 
     # --- internals ------------------------------------------------------------------------
 
-    def note(self, kind: str, *, warn: bool = True) -> None:
+    def note(self, kind: str, *, warn: bool = True, says: str | None = None) -> None:
         """Count one change of ``kind``; the first of each kind warns (unless the caller
-        issues a warning of its own: ``warn=False``)."""
+        issues a warning of its own: ``warn=False``), or ``says`` it more plainly, once."""
+        key = kind if says is None else says
         with self._lock:
             self.counts[kind] = self.counts.get(kind, 0) + 1
-            first = kind not in self._warned
-            self._warned.add(kind)
+            first = key not in self._warned
+            self._warned.add(key)
         if first and warn:
             where = "the rollout had closed: not recorded, not counted" if self.closed else None
             where = where or "counted in the bundle's loss report"
-            recorder_warning(f"rollout trace: {KIND_TEXT[kind]} ({where})")
+            recorder_warning(f"rollout trace: {says or KIND_TEXT[kind]} ({where})")
 
     def _default(self, obj: Any) -> Any:
         return _own_hook(obj, self.note)

@@ -18,7 +18,7 @@ from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import is_call_output
 from ._cell_ids import renamed_wait, wait_target
 from ._handle import ToolWork
-from ._text import text_of
+from ._text import bytes_text, text_of
 from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
@@ -301,11 +301,20 @@ class ToolCall(AgentToolWork):
         a code cell, the value (see :meth:`completed_value`). Counted (``mistyped``): recorded
         as the output the call gave, not dropped (the result was missing, and the text never
         entered the history)."""
-        self._rt.sink.values.note("mistyped")
-        if self.requesting_cell is not None:
-            return value
         kind = "custom_tool_call_output" if self._custom else "function_call_output"
-        text = value if isinstance(value, str) else text_of(value)
+        if self.requesting_cell is not None:
+            self._rt.sink.values.note("mistyped")
+            return value
+        self._rt.sink.values.note(
+            "mistyped",
+            says=f"a tool call answered with a bare {type(value).__name__} value instead of an output "
+            f'item ({{"type": "{kind}", "call_id": ..., "output": ...}}): recorded, and '
+            "returned for the history, as the call's output item with its text",
+        )
+        if isinstance(value, bytes | bytearray | memoryview):
+            text = bytes_text(value)  # as run_function_call sends a tool's bytes
+        else:
+            text = value if isinstance(value, str) else text_of(value)
         # the model's id (``call_0``), as an agent's own item has it: the history renames it
         # to the call this tool call runs (``call_0#2``) and hands the model's back
         calls = self._turn.thread._ids.calls

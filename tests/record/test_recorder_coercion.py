@@ -1,5 +1,5 @@
 """Values of another type than the hints name, recorded as what they mean (``record/_encode.py``):
-paths given as bytes or ``Path``, a tool answered with bare text (its output item), string
+paths given as bytes or ``Path``, a tool answered with bare text or bytes (its output item), string
 enums (their values, not their names), bytes output (base64, as documented)."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ async def test_a_tool_answered_with_bare_text_records_the_text(schema: int, tmp_
     """``tool.completed("a b c")`` recorded a result that was no item: the text never entered
     the history and no reducer showed it. It is the call's output item now (a custom tool's
     ``custom_tool_call_output``), handed back for the history, and counted."""
-    with pytest.warns(RecorderWarning, match="another type"):
+    with pytest.warns(RecorderWarning, match="answered with a bare str value instead of an output"):
         async with (
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
@@ -94,6 +94,42 @@ async def test_a_tool_answered_with_bare_text_records_the_text(schema: int, tmp_
         if item["kind"].endswith("_output")
     }
     assert outputs == {"function_call_output": "a b c", "custom_tool_call_output": "done"}
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_tool_answered_with_bare_bytes_records_their_text(
+    schema: int, tmp_path: Path
+) -> None:
+    """``tool.completed(b"...")`` was recorded, and handed back for the history, as Python's
+    ``"b'...'"`` (found by review api33); bytes are their UTF-8 text now, as
+    ``run_function_call`` sends a tool's bytes, and ``base64:`` when they are no UTF-8 (the
+    recorder's form for bytes); the warning says what was wrong."""
+    with pytest.warns(RecorderWarning, match="bare bytes value instead of an output item"):
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            calls = [
+                {"type": "function_call", "call_id": c, "name": "cat", "arguments": "{}"}
+                for c in ("c1", "c2")
+            ]
+            async with turn.inference([user_message("cat")]) as call:
+                call.completed(output_items=calls)
+            async with turn.tool_call("c1", "cat", arguments="{}") as tool:
+                text = tool.completed(b"caf\xc3\xa9 ok")  # type: ignore[arg-type]
+            async with turn.tool_call("c2", "cat", arguments="{}") as tool:
+                binary = tool.completed(b"\x00\xff")  # type: ignore[arg-type]
+            async with turn.inference([user_message("cat"), *calls, text, binary]) as call:
+                call.completed(output_items=[])
+    assert (text["call_id"], text["output"]) == ("c1", "café ok")
+    assert (binary["call_id"], binary["output"]) == ("c2", "base64:AP8=")
+    state = check_bundle(bundle_in(tmp_path))
+    outputs = sorted(
+        item["body"]["parts"][0]["text"]
+        for item in state["conversation_items"].values()
+        if item["kind"] == "function_call_output"
+    )
+    assert outputs == ["base64:AP8=", "café ok"]
 
 
 async def test_string_enums_are_their_values(tmp_path: Path) -> None:
