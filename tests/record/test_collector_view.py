@@ -80,6 +80,7 @@ async def test_a_tool_calls_queued_records_leave_the_collectors_walk_at_its_firs
         finally:
             if enabled:
                 gc.enable()
+        turn.end()
         tracked = [item for item in queued if gc.is_tracked(item)]
         assert len(queued) >= 20 * 6, len(queued)
         assert not tracked, tracked[:3]

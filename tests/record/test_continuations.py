@@ -100,6 +100,7 @@ class _Loop:
                     call.cancelled()
                 else:
                     call.failed("boom")
+            turn.end("completed")
         return bundle_in(root)
 
 
@@ -452,6 +453,7 @@ def test_a_whole_request_resending_a_continuations_items_is_not_taken_for_its_co
                 response_id="r2", output_items=[_message("assistant", "o2", "msg_2")]
             )
             turn.inference({"input": [x, *o2, _message("user", "y")]}).failed("boom")
+            turn.end("completed")
         return bundle_in(tmp_path / "second")
 
     bundle = anyio.run(play)

@@ -301,7 +301,8 @@ async def test_dropped_records_never_break_the_bundle(tmp_path: Path, budget: in
         for round_no in range(6):
             if round_no % 2:
                 await anyio.sleep(0.01)  # let the writer catch up now and then
-            await _agent_script(rollout.root.turn(), _CancelAt(0), f"r{round_no}")
+            async with rollout.root.turn() as turn:
+                await _agent_script(turn, _CancelAt(0), f"r{round_no}")
             child = rollout.root.spawn(f"helper{round_no}")
             async with child, child.turn() as turn:
                 turn.report_result("ok")

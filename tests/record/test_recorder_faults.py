@@ -361,9 +361,10 @@ async def test_two_recorders_in_one_process(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_recording_after_close_is_dropped_and_counted(tmp_path: Path) -> None:
-    async with open_rollout(tmp_path) as rollout:
-        turn = rollout.root.turn()
-        tool = turn.tool_call("c1", "f", arguments="{}")
+    with pytest.warns(RecorderWarning, match="turns still open when the rollout closed"):
+        async with open_rollout(tmp_path) as rollout:
+            turn = rollout.root.turn()  # left for the close to end
+            tool = turn.tool_call("c1", "f", arguments="{}")
     lines = (bundle_in(tmp_path) / "trace.jsonl").read_bytes()
     # every kind of late call: none raises, none writes; work on the handles the close ended
     # is refused there and says so (``after end``), what still reaches the writer is dropped
