@@ -23,7 +23,11 @@ def current_async_library() -> Literal["trio", "asyncio"] | None:
     if trio is not None:
         try:
             trio.lowlevel.current_task()
-        except RuntimeError:
+        except (RuntimeError, AttributeError):
+            # AttributeError: another OS thread is importing trio this instant (its module
+            # is in sys.modules half made), so no trio runs this thread: its loop would
+            # have imported trio whole first (an asyncio thread beside a trio thread failed
+            # to open its rollouts)
             pass
         else:
             return "trio"

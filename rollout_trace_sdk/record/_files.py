@@ -52,10 +52,22 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
         _write_new(bundle_dir / layout.MANIFEST, manifest)
         return os.open(bundle_dir / layout.EVENT_LOG, _NEW_FILE | os.O_APPEND, FILE_MODE)
     except OSError:
-        for made in (bundle_dir / layout.MANIFEST, bundle_dir / layout.PAYLOADS_DIR, bundle_dir):
-            with contextlib.suppress(OSError):
-                (os.rmdir if made.name != layout.MANIFEST else os.unlink)(made)
+        unmake_bundle(bundle_dir)
         raise
+
+
+def unmake_bundle(bundle_dir: Path, fd: int | None = None) -> None:
+    """Remove what :func:`create_bundle` made of ``bundle_dir`` (closing the log's ``fd``
+    first, when given), so a bundle whose writer could not be set up leaves no folder for
+    ``ls``, ``validate`` and ``export`` to call damaged. Never raises; a file it did not
+    make (payloads already written) keeps its folder."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    for made in (layout.EVENT_LOG, layout.MANIFEST, layout.PAYLOADS_DIR, ""):
+        path = bundle_dir / made if made else bundle_dir
+        with contextlib.suppress(OSError):
+            (os.rmdir if made in (layout.PAYLOADS_DIR, "") else os.unlink)(path)
 
 
 def lock_log(fd: int) -> bool | None:

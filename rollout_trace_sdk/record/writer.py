@@ -352,16 +352,22 @@ class BundleWriter(RoomWaits):
             raise BundleCreateError(
                 exc.errno, f"cannot create trace bundle {bundle_dir}: {exc.strerror or exc}"
             ) from exc
-        return cls(
-            bundle_dir,
-            fd,
-            manifest,
-            max_queued_bytes=max_queued_bytes,
-            overflow=overflow,
-            durable=durable,
-            limits=limits,
-            redaction=redaction,
-        )
+        try:
+            return cls(
+                bundle_dir,
+                fd,
+                manifest,
+                max_queued_bytes=max_queued_bytes,
+                overflow=overflow,
+                durable=durable,
+                limits=limits,
+                redaction=redaction,
+            )
+        except BaseException:
+            # the folder, its empty log and the log's descriptor must not outlive the writer
+            # that was never made (an empty-log folder read as damaged by every reader)
+            _files.unmake_bundle(bundle_dir, fd)
+            raise
 
     @property
     def stats(self) -> WriterStats:

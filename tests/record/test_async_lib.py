@@ -85,3 +85,63 @@ def test_recording_needs_no_sniffio(tmp_path: Path) -> None:
     assert result.stdout.strip() == "closed"
     (bundle,) = tmp_path.glob("trace-*")
     assert b'"recording_completed"' in (bundle / "trace.jsonl").read_bytes()
+
+
+def test_a_trio_half_imported_by_another_thread_is_no_running_trio(tmp_path: Path) -> None:
+    """An RL worker ran an asyncio loop in one OS thread and a trio loop in another: while
+    the trio thread was still importing trio, ``sys.modules["trio"]`` was the half-made
+    module, ``trio.lowlevel`` raised AttributeError, and every rollout the asyncio thread
+    opened then failed with "cannot create a bundle ... partially initialized module 'trio'"
+    and left an empty-log folder that ``validate`` called damaged (found by review scale33:
+    5 of 10 bundles). Here the other thread's import of trio is held half-way, for sure."""
+    script = textwrap.dedent(
+        f"""
+        import importlib.machinery, sys, threading, warnings, anyio
+        from rollout_trace_sdk.record import open_rollout
+
+        started, release = threading.Event(), threading.Event()
+
+        class HoldTrio:
+            # holds the first trio submodule's execution (outside the import system's
+            # global lock): trio is then in sys.modules, half made
+            def find_spec(self, name, path=None, target=None):
+                if not name.startswith("trio.") or started.is_set():
+                    return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path)
+                run = spec.loader.exec_module
+                def exec_module(module):
+                    started.set()
+                    release.wait(60)
+                    run(module)
+                spec.loader.exec_module = exec_module
+                return spec
+
+        sys.meta_path.insert(0, HoldTrio())
+        importer = threading.Thread(target=lambda: __import__("trio"))
+        importer.start()
+        assert started.wait(60)
+        assert "trio" in sys.modules and not hasattr(sys.modules["trio"], "lowlevel")
+
+        async def main():
+            for schema in (2, 3):
+                async with open_rollout({str(tmp_path)!r}, schema_version=schema) as rollout:
+                    async with rollout.root.turn() as turn:
+                        turn.accept({{"type": "message", "role": "user", "content": "hi"}})
+                print(schema, rollout.bundle_dir is not None)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            anyio.run(main)
+        release.set()
+        importer.join()
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["2 True", "3 True"], result.stderr
+    bundles = sorted(tmp_path.glob("trace-*"))
+    assert len(bundles) == 2
+    for bundle in bundles:
+        assert b'"recording_completed"' in (bundle / "trace.jsonl").read_bytes()

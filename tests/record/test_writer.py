@@ -496,3 +496,25 @@ async def test_a_flush_with_nothing_to_write_is_still_a_checkpoint(tmp_path: Pat
                     break
                 await rollout.flush()
             assert ran
+
+
+def test_a_writer_that_fails_after_its_folder_was_made_leaves_no_folder(tmp_path: Path) -> None:
+    """``create`` made the folder, manifest and empty log, then the writer's own setup
+    raised (here: payload limits asked of schema 2; in review scale33, trio half imported by
+    another thread): the folder stayed, an empty log that ``validate`` called damaged and
+    ``ls`` listed, and the log's descriptor stayed open for the process's life. Nothing is
+    left now, and the descriptor is closed."""
+    from rollout_trace_sdk.record._shard_plan import CaptureLimits
+
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        with pytest.raises(ValueError, match="schema 3"):
+            BundleWriter.create(
+                tmp_path,
+                trace_id="t",
+                root_thread_id="r",
+                schema_version=ev.SCHEMA_VERSION,
+                limits=CaptureLimits(max_payload_bytes=100),
+            )
+    assert list(tmp_path.iterdir()) == []
+    assert len(os.listdir("/proc/self/fd")) <= fds
