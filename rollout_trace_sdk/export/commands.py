@@ -369,6 +369,15 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ),
             file=err,
         )
+    if summary.recording:
+        print(
+            visible(
+                f"note: {len(summary.recording)} bundle(s) still being recorded were not "
+                f"exported, e.g. {summary.recording[0]}: a later export picks them up once "
+                "they are finished (the manifest says `recording`)"
+            ),
+            file=err,
+        )
     if summary.repaired:
         print(
             visible(
@@ -381,6 +390,7 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"exported {len(summary.exported) - failed} bundle(s), {failed} failed, "
         f"{summary.skipped} unchanged (skipped)"
         + (f", {summary.pruned} pruned" if summary.pruned else "")
+        + (f", {len(summary.recording)} still recording" if summary.recording else "")
         + (f", {summary.packed} packed" if summary.packed else "")
         + (
             f", {summary.upgraded} of another tables version exported again"

@@ -33,6 +33,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from ..reduce.liveness import log_is_written
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
@@ -70,7 +71,8 @@ class BundleResult:
     key: str
     source: str
     fingerprint: str
-    #: ``ok``, ``lenient`` (exported from a lenient reduction) or ``failed``
+    #: ``ok``, ``lenient`` (exported from a lenient reduction) or ``failed``; in the
+    #: manifest also ``recording`` (left for a later run, see ``ExportSummary.recording``)
     status: str
     error: str | None
     notes: tuple[str, ...]
@@ -137,6 +139,9 @@ class ExportSummary:
     #: bundles forgotten because a file their manifest entry names was missing (a directory
     #: changed by hand): exported again when a run is given their source
     repaired: int = 0
+    #: local bundles whose recorder still held their log: not exported this run (half
+    #: written), each in the manifest as ``recording``; a later run exports them finished
+    recording: list[str] = attrs.field(factory=list)
     seconds: float = 0.0
 
     @property
@@ -414,27 +419,50 @@ def _prepare(
     if not prune:
         summary.gone = _gone(manifest, specs, sources)
     sources += _other_version_sources(manifest, sources, options, summary)
-    todo = []
+    todo, recording = [], []
     for source in sources:
         entry = manifest.get(source.key)
         entry = entry if isinstance(entry, dict) else {}
         done = entry.get("status") in EXPORTED and entry.get("tables_version") == TABLES_VERSION
         if done and entry.get("fingerprint") == source.fingerprint:
             summary.skipped += 1
+        elif _being_recorded(source):
+            recording.append(source)
         else:
             todo.append(source)
-    if todo or pruned:
+    if todo or pruned or recording:
         # their files change from now on: not done until each is again (a run killed midway
         # must not leave an entry that says a half-rewritten bundle is exported); out of the
         # packs they were in first, those packs written again without them
-        for source in todo:
+        for source in todo + recording:
             manifest.pop(source.key, None)
         dead = packs.leave(out, before, manifest)
+        for source in recording:
+            manifest[source.key] = manifest_entry(_still_recorded(source))
+            summary.recording.append(source.url)
         out.write_manifest(manifest)
         packs.remove_packs(out, dead)
-        for key in pruned:
+        for key in pruned + [source.key for source in recording]:
             out.remove_parts(key)
     return summary, manifest, todo
+
+
+#: A ``recording`` manifest entry's error: why the bundle has no rows (yet).
+STILL_RECORDED: Final = "still being recorded (its recorder holds the log): not exported yet"
+
+
+def _being_recorded(source: BundleSource) -> bool:
+    """Whether a local bundle's recorder still holds its log (:mod:`..reduce.liveness`): its
+    rows would be a half-written rollout's, exported as if it were whole (an RL run exported
+    every few minutes while its workers record). Remote bundles and state files cannot say."""
+    if source.remote or source.state_file:
+        return False
+    return log_is_written(source.url) is True
+
+
+def _still_recorded(source: BundleSource) -> BundleResult:
+    """A bundle this run leaves for a later one: status ``recording``, no rows."""
+    return attrs.evolve(BundleResult.failed(source, STILL_RECORDED), status="recording")
 
 
 def run_export(

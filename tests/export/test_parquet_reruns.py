@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
+import pytest
 
 from rollout_trace_sdk.export.export_dir import MANIFEST_NAME
 from rollout_trace_sdk.export.parquet import ExportOptions, run_export
@@ -248,3 +250,46 @@ def test_the_pool_and_a_state_file_in_its_bundle_say_why_as_the_bundle_does(
     nulls = _why_rows(tmp_path / "alone")
     assert {row[-1] for rows in nulls.values() for row in rows} == {None}
     assert [row[:-1] for row in nulls["tool_calls"]] == [row[:-1] for row in why["tool_calls"]]
+
+
+@pytest.mark.anyio
+async def test_a_bundle_still_being_recorded_waits_for_a_later_run(tmp_path: Path) -> None:
+    """An RL run exported its traces root while workers recorded into it: a rollout half
+    recorded was exported as if whole (its rows a partial rollout's, the manifest `ok`), and
+    only a later run's changed fingerprint replaced them (review scale33: 25 of 2,000
+    bundles). A bundle whose recorder holds its log is left out, named on stderr and in the
+    manifest (`recording`, and why); a run after its close exports it."""
+    from rollout_trace_sdk.record import open_rollout
+
+    root, out = tmp_path / "root", tmp_path / "out"
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "a"}]}
+    async with open_rollout(root) as done, done.root.turn() as turn:
+        turn.accept(user)
+    async with open_rollout(root) as live:
+        async with live.root.turn() as turn:
+            turn.accept(user)
+        await live.flush()
+        code, stdout, err = await anyio.to_thread.run_sync(
+            _cli, "export", str(root), "--to", str(out), "--jobs", "1"
+        )
+        assert code == 0, err
+        assert "exported 1 bundle(s), 0 failed, 0 unchanged (skipped), 1 still recording" in stdout
+        assert "note: 1 bundle(s) still being recorded were not exported" in err
+        assert str(live.bundle_dir) in err
+        entries = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"]
+        by_source = {e["source"]: e for e in entries.values()}
+        assert by_source[str(live.bundle_dir)]["status"] == "recording"
+        assert "still being recorded" in by_source[str(live.bundle_dir)]["error"]
+        assert read_tables_rows(out, "SELECT source FROM rollouts") == [(str(done.bundle_dir),)]
+    code, stdout, err = await anyio.to_thread.run_sync(
+        _cli, "export", str(root), "--to", str(out), "--jobs", "1"
+    )
+    assert code == 0, err
+    assert "exported 1 bundle(s), 0 failed, 1 unchanged (skipped) to" in stdout
+    assert "still" not in err
+    rows = read_tables_rows(out, "SELECT source, status FROM rollouts ORDER BY source")
+    assert sorted(rows) == sorted(
+        [(str(done.bundle_dir), "completed"), (str(live.bundle_dir), "completed")]
+    )
+    entries = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"]
+    assert {e["status"] for e in entries.values()} == {"ok"}
