@@ -369,6 +369,16 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             ),
             file=err,
         )
+    unclosed = [r.source for r in summary.exported if r.unclosed]
+    if unclosed:
+        print(
+            visible(
+                f"note: {len(unclosed)} exported bundle(s) were never closed (their recorder "
+                f"was killed or crashed), e.g. {unclosed[0]}: exported as far as they go "
+                "(rollouts.recording_status is 'unclosed')"
+            ),
+            file=err,
+        )
     if summary.recording:
         print(
             visible(

@@ -34,6 +34,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from ..reduce.liveness import log_is_written
+from ..view.capture import recording_status
 from . import packs
 from .export_dir import EXPORTED, PACK_FIELD, ExportDir, other_version
 from .listing import BundleSource, is_url, list_bundles, os_text, refusal
@@ -89,6 +90,9 @@ class BundleResult:
     #: the pack its worker wrote its rows into with other small bundles' (:mod:`.jobs`);
     #: None: its own parts
     pack: str | None = None
+    #: exported from a log never closed (``rollouts.recording_status`` ``unclosed``: its
+    #: recorder killed or crashed): the command line names such bundles
+    unclosed: bool = False
 
     @classmethod
     def failed(cls, source: BundleSource, error: str) -> BundleResult:
@@ -305,6 +309,7 @@ def export_bundle(
     status = "failed"
     out: ExportDir | None = None
     state = None
+    unclosed = False
     try:
         with _local_copy(source) as root:
             state, notes, error, lenient_reads = _reduce(root, options.lenient, source)
@@ -313,6 +318,7 @@ def export_bundle(
             if state is not None:
                 rows = _write_tables(sink or out, root, source, options, (state, notes, error))
                 status = "ok" if error is None else "lenient"
+                unclosed = isinstance(state, dict) and recording_status(state) == "unclosed"
     except OSError as exc:
         error = f"{exc.filename or source.url}: {os_text(exc)}"
     except Exception as exc:  # a defect must not stop the other bundles; it is reported
@@ -336,6 +342,7 @@ def export_bundle(
         pid=os.getpid(),
         max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         lenient_reads=lenient_reads,
+        unclosed=unclosed and status != "failed",
     )
 
 

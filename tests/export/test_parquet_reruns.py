@@ -293,3 +293,35 @@ async def test_a_bundle_still_being_recorded_waits_for_a_later_run(tmp_path: Pat
     )
     entries = orjson.loads((out / MANIFEST_NAME).read_bytes())["bundles"]
     assert {e["status"] for e in entries.values()} == {"ok"}
+
+
+_KILLED = """
+import os, signal, sys, anyio
+from rollout_trace_sdk.record import open_rollout
+
+async def main():
+    async with open_rollout(sys.argv[1]) as rollout, rollout.root.turn() as turn:
+        turn.accept({"type": "message", "role": "user", "content": "a"})
+        await rollout.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+anyio.run(main)
+"""
+
+
+def test_an_export_names_the_bundles_it_exported_unclosed(tmp_path: Path) -> None:
+    """Two RL workers killed mid-rollout left 32 bundles never closed; the export said
+    `exported 646 bundle(s), 0 failed` and nothing of them (only `rollouts.recording_status`
+    told, for whoever thought to ask). It names them now (review scale33)."""
+    root, out = tmp_path / "root", tmp_path / "out"
+    killed = subprocess.run([sys.executable, "-c", _KILLED, str(root)], timeout=120)
+    assert killed.returncode == -9
+    [bundle] = root.iterdir()
+    code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
+    assert code == 0, err
+    assert "exported 1 bundle(s), 0 failed" in stdout
+    assert "note: 1 exported bundle(s) were never closed" in err
+    assert str(bundle) in err
+    assert read_tables_rows(out, "SELECT recording_status FROM rollouts") == [("unclosed",)]
+    code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
+    assert code == 0 and "1 unchanged" in stdout and "never closed" not in err
