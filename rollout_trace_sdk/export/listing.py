@@ -177,19 +177,26 @@ def _list_local(spec: str, stamp: str, errors: list[str]) -> Iterator[BundleSour
         if MANIFEST not in filenames:
             continue
         dirnames.clear()
-        bundle = Path(dirpath)
-        files = []
-        for sub, _, names in os.walk(bundle):
-            for name in names:
-                path = Path(sub, name)
-                try:
-                    st = path.lstat()
-                except OSError:
-                    continue
-                files.append((str(path.relative_to(bundle)), st.st_size, st.st_mtime_ns))
-        fingerprint, size = _fingerprint(files, stamp)
-        url = str(bundle)
+        url = str(Path(dirpath))
+        fingerprint, size = _fingerprint(_bundle_files(url), stamp)
         yield BundleSource(url, bundle_key(url), fingerprint, size, remote=False)
+
+
+def _bundle_files(bundle: str) -> Iterator[tuple[str, int, int]]:
+    """Each file under ``bundle`` (normalised, as ``os.walk`` gives it): its path relative to
+    it, size and modification time. In strings, not ``Path``s: a bundle holds a file per
+    payload, and pathlib's parsing was over half of a re-export that skipped everything
+    (10,000 small bundles, 234,000 files: 10.2 s of listing, review scale33). The relative
+    paths are ``Path.relative_to``'s, so fingerprints stay what earlier exports recorded."""
+    skip = len(bundle) + 1
+    for sub, _, names in os.walk(bundle):
+        inner = sub[skip:]
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(sub, name))
+            except OSError:
+                continue
+            yield (os.path.join(inner, name) if inner else name), st.st_size, st.st_mtime_ns
 
 
 def _mtime(info: dict[str, Any]) -> Any:
@@ -200,6 +207,17 @@ def _mtime(info: dict[str, Any]) -> Any:
     return None
 
 
+def _outermost(path: str, bundles: set[str], *, below: bool = False) -> str | None:
+    """The first of ``path``'s ancestors (then ``path`` itself, unless ``below``) that is in
+    ``bundles``, or ``None``."""
+    at = path.find("/", 1)
+    while at != -1:
+        if path[:at] in bundles:
+            return path[:at]
+        at = path.find("/", at + 1)
+    return path if not below and path in bundles else None
+
+
 def _list_url(spec: str, stamp: str) -> Iterator[BundleSource]:
     from fsspec.core import url_to_fs
 
@@ -208,15 +226,19 @@ def _list_url(spec: str, stamp: str) -> Iterator[BundleSource]:
     infos: dict[str, dict[str, Any]] = fs.find(root, detail=True)
     if not infos:
         raise OSError(2, "No such directory")
-    bundles = sorted(p.rsplit("/", 1)[0] for p in infos if p.rsplit("/", 1)[-1] == MANIFEST)
-    outer = [b for b in bundles if not any(b.startswith(o + "/") for o in bundles if o != b)]
-    for bundle in outer:
-        prefix = bundle + "/"
-        files = [
-            (path[len(prefix) :], int(info.get("size") or 0), _mtime(info))
-            for path, info in infos.items()
-            if path.startswith(prefix)
-        ]
-        fingerprint, size = _fingerprint(files, stamp)
+    bundles = {p.rsplit("/", 1)[0] for p in infos if p.rsplit("/", 1)[-1] == MANIFEST}
+    # a bundle's own subdirectories are not searched: a bundle inside another is its files.
+    # Each path is matched by its ancestors (a set lookup each), not against every bundle:
+    # that was quadratic, 4.2 s for 2,000 bundles of 5 files (review scale33)
+    outer = {b for b in bundles if _outermost(b, bundles) == b}
+    files: dict[str, list[tuple[str, int, Any]]] = {b: [] for b in outer}
+    for path, info in infos.items():
+        bundle = _outermost(path, outer, below=True)
+        if bundle is not None:
+            files[bundle].append(
+                (path[len(bundle) + 1 :], int(info.get("size") or 0), _mtime(info))
+            )
+    for bundle in sorted(outer):
+        fingerprint, size = _fingerprint(files[bundle], stamp)
         url = fs.unstrip_protocol(bundle)
         yield BundleSource(url, bundle_key(url), fingerprint, size, remote=True)
