@@ -374,7 +374,8 @@ def _parquet(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(
             visible(
                 f"note: {len(unclosed)} exported bundle(s) were never closed (their recorder "
-                f"was killed or crashed), e.g. {unclosed[0]}: exported as far as they go "
+                f"was killed, crashed or could not write: a full disk), e.g. {unclosed[0]}: "
+                "exported as far as they go "
                 "(rollouts.recording_status is 'unclosed')"
             ),
             file=err,
