@@ -209,8 +209,9 @@ def _mtime(info: dict[str, Any]) -> Any:
 
 def _outermost(path: str, bundles: set[str], *, below: bool = False) -> str | None:
     """The first of ``path``'s ancestors (then ``path`` itself, unless ``below``) that is in
-    ``bundles``, or ``None``."""
-    at = path.find("/", 1)
+    ``bundles``, or ``None``. The empty path is one (``/x``'s, where a filesystem's root
+    holds a bundle's manifest: ``memory://``)."""
+    at = path.find("/")
     while at != -1:
         if path[:at] in bundles:
             return path[:at]

@@ -75,3 +75,24 @@ def test_a_remote_root_lists_its_outermost_bundles_with_all_their_files() -> Non
     finally:
         fs.rm("/listing-scale33", recursive=True)
     assert found == {"a": (6, True), "a-x": (6, True), "deep/er/c": (2, True)}
+
+
+def test_a_bundle_at_a_remote_filesystems_root_holds_every_file() -> None:
+    """A bundle whose manifest is at the filesystem's root (``memory://``, paths ``/x``) has
+    the empty path: every file is in it, a bundle below it too, as the listing before
+    review scale33 had it. The ancestor match started past the leading ``/`` and never
+    tried the empty path: the root bundle listed with no files (a new fingerprint) and each
+    bundle below it listed again on its own (found by review36)."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    files = {"/manifest.json": b"{}", "/trace.jsonl": b"xx", "/root36/b/manifest.json": b"{}"}
+    for path, data in files.items():
+        fs.pipe(path, data)
+    try:
+        every = sum(int(info["size"]) for info in fs.find("/", detail=True).values())
+        found = [(s.url, s.size_bytes) for s in list_bundles(["memory://"], "stamp", [])]
+    finally:
+        fs.rm(["/manifest.json", "/trace.jsonl"])
+        fs.rm("/root36", recursive=True)
+    assert found == [("memory://", every)]
