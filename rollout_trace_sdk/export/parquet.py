@@ -364,13 +364,16 @@ def manifest_entry(result: BundleResult) -> dict[str, Any]:
 def _gone(manifest: dict[str, Any], specs: Sequence[str], sources: list[BundleSource]) -> list[str]:
     """The local bundles earlier runs exported from under one of ``specs`` that are gone from
     the disk: their rows are still in the tables (a moved bundle's twice, under its new
-    path too) until ``prune`` removes them, which the user should hear of."""
+    path too) until ``prune`` removes them, which the user should hear of. An entry with
+    no rows (``failed``, ``recording``) is not one."""
     roots = [os.path.realpath(spec) for spec in specs if not is_url(spec)]
     listed = {source.key for source in sources}
     gone = []
     for key, entry in manifest.items():
-        source = entry.get("source") if isinstance(entry, dict) else None
-        if key in listed or not isinstance(source, str) or is_url(source):
+        if key in listed or not isinstance(entry, dict) or entry.get("status") not in EXPORTED:
+            continue
+        source = entry.get("source")
+        if not isinstance(source, str) or is_url(source):
             continue
         under = any(Path(source).is_relative_to(root) for root in roots)
         if under and not os.path.lexists(source):

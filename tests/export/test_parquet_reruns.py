@@ -295,6 +295,29 @@ async def test_a_bundle_still_being_recorded_waits_for_a_later_run(tmp_path: Pat
     assert {e["status"] for e in entries.values()} == {"ok"}
 
 
+@pytest.mark.anyio
+async def test_a_bundle_left_recording_then_deleted_is_not_said_to_have_rows(
+    tmp_path: Path,
+) -> None:
+    """A bundle a run left as ``recording`` has no rows; deleted before a later run (a
+    discarded rollout), that run said its rows stay in the export until ``--prune``, as of
+    a bundle exported earlier (found by review36). Only bundles with rows are named gone."""
+    from rollout_trace_sdk.record import open_rollout
+
+    root, out = tmp_path / "root", tmp_path / "out"
+    async with open_rollout(root):
+        pass  # a finished one stays
+    async with open_rollout(root) as live:
+        await live.flush()
+        code, _, err = await anyio.to_thread.run_sync(_cli, "export", str(root), "--to", str(out))
+        assert code == 0 and "1 bundle(s) still being recorded" in err, err
+    assert live.bundle_dir is not None
+    shutil.rmtree(live.bundle_dir)
+    code, _, err = await anyio.to_thread.run_sync(_cli, "export", str(root), "--to", str(out))
+    assert code == 0, err
+    assert "gone" not in err
+
+
 _KILLED = """
 import os, signal, sys, anyio
 from rollout_trace_sdk.record import open_rollout
