@@ -13,7 +13,14 @@ import pytest
 
 from rollout_trace_sdk.record import RecorderWarning, open_rollout
 
-from .recorder_support import bundle_in, check_bundle, of_type, payload_text, user_message
+from .recorder_support import (
+    bundle_in,
+    check_bundle,
+    loss_report,
+    of_type,
+    payload_text,
+    user_message,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -94,6 +101,21 @@ async def test_a_tool_answered_with_bare_text_records_the_text(schema: int, tmp_
         if item["kind"].endswith("_output")
     }
     assert outputs == {"function_call_output": "a b c", "custom_tool_call_output": "done"}
+
+
+async def test_bare_answers_warn_once_for_each_type_given(tmp_path: Path) -> None:
+    """The warning for a bare answer names the type given (2f29908): one warning for each
+    type, not one for the rollout, as docs/recording.md says; every answer is counted."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+            for n, answer in enumerate([b"a", b"b", "c", b"d"]):
+                async with turn.tool_call(f"c{n}", "cat", arguments="{}") as tool:
+                    tool.completed(answer)  # type: ignore[arg-type]
+    bare = [str(w.message) for w in caught if "answered with a bare" in str(w.message)]
+    assert [m.split("bare ")[1].split(" ")[0] for m in bare] == ["bytes", "str"]
+    report = loss_report(bundle_in(tmp_path))
+    assert "4 values of another type than the trace holds" in report, report
 
 
 @pytest.mark.parametrize("schema", [2, 3])
