@@ -57,14 +57,37 @@ def is_url(spec: str) -> bool:
 def bundle_key(url: str) -> str:
     """The name of a bundle's parts: 24 hex digits of a hash of its path or URL (the export
     directory's manifest takes no other key, see :mod:`.export_dir`)."""
-    return hashlib.sha256(url.encode()).hexdigest()[:24]
+    return hashlib.sha256(_path_bytes(url)).hexdigest()[:24]
+
+
+def _path_bytes(text: str) -> bytes:
+    """A path's UTF-8, a byte the file system gave that is no UTF-8 (``os.walk`` hands it
+    over as a lone surrogate) as that byte: a stray file so named in a bundle made the whole
+    root unlistable (review36). A UTF-8 path gives the bytes it always gave, so keys and
+    fingerprints that earlier exports recorded stay the same."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_utf8(path: str) -> str:
+    """The error of a bundle whose path is no UTF-8: the path is a column of every row it
+    gives, and Parquet's strings are UTF-8 only."""
+    shown = _path_bytes(path).decode("utf-8", "backslashreplace")
+    return f"{shown}: cannot export: its path is not UTF-8 (rename it)"
 
 
 def _fingerprint(files: Iterable[tuple[str, int, Any]], stamp: str) -> tuple[str, int]:
     digest = hashlib.sha256(stamp.encode())
     total = 0
     for rel, size, mtime in sorted(files):
-        digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
+        digest.update(_path_bytes(f"{rel}\0{size}\0{mtime}\n"))
         total += size
     return digest.hexdigest()[:32], total
 
@@ -159,6 +182,9 @@ def _list_local(spec: str, stamp: str, errors: list[str]) -> Iterator[BundleSour
     # one bundle, one key: ``root/../root/b`` and a symlink to ``b`` name the same bundle
     root = Path(os.path.realpath(spec))
     if root.is_file():
+        if not _is_utf8(str(root)):
+            errors.append(_not_utf8(str(root)))
+            return
         st = root.stat()
         fingerprint, size = _fingerprint([(root.name, st.st_size, st.st_mtime_ns)], stamp)
         url = str(root)
@@ -178,6 +204,9 @@ def _list_local(spec: str, stamp: str, errors: list[str]) -> Iterator[BundleSour
             continue
         dirnames.clear()
         url = str(Path(dirpath))
+        if not _is_utf8(url):
+            errors.append(_not_utf8(url))
+            continue
         fingerprint, size = _fingerprint(_bundle_files(url), stamp)
         yield BundleSource(url, bundle_key(url), fingerprint, size, remote=False)
 

@@ -96,3 +96,34 @@ def test_a_bundle_at_a_remote_filesystems_root_holds_every_file() -> None:
         fs.rm(["/manifest.json", "/trace.jsonl"])
         fs.rm("/root36", recursive=True)
     assert found == [("memory://", every)]
+
+
+def test_a_file_named_in_no_utf8_is_listed_with_its_bundle(tmp_path: Path) -> None:
+    """A stray file whose name is no UTF-8 (``os.walk`` gives its bytes as lone surrogates)
+    made the whole root unlistable: "cannot list: 'utf-8' codec can't encode characters", no
+    bundle of it exported (found by review36). Its bytes enter the fingerprint as they are;
+    a UTF-8 name's fingerprint is the same as before."""
+    root = tmp_path / "r"
+    _bundle(root / "a", {})
+    _bundle(root / "b", {})
+    stray = os.path.join(os.fsencode(root / "b"), b"notes-\xff\xfe.txt")
+    with open(stray, "wb") as f:
+        f.write(b"x")
+    errors: list[str] = []
+    found = {os.path.basename(s.url): s for s in list_bundles([str(root)], "stamp", errors)}
+    assert errors == []
+    assert sorted(found) == ["a", "b"]
+    assert found["b"].size_bytes == found["a"].size_bytes + 1
+    assert found["b"].fingerprint != found["a"].fingerprint
+
+
+def test_a_bundle_whose_path_is_no_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    """Its path is a column of every row it would give, and Parquet's strings are UTF-8:
+    the bundle is refused with its name spelled in escapes, the others listed."""
+    root = tmp_path / "r"
+    _bundle(root / "a", {})
+    _bundle(Path(os.fsdecode(os.path.join(os.fsencode(root), b"run-\xff"))), {})
+    errors: list[str] = []
+    found = [os.path.basename(s.url) for s in list_bundles([str(root)], "stamp", errors)]
+    assert found == ["a"]
+    assert errors == [f"{root}/run-\\xff: cannot export: its path is not UTF-8 (rename it)"]

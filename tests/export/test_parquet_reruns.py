@@ -348,3 +348,22 @@ def test_an_export_names_the_bundles_it_exported_unclosed(tmp_path: Path) -> Non
     assert read_tables_rows(out, "SELECT recording_status FROM rollouts") == [("unclosed",)]
     code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
     assert code == 0 and "1 unchanged" in stdout and "never closed" not in err
+
+
+def test_a_root_holding_names_in_no_utf8_exports_the_rest(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """A file so named in one bundle, and a bundle so named: the first is exported with its
+    bundle, the second named and left out (exit 1), the others exported (review36: the whole
+    root was "cannot list", nothing exported)."""
+    root, out = tmp_path / "bundles", tmp_path / "out"
+    with open(os.path.join(os.fsencode(three[0]), b"notes-\xff.txt"), "wb") as f:
+        f.write(b"x")
+    shutil.copytree(three[1], os.fsdecode(os.path.join(os.fsencode(root), b"copy-\xfe")))
+    code, stdout, err = _cli("export", str(root), "--to", str(out), "--jobs", "1")
+    assert code == 1
+    assert "exported 3 bundle(s), 0 failed" in stdout
+    assert err.splitlines() == [
+        f"rollout-trace export: {root}/copy-\\xfe: cannot export: its path is not UTF-8 (rename it)"
+    ]
+    assert read_tables_rows(out, "SELECT count(*) FROM rollouts") == [(3,)]
