@@ -109,8 +109,9 @@ KIND_TEXT: Final[dict[str, str]] = {
     "not an item": "history items that are not objects (a bare string, a number) not recorded",
     "usage": "token usages of a shape no counter is read from (a number, a string, a list) "
     "recorded as none",
-    "left open": "turns still open when the rollout closed (neither left by their `async "
-    "with` block nor ended with `turn.end()`), recorded as cancelled",
+    "left open": "turns still open when the rollout closed (never ended: no `async with` "
+    "block left, no `turn.end()`, or an integration's run that never finished), recorded as "
+    "cancelled",
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }
