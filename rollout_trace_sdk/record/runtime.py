@@ -390,7 +390,7 @@ class Runtime:
         cancelled, as the format has no other end for it, and counted and warned about
         (``left open``) so the author learns why the bundle shows it interrupted."""
         if status == "completed":
-            for close, _owner in [entry for _, entry in _snapshot(self._open)]:
+            for _, (close, _owner) in _snapshot(self._open):  # (a copy already)
                 if getattr(getattr(close, "__self__", None), "_LEFT_OPEN_COUNTED", False):
                     self.sink.values.note("left open")
         while self._open:
