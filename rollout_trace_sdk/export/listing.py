@@ -182,12 +182,12 @@ def _list_local(spec: str, stamp: str, errors: list[str]) -> Iterator[BundleSour
     # one bundle, one key: ``root/../root/b`` and a symlink to ``b`` name the same bundle
     root = Path(os.path.realpath(spec))
     if root.is_file():
-        if not _is_utf8(str(root)):
-            errors.append(_not_utf8(str(root)))
+        url = str(root)
+        if not _is_utf8(url):
+            errors.append(_not_utf8(url))
             return
         st = root.stat()
         fingerprint, size = _fingerprint([(root.name, st.st_size, st.st_mtime_ns)], stamp)
-        url = str(root)
         yield BundleSource(url, bundle_key(url), fingerprint, size, False, state_file=True)
         return
     if not root.is_dir():

@@ -317,8 +317,8 @@ def export_bundle(
             out.remove_parts(source.key)
             if state is not None:
                 rows = _write_tables(sink or out, root, source, options, (state, notes, error))
-                status = "ok" if error is None else "lenient"
                 unclosed = isinstance(state, dict) and recording_status(state) == "unclosed"
+                status = "ok" if error is None else "lenient"
     except OSError as exc:
         error = f"{exc.filename or source.url}: {os_text(exc)}"
     except Exception as exc:  # a defect must not stop the other bundles; it is reported
@@ -342,7 +342,7 @@ def export_bundle(
         pid=os.getpid(),
         max_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         lenient_reads=lenient_reads,
-        unclosed=unclosed and status != "failed",
+        unclosed=unclosed,  # set only once the bundle's rows are written
     )
 
 
