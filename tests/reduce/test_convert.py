@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -28,6 +29,16 @@ def _ids(bundles: list[Path]) -> list[str]:
     return [b.parent.name for b in bundles]
 
 
+def _reduced_as_codex_reduces(bundle: Path, schema: int) -> dict[str, Any]:
+    """Our state of ``bundle``, the same as Codex's for ``schema`` when that Codex is here."""
+    ours: dict[str, Any] = orjson.loads(state_bytes(reduce_bundle(bundle)))
+    if codex_bin(schema) is not None:
+        ok, stderr, theirs = codex_reduce(bundle, schema=schema)
+        assert ok, stderr
+        assert theirs == ours
+    return ours
+
+
 @pytest.mark.skipif(not V2, reason="../shared/conformance is not present")
 @pytest.mark.parametrize("bundle", V2, ids=_ids(V2))
 def test_schema_2_round_trip_through_schema_3_keeps_the_state(bundle: Path, tmp_path: Path) -> None:
@@ -36,12 +47,7 @@ def test_schema_2_round_trip_through_schema_3_keeps_the_state(bundle: Path, tmp_
     v3 = tmp_path / "v3"
     convert_bundle(bundle, v3, 3)
     assert orjson.loads((v3 / "manifest.json").read_bytes())["schema_version"] == 3
-    ours = state_bytes(reduce_bundle(v3))
-    assert orjson.loads(ours)["recording_status"] == "complete"
-    if codex_bin(3) is not None:
-        ok, stderr, theirs = codex_reduce(v3, schema=3)
-        assert ok, stderr
-        assert theirs == orjson.loads(ours)
+    assert _reduced_as_codex_reduces(v3, 3)["recording_status"] == "complete"
     back = tmp_path / "v2"
     convert_bundle(v3, back, 2)
     assert state_bytes(reduce_bundle(back)) == (bundle / "expected_state.json").read_bytes()
@@ -57,19 +63,11 @@ def test_schema_3_converts_to_schema_2(bundle: Path, tmp_path: Path) -> None:
     except ReduceError as exc:
         assert "schema 2 cannot say so" in exc.message  # cut or omitted payloads
         return
-    ours = orjson.loads(state_bytes(reduce_bundle(out)))
+    ours = _reduced_as_codex_reduces(out, 2)
     assert ours["schema_version"] == 2 and ours["recording_complete"] is True
-    if codex_bin(2) is not None:
-        ok, stderr, theirs = codex_reduce(out, schema=2)
-        assert ok, stderr
-        assert theirs == ours
     back = tmp_path / "v3"
     convert_bundle(out, back, 3)
-    again = orjson.loads(state_bytes(reduce_bundle(back)))
-    if codex_bin(3) is not None:
-        ok, stderr, theirs = codex_reduce(back, schema=3)
-        assert ok, stderr
-        assert theirs == again
+    _reduced_as_codex_reduces(back, 3)
 
 
 def test_cli_convert_refuses_an_existing_target(tmp_path: Path, demo_bundle: Path) -> None:
@@ -184,11 +182,7 @@ def test_payloads_past_the_rotation_size_go_to_shards_of_their_own(tmp_path: Pat
     for shard in shards:
         for pid in read_records(shard):
             assert cited[pid] == int(shard.name.split(".")[0])
-    ours = orjson.loads(state_bytes(reduce_bundle(out)))
-    if codex_bin(3) is not None:
-        ok, stderr, theirs = codex_reduce(out, schema=3)
-        assert ok, stderr
-        assert theirs == ours
+    _reduced_as_codex_reduces(out, 3)
     back = tmp_path / "v2"
     convert_bundle(out, back, 2)
     assert state_bytes(reduce_bundle(back)) == state_bytes(reduce_bundle(source))
