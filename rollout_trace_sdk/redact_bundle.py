@@ -169,9 +169,9 @@ def _copy(
     with BundleFiles(source) as bundle:
         schema = _check_schema(bundle)
         shards = ShardRewriter(temp / layout.PAYLOADS_DIR, redactor) if schema == 3 else None
-        for rel, data in _walk(
-            bundle, [n for n in sorted(os.listdir(source)) if n != layout.EVENT_LOG]
-        ):
+        # (a recorder's space reserve, left by one that was killed, is room, not data)
+        skip = (layout.EVENT_LOG, layout.SPACE_RESERVE)
+        for rel, data in _walk(bundle, [n for n in sorted(os.listdir(source)) if n not in skip]):
             dest = temp / rel
             if data is None:
                 _mkdir(dest)

@@ -22,7 +22,14 @@ import attrs
 import orjson
 
 from .model.json_check import manifest_value
-from .model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE, is_work_in_progress
+from .model.layout import (
+    EVENT_LOG,
+    MANIFEST,
+    PAYLOADS_DIR,
+    SPACE_RESERVE,
+    STATE_FILE,
+    is_work_in_progress,
+)
 from .reduce.errors import ReduceError
 from .reduce.liveness import log_fd_is_written
 from .reduce.os_errors import errno_text
@@ -272,9 +279,13 @@ def _tail_facts(tail: bytes, cut: bool) -> tuple[str, str | None]:
 
 
 def _size(bundle: Path) -> int:
+    """The bytes of the bundle's files, less its recorder's space reserve (room held, not
+    data: ``SPACE_RESERVE``)."""
     total = 0
     for directory, _, files in os.walk(bundle):  # symlinks to directories are not followed
         for name in files:
+            if name == SPACE_RESERVE:
+                continue
             try:
                 info = os.lstat(os.path.join(directory, name))
             except OSError:

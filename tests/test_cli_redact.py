@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.redact_bundle import OutputExists, RedactBundleError, redact_bundle
 from tests.cli_redact_support import SECRETS, all_bytes, plant, record_demo, run, state_of
 from tests.codex_oracle import codex_bin, codex_reduce, needs_codex
@@ -262,6 +263,20 @@ def test_a_file_no_part_of_the_bundle_is_left_out_of_a_copy_and_kept_in_place(
     code, _, err = run("redact", bundle, "--in-place")
     assert code == 0 and "kept without redaction (not a bundle file): notes.txt" in err
     assert secret in (bundle / "notes.txt").read_text()
+
+
+def test_a_killed_recorders_space_reserve_is_dropped_without_a_note(tmp_path: Path) -> None:
+    """A bundle whose recorder was killed keeps its ``.space-reserve`` (disk held for the
+    closing records, no data): no copy takes it, in place or not, and no note calls it "not
+    a bundle file, so not redacted" as if something were left unredacted."""
+    bundle = record_demo(tmp_path)
+    (bundle / layout.SPACE_RESERVE).write_bytes(bytes(4096))
+    code, _, err = run("redact", bundle, "-o", tmp_path / "clean")
+    assert code == 0 and layout.SPACE_RESERVE not in err
+    assert not (tmp_path / "clean" / layout.SPACE_RESERVE).exists()
+    code, _, err = run("redact", bundle, "--in-place")
+    assert code == 0 and layout.SPACE_RESERVE not in err
+    assert not (bundle / layout.SPACE_RESERVE).exists()
 
 
 def test_a_viewer_page_is_left_out_not_copied(tmp_path: Path) -> None:

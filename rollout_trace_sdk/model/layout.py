@@ -25,6 +25,11 @@ SUPPORTED_SCHEMAS: Final = (SCHEMA_2, SCHEMA_3)
 MANIFEST: Final = "manifest.json"
 EVENT_LOG: Final = "trace.jsonl"
 PAYLOADS_DIR: Final = "payloads"
+#: Our recorder's own file in a bundle it is writing: disk space held back for the closing
+#: records (the loss report, ``recording_completed``), freed for them when the disk fills and
+#: removed at close. Not part of the format: readers ignore it (Codex knows no such file), and
+#: a bundle whose recorder was killed may keep it.
+SPACE_RESERVE: Final = ".space-reserve"
 #: The file that makes a folder an export of many bundles' tables (``rollout-trace export
 #: --to``); here because every command that writes a file must know it (``outputs``).
 EXPORT_MANIFEST: Final = "_export.json"

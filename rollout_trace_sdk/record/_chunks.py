@@ -122,6 +122,8 @@ class ChunkWriter(RecordQueue):
         "_payloads_dir",
         "_redact_lines",
         "_redact_payload",
+        "_report_seq",
+        "_reserved",
         "_retries",
         "_salvage",
         "_sink",
@@ -148,6 +150,12 @@ class ChunkWriter(RecordQueue):
     _payloads_dir: str
     _redact_lines: Any
     _redact_payload: Any
+    #: the bundle's space reserve (``_files.make_reserve``): ``None`` not tried yet (the first
+    #: chunk makes it), ``True`` held, ``False`` none (could not be made, or freed)
+    _reserved: bool | None
+    #: the loss report's seq once queued (0: none): a bundle whose report did not reach the
+    #: log is not closed (``aclose``)
+    _report_seq: int
     _retries: int
     _salvage: bool
     _sink: ShardSink | None
@@ -411,6 +419,14 @@ class ChunkWriter(RecordQueue):
         await self._in_thread(self._sink.seal)
         self._raise_held()
 
+    async def _release_reserve(self) -> None:
+        """Free the bundle's space reserve (in a worker thread, as every touch of the disk):
+        for the last attempt after a failure, or at close. Once."""
+        if self._reserved:
+            self._reserved = False
+            await self._in_thread(_files.release_reserve, str(self.bundle_dir))
+            self._raise_held()
+
     def _raise_held(self) -> None:
         """Raise the cancellation :meth:`_held_off` kept while a write ran, if any (once)."""
         held, self._held = self._held, None
@@ -477,6 +493,9 @@ class ChunkWriter(RecordQueue):
         chunk = _files.Chunk(payloads, b"", events[0][0] if events else 0, len(events))
         chunk.repair = self._redact_payload
         chunk.filter_lines = self._redact_lines
+        if self._reserved is None:  # the first chunk holds room for the closing records
+            self._reserved = False
+            chunk.reserve = str(self.bundle_dir)
         if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
             chunk.sync = True
             self._sync_at = 0
@@ -533,6 +552,8 @@ class ChunkWriter(RecordQueue):
         except Exception as exc:  # a bug must reach neither the agent nor the other records
             chunk.error = exc
         self._turn_wanted = False
+        if chunk.reserved:
+            self._reserved = True
         self._account(chunk)
         # Free the payload bytes here and now: the worker thread keeps its last job's
         # arguments alive until its next one, and memory that lingers is memory the next

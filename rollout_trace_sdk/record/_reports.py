@@ -53,6 +53,7 @@ class ClosingReports(ChunkWriter):
             if approximated:
                 message += f"; recorded approximately: {approximated}"
             self._append_warning(message)
+            self._report_seq = self._seq
 
     def _append_redaction_report(self) -> None:
         """Queue how many secrets of each kind were redacted (when any were), the way the

@@ -56,11 +56,13 @@ Why it is shaped like this:
 * **Disk failure never reaches the agent.** A transient ``OSError`` is retried (0.05, 0.25,
   1 s) from where the write stopped. A lasting one (or any unexpected error while writing)
   logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
-  what it could not write. On close it makes one last attempt to append the loss report,
-  then ``recording_completed`` right after the last complete line (a torn line is cut off
-  first), so the bundle still reduces. Schema 3 with a shard left unsealed by the failure
-  gets no ``recording_completed``: Codex refuses a closed log over an unsealed shard, and
-  reads an unclosed one.
+  what it could not write. On close it frees the bundle's space reserve (room held back
+  from the first chunk on: ``_files.make_reserve``) and makes one last attempt to append the
+  loss report, then ``recording_completed`` right after the last complete line (a torn line
+  is cut off first), so the bundle still reduces. A bundle whose loss report did not make it
+  gets no ``recording_completed``: closed, it would read whole and hide its loss; unclosed,
+  every reader says it stopped. Nor does schema 3 with a shard left unsealed by the failure:
+  Codex refuses a closed log over an unsealed shard, and reads an unclosed one.
 * **Values never raise.** :class:`~._values.ValueEncoder` records what JSON cannot hold
   approximately and counts it (see ``_values``).
 * **Any thread.** The ``*_nowait`` calls may come from any task, from sync code in the
@@ -287,6 +289,8 @@ class BundleWriter(RoomWaits):
         self._failed: Exception | None = None
         self._full = False
         self._salvage = False
+        self._reserved = None
+        self._report_seq = 0
         self._closing = False
         self._closed = False
         self._running = 0
@@ -464,11 +468,15 @@ class BundleWriter(RoomWaits):
                 await self._closing_step(held, self._drain, deadline)
                 if self._queue:
                     self._abandon_queue(f"closing took longer than {timeout} s")
+                if self._failed is not None:  # the room held back is for what comes now
+                    await self._closing_step(held, self._release_reserve)
                 self._append_loss_report()
                 self.values.closed = True  # what is noted from now on reaches no bundle
                 await self._closing_step(held, self._drain)
                 self._append_redaction_report()  # once everything else is redacted
                 await self._closing_step(held, self._drain)
+                if self._failed is not None:  # (failed while closing: the room is for the end)
+                    await self._closing_step(held, self._release_reserve)
                 sealed = True
                 if self._sink is not None:
                     # schema 3: every shard sealed before recording_completed is written (a
@@ -480,12 +488,18 @@ class BundleWriter(RoomWaits):
                     # the report may not have made it (its payload file could not be
                     # written while the log still can be): the last line follows what did
                     self._seq = self._written_seq
+                if self._written_seq < self._report_seq:
+                    # the loss report is not in the log (its payload could not be written):
+                    # closed, the bundle would read whole and say nothing of what it lost;
+                    # unclosed, every reader says so (the failure was warned of already)
+                    sealed = False
                 if sealed:
                     self._force_event(ev.RecordingCompleted())
                     await self._closing_step(held, self._drain)
                 # else a shard's frame stays cut (its writes failed): a log closed over it
                 # is refused whole by Codex ("missing footer in payload shard N"); left
                 # unclosed, every reducer reads what is whole
+                await self._closing_step(held, self._release_reserve)
             except WriteHung:
                 # the disk stopped answering: the bundle stays unclosed (warned), and what
                 # is still queued is counted in the writer's stats

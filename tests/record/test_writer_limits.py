@@ -22,6 +22,7 @@ from rollout_trace_sdk.record._encode import LineEncoder
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_bin, codex_reduce
 
+from .recorder_support import check_bundle
 from .writer_support import (
     loss_reports,
     make_writer,
@@ -400,11 +401,14 @@ async def test_persistent_failure_never_raises(
     assert len(_warnings(caplog)) == 1
 
 
-async def test_permanent_payload_failure_still_closes_the_log(
+async def test_permanent_payload_failure_leaves_the_bundle_unclosed_not_silent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Payload files can no longer be written, the log still can: the bundle still ends with
-    ``recording_completed`` right after its last whole line (no seq gap)."""
+    """Payload files can no longer be written, the log still can: the loss report (a
+    payload) cannot go in, so ``recording_completed`` does not either. Closed, the bundle
+    read whole and said nothing of what it lost (this test's old name: "still closes the
+    log"); unclosed, every reader says it stopped. Its lines stay whole and gapless, and both
+    reducers read it."""
     real = _files.write_payload_file
     monkeypatch.setattr(
         _files, "write_payload_file", _failing(real, after=3, times=10**9, code=errno.EIO)
@@ -420,8 +424,9 @@ async def test_permanent_payload_failure_still_closes_the_log(
     assert isinstance(s.failed, OSError) and s.lost_anything
     events = read_bundle(w.bundle_dir)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert isinstance(events[-1].payload, ev.RecordingCompleted)
+    assert not any(isinstance(e.payload, ev.RecordingCompleted) for e in events)
     assert len(_warnings(caplog)) == 1
+    assert check_bundle(w.bundle_dir)["recording_complete"] is False
 
 
 def test_read_only_root_raises_bundle_create_error(

@@ -1,0 +1,134 @@
+"""The bundle's space reserve (``record/_files.make_reserve``): room held from the first chunk
+on for the closing records, freed for them when the disk fills, removed at close; and the
+rule that goes with it: a bundle whose loss report could not be written is left unclosed,
+never closed as if nothing was lost."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rollout_trace_sdk.model import layout
+from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
+from rollout_trace_sdk.sources import bundle_info
+
+from .recorder_support import bundle_in, check_bundle, loss_report, types
+
+pytestmark = pytest.mark.anyio
+
+
+def _output(call_id: str, size: int) -> dict[str, str]:
+    # random text: compressed shards fill the disk as fast as payload files do
+    return {"type": "function_call_output", "call_id": call_id, "output": os.urandom(size).hex()}
+
+
+async def test_a_bundle_holds_its_reserve_while_recording_and_not_after(
+    tmp_path: Path, schema: int
+) -> None:
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        async with turn.tool_call("call_1", "exec", arguments={"cmd": "ls"}) as tool:
+            tool.completed(_output("call_1", 100))
+        await rollout.flush()
+        reserve = bundle_in(tmp_path) / layout.SPACE_RESERVE
+        info = reserve.stat()
+        # blocks really held, not a sparse file: a full disk cannot take them
+        assert info.st_size == _files.RESERVE_BYTES
+        assert info.st_blocks * 512 >= _files.RESERVE_BYTES
+        assert info.st_mode & 0o777 == 0o600
+        # room held is not data: `ls` sizes the bundle without it
+        listed = bundle_info(bundle_in(tmp_path)).size
+        on_disk = sum(p.stat().st_size for p in bundle_in(tmp_path).rglob("*") if p.is_file())
+        assert listed == on_disk - _files.RESERVE_BYTES
+        # a copy taken now (a recorder killed here) reads with both reducers, reserve and all
+        copy = tmp_path / "copy" / bundle_in(tmp_path).name
+        shutil.copytree(bundle_in(tmp_path), copy)
+    assert not reserve.exists()
+    assert check_bundle(bundle_in(tmp_path))["threads"]
+    assert check_bundle(copy)["threads"]
+
+
+def test_a_reserve_that_finds_no_room_is_not_left_behind(tmp_path: Path) -> None:
+    """A disk already full when the first chunk comes: no reserve, and no empty or partial
+    file in the bundle (nothing to free later, nothing for readers to trip on)."""
+    with _tmpfs(tmp_path / "full", "64k") as full:
+        filler = full / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        with pytest.raises(OSError):
+            while True:
+                os.write(fd, os.urandom(4096))
+        os.close(fd)
+        assert _files.make_reserve(str(full)) is False
+        assert not (full / layout.SPACE_RESERVE).exists()
+        filler.unlink()
+        assert _files.make_reserve(str(full)) is True
+        _files.release_reserve(str(full))
+        assert sorted(os.listdir(full)) == []
+
+
+@pytest.mark.filterwarnings(f"ignore::{RecorderWarning.__module__}.{RecorderWarning.__name__}")
+async def test_a_full_disk_leaves_no_bundle_closed_without_its_loss_report(
+    tmp_path: Path, schema: int
+) -> None:
+    """Twelve rollouts at once fill a real 2 MB tmpfs. Before the reserve, the closing lines
+    still fitted in the log's last block while the loss report's payload (a new file) did not:
+    4 to 10 of 12 schema-2 bundles read ``complete`` and said nothing of what they lost, and
+    none closed with its report. Now each bundle either holds its loss report and closes, or
+    stays unclosed (every reader says it stopped); the reserve closes most with their report.
+    Every bundle with a line reads with both reducers, as they agree."""
+    results: list[tuple[Path | None, bool]] = []
+    with _tmpfs(tmp_path / "disk", "2m") as disk:
+
+        async def rollout_of(k: int) -> None:
+            scope = open_rollout(disk, thread_id=str(uuid.uuid4()))
+            async with scope as rollout, rollout.root.turn() as turn:
+                for i in range(150):
+                    call_id = f"call_{k}_{i}"
+                    async with turn.tool_call(call_id, "exec", arguments={"i": i}) as tool:
+                        tool.completed(_output(call_id, 3000))
+                    await anyio.sleep(0)
+            stats = rollout.stats
+            results.append((rollout.bundle_dir, stats is not None and stats.lost_anything))
+
+        async with anyio.create_task_group() as tg:
+            for k in range(12):
+                tg.start_soon(rollout_of, k)
+        closed_with_report = 0
+        for bundle, lost in results:
+            if bundle is None or not (bundle / layout.EVENT_LOG).stat().st_size:
+                continue  # no bundle made, or not one line: nothing claims anything
+            closed = types(bundle)[-1] == "recording_completed"
+            report = loss_report(bundle)
+            assert not (closed and lost and not report), f"{bundle} hides its loss"
+            closed_with_report += closed and bool(report)
+            assert not (bundle / layout.SPACE_RESERVE).exists()
+            check_bundle(bundle)
+        assert any(lost for _, lost in results)  # the disk did fill
+        if schema == 2:  # (schema 3 needs room for the frame a failed write kept as well)
+            assert closed_with_report >= 1
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A real small filesystem at ``where`` (a tmpfs of ``size``): a disk that fills. Needs
+    root (as CI runs); skipped where mounting is refused."""
+    where.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
