@@ -27,7 +27,15 @@ DEFAULT_PAYLOAD_LIMIT: Final = 256 * 1024 * 1024
 #: The page's script, one job per file, in the order they are joined: shared state and
 #: formatting, the calls list, the timeline, images, the details pane, then loading, events
 #: and start.
-SCRIPTS: Final = ("util.js", "list.js", "timeline.js", "images.js", "detail.js", "app.js")
+SCRIPTS: Final = (
+    "util.js",
+    "list.js",
+    "timeline.js",
+    "images.js",
+    "detail.js",
+    "keys.js",
+    "app.js",
+)
 #: Where ``--serve`` serves the joined script (the static page inlines it instead).
 SCRIPT_PATH: Final = "viewer.js"
 _SCRIPT_SLOT: Final = "<script>\n/*__SCRIPT__*/\n</script>"

@@ -174,7 +174,9 @@ function select(kind, key, opts) {
   const obj = kind === "call" ? m.calls[i] : kind === "tool" ? m.tools[i] : kind === "cmp" ? m.compactions[i] : kind === "cell" ? m.cells[i] : null;
   if (!obj) return;
   S.sel = { kind, i, key: i };
-  if (!opts.fromHash) history.replaceState(null, "", "#" + HASH_KEY[kind] + "=" + encodeURIComponent(obj.id));
+  // A followed link (opts.push) is a step the browser's Back undoes (Alt+Left: hashchange
+  // selects what the address then names); a selection in the list or on the timeline is not.
+  if (!opts.fromHash) history[opts.push ? "pushState" : "replaceState"](null, "", "#" + HASH_KEY[kind] + "=" + encodeURIComponent(obj.id));
   if (kind === "call") showCall(i); else if (kind === "tool") showTool(i); else if (kind === "cell") showCell(i); else showCompaction(i);
   S.pane = S.sel;  // the details pane shows the selection (not an agent)
   if (!opts.keepScroll) { revealRow(kind, i); revealBlock(obj); }
@@ -289,6 +291,7 @@ function wire() {
     }
     draw();
   }, { passive: false });
+  tl.addEventListener("keydown", timelineKey);
   $("zoom-in").onclick = () => { zoomAt(tl.clientWidth / 2 + LABEL_W / 2, 0.5); draw(); };
   $("zoom-out").onclick = () => { zoomAt(tl.clientWidth / 2 + LABEL_W / 2, 2); draw(); };
   $("zoom-fit").onclick = () => { S.vx0 = 0; S.vx1 = S.t1 * 1.02; S.scrollY = 0; draw(); };
@@ -303,42 +306,58 @@ function wire() {
     if (row.dataset.thread != null) { showThread(+row.dataset.thread); return; }
     select(row.dataset.kind, +row.dataset.i);
   });
-  $("list").addEventListener("keydown", (ev) => {
-    if (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") return;
-    ev.preventDefault();
-    const k = S.sel ? S.shown.findIndex((r) => r.kind === S.sel.kind && r.i === S.sel.i) : -1;
-    const next = S.shown[Math.max(0, Math.min(S.shown.length - 1, k + (ev.key === "ArrowDown" ? 1 : -1)))];
-    if (next) select(next.kind, next.i);
-  });
+  $("list").addEventListener("keydown", listKey);
   let timer = null;
-  $("search").addEventListener("input", () => {
+  const search = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      const q = vis($("search").value.trim()).toLowerCase();  // a pasted U+202E finds its spelling
-      // A new search starts at the top of its matches: the old scroll position could land
-      // on the last of them, the first ones out of sight.
-      if (q !== S.query) $("list").scrollTop = 0;
-      S.query = q;
-      applyFilter();
-      if (S.sel) select(S.sel.kind, S.sel.i, { keepScroll: true });
-    }, 120);
+    const q = vis($("search").value.trim()).toLowerCase();  // a pasted U+202E finds its spelling
+    // A new search starts at the top of its matches: the old scroll position could land
+    // on the last of them, the first ones out of sight.
+    if (q !== S.query) $("list").scrollTop = 0;
+    S.query = q;
+    applyFilter();
+    if (S.sel) select(S.sel.kind, S.sel.i, { keepScroll: true });
+  };
+  $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 120); });
+  // Enter: the search now, its first match selected (unless the selection is one), and the
+  // list focused, where the arrow keys go through the matches.
+  $("search").addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter") return;
+    ev.preventDefault();
+    search();
+    if (S.tab !== "calls") document.querySelector('.tabs button[data-tab="calls"]').click();
+    const first = S.shown[0], kept = S.sel && S.shown.some((r) => r.kind === S.sel.kind && r.i === S.sel.i);
+    if (first && !kept) select(first.kind, first.i);
+    $("list").focus();
   });
   $("only-failed").onchange = () => { S.onlyFailed = $("only-failed").checked; applyFilter(); };
-  for (const b of document.querySelectorAll(".tabs button")) {
+  const tabs = [...document.querySelectorAll(".tabs button")];
+  for (const b of tabs) {
+    // a tab list: the arrow keys move between the tabs, Tab leaves it (one stop)
+    b.onkeydown = (ev) => {
+      if (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight") return;
+      const other = tabs[(tabs.indexOf(b) + 1) % tabs.length];
+      other.focus(); other.click();
+    };
     b.onclick = () => {
       S.tab = b.dataset.tab;
-      for (const o of document.querySelectorAll(".tabs button")) o.classList.toggle("on", o === b);
+      for (const o of tabs) {
+        o.classList.toggle("on", o === b);
+        o.setAttribute("aria-selected", String(o === b));
+        o.tabIndex = o === b ? 0 : -1;
+      }
+      $("list").setAttribute("aria-labelledby", b.id);
       $("list").scrollTop = 0;
       if (S.tab === "calls") applyFilter(); else renderList(true);  // the calls' note again
     };
   }
   $("detail").addEventListener("click", (ev) => {
     const go = ev.target.closest("[data-go]");
-    if (go) { const [kind, i] = go.dataset.go.split(":"); select(kind, +i); return; }
+    if (go) { const [kind, i] = go.dataset.go.split(":"); follow(kind, +i); return; }
     const p = ev.target.closest("[data-payload]");
     if (p) { openPayload(p.dataset.payload, p); return; }
     const ex = ev.target.closest("[data-expand]");
-    if (ex) { const it = ex.closest(".item"); it.classList.toggle("open"); ex.textContent = it.classList.contains("open") ? "show less" : "show all"; return; }
+    if (ex) { const it = ex.closest(".item"), open = it.classList.toggle("open"); ex.textContent = open ? "show less" : "show all"; ex.setAttribute("aria-expanded", String(open)); return; }
     const f = ev.target.closest("[data-filter-thread]");
     if (f) { S.threadFilter = +f.dataset.filterThread; S.tab = "calls"; document.querySelector('.tabs button[data-tab="calls"]').click(); applyFilter(); return; }
     const more = ev.target.closest("[data-more]");
@@ -351,15 +370,32 @@ function wire() {
       if ((ev.key !== "Enter" && ev.key !== " ") || !ev.target.matches("span[tabindex]")) return;
       ev.preventDefault();
       ev.target.click();
-      if (!document.activeElement || document.activeElement === document.body) $("detail-pane").focus({ preventScroll: true });
+      if (!document.activeElement || document.activeElement === document.body) focusDetail();
     });
   }
-  window.addEventListener("hashchange", selectFromHash);
+  // Back (Alt+Left) after a followed link: what the address names again, and focus on it
+  // (the element that had it was redrawn away).
+  window.addEventListener("hashchange", () => {
+    selectFromHash();
+    if (!document.activeElement || document.activeElement === document.body) focusDetail();
+  });
+  document.addEventListener("keydown", pageKey);
+  // the skip link focuses the list without touching the address (#list would select nothing)
+  document.querySelector(".skip").onclick = (ev) => { ev.preventDefault(); $("list").focus(); };
   const split = $("splitter");
+  $("detail").addEventListener("toggle", (ev) => scrollersFocusable(ev.target), true);  // a JSON opened
+  split.addEventListener("keydown", (ev) => {
+    const d = { ArrowUp: -20, ArrowDown: 20 }[ev.key];
+    if (!d) return;
+    ev.preventDefault();
+    resizeTimeline($("timeline-pane").offsetHeight + d);
+    renderList(false);
+  });
+  resizeTimeline($("timeline-pane").offsetHeight);
   split.addEventListener("mousedown", (ev) => {
     ev.preventDefault();
     const pane = $("timeline-pane"), y0 = ev.clientY, h0 = pane.offsetHeight;
-    const move = (e) => { pane.style.height = Math.max(120, h0 + e.clientY - y0) + "px"; draw(); };
+    const move = (e) => { resizeTimeline(h0 + e.clientY - y0); };
     const up = () => { window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up); renderList(false); };
     window.addEventListener("mousemove", move); window.addEventListener("mouseup", up);
   });

@@ -4,7 +4,7 @@ function threadLink(t) { return `<span class="link" tabindex="0" role="link" dat
 function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" tabindex="0" role="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
 function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" tabindex="0" role="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
 function cellLink(i) { return `<span class="link" tabindex="0" role="link" data-go="cell:${i}">code cell</span>`; }
-function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${attr(id)}">${esc(label)}</button>` : ""; }
+function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${attr(id)}" aria-controls="payload-view" aria-expanded="false">${esc(label)}</button>` : ""; }
 // Text that opens payload `id` as the payload buttons do (Tab, Enter): the id and label as the
 // page reads them back (attr), `html` as shown; `extra`: more attributes.
 function payloadLink(id, label, html, cls = "link", extra = "") {
@@ -56,7 +56,7 @@ function itemHtml(ix, cls, tags) {
   const extra = [it.kind !== "message" ? itemKind(it) : "", it.ch || "", it.call_id || "", it.from ? it.from + " → " + it.to : ""].filter(Boolean).join(" · ");
   return `<div class="item ${cls}" data-item="${ix}" id="item-${ix}"><div class="ih"><span class="role ${esc(it.role)}">${esc(it.role)}</span>` +
     `<span>${esc(extra)}</span>${tags || ""}<span class="spacer"></span><span>${producerHtml(it)}</span><span class="mono" title="${esc(it.id)}">${esc(short(it.id))}</span></div>` +
-    `<div class="ib">${hlNotes(text, ix) || '<span class="muted">(empty)</span>'}</div>` + jsonHtml(it) + thumbsHtml(it, ix) + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" data-expand="1">show all</span></div>` : "") + `</div>`;
+    `<div class="ib">${hlNotes(text, ix) || '<span class="muted">(empty)</span>'}</div>` + jsonHtml(it) + thumbsHtml(it, ix) + (longText ? `<div class="more"><span class="link" tabindex="0" role="button" aria-expanded="false" data-expand="1">show all</span></div>` : "") + `</div>`;
 }
 
 // The JSON of a tool call's items read as words (a tool search and the tools it found), one
@@ -229,6 +229,8 @@ function showThread(t) {
   if (kids.length) h += `<h3>Sub-agents</h3>` + kids.slice(0, 300).map(([, k]) => `<div>${threadLink(k)}</div>`).join("");
   setDetail(h);
   S.pane = null;  // not the selection: a poll leaves it be
+  S.agentSel = t;  // the agents tab marks it (and its arrow keys go on from it)
+  if (S.tab === "agents") renderList(false);
 }
 
 function setDetail(html) {
@@ -243,6 +245,7 @@ function setDetail(html) {
   d.innerHTML = html;
   S.detailHtml = html;
   watchThumbs(d);
+  scrollersFocusable(d);
   pane.scrollTop = S.refresh ? top : 0;
   if (!S.refresh && S.query) revealMatch(d, pane);
 }
@@ -268,7 +271,7 @@ function revealMatch(d, pane) {
   if (body && item && !item.classList.contains("open") && mark.getBoundingClientRect().bottom > body.getBoundingClientRect().top + body.clientHeight) {
     item.classList.add("open");
     const ex = item.querySelector("[data-expand]");
-    if (ex) ex.textContent = "show less";
+    if (ex) { ex.textContent = "show less"; ex.setAttribute("aria-expanded", "true"); }
   }
   const at = mark.getBoundingClientRect(), box = pane.getBoundingClientRect();
   if (at.top < box.top || at.bottom > box.bottom) pane.scrollTop += at.top - box.top - pane.clientHeight / 3;
@@ -321,6 +324,10 @@ async function openPayload(id, btn) {
   if (!view) return;
   const info = S.m.payloads[id];
   view.innerHTML = `<p class="muted">loading ${esc(id)}…</p>`;
+  // what opened it says so, and Escape gives it focus back (keys.js pageKey)
+  if (S.openedBy && S.openedBy !== btn && S.openedBy.isConnected) S.openedBy.setAttribute("aria-expanded", "false");
+  S.openedBy = btn;
+  btn.setAttribute("aria-expanded", "true");
   if (btn.dataset.label) view.scrollIntoView({ block: "nearest" });  // opened from a note in a text
   try {
     const body = await parsedPayload(id);
@@ -332,6 +339,7 @@ async function openPayload(id, btn) {
     const where = info && info[0] ? ` · <span class="verbatim">${esc(info[0])}</span>` : "";  // schema 3 stores no path
     view.innerHTML = `<h3>${esc(btn.dataset.label || btn.textContent)} · <span class="verbatim">${esc(id)}</span>${where} · ${num(text.length)} chars</h3>${lost}<pre data-testid="payload">${esc(cut ? text.slice(0, cap) : text)}</pre>` + (cut ? `<p class="note">Showing the first ${num(cap)} characters.</p>` : "");
     if (pic) view.querySelector("h3").after(pic);
+    scrollersFocusable(view);
   } catch (e) {
     view.innerHTML = `<p class="note">${esc(id)}: ${esc(e.message || e)}</p>` + (info && info[2] ? `<p class="note" data-testid="capture">${esc(id)} was not recorded whole (${esc(info[2])})</p>` : "");
   }

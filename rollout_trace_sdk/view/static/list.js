@@ -103,16 +103,31 @@ function renderList(reset, scrolled) {
     live.set(k, el);
   }
   for (const el of free) el.remove();
+  markActive();
 }
 
 function set(obj, key, value) { if (obj[key] !== value) obj[key] = value; }
 
+// What each kind's dot stands for, in words: its colour is not all a row says.
+const KIND_WORD = { inf: "inference call", tool: "tool call", cell: "code cell", cmp: "compaction" };
+
+// The list is a listbox whose selected row is its active descendant: a screen reader reads
+// the row the arrow keys selected, while focus stays on the list.
+function markActive() {
+  const list = $("list"), row = $("list-sel");
+  if (row && row.parentElement === list) list.setAttribute("aria-activedescendant", "list-sel");
+  else list.removeAttribute("aria-activedescendant");
+}
+
 function makeRow(list) {
   const el = document.createElement("div");
   el.className = "row";
+  el.setAttribute("role", "option");
   for (let c = 0; c < 7; c++) el.appendChild(document.createElement("span"));
   el.children[0].className = "num mono";
   el.children[2].appendChild(document.createElement("i"));
+  // the dot said in words (an <i>: the row's spans are its columns)
+  el.children[2].appendChild(document.createElement("i")).className = "sr";
   el.children[4].appendChild(document.createElement("span"));
   el.children[5].className = "num";
   el.children[6].className = "num";
@@ -125,6 +140,7 @@ function fillRow(el, r, k) {
   const sel = S.sel && S.sel.kind === r.kind && S.sel.i === r.i ? " sel" : "";
   const bad = FAILED.has(o.st) ? " failed" : "";
   let name, dot, tokens = "";
+  const picked = Boolean(sel);
   if (r.kind === "call") { name = (o.ws ? "⌕ " + num(o.ws) + " · " : "") + o.model + " · " + short(o.id); dot = "inf"; if (o.u) tokens = num(o.u[0]) + " / " + num(o.u[2]); }
   else if (r.kind === "tool") { name = o.name + (o.call_id ? " · " + o.call_id : ""); dot = "tool"; }
   else if (r.kind === "cell") { name = "code cell · " + firstLine(o.source); dot = "cell"; }
@@ -139,6 +155,10 @@ function fillRow(el, r, k) {
   set(c[0], "textContent", o.s != null ? ms(o.s) : "");
   set(c[1], "textContent", lane); set(c[1], "title", lane);
   set(c[2].firstChild, "className", "dot " + dot);
+  // the dot's colour said in words (a screen reader reads the row's text as its name)
+  set(c[2].lastChild, "textContent", KIND_WORD[dot]); set(c[2], "title", KIND_WORD[dot]);
+  set(el, "id", picked ? "list-sel" : "");
+  el.setAttribute("aria-selected", String(picked));
   set(c[3], "textContent", name); set(c[3], "title", name + webSearches(o));
   // still "running" in an ended rollout: "never ended" in the status column, said once
   set(c[4].firstChild, "className", "st " + o.st); set(c[4].firstChild, "textContent", o.ne ? "never ended" : o.st);
@@ -199,7 +219,8 @@ function renderAgents() {
   const html = [];
   for (let k = first; k < last; k++) {
     const a = st[k];
-    html.push(`<div class="row agents${a.failed ? " failed" : ""}" style="top:${k * ROW}px" data-thread="${k}" data-testid="row-agent">` +
+    const on = S.agentSel === k;
+    html.push(`<div class="row agents${a.failed ? " failed" : ""}${on ? " sel" : ""}" style="top:${k * ROW}px" data-thread="${k}" data-testid="row-agent" role="option" aria-selected="${on}"${on ? ' id="list-sel"' : ""}>` +
       `<span title="${esc(laneName(k))}">${esc(laneName(k))}</span><span class=num>${a.calls}</span><span class=num>${a.tools}</span>` +
       `<span class=num>${a.failed || ""}</span><span class=num>${num(a.tin)}</span><span class=num>${num(a.tout)}</span>` +
       `<span class=num>${ms(a.lat)}</span><span class=num>${a.calls ? ms(Math.round(a.lat / a.calls)) : ""}</span></div>`);
@@ -207,4 +228,5 @@ function renderAgents() {
   for (const el of list.querySelectorAll(".row")) el.remove();
   S.rowEls = null;
   list.insertAdjacentHTML("beforeend", html.join(""));
+  markActive();
 }

@@ -143,6 +143,19 @@ function drawNow() {
   drawAxis(g, w);
 }
 
+// A failed block's striped hem, its lowest 4 px (the legend's "failed (striped)"): red alone
+// does not say it to a reader who does not tell red from the other colours.
+function stripes(g, x, y, width) {
+  const top = y + BAR_H - 4;
+  g.save();
+  g.beginPath(); g.rect(x, top, width, 4); g.clip();
+  g.strokeStyle = "#fff"; g.lineWidth = 1.5;
+  g.beginPath();
+  for (let sx = x - 4; sx < x + width; sx += 4) { g.moveTo(sx, y + BAR_H); g.lineTo(sx + 4, top); }
+  g.stroke();
+  g.restore();
+}
+
 function drawBlocks(g, arr, y0, w, sel) {
   // Blocks are sorted by start (pack() sorted them), so the first one that can be on screen
   // is found by bisection, and the loop stops at the first that starts past the right edge.
@@ -170,6 +183,7 @@ function drawBlocks(g, arr, y0, w, sel) {
     g.globalAlpha = faded ? 0.18 : 1;
     g.fillStyle = blockColor(b);
     g.fillRect(xa, y, width, BAR_H);
+    if (FAILED.has(b.st)) stripes(g, xa, y, width);
     if (isSel) {
       g.strokeStyle = "#111"; g.lineWidth = 2; g.strokeRect(xa - 1, y - 1, width + 2, BAR_H + 2); g.lineWidth = 1;
     }
