@@ -58,6 +58,23 @@ CODEX_BIN=${CODEX_BIN:-$(codex_oracle 0.169.0)}
 CODEX3_BIN=${CODEX3_BIN:-$(codex_oracle 0.171.0)}
 export CODEX_BIN CODEX3_BIN
 
+# axe-core (Deque's accessibility checker, from npm): tests/view/test_browser_a11y.py injects
+# its axe.min.js into the viewer's page. Installed once into $CACHE, pinned (the test's
+# AXE_VERSION says the same); without it those tests skip, saying so.
+AXE_VERSION=4.14.1
+axe_dir="$CACHE/axe-core-$AXE_VERSION"
+if [ -z "${ROLLOUT_TRACE_AXE:-}" ] && [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+  if command -v npm >/dev/null && mkdir -p "$axe_dir" &&
+    (cd "$axe_dir" && npm install --no-audit --no-fund --silent "axe-core@$AXE_VERSION" >/dev/null); then
+    :
+  else
+    echo "scripts/test.sh: could not install axe-core $AXE_VERSION; the accessibility tests skip" >&2
+  fi
+fi
+if [ -z "${ROLLOUT_TRACE_AXE:-}" ] && [ -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+  export ROLLOUT_TRACE_AXE="$axe_dir/node_modules/axe-core/axe.min.js"
+fi
+
 unset RUST_BACKTRACE
 echo "codex oracles: schema 2 $("$CODEX_BIN" --version), schema 3 $("$CODEX3_BIN" --version)"
 
