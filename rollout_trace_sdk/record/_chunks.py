@@ -419,14 +419,6 @@ class ChunkWriter(RecordQueue):
         await self._in_thread(self._sink.seal)
         self._raise_held()
 
-    async def _release_reserve(self) -> None:
-        """Free the bundle's space reserve (in a worker thread, as every touch of the disk):
-        for the last attempt after a failure, or at close. Once."""
-        if self._reserved:
-            self._reserved = False
-            await self._in_thread(_files.release_reserve, str(self.bundle_dir))
-            self._raise_held()
-
     def _raise_held(self) -> None:
         """Raise the cancellation :meth:`_held_off` kept while a write ran, if any (once)."""
         held, self._held = self._held, None

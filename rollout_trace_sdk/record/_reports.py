@@ -16,6 +16,7 @@ import orjson
 
 from ..model import events as ev
 from ..model import layout
+from . import _files
 from ._chunks import ChunkWriter
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from .redact import HOOK_ERROR, Redactor
@@ -54,6 +55,14 @@ class ClosingReports(ChunkWriter):
                 message += f"; recorded approximately: {approximated}"
             self._append_warning(message)
             self._report_seq = self._seq
+
+    async def _release_reserve(self) -> None:
+        """Free the bundle's space reserve (in a worker thread, as every touch of the disk):
+        for the last attempt after a failure, or at close. Once."""
+        if self._reserved:
+            self._reserved = False
+            await self._in_thread(_files.release_reserve, str(self.bundle_dir))
+            self._raise_held()
 
     def _append_redaction_report(self) -> None:
         """Queue how many secrets of each kind were redacted (when any were), the way the
