@@ -61,13 +61,15 @@ def _pixel_once(p: Any, i: int, drawn: Any, within_s: float = 10.0) -> list[int]
 
 
 def _pixel(p: Any, i: int, dy: float) -> list[int]:
-    """The timeline's colour ``dy`` px below the middle of cell ``i``'s block, once the
+    """The timeline's colour ``dy`` px below the middle of cell ``i``'s block (near its left
+    end, before a wide block's white label: read on it, a failed block came out pink when the
+    recording's timing made it wider than 60 px, review a11y34), once the
     timeline has drawn what the page last changed: it draws in the next animation frame (a
     search's filter note is written before; CI's loaded machine read the old frame once)."""
     rgb = p.evaluate(
         """async ([i, dy]) => {
           await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-          const c = window.__rt.blockCenter('cell', i), d = window.devicePixelRatio || 1;
+          const c = window.__rt.blockCenter('cell', i, true), d = window.devicePixelRatio || 1;
           const g = document.getElementById('tl-canvas').getContext('2d');
           const px = g.getImageData(Math.round(c.x * d), Math.round((c.y + dy) * d), 1, 1).data;
           return [px[0], px[1], px[2]];

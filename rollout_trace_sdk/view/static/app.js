@@ -403,14 +403,15 @@ function wire() {
 
 
 window.__rt = { ready: false, select: (id) => { const h = S.byId.get(id); if (h) select(h[0], h[1]); return !!h; },
-  blockCenter: (kind, i) => {
-    // Where a block is drawn (for tests): scrolls it into view first.
+  blockCenter: (kind, i, colour = false) => {
+    // Where a block is drawn (for tests): scrolls it into view first. ``colour``: where a pixel
+    // read is the block's own colour, left of a wide block's label (drawn from x0 + 3).
     const m = S.m, o = kind === "call" ? m.calls[i] : kind === "cell" ? m.cells[i] : m.tools[i];
     revealBlock(o); drawNow();
     const k = S.laneOf[o.t], L = S.lanes[k], w = $("timeline").clientWidth;
     const arr = kind === "call" ? L.calls : kind === "cell" ? L.ops : L.tools, b = arr.find((x) => x.kind === kind && x.i === i);
     const x0 = Math.max(LABEL_W, xOf(b.s, w)), x1 = Math.max(x0 + 2, xOf(b.e, w));
-    return { x: Math.min((x0 + x1) / 2, x0 + 4), y: AXIS_H + S.laneTop[k] - S.scrollY + L.rowY[kind] + b.row * (BAR_H + 2) + BAR_H / 2 };
+    return { x: Math.min((x0 + x1) / 2, x0 + (colour ? 1.5 : 4)), y: AXIS_H + S.laneTop[k] - S.scrollY + L.rowY[kind] + b.row * (BAR_H + 2) + BAR_H / 2 };
   },
   blockSpan: (kind, i) => {
     // The times a block is drawn between (for tests): an open one's end is where it is drawn to.
