@@ -135,13 +135,16 @@ class _NullRollout(Rollout):
 NULL_ROLLOUT: Final[Rollout] = _NullRollout()
 
 
-async def _run_writer(writer: BundleWriter) -> None:
+async def _run_writer(writer: BundleWriter, scope: RolloutScope, host: int) -> None:
     """The writer task. Not shielded: cancelling it loses nothing (``aclose`` drains what is
     left itself), and a shielded task that waits for work could keep a cancelled task group
-    from ever finishing. Guarded: a writer bug must not cancel the agent's work."""
+    from ever finishing. Guarded: a writer bug must not cancel the agent's work. A rollout
+    the event loop ended under (``BundleWriter.run``) gives back the stop signals it took."""
     try:
-        await writer.run()
+        await writer.run(orphan_timeout=scope._settings.close_timeout, host=host)
     except anyio.get_cancelled_exc_class():
+        if writer.stats.closed:
+            scope._release_signals()
         raise
     except Exception as exc:
         warn(f"rollout trace: the bundle writer stopped: {exc!r}")
@@ -239,7 +242,7 @@ class RolloutScope:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._host = anyio.get_current_task().id
-        tg.start_soon(_run_writer, writer)
+        tg.start_soon(_run_writer, writer, self, self._host)
         RECORDING_STOP_SIGNALS.acquire()
         self._sigterm = True
         self._tg = tg
@@ -307,9 +310,7 @@ class RolloutScope:
         finally:
             # also when asyncio's own cancellation, held while the bundle closed, comes out
             # of ``aclose``: the writer task must not outlive its closed bundle
-            if self._sigterm:
-                self._sigterm = False
-                RECORDING_STOP_SIGNALS.release()
+            self._release_signals()
             if anyio.get_current_task().id != self._host:
                 # Only the task that entered a task group may leave it: a rollout closed in
                 # another task (an async-generator fixture whose teardown runs in a task of
@@ -322,6 +323,11 @@ class RolloutScope:
             else:
                 tg.cancel_scope.cancel()  # the writer task ends at once (nothing to write)
                 await _leave(tg)
+
+    def _release_signals(self) -> None:
+        if self._sigterm:
+            self._sigterm = False
+            RECORDING_STOP_SIGNALS.release()
 
 
 def _why(exc: Exception) -> str:

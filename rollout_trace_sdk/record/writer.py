@@ -109,7 +109,7 @@ from ._reports import now_ms
 from ._room import RoomWaits
 from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
-from ._values import ValueEncoder
+from ._values import ValueEncoder, recorder_warning
 from ._worker_threads import WriteHung
 from .redact import RedactionConfig, Redactor
 
@@ -394,12 +394,17 @@ class BundleWriter(RoomWaits):
     # --- lifecycle -----------------------------------------------------------------------
 
     async def run(
-        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+        self,
+        *,
+        orphan_timeout: float | None = None,
+        host: int | None = None,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """The background writer task: writes whatever is queued until :meth:`aclose`.
 
         Cancelling it loses nothing: the queue stays, and ``flush``/``aclose`` drain it
-        themselves when no writer task is running.
+        themselves when no writer task is running; but once ``host`` (the anyio id of the
+        task that opened it) has ended, nobody will: :meth:`_orphaned`.
         """
         self._running += 1
         task_status.started()
@@ -418,6 +423,11 @@ class BundleWriter(RoomWaits):
                 await self._drain(self._enqueued)  # what is here now; newcomers gather
         except WriteHung:
             pass  # the flush or close that waited for this task's write says so
+        except anyio.get_cancelled_exc_class():
+            if host is not None and not (self._closing or self._forked):  # noqa: SIM102
+                if all(task.id != host for task in anyio.get_running_tasks()):
+                    await self._orphaned(orphan_timeout)
+            raise
         finally:
             self._running -= 1
             self._hurry_at = 0
@@ -505,14 +515,41 @@ class BundleWriter(RoomWaits):
                 # is still queued is counted in the writer's stats
                 self._abandon_queue("a write did not return")
             finally:
-                self._closed = True
-                if self._limited:  # what it reserved of the process's budget goes back
-                    PROCESS.shrink(self, 0)
-                if self._chunk_scope is None:  # else that chunk's end closes it, not under it
-                    self._close_log()
-                self._notify()
+                self._finish()
         if held:
             raise held[0]
+
+    async def _orphaned(self, timeout: float | None) -> None:
+        """Cancelled under an open rollout: asyncio's runner cancels the tasks left when its
+        main one returns (a rollout never exited). Nobody will close it: what is queued is
+        written (within ``timeout``), the bundle left unclosed, and a warning says so.
+        Before, what was not yet written was lost without a word (the bundle read empty)."""
+        self._take_inbox()
+        with self._inbox_lock:
+            self._closing = True
+        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        held: list[BaseException] = []
+        with anyio.CancelScope(shield=True), contextlib.suppress(WriteHung, OSError):
+            try:
+                await self._closing_step(held, self._drain, deadline)
+                if self._sink is not None:
+                    await self._closing_step(held, self._seal, deadline)
+            finally:
+                if self._queue:
+                    self._abandon_queue("the event loop ended")
+                self._finish()
+        recorder_warning(
+            "rollout trace: the event loop ended with this rollout still open (never closed); "
+            f"what it recorded is written, the bundle left unclosed: {self.bundle_dir}"
+        )
+
+    def _finish(self) -> None:
+        self._closed = True
+        if self._limited:  # what it reserved of the process's budget goes back
+            PROCESS.shrink(self, 0)
+        if self._chunk_scope is None:  # else that chunk's end closes it, not under it
+            self._close_log()
+        self._notify()
 
     def _abandon_queue(self, reason: str) -> None:
         """Count everything still queued as lost (the close ran out of time). The closing

@@ -5,6 +5,8 @@ regression fails the test instead of hanging the suite."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
 import textwrap
@@ -16,7 +18,7 @@ import anyio
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.record import Rollout, _files, open_rollout
+from rollout_trace_sdk.record import RecorderWarning, Rollout, _files, open_rollout
 from tests.conftest import ASYNCIO_LOOPS, LOOP_NAMES
 
 from .recorder_support import (
@@ -263,3 +265,46 @@ def _release_later(release: threading.Event, rollout: Rollout) -> None:
             break
         time.sleep(0.001)
     release.set()
+
+
+@pytest.mark.parametrize("loop", ASYNCIO_LOOPS)
+def test_a_rollout_left_open_when_the_loop_ends_keeps_what_it_recorded(
+    tmp_path: Path, schema: int, loop: str | tuple[str, dict[str, bool]]
+) -> None:
+    """A rollout entered and never exited (``await scope.__aenter__()`` in a notebook cell or
+    a script) when ``asyncio.run`` returns: the runner cancels the writer task. Nothing will
+    close the rollout, so what it queued is written and the bundle left unclosed, with a
+    warning. Before, whatever the writer had not written yet (here everything: the run is
+    shorter than the writer's linger) was lost without a word, the bundle read ``empty``.
+    A rollout whose task is still running then (a background task's) closes as before:
+    its task is cancelled too and its own close writes the closing lines. The rollout left
+    open gives back SIGTERM (it kept SIGTERM raising ``KeyboardInterrupt`` for good)."""
+    backend, options = (loop, {}) if isinstance(loop, str) else loop
+    left, held = tmp_path / "left", tmp_path / "held"
+
+    async def hold() -> None:
+        async with open_rollout(held) as rollout:
+            rollout.root.protocol_event("held", {})
+            await anyio.sleep_forever()
+
+    async def main() -> None:
+        rollout = await open_rollout(left).__aenter__()
+        for n in range(20):
+            rollout.root.protocol_event("note", {"n": n})
+        asyncio.get_running_loop().create_task(hold())
+        while not held.exists():
+            await anyio.sleep(0.001)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.warns(RecorderWarning, match="event loop ended with this rollout still open"):
+        anyio.run(main, backend=backend, backend_options=options)
+    assert signal.getsignal(signal.SIGTERM) is before  # its SIGTERM handling given back
+    bundle = bundle_in(left)
+    notes = of_type(bundle, "protocol_event_observed")
+    assert [e["payload"]["event_type"] for e in notes].count("note") == 20
+    assert "recording_completed" not in types(bundle)  # unclosed: nobody closed it
+    check_bundle(bundle, tmp_path)
+    other = bundle_in(held)
+    assert types(other)[-1] == "recording_completed"
+    assert of_type(other, "rollout_ended")[0]["payload"]["status"] == "aborted"
+    check_bundle(other, tmp_path)
