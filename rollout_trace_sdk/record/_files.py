@@ -33,6 +33,10 @@ _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC
 QueuedPayload = tuple[Any, "bytes | LazyBody"]
 
 
+#: Longer than any payload file or shard name the writer makes (10-digit ordinals).
+_LONGEST_NAME: Final = "9999999999.json"
+
+
 def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     """Make ``bundle_dir`` (its parents too) with ``payloads/`` and ``manifest.json``; return a
     file descriptor for appending to ``trace.jsonl``.
@@ -50,6 +54,11 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
         payloads = bundle_dir / layout.PAYLOADS_DIR
         os.mkdir(payloads, DIR_MODE)
         os.chmod(payloads, DIR_MODE)
+        # the longest name the writer makes there must fit the system's path length: under a
+        # root just short of PATH_MAX every payload write failed (ENAMETOOLONG), and the
+        # recording stopped with its first chunk
+        with contextlib.suppress(FileNotFoundError):
+            os.lstat(payloads / _LONGEST_NAME)
         _write_new(bundle_dir / layout.MANIFEST, manifest)
         return os.open(bundle_dir / layout.EVENT_LOG, _NEW_FILE | os.O_APPEND, FILE_MODE)
     except OSError:

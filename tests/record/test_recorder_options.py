@@ -132,3 +132,40 @@ async def test_a_root_that_refuses_every_bundle_warns_once(tmp_path: Path) -> No
         f"[Errno {errno.ENOTDIR}] {os.strerror(errno.ENOTDIR)}; not recording"
     )
     assert issued == [said] * 3, issued  # one per rollout, in the same words
+
+
+def _root_of_length(base: Path, length: int) -> Path:
+    """A directory under ``base`` whose path has ``length`` characters (made)."""
+    root = base
+    while len(str(root)) < length:
+        root = root / ("d" * min(200, length - len(str(root)) - 1))
+    root.mkdir(parents=True)
+    return root
+
+
+async def test_a_root_too_long_for_payload_names_makes_no_bundle(
+    tmp_path: Path, schema: int
+) -> None:
+    """A root so long that the bundle folder still fits the system's path length but its
+    payload files do not: the bundle was made, its first payload write failed ("File name
+    too long"), and the recording stopped there, the bundle left unreadable. Now no bundle
+    is made and the rollout warns as for any root that cannot take one. A root a little
+    shorter records whole."""
+    path_max = os.pathconf(tmp_path, "PC_PATH_MAX")
+    bundle_name = len("/trace-") + 2 * 36 + 1
+    for length, whole in (
+        (path_max - bundle_name - 30, True),
+        (path_max - bundle_name - 17, False),
+    ):
+        root = _root_of_length(tmp_path / str(length), length)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            async with open_rollout(root) as rollout:
+                rollout.root.protocol_event("note", {"n": 1})
+        issued = [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)]
+        if whole:
+            assert issued == []
+            check_bundle(bundle_in(root))
+        else:
+            assert len(issued) == 1 and "File name too long" in issued[0], issued
+            assert not rollout.enabled and list(root.iterdir()) == []
