@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import io
 import os
 import signal
 import sys
@@ -477,9 +479,23 @@ def _resolve_source(args: argparse.Namespace) -> None:
     )
 
 
-def _printable(stream: TextIO) -> TextIO:
+class _Closed(io.TextIOBase):
+    """Standard output when the process started without one (``>&-``). Python's
+    ``sys.stdout`` is then ``None``, and ``print(file=None)`` prints nowhere without a word
+    (``ls`` and ``validate`` exited 0 having shown nothing; ``show`` and ``reduce -o -``
+    ended in an internal error): writing fails as on a closed descriptor."""
+
+    def write(self, s: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
+def _printable(stream: TextIO | None, *, error: bool = False) -> TextIO:
     """``stream``, made to print any path: a file name that is not valid UTF-8 reaches Python
-    as lone surrogates, which a strict UTF-8 stream refuses after the work is done."""
+    as lone surrogates, which a strict UTF-8 stream refuses after the work is done. A
+    stream closed when the process started is :class:`_Closed` (standard error: nowhere;
+    ``print(file=None)`` wrote the messages into standard output, in ``--json`` output)."""
+    if stream is None:
+        return cast(TextIO, io.StringIO() if error else _Closed())
     reconfigure = getattr(stream, "reconfigure", None)
     if reconfigure is not None:
         with contextlib.suppress(ValueError, OSError):
@@ -508,7 +524,7 @@ def main(
     from .sources import SourceError as _SourceError
 
     out = out or _printable(sys.stdout)
-    err = err or _printable(sys.stderr)
+    err = err or _printable(sys.stderr, error=True)
     arguments = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in arguments if not a.startswith("-")), None)
     parser = build_parser(command, alone=arguments[:1] == [command])

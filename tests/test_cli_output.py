@@ -160,3 +160,38 @@ def test_a_path_that_is_not_utf8_is_printed_not_fatal(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith(b"bad\\udcffname/state.json\n")
     assert (odd / "state.json").is_file()
+
+
+def _closed(fd: int, *argv: str | Path) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI with descriptor ``fd`` (1 or 2) closed, as ``>&-`` or ``2>&-`` leave it;
+    the other one captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "rollout_trace_sdk", *map(str, argv)],
+        stdout=subprocess.PIPE if fd == 2 else None,
+        stderr=subprocess.PIPE if fd == 1 else None,
+        preexec_fn=lambda: os.close(fd),
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["ls", "validate", "show", "summary"])
+def test_a_closed_standard_output_is_an_error_not_silence(tmp_path: Path, command: str) -> None:
+    """``>&-``: Python's ``sys.stdout`` is then ``None``, and ``print`` to it prints nowhere:
+    ``ls`` and ``validate`` exited 0 having shown nothing, ``show`` and ``summary`` ended in an
+    internal error (``'NoneType' object has no attribute 'isatty'``)."""
+    bundle = make_bundle(tmp_path)
+    done = _closed(1, command, tmp_path if command == "ls" else bundle)
+    assert done.returncode == 1
+    assert done.stderr.endswith(f"rollout-trace {command}: standard output is closed\n".encode())
+
+
+def test_a_closed_standard_error_keeps_messages_out_of_the_output(tmp_path: Path) -> None:
+    """``2>&-``: ``print(file=None)`` writes to standard output, so ``summary --json``'s note
+    ("summary: reduced ... (no state.json ...)") came out ahead of the JSON."""
+    bundle = make_bundle(tmp_path)
+    done = _closed(2, "summary", bundle, "--json")
+    assert done.returncode == 0
+    assert done.stdout.startswith(b"{")
+    done = _closed(2, "reduce", tmp_path / "missing", "-o", "-")
+    assert (done.returncode, done.stdout) == (1, b"")
