@@ -194,12 +194,17 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if out is sys.stdout and out.isatty():
         from rich.console import Console
 
+        from .._cli_help import columns
+
         # NO_COLOR takes the colour away, not the wrapping to the terminal's width with the
-        # indentation kept (no-color.org): no escape codes at all, the same lines
-        console = (
-            Console(file=out, highlight=False, color_system=None)
-            if os.environ.get("NO_COLOR")
-            else Console(file=out, highlight=False)
+        # indentation kept (no-color.org): no escape codes at all, the same lines. The width
+        # is ours: rich takes COLUMNS=0 (a terminal whose size is not set yet) as 0 columns
+        # and printed nothing at all, exit 0
+        console = Console(
+            file=out,
+            highlight=False,
+            width=columns(),
+            color_system=None if os.environ.get("NO_COLOR") else "auto",
         )
         render_rich(lines, console)
     else:

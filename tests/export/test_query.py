@@ -560,3 +560,14 @@ def test_table_cells_are_literal_text_with_control_characters_spelled_out(
     assert (code, err) == (0, "")
     assert "[b]v[/]" in out and "[/] [link=https://evil.example]x[/link]" in out
     assert "\\x1b]0;PWNED\\x07" in out and "\x1b" not in out and "\x07" not in out
+
+
+def test_a_table_on_a_terminal_with_columns_zero_is_drawn(export_dir: Path) -> None:
+    """``COLUMNS=0`` (a terminal whose size is not set yet) reached rich, which took it as 0
+    columns: nothing was printed at all (exit 0). It is the terminal's width, as with
+    ``COLUMNS`` unset."""
+    from tests.view.test_show_terminal import _on_terminal
+
+    query = ["query", str(export_dir), "SELECT count(*) AS rollouts FROM rollouts"]
+    assert _on_terminal(query, 60, {"COLUMNS": "0"}) == _on_terminal(query, 60, {})
+    assert "rollouts" in _on_terminal(query, 60, {"COLUMNS": "0"})

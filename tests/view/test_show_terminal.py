@@ -55,3 +55,13 @@ def test_no_color_keeps_the_wrapping(demo_bundle: Path) -> None:
     # continuation lines keep their entry's indentation
     deep = [n for n, line in enumerate(lines) if line.startswith("      args: ")]
     assert deep and any(lines[n + 1].startswith("      ") for n in deep)
+
+
+def test_columns_zero_is_the_terminals_width_not_nothing(demo_bundle: Path) -> None:
+    """``COLUMNS=0`` (a terminal whose size is not set yet; some CI shells export it) reached
+    rich, which took it as 0 columns: ``show`` on a terminal printed nothing at all and exited
+    0. The width is the terminal's, as with ``COLUMNS`` unset."""
+    unset = _on_terminal(["show", str(demo_bundle)], 60, {})
+    zero = _on_terminal(["show", str(demo_bundle)], 60, {"COLUMNS": "0"})
+    assert zero == unset
+    assert zero.count("\n") > 10
