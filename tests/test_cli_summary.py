@@ -136,6 +136,22 @@ def test_piped_output_is_plain_and_fits_columns(bundle: Path, columns: str) -> N
     assert max(len(line) for line in done.stdout.splitlines()) <= int(columns)
 
 
+def test_piped_output_with_columns_zero_has_the_default_width(bundle: Path) -> None:
+    """``COLUMNS=0`` (exported by some shells before the terminal's size is known) was taken
+    as a width: every line wrapped at its first chance (44 characters where 109 fit)."""
+    shown = [
+        subprocess.run(
+            [sys.executable, "-m", "rollout_trace_sdk", "summary", str(bundle)],
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in os.environ.items() if k != "COLUMNS"} | columns,
+            check=True,
+        ).stdout
+        for columns in ({}, {"COLUMNS": "0"})
+    ]
+    assert shown[1] == shown[0]
+
+
 def test_token_sums_past_64_bits_are_written_exact(demo_state: Any, tmp_path: Path) -> None:
     """Each count fits in 64 bits, their sum does not: orjson refused it and ``summary
     --json`` ended in an internal error (found by review)."""

@@ -272,8 +272,8 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         width = shutil.get_terminal_size().columns
     else:
-        columns = os.environ.get("COLUMNS", "")
-        width = int(columns) if columns.isdigit() else SUMMARY_PIPED_WIDTH
+        columns = os.environ.get("COLUMNS", "")  # 0 (a size not known yet) is no width
+        width = int(columns) if columns.isdigit() and int(columns) else SUMMARY_PIPED_WIDTH
     lines = summary_lines(summary, width)
     if terminal and not os.environ.get("NO_COLOR"):
         from rich.console import Console
