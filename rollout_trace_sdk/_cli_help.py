@@ -6,11 +6,11 @@ root, so none of them can go stale."""
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import sys
 from collections.abc import Mapping
 from typing import Any, Final
+
+from .outputs import terminal_width as columns
 
 __all__ = ["EXAMPLES", "Formatter", "Parser", "add_examples", "columns"]
 
@@ -78,24 +78,6 @@ def add_examples(parsers: Mapping[str, argparse.ArgumentParser]) -> None:
         if examples:
             shown = "examples:\n" + "".join(f"  {line}\n" for line in examples)
             parser.epilog = f"{parser.epilog}\n\n{shown}" if parser.epilog else shown
-
-
-def columns() -> int:
-    """The terminal's width as ``shutil.get_terminal_size`` finds it (``COLUMNS``, else the
-    terminal of standard output, else 80), without importing ``shutil``."""
-    try:
-        width = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        width = 0
-    if width > 0:
-        return width
-    stdout = sys.__stdout__
-    if stdout is None:
-        return 80
-    try:
-        return os.get_terminal_size(stdout.fileno()).columns or 80
-    except (AttributeError, ValueError, OSError):
-        return 80
 
 
 class Formatter(argparse.HelpFormatter):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +14,7 @@ from typing import TextIO
 from .model.json_check import manifest_value
 from .model.layout import EVENT_LOG, EXPORT_MANIFEST, MANIFEST, PAYLOADS_DIR
 
-__all__ = ["bundle_around", "export_file", "forbidden_output", "write_output"]
+__all__ = ["bundle_around", "export_file", "forbidden_output", "terminal_width", "write_output"]
 
 
 def forbidden_output(source: Path, output: Path) -> str | None:
@@ -213,3 +214,28 @@ def _private_file(directory: Path, name: str) -> tuple[int, str]:
             return os.open(temp, flags, 0o600), temp
         except FileExistsError:
             continue
+
+
+def terminal_width() -> int:
+    """The width text printed for a terminal wraps at, as ``shutil.get_terminal_size`` finds
+    it (without importing ``shutil``, which loads bz2 and lzma): ``COLUMNS`` when it is a
+    positive number, else the terminal of standard output's, else 80. rich reads
+    ``COLUMNS`` itself and took ``0`` (a size not known yet) as zero columns: ``show`` and
+    ``query`` printed nothing; they are given this width instead.
+
+    Returns:
+        A number of columns, at least 1.
+    """
+    try:
+        width = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        width = 0
+    if width > 0:
+        return width
+    stdout = sys.__stdout__
+    if stdout is None:
+        return 80
+    try:
+        return os.get_terminal_size(stdout.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80

@@ -444,7 +444,7 @@ def _print_table(
     if width is None and out is not sys.stdout:
         width = 160
     elif width is None:  # not rich's own: COLUMNS=0 was 0 columns, nothing printed
-        from .._cli_help import columns as terminal_width
+        from ..outputs import terminal_width
 
         width = terminal_width()
     console = Console(file=out, width=width)

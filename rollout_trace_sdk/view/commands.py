@@ -194,7 +194,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if out is sys.stdout and out.isatty():
         from rich.console import Console
 
-        from .._cli_help import columns
+        from ..outputs import terminal_width
 
         # NO_COLOR takes the colour away, not the wrapping to the terminal's width with the
         # indentation kept (no-color.org): no escape codes at all, the same lines. The width
@@ -203,7 +203,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         console = Console(
             file=out,
             highlight=False,
-            width=columns(),
+            width=terminal_width(),
             color_system=None if os.environ.get("NO_COLOR") else "auto",
         )
         render_rich(lines, console)
