@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Literal
+from typing import Final, Literal
+
+import anyio
+
+#: The name of every bundle writer's task (``others_running`` leaves them out).
+WRITER_TASK: Final = "rollout_trace_sdk.writer"
 
 
 def current_async_library() -> Literal["trio", "asyncio"] | None:
@@ -36,3 +41,8 @@ def current_async_library() -> Literal["trio", "asyncio"] | None:
     except RuntimeError:
         return None
     return "asyncio"
+
+
+def others_running(name: str) -> bool:
+    """Whether a task of the running event loop not named ``name`` is still running."""
+    return any(task.name != name for task in anyio.get_running_tasks())

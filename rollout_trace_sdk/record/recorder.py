@@ -27,7 +27,7 @@ import attrs
 from .._signals import RECORDING_STOP_SIGNALS
 from ..model import events as ev
 from ..model.state_execution import UNKNOWN_MODEL
-from ._async_lib import current_async_library
+from ._async_lib import WRITER_TASK, current_async_library
 from ._shard_plan import CaptureLimits
 from ._text import shown
 from ._tool_fast import FastTools
@@ -242,7 +242,7 @@ class RolloutScope:
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._host = anyio.get_current_task().id
-        tg.start_soon(_run_writer, writer, self, self._host)
+        tg.start_soon(_run_writer, writer, self, self._host, name=WRITER_TASK)
         RECORDING_STOP_SIGNALS.acquire()
         self._sigterm = True
         self._tg = tg

@@ -441,3 +441,19 @@ def _compile(pattern: re.Pattern[bytes] | bytes | str) -> re.Pattern[bytes]:
     if isinstance(pattern, str):
         pattern = pattern.encode()
     return re.compile(pattern)
+
+
+def payload_repair(
+    cut_too_deep: Callable[[bytes], bytes], redactor: Redactor | None
+) -> Callable[[bytes], bytes]:
+    """What the worker thread applies to a schema-2 payload file before writing it: the depth
+    cap, then redaction (``redactor`` is ``None`` in schema 3, whose shard sink redacts its
+    bodies itself, and when nothing is redacted)."""
+    if redactor is None:
+        return cut_too_deep
+    redact = redactor.redact
+
+    def repair(data: bytes) -> bytes:
+        return redact(cut_too_deep(data))
+
+    return repair

@@ -98,7 +98,7 @@ import attrs
 from ..model import codec, layout
 from ..model import events as ev
 from . import _files
-from ._async_lib import current_async_library
+from ._async_lib import WRITER_TASK, current_async_library, others_running
 from ._budget import PROCESS
 from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
@@ -111,7 +111,7 @@ from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
 from ._values import ValueEncoder, recorder_warning
 from ._worker_threads import WriteHung
-from .redact import RedactionConfig, Redactor
+from .redact import RedactionConfig, Redactor, payload_repair
 
 log = logging.getLogger("rollout_trace_sdk")
 
@@ -127,6 +127,10 @@ _NEVER: Final = 1 << 62
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
 _QueuedPayload = _files.QueuedPayload
+
+
+#: How long a writer cancelled under an open rollout waits for another task to close it.
+_ORPHAN_GRACE_S: Final = 1.0
 
 
 def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
@@ -215,7 +219,9 @@ class BundleWriter(RoomWaits):
         self._redact_lines = (
             None if self.redactor is None else functools.partial(self.redactor.redact, lines=True)
         )
-        self._redact_payload = _payload_repair(self.values.cut_too_deep, self.redactor, schema)
+        self._redact_payload = payload_repair(
+            self.values.cut_too_deep, None if schema == ev.SCHEMA_VERSION_V3 else self.redactor
+        )
         # Schema 3: shard placement on the loop, zstd in the worker thread, and the item
         # store (each conversation item written once). ``None`` for schema 2.
         self._plan: ShardPlan | None = None
@@ -523,7 +529,13 @@ class BundleWriter(RoomWaits):
         """Cancelled under an open rollout: asyncio's runner cancels the tasks left when its
         main one returns (a rollout never exited). Nobody will close it: what is queued is
         written (within ``timeout``), the bundle left unclosed, and a warning says so.
-        Before, what was not yet written was lost without a word (the bundle read empty)."""
+        Before, what was not yet written was lost without a word (the bundle read empty).
+        While other tasks run, one of them may still close it: it gets ``_ORPHAN_GRACE_S``."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_ORPHAN_GRACE_S):
+            while not self._closing and others_running(WRITER_TASK):
+                await anyio.sleep(0.001)
+        if self._closing:
+            return  # that close drains the queue itself
         self._take_inbox()
         with self._inbox_lock:
             self._closing = True
@@ -594,21 +606,6 @@ class BundleWriter(RoomWaits):
                 scope.shield = False
                 scope.cancel()
         self._close_log()  # the child's copy only; the parent's stays open
-
-
-def _payload_repair(
-    cut_too_deep: Callable[[bytes], bytes], redactor: Redactor | None, schema: int
-) -> Callable[[bytes], bytes]:
-    """What the worker thread applies to a schema-2 payload file before writing it: the depth
-    cap, then redaction. (Schema 3's shard sink redacts its bodies itself.)"""
-    if redactor is None or schema == ev.SCHEMA_VERSION_V3:
-        return cut_too_deep
-    redact = redactor.redact
-
-    def repair(data: bytes) -> bytes:
-        return redact(cut_too_deep(data))
-
-    return repair
 
 
 #: Writers of this process that may still hold a queue (a fork makes them inert in the child).

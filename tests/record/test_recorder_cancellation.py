@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -268,6 +269,7 @@ def _release_later(release: threading.Event, rollout: Rollout) -> None:
 
 
 @pytest.mark.parametrize("loop", ASYNCIO_LOOPS)
+@pytest.mark.filterwarnings("ignore:rollout trace. the rollout was closed in another task")
 def test_a_rollout_left_open_when_the_loop_ends_keeps_what_it_recorded(
     tmp_path: Path, schema: int, loop: str | tuple[str, dict[str, bool]]
 ) -> None:
@@ -276,22 +278,35 @@ def test_a_rollout_left_open_when_the_loop_ends_keeps_what_it_recorded(
     close the rollout, so what it queued is written and the bundle left unclosed, with a
     warning. Before, whatever the writer had not written yet (here everything: the run is
     shorter than the writer's linger) was lost without a word, the bundle read ``empty``.
-    A rollout whose task is still running then (a background task's) closes as before:
-    its task is cancelled too and its own close writes the closing lines. The rollout left
+    A rollout whose task is still running then (a background task's), or one handed to
+    another task that closes it, closes as before: that task is cancelled too, and its
+    close writes the closing lines. The rollout left
     open gives back SIGTERM (it kept SIGTERM raising ``KeyboardInterrupt`` for good)."""
     backend, options = (loop, {}) if isinstance(loop, str) else loop
-    left, held = tmp_path / "left", tmp_path / "held"
+    left, held, handed = tmp_path / "left", tmp_path / "held", tmp_path / "handed"
 
     async def hold() -> None:
         async with open_rollout(held) as rollout:
             rollout.root.protocol_event("held", {})
             await anyio.sleep_forever()
 
+    async def close_later(scope: Any, rollout: Rollout) -> None:  # not the task that opened it
+        try:
+            rollout.root.protocol_event("handed", {})
+            await anyio.sleep_forever()
+        finally:
+            await scope.__aexit__(None, None, None)
+
+    running: list[asyncio.Task[None]] = []  # still running when main returns
+
     async def main() -> None:
         rollout = await open_rollout(left).__aenter__()
         for n in range(20):
             rollout.root.protocol_event("note", {"n": n})
-        asyncio.get_running_loop().create_task(hold())
+        loop = asyncio.get_running_loop()
+        scope = open_rollout(handed)
+        opened = await loop.create_task(scope.__aenter__())  # a task that ends at once
+        running.extend([loop.create_task(hold()), loop.create_task(close_later(scope, opened))])
         while not held.exists():
             await anyio.sleep(0.001)
 
@@ -304,7 +319,7 @@ def test_a_rollout_left_open_when_the_loop_ends_keeps_what_it_recorded(
     assert [e["payload"]["event_type"] for e in notes].count("note") == 20
     assert "recording_completed" not in types(bundle)  # unclosed: nobody closed it
     check_bundle(bundle, tmp_path)
-    other = bundle_in(held)
-    assert types(other)[-1] == "recording_completed"
-    assert of_type(other, "rollout_ended")[0]["payload"]["status"] == "aborted"
-    check_bundle(other, tmp_path)
+    for other in (bundle_in(held), bundle_in(handed)):
+        assert types(other)[-1] == "recording_completed"
+        check_bundle(other, tmp_path)
+    assert of_type(bundle_in(held), "rollout_ended")[0]["payload"]["status"] == "aborted"
