@@ -1,33 +1,46 @@
-"""The bundle writer's closing reports: what was lost, approximated or redacted, in words.
+"""The bundle writer's last steps: the closing reports (what was lost, approximated or
+redacted, in words), the room held for them, and the close of a rollout nobody closes.
 
 On close, before ``recording_completed``, :class:`~.writer.BundleWriter` appends a
 ``warning`` protocol event when anything was dropped or recorded approximately (the loss
 report), and another with the count of secrets redacted by kind (the redaction report),
 so that nothing is lost silently. Both are forced into the queue (no budget applies), like
-the closing line itself (:meth:`ClosingReports._force_event`).
+the closing line itself (:meth:`ClosingReports._force_event`). A rollout the event loop
+ended under is closed here too (:meth:`ClosingReports._orphaned`), left unclosed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 from typing import Final
 
+import anyio
 import orjson
 
 from ..model import events as ev
 from ..model import layout
 from . import _files
+from ._async_lib import WRITER_TASK, others_running
+from ._budget import PROCESS
 from ._chunks import ChunkWriter
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
+from ._values import recorder_warning
+from ._worker_threads import WriteHung
 from .redact import HOOK_ERROR, Redactor
 
 _PRETTY: Final = orjson.OPT_INDENT_2
 
 
-class ClosingReports(ChunkWriter):
-    """The closing reports of :class:`~.writer.BundleWriter` (which owns every attribute)."""
+#: How long a writer cancelled under an open rollout waits for another task to close it.
+_ORPHAN_GRACE_S: Final = 1.0
 
-    __slots__ = ()
+
+class ClosingReports(ChunkWriter):
+    """The last steps of :class:`~.writer.BundleWriter` (which owns every other attribute)."""
+
+    __slots__ = ("_closed",)
     redactor: Redactor | None
 
     def _append_loss_report(self) -> None:
@@ -63,6 +76,62 @@ class ClosingReports(ChunkWriter):
             self._reserved = False
             await self._in_thread(_files.release_reserve, str(self.bundle_dir))
             self._raise_held()
+
+    async def _orphaned(self, timeout: float | None) -> None:
+        """Cancelled under an open rollout: asyncio's runner cancels the tasks left when its
+        main one returns (a rollout never exited). Nobody will close it: what is queued is
+        written (within ``timeout``), the bundle left unclosed, and a warning says so.
+        Before, what was not yet written was lost without a word (the bundle read empty).
+        While other tasks run, one of them may still close it: it gets ``_ORPHAN_GRACE_S``."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_ORPHAN_GRACE_S):
+            while not self._closing and others_running(WRITER_TASK):
+                await anyio.sleep(0.001)
+        if self._closing:
+            return  # that close drains the queue itself
+        self._take_inbox()
+        with self._inbox_lock:
+            self._closing = True
+        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        held: list[BaseException] = []
+        with anyio.CancelScope(shield=True), contextlib.suppress(WriteHung, OSError):
+            try:
+                await self._closing_step(held, self._drain, deadline)
+                if self._sink is not None:
+                    await self._closing_step(held, self._seal, deadline)
+                await self._closing_step(held, self._release_reserve)
+            finally:
+                if self._queue:
+                    self._abandon_queue("the event loop ended")
+                self._finish()
+        recorder_warning(
+            "rollout trace: the event loop ended with this rollout still open (never closed); "
+            f"what it recorded is written, the bundle left unclosed: {self.bundle_dir}"
+        )
+
+    def _finish(self) -> None:
+        self._closed = True
+        if self._limited:  # what it reserved of the process's budget goes back
+            PROCESS.shrink(self, 0)
+        if self._chunk_scope is None:  # else that chunk's end closes it, not under it
+            self._close_log()
+        self._notify()
+
+    def _abandon_queue(self, reason: str) -> None:
+        """Count everything still queued as lost (the close ran out of time). The closing
+        lines then take the seqs of the first events left: the log keeps no seq gap. (Not
+        the seqs after the last line on disk: the writer task's chunk may still be in the
+        worker thread, its lines to come, and the log repeated their seqs.)"""
+        queue = self._queue
+        payloads = [item for item in queue if len(item) == 2]
+        first_left = next((item[0] for item in queue if len(item) != 2), None)
+        events = len(queue) - len(payloads)
+        queue.clear()
+        self._done = self._enqueued
+        self._queued = 0
+        self._lose(payloads, events, b"")
+        self._reasons.append(reason)
+        if first_left is not None:
+            self._seq = first_left - 1
 
     def _append_redaction_report(self) -> None:
         """Queue how many secrets of each kind were redacted (when any were), the way the

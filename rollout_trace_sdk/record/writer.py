@@ -98,7 +98,7 @@ import attrs
 from ..model import codec, layout
 from ..model import events as ev
 from . import _files
-from ._async_lib import WRITER_TASK, current_async_library, others_running
+from ._async_lib import current_async_library
 from ._budget import PROCESS
 from ._chunks import protect_from_trio_interrupts
 from ._encode import LineEncoder, QueuedEvent
@@ -109,7 +109,7 @@ from ._reports import now_ms
 from ._room import RoomWaits
 from ._shard_plan import CaptureLimits, ShardPlan
 from ._shards import ShardSink
-from ._values import ValueEncoder, recorder_warning
+from ._values import ValueEncoder
 from ._worker_threads import WriteHung
 from .redact import RedactionConfig, Redactor, payload_repair
 
@@ -127,10 +127,6 @@ _NEVER: Final = 1 << 62
 
 #: A queued payload file: (ordinal, pretty JSON bytes).
 _QueuedPayload = _files.QueuedPayload
-
-
-#: How long a writer cancelled under an open rollout waits for another task to close it.
-_ORPHAN_GRACE_S: Final = 1.0
 
 
 def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
@@ -180,7 +176,6 @@ class BundleWriter(RoomWaits):
 
     __slots__ = (
         "__weakref__",
-        "_closed",
         "_forked",
         "_hurry_bytes",
         "_running",
@@ -524,61 +519,6 @@ class BundleWriter(RoomWaits):
                 self._finish()
         if held:
             raise held[0]
-
-    async def _orphaned(self, timeout: float | None) -> None:
-        """Cancelled under an open rollout: asyncio's runner cancels the tasks left when its
-        main one returns (a rollout never exited). Nobody will close it: what is queued is
-        written (within ``timeout``), the bundle left unclosed, and a warning says so.
-        Before, what was not yet written was lost without a word (the bundle read empty).
-        While other tasks run, one of them may still close it: it gets ``_ORPHAN_GRACE_S``."""
-        with anyio.CancelScope(shield=True), anyio.move_on_after(_ORPHAN_GRACE_S):
-            while not self._closing and others_running(WRITER_TASK):
-                await anyio.sleep(0.001)
-        if self._closing:
-            return  # that close drains the queue itself
-        self._take_inbox()
-        with self._inbox_lock:
-            self._closing = True
-        deadline = math.inf if timeout is None else anyio.current_time() + timeout
-        held: list[BaseException] = []
-        with anyio.CancelScope(shield=True), contextlib.suppress(WriteHung, OSError):
-            try:
-                await self._closing_step(held, self._drain, deadline)
-                if self._sink is not None:
-                    await self._closing_step(held, self._seal, deadline)
-            finally:
-                if self._queue:
-                    self._abandon_queue("the event loop ended")
-                self._finish()
-        recorder_warning(
-            "rollout trace: the event loop ended with this rollout still open (never closed); "
-            f"what it recorded is written, the bundle left unclosed: {self.bundle_dir}"
-        )
-
-    def _finish(self) -> None:
-        self._closed = True
-        if self._limited:  # what it reserved of the process's budget goes back
-            PROCESS.shrink(self, 0)
-        if self._chunk_scope is None:  # else that chunk's end closes it, not under it
-            self._close_log()
-        self._notify()
-
-    def _abandon_queue(self, reason: str) -> None:
-        """Count everything still queued as lost (the close ran out of time). The closing
-        lines then take the seqs of the first events left: the log keeps no seq gap. (Not
-        the seqs after the last line on disk: the writer task's chunk may still be in the
-        worker thread, its lines to come, and the log repeated their seqs.)"""
-        queue = self._queue
-        payloads = [item for item in queue if len(item) == 2]
-        first_left = next((item[0] for item in queue if len(item) != 2), None)
-        events = len(queue) - len(payloads)
-        queue.clear()
-        self._done = self._enqueued
-        self._queued = 0
-        self._lose(payloads, events, b"")
-        self._reasons.append(reason)
-        if first_left is not None:
-            self._seq = first_left - 1
 
     def _after_fork_in_child(self) -> None:
         """In a forked child: record nothing, write nothing. The queue and the log belong to

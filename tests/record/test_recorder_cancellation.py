@@ -19,6 +19,7 @@ import anyio
 import pytest
 
 from rollout_trace_sdk.model import events as ev
+from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.record import RecorderWarning, Rollout, _files, open_rollout
 from tests.conftest import ASYNCIO_LOOPS, LOOP_NAMES
 
@@ -319,6 +320,8 @@ def test_a_rollout_left_open_when_the_loop_ends_keeps_what_it_recorded(
     assert [e["payload"]["event_type"] for e in notes].count("note") == 20
     assert "recording_completed" not in types(bundle)  # unclosed: nobody closed it
     check_bundle(bundle, tmp_path)
+    for other in (bundle, bundle_in(held), bundle_in(handed)):  # the room held is given back
+        assert not (other / layout.SPACE_RESERVE).exists()
     for other in (bundle_in(held), bundle_in(handed)):
         assert types(other)[-1] == "recording_completed"
         check_bundle(other, tmp_path)
