@@ -26,6 +26,7 @@ from ._async_lib import WRITER_TASK, others_running
 from ._budget import PROCESS
 from ._chunks import ChunkWriter
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
+from ._shards import ShardSink
 from ._values import recorder_warning
 from ._worker_threads import WriteHung
 from .redact import HOOK_ERROR, Redactor
@@ -133,6 +134,23 @@ class ClosingReports(ChunkWriter):
         if first_left is not None:
             self._seq = first_left - 1
 
+    async def _cut_shards(self) -> None:
+        """Schema 3, after a failure: the frames it left open ended where their last whole
+        batch did (``ShardSink.cut``) and the next record put in a new shard, so that the
+        loss report and ``recording_completed`` can follow. Before, such a bundle stayed
+        unclosed and its report went nowhere. The records cut off are counted lost."""
+        sink, plan = self._sink, self._plan
+        if sink is None or plan is None:
+            return
+        cut: list[int] = []
+        await self._in_thread(_cut_frames, sink, cut)
+        self._raise_held()
+        if cut:
+            self._stats[1] -= cut[0]  # handed to the sink, never on disk
+            self._stats[3] += cut[0]
+            with self._inbox_lock:
+                plan.move_past(plan.current_shard)
+
     def _append_redaction_report(self) -> None:
         """Queue how many secrets of each kind were redacted (when any were), the way the
         loss report is recorded: a ``warning`` protocol event before ``recording_completed``."""
@@ -185,3 +203,12 @@ class ClosingReports(ChunkWriter):
 def now_ms() -> int:
     """The wall clock in Unix milliseconds (never negative), as the closing lines take it."""
     return max(time.time_ns() // 1_000_000, 0)
+
+
+def _cut_frames(sink: ShardSink, cut: list[int]) -> None:
+    """In the worker thread: :meth:`ShardSink.cut`, its count into ``cut`` (nothing when no
+    frame was left behind, or the cut failed: the bundle then stays unclosed)."""
+    with contextlib.suppress(OSError):
+        lost = sink.cut()
+        if lost is not None:
+            cut.append(lost)

@@ -240,6 +240,15 @@ class ShardPlan:
         ref = RawPayloadRef(payload_id, kind, "", shard, capture, parts)
         return ref, ((shard, payload_id, cut, capture), body)
 
+    def move_past(self, shard: int) -> None:
+        """Place the next record in a shard after ``shard``: the sink ended that one's frame
+        early (``ShardSink.cut``, after a write failure) and can take nothing more in it."""
+        if self._shard <= shard:
+            self.finished[self._shard] = self._placed
+            self._shard = shard + 1
+            self._shard_bytes = 0
+            self._placed = 0
+
     def place_whole(self, body: bytes | LazyBody) -> tuple[str, int, ShardRecord]:
         """:meth:`place` for a plan with no limits (every body is stored whole), without
         making a reference: the payload's id, its shard and the record. The recorder's

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import itertools
 import os
 import time
@@ -58,6 +59,9 @@ CHAIN_LOG: Final = 15
 COMPRESS_SLICE: Final = 64 << 10
 #: Small bodies are checked for anything to filter in batches of about this many bytes.
 CLEAN_BATCH_BYTES: Final = 64 << 10
+#: A zstd block header: the frame's last block, raw, empty (what zstd ends a flushed frame
+#: with); the frame's checksum follows it.
+_LAST_EMPTY_BLOCK: Final = b"\x01\x00\x00"
 #: A placed record's id (``layout.raw_payload_id``) as bytes, from its ordinal.
 _ID_FORMAT: Final = layout.RAW_PAYLOAD_PREFIX.encode() + b"%d"
 
@@ -95,9 +99,11 @@ class ShardSink:
         "_directory",
         "_filter",
         "_finished",
+        "_good",
         "_level",
         "_open",
         "_sealing",
+        "_size",
         "_unflushed",
         "_written",
         "failed",
@@ -117,6 +123,11 @@ class ShardSink:
         self._finished = finished
         #: shard -> records written to it so far
         self._written: dict[int, int] = {}
+        #: shard -> bytes its file holds so far
+        self._size: dict[int, int] = {}
+        #: shard -> (its file's length, its records) after the last batch written whole: where
+        #: :meth:`cut` ends a frame a failed write left behind
+        self._good: dict[int, tuple[int, int]] = {}
         self._level = level
         #: applied to every body before it is cut and stored (the writer's redaction)
         self._filter = body_filter
@@ -186,11 +197,12 @@ class ShardSink:
         """
         for shard in sorted(self._unflushed):
             try:
-                self._write_rest(self._open[shard][0], self._unflushed[shard])
+                self._write_rest(shard, self._open[shard][0], self._unflushed[shard])
             except _Stopped as stop:
                 self._unflushed[shard] = stop.rest
                 raise stop.error from None
             del self._unflushed[shard]
+            self._good[shard] = (self._size[shard], self._written[shard])
         for number in sorted(self._sealing):
             self._finish(number)
 
@@ -393,21 +405,81 @@ class ShardSink:
         """Write the rest of a frame's end; kept for the next seal if a write fails."""
         fd, rest = self._sealing[number]
         try:
-            self._write_rest(fd, rest)
+            self._write_rest(number, fd, rest)
         except _Stopped as stop:
             self._sealing[number] = (fd, stop.rest)
             raise stop.error from None
         del self._sealing[number]
         os.close(fd)
 
-    def _write_rest(self, fd: int, rest: memoryview) -> None:
+    def _write_rest(self, shard: int, fd: int, rest: memoryview) -> None:
         """Write all of ``rest``; on an error, :class:`_Stopped` says what is left."""
         while rest:
             try:
                 written = os.write(fd, rest)
             except OSError as exc:
                 raise _Stopped(exc, rest) from None
+            self._size[shard] = self._size.get(shard, 0) + written
             rest = rest[written:]
+
+    def cut(self) -> int | None:
+        """End every frame a failed write left behind where its last whole batch ended, so
+        that the bundle can still close (the close's last attempt, after a failure).
+
+        Why: a write the disk refused keeps its compressed bytes for :meth:`settle`, and the
+        frame cannot be sealed without them; on a disk that stays full the bundle then stayed
+        unclosed, its loss report nowhere (schema 3 could only close what fitted in the
+        writer's space reserve). Nothing written after that batch is cited by a line (lines
+        follow their records), so the file is cut back to it and the frame finished there: an
+        empty last block and the checksum of what it holds (zstd's, of the content read
+        back), 7 bytes. A shard with no whole batch is removed. The next record goes to a new
+        shard (``ShardPlan.move_past``).
+
+        Returns:
+            The records cut off (compressed, never cited); ``None`` when no frame was left
+            behind (nothing done).
+
+        Raises:
+            OSError: a frame could not be cut; the sink is failed, its files closed.
+        """
+        broken = {*self._unflushed, *self._sealing}
+        if self.failed is not None:  # a frame's bytes were lost before they were kept
+            broken |= set(self._open)
+        if not broken:
+            return None
+        lost = 0
+        try:
+            for shard in sorted(broken):
+                entry = self._open.pop(shard, None) or self._sealing.pop(shard)
+                self._sealing.pop(shard, None)
+                self._unflushed.pop(shard, None)
+                size, records = self._good.get(shard, (0, 0))
+                lost += self._written.get(shard, 0) - records
+                self._written[shard] = records
+                try:
+                    self._end_frame(shard, entry[0], size)
+                finally:
+                    os.close(entry[0])
+        except OSError as exc:
+            self.failed = exc
+            self._close_files()
+            raise
+        self.failed = None
+        return lost
+
+    def _end_frame(self, shard: int, fd: int, size: int) -> None:
+        path = os.path.join(self._directory, layout.shard_name(shard))
+        if not size:
+            os.unlink(path)
+            return
+        os.ftruncate(fd, size)
+        with open(path, "rb") as held:  # the content so far, for the frame's checksum
+            content = zstandard.ZstdDecompressor().decompressobj().decompress(held.read(size))
+        checksum = zstandard.ZstdCompressor(level=1, write_checksum=True).compress(content)[-4:]
+        end = _LAST_EMPTY_BLOCK + checksum
+        if os.pwrite(fd, end, size) != len(end):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._size[shard] = size + len(end)
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
         path = os.path.join(self._directory, layout.shard_name(shard))

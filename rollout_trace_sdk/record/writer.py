@@ -61,8 +61,10 @@ Why it is shaped like this:
   loss report, then ``recording_completed`` right after the last complete line (a torn line
   is cut off first), so the bundle still reduces. A bundle whose loss report did not make it
   gets no ``recording_completed``: closed, it would read whole and hide its loss; unclosed,
-  every reader says it stopped. Nor does schema 3 with a shard left unsealed by the failure:
-  Codex refuses a closed log over an unsealed shard, and reads an unclosed one.
+  every reader says it stopped. Schema 3 first ends each shard frame the failure left open
+  where its last whole batch did (``ShardSink.cut``) and moves the plan to a new shard for
+  the report: Codex refuses a closed log over an unsealed shard; one whose frame cannot
+  even be cut stays unclosed, which Codex reads.
 * **Values never raise.** :class:`~._values.ValueEncoder` records what JSON cannot hold
   approximately and counts it (see ``_values``).
 * **Any thread.** The ``*_nowait`` calls may come from any task, from sync code in the
@@ -481,6 +483,7 @@ class BundleWriter(RoomWaits):
                     self._abandon_queue(f"closing took longer than {timeout} s")
                 if self._failed is not None:  # the room held back is for what comes now
                     await self._closing_step(held, self._release_reserve)
+                    await self._closing_step(held, self._cut_shards)
                 self._append_loss_report()
                 self.values.closed = True  # what is noted from now on reaches no bundle
                 await self._closing_step(held, self._drain)

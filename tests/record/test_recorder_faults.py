@@ -165,13 +165,17 @@ anyio.run(main, sys.argv[1])
 
 
 def test_a_shard_over_the_file_size_limit_leaves_a_bundle_codex_reads(tmp_path: Path) -> None:
-    """The shard, not the log, hits RLIMIT_FSIZE: the writer left it unsealed and still
+    """The shard, not the log, hits RLIMIT_FSIZE. The writer first left it unsealed and still
     closed the log, a bundle Codex and strict reduction refuse whole ("missing footer in
-    payload shard 1"; found by review). The log now stays unclosed: both read it."""
+    payload shard 1"; found by review); then left the log unclosed, its loss report nowhere
+    (the report needed a shard after the unsealed one). Now the close ends the shard's
+    frame where its last whole batch did (``ShardSink.cut``), the report goes to a new
+    shard and the bundle closes, saying what it lost: both reducers read it alike."""
     bundle = _agent_under_a_limit(_SHARD_FSIZE_SCRIPT, tmp_path)
-    assert "recording_completed" not in types(bundle)
+    assert types(bundle)[-1] == "recording_completed"
+    assert "payloads" in loss_report(bundle)
     state = check_bundle(bundle)  # strict, and byte-identical with Codex 0.171 when here
-    assert state["recording_status"] == "unclosed"
+    assert state["recording_status"] == "complete"
 
 
 async def _rotating_agent(root: Path) -> Any:

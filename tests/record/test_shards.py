@@ -21,6 +21,7 @@ from rollout_trace_sdk.record._shards import ShardSink, compression_parameters, 
 from rollout_trace_sdk.record.redact import Redactor
 from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
 from rollout_trace_sdk.reduce.errors import ReduceError
+from rollout_trace_sdk.reduce.shard_frames import decompress_shard
 from tests.codex_oracle import codex_bin, codex_reduce
 from tests.conftest import CONFORMANCE_V3, conformance_bundles
 from tests.record.v3_harness import Conversation, V3Bundle
@@ -138,6 +139,75 @@ def test_a_write_error_keeps_what_was_not_written_and_a_retry_stores_it_once(
     assert sink.sealed and not sink.open_shards
     data, sealed = _frame(tmp_path / layout.shard_name(1))
     assert sealed and [i for i, _ in _records(data)] == ["raw_payload:1", "raw_payload:2"]
+
+
+def _unwritable(fd: int) -> int:
+    """Make ``fd`` refuse writes (as a full disk would); returns a copy to restore it with."""
+    saved = os.dup(fd)
+    readonly = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(readonly, fd)
+    os.close(readonly)
+    return saved
+
+
+def _restore(fd: int, saved: int) -> None:
+    os.dup2(saved, fd)
+    os.close(saved)
+
+
+def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) -> None:
+    """A disk that stays full kept a batch's compressed bytes in memory, and the frame could
+    not be sealed without them: a schema-3 bundle stayed unclosed, its loss report nowhere.
+    :meth:`ShardSink.cut` ends the frame where the last batch written whole did (an empty
+    last block and the checksum of what it holds), and the next record goes to a new
+    shard: every shard is then a sealed frame both reducers read."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    first = plan.place("protocol_event", b'"one"')[1]
+    assert first is not None
+    sink.write([first])
+    fd = sink._open[1][0]
+    saved = _unwritable(fd)
+    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
+    sink.write([r for r in kept if r is not None])
+    with pytest.raises(OSError):
+        sink.settle()
+    _restore(fd, saved)  # (the cut needs a descriptor it may truncate; nothing more is written)
+    assert sink.cut() == 3  # the three records kept, never on disk
+    assert sink.sealed and sink.failed is None and not sink.open_shards
+    assert sink.cut() is None  # nothing left behind: nothing done
+    plan.move_past(1)
+    report = plan.place("protocol_event", b'"report"')
+    assert report[0].shard == 2 and report[1] is not None
+    sink.write([report[1]])
+    sink.seal()
+    one = (tmp_path / layout.shard_name(1)).read_bytes()
+    data = zstandard.ZstdDecompressor().decompress(one, max_output_size=1 << 20)  # checksum
+    assert [i for i, _ in _records(data)] == ["raw_payload:1"]
+    assert decompress_shard(one)[1]  # sealed, as our reducer reads it
+    data, sealed = _frame(tmp_path / layout.shard_name(2))
+    assert sealed and [i for i, _ in _records(data)] == ["raw_payload:5"]
+
+
+def test_cut_removes_a_shard_no_batch_reached_and_a_failed_sinks_frames(tmp_path: Path) -> None:
+    """A shard whose first batch never reached the disk holds no whole frame: the cut
+    removes it. A sink failed for good (a shard file that could not be made, the batch's
+    other bytes lost with it) has every open frame cut where its last whole batch ended."""
+    plan = ShardPlan(rotate_bytes=40)  # one record a shard
+    sink = ShardSink(tmp_path)
+    first = plan.place("protocol_event", b'"one"')[1]
+    assert first is not None
+    sink.write([first])
+    (tmp_path / layout.shard_name(3)).mkdir()  # shard 3 cannot be made
+    more = [plan.place("protocol_event", b'"%d"' % n)[1] for n in (2, 3)]
+    with pytest.raises(OSError):
+        sink.write([r for r in more if r is not None])
+    assert sink.failed is not None
+    assert sink.cut() == 1  # shard 2's record (its bytes were lost with the batch)
+    assert sink.sealed and sink.failed is None
+    assert not (tmp_path / layout.shard_name(2)).exists()
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert sealed and [i for i, _ in _records(data)] == ["raw_payload:1"]
 
 
 def test_a_shard_file_that_cannot_be_made_fails_the_sink_for_good(tmp_path: Path) -> None:
