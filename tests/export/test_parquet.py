@@ -360,6 +360,7 @@ def test_a_worker_dying_while_the_driver_reads_an_outcome_leaves_the_queue_to_a_
     import multiprocessing
     import time
 
+    from rollout_trace_sdk import _pool
     from rollout_trace_sdk.export import listing, parquet, process_engine
     from rollout_trace_sdk.export.jobs import ExportJob, Job
 
@@ -368,12 +369,12 @@ def test_a_worker_dying_while_the_driver_reads_an_outcome_leaves_the_queue_to_a_
     monkeypatch.setattr(parquet, "export_bundle", _dies_on_marked)
     pools: list[cf.ProcessPoolExecutor] = []
 
-    class Pool(cf.ProcessPoolExecutor):
+    class Pool(_pool._Executor):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             pools.append(self)
 
-    monkeypatch.setattr(cf, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(_pool, "_Executor", Pool)
     sources = listing.list_bundles([str(tmp_path / "bundles")], "", [])
     queue: collections.deque[Job] = collections.deque(ExportJob((s,)) for s in sources)
     outcomes = process_engine._pools(
