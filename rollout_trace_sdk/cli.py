@@ -100,6 +100,23 @@ def _add_validate(commands: _Commands) -> None:
         metavar="BUNDLE_OR_ROOT",
         help="bundle directory, or a traces root: each bundle in it (one line per damaged one)",
     )
+    validate.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="with a root: worker processes checking its bundles (default and 0: CPUs; 1: none)",
+    )
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: 0 (every CPU) or more."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError("must be 0 (all CPUs) or more")
+    return jobs
 
 
 def _add_summary(commands: _Commands) -> None:
