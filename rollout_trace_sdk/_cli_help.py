@@ -16,7 +16,8 @@ __all__ = ["EXAMPLES", "Formatter", "Parser", "add_examples", "columns"]
 
 #: Each command's examples, as its ``--help`` shows them under "examples:": real invocations
 #: on the traces root ``demo --out traces`` makes (run in this order by the tests: ``export``
-#: makes the ``tables`` that ``query`` reads), a comment after ``#``.
+#: makes the ``tables`` that ``query`` reads; ``--serve`` until Ctrl-C, on a free port, and
+#: ``--endpoint`` to a receiver of the tests' on one), a comment after ``#``.
 EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "demo": (
         "rollout-trace demo --out traces            # a bundle under traces/",
@@ -47,6 +48,7 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "view": (
         "rollout-trace view traces --latest  # writes BUNDLE/view.html",
         "rollout-trace view traces --latest -o rollout.html",
+        "rollout-trace view traces --latest --serve  # follows a live bundle",
     ),
     "convert": ("rollout-trace convert traces --latest --to 2 -o schema2-bundle",),
     "redact": (
@@ -57,6 +59,7 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
         "rollout-trace export traces --latest -o perfetto.json",
         "rollout-trace export traces --latest --format otlp -o spans.jsonl",
         "rollout-trace export traces --to tables  # Parquet, every bundle",
+        "rollout-trace export traces --latest --endpoint http://localhost:4318",
     ),
     "query": (
         "rollout-trace query tables --recipe tool-failure-rates",

@@ -8,12 +8,14 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 import rollout_trace_sdk
 from rollout_trace_sdk._cli_help import EXAMPLES
 from rollout_trace_sdk.cli import build_parser, main
+from tests.loopback import LoopbackServer, QuietHandler
 
 #: The directory this package is imported from: the commands the examples run use it too.
 PACKAGE_ROOT = Path(rollout_trace_sdk.__file__).resolve().parents[1]
@@ -69,6 +71,74 @@ def test_a_narrow_terminal_wraps_an_example_under_itself(
     assert lines[1].startswith("      ") and lines[1].strip()
 
 
+class _Receiver(QuietHandler):
+    """An OTLP/HTTP receiver: takes every POST, keeping its path."""
+
+    paths: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _run_example(argv: list[str], cwd: Path, env: dict[str, str]) -> str | None:
+    """Run one example's command as a process of its own: None if it did its work, else why
+    not. ``--serve`` runs until Ctrl-C, so its page is fetched, then it gets SIGINT, on a free
+    port (others may hold the default); ``--endpoint`` sends to a receiver of ours on one."""
+    command = [sys.executable, "-m", "rollout_trace_sdk", *argv]
+    if "--serve" in argv:
+        return _serve([*command, "--port", "0"], cwd, env)
+    if "--endpoint" in argv:
+        with LoopbackServer(_Receiver) as server:
+            host, port = server.server.server_address[:2]
+            at = command.index("--endpoint") + 1
+            assert command[at] == "http://localhost:4318", command
+            command[at] = f"http://{host!s}:{port}"
+            _Receiver.paths = []
+            why = _exit_zero(command, cwd, env)
+            if why is None and _Receiver.paths[:1] != ["/v1/traces"]:
+                why = f"the receiver had {_Receiver.paths}"
+            return why
+    return _exit_zero(command, cwd, env)
+
+
+def _exit_zero(command: list[str], cwd: Path, env: dict[str, str]) -> str | None:
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    return None if done.returncode == 0 else f"exit {done.returncode}: {done.stderr.strip()}"
+
+
+def _serve(command: list[str], cwd: Path, env: dict[str, str]) -> str | None:
+    """Start the server, fetch the page it says it serves, then Ctrl-C it (exit 130)."""
+    import signal
+    import urllib.request
+
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "serving BUNDLE at URL (Ctrl-C to stop)"
+        if " at http://" not in line:
+            process.kill()
+            return f"no URL served: {line!r} {process.communicate(timeout=60)[1].strip()}"
+        url = line.split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url, timeout=60) as page:
+            if page.status != 200 or b"<html" not in page.read(4096).lower():
+                return f"{url}: no page"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        return None if process.returncode == 130 else f"exit {process.returncode}: {err}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def test_every_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Each example every ``--help`` shows, run as a user runs it (a process of its own, in a
     directory where ``demo --out traces`` made the traces root), in the commands' order
@@ -81,18 +151,10 @@ def test_every_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         for example in _examples(_help(command, capsys)):
             argv = shlex.split(example)
             assert argv[0] == "rollout-trace"
-            done = subprocess.run(
-                [sys.executable, "-m", "rollout_trace_sdk", *argv[1:]],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
             ran += 1
-            if done.returncode != 0:
-                failed.append(f"{example}: exit {done.returncode}: {done.stderr.strip()}")
+            why = _run_example(argv[1:], tmp_path, env)
+            if why is not None:
+                failed.append(f"{example}: {why}")
     assert failed == []
     assert ran == sum(map(len, EXAMPLES.values()))
     assert (tmp_path / "tables" / "_export.json").is_file()  # query read a real export
