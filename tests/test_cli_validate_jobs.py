@@ -130,12 +130,23 @@ def test_jobs_must_be_a_count(tmp_path: Path) -> None:
 
 
 def _held(
-    demo: Path, tmp_path: Path, jobs: str, *, once_only: bool = False, count: int = 12
+    demo: Path,
+    tmp_path: Path,
+    jobs: str,
+    *,
+    once_only: bool = False,
+    count: int = 12,
+    gapped: tuple[str, ...] = (),
 ) -> Held:
-    """``validate ROOT --jobs JOBS`` on a root whose ``b05-hang`` holds the worker checking it."""
+    """``validate ROOT --jobs JOBS`` on a root whose ``b05-hang`` holds the worker checking it
+    (and whose ``gapped`` bundles miss their event 3)."""
     root = tmp_path / "traces"
     for n in range(count):
         _copy(demo, root, f"b{n:02d}-hang" if n == 5 else f"b{n:02d}")
+    for name in gapped:
+        log = root / name / "trace.jsonl"
+        lines = log.read_bytes().splitlines(keepends=True)
+        log.write_bytes(b"".join(lines[:2] + lines[3:]))
     return Held(
         tmp_path,
         ["validate", str(root), "--jobs", jobs],
@@ -173,13 +184,17 @@ def test_sigterm_ends_the_workers_too(demo: Path, tmp_path: Path) -> None:
 
 def test_a_killed_worker_loses_no_verdict(demo: Path, tmp_path: Path) -> None:
     """A worker killed (``kill -9``, the OOM killer) while it checks a bundle: its bundles are
-    checked again, and the output is the serial run's."""
-    held = _held(demo, tmp_path, "2", once_only=True)
+    checked again, and the output is the serial run's, in its order though the bundles after
+    the held one (damaged, as it is) were done before it."""
+    held = _held(demo, tmp_path, "2", once_only=True, gapped=("b02", "b05-hang", "b09"))
     root = tmp_path / "traces"
     [pid] = held.held(1)
     os.kill(pid, signal.SIGKILL)
     code, out, err = held.end()
-    assert (code, out, err) == (0, f"12 of 12 bundles OK under {root}\n", "")
+    serial = _validate(root, "--jobs", "1")
+    assert (code, out, err) == (serial.returncode, serial.stdout, serial.stderr)
+    assert code == 1 and out.count("missing or reordered trace event 3") == 3, out
+    assert out.index(f"{root}/b05-hang: ") < out.index(f"{root}/b09: "), out
 
 
 def test_a_bundle_whose_worker_dies_each_time_is_named(demo: Path, tmp_path: Path) -> None:
