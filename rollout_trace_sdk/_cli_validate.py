@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Generator
 from pathlib import Path
 from typing import Final, NamedTuple, TextIO
 
@@ -68,13 +69,19 @@ def _validate_root(root: Path, out: TextIO, err: TextIO, jobs: int) -> int:
     bundles = bundle_dirs(root)
     if jobs == 0:  # every CPU, for a root worth starting workers for
         jobs = (os.cpu_count() or 1) if len(bundles) >= _WORKERS_FROM else 1
+    verdicts: Generator[Verdict, None, None]
     if jobs > 1 and len(bundles) > 1:
         from ._cli_validate_jobs import verdicts_in_workers
 
         verdicts = verdicts_in_workers(bundles, jobs)
     else:
         verdicts = (_judge(_validate(bundle, err)) for bundle in bundles)
-    kinds = [_say(verdict, out, err) for verdict in verdicts]
+    try:
+        kinds = [_say(verdict, out, err) for verdict in verdicts]
+    finally:
+        # at once: Ctrl-C while a line is printed leaves the pool's generator suspended, and
+        # its workers (killed when it closes) would otherwise live until it is collected
+        verdicts.close()
     bad = sum(kind is not None for kind in kinds)
     total = len(bundles)
     shown = visible(str(root))

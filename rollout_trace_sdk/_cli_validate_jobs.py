@@ -13,7 +13,8 @@ could not be checked, and counted apart (the exit status is 1).
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Generator
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -56,7 +57,7 @@ def _after_died(batch: _Batch, why: str) -> tuple[list[_Batch], _Outcome | None]
     return [], (batch.first, [Verdict((), line, UNCHECKED)])
 
 
-def verdicts_in_workers(bundles: list[Path], jobs: int) -> Iterator[Verdict]:
+def verdicts_in_workers(bundles: list[Path], jobs: int) -> Generator[Verdict, None, None]:
     """Each bundle's verdict, in the order of ``bundles``, checked by ``jobs`` processes.
 
     Args:
@@ -73,9 +74,11 @@ def verdicts_in_workers(bundles: list[Path], jobs: int) -> Iterator[Verdict]:
     )
     early: dict[int, list[Verdict]] = {}
     at = 0
-    for first, verdicts in Pool(_check, (), _after_died).run(queue, jobs, _PRELOAD):
-        early[first] = verdicts
-        while at in early:
-            ready = early.pop(at)
-            at += len(ready)
-            yield from ready
+    outcomes = Pool(_check, (), _after_died).run(queue, jobs, _PRELOAD)
+    with contextlib.closing(outcomes):  # closed with this one: the workers killed at once
+        for first, verdicts in outcomes:
+            early[first] = verdicts
+            while at in early:
+                ready = early.pop(at)
+                at += len(ready)
+                yield from ready

@@ -19,7 +19,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 J = TypeVar("J")
@@ -41,7 +41,9 @@ class Pool(Generic[J, O]):
         self.args = args
         self.after_died = after_died
 
-    def run(self, queue: collections.deque[J], jobs: int, preload: Sequence[str]) -> Iterator[O]:
+    def run(
+        self, queue: collections.deque[J], jobs: int, preload: Sequence[str]
+    ) -> Generator[O, None, None]:
         """The jobs of ``queue`` (taken from its front, as the caller may add to its end while
         it reads the outcomes), in the order they finish, over ``jobs`` processes, at most
         ``4 * jobs`` in flight (the driver holds only small results, however many bundles

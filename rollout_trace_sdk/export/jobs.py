@@ -319,6 +319,11 @@ def drive(
                 out.write_manifest(manifest)
                 unsaved = 0
     finally:
+        # the engine's generator closed at once (Ctrl-C while an outcome was recorded left it
+        # suspended): the pool's workers are killed when it closes
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()
         summary.packed += len(packed)
         # a new export of nothing is still an export (empty tables), unless nothing could
         # be listed: a mistyped path must not leave a folder behind
