@@ -35,6 +35,7 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "validate": (
         "rollout-trace validate traces           # every bundle under it",
         "rollout-trace validate traces --latest  # the newest bundle",
+        "rollout-trace validate traces --jobs 2  # two worker processes",
     ),
     "summary": (
         "rollout-trace summary traces --latest",

@@ -104,7 +104,8 @@ def _add_validate(commands: _Commands) -> None:
         "--jobs",
         type=_jobs,
         metavar="N",
-        help="with a root: worker processes checking its bundles (default and 0: CPUs; 1: none)",
+        help="with a root: worker processes checking its bundles (0: one a CPU; the default: "
+        "one a CPU from 256 bundles; 1: none, this process checks them)",
     )
 
 
