@@ -15,6 +15,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+import zstandard
 
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
@@ -114,13 +115,56 @@ async def test_a_full_disk_leaves_no_bundle_closed_without_its_loss_report(
         assert closed_with_report >= 1
 
 
+@pytest.mark.filterwarnings(f"ignore::{RecorderWarning.__module__}.{RecorderWarning.__name__}")
+async def test_a_shard_that_cannot_be_made_counts_each_lost_payload_once(tmp_path: Path) -> None:
+    """Schema 3 on a disk with no inode left for the second shard: the chunk whose records
+    reach it fails whole, and the writer counts all its payloads lost. The close's cut then
+    counted that chunk's records of the first shard (framed, never written) lost again: 3,802
+    records on disk, and the loss report and ``rollout.stats`` said 3,627 written and 2,379
+    lost of 6,006, where 2,204 were (review37). Each payload is counted once: what the stats
+    call written is what the shards hold, and the report says what they do not."""
+    with _tmpfs(tmp_path / "disk", "64m", inodes=7) as disk:  # the root, a bundle, shard 1
+        scope = open_rollout(disk, schema_version=3)
+        async with scope as rollout, rollout.root.turn() as turn:
+            for i in range(2000):  # 6 KB of random hex each: shard 1 (8 MB) fills at ~1,400
+                call_id = f"call_{i}"
+                async with turn.tool_call(call_id, "exec", arguments={"i": i}) as tool:
+                    tool.completed(_output(call_id, 3000))
+                await anyio.sleep(0)
+        stats = rollout.stats
+        assert stats is not None and stats.payloads_dropped  # shard 2 could not be made
+        bundle = bundle_in(disk)
+        assert types(bundle)[-1] == "recording_completed"
+        on_disk = sum(
+            len(_shard_records(path)) for path in (bundle / layout.PAYLOADS_DIR).iterdir()
+        )
+        assert stats.payloads_written == on_disk
+        assert f"{stats.events_dropped} events and {stats.payloads_dropped} payloads" in (
+            loss_report(bundle)
+        )
+        check_bundle(bundle)
+
+
+def _shard_records(path: Path) -> list[bytes]:
+    """The record ids a sealed shard holds."""
+    data = zstandard.ZstdDecompressor().decompress(path.read_bytes(), max_output_size=1 << 26)
+    header = layout.SHARD_RECORD_HEADER
+    ids, at = [], 0
+    while at < len(data):
+        id_length, body_length = header.unpack_from(data, at)
+        ids.append(data[at + header.size : at + header.size + id_length])
+        at += header.size + id_length + body_length
+    return ids
+
+
 @contextlib.contextmanager
-def _tmpfs(where: Path, size: str) -> Iterator[Path]:
-    """A real small filesystem at ``where`` (a tmpfs of ``size``): a disk that fills. Needs
-    root (as CI runs); skipped where mounting is refused."""
+def _tmpfs(where: Path, size: str, *, inodes: int | None = None) -> Iterator[Path]:
+    """A real small filesystem at ``where`` (a tmpfs of ``size``, and of ``inodes`` files when
+    given): a disk that fills. Needs root (as CI runs); skipped where mounting is refused."""
     where.mkdir(parents=True)
+    options = f"size={size},mode=0700" + (f",nr_inodes={inodes}" if inodes else "")
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
         capture_output=True,
         text=True,
         check=False,
