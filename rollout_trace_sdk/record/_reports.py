@@ -142,12 +142,14 @@ class ClosingReports(ChunkWriter):
         sink, plan = self._sink, self._plan
         if sink is None or plan is None:
             return
-        cut: list[int] = []
+        cut: list[tuple[int, int]] = []
         await self._in_thread(_cut_frames, sink, cut)
         self._raise_held()
         if cut:
-            self._stats[1] -= cut[0]  # handed to the sink, never on disk
-            self._stats[3] += cut[0]
+            records, size = cut[0]
+            self._stats[1] -= records  # handed to the sink, never on disk
+            self._stats[3] += records
+            self._stats[4] += size
             with self._inbox_lock:
                 plan.move_past(plan.current_shard)
 
@@ -205,7 +207,7 @@ def now_ms() -> int:
     return max(time.time_ns() // 1_000_000, 0)
 
 
-def _cut_frames(sink: ShardSink, cut: list[int]) -> None:
+def _cut_frames(sink: ShardSink, cut: list[tuple[int, int]]) -> None:
     """In the worker thread: :meth:`ShardSink.cut`, its count into ``cut`` (nothing when no
     frame was left behind, or the cut failed: the bundle then stays unclosed)."""
     with contextlib.suppress(OSError):

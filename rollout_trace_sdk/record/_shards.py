@@ -97,6 +97,7 @@ class ShardSink:
     __slots__ = (
         "_clean",
         "_directory",
+        "_fed",
         "_filter",
         "_finished",
         "_good",
@@ -125,9 +126,11 @@ class ShardSink:
         self._written: dict[int, int] = {}
         #: shard -> bytes its file holds so far
         self._size: dict[int, int] = {}
-        #: shard -> (its file's length, its records) after the last batch written whole: where
-        #: :meth:`cut` ends a frame a failed write left behind
-        self._good: dict[int, tuple[int, int]] = {}
+        #: shard -> uncompressed bytes (records framed) fed to its frame so far
+        self._fed: dict[int, int] = {}
+        #: shard -> (its file's length, its records, bytes fed) after the last batch written
+        #: whole: where :meth:`cut` ends a frame a failed write left behind
+        self._good: dict[int, tuple[int, int, int]] = {}
         self._level = level
         #: applied to every body before it is cut and stored (the writer's redaction)
         self._filter = body_filter
@@ -177,13 +180,13 @@ class ShardSink:
         """
         if self.failed is not None:
             raise self.failed
-        written = dict(self._written)
+        written, fed = dict(self._written), dict(self._fed)
         try:
             count = self._write(records)
         except OSError as exc:
             self.failed = exc
             # the caller counts this whole batch lost: :meth:`cut` must not count it again
-            self._written = written
+            self._written, self._fed = written, fed
             raise
         with contextlib.suppress(OSError):  # kept: settle() and the next seal resume it
             self.settle()
@@ -205,7 +208,7 @@ class ShardSink:
                 self._unflushed[shard] = stop.rest
                 raise stop.error from None
             del self._unflushed[shard]
-            self._good[shard] = (self._size[shard], self._written[shard])
+            self._good[shard] = (self._size[shard], self._written[shard], self._fed[shard])
         for number in sorted(self._sealing):
             self._finish(number)
 
@@ -259,6 +262,7 @@ class ShardSink:
                     self._compress(shard, raw, out)
                     # zstd holds the GIL while it compresses (~3 ms per MB): a large body goes
                     # in slices, so the event loop's thread gets the GIL back between them
+                    self._fed[shard] = self._fed.get(shard, 0) + len(body)
                     view = memoryview(body)
                     for at in range(0, len(body), COMPRESS_SLICE):
                         out += self._stream(shard).compress(view[at : at + COMPRESS_SLICE])
@@ -286,6 +290,7 @@ class ShardSink:
     def _compress(self, shard: int, raw: bytearray, out: bytearray) -> None:
         """Move ``raw`` (framed records) through the shard's zstd frame into ``out``."""
         if raw:
+            self._fed[shard] = self._fed.get(shard, 0) + len(raw)
             out += self._stream(shard).compress(raw)
             del raw[:]
 
@@ -425,7 +430,7 @@ class ShardSink:
             self._size[shard] = self._size.get(shard, 0) + written
             rest = rest[written:]
 
-    def cut(self) -> int | None:
+    def cut(self) -> tuple[int, int] | None:
         """End every frame a failed write left behind where its last whole batch ended, so
         that the bundle can still close (the close's last attempt, after a failure).
 
@@ -440,7 +445,8 @@ class ShardSink:
 
         Returns:
             The records cut off that a :meth:`write` returned for (compressed, never cited;
-            the caller counted them written). Not those of a batch whose ``write`` raised:
+            the caller counted them written), and their bytes as framed (uncompressed: the
+            loss report's bytes; it left them out). Not those of a batch whose ``write`` raised:
             the caller counts that batch lost already (counted here too, the loss report
             and ``rollout.stats`` gave 2,379 lost payloads of 6,006 where 2,204 were).
             ``None`` when no frame was left behind (nothing done).
@@ -453,15 +459,17 @@ class ShardSink:
             broken |= set(self._open)
         if not broken:
             return None
-        lost = 0
+        lost = lost_bytes = 0
         try:
             for shard in sorted(broken):
                 entry = self._open.pop(shard, None) or self._sealing.pop(shard)
                 self._sealing.pop(shard, None)
                 self._unflushed.pop(shard, None)
-                size, records = self._good.get(shard, (0, 0))
+                size, records, fed = self._good.get(shard, (0, 0, 0))
                 lost += self._written.get(shard, 0) - records
+                lost_bytes += self._fed.get(shard, 0) - fed
                 self._written[shard] = records
+                self._fed[shard] = fed
                 try:
                     self._end_frame(shard, entry[0], size)
                 finally:
@@ -471,7 +479,7 @@ class ShardSink:
             self._close_files()
             raise
         self.failed = None
-        return lost
+        return lost, lost_bytes
 
     def _end_frame(self, shard: int, fd: int, size: int) -> None:
         path = os.path.join(self._directory, layout.shard_name(shard))

@@ -173,7 +173,10 @@ def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) ->
     with pytest.raises(OSError):
         sink.settle()
     _restore(fd, saved)  # (the cut needs a descriptor it may truncate; nothing more is written)
-    assert sink.cut() == 3  # the three records kept, never on disk
+    # the three records kept, never on disk, and their bytes as framed (the loss report's
+    # bytes left them out)
+    framed = sum(layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3 for _ in kept)
+    assert sink.cut() == (3, framed)
     assert sink.sealed and sink.failed is None and not sink.open_shards
     assert sink.cut() is None  # nothing left behind: nothing done
     plan.move_past(1)
@@ -205,7 +208,7 @@ def test_cut_removes_a_shard_no_batch_reached_and_a_failed_sinks_frames(tmp_path
     assert sink.failed is not None
     # shard 2's record was in the batch whose write raised: the writer counts that whole
     # batch lost, so the cut counts none of it (it said 1, and the record was lost twice)
-    assert sink.cut() == 0
+    assert sink.cut() == (0, 0)
     assert sink.sealed and sink.failed is None
     assert not (tmp_path / layout.shard_name(2)).exists()
     data, sealed = _frame(tmp_path / layout.shard_name(1))
