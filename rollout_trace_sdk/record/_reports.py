@@ -110,6 +110,14 @@ class ClosingReports(ChunkWriter):
         )
 
     def _finish(self) -> None:
+        if self._sink is not None:
+            # schema 3: records handed to the sink that a failed seal or cut left unwritten
+            # (counted written when handed; an unclosed bundle's stats said so)
+            records, size = self._sink.discarded
+            self._sink.discarded = [0, 0]
+            self._stats[1] -= records
+            self._stats[3] += records
+            self._stats[4] += size
         self._closed = True
         if self._limited:  # what it reserved of the process's budget goes back
             PROCESS.shrink(self, 0)

@@ -107,6 +107,7 @@ class ShardSink:
         "_size",
         "_unflushed",
         "_written",
+        "discarded",
         "failed",
     )
 
@@ -150,6 +151,10 @@ class ShardSink:
         #: fails with it: compressing the same records again (a retry) would store them twice.
         #: A write the disk refused only keeps its bytes in ``_unflushed`` for :meth:`settle`.
         self.failed: OSError | None = None
+        #: records a :meth:`write` returned for that never reached the disk whole, and their
+        #: bytes as framed: what closing the files left unwritten (a seal or cut that
+        #: failed). The writer counts them lost; else ``rollout.stats`` called them written.
+        self.discarded = [0, 0]
 
     @property
     def directory(self) -> str:
@@ -390,6 +395,12 @@ class ShardSink:
         self._close_files()
 
     def _close_files(self) -> None:
+        for shard in {*self._open, *self._sealing, *self._unflushed}:
+            # what was handed and is not whole on disk: after its last whole batch
+            _, records, fed = self._good.get(shard, (0, 0, 0))
+            self.discarded[0] += self._written.get(shard, 0) - records
+            self.discarded[1] += self._fed.get(shard, 0) - fed
+            self._written[shard], self._fed[shard] = records, fed
         for fd, _ in (*self._open.values(), *self._sealing.values()):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -476,6 +487,8 @@ class ShardSink:
                     os.close(entry[0])
         except OSError as exc:
             self.failed = exc
+            self.discarded[0] += lost  # cut off all the same
+            self.discarded[1] += lost_bytes
             self._close_files()
             raise
         self.failed = None

@@ -192,6 +192,29 @@ def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) ->
     assert sealed and [i for i, _ in _records(data)] == ["raw_payload:5"]
 
 
+def test_records_a_failed_seal_leaves_unwritten_are_told_to_the_writer(tmp_path: Path) -> None:
+    """Records handed to the sink count as written; those a write error kept in memory and
+    a failed seal then dropped never reached the disk. The sink says how many (and their
+    bytes) so the writer counts them lost: an unclosed bundle's ``rollout.stats`` called
+    them written (review37: one payload more than its shards held, 5 of 21 unclosed)."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    first = plan.place("protocol_event", b'"one"')[1]
+    assert first is not None
+    sink.write([first])
+    fd = sink._open[1][0]
+    saved = _unwritable(fd)
+    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
+    assert sink.write([r for r in kept if r is not None]) == 3  # handed: counted written
+    with pytest.raises(OSError):
+        sink.seal()  # the close's seal: the disk still refuses, the files are closed
+    os.close(saved)
+    framed = sum(layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3 for _ in kept)
+    assert sink.discarded == [3, framed]
+    data, sealed = _frame(tmp_path / layout.shard_name(1))
+    assert not sealed and [i for i, _ in _records(data)] == ["raw_payload:1"]
+
+
 def test_cut_removes_a_shard_no_batch_reached_and_a_failed_sinks_frames(tmp_path: Path) -> None:
     """A shard whose first batch never reached the disk holds no whole frame: the cut
     removes it. A sink failed for good (a shard file that could not be made, the batch's
