@@ -506,6 +506,9 @@ class ShardSink:
         end = _LAST_EMPTY_BLOCK + checksum
         if os.pwrite(fd, end, size) != len(end):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        # synced whatever the mode (this runs once, at a close after a failure): a durable
+        # log's closing line must not reach the disk ahead of the frame end it relies on
+        os.fsync(fd)
         self._size[shard] = size + len(end)
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
