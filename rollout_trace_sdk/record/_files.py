@@ -93,8 +93,9 @@ def make_reserve(bundle_dir: str) -> bool:
     Why: a disk that fills mid-rollout used to take the loss report with it. Its payload
     needs a new file or shard block, which a full disk refuses, while the closing lines
     still fitted in the log's last block: the bundle read ``complete`` and said nothing of
-    what it lost (6 of 20 schema-2 rollouts on a full 3 MB tmpfs, review scale33). Freed
-    just before the close's last attempt (:func:`release_reserve`), the room is there for
+    what it lost (6 of 20 schema-2 rollouts filling a 3 MB tmpfs; review scale33 saw it too). Freed
+    as the rollout closes, before its reports, seals and last line (:func:`release_reserve`;
+    after a failure, before the last attempt), the room is there for
     it. Blocks really allocated (``posix_fallocate``; random bytes where there is no such
     call, as a compressing filesystem would store zeros in no room at all).
 

@@ -72,7 +72,8 @@ class ClosingReports(ChunkWriter):
 
     async def _release_reserve(self) -> None:
         """Free the bundle's space reserve (in a worker thread, as every touch of the disk):
-        for the last attempt after a failure, or at close. Once."""
+        for the close's reports, seals and last line (after a failure: its last attempt).
+        Once."""
         if self._reserved:
             self._reserved = False
             await self._in_thread(_files.release_reserve, str(self.bundle_dir))

@@ -57,7 +57,8 @@ Why it is shaped like this:
   1 s) from where the write stopped. A lasting one (or any unexpected error while writing)
   logs one warning on the ``rollout_trace_sdk`` logger; the writer stops writing and counts
   what it could not write. On close it frees the bundle's space reserve (room held back
-  from the first chunk on: ``_files.make_reserve``) and makes one last attempt to append the
+  from the first chunk on for the closing records: ``_files.make_reserve``; freed at every
+  close, failed or not) and makes one last attempt to append the
   loss report, then ``recording_completed`` right after the last complete line (a torn line
   is cut off first), so the bundle still reduces. A bundle whose loss report did not make it
   gets no ``recording_completed``: closed, it would read whole and hide its loss; unclosed,
@@ -481,16 +482,17 @@ class BundleWriter(RoomWaits):
                 await self._closing_step(held, self._drain, deadline)
                 if self._queue:
                     self._abandon_queue(f"closing took longer than {timeout} s")
-                if self._failed is not None:  # the room held back is for what comes now
-                    await self._closing_step(held, self._release_reserve)
+                # the room held back is for what comes now: the reports, the seal, the last line
+                # (freed after a failure, and before one: a disk that fills as the rollout
+                # closes left its seal or last line without room, the reserve unused)
+                await self._closing_step(held, self._release_reserve)
+                if self._failed is not None:
                     await self._closing_step(held, self._cut_shards)
                 self._append_loss_report()
                 self.values.closed = True  # what is noted from now on reaches no bundle
                 await self._closing_step(held, self._drain)
                 self._append_redaction_report()  # once everything else is redacted
                 await self._closing_step(held, self._drain)
-                if self._failed is not None:  # (failed while closing: the room is for the end)
-                    await self._closing_step(held, self._release_reserve)
                 sealed = True
                 if self._sink is not None:
                     # schema 3: every shard sealed before recording_completed is written (a
@@ -513,7 +515,6 @@ class BundleWriter(RoomWaits):
                 # else a shard's frame stays cut (its writes failed): a log closed over it
                 # is refused whole by Codex ("missing footer in payload shard N"); left
                 # unclosed, every reducer reads what is whole
-                await self._closing_step(held, self._release_reserve)
             except WriteHung:
                 # the disk stopped answering: the bundle stays unclosed (warned), and what
                 # is still queued is counted in the writer's stats

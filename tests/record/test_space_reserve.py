@@ -74,6 +74,37 @@ def test_a_reserve_that_finds_no_room_is_not_left_behind(tmp_path: Path) -> None
         assert sorted(os.listdir(full)) == []
 
 
+async def test_a_disk_filled_behind_a_rollout_still_gets_its_loss_report_and_close(
+    tmp_path: Path, schema: int
+) -> None:
+    """One rollout, its first calls written; then another program fills the disk, and the
+    calls after it find no room (retried, then given up: warned). At close the reserve is
+    freed, a schema-3 frame the failure left open is cut at its last whole batch, and the
+    bundle closes with its loss report: both reducers read it alike. (Schema 3 stayed
+    unclosed, its report nowhere, before the cut.)"""
+    with _tmpfs(tmp_path / "disk", "1m") as disk:
+        async with open_rollout(disk) as rollout, rollout.root.turn() as turn:
+            for i in range(5):
+                async with turn.tool_call(f"a_{i}", "exec", arguments={"i": i}) as tool:
+                    tool.completed(_output(f"a_{i}", 3000))
+            await rollout.flush()
+            filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+            with pytest.raises(OSError):
+                while True:
+                    os.write(filler, os.urandom(4096))
+            os.close(filler)
+            for i in range(20):
+                async with turn.tool_call(f"b_{i}", "exec", arguments={"i": i}) as tool:
+                    tool.completed(_output(f"b_{i}", 3000))
+        stats = rollout.stats
+        assert stats is not None and stats.failed is not None and stats.lost_anything
+        bundle = bundle_in(disk)
+        assert types(bundle)[-1] == "recording_completed"
+        assert "dropped" in loss_report(bundle)
+        assert not (bundle / layout.SPACE_RESERVE).exists()
+        check_bundle(bundle)
+
+
 @pytest.mark.filterwarnings(f"ignore::{RecorderWarning.__module__}.{RecorderWarning.__name__}")
 async def test_a_full_disk_leaves_no_bundle_closed_without_its_loss_report(
     tmp_path: Path, schema: int
