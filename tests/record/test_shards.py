@@ -192,6 +192,30 @@ def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) ->
     assert sealed and [i for i, _ in _records(data)] == ["raw_payload:5"]
 
 
+def test_a_cut_that_fails_still_tells_the_writer_what_it_cut_off(tmp_path: Path) -> None:
+    """A frame that cannot even be cut (its file refuses the truncation) fails the sink, and
+    the records kept in memory for it are gone all the same: the sink says how many, and
+    their bytes, so the writer counts them lost (else ``rollout.stats`` called them written
+    over a bundle left unclosed)."""
+    plan = ShardPlan()
+    sink = ShardSink(tmp_path)
+    first = plan.place("protocol_event", b'"one"')[1]
+    assert first is not None
+    sink.write([first])
+    fd = sink._open[1][0]
+    saved = _unwritable(fd)  # left so: the cut's truncation is refused too
+    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
+    assert sink.write([r for r in kept if r is not None]) == 3
+    with pytest.raises(OSError):
+        sink.settle()
+    with pytest.raises(OSError):
+        sink.cut()
+    os.close(saved)
+    framed = sum(layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3 for _ in kept)
+    assert sink.failed is not None and sink.discarded == [3, framed]
+    assert not sink.open_shards
+
+
 def test_records_a_failed_seal_leaves_unwritten_are_told_to_the_writer(tmp_path: Path) -> None:
     """Records handed to the sink count as written; those a write error kept in memory and
     a failed seal then dropped never reached the disk. The sink says how many (and their
