@@ -116,10 +116,14 @@ async def test_a_full_disk_leaves_no_bundle_closed_without_its_loss_report(
     stays unclosed (every reader says it stopped); the reserve closes most with their report.
     Every bundle with a line reads with both reducers, as they agree."""
     results: list[tuple[Path | None, bool]] = []
+    # each rollout's payloads, written or counted lost: the same for all, disk full or not,
+    # but for a loss report's (records cut off a shard, or left unwritten by a failed seal,
+    # are counted lost: else neither)
+    handled: list[int] = []
     with _tmpfs(tmp_path / "disk", "2m") as disk:
 
-        async def rollout_of(k: int) -> None:
-            scope = open_rollout(disk, thread_id=str(uuid.uuid4()))
+        async def rollout_of(k: int, root: Path = disk) -> None:
+            scope = open_rollout(root, thread_id=str(uuid.uuid4()))
             async with scope as rollout, rollout.root.turn() as turn:
                 for i in range(150):
                     call_id = f"call_{k}_{i}"
@@ -128,7 +132,12 @@ async def test_a_full_disk_leaves_no_bundle_closed_without_its_loss_report(
                     await anyio.sleep(0)
             stats = rollout.stats
             results.append((rollout.bundle_dir, stats is not None and stats.lost_anything))
+            if stats is not None:
+                report = stats.lost_anything  # (its payload is counted too)
+                handled.append(stats.payloads_written + stats.payloads_dropped - report)
 
+        await rollout_of(-1, tmp_path / "roomy")  # the count with room for everything
+        results.clear()
         async with anyio.create_task_group() as tg:
             for k in range(12):
                 tg.start_soon(rollout_of, k)
@@ -143,6 +152,7 @@ async def test_a_full_disk_leaves_no_bundle_closed_without_its_loss_report(
             assert not (bundle / layout.SPACE_RESERVE).exists()
             check_bundle(bundle)
         assert any(lost for _, lost in results)  # the disk did fill
+        assert len(handled) > 1 and set(handled) == {handled[0]}, handled
         assert closed_with_report >= 1
 
 
