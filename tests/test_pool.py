@@ -5,6 +5,7 @@ in flight would run on."""
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rollout_trace_sdk._pool import Pool
 from tests.conftest import make_demo
 from tests.held_workers import Held, gone
 
@@ -44,3 +46,17 @@ def test_ctrl_c_ends_an_export_without_waiting_for_its_jobs(
     assert err.splitlines()[-1] == ("interrupted" if stop == signal.SIGINT else "terminated")
     assert "Traceback" not in err, err
     assert gone(pid)
+
+
+def _no_death(job: signal.Signals, why: str) -> tuple[list[signal.Signals], None]:
+    raise AssertionError(f"a worker died: {why}")
+
+
+def test_the_workers_ignore_ctrl_c() -> None:
+    """A terminal's Ctrl-C reaches the whole process group: a worker that took it printed a
+    traceback of its own (each idle one) under the command's "interrupted". The workers
+    ignore SIGINT, the driver alone handles it: what ``signal.getsignal`` says in each."""
+    jobs = collections.deque([signal.SIGINT] * 4)  # more than one job: a real pool
+    handlers = list(Pool(signal.getsignal, (), _no_death).run(jobs, 2, ()))
+    assert handlers == [signal.SIG_IGN] * 4
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # the driver's is its own
