@@ -6,6 +6,7 @@ never closed as if nothing was lost."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import subprocess
@@ -14,11 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+import orjson
 import pytest
 import zstandard
 
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.record import RecorderWarning, _files, open_rollout
+from rollout_trace_sdk.record._shard_plan import ShardPlan
+from rollout_trace_sdk.record._shards import ShardSink
 from rollout_trace_sdk.sources import bundle_info
 
 from .recorder_support import bundle_in, check_bundle, loss_report, types
@@ -103,6 +107,26 @@ async def test_a_disk_filled_behind_a_rollout_still_gets_its_loss_report_and_clo
         assert "dropped" in loss_report(bundle)
         assert not (bundle / layout.SPACE_RESERVE).exists()
         check_bundle(bundle)
+
+
+def test_a_schema_3_first_chunk_holds_the_reserve_before_its_records(tmp_path: Path) -> None:
+    """Schema 3 writes a chunk's records (compressed into shards) before its lines: the
+    reserve is taken ahead of both, or a first chunk that fills the disk leaves no room
+    for the loss report (the reserve, tried after, finds none)."""
+    with _tmpfs(tmp_path / "disk", "256k") as disk:
+        plan = ShardPlan()
+        # ~400 KB compressed (random hex: half its size) on a 256 KB disk
+        placed = [plan.place("tool_result", orjson.dumps(os.urandom(100_000).hex()))[1]]
+        placed += [plan.place("tool_result", orjson.dumps(os.urandom(100_000).hex()))[1]]
+        placed += [plan.place("tool_result", orjson.dumps(os.urandom(100_000).hex()))[1]]
+        placed += [plan.place("tool_result", orjson.dumps(os.urandom(100_000).hex()))[1]]
+        chunk = _files.Chunk([r for r in placed if r is not None], b"", 0, 0)
+        chunk.reserve = str(disk)
+        assert _files.write_records(chunk, ShardSink(disk)) is False  # the disk is full
+        assert isinstance(chunk.error, OSError) and chunk.error.errno == errno.ENOSPC
+        assert chunk.reserved
+        info = (disk / layout.SPACE_RESERVE).stat()
+        assert info.st_blocks * 512 >= _files.RESERVE_BYTES
 
 
 @pytest.mark.filterwarnings(f"ignore::{RecorderWarning.__module__}.{RecorderWarning.__name__}")
