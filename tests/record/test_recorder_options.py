@@ -153,8 +153,13 @@ async def test_a_root_too_long_for_payload_names_makes_no_bundle(
     shorter records whole."""
     path_max = os.pathconf(tmp_path, "PC_PATH_MAX")
     bundle_name = len("/trace-") + 2 * 36 + 1
+    # the edge: a payload file of a 10-digit ordinal ("/payloads/" and 15 characters) must
+    # fit PATH_MAX with its terminating NUL
+    edge = path_max - bundle_name - len("/payloads/9999999999.json")
     for length, whole in (
         (path_max - bundle_name - 30, True),
+        (edge - 1, True),
+        (edge, False),
         (path_max - bundle_name - 17, False),
     ):
         root = _root_of_length(tmp_path / str(length), length)
