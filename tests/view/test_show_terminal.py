@@ -65,3 +65,12 @@ def test_columns_zero_is_the_terminals_width_not_nothing(demo_bundle: Path) -> N
     zero = _on_terminal(["show", str(demo_bundle)], 60, {"COLUMNS": "0"})
     assert zero == unset
     assert zero.count("\n") > 10
+
+
+def test_a_terminal_of_no_size_yet_is_80_columns(demo_bundle: Path) -> None:
+    """A terminal whose size is not set yet reports 0 columns (a pseudo-terminal just made,
+    a serial console): with ``COLUMNS`` unset or 0 too, ``show`` prints at 80 columns,
+    not at none (which printed nothing at all)."""
+    sizeless = _on_terminal(["show", str(demo_bundle)], 0, {"COLUMNS": "0"})
+    assert sizeless == _on_terminal(["show", str(demo_bundle)], 80, {})
+    assert sizeless.count("\n") > 10
