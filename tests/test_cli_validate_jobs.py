@@ -118,6 +118,13 @@ def test_an_all_good_root_is_ok_with_workers(demo: Path, tmp_path: Path) -> None
     )
 
 
+def test_jobs_zero_is_a_worker_a_cpu(demo: Path, tmp_path: Path) -> None:
+    """``--jobs 0`` is one worker a CPU whatever the root's size (not refused as no count):
+    the serial run's bytes again."""
+    root = _mixed_root(demo, tmp_path / "traces")
+    _same(_validate(root, "--jobs", "1"), _validate(root, "--jobs", "0"))
+
+
 def test_jobs_must_be_a_count(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "rollout_trace_sdk", "validate", str(tmp_path), "--jobs", "-1"],
