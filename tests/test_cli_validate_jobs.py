@@ -106,6 +106,29 @@ def test_without_jobs_a_large_root_is_checked_by_workers_alike(demo: Path, tmp_p
     _same(serial, _validate(root))
 
 
+def test_without_jobs_workers_start_from_the_set_count(demo: Path, tmp_path: Path) -> None:
+    """Without ``--jobs`` a root of ``_WORKERS_FROM`` bundles or more is checked by workers
+    (a process other than the command's checks its held bundle), one bundle fewer by the
+    command itself: the outputs alone cannot tell."""
+    from rollout_trace_sdk._cli_validate import _WORKERS_FROM
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one CPU: one worker a CPU is the command itself")
+    for count, by_worker in ((_WORKERS_FROM - 1, False), (_WORKERS_FROM, True)):
+        root = tmp_path / str(count) / "traces"
+        for n in range(count):
+            _copy(demo, root, f"b{n:03d}-hang" if n == 7 else f"b{n:03d}")
+        held = Held(
+            tmp_path / str(count),
+            ["validate", str(root)],
+            ("rollout_trace_sdk._cli_validate", "validate_bundle"),
+        )
+        [pid] = held.held(1)
+        os.killpg(held.process.pid, signal.SIGKILL)  # the held one never ends
+        held.end()
+        assert (pid != held.process.pid) is by_worker, count
+
+
 def test_an_all_good_root_is_ok_with_workers(demo: Path, tmp_path: Path) -> None:
     root = tmp_path / "traces"
     for n in range(5):
