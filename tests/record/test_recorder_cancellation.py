@@ -21,6 +21,7 @@ import pytest
 from rollout_trace_sdk.model import events as ev
 from rollout_trace_sdk.model import layout
 from rollout_trace_sdk.record import RecorderWarning, Rollout, _files, open_rollout
+from rollout_trace_sdk.reduce.shard_frames import decompress_shard
 from tests.conftest import ASYNCIO_LOOPS, LOOP_NAMES
 
 from .recorder_support import (
@@ -312,10 +313,19 @@ def test_a_rollout_left_open_when_the_loop_ends_keeps_what_it_recorded(
             await anyio.sleep(0.001)
 
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.warns(RecorderWarning, match="event loop ended with this rollout still open"):
+    with pytest.warns(
+        RecorderWarning, match="event loop ended with this rollout still open"
+    ) as got:
         anyio.run(main, backend=backend, backend_options=options)
     assert signal.getsignal(signal.SIGTERM) is before  # its SIGTERM handling given back
     bundle = bundle_in(left)
+    # the left one's alone: not the handed one's, which its other task closed
+    said = [str(w.message) for w in got if "event loop ended" in str(w.message)]
+    assert len(said) == 1 and said[0].endswith(str(bundle)), said
+    shards = sorted((bundle / layout.PAYLOADS_DIR).glob("*" + layout.SHARD_SUFFIX))
+    assert bool(shards) == (schema == 3)
+    for shard in shards:  # sealed all the same: every frame whole
+        assert decompress_shard(shard.read_bytes())[1], shard
     notes = of_type(bundle, "protocol_event_observed")
     assert [e["payload"]["event_type"] for e in notes].count("note") == 20
     assert "recording_completed" not in types(bundle)  # unclosed: nobody closed it
