@@ -240,7 +240,10 @@ def test_a_keyboard_alone_opens_a_call_its_prompt_a_tool_call_and_comes_back(
     p.keyboard.press("Enter")
     p.wait_for_selector("[data-testid=payload]")
     assert p.get_attribute("button[data-payload] >> nth=0", "aria-expanded") == "true"
-    # Escape closes it and gives focus back to the button that opened it
+    # Escape closes it and gives focus back to the button that opened it (from elsewhere
+    # in the details: focus on the button already would not tell)
+    p.keyboard.press("Shift+Tab")
+    assert focused(p)["payload"] != request["payload"]
     p.keyboard.press("Escape")
     assert p.locator("[data-testid=payload]").count() == 0
     assert focused(p)["payload"] == request["payload"]
@@ -275,6 +278,9 @@ def test_a_keyboard_alone_searches_switches_tabs_and_moves_the_timeline(
     p.keyboard.press("/")
     assert focused(p)["id"] == "search"
     p.keyboard.type("cat")
+    p.keyboard.press("/")  # typed, in the search: not a key of the page's there
+    assert p.input_value("#search") == "cat/"
+    p.keyboard.press("Backspace")
     p.keyboard.press("Enter")
     assert focused(p)["id"] == "list"
     assert "match" in p.inner_text("#filter-note")
