@@ -22,9 +22,10 @@ REPO = Path(__file__).resolve().parent.parent
 #: ``MODULE.NAME`` patched: given a bundle named ``*-hang``, it appends this process's id to
 #: the file ``PIDS`` and waits for a signal: forever, or, when the file ``ONCE`` (if not None)
 #: exists, only the first time (which removes it). A worker ignores SIGINT while it waits.
+#: Any other bundle's name is appended to the file ``DONE`` once it is checked.
 _SITECUSTOMIZE = """
 import importlib, multiprocessing, os, signal
-MODULE, NAME, PIDS, ONCE = {module!r}, {name!r}, {pids!r}, {once!r}
+MODULE, NAME, PIDS, ONCE, DONE = {module!r}, {name!r}, {pids!r}, {once!r}, {done!r}
 module = importlib.import_module(MODULE)
 real = getattr(module, NAME)
 
@@ -40,7 +41,10 @@ def held(bundle, *args, **options):
             pids.write(f"{{os.getpid()}}\\n")
         while True:
             signal.pause()
-    return real(bundle, *args, **options)
+    result = real(bundle, *args, **options)
+    with open(DONE, "a") as done:
+        done.write(os.path.basename(str(getattr(bundle, "url", bundle))) + "\\n")
+    return result
 
 setattr(module, NAME, held)
 """
@@ -66,6 +70,8 @@ class Held:
     ) -> None:
         self.pids = tmp_path / "pids"
         self.pids.touch()
+        self.done = tmp_path / "done"
+        self.done.touch()
         once = tmp_path / "once" if once_only else None
         if once is not None:
             once.touch()
@@ -73,7 +79,11 @@ class Held:
         site.mkdir()
         (site / "sitecustomize.py").write_text(
             _SITECUSTOMIZE.format(
-                module=target[0], name=target[1], pids=str(self.pids), once=once and str(once)
+                module=target[0],
+                name=target[1],
+                pids=str(self.pids),
+                once=once and str(once),
+                done=str(self.done),
             )
         )
         self.process = subprocess.Popen(
@@ -100,6 +110,13 @@ class Held:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.communicate()
         raise AssertionError("no process took the held bundle")
+
+    def checked(self, count: int) -> None:
+        """Wait until ``count`` bundles other than the held one are checked."""
+        deadline = time.monotonic() + 120  # a guard against a hang, not a timing check
+        while len(self.done.read_text().splitlines()) < count:
+            assert time.monotonic() < deadline and self.process.poll() is None
+            time.sleep(0.01)
 
     def end(self) -> tuple[int, str, str]:
         """The command's exit status and output; a command that does not end, and its

@@ -219,6 +219,7 @@ def test_a_killed_worker_loses_no_verdict(demo: Path, tmp_path: Path) -> None:
     held = _held(demo, tmp_path, "2", once_only=True, gapped=("b02", "b05-hang", "b09"))
     root = tmp_path / "traces"
     [pid] = held.held(1)
+    held.checked(11)  # every other bundle's verdict first: b09's is in before b05's
     os.kill(pid, signal.SIGKILL)
     code, out, err = held.end()
     serial = _validate(root, "--jobs", "1")
