@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +269,38 @@ def _release_later(release: threading.Event, rollout: Rollout) -> None:
             break
         time.sleep(0.001)
     release.set()
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_rollout_whose_task_closes_it_slowly_is_not_taken_for_left_open(
+    tmp_path: Path,
+) -> None:
+    """The writer task is cancelled with the task that opened the rollout, which is still
+    running (its clean-up takes a while before it leaves the rollout): nothing was left
+    open, so the writer ends and that task's close writes the closing lines. Only when the
+    opening task is gone is the rollout one the loop ended under (the 1 s grace given to
+    other tasks would otherwise run out here, and the rollout be closed as left open)."""
+
+    async def work() -> None:
+        async with open_rollout(tmp_path) as rollout:
+            rollout.root.protocol_event("note", {})
+            try:
+                await anyio.sleep_forever()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.sleep(1.5)  # longer than the grace: a slow clean-up
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(work)
+            while not any(tmp_path.iterdir()):
+                await anyio.sleep(0.001)
+            tg.cancel_scope.cancel()
+    assert [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)] == []
+    bundle = bundle_in(tmp_path)
+    assert types(bundle)[-1] == "recording_completed"
+    check_bundle(bundle, tmp_path)
 
 
 @pytest.mark.parametrize("loop", ASYNCIO_LOOPS)
