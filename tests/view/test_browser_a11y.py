@@ -317,3 +317,11 @@ def test_a_keyboard_alone_searches_switches_tabs_and_moves_the_timeline(
     before = int(p.get_attribute("#splitter", "aria-valuenow"))
     p.keyboard.press("ArrowDown")
     assert int(p.get_attribute("#splitter", "aria-valuenow")) == before + 20
+    # no shorter than 120 px however often it is pressed, nor taller than the window less 120
+    for _ in range(60):
+        p.keyboard.press("ArrowUp")
+    assert p.get_attribute("#splitter", "aria-valuenow") == "120"
+    tallest = p.evaluate("innerHeight") - 120
+    for _ in range(60):
+        p.keyboard.press("ArrowDown")
+    assert int(p.get_attribute("#splitter", "aria-valuenow")) == tallest
