@@ -268,6 +268,14 @@ def test_a_keyboard_alone_opens_a_call_its_prompt_a_tool_call_and_comes_back(
     # Escape from the details: back to the list
     p.keyboard.press("Escape")
     assert focused(p)["id"] == "list"
+    # a link to the agent that made the call: followed, that agent; Back, the call again
+    p.keyboard.press("Enter")
+    agent = tab_to(p, "[data-go^='thread:']")
+    p.keyboard.press("Enter")
+    assert p.evaluate("location.hash").startswith("#thread="), agent
+    p.go_back()
+    p.wait_for_function(f"() => location.hash === {call_hash!r}")
+    assert p.inner_text("#detail h2").startswith("Inference call")
 
 
 def test_a_keyboard_alone_searches_switches_tabs_and_moves_the_timeline(
