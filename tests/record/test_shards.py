@@ -155,12 +155,14 @@ def _restore(fd: int, saved: int) -> None:
     os.close(saved)
 
 
-def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) -> None:
-    """A disk that stays full kept a batch's compressed bytes in memory, and the frame could
-    not be sealed without them: a schema-3 bundle stayed unclosed, its loss report nowhere.
-    :meth:`ShardSink.cut` ends the frame where the last batch written whole did (an empty
-    last block and the checksum of what it holds), and the next record goes to a new
-    shard: every shard is then a sealed frame both reducers read."""
+#: The bytes of :func:`_three_kept`'s three records as framed (header, ``raw_payload:N``, a
+#: 3-byte body each).
+_KEPT_FRAMED = 3 * (layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3)
+
+
+def _three_kept(tmp_path: Path) -> tuple[ShardPlan, ShardSink, int, int]:
+    """A sink whose first record is on disk and whose next three a refusing disk left in
+    memory: (plan, sink, the shard's descriptor, a copy to restore it with)."""
     plan = ShardPlan()
     sink = ShardSink(tmp_path)
     first = plan.place("protocol_event", b'"one"')[1]
@@ -169,13 +171,23 @@ def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) ->
     fd = sink._open[1][0]
     saved = _unwritable(fd)
     kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
-    sink.write([r for r in kept if r is not None])
+    assert sink.write([r for r in kept if r is not None]) == 3  # handed: counted written
+    return plan, sink, fd, saved
+
+
+def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) -> None:
+    """A disk that stays full kept a batch's compressed bytes in memory, and the frame could
+    not be sealed without them: a schema-3 bundle stayed unclosed, its loss report nowhere.
+    :meth:`ShardSink.cut` ends the frame where the last batch written whole did (an empty
+    last block and the checksum of what it holds), and the next record goes to a new
+    shard: every shard is then a sealed frame both reducers read."""
+    plan, sink, fd, saved = _three_kept(tmp_path)
     with pytest.raises(OSError):
         sink.settle()
     _restore(fd, saved)  # (the cut needs a descriptor it may truncate; nothing more is written)
     # the three records kept, never on disk, and their bytes as framed (the loss report's
     # bytes left them out)
-    framed = sum(layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3 for _ in kept)
+    framed = _KEPT_FRAMED
     assert sink.cut() == (3, framed)
     assert sink.sealed and sink.failed is None and not sink.open_shards
     assert sink.cut() is None  # nothing left behind: nothing done
@@ -197,21 +209,13 @@ def test_a_cut_that_fails_still_tells_the_writer_what_it_cut_off(tmp_path: Path)
     the records kept in memory for it are gone all the same: the sink says how many, and
     their bytes, so the writer counts them lost (else ``rollout.stats`` called them written
     over a bundle left unclosed)."""
-    plan = ShardPlan()
-    sink = ShardSink(tmp_path)
-    first = plan.place("protocol_event", b'"one"')[1]
-    assert first is not None
-    sink.write([first])
-    fd = sink._open[1][0]
-    saved = _unwritable(fd)  # left so: the cut's truncation is refused too
-    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
-    assert sink.write([r for r in kept if r is not None]) == 3
+    _, sink, _, saved = _three_kept(tmp_path)  # left so: the cut's truncation is refused too
     with pytest.raises(OSError):
         sink.settle()
     with pytest.raises(OSError):
         sink.cut()
     os.close(saved)
-    framed = sum(layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3 for _ in kept)
+    framed = _KEPT_FRAMED
     assert sink.failed is not None and sink.discarded == [3, framed]
     assert not sink.open_shards
 
@@ -221,19 +225,11 @@ def test_records_a_failed_seal_leaves_unwritten_are_told_to_the_writer(tmp_path:
     a failed seal then dropped never reached the disk. The sink says how many (and their
     bytes) so the writer counts them lost: an unclosed bundle's ``rollout.stats`` called
     them written (review37: one payload more than its shards held, 5 of 21 unclosed)."""
-    plan = ShardPlan()
-    sink = ShardSink(tmp_path)
-    first = plan.place("protocol_event", b'"one"')[1]
-    assert first is not None
-    sink.write([first])
-    fd = sink._open[1][0]
-    saved = _unwritable(fd)
-    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
-    assert sink.write([r for r in kept if r is not None]) == 3  # handed: counted written
+    _, sink, _, saved = _three_kept(tmp_path)
     with pytest.raises(OSError):
         sink.seal()  # the close's seal: the disk still refuses, the files are closed
     os.close(saved)
-    framed = sum(layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3 for _ in kept)
+    framed = _KEPT_FRAMED
     assert sink.discarded == [3, framed]
     data, sealed = _frame(tmp_path / layout.shard_name(1))
     assert not sealed and [i for i, _ in _records(data)] == ["raw_payload:1"]
