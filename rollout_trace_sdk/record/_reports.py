@@ -110,15 +110,19 @@ class ClosingReports(ChunkWriter):
             f"what it recorded is written, the bundle left unclosed: {self.bundle_dir}"
         )
 
-    def _finish(self) -> None:
+    def _count_discarded(self) -> None:
+        """Schema 3: records handed to the sink that never reached the disk whole (a cut, a
+        failed seal: ``ShardSink.discarded``) move from written to lost. They were counted
+        written when handed; an unclosed bundle's stats said so."""
         if self._sink is not None:
-            # schema 3: records handed to the sink that a failed seal or cut left unwritten
-            # (counted written when handed; an unclosed bundle's stats said so)
             records, size = self._sink.discarded
             self._sink.discarded = [0, 0]
             self._stats[1] -= records
             self._stats[3] += records
             self._stats[4] += size
+
+    def _finish(self) -> None:
+        self._count_discarded()
         self._closed = True
         if self._limited:  # what it reserved of the process's budget goes back
             PROCESS.shrink(self, 0)
@@ -151,14 +155,11 @@ class ClosingReports(ChunkWriter):
         sink, plan = self._sink, self._plan
         if sink is None or plan is None:
             return
-        cut: list[tuple[int, int]] = []
+        cut: list[bool] = []
         await self._in_thread(_cut_frames, sink, cut)
         self._raise_held()
+        self._count_discarded()  # (before the loss report, which says how many)
         if cut:
-            records, size = cut[0]
-            self._stats[1] -= records  # handed to the sink, never on disk
-            self._stats[3] += records
-            self._stats[4] += size
             with self._inbox_lock:
                 plan.move_past(plan.current_shard)
 
@@ -216,10 +217,10 @@ def now_ms() -> int:
     return max(time.time_ns() // 1_000_000, 0)
 
 
-def _cut_frames(sink: ShardSink, cut: list[tuple[int, int]]) -> None:
-    """In the worker thread: :meth:`ShardSink.cut`, its count into ``cut`` (nothing when no
-    frame was left behind, or the cut failed: the bundle then stays unclosed)."""
+def _cut_frames(sink: ShardSink, cut: list[bool]) -> None:
+    """In the worker thread: :meth:`ShardSink.cut`; ``cut`` gets ``True`` when it ended a
+    frame (nothing when none was left behind, or the cut failed: the bundle then stays
+    unclosed). What it cut off is in ``sink.discarded``."""
     with contextlib.suppress(OSError):
-        lost = sink.cut()
-        if lost is not None:
-            cut.append(lost)
+        if sink.cut() is not None:
+            cut.append(True)

@@ -396,11 +396,7 @@ class ShardSink:
 
     def _close_files(self) -> None:
         for shard in {*self._open, *self._sealing, *self._unflushed}:
-            # what was handed and is not whole on disk: after its last whole batch
-            _, records, fed = self._good.get(shard, (0, 0, 0))
-            self.discarded[0] += self._written.get(shard, 0) - records
-            self.discarded[1] += self._fed.get(shard, 0) - fed
-            self._written[shard], self._fed[shard] = records, fed
+            self._rewind(shard)
         for fd, _ in (*self._open.values(), *self._sealing.values()):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -457,7 +453,8 @@ class ShardSink:
         Returns:
             The records cut off that a :meth:`write` returned for (compressed, never cited;
             the caller counted them written), and their bytes as framed (uncompressed: the
-            loss report's bytes; it left them out). Not those of a batch whose ``write`` raised:
+            loss report's bytes; it left them out), both also added to :attr:`discarded`,
+            whether the cut succeeds or not. Not those of a batch whose ``write`` raised:
             the caller counts that batch lost already (counted here too, the loss report
             and ``rollout.stats`` gave 2,379 lost payloads of 6,006 where 2,204 were).
             ``None`` when no frame was left behind (nothing done).
@@ -470,29 +467,36 @@ class ShardSink:
             broken |= set(self._open)
         if not broken:
             return None
-        lost = lost_bytes = 0
+        before, before_bytes = self.discarded  # what is cut off here: the difference
         try:
             for shard in sorted(broken):
                 entry = self._open.pop(shard, None) or self._sealing.pop(shard)
                 self._sealing.pop(shard, None)
                 self._unflushed.pop(shard, None)
-                size, records, fed = self._good.get(shard, (0, 0, 0))
-                lost += self._written.get(shard, 0) - records
-                lost_bytes += self._fed.get(shard, 0) - fed
-                self._written[shard] = records
-                self._fed[shard] = fed
+                size = self._rewind(shard)
                 try:
                     self._end_frame(shard, entry[0], size)
                 finally:
                     os.close(entry[0])
         except OSError as exc:
             self.failed = exc
-            self.discarded[0] += lost  # cut off all the same
-            self.discarded[1] += lost_bytes
             self._close_files()
             raise
         self.failed = None
-        return lost, lost_bytes
+        return self.discarded[0] - before, self.discarded[1] - before_bytes
+
+    def _rewind(self, shard: int) -> int:
+        """Forget what was handed to ``shard`` after its last batch written whole (its frame
+        is cut there, or its file closed unfinished), counting it in :attr:`discarded`.
+
+        Returns:
+            The shard file's length after that batch.
+        """
+        size, records, fed = self._good.get(shard, (0, 0, 0))
+        self.discarded[0] += self._written.get(shard, 0) - records
+        self.discarded[1] += self._fed.get(shard, 0) - fed
+        self._written[shard], self._fed[shard] = records, fed
+        return size
 
     def _end_frame(self, shard: int, fd: int, size: int) -> None:
         path = os.path.join(self._directory, layout.shard_name(shard))
