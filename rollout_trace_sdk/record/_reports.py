@@ -79,6 +79,14 @@ class ClosingReports(ChunkWriter):
             await self._in_thread(_files.release_reserve, str(self.bundle_dir))
             self._raise_held()
 
+    def _begin_closing(self, timeout: float | None) -> float:
+        """Start closing: the inbox taken in, calls from other threads from now on dropped
+        and counted. Returns the deadline ``timeout`` seconds from now (``inf``: none)."""
+        self._take_inbox()
+        with self._inbox_lock:
+            self._closing = True
+        return math.inf if timeout is None else anyio.current_time() + timeout
+
     async def _orphaned(self, timeout: float | None) -> None:
         """Cancelled under an open rollout: asyncio's runner cancels the tasks left when its
         main one returns (a rollout never exited). Nobody will close it: what is queued is
@@ -90,10 +98,7 @@ class ClosingReports(ChunkWriter):
                 await anyio.sleep(0.001)
         if self._closing:
             return  # that close drains the queue itself
-        self._take_inbox()
-        with self._inbox_lock:
-            self._closing = True
-        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        deadline = self._begin_closing(timeout)
         held: list[BaseException] = []
         with anyio.CancelScope(shield=True), contextlib.suppress(WriteHung, OSError):
             try:

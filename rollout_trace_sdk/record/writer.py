@@ -85,7 +85,6 @@ import contextlib
 import functools
 import itertools
 import logging
-import math
 import os
 import threading
 import weakref
@@ -428,9 +427,12 @@ class BundleWriter(RoomWaits):
         except WriteHung:
             pass  # the flush or close that waited for this task's write says so
         except anyio.get_cancelled_exc_class():
-            if host is not None and not (self._closing or self._forked):  # noqa: SIM102
-                if all(task.id != host for task in anyio.get_running_tasks()):
-                    await self._orphaned(orphan_timeout)
+            if (
+                host is not None
+                and not (self._closing or self._forked)
+                and all(task.id != host for task in anyio.get_running_tasks())
+            ):
+                await self._orphaned(orphan_timeout)
             raise
         finally:
             self._running -= 1
@@ -472,10 +474,7 @@ class BundleWriter(RoomWaits):
                 while not self._closed:
                     await self._wait_progress()
             return
-        self._take_inbox()
-        with self._inbox_lock:  # thread calls from now on are dropped and counted
-            self._closing = True
-        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        deadline = self._begin_closing(timeout)
         held: list[BaseException] = []
         with anyio.CancelScope(shield=True):
             try:
