@@ -268,9 +268,9 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     terminal = out is sys.stdout and out.isatty()
     if terminal:
-        import shutil
+        from ..outputs import terminal_width
 
-        width = shutil.get_terminal_size().columns
+        width = terminal_width()  # (shutil.get_terminal_size's rule, as show's)
     else:
         columns = os.environ.get("COLUMNS", "")  # 0 (a size not known yet) is no width
         width = int(columns) if columns.isdigit() and int(columns) else SUMMARY_PIPED_WIDTH

@@ -74,3 +74,15 @@ def test_a_terminal_of_no_size_yet_is_80_columns(demo_bundle: Path) -> None:
     sizeless = _on_terminal(["show", str(demo_bundle)], 0, {"COLUMNS": "0"})
     assert sizeless == _on_terminal(["show", str(demo_bundle)], 80, {})
     assert sizeless.count("\n") > 10
+
+
+def test_summary_on_a_terminal_wraps_at_its_width(demo_bundle: Path) -> None:
+    """``summary`` on a terminal takes the width ``show`` does (``outputs.terminal_width``):
+    the terminal's, with ``COLUMNS`` unset or 0, and ``COLUMNS`` when it is set."""
+    narrow = _on_terminal(["summary", str(demo_bundle)], 60, {"NO_COLOR": "1"})
+    assert narrow == _on_terminal(
+        ["summary", str(demo_bundle)], 60, {"NO_COLOR": "1", "COLUMNS": "0"}
+    )
+    assert max(len(line) for line in narrow.splitlines()) <= 60
+    wide = _on_terminal(["summary", str(demo_bundle)], 60, {"NO_COLOR": "1", "COLUMNS": "140"})
+    assert max(len(line) for line in wide.splitlines()) > 60
