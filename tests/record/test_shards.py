@@ -115,25 +115,14 @@ def test_a_write_error_keeps_what_was_not_written_and_a_retry_stores_it_once(
     write failed, and a schema-3 recording lost the rest of the run (found by review). The
     compressed bytes not written are kept; :meth:`ShardSink.settle` fails until the disk
     takes them, then writes them once, and the frame goes on."""
-    plan = ShardPlan()
-    sink = ShardSink(tmp_path)
-    first = plan.place("protocol_event", b'"one"')[1]
-    assert first is not None
-    sink.write([first])
-    fd = sink._open[1][0]
-    saved = os.dup(fd)
-    readonly = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(readonly, fd)  # the shard's descriptor can no longer be written
-    os.close(readonly)
-    second = plan.place("protocol_event", b'"two"')[1]
-    assert second is not None
-    assert sink.write([second]) == 1  # handed over: a retry must not compress it again
+    # the second record handed over while the shard's descriptor can no longer be written
+    # (a retry must not compress it again)
+    _, sink, fd, saved = _kept(tmp_path, 1)
     for _ in range(2):
         with pytest.raises(OSError):
             sink.settle()
     assert not sink.sealed and sink.failed is None
-    os.dup2(saved, fd)  # the disk takes writes again
-    os.close(saved)
+    _restore(fd, saved)  # the disk takes writes again
     sink.settle()
     sink.seal()
     assert sink.sealed and not sink.open_shards
@@ -155,13 +144,13 @@ def _restore(fd: int, saved: int) -> None:
     os.close(saved)
 
 
-#: The bytes of :func:`_three_kept`'s three records as framed (header, ``raw_payload:N``, a
+#: The bytes of :func:`_kept`'s three records as framed (header, ``raw_payload:N``, a
 #: 3-byte body each).
 _KEPT_FRAMED = 3 * (layout.SHARD_RECORD_HEADER.size + len(b"raw_payload:2") + 3)
 
 
-def _three_kept(tmp_path: Path) -> tuple[ShardPlan, ShardSink, int, int]:
-    """A sink whose first record is on disk and whose next three a refusing disk left in
+def _kept(tmp_path: Path, count: int = 3) -> tuple[ShardPlan, ShardSink, int, int]:
+    """A sink whose first record is on disk and whose next ``count`` a refusing disk left in
     memory: (plan, sink, the shard's descriptor, a copy to restore it with)."""
     plan = ShardPlan()
     sink = ShardSink(tmp_path)
@@ -170,8 +159,8 @@ def _three_kept(tmp_path: Path) -> tuple[ShardPlan, ShardSink, int, int]:
     sink.write([first])
     fd = sink._open[1][0]
     saved = _unwritable(fd)
-    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 5)]
-    assert sink.write([r for r in kept if r is not None]) == 3  # handed: counted written
+    kept = [plan.place("protocol_event", b'"%d"' % n)[1] for n in range(2, 2 + count)]
+    assert sink.write([r for r in kept if r is not None]) == count  # handed: counted written
     return plan, sink, fd, saved
 
 
@@ -181,7 +170,7 @@ def test_cut_ends_a_frame_left_behind_at_its_last_whole_batch(tmp_path: Path) ->
     :meth:`ShardSink.cut` ends the frame where the last batch written whole did (an empty
     last block and the checksum of what it holds), and the next record goes to a new
     shard: every shard is then a sealed frame both reducers read."""
-    plan, sink, fd, saved = _three_kept(tmp_path)
+    plan, sink, fd, saved = _kept(tmp_path)
     with pytest.raises(OSError):
         sink.settle()
     _restore(fd, saved)  # (the cut needs a descriptor it may truncate; nothing more is written)
@@ -209,7 +198,7 @@ def test_a_cut_that_fails_still_tells_the_writer_what_it_cut_off(tmp_path: Path)
     the records kept in memory for it are gone all the same: the sink says how many, and
     their bytes, so the writer counts them lost (else ``rollout.stats`` called them written
     over a bundle left unclosed)."""
-    _, sink, _, saved = _three_kept(tmp_path)  # left so: the cut's truncation is refused too
+    _, sink, _, saved = _kept(tmp_path)  # left so: the cut's truncation is refused too
     with pytest.raises(OSError):
         sink.settle()
     with pytest.raises(OSError):
@@ -225,7 +214,7 @@ def test_records_a_failed_seal_leaves_unwritten_are_told_to_the_writer(tmp_path:
     a failed seal then dropped never reached the disk. The sink says how many (and their
     bytes) so the writer counts them lost: an unclosed bundle's ``rollout.stats`` called
     them written (review37: one payload more than its shards held, 5 of 21 unclosed)."""
-    _, sink, _, saved = _three_kept(tmp_path)
+    _, sink, _, saved = _kept(tmp_path)
     with pytest.raises(OSError):
         sink.seal()  # the close's seal: the disk still refuses, the files are closed
     os.close(saved)
