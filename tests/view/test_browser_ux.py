@@ -89,6 +89,10 @@ def test_a_cut_texts_note_opens_its_payload(
     assert notes.count() >= 1
     first = notes.first
     ident = first.get_attribute("data-payload")
+    # drawn once the selection's pane is (CI's loaded machine read it empty once)
+    p.wait_for_function(
+        "() => (document.querySelector('#detail .item [data-payload]') || {}).innerText"
+    )
     assert re.fullmatch(
         rf"\[text: {ident}, truncated: 2,000 of [\d,]+ bytes kept\]", first.inner_text()
     )
@@ -480,10 +484,22 @@ def test_show_more_draws_the_list_it_closes(page: Page, tmp_path: Path) -> None:
     assert lists.count() == 2
     assert [lists.nth(k).locator(".item").count() for k in (0, 1)] == [150, 150]
     p.locator("#detail [data-more]").nth(1).click()  # the response's button
+    _drawn(p, 1, 200)
     assert [lists.nth(k).locator(".item").count() for k in (0, 1)] == [150, 200]
     assert "assistant line 199" in (lists.nth(1).text_content() or "")
     assert "user line 150" not in (p.text_content("#detail") or "")
     p.locator("#detail [data-more]").first.click()  # then the request's
+    _drawn(p, 0, 200)
     assert [lists.nth(k).locator(".item").count() for k in (0, 1)] == [200, 200]
     assert "user line 199" in (lists.nth(0).text_content() or "")
     assert page.errors == []
+
+
+def _drawn(p: Any, k: int, count: int) -> None:
+    """Wait until the pane's ``k``-th list holds ``count`` items: a click's drawing may land
+    after Playwright's click returns (CI's loaded machine read the count before it, once)."""
+    p.wait_for_function(
+        "([k, n]) => (document.querySelectorAll('#detail .items')[k]"
+        "?.querySelectorAll('.item').length ?? -1) >= n",
+        arg=[k, count],
+    )
