@@ -127,6 +127,7 @@ fi
 # (Codex, Chromium, Phoenix, Ray, killed recorders), so two workers on CI's 2 cores take about
 # two thirds of one process's time, or less (docs/testing.md). --dist loadgroup keeps each
 # module marked xdist_group (Phoenix, Ray: one costly server for the module) on one worker.
+# --durations lists the slowest tests at the end, so a run shows where CI's 15 minutes go.
 # The arguments come last: `-n 0` runs the tests in this one process (as --pdb needs), `-n 4`
 # on more cores.
-"$VENV/bin/pytest" -q -p no:cacheprovider -n 2 --dist loadgroup "$@"
+"$VENV/bin/pytest" -q -p no:cacheprovider -n 2 --dist loadgroup --durations=40 "$@"
