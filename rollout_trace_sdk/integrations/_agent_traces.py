@@ -98,3 +98,18 @@ class OpenTraces(Generic[R]):
         """A copy of the ended traces' bundles by trace id, oldest first."""
         with self._lock:
             return dict(self._finished)
+
+
+def resumed_trace(span: Any) -> Any:
+    """The trace a span with no open trace runs in when the SDK resumed it: a run resumed from
+    a ``RunState`` reattaches its paused run's trace (same id) without telling processors.
+    ``None`` for a span with a parent (only the run's outermost span opens its bundle) or
+    when no current trace of the span's id is there to say so."""
+    if getattr(span, "parent_id", None) is not None:
+        return None
+    from agents.tracing import get_current_trace
+
+    trace = get_current_trace()
+    if trace is None or getattr(trace, "trace_id", None) != getattr(span, "trace_id", None):
+        return None
+    return trace

@@ -63,7 +63,7 @@ from ._agent_spans import (
     take_call,
     take_span_call,
 )
-from ._agent_traces import OpenTraces
+from ._agent_traces import OpenTraces, resumed_trace
 
 __all__ = ["RolloutTraceProcessor"]
 
@@ -132,6 +132,8 @@ class _TraceRecording:
         #: how the run ended (the last one's)
         self.outcomes: dict[str, tuple[AgentThread, Outcome]] = {}
         self.outcome: Outcome = "completed"
+        #: a resumed run's outermost span (see ``_resumed``): its end ends the bundle
+        self.resumed_by: str | None = None
 
     async def hold(self) -> None:
         """In the loop thread: open the rollout and keep it open until the trace ends; then
@@ -422,6 +424,9 @@ class RolloutTraceProcessor(TracingProcessor):
     # --- traces ----------------------------------------------------------------------------
 
     def on_trace_start(self, trace: Trace) -> None:
+        self._start_trace(trace)
+
+    def _start_trace(self, trace: Trace, *, resumed: bool = False) -> None:
         try:
             recording = _TraceRecording(self, trace)
             recording.future = self.loop().submit(recording.hold())
@@ -436,6 +441,7 @@ class RolloutTraceProcessor(TracingProcessor):
                     "workflow_name": exported.get("workflow_name", trace.name),
                     "group_id": exported.get("group_id"),
                     "metadata": exported.get("metadata"),
+                    **({"resumed": True} if resumed else {}),
                 },
             )
         except Exception as exc:
@@ -451,7 +457,7 @@ class RolloutTraceProcessor(TracingProcessor):
     def on_span_start(self, span: Span[Any]) -> None:
         if span.span_data.type in _MODEL_CALLS:  # recorded at their end, with the request
             return
-        recording = self._traces.current(span.trace_id)
+        recording = self._traces.current(span.trace_id) or self._resumed(span)
         if recording is None:
             return
         try:
@@ -470,6 +476,21 @@ class RolloutTraceProcessor(TracingProcessor):
                 self._end(recording, span)
         except Exception as exc:
             self._guard(exc)
+        if recording.resumed_by == span.span_id:  # the resumed run's outermost span
+            self.on_trace_end(recording.trace)
+
+    def _resumed(self, span: Any) -> _TraceRecording | None:
+        """A run resumed from a ``RunState`` (after an approval) reattaches its paused run's
+        closed trace without telling processors (its spans were dropped): its outermost
+        span opens a bundle of its own, closed at that span's end."""
+        trace = resumed_trace(span)
+        if trace is None:
+            return None
+        self._start_trace(trace, resumed=True)
+        recording = self._traces.current(span.trace_id)
+        if recording is not None:
+            recording.resumed_by = span.span_id
+        return recording
 
     def _start(self, recording: _TraceRecording, span: Any) -> None:
         parent = recording.spans.get(span.parent_id) if span.parent_id else None

@@ -5,6 +5,8 @@ talks to it over HTTP). Each agent is told apart by its ``instructions``:
   off to the writer (``transfer_to_writer``), one step per request;
 * ``You translate.`` — answers ``regn i Oslo``;
 * ``You write.`` — answers with the final report;
+* ``You ask.`` — calls ``get_weather``, then answers with the report (a tool that needs
+  approval: the run pauses for it, and a run resumed from its state runs it);
 * ``You ping.`` / ``You pong.`` — a handoff to Pong and one back to Ping, which answers;
 * ``You search.`` — hosted tools' calls as the server writes them (a file search, a code
   interpreter and an MCP call, null fields and all) with a ``get_weather`` call, then the
@@ -120,6 +122,10 @@ def _script(n: int, body: dict[str, Any]) -> list[dict[str, Any]]:
         }
         if "call_grep" not in answered:
             return client_run_calls(n)
+        return [answer_message(n, REPORT)]
+    if "You ask." in instructions:
+        if "call_weather" not in done:
+            return [_call(n, "call_weather", "get_weather", '{"city":"Oslo"}')]
         return [answer_message(n, REPORT)]
     if "You translate." in instructions:
         return [answer_message(n, TRANSLATION)]

@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, OpenAIResponsesModel, Runner
+from agents import Agent, OpenAIResponsesModel, Runner, function_tool
 from agents.tracing import custom_span, trace
 from openai import AsyncOpenAI
 
@@ -447,3 +447,51 @@ def test_a_run_naming_an_earlier_runs_answer_by_reference(
     )
     assert second["request_item_ids"][1] == first["response_item_ids"][0]
     assert len(state["conversation_items"]) == 4  # question, answer, again, answer
+
+
+def test_a_run_resumed_after_an_approval_is_recorded(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A tool that needs approval pauses the run; the run resumed from its state (the tool
+    approved) reattaches the paused run's trace without telling processors (openai-agents
+    0.24): its model call and tool call were dropped (one bundle, one inference call). Now
+    its outermost span opens a bundle of its own."""
+    register(processors, tmp_path)
+
+    @function_tool(needs_approval=True)
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    agent = Agent(
+        name="Asker",
+        instructions="You ask.",
+        model=responses_model(fake.base_url),
+        tools=[get_weather],
+    )
+
+    async def run() -> Any:
+        paused = await Runner.run(agent, QUESTION)
+        assert len(paused.interruptions) == 1
+        state = paused.to_state()
+        state.approve(paused.interruptions[0])
+        return await Runner.run(agent, state)
+
+    assert asyncio.run(run()).final_output == REPORT
+    first, resumed = sorted(
+        trace_bundles(tmp_path), key=lambda b: reduce_both(b)["started_at_unix_ms"]
+    )
+    assert len(reduce_both(first)["inference_calls"]) == 1
+    state = reduce_both(resumed)
+    assert state["status"] == "completed"
+    [call] = state["inference_calls"].values()
+    assert call["execution"]["status"] == "completed"
+    [tool] = state["tool_calls"].values()
+    assert tool["execution"]["status"] == "completed"
+    [event] = [
+        payload(resumed, e["payload"]["event_payload"])
+        for e in of_type(resumed, "protocol_event_observed")
+        if e["payload"]["event_type"] == "agents_sdk_trace"
+    ]
+    assert event["resumed"] is True
+    assert not processors[0].bundles()  # the resumed run's bundle closed at its end
