@@ -41,6 +41,7 @@ from .show_format import status_style as _status_style
 from .show_format import thread_model as _thread_model
 from .show_format import tool_error_text as _tool_error_text
 from .show_format import with_json as _with_json
+from .show_order import thread_order
 
 
 class _Transcript:
@@ -141,38 +142,27 @@ class _Transcript:
                 ),
             ),
         )
-        # (time, rank, log position, index): within one millisecond, inference calls and
-        # tool calls keep the order they started in (a tool call stays under the call that
-        # asked for it, before the next one)
-        entries: list[tuple[int, int, int, int, Iterator[Line]]] = []
-        for n, item in enumerate(m["items"]):
-            if item["t"] == t and not self.shown_with_its_call(item):
-                entries.append((item.get("at") or 0, 0, 0, n, self.input_item(item)))
-        for n, call in enumerate(m["calls"]):
-            if call["t"] == t:
-                entries.append((call.get("s") or 0, 2, call.get("q") or 0, n, self.call(n)))
-        for n, tool in enumerate(m["tools"]):
-            if tool["t"] == t and n not in self.under_cell:
-                entries.append((tool.get("s") or 0, 2, tool.get("q") or 0, n, self.tool(n)))
-        for n, cell in enumerate(self.cells):
-            if cell["t"] == t and n not in self.exec_of_cell:  # no exec call to print it
-                at = cell.get("s") or 0
-                entries.append((at, 2, cell.get("q") or 0, n, self.cell(n, 2, alone=True)))
-        for n, compaction in enumerate(m["compactions"]):
-            if compaction["t"] == t:
-                at = compaction.get("at") or 0
-                entries.append((at, 1, 0, n, self.compaction(compaction)))
-        for n, turn in enumerate(m["turns"]):
-            for name, triggered, at in turn.get("g", ()) if turn["t"] == t else ():
-                at = at if at is not None else turn.get("s") or 0
-                entries.append((at, 2, turn.get("q") or 0, n, guardrail_lines(name, triggered)))
-            if turn["t"] == t and turn.get("st") in _FAILED:
-                # at its end, after what it ran (nothing ends the same millisecond later)
-                at = turn.get("e") if turn.get("e") is not None else turn.get("s") or 0
-                entries.append((at, 3, turn.get("q") or 0, n, self.turn_end(turn)))
-        entries.sort(key=lambda e: e[:4])
-        for *_, lines in entries:
-            yield from lines
+        for kind, n, guardrail in thread_order(
+            m,
+            t,
+            input_item=lambda item: not self.shown_with_its_call(item),
+            hidden_tools=self.under_cell,
+            hidden_cells=self.exec_of_cell,
+        ):
+            if kind == "item":
+                yield from self.input_item(m["items"][n])
+            elif kind == "call":
+                yield from self.call(n)
+            elif kind == "tool":
+                yield from self.tool(n)
+            elif kind == "cell":
+                yield from self.cell(n, 2, alone=True)
+            elif kind == "compaction":
+                yield from self.compaction(m["compactions"][n])
+            elif kind == "guardrail":
+                yield from guardrail_lines(guardrail[0], guardrail[1])
+            else:
+                yield from self.turn_end(m["turns"][n])
 
     def turn_end(self, turn: Mapping[str, Any]) -> Iterator[Line]:
         """A turn that failed or was interrupted, with why (its protocol events say it; see

@@ -18,7 +18,7 @@ from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.show import render_rich, short_id, transcript_lines
 from rollout_trace_sdk.view.show_format import ms as _ms
 
-from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from ..conftest import CONFORMANCE, CONFORMANCE_V3, needs_conformance, needs_conformance_v3
 from .conftest import (
     BAD_ERROR,
     BAD_SOURCE,
@@ -292,6 +292,51 @@ def test_a_tool_call_stays_under_its_call_within_a_millisecond(demo_state: Any) 
         elif line.lstrip().startswith("⚙ "):
             tool = line.split()[2]
             assert last_call == asked_by[tool], (tool, line)
+
+
+def _all_in_one_millisecond(state: Any) -> Any:
+    """A copy of ``state`` whose every time is its start: a loop faster than the clock."""
+    same = orjson.loads(orjson.dumps(state))
+    at = same["started_at_unix_ms"]
+    tables = ("inference_calls", "tool_calls", "terminal_operations", "compaction_requests")
+    for table in tables:
+        for obj in (same.get(table) or {}).values():
+            obj["execution"]["started_at_unix_ms"] = obj["execution"]["ended_at_unix_ms"] = at
+    for compaction in (same.get("compactions") or {}).values():
+        compaction["installed_at_unix_ms"] = at
+    for item in same["conversation_items"].values():
+        item["first_seen_at_unix_ms"] = at
+    return same
+
+
+def _corpus_state(corpus: Path, case: str) -> Any:
+    return orjson.loads(next((corpus / case).glob("*/expected_state.json")).read_bytes())
+
+
+_MESSAGES_AND_COMPACTIONS = [
+    pytest.param(CONFORMANCE, case, marks=needs_conformance, id=f"v2-{case}")
+    for case in ("multi_agent_v2_lifecycle", "auto_compaction_local")
+] + [
+    pytest.param(CONFORMANCE_V3, case, marks=needs_conformance_v3, id=f"v3-{case}")
+    for case in ("multi_agent_v2_lifecycle", "auto_compaction_remote")
+]
+
+
+@pytest.mark.parametrize(("corpus", "case"), [(None, "demo"), *_MESSAGES_AND_COMPACTIONS])
+def test_a_loop_faster_than_the_clock_is_told_in_the_same_order(
+    corpus: Path | None, case: str, demo_state: Any
+) -> None:
+    """Within one millisecond, an input item (a sub-agent's answer a wait brought in, the
+    history a compaction installed) was printed before every call of that millisecond, and
+    a compaction before the calls that ran before it (found by int35's parallel tool calls
+    under the Agents SDK): each now goes where the log puts it, so the transcript reads the
+    same whatever the clock's resolution."""
+    state = demo_state if corpus is None else _corpus_state(corpus, case)
+
+    def lines(state: Any) -> list[str]:  # durations aside
+        return [re.sub(r"\d+ ms\b", "N ms", line) for line in plain_transcript(state).splitlines()]
+
+    assert lines(_all_in_one_millisecond(state)) == lines(state)
 
 
 def test_what_capture_limits_cut_or_left_out_is_said(capped_bundles: dict[str, Path]) -> None:
