@@ -19,6 +19,7 @@ class SpanScope:
     __slots__ = (
         "agent",
         "as_tool",
+        "call",
         "call_id",
         "calls",
         "error",
@@ -29,6 +30,7 @@ class SpanScope:
         "tool",
         "tools",
         "turn",
+        "unanswered",
     )
 
     def __init__(self, turn: Turn, agent: str, tools: Sequence[str] = ()) -> None:
@@ -36,8 +38,9 @@ class SpanScope:
         self.agent = agent
         self.tools = tools
         self.tool: ToolCall | None = None
-        #: the model's call id of that tool call (its output answers it)
+        #: the model's call id of that tool call (its output answers it), and the call
         self.call_id = ""
+        self.call: dict[str, Any] | None = None
         #: the type of the item that answers it (``None``: the tool's own, see SPAN_CALLS)
         self.output_type: str | None = "function_call_output"
         #: the function calls of this agent's latest response not yet matched to a span
@@ -51,11 +54,15 @@ class SpanScope:
         self.interrupted = False
         #: the agent's function spans started and not ended (shared with its children)
         self.running: set[str] = set()
+        #: the model's calls whose function span ended without a result and no model call
+        #: since (shared): a call left waiting for approval, if the run ends here
+        self.unanswered: list[dict[str, Any]] = []
 
     def inherit(self) -> SpanScope:
         child = SpanScope(self.turn, self.agent, self.tools)
         child.calls = self.calls  # shared: a function span takes its call from its agent's list
         child.running = self.running
+        child.unanswered = self.unanswered
         return child
 
     def stopped(self) -> bool:
@@ -170,6 +177,7 @@ def record_response(ctx: SpanScope, span: Any) -> None:
         request["tools"] = response.tools
     model = getattr(response, "model", None)
     call = ctx.turn.inference(request, model=model if isinstance(model, str) else None)
+    ctx.unanswered.clear()  # the tools' results were sent (or never will be)
     error = error_text(span)
     if error:
         call.failed(error)
@@ -203,6 +211,7 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
     if data.model:
         request = {"model": data.model, **request}
     call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
+    ctx.unanswered.clear()
     error = error_text(span)
     if error:
         call.failed(error)
@@ -277,6 +286,8 @@ def record_function(ctx: SpanScope, span: Any) -> None:
         tool.completed()
         return
     data = span.span_data
+    if data.output is None and ctx.call is not None:  # perhaps waiting for approval
+        ctx.unanswered.append(ctx.call)
     # no result and no arguments: a run that traces no sensitive data (the result unknown);
     # no result but the arguments: the tool returned None
     unknown = data.output is None and data.input is None

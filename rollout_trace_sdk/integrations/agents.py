@@ -53,6 +53,7 @@ from ..record.turns import Turn
 
 if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
     from ..record.redact import RedactionConfig
+from ._agent_loop import LoopThread
 from ._agent_spans import (
     SPAN_CALLS,
     SpanScope,
@@ -63,7 +64,7 @@ from ._agent_spans import (
     take_call,
     take_span_call,
 )
-from ._agent_traces import OpenTraces, resumed_trace
+from ._agent_traces import OpenTraces, PausedCalls, resumed_trace
 
 __all__ = ["RolloutTraceProcessor"]
 
@@ -82,28 +83,6 @@ _ENDINGS: Final[dict[Outcome, BaseException | None]] = {
     "failed": RuntimeError("the Agents SDK run failed"),
     "cancelled": asyncio.CancelledError(),
 }
-
-
-class _LoopThread:
-    """An asyncio event loop in a daemon thread, where the rollouts live."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="rollout-trace-agents", daemon=True
-        )
-        self.thread.start()
-
-    def submit(self, coro: Any) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def stop(self) -> None:
-        """Stop the loop and close it (its selector and self-pipe are file descriptors: left
-        to the garbage collector, each processor kept three and warned when collected)."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        if not self.thread.is_alive():  # a loop still running cannot be closed
-            self.loop.close()
 
 
 class _TraceRecording:
@@ -134,6 +113,9 @@ class _TraceRecording:
         self.outcome: Outcome = "completed"
         #: a resumed run's outermost span (see ``_resumed``): its end ends the bundle
         self.resumed_by: str | None = None
+        #: the model's calls left waiting (for approval): a resumed run's first agent is
+        #: given those its paused run left, and a run that pauses leaves its own for the next
+        self.waiting: list[dict[str, Any]] = []
 
     async def hold(self) -> None:
         """In the loop thread: open the rollout and keep it open until the trace ends; then
@@ -233,6 +215,8 @@ class _TraceRecording:
             self.end_outside()
         self.root_used = True
         ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
+        if self.resumed_by is not None and not as_tool:  # it runs the paused run's calls
+            ctx.calls, self.waiting = self.waiting, []
         if as_tool:
             assert parent is not None
             ctx.as_tool = True
@@ -259,6 +243,8 @@ class _TraceRecording:
         self.outcomes[turn.thread.agent_path] = (turn.thread, outcome)
         self.busy.discard(turn.thread.agent_path)
         turn.end(outcome, error=error)
+        if outcome == "completed":  # the run may have paused there, its tools to approve
+            self.waiting.extend(ctx.unanswered)
 
     def handoff(self, span: Any, ctx: SpanScope) -> None:
         data = span.span_data
@@ -367,11 +353,12 @@ class RolloutTraceProcessor(TracingProcessor):
         # here is never entered: nothing is recorded)
         self._open_rollout(enabled=False)
         self._lock = threading.Lock()
-        self._loop: _LoopThread | None = None
+        self._loop: LoopThread | None = None
         self._traces: OpenTraces[_TraceRecording] = OpenTraces()
+        self._paused = PausedCalls()
         self._warned = False
 
-    def loop(self) -> _LoopThread:
+    def loop(self) -> LoopThread:
         """The processor's event-loop thread, started on first use.
 
         The SDK calls processors from plain threads; the rollouts need an event loop, so
@@ -382,7 +369,7 @@ class RolloutTraceProcessor(TracingProcessor):
         """
         with self._lock:
             if self._loop is None:
-                self._loop = _LoopThread()
+                self._loop = LoopThread()
             return self._loop
 
     def bundles(self) -> list[Path]:
@@ -411,6 +398,8 @@ class RolloutTraceProcessor(TracingProcessor):
     def _ended(self, trace_id: str, recording: _TraceRecording) -> None:
         """Close the trace's bundle and remember where it went (``finished_bundles``)."""
         recording.close()
+        if recording.waiting:
+            self._paused.paused(trace_id, recording.waiting)
         rollout = recording.rollout
         if rollout is None or rollout.bundle_dir is None:
             return
@@ -490,6 +479,7 @@ class RolloutTraceProcessor(TracingProcessor):
         recording = self._traces.current(span.trace_id)
         if recording is not None:
             recording.resumed_by = span.span_id
+            recording.waiting = self._paused.resumed(span.trace_id)
         return recording
 
     def _start(self, recording: _TraceRecording, span: Any) -> None:
@@ -515,7 +505,7 @@ class RolloutTraceProcessor(TracingProcessor):
             call = take_span_call(ctx, name)
             arguments = data.input if data.input is not None else (call or {}).get("arguments")
             call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
-            ctx.call_id = call_id
+            ctx.call_id, ctx.call = call_id, call
             ctx.output_type = (
                 SPAN_CALLS.get(str(call.get("type"))) if call else "function_call_output"
             )

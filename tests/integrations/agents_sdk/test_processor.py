@@ -289,3 +289,59 @@ def test_two_traces_open_under_one_id_each_close_their_own_bundle(
         [custom] = [payload(bundle, p["event_payload"])["name"] for p in customs]
         assert custom == ("to the first" if bundle == first_bundle else "to the second")
         reduce_both(bundle)
+
+
+def test_the_calls_paused_runs_left_waiting_are_kept_for_the_latest_few(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model's calls a paused run left waiting for approval are kept by trace id for the
+    run resumed from its state (which names them by the model's ``call_id``), the latest
+    ``PAUSED_KEPT`` paused traces only: a run never resumed is forgotten."""
+    from agents import Agent, function_tool
+
+    from rollout_trace_sdk.integrations import _agent_traces
+
+    from ..fake_agents_api import WEATHER
+    from .scripted import responses_model
+
+    monkeypatch.setattr(_agent_traces, "PAUSED_KEPT", 1)
+    register(processors, tmp_path)
+
+    @function_tool(needs_approval=True)
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    agent = Agent(
+        name="Asker",
+        instructions="You ask.",
+        model=responses_model(fake.base_url),
+        tools=[get_weather],
+    )
+
+    async def run() -> None:
+        states = []
+        for _ in range(2):  # two runs paused, then both resumed
+            paused = await Runner.run(agent, QUESTION)
+            states.append(paused.to_state())
+            states[-1].approve(paused.interruptions[0])
+        for state in states:
+            assert (await Runner.run(agent, state)).final_output == REPORT
+
+    asyncio.run(run())
+    resumed = []
+    for bundle in trace_bundles(tmp_path):
+        [event] = [
+            payload(bundle, e["payload"]["event_payload"])
+            for e in of_type(bundle, "protocol_event_observed")
+            if e["payload"]["event_type"] == "agents_sdk_trace"
+        ]
+        if event.get("resumed"):
+            state = reduce_both(bundle)
+            resumed.append((state["started_at_unix_ms"], list(state["tool_calls"])))
+    [forgotten], [kept] = (ids for _, ids in sorted(resumed))
+    assert forgotten.startswith("call_span_")  # the first paused run's calls were dropped
+    assert kept == "call_weather"

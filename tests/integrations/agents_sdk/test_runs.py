@@ -495,3 +495,45 @@ def test_a_run_resumed_after_an_approval_is_recorded(
     ]
     assert event["resumed"] is True
     assert not processors[0].bundles()  # the resumed run's bundle closed at its end
+
+
+def test_a_resumed_run_runs_the_call_its_paused_run_saw(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """The run resumed after an approval runs a call the model made in the paused run (its
+    function span comes before any model call of its own): it was recorded as
+    ``call_<span id>`` with arguments ``{}``, its output answering no call the next request
+    carried. Now the paused run's waiting call (id, arguments) is carried to it."""
+    register(processors, tmp_path, schema_version=3)
+
+    @function_tool(needs_approval=True)
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return WEATHER
+
+    agent = Agent(
+        name="Asker",
+        instructions="You ask.",
+        model=responses_model(fake.base_url),
+        tools=[get_weather],
+    )
+
+    async def run() -> Any:
+        paused = await Runner.run(agent, QUESTION)
+        state = paused.to_state()
+        state.approve(paused.interruptions[0])
+        return await Runner.run(agent, state)
+
+    asyncio.run(run())
+    _, resumed = sorted(trace_bundles(tmp_path), key=lambda b: reduce_both(b)["started_at_unix_ms"])
+    state = reduce_both(resumed)
+    [tool] = state["tool_calls"].values()
+    assert tool["tool_call_id"] == "call_weather"
+    assert tool["summary"]["input_preview"] == '{"city":"Oslo"}'
+    assert tool["execution"]["status"] == "completed"
+    # its output is the one the next request sent the model, after the model's call
+    [output] = tool["model_visible_output_item_ids"]
+    [call] = state["inference_calls"].values()
+    assert output in call["request_item_ids"]
+    assert tool["model_visible_call_item_ids"][0] in call["request_item_ids"]
+    assert WEATHER in json.dumps(state["conversation_items"][output]["body"])
