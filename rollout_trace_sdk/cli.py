@@ -348,13 +348,13 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     data = _state_chunks(trace)
     target = args.output or str(bundle / STATE_FILE)
     try:
-        write_output(target, data, out, named=args.output is not None)
+        to_out = write_output(target, data, out, named=args.output is not None)
     except BrokenPipeError:
         raise  # `-o - | head`: as every command, the reader has all it wanted
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     notes_to(notes, err)
-    if target != "-":
+    if not to_out:
         print(visible(shown), file=out)
     return 0
 

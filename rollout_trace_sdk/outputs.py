@@ -137,11 +137,15 @@ def _declared_payloads_dir(root: Path) -> str:
     return value
 
 
-def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool = True) -> None:
+def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool = True) -> bool:
     """Write a command's output (a state, a page, an export) where the user asked, never
     replacing anything but a regular file.
 
-    * ``-``: standard output.
+    * ``-``, or a named path that is standard output's own file (``/dev/stdout``,
+      ``/dev/fd/1``): written to ``out`` where it stands, nothing else printed there.
+      Reopened by name, a file standard output was redirected to was truncated and written
+      from its start, and the path the command prints next landed on the output's first
+      bytes.
     * A path that does not exist or is a regular file: a temporary file in the same directory,
       mode 0600 (outputs hold prompts and tool output), renamed over the path, so a reader
       never sees half an output, a failed write leaves the old file, and nothing else is
@@ -161,8 +165,11 @@ def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool
         data: the output's bytes, in pieces (written as they come).
         out: standard output (its binary buffer when it has one).
         named: whether the user named ``target`` (a default path is never written through).
+
+    Returns:
+        Whether the output went to ``out`` (the command then prints no path there).
     """
-    if target == "-":
+    if target == "-" or (named and _is_standard_output(target, out)):
         binary = getattr(out, "buffer", None)
         if binary is None:
             out.write(b"".join(data).decode("utf-8"))
@@ -170,7 +177,7 @@ def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool
             out.flush()
             binary.writelines(data)
             binary.flush()
-        return
+        return True
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:
@@ -179,6 +186,18 @@ def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool
         _replace_atomically(Path(target), data)
     else:
         _write_in_place(target, data)
+    return False
+
+
+def _is_standard_output(target: str, out: TextIO) -> bool:
+    """Whether ``target`` names the very file ``out`` writes to (same device and inode):
+    ``/dev/stdout`` and its kin, or the file standard output was redirected to."""
+    try:
+        mine = os.fstat(out.fileno())
+        theirs = os.stat(target)
+    except (OSError, ValueError):  # no descriptor (a StringIO), no such path
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
 
 def _write_in_place(target: str, data: Iterable[bytes]) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,3 +244,36 @@ def test_an_absolute_payloads_dir_protects_nothing_outside_the_bundle(tmp_path: 
     assert (elsewhere / "state.json").is_file()
     code, _, err = run("reduce", bundle, "-o", bundle / "payloads" / "state.json")
     assert code == 2 and "refusing to write inside" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("reduce",),
+        ("view",),
+        ("export", "--format", "perfetto"),
+        ("export", "--format", "otlp"),
+    ],
+)
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_a_name_of_standard_output_writes_there_as_dash_does(
+    tmp_path: Path, argv: tuple[str, ...], name: str
+) -> None:
+    """``-o /dev/stdout`` is ``-o -``: the output alone, where standard output stands. It was
+    reopened, truncated and written from its start, and the path printed after it through
+    standard output's own offset: piped, the JSON ended in ``/dev/stdout``; redirected to a
+    file after a header, the header was lost and the path overwrote the output's first bytes
+    (found by review user35; Codex 0.169's ``trace-reduce -o /dev/stdout`` does the same)."""
+    bundle = make_bundle(tmp_path)
+    command = [sys.executable, "-m", "rollout_trace_sdk", *argv, str(bundle), "-o"]
+    dash = subprocess.run([*command, "-"], capture_output=True, timeout=120, check=True)
+    piped = subprocess.run([*command, name], capture_output=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == dash.stdout
+    log = tmp_path / "log.txt"
+    with log.open("wb") as handle:
+        handle.write(b"header\n")
+        handle.flush()
+        done = subprocess.run([*command, name], stdout=handle, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert log.read_bytes() == b"header\n" + dash.stdout

@@ -121,14 +121,14 @@ def write_named(
                 print(visible(f"rollout-trace {command}: {why}{hint}"), file=err)
                 return 2
     try:
-        write_output(target, data(), out, named=output is not None)
+        to_out = write_output(target, data(), out, named=output is not None)
     except BrokenPipeError:
         raise  # `-o - | head`: the reader has all it wanted (``main`` ends quietly)
     except OSError as exc:
         why = f"cannot write {target}: {exc.strerror or exc}"
         print(visible(f"rollout-trace {command}: {why}"), file=err)
         return 1
-    if target != "-":
+    if not to_out:
         print(visible(target), file=out)
     return 0
 
