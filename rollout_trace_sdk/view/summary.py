@@ -96,14 +96,19 @@ _TOKEN_FIELDS: Final = (
 )
 
 
-def _add_tokens(into: dict[str, int], usage: Any) -> None:
+def _add_tokens(into: dict[str, Any], usage: Any) -> None:
+    """Add a call's usage. A field stays None (unknown) until a call records it, as the
+    export's ``rollouts.input_tokens`` is null when no call has it: a call without usage (a
+    failed one, a response a capture limit left out) used tokens nobody knows, not none."""
     if isinstance(usage, dict):
         for name in _TOKEN_FIELDS:
-            into[name] = into.get(name, 0) + _int(usage.get(name))
+            value = usage.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                into[name] = (into.get(name) or 0) + value
 
 
-def _tokens() -> dict[str, int]:
-    return dict.fromkeys(_TOKEN_FIELDS, 0)
+def _tokens() -> dict[str, Any]:
+    return dict.fromkeys(_TOKEN_FIELDS)
 
 
 def find_thread(state: _Obj, wanted: str) -> _Obj:
@@ -246,7 +251,7 @@ class _Summary:
             row = rows.setdefault(model, {"model": model, "inference_calls": 0, **_tokens()})
             row["inference_calls"] += 1
             _add_tokens(row, call.get("usage"))
-        return sorted(rows.values(), key=lambda r: (-r["input_tokens"], r["model"]))
+        return sorted(rows.values(), key=lambda r: (-(r["input_tokens"] or 0), r["model"]))
 
     def agents(
         self,
@@ -287,7 +292,7 @@ class _Summary:
             row = rows.get(tool.get("thread_id"))
             if row is not None:
                 row["tool_calls"] += 1
-        ordered = sorted(rows.values(), key=lambda r: (-r["input_tokens"], r["_order"]))
+        ordered = sorted(rows.values(), key=lambda r: (-(r["input_tokens"] or 0), r["_order"]))
         for row in ordered:
             del row["_order"]
         return ordered

@@ -299,7 +299,9 @@ def summary_lines(summary: Mapping[str, Any], width: int) -> list[TextLine]:
                 (f" ({_n(tokens['cached_input_tokens'])} cached)", "dim"),
                 (f" · {_n(tokens['output_tokens'])} out", "bold"),
                 (f" ({_n(tokens['reasoning_output_tokens'])} reasoning)", "dim"),
-            ],
+            ]
+            if any(value is not None for value in tokens.values())
+            else [("not recorded (no inference call has its usage)", "dim")],
         ),
         (
             "time in calls",

@@ -177,7 +177,7 @@ def test_tokens_per_model_and_per_agent_and_tool_time_per_kind() -> None:
     summary = build_summary(STATE)
     assert [(m["model"], m["inference_calls"], m["input_tokens"]) for m in summary["models"]] == [
         ("m-1", 2, 75),
-        ("m-2", 1, 0),
+        ("m-2", 1, None),  # its one call recorded no usage: unknown, not zero
     ]
     root, child = summary["agents"]  # by tokens in, most first
     assert (root["agent_path"], root["input_tokens"], root["tool_calls"]) == ("/root", 70, 1)
@@ -192,6 +192,31 @@ def test_tokens_per_model_and_per_agent_and_tool_time_per_kind() -> None:
         "mean_ms": 200,
     }
     assert kinds["fs/read"]["calls"] == 1
+
+
+def test_tokens_no_call_recorded_are_unknown_not_zero() -> None:
+    """A call without usage (a failed one, or one whose response a capture limit left out:
+    ``max_bundle_bytes`` leaves every response out) says nothing of its tokens. The summary
+    counted such calls as 0 tokens ("0 in · 0 out") where the export's ``rollouts.input_tokens``
+    is null (found by review user35): a field no call recorded is null, and the text says so."""
+    state = {
+        **STATE,
+        "inference_calls": {
+            key: {**call, "usage": None} for key, call in STATE["inference_calls"].items()
+        },
+    }
+    summary = build_summary(state)
+    assert summary["totals"]["tokens"] == dict.fromkeys(
+        ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+    )
+    assert {m["model"]: m["input_tokens"] for m in summary["models"]} == {"m-1": None, "m-2": None}
+    assert [a["output_tokens"] for a in summary["agents"]] == [None, None]
+    text = "\n".join("".join(run for run, _ in line) for line in summary_lines(summary, 100))
+    assert "tokens               not recorded (no inference call has its usage)" in text
+    assert " 0 in" not in text
+    # a call with usage beside one without: the known ones are summed
+    partial = build_summary(STATE)
+    assert partial["totals"]["tokens"]["input_tokens"] == 75
 
 
 def test_tool_time_per_kind_skips_running_calls_and_keeps_the_longest() -> None:

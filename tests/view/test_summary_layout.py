@@ -239,7 +239,9 @@ def test_a_running_agents_wall_time_is_its_time_so_far(tmp_path: Path) -> None:
         out = io.StringIO()
         render_plain(summary_lines(chosen, 120), out)
         [line] = [line for line in out.getvalue().splitlines() if "/root" in line]
-        assert said in line and " - " not in line, out.getvalue()
+        # the wall column reads the time so far (its tokens read "-": the open call has
+        # recorded no usage yet)
+        assert said in line and "running  -" not in line, out.getvalue()
     # an ended rollout's agent has a wall time, or none (it never ended): nothing "so far";
     # one still running reads "never ended" as show says it, where its wall read "-"
     ended_state = {**state, "ended_at_unix_ms": state["started_at_unix_ms"] + 50}
@@ -249,7 +251,7 @@ def test_a_running_agents_wall_time_is_its_time_so_far(tmp_path: Path) -> None:
     out = io.StringIO()
     render_plain(summary_lines(ended, 120), out)
     [line] = [line for line in out.getvalue().splitlines() if line.startswith("  /root ")]
-    assert line.split()[1:3] == ["running", "never"] and " - " not in line, line
+    assert line.split()[1:3] == ["running", "never"] and "running  -" not in line, line
     out = io.StringIO()
     render_show(transcript_lines(ended_state), out)
     assert "never ended (the rollout is complete)" in out.getvalue()
