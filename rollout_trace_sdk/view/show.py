@@ -92,8 +92,14 @@ class _Transcript:
     def header(self) -> Iterator[Line]:
         m = self.m
         meta = m["meta"]
-        tokens_in = sum(c["u"][0] for c in m["calls"] if c.get("u"))
-        tokens_out = sum(c["u"][2] for c in m["calls"] if c.get("u"))
+        usage = [c["u"] for c in m["calls"] if c.get("u")]
+        # no call's usage (a failed call, a response a capture limit left out) is not zero
+        # tokens: said so, as summary does
+        tokens = (
+            f" · {sum(u[0] for u in usage):,} in / {sum(u[2] for u in usage):,} out tokens"
+            if usage
+            else " · tokens not recorded"
+        )
         # what the page's "N failed" counts: calls, tools, compactions, and code cells (a
         # failed cell's exec call completes)
         rows = m["calls"] + m["tools"] + m["compactions"] + m["cells"]
@@ -116,8 +122,7 @@ class _Transcript:
                     f" · {_counted(len(m['threads']), 'agent')}"
                     f" · {_counted(len(m['calls']), 'inference call')}"
                     f" · {_counted(len(m['tools']), 'tool call')}"
-                    f" · {tokens_in:,} in / {tokens_out:,} out tokens"
-                    + (f" · {_ms(meta['end'])}" if meta.get("end") is not None else ""),
+                    f"{tokens}" + (f" · {_ms(meta['end'])}" if meta.get("end") is not None else ""),
                     "dim",
                 ),
                 *((((f" · {failed} failed"), "bold red"),) if failed else ()),

@@ -84,3 +84,21 @@ def test_a_page_written_leniently_says_what_was_skipped(
     p = page.open(write_page(demo_bundle, tmp_path / "whole.html"))  # nothing skipped
     assert p.locator("#notice").is_hidden()
     assert page.errors == []
+
+
+@needs_conformance_v3
+def test_the_header_says_tokens_no_call_recorded_are_not_recorded(
+    page: Page, tmp_path: Path
+) -> None:
+    """A rollout whose calls recorded no usage (here its one call failed; every response
+    ``max_bundle_bytes`` left out does the same) read "0 in / 0 out tokens", a figure nobody
+    measured; ``summary`` and ``show`` say "not recorded" and the export null (review
+    user35). A call with usage keeps the sums."""
+    [bundle] = sorted((CONFORMANCE_V3 / "inference_fatal_error").glob("trace-*"))
+    p = page.open(write_page(bundle, tmp_path / "f.html"))
+    header = p.inner_text("#summary")
+    assert "tokens not recorded" in header and "out tokens" not in header, header
+    [bundle] = sorted((CONFORMANCE_V3 / "single_exec").glob("trace-*"))
+    p = page.open(write_page(bundle, tmp_path / "s.html"))
+    assert re.search(r"[\d,]+ in / [\d,]+ out tokens", p.inner_text("#summary"))
+    assert page.errors == []

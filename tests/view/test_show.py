@@ -646,3 +646,13 @@ def test_the_header_counts_input_and_output_tokens(demo_state: Any) -> None:
     assert tokens_out > 0 and tokens_out != sum(u["cached_input_tokens"] for u in usage)
     header = plain_transcript(demo_state).splitlines()[0]
     assert f" · {tokens_in:,} in / {tokens_out:,} out tokens" in header, header
+
+
+def test_the_header_says_tokens_no_call_recorded_are_not_recorded(demo_state: Any) -> None:
+    """With no call's usage (a capture limit left out every response), the header read "0 in
+    / 0 out tokens", a figure nobody measured; ``summary`` says ``not recorded`` and the
+    export null (found by review user35)."""
+    calls = demo_state["inference_calls"]
+    state = {**demo_state, "inference_calls": {k: {**c, "usage": None} for k, c in calls.items()}}
+    header = plain_transcript(state).splitlines()[0]
+    assert " · tokens not recorded" in header and "out tokens" not in header, header

@@ -105,14 +105,15 @@ function hl(text) {
 function renderSummary() {
   const m = S.m;
   const failed = failedCount();
-  let tin = 0, tout = 0;
-  for (const c of m.calls) if (c.u) { tin += c.u[0]; tout += c.u[2]; }
+  // no call's usage (a failed call, a response a capture limit left out) is not zero tokens
+  let tin = 0, tout = 0, known = false;
+  for (const c of m.calls) if (c.u) { tin += c.u[0]; tout += c.u[2]; known = true; }
   $("summary").innerHTML =
     `<span id="count-lanes"><b>${num(m.threads.length)}</b> ${noun(m.threads.length, "agent")}</span> · ` +
     `<span id="count-calls"><b>${num(m.calls.length)}</b> ${noun(m.calls.length, "inference call")}</span> · ` +
     `<span id="count-tools"><b>${num(m.tools.length)}</b> ${noun(m.tools.length, "tool call")}</span> · ` +
     `<span id="count-edges"><b>${num(m.edges.length)}</b> ${noun(m.edges.length, "interaction")}</span> · ` +
-    `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
+    (known ? `<b>${num(tin)}</b> in / <b>${num(tout)}</b> out tokens` : "tokens not recorded") + ` · ${esc(m.meta.status)}${m.meta.end != null ? " in " + ms(m.meta.end) : ""}` +
     // a log that never closed, or payloads a capture limit cut or left out
     (m.meta.recording && m.meta.recording !== "complete" ? ` · <span class="bad" id="recording">${m.meta.recording === "recording" ? "still recording" : "recording " + esc(String(m.meta.recording).replace(/_/g, " "))}</span>` : "") +
     // what it counts, said on it: rows of the calls list (as summary's "failures (N calls …)")
