@@ -87,7 +87,11 @@ class _Source:
                 if moved:
                     self._changed_at = time.monotonic()
                 self._read(hold=moved)
-                self._token = self.token()  # with the paths a held note waits on
+                # the log and manifest as they were before this reading: stamped after it, a
+                # log the recorder wrote on meanwhile counted as read, and the page kept the
+                # older state for good; the paths a held note waits on as they are now
+                after = self.token().split("/")
+                self._token = "/".join([*token.split("/")[:2], *after[2:]])
             assert self._token is not None
             return self._token, self._state, self._model
 

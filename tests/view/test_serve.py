@@ -118,6 +118,39 @@ def test_follows_a_bundle_being_written(demo_bundle: Path, tmp_path: Path) -> No
         assert len(late["calls"]) > len(early["calls"])
 
 
+def test_a_log_that_grows_while_it_is_reduced_is_read_again(
+    demo_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change token was taken after the reduction: a log the recorder wrote on while it
+    was being reduced (a large one takes seconds) was stamped as read whole, and the page
+    stayed on the older state for good, "running" and "still recording" after the recording
+    had closed (found by review user35 on a ``demo --scale 300`` being recorded). The writer
+    here finishes the log during the first reduction."""
+    from rollout_trace_sdk.view import serve
+
+    live = tmp_path / "live"
+    shutil.copytree(demo_bundle, live)
+    (live / "state.json").unlink(missing_ok=True)
+    lines = (demo_bundle / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    (live / "trace.jsonl").write_bytes(b"".join(lines[: len(lines) // 2]))
+    from rollout_trace_sdk.view.load import load_state as real
+
+    calls: list[Path] = []
+
+    def reduce_while_the_writer_finishes(path: Path, **kwargs: Any) -> Any:
+        state = real(path, **kwargs)
+        if not calls:
+            (live / "trace.jsonl").write_bytes(b"".join(lines))
+        calls.append(path)
+        return state
+
+    monkeypatch.setattr(serve, "load_state", reduce_while_the_writer_finishes)
+    with ViewServer(live, 0) as server:  # its first reading: half the log
+        model = orjson.loads(_get(server, "/model.json")[1])
+        assert model["meta"]["status"] == "completed" and len(calls) == 2
+        assert orjson.loads(_get(server, "/model.json")[1]) == model and len(calls) == 2
+
+
 def test_the_script_is_served_from_its_files_and_inlined_in_the_static_page(
     demo_bundle: Path, demo_state: Any
 ) -> None:
