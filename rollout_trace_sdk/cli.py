@@ -334,6 +334,7 @@ def _report_error(error: ReduceError, err: TextIO) -> None:
 
 def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .view.commands import notes_to
+    from .view.state_mtime import date_back_if_moved, inputs_mtime
 
     bundle = Path(args.bundle)
     if args.output == "":
@@ -344,6 +345,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         why = forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
+    before = inputs_mtime(bundle)  # summary trusts a state.json newer than the bundle's files
     trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
     data = _state_chunks(trace)
     target = args.output or str(bundle / STATE_FILE)
@@ -353,6 +355,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise  # `-o - | head`: as every command, the reader has all it wanted
     except OSError as exc:
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
+    date_back_if_moved(bundle, target, before)
     notes_to(notes, err)
     if not to_out:
         print(visible(shown), file=out)

@@ -46,6 +46,38 @@ def test_summary_reduces_once_then_reads_the_state_reduce_wrote(bundle: Path) ->
     assert (code, again, err) == (0, reduced, f"summary: read {bundle}/state.json\n")
 
 
+def test_a_state_reduced_while_the_log_grew_is_not_taken_for_up_to_date(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``reduce`` of a bundle still being recorded wrote ``state.json`` after the recorder had
+    written on (and closed the log) during the reduction: newer than every file, it was read by
+    ``summary`` as up to date, a "running" rollout that had completed, for good (found by
+    review user35). A state whose bundle changed while it was reduced is left older than the
+    bundle's files, so ``summary`` reduces again."""
+    import time
+
+    from rollout_trace_sdk import cli
+
+    log = bundle / "trace.jsonl"
+    whole = log.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[: len(lines) // 2]))
+    real = cli._reduce
+
+    def reduce_while_the_recorder_closes(path: str, **kwargs: Any) -> Any:
+        reduced = real(path, **kwargs)
+        log.write_bytes(whole)
+        time.sleep(0.05)  # the state is written later than the log, as a slow reduction's is
+        return reduced
+
+    monkeypatch.setattr(cli, "_reduce", reduce_while_the_recorder_closes)
+    assert run("reduce", bundle)[0] == 0
+    monkeypatch.setattr(cli, "_reduce", real)
+    code, out, err = run("summary", bundle, "--json")
+    assert code == 0 and err.startswith(f"summary: reduced {bundle} (state.json is older"), err
+    assert json.loads(out)["rollout"]["status"] == "completed"
+
+
 def test_summary_text_puts_totals_first(bundle: Path) -> None:
     code, out, _ = run("summary", bundle)
     assert code == 0

@@ -10,6 +10,8 @@ the bundle as it is now:
 * it is newer than everything the reduction reads: ``manifest.json``, ``trace.jsonl``, the
   payloads directory (a schema-2 payload file added changes the directory) and every file in
   it (schema 3's shards are appended to in place); a symlink among those means "cannot tell";
+* ``reduce`` leaves a state it wrote while the bundle changed older than the change
+  (``view/state_mtime.py``), so a state of half a log is not taken for the whole;
 * it is a reduced state of this bundle and schema: a JSON object with a ``threads`` map whose
   ``schema_version``, ``trace_id``, ``rollout_id`` and ``started_at_unix_ms`` equal the
   manifest's (``state.json`` is byte-identical to Codex's, so it cannot carry a stamp of ours).
@@ -20,7 +22,6 @@ Anything else is reduced again, and the command says on standard error which it 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -29,13 +30,14 @@ import attrs
 import orjson
 
 from ..model.json_check import manifest_value
-from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
+from ..model.layout import EVENT_LOG, MANIFEST, STATE_FILE
 from ..reduce.confined import BundleFileError, BundleFiles
 from ..reduce.failures import failed
 from ..reduce.liveness import log_is_written
 from .item_text import MOST_TEXTS
 from .load import mark_live, read_state_bytes
 from .progress import reduction_progress
+from .state_mtime import inputs_newest
 
 #: Manifest fields a state repeats: they must agree for the state to be this bundle's.
 _IDENTITY: Final = ("schema_version", "trace_id", "rollout_id", "started_at_unix_ms")
@@ -58,36 +60,6 @@ class LoadedState:
     how: str
 
 
-def _mtime(path: Path) -> int | None:
-    """Modification time in ns, None for a symlink or anything unreadable (cannot tell)."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return None
-    return None if stat.S_ISLNK(info.st_mode) else info.st_mtime_ns
-
-
-def _inputs_mtime(root: Path) -> tuple[int | None, str]:
-    """The newest modification time among what a reduction reads, and that file's name."""
-    newest, name = -1, ""
-    names = [MANIFEST, EVENT_LOG, PAYLOADS_DIR]
-    payloads = root / PAYLOADS_DIR
-    if payloads.is_dir() and not payloads.is_symlink():
-        try:
-            names += [f"{PAYLOADS_DIR}/{n}" for n in os.listdir(payloads)]
-        except OSError:
-            return None, PAYLOADS_DIR
-    for each in names:
-        mtime = _mtime(root / each)
-        if mtime is None:
-            if each == PAYLOADS_DIR and not os.path.lexists(root / each):
-                continue  # no payloads at all: nothing to be newer than
-            return None, each
-        if mtime > newest:
-            newest, name = mtime, each
-    return newest, name
-
-
 def fresh_state(
     root: Path, *, strict: bool = False, items: bool = False
 ) -> tuple[dict[str, Any] | None, str]:
@@ -107,7 +79,7 @@ def fresh_state(
             return None, f"{STATE_FILE} unusable: {exc.cause or exc.message}"
         with handle:
             state_mtime = os.fstat(handle.fileno()).st_mtime_ns
-            newest, name = _inputs_mtime(root)
+            newest, name = inputs_newest(root)
             if newest is None:
                 return None, f"cannot tell whether {STATE_FILE} is newer than {name}"
             if state_mtime <= newest:
