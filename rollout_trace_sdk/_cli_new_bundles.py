@@ -24,6 +24,7 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reduce.convert import convert_bundle
     from .view.commands import notes_to
 
+    _refuse_no_directory(args.output)
     if os.path.lexists(args.output):
         raise _UsageError(f"{args.output} already exists; give a new directory")
     _refuse_inside_a_bundle(args.output)
@@ -32,6 +33,13 @@ def cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     notes_to(notes, err)
     print(visible(args.output), file=out)
     return 0
+
+
+def _refuse_no_directory(output: str | None) -> None:
+    """``-o ""`` and ``-o -`` name no directory: a usage error (exit 2), as ``reduce -o ""``
+    and ``export --to -`` are, not a refused bundle (exit 1)."""
+    if output in ("", "-"):
+        raise _UsageError(f"cannot write a bundle to {output!r}: give a new directory")
 
 
 def _refuse_inside_a_bundle(directory: str) -> None:
@@ -46,6 +54,7 @@ def _refuse_inside_a_bundle(directory: str) -> None:
 def cmd_redact(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .redact_bundle import run_cli
 
+    _refuse_no_directory(args.output)
     # the default lies beside the bundle; one that exists is refused as such by run_cli
     if args.output and not os.path.lexists(args.output):
         _refuse_inside_a_bundle(args.output)

@@ -53,6 +53,20 @@ def test_an_empty_output_name_is_a_usage_error(tmp_path: Path, command: str) -> 
     assert target.read_text() == "keep"
 
 
+@pytest.mark.parametrize("command", [("convert", "--to", "3"), ("redact",)])
+@pytest.mark.parametrize("name", ["", "-"])
+def test_an_empty_or_dash_directory_is_a_usage_error(
+    tmp_path: Path, command: tuple[str, ...], name: str
+) -> None:
+    """``convert -o ""`` / ``-o -`` and ``redact`` alike exited 1, as for a bundle refused,
+    where ``reduce -o ""``, ``demo --out -`` and ``export --to -`` exit 2 as documented
+    (found by review user35)."""
+    bundle = make_bundle(tmp_path)
+    code, out, err = run(*command, bundle, "-o", name)
+    assert (code, out) == (2, "") and f"cannot write a bundle to {name!r}" in err, err
+    assert err.startswith(f"rollout-trace {command[0]}: "), err
+
+
 @pytest.mark.parametrize("argv", [["reduce", "{b}", "-o", "-"], ["view", "{b}", "-o", "-"]])
 def test_a_closed_pipe_ends_every_command_quietly(tmp_path: Path, argv: list[str]) -> None:
     """``... -o - | head`` exited 1 with "Broken pipe" for reduce, view and export, 0 for
