@@ -143,7 +143,8 @@ def redact_bundle(
         why = "it exists now" if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) else exc.strerror
         raise RedactBundleError(f"cannot write {target}: {why}") from None
     except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
+        with held():  # a second signal must not stop the removal half-way (see convert)
+            shutil.rmtree(temp, ignore_errors=True)
         raise
     return RedactReport(
         target,

@@ -33,6 +33,7 @@ import attrs
 import orjson
 import zstandard
 
+from .._signals import held
 from ..model import codec, layout
 from ..model import events as ev
 from ..model.structure import loads_value
@@ -110,7 +111,11 @@ def convert_bundle(
             shutil.rmtree(out, ignore_errors=True)
             raise ReduceError(f"create {final}", cause=os_error_text(exc)) from None
         except BaseException:
-            shutil.rmtree(out, ignore_errors=True)
+            # a second signal (timeout sends one to the command and one to its group; Ctrl-C
+            # twice) stopped the removal half-way and left the work directory: held back
+            # until it is gone, then handed on
+            with held():
+                shutil.rmtree(out, ignore_errors=True)
             raise
 
 
