@@ -353,7 +353,9 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         to_out = write_output(target, data, out, named=args.output is not None)
     except BrokenPipeError:
         raise  # `-o - | head`: as every command, the reader has all it wanted
-    except OSError as exc:
+    except OSError as exc:  # standard output closed (>&-): said as every command says it
+        if target == "-" and isinstance(out, _Closed):
+            raise
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     date_back_if_moved(bundle, target, before)
     notes_to(notes, err)

@@ -186,6 +186,17 @@ def test_a_closed_standard_output_is_an_error_not_silence(tmp_path: Path, comman
     assert done.stderr.endswith(f"rollout-trace {command}: standard output is closed\n".encode())
 
 
+@pytest.mark.parametrize("command", ["reduce", "view"])
+def test_a_closed_standard_output_named_by_dash_is_said_so(tmp_path: Path, command: str) -> None:
+    """``reduce -o - >&-`` said Codex's ``Error: write -`` / ``Bad file descriptor (os error
+    9)`` where every other command says standard output is closed (found by review user35)."""
+    bundle = make_bundle(tmp_path)
+    done = _closed(1, command, bundle, "-o", "-")
+    assert done.returncode == 1
+    assert b"standard output is closed" in done.stderr, done.stderr
+    assert b"Bad file descriptor" not in done.stderr
+
+
 def test_a_closed_standard_error_keeps_messages_out_of_the_output(tmp_path: Path) -> None:
     """``2>&-``: ``print(file=None)`` writes to standard output, so ``summary --json``'s note
     ("summary: reduced ... (no state.json ...)") came out ahead of the JSON."""
