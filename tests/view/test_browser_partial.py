@@ -98,6 +98,14 @@ def test_the_header_says_tokens_no_call_recorded_are_not_recorded(
     p = page.open(write_page(bundle, tmp_path / "f.html"))
     header = p.inner_text("#summary")
     assert "tokens not recorded" in header and "out tokens" not in header, header
+    p.click(".tabs button[data-tab=agents]")  # the agent's row and details too (they read 0)
+    tokens = p.eval_on_selector_all(
+        "#list .row.agents", "rows => rows.map(r => [4, 5].map(i => r.children[i].textContent))"
+    )
+    assert tokens == [["-", "-"]]
+    p.click("#list .row.agents")
+    p.wait_for_selector("#detail h2")
+    assert re.search(r"tokens\s+not recorded", p.inner_text("#detail"))
     [bundle] = sorted((CONFORMANCE_V3 / "single_exec").glob("trace-*"))
     p = page.open(write_page(bundle, tmp_path / "s.html"))
     assert re.search(r"[\d,]+ in / [\d,]+ out tokens", p.inner_text("#summary"))

@@ -218,7 +218,7 @@ function showThread(t) {
   let h = `<h2>${esc(th.path)} ${th.nick ? '<span class="muted">' + esc(th.nick) + "</span>" : ""} ${stTag(th.st)}</h2>`;
   h += kv([["thread id", `<span class=mono>${esc(th.id)}</span>`], ["model", esc(th.model || "") + (th.mc ? ' <span class="muted">(its first inference call\'s: the thread was recorded without a model)</span>' : "")], ["spawned by", th.parent >= 0 ? threadLink(th.parent) : "(root)"],
     ["task", esc(th.task || "")], ["inference calls", `${a.calls} · ${ms(a.lat)} model time`], ["tool calls", `${a.tools} · ${ms(a.toolTime)}`],
-    ["tokens", `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
+    ["tokens", a.tin == null ? "not recorded" : `${num(a.tin)} in · ${num(a.tout)} out`], ["failed", a.failed ? String(a.failed) : ""], ["lifetime", dur(th)]]);
   h += `<p><span class="btn" tabindex="0" role="button" data-filter-thread="${t}">show only this agent's calls</span></p>`;
   // why its turns failed or were interrupted (their protocol events: view/turn_errors.py)
   // the Agents SDK guardrails its turns ran (their protocol events: view/guardrails.py)

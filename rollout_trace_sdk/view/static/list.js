@@ -190,11 +190,13 @@ function failedCount() {
 
 function agentStats() {
   const m = S.m;
-  const st = m.threads.map(() => ({ calls: 0, tools: 0, failed: 0, tin: 0, tout: 0, lat: 0, toolTime: 0 }));
+  // tokens stay null (not recorded) until one of the agent's calls has its usage: a failed
+  // call, or a response a capture limit left out, used tokens nobody knows, not none
+  const st = m.threads.map(() => ({ calls: 0, tools: 0, failed: 0, tin: null, tout: null, lat: 0, toolTime: 0 }));
   for (const c of m.calls) {
     const a = st[c.t]; if (!a) continue;
     a.calls++;
-    if (c.u) { a.tin += c.u[0]; a.tout += c.u[2]; }
+    if (c.u) { a.tin = (a.tin || 0) + c.u[0]; a.tout = (a.tout || 0) + c.u[2]; }
     if (c.s != null && c.e != null) a.lat += c.e - c.s;
   }
   for (const t of m.tools) {
@@ -222,7 +224,7 @@ function renderAgents() {
     const on = S.agentSel === k;
     html.push(`<div class="row agents${a.failed ? " failed" : ""}${on ? " sel" : ""}" style="top:${k * ROW}px" data-thread="${k}" data-testid="row-agent" role="option" aria-selected="${on}"${on ? ' id="list-sel"' : ""}>` +
       `<span title="${esc(laneName(k))}">${esc(laneName(k))}</span><span class=num>${a.calls}</span><span class=num>${a.tools}</span>` +
-      `<span class=num>${a.failed || ""}</span><span class=num>${num(a.tin)}</span><span class=num>${num(a.tout)}</span>` +
+      `<span class=num>${a.failed || ""}</span><span class=num>${a.tin == null ? "-" : num(a.tin)}</span><span class=num>${a.tout == null ? "-" : num(a.tout)}</span>` +
       `<span class=num>${ms(a.lat)}</span><span class=num>${a.calls ? ms(Math.round(a.lat / a.calls)) : ""}</span></div>`);
   }
   for (const el of list.querySelectorAll(".row")) el.remove();
