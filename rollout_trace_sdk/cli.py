@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO, TypeAlias, cast
 
-from ._cli_help import Parser, add_examples, columns
+from ._cli_help import Parser, add_examples
 from .model.layout import EVENT_LOG, STATE_FILE
 from .outputs import forbidden_output, write_output
 from .reduce.errors import ReduceError
@@ -386,39 +386,9 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .sources import (
-        LS_HEADER,
-        SourceError,
-        bundles_under,
-        describe,
-        describe_json,
-        describe_task,
-        looks_like_bundle,
-        no_bundles_text,
-    )
-    from .view.visible import json_visible, one_line
+    from ._cli_ls import cmd_ls
 
-    root = Path(args.root)
-    if not root.is_dir():
-        raise SourceError(f"{one_line(args.root)} is not a directory")
-    if looks_like_bundle(root):
-        raise SourceError(
-            f"{one_line(args.root)} is a bundle; ls lists the bundles under a traces root"
-        )
-    found = bundles_under(root, task=True)
-    if not found:
-        print(visible(no_bundles_text(Path(args.root))), file=err)
-        return 0
-    if args.json:
-        for info in found:
-            print(json_visible(describe_json(info)), file=out)
-        return 0
-    print(LS_HEADER, file=out)
-    width = columns()
-    for info in found:
-        print(visible(describe(info)), file=out)
-        print(describe_task(info, width), file=out)
-    return 0
+    return cmd_ls(args, out, err)
 
 
 def _cmd_view(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -20,12 +20,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rollout_trace_sdk"
 #: private helpers: ``_attrs_code`` (the command line's cache of generated code, asked for by
 #: the model's generated readers), ``_flock`` (the lazy fcntl import of the writer's log lock
 #: and the readers' liveness probe), ``_signals`` (the stop signals the recorder and the
-#: commands unwind), ``_pool`` (the process pool of export's default engine, which
+#: commands unwind, and those ``convert`` holds back while it removes its work directory;
+#: it imports nothing of the package), ``_pool`` (the process pool of export's default engine, which
 #: ``validate ROOT --jobs`` shares; it imports nothing of the package).
 ALLOWED: dict[str, set[str]] = {
     "model": {"_attrs_code"},
     "record": {"model", "_flock", "_signals"},
-    "reduce": {"model", "_flock"},
+    "reduce": {"model", "_flock", "_signals"},
     "testing": {"model", "reduce"},
     "view": {"model", "reduce", "outputs"},
     "export": {"model", "reduce", "view", "outputs", "sources", "__init__", "_pool"},
