@@ -10,7 +10,8 @@ What is rewritten: ``trace.jsonl`` (line by line, in blocks), every payload file
 ``payloads/`` (schema 3: every shard, decompressed, redacted record by record and
 recompressed into the same shard number; see ``_redact_shards``), and every ``*.json`` file
 beside the log (the manifest, and a ``state.json``
-if present: reduced states hold prompt text). A viewer page beside the log (``view.html``,
+if present: reduced states hold prompt text; it is then made again from the redacted copy,
+see ``_restate``). A viewer page beside the log (``view.html``,
 which embeds the payloads) is left out and named; any other regular file is no part of the
 format and may hold anything: left out of a copy (it stays in the source), kept as it is by
 ``--in-place`` (deleting it would lose it), named in the report either way. Nothing that is not
@@ -137,6 +138,7 @@ def redact_bundle(
         files, others, recorded, left_out, cut, unsealed = _copy(
             source, temp, redactor, keep_others=in_place
         )
+        _restate(temp)
         _swap(source, temp, target, in_place)
     except OSError as exc:  # another process made the output meanwhile, a busy mount, ...
         shutil.rmtree(temp, ignore_errors=True)
@@ -207,6 +209,29 @@ def _copy(
         for n in sorted(shards.unsealed if shards is not None else ())
     )
     return files + 1, copied, recorded, left_out, cut, unsealed
+
+
+def _restate(temp: Path) -> None:
+    """A reduced state the bundle held (redacted above as text, so no secret is left in it)
+    replaced by the redacted bundle's own: the counts this redaction added to the log and
+    the payloads' new sizes are part of it, and a reader of ``state.json`` takes it for the
+    bundle's. Reduced as ``reduce`` reduces, strictly, else leniently (a state may sit beside
+    a log a crash cut); a bundle neither reduces keeps the redacted text."""
+    from .model.state_json import state_chunks
+    from .reduce import ReduceError, reduce_bundle
+
+    path = temp / layout.STATE_FILE
+    if not path.is_file():
+        return
+    for lenient in (False, True):
+        try:
+            trace = reduce_bundle(temp, lenient=lenient)
+        except ReduceError:
+            continue
+        data = b"".join(state_chunks(trace))
+        path.unlink()
+        _write(path, data)
+        return
 
 
 def _check_schema(bundle: BundleFiles) -> int:

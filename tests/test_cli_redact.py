@@ -75,6 +75,29 @@ def test_in_place_replaces_the_bundle(tmp_path: Path) -> None:
     state_of(bundle)
 
 
+@pytest.mark.parametrize("in_place", [False, True])
+def test_a_reduced_state_beside_the_log_is_the_redacted_bundles_own(
+    tmp_path: Path, in_place: bool
+) -> None:
+    """A state.json the bundle held was redacted as text and kept: the state of the bundle
+    before (no redaction counts among its protocol events, the old retained sizes), which a
+    reader of state.json took for the redacted bundle's (found by user35). It is now the
+    reduction of the redacted bundle, the same bytes ``reduce`` writes for it."""
+    bundle = record_demo(tmp_path)
+    plant(bundle)
+    code, _, err = run("reduce", bundle)
+    assert code == 0, err
+    target = bundle if in_place else tmp_path / "copy"
+    code, _, err = run("redact", bundle, *(["--in-place"] if in_place else ["-o", target]))
+    assert code == 0, err
+    kept = (target / layout.STATE_FILE).read_bytes()
+    assert not any(secret.encode() in kept for secret in SECRETS.values())
+    code, _, err = run("reduce", target, "-o", tmp_path / "fresh.json")
+    assert code == 0, err
+    assert kept == (tmp_path / "fresh.json").read_bytes()
+    assert stat.S_IMODE((target / layout.STATE_FILE).stat().st_mode) == 0o600
+
+
 def test_a_signal_while_the_old_copy_is_removed_leaves_no_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
