@@ -29,10 +29,16 @@ def record(codex: str, scenario: Scenario, root: Path, *, timeout: float = 90) -
             finally:
                 server.close()
         else:
-            for run in runs:
+            for n, run in enumerate(runs):
                 run = [_session(root / "home", part) for part in run]
+                piped = scenario.stdin if n == 0 else None
                 subprocess.run(
-                    run, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+                    run,
+                    env=env,
+                    input=piped,
+                    stdin=subprocess.DEVNULL if piped is None else None,
+                    capture_output=True,
+                    timeout=timeout,
                 )
     return bundles(root)
 
@@ -115,6 +121,8 @@ def exec_runs(
         (workspace / name).write_bytes(data)
     for name, data in scenario.home_files.items():
         (home / name).write_bytes(data)
+    if scenario.git:
+        _git_repository(workspace)
     instructions = root / "instructions.md"
     instructions.write_text(INSTRUCTIONS)
     provider = (
@@ -141,6 +149,8 @@ def exec_runs(
     images = [part for name in scenario.images for part in ("-i", str(workspace / name))]
     model = scenario.model
     runs = [[*argv, *images, "-m", model, "--", scenario.prompt]]
+    if scenario.review:  # ``codex exec review``: its options after the subcommand's name
+        runs = [[*argv, "review", "-m", model, *scenario.review]]
     for n, then in enumerate(scenario.then):
         fork = scenario.fork_from[n] if n < len(scenario.fork_from) else ""
         if fork:  # the session's id is known once the run before has started it
@@ -155,3 +165,20 @@ def exec_runs(
     env["FAKE_API_KEY"] = "not-a-key"
     env.pop("RUST_BACKTRACE", None)
     return runs, env
+
+
+def _git_repository(workspace: Path) -> None:
+    """Make ``workspace`` a git repository: its files committed on ``main``, then a line added
+    to the first of them and a file left untracked (changes for a review to find)."""
+    git = ["git", "-c", "user.name=Live", "-c", "user.email=live@example.invalid"]
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "--allow-empty", "-m", "base"],
+    ):
+        subprocess.run([*git, *args], cwd=workspace, check=True, capture_output=True)
+    files = sorted(path for path in workspace.iterdir() if path.is_file())
+    if files:
+        with files[0].open("a") as changed:
+            changed.write("a line not committed\n")
+    (workspace / "untracked.txt").write_text("new and untracked\n")

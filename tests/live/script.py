@@ -44,6 +44,13 @@ class Scenario:
     #: ``codex exec -m``: a slug of Codex's bundled catalog (its tools as the corpora's), or
     #: another, which Codex gives its fallback tools
     model: str = "gpt-5.5"
+    #: the workspace made a git repository (its files committed, then one of them changed:
+    #: what ``codex exec review --uncommitted`` reviews, and the repo Codex notes)
+    git: bool = False
+    #: ``codex exec review``'s arguments: the first run is a review, not ``prompt``
+    review: tuple[str, ...] = ()
+    #: piped into the first run (Codex appends it to the prompt as a ``<stdin>`` block)
+    stdin: bytes | None = None
 
 
 def message(text: str, phase: str | None = None) -> dict[str, Any]:
