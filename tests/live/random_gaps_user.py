@@ -175,7 +175,7 @@ def _escalations(rng: random.Random) -> Scenario:
         rules.append({"name": "guardian", "match": asked, "items": [message(verdict)]})
     if rng.random() < 0.3:
         extra += ["--add-dir", "/tmp"]
-    escalated = {
+    escalated: dict[str, Any] = {
         "cmd": "echo esc > ../outside.txt; cat ../outside.txt",
         "sandbox_permissions": "require_escalated",
         "justification": rng.choice(["write a file beside the workspace", "", "✓ needed"]),
@@ -224,7 +224,7 @@ _FEATURES = (
     "retain_client_developer_messages",
     "model_catalog_in_context",
 )
-_PERMISSIONS = (
+_PERMISSIONS: tuple[dict[str, Any], ...] = (
     {"permissions": {"file_system": {"write": ["/tmp/live_perm"]}}},
     {"permissions": {"network": {"enabled": True}}, "justification": "fetch ✓"},
     {"permissions": {}},
