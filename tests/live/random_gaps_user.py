@@ -1,20 +1,20 @@
 """Kinds of real Codex bundle for :mod:`tests.live.test_codex_gaps` (``GAPS_USER_EXAMPLES``) that
 come from how a user starts ``codex exec`` rather than from what the model answers, none of
-which a live generator made before: ``codex exec review`` (uncommitted changes, a commit, a
-base branch or the user's own instructions; the reviewer answering a JSON verdict, prose, a
-command first, or failing), after which the session may be resumed (Codex records the
-review's tool runtimes in the parent's bundle as well, which both reducers then refuse alike);
-the context a user gives (an ``AGENTS.md`` in the workspace and in ``CODEX_HOME``, up to
-hundreds of KB and past ``project_doc_max_bytes``, the environment and permissions texts the
-other scenarios turn off switched back on by a later ``-c``, ``developer_instructions``, a
-profile file, reasoning effort and summary, a prompt piped on stdin, ``--json`` with
-``--output-last-message``, a git repository); escalations (``sandbox_permissions`` with a
-``justification`` and a ``prefix_rule``) under each approval policy and sandbox, with the
-auto-reviewer (``approvals_reviewer``, as ``--approve-for-me`` sets it, which may not be given
-with ``-s``: its own bundle, answering allow, deny or prose) or ``--add-dir``; and features
-still under development (a new context window, the clock, permissions asked for, the command
-sessions' state) with the tools they add called. A seed picks its kind
-(``seed % len(KINDS)``)."""
+which a live generator made before: ``codex exec review`` (uncommitted changes, a commit, a base
+branch or the user's own instructions; the reviewer answering a JSON verdict, prose, a command
+first, or failing), after which the session may be resumed (Codex records the review's turn end
+and tool runtimes in the parent's bundle as well, which both reducers then refuse alike); the
+context a user gives (an ``AGENTS.md`` in the workspace and in ``CODEX_HOME``, up to hundreds of
+KB and past ``project_doc_max_bytes``, the environment and permissions texts the other scenarios
+turn off switched back on by a later ``-c``, ``developer_instructions``, a profile file,
+reasoning effort and summary, a prompt piped on stdin, ``--json`` with
+``--output-last-message``, a git repository, ``--worktree``); escalations
+(``sandbox_permissions`` with a ``justification`` and a ``prefix_rule``) under each approval
+policy and sandbox, with the auto-reviewer (``approvals_reviewer``, as ``--approve-for-me`` sets
+it, which may not be given with ``-s``: its own bundle, answering allow, deny or prose) or
+``--add-dir``; and features still under development (a new context window, the clock,
+permissions asked for, the command sessions' state) with the tools they add called. A seed picks
+its kind (``seed % len(KINDS)``)."""
 
 from __future__ import annotations
 
@@ -133,6 +133,9 @@ def _user_context(rng: random.Random) -> Scenario:
         },
         after("u0c", message("Read the rules.")),
     ]
+    git = rng.random() < 0.5
+    if git and rng.random() < 0.4:  # the session in a managed worktree of the repository
+        extra.append("--worktree")
     then: tuple[str, ...] = ()
     if rng.random() < 0.3:
         then = ("And again.",)
@@ -146,7 +149,7 @@ def _user_context(rng: random.Random) -> Scenario:
         home_files=home,
         extra=tuple(extra),
         then=then,
-        git=rng.random() < 0.5,
+        git=git,
         stdin=stdin,
     )
 
