@@ -18,10 +18,12 @@ from typing import Any
 #: ``{"op": "compact"}``, ``{"op": "fork"}`` (later actions run on the fork),
 #: ``{"op": "inject", "items": [...]}``, ``{"op": "shell", "command": ...}``,
 #: ``{"op": "revert"}`` (before the thread's last turn not yet reverted, if any),
-#: ``{"op": "review", "instructions": ...}``, ``{"op": "queue", "id": ..., "input": [...]}``
+#: ``{"op": "review", "instructions": ...}`` (or its ``target``),
+#: ``{"op": "queue", "id": ..., "input": [...]}``
 #: (a turn through the thread's queue), ``{"op": "rpc", "method": ..., "params": {...}}``
 #: (any other request; ``$THREAD`` / ``$TURN`` in the params are the thread's id and its
 #: latest finished turn's, a shell command's or compaction's included, a reverted one's not;
+#: ``$WORKSPACE`` the workspace;
 #: ``"switch": true``: later actions run on the thread it returned; ``"wait_turn": true``:
 #: wait for a turn it started; ``"may_fail": true``: an error answer is expected),
 #: ``{"op": "idle", "seconds": s}`` (the turns the thread starts by itself, an active goal's,
@@ -224,6 +226,7 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
                     del finished[finished.index(before) :]
         elif op == "rpc":  # any other request; "$THREAD" in its params is the thread id
             raw = json.dumps(action["params"]).replace("$THREAD", thread)
+            raw = raw.replace("$WORKSPACE", workspace)
             params = json.loads(raw.replace("$TURN", finished[-1] if finished else ""))
             try:
                 result = server.request(action["method"], params)
@@ -254,8 +257,9 @@ def run_actions(server: AppServer, workspace: str, actions: list[Action]) -> Non
             server.request("initialize", client)
             server.notify("initialized")
             thread = server.request("thread/resume", {"threadId": thread})["thread"]["id"]
-        elif op == "review":
-            target = {"type": "custom", "instructions": action["instructions"]}
+        elif op == "review":  # its own ``target`` (uncommitted changes, a commit...) or these
+            custom = {"type": "custom", "instructions": action.get("instructions", "")}
+            target = action.get("target", custom)
             server.request("review/start", {"threadId": thread, "target": target})
             finished.append(_turn_id(server.wait_for("turn/completed", threadId=thread)))
         elif op == "idle":  # turns the thread starts by itself (a goal's) until none for a while

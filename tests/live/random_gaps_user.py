@@ -23,6 +23,8 @@ import json
 import random
 from typing import Any
 
+import attrs
+
 from tests.live.random_gaps import FILES
 from tests.live.script import HIGH_USAGE, SMALL_CONTEXT, Scenario, after, call, custom, message
 
@@ -300,6 +302,76 @@ def _features(rng: random.Random) -> Scenario:
     return Scenario("features", "Use the new tools.", rules, extra=tuple(extra))
 
 
+_APP_TARGETS = (
+    {"type": "uncommittedChanges"},
+    {"type": "baseBranch", "branch": "main"},
+    {"type": "commit", "sha": "HEAD", "title": "base ✓"},
+    {"type": "custom", "instructions": "Review notes.txt."},
+)
+#: what a client may set on a turn it starts (each drawn now and then)
+_TURN_SETTINGS = (
+    ("effort", ("low", "high", "xhigh")),
+    ("summary", ("auto", "concise", "detailed", "none")),
+    ("personality", ("none", "friendly", "pragmatic")),
+    ("serviceTier", ("flex", "default")),
+    ("serviceTierForTurn", ("default",)),
+    ("cwd", ("/tmp", "$WORKSPACE")),
+    ("turnTrigger", ("automation", "user")),
+)
+#: a client's tool output starting a turn (no input beside it)
+_TOOL_OUTPUTS = (
+    {"name": "lookup", "output": "42 ✓", "retain": True},
+    {"name": "lookup", "output": "forgotten", "retain": False},
+    {"name": "find", "namespace": "crm", "output": [{"type": "input_text", "text": "acme"}]},
+    {"name": "empty", "output": ""},
+)
+
+
+def _app_turns(rng: random.Random) -> Scenario:
+    """A thread in a git workspace whose turns a client starts as users' clients do: with the
+    settings it may give a turn (effort, summary, personality, service tier, a working
+    directory, a trigger), on behalf of an earlier turn (``parentTurnId`` / ``rootTurnId``),
+    from a tool output of its own (kept in the history or not), and reviews of the workspace
+    (uncommitted changes, a base branch, a commit, instructions) between them."""
+    actions: list[dict[str, Any]] = [{"op": "turn", "text": "T0 begin"}]
+    rules: list[dict[str, Any]] = []
+    reviews: list[dict[str, Any]] = []
+    for k in range(rng.randint(2, 5)):
+        how = rng.choice(["turn", "turn", "chained", "tool_output", "review"])
+        if how == "review":
+            actions.append({"op": "review", "target": rng.choice(_APP_TARGETS)})
+            if not reviews:  # the reviewer: a verdict, prose or a command first
+                answer = rng.choice([json.dumps(_VERDICT), json.dumps(_CLEAN), "Fine."])
+                reviews.append({"name": "rv", "match": {"any_contains": "review"}})
+                reviews[-1]["items"] = [message(answer)]
+            continue
+        params: dict[str, Any] = {}
+        if how == "tool_output":
+            params = {"input": [], "toolOutput": rng.choice(_TOOL_OUTPUTS)}
+        else:
+            text = f"T{k + 1} work"
+            params["input"] = [{"type": "text", "text": text}]
+            for key, values in _TURN_SETTINGS:
+                if rng.random() < 0.3:
+                    params[key] = rng.choice(values)
+            item = call("exec_command", {"cmd": f"pwd; echo t{k + 1}"}, f"t{k + 1}c")
+            rule = {
+                "name": f"t{k + 1}",
+                "match": {"last_user": text, "lacks_call_id": f"t{k + 1}c"},
+            }
+            rules += [{**rule, "items": [item]}, after(f"t{k + 1}c", message(f"T{k + 1} done"))]
+        if how == "chained":
+            params["parentTurnId"] = "$TURN"
+            params["rootTurnId"] = "$TURN"
+        rpc = {"threadId": "$THREAD", **params}
+        actions.append({"op": "rpc", "method": "turn/start", "params": rpc, "wait_turn": True})
+    rules.insert(
+        0, {"name": "t0", "match": {"last_user": "T0 begin"}, "items": [message("Begun.")]}
+    )
+    # last: a reviewed thread's later requests hold the review's text too
+    return Scenario("app_turns", "", [*rules, *reviews], app_server=tuple(actions), git=True)
+
+
 KINDS = {
     "review": _review,
     "user_context": _user_context,
@@ -325,3 +397,13 @@ def user_gap_scenario(seed: int) -> Scenario:
         review=made.review,
         stdin=made.stdin,
     )
+
+
+APP_KINDS = {"app_turns": _app_turns}
+
+
+def user_gap_app_scenario(seed: int) -> Scenario:
+    """The ``codex app-server`` scenario of ``seed``: kind ``seed % len(APP_KINDS)``."""
+    kind = list(APP_KINDS)[seed % len(APP_KINDS)]
+    made = APP_KINDS[kind](random.Random(seed))
+    return attrs.evolve(made, name=f"user_{kind}_{seed}", files={**FILES, **made.files})

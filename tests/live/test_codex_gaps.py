@@ -16,9 +16,10 @@ user's Ctrl-C, SIGTERM, SIGKILL; judged as :mod:`tests.live.test_codex_killed` j
 ``GAPS_MORE_EXAMPLES=N`` / ``GAPS_MORE_APP_EXAMPLES=N`` (default 1 each) N sessions of
 :mod:`tests.live.random_gaps_more`'s kinds (``codex exec fork``, cells calling goals and MCP
 resources, workers running cells, odd answers mid-turn, an MCP server that never comes up; a
-goal's own turns in ``codex app-server``), and ``GAPS_USER_EXAMPLES=N`` (default 1) N of
+goal's own turns in ``codex app-server``), and ``GAPS_USER_EXAMPLES=N`` / ``GAPS_USER_APP_EXAMPLES=N`` (default 1 each) N of
 :mod:`tests.live.random_gaps_user`'s (``codex exec review``, the context a user sets up,
-escalations under each approval policy and the auto-reviewer)."""
+escalations under each approval policy and the auto-reviewer, features under development;
+turns a client starts with its own settings, tool outputs and reviews)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from tests.killed_checks import check_converted, check_killed
 from tests.live.random_gaps import gap_scenario
 from tests.live.random_gaps_app import gap_app_scenario
 from tests.live.random_gaps_more import more_gap_app_scenario, more_gap_scenario
-from tests.live.random_gaps_user import user_gap_scenario
+from tests.live.random_gaps_user import user_gap_app_scenario, user_gap_scenario
 from tests.live.random_limits import draw_limits
 from tests.live.random_scenarios import describe
 from tests.live.recording import record, record_killed
@@ -56,6 +57,7 @@ KILLED = int(os.environ.get("GAPS_KILLED", "1"))
 MORE = int(os.environ.get("GAPS_MORE_EXAMPLES", "1"))
 MORE_APP = int(os.environ.get("GAPS_MORE_APP_EXAMPLES", "1"))
 USER = int(os.environ.get("GAPS_USER_EXAMPLES", "1"))
+USER_APP = int(os.environ.get("GAPS_USER_APP_EXAMPLES", "1"))
 KILLED_RESUMED = os.environ.get("GAPS_KILLED_RESUMED", "") == "1"
 #: the turn of a session resumed after it was killed: a command, then an answer (first among
 #: the rules: the scenario's own may match its request too)
@@ -104,6 +106,14 @@ def test_an_app_server_session_of_one_more_kind_reduces_as_codex_reduces_it(
 @pytest.mark.parametrize("seed", range(SEED, SEED + USER))
 def test_a_scenario_a_user_sets_up_reduces_as_codex_reduces_it(seed: int, tmp_path: Path) -> None:
     _check(_limited(user_gap_scenario(seed), seed), tmp_path, seed)
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + USER_APP))
+def test_an_app_server_session_a_user_sets_up_reduces_as_codex_reduces_it(
+    seed: int, tmp_path: Path
+) -> None:
+    _check(_limited(user_gap_app_scenario(seed), seed), tmp_path, seed)
 
 
 @pytest.mark.codex
