@@ -63,11 +63,15 @@ def record_killed(
         process = subprocess.Popen(
             runs[0],
             env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if scenario.stdin is None else subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # its own group: what it started goes with it
         )
+        if process.stdin is not None:  # the piped prompt, as :func:`record` gives it
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.write(scenario.stdin or b"")
+            process.stdin.close()
         try:
             process.wait(after)
         except subprocess.TimeoutExpired:

@@ -19,7 +19,8 @@ resources, workers running cells, odd answers mid-turn, an MCP server that never
 goal's own turns in ``codex app-server``), and ``GAPS_USER_EXAMPLES=N`` / ``GAPS_USER_APP_EXAMPLES=N`` (default 1 each) N of
 :mod:`tests.live.random_gaps_user`'s (``codex exec review``, the context a user sets up,
 escalations under each approval policy and the auto-reviewer, features under development;
-turns a client starts with its own settings, tool outputs and reviews)."""
+turns a client starts with its own settings, tool outputs and reviews; ``GAPS_KILLED_USER=N``
+(default 0) kills N of the ``codex exec`` ones as ``GAPS_KILLED`` kills its own)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ MORE = int(os.environ.get("GAPS_MORE_EXAMPLES", "1"))
 MORE_APP = int(os.environ.get("GAPS_MORE_APP_EXAMPLES", "1"))
 USER = int(os.environ.get("GAPS_USER_EXAMPLES", "1"))
 USER_APP = int(os.environ.get("GAPS_USER_APP_EXAMPLES", "1"))
+KILLED_USER = int(os.environ.get("GAPS_KILLED_USER", "0"))
 KILLED_RESUMED = os.environ.get("GAPS_KILLED_RESUMED", "") == "1"
 #: the turn of a session resumed after it was killed: a command, then an answer (first among
 #: the rules: the scenario's own may match its request too)
@@ -121,8 +123,22 @@ def test_an_app_server_session_a_user_sets_up_reduces_as_codex_reduces_it(
 def test_a_killed_scenario_of_a_new_kind_reduces_as_codex_reduces_it(
     seed: int, tmp_path: Path
 ) -> None:
+    _check_killed(_limited(gap_scenario(seed), seed), tmp_path, seed)
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + KILLED_USER))
+def test_a_killed_scenario_a_user_sets_up_reduces_as_codex_reduces_it(
+    seed: int, tmp_path: Path
+) -> None:
+    _check_killed(_limited(user_gap_scenario(seed), seed), tmp_path, seed)
+
+
+def _check_killed(scenario: Scenario, tmp_path: Path, seed: int) -> None:
+    """``scenario`` run by ``codex exec`` and killed at a moment drawn from ``seed``: each
+    bundle left judged as :mod:`tests.live.test_codex_killed` judges (resumed after now and
+    then, with ``GAPS_KILLED_RESUMED=1``)."""
     rng = random.Random(f"killed-{seed}")
-    scenario = _limited(gap_scenario(seed), seed)
     schema = rng.choice(scenario.schemas)
     codex = codex_bin(schema)
     if None in (codex_bin(2), codex_bin(3)) or codex is None:
