@@ -20,7 +20,7 @@ goal's own turns in ``codex app-server``), and ``GAPS_USER_EXAMPLES=N`` / ``GAPS
 :mod:`tests.live.random_gaps_user`'s (``codex exec review``, the context a user sets up,
 escalations under each approval policy and the auto-reviewer, features under development;
 turns a client starts with its own settings, tool outputs and reviews; ``GAPS_KILLED_USER=N``
-(default 0) kills N of the ``codex exec`` ones as ``GAPS_KILLED`` kills its own)."""
+(default 1) kills N of the ``codex exec`` ones as ``GAPS_KILLED`` kills its own)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ MORE = int(os.environ.get("GAPS_MORE_EXAMPLES", "1"))
 MORE_APP = int(os.environ.get("GAPS_MORE_APP_EXAMPLES", "1"))
 USER = int(os.environ.get("GAPS_USER_EXAMPLES", "1"))
 USER_APP = int(os.environ.get("GAPS_USER_APP_EXAMPLES", "1"))
-KILLED_USER = int(os.environ.get("GAPS_KILLED_USER", "0"))
+KILLED_USER = int(os.environ.get("GAPS_KILLED_USER", "1"))
 KILLED_RESUMED = os.environ.get("GAPS_KILLED_RESUMED", "") == "1"
 #: the turn of a session resumed after it was killed: a command, then an answer (first among
 #: the rules: the scenario's own may match its request too)
