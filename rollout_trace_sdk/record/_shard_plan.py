@@ -91,6 +91,7 @@ class CaptureLimits:
 _NO_LIMITS: Final = CaptureLimits()
 # looked up once: place_whole runs for most payloads of a tool call
 _raw_payload_id: Final = layout.raw_payload_id
+_RAW_PAYLOAD_PREFIX: Final = layout.RAW_PAYLOAD_PREFIX
 _RECORD_HEADER_SIZE: Final = layout.SHARD_RECORD_HEADER.size
 
 
@@ -254,7 +255,7 @@ class ShardPlan:
         making a reference: the payload's id, its shard and the record. The recorder's
         hottest calls build their references as flat tuples (``_known_refs``) from these."""
         n = self._ordinal = self._ordinal + 1
-        payload_id = _raw_payload_id(n)
+        payload_id = f"{_RAW_PAYLOAD_PREFIX}{n}"  # layout.raw_payload_id, inline
         length = _RECORD_HEADER_SIZE + len(payload_id) + len(body)
         held = self._shard_bytes
         if held and held + length > self._rotate:
