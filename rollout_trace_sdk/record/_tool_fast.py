@@ -27,9 +27,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
+
 from ..model import events as ev
 from . import tool_kinds
 from ._call_ids import CALL_OUTPUT_TYPES
+from ._held import TO_HOOK
 from ._tool_events import _STARTED
 from .tools import ToolCall, _NullToolCall
 
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 _TOOL_CALL: Final = "tool call"  # Runtime.unused_id's kind for tool call ids
 _get_ident = threading.get_ident
 _new_call = ToolCall.__new__
+_dumps = orjson.dumps
 
 
 class FastTools:
@@ -88,7 +92,10 @@ class FastTools:
             else:
                 data, source = self._invocation(name, arguments, arguments)
         else:
-            text = rt.compact(arguments)
+            try:  # rt.compact's text, not yet copied to its own size: compared, then dropped
+                text = _dumps(arguments, queue.values.default, TO_HOOK)
+            except (TypeError, RecursionError, ValueError):
+                text = rt.compact(arguments)  # which counts what it repairs
             if memo is not None and memo[1] == text and memo[0] == name:
                 data = memo[2]
                 source = memo[3]
