@@ -17,6 +17,7 @@ from . import tool_kinds
 from ._agent_tools import AgentToolWork, null_thread
 from ._call_ids import is_call_output
 from ._cell_ids import renamed_wait, wait_target
+from ._guard import guard_failure, guards_itself
 from ._handle import ToolWork
 from ._text import bytes_text, text_of
 from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
@@ -214,6 +215,7 @@ class ToolCall(AgentToolWork):
 
     # --- results ---------------------------------------------------------------------------
 
+    @guards_itself
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
         """The tool answered the model with ``output_item`` (e.g. a ``function_call_output``).
 
@@ -227,7 +229,10 @@ class ToolCall(AgentToolWork):
             The item with its id (send it in the next request), the item as given for a call
             a code cell made, or ``None`` when no item was given.
         """
-        return self._answered("completed", output_item)
+        try:  # guarded inline (see _guard.guards_itself)
+            return self._answered("completed", output_item)
+        except Exception as exc:
+            return guard_failure(self, "completed", exc, (output_item,), {})
 
     def _answered(self, status: ev.ExecutionStatus, output_item: Mapping[str, Any] | None) -> Any:
         """End the call with ``status`` and ``output_item`` as its result (see

@@ -19,7 +19,7 @@ from ..model import events as ev
 from . import _codex_protocol as protocol
 from . import current
 from ._call_ids import is_call_output
-from ._guard import call_failed
+from ._guard import call_failed, guard_failure, guards_itself
 from ._handle import Handle, started
 from ._values import canonical_bytes
 from .compactions import Compaction, _NullCompaction
@@ -208,6 +208,7 @@ class Turn(Handle):
             return _NullInferenceCall.INSTANCE
         return InferenceCall(self._rt, self, request, model=model, provider_name=provider_name)
 
+    @guards_itself
     def tool_call(
         self,
         tool_call_id: str,
@@ -234,34 +235,40 @@ class Turn(Handle):
             The tool call, or a null call when this turn is not live, has ended, or the
             call's start was dropped.
         """
-        if self._done and self._over():  # (_over's own test first: a call saved per call)
-            return _NullToolCall.INSTANCE
-        fast = self._rt.fast_tools
-        if (
-            fast is not None
-            and arguments is not None
-            and input is None
-            and search is None
-            and command is None
-            and namespace is None
-        ):
-            call = fast.start(self, tool_call_id, name, arguments)  # the common case
-            if call is not None:
-                return call
-        # as in CodeCell.tool_call, but the model requests this one: a model-visible call id
-        tool = ToolCall(
-            self._rt,
-            self,
-            tool_call_id,
-            name,
-            namespace=namespace,
-            arguments=arguments,
-            custom_input=input,
-            search=search,
-            command=command,
-            model_visible_call_id=tool_call_id,
-        )
-        return started(tool, _NullToolCall.INSTANCE)
+        try:  # guarded inline (see _guard.guards_itself)
+            if self._done and self._over():  # (_over's own test first: a call saved per call)
+                return _NullToolCall.INSTANCE
+            fast = self._rt.fast_tools
+            if (
+                fast is not None
+                and arguments is not None
+                and input is None
+                and search is None
+                and command is None
+                and namespace is None
+            ):
+                call = fast.start(self, tool_call_id, name, arguments)  # the common case
+                if call is not None:
+                    return call
+            # as in CodeCell.tool_call, but the model requests this one: a model-visible id
+            tool = ToolCall(
+                self._rt,
+                self,
+                tool_call_id,
+                name,
+                namespace=namespace,
+                arguments=arguments,
+                custom_input=input,
+                search=search,
+                command=command,
+                model_visible_call_id=tool_call_id,
+            )
+            return started(tool, _NullToolCall.INSTANCE)
+        except Exception as exc:
+            kwargs: dict[str, Any] = {"arguments": arguments, "input": input, "search": search}
+            kwargs |= {"command": command, "namespace": namespace}
+            answer: ToolCall = guard_failure(self, "tool_call", exc, (tool_call_id, name), kwargs)
+            return answer
 
     def compaction(self, compaction_id: str | None = None) -> Compaction:
         """A compaction of this thread's history: its requests and the installed checkpoint.

@@ -385,6 +385,23 @@ async def test_a_failing_call_with_keywords_hands_them_to_the_twin(tmp_path: Pat
         assert items == [user_message("a"), user_message("b")]
 
 
+async def test_the_calls_guarding_themselves_fail_as_guarded_calls(tmp_path: Path) -> None:
+    """Turn.tool_call and ToolCall.completed are not wrapped (``_guard.guards_itself``): their
+    own ``try`` warns, counts and answers as the disabled twin, as the wrapper would."""
+    output = {"type": "function_call_output", "call_id": "c1", "output": "done"}
+    async with open_rollout(tmp_path) as rollout, rollout.root.turn() as turn:
+        tool = turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"})
+        assert tool.enabled
+        ids = turn.thread._ids
+        turn.thread._ids = None  # type: ignore[assignment]  # every id lookup now fails
+        with pytest.warns(RecorderWarning, match=r"ToolCall\.completed failed"):
+            assert tool.completed(output) is output  # the twin hands the item back
+        with pytest.warns(RecorderWarning, match=r"Turn\.tool_call failed"):
+            assert not turn.tool_call("c2", "exec_command", arguments="{}").enabled
+        turn.thread._ids = ids
+    assert "2 recording calls that failed" in loss_report(bundle_in(tmp_path))
+
+
 async def test_each_kind_of_warning_names_the_agents_line(tmp_path: Path) -> None:
     """A RecorderWarning is attributed to the agent's line, whichever path raised it: a
     failing call (through its guard), a misuse the handle notices, a value it had to change.
