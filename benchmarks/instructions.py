@@ -1,6 +1,6 @@
 """What one tool call costs in instructions (valgrind's callgrind), not in time.
 
-    python benchmarks/instructions.py [--quick] [--base REV] [--json]
+    python benchmarks/instructions.py [--quick] [--calls] [--base REV] [--json]
 
 Why a count: this machine (a VM on two shared cores) runs at two speeds minutes apart, the
 floor below 1.8 µs in one and 3.4-4.1 µs in the other, so a wall-clock A/B of a change worth
@@ -20,6 +20,12 @@ encoding, redaction, compression and writes of ``tool_call_cpu_us``):
   recorder can do and keep what it is given: the baseline of the same run.
 * ``base_tool_call_instructions`` (``--base REV``): the tool call on commit ``REV`` (checked
   out in a temporary git worktree and imported from there), the A/B in one run.
+* ``calls_instructions`` (``--calls``; ``base_calls_instructions`` with ``--base``): the calls
+  alone, on the loop's thread: callgrind collects only while they run (driven in chunks of
+  100 inside ``functools.reduce``, its collection toggled on that function), not while the
+  flush encodes their lines, nor in the writer's thread. The writer's batching and the
+  collector's timing move the whole-process figures by ~5 % from run to run; this one moves
+  by ~0.01 %, so a change to the call path worth 1 % shows (one run of each tree is enough).
 
 How: a child process warms up (``WARM`` calls, then a flush), makes N calls and flushes;
 run at two N under callgrind, the difference of the totals over the difference of the N is
@@ -30,6 +36,7 @@ Valgrind runs the child ~50x slower: ~20-40 s a run.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -43,6 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM = 1_000
+#: ``calls`` mode: the tool calls counted between two flushes (see ``calls_instructions``)
+_CHUNK = 100
 _TOTALS = re.compile(rb"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
 
@@ -87,8 +96,42 @@ def _child(mode: str, n: int) -> None:
                         tool.completed(_output(i, 200, f"c_{i}"))
                 await rollout.flush()
 
+    async def calls() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with (
+                open_rollout(tmp, schema_version=3, redact=True) as rollout,
+                rollout.root.turn() as turn,
+            ):
+                for i in range(WARM):
+                    async with turn.tool_call(f"w_{i}", "exec_command", arguments=ARGS) as tool:
+                        tool.completed(_output(i, 200, f"w_{i}"))
+                await rollout.flush()
+                outputs = [_output(i, 200, f"c_{i}") for i in range(n)]  # made uncounted
+                gc.collect()
+                gc.freeze()
+
+                async def one_call(i: int) -> None:
+                    async with turn.tool_call(f"c_{i}", "exec_command", arguments=ARGS) as tool:
+                        tool.completed(outputs[i])
+
+                def step(_: None, i: int) -> None:
+                    # run to its end without the loop: a call that waits for the writer
+                    # (its queue over a batch) would be counted in part; none does, 100 at a
+                    # time with a flush between
+                    try:
+                        one_call(i).send(None)
+                    except StopIteration:
+                        return
+                    raise SystemExit("instructions.py: a counted tool call waited")
+
+                for start in range(0, n, _CHUNK):
+                    functools.reduce(step, range(start, min(n, start + _CHUNK)), None)
+                    await rollout.flush()
+
     if mode == "floor":
         anyio.run(floor)
+    elif mode == "calls":
+        anyio.run(calls)
     else:
         anyio.run(record, mode == "recorder")
 
@@ -114,6 +157,8 @@ def _count(mode: str, n: int, tree: Path) -> tuple[int, int]:
         if not where.startswith(str(tree)):
             raise SystemExit(f"instructions.py: {tree} does not provide rollout_trace_sdk")
         valgrind = ["valgrind", "--tool=callgrind", "--separate-threads=yes"]
+        if mode == "calls":  # counted only inside functools.reduce (see _child)
+            valgrind += ["--collect-atstart=no", "--toggle-collect=functools_reduce"]
         command = [sys.executable, __file__, "--child", mode, str(n)]
         done = subprocess.run(
             [*valgrind, f"--callgrind-out-file={out}", *command],
@@ -139,7 +184,8 @@ def per_call(mode: str, sizes: tuple[int, int], tree: Path = ROOT) -> tuple[floa
     """Instructions of one call of ``mode``: the difference of two runs' totals.
 
     Args:
-        mode: ``recorder`` (redaction on), ``recorder_noredact`` or ``floor``.
+        mode: ``recorder`` (redaction on), ``recorder_noredact``, ``floor`` or ``calls``
+            (the recorder's calls alone, see ``calls_instructions``).
         sizes: the two numbers of measured calls.
         tree: the source tree whose ``rollout_trace_sdk`` the child imports.
 
@@ -164,8 +210,11 @@ def _median(mode: str, sizes: tuple[int, int], runs: int, tree: Path = ROOT) -> 
     }
 
 
-def measure(quick: bool, base: str | None, runs: int, *, tiny: bool = False) -> dict[str, float]:
-    """The figures of the module docstring (``tiny``: a smoke-test size, one mode, one run)."""
+def measure(
+    quick: bool, base: str | None, runs: int, *, tiny: bool = False, calls: bool = False
+) -> dict[str, float]:
+    """The figures of the module docstring (``tiny``: a smoke-test size, one mode, one run;
+    ``calls``: the calls alone, instead of the whole process's figures)."""
     # (tiny: a smoke test's size; its figure can be far off, even negative: what the writer's
     # batching moves between two runs outweighs a few hundred calls)
     sizes = (100, 500) if tiny else (500, 2_500) if quick else (1_000, 5_000)
@@ -173,6 +222,9 @@ def measure(quick: bool, base: str | None, runs: int, *, tiny: bool = False) -> 
     results: dict[str, float] = {}
 
     def add(name: str, mode: str, tree: Path = ROOT) -> None:
+        if calls:  # one run: it repeats to ~0.01 % (see the module docstring)
+            results[name.replace("tool_call", "calls")] = per_call("calls", sizes, tree)[0]
+            return
         figures = _median(mode, sizes, runs, tree)
         results[name] = figures["all"]
         results[f"{name}_loop"] = figures["loop"]
@@ -181,8 +233,9 @@ def measure(quick: bool, base: str | None, runs: int, *, tiny: bool = False) -> 
     add("tool_call_instructions", "recorder")
     if tiny:
         return results
-    add("floor_instructions", "floor")
-    if not quick:
+    if not calls:
+        add("floor_instructions", "floor")
+    if not (quick or calls):
         add("tool_call_instructions_noredact", "recorder_noredact")
     if base is not None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -197,7 +250,17 @@ def measure(quick: bool, base: str | None, runs: int, *, tiny: bool = False) -> 
 
 
 def table(r: dict[str, float], base: str | None) -> str:
-    """The figures as rows: per call in all, on the loop's thread, and the runs' spread."""
+    """The figures as rows: per call in all, on the loop's thread, and the runs' spread (the
+    calls alone: on the loop's thread only)."""
+    if "calls_instructions" in r:
+        rows = [f"{'the calls alone, per call':<32} {'on the loop':>12}"]
+        for name in ("calls_instructions", "base_calls_instructions"):
+            if name in r:
+                rows.append(f"{name:<32} {r[name]:>12,.0f}")
+        if "base_calls_instructions" in r:
+            old = r["base_calls_instructions"]
+            rows.append(f"this tree against {base}: {(r['calls_instructions'] - old) / old:+.2%}")
+        return "\n".join(rows)
     rows = [f"{'per call':<32} {'in all':>10} {'on the loop':>12}  spread"]
     for name in (
         "tool_call_instructions",
@@ -227,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs", type=int, default=3, help="measures of each figure, median kept (default 3)"
     )
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count the calls alone, on the loop (not the flush): repeatable to ~0.01 %%",
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON object line")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -236,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None:
         print("instructions.py: needs valgrind (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
-    results = measure(args.quick, args.base, max(1, args.runs), tiny=args.tiny)
+    results = measure(args.quick, args.base, max(1, args.runs), tiny=args.tiny, calls=args.calls)
     print(table(results, args.base))
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in results.items()}))

@@ -68,6 +68,16 @@ def test_instructions() -> None:
         assert isinstance(figures[key], float) and math.isfinite(figures[key]), key
 
 
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="no valgrind (scripts/test.sh installs it)"
+)
+def test_instructions_of_the_calls_alone() -> None:
+    figures = _last_json(_run("instructions.py", "--tiny", "--calls", "--json"))
+    # counted only inside the calls, no writer's batching in it: a count, never negative
+    assert set(figures) == {"calls_instructions"}
+    assert figures["calls_instructions"] > 0
+
+
 def test_first_rollout() -> None:
     figures = _last_json(_run("first_rollout.py", "--runs", "1", "--json"))
     for backend in ("asyncio", "trio"):
