@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import io
 import os
 import signal
@@ -20,7 +19,7 @@ from typing import Any, Final, TextIO, TypeAlias, cast
 
 from ._cli_help import Parser, add_examples
 from .model.layout import EVENT_LOG, STATE_FILE
-from .outputs import forbidden_output, write_output
+from .outputs import StandardOutputClosed, forbidden_output, write_output
 from .reduce.errors import ReduceError
 from .view.visible import visible  # paths and ids printed were named by the bundle's maker
 
@@ -354,7 +353,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except BrokenPipeError:
         raise  # `-o - | head`: as every command, the reader has all it wanted
     except OSError as exc:  # standard output closed (>&-): said as every command says it
-        if target == "-" and isinstance(out, _Closed):
+        if isinstance(exc, StandardOutputClosed):
             raise
         raise ReduceError(f"write {shown}", cause=_os_text(exc), file=shown) from None
     date_back_if_moved(bundle, target, before)
@@ -479,7 +478,7 @@ class _Closed(io.TextIOBase):
     ended in an internal error): writing fails as on a closed descriptor."""
 
     def write(self, s: str) -> int:
-        raise OSError(errno.EBADF, "standard output is closed")
+        raise StandardOutputClosed
 
 
 def _printable(stream: TextIO | None, *, error: bool = False) -> TextIO:

@@ -4,17 +4,34 @@ regular file, and every output is written whole or not at all."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from .model.json_check import manifest_value
 from .model.layout import EVENT_LOG, EXPORT_MANIFEST, MANIFEST, PAYLOADS_DIR
 
-__all__ = ["bundle_around", "export_file", "forbidden_output", "terminal_width", "write_output"]
+__all__ = [
+    "StandardOutputClosed",
+    "bundle_around",
+    "export_file",
+    "forbidden_output",
+    "terminal_width",
+    "write_output",
+]
+
+
+class StandardOutputClosed(OSError):
+    """Writing to standard output when the process started without one (``>&-``): every
+    command says it in the same words, however the output was named (``-o -``,
+    ``-o /dev/stdout``)."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.EBADF, "standard output is closed")
 
 
 def forbidden_output(source: Path, output: Path) -> str | None:
@@ -169,7 +186,9 @@ def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool
     Returns:
         Whether the output went to ``out`` (the command then prints no path there).
     """
-    if target == "-" or (named and _is_standard_output(target, out)):
+    if target == "-" or (
+        named and (_is_standard_output(target, out) or _names_closed_standard_output(target))
+    ):
         binary = getattr(out, "buffer", None)
         if binary is None:
             out.write(b"".join(data).decode("utf-8"))
@@ -198,6 +217,31 @@ def _is_standard_output(target: str, out: TextIO) -> bool:
     except (OSError, ValueError):  # no descriptor (a StringIO), no such path
         return False
     return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+#: The names of descriptor 1 that ``/dev/stdout`` leads to (Linux, the BSDs, macOS).
+_DESCRIPTOR_1: Final = ("/dev/fd/1", "/proc/self/fd/1", "/proc/thread-self/fd/1")
+
+
+def _names_closed_standard_output(target: str) -> bool:
+    """Whether ``target`` names descriptor 1 (``/dev/stdout``, ``/dev/fd/1``, a link to one)
+    in a process started without it (``>&-``). Opened by name, it is a link to nothing
+    ("No such file or directory", where ``-o -`` says standard output is closed); and once the
+    process opened some file of its own as descriptor 1, it would be that file. Its links are
+    followed one by one, never the descriptor itself."""
+    if sys.__stdout__ is not None:
+        return False
+    names = {*_DESCRIPTOR_1, f"/proc/{os.getpid()}/fd/1"}
+    path = os.path.abspath(target)
+    for _ in range(40):  # the kernel's own limit on links followed
+        if path in names:
+            return True
+        try:
+            link = os.readlink(path)
+        except (OSError, ValueError):
+            return False
+        path = os.path.normpath(os.path.join(os.path.dirname(path), link))
+    return False
 
 
 def _write_in_place(target: str, data: Iterable[bytes]) -> None:

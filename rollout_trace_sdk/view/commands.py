@@ -106,7 +106,7 @@ def write_named(
     state file itself; the default path, not named, is replaced, never written through) and
     name the file on ``out``: 0. Say on ``err`` why it could not be written: 1 (2 for a
     refused path)."""
-    from ..outputs import forbidden_output, write_output
+    from ..outputs import StandardOutputClosed, forbidden_output, write_output
     from .visible import visible  # paths are named by whoever made them: spelled out as well
 
     if output == "":
@@ -122,8 +122,10 @@ def write_named(
                 return 2
     try:
         to_out = write_output(target, data(), out, named=output is not None)
-    except BrokenPipeError:
-        raise  # `-o - | head`: the reader has all it wanted (``main`` ends quietly)
+    except (BrokenPipeError, StandardOutputClosed):
+        # `-o - | head`: the reader has all it wanted (``main`` ends quietly); `>&-`: ``main``
+        # says standard output is closed, as every command does
+        raise
     except OSError as exc:
         why = f"cannot write {target}: {exc.strerror or exc}"
         print(visible(f"rollout-trace {command}: {why}"), file=err)
