@@ -279,7 +279,7 @@ def test_validate_refuses_escaping_and_missing_payloads(tmp_path: Path) -> None:
     )
     assert (
         f"{bundle}/payloads/2.json: open payload raw_payload:2: No such file or directory "
-        "(os error 2) (cited at trace.jsonl line 3)\n"
+        "(os error 2) (cited at trace.jsonl line 3, seq 3)\n"
     ) in out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -118,7 +119,9 @@ def test_a_broken_payload_is_one_problem_in_reduces_words(tmp_path: Path, damage
     assert code == 1
     about = [line for line in out.splitlines() if line.startswith(f"{bundle}/payloads/4.json")]
     said = f"{info.value.message}: {info.value.cause}"
-    assert about == [f"{bundle}/payloads/4.json: {said} (seq {info.value.seq})"], out
+    where = f"(cited at trace.jsonl line {info.value.log_line}, seq {info.value.seq})"
+    assert info.value.log_line is not None
+    assert about == [f"{bundle}/payloads/4.json: {said} {where}"], out
 
 
 def test_numbers_serde_accepts_are_not_problems(tmp_path: Path) -> None:
@@ -226,7 +229,48 @@ def test_schema3_a_missing_shard_is_one_problem(tmp_path: Path) -> None:
     code, out, _ = run("validate", bundle)
     assert code == 1
     problems = [line for line in out.splitlines() if line.startswith(str(bundle))]
-    assert problems == [f"{info.value.file}: {info.value.message}: {info.value.cause} (seq 2)"]
+    assert problems == [
+        f"{info.value.file}: {info.value.message}: {info.value.cause} "
+        "(cited at trace.jsonl line 2, seq 2)"
+    ]
+
+
+def test_schema3_a_missing_record_is_cited_in_one_style(tmp_path: Path) -> None:
+    """A shard record that is missing was cited as "(cited at trace.jsonl line 12)" when only
+    pass 1 saw it, and as "(seq 9)" when the reducer's words took its place (polish35): the
+    same problem, two ways to say where. Both now name the citing line and its seq, the way
+    every payload problem does."""
+    from tests.reduce.v3_bundles import copy_bundle
+
+    bundle = copy_bundle("view_image", tmp_path)
+    log = bundle / "trace.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    # two citations of records the shards do not hold: the first the reducer reads (its
+    # words replace pass 1's), the second it never reaches (pass 1's words stand)
+    found = []
+    for number, raw in enumerate(lines, 1):
+        event = json.loads(raw)
+        refs = re.findall(rb'"raw_payload_id":"(raw_payload:[0-9]+)","kind":{[^}]*},"shard":', raw)
+        if refs and event["payload"]["type"] in ("thread_started", "inference_started"):
+            shard = int(re.findall(rb'"shard":([0-9]+)', raw)[0])
+            found.append((number, event["seq"], refs[0], shard))
+    (first, first_seq, one, one_shard), (second, second_seq, other, other_shard) = (
+        found[0],
+        found[-1],
+    )
+    assert first != second
+    lines[first - 1] = lines[first - 1].replace(b'"' + one + b'"', b'"raw_payload:901"')
+    lines[second - 1] = lines[second - 1].replace(b'"' + other + b'"', b'"raw_payload:902"')
+    log.write_bytes(b"".join(lines))
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    missing = [line for line in out.splitlines() if "missing payload raw_payload:90" in line]
+    assert missing == [
+        f"{bundle}/payloads/{one_shard:06}.zst: missing payload raw_payload:901 in shard "
+        f"{one_shard} (cited at trace.jsonl line {first}, seq {first_seq})",
+        f"{bundle}/payloads/{other_shard:06}.zst: missing payload raw_payload:902 in shard "
+        f"{other_shard} (cited at trace.jsonl line {second}, seq {second_seq})",
+    ], out
 
 
 @pytest.mark.parametrize("schema", [2, 3])

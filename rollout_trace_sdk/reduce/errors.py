@@ -28,6 +28,10 @@ class ReduceError(Exception):
         self.file = None if file is None else str(file)
         self.line = line
         self.seq = seq
+        #: The event log's line of the event being applied when ``file`` names one of its
+        #: payloads (a payload file, a shard) instead of the log: the line citing it, which
+        #: ``validate`` names beside the seq (pass 1 names it for what it finds itself).
+        self.log_line: int | None = None
         #: Whether lenient reduction passes over what this error is about (a torn last line,
         #: an event replay cannot apply, a payload the end checks refuse), set where strict
         #: reduction raises it: the looking commands then say ``--lenient`` shows the rest, and

@@ -218,6 +218,8 @@ def _locate(exc: ReduceError, log: str | None, line: int, seq: int) -> None:
     if exc.file is None:
         exc.file = log
         exc.line = line
+    elif exc.line is None:  # a payload's file: the line that cited it
+        exc.log_line = line
 
 
 def reduce_bundle(

@@ -81,6 +81,7 @@ class _Citation:
     payload_id: str
     path: str
     line: int
+    seq: int
     ref: dict[str, Any] = attrs.field(eq=False)
 
 
@@ -114,9 +115,21 @@ def _refs(value: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def _said(error: ReduceError, *, seq: bool = True) -> str:
-    """A reducer error on one line: Codex's headline, its cause, and the seq when known."""
+    """A reducer error on one line: Codex's headline, its cause, and the seq when known (for
+    a payload's file, with the line citing it: :func:`_cited`, as pass 1 says it)."""
     text = error.message if error.cause is None else f"{error.message}: {error.cause}"
-    return text if error.seq is None or not seq else f"{text} (seq {error.seq})"
+    if error.seq is None or not seq:
+        return text
+    if error.log_line is not None:
+        return f"{text} {_cited(error.log_line, error.seq)}"
+    return f"{text} (seq {error.seq})"
+
+
+def _cited(line: int, seq: int) -> str:
+    """Where a payload problem was cited from: its file leads the problem, the event log's
+    line and the event's seq follow (one style whichever pass found it: pass 1 said
+    "(cited at trace.jsonl line 12)", the reducer's words "(seq 9)")."""
+    return f"(cited at {EVENT_LOG} line {line}, seq {seq})"
 
 
 class _Validator:
@@ -243,15 +256,15 @@ class _Validator:
             )
         if rollout_id is not None and event.rollout_id != rollout_id:
             self.problem(self.log, number, words.OTHER_ROLLOUT)
-        self.track(number, obj)
+        self.track(number, event.seq, obj)
         return event.seq + 1
 
-    def track(self, number: int, obj: dict[str, Any]) -> None:
+    def track(self, number: int, seq: int, obj: dict[str, Any]) -> None:
         payload = obj["payload"]
         kind = payload["type"]
         self.last_type = kind
         for ident, where, ref in _refs(payload):
-            self.cite(ident, where, number, ref)
+            self.cite(ident, where, number, seq, ref)
         if kind == "thread_started":
             self.open_threads[str(payload.get("thread_id"))] = number
         elif kind == "thread_ended":
@@ -269,10 +282,10 @@ class _Validator:
             if path is not None:
                 self.warnings.append(path)
 
-    def cite(self, ident: str, path: str, number: int, ref: dict[str, Any]) -> None:
+    def cite(self, ident: str, path: str, number: int, seq: int, ref: dict[str, Any]) -> None:
         earlier = self.citations.get(ident)
         if earlier is None:
-            self.citations[ident] = _Citation(ident, path, number, ref)
+            self.citations[ident] = _Citation(ident, path, number, seq, ref)
         elif earlier.path != path:
             self.problem(
                 self.log,
@@ -293,7 +306,7 @@ class _Validator:
             self.report.payloads += 1
             cited.add(citation.path.lstrip("./"))
             shown = self.files.shown(citation.path)
-            where = f"(cited at {EVENT_LOG} line {citation.line})"
+            where = _cited(citation.line, citation.seq)
             try:
                 raw = self.files.read_bytes(citation.path, what=f"payload {citation.payload_id}")
             except BundleFileError as exc:
@@ -323,7 +336,7 @@ class _Validator:
         said: set[str] = set()
         try:
             for citation in sorted(self.citations.values(), key=lambda c: c.line):
-                where = f"(cited at {EVENT_LOG} line {citation.line})"
+                where = _cited(citation.line, citation.seq)
                 registered.add(citation.payload_id)
                 try:
                     ref = converter.structure(citation.ref, RawPayloadRef)
