@@ -120,8 +120,14 @@ def redact_bundle(
         raise RedactBundleError("give either an output directory or --in-place, not both")
     if output is not None and str(output) in ("", "-"):
         raise RedactBundleError(f"cannot write a bundle to {str(output)!r}: give a new directory")
-    target = source if in_place else Path(output or f"{source}-redacted")
+    target = source if in_place else Path(output or f"{source}{layout.REDACTED_SUFFIX}")
     if not in_place and (target.exists() or target.is_symlink()):
+        # a bundle there: redacted before (``redact ROOT --latest`` run twice)
+        if output is None and os.path.lexists(target / layout.MANIFEST):
+            raise OutputExists(
+                f"{source} has a redacted copy already: {target}; give another directory "
+                "with -o, or redact it with --in-place"
+            )
         raise OutputExists(f"{target} already exists; give a new directory")
     if not in_place and Path(os.path.realpath(target)).is_relative_to(source):
         raise RedactBundleError(f"{target} is inside the bundle; give a directory outside it")

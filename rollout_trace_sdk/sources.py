@@ -26,6 +26,7 @@ from .model.layout import (
     EVENT_LOG,
     MANIFEST,
     PAYLOADS_DIR,
+    REDACTED_SUFFIX,
     SPACE_RESERVE,
     STATE_FILE,
     is_work_in_progress,
@@ -384,7 +385,8 @@ def resolve(
     Args:
         source: what the user gave.
         command: the subcommand, for the suggestions.
-        latest: ``--latest``: ``source`` is a traces root; take its newest bundle.
+        latest: ``--latest``: ``source`` is a traces root; take its newest bundle (for
+            ``redact``, the newest that is not a redacted copy: see :func:`_to_redact`).
         needs_bundle: the command reads bundles only (``reduce``, ``validate``).
         takes_root: the command reads every bundle of a traces root too (``validate``):
             a root is given back as it is, one whose bundles lie deeper is refused with
@@ -410,6 +412,8 @@ def resolve(
         found = bundles_under(path) if is_dir else []
         if not found:
             raise SourceError(f"--latest: {no_bundles_text(path)}")
+        if command == "redact":
+            return str(_to_redact(path, found))
         return str(found[0].path)
     if is_dir:
         if looks_like_bundle(path):
@@ -446,6 +450,29 @@ def resolve(
     if _is_state(path):
         raise SourceError(_state_text(source, command))
     raise _not_a_bundle(source, errno_text(errno.ENOTDIR))
+
+
+def _to_redact(root: Path, found: list[BundleInfo]) -> Path:
+    """The newest of ``found`` (newest first) that is no redacted copy (``NAME-redacted``,
+    the name ``redact`` gives its copy): a copy keeps its source's manifest, so the two tie on
+    their start and the copy, named later, is the newest. ``redact ROOT --latest`` run twice
+    took it and wrote ``NAME-redacted-redacted``; now it takes the recording again, whose
+    copy exists (which ``redact`` says). A root of copies alone has nothing to redact
+    (redacting a redacted bundle changes nothing): refused, the copies named."""
+    for info in found:
+        if not info.path.name.endswith(REDACTED_SUFFIX):
+            return info.path
+    count = len(found)
+    names = ", ".join(one_line(str(info.path)) for info in found[:_LISTED])
+    more = ", ..." if count > _LISTED else ""
+    what = (
+        "its one bundle is a redacted copy"
+        if count == 1
+        else f"its {count} bundles are redacted copies"
+    )
+    raise SourceError(
+        f"--latest: no bundle to redact under {one_line(str(root))}: {what} ({names}{more})"
+    )
 
 
 def _part_of_bundle(path: Path) -> tuple[str, Path] | None:

@@ -37,6 +37,9 @@ EXPORT_MANIFEST: Final = "_export.json"
 EXPORT_LOCK: Final = ".export.lock"
 #: Where ``rollout-trace reduce`` writes the reduced state unless told otherwise.
 STATE_FILE: Final = "state.json"
+#: What ``redact`` adds to a bundle's name for its copy by default (``BUNDLE-redacted``);
+#: ``redact --latest`` passes over bundles so named.
+REDACTED_SUFFIX: Final = "-redacted"
 
 RAW_PAYLOAD_PREFIX: Final = "raw_payload:"
 
