@@ -187,7 +187,7 @@ def test_a_closed_standard_output_is_an_error_not_silence(tmp_path: Path, comman
 
 
 @pytest.mark.parametrize("named", ["-", "/dev/stdout", "/dev/fd/1"])
-@pytest.mark.parametrize("command", ["reduce", "view"])
+@pytest.mark.parametrize("command", ["reduce", "view", "export"])
 def test_a_closed_standard_output_named_by_dash_is_said_so(
     tmp_path: Path, command: str, named: str
 ) -> None:
