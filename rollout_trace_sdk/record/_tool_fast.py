@@ -92,10 +92,13 @@ class FastTools:
             else:
                 data, source = self._invocation(name, arguments, arguments)
         else:
+            values = queue.values
             try:  # rt.compact's text, not yet copied to its own size: compared, then dropped
-                text = _dumps(arguments, queue.values.default, TO_HOOK)
+                text = _dumps(arguments, values.default, TO_HOOK)
             except (TypeError, RecursionError, ValueError):
-                text = rt.compact(arguments)  # which counts what it repairs
+                # rt.compact's own next step, which counts what it repairs (not rt.compact:
+                # its orjson pass would count the hook's conversions a second time)
+                text = values.refused_compact(arguments)
             if memo is not None and memo[1] == text and memo[0] == name:
                 data = memo[2]
                 source = memo[3]

@@ -193,6 +193,12 @@ class ValueEncoder:
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
 
+    def refused_compact(self, value: Any) -> bytes:
+        """:meth:`compact` of a value orjson has just refused (with :attr:`default`, as
+        :meth:`compact` calls it): its slow path alone. Calling :meth:`compact` again would
+        count the hook's conversions (a set, bytes) once more than :meth:`compact` does."""
+        return self._slow(value, indent=None)
+
     def compact_payload(self, value: Any) -> bytes:
         """A schema-3 payload body: :meth:`compact`, with nesting beyond :data:`MAX_DEPTH`
         cut as in payload files. Codex 0.171 parses every payload (templates spliced) with

@@ -263,6 +263,11 @@ async def _tool_script(turn: Any) -> list[Any]:
     back.append(turn.tool_call("b1", "f", arguments=_BIG_ARGS).completed(_out("b1")))
     back.append(turn.tool_call("b2", "f", arguments=_BIG_ARGS).completed(_out("b2")))
     back.append(turn.tool_call("set", "f", arguments={"s": {1}}).completed(_out("set")))
+    # a dict orjson refuses after its hook converted part of it (a set, bytes): each counted
+    # as often as the general path counts it (the fused path's own orjson pass counted it
+    # once more)
+    for i, refused in enumerate([{"s": {1}, "b": 2**70}, {"b": b"x", 3: 4}]):
+        back.append(turn.tool_call(f"r{i}", "f", arguments=refused).completed(_out(f"r{i}")))
     # the start's fallbacks: mistyped name or id, wait, arguments of other kinds, an id used
     # again, a namespace, input, search, command
     back.append(turn.tool_call("e1", _Name.EXEC, arguments=same).completed(_out("e1")))
