@@ -333,7 +333,7 @@ def _report_error(error: ReduceError, err: TextIO) -> None:
 
 def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .view.commands import notes_to
-    from .view.state_mtime import date_back_if_moved, inputs_mtime
+    from .view.state_mtime import date_back_if_moved, inputs_seen
 
     bundle = Path(args.bundle)
     if args.output == "":
@@ -344,7 +344,7 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         why = forbidden_output(bundle, output)
         if why is not None:
             raise _UsageError(why)
-    before = inputs_mtime(bundle)  # summary trusts a state.json newer than the bundle's files
+    before = inputs_seen(bundle)  # summary trusts a state.json newer than the bundle's files
     trace, notes = _reduce(args.bundle, lenient=args.lenient, err=err)
     data = _state_chunks(trace)
     target = args.output or str(bundle / STATE_FILE)

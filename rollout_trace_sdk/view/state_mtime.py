@@ -10,57 +10,78 @@ from pathlib import Path
 
 from ..model.layout import EVENT_LOG, MANIFEST, PAYLOADS_DIR, STATE_FILE
 
+#: What ``reduce`` notes of a bundle's inputs before reducing (:func:`inputs_seen`): the newest
+#: modification time, and each input's name, inode, size and modification time.
+Seen = tuple[int, tuple[tuple[str, int, int, int], ...]]
 
-def _mtime(path: Path) -> int | None:
-    """Modification time in ns, None for a symlink or anything unreadable (cannot tell)."""
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The file's status, None for a symlink or anything unreadable (cannot tell)."""
     try:
         info = os.lstat(path)
     except OSError:
         return None
-    return None if stat.S_ISLNK(info.st_mode) else info.st_mtime_ns
+    return None if stat.S_ISLNK(info.st_mode) else info
 
 
-def inputs_newest(root: Path) -> tuple[int | None, str]:
-    """The newest modification time among what a reduction reads, and that file's name."""
-    newest, name = -1, ""
+def _inputs(root: Path) -> tuple[list[tuple[str, int, int, int]] | None, str]:
+    """Each input a reduction reads as (name, inode, size, modification time), or None and
+    the name of the one that cannot tell."""
     names = [MANIFEST, EVENT_LOG, PAYLOADS_DIR]
     payloads = root / PAYLOADS_DIR
     if payloads.is_dir() and not payloads.is_symlink():
         try:
-            names += [f"{PAYLOADS_DIR}/{n}" for n in os.listdir(payloads)]
+            names += [f"{PAYLOADS_DIR}/{n}" for n in sorted(os.listdir(payloads))]
         except OSError:
             return None, PAYLOADS_DIR
+    found: list[tuple[str, int, int, int]] = []
     for each in names:
-        mtime = _mtime(root / each)
-        if mtime is None:
+        info = _stat(root / each)
+        if info is None:
             if each == PAYLOADS_DIR and not os.path.lexists(root / each):
                 continue  # no payloads at all: nothing to be newer than
             return None, each
+        found.append((each, info.st_ino, info.st_size, info.st_mtime_ns))
+    return found, ""
+
+
+def inputs_newest(root: Path) -> tuple[int | None, str]:
+    """The newest modification time among what a reduction reads, and that file's name."""
+    found, name = _inputs(root)
+    if found is None:
+        return None, name
+    newest, name = -1, ""
+    for each, _, _, mtime in found:
         if mtime > newest:
             newest, name = mtime, each
     return newest, name
 
 
-def inputs_mtime(root: Path) -> int | None:
-    """The newest modification time among what a reduction of ``root`` reads (None: cannot
-    tell); taken before a reduction, for :func:`date_back_if_moved` after it."""
-    return inputs_newest(root)[0]
+def inputs_seen(root: Path) -> Seen | None:
+    """The bundle's inputs as a reduction of ``root`` begins (None: cannot tell), for
+    :func:`date_back_if_moved` after it."""
+    found, _ = _inputs(root)
+    if found is None:
+        return None
+    return max((mtime for *_, mtime in found), default=-1), tuple(found)
 
 
-def date_back_if_moved(root: Path, written: str, before: int | None) -> None:
+def date_back_if_moved(root: Path, written: str, before: Seen | None) -> None:
     """When ``written`` is ``root``'s own ``state.json`` and the bundle changed while it was
-    reduced (its newest input is later than ``before``, taken when the reduction began), give
-    the file that earlier time: written after the change, it was newer than every input, and
-    ``summary`` (``summary_source.fresh_state``) took the state of half a log for the bundle
-    as it is now (a recording that closed during the reduction read "running" for good)."""
+    reduced (an input is not as ``before`` saw it when the reduction began), give the file
+    the newest time ``before`` saw: written after the change, it was newer than every input,
+    and ``summary`` (``summary_source.fresh_state``) took the state of half a log for the
+    bundle as it is now (a recording that closed during the reduction read "running" for
+    good). A change is told by size and inode too, not by a later time alone: a file system
+    keeps times in ticks (a jiffy, a second, FAT's two), and the log appended to within the
+    tick ``before`` was taken in keeps its time."""
     state = root / STATE_FILE
     try:
         if before is None or not os.path.samefile(written, state):
             return
-        now = inputs_mtime(root)
-        if now is None or now > before:
+        if inputs_seen(root) != before:
             info = os.lstat(state)
             if stat.S_ISREG(info.st_mode):
-                os.utime(state, ns=(info.st_atime_ns, before), follow_symlinks=False)
+                os.utime(state, ns=(info.st_atime_ns, before[0]), follow_symlinks=False)
     except OSError:  # gone or unreadable: fresh_state will not trust it either
         return

@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from rollout_trace_sdk.view.state_mtime import date_back_if_moved, inputs_mtime
+from rollout_trace_sdk.view.state_mtime import date_back_if_moved, inputs_seen
 
 
 def _bundle(demo_bundle: Path, tmp_path: Path) -> Path:
@@ -19,7 +19,7 @@ def _bundle(demo_bundle: Path, tmp_path: Path) -> Path:
 
 def test_a_state_of_a_still_bundle_keeps_its_time(demo_bundle: Path, tmp_path: Path) -> None:
     bundle = _bundle(demo_bundle, tmp_path)
-    before = inputs_mtime(bundle)
+    before = inputs_seen(bundle)
     written = os.stat(bundle / "state.json").st_mtime_ns
     date_back_if_moved(bundle, str(bundle / "state.json"), before)
     assert os.stat(bundle / "state.json").st_mtime_ns == written
@@ -27,15 +27,38 @@ def test_a_state_of_a_still_bundle_keeps_its_time(demo_bundle: Path, tmp_path: P
 
 def test_a_state_of_a_bundle_that_moved_is_dated_back(demo_bundle: Path, tmp_path: Path) -> None:
     bundle = _bundle(demo_bundle, tmp_path)
-    before = inputs_mtime(bundle)
+    before = inputs_seen(bundle)
     assert before is not None
     log = bundle / "trace.jsonl"
-    os.utime(log, ns=(before + 10**9, before + 10**9))  # the recorder wrote on
+    later = before[0] + 10**9
+    os.utime(log, ns=(later, later))  # the recorder wrote on
     elsewhere = tmp_path / "other.json"
     elsewhere.write_text("{}")
     kept = os.stat(elsewhere).st_mtime_ns
     date_back_if_moved(bundle, str(elsewhere), before)  # not the bundle's state: left alone
     assert os.stat(elsewhere).st_mtime_ns == kept
     date_back_if_moved(bundle, str(bundle / "state.json"), before)
-    assert os.stat(bundle / "state.json").st_mtime_ns == before
+    assert os.stat(bundle / "state.json").st_mtime_ns == before[0]
     date_back_if_moved(bundle, "-", before)  # standard output: nothing to date
+
+
+def test_a_state_of_a_bundle_that_moved_within_a_tick_is_dated_back(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """A file system keeps times in ticks (a jiffy, a second on some, two on FAT): the log
+    appended to in the tick the reduction began in keeps its time. Told by its size, the
+    state is still dated back (it was not: newer than the log, summary took the state of
+    the shorter log for the bundle as it is)."""
+    bundle = _bundle(demo_bundle, tmp_path)
+    log = bundle / "trace.jsonl"
+    tick = os.stat(log).st_mtime_ns + 10**9
+    os.utime(log, ns=(tick, tick))
+    before = inputs_seen(bundle)
+    assert before is not None and before[0] == tick
+    with log.open("ab") as handle:  # the recorder wrote on, in the same tick
+        handle.write(b"\n")
+    os.utime(log, ns=(tick, tick))
+    state = bundle / "state.json"
+    os.utime(state, ns=(tick + 10**9, tick + 10**9))  # written after the append
+    date_back_if_moved(bundle, str(state), before)
+    assert os.stat(state).st_mtime_ns == tick
