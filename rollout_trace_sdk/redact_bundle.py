@@ -177,6 +177,10 @@ def _copy(
     left_out: list[str] = []
     with BundleFiles(source) as bundle:
         schema = _check_schema(bundle)
+        # the log first: a recorder still writing writes a payload before the line citing it,
+        # so every payload this log cites is in what is read next (read last, it cited payloads
+        # written meanwhile, missing from the copy)
+        log = _read(bundle, layout.EVENT_LOG)
         shards = ShardRewriter(temp / layout.PAYLOADS_DIR, redactor) if schema == 3 else None
         # (a recorder's space reserve, left by one that was killed, is room, not data)
         skip = (layout.EVENT_LOG, layout.SPACE_RESERVE)
@@ -204,7 +208,6 @@ def _copy(
                     _write(dest, data)
                 copied.append(rel)
         _mkdir(temp / layout.PAYLOADS_DIR)
-        log = _read(bundle, layout.EVENT_LOG)
     recorded = _redact_log(log, temp, redactor, shards)
     cut = tuple(
         (f"{layout.PAYLOADS_DIR}/{layout.shard_name(n)}", size)

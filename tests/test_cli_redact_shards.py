@@ -15,8 +15,10 @@ import anyio
 import orjson
 import pytest
 
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.redact_bundle import redact_bundle
 from rollout_trace_sdk.reduce import ReduceError, reduce_bundle
+from rollout_trace_sdk.reduce.confined import BundleFiles
 from tests.cli_redact_support import run, state_of
 from tests.codex_oracle import codex_bin, codex_reduce
 from tests.conftest import CONFORMANCE_V3, conformance_bundles, needs_conformance_v3
@@ -206,3 +208,54 @@ def test_the_counts_take_an_id_no_payload_has(tmp_path: Path) -> None:
     if codex_bin(3) is not None:
         ok, stderr, _ = codex_reduce(tmp_path / "clean")
         assert ok, stderr
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_bundle_written_on_while_it_is_redacted_gives_a_copy_that_reduces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schema: int
+) -> None:
+    """The recorder wrote on between redact's reading of the payloads and of the log: the copy's
+    log cited payloads its copied shards (schema 2: payload files) did not hold, and it
+    reduced only leniently ('missing payload', 2 copies of 12 of a live bundle). The log is
+    read first: a payload is written before the line that cites it."""
+
+    async def calls(turn: Any, first: int, count: int) -> None:
+        for i in range(first, first + count):
+            async with turn.inference({"model": "m", "input": [f"go {i}"]}) as inference:
+                answer = {
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": f"{i}"}],
+                }
+                inference.completed(output_items=[answer])
+
+    async def main() -> None:
+        async with open_rollout(tmp_path / "rec", schema_version=schema) as rollout:
+            async with rollout.root.turn() as turn:
+                await calls(turn, 0, 5)
+            await rollout.flush()
+            bundle = rollout.bundle_dir
+            assert bundle is not None
+            read_bytes = BundleFiles.read_bytes
+            wrote_on: list[str] = []
+
+            def read_then_write_on(self: BundleFiles, relpath: str, *, what: str) -> bytes:
+                data = read_bytes(self, relpath, what=what)
+                if relpath.startswith("payloads/") and not wrote_on:
+                    wrote_on.append(relpath)  # the recorder writes on meanwhile
+                    anyio.from_thread.run(more, rollout)
+                return data
+
+            monkeypatch.setattr(BundleFiles, "read_bytes", read_then_write_on)
+            await anyio.to_thread.run_sync(
+                functools.partial(redact_bundle, bundle, tmp_path / "clean")
+            )
+            assert wrote_on
+
+    async def more(rollout: Any) -> None:
+        async with rollout.root.turn() as turn:
+            await calls(turn, 5, 5)
+        await rollout.flush()
+
+    anyio.run(main)
+    reduce_bundle(tmp_path / "clean")  # strictly: every payload the log cites is there
