@@ -70,7 +70,11 @@ def _put(value: Any, odd: Any) -> Any:
 
 
 def _said(problems: list[str], odd: Any) -> list[str]:
-    return [p.replace(repr(odd), "ODD").replace(type(odd).__name__, "TYPE") for p in problems]
+    """The problems with the odd value's text as ``ODD`` and its type's name as ``TYPE``; not
+    where its text is a place's index (``[0]`` of ``output[0]``: hypothesis drew ``odd=[0]``,
+    and the index became ``outputODD``)."""
+    value = re.compile(r"(?<![\w\]])" + re.escape(repr(odd)))
+    return [value.sub("ODD", p).replace(type(odd).__name__, "TYPE") for p in problems]
 
 
 @given(odd=_UNHASHABLE, place=st.sampled_from(_REQUEST_PLACES))
