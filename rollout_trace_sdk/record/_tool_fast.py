@@ -99,6 +99,9 @@ class FastTools:
                 # rt.compact's own next step, which counts what it repairs (not rt.compact:
                 # its orjson pass would count the hook's conversions a second time)
                 text = values.refused_compact(arguments)
+            else:
+                if values.pending:  # what the hook converted (a set, bytes): as compact counts
+                    values.note_pending()
             if memo is not None and memo[1] == text and memo[0] == name:
                 data = memo[2]
                 source = memo[3]

@@ -55,28 +55,19 @@ import attrs
 import orjson
 
 from ..model.layout import right_sized
+from ._depth import (
+    COMPACT_TOO_DEEP_MIN_SIZE,
+    COUNT_UP_TO,
+    DEFER_CHECK_UP_TO,
+    PRETTY,
+    TOO_DEEP_MARK,
+    TOO_DEEP_MIN_SIZE,
+    nests_too_deep,
+)
+from ._depth import MAX_DEPTH as MAX_DEPTH
 from ._held import TO_HOOK, held_datetime, held_fields, model_dumped
 from ._held_tree import Marked, held_tree
 from ._text import base64_text, cycle_text, int_digits, too_deep_text, unserialisable_text
-
-#: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
-MAX_DEPTH: Final = 100
-PRETTY: Final = orjson.OPT_INDENT_2 | TO_HOOK
-#: A pretty line indented past MAX_DEPTH levels: the only way such text can appear (string
-#: contents never hold a raw newline), so one C-speed search tells a too-deep payload.
-_TOO_DEEP_MARK: Final = b"\n" + b" " * (2 * (MAX_DEPTH + 1))
-_TOO_DEEP_MIN_SIZE: Final = MAX_DEPTH * MAX_DEPTH  # less text cannot hold that indentation
-#: Compact text shorter than this cannot nest deeper than MAX_DEPTH (two brackets a level).
-_COMPACT_TOO_DEEP_MIN_SIZE: Final = 2 * (MAX_DEPTH + 1)
-#: Up to this size, counting brackets is the cheaper first test of a compact body; past it,
-#: counting (about three times slower per byte than orjson writes) costs more than the walk.
-_COUNT_UP_TO: Final = 2048
-#: Past counting and up to this size, :meth:`ValueEncoder.compact_body` leaves the depth
-#: check to the worker thread (it reads the text back: ~1 ms of the GIL per MB at most);
-#: larger bodies are checked on the loop as before, so no single read holds the GIL long.
-_DEFER_CHECK_UP_TO: Final = 1 << 20
-_WALK_CONTAINERS: Final = 64
-_LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 
 #: Fewer bits than an integer of N digits has at least, per digit (log2(10) = 3.32...): an
 #: integer of more bits than (limit - 1) times this may be too long for Python's writer.
@@ -153,9 +144,16 @@ class ValueEncoder:
     them as they are.
 
     Safe to call from any thread: the counters are guarded by a lock taken only when a
-    value needed changing."""
+    value needed changing.
 
-    __slots__ = ("_lock", "_warned", "closed", "counts", "default")
+    The hook's conversions count once orjson has written all the value: it may refuse
+    something further on (a 21-digit integer, a lone surrogate), and the slow path converts,
+    and counts, it all again. So the hook notes them in :attr:`pending` under the thread's
+    id: a pass that succeeds counts them (:meth:`note_pending`), :meth:`_slow` drops them.
+    The loop and the writer's worker (events' slow path: :meth:`compact`) may encode at once:
+    each takes its own thread's notes only (the hook runs no code that could encode)."""
+
+    __slots__ = ("_lock", "_warned", "closed", "counts", "default", "pending")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
@@ -164,6 +162,8 @@ class ValueEncoder:
         self.closed = False  #: the loss report is written: what is noted now is in no bundle
         #: the hook orjson calls for types it does not know (bound once: no per-call cost)
         self.default = self._default
+        #: a thread's id → what the hook converted in its orjson pass under way, not counted
+        self.pending: dict[int, list[str]] = {}
 
     # --- public ---------------------------------------------------------------------------
 
@@ -172,14 +172,17 @@ class ValueEncoder:
         :data:`MAX_DEPTH` and orjson's own limit is cut later, off the recording call, by
         :meth:`cut_too_deep` (the writer's worker thread runs it on every payload)."""
         try:
-            return right_sized(orjson.dumps(value, self.default, PRETTY))
+            data = orjson.dumps(value, self.default, PRETTY)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=2)
+        if self.pending:
+            self.note_pending()
+        return right_sized(data)
 
     def cut_too_deep(self, data: bytes) -> bytes:
         """``data`` (a payload file) with nesting beyond :data:`MAX_DEPTH` cut. One C-speed
         search tells whether there is any; only then is the JSON read back and rewritten."""
-        if len(data) <= _TOO_DEEP_MIN_SIZE or _TOO_DEEP_MARK not in data:
+        if len(data) <= TOO_DEEP_MIN_SIZE or TOO_DEEP_MARK not in data:
             return data
         try:
             return self._slow(json.loads(data), indent=2)
@@ -189,14 +192,18 @@ class ValueEncoder:
     def compact(self, value: Any) -> bytes:
         """One-line JSON (event fields, function-call argument strings)."""
         try:
-            return right_sized(orjson.dumps(value, self.default, TO_HOOK))
+            data = orjson.dumps(value, self.default, TO_HOOK)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
+        if self.pending:
+            self.note_pending()
+        return right_sized(data)
 
     def refused_compact(self, value: Any) -> bytes:
         """:meth:`compact` of a value orjson has just refused (with :attr:`default`, as
         :meth:`compact` calls it): its slow path alone. Calling :meth:`compact` again would
-        count the hook's conversions (a set, bytes) once more than :meth:`compact` does."""
+        count the hook's conversions (a set, bytes) once more (a pass that succeeded: the
+        caller calls :meth:`note_pending`)."""
         return self._slow(value, indent=None)
 
     def compact_payload(self, value: Any) -> bytes:
@@ -204,19 +211,23 @@ class ValueEncoder:
         cut as in payload files. Codex 0.171 parses every payload (templates spliced) with
         serde_json, which refuses 128 levels; compact text has no indentation to find deep
         nesting by (:meth:`cut_too_deep`), so text long enough to hold it is checked (see
-        ``_nests_too_deep``)."""
+        ``_depth.nests_too_deep``)."""
         try:
             data = right_sized(orjson.dumps(value, self.default, TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)  # which cuts deep nesting itself
         size = len(data)
-        if size < _COMPACT_TOO_DEEP_MIN_SIZE or (
+        if (
+            size >= COMPACT_TOO_DEEP_MIN_SIZE
             # every level opens a bracket: fewer brackets (strings' included) cannot nest
             # that deep; counting them is the cheaper test on short text only
-            size <= _COUNT_UP_TO and data.count(b"[") + data.count(b"{") <= MAX_DEPTH
+            and (size > COUNT_UP_TO or data.count(b"[") + data.count(b"{") > MAX_DEPTH)
+            and self._too_deep(value, size)
         ):
-            return data
-        return self._slow(value, indent=None) if _nests_too_deep(value, size) else data
+            return self._slow(value, indent=None)  # (which counts the hook's conversions)
+        if self.pending:
+            self.note_pending()
+        return data
 
     def compact_body(self, value: Any) -> tuple[bytes, bool]:
         """:meth:`compact_payload` for the event loop: the text, and whether its depth check
@@ -226,20 +237,25 @@ class ValueEncoder:
         written again with indentation) and almost never finds anything; the worker can do
         it from the text alone, because the value may change once the call returns but the
         text cannot. Short text is checked here (counting brackets is cheap), and so is very
-        long text (see :data:`_DEFER_CHECK_UP_TO`)."""
+        long text (see ``_depth.DEFER_CHECK_UP_TO``)."""
         try:
             data = right_sized(orjson.dumps(value, self.default, TO_HOOK))
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None), False  # which cuts deep nesting itself
         size = len(data)
-        if size < _COMPACT_TOO_DEEP_MIN_SIZE:
-            return data, False
-        if size <= _COUNT_UP_TO:
-            if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
-                return data, False
-        elif size <= _DEFER_CHECK_UP_TO:
-            return data, True
-        return (self._slow(value, indent=None) if _nests_too_deep(value, size) else data), False
+        check = False
+        if size < COMPACT_TOO_DEEP_MIN_SIZE:
+            pass
+        elif size <= COUNT_UP_TO:
+            if data.count(b"[") + data.count(b"{") > MAX_DEPTH and self._too_deep(value, size):
+                return self._slow(value, indent=None), False
+        elif size <= DEFER_CHECK_UP_TO:
+            check = True
+        elif self._too_deep(value, size):
+            return self._slow(value, indent=None), False
+        if self.pending:
+            self.note_pending()
+        return data, check
 
     def cut_too_deep_text(self, data: bytes) -> bytes:
         """``data`` (compact text :meth:`compact_body` wrote) with nesting beyond
@@ -249,14 +265,15 @@ class ValueEncoder:
             value = orjson.loads(data)
         except orjson.JSONDecodeError:  # cannot happen for our own output; keep it as it is
             return data
-        return self._slow(value, indent=None) if _nests_too_deep(value, len(data)) else data
+        return self._slow(value, indent=None) if self._too_deep(value, len(data)) else data
 
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
         serde refuses integers beyond 64 bits, so they become their digits as a string
-        (counted). Everything else is left to :meth:`pretty`."""
+        (counted). Everything else is left to :meth:`pretty` (so a set the check meets is
+        counted there, not here)."""
         try:
-            orjson.dumps(value, self.default, TO_HOOK)
+            orjson.dumps(value, _plain_default, TO_HOOK)
             return value
         except (TypeError, RecursionError, ValueError):
             return _Sanitiser(self.note, big_ints_as_text=True).walk(value, 0, set())
@@ -270,6 +287,13 @@ class ValueEncoder:
     def after_fork(self) -> None:
         """In a forked child: the lock may have been held by a thread the child lacks."""
         self._lock = threading.Lock()
+        self.pending = {}  # (notes of threads the child lacks)
+
+    def note_pending(self) -> None:
+        """Count what the hook converted in this thread's orjson pass, which succeeded."""
+        kinds = self.pending.pop(threading.get_ident(), None)
+        for kind in kinds or ():
+            self.note(kind)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -287,9 +311,20 @@ class ValueEncoder:
             recorder_warning(f"rollout trace: {says or KIND_TEXT[kind]} ({where})")
 
     def _default(self, obj: Any) -> Any:
-        return _own_hook(obj, self.note)
+        return _own_hook(obj, self._note_later)
+
+    def _note_later(self, kind: str) -> None:
+        self.pending.setdefault(threading.get_ident(), []).append(kind)
+
+    @staticmethod
+    def _too_deep(value: Any, size: int) -> bool:
+        return nests_too_deep(value, size, _plain_default)
 
     def _slow(self, value: Any, *, indent: int | None) -> bytes:
+        """``value`` read from Python (see the module doc). It converts and counts all of it,
+        so what the hook noted in this thread's pass that led here is dropped."""
+        if self.pending:
+            self.pending.pop(threading.get_ident(), None)
         sanitiser = _Sanitiser(self.note)
         safe = sanitiser.walk(value, 0, set())
         if not sanitiser.long_ints:
@@ -305,53 +340,6 @@ class ValueEncoder:
         for mark, digits in sanitiser.long_ints.items():
             text = text.replace(json.dumps(mark), digits, 1)
         return text.encode()
-
-
-def _nests_too_deep(value: Any, size: int) -> bool:
-    """Whether ``value`` (whose compact text is ``size`` bytes) holds containers nested more
-    than :data:`MAX_DEPTH` deep (where :class:`_Sanitiser` cuts).
-
-    orjson writes it again with indentation and one search looks for a line indented past the
-    limit (as :meth:`ValueEncoder.cut_too_deep` does): at most one more encoding. A body past
-    ``_COUNT_UP_TO`` is first walked instead, container by container, which costs nothing for
-    the text that makes most long bodies long; past a few dozen containers the walk gives up.
-    (orjson's own depth limit is no answer: it does not count every kind of container, a
-    dataclass between lists for one, and orjson 3.11 corrupts its heap serialising lists of
-    numbers nested 136 deep or more.)"""
-    if size > _COUNT_UP_TO:
-        verdict = _walk_too_deep(value)
-        if verdict is not None:
-            return verdict
-    try:
-        pretty = orjson.dumps(value, _plain_default, PRETTY)
-    except Exception:  # (TypeError, ValueError, RecursionError, the agent's code's own)
-        return True  # let the slow path decide
-    return _TOO_DEEP_MARK in pretty
-
-
-def _walk_too_deep(value: Any) -> bool | None:
-    """The verdict of :func:`_nests_too_deep` from a walk of dicts, lists and tuples;
-    ``None`` when the value holds more than :data:`_WALK_CONTAINERS` containers or anything
-    else (a dataclass, a model, a set: serialised their own way)."""
-    cls = value.__class__
-    if cls is not dict and cls is not list and cls is not tuple:
-        return None
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    budget = _WALK_CONTAINERS
-    while stack:
-        node, level = stack.pop()
-        for child in node.values() if node.__class__ is dict else node:
-            kind = child.__class__
-            if kind is dict or kind is list or kind is tuple:
-                if level >= MAX_DEPTH:  # also ends a cycle's walk
-                    return True
-                budget -= 1
-                if not budget:
-                    return None
-                stack.append((child, level + 1))
-            elif kind not in _LEAVES:
-                return None
-    return False
 
 
 def _plain_default(obj: Any) -> Any:

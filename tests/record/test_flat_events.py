@@ -447,3 +447,37 @@ async def test_a_fused_tool_call_has_every_field_the_general_one_has(
     assert made[0] == made[1]
     assert made[0]["_live"] and not made[0]["_done"] and made[0]["tool_call_id"] == "c"
     assert made[0]["_invocation"] is not lost_invocation
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fused", [True, False])
+async def test_dict_arguments_the_hook_converted_are_counted_once_per_conversion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fused: bool
+) -> None:
+    """A set or bytes in dict arguments, then something orjson refuses (an integer beyond 64
+    bits, a non-string key), or nothing: each conversion counted once in the loss report, on
+    the fused path as on the general one. Before, both counted a refused dict's set and
+    bytes twice (the hook, then the slow path): set 3, bytes 2."""
+    starts: list[bool] = []
+    real_start = FastTools.start
+
+    def start(self: FastTools, *args: Any) -> Any:
+        made = real_start(self, *args) if fused else None
+        starts.append(made is not None)
+        return made
+
+    monkeypatch.setattr(FastTools, "start", start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with (
+            open_rollout(tmp_path, schema_version=3) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            cases: list[dict[Any, Any]] = [{"s": {1}, "n": 2**70}, {"b": b"x", 3: 4}, {"s": {2}}]
+            for i, arguments in enumerate(cases):
+                turn.tool_call(f"r{i}", "f", arguments=arguments).completed(_out(f"r{i}"))
+    assert starts == [fused] * 3
+    assert rollout.stats is not None
+    assert rollout.stats.approximated == {"set": 2, "bytes": 1, "key": 1}
+    report = loss_report(bundle_in(tmp_path))
+    assert "2 sets recorded as lists" in report and "1 bytes recorded as base64" in report
