@@ -100,7 +100,7 @@ class FastTools:
                 # its orjson pass would count the hook's conversions a second time)
                 text = values.refused_compact(arguments)
             else:
-                if values.pending:  # what the hook converted (a set, bytes): as compact counts
+                if values.noted:  # what the hook converted (a set, bytes): as compact counts
                     values.note_pending()
             if memo is not None and memo[1] == text and memo[0] == name:
                 data = memo[2]

@@ -20,13 +20,13 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
   models (``model_dump(mode="json")``), dataclasses and attrs classes into their dict form,
   other mappings into dicts and other sequences (a ``UserList``, a ``deque``) into lists
   (faithful, not counted; read with bounded work, all they hold too, see ``_held`` and
-  ``_held_tree``), datetimes in a zone of the
-  agent's own into orjson's text (``_held.held_datetime``); anything else becomes
-  ``"<unserialisable TypeName: repr>"`` (repr cut to 200 characters by ``clip``). orjson
-  writes the copy, or the standard library when it holds an integer beyond 64 bits
-  (integers keep their exact digits, which Codex reads). Non-string keys become ``str(key)`` (a ``str`` subclass's, an enum member's, its
-  string, not counted); a container met again on its own
-  path becomes ``"<cycle: dict>"``; a container nested deeper than :data:`MAX_DEPTH` becomes
+  ``_held_tree``), datetimes in a zone of the agent's own into orjson's text
+  (``_held.held_datetime``); anything else becomes ``"<unserialisable TypeName: repr>"``
+  (repr cut to 200 characters by ``clip``). orjson writes the copy, or the standard library
+  when it holds an integer beyond 64 bits (integers keep their exact digits, which Codex
+  reads). Non-string keys become ``str(key)`` (a ``str`` subclass's, an enum member's, its
+  string, not counted); a container met again on its own path becomes
+  ``"<cycle: dict>"``; a container nested deeper than :data:`MAX_DEPTH` becomes
   ``"<truncated: nested deeper than 100 levels>"`` (Codex's JSON reader refuses nesting beyond
   128); NaN and the infinities become ``null`` (as orjson writes them on the fast path, where
   they are not counted); lone surrogates become U+FFFD.
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import math
 import os
@@ -146,14 +147,12 @@ class ValueEncoder:
     Safe to call from any thread: the counters are guarded by a lock taken only when a
     value needed changing.
 
-    The hook's conversions count once orjson has written all the value: it may refuse
-    something further on (a 21-digit integer, a lone surrogate), and the slow path converts,
-    and counts, it all again. So the hook notes them in :attr:`pending` under the thread's
-    id: a pass that succeeds counts them (:meth:`note_pending`), :meth:`_slow` drops them.
-    The loop and the writer's worker (events' slow path: :meth:`compact`) may encode at once:
-    each takes its own thread's notes only (the hook runs no code that could encode)."""
+    The hook's conversions count once orjson wrote all the value (refused, the slow path
+    converts and counts it all): the hook notes them in :attr:`pending` by thread, a pass that
+    succeeds counts them (:meth:`note_pending`), :meth:`_slow` drops them. The loop and the
+    worker (events' slow path) may encode at once: each takes its own thread's notes only."""
 
-    __slots__ = ("_lock", "_warned", "closed", "counts", "default", "pending")
+    __slots__ = ("_lock", "_warned", "closed", "counts", "default", "noted", "pending")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
@@ -162,8 +161,8 @@ class ValueEncoder:
         self.closed = False  #: the loss report is written: what is noted now is in no bundle
         #: the hook orjson calls for types it does not know (bound once: no per-call cost)
         self.default = self._default
-        #: a thread's id → what the hook converted in its orjson pass under way, not counted
-        self.pending: dict[int, list[str]] = {}
+        self.pending: dict[int, list[str]] = {}  #: a thread's id → its pass's hook's kinds
+        self.noted = False  #: whether :attr:`pending` holds any (a bool: the cheapest test)
 
     # --- public ---------------------------------------------------------------------------
 
@@ -173,11 +172,11 @@ class ValueEncoder:
         :meth:`cut_too_deep` (the writer's worker thread runs it on every payload)."""
         try:
             data = orjson.dumps(value, self.default, PRETTY)
+            if self.noted:
+                self.note_pending()
+            return right_sized(data)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=2)
-        if self.pending:
-            self.note_pending()
-        return right_sized(data)
 
     def cut_too_deep(self, data: bytes) -> bytes:
         """``data`` (a payload file) with nesting beyond :data:`MAX_DEPTH` cut. One C-speed
@@ -193,11 +192,11 @@ class ValueEncoder:
         """One-line JSON (event fields, function-call argument strings)."""
         try:
             data = orjson.dumps(value, self.default, TO_HOOK)
+            if self.noted:
+                self.note_pending()
+            return right_sized(data)
         except (TypeError, RecursionError, ValueError):
             return self._slow(value, indent=None)
-        if self.pending:
-            self.note_pending()
-        return right_sized(data)
 
     def refused_compact(self, value: Any) -> bytes:
         """:meth:`compact` of a value orjson has just refused (with :attr:`default`, as
@@ -222,10 +221,10 @@ class ValueEncoder:
             # every level opens a bracket: fewer brackets (strings' included) cannot nest
             # that deep; counting them is the cheaper test on short text only
             and (size > COUNT_UP_TO or data.count(b"[") + data.count(b"{") > MAX_DEPTH)
-            and self._too_deep(value, size)
+            and _too_deep(value, size)
         ):
             return self._slow(value, indent=None)  # (which counts the hook's conversions)
-        if self.pending:
+        if self.noted:
             self.note_pending()
         return data
 
@@ -247,13 +246,13 @@ class ValueEncoder:
         if size < COMPACT_TOO_DEEP_MIN_SIZE:
             pass
         elif size <= COUNT_UP_TO:
-            if data.count(b"[") + data.count(b"{") > MAX_DEPTH and self._too_deep(value, size):
+            if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(value, size):
                 return self._slow(value, indent=None), False
         elif size <= DEFER_CHECK_UP_TO:
             check = True
-        elif self._too_deep(value, size):
+        elif _too_deep(value, size):
             return self._slow(value, indent=None), False
-        if self.pending:
+        if self.noted:
             self.note_pending()
         return data, check
 
@@ -265,13 +264,12 @@ class ValueEncoder:
             value = orjson.loads(data)
         except orjson.JSONDecodeError:  # cannot happen for our own output; keep it as it is
             return data
-        return self._slow(value, indent=None) if self._too_deep(value, len(data)) else data
+        return self._slow(value, indent=None) if _too_deep(value, len(data)) else data
 
     def for_parsed_item(self, value: Any) -> Any:
         """``value`` as Codex can parse it into a typed item (an ``agent_message``): there,
         serde refuses integers beyond 64 bits, so they become their digits as a string
-        (counted). Everything else is left to :meth:`pretty` (so a set the check meets is
-        counted there, not here)."""
+        (counted). Everything else is left (and counted) to :meth:`pretty`."""
         try:
             orjson.dumps(value, _plain_default, TO_HOOK)
             return value
@@ -287,12 +285,14 @@ class ValueEncoder:
     def after_fork(self) -> None:
         """In a forked child: the lock may have been held by a thread the child lacks."""
         self._lock = threading.Lock()
-        self.pending = {}  # (notes of threads the child lacks)
+        self.pending, self.noted = {}, False  # (notes of threads the child lacks)
 
-    def note_pending(self) -> None:
-        """Count what the hook converted in this thread's orjson pass, which succeeded."""
-        kinds = self.pending.pop(threading.get_ident(), None)
-        for kind in kinds or ():
+    def note_pending(self, *, count: bool = True) -> None:
+        """Count (or drop) what the hook converted in this thread's last orjson pass."""
+        with self._lock:  # (noted stays true while any thread's notes are pending)
+            kinds = self.pending.pop(threading.get_ident(), None)
+            self.noted = bool(self.pending)
+        for kind in kinds if count and kinds else ():
             self.note(kind)
 
     # --- internals ------------------------------------------------------------------------
@@ -314,17 +314,14 @@ class ValueEncoder:
         return _own_hook(obj, self._note_later)
 
     def _note_later(self, kind: str) -> None:
-        self.pending.setdefault(threading.get_ident(), []).append(kind)
-
-    @staticmethod
-    def _too_deep(value: Any, size: int) -> bool:
-        return nests_too_deep(value, size, _plain_default)
+        with self._lock:
+            self.pending.setdefault(threading.get_ident(), []).append(kind)
+            self.noted = True
 
     def _slow(self, value: Any, *, indent: int | None) -> bytes:
-        """``value`` read from Python (see the module doc). It converts and counts all of it,
-        so what the hook noted in this thread's pass that led here is dropped."""
-        if self.pending:
-            self.pending.pop(threading.get_ident(), None)
+        """``value`` read from Python: it converts and counts all, so drops the hook's notes."""
+        if self.noted:
+            self.note_pending(count=False)
         sanitiser = _Sanitiser(self.note)
         safe = sanitiser.walk(value, 0, set())
         if not sanitiser.long_ints:
@@ -344,6 +341,9 @@ class ValueEncoder:
 
 def _plain_default(obj: Any) -> Any:
     return _own_hook(obj, _ignore)
+
+
+_too_deep: Final = functools.partial(nests_too_deep, hook=_plain_default)
 
 
 class _ReadInPython(TypeError):
