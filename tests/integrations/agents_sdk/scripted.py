@@ -35,15 +35,27 @@ def responses_model(base_url: str) -> OpenAIResponsesModel:
     )
 
 
-def weather_tool() -> Any:
-    """A function tool ``get_weather`` answering :data:`WEATHER` (a new one each call)."""
+def weather_tool(*, needs_approval: bool = False) -> Any:
+    """A function tool ``get_weather`` answering :data:`WEATHER` (a new one each call); with
+    ``needs_approval``, a run that calls it pauses until the call is approved."""
 
-    @function_tool
+    @function_tool(needs_approval=needs_approval)
     def get_weather(city: str) -> str:
         """The weather in a city."""
         return WEATHER
 
     return get_weather
+
+
+def approval_agent(base_url: str) -> Agent:
+    """``Asker``, whose one tool (:func:`weather_tool`) needs approval: its run pauses at the
+    model's call, and a run resumed from its state with the call approved goes on."""
+    return Agent(
+        name="Asker",
+        instructions="You ask.",
+        model=responses_model(base_url),
+        tools=[weather_tool(needs_approval=True)],
+    )
 
 
 def triage(

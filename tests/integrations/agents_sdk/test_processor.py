@@ -25,7 +25,7 @@ from rollout_trace_sdk.sources import bundle_info
 
 from ...record.recorder_support import events, of_type, payload
 from ..fake_agents_api import REPORT, FakeAgentsAPI
-from .scripted import QUESTION, reduce_both, register, trace_bundles, triage
+from .scripted import QUESTION, approval_agent, reduce_both, register, trace_bundles, triage
 
 
 def test_shutdown_closes_the_processors_loop(
@@ -300,27 +300,12 @@ def test_the_calls_paused_runs_left_waiting_are_kept_for_the_latest_few(
     """The model's calls a paused run left waiting for approval are kept by trace id for the
     run resumed from its state (which names them by the model's ``call_id``), the latest
     ``PAUSED_KEPT`` paused traces only: a run never resumed is forgotten."""
-    from agents import Agent, function_tool
-
     from rollout_trace_sdk.integrations import _agent_traces
-
-    from ..fake_agents_api import WEATHER
-    from .scripted import responses_model
 
     monkeypatch.setattr(_agent_traces, "PAUSED_KEPT", 1)
     register(processors, tmp_path)
 
-    @function_tool(needs_approval=True)
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
-
-    agent = Agent(
-        name="Asker",
-        instructions="You ask.",
-        model=responses_model(fake.base_url),
-        tools=[get_weather],
-    )
+    agent = approval_agent(fake.base_url)
 
     async def run() -> None:
         states = []

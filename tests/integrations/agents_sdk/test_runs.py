@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, OpenAIResponsesModel, Runner, function_tool
+from agents import Agent, OpenAIResponsesModel, Runner
 from agents.tracing import custom_span, trace
 from openai import AsyncOpenAI
 
@@ -30,7 +30,15 @@ from rollout_trace_sdk.view.load import load_state
 from ...codex_oracle import bundle_schema
 from ...record.recorder_support import of_type, payload
 from ..fake_agents_api import REPORT, TRANSLATION, WEATHER, FakeAgentsAPI
-from .scripted import QUESTION, reduce_both, register, responses_model, trace_bundles, triage
+from .scripted import (
+    QUESTION,
+    approval_agent,
+    reduce_both,
+    register,
+    responses_model,
+    trace_bundles,
+    triage,
+)
 
 
 @pytest.mark.parametrize("schema", [2, 3])
@@ -458,17 +466,7 @@ def test_a_run_resumed_after_an_approval_is_recorded(
     its outermost span opens a bundle of its own."""
     register(processors, tmp_path)
 
-    @function_tool(needs_approval=True)
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
-
-    agent = Agent(
-        name="Asker",
-        instructions="You ask.",
-        model=responses_model(fake.base_url),
-        tools=[get_weather],
-    )
+    agent = approval_agent(fake.base_url)
 
     async def run() -> Any:
         paused = await Runner.run(agent, QUESTION)
@@ -506,17 +504,7 @@ def test_a_resumed_run_runs_the_call_its_paused_run_saw(
     carried. Now the paused run's waiting call (id, arguments) is carried to it."""
     register(processors, tmp_path, schema_version=3)
 
-    @function_tool(needs_approval=True)
-    def get_weather(city: str) -> str:
-        """The weather in a city."""
-        return WEATHER
-
-    agent = Agent(
-        name="Asker",
-        instructions="You ask.",
-        model=responses_model(fake.base_url),
-        tools=[get_weather],
-    )
+    agent = approval_agent(fake.base_url)
 
     async def run() -> Any:
         paused = await Runner.run(agent, QUESTION)
