@@ -384,19 +384,7 @@ def user_gap_scenario(seed: int) -> Scenario:
     """The ``codex exec`` scenario of ``seed``: kind ``seed % len(KINDS)``, drawn from it."""
     kind = list(KINDS)[seed % len(KINDS)]
     made = KINDS[kind](random.Random(seed))
-    return Scenario(
-        f"user_{kind}_{seed}",
-        made.prompt,
-        made.rules,
-        files={**FILES, **made.files},
-        home_files=made.home_files,
-        extra=made.extra,
-        sandbox=made.sandbox,
-        then=made.then,
-        git=made.git,
-        review=made.review,
-        stdin=made.stdin,
-    )
+    return attrs.evolve(made, name=f"user_{kind}_{seed}", files={**FILES, **made.files})
 
 
 APP_KINDS = {"app_turns": _app_turns}
