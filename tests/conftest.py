@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -150,6 +153,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def anyio_backend() -> str:
     """Parametrised by :func:`pytest_generate_tests` (or by the test itself)."""
     raise AssertionError("anyio_backend is parametrised by pytest_generate_tests")
+
+
+@pytest.fixture
+def signalled_twice(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """A command's work cut by two signals (``timeout`` signals the command and again its
+    process group; Ctrl-C pressed twice): the function given raises the first, as
+    ``KeyboardInterrupt`` (patch it in for a step of the work), and the second SIGINT comes as
+    ``shutil.rmtree`` starts removing what the work left; SIGINT raises meanwhile."""
+    real_rmtree = shutil.rmtree
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt  # the first signal, mid-work
+
+    def removed_while_signalled(path: Any, *args: Any, **kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the second, as the removal starts
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", removed_while_signalled)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

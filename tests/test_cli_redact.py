@@ -537,32 +537,16 @@ def test_the_report_of_a_schema2_copy_takes_a_number_no_payload_file_has(tmp_pat
 
 
 def test_a_second_signal_during_the_clean_up_leaves_no_work_directory(
-    tmp_path: Path, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch, signalled_twice: Any
 ) -> None:
     """As for ``convert``: a second signal while an interrupted copy was being removed
     (``timeout`` signals the command and its process group; Ctrl-C twice) left the hidden
     work directory half removed (found by review user35)."""
-    import signal
-
     from rollout_trace_sdk import redact_bundle as module
-
-    real_rmtree = shutil.rmtree
-
-    def interrupted(*args: Any, **kwargs: Any) -> Any:
-        raise KeyboardInterrupt  # the first signal, mid-copy
-
-    def removed_while_signalled(path: Any, *args: Any, **kwargs: Any) -> None:
-        os.kill(os.getpid(), signal.SIGINT)  # the second, as the removal starts
-        real_rmtree(path, *args, **kwargs)
 
     source = tmp_path / "bundle"
     shutil.copytree(demo_bundle, source)
-    monkeypatch.setattr(module, "_copy", interrupted)
-    monkeypatch.setattr(shutil, "rmtree", removed_while_signalled)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            redact_bundle(source, tmp_path / "out")
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(module, "_copy", signalled_twice)
+    with pytest.raises(KeyboardInterrupt):
+        redact_bundle(source, tmp_path / "out")
     assert os.listdir(tmp_path) == ["bundle"]

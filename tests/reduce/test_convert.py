@@ -71,36 +71,20 @@ def test_schema_3_converts_to_schema_2(bundle: Path, tmp_path: Path) -> None:
 
 
 def test_a_second_signal_during_the_clean_up_leaves_no_work_directory(
-    tmp_path: Path, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, demo_bundle: Path, monkeypatch: pytest.MonkeyPatch, signalled_twice: Any
 ) -> None:
     """An interrupted conversion removes its work directory, but a second signal while it
     did (``timeout`` sends SIGTERM to the command and again to its process group; Ctrl-C
     pressed twice) stopped the removal half-way and left ``.OUT.convert-*`` with what was
     written (found by review user35, 1 in ~50 ``timeout`` runs on a 24 MB bundle). The
     removal now holds signals back and hands them on when done."""
-    import signal
-
     from rollout_trace_sdk.reduce import convert
 
-    real_rmtree = shutil.rmtree
-
-    def interrupted(*args: Any, **kwargs: Any) -> None:
-        raise KeyboardInterrupt  # the first signal, mid-conversion
-
-    def removed_while_signalled(path: Any, *args: Any, **kwargs: Any) -> None:
-        os.kill(os.getpid(), signal.SIGINT)  # the second, as the removal starts
-        real_rmtree(path, *args, **kwargs)
-
-    monkeypatch.setattr(convert, "_to_v2", interrupted)
-    monkeypatch.setattr(convert, "_to_v3", interrupted)
-    monkeypatch.setattr(shutil, "rmtree", removed_while_signalled)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        schema = orjson.loads((demo_bundle / "manifest.json").read_bytes())["schema_version"]
-        with pytest.raises(KeyboardInterrupt):
-            convert_bundle(demo_bundle, tmp_path / "out", 5 - schema)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(convert, "_to_v2", signalled_twice)
+    monkeypatch.setattr(convert, "_to_v3", signalled_twice)
+    schema = orjson.loads((demo_bundle / "manifest.json").read_bytes())["schema_version"]
+    with pytest.raises(KeyboardInterrupt):
+        convert_bundle(demo_bundle, tmp_path / "out", 5 - schema)
     assert os.listdir(tmp_path) == []
 
 
