@@ -36,6 +36,7 @@ Valgrind runs the child ~50x slower: ~20-40 s a run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
 import json
@@ -46,7 +47,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM = 1_000
@@ -76,7 +79,9 @@ def _child(mode: str, n: int) -> None:
             if len(recorder.queue) > 3000:
                 recorder.queue.clear()
 
-    async def record(redact: bool) -> None:
+    @contextlib.asynccontextmanager
+    async def warmed(redact: bool) -> AsyncIterator[tuple[Any, Any]]:
+        """A rollout and its turn, after ``WARM`` tool calls and a flush."""
         with tempfile.TemporaryDirectory() as tmp:
             async with (
                 open_rollout(tmp, schema_version=3, redact=redact) as rollout,
@@ -86,47 +91,43 @@ def _child(mode: str, n: int) -> None:
                     async with turn.tool_call(f"w_{i}", "exec_command", arguments=ARGS) as tool:
                         tool.completed(_output(i, 200, f"w_{i}"))
                 await rollout.flush()
-                # the start-up heap (modules, the warm-up's garbage) out of every later
-                # collection: a full one over it, in one run and not the other (the writer
-                # thread's timing moves when they come), is millions of instructions
-                gc.collect()
-                gc.freeze()
-                for i in range(n):
-                    async with turn.tool_call(f"c_{i}", "exec_command", arguments=ARGS) as tool:
-                        tool.completed(_output(i, 200, f"c_{i}"))
-                await rollout.flush()
+                yield rollout, turn
+
+    async def record(redact: bool) -> None:
+        async with warmed(redact) as (rollout, turn):
+            # the start-up heap (modules, the warm-up's garbage) out of every later
+            # collection: a full one over it, in one run and not the other (the writer
+            # thread's timing moves when they come), is millions of instructions
+            gc.collect()
+            gc.freeze()
+            for i in range(n):
+                async with turn.tool_call(f"c_{i}", "exec_command", arguments=ARGS) as tool:
+                    tool.completed(_output(i, 200, f"c_{i}"))
+            await rollout.flush()
 
     async def calls() -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with (
-                open_rollout(tmp, schema_version=3, redact=True) as rollout,
-                rollout.root.turn() as turn,
-            ):
-                for i in range(WARM):
-                    async with turn.tool_call(f"w_{i}", "exec_command", arguments=ARGS) as tool:
-                        tool.completed(_output(i, 200, f"w_{i}"))
+        async with warmed(True) as (rollout, turn):
+            outputs = [_output(i, 200, f"c_{i}") for i in range(n)]  # made uncounted
+            gc.collect()
+            gc.freeze()
+
+            async def one_call(i: int) -> None:
+                async with turn.tool_call(f"c_{i}", "exec_command", arguments=ARGS) as tool:
+                    tool.completed(outputs[i])
+
+            def step(_: None, i: int) -> None:
+                # run to its end without the loop: a call that waits for the writer
+                # (its queue over a batch) would be counted in part; none does, 100 at a
+                # time with a flush between
+                try:
+                    one_call(i).send(None)
+                except StopIteration:
+                    return
+                raise SystemExit("instructions.py: a counted tool call waited")
+
+            for start in range(0, n, _CHUNK):
+                functools.reduce(step, range(start, min(n, start + _CHUNK)), None)
                 await rollout.flush()
-                outputs = [_output(i, 200, f"c_{i}") for i in range(n)]  # made uncounted
-                gc.collect()
-                gc.freeze()
-
-                async def one_call(i: int) -> None:
-                    async with turn.tool_call(f"c_{i}", "exec_command", arguments=ARGS) as tool:
-                        tool.completed(outputs[i])
-
-                def step(_: None, i: int) -> None:
-                    # run to its end without the loop: a call that waits for the writer
-                    # (its queue over a batch) would be counted in part; none does, 100 at a
-                    # time with a flush between
-                    try:
-                        one_call(i).send(None)
-                    except StopIteration:
-                        return
-                    raise SystemExit("instructions.py: a counted tool call waited")
-
-                for start in range(0, n, _CHUNK):
-                    functools.reduce(step, range(start, min(n, start + _CHUNK)), None)
-                    await rollout.flush()
 
     if mode == "floor":
         anyio.run(floor)
