@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from ..model import events as ev
 from . import tool_kinds
-from ._encode import FLAT_AT, flat_event, flat_hook
+from ._encode import FLAT_AT, flat_event, flat_hook, generic_summary
 from ._text import clip
 
 _MODEL_REQUESTER: Final = ev.ModelRequester()
@@ -66,11 +66,10 @@ _STARTED: Final = flat_event(
         "f[7]",
         "_MODEL_REQUESTER_JSON if f[8] is None else _requester_json(CodeCellRequester(f[8]))",
         "_KIND_JSON.get(f[9]) or _kind_of(f[9])",
-        # generic_summary(label(name, namespace), preview(source)) with their common cases
-        # inline (a line per tool call): no namespace, a source short enough to stay whole
-        '{"type": "generic", "label": label(f[9], f[10]) if f[10] else f[9], "input_preview":'
-        " None if f[11] is None else f[11] if len(f[11]) <= PREVIEW_CHARS"
-        ' else clip(f[11], PREVIEW_CHARS), "output_preview": None}',
+        # generic_summary(label(name, namespace), preview(source)), label's and preview's
+        # common cases inline (a line per tool call): no namespace, a source that stays whole
+        "generic_summary(label(f[9], f[10]) if f[10] else f[9], None if f[11] is None"
+        " else f[11] if len(f[11]) <= PREVIEW_CHARS else clip(f[11], PREVIEW_CHARS))",
         "REF",
     ],
     FLAT_AT + 7,
@@ -81,6 +80,7 @@ _STARTED: Final = flat_event(
         "CodeCellRequester": ev.CodeCellRequester,
         "_KIND_JSON": _KIND_JSON,
         "_kind_of": _kind_of,
+        "generic_summary": generic_summary,
         "label": tool_kinds.label,
         "clip": clip,
         "PREVIEW_CHARS": tool_kinds.PREVIEW_CHARS,
