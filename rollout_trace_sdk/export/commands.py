@@ -210,8 +210,9 @@ def _perfetto(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.output:
         print("rollout-trace export: --format perfetto needs -o FILE", file=err)
         return 2
-    state = load_noting(source, args.lenient, err)
-    trace = chrome_trace(state)
+    notes: list[str] = []
+    state = load_noting(source, args.lenient, err, notes)
+    trace = chrome_trace(state, notes)
     try:
         document = orjson.dumps(trace)
     except TypeError:  # a time past int64 (a start of +-2^63 ms, as Codex reads; fuzz28)

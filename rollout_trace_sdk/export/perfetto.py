@@ -15,7 +15,7 @@ error text (``error``), when the bundle has one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ..reduce.failures import FAILED_STATUSES as _FAILED
@@ -23,6 +23,8 @@ from ..view.model import build_view_model, thread_tree_order
 
 _PID: Final = 1
 _US: Final = 1000  # the view model's times are milliseconds
+#: The lenient notes a trace carries at most, as the page's notice shows the first 100.
+_NOTES: Final = 100
 #: Each agent's track groups, in display order: group name -> (view-model table, slice kind)
 #: of the slices on its tracks.
 _GROUPS: Final = (
@@ -93,11 +95,15 @@ def _slice(
     return event
 
 
-def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
+def chrome_trace(state: Mapping[str, Any], notes: Sequence[str] = ()) -> dict[str, Any]:
     """The Chrome trace-event document for a reduced state.
 
     Args:
         state: the reduced state as plain JSON values.
+        notes: what lenient reduction skipped, if it reduced the state: a trace file is passed
+            on without the terminal that printed them, so ``otherData`` says them (the first
+            100, and how many), as its ``recording_status`` says a recording cut short or cut
+            by a capture limit.
 
     Returns:
         ``{"traceEvents": [...], "displayTimeUnit": "ms", "otherData": {...}}``.
@@ -152,15 +158,20 @@ def chrome_trace(state: Mapping[str, Any]) -> dict[str, Any]:
             status = thread.get("st")
             slices.append(_slice(turn_track[t], start, end, "agent", "agent", status, args))
     flows = _flows(points, turn_track)
+    other: dict[str, Any] = {
+        "rollout_id": meta.get("rollout_id"),
+        "trace_id": meta.get("trace_id"),
+        "status": meta.get("status"),
+        "started_at_unix_ms": meta.get("t0"),
+        "recording_status": meta.get("recording"),
+    }
+    if notes:
+        other["lenient_skipped"] = len(notes)
+        other["lenient_notes"] = list(notes[:_NOTES])
     return {
         "traceEvents": tracks.events + slices + flows,
         "displayTimeUnit": "ms",
-        "otherData": {
-            "rollout_id": meta.get("rollout_id"),
-            "trace_id": meta.get("trace_id"),
-            "status": meta.get("status"),
-            "started_at_unix_ms": meta.get("t0"),
-        },
+        "otherData": other,
     }
 
 

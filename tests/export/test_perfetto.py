@@ -318,3 +318,32 @@ def test_a_start_at_int64s_ends_is_exported(demo_bundle: Path, tmp_path: Path, s
     assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()
     trace = json.loads(target.read_bytes())
     assert any(abs(e.get("ts", 0)) >= 2**63 for e in trace["traceEvents"])
+
+
+def test_a_partial_rollout_is_said_so_in_the_trace(demo_bundle: Path, tmp_path: Path) -> None:
+    """A trace file is passed on without the terminal that wrote it: one from a bundle a crash
+    cut short (``--lenient``) read as a whole rollout, the skipped events said only on stderr
+    (review39; the tables say ``lenient``, the page its notice, the OTLP root its
+    ``recording_status``). Its ``otherData`` says how the recording ended and what lenient
+    reduction skipped."""
+    import shutil
+
+    whole = tmp_path / "whole.json"
+    argv = ["export", "--format", "perfetto", str(demo_bundle), "-o", str(whole)]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    other = json.loads(whole.read_bytes())["otherData"]
+    assert other["recording_status"] == "complete"
+    assert "lenient_notes" not in other
+
+    bundle = tmp_path / "cut"
+    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[: log.stat().st_size * 2 // 3])  # a kill mid-line
+    target, err = tmp_path / "cut.json", io.StringIO()
+    argv = ["export", "--format", "perfetto", str(bundle), "--lenient", "-o", str(target)]
+    assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()
+    other = json.loads(target.read_bytes())["otherData"]
+    assert other["recording_status"] == "unclosed"
+    assert len(other["lenient_notes"]) == 1
+    assert "truncated last line" in other["lenient_notes"][0]
+    assert other["lenient_notes"][0] in err.getvalue()
