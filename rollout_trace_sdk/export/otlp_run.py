@@ -50,8 +50,9 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             continue
         paths[path] = source
+        notes: list[str] = []
         try:
-            state = load_noting(source, args.lenient, err)
+            state = load_noting(source, args.lenient, err, notes)
         except ReduceError as exc:
             # one bad bundle among many: named, and the others still go (as with --to)
             text = refusal(exc, source)
@@ -68,9 +69,9 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=err,
             )
         try:
-            traces.append(
-                otlp_trace(state, inline=args.inline_payloads, payload=_text(reader, state))
-            )
+            trace = otlp_trace(state, inline=args.inline_payloads, payload=_text(reader, state))
+            _say_lenient(trace, notes)
+            traces.append(trace)
         finally:
             if reader is not None:
                 reader.close()
@@ -90,6 +91,19 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     lines = functools.partial(json_lines, spans)
     code = write_named("export", args.sources, args.output, Path(args.output), lines, out, err)
     return code or (1 if failed else 0)
+
+
+#: The lenient notes the root span carries at most, as the page's notice shows the first 100.
+_NOTES = 100
+
+
+def _say_lenient(trace: OtlpTrace, notes: list[str]) -> None:
+    """Put on the root span what lenient reduction skipped (``rollout_trace.lenient_skipped``,
+    the first 100 ``rollout_trace.lenient_notes``, one a line): a receiver shows the rollout
+    without the terminal that printed them, and would show a crash-cut one as whole."""
+    if notes:
+        trace.spans[0].attributes["rollout_trace.lenient_skipped"] = len(notes)
+        trace.spans[0].attributes["rollout_trace.lenient_notes"] = "\n".join(notes[:_NOTES])
 
 
 def _note_shared_trace_id(

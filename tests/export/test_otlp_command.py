@@ -241,3 +241,29 @@ def test_a_source_that_cannot_be_read_fails_alone(
     # nothing to export: nothing written
     assert main([*argv[:3], str(broken), "-o", str(tmp_path / "none.jsonl")], err=err) == 1
     assert not (tmp_path / "none.jsonl").exists()
+
+
+def test_a_lenient_reduction_is_said_on_the_root_span(demo_bundle: Path, tmp_path: Path) -> None:
+    """A receiver shows a rollout without the terminal that exported it: one a crash cut short
+    (``--lenient``) read as whole there, the events it skipped said only on stderr (review39;
+    the tables' ``rollouts.lenient_notes`` and the page's notice say them). The root span says
+    how many were skipped and the first of them; a whole bundle's has neither."""
+    whole = tmp_path / "whole.jsonl"
+    argv = ["export", "--format", "otlp", str(demo_bundle), "-o", str(whole)]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    keys = {a["key"] for a in _spans_in(whole.read_bytes().splitlines())[0]["attributes"]}
+    assert not {k for k in keys if "lenient" in k}
+
+    bundle = tmp_path / "cut"
+    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
+    log = bundle / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[: log.stat().st_size * 2 // 3])  # a kill mid-line
+    target, err = tmp_path / "cut.jsonl", io.StringIO()
+    argv = ["export", "--format", "otlp", str(bundle), "--lenient", "-o", str(target)]
+    assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()
+    spans = _spans_in(target.read_bytes().splitlines())
+    root = {a["key"]: a["value"] for a in spans[0]["attributes"]}
+    assert root["rollout_trace.recording_status"] == {"stringValue": "unclosed"}
+    assert root["rollout_trace.lenient_skipped"] == {"intValue": "1"}
+    notes = root["rollout_trace.lenient_notes"]["stringValue"]
+    assert "truncated last line" in notes and notes in err.getvalue()
