@@ -464,10 +464,19 @@ STILL_RECORDED: Final = "still being recorded (its recorder holds the log): not 
 def _being_recorded(source: BundleSource) -> bool:
     """Whether a local bundle's recorder still holds its log (:mod:`..reduce.liveness`): its
     rows would be a half-written rollout's, exported as if it were whole (an RL run exported
-    every few minutes while its workers record). Remote bundles and state files cannot say."""
-    if source.remote or source.state_file:
+    every few minutes while its workers record). Remote bundles and state files cannot say;
+    a ``file://`` URL is a local path spelled as a URL, and asked as one (review39)."""
+    if source.state_file:
         return False
-    return log_is_written(source.url) is True
+    path = source.url
+    if source.remote:
+        scheme, sep, _ = path.partition("://")
+        if not sep or scheme not in ("file", "local"):
+            return False
+        from fsspec.core import url_to_fs
+
+        path = url_to_fs(path)[1]
+    return log_is_written(path) is True
 
 
 def _still_recorded(source: BundleSource) -> BundleResult:

@@ -296,6 +296,36 @@ async def test_a_bundle_still_being_recorded_waits_for_a_later_run(tmp_path: Pat
 
 
 @pytest.mark.anyio
+async def test_a_bundle_still_being_recorded_under_a_file_url_waits_too(tmp_path: Path) -> None:
+    """``file:///runs`` is the local traces root ``/runs`` spelled as an fsspec URL: a bundle
+    whose recorder held its log was exported from it as if whole, and named among those
+    "never closed (their recorder was killed, crashed ...)", while ``/runs`` left it for a
+    later run (review39). A ``file://`` source's recorder is asked, as a path's is."""
+    from rollout_trace_sdk.record import open_rollout
+
+    root, out = tmp_path / "root", tmp_path / "out"
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "a"}]}
+    async with open_rollout(root) as live:
+        async with live.root.turn() as turn:
+            turn.accept(user)
+        await live.flush()
+        url = root.as_uri()
+        code, stdout, err = await anyio.to_thread.run_sync(
+            _cli, "export", url, "--to", str(out), "--jobs", "1"
+        )
+        assert code == 0, err
+        assert "exported 0 bundle(s), 0 failed, 0 unchanged (skipped), 1 still recording" in stdout
+        assert "never closed" not in err
+    code, stdout, err = await anyio.to_thread.run_sync(
+        _cli, "export", url, "--to", str(out), "--jobs", "1"
+    )
+    assert code == 0, err
+    assert "exported 1 bundle(s)" in stdout
+    rows = read_tables_rows(out, "SELECT recording_status, status FROM rollouts")
+    assert rows == [("complete", "completed")]
+
+
+@pytest.mark.anyio
 async def test_a_bundle_left_recording_then_deleted_is_not_said_to_have_rows(
     tmp_path: Path,
 ) -> None:
