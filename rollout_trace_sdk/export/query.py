@@ -335,6 +335,9 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"rollout-trace query: {exc.filename or args.directory}: {exc.strerror}", file=err)
         return 1
     if fmt != "parquet":
+        if not named and fmt == "csv" and out.isatty():
+            _print_csv_to_terminal(columns, rows, out)
+            return 0
         if not named:
             _print(fmt, columns, rows, out)
             return 0
@@ -405,6 +408,17 @@ def _literal(text: str) -> Any:
     return Text(visible(text))
 
 
+def _print_csv_to_terminal(columns: list[str], rows: list[tuple[Any, ...]], out: TextIO) -> None:
+    """CSV for a terminal's reader: agent text's control characters spelled, as the table
+    spells them (an id holding ``ESC ]0;…`` retitled the terminal; review39). Written
+    elsewhere (a pipe, ``-o``), the data are left as they are."""
+    from ..view.visible import visible
+
+    text = io.StringIO()
+    _print("csv", columns, rows, text)
+    out.write(visible(text.getvalue()))
+
+
 def _print(
     fmt: str,
     columns: list[str],
@@ -416,8 +430,13 @@ def _print(
     """Print the result as ``fmt``; a table ``width`` columns wide (default: the terminal's
     on standard output, else 160)."""
     if fmt == "json":
+        from ..view.visible import json_visible
+
+        # the controls JSON leaves raw (DEL, C1, bidi, invisible) escaped: the same value, as
+        # summary --json and ls --json write it, and inert on a terminal (review39)
         records = [dict(zip(columns, row, strict=True)) for row in rows]
-        out.write(orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+        text = orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode()
+        out.write(json_visible(text) + "\n")
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)

@@ -571,3 +571,25 @@ def test_a_table_on_a_terminal_with_columns_zero_is_drawn(export_dir: Path) -> N
     query = ["query", str(export_dir), "SELECT count(*) AS rollouts FROM rollouts"]
     assert _on_terminal(query, 60, {"COLUMNS": "0"}) == _on_terminal(query, 60, {})
     assert "rollouts" in _on_terminal(query, 60, {"COLUMNS": "0"})
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_csv_and_json_on_a_terminal_spell_control_characters(export_dir: Path, fmt: str) -> None:
+    """``--format csv`` (or json) on a terminal wrote agent text's escapes to it as they were:
+    a tool call id holding ``ESC ]0;…BEL`` retitled the terminal, ``ESC [2J`` cleared it, a
+    right-to-left override reordered the line (review39), where the table, ``show`` and
+    ``summary`` spell them. On a terminal they are spelled as the table spells them; CSV
+    written to a pipe or a file keeps the data as they are, and JSON is always the same value
+    with every control escaped (as ``summary --json`` writes it)."""
+    from tests.view.test_show_terminal import _on_terminal
+
+    sql = "SELECT 'a' || chr(27) || ']0;PWNED' || chr(7) || chr(8238) || 'b' AS v"
+    shown = _on_terminal(["query", str(export_dir), sql, "--format", fmt], 120, {})
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "]0;PWNED" in shown and "\\u202e" in shown
+    code, piped, err = _cli("query", str(export_dir), sql, "--format", fmt)
+    assert code == 0, err
+    raw = "\x1b]0;PWNED\x07\u202eb"
+    assert (raw if fmt == "csv" else "\\u001b]0;PWNED\\u0007\\u202eb") in piped
+    if fmt == "json":
+        assert orjson.loads(piped) == [{"v": "a" + raw}]
