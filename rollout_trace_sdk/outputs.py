@@ -4,6 +4,7 @@ regular file, and every output is written whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -13,13 +14,21 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from .model.json_check import manifest_value
-from .model.layout import EVENT_LOG, EXPORT_MANIFEST, MANIFEST, PAYLOADS_DIR
+from .model.layout import (
+    EVENT_LOG,
+    EXPORT_MANIFEST,
+    MANIFEST,
+    PAYLOADS_DIR,
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+)
 
 __all__ = [
     "StandardOutputClosed",
     "bundle_around",
     "export_file",
     "forbidden_output",
+    "make_private_dirs",
     "terminal_width",
     "write_output",
 ]
@@ -267,6 +276,21 @@ def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
         raise
 
 
+def make_private_dirs(path: str) -> None:
+    """Make the local folder ``path`` and each missing parent ``0700`` (``os.makedirs`` gives
+    the parents ``0777 & ~umask``); one made meanwhile by another export is taken as it is."""
+    missing: list[str] = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, PRIVATE_DIR_MODE)
+
+
 def _private_file(directory: Path, name: str) -> tuple[int, str]:
     """A new file of mode 0600 beside ``name``, as ``tempfile.mkstemp`` makes it (importing
     ``tempfile`` was a tenth of the command's start-up)."""
@@ -274,7 +298,7 @@ def _private_file(directory: Path, name: str) -> tuple[int, str]:
     while True:
         temp = str(directory / f".{name}.{os.urandom(6).hex()}")
         try:
-            return os.open(temp, flags, 0o600), temp
+            return os.open(temp, flags, PRIVATE_FILE_MODE), temp
         except FileExistsError:
             continue
 

@@ -47,8 +47,8 @@ from .model.json_check import manifest_value
 from .record.redact import RedactionConfig, Redactor
 from .reduce.confined import BundleFileError, BundleFiles
 
-DIR_MODE: Final = 0o700
-FILE_MODE: Final = 0o600
+DIR_MODE: Final = layout.PRIVATE_DIR_MODE
+FILE_MODE: Final = layout.PRIVATE_FILE_MODE
 _NEW: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 #: trace.jsonl is redacted in blocks of whole lines of about this size
 _BLOCK: Final = 4 << 20

@@ -10,7 +10,9 @@ Workers write their jobs' files only (a bundle's parts, a batch's or a merge's p
 :mod:`.jobs`, :mod:`.packs`); the driver alone writes the manifest, and removes what it no
 longer names. A file is written under a dot-name and renamed, so a reader never
 sees half of one, and a killed run's dot-files are removed by the next (locally, when their
-process is gone). The manifest says where each bundle's rows are (an entry's ``pack``, else its
+process is gone). On the local filesystem the folders an export makes are ``0700`` and its files ``0600``, as
+every other file we write: the tables hold prompts and tool output (the bodies too, with
+``--payload-text``). A folder that was there keeps its mode. The manifest says where each bundle's rows are (an entry's ``pack``, else its
 own parts): a reader reads the files it names (:func:`live_files`), never a folder's listing,
 so a file written and not yet named, or no longer named and not yet removed (a run killed
 between the two), is never read.
@@ -33,8 +35,9 @@ from typing import Any, Final
 
 import orjson
 
-from ..model.layout import EXPORT_LOCK
+from ..model.layout import EXPORT_LOCK, PRIVATE_FILE_MODE
 from ..model.layout import EXPORT_MANIFEST as MANIFEST_NAME
+from ..outputs import make_private_dirs
 from .lock import Holder, alive, export_lock, holds_lock
 from .schema import TABLE_NAMES, TABLES_VERSION
 
@@ -90,6 +93,26 @@ class ExportDir:
         """
         return export_lock(self.root, local=self.local, timeout=timeout, on_wait=on_wait)
 
+    def _makedirs(self, path: str) -> None:
+        """Make ``path`` and its missing parents (locally each ``0700``, see the module)."""
+        if self.local:
+            make_private_dirs(path)
+        else:
+            self.fs.makedirs(path, exist_ok=True)
+
+    def _open_new(self, path: str) -> Any:
+        """``path`` opened for writing from empty (locally ``0600``, also when a killed run
+        left it behind with another mode)."""
+        if not self.local:
+            return self.fs.open(path, "wb")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+        try:
+            os.fchmod(fd, PRIVATE_FILE_MODE)
+        except BaseException:
+            os.close(fd)
+            raise
+        return os.fdopen(fd, "wb")
+
     def part(self, table: str, key: str) -> str:
         return f"{self.root}/{table}/{part_name(key)}"
 
@@ -124,10 +147,10 @@ class ExportDir:
 
         final = self.path(table, name)
         temp = f"{self.root}/{table}/{_temp_name(name.removesuffix('.parquet'), os.getpid())}"
-        self.fs.makedirs(f"{self.root}/{table}", exist_ok=True)
+        self._makedirs(f"{self.root}/{table}")
         try:
             with (
-                self.fs.open(temp, "wb") as f,
+                self._open_new(temp) as f,
                 pq.ParquetWriter(f, schema, compression="zstd") as writer,
             ):
                 for batch in batches:
@@ -197,10 +220,10 @@ class ExportDir:
         return {key: entry for key, entry in bundles.items() if _KEY.fullmatch(key)}
 
     def write_manifest(self, bundles: dict[str, Any]) -> None:
-        self.fs.makedirs(self.root, exist_ok=True)
+        self._makedirs(self.root)
         temp = f"{self.root}/.{MANIFEST_NAME}.tmp"
         body = {"version": _MANIFEST_VERSION, "tables_version": TABLES_VERSION}
-        with self.fs.open(temp, "wb") as f:
+        with self._open_new(temp) as f:
             f.write(orjson.dumps({**body, "bundles": bundles}, option=orjson.OPT_INDENT_2))
         self.fs.mv(temp, f"{self.root}/{MANIFEST_NAME}")
 

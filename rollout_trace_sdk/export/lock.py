@@ -43,7 +43,8 @@ from typing import Final
 import attrs
 import orjson
 
-from ..model.layout import EXPORT_LOCK
+from ..model.layout import EXPORT_LOCK, PRIVATE_FILE_MODE
+from ..outputs import make_private_dirs
 
 __all__ = ["ExportBusy", "Holder", "alive", "export_lock", "holds_lock"]
 
@@ -151,8 +152,8 @@ def _acquire(root: str, timeout: float | None, on_wait: Callable[[Holder], None]
     started = time.monotonic()
     told = False
     while True:
-        os.makedirs(root, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        make_private_dirs(root)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
         try:
             while not _try_lock(fd):  # the same file all along: its holder's end frees it
                 holder = _holder(fd)

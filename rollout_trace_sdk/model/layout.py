@@ -35,6 +35,10 @@ SPACE_RESERVE: Final = ".space-reserve"
 EXPORT_MANIFEST: Final = "_export.json"
 #: The file an export's driver holds ``flock``-ed in its directory (``export.lock``).
 EXPORT_LOCK: Final = ".export.lock"
+#: The modes of every folder and file we make (bundles, their copies and conversions, states,
+#: pages, exports): what they hold is prompts and tool output, for their owner alone.
+PRIVATE_DIR_MODE: Final = 0o700
+PRIVATE_FILE_MODE: Final = 0o600
 #: Where ``rollout-trace reduce`` writes the reduced state unless told otherwise.
 STATE_FILE: Final = "state.json"
 #: What ``redact`` adds to a bundle's name for its copy by default (``BUNDLE-redacted``);

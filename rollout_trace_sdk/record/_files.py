@@ -25,8 +25,8 @@ from ._deferred import LazyBody, render
 if TYPE_CHECKING:
     from ._shards import ShardSink
 
-DIR_MODE: Final = 0o700
-FILE_MODE: Final = 0o600
+DIR_MODE: Final = layout.PRIVATE_DIR_MODE
+FILE_MODE: Final = layout.PRIVATE_FILE_MODE
 _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 #: A queued payload file: (ordinal, pretty JSON bytes).

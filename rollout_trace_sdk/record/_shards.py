@@ -40,7 +40,7 @@ from ._shard_plan import ORDINAL_BITS, ORDINAL_MASK, ShardRecord
 BodyFilter = Callable[[bytes], bytes]
 
 #: Shard files are private to their owner, like every other file of a bundle.
-FILE_MODE: Final = 0o600
+FILE_MODE: Final = layout.PRIVATE_FILE_MODE
 #: zstd level: 3 is zstd's default and what the size targets were measured with.
 DEFAULT_LEVEL: Final = 3
 #: An open shard's zstd context keeps its match tables and its window in memory until the

@@ -90,8 +90,8 @@ def convert_bundle(
         # payload schema 2 cannot hold, a full disk) leaves nothing a reader could take for a bundle
         out = final.parent / (layout.work_prefix(final.name, "convert") + os.urandom(6).hex())
         try:
-            out.mkdir(mode=0o700)
-            (out / layout.PAYLOADS_DIR).mkdir(mode=0o700)
+            out.mkdir(mode=layout.PRIVATE_DIR_MODE)
+            (out / layout.PAYLOADS_DIR).mkdir(mode=layout.PRIVATE_DIR_MODE)
             manifest = attrs.evolve(bundle.manifest, schema_version=schema)
             (out / layout.MANIFEST).write_bytes(codec.manifest_bytes(manifest))
             # what the copy cites must be whole; 2 → 3 carries every reference over
@@ -103,9 +103,9 @@ def convert_bundle(
                     _to_v3(bundle, events, _last_payload_number(source, lenient), out, log)
                 else:
                     _to_v2(bundle, events, out, log, check_shards=kept is None)
-            for path in out.rglob("*"):  # files 0600 (the directories are 0700): prompts, outputs
+            for path in out.rglob("*"):  # files private, as the folders: prompts, outputs
                 if path.is_file():
-                    path.chmod(0o600)
+                    path.chmod(layout.PRIVATE_FILE_MODE)
             os.rename(out, final)
         except OSError as exc:
             shutil.rmtree(out, ignore_errors=True)

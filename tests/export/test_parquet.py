@@ -52,6 +52,30 @@ def test_pool_exports_every_bundle_with_its_counts(three: list[Path], tmp_path: 
         assert counts_by_trace(out, table).get(state["trace_id"], 0) == 3 * len(state[key])
 
 
+def test_an_export_is_private_to_its_owner(three: list[Path], tmp_path: Path) -> None:
+    """The tables hold prompts and tool output, as a bundle does: the folders an export makes
+    (missing parents too) are 0700 and its files 0600 under a umask of 022, as every other
+    file we write; they were 0755 and 0644. A folder that was there keeps its mode."""
+    kept = tmp_path / "kept"
+    kept.mkdir(mode=0o755)
+    kept.chmod(0o755)
+    old = os.umask(0o022)
+    try:
+        for to in (tmp_path / "new" / "parent" / "out", kept):
+            code, _, err = _cli("export", str(tmp_path / "bundles"), "--to", str(to), "--jobs", "2")
+            assert (code, err) == (0, "")
+    finally:
+        os.umask(old)
+    made = tmp_path / "new"
+    paths = [made, *made.rglob("*"), *kept.rglob("*")]
+    files = [p for p in paths if p.is_file()]
+    assert {p.name for p in files} >= {MANIFEST_NAME, EXPORT_LOCK}
+    assert len([p for p in files if p.suffix == ".parquet"]) >= 2 * len(TABLES)
+    modes = {str(p.relative_to(tmp_path)): p.stat().st_mode & 0o777 for p in paths}
+    assert modes == {k: 0o600 if (tmp_path / k).is_file() else 0o700 for k in modes}
+    assert kept.stat().st_mode & 0o777 == 0o755
+
+
 def read_tables_rows(directory: Path, sql: str) -> list[tuple[Any, ...]]:
     from rollout_trace_sdk.export.query import run
 
