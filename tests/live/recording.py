@@ -160,7 +160,10 @@ def exec_runs(
         if fork:  # the session's id is known once the run before has started it
             runs.append([*argv, "fork", f"$SESSION_{fork}", "-m", model, then])
         else:
-            runs.append([*argv, "resume", "--last", "-m", model, then])
+            again = [
+                part for name in scenario.then_images for part in ("-i", str(workspace / name))
+            ]
+            runs.append([*argv, "resume", "--last", *again, "-m", model, then])
     # HOME too: the commands run in login shells, which must not source this machine's
     # profile (a pyenv rehash there, cut off by an interrupted command, left a lock that
     # made every later shell wait 10 s)

@@ -41,6 +41,8 @@ class Scenario:
     app_server: tuple[dict[str, Any], ...] = ()
     #: workspace files attached to the prompt (``codex exec -i``)
     images: tuple[str, ...] = ()
+    #: workspace files attached to each of ``then``'s resumed prompts (``resume -i``)
+    then_images: tuple[str, ...] = ()
     #: ``codex exec -m``: a slug of Codex's bundled catalog (its tools as the corpora's), or
     #: another, which Codex gives its fallback tools
     model: str = "gpt-5.5"

@@ -1,0 +1,232 @@
+"""Kinds of real Codex bundle for :mod:`tests.live.test_codex_gaps` (``GAPS_EDITS_EXAMPLES``) that
+no live generator made before: ``apply_patch`` edits of every shape outside a code cell (an
+update whose context matches or not, a file moved, a file deleted or updated that is not there,
+an addition over an existing file, several files in one patch with one failing, a patch that is
+not one, CRLF and non-ASCII lines, the patch given through ``exec_command`` as
+``apply_patch <<'EOF'``, which Codex intercepts, or as a function call's JSON, several patches in
+one answer on the same file); images attached with ``-i`` (several, the same one twice, large
+ones, RGBA and grey ones, to a resumed turn too, beside ``view_image`` of the same file); and a
+second MCP server written as a third party writes one (``tests/live/odd_mcp_server.py``: names
+Codex rewrites, a text far past Codex's truncation, every content kind, structured content,
+notifications before an answer, a late answer past ``tool_timeout_sec``, the server taken down
+mid-call), found by a tool search or called at once, some in one answer, some of its tools
+disabled by the user's config. A seed picks its kind (``seed % len(KINDS)``)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import struct
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from tests.live.random_gaps import FILES
+from tests.live.script import Scenario, after, call, custom, message
+
+_UPDATE_OK = "*** Update File: notes.txt\n@@\n-old line\n+new line ✓\n"
+_PATCH_PARTS = (
+    _UPDATE_OK,
+    "*** Update File: notes.txt\n@@\n-no such line\n+never\n",  # context not found
+    "*** Update File: absent.txt\n@@\n-a\n+b\n",
+    "*** Delete File: absent.txt\n",
+    "*** Add File: notes.txt\n+over an existing file\n",
+    "*** Add File: sub/dir/ünï.txt\n+deep ✓\n+second\n",
+    "*** Update File: notes.txt\n*** Move to: moved/notes.txt\n@@\n-old line\n+moved line\n",
+    "*** Update File: crlf.txt\n@@\n-one\r\n+uno\r\n",
+    "*** Update File: long.txt\n@@ line 40\n-line 40\n+line forty\n@@\n-line 90\n+line ninety\n"
+    "*** End of File\n",
+    "*** Add File: empty.txt\n",
+)
+_NOT_PATCHES = (
+    "",
+    "just some text",
+    "*** Begin Patch\n*** End Patch\n",
+    "*** Begin Patch\n*** Update File: notes.txt\n-old line\n",  # no end, no hunk header
+    "*** Begin Patch\n*** Frobnicate File: notes.txt\n*** End Patch\n",
+    "*** Begin Patch\n*** Add File: ../outside_live.txt\n+out\n*** End Patch\n",
+)
+
+
+def _patch_text(rng: random.Random) -> str:
+    """A patch of one to three parts, or (now and then) a text that is not a patch."""
+    if rng.random() < 0.2:
+        return rng.choice(_NOT_PATCHES)
+    parts = rng.sample(_PATCH_PARTS, rng.randint(1, 3))
+    return "*** Begin Patch\n" + "".join(parts) + "*** End Patch\n"
+
+
+def _patch_call(rng: random.Random, call_id: str) -> dict[str, Any]:
+    """The patch as Codex's freeform tool, a heredoc in a command (which Codex intercepts and
+    applies as a patch), or a function call's JSON (as a model of another catalog sends it)."""
+    text = _patch_text(rng)
+    how = rng.choice(["custom", "custom", "heredoc", "function"])
+    if how == "heredoc":
+        script = f"apply_patch <<'EOF'\n{text}EOF\n"
+        return call("exec_command", {"cmd": script}, call_id)
+    if how == "function":
+        return call("apply_patch", {"input": text}, call_id)
+    return custom("apply_patch", text, call_id)
+
+
+def _patches(rng: random.Random) -> Scenario:
+    """One to four answers of one to three patches each (several in one answer may edit the
+    same file), a command showing the files between now and then, then an answer."""
+    steps: list[list[dict[str, Any]]] = []
+    for step in range(rng.randint(1, 4)):
+        items = [_patch_call(rng, f"p{step}_{k}") for k in range(rng.randint(1, 3))]
+        if rng.random() < 0.3:
+            items.append(call("exec_command", {"cmd": "ls -R; cat notes.txt"}, f"p{step}_ls"))
+        steps.append(items)
+    files = {
+        "crlf.txt": b"one\r\ntwo\r\n",
+        "long.txt": "".join(f"line {n}\n" for n in range(1, 101)).encode(),
+    }
+    first = {"name": "step0", "match": {"step": 0}, "items": steps[0]}
+    rules = _chain(first, [*steps[1:], [message("Patched.")]])
+    return Scenario("patches", "Edit the files.", rules, files=files)
+
+
+def _png(width: int, height: int, colour: int, noise: random.Random | None) -> bytes:
+    """A real PNG (colour type 0 grey, 2 RGB or 6 RGBA) of stripes, or of noise (which does
+    not compress: a large file)."""
+    channels = {0: 1, 2: 3, 6: 4}[colour]
+    row_bytes = width * channels
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)
+        if noise is not None:
+            rows += noise.randbytes(row_bytes)
+        else:
+            rows += bytes((x * 7 + y) % 256 for x in range(row_bytes))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 1))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _images(rng: random.Random) -> Scenario:
+    """The prompt attaching two to five images (the same one twice now and then; a wide one,
+    a noisy one of up to ~2 MB, grey and RGBA ones), ``view_image`` of some of them, and now
+    and then the session resumed with images of its own."""
+    files = {
+        "wide.png": _png(rng.choice([2100, 3000]), 40, 2, None),
+        "tall.png": _png(30, rng.choice([900, 2500]), 0, None),
+        "alpha.png": _png(64, 64, 6, None),
+        "noise.png": _png(*rng.choice([(300, 300), (800, 600)]), 2, random.Random(rng.random())),
+    }
+    names = [*files, "dot.png", "dot.gif"]
+    attached = rng.sample(names, rng.randint(2, 4))
+    if rng.random() < 0.4:
+        attached.append(attached[0])  # the same image twice
+    steps: list[list[dict[str, Any]]] = []
+    for step in range(rng.randint(0, 2)):
+        views = rng.sample(names, rng.randint(1, 2))
+        steps.append(
+            [call("view_image", {"path": v}, f"iv{step}_{k}") for k, v in enumerate(views)]
+        )
+    rules: list[dict[str, Any]] = []
+    if steps:
+        rules = _chain({"name": "step0", "match": {"step": 0}, "items": steps[0]}, steps[1:])
+        rules.append(after(str(steps[-1][-1]["call_id"]), message("Seen them all.")))
+    then: tuple[str, ...] = ()
+    then_images: tuple[str, ...] = ()
+    if rng.random() < 0.4:
+        then = ("And these?",)
+        then_images = tuple(rng.sample(names, rng.randint(1, 2)))
+        rules.insert(0, {"name": "again", "match": {"last_user": "And these"}})
+        rules[0]["items"] = [message("Those too.")]
+    return Scenario(
+        "images",
+        "Look at these.",
+        rules,
+        files=files,
+        images=tuple(attached),
+        then=then,
+        then_images=then_images,
+    )
+
+
+_ODD_SERVER = Path(__file__).parent / "odd_mcp_server.py"
+#: the odd server's tools under the names Codex gives the model (a dot, a dash, a space and a
+#: non-ASCII letter become ``_``), and two it does not know by those names
+_ODD_CALLS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("summarize_the_quarterly_report_for_every_region_and_every_product_line_twice", {}),
+    ("get_weather", {"city": "Zürich"}),
+    ("do_thing", {}),
+    ("na_ve_tool", {"x": [1, 2]}),
+    ("huge", {"bytes": 300_000}),
+    ("huge", {"bytes": 20_000}),
+    ("parts", {}),
+    ("empty", {}),
+    ("structured", {}),
+    ("err_structured", {}),
+    ("chatty", {}),
+    ("late", {"seconds": 3}),
+    ("crash", {}),
+    ("get.weather", {}),
+    ("no_such_tool", {}),
+)
+
+
+def _mcp_odd(rng: random.Random) -> Scenario:
+    """The odd server (``tool_timeout_sec`` of 1 s now and then, some tools disabled now and
+    then), its tools found by a tool search first now and then, then one to three answers of
+    one to three calls of them, then an answer."""
+    server = f'mcp_servers.odd={{command="{sys.executable}", args=["{_ODD_SERVER}"]}}'
+    extra: list[str] = ["-c", server]
+    if rng.random() < 0.5:
+        extra += ["-c", "mcp_servers.odd.tool_timeout_sec=1"]
+    if rng.random() < 0.3:
+        extra += ["-c", 'mcp_servers.odd.disabled_tools=["huge", "chatty"]']
+    steps: list[list[dict[str, Any]]] = []
+    for step in range(rng.randint(1, 3)):
+        picked = [rng.choice(_ODD_CALLS) for _ in range(rng.randint(1, 3))]
+        steps.append(
+            [
+                {**call(name, arguments, f"mo{step}_{k}"), "namespace": "mcp__odd"}
+                for k, (name, arguments) in enumerate(picked)
+            ]
+        )
+    if rng.random() < 0.5:
+        search = {
+            "type": "tool_search_call",
+            "call_id": "ots",
+            "execution": "client",
+            "status": "completed",
+            "arguments": {"query": "odd weather summarize", "limit": rng.choice([3, 20])},
+        }
+        steps.insert(0, [search])
+    first = {"name": "step0", "match": {"step": 0}, "items": steps[0]}
+    rules = _chain(first, [*steps[1:], [message("Odd tools called.")]])
+    return Scenario("mcp_odd", "Use the odd server.", rules, extra=tuple(extra))
+
+
+def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``first``, then each step answering the last call of the answer before."""
+    rules = [first]
+    for n, (before, items) in enumerate(itertools.pairwise([first["items"], *steps])):
+        last = str(before[-1]["call_id"])
+        rules.append({"name": f"step{n + 1}", "match": {"last_call_id": last}, "items": items})
+    return rules
+
+
+KINDS = {"patches": _patches, "images": _images, "mcp_odd": _mcp_odd}
+
+
+def edit_gap_scenario(seed: int) -> Scenario:
+    """The ``codex exec`` scenario of ``seed``: kind ``seed % len(KINDS)``, drawn from it."""
+    kind = list(KINDS)[seed % len(KINDS)]
+    made = KINDS[kind](random.Random(seed))
+    return attrs.evolve(made, name=f"edits_{kind}_{seed}", files={**FILES, **made.files})
