@@ -10,7 +10,11 @@ second MCP server written as a third party writes one (``tests/live/odd_mcp_serv
 Codex rewrites, a text far past Codex's truncation, every content kind, structured content,
 notifications before an answer, a late answer past ``tool_timeout_sec``, the server taken down
 mid-call), found by a tool search or called at once, some in one answer, some of its tools
-disabled by the user's config. A seed picks its kind (``seed % len(KINDS)``)."""
+disabled by the user's config; a session recorded by one Codex and resumed or forked by the
+other, then by the first again (a user who upgraded or went back: bundles of both schemas over
+one history, ``Scenario.alternate_codex``); and skills a user keeps (in ``CODEX_HOME`` and the
+workspace, one long, one broken, one misnamed) listed to the model and named with ``$name``,
+which makes Codex inject them. A seed picks its kind (``seed % len(KINDS)``)."""
 
 from __future__ import annotations
 
@@ -25,7 +29,15 @@ from typing import Any
 import attrs
 
 from tests.live.random_gaps import FILES
-from tests.live.script import Scenario, after, call, custom, message
+from tests.live.script import (
+    HIGH_USAGE,
+    SMALL_CONTEXT,
+    Scenario,
+    after,
+    call,
+    custom,
+    message,
+)
 
 _UPDATE_OK = "*** Update File: notes.txt\n@@\n-old line\n+new line ✓\n"
 _PATCH_PARTS = (
@@ -213,6 +225,99 @@ def _mcp_odd(rng: random.Random) -> Scenario:
     return Scenario("mcp_odd", "Use the odd server.", rules, extra=tuple(extra))
 
 
+_VERSION_CALLS = (
+    lambda c: call("exec_command", {"cmd": "echo across; cat notes.txt"}, c),
+    lambda c: call("exec_command", {"cmd": "exit 3"}, c),
+    lambda c: custom(
+        "apply_patch", f"*** Begin Patch\n*** Add File: {c}.txt\n+v\n*** End Patch\n", c
+    ),
+    lambda c: call("view_image", {"path": "dot.png"}, c),
+    lambda c: call("update_plan", {"plan": [{"step": "upgrade", "status": "in_progress"}]}, c),
+    lambda c: call("exec_command", {"cmd": "sleep 20", "yield_time_ms": 100}, c),
+    lambda c: call("write_stdin", '{"session_id": $SESSION_ID, "chars": ""}', c),
+)
+_THINKING = {
+    "type": "reasoning",
+    "summary": [{"type": "summary_text", "text": "Which version runs me?"}],
+    "encrypted_content": "opaque",
+}
+
+
+def _cross_version(rng: random.Random) -> Scenario:
+    """A session recorded by one Codex and resumed (or forked) by the other, then by the
+    first again (a user who upgraded, or went back, between runs: each process's bundle of
+    its own schema over the other's history): the first process one to three calls (a
+    reasoning item before now and then, compacted now and then), each later one a call and
+    an answer."""
+    first_items = [rng.choice(_VERSION_CALLS)(f"v0_{k}") for k in range(rng.randint(1, 3))]
+    if rng.random() < 0.4:
+        first_items.insert(0, dict(_THINKING))
+    extra: tuple[str, ...] = ()
+    opening: dict[str, Any] = {"name": "v0", "match": {"last_user": "Begin", "step": 0}}
+    opening["items"] = first_items
+    rules: list[dict[str, Any]] = []
+    if rng.random() < 0.3:  # the first process compacts before its next request
+        extra = SMALL_CONTEXT
+        opening["usage"] = HIGH_USAGE
+        summary = {"last_user": "CONTEXT CHECKPOINT COMPACTION"}
+        rules.append({"name": "summary", "match": summary, "items": [message("SUMMARY: v0.")]})
+    rules += [opening, after(str(first_items[-1]["call_id"]), message("First run done."))]
+    then, forks = [], []
+    for n in range(1, rng.randint(2, 4)):
+        text, call_id = f"Resume {n} now", f"v{n}c"
+        item = rng.choice(_VERSION_CALLS)(call_id)
+        match = {"last_user": text, "lacks_call_id": call_id}
+        rules[:0] = [{"name": f"v{n}", "match": match, "items": [item]}]
+        rules.insert(1, after(call_id, message(f"Run {n} done.")))
+        then.append(text)
+        forks.append(rng.choice(["", "", "", "last", "first"]))
+    return Scenario(
+        "cross_version",
+        "Begin",
+        rules,
+        extra=extra,
+        then=tuple(then),
+        fork_from=tuple(forks),
+        alternate_codex=True,
+    )
+
+
+def _skill(name: str, body: str) -> bytes:
+    return f"---\nname: {name}\ndescription: The {name} skill ✓.\n---\n\n{body}\n".encode()
+
+
+def _skills(rng: random.Random) -> Scenario:
+    """Skills a user keeps (in ``CODEX_HOME/skills`` and the workspace's ``.agents/skills``:
+    a small one, a long one, one without front matter, one whose name is not its folder's),
+    listed to the model with their instructions switched on, named with ``$name`` in the
+    prompt or a resumed one (Codex then injects the file), and read by a command."""
+    home = {
+        "skills/greet/SKILL.md": _skill("greet", "Always greet with a wave."),
+        "skills/long-one/SKILL.md": _skill("long-one", "Follow each rule. ✓ 日本\n" * 3000),
+        "skills/broken/SKILL.md": b"no front matter here\n",
+    }
+    files = {
+        ".agents/skills/ws-skill/SKILL.md": _skill("ws-skill", "Use the workspace's notes."),
+        ".agents/skills/odd/SKILL.md": _skill("renamed ✓", "A name unlike its folder."),
+    }
+    names = ["$greet", "$long-one", "$broken", "$ws-skill", "$renamed ✓", "$nothing-here"]
+    prompt = "Use " + " and ".join(rng.sample(names, rng.randint(1, 3))) + "."
+    extra: tuple[str, ...] = ("-c", "skills.include_instructions=true")
+    if rng.random() < 0.3:
+        extra += ("-c", "skills.bundled.enabled=true")
+    read = call("exec_command", {"cmd": "head -c 200 .agents/skills/ws-skill/SKILL.md"}, "sk0")
+    rules: list[dict[str, Any]] = [
+        {"name": "sk0", "match": {"step": 0, "lacks_call_id": "sk0"}, "items": [read]},
+        after("sk0", message("Skills used.")),
+    ]
+    then: tuple[str, ...] = ()
+    if rng.random() < 0.5:
+        then = (f"Now {rng.choice(names)} please.",)
+        rules.insert(0, {"name": "again", "match": {"last_user": "Now "}})
+        rules[0]["items"] = [message("Again with the skill.")]
+    return Scenario("skills", prompt, rules, files=files, home_files=home, extra=extra, then=then)
+
+
 def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """``first``, then each step answering the last call of the answer before."""
     rules = [first]
@@ -222,7 +327,13 @@ def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dic
     return rules
 
 
-KINDS = {"patches": _patches, "images": _images, "mcp_odd": _mcp_odd}
+KINDS = {
+    "patches": _patches,
+    "images": _images,
+    "mcp_odd": _mcp_odd,
+    "cross_version": _cross_version,
+    "skills": _skills,
+}
 
 
 def edit_gap_scenario(seed: int) -> Scenario:

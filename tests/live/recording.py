@@ -10,6 +10,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+from tests.codex_oracle import codex_bin
 from tests.live.app_server import AppServer, run_actions
 from tests.live.fake_responses import FakeResponses
 from tests.live.scenarios import Scenario
@@ -121,10 +122,10 @@ def exec_runs(
     home, workspace, traces = root / "home", root / "workspace", root / "traces"
     for folder in (home, workspace, traces):
         folder.mkdir(parents=True, exist_ok=True)
-    for name, data in scenario.files.items():
-        (workspace / name).write_bytes(data)
-    for name, data in scenario.home_files.items():
-        (home / name).write_bytes(data)
+    for folder, files in ((workspace, scenario.files), (home, scenario.home_files)):
+        for name, data in files.items():  # a name may hold folders (``skills/x/SKILL.md``)
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
     if scenario.git:
         _git_repository(workspace)
     instructions = root / "instructions.md"
@@ -157,6 +158,10 @@ def exec_runs(
         runs = [[*argv, "review", "-m", model, *scenario.review]]
     for n, then in enumerate(scenario.then):
         fork = scenario.fork_from[n] if n < len(scenario.fork_from) else ""
+        if scenario.alternate_codex and n % 2 == 0:  # the other version's turn
+            argv = [_other_codex(codex), *argv[1:]]
+        elif scenario.alternate_codex:
+            argv = [codex, *argv[1:]]
         if fork:  # the session's id is known once the run before has started it
             runs.append([*argv, "fork", f"$SESSION_{fork}", "-m", model, then])
         else:
@@ -172,6 +177,14 @@ def exec_runs(
     env["FAKE_API_KEY"] = "not-a-key"
     env.pop("RUST_BACKTRACE", None)
     return runs, env
+
+
+def _other_codex(codex: str) -> str:
+    """The Codex binary of the schema ``codex`` does not record (``codex`` if there is none)."""
+    for schema in (2, 3):
+        if codex_bin(schema) == codex:
+            return codex_bin(5 - schema) or codex
+    return codex
 
 
 def _git_repository(workspace: Path) -> None:

@@ -43,6 +43,9 @@ class Scenario:
     images: tuple[str, ...] = ()
     #: workspace files attached to each of ``then``'s resumed prompts (``resume -i``)
     then_images: tuple[str, ...] = ()
+    #: ``then``'s resumes run by the Codex of the other schema, then of this one again, in
+    #: turn (a user who upgraded, or went back, between two runs of one session)
+    alternate_codex: bool = False
     #: ``codex exec -m``: a slug of Codex's bundled catalog (its tools as the corpora's), or
     #: another, which Codex gives its fallback tools
     model: str = "gpt-5.5"

@@ -22,7 +22,8 @@ escalations under each approval policy and the auto-reviewer, features under dev
 turns a client starts with its own settings, tool outputs and reviews; ``GAPS_KILLED_USER=N``
 (default 1) kills N of the ``codex exec`` ones as ``GAPS_KILLED`` kills its own), and
 ``GAPS_EDITS_EXAMPLES=N`` (default 1) N of :mod:`tests.live.random_gaps_edits`'s (patches of
-every shape outside a cell, several and large ``-i`` images, a third party's MCP server;
+every shape outside a cell, several and large ``-i`` images, a third party's MCP server,
+sessions resumed by the other Codex version, skills;
 ``GAPS_KILLED_EDITS=N``, default 0, kills N of them as ``GAPS_KILLED`` does)."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from tests.codex_oracle import codex_bin
+from tests.codex_oracle import bundle_schema, codex_bin
 from tests.differential.crash_cuts import check_some_cuts
 from tests.differential.mutation import probe
 from tests.hostile import argv, run_in_process, verdict
@@ -174,6 +175,8 @@ def _check_killed(scenario: Scenario, tmp_path: Path, seed: int) -> None:
         codex, scenario, tmp_path / "run", after=after, signum=signum, resume=resumed
     )
     for bundle in bundles:
+        if scenario.alternate_codex:  # resumed by the other version: its own Codex
+            codex = codex_bin(bundle_schema(bundle)) or codex
         result = check_killed(bundle, codex, told)
         check_converted(bundle, tmp_path, told)
         verdicts = "refused alike" if result.error is not None else "reached alike"
@@ -204,15 +207,17 @@ def _check(scenario: Scenario, tmp_path: Path, seed: int) -> None:
     if None in (codex_bin(2), codex_bin(3)):
         pytest.skip("needs both Codex binaries (a recording is converted to the other schema)")
     problems, lines = [], []
-    for schema in scenario.schemas:
+    for recorded in scenario.schemas:
         try:
-            bundles = record(codex_bin(schema) or "", scenario, tmp_path / f"v{schema}")
+            bundles = record(codex_bin(recorded) or "", scenario, tmp_path / f"v{recorded}")
         except subprocess.TimeoutExpired:  # Codex's own hang (none of ours runs): counted apart
-            _report([f"{scenario.name} v{schema}: Codex hung | counted apart\n"])
-            pytest.skip(f"Codex {schema} hung recording {scenario.name}")
+            _report([f"{scenario.name} v{recorded}: Codex hung | counted apart\n"])
+            pytest.skip(f"Codex {recorded} hung recording {scenario.name}")
         assert bundles, f"Codex wrote no bundle for {describe(scenario)}"
         for number, bundle in enumerate(bundles):
             outcomes: Counter[str] = Counter()
+            # a session resumed by the other version: that bundle is of the other schema
+            schema = bundle_schema(bundle) if scenario.alternate_codex else recorded
             problem = probe(bundle, schema, outcomes)
             for command in _MORE:
                 if problem is None:
