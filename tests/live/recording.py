@@ -105,6 +105,8 @@ def _session(home: Path, part: str) -> str:
         if meta.get("source") == "exec":
             started.append((meta["timestamp"], str(meta["id"])))
     started.sort()
+    if not started:  # the first run started none (a budget below the manifest's size): Codex
+        return part  # is told an id it cannot find, as a user's mistyped one
     return started[0 if part == "$SESSION_first" else -1][1]
 
 
