@@ -45,17 +45,25 @@ _GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA
 FILES = {"dot.png": PNG, "notes.txt": b"old line\n", "dot.gif": _GIF, "cut.png": PNG[:20]}
 
 
-def _big_png(side: int) -> bytes:
-    """A real ``side`` x ``side`` PNG of noise-free stripes (a few KB)."""
+def png(width: int, height: int, colour: int = 2, noise: random.Random | None = None) -> bytes:
+    """A real PNG (colour type 0 grey, 2 RGB or 6 RGBA) of stripes (a few KB), or of
+    ``noise``'s bytes, which do not compress (a large file)."""
+    row_bytes = width * {0: 1, 2: 3, 6: 4}[colour]
     rows = b"".join(
-        b"\x00" + bytes((x * 7 + y) % 256 for x in range(side * 3)) for y in range(side)
+        b"\x00"
+        + (
+            noise.randbytes(row_bytes)
+            if noise is not None
+            else bytes((x * 7 + y) % 256 for x in range(row_bytes))
+        )
+        for y in range(height)
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
@@ -358,7 +366,8 @@ def _odd_images(rng: random.Random) -> Scenario:
         call("view_image", {"path": rng.choice(paths)}, f"im{k}") for k in range(rng.randint(1, 4))
     ]
     first = {"name": "step0", "match": {"step": 0}, "items": calls}
-    files = {**FILES, "big.png": _big_png(rng.choice([16, 64, 200]))}
+    side = rng.choice([16, 64, 200])
+    files = {**FILES, "big.png": png(side, side)}
     images = ("big.png",) if rng.random() < 0.4 else ()
     return Scenario(
         "odd_images",

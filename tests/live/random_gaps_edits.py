@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import itertools
 import random
-import struct
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from tests.live.random_gaps import FILES
+from tests.live.random_gaps import FILES, png
 from tests.live.script import (
     HIGH_USAGE,
     SMALL_CONTEXT,
@@ -102,41 +100,15 @@ def _patches(rng: random.Random) -> Scenario:
     return Scenario("patches", "Edit the files.", rules, files=files)
 
 
-def _png(width: int, height: int, colour: int, noise: random.Random | None) -> bytes:
-    """A real PNG (colour type 0 grey, 2 RGB or 6 RGBA) of stripes, or of noise (which does
-    not compress: a large file)."""
-    channels = {0: 1, 2: 3, 6: 4}[colour]
-    row_bytes = width * channels
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)
-        if noise is not None:
-            rows += noise.randbytes(row_bytes)
-        else:
-            rows += bytes((x * 7 + y) % 256 for x in range(row_bytes))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes(rows), 1))
-        + chunk(b"IEND", b"")
-    )
-
-
 def _images(rng: random.Random) -> Scenario:
     """The prompt attaching two to five images (the same one twice now and then; a wide one,
     a noisy one of up to ~2 MB, grey and RGBA ones), ``view_image`` of some of them, and now
     and then the session resumed with images of its own."""
     files = {
-        "wide.png": _png(rng.choice([2100, 3000]), 40, 2, None),
-        "tall.png": _png(30, rng.choice([900, 2500]), 0, None),
-        "alpha.png": _png(64, 64, 6, None),
-        "noise.png": _png(*rng.choice([(300, 300), (800, 600)]), 2, random.Random(rng.random())),
+        "wide.png": png(rng.choice([2100, 3000]), 40),
+        "tall.png": png(30, rng.choice([900, 2500]), colour=0),
+        "alpha.png": png(64, 64, colour=6),
+        "noise.png": png(*rng.choice([(300, 300), (800, 600)]), noise=random.Random(rng.random())),
     }
     names = [*files, "dot.png", "dot.gif"]
     attached = rng.sample(names, rng.randint(2, 4))
