@@ -18,6 +18,7 @@ which makes Codex inject them. A seed picks its kind (``seed % len(KINDS)``)."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import random
 import sys
@@ -29,6 +30,7 @@ import attrs
 from tests.live.random_gaps import FILES, png
 from tests.live.script import (
     HIGH_USAGE,
+    PNG,
     SMALL_CONTEXT,
     Scenario,
     after,
@@ -290,6 +292,80 @@ def _skills(rng: random.Random) -> Scenario:
     return Scenario("skills", prompt, rules, files=files, home_files=home, extra=extra, then=then)
 
 
+#: a 4-sample 8 kHz mono WAV, for the audio inputs
+_WAV = (
+    b"RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00"
+    b"\x80\x3e\x00\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x00\x00\xff\x7f\x00\x00\x01\x80"
+)
+_SKILL_PATH = "$WORKSPACE/.agents/skills/ws-skill/SKILL.md"
+
+
+def _input(rng: random.Random) -> dict[str, Any]:
+    """One input item of a turn beside its text, of a type the other kinds never send: an
+    image with a ``detail``, by data URL or by a file id, audio by URL or a local file, a
+    skill or a mention by path (some not there)."""
+    detail = rng.choice([None, "auto", "low", "high", "original"])
+    data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    return rng.choice(
+        [
+            {"type": "localImage", "path": "$WORKSPACE/pic.png", "detail": detail},
+            {"type": "localImage", "path": "$WORKSPACE/cut.png"},
+            {"type": "image", "url": data_url, "detail": detail},
+            {"type": "image", "fileId": "file-live-1"},
+            {"type": "audio", "url": "data:audio/wav;base64," + base64.b64encode(_WAV).decode()},
+            {"type": "localAudio", "path": "$WORKSPACE/beep.wav"},
+            {"type": "skill", "name": "ws-skill", "path": _SKILL_PATH},
+            {"type": "skill", "name": "gone", "path": "$WORKSPACE/gone/SKILL.md"},
+            {"type": "mention", "name": "notes", "path": "$WORKSPACE/notes.txt"},
+            {"type": "mention", "name": "app", "path": "app://connector_live"},
+        ]
+    )
+
+
+def _app_inputs(rng: random.Random) -> Scenario:
+    """``codex app-server``: two to four turns whose input holds, beside a text (with
+    ``text_elements`` now and then), one to three items of :func:`_input` (the same one twice
+    now and then); each turn runs a command or not, then answers. A turn Codex refuses (an
+    input type it does not take) is expected."""
+    actions: list[dict[str, Any]] = [{"op": "turn", "text": "K0 begin"}]
+    rules: list[dict[str, Any]] = [
+        {"name": "k0", "match": {"any_contains": "K0 begin"}, "items": [message("Begun.")]}
+    ]
+    for k in range(1, rng.randint(2, 4)):
+        text = f"K{k} look at [these]"
+        first: dict[str, Any] = {"type": "text", "text": text}
+        if rng.random() < 0.4:
+            start = text.index("[")
+            span = {"byteRange": {"start": start, "end": start + 7}, "placeholder": "these"}
+            first["text_elements"] = [span]
+        items = [_input(rng) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.3:
+            items.append(items[0])
+        turn = {"threadId": "$THREAD", "input": [first, *items]}
+        actions.append(
+            {
+                "op": "rpc",
+                "method": "turn/start",
+                "params": turn,
+                "wait_turn": True,
+                "may_fail": True,
+            }
+        )
+        match = {"any_contains": f"K{k} look", "lacks_call_id": f"k{k}c"}
+        if rng.random() < 0.5:
+            item = call("exec_command", {"cmd": f"echo k{k}"}, f"k{k}c")
+            rules[:0] = [{"name": f"k{k}", "match": match, "items": [item]}]
+            rules.insert(1, after(f"k{k}c", message(f"K{k} seen.")))
+        else:
+            rules.insert(0, {"name": f"k{k}", "match": match, "items": [message(f"K{k} seen.")]})
+    files = {
+        "pic.png": PNG,
+        "beep.wav": _WAV,
+        ".agents/skills/ws-skill/SKILL.md": _skill("ws-skill", "Use the workspace's notes."),
+    }
+    return Scenario("app_inputs", "", rules, files=files, app_server=tuple(actions))
+
+
 def _chain(first: dict[str, Any], steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """``first``, then each step answering the last call of the answer before."""
     rules = [first]
@@ -306,6 +382,16 @@ KINDS = {
     "cross_version": _cross_version,
     "skills": _skills,
 }
+
+
+APP_KINDS = {"app_inputs": _app_inputs}
+
+
+def edit_gap_app_scenario(seed: int) -> Scenario:
+    """The ``codex app-server`` scenario of ``seed``: kind ``seed % len(APP_KINDS)``."""
+    kind = list(APP_KINDS)[seed % len(APP_KINDS)]
+    made = APP_KINDS[kind](random.Random(seed))
+    return attrs.evolve(made, name=f"edits_{kind}_{seed}", files={**FILES, **made.files})
 
 
 def edit_gap_scenario(seed: int) -> Scenario:

@@ -23,8 +23,9 @@ turns a client starts with its own settings, tool outputs and reviews; ``GAPS_KI
 (default 1) kills N of the ``codex exec`` ones as ``GAPS_KILLED`` kills its own), and
 ``GAPS_EDITS_EXAMPLES=N`` (default 1) N of :mod:`tests.live.random_gaps_edits`'s (patches of
 every shape outside a cell, several and large ``-i`` images, a third party's MCP server,
-sessions resumed by the other Codex version, skills;
-``GAPS_KILLED_EDITS=N``, default 0, kills N of them as ``GAPS_KILLED`` does)."""
+sessions resumed by the other Codex version, skills; ``GAPS_EDITS_APP_EXAMPLES=N``, default 1,
+app-server turns whose input holds images with a detail, audio, skills and mentions;
+``GAPS_KILLED_EDITS=N``, default 0, kills N of the exec ones as ``GAPS_KILLED`` does)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ from tests.hostile import argv, run_in_process, verdict
 from tests.killed_checks import check_converted, check_killed
 from tests.live.random_gaps import gap_scenario
 from tests.live.random_gaps_app import gap_app_scenario
-from tests.live.random_gaps_edits import edit_gap_scenario
+from tests.live.random_gaps_edits import edit_gap_app_scenario, edit_gap_scenario
 from tests.live.random_gaps_more import more_gap_app_scenario, more_gap_scenario
 from tests.live.random_gaps_user import user_gap_app_scenario, user_gap_scenario
 from tests.live.random_limits import draw_limits
@@ -68,6 +69,7 @@ KILLED_USER = int(os.environ.get("GAPS_KILLED_USER", "1"))
 KILLED_RESUMED = os.environ.get("GAPS_KILLED_RESUMED", "") == "1"
 EDITS = int(os.environ.get("GAPS_EDITS_EXAMPLES", "1"))
 KILLED_EDITS = int(os.environ.get("GAPS_KILLED_EDITS", "0"))
+EDITS_APP = int(os.environ.get("GAPS_EDITS_APP_EXAMPLES", "1"))
 #: the turn of a session resumed after it was killed: a command, then an answer (first among
 #: the rules: the scenario's own may match its request too)
 _GO_ON = [
@@ -145,6 +147,14 @@ def test_a_killed_scenario_a_user_sets_up_reduces_as_codex_reduces_it(
     seed: int, tmp_path: Path
 ) -> None:
     _check_killed(_limited(user_gap_scenario(seed), seed), tmp_path, seed)
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("seed", range(SEED, SEED + EDITS_APP))
+def test_an_app_server_session_of_an_edit_kind_reduces_as_codex_reduces_it(
+    seed: int, tmp_path: Path
+) -> None:
+    _check(_limited(edit_gap_app_scenario(seed), seed), tmp_path, seed)
 
 
 @pytest.mark.codex
