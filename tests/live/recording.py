@@ -185,7 +185,7 @@ def _other_codex(codex: str) -> str:
     """The Codex binary of the schema ``codex`` does not record (``codex`` if there is none)."""
     for schema in (2, 3):
         if codex_bin(schema) == codex:
-            return codex_bin(5 - schema) or codex
+            return codex_bin({2: 3, 3: 2}[schema]) or codex
     return codex
 
 
