@@ -21,8 +21,8 @@ Figures (each printed next to its target and to baselines measured in the same r
   disk (``flush`` returned), deferred encoding and writing included.
 * Issue 8's whole-call figures, from ``benchmarks/tool_calls.py`` (see there), each with
   redaction on and off: ``tool_call_p50_us``, ``tool_call_cpu_us``, ``burst_lag_p99_ms``,
-  ``burst_lag_max_ms``, ``max_tracing_pause_ms``, ``loop400_cpu_ms_per_step``,
-  ``loop400_bundle_mb``.
+  ``burst_lag_max_ms``, ``max_tracing_pause_ms`` (and ``max_tracing_pause_cpu_ms``),
+  ``loop400_cpu_ms_per_step``, ``loop400_bundle_mb``.
 
 The writer figures (event, payload, lag, throughput) are measured in schema 3, what
 ``open_rollout`` writes by default; ``--schema 2`` measures schema 2's payload files.

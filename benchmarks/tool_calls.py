@@ -15,7 +15,10 @@
   scheduler at random moments), next to the same loop untraced in the same run (≤ 0.5 / 2 ms).
 * ``max_tracing_pause_ms``: the longest the loop spent in one synchronous recording call of
   that burst (starting the call, ``completed``), or in one garbage collection during it
-  (``gc.callbacks``).
+  (``gc.callbacks``). Next to it, ``max_tracing_pause_cpu_ms``: the loop thread's CPU time
+  (``time.thread_time_ns``, the kernel's included) in that longest pause: near its wall time
+  when the call worked (the collector, glibc trimming the heap), far below it when the
+  thread waited (for a core, or for the GIL).
 * ``loop400_cpu_ms_per_step`` / ``loop400_bundle_mb``: the 400-step resend-the-history loop
   of ``benchmarks/history.py`` through ``open_rollout`` (schema 3), process CPU per step and
   bundle size.
@@ -158,17 +161,19 @@ async def tool_call_costs(n: int, *, redact: bool) -> dict[str, float]:
 
 
 class _GcPauses:
-    """The longest garbage collection while installed (``gc.callbacks``)."""
+    """The longest garbage collection while installed (``gc.callbacks``), and the thread's
+    CPU time in it."""
 
     def __init__(self) -> None:
-        self.longest = 0
-        self._start = 0
+        self.longest = self.longest_cpu = 0
+        self._start = self._start_cpu = 0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._start = pc()
-        else:
-            self.longest = max(self.longest, pc() - self._start)
+            self._start, self._start_cpu = pc(), time.thread_time_ns()
+        elif pc() - self._start > self.longest:
+            self.longest = pc() - self._start
+            self.longest_cpu = time.thread_time_ns() - self._start_cpu
 
     def __enter__(self) -> _GcPauses:
         gc.callbacks.append(self)
@@ -180,14 +185,16 @@ class _GcPauses:
 
 async def _burst_round(
     n: int, size: int, mode: str, seconds: float = 0.0
-) -> tuple[list[float], float, float, float]:
+) -> tuple[list[float], tuple[float, float], tuple[float, float], float]:
     """Lag samples (ms) of a probe while ``n`` tool results of ``size`` bytes are recorded
     (``mode`` ``off``: built but not recorded; the probe then goes on for ``seconds`` in
-    all, so the baseline has as many samples), the longest recording call (ms), the longest
-    GC pause (ms) and how long the round took (s)."""
+    all, so the baseline has as many samples), the longest recording call and the longest
+    GC pause (ms: wall time and the loop thread's CPU time in it) and how long the round
+    took (s)."""
     lags: list[float] = []
-    longest = 0
+    longest = longest_cpu = 0
     stop = False
+    cpu = time.thread_time_ns
 
     async def probe() -> None:
         rng = random.Random(-1)
@@ -198,19 +205,23 @@ async def _burst_round(
             lags.append((pc() - t0) / 1e6)
 
     async def produce(turn: Any) -> None:
-        nonlocal longest
+        nonlocal longest, longest_cpu
         for i in range(n):
             output = _output(i, size)
             if turn is not None:
                 # the synchronous stretches only: an ``async with`` that waits for the
                 # writer (back-pressure) leaves the loop free meanwhile
-                t0 = pc()
+                c0, t0 = cpu(), pc()
                 call = turn.tool_call(f"call_{i}", "exec_command", arguments=ARGS)
-                longest = max(longest, pc() - t0)
+                took = pc() - t0
+                if took > longest:
+                    longest, longest_cpu = took, cpu() - c0
                 async with call as tool:
-                    t0 = pc()
+                    c0, t0 = cpu(), pc()
                     tool.completed(output)
-                    longest = max(longest, pc() - t0)
+                    took = pc() - t0
+                    if took > longest:
+                        longest, longest_cpu = took, cpu() - c0
             await anyio.sleep(0)
 
     gc.collect()  # every round starts from the same collector state
@@ -226,7 +237,9 @@ async def _burst_round(
                 async with scope as rollout, rollout.root.turn() as turn:
                     await produce(turn)
             stop = True
-    return lags[5:], longest / 1e6, pauses.longest / 1e6, time.perf_counter() - started
+    call = (longest / 1e6, longest_cpu / 1e6)
+    collection = (pauses.longest / 1e6, pauses.longest_cpu / 1e6)
+    return lags[5:], call, collection, time.perf_counter() - started
 
 
 async def burst(n: int, size: int = 100_000) -> dict[str, float]:
@@ -241,12 +254,15 @@ async def burst(n: int, size: int = 100_000) -> dict[str, float]:
             tool.completed(_output(0, size, "warm"))
     seconds = 0.0
     for mode, suffix in (("on", ""), ("noredact", "_noredact"), ("off", "_untraced")):
-        lags, call_ms, gc_ms, took = await _burst_round(n, size, mode, seconds)
+        lags, (call_ms, call_cpu), (gc_ms, gc_cpu), took = await _burst_round(
+            n, size, mode, seconds
+        )
         seconds = max(seconds, took)
         results[f"burst_lag_p99_ms{suffix}"] = _quantile(lags, 0.99)
         results[f"burst_lag_max_ms{suffix}"] = max(lags)
         if mode != "off":
             results[f"max_tracing_pause_ms{suffix}"] = max(call_ms, gc_ms)
+            results[f"max_tracing_pause_cpu_ms{suffix}"] = call_cpu if call_ms >= gc_ms else gc_cpu
             results[f"max_gc_pause_ms{suffix}"] = gc_ms
     return results
 
@@ -294,6 +310,9 @@ def table(r: dict[str, float]) -> str:
         f"{'max_tracing_pause_ms':<24} {r['max_tracing_pause_ms']:>10.3f} "
         f"{r['max_tracing_pause_ms_noredact']:>11.3f}  (longest GC "
         f"{r['max_gc_pause_ms']:.3f} ms)",
+        f"{'max_tracing_pause_cpu_ms':<24} {r['max_tracing_pause_cpu_ms']:>10.3f} "
+        f"{r['max_tracing_pause_cpu_ms_noredact']:>11.3f}  (the loop thread's CPU in it; "
+        "the rest waited for a core or the GIL)",
     ]
     if "loop400_cpu_ms_per_step" in r:
         rows.append(

@@ -55,6 +55,9 @@ def test_run(tmp_path: Path) -> None:
     figures = _last_json(_run("run.py", "--tiny", "--json"))
     for key in ("timer_ns", "payload_100k_ratio", "payload_100k_burst8_ratio"):
         assert figures[key] > 0, key
+    # the longest pause's CPU tells whether the loop worked or waited (tool_calls.py)
+    for key in ("max_tracing_pause_cpu_ms", "max_tracing_pause_cpu_ms_noredact"):
+        assert figures[key] >= 0, key
 
 
 @pytest.mark.skipif(
