@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import TO_HOOK, known_hook
+from ._held import TO_HOOK, known_hook, raise_interrupt
 
 #: Texts up to this length are hashed whole (1 KB: ~0.6 µs; a tool's output is
 #: fingerprinted on the event loop); longer ones by their length and evenly spread samples.
@@ -33,7 +33,8 @@ def fingerprint(value: Any) -> int | None:
     else:
         try:
             text = orjson.dumps(value, known_hook, _SORTED)
-        except (TypeError, orjson.JSONEncodeError):
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            raise_interrupt(exc)
             return None
     if len(text) <= _WHOLE:
         return hash(text)

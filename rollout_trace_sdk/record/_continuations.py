@@ -46,8 +46,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ._held import same_items
 from ._text import shown
-from ._values import same_items
 
 __all__ = ["KEPT", "KEPT_ITEMS", "Continuations", "History"]
 

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import TO_HOOK
+from ._held import TO_HOOK, raise_interrupt
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100
@@ -53,7 +53,8 @@ def nests_too_deep(value: Any, size: int, hook: Callable[[Any], Any]) -> bool:
             return verdict
     try:
         pretty = orjson.dumps(value, hook, PRETTY)
-    except Exception:  # (TypeError, ValueError, RecursionError, the agent's code's own)
+    except Exception as exc:  # (TypeError, ValueError, RecursionError, the agent's code's own)
+        raise_interrupt(exc)
         return True  # let the slow path decide
     return TOO_DEEP_MARK in pretty
 

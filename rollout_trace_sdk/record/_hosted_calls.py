@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import TO_HOOK, known_hook
+from ._held import TO_HOOK, known_hook, raise_interrupt
 from ._values import MAX_DEPTH
 
 __all__ = ["hosted_call", "settled"]
@@ -142,7 +142,8 @@ def hosted_call(item: dict[str, Any], kind: str) -> dict[str, Any] | None:
     image = _screenshot(rest) if output else None
     try:
         text = _json(kind, rest)
-    except (TypeError, orjson.JSONEncodeError):
+    except (TypeError, orjson.JSONEncodeError) as exc:
+        raise_interrupt(exc)
         return None
     recorded: dict[str, Any] = {"type": "custom_tool_call_output" if output else "custom_tool_call"}
     if isinstance(item_id, str):

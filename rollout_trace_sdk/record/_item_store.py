@@ -71,8 +71,8 @@ from ._content_values import (
     holds_long_string,
     template_body,
 )
+from ._held import same_items
 from ._known_refs import KnownRefs, freeze, thaw
-from ._values import same_items
 
 #: How deep :func:`~._content_values.holds_long_string` looks into an item.
 _CUT_DEPTH: Final = 4

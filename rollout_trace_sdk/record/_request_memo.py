@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._continuations import Continuations
+from ._held import same_items
 from ._item_refs import KnownItems
 from ._text import shown
-from ._values import same_items
 from .requests import normalize_request
 
 #: The request keys whose list holds the conversation items (Responses, Chat Completions).

@@ -95,7 +95,8 @@ class FastTools:
             values = queue.values
             try:  # rt.compact's text, not yet copied to its own size: compared, then dropped
                 text = _dumps(arguments, values.default, TO_HOOK)
-            except (TypeError, RecursionError, ValueError):
+            except (TypeError, RecursionError, ValueError) as exc:
+                values.interrupted(exc)
                 # rt.compact's own next step, which counts what it repairs (not rt.compact:
                 # its orjson pass would count the hook's conversions a second time)
                 text = values.refused_compact(arguments)

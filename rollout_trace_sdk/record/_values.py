@@ -66,7 +66,7 @@ from ._depth import (
     nests_too_deep,
 )
 from ._depth import MAX_DEPTH as MAX_DEPTH
-from ._held import TO_HOOK, held_datetime, held_fields, model_dumped
+from ._held import TO_HOOK, held_datetime, held_fields, model_dumped, raise_interrupt
 from ._held_tree import Marked, held_tree
 from ._text import base64_text, cycle_text, int_digits, too_deep_text, unserialisable_text
 
@@ -175,7 +175,8 @@ class ValueEncoder:
             if self.noted:
                 self.note_pending()
             return right_sized(data)
-        except (TypeError, RecursionError, ValueError):
+        except (TypeError, RecursionError, ValueError) as exc:
+            self.interrupted(exc)
             return self._slow(value, indent=2)
 
     def cut_too_deep(self, data: bytes) -> bytes:
@@ -195,7 +196,8 @@ class ValueEncoder:
             if self.noted:
                 self.note_pending()
             return right_sized(data)
-        except (TypeError, RecursionError, ValueError):
+        except (TypeError, RecursionError, ValueError) as exc:
+            self.interrupted(exc)
             return self._slow(value, indent=None)
 
     def refused_compact(self, value: Any) -> bytes:
@@ -213,7 +215,8 @@ class ValueEncoder:
         ``_depth.nests_too_deep``)."""
         try:
             data = right_sized(orjson.dumps(value, self.default, TO_HOOK))
-        except (TypeError, RecursionError, ValueError):
+        except (TypeError, RecursionError, ValueError) as exc:
+            self.interrupted(exc)
             return self._slow(value, indent=None)  # which cuts deep nesting itself
         size = len(data)
         if (
@@ -239,7 +242,8 @@ class ValueEncoder:
         long text (see ``_depth.DEFER_CHECK_UP_TO``)."""
         try:
             data = right_sized(orjson.dumps(value, self.default, TO_HOOK))
-        except (TypeError, RecursionError, ValueError):
+        except (TypeError, RecursionError, ValueError) as exc:
+            self.interrupted(exc)
             return self._slow(value, indent=None), False  # which cuts deep nesting itself
         size = len(data)
         check = False
@@ -273,7 +277,8 @@ class ValueEncoder:
         try:
             orjson.dumps(value, _plain_default, TO_HOOK)
             return value
-        except (TypeError, RecursionError, ValueError):
+        except (TypeError, RecursionError, ValueError) as exc:
+            raise_interrupt(exc)
             return _Sanitiser(self.note, big_ints_as_text=True).walk(value, 0, set())
 
     def lost_text(self) -> str:
@@ -286,6 +291,14 @@ class ValueEncoder:
         """In a forked child: the lock may have been held by a thread the child lacks."""
         self._lock = threading.Lock()
         self.pending, self.noted = {}, False  # (notes of threads the child lacks)
+
+    def interrupted(self, exc: BaseException) -> None:
+        """:func:`raise_interrupt` for this encoder's orjson passes: an interrupt raised in
+        its hook is raised again, this thread's notes of that pass dropped (the value is
+        not recorded); for a true refusal it returns (the slow path drops them too)."""
+        if self.noted:
+            self.note_pending(count=False)
+        raise_interrupt(exc)
 
     def note_pending(self, *, count: bool = True) -> None:
         """Count (or drop) what the hook converted in this thread's last orjson pass."""
@@ -486,8 +499,8 @@ class _Sanitiser:
             return self.walk(float(value), depth, path)
         try:  # orjson's own types (UUID, enum, datetime in a zone it knows) first
             return self.walk(orjson.loads(orjson.dumps(value, _refuse, TO_HOOK)), depth, path)
-        except (TypeError, RecursionError, ValueError):
-            pass
+        except (TypeError, RecursionError, ValueError) as exc:
+            raise_interrupt(exc)
         if depth > MAX_DEPTH:
             self.note("depth")
             return too_deep_text(MAX_DEPTH)
@@ -558,7 +571,8 @@ def canonical_bytes(value: Any) -> bytes:
     option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | TO_HOOK
     try:
         return orjson.dumps(value, option=option, default=_plain_default)
-    except (TypeError, RecursionError, ValueError):
+    except (TypeError, RecursionError, ValueError) as exc:
+        raise_interrupt(exc)
         safe = _Sanitiser(_ignore).walk(value, 0, set())
         with contextlib.suppress(TypeError):  # (as in ValueEncoder._slow)
             return orjson.dumps(safe, option=orjson.OPT_SORT_KEYS)
@@ -576,25 +590,3 @@ def _refuse(obj: Any) -> Any:
 
 def _refuse_all(obj: Any) -> Any:
     raise TypeError(type(obj).__name__)
-
-
-def same_items(new: Sequence[Any], old: list[Any]) -> bool:
-    """Whether a request starts with the items sent last time: how the recorder tells a
-    growing conversation from a new one.
-
-    ``new == old``, identity first (C speed); a value whose ``==`` raises (an array that
-    refuses to be a bool) only means "not the same".
-
-    Args:
-        new: the items to compare (a prefix of the new request).
-        old: the items recorded before.
-
-    Returns:
-        Whether they are equal.
-    """
-    if new.__class__ is not list:
-        new = list(new)
-    try:
-        return bool(new == old)
-    except Exception:
-        return False

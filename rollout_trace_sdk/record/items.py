@@ -26,8 +26,8 @@ from ._call_ids import (
     as_str,
     is_call_output,
 )
-from ._held import held_dict, held_fields, model_dumped
-from ._values import canonical_bytes, same_items
+from ._held import held_dict, held_fields, model_dumped, same_items
+from ._values import canonical_bytes
 
 #: Codex's id prefixes by item type; anything else gets ``item_``.
 _ID_PREFIX: Final[dict[str, str]] = {

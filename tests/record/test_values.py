@@ -49,7 +49,8 @@ def _fast_tools(values: ValueEncoder, value: Any) -> bytes:
     """What ``_tool_fast`` does with dict arguments (the hook, then the encoder's rest)."""
     try:
         data = orjson.dumps(value, values.default)
-    except TypeError:
+    except TypeError as exc:
+        values.interrupted(exc)
         return values.refused_compact(value)
     if values.noted:
         values.note_pending()
@@ -152,3 +153,57 @@ async def test_the_loss_report_counts_a_set_once_in_a_value_orjson_refuses(
     check_bundle(bundle_in(tmp_path), tmp_path)
     assert rollout.stats is not None and rollout.stats.approximated == {"set": 4}
     assert "4 sets recorded as lists" in loss_report(bundle_in(tmp_path))
+
+
+def _interrupt_in_hook(frame: Any, event: str, arg: Any) -> None:
+    """A profile function raising ``KeyboardInterrupt`` as the encoder's hook starts, as a
+    signal handler's exception is raised at the bytecode the handler ran at (a Ctrl-C landing
+    while the hook converts a set)."""
+    if event == "call" and frame.f_code.co_name == "_own_hook":
+        sys.setprofile(None)
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("way", sorted(WAYS))
+def test_a_ctrl_c_in_the_hook_reaches_the_caller_and_counts_nothing(way: str) -> None:
+    """orjson turns whatever its hook raises into a ``TypeError``: a ``KeyboardInterrupt``
+    raised while the hook ran read as a value orjson refused, the slow path recorded the
+    value and the agent's Ctrl-C was lost. Now it is raised again, nothing of that pass
+    counted, and the next pass counts its own alone."""
+    values = ValueEncoder()
+    sys.setprofile(_interrupt_in_hook)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            WAYS[way](values, {"s": {1}})
+    finally:
+        sys.setprofile(None)
+    assert values.counts == {} and not values.pending and not values.noted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        WAYS[way](values, {"b": b"x"})
+    assert values.counts == {"bytes": 1}
+
+
+@pytest.mark.anyio
+async def test_a_ctrl_c_in_the_hook_of_a_tool_call_reaches_the_agent(
+    tmp_path: Path, schema: int
+) -> None:
+    """End to end, the common tool call's path: the interrupt reaches the agent from
+    ``turn.tool_call`` (it was swallowed: the call recorded, a set counted), and the rollout
+    goes on and closes whole."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        async with (
+            open_rollout(tmp_path, schema_version=schema) as rollout,
+            rollout.root.turn() as turn,
+        ):
+            sys.setprofile(_interrupt_in_hook)
+            try:
+                with pytest.raises(KeyboardInterrupt):
+                    turn.tool_call("c0", "f", arguments={"s": {1}})
+            finally:
+                sys.setprofile(None)
+            call = turn.tool_call("c1", "f", arguments={"b": b"x"})
+            call.completed({"ok": True})
+    check_bundle(bundle_in(tmp_path), tmp_path)
+    assert rollout.stats is not None and rollout.stats.approximated == {"bytes": 1}
