@@ -278,7 +278,10 @@ def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
 
 def make_private_dirs(path: str) -> None:
     """Make the local folder ``path`` and each missing parent ``0700`` (``os.makedirs`` gives
-    the parents ``0777 & ~umask``); one made meanwhile by another export is taken as it is."""
+    the parents ``0777 & ~umask``); one made meanwhile by another export is taken as it is.
+    A relative path is made absolute first: a bare name's parent is ``''``, which ``os.mkdir``
+    refuses."""
+    path = os.path.abspath(path)
     missing: list[str] = []
     while not os.path.isdir(path):
         missing.append(path)
