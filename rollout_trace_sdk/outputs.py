@@ -29,6 +29,7 @@ __all__ = [
     "export_file",
     "forbidden_output",
     "make_private_dirs",
+    "names_standard_output",
     "terminal_width",
     "write_output",
 ]
@@ -215,6 +216,13 @@ def write_output(target: str, data: Iterable[bytes], out: TextIO, *, named: bool
     else:
         _write_in_place(target, data)
     return False
+
+
+def names_standard_output(target: str, out: TextIO) -> bool:
+    """Whether ``target`` names the file ``out`` writes to (``/dev/stdout``, ``/dev/fd/1``,
+    the file standard output was redirected to), where :func:`write_output` writes as it does
+    for ``-``: a command that treats a terminal apart treats this name as ``-``."""
+    return _is_standard_output(target, out)
 
 
 def _is_standard_output(target: str, out: TextIO) -> bool:

@@ -304,7 +304,11 @@ def cmd_query(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print("rollout-trace query: give SQL or --recipe NAME (one of them)", file=err)
         return 2
     sql = args.sql if args.sql is not None else RECIPES[args.recipe][1]
+    from ..outputs import names_standard_output
+
     named = args.output not in (None, "-")
+    if named and names_standard_output(str(args.output), out):
+        named = False  # ``-o /dev/stdout`` writes where ``-o -`` does: a terminal too (review40)
     fmt = args.format or ("table" if out.isatty() and not named else "csv")
     if fmt == "parquet" and not args.output:
         print("rollout-trace query: --format parquet needs -o FILE (or -o -)", file=err)

@@ -593,3 +593,17 @@ def test_csv_and_json_on_a_terminal_spell_control_characters(export_dir: Path, f
     assert (raw if fmt == "csv" else "\\u001b]0;PWNED\\u0007\\u202eb") in piped
     if fmt == "json":
         assert orjson.loads(piped) == [{"v": "a" + raw}]
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1"])
+def test_csv_to_a_name_of_a_terminal_standard_output_is_spelled_too(
+    export_dir: Path, name: str
+) -> None:
+    """``-o /dev/stdout`` writes where ``-o -`` does (outputs.write_output), but it counted as
+    a named file, so CSV reached the terminal raw there: ``ESC ]0;…`` retitled it (review40)."""
+    from tests.view.test_show_terminal import _on_terminal
+
+    sql = "SELECT 'a' || chr(27) || ']0;PWNED' || chr(7) || chr(8238) || 'b' AS v"
+    shown = _on_terminal(["query", str(export_dir), sql, "--format", "csv", "-o", name], 120, {})
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "]0;PWNED" in shown and "\\u202e" in shown
