@@ -4,7 +4,6 @@ regular file, and every output is written whole or not at all."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
@@ -19,7 +18,6 @@ from .model.layout import (
     EXPORT_MANIFEST,
     MANIFEST,
     PAYLOADS_DIR,
-    PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
 )
 
@@ -28,7 +26,6 @@ __all__ = [
     "bundle_around",
     "export_file",
     "forbidden_output",
-    "make_private_dirs",
     "names_standard_output",
     "terminal_width",
     "write_output",
@@ -282,24 +279,6 @@ def _replace_atomically(path: Path, data: Iterable[bytes]) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-def make_private_dirs(path: str) -> None:
-    """Make the local folder ``path`` and each missing parent ``0700`` (``os.makedirs`` gives
-    the parents ``0777 & ~umask``); one made meanwhile by another export is taken as it is.
-    A relative path is made absolute first: a bare name's parent is ``''``, which ``os.mkdir``
-    refuses."""
-    path = os.path.abspath(path)
-    missing: list[str] = []
-    while not os.path.isdir(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(folder, PRIVATE_DIR_MODE)
 
 
 def _private_file(directory: Path, name: str) -> tuple[int, str]:

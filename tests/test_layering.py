@@ -22,14 +22,24 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rollout_trace_sdk"
 #: and the readers' liveness probe), ``_signals`` (the stop signals the recorder and the
 #: commands unwind, and those ``convert`` holds back while it removes its work directory;
 #: it imports nothing of the package), ``_pool`` (the process pool of export's default engine, which
-#: ``validate ROOT --jobs`` shares; it imports nothing of the package).
+#: ``validate ROOT --jobs`` shares; it imports nothing of the package), ``_private_dirs`` (the
+#: 0700 folders a bundle's and an export's parents are made; it imports the model alone).
 ALLOWED: dict[str, set[str]] = {
     "model": {"_attrs_code"},
-    "record": {"model", "_flock", "_signals"},
+    "record": {"model", "_flock", "_signals", "_private_dirs"},
     "reduce": {"model", "_flock", "_signals"},
     "testing": {"model", "reduce"},
     "view": {"model", "reduce", "outputs"},
-    "export": {"model", "reduce", "view", "outputs", "sources", "__init__", "_pool"},
+    "export": {
+        "model",
+        "reduce",
+        "view",
+        "outputs",
+        "sources",
+        "__init__",
+        "_pool",
+        "_private_dirs",
+    },
     "integrations": {"model", "record"},
     "demo": {"model", "record"},
 }

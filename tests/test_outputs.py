@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_trace_sdk.outputs import make_private_dirs, write_output
+from rollout_trace_sdk.outputs import write_output
 from tests.reduce.test_bundle import make_bundle
 from tests.test_cli import run
 
@@ -277,15 +277,3 @@ def test_a_name_of_standard_output_writes_there_as_dash_does(
         done = subprocess.run([*command, name], stdout=handle, stderr=subprocess.PIPE, timeout=120)
     assert done.returncode == 0, done.stderr
     assert log.read_bytes() == b"header\n" + dash.stdout
-
-
-def test_private_dirs_are_made_from_a_relative_path_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A relative path's last missing parent is '' (os.path.dirname of a bare name), which
-    os.mkdir refused: FileNotFoundError instead of the folders (found by review40)."""
-    monkeypatch.chdir(tmp_path)
-    make_private_dirs("out")
-    make_private_dirs(os.path.join("a", "b", "c"))
-    for made in ("out", "a", "a/b", "a/b/c"):
-        assert stat.S_IMODE(os.stat(tmp_path / made).st_mode) == 0o700

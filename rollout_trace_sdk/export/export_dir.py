@@ -35,9 +35,9 @@ from typing import Any, Final
 
 import orjson
 
+from .._private_dirs import make_private_dirs
 from ..model.layout import EXPORT_LOCK, PRIVATE_FILE_MODE
 from ..model.layout import EXPORT_MANIFEST as MANIFEST_NAME
-from ..outputs import make_private_dirs
 from .lock import Holder, alive, export_lock, holds_lock
 from .schema import TABLE_NAMES, TABLES_VERSION
 

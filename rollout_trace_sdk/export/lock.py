@@ -43,8 +43,8 @@ from typing import Final
 import attrs
 import orjson
 
+from .._private_dirs import make_private_dirs
 from ..model.layout import EXPORT_LOCK, PRIVATE_FILE_MODE
-from ..outputs import make_private_dirs
 
 __all__ = ["ExportBusy", "Holder", "alive", "export_lock", "holds_lock"]
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from .._flock import fcntl_module
+from .._private_dirs import make_private_dirs
 from ..model import layout
 from ._deferred import LazyBody, render
 
@@ -47,7 +48,7 @@ def create_bundle(bundle_dir: Path, manifest: bytes) -> int:
     no manifest, or a manifest with no log) is left for ``reduce`` and ``export`` to trip
     on, and the ``OSError`` propagates.
     """
-    _make_parents(bundle_dir.parent)
+    make_private_dirs(bundle_dir.parent)
     os.mkdir(bundle_dir, DIR_MODE)
     try:
         os.chmod(bundle_dir, DIR_MODE)  # mkdir's mode is filtered through the umask
@@ -185,22 +186,6 @@ def make_room_for_files() -> None:
 _ROOM_MADE = False
 #: The soft limit asked for when the hard one is unlimited.
 _UNLIMITED_FILES: Final = 1 << 16
-
-
-def _make_parents(directory: Path) -> None:
-    """Create ``directory`` and its missing parents, each ``0700`` (``Path.mkdir`` gives the
-    parents ``0777 & ~umask``: a trace root's new parents must not be readable by others)."""
-    missing: list[Path] = []
-    while not directory.is_dir():
-        missing.append(directory)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, DIR_MODE)
-        except FileExistsError:
-            continue  # made meanwhile (another recorder); ``os.mkdir`` below still checks
 
 
 def _write_new(path: Path | str, data: bytes) -> None:
