@@ -176,3 +176,12 @@ def is_raw(kwargs: Mapping[str, Any]) -> bool:
     """A raw-response call returns the HTTP response, not the model's answer: not recorded."""
     headers = kwargs.get("extra_headers")
     return isinstance(headers, Mapping) and _RAW_HEADER in headers
+
+
+def raw_kind(kwargs: Mapping[str, Any]) -> str | None:
+    """Which raw-response wrapper a call came through: ``"true"`` for ``with_raw_response``
+    (the HTTP response comes back with its body read), ``"stream"`` for
+    ``with_streaming_response`` (its body not read yet); ``None`` for neither."""
+    headers = kwargs.get("extra_headers")
+    value = headers.get(_RAW_HEADER) if isinstance(headers, Mapping) else None
+    return None if value is None else str(value)

@@ -20,6 +20,10 @@ current (inside ``async with turn:``) becomes one inference call of that turn:
   terminal event (Responses) or the end of the stream (Chat) completes the call; a stream
   closed before that ends it cancelled with the items received so far; one that breaks
   ends it failed. A stream dropped without closing is ended cancelled with its turn.
+* a ``with_raw_response`` call (not a stream): recorded as the call itself, its answer read
+  with the raw response's ``parse()`` (which the SDK keeps for the caller's own), the raw
+  response handed back; ``with_streaming_response`` and raw streams pass through, their
+  body the caller's to read;
 * a ``background=True`` response that comes back unfinished (``queued``, ``in_progress``)
   keeps its call open until a ``responses.retrieve`` or ``responses.cancel`` of any
   instrumented client returns it finished (or streams it to its terminal event), then
@@ -61,7 +65,7 @@ from ._answers import ended_by, finish, stream_request_id
 from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact
 from ._conversations import instrument_conversations, used_unrecorded
-from ._sent import is_raw, read_once, sent_field, sent_request
+from ._sent import raw_kind, read_once, sent_field, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 from ._websocket import connect as websocket_connect
 
@@ -187,7 +191,8 @@ def _async_create(
     @functools.wraps(original)
     async def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        if turn is None or is_raw(kwargs):
+        raw = raw_kind(kwargs)
+        if turn is None or not _recordable(raw, kwargs):
             used_unrecorded(kwargs)
             return await original(*args, **kwargs)
         call = _start(turn, kwargs, posts)
@@ -198,6 +203,11 @@ def _async_create(
         except BaseException as exc:
             ended_by(call, exc)
             raise
+        if raw is not None:
+            answer = await _raw_answer_async(call, result)
+            if answer is not _UNREAD:
+                _answered(turn, call, api, started, answer, kwargs, background, is_async=True)
+            return result
         return _answered(turn, call, api, started, result, kwargs, background, is_async=True)
 
     return create
@@ -212,7 +222,8 @@ def _sync_create(
     @functools.wraps(original)
     def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        if turn is None or is_raw(kwargs):
+        raw = raw_kind(kwargs)
+        if turn is None or not _recordable(raw, kwargs):
             used_unrecorded(kwargs)
             return original(*args, **kwargs)
         call = _start(turn, kwargs, posts)
@@ -222,9 +233,47 @@ def _sync_create(
         except BaseException as exc:
             ended_by(call, exc)
             raise
+        if raw is not None:
+            answer = _raw_answer(call, result)
+            if answer is not _UNREAD:
+                _answered(turn, call, api, started, answer, kwargs, background, is_async=False)
+            return result
         return _answered(turn, call, api, started, result, kwargs, background, is_async=False)
 
     return create
+
+
+#: What :func:`_raw_answer` gives when the raw response's answer could not be read.
+_UNREAD: Final = object()
+
+
+def _recordable(raw: str | None, kwargs: Mapping[str, Any]) -> bool:
+    """Whether a call is recorded by the wrappers: any but a raw response whose body the
+    caller reads later (``with_streaming_response``, or a stream through
+    ``with_raw_response``: reading it here would take it from the caller)."""
+    return raw is None or (raw == "true" and kwargs.get("stream") is not True)
+
+
+def _raw_answer(call: InferenceCall, result: Any) -> Any:
+    """The answer of a ``with_raw_response`` call (its body read): ``result.parse()``, which
+    the SDK keeps, so the caller's own ``parse()`` gets this same object. One that cannot be
+    read (the caller's ``parse()`` raises the same) ends the call failed: ``_UNREAD``."""
+    try:
+        return result.parse()
+    except Exception as exc:
+        ended_by(call, exc)
+        return _UNREAD
+
+
+async def _raw_answer_async(call: InferenceCall, result: Any) -> Any:
+    """:func:`_raw_answer` for the async client, whose ``parse()`` the SDK says will become
+    a coroutine."""
+    try:
+        answer = result.parse()
+        return await answer if inspect.isawaitable(answer) else answer
+    except Exception as exc:
+        ended_by(call, exc)
+        return _UNREAD
 
 
 def _answered(
