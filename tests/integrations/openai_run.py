@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 from openai import OpenAI
+
+from rollout_trace_sdk.integrations import use_turn
+from rollout_trace_sdk.integrations.openai import instrument
+from rollout_trace_sdk.record import open_rollout
 
 from ..record.recorder_support import bundle_in, of_type, payload
 
@@ -63,3 +67,17 @@ def closing_client(client: OpenAI) -> Iterator[OpenAI]:
 
 def state_text(state: Any) -> str:
     return json.dumps(state)
+
+
+@contextlib.asynccontextmanager
+async def sync_client_in_turn(root: Path, base_url: str) -> AsyncIterator[OpenAI]:
+    """An instrumented sync client of the fake API at ``base_url`` whose calls go to the one
+    turn of a rollout under ``root`` (made current with ``use_turn``); closed after."""
+    with closing_client(
+        instrument(OpenAI(base_url=base_url, api_key="test", max_retries=0))
+    ) as client:
+        async with open_rollout(root, model="gpt-test") as rollout:
+            turn = rollout.root.turn()
+            with use_turn(turn):
+                yield client
+            turn.end()

@@ -11,15 +11,14 @@ import pytest
 
 pytest.importorskip("openai")
 
-from openai import AsyncOpenAI, OpenAI
+from openai import AsyncOpenAI
 
-from rollout_trace_sdk.integrations import use_turn
 from rollout_trace_sdk.integrations.openai import instrument
 from rollout_trace_sdk.record import open_rollout
 
 from ..record.recorder_support import check_bundle
 from .fake_openai import FakeOpenAI
-from .openai_run import Run, closing_client, state_text
+from .openai_run import Run, state_text, sync_client_in_turn
 
 pytestmark = pytest.mark.anyio
 
@@ -110,14 +109,9 @@ async def test_background_given_twice_is_recorded_as_the_sdk_sends_it(
 async def test_a_sync_background_response_is_recorded_when_retrieved(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:
-    client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
-    with closing_client(client):
-        async with open_rollout(tmp_path, model="gpt-test") as rollout:
-            turn = rollout.root.turn()
-            with use_turn(turn):
-                queued = client.responses.create(model="gpt-test", input="s", background=True)
-                client.responses.retrieve(queued.id)
-            turn.end()
+    async with sync_client_in_turn(tmp_path, fake.base_url) as client:
+        queued = client.responses.create(model="gpt-test", input="s", background=True)
+        client.responses.retrieve(queued.id)
     run = Run(tmp_path)
     [end] = run.ends("completed")
     assert end["response_id"] == queued.id

@@ -12,15 +12,13 @@ import pytest
 
 pytest.importorskip("openai")
 
-from openai import APIStatusError, AsyncOpenAI, OpenAI
+from openai import APIStatusError, AsyncOpenAI
 
-from rollout_trace_sdk.integrations import use_turn
-from rollout_trace_sdk.integrations.openai import instrument
 from rollout_trace_sdk.record import CALL_ID_HEADER, open_rollout
 
 from ..record.recorder_support import check_bundle
 from .fake_openai import FakeOpenAI
-from .openai_run import CODEX_USAGE, Run, closing_client, state_text
+from .openai_run import CODEX_USAGE, Run, state_text, sync_client_in_turn
 
 pytestmark = pytest.mark.anyio
 
@@ -54,16 +52,9 @@ async def test_a_raw_response_of_the_sync_client_is_recorded(
     tmp_path: Path, fake: FakeOpenAI
 ) -> None:
     """The sync client's ``with_raw_response`` (``parse`` too) records as its ``create``."""
-    client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
-    with closing_client(client):
-        async with open_rollout(tmp_path, model="gpt-test") as rollout:
-            turn = rollout.root.turn()
-            with use_turn(turn):
-                raw = client.responses.with_raw_response.create(model="gpt-test", input="sync raw")
-                parsed = client.responses.with_raw_response.parse(
-                    model="gpt-test", input="sync parse"
-                )
-            turn.end()
+    async with sync_client_in_turn(tmp_path, fake.base_url) as client:
+        raw = client.responses.with_raw_response.create(model="gpt-test", input="sync raw")
+        parsed = client.responses.with_raw_response.parse(model="gpt-test", input="sync parse")
     assert raw.parse().output_text == "echo: sync raw"
     assert parsed.parse().output_text == "echo: sync parse"
     run = Run(tmp_path)
