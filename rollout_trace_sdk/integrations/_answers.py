@@ -4,13 +4,39 @@ by the ``create`` wrappers, the stream recorder and the background-response trac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from ..record._guard import quietly
 from ..record._plain import to_plain
 from ..record.inference import InferenceCall
 from ..record.runtime import error_text, outcome_of
+
+#: What :func:`raw_answer` gives when a raw response's answer could not be read.
+UNREAD: Final = object()
+
+
+def raw_answer(result: Any, failed: Callable[[BaseException], None]) -> Any:
+    """The answer of a ``with_raw_response`` call (its body read): ``result.parse()``, which
+    the SDK keeps, so the caller's own ``parse()`` gets this same object. One that cannot be
+    read (the caller's ``parse()`` raises the same) is handed to ``failed``: :data:`UNREAD`."""
+    try:
+        return result.parse()
+    except Exception as exc:
+        failed(exc)
+        return UNREAD
+
+
+async def raw_answer_async(result: Any, failed: Callable[[BaseException], None]) -> Any:
+    """:func:`raw_answer` for the async client, whose ``parse()`` the SDK says will become a
+    coroutine."""
+    try:
+        answer = result.parse()
+        return await answer if inspect.isawaitable(answer) else answer
+    except Exception as exc:
+        failed(exc)
+        return UNREAD
 
 
 @quietly("a failed request")

@@ -13,7 +13,9 @@ its *remote* compaction, as one compaction of the current turn with one request.
   cannot see what the loop does next;
 * an exception: the request failed with the error's text (``cancelled`` when the calling
   task was cancelled: a compaction request has no cancelled end), and nothing installed, as
-  Codex records a remote compaction that failed. The exception propagates unchanged.
+  Codex records a remote compaction that failed. The exception propagates unchanged;
+* through ``with_raw_response``: the same, its answer read with the raw response's
+  ``parse()`` (:func:`._answers.raw_answer`), the raw response handed back.
 
 The token usage of a compaction has no place in the format (a compaction request records
 its output items only) and is not recorded.
@@ -32,7 +34,8 @@ from ..record.compactions import Compaction, CompactionRequest
 from ..record.current import current_turn
 from ..record.runtime import error_text, outcome_of
 from ..record.turns import Turn
-from ._sent import is_raw, read_once, sent_request
+from ._answers import UNREAD, raw_answer, raw_answer_async
+from ._sent import passed_through, raw_kind, read_once, sent_request
 
 __all__ = ["async_compact", "sync_compact"]
 
@@ -85,7 +88,7 @@ def async_compact(original: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
     @functools.wraps(original)
     async def compact(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        if turn is None or is_raw(kwargs):
+        if turn is None or passed_through(kwargs):
             return await original(*args, **kwargs)
         started = _start(turn, read_once(kwargs))  # (the loop's iterables: read as sent)
         try:
@@ -97,7 +100,11 @@ def async_compact(original: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
                 _ended_by(started, exc)
             raise
         if started is not None:
-            _compacted(started, result)
+            answer = result
+            if raw_kind(kwargs) is not None:  # with_raw_response: its answer read first
+                answer = await raw_answer_async(result, functools.partial(_ended_by, started))
+            if answer is not UNREAD:
+                _compacted(started, answer)
         return result
 
     return compact
@@ -109,7 +116,7 @@ def sync_compact(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def compact(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        if turn is None or is_raw(kwargs):
+        if turn is None or passed_through(kwargs):
             return original(*args, **kwargs)
         started = _start(turn, read_once(kwargs))  # (the loop's iterables: read as sent)
         try:
@@ -119,7 +126,11 @@ def sync_compact(original: Callable[..., Any]) -> Callable[..., Any]:
                 _ended_by(started, exc)
             raise
         if started is not None:
-            _compacted(started, result)
+            answer = result
+            if raw_kind(kwargs) is not None:  # with_raw_response: its answer read first
+                answer = raw_answer(result, functools.partial(_ended_by, started))
+            if answer is not UNREAD:
+                _compacted(started, answer)
         return result
 
     return compact

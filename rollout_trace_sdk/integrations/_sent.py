@@ -172,10 +172,13 @@ def _sent_format(request: dict[str, Any]) -> None:
             request["response_format"] = response_format.__name__
 
 
-def is_raw(kwargs: Mapping[str, Any]) -> bool:
-    """A raw-response call returns the HTTP response, not the model's answer: not recorded."""
-    headers = kwargs.get("extra_headers")
-    return isinstance(headers, Mapping) and _RAW_HEADER in headers
+def passed_through(kwargs: Mapping[str, Any]) -> bool:
+    """Whether a raw-response call goes through unrecorded: its body is the caller's to read
+    later (``with_streaming_response``, or a stream through ``with_raw_response``), so
+    reading the answer here would take it from them. A ``with_raw_response`` call whose body
+    came back read is recorded (its answer read with :func:`._answers.raw_answer`)."""
+    raw = raw_kind(kwargs)
+    return raw is not None and (raw != "true" or kwargs.get("stream") is True)
 
 
 def raw_kind(kwargs: Mapping[str, Any]) -> str | None:

@@ -61,11 +61,11 @@ from ..record._text import bytes_text
 from ..record.current import current_turn
 from ..record.inference import NULL_INFERENCE_CALL, InferenceCall
 from ..record.turns import Turn
-from ._answers import ended_by, finish, stream_request_id
+from ._answers import UNREAD, ended_by, finish, raw_answer, raw_answer_async, stream_request_id
 from ._background import CALLS, BackgroundCalls
 from ._compaction import async_compact, sync_compact
 from ._conversations import instrument_conversations, used_unrecorded
-from ._sent import raw_kind, read_once, sent_field, sent_request
+from ._sent import passed_through, raw_kind, read_once, sent_field, sent_request
 from ._streams import FIRST_TOKEN_EVENT, Recorder, recorded, stream_helper
 from ._websocket import connect as websocket_connect
 
@@ -191,8 +191,7 @@ def _async_create(
     @functools.wraps(original)
     async def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        raw = raw_kind(kwargs)
-        if turn is None or not _recordable(raw, kwargs):
+        if turn is None or passed_through(kwargs):
             used_unrecorded(kwargs)
             return await original(*args, **kwargs)
         call = _start(turn, kwargs, posts)
@@ -203,9 +202,9 @@ def _async_create(
         except BaseException as exc:
             ended_by(call, exc)
             raise
-        if raw is not None:
-            answer = await _raw_answer_async(call, result)
-            if answer is not _UNREAD:
+        if raw_kind(kwargs) is not None:  # with_raw_response: its answer read, then recorded
+            answer = await raw_answer_async(result, functools.partial(ended_by, call))
+            if answer is not UNREAD:
                 _answered(turn, call, api, started, answer, kwargs, background, is_async=True)
             return result
         return _answered(turn, call, api, started, result, kwargs, background, is_async=True)
@@ -222,8 +221,7 @@ def _sync_create(
     @functools.wraps(original)
     def create(*args: Any, **kwargs: Any) -> Any:
         turn = current_turn()
-        raw = raw_kind(kwargs)
-        if turn is None or not _recordable(raw, kwargs):
+        if turn is None or passed_through(kwargs):
             used_unrecorded(kwargs)
             return original(*args, **kwargs)
         call = _start(turn, kwargs, posts)
@@ -233,47 +231,14 @@ def _sync_create(
         except BaseException as exc:
             ended_by(call, exc)
             raise
-        if raw is not None:
-            answer = _raw_answer(call, result)
-            if answer is not _UNREAD:
+        if raw_kind(kwargs) is not None:  # with_raw_response: its answer read, then recorded
+            answer = raw_answer(result, functools.partial(ended_by, call))
+            if answer is not UNREAD:
                 _answered(turn, call, api, started, answer, kwargs, background, is_async=False)
             return result
         return _answered(turn, call, api, started, result, kwargs, background, is_async=False)
 
     return create
-
-
-#: What :func:`_raw_answer` gives when the raw response's answer could not be read.
-_UNREAD: Final = object()
-
-
-def _recordable(raw: str | None, kwargs: Mapping[str, Any]) -> bool:
-    """Whether a call is recorded by the wrappers: any but a raw response whose body the
-    caller reads later (``with_streaming_response``, or a stream through
-    ``with_raw_response``: reading it here would take it from the caller)."""
-    return raw is None or (raw == "true" and kwargs.get("stream") is not True)
-
-
-def _raw_answer(call: InferenceCall, result: Any) -> Any:
-    """The answer of a ``with_raw_response`` call (its body read): ``result.parse()``, which
-    the SDK keeps, so the caller's own ``parse()`` gets this same object. One that cannot be
-    read (the caller's ``parse()`` raises the same) ends the call failed: ``_UNREAD``."""
-    try:
-        return result.parse()
-    except Exception as exc:
-        ended_by(call, exc)
-        return _UNREAD
-
-
-async def _raw_answer_async(call: InferenceCall, result: Any) -> Any:
-    """:func:`_raw_answer` for the async client, whose ``parse()`` the SDK says will become
-    a coroutine."""
-    try:
-        answer = result.parse()
-        return await answer if inspect.isawaitable(answer) else answer
-    except Exception as exc:
-        ended_by(call, exc)
-        return _UNREAD
 
 
 def _answered(

@@ -104,8 +104,9 @@ async def test_compact_in_a_turn_is_recorded_as_a_remote_compaction(
 
 async def test_a_sync_compact_of_a_string_is_recorded(tmp_path: Path, fake: FakeOpenAI) -> None:
     """The sync client records a compaction too; a string input is the one user message it
-    replaces; a raw-response call in the turn is not recorded (recording it passed every
-    test: only the async client's raw call was tried, mut31)."""
+    replaces; a raw-response call in the turn is recorded as one, its answer read from the
+    raw response (it was passed through: mut31 found only the async client's raw call
+    tried)."""
     client = instrument(OpenAI(base_url=fake.base_url, api_key="test", max_retries=0))
     try:
         async with open_rollout(tmp_path, model="gpt-test") as rollout:
@@ -120,19 +121,21 @@ async def test_a_sync_compact_of_a_string_is_recorded(tmp_path: Path, fake: Fake
     assert len(fake.requests) == 2
     assert [item.type for item in compacted.output] == ["message", "compaction"]
     bundle = bundle_in(tmp_path)
-    assert compaction_events(bundle) == [*COMPACTION_EVENTS, "compaction_installed"]
+    assert compaction_events(bundle) == 2 * [*COMPACTION_EVENTS, "compaction_installed"]
     state = reduced_by_both(bundle)
-    [compaction] = state["compactions"].values()
-    [replaced] = [state["conversation_items"][i] for i in compaction["input_item_ids"]]
-    assert replaced["body"]["parts"][0]["text"] == "keep this"
-    assert len(compaction["replacement_item_ids"]) == 2
+    texts = []
+    for compaction in state["compactions"].values():
+        [replaced] = [state["conversation_items"][i] for i in compaction["input_item_ids"]]
+        texts.append(replaced["body"]["parts"][0]["text"])
+        assert len(compaction["replacement_item_ids"]) == 2
+    assert sorted(texts) == ["keep this", "raw"]
 
 
-async def test_a_compact_outside_a_turn_records_nothing(
+async def test_a_compact_outside_a_turn_records_nothing_a_raw_one_inside_is_recorded(
     tmp_path: Path, client: AsyncOpenAI, fake: FakeOpenAI
 ) -> None:
-    """Outside a turn (and as a raw response inside one) the SDK's answer comes back and
-    nothing is recorded."""
+    """Outside a turn the SDK's answer comes back and nothing is recorded; a raw response
+    inside one is recorded, its raw response handed back."""
     before = await client.responses.compact(model="gpt-test", input="no rollout")
     async with open_rollout(tmp_path, model="gpt-test") as rollout:
         between = await client.responses.compact(model="gpt-test", input="no turn")
@@ -141,7 +144,7 @@ async def test_a_compact_outside_a_turn_records_nothing(
     assert before.output[-1].type == between.output[-1].type == "compaction"
     assert raw.http_response.status_code == 200 and raw.parse().output[-1].type == "compaction"
     assert len(fake.requests) == 3
-    assert compaction_events(bundle_in(tmp_path)) == []
+    assert compaction_events(bundle_in(tmp_path)) == [*COMPACTION_EVENTS, "compaction_installed"]
 
 
 @pytest.mark.parametrize("schema", [2, 3])
