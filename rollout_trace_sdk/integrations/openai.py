@@ -113,6 +113,10 @@ def instrument(client: ClientT) -> ClientT:
 def _instrument_resource(resource: Any, api: str, is_async: bool) -> None:
     """Wrap the calls of one ``responses`` or ``chat.completions`` resource."""
     held = CALLS if api == "responses" else None
+    # the SDK's raw-response views keep the methods they were first made with (cached on the
+    # resource): made before ``instrument``, they would call the unwrapped ones
+    for view in ("with_raw_response", "with_streaming_response"):
+        vars(resource).pop(view, None)
     # ``parse`` (structured output) posts the request itself, not through ``create``
     for name in ("create", "parse"):
         original = getattr(resource, name, None)

@@ -14,6 +14,7 @@ pytest.importorskip("openai")
 
 from openai import APIStatusError, AsyncOpenAI
 
+from rollout_trace_sdk.integrations.openai import instrument
 from rollout_trace_sdk.record import CALL_ID_HEADER, open_rollout
 
 from ..record.recorder_support import check_bundle
@@ -46,6 +47,22 @@ async def test_a_raw_response_is_recorded_and_handed_back(
     state = check_bundle(run.bundle)
     for text in ("raw hi", "echo: raw hi", "raw chat", "echo: raw chat"):
         assert text in state_text(state)
+
+
+async def test_a_raw_view_made_before_instrument_records_too(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    """The SDK caches ``with_raw_response`` on the resource with the methods it was made
+    with: one used before ``instrument`` called the unwrapped ``create`` ever after."""
+    plain = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    async with plain:
+        before = plain.responses.with_raw_response
+        client = instrument(plain)
+        async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+            raw = await client.responses.with_raw_response.create(model="gpt-test", input="x")
+    assert client.responses.with_raw_response is not before
+    assert raw.parse().output_text == "echo: x"
+    assert len(Run(tmp_path).ends("completed")) == 1
 
 
 async def test_a_raw_response_of_the_sync_client_is_recorded(
