@@ -72,6 +72,8 @@ from ._websocket import connect as websocket_connect
 __all__ = ["FIRST_TOKEN_EVENT", "instrument", "run_function_call"]
 
 _MARK: Final = "_rollout_trace_instrumented"
+#: The SDK's raw-response views, cached on a client and on each resource when first used.
+_RAW_VIEWS: Final = ("with_raw_response", "with_streaming_response")
 
 ClientT = TypeVar("ClientT")
 
@@ -102,6 +104,8 @@ def instrument(client: ClientT) -> ClientT:
             _instrument_resource(resource, api, is_async)
     # what the client does to the conversations the server keeps (``conversation=``)
     instrument_conversations(client, is_async)
+    for view in _RAW_VIEWS:  # ``client.with_raw_response.responses``: made again, as below
+        vars(client).pop(view, None)
     for name in ("copy", "with_options"):  # a copy (another timeout, ...) records as well
         make = getattr(client, name, None)
         if callable(make):
@@ -115,7 +119,7 @@ def _instrument_resource(resource: Any, api: str, is_async: bool) -> None:
     held = CALLS if api == "responses" else None
     # the SDK's raw-response views keep the methods they were first made with (cached on the
     # resource): made before ``instrument``, they would call the unwrapped ones
-    for view in ("with_raw_response", "with_streaming_response"):
+    for view in _RAW_VIEWS:
         vars(resource).pop(view, None)
     # ``parse`` (structured output) posts the request itself, not through ``create``
     for name in ("create", "parse"):

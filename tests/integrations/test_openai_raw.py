@@ -57,12 +57,15 @@ async def test_a_raw_view_made_before_instrument_records_too(
     plain = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
     async with plain:
         before = plain.responses.with_raw_response
+        client_view = plain.with_raw_response.responses  # the client's own view too
         client = instrument(plain)
         async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
             raw = await client.responses.with_raw_response.create(model="gpt-test", input="x")
+            other = await client.with_raw_response.responses.create(model="gpt-test", input="y")
     assert client.responses.with_raw_response is not before
-    assert raw.parse().output_text == "echo: x"
-    assert len(Run(tmp_path).ends("completed")) == 1
+    assert client.with_raw_response.responses is not client_view
+    assert (raw.parse().output_text, other.parse().output_text) == ("echo: x", "echo: y")
+    assert len(Run(tmp_path).ends("completed")) == 2
 
 
 async def test_a_raw_response_of_the_sync_client_is_recorded(
