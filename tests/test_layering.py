@@ -23,7 +23,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rollout_trace_sdk"
 #: commands unwind, and those ``convert`` holds back while it removes its work directory;
 #: it imports nothing of the package), ``_pool`` (the process pool of export's default engine, which
 #: ``validate ROOT --jobs`` shares; it imports nothing of the package), ``_private_dirs`` (the
-#: 0700 folders a bundle's and an export's parents are made; it imports the model alone).
+#: 0700 folders a bundle's and an export's parents, and the demo's traces root, are made; it
+#: imports the model alone).
 ALLOWED: dict[str, set[str]] = {
     "model": {"_attrs_code"},
     "record": {"model", "_flock", "_signals", "_private_dirs"},
@@ -41,7 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "_private_dirs",
     },
     "integrations": {"model", "record"},
-    "demo": {"model", "record"},
+    "demo": {"model", "record", "_private_dirs"},
 }
 
 #: the modules the model may import from the standard library and its dependencies: no file,

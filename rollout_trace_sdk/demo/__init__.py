@@ -17,6 +17,7 @@ from typing import Any, Final
 import anyio
 import anyio.abc
 
+from .._private_dirs import make_private_dirs
 from ..model import layout
 from ..record import AgentThread, ToolCall, Turn, open_rollout, task_message
 from .model import MODEL, PROVIDER, TOOLS, ScriptedModel, helper_script, root_script
@@ -180,6 +181,6 @@ def bundle_summary(bundle: Path) -> dict[str, int]:
 def run_demo(out: Path, scale: int = 1) -> Path:
     """Run the demo agent ``scale`` times into one bundle under ``out`` and return its path."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(out)  # here, not by the recorder: a root it cannot make is said at once
     bundle: Path = anyio.run(_run, out, max(1, int(scale)))
     return bundle

@@ -29,10 +29,17 @@ def test_demo_counts_payloads_of_either_schema(
 
 
 def test_demo_bundle(tmp_path: Path) -> None:
-    bundle = run_demo(tmp_path / "out")
+    old = os.umask(0o022)
+    try:
+        bundle = run_demo(tmp_path / "new" / "out")
+    finally:
+        os.umask(old)
+    # the traces root and its missing parents are private, as the recorder makes them (0755)
+    for made in (tmp_path / "new", bundle.parent):
+        assert made.stat().st_mode & 0o777 == 0o700
     counts = bundle_summary(bundle)
     assert counts["events"] > 50 and counts["payloads"] > 30
-    assert bundle.parent == tmp_path / "out"
+    assert bundle.parent == tmp_path / "new" / "out"
     assert types(bundle)[-1] == "recording_completed"
 
     state = check_bundle(bundle, tmp_path)
