@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import orjson
 
-from ..record._held import TO_HOOK, held_fields
+from ..record._held import TO_HOOK, held_fields, raise_interrupt
 from ..record._plain import SCALARS
 from ..record._values import MAX_DEPTH
 
@@ -69,10 +69,12 @@ def read_once(kwargs: dict[str, Any]) -> dict[str, Any]:
 def _holds_iterables(value: Any) -> bool:
     """Whether ``value`` may hold an iterable :func:`read_once` reads: one pass of orjson
     that looks into nothing it does not know (a model is not looked into), and stops at the
-    first iterable; anything else it refuses (a non-string key, a deep value) says maybe."""
+    first iterable; anything else it refuses (a non-string key, a deep value) says maybe (a
+    Ctrl-C while its hook ran, which orjson hands back as a refusal, is raised again)."""
     try:
         orjson.dumps(value, _refuse_iterables, orjson.OPT_NON_STR_KEYS | TO_HOOK)
-    except TypeError:
+    except TypeError as exc:
+        raise_interrupt(exc)
         return True
     return False
 

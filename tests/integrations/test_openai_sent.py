@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ pytest.importorskip("openai")
 
 from openai import NOT_GIVEN, AsyncOpenAI, OpenAI, omit
 
+from rollout_trace_sdk.integrations._sent import read_once
 from rollout_trace_sdk.integrations.openai import instrument, run_function_call
 from rollout_trace_sdk.record import open_rollout
 
@@ -304,3 +306,28 @@ async def test_a_tool_returning_bytes_sends_their_text(
     [ended] = [e["payload"] for e in of_type(bundle, "tool_call_ended")]
     recorded = payload(bundle, ended["result_payload"])
     assert recorded.get("response_item", recorded)["output"] == output
+
+
+def _interrupt_in_refuse_iterables(frame: Any, event: str, arg: Any) -> None:
+    """A profile function raising ``KeyboardInterrupt`` as ``_sent``'s orjson hook starts, as
+    a signal handler's exception is raised at the bytecode the handler ran at."""
+    if event == "call" and frame.f_code.co_name == "_refuse_iterables":
+        sys.setprofile(None)
+        raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_while_the_arguments_are_looked_into_reaches_the_caller() -> None:
+    """orjson hands back what its hook raises as a ``TypeError`` caused by it: a Ctrl-C
+    landing while ``read_once`` looked for iterables (its hook asks the agent's object for
+    ``model_dump``) read as "may hold one", and was lost."""
+    kwargs: dict[str, Any] = {"input": [{"role": "user", "content": [_Opaque()]}]}
+    sys.setprofile(_interrupt_in_refuse_iterables)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            read_once(kwargs)
+    finally:
+        sys.setprofile(None)
+
+
+class _Opaque:
+    """An object orjson hands its hook."""
