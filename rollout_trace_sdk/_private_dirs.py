@@ -18,13 +18,16 @@ def make_private_dirs(path: str | os.PathLike[str]) -> None:
     taken as it is.
 
     Args:
-        path: the folder; a relative one is made absolute first (a bare name's parent is
-            ``''``, which ``os.mkdir`` refuses).
+        path: the folder; a relative one is joined to the working folder first (a bare
+            name's parent is ``''``, which ``os.mkdir`` refuses), not normalised: the
+            system reads ``link/..`` as the parent of the link's target, and
+            ``missing/..`` only once ``missing`` is made, where ``os.path.abspath`` would
+            drop both and make another folder than the one the path names.
 
     Raises:
         OSError: a folder could not be made (the caller says why).
     """
-    folder = os.path.abspath(path)
+    folder = os.path.join(os.getcwd(), path)  # (an absolute path is kept as it is)
     missing: list[str] = []
     while not os.path.isdir(folder):
         missing.append(folder)

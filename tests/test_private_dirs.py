@@ -40,3 +40,22 @@ def test_every_folder_made_is_0700_whatever_the_umask(tmp_path: Path, umask: int
     for made in ("kept/a", "kept/a/b"):
         assert stat.S_IMODE(os.stat(tmp_path / made).st_mode) == 0o700
     assert stat.S_IMODE(kept.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_the_folder_made_is_the_one_the_path_names_through_dot_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relative: bool
+) -> None:
+    """The system reads ``link/..`` as the parent of the link's target and ``missing/..``
+    only once ``missing`` exists; a path normalised as text first (``os.path.abspath``)
+    made ``./t`` instead, and the recorder's bundle then could not be made in the folder its
+    root names (FileNotFoundError: not recording; it was before c521acc)."""
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "deep")
+    monkeypatch.chdir(tmp_path)
+    base = "" if relative else str(tmp_path)
+    for path in ("link/../t", "missing/../u", "v/"):
+        make_private_dirs(os.path.join(base, path))
+        assert os.path.isdir(os.path.join(base, path))
+    assert (tmp_path / "real" / "t").is_dir() and not (tmp_path / "t").exists()
+    assert (tmp_path / "missing").is_dir() and (tmp_path / "u").is_dir()

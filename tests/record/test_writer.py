@@ -307,6 +307,17 @@ def test_never_reuses_an_existing_bundle(tmp_path: Path) -> None:
     assert (first.bundle_dir / "manifest.json").read_bytes() == before
 
 
+def test_a_root_through_a_link_and_dot_dot_is_the_folder_it_names(tmp_path: Path) -> None:
+    """``link/../traces`` is the folder beside the link's target, as ``open`` reads it: the
+    bundle is made there (its parents' path normalised as text made ``./traces`` and the
+    bundle then failed, FileNotFoundError, between c521acc and review41)."""
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "deep")
+    writer = make_writer(tmp_path / "link" / ".." / "traces")
+    assert writer.bundle_dir.is_dir() and (tmp_path / "real" / "traces").is_dir()
+    assert not (tmp_path / "traces").exists()
+
+
 @pytest.mark.parametrize("bad", ["", "..", "a/b"])
 def test_ids_that_cannot_name_a_directory_are_refused(tmp_path: Path, bad: str) -> None:
     with pytest.raises(BundleCreateError):
