@@ -104,8 +104,12 @@ def instrument(client: ClientT) -> ClientT:
             _instrument_resource(resource, api, is_async)
     # what the client does to the conversations the server keeps (``conversation=``)
     instrument_conversations(client, is_async)
-    for view in _RAW_VIEWS:  # ``client.with_raw_response.responses``: made again, as below
-        vars(client).pop(view, None)
+    # the raw views cached on the client and on the resources on the way to those wrapped
+    # (``client.chat.with_raw_response.completions``) are made again, as the wrapped ones'
+    for holder in (client, getattr(client, "chat", None), beta, getattr(beta, "chat", None)):
+        for view in _RAW_VIEWS:
+            if holder is not None:
+                vars(holder).pop(view, None)
     for name in ("copy", "with_options"):  # a copy (another timeout, ...) records as well
         make = getattr(client, name, None)
         if callable(make):

@@ -6,7 +6,9 @@ whose body the caller reads later (``with_streaming_response``, a stream) pass t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Final
 
 import pytest
 
@@ -115,3 +117,37 @@ async def test_raw_responses_read_later_pass_through(
     assert len(fake.requests) == 2
     assert all(CALL_ID_HEADER not in headers for _, _, headers in fake.requests)
     assert Run(tmp_path).requests() == []
+
+
+#: Raw views the SDK caches on a resource between the client and the one instrumented.
+_VIEWS_ON_THE_WAY: Final[dict[str, Callable[[AsyncOpenAI], Any]]] = {
+    "chat.with_raw_response.completions": lambda c: c.chat.with_raw_response.completions,
+    "beta.with_raw_response.responses": lambda c: c.beta.with_raw_response.responses,
+    "beta.chat.with_raw_response.completions": (
+        lambda c: c.beta.chat.with_raw_response.completions
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(_VIEWS_ON_THE_WAY))
+async def test_a_raw_view_of_a_resource_on_the_way_made_before_instrument_records_too(
+    tmp_path: Path, fake: FakeOpenAI, path: str
+) -> None:
+    """``client.chat``, ``client.beta`` and ``client.beta.chat`` cache raw views of their own
+    (``client.chat.with_raw_response.completions``): made before ``instrument``, they
+    called the unwrapped ``create`` ever after (only the client's and the instrumented
+    resources' views were dropped)."""
+    view = _VIEWS_ON_THE_WAY[path]
+    plain = AsyncOpenAI(base_url=fake.base_url, api_key="test", max_retries=0)
+    async with plain:
+        if not hasattr(plain, "beta") and path.startswith("beta"):
+            pytest.skip("this openai has no client.beta")
+        view(plain)
+        client = instrument(plain)
+        async with open_rollout(tmp_path, model="gpt-test") as rollout, rollout.root.turn():
+            if path.endswith("completions"):
+                messages = [{"role": "user", "content": "x"}]
+                await view(client).create(model="gpt-test", messages=messages)
+            else:
+                await view(client).create(model="gpt-test", input="x")
+    assert len(Run(tmp_path).ends("completed")) == 1
