@@ -35,7 +35,12 @@ _WALK_CONTAINERS: Final = 64
 _LEAVES: Final = frozenset({str, int, float, bool, type(None)})
 
 
-def nests_too_deep(value: Any, size: int, hook: Callable[[Any], Any]) -> bool:
+def nests_too_deep(
+    value: Any,
+    size: int,
+    hook: Callable[[Any], Any],
+    interrupted: Callable[[BaseException], None] = raise_interrupt,
+) -> bool:
     """Whether ``value`` (whose compact text is ``size`` bytes) holds containers nested more
     than :data:`MAX_DEPTH` deep (where the encoder's slow path cuts).
 
@@ -46,7 +51,8 @@ def nests_too_deep(value: Any, size: int, hook: Callable[[Any], Any]) -> bool:
     for the text that makes most long bodies long; past a few dozen containers the walk gives
     up. (orjson's own depth limit is no answer: it does not count every kind of container, a
     dataclass between lists for one, and orjson 3.11 corrupts its heap serialising lists of
-    numbers nested 136 deep or more.)"""
+    numbers nested 136 deep or more.) ``interrupted`` raises again an interrupt its pass's
+    hook met (the encoder's also drops the notes of the pass before, which it follows)."""
     if size > COUNT_UP_TO:
         verdict = _walk_too_deep(value)
         if verdict is not None:
@@ -54,7 +60,7 @@ def nests_too_deep(value: Any, size: int, hook: Callable[[Any], Any]) -> bool:
     try:
         pretty = orjson.dumps(value, hook, PRETTY)
     except Exception as exc:  # (TypeError, ValueError, RecursionError, the agent's code's own)
-        raise_interrupt(exc)
+        interrupted(exc)
         return True  # let the slow path decide
     return TOO_DEEP_MARK in pretty
 

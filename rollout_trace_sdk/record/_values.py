@@ -224,7 +224,7 @@ class ValueEncoder:
             # every level opens a bracket: fewer brackets (strings' included) cannot nest
             # that deep; counting them is the cheaper test on short text only
             and (size > COUNT_UP_TO or data.count(b"[") + data.count(b"{") > MAX_DEPTH)
-            and _too_deep(value, size)
+            and _too_deep(value, size, interrupted=self.interrupted)
         ):
             return self._slow(value, indent=None)  # (which counts the hook's conversions)
         if self.noted:
@@ -250,11 +250,13 @@ class ValueEncoder:
         if size < COMPACT_TOO_DEEP_MIN_SIZE:
             pass
         elif size <= COUNT_UP_TO:
-            if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(value, size):
+            if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(
+                value, size, interrupted=self.interrupted
+            ):
                 return self._slow(value, indent=None), False
         elif size <= DEFER_CHECK_UP_TO:
             check = True
-        elif _too_deep(value, size):
+        elif _too_deep(value, size, interrupted=self.interrupted):
             return self._slow(value, indent=None), False
         if self.noted:
             self.note_pending()

@@ -207,3 +207,38 @@ async def test_a_ctrl_c_in_the_hook_of_a_tool_call_reaches_the_agent(
             call.completed({"ok": True})
     check_bundle(bundle_in(tmp_path), tmp_path)
     assert rollout.stats is not None and rollout.stats.approximated == {"bytes": 1}
+
+
+class _InterruptTheSecondHook:
+    """A profile function raising ``KeyboardInterrupt`` as the encoder's hook starts for the
+    second time: in the depth check's own orjson pass, after the first pass noted a set."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "_own_hook":
+            self.calls += 1
+            if self.calls == 2:
+                sys.setprofile(None)
+                raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("way", ["compact_body", "compact_payload"])
+def test_a_ctrl_c_in_the_depth_check_leaves_no_notes_pending(way: str) -> None:
+    """A compact body long enough to be checked for depth is written by orjson again: a
+    Ctrl-C in that pass's hook reached the caller with the first pass's notes still pending,
+    and the next value's pass counted them (a set never recorded, in the loss report)."""
+    values = ValueEncoder()
+    two_branches = {"s": {1}, "a": _deep(55), "b": _deep(55), "pad": "x" * 300}
+    sys.setprofile(_InterruptTheSecondHook())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            WAYS[way](values, two_branches)
+    finally:
+        sys.setprofile(None)
+    assert values.counts == {} and not values.pending and not values.noted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        WAYS[way](values, {"b": b"x"})
+    assert values.counts == {"bytes": 1}
