@@ -16,7 +16,7 @@ from ._handle import Emitter, ModelRequest
 from ._plain import to_plain
 from .inference import report_dropped
 from .requests import normalize_request
-from .runtime import NullLifecycle, Runtime, ignore, listed, returning
+from .runtime import NullLifecycle, Runtime, error_of, ignore, listed, returning
 
 if TYPE_CHECKING:
     from .turns import Turn
@@ -195,15 +195,16 @@ class CompactionRequest(ModelRequest):
         )
         return returned
 
-    def failed(self, error: str) -> None:
+    def failed(self, error: str | BaseException) -> None:
         """The request failed: it ends with ``error`` and no response.
 
         Args:
-            error: what went wrong.
+            error: what went wrong (an exception: recorded as ``Type: message``).
         """
         if self._finish():
+            text = error_of(error)
             self._emit(
-                ev.CompactionRequestFailed(self.compaction_id, self.compaction_request_id, error)
+                ev.CompactionRequestFailed(self.compaction_id, self.compaction_request_id, text)
             )
 
     def _close_at_shutdown(self, status: ev.RolloutStatus) -> None:

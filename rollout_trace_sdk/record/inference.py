@@ -16,7 +16,7 @@ from ._item_store import RequestRefs
 from ._usage import normalize_usage
 from .items import TokenUsage
 from .requests import normalize_output_items
-from .runtime import NullLifecycle, Runtime, ignore, uuid4, warn
+from .runtime import NullLifecycle, Runtime, error_of, ignore, uuid4, warn
 
 if TYPE_CHECKING:
     from .turns import Turn
@@ -289,7 +289,7 @@ class InferenceCall(ModelRequest):
 
     def failed(
         self,
-        error: str,
+        error: str | BaseException,
         *,
         upstream_request_id: str | None = None,
         partial_items: Sequence[Any] = (),
@@ -297,14 +297,17 @@ class InferenceCall(ModelRequest):
         """The attempt failed (HTTP error, broken stream, ...); partial output is kept.
 
         Args:
-            error: what went wrong.
+            error: what went wrong (an exception: recorded as ``Type: message``).
             upstream_request_id: the provider's request id, when it answered at all.
             partial_items: output items received before the failure.
         """
         if not self._finish():
             return
         ref, output = self._partial(partial_items)
-        if self._emit(ev.InferenceFailed(self.inference_call_id, upstream_request_id, error, ref)):
+        failure = ev.InferenceFailed(
+            self.inference_call_id, upstream_request_id, error_of(error), ref
+        )
+        if self._emit(failure):
             self._cut(ref, output)
 
     def cancelled(

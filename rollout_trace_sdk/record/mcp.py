@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from ..model import events as ev
 from ._fields import as_text
 from ._handle import ToolWork, UnderToolCall
-from .runtime import NullLifecycle, ignore, uuid4
+from .runtime import NullLifecycle, error_of, ignore, uuid4
 
 
 class McpCall(UnderToolCall):
@@ -67,13 +67,13 @@ class McpCall(UnderToolCall):
         """
         self._end({"result": {"Ok": result}}, "completed")
 
-    def failed(self, error: str) -> None:
+    def failed(self, error: str | BaseException) -> None:
         """The MCP call failed (the server errored or could not be reached).
 
         Args:
-            error: what went wrong.
+            error: what went wrong (an exception: recorded as ``Type: message``).
         """
-        self._end({"result": {"Err": error}}, "failed")
+        self._end({"result": {"Err": error_of(error)}}, "failed")
 
     def _end(self, payload: Any, status: ev.ExecutionStatus) -> None:
         if self._finish():

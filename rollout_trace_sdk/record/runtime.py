@@ -248,6 +248,13 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def error_of(error: str | BaseException) -> str:
+    """An ending call's ``error``: an exception given as it is (``except Exception as exc:
+    tool.failed(exc)``, what a loop writes) is its ``Type: message``, as a block it leaves
+    records it; it was its bare text in an event and an unserialisable object in a payload."""
+    return error_text(error) if isinstance(error, BaseException) else error
+
+
 def _no_room_needed() -> int:
     return 0
 

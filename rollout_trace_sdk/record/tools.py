@@ -23,7 +23,7 @@ from ._text import bytes_text, text_of
 from ._tool_events import _ACCEPTED, _ENDED, _STARTED, _started
 from .items import plain
 from .mcp import McpCall, _NullMcpCall
-from .runtime import NullLifecycle, Outcome, Runtime, ignore, returning, warn
+from .runtime import NullLifecycle, Outcome, Runtime, error_of, ignore, returning, warn
 from .terminals import TerminalSession, _NullTerminalSession
 
 if TYPE_CHECKING:  # the classes that make tool calls, imported by this module's users
@@ -334,7 +334,9 @@ class ToolCall(AgentToolWork):
         """
         self._end("completed", {"type": "code_mode_response", "value": value})
 
-    def failed(self, error: str = "", *, output_item: Mapping[str, Any] | None = None) -> Any:
+    def failed(
+        self, error: str | BaseException = "", *, output_item: Mapping[str, Any] | None = None
+    ) -> Any:
         """The tool failed: the call ends ``failed``.
 
         A tool that fails and still answers the model (a code-mode ``exec`` whose script
@@ -343,7 +345,8 @@ class ToolCall(AgentToolWork):
         :meth:`completed`. Otherwise ``error`` is the result.
 
         Args:
-            error: what went wrong, as the tool reported it (the result without an item).
+            error: what went wrong, as the tool reported it (the result without an item); an
+                exception is recorded as ``Type: message``.
             output_item: the item the model sees about the failure, if it sees one.
 
         Returns:
@@ -351,7 +354,7 @@ class ToolCall(AgentToolWork):
         """
         if output_item is not None:
             return self._answered("failed", output_item)
-        self._end("failed", {"type": "error", "error": error})
+        self._end("failed", {"type": "error", "error": error_of(error)})
         return None
 
     def cancelled(self) -> None:
@@ -546,7 +549,9 @@ class _NullToolCall(NullLifecycle, ToolCall):
     def completed(self, output_item: Mapping[str, Any] | None = None) -> Any:
         return output_item
 
-    def failed(self, error: str = "", *, output_item: Mapping[str, Any] | None = None) -> Any:
+    def failed(
+        self, error: str | BaseException = "", *, output_item: Mapping[str, Any] | None = None
+    ) -> Any:
         return output_item
 
 

@@ -31,6 +31,7 @@ from .runtime import (
     NullLifecycle,
     Outcome,
     Runtime,
+    error_of,
     ignore,
     now_ms,
     returning,
@@ -336,7 +337,9 @@ class Turn(Handle):
 
     # --- ending ----------------------------------------------------------------------------
 
-    def end(self, outcome: Outcome = "completed", *, error: str | None = None) -> None:
+    def end(
+        self, outcome: Outcome = "completed", *, error: str | BaseException | None = None
+    ) -> None:
         """End the turn: completed, failed (with ``error``) or cancelled. Idempotent.
 
         Calls still running in the turn are ended first; then come the turn's end event and
@@ -344,10 +347,12 @@ class Turn(Handle):
 
         Args:
             outcome: how the turn ended.
-            error: what went wrong, for a failed turn ("turn failed" when not given).
+            error: what went wrong, for a failed turn ("turn failed" when not given; an
+                exception: ``Type: message``).
         """
         if not self._finish(idempotent=True):
             return
+        error = None if error is None else error_of(error)
         rt = self._rt
         outcome = rt.known_status(outcome, _OUTCOMES)
         rt.close_owned_by(self, ENDED_AS[outcome])

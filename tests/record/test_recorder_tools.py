@@ -4,6 +4,7 @@ reducer builds the same terminal sessions, code cells and MCP links (multi-agent
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, cast
 
@@ -473,3 +474,44 @@ def test_a_tool_work_sets_every_field_its_bases_set() -> None:
     for slot in (*Emitter.__slots__, *Handle.__slots__):
         assert getattr(work, slot) == getattr(handle, slot), slot
     assert work.tool_call_id == "call"
+
+
+async def test_an_exception_given_as_the_error_is_recorded_as_its_type_and_text(
+    tmp_path: Path, schema: int
+) -> None:
+    """``except Exception as exc: tool.failed(exc)`` is what a loop writes: the exception is
+    recorded as a block it leaves records it, ``Type: message``. It was recorded as an
+    unserialisable object (``<unserialisable RuntimeError: RuntimeError('boom')>``), with a
+    warning and a loss-report count (review user36); so were an inference call's,
+    a compaction request's, an MCP call's and a turn's."""
+    boom = RuntimeError("boom")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        async with open_rollout(tmp_path) as rollout:
+            turn = rollout.root.turn()
+            async with turn:
+                call = turn.inference({"input": [USER]})
+                call.failed(boom)
+                attempt = turn.compaction().request({"input": [USER]})
+                attempt.failed(boom)
+                async with turn.tool_call("c1", "mcp__srv__t", arguments={}) as tool:
+                    tool.mcp("srv", "t", {}).failed(boom)
+                    tool.failed(boom)
+                turn.end("failed", error=boom)
+    bundle = bundle_in(tmp_path)
+    check_bundle(bundle, tmp_path)
+    text = "RuntimeError: boom"
+    [inference] = of_type(bundle, "inference_failed")
+    [compaction] = of_type(bundle, "compaction_request_failed")
+    assert inference["payload"]["error"] == compaction["payload"]["error"] == text  # were "boom"
+    [ended] = of_type(bundle, "tool_call_ended")
+    assert payload(bundle, ended["payload"]["result_payload"]) == {"type": "error", "error": text}
+    [mcp] = of_type(bundle, "tool_call_runtime_ended")
+    assert payload(bundle, mcp["payload"]["runtime_payload"])["result"] == {"Err": text}
+    errors = [
+        payload(bundle, e["payload"]["event_payload"])
+        for e in of_type(bundle, "protocol_event_observed")
+        if e["payload"]["event_type"] == "error"
+    ]
+    assert text in orjson.dumps(errors).decode()
+    assert not loss_report(bundle)
