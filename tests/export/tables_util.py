@@ -20,6 +20,20 @@ def copies(bundle: Path, root: Path, count: int) -> list[Path]:
     return out
 
 
+def fresh_copy(bundle: Path, target: Path) -> Path:
+    """A copy of ``bundle`` at ``target`` without its ``state.json``, to change: the commands
+    would read a state newer than the bundle instead of the changed bundle."""
+    shutil.copytree(bundle, target, ignore=shutil.ignore_patterns("state.json"))
+    return target
+
+
+def crash_cut(bundle: Path, target: Path) -> Path:
+    """:func:`fresh_copy` whose log a kill cut two thirds in, in the middle of a line."""
+    log = fresh_copy(bundle, target) / "trace.jsonl"
+    log.write_bytes(log.read_bytes()[: log.stat().st_size * 2 // 3])
+    return target
+
+
 def read_tables(directory: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows, in a canonical order (to compare two exports)."""
     return {

@@ -21,6 +21,7 @@ from rollout_trace_sdk.export.otlp_sdk import json_lines, sdk_spans, traces_url
 from rollout_trace_sdk.view.load import load_state
 
 from ..conftest import CONFORMANCE_V3, PLANTED_ERROR, needs_conformance_v3
+from .tables_util import crash_cut
 
 
 def test_file_is_otlp_json_and_a_reexport_is_identical(demo_bundle: Path, tmp_path: Path) -> None:
@@ -254,10 +255,7 @@ def test_a_lenient_reduction_is_said_on_the_root_span(demo_bundle: Path, tmp_pat
     keys = {a["key"] for a in _spans_in(whole.read_bytes().splitlines())[0]["attributes"]}
     assert not {k for k in keys if "lenient" in k}
 
-    bundle = tmp_path / "cut"
-    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
-    log = bundle / "trace.jsonl"
-    log.write_bytes(log.read_bytes()[: log.stat().st_size * 2 // 3])  # a kill mid-line
+    bundle = crash_cut(demo_bundle, tmp_path / "cut")
     target, err = tmp_path / "cut.jsonl", io.StringIO()
     argv = ["export", "--format", "otlp", str(bundle), "--lenient", "-o", str(target)]
     assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()

@@ -20,6 +20,8 @@ import pytest
 from rollout_trace_sdk.cli import main
 from rollout_trace_sdk.export.perfetto import chrome_trace
 
+from .tables_util import crash_cut, fresh_copy
+
 _PHASES = {"X", "M", "s", "f"}
 
 
@@ -307,10 +309,7 @@ def test_a_start_at_int64s_ends_is_exported(demo_bundle: Path, tmp_path: Path, s
     """Codex reads a manifest's start of ``+-2^63`` ms (the number differential's values);
     times from it then pass int64 and orjson refused the document: an internal error
     (fuzz28). The document is written with the numbers as they are."""
-    import shutil
-
-    bundle = tmp_path / "b"
-    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
+    bundle = fresh_copy(demo_bundle, tmp_path / "b")
     manifest = orjson.loads((bundle / "manifest.json").read_bytes())
     (bundle / "manifest.json").write_bytes(orjson.dumps({**manifest, "started_at_unix_ms": start}))
     target, err = tmp_path / "trace.json", io.StringIO()
@@ -326,8 +325,6 @@ def test_a_partial_rollout_is_said_so_in_the_trace(demo_bundle: Path, tmp_path: 
     (review39; the tables say ``lenient``, the page its notice, the OTLP root its
     ``recording_status``). Its ``otherData`` says how the recording ended and what lenient
     reduction skipped."""
-    import shutil
-
     whole = tmp_path / "whole.json"
     argv = ["export", "--format", "perfetto", str(demo_bundle), "-o", str(whole)]
     assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
@@ -335,10 +332,7 @@ def test_a_partial_rollout_is_said_so_in_the_trace(demo_bundle: Path, tmp_path: 
     assert other["recording_status"] == "complete"
     assert "lenient_notes" not in other
 
-    bundle = tmp_path / "cut"
-    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
-    log = bundle / "trace.jsonl"
-    log.write_bytes(log.read_bytes()[: log.stat().st_size * 2 // 3])  # a kill mid-line
+    bundle = crash_cut(demo_bundle, tmp_path / "cut")
     target, err = tmp_path / "cut.json", io.StringIO()
     argv = ["export", "--format", "perfetto", str(bundle), "--lenient", "-o", str(target)]
     assert main(argv, out=io.StringIO(), err=err) == 0, err.getvalue()

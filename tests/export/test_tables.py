@@ -29,6 +29,7 @@ from ..conftest import (
     codex_turn_texts,
     needs_conformance_v3,
 )
+from .tables_util import fresh_copy
 
 
 def test_one_row_per_state_object_and_keys_everywhere(demo_state: Any) -> None:
@@ -517,10 +518,7 @@ def test_a_value_no_int64_holds_is_null(demo_bundle: Path, tmp_path: Path) -> No
     """A manifest's start of ``-2^63`` ms, which Codex reads: the rollout's duration from it
     passes int64 and pyarrow raised, the bundle's export an internal error (fuzz28). Such a
     value is null; the start itself, which int64 holds, is kept."""
-    import shutil
-
-    bundle = tmp_path / "b"
-    shutil.copytree(demo_bundle, bundle, ignore=shutil.ignore_patterns("state.json"))
+    bundle = fresh_copy(demo_bundle, tmp_path / "b")
     manifest = orjson.loads((bundle / "manifest.json").read_bytes())
     start = -(2**63)
     (bundle / "manifest.json").write_bytes(orjson.dumps({**manifest, "started_at_unix_ms": start}))
