@@ -4,10 +4,11 @@ value and whether orjson takes the value after its hook converted part of it or 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -155,13 +156,37 @@ async def test_the_loss_report_counts_a_set_once_in_a_value_orjson_refuses(
     assert "4 sets recorded as lists" in loss_report(bundle_in(tmp_path))
 
 
-def _interrupt_in_hook(frame: Any, event: str, arg: Any) -> None:
-    """A profile function raising ``KeyboardInterrupt`` as the encoder's hook starts, as a
-    signal handler's exception is raised at the bytecode the handler ran at (a Ctrl-C landing
-    while the hook converts a set)."""
-    if event == "call" and frame.f_code.co_name == "_own_hook":
+@contextlib.contextmanager
+def _ctrl_c_in_hook(nth: int = 1) -> Iterator[None]:
+    """Around a block that must let it out: ``KeyboardInterrupt`` raised as the encoder's hook
+    starts for the ``nth`` time, as a signal handler's exception is raised at the bytecode the
+    handler ran at (a Ctrl-C landing while the hook converts a set). A profile function."""
+    calls = 0
+
+    def interrupt(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_name == "_own_hook":
+            calls += 1
+            if calls == nth:
+                sys.setprofile(None)
+                raise KeyboardInterrupt
+
+    sys.setprofile(interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
         sys.setprofile(None)
-        raise KeyboardInterrupt
+
+
+def _counts_the_next_pass_alone(values: ValueEncoder, way: str) -> None:
+    """Nothing of the interrupted pass is counted or left pending; the next pass counts its
+    own conversion alone."""
+    assert values.counts == {} and not values.pending and not values.noted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RecorderWarning)
+        WAYS[way](values, {"b": b"x"})
+    assert values.counts == {"bytes": 1}
 
 
 @pytest.mark.parametrize("way", sorted(WAYS))
@@ -171,17 +196,9 @@ def test_a_ctrl_c_in_the_hook_reaches_the_caller_and_counts_nothing(way: str) ->
     value and the agent's Ctrl-C was lost. Now it is raised again, nothing of that pass
     counted, and the next pass counts its own alone."""
     values = ValueEncoder()
-    sys.setprofile(_interrupt_in_hook)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            WAYS[way](values, {"s": {1}})
-    finally:
-        sys.setprofile(None)
-    assert values.counts == {} and not values.pending and not values.noted
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RecorderWarning)
-        WAYS[way](values, {"b": b"x"})
-    assert values.counts == {"bytes": 1}
+    with _ctrl_c_in_hook():
+        WAYS[way](values, {"s": {1}})
+    _counts_the_next_pass_alone(values, way)
 
 
 @pytest.mark.anyio
@@ -197,31 +214,12 @@ async def test_a_ctrl_c_in_the_hook_of_a_tool_call_reaches_the_agent(
             open_rollout(tmp_path, schema_version=schema) as rollout,
             rollout.root.turn() as turn,
         ):
-            sys.setprofile(_interrupt_in_hook)
-            try:
-                with pytest.raises(KeyboardInterrupt):
-                    turn.tool_call("c0", "f", arguments={"s": {1}})
-            finally:
-                sys.setprofile(None)
+            with _ctrl_c_in_hook():
+                turn.tool_call("c0", "f", arguments={"s": {1}})
             call = turn.tool_call("c1", "f", arguments={"b": b"x"})
             call.completed({"ok": True})
     check_bundle(bundle_in(tmp_path), tmp_path)
     assert rollout.stats is not None and rollout.stats.approximated == {"bytes": 1}
-
-
-class _InterruptTheSecondHook:
-    """A profile function raising ``KeyboardInterrupt`` as the encoder's hook starts for the
-    second time: in the depth check's own orjson pass, after the first pass noted a set."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code.co_name == "_own_hook":
-            self.calls += 1
-            if self.calls == 2:
-                sys.setprofile(None)
-                raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("way", ["compact_body", "compact_payload"])
@@ -231,14 +229,6 @@ def test_a_ctrl_c_in_the_depth_check_leaves_no_notes_pending(way: str) -> None:
     and the next value's pass counted them (a set never recorded, in the loss report)."""
     values = ValueEncoder()
     two_branches = {"s": {1}, "a": _deep(55), "b": _deep(55), "pad": "x" * 300}
-    sys.setprofile(_InterruptTheSecondHook())
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            WAYS[way](values, two_branches)
-    finally:
-        sys.setprofile(None)
-    assert values.counts == {} and not values.pending and not values.noted
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RecorderWarning)
-        WAYS[way](values, {"b": b"x"})
-    assert values.counts == {"bytes": 1}
+    with _ctrl_c_in_hook(nth=2):  # the depth check's own pass, after the first noted a set
+        WAYS[way](values, two_branches)
+    _counts_the_next_pass_alone(values, way)
