@@ -6,7 +6,10 @@ one), by the log: each call's start has its seq (``q`` in the view model), and a
 which has none, goes just before the first of the agent's inference calls whose request held
 it. So a tool call stays under the inference call that asked for it, a sub-agent's answer
 that a wait brought in stays under the wait, and the transcript reads the same whatever the
-clock's resolution (``tests/view/test_show.py``).
+clock's resolution (``tests/view/test_show.py``). A tool call the response of one of the
+agent's inference calls asked for goes under that call, also when the agent had another
+inference call running meanwhile (parallel samples, a side request): printed by time alone,
+the first call's tool calls came under the second one.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def thread_order(
     Returns:
         The entries, in order.
     """
-    keyed: list[tuple[tuple[int, int, int, int, int], Entry]] = []
+    keyed: list[tuple[tuple[int, ...], Entry]] = []
     sent_by = _first_sent(m, t)
+    asked_by: dict[int, tuple[int, ...]] = {}  # tool -> the key of the call that asked for it
     for n, item in enumerate(m["items"]):
         if item["t"] == t and input_item(item):
             q = sent_by.get(n)
@@ -58,10 +62,18 @@ def thread_order(
             keyed.append(((item.get("at") or 0, *rank, n), ("item", n, None)))
     for n, call in enumerate(m["calls"]):
         if call["t"] == t:
-            keyed.append((_logged(call, call.get("s"), n), ("call", n, None)))
+            call_key = _logged(call, call.get("s"), n)
+            keyed.append((call_key, ("call", n, None)))
+            for tool in call.get("tools") or ():
+                asked_by.setdefault(tool, call_key)
     for n, tool in enumerate(m["tools"]):
         if tool["t"] == t and n not in hidden_tools:
-            keyed.append((_logged(tool, tool.get("s"), n), ("tool", n, None)))
+            key: tuple[int, ...] = _logged(tool, tool.get("s"), n)
+            asking = asked_by.get(n)
+            if asking is not None and asking < key:
+                # right after its call (and its call's earlier tools), before what followed
+                key = (*asking, *key)
+            keyed.append((key, ("tool", n, None)))
     for n, cell in enumerate(m["cells"]):
         if cell["t"] == t and n not in hidden_cells:
             keyed.append((_logged(cell, cell.get("s"), n), ("cell", n, None)))

@@ -656,3 +656,46 @@ def test_the_header_says_tokens_no_call_recorded_are_not_recorded(demo_state: An
     state = {**demo_state, "inference_calls": {k: {**c, "usage": None} for k, c in calls.items()}}
     header = plain_transcript(state).splitlines()[0]
     assert " · tokens not recorded" in header and "out tokens" not in header, header
+
+
+def test_a_tool_call_stays_under_its_call_while_another_call_runs(tmp_path: Path) -> None:
+    """Two inference calls of one agent at once (parallel samples): the first's tool call
+    started after the second call had, so printed by time it came under the second call,
+    which never asked for it (found by the lead, session 37). Each tool call is printed
+    under the call whose response asked for it."""
+
+    def asked(call_id: str) -> dict[str, str]:
+        return {"type": "function_call", "call_id": call_id, "name": "f", "arguments": "{}"}
+
+    async def record() -> Path:
+        user = {"role": "user", "content": "go"}
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            turn.accept(user)
+            first, second = turn.inference({"input": [user]}), turn.inference({"input": [user]})
+            async with first, second:
+                await anyio.sleep(0.005)
+                first.completed(output_items=[asked("c1")])
+                await anyio.sleep(0.005)
+                async with turn.tool_call("c1", "f", arguments="{}") as tool:
+                    tool.completed({"type": "function_call_output", "call_id": "c1", "output": "1"})
+                await anyio.sleep(0.005)
+                second.completed(output_items=[asked("c2")])
+            async with turn.tool_call("c2", "f", arguments="{}") as tool:
+                tool.completed({"type": "function_call_output", "call_id": "c2", "output": "2"})
+        assert rollout.bundle_dir is not None
+        return rollout.bundle_dir
+
+    state = load_state(anyio.run(record))
+    asked_by = {
+        tool: short_id(call_id)
+        for call_id, call in state["inference_calls"].items()
+        for tool in call["tool_call_ids_started_by_response"]
+    }
+    under = {}
+    last_call = None
+    for line in plain_transcript(state).splitlines():
+        if line.lstrip().startswith("▸ inference "):
+            last_call = line.split()[2]
+        elif line.lstrip().startswith("⚙ "):
+            under[line.split()[2]] = last_call
+    assert under == asked_by and len(under) == 2, plain_transcript(state)
