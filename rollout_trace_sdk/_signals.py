@@ -4,6 +4,9 @@ Python's default SIGTERM kills the process on the spot: nothing in a ``finally``
 open bundle misses its closing lines and a command leaves what it was writing half-made.
 Passing the signal to the current SIGINT handler ends the program as Ctrl-C does: asyncio's
 runner cancels the main task, trio raises ``KeyboardInterrupt``, plain Python raises it.
+And the interrupt such a signal raised inside an orjson ``default`` hook, which orjson hands
+back as a refusal, raised again (:func:`raise_interrupt`), for the recorder's hooks and the
+commands' alike.
 """
 
 from __future__ import annotations
@@ -183,3 +186,21 @@ RECORDING_STOP_SIGNALS: Final = _StopAsSigint()
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=RECORDING_STOP_SIGNALS.after_fork_in_child)
+
+
+def raise_interrupt(exc: BaseException) -> None:
+    """Raise again what a ``default`` hook raised that is not an error: orjson turns anything
+    a hook raises into a ``TypeError`` caused by it, so a ``KeyboardInterrupt`` (or
+    ``SystemExit``) a signal handler raised while the hook ran read as a value orjson refused,
+    and the slow path then recorded the value and swallowed the agent's Ctrl-C. Call it first
+    in each ``except`` after a hooked ``orjson.dumps``; it returns for a true refusal.
+
+    Args:
+        exc: what ``orjson.dumps`` raised.
+
+    Raises:
+        BaseException: the hook's interrupt, when it was one.
+    """
+    cause = exc.__cause__
+    if cause is not None and not isinstance(cause, Exception):
+        raise cause

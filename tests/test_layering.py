@@ -21,7 +21,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rollout_trace_sdk"
 #: the model's generated readers), ``_flock`` (the lazy fcntl import of the writer's log lock
 #: and the readers' liveness probe), ``_signals`` (the stop signals the recorder and the
 #: commands unwind, and those ``convert`` holds back while it removes its work directory;
-#: it imports nothing of the package), ``_pool`` (the process pool of export's default engine, which
+#: the Ctrl-C orjson hands back from a ``default`` hook, for the recorder's hooks, the
+#: integrations' and ``query``'s; it imports nothing of the package), ``_pool`` (the process pool of export's default engine, which
 #: ``validate ROOT --jobs`` shares; it imports nothing of the package), ``_private_dirs`` (the
 #: 0700 folders a bundle's and an export's parents, and the demo's traces root, are made; it
 #: imports the model alone).
@@ -40,8 +41,9 @@ ALLOWED: dict[str, set[str]] = {
         "__init__",
         "_pool",
         "_private_dirs",
+        "_signals",
     },
-    "integrations": {"model", "record"},
+    "integrations": {"model", "record", "_signals"},
     "demo": {"model", "record", "_private_dirs"},
 }
 

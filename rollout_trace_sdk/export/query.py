@@ -24,6 +24,7 @@ from typing import Any, Final, TextIO
 
 import orjson
 
+from .._signals import raise_interrupt
 from .schema import TABLE_NAMES, arrow_schema
 
 __all__ = ["connect", "run"]
@@ -398,8 +399,19 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list | dict | tuple):
-        return orjson.dumps(value, default=str).decode()
+        return _json(value).decode()
     return str(value)
+
+
+def _json(value: Any, option: int = 0) -> bytes:
+    """``value`` as JSON, what orjson has no writer for (a ``Decimal``, an interval) as its
+    text; a Ctrl-C that lands while a value is turned into text ends the command as Ctrl-C
+    does (orjson hands it back as a ``TypeError``: an internal error, exit 1)."""
+    try:
+        return orjson.dumps(value, default=str, option=option)
+    except TypeError as exc:
+        raise_interrupt(exc)
+        raise
 
 
 def _literal(text: str) -> Any:
@@ -439,7 +451,7 @@ def _print(
         # the controls JSON leaves raw (DEL, C1, bidi, invisible) escaped: the same value, as
         # summary --json and ls --json write it, and inert on a terminal (review39)
         records = [dict(zip(columns, row, strict=True)) for row in rows]
-        text = orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode()
+        text = _json(records, orjson.OPT_INDENT_2).decode()
         out.write(json_visible(text) + "\n")
     elif fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")

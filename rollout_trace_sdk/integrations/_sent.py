@@ -10,7 +10,8 @@ from typing import Any, Final
 
 import orjson
 
-from ..record._held import TO_HOOK, held_fields, raise_interrupt
+from .._signals import raise_interrupt
+from ..record._held import TO_HOOK, held_fields
 from ..record._plain import SCALARS
 from ..record._values import MAX_DEPTH
 

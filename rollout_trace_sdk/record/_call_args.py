@@ -13,7 +13,8 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import TO_HOOK, known_hook, raise_interrupt
+from .._signals import raise_interrupt
+from ._held import TO_HOOK, known_hook
 
 #: Texts up to this length are hashed whole (1 KB: ~0.6 µs; a tool's output is
 #: fingerprinted on the event loop); longer ones by their length and evenly spread samples.

@@ -13,7 +13,8 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import TO_HOOK, raise_interrupt
+from .._signals import raise_interrupt
+from ._held import TO_HOOK
 
 #: Deepest container nesting written as is (serde_json, which Codex reads with, stops at 128).
 MAX_DEPTH: Final = 100

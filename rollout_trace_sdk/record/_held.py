@@ -1,9 +1,9 @@
 """The items of a container the agent holds in a type of its own (a ``Mapping`` that is no
 dict, a ``Sequence`` that is no list nor tuple), read with bounded work; a dataclass's
 fields; a datetime's text; whether a request's items are those sent before, asked without
-letting an ``==`` of the agent's raise (:func:`same_items`); and the interrupt a signal
-raised inside one of our orjson hooks, which orjson hands back as a refusal
-(:func:`raise_interrupt`).
+letting an ``==`` of the agent's raise (:func:`same_items`). (The interrupt a signal raised
+inside one of our orjson hooks, which orjson hands back as a refusal, is
+``_signals.raise_interrupt``'s.)
 
 Such a container may make its items as they are read rather than hold them: a
 ``range(10**9)``, a library's lazy sequence, or a broken one whose ``__getitem__`` never
@@ -12,7 +12,7 @@ seconds and gigabytes, or never returned. So a container is read only when it cl
 :data:`MAX_HELD_ITEMS` items (``len``), and no further than one item past what it claims;
 what cannot be read so (its hooks raise, it claims more, it yields more than it claims) is
 ``None``, and the caller records it as an unserialisable object (counted ``object``).
-Pure: no I/O, never raises (but for :func:`raise_interrupt`, whose job it is).
+Pure: no I/O, never raises.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ __all__ = [
     "known_hook",
     "model_dumped",
     "plain_json",
-    "raise_interrupt",
     "same_items",
 ]
 
@@ -56,24 +55,6 @@ _PLAIN_ONLY: Final = TO_HOOK | orjson.OPT_PASSTHROUGH_SUBCLASS
 #: The most items read from a container of the agent's own type (a list of this many
 #: pointers is 8 MB; a longer one is no JSON a trace can carry whole anyway).
 MAX_HELD_ITEMS: Final = 1_000_000
-
-
-def raise_interrupt(exc: BaseException) -> None:
-    """Raise again what a ``default`` hook raised that is not an error: orjson turns anything
-    a hook raises into a ``TypeError`` caused by it, so a ``KeyboardInterrupt`` (or
-    ``SystemExit``) a signal handler raised while the hook ran read as a value orjson refused,
-    and the slow path then recorded the value and swallowed the agent's Ctrl-C. Call it first
-    in each ``except`` after a hooked ``orjson.dumps``; it returns for a true refusal.
-
-    Args:
-        exc: what ``orjson.dumps`` raised.
-
-    Raises:
-        BaseException: the hook's interrupt, when it was one.
-    """
-    cause = exc.__cause__
-    if cause is not None and not isinstance(cause, Exception):
-        raise cause
 
 
 def held_list(value: Sequence[Any], limit: int = MAX_HELD_ITEMS) -> list[Any] | None:

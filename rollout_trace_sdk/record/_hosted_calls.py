@@ -41,7 +41,8 @@ from typing import Any, Final
 
 import orjson
 
-from ._held import TO_HOOK, known_hook, raise_interrupt
+from .._signals import raise_interrupt
+from ._held import TO_HOOK, known_hook
 from ._values import MAX_DEPTH
 
 __all__ = ["hosted_call", "settled"]

@@ -55,6 +55,7 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from .._signals import raise_interrupt
 from ..model.layout import right_sized
 from ._depth import (
     COMPACT_TOO_DEEP_MIN_SIZE,
@@ -66,7 +67,7 @@ from ._depth import (
     nests_too_deep,
 )
 from ._depth import MAX_DEPTH as MAX_DEPTH
-from ._held import TO_HOOK, held_datetime, held_fields, model_dumped, raise_interrupt
+from ._held import TO_HOOK, held_datetime, held_fields, model_dumped
 from ._held_tree import Marked, held_tree
 from ._text import base64_text, cycle_text, int_digits, too_deep_text, unserialisable_text
 

@@ -607,3 +607,28 @@ def test_csv_to_a_name_of_a_terminal_standard_output_is_spelled_too(
     shown = _on_terminal(["query", str(export_dir), sql, "--format", "csv", "-o", name], 120, {})
     assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
     assert "]0;PWNED" in shown and "\\u202e" in shown
+
+
+class _InterruptedText:
+    """A value whose text the user's Ctrl-C interrupts (a slow ``__str__`` of a result's
+    value, which ``query`` turns into text for orjson)."""
+
+    def __str__(self) -> str:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_ctrl_c_while_a_value_becomes_text_is_ctrl_c(fmt: str) -> None:
+    """orjson hands back what its ``default`` hook raised as a ``TypeError``: a Ctrl-C
+    landing while a result's value was turned into text ended ``query --format json`` as an
+    internal error (exit 1) instead of as Ctrl-C (exit 130; session 36's note). A value with
+    no JSON of orjson's own is still written as its text."""
+    from decimal import Decimal
+
+    from rollout_trace_sdk.export.query import _print
+
+    out = io.StringIO()
+    _print(fmt, ["v"], [([Decimal("1.5")],)], out)
+    assert "1.5" in out.getvalue()
+    with pytest.raises(KeyboardInterrupt):
+        _print(fmt, ["v"], [([_InterruptedText()],)], io.StringIO())
