@@ -151,6 +151,7 @@ class FastTools:
         try:
             if (
                 call._done
+                or call._turn._done  # it outlived its turn (ToolCall.outlive_turn)
                 or call._waits_on is not None
                 or call.requesting_cell is not None
                 or output.get("type") not in CALL_OUTPUT_TYPES

@@ -251,6 +251,10 @@ class ToolCall(AgentToolWork):
             if self.requesting_cell is not None:  # a cell reads a value (completed_value)
                 self._end(status, {"type": "code_mode_response", "value": output_item})
                 return output_item
+        if not self._done and self._turn._done and self.requesting_cell is None:
+            # it outlived its turn (outlive_turn): no turn to accept its output into
+            self._end(status, {"type": "direct_response", "response_item": output_item})
+            return output_item
         store = self._rt.items
         if (
             store is not None
@@ -360,6 +364,27 @@ class ToolCall(AgentToolWork):
     def cancelled(self) -> None:
         """The call was abandoned before the tool answered: it ends ``cancelled``."""
         self._end("cancelled", None)
+
+    def outlive_turn(self) -> None:
+        """Keep the call running when its turn ends: a run that stops with the call waiting
+        (an Agents SDK run paused for an approval) may run it in a later turn (:meth:`resume_in`):
+        one call, as Codex records an exec waiting for approval. Its thread's end ends it
+        if nothing else does. Ended after its turn, its output is its result only (no turn
+        accepts it into the history; a request carrying it does)."""
+        if not self._done:
+            self._rt._open[id(self)] = (self._close_at_shutdown, self._turn.thread)
+
+    def resume_in(self, turn: Turn) -> None:
+        """The call, kept past its turn (:meth:`outlive_turn`), goes on in ``turn``, a later
+        turn of its thread: its end and its output are recorded there, and ``turn``'s end
+        ends it if nothing else does. A turn of another thread changes nothing.
+
+        Args:
+            turn: the turn that runs the call now.
+        """
+        if not self._done and turn.thread is self._turn.thread:
+            self._turn, self._turn_id = turn, turn.turn_id
+            self._rt._open[id(self)] = (self._close_at_shutdown, turn)
 
     # --- runtime events --------------------------------------------------------------------
 
@@ -538,7 +563,7 @@ class _NullToolCall(NullLifecycle, ToolCall):
     __slots__ = ()
     INSTANCE: ClassVar[ToolCall]
 
-    completed_value = cancelled = stdin_target = ignore
+    completed_value = cancelled = stdin_target = outlive_turn = resume_in = ignore
     runtime_started = runtime_ended = ignore
     agent_interacted = agent_interrupted = wait_started = wait_ended = ignore
     exec_started = returning(lambda: _NullTerminalSession.INSTANCE)

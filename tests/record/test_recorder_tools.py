@@ -24,7 +24,7 @@ from .recorder_support import (
     payload,
     types,
 )
-from .tool_loop import USER, Loop, function_call
+from .tool_loop import USER, Loop, function_call, function_output
 
 pytestmark = pytest.mark.anyio
 
@@ -514,4 +514,54 @@ async def test_an_exception_given_as_the_error_is_recorded_as_its_type_and_text(
         if e["payload"]["event_type"] == "error"
     ]
     assert text in orjson.dumps(errors).decode()
+    assert not loss_report(bundle)
+
+
+async def test_a_call_kept_past_its_turn_ends_in_the_turn_that_runs_it(
+    tmp_path: Path, schema: int
+) -> None:
+    """A tool call kept past its turn (``outlive_turn``: an Agents SDK run paused with it
+    waiting for an approval) and run in a later turn (``resume_in``) is one call, started in
+    the first turn and ended in the later one, its output accepted there and answering the
+    model's call in the request that follows; one ended after its turn without moving ends
+    with its result, accepted into no turn (none is open), unwarned and uncounted."""
+    asked = [
+        function_call("call_a", "get_weather", {"city": "Oslo"}),
+        function_call("call_b", "get_weather", {"city": "Bergen"}),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        async with open_rollout(tmp_path) as rollout:
+            first = rollout.root.turn()
+            async with first:
+                loop = Loop(first)
+                await loop.infer(*asked)
+                ran = first.tool_call("call_a", "get_weather", arguments=asked[0]["arguments"])
+                left = first.tool_call("call_b", "get_weather", arguments=asked[1]["arguments"])
+                ran.outlive_turn()
+                left.outlive_turn()
+            second = rollout.root.turn()
+            async with second:
+                ran.resume_in(second)
+                loop.turn = second
+                loop.tool_done(ran, "call_a", "rain")
+                left.completed(function_output("call_b", "None"))
+                await loop.infer({"type": "message", "role": "assistant", "content": []})
+    bundle = bundle_in(tmp_path)
+    state = check_bundle(bundle, tmp_path)
+    tools = state["tool_calls"]
+    assert {tool["started_by_codex_turn_id"] for tool in tools.values()} == {first.turn_id}
+    assert [tool["execution"]["status"] for tool in tools.values()] == ["completed"] * 2
+    [ended_a, ended_b] = of_type(bundle, "tool_call_ended")
+    assert ended_a["codex_turn_id"] == second.turn_id  # where it ran
+    [output] = tools["call_a"]["model_visible_output_item_ids"]
+    assert state["conversation_items"][output]["codex_turn_id"] == second.turn_id
+    [request] = [
+        c for c in state["inference_calls"].values() if c["codex_turn_id"] == second.turn_id
+    ]
+    assert output in request["request_item_ids"]
+    assert tools["call_b"]["model_visible_output_item_ids"] == []  # no request carried it
+    assert (
+        payload(bundle, ended_b["payload"]["result_payload"])["response_item"]["output"] == "None"
+    )
     assert not loss_report(bundle)
