@@ -26,6 +26,7 @@ class SpanScope:
         "interrupted",
         "output_type",
         "parent_turn",
+        "resuming",
         "running",
         "tool",
         "tools",
@@ -55,8 +56,13 @@ class SpanScope:
         #: the agent's function spans started and not ended (shared with its children)
         self.running: set[str] = set()
         #: the model's calls whose function span ended without a result and no model call
-        #: since (shared): a call left waiting for approval, if the run ends here
-        self.unanswered: list[dict[str, Any]] = []
+        #: since (shared), their tool calls still open: calls left waiting for approval if
+        #: the run ends here, else tools that returned ``None``
+        self.unanswered: list[WaitingCall] = []
+        #: an agent's: the calls of the paused run it resumes (see ``resume``), while its
+        #: function spans come before any model call of its own; ``None``: none chosen yet
+        #: (``[]`` once its run makes a model call: it resumes none from then on)
+        self.resuming: list[WaitingCall] | None = None
 
     def inherit(self) -> SpanScope:
         child = SpanScope(self.turn, self.agent, self.tools)
@@ -87,12 +93,60 @@ def error_text(span: Any) -> str | None:
     return f"{message}: {detail}" if detail else message
 
 
+class WaitingCall:
+    """A model's call whose ``function`` span ended with no result: the tool returned
+    ``None``, or the call waits for an approval (the SDK traces both alike). ``tool`` is its
+    tool call, still open in this bundle (``None``: ended, or a call a paused run of another
+    bundle left), ended with ``answer`` (the ``"None"`` the SDK traced) by :meth:`settle`
+    unless a resumed run runs it."""
+
+    __slots__ = ("answer", "call", "tool")
+
+    def __init__(
+        self,
+        call: dict[str, Any],
+        tool: ToolCall | None = None,
+        answer: dict[str, Any] | None = None,
+    ) -> None:
+        self.call = call
+        self.tool = tool
+        self.answer = answer
+
+    def runs_in(self, ctx: SpanScope) -> bool:
+        """The function span ``ctx`` (of a resumed run) runs this call: whether its tool
+        call is still open in this bundle, now ``ctx``'s to end."""
+        if self.tool is None:
+            return False
+        call = self.call
+        ctx.call_id, ctx.call, ctx.tool = str(call.get("call_id")), call, self.tool
+        ctx.output_type = SPAN_CALLS.get(str(call.get("type")))
+        self.tool = None
+        return True
+
+    def settle(self) -> None:
+        """End the call as the SDK traced it: what runs next is no resumed run of it."""
+        tool, self.tool = self.tool, None
+        if tool is not None:
+            tool.completed(self.answer)
+
+
+def settle(waiting: list[WaitingCall] | None) -> None:
+    """End each call of ``waiting`` as the SDK traced it (:meth:`WaitingCall.settle`), and
+    empty the list."""
+    for call in waiting or ():
+        call.settle()
+    if waiting:
+        waiting.clear()
+
+
 def take_call(ctx: SpanScope, fits: Any) -> dict[str, Any] | None:
     """Take the first pending function call of the agent's latest response that ``fits``."""
-    for index, item in enumerate(ctx.calls):
-        if fits(item):
-            return ctx.calls.pop(index)
-    return None
+    index = _first(ctx.calls, fits)
+    return None if index is None else ctx.calls.pop(index)
+
+
+def _first(calls: Sequence[dict[str, Any]], fits: Any) -> int | None:
+    return next((index for index, item in enumerate(calls) if fits(item)), None)
 
 
 #: The model's calls a ``function`` span runs, by item type, with the type of the item the
@@ -116,21 +170,27 @@ _CLIENT_RUN: Final = {
 
 
 def take_span_call(ctx: SpanScope, name: str) -> dict[str, Any] | None:
-    """The call of the agent's latest response that the function span ``name`` runs: a
-    function or custom tool call of that name, else a client-run tool's call (which has no
-    name)."""
-    call = take_call(
-        ctx,
+    """The call of the agent's latest response that the function span ``name`` runs (see
+    :func:`span_call`)."""
+    index = span_call(ctx.calls, name)
+    return None if index is None else ctx.calls.pop(index)
+
+
+def span_call(calls: Sequence[dict[str, Any]], name: str) -> int | None:
+    """Where among ``calls`` is the one the function span ``name`` runs: a function or
+    custom tool call of that name, else a client-run tool's call (which has no name)."""
+    index = _first(
+        calls,
         lambda item: (
             item.get("name") == name and item.get("type") in ("function_call", "custom_tool_call")
         ),
     )
-    if call is None:
-        kind = _CLIENT_RUN.get(name)
-        call = take_call(ctx, lambda item: item.get("type") == kind) if kind else None
-    if call is None:
-        call = take_call(ctx, lambda item: item.get("type") in _CLIENT_RUN.values())
-    return call
+    kind = _CLIENT_RUN.get(name)
+    if index is None and kind:
+        index = _first(calls, lambda item: item.get("type") == kind)
+    if index is None:
+        index = _first(calls, lambda item: item.get("type") in _CLIENT_RUN.values())
+    return index
 
 
 def function_calls(items: Any) -> list[dict[str, Any]]:
@@ -176,8 +236,8 @@ def record_response(ctx: SpanScope, span: Any) -> None:
     if response is not None and response.tools:
         request["tools"] = response.tools
     model = getattr(response, "model", None)
+    settle(ctx.unanswered)  # the tools' results were sent (or never will be)
     call = ctx.turn.inference(request, model=model if isinstance(model, str) else None)
-    ctx.unanswered.clear()  # the tools' results were sent (or never will be)
     error = error_text(span)
     if error:
         call.failed(error)
@@ -210,8 +270,8 @@ def record_generation(ctx: SpanScope, span: Any) -> None:
     request: dict[str, Any] = {"messages": list(data.input or ())}
     if data.model:
         request = {"model": data.model, **request}
+    settle(ctx.unanswered)
     call = ctx.turn.inference(request, model=data.model if isinstance(data.model, str) else None)
-    ctx.unanswered.clear()
     error = error_text(span)
     if error:
         call.failed(error)
@@ -286,13 +346,16 @@ def record_function(ctx: SpanScope, span: Any) -> None:
         tool.completed()
         return
     data = span.span_data
-    if data.output is None and ctx.call is not None:  # perhaps waiting for approval
-        ctx.unanswered.append(ctx.call)
     # no result and no arguments: a run that traces no sensitive data (the result unknown);
     # no result but the arguments: the tool returned None
     unknown = data.output is None and data.input is None
     output = "" if unknown else _sent_output(data.output)
-    tool.completed({"type": ctx.output_type, "call_id": ctx.call_id, "output": output})
+    answer = {"type": ctx.output_type, "call_id": ctx.call_id, "output": output}
+    if data.output is None and ctx.call is not None:  # perhaps waiting for approval
+        # open until the run goes on (the tool returned None) or a resumed run runs it
+        ctx.unanswered.append(WaitingCall(ctx.call, tool, answer))
+        return
+    tool.completed(answer)
 
 
 def _sent_output(output: Any) -> Any:

@@ -12,7 +12,6 @@ its spans go to the latest opened of them still open.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -114,35 +113,3 @@ def resumed_trace(span: Any) -> Any:
     if trace is None or getattr(trace, "trace_id", None) != getattr(span, "trace_id", None):
         return None
     return trace
-
-
-#: paused traces whose waiting calls are kept for a run resumed from their state
-PAUSED_KEPT: Final = 64
-
-
-class PausedCalls:
-    """The tool calls each paused trace left waiting, by trace id, for the run resumed from
-    its ``RunState``: that run's function spans come before any model call of theirs, so
-    only the paused run saw the model's calls (their ``call_id`` and arguments). A trace
-    never resumed is forgotten once ``PAUSED_KEPT`` later ones paused.
-
-    Thread-safe: every method takes the one lock.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-
-    def paused(self, trace_id: str, calls: list[dict[str, Any]]) -> None:
-        """A trace ended with ``calls`` waiting (the latest end of the id counts)."""
-        with self._lock:
-            self._calls.pop(trace_id, None)
-            self._calls[trace_id] = [dict(call) for call in calls]
-            while len(self._calls) > PAUSED_KEPT:
-                self._calls.popitem(last=False)
-
-    def resumed(self, trace_id: str) -> list[dict[str, Any]]:
-        """A copy of the calls the id's paused run left waiting (none: ``[]``); kept, since
-        one state may be resumed more than once."""
-        with self._lock:
-            return [dict(call) for call in self._calls.get(trace_id, ())]

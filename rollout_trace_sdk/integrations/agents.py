@@ -54,6 +54,7 @@ from ..record.turns import Turn
 if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
     from ..record.redact import RedactionConfig
 from ._agent_loop import LoopThread
+from ._agent_paused import PausedCalls, PausedRuns
 from ._agent_spans import (
     SPAN_CALLS,
     SpanScope,
@@ -61,10 +62,11 @@ from ._agent_spans import (
     record_function,
     record_generation,
     record_response,
+    settle,
     take_call,
     take_span_call,
 )
-from ._agent_traces import OpenTraces, PausedCalls, resumed_trace
+from ._agent_traces import OpenTraces, resumed_trace
 
 __all__ = ["RolloutTraceProcessor"]
 
@@ -113,9 +115,8 @@ class _TraceRecording:
         self.outcome: Outcome = "completed"
         #: a resumed run's outermost span (see ``_resumed``): its end ends the bundle
         self.resumed_by: str | None = None
-        #: the model's calls left waiting (for approval): a resumed run's first agent is
-        #: given those its paused run left, and a run that pauses leaves its own for the next
-        self.waiting: list[dict[str, Any]] = []
+        #: the runs of this trace that ended with calls waiting (for approval)
+        self.paused = PausedRuns()
 
     async def hold(self) -> None:
         """In the loop thread: open the rollout and keep it open until the trace ends; then
@@ -215,10 +216,9 @@ class _TraceRecording:
             self.end_outside()
         self.root_used = True
         ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
-        if self.resumed_by is not None and not as_tool:  # it runs the paused run's calls
-            ctx.calls, self.waiting = self.waiting, []
         if as_tool:
             assert parent is not None
+            ctx.resuming = []  # a run resumed from a state starts at its top-level agent
             ctx.as_tool = True
             ctx.parent_turn = parent.turn
         note = self.notes.pop(name, None) if not as_tool else None
@@ -230,7 +230,9 @@ class _TraceRecording:
     def agent_ended(self, span: Any, ctx: SpanScope) -> None:
         error = error_text(span) or ctx.error
         turn = ctx.turn
+        settle(ctx.resuming)  # calls of the run it resumed that it did not run (rejected)
         if ctx.as_tool and ctx.parent_turn is not None:
+            settle(ctx.unanswered)  # its run goes on in the caller's
             delivery = turn.report_result(status="errored" if error else "completed")
             turn.end("failed" if error else "completed", error=error)
             ctx.parent_turn.accept_agent_message(delivery)
@@ -242,9 +244,11 @@ class _TraceRecording:
         self.outcome = outcome
         self.outcomes[turn.thread.agent_path] = (turn.thread, outcome)
         self.busy.discard(turn.thread.agent_path)
+        if outcome != "completed":  # (the agent span of a run that paused ends completed)
+            settle(ctx.unanswered)
+        if ctx.unanswered:  # the run may have paused there, its tools to approve
+            self.paused.paused(ctx)
         turn.end(outcome, error=error)
-        if outcome == "completed":  # the run may have paused there, its tools to approve
-            self.waiting.extend(ctx.unanswered)
 
     def handoff(self, span: Any, ctx: SpanScope) -> None:
         data = span.span_data
@@ -396,10 +400,13 @@ class RolloutTraceProcessor(TracingProcessor):
         return self._traces.finished_bundles()
 
     def _ended(self, trace_id: str, recording: _TraceRecording) -> None:
-        """Close the trace's bundle and remember where it went (``finished_bundles``)."""
+        """Close the trace's bundle and remember where it went (``finished_bundles``), and
+        the calls its paused runs left waiting (``PausedCalls``)."""
+        with recording.lock:
+            paused = recording.paused.ended()
         recording.close()
-        if recording.waiting:
-            self._paused.paused(trace_id, recording.waiting)
+        for agent, calls in paused:
+            self._paused.paused(trace_id, agent, calls)
         rollout = recording.rollout
         if rollout is None or rollout.bundle_dir is None:
             return
@@ -479,7 +486,6 @@ class RolloutTraceProcessor(TracingProcessor):
         recording = self._traces.current(span.trace_id)
         if recording is not None:
             recording.resumed_by = span.span_id
-            recording.waiting = self._paused.resumed(span.trace_id)
         return recording
 
     def _start(self, recording: _TraceRecording, span: Any) -> None:
@@ -491,6 +497,10 @@ class RolloutTraceProcessor(TracingProcessor):
         if kind in _STRUCTURE:  # the task and turn spans between a tool call and its agent
             if parent is not None:
                 recording.spans[span.span_id] = parent
+                if kind == "turn":  # a model call: the run goes on
+                    settle(parent.unanswered)  # the tools returned None
+                    settle(parent.resuming)  # the resumed run did not run these (rejected)
+                    parent.resuming = []
             return
         if parent is None:  # outside any agent span (a custom span around the run)
             if recording.rollout is None:
@@ -503,6 +513,11 @@ class RolloutTraceProcessor(TracingProcessor):
             data = span.span_data
             name = str(data.name)
             call = take_span_call(ctx, name)
+            if call is None and parent.resuming != []:  # a run resumed from a state, perhaps
+                resumed = recording.paused.resume(parent, name, span.trace_id, self._paused)
+                if resumed is not None and resumed.runs_in(ctx):  # its tool call, still open
+                    return
+                call = resumed.call if resumed is not None else None
             arguments = data.input if data.input is not None else (call or {}).get("arguments")
             call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
             ctx.call_id, ctx.call = call_id, call

@@ -47,12 +47,13 @@ def weather_tool(*, needs_approval: bool = False) -> Any:
     return get_weather
 
 
-def approval_agent(base_url: str) -> Agent:
+def approval_agent(base_url: str, name: str = "Asker", instructions: str = "You ask.") -> Agent:
     """``Asker``, whose one tool (:func:`weather_tool`) needs approval: its run pauses at the
-    model's call, and a run resumed from its state with the call approved goes on."""
+    model's call, and a run resumed from its state with the call approved goes on (``You ask
+    for Bergen.``: another call)."""
     return Agent(
-        name="Asker",
-        instructions="You ask.",
+        name=name,
+        instructions=instructions,
         model=responses_model(base_url),
         tools=[weather_tool(needs_approval=True)],
     )

@@ -299,10 +299,10 @@ def test_the_calls_paused_runs_left_waiting_are_kept_for_the_latest_few(
 ) -> None:
     """The model's calls a paused run left waiting for approval are kept by trace id for the
     run resumed from its state (which names them by the model's ``call_id``), the latest
-    ``PAUSED_KEPT`` paused traces only: a run never resumed is forgotten."""
-    from rollout_trace_sdk.integrations import _agent_traces
+    ``PAUSED_KEPT`` paused runs only: a run never resumed is forgotten."""
+    from rollout_trace_sdk.integrations import _agent_paused
 
-    monkeypatch.setattr(_agent_traces, "PAUSED_KEPT", 1)
+    monkeypatch.setattr(_agent_paused, "PAUSED_KEPT", 1)
     register(processors, tmp_path)
 
     agent = approval_agent(fake.base_url)

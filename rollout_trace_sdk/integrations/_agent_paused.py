@@ -1,0 +1,147 @@
+"""The calls an Agents SDK run left waiting for an approval, for the run resumed from its
+``RunState``.
+
+The SDK traces a call waiting for approval as a ``function`` span ending with no result, as
+it traces a tool that returned ``None``, and ends the run's spans as usual; the run resumed
+from the state runs the call in a ``function`` span that comes before any model call of its
+own, naming no ``call_id``. So a call whose span ended with no result keeps its tool call
+open (:class:`~._agent_spans.WaitingCall`) until its run goes on to a model call (the tool
+returned ``None``: it ends then, with ``"None"``), and past the run's end: a run resumed in
+the same trace runs it, and the one tool call ends with what it answered, in the resumed
+run's turn, as Codex records an exec waiting for approval (one call from the model's request
+to the output). What no run resumed in the trace ran ends with the trace, and is kept
+(:class:`PausedCalls`) for a run resumed in another bundle under that trace id.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final
+
+from ._agent_spans import SpanScope, WaitingCall, settle, span_call
+
+#: paused runs whose waiting calls are kept for a run resumed from their state
+PAUSED_KEPT: Final = 64
+
+
+class _PausedRun:
+    __slots__ = ("agent", "calls", "resumed", "trace_id")
+
+    def __init__(self, trace_id: str, agent: str, calls: list[dict[str, Any]]) -> None:
+        self.trace_id = trace_id
+        self.agent = agent
+        self.calls = calls
+        self.resumed = False
+
+
+class PausedCalls:
+    """The tool calls each paused run left waiting, for the run resumed from its
+    ``RunState`` in another bundle: that run's function spans come before any model call of
+    theirs, so only the paused run saw the model's calls (their ``call_id`` and arguments).
+
+    Several runs may pause under one trace id (``trace_id=`` a conversation's id, for each
+    run): each is kept, and a resumed run takes the one paused under its id by its agent
+    with a call of its tool, the oldest not resumed yet (in order), else the latest resumed
+    (one state may be resumed more than once). The latest ``PAUSED_KEPT`` paused runs are
+    kept: one never resumed is forgotten once that many later ones paused.
+
+    Thread-safe: every method takes the one lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: deque[_PausedRun] = deque()  # oldest first
+
+    def paused(self, trace_id: str, agent: str, calls: list[dict[str, Any]]) -> None:
+        """A run of ``agent`` under ``trace_id`` ended with ``calls`` waiting."""
+        with self._lock:
+            self._runs.append(_PausedRun(trace_id, agent, [dict(call) for call in calls]))
+            while len(self._runs) > PAUSED_KEPT:
+                self._runs.popleft()
+
+    def resumed(
+        self, trace_id: str, agent: str, runs: Callable[[list[dict[str, Any]]], bool]
+    ) -> list[dict[str, Any]]:
+        """A copy of the calls of the paused run a run of ``agent`` resumed under
+        ``trace_id`` runs: one whose calls ``runs`` (the resumed function span's tool is
+        among them); ``[]`` when none is kept."""
+        with self._lock:
+            fits = [
+                run
+                for run in self._runs
+                if run.trace_id == trace_id and run.agent == agent and runs(run.calls)
+            ]
+            fresh = [run for run in fits if not run.resumed]
+            chosen = fresh[0] if fresh else fits[-1] if fits else None
+            if chosen is None:
+                return []
+            chosen.resumed = True
+            return [dict(call) for call in chosen.calls]
+
+
+class PausedRuns:
+    """The runs of one trace that ended with calls waiting, by agent name, their tool calls
+    still open (see the module's docstring). Used under the trace's recording lock."""
+
+    __slots__ = ("_runs",)
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[str, list[WaitingCall]]] = []
+
+    def paused(self, ctx: SpanScope) -> None:
+        """The agent ``ctx``'s run ended with calls waiting (``ctx.unanswered``): their
+        tool calls stay open past its turn, for a run resumed in this trace."""
+        for waiting in ctx.unanswered:
+            if waiting.tool is not None:
+                waiting.tool.outlive_turn()
+        self._runs.append((ctx.agent, list(ctx.unanswered)))
+        ctx.unanswered.clear()
+
+    def resume(
+        self, ctx: SpanScope, name: str, trace_id: str, kept: PausedCalls
+    ) -> WaitingCall | None:
+        """The call a paused run left waiting that the function span ``name`` runs, in the
+        agent ``ctx`` before any model call of its own (a run resumed from a ``RunState``).
+        The paused run is chosen at its first such span: the oldest of this trace by that
+        agent with a call of that tool (its tool call open here, moved into ``ctx``'s turn),
+        else one ``kept`` from another bundle; its later spans take that run's calls."""
+        if ctx.resuming is None:
+            fits = functools.partial(_runs_tool, name)
+            chosen = next(
+                (
+                    index
+                    for index, (agent, calls) in enumerate(self._runs)
+                    if agent == ctx.agent and fits([waiting.call for waiting in calls])
+                ),
+                None,
+            )
+            if chosen is not None:
+                ctx.resuming = self._runs.pop(chosen)[1]
+            else:
+                calls = kept.resumed(trace_id, ctx.agent, fits)
+                ctx.resuming = [WaitingCall(call) for call in calls]
+        index = span_call([waiting.call for waiting in ctx.resuming], name)
+        if index is None:
+            return None
+        waiting = ctx.resuming.pop(index)
+        if waiting.tool is not None:
+            waiting.tool.resume_in(ctx.turn)
+        return waiting
+
+    def ended(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The trace ends: the calls no run resumed in it ran end as the SDK traced them
+        (``"None"``, their output in no turn). Returns each paused run's agent and calls,
+        for a run resumed in a later bundle."""
+        runs = [(agent, [waiting.call for waiting in calls]) for agent, calls in self._runs]
+        for _, calls in self._runs:
+            settle(calls)
+        self._runs.clear()
+        return runs
+
+
+def _runs_tool(name: str, calls: list[dict[str, Any]]) -> bool:
+    """Whether the function span ``name`` runs one of ``calls``."""
+    return span_call(calls, name) is not None

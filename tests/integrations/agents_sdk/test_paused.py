@@ -1,0 +1,165 @@
+"""Runs paused for an approval and resumed from their ``RunState`` (openai-agents, the real
+``Runner`` against the scripted API on 127.0.0.1): the resumed run's tool call is the call
+its paused run left waiting, resumed in the caller's own trace (one bundle: one tool call
+from the model's request to the output) or in a bundle of its own (several runs paused
+under one trace id: each resumed run runs its own), reduced the same by Codex and by ours."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("agents")
+
+from agents import Agent, RunConfig, Runner
+from agents.tracing import trace
+
+from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
+from rollout_trace_sdk.record import RecorderWarning
+
+from ...record.recorder_support import loss_report, of_type, payload
+from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
+from .scripted import QUESTION, approval_agent, reduce_both, register, trace_bundles
+
+
+async def _paused(agent: Agent[Any], **options: Any) -> Any:
+    """``agent``'s run paused at its tool's call, the call approved: the state to resume."""
+    paused = await Runner.run(agent, QUESTION, **options)
+    [interruption] = paused.interruptions
+    state = paused.to_state()
+    state.approve(interruption)
+    return state
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_run_resumed_in_the_callers_trace_runs_the_paused_call(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """Paused and resumed inside one ``with trace(...)``: the resumed run's tool call was
+    ``call_<span id>`` with arguments ``{}``, its output answering no call of the model, the
+    model's call recorded run and answered ``"None"`` in the paused run's turn. Now it is one
+    tool call, the model's: started in the paused run's turn, ended in the resumed run's
+    with the tool's result, which answers the model's call in the request that follows; no
+    warning, nothing lost."""
+    register(processors, tmp_path, schema_version=schema)
+    agent = approval_agent(fake.base_url)
+
+    async def run() -> Any:
+        with trace("approval"):
+            return await Runner.run(agent, await _paused(agent))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        assert asyncio.run(run()).final_output == REPORT
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    paused_turn, resumed_turn = sorted(
+        state["codex_turns"], key=lambda t: state["codex_turns"][t]["execution"]["started_seq"]
+    )
+    [tool] = state["tool_calls"].values()
+    assert tool["tool_call_id"] == tool["model_visible_call_id"] == "call_weather"
+    assert tool["summary"]["input_preview"] == '{"city":"Oslo"}'
+    assert tool["started_by_codex_turn_id"] == paused_turn
+    assert tool["execution"]["status"] == "completed"
+    [ended] = of_type(bundle, "tool_call_ended")
+    assert ended["codex_turn_id"] == resumed_turn  # it ran in the resumed run
+    [output] = tool["model_visible_output_item_ids"]
+    assert state["conversation_items"][output]["body"]["parts"][0]["text"] == WEATHER
+    [request] = [c for c in state["inference_calls"].values() if c["codex_turn_id"] == resumed_turn]
+    assert output in request["request_item_ids"]
+    assert tool["model_visible_call_item_ids"][0] in request["request_item_ids"]
+    assert not loss_report(bundle)
+
+
+def _resumed_calls(root: Path) -> list[tuple[str, str]]:
+    """Each resumed run's tool call (id, arguments), in the order the runs were resumed."""
+    calls = []
+    for bundle in trace_bundles(root):
+        [event] = [
+            payload(bundle, e["payload"]["event_payload"])
+            for e in of_type(bundle, "protocol_event_observed")
+            if e["payload"]["event_type"] == "agents_sdk_trace"
+        ]
+        state = reduce_both(bundle)
+        if event.get("resumed"):
+            [tool] = state["tool_calls"].values()
+            summary = tool["summary"]["input_preview"]
+            calls.append((state["started_at_unix_ms"], tool["tool_call_id"], summary))
+    return [(call_id, arguments) for _, call_id, arguments in sorted(calls)]
+
+
+def test_runs_paused_under_one_trace_id_each_resume_their_own_calls(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Two agents' runs paused under one trace id (``trace_id=`` a conversation's), then
+    resumed, the later first: only the later paused run's calls were kept, and the earlier's
+    resumed run ran them (``call_bergen``, Bergen, in Asker's run). Now each paused run's
+    calls are kept, and a resumed run takes those of its agent."""
+    register(processors, tmp_path)
+    asker = approval_agent(fake.base_url)
+    bergen = approval_agent(fake.base_url, "Bergen", "You ask for Bergen.")
+    config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
+
+    async def run() -> None:
+        states = [await _paused(agent, run_config=config) for agent in (asker, bergen)]
+        for agent, state in reversed([*zip((asker, bergen), states, strict=True)]):
+            assert (await Runner.run(agent, state, run_config=config)).final_output == REPORT
+
+    asyncio.run(run())
+    assert _resumed_calls(tmp_path) == [
+        ("call_bergen", '{"city":"Bergen"}'),
+        ("call_weather", '{"city":"Oslo"}'),
+    ]
+
+
+def test_runs_of_one_agent_paused_under_one_trace_id_resume_in_order(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """Two runs of one agent paused under one trace id, each at a call of the same tool,
+    then resumed in the order they paused: the first resumed run ran the later paused run's
+    call. Now a resumed run takes the oldest paused run of its agent and tool not resumed."""
+    register(processors, tmp_path)
+    oslo = approval_agent(fake.base_url)
+    bergen = approval_agent(fake.base_url, "Asker", "You ask for Bergen.")
+    config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
+
+    async def run() -> None:
+        states = [await _paused(agent, run_config=config) for agent in (oslo, bergen)]
+        for agent, state in zip((oslo, bergen), states, strict=True):
+            assert (await Runner.run(agent, state, run_config=config)).final_output == REPORT
+
+    asyncio.run(run())
+    assert _resumed_calls(tmp_path) == [
+        ("call_weather", '{"city":"Oslo"}'),
+        ("call_bergen", '{"city":"Bergen"}'),
+    ]
+
+
+def test_a_call_rejected_in_the_callers_trace_is_answered_by_the_rejection(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """A call the resumed run rejects has no function span (the SDK writes the rejection as
+    its output): its tool call, kept open past the paused run's turn, ends with the trace,
+    and its output is the rejection the resumed run's request carried (a guard: as before)."""
+    register(processors, tmp_path)
+    agent = approval_agent(fake.base_url)
+
+    async def run() -> None:
+        with trace("approval"):
+            paused = await Runner.run(agent, QUESTION)
+            state = paused.to_state()
+            state.reject(paused.interruptions[0])
+            await Runner.run(agent, state)
+
+    asyncio.run(run())
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    [tool] = state["tool_calls"].values()
+    assert tool["tool_call_id"] == "call_weather"
+    [output] = tool["model_visible_output_item_ids"]
+    assert "not approved" in state["conversation_items"][output]["body"]["parts"][0]["text"]
+    assert not loss_report(bundle)
