@@ -21,7 +21,7 @@ from agents.tracing import trace
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
 from rollout_trace_sdk.record import RecorderWarning
 
-from ...record.recorder_support import loss_report, of_type, payload
+from ...record.recorder_support import loss_report, of_type
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
 from .scripted import QUESTION, approval_agent, reduce_both, register, trace_bundles
 
@@ -75,21 +75,22 @@ def test_a_run_resumed_in_the_callers_trace_runs_the_paused_call(
     assert not loss_report(bundle)
 
 
-def _resumed_calls(root: Path) -> list[tuple[str, str]]:
-    """Each resumed run's tool call (id, arguments), in the order the runs were resumed."""
-    calls = []
-    for bundle in trace_bundles(root):
-        [event] = [
-            payload(bundle, e["payload"]["event_payload"])
-            for e in of_type(bundle, "protocol_event_observed")
-            if e["payload"]["event_type"] == "agents_sdk_trace"
-        ]
-        state = reduce_both(bundle)
-        if event.get("resumed"):
-            [tool] = state["tool_calls"].values()
-            summary = tool["summary"]["input_preview"]
-            calls.append((state["started_at_unix_ms"], tool["tool_call_id"], summary))
-    return [(call_id, arguments) for _, call_id, arguments in sorted(calls)]
+async def _resume(root: Path, runs: list[tuple[Agent[Any], Any]], config: RunConfig) -> list[Path]:
+    """Resume each (agent, state) in turn: the bundle each resumed run made, in that order
+    (told by the bundles that appear, whatever the clock's resolution)."""
+    made = []
+    for agent, state in runs:
+        before = set(trace_bundles(root))
+        assert (await Runner.run(agent, state, run_config=config)).final_output == REPORT
+        [bundle] = set(trace_bundles(root)) - before
+        made.append(bundle)
+    return made
+
+
+def _call(bundle: Path) -> tuple[str, str]:
+    """The one tool call of a resumed run's bundle: its id and arguments."""
+    [tool] = reduce_both(bundle)["tool_calls"].values()
+    return tool["tool_call_id"], tool["summary"]["input_preview"]
 
 
 def test_runs_paused_under_one_trace_id_each_resume_their_own_calls(
@@ -104,13 +105,11 @@ def test_runs_paused_under_one_trace_id_each_resume_their_own_calls(
     bergen = approval_agent(fake.base_url, "Bergen", "You ask for Bergen.")
     config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
 
-    async def run() -> None:
+    async def run() -> list[Path]:
         states = [await _paused(agent, run_config=config) for agent in (asker, bergen)]
-        for agent, state in reversed([*zip((asker, bergen), states, strict=True)]):
-            assert (await Runner.run(agent, state, run_config=config)).final_output == REPORT
+        return await _resume(tmp_path, [(bergen, states[1]), (asker, states[0])], config)
 
-    asyncio.run(run())
-    assert _resumed_calls(tmp_path) == [
+    assert [_call(bundle) for bundle in asyncio.run(run())] == [
         ("call_bergen", '{"city":"Bergen"}'),
         ("call_weather", '{"city":"Oslo"}'),
     ]
@@ -127,13 +126,11 @@ def test_runs_of_one_agent_paused_under_one_trace_id_resume_in_order(
     bergen = approval_agent(fake.base_url, "Asker", "You ask for Bergen.")
     config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
 
-    async def run() -> None:
+    async def run() -> list[Path]:
         states = [await _paused(agent, run_config=config) for agent in (oslo, bergen)]
-        for agent, state in zip((oslo, bergen), states, strict=True):
-            assert (await Runner.run(agent, state, run_config=config)).final_output == REPORT
+        return await _resume(tmp_path, [(oslo, states[0]), (bergen, states[1])], config)
 
-    asyncio.run(run())
-    assert _resumed_calls(tmp_path) == [
+    assert [_call(bundle) for bundle in asyncio.run(run())] == [
         ("call_weather", '{"city":"Oslo"}'),
         ("call_bergen", '{"city":"Bergen"}'),
     ]
