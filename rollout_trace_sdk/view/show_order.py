@@ -6,7 +6,7 @@ one), by the log: each call's start has its seq (``q`` in the view model), and a
 which has none, goes just before the first of the agent's inference calls whose request held
 it. So a tool call stays under the inference call that asked for it, a sub-agent's answer
 that a wait brought in stays under the wait, and the transcript reads the same whatever the
-clock's resolution (``tests/view/test_show.py``). A tool call the response of one of the
+clock's resolution (``tests/view/test_show_order.py``). A tool call the response of one of the
 agent's inference calls asked for goes under that call, also when the agent had another
 inference call running meanwhile (parallel samples, a side request): printed by time alone,
 the first call's tool calls came under the second one.
