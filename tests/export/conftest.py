@@ -1,13 +1,17 @@
-"""Fixtures of the export tests: rollouts recorded failing in every way the tables say why."""
+"""Fixtures of the export tests: rollouts recorded failing in every way the tables say why,
+and an export of the demo that ``query``'s tests read."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
+from rollout_trace_sdk.export.parquet import ExportOptions, run_export
 from tests.export.tables_util import copies
 
 _RECORD = """
@@ -129,3 +133,29 @@ def episodes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def three(demo_bundle: Path, tmp_path: Path) -> list[Path]:
     """Three copies of the demo bundle under ``tmp_path/bundles``."""
     return copies(demo_bundle, tmp_path / "bundles", 3)
+
+
+@pytest.fixture(scope="module")
+def export_dir(
+    demo_bundle: Path,
+    demo_state: Any,
+    failing_state: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The demo three times under three trace ids: as recorded, with a failed tool call, and
+    with the helper's result edge removed (a sub-agent that never reported back)."""
+    root = tmp_path_factory.mktemp("query")
+    failing = orjson.loads(failing_state.read_bytes())
+    failing["trace_id"] = "trace-failing"
+    silent = orjson.loads(orjson.dumps(demo_state))
+    silent["trace_id"] = "trace-silent"
+    silent["interaction_edges"] = {
+        k: e for k, e in silent["interaction_edges"].items() if e["kind"] != "agent_result"
+    }
+    (root / "failing.json").write_bytes(orjson.dumps(failing))
+    (root / "silent.json").write_bytes(orjson.dumps(silent))
+    out = root / "out"
+    sources = [str(demo_bundle), str(root / "failing.json"), str(root / "silent.json")]
+    summary = run_export(sources, ExportOptions(to=str(out)), jobs=1)
+    assert not summary.failed and len(summary.exported) == 3
+    return out
