@@ -15,16 +15,49 @@ def run() -> int:
     start-up. ``cli.main`` does the same for what the command itself loads.
 
     Returns:
-        The exit status.
+        The exit status (a command that left nothing open exits here: :func:`_leave`).
     """
     enabled = gc.isenabled()
     gc.disable()
-    from .cli import main
+    from . import cli
 
     gc.freeze()
     if enabled:
         gc.enable()
-    return main()
+    status = cli.main()
+    if cli.nothing_left_open:
+        _leave(status)
+    return status
+
+
+def _leave(status: int) -> None:
+    """End the process with ``status`` without the interpreter's teardown, after doing what
+    the interpreter's exit does that can be seen from outside.
+
+    The teardown frees every module and object one by one: ~1.4 ms of ``reduce``'s ~88 on
+    the 3.3 MB benchmark bundle, for memory the system takes back whole. Taken only when the
+    command said it closed every file it wrote (``cli.nothing_left_open``: no buffered data
+    that a file object's finaliser would still write) and no other thread runs (the
+    interpreter would wait for it). Then, in the interpreter's own order: the ``atexit``
+    handlers (attrs' kept code is saved there, ``_attrs_code``), standard output and error
+    flushed. A flush that fails returns instead, and the interpreter's exit reports it as it
+    always does (status 120).
+    """
+    import atexit
+    import os
+    import sys
+
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(status)
 
 
 if __name__ == "__main__":

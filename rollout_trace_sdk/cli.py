@@ -360,6 +360,8 @@ def _cmd_reduce(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     notes_to(notes, err)
     if not to_out:
         print(visible(shown), file=out)
+    global nothing_left_open
+    nothing_left_open = True  # the state's file is closed (``write_output``), the bundle's too
     return 0
 
 
@@ -500,6 +502,9 @@ def _printable(stream: TextIO | None, *, error: bool = False) -> TextIO:
 #: (``_loading``); a program or a test calling ``main(argv)`` gets attrs and the collector as
 #: they are.
 _own_process = False
+#: Set by a command that succeeded having closed every file it wrote (``reduce``): the
+#: process may then end without the interpreter's teardown (``__main__._leave``).
+nothing_left_open = False
 
 
 def main(
