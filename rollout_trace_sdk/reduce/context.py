@@ -114,6 +114,12 @@ class ReplayContext:
     #: item id → inference calls whose response_item_ids contain it
     response_owners: dict[str, list[str]] = attrs.field(factory=dict)
     tools_by_call: dict[str, list[str]] = attrs.field(factory=dict)
+    #: item → the tools listing it among their model-visible call items
+    call_item_tools: dict[str, list[str]] = attrs.field(factory=dict)
+    #: item → the normalised item whose resend linked nothing new and will link nothing new
+    #: until a response owning one of its tool's call items changes
+    #: (``tools.link_resent_item``): reconcile skips the call for it (``unsettle_links``)
+    links_settled: dict[str, NormItem] = attrs.field(factory=dict)
     runtime_cells: dict[tuple[str, str], str] = attrs.field(factory=dict)
     pending_cell_starts: dict[str, PendingCellStart] = attrs.field(factory=dict)
     pending_cell_events: dict[str, list[PendingCellEvent]] = attrs.field(factory=dict)
@@ -228,6 +234,14 @@ class ReplayContext:
         if len(tools) > 1:
             raise ReduceError(f"multiple tool calls matched model-visible call id {call_id}")
         return tools[0]
+
+    def unsettle_links(self, tool: st.ToolCall) -> None:
+        """``tool``'s call items link again when next resent: the responses owning one of
+        them changed. (Its output items stay settled: what their resend does depends on the
+        tool alone, and a call id names one tool for good, ``tools.start``.)"""
+        settled = self.links_settled
+        for item_id in tool.model_visible_call_item_ids:
+            settled.pop(item_id, None)
 
     def tool_kind(self, tool_call_id: str) -> ToolCallKind:
         return self.trace.tool_calls[tool_call_id].kind

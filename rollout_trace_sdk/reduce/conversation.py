@@ -262,6 +262,7 @@ def reconcile(
     conversation_items = replay.trace.conversation_items
     item_key = replay.item_key
     receipts = replay.receipts if claim_receipts else None
+    settled = replay.links_settled
     #: schema 3: (batch offset, item) of items this batch created and of outputs it claimed
     created: list[tuple[int, str]] | None = [] if receipts is not None and replay.v3 else None
     claimed: list[tuple[int, str]] = []
@@ -275,7 +276,8 @@ def reconcile(
             if norm.call_id is not None:
                 # Tools link call-id items from any thread, and a tool may have started in
                 # another thread since this item was last seen.
-                tools.link_resent_item(replay, reused, norm.call_id, norm.kind)
+                if settled.get(reused) is not norm:
+                    tools.link_resent_item(replay, reused, norm)
                 if norm.kind == code_cells.LINKED_KIND:  # no call for the others: ~10k a run
                     code_cells.link_conversation_item(replay, reused, norm.call_id, norm.kind)
             if replay.pending_edges:

@@ -212,9 +212,20 @@ def _replace_response_items(
         listed = owners.get(item_id)
         if listed and call.inference_call_id in listed:
             listed.remove(call.inference_call_id)
+            _owners_changed(replay, item_id)
     call.response_item_ids = item_ids
     for item_id in item_ids:
         owners.setdefault(item_id, []).append(call.inference_call_id)
+        _owners_changed(replay, item_id)
+
+
+def _owners_changed(replay: ReplayContext, item_id: str) -> None:
+    """The tools ``item_id`` is a call item of link to their owning responses again on the
+    next resend (``tools.link_resent_item``)."""
+    tools = replay.call_item_tools.get(item_id)
+    if tools:
+        for tool_call_id in tools:
+            replay.unsettle_links(replay.trace.tool_calls[tool_call_id])
 
 
 def close_for_turn_end(

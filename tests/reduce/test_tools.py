@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from rollout_trace_sdk.model import events as ev
-from rollout_trace_sdk.reduce import reduce_bundle, state_bytes
+from rollout_trace_sdk.reduce import reduce_bundle, state_bytes, tools
 from rollout_trace_sdk.testing import reduce_and_compare
 from tests.codex_oracle import codex_bin
 from tests.conftest import CONFORMANCE, needs_conformance
@@ -80,6 +81,45 @@ def test_tool_started_before_response_links_on_next_request(bundle: Scenario) ->
     state = bundle.reduce()
     assert state["inference_calls"]["inf-1"]["tool_call_ids_started_by_response"] == ["c1"]
     assert state["tool_calls"]["c1"]["model_visible_call_item_ids"] == ["conversation_item:2"]
+
+
+def test_a_resent_item_is_linked_again_only_when_something_changed(
+    bundle: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request of an agent loop resends the whole history: a call or output item
+    found linked to its tool is not looked at again (``links_settled``) until a response
+    owning one of the tool's call items changes (the next test). Each item is linked once
+    here where every resend was (~steps² calls); the links are Codex's (``reduce`` compares
+    when Codex is here)."""
+    linked: list[str] = []
+    link = tools.link_resent_item
+
+    def counted(replay: Any, item_id: str, norm: Any) -> None:
+        linked.append(item_id)
+        link(replay, item_id, norm)
+
+    monkeypatch.setattr(tools, "link_resent_item", counted)
+    steps = 12
+    history = [message("user", "go", "u1")]
+    bundle.begin()
+    for step in range(steps):
+        call_id = f"c{step}"
+        fc = {"type": "function_call", "id": f"fc{step}", "name": "x", "call_id": call_id}
+        fc["arguments"] = "{}"
+        bundle.infer(f"inf-{step}", request(*history), response(fc))
+        start_tool(bundle, call_id, ev.ToolCallKind.other("x"), "x")
+        bundle.event(ev.ToolCallEnded(call_id, "completed", None), thread=ROOT, turn=TURN)
+        history += [fc, {"type": "function_call_output", "call_id": call_id, "output": "ok"}]
+    bundle.infer("inf-last", request(*history))
+    bundle.finish()
+    state = bundle.reduce()
+    for step in range(steps):
+        call = state["inference_calls"][f"inf-{step}"]
+        assert call["tool_call_ids_started_by_response"] == [f"c{step}"]
+    # each call and output item once, from its second request on (the last step's are in
+    # one request): 22, where every resend linked again: 132
+    assert len(linked) == 2 * (steps - 1)
+    assert len(set(linked)) == len(linked)
 
 
 @needs_conformance
