@@ -31,10 +31,7 @@ The SDK itself is imported only for the base class; its span objects are read by
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import functools
-import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,16 +42,13 @@ from agents.tracing import Span, Trace, TracingProcessor
 from ..model.state_execution import UNKNOWN_MODEL
 from ..record import open_rollout
 from ..record._plain import to_plain
-from ..record.items import task_message
-from ..record.recorder import Rollout
-from ..record.runtime import ENDED_AS, Outcome, warn
-from ..record.threads import AgentThread
-from ..record.turns import Turn
+from ..record.runtime import warn
 
 if TYPE_CHECKING:  # the redactor is imported with the writer, when a bundle is made
     from ..record.redact import RedactionConfig
 from ._agent_loop import LoopThread
-from ._agent_paused import PausedCalls, PausedRuns
+from ._agent_paused import PausedCalls
+from ._agent_recording import TraceRecording
 from ._agent_spans import (
     SPAN_CALLS,
     SpanScope,
@@ -63,7 +57,6 @@ from ._agent_spans import (
     record_generation,
     record_response,
     settle,
-    take_call,
     take_span_call,
 )
 from ._agent_traces import OpenTraces, resumed_trace
@@ -74,221 +67,8 @@ __all__ = ["RolloutTraceProcessor"]
 _STRUCTURE: Final = frozenset({"task", "turn"})
 #: Spans that never have children (model calls): recorded whole when they end.
 _MODEL_CALLS: Final = frozenset({"response", "generation"})
-_NAME_CHARS: Final = re.compile(r"[^a-z0-9_]+")
 #: Seconds ``on_trace_start`` waits for the bundle to open before recording nothing.
 _OPEN_TIMEOUT: Final = 30.0
-#: The span map's key for the root-thread turn of spans outside every agent.
-_OUTSIDE: Final = "__outside_agents__"
-#: What the rollout's exit is handed for how the run ended (see ``hold``).
-_ENDINGS: Final[dict[Outcome, BaseException | None]] = {
-    "completed": None,
-    "failed": RuntimeError("the Agents SDK run failed"),
-    "cancelled": asyncio.CancelledError(),
-}
-
-
-class _TraceRecording:
-    """One trace's bundle: the rollout held open in the loop thread, and the span map."""
-
-    def __init__(self, processor: RolloutTraceProcessor, trace: Trace) -> None:
-        self.processor = processor
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
-        self.rollout: Rollout | None = None
-        self.done: asyncio.Event | None = None
-        self.spans: dict[str, SpanScope] = {}
-        self.threads: dict[str, AgentThread] = {}  # top-level agents by name (the latest)
-        #: agent paths of the threads whose agent runs now (a turn open): an agent that
-        #: starts while its thread is busy (two runs of it at once in one trace) gets a thread
-        #: of its own, since a thread's turns follow one another
-        self.busy: set[str] = set()
-        #: a handoff's note to an agent that has a thread already (sender's path, text):
-        #: delivered into that agent's next turn, where the send_message edge lands
-        self.notes: dict[str, tuple[str, str]] = {}
-        self.paths: set[str] = {"/root"}
-        self.root_used = False
-        self.trace = trace
-        self.future: concurrent.futures.Future[Any] | None = None
-        #: each top-level agent thread, by agent path, with how its latest turn ended; and
-        #: how the run ended (the last one's)
-        self.outcomes: dict[str, tuple[AgentThread, Outcome]] = {}
-        self.outcome: Outcome = "completed"
-        #: a resumed run's outermost span (see ``_resumed``): its end ends the bundle
-        self.resumed_by: str | None = None
-        #: the runs of this trace that ended with calls waiting (for approval)
-        self.paused = PausedRuns()
-
-    async def hold(self) -> None:
-        """In the loop thread: open the rollout and keep it open until the trace ends; then
-        end the agents' threads as their latest turns ended, and the rollout as the run did
-        (the ``async with`` protocol spelled out: the run's failure or cancellation is
-        handed to the rollout's exit as the exception it would have been)."""
-        self.done = asyncio.Event()
-        scope = self.processor._open_rollout()
-        try:
-            self.rollout = await scope.__aenter__()
-            self.ready.set()
-            try:
-                await self.done.wait()
-                self.end_threads()
-            except BaseException as exc:
-                await scope.__aexit__(type(exc), exc, exc.__traceback__)
-                raise
-            ending = _ENDINGS[self.outcome]
-            await scope.__aexit__(type(ending) if ending else None, ending, None)
-        finally:
-            self.ready.set()
-
-    def end_threads(self) -> None:
-        """End the turn opened for spans outside every agent, and each agent's thread
-        (the root's ends with the rollout) as its latest turn ended."""
-        rollout = self.rollout
-        self.end_outside()
-        for thread, outcome in self.outcomes.values():
-            if rollout is not None and thread is not rollout.root:
-                thread.end(ENDED_AS[outcome])
-
-    def end_outside(self) -> None:
-        """End the root-thread turn opened for spans outside every agent (``_root_turn``),
-        if one is open."""
-        outside = self.spans.pop(_OUTSIDE, None)
-        if outside is not None:
-            outside.turn.end()
-
-    def close(self) -> None:
-        done, future = self.done, self.future
-        if done is not None:
-            self.processor.loop().loop.call_soon_threadsafe(done.set)
-        if future is not None:
-            try:
-                future.result(timeout=self.processor.close_timeout + self.processor.write_timeout)
-            except Exception as exc:
-                warn(f"rollout trace: closing the Agents SDK trace's bundle failed: {exc!r}")
-
-    # --- waiting for the writer ------------------------------------------------------------
-
-    def room(self) -> None:
-        """Block this (non-loop) thread while the writer holds more than half its budget."""
-        rollout = self.rollout
-        if rollout is None or not rollout.backlogged:
-            return
-        loop = self.processor.loop()
-        if threading.current_thread() is loop.thread:
-            return
-        try:
-            loop.submit(rollout.flush()).result(timeout=self.processor.close_timeout)
-        except Exception as exc:
-            warn(f"rollout trace: waiting for the bundle writer failed: {exc!r}")
-
-    # --- threads ---------------------------------------------------------------------------
-
-    def task_name(self, parent: AgentThread, agent: str) -> str:
-        """An agent path segment for ``agent`` under ``parent``, unique in the bundle."""
-        base = _NAME_CHARS.sub("_", agent.lower()).strip("_") or "agent"
-        name, n = base, 1
-        while f"{parent.agent_path.rstrip('/')}/{name}" in self.paths:
-            n += 1
-            name = f"{base}_{n}"
-        self.paths.add(f"{parent.agent_path.rstrip('/')}/{name}")
-        return name
-
-    def agent_started(self, span: Any, parent: SpanScope | None) -> SpanScope:
-        data = span.span_data
-        name = str(getattr(data, "name", None) or "agent")
-        rollout = self.rollout
-        assert rollout is not None
-        as_tool = parent is not None and parent.tool is not None
-        if as_tool:
-            assert parent is not None
-            caller = parent.turn.thread
-            thread = caller.spawn(self.task_name(caller, name), nickname=name)
-        elif name in self.threads and self.threads[name].agent_path not in self.busy:
-            thread = self.threads[name]
-        elif not self.root_used:
-            thread = rollout.root
-        else:  # reached without a handoff span we saw: a child of the root
-            thread = rollout.root.spawn(self.task_name(rollout.root, name), nickname=name)
-        if not as_tool:
-            self.threads[name] = thread
-            self.busy.add(thread.agent_path)
-        if thread is rollout.root:
-            # the turn spans outside every agent were recorded in ends where the agent's begins
-            self.end_outside()
-        self.root_used = True
-        ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
-        if as_tool:
-            assert parent is not None
-            ctx.resuming = []  # a run resumed from a state starts at its top-level agent
-            ctx.as_tool = True
-            ctx.parent_turn = parent.turn
-        note = self.notes.pop(name, None) if not as_tool else None
-        if note is not None:
-            sender, text = note
-            ctx.turn.accept_agent_message(task_message(sender, thread.agent_path, text))
-        return ctx
-
-    def agent_ended(self, span: Any, ctx: SpanScope) -> None:
-        error = error_text(span) or ctx.error
-        turn = ctx.turn
-        settle(ctx.resuming)  # calls of the run it resumed that it did not run (rejected)
-        if ctx.as_tool and ctx.parent_turn is not None:
-            settle(ctx.unanswered)  # its run goes on in the caller's
-            delivery = turn.report_result(status="errored" if error else "completed")
-            turn.end("failed" if error else "completed", error=error)
-            ctx.parent_turn.accept_agent_message(delivery)
-            turn.thread.end("failed" if error else "completed")
-            return
-        # the SDK names the agent's tools on its span after the span has started
-        ctx.tools = tuple(getattr(span.span_data, "tools", None) or ctx.tools)
-        outcome: Outcome = "failed" if error else "cancelled" if ctx.stopped() else "completed"
-        self.outcome = outcome
-        self.outcomes[turn.thread.agent_path] = (turn.thread, outcome)
-        self.busy.discard(turn.thread.agent_path)
-        if outcome != "completed":  # (the agent span of a run that paused ends completed)
-            settle(ctx.unanswered)
-        if ctx.unanswered:  # the run may have paused there, its tools to approve
-            self.paused.paused(ctx)
-        turn.end(outcome, error=error)
-
-    def handoff(self, span: Any, ctx: SpanScope) -> None:
-        data = span.span_data
-        target = str(getattr(data, "to_agent", None) or "")
-        source = str(getattr(data, "from_agent", None) or ctx.agent)
-        if not target:
-            ctx.turn.thread.protocol_event("agents_sdk_handoff", {"from_agent": source})
-            return
-        call = take_call(
-            ctx,
-            lambda item: item.get("type") == "function_call" and item.get("name") not in ctx.tools,
-        )
-        call_id = str(call.get("call_id")) if call else f"handoff_{span.span_id}"
-        message = f"Handoff from {source} to {target}"
-        existing = self.threads.get(target)
-        turn = ctx.turn
-        if existing is None:
-            caller = turn.thread
-            task = self.task_name(caller, target)
-            tool = turn.tool_call(
-                call_id,
-                "spawn_agent",
-                namespace="handoff",
-                arguments={"task_name": task, "message": message},
-            )
-            self.threads[target] = tool.spawn_agent(task, nickname=target)
-        else:
-            tool = turn.tool_call(
-                call_id,
-                "send_message",
-                namespace="handoff",
-                arguments={"target": existing.agent_path, "message": message},
-            )
-            tool.agent_interacted(existing)
-            self.notes[target] = (turn.thread.agent_path, message)
-        error = error_text(span)
-        if error:
-            tool.failed(error)
-        else:
-            tool.completed(None)
 
 
 class RolloutTraceProcessor(TracingProcessor):
@@ -358,7 +138,7 @@ class RolloutTraceProcessor(TracingProcessor):
         self._open_rollout(enabled=False)
         self._lock = threading.Lock()
         self._loop: LoopThread | None = None
-        self._traces: OpenTraces[_TraceRecording] = OpenTraces()
+        self._traces: OpenTraces[TraceRecording] = OpenTraces()
         self._paused = PausedCalls()
         self._warned = False
 
@@ -399,7 +179,7 @@ class RolloutTraceProcessor(TracingProcessor):
         """
         return self._traces.finished_bundles()
 
-    def _ended(self, trace_id: str, recording: _TraceRecording) -> None:
+    def _ended(self, trace_id: str, recording: TraceRecording) -> None:
         """Close the trace's bundle and remember where it went (``finished_bundles``), and
         the calls its paused runs left waiting (``PausedCalls``)."""
         with recording.lock:
@@ -424,7 +204,7 @@ class RolloutTraceProcessor(TracingProcessor):
 
     def _start_trace(self, trace: Trace, *, resumed: bool = False) -> None:
         try:
-            recording = _TraceRecording(self, trace)
+            recording = TraceRecording(self, trace)
             recording.future = self.loop().submit(recording.hold())
             if not recording.ready.wait(_OPEN_TIMEOUT) or recording.rollout is None:
                 return
@@ -475,7 +255,7 @@ class RolloutTraceProcessor(TracingProcessor):
         if recording.resumed_by == span.span_id:  # the resumed run's outermost span
             self.on_trace_end(recording.trace)
 
-    def _resumed(self, span: Any) -> _TraceRecording | None:
+    def _resumed(self, span: Any) -> TraceRecording | None:
         """A run resumed from a ``RunState`` (after an approval) reattaches its paused run's
         closed trace without telling processors (its spans were dropped): its outermost
         span opens a bundle of its own, closed at that span's end."""
@@ -488,7 +268,7 @@ class RolloutTraceProcessor(TracingProcessor):
             recording.resumed_by = span.span_id
         return recording
 
-    def _start(self, recording: _TraceRecording, span: Any) -> None:
+    def _start(self, recording: TraceRecording, span: Any) -> None:
         parent = recording.spans.get(span.parent_id) if span.parent_id else None
         kind = span.span_data.type
         if kind == "agent":
@@ -505,7 +285,7 @@ class RolloutTraceProcessor(TracingProcessor):
         if parent is None:  # outside any agent span (a custom span around the run)
             if recording.rollout is None:
                 return
-            parent = SpanScope(_root_turn(recording), "")
+            parent = SpanScope(recording.root_turn(), "")
         ctx = parent.inherit()
         recording.spans[span.span_id] = ctx
         if kind == "function":
@@ -526,7 +306,7 @@ class RolloutTraceProcessor(TracingProcessor):
             )
             ctx.tool = ctx.turn.tool_call(call_id, name, arguments=arguments or "{}")
 
-    def _end(self, recording: _TraceRecording, span: Any) -> None:
+    def _end(self, recording: TraceRecording, span: Any) -> None:
         data = span.span_data
         kind = data.type
         if kind in _MODEL_CALLS:  # never started here: they record into their parent's turn
@@ -534,7 +314,7 @@ class RolloutTraceProcessor(TracingProcessor):
             if parent is None:
                 if recording.rollout is None:
                     return
-                parent = SpanScope(_root_turn(recording), "")
+                parent = SpanScope(recording.root_turn(), "")
             if kind == "response":
                 record_response(parent, span)
             else:
@@ -591,16 +371,3 @@ class RolloutTraceProcessor(TracingProcessor):
             loop, self._loop = self._loop, None
         if loop is not None:
             loop.stop()
-
-
-def _root_turn(recording: _TraceRecording) -> Turn:
-    """A span outside every agent span (a custom span before, around or after the run): a
-    turn of the root thread opened for such spans, ended when an agent's turn begins on the
-    root thread or when the trace ends."""
-    rollout = recording.rollout
-    assert rollout is not None
-    ctx = recording.spans.get(_OUTSIDE)
-    if ctx is None or ctx.turn.ended:
-        ctx = SpanScope(rollout.root.turn(), "")
-        recording.spans[_OUTSIDE] = ctx
-    return ctx.turn
