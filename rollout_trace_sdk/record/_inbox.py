@@ -65,7 +65,7 @@ class ThreadInbox(QueueRules):
     _thread_drops: list[int]
 
     def _recap(self, size: int) -> bool:
-        raise NotImplementedError  # the queue asks the process budget (RecordQueue)
+        raise NotImplementedError  # the queue asks the process budget (ProcessShare)
 
     def _hurry(self) -> None:
         raise NotImplementedError  # the queue wakes its writer (RecordQueue)

@@ -3,7 +3,8 @@
 :class:`RecordQueue` holds the methods every recording call goes through (the hot path:
 snapshot, seq, enqueue, and the thread-safe inbox for calls from other OS threads);
 :class:`~.writer.BundleWriter` adds the writing side (the writer task, chunks, disk errors,
-close). One object, two modules: the contract is in ``writer``'s docstring.
+close). One object, several modules: the contract is in ``writer``'s docstring; a rollout's
+share of the process budget is asked for in ``_process_share``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ from typing import Any, Final
 from ..model import events as ev
 from ..model.layout import payload_path, raw_payload_id
 from . import _files
-from ._budget import PROCESS, SLACK
 from ._deferred import LazyBody, defer_big_strings
 from ._encode import MUTABLE_PAYLOADS, QueuedEvent, payload_dict
-from ._inbox import ThreadInbox
 from ._item_store import ItemStore
 from ._known_refs import freeze, thaw
 from ._line_cost import line_estimate
+from ._process_share import ProcessShare
 from ._queue_rules import (
     CLOSING_EVENTS,
     EVENT_COST,
-    HARD_CAP_FACTOR,
     KEPT_EVENTS,
     PAYLOAD_OVERHEAD,
 )
@@ -40,7 +39,7 @@ _get_ident = threading.get_ident
 _QueuedPayload = _files.QueuedPayload
 
 
-class RecordQueue(ThreadInbox):
+class RecordQueue(ProcessShare):
     """The enqueueing half of :class:`~.writer.BundleWriter` (which owns every attribute)."""
 
     __slots__ = (
@@ -48,37 +47,18 @@ class RecordQueue(ThreadInbox):
         "_body_dumps",
         "_body_repair",
         "_body_unchecked",
-        "_crowded",
         "_durable",
         "_eager",
         "_eager_slow",
-        "_limited",
         "_loop_ident",
         "_overflow",
-        "_own_cap",
         "_sync_at",
-        "_taken",
         "_turn_wanted",
         "_wakeup",
         "flat",
         "items",
     )
     values: ValueEncoder
-    #: what this queue may hold before it looks again (its own hard cap, or under a process
-    #: budget its share of the process's room: see ``_budget`` and :meth:`_recap`)
-    _cap: int
-    #: bytes its writer took off the queue under a process budget and has not yet written
-    #: (still reserved: see ``_budget``)
-    _taken: int
-    #: this rollout's own hard cap (``max_queued_bytes``, × HARD_CAP_FACTOR for "wait")
-    _own_cap: int
-    #: the process's rollouts held more than its budget when last looked at ("wait" only):
-    #: the next ``async with`` waits for this writer (``Runtime.room``)
-    _crowded: bool
-    #: a record was refused for the process budget (the loss report says which budget)
-    _process_full: bool
-    #: the rollout was opened under a process budget: its cap is what it reserved of it
-    _limited: bool
     _closing: bool
     _enqueued: int
     #: encodes an event payload's JSON at enqueue (``None``: kept as an object until its
@@ -561,37 +541,6 @@ class RecordQueue(ThreadInbox):
         if queued >= self._hurry_at:
             self._hurry()
         return ev.RawPayloadRef(raw_payload_id(n), kind, payload_path(n))
-
-    def _recap(self, size: int) -> bool:
-        """The queue reached its cap: may ``size`` more bytes come in after all? Only under a
-        process budget (``_budget``): there the cap is what this rollout reserved of it, and
-        it asks for more (refused: the process's rollouts have reserved all of it)."""
-        if not self._limited:
-            return False
-        wait = self._overflow == "wait"
-        want = self._queued + self._inbox_bytes + size
-        granted = PROCESS.grant(self, want, HARD_CAP_FACTOR if wait else 1)
-        self._crowded = wait and PROCESS.crowded
-        if not granted and want <= self._own_cap:
-            self._process_full = True
-        return granted
-
-    def _process_crowded(self) -> bool:
-        """Whether the process's rollouts still reserve more than its budget (looked at
-        again: what ``_crowded`` remembers is stale once writers have caught up)."""
-        if self._crowded:
-            self._crowded = PROCESS.crowded
-        return self._crowded
-
-    def _hold_taken(self, nbytes: int) -> None:
-        """The writer took ``nbytes`` off the queue: reserved until written (:meth:`_give_back`)."""
-        if self._limited:
-            PROCESS.take(self, nbytes)
-
-    def _give_back(self) -> None:
-        """A chunk is written: keep reserved what the queue holds and :data:`SLACK` more."""
-        if self._limited:
-            PROCESS.written(self, self._queued + self._inbox_bytes + SLACK)
 
     def _force(self, item: QueuedEvent | _QueuedPayload, size: int) -> None:
         """Queue an item past the budget and the closing flag (the final lines)."""
