@@ -93,47 +93,40 @@ def _call(bundle: Path) -> tuple[str, str]:
     return tool["tool_call_id"], tool["summary"]["input_preview"]
 
 
+@pytest.mark.parametrize(
+    ("second", "order"),
+    [
+        # two agents, resumed the later first: only the later paused run's calls were kept,
+        # and the earlier's resumed run ran them (``call_bergen``, Bergen, in Asker's run)
+        pytest.param("Bergen", (1, 0), id="two agents, the later resumed first"),
+        # one agent, resumed in the order they paused: the first resumed run ran the later
+        # paused run's call
+        pytest.param("Asker", (0, 1), id="one agent, resumed in order"),
+    ],
+)
 def test_runs_paused_under_one_trace_id_each_resume_their_own_calls(
-    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    second: str,
+    order: tuple[int, int],
 ) -> None:
-    """Two agents' runs paused under one trace id (``trace_id=`` a conversation's), then
-    resumed, the later first: only the later paused run's calls were kept, and the earlier's
-    resumed run ran them (``call_bergen``, Bergen, in Asker's run). Now each paused run's
-    calls are kept, and a resumed run takes those of its agent."""
+    """Two runs paused under one trace id (``trace_id=`` a conversation's), each at a call
+    of the same tool, then resumed: each resumed run runs its own paused run's call. A
+    resumed run takes the oldest paused run of its agent and tool not resumed yet."""
     register(processors, tmp_path)
-    asker = approval_agent(fake.base_url)
-    bergen = approval_agent(fake.base_url, "Bergen", "You ask for Bergen.")
+    agents = [
+        approval_agent(fake.base_url),
+        approval_agent(fake.base_url, second, "You ask for Bergen."),
+    ]
     config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
 
     async def run() -> list[Path]:
-        states = [await _paused(agent, run_config=config) for agent in (asker, bergen)]
-        return await _resume(tmp_path, [(bergen, states[1]), (asker, states[0])], config)
+        states = [await _paused(agent, run_config=config) for agent in agents]
+        return await _resume(tmp_path, [(agents[n], states[n]) for n in order], config)
 
-    assert [_call(bundle) for bundle in asyncio.run(run())] == [
-        ("call_bergen", '{"city":"Bergen"}'),
-        ("call_weather", '{"city":"Oslo"}'),
-    ]
-
-
-def test_runs_of_one_agent_paused_under_one_trace_id_resume_in_order(
-    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
-) -> None:
-    """Two runs of one agent paused under one trace id, each at a call of the same tool,
-    then resumed in the order they paused: the first resumed run ran the later paused run's
-    call. Now a resumed run takes the oldest paused run of its agent and tool not resumed."""
-    register(processors, tmp_path)
-    oslo = approval_agent(fake.base_url)
-    bergen = approval_agent(fake.base_url, "Asker", "You ask for Bergen.")
-    config = RunConfig(trace_id="trace_0123456789abcdef0123456789abcdef")
-
-    async def run() -> list[Path]:
-        states = [await _paused(agent, run_config=config) for agent in (oslo, bergen)]
-        return await _resume(tmp_path, [(oslo, states[0]), (bergen, states[1])], config)
-
-    assert [_call(bundle) for bundle in asyncio.run(run())] == [
-        ("call_weather", '{"city":"Oslo"}'),
-        ("call_bergen", '{"city":"Bergen"}'),
-    ]
+    asked = [("call_weather", '{"city":"Oslo"}'), ("call_bergen", '{"city":"Bergen"}')]
+    assert [_call(bundle) for bundle in asyncio.run(run())] == [asked[n] for n in order]
 
 
 def test_a_call_rejected_in_the_callers_trace_is_answered_by_the_rejection(
