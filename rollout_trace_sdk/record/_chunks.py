@@ -209,10 +209,19 @@ class ChunkWriter(RecordQueue):
             self._check_flight()
 
     def _close_log(self) -> None:
-        """Close ``trace.jsonl`` (once)."""
+        """Close ``trace.jsonl`` (once); warn when the bundle was removed meanwhile: its open
+        log and shard took every write, so the rollout closed as if whole, its recording
+        gone without a word (review user37: 16 bundles removed under a service)."""
         fd, self._fd = self._fd, -1
         if self._hung and not self._forked:
             return  # the hung worker thread still writes through it: never reuse its number
+        if fd >= 0 and not self._forked and self._failed is None and _files.unlinked(fd):
+            self._failed = FileNotFoundError(errno.ENOENT, "the bundle was removed")
+            log.warning(
+                "rollout_trace_sdk: trace bundle %s was removed while it was being recorded; "
+                "what it recorded is lost, the agent goes on",
+                self.bundle_dir,
+            )
         if fd >= 0:
             with contextlib.suppress(OSError):
                 _files.close(fd)

@@ -259,6 +259,15 @@ def close(fd: int) -> None:
     os.close(fd)
 
 
+def unlinked(fd: int) -> bool:
+    """Whether the file open as ``fd`` has no name left (its bundle was removed while it
+    was written: every write still succeeds, into a file nobody will read). Never raises."""
+    try:
+        return os.fstat(fd).st_nlink == 0
+    except OSError:
+        return False
+
+
 @attrs.define
 class Chunk:
     """What one worker-thread call writes, and how far it got."""

@@ -8,6 +8,7 @@ import errno
 import gc
 import logging
 import os
+import shutil
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -491,3 +492,34 @@ async def test_an_unexpected_error_is_contained_like_a_disk_failure(
     assert "bug" in loss_reports(w.bundle_dir, events)[0]
     assert len(_warnings(caplog)) == 1
     _assert_codex_reduces(w.bundle_dir)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_bundle_removed_while_recorded_is_warned_of_not_lost_silently(
+    tmp_path: Path, schema: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator's cleanup removes a bundle still being recorded (review user37: 16
+    bundles deleted under a running service, none said so). The writer's open log and shard
+    take every write still, into files no directory holds: the rollout closed as if whole
+    and what it recorded was gone without a word. The close now says so, once, and the
+    writer's stats name the failure (schema 2 said so already when its next payload file
+    could not be made)."""
+    async with (
+        open_rollout(tmp_path, schema_version=schema, redact=False) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        async with turn.inference({"model": "m", "input": "hi"}) as call:
+            call.completed(output_items=[])
+        await rollout.flush()
+        assert rollout.bundle_dir is not None
+        shutil.rmtree(rollout.bundle_dir)
+        turn.accept({"type": "message", "role": "user", "content": "more"})
+    warned = _warnings(caplog)
+    assert len(warned) == 1, warned
+    assert str(rollout.bundle_dir) in warned[0]
+    # schema 2 writes a payload file as the rollout closes, and that write says it; schema 3
+    # appends to the shard it holds open, and only the close can tell
+    said = "No such file or directory" if schema == 2 else "removed while it was being recorded"
+    assert said in warned[0]
+    stats = rollout.stats
+    assert stats is not None and isinstance(stats.failed, FileNotFoundError)
