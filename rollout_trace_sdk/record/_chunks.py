@@ -26,6 +26,7 @@ from typing import Any, Final, NoReturn, TypeVar
 import anyio
 import anyio.lowlevel
 
+from ..model import layout
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
 from ._line_cost import line_estimate
@@ -147,7 +148,7 @@ class ChunkWriter(RecordQueue):
     #: the log's writer lock was taken by a reader's probe at open: taken at the next chunk
     _lock_pending: bool
     _log_size: int
-    _payloads_dir: str
+    _payloads_dir: _files.PayloadsDir
     _redact_lines: Any
     _redact_payload: Any
     #: the bundle's space reserve (``_files.make_reserve``): ``None`` not tried yet (the first
@@ -209,12 +210,15 @@ class ChunkWriter(RecordQueue):
             self._check_flight()
 
     def _close_log(self) -> None:
-        """Close ``trace.jsonl`` (once); warn when the bundle was removed meanwhile: its open
-        log and shard took every write, so the rollout closed as if whole, its recording
-        gone without a word (review user37: 16 bundles removed under a service)."""
+        """Close ``trace.jsonl`` (once); warn when the bundle was removed meanwhile (its open
+        files took every write: it closed as if whole, gone without a word; review user37)."""
         fd, self._fd = self._fd, -1
         if self._hung and not self._forked:
             return  # the hung worker thread still writes through it: never reuse its number
+        if isinstance(folder := self._payloads_dir, int):  # schema 2's (``open_folder``)
+            self._payloads_dir = str(self.bundle_dir / layout.PAYLOADS_DIR)
+            with contextlib.suppress(OSError):
+                _files.close(folder)
         if fd >= 0 and not self._forked and self._failed is None and _files.unlinked(fd):
             self._failed = FileNotFoundError(errno.ENOENT, "the bundle was removed")
             log.warning(

@@ -160,7 +160,8 @@ def lock_log(fd: int) -> bool | None:
 def make_room_for_files() -> None:
     """Raise this process's soft limit on open files to its hard limit, once.
 
-    Each open rollout keeps its log open, and a schema-3 one its current shard too: an RL
+    Each open rollout keeps its log open, and its payload folder (schema 2) or current
+    shard (schema 3) too: an RL
     loop running a thousand rollouts at once in one process needs two thousand descriptors,
     and the usual soft limit is 1,024 (the hard one is most often far higher). Past it, the
     bundles that could not open a file lost what they recorded. Raising the soft limit up to
@@ -210,10 +211,40 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
     return done
 
 
-def sync(log_fd: int, payloads_dir: str) -> None:
+#: A bundle's payload folder: its path, or (the writer's) a descriptor of the folder itself.
+PayloadsDir = str | int
+
+
+def open_folder(path: str) -> PayloadsDir:
+    """A descriptor of the folder ``path`` to make files in, else ``path`` itself.
+
+    Why: a traces root moved aside under a running service (``mv traces traces.old``, log
+    rotation) takes its open bundles along; their open log follows, but a payload file made
+    by its path was made under the old name, which no longer exists, and every open
+    schema-2 rollout stopped at its next payload (review user37: 20 of 20). Made relative to
+    the folder's descriptor, it lands in the bundle wherever it now is."""
+    if os.open not in os.supports_dir_fd:
+        return path
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    except OSError:
+        return path
+
+
+def _in(folder: PayloadsDir, name: str) -> tuple[str, int | None]:
+    """``name`` in ``folder``: a path and the ``dir_fd`` it is relative to (or ``None``)."""
+    if isinstance(folder, int):
+        return name, folder
+    return os.path.join(folder, name), None
+
+
+def sync(log_fd: int, payloads_dir: PayloadsDir) -> None:
     """Durable mode's checkpoint: the log's content and the payload folder's entries reach
     the disk (payload files were each fsynced when written)."""
     os.fsync(log_fd)
+    if isinstance(payloads_dir, int):
+        os.fsync(payloads_dir)
+        return
     fd = os.open(payloads_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -221,27 +252,24 @@ def sync(log_fd: int, payloads_dir: str) -> None:
         os.close(fd)
 
 
-def _write_new_synced(path: str, data: bytes) -> None:
-    fd = os.open(path, _NEW_FILE, FILE_MODE)
+def write_payload_file(
+    payloads_dir: PayloadsDir, ordinal: int, data: bytes, *, synced: bool = False
+) -> None:
+    """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning;
+    ``synced``: fsynced too, durable mode). A file left half-written by a failure is
+    removed, so a retry can create it afresh."""
+    path, dir_fd = _in(payloads_dir, layout.payload_file_name(ordinal))
+    fd = os.open(path, _NEW_FILE, FILE_MODE, dir_fd=dir_fd)
     try:
         _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_payload_file(payloads_dir: str, ordinal: int, data: bytes) -> None:
-    """Store payload ``ordinal`` as ``payloads/<ordinal>.json`` (complete before returning).
-    A file left half-written by a failure is removed, so a retry can create it afresh."""
-    path = os.path.join(payloads_dir, layout.payload_file_name(ordinal))
-    try:
-        _write_new(path, data)
-    except FileExistsError:
-        raise
+        if synced:
+            os.fsync(fd)
     except OSError:
+        os.close(fd)
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(path, dir_fd=dir_fd)
         raise
+    os.close(fd)
 
 
 def append_lines(fd: int, data: bytes | bytearray | memoryview) -> int:
@@ -292,7 +320,7 @@ class Chunk:
     error: Exception | None = None
 
 
-def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> None:
+def write_chunk(chunk: Chunk, payloads_dir: PayloadsDir, log_fd: int, log_size: int) -> None:
     """Runs in the worker thread: the chunk's payload files first, then its lines, so no line
     reaches the log before the payloads it cites. Records how far it got instead of raising,
     and cuts a torn last line off the log (``log_size`` is its length before this chunk).
@@ -308,9 +336,7 @@ def write_chunk(chunk: Chunk, payloads_dir: str, log_fd: int, log_size: int) -> 
             data = render(queued)  # long strings of a payload are escaped here
             data = data if repair is None else repair(data)
             if chunk.sync:
-                _write_new_synced(
-                    os.path.join(payloads_dir, layout.payload_file_name(ordinal)), data
-                )
+                write_payload_file(payloads_dir, ordinal, data, synced=True)
             else:
                 write_payload_file(payloads_dir, ordinal, data)
             chunk.payloads_done += 1

@@ -204,7 +204,10 @@ class BundleWriter(RoomWaits):
         self._fd = fd
         # held while the log is open: readers tell `recording` from `unclosed` by it
         self._lock_pending = _files.lock_log(fd) is False
-        self._payloads_dir = str(bundle_dir / layout.PAYLOADS_DIR)
+        payloads_dir = str(bundle_dir / layout.PAYLOADS_DIR)
+        # schema 2 makes a file a payload there, relative to the folder (it follows a moved
+        # root); schema 3's shard sink keeps the path
+        self._payloads_dir: _files.PayloadsDir = payloads_dir
         #: turns agent values into JSON without ever raising; counts approximations
         self.values = ValueEncoder()
         schema = manifest.schema_version
@@ -232,7 +235,7 @@ class BundleWriter(RoomWaits):
             self._lines_capped = limits.max_bundle_bytes is not None
             redactor = self.redactor
             self._sink = ShardSink(
-                self._payloads_dir,
+                payloads_dir,
                 body_filter=None if redactor is None else redactor.redact,
                 clean=None if redactor is None else redactor.clean,
                 finished=self._plan.finished,
@@ -321,6 +324,8 @@ class BundleWriter(RoomWaits):
         #: a wait for room went ``stall_s`` without progress: no waiting until there is some
         self._stalled = False
         self._stall_noted = False
+        if self._sink is None:  # last: nothing after it may fail and leave it open
+            self._payloads_dir = _files.open_folder(payloads_dir)
 
     # --- creation ------------------------------------------------------------------------
 

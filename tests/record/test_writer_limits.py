@@ -523,3 +523,30 @@ async def test_a_bundle_removed_while_recorded_is_warned_of_not_lost_silently(
     assert said in warned[0]
     stats = rollout.stats
     assert stats is not None and isinstance(stats.failed, FileNotFoundError)
+
+
+@pytest.mark.parametrize("durable", [False, True])
+async def test_a_root_moved_under_a_schema_2_rollout_keeps_its_recording(
+    tmp_path: Path, durable: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The traces root moved aside under a running service (``mv traces traces.old``, log
+    rotation; review user37): the open log followed the move, but every payload file was
+    made by its path, which named the old place, so each open schema-2 rollout stopped at its
+    next payload (20 of 20 left unclosed). Payload files are made in the folder the bundle
+    was created with, wherever it now is."""
+    root, moved = tmp_path / "traces", tmp_path / "traces.old"
+    async with (
+        open_rollout(root, schema_version=2, durable=durable, redact=False) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        async with turn.inference({"model": "m", "input": "hi"}) as call:
+            call.completed(output_items=[])
+        await rollout.flush()
+        root.rename(moved)
+        async with turn.inference({"model": "m", "input": "again"}) as call:
+            call.completed(output_items=[])
+    assert _warnings(caplog) == []
+    assert rollout.bundle_dir is not None
+    bundle = moved / rollout.bundle_dir.name
+    assert check_bundle(bundle)["recording_complete"] is True
+    assert not root.exists()
