@@ -215,8 +215,10 @@ class ChunkWriter(RecordQueue):
         fd, self._fd = self._fd, -1
         if self._hung and not self._forked:
             return  # the hung worker thread still writes through it: never reuse its number
-        if isinstance(folder := self._payloads_dir, int):  # schema 2's (``open_folder``)
+        if isinstance(folder := self._payloads_dir, int):  # ``_files.open_folder``'s
             self._payloads_dir = str(self.bundle_dir / layout.PAYLOADS_DIR)
+            if self._sink is not None:
+                self._sink.use_folder(self._payloads_dir)
             with contextlib.suppress(OSError):
                 _files.close(folder)
         if fd >= 0 and not self._forked and self._failed is None and _files.unlinked(fd):

@@ -30,6 +30,10 @@ DIR_MODE: Final = layout.PRIVATE_DIR_MODE
 FILE_MODE: Final = layout.PRIVATE_FILE_MODE
 _NEW_FILE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
+#: A bundle's payload folder: its path, or (the writer's) a descriptor of the folder itself.
+PayloadsDir = str | int
+
+
 #: A queued payload file: (ordinal, pretty JSON bytes).
 QueuedPayload = tuple[Any, "bytes | LazyBody"]
 
@@ -124,11 +128,16 @@ def make_reserve(bundle_dir: str) -> bool:
     return True
 
 
-def release_reserve(bundle_dir: str) -> None:
+def release_reserve(bundle_dir: str, folder: PayloadsDir | None = None) -> None:
     """Free the room :func:`make_reserve` held (before the closing records after a failure,
-    or at close). Never raises: a reserve that cannot be removed is left in the bundle."""
+    or at close). Never raises: a reserve that cannot be removed is left in the bundle.
+    ``folder``, a descriptor of the bundle's payload folder, finds the bundle wherever it
+    was moved (its path left 64 KiB in every bundle moved with its root; review user37)."""
     with contextlib.suppress(OSError):
-        os.unlink(os.path.join(bundle_dir, layout.SPACE_RESERVE))
+        if isinstance(folder, int):
+            os.unlink(os.path.join(os.pardir, layout.SPACE_RESERVE), dir_fd=folder)
+        else:
+            os.unlink(os.path.join(bundle_dir, layout.SPACE_RESERVE))
 
 
 def lock_log(fd: int) -> bool | None:
@@ -160,9 +169,9 @@ def lock_log(fd: int) -> bool | None:
 def make_room_for_files() -> None:
     """Raise this process's soft limit on open files to its hard limit, once.
 
-    Each open rollout keeps its log open, and its payload folder (schema 2) or current
-    shard (schema 3) too: an RL
-    loop running a thousand rollouts at once in one process needs two thousand descriptors,
+    Each open rollout keeps its log and payload folder open, and a schema-3 one its current
+    shard too: an RL
+    loop running a thousand rollouts at once in one process needs three thousand descriptors,
     and the usual soft limit is 1,024 (the hard one is most often far higher). Past it, the
     bundles that could not open a file lost what they recorded. Raising the soft limit up to
     the hard one is what any process may do; a process whose hard limit is the soft one
@@ -209,10 +218,6 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview) -> int:
             exc.written = done  # type: ignore[attr-defined]
             raise
     return done
-
-
-#: A bundle's payload folder: its path, or (the writer's) a descriptor of the folder itself.
-PayloadsDir = str | int
 
 
 def open_folder(path: str) -> PayloadsDir:

@@ -76,7 +76,7 @@ class ClosingReports(ChunkWriter):
         Once."""
         if self._reserved:
             self._reserved = False
-            await self._in_thread(_files.release_reserve, str(self.bundle_dir))
+            await self._in_thread(_files.release_reserve, str(self.bundle_dir), self._payloads_dir)
             self._raise_held()
 
     def _begin_closing(self, timeout: float | None) -> float:

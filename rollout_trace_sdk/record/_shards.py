@@ -120,7 +120,8 @@ class ShardSink:
         clean: Callable[[list[bytes]], bool] | None = None,
         finished: dict[int, int] | None = None,
     ) -> None:
-        self._directory = os.fspath(payloads_dir)
+        #: the payload folder: its path, or a descriptor of it (:meth:`use_folder`)
+        self._directory: str | int = os.fspath(payloads_dir)
         #: the plan's finished shards and their record counts (see ``ShardPlan.finished``)
         self._finished = finished
         #: shard -> records written to it so far
@@ -157,9 +158,22 @@ class ShardSink:
         self.discarded = [0, 0]
 
     @property
-    def directory(self) -> str:
-        """The payload folder the shard files are in."""
+    def directory(self) -> str | int:
+        """The payload folder the shard files are in: its path, or a descriptor of it."""
         return self._directory
+
+    def use_folder(self, folder: str | int) -> None:
+        """Make shard files relative to ``folder``, a descriptor of the payload folder
+        (``_files.open_folder``), so that a shard begun after the traces root was moved
+        aside lands in the moved bundle (review user37), not under the old name."""
+        self._directory = folder
+
+    def _at(self, shard: int) -> tuple[str, int | None]:
+        """Shard ``shard``'s file: a path and the ``dir_fd`` it is relative to (or ``None``)."""
+        name = layout.shard_name(shard)
+        if isinstance(self._directory, int):
+            return name, self._directory
+        return os.path.join(self._directory, name), None
 
     def fsync(self) -> None:
         """Durable mode: the open shards' flushed blocks reach the disk (sealed shards were
@@ -499,12 +513,13 @@ class ShardSink:
         return size
 
     def _end_frame(self, shard: int, fd: int, size: int) -> None:
-        path = os.path.join(self._directory, layout.shard_name(shard))
+        path, dir_fd = self._at(shard)
         if not size:
-            os.unlink(path)
+            os.unlink(path, dir_fd=dir_fd)
             return
         os.ftruncate(fd, size)
-        with open(path, "rb") as held:  # the content so far, for the frame's checksum
+        # the content so far, for the frame's checksum
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd), "rb") as held:
             content = zstandard.ZstdDecompressor().decompressobj().decompress(held.read(size))
         checksum = zstandard.ZstdCompressor(level=1, write_checksum=True).compress(content)[-4:]
         end = _LAST_EMPTY_BLOCK + checksum
@@ -516,8 +531,9 @@ class ShardSink:
         self._size[shard] = size + len(end)
 
     def _start(self, shard: int) -> tuple[int, zstandard.ZstdCompressionObj]:
-        path = os.path.join(self._directory, layout.shard_name(shard))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        path, dir_fd = self._at(shard)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        fd = os.open(path, flags, FILE_MODE, dir_fd=dir_fd)
         # one compressor per open frame: compression objects of one compressor share its
         # context, so two open shards must not share one
         compressor = zstandard.ZstdCompressor(

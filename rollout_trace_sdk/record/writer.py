@@ -205,8 +205,8 @@ class BundleWriter(RoomWaits):
         # held while the log is open: readers tell `recording` from `unclosed` by it
         self._lock_pending = _files.lock_log(fd) is False
         payloads_dir = str(bundle_dir / layout.PAYLOADS_DIR)
-        # schema 2 makes a file a payload there, relative to the folder (it follows a moved
-        # root); schema 3's shard sink keeps the path
+        # payload files and shards are made relative to the folder (which follows a moved
+        # root), once it is open (below)
         self._payloads_dir: _files.PayloadsDir = payloads_dir
         #: turns agent values into JSON without ever raising; counts approximations
         self.values = ValueEncoder()
@@ -324,8 +324,10 @@ class BundleWriter(RoomWaits):
         #: a wait for room went ``stall_s`` without progress: no waiting until there is some
         self._stalled = False
         self._stall_noted = False
-        if self._sink is None:  # last: nothing after it may fail and leave it open
-            self._payloads_dir = _files.open_folder(payloads_dir)
+        # last: nothing after it may fail and leave it open
+        self._payloads_dir = _files.open_folder(payloads_dir)
+        if self._sink is not None:
+            self._sink.use_folder(self._payloads_dir)
 
     # --- creation ------------------------------------------------------------------------
 

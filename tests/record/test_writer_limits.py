@@ -23,7 +23,7 @@ from rollout_trace_sdk.record._encode import LineEncoder
 from rollout_trace_sdk.record.writer import BundleCreateError, BundleWriter
 from tests.codex_oracle import codex_bin, codex_reduce
 
-from .recorder_support import check_bundle
+from .recorder_support import check_bundle, recorded_whole
 from .writer_support import (
     loss_reports,
     make_writer,
@@ -550,3 +550,30 @@ async def test_a_root_moved_under_a_schema_2_rollout_keeps_its_recording(
     bundle = moved / rollout.bundle_dir.name
     assert check_bundle(bundle)["recording_complete"] is True
     assert not root.exists()
+    assert not (bundle / ".space-reserve").exists()
+
+
+async def test_a_shard_begun_after_the_root_moved_lands_in_the_moved_bundle(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Schema 3's open shard follows a moved root, but a shard begun after the move (every
+    8 MB) was made by its path under the old name: the rollout stopped there (review
+    user37). Shards are made relative to the payload folder the writer holds open."""
+    root, moved = tmp_path / "traces", tmp_path / "traces.old"
+    big = os.urandom(5 << 20).hex()  # 10 MB that no shard takes whole
+    async with (
+        open_rollout(root, schema_version=3, redact=False) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        async with turn.inference({"model": "m", "input": "hi"}) as call:
+            call.completed(output_items=[])
+        await rollout.flush()
+        root.rename(moved)
+        async with turn.inference({"model": "m", "input": big}) as call:
+            call.completed(output_items=[])
+    assert _warnings(caplog) == []
+    assert rollout.bundle_dir is not None
+    bundle = moved / rollout.bundle_dir.name
+    assert len(list((bundle / "payloads").iterdir())) >= 2
+    assert recorded_whole(check_bundle(bundle))
+    assert not (bundle / ".space-reserve").exists()
