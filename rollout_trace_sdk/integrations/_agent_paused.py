@@ -94,11 +94,8 @@ class PausedRuns:
     def paused(self, ctx: SpanScope) -> None:
         """The agent ``ctx``'s run ended with calls waiting (``ctx.unanswered``): their
         tool calls stay open past its turn, for a run resumed in this trace."""
-        for waiting in ctx.unanswered:
-            if waiting.tool is not None:
-                waiting.tool.outlive_turn()
         self._runs.append((ctx.agent, list(ctx.unanswered)))
-        ctx.unanswered.clear()
+        outlive(ctx.unanswered)
 
     def resume(
         self, ctx: SpanScope, name: str, trace_id: str, kept: PausedCalls
@@ -140,6 +137,15 @@ class PausedRuns:
             settle(calls)
         self._runs.clear()
         return runs
+
+
+def outlive(waiting: list[WaitingCall]) -> None:
+    """The calls ``waiting`` stay open past their turn (for a resumed run to run them), and
+    the list is emptied."""
+    for call in waiting:
+        if call.tool is not None:
+            call.tool.outlive_turn()
+    waiting.clear()
 
 
 def _runs_tool(name: str, calls: list[dict[str, Any]]) -> bool:

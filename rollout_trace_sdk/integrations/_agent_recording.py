@@ -17,8 +17,8 @@ from ..record.items import task_message
 from ..record.runtime import ENDED_AS, Outcome, warn
 from ..record.threads import AgentThread
 from ..record.turns import Turn
-from ._agent_paused import PausedRuns
-from ._agent_spans import SpanScope, error_text, settle, take_call
+from ._agent_paused import PausedRuns, outlive
+from ._agent_spans import PausedAgentRun, SpanScope, error_text, settle, take_call
 
 if TYPE_CHECKING:  # the SDK's trace and the processor, named in annotations only
     from agents.tracing import Trace
@@ -162,7 +162,12 @@ class TraceRecording:
         rollout = self.rollout
         assert rollout is not None
         as_tool = parent is not None and parent.tool is not None
-        if as_tool:
+        resumed = parent.inner if parent is not None and as_tool else None
+        if resumed is not None:  # its paused run, resumed in its call run again: its thread
+            assert parent is not None
+            parent.inner = None
+            thread = resumed.turn.thread
+        elif as_tool:
             assert parent is not None
             caller = parent.turn.thread
             thread = caller.spawn(self.task_name(caller, name), nickname=name)
@@ -182,9 +187,11 @@ class TraceRecording:
         ctx = SpanScope(thread.turn(), name, tuple(getattr(data, "tools", None) or ()))
         if as_tool:
             assert parent is not None
-            ctx.resuming = []  # a run resumed from a state starts at its top-level agent
+            # its calls that waited, else none: a run resumed from a state starts at its
+            # top-level agent, and runs an agent as a tool's calls in that agent's call
+            ctx.resuming = resumed.calls if resumed is not None else []
             ctx.as_tool = True
-            ctx.parent_turn = parent.turn
+            ctx.caller = parent
         note = self.notes.pop(name, None) if not as_tool else None
         if note is not None:
             sender, text = note
@@ -195,11 +202,18 @@ class TraceRecording:
         error = error_text(span) or ctx.error
         turn = ctx.turn
         settle(ctx.resuming)  # calls of the run it resumed that it did not run (rejected)
-        if ctx.as_tool and ctx.parent_turn is not None:
+        caller = ctx.caller
+        if ctx.as_tool and caller is not None:
+            if ctx.unanswered and not error:  # perhaps paused: its caller's call tells
+                waiting = list(ctx.unanswered)
+                outlive(ctx.unanswered)
+                turn.end("completed")
+                caller.inner = PausedAgentRun(turn, waiting, caller.turn)
+                return
             settle(ctx.unanswered)  # its run goes on in the caller's
             delivery = turn.report_result(status="errored" if error else "completed")
             turn.end("failed" if error else "completed", error=error)
-            ctx.parent_turn.accept_agent_message(delivery)
+            caller.turn.accept_agent_message(delivery)
             turn.thread.end("failed" if error else "completed")
             return
         # the SDK names the agent's tools on its span after the span has started

@@ -21,11 +21,12 @@ class SpanScope:
         "as_tool",
         "call",
         "call_id",
+        "caller",
         "calls",
         "error",
+        "inner",
         "interrupted",
         "output_type",
-        "parent_turn",
         "resuming",
         "running",
         "tool",
@@ -47,7 +48,11 @@ class SpanScope:
         #: the function calls of this agent's latest response not yet matched to a span
         self.calls: list[dict[str, Any]] = []
         self.as_tool = False
-        self.parent_turn: Turn | None = None
+        #: an agent run as a tool's: the function span that runs it
+        self.caller: SpanScope | None = None
+        #: a function span's: the agent run as a tool under it that ended with calls
+        #: waiting (perhaps paused), or the one its resumed call continues
+        self.inner: PausedAgentRun | None = None
         #: the first error of a task or turn span under this agent (a guardrail's tripwire is
         #: set there, not on the agent's span): the agent's turn then fails
         self.error = ""
@@ -100,17 +105,20 @@ class WaitingCall:
     bundle left), ended with ``answer`` (the ``"None"`` the SDK traced) by :meth:`settle`
     unless a resumed run runs it."""
 
-    __slots__ = ("answer", "call", "tool")
+    __slots__ = ("answer", "call", "inner", "tool")
 
     def __init__(
         self,
         call: dict[str, Any],
         tool: ToolCall | None = None,
         answer: dict[str, Any] | None = None,
+        inner: PausedAgentRun | None = None,
     ) -> None:
         self.call = call
         self.tool = tool
         self.answer = answer
+        #: the call is an agent run as a tool's, which ended with calls of its own waiting
+        self.inner = inner
 
     def runs_in(self, ctx: SpanScope) -> bool:
         """The function span ``ctx`` (of a resumed run) runs this call: whether its tool
@@ -120,14 +128,45 @@ class WaitingCall:
         call = self.call
         ctx.call_id, ctx.call, ctx.tool = str(call.get("call_id")), call, self.tool
         ctx.output_type = SPAN_CALLS.get(str(call.get("type")))
+        ctx.inner, self.inner = self.inner, None  # the agent run as a tool it resumes
         self.tool = None
         return True
 
     def settle(self) -> None:
         """End the call as the SDK traced it: what runs next is no resumed run of it."""
         tool, self.tool = self.tool, None
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            inner.finish()
         if tool is not None:
             tool.completed(self.answer)
+
+
+class PausedAgentRun:
+    """An agent run as a tool that ended with calls waiting (``calls``): paused for an
+    approval, the SDK's pending result making its caller's ``function`` span end with no
+    result, or its tools returned ``None`` and it stopped there (traced alike). Its thread
+    stays open, its calls too, while its caller's call waits: a resumed run runs that call
+    again, and in it this agent's run resumed from its state, recorded as a later turn of
+    this thread (one thread per call, its calls run there). Else :meth:`finish` ends it."""
+
+    __slots__ = ("caller", "calls", "turn")
+
+    def __init__(self, turn: Turn, calls: list[WaitingCall], caller: Turn) -> None:
+        self.turn = turn
+        self.calls = calls
+        self.caller = caller
+
+    def finish(self) -> None:
+        """No resumed run goes on with it: its calls end as the SDK traced them, and its
+        thread. Its caller's turn still running (the run went on: the tools returned
+        ``None``), the run's result is reported there; ended (the trace ended with the run
+        paused), the run gave its caller no result, and none is reported."""
+        settle(self.calls)
+        turn = self.turn
+        if not self.caller.ended:
+            self.caller.accept_agent_message(turn.report_result(status="completed"))
+        turn.thread.end("completed")
 
 
 def settle(waiting: list[WaitingCall] | None) -> None:
@@ -336,24 +375,36 @@ def _replayed(context: Any) -> bool:
 
 def record_function(ctx: SpanScope, span: Any) -> None:
     tool = ctx.tool
+    data = span.span_data
+    error = error_text(span)
+    inner, ctx.inner = ctx.inner, None
+    waits = (  # perhaps waiting for approval (see below)
+        tool is not None
+        and not error
+        and ctx.output_type is not None
+        and data.output is None
+        and ctx.call is not None
+    )
+    if inner is not None and not waits:  # the agent run as a tool under it is over
+        inner.finish()
+        inner = None
     if tool is None:
         return
-    error = error_text(span)
     if error:
         tool.failed(error)
         return
     if ctx.output_type is None:  # the next request carries its answer, an item of its own
         tool.completed()
         return
-    data = span.span_data
     # no result and no arguments: a run that traces no sensitive data (the result unknown);
     # no result but the arguments: the tool returned None
     unknown = data.output is None and data.input is None
     output = "" if unknown else _sent_output(data.output)
     answer = {"type": ctx.output_type, "call_id": ctx.call_id, "output": output}
-    if data.output is None and ctx.call is not None:  # perhaps waiting for approval
+    if waits:
         # open until the run goes on (the tool returned None) or a resumed run runs it
-        ctx.unanswered.append(WaitingCall(ctx.call, tool, answer))
+        assert ctx.call is not None
+        ctx.unanswered.append(WaitingCall(ctx.call, tool, answer, inner))
         return
     tool.completed(answer)
 

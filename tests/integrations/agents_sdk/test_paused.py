@@ -1,8 +1,9 @@
 """Runs paused for an approval and resumed from their ``RunState`` (openai-agents, the real
 ``Runner`` against the scripted API on 127.0.0.1): the resumed run's tool call is the call
 its paused run left waiting, resumed in the caller's own trace (one bundle: one tool call
-from the model's request to the output) or in a bundle of its own (several runs paused
-under one trace id: each resumed run runs its own), reduced the same by Codex and by ours."""
+from the model's request to the output; also a call of an agent run as a tool, in that
+agent's thread) or in a bundle of its own (several runs paused under one trace id: each
+resumed run runs its own), reduced the same by Codex and by ours."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, RunConfig, Runner
+from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming
 from agents.tracing import trace
 
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
@@ -23,7 +24,15 @@ from rollout_trace_sdk.record import RecorderWarning
 
 from ...record.recorder_support import loss_report, of_type
 from ..fake_agents_api import REPORT, WEATHER, FakeAgentsAPI
-from .scripted import QUESTION, approval_agent, reduce_both, register, trace_bundles
+from .scripted import (
+    QUESTION,
+    approval_agent,
+    reduce_both,
+    register,
+    responses_model,
+    trace_bundles,
+    weather_tool,
+)
 
 
 async def _paused(agent: Agent[Any], **options: Any) -> Any:
@@ -152,4 +161,119 @@ def test_a_call_rejected_in_the_callers_trace_is_answered_by_the_rejection(
     assert tool["tool_call_id"] == "call_weather"
     [output] = tool["model_visible_output_item_ids"]
     assert "not approved" in state["conversation_items"][output]["body"]["parts"][0]["text"]
+    assert not loss_report(bundle)
+
+
+def _asking_triage(base_url: str) -> Agent[Any]:
+    """The triage agent whose ``translate`` tool is an agent run as a tool (``Asker``) whose
+    own tool needs approval: the run pauses at Asker's call (``call_bergen``), inside the
+    ``translate`` call."""
+    asker = approval_agent(base_url, "Asker", "You ask for Bergen.")
+    return Agent(
+        name="Triage",
+        instructions="You triage.",
+        model=responses_model(base_url),
+        tools=[weather_tool(), asker.as_tool("translate", "Translate to Norwegian")],
+        handoffs=[Agent(name="Writer", instructions="You write.", model=responses_model(base_url))],
+    )
+
+
+async def _run(agent: Agent[Any], start: Any, *, streamed: bool) -> RunResult | RunResultStreaming:
+    if not streamed:
+        return await Runner.run(agent, start)
+    result = Runner.run_streamed(agent, start)
+    async for _ in result.stream_events():
+        pass
+    return result
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize(
+    ("decision", "streamed"),
+    [("approve", False), ("approve", True), ("reject", False), ("never", False)],
+)
+def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_its_thread(
+    tmp_path: Path,
+    fake: FakeAgentsAPI,
+    processors: list[RolloutTraceProcessor],
+    schema: int,
+    decision: str,
+    streamed: bool,
+) -> None:
+    """The call waiting for approval is an agent run as a tool's (``translate``, whose agent
+    Asker calls a tool that needs approval). The resumed run runs the ``translate`` call
+    again, and in it Asker's run resumed from its state. Asker's call ended ``"None"`` with
+    its run's thread, and the resumed run's was ``call_<span id>`` with ``{}`` in a thread of
+    its own (``/root/asker_2``). Now Asker's thread stays open while its call waits, and the
+    resumed run is a later turn of it, which runs (or rejects) the model's one call; never
+    resumed, the call ends with the trace as the SDK traced it, with no result reported."""
+    register(processors, tmp_path, schema_version=schema)
+    agent = _asking_triage(fake.base_url)
+
+    async def run() -> Any:
+        with trace("approval"):
+            paused = await _run(agent, QUESTION, streamed=streamed)
+            [interruption] = paused.interruptions
+            state = paused.to_state()
+            if decision == "never":
+                return None
+            (state.approve if decision == "approve" else state.reject)(interruption)
+            return (await _run(agent, state, streamed=streamed)).final_output
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        assert asyncio.run(run()) == (None if decision == "never" else REPORT)
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    paths = {thread["agent_path"]: id_ for id_, thread in state["threads"].items()}
+    assert sorted(paths) == [
+        "/root",
+        "/root/asker",
+        *(["/root/writer"] if decision != "never" else []),
+    ]
+    asker = paths["/root/asker"]
+    turns = sorted(
+        (t for t in state["codex_turns"] if state["codex_turns"][t]["thread_id"] == asker),
+        key=lambda t: state["codex_turns"][t]["execution"]["started_seq"],
+    )
+    tools = {tool["tool_call_id"]: tool for tool in state["tool_calls"].values()}
+    expected = {"call_weather", "call_translate", "call_bergen"}
+    assert set(tools) == (expected if decision == "never" else {*expected, "call_handoff"})
+    bergen = tools["call_bergen"]
+    assert bergen["summary"]["input_preview"] == '{"city":"Bergen"}'
+    assert bergen["started_by_codex_turn_id"] == turns[0]
+    assert state["threads"][asker]["execution"]["status"] == "completed"
+    assert bergen["execution"]["status"] == "completed"
+    results = [e for e in state["interaction_edges"].values() if e["kind"] == "agent_result"]
+    if decision == "never":  # ended with the trace as the SDK traced it, no result reported
+        assert len(turns) == 1
+        assert not bergen["model_visible_output_item_ids"]  # "None", in no turn (none open)
+        assert not results
+        assert not tools["call_translate"]["model_visible_output_item_ids"]
+    else:
+        paused_turn, resumed_turn = turns
+        [output] = bergen["model_visible_output_item_ids"]
+        text = state["conversation_items"][output]["body"]["parts"][0]["text"]
+        assert text == (WEATHER if decision == "approve" else "Tool execution was not approved.")
+        [request] = [
+            call
+            for call in state["inference_calls"].values()
+            if call["codex_turn_id"] == resumed_turn
+        ]
+        assert output in request["request_item_ids"]
+        assert bergen["model_visible_call_item_ids"][0] in request["request_item_ids"]
+        [ended] = [
+            e
+            for e in of_type(bundle, "tool_call_ended")
+            if e["payload"]["tool_call_id"] == "call_bergen"
+        ]
+        # run in the resumed turn; rejected, ended with the trace where it started
+        assert ended["codex_turn_id"] == (resumed_turn if decision == "approve" else paused_turn)
+        [result] = results  # reported by the resumed run's turn
+        assert result["edge_id"].split(":")[3] == resumed_turn
+        # answered with Asker's report (accepted, then carried by the requests after it)
+        answers = tools["call_translate"]["model_visible_output_item_ids"]
+        assert answers
+        for answer in answers:
+            assert state["conversation_items"][answer]["body"]["parts"][0]["text"] == REPORT
     assert not loss_report(bundle)
