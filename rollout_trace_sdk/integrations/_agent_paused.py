@@ -30,7 +30,7 @@ PAUSED_KEPT: Final = 64
 class _PausedRun:
     __slots__ = ("agent", "calls", "resumed", "trace_id")
 
-    def __init__(self, trace_id: str, agent: str, calls: list[dict[str, Any]]) -> None:
+    def __init__(self, trace_id: str, agent: str, calls: list[WaitingCall]) -> None:
         self.trace_id = trace_id
         self.agent = agent
         self.calls = calls
@@ -55,16 +55,17 @@ class PausedCalls:
         self._lock = threading.Lock()
         self._runs: deque[_PausedRun] = deque()  # oldest first
 
-    def paused(self, trace_id: str, agent: str, calls: list[dict[str, Any]]) -> None:
-        """A run of ``agent`` under ``trace_id`` ended with ``calls`` waiting."""
+    def paused(self, trace_id: str, agent: str, calls: list[WaitingCall]) -> None:
+        """A run of ``agent`` under ``trace_id`` ended with ``calls`` waiting (as
+        :meth:`WaitingCall.kept` gives them: with an agent run as a tool's calls under it)."""
         with self._lock:
-            self._runs.append(_PausedRun(trace_id, agent, [dict(call) for call in calls]))
+            self._runs.append(_PausedRun(trace_id, agent, [call.kept() for call in calls]))
             while len(self._runs) > PAUSED_KEPT:
                 self._runs.popleft()
 
     def resumed(
         self, trace_id: str, agent: str, runs: Callable[[list[dict[str, Any]]], bool]
-    ) -> list[dict[str, Any]]:
+    ) -> list[WaitingCall]:
         """A copy of the calls of the paused run a run of ``agent`` resumed under
         ``trace_id`` runs: one whose calls ``runs`` (the resumed function span's tool is
         among them); ``[]`` when none is kept."""
@@ -72,14 +73,16 @@ class PausedCalls:
             fits = [
                 run
                 for run in self._runs
-                if run.trace_id == trace_id and run.agent == agent and runs(run.calls)
+                if run.trace_id == trace_id
+                and run.agent == agent
+                and runs([waiting.call for waiting in run.calls])
             ]
             fresh = [run for run in fits if not run.resumed]
             chosen = fresh[0] if fresh else fits[-1] if fits else None
             if chosen is None:
                 return []
             chosen.resumed = True
-            return [dict(call) for call in chosen.calls]
+            return [call.kept() for call in chosen.calls]
 
 
 class PausedRuns:
@@ -118,8 +121,7 @@ class PausedRuns:
             if chosen is not None:
                 ctx.resuming = self._runs.pop(chosen)[1]
             else:
-                calls = kept.resumed(trace_id, ctx.agent, fits)
-                ctx.resuming = [WaitingCall(call) for call in calls]
+                ctx.resuming = kept.resumed(trace_id, ctx.agent, fits)
         index = span_call([waiting.call for waiting in ctx.resuming], name)
         if index is None:
             return None
@@ -128,11 +130,11 @@ class PausedRuns:
             waiting.tool.resume_in(ctx.turn)
         return waiting
 
-    def ended(self) -> list[tuple[str, list[dict[str, Any]]]]:
+    def ended(self) -> list[tuple[str, list[WaitingCall]]]:
         """The trace ends: the calls no run resumed in it ran end as the SDK traced them
-        (``"None"``, their output in no turn). Returns each paused run's agent and calls,
-        for a run resumed in a later bundle."""
-        runs = [(agent, [waiting.call for waiting in calls]) for agent, calls in self._runs]
+        (``"None"``, their output in no turn). Returns each paused run's agent and calls
+        (:meth:`WaitingCall.kept`), for a run resumed in a later bundle."""
+        runs = [(agent, [waiting.kept() for waiting in calls]) for agent, calls in self._runs]
         for _, calls in self._runs:
             settle(calls)
         self._runs.clear()

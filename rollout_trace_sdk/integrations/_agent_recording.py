@@ -163,9 +163,10 @@ class TraceRecording:
         assert rollout is not None
         as_tool = parent is not None and parent.tool is not None
         resumed = parent.inner if parent is not None and as_tool else None
-        if resumed is not None:  # its paused run, resumed in its call run again: its thread
-            assert parent is not None
+        if resumed is not None and parent is not None:
             parent.inner = None
+        if resumed is not None and resumed.turn is not None:
+            # its paused run, resumed in its call run again: its thread
             thread = resumed.turn.thread
         elif as_tool:
             assert parent is not None

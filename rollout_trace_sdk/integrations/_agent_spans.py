@@ -132,6 +132,13 @@ class WaitingCall:
         self.tool = None
         return True
 
+    def kept(self) -> WaitingCall:
+        """The call, and those of the agent run as a tool under it, with no tool call of
+        this bundle: for a run resumed in another bundle."""
+        inner = self.inner
+        calls = [call.kept() for call in inner.calls] if inner is not None else None
+        return WaitingCall(dict(self.call), inner=PausedAgentRun(None, calls) if calls else None)
+
     def settle(self) -> None:
         """End the call as the SDK traced it: what runs next is no resumed run of it."""
         tool, self.tool = self.tool, None
@@ -148,11 +155,15 @@ class PausedAgentRun:
     result, or its tools returned ``None`` and it stopped there (traced alike). Its thread
     stays open, its calls too, while its caller's call waits: a resumed run runs that call
     again, and in it this agent's run resumed from its state, recorded as a later turn of
-    this thread (one thread per call, its calls run there). Else :meth:`finish` ends it."""
+    this thread (one thread per call, its calls run there). Else :meth:`finish` ends it.
+    With no ``turn``: one a paused run of another bundle left (:meth:`WaitingCall.kept`),
+    whose resumed run is a thread of its own here that runs its calls."""
 
     __slots__ = ("caller", "calls", "turn")
 
-    def __init__(self, turn: Turn, calls: list[WaitingCall], caller: Turn) -> None:
+    def __init__(
+        self, turn: Turn | None, calls: list[WaitingCall], caller: Turn | None = None
+    ) -> None:
         self.turn = turn
         self.calls = calls
         self.caller = caller
@@ -163,9 +174,11 @@ class PausedAgentRun:
         ``None``), the run's result is reported there; ended (the trace ended with the run
         paused), the run gave its caller no result, and none is reported."""
         settle(self.calls)
-        turn = self.turn
-        if not self.caller.ended:
-            self.caller.accept_agent_message(turn.report_result(status="completed"))
+        turn, caller = self.turn, self.caller
+        if turn is None:
+            return
+        if caller is not None and not caller.ended:
+            caller.accept_agent_message(turn.report_result(status="completed"))
         turn.thread.end("completed")
 
 

@@ -298,6 +298,8 @@ class RolloutTraceProcessor(TracingProcessor):
                 if resumed is not None and resumed.runs_in(ctx):  # its tool call, still open
                     return
                 call = resumed.call if resumed is not None else None
+                if resumed is not None:  # kept: its agent run as a tool's calls, if any
+                    ctx.inner = resumed.inner
             arguments = data.input if data.input is not None else (call or {}).get("arguments")
             call_id = str(call.get("call_id")) if call else f"call_{span.span_id}"
             ctx.call_id, ctx.call = call_id, call

@@ -277,3 +277,45 @@ def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_its_thread(
         for answer in answers:
             assert state["conversation_items"][answer]["body"]["parts"][0]["text"] == REPORT
     assert not loss_report(bundle)
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_a_bundle_of_its_own(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor], schema: int
+) -> None:
+    """Paused and resumed with ``Runner.run``'s own traces (two bundles): the resumed run's
+    inner call was ``call_<span id>`` with ``{}`` (only the caller's calls were kept). Now
+    the calls of the agent run as a tool are kept with its caller's: the resumed inner run
+    (a thread of its own in the new bundle) runs the model's call, answering it in its
+    request."""
+    register(processors, tmp_path, schema_version=schema)
+    agent = _asking_triage(fake.base_url)
+
+    async def run() -> Any:
+        paused = await Runner.run(agent, QUESTION)
+        state = paused.to_state()
+        state.approve(paused.interruptions[0])
+        return (await Runner.run(agent, state)).final_output
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        assert asyncio.run(run()) == REPORT
+    first, resumed = sorted(
+        trace_bundles(tmp_path), key=lambda b: reduce_both(b)["started_at_unix_ms"]
+    )
+    state = reduce_both(resumed)
+    tools = {tool["tool_call_id"]: tool for tool in state["tool_calls"].values()}
+    assert set(tools) == {"call_translate", "call_bergen", "call_handoff"}
+    assert tools["call_translate"]["summary"]["input_preview"] == '{"input":"rain in Oslo"}'
+    bergen = tools["call_bergen"]
+    assert bergen["summary"]["input_preview"] == '{"city":"Bergen"}'
+    [output] = bergen["model_visible_output_item_ids"]
+    assert state["conversation_items"][output]["body"]["parts"][0]["text"] == WEATHER
+    [request] = [
+        call
+        for call in state["inference_calls"].values()
+        if call["codex_turn_id"] == bergen["started_by_codex_turn_id"]
+    ]
+    assert output in request["request_item_ids"]
+    assert not loss_report(resumed)
+    assert not loss_report(first)
