@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming
+from agents import Agent, RunConfig, Runner, RunResult, RunResultStreaming, function_tool
 from agents.tracing import trace
 
 from rollout_trace_sdk.integrations.agents import RolloutTraceProcessor
@@ -319,3 +319,54 @@ def test_a_call_paused_inside_an_agent_run_as_a_tool_resumes_in_a_bundle_of_its_
     assert output in request["request_item_ids"]
     assert not loss_report(resumed)
     assert not loss_report(first)
+
+
+def test_an_agent_run_as_a_tool_stopped_at_a_tool_returning_none_reports_when_the_caller_goes_on(
+    tmp_path: Path, fake: FakeAgentsAPI, processors: list[RolloutTraceProcessor]
+) -> None:
+    """An agent run as a tool whose tool returned ``None`` and stopped its run
+    (``stop_on_first_tool``) is traced as a paused one: its thread stays open until its
+    caller's run goes on to a model call, then its call ends with its ``"None"`` (its result
+    only, as at the top level), the run's result is reported to the caller's turn and its
+    thread ends (a guard: no warning, nothing lost, one report)."""
+    register(processors, tmp_path)
+
+    @function_tool
+    def get_weather(city: str) -> None:
+        """The weather in a city, never known."""
+
+    asker = Agent(
+        name="Asker",
+        instructions="You ask for Bergen.",
+        model=responses_model(fake.base_url),
+        tools=[get_weather],
+        tool_use_behavior="stop_on_first_tool",
+    )
+    agent = Agent(
+        name="Triage",
+        instructions="You triage.",
+        model=responses_model(fake.base_url),
+        tools=[weather_tool(), asker.as_tool("translate", "Translate to Norwegian")],
+        handoffs=[
+            Agent(name="Writer", instructions="You write.", model=responses_model(fake.base_url))
+        ],
+    )
+
+    async def run() -> Any:
+        with trace("stopped"):
+            return (await Runner.run(agent, QUESTION)).final_output
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RecorderWarning)
+        assert asyncio.run(run()) == REPORT
+    [bundle] = trace_bundles(tmp_path)
+    state = reduce_both(bundle)
+    threads = {thread["agent_path"]: thread for thread in state["threads"].values()}
+    assert sorted(threads) == ["/root", "/root/asker", "/root/writer"]
+    assert threads["/root/asker"]["execution"]["status"] == "completed"
+    tools = {tool["tool_call_id"]: tool for tool in state["tool_calls"].values()}
+    assert tools["call_bergen"]["execution"]["status"] == "completed"
+    assert not tools["call_bergen"]["model_visible_output_item_ids"]  # "None", in no turn
+    results = [e for e in state["interaction_edges"].values() if e["kind"] == "agent_result"]
+    assert len(results) == 1
+    assert not loss_report(bundle)
