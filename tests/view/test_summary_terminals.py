@@ -16,6 +16,7 @@ import pytest
 from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.load import load_state
 from rollout_trace_sdk.view.summary import build_summary
+from rollout_trace_sdk.view.summary_terminals import op_error, stderr
 from rollout_trace_sdk.view.summary_text import render_plain, summary_lines
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
@@ -97,3 +98,16 @@ def test_a_session_whose_command_still_runs_is_counted_running(tmp_path: Path) -
     text = _text(summary)
     assert "terminal sessions    2 (1 completed, 1 running)\n" in text
     assert _session_rows(text)[0][3] == "completed"
+
+
+def test_a_failed_command_is_explained_by_its_stderr_first() -> None:
+    """A command's stderr, stripped, is why it failed; only without one (Codex 0.171's pty
+    merges it into stdout) do the exit code and stdout's last lines stand in. Found by the
+    mut38 audit: ``stderr`` answering None for every command passed every test (the
+    corpora's commands ran on a pty, so their stderr is empty)."""
+    failed = {"result": {"stderr": "  cat: nofile: No such file\n", "exit_code": 1, "stdout": "x"}}
+    assert stderr(failed) == "cat: nofile: No such file"
+    assert op_error(failed) == "cat: nofile: No such file"
+    blank = {"result": {"stderr": " \n", "exit_code": 2, "stdout": "a\nb\n"}}
+    assert stderr(blank) is None
+    assert op_error(blank) == "exit code 2: a\nb"
