@@ -38,21 +38,35 @@ def _outcome(bundle: Path) -> str:
     return "ok" if result.error is None else result.error.message
 
 
-@pytest.mark.parametrize(
-    ("scenario", "payload_id", "what"),
-    [
-        ("single_exec", "raw_payload:1", "thread metadata"),
-        ("single_exec", "raw_payload:10", "exec_command runtime start"),
-        ("single_exec", "raw_payload:11", "exec_command runtime end"),
-        ("terminal_session_reuse", "raw_payload:18", "write_stdin invocation"),
-        ("multi_agent_v2_lifecycle", "raw_payload:10", "spawn invocation, read at its activity"),
-        ("multi_agent_v2_lifecycle", "raw_payload:13", "spawn_agent runtime end"),
-    ],
-)
+#: Payloads Codex 0.171 reads into typed structs: (scenario, payload id, what it is).
+_TYPED = [
+    ("single_exec", "raw_payload:1", "thread metadata"),
+    ("single_exec", "raw_payload:10", "exec_command runtime start"),
+    ("single_exec", "raw_payload:11", "exec_command runtime end"),
+    ("terminal_session_reuse", "raw_payload:18", "write_stdin invocation"),
+    ("multi_agent_v2_lifecycle", "raw_payload:10", "spawn invocation, read at its activity"),
+    ("multi_agent_v2_lifecycle", "raw_payload:13", "spawn_agent runtime end"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "payload_id", "what"), _TYPED)
 def test_a_typed_payload_with_a_part_not_kept_is_refused(
     tmp_path: Path, scenario: str, payload_id: str, what: str
 ) -> None:
     assert _outcome(_cut(tmp_path, scenario, payload_id)) == f"partial payload {payload_id}"
+
+
+@pytest.mark.parametrize(("scenario", "payload_id", "what"), _TYPED)
+def test_a_typed_payload_whose_parts_were_all_kept_is_read_whole(
+    tmp_path: Path, scenario: str, payload_id: str, what: str
+) -> None:
+    """A template is refused for a part cut or left out, not for having parts: one whose
+    every part was kept reads as the plain payload would. Found by the mut38 audit: refusing
+    every template (``ref.parts or ...``) passed every test."""
+    bundle = copy_bundle(scenario, tmp_path)
+    done = cut_part(bundle, random.Random(0), payload_id, "part-kept", only_first=False)
+    assert done != "nothing to edit"
+    assert _outcome(bundle) == "ok"
 
 
 @pytest.mark.parametrize(
