@@ -544,3 +544,22 @@ def test_the_budget_note_counts_one_payload_in_the_singular() -> None:
     assert "(1 payload omitted: " in _budget_text(1)
     assert "(2 payloads omitted: " in _budget_text(2)
     assert _budget_text(0) == ""
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_manifest_giving_a_key_twice_is_named_in_codex_words(tmp_path: Path, schema: int) -> None:
+    """A manifest serde refuses (here a key given twice, which orjson accepts) is one problem
+    in serde's words, with its position, as the reducer says it. Found by the mut38 audit:
+    the problem could say our decoder's own "a key is given twice" and no test failed."""
+    bundle = make_bundle(tmp_path) if schema == 2 else _v3_corpus_bundle(tmp_path)
+    manifest = bundle / "manifest.json"
+    raw = manifest.read_bytes()
+    manifest.write_bytes(raw.replace(b"{", b'{"schema_version": 2, ', 1))
+    with pytest.raises(ReduceError) as refused:
+        reduce_bundle(bundle)
+    cause = refused.value.cause
+    assert cause is not None and cause.startswith("duplicate field `schema_version` at "), cause
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    problems = [line for line in out.splitlines() if line.startswith(str(bundle))]
+    assert problems == [f"{manifest}: read {manifest}: {cause}"], out
