@@ -283,6 +283,17 @@ LINE_CASES = [
         b'"payload":[1]',
         "Error: parse trace event line 5\n\nCaused by:\n    invalid type: integer `1`, expected variant identifier at line 1 column 164",
     ),
+    # A tag that is not a string, inside the payload's map: found by the mut38 audit (the
+    # scan's refusal of it could be dropped and every test passed).
+    Case(
+        "payload_tag_integer",
+        3,
+        "single_exec",
+        "trace.jsonl",
+        b'"payload":{"type":"protocol_event_observed","event_type":"turn_started"',
+        b'"payload":{"type":7,"event_type":"turn_started"',
+        "Error: parse trace event line 5\n\nCaused by:\n    invalid type: integer `7`, expected variant identifier at line 1 column 171",
+    ),
     Case(
         "payload_float",
         3,
