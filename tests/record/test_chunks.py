@@ -143,3 +143,18 @@ async def test_a_disk_that_stays_full_gets_one_last_attempt_per_closing_line(
     # and the closing line: one attempt each (schema 3 writes no closing line over the
     # shard it could not seal, when the failure cut one)
     assert 4 + 1 <= failed <= 4 + 2, attempts
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_closed_rollout_keeps_no_descriptor_open(tmp_path: Path, schema: int) -> None:
+    """Once closed, a rollout holds no file descriptor: the close shuts the log after the
+    last chunk unless a chunk is still being written (that chunk's end shuts it). Found by
+    the mut38 audit: a drain that left its chunk's scope set after the chunk made every
+    close skip shutting the log (a descriptor leaked per rollout) and no test failed."""
+    before = len(os.listdir("/proc/self/fd"))
+    for n in range(5):
+        async with open_rollout(tmp_path / str(n), schema_version=schema) as rollout:
+            rollout.root.protocol_event("note", {"n": n})
+            await rollout.flush()
+        assert _closed(rollout.bundle_dir)
+    assert len(os.listdir("/proc/self/fd")) <= before
