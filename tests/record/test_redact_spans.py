@@ -69,3 +69,22 @@ def test_many_private_key_headers_without_an_end_line_take_linear_time() -> None
     out = redactor().redact(orjson.dumps({"output": text}))
     assert time.process_time() - started < 10  # ~0.1 s linear, ~60 s quadratic
     assert out.count(b"[REDACTED:private_key:") == 8_000 and b"QUJD" not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Bearer abc123", True),  # after a scheme: six characters or more
+        ("Authorization: Bearer abc12", False),
+        ("authorization=hunter2", True),  # no scheme: it must look like a secret
+        ("authorization=api_key", False),  # a name in code, not a secret
+    ],
+)
+def test_an_authorization_value_is_a_secret_by_its_scheme_or_its_look(
+    text: str, secret: bool
+) -> None:
+    """After a scheme (``Bearer``) a credential of six characters or more is taken; without
+    one, only a value that looks like a secret (a digit or symbol, not a dotted name).
+    Found by the mut38 audit: inverting the rule passed this module's tests."""
+    out = orjson.loads(Redactor().redact(orjson.dumps({"output": text})))["output"]
+    assert (PLACEHOLDER.search(out) is not None) is secret, out
