@@ -97,8 +97,10 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _recorder_warnings_to(err: TextIO) -> Iterator[None]:
     """The recorder's warnings (``$ROLLOUT_TRACE_SCHEMA=4``, a full disk) as one line each of
     the command's own: Python's format names the line of anyio that ran the demo and prints
-    its source, which tells a command-line user nothing."""
+    its source, which tells a command-line user nothing; so does the sentence saying that
+    later warnings of a kind are not shown, and how to show them in Python."""
     from .record import RecorderWarning
+    from .record._warnings import LATER_NOT_SHOWN
 
     shown = warnings.showwarning
 
@@ -106,7 +108,8 @@ def _recorder_warnings_to(err: TextIO) -> Iterator[None]:
         if not issubclass(category, RecorderWarning):
             shown(message, category, *rest, **kw)
             return
-        text = str(message).removeprefix("rollout trace: ")
+        # (a command's own process: how to see later ones is no help on its command line)
+        text = str(message).removeprefix("rollout trace: ").removesuffix(LATER_NOT_SHOWN)
         print(visible(f"rollout-trace demo: warning: {text}"), file=err)
 
     warnings.showwarning = show

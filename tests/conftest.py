@@ -149,6 +149,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("anyio_backend", loops, scope="function")
 
 
+@pytest.fixture(autouse=True)
+def _recorder_warnings_shown_afresh() -> Iterator[None]:
+    """Each test starts with no kind of ``RecorderWarning`` shown (one of each kind is shown
+    per process, ``record/_warnings.py``), as pytest starts each with fresh warning
+    registries: what a test sees does not depend on the tests run before it in its worker."""
+    from rollout_trace_sdk.record._warnings import forget_shown
+
+    forget_shown()
+    yield
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Parametrised by :func:`pytest_generate_tests` (or by the test itself)."""

@@ -127,7 +127,10 @@ class TraceRecording:
             try:
                 future.result(timeout=self.processor.close_timeout + self.processor.write_timeout)
             except Exception as exc:
-                warn(f"rollout trace: closing the Agents SDK trace's bundle failed: {exc!r}")
+                warn(
+                    f"rollout trace: closing the Agents SDK trace's bundle failed: {exc!r}",
+                    kind="closing an Agents SDK bundle failed",
+                )
 
     # --- waiting for the writer ------------------------------------------------------------
 
@@ -142,7 +145,10 @@ class TraceRecording:
         try:
             loop.submit(rollout.flush()).result(timeout=self.processor.close_timeout)
         except Exception as exc:
-            warn(f"rollout trace: waiting for the bundle writer failed: {exc!r}")
+            warn(
+                f"rollout trace: waiting for the bundle writer failed: {exc!r}",
+                kind="waiting for the writer failed",
+            )
 
     # --- threads ---------------------------------------------------------------------------
 

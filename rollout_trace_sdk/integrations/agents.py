@@ -195,7 +195,10 @@ class RolloutTraceProcessor(TracingProcessor):
     def _guard(self, exc: BaseException) -> None:
         if not self._warned:
             self._warned = True
-            warn(f"rollout trace: the Agents SDK processor skipped a span: {exc!r}")
+            warn(
+                f"rollout trace: the Agents SDK processor skipped a span: {exc!r}",
+                kind="Agents SDK span skipped",
+            )
 
     # --- traces ----------------------------------------------------------------------------
 
@@ -363,7 +366,10 @@ class RolloutTraceProcessor(TracingProcessor):
                 try:
                     loop.submit(recording.rollout.flush()).result(timeout=self.close_timeout)
                 except Exception as exc:
-                    warn(f"rollout trace: flushing a bundle failed: {exc!r}")
+                    warn(
+                        f"rollout trace: flushing a bundle failed: {exc!r}",
+                        kind="flushing a bundle failed",
+                    )
 
     def shutdown(self) -> None:
         """Close every bundle still open and stop the loop thread."""

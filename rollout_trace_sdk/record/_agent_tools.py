@@ -72,7 +72,7 @@ class AgentToolWork(ToolWork):
             return
         if self.kind.type not in _ACTIVITY_KINDS[kind]:
             # the reducer fails on an activity that does not fit the tool's kind
-            warn(self._misfit(kind))
+            warn(self._misfit(kind), kind="agent activity on another tool")
             return
         if not self._live:
             return
@@ -82,21 +82,24 @@ class AgentToolWork(ToolWork):
             # refuse the whole bundle for an activity naming it
             warn(
                 f"rollout trace: tool call {self.tool_call_id} names an agent thread that was "
-                f"not recorded; its {kind} activity is left out"
+                f"not recorded; its {kind} activity is left out",
+                kind="agent activity naming an unrecorded thread",
             )
             return
         if kind in _DELIVERS_MESSAGE and not self._invocation:
             self._rt.sink.lost_event()  # lost with the invocation, counted with it
             warn(
                 f"rollout trace: tool call {self.tool_call_id} lost its invocation (the queue "
-                f"was full); its {kind} activity is left out"
+                f"was full); its {kind} activity is left out",
+                kind="agent activity without its invocation",
             )
             return
         if kind in _DELIVERS_MESSAGE and not tool_kinds.holds_message(self._arguments):
             warn(
                 f"rollout trace: tool call {self.tool_call_id}'s arguments hold no message "
                 f"text; its {kind} activity is left out (both reducers read what the agent "
-                f'was told from its "message" argument: arguments={{..., "message": task}})'
+                f'was told from its "message" argument: arguments={{..., "message": task}})',
+                kind="agent message without message text",
             )
             return
         if kind in _DELIVERS_MESSAGE and target.ended:
@@ -105,13 +108,15 @@ class AgentToolWork(ToolWork):
             warn(
                 f"rollout trace: tool call {self.tool_call_id} sends a message to "
                 f"{target.agent_path}, whose thread had ended: it cannot be delivered, so no "
-                f"{self.kind.type} edge will land (keep the agent open across its turns)"
+                f"{self.kind.type} edge will land (keep the agent open across its turns)",
+                kind="agent message to an ended thread",
             )
         if not self._claim("activity"):
             # the edge's id is the call's: a second activity (one message to two agents)
             # would give two edges one id, which both reducers refuse
             warn(
-                f"rollout trace: tool call {self.tool_call_id} recorded its agent activity already"
+                f"rollout trace: tool call {self.tool_call_id} recorded its agent activity already",
+                kind="second agent activity",
             )
             return
         self._runtime_ended(

@@ -34,7 +34,7 @@ from ._queue import RecordQueue
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from ._shard_plan import is_cut
 from ._shards import ShardSink
-from ._values import recorder_warning
+from ._warnings import recorder_warning
 from ._worker_threads import Job, WriteHung, WriterThreads, writer_threads
 
 log = logging.getLogger("rollout_trace_sdk")
@@ -392,7 +392,8 @@ class ChunkWriter(RecordQueue):
             self._reasons.append(reason)
             recorder_warning(
                 f"rollout trace: {reason}; recording stops here and {self.bundle_dir} is "
-                "left unclosed (reduce --lenient reads what it holds)"
+                "left unclosed (reduce --lenient reads what it holds)",
+                kind="disk hangs",
             )
         raise WriteHung(reason)
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 from ._text import text_of
-from ._values import recorder_warning
+from ._warnings import recorder_warning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -146,10 +146,11 @@ def call_failed(handle: Any, name: str, exc: Exception) -> None:
 
 def warn_failed(what: str, exc: Exception) -> None:
     """Say that recording ``what`` failed with ``exc`` and the agent goes on (one wording
-    for every guard)."""
+    for every guard; one kind of warning per ``what``, a method's or a part's name)."""
     recorder_warning(
         f"rollout trace: {what} failed ({type(exc).__name__}: {text_of(exc)[:200]}); "
-        "the agent goes on"
+        "the agent goes on",
+        kind=f"{what} failed",
     )
 
 

@@ -27,7 +27,7 @@ from ._budget import PROCESS
 from ._chunks import ChunkWriter
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
 from ._shards import ShardSink
-from ._values import recorder_warning
+from ._warnings import recorder_warning
 from ._worker_threads import WriteHung
 from .redact import HOOK_ERROR, Redactor
 
@@ -112,7 +112,8 @@ class ClosingReports(ChunkWriter):
                 self._finish()
         recorder_warning(
             "rollout trace: the event loop ended with this rollout still open (never closed); "
-            f"what it recorded is written, the bundle left unclosed: {self.bundle_dir}"
+            f"what it recorded is written, the bundle left unclosed: {self.bundle_dir}",
+            kind="rollout never closed",
         )
 
     def _count_discarded(self) -> None:

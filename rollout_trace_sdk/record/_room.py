@@ -17,7 +17,7 @@ import contextlib
 import anyio
 
 from ._reports import ClosingReports
-from ._values import recorder_warning
+from ._warnings import recorder_warning
 from ._worker_threads import WriteHung
 
 
@@ -60,7 +60,8 @@ class RoomWaits(ClosingReports):
                 self._reasons.append(reason)
                 recorder_warning(
                     f"rollout trace: {reason}; {self.bundle_dir} takes what fits meanwhile "
-                    "and counts the rest as lost"
+                    "and counts the rest as lost",
+                    kind="disk stalls",
                 )
 
     async def _wait_progress(self) -> None:

@@ -33,7 +33,7 @@ Codex refuses, so every value goes through :class:`ValueEncoder`:
 
 Every change that loses information is counted by kind (:attr:`ValueEncoder.counts`); the
 writer puts the counts in the bundle's loss report and a :class:`RecorderWarning` is issued
-once per kind per encoder.
+for the first of each kind (once per process: ``_warnings.recorder_warning``).
 """
 
 from __future__ import annotations
@@ -46,10 +46,8 @@ import math
 import os
 import sys
 import threading
-import warnings
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from types import FrameType
 from typing import Any, Final
 
 import attrs
@@ -70,6 +68,8 @@ from ._depth import MAX_DEPTH as MAX_DEPTH
 from ._held import TO_HOOK, held_datetime, held_fields, model_dumped
 from ._held_tree import Marked, held_tree
 from ._text import base64_text, cycle_text, int_digits, too_deep_text, unserialisable_text
+from ._warnings import RecorderWarning as RecorderWarning
+from ._warnings import recorder_warning
 
 #: Fewer bits than an integer of N digits has at least, per digit (log2(10) = 3.32...): an
 #: integer of more bits than (limit - 1) times this may be too long for Python's writer.
@@ -108,35 +108,6 @@ KIND_TEXT: Final[dict[str, str]] = {
     "agent name": "task names Codex refuses as an agent name (only a-z, 0-9 and _; not root) "
     "recorded in that alphabet",
 }
-
-
-class RecorderWarning(RuntimeWarning):
-    """Tracing could not do something (or not faithfully); the agent keeps running."""
-
-
-#: Where the package's code lives, and the names of the code it generates (guards, attrs'
-#: methods, event builders): frames a warning is not attributed to.
-_PACKAGE_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_GENERATED: Final = ("<guarded ", "<attrs generated ", "<payload dict ")
-
-
-def recorder_warning(message: str) -> None:
-    """Issue a :class:`RecorderWarning` from the agent's line: the first frame up the stack
-    that is not this package's code (nor code it generated). A fixed ``stacklevel`` named a
-    recorder module or a generated guard whenever the call came through one more or one
-    fewer of our frames than its writer had counted. A filter that makes warnings errors
-    (``-W error``, pytest's ``filterwarnings = error``) must not make a recording call fail
-    half-way, so the error it raises is dropped."""
-    level = 1
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if not (name.startswith(_PACKAGE_DIR) or name.startswith(_GENERATED)):
-            break
-        frame = frame.f_back
-        level += 1
-    with contextlib.suppress(Exception):  # the warning became an error: not the agent's
-        warnings.warn(message, RecorderWarning, stacklevel=level + 1)
 
 
 class ValueEncoder:
@@ -324,7 +295,8 @@ class ValueEncoder:
         if first and warn:
             where = "the rollout had closed: not recorded, not counted" if self.closed else None
             where = where or "counted in the bundle's loss report"
-            recorder_warning(f"rollout trace: {says or KIND_TEXT[kind]} ({where})")
+            said = f"rollout trace: {says or KIND_TEXT[kind]} ({where})"
+            recorder_warning(said, kind=f"loss: {key}" + (" after close" if self.closed else ""))
 
     def _default(self, obj: Any) -> Any:
         return _own_hook(obj, self._note_later)

@@ -40,7 +40,7 @@ def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[st
         named = " ".join(
             f"{key.removesuffix('_id').replace('_', ' ')} {v}" for key, v in who.items()
         )
-        warn(f"rollout trace: {named} {what}: " + "; ".join(problems))
+        warn(f"rollout trace: {named} {what}: " + "; ".join(problems), kind=f"{what} dropped")
         turn.thread.protocol_event(
             "rollout_trace_input_dropped", {**who, "what": what, "problems": problems}
         )
@@ -345,7 +345,10 @@ class InferenceCall(ModelRequest):
             try:
                 end(status)
             except Exception as exc:
-                warn(f"rollout trace: ending an abandoned inference call failed: {exc!r}")
+                warn(
+                    f"rollout trace: ending an abandoned inference call failed: {exc!r}",
+                    kind="ending an abandoned inference call failed",
+                )
             if self.ended:
                 return
         if status == "failed":

@@ -147,7 +147,7 @@ async def _run_writer(writer: BundleWriter, scope: RolloutScope, host: int) -> N
             scope._release_signals()
         raise
     except Exception as exc:
-        warn(f"rollout trace: the bundle writer stopped: {exc!r}")
+        warn(f"rollout trace: the bundle writer stopped: {exc!r}", kind="bundle writer stopped")
 
 
 @attrs.frozen(kw_only=True)
@@ -211,7 +211,8 @@ class RolloutScope:
             # scope is one bundle, and raising here failed the agent
             warn(
                 "rollout trace: this open_rollout() scope was entered before; each rollout "
-                "needs an open_rollout() call of its own: not recording this one"
+                "needs an open_rollout() call of its own: not recording this one",
+                kind="open_rollout() scope entered twice",
             )
             self._refused.append(anyio.get_current_task().id)
             return NULL_ROLLOUT
@@ -220,7 +221,10 @@ class RolloutScope:
         try:
             root = _root(settings.root)
         except (TypeError, ValueError) as exc:
-            warn(f"rollout trace: cannot use {settings.root!r} as the trace root: {exc}")
+            warn(
+                f"rollout trace: cannot use {settings.root!r} as the trace root: {exc}",
+                kind="unusable trace root",
+            )
             return NULL_ROLLOUT
         if not settings.enabled or root is None:
             return NULL_ROLLOUT
@@ -228,12 +232,18 @@ class RolloutScope:
         given = thread_id_text(requested)
         thread_id = given or uuid7()
         if given is None and names_a_thread(requested):
-            warn(f"rollout trace: thread id {shown(requested)} is not a UUID; using {thread_id}")
+            warn(
+                f"rollout trace: thread id {shown(requested)} is not a UUID; using {thread_id}",
+                kind="thread id not a UUID",
+            )
         trace_id = uuid4()
         try:
             writer = self._create_writer(root, trace_id, thread_id)
         except Exception as exc:
-            warn(f"rollout trace: cannot create a bundle under {root}: {_why(exc)}; not recording")
+            warn(
+                f"rollout trace: cannot create a bundle under {root}: {_why(exc)}; not recording",
+                kind="cannot create a bundle",
+            )
             return NULL_ROLLOUT
         # Nothing here awaits anything that can block: entering in a cancelled scope (or one
         # whose deadline passes now) must neither hang nor lose the bundle. The task group
@@ -269,7 +279,10 @@ class RolloutScope:
         except Exception as exc:
             # a bug must not reach the agent, nor leave the writer's task group entered (its
             # exit would then fail on a cancel scope the agent's task never entered)
-            warn(f"rollout trace: cannot start recording: {exc!r}; not recording")
+            warn(
+                f"rollout trace: cannot start recording: {exc!r}; not recording",
+                kind="cannot start recording",
+            )
             await self._close(None, writer, "failed")
             return NULL_ROLLOUT
         self._open = (rt, writer)
@@ -302,11 +315,17 @@ class RolloutScope:
                 rt.close_all(status)
                 rt.event(ev.RolloutEnded(status))
             except Exception as err:
-                warn(f"rollout trace: closing the rollout failed: {err!r}")
+                warn(
+                    f"rollout trace: closing the rollout failed: {err!r}",
+                    kind="closing the rollout failed",
+                )
         try:
             await writer.aclose(timeout=self._settings.close_timeout)
         except Exception as err:
-            warn(f"rollout trace: closing the bundle writer failed: {err!r}")
+            warn(
+                f"rollout trace: closing the bundle writer failed: {err!r}",
+                kind="closing the bundle writer failed",
+            )
         finally:
             # also when asyncio's own cancellation, held while the bundle closed, comes out
             # of ``aclose``: the writer task must not outlive its closed bundle
@@ -318,7 +337,8 @@ class RolloutScope:
                 # ends by itself now that its writer is.
                 warn(
                     "rollout trace: the rollout was closed in another task than the one "
-                    "that opened it; its bundle is complete"
+                    "that opened it; its bundle is complete",
+                    kind="rollout closed in another task",
                 )
             else:
                 tg.cancel_scope.cancel()  # the writer task ends at once (nothing to write)
@@ -559,13 +579,15 @@ def _schema(requested: int | None, *, capped: bool = False) -> int:
     if text not in ("2", "3"):
         warn(
             f"rollout trace: ${SCHEMA_ENV} must be 2 or 3, not {text!r}; "
-            f"writing schema {DEFAULT_SCHEMA}"
+            f"writing schema {DEFAULT_SCHEMA}",
+            kind="unknown schema",
         )
         return DEFAULT_SCHEMA
     if text == "2" and capped:
         warn(
             f"rollout trace: ${SCHEMA_ENV}=2 ignored: max_payload_bytes and max_bundle_bytes "
-            "need schema 3 (rollout-trace convert --to 2 makes a schema-2 copy)"
+            "need schema 3 (rollout-trace convert --to 2 makes a schema-2 copy)",
+            kind="schema 2 with caps",
         )
         return 3
     return int(text)

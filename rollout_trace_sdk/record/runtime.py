@@ -29,7 +29,8 @@ from ._item_store import ItemStore
 from ._renaming import Names, unique_name
 from ._request_memo import RequestMemo
 from ._text import text_of
-from ._values import RecorderWarning, ValueEncoder, recorder_warning
+from ._values import ValueEncoder
+from ._warnings import RecorderWarning, recorder_warning
 
 if TYPE_CHECKING:
     from ._tool_fast import FastTools
@@ -46,8 +47,10 @@ ENDED_AS: Final[dict[Outcome, ev.RolloutStatus]] = {
 }
 
 
-def warn(message: str) -> None:
-    recorder_warning(message)
+def warn(message: str, *, kind: str) -> None:
+    """A :class:`RecorderWarning` of ``kind``: the first of each kind shown per process (see
+    ``record/_warnings.py``)."""
+    recorder_warning(message, kind=kind)
 
 
 class BundleSink(Protocol):
@@ -276,7 +279,10 @@ def _close(close: Callable[[ev.RolloutStatus], None], status: ev.RolloutStatus) 
         close(status)
     except Exception as exc:  # a bug here must not keep the bundle from closing
         owner = getattr(close, "__self__", close)
-        warn(f"rollout trace: closing {type(owner).__name__} failed: {exc!r}")
+        warn(
+            f"rollout trace: closing {type(owner).__name__} failed: {exc!r}",
+            kind="closing a handle failed",
+        )
 
 
 class Runtime:
@@ -502,4 +508,4 @@ class Runtime:
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:
-                warn(f"rollout trace: flush failed: {exc!r}")
+                warn(f"rollout trace: flush failed: {exc!r}", kind="flush failed")

@@ -240,10 +240,16 @@ def _thread_id(requested: str | None, taken: set[str]) -> str:
         return uuid7()
     text = thread_id_text(requested)
     if text is None:
-        warn(f"rollout trace: thread id {shown(requested)} is not a UUID; using a generated one")
+        warn(
+            f"rollout trace: thread id {shown(requested)} is not a UUID; using a generated one",
+            kind="thread id not a UUID",
+        )
         return uuid7()
     if text in taken:  # both reducers refuse a bundle starting one thread twice
-        warn(f"rollout trace: thread id {text} is already a thread's; using a generated one")
+        warn(
+            f"rollout trace: thread id {text} is already a thread's; using a generated one",
+            kind="thread id used twice",
+        )
         return uuid7()
     return text
 

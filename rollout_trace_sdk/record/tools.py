@@ -402,10 +402,16 @@ class ToolCall(AgentToolWork):
         if not self._live or self._over():
             return
         if effective.type in _TERMINAL_KINDS:
-            warn(f"rollout trace: use exec_started for {effective.type} runtime events")
+            warn(
+                f"rollout trace: use exec_started for {effective.type} runtime events",
+                kind="runtime event of an exec call",
+            )
             return
         if effective.type in _AGENT_KINDS or self.kind.type in _AGENT_KINDS:
-            warn(f"rollout trace: {self.kind.type} runtime events are recorded by its own calls")
+            warn(
+                f"rollout trace: {self.kind.type} runtime events are recorded by its own calls",
+                kind="runtime event of an agent call",
+            )
             return
         self._runtime_started(payload, effective)
 
@@ -418,10 +424,16 @@ class ToolCall(AgentToolWork):
             status: how the runtime work ended.
         """
         if self.kind.type in _TERMINAL_KINDS:
-            warn(f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events")
+            warn(
+                f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events",
+                kind="runtime event of an exec call",
+            )
             return
         if self.kind.type in _AGENT_KINDS:
-            warn(f"rollout trace: {self.kind.type} runtime events are recorded by its own calls")
+            warn(
+                f"rollout trace: {self.kind.type} runtime events are recorded by its own calls",
+                kind="runtime event of an agent call",
+            )
             return
         if self._live:
             self._runtime_ended(payload, status)
@@ -457,7 +469,10 @@ class ToolCall(AgentToolWork):
         if not self._live or self._over():
             return _NullTerminalSession.INSTANCE
         if self.kind.type == "write_stdin" or not self._claim("exec"):
-            warn(f"rollout trace: tool call {self.tool_call_id} cannot start another process")
+            warn(
+                f"rollout trace: tool call {self.tool_call_id} cannot start another process",
+                kind="second process of a call",
+            )
             return _NullTerminalSession.INSTANCE
         return TerminalSession(self, command, process_id, cwd, parsed_cmd, source)
 
@@ -473,7 +488,8 @@ class ToolCall(AgentToolWork):
             warn(
                 f"rollout trace: write_stdin call {self.tool_call_id} names a terminal session "
                 "this bundle does not hold (another rollout's, or its start was dropped); "
-                "its target is not recorded"
+                "its target is not recorded",
+                kind="stdin target not in the bundle",
             )
             return
         self._emit(ev.StdinTargetResolved(self.tool_call_id, session.tool_call_id))
@@ -493,7 +509,10 @@ class ToolCall(AgentToolWork):
         if not self._live or self._over():
             return _NullMcpCall.INSTANCE
         if not self._claim("mcp"):
-            warn(f"rollout trace: tool call {self.tool_call_id} cannot start another runtime")
+            warn(
+                f"rollout trace: tool call {self.tool_call_id} cannot start another runtime",
+                kind="second runtime of a call",
+            )
             return _NullMcpCall.INSTANCE
         return McpCall(self, server, tool, arguments, owner=self._owner())
 

@@ -311,7 +311,10 @@ class Turn(Handle):
         message = final_answer_text(thread.agent_path, parent_path, text)
         delivery = agent_message(thread.agent_path, parent_path, message)
         if parent is None:
-            warn("rollout trace: report_result on a root thread has no parent to report to")
+            warn(
+                "rollout trace: report_result on a root thread has no parent to report to",
+                kind="report_result on a root thread",
+            )
             return delivery
         ref = self._payload(
             "agent_result",
