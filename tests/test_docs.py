@@ -6,10 +6,16 @@ file says something no one can check."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import re
+import types
 from pathlib import Path
 
+import anyio
 import pytest
+
+from .doc_blocks import python_blocks, run_block
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -227,3 +233,169 @@ def test_tests_named_by_file_name_exist(page: Path) -> None:
         if not files or (test and not holds):
             wrong.append(f"{name}::{test}" if test else name)
     assert not wrong, wrong
+
+
+# --- the pages' Python blocks run -----------------------------------------------------------
+
+_BLOCKS = python_blocks()
+
+#: What a block leaves to the reader, for the blocks that need no model, network or cluster:
+#: (where the block runs: "rollout" inside an open rollout, "turn" inside its root's open
+#: turn, "" at the top; the names it uses and does not define; what runs after it).
+_GIVEN: dict[str, tuple[str, str, str]] = {
+    "README.md: import anyio": (
+        "",
+        "async def my_model(history):\n"
+        "    if history[-1]['type'] == 'function_call_output':\n"
+        "        return [said('assistant', 'output_text', 'done')]\n"
+        "    return [{'type': 'function_call', 'name': 'exec_command', 'call_id': 'c1',\n"
+        "             'arguments': '{\"cmd\": \"date\"}'}]\n"
+        "async def run_tool(item):\n"
+        "    return 'ok'\n",
+        "await agent('What time is it?')",
+    ),
+    "integrations.md: from rollout_trace_sdk.integrations import current_turn, use_turn": (
+        "",
+        "",
+        "",
+    ),
+    "recording.md: from rollout_trace_sdk.record import open_rollout": ("", "", ""),
+    "recording.md: async with rollout.root.turn() as turn:": (
+        "rollout",
+        "user_message = said('user', 'input_text', 'hi')\n"
+        "m, tools, client = 'm', [], Client()\n"
+        "output = [said('assistant', 'output_text', 'hello')]\n",
+        "",
+    ),
+    'recording.md: async with turn.tool_call(call_id, "exec_command", arguments=args_json) as tool:': (
+        "turn",
+        "call_id, args_json, text = 'c1', '{\"cmd\": \"date\"}', 'ok'\n",
+        "",
+    ),
+    'recording.md: async with turn.tool_call(call_id, "spawn_agent", namespace="collaboration",': (
+        "turn",
+        "call_id, task, parent_turn = 'c1', 'Sum it up.', turn\n"
+        "output = {'type': 'function_call_output', 'call_id': call_id, 'output': '{}'}\n",
+        "",
+    ),
+    "recording.md: async with child:                                                # the child's whole life": (
+        "turn",
+        "task, note = 'Sum it up.', 'Shorter, please.'\n"
+        "async with turn.tool_call('c1', 'spawn_agent', namespace='collaboration',\n"
+        "                          arguments={'task_name': 'worker', 'message': task}) as tool:\n"
+        "    child = tool.spawn_agent('worker')\n",
+        "",
+    ),
+    "recording.md: args = json.loads(call.arguments)                     # the model's delegate call": (
+        "turn",
+        "call = Call('c1', json.dumps({'task': 'Sum it up.'}))\n",
+        "",
+    ),
+    "recording.md: compaction = turn.compaction()": (
+        "turn",
+        "m = 'm'\n"
+        "history = turn.accept(said('user', 'input_text', 'hi'))\n"
+        "base = last_user = history[0]\n"
+        "output_items = [said('assistant', 'output_text', 'summary')]\n",
+        "",
+    ),
+    "recording.md: open_requests: set[object] = set()": (
+        "",
+        "MODEL = 'm'\n",
+        "await endpoint(None)\nasync with lifespan(None):\n    pass",
+    ),
+    "redaction.md: async with open_rollout(root) as rollout: ...                  # redacted (the default)": (
+        "",
+        "root = 'traces'\n",
+        "",
+    ),
+    "redaction.md: from rollout_trace_sdk.record.redact import RedactionConfig, Redactor": (
+        "",
+        'payload_bytes = b\'{"key": "sk-proj-Q2x9aaaaaaaaaaaaaaaaaaaa1"}\'\n'
+        "log_chunk = payload_bytes + b'\\n' + payload_bytes\n",
+        "assert redactor.counts['sk_key'] == 3",
+    ),
+}
+
+#: The blocks that need what a unit test does not have: the test that runs each, or why none.
+_ELSEWHERE: dict[str, str] = {
+    "README.md: from openai import AsyncOpenAI": (
+        "tests/integrations/test_openai.py::test_the_docs_blocks_run"
+    ),
+    "integrations.md: from openai import AsyncOpenAI": (
+        "tests/integrations/test_openai.py::test_the_docs_blocks_run"
+    ),
+    "README.md: from agents import add_trace_processor": "registers a processor for the process",
+    "integrations.md: from agents import add_trace_processor": "as README.md's",
+    "exports.md: from rollout_trace_sdk.export.query import connect, run": (
+        "tests/export/test_query.py::test_the_python_block_of_the_docs_runs"
+    ),
+    "exports.md: import ray": "a Ray cluster and an object store",
+    "reducing.md: from rollout_trace_sdk.reduce import reduce_bundle, state_bytes, convert_bundle, "
+    "ReduceError": "a bundle of the reader's",
+    "testing.md: from rollout_trace_sdk.model import events as ev": (
+        "tests/testing/test_codex.py::test_the_docs_block_runs"
+    ),
+}
+
+
+def test_every_python_block_is_run_somewhere() -> None:
+    """A block added to a page is run here, or names the test that runs it, or says why none
+    can; a test named must exist."""
+    assert set(_BLOCKS) == set(_GIVEN) | set(_ELSEWHERE)
+    assert not set(_GIVEN) & set(_ELSEWHERE)
+    for where in _ELSEWHERE.values():
+        path, _, test = where.partition("::")
+        if path.startswith("tests/"):
+            assert re.search(rf"^(?:async )?def {test}\b", (REPO / path).read_text(), re.M), where
+
+
+class _Responses:
+    """The provider of recording.md's inference block: a response with an id and usage."""
+
+    async def create(self, *args: object, **kwargs: object) -> object:
+        usage = {"input_tokens": 7, "output_tokens": 2, "total_tokens": 9}
+        return types.SimpleNamespace(id="resp_1", usage=usage)
+
+
+def _said(role: str, kind: str, text: str) -> dict[str, object]:
+    return {"type": "message", "role": role, "content": [{"type": kind, "text": text}]}
+
+
+@pytest.mark.parametrize("name", sorted(_GIVEN))
+def test_python_block_runs_as_written(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Python block that needs no model runs as the page shows it, given only the names
+    it leaves to the reader, without a warning, and every bundle it records validates: a
+    renamed method, a changed argument or a block that records what the reducers refuse
+    would otherwise reach only the user who copies it (docs38 ran them all by hand)."""
+    from rollout_trace_sdk.record import RedactionConfig, open_rollout, task_message
+    from rollout_trace_sdk.reduce.validate import validate_bundle
+
+    inside, given, after = _GIVEN[name]
+    namespace: dict[str, object] = {
+        "open_rollout": open_rollout,
+        "task_message": task_message,
+        "RedactionConfig": RedactionConfig,
+        "said": _said,
+        "Client": lambda: types.SimpleNamespace(responses=_Responses()),
+        "Call": lambda call_id, arguments: types.SimpleNamespace(
+            call_id=call_id, arguments=arguments
+        ),
+        "my_detector": lambda data: [
+            (m.start(), m.end(), "ticket") for m in re.finditer(b"T-1", data)
+        ],
+        "anyio": anyio,
+        "contextlib": contextlib,
+        "json": json,
+    }
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ROLLOUT_TRACE_ROOT", "traces")
+    said = run_block(_BLOCKS[name], namespace, given=given, after=after, inside=inside)
+    assert not said
+    bundles = sorted((tmp_path / "traces").glob("trace-*"))
+    assert bundles or "open_rollout" not in _BLOCKS[name]
+    for bundle in bundles:
+        report = validate_bundle(bundle)
+        assert report.ok and not report.unclosed, report.problems

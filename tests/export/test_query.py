@@ -21,6 +21,7 @@ from rollout_trace_sdk.export.query import RECIPES, run
 from rollout_trace_sdk.export.schema import TABLES
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
+from ..doc_blocks import python_blocks, run_block
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "exports.md"
 
@@ -517,3 +518,18 @@ def test_tokens_per_agent_keeps_a_sub_agent_codex_gave_its_parents_path(tmp_path
     assert not run_export([str(bundle)], ExportOptions(to=str(out)), jobs=1).failed
     got = {r["agent_path"]: r["inference_calls"] for r in _recipe(out, "tokens-per-agent")}
     assert got == {"/root": calls["root"], "/root (sub-agent)": calls["child"]}
+
+
+def test_the_python_block_of_the_docs_runs(
+    export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exports.md's "From Python" block, run where its ``tables/`` is an export."""
+    block = python_blocks()["exports.md: from rollout_trace_sdk.export.query import connect, run"]
+    shutil.copytree(export_dir, tmp_path / "tables")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    assert not run_block(block, namespace)
+    assert namespace["block_locals"]["rows"] == [(3,)]
+    assert namespace["block_locals"]["con"].sql("SELECT count(*) FROM rollouts").fetchall() == [
+        (3,)
+    ]

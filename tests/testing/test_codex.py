@@ -17,6 +17,7 @@ from rollout_trace_sdk.testing import (
     reduce_and_compare,
 )
 from tests.codex_oracle import codex_bin, needs_codex
+from tests.doc_blocks import python_blocks, run_block
 
 
 def _refused_bundle(root: Path) -> Path:
@@ -91,3 +92,16 @@ def test_a_headline_holding_a_unicode_line_separator_is_one_line(tmp_path: Path)
     result = reduce_and_compare(b.close(), str(codex_bin(2)))
     assert result.error is not None and "no\u2028thread" in result.error.message
     assert result.same and result.same_text, result.explain()
+
+
+def test_the_docs_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/testing.md's example builds a bundle that Codex 0.171 reduces as we do, with the
+    binary it names as a placeholder replaced by this machine's."""
+    binary = codex_bin(3)
+    if binary is None:
+        pytest.skip("no Codex binary for schema 3 (set CODEX3_BIN)")
+    block = python_blocks()["testing.md: from rollout_trace_sdk.model import events as ev"]
+    assert "/path/to/codex-0.171" in block
+    monkeypatch.chdir(tmp_path)
+    said = run_block(block.replace("/path/to/codex-0.171", binary), {})
+    assert not said and (tmp_path / "out" / "bundle" / "manifest.json").is_file()
