@@ -156,6 +156,8 @@ class ReplayContext:
     #: lenient replay: optional payloads that are missing are passed over (and noted)
     lenient: bool = False
     notes: list[str] | None = None
+    #: lenient replay: the line and seq of the event being applied, for its notes
+    at: tuple[int, int] = (0, 0)
 
     # --- small shared helpers ---------------------------------------------------------------
 
@@ -187,9 +189,9 @@ class ReplayContext:
             if not self.lenient:
                 raise
             if self.notes is not None:
+                line, seq = self.at  # worded as convert --lenient words it
                 self.notes.append(
-                    f"{ref.path or exc.file}: went on without payload {ref.raw_payload_id} "
-                    f"({exc.cause or exc.message})"
+                    f"line {line} (seq {seq}): went on without payload {ref.raw_payload_id} ({exc})"
                 )
             return False, None
 

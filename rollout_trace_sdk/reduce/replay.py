@@ -179,6 +179,8 @@ def replay_source(source: ReplaySource) -> st.RolloutTrace:
     replay = ReplayContext(payloads=source, trace=trace, lenient=lenient, notes=skipped)
     for located in source.events():
         event = located.event
+        if lenient:
+            replay.at = (located.line, event.seq)
         try:
             apply_event(replay, event)
         except ReduceError as exc:

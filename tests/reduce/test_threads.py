@@ -232,3 +232,22 @@ def test_a_spawned_threads_task_and_role_come_in_codexs_order(
     bundle.start_thread(CHILD, path, {"session_source": source, **metadata})
     found = bundle.reduce()["threads"][CHILD]["origin"]
     assert (found["task_name"], found["agent_role"]) == origin
+
+
+def test_a_lenient_note_of_missing_thread_metadata_names_its_event(bundle: Scenario) -> None:
+    """Each thing lenient replay skips is a line with the line and seq of its event
+    (docs/reducing.md, Lenient mode), as ``convert --lenient`` words this very note: the one
+    for a thread's missing metadata named the payload file alone, relative to the bundle,
+    beside the end check's note naming the same file from the bundle's path (docs38)."""
+    from rollout_trace_sdk.reduce import reduce_bundle
+
+    bundle.event(ev.RolloutStarted("trace-1", ROOT))
+    bundle.start_thread(metadata={"model": "m"})
+    bundle.start_turn()
+    (bundle.root / "payloads" / "1.json").unlink()
+    notes: list[str] = []
+    reduce_bundle(bundle.root, lenient=True, skipped=notes)
+    assert notes[0].startswith("line 2 (seq 2): went on without payload raw_payload:1 (open "), (
+        notes
+    )
+    assert str(bundle.root / "payloads" / "1.json") in notes[0]
