@@ -320,10 +320,10 @@ _GIVEN: dict[str, tuple[str, str, str]] = {
 #: The blocks that need what a unit test does not have: the test that runs each, or why none.
 _ELSEWHERE: dict[str, str] = {
     "README.md: from openai import AsyncOpenAI": (
-        "tests/integrations/test_openai.py::test_the_docs_blocks_run"
+        "tests/integrations/test_openai_docs.py::test_the_docs_blocks_run"
     ),
     "integrations.md: from openai import AsyncOpenAI": (
-        "tests/integrations/test_openai.py::test_the_docs_blocks_run"
+        "tests/integrations/test_openai_docs.py::test_the_docs_blocks_run"
     ),
     "README.md: from agents import add_trace_processor": "registers a processor for the process",
     "integrations.md: from agents import add_trace_processor": "as README.md's",

@@ -26,7 +26,6 @@ from rollout_trace_sdk.integrations.openai import (
 from rollout_trace_sdk.record import CALL_ID_HEADER, RecorderWarning, open_rollout
 
 from ..codex_oracle import reduced_by_both
-from ..doc_blocks import block_program, python_blocks
 from ..record.recorder_support import (
     check_bundle,
     of_type,
@@ -577,28 +576,3 @@ async def test_a_chat_servers_reasoning_is_recorded_as_a_reasoning_item(
     thought = first["response_item_ids"][0]
     assert thought in second["request_item_ids"]  # sent back: the same item, not a new one
     assert REASONING in state_text(state["conversation_items"][thought])
-
-
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.parametrize("page", ["README.md", "integrations.md"])
-async def test_the_docs_blocks_run(
-    page: str, fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The pages' ``instrument`` blocks run as written against the fake API (named by the
-    SDK's own environment variables) and record one inference call each, in a bundle both
-    reducers take."""
-    block = python_blocks()[f"{page}: from openai import AsyncOpenAI"]
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, Any] = {"tools": [], "get_weather": lambda city: "rain"}
-    after = "\nawait main()" if "async def main" in block else ""
-    run = block_program(block, namespace, after=after)
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        await run()
-    await namespace["block_locals"]["client"].close()
-    assert not [str(w.message) for w in said if issubclass(w.category, RecorderWarning)]
-    (bundle,) = (tmp_path / "traces").iterdir()
-    assert len(of_type(bundle, "inference_completed")) == 1
-    check_bundle(bundle)
