@@ -319,12 +319,7 @@ def _with_summary(
         completed = last["payload"]["type"] == "recording_completed"
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return log, False
-    total = sum(counts.values())
-    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-    report = {
-        "type": "warning",
-        "message": f"{layout.REDACTION_REPORT_PREFIX}{total} secrets in this trace ({detail})",
-    }
+    report = {"type": "warning", "message": layout.redaction_report(counts)}
     ref: dict[str, Any]
     ordinal = _next_ordinal(log, temp / layout.PAYLOADS_DIR, shards)
     if shards is not None:

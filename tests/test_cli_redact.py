@@ -532,7 +532,7 @@ def test_the_report_of_a_schema2_copy_takes_a_number_no_payload_file_has(tmp_pat
     clean = tmp_path / "clean"
     assert sorted(os.listdir(clean / "payloads")) == ["1.json", "2.json", "3.json", "4.json"]
     assert b"hunter2" not in (clean / "payloads" / "3.json").read_bytes()
-    assert b"redacted 1 secrets" in (clean / "payloads" / "4.json").read_bytes()
+    assert b"redacted 1 secret in this trace" in (clean / "payloads" / "4.json").read_bytes()
     assert b'"path":"payloads/4.json"' in (clean / "trace.jsonl").read_bytes()
 
 

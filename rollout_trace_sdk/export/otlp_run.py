@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from ..reduce import ReduceError
 from ..view.commands import load_noting, write_named
 from ..view.payloads import PayloadReader, PayloadRefused
+from ..view.show_format import counted
 from ..view.visible import one_line, visible
 from .listing import lenient_hint, named, refusal
 from .otlp import OtlpTrace, PayloadText, otlp_trace, trace_id_of
@@ -85,7 +86,8 @@ def export_otlp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except OtlpExportError as exc:
             print(f"rollout-trace export: {str(exc).replace(url, masked_url(url))}", file=err)
             return 1
-        print(f"{len(spans)} spans, {len(traces)} traces -> {masked_url(url)}", file=out)
+        sent = f"{counted(len(spans), 'span')}, {counted(len(traces), 'trace')}"
+        print(f"{sent} -> {masked_url(url)}", file=out)
         return 1 if failed else 0
 
     lines = functools.partial(json_lines, spans)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
@@ -212,4 +213,22 @@ REPORT_PREFIX: Final = "rollout_trace_sdk: "
 LOSS_REPORT_PREFIX: Final = REPORT_PREFIX + "dropped "
 #: The redaction report: ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)``.
 REDACTION_REPORT_PREFIX: Final = REPORT_PREFIX + "redacted "
+
+
+def redaction_report(counts: Mapping[str, int]) -> str:
+    """The redaction report's text for ``counts`` (secrets redacted, by kind), as the
+    recorder and ``rollout-trace redact`` both write it.
+
+    Args:
+        counts: how many secrets of each kind were redacted.
+
+    Returns:
+        ``rollout_trace_sdk: redacted N secrets in this trace (kind n, ...)`` ("1 secret").
+    """
+    total = sum(counts.values())
+    text = f"{REDACTION_REPORT_PREFIX}{total} secret{'' if total == 1 else 's'} in this trace"
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+    return f"{text} ({detail})" if detail else text
+
+
 LOSS_REPORT: Final = re.compile(re.escape(LOSS_REPORT_PREFIX) + r"(\d+) events and \d+ payloads")

@@ -178,13 +178,11 @@ class ClosingReports(ChunkWriter):
         # a hook's failure is no secret redacted: the report said "redacted 1 secrets
         # (hook_error 1)" of a body the user's detector never looked at
         failed = counts.pop(HOOK_ERROR, 0)
-        detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-        message = f"{layout.REDACTION_REPORT_PREFIX}{sum(counts.values())} secrets in this trace"
-        if detail:
-            message += f" ({detail})"
+        message = layout.redaction_report(counts)
         if failed:
             message += (
-                f"; the redaction hook raised on {failed} texts, written without its spans "
+                f"; the redaction hook raised on {failed} text{'' if failed == 1 else 's'}, "
+                "written without its spans "
                 f"({HOOK_ERROR} {failed})"
             )
         self._append_warning(message)

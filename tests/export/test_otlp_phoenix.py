@@ -168,7 +168,7 @@ def test_demo_round_trip(phoenix: str, demo_bundle: Path) -> None:
     state = load_state(demo_bundle)
     mapped = otlp_trace(state)
     said = _export(demo_bundle, phoenix, "refs")
-    assert said.startswith(f"{len(mapped.spans)} spans, 1 traces -> {phoenix}/v1/traces")
+    assert said.startswith(f"{len(mapped.spans)} spans, 1 trace -> {phoenix}/v1/traces")
     stored = _spans(phoenix, "refs", len(mapped.spans))
     assert len(stored) == len(mapped.spans)
     by_id = {s["context"]["span_id"]: s for s in stored}

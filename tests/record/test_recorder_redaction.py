@@ -222,7 +222,7 @@ async def test_a_hook_that_raises_is_not_reported_as_a_secret_redacted(tmp_path:
         rollout.root.protocol_event("note", {"text": "boom"})
     everything = b"".join(bundle_files(bundle_in(tmp_path)).values())
     assert b"redacted 1 secrets" not in everything
-    assert b"redacted 0 secrets in this trace; the redaction hook raised on 1 texts" in everything
+    assert b"redacted 0 secrets in this trace; the redaction hook raised on 1 text," in everything
     check_bundle(bundle_in(tmp_path), tmp_path)
 
 
