@@ -26,6 +26,9 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
     "ls": (
         "rollout-trace ls traces         # the bundles, newest first",
         "rollout-trace ls traces --json  # one JSON object a line",
+        "rollout-trace ls traces --status recording,unclosed --since 2h",
+        "rollout-trace ls traces --thread 6f1c9e2a --limit 1 --json",
+        "rollout-trace ls traces --before 7d -0  # | xargs -0 -r rm -rf --",
     ),
     "reduce": (
         "rollout-trace reduce traces --latest  # writes BUNDLE/state.json",

@@ -188,16 +188,9 @@ def _add_demo(commands: _Commands) -> None:
 
 
 def _add_ls(commands: _Commands) -> None:
-    listing = commands.add_parser(
-        "ls", help="list the bundles under a traces root, newest first (without reducing)"
-    )
-    listing.add_argument("root", metavar="ROOT", help="traces root (a directory of bundles)")
-    listing.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object a line per bundle (bundle, started, started_at_unix_ms, status, "
-        "rollout_status, threads, size_bytes, task), newest first",
-    )
+    from ._cli_ls import add_parser
+
+    add_parser(commands)
 
 
 #: The commands whose parsers ``build_parser`` makes itself, in the order ``--help`` lists

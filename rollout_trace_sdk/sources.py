@@ -168,10 +168,12 @@ def roots_below(root: Path) -> list[Path]:
     return deeper
 
 
-def bundle_info(bundle: Path, *, task: bool = False) -> BundleInfo:
+def bundle_info(bundle: Path, *, task: bool = False, started: int | None = None) -> BundleInfo:
     """Read the manifest and the log's tail (and count thread starts) of one bundle; with
-    ``task``, its head and first request too (see ``_bundle_task``)."""
-    started = _started(bundle)
+    ``task``, its head and first request too (see ``_bundle_task``); ``started``: its start
+    as :func:`bundle_started` read it already (``None``: read it)."""
+    if started is None:
+        started = bundle_started(bundle)
     status, rollout_status, threads, head = _log_facts(bundle / EVENT_LOG)
     asked = None
     if task:  # its reading (zstd, confined opens) is imported by ``ls`` alone
@@ -181,7 +183,9 @@ def bundle_info(bundle: Path, *, task: bool = False) -> BundleInfo:
     return BundleInfo(bundle, started, status, rollout_status, threads, _size(bundle), asked)
 
 
-def _started(bundle: Path) -> int | None:
+def bundle_started(bundle: Path) -> int | None:
+    """The start ``ls`` orders by: the manifest's ``started_at_unix_ms``, else the log's
+    modification time, else ``None``."""
     try:
         manifest = manifest_value(_read_regular(bundle / MANIFEST, 1 << 20))
         value = manifest.get("started_at_unix_ms") if isinstance(manifest, dict) else None
@@ -225,11 +229,32 @@ def _log_facts(log: Path) -> tuple[str, str | None, int, bytes]:
             # a marker cut by the chunk's end is whole with the next chunk; the carry is one
             # byte short of a marker, so none is counted twice
             carry = data[-len(_THREAD_STARTED) + 1 :]
-        tail, cut = _last_lines(handle, info.st_size)
-    status, rollout_status = _tail_facts(tail, cut)
-    if written is True and status != "complete":  # its writer is at it: whatever the tail says now
-        status = "recording"
+        status, rollout_status = _status(handle, info.st_size, written)
     return status, rollout_status, threads, head
+
+
+def bundle_status(bundle: Path) -> tuple[str, str | None]:
+    """(status, rollout status) as :func:`bundle_info` reads them, from the log's lock and
+    tail alone (``ls --status`` and ``--paths`` ask it of bundles whose threads, size and
+    task they never show: the whole log and every payload file are not read)."""
+    try:
+        fd = os.open(bundle / EVENT_LOG, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return "no log", None
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "no log", None
+        return _status(handle, info.st_size, log_fd_is_written(fd))
+
+
+def _status(handle: BinaryIO, size: int, written: bool | None) -> tuple[str, str | None]:
+    """(status, rollout status) from the log's tail, ``recording`` when ``written`` (its
+    writer holds the log's lock: whatever the tail says now)."""
+    status, rollout_status = _tail_facts(*_last_lines(handle, size))
+    if written is True and status != "complete":
+        status = "recording"
+    return status, rollout_status
 
 
 def _last_lines(handle: BinaryIO, size: int) -> tuple[bytes, bool]:

@@ -1,19 +1,30 @@
 """``rollout-trace ls ROOT`` (``rollout_trace_sdk/_cli_ls.py``): each bundle's row (start,
 status, threads, size, its task under it), the same facts as JSON (``--json``), a start no
-date can say, and what it refuses. Bundles recorded as in ``test_cli_sources`` (its ``root``
-fixture: an older bundle with two threads, a newer one with a failed call); how a log's
-head and tail are read: ``test_cli_sources.py``; the status column: ``test_cli_sources_status.py``."""
+date can say, and what it refuses; which bundles its options pick (``_cli_ls_select.py``:
+``--status``, ``--since`` / ``--before``, ``--thread``, ``--limit``, paths alone with ``-1`` /
+``-0``) on a root of 300 bundles, and the clean-up docs/recording.md gives, run. Bundles
+recorded as in ``test_cli_sources`` (its ``root`` fixture: an older bundle with two threads,
+a newer one with a failed call); how a log's head and tail are read:
+``test_cli_sources.py``; the status column: ``test_cli_sources_status.py``; the options'
+words: ``test_cli_ls_select.py``."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import shlex
 import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_cli_sources import _newest, _started, root, run
+from tests.test_cli_sources import _bundle, _newest, _started, root, run
 
 __all__ = ["root"]  # the fixture, shared with test_cli_sources
 
@@ -115,3 +126,243 @@ def test_a_start_no_date_can_say_is_listed_without_one(root: Path, start: int) -
     assert code == 0 and err == "", err
     rows = {Path(row["bundle"]).name: row for row in map(json.loads, out.splitlines())}
     assert (rows[newest.name]["started"], rows[newest.name]["started_at_unix_ms"]) == (None, start)
+
+
+# --- which bundles: a root of hundreds, as a service fills one ---------------------------------
+
+#: Bundles in :func:`many`: one an hour back from a minute ago (review user37's root held 6,528).
+_MANY = 300
+_HOUR = 3_600_000
+#: Every tenth bundle (from the fourth) lost its closing lines: ``unclosed``.
+_UNCLOSED = range(3, _MANY, 10)
+#: The bundle whose log is held as its recorder holds it: ``recording``.
+_LIVE = 1
+#: The bundle whose start no date can say (a u64's largest): unknown to --since / --before.
+_NO_DATE = 5
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[int, Path]]]:
+    """A root of ``_MANY`` copies of one small bundle, each named as the recorder names one
+    (``trace-<uuid>-req-NNNN-<hex>``: its root thread id begins ``req-NNNN``), started
+    ``NNNN`` hours and a minute ago; the copies are made, as tests/export/tables_util.py
+    makes them, and their manifests' starts edited. Yields the root and the bundles by N."""
+    fcntl = pytest.importorskip("fcntl")
+    source = _bundle(tmp_path_factory.mktemp("source") / "traces")
+    start = _started(source)
+    traces = tmp_path_factory.mktemp("many") / "traces"
+    now = int(time.time() * 1000) - 60_000
+    made: dict[int, Path] = {}
+    for n in range(_MANY):
+        bundle = traces / f"trace-{uuid.uuid4()}-req-{n:04d}-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(source, bundle)
+        manifest = bundle / "manifest.json"
+        started = 2**64 - 1 if n == _NO_DATE else now - n * _HOUR
+        manifest.write_bytes(manifest.read_bytes().replace(b"%d" % start, b"%d" % started, 1))
+        if n in _UNCLOSED or n == _LIVE:  # the live one's last lines are not written yet
+            log = bundle / "trace.jsonl"
+            log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-2]))
+        made[n] = bundle
+    held = os.open(made[_LIVE] / "trace.jsonl", os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield traces, made
+    finally:
+        os.close(held)
+
+
+def _names(out: str) -> list[str]:
+    """The bundles' folder names, in order, from ``ls``'s rows, JSON or paths."""
+    lines = out.splitlines()
+    if lines and lines[0].startswith("STARTED"):
+        return [Path(row.split()[-1]).name for row in lines[1::2]]
+    if lines and lines[0].startswith("{"):
+        return [Path(json.loads(line)["bundle"]).name for line in lines]
+    return [Path(line).name for line in out.replace("\0", "\n").splitlines()]
+
+
+def _n(names: list[str]) -> list[int]:
+    return [int(name.split("-req-")[1][:4]) for name in names]
+
+
+def _newest_first() -> list[int]:
+    return [_NO_DATE, *(n for n in range(_MANY) if n != _NO_DATE)]
+
+
+def test_limit_lists_the_newest_n(many: tuple[Path, dict[int, Path]]) -> None:
+    """``--limit N``: the first N rows ``ls`` lists, as rows, JSON or paths."""
+    traces, _ = many
+    code, out, err = run("ls", traces)
+    assert code == 0 and err == ""
+    assert _n(_names(out)) == _newest_first()
+    for shown in ([], ["--json"]):
+        code, out, err = run("ls", traces, "--limit", "4", *shown)
+        assert (code, err) == (0, "")
+        assert _n(_names(out)) == _newest_first()[:4]
+    code, out, err = run("ls", traces, "--limit", "4", "--paths")  # the live one left out
+    assert _n(_names(out)) == [_NO_DATE, 0, 2, 3]
+    assert err == "1 bundle still being recorded is not listed (--status recording lists them)\n"
+
+
+def test_status_picks_by_status_outcome_or_closed(many: tuple[Path, dict[int, Path]]) -> None:
+    """``--status``: the statuses ``ls`` prints, a comma list or the option again (any of
+    them), and ``closed`` (any but ``recording``)."""
+    traces, _ = many
+    code, out, err = run("ls", traces, "--status", "unclosed")
+    assert (code, err) == (0, "")
+    assert _n(_names(out)) == list(_UNCLOSED)
+    assert all(row.split()[2] == "unclosed" for row in out.splitlines()[1::2])
+    assert _n(_names(run("ls", traces, "--status", "recording")[1])) == [_LIVE]
+    both = sorted([_LIVE, *_UNCLOSED])
+    for argv in (
+        ["--status", "recording,unclosed"],
+        ["--status", "unclosed", "--status", "recording"],
+    ):
+        assert sorted(_n(_names(run("ls", traces, *argv)[1]))) == both
+    closed = _n(_names(run("ls", traces, "--status", "closed", "--json")[1]))
+    assert closed == [n for n in _newest_first() if n != _LIVE]
+    assert run("ls", traces, "--status", "torn")[1:] == (
+        "",
+        f"no bundle under {traces} matches (of 300 bundles)\n",
+    )
+
+
+def test_since_and_before_take_durations_and_iso_times(
+    many: tuple[Path, dict[int, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--since`` / ``--before``: a duration back from now, or an ISO date/time with ``Z``,
+    an offset, or none (local time: a zone 5.5 hours from UTC gives the same bundles); a
+    start no date can say is not listed, and standard error says so."""
+    traces, made = many
+    code, out, err = run("ls", traces, "--since", "10h")
+    assert code == 0
+    assert _n(_names(out)) == [n for n in range(10) if n != _NO_DATE]
+    assert err == (
+        "1 bundle whose start is unknown is not listed (--since and --before compare starts; "
+        "ls without them lists it)\n"
+    )
+    assert _n(_names(run("ls", traces, "--before", "290h")[1])) == list(range(290, _MANY))
+    assert _n(_names(run("ls", traces, "--since", "1d2h", "--before", "20h")[1])) == list(
+        range(20, 26)
+    )
+
+    def iso(n: int, zone: datetime.tzinfo) -> str:
+        moment = datetime.datetime.fromtimestamp(_started(made[n]) / 1000, zone)
+        return moment.replace(tzinfo=None).isoformat()
+
+    utc = ["--since", iso(20, datetime.UTC) + "Z", "--before", iso(10, datetime.UTC) + "Z"]
+    assert _n(_names(run("ls", traces, *utc)[1])) == list(range(11, 21))
+    offset = datetime.timezone(datetime.timedelta(hours=-7))
+    assert _n(_names(run("ls", traces, "--since", iso(20, offset) + "-07:00")[1]))[-1] == 20
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        kolkata = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
+        local = ["--since", iso(20, kolkata), "--before", iso(10, kolkata)]
+        assert _n(_names(run("ls", traces, *local)[1])) == list(range(11, 21))
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    day = datetime.datetime.fromtimestamp(_started(made[100]) / 1000, datetime.UTC).date()
+    shown = _n(
+        _names(
+            run(
+                "ls",
+                traces,
+                "--since",
+                f"{day}T00:00Z",
+                "--before",
+                f"{day + datetime.timedelta(days=1)}T00:00Z",
+            )[1]
+        )
+    )
+    assert len(shown) == 24 and 100 in shown
+
+
+def test_thread_picks_by_the_folders_root_thread_id_or_its_prefix(
+    many: tuple[Path, dict[int, Path]],
+) -> None:
+    """``--thread ID``: the bundle whose folder ends with the root thread id (the docs' way
+    of finding one request's rollout), or every one whose id begins with ID; none is no
+    error."""
+    traces, made = many
+    whole = made[42].name.split("-", 6)[-1]
+    assert whole.startswith("req-0042-")
+    assert _n(_names(run("ls", traces, "--thread", whole)[1])) == [42]
+    assert _n(_names(run("ls", traces, "--thread", "req-004")[1])) == list(range(40, 50))
+    code, out, err = run("ls", traces, "--thread", made[42].name[:12])  # the trace id is not it
+    assert (code, out) == (0, "") and "matches" in err
+
+
+def test_options_combine_and_json_keeps_its_rows(many: tuple[Path, dict[int, Path]]) -> None:
+    """Every option given must hold; ``--json`` prints the picked bundles' whole objects."""
+    traces, _ = many
+    argv = ["--status", "unclosed,recording", "--since", "100h", "--limit", "3", "--json"]
+    code, out, err = run("ls", traces, *argv)
+    assert code == 0 and "unknown" in err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert _n(_names(out)) == [_LIVE, 3, 13]
+    assert [row["status"] for row in rows] == ["recording", "unclosed", "unclosed"]
+    assert all(
+        row["threads"] == 1 and row["size_bytes"] > 0 and row["task"] == "hi" for row in rows
+    )
+    assert _n(_names(run("ls", traces, "--thread", "req-01", "--before", "150h", "-1")[1])) == list(
+        range(150, 200)
+    )
+
+
+def test_null_paths_feed_the_documented_clean_up(
+    many: tuple[Path, dict[int, Path]], tmp_path: Path
+) -> None:
+    """``ls ROOT --before 7d --status closed -0 | xargs -0 rm -rf --`` (docs/recording.md,
+    "Old bundles") removes the bundles started over a week ago, a name with a newline and
+    bytes that are not UTF-8 among them, and keeps the newer ones, the one whose start is
+    unknown and the one being recorded even when old (``-0`` alone leaves it out too)."""
+    fcntl = pytest.importorskip("fcntl")
+    traces = tmp_path / "traces"
+    shutil.copytree(many[0], traces)
+    odd = traces / os.fsdecode(b"trace-odd\nname-\xff")
+    (traces / many[1][250].name).rename(odd)
+    old_live = traces / many[1][200].name
+    log = old_live / "trace.jsonl"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-2]))
+    held = os.open(log, os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        for status in (" --status closed", ""):
+            done = subprocess.run(
+                f"{shlex.quote(sys.executable)} -m rollout_trace_sdk ls {traces}"
+                f" --before 7d{status} -0 | xargs -0 -r rm -rf --",
+                shell=True,
+                capture_output=True,
+                check=False,
+                timeout=300,
+            )
+            assert done.returncode == 0, done.stderr
+            kept = sorted(_n(os.listdir(traces)))
+            assert kept == sorted({*range(168), _NO_DATE, 200}), kept
+    finally:
+        os.close(held)
+    assert not os.path.lexists(odd)
+
+
+def test_bad_options_are_usage_errors_naming_the_option_and_text(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A duration or time that is neither, a status ``ls`` never prints, a limit under 1,
+    ``--json`` with paths, or ``--since`` not before ``--before``: exit 2, and why."""
+    for argv, said in (
+        (["--since", "7x"], "argument --since: '7x' is no duration (30m, 2h, 7d) or ISO"),
+        (["--before", "yesterday"], "argument --before: 'yesterday' is no duration"),
+        (["--before", "2026-13-01"], "argument --before: '2026-13-01' is no duration"),
+        (["--status", "complete,done"], "argument --status: 'done' is no status (one of complete,"),
+        (["--status", ""], "argument --status: '' is no status"),
+        (["--limit", "0"], "argument --limit: '0': must be 1 or more"),
+        (["--limit", "x"], "argument --limit: 'x': must be 1 or more"),
+        (["--json", "-0"], "argument -0: not allowed with argument --json"),
+        (["--since", "1h", "--before", "2h"], "--since is not before --before"),
+    ):
+        code, out, err = run("ls", root, *argv)
+        err += capsys.readouterr().err  # argparse's own errors go to the process's stderr
+        assert (code, out) == (2, ""), argv
+        assert said in err, (argv, err)

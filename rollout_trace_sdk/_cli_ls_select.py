@@ -1,0 +1,217 @@
+"""Which bundles ``rollout-trace ls ROOT`` lists: its options' values (``--status``,
+``--since`` / ``--before``, ``--thread``, ``--limit``) read from the command line, and the
+bundles picked with them, read no further than each needs.
+
+A root a service fills holds thousands of bundles (review user37: 6,528, ``ls`` 1.4 s), and
+the questions asked of it are narrow: the live ones, last hour's, one request's, what is old
+enough to remove. So the cheap facts are asked first: ``--thread`` by the folder's name
+alone, the start (which orders the listing) from each manifest, then ``--since`` /
+``--before``; a status from the log's lock and last bytes only; and a bundle's threads, size
+and task (its whole log, every payload file, its first request) only for the rows printed,
+the reading stopped once ``--limit`` rows are found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from .sources import BundleInfo, bundle_dirs, bundle_info, bundle_started, bundle_status
+
+#: The statuses ``ls`` prints (``no log`` written ``no-log`` on the command line), the
+#: outcomes it puts in brackets, and ``closed``: every status but ``recording`` (a bundle its
+#: recorder no longer writes, which may be removed).
+STATUSES: Final = (
+    "complete",
+    "recording",
+    "ended",
+    "unclosed",
+    "torn",
+    "empty",
+    "no-log",
+    "failed",
+    "aborted",
+    "closed",
+)
+_OUTCOMES: Final = frozenset({"failed", "aborted"})
+
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION: Final = re.compile(r"(?:\d+[smhdw])+")
+_PART: Final = re.compile(r"(\d+)([smhdw])")
+#: ``trace-<trace_id>-<root_thread_id>``: the trace id is a UUID (36 characters).
+_FOLDER_THREAD_AT: Final = len("trace-") + 36 + 1
+
+
+def status_list(text: str) -> frozenset[str]:
+    """``--status``: one status or a comma list of them (``recording,unclosed``)."""
+    words = {word.strip().replace(" ", "-") for word in text.split(",") if word.strip()}
+    unknown = sorted(words - set(STATUSES))
+    if not words or unknown:
+        raise argparse.ArgumentTypeError(
+            f"{(unknown or [text])[0]!r} is no status (one of {', '.join(STATUSES)})"
+        )
+    return frozenset(words)
+
+
+def moment(text: str) -> int:
+    """``--since`` / ``--before``: a duration back from now (``30m``, ``2h``, ``7d``,
+    ``1h30m``; units s m h d w) or an ISO date or date and time (``2026-12-01``,
+    ``2026-12-01T09:30``, ``2026-12-01 09:30:00Z``, ``...+02:00``; without a zone, local
+    time), as Unix milliseconds."""
+    if _DURATION.fullmatch(text):
+        seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(text))
+        return int(time.time() * 1000) - seconds * 1000
+    try:
+        when = datetime.datetime.fromisoformat(text)
+        return int(when.astimezone().timestamp() * 1000)  # a naive time is local
+    except (ValueError, OverflowError, OSError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is no duration (30m, 2h, 7d) or ISO date/time (2026-12-01, "
+            "2026-12-01T09:30, 2026-12-01T09:30Z)"
+        ) from None
+
+
+def positive(text: str) -> int:
+    """``--limit``: 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
+
+
+@attrs.frozen
+class Picked:
+    """What :func:`pick` found: the bundles to list, newest first, and how many it left out
+    for a reason the listing must say."""
+
+    bundles: list[BundleInfo]
+    #: bundles whose start is unknown, not listed by ``--since`` / ``--before``
+    unknown_start: int = 0
+    #: bundles being recorded, not listed by ``--paths`` without ``--status``
+    recording: int = 0
+    #: bundles under the root before any option
+    total: int = 0
+
+
+def pick(root: Path, args: argparse.Namespace, *, rows: bool) -> Picked:
+    """The bundles directly under ``root`` that ``args`` asks for, newest first.
+
+    Args:
+        root: the traces root.
+        args: ``ls``'s options (``status``, ``since``, ``before``, ``thread``, ``limit``).
+        rows: the rows are printed (threads, size and task read); else paths alone, whose
+            bundles are read for their start and status only.
+
+    Returns:
+        The bundles, with what was left out for an unknown start or as still recording.
+    """
+    paths = bundle_dirs(root)
+    total = len(paths)
+    if args.thread is not None:
+        paths = [path for path in paths if folder_thread(path.name).startswith(args.thread)]
+    dated = sorted(
+        ((bundle_started(path), path) for path in paths),
+        key=lambda item: (item[0] or 0, item[1].name),
+        reverse=True,
+    )  # the order ``bundles_under`` gives
+    timed = args.since is not None or args.before is not None
+    unknown = 0
+    found: list[BundleInfo] = []
+    left: list[str] = []
+    wanted = frozenset[str]().union(*args.status) if args.status else None
+    for started, path in dated:
+        if timed:
+            if started is None or not _dated(started):
+                unknown += 1
+                continue
+            if (args.since is not None and started < args.since) or (
+                args.before is not None and started >= args.before
+            ):
+                continue
+        if args.limit is not None and len(found) >= args.limit:
+            break
+        info = _read(path, started, wanted, rows=rows, left=left)
+        if info is not None:
+            found.append(info)
+    return Picked(found, unknown, left.count("recording"), total)
+
+
+def _read(
+    path: Path, started: int | None, wanted: frozenset[str] | None, *, rows: bool, left: list[str]
+) -> BundleInfo | None:
+    """One bundle's facts if its status is ``wanted`` (``None``: any, but paths alone leave
+    the bundles being recorded out, which ``left`` counts)."""
+    if wanted is not None or not rows:
+        status, outcome = bundle_status(path)
+        if wanted is None and status == "recording":
+            left.append(status)
+            return None
+        if wanted is not None and not matches(status, outcome, wanted):
+            return None
+        if not rows:
+            return BundleInfo(path, started, status, outcome, 0, 0)
+    info = bundle_info(path, task=True, started=started)
+    if wanted is not None and not matches(info.status, info.rollout_status, wanted):
+        return None  # its status changed between the two readings (a recorder closed it)
+    return info
+
+
+def matches(status: str, outcome: str | None, wanted: frozenset[str]) -> bool:
+    """Whether a bundle of ``status`` (and rollout ``outcome``) is one ``--status`` asks for."""
+    word = status.replace(" ", "-")
+    return (
+        word in wanted
+        or (outcome in _OUTCOMES and outcome in wanted)
+        or ("closed" in wanted and status != "recording")
+    )
+
+
+def folder_thread(name: str) -> str:
+    """The root thread id a bundle's folder name holds (``trace-<trace_id>-<thread_id>``,
+    a redacted copy's ``-redacted`` after it), ``""`` for a name of another form."""
+    if not name.startswith("trace-") or name[_FOLDER_THREAD_AT - 1 : _FOLDER_THREAD_AT] != "-":
+        return ""
+    return name[_FOLDER_THREAD_AT:]
+
+
+def _dated(started: int) -> bool:
+    """Whether a date can say ``started`` (``ls`` prints ``-`` for one past year 9999 or
+    before year 1: as unknown as a missing one)."""
+    return BundleInfo(Path(), started, "", None, 0, 0).started != "-"
+
+
+def none_text(root: str, picked: Picked) -> str:
+    """What ``ls`` says when its options leave no bundle to list."""
+    return f"no bundle under {root} matches (of {_bundles(picked.total)})"
+
+
+def notes(picked: Picked) -> Iterator[str]:
+    """The lines standard error gets about bundles left out for a reason other than the
+    options' words (each a count and how to list them)."""
+    if picked.unknown_start:
+        count = picked.unknown_start
+        yield (
+            f"{_bundles(count)} whose start is unknown {'is' if count == 1 else 'are'} not "
+            "listed (--since and --before compare starts; ls without them lists "
+            f"{'it' if count == 1 else 'them'})"
+        )
+    if picked.recording:
+        count = picked.recording
+        yield (
+            f"{_bundles(count)} still being recorded {'is' if count == 1 else 'are'} not "
+            "listed (--status recording lists them)"
+        )
+
+
+def _bundles(count: int) -> str:
+    return f"{count} bundle{'' if count == 1 else 's'}"

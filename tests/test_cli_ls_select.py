@@ -1,0 +1,58 @@
+"""The words ``ls``'s options take (``rollout_trace_sdk/_cli_ls_select.py``): statuses,
+times, a folder's root thread id, and which status a ``--status`` list takes in. What the
+options list on a root of bundles: ``test_cli_ls.py``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import time
+
+import pytest
+
+from rollout_trace_sdk._cli_ls_select import folder_thread, matches, moment, status_list
+
+
+def test_status_words_are_what_ls_prints_spelled_for_a_shell() -> None:
+    """``no log`` is ``no-log`` (either spelling taken); a comma list's blanks are no word."""
+    assert status_list("no log, recording,") == {"no-log", "recording"}
+    with pytest.raises(argparse.ArgumentTypeError, match="'done' is no status"):
+        status_list("complete,done")
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "wanted", "taken"),
+    [
+        ("complete", "failed", {"failed"}, True),  # ls prints it "complete (failed)"
+        ("ended", "aborted", {"aborted"}, True),
+        ("complete", "completed", {"failed", "aborted"}, False),
+        ("complete", None, {"closed"}, True),
+        ("unclosed", None, {"closed"}, True),
+        ("recording", None, {"closed"}, False),
+        ("no log", None, {"no-log"}, True),
+        ("recording", None, {"recording", "torn"}, True),
+    ],
+)
+def test_a_status_list_takes_statuses_outcomes_and_closed(
+    status: str, outcome: str | None, wanted: set[str], taken: bool
+) -> None:
+    assert matches(status, outcome, frozenset(wanted)) is taken
+
+
+def test_a_time_is_a_duration_back_from_now_or_an_iso_moment() -> None:
+    """Units add up (``1h30m``); ``Z`` and an offset are the zone; a date alone is midnight."""
+    before = int(time.time() * 1000)
+    assert before - 5_400_000 - 1000 <= moment("1h30m") <= before - 5_400_000 + 1000
+    assert moment("2026-12-01T09:30Z") == moment("2026-12-01T11:30+02:00") == 1_796_117_400_000
+    local = datetime.datetime(2026, 12, 1).astimezone().timestamp() * 1000
+    assert moment("2026-12-01") == local
+    for bad in ("7", "7 d", "-2h", "2026-02-30", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="is no duration"):
+            moment(bad)
+
+
+def test_the_root_thread_id_is_what_follows_the_trace_id_in_the_folder_name() -> None:
+    trace = "0aa3cc0c-6064-4c0c-aa8f-6abac4f4370f"
+    assert folder_thread(f"trace-{trace}-req-7-a") == "req-7-a"
+    assert folder_thread(f"trace-{trace}-t1-redacted") == "t1-redacted"
+    assert folder_thread("trace-short-t1") == folder_thread("copy of it") == ""
