@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from rollout_trace_sdk.sources import bundle_info, bundle_status
 from tests.test_cli_sources import _bundle, _started, run
 
 
@@ -70,3 +71,47 @@ def test_a_start_time_given_as_true_is_read_from_the_log_instead(tmp_path: Path)
     assert code == 0
     mtime = int((bundle / "trace.jsonl").stat().st_mtime * 1000)
     assert orjson.loads(out.splitlines()[0])["started_at_unix_ms"] == mtime
+
+
+def test_the_status_alone_is_the_status_of_the_whole_reading(tmp_path: Path) -> None:
+    """``sources.bundle_status`` (what ``ls --status`` and ``ls -0`` read: the log's lock and
+    tail only) gives every bundle the status and outcome ``bundle_info`` gives it: whole,
+    failed, ended, unclosed, torn, empty, without a log, held by a writer."""
+    fcntl = pytest.importorskip("fcntl")
+    traces = tmp_path / "traces"
+    done = _bundle(traces)
+    lines = (done / "trace.jsonl").read_bytes().splitlines(keepends=True)
+    ended = b'"type":"rollout_ended","status":"completed"'
+    logs = {
+        "failed": b"".join(lines).replace(ended, ended.replace(b"completed", b"failed")),
+        "ended": b"".join(lines[:-1]),
+        "unclosed": b"".join(lines[:-2]),
+        "torn": b"".join(lines)[:-20],
+        "empty": b"",
+        "held": b"".join(lines[:-2]),
+    }
+    for name, log in logs.items():
+        shutil.copytree(done, traces / name)
+        (traces / name / "trace.jsonl").write_bytes(log)
+    shutil.copytree(done, traces / "no-log")
+    (traces / "no-log" / "trace.jsonl").unlink()
+    held = os.open(traces / "held" / "trace.jsonl", os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        seen = {}
+        for bundle in traces.iterdir():
+            info = bundle_info(bundle)
+            assert bundle_status(bundle) == (info.status, info.rollout_status), bundle.name
+            seen[bundle.name] = info.status
+    finally:
+        os.close(held)
+    assert seen == {
+        done.name: "complete",
+        "failed": "complete",
+        "ended": "ended",
+        "unclosed": "unclosed",
+        "torn": "torn",
+        "empty": "empty",
+        "no-log": "no log",
+        "held": "recording",
+    }
