@@ -14,9 +14,11 @@ from tests.reduce.test_bundle import make_bundle
 
 #: The child: an audit hook that writes when the interpreter's teardown clears it, an atexit
 #: handler, text left in standard output's buffer (a pipe's is flushed at exit only), then
-#: ``run`` with ``ARGV``.
+#: ``run`` with ``ARGV``; with ``THREAD``, a thread still running when ``run`` ends (it waits
+#: for ``run`` to return: a thread sleeping a fixed time had ended before a slow ``reduce``
+#: did, on a loaded machine).
 _CHILD = """
-import atexit, os, sys, threading, time
+import atexit, os, sys, threading
 from rollout_trace_sdk.__main__ import run
 
 def teardown(event, args, write=os.write):
@@ -26,11 +28,14 @@ def teardown(event, args, write=os.write):
 
 sys.addaudithook(teardown)
 atexit.register(lambda: sys.stdout.write("atexit\\n"))
+release = threading.Event()  # set once run returned: the thread runs as long as run does
 if THREAD:
-    threading.Thread(target=lambda: (time.sleep(0.2), os.write(1, b"thread\\n"))).start()
+    threading.Thread(target=lambda: (release.wait(60), os.write(1, b"thread\\n"))).start()
 sys.stdout.write("buffered\\n")
 sys.argv = ["rollout-trace", *ARGV]
-raise SystemExit(run())
+status = run()
+release.set()
+raise SystemExit(status)
 """
 
 
