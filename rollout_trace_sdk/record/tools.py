@@ -404,7 +404,7 @@ class ToolCall(AgentToolWork):
         if effective.type in _TERMINAL_KINDS:
             warn(
                 f"rollout trace: use exec_started for {effective.type} runtime events",
-                kind="runtime event of an exec call",
+                kind="runtime_started on an exec call",
             )
             return
         if effective.type in _AGENT_KINDS or self.kind.type in _AGENT_KINDS:
@@ -426,7 +426,7 @@ class ToolCall(AgentToolWork):
         if self.kind.type in _TERMINAL_KINDS:
             warn(
                 f"rollout trace: use TerminalSession.exited for {self.kind.type} runtime events",
-                kind="runtime event of an exec call",
+                kind="runtime_ended on an exec call",
             )
             return
         if self.kind.type in _AGENT_KINDS:

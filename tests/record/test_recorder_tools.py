@@ -565,3 +565,25 @@ async def test_a_call_kept_past_its_turn_ends_in_the_turn_that_runs_it(
         payload(bundle, ended_b["payload"]["result_payload"])["response_item"]["output"] == "None"
     )
     assert not loss_report(bundle)
+
+
+async def test_both_runtime_events_refused_on_an_exec_call_say_what_to_use(
+    tmp_path: Path,
+) -> None:
+    """runtime_started and runtime_ended on an exec_command call are two mistakes, each
+    with its own remedy (exec_started; TerminalSession.exited): one kind of warning for
+    both showed only the first remedy under Python's default filters (review43)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        async with (
+            open_rollout(tmp_path) as rollout,
+            rollout.root.turn() as turn,
+            turn.tool_call("c1", "exec_command", arguments={"cmd": "ls"}) as tool,
+        ):
+            tool.runtime_started({"anything": 1})
+            tool.runtime_ended({"anything": 2})
+            tool.completed({"type": "function_call_output", "call_id": "c1", "output": "ok"})
+    said = [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)]
+    assert len(said) == 2, said
+    assert "use exec_started" in said[0]
+    assert "use TerminalSession.exited" in said[1]
