@@ -503,7 +503,8 @@ class ChunkWriter(RecordQueue):
         chunk.filter_lines = self._redact_lines
         if self._reserved is None:  # the first chunk holds room for the closing records
             self._reserved = False
-            chunk.reserve = str(self.bundle_dir)
+            folder = self._payloads_dir  # its descriptor follows a moved bundle
+            chunk.reserve = folder if isinstance(folder, int) else str(self.bundle_dir)
         if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
             chunk.sync = True
             self._sync_at = 0

@@ -91,9 +91,12 @@ def unmake_bundle(bundle_dir: Path, fd: int | None = None) -> None:
 RESERVE_BYTES: Final = 64 << 10
 
 
-def make_reserve(bundle_dir: str) -> bool:
+def make_reserve(where: PayloadsDir) -> bool:
     """Hold :data:`RESERVE_BYTES` of the disk in the bundle's ``layout.SPACE_RESERVE`` file
-    (in the worker thread, with the first chunk).
+    (in the worker thread, with the first chunk). ``where``: the bundle's path, or a
+    descriptor of its payload folder (``open_folder``), which finds the bundle wherever it
+    was moved: by its path, a root moved aside before the first chunk left the rollout
+    without a reserve, and a bundle swapped for a symlink put it where no close removed it.
 
     Why: a disk that fills mid-rollout used to take the loss report with it. Its payload
     needs a new file or shard block, which a full disk refuses, while the closing lines
@@ -107,9 +110,9 @@ def make_reserve(bundle_dir: str) -> bool:
     Returns:
         Whether the room is held (not when the disk is already full: nothing is left then).
     """
-    path = os.path.join(bundle_dir, layout.SPACE_RESERVE)
+    path, dir_fd = _reserve_at(where)
     try:
-        fd = os.open(path, _NEW_FILE, FILE_MODE)
+        fd = os.open(path, _NEW_FILE, FILE_MODE, dir_fd=dir_fd)
     except OSError:
         return False
     try:
@@ -121,11 +124,19 @@ def make_reserve(bundle_dir: str) -> bool:
             _write_all(fd, os.urandom(RESERVE_BYTES))
     except OSError:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(path, dir_fd=dir_fd)
         return False
     finally:
         os.close(fd)
     return True
+
+
+def _reserve_at(where: PayloadsDir) -> tuple[str, int | None]:
+    """The reserve of the bundle ``where`` (its path, or a descriptor of its payload folder):
+    a path and the ``dir_fd`` it is relative to (or ``None``)."""
+    if isinstance(where, int):
+        return os.path.join(os.pardir, layout.SPACE_RESERVE), where
+    return os.path.join(where, layout.SPACE_RESERVE), None
 
 
 def release_reserve(bundle_dir: str, folder: PayloadsDir | None = None) -> None:
@@ -134,10 +145,8 @@ def release_reserve(bundle_dir: str, folder: PayloadsDir | None = None) -> None:
     ``folder``, a descriptor of the bundle's payload folder, finds the bundle wherever it
     was moved (its path left 64 KiB in every bundle moved with its root; review user37)."""
     with contextlib.suppress(OSError):
-        if isinstance(folder, int):
-            os.unlink(os.path.join(os.pardir, layout.SPACE_RESERVE), dir_fd=folder)
-        else:
-            os.unlink(os.path.join(bundle_dir, layout.SPACE_RESERVE))
+        path, dir_fd = _reserve_at(folder if isinstance(folder, int) else bundle_dir)
+        os.unlink(path, dir_fd=dir_fd)
 
 
 def lock_log(fd: int) -> bool | None:
@@ -315,9 +324,9 @@ class Chunk:
     filter_lines: Callable[[bytearray], bytes | bytearray] | None = None
     #: durable mode: fsync each payload file, and the log and folder once the chunk is in
     sync: bool = False
-    #: the first chunk of a bundle: make its space reserve first (the bundle's folder);
-    #: ``reserved`` says whether it was made
-    reserve: str | None = None
+    #: the first chunk of a bundle: make its space reserve first (the bundle's folder, or a
+    #: descriptor of its payload folder: ``make_reserve``); ``reserved`` says whether it was
+    reserve: PayloadsDir | None = None
     reserved: bool = False
     payloads_done: int = 0
     lines_done: int = 0

@@ -577,3 +577,30 @@ async def test_a_shard_begun_after_the_root_moved_lands_in_the_moved_bundle(
     assert len(list((bundle / "payloads").iterdir())) >= 2
     assert recorded_whole(check_bundle(bundle))
     assert not (bundle / ".space-reserve").exists()
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+async def test_a_root_moved_before_the_first_chunk_keeps_the_bundles_space_reserve(
+    tmp_path: Path, schema: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The root rotated (``mv traces traces.old; mkdir traces``) between a rollout's open and
+    its first chunk: the space reserve, made by the bundle's path, found no bundle there and
+    the rollout went without one (review43: no room held back for its loss report on a disk
+    that fills). It is made beside the payload folder the writer holds open."""
+    root, moved = tmp_path / "traces", tmp_path / "traces.old"
+    async with (
+        open_rollout(root, schema_version=schema, redact=False) as rollout,
+        rollout.root.turn() as turn,
+    ):
+        root.rename(moved)
+        root.mkdir()
+        async with turn.inference({"model": "m", "input": "hi"}) as call:
+            call.completed(output_items=[])
+        await rollout.flush()
+        assert rollout.bundle_dir is not None
+        bundle = moved / rollout.bundle_dir.name
+        assert (bundle / ".space-reserve").exists()
+    assert _warnings(caplog) == []
+    assert recorded_whole(check_bundle(bundle))
+    assert not (bundle / ".space-reserve").exists()
+    assert list(root.iterdir()) == []
