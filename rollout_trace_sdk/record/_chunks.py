@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn
 
 import anyio
 import anyio.lowlevel
@@ -29,6 +29,7 @@ import anyio.lowlevel
 from ..model import layout
 from . import _files
 from ._encode import LineEncoder, QueuedEvent
+from ._ki_protection import ki_protected
 from ._line_cost import line_estimate
 from ._queue import RecordQueue
 from ._queue_rules import EVENT_COST, PAYLOAD_OVERHEAD
@@ -38,44 +39,6 @@ from ._warnings import recorder_warning
 from ._worker_threads import Job, WriteHung, WriterThreads, writer_threads
 
 log = logging.getLogger("rollout_trace_sdk")
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-#: The writer's methods that trio's KeyboardInterrupt must not land in (see _ki_protected).
-_KI_PROTECTED: Final[list[str]] = []
-_ki_protection_on = False
-
-
-def _ki_protected(function: _F) -> _F:
-    """Keep trio's KeyboardInterrupt out of ``function``: trio raises it wherever unprotected
-    code runs, and a chunk interrupted between leaving the queue and reaching the disk
-    would lose its records silently (the crash soak caught 16 seqs missing after SIGINT).
-    Protected, the interrupt goes to the main task, whose unwinding closes the rollout,
-    which drains through here. Marking a function changes nothing under asyncio, whose
-    runner turns SIGINT into a cancellation the chunk's shield already holds off.
-
-    Only noted here: :func:`protect_from_trio_interrupts` marks the methods when a writer
-    is made under trio, so that an asyncio program never imports trio (48 ms, which the
-    first rollout's open spent on the event loop)."""
-    _KI_PROTECTED.append(function.__name__)
-    return function
-
-
-def protect_from_trio_interrupts() -> None:
-    """Mark :class:`ChunkWriter`'s protected methods for trio (once, under trio only; the
-    caller checks that trio runs). A trio that wraps rather than marks gets the wrapper."""
-    global _ki_protection_on
-    if _ki_protection_on:
-        return
-    from trio.lowlevel import enable_ki_protection
-
-    for name in _KI_PROTECTED:
-        method = ChunkWriter.__dict__[name]
-        protected = enable_ki_protection(method)
-        if protected is not method:
-            setattr(ChunkWriter, name, protected)
-    _ki_protection_on = True
-
 
 #: One worker-thread call writes at most this much (items / payload bytes).
 _CHUNK_ITEMS: Final = 4096
@@ -167,7 +130,7 @@ class ChunkWriter(RecordQueue):
     def _notify(self) -> None:
         raise NotImplementedError  # the writer wakes its own waiters (``_room``)
 
-    @_ki_protected
+    @ki_protected
     async def _drain(self, target: int | None = None) -> None:
         """Write queued items in chunks until the queue is empty (or ``target`` items are
         done). Each chunk is shielded: once taken off the queue it is written completely."""
@@ -425,7 +388,7 @@ class ChunkWriter(RecordQueue):
                     raise
                 held.append(exc)
 
-    @_ki_protected
+    @ki_protected
     async def _seal(self) -> None:
         """Schema 3: seal every shard (in a worker thread; again is harmless). Protected from
         trio's KeyboardInterrupt as :meth:`_drain` is: one landing between the worker's

@@ -102,10 +102,11 @@ from ..model import events as ev
 from . import _files
 from ._async_lib import current_async_library
 from ._budget import PROCESS
-from ._chunks import protect_from_trio_interrupts
+from ._chunks import ChunkWriter
 from ._encode import LineEncoder, QueuedEvent
 from ._inbox import loop_poker
 from ._item_store import ItemStore
+from ._ki_protection import protect_from_trio_interrupts
 from ._queue_rules import HARD_CAP_FACTOR
 from ._reports import now_ms
 from ._room import RoomWaits
@@ -135,7 +136,7 @@ def _loop_poker() -> Callable[[Callable[[], None]], Any] | None:
     """How other OS threads wake this writer's event loop (see ``loop_poker``); a writer made
     under trio also marks its chunk writing as trio's KeyboardInterrupt's no-go zone."""
     if current_async_library() == "trio":
-        protect_from_trio_interrupts()
+        protect_from_trio_interrupts(ChunkWriter)
     return loop_poker()
 
 
