@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._cli_help import columns
-from ._cli_ls_select import STATUSES, moment, none_text, notes, pick, positive, status_list
+from ._cli_ls_select import (
+    STATUSES,
+    moment,
+    none_text,
+    notes,
+    pick,
+    positive,
+    status_list,
+    thread_prefix,
+)
 from .sources import (
     LS_HEADER,
     SourceError,
@@ -70,6 +79,7 @@ def add_parser(commands: Any) -> None:
     )
     picks.add_argument(
         "--thread",
+        type=thread_prefix,
         metavar="ID",
         help="whose root thread id (in the folder's name, trace-<trace_id>-<thread_id>) "
         "starts with ID",

@@ -89,6 +89,14 @@ def positive(text: str) -> int:
     return value
 
 
+def thread_prefix(text: str) -> str:
+    """``--thread``: a root thread id or the start of one; an empty one would pick every
+    bundle, which no one asking for one request's rollout means."""
+    if not text:
+        raise argparse.ArgumentTypeError("'': give a root thread id or the start of one")
+    return text
+
+
 @attrs.frozen
 class Picked:
     """What :func:`pick` found: the bundles to list, newest first, and how many it left out

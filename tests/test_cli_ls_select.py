@@ -10,7 +10,13 @@ import time
 
 import pytest
 
-from rollout_trace_sdk._cli_ls_select import folder_thread, matches, moment, status_list
+from rollout_trace_sdk._cli_ls_select import (
+    folder_thread,
+    matches,
+    moment,
+    status_list,
+    thread_prefix,
+)
 
 
 def test_status_words_are_what_ls_prints_spelled_for_a_shell() -> None:
@@ -56,3 +62,11 @@ def test_the_root_thread_id_is_what_follows_the_trace_id_in_the_folder_name() ->
     assert folder_thread(f"trace-{trace}-req-7-a") == "req-7-a"
     assert folder_thread(f"trace-{trace}-t1-redacted") == "t1-redacted"
     assert folder_thread("trace-short-t1") == folder_thread("copy of it") == ""
+
+
+def test_an_empty_thread_id_is_refused() -> None:
+    """``--thread ""`` was the start of every id: it listed every bundle (and with
+    ``--before 7d -0 | xargs rm`` removed them) where one request's rollout was asked for."""
+    assert thread_prefix("019a") == "019a"
+    with pytest.raises(argparse.ArgumentTypeError, match="root thread id"):
+        thread_prefix("")
