@@ -468,6 +468,7 @@ class ChunkWriter(RecordQueue):
             self._reserved = False
             folder = self._payloads_dir  # its descriptor follows a moved bundle
             chunk.reserve = folder if isinstance(folder, int) else str(self.bundle_dir)
+        chunk.durable = self._durable
         if self._durable and (self._closing or (self._sync_at and self._done >= self._sync_at)):
             chunk.sync = True
             self._sync_at = 0

@@ -322,7 +322,10 @@ class Chunk:
     repair: Callable[[bytes], bytes] | None = None
     #: applied once to the lines before the first byte of them is written (redaction)
     filter_lines: Callable[[bytearray], bytes | bytearray] | None = None
-    #: durable mode: fsync each payload file, and the log and folder once the chunk is in
+    #: durable mode: fsync each payload file as it is written (every chunk: a turn's payloads
+    #: are mostly written before the checkpoint that syncs the log citing them)
+    durable: bool = False
+    #: a durable checkpoint: fsync the log and the folder once the chunk is in
     sync: bool = False
     #: the first chunk of a bundle: make its space reserve first (the bundle's folder, or a
     #: descriptor of its payload folder: ``make_reserve``); ``reserved`` says whether it was
@@ -349,7 +352,7 @@ def write_chunk(chunk: Chunk, payloads_dir: PayloadsDir, log_fd: int, log_size: 
         for ordinal, queued in chunk.payloads[chunk.payloads_done :]:
             data = render(queued)  # long strings of a payload are escaped here
             data = data if repair is None else repair(data)
-            if chunk.sync:
+            if chunk.durable:
                 write_payload_file(payloads_dir, ordinal, data, synced=True)
             else:
                 write_payload_file(payloads_dir, ordinal, data)

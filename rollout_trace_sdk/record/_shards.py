@@ -14,8 +14,9 @@ so what was handed to the sink is decodable from the file even if the process di
 shard is sealed (the reader then reads the records up to the cut). A shard is sealed (its
 frame finished) by the writer once the plan has moved past it and nothing placed earlier is
 still queued (:meth:`ShardSink.seal_below`), and every shard is sealed before
-``recording_completed``. Nothing is fsynced: like every other write of the recorder,
-durability is the kernel's page cache.
+``recording_completed``. Nothing is fsynced unless the writer is durable (then a shard is
+fsynced when sealed, and the open ones at each checkpoint): otherwise durability is the
+kernel's page cache.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class ShardSink:
     __slots__ = (
         "_clean",
         "_directory",
+        "_durable",
         "_fed",
         "_filter",
         "_finished",
@@ -119,7 +121,11 @@ class ShardSink:
         body_filter: BodyFilter | None = None,
         clean: Callable[[list[bytes]], bool] | None = None,
         finished: dict[int, int] | None = None,
+        durable: bool = False,
     ) -> None:
+        #: durable mode: a shard's file is fsynced when its frame is finished, before it is
+        #: closed (:meth:`fsync` reaches only the shards still open at a checkpoint)
+        self._durable = durable
         #: the payload folder: its path, or a descriptor of it (:meth:`use_folder`)
         self._directory: str | int = os.fspath(payloads_dir)
         #: the plan's finished shards and their record counts (see ``ShardPlan.finished``)
@@ -177,7 +183,7 @@ class ShardSink:
 
     def fsync(self) -> None:
         """Durable mode: the open shards' flushed blocks reach the disk (sealed shards were
-        closed after their last write; the folder is synced with the log)."""
+        fsynced as their frame was finished; the folder is synced with the log)."""
         for fd, _ in (*self._open.values(), *self._sealing.values()):
             os.fsync(fd)
 
@@ -439,7 +445,11 @@ class ShardSink:
             self._sealing[number] = (fd, stop.rest)
             raise stop.error from None
         del self._sealing[number]
-        os.close(fd)
+        try:
+            if self._durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _write_rest(self, shard: int, fd: int, rest: memoryview) -> None:
         """Write all of ``rest``; on an error, :class:`_Stopped` says what is left."""

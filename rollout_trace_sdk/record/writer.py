@@ -240,6 +240,7 @@ class BundleWriter(RoomWaits):
                 body_filter=None if redactor is None else redactor.redact,
                 clean=None if redactor is None else redactor.clean,
                 finished=self._plan.finished,
+                durable=durable,
             )
             self.items = ItemStore(
                 self._put_body,
