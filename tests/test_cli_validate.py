@@ -216,6 +216,24 @@ def test_the_payloads_a_kill_left_uncited_are_one_explained_problem(tmp_path: Pa
     ]
 
 
+def test_a_kill_before_the_first_citing_line_leaves_every_payload_in_the_trail(
+    tmp_path: Path,
+) -> None:
+    """Stopped after its first payloads but before any line cited one, a recording has no
+    cited payload to count from: the trail starts at ``1.json``. Counted from 1 instead of
+    0, the first payload was named alone as "not cited by any event", the bare problem
+    that says nothing of the kill (mutation audit)."""
+    first = event_lines().splitlines(keepends=True)[0]  # rollout_started, nothing cited
+    bundle = make_bundle(tmp_path, first)  # payloads 1.json and 2.json on disk
+    code, out, _ = run("validate", bundle)
+    assert code == 1
+    uncited = [line for line in out.splitlines() if "not cited" in line]
+    assert len(uncited) == 1, out
+    assert uncited[0].startswith(
+        f"{bundle}/payloads: 2 payload files not cited by any event (1.json to 2.json): "
+    ), out
+
+
 def test_schema3_a_missing_shard_is_one_problem(tmp_path: Path) -> None:
     """A shard lost whole is said once, where it is first cited: the templates of later
     shards whose parts it held each said it again (one line per citing line: 3 for
