@@ -70,3 +70,17 @@ def test_a_request_ended_under_another_compaction_is_refused(tmp_path: Path, sch
     assert bundle.reduce_error().message == (
         "compaction request req-1 completion used compaction cmp-2, but start used cmp-1"
     )
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+def test_a_compaction_installed_in_an_unknown_turn_is_refused(tmp_path: Path, schema: int) -> None:
+    """A compaction install must name a turn of its thread (Codex 0.169 and 0.171 refuse it
+    otherwise, as they do a compaction request's). Never checking the install's turn passed
+    every test (mutation audit)."""
+    bundle = Scenario(tmp_path / "bundle", schema=schema)
+    bundle.begin()
+    ref = bundle.payload("compaction_checkpoint", {"input_history": [], "replacement_history": []})
+    bundle.event(ev.CompactionInstalled("cmp-1", ref), thread=ROOT, turn="turn-x")
+    assert bundle.reduce_error().message == (
+        "compaction install cmp-1 referenced unknown codex turn turn-x"
+    )
