@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from rollout_trace_sdk.view.state_mtime import date_back_if_moved, inputs_seen
+from rollout_trace_sdk.view.state_mtime import date_back_if_moved, inputs_newest, inputs_seen
 
 
 def _bundle(demo_bundle: Path, tmp_path: Path) -> Path:
@@ -62,3 +62,19 @@ def test_a_state_of_a_bundle_that_moved_within_a_tick_is_dated_back(
     os.utime(state, ns=(tick + 10**9, tick + 10**9))  # written after the append
     date_back_if_moved(bundle, str(state), before)
     assert os.stat(state).st_mtime_ns == tick
+
+
+def test_a_bundle_without_payloads_can_tell_one_without_its_log_cannot(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    """No ``payloads`` folder at all is nothing to be newer than: the log and manifest
+    still date the bundle. A missing log or manifest is "cannot tell" (``summary`` then does
+    not trust a ``state.json``). Swapping the two cases passed every test (mutation
+    audit): a payload-less bundle's state was never trusted, one without its log always."""
+    bundle = _bundle(demo_bundle, tmp_path)
+    shutil.rmtree(bundle / "payloads")
+    log = os.stat(bundle / "trace.jsonl").st_mtime_ns
+    os.utime(bundle / "manifest.json", ns=(log - 10**9, log - 10**9))
+    assert inputs_newest(bundle) == (log, "trace.jsonl")
+    (bundle / "trace.jsonl").unlink()
+    assert inputs_newest(bundle) == (None, "trace.jsonl")
