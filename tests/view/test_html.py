@@ -36,3 +36,14 @@ def test_a_static_page_of_such_a_state_is_whole(demo_state: Any) -> None:
     page = static_page(state, None)
     assert page.count('id="rt-model"') == 1 and page.count(script_text()) == 1
     assert "<title>rollout __DATA__" in page
+
+
+def test_the_models_line_separators_are_escaped_in_the_page() -> None:
+    """U+2028 and U+2029 end a line for older JavaScript parsers: raw inside the page's JSON
+    they broke the model's script. Both are escaped, the JSON reads back the same (only
+    U+2028 was checked: U+2029 could go through raw, mutation audit)."""
+    model: dict[str, Any] = {"calls": ["a\u2028b\u2029c"]}
+    page = render_page(model, boot={"mode": "static"}, data="", script_url="/viewer.js")
+    found = re.findall(r'<script type="application/json" id="rt-model">(.*?)</script>', page)
+    assert [orjson.loads(text) for text in found] == [model]
+    assert "\u2028" not in page and "\u2029" not in page
