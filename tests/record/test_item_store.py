@@ -100,6 +100,22 @@ def test_large_request_values_are_stored_once(hold: Any) -> None:
     assert put.kinds().count("content_value") == 1
 
 
+def test_a_request_value_of_exactly_2_kib_is_stored_once() -> None:
+    """docs/format.md: request values of "2 KiB or more" are stored once. ``tools`` of
+    exactly ``SHARED_VALUE_MIN_BYTES`` serialised is a content value, one a byte shorter
+    stays inline; sharing only longer ones passed every item-store test (mutation audit)."""
+    from rollout_trace_sdk.record._content_values import SHARED_VALUE_MIN_BYTES
+
+    for n, size in enumerate((SHARED_VALUE_MIN_BYTES - 1, SHARED_VALUE_MIN_BYTES)):
+        put = _Recorded()
+        store = ItemStore(put)
+        tools = ["x" * (size - 4)]  # ["…"]: 4 bytes of brackets and quotes
+        assert len(orjson.dumps(tools)) == size
+        refs = store.request("t", {"model": "m", "tools": tools, "input": None}, [_msg(n)])
+        assert orjson.loads(put.text(refs.request))["tools"] == tools
+        assert put.kinds().count("content_value") == (1 if size == SHARED_VALUE_MIN_BYTES else 0)
+
+
 def test_resent_history_stores_each_item_once() -> None:
     put = _Recorded()
     store = ItemStore(put)
