@@ -286,6 +286,32 @@ async def test_nowait_calls_from_sync_code_in_the_loop_thread(tmp_path: Path) ->
         await w.aclose()
 
 
+async def test_what_other_threads_record_is_charged_to_the_queue_until_written(
+    tmp_path: Path,
+) -> None:
+    """Events and payloads recorded from another OS thread go through an inbox, then into the
+    queue: their bytes are charged there (``max_queued_bytes`` holds them, the writer hurries)
+    and discharged once written. Not charging them passed every test (mutation audit), and
+    ``queued_bytes`` went negative once they were written."""
+    w = make_writer(tmp_path)
+
+    def record() -> None:
+        for i in range(20):
+            ref = w.payload_nowait("tool_result", {"n": i, "pad": "x" * 500})
+            assert ref is not None
+            assert w.event_nowait(ev.ToolCallEnded(f"c{i}", "completed", ref))
+
+    await anyio.to_thread.run_sync(record)  # before the writer runs: nothing written yet
+    w._take_inbox()  # as the loop's poke does: the inbox into the queue
+    assert w.stats.queued_bytes > 20 * 500
+    async with anyio.create_task_group() as tg:
+        await tg.start(w.run)
+        await w.flush()
+        assert w.stats.queued_bytes == 0
+        await w.aclose()
+    assert len(read_lines(w.bundle_dir)) == 21  # and recording_completed
+
+
 async def test_calls_after_close_are_dropped_and_counted(tmp_path: Path) -> None:
     w = make_writer(tmp_path)
     await w.aclose()
