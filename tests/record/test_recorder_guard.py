@@ -422,3 +422,34 @@ async def test_each_kind_of_warning_names_the_agents_line(tmp_path: Path) -> Non
     found = {(Path(w.filename).name, w.lineno) for w in caught if w.category is RecorderWarning}
     here = Path(__file__).name
     assert {(here, line_failed), (here, line_misuse), (here, line_value)} <= found, found
+
+
+def test_a_guard_keeps_positional_only_and_double_underscore_parameters() -> None:
+    """Every guarded method today takes plain parameters, so two paths of the guard's code
+    generator ran in no test (mutation audit): a positional-only parameter (its ``/`` kept,
+    else the guard took a keyword the method refuses) and a parameter named like the
+    generated code's own names (the generic wrapper). Each answers as the method does, and a
+    failure warns and answers as the twin would (no twin here: ``None``)."""
+    import inspect
+
+    from rollout_trace_sdk.record._guard import _guarded
+
+    def positional(self: Any, a: int, /, b: int = 2) -> int:
+        if a < 0:
+            raise ValueError("negative")
+        return a + b
+
+    def dunder(self: Any, __m: int) -> int:
+        if __m < 0:
+            raise ValueError("negative")
+        return __m
+
+    guard = _guarded("positional", positional)
+    assert inspect.signature(guard, follow_wrapped=False) == inspect.signature(positional)
+    with pytest.raises(TypeError):
+        guard(object(), a=1)  # as the method itself refuses it
+    for method in (positional, dunder):
+        guard = _guarded(method.__name__, method)
+        assert guard(object(), 1) == method(object(), 1)
+        with pytest.warns(RecorderWarning, match=rf"object\.{method.__name__} failed"):
+            assert guard(object(), -1) is None
