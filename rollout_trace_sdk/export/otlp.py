@@ -42,7 +42,7 @@ import attrs
 
 from ..reduce.failures import FAILED_STATUSES  # reported as span status ERROR
 from ..view.capture import capture_notes, not_whole, recording_status
-from ..view.item_text import own_item_ids, tool_name, what_stopped
+from ..view.item_text import ending_turn_id, own_item_ids, tool_name, what_stopped
 from .otlp_content import Conversation, cut
 from .otlp_names import (
     AGENT_ID,
@@ -531,7 +531,7 @@ class _Mapper:
         parent = self.owner(tool.get("thread_id"), tool.get("started_by_codex_turn_id"))
         # the output (or the raw result's error) is content, said only when content is sent;
         # what stopped an aborted call is not (its turn's span says the reason too)
-        said = what_stopped(self.state, tool, tool.get("started_by_codex_turn_id")) or ""
+        said = what_stopped(self.state, tool, ending_turn_id(self.state, tool)) or ""
         text = ((result or _error_text(tool)) if self.inline else "") or said
         return self.node_span(
             ("tool", tool_id, tool), parent, f"execute_tool {name}", attributes, text=text

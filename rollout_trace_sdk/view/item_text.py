@@ -233,18 +233,66 @@ def failed_tool_text(state: _Obj, tool: _Obj, notes: Mapping[str, str] | None = 
     result = op.get("result") if isinstance(op, Mapping) else None
     texts.append(clip(result.get("stderr")) if isinstance(result, Mapping) else None)
     texts.append(clip(tool.get("error_text")))
-    return distinct_texts(texts) or what_stopped(state, tool, tool.get("started_by_codex_turn_id"))
+    return distinct_texts(texts) or what_stopped(state, tool, ending_turn_id(state, tool))
 
 
 def what_stopped(state: _Obj, obj: _Obj, turn_id: Any) -> str | None:
-    """:func:`stopped_text` of a tool call or code cell of ``state``, by the turn that started
-    it (``turn_id``: a tool call's ``started_by_codex_turn_id``, a cell's ``codex_turn_id``)
-    and why that turn ended (its ``error_text``, put in by ``turn_errors``). The view model
+    """:func:`stopped_text` of a tool call or code cell of ``state``, by the turn it ended in
+    (``turn_id``: a tool call's :func:`ending_turn_id`, a cell's ``codex_turn_id``) and why
+    that turn ended (its ``error_text``, put in by ``turn_errors``). The view model
     carries it (``stop``) to ``show`` and the page; the exports say it through here."""
     turns = state.get("codex_turns")
     turn = turns.get(turn_id) if isinstance(turns, Mapping) and isinstance(turn_id, str) else None
     turn = turn if isinstance(turn, Mapping) else {}
     return stopped_text(_status(obj), _status(turn), clip(turn.get("error_text")))
+
+
+def ending_turn_id(state: _Obj, tool: _Obj) -> Any:
+    """The id of the turn a tool call ended in, whose end says what stopped it: the turn that
+    started it, unless the call ended after that turn's end in a later turn of its thread
+    (kept past its turn and run there, as an Agents SDK run paused for an approval and
+    resumed does: ``ToolCall.outlive_turn`` / ``resume_in``), then that turn. A call that
+    ended after every turn (cut off with its thread) or a code cell's call (ended with its
+    cell, after the turn) keeps the turn that started it. By the log's sequence numbers,
+    which order the state's events whatever the clock."""
+    started = tool.get("started_by_codex_turn_id")
+    turns, end = state.get("codex_turns"), _seqs(tool)[1]
+    requester = tool.get("requester")
+    if (
+        not isinstance(turns, Mapping)
+        or end is None
+        or (isinstance(requester, Mapping) and requester.get("type") == "code_cell")
+    ):
+        return started
+    turn = turns.get(started) if isinstance(started, str) else None
+    if not isinstance(turn, Mapping) or not _after(end, _seqs(turn)[1]):
+        return started
+    for turn_id, other in turns.items():  # only for a call that outlived its turn
+        first, last = _seqs(other) if isinstance(other, Mapping) else (None, None)
+        if (
+            other.get("thread_id") == tool.get("thread_id")
+            and first is not None
+            and first < end
+            and not _after(end, last)
+        ):
+            return turn_id
+    return started
+
+
+def _seqs(obj: _Obj) -> tuple[int | None, int | None]:
+    """An object's ``started_seq`` and ``ended_seq`` (None: missing or not a number)."""
+    execution = obj.get("execution")
+    execution = execution if isinstance(execution, Mapping) else {}
+    return _seq(execution.get("started_seq")), _seq(execution.get("ended_seq"))
+
+
+def _seq(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _after(seq: int, end: int | None) -> bool:
+    """Whether ``seq`` comes after ``end`` (None: not ended, so nothing comes after)."""
+    return end is not None and seq > end
 
 
 def _status(obj: _Obj) -> Any:

@@ -23,6 +23,7 @@ from .images import image_refs
 from .item_text import (
     clip,
     delivers,
+    ending_turn_id,
     own_item_ids,
     parts_text,
     payload_of,
@@ -308,7 +309,7 @@ class _Builder:
         }
         if tool.get("model_visible_call_id"):
             record["call_id"] = tool["model_visible_call_id"]
-        record.update(self.stop(tool, tool.get("started_by_codex_turn_id")))
+        record.update(self.stop(tool, ending_turn_id(self.state, tool)))
         if isinstance(tool.get("error_text"), str):  # from its raw result (see payloads.py)
             record["err"] = clip(tool["error_text"])
         if isinstance(tool.get("result_text"), str):  # an output no request carried (idem)

@@ -17,7 +17,7 @@ from typing import Any, Final
 from ..reduce.failures import FAILED_STATUSES
 from .capture import recording_status
 from .ids import find_agent
-from .item_text import own_item_ids, stopped_text, tool_name
+from .item_text import ending_turn_id, own_item_ids, stopped_text, tool_name
 from .model import last_known_unix_ms
 from .summary_terminals import by_command_status, op_error, session_command, stderr
 from .summary_terminals import command as op_command
@@ -429,7 +429,7 @@ class _Summary:
         if kind != "tool_call":
             return None
         turns = self.state.get("codex_turns")
-        ident = obj.get("started_by_codex_turn_id")
+        ident = ending_turn_id(self.state, obj)
         turn = turns.get(ident) if isinstance(turns, dict) and isinstance(ident, str) else None
         if not isinstance(turn, dict):
             return stopped_text(_status(obj), None, None)

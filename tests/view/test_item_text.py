@@ -3,13 +3,26 @@ action, and what stopped an aborted tool call (review codexview27)."""
 
 from __future__ import annotations
 
+import io
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
+from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.export.otlp import otlp_trace
+from rollout_trace_sdk.export.otlp_names import TOOL_CALL_ID
+from rollout_trace_sdk.export.tables import build_rows
+from rollout_trace_sdk.record import open_rollout
 from rollout_trace_sdk.view.hosted_text import web_search_text
 from rollout_trace_sdk.view.item_text import stopped_text
+from rollout_trace_sdk.view.load import load_state
+from rollout_trace_sdk.view.model import build_view_model
+
+from ..record.tool_loop import Loop, function_call
 
 
 def _body(value: Any) -> dict[str, Any]:
@@ -137,3 +150,57 @@ def test_every_first_line_is_taken_one_way() -> None:
     assert (
         _first_line(" \n ") is None and first_line("") == "" and cell_line("", False) == "(empty)"
     )
+
+
+async def _resumed_then_interrupted(root: Path, schema: int, *, resumed: bool) -> Path:
+    """A tool call kept past its turn (``outlive_turn``); ``resumed``: run in the next turn
+    (``resume_in``), which is interrupted with it and with a call of its own; else never
+    resumed after its own turn was interrupted: the rollout's end cuts it off."""
+    asked = function_call("call_a", "get_weather", {"city": "Oslo"})
+    async with open_rollout(root, schema_version=schema) as rollout:
+        async with rollout.root.turn() as first:
+            await Loop(first).infer(asked)
+            kept = first.tool_call("call_a", "get_weather", arguments=asked["arguments"])
+            kept.outlive_turn()
+            if not resumed:
+                first.end("cancelled")
+        async with rollout.root.turn() as second:
+            if resumed:
+                kept.resume_in(second)
+                second.tool_call("call_own", "get_weather", arguments="{}")
+                second.end("cancelled")
+    assert rollout.bundle_dir is not None
+    return rollout.bundle_dir
+
+
+@pytest.mark.parametrize("schema", [2, 3])
+@pytest.mark.parametrize("resumed", [True, False], ids=["resumed", "never resumed"])
+def test_a_call_kept_past_its_turn_says_what_stopped_it(
+    tmp_path: Path, schema: int, resumed: bool
+) -> None:
+    """What stopped an aborted call was read from the turn that started it: a call kept past
+    its turn and run in a later turn that was interrupted said ``aborted`` alone (its turn,
+    the first, had completed), while a call of that later turn said ``aborted: its turn was
+    interrupted``. It is now read from the turn it ended in, in ``show``, ``summary``, on
+    the page, in the tables and on the OTLP span alike. One its interrupted turn left open,
+    cut off with the rollout's end after every turn, still says its turn was interrupted
+    (a guard: no later turn ran it)."""
+    bundle = anyio.run(partial(_resumed_then_interrupted, tmp_path, schema, resumed=resumed))
+    status = "aborted" if schema == 3 else "cancelled"
+    said = f"{status}: its turn was interrupted"
+    out = io.StringIO()
+    assert main(["show", str(bundle), "--call", "call_a"], out=out) == 0
+    assert f"      error: {said}" in out.getvalue().splitlines(), out.getvalue()
+    out = io.StringIO()
+    assert main(["summary", str(bundle), "--json"], out=out, err=io.StringIO()) == 0
+    failures = {f["id"]: f["error"] for f in orjson.loads(out.getvalue())["failures"]}
+    assert failures["call_a"] == said
+    state = load_state(bundle)
+    stops = {tool["call_id"]: tool.get("stop") for tool in build_view_model(state)["tools"]}
+    assert stops["call_a"] == said
+    [row] = [
+        r for r in build_rows(state, source="b")["tool_calls"] if r["tool_call_id"] == "call_a"
+    ]
+    assert row["error_text"] == said
+    [span] = [s for s in otlp_trace(state).spans if s.attributes.get(TOOL_CALL_ID) == "call_a"]
+    assert span.error == said
