@@ -315,7 +315,9 @@ class _Summary:
         for row in rows.values():
             timed = row.pop("_timed")
             row["mean_ms"] = round(row["total_ms"] / timed) if timed else None
-        return sorted(rows.values(), key=lambda r: (-r["total_ms"], r["kind"]))
+            if not timed:  # every call still running: no time is known, none is 0 ms
+                row["total_ms"] = row["max_ms"] = None
+        return sorted(rows.values(), key=lambda r: (-(r["total_ms"] or 0), r["kind"]))
 
     def compactions(self, compactions: list[_Obj], requests: list[_Obj]) -> list[dict[str, Any]]:
         status_of = {r.get("compaction_id"): _status(r) for r in requests}

@@ -368,3 +368,34 @@ def test_demo_counts_equal_the_state(demo_state: Any) -> None:
 
 
 # --- layout -----------------------------------------------------------------------------------------
+
+
+def test_a_kind_whose_calls_all_run_has_no_time() -> None:
+    """A kind none of whose calls has ended read ``max 0 ms`` beside ``mean -`` (``max_ms``
+    0, ``mean_ms`` null in ``--json``; found by view38): no time is known, and none is 0 ms.
+    It sorts as no time, after the kinds that took some."""
+    state = orjson.loads(orjson.dumps(STATE))
+    thread = "bbbb2222-0000-0000-0000-000000000000"
+    state["tool_calls"]["c9"] = {
+        "tool_call_id": "c9",
+        "thread_id": thread,
+        "kind": {"type": "write_stdin"},
+        "execution": _execution(1_700, None, "running", 13),
+    }
+    rows = build_summary(state)["tools_by_kind"]
+    running = rows[-1]
+    assert running == {
+        "kind": "write_stdin",
+        "calls": 1,
+        "failed": 0,
+        "total_ms": None,
+        "max_ms": None,
+        "mean_ms": None,
+    }
+    assert all(row["max_ms"] is not None for row in rows[:-1])
+    text = "\n".join("".join(run for run, _ in line) for line in _text_lines(state))
+    assert "0 ms" not in next(line for line in text.splitlines() if "write_stdin" in line)
+
+
+def _text_lines(state: Any) -> list[Any]:
+    return summary_lines(build_summary(state), 120)
