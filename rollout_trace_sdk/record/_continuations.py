@@ -47,6 +47,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ._held import same_items
+from ._problems import Problem
 from ._text import shown
 
 __all__ = ["KEPT", "KEPT_ITEMS", "Continuations", "History"]
@@ -179,7 +180,7 @@ class Continuations:
         """Whether the thread answered with ``response_id``."""
         return response_id in self._answers
 
-    def request(self, body: dict[str, Any], problems: list[str]) -> History:
+    def request(self, body: dict[str, Any], problems: list[Problem]) -> History:
         """Decide how the request ``body`` (``input`` recorded, with ids) is recorded: as
         sent, or as a whole history (``body`` updated in place; see the module's docstring).
 
@@ -205,10 +206,13 @@ class Continuations:
         del body["previous_response_id"]
         if history is None:
             problems.append(
-                f"request previous_response_id {shown(previous)} continues a response whose items"
-                " this thread no longer keeps, and the reducers would not read it as sent"
-                " (the thread's last request was another); recorded without it (its input"
-                " alone)"
+                Problem(
+                    "previous response not kept",
+                    f"request previous_response_id {shown(previous)} continues a response whose"
+                    " items this thread no longer keeps, and the reducers would not read it as"
+                    " sent (the thread's last request was another); recorded without it (its"
+                    " input alone)",
+                )
             )
             return self._whole(items)
         whole = history.items()

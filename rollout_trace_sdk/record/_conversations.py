@@ -56,6 +56,7 @@ from typing import Any, Final
 
 from ._item_refs import KnownItems
 from ._plain import to_plain
+from ._problems import Problem
 from ._text import shown
 from .requests import normalize_request
 
@@ -173,7 +174,7 @@ class Conversations:
         #: the ones let go of (:data:`_KEPT_STATES`), as a set in insertion order
         self._forgotten: dict[str, None] = {}
 
-    def request(self, sent: Any, body: dict[str, Any], problems: list[str]) -> Sent | None:
+    def request(self, sent: Any, body: dict[str, Any], problems: list[Problem]) -> Sent | None:
         """Make the normalised request ``body`` show the conversation it continues (see the
         module's docstring); None when it continues none.
 
@@ -191,7 +192,7 @@ class Conversations:
         with self._lock:
             return self._request(ident, body, problems)
 
-    def _request(self, ident: str, body: dict[str, Any], problems: list[str]) -> Sent:
+    def _request(self, ident: str, body: dict[str, Any], problems: list[Problem]) -> Sent:
         """:meth:`request` on conversation ``ident``, under the lock."""
         seen = self._log.take(ident)
         state = self._states.pop(ident, None)
@@ -200,25 +201,36 @@ class Conversations:
             del self._forgotten[ident]
             state = _State(added)
             problems.append(
-                f"request conversation {shown(ident)} was let go of (a rollout keeps the items of"
-                f" the {_KEPT_STATES} conversations it used last); recorded from here on (the"
-                " request's input" + (" after the items the client added)" if added else " alone)")
+                Problem(
+                    "conversation let go of",
+                    f"request conversation {shown(ident)} was let go of (a rollout keeps the items"
+                    f" of the {_KEPT_STATES} conversations it used last); recorded from here on"
+                    " (the request's input"
+                    + (" after the items the client added)" if added else " alone)"),
+                )
             )
         elif state is None:
             state = _State(added)
             if seen is None or not seen.fresh or seen.altered:
                 problems.append(
-                    f"request conversation {shown(ident)} holds items this rollout did not record"
-                    " (made before the rollout opened, used outside it, or given items the"
-                    " client did not see); recorded without them: the request's input"
-                    + (" after the items the client added" if added else " alone")
+                    Problem(
+                        "conversation not recorded",
+                        f"request conversation {shown(ident)} holds items this rollout did not"
+                        " record (made before the rollout opened, used outside it, or given"
+                        " items the client did not see); recorded without them: the request's"
+                        " input" + (" after the items the client added" if added else " alone"),
+                    )
                 )
         elif seen is not None and seen.altered:
             state.items = added
             problems.append(
-                f"request conversation {shown(ident)} changed where this rollout did not see it (an"
-                " item deleted, a request not recorded); recorded from here on (the request's"
-                " input" + (" after the items the client added)" if added else " alone)")
+                Problem(
+                    "conversation changed unseen",
+                    f"request conversation {shown(ident)} changed where this rollout did not see it"
+                    " (an item deleted, a request not recorded); recorded from here on (the"
+                    " request's input"
+                    + (" after the items the client added)" if added else " alone)"),
+                )
             )
         elif added:
             state.items = state.items + added
@@ -246,7 +258,7 @@ class Conversations:
             if state is not None:
                 state.items = sent.items + output
 
-    def _items(self, items: list[Any], problems: list[str]) -> list[Any]:
+    def _items(self, items: list[Any], problems: list[Problem]) -> list[Any]:
         """Items the client added, typed as a request's are."""
         if not items:
             return []

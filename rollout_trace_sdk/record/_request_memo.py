@@ -24,6 +24,7 @@ from typing import Any
 from ._continuations import Continuations
 from ._held import same_items
 from ._item_refs import KnownItems
+from ._problems import Problem
 from ._text import shown
 from .requests import normalize_request
 
@@ -46,15 +47,18 @@ class RequestMemo:
         #: the thread's snapshot as the reducers see it, and the responses it answered with
         self.continuations = Continuations()
 
-    def _continued(self, body: dict[str, Any], problems: list[str]) -> None:
+    def _continued(self, body: dict[str, Any], problems: list[Problem]) -> None:
         """Leave out a ``previous_response_id`` naming no response of the thread (reported)."""
         previous = body.get("previous_response_id")
         if previous is None or (previous.__class__ is str and self.continuations.knows(previous)):
             return
         del body["previous_response_id"]
         problems.append(
-            f"request previous_response_id {shown(previous)} names no response recorded in this"
-            " thread; recorded without it (its input alone)"
+            Problem(
+                "unknown previous response",
+                f"request previous_response_id {shown(previous)} names no response recorded in"
+                " this thread; recorded without it (its input alone)",
+            )
         )
 
     def _forget(self) -> None:
@@ -63,7 +67,7 @@ class RequestMemo:
         self._items = []
         self._custom_calls = set()
 
-    def normalize(self, request: Any) -> tuple[dict[str, Any], list[str]]:
+    def normalize(self, request: Any) -> tuple[dict[str, Any], list[Problem]]:
         """:func:`~.requests.normalize_request` of ``request``, reusing the last request's
         normalised items when ``request`` resends them first.
 

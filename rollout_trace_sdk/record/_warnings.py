@@ -57,14 +57,18 @@ _shown: set[str] = set()
 _lock = threading.Lock()
 
 
-def recorder_warning(message: str, *, kind: str) -> None:
+def recorder_warning(message: str, *, kind: str | tuple[str, ...]) -> None:
     """Issue a :class:`RecorderWarning` of ``kind`` from the agent's line: the first frame up
     the stack that is not this package's code (nor code it generated). A fixed
     ``stacklevel`` named a recorder module or a generated guard whenever the call came
     through one more or one fewer of our frames than its writer had counted.
 
     Only the first warning of each ``kind`` in the process is issued, unless the filter that
-    applies to it says ``"always"`` (see the module's docstring). A filter that makes
+    applies to it says ``"always"`` (see the module's docstring). A warning of several
+    kinds (a request with several problems, one sentence each: ``inference.report_dropped``)
+    is issued when any of them is new, and uses up all of them: a kind not yet shown is
+    advice not yet given, and the one warning gives it with the rest of its request (the
+    same problems are what the bundle records together). A filter that makes
     warnings errors (``-W error``, pytest's ``filterwarnings = error``) must not make a
     recording call fail half-way, so the error it raises is dropped."""
     level = 1
@@ -79,11 +83,13 @@ def recorder_warning(message: str, *, kind: str) -> None:
     if action == "ignore":
         return
     if action not in ("always", "error"):
+        kinds = (kind,) if isinstance(kind, str) else kind
         with _lock:
-            if kind in _shown:
+            new = [k for k in kinds if k not in _shown]
+            if not new:
                 return
-            if len(_shown) < MAX_KINDS:
-                _shown.add(kind)
+            if len(_shown) + len(new) <= MAX_KINDS:
+                _shown.update(new)
                 message += LATER_NOT_SHOWN
     with contextlib.suppress(Exception):  # the warning became an error: not the agent's
         warnings.warn(message, RecorderWarning, stacklevel=level + 1)

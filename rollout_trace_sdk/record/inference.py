@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ..model import events as ev
 from ._handle import ModelRequest
 from ._item_store import RequestRefs
+from ._problems import Problem
 from ._usage import normalize_usage
 from .items import TokenUsage
 from .requests import normalize_output_items
@@ -26,23 +27,30 @@ if TYPE_CHECKING:
 CALL_ID_HEADER: Final = "x-codex-inference-call-id"
 
 
-def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[str]) -> None:
+def report_dropped(turn: Turn, who: dict[str, str], what: str, problems: list[Problem]) -> None:
     """Input the reducers would refuse was dropped: say so, and record it in the bundle.
+
+    One warning says all of the part's problems, of each problem's kind: shown when any of
+    them is a kind not shown before in the process (see ``_warnings.recorder_warning``), so
+    a later request with another problem is heard though its first was not new. The
+    bundle's event records the sentences alone, as it always has.
 
     Args:
         turn: the turn whose thread records the note.
         who: the model request it happened in, by id (``{"inference_call_id": ...}``,
             ``{"compaction_request_id": ...}``, ``{"compaction_id": ...}``).
         what: which of its parts (``request``, ``output``, ...).
-        problems: one sentence per thing dropped; nothing is said when empty.
+        problems: one per thing dropped, each of its kind; nothing is said when empty.
     """
     if problems:
         named = " ".join(
             f"{key.removesuffix('_id').replace('_', ' ')} {v}" for key, v in who.items()
         )
-        warn(f"rollout trace: {named} {what}: " + "; ".join(problems), kind=f"{what} dropped")
+        sentences = [str(problem) for problem in problems]
+        kinds = tuple(dict.fromkeys(problem.kind for problem in problems))
+        warn(f"rollout trace: {named} {what}: " + "; ".join(sentences), kind=kinds)
         turn.thread.protocol_event(
-            "rollout_trace_input_dropped", {**who, "what": what, "problems": problems}
+            "rollout_trace_input_dropped", {**who, "what": what, "problems": sentences}
         )
 
 

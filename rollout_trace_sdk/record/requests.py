@@ -16,18 +16,14 @@ copied only when something in it changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from ..model.items import (
-    AGENT_CONTENT_FIELDS,
-    REASONING_ENTRIES,
-    WHOLE_JSON_CALLS,
-    WHOLE_JSON_OUTPUTS,
-)
+from ..model.items import WHOLE_JSON_CALLS, WHOLE_JSON_OUTPUTS
 from ._hosted_calls import hosted_call, settled
 from ._item_refs import KnownItems, is_reference
 from ._plain import to_plain
+from ._problems import AGENT_MESSAGE_REFUSED, Problem, agent_message_problem, reasoning_problem
 from ._text import shown
 
 __all__ = ["normalize_output_items", "normalize_request"]
@@ -56,7 +52,7 @@ def normalize_request(
     custom_calls: set[str] | None = None,
     offset: int = 0,
     known: KnownItems | None = None,
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[Problem]]:
     """A request as the reducers read it: a Responses-API dict whose ``input`` is a list of
     typed items.
 
@@ -74,16 +70,20 @@ def normalize_request(
 
     Returns:
         The normalised request (a new dict; the caller's is untouched) and the problems found:
-        one sentence per thing dropped or not understood. An empty list means nothing was lost.
+        one sentence per thing dropped or not understood, of its kind (``_problems``). An
+        empty list means nothing was lost.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     value = to_plain(request)
     if isinstance(value, str | list | tuple):
         value = {"input": value}
     elif not isinstance(value, dict):
         problems.append(
-            f"request is a {type(request).__name__}, not a mapping or a list of items; "
-            "recorded with empty input"
+            Problem(
+                "request not a mapping",
+                f"request is a {type(request).__name__}, not a mapping or a list of items; "
+                "recorded with empty input",
+            )
         )
         return {"input": []}, problems
     body = dict(value)
@@ -95,8 +95,11 @@ def normalize_request(
             body["input"] = _items(raw, "input", problems, custom_calls, offset, known)
         else:
             problems.append(
-                f"request input is a {type(raw).__name__}, not a string or a list; "
-                "recorded as empty"
+                Problem(
+                    "request input not a list",
+                    f"request input is a {type(raw).__name__}, not a string or a list; "
+                    "recorded as empty",
+                )
             )
             body["input"] = []
     elif "messages" in body:
@@ -105,14 +108,23 @@ def normalize_request(
             body["input"] = _items(messages, "messages", problems, custom_calls, offset, known)
         else:
             problems.append(
-                f"request messages is a {type(messages).__name__}, not a list; recorded as empty"
+                Problem(
+                    "request messages not a list",
+                    f"request messages is a {type(messages).__name__}, not a list;"
+                    " recorded as empty",
+                )
             )
             body["input"] = []
         tools = body.get("tools")
         if isinstance(tools, list | tuple):
             body["tools"] = [_flat_tool(tool) for tool in tools]
     else:
-        problems.append("request has neither input nor messages; recorded with empty input")
+        problems.append(
+            Problem(
+                "request without input",
+                "request has neither input nor messages; recorded with empty input",
+            )
+        )
         body["input"] = []
     return body, problems
 
@@ -132,7 +144,7 @@ def _flat_tool(tool: Any) -> Any:
 # --- outputs -----------------------------------------------------------------------------------
 
 
-def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
+def normalize_output_items(output: Any) -> tuple[list[Any], list[Problem]]:
     """A response's output as typed items.
 
     Accepted: a list of Responses output items (typed, pydantic, or easy messages), a whole
@@ -146,7 +158,7 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
     Returns:
         The typed items and the problems found (dropped items, ignored extra choices).
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     value = to_plain(output)
     if value is None:
         return [], problems
@@ -156,13 +168,21 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
         elif isinstance(value.get("choices"), list | tuple):
             choices = value["choices"]
             if len(choices) > 1:
-                problems.append(f"response has {len(choices)} choices; only the first is recorded")
+                problems.append(
+                    Problem(
+                        "extra choices",
+                        f"response has {len(choices)} choices; only the first is recorded",
+                    )
+                )
             value = [choices[0]] if choices else []
         else:
             value = [value]
     elif not isinstance(value, list | tuple):
         problems.append(
-            f"output is a {type(output).__name__}, not a list of items; recorded as empty"
+            Problem(
+                "output not a list",
+                f"output is a {type(output).__name__}, not a list of items; recorded as empty",
+            )
         )
         return [], problems
     unwrapped = [
@@ -180,7 +200,7 @@ def normalize_output_items(output: Any) -> tuple[list[Any], list[str]]:
 def _items(
     raw: Sequence[Any],
     where: str,
-    problems: list[str],
+    problems: list[Problem],
     custom_calls: set[str] | None,
     offset: int,
     known: KnownItems | None,
@@ -227,14 +247,16 @@ def _canonical(item: dict[str, Any]) -> bool:
 def _item(
     item: Any,
     where: str,
-    problems: list[str],
+    problems: list[Problem],
     custom_calls: set[str],
     known: KnownItems | None,
 ) -> list[Any]:
     if isinstance(item, str):
         return [_text_message("user", item)]
     if not isinstance(item, dict):
-        problems.append(f"{where} is a {type(item).__name__}, not an item; dropped")
+        problems.append(
+            Problem("not an item", f"{where} is a {type(item).__name__}, not an item; dropped")
+        )
         return []
     kind = item.get("type")
     if kind is None and "role" in item:
@@ -242,7 +264,9 @@ def _item(
     if is_reference(item):
         return _referenced(item, where, problems, custom_calls, known)
     if not isinstance(kind, str):
-        problems.append(f"{where} has no string type and no role; dropped")
+        problems.append(
+            Problem("item without type", f"{where} has no string type and no role; dropped")
+        )
         return []
     if kind == "message":
         return _typed_message(item, where, problems)
@@ -253,10 +277,11 @@ def _item(
             custom_calls.add(item["call_id"])
         return [item]
     if kind == "reasoning":
-        problem = _reasoning_problem(item)
+        refused, problem = "reasoning refused", reasoning_problem(item)
     elif kind == "agent_message":
-        problem = agent_message_problem(item)
+        refused, problem = AGENT_MESSAGE_REFUSED, agent_message_problem(item)
     elif kind in _COMPACTIONS:
+        refused = "compaction refused"
         problem = (
             None
             if isinstance(item.get("encrypted_content"), str)
@@ -268,9 +293,9 @@ def _item(
             if hosted["type"] == "custom_tool_call":
                 custom_calls.add(hosted["call_id"])
             return [hosted]
-        problem = "is not an item type the reducers know"
+        refused, problem = "unknown item type", "is not an item type the reducers know"
     if problem is not None:
-        problems.append(f"{where} ({kind}) {problem}; dropped")
+        problems.append(Problem(refused, f"{where} ({kind}) {problem}; dropped"))
         return []
     return [item]
 
@@ -278,7 +303,7 @@ def _item(
 def _referenced(
     item: dict[str, Any],
     where: str,
-    problems: list[str],
+    problems: list[Problem],
     custom_calls: set[str],
     known: KnownItems | None,
 ) -> list[Any]:
@@ -286,7 +311,9 @@ def _referenced(
     dropped and reported when the rollout never recorded that item."""
     found, why = (None, "names no item recorded") if known is None else known.resolve(item)
     if found is None:
-        problems.append(f"{where} (item_reference) {why}; dropped")
+        problems.append(
+            Problem("unknown item reference", f"{where} (item_reference) {why}; dropped")
+        )
         return []
     if found.get("type") == "custom_tool_call" and isinstance(found.get("call_id"), str):
         custom_calls.add(found["call_id"])  # a Chat tool message answering it is its output
@@ -342,11 +369,14 @@ def _part(part: Any, text_type: str) -> Any:
     return part
 
 
-def _typed_message(item: dict[str, Any], where: str, problems: list[str]) -> list[Any]:
+def _typed_message(item: dict[str, Any], where: str, problems: list[Problem]) -> list[Any]:
     role = item.get("role")
     if not isinstance(role, str) or role not in _ROLES:
         problems.append(
-            f"{where} (message) has role {shown(role)}, which the reducers refuse; dropped"
+            Problem(
+                "role refused",
+                f"{where} (message) has role {shown(role)}, which the reducers refuse; dropped",
+            )
         )
         return []
     content = item.get("content")
@@ -359,7 +389,7 @@ def _typed_message(item: dict[str, Any], where: str, problems: list[str]) -> lis
 
 
 def _easy_message(
-    item: dict[str, Any], where: str, problems: list[str], custom_calls: set[str]
+    item: dict[str, Any], where: str, problems: list[Problem], custom_calls: set[str]
 ) -> list[Any]:
     """An untyped message: a Responses "easy input message" or a Chat Completions message
     (assistant ``tool_calls`` / legacy ``function_call``, ``tool`` / legacy ``function``
@@ -378,7 +408,12 @@ def _easy_message(
             output["output"] = ""
         return [output]
     if not isinstance(role, str) or role not in _ROLES:
-        problems.append(f"{where} has role {shown(role)}, which the reducers refuse; dropped")
+        problems.append(
+            Problem(
+                "role refused",
+                f"{where} has role {shown(role)}, which the reducers refuse; dropped",
+            )
+        )
         return []
     out: list[Any] = []
     if role == "assistant":
@@ -403,7 +438,11 @@ def _easy_message(
         audio = item.get("audio")
         if isinstance(audio, dict):  # an audio answer, or its id sent back: no item holds it
             problems.append(
-                f"{where} has audio (id {audio.get('id')}), which the reducers cannot hold; dropped"
+                Problem(
+                    "audio dropped",
+                    f"{where} has audio (id {audio.get('id')}), which the reducers cannot hold;"
+                    " dropped",
+                )
             )
     return out
 
@@ -415,7 +454,9 @@ _DETAIL_FIELDS: Final = {
 }
 
 
-def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any] | None:
+def _chat_reasoning(
+    item: dict[str, Any], where: str, problems: list[Problem]
+) -> dict[str, Any] | None:
     """A Chat assistant message's reasoning as a ``reasoning`` item (recorded before the
     message, where a Responses answer has it), or ``None`` when it has none.
 
@@ -442,8 +483,11 @@ def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> di
                 found["encrypted_content"] = entry["data"]
             else:
                 problems.append(
-                    f"{where}.reasoning_details[{index}] is not a text, summary or (first)"
-                    " encrypted entry the reducers can hold; dropped"
+                    Problem(
+                        "reasoning detail dropped",
+                        f"{where}.reasoning_details[{index}] is not a text, summary or (first)"
+                        " encrypted entry the reducers can hold; dropped",
+                    )
                 )
         if len(found) > 2 or found["summary"]:
             return found
@@ -458,12 +502,17 @@ def _chat_reasoning(item: dict[str, Any], where: str, problems: list[str]) -> di
                     "content": [{"type": "reasoning_text", "text": text}],
                 }
         elif text is not None:
-            problems.append(f"{where}.{key} is a {type(text).__name__}, not text; dropped")
+            problems.append(
+                Problem(
+                    "reasoning not text",
+                    f"{where}.{key} is a {type(text).__name__}, not text; dropped",
+                )
+            )
     return None
 
 
 def _tool_calls(
-    item: dict[str, Any], where: str, problems: list[str], custom_calls: set[str]
+    item: dict[str, Any], where: str, problems: list[Problem], custom_calls: set[str]
 ) -> Iterable[dict[str, Any]]:
     legacy = item.get("function_call")
     if isinstance(legacy, dict):
@@ -476,11 +525,20 @@ def _tool_calls(
     if calls is None:
         return
     if not isinstance(calls, list | tuple):
-        problems.append(f"{where} has tool_calls that is not a list; dropped them")
+        problems.append(
+            Problem(
+                "tool_calls not a list", f"{where} has tool_calls that is not a list; dropped them"
+            )
+        )
         return
     for index, call in enumerate(calls):
         if not isinstance(call, dict):
-            problems.append(f"{where}.tool_calls[{index}] is not an object; dropped")
+            problems.append(
+                Problem(
+                    "tool call not an object",
+                    f"{where}.tool_calls[{index}] is not an object; dropped",
+                )
+            )
             continue
         call_id = call.get("id")
         custom = call.get("custom")
@@ -496,7 +554,12 @@ def _tool_calls(
             continue
         function = call.get("function")
         if not isinstance(function, dict):
-            problems.append(f"{where}.tool_calls[{index}] has no function; dropped")
+            problems.append(
+                Problem(
+                    "tool call without function",
+                    f"{where}.tool_calls[{index}] has no function; dropped",
+                )
+            )
             continue
         yield {
             "type": "function_call",
@@ -504,60 +567,3 @@ def _tool_calls(
             "name": function.get("name"),
             "arguments": function.get("arguments", ""),
         }
-
-
-# --- checks the reducers make on the items they do not merely copy ------------------------------
-
-
-def _reasoning_problem(item: Mapping[str, Any]) -> str | None:
-    found = False
-    # the reducer's rules (model.items): it fails where this drops. Its loop
-    # (reduce.normalize._reasoning_body) looks alike but builds the body, with Codex's
-    # errors and references to parts not kept; this one reads what an agent holds (tuples
-    # too): the rules are the one fact shared, REASONING_ENTRIES
-    for key, allowed in REASONING_ENTRIES:
-        if key not in item:
-            continue
-        entries = item[key]
-        if entries is None and key == "content":
-            continue
-        if not isinstance(entries, list | tuple):
-            return f"has a non-list {key}"
-        for entry in entries:
-            if not isinstance(entry, dict) or entry.get("type") not in allowed:
-                return f"has a {key} entry that is not one of {', '.join(allowed)}"
-            if not isinstance(entry.get("text"), str):
-                return f"has a {key} entry without string text"
-            found = True
-    encrypted = item.get("encrypted_content")
-    if encrypted is not None and not isinstance(encrypted, str):
-        return "has a non-string encrypted_content"
-    if not found and encrypted is None:
-        return "has no content, summary or encrypted_content"
-    return None
-
-
-def agent_message_problem(item: Mapping[str, Any]) -> str | None:
-    """What in an ``agent_message`` item both reducers refuse (they parse one strictly, and
-    a single one they cannot parse fails the whole bundle), or ``None``.
-
-    Args:
-        item: an item of type ``agent_message``.
-
-    Returns:
-        The problem, as the end of a sentence naming the item ("has no string author").
-    """
-    for key in ("author", "recipient"):
-        if not isinstance(item.get(key), str):
-            return f"has no string {key}"
-    if item.get("id") is not None and not isinstance(item["id"], str):
-        return "has a non-string id"
-    content = item.get("content")
-    if not isinstance(content, list | tuple) or not content:
-        return "has no content list"
-    for entry in content:
-        kind = entry.get("type") if isinstance(entry, dict) else None
-        field = AGENT_CONTENT_FIELDS.get(kind) if isinstance(kind, str) else None
-        if field is None or not isinstance(entry.get(field), str):
-            return "has a content entry that is neither input_text nor encrypted_content"
-    return None

@@ -47,9 +47,9 @@ ENDED_AS: Final[dict[Outcome, ev.RolloutStatus]] = {
 }
 
 
-def warn(message: str, *, kind: str) -> None:
-    """A :class:`RecorderWarning` of ``kind``: the first of each kind shown per process (see
-    ``record/_warnings.py``)."""
+def warn(message: str, *, kind: str | tuple[str, ...]) -> None:
+    """A :class:`RecorderWarning` of ``kind`` (or of several kinds): the first of each kind
+    shown per process (see ``record/_warnings.py``)."""
     recorder_warning(message, kind=kind)
 
 

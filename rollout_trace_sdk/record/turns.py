@@ -21,11 +21,12 @@ from . import current
 from ._call_ids import is_call_output
 from ._guard import call_failed, guard_failure, guards_itself
 from ._handle import Handle, started
+from ._problems import AGENT_MESSAGE_REFUSED, Problem, agent_message_problem
 from ._values import canonical_bytes
 from .compactions import Compaction, _NullCompaction
 from .inference import InferenceCall, _NullInferenceCall, report_dropped
 from .items import agent_message, final_answer_text, plain
-from .requests import agent_message_problem, normalize_output_items
+from .requests import normalize_output_items
 from .runtime import (
     ENDED_AS,
     NullLifecycle,
@@ -177,7 +178,8 @@ class Turn(Handle):
         written = _written(recorded)
         problem = agent_message_problem(written) if isinstance(written, dict) else "is no object"
         if problem is not None:
-            report_dropped(self, {"item_id": item_id}, "agent message", [f"it {problem}"])
+            dropped = Problem(AGENT_MESSAGE_REFUSED, f"it {problem}")
+            report_dropped(self, {"item_id": item_id}, "agent message", [dropped])
             return dict(recorded)
         ref = self._payload("protocol_event", self._rt.for_parsed_item(recorded))
         self._emit(ev.HistoryItemAccepted(item_id, ref))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rollout_trace_sdk.model.items import AGENT_CONTENT_FIELDS, REASONING_ENTRIES
-from rollout_trace_sdk.record.requests import _reasoning_problem, agent_message_problem
+from rollout_trace_sdk.record._problems import agent_message_problem, reasoning_problem
 from rollout_trace_sdk.reduce.errors import ReduceError
 from rollout_trace_sdk.reduce.normalize import normalize_one
 
@@ -32,7 +32,7 @@ def _reduces(item: dict[str, Any]) -> bool:
 @pytest.mark.parametrize(("key", "entry_type", "allowed"), _REASONING)
 def test_reasoning_entries_agree(key: str, entry_type: str, allowed: bool) -> None:
     item = {"type": "reasoning", key: [{"type": entry_type, "text": "thought"}]}
-    assert (_reasoning_problem(item) is None) is allowed
+    assert (reasoning_problem(item) is None) is allowed
     assert _reduces(item) is allowed
 
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rollout_trace_sdk import RecorderWarning
 from rollout_trace_sdk.record import _continuations, open_rollout
 from rollout_trace_sdk.record._continuations import Continuations, History
+from rollout_trace_sdk.record._problems import Problem
 from rollout_trace_sdk.testing import reduce_and_compare
 
 from ..codex_oracle import codex_bin, needs_codex_for
@@ -274,7 +275,7 @@ def _as_sent() -> Iterator[list[bool]]:
     predicted: list[bool] = []
     real = Continuations.request
 
-    def request(self: Continuations, body: dict[str, Any], problems: list[str]) -> History:
+    def request(self: Continuations, body: dict[str, Any], problems: list[Problem]) -> History:
         trial = dict(body)
         history = real(self, trial, problems)
         whole = "previous_response_id" in body and "previous_response_id" not in trial
@@ -317,7 +318,7 @@ def test_the_recorder_predicts_which_continuations_the_reducers_refuse(
 def _answer(
     c: Continuations, call: str, body: dict[str, Any], rid: str, output: list[Any]
 ) -> dict[str, Any]:
-    problems: list[str] = []
+    problems: list[Problem] = []
     history = c.request(body, problems)
     history = c.started(call, history, full="previous_response_id" not in body)
     c.answered(call, history, rid, output)
@@ -369,7 +370,7 @@ def test_a_continuation_of_a_response_no_longer_kept_is_recorded_without_it_and_
     c = Continuations()
     _answer_a_chain(c, 5, None)
     assert [rid for rid, a in c._answers.items() if a.history is not None] == ["r3", "r4", "r5"]
-    problems: list[str] = []
+    problems: list[Problem] = []
     body: dict[str, Any] = {"input": [_message("user", "b")], "previous_response_id": "r0"}
     c.request(body, problems)
     assert "previous_response_id" not in body and _texts(body["input"]) == ["b"]

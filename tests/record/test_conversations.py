@@ -20,6 +20,7 @@ from rollout_trace_sdk.record._conversations import (
     Conversations,
     conversation_id,
 )
+from rollout_trace_sdk.record._problems import Problem
 from rollout_trace_sdk.record.requests import normalize_request
 
 from ..codex_oracle import reduced_by_both
@@ -37,7 +38,9 @@ def _said(text: str, n: int) -> dict[str, Any]:
     return {"type": "message", "role": "assistant", "content": content, "id": f"msg_{n}"}
 
 
-def _request(convs: Conversations, sent: dict[str, Any]) -> tuple[Any, dict[str, Any], list[str]]:
+def _request(
+    convs: Conversations, sent: dict[str, Any]
+) -> tuple[Any, dict[str, Any], list[Problem]]:
     body, problems = normalize_request(sent)
     return convs.request(sent, body, problems), body, problems
 
@@ -185,7 +188,7 @@ def test_a_request_from_another_os_thread_waits_for_one_on_the_same_conversation
     log = Slow()
     log.created("conv_1")
     convs = Conversations(log=log)
-    found: list[list[str]] = []
+    found: list[list[Problem]] = []
 
     def second() -> None:
         found.append(_request(convs, {"input": "b", "conversation": "conv_1"})[2])

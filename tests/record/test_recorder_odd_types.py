@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def _put(value: Any, odd: Any) -> Any:
     return value
 
 
-def _said(problems: list[str], odd: Any) -> list[str]:
+def _said(problems: Sequence[str], odd: Any) -> list[str]:
     """The problems with the odd value's text as ``ODD`` and its type's name as ``TYPE``; not
     where its text is a place's index (``[0]`` of ``output[0]``: hypothesis drew ``odd=[0]``,
     and the index became ``outputODD``)."""

@@ -10,7 +10,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import anyio
 import pytest
@@ -375,3 +375,62 @@ def test_a_chat_servers_reasoning_becomes_a_reasoning_item(
     if expected is not None:
         assert body["input"][0] == {"type": "reasoning", "summary": [], **expected}
     assert found == problems
+
+
+def _dropped_warnings(tmp_path: Path, requests: list[dict[str, Any]]) -> tuple[list[str], int]:
+    """Record ``requests`` in one rollout under Python's default filter for
+    RecorderWarning: the warnings shown, and how many ``rollout_trace_input_dropped``
+    events the bundle holds."""
+
+    async def record() -> None:
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            for index, request in enumerate(requests):
+                async with turn.inference(request) as call:
+                    call.completed(response_id=f"resp_{index}", output_items=[])
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        anyio.run(record)
+    reported = [
+        e
+        for e in of_type(bundle_in(tmp_path), "protocol_event_observed")
+        if e["payload"]["event_type"] == "rollout_trace_input_dropped"
+    ]
+    shown = [str(w.message) for w in caught if issubclass(w.category, RecorderWarning)]
+    return shown, len(reported)
+
+
+_UNKNOWN_TYPE: Final = {"input": ["hi", {"type": "mystery_item"}]}
+_UNRECORDED_CONVERSATION: Final = {"input": "again", "conversation": "conv_unseen"}
+
+
+def test_two_different_problems_in_two_requests_show_two_warnings(tmp_path: Path) -> None:
+    """An unknown item type, then a conversation the rollout never recorded: two warnings
+    under default filters (one before: all of a request's problems were one kind, and the
+    second's advice was never shown)."""
+    shown, reported = _dropped_warnings(tmp_path, [_UNKNOWN_TYPE, _UNRECORDED_CONVERSATION])
+    assert len(shown) == 2, shown
+    assert "(mystery_item) is not an item type the reducers know" in shown[0]
+    assert "conversation 'conv_unseen' holds items this rollout did not record" in shown[1]
+    assert reported == 2
+
+
+def test_the_same_problem_twice_shows_one_warning(tmp_path: Path) -> None:
+    """An unknown item type in two requests: one warning, both recorded in the bundle."""
+    second = {"input": ["hi", {"type": "other_mystery"}]}
+    shown, reported = _dropped_warnings(tmp_path, [_UNKNOWN_TYPE, second])
+    assert len(shown) == 1, shown
+    assert "(mystery_item)" in shown[0]
+    assert reported == 2
+
+
+def test_a_request_with_a_new_problem_among_old_ones_is_shown(tmp_path: Path) -> None:
+    """A request whose problems include one of a kind not shown yet is shown, saying all
+    of them; one whose problems were all shown before is not. (Each request starts anew:
+    a request resending the last one's items first is reported for its new items only.)"""
+    both = [{"input": [{"content": f"typeless {n}"}, {"type": "mystery_item"}]} for n in (1, 2)]
+    shown, reported = _dropped_warnings(tmp_path, [_UNKNOWN_TYPE, *both])
+    assert len(shown) == 2, shown
+    assert "input[0] has no string type and no role" in shown[1]
+    assert "input[1] (mystery_item)" in shown[1]
+    assert reported == 3

@@ -183,3 +183,20 @@ def test_warnings_from_many_threads_show_one_of_a_kind() -> None:
     assert len(caught) == 1
     assert str(caught[0].message).endswith(LATER_NOT_SHOWN)
     forget_shown()
+
+
+def test_a_warning_of_several_kinds_is_shown_when_any_is_new() -> None:
+    """A warning of kinds (a, b) after one of a is shown, and uses up b: a later one of
+    (a, b) or of b alone is not."""
+    forget_shown()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        recorder_warning("rollout trace: a", kind="kind a")
+        recorder_warning("rollout trace: a and b", kind=("kind a", "kind b"))
+        recorder_warning("rollout trace: a and b again", kind=("kind a", "kind b"))
+        recorder_warning("rollout trace: b", kind="kind b")
+    assert [str(w.message) for w in caught] == [
+        "rollout trace: a" + LATER_NOT_SHOWN,
+        "rollout trace: a and b" + LATER_NOT_SHOWN,
+    ]
+    forget_shown()
