@@ -45,20 +45,26 @@ anyio.run(main, sys.argv[1])
 """
 
 
-@pytest.mark.parametrize("delay", [0.6, 1.0, 1.4])
+@pytest.mark.parametrize("delay", [0.0, 0.2, 0.4])
 def test_a_busy_agent_killed_leaves_only_its_last_shard_unsealed(
     tmp_path: Path, delay: float
 ) -> None:
     """An agent that never waits keeps the writer's queue full, and shards the plan had
     moved past stayed open: killed, 7 of 12 such bundles were refused by Codex 0.171 and by
     strict reduction ("missing footer in payload shard N"). Each is sealed as soon as its
-    records are written now, so the crash leaves only the last one open."""
+    records are written now, so the crash leaves only the last one open. Killed ``delay``
+    seconds after its first shard rotated (a fixed time from its start was, on a loaded
+    machine, before any had: "no shard rotated")."""
     child = subprocess.Popen(
         [sys.executable, "-c", _TIGHT_AGENT, str(tmp_path)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
+        payloads = bundle_in(tmp_path) / "payloads"
+        deadline = time.monotonic() + 60
+        while len(list(payloads.glob("*.zst"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(delay)
     finally:
         child.kill()
