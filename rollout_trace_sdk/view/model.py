@@ -31,6 +31,7 @@ from .item_text import (
     tool_name,
     what_stopped,
 )
+from .sent_in import mark_sent_in
 
 VIEW_MODEL_VERSION: Final = 1
 #: How a web search's JSON starts (both reducers write its ``type`` first).
@@ -530,6 +531,7 @@ def build_view_model(state: _Obj) -> dict[str, Any]:
         tool = op["tool"]
         if 0 <= tool < len(model["tools"]):
             op["t"] = model["tools"][tool]["t"]
+    mark_sent_in(model)  # where each tool call's output went (the page, show --call)
     return model
 
 

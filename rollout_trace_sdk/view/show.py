@@ -22,6 +22,7 @@ import attrs
 from .capture import recording_words
 from .ids import abbreviates, names
 from .model import build_view_model, last_known_unix_ms, thread_tree_order
+from .sent_in import sent_in_words
 from .show_format import ARGS_CHARS as _ARGS_CHARS
 from .show_format import FAILED as _FAILED
 from .show_format import Line as Line
@@ -502,6 +503,7 @@ class _Transcript:
             yield Line(
                 1, ((f"started by inference {short_id(self.m['calls'][caller]['id'])}", "dim"),)
             )
+        yield Line(1, ((sent_in_words(self.m, n, self.lane), "dim"),))
         yield from self.tool(n)
 
     def _conversation(self, n: int) -> Iterator[Line]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rollout_trace_sdk.cli import main
+from rollout_trace_sdk.view.load import load_state
 
 from ..conftest import CONFORMANCE_V3, needs_conformance_v3
 from .conftest import Page, write_page
@@ -180,4 +181,47 @@ def test_a_local_shell_call_and_a_tool_search_read_as_words(page: Page, tmp_path
     assert jsons.count() == 2
     jsons.nth(1).locator("summary").click()
     assert jsons.nth(1).locator("pre").inner_text().startswith('{"type":"tool_search_output"')
+    assert page.errors == []
+
+
+@needs_conformance_v3
+def test_a_tool_calls_output_links_to_the_request_it_was_sent_in(
+    page: Page, tmp_path: Path
+) -> None:
+    """A tool call's details linked to the call that asked for it, not to the request its
+    answer went back in. Its "output sent in" row now links there (a click selects that
+    inference call); where no request carried it, the row says why and links to the
+    compaction or code cell that took it instead."""
+    cases = {
+        "multi_agent_v2_nested_fork": ("call_r_spawn", "call", "Inference call"),
+        "auto_compaction_remote": ("call_r1", "compaction", "Compaction"),
+        "code_mode_nested_tool": (None, "cell", "Code cell"),
+    }
+    for case, (call_id, target, heading) in cases.items():
+        [bundle] = sorted((CONFORMANCE_V3 / case).glob("trace-*"))
+        state = load_state(bundle)
+        if call_id is None:  # the code cell's first nested call: it has no model call id
+            call_id = next(
+                t["tool_call_id"]
+                for t in state["tool_calls"].values()
+                if (t.get("requester") or {}).get("type") == "code_cell"
+            )
+        p = page.open(write_page(bundle, tmp_path / f"{case}.html") + f"#call={call_id}")
+        sent = p.locator("#detail [data-testid=sent-in]")
+        link = sent.locator(".link")
+        assert link.count() == 1, case
+        if target == "compaction":
+            assert sent.inner_text().startswith("none (a compaction replaced it before any")
+        if target == "cell":
+            assert sent.inner_text().startswith("none (its output went to the code cell")
+        link.click()
+        hash_ = p.evaluate("decodeURIComponent(location.hash)")
+        assert hash_.startswith(f"#{target}="), case
+        assert p.locator("#detail h2").inner_text().startswith(heading), case
+        ident = hash_.split("=", 1)[1]
+        if target == "call":  # the root's own request that carried the answer
+            carried = state["inference_calls"][ident]
+            outputs = state["tool_calls"][call_id]["model_visible_output_item_ids"]
+            assert set(outputs) & set(carried["request_item_ids"])
+            assert carried["thread_id"] == state["tool_calls"][call_id]["thread_id"]
     assert page.errors == []

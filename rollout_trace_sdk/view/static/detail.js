@@ -3,6 +3,7 @@
 function threadLink(t) { return `<span class="link" tabindex="0" role="link" data-go="thread:${t}">${esc(laneName(t))}</span>`; }
 function callLink(i) { const c = S.m.calls[i]; return c ? `<span class="link" tabindex="0" role="link" data-go="call:${i}">${esc(c.model)} ${esc(short(c.id))}</span>` : ""; }
 function toolLink(i) { const t = S.m.tools[i]; return t ? `<span class="link" tabindex="0" role="link" data-go="tool:${i}">${esc(t.name)} ${esc(t.call_id || short(t.id))}</span>` : ""; }
+function cmpLink(i) { return `<span class="link" tabindex="0" role="link" data-go="cmp:${i}">compaction ${esc(short(S.m.compactions[i].id))}</span>`; }
 function cellLink(i) { return `<span class="link" tabindex="0" role="link" data-go="cell:${i}">code cell</span>`; }
 function payloadBtn(id, label) { return id ? `<button class="btn" data-payload="${attr(id)}" aria-controls="payload-view" aria-expanded="false">${esc(label)}</button>` : ""; }
 // Text that opens payload `id` as the payload buttons do (Tab, Enter): the id and label as the
@@ -144,12 +145,22 @@ function errorText(t) {
   return parts.join("\n") || t.stop || "(no error text was recorded)";
 }
 
+// Where its output went (view/sent_in.py): the request that carried it back, its agent named
+// when another agent's (a handoff), or why none did, with the compaction or code cell it went to.
+function sentInHtml(t) {
+  const m = S.m, c = t.so != null ? m.calls[t.so] : null;
+  let h = c ? callLink(t.so) + (c.t !== t.t ? " · " + threadLink(c.t) : "") : esc(t.sn || "");
+  if (t.sc != null && m.compactions[t.sc]) h += " · " + cmpLink(t.sc);
+  else if (!c && t.cell != null && m.cells[t.cell]) h += " · " + cellLink(t.cell);
+  return h ? `<span data-testid="sent-in">${h}</span>` : "";
+}
+
 function showTool(i) {
   const m = S.m, t = m.tools[i];
   let h = `<h2><i class="dot tool"></i>${esc(t.name)} ${stTag(t.st)}</h2>`;
   const caller = S.toolCall[i];
   h += kv([["tool call id", `<span class=mono>${esc(t.id)}</span>`], ["model call id", t.call_id ? `<span class=mono>${esc(t.call_id)}</span>` : ""],
-    ["agent", threadLink(t.t)], ["duration", dur(t)], ["started by", caller >= 0 ? callLink(caller) : t.cell != null ? "a code cell" : ""],
+    ["agent", threadLink(t.t)], ["duration", dur(t)], ["started by", caller >= 0 ? callLink(caller) : t.cell != null ? "a code cell" : ""], ["output sent in", sentInHtml(t)],
     ["target agent", esc(t.target_agent_path || "")], ["mcp call", esc(t.mcp_call_id || "")]]);
   if (FAILED.has(t.st)) h += `<div class="error-box" data-testid="error"><b>${esc(t.st)}</b><pre class="err">${esc(errorText(t))}</pre></div>`;
   const args = t.ci.map((ix) => m.items[ix] && m.items[ix].text).filter(Boolean).join("\n");
