@@ -19,6 +19,7 @@ Calls are in recording order (``model._indexed``), so "first" is the earliest re
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ def mark_sent_in(model: dict[str, Any]) -> None:
                 anyone.setdefault(ix, n)
     caller = {tool: n for n, call in enumerate(calls) for tool in call["tools"]}
     replaced = {ix: c for c, cmp in enumerate(model["compactions"]) for ix in cmp["in"]}
+    agents = _Agents(model)
     for n, tool in enumerate(tools):
         mine = [own[(ix, tool["t"])] for ix in tool["oi"] if (ix, tool["t"]) in own]
         theirs = [anyone[ix] for ix in tool["oi"] if ix in anyone]
@@ -48,56 +50,75 @@ def mark_sent_in(model: dict[str, Any]) -> None:
             tool["so"] = min(mine or theirs)
             continue
         cmp = next((replaced[ix] for ix in tool["oi"] if ix in replaced), None)
-        tool["sn"], cmp = _why_not(model, tool, caller.get(n), cmp)
+        tool["sn"], cmp = agents.why_not(tool, caller.get(n), cmp)
         if cmp is not None:
             tool["sc"] = cmp
 
 
-def _why_not(
-    model: Mapping[str, Any], tool: Mapping[str, Any], caller: int | None, cmp: int | None
-) -> tuple[str, int | None]:
-    """Why no request carried a tool call's output, as the page and ``show`` say it, and the
-    compaction that replaced it first when that is why: one whose replaced items hold its
-    output, or, with no output item (Codex makes one only when a request carries it), one
-    installed in its agent after it started and before that agent's next request."""
-    if tool.get("cell") is not None:
-        return "none (its output went to the code cell that called it)", None
-    calls: Sequence[Mapping[str, Any]] = model["calls"]
-    start = caller + 1 if caller is not None else 0
-    later = [c for c in calls[start:] if c["t"] == tool["t"] and _after(c.get("s"), tool.get("s"))]
-    if cmp is None and not tool["oi"]:
-        until = later[0].get("s") if later else None
-        cmp = next(
-            (
-                n
-                for n, c in enumerate(model["compactions"])
-                if c["t"] == tool["t"]
-                and not c.get("req")
-                and _after(c.get("at"), tool.get("s"))
-                and (until is None or _after(until, c.get("at")))
-            ),
-            None,
-        )
-    if cmp is not None:
-        return "none (a compaction replaced it before any request carried it)", cmp
-    if tool.get("st") == "running" and not tool.get("ne"):
-        return "not yet (the call is running)", None
-    payloads: Mapping[str, Sequence[Any]] = model["payloads"]
-    result = payloads.get(str(tool.get("res")))
-    if result is not None and len(result) > 2:
-        return f"not known (a capture limit cut its result: {tool['res']}, {result[2]})", None
-    for call in later:
-        request = payloads.get(str(call.get("rq")))
-        if not call["req"] and request is not None and len(request) > 2:
-            return (
-                f"not known (a capture limit left out its agent's next request: {call['rq']})",
-                None,
-            )
-    if later:
-        return "never (no later request of its agent carried it)", None
-    if model["meta"].get("recording") == "recording" or model["meta"].get("end") is None:
-        return "not yet (its agent has made no inference call since)", None
-    return "never (its agent made no inference call after it; the rollout ended)", None
+class _Agents:
+    """Each agent's inference calls and installed compactions in order, so that why one tool
+    call's output was not sent costs a search, not a pass over every call."""
+
+    def __init__(self, model: Mapping[str, Any]) -> None:
+        self.model = model
+        self.calls: dict[int, list[int]] = {}
+        for n, call in enumerate(model["calls"]):
+            self.calls.setdefault(call["t"], []).append(n)
+        #: an agent's installed compactions, in the order installed (compaction_records)
+        self.compactions: dict[int, list[int]] = {}
+        for n, cmp in enumerate(model["compactions"]):
+            if not cmp.get("req"):
+                self.compactions.setdefault(cmp["t"], []).append(n)
+
+    def next_call(self, tool: Mapping[str, Any], caller: int | None) -> Mapping[str, Any] | None:
+        """The first inference call of the tool's agent after the one that asked for it (any
+        when none did) that did not start before the tool."""
+        own = self.calls.get(tool["t"], [])
+        for n in own[bisect_right(own, caller) if caller is not None else 0 :]:
+            call: Mapping[str, Any] = self.model["calls"][n]
+            if _after(call.get("s"), tool.get("s")):
+                return call
+        return None
+
+    def compaction_before(self, tool: Mapping[str, Any], until: Any) -> int | None:
+        """A compaction of the tool's agent installed after the tool started and before
+        ``until`` (the agent's next request's start; ``None``: no next request)."""
+        for n in self.compactions.get(tool["t"], []):
+            at = self.model["compactions"][n].get("at")
+            if _after(at, tool.get("s")) and (until is None or _after(until, at)):
+                return n
+        return None
+
+    def why_not(
+        self, tool: Mapping[str, Any], caller: int | None, cmp: int | None
+    ) -> tuple[str, int | None]:
+        """Why no request carried a tool call's output, as the page and ``show`` say it, and
+        the compaction that replaced it first when that is why: one whose replaced items hold
+        its output, or, with no output item (Codex makes one only when a request carries it),
+        one installed in its agent after it started and before that agent's next request."""
+        if tool.get("cell") is not None:
+            return "none (its output went to the code cell that called it)", None
+        later = self.next_call(tool, caller)
+        if cmp is None and not tool["oi"]:
+            cmp = self.compaction_before(tool, later.get("s") if later else None)
+        if cmp is not None:
+            return "none (a compaction replaced it before any request carried it)", cmp
+        if tool.get("st") == "running" and not tool.get("ne"):
+            return "not yet (the call is running)", None
+        payloads: Mapping[str, Sequence[Any]] = self.model["payloads"]
+        result = payloads.get(str(tool.get("res")))
+        if result is not None and len(result) > 2:
+            return f"not known (a capture limit cut its result: {tool['res']}, {result[2]})", None
+        if later is not None:
+            request = payloads.get(str(later.get("rq")))
+            if not later["req"] and request is not None and len(request) > 2:
+                cut = later["rq"]
+                return f"not known (a capture limit left out its agent's next request: {cut})", None
+            return "never (no later request of its agent carried it)", None
+        meta = self.model["meta"]
+        if meta.get("recording") == "recording" or meta.get("end") is None:
+            return "not yet (its agent has made no inference call since)", None
+        return "never (its agent made no inference call after it; the rollout ended)", None
 
 
 def _after(call_start: Any, tool_start: Any) -> bool:

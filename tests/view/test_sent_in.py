@@ -146,6 +146,11 @@ def test_a_forked_childs_copy_is_not_where_the_output_was_sent(corpus: Path) -> 
             "not known (a capture limit cut its result: raw_payload:12, truncated: 2,048 of",
         ),
         (
+            "auto_compaction_local",
+            "call_c1",
+            "never (no later request of its agent carried it)",
+        ),
+        (
             "interrupt_during_tool",
             "call_sleep",
             "never (its agent made no inference call after it; the rollout ended)",
