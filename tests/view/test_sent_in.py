@@ -178,3 +178,20 @@ def test_a_running_call_has_not_sent_its_output_yet(tmp_path: Path) -> None:
     state = anyio.run(open_tool_call_state, tmp_path)
     tool = _tool(build_view_model(state), "c_open")
     assert tool["sn"] == "not yet (the call is running)"
+
+
+def test_an_answer_in_a_rollout_still_recording_is_not_sent_yet(tmp_path: Path) -> None:
+    """A tool call that ended while its rollout is still being recorded, its agent's next
+    inference call not made yet: not yet, not never."""
+
+    async def record() -> Any:
+        async with open_rollout(tmp_path, model="m") as rollout, rollout.root.turn() as turn:
+            async with turn.tool_call("c_done", "exec_command", arguments="{}") as tool:
+                tool.completed_value({"output": "done"})
+            await rollout.flush()
+            assert rollout.bundle_dir is not None
+            return load_state(rollout.bundle_dir)
+
+    state = anyio.run(record)
+    tool = _tool(build_view_model(state), "c_done")
+    assert tool["sn"] == "not yet (its agent has made no inference call since)"
